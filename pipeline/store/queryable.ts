@@ -1,0 +1,19 @@
+/**
+ * The minimal SQL surface both `pg` (Pool/Client) and PGlite satisfy, so every
+ * query in Tuban is written once and runs on the embedded default and on a server.
+ */
+export interface QueryResult<R> {
+  rows: R[];
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
+
+/** A Queryable that can run a function inside one transaction (all-or-nothing writes). */
+export interface Database extends Queryable {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** 'pglite' (embedded, persisted in a directory) or 'postgres' (server URL). */
+  readonly kind: 'pglite' | 'postgres';
+}
