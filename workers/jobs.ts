@@ -1,0 +1,34 @@
+/**
+ * Every job Tuban runs, declared once. The embedded runner and the BullMQ workers
+ * dispatch the same names to the same handlers (`satisfies JobHandlers` makes a
+ * missing handler a compile error). Payloads carry ids only: the plan lives in the database,
+ * so any worker on any machine can pick up any job.
+ */
+import { z } from 'zod';
+
+export const JobPayloads = {
+  /** Detect change on one current-epoch tile against the prior mosaic; stores detections. */
+  'tile.detect': z.object({ batchId: z.string(), tileId: z.string() }),
+  /** After every tile: de-duplicate seams, route, code, store polygons, compile the ledger. */
+  'batch.finalise': z.object({ batchId: z.string() }),
+} as const;
+
+export type JobName = keyof typeof JobPayloads;
+export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
+
+/** What a handler may use besides its payload. */
+export interface JobContext {
+  /** Report progress in [0, 1] of this job. */
+  progress(fraction: number): void;
+  /** Set when the worker is shutting down: long handlers check it between strips and stop early. */
+  readonly signal: AbortSignal;
+}
+
+export type JobHandlers = {
+  [N in JobName]: (payload: JobPayload<N>, ctx: JobContext) => Promise<unknown>;
+};
+
+/** Deterministic job id: the same batch and tile always map to the same job (no duplicates on re-enqueue). */
+export function jobId<N extends JobName>(name: N, payload: JobPayload<N>): string {
+  return [name, ...Object.values(payload)].join(':');
+}
