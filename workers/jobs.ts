@@ -30,5 +30,5 @@ export type JobHandlers = {
 
 /** Deterministic job id: the same batch and tile always map to the same job (no duplicates on re-enqueue). */
 export function jobId<N extends JobName>(name: N, payload: JobPayload<N>): string {
-  return [name, ...Object.values(payload)].join(':');
+  return [name, ...Object.values(payload)].join('~'); // BullMQ rejects ':' in custom ids
 }
