@@ -1,0 +1,141 @@
+/**
+ * The built-in routing table: Jinan's division of duties for satellite monitoring polygons
+ * (济自然规划发〔2023〕56号, 三(一)2), refined by `shared/domain/routing_rules.yaml`.
+ * A TypeScript module rather than a YAML asset so it ships with `tsc` output; `rules.example.yaml`
+ * holds the same table for cities to copy and edit (a test keeps the two equal).
+ */
+import type { RuleTable } from './rule-table.js';
+
+export const DEFAULT_RULES: RuleTable = {
+  version: 'jinan-2023-56.1',
+  bureaus: {
+    natural_resources: { name_zh: '自然资源和规划局' },
+    urban_management: { name_zh: '城市管理局' },
+    forestry: { name_zh: '园林和林业绿化局' },
+    agriculture: { name_zh: '农业农村局' },
+    water: { name_zh: '城乡水务局' },
+    ecology_environment: { name_zh: '生态环境局' },
+    transport: { name_zh: '城乡交通运输局' },
+    township: { name_zh: '乡镇街道' },
+    emergency_management: { name_zh: '应急管理局' },
+  },
+  zone_names_zh: {
+    permanent_basic_farmland: '永久基本农田',
+    farmland: '耕地',
+    forest: '林地',
+    nature_reserve: '自然保护区',
+    forest_park: '森林公园',
+    wetland_park: '湿地公园',
+    scenic_area: '风景名胜区',
+    geopark: '地质公园',
+    drinking_water_source: '饮用水水源保护区',
+    river_management: '河道(堤防)管理范围',
+    lake_reservoir: '湖泊水库管理范围',
+    spring_recharge: '泉域重点渗漏带和直接补给区',
+    urban_construction: '城镇规划建设用地',
+    village_planning: '村庄规划区',
+    transport_project: '交通项目用地',
+    mining: '矿区',
+    approved_construction: '已批建设用地',
+    key_patrol_area: '重点巡查区域',
+    district: '区县',
+  },
+  min_share: 0.1,
+  always_co: ['township'],
+  rules: [
+    {
+      id: 'drinking_water_source',
+      zone_kinds: ['drinking_water_source'],
+      lead: 'ecology_environment',
+      co: ['natural_resources', 'water'],
+      priority: 10,
+      reason_zh: '饮用水水源保护区内图斑由生态环境局牵头审核',
+    },
+    {
+      id: 'protected_areas',
+      zone_kinds: ['nature_reserve', 'forest_park', 'wetland_park', 'scenic_area', 'geopark'],
+      lead: 'forestry',
+      co: ['natural_resources'],
+      priority: 20,
+      reason_zh: '自然保护区、森林公园、湿地公园、风景名胜区、地质公园内图斑由园林和林业绿化局牵头审核',
+    },
+    {
+      id: 'water_management',
+      zone_kinds: ['river_management', 'lake_reservoir', 'spring_recharge'],
+      lead: 'water',
+      co: ['natural_resources'],
+      priority: 30,
+      reason_zh: '河道(堤防)、湖泊、水库管理范围及泉域禁建区内图斑由城乡水务局牵头审核',
+    },
+    {
+      id: 'forest_land',
+      zone_kinds: ['forest'],
+      // 三调 03xx: 乔木林地, 竹林地, 灌木林地, 其他林地 before the change.
+      land_class_prefixes: ['03'],
+      lead: 'forestry',
+      co: ['natural_resources'],
+      priority: 40,
+      reason_zh: '涉及林地的图斑由园林和林业绿化局牵头审核',
+    },
+    {
+      id: 'transport_project',
+      zone_kinds: ['transport_project'],
+      lead: 'transport',
+      co: ['natural_resources'],
+      priority: 50,
+      reason_zh: '交通项目图斑由城乡交通运输局牵头审核',
+    },
+    {
+      id: 'village_homes',
+      zone_kinds: ['village_planning'],
+      change_types: ['construction'],
+      lead: 'agriculture',
+      co: ['natural_resources'],
+      priority: 60,
+      reason_zh: '疑似农村村民违法占用土地建住宅由农业农村局牵头审核',
+    },
+    {
+      id: 'farmland_non_grain',
+      zone_kinds: ['farmland', 'permanent_basic_farmland'],
+      // 三调 01xx: 水田, 水浇地, 旱地.
+      land_class_prefixes: ['01'],
+      change_types: ['new_water', 'vegetation_loss'],
+      lead: 'agriculture',
+      co: ['natural_resources'],
+      priority: 61,
+      reason_zh: '耕地"非粮化"(挖塘、改种等)由农业农村局牵头审核',
+    },
+    {
+      id: 'urban_construction',
+      zone_kinds: ['urban_construction'],
+      lead: 'urban_management',
+      co: ['natural_resources'],
+      priority: 70,
+      reason_zh: '城市、县城、镇规划区建设用地范围内疑似违法建设由城市管理局牵头审核',
+    },
+    {
+      id: 'mining',
+      zone_kinds: ['mining'],
+      lead: 'natural_resources',
+      co: ['emergency_management', 'ecology_environment'],
+      priority: 80,
+      reason_zh: '矿产监测图斑由自然资源和规划局牵头审核',
+    },
+  ],
+  default_rule: {
+    id: 'default_land_use',
+    lead: 'natural_resources',
+    co: [],
+    reason_zh: '其他疑似违法用地由自然资源和规划局牵头审核',
+  },
+  priority: {
+    kinds: ['key_patrol_area', 'permanent_basic_farmland'],
+    min_share: 0.1,
+    min_area_m2: 500,
+  },
+  permit: {
+    kinds: ['approved_construction'],
+    min_share: 0.5,
+    reason_zh: '已有批准建设用地手续',
+  },
+};

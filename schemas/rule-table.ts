@@ -1,0 +1,151 @@
+/**
+ * The routing rule table: which bureau leads a monitoring polygon (图斑), which co-handle it,
+ * and what makes it high priority. It is data, versioned and validated, because every city has
+ * its own; `default-rules.ts` encodes Jinan's (济自然规划发〔2023〕56号).
+ *
+ * Shares are fractions in [0, 1] of the polygon's area inside a zone kind; areas are m².
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { TubanError } from '../pipeline/errors.js';
+import type { BureauId, ChangeType, ZoneKind } from '../pipeline/model.js';
+import { ZONE_KINDS } from '../pipeline/model.js';
+import { DEFAULT_RULES } from './default-rules.js';
+
+export const BUREAU_IDS = [
+  'natural_resources',
+  'urban_management',
+  'forestry',
+  'agriculture',
+  'water',
+  'ecology_environment',
+  'transport',
+  'township',
+  'emergency_management',
+] as const satisfies readonly BureauId[];
+// Compile error if model.ts gains a bureau that this list lacks.
+type MissingBureau = Exclude<BureauId, (typeof BUREAU_IDS)[number]>;
+const bureauListComplete: MissingBureau extends never ? true : never = true;
+void bureauListComplete;
+
+export const CHANGE_TYPES = ['construction', 'bare_soil', 'vegetation_loss', 'water_fill', 'new_water'] as const satisfies readonly ChangeType[];
+type MissingChange = Exclude<ChangeType, (typeof CHANGE_TYPES)[number]>;
+const changeListComplete: MissingChange extends never ? true : never = true;
+void changeListComplete;
+
+const bureauId = z.enum(BUREAU_IDS);
+const zoneKind = z.enum(ZONE_KINDS);
+const share = z.number().min(0).max(1);
+
+const ruleSchema = z
+  .object({
+    id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'rule id: lower-case letters, digits and _'),
+    /** Zone kinds whose overlap matches the rule (any one of them with share ≥ min_share). */
+    zone_kinds: z.array(zoneKind),
+    /**
+     * 三调 land-class (dlbm) prefixes of the polygon's land before the change that also match,
+     * whatever the zone layers say (e.g. '03' = 林地).
+     */
+    land_class_prefixes: z.array(z.string().regex(/^\d{2,4}$/)).optional(),
+    lead: bureauId,
+    co: z.array(bureauId),
+    /** Lower wins when several rules match. */
+    priority: z.number().int(),
+    /** Minimum share of the polygon inside the zone kind; the table's `min_share` when absent. */
+    min_share: share.optional(),
+    /** Change types the rule applies to; all when absent. */
+    change_types: z.array(z.enum(CHANGE_TYPES)).min(1).optional(),
+    /** Why this bureau leads, in Chinese, for the routing reason shown to people. */
+    reason_zh: z.string().min(1),
+  })
+  .refine((r) => r.zone_kinds.length > 0 || (r.land_class_prefixes?.length ?? 0) > 0, {
+    message: 'a rule needs zone_kinds or land_class_prefixes',
+    path: ['zone_kinds'],
+  });
+
+export const ruleTableSchema = z
+  .object({
+    version: z.string().min(1),
+    bureaus: z.record(bureauId, z.object({ name_zh: z.string().min(1) })),
+    /** Chinese names of zone kinds, used in reasons ('饮用水水源保护区 占 63%'); the kind id when absent. */
+    zone_names_zh: z.partialRecord(zoneKind, z.string().min(1)),
+    /** Default minimum share for rules without their own. */
+    min_share: share,
+    /** Co-responsible on every polygon, whatever matched (属地: 乡镇/街道). */
+    always_co: z.array(bureauId),
+    rules: z.array(ruleSchema).min(1),
+    /** Lead when no rule matches (Jinan: 自然资源和规划局, who also compiles the ledger). */
+    default_rule: z.object({
+      id: z.string().regex(/^[a-z][a-z0-9_]*$/),
+      lead: bureauId,
+      co: z.array(bureauId),
+      reason_zh: z.string().min(1),
+    }),
+    priority: z.object({
+      /** A polygon with share ≥ min_share in any of these kinds is high priority. */
+      kinds: z.array(zoneKind),
+      min_share: share,
+      /** A polygon larger than this (m²) is high priority (Haikou: a single site over 500 m²). */
+      min_area_m2: z.number().nonnegative(),
+    }),
+    /**
+     * Polygons mostly inside approved construction land (permits on file) are still routed, but the
+     * reason says so and their size alone no longer makes them high priority.
+     */
+    permit: z.object({
+      kinds: z.array(zoneKind).min(1),
+      min_share: share,
+      reason_zh: z.string().min(1),
+    }),
+  })
+  .superRefine((t, ctx) => {
+    const seen = new Set<string>([t.default_rule.id]);
+    t.rules.forEach((r, i) => {
+      if (seen.has(r.id)) ctx.addIssue({ code: 'custom', message: `duplicate rule id '${r.id}'`, path: ['rules', i, 'id'] });
+      seen.add(r.id);
+      if (r.co.includes(r.lead)) ctx.addIssue({ code: 'custom', message: `lead '${r.lead}' is also listed as co`, path: ['rules', i, 'co'] });
+    });
+  });
+
+export type RuleTable = z.infer<typeof ruleTableSchema>;
+export type Rule = RuleTable['rules'][number];
+
+function formatIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Validate an already-parsed table (from YAML, JSON or code); throws TubanError('RULES.INVALID'). */
+export function parseRuleTable(input: unknown, subject = 'rule table'): RuleTable {
+  const res = ruleTableSchema.safeParse(input);
+  if (!res.success) throw new TubanError('RULES.INVALID', formatIssues(res.error), subject);
+  return res.data;
+}
+
+/**
+ * Load a rule table from a YAML (.yaml/.yml) or JSON (.json) file, validated; without a path, the
+ * built-in Jinan table. Every failure — unreadable file, bad syntax, schema violation — is
+ * TubanError('RULES.INVALID') naming the file, since a batch must not route with a broken table.
+ */
+export async function loadRuleTable(path?: string): Promise<RuleTable> {
+  if (path === undefined) return parseRuleTable(DEFAULT_RULES, 'default rules');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TubanError('RULES.INVALID', `cannot read rule table: ${(err as Error).message}`, path, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new TubanError('RULES.INVALID', `cannot parse rule table: ${(err as Error).message}`, path, { cause: err });
+  }
+  return parseRuleTable(raw, path);
+}
+
+/** Chinese display name of a zone kind under a table. */
+export function zoneNameZh(rules: RuleTable, kind: ZoneKind): string {
+  return rules.zone_names_zh[kind] ?? kind;
+}
