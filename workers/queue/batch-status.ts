@@ -1,0 +1,102 @@
+/**
+ * Where a queued batch stands, read from Redis (the flow) and, for `tuban status`, the database.
+ */
+import { Queue, type Job } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
+import type { Queryable } from '../../pipeline/store/queryable.js';
+import type { ErrorCode } from '../../pipeline/errors.js';
+import { resolveTarget } from './connection.js';
+import { finaliseJobId } from './enqueue-batch.js';
+import { decodeFailure } from './job-failure.js';
+
+export interface TileFailure {
+  tileId: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface BatchProgress {
+  batchId: string;
+  /** BullMQ state of the finalise job: 'waiting-children' while tiles run, then 'wait' / 'active' / 'completed' / 'failed'. */
+  state: string;
+  tilesTotal: number;
+  /** Tiles finished, successfully or not. */
+  tilesDone: number;
+  /** Tiles that failed for good (included in tilesDone). */
+  tilesFailed: number;
+  /** Finalise job progress in percent (0 until it runs). */
+  finalisePercent: number;
+  /** Set when state is 'failed'. */
+  failure?: { code: ErrorCode; message: string };
+}
+
+export interface BatchStatus extends BatchProgress {
+  failures: TileFailure[];
+  /** The batch's row from the database, when there is one (plan, timestamps). */
+  record?: Record<string, unknown>;
+}
+
+export interface QueueRef {
+  queueName?: string;
+  queuePrefix?: string;
+}
+
+/** @internal shared by followBatch and batchStatus; null when the batch was never enqueued. */
+export async function readBatchProgress(queue: Queue, batchId: string): Promise<{ progress: BatchProgress; parent: Job } | null> {
+  const parent = await queue.getJob(finaliseJobId(batchId));
+  if (!parent) return null;
+  const [state, counts] = await Promise.all([parent.getState(), parent.getDependenciesCount()]);
+  const processed = counts.processed ?? 0;
+  const failed = (counts.failed ?? 0) + (counts.ignored ?? 0);
+  const progress: BatchProgress = {
+    batchId,
+    state,
+    tilesTotal: processed + failed + (counts.unprocessed ?? 0),
+    tilesDone: processed + failed,
+    tilesFailed: failed,
+    finalisePercent: typeof parent.progress === 'number' ? parent.progress : 0,
+  };
+  if (state === 'failed') {
+    const err = decodeFailure(parent.failedReason, batchId);
+    progress.failure = { code: err.code, message: err.message };
+  }
+  return { progress, parent };
+}
+
+/**
+ * Status of a queued batch for `tuban status`: counts, the tiles that failed for good with
+ * their codes, and the batch's database row if the `batches` table has one.
+ */
+export async function batchStatus(
+  connection: string | ConnectionOptions,
+  db: Queryable | undefined,
+  batchId: string,
+  ref: QueueRef = {},
+): Promise<BatchStatus | null> {
+  const { connection: conn, queueName, prefix } = resolveTarget({ connection, ...ref });
+  const queue = new Queue(queueName, { connection: conn, prefix });
+  try {
+    const read = await readBatchProgress(queue, batchId);
+    if (!read) return null;
+    const failures: TileFailure[] = [];
+    const keyPrefix = `${prefix}:${queueName}:`;
+    for (const [key, reason] of Object.entries(await read.parent.getIgnoredChildrenFailures())) {
+      const child = key.startsWith(keyPrefix) ? await queue.getJob(key.slice(keyPrefix.length)) : undefined;
+      const tileId = (child?.data as { tileId?: string } | undefined)?.tileId ?? key;
+      const err = decodeFailure(reason, tileId);
+      failures.push({ tileId, code: err.code, message: err.message });
+    }
+    let record: Record<string, unknown> | undefined;
+    if (db) {
+      // The table belongs to the planner (pipeline/batch.ts); a database without it (older
+      // schema, other search_path) still gets the queue's view.
+      const exists = await db.query<{ t: string | null }>(`select to_regclass('batches')::text as t`);
+      if (exists.rows[0]?.t) {
+        record = (await db.query(`select * from batches where batch_id = $1`, [batchId])).rows[0];
+      }
+    }
+    return { ...read.progress, failures, record };
+  } finally {
+    await queue.close();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * How the queue layer reaches Redis. Every producer, worker and follower takes the same
+ * `QueueTarget`, so tests (and two Tuban deployments sharing one Redis) isolate themselves
+ * with their own queue name and key prefix.
+ */
+import type { ConnectionOptions } from 'bullmq';
+
+/** One queue holds both job names; the worker dispatches on `job.name`. */
+export const DEFAULT_QUEUE_NAME = 'tuban';
+/** Redis key prefix (BullMQ's default is `bull`; ours keeps Tuban's keys recognisable). */
+export const DEFAULT_QUEUE_PREFIX = 'tuban';
+
+export interface QueueTarget {
+  /** A `redis://` URL or BullMQ connection options. */
+  connection: string | ConnectionOptions;
+  queueName?: string;
+  queuePrefix?: string;
+}
+
+/**
+ * BullMQ connection options for a Redis URL. `maxRetriesPerRequest: null` is what BullMQ
+ * requires for blocking workers; ioredis' default retryStrategy then reconnects forever,
+ * which is what lets a worker ride out a Redis restart.
+ */
+export function redisConnection(connection: string | ConnectionOptions): ConnectionOptions {
+  if (typeof connection !== 'string') return connection;
+  return { url: connection, maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
+}
+
+export function resolveTarget(target: QueueTarget): { connection: ConnectionOptions; queueName: string; prefix: string } {
+  return {
+    connection: redisConnection(target.connection),
+    queueName: target.queueName ?? DEFAULT_QUEUE_NAME,
+    prefix: target.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
+  };
+}

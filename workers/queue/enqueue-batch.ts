@@ -1,0 +1,75 @@
+/**
+ * Put one planned batch on the queue as a BullMQ flow: a `batch.finalise` parent whose
+ * children are one `tile.detect` per tile. BullMQ moves the parent to `wait` only when every
+ * child has finished, which is exactly the "after every tile" the finaliser needs.
+ */
+import { FlowProducer, type FlowJobNode, type JobsOptions } from 'bullmq';
+import { jobId, type JobPayload } from '../jobs.js';
+import { resolveTarget, type QueueTarget } from './connection.js';
+
+export interface EnqueueBatchOptions {
+  batchId: string;
+  tileIds: readonly string[];
+  queueName?: string;
+  queuePrefix?: string;
+  /** Attempts per job for `retry`-disposition errors (DB.TRANSIENT, QUEUE.TRANSIENT). Default 5. */
+  attempts?: number;
+  /** First exponential-backoff delay in ms (then 2×, 4×, …). Default 2000. */
+  backoffMs?: number;
+}
+
+/** Job id of a batch's finalise (parent) job. */
+export function finaliseJobId(batchId: string): string {
+  return jobId('batch.finalise', { batchId });
+}
+
+/** Job id of one tile's detect (child) job. */
+export function tileJobId(batchId: string, tileId: string): string {
+  return jobId('tile.detect', { batchId, tileId });
+}
+
+/**
+ * Enqueue the flow and return the parent's job id. Ids are deterministic (jobs.ts `jobId`),
+ * and BullMQ ignores an add whose id already exists, so enqueueing the same batch twice
+ * (a retried CLI, two operators) creates no duplicate jobs. Completed jobs are kept, so
+ * re-enqueueing a finished batch is a no-op as well.
+ */
+export async function enqueueBatch(connection: QueueTarget['connection'], opts: EnqueueBatchOptions): Promise<string> {
+  const { connection: conn, queueName, prefix } = resolveTarget({ connection, queueName: opts.queueName, queuePrefix: opts.queuePrefix });
+  const retry: JobsOptions = {
+    attempts: opts.attempts ?? 5,
+    backoff: { type: 'exponential', delay: opts.backoffMs ?? 2000 },
+  };
+  const children: FlowJobNode[] = [...new Set(opts.tileIds)].map((tileId) => {
+    const data: JobPayload<'tile.detect'> = { batchId: opts.batchId, tileId };
+    return {
+      name: 'tile.detect',
+      queueName,
+      prefix,
+      data,
+      opts: {
+        ...retry,
+        jobId: jobId('tile.detect', data),
+        // A tile that fails for good (skip-disposition input, or retries spent) must not
+        // block the batch: its failure is parked on the parent, where the finalise job reads
+        // it and decides by error code (see start-worker.ts `checkChildFailures`).
+        ignoreDependencyOnFailure: true,
+      },
+    };
+  });
+  const data: JobPayload<'batch.finalise'> = { batchId: opts.batchId };
+  const producer = new FlowProducer({ connection: conn, prefix });
+  try {
+    const node = await producer.add({
+      name: 'batch.finalise',
+      queueName,
+      prefix,
+      data,
+      opts: { ...retry, jobId: finaliseJobId(opts.batchId) },
+      children,
+    });
+    return node.job.id ?? finaliseJobId(opts.batchId);
+  } finally {
+    await producer.close();
+  }
+}

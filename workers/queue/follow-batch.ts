@@ -1,0 +1,51 @@
+/**
+ * Wait for a queued batch, reporting progress. Polls instead of subscribing to QueueEvents:
+ * a Redis restart drops stream subscribers' position, while a poll simply waits for ioredis to
+ * reconnect and reads the current state again.
+ */
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { TubanError } from '../../pipeline/errors.js';
+import { resolveTarget } from './connection.js';
+import { decodeFailure } from './job-failure.js';
+import { readBatchProgress, type BatchProgress, type QueueRef } from './batch-status.js';
+
+export interface FollowBatchOptions extends QueueRef {
+  /** Poll interval in ms. Default 500. */
+  pollMs?: number;
+  /** Stop following (the batch keeps running). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves with the finalise job's return value when the batch completes; rejects with the
+ * finalise job's TubanError when it fails, or INPUT.NOT_FOUND when the batch is not queued.
+ * `onProgress` is called on every change.
+ */
+export async function followBatch(
+  connection: string | ConnectionOptions,
+  batchId: string,
+  onProgress: (progress: BatchProgress) => void,
+  opts: FollowBatchOptions = {},
+): Promise<unknown> {
+  const { connection: conn, queueName, prefix } = resolveTarget({ connection, ...opts });
+  const queue = new Queue(queueName, { connection: conn, prefix });
+  const pollMs = opts.pollMs ?? 500;
+  let last = '';
+  try {
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const read = await readBatchProgress(queue, batchId);
+      if (!read) throw new TubanError('INPUT.NOT_FOUND', 'batch is not on the queue (was it enqueued?)', batchId);
+      const key = JSON.stringify(read.progress);
+      if (key !== last) {
+        last = key;
+        onProgress(read.progress);
+      }
+      if (read.progress.state === 'completed') return read.parent.returnvalue;
+      if (read.progress.state === 'failed') throw decodeFailure(read.parent.failedReason, batchId);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  } finally {
+    await queue.close();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * A BullMQ worker over the same `JobHandlers` the embedded runner uses. This file owns
+ * everything queue-specific about running a handler: payload validation, mapping TubanError
+ * dispositions onto BullMQ's retry machinery, progress, shutdown and stalled-job recovery.
+ *
+ * Handlers run in this process (the tile handler fans its CPU work out to worker threads),
+ * so the event loop that renews the job lock is shared with the handler's own JS. The lock
+ * therefore defaults to a generous 120 s: a handler may hog the loop for up to ~60 s (the
+ * renewal interval is half the lock) before another worker could wrongly take its job over.
+ * The price is that a SIGKILLed worker's job waits up to lockDuration + stalledInterval
+ * before another worker picks it up. Tests shorten both.
+ */
+import { hostname } from 'node:os';
+import { Worker, UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
+import { pino, type Logger } from 'pino';
+import { JobPayloads, type JobContext, type JobHandlers, type JobName } from '../jobs.js';
+import { TubanError, asTubanError } from '../../pipeline/errors.js';
+import { resolveTarget } from './connection.js';
+import { decodeFailure, encodeFailure } from './job-failure.js';
+
+export interface StartWorkerOptions {
+  /** A `redis://` URL or BullMQ connection options. */
+  connection: string | ConnectionOptions;
+  handlers: JobHandlers;
+  /** Jobs this process runs at once. Default 1: a tile job already uses every core via threads. */
+  concurrency?: number;
+  queueName?: string;
+  queuePrefix?: string;
+  log?: Logger;
+  /** Job lock in ms; see the file comment for why it is long. Default 120 000. */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose lock expired (their worker died). Default 30 000. */
+  stalledIntervalMs?: number;
+  /** Times a job may be recovered from a dead worker before it fails. Default 2. */
+  maxStalledCount?: number;
+  /** Close gracefully on SIGTERM/SIGINT. Default true; tests running several workers in one process pass false. */
+  handleSignals?: boolean;
+}
+
+export interface WorkerHandle {
+  readonly worker: Worker;
+  /** Aborted when the worker starts closing; the same signal handlers get as ctx.signal. */
+  readonly signal: AbortSignal;
+  /** Stop taking jobs, let the current ones finish or hand them back, disconnect. Idempotent. */
+  close(): Promise<void>;
+}
+
+function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JobPayloads, name);
+}
+
+/**
+ * The finaliser runs even when tiles failed for good (children use ignoreDependencyOnFailure),
+ * but only `skip` failures are acceptable losses: the tile handler recorded those tiles as
+ * rejected. A tile that failed with a `fail` code, or spent its retries, would silently be
+ * missing from the ledger, so the batch stops instead, naming the tiles.
+ */
+async function checkChildFailures(job: Job, batchId: string): Promise<void> {
+  const failures = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => decodeFailure(reason, key));
+  const blocking = failures.filter((f) => f.disposition !== 'skip');
+  if (blocking.length === 0) return;
+  throw new TubanError(
+    'INTERNAL',
+    `${blocking.length} tile job(s) failed for good: ${blocking.map((f) => `[${f.code}] ${f.message}`).join('; ')}`,
+    batchId,
+  );
+}
+
+export function startWorker(opts: StartWorkerOptions): WorkerHandle {
+  const { connection, queueName, prefix } = resolveTarget(opts);
+  const log = (opts.log ?? pino({ level: process.env.TUBAN_LOG_LEVEL ?? 'info' })).child({ queue: queueName });
+  const shutdown = new AbortController();
+  const handlers = opts.handlers as Record<JobName, (payload: unknown, ctx: JobContext) => Promise<unknown>>;
+
+  const processor = async (job: Job, token?: string): Promise<unknown> => {
+    const subject = job.id ?? job.name;
+    if (!isJobName(job.name)) {
+      throw new UnrecoverableError(encodeFailure(new TubanError('INTERNAL', `unknown job name '${job.name}'`, subject)));
+    }
+    const name = job.name;
+    const parsed = JobPayloads[name].safeParse(job.data);
+    if (!parsed.success) {
+      // Bad input never gets better by retrying.
+      throw new UnrecoverableError(encodeFailure(new TubanError('INTERNAL', `invalid ${name} payload: ${parsed.error.message}`, subject)));
+    }
+    const jobLog = log.child({ job: job.id, attempt: job.attemptsMade + 1 });
+    let lastPercent = -1;
+    const ctx: JobContext = {
+      // One Redis round trip per whole percent, however often the handler reports.
+      progress(fraction) {
+        const percent = Math.max(0, Math.min(100, Math.round(fraction * 100)));
+        if (percent === lastPercent) return;
+        lastPercent = percent;
+        job.updateProgress(percent).catch((err: unknown) => jobLog.warn({ err }, 'progress update lost'));
+      },
+      signal: shutdown.signal,
+    };
+    const started = Date.now();
+    try {
+      if (name === 'batch.finalise') await checkChildFailures(job, (parsed.data as { batchId: string }).batchId);
+      const result = await handlers[name](parsed.data, ctx);
+      jobLog.info({ ms: Date.now() - started }, `${name} done`);
+      return result;
+    } catch (err) {
+      if (shutdown.signal.aborted && token) {
+        // We are closing and the handler stopped early: hand the job back untouched (no
+        // attempt used) so another worker starts it now rather than after stall detection.
+        jobLog.info('handing job back on shutdown');
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      const te = asTubanError(err, subject);
+      jobLog.warn({ code: te.code, disposition: te.disposition, err: te.message }, `${name} failed`);
+      // skip: the handler recorded the input as rejected; fail: retrying cannot help. Only
+      // `retry` codes go through BullMQ's exponential backoff.
+      if (te.disposition === 'retry') throw new Error(encodeFailure(te), { cause: err });
+      throw new UnrecoverableError(encodeFailure(te));
+    }
+  };
+
+  const worker = new Worker(queueName, processor, {
+    connection,
+    prefix,
+    concurrency: opts.concurrency ?? 1,
+    name: `${hostname()}:${process.pid}`,
+    lockDuration: opts.lockDurationMs ?? 120_000,
+    stalledInterval: opts.stalledIntervalMs ?? 30_000,
+    maxStalledCount: opts.maxStalledCount ?? 2,
+  });
+  // Without a listener an 'error' event (Redis gone) would crash the process; ioredis reconnects.
+  worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
+  worker.on('stalled', (id) => log.warn({ job: id }, 'job stalled; its worker died or starved the event loop'));
+
+  let closing: Promise<void> | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info({ signal: sig }, 'closing worker');
+    void handle.close();
+  };
+  const handle: WorkerHandle = {
+    worker,
+    signal: shutdown.signal,
+    close() {
+      closing ??= (async () => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        shutdown.abort(new TubanError('QUEUE.TRANSIENT', 'worker shutting down'));
+        await worker.close();
+        log.info('worker closed');
+      })();
+      return closing;
+    },
+  };
+  if (opts.handleSignals ?? true) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return handle;
+}
