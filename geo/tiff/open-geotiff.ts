@@ -1,0 +1,349 @@
+/**
+ * Windowed GeoTIFF / COG reading. geotiff.js parses the header (IFD, GeoKeys); pixel chunks
+ * are read by byte range through one file handle and decoded in worker threads
+ * (see inflate-pool.ts), because geotiff.js's own per-sample copy loop is 4–5× slower than
+ * native inflate (../shared/bench/MEASUREMENTS.md §7). Other compressions fall back to
+ * geotiff.js `readRasters({ window })`.
+ */
+import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { fromFile } from 'geotiff';
+type GeoTiffHandle = Awaited<ReturnType<typeof fromFile>>;
+type GeoTIFFImage = Awaited<ReturnType<GeoTiffHandle['getImage']>>;
+import type { GeoTransform, Grid, Window } from '../raster.js';
+import { normaliseCrs } from '../crs.js';
+import { TubanError } from '../../pipeline/errors.js';
+import { sharedInflatePool } from './inflate-pool.js';
+import type { ChunkJob } from './inflate-pool.js';
+
+export type TiffDtype = 'uint8' | 'uint16' | 'int16' | 'float32' | 'float64';
+
+/** Default cap on the bytes one window read may allocate (2 GiB). */
+export const DEFAULT_MAX_WINDOW_BYTES = 2 * 1024 ** 3;
+
+export interface OpenGeoTiffOptions {
+  /** Largest allocation (bytes of Float32 output) one readWindow may make; default 2 GiB. */
+  maxWindowBytes?: number;
+}
+
+export interface GeoTiffFile {
+  readonly path: string;
+  /** Full-resolution grid; transform in the units of `grid.crs`, pixel-is-area corners. */
+  readonly grid: Grid;
+  readonly samplesPerPixel: number;
+  readonly dtype: TiffDtype;
+  readonly nodata: number | null;
+  /** ISO yyyy-mm-dd from the TIFF DateTime tag or GDAL metadata, else null. */
+  readonly date: string | null;
+  readonly blockWidth: number;
+  readonly blockHeight: number;
+  /**
+   * Read a window of the listed samples (0-based) as one Float32Array per sample, row-major,
+   * `win.width * win.height` long. Pixels outside the raster and nodata pixels are NaN.
+   */
+  readWindow(win: Window, samples: number[]): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}
+
+const COMPRESSION_NONE = 1;
+const DEFLATE = new Set([8, 32946]);
+
+function unreadable(path: string, message: string, cause?: unknown): TubanError {
+  return new TubanError('TILE.UNREADABLE', message, path, cause === undefined ? undefined : { cause });
+}
+
+function dtypeOf(sampleFormat: number, bits: number): TiffDtype | null {
+  if (sampleFormat === 1 && bits === 8) return 'uint8';
+  if (sampleFormat === 1 && bits === 16) return 'uint16';
+  if (sampleFormat === 2 && bits === 16) return 'int16';
+  if (sampleFormat === 3 && bits === 32) return 'float32';
+  if (sampleFormat === 3 && bits === 64) return 'float64';
+  return null;
+}
+
+/** An ISO date from 'YYYY:MM:DD…', 'YYYY-MM-DD…' or 'YYYYMMDD…' text; null if none or impossible. */
+export function parseIsoDate(text: string): string | null {
+  const m = /(\d{4})[:\-]?(\d{2})[:\-]?(\d{2})/.exec(text);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (y < 1970 || y > 2100 || mo < 1 || mo > 12 || d < 1 || d > 31) return null;
+  return `${m[1]}-${m[2]}-${m[3]}`;
+}
+
+async function readDate(img: GeoTIFFImage): Promise<string | null> {
+  const fd = img.fileDirectory;
+  const meta = (await img.getGDALMetadata().catch(() => null)) ?? {};
+  // Acquisition-specific keys first: the DateTime tag is often the processing time.
+  for (const [key, value] of Object.entries(meta)) {
+    if (/ACQ|SENSING|DATE_ACQUIRED|DATATAKE/i.test(key) && typeof value === 'string') {
+      const d = parseIsoDate(value);
+      if (d) return d;
+    }
+  }
+  if (fd.hasTag('DateTime')) {
+    const d = parseIsoDate(String(await fd.loadValue('DateTime')));
+    if (d) return d;
+  }
+  for (const [key, value] of Object.entries(meta)) {
+    if (/DATE|TIME/i.test(key) && typeof value === 'string') {
+      const d = parseIsoDate(value);
+      if (d) return d;
+    }
+  }
+  return null;
+}
+
+function readTransform(img: GeoTIFFImage, geoKeys: Record<string, unknown>, path: string): GeoTransform {
+  const fd = img.fileDirectory;
+  let t: [number, number, number, number, number, number];
+  const mt = fd.getValue('ModelTransformation') as ArrayLike<number> | undefined;
+  const tie = fd.getValue('ModelTiepoint') as ArrayLike<number> | undefined;
+  const scale = fd.getValue('ModelPixelScale') as ArrayLike<number> | undefined;
+  if (mt && mt.length >= 8) {
+    t = [mt[3], mt[0], mt[1], mt[7], mt[4], mt[5]];
+  } else if (tie && tie.length >= 6 && scale && scale.length >= 2) {
+    const [i, j, , x, y] = Array.from(tie);
+    t = [x - i * scale[0], scale[0], 0, y + j * scale[1], 0, -scale[1]];
+  } else {
+    throw new TubanError('TILE.CRS_MISSING', 'no georeferencing (ModelTiepoint/ModelPixelScale or ModelTransformation)', path);
+  }
+  if (geoKeys.GTRasterTypeGeoKey === 2) {
+    // PixelIsPoint: the tie point is a pixel centre; shift to the corner as GDAL does.
+    t = [t[0] - 0.5 * t[1] - 0.5 * t[2], t[1], t[2], t[3] - 0.5 * t[4] - 0.5 * t[5], t[4], t[5]];
+  }
+  return t;
+}
+
+function readCrs(geoKeys: Record<string, unknown> | null, path: string): string {
+  if (!geoKeys) throw new TubanError('TILE.CRS_MISSING', 'no GeoKeyDirectory: the file has no coordinate system', path);
+  const projected = geoKeys.ProjectedCSTypeGeoKey;
+  const geographic = geoKeys.GeographicTypeGeoKey;
+  const code = typeof projected === 'number' ? projected : typeof geographic === 'number' ? geographic : null;
+  if (code === null) throw new TubanError('TILE.CRS_MISSING', 'GeoKeys name no ProjectedCSType or GeographicType', path);
+  if (code === 32767) {
+    throw new TubanError('TILE.CRS_UNSUPPORTED', 'user-defined CRS in GeoKeys; re-export the file with an EPSG code', path);
+  }
+  return normaliseCrs(code, path);
+}
+
+/** Open a GeoTIFF and read its header; pixels are read later by window. */
+export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): Promise<GeoTiffFile> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (err) {
+    throw new TubanError('INPUT.NOT_FOUND', 'file not found', path, { cause: err });
+  }
+  let tiff: Awaited<ReturnType<typeof fromFile>>;
+  let img: GeoTIFFImage;
+  try {
+    tiff = await fromFile(path);
+    img = await tiff.getImage(0);
+  } catch (err) {
+    throw unreadable(path, `not a readable TIFF (${err instanceof Error ? err.message : String(err)})`, err);
+  }
+  try {
+    return await describe(path, size, tiff, img, opts);
+  } catch (err) {
+    await Promise.resolve(tiff.close()).catch(() => undefined);
+    if (err instanceof TubanError) throw err;
+    throw unreadable(path, `corrupt TIFF header (${err instanceof Error ? err.message : String(err)})`, err);
+  }
+}
+
+async function describe(
+  path: string,
+  fileSize: number,
+  tiff: Awaited<ReturnType<typeof fromFile>>,
+  img: GeoTIFFImage,
+  opts: OpenGeoTiffOptions,
+): Promise<GeoTiffFile> {
+  const fd = img.fileDirectory;
+  const width = img.getWidth();
+  const height = img.getHeight();
+  const spp = img.getSamplesPerPixel();
+  const bits = img.getBitsPerSample(0);
+  const sampleFormat = img.getSampleFormat(0);
+  for (let s = 1; s < spp; s++) {
+    if (img.getBitsPerSample(s) !== bits || img.getSampleFormat(s) !== sampleFormat) {
+      throw unreadable(path, 'samples of mixed types are not supported');
+    }
+  }
+  const dtype = dtypeOf(sampleFormat, bits);
+  if (!dtype) throw unreadable(path, `unsupported sample type (format ${sampleFormat}, ${bits} bits)`);
+  const geoKeys = img.getGeoKeys() as Record<string, unknown> | null;
+  const crs = readCrs(geoKeys, path);
+  const transform = readTransform(img, geoKeys ?? {}, path);
+  const grid: Grid = { width, height, transform, crs };
+
+  const nodataText = fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')).replace(/\0/g, '').trim() : '';
+  const nodataNum = nodataText === '' ? null : Number(nodataText);
+  const nodata = nodataNum === null || Number.isNaN(nodataNum) && !/nan/i.test(nodataText) ? null : nodataNum;
+  const date = await readDate(img);
+
+  const tiled = img.isTiled;
+  const blockWidth = tiled ? img.getTileWidth() : width;
+  const blockHeight = tiled ? img.getTileHeight() : Math.min(Number(fd.getValue('RowsPerStrip') ?? height), height);
+  const offsets = Array.from((await fd.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number | bigint>, Number);
+  const counts = Array.from((await fd.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number | bigint>, Number);
+  const planar = img.planarConfiguration;
+  const nx = Math.ceil(width / blockWidth);
+  const ny = Math.ceil(height / blockHeight);
+  const expected = nx * ny * (planar === 2 ? spp : 1);
+  if (offsets.length < expected || counts.length < expected) {
+    throw unreadable(path, `index lists ${offsets.length} chunks, the image needs ${expected}`);
+  }
+  for (let i = 0; i < expected; i++) {
+    if (counts[i] > 0 && offsets[i] + counts[i] > fileSize) {
+      throw unreadable(path, `chunk ${i} lies beyond the end of the file (truncated?)`);
+    }
+  }
+  const compression = Number(fd.getValue('Compression') ?? 1);
+  const predictor = Number((fd.hasTag('Predictor') ? await fd.loadValue('Predictor') : 1) ?? 1);
+  const bps = bits / 8;
+  // Our decoder assumes little-endian data (all GDAL/COG output on x86/ARM); anything else goes to geotiff.js.
+  const fast = tiff.littleEndian && (compression === COMPRESSION_NONE || DEFLATE.has(compression)) && [1, 2, 3].includes(predictor);
+  const maxBytes = opts.maxWindowBytes ?? DEFAULT_MAX_WINDOW_BYTES;
+  let handle: FileHandle | null = null;
+  let closed = false;
+
+  async function fileHandle(): Promise<FileHandle> {
+    handle ??= await open(path, 'r');
+    return handle;
+  }
+
+  async function readChunkBytes(index: number): Promise<Uint8Array> {
+    const fh = await fileHandle();
+    // A fresh, unpooled buffer so it can be transferred to a worker without copying.
+    const bytes = new Uint8Array(counts[index]);
+    const { bytesRead } = await fh.read(bytes, 0, bytes.length, offsets[index]);
+    if (bytesRead !== bytes.length) throw unreadable(path, `chunk ${index} is cut short (truncated file)`);
+    return bytes;
+  }
+
+  async function readFast(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<void> {
+    const pool = sharedInflatePool();
+    const tasks: Array<() => Promise<void>> = [];
+    for (let ty = Math.floor(y0 / blockHeight); ty <= Math.floor((y1 - 1) / blockHeight); ty++) {
+      for (let tx = Math.floor(x0 / blockWidth); tx <= Math.floor((x1 - 1) / blockWidth); tx++) {
+        const cx0 = Math.max(x0, tx * blockWidth);
+        const cy0 = Math.max(y0, ty * blockHeight);
+        const cx1 = Math.min(x1, (tx + 1) * blockWidth);
+        const cy1 = Math.min(y1, (ty + 1) * blockHeight);
+        const rect: [number, number, number, number] = [cx0 - tx * blockWidth, cy0 - ty * blockHeight, cx1 - cx0, cy1 - cy0];
+        // Strips at the bottom hold only the rows that exist; tiles are always padded to full size.
+        const chunkRows = tiled ? blockHeight : Math.min(blockHeight, height - ty * blockHeight);
+        const groups: Array<{ index: number; chunkSamples: number[]; outIdx: number[] }> = [];
+        if (planar === 2) {
+          samples.forEach((s, k) => groups.push({ index: s * nx * ny + ty * nx + tx, chunkSamples: [0], outIdx: [k] }));
+        } else {
+          groups.push({ index: ty * nx + tx, chunkSamples: samples, outIdx: samples.map((_, k) => k) });
+        }
+        for (const g of groups) {
+          tasks.push(async () => {
+            let planes: Float32Array[];
+            if (counts[g.index] === 0) {
+              // Sparse chunk (GDAL SPARSE_OK): no bytes stored, reads as nodata, else 0.
+              planes = g.chunkSamples.map(() => new Float32Array(rect[2] * rect[3]).fill(nodata === null ? 0 : NaN));
+            } else {
+              const job: ChunkJob = {
+                bytes: await readChunkBytes(g.index),
+                compression, predictor, bps, sampleFormat,
+                spp: planar === 2 ? 1 : spp,
+                chunkWidth: blockWidth, chunkRows, rect, samples: g.chunkSamples, nodata,
+              };
+              try {
+                planes = await pool.decode(job);
+              } catch (err) {
+                throw unreadable(path, `chunk ${g.index} cannot be decoded (${err instanceof Error ? err.message : String(err)})`, err);
+              }
+            }
+            const ox = cx0 - win.col;
+            const oy = cy0 - win.row;
+            for (let k = 0; k < planes.length; k++) {
+              const dst = out[g.outIdx[k]];
+              const src = planes[k];
+              const w = rect[2];
+              for (let r = 0; r < rect[3]; r++) dst.set(src.subarray(r * w, r * w + w), (oy + r) * win.width + ox);
+            }
+          });
+        }
+      }
+    }
+    // Bounded concurrency: enough chunks in flight to keep every worker busy, not so many that
+    // compressed bytes pile up in memory.
+    const limit = pool.size * 3;
+    let next = 0;
+    const runners = Array.from({ length: Math.min(limit, tasks.length) }, async () => {
+      while (next < tasks.length) await tasks[next++]();
+    });
+    await Promise.all(runners);
+  }
+
+  async function readSlow(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<void> {
+    let data: ArrayLike<number>[];
+    try {
+      data = (await img.readRasters({ window: [x0, y0, x1, y1], samples, interleave: false })) as unknown as ArrayLike<number>[];
+    } catch (err) {
+      throw unreadable(path, `cannot decode pixels (${err instanceof Error ? err.message : String(err)})`, err);
+    }
+    const w = x1 - x0;
+    const nd = nodata === null ? null : dtype === 'float32' ? Math.fround(nodata) : nodata;
+    for (let k = 0; k < samples.length; k++) {
+      const src = data[k];
+      const dst = out[k];
+      for (let r = 0; r < y1 - y0; r++) {
+        let o = (y0 - win.row + r) * win.width + (x0 - win.col);
+        for (let c = 0, i = r * w; c < w; c++, i++) {
+          const v = src[i];
+          dst[o++] = v === nd ? NaN : v;
+        }
+      }
+    }
+  }
+
+  return {
+    path,
+    grid,
+    samplesPerPixel: spp,
+    dtype,
+    nodata,
+    date,
+    blockWidth,
+    blockHeight,
+    async readWindow(win: Window, samples: number[]): Promise<Float32Array[]> {
+      if (closed) throw new TubanError('INTERNAL', 'readWindow after close', path);
+      if (!(win.width > 0 && win.height > 0) || !Number.isInteger(win.col) || !Number.isInteger(win.row)) {
+        throw new TubanError('INTERNAL', `bad window ${JSON.stringify(win)}`, path);
+      }
+      for (const s of samples) {
+        if (!Number.isInteger(s) || s < 0 || s >= spp) throw new TubanError('TILE.BAND_MISMATCH', `sample ${s} requested, file has ${spp}`, path);
+      }
+      const bytes = win.width * win.height * 4 * samples.length;
+      if (bytes > maxBytes) {
+        throw new TubanError('RASTER.TOO_LARGE', `window ${win.width}×${win.height}×${samples.length} needs ${bytes} bytes, cap is ${maxBytes}; read smaller strips`, path);
+      }
+      const x0 = Math.max(0, win.col);
+      const y0 = Math.max(0, win.row);
+      const x1 = Math.min(width, win.col + win.width);
+      const y1 = Math.min(height, win.row + win.height);
+      const inside = x0 === win.col && y0 === win.row && x1 === win.col + win.width && y1 === win.row + win.height;
+      const out = samples.map(() => {
+        const a = new Float32Array(win.width * win.height);
+        return inside ? a : a.fill(NaN);
+      });
+      if (x1 <= x0 || y1 <= y0 || samples.length === 0) return out;
+      if (fast) await readFast(x0, y0, x1, y1, win, samples, out);
+      else await readSlow(x0, y0, x1, y1, win, samples, out);
+      return out;
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      const h = handle;
+      handle = null;
+      await h?.close();
+      await Promise.resolve(tiff.close()).catch(() => undefined);
+    },
+  };
+}
