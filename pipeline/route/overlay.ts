@@ -1,0 +1,151 @@
+/**
+ * Overlay one change polygon with the zone layers: exact intersections (turf, lon/lat) with the
+ * zones whose bounding boxes it touches, measured in m² with `areaM2` (local equal-area projection).
+ */
+import { featureCollection, intersect, pointToPolygonDistance, polygon as turfPolygon, centroid, union } from '@turf/turf';
+import type { Feature, MultiPolygon, Polygon } from 'geojson';
+import { areaM2 } from '../../geo/area.js';
+import type { LandUseParcel, Overlap, Zone, ZoneKind } from '../model.js';
+import { bboxOf } from './zone-index.js';
+import type { BBox, ZoneIndex } from './zone-index.js';
+
+/** How far (m) outside every district a polygon may lie and still take the nearest one (simplified boundaries). */
+export const DISTRICT_SNAP_M = 1000;
+
+export interface OverlayResult {
+  /** Area of the polygon itself, m². */
+  areaM2: number;
+  /** Per zone kind (districts excluded): m² inside the union of that kind's zones, and share of the polygon. */
+  overlaps: Partial<Record<ZoneKind, Overlap>>;
+  /**
+   * The district zone with the largest overlap; when none overlaps, the nearest district within
+   * DISTRICT_SNAP_M of the polygon's centroid; else null (the caller decides, e.g. report it unassigned).
+   */
+  district: { code: string; name: string } | null;
+  /** 三调 dlbm with the largest overlap among land-use parcels; null without parcels or overlap. */
+  landClassBefore: string | null;
+  /** Ids of zones (or 'parcel#i') whose intersection turf could not compute (bad geometry); they were skipped. */
+  failedZoneIds: string[];
+}
+
+type Piece = Feature<Polygon | MultiPolygon>;
+
+function asFeature(geom: Polygon | MultiPolygon): Piece {
+  return { type: 'Feature', properties: {}, geometry: geom };
+}
+
+/** Intersection of two geometries, null when disjoint; throws on geometry turf cannot handle. */
+function intersection(a: Piece, b: Piece): Piece | null {
+  return intersect(featureCollection([a, b])) as Piece | null;
+}
+
+/** Area of the union of pieces that may overlap one another (zones of one kind can overlap). */
+function unionArea(pieces: Piece[], cap: number): number {
+  if (pieces.length === 1) return areaM2(pieces[0].geometry);
+  try {
+    const u = union(featureCollection(pieces)) as Piece | null;
+    return u ? areaM2(u.geometry) : 0;
+  } catch {
+    // Union failed on a degenerate sliver: the sum can only overcount, so cap it at the polygon's area.
+    return Math.min(cap, pieces.reduce((s, p) => s + areaM2(p.geometry), 0));
+  }
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/**
+ * Overlay `geom` (lon/lat) with every zone in `zones` and, optionally, the 三调 baseline parcels.
+ * A zone whose intersection throws is skipped and named in `failedZoneIds`, so one broken zone
+ * feature cannot stop a batch.
+ */
+export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: ZoneIndex<LandUseParcel>): OverlayResult {
+  const polyArea = areaM2(geom);
+  const bbox = bboxOf(geom);
+  const feature = asFeature(geom);
+  const failedZoneIds: string[] = [];
+
+  const piecesByKind = new Map<ZoneKind, Piece[]>();
+  let bestDistrict: { zone: Zone; m2: number } | null = null;
+  for (const zone of zones.candidates(bbox)) {
+    let piece: Piece | null;
+    try {
+      piece = intersection(feature, asFeature(zone.geometry));
+    } catch {
+      failedZoneIds.push(zone.id);
+      continue;
+    }
+    if (!piece) continue;
+    if (zone.kind === 'district') {
+      const m2 = areaM2(piece.geometry);
+      if (m2 > 0 && (!bestDistrict || m2 > bestDistrict.m2)) bestDistrict = { zone, m2 };
+      continue;
+    }
+    const list = piecesByKind.get(zone.kind);
+    if (list) list.push(piece);
+    else piecesByKind.set(zone.kind, [piece]);
+  }
+
+  const overlaps: Partial<Record<ZoneKind, Overlap>> = {};
+  for (const [kind, pieces] of piecesByKind) {
+    const m2 = Math.min(polyArea, unionArea(pieces, polyArea));
+    if (m2 <= 0) continue;
+    overlaps[kind] = { m2, share: polyArea > 0 ? clamp01(m2 / polyArea) : 0 };
+  }
+
+  const districtZone = bestDistrict?.zone ?? nearestDistrict(geom, zones);
+  const district = districtZone ? { code: districtZone.code ?? districtZone.id, name: districtZone.name ?? '' } : null;
+
+  return { areaM2: polyArea, overlaps, district, landClassBefore: landUse ? dominantLandClass(feature, bbox, landUse, failedZoneIds) : null, failedZoneIds };
+}
+
+function nearestDistrict(geom: Polygon, zones: ZoneIndex<Zone>): Zone | null {
+  const c = centroid(turfPolygon(geom.coordinates));
+  const [lon, lat] = c.geometry.coordinates;
+  // Generous degree margin (1 km is < 0.0125° of longitude up to ~45° latitude); exact distance decides.
+  const pad = (DISTRICT_SNAP_M / 111_000) * 1.5 / Math.max(0.2, Math.cos((lat * Math.PI) / 180));
+  const box: BBox = [lon - pad, lat - pad, lon + pad, lat + pad];
+  let best: Zone | null = null;
+  let bestM = Infinity;
+  for (const zone of zones.candidates(box, (z) => z.kind === 'district')) {
+    let d: number;
+    try {
+      d = pointToPolygonDistance(c, zone.geometry, { units: 'meters' });
+    } catch {
+      continue;
+    }
+    const outside = Math.max(0, d); // negative = inside (cannot happen here, but harmless)
+    if (outside <= DISTRICT_SNAP_M && outside < bestM) {
+      best = zone;
+      bestM = outside;
+    }
+  }
+  return best;
+}
+
+function dominantLandClass(feature: Piece, bbox: BBox, parcels: ZoneIndex<LandUseParcel>, failed: string[]): string | null {
+  const byClass = new Map<string, number>();
+  for (const i of parcels.candidateIndices(bbox)) {
+    const parcel = parcels.items[i];
+    let piece: Piece | null;
+    try {
+      piece = intersection(feature, asFeature(parcel.geometry));
+    } catch {
+      failed.push(`parcel#${i}`);
+      continue;
+    }
+    if (!piece) continue;
+    byClass.set(parcel.dlbm, (byClass.get(parcel.dlbm) ?? 0) + areaM2(piece.geometry));
+  }
+  let best: string | null = null;
+  let bestM2 = 0;
+  // Ties go to the smaller code so the result does not depend on parcel order.
+  for (const [dlbm, m2] of byClass) {
+    if (m2 > bestM2 || (m2 === bestM2 && best !== null && dlbm < best)) {
+      best = dlbm;
+      bestM2 = m2;
+    }
+  }
+  return best;
+}

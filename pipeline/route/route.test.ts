@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RULES } from '../../schemas/default-rules.js';
+import type { BureauId, ChangeType, Overlap, Zone, ZoneKind } from '../model.js';
+import { overlayPolygon } from './overlay.js';
+import { routePolygon } from './route.js';
+import type { RouteInput } from './route.js';
+import { rect } from './test-geometry.js';
+import { ZoneIndex } from './zone-index.js';
+
+function input(overlaps: Partial<Record<ZoneKind, number>>, changeType: ChangeType = 'construction', extra: Partial<RouteInput> = {}): RouteInput {
+  const o: Partial<Record<ZoneKind, Overlap>> = {};
+  for (const [k, share] of Object.entries(overlaps)) o[k as ZoneKind] = { m2: share * 300, share };
+  return { overlaps: o, changeType, landClassBefore: null, areaM2: 300, ...extra };
+}
+
+describe('routePolygon with the Jinan default table', () => {
+  const cases: [ZoneKind, ChangeType, BureauId, string][] = [
+    ['drinking_water_source', 'construction', 'ecology_environment', 'drinking_water_source'],
+    ['nature_reserve', 'construction', 'forestry', 'protected_areas'],
+    ['forest_park', 'bare_soil', 'forestry', 'protected_areas'],
+    ['wetland_park', 'water_fill', 'forestry', 'protected_areas'],
+    ['scenic_area', 'construction', 'forestry', 'protected_areas'],
+    ['geopark', 'construction', 'forestry', 'protected_areas'],
+    ['forest', 'vegetation_loss', 'forestry', 'forest_land'],
+    ['river_management', 'water_fill', 'water', 'water_management'],
+    ['lake_reservoir', 'construction', 'water', 'water_management'],
+    ['spring_recharge', 'construction', 'water', 'water_management'],
+    ['transport_project', 'construction', 'transport', 'transport_project'],
+    ['village_planning', 'construction', 'agriculture', 'village_homes'],
+    ['farmland', 'new_water', 'agriculture', 'farmland_non_grain'],
+    ['permanent_basic_farmland', 'vegetation_loss', 'agriculture', 'farmland_non_grain'],
+    ['urban_construction', 'construction', 'urban_management', 'urban_construction'],
+    ['mining', 'bare_soil', 'natural_resources', 'mining'],
+  ];
+  it.each(cases)('%s + %s → %s (%s)', (kind, change, lead, ruleId) => {
+    const d = routePolygon(input({ [kind]: 0.8 }, change), DEFAULT_RULES);
+    expect(d.lead).toBe(lead);
+    expect(d.ruleId).toBe(ruleId);
+    expect(d.co).toContain('township');
+    expect(d.co).not.toContain(lead);
+    expect(d.reason).toContain('占 80%');
+  });
+
+  it('sends everything else to natural resources under the default rule', () => {
+    for (const d of [
+      routePolygon(input({}), DEFAULT_RULES),
+      routePolygon(input({ farmland: 0.9 }, 'construction'), DEFAULT_RULES), // building on farmland is illegal land use, not non-grain
+      routePolygon(input({ village_planning: 0.9 }, 'bare_soil'), DEFAULT_RULES), // not a home
+    ]) {
+      expect(d.lead).toBe('natural_resources');
+      expect(d.ruleId).toBe('default_land_use');
+      expect(d.co).toEqual(['township']);
+      expect(d.reason).toBe('其他疑似违法用地由自然资源和规划局牵头审核');
+    }
+  });
+
+  it('ignores shares below min_share', () => {
+    const d = routePolygon(input({ drinking_water_source: 0.05, urban_construction: 0.95 }), DEFAULT_RULES);
+    expect(d.lead).toBe('urban_management');
+    expect(d.co).not.toContain('ecology_environment');
+  });
+
+  it('lets the lowest priority number lead and makes the other matches co-bureaus', () => {
+    const d = routePolygon(input({ urban_construction: 0.37, drinking_water_source: 0.63 }), DEFAULT_RULES);
+    expect(d.lead).toBe('ecology_environment');
+    expect(d.ruleId).toBe('drinking_water_source');
+    expect(d.reason.startsWith('饮用水水源保护区 占 63%')).toBe(true);
+    expect(d.co).toEqual(['natural_resources', 'water', 'urban_management', 'township']);
+    expect(d.matchedRuleIds).toEqual(['drinking_water_source', 'urban_construction']);
+    // Priority decides, not share: the zone with the smaller share still leads.
+    const e = routePolygon(input({ urban_construction: 0.85, forest_park: 0.15 }), DEFAULT_RULES);
+    expect(e.lead).toBe('forestry');
+    expect(e.co).toEqual(['natural_resources', 'urban_management', 'township']);
+  });
+
+  it('routes forest land by the 三调 class before the change even without a forest layer', () => {
+    const d = routePolygon(input({}, 'vegetation_loss', { landClassBefore: '0301' }), DEFAULT_RULES);
+    expect(d.lead).toBe('forestry');
+    expect(d.ruleId).toBe('forest_land');
+    expect(d.reason).toContain('前时相地类 0301');
+    expect(routePolygon(input({}, 'new_water', { landClassBefore: '0103' }), DEFAULT_RULES).lead).toBe('agriculture');
+    expect(routePolygon(input({}, 'construction', { landClassBefore: '0701' }), DEFAULT_RULES).lead).toBe('natural_resources');
+  });
+
+  it('marks high priority in key patrol areas, permanent basic farmland, or over 500 m²', () => {
+    expect(routePolygon(input({}), DEFAULT_RULES)).toMatchObject({ priority: 'normal', priorityReasons: [] });
+    const kp = routePolygon(input({ key_patrol_area: 0.5, permanent_basic_farmland: 0.2 }), DEFAULT_RULES);
+    expect(kp.priority).toBe('high');
+    expect(kp.priorityReasons).toEqual(['位于重点巡查区域 (占 50%)', '位于永久基本农田 (占 20%)']);
+    const big = routePolygon(input({}, 'construction', { areaM2: 812.4 }), DEFAULT_RULES);
+    expect(big.priority).toBe('high');
+    expect(big.priorityReasons).toEqual(['面积 812 m² 超过 500 m²']);
+    expect(routePolygon(input({ key_patrol_area: 0.05 }), DEFAULT_RULES).priority).toBe('normal');
+  });
+
+  it('flags a permit on file: still routed, reason says so, size alone no longer makes it high', () => {
+    const d = routePolygon(input({ approved_construction: 0.9, urban_construction: 1 }, 'construction', { areaM2: 2000 }), DEFAULT_RULES);
+    expect(d.lead).toBe('urban_management');
+    expect(d.permitOnFile).toBe(true);
+    expect(d.reason).toContain('已有批准建设用地手续 (已批建设用地 占 90%)');
+    expect(d.priority).toBe('normal');
+    const inFarmland = routePolygon(input({ approved_construction: 0.9, permanent_basic_farmland: 0.5 }), DEFAULT_RULES);
+    expect(inFarmland.priority).toBe('high');
+    expect(routePolygon(input({ approved_construction: 0.3 }), DEFAULT_RULES).permitOnFile).toBe(false);
+  });
+});
+
+describe('overlay then route', () => {
+  it('routes a polygon straddling a water source zone and town construction land', () => {
+    const zones: Zone[] = [
+      { id: 'ws', kind: 'drinking_water_source', geometry: rect(-500, -500, 30, 500), source: 't' },
+      { id: 'uc', kind: 'urban_construction', geometry: rect(30, -500, 500, 500), source: 't' },
+      { id: 'kp', kind: 'key_patrol_area', geometry: rect(-2000, -2000, 2000, 2000), source: 't' },
+    ];
+    const ov = overlayPolygon(rect(0, 0, 100, 40), new ZoneIndex(zones));
+    expect(ov.overlaps.drinking_water_source!.share).toBeCloseTo(0.3, 3);
+    expect(ov.overlaps.urban_construction!.share).toBeCloseTo(0.7, 3);
+    const d = routePolygon({ overlaps: ov.overlaps, changeType: 'construction', landClassBefore: null, areaM2: ov.areaM2 }, DEFAULT_RULES);
+    expect(d.lead).toBe('ecology_environment');
+    expect(d.co).toContain('urban_management');
+    expect(d.reason.startsWith('饮用水水源保护区 占 30%')).toBe(true);
+    expect(d.priority).toBe('high');
+    expect(d.priorityReasons).toEqual(['位于重点巡查区域 (占 100%)', `面积 ${Math.round(ov.areaM2)} m² 超过 500 m²`]);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Route one overlaid polygon to its lead bureau and co-bureaus under a rule table, and decide its
+ * priority. Pure: the same overlaps and table always give the same decision.
+ */
+import type { Rule, RuleTable } from '../../schemas/rule-table.js';
+import { zoneNameZh } from '../../schemas/rule-table.js';
+import type { BureauId, ChangeType, Overlap, Priority, ZoneKind } from '../model.js';
+
+export interface RouteInput {
+  overlaps: Partial<Record<ZoneKind, Overlap>>;
+  changeType: ChangeType;
+  /** 三调 dlbm of the land before the change, e.g. '0301'. */
+  landClassBefore: string | null;
+  /** Polygon area, m². */
+  areaM2: number;
+}
+
+export interface RouteDecision {
+  lead: BureauId;
+  /** Deduplicated, lead excluded, in order: lead rule's co, other matches by priority, always_co. */
+  co: BureauId[];
+  ruleId: string;
+  /** Chinese: what decided (zone and share, or land class) and the rule's reason, e.g. '饮用水水源保护区 占 63%；…'. */
+  reason: string;
+  priority: Priority;
+  /** Why 'high' (empty when normal), Chinese. */
+  priorityReasons: string[];
+  /** Mostly inside approved construction land: routed as usual, flagged in the reason. */
+  permitOnFile: boolean;
+  /** Every matching rule id, lead's first (for audit). */
+  matchedRuleIds: string[];
+}
+
+export function formatShare(share: number): string {
+  const pct = share * 100;
+  if (pct > 0 && pct < 1) return '<1%';
+  return `${Math.round(pct)}%`;
+}
+
+interface Match {
+  rule: Rule;
+  order: number;
+  /** What made it match, Chinese. */
+  basis: string;
+}
+
+function matchRule(rule: Rule, order: number, input: RouteInput, table: RuleTable): Match | null {
+  if (rule.change_types && !rule.change_types.includes(input.changeType)) return null;
+  const min = rule.min_share ?? table.min_share;
+  let bestKind: ZoneKind | null = null;
+  let bestShare = -1;
+  for (const kind of rule.zone_kinds) {
+    const o = input.overlaps[kind];
+    // share > 0 as well, so a min_share of 0 still means "touches the zone".
+    if (o && o.share > 0 && o.share >= min && o.share > bestShare) {
+      bestKind = kind;
+      bestShare = o.share;
+    }
+  }
+  if (bestKind) return { rule, order, basis: `${zoneNameZh(table, bestKind)} 占 ${formatShare(bestShare)}` };
+  const lc = input.landClassBefore;
+  const prefix = lc ? rule.land_class_prefixes?.find((p) => lc.startsWith(p)) : undefined;
+  if (lc && prefix) return { rule, order, basis: `前时相地类 ${lc}` };
+  return null;
+}
+
+/**
+ * Lead = the matching rule with the lowest priority number (ties: table order). A rule matches when the
+ * change type is allowed and some zone kind of it has share ≥ its min_share, or the land class before
+ * starts with one of its prefixes. Every other match contributes its lead and co as co-bureaus; the
+ * table's always_co (township) are always added. No match: the default rule.
+ */
+export function routePolygon(input: RouteInput, rules: RuleTable): RouteDecision {
+  const matches: Match[] = [];
+  rules.rules.forEach((rule, i) => {
+    const m = matchRule(rule, i, input, rules);
+    if (m) matches.push(m);
+  });
+  matches.sort((a, b) => a.rule.priority - b.rule.priority || a.order - b.order);
+
+  const first = matches[0];
+  const lead = first ? first.rule.lead : rules.default_rule.lead;
+  const coList: BureauId[] = [...(first ? first.rule.co : rules.default_rule.co)];
+  for (const m of matches.slice(1)) coList.push(m.rule.lead, ...m.rule.co);
+  coList.push(...rules.always_co);
+  const co = [...new Set(coList)].filter((b) => b !== lead);
+
+  const permit = permitShare(input, rules);
+  const permitOnFile = permit !== null;
+  const parts = first ? [first.basis, first.rule.reason_zh] : [rules.default_rule.reason_zh];
+  if (permit) parts.push(`${rules.permit.reason_zh} (${permit})`);
+
+  const priorityReasons: string[] = [];
+  for (const kind of rules.priority.kinds) {
+    const o = input.overlaps[kind];
+    if (o && o.share > 0 && o.share >= rules.priority.min_share) {
+      priorityReasons.push(`位于${zoneNameZh(rules, kind)} (占 ${formatShare(o.share)})`);
+    }
+  }
+  // A permit on file explains the size; only the zone triggers still apply.
+  if (!permitOnFile && input.areaM2 > rules.priority.min_area_m2) {
+    priorityReasons.push(`面积 ${Math.round(input.areaM2)} m² 超过 ${rules.priority.min_area_m2} m²`);
+  }
+
+  return {
+    lead,
+    co,
+    ruleId: first ? first.rule.id : rules.default_rule.id,
+    reason: parts.join('；'),
+    priority: priorityReasons.length > 0 ? 'high' : 'normal',
+    priorityReasons,
+    permitOnFile,
+    matchedRuleIds: matches.map((m) => m.rule.id),
+  };
+}
+
+/** '已批建设用地 占 80%' when the polygon is mostly inside permitted land, else null. */
+function permitShare(input: RouteInput, rules: RuleTable): string | null {
+  let best: { kind: ZoneKind; share: number } | null = null;
+  for (const kind of rules.permit.kinds) {
+    const o = input.overlaps[kind];
+    if (o && o.share > 0 && o.share >= rules.permit.min_share && (!best || o.share > best.share)) best = { kind, share: o.share };
+  }
+  return best ? `${zoneNameZh(rules, best.kind)} 占 ${formatShare(best.share)}` : null;
+}
