@@ -8,7 +8,7 @@
  * answer, runs the command with
  *   TUBAN_TEST_DATABASE_URL   postgres://postgres@127.0.0.1:<port>/tuban_test (postgis created)
  *   TUBAN_TEST_REDIS_URL      redis://127.0.0.1:<port>
- *   TUBAN_TEST_CONTROL_URL    http://127.0.0.1:<port>  (POST /redis/restart?downMs=N, GET /state)
+ *   TUBAN_TEST_CONTROL_URL    http://127.0.0.1:<port>  (POST /redis/restart?downMs=N&mode=graceful|crash, GET /state)
  *   TUBAN_TEST_SERVERS_STATE  path of a JSON file with pids, ports and dirs
  * propagates the command's exit code, and always stops both servers and removes the
  * temp dir (also on SIGINT/SIGTERM). Plain JS so it runs before anything is built.
@@ -179,11 +179,33 @@ async function startRedis(port) {
   writeState();
 }
 
-/** SIGKILL (a crash, not a clean shutdown: nothing is saved anyway), wait, start again on the same port. */
-async function restartRedis(downMs) {
+/** Send one inline command; resolves with the first reply line ('' if the server closed first). */
+function redisCommand(port, cmd) {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    let buf = '';
+    sock.setTimeout(30_000, () => sock.destroy());
+    sock.on('error', () => resolve(buf));
+    sock.on('close', () => resolve(buf));
+    sock.on('connect', () => sock.write(`${cmd}\r\n`));
+    sock.on('data', (d) => { buf += d.toString(); });
+  });
+}
+
+/**
+ * Restart redis-server on the same port. 'graceful' = SHUTDOWN SAVE (dataset written to the
+ * temp dir and loaded again on start: a maintenance restart of a persistent Redis, jobs
+ * survive); 'crash' = SIGKILL with no snapshot (everything is lost).
+ */
+async function restartRedis(downMs, mode) {
   const old = redisChild;
-  const exited = new Promise((r) => (old.exitCode !== null ? r() : old.once('exit', r)));
-  old.kill('SIGKILL');
+  const exited = new Promise((r) => (old.exitCode !== null || old.signalCode !== null ? r() : old.once('exit', r)));
+  if (mode === 'crash') {
+    rmSync(join(dirs.redis, 'dump.rdb'), { force: true });
+    old.kill('SIGKILL');
+  } else {
+    await redisCommand(state.redis.port, 'SHUTDOWN SAVE');
+  }
   await exited;
   await sleep(downMs);
   await startRedis(state.redis.port);
@@ -233,7 +255,7 @@ function startControl() {
     const url = new URL(req.url ?? '/', 'http://x');
     try {
       if (req.method === 'POST' && url.pathname === '/redis/restart') {
-        await restartRedis(Number(url.searchParams.get('downMs') ?? 0));
+        await restartRedis(Number(url.searchParams.get('downMs') ?? 0), url.searchParams.get('mode') ?? 'graceful');
       } else if (!(req.method === 'GET' && url.pathname === '/state')) {
         res.writeHead(404).end('unknown control request\n');
         return;

@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { pino } from 'pino';
+import type pg from 'pg';
+import { TubanError } from '../../pipeline/errors.js';
+import { scratchSchema, servers, uniqueName } from '../testing/test-servers.js';
+import { createRecordingTables, recordingHandlers, type RecordingOptions } from '../testing/recording-handlers.js';
+import { enqueueBatch } from './enqueue-batch.js';
+import { startWorker, type WorkerHandle } from './start-worker.js';
+import { followBatch } from './follow-batch.js';
+import { batchStatus } from './batch-status.js';
+import type { BatchProgress } from './batch-status.js';
+
+const silent = pino({ level: 'silent' });
+
+describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
+  const redisUrl = servers!.redisUrl;
+  let db: Awaited<ReturnType<typeof scratchSchema>>;
+  let pool: pg.Pool;
+
+  beforeAll(async () => {
+    db = await scratchSchema(servers!.databaseUrl, 'queue_flow');
+    pool = db.pool;
+    await createRecordingTables(pool);
+  });
+  afterAll(async () => db?.close());
+
+  /** Each test: its own queue name and prefix, so tests never see each other's jobs. */
+  function target() {
+    return { queueName: uniqueName('q'), queuePrefix: uniqueName('p') };
+  }
+
+  function workers(n: number, ref: ReturnType<typeof target>, rec: RecordingOptions = {}): WorkerHandle[] {
+    return Array.from({ length: n }, (_, i) =>
+      startWorker({
+        connection: redisUrl,
+        handlers: recordingHandlers(pool, { ...rec, workerLabel: `w${i}` }),
+        ...ref,
+        log: silent,
+        handleSignals: false,
+        lockDurationMs: 5000,
+        stalledIntervalMs: 1000,
+      }),
+    );
+  }
+
+  async function rows<R>(sql: string, params: unknown[]): Promise<R[]> {
+    return (await pool.query(sql, params)).rows as R[];
+  }
+
+  it('runs 3 tile jobs on 3 workers, then the finaliser once, and reports progress', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    const ws = workers(3, ref, { beforeTile: () => new Promise((r) => setTimeout(r, 300)) });
+    try {
+      const id = await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b', 'c'], ...ref });
+      expect(id).toBe(`batch.finalise~${batchId}`);
+      const seen: BatchProgress[] = [];
+      const result = await followBatch(redisUrl, batchId, (p) => seen.push(p), { ...ref, pollMs: 100 });
+      expect(result).toEqual({ tiles: 3 });
+      expect(await rows(`select tiles, runs from finalised where batch_id = $1`, [batchId])).toEqual([{ tiles: 3, runs: 1 }]);
+      const perWorker = await rows<{ worker: string }>(`select distinct worker from tile_results where batch_id = $1`, [batchId]);
+      expect(perWorker.length).toBeGreaterThan(1); // the tiles were spread, not run by one worker
+      expect(seen.at(-1)).toMatchObject({ state: 'completed', tilesTotal: 3, tilesDone: 3, tilesFailed: 0 });
+      expect(seen[0].tilesDone).toBeLessThan(3);
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
+  it('does not retry a skip error, retries DB.TRANSIENT with backoff, and finalises without the skipped tile', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    const ws = workers(2, ref, {
+      async beforeTile(tileId, attempt) {
+        if (tileId === 'corrupt') throw new TubanError('TILE.UNREADABLE', 'not a TIFF', tileId);
+        if (tileId === 'flaky' && attempt < 3) throw new TubanError('DB.TRANSIENT', 'connection reset', tileId);
+      },
+    });
+    try {
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'corrupt', 'flaky'], ...ref, attempts: 5, backoffMs: 300 });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+
+      const attempts = await rows<{ tile_id: string; n: number; ms: number[] }>(
+        `select tile_id, count(*)::int as n, array_agg(extract(epoch from at) * 1000 order by at) as ms
+           from tile_attempts where batch_id = $1 group by tile_id order by tile_id`,
+        [batchId],
+      );
+      const byTile = Object.fromEntries(attempts.map((a) => [a.tile_id, a]));
+      expect(byTile.corrupt.n).toBe(1);
+      expect(byTile.ok.n).toBe(1);
+      expect(byTile.flaky.n).toBe(3);
+      const [t1, t2, t3] = byTile.flaky.ms.map(Number);
+      expect(t2 - t1).toBeGreaterThanOrEqual(300 - 50); // exponential: 300 ms, then 600 ms
+      expect(t3 - t2).toBeGreaterThanOrEqual(600 - 50);
+
+      const status = await batchStatus(redisUrl, pool, batchId, ref);
+      expect(status).toMatchObject({ state: 'completed', tilesTotal: 3, tilesDone: 3, tilesFailed: 1 });
+      expect(status!.failures).toEqual([{ tileId: 'corrupt', code: 'TILE.UNREADABLE', message: 'corrupt: not a TIFF' }]);
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
+  it('stops the batch when a tile fails with a fail-disposition code', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    const ws = workers(1, ref, {
+      async beforeTile(tileId) {
+        if (tileId === 'broken') throw new Error('bug in the detector');
+      },
+    });
+    try {
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'broken'], ...ref, backoffMs: 50 });
+      const err = await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TubanError);
+      expect((err as TubanError).code).toBe('INTERNAL');
+      expect((err as TubanError).message).toContain('bug in the detector');
+      expect(await rows(`select * from finalised where batch_id = $1`, [batchId])).toEqual([]);
+      // INTERNAL is not retried either.
+      expect(await rows(`select tile_id from tile_attempts where batch_id = $1 and tile_id = 'broken'`, [batchId])).toHaveLength(1);
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
+  it('creates no duplicate jobs when the same batch is enqueued twice', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    const tileIds = ['a', 'b', 'c'];
+    await enqueueBatch(redisUrl, { batchId, tileIds, ...ref });
+    await enqueueBatch(redisUrl, { batchId, tileIds, ...ref });
+    const queue = new Queue(ref.queueName, { connection: { url: redisUrl }, prefix: ref.queuePrefix });
+    try {
+      expect(await queue.getJobCounts('wait', 'waiting-children')).toEqual({ wait: 3, 'waiting-children': 1 });
+      const ws = workers(2, ref);
+      try {
+        await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 });
+        // And once more after it finished: completed jobs are kept, so nothing runs again.
+        await enqueueBatch(redisUrl, { batchId, tileIds, ...ref });
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        await Promise.all(ws.map((w) => w.close()));
+      }
+      expect(await rows(`select count(*)::int as n from tile_attempts where batch_id = $1`, [batchId])).toEqual([{ n: 3 }]);
+      expect(await rows(`select runs from finalised where batch_id = $1`, [batchId])).toEqual([{ runs: 1 }]);
+      expect(await queue.getJobCounts('completed', 'wait')).toEqual({ completed: 4, wait: 0 });
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('rejects a payload that fails its schema without retrying', async () => {
+    const ref = target();
+    const queue = new Queue(ref.queueName, { connection: { url: redisUrl }, prefix: ref.queuePrefix });
+    const [w] = workers(1, ref);
+    try {
+      const job = await queue.add('tile.detect', { batchId: 42 }, { attempts: 5 });
+      const failed = await new Promise<string>((resolve) => w.worker.on('failed', (j) => j?.id === job.id && resolve(j.failedReason)));
+      expect(failed).toContain('INTERNAL');
+      expect(failed).toContain('invalid tile.detect payload');
+      expect((await queue.getJob(job.id!))!.attemptsMade).toBe(1);
+    } finally {
+      await w.close();
+      await queue.close();
+    }
+  });
+
+  it('close() is idempotent and aborts the signal handlers see', async () => {
+    const [w] = workers(1, target());
+    const first = w.close();
+    expect(w.signal.aborted).toBe(true);
+    await Promise.all([first, w.close()]);
+    expect(w.close()).toBe(first);
+  });
+});
