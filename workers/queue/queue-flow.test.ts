@@ -14,7 +14,7 @@ import type { BatchProgress } from './batch-status.js';
 const silent = pino({ level: 'silent' });
 
 describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
-  const redisUrl = servers!.redisUrl;
+  const redisUrl = servers?.redisUrl ?? ''; // the body is still collected when skipped
   let db: Awaited<ReturnType<typeof scratchSchema>>;
   let pool: pg.Pool;
 
