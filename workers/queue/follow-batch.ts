@@ -29,6 +29,8 @@ export async function followBatch(
 ): Promise<unknown> {
   const { connection: conn, queueName, prefix } = resolveTarget({ connection, ...opts });
   const queue = new Queue(queueName, { connection: conn, prefix });
+  // Connection errors while Redis is away: ioredis reconnects and the pending poll resumes.
+  queue.on('error', () => {});
   const pollMs = opts.pollMs ?? 500;
   let last = '';
   try {
