@@ -1,0 +1,240 @@
+/**
+ * Reading catalogued tiles as `Raster`s: one tile on its own grid (`openTile`), and a mosaic of
+ * prior-epoch tiles warped onto any target grid (`openMosaic`) — possibly from other CRSs.
+ * Only the source window a target needs is read; resampling is bilinear (geo/warp.ts).
+ */
+import type { BandName, Grid, Raster, Window } from './raster.js';
+import { windowGrid } from './raster.js';
+import { transformer } from './crs.js';
+import type { TileInfo } from '../pipeline/model.js';
+import { TubanError } from '../pipeline/errors.js';
+import { openGeoTiff, DEFAULT_MAX_WINDOW_BYTES } from './tiff/open-geotiff.js';
+import type { GeoTiffFile } from './tiff/open-geotiff.js';
+import { coarseMapBounds, gridCoarseMap, integerShift, warpBilinear } from './warp.js';
+import type { CoarseMap } from './warp.js';
+
+export interface TileReader {
+  readonly info: TileInfo;
+  /**
+   * Bands over `win` of the tile's own grid (finer bands read as is, 20 m bands resampled
+   * bilinearly onto it). A band value is NaN where that band has no data; `valid` is 0 where any
+   * requested band is nodata, NaN or outside the tile.
+   */
+  readWindow(win: Window, bands: BandName[]): Promise<Raster>;
+  close(): Promise<void>;
+}
+
+export interface AlignedSource {
+  /**
+   * Bands warped onto `target` (any CRS): bilinear, first tile with data wins where tiles
+   * overlap; `valid` 0 where no tile has data for every band.
+   */
+  readAligned(target: Grid, bands: BandName[]): Promise<Raster>;
+  close(): Promise<void>;
+}
+
+export interface TileReaderOptions {
+  /** Cap on one read's allocation in bytes (default 2 GiB). */
+  maxWindowBytes?: number;
+  /** Coarse-map spacing in target pixels for reprojection (default 32). */
+  warpStep?: number;
+}
+
+function checkBytes(pixels: number, bands: number, cap: number, subject: string): void {
+  const bytes = pixels * (bands * 4 + 1);
+  if (bytes > cap) throw new TubanError('RASTER.TOO_LARGE', `raster of ${pixels} px × ${bands} bands needs ${bytes} bytes, cap is ${cap}; read smaller strips`, subject);
+}
+
+/**
+ * Fill `outs` (one per sample, `target` sized) from `file` wherever `outValid` is 0 and every
+ * sample has data, then set `outValid` there. Aligned grids are copied exactly; others warped.
+ */
+async function readOnto(
+  file: GeoTiffFile,
+  samples: number[],
+  target: Grid,
+  outs: Float32Array[],
+  outValid: Uint8Array,
+  step: number,
+): Promise<void> {
+  const n = target.width * target.height;
+  const shift = file.grid.crs === target.crs ? integerShift(target.transform, file.grid.transform) : null;
+  if (shift) {
+    const src = await file.readWindow({ col: shift[0], row: shift[1], width: target.width, height: target.height }, samples);
+    for (let i = 0; i < n; i++) {
+      if (outValid[i]) continue;
+      let ok = true;
+      for (let k = 0; k < src.length; k++) if (src[k][i] !== src[k][i]) { ok = false; break; }
+      if (!ok) continue;
+      for (let k = 0; k < src.length; k++) outs[k][i] = src[k][i];
+      outValid[i] = 1;
+    }
+    return;
+  }
+  const toSource = file.grid.crs === target.crs ? null : transformer(target.crs, file.grid.crs);
+  const map = gridCoarseMap(target, file.grid.transform, { col: 0, row: 0 }, toSource, step);
+  const win = sourceWindow(map, file.grid);
+  if (!win) return;
+  shiftMap(map, win);
+  const src = await file.readWindow(win, samples);
+  warpBilinear(src, win.width, win.height, map, outs, target.width, target.height, outValid);
+}
+
+/** The source window (clipped to `grid`, 2 px margin for the bilinear footprint) a map touches; null if none. */
+function sourceWindow(map: CoarseMap, grid: Grid): Window | null {
+  const b = coarseMapBounds(map);
+  if (!b) return null;
+  const col0 = Math.max(0, Math.floor(b[0]) - 2);
+  const row0 = Math.max(0, Math.floor(b[1]) - 2);
+  const col1 = Math.min(grid.width, Math.ceil(b[2]) + 2);
+  const row1 = Math.min(grid.height, Math.ceil(b[3]) + 2);
+  if (col1 <= col0 || row1 <= row0) return null;
+  return { col: col0, row: row0, width: col1 - col0, height: row1 - row0 };
+}
+
+function shiftMap(map: CoarseMap, win: Window): void {
+  for (let k = 0; k < map.x.length; k++) {
+    map.x[k] -= win.col;
+    map.y[k] -= win.row;
+  }
+}
+
+function emptyRaster(grid: Grid, bands: BandName[]): { raster: Raster; outs: Float32Array[] } {
+  const n = grid.width * grid.height;
+  const outs = bands.map(() => new Float32Array(n).fill(NaN));
+  const record: Partial<Record<BandName, Float32Array>> = {};
+  bands.forEach((b, k) => (record[b] = outs[k]));
+  return { raster: { ...grid, bands: record, valid: new Uint8Array(n) }, outs };
+}
+
+/** Open a catalogued tile for windowed reads on its own grid. */
+export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Promise<TileReader> {
+  const cap = opts.maxWindowBytes ?? DEFAULT_MAX_WINDOW_BYTES;
+  const step = opts.warpStep ?? 32;
+  const files = new Map<string, Promise<GeoTiffFile>>();
+  let closed = false;
+  const fileFor = (path: string): Promise<GeoTiffFile> => {
+    let f = files.get(path);
+    if (!f) {
+      f = openGeoTiff(path, { maxWindowBytes: cap });
+      files.set(path, f);
+    }
+    return f;
+  };
+  return {
+    info,
+    async readWindow(win: Window, bands: BandName[]): Promise<Raster> {
+      if (closed) throw new TubanError('INTERNAL', 'readWindow after close', info.id);
+      checkBytes(win.width * win.height, bands.length, cap, info.files[0] ?? info.id);
+      const grid = windowGrid(info.grid, win);
+      const { raster, outs } = emptyRaster(grid, bands);
+      const byFile = new Map<string, number[]>();
+      bands.forEach((b, k) => {
+        const src = info.bands[b];
+        if (!src) throw new TubanError('TILE.BAND_MISMATCH', `tile has no ${b} band`, info.files[0] ?? info.id);
+        byFile.set(src.file, [...(byFile.get(src.file) ?? []), k]);
+      });
+      await Promise.all(
+        [...byFile].map(async ([path, ks]) => {
+          const file = await fileFor(path);
+          const fileValid = new Uint8Array(grid.width * grid.height);
+          const fileOuts = ks.map((k) => outs[k]);
+          await readOnto(file, ks.map((k) => info.bands[bands[k]]!.sample), grid, fileOuts, fileValid, step);
+        }),
+      );
+      const n = grid.width * grid.height;
+      const valid = raster.valid;
+      for (let i = 0; i < n; i++) {
+        let ok = 1;
+        for (let k = 0; k < outs.length; k++) if (outs[k][i] !== outs[k][i]) { ok = 0; break; }
+        valid[i] = ok;
+      }
+      return raster;
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      const all = await Promise.allSettled(files.values());
+      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    },
+  };
+}
+
+/** A mosaic of tiles (e.g. the prior epoch) readable on any target grid; tiles earlier in `infos` win overlaps. */
+export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}): Promise<AlignedSource> {
+  const cap = opts.maxWindowBytes ?? DEFAULT_MAX_WINDOW_BYTES;
+  const step = opts.warpStep ?? 32;
+  const readers = new Map<string, Promise<TileReader>>();
+  let closed = false;
+  const readerFor = (info: TileInfo): Promise<TileReader> => {
+    let r = readers.get(info.id);
+    if (!r) {
+      r = openTile(info, opts);
+      readers.set(info.id, r);
+    }
+    return r;
+  };
+  return {
+    async readAligned(target: Grid, bands: BandName[]): Promise<Raster> {
+      if (closed) throw new TubanError('INTERNAL', 'readAligned after close');
+      checkBytes(target.width * target.height, bands.length, cap, 'mosaic');
+      const { raster, outs } = emptyRaster(target, bands);
+      for (const info of infos) {
+        const toSource = info.grid.crs === target.crs ? null : transformer(target.crs, info.grid.crs);
+        const shift = toSource ? null : integerShift(target.transform, info.grid.transform);
+        const map = shift ? null : gridCoarseMap(target, info.grid.transform, { col: 0, row: 0 }, toSource, step);
+        const win = shift
+          ? clipWindow({ col: shift[0], row: shift[1], width: target.width, height: target.height }, info.grid)
+          : sourceWindow(map!, info.grid);
+        if (!win) continue;
+        const reader = await readerFor(info);
+        const src = await reader.readWindow(win, bands);
+        const srcBands = bands.map((b) => src.bands[b]!);
+        if (shift) {
+          copyShifted(srcBands, src.valid, win, shift, outs, raster.valid, target);
+        } else {
+          shiftMap(map!, win);
+          warpBilinear(srcBands, win.width, win.height, map!, outs, target.width, target.height, raster.valid);
+        }
+      }
+      return raster;
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      const all = await Promise.allSettled(readers.values());
+      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+    },
+  };
+}
+
+function clipWindow(win: Window, grid: Grid): Window | null {
+  const col0 = Math.max(0, win.col);
+  const row0 = Math.max(0, win.row);
+  const col1 = Math.min(grid.width, win.col + win.width);
+  const row1 = Math.min(grid.height, win.row + win.height);
+  return col1 > col0 && row1 > row0 ? { col: col0, row: row0, width: col1 - col0, height: row1 - row0 } : null;
+}
+
+/** Copy an aligned source window into the target where the target has no data yet. */
+function copyShifted(
+  src: Float32Array[],
+  srcValid: Uint8Array,
+  win: Window,
+  shift: [number, number],
+  outs: Float32Array[],
+  outValid: Uint8Array,
+  target: Grid,
+): void {
+  const dc = win.col - shift[0];
+  const dr = win.row - shift[1];
+  for (let r = 0; r < win.height; r++) {
+    let i = r * win.width;
+    let o = (r + dr) * target.width + dc;
+    for (let c = 0; c < win.width; c++, i++, o++) {
+      if (outValid[o] || !srcValid[i]) continue;
+      for (let k = 0; k < src.length; k++) outs[k][o] = src[k][i];
+      outValid[o] = 1;
+    }
+  }
+}
