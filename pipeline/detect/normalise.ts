@@ -1,0 +1,145 @@
+/**
+ * Relative radiometric normalisation of the after epoch onto the before epoch
+ * (IR-MAD-lite): per band, before ≈ gain·after + offset, fitted by least squares on
+ * pseudo-invariant pixels. Start from all valid sample pixels, score each pixel by its
+ * standardised residual over all bands, keep the least-changed share, refit; repeat.
+ * Works from sparse sample windows chosen by the driver, so a whole tile is never held.
+ */
+import type { BandName, Raster } from '../../geo/raster.js';
+import { BAND_NAMES } from '../../geo/raster.js';
+import type { DetectorParams } from './detector-params.js';
+
+export interface BandFit {
+  /** before ≈ gain · after + offset, in the file's reflectance units. */
+  gain: number;
+  offset: number;
+  /** Robust σ (1.4826·MAD) of before − normalised after over all sample pixels, file units: the no-change noise. */
+  sigma: number;
+}
+
+/** Plain JSON, so it can be stored with the detection and shipped to workers. */
+export interface NormFit {
+  bands: Partial<Record<BandName, BandFit>>;
+  /** Divide file values by this to get reflectance in [0, 1] (10000 for Sentinel-2 L1C/L2A, 255 for 8-bit DN). */
+  reflectanceScale: number;
+  /** Sample pixels used in the first fit / kept as pseudo-invariant in the last. */
+  samplePixels: number;
+  invariantPixels: number;
+}
+
+/** At most this many sample pixels enter the fit (strided evenly), keeping memory and time bounded. */
+const MAX_SAMPLES = 250_000;
+
+/** Guess the file's reflectance scale from the brightest sample values (≥ 0.99 quantile of the visible bands). */
+function guessScale(p99: number): number {
+  if (p99 <= 2) return 1;
+  if (p99 <= 255) return 255;
+  if (p99 <= 1023) return 1023;
+  return 10_000;
+}
+
+function median(a: Float64Array, n: number): number {
+  const s = a.slice(0, n).sort();
+  return n === 0 ? 0 : n % 2 ? s[(n - 1) >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+type FitOptions = Pick<DetectorParams, 'normIterations' | 'normKeepShare'>;
+
+/**
+ * Fits the normalisation from sample windows (each a before/after pair on one grid).
+ * Bands present in every sample of both epochs are fitted; others are left out.
+ */
+export function fitNormalisation(
+  samples: { before: Raster; after: Raster }[],
+  opts: FitOptions = { normIterations: 3, normKeepShare: 0.6 },
+): NormFit {
+  const bands = BAND_NAMES.filter((b) => samples.length > 0 && samples.every((s) => s.before.bands[b] && s.after.bands[b]));
+  let total = 0;
+  for (const s of samples) {
+    for (let i = 0; i < s.before.valid.length; i++) if (s.before.valid[i] && s.after.valid[i]) total++;
+  }
+  const stride = Math.max(1, Math.ceil(total / MAX_SAMPLES));
+  const n = Math.ceil(total / stride);
+  const nb = bands.length;
+  // x = after, y = before, band-major: x[b*n + k].
+  const x = new Float64Array(nb * n);
+  const y = new Float64Array(nb * n);
+  let k = 0;
+  let seen = 0;
+  for (const s of samples) {
+    const v0 = s.before.valid;
+    const v1 = s.after.valid;
+    for (let i = 0; i < v0.length; i++) {
+      if (!v0[i] || !v1[i]) continue;
+      if (seen++ % stride !== 0 || k >= n) continue;
+      for (let b = 0; b < nb; b++) {
+        x[b * n + k] = s.after.bands[bands[b]]![i];
+        y[b * n + k] = s.before.bands[bands[b]]![i];
+      }
+      k++;
+    }
+  }
+  const m = k;
+  const fit: NormFit = { bands: {}, reflectanceScale: 1, samplePixels: m, invariantPixels: m };
+  if (m < 10 || nb === 0) return fit;
+
+  const keep = new Uint8Array(m).fill(1);
+  const gain = new Float64Array(nb).fill(1);
+  const offset = new Float64Array(nb);
+  const sigma = new Float64Array(nb).fill(1);
+  const tmp = new Float64Array(m);
+  const chi = new Float64Array(m);
+  let kept = m;
+
+  const refit = () => {
+    for (let b = 0; b < nb; b++) {
+      let sx = 0, sy = 0, sxx = 0, sxy = 0, c = 0;
+      for (let j = 0; j < m; j++) {
+        if (!keep[j]) continue;
+        const xv = x[b * n + j];
+        const yv = y[b * n + j];
+        sx += xv; sy += yv; sxx += xv * xv; sxy += xv * yv; c++;
+      }
+      const vx = sxx - (sx * sx) / c;
+      // A flat band (no variance) cannot give a slope: fall back to matching means.
+      gain[b] = vx > 1e-9 ? (sxy - (sx * sy) / c) / vx : 1;
+      offset[b] = (sy - gain[b] * sx) / c;
+      // σ over ALL samples (robust: MAD tolerates up to half the pixels changing), so noise is not underestimated.
+      for (let j = 0; j < m; j++) tmp[j] = Math.abs(y[b * n + j] - (gain[b] * x[b * n + j] + offset[b]));
+      sigma[b] = Math.max(1.4826 * median(tmp, m), 1e-6);
+    }
+  };
+
+  refit();
+  for (let it = 0; it < opts.normIterations; it++) {
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let b = 0; b < nb; b++) {
+        const r = (y[b * n + j] - (gain[b] * x[b * n + j] + offset[b])) / sigma[b];
+        s += r * r;
+      }
+      chi[j] = s;
+    }
+    const sorted = chi.slice(0, m).sort();
+    const cut = sorted[Math.min(m - 1, Math.floor(opts.normKeepShare * m))];
+    kept = 0;
+    for (let j = 0; j < m; j++) {
+      keep[j] = chi[j] <= cut ? 1 : 0;
+      kept += keep[j];
+    }
+    refit();
+  }
+
+  // Reflectance scale from the 99th percentile of the before visible bands.
+  const vis = bands.filter((b) => b === 'blue' || b === 'green' || b === 'red');
+  let p99 = 0;
+  for (const b of vis.length ? vis : bands) {
+    const bi = bands.indexOf(b);
+    const s = y.slice(bi * n, bi * n + m).sort();
+    p99 = Math.max(p99, s[Math.floor(0.99 * (m - 1))]);
+  }
+  fit.reflectanceScale = guessScale(p99);
+  fit.invariantPixels = kept;
+  for (let b = 0; b < nb; b++) fit.bands[bands[b]] = { gain: gain[b], offset: offset[b], sigma: sigma[b] };
+  return fit;
+}

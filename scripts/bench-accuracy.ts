@@ -1,0 +1,155 @@
+/**
+ * Accuracy benchmark: runs the detector on the 9 labelled OSCD cities and Landsat
+ * Taizhou, prints per-scene and pooled pixel P/R/F1, object recall, polygon precision,
+ * precision of polygons with confidence ≥ 0.8 vs below, and seconds per scene; writes
+ * bench-results/accuracy.json. Nothing is fitted on these scenes (unsupervised detector),
+ * so every score is out-of-sample.
+ *
+ *   npm run bench:accuracy [-- --data ../shared/data --out bench-results/accuracy.json]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { OSCD_CITIES, readOscdCity, readTaizhou } from '../pipeline/accuracy/bench-data.js';
+import type { BenchScene } from '../pipeline/accuracy/bench-data.js';
+import { addCounts, objectMetrics, pixelCounts, pixelMetrics } from '../pipeline/accuracy/metrics.js';
+import type { PixelCounts } from '../pipeline/accuracy/metrics.js';
+import { detectScene } from '../pipeline/accuracy/simple-detect.js';
+import type { SceneDetection } from '../pipeline/accuracy/simple-detect.js';
+import { DEFAULT_DETECTOR_PARAMS, DETECTOR_NAME, DETECTOR_VERSION, paramsHash } from '../pipeline/detect/detector-params.js';
+import type { DetectorParams } from '../pipeline/detect/detector-params.js';
+
+/** How a scene is turned into a detection; the lead swaps this for the detectTile product path. */
+export type SceneDetector = (scene: BenchScene, params: DetectorParams) => SceneDetection;
+
+export const harnessDetector: SceneDetector = (s, p) => detectScene(s.before, s.after, p, s.pixelSizeM);
+
+export interface SceneResult {
+  scene: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  accuracy: number;
+  counts: PixelCounts;
+  objectRecall: number;
+  refObjects: number;
+  polygonPrecision: number;
+  polygons: number;
+  highConf: { polygons: number; hit: number; precision: number | null };
+  lowConf: { polygons: number; hit: number; precision: number | null };
+  threshold: number;
+  seconds: number;
+}
+
+const HIGH_CONF = 0.8;
+
+/** Scores one scene; separate from reading so any SceneDetector can be benchmarked. */
+export function evaluateScene(scene: BenchScene, det: SceneDetection, seconds: number, params: DetectorParams): SceneResult {
+  const counts = pixelCounts(det.mask, scene.reference);
+  const pm = pixelMetrics(counts);
+  const minRefPixels = Math.max(1, Math.ceil(params.mmuM2 / (scene.pixelSizeM * scene.pixelSizeM)));
+  const om = objectMetrics(det.labels, det.components.length, scene.reference, scene.before.width, scene.before.height, minRefPixels);
+  const hi = { polygons: 0, hit: 0, precision: null as number | null };
+  const lo = { polygons: 0, hit: 0, precision: null as number | null };
+  // Only components on labelled pixels count (objectMetrics' rule), via predHit/labelled.
+  const labelled = new Uint8Array(det.components.length + 1);
+  for (let i = 0; i < det.labels.length; i++) if (det.labels[i] && scene.reference[i] !== 0) labelled[det.labels[i]] = 1;
+  for (const c of det.components) {
+    if (!labelled[c.label]) continue;
+    const g = c.confidence >= HIGH_CONF ? hi : lo;
+    g.polygons++;
+    g.hit += om.predHit[c.label];
+  }
+  for (const g of [hi, lo]) g.precision = g.polygons ? g.hit / g.polygons : null;
+  return {
+    scene: scene.name,
+    precision: pm.precision,
+    recall: pm.recall,
+    f1: pm.f1,
+    accuracy: pm.accuracy,
+    counts,
+    objectRecall: om.objectRecall,
+    refObjects: om.refObjects,
+    polygonPrecision: om.polygonPrecision,
+    polygons: om.predObjects,
+    highConf: hi,
+    lowConf: lo,
+    threshold: det.threshold,
+    seconds,
+  };
+}
+
+function pool(name: string, rs: SceneResult[]): SceneResult {
+  let counts: PixelCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  for (const r of rs) counts = addCounts(counts, r.counts);
+  const pm = pixelMetrics(counts);
+  const sum = (f: (r: SceneResult) => number) => rs.reduce((a, r) => a + f(r), 0);
+  const refObjects = sum((r) => r.refObjects);
+  const polygons = sum((r) => r.polygons);
+  const hiP = sum((r) => r.highConf.polygons), hiH = sum((r) => r.highConf.hit);
+  const loP = sum((r) => r.lowConf.polygons), loH = sum((r) => r.lowConf.hit);
+  return {
+    scene: name,
+    precision: pm.precision,
+    recall: pm.recall,
+    f1: pm.f1,
+    accuracy: pm.accuracy,
+    counts,
+    objectRecall: refObjects ? sum((r) => r.objectRecall * r.refObjects) / refObjects : 0,
+    refObjects,
+    polygonPrecision: polygons ? sum((r) => r.polygonPrecision * r.polygons) / polygons : 0,
+    polygons,
+    highConf: { polygons: hiP, hit: hiH, precision: hiP ? hiH / hiP : null },
+    lowConf: { polygons: loP, hit: loH, precision: loP ? loH / loP : null },
+    threshold: NaN,
+    seconds: sum((r) => r.seconds),
+  };
+}
+
+function fmt(r: SceneResult): string {
+  const p = (v: number | null) => (v === null ? '   – ' : v.toFixed(2).padStart(5));
+  return [
+    r.scene.padEnd(12),
+    p(r.precision), p(r.recall), p(r.f1), p(r.accuracy),
+    p(r.objectRecall), String(r.refObjects).padStart(4),
+    p(r.polygonPrecision), String(r.polygons).padStart(5),
+    `${p(r.highConf.precision)} (${r.highConf.polygons})`.padStart(11),
+    `${p(r.lowConf.precision)} (${r.lowConf.polygons})`.padStart(11),
+    Number.isFinite(r.threshold) ? r.threshold.toFixed(2).padStart(6) : '     –',
+    r.seconds.toFixed(1).padStart(6),
+  ].join(' ');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const arg = (k: string, d: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
+  const data = arg('--data', '../shared/data');
+  const outPath = arg('--out', 'bench-results/accuracy.json');
+  const only = arg('--only', '');
+  const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, ...(JSON.parse(arg('--params', '{}')) as Partial<DetectorParams>) };
+  const names = [...OSCD_CITIES, 'taizhou'].filter((c) => !only || only.split(',').includes(c));
+  console.log('scene            P     R    F1   acc  objR  nObj polyP  nPoly  P(c≥0.8)   P(c<0.8)    thr   sec');
+  const oscd: SceneResult[] = [];
+  const others: SceneResult[] = [];
+  for (const name of names) {
+    const scene = name === 'taizhou' ? await readTaizhou(`${data}/landsat_taizhou`) : await readOscdCity(`${data}/oscd`, name);
+    const t0 = performance.now();
+    const det = harnessDetector(scene, params);
+    const r = evaluateScene(scene, det, (performance.now() - t0) / 1000, params);
+    (name === 'taizhou' ? others : oscd).push(r);
+    console.log(fmt(r));
+  }
+  const pooled = oscd.length ? pool('OSCD pooled', oscd) : null;
+  if (pooled) console.log(fmt(pooled));
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(
+    outPath,
+    JSON.stringify(
+      { detector: { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) }, params, oscd, pooled, others, fittedOnBench: false },
+      null,
+      2,
+    ),
+  );
+  console.log(`wrote ${outPath}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
