@@ -1,0 +1,76 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { generateScene } from '../../fixtures/synthetic-scene.js';
+import { BatchArgsSchema } from '../../pipeline/batch/batch-args.js';
+import { createHandlers } from '../../pipeline/batch/handlers.js';
+import { exportBatch, planAndStore, runBatch } from '../../pipeline/batch/run-batch.js';
+import { openDatabase } from '../../pipeline/store/open-database.js';
+import { migrate } from '../../pipeline/store/migrations.js';
+import type { Database } from '../../pipeline/store/queryable.js';
+import * as repo from '../../pipeline/store/repository.js';
+import { servers, uniqueName } from '../testing/test-servers.js';
+import { enqueueBatch } from './enqueue-batch.js';
+import { startWorker, type WorkerHandle } from './start-worker.js';
+import { followBatch } from './follow-batch.js';
+
+/**
+ * The production path must be the embedded path on other machines: same handlers, same SQL,
+ * so the same inputs give the same polygons, codes and ledger, whichever worker ran which tile.
+ */
+describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () => {
+  const log = pino({ level: 'silent' });
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const f of cleanup.reverse()) await f().catch(() => {});
+  });
+
+  async function database(schema: string): Promise<Database> {
+    const db = await openDatabase(servers!.databaseUrl, { schema });
+    cleanup.push(() => db.close());
+    return db;
+  }
+
+  it('gives identical polygons, codes and ledger rows, and reports a poisoned tile', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-equiv-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const scene = await generateScene({ dir, size: 256, seed: 5, tilesPerSide: 2 });
+    // A poisoned current tile: named like a tile, not a TIFF.
+    await writeFile(join(scene.currentDir, 'zz_poison.tif'), Buffer.from('this is not a GeoTIFF'));
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+
+    const schemaA = uniqueName('equiv_embedded');
+    const schemaB = uniqueName('equiv_queue');
+    const dbA = await database(schemaA);
+    await migrate(dbA);
+    const embedded = await runBatch(args, { db: dbA, log, out: join(dir, 'out-embedded') });
+
+    const dbB = await database(schemaB);
+    await migrate(dbB);
+    const plan = await planAndStore(dbB, args, log);
+    expect(plan.batchId).toBe(embedded.plan.batchId);
+    const ref = { queueName: uniqueName('q'), queuePrefix: uniqueName('p') };
+    const workers: WorkerHandle[] = [];
+    for (let i = 0; i < 3; i++) {
+      // One pool per worker, as on separate machines.
+      workers.push(startWorker({ connection: servers!.redisUrl, handlers: createHandlers({ db: await database(schemaB), log, mode: 'queue' }), ...ref, log, handleSignals: false }));
+    }
+    cleanup.push(() => Promise.all(workers.map((w) => w.close())));
+    await enqueueBatch(servers!.redisUrl, { batchId: plan.batchId, tileIds: plan.tiles.map((t) => t.tile.id), ...ref });
+    await followBatch(servers!.redisUrl, plan.batchId, () => {}, { ...ref, pollMs: 200 });
+    const queued = await exportBatch(dbB, plan.batchId, join(dir, 'out-queue'), args.rules);
+
+    const [polysA, polysB] = await Promise.all([repo.loadPolygons(dbA, plan.batchId), repo.loadPolygons(dbB, plan.batchId)]);
+    expect(polysA.length).toBeGreaterThan(0);
+    expect(polysB).toEqual(polysA);
+    const ledger = (d: string) => readFile(join(dir, d, 'ledger.csv'), 'utf8');
+    expect(await ledger('out-queue')).toBe(await ledger('out-embedded'));
+
+    // The poisoned tile is reported by name in both, and did not stop the batch.
+    const poisoned = (r: unknown) => JSON.stringify(r).includes('zz_poison.tif');
+    expect(poisoned(embedded.report)).toBe(true);
+    expect(poisoned(queued.report)).toBe(true);
+  });
+});
