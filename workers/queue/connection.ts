@@ -27,10 +27,15 @@ export function redisConnection(connection: string | ConnectionOptions): Connect
   return { url: connection, maxRetriesPerRequest: null, retryStrategy: (times: number) => Math.min(times * 100, 2000) };
 }
 
+/**
+ * Explicit options win; then TUBAN_QUEUE_NAME / TUBAN_QUEUE_PREFIX (so `tuban worker`
+ * processes spawned by a benchmark or a second deployment share a private queue without new
+ * CLI flags); then the defaults.
+ */
 export function resolveTarget(target: QueueTarget): { connection: ConnectionOptions; queueName: string; prefix: string } {
   return {
     connection: redisConnection(target.connection),
-    queueName: target.queueName ?? DEFAULT_QUEUE_NAME,
-    prefix: target.queuePrefix ?? DEFAULT_QUEUE_PREFIX,
+    queueName: target.queueName ?? (process.env.TUBAN_QUEUE_NAME || DEFAULT_QUEUE_NAME),
+    prefix: target.queuePrefix ?? (process.env.TUBAN_QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX),
   };
 }
