@@ -134,12 +134,13 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
   } catch (err) {
     throw new TubanError('INPUT.NOT_FOUND', 'file not found', path, { cause: err });
   }
-  let tiff: Awaited<ReturnType<typeof fromFile>>;
+  let tiff: GeoTiffHandle | null = null;
   let img: GeoTIFFImage;
   try {
     tiff = await fromFile(path);
     img = await tiff.getImage(0);
   } catch (err) {
+    if (tiff) await Promise.resolve(tiff.close()).catch(() => undefined);
     throw unreadable(path, `not a readable TIFF (${err instanceof Error ? err.message : String(err)})`, err);
   }
   try {
@@ -204,11 +205,12 @@ async function describe(
   // Our decoder assumes little-endian data (all GDAL/COG output on x86/ARM); anything else goes to geotiff.js.
   const fast = tiff.littleEndian && (compression === COMPRESSION_NONE || DEFLATE.has(compression)) && [1, 2, 3].includes(predictor);
   const maxBytes = opts.maxWindowBytes ?? DEFAULT_MAX_WINDOW_BYTES;
-  let handle: FileHandle | null = null;
+  // The promise, not the handle: concurrent chunk reads must share one open().
+  let handle: Promise<FileHandle> | null = null;
   let closed = false;
 
   async function fileHandle(): Promise<FileHandle> {
-    handle ??= await open(path, 'r');
+    handle ??= open(path, 'r');
     return handle;
   }
 
@@ -342,7 +344,7 @@ async function describe(
       closed = true;
       const h = handle;
       handle = null;
-      await h?.close();
+      if (h) await (await h).close();
       await Promise.resolve(tiff.close()).catch(() => undefined);
     },
   };

@@ -1,0 +1,159 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromFile, writeArrayBuffer } from 'geotiff';
+import { openGeoTiff } from './open-geotiff.js';
+import { writeGeoTiff, writeGeoTiffArrays } from './write-geotiff.js';
+import type { Grid } from '../raster.js';
+import { TubanError } from '../../pipeline/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tuban-tiff-'));
+const utm: Grid = { width: 300, height: 210, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+
+/** Seeded pseudo-random uint16 bands (mulberry32), so failures reproduce. */
+function randomBands(n: number, count: number, seed = 7): Uint16Array[] {
+  let a = seed;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length: count }, (_, b) => Uint16Array.from({ length: n }, (_, i) => (1000 + b * 500 + ((i % 300) * 7) + rnd() * 300) | 0));
+}
+
+async function expectCode(p: Promise<unknown>, code: string, subject: string): Promise<void> {
+  const err = await p.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(TubanError);
+  expect((err as TubanError).code).toBe(code);
+  expect((err as TubanError).subject).toBe(subject);
+}
+
+describe('openGeoTiff', () => {
+  it('reads windows of a tiled deflate file exactly as geotiff.js does, NaN outside and at nodata', async () => {
+    const path = join(dir, 'multi.tif');
+    const bands = randomBands(utm.width * utm.height, 4);
+    bands[2][utm.width * 100 + 150] = 0; // nodata pixel
+    await writeGeoTiffArrays(path, { grid: utm, dtype: 'uint16', bands, nodata: 0, tileSize: 64, date: '2024-05-01' });
+    const f = await openGeoTiff(path);
+    expect(f.grid).toEqual(utm);
+    expect([f.dtype, f.nodata, f.date, f.samplesPerPixel, f.blockWidth]).toEqual(['uint16', 0, '2024-05-01', 4, 64]);
+
+    const refFile = await fromFile(path);
+    const ref = await refFile.getImage(0);
+    const win = { col: 37, row: 61, width: 150, height: 90 };
+    const want = (await ref.readRasters({ window: [37, 61, 187, 151], samples: [3, 2], interleave: false })) as unknown as Uint16Array[];
+    const got = await f.readWindow(win, [3, 2]);
+    expect(Array.from(got[0])).toEqual(Array.from(want[0]));
+    const idx = (100 - 61) * 150 + (150 - 37);
+    expect(got[1][idx]).toBeNaN();
+    expect(got[1][idx + 1]).toBe(want[1][idx + 1]);
+    await refFile.close();
+
+    const edge = await f.readWindow({ col: 290, row: -5, width: 20, height: 10 }, [0]);
+    expect(edge[0][0]).toBeNaN(); // above the raster
+    expect(edge[0][5 * 20 + 10]).toBeNaN(); // right of it
+    expect(edge[0][5 * 20 + 9]).toBe(bands[0][299]);
+    await f.close();
+  });
+
+  it('reads a stripped uncompressed file (geotiff.js writer) and float data', async () => {
+    const path = join(dir, 'strips.tif');
+    const values = Float32Array.from({ length: 40 * 30 }, (_, i) => i * 0.5);
+    const buf = writeArrayBuffer(values, {
+      width: 40, height: 30, SampleFormat: [3], BitsPerSample: [32], GeographicTypeGeoKey: 4326,
+      ModelPixelScale: [0.001, 0.001, 0], ModelTiepoint: [0, 0, 0, 10, 44, 0], GTModelTypeGeoKey: 2,
+    });
+    writeFileSync(path, Buffer.from(buf));
+    const f = await openGeoTiff(path);
+    expect(f.grid.crs).toBe('EPSG:4326');
+    expect(f.dtype).toBe('float32');
+    const [w] = await f.readWindow({ col: 5, row: 7, width: 10, height: 20 }, [0]);
+    expect(w[0]).toBe(values[7 * 40 + 5]);
+    expect(w[19 * 10 + 9]).toBe(values[26 * 40 + 14]);
+    await f.close();
+  });
+
+  it('rejects a truncated file, a non-TIFF and a corrupt tile as TILE.UNREADABLE naming the file', async () => {
+    const good = join(dir, 'good.tif');
+    await writeGeoTiffArrays(good, { grid: utm, dtype: 'uint16', bands: randomBands(utm.width * utm.height, 1), tileSize: 64 });
+    const bytes = readFileSync(good);
+
+    // Our writer puts the IFD last, so cut the middle out and keep a valid header pointing past the end.
+    const truncated = join(dir, 'truncated.tif');
+    writeFileSync(truncated, bytes.subarray(0, bytes.length >> 1));
+    await expectCode(openGeoTiff(truncated), 'TILE.UNREADABLE', truncated);
+
+    const text = join(dir, 'notes.tif');
+    writeFileSync(text, 'this is not a tiff at all');
+    await expectCode(openGeoTiff(text), 'TILE.UNREADABLE', text);
+
+    const corrupt = join(dir, 'corrupt.tif');
+    const copy = Buffer.from(bytes);
+    copy.fill(0x55, 8, 200); // first tile's deflate stream
+    writeFileSync(corrupt, copy);
+    const f = await openGeoTiff(corrupt);
+    await expectCode(f.readWindow({ col: 0, row: 0, width: 10, height: 10 }, [0]), 'TILE.UNREADABLE', corrupt);
+    await f.close();
+  });
+
+  it('reports a missing CRS and an unsupported one', async () => {
+    const good = join(dir, 'crs.tif');
+    await writeGeoTiffArrays(good, { grid: utm, dtype: 'uint8', bands: [new Uint8Array(utm.width * utm.height)] });
+    const bytes = readFileSync(good);
+    // GeoKey entry (3072, 0, 1, 32650) as little-endian shorts.
+    const key = Buffer.from([0x00, 0x0c, 0, 0, 1, 0, 0x8a, 0x7f]);
+    const at = bytes.indexOf(key);
+    expect(at).toBeGreaterThan(0);
+
+    const missing = join(dir, 'nocrs.tif');
+    const a = Buffer.from(bytes);
+    a.writeUInt16LE(3074, at); // an unrelated projection key: no CRS code left
+    writeFileSync(missing, a);
+    await expectCode(openGeoTiff(missing), 'TILE.CRS_MISSING', missing);
+
+    const odd = join(dir, 'oddcrs.tif');
+    const b = Buffer.from(bytes);
+    b.writeUInt16LE(3035, at + 6); // EPSG:3035 (LAEA Europe) is not built in
+    writeFileSync(odd, b);
+    await expectCode(openGeoTiff(odd), 'TILE.CRS_UNSUPPORTED', odd);
+  });
+
+  it('refuses windows above the byte cap before allocating', async () => {
+    const path = join(dir, 'cap.tif');
+    await writeGeoTiffArrays(path, { grid: utm, dtype: 'uint8', bands: [new Uint8Array(utm.width * utm.height)] });
+    const f = await openGeoTiff(path, { maxWindowBytes: 1000 });
+    await expectCode(f.readWindow({ col: 0, row: 0, width: 100, height: 100 }, [0]), 'RASTER.TOO_LARGE', path);
+    await f.close();
+  });
+});
+
+describe('writeGeoTiff', () => {
+  it('streams tile rows and round-trips float32 (NaN → nodata) through geotiff.js', async () => {
+    const path = join(dir, 'float.tif');
+    const grid: Grid = { width: 70, height: 45, crs: 'EPSG:4527', transform: [39500000, 2, 0, 4000000, 0, -2] };
+    const calls: Array<[number, number]> = [];
+    await writeGeoTiff(path, {
+      grid, dtype: 'float32', bandCount: 2, nodata: -9999, tileSize: 32, compression: 'none',
+      rows: (row0, n) => {
+        calls.push([row0, n]);
+        return [0, 1].map((b) => Float32Array.from({ length: grid.width * n }, (_, i) => (row0 * grid.width + i === 5 ? NaN : b * 1000 + row0 * grid.width + i + 0.25)));
+      },
+    });
+    expect(calls).toEqual([[0, 32], [32, 13]]);
+    const tiff = await fromFile(path);
+    const img = await tiff.getImage(0);
+    expect(img.getGeoKeys()?.ProjectedCSTypeGeoKey).toBe(4527);
+    const [b0, b1] = (await img.readRasters({ interleave: false })) as unknown as Float32Array[];
+    expect(b0[5]).toBe(-9999);
+    expect(b1[44 * 70 + 69]).toBe(1000 + 44 * 70 + 69 + 0.25);
+    await tiff.close();
+    const f = await openGeoTiff(path);
+    expect(f.grid).toEqual(grid);
+    const [r] = await f.readWindow({ col: 0, row: 0, width: 10, height: 1 }, [0]);
+    expect(r[5]).toBeNaN();
+    expect(r[6]).toBe(6.25);
+    await f.close();
+  });
+});
