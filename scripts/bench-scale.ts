@@ -1,0 +1,75 @@
+/**
+ * Scale-out benchmark of the production path: one seeded multi-tile batch through BullMQ,
+ * run by 1, 2, 4, … `tuban worker` processes; prints tiles/minute and speedup per count.
+ *
+ *   node scripts/test-servers.mjs -- npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 4] [--size 1024]
+ *
+ * Needs DATABASE_URL / REDIS_URL (or the TUBAN_TEST_* ones test-servers.mjs exports). Each
+ * worker count gets its own queue (TUBAN_QUEUE_NAME), because the batch id is deterministic and
+ * finished jobs are kept: re-enqueueing on the same queue would, by design, run nothing.
+ * Worker processes are real OS processes, so on a machine with fewer cores than workers the
+ * speedup flattens at the core count: report `cores` with the numbers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { generateScene } from '../fixtures/synthetic-scene.js';
+import { BatchArgsSchema } from '../pipeline/batch/batch-args.js';
+import { planAndStore } from '../pipeline/batch/run-batch.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
+import { followBatch } from '../workers/queue/follow-batch.js';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+const databaseUrl = process.env.DATABASE_URL ?? process.env.TUBAN_TEST_DATABASE_URL;
+const redisUrl = process.env.REDIS_URL ?? process.env.TUBAN_TEST_REDIS_URL;
+if (!databaseUrl || !redisUrl) {
+  process.stderr.write('bench-scale: set DATABASE_URL and REDIS_URL, or run it under node scripts/test-servers.mjs --\n');
+  process.exit(64);
+}
+const counts = flag('workers', '1,2,4,8,16').split(',').map(Number);
+const tilesPerSide = Number(flag('tiles-per-side', '4'));
+const size = Number(flag('size', '1024'));
+const seed = Number(flag('seed', '42'));
+const cli = resolve(fileURLToPath(import.meta.url), '../../pipeline/cli/tuban.js'); // dist/scripts → dist/pipeline/cli
+
+const log = pino({ level: 'warn' });
+const dir = await mkdtemp(join(tmpdir(), 'tuban-bench-scale-'));
+const db = await openDatabase(databaseUrl);
+const workers: ChildProcess[] = [];
+try {
+  const scene = await generateScene({ dir, size, seed, tilesPerSide });
+  await migrate(db);
+  const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+  const plan = await planAndStore(db, args, log);
+  const tileIds = plan.tiles.map((t) => t.tile.id);
+  process.stdout.write(`batch ${plan.batchId}: ${tileIds.length} tiles of ~${Math.round(size / tilesPerSide)} px, ${availableParallelism()} cores\n`);
+  process.stdout.write('workers  seconds  tiles/min  speedup\n');
+  let base: number | undefined;
+  for (const n of counts) {
+    const queueName = `bench-${process.pid}-${n}`;
+    const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn' };
+    for (let i = 0; i < n; i++) workers.push(spawn(process.execPath, [cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    const t0 = performance.now();
+    await enqueueBatch(redisUrl, { batchId: plan.batchId, tileIds, queueName });
+    await followBatch(redisUrl, plan.batchId, () => {}, { queueName, pollMs: 200 });
+    const seconds = (performance.now() - t0) / 1000;
+    const perMin = (tileIds.length / seconds) * 60;
+    base ??= perMin;
+    process.stdout.write(`${String(n).padStart(7)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${(perMin / base).toFixed(2).padStart(7)}\n`);
+    // SIGTERM: the graceful path a deployment uses; wait so the next count starts clean.
+    await Promise.all(workers.splice(0).map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
+  }
+} finally {
+  for (const w of workers) w.kill('SIGKILL');
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+}
