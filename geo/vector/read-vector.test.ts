@@ -1,0 +1,144 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MultiPolygon, Polygon } from 'geojson';
+import proj4 from 'proj4';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TubanError } from '../../pipeline/errors.js';
+import { wgs84ToGcj02 } from '../gcj02.js';
+import { readVectorFile } from './read-vector.js';
+import { writeGeoPackage } from './write-gpkg.js';
+import { writeShapefile } from './write-shapefile.js';
+
+// CGCS2000 3° Gauss-Krüger zone 39 with zone-prefixed easting (EPSG:4527), written out here so the
+// test does not trust the code under test for the expected values.
+const GK39 = '+proj=tmerc +lat_0=0 +lon_0=117 +k=1 +x_0=39500000 +y_0=0 +ellps=GRS80 +units=m +no_defs';
+const GK39_WKT =
+  'PROJCS["CGCS2000 / 3-degree Gauss-Kruger zone 39",GEOGCS["China Geodetic Coordinate System 2000",DATUM["China_2000",SPHEROID["CGCS2000",6378137,298.257222101]],' +
+  'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",117],' +
+  'PARAMETER["scale_factor",1],PARAMETER["false_easting",39500000],PARAMETER["false_northing",0],UNIT["metre",1]]';
+
+const square = (lon: number, lat: number, d = 0.01): Polygon => ({
+  type: 'Polygon',
+  coordinates: [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]],
+});
+const toGk = (p: Polygon): Polygon => ({ type: 'Polygon', coordinates: p.coordinates.map((r) => r.map((q) => proj4('WGS84', GK39, q))) });
+const firstPos = (g: Polygon | MultiPolygon) => (g.type === 'Polygon' ? g.coordinates[0][0] : g.coordinates[0][0][0]);
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tuban-vector-'));
+});
+
+async function expectCode(p: Promise<unknown>, code: string, mention: string): Promise<void> {
+  const err = await p.then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(TubanError);
+  expect((err as TubanError).code).toBe(code);
+  expect((err as TubanError).message).toContain(mention);
+}
+
+describe('readVectorFile', () => {
+  it('reprojects a GeoJSON with a crs member in EPSG:4527 to lon/lat', async () => {
+    const path = join(dir, 'gk.geojson');
+    const sq = square(117.02, 36.66);
+    await writeFile(path, JSON.stringify({
+      type: 'FeatureCollection',
+      crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::4527' } },
+      features: [
+        { type: 'Feature', id: 'a', properties: { kind: 'forest' }, geometry: toGk(sq) },
+        { type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: [[39500000, 4000000], [39500100, 4000000]] } },
+      ],
+    }));
+    const r = await readVectorFile(path);
+    expect(r.crs).toBe('EPSG:4527');
+    expect(r.features).toHaveLength(1);
+    expect(r.features[0].id).toBe('a');
+    expect(r.features[0].properties).toEqual({ kind: 'forest' });
+    const got = (r.features[0].geometry as Polygon).coordinates[0];
+    sq.coordinates[0].forEach((q, i) => {
+      expect(got[i][0]).toBeCloseTo(q[0], 7);
+      expect(got[i][1]).toBeCloseTo(q[1], 7);
+    });
+    expect(r.warnings.join()).toMatch(/skipped 1 .*LineString/);
+  });
+
+  it('defaults GeoJSON without crs to EPSG:4326 and rejects projected coordinates there', async () => {
+    const ok = join(dir, 'plain.geojson');
+    await writeFile(ok, JSON.stringify({ type: 'Feature', properties: null, geometry: square(10, 50) }));
+    const r = await readVectorFile(ok);
+    expect(r.crs).toBe('EPSG:4326');
+    expect(firstPos(r.features[0].geometry)).toEqual([10, 50]);
+
+    const bad = join(dir, 'projected-no-crs.geojson');
+    await writeFile(bad, JSON.stringify({ type: 'Feature', properties: {}, geometry: toGk(square(117, 36)) }));
+    await expectCode(readVectorFile(bad), 'ZONES.CRS_MISSING', 'projected-no-crs.geojson');
+  });
+
+  it('undoes GCJ-02 when asked', async () => {
+    const path = join(dir, 'gcj.geojson');
+    const [glon, glat] = wgs84ToGcj02(117.05, 36.65);
+    await writeFile(path, JSON.stringify({ type: 'Feature', properties: {}, geometry: square(glon, glat) }));
+    const r = await readVectorFile(path, { sourceCrs: 'gcj02' });
+    expect(r.crs).toBe('gcj02');
+    const p = firstPos(r.features[0].geometry);
+    expect(p[0]).toBeCloseTo(117.05, 7);
+    expect(p[1]).toBeCloseTo(36.65, 7);
+  });
+
+  it('reads back a GeoPackage written by writeGeoPackage identically', async () => {
+    const path = join(dir, 'round.gpkg');
+    const multi: MultiPolygon = {
+      type: 'MultiPolygon',
+      coordinates: [
+        [[[1, 1], [2, 1], [2, 2], [1, 2], [1, 1]], [[1.2, 1.2], [1.2, 1.4], [1.4, 1.4], [1.4, 1.2], [1.2, 1.2]]],
+        [[[3, 3], [4, 3], [4, 4], [3, 3]]],
+      ],
+    };
+    const features = [
+      { geometry: square(117.123456789, 36.987654321), properties: { kind: '林地', n: 3, share: 0.25, ok: true, tags: ['a', 'b'], none: null } },
+      { geometry: multi, properties: { kind: 'farmland', n: 4, share: 1, ok: false, tags: [], none: null } },
+    ];
+    await writeGeoPackage(path, [{ name: 'zones', features }]);
+    const r = await readVectorFile(path);
+    expect(r.crs).toBe('EPSG:4326');
+    expect(r.features.map((f) => f.id)).toEqual(['1', '2']);
+    expect(r.features[0].geometry).toEqual(features[0].geometry);
+    expect(r.features[1].geometry).toEqual(multi);
+    expect(r.features[0].properties).toEqual({ kind: '林地', n: 3, share: 0.25, ok: true, tags: '["a","b"]', none: null });
+    expect(r.features[1].properties.ok).toBe(false);
+  });
+
+  it('reads a shapefile with its .prj and fails with CRS_MISSING without one', async () => {
+    const base = join(dir, 'parcels');
+    const sq = square(117.3, 36.7, 0.002);
+    await writeShapefile(base, [
+      { geometry: toGk(sq), properties: { dlbm: '0101', name: '耕地一', area: 12.5 } },
+      { geometry: toGk(square(117.31, 36.7, 0.002)), properties: { dlbm: '0702', name: null, area: 3 } },
+    ], GK39_WKT);
+    const r = await readVectorFile(`${base}.shp`);
+    expect(r.features).toHaveLength(2);
+    expect(r.features[0].properties).toMatchObject({ dlbm: '0101', name: '耕地一', area: 12.5 });
+    const p = firstPos(r.features[0].geometry);
+    // The writer reverses rings to clockwise, so compare against any corner of the square.
+    expect(sq.coordinates[0].some((q) => Math.abs(q[0] - p[0]) < 1e-7 && Math.abs(q[1] - p[1]) < 1e-7)).toBe(true);
+
+    const bare = join(dir, 'noprj');
+    await writeShapefile(bare, [{ geometry: toGk(sq), properties: { dlbm: '0101' } }]);
+    await expectCode(readVectorFile(`${bare}.shp`), 'ZONES.CRS_MISSING', 'noprj.shp');
+    const forced = await readVectorFile(`${bare}.shp`, { sourceCrs: 'EPSG:4527' });
+    expect(forced.features[0].geometry.type).toBe('Polygon');
+  });
+
+  it('names the file when it is unreadable or has no polygons', async () => {
+    const junk = join(dir, 'junk.geojson');
+    await writeFile(junk, '{"type": "FeatureCollection", "features": [');
+    await expectCode(readVectorFile(junk), 'ZONES.UNREADABLE', 'junk.geojson');
+    const badGpkg = join(dir, 'bad.gpkg');
+    await writeFile(badGpkg, 'not sqlite at all');
+    await expectCode(readVectorFile(badGpkg), 'ZONES.UNREADABLE', 'bad.gpkg');
+    const empty = join(dir, 'empty.geojson');
+    await writeFile(empty, JSON.stringify({ type: 'FeatureCollection', features: [] }));
+    await expectCode(readVectorFile(empty), 'ZONES.EMPTY', 'empty.geojson');
+    await expectCode(readVectorFile(join(dir, 'missing.geojson')), 'ZONES.UNREADABLE', 'missing.geojson');
+  });
+});

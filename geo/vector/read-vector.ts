@@ -1,0 +1,264 @@
+/**
+ * Read polygon features from GeoJSON, GeoPackage or Shapefile and reproject them to lon/lat
+ * EPSG:4326. The source CRS comes from the file (GeoJSON `crs` member, GeoPackage srs table,
+ * shapefile .prj) unless `sourceCrs` overrides it; 'gcj02' names the Chinese web-map offset
+ * datum and undoes it. Points and lines are skipped with a warning, never an error.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
+import * as shapefile from 'shapefile';
+import type { Database } from 'sql.js';
+import { crsFromWkt, LONLAT, normaliseCrs, transformer } from '../crs.js';
+import { gcj02ToWgs84 } from '../gcj02.js';
+import { TubanError } from '../../pipeline/errors.js';
+import { readGpkgBlob } from './wkb.js';
+import { queryRows, quoteIdent, sqlJs } from './sqlite.js';
+
+export interface VectorFeature {
+  /** Feature id from the file (GeoJSON id, GeoPackage fid, shapefile record number), else its index. */
+  id: string;
+  /** Lon/lat EPSG:4326, rings closed. */
+  geometry: Polygon | MultiPolygon;
+  properties: Record<string, unknown>;
+}
+
+export interface VectorRead {
+  features: VectorFeature[];
+  /** The source CRS as read or overridden: 'EPSG:n', 'WKT:<hash>' or 'gcj02'. */
+  crs: string;
+  warnings: string[];
+}
+
+export interface ReadVectorOptions {
+  /** 'gcj02', or an EPSG string ('EPSG:4527') overriding whatever the file declares. */
+  sourceCrs?: string;
+}
+
+interface RawFeature { id: string; geometry: Geometry | null; properties: Record<string, unknown> }
+interface RawRead { features: RawFeature[]; crs: string | null; warnings: string[] }
+
+export const GCJ02 = 'gcj02';
+
+/** Read one vector file; throws TubanError ZONES.UNREADABLE / ZONES.CRS_MISSING / ZONES.EMPTY naming it. */
+export async function readVectorFile(path: string, opts: ReadVectorOptions = {}): Promise<VectorRead> {
+  const name = basename(path);
+  let raw: RawRead;
+  try {
+    const kind = await sniff(path);
+    raw = kind === 'gpkg' ? await readGpkg(path) : kind === 'shp' ? await readShapefile(path) : await readGeoJson(path);
+  } catch (err) {
+    if (err instanceof TubanError) throw err;
+    throw new TubanError('ZONES.UNREADABLE', `cannot read vector file: ${(err as Error).message}`, path, { cause: err });
+  }
+
+  let crs: string;
+  try {
+    if (opts.sourceCrs && /^gcj-?02$/i.test(opts.sourceCrs.trim())) crs = GCJ02;
+    else if (opts.sourceCrs) crs = normaliseCrs(opts.sourceCrs, path);
+    else if (raw.crs) crs = raw.crs;
+    else throw new TubanError('ZONES.CRS_MISSING', `${name} declares no coordinate system (a shapefile needs its .prj); pass the CRS explicitly`, path);
+  } catch (err) {
+    if (err instanceof TubanError && err.code.startsWith('ZONES.')) throw err;
+    throw new TubanError('ZONES.UNREADABLE', `unsupported coordinate system: ${(err as Error).message}`, path, { cause: err });
+  }
+
+  const warnings = [...raw.warnings];
+  const skipped = new Map<string, number>();
+  const polys: { id: string; geometry: Polygon | MultiPolygon; properties: Record<string, unknown> }[] = [];
+  for (const f of raw.features) {
+    const g = f.geometry;
+    if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon')) {
+      const t = g ? g.type : 'null geometry';
+      skipped.set(t, (skipped.get(t) ?? 0) + 1);
+      continue;
+    }
+    polys.push({ id: f.id, geometry: g, properties: f.properties });
+  }
+  for (const [t, n] of skipped) warnings.push(`${name}: skipped ${n} feature(s) with ${t} (only polygons are zones)`);
+  if (polys.length === 0) throw new TubanError('ZONES.EMPTY', `${name} has no polygon features`, path);
+
+  const swap = needsAxisSwap(crs, polys[0].geometry);
+  if (swap) warnings.push(`${name}: coordinates look like northing,easting for ${crs}; swapped to easting,northing`);
+  const fwd = crs === GCJ02 ? gcj02ToWgs84 : crs === LONLAT || crs === 'EPSG:4490' ? null : transformer(crs, LONLAT);
+  const fix = (p: Position): Position => {
+    const x = swap ? p[1] : p[0];
+    const y = swap ? p[0] : p[1];
+    const q = fwd ? fwd(x, y) : [x, y];
+    if (!Number.isFinite(q[0]) || !Number.isFinite(q[1]) || Math.abs(q[0]) > 180 || Math.abs(q[1]) > 90) {
+      throw new TubanError(
+        'ZONES.CRS_MISSING',
+        `coordinate (${x}, ${y}) is not a valid position in ${crs}; the file's declared CRS is probably wrong (projected data without a CRS?)`,
+        path,
+      );
+    }
+    return [q[0], q[1]];
+  };
+  const ring = (r: Position[]): Position[] => {
+    const out = r.map(fix);
+    const a = out[0];
+    const b = out[out.length - 1];
+    if (out.length > 0 && (a[0] !== b[0] || a[1] !== b[1])) out.push([a[0], a[1]]); // close rings: GeoJSON requires it
+    return out;
+  };
+  const features = polys.map((f) => ({
+    id: f.id,
+    properties: f.properties,
+    geometry:
+      f.geometry.type === 'Polygon'
+        ? { type: 'Polygon' as const, coordinates: f.geometry.coordinates.map(ring) }
+        : { type: 'MultiPolygon' as const, coordinates: f.geometry.coordinates.map((p) => p.map(ring)) },
+  }));
+  return { features, crs, warnings };
+}
+
+/** Chinese GK zone-prefixed systems put a 2-digit zone before the easting (e.g. 39 500 000); a file with that in y has its axes swapped. */
+function needsAxisSwap(crs: string, g: Polygon | MultiPolygon): boolean {
+  const m = /^EPSG:(\d+)$/.exec(crs);
+  const code = m ? Number(m[1]) : 0;
+  if (!((code >= 4491 && code <= 4501) || (code >= 4513 && code <= 4533))) return false;
+  const p = g.type === 'Polygon' ? g.coordinates[0]?.[0] : g.coordinates[0]?.[0]?.[0];
+  return !!p && p[0] < 1e7 && p[1] > 1e7;
+}
+
+async function sniff(path: string): Promise<'gpkg' | 'shp' | 'geojson'> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.gpkg') return 'gpkg';
+  if (ext === '.shp') return 'shp';
+  if (ext === '.geojson' || ext === '.json') return 'geojson';
+  const s = await stat(path);
+  if (!s.isFile()) throw new Error('not a file');
+  const head = (await readFile(path)).subarray(0, 16);
+  if (Buffer.from(head).toString('latin1').startsWith('SQLite format 3')) return 'gpkg';
+  return 'geojson';
+}
+
+async function readGeoJson(path: string): Promise<RawRead> {
+  const text = await readFile(path, 'utf8');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new TubanError('ZONES.UNREADABLE', `not valid JSON: ${(err as Error).message}`, path, { cause: err });
+  }
+  const o = doc as { type?: string; features?: unknown[]; geometry?: Geometry; crs?: { properties?: { name?: string } } };
+  let list: { id?: string | number; geometry?: Geometry | null; properties?: Record<string, unknown> | null }[];
+  if (o?.type === 'FeatureCollection' && Array.isArray(o.features)) list = o.features as typeof list;
+  else if (o?.type === 'Feature') list = [o as (typeof list)[number]];
+  else if (o && typeof o.type === 'string' && 'coordinates' in (o as object)) list = [{ geometry: o as unknown as Geometry }];
+  else throw new TubanError('ZONES.UNREADABLE', 'not a GeoJSON FeatureCollection, Feature or geometry', path);
+  // The 2008 GeoJSON `crs` member is gone from RFC 7946, but GDAL and Chinese GIS exports still write it.
+  const crsName = o.crs?.properties?.name;
+  const crs = crsName ? normaliseCrs(crsName, path) : LONLAT;
+  return {
+    crs,
+    warnings: [],
+    features: list.map((f, i) => ({ id: f.id !== undefined && f.id !== null ? String(f.id) : String(i), geometry: f.geometry ?? null, properties: f.properties ?? {} })),
+  };
+}
+
+async function readGpkg(path: string): Promise<RawRead> {
+  const SQL = await sqlJs();
+  const db = new SQL.Database(await readFile(path));
+  try {
+    let layers: Record<string, unknown>[];
+    try {
+      layers = queryRows(db, 'SELECT table_name, column_name, srs_id FROM gpkg_geometry_columns ORDER BY table_name');
+    } catch (err) {
+      throw new TubanError('ZONES.UNREADABLE', `not a GeoPackage (no gpkg_geometry_columns table): ${(err as Error).message}`, path, { cause: err });
+    }
+    const warnings: string[] = [];
+    const features: RawFeature[] = [];
+    let crs: string | null = null;
+    for (const layer of layers) {
+      const table = String(layer.table_name);
+      const geomCol = String(layer.column_name);
+      const layerCrs = gpkgCrs(db, Number(layer.srs_id), path);
+      if (crs && layerCrs !== crs) {
+        warnings.push(`${basename(path)}: layer '${table}' is in ${layerCrs}, not ${crs}; skipped (one CRS per file)`);
+        continue;
+      }
+      crs = layerCrs;
+      const info = queryRows(db, `PRAGMA table_info(${quoteIdent(table)})`);
+      const pk = info.find((c) => Number(c.pk) === 1)?.name as string | undefined;
+      const bools = new Set(info.filter((c) => String(c.type).toUpperCase() === 'BOOLEAN').map((c) => String(c.name)));
+      const prefix = layers.length > 1 ? `${table}:` : '';
+      const rows = queryRows(db, `SELECT * FROM ${quoteIdent(table)}`);
+      rows.forEach((row, i) => {
+        const blob = row[geomCol];
+        let geometry: Geometry | null = null;
+        if (blob instanceof Uint8Array) {
+          try {
+            geometry = readGpkgBlob(blob).geometry;
+          } catch (err) {
+            warnings.push(`${basename(path)}: feature ${prefix}${pk ? row[pk] : i} has an unreadable geometry (${(err as Error).message})`);
+          }
+        }
+        const properties: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(row)) {
+          if (k === geomCol || k === pk) continue;
+          properties[k] = bools.has(k) && v !== null ? v === 1 : v;
+        }
+        features.push({ id: `${prefix}${pk ? row[pk] : i}`, geometry, properties });
+      });
+    }
+    return { features, crs, warnings };
+  } finally {
+    db.close();
+  }
+}
+
+function gpkgCrs(db: Database, srsId: number, path: string): string | null {
+  const row = queryRows(db, 'SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?', [srsId])[0];
+  if (!row || srsId === -1) return null;
+  // srs 0 is "undefined geographic": lon/lat on an unknown datum; WGS84 is the only sensible reading.
+  if (srsId === 0) return LONLAT;
+  if (String(row.organization).toUpperCase() === 'EPSG') {
+    try {
+      return normaliseCrs(Number(row.organization_coordsys_id), path);
+    } catch {
+      // Not built in: fall through to the WKT definition.
+    }
+  }
+  const def = String(row.definition ?? '');
+  if (!def || def === 'undefined') return null;
+  return crsFromWkt(def, path);
+}
+
+async function readShapefile(path: string): Promise<RawRead> {
+  const base = path.slice(0, -extname(path).length);
+  const sidecar = async (ext: string): Promise<Buffer | null> => {
+    for (const e of [ext, ext.toUpperCase()]) {
+      try {
+        return await readFile(base + e);
+      } catch {
+        // try the other case
+      }
+    }
+    return null;
+  };
+  const warnings: string[] = [];
+  const [shp, dbf, prj, cpg] = [await readFile(path), await sidecar('.dbf'), await sidecar('.prj'), await sidecar('.cpg')];
+  if (!dbf) warnings.push(`${basename(path)}: no .dbf beside it; features have no attributes`);
+  const source = await shapefile.open(shp, dbf ?? undefined, { encoding: dbfEncoding(cpg, dbf) });
+  const features: RawFeature[] = [];
+  for (let i = 0; ; i++) {
+    const r = await source.read();
+    if (r.done) break;
+    features.push({ id: String(i), geometry: r.value.geometry as Geometry | null, properties: r.value.properties ?? {} });
+  }
+  return { features, crs: prj ? crsFromWkt(prj.toString('utf8').trim(), path) : null, warnings };
+}
+
+/** The .cpg names the attribute encoding; without one, byte 29 of the .dbf (language driver) may; Chinese data is often GBK. */
+function dbfEncoding(cpg: Buffer | null, dbf: Buffer | null): string {
+  const c = cpg?.toString('latin1').trim().toLowerCase();
+  if (c) {
+    if (/^(65001|utf-?8)$/.test(c)) return 'utf-8';
+    if (/^(936|gbk|gb2312|cp936)$/.test(c)) return 'gbk';
+    if (/^(gb18030|54936)$/.test(c)) return 'gb18030';
+    return c;
+  }
+  if (dbf && dbf.length > 29 && dbf[29] === 0x4d) return 'gbk';
+  return 'utf-8';
+}
