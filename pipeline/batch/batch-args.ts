@@ -1,0 +1,42 @@
+/**
+ * The arguments of one monthly batch, as the CLI and the queue pass them. Stored with the
+ * batch so any worker can rebuild what it needs from the batch id alone.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { BAND_NAMES, type BandName } from '../../geo/raster.js';
+import { DEFAULT_DETECTOR_PARAMS, paramsHash, type DetectorParams } from '../detect/detector-params.js';
+
+export const BatchArgsSchema = z.object({
+  /** Month monitored, 'YYYY-MM'. */
+  epoch: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "epoch must look like '2026-10'"),
+  tiles: z.array(z.string()).min(1),
+  prior: z.array(z.string()).min(1),
+  zones: z.array(z.string()).default([]),
+  landuse: z.string().optional(),
+  rules: z.string().optional(),
+  /** Sample order of multiband files. */
+  bands: z.array(z.enum(BAND_NAMES as [BandName, ...BandName[]])).default(['blue', 'green', 'red', 'nir']),
+  /** 'gcj02' or an EPSG string overriding the zone files' own CRS. */
+  zonesCrs: z.string().optional(),
+  /** Minimum mapping unit, m². */
+  mmuM2: z.number().positive().optional(),
+});
+export type BatchArgs = z.infer<typeof BatchArgsSchema>;
+
+export function detectorParamsFor(args: Pick<BatchArgs, 'mmuM2'>): DetectorParams {
+  return { ...DEFAULT_DETECTOR_PARAMS, ...(args.mmuM2 ? { mmuM2: args.mmuM2 } : {}) };
+}
+
+/**
+ * Deterministic batch id: epoch + the catalogued tiles (ids hash path, size and grid) +
+ * zone/rule inputs + detector parameters. The same inputs give the same id, so a re-run
+ * replaces its own rows instead of adding new ones.
+ */
+export function batchIdFor(args: BatchArgs, currentTileIds: string[], priorTileIds: string[], inputDigest: string): string {
+  const h = createHash('sha256')
+    .update(JSON.stringify([args.epoch, [...currentTileIds].sort(), [...priorTileIds].sort(), inputDigest, paramsHash(detectorParamsFor(args)), args.bands, args.zonesCrs ?? null]))
+    .digest('hex')
+    .slice(0, 12);
+  return `${args.epoch.replace('-', '')}-${h}`;
+}

@@ -1,0 +1,119 @@
+/**
+ * batch-report.json: what a GIS analyst checks after the monthly run — which tiles were used
+ * or rejected and why, how much ground could not be observed, where the polygons went, and
+ * how long each stage took at how many megapixels per second.
+ */
+import type { DetectorStamp, MonitoringPolygon, RejectedInput } from '../model.js';
+import type { DetectorParams } from '../detect/detector-params.js';
+
+/** What one tile job leaves behind (stored with the tile row). */
+export interface TileOutcome {
+  tileId: string;
+  files: string[];
+  date: string;
+  status: 'done' | 'rejected';
+  error?: RejectedInput['error'];
+  pixels: number;
+  detections: number;
+  observedM2: number;
+  notObservedM2: number;
+  threshold: number | null;
+  /** Seconds per stage. */
+  timings: Record<string, number>;
+  /** Peak resident memory of the process that ran the tile, bytes. */
+  peakRssBytes: number;
+}
+
+export interface BatchReport {
+  batchId: string;
+  epoch: string;
+  mode: 'embedded' | 'queue';
+  database: 'pglite' | 'postgres';
+  startedAt: string;
+  finishedAt: string;
+  detector: DetectorStamp & { params: DetectorParams };
+  tiles: TileOutcome[];
+  rejected: RejectedInput[];
+  warnings: string[];
+  observedM2: number;
+  notObservedM2: number;
+  /** Share of the current tiles' ground that could not be compared, [0, 1]. */
+  notObservedShare: number;
+  counts: {
+    polygons: number;
+    newSites: number;
+    continuingSites: number;
+    seamDuplicates: number;
+    highPriority: number;
+    byLeadBureau: Record<string, number>;
+    byDistrict: Record<string, { name: string; polygons: number; areaM2: number }>;
+    byChangeType: Record<string, number>;
+  };
+  /** Seconds per stage, summed over tiles, plus plan/finalise/outputs. */
+  timings: Record<string, number>;
+  /** Megapixels of the current epoch per second of each raster stage. */
+  megapixelsPerSecond: Record<string, number>;
+  totalSeconds: number;
+  peakRssBytes: number;
+}
+
+export function summarise(
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings'> & { seamDuplicates: number; extraTimings: Record<string, number> },
+  tiles: TileOutcome[],
+  rejected: RejectedInput[],
+  polygons: MonitoringPolygon[],
+): BatchReport {
+  const done = tiles.filter((t) => t.status === 'done');
+  const observedM2 = sum(done.map((t) => t.observedM2));
+  const notObservedM2 = sum(done.map((t) => t.notObservedM2));
+  const timings: Record<string, number> = {};
+  for (const t of done) for (const [k, v] of Object.entries(t.timings)) timings[k] = (timings[k] ?? 0) + v;
+  const pixels = sum(done.map((t) => t.pixels));
+  const megapixelsPerSecond: Record<string, number> = {};
+  for (const [k, v] of Object.entries(timings)) if (v > 0) megapixelsPerSecond[k] = round(pixels / 1e6 / v, 1);
+  for (const [k, v] of Object.entries(base.extraTimings)) timings[k] = (timings[k] ?? 0) + v;
+  const byLeadBureau: Record<string, number> = {};
+  const byDistrict: BatchReport['counts']['byDistrict'] = {};
+  const byChangeType: Record<string, number> = {};
+  for (const p of polygons) {
+    byLeadBureau[p.leadBureau] = (byLeadBureau[p.leadBureau] ?? 0) + 1;
+    const d = (byDistrict[p.districtCode] ??= { name: p.districtName, polygons: 0, areaM2: 0 });
+    d.polygons++;
+    d.areaM2 = round(d.areaM2 + p.areaM2, 2);
+    byChangeType[p.changeType] = (byChangeType[p.changeType] ?? 0) + 1;
+  }
+  const finishedAt = new Date().toISOString();
+  const rssNow = process.resourceUsage().maxRSS * 1024;
+  return {
+    batchId: base.batchId,
+    epoch: base.epoch,
+    mode: base.mode,
+    database: base.database,
+    startedAt: base.startedAt,
+    finishedAt,
+    detector: base.detector,
+    tiles,
+    rejected,
+    warnings: base.warnings,
+    observedM2: round(observedM2, 0),
+    notObservedM2: round(notObservedM2, 0),
+    notObservedShare: observedM2 + notObservedM2 > 0 ? round(notObservedM2 / (observedM2 + notObservedM2), 4) : 1,
+    counts: {
+      polygons: polygons.length,
+      newSites: polygons.filter((p) => p.previousCode === null).length,
+      continuingSites: polygons.filter((p) => p.previousCode !== null).length,
+      seamDuplicates: base.seamDuplicates,
+      highPriority: polygons.filter((p) => p.priority === 'high').length,
+      byLeadBureau,
+      byDistrict,
+      byChangeType,
+    },
+    timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, round(v, 3)])),
+    megapixelsPerSecond,
+    totalSeconds: round((Date.parse(finishedAt) - Date.parse(base.startedAt)) / 1000, 2),
+    peakRssBytes: Math.max(rssNow, ...tiles.map((t) => t.peakRssBytes)),
+  };
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;

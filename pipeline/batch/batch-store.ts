@@ -1,0 +1,75 @@
+/**
+ * Batch-level persistence over the repository: the plan, each tile's outcome and the final
+ * report. Every write that must be all-or-nothing runs in one transaction.
+ */
+import { TubanError } from '../errors.js';
+import type { Detection, RejectedInput } from '../model.js';
+import type { Database } from '../store/queryable.js';
+import * as repo from '../store/repository.js';
+import type { BatchReport, TileOutcome } from './batch-report.js';
+import { detectorParamsFor } from './batch-args.js';
+import type { BatchPlan } from './plan-batch.js';
+
+export async function storePlan(db: Database, plan: BatchPlan): Promise<void> {
+  await db.transaction(async (tx) => {
+    await repo.upsertBatch(tx, { id: plan.batchId, epoch: plan.args.epoch, params: { args: plan.args, detector: detectorParamsFor(plan.args) }, plan, status: 'planned' });
+    await repo.upsertTiles(tx, plan.batchId, plan.tiles.map((t) => ({ tileId: t.tile.id, role: 'current' as const, info: { tile: t.tile } })));
+    await repo.recordRejected(tx, plan.batchId, plan.rejected);
+  });
+}
+
+export async function loadPlan(db: Database, batchId: string): Promise<BatchPlan> {
+  const row = await repo.loadBatch(db, batchId);
+  if (!row?.plan) throw new TubanError('INTERNAL', `batch ${batchId} has no stored plan`);
+  return row.plan as BatchPlan;
+}
+
+/** A tile's detections (atomically replaced), then its outcome for the report. */
+export async function saveTileResult(db: Database, batchId: string, tileId: string, detections: Detection[], outcome: TileOutcome): Promise<void> {
+  await repo.replaceTileDetections(db, batchId, tileId, detections, { areaM2: outcome.notObservedM2, geometry: null });
+  await setOutcome(db, batchId, tileId, outcome);
+}
+
+/** A tile that is bad input: no detections of it remain, it is marked skipped and reported by name. */
+export async function rejectTile(db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
+    await tx.query('DELETE FROM not_observed WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
+    await repo.setTileStatus(tx, batchId, tileId, 'skipped', rejected.error);
+    await repo.recordRejected(tx, batchId, [rejected]);
+  });
+  await setOutcome(db, batchId, tileId, outcome);
+}
+
+async function setOutcome(db: Database, batchId: string, tileId: string, outcome: TileOutcome): Promise<void> {
+  await db.query(`UPDATE tiles SET info = jsonb_set(COALESCE(info, '{}'::jsonb), '{outcome}', $3::jsonb) WHERE batch_id = $1 AND tile_id = $2`, [
+    batchId,
+    tileId,
+    JSON.stringify(outcome),
+  ]);
+}
+
+export async function loadTileOutcomes(db: Database, batchId: string): Promise<TileOutcome[]> {
+  const r = await db.query<{ outcome: TileOutcome }>(
+    `SELECT info->'outcome' AS outcome FROM tiles WHERE batch_id = $1 AND role = 'current' AND info ? 'outcome' ORDER BY tile_id`,
+    [batchId],
+  );
+  return r.rows.map((row) => row.outcome);
+}
+
+export async function finishBatch(db: Database, batchId: string, report: BatchReport, rejected: RejectedInput[]): Promise<void> {
+  await db.transaction(async (tx) => {
+    await repo.recordRejected(tx, batchId, rejected);
+    await repo.setBatchStatus(tx, batchId, 'done', report);
+  });
+}
+
+export async function batchCreatedAt(db: Database, batchId: string): Promise<string | null> {
+  return (await repo.loadBatch(db, batchId))?.createdAt.toISOString() ?? null;
+}
+
+export async function loadReport(db: Database, batchId: string): Promise<BatchReport> {
+  const row = await repo.loadBatch(db, batchId);
+  if (!row?.report) throw new TubanError('INTERNAL', `batch ${batchId} has not been finalised`);
+  return row.report as BatchReport;
+}

@@ -1,0 +1,122 @@
+/**
+ * After every tile: merge seam duplicates, overlay each detection with the zones, route it,
+ * give it its code and store the batch's polygons in one transaction. Pure decisions live in
+ * pipeline/route and pipeline/codes; this file only sequences them.
+ */
+import { booleanIntersects, centroid as turfCentroid } from '@turf/turf';
+import type { Polygon } from 'geojson';
+import { loadRuleTable, type RuleTable } from '../../schemas/rule-table.js';
+import { assignCodes } from '../codes.js';
+import { CHANGE_CLASS, SQM_PER_MU, type Detection, type DetectorStamp, type MonitoringPolygon, type RejectedInput } from '../model.js';
+import { overlayPolygon } from '../route/overlay.js';
+import { routePolygon } from '../route/route.js';
+import { ZoneIndex, bboxOf } from '../route/zone-index.js';
+import { loadLandUse, loadZones } from '../zones.js';
+import type { BatchPlan } from './plan-batch.js';
+
+export interface FinaliseResult {
+  polygons: MonitoringPolygon[];
+  rejected: RejectedInput[];
+  warnings: string[];
+  /** Detections dropped as duplicates of a more confident one from an overlapping tile. */
+  seamDuplicates: number;
+  rules: RuleTable;
+}
+
+/** Unknown district: polygons outside every district polygon still get routed and coded. */
+export const UNASSIGNED_DISTRICT = { code: '000000', name: '未划定区县' };
+
+export async function finaliseDetections(
+  plan: BatchPlan,
+  detections: Detection[],
+  stamp: DetectorStamp,
+  previousCodes: (geoms: Polygon[]) => Promise<(string | null)[]>,
+): Promise<FinaliseResult> {
+  const { args } = plan;
+  const rules = await loadRuleTable(args.rules);
+  const zonesLoaded = await loadZones(args.zones, { zonesCrs: args.zonesCrs });
+  const rejected = [...zonesLoaded.rejected];
+  const warnings = [...zonesLoaded.warnings];
+  let landUse: ZoneIndex<{ geometry: Polygon | import('geojson').MultiPolygon; dlbm: string }> | undefined;
+  if (args.landuse) {
+    const lu = await loadLandUse(args.landuse);
+    rejected.push(...lu.rejected);
+    landUse = new ZoneIndex(lu.parcels);
+  }
+  const zones = new ZoneIndex(zonesLoaded.zones);
+  const kept = dropSeamDuplicates(detections);
+  const priorDate = latestDate(plan.prior.map((p) => p.date));
+
+  const routed = kept.map((d) => {
+    const ov = overlayPolygon(d.geometry, zones, landUse);
+    for (const id of ov.failedZoneIds) warnings.push(`zone ${id}: intersection failed, skipped for ${d.tileId}#${d.index}`);
+    const decision = routePolygon({ overlaps: ov.overlaps, changeType: d.changeType, landClassBefore: ov.landClassBefore, areaM2: d.areaM2 }, rules);
+    const c = turfCentroid(d.geometry).geometry.coordinates as [number, number];
+    return { d, ov, decision, district: ov.district ?? UNASSIGNED_DISTRICT, centroid: [round7(c[0]), round7(c[1])] as [number, number] };
+  });
+  const codes = assignCodes(
+    routed.map((r) => ({ districtCode: r.district.code, centroid: r.centroid, tileId: r.d.tileId, index: r.d.index })),
+    args.epoch,
+  );
+  const previous = await previousCodes(routed.map((r) => r.d.geometry));
+  const polygons: MonitoringPolygon[] = routed.map((r, i) => ({
+    code: codes[i],
+    epoch: args.epoch,
+    geometry: r.d.geometry,
+    centroid: r.centroid,
+    areaM2: round2(r.d.areaM2),
+    areaMu: round2(r.d.areaM2 / SQM_PER_MU),
+    changeType: r.d.changeType,
+    changeClass: CHANGE_CLASS[r.d.changeType],
+    confidence: r.d.confidence,
+    reasons: r.d.reasons,
+    beforeDate: r.d.beforeDate || priorDate,
+    afterDate: r.d.afterDate,
+    landClassBefore: r.ov.landClassBefore,
+    overlaps: r.ov.overlaps,
+    districtCode: r.district.code,
+    districtName: r.district.name,
+    leadBureau: r.decision.lead,
+    coBureaus: r.decision.co,
+    routingReason: r.decision.reason,
+    ruleId: r.decision.ruleId,
+    priority: r.decision.priority,
+    priorityReasons: r.decision.priorityReasons,
+    previousCode: previous[i],
+    detector: stamp,
+    tileId: r.d.tileId,
+  }));
+  polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+  return { polygons, rejected, warnings, seamDuplicates: detections.length - kept.length, rules };
+}
+
+/**
+ * Tiles of one epoch overlap (Sentinel-2 granules share ~10 km), so one change can be detected
+ * twice. Keep the most confident of any overlapping pair from different tiles; ties go to the
+ * smaller tile id, so the choice does not depend on the order tiles finished.
+ */
+export function dropSeamDuplicates(detections: Detection[]): Detection[] {
+  const order = [...detections].sort((a, b) => b.confidence - a.confidence || (a.tileId < b.tileId ? -1 : a.tileId > b.tileId ? 1 : a.index - b.index));
+  const kept: Detection[] = [];
+  const keptBoxes: [number, number, number, number][] = [];
+  for (const d of order) {
+    const box = bboxOf(d.geometry);
+    const dup = kept.some(
+      (k, i) =>
+        k.tileId !== d.tileId &&
+        keptBoxes[i][0] <= box[2] && box[0] <= keptBoxes[i][2] && keptBoxes[i][1] <= box[3] && box[1] <= keptBoxes[i][3] &&
+        booleanIntersects(k.geometry, d.geometry),
+    );
+    if (!dup) {
+      kept.push(d);
+      keptBoxes.push(box);
+    }
+  }
+  return kept.sort((a, b) => (a.tileId < b.tileId ? -1 : a.tileId > b.tileId ? 1 : a.index - b.index));
+}
+
+function latestDate(dates: string[]): string {
+  return dates.filter(Boolean).sort().at(-1) ?? '';
+}
+const round7 = (x: number) => Math.round(x * 1e7) / 1e7;
+const round2 = (x: number) => Math.round(x * 100) / 100;

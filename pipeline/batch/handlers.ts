@@ -1,0 +1,111 @@
+/**
+ * The job handlers: the same two functions run in-process (embedded default) and on BullMQ
+ * workers (production). Each reads what it needs from the database by batch id and writes its
+ * result in one transaction, so a retried or duplicated job replaces its own rows.
+ */
+import type { Logger } from 'pino';
+import { openMosaic, openTile } from '../../geo/tile-reader.js';
+import type { JobHandlers } from '../../workers/jobs.js';
+import { detectTile, detectorStamp } from '../detect/detect-tile.js';
+import { asTubanError } from '../errors.js';
+import type { Database } from '../store/queryable.js';
+import * as repo from '../store/repository.js';
+import * as store from './batch-store.js';
+import { detectorParamsFor } from './batch-args.js';
+import { finaliseDetections } from './finalise-batch.js';
+import { planTile, type BatchPlan } from './plan-batch.js';
+import type { TileOutcome } from './batch-report.js';
+import { summarise } from './batch-report.js';
+
+export interface HandlerDeps {
+  db: Database;
+  log: Logger;
+  mode: 'embedded' | 'queue';
+}
+
+export function createHandlers({ db, log, mode }: HandlerDeps): JobHandlers {
+  const plans = new Map<string, BatchPlan>();
+  const planOf = async (batchId: string): Promise<BatchPlan> => {
+    const cached = plans.get(batchId);
+    if (cached) return cached;
+    const plan = await store.loadPlan(db, batchId);
+    plans.set(batchId, plan);
+    return plan;
+  };
+
+  return {
+    'tile.detect': async ({ batchId, tileId }, ctx) => {
+      const plan = await planOf(batchId);
+      const { tile, priors } = planTile(plan, tileId);
+      const tlog = log.child({ batchId, tileId, file: tile.tile.files[0] });
+      const params = detectorParamsFor(plan.args);
+      const base = { tileId, files: tile.tile.files, date: tile.tile.date };
+      try {
+        const current = await openTile(tile.tile);
+        const prior = await openMosaic(priors);
+        try {
+          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal });
+          const beforeDate = priors.map((p) => p.date).sort().at(-1) ?? '';
+          const detections = r.detections.map((d) => ({ ...d, beforeDate }));
+          const outcome: TileOutcome = {
+            ...base,
+            status: 'done',
+            pixels: r.pixels,
+            detections: detections.length,
+            observedM2: r.observedM2,
+            notObservedM2: r.notObservedM2,
+            threshold: r.threshold,
+            timings: r.timings,
+            peakRssBytes: process.resourceUsage().maxRSS * 1024,
+          };
+          await store.saveTileResult(db, batchId, tileId, detections, outcome);
+          tlog.info({ detections: detections.length, threshold: r.threshold, timings: r.timings }, 'tile done');
+          return outcome;
+        } finally {
+          await Promise.allSettled([current.close(), prior.close()]);
+        }
+      } catch (err) {
+        const e = asTubanError(err, tile.tile.files[0]);
+        if (e.disposition !== 'skip') throw e;
+        // Bad input: report it by name, store nothing of the tile, let the batch go on.
+        tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
+        const outcome: TileOutcome = { ...base, status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: 0, threshold: null, timings: {}, peakRssBytes: 0 };
+        await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() });
+        return outcome;
+      }
+    },
+
+    'batch.finalise': async ({ batchId }, ctx) => {
+      const t0 = performance.now();
+      const plan = await planOf(batchId);
+      const params = detectorParamsFor(plan.args);
+      const stamp = detectorStamp(params);
+      const detections = await repo.loadDetections(db, batchId);
+      ctx.progress(0.2);
+      const result = await finaliseDetections(plan, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms));
+      ctx.progress(0.8);
+      await repo.replaceBatchPolygons(db, batchId, result.polygons);
+      const tiles = await store.loadTileOutcomes(db, batchId);
+      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...result.rejected];
+      const report = summarise(
+        {
+          batchId,
+          epoch: plan.args.epoch,
+          mode,
+          database: db.kind,
+          startedAt: (await store.batchCreatedAt(db, batchId)) ?? new Date().toISOString(),
+          detector: { ...stamp, params },
+          warnings: result.warnings,
+          seamDuplicates: result.seamDuplicates,
+          extraTimings: { finalise: (performance.now() - t0) / 1000 },
+        },
+        tiles,
+        rejected,
+        result.polygons,
+      );
+      await store.finishBatch(db, batchId, report, result.rejected);
+      log.info({ batchId, polygons: result.polygons.length, rejected: rejected.length }, 'batch finalised');
+      return { polygons: result.polygons.length };
+    },
+  } satisfies JobHandlers;
+}

@@ -1,0 +1,86 @@
+/**
+ * Plan a batch before running anything (after odc-stats): catalogue both epochs, pair each
+ * current tile with the prior tiles whose footprints it overlaps, decide the bands, and
+ * reject — by name, with a reason — every input that cannot be used. The plan is stored
+ * with the batch, so tile jobs on any machine need only the batch id.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { booleanIntersects } from '@turf/turf';
+import type { BandName } from '../../geo/raster.js';
+import { catalogueTiles } from '../catalogue.js';
+import { TubanError } from '../errors.js';
+import type { RejectedInput, TileInfo } from '../model.js';
+import type { Database } from '../store/queryable.js';
+import { batchIdFor, type BatchArgs } from './batch-args.js';
+
+/** Bands every detector path needs; swir1/swir2 are used when both epochs have them. */
+export const REQUIRED_BANDS: readonly BandName[] = ['blue', 'green', 'red', 'nir'];
+const OPTIONAL_BANDS: readonly BandName[] = ['swir1', 'swir2'];
+
+export interface TilePlan {
+  tile: TileInfo;
+  priorIds: string[];
+  bands: BandName[];
+}
+
+export interface BatchPlan {
+  batchId: string;
+  args: BatchArgs;
+  tiles: TilePlan[];
+  prior: TileInfo[];
+  rejected: RejectedInput[];
+}
+
+export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
+  const [cur, pri] = await Promise.all([catalogueTiles(args.tiles, { bands: args.bands }), catalogueTiles(args.prior, { bands: args.bands })]);
+  const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
+  const tiles: TilePlan[] = [];
+  for (const tile of cur.tiles) {
+    const priors = pri.tiles.filter((p) => booleanIntersects(p.footprint, tile.footprint));
+    const reject = (err: TubanError) => rejected.push({ subject: tile.files[0], error: err.toJSON() });
+    if (priors.length === 0) {
+      reject(new TubanError('TILE.NO_OVERLAP', 'no prior-epoch tile overlaps this tile', tile.files[0]));
+      continue;
+    }
+    const has = (t: TileInfo, b: BandName) => t.bands[b] !== undefined;
+    const missing = REQUIRED_BANDS.filter((b) => !has(tile, b) || priors.some((p) => !has(p, b)));
+    if (missing.length > 0) {
+      reject(new TubanError('TILE.BAND_MISMATCH', `bands missing in this tile or its prior tiles: ${missing.join(', ')}`, tile.files[0]));
+      continue;
+    }
+    const bands = [...REQUIRED_BANDS, ...OPTIONAL_BANDS.filter((b) => has(tile, b) && priors.every((p) => has(p, b)))];
+    tiles.push({ tile, priorIds: priors.map((p) => p.id).sort(), bands });
+  }
+  tiles.sort((a, b) => (a.tile.id < b.tile.id ? -1 : 1));
+  const batchId = batchIdFor(
+    args,
+    tiles.map((t) => t.tile.id),
+    pri.tiles.map((t) => t.id),
+    await digestFiles([...args.zones, ...(args.landuse ? [args.landuse] : []), ...(args.rules ? [args.rules] : [])]),
+  );
+  return { batchId, args, tiles, prior: pri.tiles, rejected };
+}
+
+/** Content digest of the vector/rule inputs, so editing a zone file makes a new batch id. */
+async function digestFiles(paths: string[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const p of [...paths].sort()) {
+    h.update(p);
+    try {
+      h.update(await readFile(p));
+    } catch {
+      h.update('<unreadable>'); // reported when the zones are loaded
+    }
+  }
+  return h.digest('hex');
+}
+
+export function planTile(plan: BatchPlan, tileId: string): { tile: TilePlan; priors: TileInfo[] } {
+  const tile = plan.tiles.find((t) => t.tile.id === tileId);
+  if (!tile) throw new TubanError('INTERNAL', `tile ${tileId} is not in batch ${plan.batchId}`);
+  const priors = plan.prior.filter((p) => tile.priorIds.includes(p.id));
+  return { tile, priors };
+}
+
+export type { Database };

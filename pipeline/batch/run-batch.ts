@@ -1,0 +1,64 @@
+/**
+ * The embedded default: plan, run every tile job and then the finalise job in this process
+ * (one tile at a time, so memory stays at one tile's peak; each tile decodes on worker threads),
+ * then write the outputs. The production path enqueues the same jobs on BullMQ instead.
+ */
+import type { Logger } from 'pino';
+import { loadRuleTable } from '../../schemas/rule-table.js';
+import type { JobContext } from '../../workers/jobs.js';
+import type { Database } from '../store/queryable.js';
+import * as repo from '../store/repository.js';
+import { loadReport, storePlan } from './batch-store.js';
+import type { BatchArgs } from './batch-args.js';
+import type { BatchReport } from './batch-report.js';
+import { createHandlers } from './handlers.js';
+import { planBatch, type BatchPlan } from './plan-batch.js';
+import { writeOutputs } from './write-outputs.js';
+
+export interface RunOptions {
+  db: Database;
+  log: Logger;
+  out: string;
+  onProgress?: (fraction: number, label: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  plan: BatchPlan;
+  report: BatchReport;
+  files: string[];
+}
+
+/** Plan the batch and store the plan (idempotent: the same inputs give the same batch id and rows). */
+export async function planAndStore(db: Database, args: BatchArgs, log: Logger): Promise<BatchPlan> {
+  const plan = await planBatch(args);
+  await storePlan(db, plan);
+  for (const r of plan.rejected) log.warn({ subject: r.subject, code: r.error.code }, r.error.message);
+  log.info({ batchId: plan.batchId, tiles: plan.tiles.length, prior: plan.prior.length, rejected: plan.rejected.length }, 'batch planned');
+  return plan;
+}
+
+export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
+  const { db, log } = opts;
+  const progress = opts.onProgress ?? (() => {});
+  const signal = opts.signal ?? new AbortController().signal;
+  const plan = await planAndStore(db, args, log);
+  const handlers = createHandlers({ db, log, mode: 'embedded' });
+  const steps = plan.tiles.length + 1;
+  const ctx = (step: number, label: string): JobContext => ({ progress: (f) => progress((step + f) / steps, label), signal });
+  for (const [i, t] of plan.tiles.entries()) {
+    const label = `tile ${i + 1}/${plan.tiles.length} ${t.tile.files[0].split('/').at(-1)}`;
+    progress(i / steps, label);
+    await handlers['tile.detect']({ batchId: plan.batchId, tileId: t.tile.id }, ctx(i, label));
+  }
+  progress(plan.tiles.length / steps, 'routing and ledger');
+  await handlers['batch.finalise']({ batchId: plan.batchId }, ctx(plan.tiles.length, 'routing and ledger'));
+  return { plan, ...(await exportBatch(db, plan.batchId, opts.out, args.rules)) };
+}
+
+/** Write the outputs of a finalised batch (shared by the embedded and the queue path). */
+export async function exportBatch(db: Database, batchId: string, out: string, rulesPath?: string): Promise<{ report: BatchReport; files: string[] }> {
+  const [polygons, report, rules] = await Promise.all([repo.loadPolygons(db, batchId), loadReport(db, batchId), loadRuleTable(rulesPath)]);
+  const files = await writeOutputs(out, polygons, report, rules);
+  return { report, files };
+}

@@ -1,0 +1,53 @@
+/**
+ * Write a finished batch's files from the database, so the embedded run and a queue run
+ * (finalised on another machine) produce the same outputs from the same rows.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RuleTable } from '../../schemas/rule-table.js';
+import type { BureauId, MonitoringPolygon } from '../model.js';
+import { polygonFeature, writePolygonsGeoJson } from '../outputs/polygons-geojson.js';
+import { ledgerRows, writeLedgerCsv, writeLedgerXlsx } from '../outputs/ledger.js';
+import { writeGeoPackage } from '../../geo/vector/write-gpkg.js';
+import type { BatchReport } from './batch-report.js';
+
+export const OUTPUT_FILES = ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'batch-report.json'] as const;
+
+/** Days a district has to verify a new polygon before the lead bureau escalates (Jinan: monthly cycle). */
+export const VERIFY_DEADLINE_DAYS = 30;
+
+export async function writeOutputs(outDir: string, polygons: MonitoringPolygon[], report: BatchReport, rules: RuleTable): Promise<string[]> {
+  const t0 = performance.now();
+  await mkdir(outDir, { recursive: true });
+  const bureauName = (id: BureauId) => rules.bureaus[id]?.name_zh ?? id;
+  // Write each file beside its final name and rename, so a crash never leaves a half file.
+  const atomic = async (name: string, write: (tmp: string) => Promise<void>) => {
+    const tmp = join(outDir, `.${name}.tmp`);
+    await write(tmp);
+    await rename(tmp, join(outDir, name));
+  };
+  await atomic('polygons.geojson', (tmp) => writePolygonsGeoJson(tmp, polygons, bureauName));
+  await atomic('polygons.gpkg', (tmp) =>
+    writeGeoPackage(tmp, [
+      {
+        name: 'polygons',
+        features: polygons.map((p) => {
+          const f = polygonFeature(p, bureauName);
+          const props: Record<string, string | number | boolean | null> = {};
+          for (const [k, v] of Object.entries(f.properties ?? {})) props[k] = v === null || typeof v !== 'object' ? (v as string | number | boolean | null) : JSON.stringify(v);
+          return { geometry: p.geometry, properties: props };
+        }),
+      },
+    ]),
+  );
+  // The ledger lists only new sites; a polygon continuing an earlier site is progression.
+  const fresh = polygons.filter((p) => p.previousCode === null);
+  const rows = ledgerRows(fresh, { bureauName, issuedOn: report.finishedAt.slice(0, 10), deadlineDays: VERIFY_DEADLINE_DAYS });
+  await atomic('ledger.csv', (tmp) => writeLedgerCsv(tmp, rows));
+  await atomic('ledger.xlsx', (tmp) => writeLedgerXlsx(tmp, rows, { title: `${report.epoch} 新增违法违规问题台账`, epoch: report.epoch }));
+  // The report goes last so it can say how long the other files took.
+  report.timings.outputs = Math.round(performance.now() - t0) / 1000;
+  report.peakRssBytes = Math.max(report.peakRssBytes, process.resourceUsage().maxRSS * 1024);
+  await atomic('batch-report.json', (tmp) => writeFile(tmp, JSON.stringify(report, null, 2) + '\n'));
+  return OUTPUT_FILES.map((f) => join(outDir, f));
+}

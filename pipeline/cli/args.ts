@@ -1,0 +1,53 @@
+/**
+ * Command-line flags in the GIS tools' style: `--zones a.geojson b.gpkg` takes every value up
+ * to the next flag, `--bands blue,green,red,nir` splits on commas, `--flag=value` works too.
+ */
+export type Flags = Map<string, string[]>;
+
+export function parseFlags(argv: string[]): { flags: Flags; positional: string[] } {
+  const flags: Flags = new Map();
+  const positional: string[] = [];
+  let current: string[] | null = null;
+  for (const arg of argv) {
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = arg.slice(2, eq > 0 ? eq : undefined);
+      current = flags.get(name) ?? [];
+      flags.set(name, current);
+      if (eq > 0) {
+        current.push(arg.slice(eq + 1));
+        current = null;
+      }
+    } else if (current) {
+      current.push(arg);
+    } else {
+      positional.push(arg);
+    }
+  }
+  return { flags, positional };
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function one(flags: Flags, name: string, fallback?: string): string | undefined {
+  const v = flags.get(name);
+  if (!v || v.length === 0) return fallback;
+  if (v.length > 1) throw new UsageError(`--${name} takes one value, got ${v.length}`);
+  return v[0];
+}
+
+export function many(flags: Flags, name: string): string[] {
+  return (flags.get(name) ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+/** Files may contain commas; only split lists that are known to be names. */
+export function paths(flags: Flags, name: string): string[] {
+  return flags.get(name) ?? [];
+}
+
+export function bool(flags: Flags, name: string): boolean {
+  const v = flags.get(name);
+  return v !== undefined && (v.length === 0 || !/^(false|0|no)$/i.test(v[0]));
+}

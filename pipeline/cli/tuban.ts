@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * tuban — the monthly satellite enforcement batch.
+ *   tuban batch --epoch 2026-10 --tiles DIR --prior DIR --zones FILE... [--queue]
+ *   tuban worker [--concurrency N]        (production: BullMQ on Redis, PostGIS server)
+ *   tuban status BATCH_ID
+ */
+import { UsageError, parseFlags } from './args.js';
+import { batchCommand } from './batch-command.js';
+import { workerCommand, statusCommand } from './queue-commands.js';
+
+const USAGE = `Usage:
+  tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>...
+              [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
+              [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
+              [--log-level info] [--queue]
+  tuban worker [--concurrency N]     (needs DATABASE_URL and REDIS_URL)
+  tuban status <batch-id>            (needs DATABASE_URL and REDIS_URL)
+
+Exit codes: 0 batch completed (rejected inputs are listed in batch-report.json),
+            2 nothing usable could be processed, 64 usage error, 1 failure.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { flags, positional } = parseFlags(rest);
+  if (!command || command === 'help' || flags.has('help')) {
+    process.stdout.write(USAGE + '\n');
+    return command ? 0 : 64;
+  }
+  switch (command) {
+    case 'batch':
+      return batchCommand(flags);
+    case 'worker':
+      return workerCommand(flags);
+    case 'status':
+      return statusCommand(flags, positional);
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tuban: ${err.message}\n\n${USAGE}\n`);
+      process.exitCode = 64;
+    } else {
+      process.stderr.write(`tuban: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

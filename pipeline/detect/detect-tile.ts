@@ -1,0 +1,269 @@
+/**
+ * The life of one tile inside the detector: stream the current tile and the prior
+ * mosaic (warped onto the current grid) in row strips, score every pixel, pick one
+ * threshold for the whole tile, clean the mask, label components and turn the kept
+ * ones into lon/lat polygons. Full-tile buffers are allocated once per tile
+ * (score f32, type u8, mask u8, labels i32 ≈ 10 B/px ≈ 1.2 GB on a 10980² tile);
+ * band data only ever lives one strip at a time.
+ */
+import type { Polygon } from 'geojson';
+import { areaM2 } from '../../geo/area.js';
+import { LONLAT, transformer } from '../../geo/crs.js';
+import { componentStats, labelComponents } from '../../geo/kernels/label.js';
+import { createMorphScratch, open as openMask, close as closeMask } from '../../geo/kernels/morphology.js';
+import { polygonizeLabels, type PixelPolygon } from '../../geo/kernels/polygonize.js';
+import { ringArea } from '../../geo/kernels/ring.js';
+import { simplifyPolygon } from '../../geo/kernels/simplify.js';
+import { histogram } from '../../geo/kernels/threshold.js';
+import { pixelSize, windowGrid, type BandName, type Grid, type Raster, type Window } from '../../geo/raster.js';
+import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
+import { TubanError } from '../errors.js';
+import { NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
+import { chooseThreshold } from './threshold.js';
+import { componentConfidence } from './confidence.js';
+import { fitNormalisation, type NormFit } from './normalise.js';
+import { DETECTOR_NAME, DETECTOR_VERSION, paramsHash, type DetectorParams } from './detector-params.js';
+import type { ChangeType, DetectorStamp, Detection } from '../model.js';
+
+type ScoreOutput = { score: Float32Array; type: Uint8Array };
+
+export interface TileDetection {
+  detections: Detection[];
+  /** Ground area of the tile where both epochs were observed (clear, with data), m². */
+  observedM2: number;
+  /** Ground area of the tile that could not be compared (cloud, shadow, nodata, no prior), m². */
+  notObservedM2: number;
+  threshold: number;
+  normalisation: NormFit;
+  stamp: DetectorStamp;
+  /** Seconds per stage. */
+  timings: Record<string, number>;
+  pixels: number;
+}
+
+export interface DetectTileOptions {
+  params: DetectorParams;
+  /** Bands to use: the intersection of what both epochs have. */
+  bands: BandName[];
+  /** Rows per strip: bounds band memory (rows × width × bands × 2 epochs × 4 B). */
+  stripRows?: number;
+  /** Refuse tiles whose full-tile buffers would exceed this many bytes. */
+  maxTileBytes?: number;
+  progress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+const HIST_BINS = 4096;
+/** Score histogram range in σ units of the normalised difference; scores above are clamped into the last bin. */
+const HIST_HI = 64;
+const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
+
+export function detectorStamp(params: DetectorParams): DetectorStamp {
+  return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
+}
+
+export async function detectTile(current: TileReader, prior: AlignedSource, opts: DetectTileOptions): Promise<TileDetection> {
+  const { params, bands } = opts;
+  const grid = current.info.grid;
+  const { width: w, height: h } = grid;
+  const n = w * h;
+  const maxBytes = opts.maxTileBytes ?? 6 * 1024 ** 3;
+  if (n * BYTES_PER_PIXEL > maxBytes) {
+    throw new TubanError('RASTER.TOO_LARGE', `${w}×${h} px needs ${((n * BYTES_PER_PIXEL) / 1024 ** 3).toFixed(1)} GiB of working memory, over the ${(maxBytes / 1024 ** 3).toFixed(1)} GiB cap`, current.info.files[0]);
+  }
+  const timings: Record<string, number> = {};
+  const time = async <T>(stage: string, fn: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timings[stage] = (timings[stage] ?? 0) + (performance.now() - t0) / 1000;
+    }
+  };
+  const progress = opts.progress ?? (() => {});
+
+  const fit = await time('normalise', async () => fitNormalisation(await readSamples(current, prior, bands)));
+
+  const score = new Float32Array(n);
+  const type = new Uint8Array(n);
+  const hist = new Float64Array(HIST_BINS);
+  const stripRows = opts.stripRows ?? Math.max(64, Math.min(1024, Math.floor(8e6 / w)));
+  const strips: Window[] = [];
+  for (let row = 0; row < h; row += stripRows) strips.push({ col: 0, row, width: w, height: Math.min(stripRows, h - row) });
+
+  const readStrip = (win: Window) => Promise.all([current.readWindow(win, bands), prior.readAligned(windowGrid(grid, win), bands)]);
+  let next = readStrip(strips[0]);
+  for (let s = 0; s < strips.length; s++) {
+    if (opts.signal?.aborted) throw new TubanError('QUEUE.TRANSIENT', 'interrupted by shutdown', current.info.id);
+    const win = strips[s];
+    const [after, before] = await time('read', () => next);
+    // Decode the next strip (in the inflate worker threads) while this one is scored here.
+    if (s + 1 < strips.length) next = readStrip(strips[s + 1]);
+    const off = win.row * w;
+    const out: ScoreOutput = { score: score.subarray(off, off + win.width * win.height), type: type.subarray(off, off + win.width * win.height) };
+    await time('score', () => scorePixels(before, after, fit, params, out));
+    progress(((s + 1) / strips.length) * 0.7);
+  }
+
+  const threshold = await time('threshold', () => {
+    histogram(score, null, 0, HIST_HI, hist);
+    return chooseThreshold(hist, 0, HIST_HI, params);
+  });
+
+  // Reuse `mask` for the change mask, count observation while we pass over the tile.
+  const mask = new Uint8Array(n);
+  let notObservedPx = 0;
+  await time('mask', () => {
+    for (let i = 0; i < n; i++) {
+      const t = type[i];
+      if (t === NOT_OBSERVED) {
+        notObservedPx++;
+        continue;
+      }
+      mask[i] = score[i] >= threshold ? 1 : 0;
+    }
+    if (params.openRadius > 0) {
+      const scratch = createMorphScratch(w, h);
+      openMask(mask, w, h, scratch, params.openRadius);
+      closeMask(mask, w, h, scratch, params.openRadius);
+    }
+  });
+  progress(0.8);
+
+  const labels = new Int32Array(n);
+  const { count, stats } = await time('label', () => {
+    const count = labelComponents(mask, w, h, labels, 8);
+    return { count, stats: componentStats(labels, w, h, count, score) };
+  });
+
+  const px = pixelSize(grid);
+  const pxArea = approxPixelAreaM2(grid);
+  const minPixels = Math.max(1, Math.ceil(params.mmuM2 / pxArea));
+  const keep = new Uint8Array(count + 1);
+  for (let l = 1; l <= count; l++) keep[l] = stats.count[l] >= minPixels ? 1 : 0;
+  const typeCounts = await time('label', () => countTypes(labels, type, count, keep));
+
+  const polys = await time('vectorise', () => polygonizeLabels(labels, w, h, count, keep));
+  progress(0.9);
+
+  const detections: Detection[] = [];
+  await time('vectorise', () => {
+    const toLonLat = transformer(grid.crs, LONLAT);
+    const t = grid.transform;
+    for (let l = 1; l <= count; l++) {
+      const parts = polys[l];
+      if (!keep[l] || !parts) continue;
+      const { changeType, agreement } = dominantType(typeCounts, l);
+      const pixelCount = stats.count[l];
+      const meanScore = stats.sum![l] / pixelCount;
+      const { confidence, reasons } = componentConfidence(
+        { meanScore, maxScore: stats.max![l], pixelCount, pixelAreaM2: pxArea, threshold, typeAgreement: agreement },
+        params,
+      );
+      if (confidence < params.minConfidence) continue;
+      for (const part of parts) {
+        const simplified = simplifyPolygon(part, 0.5, 1);
+        const geometry = toGeoPolygon(simplified, (c, r) => toLonLat(t[0] + c * t[1] + r * t[2], t[3] + c * t[4] + r * t[5]));
+        const partPixels = Math.abs(ringArea(part[0])) - part.slice(1).reduce((a, hole) => a + Math.abs(ringArea(hole)), 0);
+        if (partPixels < minPixels) continue;
+        detections.push({
+          tileId: current.info.id,
+          index: detections.length,
+          geometry,
+          areaM2: areaM2(geometry),
+          changeType,
+          confidence,
+          reasons,
+          beforeDate: '',
+          afterDate: current.info.date,
+          pixelCount: Math.round(partPixels),
+        });
+      }
+    }
+  });
+  progress(1);
+  void px;
+  return {
+    detections,
+    observedM2: (n - notObservedPx) * pxArea,
+    notObservedM2: notObservedPx * pxArea,
+    threshold,
+    normalisation: fit,
+    stamp: detectorStamp(params),
+    timings,
+    pixels: n,
+  };
+}
+
+/** Up to 16 windows of 256² spread over the tile: enough pixels to fit gains without decoding it twice. */
+async function readSamples(current: TileReader, prior: AlignedSource, bands: BandName[]): Promise<{ before: Raster; after: Raster }[]> {
+  const grid = current.info.grid;
+  const size = Math.min(256, grid.width, grid.height);
+  const steps = 4;
+  const wins: Window[] = [];
+  for (let i = 0; i < steps; i++) {
+    for (let j = 0; j < steps; j++) {
+      const col = Math.round(((grid.width - size) * (j + 0.5)) / steps);
+      const row = Math.round(((grid.height - size) * (i + 0.5)) / steps);
+      if (!wins.some((w) => w.col === col && w.row === row)) wins.push({ col, row, width: size, height: size });
+    }
+  }
+  return Promise.all(
+    wins.map(async (win) => {
+      const [after, before] = await Promise.all([current.readWindow(win, bands), prior.readAligned(windowGrid(grid, win), bands)]);
+      return { before, after };
+    }),
+  );
+}
+
+/** m² of one pixel: exact for projected grids, at the tile centre for lon/lat grids. */
+function approxPixelAreaM2(grid: Grid): number {
+  const t = grid.transform;
+  const [cx, cy] = [t[0] + (grid.width / 2) * t[1], t[3] + (grid.height / 2) * t[5]];
+  const toLonLat = transformer(grid.crs, LONLAT);
+  const corner = (c: number, r: number) => toLonLat(cx + c * t[1] + r * t[2], cy + c * t[4] + r * t[5]);
+  const ring = [corner(0, 0), corner(1, 0), corner(1, 1), corner(0, 1), corner(0, 0)];
+  // 1000-pixel square gives a stable figure where a single pixel would round badly.
+  const big = [corner(0, 0), corner(100, 0), corner(100, 100), corner(0, 100), corner(0, 0)];
+  void ring;
+  return areaM2({ type: 'Polygon', coordinates: [big] }) / 1e4;
+}
+
+const TYPE_SLOTS = 8;
+
+/** Per-label counts of each change type code, in one pass over the tile. */
+function countTypes(labels: Int32Array, type: Uint8Array, count: number, keep: Uint8Array): Uint32Array {
+  const counts = new Uint32Array((count + 1) * TYPE_SLOTS);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (l && keep[l]) counts[l * TYPE_SLOTS + (type[i] & (TYPE_SLOTS - 1))]++;
+  }
+  return counts;
+}
+
+function dominantType(counts: Uint32Array, label: number): { changeType: ChangeType; agreement: number } {
+  let best = -1;
+  let bestN = -1;
+  let total = 0;
+  for (let k = 0; k < TYPE_SLOTS; k++) {
+    const c = counts[label * TYPE_SLOTS + k];
+    if (changeTypeOfCode(k) === null) continue;
+    total += c;
+    if (c > bestN) {
+      bestN = c;
+      best = k;
+    }
+  }
+  return { changeType: changeTypeOfCode(best) ?? 'construction', agreement: total > 0 ? bestN / total : 0 };
+}
+
+/** Pixel-corner rings → lon/lat GeoJSON Polygon with RFC 7946 winding (shell CCW, holes CW). */
+function toGeoPolygon(poly: PixelPolygon, project: (col: number, row: number) => [number, number]): Polygon {
+  const coordinates = poly.map((ring, i) => {
+    const out = ring.map(([c, r]) => project(c, r));
+    const ccw = ringArea(out) > 0;
+    if ((i === 0) !== ccw) out.reverse();
+    return out;
+  });
+  return { type: 'Polygon', coordinates };
+}
