@@ -30,11 +30,10 @@ export interface NormFit {
 /** At most this many sample pixels enter the fit (strided evenly), keeping memory and time bounded. */
 const MAX_SAMPLES = 250_000;
 
-/** Guess the file's reflectance scale from the brightest sample values (≥ 0.99 quantile of the visible bands). */
+/** Guess the file's reflectance scale from the 0.99 quantile of the brightest band (nir of a green scene still exceeds 255 at ×10000). */
 function guessScale(p99: number): number {
   if (p99 <= 2) return 1;
   if (p99 <= 255) return 255;
-  if (p99 <= 1023) return 1023;
   return 10_000;
 }
 
@@ -93,16 +92,19 @@ export function fitNormalisation(
 
   const refit = () => {
     for (let b = 0; b < nb; b++) {
-      let sx = 0, sy = 0, sxx = 0, sxy = 0, c = 0;
+      let sx = 0, sy = 0, sxx = 0, syy = 0, c = 0;
       for (let j = 0; j < m; j++) {
         if (!keep[j]) continue;
         const xv = x[b * n + j];
         const yv = y[b * n + j];
-        sx += xv; sy += yv; sxx += xv * xv; sxy += xv * yv; c++;
+        sx += xv; sy += yv; sxx += xv * xv; syy += yv * yv; c++;
       }
       const vx = sxx - (sx * sx) / c;
-      // A flat band (no variance) cannot give a slope: fall back to matching means.
-      gain[b] = vx > 1e-9 ? (sxy - (sx * sy) / c) / vx : 1;
+      const vy = syy - (sy * sy) / c;
+      // Reduced-major-axis slope (σy/σx): both epochs are noisy, and ordinary least squares
+      // would shrink the gain towards 0 as noise grows (regression dilution). Radiometric
+      // gains are positive. A flat band (no variance) falls back to matching means.
+      gain[b] = vx > 1e-9 && vy > 1e-9 ? Math.sqrt(vy / vx) : 1;
       offset[b] = (sy - gain[b] * sx) / c;
       // σ over ALL samples (robust: MAD tolerates up to half the pixels changing), so noise is not underestimated.
       for (let j = 0; j < m; j++) tmp[j] = Math.abs(y[b * n + j] - (gain[b] * x[b * n + j] + offset[b]));
@@ -130,11 +132,9 @@ export function fitNormalisation(
     refit();
   }
 
-  // Reflectance scale from the 99th percentile of the before visible bands.
-  const vis = bands.filter((b) => b === 'blue' || b === 'green' || b === 'red');
+  // Reflectance scale from the 99th percentile of the brightest band.
   let p99 = 0;
-  for (const b of vis.length ? vis : bands) {
-    const bi = bands.indexOf(b);
+  for (let bi = 0; bi < nb; bi++) {
     const s = y.slice(bi * n, bi * n + m).sort();
     p99 = Math.max(p99, s[Math.floor(0.99 * (m - 1))]);
   }

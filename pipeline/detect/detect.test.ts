@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import type { BandName, Raster } from '../../geo/raster.js';
+import { DEFAULT_DETECTOR_PARAMS, paramsHash } from './detector-params.js';
+import { fitNormalisation } from './normalise.js';
+import { CHANGE_TYPE_CODES, NOT_OBSERVED, boxMeanFinite, changeTypeOfCode, scorePixels } from './score.js';
+import { accumulateHistogram, chooseThreshold, kittlerThreshold, otsuThreshold } from './threshold.js';
+import { componentConfidence } from './confidence.js';
+
+/** Deterministic pseudo-random generator (mulberry32), so fixtures are reproducible. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const W = 64, H = 64;
+/** Reflectance ×10000 of a vegetated field (blue, green, red, nir, swir1, swir2). */
+const VEG = [400, 700, 500, 3500, 2000, 1000];
+/** Bright impervious surface (new roof / concrete). */
+const BUILT = [1400, 1500, 1600, 2000, 2300, 2100];
+const WATER = [700, 800, 500, 300, 150, 100];
+const CLOUD = [5500, 5600, 5700, 6000, 4000, 3000];
+const NAMES: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
+
+/** A scene of VEG with optional patches; `gain`/`offset` simulate a radiometric difference of the after epoch. */
+function scene(seed: number, patches: { x: number; y: number; s: number; spec: number[] }[], gain = 1, offset = 0, bands = NAMES): Raster {
+  const r = rng(seed);
+  const out: Partial<Record<BandName, Float32Array>> = {};
+  bands.forEach((b) => {
+    const k = NAMES.indexOf(b);
+    const a = new Float32Array(W * H);
+    for (let i = 0; i < a.length; i++) {
+      const x = i % W, y = (i / W) | 0;
+      let v = VEG[k];
+      for (const p of patches) if (x >= p.x && x < p.x + p.s && y >= p.y && y < p.y + p.s) v = p.spec[k];
+      a[i] = (v + (r() - 0.5) * 120) * gain + offset;
+    }
+    out[b] = a;
+  });
+  return { width: W, height: H, crs: 'EPSG:32650', transform: [0, 10, 0, 0, 0, -10], bands: out, valid: new Uint8Array(W * H).fill(1) };
+}
+
+describe('fitNormalisation', () => {
+  it('recovers a gain/offset between epochs despite a changed patch', () => {
+    const before = scene(1, [{ x: 0, y: 0, s: 20, spec: WATER }]);
+    const after = scene(2, [{ x: 0, y: 0, s: 20, spec: WATER }, { x: 40, y: 40, s: 12, spec: BUILT }], 1.25, 300);
+    const fit = fitNormalisation([{ before, after }]);
+    // before ≈ (after − 300)/1.25 → gain 0.8, offset −240.
+    expect(fit.bands.nir!.gain).toBeCloseTo(0.8, 1);
+    expect(fit.bands.nir!.offset).toBeCloseTo(-240, -2);
+    expect(fit.reflectanceScale).toBe(10000);
+    expect(JSON.parse(JSON.stringify(fit))).toEqual(fit);
+  });
+});
+
+describe('scorePixels', () => {
+  const before = scene(3, [{ x: 40, y: 5, s: 10, spec: WATER }]);
+  const after = scene(4, [
+    { x: 10, y: 10, s: 10, spec: BUILT },
+    { x: 40, y: 5, s: 10, spec: VEG },
+    { x: 10, y: 40, s: 8, spec: CLOUD },
+    { x: 40, y: 40, s: 10, spec: WATER },
+  ], 1.1, 100);
+  const fit = fitNormalisation([{ before, after }]);
+  const score = new Float32Array(W * H);
+  const type = new Uint8Array(W * H);
+  scorePixels(before, after, fit, DEFAULT_DETECTOR_PARAMS, { score, type });
+  const at = (x: number, y: number) => y * W + x;
+
+  it('scores real change far above unchanged pixels', () => {
+    expect(score[at(15, 15)]).toBeGreaterThan(10);
+    expect(score[at(30, 30)]).toBeLessThan(3);
+  });
+
+  it('types construction, water fill and new water from the direction of change', () => {
+    expect(type[at(15, 15)]).toBe(CHANGE_TYPE_CODES.construction);
+    expect(type[at(45, 10)]).toBe(CHANGE_TYPE_CODES.water_fill);
+    expect(type[at(45, 45)]).toBe(CHANGE_TYPE_CODES.new_water);
+    expect(changeTypeOfCode(type[at(45, 45)])).toBe('new_water');
+  });
+
+  it('marks clouds as not observed with a NaN score', () => {
+    expect(type[at(14, 44)]).toBe(NOT_OBSERVED);
+    expect(Number.isNaN(score[at(14, 44)])).toBe(true);
+  });
+
+  it('works with only blue/green/red/nir', () => {
+    const b4 = scene(3, [], 1, 0, ['blue', 'green', 'red', 'nir']);
+    const a4 = scene(4, [{ x: 10, y: 10, s: 10, spec: BUILT }], 1, 0, ['blue', 'green', 'red', 'nir']);
+    const f4 = fitNormalisation([{ before: b4, after: a4 }]);
+    const s4 = new Float32Array(W * H);
+    const t4 = new Uint8Array(W * H);
+    scorePixels(b4, a4, f4, DEFAULT_DETECTOR_PARAMS, { score: s4, type: t4 });
+    expect(s4[at(15, 15)]).toBeGreaterThan(10);
+    expect(s4[at(30, 30)]).toBeLessThan(3);
+  });
+
+  it('down-weights change that stays vegetated (phenology)', () => {
+    const greener = VEG.map((v, k) => (k === 3 ? v * 1.4 : v));
+    const b = scene(5, []);
+    const a = scene(6, [{ x: 0, y: 0, s: 20, spec: greener }, { x: 30, y: 30, s: 20, spec: BUILT }]);
+    const f = fitNormalisation([{ before: b, after: a }]);
+    const s = new Float32Array(W * H);
+    const t = new Uint8Array(W * H);
+    scorePixels(b, a, f, DEFAULT_DETECTOR_PARAMS, { score: s, type: t });
+    // Weighted by vegetatedBothWeight relative to the same change elsewhere.
+    const unweighted = new Float32Array(W * H);
+    scorePixels(b, a, f, { ...DEFAULT_DETECTOR_PARAMS, vegetatedBothWeight: 1 }, { score: unweighted, type: t });
+    expect(s[at(10, 10)] / unweighted[at(10, 10)]).toBeCloseTo(DEFAULT_DETECTOR_PARAMS.vegetatedBothWeight, 2);
+  });
+});
+
+describe('boxMeanFinite', () => {
+  it('averages finite neighbours and skips NaN', () => {
+    const src = Float32Array.from([1, 2, 3, NaN, 5, 6, 7, 8, 9]);
+    const out = new Float32Array(9);
+    boxMeanFinite(src, 3, 3, 1, out);
+    expect(out[4]).toBeCloseTo((1 + 2 + 3 + 5 + 6 + 7 + 8 + 9) / 8);
+    expect(out[0]).toBeCloseTo((1 + 2 + 5) / 3);
+  });
+});
+
+describe('chooseThreshold', () => {
+  // 97 % background around 1 σ, 3 % change around 8 σ: Otsu is pulled into the background tail.
+  const r = rng(7);
+  const v = new Float32Array(100_000);
+  for (let i = 0; i < v.length; i++) {
+    const g = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+    v[i] = i < 97_000 ? Math.abs(1 + 0.4 * g) : 8 + g;
+  }
+  const hist = new Float64Array(1000);
+  accumulateHistogram(v, 0, 20, hist);
+
+  it('Kittler–Illingworth separates a rare change class', () => {
+    const t = kittlerThreshold(hist, 0, 20);
+    expect(t).toBeGreaterThan(2);
+    expect(t).toBeLessThan(6);
+    expect(otsuThreshold(hist, 0, 20)).toBeGreaterThan(0);
+  });
+
+  it('never goes below the floor or above the ceiling', () => {
+    const p = { ...DEFAULT_DETECTOR_PARAMS, thresholdFloor: 7, thresholdCeiling: 7.5 };
+    expect(chooseThreshold(hist, 0, 20, p)).toBe(7);
+    const flat = new Float64Array(1000);
+    accumulateHistogram(new Float32Array(1000).fill(0.5), 0, 20, flat);
+    expect(chooseThreshold(flat, 0, 20, DEFAULT_DETECTOR_PARAMS)).toBeGreaterThanOrEqual(DEFAULT_DETECTOR_PARAMS.thresholdFloor);
+  });
+});
+
+describe('componentConfidence', () => {
+  const base = { meanScore: 4, maxScore: 6, pixelCount: 10, pixelAreaM2: 100, threshold: 3, typeAgreement: 0.9 };
+  it('rises with strength and size, stays in [0, 1], and explains itself', () => {
+    const weak = componentConfidence(base, DEFAULT_DETECTOR_PARAMS);
+    const strong = componentConfidence({ ...base, meanScore: 9, maxScore: 15, pixelCount: 200 }, DEFAULT_DETECTOR_PARAMS);
+    expect(strong.confidence).toBeGreaterThan(weak.confidence);
+    expect(strong.confidence).toBeGreaterThanOrEqual(0.8);
+    expect(weak.confidence).toBeLessThan(0.8);
+    expect(strong.confidence).toBeLessThanOrEqual(1);
+    expect(strong.reasons.join(' ')).toMatch(/area 20000 m²/);
+  });
+  it('penalises thin slivers', () => {
+    const round = componentConfidence({ ...base, compactness: 0.8 }, DEFAULT_DETECTOR_PARAMS);
+    const thin = componentConfidence({ ...base, compactness: 0.05 }, DEFAULT_DETECTOR_PARAMS);
+    expect(thin.confidence).toBeLessThan(round.confidence);
+  });
+});
+
+describe('paramsHash', () => {
+  it('is stable and changes with any parameter', () => {
+    expect(paramsHash({ ...DEFAULT_DETECTOR_PARAMS })).toBe(paramsHash({ ...DEFAULT_DETECTOR_PARAMS }));
+    expect(paramsHash({ ...DEFAULT_DETECTOR_PARAMS, mmuM2: 301 })).not.toBe(paramsHash({ ...DEFAULT_DETECTOR_PARAMS }));
+  });
+});
