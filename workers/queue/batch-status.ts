@@ -43,9 +43,12 @@ export interface QueueRef {
 
 /** @internal shared by followBatch and batchStatus; null when the batch was never enqueued. */
 export async function readBatchProgress(queue: Queue, batchId: string): Promise<{ progress: BatchProgress; parent: Job } | null> {
+  // State first, job hash second: moveToFailed sets the reason and the state atomically, so a
+  // hash read after seeing 'failed' always carries the reason (the other order can miss it).
+  const state = await queue.getJobState(finaliseJobId(batchId));
   const parent = await queue.getJob(finaliseJobId(batchId));
-  if (!parent) return null;
-  const [state, counts] = await Promise.all([parent.getState(), parent.getDependenciesCount()]);
+  if (!parent || state === 'unknown') return null;
+  const counts = await parent.getDependenciesCount();
   const processed = counts.processed ?? 0;
   const failed = (counts.failed ?? 0) + (counts.ignored ?? 0);
   const progress: BatchProgress = {

@@ -166,6 +166,38 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
     }
   });
 
+  it('on close, hands a running job back (no attempt used) and another worker finishes it', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    let startedFirst!: () => void;
+    const started = new Promise<void>((r) => (startedFirst = r));
+    const [leaving] = workers(1, ref, {
+      async beforeTile(_tileId, _attempt, ctx) {
+        startedFirst();
+        // A long handler that checks its signal between strips.
+        await new Promise<void>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }));
+      },
+    });
+    await enqueueBatch(redisUrl, { batchId, tileIds: ['only'], ...ref });
+    await started;
+    await leaving.close();
+    const queue = new Queue(ref.queueName, { connection: { url: redisUrl }, prefix: ref.queuePrefix });
+    try {
+      const job = await queue.getJob(`tile.detect~${batchId}~only`);
+      expect(await job!.getState()).toBe('waiting');
+      expect(job!.attemptsMade).toBe(0);
+      const [stayer] = workers(1, ref);
+      try {
+        expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 1 });
+      } finally {
+        await stayer.close();
+      }
+      expect((await rows<{ worker: string }>(`select worker from tile_results where batch_id = $1`, [batchId]))).toEqual([{ worker: 'w0' }]);
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('close() is idempotent and aborts the signal handlers see', async () => {
     const [w] = workers(1, target());
     const first = w.close();
