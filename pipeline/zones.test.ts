@@ -1,0 +1,132 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { booleanPointInPolygon, distance, point } from '@turf/turf';
+import type { Polygon } from 'geojson';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeGeoPackage } from '../geo/vector/write-gpkg.js';
+import { loadLandUse, loadZones, resolveZoneKind } from './zones.js';
+
+const square = (lon: number, lat: number, d = 0.01): Polygon => ({
+  type: 'Polygon',
+  coordinates: [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]],
+});
+const fc = (features: { properties: Record<string, unknown>; geometry: unknown; id?: string }[]) =>
+  JSON.stringify({ type: 'FeatureCollection', features: features.map((f) => ({ type: 'Feature', ...f })) });
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tuban-zones-'));
+});
+
+describe('resolveZoneKind', () => {
+  it('maps canonical names, English aliases and Chinese layer names', () => {
+    expect(resolveZoneKind('forest')).toBe('forest');
+    expect(resolveZoneKind(' Water-Source Protection ')).toBe('drinking_water_source');
+    expect(resolveZoneKind('basic_farmland')).toBe('permanent_basic_farmland');
+    expect(resolveZoneKind('永久基本农田')).toBe('permanent_basic_farmland');
+    expect(resolveZoneKind('饮用水水源保护区')).toBe('drinking_water_source');
+    expect(resolveZoneKind('城镇开发边界')).toBe('urban_construction');
+    expect(resolveZoneKind('golf_course')).toBeNull();
+  });
+});
+
+describe('loadZones', () => {
+  it('loads kinds from kind/zone_kind/KIND/type, reports unknown kinds with counts, keeps ids deterministic', async () => {
+    const path = join(dir, 'mixed.geojson');
+    await writeFile(path, fc([
+      { id: 'f1', properties: { kind: 'forest' }, geometry: square(117, 36) },
+      { properties: { zone_kind: '耕地' }, geometry: square(117.1, 36) },
+      { properties: { KIND: 'basic_farmland' }, geometry: square(117.2, 36) },
+      { properties: { type: 'golf' }, geometry: square(117.3, 36) },
+      { properties: { type: 'golf' }, geometry: square(117.4, 36) },
+      { properties: { other: 1 }, geometry: square(117.5, 36) },
+    ]));
+    const r = await loadZones([path]);
+    expect(r.zones.map((z) => [z.id, z.kind])).toEqual([
+      ['mixed.geojson#f1', 'forest'],
+      ['mixed.geojson#1', 'farmland'],
+      ['mixed.geojson#2', 'permanent_basic_farmland'],
+    ]);
+    expect(r.zones[0].source).toBe(path);
+    expect(r.rejected).toHaveLength(1);
+    expect(r.rejected[0].error.code).toBe('ZONES.UNKNOWN_KIND');
+    expect(r.rejected[0].subject).toBe(path);
+    expect(r.rejected[0].error.message).toContain("'golf' ×2");
+    expect(r.rejected[0].error.message).toContain("'(no kind property)' ×1");
+  });
+
+  it('repairs a self-intersecting bowtie and reports it by feature id, keeping the other features', async () => {
+    const path = join(dir, 'bowtie.geojson');
+    const bowtie = { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36.01], [117.01, 36], [117, 36.01], [117, 36]]] };
+    await writeFile(path, fc([
+      { id: 'good', properties: { kind: 'forest' }, geometry: square(117.2, 36) },
+      { id: 'tie', properties: { kind: 'forest' }, geometry: bowtie },
+      { id: 'line', properties: { kind: 'forest' }, geometry: { type: 'Polygon', coordinates: [[[117, 36], [117.1, 36], [117, 36]]] } },
+    ]));
+    const r = await loadZones([path]);
+    const bad = r.rejected.filter((x) => x.error.code === 'ZONES.INVALID_GEOMETRY');
+    expect(bad.map((b) => b.subject)).toEqual(['bowtie.geojson#tie', 'bowtie.geojson#line']);
+    expect(bad[0].error.message).toMatch(/repaired/);
+    expect(bad[1].error.message).toMatch(/dropped/);
+    expect(bad[0].error.message).toMatch(/kept/);
+    expect(r.zones.map((z) => z.id)).toEqual(['bowtie.geojson#good', 'bowtie.geojson#tie']);
+    const fixed = r.zones[1].geometry;
+    expect(fixed.type).toBe('MultiPolygon'); // the two lobes of the bowtie
+    // Lobes left and right of the crossing at (117.005, 36.005); nothing below or above it.
+    expect(booleanPointInPolygon(point([117.002, 36.005]), fixed)).toBe(true);
+    expect(booleanPointInPolygon(point([117.008, 36.005]), fixed)).toBe(true);
+    expect(booleanPointInPolygon(point([117.005, 36.002]), fixed)).toBe(false);
+  });
+
+  it('rejects empty and unreadable files by name while the other files load', async () => {
+    const empty = join(dir, 'empty.geojson');
+    await writeFile(empty, fc([]));
+    const broken = join(dir, 'broken.gpkg');
+    await writeFile(broken, 'garbage');
+    const good = join(dir, 'water.gpkg');
+    await writeGeoPackage(good, [{ name: 'water', features: [{ geometry: square(117, 36.5), properties: { kind: 'drinking_water_source' } }] }]);
+    const r = await loadZones([empty, broken, good]);
+    expect(r.zones.map((z) => [z.kind, z.id])).toEqual([['drinking_water_source', 'water.gpkg#1']]);
+    expect(r.rejected.map((x) => [x.subject, x.error.code])).toEqual([
+      [empty, 'ZONES.EMPTY'],
+      [broken, 'ZONES.UNREADABLE'],
+    ]);
+  });
+
+  it('loads the real DataV Jinan districts (GCJ-02) as districts, shifted back to WGS84', async () => {
+    const path = resolve(import.meta.dirname, '../../shared/data/vectors/china_admin_datav/370100_city_districts.geojson');
+    if (!existsSync(path)) throw new Error(`shared data missing: expected ${path} (checkout ../shared/data beside the project)`);
+    const raw = await loadZones([path]);
+    expect(raw.warnings.join('\n')).toMatch(/GCJ-02/);
+    const r = await loadZones([path], { zonesCrs: 'gcj02' });
+    expect(r.rejected).toEqual([]);
+    expect(r.zones.length).toBeGreaterThanOrEqual(10);
+    expect(r.zones.every((z) => z.kind === 'district')).toBe(true);
+    const lixia = r.zones.find((z) => z.code === '370102');
+    expect(lixia?.name).toBe('历下区');
+    expect(r.warnings.join('\n')).toMatch(/loaded as districts/);
+    // Same vertex before and after: the GCJ-02 offset near Jinan is several hundred metres.
+    const a = (raw.zones.find((z) => z.code === '370102')!.geometry.coordinates[0] as number[][][])[0][0] as [number, number];
+    const b = (lixia!.geometry.coordinates[0] as number[][][])[0][0] as [number, number];
+    const shift = distance(a, b, { units: 'kilometers' }) * 1000;
+    expect(shift).toBeGreaterThan(200);
+    expect(shift).toBeLessThan(800);
+  });
+});
+
+describe('loadLandUse', () => {
+  it('reads dlbm/DLBM and reports features without one', async () => {
+    const path = join(dir, 'sandiao.geojson');
+    await writeFile(path, fc([
+      { properties: { DLBM: '0101' }, geometry: square(117, 36) },
+      { properties: { dlbm: '0702' }, geometry: square(117.1, 36) },
+      { properties: { name: 'x' }, geometry: square(117.2, 36) },
+    ]));
+    const r = await loadLandUse(path);
+    expect(r.parcels.map((p) => p.dlbm)).toEqual(['0101', '0702']);
+    expect(r.rejected).toHaveLength(1);
+    expect(r.rejected[0].error.message).toContain('1 land-use feature');
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * Load zone layers (farmland, forest, water-source protection, districts...) and the optional
+ * 三调 land-use baseline from vector files into lon/lat EPSG:4326 values. A bad file or feature
+ * is reported by name (RejectedInput) and the rest still load: one broken layer must not stop a
+ * month's batch, but it must show up in the batch report.
+ */
+import { basename } from 'node:path';
+import type { Feature, MultiPolygon, Polygon } from 'geojson';
+import { featureCollection, kinks, union } from '@turf/turf';
+import { readVectorFile, type VectorFeature } from '../geo/vector/read-vector.js';
+import { TubanError, asTubanError } from './errors.js';
+import { ZONE_KINDS, isZoneKind, type LandUseParcel, type RejectedInput, type Zone, type ZoneKind } from './model.js';
+
+/**
+ * Names people actually put in a kind column, mapped to Tuban's kinds. Keys are compared after
+ * `normaliseKindName` (trimmed, lower-case, spaces and hyphens as underscores).
+ */
+export const ZONE_KIND_ALIASES: Readonly<Record<string, ZoneKind>> = {
+  // English variants
+  basic_farmland: 'permanent_basic_farmland',
+  prime_farmland: 'permanent_basic_farmland',
+  pbf: 'permanent_basic_farmland',
+  cropland: 'farmland',
+  arable_land: 'farmland',
+  cultivated_land: 'farmland',
+  forest_land: 'forest',
+  woodland: 'forest',
+  protected_area: 'nature_reserve',
+  wetland: 'wetland_park',
+  scenic_spot: 'scenic_area',
+  water_source_protection: 'drinking_water_source',
+  water_source: 'drinking_water_source',
+  drinking_water: 'drinking_water_source',
+  river: 'river_management',
+  river_zone: 'river_management',
+  dike: 'river_management',
+  lake: 'lake_reservoir',
+  reservoir: 'lake_reservoir',
+  spring: 'spring_recharge',
+  spring_protection: 'spring_recharge',
+  urban_development_boundary: 'urban_construction',
+  urban: 'urban_construction',
+  town_construction: 'urban_construction',
+  village: 'village_planning',
+  transport: 'transport_project',
+  road_project: 'transport_project',
+  mine: 'mining',
+  mining_area: 'mining',
+  approved: 'approved_construction',
+  approved_land: 'approved_construction',
+  key_patrol: 'key_patrol_area',
+  county: 'district',
+  admin_district: 'district',
+  // Chinese layer names (国土空间规划 / 三区三线 / 卫片执法 usage)
+  永久基本农田: 'permanent_basic_farmland',
+  基本农田: 'permanent_basic_farmland',
+  耕地: 'farmland',
+  林地: 'forest',
+  森林: 'forest',
+  自然保护区: 'nature_reserve',
+  自然保护地: 'nature_reserve',
+  森林公园: 'forest_park',
+  湿地公园: 'wetland_park',
+  湿地: 'wetland_park',
+  风景名胜区: 'scenic_area',
+  地质公园: 'geopark',
+  饮用水水源保护区: 'drinking_water_source',
+  饮用水水源地: 'drinking_water_source',
+  水源保护区: 'drinking_water_source',
+  河道管理范围: 'river_management',
+  河道: 'river_management',
+  堤防管理范围: 'river_management',
+  湖泊管理范围: 'lake_reservoir',
+  水库管理范围: 'lake_reservoir',
+  湖泊水库: 'lake_reservoir',
+  泉水重点渗漏带: 'spring_recharge',
+  泉水直接补给区: 'spring_recharge',
+  泉水补给区: 'spring_recharge',
+  城镇开发边界: 'urban_construction',
+  城镇建设用地: 'urban_construction',
+  城市规划建设用地: 'urban_construction',
+  村庄规划: 'village_planning',
+  村庄建设用地: 'village_planning',
+  交通项目: 'transport_project',
+  交通建设项目: 'transport_project',
+  矿区: 'mining',
+  采矿区: 'mining',
+  已批建设用地: 'approved_construction',
+  批准建设用地: 'approved_construction',
+  重点巡查区域: 'key_patrol_area',
+  重点巡查区: 'key_patrol_area',
+  区县: 'district',
+  行政区: 'district',
+  县级行政区: 'district',
+};
+
+const KIND_KEYS = ['kind', 'zone_kind', 'KIND', 'ZONE_KIND', 'type', 'TYPE'];
+const CODE_KEYS = ['code', 'adcode', 'XZQDM', 'xzqdm', 'CODE'];
+const NAME_KEYS = ['name', 'XZQMC', 'xzqmc', 'NAME'];
+
+function normaliseKindName(s: string): string {
+  return s.trim().toLowerCase().replace(/[\s-]+/g, '_');
+}
+
+/** Tuban's kind for a user's kind label, or null when it is not one we know. */
+export function resolveZoneKind(label: string): ZoneKind | null {
+  const n = normaliseKindName(label);
+  if (isZoneKind(n)) return n;
+  return ZONE_KIND_ALIASES[n] ?? ZONE_KIND_ALIASES[label.trim()] ?? null;
+}
+
+function firstProp(p: Record<string, unknown>, keys: string[]): string | undefined {
+  for (const k of keys) {
+    const v = p[k];
+    if (v !== undefined && v !== null && String(v).trim() !== '') return String(v).trim();
+  }
+  return undefined;
+}
+
+export interface LoadZonesOptions {
+  /** CRS for every zone file, overriding what files declare: 'gcj02' or an EPSG string. */
+  zonesCrs?: string;
+  /** Per-file override (by the path as given), for mixed inputs such as one GCJ-02 district file. */
+  crsByPath?: Record<string, string>;
+}
+
+export interface LoadZonesResult {
+  zones: Zone[];
+  rejected: RejectedInput[];
+  warnings: string[];
+}
+
+/** Load zone layers from `paths`; every problem is a RejectedInput or a warning, never a silent drop. */
+export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): Promise<LoadZonesResult> {
+  const zones: Zone[] = [];
+  const rejected: RejectedInput[] = [];
+  const warnings: string[] = [];
+  for (const path of paths) {
+    const file = basename(path);
+    const crs = opts.crsByPath?.[path] ?? opts.zonesCrs;
+    let read;
+    try {
+      read = await readVectorFile(path, { sourceCrs: crs });
+    } catch (err) {
+      rejected.push({ subject: path, error: asTubanError(err, path).toJSON() });
+      continue;
+    }
+    warnings.push(...read.warnings);
+    if (read.crs !== 'gcj02' && looksLikeDataV(read.features)) {
+      warnings.push(`${file}: looks like an Aliyun DataV boundary file, which is in GCJ-02 (hundreds of metres off WGS84); pass zonesCrs 'gcj02' for it`);
+    }
+    if (read.crs === 'gcj02') warnings.push(`${file}: converted from GCJ-02 to WGS84`);
+
+    // Files of districts (DataV, 行政区 exports) usually carry no kind column at all.
+    const allDistricts = read.features.every((f) => firstProp(f.properties, KIND_KEYS) === undefined && firstProp(f.properties, ['adcode', 'XZQDM', 'xzqdm']) !== undefined);
+    if (allDistricts) warnings.push(`${file}: no kind property but every feature has a district code; loaded as districts`);
+
+    const unknown = new Map<string, number>();
+    const usedIds = new Set<string>();
+    read.features.forEach((f, index) => {
+      const label = allDistricts ? 'district' : firstProp(f.properties, KIND_KEYS);
+      const kind = label === undefined ? null : resolveZoneKind(label);
+      if (!kind) {
+        const key = label ?? '(no kind property)';
+        unknown.set(key, (unknown.get(key) ?? 0) + 1);
+        return;
+      }
+      // GeoJSON ids need not be unique; the index disambiguates so ids stay deterministic and distinct.
+      const id = usedIds.has(`${file}#${f.id}`) ? `${file}#${f.id}~${index}` : `${file}#${f.id}`;
+      usedIds.add(id);
+      const geometry = checkGeometry(f, id, path, rejected);
+      if (!geometry) return;
+      const zone: Zone = { id, kind, geometry, source: path };
+      if (kind === 'district') {
+        const code = firstProp(f.properties, CODE_KEYS);
+        if (!code) {
+          warnings.push(`${file}: district feature ${f.id} has no code (code/adcode/XZQDM); skipped`);
+          return;
+        }
+        zone.code = code;
+        const name = firstProp(f.properties, NAME_KEYS);
+        if (name) zone.name = name;
+      }
+      zones.push(zone);
+    });
+    if (unknown.size > 0) {
+      const list = [...unknown].map(([k, n]) => `'${k}' ×${n}`).join(', ');
+      const total = [...unknown.values()].reduce((a, b) => a + b, 0);
+      rejected.push({
+        subject: path,
+        error: new TubanError('ZONES.UNKNOWN_KIND', `${total} feature(s) with unknown zone kind: ${list}; known kinds: ${ZONE_KINDS.join(', ')} (plus the aliases in ZONE_KIND_ALIASES)`, path).toJSON(),
+      });
+    }
+  }
+  return { zones, rejected, warnings };
+}
+
+function looksLikeDataV(features: VectorFeature[]): boolean {
+  const p = features[0]?.properties ?? {};
+  return 'adcode' in p && ('acroutes' in p || 'centroid' in p || 'level' in p);
+}
+
+/**
+ * The feature's geometry when valid; a repaired geometry (plus a ZONES.INVALID_GEOMETRY report) when it
+ * self-intersects and repair works; null (plus a report) when it cannot be repaired. Overlay areas on
+ * a bowtie are meaningless, so an unrepaired one never reaches routing.
+ */
+function checkGeometry(f: VectorFeature, id: string, path: string, rejected: RejectedInput[]): Polygon | MultiPolygon | null {
+  const feature: Feature<Polygon | MultiPolygon> = { type: 'Feature', properties: {}, geometry: f.geometry };
+  const degenerate = (f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates).some((p) => p.some((r) => r.length < 4));
+  let crossings = 0;
+  try {
+    crossings = degenerate ? 0 : selfIntersections(f.geometry);
+  } catch {
+    crossings = 1;
+  }
+  if (!degenerate && crossings === 0) return f.geometry;
+  let repaired: Polygon | MultiPolygon | null = null;
+  if (!degenerate) {
+    try {
+      // Union with itself: polyclip re-nodes the rings, splitting a bowtie into its two lobes.
+      const u = union(featureCollection([feature, feature]));
+      if (u && selfIntersections(u.geometry) === 0) repaired = u.geometry;
+    } catch {
+      repaired = null;
+    }
+  }
+  const what = degenerate ? 'has a ring with fewer than 4 positions' : `self-intersects at ${crossings} point(s)`;
+  rejected.push({
+    subject: id,
+    error: new TubanError('ZONES.INVALID_GEOMETRY', `feature ${f.id} ${what}; ${repaired ? 'repaired by re-noding (kept)' : 'could not be repaired (dropped)'}`, `${path}#${f.id}`).toJSON(),
+  });
+  return repaired;
+}
+
+/**
+ * Crossing points within each polygon part. Parts are checked one by one because parts of a
+ * MultiPolygon may legally touch at a point (a repaired bowtie does), which turf `kinks` would count.
+ */
+function selfIntersections(g: Polygon | MultiPolygon): number {
+  const parts = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+  let n = 0;
+  for (const coordinates of parts) n += kinks({ type: 'Polygon', coordinates }).features.length;
+  return n;
+}
+
+/** DLBM (三调 land-class code) property names seen in 三调 / 变更调查 exports. */
+const DLBM_KEYS = ['dlbm', 'DLBM', 'Dlbm'];
+
+/** Load the 三调 land-use baseline; features without a DLBM are reported (one RejectedInput per file). */
+export async function loadLandUse(path: string, opts: { crs?: string } = {}): Promise<{ parcels: LandUseParcel[]; rejected: RejectedInput[] }> {
+  const rejected: RejectedInput[] = [];
+  let read;
+  try {
+    read = await readVectorFile(path, { sourceCrs: opts.crs });
+  } catch (err) {
+    return { parcels: [], rejected: [{ subject: path, error: asTubanError(err, path).toJSON() }] };
+  }
+  const parcels: LandUseParcel[] = [];
+  let missing = 0;
+  for (const f of read.features) {
+    const dlbm = firstProp(f.properties, DLBM_KEYS);
+    if (!dlbm) { missing++; continue; }
+    const geometry = checkGeometry(f, `${basename(path)}#${f.id}`, path, rejected);
+    if (geometry) parcels.push({ dlbm, geometry });
+  }
+  if (missing > 0) {
+    rejected.push({ subject: path, error: new TubanError('ZONES.UNKNOWN_KIND', `${missing} land-use feature(s) have no DLBM (dlbm/DLBM) and were skipped`, path).toJSON() });
+  }
+  if (parcels.length === 0 && missing === 0) {
+    rejected.push({ subject: path, error: new TubanError('ZONES.EMPTY', 'no usable land-use parcels', path).toJSON() });
+  }
+  return { parcels, rejected };
+}
