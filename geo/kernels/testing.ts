@@ -45,14 +45,15 @@ function intersect(a: Pt, b: Pt, c: Pt, d: Pt): Pt | 'overlap' | null {
   const qy = c[1] - a[1];
   if (den === 0) {
     if (qx * ry - qy * rx !== 0) return null; // parallel, not collinear
+    // Projections onto a–b scaled by |r|², so integer inputs stay exact.
     const rr = rx * rx + ry * ry;
-    const t0 = (qx * rx + qy * ry) / rr;
-    const t1 = t0 + (sx * rx + sy * ry) / rr;
-    const lo = Math.max(0, Math.min(t0, t1));
-    const hi = Math.min(1, Math.max(t0, t1));
+    const p0 = qx * rx + qy * ry;
+    const p1 = p0 + sx * rx + sy * ry;
+    const lo = Math.max(0, Math.min(p0, p1));
+    const hi = Math.min(rr, Math.max(p0, p1));
     if (lo > hi) return null;
     if (lo < hi) return 'overlap';
-    return [a[0] + lo * rx, a[1] + lo * ry];
+    return [a[0] + (lo / rr) * rx, a[1] + (lo / rr) * ry];
   }
   const t = (qx * sy - qy * sx) / den;
   const u = (qx * ry - qy * rx) / den;

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { componentStats, labelComponents, removeSmallComponents } from './label.js';
+import { maskFromRows, mulberry32, randomMask } from './testing.js';
+
+function grid(labels: Int32Array, w: number, h: number): number[][] {
+  const out: number[][] = [];
+  for (let y = 0; y < h; y++) out.push(Array.from(labels.subarray(y * w, y * w + w)));
+  return out;
+}
+
+/** Reference labelling by flood fill (explicit stack), numbering in scan order. */
+function floodLabels(mask: Uint8Array, w: number, h: number, conn: 4 | 8): Int32Array {
+  const out = new Int32Array(w * h);
+  let n = 0;
+  for (let s = 0; s < w * h; s++) {
+    if (!mask[s] || out[s]) continue;
+    out[s] = ++n;
+    const stack = [s];
+    while (stack.length) {
+      const i = stack.pop()!;
+      const x = i % w;
+      const y = (i - x) / w;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          if ((dx === 0 && dy === 0) || (conn === 4 && dx !== 0 && dy !== 0)) continue;
+          const xx = x + dx;
+          const yy = y + dy;
+          if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+          const j = yy * w + xx;
+          if (mask[j] && !out[j]) {
+            out[j] = n;
+            stack.push(j);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe('labelComponents', () => {
+  const { mask, w, h } = maskFromRows(['#..#', '.#.#', '..#.', '#...']);
+
+  it('4-connectivity keeps diagonal neighbours apart', () => {
+    const labels = new Int32Array(w * h);
+    expect(labelComponents(mask, w, h, labels, 4)).toBe(5);
+    expect(grid(labels, w, h)).toEqual([
+      [1, 0, 0, 2],
+      [0, 3, 0, 2],
+      [0, 0, 4, 0],
+      [5, 0, 0, 0],
+    ]);
+  });
+
+  it('8-connectivity joins them, numbered by first pixel in scan order', () => {
+    const labels = new Int32Array(w * h);
+    expect(labelComponents(mask, w, h, labels, 8)).toBe(2);
+    expect(grid(labels, w, h)).toEqual([
+      [1, 0, 0, 1],
+      [0, 1, 0, 1],
+      [0, 0, 1, 0],
+      [2, 0, 0, 0],
+    ]);
+  });
+
+  it('a U shape merged late keeps the number of its first pixel (deterministic)', () => {
+    const u = maskFromRows(['#.#', '#.#', '###']);
+    const labels = new Int32Array(9);
+    expect(labelComponents(u.mask, 3, 3, labels, 4)).toBe(1);
+    expect(Array.from(labels)).toEqual([1, 0, 1, 1, 0, 1, 1, 1, 1]);
+  });
+
+  it('matches a flood-fill reference on random masks, with a tiny parent table that must grow', () => {
+    const rand = mulberry32(5);
+    for (let t = 0; t < 40; t++) {
+      const w = 5 + Math.floor(rand() * 40);
+      const h = 5 + Math.floor(rand() * 40);
+      const m = randomMask(w, h, 0.3 + rand() * 0.4, rand);
+      for (const conn of [4, 8] as const) {
+        const labels = new Int32Array(w * h).fill(-7);
+        const n = labelComponents(m, w, h, labels, conn, new Int32Array(2));
+        const ref = floodLabels(m, w, h, conn);
+        expect(labels).toEqual(ref);
+        expect(n).toBe(Math.max(0, ...ref));
+      }
+    }
+  });
+});
+
+describe('componentStats and removeSmallComponents', () => {
+  it('counts pixels, bboxes and value sums; removes specks', () => {
+    const { mask, w, h } = maskFromRows(['##...', '##..#', '.....', '..###']);
+    const labels = new Int32Array(w * h);
+    const n = labelComponents(mask, w, h, labels, 8);
+    expect(n).toBe(3);
+    const values = new Float32Array(w * h).map((_, i) => i);
+    values[0] = NaN;
+    const s = componentStats(labels, w, h, n, values);
+    expect(Array.from(s.count)).toEqual([0, 4, 1, 3]);
+    expect([s.minCol[1], s.minRow[1], s.maxCol[1], s.maxRow[1]]).toEqual([0, 0, 1, 1]);
+    expect([s.minCol[3], s.minRow[3], s.maxCol[3], s.maxRow[3]]).toEqual([2, 3, 4, 3]);
+    expect(s.sum![1]).toBe(1 + 5 + 6); // NaN at pixel 0 skipped
+    expect(s.max![3]).toBe(19);
+    const keep = new Uint8Array(n + 1);
+    expect(removeSmallComponents(labels, w, h, s, 2, keep)).toBe(2);
+    expect(Array.from(keep)).toEqual([0, 1, 0, 1]);
+    expect(labels[1 * w + 4]).toBe(0);
+    expect(labels[3 * w + 3]).toBe(3);
+    expect(s.count[2]).toBe(0);
+  });
+});
