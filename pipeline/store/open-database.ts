@@ -1,0 +1,154 @@
+/**
+ * Open Tuban's PostGIS database: embedded PGlite persisted in a directory (the default, no server),
+ * or a PostgreSQL + PostGIS server through a `pg` Pool when given a postgres:// URL. Both satisfy
+ * `Database`, so every query is written once.
+ */
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { postgis } from '@electric-sql/pglite-postgis';
+import pg from 'pg';
+import { TubanError } from '../errors.js';
+import type { Database, Queryable, QueryResult } from './queryable.js';
+
+export interface OpenOptions {
+  /**
+   * Schema to create (if missing) and put first on the search_path, so tests sharing one server
+   * stay isolated. PostGIS itself stays where it is installed (normally `public`).
+   */
+  schema?: string;
+}
+
+/** SQLSTATE classes that a retry can cure: connection loss, serialisation failure, deadlock, shutdown. */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    return code.startsWith('08') || code === '40001' || code === '40P01' || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+  }
+  const msg = err instanceof Error ? err.message : '';
+  return /ECONNRESET|ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect/i.test(msg);
+}
+
+/** Transient failures become DB.TRANSIENT (retried by the batch); others pass through unchanged. */
+function mapError(err: unknown): unknown {
+  if (err instanceof TubanError || !isTransient(err)) return err;
+  return new TubanError('DB.TRANSIENT', err instanceof Error ? err.message : String(err), undefined, { cause: err });
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new TubanError('INTERNAL', `invalid schema name '${name}'`);
+  return `"${name}"`;
+}
+
+/**
+ * @param target a directory (PGlite data persisted there, created if missing), 'memory://' (PGlite in
+ *   memory, for tests), or a 'postgres://' / 'postgresql://' URL (a server with PostGIS available).
+ */
+export async function openDatabase(target: string, opts: OpenOptions = {}): Promise<Database> {
+  const db = /^postgres(ql)?:\/\//i.test(target) ? await openServer(target, opts) : await openEmbedded(target);
+  try {
+    await ensurePostgis(db);
+    if (opts.schema) {
+      const s = quoteIdent(opts.schema);
+      await db.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      // PGlite is a single session, so setting it once suffices; the pg Pool sets it per connection.
+      if (db.kind === 'pglite') await db.query(`SET search_path TO ${s}, public`);
+    }
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
+async function ensurePostgis(db: Database): Promise<void> {
+  const has = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgis'`);
+  if (has.rows[0].n > 0) return;
+  try {
+    await db.query('CREATE EXTENSION IF NOT EXISTS postgis');
+  } catch (err) {
+    // Another process may have created it concurrently; anything else (no privilege, not installed) is fatal.
+    const again = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgis'`);
+    if (again.rows[0].n === 0) {
+      throw new TubanError('INTERNAL', `PostGIS is not available and could not be created: ${(err as Error).message}`, undefined, { cause: err });
+    }
+  }
+}
+
+async function openEmbedded(target: string): Promise<Database> {
+  const isMemory = target === 'memory://' || target.startsWith('memory://');
+  if (!isMemory) await mkdir(target, { recursive: true });
+  const lite = await PGlite.create(isMemory ? 'memory://' : target, { extensions: { postgis } });
+  let closed = false;
+  return {
+    kind: 'pglite',
+    async query<R>(text: string, params?: unknown[]): Promise<QueryResult<R>> {
+      const r = await lite.query<R>(text, params);
+      return { rows: r.rows };
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      return lite.transaction(async (tx) =>
+        fn({
+          async query<R>(text: string, params?: unknown[]) {
+            const r = await tx.query<R>(text, params);
+            return { rows: r.rows };
+          },
+        }),
+      );
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await lite.close();
+    },
+  };
+}
+
+async function openServer(url: string, opts: OpenOptions): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  if (opts.schema) {
+    const s = quoteIdent(opts.schema);
+    // Queued before any caller query on this client, so it always runs first.
+    pool.on('connect', (client) => {
+      client.query(`SET search_path TO ${s}, public`).catch(() => {});
+    });
+  }
+  let closed = false;
+  const run = async <R>(q: Queryable | pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<QueryResult<R>> => {
+    try {
+      const r = await (q as pg.Pool).query(text, params as unknown[]);
+      return { rows: r.rows as R[] };
+    } catch (err) {
+      throw mapError(err);
+    }
+  };
+  return {
+    kind: 'postgres',
+    query: <R>(text: string, params?: unknown[]) => run<R>(pool, text, params),
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        throw mapError(err);
+      }
+      try {
+        await run(client, 'BEGIN');
+        const out = await fn({ query: <R>(text: string, params?: unknown[]) => run<R>(client, text, params) });
+        await run(client, 'COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw mapError(err);
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}

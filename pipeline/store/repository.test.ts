@@ -1,0 +1,257 @@
+/**
+ * Store tests on one in-memory PGlite (PostGIS takes ~15 s to start, so the whole file shares it).
+ * Each test uses its own batch id, so tests do not see each other's rows.
+ */
+import type { Polygon } from 'geojson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Detection, MonitoringPolygon } from '../model.js';
+import { SQM_PER_MU } from '../model.js';
+import { MIGRATIONS, migrate } from './migrations.js';
+import { openDatabase } from './open-database.js';
+import type { Database } from './queryable.js';
+import {
+  findPreviousSites,
+  loadBatch,
+  loadDetections,
+  loadNotObservedSummary,
+  loadPolygons,
+  loadRejected,
+  loadTiles,
+  recordRejected,
+  replaceBatchPolygons,
+  replaceTileDetections,
+  setBatchReport,
+  setBatchStatus,
+  setTileStatus,
+  upsertBatch,
+  upsertTiles,
+} from './repository.js';
+
+let db: Database;
+
+beforeAll(async () => {
+  db = await openDatabase('memory://');
+  await migrate(db);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.close();
+});
+
+/** Square of `d` degrees with its south-west corner at (lon, lat). */
+function square(lon: number, lat: number, d = 0.001): Polygon {
+  return { type: 'Polygon', coordinates: [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]] };
+}
+
+function detection(tileId: string, index: number, lon = 117 + index * 0.01): Detection {
+  return {
+    tileId,
+    index,
+    geometry: square(lon, 36.6),
+    areaM2: 8900 + index,
+    changeType: 'construction',
+    confidence: 0.8,
+    reasons: ['ndvi_drop', 'bsi_rise'],
+    beforeDate: '2026-09-03',
+    afterDate: '2026-10-05',
+    pixelCount: 89,
+  };
+}
+
+function polygon(code: string, epoch: string, geometry: Polygon, extra: Partial<MonitoringPolygon> = {}): MonitoringPolygon {
+  const ring = geometry.coordinates[0];
+  return {
+    code,
+    epoch,
+    geometry,
+    centroid: [(ring[0][0] + ring[2][0]) / 2, (ring[0][1] + ring[2][1]) / 2],
+    areaM2: 9000,
+    areaMu: 9000 / SQM_PER_MU,
+    changeType: 'construction',
+    changeClass: 'JZ',
+    confidence: 0.9,
+    reasons: ['ndvi_drop'],
+    beforeDate: '2026-09-03',
+    afterDate: '2026-10-05',
+    landClassBefore: '0103',
+    overlaps: { drinking_water_source: { m2: 5670, share: 0.63 } },
+    districtCode: '370102',
+    districtName: '历下区',
+    leadBureau: 'ecology_environment',
+    coBureaus: ['natural_resources', 'township'],
+    routingReason: '饮用水水源保护区 占 63%',
+    ruleId: 'drinking_water_source',
+    priority: 'high',
+    priorityReasons: ['面积 9000 m² 超过 500 m²'],
+    previousCode: null,
+    detector: { name: 'spectral', version: '1.0.0', paramsHash: 'abc123' },
+    tileId: 't1',
+    ...extra,
+  };
+}
+
+async function count(sql: string, params: unknown[]): Promise<number> {
+  return (await db.query<{ n: number }>(sql, params)).rows[0].n;
+}
+
+describe('migrate', () => {
+  it('is idempotent: a second run applies nothing and keeps one record per migration', async () => {
+    expect(await migrate(db)).toEqual([]);
+    const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows.rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('creates GiST indexes on the geometry columns', async () => {
+    const r = await db.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE indexdef ILIKE '%USING gist%' ORDER BY indexname`);
+    expect(r.rows.map((x) => x.indexname)).toEqual(expect.arrayContaining(['detections_geom_gist', 'polygons_geom_gist', 'not_observed_geom_gist']));
+  });
+
+  it('rolls back a failing migration entirely and records nothing', async () => {
+    const broken = [...MIGRATIONS, { version: 9999, name: 'broken', sql: 'CREATE TABLE tmp_ok (x int);\nSELECT no_such_function();\n' }];
+    await expect(migrate(db, broken)).rejects.toThrow();
+    expect(await count(`SELECT count(*)::int AS n FROM schema_migrations WHERE version = 9999`, [])).toBe(0);
+    expect(await count(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'tmp_ok'`, [])).toBe(0);
+  });
+});
+
+describe('batches and tiles', () => {
+  it('upserts a batch without losing its plan or creation time', async () => {
+    await upsertBatch(db, { id: 'b-batch', epoch: '2026-10', params: { k: 1 }, plan: { tiles: ['t1'] } });
+    const first = await loadBatch(db, 'b-batch');
+    await upsertBatch(db, { id: 'b-batch', epoch: '2026-10', params: { k: 2 } });
+    const second = await loadBatch(db, 'b-batch');
+    expect(second).toMatchObject({ epoch: '2026-10', params: { k: 2 }, plan: { tiles: ['t1'] }, status: 'planned', finishedAt: null });
+    expect(second!.createdAt.getTime()).toBe(first!.createdAt.getTime());
+    expect(await loadBatch(db, 'nope')).toBeNull();
+  });
+
+  it('stamps finished_at on done and stores the report', async () => {
+    await upsertBatch(db, { id: 'b-status', epoch: '2026-10', params: {} });
+    await setBatchStatus(db, 'b-status', 'running');
+    expect((await loadBatch(db, 'b-status'))!.finishedAt).toBeNull();
+    await setBatchStatus(db, 'b-status', 'done', { polygons: 3 });
+    const b = await loadBatch(db, 'b-status');
+    expect(b!.status).toBe('done');
+    expect(b!.finishedAt).toBeInstanceOf(Date);
+    expect(b!.report).toEqual({ polygons: 3 });
+    await setBatchReport(db, 'b-status', { polygons: 4 });
+    expect((await loadBatch(db, 'b-status'))!.report).toEqual({ polygons: 4 });
+    await expect(setBatchStatus(db, 'missing', 'done')).rejects.toThrow(/no batch/);
+  });
+
+  it('registers tiles idempotently and keeps their status on re-plan', async () => {
+    await upsertBatch(db, { id: 'b-tiles', epoch: '2026-10', params: {} });
+    await upsertTiles(db, 'b-tiles', [{ tileId: 't1', role: 'current', info: { date: '2026-10-05' } }, { tileId: 'p1', role: 'prior' }]);
+    await setTileStatus(db, 'b-tiles', 't1', 'failed', { code: 'TILE.UNREADABLE', message: 'truncated', subject: 'a.tif' });
+    await upsertTiles(db, 'b-tiles', [{ tileId: 't1', role: 'current', info: { date: '2026-10-05' } }]);
+    const tiles = await loadTiles(db, 'b-tiles');
+    expect(tiles).toEqual([
+      { tileId: 'p1', role: 'prior', info: null, status: 'pending', error: null },
+      { tileId: 't1', role: 'current', info: { date: '2026-10-05' }, status: 'failed', error: { code: 'TILE.UNREADABLE', message: 'truncated', subject: 'a.tif' } },
+    ]);
+  });
+
+  it('records each rejected input once per (subject, code)', async () => {
+    await upsertBatch(db, { id: 'b-rej', epoch: '2026-10', params: {} });
+    const rej = { subject: 'zones/x.shp', error: { code: 'ZONES.CRS_MISSING' as const, message: 'no .prj' } };
+    await recordRejected(db, 'b-rej', [rej, { ...rej, error: { ...rej.error, message: 'still no .prj' } }]);
+    await recordRejected(db, 'b-rej', [{ subject: 'a.tif', error: { code: 'TILE.UNREADABLE', message: 'bad' } }]);
+    expect(await loadRejected(db, 'b-rej')).toEqual([
+      { subject: 'a.tif', error: { code: 'TILE.UNREADABLE', message: 'bad' } },
+      { subject: 'zones/x.shp', error: { code: 'ZONES.CRS_MISSING', message: 'still no .prj' } },
+    ]);
+  });
+});
+
+describe('replaceTileDetections', () => {
+  it('round-trips detections and leaves no duplicates when run twice', async () => {
+    await upsertBatch(db, { id: 'b-det', epoch: '2026-10', params: {} });
+    const dets = [detection('t1', 0), detection('t1', 1)];
+    await replaceTileDetections(db, 'b-det', 't1', dets, { areaM2: 1234.5, geometry: square(117.5, 36.5, 0.01) });
+    await replaceTileDetections(db, 'b-det', 't1', dets, { areaM2: 1234.5, geometry: square(117.5, 36.5, 0.01) });
+    await replaceTileDetections(db, 'b-det', 't2', [detection('t2', 0)], null);
+    const loaded = await loadDetections(db, 'b-det');
+    expect(loaded).toEqual([...dets, detection('t2', 0)]);
+    expect(await loadNotObservedSummary(db, 'b-det')).toEqual({ areaM2: 1234.5, tiles: 1 });
+    expect((await loadTiles(db, 'b-det')).map((t) => [t.tileId, t.status])).toEqual([['t1', 'done'], ['t2', 'done']]);
+  });
+
+  it('replaces a tile whose second run found fewer polygons', async () => {
+    await upsertBatch(db, { id: 'b-fewer', epoch: '2026-10', params: {} });
+    await replaceTileDetections(db, 'b-fewer', 't1', [detection('t1', 0), detection('t1', 1), detection('t1', 2)], null);
+    await replaceTileDetections(db, 'b-fewer', 't1', [detection('t1', 0)], null);
+    expect((await loadDetections(db, 'b-fewer')).map((d) => d.index)).toEqual([0]);
+  });
+
+  it('leaves the previous rows untouched when a geometry deep in the list is invalid', async () => {
+    await upsertBatch(db, { id: 'b-atomic', epoch: '2026-10', params: {} });
+    const good = [detection('t1', 0), detection('t1', 1)];
+    await replaceTileDetections(db, 'b-atomic', 't1', good, { areaM2: 10, geometry: null });
+    // 1200 rows span three INSERT chunks; the bad one sits in the third, after two chunks went in.
+    const many = Array.from({ length: 1200 }, (_, i) => detection('t1', i, 117 + i * 1e-3));
+    many[1100] = { ...many[1100], geometry: { type: 'Point', coordinates: [117, 36] } as unknown as Polygon };
+    await expect(replaceTileDetections(db, 'b-atomic', 't1', many, { areaM2: 99, geometry: null })).rejects.toThrow();
+    expect(await loadDetections(db, 'b-atomic')).toEqual(good);
+    expect(await loadNotObservedSummary(db, 'b-atomic')).toEqual({ areaM2: 10, tiles: 1 });
+    // The shared instance is still usable after the rolled-back transaction.
+    expect(await count('SELECT count(*)::int AS n FROM detections WHERE batch_id = $1', ['b-atomic'])).toBe(2);
+  });
+
+  it('refuses detections that belong to another tile', async () => {
+    await expect(replaceTileDetections(db, 'b-det', 't1', [detection('t9', 0)], null)).rejects.toThrow(/passed for tile t1/);
+  });
+});
+
+describe('polygons', () => {
+  it('round-trips every MonitoringPolygon field and replaces a batch without duplicates', async () => {
+    await upsertBatch(db, { id: 'b-poly', epoch: '2026-10', params: {} });
+    const polys = [polygon('370102-202610-0001', '2026-10', square(117, 36.6)), polygon('370102-202610-0002', '2026-10', square(117.1, 36.6), { previousCode: '370102-202609-0004', landClassBefore: null, priority: 'normal', priorityReasons: [] })];
+    await replaceBatchPolygons(db, 'b-poly', polys);
+    await replaceBatchPolygons(db, 'b-poly', polys);
+    const loaded = await loadPolygons(db, 'b-poly');
+    expect(loaded).toHaveLength(2);
+    expect(loaded).toEqual(polys);
+  });
+
+  it('keeps the old polygons when a replacement fails half-way', async () => {
+    await upsertBatch(db, { id: 'b-poly-atomic', epoch: '2026-08', params: {} });
+    const before = [polygon('370102-202608-0001', '2026-08', square(118, 36.6))];
+    await replaceBatchPolygons(db, 'b-poly-atomic', before);
+    const bad = [polygon('370102-202608-0001', '2026-08', square(118, 36.6)), polygon('370102-202608-0002', '2026-08', square(118.1, 36.6), { priority: 'urgent' as 'high' })];
+    await expect(replaceBatchPolygons(db, 'b-poly-atomic', bad)).rejects.toThrow();
+    expect(await loadPolygons(db, 'b-poly-atomic')).toEqual(before);
+  });
+
+  it('finds the earlier-epoch polygon a new one overlaps, preferring the latest epoch', async () => {
+    await upsertBatch(db, { id: 'b-2026-08', epoch: '2026-08', params: {} });
+    await upsertBatch(db, { id: 'b-2026-09', epoch: '2026-09', params: {} });
+    await replaceBatchPolygons(db, 'b-2026-08', [polygon('370103-202608-0001', '2026-08', square(116.5, 36.5, 0.01))]);
+    await replaceBatchPolygons(db, 'b-2026-09', [
+      polygon('370103-202609-0007', '2026-09', square(116.505, 36.505, 0.01)),
+      polygon('370103-202609-0008', '2026-09', square(116.6, 36.5, 0.01)),
+    ]);
+    const found = await findPreviousSites(db, '2026-10', [
+      square(116.506, 36.506, 0.002), // inside both the August and September sites: September wins
+      square(116.502, 36.5005, 0.001), // only inside August's
+      JSON.stringify(square(116.605, 36.505, 0.001)),
+      square(116.8, 36.5, 0.001), // nowhere
+      square(116.61, 36.5, 0.01), // shares only an edge with 0008: touching is not continuing
+    ]);
+    expect(found).toEqual(['370103-202609-0007', '370103-202608-0001', '370103-202609-0008', null, null]);
+    // Same-epoch and later polygons are never "previous".
+    expect(await findPreviousSites(db, '2026-08', [square(116.501, 36.501, 0.002)])).toEqual([null]);
+  });
+
+  it('uses the GiST index for the site lookup', async () => {
+    await db.query('SET enable_seqscan = off');
+    try {
+      const plan = await db.query<Record<string, string>>(
+        `EXPLAIN SELECT code FROM polygons WHERE epoch < '2026-10' AND ST_Intersects(geom, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326))`,
+        [JSON.stringify(square(116.5, 36.5))],
+      );
+      expect(plan.rows.map((r) => Object.values(r)[0]).join('\n')).toMatch(/polygons_geom_gist/);
+    } finally {
+      await db.query('SET enable_seqscan = on');
+    }
+  });
+});

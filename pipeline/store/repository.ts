@@ -1,0 +1,368 @@
+/**
+ * All of Tuban's database I/O for batches, tiles, detections and monitoring polygons. Every write is
+ * idempotent (re-running a job rewrites the same rows) and all-or-nothing (one transaction or one
+ * statement). Geometry goes in as GeoJSON text (lon/lat, EPSG:4326) and comes out via ST_AsGeoJSON;
+ * lists are sent as one jsonb array per statement, so a write is a few round trips whatever its size.
+ */
+import type { MultiPolygon, Polygon } from 'geojson';
+import { TubanError } from '../errors.js';
+import type { TubanErrorJSON } from '../errors.js';
+import type { BureauId, ChangeType, Detection, DetectorStamp, MonitoringPolygon, Overlap, Priority, RejectedInput, ZoneKind } from '../model.js';
+import type { Database, Queryable } from './queryable.js';
+
+/** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
+const CHUNK = 500;
+
+/** Digits after the decimal point in GeoJSON output: PostGIS's maximum, so coordinates round-trip as the same doubles. */
+const GEOJSON_DIGITS = 15;
+
+function chunks<T>(xs: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += CHUNK) out.push(xs.slice(i, i + CHUNK));
+  return out;
+}
+
+// ---------------------------------------------------------------- batches
+
+export type BatchStatus = 'planned' | 'running' | 'finalising' | 'done' | 'failed';
+
+export interface BatchInput {
+  /** Deterministic batch id (from epoch, inputs and parameters). */
+  id: string;
+  /** 'YYYY-MM'. */
+  epoch: string;
+  params: unknown;
+  plan?: unknown;
+  status?: BatchStatus;
+}
+
+export interface BatchRow {
+  id: string;
+  epoch: string;
+  params: unknown;
+  plan: unknown;
+  status: BatchStatus;
+  createdAt: Date;
+  finishedAt: Date | null;
+  report: unknown;
+}
+
+/**
+ * Create the batch, or update it in place when it exists (same id = same inputs): params are
+ * replaced, plan and status only when given, created_at kept.
+ */
+export async function upsertBatch(db: Queryable, batch: BatchInput): Promise<void> {
+  await db.query(
+    `INSERT INTO batches (id, epoch, params, plan, status)
+     VALUES ($1, $2, $3::jsonb, $4::jsonb, COALESCE($5, 'planned'))
+     ON CONFLICT (id) DO UPDATE SET
+       epoch = EXCLUDED.epoch,
+       params = EXCLUDED.params,
+       plan = COALESCE($4::jsonb, batches.plan),
+       status = COALESCE($5, batches.status)`,
+    [batch.id, batch.epoch, JSON.stringify(batch.params ?? {}), batch.plan === undefined ? null : JSON.stringify(batch.plan), batch.status ?? null],
+  );
+}
+
+export async function loadBatch(db: Queryable, batchId: string): Promise<BatchRow | null> {
+  const r = await db.query<{ id: string; epoch: string; params: unknown; plan: unknown; status: BatchStatus; created_at: Date; finished_at: Date | null; report: unknown }>(
+    'SELECT id, epoch, params, plan, status, created_at, finished_at, report FROM batches WHERE id = $1',
+    [batchId],
+  );
+  const row = r.rows[0];
+  if (!row) return null;
+  return { id: row.id, epoch: row.epoch, params: row.params, plan: row.plan, status: row.status, createdAt: row.created_at, finishedAt: row.finished_at, report: row.report };
+}
+
+/** Set the status; 'done' and 'failed' stamp finished_at, other statuses clear it. Report replaced when given. */
+export async function setBatchStatus(db: Queryable, batchId: string, status: BatchStatus, report?: unknown): Promise<void> {
+  const r = await db.query<{ id: string }>(
+    `UPDATE batches SET status = $2,
+       finished_at = CASE WHEN $2 IN ('done', 'failed') THEN now() ELSE NULL END,
+       report = COALESCE($3::jsonb, report)
+     WHERE id = $1 RETURNING id`,
+    [batchId, status, report === undefined ? null : JSON.stringify(report)],
+  );
+  if (r.rows.length === 0) throw new TubanError('INTERNAL', `no batch '${batchId}'`);
+}
+
+export async function setBatchReport(db: Queryable, batchId: string, report: unknown): Promise<void> {
+  const r = await db.query<{ id: string }>('UPDATE batches SET report = $2::jsonb WHERE id = $1 RETURNING id', [batchId, JSON.stringify(report)]);
+  if (r.rows.length === 0) throw new TubanError('INTERNAL', `no batch '${batchId}'`);
+}
+
+// ---------------------------------------------------------------- tiles
+
+export type TileRole = 'current' | 'prior';
+export type TileStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface TileRow {
+  tileId: string;
+  role: TileRole;
+  info: unknown;
+  status: TileStatus;
+  error: TubanErrorJSON | null;
+}
+
+/** Register tiles of a batch; existing rows keep their status (re-planning does not redo finished tiles). */
+export async function upsertTiles(db: Queryable, batchId: string, tiles: readonly { tileId: string; role: TileRole; info?: unknown }[]): Promise<void> {
+  for (const part of chunks(tiles)) {
+    await db.query(
+      `INSERT INTO tiles (batch_id, tile_id, role, info)
+       SELECT $1, e->>'tileId', e->>'role', e->'info' FROM jsonb_array_elements($2::jsonb) AS e
+       ON CONFLICT (batch_id, tile_id) DO UPDATE SET role = EXCLUDED.role, info = EXCLUDED.info`,
+      [batchId, JSON.stringify(part.map((t) => ({ tileId: t.tileId, role: t.role, info: t.info ?? null })))],
+    );
+  }
+}
+
+export async function setTileStatus(db: Queryable, batchId: string, tileId: string, status: TileStatus, error?: TubanErrorJSON): Promise<void> {
+  await db.query(
+    `INSERT INTO tiles (batch_id, tile_id, status, error) VALUES ($1, $2, $3, $4::jsonb)
+     ON CONFLICT (batch_id, tile_id) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error, updated_at = now()`,
+    [batchId, tileId, status, error ? JSON.stringify(error) : null],
+  );
+}
+
+export async function loadTiles(db: Queryable, batchId: string): Promise<TileRow[]> {
+  const r = await db.query<{ tile_id: string; role: TileRole; info: unknown; status: TileStatus; error: TubanErrorJSON | null }>(
+    'SELECT tile_id, role, info, status, error FROM tiles WHERE batch_id = $1 ORDER BY tile_id',
+    [batchId],
+  );
+  return r.rows.map((x) => ({ tileId: x.tile_id, role: x.role, info: x.info, status: x.status, error: x.error }));
+}
+
+// ---------------------------------------------------------------- rejected inputs
+
+/** Record inputs the batch skipped; the same (subject, code) twice keeps one row with the latest error. */
+export async function recordRejected(db: Queryable, batchId: string, rejected: readonly RejectedInput[]): Promise<void> {
+  for (const part of chunks(rejected)) {
+    await db.query(
+      `INSERT INTO rejected_inputs (batch_id, subject, code, error)
+       SELECT DISTINCT ON (e->>'subject', e->'error'->>'code') $1, e->>'subject', e->'error'->>'code', e->'error'
+       FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(e, ord)
+       ORDER BY e->>'subject', e->'error'->>'code', ord DESC
+       ON CONFLICT (batch_id, subject, code) DO UPDATE SET error = EXCLUDED.error`,
+      [batchId, JSON.stringify(part)],
+    );
+  }
+}
+
+export async function loadRejected(db: Queryable, batchId: string): Promise<RejectedInput[]> {
+  const r = await db.query<{ subject: string; error: TubanErrorJSON }>('SELECT subject, error FROM rejected_inputs WHERE batch_id = $1 ORDER BY subject, code', [batchId]);
+  return r.rows.map((x) => ({ subject: x.subject, error: x.error }));
+}
+
+// ---------------------------------------------------------------- detections
+
+/** Area a tile could not observe (cloud, nodata), m², with its footprint when known. */
+export interface NotObserved {
+  areaM2: number;
+  geometry: Polygon | MultiPolygon | null;
+}
+
+/**
+ * Replace everything one tile produced: its detections and its not-observed area, in one transaction,
+ * then mark the tile done. Running it twice leaves exactly the second run's rows; a failure (e.g. an
+ * invalid geometry anywhere in the list) leaves the previous rows untouched.
+ */
+export async function replaceTileDetections(
+  db: Database,
+  batchId: string,
+  tileId: string,
+  detections: readonly Detection[],
+  notObserved: NotObserved | null,
+): Promise<void> {
+  const stray = detections.find((d) => d.tileId !== tileId);
+  if (stray) throw new TubanError('INTERNAL', `detection ${stray.tileId}#${stray.index} passed for tile ${tileId}`);
+  await db.transaction(async (tx) => {
+    await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
+    await tx.query('DELETE FROM not_observed WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
+    for (const part of chunks(detections)) {
+      await tx.query(
+        `INSERT INTO detections (batch_id, tile_id, idx, geom, area_m2, change_type, confidence, reasons, before_date, after_date, pixel_count)
+         SELECT $1, $2, (e->>'index')::int, ST_SetSRID(ST_GeomFromGeoJSON(e->>'geometry'), 4326), (e->>'areaM2')::float8,
+                e->>'changeType', (e->>'confidence')::float8, e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date,
+                (e->>'pixelCount')::int
+         FROM jsonb_array_elements($3::jsonb) AS e`,
+        [batchId, tileId, JSON.stringify(part)],
+      );
+    }
+    if (notObserved) {
+      await tx.query(
+        `INSERT INTO not_observed (batch_id, tile_id, area_m2, geom)
+         VALUES ($1, $2, $3, CASE WHEN $4::text IS NULL THEN NULL ELSE ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4::text), 4326)) END)`,
+        [batchId, tileId, notObserved.areaM2, notObserved.geometry ? JSON.stringify(notObserved.geometry) : null],
+      );
+    }
+    await tx.query(
+      `INSERT INTO tiles (batch_id, tile_id, status) VALUES ($1, $2, 'done')
+       ON CONFLICT (batch_id, tile_id) DO UPDATE SET status = 'done', error = NULL, updated_at = now()`,
+      [batchId, tileId],
+    );
+  });
+}
+
+interface DetectionRow {
+  tile_id: string;
+  idx: number;
+  geom: string;
+  area_m2: number;
+  change_type: ChangeType;
+  confidence: number;
+  reasons: string[];
+  before_date: string;
+  after_date: string;
+  pixel_count: number;
+}
+
+/** Every detection of a batch, ordered by tile id then index. */
+export async function loadDetections(db: Queryable, batchId: string): Promise<Detection[]> {
+  const r = await db.query<DetectionRow>(
+    `SELECT tile_id, idx, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, area_m2, change_type, confidence, reasons,
+            before_date::text AS before_date, after_date::text AS after_date, pixel_count
+     FROM detections WHERE batch_id = $1 ORDER BY tile_id, idx`,
+    [batchId],
+  );
+  return r.rows.map((x) => ({
+    tileId: x.tile_id,
+    index: x.idx,
+    geometry: JSON.parse(x.geom) as Polygon,
+    areaM2: x.area_m2,
+    changeType: x.change_type,
+    confidence: x.confidence,
+    reasons: x.reasons,
+    beforeDate: x.before_date,
+    afterDate: x.after_date,
+    pixelCount: x.pixel_count,
+  }));
+}
+
+/** Total not-observed area of a batch, m², and how many tiles reported some. */
+export async function loadNotObservedSummary(db: Queryable, batchId: string): Promise<{ areaM2: number; tiles: number }> {
+  const r = await db.query<{ a: number | null; n: number }>('SELECT sum(area_m2)::float8 AS a, count(*)::int AS n FROM not_observed WHERE batch_id = $1', [batchId]);
+  return { areaM2: r.rows[0].a ?? 0, tiles: r.rows[0].n };
+}
+
+// ---------------------------------------------------------------- polygons
+
+/**
+ * Replace a batch's monitoring polygons in one transaction. Codes are unique per epoch across batches:
+ * a code already held by another batch of the same epoch fails the whole write (nothing is replaced).
+ */
+export async function replaceBatchPolygons(db: Database, batchId: string, polys: readonly MonitoringPolygon[]): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('DELETE FROM polygons WHERE batch_id = $1', [batchId]);
+    for (const part of chunks(polys)) {
+      await tx.query(
+        `INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
+           reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
+           routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id)
+         SELECT e->>'epoch', e->>'code', $1, ST_SetSRID(ST_GeomFromGeoJSON(e->>'geometry'), 4326),
+           ST_SetSRID(ST_MakePoint((e->'centroid'->>0)::float8, (e->'centroid'->>1)::float8), 4326),
+           (e->>'areaM2')::float8, (e->>'areaMu')::float8, e->>'changeType', e->>'changeClass', (e->>'confidence')::float8,
+           e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date, e->>'landClassBefore', e->'overlaps',
+           e->>'districtCode', e->>'districtName', e->>'leadBureau', e->'coBureaus', e->>'routingReason', e->>'ruleId',
+           e->>'priority', e->'priorityReasons', e->>'previousCode', e->'detector', e->>'tileId'
+         FROM jsonb_array_elements($2::jsonb) AS e`,
+        [batchId, JSON.stringify(part)],
+      );
+    }
+  });
+}
+
+interface PolygonRow {
+  epoch: string;
+  code: string;
+  geom: string;
+  lon: number;
+  lat: number;
+  area_m2: number;
+  area_mu: number;
+  change_type: ChangeType;
+  change_class: string;
+  confidence: number;
+  reasons: string[];
+  before_date: string;
+  after_date: string;
+  land_class_before: string | null;
+  zone_overlaps: Partial<Record<ZoneKind, Overlap>>;
+  district_code: string;
+  district_name: string;
+  lead_bureau: BureauId;
+  co_bureaus: BureauId[];
+  routing_reason: string;
+  rule_id: string;
+  priority: Priority;
+  priority_reasons: string[];
+  previous_code: string | null;
+  detector: DetectorStamp;
+  tile_id: string;
+}
+
+/** A batch's monitoring polygons, ordered by code. */
+export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
+  const r = await db.query<PolygonRow>(
+    `SELECT epoch, code, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat, area_m2, area_mu,
+            change_type, change_class, confidence, reasons, before_date::text AS before_date, after_date::text AS after_date,
+            land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus, routing_reason, rule_id,
+            priority, priority_reasons, previous_code, detector, tile_id
+     FROM polygons WHERE batch_id = $1 ORDER BY code`,
+    [batchId],
+  );
+  return r.rows.map((x) => ({
+    code: x.code,
+    epoch: x.epoch,
+    geometry: JSON.parse(x.geom) as Polygon,
+    centroid: [x.lon, x.lat],
+    areaM2: x.area_m2,
+    areaMu: x.area_mu,
+    changeType: x.change_type,
+    changeClass: x.change_class,
+    confidence: x.confidence,
+    reasons: x.reasons,
+    beforeDate: x.before_date,
+    afterDate: x.after_date,
+    landClassBefore: x.land_class_before,
+    overlaps: x.zone_overlaps,
+    districtCode: x.district_code,
+    districtName: x.district_name,
+    leadBureau: x.lead_bureau,
+    coBureaus: x.co_bureaus,
+    routingReason: x.routing_reason,
+    ruleId: x.rule_id,
+    priority: x.priority,
+    priorityReasons: x.priority_reasons,
+    previousCode: x.previous_code,
+    detector: x.detector,
+    tileId: x.tile_id,
+  }));
+}
+
+/**
+ * For each geometry (lon/lat GeoJSON object or text), the code of an earlier-epoch polygon whose
+ * interior it overlaps (ST_Intersects and not merely touching, using the GiST index), so a site
+ * continues across months; null when none. Several candidates: the latest epoch wins, then the
+ * nearest centroid, then the smallest code. Result is aligned with `geoms`.
+ */
+export async function findPreviousSites(db: Queryable, epoch: string, geoms: readonly (Polygon | MultiPolygon | string)[]): Promise<(string | null)[]> {
+  const out: (string | null)[] = [];
+  for (const part of chunks(geoms)) {
+    const r = await db.query<{ ord: number; code: string | null }>(
+      `WITH q AS (
+         SELECT t.ord::int AS ord, ST_SetSRID(ST_GeomFromGeoJSON(t.g), 4326) AS geom
+         FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS t(g, ord)
+       )
+       SELECT q.ord, (
+         SELECT p.code FROM polygons p
+         WHERE p.epoch < $1 AND ST_Intersects(p.geom, q.geom) AND NOT ST_Touches(p.geom, q.geom)
+         ORDER BY p.epoch DESC, ST_Distance(p.centroid, ST_Centroid(q.geom)), p.code
+         LIMIT 1
+       ) AS code
+       FROM q ORDER BY q.ord`,
+      [epoch, JSON.stringify(part.map((g) => (typeof g === 'string' ? g : JSON.stringify(g))))],
+    );
+    for (const row of r.rows) out.push(row.code);
+  }
+  return out;
+}
