@@ -1,0 +1,212 @@
+/**
+ * Speed benchmark against the peers, in ONE run (the machine is shared and noisy: compare ratios,
+ * not absolute seconds). For each size of the seeded peer scene (../shared/bench/make_data.sh,
+ * 4-band uint16 deflate COGs, EPSG:32650, 10 m) it runs, `--repeat` times each:
+ *   Tuban   node dist/pipeline/cli/tuban.js batch … (whole process under /usr/bin/time -v)
+ *   peer A  rasterio + numpy + scipy + shapely  (../shared/bench/peer_a.py)
+ *   peer B  GDAL command line + SpatiaLite     (../shared/bench/peer_b.sh)
+ * and prints wall seconds, peak RSS (GiB), Tuban/peer ratios and Tuban's megapixels/s per stage
+ * (from its batch-report.json). With --eval, scores each output against the ground truth.
+ * Results go to bench-results/speed.json.
+ *
+ *   npm run bench -- [--sizes 4096,10980] [--repeat N] [--tools tuban,peerA,peerB] [--eval]
+ *                    [--data DIR (default $BENCH_DATA or /tmp/tuban-bench/data)] [--out FILE]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type RunResult, type ToolSummary, errorLine, median, parseTimeV } from './bench-lib.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SHARED = resolve(ROOT, '..', 'shared', 'bench');
+const TUBAN_CLI = join(ROOT, 'dist', 'pipeline', 'cli', 'tuban.js');
+const PY = '/usr/bin/python3';
+const TIME = '/usr/bin/time';
+
+type Tool = 'tuban' | 'peerA' | 'peerB';
+
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timed?: boolean; inherit?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((res, rej) => {
+    const [c, a] = opts.timed ? [TIME, ['-v', cmd, ...args]] : [cmd, args];
+    const p = spawn(c, a, { env: { ...process.env, ...opts.env }, stdio: opts.inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    p.on('error', rej);
+    p.on('close', (code) => res({ code: code ?? 1, out, err }));
+  });
+}
+
+function need(path: string, what: string): void {
+  if (!existsSync(path)) throw new Error(`${what} not found at ${path}`);
+}
+
+async function ensureData(data: string, sizes: number[]): Promise<void> {
+  const missing = sizes.filter((s) => !['before.tif', 'after.tif', 'gt.tif', 'zones.geojson', 'zones.gpkg'].every((f) => existsSync(join(data, String(s), f))));
+  if (!missing.length) return;
+  need(join(SHARED, 'make_data.sh'), 'the peer benchmark data builder (../shared/bench/make_data.sh)');
+  console.log(`bench data for ${missing.join(', ')} missing under ${data}: running make_data.sh (the full scene takes ~5 min, ~4 GB disk)…`);
+  const r = await run('bash', [join(SHARED, 'make_data.sh')], { env: { BENCH_DATA: data }, inherit: true });
+  if (r.code !== 0) throw new Error(`make_data.sh failed with exit code ${r.code}`);
+}
+
+/** Tuban's catalogue reads one epoch per directory and dates from names: stage symlinks accordingly. */
+function stageTubanInputs(data: string, size: number, work: string): { tiles: string; prior: string } {
+  const tiles = join(work, 'in', String(size), 'current');
+  const prior = join(work, 'in', String(size), 'prior');
+  for (const [dir, src, name] of [[tiles, 'after.tif', 'T50SMF_20261008_after.tif'], [prior, 'before.tif', 'T50SMF_20260906_before.tif']] as const) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    symlinkSync(join(data, String(size), src), join(dir, name));
+  }
+  return { tiles, prior };
+}
+
+async function runTuban(data: string, size: number, work: string, k: number): Promise<RunResult> {
+  const { tiles, prior } = stageTubanInputs(data, size, work);
+  const out = join(work, `tuban_${size}_${k}`);
+  const db = join(work, `tuban_db_${size}_${k}`);
+  rmSync(out, { recursive: true, force: true });
+  rmSync(db, { recursive: true, force: true });
+  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), '--out', out, '--db', db], { timed: true });
+  const t = parseTimeV(r.err);
+  const res: RunResult = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
+  if (!res.ok) res.error = `exit ${r.code}: ${errorLine(r.err)}`;
+  const reportPath = join(out, 'batch-report.json');
+  if (existsSync(reportPath)) {
+    const rep = JSON.parse(readFileSync(reportPath, 'utf8')) as { timings?: Record<string, number>; megapixelsPerSecond?: Record<string, number>; counts?: { polygons?: number } };
+    res.stages = rep.timings;
+    res.megapixelsPerSecond = rep.megapixelsPerSecond;
+    res.polygons = rep.counts?.polygons;
+  }
+  return res;
+}
+
+async function runPeerA(data: string, size: number, work: string, k: number): Promise<RunResult> {
+  const d = join(data, String(size));
+  const log = join(work, `stages_a_${size}_${k}.jsonl`);
+  rmSync(log, { force: true });
+  const r = await run(PY, [join(SHARED, 'peer_a.py'), join(d, 'before.tif'), join(d, 'after.tif'), join(d, 'zones.geojson'), join(work, `a_${size}.geojson`), '--stages', log], { timed: true });
+  const t = parseTimeV(r.err);
+  const res: RunResult = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
+  if (!res.ok) res.error = `exit ${r.code}: ${errorLine(r.err)}`;
+  if (existsSync(log)) res.stages = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!) as Record<string, number>;
+  return res;
+}
+
+async function runPeerB(data: string, size: number, work: string, k: number): Promise<RunResult> {
+  const d = join(data, String(size));
+  const log = join(work, `stages_b_${size}_${k}.txt`);
+  rmSync(log, { force: true });
+  const r = await run('bash', [join(SHARED, 'peer_b.sh'), join(d, 'before.tif'), join(d, 'after.tif'), join(d, 'zones.gpkg'), join(work, `b_${size}.geojson`)], { timed: true, env: { STAGES: log } });
+  const t = parseTimeV(r.err);
+  const res: RunResult = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
+  if (!res.ok) res.error = `exit ${r.code}: ${errorLine(r.err)}`;
+  if (existsSync(log)) {
+    res.stages = Object.fromEntries(readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')).map(([k2, v]) => [k2, Number(v)]));
+  }
+  return res;
+}
+
+/** eval.py rasterises by a numeric `id` and reads `bureau`/`zone_kind`/`area_m2`: add them to Tuban's output. */
+function evalCopyOfTuban(src: string, dst: string): void {
+  const fc = JSON.parse(readFileSync(src, 'utf8')) as { features: Array<{ properties: Record<string, unknown> }> };
+  fc.features.forEach((f, i) => {
+    f.properties = { ...f.properties, id: i + 1, bureau: f.properties.lead_bureau ?? null, zone_kind: f.properties.zone_kind ?? null, area_m2: f.properties.area_m2 ?? null };
+  });
+  writeFileSync(dst, JSON.stringify(fc));
+}
+
+async function evaluate(data: string, size: number, out: string): Promise<unknown> {
+  const r = await run(PY, [join(SHARED, 'eval.py'), join(data, String(size), 'gt.tif'), out]);
+  if (r.code !== 0) return { error: r.err.split('\n').slice(-2).join(' ') };
+  try {
+    return (JSON.parse(r.out) as { A: unknown }).A;
+  } catch {
+    return { error: 'unparseable eval output' };
+  }
+}
+
+const fmt = (v: number | null | undefined, d = 1) => (v === null || v === undefined || Number.isNaN(v) ? '—' : v.toFixed(d));
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '4096,10980' },
+      repeat: { type: 'string', default: '1' },
+      tools: { type: 'string', default: 'tuban,peerA,peerB' },
+      data: { type: 'string', default: process.env.BENCH_DATA ?? '/tmp/tuban-bench/data' },
+      work: { type: 'string', default: process.env.BENCH_OUT ?? '/tmp/tuban-bench/out-node' },
+      out: { type: 'string', default: join(ROOT, 'bench-results', 'speed.json') },
+      eval: { type: 'boolean', default: false },
+    },
+  });
+  const sizes = values.sizes.split(',').map(Number);
+  if (sizes.some((s) => ![1024, 4096, 10980].includes(s))) throw new Error(`--sizes: make_data.sh builds 1024, 4096 and 10980 only, got '${values.sizes}'`);
+  const repeat = Math.max(1, Number(values.repeat) || 1);
+  const tools = values.tools.split(',') as Tool[];
+  need(SHARED, '../shared/bench (peer implementations and data builder)');
+  need(TIME, '/usr/bin/time (Debian package `time`)');
+  if (tools.includes('peerA') || tools.includes('peerB') || values.eval) need(PY, "Debian's python3 with GDAL/rasterio");
+  if (tools.includes('tuban') && !existsSync(TUBAN_CLI)) {
+    throw new Error(`Tuban CLI not built at ${TUBAN_CLI}: run \`npm run build\` (or drop it with --tools peerA,peerB)`);
+  }
+  const data = resolve(values.data);
+  const work = resolve(values.work);
+  mkdirSync(work, { recursive: true });
+  await ensureData(data, sizes);
+
+  const results: Record<string, Partial<Record<Tool, ToolSummary>>> = {};
+  const runners: Record<Tool, typeof runTuban> = { tuban: runTuban, peerA: runPeerA, peerB: runPeerB };
+  for (const size of sizes) {
+    results[size] = {};
+    for (const tool of tools) {
+      const runs: RunResult[] = [];
+      // Interleaving would be fairer to drift, but each tool's runs back to back keep its files in page cache.
+      for (let k = 0; k < repeat; k++) {
+        process.stdout.write(`${size}² ${tool} run ${k + 1}/${repeat}… `);
+        const r = await runners[tool](data, size, work, k);
+        runs.push(r);
+        console.log(r.ok ? `${fmt(r.wallS, 2)} s, ${fmt(r.peakRssGiB, 2)} GiB` : `FAILED ${r.error ?? ''}`);
+      }
+      const ok = runs.filter((r) => r.ok);
+      const summary: ToolSummary = { runs, wallS: median(ok.map((r) => r.wallS)), peakRssGiB: median(ok.map((r) => r.peakRssGiB)) };
+      if (values.eval && ok.length) {
+        const outPath = tool === 'tuban' ? join(work, `tuban_${size}_eval.geojson`) : join(work, `${tool === 'peerA' ? 'a' : 'b'}_${size}.geojson`);
+        if (tool === 'tuban') evalCopyOfTuban(join(work, `tuban_${size}_${repeat - 1}`, 'polygons.geojson'), outPath);
+        summary.eval = await evaluate(data, size, outPath);
+      }
+      results[size][tool] = summary;
+    }
+  }
+
+  // Table
+  console.log(`\n${'size'.padEnd(7)}${'tool'.padEnd(8)}${'wall s'.padStart(9)}${'peak GiB'.padStart(10)}${'Tuban/tool'.padStart(12)}${'RSS ratio'.padStart(11)}  px F1 / obj recall`);
+  for (const size of sizes) {
+    const t = results[size].tuban;
+    for (const tool of tools) {
+      const s = results[size][tool]!;
+      const ratio = t?.wallS && s.wallS ? t.wallS / s.wallS : null;
+      const rss = t?.peakRssGiB && s.peakRssGiB ? t.peakRssGiB / s.peakRssGiB : null;
+      const ev = s.eval as { px_f1?: number; obj_recall?: number } | undefined;
+      console.log(`${String(size).padEnd(7)}${tool.padEnd(8)}${fmt(s.wallS, 2).padStart(9)}${fmt(s.peakRssGiB, 2).padStart(10)}${(tool === 'tuban' ? '' : fmt(ratio, 2)).padStart(12)}${(tool === 'tuban' ? '' : fmt(rss, 2)).padStart(11)}  ${ev ? `${fmt(ev.px_f1, 3)} / ${fmt(ev.obj_recall, 3)}` : ''}`);
+    }
+    const mp = t?.runs.find((r) => r.ok)?.megapixelsPerSecond;
+    if (mp) console.log(`        Tuban stage Mpx/s: ${Object.entries(mp).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')}`);
+  }
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(values.out, `${JSON.stringify({ when: new Date().toISOString(), sizes, repeat, data, results }, null, 1)}\n`);
+  console.log(`\nresults: ${values.out}`);
+  return Object.values(results).every((r) => Object.values(r).every((s) => s!.wallS !== null)) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(2);
+  },
+);
