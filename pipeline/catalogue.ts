@@ -201,7 +201,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     const paths = [...new Set(byBand.values())].sort();
     try {
       const missing = wanted.filter((b) => !byBand.has(b));
-      if (missing.length) throw new TubanError('TILE.BAND_MISMATCH', `per-band files lack ${missing.join(', ')}`, `${key}*`);
+      if (missing.length) throw new TubanError('TILE.BAND_MISMATCH', `per-band files ${key}* lack ${missing.join(', ')}`, paths[0]);
       tiles.push(
         await withFiles(paths, async (opened) => {
           const crs = opened[0].grid.crs;

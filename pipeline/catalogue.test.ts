@@ -1,0 +1,79 @@
+import { describe, it, expect } from 'vitest';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Grid } from '../geo/raster.js';
+import { writeGeoTiffArrays } from '../geo/tiff/write-geotiff.js';
+import { catalogueTiles } from './catalogue.js';
+
+const root = mkdtempSync(join(tmpdir(), 'tuban-cat-'));
+const grid: Grid = { crs: 'EPSG:32650', width: 20, height: 10, transform: [500000, 10, 0, 4000000, 0, -10] };
+const band = (k: number) => new Uint16Array(grid.width * grid.height).fill(100 * k);
+
+async function multi(path: string, count: number, date?: string): Promise<void> {
+  await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: Array.from({ length: count }, (_, k) => band(k + 1)), date, nodata: 0 });
+}
+
+describe('catalogueTiles', () => {
+  it('catalogues multiband files from folders and globs, with ids, footprints and dates', async () => {
+    const d = join(root, 'multi');
+    mkdirSync(join(d, 'sub'), { recursive: true });
+    await multi(join(d, 'a.tif'), 4, '2024-03-02');
+    await multi(join(d, 'sub', 'scene_2023-11-05.tif'), 5);
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => t.date)).toEqual(['2024-03-02', '2023-11-05']);
+    const a = tiles[0];
+    expect(a.bands).toEqual({ blue: { file: join(d, 'a.tif'), sample: 0 }, green: { file: join(d, 'a.tif'), sample: 1 }, red: { file: join(d, 'a.tif'), sample: 2 }, nir: { file: join(d, 'a.tif'), sample: 3 } });
+    expect([a.dtype, a.nodata]).toEqual(['uint16', 0]);
+    expect(a.id).toMatch(/^[0-9a-f]{16}$/);
+    // UTM 50N easting 500000 is lon 117 exactly; the ring is closed and densified.
+    const ring = a.footprint.coordinates[0];
+    expect(ring[0][0]).toBeCloseTo(117, 9);
+    expect(ring).toHaveLength(65);
+    expect(ring[64]).toEqual(ring[0]);
+
+    const again = await catalogueTiles([join(d, '*.tif')]);
+    expect(again.tiles.map((t) => t.id)).toEqual([a.id]);
+  });
+
+  it('groups Sentinel-2 band files per folder, plain B02.tif names included, dates from dates.txt', async () => {
+    const city = join(root, 'oscd', 'town');
+    for (const n of [1, 2]) {
+      mkdirSync(join(city, `imgs_${n}`), { recursive: true });
+      for (const b of ['B02', 'B03', 'B04', 'B08', 'B8A', 'B11']) {
+        await writeGeoTiffArrays(join(city, `imgs_${n}`, `${b}.tif`), { grid, dtype: 'uint16', bands: [band(n)] });
+      }
+    }
+    writeFileSync(join(city, 'dates.txt'), 'date_1: 20150704\ndate_2: 20180211\n');
+    const { tiles, rejected } = await catalogueTiles([city]);
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => t.date)).toEqual(['2015-07-04', '2018-02-11']);
+    expect(Object.keys(tiles[0].bands).sort()).toEqual(['blue', 'green', 'nir', 'red', 'swir1']);
+    expect(tiles[0].files).toHaveLength(5); // B8A left out
+    expect(tiles[0].id).not.toBe(tiles[1].id);
+  });
+
+  it('rejects each bad input by name with its error code and keeps the good ones', async () => {
+    const d = join(root, 'bad');
+    mkdirSync(d);
+    await multi(join(d, 'good_20240101.tif'), 4);
+    await multi(join(d, 'two_bands_20240101.tif'), 2);
+    await multi(join(d, 'undated.tif'), 4);
+    writeFileSync(join(d, 'text_20240101.tif'), 'not a tiff');
+    const s2 = join(d, 's2');
+    mkdirSync(s2);
+    await writeGeoTiffArrays(join(s2, 'X_20240101_B02.tif'), { grid, dtype: 'uint16', bands: [band(1)] });
+    const missing = join(root, 'nowhere');
+    const { tiles, rejected } = await catalogueTiles([d, missing]);
+    expect(tiles.map((t) => t.files[0])).toEqual([join(d, 'good_20240101.tif')]);
+    const bySubject = Object.fromEntries(rejected.map((r) => [r.subject, r.error.code]));
+    expect(bySubject).toEqual({
+      [missing]: 'INPUT.NOT_FOUND',
+      [join(d, 'two_bands_20240101.tif')]: 'TILE.BAND_MISMATCH',
+      [join(d, 'undated.tif')]: 'TILE.DATE_MISSING',
+      [join(d, 'text_20240101.tif')]: 'TILE.UNREADABLE',
+      [join(s2, 'X_20240101_B02.tif')]: 'TILE.BAND_MISMATCH',
+    });
+  });
+});
