@@ -133,16 +133,20 @@ async function openServer(url: string, opts: OpenOptions): Promise<Database> {
       } catch (err) {
         throw mapError(err);
       }
+      let broken: Error | undefined;
       try {
         await run(client, 'BEGIN');
         const out = await fn({ query: <R>(text: string, params?: unknown[]) => run<R>(client, text, params) });
         await run(client, 'COMMIT');
         return out;
       } catch (err) {
+        const mapped = mapError(err);
+        // A connection-level failure: discard the client instead of returning it to the pool.
+        if (mapped instanceof TubanError && mapped.code === 'DB.TRANSIENT') broken = mapped;
         await client.query('ROLLBACK').catch(() => {});
-        throw mapError(err);
+        throw mapped;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     async close() {

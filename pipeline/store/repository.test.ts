@@ -1,6 +1,7 @@
 /**
  * Store tests on one in-memory PGlite (PostGIS takes ~15 s to start, so the whole file shares it).
- * Each test uses its own batch id, so tests do not see each other's rows.
+ * Each test uses its own batch id, so tests do not see each other's rows. Set TUBAN_TEST_DATABASE_URL
+ * (postgres://…) to run the same tests on a server, in a fresh schema.
  */
 import type { Polygon } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +31,8 @@ import {
 let db: Database;
 
 beforeAll(async () => {
-  db = await openDatabase('memory://');
+  const url = process.env.TUBAN_TEST_DATABASE_URL;
+  db = url ? await openDatabase(url, { schema: `tuban_test_${process.pid}_${Date.now()}` }) : await openDatabase('memory://');
   await migrate(db);
 }, 120_000);
 
@@ -243,15 +245,14 @@ describe('polygons', () => {
   });
 
   it('uses the GiST index for the site lookup', async () => {
-    await db.query('SET enable_seqscan = off');
-    try {
-      const plan = await db.query<Record<string, string>>(
+    // One transaction pins one connection on a server, so SET LOCAL applies to the EXPLAIN.
+    const plan = await db.transaction(async (tx) => {
+      await tx.query('SET LOCAL enable_seqscan = off');
+      return tx.query<Record<string, string>>(
         `EXPLAIN SELECT code FROM polygons WHERE epoch < '2026-10' AND ST_Intersects(geom, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326))`,
         [JSON.stringify(square(116.5, 36.5))],
       );
-      expect(plan.rows.map((r) => Object.values(r)[0]).join('\n')).toMatch(/polygons_geom_gist/);
-    } finally {
-      await db.query('SET enable_seqscan = on');
-    }
+    });
+    expect(plan.rows.map((r) => Object.values(r)[0]).join('\n')).toMatch(/polygons_geom_gist/);
   });
 });
