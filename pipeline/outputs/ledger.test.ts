@@ -1,0 +1,116 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ExcelJS from 'exceljs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addDays, LEDGER_COLUMNS, ledgerRows, writeLedgerCsv, writeLedgerXlsx } from './ledger.js';
+import { sampleBureauName, samplePolygon } from './sample-polygon.js';
+
+const ctx = { bureauName: sampleBureauName, issuedOn: '2026-10-20', deadlineDays: 30, city: '济南市' };
+const polys = [
+  samplePolygon({ code: '370103-202610-0002', districtCode: '370103', districtName: '市中区', reasons: ['亮度上升, "明显"', '第二行\n说明'], priority: 'normal', coBureaus: [] }),
+  samplePolygon({ overlaps: { permanent_basic_farmland: { m2: 2000, share: 0.2 }, urban_construction: { m2: 500, share: 0.05 } }, previousCode: '370102-202609-0003' }),
+];
+
+/** Minimal RFC 4180 parser, independent of the writer. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { row.push(cell); cell = ''; }
+    else if (ch === '\r' && text[i + 1] === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; i++; }
+    else cell += ch;
+  }
+  return rows;
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tuban-ledger-'));
+});
+
+describe('ledgerRows', () => {
+  it('fills one row per polygon, ordered by code, with areas in 亩 and a deadline', () => {
+    const rows = ledgerRows(polys, ctx);
+    expect(rows.map((r) => r.图斑编号)).toEqual(['370102-202610-0007', '370103-202610-0002']);
+    const [a, b] = rows;
+    expect(a.序号).toBe(1);
+    expect(a.年度).toBe(2026);
+    expect(a['月份/批次']).toBe('2026-10');
+    expect(a.下发时间).toBe('2026-10-20');
+    expect(a.办理期限).toBe('2026-11-19');
+    expect(a.市).toBe('济南市');
+    expect(a.区县代码).toBe('370102');
+    expect(a.往期图斑编号).toBe('370102-202609-0003');
+    expect(a['监测面积(亩)']).toBe(13.46);
+    expect(a['监测面积(平方米)']).toBe(8974.1);
+    expect(a['永久基本农田面积(亩)']).toBe(3); // 2000 m² = 3 亩
+    expect(a['耕地面积(亩)']).toBe(3); // PBF counts as 耕地 when no farmland layer overlaps
+    expect(a['占城镇开发边界面积(亩)']).toBe(0.75);
+    expect(a.图斑类型).toBe('JZ 不明用途建/构筑物');
+    expect(a.前时相地类).toBe('0103');
+    expect(a.主办单位).toBe('园林和林业绿化局');
+    expect(a.协办单位).toBe('自然资源和规划局');
+    expect(a.优先级).toBe('重点');
+    expect(a.发现方式).toBe('卫片');
+    expect(a.判定类型).toBeNull();
+    expect(b['耕地面积(亩)']).toBe(4.5); // 3000.456 m²
+    expect(b.优先级).toBe('一般');
+    expect(b.协办单位).toBe('');
+    expect(b.判定依据说明).toBe('亮度上升, "明显"；第二行\n说明');
+  });
+
+  it('counts days across month and year ends', () => {
+    expect(addDays('2026-12-20', 15)).toBe('2027-01-04');
+    expect(addDays('2028-02-28', 1)).toBe('2028-02-29');
+  });
+});
+
+describe('ledger writers', () => {
+  it('writes a CSV with BOM and RFC 4180 quoting that reads back', async () => {
+    const path = join(dir, 'ledger.csv');
+    const rows = ledgerRows(polys, ctx);
+    await writeLedgerCsv(path, rows);
+    const bytes = await readFile(path);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const table = parseCsv(bytes.toString('utf8').slice(1));
+    expect(table[0]).toEqual([...LEDGER_COLUMNS]);
+    expect(table).toHaveLength(3);
+    const col = (name: string) => table[0].indexOf(name);
+    expect(table[2][col('判定依据说明')]).toBe('亮度上升, "明显"；第二行\n说明');
+    expect(table[1][col('监测面积(亩)')]).toBe('13.46');
+    expect(table[1][col('区县')]).toBe('历下区');
+    expect(table[1][col('备注')]).toBe('');
+    expect(table.every((r) => r.length === LEDGER_COLUMNS.length)).toBe(true);
+  });
+
+  it('writes an XLSX with title, bold frozen header and numeric cells', async () => {
+    const path = join(dir, 'ledger.xlsx');
+    await writeLedgerXlsx(path, ledgerRows(polys, ctx), { title: '济南市2026年10月新增违法违规问题台账', epoch: '2026-10' });
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.readFile(path);
+    const ws = wb.worksheets[0];
+    expect(ws.name).toBe('台账 2026-10');
+    expect(ws.getCell('A1').value).toBe('济南市2026年10月新增违法违规问题台账');
+    const header = (ws.getRow(2).values as unknown[]).slice(1);
+    expect(header).toEqual([...LEDGER_COLUMNS]);
+    expect(ws.getRow(2).getCell(1).font?.bold).toBe(true);
+    expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 2 });
+    const c = (row: number, name: string) => ws.getRow(row).getCell(LEDGER_COLUMNS.indexOf(name as never) + 1);
+    expect(c(3, '图斑编号').value).toBe('370102-202610-0007');
+    expect(c(3, '监测面积(亩)').value).toBe(13.46);
+    expect(typeof c(3, '中心点经度').value).toBe('number');
+    expect(c(3, '序号').value).toBe(1);
+    expect(c(4, '判定依据说明').value).toBe('亮度上升, "明显"；第二行\n说明');
+    expect(ws.rowCount).toBe(4);
+    expect(ws.getColumn(LEDGER_COLUMNS.indexOf('判定依据说明') + 1).width).toBeGreaterThan(10);
+  });
+});

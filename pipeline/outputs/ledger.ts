@@ -1,0 +1,216 @@
+/**
+ * The monthly new-violation ledger (新增违法违规问题台账): one row per monitoring polygon, with the
+ * columns of RESEARCH.md §3.8 that Tuban can fill at detection time, followed by empty columns that
+ * verifiers fill in. Areas in 亩 (1 亩 = 10000/15 m²) unless a header says 平方米; coordinates are
+ * lon/lat degrees (CGCS2000/WGS84). Written as CSV (UTF-8 with BOM, RFC 4180) and XLSX.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import ExcelJS from 'exceljs';
+import type { BureauId, ChangeType, MonitoringPolygon, ZoneKind } from '../model.js';
+import { SQM_PER_MU } from '../model.js';
+
+/** Columns Tuban fills, in ledger order. */
+export const LEDGER_FILLED_COLUMNS = [
+  '序号',
+  '年度',
+  '月份/批次',
+  '下发时间',
+  '图斑编号',
+  '往期图斑编号',
+  '市',
+  '区县代码',
+  '区县',
+  '中心点经度',
+  '中心点纬度',
+  '前时相',
+  '后时相',
+  '前时相地类',
+  '图斑类型',
+  '变化类型',
+  '监测面积(亩)',
+  '监测面积(平方米)',
+  '耕地面积(亩)',
+  '永久基本农田面积(亩)',
+  '占城镇开发边界面积(亩)',
+  '置信度',
+  '判定依据说明',
+  '主办单位',
+  '协办单位',
+  '分派依据',
+  '办理期限',
+  '优先级',
+  '优先级说明',
+  '发现方式',
+  '检测模型',
+] as const;
+
+/** Columns left empty for people: the software proposes, people decide (2023 rules). */
+export const LEDGER_MANUAL_COLUMNS = ['判定类型', '违法类型', '实际用途', '当事人', '整改方式', '是否整改到位', '销号状态', '备注'] as const;
+
+export const LEDGER_COLUMNS = [...LEDGER_FILLED_COLUMNS, ...LEDGER_MANUAL_COLUMNS] as const;
+export type LedgerColumn = (typeof LEDGER_COLUMNS)[number];
+export type LedgerRow = Record<LedgerColumn, string | number | null>;
+
+export interface LedgerContext {
+  bureauName(id: BureauId): string;
+  /** Date the ledger is issued to districts and bureaus, yyyy-mm-dd. */
+  issuedOn: string;
+  /** Calendar days from issue to the handling deadline (e.g. 30). */
+  deadlineDays: number;
+  /** 市 column, e.g. '济南市'. */
+  city?: string;
+}
+
+const CHANGE_TYPE_ZH: Record<ChangeType, string> = {
+  construction: '新增建(构)筑物',
+  bare_soil: '动土',
+  vegetation_loss: '植被破坏/推平',
+  water_fill: '填埋水面',
+  new_water: '挖塘',
+};
+
+/** 图斑类型 names for the codes `CHANGE_CLASS` emits (domain/tblx_change_types.csv). */
+const CHANGE_CLASS_ZH: Record<string, string> = { JZ: '不明用途建/构筑物', DT: '动土', TP: '推平', TD: '推堆土', KT: '坑塘', '20': '建/构筑物', YH: '硬化' };
+
+const mu = (m2: number) => Math.round((m2 / SQM_PER_MU) * 100) / 100;
+const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
+
+/** yyyy-mm-dd plus `days` calendar days (UTC, so no DST shifts). */
+export function addDays(isoDate: string, days: number): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);
+  if (!m) throw new Error(`expected a yyyy-mm-dd date, got '${isoDate}'`);
+  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + days * 86_400_000;
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+/** Ledger rows, ordered by polygon code (district code first, so a district's rows sit together). */
+export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext): LedgerRow[] {
+  const deadline = addDays(ctx.issuedOn, ctx.deadlineDays);
+  const overlapMu = (p: MonitoringPolygon, k: ZoneKind) => mu(p.overlaps[k]?.m2 ?? 0);
+  return [...polys]
+    .sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
+    .map((p, i) => {
+      const em = /^(\d{4})-?(\d{2})/.exec(p.epoch);
+      const row: LedgerRow = {
+        序号: i + 1,
+        年度: em ? Number(em[1]) : null,
+        '月份/批次': em ? `${em[1]}-${em[2]}` : p.epoch,
+        下发时间: ctx.issuedOn,
+        图斑编号: p.code,
+        往期图斑编号: p.previousCode ?? '',
+        市: ctx.city ?? '',
+        区县代码: p.districtCode,
+        区县: p.districtName,
+        中心点经度: round(p.centroid[0], 6),
+        中心点纬度: round(p.centroid[1], 6),
+        前时相: p.beforeDate,
+        后时相: p.afterDate,
+        前时相地类: p.landClassBefore ?? '',
+        图斑类型: CHANGE_CLASS_ZH[p.changeClass] ? `${p.changeClass} ${CHANGE_CLASS_ZH[p.changeClass]}` : p.changeClass,
+        变化类型: CHANGE_TYPE_ZH[p.changeType] ?? p.changeType,
+        '监测面积(亩)': mu(p.areaM2),
+        '监测面积(平方米)': round(p.areaM2, 1),
+        // 永久基本农田 is 耕地 too; a PBF layer without a farmland layer would otherwise report 0 耕地.
+        '耕地面积(亩)': Math.max(overlapMu(p, 'farmland'), overlapMu(p, 'permanent_basic_farmland')),
+        '永久基本农田面积(亩)': overlapMu(p, 'permanent_basic_farmland'),
+        '占城镇开发边界面积(亩)': overlapMu(p, 'urban_construction'),
+        置信度: round(p.confidence, 2),
+        判定依据说明: p.reasons.join('；'),
+        主办单位: ctx.bureauName(p.leadBureau),
+        协办单位: p.coBureaus.map((b) => ctx.bureauName(b)).join('、'),
+        分派依据: p.ruleId ? `${p.routingReason}（规则 ${p.ruleId}）` : p.routingReason,
+        办理期限: deadline,
+        优先级: p.priority === 'high' ? '重点' : '一般',
+        优先级说明: p.priorityReasons.join('；'),
+        发现方式: '卫片',
+        检测模型: `${p.detector.name} ${p.detector.version} (${p.detector.paramsHash})`,
+        判定类型: null,
+        违法类型: null,
+        实际用途: null,
+        当事人: null,
+        整改方式: null,
+        是否整改到位: null,
+        销号状态: null,
+        备注: null,
+      };
+      return row;
+    });
+}
+
+function csvCell(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+async function atomicWrite(path: string, data: string | Buffer | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/** CSV with a UTF-8 BOM (Excel otherwise guesses GBK and garbles Chinese), CRLF line ends, RFC 4180 quoting. */
+export async function writeLedgerCsv(path: string, rows: LedgerRow[]): Promise<void> {
+  const lines = [LEDGER_COLUMNS.map(csvCell).join(',')];
+  for (const r of rows) lines.push(LEDGER_COLUMNS.map((c) => csvCell(r[c])).join(','));
+  await atomicWrite(path, '\uFEFF' + lines.join('\r\n') + '\r\n');
+}
+
+/** Display width of text in Excel character units: CJK characters take two. */
+function textWidth(v: unknown): number {
+  const s = v === null || v === undefined ? '' : String(v);
+  let w = 0;
+  for (const ch of s) w += /[\u1100-\uFFFF]/.test(ch) ? 2 : 1;
+  return w;
+}
+
+const NUMBER_FORMATS: Partial<Record<LedgerColumn, string>> = {
+  '中心点经度': '0.000000',
+  '中心点纬度': '0.000000',
+  '监测面积(亩)': '0.00',
+  '监测面积(平方米)': '0.0',
+  '耕地面积(亩)': '0.00',
+  '永久基本农田面积(亩)': '0.00',
+  '占城镇开发边界面积(亩)': '0.00',
+  置信度: '0.00',
+};
+
+/** XLSX: a merged title row, a bold frozen header with filters, widths fitted to content, numbers as numbers. */
+export async function writeLedgerXlsx(path: string, rows: LedgerRow[], meta: { title: string; epoch: string }): Promise<void> {
+  const wb = new ExcelJS.Workbook();
+  wb.creator = 'Tuban';
+  wb.created = new Date(0); // fixed so re-running a batch writes the same bytes
+  // Sheet names: ≤ 31 characters, none of : \ / ? * [ ].
+  const ws = wb.addWorksheet(`台账 ${meta.epoch}`.replace(/[:\\/?*[\]]/g, '-').slice(0, 31), {
+    views: [{ state: 'frozen', ySplit: 2, xSplit: 5 }],
+  });
+  const n = LEDGER_COLUMNS.length;
+  ws.mergeCells(1, 1, 1, n);
+  const title = ws.getCell(1, 1);
+  title.value = meta.title;
+  title.font = { bold: true, size: 14 };
+  title.alignment = { horizontal: 'center', vertical: 'middle' };
+  ws.getRow(1).height = 24;
+
+  const header = ws.getRow(2);
+  LEDGER_COLUMNS.forEach((c, i) => (header.getCell(i + 1).value = c));
+  header.font = { bold: true };
+  header.alignment = { horizontal: 'center', vertical: 'middle', wrapText: true };
+  header.eachCell((cell) => {
+    cell.fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFDDEBF7' } };
+    cell.border = { bottom: { style: 'thin' } };
+  });
+  for (const r of rows) ws.addRow(LEDGER_COLUMNS.map((c) => r[c]));
+  ws.autoFilter = { from: { row: 2, column: 1 }, to: { row: 2, column: n } };
+
+  LEDGER_COLUMNS.forEach((c, i) => {
+    const col = ws.getColumn(i + 1);
+    const widest = Math.max(textWidth(c), ...rows.map((r) => textWidth(r[c])));
+    // Long free text (判定依据说明) wraps instead of stretching the sheet.
+    col.width = Math.min(40, Math.max(8, widest + 2));
+    const fmt = NUMBER_FORMATS[c];
+    if (fmt) col.numFmt = fmt;
+    if (widest > 40) col.alignment = { wrapText: true, vertical: 'top' };
+  });
+  await atomicWrite(path, Buffer.from(await wb.xlsx.writeBuffer()));
+}
