@@ -60,11 +60,22 @@ export function labelComponents(
   labels.fill(0, 0, size);
   let next = 1;
   const eight = connectivity === 8;
+  // Change masks are ~98 % background: when the mask is 4-byte aligned, skip zero runs a
+  // Uint32 (4 pixels) at a time.
+  const m32 = mask.byteOffset % 4 === 0 ? new Uint32Array(mask.buffer, mask.byteOffset, size >>> 2) : null;
   for (let y = 0; y < h; y++) {
     const row = y * w;
+    const rowWordEnd = (row + w) >>> 2; // words wholly inside this row end before this one
     for (let x = 0; x < w; x++) {
       const i = row + x;
-      if (mask[i] === 0) continue;
+      if (mask[i] === 0) {
+        if (m32 !== null && (i & 3) === 0) {
+          let k = i >>> 2;
+          while (k < rowWordEnd && m32[k] === 0) k++;
+          if (k > i >>> 2) x = (k << 2) - row - 1;
+        }
+        continue;
+      }
       let l = 0;
       if (y === 0) {
         if (x > 0 && mask[i - 1] !== 0) l = labels[i - 1];
@@ -110,7 +121,15 @@ export function labelComponents(
   let n = 0;
   for (let l = 1; l < next; l++) par[l] = par[l] === l ? ++n : par[par[l]];
   for (let i = 0; i < size; i++) {
-    if (mask[i] !== 0) labels[i] = par[labels[i]];
+    if (mask[i] === 0) {
+      if (m32 !== null && (i & 3) === 0) {
+        let k = i >>> 2;
+        while (k < m32.length && m32[k] === 0) k++;
+        if (k > i >>> 2) i = (k << 2) - 1;
+      }
+      continue;
+    }
+    labels[i] = par[labels[i]];
   }
   return n;
 }
