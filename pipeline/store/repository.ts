@@ -300,14 +300,14 @@ interface PolygonRow {
   tile_id: string;
 }
 
-/** A batch's monitoring polygons, ordered by code. */
+/** A batch's monitoring polygons, ordered by district then serial (length first, so 10000 follows 9999). */
 export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
   const r = await db.query<PolygonRow>(
     `SELECT epoch, code, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat, area_m2, area_mu,
             change_type, change_class, confidence, reasons, before_date::text AS before_date, after_date::text AS after_date,
             land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus, routing_reason, rule_id,
             priority, priority_reasons, previous_code, detector, tile_id
-     FROM polygons WHERE batch_id = $1 ORDER BY code`,
+     FROM polygons WHERE batch_id = $1 ORDER BY district_code, length(code), code`,
     [batchId],
   );
   return r.rows.map((x) => ({
