@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { MultiPolygon, Polygon } from 'geojson';
 import proj4 from 'proj4';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -140,5 +141,21 @@ describe('readVectorFile', () => {
     await writeFile(empty, JSON.stringify({ type: 'FeatureCollection', features: [] }));
     await expectCode(readVectorFile(empty), 'ZONES.EMPTY', 'empty.geojson');
     await expectCode(readVectorFile(join(dir, 'missing.geojson')), 'ZONES.UNREADABLE', 'missing.geojson');
+  });
+});
+
+describe('readVectorFile on real data', () => {
+  it('reads the eo-learn LPIS GeoPackage (EPSG:2154) onto its WGS84 GeoJSON copy', async () => {
+    const base = resolve(import.meta.dirname, '../../../shared/data/vectors/lpis_parcels_france_eolearn');
+    const gpkg = join(base, 'lpis_iacs_parcels_EPSG2154.gpkg');
+    if (!existsSync(gpkg)) throw new Error(`shared data missing: expected ${gpkg} (checkout ../shared/data beside the project)`);
+    const a = await readVectorFile(gpkg);
+    const b = await readVectorFile(join(base, 'lpis_iacs_parcels_wgs84.geojson'));
+    expect(a.crs).toBe('EPSG:2154');
+    expect(a.features).toHaveLength(b.features.length);
+    const pa = firstPos(a.features[0].geometry);
+    const pb = firstPos(b.features[0].geometry);
+    expect(Math.abs(pa[0] - pb[0])).toBeLessThan(1e-6);
+    expect(Math.abs(pa[1] - pb[1])).toBeLessThan(1e-6);
   });
 });

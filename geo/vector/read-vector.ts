@@ -48,8 +48,10 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
     const kind = await sniff(path);
     raw = kind === 'gpkg' ? await readGpkg(path) : kind === 'shp' ? await readShapefile(path) : await readGeoJson(path);
   } catch (err) {
-    if (err instanceof TubanError) throw err;
-    throw new TubanError('ZONES.UNREADABLE', `cannot read vector file: ${(err as Error).message}`, path, { cause: err });
+    if (err instanceof TubanError && err.code.startsWith('ZONES.')) throw err;
+    // e.g. TILE.CRS_UNSUPPORTED from a .prj proj4 cannot read: for a zone file that means unreadable.
+    const why = err instanceof TubanError ? `${err.code}: ${err.message}` : (err as Error).message;
+    throw new TubanError('ZONES.UNREADABLE', `cannot read vector file: ${why}`, path, { cause: err });
   }
 
   let crs: string;
