@@ -42,10 +42,9 @@ export function histogram(
     const v = values[i];
     if (v !== v) continue; // NaN
     if (valid !== null && valid[i] === 0) continue;
-    let k = Math.floor((v - lo) * scale);
-    if (k < 0) k = 0;
-    else if (k > last) k = last;
-    bins[k]++;
+    const t = (v - lo) * scale;
+    // t ≥ 0 here, so truncation is floor; the range check comes first so | 0 never overflows.
+    bins[t < 1 ? 0 : t >= last ? last : t | 0]++;
   }
 }
 
