@@ -25,7 +25,7 @@ function isTransient(err: unknown): boolean {
     return code.startsWith('08') || code === '40001' || code === '40P01' || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
   }
   const msg = err instanceof Error ? err.message : '';
-  return /ECONNRESET|ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect/i.test(msg);
+  return /ECONNRESET|ECONNREFUSED|EPIPE|Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(msg);
 }
 
 /** Transient failures become DB.TRANSIENT (retried by the batch); others pass through unchanged. */
@@ -104,16 +104,12 @@ async function openEmbedded(target: string): Promise<Database> {
 }
 
 async function openServer(url: string, opts: OpenOptions): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  // The schema goes on the search_path as a startup option: the server applies it before the
+  // first query of every connection, with no extra round trip racing the caller's query.
+  const options = opts.schema ? `-c search_path=${quoteIdent(opts.schema)},public` : undefined;
+  const pool = new pg.Pool({ connectionString: url, max: 8, ...(options ? { options } : {}) });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  if (opts.schema) {
-    const s = quoteIdent(opts.schema);
-    // Queued before any caller query on this client, so it always runs first.
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO ${s}, public`).catch(() => {});
-    });
-  }
   let closed = false;
   const run = async <R>(q: Queryable | pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<QueryResult<R>> => {
     try {
@@ -133,20 +129,30 @@ async function openServer(url: string, opts: OpenOptions): Promise<Database> {
       } catch (err) {
         throw mapError(err);
       }
+      // A checked-out client is not covered by the pool's 'error' listener: without its own, a
+      // backend killed mid-transaction (pg_terminate_backend, failover) emits an unhandled 'error'
+      // and takes the whole worker down. Remember it instead, and discard the client below.
       let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken ??= err;
+      };
+      client.on('error', onError);
       try {
         await run(client, 'BEGIN');
         const out = await fn({ query: <R>(text: string, params?: unknown[]) => run<R>(client, text, params) });
         await run(client, 'COMMIT');
         return out;
       } catch (err) {
-        const mapped = mapError(err);
+        // The connection's own error says why better than "client is not queryable".
+        const mapped = mapError(broken ?? err);
         // A connection-level failure: discard the client instead of returning it to the pool.
-        if (mapped instanceof TubanError && mapped.code === 'DB.TRANSIENT') broken = mapped;
-        await client.query('ROLLBACK').catch(() => {});
+        if (mapped instanceof TubanError && mapped.code === 'DB.TRANSIENT') broken ??= mapped;
+        if (!broken) await client.query('ROLLBACK').catch(() => {});
         throw mapped;
       } finally {
-        client.release(broken);
+        // A broken client keeps our listener: it may still emit while the pool destroys it.
+        if (!broken) client.off('error', onError);
+        client.release(broken ?? false);
       }
     },
     async close() {

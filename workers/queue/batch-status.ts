@@ -91,11 +91,11 @@ export async function batchStatus(
     }
     let record: Record<string, unknown> | undefined;
     if (db) {
-      // The table belongs to the planner (pipeline/batch.ts); a database without it (older
+      // The table belongs to the planner (pipeline/batch/batch-store.ts); a database without it (older
       // schema, other search_path) still gets the queue's view.
       const exists = await db.query<{ t: string | null }>(`select to_regclass('batches')::text as t`);
       if (exists.rows[0]?.t) {
-        record = (await db.query(`select * from batches where batch_id = $1`, [batchId])).rows[0];
+        record = (await db.query(`select id, epoch, status, created_at, finished_at, report->'counts' as counts from batches where id = $1`, [batchId])).rows[0];
       }
     }
     return { ...read.progress, failures, record };
