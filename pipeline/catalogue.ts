@@ -35,8 +35,10 @@ async function walk(dir: string, out: string[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile() && TIFF_FILE.test(e.name)) out.push(p);
+    // Symlinked files and folders count too (staged inputs, mounted archives): follow them with stat.
+    const kind = e.isSymbolicLink() ? await stat(p).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'), () => 'other') : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
+    if (kind === 'dir') await walk(p, out);
+    else if (kind === 'file' && TIFF_FILE.test(e.name)) out.push(p);
   }
 }
 
