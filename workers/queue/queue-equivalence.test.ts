@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { generateScene } from '../../fixtures/synthetic-scene.js';
@@ -11,6 +12,7 @@ import { openDatabase } from '../../pipeline/store/open-database.js';
 import { migrate } from '../../pipeline/store/migrations.js';
 import type { Database } from '../../pipeline/store/queryable.js';
 import * as repo from '../../pipeline/store/repository.js';
+import { comparableOutputs } from '../testing/batch-outputs.js';
 import { servers, uniqueName } from '../testing/test-servers.js';
 import { enqueueBatch } from './enqueue-batch.js';
 import { startWorker, type WorkerHandle } from './start-worker.js';
@@ -33,7 +35,7 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     return db;
   }
 
-  it('gives identical polygons, codes and ledger rows, and reports a poisoned tile', async () => {
+  it('gives identical polygons, codes, ledger rows and report, enqueued twice without duplicates, and reports a poisoned input', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tuban-equiv-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const scene = await generateScene({ dir, size: 256, seed: 5, tilesPerSide: 2 });
@@ -58,15 +60,27 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
       workers.push(startWorker({ connection: servers!.redisUrl, handlers: createHandlers({ db: await database(schemaB), log, mode: 'queue' }), ...ref, log, handleSignals: false }));
     }
     cleanup.push(() => Promise.all(workers.map((w) => w.close())));
-    await enqueueBatch(servers!.redisUrl, { batchId: plan.batchId, tileIds: plan.tiles.map((t) => t.tile.id), ...ref });
+    // Enqueued twice at once (a retried CLI, two operators): deterministic job ids, one flow.
+    const tileIds = plan.tiles.map((t) => t.tile.id);
+    await Promise.all([0, 1].map(() => enqueueBatch(servers!.redisUrl, { batchId: plan.batchId, tileIds, ...ref })));
     await followBatch(servers!.redisUrl, plan.batchId, () => {}, { ...ref, pollMs: 200 });
+    const queue = new Queue(ref.queueName, { connection: { url: servers!.redisUrl }, prefix: ref.queuePrefix });
+    cleanup.push(() => queue.close());
+    const jobs = await queue.getJobs(['completed', 'failed', 'wait', 'active', 'delayed', 'waiting-children']);
+    const ids = jobs.map((j) => j.id);
+    expect(ids).toHaveLength(tileIds.length + 1);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(jobs.every((j) => j.attemptsMade === 1)).toBe(true);
     const queued = await exportBatch(dbB, plan.batchId, join(dir, 'out-queue'), args.rules);
 
     const [polysA, polysB] = await Promise.all([repo.loadPolygons(dbA, plan.batchId), repo.loadPolygons(dbB, plan.batchId)]);
     expect(polysA.length).toBeGreaterThan(0);
     expect(polysB).toEqual(polysA);
-    const ledger = (d: string) => readFile(join(dir, d, 'ledger.csv'), 'utf8');
-    expect(await ledger('out-queue')).toBe(await ledger('out-embedded'));
+    // The files, as an analyst gets them: polygons.geojson (codes, geometries, properties),
+    // ledger.csv rows and the report without its run-specific fields.
+    expect(await comparableOutputs(join(dir, 'out-queue'))).toEqual(await comparableOutputs(join(dir, 'out-embedded')));
+    const rows = async (db: Database, table: string) => (await db.query<{ n: number }>(`select count(*)::int as n from ${table} where batch_id = $1`, [plan.batchId])).rows[0].n;
+    for (const table of ['detections', 'tiles', 'polygons', 'rejected_inputs']) expect(await rows(dbB, table), table).toBe(await rows(dbA, table));
 
     // The poisoned tile is reported by name in both, and did not stop the batch.
     const poisoned = (r: unknown) => JSON.stringify(r).includes('zz_poison.tif');
