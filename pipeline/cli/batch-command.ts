@@ -14,6 +14,7 @@ import { openDatabase } from '../store/open-database.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 import { runQueuedBatch } from './queue-commands.js';
+import { dbTarget } from './migrate-command.js';
 
 export const DEFAULT_DB_DIR = '.tuban/db';
 
@@ -39,13 +40,12 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
 export async function batchCommand(flags: Flags): Promise<number> {
   const args = batchArgsFromFlags(flags);
   const out = resolve(one(flags, 'out') ?? join('out', args.epoch));
-  const dbTarget = one(flags, 'db') ?? process.env.DATABASE_URL ?? DEFAULT_DB_DIR;
   const level = (one(flags, 'log-level') ?? 'info') as Level;
   const tty = process.stderr.isTTY === true;
   const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });
   const progress = createProgress();
 
-  const db = await openDatabase(/^postgres(ql)?:\/\//.test(dbTarget) ? dbTarget : resolve(dbTarget));
+  const db = await openDatabase(dbTarget(flags));
   try {
     await migrate(db);
     const result = bool(flags, 'queue')

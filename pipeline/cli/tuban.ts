@@ -8,12 +8,14 @@
 import { UsageError, parseFlags } from './args.js';
 import { batchCommand } from './batch-command.js';
 import { workerCommand, statusCommand } from './queue-commands.js';
+import { migrateCommand } from './migrate-command.js';
 
 const USAGE = `Usage:
   tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>...
               [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
               [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
               [--log-level info] [--queue]
+  tuban migrate [--db <dir|postgres-url>]   create or upgrade the database (PostGIS + tables)
   tuban worker [--concurrency N]     (needs DATABASE_URL and REDIS_URL)
   tuban status <batch-id>            (needs DATABASE_URL and REDIS_URL)
 
@@ -32,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return batchCommand(flags);
     case 'worker':
       return workerCommand(flags);
+    case 'migrate':
+      return migrateCommand(flags);
     case 'status':
       return statusCommand(flags, positional);
     default:
