@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import { BatchArgsSchema } from '../pipeline/batch/batch-args.js';
+import { loadReport } from '../pipeline/batch/batch-store.js';
 import { planAndStore } from '../pipeline/batch/run-batch.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
@@ -52,7 +53,10 @@ try {
   const plan = await planAndStore(db, args, log);
   const tileIds = plan.tiles.map((t) => t.tile.id);
   process.stdout.write(`batch ${plan.batchId}: ${tileIds.length} tiles of ~${Math.round(size / tilesPerSide)} px, ${availableParallelism()} cores\n`);
-  process.stdout.write('workers  seconds  tiles/min  speedup\n');
+  // Peak RSS: the largest per-tile peakRssBytes in batch-report.json, i.e. the resident peak of a
+  // concurrency-1 worker process after its biggest tile (baseline included): the figure to
+  // multiply by --concurrency when sizing a machine.
+  process.stdout.write('workers  seconds  tiles/min  speedup  peak RSS/worker MiB\n');
   let base: number | undefined;
   for (const n of counts) {
     const queueName = `bench-${process.pid}-${n}`;
@@ -64,7 +68,11 @@ try {
     const seconds = (performance.now() - t0) / 1000;
     const perMin = (tileIds.length / seconds) * 60;
     base ??= perMin;
-    process.stdout.write(`${String(n).padStart(7)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${(perMin / base).toFixed(2).padStart(7)}\n`);
+    const report = await loadReport(db, plan.batchId);
+    const peakMiB = Math.max(...report.tiles.map((t) => t.peakRssBytes)) / 2 ** 20;
+    process.stdout.write(
+      `${String(n).padStart(7)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${(perMin / base).toFixed(2).padStart(7)}  ${peakMiB.toFixed(0).padStart(19)}\n`,
+    );
     // SIGTERM: the graceful path a deployment uses; wait so the next count starts clean.
     await Promise.all(workers.splice(0).map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
   }

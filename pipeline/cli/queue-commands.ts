@@ -37,7 +37,7 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
 export async function workerCommand(flags: Flags): Promise<number> {
   const concurrency = Number(one(flags, 'concurrency') ?? '1');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
-  const log = createLogger({ level: (one(flags, 'log-level') ?? 'info') as 'info' });
+  const log = createLogger({ level: (one(flags, 'log-level') ?? process.env.TUBAN_LOG_LEVEL ?? 'info') as 'info' });
   const db = await openDatabase(need('DATABASE_URL', one(flags, 'db')));
   try {
     await migrate(db);
