@@ -64,10 +64,6 @@ export async function finishBatch(db: Database, batchId: string, report: BatchRe
   });
 }
 
-export async function batchCreatedAt(db: Database, batchId: string): Promise<string | null> {
-  return (await repo.loadBatch(db, batchId))?.createdAt.toISOString() ?? null;
-}
-
 export async function loadReport(db: Database, batchId: string): Promise<BatchReport> {
   const row = await repo.loadBatch(db, batchId);
   if (!row?.report) throw new TubanError('INTERNAL', `batch ${batchId} has not been finalised`);

@@ -21,10 +21,12 @@ export interface HandlerDeps {
   db: Database;
   log: Logger;
   mode: 'embedded' | 'queue';
+  /** Plans already in hand (the embedded runner's), so a tile can start before the database answers. */
+  plans?: BatchPlan[];
 }
 
-export function createHandlers({ db, log, mode }: HandlerDeps): JobHandlers {
-  const plans = new Map<string, BatchPlan>();
+export function createHandlers({ db, log, mode, plans: known = [] }: HandlerDeps): JobHandlers {
+  const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
   const planOf = async (batchId: string): Promise<BatchPlan> => {
     const cached = plans.get(batchId);
     if (cached) return cached;
@@ -93,7 +95,7 @@ export function createHandlers({ db, log, mode }: HandlerDeps): JobHandlers {
           epoch: plan.args.epoch,
           mode,
           database: db.kind,
-          startedAt: (await store.batchCreatedAt(db, batchId)) ?? new Date().toISOString(),
+          startedAt: plan.plannedAt,
           detector: { ...stamp, params },
           warnings: result.warnings,
           seamDuplicates: result.seamDuplicates,

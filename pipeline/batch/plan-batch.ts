@@ -26,6 +26,8 @@ export interface TilePlan {
 
 export interface BatchPlan {
   batchId: string;
+  /** When this run planned the batch (ISO); not part of the batch id. */
+  plannedAt: string;
   args: BatchArgs;
   tiles: TilePlan[];
   prior: TileInfo[];
@@ -33,6 +35,7 @@ export interface BatchPlan {
 }
 
 export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
+  const plannedAt = new Date().toISOString();
   const [cur, pri] = await Promise.all([catalogueTiles(args.tiles, { bands: args.bands }), catalogueTiles(args.prior, { bands: args.bands })]);
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
   const tiles: TilePlan[] = [];
@@ -59,7 +62,7 @@ export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
     pri.tiles.map((t) => t.id),
     await digestFiles([...args.zones, ...(args.landuse ? [args.landuse] : []), ...(args.rules ? [args.rules] : [])]),
   );
-  return { batchId, args, tiles, prior: pri.tiles, rejected };
+  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected };
 }
 
 /** Content digest of the vector/rule inputs, so editing a zone file makes a new batch id. */

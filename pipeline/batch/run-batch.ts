@@ -33,17 +33,25 @@ export interface RunResult {
 export async function planAndStore(db: Database, args: BatchArgs, log: Logger): Promise<BatchPlan> {
   const plan = await planBatch(args);
   await storePlan(db, plan);
+  logPlan(plan, log);
+  return plan;
+}
+
+function logPlan(plan: BatchPlan, log: Logger): void {
   for (const r of plan.rejected) log.warn({ subject: r.subject, code: r.error.code }, r.error.message);
   log.info({ batchId: plan.batchId, tiles: plan.tiles.length, prior: plan.prior.length, rejected: plan.rejected.length }, 'batch planned');
-  return plan;
 }
 
 export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
   const { db, log } = opts;
   const progress = opts.onProgress ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
-  const plan = await planAndStore(db, args, log);
-  const handlers = createHandlers({ db, log, mode: 'embedded' });
+  const plan = await planBatch(args);
+  logPlan(plan, log);
+  // Stored while the first tile is detected; the tile's own write queues behind it.
+  const stored = storePlan(db, plan);
+  stored.catch(() => undefined);
+  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan] });
   const steps = plan.tiles.length + 1;
   const ctx = (step: number, label: string): JobContext => ({ progress: (f) => progress((step + f) / steps, label), signal });
   for (const [i, t] of plan.tiles.entries()) {
@@ -51,6 +59,7 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
     progress(i / steps, label);
     await handlers['tile.detect']({ batchId: plan.batchId, tileId: t.tile.id }, ctx(i, label));
   }
+  await stored;
   progress(plan.tiles.length / steps, 'routing and ledger');
   await handlers['batch.finalise']({ batchId: plan.batchId }, ctx(plan.tiles.length, 'routing and ledger'));
   return { plan, ...(await exportBatch(db, plan.batchId, opts.out, args.rules)) };

@@ -11,6 +11,7 @@ import { runBatch } from '../batch/run-batch.js';
 import { createLogger } from '../log.js';
 import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
+import { deferredDatabase } from '../store/deferred-database.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 import { runQueuedBatch } from './queue-commands.js';
@@ -45,9 +46,16 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });
   const progress = createProgress();
 
-  const db = await openDatabase(dbTarget(flags));
+  const target = dbTarget(flags);
+  // Open (and migrate) in the background: planning and the first tile's detection need no database.
+  const db = deferredDatabase(
+    openDatabase(target).then(async (d) => {
+      await migrate(d);
+      return d;
+    }),
+    /^postgres/.test(target) ? 'postgres' : 'pglite',
+  );
   try {
-    await migrate(db);
     const result = bool(flags, 'queue')
       ? await runQueuedBatch(args, { db, log, out, onProgress: progress.update })
       : await runBatch(args, { db, log, out, onProgress: progress.update });
