@@ -18,7 +18,7 @@ import { histogram } from '../../geo/kernels/threshold.js';
 import { pixelSize, windowGrid, type BandName, type Grid, type Raster, type Window } from '../../geo/raster.js';
 import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
 import { TubanError } from '../errors.js';
-import { NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
+import { NOT_OBSERVED, changeTypeOfCode, createScoreScratch, maskCloudFringes, scorePixels } from './score.js';
 import { chooseThreshold } from './threshold.js';
 import { componentConfidence } from './confidence.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
@@ -39,6 +39,22 @@ export interface TileDetection {
   /** Seconds per stage. */
   timings: Record<string, number>;
   pixels: number;
+  /** Per-pixel rasters on the tile grid, only when `keepRasters` was asked (accuracy harness, diagnostics). */
+  rasters?: TileRasters;
+}
+
+/** Full-tile rasters of one detection, on the scored grid. */
+export interface TileRasters {
+  width: number;
+  height: number;
+  /** Change score, σ units; NaN where not observable. */
+  score: Float32Array;
+  /** CHANGE_TYPE_CODES per pixel (NOT_OBSERVED where hidden). */
+  type: Uint8Array;
+  /** Component label per pixel (0 = none); labels of components not emitted are zeroed. */
+  labels: Int32Array;
+  /** Confidence of each emitted label (index = label; NaN = not emitted). */
+  labelConfidence: Float64Array;
 }
 
 export interface DetectTileOptions {
@@ -51,6 +67,14 @@ export interface DetectTileOptions {
   maxTileBytes?: number;
   progress?: (fraction: number) => void;
   signal?: AbortSignal;
+  /** Return the score/type/label rasters in `rasters` (holds ~13 B/px more past the call). */
+  keepRasters?: boolean;
+  /**
+   * Which epoch the tile reader holds: 'after' (the product: current tile, prior warped onto it)
+   * or 'before' (the accuracy harness, whose labels lie on the first date's grid: the later
+   * date is warped onto it). Only the roles swap; the grid scored is always the tile's.
+   */
+  tileEpoch?: 'after' | 'before';
 }
 
 const HIST_BINS = 4096;
@@ -82,28 +106,44 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   };
   const progress = opts.progress ?? (() => {});
 
-  const fit = await time('normalise', async () => fitNormalisation(await readSamples(current, prior, bands)));
+  const swap = opts.tileEpoch === 'before';
+  const fit = await time('normalise', async () => fitNormalisation(await readSamples(current, prior, bands, swap)));
 
   const score = new Float32Array(n);
   const type = new Uint8Array(n);
   const hist = new Float64Array(HIST_BINS);
   const stripRows = opts.stripRows ?? Math.max(64, Math.min(1024, Math.floor(8e6 / w)));
-  const strips: Window[] = [];
-  for (let row = 0; row < h; row += stripRows) strips.push({ col: 0, row, width: w, height: Math.min(stripRows, h - row) });
+  // Halo rows read above and below each strip: the 3×3 before-range needs 1, the box mean
+  // smoothRadius more, so scores at strip seams equal those of one whole-tile pass.
+  const halo = params.smoothRadius + 1;
+  const strips: { win: Window; first: number; count: number }[] = [];
+  for (let row = 0; row < h; row += stripRows) {
+    const count = Math.min(stripRows, h - row);
+    const top = Math.max(0, row - halo);
+    const bottom = Math.min(h, row + count + halo);
+    strips.push({ win: { col: 0, row: top, width: w, height: bottom - top }, first: row - top, count });
+  }
+  const scratch = createScoreScratch(w, Math.min(h, stripRows + 2 * halo));
 
   const readStrip = (win: Window) => Promise.all([current.readWindow(win, bands), prior.readAligned(windowGrid(grid, win), bands)]);
-  let next = readStrip(strips[0]);
+  let next = readStrip(strips[0].win);
   for (let s = 0; s < strips.length; s++) {
     if (opts.signal?.aborted) throw new TubanError('QUEUE.TRANSIENT', 'interrupted by shutdown', current.info.id);
-    const win = strips[s];
-    const [after, before] = await time('read', () => next);
+    const { win, first, count } = strips[s];
+    const [tileR, priorR] = await time('read', () => next);
+    const [after, before] = swap ? [priorR, tileR] : [tileR, priorR];
     // Decode the next strip (in the inflate worker threads) while this one is scored here.
-    if (s + 1 < strips.length) next = readStrip(strips[s + 1]);
-    const off = win.row * w;
-    const out: ScoreOutput = { score: score.subarray(off, off + win.width * win.height), type: type.subarray(off, off + win.width * win.height) };
-    await time('score', () => scorePixels(before, after, fit, params, out));
+    if (s + 1 < strips.length) next = readStrip(strips[s + 1].win);
+    const off = (win.row + first) * w;
+    const out: ScoreOutput = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
+    await time('score', () => scorePixels(before, after, fit, params, out, { first, count }, scratch));
     progress(((s + 1) / strips.length) * 0.7);
   }
+
+  // The labels buffer doubles as the flood queue: it is not needed until labelling.
+  const labels = new Int32Array(n);
+  await time('clouds', () => maskCloudFringes(type, score, w, h, labels));
+  labels.fill(0);
 
   const threshold = await time('threshold', () => {
     histogram(score, null, 0, HIST_HI, hist);
@@ -130,7 +170,6 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   });
   progress(0.8);
 
-  const labels = new Int32Array(n);
   const { count, stats } = await time('label', () => {
     const count = labelComponents(mask, w, h, labels, 8);
     return { count, stats: componentStats(labels, w, h, count, score) };
@@ -147,6 +186,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   progress(0.9);
 
   const detections: Detection[] = [];
+  const labelConfidence = new Float64Array(count + 1).fill(NaN);
   await time('vectorise', () => {
     const toLonLat = transformer(grid.crs, LONLAT);
     const t = grid.transform;
@@ -161,6 +201,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
         params,
       );
       if (confidence < params.minConfidence) continue;
+      labelConfidence[l] = confidence;
       for (const part of parts) {
         const simplified = simplifyPolygon(part, 0.5, 1);
         const geometry = toGeoPolygon(simplified, (c, r) => toLonLat(t[0] + c * t[1] + r * t[2], t[3] + c * t[4] + r * t[5]));
@@ -183,6 +224,11 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   });
   progress(1);
   void px;
+  let rasters: TileRasters | undefined;
+  if (opts.keepRasters) {
+    for (let i = 0; i < n; i++) if (labels[i] && !(labelConfidence[labels[i]] >= 0)) labels[i] = 0;
+    rasters = { width: w, height: h, score, type, labels, labelConfidence };
+  }
   return {
     detections,
     observedM2: (n - notObservedPx) * pxArea,
@@ -192,11 +238,12 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     stamp: detectorStamp(params),
     timings,
     pixels: n,
+    rasters,
   };
 }
 
 /** Up to 16 windows of 256² spread over the tile: enough pixels to fit gains without decoding it twice. */
-async function readSamples(current: TileReader, prior: AlignedSource, bands: BandName[]): Promise<{ before: Raster; after: Raster }[]> {
+async function readSamples(current: TileReader, prior: AlignedSource, bands: BandName[], swap: boolean): Promise<{ before: Raster; after: Raster }[]> {
   const grid = current.info.grid;
   const size = Math.min(256, grid.width, grid.height);
   const steps = 4;
@@ -210,8 +257,8 @@ async function readSamples(current: TileReader, prior: AlignedSource, bands: Ban
   }
   return Promise.all(
     wins.map(async (win) => {
-      const [after, before] = await Promise.all([current.readWindow(win, bands), prior.readAligned(windowGrid(grid, win), bands)]);
-      return { before, after };
+      const [tileR, priorR] = await Promise.all([current.readWindow(win, bands), prior.readAligned(windowGrid(grid, win), bands)]);
+      return swap ? { before: tileR, after: priorR } : { before: priorR, after: tileR };
     }),
   );
 }

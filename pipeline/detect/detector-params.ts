@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 
 export const DETECTOR_NAME = 'tuban-spectral-change';
-export const DETECTOR_VERSION = '0.1.0';
+export const DETECTOR_VERSION = '0.2.0';
 
 export type ThresholdMethod = 'kittler' | 'otsu' | 'mad' | 'max';
 

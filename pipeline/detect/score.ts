@@ -25,6 +25,12 @@ export const CHANGE_TYPE_CODES: Readonly<Record<ChangeType | 'none', number>> = 
 });
 /** Type code of pixels hidden by cloud or shadow in either epoch, or invalid. */
 export const NOT_OBSERVED = 255;
+/**
+ * Flag bit on a type code: the pixel changed like thin cloud or cloud shadow would (see
+ * isIlluminationChange). The tile driver hides flagged pixels connected to a cloud or shadow
+ * (maskCloudFringes) and clears the flag on the rest.
+ */
+export const CLOUD_FRINGE_FLAG = 0x40;
 
 const CODE_TO_TYPE: (ChangeType | null)[] = [null, 'construction', 'bare_soil', 'vegetation_loss', 'water_fill', 'new_water'];
 
@@ -62,10 +68,87 @@ export function isCloudOrShadow(blue: number, green: number, red: number, nir: n
   return hi < SHADOW_MAX;
 }
 
+/** Caller-owned working memory of scorePixels, reused strip after strip (no allocation per strip). */
+export interface ScoreScratch {
+  /** Pixels it can hold (width × rows of the largest halo'd strip). */
+  capacity: number;
+  /** Unsmoothed weighted change magnitude, σ units. */
+  raw: Float32Array;
+  /** Horizontal running sums / counts of `raw` (box mean). */
+  hsum: Float64Array;
+  hcnt: Float64Array;
+  /** One row of vertical running sums / counts. */
+  vsum: Float64Array;
+  vcnt: Float64Array;
+  /** Per-pixel type code of the halo'd strip (copied to the output rows). */
+  type: Uint8Array;
+}
+
+export function createScoreScratch(width: number, rows: number): ScoreScratch {
+  const n = width * rows;
+  return {
+    capacity: n,
+    raw: new Float32Array(n),
+    hsum: new Float64Array(n),
+    hcnt: new Float64Array(n),
+    vsum: new Float64Array(width),
+    vcnt: new Float64Array(width),
+    type: new Uint8Array(n),
+  };
+}
+
+/** Which rows of the (halo'd) input rasters `out` stands for; the rows around them are context only. */
+export interface ScoreRows {
+  /** First output row, as a row of the input rasters. */
+  first: number;
+  /** Number of output rows. */
+  count: number;
+}
+
+/**
+ * RMS (σ units) below which the plain difference is kept as is: the neighbourhood-range
+ * distance is never larger than the plain one, so pixels this quiet cannot become change and
+ * skipping the 3×3 search there saves most of the work.
+ */
+const RANGE_SKIP = 1.5;
+
+/** Smallest visible brightening (reflectance) that can read as thin cloud. */
+const FRINGE_MIN_BRIGHTEN = 0.03;
+
+/**
+ * Whether before → after (reflectances, blue/green/red/nir) looks like a change of illumination or
+ * of thin cloud rather than of the ground: either a white brightening of the visible bands (each
+ * band up by a similar amount, blue at least as much as red — scattering is never redder than
+ * the ground — and nir not falling), or a darkening by one common factor in every band (shadow).
+ * Real land-cover change alters the spectral shape. Returns 2 for certain (a shadow darker than
+ * 0.7×), 1 for possible, 0 for not.
+ */
+export function isIlluminationChange(y: Float64Array, x: Float64Array, iB: number, iG: number, iR: number, iN: number): 0 | 1 | 2 {
+  const db = x[iB] - y[iB], dg = x[iG] - y[iG], dr = x[iR] - y[iR], dn = x[iN] - y[iN];
+  const lo = Math.min(db, dg, dr), hi = Math.max(db, dg, dr);
+  if (lo > FRINGE_MIN_BRIGHTEN && lo > 0.5 * hi && db >= 0.8 * dr && dn > -0.03) return 1;
+  let rlo = Infinity, rhi = 0;
+  for (const k of [iB, iG, iR, iN]) {
+    const r = x[k] / Math.max(y[k], 1e-4);
+    if (r < rlo) rlo = r;
+    if (r > rhi) rhi = r;
+  }
+  if (rhi < 0.93 && rhi < 1.3 * rlo) return rhi < 0.7 ? 2 : 1;
+  return 0;
+}
+
 /**
  * Writes `out.score` (σ units, ≥ 0, NaN where invalid or not observable) and
- * `out.type` (CHANGE_TYPE_CODES; NOT_OBSERVED where hidden) for every pixel of the grid.
- * `before` and `after` must share the grid; `fit` maps after onto before.
+ * `out.type` (CHANGE_TYPE_CODES; NOT_OBSERVED where hidden) for rows `rows` of the grid
+ * (default: all rows). `before` and `after` must share the grid; `fit` maps after onto before.
+ *
+ * The difference is misregistration-robust: each normalised after band is compared with the
+ * RANGE [min, max] of the before band over the 3×3 neighbourhood (distance 0 inside it). A
+ * sub-pixel shift makes a pixel a mix of its neighbours, which lies inside their range, so edges
+ * of roads, roofs and field borders no longer read as change; a new object differs from every
+ * neighbour and keeps its full score. Rows outside `rows` (a halo of smoothRadius + 1 rows on
+ * each side where the strip has them) are context for the 3×3 range and the box mean, so strip
+ * seams do not show.
  */
 export function scorePixels(
   before: Raster,
@@ -73,13 +156,20 @@ export function scorePixels(
   fit: NormFit,
   params: DetectorParams,
   out: { score: Float32Array; type: Uint8Array },
+  rows?: ScoreRows,
+  scratch?: ScoreScratch,
 ): void {
   const { width, height } = before;
   const n = width * height;
   if (after.width !== width || after.height !== height) {
     throw new Error(`scorePixels: grids differ (${width}×${height} vs ${after.width}×${after.height}); warp the prior first`);
   }
-  if (out.score.length < n || out.type.length < n) throw new Error(`scorePixels: outputs must hold ${n} pixels`);
+  const first = rows?.first ?? 0;
+  const count = rows?.count ?? height;
+  if (first < 0 || first + count > height) throw new Error(`scorePixels: rows ${first}+${count} outside ${height}`);
+  const nOut = width * count;
+  if (out.score.length < nOut || out.type.length < nOut) throw new Error(`scorePixels: outputs must hold ${nOut} pixels`);
+  const sc = scratch && scratch.capacity >= n && scratch.vsum.length >= width ? scratch : createScoreScratch(width, height);
   const bands = ALL_BANDS.filter((b) => before.bands[b] && after.bands[b] && fit.bands[b]);
   for (const b of ['blue', 'green', 'red', 'nir'] as const) {
     if (!bands.includes(b)) throw new Error(`scorePixels: band '${b}' missing in an epoch or in the NormFit`);
@@ -90,79 +180,119 @@ export function scorePixels(
   const src1 = bands.map((b) => after.bands[b]!);
   const gain = bands.map((b) => fit.bands[b]!.gain);
   const off = bands.map((b) => fit.bands[b]!.offset);
-  const sig = bands.map((b) => fit.bands[b]!.sigma);
+  const isig = bands.map((b) => 1 / fit.bands[b]!.sigma);
   const iB = bands.indexOf('blue'), iG = bands.indexOf('green'), iR = bands.indexOf('red'), iN = bands.indexOf('nir');
   const iS = bands.indexOf('swir1');
   const inv = 1 / fit.reflectanceScale;
   const y = new Float64Array(nb); // before, reflectance
   const x = new Float64Array(nb); // normalised after, reflectance
-  const raw = new Float32Array(n); // unsmoothed weighted magnitude
+  const raw = sc.raw;
+  const type = sc.type;
+  const bv = before.valid;
+  // Rows the box mean reads.
+  const r0 = Math.max(0, first - params.smoothRadius);
+  const r1 = Math.min(height, first + count + params.smoothRadius);
 
-  for (let i = 0; i < n; i++) {
-    if (!before.valid[i] || !after.valid[i]) {
-      raw[i] = NaN;
-      out.type[i] = NOT_OBSERVED;
-      continue;
+  for (let row = r0; row < r1; row++) {
+    for (let col = 0; col < width; col++) {
+      const i = row * width + col;
+      if (!bv[i] || !after.valid[i]) {
+        raw[i] = NaN;
+        type[i] = NOT_OBSERVED;
+        continue;
+      }
+      let m2 = 0;
+      for (let k = 0; k < nb; k++) {
+        const a = gain[k] * src1[k][i] + off[k];
+        const d = (a - src0[k][i]) * isig[k];
+        m2 += d * d;
+        y[k] = src0[k][i] * inv;
+        x[k] = a * inv;
+      }
+      const s0 = hasSwir ? y[iS] : -1;
+      const s1 = hasSwir ? x[iS] : -1;
+      const illum = isIlluminationChange(y, x, iB, iG, iR, iN) | isIlluminationChange(x, y, iB, iG, iR, iN);
+      if (illum >= 2 || isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0) || isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1)) {
+        raw[i] = NaN;
+        type[i] = NOT_OBSERVED;
+        continue;
+      }
+      if (m2 > RANGE_SKIP * RANGE_SKIP * nb) {
+        // 3×3 before-range distance; neighbours off the raster or invalid are left out.
+        m2 = 0;
+        const rA = row > 0 ? row - 1 : row, rB = row + 1 < height ? row + 1 : row;
+        const cA = col > 0 ? col - 1 : col, cB = col + 1 < width ? col + 1 : col;
+        for (let k = 0; k < nb; k++) {
+          const b0 = src0[k];
+          let lo = b0[i], hi = lo;
+          for (let rr = rA; rr <= rB; rr++) {
+            for (let cc = cA; cc <= cB; cc++) {
+              const j = rr * width + cc;
+              if (!bv[j]) continue;
+              const v = b0[j];
+              if (v < lo) lo = v;
+              else if (v > hi) hi = v;
+            }
+          }
+          const a = gain[k] * src1[k][i] + off[k];
+          const d = a < lo ? (lo - a) * isig[k] : a > hi ? (a - hi) * isig[k] : 0;
+          m2 += d * d;
+        }
+      }
+      const ndvi0 = nd(y[iN], y[iR]);
+      const ndvi1 = nd(x[iN], x[iR]);
+      const water0 = hasSwir ? nd(y[iG], s0) > MNDWI_WATER : nd(y[iG], y[iN]) > NDWI_WATER;
+      const water1 = hasSwir ? nd(x[iG], s1) > MNDWI_WATER : nd(x[iG], x[iN]) > NDWI_WATER;
+      const veg0 = ndvi0 > params.ndviVegetated;
+      const veg1 = ndvi1 > params.ndviVegetated;
+      const soil1 = hasSwir
+        ? nd(s1 + x[iR], x[iN] + x[iB]) > BSI_SOIL
+        : nd(x[iR], x[iB]) > REDNESS_SOIL;
+      let w = 1;
+      let code: number;
+      if (water0 && !water1) code = CHANGE_TYPE_CODES.water_fill;
+      else if (!water0 && water1) code = CHANGE_TYPE_CODES.new_water;
+      else if (veg0 && veg1) {
+        // Still vegetated: phenology or crop change, not land taken.
+        w = params.vegetatedBothWeight;
+        code = CHANGE_TYPE_CODES.vegetation_loss;
+      } else if (veg1 && ndvi1 > ndvi0) {
+        // Regrowth onto bare land is not an enforcement change.
+        w = params.vegetatedBothWeight;
+        code = CHANGE_TYPE_CODES.none;
+      } else if (veg0 && ndvi1 > 0.25) code = CHANGE_TYPE_CODES.vegetation_loss;
+      else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
+      raw[i] = w * Math.sqrt(m2 / nb);
+      type[i] = illum ? code | CLOUD_FRINGE_FLAG : code;
     }
-    let m2 = 0;
-    for (let k = 0; k < nb; k++) {
-      const a = gain[k] * src1[k][i] + off[k];
-      const d = (a - src0[k][i]) / sig[k];
-      m2 += d * d;
-      y[k] = src0[k][i] * inv;
-      x[k] = a * inv;
-    }
-    const s0 = hasSwir ? y[iS] : -1;
-    const s1 = hasSwir ? x[iS] : -1;
-    if (isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0) || isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1)) {
-      raw[i] = NaN;
-      out.type[i] = NOT_OBSERVED;
-      continue;
-    }
-    const ndvi0 = nd(y[iN], y[iR]);
-    const ndvi1 = nd(x[iN], x[iR]);
-    const water0 = hasSwir ? nd(y[iG], s0) > MNDWI_WATER : nd(y[iG], y[iN]) > NDWI_WATER;
-    const water1 = hasSwir ? nd(x[iG], s1) > MNDWI_WATER : nd(x[iG], x[iN]) > NDWI_WATER;
-    const veg0 = ndvi0 > params.ndviVegetated;
-    const veg1 = ndvi1 > params.ndviVegetated;
-    const soil1 = hasSwir
-      ? nd(s1 + x[iR], x[iN] + x[iB]) > BSI_SOIL
-      : nd(x[iR], x[iB]) > REDNESS_SOIL;
-    let w = 1;
-    let code: number;
-    if (water0 && !water1) code = CHANGE_TYPE_CODES.water_fill;
-    else if (!water0 && water1) code = CHANGE_TYPE_CODES.new_water;
-    else if (veg0 && veg1) {
-      // Still vegetated: phenology or crop change, not land taken.
-      w = params.vegetatedBothWeight;
-      code = CHANGE_TYPE_CODES.vegetation_loss;
-    } else if (veg1 && ndvi1 > ndvi0) {
-      // Regrowth onto bare land is not an enforcement change.
-      w = params.vegetatedBothWeight;
-      code = CHANGE_TYPE_CODES.none;
-    } else if (veg0 && ndvi1 > 0.25) code = CHANGE_TYPE_CODES.vegetation_loss;
-    else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
-    raw[i] = w * Math.sqrt(m2 / nb);
-    out.type[i] = code;
   }
-  boxMeanFinite(raw, width, height, params.smoothRadius, out.score);
-  for (let i = 0; i < n; i++) if (out.type[i] === NOT_OBSERVED) out.score[i] = NaN;
+  const score = out.score;
+  boxMeanRows(raw, width, height, params.smoothRadius, first, count, sc, score);
+  const base = first * width;
+  for (let i = 0; i < nOut; i++) {
+    const t = type[base + i];
+    out.type[i] = t;
+    if (t === NOT_OBSERVED) score[i] = NaN;
+  }
 }
 
 /**
- * Box mean of radius r over finite values (NaN neighbours are skipped), separable
- * with running sums: O(n) whatever r. Writes into `out` (may not alias `src`).
+ * Box mean of radius r over finite values (NaN neighbours skipped) for output rows
+ * [first, first + count) of `src` (width × height), reading rows up to r beyond them: row-major
+ * separable running sums, O(pixels) whatever r, no allocation. Writes `out` (count rows).
  */
-export function boxMeanFinite(src: Float32Array, width: number, height: number, r: number, out: Float32Array): void {
-  const n = width * height;
+export function boxMeanRows(
+  src: Float32Array, width: number, height: number, r: number, first: number, count: number,
+  sc: Pick<ScoreScratch, 'hsum' | 'hcnt' | 'vsum' | 'vcnt'>, out: Float32Array,
+): void {
   if (r <= 0) {
-    out.set(src.subarray(0, n));
+    out.set(src.subarray(first * width, (first + count) * width));
     return;
   }
-  const sum = new Float64Array(n);
-  const cnt = new Float64Array(n);
-  // Horizontal pass.
-  for (let row = 0; row < height; row++) {
+  const { hsum, hcnt, vsum, vcnt } = sc;
+  const r0 = Math.max(0, first - r);
+  const r1 = Math.min(height, first + count + r);
+  for (let row = r0; row < r1; row++) {
     const base = row * width;
     let s = 0, c = 0;
     for (let col = 0; col < Math.min(r, width); col++) {
@@ -174,20 +304,102 @@ export function boxMeanFinite(src: Float32Array, width: number, height: number, 
       if (add < width) { const v = src[base + add]; if (v === v) { s += v; c++; } }
       const rem = col - r - 1;
       if (rem >= 0) { const v = src[base + rem]; if (v === v) { s -= v; c--; } }
-      sum[base + col] = s;
-      cnt[base + col] = c;
+      hsum[base + col] = s;
+      hcnt[base + col] = c;
     }
   }
-  // Vertical pass.
-  for (let col = 0; col < width; col++) {
-    let s = 0, c = 0;
-    for (let row = 0; row < Math.min(r, height); row++) { s += sum[row * width + col]; c += cnt[row * width + col]; }
-    for (let row = 0; row < height; row++) {
-      const add = row + r;
-      if (add < height) { s += sum[add * width + col]; c += cnt[add * width + col]; }
-      const rem = row - r - 1;
-      if (rem >= 0) { s -= sum[rem * width + col]; c -= cnt[rem * width + col]; }
-      out[row * width + col] = c > 0 ? s / c : NaN;
+  // Vertical pass, row-major: running column sums over rows [row − r, row + r].
+  vsum.fill(0, 0, width);
+  vcnt.fill(0, 0, width);
+  for (let row = Math.max(r0, first - r); row < Math.min(r1, first + r); row++) {
+    const base = row * width;
+    for (let col = 0; col < width; col++) { vsum[col] += hsum[base + col]; vcnt[col] += hcnt[base + col]; }
+  }
+  for (let row = first; row < first + count; row++) {
+    const add = row + r;
+    if (add < r1) {
+      const base = add * width;
+      for (let col = 0; col < width; col++) { vsum[col] += hsum[base + col]; vcnt[col] += hcnt[base + col]; }
+    }
+    const rem = row - r - 1;
+    if (rem >= r0) {
+      const base = rem * width;
+      for (let col = 0; col < width; col++) { vsum[col] -= hsum[base + col]; vcnt[col] -= hcnt[base + col]; }
+    }
+    const ob = (row - first) * width;
+    for (let col = 0; col < width; col++) out[ob + col] = vcnt[col] > 0 ? vsum[col] / vcnt[col] : NaN;
+  }
+}
+
+/**
+ * Box mean of radius r over finite values of a whole raster (NaN neighbours are skipped).
+ * Writes into `out` (may not alias `src`). Allocates its scratch: for one-off use and tests.
+ */
+export function boxMeanFinite(src: Float32Array, width: number, height: number, r: number, out: Float32Array): void {
+  const n = width * height;
+  boxMeanRows(src, width, height, r, 0, height, {
+    hsum: new Float64Array(n), hcnt: new Float64Array(n), vsum: new Float64Array(width), vcnt: new Float64Array(width),
+  }, out);
+}
+
+/**
+ * Hides cloud and shadow fringes: pixels flagged CLOUD_FRINGE_FLAG that are 8-connected (through
+ * flagged pixels) to a NOT_OBSERVED pixel become NOT_OBSERVED with a NaN score; the flag is cleared
+ * everywhere else. Thin cloud and penumbra surround the thick core, while a white roof or a
+ * shadowed field on its own keeps its score. `queue` must hold width × height entries.
+ */
+export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, bufferPx = 2): number {
+  const n = width * height;
+  let head = 0, tail = 0;
+  for (let i = 0; i < n; i++) {
+    if (type[i] !== NOT_OBSERVED) continue;
+    // Seeds: hidden pixels with a flagged neighbour (checked when popped).
+    queue[tail++] = i;
+    if (tail >= n) break;
+  }
+  let hidden = 0;
+  while (head < tail) {
+    const i = queue[head++];
+    const c = i % width, r = (i - c) / width;
+    for (let dr = -1; dr <= 1; dr++) {
+      const rr = r + dr;
+      if (rr < 0 || rr >= height) continue;
+      for (let dc = -1; dc <= 1; dc++) {
+        const cc = c + dc;
+        if (cc < 0 || cc >= width) continue;
+        const j = rr * width + cc;
+        const t = type[j];
+        if (t === NOT_OBSERVED || !(t & CLOUD_FRINGE_FLAG)) continue;
+        type[j] = NOT_OBSERVED;
+        score[j] = NaN;
+        hidden++;
+        if (tail < n) queue[tail++] = j;
+      }
     }
   }
+  for (let i = 0; i < n; i++) if (type[i] !== NOT_OBSERVED) type[i] &= ~CLOUD_FRINGE_FLAG;
+  // Buffer: the box-smoothed score of pixels next to a hidden one still carries the cloud's raw
+  // difference, and cloud edges are uncertain anyway.
+  for (let pass = 0; pass < bufferPx; pass++) {
+    let m = 0;
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++) {
+        const i = r * width + c;
+        if (type[i] === NOT_OBSERVED) continue;
+        let near = false;
+        for (let dr = -1; dr <= 1 && !near; dr++) {
+          const rr = r + dr;
+          if (rr < 0 || rr >= height) continue;
+          for (let dc = -1; dc <= 1; dc++) {
+            const cc = c + dc;
+            if (cc >= 0 && cc < width && type[rr * width + cc] === NOT_OBSERVED) { near = true; break; }
+          }
+        }
+        if (near) queue[m++] = i;
+      }
+    }
+    for (let k = 0; k < m; k++) { type[queue[k]] = NOT_OBSERVED; score[queue[k]] = NaN; }
+    hidden += m;
+  }
+  return hidden;
 }
