@@ -2,9 +2,10 @@
  * Scale-out benchmark of the production path: one seeded multi-tile batch through BullMQ,
  * run by 1, 2, 4, … `tuban worker` processes; prints tiles/minute and speedup per count.
  *
- *   node scripts/test-servers.mjs -- npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 4] [--size 1024]
+ *   npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 4] [--size 1024] [--seed 42]
  *
- * Needs DATABASE_URL / REDIS_URL (or the TUBAN_TEST_* ones test-servers.mjs exports). Each
+ * Uses DATABASE_URL / REDIS_URL (or the TUBAN_TEST_* ones test-servers.mjs exports); with
+ * neither, it starts throwaway servers through scripts/test-servers.mjs. Each
  * worker count gets its own queue (TUBAN_QUEUE_NAME), because the batch id is deterministic and
  * finished jobs are kept: re-enqueueing on the same queue would, by design, run nothing.
  * Worker processes are real OS processes, so on a machine with fewer cores than workers the
@@ -33,8 +34,12 @@ function flag(name: string, fallback: string): string {
 const databaseUrl = process.env.DATABASE_URL ?? process.env.TUBAN_TEST_DATABASE_URL;
 const redisUrl = process.env.REDIS_URL ?? process.env.TUBAN_TEST_REDIS_URL;
 if (!databaseUrl || !redisUrl) {
-  process.stderr.write('bench-scale: set DATABASE_URL and REDIS_URL, or run it under node scripts/test-servers.mjs --\n');
-  process.exit(64);
+  // No servers given: run again under the test harness, which starts throwaway PostgreSQL +
+  // PostGIS and Redis and removes them afterwards, so `npm run bench:scale` works on its own.
+  const harness = resolve(fileURLToPath(import.meta.url), '../../../scripts/test-servers.mjs');
+  const child = spawn(process.execPath, [harness, '--', process.execPath, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exitCode = await new Promise<number>((r) => child.on('exit', (code) => r(code ?? 1)));
+  process.exit();
 }
 const counts = flag('workers', '1,2,4,8,16').split(',').map(Number);
 const tilesPerSide = Number(flag('tiles-per-side', '4'));
