@@ -117,11 +117,18 @@ describe.runIf(servers)('queued batch with real handlers under faults', () => {
     // The tile's rows are written but not committed: nobody else can see them.
     expect(await committedDetections(schema, plan.batchId, victim)).toBe(0);
     child.kill('SIGKILL');
-    const rescuer = worker(db, ref);
-    const stalled: string[] = [];
-    rescuer.worker.on('stalled', (id) => stalled.push(id));
+    worker(db, ref);
     await followBatch(servers!.redisUrl, plan.batchId, () => {}, { ...ref, pollMs: 100 });
-    expect(stalled).toEqual([tileJobId(plan.batchId, victim)]);
+    // Recovered by stall detection (by the rescuer, or by the doomed worker itself if a loaded
+    // machine starved its lock renewal before the kill): either way once, and then completed.
+    const queue = new Queue(ref.queueName, { connection: { url: servers!.redisUrl }, prefix: ref.queuePrefix });
+    try {
+      const job = await queue.getJob(tileJobId(plan.batchId, victim));
+      expect(job?.stalledCounter).toBe(1);
+      expect(await job?.getState()).toBe('completed');
+    } finally {
+      await queue.close();
+    }
     await exportBatch(db, plan.batchId, join(dir, 'out-kill'), args.rules);
     expect(await comparableOutputs(join(dir, 'out-kill'))).toEqual(reference);
   });
