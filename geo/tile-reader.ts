@@ -137,9 +137,13 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       await Promise.all(
         [...byFile].map(async ([path, ks]) => {
           const file = await fileFor(path);
-          const fileValid = new Uint8Array(grid.width * grid.height);
           const fileOuts = ks.map((k) => outs[k]);
-          await readOnto(file, ks.map((k) => info.bands[bands[k]]!.sample), grid, fileOuts, fileValid, step);
+          const samples = ks.map((k) => info.bands[bands[k]]!.sample);
+          const shift = file.grid.crs === grid.crs ? integerShift(grid.transform, file.grid.transform) : null;
+          // A band file on the tile's own grid (the usual case) decodes straight into the output
+          // arrays: no staging copy. Validity is derived from NaNs below.
+          if (shift) await file.readWindow({ col: shift[0], row: shift[1], width: grid.width, height: grid.height }, samples, fileOuts);
+          else await readOnto(file, samples, grid, fileOuts, new Uint8Array(grid.width * grid.height), step);
         }),
       );
       const n = grid.width * grid.height;
@@ -179,6 +183,7 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
       if (closed) throw new TubanError('INTERNAL', 'readAligned after close');
       checkBytes(target.width * target.height, bands.length, cap, 'mosaic');
       const { raster, outs } = emptyRaster(target, bands);
+      let first = true;
       for (const info of infos) {
         const toSource = info.grid.crs === target.crs ? null : transformer(target.crs, info.grid.crs);
         const shift = toSource ? null : integerShift(target.transform, info.grid.transform);
@@ -190,12 +195,20 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
         const reader = await readerFor(info);
         const src = await reader.readWindow(win, bands);
         const srcBands = bands.map((b) => src.bands[b]!);
-        if (shift) {
+        if (shift && first && win.width === target.width && win.height === target.height) {
+          // Same grid, full cover, nothing placed yet: the source window IS the aligned raster.
+          bands.forEach((b, k) => {
+            raster.bands[b] = srcBands[k];
+            outs[k] = srcBands[k];
+          });
+          raster.valid.set(src.valid);
+        } else if (shift) {
           copyShifted(srcBands, src.valid, win, shift, outs, raster.valid, target);
         } else {
           shiftMap(map!, win);
           warpBilinear(srcBands, win.width, win.height, map!, outs, target.width, target.height, raster.valid);
         }
+        first = false;
       }
       return raster;
     },
