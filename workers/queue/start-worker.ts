@@ -22,7 +22,14 @@ export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
   connection: string | ConnectionOptions;
   handlers: JobHandlers;
-  /** Jobs this process runs at once. Default 1: a tile job already uses every core via threads. */
+  /**
+   * Jobs this process runs at once. Default 1: a tile job already uses every core via threads.
+   * Memory grows by one tile's working set per job: measured with `npm run bench:scale`
+   * (batch-report.json peakRssBytes, concurrency 1) a worker peaks at ~0.39 GiB on a 1024² tile
+   * and ~0.92 GiB on a 4096² tile, i.e. ~0.36 GiB of process baseline plus ~36 bytes per tile
+   * pixel (≈ 4.4 GiB extrapolated for a 10980² Sentinel-2 tile). Size N so that
+   * baseline + N × per-tile working set fits the machine.
+   */
   concurrency?: number;
   queueName?: string;
   queuePrefix?: string;
