@@ -1,6 +1,7 @@
 /**
- * Accuracy benchmark: runs the detector on the 9 labelled OSCD cities and Landsat
- * Taizhou, prints per-scene and pooled pixel P/R/F1, object recall, polygon precision,
+ * Accuracy benchmark: runs the PRODUCT detector (catalogueTiles → openTile/openMosaic →
+ * detectTile, exactly what `tuban batch` runs per tile) on the 9 labelled OSCD cities and Landsat
+ * Taizhou — the first date is the scored grid (labels lie on it), the second is warped onto it — prints per-scene and pooled pixel P/R/F1, object recall, polygon precision,
  * precision of polygons with confidence ≥ 0.8 vs below, and seconds per scene; writes
  * bench-results/accuracy.json. Nothing is fitted on these scenes (unsupervised detector),
  * so every score is out-of-sample.
@@ -9,8 +10,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { OSCD_CITIES, readOscdCity, readTaizhou } from '../pipeline/accuracy/bench-data.js';
-import type { BenchScene } from '../pipeline/accuracy/bench-data.js';
+import { OSCD_CITIES, oscdCityFiles, taizhouFiles } from '../pipeline/accuracy/bench-data.js';
+import type { BenchScene, BenchSceneFiles } from '../pipeline/accuracy/bench-data.js';
+import { catalogueTiles } from '../pipeline/catalogue.js';
+import { openMosaic, openTile } from '../geo/tile-reader.js';
+import { pixelSize } from '../geo/raster.js';
+import { detectTile } from '../pipeline/detect/detect-tile.js';
 import { addCounts, objectMetrics, pixelCounts, pixelMetrics } from '../pipeline/accuracy/metrics.js';
 import type { PixelCounts } from '../pipeline/accuracy/metrics.js';
 import { detectScene } from '../pipeline/accuracy/simple-detect.js';
@@ -22,6 +27,64 @@ import type { DetectorParams } from '../pipeline/detect/detector-params.js';
 export type SceneDetector = (scene: BenchScene, params: DetectorParams) => SceneDetection;
 
 export const harnessDetector: SceneDetector = (s, p) => detectScene(s.before, s.after, p, s.pixelSizeM);
+
+/** What the evaluation needs of a detection: the emitted components on the reference grid. */
+export interface BenchDetection {
+  labels: Int32Array;
+  mask: Uint8Array;
+  components: { label: number; confidence: number }[];
+  threshold: number;
+}
+
+/** What the evaluation needs of a scene. */
+export interface BenchReference {
+  name: string;
+  reference: Uint8Array;
+  width: number;
+  height: number;
+  /** Ground size of a pixel, m. */
+  pixelSizeM: number;
+}
+
+/**
+ * Runs the product path on one scene: catalogue both dates, open the first as the tile and the
+ * second as the aligned mosaic, detectTile with tileEpoch 'before' (the scored grid is the first
+ * date's, the roles stay before → after). Returns the detection and the reference's pixel size.
+ */
+export async function detectProduct(files: BenchSceneFiles, params: DetectorParams): Promise<{ det: BenchDetection; ref: BenchReference }> {
+  const [c1, c2] = await Promise.all([catalogueTiles(files.first, { bands: files.bands }), catalogueTiles(files.second, { bands: files.bands })]);
+  if (c1.tiles.length !== 1 || c2.tiles.length === 0) {
+    throw new Error(`${files.name}: expected one first-date tile and a second date, got ${c1.tiles.length}/${c2.tiles.length} (${[...c1.rejected, ...c2.rejected].map((r) => r.error.message).join('; ')})`);
+  }
+  const tile = c1.tiles[0];
+  if (tile.grid.width !== files.width || tile.grid.height !== files.height) {
+    throw new Error(`${files.name}: reference is ${files.width}×${files.height}, first-date grid ${tile.grid.width}×${tile.grid.height}`);
+  }
+  const bands = files.bands.filter((b) => tile.bands[b] && c2.tiles.every((t) => t.bands[b]));
+  const reader = await openTile(tile);
+  const mosaic = await openMosaic(c2.tiles);
+  try {
+    const r = await detectTile(reader, mosaic, { params, bands, keepRasters: true, tileEpoch: 'before' });
+    const { labels, labelConfidence } = r.rasters!;
+    const mask = new Uint8Array(labels.length);
+    for (let i = 0; i < labels.length; i++) mask[i] = labels[i] ? 1 : 0;
+    const components: BenchDetection['components'] = [];
+    for (let l = 1; l < labelConfidence.length; l++) if (labelConfidence[l] >= 0) components.push({ label: l, confidence: labelConfidence[l] });
+    const g = tile.grid;
+    let pixelSizeM = pixelSize(g);
+    if (g.crs === 'EPSG:4326') {
+      // Degrees → metres at the scene's latitude.
+      const lat = g.transform[3] + (g.height / 2) * g.transform[5];
+      pixelSizeM = ((Math.abs(g.transform[1]) * Math.cos((lat * Math.PI) / 180) + Math.abs(g.transform[5])) / 2) * 111_320;
+    }
+    return {
+      det: { labels, mask, components, threshold: r.threshold },
+      ref: { name: files.name, reference: files.reference, width: files.width, height: files.height, pixelSizeM },
+    };
+  } finally {
+    await Promise.allSettled([reader.close(), mosaic.close()]);
+  }
+}
 
 export interface SceneResult {
   scene: string;
@@ -43,15 +106,16 @@ export interface SceneResult {
 const HIGH_CONF = 0.8;
 
 /** Scores one scene; separate from reading so any SceneDetector can be benchmarked. */
-export function evaluateScene(scene: BenchScene, det: SceneDetection, seconds: number, params: DetectorParams): SceneResult {
+export function evaluateScene(scene: BenchReference, det: BenchDetection, seconds: number, params: DetectorParams): SceneResult {
   const counts = pixelCounts(det.mask, scene.reference);
   const pm = pixelMetrics(counts);
   const minRefPixels = Math.max(1, Math.ceil(params.mmuM2 / (scene.pixelSizeM * scene.pixelSizeM)));
-  const om = objectMetrics(det.labels, det.components.length, scene.reference, scene.before.width, scene.before.height, minRefPixels);
+  const maxLabel = det.components.reduce((m, c) => Math.max(m, c.label), 0);
+  const om = objectMetrics(det.labels, maxLabel, scene.reference, scene.width, scene.height, minRefPixels);
   const hi = { polygons: 0, hit: 0, precision: null as number | null };
   const lo = { polygons: 0, hit: 0, precision: null as number | null };
   // Only components on labelled pixels count (objectMetrics' rule), via predHit/labelled.
-  const labelled = new Uint8Array(det.components.length + 1);
+  const labelled = new Uint8Array(maxLabel + 1);
   for (let i = 0; i < det.labels.length; i++) if (det.labels[i] && scene.reference[i] !== 0) labelled[det.labels[i]] = 1;
   for (const c of det.components) {
     if (!labelled[c.label]) continue;
@@ -131,10 +195,10 @@ async function main(): Promise<void> {
   const oscd: SceneResult[] = [];
   const others: SceneResult[] = [];
   for (const name of names) {
-    const scene = name === 'taizhou' ? await readTaizhou(`${data}/landsat_taizhou`) : await readOscdCity(`${data}/oscd`, name);
+    const files = name === 'taizhou' ? await taizhouFiles(`${data}/landsat_taizhou`) : await oscdCityFiles(`${data}/oscd`, name);
     const t0 = performance.now();
-    const det = harnessDetector(scene, params);
-    const r = evaluateScene(scene, det, (performance.now() - t0) / 1000, params);
+    const { det, ref } = await detectProduct(files, params);
+    const r = evaluateScene(ref, det, (performance.now() - t0) / 1000, params);
     (name === 'taizhou' ? others : oscd).push(r);
     console.log(fmt(r));
   }

@@ -183,3 +183,42 @@ export async function readTaizhou(dir: string): Promise<BenchScene> {
     afterDate: '2003-02-06',
   };
 }
+
+/** Where a benchmark scene's two dates lie on disk, and its reference on the first date's grid. */
+export interface BenchSceneFiles {
+  name: string;
+  /** Inputs for catalogueTiles: the first date (its grid is scored; labels lie on it) and the second. */
+  first: string[];
+  second: string[];
+  /** Band order of multiband files (Landsat: blue, green, red, nir, swir1, swir2). */
+  bands: BandName[];
+  /** REF_* codes on the first date's grid. */
+  reference: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** One OSCD city as files for the product path: imgs_1 is scored, imgs_2 warped onto it. */
+export async function oscdCityFiles(root: string, city: string): Promise<BenchSceneFiles> {
+  const imgDir = join(root, 'images', city);
+  const lab = await readPlane(join(root, 'labels', city, `${city}-cm.tif`));
+  const reference = new Uint8Array(lab.width * lab.height);
+  for (let i = 0; i < reference.length; i++) reference[i] = lab.data[i] === 2 ? REF_CHANGE : lab.data[i] === 1 ? REF_NO_CHANGE : REF_IGNORE;
+  return {
+    name: city, first: [join(imgDir, 'imgs_1')], second: [join(imgDir, 'imgs_2')],
+    bands: [...TM_BANDS], reference, width: lab.width, height: lab.height,
+  };
+}
+
+/** Landsat Taizhou as files for the product path (6-band GeoTIFFs, 2000 scored, 2003 aligned onto it). */
+export async function taizhouFiles(dir: string): Promise<BenchSceneFiles> {
+  const ref = await readPlane(join(dir, 'Taizhou_reference_0unlabeled_1unchanged_2changed.tif'));
+  const reference = new Uint8Array(ref.data.length);
+  for (let i = 0; i < reference.length; i++) reference[i] = ref.data[i] === 2 ? REF_CHANGE : ref.data[i] === 1 ? REF_NO_CHANGE : REF_IGNORE;
+  return {
+    name: 'taizhou',
+    first: [join(dir, 'Taizhou_2000-03-17_L7ETM_6b.tif')],
+    second: [join(dir, 'Taizhou_2003-02-06_L7ETM_6b.tif')],
+    bands: [...TM_BANDS], reference, width: ref.width, height: ref.height,
+  };
+}

@@ -18,7 +18,7 @@ import { histogram } from '../../geo/kernels/threshold.js';
 import { pixelSize, windowGrid, type BandName, type Grid, type Raster, type Window } from '../../geo/raster.js';
 import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
 import { TubanError } from '../errors.js';
-import { NOT_OBSERVED, changeTypeOfCode, createScoreScratch, maskCloudFringes, scorePixels } from './score.js';
+import { NOT_OBSERVED, STILL_VEGETATED, changeTypeOfCode, createScoreScratch, maskCloudFringes, scorePixels } from './score.js';
 import { chooseThreshold } from './threshold.js';
 import { componentConfidence } from './confidence.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
@@ -180,7 +180,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   const minPixels = Math.max(1, Math.ceil(params.mmuM2 / pxArea));
   const keep = new Uint8Array(count + 1);
   for (let l = 1; l <= count; l++) keep[l] = stats.count[l] >= minPixels ? 1 : 0;
-  const typeCounts = await time('label', () => countTypes(labels, type, count, keep));
+  const typeCounts = await time('label', () => countTypes(labels, type, score, count, keep));
 
   const polys = await time('vectorise', () => polygonizeLabels(labels, w, h, count, keep));
   progress(0.9);
@@ -194,6 +194,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
       const parts = polys[l];
       if (!keep[l] || !parts) continue;
       const { changeType, agreement } = dominantType(typeCounts, l);
+      if (changeType === null) continue; // seasonal: still vegetated or regrowing
       const pixelCount = stats.count[l];
       const meanScore = stats.sum![l] / pixelCount;
       const { confidence, reasons } = componentConfidence(
@@ -278,20 +279,30 @@ function approxPixelAreaM2(grid: Grid): number {
 
 const TYPE_SLOTS = 8;
 
-/** Per-label counts of each change type code, in one pass over the tile. */
-function countTypes(labels: Int32Array, type: Uint8Array, count: number, keep: Uint8Array): Uint32Array {
-  const counts = new Uint32Array((count + 1) * TYPE_SLOTS);
+/**
+ * Per-label votes for each change type code, each pixel weighted by its squared score, in one pass: the
+ * component's core (pure pixels, highest scores) decides, not its rim, whose pixels mix old and
+ * new cover (a new yard on wheat has a rim that still looks half-vegetated).
+ */
+function countTypes(labels: Int32Array, type: Uint8Array, score: Float32Array, count: number, keep: Uint8Array): Float64Array {
+  const counts = new Float64Array((count + 1) * TYPE_SLOTS);
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
-    if (l && keep[l]) counts[l * TYPE_SLOTS + (type[i] & (TYPE_SLOTS - 1))]++;
+    const s = score[i];
+    if (l && keep[l] && s === s) counts[l * TYPE_SLOTS + (type[i] & (TYPE_SLOTS - 1))] += s * s;
   }
   return counts;
 }
 
-function dominantType(counts: Uint32Array, label: number): { changeType: ChangeType; agreement: number } {
+/**
+ * The component's change type by score-weighted vote, and the share of the vote it carries; null
+ * when most of the vote is seasonal (STILL_VEGETATED or regrowth, code 0): no land was taken.
+ */
+function dominantType(counts: Float64Array, label: number): { changeType: ChangeType | null; agreement: number } {
   let best = -1;
   let bestN = -1;
   let total = 0;
+  const seasonal = counts[label * TYPE_SLOTS + STILL_VEGETATED] + counts[label * TYPE_SLOTS];
   for (let k = 0; k < TYPE_SLOTS; k++) {
     const c = counts[label * TYPE_SLOTS + k];
     if (changeTypeOfCode(k) === null) continue;
@@ -301,6 +312,7 @@ function dominantType(counts: Uint32Array, label: number): { changeType: ChangeT
       best = k;
     }
   }
+  if (seasonal > total) return { changeType: null, agreement: 0 };
   return { changeType: changeTypeOfCode(best) ?? 'construction', agreement: total > 0 ? bestN / total : 0 };
 }
 

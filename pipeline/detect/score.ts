@@ -23,6 +23,12 @@ export const CHANGE_TYPE_CODES: Readonly<Record<ChangeType | 'none', number>> = 
   water_fill: 4,
   new_water: 5,
 });
+/**
+ * Type code of a pixel that is vegetated in both epochs (phenology, crop rotation, canopy
+ * texture): spectral change, but no land taken. Not a ChangeType: a component whose
+ * score-weighted vote is mostly this (or regrowth, code 0) is seasonal, not a violation.
+ */
+export const STILL_VEGETATED = 6;
 /** Type code of pixels hidden by cloud or shadow in either epoch, or invalid. */
 export const NOT_OBSERVED = 255;
 /**
@@ -53,6 +59,9 @@ const MNDWI_WATER = 0.2;
 /** Bare-soil index (with swir) / visible redness (without) above which a non-vegetated pixel reads as soil. */
 const BSI_SOIL = 0.1;
 const REDNESS_SOIL = 0.15;
+
+/** After-NDVI above which vegetation that lost its cover reads as cleared (slash, stubble, partial cover) rather than bare soil or built: between soil/concrete (≈ 0.05–0.12) and cleared forest (≈ 0.25). */
+const CLEARED_NDVI = 0.18;
 
 const nd = (a: number, b: number): number => (a - b) / (a + b + 1e-9);
 
@@ -255,12 +264,12 @@ export function scorePixels(
       else if (veg0 && veg1) {
         // Still vegetated: phenology or crop change, not land taken.
         w = params.vegetatedBothWeight;
-        code = CHANGE_TYPE_CODES.vegetation_loss;
+        code = STILL_VEGETATED;
       } else if (veg1 && ndvi1 > ndvi0) {
         // Regrowth onto bare land is not an enforcement change.
         w = params.vegetatedBothWeight;
         code = CHANGE_TYPE_CODES.none;
-      } else if (veg0 && ndvi1 > 0.25) code = CHANGE_TYPE_CODES.vegetation_loss;
+      } else if (veg0 && ndvi1 > CLEARED_NDVI) code = CHANGE_TYPE_CODES.vegetation_loss;
       else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
       raw[i] = w * Math.sqrt(m2 / nb);
       type[i] = illum ? code | CLOUD_FRINGE_FLAG : code;
@@ -271,8 +280,12 @@ export function scorePixels(
   const base = first * width;
   for (let i = 0; i < nOut; i++) {
     const t = type[base + i];
+    if (t === NOT_OBSERVED) {
+      out.type[i] = t;
+      score[i] = NaN;
+      continue;
+    }
     out.type[i] = t;
-    if (t === NOT_OBSERVED) score[i] = NaN;
   }
 }
 
