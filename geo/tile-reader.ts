@@ -99,9 +99,10 @@ function shiftMap(map: CoarseMap, win: Window): void {
   }
 }
 
-function emptyRaster(grid: Grid, bands: BandName[]): { raster: Raster; outs: Float32Array[] } {
+function emptyRaster(grid: Grid, bands: BandName[], fill = NaN): { raster: Raster; outs: Float32Array[] } {
   const n = grid.width * grid.height;
-  const outs = bands.map(() => new Float32Array(n).fill(NaN));
+  // Skipping the NaN fill when every pixel is about to be written saves a pass over each band.
+  const outs = bands.map(() => (fill === fill ? new Float32Array(n) : new Float32Array(n).fill(NaN)));
   const record: Partial<Record<BandName, Float32Array>> = {};
   bands.forEach((b, k) => (record[b] = outs[k]));
   return { raster: { ...grid, bands: record, valid: new Uint8Array(n) }, outs };
@@ -127,7 +128,9 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       if (closed) throw new TubanError('INTERNAL', 'readWindow after close', info.id);
       checkBytes(win.width * win.height, bands.length, cap, info.files[0] ?? info.id);
       const grid = windowGrid(info.grid, win);
-      const { raster, outs } = emptyRaster(grid, bands);
+      // No NaN pre-fill: a file on the tile's grid writes every pixel of the window (NaN outside it),
+      // and a resampled one pre-fills its own bands below.
+      const { raster, outs } = emptyRaster(grid, bands, 0);
       const byFile = new Map<string, number[]>();
       bands.forEach((b, k) => {
         const src = info.bands[b];
@@ -143,15 +146,16 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
           // A band file on the tile's own grid (the usual case) decodes straight into the output
           // arrays: no staging copy. Validity is derived from NaNs below.
           if (shift) await file.readWindow({ col: shift[0], row: shift[1], width: grid.width, height: grid.height }, samples, fileOuts);
-          else await readOnto(file, samples, grid, fileOuts, new Uint8Array(grid.width * grid.height), step);
+          else {
+            for (const a of fileOuts) a.fill(NaN);
+            await readOnto(file, samples, grid, fileOuts, new Uint8Array(grid.width * grid.height), step);
+          }
         }),
       );
-      const n = grid.width * grid.height;
-      const valid = raster.valid;
-      for (let i = 0; i < n; i++) {
-        let ok = 1;
-        for (let k = 0; k < outs.length; k++) if (outs[k][i] !== outs[k][i]) { ok = 0; break; }
-        valid[i] = ok;
+      // Band by band, so each pass streams through one array.
+      const valid = raster.valid.fill(1);
+      for (const band of outs) {
+        for (let i = 0; i < band.length; i++) if (band[i] !== band[i]) valid[i] = 0;
       }
       return raster;
     },
