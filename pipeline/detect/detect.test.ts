@@ -176,3 +176,53 @@ describe('paramsHash', () => {
     expect(paramsHash({ ...DEFAULT_DETECTOR_PARAMS, mmuM2: 301 })).not.toBe(paramsHash({ ...DEFAULT_DETECTOR_PARAMS }));
   });
 });
+
+describe('scorePixels on strips', () => {
+  it('gives the same scores for a halo-padded strip as for the whole raster (no seams)', () => {
+    const w = 40, h = 40;
+    const mk = (shift: number) => {
+      const bands: Partial<Record<BandName, Float32Array>> = {};
+      const base = [600, 800, 700, 3000];
+      (['blue', 'green', 'red', 'nir'] as BandName[]).forEach((b, k) => {
+        const a = new Float32Array(w * h);
+        for (let i = 0; i < a.length; i++) a[i] = base[k] + 300 * Math.sin((i % w) * 0.7 + shift) + 200 * Math.cos(Math.floor(i / w) * 0.5);
+        if (shift) for (let r = 18; r < 24; r++) for (let c = 10; c < 16; c++) a[r * w + c] = [1500, 1600, 1700, 1900][k];
+        bands[b] = a;
+      });
+      return { width: w, height: h, transform: [0, 10, 0, 0, 0, -10], crs: 'EPSG:32650', bands, valid: new Uint8Array(w * h).fill(1) } as Raster;
+    };
+    const before = mk(0), after = mk(0.2);
+    const fit = fitNormalisation([{ before, after }]);
+    const whole = { score: new Float32Array(w * h), type: new Uint8Array(w * h) };
+    scorePixels(before, after, fit, DEFAULT_DETECTOR_PARAMS, whole);
+    const part = { score: new Float32Array(w * 10), type: new Uint8Array(w * 10) };
+    scorePixels(before, after, fit, DEFAULT_DETECTOR_PARAMS, part, { first: 15, count: 10 });
+    for (let i = 0; i < w * 10; i++) expect(part.score[i]).toBeCloseTo(whole.score[15 * w + i], 5);
+  });
+
+  it('ignores a sub-pixel shift of sharp edges but keeps a new object', () => {
+    const w = 30, h = 30;
+    const mk = (frac: number, plant: boolean) => {
+      const bands: Partial<Record<BandName, Float32Array>> = {};
+      (['blue', 'green', 'red', 'nir'] as BandName[]).forEach((b, k) => {
+        const a = new Float32Array(w * h);
+        for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+          // Vertical road edge at column 10 + frac: a pixel straddling it mixes both sides.
+          const cover = Math.min(1, Math.max(0, c + 1 - (10 + frac)));
+          a[r * w + c] = (1 - cover) * [400, 700, 420, 3400][k] + cover * [1500, 1600, 1700, 1900][k] + 5 * Math.sin(r * 7 + c * 3);
+        }
+        if (plant) for (let r = 20; r < 24; r++) for (let c = 20; c < 24; c++) a[r * w + c] = [650, 620, 420, 180][k];
+        bands[b] = a;
+      });
+      return { width: w, height: h, transform: [0, 10, 0, 0, 0, -10], crs: 'EPSG:32650', bands, valid: new Uint8Array(w * h).fill(1) } as Raster;
+    };
+    const before = mk(0, false), after = mk(0.4, true);
+    const fit = { reflectanceScale: 10000, samplePixels: 0, invariantPixels: 0, bands: Object.fromEntries(['blue', 'green', 'red', 'nir'].map((b) => [b, { gain: 1, offset: 0, sigma: 20 }])) };
+    const out = { score: new Float32Array(w * h), type: new Uint8Array(w * h) };
+    scorePixels(before, after, fit, DEFAULT_DETECTOR_PARAMS, out);
+    let edgeMax = 0;
+    for (let r = 2; r < 15; r++) for (let c = 8; c < 13; c++) edgeMax = Math.max(edgeMax, out.score[r * w + c]);
+    expect(edgeMax).toBeLessThan(DEFAULT_DETECTOR_PARAMS.thresholdFloor);
+    expect(out.score[21 * w + 21]).toBeGreaterThan(5 * DEFAULT_DETECTOR_PARAMS.thresholdFloor);
+  });
+});
