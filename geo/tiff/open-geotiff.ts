@@ -225,6 +225,44 @@ async function describe(
     return bytes;
   }
 
+  // Whole decoded chunks, most recent last. Strips that do not line up with the block rows (and
+  // the halo rows a smoothing kernel needs) touch a block row twice; keeping the last two block rows
+  // decoded means every chunk is inflated once per pass. In-flight decodes are shared too.
+  const chunkCache = new Map<string, Promise<Float32Array[]>>();
+  const chunkCacheCap = 2 * nx * (planar === 2 ? spp : 1);
+
+  function decodedChunk(index: number, chunkSamples: number[], chunkRows: number): Promise<Float32Array[]> {
+    const key = `${index}:${chunkSamples.join(',')}`;
+    const hit = chunkCache.get(key);
+    if (hit) {
+      chunkCache.delete(key);
+      chunkCache.set(key, hit);
+      return hit;
+    }
+    const decoding = (async () => {
+      if (counts[index] === 0) {
+        // Sparse chunk (GDAL SPARSE_OK): no bytes stored, reads as nodata, else 0.
+        return chunkSamples.map(() => new Float32Array(blockWidth * chunkRows).fill(nodata === null ? 0 : NaN));
+      }
+      const job: ChunkJob = {
+        bytes: await readChunkBytes(index),
+        compression, predictor, bps, sampleFormat,
+        spp: planar === 2 ? 1 : spp,
+        chunkWidth: blockWidth, chunkRows, rect: [0, 0, blockWidth, chunkRows], samples: chunkSamples, nodata,
+      };
+      try {
+        return await sharedInflatePool().decode(job);
+      } catch (err) {
+        throw unreadable(path, `chunk ${index} cannot be decoded (${err instanceof Error ? err.message : String(err)})`, err);
+      }
+    })();
+    chunkCache.set(key, decoding);
+    // A failed decode must not be served from the cache to the next reader.
+    decoding.catch(() => chunkCache.delete(key));
+    while (chunkCache.size > chunkCacheCap) chunkCache.delete(chunkCache.keys().next().value!);
+    return decoding;
+  }
+
   async function readFast(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<void> {
     const pool = sharedInflatePool();
     const tasks: Array<() => Promise<void>> = [];
@@ -245,30 +283,17 @@ async function describe(
         }
         for (const g of groups) {
           tasks.push(async () => {
-            let planes: Float32Array[];
-            if (counts[g.index] === 0) {
-              // Sparse chunk (GDAL SPARSE_OK): no bytes stored, reads as nodata, else 0.
-              planes = g.chunkSamples.map(() => new Float32Array(rect[2] * rect[3]).fill(nodata === null ? 0 : NaN));
-            } else {
-              const job: ChunkJob = {
-                bytes: await readChunkBytes(g.index),
-                compression, predictor, bps, sampleFormat,
-                spp: planar === 2 ? 1 : spp,
-                chunkWidth: blockWidth, chunkRows, rect, samples: g.chunkSamples, nodata,
-              };
-              try {
-                planes = await pool.decode(job);
-              } catch (err) {
-                throw unreadable(path, `chunk ${g.index} cannot be decoded (${err instanceof Error ? err.message : String(err)})`, err);
-              }
-            }
+            const planes = await decodedChunk(g.index, g.chunkSamples, chunkRows);
             const ox = cx0 - win.col;
             const oy = cy0 - win.row;
+            const [rx, ry, rw, rh] = rect;
             for (let k = 0; k < planes.length; k++) {
               const dst = out[g.outIdx[k]];
               const src = planes[k];
-              const w = rect[2];
-              for (let r = 0; r < rect[3]; r++) dst.set(src.subarray(r * w, r * w + w), (oy + r) * win.width + ox);
+              for (let r = 0; r < rh; r++) {
+                const s0 = (ry + r) * blockWidth + rx;
+                dst.set(src.subarray(s0, s0 + rw), (oy + r) * win.width + ox);
+              }
             }
           });
         }
@@ -348,6 +373,7 @@ async function describe(
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
+      chunkCache.clear();
       const h = handle;
       handle = null;
       if (h) await (await h).close();
