@@ -4,17 +4,8 @@
  */
 import { pointInRing, ringArea } from './ring.js';
 
-/** mulberry32: a seeded uniform [0, 1) generator, so fixtures are identical across runs. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seeded PRNG as the synthetic scene, so fixtures are identical across runs.
+export { mulberry32 } from '../../fixtures/scene-math.js';
 
 /** A w×h 0/1 mask with foreground probability `density`. */
 export function randomMask(w: number, h: number, density: number, rand: () => number): Uint8Array {
