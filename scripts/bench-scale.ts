@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import { BatchArgsSchema } from '../pipeline/batch/batch-args.js';
@@ -23,6 +24,7 @@ import { loadReport } from '../pipeline/batch/batch-store.js';
 import { planAndStore } from '../pipeline/batch/run-batch.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { resolveTarget } from '../workers/queue/connection.js';
 import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
 import { followBatch } from '../workers/queue/follow-batch.js';
 
@@ -63,10 +65,19 @@ try {
   // multiply by --concurrency when sizing a machine.
   process.stdout.write('workers  seconds  tiles/min  speedup  peak RSS/worker MiB\n');
   let base: number | undefined;
-  for (const n of counts) {
-    const queueName = `bench-${process.pid}-${n}`;
+  for (const [run, n] of counts.entries()) {
+    const queueName = `bench-${process.pid}-${run}-${n}`;
     const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn' };
     for (let i = 0; i < n; i++) workers.push(spawn(process.execPath, [cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    // The clock starts once every worker is connected: process start-up (imports, pool, migrate)
+    // is not tile throughput, and on a small machine N start-ups compete for the same cores.
+    const { connection, prefix } = resolveTarget({ connection: redisUrl, queueName });
+    const queue = new Queue(queueName, { connection, prefix });
+    try {
+      while ((await queue.getWorkersCount()) < n) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await queue.close();
+    }
     const t0 = performance.now();
     await enqueueBatch(redisUrl, { batchId: plan.batchId, tileIds, queueName });
     await followBatch(redisUrl, plan.batchId, () => {}, { queueName, pollMs: 200 });
