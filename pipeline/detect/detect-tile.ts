@@ -125,7 +125,15 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   }
   const scratch = createScoreScratch(w, Math.min(h, stripRows + 2 * halo));
 
-  const readStrip = (win: Window) => Promise.all([current.readWindow(win, bands), prior.readAligned(windowGrid(grid, win), bands)]);
+  // The read-ahead is marked handled at once: when the loop leaves early (shutdown abort, a
+  // scoring error) nobody awaits it, and its rejection once the caller closes the readers
+  // ("readWindow after close") would otherwise be an unhandled rejection that kills a worker.
+  // The loop's own `await next` still sees the error.
+  const readStrip = (win: Window) => {
+    const p = Promise.all([current.readWindow(win, bands), prior.readAligned(windowGrid(grid, win), bands)]);
+    p.catch(() => {});
+    return p;
+  };
   let next = readStrip(strips[0].win);
   for (let s = 0; s < strips.length; s++) {
     if (opts.signal?.aborted) throw new TubanError('QUEUE.TRANSIENT', 'interrupted by shutdown', current.info.id);
