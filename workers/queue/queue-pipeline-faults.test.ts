@@ -182,6 +182,27 @@ describe.runIf(servers)('queued batch with real handlers under faults', () => {
     expect(await comparableOutputs(join(dir, 'out-pgdrop'))).toEqual(reference);
   });
 
+  it('a worker closed (SIGTERM path) while a tile runs finishes or hands it back without using an attempt; output identical', async () => {
+    const { db, plan, ref } = await setup('faults_term');
+    const first = startWorker({ connection: servers!.redisUrl, handlers: createHandlers({ db, log, mode: 'queue' }), ...ref, log, handleSignals: false });
+    cleanup.push(() => first.close());
+    const closed = new Promise<void>((resolve) => first.worker.once('active', () => void first.close().then(resolve)));
+    await enqueueBatch(servers!.redisUrl, { batchId: plan.batchId, tileIds: plan.tiles.map((t) => t.tile.id), ...ref, backoffMs: 100 });
+    await closed;
+    expect(first.worker.isRunning()).toBe(false);
+    worker(db, ref);
+    await followBatch(servers!.redisUrl, plan.batchId, () => {}, { ...ref, pollMs: 100 });
+    const queue = new Queue(ref.queueName, { connection: { url: servers!.redisUrl }, prefix: ref.queuePrefix });
+    try {
+      const tiles = await Promise.all(plan.tiles.map((t) => queue.getJob(tileJobId(plan.batchId, t.tile.id))));
+      expect(tiles.map((j) => j?.attemptsMade)).toEqual(plan.tiles.map(() => 1));
+    } finally {
+      await queue.close();
+    }
+    await exportBatch(db, plan.batchId, join(dir, 'out-term'), args.rules);
+    expect(await comparableOutputs(join(dir, 'out-term'))).toEqual(reference);
+  });
+
   it('the poisoned tile is not retried: reported once, the rest completes', async () => {
     const { db, plan, ref } = await setup('faults_poison');
     worker(db, ref);
