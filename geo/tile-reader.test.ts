@@ -214,3 +214,28 @@ describe('openTile', () => {
     expect(sab / Math.sqrt(saa * sbb)).toBeCloseTo(0.481, 2);
   });
 });
+
+describe('reusing strip buffers', () => {
+  it('fills the given arrays with exactly what a fresh read returns, for a tile and a same-grid prior', async () => {
+    const grid: Grid = { ...target, width: 96, height: 80 };
+    await writePattern(join(dir, 'reuse.tif'), grid, { col: 10, row: 10, size: 6 });
+    const info = await tileOf(join(dir, 'reuse.tif'));
+    const tile = await openTile(info);
+    const mosaic = await openMosaic([info]);
+    const a = { col: 0, row: 0, width: 96, height: 40 };
+    const b = { col: 0, row: 40, width: 96, height: 40 };
+    const first = await tile.readWindow(a, ['red']);
+    const reused = await tile.readWindow(b, ['red'], first);
+    const fresh = await tile.readWindow(b, ['red']);
+    expect(reused.bands.red!.buffer).toBe(first.bands.red!.buffer);
+    expect(Array.from(reused.bands.red!)).toEqual(Array.from(fresh.bands.red!));
+    expect(Array.from(reused.valid)).toEqual(Array.from(fresh.valid));
+    const p1 = await mosaic.readAligned(windowGrid(grid, a), ['red']);
+    const p2 = await mosaic.readAligned(windowGrid(grid, a), ['red'], fresh);
+    expect(p2.bands.red!.buffer).toBe(fresh.bands.red!.buffer);
+    expect(Array.from(p2.bands.red!)).toEqual(Array.from(p1.bands.red!));
+    expect(Array.from(p2.valid)).toEqual(Array.from(p1.valid));
+    expect(p1.valid.includes(0)).toBe(true); // the nodata hole
+    await Promise.all([tile.close(), mosaic.close()]);
+  });
+});

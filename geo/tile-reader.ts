@@ -19,17 +19,19 @@ export interface TileReader {
    * Bands over `win` of the tile's own grid (finer bands read as is, 20 m bands resampled
    * bilinearly onto it). A band value is NaN where that band has no data; `valid` is 0 where any
    * requested band is nodata, NaN or outside the tile.
+   * `reuse`: a raster from an earlier call whose arrays are big enough; they are overwritten and
+   * returned (strip loops allocate once instead of per strip — GC, first-touch of fresh memory).
    */
-  readWindow(win: Window, bands: BandName[]): Promise<Raster>;
+  readWindow(win: Window, bands: BandName[], reuse?: Raster): Promise<Raster>;
   close(): Promise<void>;
 }
 
 export interface AlignedSource {
   /**
    * Bands warped onto `target` (any CRS): bilinear, first tile with data wins where tiles
-   * overlap; `valid` 0 where no tile has data for every band.
+   * overlap; `valid` 0 where no tile has data for every band. `reuse` as for `readWindow`.
    */
-  readAligned(target: Grid, bands: BandName[]): Promise<Raster>;
+  readAligned(target: Grid, bands: BandName[], reuse?: Raster): Promise<Raster>;
   close(): Promise<void>;
 }
 
@@ -99,13 +101,19 @@ function shiftMap(map: CoarseMap, win: Window): void {
   }
 }
 
-function emptyRaster(grid: Grid, bands: BandName[], fill = NaN): { raster: Raster; outs: Float32Array[] } {
+function emptyRaster(grid: Grid, bands: BandName[], fill = NaN, reuse?: Raster): { raster: Raster; outs: Float32Array[] } {
   const n = grid.width * grid.height;
-  // Skipping the NaN fill when every pixel is about to be written saves a pass over each band.
-  const outs = bands.map(() => (fill === fill ? new Float32Array(n) : new Float32Array(n).fill(NaN)));
+  const fits = (a: ArrayLike<number> | undefined): boolean => a !== undefined && a.length >= n;
+  const recycle = reuse && fits(reuse.valid) && bands.every((b) => fits(reuse.bands[b]));
+  // fill 0 = every pixel is about to be written: no fill pass (recycled arrays keep stale values).
+  const outs = bands.map((b) => {
+    const a = recycle ? reuse.bands[b]!.subarray(0, n) : new Float32Array(n);
+    return fill === fill ? a : a.fill(NaN);
+  });
   const record: Partial<Record<BandName, Float32Array>> = {};
   bands.forEach((b, k) => (record[b] = outs[k]));
-  return { raster: { ...grid, bands: record, valid: new Uint8Array(n) }, outs };
+  const valid = recycle ? reuse.valid.subarray(0, n).fill(0) : new Uint8Array(n);
+  return { raster: { ...grid, bands: record, valid }, outs };
 }
 
 /** Open a catalogued tile for windowed reads on its own grid. */
@@ -124,13 +132,13 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
   };
   return {
     info,
-    async readWindow(win: Window, bands: BandName[]): Promise<Raster> {
+    async readWindow(win: Window, bands: BandName[], reuse?: Raster): Promise<Raster> {
       if (closed) throw new TubanError('INTERNAL', 'readWindow after close', info.id);
       checkBytes(win.width * win.height, bands.length, cap, info.files[0] ?? info.id);
       const grid = windowGrid(info.grid, win);
       // No NaN pre-fill: a file on the tile's grid writes every pixel of the window (NaN outside it),
       // and a resampled one pre-fills its own bands below.
-      const { raster, outs } = emptyRaster(grid, bands, 0);
+      const { raster, outs } = emptyRaster(grid, bands, 0, reuse);
       const byFile = new Map<string, number[]>();
       bands.forEach((b, k) => {
         const src = info.bands[b];
@@ -183,11 +191,11 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
     return r;
   };
   return {
-    async readAligned(target: Grid, bands: BandName[]): Promise<Raster> {
+    async readAligned(target: Grid, bands: BandName[], reuse?: Raster): Promise<Raster> {
       if (closed) throw new TubanError('INTERNAL', 'readAligned after close');
       checkBytes(target.width * target.height, bands.length, cap, 'mosaic');
-      const { raster, outs } = emptyRaster(target, bands);
-      let first = true;
+      type Placement = { info: TileInfo; shift: [number, number] | null; map: CoarseMap | null; win: Window };
+      const placements: Placement[] = [];
       for (const info of infos) {
         const toSource = info.grid.crs === target.crs ? null : transformer(target.crs, info.grid.crs);
         const shift = toSource ? null : integerShift(target.transform, info.grid.transform);
@@ -195,24 +203,30 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
         const win = shift
           ? clipWindow({ col: shift[0], row: shift[1], width: target.width, height: target.height }, info.grid)
           : sourceWindow(map!, info.grid);
-        if (!win) continue;
-        const reader = await readerFor(info);
-        const src = await reader.readWindow(win, bands);
+        if (win) placements.push({ info, shift, map, win });
+      }
+      // The usual case: the first tile is on the same grid and covers the whole target, so its window
+      // read (into the caller's reused arrays) IS the aligned raster; later tiles only fill its holes.
+      const p0 = placements[0];
+      const direct = p0?.shift && p0.win.width === target.width && p0.win.height === target.height;
+      let raster: Raster;
+      let outs: Float32Array[];
+      if (direct) {
+        const src = await (await readerFor(p0.info)).readWindow(p0.win, bands, reuse);
+        raster = { ...target, bands: src.bands, valid: src.valid };
+        outs = bands.map((b) => src.bands[b]!);
+      } else {
+        ({ raster, outs } = emptyRaster(target, bands, NaN, reuse));
+      }
+      for (const { info, shift, map, win } of direct ? placements.slice(1) : placements) {
+        const src = await (await readerFor(info)).readWindow(win, bands);
         const srcBands = bands.map((b) => src.bands[b]!);
-        if (shift && first && win.width === target.width && win.height === target.height) {
-          // Same grid, full cover, nothing placed yet: the source window IS the aligned raster.
-          bands.forEach((b, k) => {
-            raster.bands[b] = srcBands[k];
-            outs[k] = srcBands[k];
-          });
-          raster.valid.set(src.valid);
-        } else if (shift) {
+        if (shift) {
           copyShifted(srcBands, src.valid, win, shift, outs, raster.valid, target);
         } else {
           shiftMap(map!, win);
           warpBilinear(srcBands, win.width, win.height, map!, outs, target.width, target.height, raster.valid);
         }
-        first = false;
       }
       return raster;
     },
