@@ -8,19 +8,20 @@
  *
  *   npm run bench:accuracy [-- --data ../shared/data --out bench-results/accuracy.json]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OSCD_CITIES, oscdCityFiles, taizhouFiles } from '../pipeline/accuracy/bench-data.js';
 import type { BenchScene, BenchSceneFiles } from '../pipeline/accuracy/bench-data.js';
 import { catalogueTiles } from '../pipeline/catalogue.js';
 import { openMosaic, openTile } from '../geo/tile-reader.js';
 import { pixelSize } from '../geo/raster.js';
-import { detectTile } from '../pipeline/detect/detect-tile.js';
+import { detectTile, detectorStamp, type DetectTileOptions } from '../pipeline/detect/detect-tile.js';
+import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { addCounts, objectMetrics, pixelCounts, pixelMetrics } from '../pipeline/accuracy/metrics.js';
 import type { PixelCounts } from '../pipeline/accuracy/metrics.js';
 import { detectScene } from '../pipeline/accuracy/simple-detect.js';
 import type { SceneDetection } from '../pipeline/accuracy/simple-detect.js';
-import { DEFAULT_DETECTOR_PARAMS, DETECTOR_NAME, DETECTOR_VERSION, paramsHash } from '../pipeline/detect/detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 import type { DetectorParams } from '../pipeline/detect/detector-params.js';
 
 /** How a scene is turned into a detection; the lead swaps this for the detectTile product path. */
@@ -51,7 +52,11 @@ export interface BenchReference {
  * second as the aligned mosaic, detectTile with tileEpoch 'before' (the scored grid is the first
  * date's, the roles stay before → after). Returns the detection and the reference's pixel size.
  */
-export async function detectProduct(files: BenchSceneFiles, params: DetectorParams): Promise<{ det: BenchDetection; ref: BenchReference }> {
+export async function detectProduct(
+  files: BenchSceneFiles,
+  params: DetectorParams,
+  extra: Pick<DetectTileOptions, 'changeModel' | 'onFeatures'> = {},
+): Promise<{ det: BenchDetection; ref: BenchReference }> {
   const [c1, c2] = await Promise.all([catalogueTiles(files.first, { bands: files.bands }), catalogueTiles(files.second, { bands: files.bands })]);
   if (c1.tiles.length !== 1 || c2.tiles.length === 0) {
     throw new Error(`${files.name}: expected one first-date tile and a second date, got ${c1.tiles.length}/${c2.tiles.length} (${[...c1.rejected, ...c2.rejected].map((r) => r.error.message).join('; ')})`);
@@ -64,7 +69,7 @@ export async function detectProduct(files: BenchSceneFiles, params: DetectorPara
   const reader = await openTile(tile);
   const mosaic = await openMosaic(c2.tiles);
   try {
-    const r = await detectTile(reader, mosaic, { params, bands, keepRasters: true, tileEpoch: 'before' });
+    const r = await detectTile(reader, mosaic, { params, bands, keepRasters: true, tileEpoch: 'before', ...extra });
     const { labels, labelConfidence } = r.rasters!;
     const mask = new Uint8Array(labels.length);
     for (let i = 0; i < labels.length; i++) mask[i] = labels[i] ? 1 : 0;
@@ -191,24 +196,55 @@ async function main(): Promise<void> {
   const only = arg('--only', '');
   const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, ...(JSON.parse(arg('--params', '{}')) as Partial<DetectorParams>) };
   const names = [...OSCD_CITIES, 'taizhou'].filter((c) => !only || only.split(',').includes(c));
-  console.log('scene            P     R    F1   acc  objR  nObj polyP  nPoly  P(c≥0.8)   P(c<0.8)    thr   sec');
-  const oscd: SceneResult[] = [];
-  const others: SceneResult[] = [];
-  for (const name of names) {
-    const files = name === 'taizhou' ? await taizhouFiles(`${data}/landsat_taizhou`) : await oscdCityFiles(`${data}/oscd`, name);
-    const t0 = performance.now();
-    const { det, ref } = await detectProduct(files, params);
-    const r = evaluateScene(ref, det, (performance.now() - t0) / 1000, params);
-    (name === 'taizhou' ? others : oscd).push(r);
-    console.log(fmt(r));
+  const learned = params.model === 'learned';
+  // Leave-one-city-out: each OSCD city is scored with the fold model that never saw it (written by
+  // npm run train); Taizhou, never trained on, uses the shipped model.
+  const locoPath = arg('--loco', 'bench-results/change-model-loco.json');
+  const folds: Record<string, ChangeModel> = learned ? (JSON.parse(readFileSync(locoPath, 'utf8')) as { folds: Record<string, ChangeModel> }).folds : {};
+  const header = 'scene            P     R    F1   acc  objR  nObj polyP  nPoly  P(c≥0.8)   P(c<0.8)    thr   sec';
+  const runAll = async (mode: 'loco' | 'in-sample') => {
+    const oscd: SceneResult[] = [];
+    const others: SceneResult[] = [];
+    for (const name of names) {
+      if (mode === 'in-sample' && name === 'taizhou') continue;
+      const files = name === 'taizhou' ? await taizhouFiles(`${data}/landsat_taizhou`) : await oscdCityFiles(`${data}/oscd`, name);
+      const changeModel = learned && mode === 'loco' && name !== 'taizhou' ? folds[name] : undefined;
+      if (learned && mode === 'loco' && name !== 'taizhou' && !changeModel) throw new Error(`no leave-one-out model for ${name} in ${locoPath}: run npm run train`);
+      const t0 = performance.now();
+      const { det, ref } = await detectProduct(files, params, { changeModel });
+      const r = evaluateScene(ref, det, (performance.now() - t0) / 1000, params);
+      (name === 'taizhou' ? others : oscd).push(r);
+      console.log(fmt(r));
+    }
+    const pooled = oscd.length ? pool('OSCD pooled', oscd) : null;
+    if (pooled) console.log(fmt(pooled));
+    return { oscd, pooled, others };
+  };
+  console.log(learned ? `LEAVE-ONE-CITY-OUT (fold models from ${locoPath}; Taizhou: shipped model)` : 'unsupervised (nothing fitted on these scenes)');
+  console.log(header);
+  const main = await runAll('loco');
+  let inSample: { oscd: SceneResult[]; pooled: SceneResult | null } | null = null;
+  if (learned && !args.includes('--no-in-sample')) {
+    console.log('IN-SAMPLE (shipped model, fitted on all 9 cities: for the overfitting gap only)');
+    console.log(header);
+    const r = await runAll('in-sample');
+    inSample = { oscd: r.oscd, pooled: r.pooled };
   }
-  const pooled = oscd.length ? pool('OSCD pooled', oscd) : null;
-  if (pooled) console.log(fmt(pooled));
   mkdirSync(dirname(outPath), { recursive: true });
+  const stamp = detectorStamp(params);
   writeFileSync(
     outPath,
     JSON.stringify(
-      { detector: { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) }, params, oscd, pooled, others, fittedOnBench: false },
+      {
+        detector: stamp,
+        params,
+        scoring: learned ? 'oscd: leave-one-city-out (fold model never saw the city); taizhou: shipped model, never trained on' : 'unsupervised: nothing fitted on these scenes',
+        oscd: main.oscd,
+        pooled: main.pooled,
+        others: main.others,
+        inSample,
+        fittedOnBench: learned,
+      },
       null,
       2,
     ),

@@ -50,3 +50,25 @@ export function componentConfidence(
   if (c.compactness !== undefined && c.compactness < 0.15) reasons.push('thin shape (possible misregistration)');
   return { confidence, reasons };
 }
+
+/**
+ * Confidence of a component found by the learned model: its score is a change probability and
+ * `threshold` the model's cut. Mean probability well above the cut, a high peak, size over the
+ * MMU and one dominant change type are the evidence, as for componentConfidence.
+ */
+export function learnedConfidence(
+  c: ComponentEvidence,
+  params: Pick<DetectorParams, 'mmuM2'>,
+): { confidence: number; reasons: string[] } {
+  const t = Math.min(c.threshold, 0.95);
+  const areaM2 = c.pixelCount * c.pixelAreaM2;
+  const strength = clamp01((c.meanScore - t) / Math.max(0.9 - t, 0.05));
+  const peak = clamp01((c.maxScore - t) / (1 - t));
+  const size = clamp01(Math.log(Math.max(areaM2, 1) / params.mmuM2) / Math.log(10));
+  const agree = clamp01((c.typeAgreement - 0.5) / 0.5);
+  const evidence = 0.45 * strength + 0.15 * peak + 0.25 * size + 0.15 * agree;
+  const confidence = Math.round(clamp01(0.1 + 0.9 * evidence) * 1000) / 1000;
+  const reasons = [`change probability ${c.meanScore.toFixed(2)} (peak ${c.maxScore.toFixed(2)}, cut ${c.threshold.toFixed(2)})`, `area ${Math.round(areaM2)} m²`];
+  if (c.typeAgreement < 0.6) reasons.push(`mixed change type (${Math.round(c.typeAgreement * 100)}% agree)`);
+  return { confidence, reasons };
+}

@@ -20,7 +20,10 @@ import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
 import { TubanError } from '../errors.js';
 import { NOT_OBSERVED, STILL_VEGETATED, changeTypeOfCode, createScoreScratch, maskCloudFringes, scorePixels } from './score.js';
 import { chooseThreshold } from './threshold.js';
-import { componentConfidence } from './confidence.js';
+import { componentConfidence, learnedConfidence } from './confidence.js';
+import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from './change-features.js';
+import { foldModel, modelHash, shippedChangeModel, type ChangeModel } from './change-model.js';
+import type { LearnedScoring } from './score.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, paramsHash, type DetectorParams } from './detector-params.js';
 import type { ChangeType, DetectorStamp, Detection } from '../model.js';
@@ -75,6 +78,10 @@ export interface DetectTileOptions {
    * date is warped onto it). Only the roles swap; the grid scored is always the tile's.
    */
   tileEpoch?: 'after' | 'before';
+  /** Learned model to use instead of the shipped one (leave-one-city-out evaluation, training). */
+  changeModel?: ChangeModel;
+  /** Called after each strip with the learned model's feature planes (FEATURE_COUNT × count × width) for rows [row, row + count): the trainer's tap. */
+  onFeatures?: (features: Float32Array[], row: number, count: number) => void;
 }
 
 const HIST_BINS = 4096;
@@ -82,8 +89,14 @@ const HIST_BINS = 4096;
 const HIST_HI = 64;
 const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
 
-export function detectorStamp(params: DetectorParams): DetectorStamp {
-  return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
+/**
+ * Name, version and parameter hash of the detector. With the learned model the version names the
+ * model's version and the hash covers its weights, so a polygon traces back to both.
+ */
+export function detectorStamp(params: DetectorParams, model?: ChangeModel): DetectorStamp {
+  if (params.model !== 'learned') return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
+  const m = model ?? shippedChangeModel();
+  return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}+model.${m.version}`, paramsHash: paramsHash(params, modelHash(m)) };
 }
 
 export async function detectTile(current: TileReader, prior: AlignedSource, opts: DetectTileOptions): Promise<TileDetection> {
@@ -112,10 +125,12 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   const score = new Float32Array(n);
   const type = new Uint8Array(n);
   const hist = new Float64Array(HIST_BINS);
-  const stripRows = opts.stripRows ?? Math.max(64, Math.min(1024, Math.floor(8e6 / w)));
-  // Halo rows read above and below each strip: the 3×3 before-range needs 1, the box mean
-  // smoothRadius more, so scores at strip seams equal those of one whole-tile pass.
-  const halo = params.smoothRadius + 1;
+  const model = params.model === 'learned' ? (opts.changeModel ?? shippedChangeModel()) : null;
+  // The learned features hold ~25 float planes per strip pixel: shorter strips keep that bounded.
+  const stripRows = opts.stripRows ?? Math.max(64, Math.min(1024, Math.floor((model ? 2e6 : 8e6) / w)));
+  // Halo rows read above and below each strip: the 3×3 before-range needs 1, the box means
+  // (score smoothing, learned context) their radius more, so strip seams do not show.
+  const halo = (model ? Math.max(params.smoothRadius, FEATURE_CONTEXT) : params.smoothRadius) + 1;
   const strips: { win: Window; first: number; count: number }[] = [];
   for (let row = 0; row < h; row += stripRows) {
     const count = Math.min(stripRows, h - row);
@@ -124,13 +139,24 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     strips.push({ win: { col: 0, row: top, width: w, height: bottom - top }, first: row - top, count });
   }
   const scratch = createScoreScratch(w, Math.min(h, stripRows + 2 * halo));
+  let learned: LearnedScoring | undefined;
+  if (model) {
+    learned = {
+      folded: foldModel(model),
+      threshold: model.threshold,
+      scratch: createFeatureScratch(w, Math.min(h, stripRows + 2 * halo)),
+      features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows)),
+    };
+  }
 
   // The read-ahead is marked handled at once: when the loop leaves early (shutdown abort, a
   // scoring error) nobody awaits it, and its rejection once the caller closes the readers
   // ("readWindow after close") would otherwise be an unhandled rejection that kills a worker.
   // The loop's own `await next` still sees the error.
+  // Two strips live at once (scored + read ahead): the one scored last lends its arrays to the next read.
+  let spare: [Raster, Raster] | undefined;
   const readStrip = (win: Window) => {
-    const p = Promise.all([current.readWindow(win, bands), prior.readAligned(windowGrid(grid, win), bands)]);
+    const p = Promise.all([current.readWindow(win, bands, spare?.[0]), prior.readAligned(windowGrid(grid, win), bands, spare?.[1])]);
     p.catch(() => {});
     return p;
   };
@@ -142,9 +168,12 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     const [after, before] = swap ? [priorR, tileR] : [tileR, priorR];
     // Decode the next strip (in the inflate worker threads) while this one is scored here.
     if (s + 1 < strips.length) next = readStrip(strips[s + 1].win);
+    spare = undefined; // lent to the read-ahead (or not needed any more)
     const off = (win.row + first) * w;
     const out: ScoreOutput = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
-    await time('score', () => scorePixels(before, after, fit, params, out, { first, count }, scratch));
+    await time('score', () => scorePixels(before, after, fit, params, out, { first, count }, scratch, learned));
+    if (learned && opts.onFeatures) opts.onFeatures(learned.features, win.row + first, count);
+    spare = [tileR, priorR];
     progress(((s + 1) / strips.length) * 0.7);
   }
 
@@ -154,6 +183,8 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   labels.fill(0);
 
   const threshold = await time('threshold', () => {
+    // The learned score is a probability with its threshold fixed in training.
+    if (model) return model.threshold;
     histogram(score, null, 0, HIST_HI, hist);
     return chooseThreshold(hist, 0, HIST_HI, params);
   });
@@ -205,10 +236,8 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
       if (changeType === null) continue; // seasonal: still vegetated or regrowing
       const pixelCount = stats.count[l];
       const meanScore = stats.sum![l] / pixelCount;
-      const { confidence, reasons } = componentConfidence(
-        { meanScore, maxScore: stats.max![l], pixelCount, pixelAreaM2: pxArea, threshold, typeAgreement: agreement },
-        params,
-      );
+      const evidence = { meanScore, maxScore: stats.max![l], pixelCount, pixelAreaM2: pxArea, threshold, typeAgreement: agreement };
+      const { confidence, reasons } = model ? learnedConfidence(evidence, params) : componentConfidence(evidence, params);
       if (confidence < params.minConfidence) continue;
       labelConfidence[l] = confidence;
       for (const part of parts) {
@@ -244,7 +273,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     notObservedM2: notObservedPx * pxArea,
     threshold,
     normalisation: fit,
-    stamp: detectorStamp(params),
+    stamp: detectorStamp(params, model ?? undefined),
     timings,
     pixels: n,
     rasters,

@@ -7,11 +7,23 @@
 import { createHash } from 'node:crypto';
 
 export const DETECTOR_NAME = 'tuban-spectral-change';
-export const DETECTOR_VERSION = '0.2.0';
+export const DETECTOR_VERSION = '0.3.0';
 
 export type ThresholdMethod = 'kittler' | 'otsu' | 'mad' | 'max';
+/** 'learned': per-pixel probability of the shipped change model (change-model.json); 'unsupervised': σ-unit spectral score with a histogram threshold. */
+export type ChangeScoreModel = 'learned' | 'unsupervised';
 
 export interface DetectorParams {
+  /** Which per-pixel score decides change (see ChangeScoreModel). */
+  model: ChangeScoreModel;
+  /**
+   * Learned model only: a pixel whose unsupervised score (σ units) is at least this and whose type
+   * is vegetation loss, water fill or new water counts as change whatever the model says (0 = off).
+   * The model was trained on urban-change labels and has never seen such changes labelled.
+   */
+  learnedRescueSigma: number;
+  /** Compare each after pixel with the 3×3 range of the before band (misregistration-robust) instead of the pixel itself. */
+  rangeDifference: boolean;
   /** Minimum mapping unit, m². Components smaller than this are dropped (≈ 3 Sentinel-2 pixels). */
   mmuM2: number;
   /** Radius of the binary opening applied to the change mask, pixels (0 = none). */
@@ -39,6 +51,9 @@ export interface DetectorParams {
 }
 
 export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = Object.freeze({
+  model: 'unsupervised',
+  learnedRescueSigma: 8,
+  rangeDifference: true,
   mmuM2: 300,
   openRadius: 1,
   smoothRadius: 1,
@@ -53,9 +68,9 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = Object.freeze({
   normKeepShare: 0.6,
 });
 
-/** Short, stable hash of the parameters (keys sorted), for DetectorStamp.paramsHash and artifact keys. */
-export function paramsHash(params: DetectorParams): string {
+/** Short, stable hash of the parameters (keys sorted) and of the learned model's weights when used, for DetectorStamp.paramsHash and artifact keys. */
+export function paramsHash(params: DetectorParams, modelHash = ''): string {
   const keys = Object.keys(params).sort() as (keyof DetectorParams)[];
-  const canon = JSON.stringify(keys.map((k) => [k, params[k]]));
+  const canon = JSON.stringify([keys.map((k) => [k, params[k]]), modelHash]);
   return createHash('sha256').update(`${DETECTOR_NAME}@${DETECTOR_VERSION}:${canon}`).digest('hex').slice(0, 12);
 }

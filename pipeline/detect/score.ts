@@ -13,6 +13,19 @@ import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../model.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
+import { BASE, D_CLIP, FEATURE_CONTEXT, contextFeatures, type FeatureScratch } from './change-features.js';
+import { predictPlanes, type FoldedModel } from './change-model.js';
+
+/**
+ * The learned model's state for scorePixels: folded weights, its scratch, and the feature planes
+ * (FEATURE_COUNT × output pixels) it leaves filled for the caller (the trainer reads them).
+ */
+export interface LearnedScoring {
+  folded: FoldedModel;
+  threshold: number;
+  scratch: FeatureScratch;
+  features: Float32Array[];
+}
 
 /** uint8 code of each change type in the per-pixel type plane; 0 = no change. */
 export const CHANGE_TYPE_CODES: Readonly<Record<ChangeType | 'none', number>> = Object.freeze({
@@ -167,6 +180,7 @@ export function scorePixels(
   out: { score: Float32Array; type: Uint8Array },
   rows?: ScoreRows,
   scratch?: ScoreScratch,
+  learned?: LearnedScoring,
 ): void {
   const { width, height } = before;
   const n = width * height;
@@ -198,9 +212,13 @@ export function scorePixels(
   const raw = sc.raw;
   const type = sc.type;
   const bv = before.valid;
-  // Rows the box mean reads.
-  const r0 = Math.max(0, first - params.smoothRadius);
-  const r1 = Math.min(height, first + count + params.smoothRadius);
+  // Rows the box means read (the score's, and the learned features' context).
+  const ctx = learned ? Math.max(params.smoothRadius, FEATURE_CONTEXT) : params.smoothRadius;
+  const r0 = Math.max(0, first - ctx);
+  const r1 = Math.min(height, first + count + ctx);
+  const planes = learned?.scratch.base;
+  if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
+  const useRange = params.rangeDifference !== false;
 
   for (let row = r0; row < r1; row++) {
     for (let col = 0; col < width; col++) {
@@ -208,27 +226,33 @@ export function scorePixels(
       if (!bv[i] || !after.valid[i]) {
         raw[i] = NaN;
         type[i] = NOT_OBSERVED;
+        if (planes) for (const p of planes) p[i] = NaN;
         continue;
       }
       let m2 = 0;
+      let m2v = 0; // over the four 10 m bands only (the learned features)
       for (let k = 0; k < nb; k++) {
         const a = gain[k] * src1[k][i] + off[k];
         const d = (a - src0[k][i]) * isig[k];
         m2 += d * d;
+        if (k === iB || k === iG || k === iR || k === iN) m2v += d * d;
         y[k] = src0[k][i] * inv;
         x[k] = a * inv;
       }
+      const m2Plain = m2v;
       const s0 = hasSwir ? y[iS] : -1;
       const s1 = hasSwir ? x[iS] : -1;
       const illum = isIlluminationChange(y, x, iB, iG, iR, iN) | isIlluminationChange(x, y, iB, iG, iR, iN);
       if (illum >= 2 || isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0) || isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1)) {
         raw[i] = NaN;
         type[i] = NOT_OBSERVED;
+        if (planes) for (const p of planes) p[i] = NaN;
         continue;
       }
-      if (m2 > RANGE_SKIP * RANGE_SKIP * nb) {
+      if (useRange && m2 > RANGE_SKIP * RANGE_SKIP * nb) {
         // 3×3 before-range distance; neighbours off the raster or invalid are left out.
         m2 = 0;
+        m2v = 0;
         const rA = row > 0 ? row - 1 : row, rB = row + 1 < height ? row + 1 : row;
         const cA = col > 0 ? col - 1 : col, cB = col + 1 < width ? col + 1 : col;
         for (let k = 0; k < nb; k++) {
@@ -246,6 +270,7 @@ export function scorePixels(
           const a = gain[k] * src1[k][i] + off[k];
           const d = a < lo ? (lo - a) * isig[k] : a > hi ? (a - hi) * isig[k] : 0;
           m2 += d * d;
+          if (k === iB || k === iG || k === iR || k === iN) m2v += d * d;
         }
       }
       const ndvi0 = nd(y[iN], y[iR]);
@@ -273,6 +298,27 @@ export function scorePixels(
       else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
       raw[i] = w * Math.sqrt(m2 / nb);
       type[i] = illum ? code | CLOUD_FRINGE_FLAG : code;
+      if (planes) {
+        const base = planes;
+        const clip = (v: number) => (v > D_CLIP ? D_CLIP : v < -D_CLIP ? -D_CLIP : v);
+        base[BASE.dBlue][i] = clip((x[iB] - y[iB]) * fit.reflectanceScale * isig[iB]);
+        base[BASE.dGreen][i] = clip((x[iG] - y[iG]) * fit.reflectanceScale * isig[iG]);
+        base[BASE.dRed][i] = clip((x[iR] - y[iR]) * fit.reflectanceScale * isig[iR]);
+        base[BASE.dNir][i] = clip((x[iN] - y[iN]) * fit.reflectanceScale * isig[iN]);
+        base[BASE.lm][i] = Math.log1p(Math.sqrt(m2Plain / 4));
+        base[BASE.lr][i] = Math.log1p(Math.sqrt(m2v / 4));
+        base[BASE.ndvi0][i] = ndvi0;
+        base[BASE.ndvi1][i] = ndvi1;
+        base[BASE.ndwi0][i] = nd(y[iG], y[iN]);
+        base[BASE.ndwi1][i] = nd(x[iG], x[iN]);
+        const br0 = (y[iB] + y[iG] + y[iR] + y[iN]) / 4;
+        const br1 = (x[iB] + x[iG] + x[iR] + x[iN]) / 4;
+        base[BASE.br0][i] = br0;
+        base[BASE.br1][i] = br1;
+        base[BASE.br0sq][i] = br0 * br0;
+        base[BASE.br1sq][i] = br1 * br1;
+        base[BASE.dNdvi][i] = ndvi1 - ndvi0;
+      }
     }
   }
   const score = out.score;
@@ -286,6 +332,25 @@ export function scorePixels(
       continue;
     }
     out.type[i] = t;
+  }
+  if (learned) {
+    // Score = change probability. Rescue (documented in DetectorParams.learnedRescueSigma): the
+    // model learned urban change only, so a non-urban change far above the unsupervised floor
+    // (vegetation cleared, water filled or dug) still passes at exactly the model's threshold.
+    contextFeatures(learned.scratch, width, height, first, count, learned.features);
+    const prob = learned.scratch.t0;
+    predictPlanes(learned.folded, learned.features, nOut, prob);
+    const rescue = params.learnedRescueSigma;
+    for (let i = 0; i < nOut; i++) {
+      const t = out.type[i];
+      if (t === NOT_OBSERVED) continue;
+      let p = prob[i];
+      if (rescue > 0 && score[i] >= rescue) {
+        const c = t & ~CLOUD_FRINGE_FLAG;
+        if ((c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water) && p < learned.threshold) p = learned.threshold;
+      }
+      score[i] = p === p ? p : 0;
+    }
   }
 }
 

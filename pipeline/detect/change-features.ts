@@ -1,0 +1,98 @@
+/**
+ * Per-pixel features of the learned change model, computed strip by strip from the same values
+ * scorePixels already derives (normalised difference, 3×3 range distance, indices), so the model
+ * adds a few box means and a dot product per pixel, not another pass over the bands.
+ *
+ * Only the four 10 m bands (blue, green, red, nir) enter: every sensor Tuban reads has them (the
+ * synthetic scenes and many commercial tiles have nothing else), and on Sentinel-2 the 20 m swir
+ * bands blur small buildings. Reflectances are in [0, 1]; differences in σ units of the NormFit.
+ */
+// A call-time cycle with score.ts (which calls contextFeatures): safe under ESM.
+import { boxMeanRows } from './score.js';
+
+/**
+ * Planes written per pixel of the halo'd strip (NaN where not observable). `d*` = normalised
+ * after − before in σ units; `lm`/`lr` = log1p of the plain / 3×3-range RMS magnitude.
+ */
+export const BASE_PLANES = ['dBlue', 'dGreen', 'dRed', 'dNir', 'lm', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1', 'br0sq', 'br1sq', 'dNdvi'] as const;
+export type BasePlane = (typeof BASE_PLANES)[number];
+export const BASE = Object.fromEntries(BASE_PLANES.map((p, i) => [p, i])) as Record<BasePlane, number>;
+
+/** Feature vector of the model, in order. `_bN` = box mean of radius N. */
+export const FEATURE_NAMES = [
+  'dBlue', 'dGreen', 'dRed', 'dNir', 'lm', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1',
+  'lm_b1', 'lm_b3', 'lr_b1', 'lr_b3',
+  'dBlue_b2', 'dGreen_b2', 'dRed_b2', 'dNir_b2',
+  'std0', 'std1', 'stdLogRatio', 'dNdvi_b3',
+] as const;
+export const FEATURE_COUNT = FEATURE_NAMES.length;
+
+/** Rows of context the features read on each side of an output row (largest box radius). */
+export const FEATURE_CONTEXT = 3;
+
+/** Signed differences are clipped here (σ units): a cloud edge of 200 σ must not dominate a linear model. */
+export const D_CLIP = 30;
+
+export interface FeatureScratch {
+  /** Pixels of the halo'd strip the base planes can hold. */
+  capacity: number;
+  base: Float32Array[];
+  hsum: Float64Array;
+  hcnt: Float64Array;
+  vsum: Float64Array;
+  vcnt: Float64Array;
+  /** Output-sized temporaries for the texture features. */
+  t0: Float32Array;
+  t1: Float32Array;
+}
+
+export function createFeatureScratch(width: number, rows: number): FeatureScratch {
+  const n = width * rows;
+  return {
+    capacity: n,
+    base: BASE_PLANES.map(() => new Float32Array(n)),
+    hsum: new Float64Array(n),
+    hcnt: new Float64Array(n),
+    vsum: new Float64Array(width),
+    vcnt: new Float64Array(width),
+    t0: new Float32Array(n),
+    t1: new Float32Array(n),
+  };
+}
+
+/**
+ * From base planes over rows [first − FEATURE_CONTEXT, first + count + FEATURE_CONTEXT) of a
+ * width × height strip, writes the FEATURE_COUNT planes of `out` (each count × width, row 0 =
+ * strip row `first`). Invalid pixels come out NaN in the per-pixel features.
+ */
+export function contextFeatures(sc: FeatureScratch, width: number, height: number, first: number, count: number, out: Float32Array[]): void {
+  const nOut = width * count;
+  const base = sc.base;
+  const off = first * width;
+  const copy = (p: BasePlane, f: number) => out[f].set(base[BASE[p]].subarray(off, off + nOut));
+  const box = (p: BasePlane, r: number, f: number) => boxMeanRows(base[BASE[p]], width, height, r, first, count, sc, out[f]);
+  let f = 0;
+  for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir', 'lm', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1'] as const) copy(p, f++);
+  box('lm', 1, f++);
+  box('lm', 3, f++);
+  box('lr', 1, f++);
+  box('lr', 3, f++);
+  for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir'] as const) box(p, 2, f++);
+  // Texture: 3×3 std of brightness per epoch and its log ratio (new roofs and roads add edges).
+  const fStd0 = f++, fStd1 = f++, fRatio = f++;
+  const m0 = out[fStd0], m1 = out[fStd1];
+  boxMeanRows(base[BASE.br0], width, height, 1, first, count, sc, m0);
+  boxMeanRows(base[BASE.br1], width, height, 1, first, count, sc, m1);
+  boxMeanRows(base[BASE.br0sq], width, height, 1, first, count, sc, sc.t0);
+  boxMeanRows(base[BASE.br1sq], width, height, 1, first, count, sc, sc.t1);
+  const ratio = out[fRatio];
+  for (let i = 0; i < nOut; i++) {
+    const s0 = Math.sqrt(Math.max(0, sc.t0[i] - m0[i] * m0[i]));
+    const s1 = Math.sqrt(Math.max(0, sc.t1[i] - m1[i] * m1[i]));
+    m0[i] = s0;
+    m1[i] = s1;
+    ratio[i] = Math.log((s1 + 0.005) / (s0 + 0.005));
+  }
+  box('dNdvi', 3, f++);
+  if (f !== FEATURE_COUNT) throw new Error(`contextFeatures: wrote ${f} of ${FEATURE_COUNT} features`);
+}

@@ -1,0 +1,136 @@
+/**
+ * The learned per-pixel change model: gradient-boosted depth-3 trees (or, kept for comparison,
+ * logistic regression) over FEATURE_NAMES,
+ * trained by scripts/train-change-model.ts on the 9 labelled OSCD cities only. Its weights ship
+ * as change-model.json beside this file; the probability threshold chosen on the training cities
+ * is part of the model, so the product never looks at a histogram to decide what is change.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { FEATURE_COUNT, FEATURE_NAMES } from './change-features.js';
+
+export interface ChangeModel {
+  /** 'boosted': trees below, logit = bias + Σ leaf; 'logistic': logit = bias + Σ weights·(x − mean)/scale. */
+  kind: 'logistic' | 'boosted';
+  /** Semantic version of the model; bumps with every retrain that changes weights. */
+  version: string;
+  features: string[];
+  /** Standardisation: z_f = (x_f − mean_f) / scale_f. */
+  mean: number[];
+  scale: number[];
+  weights: number[];
+  bias: number;
+  /**
+   * Boosted only: complete trees of depth TREE_DEPTH, breadth-first. Node k of tree t splits on
+   * feature treeFeature[t·7 + k] at treeThreshold[t·7 + k] (x ≤ threshold goes left); leaf j holds
+   * treeLeaf[t·8 + j], a logit increment.
+   */
+  treeFeature?: number[];
+  treeThreshold?: number[];
+  treeLeaf?: number[];
+  /** Probability at or above which a pixel is change (chosen on the training cities). */
+  threshold: number;
+  /** Scenes it was fitted on and a hash of their label files + sampled pixels (provenance). */
+  trainedOn: string[];
+  dataHash: string;
+  /** Free-form training notes (λ, sample counts, seed). */
+  training?: Record<string, unknown>;
+}
+
+/** Short hash of the model's numbers: it joins the DetectorStamp so polygons trace to weights. */
+export function modelHash(m: ChangeModel): string {
+  const canon = JSON.stringify([m.kind, m.version, m.features, m.mean, m.scale, m.weights, m.bias, m.threshold, m.treeFeature ?? [], m.treeThreshold ?? [], m.treeLeaf ?? []]);
+  return createHash('sha256').update(canon).digest('hex').slice(0, 12);
+}
+
+export function checkModel(m: ChangeModel): ChangeModel {
+  const names = FEATURE_NAMES as readonly string[];
+  if (m.features.length !== FEATURE_COUNT || m.features.some((f, i) => f !== names[i])) {
+    throw new Error(`change model ${m.version}: features [${m.features.join(',')}] do not match this build's [${names.join(',')}]; retrain with npm run train`);
+  }
+  if (m.kind === 'logistic') {
+    for (const a of [m.mean, m.scale, m.weights]) if (a.length !== FEATURE_COUNT) throw new Error(`change model ${m.version}: expected ${FEATURE_COUNT} coefficients`);
+  } else {
+    const t = (m.treeLeaf?.length ?? 0) / TREE_LEAVES;
+    if (!t || m.treeFeature?.length !== t * TREE_NODES || m.treeThreshold?.length !== t * TREE_NODES) throw new Error(`change model ${m.version}: tree arrays do not describe whole depth-${TREE_DEPTH} trees`);
+  }
+  return m;
+}
+
+let shipped: ChangeModel | null = null;
+
+/** The model shipped with this build (pipeline/detect/change-model.json), loaded once. */
+export function shippedChangeModel(): ChangeModel {
+  if (!shipped) {
+    // Read beside the source or the built file (tsc copies no JSON it does not import).
+    const candidates = [new URL('./change-model.json', import.meta.url), new URL('../../../pipeline/detect/change-model.json', import.meta.url)];
+    let text: string | null = null;
+    for (const u of candidates) {
+      try {
+        text = readFileSync(u, 'utf8');
+        break;
+      } catch {
+        /* try the next */
+      }
+    }
+    if (text === null) throw new Error('change-model.json not found beside pipeline/detect: run npm run train');
+    shipped = checkModel(JSON.parse(text) as ChangeModel);
+  }
+  return shipped;
+}
+
+export const TREE_DEPTH = 3;
+export const TREE_NODES = (1 << TREE_DEPTH) - 1;
+export const TREE_LEAVES = 1 << TREE_DEPTH;
+
+/** A model ready to apply: typed arrays, standardisation folded into logistic weights. */
+export interface FoldedModel {
+  w: Float64Array;
+  b: number;
+  trees?: { feature: Int32Array; threshold: Float32Array; leaf: Float32Array; count: number };
+}
+
+/**
+ * Folds standardisation into the weights once (w' = w/scale, b' = b − Σ w·mean/scale), so each
+ * pixel costs FEATURE_COUNT multiply-adds.
+ */
+export function foldModel(m: ChangeModel): FoldedModel {
+  const w = new Float64Array(FEATURE_COUNT);
+  let b = m.bias;
+  if (m.kind === 'boosted') {
+    const count = m.treeLeaf!.length / TREE_LEAVES;
+    return { w, b, trees: { feature: Int32Array.from(m.treeFeature!), threshold: Float32Array.from(m.treeThreshold!), leaf: Float32Array.from(m.treeLeaf!), count } };
+  }
+  for (let f = 0; f < FEATURE_COUNT; f++) {
+    w[f] = m.weights[f] / m.scale[f];
+    b -= w[f] * m.mean[f];
+  }
+  return { w, b };
+}
+
+/** Writes the change probability of each of n pixels from feature planes into `out` (NaN stays NaN). */
+export function predictPlanes(folded: FoldedModel, planes: Float32Array[], n: number, out: Float32Array): void {
+  const { w, b, trees } = folded;
+  if (trees) {
+    const { feature, threshold, leaf, count } = trees;
+    for (let i = 0; i < n; i++) {
+      let z = b;
+      for (let t = 0; t < count; t++) {
+        const base = t * TREE_NODES;
+        let k = 0;
+        for (let d = 0; d < TREE_DEPTH; d++) k = 2 * k + (planes[feature[base + k]][i] <= threshold[base + k] ? 1 : 2);
+        z += leaf[t * TREE_LEAVES + k - TREE_NODES];
+      }
+      out[i] = 1 / (1 + Math.exp(-z));
+    }
+    return;
+  }
+  out.fill(b, 0, n);
+  const z = out;
+  for (let f = 0; f < FEATURE_COUNT; f++) {
+    const p = planes[f];
+    const wf = w[f];
+    for (let i = 0; i < n; i++) z[i] += wf * p[i];
+  }
+  for (let i = 0; i < n; i++) z[i] = 1 / (1 + Math.exp(-z[i]));
+}
