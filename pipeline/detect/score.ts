@@ -149,12 +149,10 @@ export function isIlluminationChange(y: Float64Array, x: Float64Array, iB: numbe
   const db = x[iB] - y[iB], dg = x[iG] - y[iG], dr = x[iR] - y[iR], dn = x[iN] - y[iN];
   const lo = Math.min(db, dg, dr), hi = Math.max(db, dg, dr);
   if (lo > FRINGE_MIN_BRIGHTEN && lo > 0.5 * hi && db >= 0.8 * dr && dn > -0.03) return 1;
-  let rlo = Infinity, rhi = 0;
-  for (const k of [iB, iG, iR, iN]) {
-    const r = x[k] / Math.max(y[k], 1e-4);
-    if (r < rlo) rlo = r;
-    if (r > rhi) rhi = r;
-  }
+  // Unrolled: this runs twice per pixel, and an array literal here allocated ~240 M arrays per tile.
+  const rb = x[iB] / Math.max(y[iB], 1e-4), rg = x[iG] / Math.max(y[iG], 1e-4);
+  const rr = x[iR] / Math.max(y[iR], 1e-4), rn = x[iN] / Math.max(y[iN], 1e-4);
+  const rlo = Math.min(rb, rg, rr, rn), rhi = Math.max(0, rb, rg, rr, rn);
   if (rhi < 0.93 && rhi < 1.3 * rlo) return rhi < 0.7 ? 2 : 1;
   return 0;
 }
