@@ -179,7 +179,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
 
   // The labels buffer doubles as the flood queue: it is not needed until labelling.
   const labels = new Int32Array(n);
-  await time('clouds', () => maskCloudFringes(type, score, w, h, labels));
+  await time('clouds', () => maskCloudFringes(type, score, w, h, labels, params.cloudBufferPx, params.cloudFringes));
   labels.fill(0);
 
   const threshold = await time('threshold', () => {

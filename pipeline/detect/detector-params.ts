@@ -22,6 +22,14 @@ export interface DetectorParams {
    * The model was trained on urban-change labels and has never seen such changes labelled.
    */
   learnedRescueSigma: number;
+  /**
+   * Hide pixels that changed like thin cloud or shadow when they touch a hidden (cloud/shadow)
+   * pixel, and a cloudBufferPx ring around everything hidden. On cloud-free urban scenes the flood
+   * follows bright new roofs from one white roof read as cloud (OSCD: 40–70 % of changed pixels).
+   */
+  cloudFringes: boolean;
+  /** Ring of pixels hidden around cloud and shadow, pixels. */
+  cloudBufferPx: number;
   /** Compare each after pixel with the 3×3 range of the before band (misregistration-robust) instead of the pixel itself. */
   rangeDifference: boolean;
   /** Minimum mapping unit, m². Components smaller than this are dropped (≈ 3 Sentinel-2 pixels). */
@@ -54,6 +62,8 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = Object.freeze({
   model: 'unsupervised',
   learnedRescueSigma: 8,
   rangeDifference: true,
+  cloudFringes: true,
+  cloudBufferPx: 2,
   mmuM2: 300,
   openRadius: 1,
   smoothRadius: 1,

@@ -424,10 +424,10 @@ export function boxMeanFinite(src: Float32Array, width: number, height: number, 
  * everywhere else. Thin cloud and penumbra surround the thick core, while a white roof or a
  * shadowed field on its own keeps its score. `queue` must hold width × height entries.
  */
-export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, bufferPx = 2): number {
+export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, bufferPx = 2, fringes = true): number {
   const n = width * height;
   let head = 0, tail = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n && fringes; i++) {
     if (type[i] !== NOT_OBSERVED) continue;
     // Seeds: hidden pixels with a flagged neighbour (checked when popped).
     queue[tail++] = i;
