@@ -2,6 +2,7 @@
  * Batch-level persistence over the repository: the plan, each tile's outcome and the final
  * report. Every write that must be all-or-nothing runs in one transaction.
  */
+import type { FeatureCollection, MultiPolygon } from 'geojson';
 import { TubanError } from '../errors.js';
 import type { Detection, RejectedInput } from '../model.js';
 import type { Database } from '../store/queryable.js';
@@ -24,9 +25,16 @@ export async function loadPlan(db: Database, batchId: string): Promise<BatchPlan
   return row.plan as BatchPlan;
 }
 
-/** A tile's detections (atomically replaced), then its outcome for the report. */
-export async function saveTileResult(db: Database, batchId: string, tileId: string, detections: Detection[], outcome: TileOutcome): Promise<void> {
-  await repo.replaceTileDetections(db, batchId, tileId, detections, { areaM2: outcome.notObservedM2, geometry: null });
+/** A tile's detections and not-observed outline (atomically replaced), then its outcome for the report. */
+export async function saveTileResult(
+  db: Database,
+  batchId: string,
+  tileId: string,
+  detections: Detection[],
+  outcome: TileOutcome,
+  notObserved: MultiPolygon | null,
+): Promise<void> {
+  await repo.replaceTileDetections(db, batchId, tileId, detections, { areaM2: outcome.notObservedM2, geometry: notObserved });
   await setOutcome(db, batchId, tileId, outcome);
 }
 
@@ -68,4 +76,20 @@ export async function loadReport(db: Database, batchId: string): Promise<BatchRe
   const row = await repo.loadBatch(db, batchId);
   if (!row?.report) throw new TubanError('INTERNAL', `batch ${batchId} has not been finalised`);
   return row.report as BatchReport;
+}
+
+/** Every tile's not-observed outline, as lon/lat features with tile_id and area_m2. */
+export async function loadNotObserved(db: Database, batchId: string): Promise<FeatureCollection<MultiPolygon>> {
+  const r = await db.query<{ tile_id: string; area_m2: number; geom: string }>(
+    `SELECT tile_id, area_m2, ST_AsGeoJSON(geom, 7) AS geom FROM not_observed WHERE batch_id = $1 AND geom IS NOT NULL ORDER BY tile_id`,
+    [batchId],
+  );
+  return {
+    type: 'FeatureCollection',
+    features: r.rows.map((row) => ({
+      type: 'Feature',
+      properties: { tile_id: row.tile_id, area_m2: Math.round(row.area_m2) },
+      geometry: JSON.parse(row.geom) as MultiPolygon,
+    })),
+  };
 }

@@ -60,7 +60,7 @@ export function createHandlers({ db, log, mode, plans: known = [] }: HandlerDeps
             timings: r.timings,
             peakRssBytes: process.resourceUsage().maxRSS * 1024,
           };
-          await store.saveTileResult(db, batchId, tileId, detections, outcome);
+          await store.saveTileResult(db, batchId, tileId, detections, outcome, r.notObserved);
           tlog.info({ detections: detections.length, threshold: r.threshold, timings: r.timings }, 'tile done');
           return outcome;
         } finally {

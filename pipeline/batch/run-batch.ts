@@ -8,7 +8,7 @@ import { loadRuleTable } from '../../schemas/rule-table.js';
 import type { JobContext } from '../../workers/jobs.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
-import { loadReport, storePlan } from './batch-store.js';
+import { loadNotObserved, loadReport, storePlan } from './batch-store.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchReport } from './batch-report.js';
 import { createHandlers } from './handlers.js';
@@ -67,7 +67,12 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
 
 /** Write the outputs of a finalised batch (shared by the embedded and the queue path). */
 export async function exportBatch(db: Database, batchId: string, out: string, rulesPath?: string): Promise<{ report: BatchReport; files: string[] }> {
-  const [polygons, report, rules] = await Promise.all([repo.loadPolygons(db, batchId), loadReport(db, batchId), loadRuleTable(rulesPath)]);
-  const files = await writeOutputs(out, polygons, report, rules);
+  const [polygons, report, rules, notObserved] = await Promise.all([
+    repo.loadPolygons(db, batchId),
+    loadReport(db, batchId),
+    loadRuleTable(rulesPath),
+    loadNotObserved(db, batchId),
+  ]);
+  const files = await writeOutputs(out, polygons, report, rules, notObserved);
   return { report, files };
 }

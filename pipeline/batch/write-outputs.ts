@@ -3,6 +3,7 @@
  * (finalised on another machine) produce the same outputs from the same rows.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import type { FeatureCollection, MultiPolygon } from 'geojson';
 import { join } from 'node:path';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import type { BureauId, MonitoringPolygon } from '../model.js';
@@ -11,12 +12,18 @@ import { ledgerRows, writeLedgerCsv, writeLedgerXlsx } from '../outputs/ledger.j
 import { writeGeoPackage } from '../../geo/vector/write-gpkg.js';
 import type { BatchReport } from './batch-report.js';
 
-export const OUTPUT_FILES = ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'batch-report.json'] as const;
+export const OUTPUT_FILES = ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'not-observed.geojson', 'batch-report.json'] as const;
 
 /** Days a district has to verify a new polygon before the lead bureau escalates (Jinan: monthly cycle). */
 export const VERIFY_DEADLINE_DAYS = 30;
 
-export async function writeOutputs(outDir: string, polygons: MonitoringPolygon[], report: BatchReport, rules: RuleTable): Promise<string[]> {
+export async function writeOutputs(
+  outDir: string,
+  polygons: MonitoringPolygon[],
+  report: BatchReport,
+  rules: RuleTable,
+  notObserved: FeatureCollection<MultiPolygon>,
+): Promise<string[]> {
   const t0 = performance.now();
   await mkdir(outDir, { recursive: true });
   const bureauName = (id: BureauId) => rules.bureaus[id]?.name_zh ?? id;
@@ -45,6 +52,8 @@ export async function writeOutputs(outDir: string, polygons: MonitoringPolygon[]
   const rows = ledgerRows(fresh, { bureauName, issuedOn: report.finishedAt.slice(0, 10), deadlineDays: VERIFY_DEADLINE_DAYS });
   await atomic('ledger.csv', (tmp) => writeLedgerCsv(tmp, rows));
   await atomic('ledger.xlsx', (tmp) => writeLedgerXlsx(tmp, rows, { title: `${report.epoch} 新增违法违规问题台账`, epoch: report.epoch }));
+  // "No change" must not be read where nobody could look: cloud, shadow, nodata outlines.
+  await atomic('not-observed.geojson', (tmp) => writeFile(tmp, JSON.stringify(notObserved) + '\n'));
   // The report goes last so it can say how long the other files took.
   report.timings.outputs = Math.round(performance.now() - t0) / 1000;
   report.peakRssBytes = Math.max(report.peakRssBytes, process.resourceUsage().maxRSS * 1024);

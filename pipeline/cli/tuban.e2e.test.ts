@@ -58,7 +58,7 @@ describe('tuban batch on a generated scene', () => {
   it('completes, reports the bad inputs by name and writes every output', async () => {
     first = await tuban(batchArgs(join(dir, 'out1'), [join(dir, 'empty-zones.geojson')]));
     expect(first.code, first.stdout).toBe(0);
-    for (const f of ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'batch-report.json']) expect(existsSync(join(dir, 'out1', f)), f).toBe(true);
+    for (const f of ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'not-observed.geojson', 'batch-report.json']) expect(existsSync(join(dir, 'out1', f)), f).toBe(true);
     polys = JSON.parse(await readFile(join(dir, 'out1', 'polygons.geojson'), 'utf8'));
     report = JSON.parse(await readFile(join(dir, 'out1', 'batch-report.json'), 'utf8'));
     const rejected = report.rejected.map((r) => `${r.error.code} ${r.subject}`);
@@ -66,6 +66,8 @@ describe('tuban batch on a generated scene', () => {
     expect(rejected.some((r) => r.startsWith('ZONES.EMPTY') && r.includes('empty-zones.geojson')), rejected.join('\n')).toBe(true);
     expect(report.tiles.filter((t) => t.status === 'done')).toHaveLength(4);
     expect(report.notObservedM2).toBeGreaterThan(0); // the scene has clouds
+    const hidden = JSON.parse(await readFile(join(dir, 'out1', 'not-observed.geojson'), 'utf8')) as FeatureCollection;
+    expect(hidden.features.length).toBeGreaterThan(0);
     expect(first.stdout).toContain('Polygons');
   });
 

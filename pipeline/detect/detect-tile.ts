@@ -6,7 +6,7 @@
  * (score f32, type u8, mask u8, labels i32 ≈ 10 B/px ≈ 1.2 GB on a 10980² tile);
  * band data only ever lives one strip at a time.
  */
-import type { Polygon } from 'geojson';
+import type { MultiPolygon, Polygon } from 'geojson';
 import { areaM2 } from '../../geo/area.js';
 import { LONLAT, transformer } from '../../geo/crs.js';
 import { componentStats, labelComponents } from '../../geo/kernels/label.js';
@@ -24,6 +24,7 @@ import { componentConfidence, learnedConfidence } from './confidence.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from './change-features.js';
 import { foldModel, modelHash, shippedChangeModel, type ChangeModel } from './change-model.js';
 import type { LearnedScoring } from './score.js';
+import { notObservedGeometry } from './not-observed.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, paramsHash, type DetectorParams } from './detector-params.js';
 import type { ChangeType, DetectorStamp, Detection } from '../model.js';
@@ -36,6 +37,8 @@ export interface TileDetection {
   observedM2: number;
   /** Ground area of the tile that could not be compared (cloud, shadow, nodata, no prior), m². */
   notObservedM2: number;
+  /** Outline of the not-observed ground on a 16-px grid, lon/lat; null when all was observed. */
+  notObserved: MultiPolygon | null;
   threshold: number;
   normalisation: NormFit;
   stamp: DetectorStamp;
@@ -271,6 +274,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     detections,
     observedM2: (n - notObservedPx) * pxArea,
     notObservedM2: notObservedPx * pxArea,
+    notObserved: notObservedPx > 0 ? notObservedGeometry(type, grid) : null,
     threshold,
     normalisation: fit,
     stamp: detectorStamp(params, model ?? undefined),

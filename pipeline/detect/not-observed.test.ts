@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { areaM2 } from '../../geo/area.js';
+import type { Grid } from '../../geo/raster.js';
+import { notObservedGeometry } from './not-observed.js';
+import { NOT_OBSERVED } from './score.js';
+
+const grid: Grid = { crs: 'EPSG:32650', width: 100, height: 80, transform: [500000, 10, 0, 4060000, 0, -10] };
+
+describe('notObservedGeometry', () => {
+  it('is null when every pixel was observed', () => {
+    expect(notObservedGeometry(new Uint8Array(100 * 80), grid)).toBeNull();
+  });
+
+  it('outlines a cloud block at cell resolution, in lon/lat, with the right area', () => {
+    const type = new Uint8Array(100 * 80);
+    // A 32×32 px cloud aligned to 16-px cells at col 16, row 32 (320 m × 320 m).
+    for (let r = 32; r < 64; r++) type.fill(NOT_OBSERVED, r * 100 + 16, r * 100 + 48);
+    // A lone pixel elsewhere is below the half-cell rule.
+    type[5] = NOT_OBSERVED;
+    const g = notObservedGeometry(type, grid);
+    expect(g?.type).toBe('MultiPolygon');
+    expect(g!.coordinates).toHaveLength(1);
+    const a = areaM2(g!);
+    // UTM scale factor near the central meridian: grid metres ≈ 0.9996 ground metres.
+    expect(a).toBeGreaterThan(320 * 320 * 0.99);
+    expect(a).toBeLessThan(320 * 320 * 1.01);
+    const [lon, lat] = g!.coordinates[0][0][0];
+    expect(lon).toBeGreaterThan(116);
+    expect(lon).toBeLessThan(118);
+    expect(lat).toBeGreaterThan(36);
+    expect(lat).toBeLessThan(37);
+  });
+
+  it('clips edge cells to the grid', () => {
+    const type = new Uint8Array(100 * 80).fill(NOT_OBSERVED);
+    const g = notObservedGeometry(type, grid)!;
+    expect(areaM2(g)).toBeGreaterThan(1000 * 800 * 0.99);
+    expect(areaM2(g)).toBeLessThan(1000 * 800 * 1.01);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Where a tile could not be compared (cloud, shadow, nodata in either epoch), as lon/lat
+ * polygons on a coarse grid: enough for a map of "no look" next to "no change", small enough
+ * to store with every tile (a 10980² tile becomes at most 687² cells of 16 px = 160 m).
+ */
+import type { MultiPolygon } from 'geojson';
+import { labelComponents } from '../../geo/kernels/label.js';
+import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
+import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
+import type { Grid } from '../../geo/raster.js';
+import { NOT_OBSERVED } from './score.js';
+
+/** A cell is "not observed" when at least half of its pixels are. Null when none is. */
+export function notObservedGeometry(type: Uint8Array, grid: Grid, cell = 16): MultiPolygon | null {
+  const { width: w, height: h } = grid;
+  const cw = Math.ceil(w / cell);
+  const ch = Math.ceil(h / cell);
+  const counts = new Uint32Array(cw * ch);
+  for (let r = 0; r < h; r++) {
+    const base = ((r / cell) | 0) * cw;
+    for (let c = 0, i = r * w; c < w; c++, i++) if (type[i] === NOT_OBSERVED) counts[base + ((c / cell) | 0)]++;
+  }
+  const mask = new Uint8Array(cw * ch);
+  let any = false;
+  for (let cr = 0; cr < ch; cr++) {
+    const rows = Math.min(cell, h - cr * cell);
+    for (let cc = 0; cc < cw; cc++) {
+      const k = cr * cw + cc;
+      const pixels = rows * Math.min(cell, w - cc * cell);
+      if (counts[k] * 2 >= pixels) {
+        mask[k] = 1;
+        any = true;
+      }
+    }
+  }
+  if (!any) return null;
+  const labels = new Int32Array(cw * ch);
+  const n = labelComponents(mask, cw, ch, labels, 4);
+  const coordinates: MultiPolygon['coordinates'] = [];
+  for (const parts of polygonizeLabels(labels, cw, ch, n)) {
+    for (const part of parts ?? []) coordinates.push(pixelPolygonToLonLat(part, grid, cell).coordinates);
+  }
+  return { type: 'MultiPolygon', coordinates };
+}
