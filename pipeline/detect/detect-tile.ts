@@ -25,6 +25,7 @@ import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from './change-f
 import { foldModel, modelHash, shippedChangeModel, type ChangeModel } from './change-model.js';
 import type { LearnedScoring } from './score.js';
 import { notObservedGeometry } from './not-observed.js';
+import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, paramsHash, type DetectorParams } from './detector-params.js';
 import type { ChangeType, DetectorStamp, Detection } from '../model.js';
@@ -230,8 +231,6 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   const detections: Detection[] = [];
   const labelConfidence = new Float64Array(count + 1).fill(NaN);
   await time('vectorise', () => {
-    const toLonLat = transformer(grid.crs, LONLAT);
-    const t = grid.transform;
     for (let l = 1; l <= count; l++) {
       const parts = polys[l];
       if (!keep[l] || !parts) continue;
@@ -245,7 +244,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
       labelConfidence[l] = confidence;
       for (const part of parts) {
         const simplified = simplifyPolygon(part, 0.5, 1);
-        const geometry = toGeoPolygon(simplified, (c, r) => toLonLat(t[0] + c * t[1] + r * t[2], t[3] + c * t[4] + r * t[5]));
+        const geometry = pixelPolygonToLonLat(simplified, grid);
         const partPixels = Math.abs(ringArea(part[0])) - part.slice(1).reduce((a, hole) => a + Math.abs(ringArea(hole)), 0);
         if (partPixels < minPixels) continue;
         detections.push({
@@ -357,13 +356,3 @@ function dominantType(counts: Float64Array, label: number): { changeType: Change
   return { changeType: changeTypeOfCode(best) ?? 'construction', agreement: total > 0 ? bestN / total : 0 };
 }
 
-/** Pixel-corner rings → lon/lat GeoJSON Polygon with RFC 7946 winding (shell CCW, holes CW). */
-function toGeoPolygon(poly: PixelPolygon, project: (col: number, row: number) => [number, number]): Polygon {
-  const coordinates = poly.map((ring, i) => {
-    const out = ring.map(([c, r]) => project(c, r));
-    const ccw = ringArea(out) > 0;
-    if ((i === 0) !== ccw) out.reverse();
-    return out;
-  });
-  return { type: 'Polygon', coordinates };
-}
