@@ -6,12 +6,12 @@
  * (score f32, type u8, mask u8, labels i32 ≈ 10 B/px ≈ 1.2 GB on a 10980² tile);
  * band data only ever lives one strip at a time.
  */
-import type { MultiPolygon, Polygon } from 'geojson';
+import type { MultiPolygon } from 'geojson';
 import { areaM2 } from '../../geo/area.js';
 import { LONLAT, transformer } from '../../geo/crs.js';
 import { componentStats, labelComponents } from '../../geo/kernels/label.js';
 import { createMorphScratch, open as openMask, close as closeMask } from '../../geo/kernels/morphology.js';
-import { polygonizeLabels, type PixelPolygon } from '../../geo/kernels/polygonize.js';
+import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
 import { ringArea } from '../../geo/kernels/ring.js';
 import { simplifyPolygon } from '../../geo/kernels/simplify.js';
 import { histogram } from '../../geo/kernels/threshold.js';
