@@ -27,7 +27,7 @@ import type { LearnedScoring } from './score.js';
 import { notObservedGeometry } from './not-observed.js';
 import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
-import { DETECTOR_NAME, DETECTOR_VERSION, paramsHash, type DetectorParams } from './detector-params.js';
+import { DETECTOR_NAME, DETECTOR_VERSION, effectiveParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
 import type { ChangeType, DetectorStamp, Detection } from '../model.js';
 
 type ScoreOutput = { score: Float32Array; type: Uint8Array };
@@ -98,13 +98,16 @@ const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
  * model's version and the hash covers its weights, so a polygon traces back to both.
  */
 export function detectorStamp(params: DetectorParams, model?: ChangeModel): DetectorStamp {
-  if (params.model !== 'learned') return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
+  // 'auto' may use the model on any tile, so its stamp names the model too.
+  if (params.model === 'unsupervised') return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
   const m = model ?? shippedChangeModel();
   return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}+model.${m.version}`, paramsHash: paramsHash(params, modelHash(m)) };
 }
 
 export async function detectTile(current: TileReader, prior: AlignedSource, opts: DetectTileOptions): Promise<TileDetection> {
-  const { params, bands } = opts;
+  const { bands } = opts;
+  const useModel = usesLearnedModel(opts.params, bands);
+  const params = effectiveParams(opts.params, useModel);
   const grid = current.info.grid;
   const { width: w, height: h } = grid;
   const n = w * h;
@@ -129,7 +132,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   const score = new Float32Array(n);
   const type = new Uint8Array(n);
   const hist = new Float64Array(HIST_BINS);
-  const model = params.model === 'learned' ? (opts.changeModel ?? shippedChangeModel()) : null;
+  const model = useModel ? (opts.changeModel ?? shippedChangeModel()) : null;
   // The learned features hold ~25 float planes per strip pixel: shorter strips keep that bounded.
   const stripRows = opts.stripRows ?? Math.max(64, Math.min(1024, Math.floor((model ? 2e6 : 8e6) / w)));
   // Halo rows read above and below each strip: the 3×3 before-range needs 1, the box means
@@ -276,7 +279,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     notObserved: notObservedPx > 0 ? notObservedGeometry(type, grid) : null,
     threshold,
     normalisation: fit,
-    stamp: detectorStamp(params, model ?? undefined),
+    stamp: detectorStamp(opts.params, model ?? undefined),
     timings,
     pixels: n,
     rasters,

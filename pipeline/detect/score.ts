@@ -207,6 +207,7 @@ export function scorePixels(
   const inv = 1 / fit.reflectanceScale;
   const y = new Float64Array(nb); // before, reflectance
   const x = new Float64Array(nb); // normalised after, reflectance
+  const rd = new Float64Array(nb); // signed difference, σ units: 3×3-range distance where computed
   const raw = sc.raw;
   const type = sc.type;
   const bv = before.valid;
@@ -233,6 +234,7 @@ export function scorePixels(
         const a = gain[k] * src1[k][i] + off[k];
         const d = (a - src0[k][i]) * isig[k];
         m2 += d * d;
+        rd[k] = d;
         if (k === iB || k === iG || k === iR || k === iN) m2v += d * d;
         y[k] = src0[k][i] * inv;
         x[k] = a * inv;
@@ -268,6 +270,7 @@ export function scorePixels(
           const a = gain[k] * src1[k][i] + off[k];
           const d = a < lo ? (lo - a) * isig[k] : a > hi ? (a - hi) * isig[k] : 0;
           m2 += d * d;
+          rd[k] = a < lo ? -d : d;
           if (k === iB || k === iG || k === iR || k === iN) m2v += d * d;
         }
       }
@@ -299,10 +302,10 @@ export function scorePixels(
       if (planes) {
         const base = planes;
         const clip = (v: number) => (v > D_CLIP ? D_CLIP : v < -D_CLIP ? -D_CLIP : v);
-        base[BASE.dBlue][i] = clip((x[iB] - y[iB]) * fit.reflectanceScale * isig[iB]);
-        base[BASE.dGreen][i] = clip((x[iG] - y[iG]) * fit.reflectanceScale * isig[iG]);
-        base[BASE.dRed][i] = clip((x[iR] - y[iR]) * fit.reflectanceScale * isig[iR]);
-        base[BASE.dNir][i] = clip((x[iN] - y[iN]) * fit.reflectanceScale * isig[iN]);
+        base[BASE.dBlue][i] = clip(rd[iB]);
+        base[BASE.dGreen][i] = clip(rd[iG]);
+        base[BASE.dRed][i] = clip(rd[iR]);
+        base[BASE.dNir][i] = clip(rd[iN]);
         base[BASE.lm][i] = Math.log1p(Math.sqrt(m2Plain / 4));
         base[BASE.lr][i] = Math.log1p(Math.sqrt(m2v / 4));
         base[BASE.ndvi0][i] = ndvi0;
@@ -339,10 +342,12 @@ export function scorePixels(
     const prob = learned.scratch.t0;
     predictPlanes(learned.folded, learned.features, nOut, prob);
     const rescue = params.learnedRescueSigma;
+    const gate = params.learnedGateSigma;
     for (let i = 0; i < nOut; i++) {
       const t = out.type[i];
       if (t === NOT_OBSERVED) continue;
       let p = prob[i];
+      if (gate > 0 && !(score[i] >= gate)) p = Math.min(p, 0.5 * learned.threshold);
       if (rescue > 0 && score[i] >= rescue) {
         const c = t & ~CLOUD_FRINGE_FLAG;
         if ((c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water) && p < learned.threshold) p = learned.threshold;
