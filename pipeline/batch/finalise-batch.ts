@@ -4,6 +4,7 @@
  * pipeline/route and pipeline/codes; this file only sequences them.
  */
 import { booleanIntersects, centroid as turfCentroid } from '@turf/turf';
+import Flatbush from 'flatbush';
 import type { Polygon } from 'geojson';
 import { loadRuleTable, type RuleTable } from '../../schemas/rule-table.js';
 import { assignCodes } from '../codes.js';
@@ -96,23 +97,30 @@ export async function finaliseDetections(
  * smaller tile id, so the choice does not depend on the order tiles finished.
  */
 export function dropSeamDuplicates(detections: Detection[]): Detection[] {
-  const order = [...detections].sort((a, b) => b.confidence - a.confidence || (a.tileId < b.tileId ? -1 : a.tileId > b.tileId ? 1 : a.index - b.index));
-  const kept: Detection[] = [];
-  const keptBoxes: [number, number, number, number][] = [];
-  for (const d of order) {
-    const box = bboxOf(d.geometry);
-    const dup = kept.some(
-      (k, i) =>
-        k.tileId !== d.tileId &&
-        keptBoxes[i][0] <= box[2] && box[0] <= keptBoxes[i][2] && keptBoxes[i][1] <= box[3] && box[1] <= keptBoxes[i][3] &&
-        booleanIntersects(k.geometry, d.geometry),
-    );
-    if (!dup) {
-      kept.push(d);
-      keptBoxes.push(box);
-    }
+  if (detections.length === 0) return [];
+  const boxes = detections.map((d) => bboxOf(d.geometry));
+  const index = new Flatbush(detections.length);
+  for (const b of boxes) index.add(b[0], b[1], b[2], b[3]);
+  index.finish();
+  const order = detections
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const da = detections[a];
+      const db = detections[b];
+      return db.confidence - da.confidence || (da.tileId < db.tileId ? -1 : da.tileId > db.tileId ? 1 : da.index - db.index);
+    });
+  const kept = new Uint8Array(detections.length);
+  for (const i of order) {
+    const d = detections[i];
+    const b = boxes[i];
+    const dup = index
+      .search(b[0], b[1], b[2], b[3])
+      .some((j) => kept[j] === 1 && detections[j].tileId !== d.tileId && booleanIntersects(detections[j].geometry, d.geometry));
+    if (!dup) kept[i] = 1;
   }
-  return kept.sort((a, b) => (a.tileId < b.tileId ? -1 : a.tileId > b.tileId ? 1 : a.index - b.index));
+  return detections
+    .filter((_, i) => kept[i] === 1)
+    .sort((a, b) => (a.tileId < b.tileId ? -1 : a.tileId > b.tileId ? 1 : a.index - b.index));
 }
 
 function latestDate(dates: string[]): string {
