@@ -44,6 +44,12 @@ describe('assignCodes', () => {
     }
   });
 
+  it('continues the numbering of a district after serials other batches used', () => {
+    const codes = assignCodes(items, '2026-10', { [items[0].districtCode]: 41 });
+    const own = codes.filter((c) => c.startsWith(`${items[0].districtCode}-`)).sort();
+    expect(own[0]).toBe(`${items[0].districtCode}-202610-0042`);
+  });
+
   it('ignores sub-decimetre centroid noise', () => {
     const noisy = items.map((it) => ({ ...it, centroid: [it.centroid[0] + 1e-9, it.centroid[1] - 1e-9] as [number, number] }));
     expect(assignCodes(noisy, '2026-10')).toEqual(assignCodes(items, '2026-10'));

@@ -23,10 +23,12 @@ function cmp(a: string, b: string): number {
 /**
  * Codes for `items`, aligned with the input (result[i] is items[i]'s code). Within a district,
  * serials run north to south (rounded latitude descending), then west to east, then by tile id and
- * index; they start at 0001 and are zero-padded to four digits (more digits past 9999).
+ * index; they start after `startAfter[district]` (default 0, so at 0001) and are zero-padded to four
+ * digits (more digits past 9999). `startAfter` lets a second batch of the same month over other
+ * tiles of a district continue its numbering instead of colliding with the first.
  * @param epoch 'YYYY-MM', e.g. '2026-10'.
  */
-export function assignCodes(items: readonly CodeItem[], epoch: string): string[] {
+export function assignCodes(items: readonly CodeItem[], epoch: string, startAfter: Readonly<Record<string, number>> = {}): string[] {
   const m = /^(\d{4})-(\d{2})$/.exec(epoch);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new RangeError(`epoch must be 'YYYY-MM', got '${epoch}'`);
   const yyyymm = `${m[1]}${m[2]}`;
@@ -48,7 +50,7 @@ export function assignCodes(items: readonly CodeItem[], epoch: string): string[]
   for (const i of order) {
     if (items[i].districtCode !== district) {
       district = items[i].districtCode;
-      serial = 0;
+      serial = startAfter[district] ?? 0;
     }
     serial += 1;
     codes[i] = `${district}-${yyyymm}-${String(serial).padStart(4, '0')}`;

@@ -32,6 +32,8 @@ export async function finaliseDetections(
   detections: Detection[],
   stamp: DetectorStamp,
   previousCodes: (geoms: Polygon[]) => Promise<(string | null)[]>,
+  /** Serials per district already used this month by other batches (codes continue after them). */
+  startAfter: Readonly<Record<string, number>> = {},
 ): Promise<FinaliseResult> {
   const { args } = plan;
   const rules = await loadRuleTable(args.rules);
@@ -58,6 +60,7 @@ export async function finaliseDetections(
   const codes = assignCodes(
     routed.map((r) => ({ districtCode: r.district.code, centroid: r.centroid, tileId: r.d.tileId, index: r.d.index })),
     args.epoch,
+    startAfter,
   );
   const previous = await previousCodes(routed.map((r) => r.d.geometry));
   const polygons: MonitoringPolygon[] = routed.map((r, i) => ({

@@ -3,6 +3,7 @@
  * workers (production). Each reads what it needs from the database by batch id and writes its
  * result in one transaction, so a retried or duplicated job replaces its own rows.
  */
+import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { openMosaic, openTile } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../workers/jobs.js';
@@ -46,7 +47,7 @@ export function createHandlers({ db, log, mode, plans: known = [] }: HandlerDeps
         const current = await openTile(tile.tile);
         const prior = await openMosaic(priors);
         try {
-          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal });
+          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: maxTileBytes() });
           const beforeDate = priors.map((p) => p.date).sort().at(-1) ?? '';
           const detections = r.detections.map((d) => ({ ...d, beforeDate }));
           const outcome: TileOutcome = {
@@ -84,9 +85,11 @@ export function createHandlers({ db, log, mode, plans: known = [] }: HandlerDeps
       const stamp = detectorStamp(params);
       const detections = await repo.loadDetections(db, batchId);
       ctx.progress(0.2);
-      const result = await finaliseDetections(plan, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms));
+      const tileIds = plan.tiles.map((t) => t.tile.id);
+      const startAfter = await repo.serialsInUse(db, plan.args.epoch, batchId, tileIds);
+      const result = await finaliseDetections(plan, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), startAfter);
       ctx.progress(0.8);
-      await repo.replaceBatchPolygons(db, batchId, result.polygons);
+      await repo.replaceBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
       const tiles = await store.loadTileOutcomes(db, batchId);
       const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...result.rejected];
       const report = summarise(
@@ -110,4 +113,14 @@ export function createHandlers({ db, log, mode, plans: known = [] }: HandlerDeps
       return { polygons: result.polygons.length };
     },
   } satisfies JobHandlers;
+}
+
+/**
+ * Working-memory cap for one tile's full-tile rasters: TUBAN_MAX_TILE_BYTES, else half of this
+ * machine's memory (the rest is for strips, decoded blocks and the database). A tile over it is
+ * rejected as RASTER.TOO_LARGE by name instead of taking the process down.
+ */
+export function maxTileBytes(): number {
+  const env = Number(process.env.TUBAN_MAX_TILE_BYTES);
+  return Number.isFinite(env) && env > 0 ? env : Math.floor(totalmem() / 2);
 }

@@ -129,6 +129,19 @@ describe('tuban batch on a generated scene', () => {
     expect(report2.counts.polygons).toBe(report.counts.polygons);
   });
 
+  it('rejects tiles over the memory cap by name and exits 2 when none is left', async () => {
+    const r = await new Promise<{ code: number; stdout: string }>((resolveRun) => {
+      execFile(process.execPath, [CLI, ...batchArgs(join(dir, 'out4'))], { env: { ...process.env, TUBAN_MAX_TILE_BYTES: '100000' }, maxBuffer: 64 << 20 }, (err, stdout) =>
+        resolveRun({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+    });
+    expect(r.code, r.stdout).toBe(2);
+    const rep = JSON.parse(await readFile(join(dir, 'out4', 'batch-report.json'), 'utf8')) as BatchReport;
+    const tooLarge = rep.rejected.filter((x) => x.error.code === 'RASTER.TOO_LARGE');
+    expect(tooLarge).toHaveLength(4);
+    for (const x of tooLarge) expect(x.subject).toMatch(/S2_.*\.tif$/);
+  });
+
   it('exits 2 when no tile can be used', async () => {
     const badDir = join(dir, 'only-bad');
     await rm(badDir, { recursive: true, force: true });

@@ -25,6 +25,7 @@ import {
   setBatchStatus,
   setTileStatus,
   upsertBatch,
+  serialsInUse,
   upsertTiles,
 } from './repository.js';
 
@@ -213,6 +214,21 @@ describe('polygons', () => {
     const loaded = await loadPolygons(db, 'b-poly');
     expect(loaded).toHaveLength(2);
     expect(loaded).toEqual(polys);
+  });
+
+  it('lets a re-run batch of the month supersede the old one on its tiles, and numbers after other batches', async () => {
+    const epoch = '2026-07';
+    await upsertBatch(db, { id: 'b-jul-1', epoch, params: {} });
+    await upsertBatch(db, { id: 'b-jul-2', epoch, params: {} });
+    await upsertBatch(db, { id: 'b-jul-east', epoch, params: {} });
+    await replaceBatchPolygons(db, 'b-jul-1', [polygon('370102-202607-0001', epoch, square(119, 36.6), { tileId: 'west' }), polygon('370102-202607-0002', epoch, square(119.1, 36.6), { tileId: 'west' })]);
+    await replaceBatchPolygons(db, 'b-jul-east', [polygon('370102-202607-0003', epoch, square(119.5, 36.6), { tileId: 'east' })]);
+    // The corrected re-run over the west tile continues after the east batch's serial, not after its own predecessor's.
+    expect(await serialsInUse(db, epoch, 'b-jul-2', ['west'])).toEqual({ '370102': 3 });
+    await replaceBatchPolygons(db, 'b-jul-2', [polygon('370102-202607-0004', epoch, square(119, 36.6), { tileId: 'west' })], { epoch, tileIds: ['west'] });
+    expect(await loadPolygons(db, 'b-jul-1')).toEqual([]);
+    expect((await loadPolygons(db, 'b-jul-2')).map((p) => p.code)).toEqual(['370102-202607-0004']);
+    expect((await loadPolygons(db, 'b-jul-east')).map((p) => p.code)).toEqual(['370102-202607-0003']);
   });
 
   it('keeps the old polygons when a replacement fails half-way', async () => {

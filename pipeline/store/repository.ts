@@ -247,12 +247,22 @@ export async function loadNotObservedSummary(db: Queryable, batchId: string): Pr
 // ---------------------------------------------------------------- polygons
 
 /**
- * Replace a batch's monitoring polygons in one transaction. Codes are unique per epoch across batches:
- * a code already held by another batch of the same epoch fails the whole write (nothing is replaced).
+ * Replace a batch's monitoring polygons in one transaction. A batch supersedes earlier batches of the
+ * same epoch on the same tiles (a re-run with corrected zones or parameters): their polygons on
+ * `supersedes` tile ids go in the same transaction. Codes are unique per epoch across batches: a
+ * code still held by another batch fails the whole write (nothing is replaced).
  */
-export async function replaceBatchPolygons(db: Database, batchId: string, polys: readonly MonitoringPolygon[]): Promise<void> {
+export async function replaceBatchPolygons(
+  db: Database,
+  batchId: string,
+  polys: readonly MonitoringPolygon[],
+  supersedes: { epoch: string; tileIds: readonly string[] } | null = null,
+): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query('DELETE FROM polygons WHERE batch_id = $1', [batchId]);
+    if (supersedes && supersedes.tileIds.length > 0) {
+      await tx.query('DELETE FROM polygons WHERE epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
+    }
     for (const part of chunks(polys)) {
       await tx.query(
         `INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
@@ -365,4 +375,17 @@ export async function findPreviousSites(db: Queryable, epoch: string, geoms: rea
     for (const row of r.rows) out.push(row.code);
   }
   return out;
+}
+
+/**
+ * Highest serial per district already used in `epoch` by other batches on other tiles (their codes
+ * stay; this batch continues after them). Tiles of this batch are excluded: it supersedes them.
+ */
+export async function serialsInUse(db: Queryable, epoch: string, batchId: string, tileIds: readonly string[]): Promise<Record<string, number>> {
+  const r = await db.query<{ district_code: string; serial: number }>(
+    `SELECT district_code, max(split_part(code, '-', 3)::int) AS serial FROM polygons
+     WHERE epoch = $1 AND batch_id <> $2 AND NOT (tile_id = ANY($3::text[])) GROUP BY district_code`,
+    [epoch, batchId, [...tileIds]],
+  );
+  return Object.fromEntries(r.rows.map((row) => [row.district_code, Number(row.serial)]));
 }
