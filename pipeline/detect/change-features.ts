@@ -3,9 +3,9 @@
  * scorePixels already derives (normalised difference, 3×3 range distance, indices), so the model
  * adds a few box means and a dot product per pixel, not another pass over the bands.
  *
- * Only the four 10 m bands (blue, green, red, nir) enter: every sensor Tuban reads has them (the
- * synthetic scenes and many commercial tiles have nothing else), and on Sentinel-2 the 20 m swir
- * bands blur small buildings. Reflectances are in [0, 1]; differences in σ units of the NormFit.
+ * Needs blue, green, red, nir, swir1 and swir2 in both epochs (Sentinel-2, Landsat): swir separates
+ * new roofs and concrete from bare soil (NDBI). Magnitudes (`lr`) use the four 10 m bands only, so
+ * 20 m swir pixels do not smear small buildings. Reflectances in [0, 1]; differences in σ units.
  */
 // A call-time cycle with score.ts (which calls contextFeatures): safe under ESM.
 import { boxMeanRows } from './score.js';
@@ -18,21 +18,21 @@ import { boxMeanRows } from './score.js';
  * are change (tried: 0.40 LOCO F1 but 92 % false polygons on the shifted synthetic scene).
  * `lm` (plain magnitude) is kept for diagnostics only.
  */
-export const BASE_PLANES = ['dBlue', 'dGreen', 'dRed', 'dNir', 'lm', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1', 'br0sq', 'br1sq', 'dNdvi'] as const;
+export const BASE_PLANES = ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'ndbi0', 'ndbi1', 'lm', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1', 'br0sq', 'br1sq', 'dNdvi'] as const;
 export type BasePlane = (typeof BASE_PLANES)[number];
 export const BASE = Object.fromEntries(BASE_PLANES.map((p, i) => [p, i])) as Record<BasePlane, number>;
 
 /** Feature vector of the model, in order. `_bN` = box mean of radius N. */
 export const FEATURE_NAMES = [
-  'dBlue', 'dGreen', 'dRed', 'dNir', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1',
-  'lr_b1', 'lr_b3',
+  'dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'ndbi0', 'ndbi1', 'br0', 'br1',
+  'lr_b1', 'lr_b3', 'lr_b6', 'dSwir1_b2', 'ndbi1_b2',
   'dBlue_b2', 'dGreen_b2', 'dRed_b2', 'dNir_b2',
   'std0', 'std1', 'stdLogRatio', 'dNdvi_b3',
 ] as const;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
 /** Rows of context the features read on each side of an output row (largest box radius). */
-export const FEATURE_CONTEXT = 3;
+export const FEATURE_CONTEXT = 6;
 
 /** Signed differences are clipped here (σ units): a cloud edge of 200 σ must not dominate a linear model. */
 export const D_CLIP = 30;
@@ -76,9 +76,12 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
   const copy = (p: BasePlane, f: number) => out[f].set(base[BASE[p]].subarray(off, off + nOut));
   const box = (p: BasePlane, r: number, f: number) => boxMeanRows(base[BASE[p]], width, height, r, first, count, sc, out[f]);
   let f = 0;
-  for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1'] as const) copy(p, f++);
+  for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'ndbi0', 'ndbi1', 'br0', 'br1'] as const) copy(p, f++);
   box('lr', 1, f++);
   box('lr', 3, f++);
+  box('lr', 6, f++);
+  box('dSwir1', 2, f++);
+  box('ndbi1', 2, f++);
   for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir'] as const) box(p, 2, f++);
   // Texture: 3×3 std of brightness per epoch and its log ratio (new roofs and roads add edges).
   const fStd0 = f++, fStd1 = f++, fRatio = f++;

@@ -5,6 +5,8 @@ import { fitNormalisation } from './normalise.js';
 import { CHANGE_TYPE_CODES, NOT_OBSERVED, boxMeanFinite, changeTypeOfCode, scorePixels } from './score.js';
 import { accumulateHistogram, chooseThreshold, kittlerThreshold, otsuThreshold } from './threshold.js';
 import { componentConfidence } from './confidence.js';
+import { FEATURE_COUNT, createFeatureScratch } from './change-features.js';
+import { foldModel, shippedChangeModel } from './change-model.js';
 
 /** Deterministic pseudo-random generator (mulberry32), so fixtures are reproducible. */
 function rng(seed: number): () => number {
@@ -224,5 +226,49 @@ describe('scorePixels on strips', () => {
     for (let r = 2; r < 15; r++) for (let c = 8; c < 13; c++) edgeMax = Math.max(edgeMax, out.score[r * w + c]);
     expect(edgeMax).toBeLessThan(DEFAULT_DETECTOR_PARAMS.thresholdFloor);
     expect(out.score[21 * w + 21]).toBeGreaterThan(5 * DEFAULT_DETECTOR_PARAMS.thresholdFloor);
+  });
+});
+
+describe('scorePixels with the learned model', () => {
+  const learnedFor = (w: number, rows: number) => {
+    const m = shippedChangeModel();
+    return { folded: foldModel(m), threshold: m.threshold, scratch: createFeatureScratch(w, rows), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * rows)) };
+  };
+  const params = { ...DEFAULT_DETECTOR_PARAMS, model: 'learned' as const };
+
+  it('gives the same probabilities for a halo-padded strip as for the whole raster (no seams)', () => {
+    const before = scene(3, []);
+    const after = scene(4, [{ x: 20, y: 24, s: 8, spec: BUILT }], 1.05, 30);
+    const fit = fitNormalisation([{ before, after }]);
+    const whole = { score: new Float32Array(W * H), type: new Uint8Array(W * H) };
+    scorePixels(before, after, fit, params, whole, undefined, undefined, learnedFor(W, H));
+    const part = { score: new Float32Array(W * 12), type: new Uint8Array(W * 12) };
+    scorePixels(before, after, fit, params, part, { first: 22, count: 12 }, undefined, learnedFor(W, H));
+    for (let i = 0; i < W * 12; i++) expect(part.score[i]).toBeCloseTo(whole.score[22 * W + i], 5);
+  });
+
+  // The OSCD-trained trees alone score the middle of a 100 m homogeneous patch low (≈ 0.1: OSCD's
+  // labelled changes are small buildings, its large uniform changes are unlabelled fields); the
+  // rescue rule (unsupervised score ≥ learnedRescueSigma) must still call it.
+  it('calls a large new built patch change (rescue rule) and leaves unchanged vegetation below the threshold', () => {
+    const before = scene(5, []);
+    const after = scene(6, [{ x: 20, y: 20, s: 10, spec: BUILT }]);
+    const fit = fitNormalisation([{ before, after }]);
+    const out = { score: new Float32Array(W * H), type: new Uint8Array(W * H) };
+    const learned = learnedFor(W, H);
+    scorePixels(before, after, fit, params, out, undefined, undefined, learned);
+    expect(out.score[25 * W + 25]).toBeGreaterThanOrEqual(learned.threshold);
+    expect(out.score[5 * W + 50]).toBeLessThan(learned.threshold);
+    const noRescue = { score: new Float32Array(W * H), type: new Uint8Array(W * H) };
+    scorePixels(before, after, fit, { ...params, learnedRescueSigma: 0 }, noRescue, undefined, undefined, learnedFor(W, H));
+    expect(noRescue.score[25 * W + 25]).toBeLessThan(learned.threshold);
+  });
+
+  it('refuses 4-band imagery rather than guessing the swir features', () => {
+    const bands = NAMES.slice(0, 4);
+    const before = scene(7, [], 1, 0, bands), after = scene(8, [], 1, 0, bands);
+    const fit = fitNormalisation([{ before, after }]);
+    const out = { score: new Float32Array(W * H), type: new Uint8Array(W * H) };
+    expect(() => scorePixels(before, after, fit, params, out, undefined, undefined, learnedFor(W, H))).toThrow(/swir/);
   });
 });

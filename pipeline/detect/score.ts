@@ -204,6 +204,8 @@ export function scorePixels(
   const isig = bands.map((b) => 1 / fit.bands[b]!.sigma);
   const iB = bands.indexOf('blue'), iG = bands.indexOf('green'), iR = bands.indexOf('red'), iN = bands.indexOf('nir');
   const iS = bands.indexOf('swir1');
+  const iS2 = bands.indexOf('swir2');
+  if (learned && (iS < 0 || iS2 < 0)) throw new Error("scorePixels: the learned model needs swir1 and swir2 in both epochs (use model 'auto' or 'unsupervised' on 4-band imagery)");
   const inv = 1 / fit.reflectanceScale;
   const y = new Float64Array(nb); // before, reflectance
   const x = new Float64Array(nb); // normalised after, reflectance
@@ -306,6 +308,10 @@ export function scorePixels(
         base[BASE.dGreen][i] = clip(rd[iG]);
         base[BASE.dRed][i] = clip(rd[iR]);
         base[BASE.dNir][i] = clip(rd[iN]);
+        base[BASE.dSwir1][i] = clip(rd[iS]);
+        base[BASE.dSwir2][i] = clip(rd[iS2]);
+        base[BASE.ndbi0][i] = nd(y[iS], y[iN]);
+        base[BASE.ndbi1][i] = nd(x[iS], x[iN]);
         base[BASE.lm][i] = Math.log1p(Math.sqrt(m2Plain / 4));
         base[BASE.lr][i] = Math.log1p(Math.sqrt(m2v / 4));
         base[BASE.ndvi0][i] = ndvi0;
@@ -335,9 +341,10 @@ export function scorePixels(
     out.type[i] = t;
   }
   if (learned) {
-    // Score = change probability. Rescue (documented in DetectorParams.learnedRescueSigma): the
-    // model learned urban change only, so a non-urban change far above the unsupervised floor
-    // (vegetation cleared, water filled or dug) still passes at exactly the model's threshold.
+    // Score = change probability. Gate: below learnedGateSigma of misregistration-robust evidence
+    // nothing is change. Rescue (DetectorParams.learnedRescueSigma): the model learned OSCD's small
+    // urban changes only, so a change far above the unsupervised floor (vegetation cleared, water
+    // filled or dug, a large uniform site) still passes at exactly the model's threshold.
     contextFeatures(learned.scratch, width, height, first, count, learned.features);
     const prob = learned.scratch.t0;
     predictPlanes(learned.folded, learned.features, nOut, prob);
@@ -350,7 +357,10 @@ export function scorePixels(
       if (gate > 0 && !(score[i] >= gate)) p = Math.min(p, 0.5 * learned.threshold);
       if (rescue > 0 && score[i] >= rescue) {
         const c = t & ~CLOUD_FRINGE_FLAG;
-        if ((c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water) && p < learned.threshold) p = learned.threshold;
+        const eligible = params.learnedRescueAllTypes
+          ? c >= CHANGE_TYPE_CODES.construction && c <= CHANGE_TYPE_CODES.new_water
+          : c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water;
+        if (eligible && p < learned.threshold) p = learned.threshold;
       }
       score[i] = p === p ? p : 0;
     }

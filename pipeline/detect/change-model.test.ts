@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { FEATURE_COUNT, FEATURE_NAMES } from './change-features.js';
+import { TREE_LEAVES, TREE_NODES, checkModel, foldModel, modelHash, predictPlanes, shippedChangeModel, type ChangeModel } from './change-model.js';
+
+/** One depth-3 tree that splits only on feature 0 at 1.0 (every node), leaves −2 … +2. */
+function oneTree(): ChangeModel {
+  const treeFeature = Array(TREE_NODES).fill(0);
+  const treeThreshold = Array(TREE_NODES).fill(1);
+  // x ≤ 1 goes left at every level → leaf 0; x > 1 → leaf 7.
+  const treeLeaf = Array(TREE_LEAVES).fill(0);
+  treeLeaf[0] = -2;
+  treeLeaf[TREE_LEAVES - 1] = 2;
+  return {
+    kind: 'boosted', version: 't', features: [...FEATURE_NAMES], mean: [], scale: [], weights: [], bias: 0,
+    treeFeature, treeThreshold, treeLeaf, threshold: 0.5, trainedOn: [], dataHash: '',
+  };
+}
+
+describe('change model', () => {
+  it('walks boosted trees: x ≤ threshold goes left, the leaf value is a logit', () => {
+    const planes = Array.from({ length: FEATURE_COUNT }, () => new Float32Array([0.5, 3]));
+    const out = new Float32Array(2);
+    predictPlanes(foldModel(oneTree()), planes, 2, out);
+    expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(2)), 5);
+    expect(out[1]).toBeCloseTo(1 / (1 + Math.exp(-2)), 5);
+  });
+
+  it('folds logistic standardisation so predictions equal the unfolded formula', () => {
+    const m: ChangeModel = {
+      kind: 'logistic', version: 't', features: [...FEATURE_NAMES], bias: 0.3, threshold: 0.5, trainedOn: [], dataHash: '',
+      mean: Array.from({ length: FEATURE_COUNT }, (_, f) => f * 0.1),
+      scale: Array.from({ length: FEATURE_COUNT }, (_, f) => 1 + f),
+      weights: Array.from({ length: FEATURE_COUNT }, (_, f) => (f % 3) - 1),
+    };
+    const x = Array.from({ length: FEATURE_COUNT }, (_, f) => Math.sin(f));
+    let z = m.bias;
+    for (let f = 0; f < FEATURE_COUNT; f++) z += (m.weights[f] * (x[f] - m.mean[f])) / m.scale[f];
+    const out = new Float32Array(1);
+    predictPlanes(foldModel(m), x.map((v) => new Float32Array([v])), 1, out);
+    expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(-z)), 5);
+  });
+
+  it('refuses a model whose features differ from this build', () => {
+    const m = oneTree();
+    m.features = m.features.slice(1);
+    expect(() => checkModel(m)).toThrow(/npm run train/);
+  });
+
+  it('ships a boosted model trained on the OSCD cities only, whose hash changes with its weights', () => {
+    const m = shippedChangeModel();
+    expect(m.kind).toBe('boosted');
+    expect([...m.trainedOn].sort()).toEqual(['abudhabi', 'aguasclaras', 'beirut', 'bercy', 'nantes', 'paris', 'pisa', 'rennes', 'saclay_e']);
+    expect(m.threshold).toBeGreaterThan(0);
+    expect(m.threshold).toBeLessThan(1);
+    const changed = { ...m, treeLeaf: m.treeLeaf!.map((v, i) => (i === 0 ? v + 1 : v)) };
+    expect(modelHash(changed)).not.toBe(modelHash(m));
+  });
+});
