@@ -113,16 +113,23 @@ export function predictPlanes(folded: FoldedModel, planes: Float32Array[], n: nu
   const { w, b, trees } = folded;
   if (trees) {
     const { feature, threshold, leaf, count } = trees;
-    for (let i = 0; i < n; i++) {
-      let z = b;
-      for (let t = 0; t < count; t++) {
-        const base = t * TREE_NODES;
-        let k = 0;
-        for (let d = 0; d < TREE_DEPTH; d++) k = 2 * k + (planes[feature[base + k]][i] <= threshold[base + k] ? 1 : 2);
-        z += leaf[t * TREE_LEAVES + k - TREE_NODES];
+    // Tree-major: each tree streams its three feature planes in order (cache-friendly); the
+    // pixel-major order hops across ~30 planes per pixel.
+    out.fill(b, 0, n);
+    for (let t = 0; t < count; t++) {
+      const nb = t * TREE_NODES, lb = t * TREE_LEAVES - TREE_NODES;
+      const p0 = planes[feature[nb]], t0 = threshold[nb];
+      const p1 = planes[feature[nb + 1]], t1 = threshold[nb + 1];
+      const p2 = planes[feature[nb + 2]], t2 = threshold[nb + 2];
+      for (let i = 0; i < n; i++) {
+        // Depth 3, unrolled: node 0 → 1|2 → 3..6 → leaves 7..14.
+        const k1 = p0[i] <= t0 ? 1 : 2;
+        const k2 = k1 === 1 ? (p1[i] <= t1 ? 3 : 4) : p2[i] <= t2 ? 5 : 6;
+        const k3 = 2 * k2 + (planes[feature[nb + k2]][i] <= threshold[nb + k2] ? 1 : 2);
+        out[i] += leaf[lb + k3];
       }
-      out[i] = 1 / (1 + Math.exp(-z));
     }
+    for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-out[i]));
     return;
   }
   out.fill(b, 0, n);
