@@ -294,8 +294,10 @@ async function readSamples(current: TileReader, prior: AlignedSource, bands: Ban
   const wins: Window[] = [];
   for (let i = 0; i < steps; i++) {
     for (let j = 0; j < steps; j++) {
-      const col = Math.round(((grid.width - size) * (j + 0.5)) / steps);
-      const row = Math.round(((grid.height - size) * (i + 0.5)) / steps);
+      // Snapped to multiples of 512 px where the tile is big enough: COG blocks are 256 or 512 px,
+      // so each sample window then decodes one block instead of up to four.
+      const col = snap(Math.round(((grid.width - size) * (j + 0.5)) / steps), grid.width - size);
+      const row = snap(Math.round(((grid.height - size) * (i + 0.5)) / steps), grid.height - size);
       if (!wins.some((w) => w.col === col && w.row === row)) wins.push({ col, row, width: size, height: size });
     }
   }
@@ -305,6 +307,11 @@ async function readSamples(current: TileReader, prior: AlignedSource, bands: Ban
       return swap ? { before: tileR, after: priorR } : { before: priorR, after: tileR };
     }),
   );
+}
+
+function snap(v: number, max: number): number {
+  const snapped = Math.round(v / 512) * 512;
+  return max >= 1024 && snapped <= max ? snapped : v;
 }
 
 /** m² of one pixel: exact for projected grids, at the tile centre for lon/lat grids. */
