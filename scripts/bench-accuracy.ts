@@ -25,15 +25,11 @@ import { detectTile, detectorStamp, type DetectTileOptions } from '../pipeline/d
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { addCounts, objectMetrics, pixelCounts, pixelMetrics } from '../pipeline/accuracy/metrics.js';
 import type { PixelCounts } from '../pipeline/accuracy/metrics.js';
-import { detectScene } from '../pipeline/accuracy/simple-detect.js';
-import type { SceneDetection } from '../pipeline/accuracy/simple-detect.js';
 import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 import type { DetectorParams } from '../pipeline/detect/detector-params.js';
 
 /** How a scene is turned into a detection; the lead swaps this for the detectTile product path. */
-export type SceneDetector = (scene: BenchScene, params: DetectorParams) => SceneDetection;
 
-export const harnessDetector: SceneDetector = (s, p) => detectScene(s.before, s.after, p, s.pixelSizeM);
 
 /** What the evaluation needs of a detection: the emitted components on the reference grid. */
 export interface BenchDetection {
@@ -116,7 +112,7 @@ export interface SceneResult {
 
 const HIGH_CONF = 0.8;
 
-/** Scores one scene; separate from reading so any SceneDetector can be benchmarked. */
+/** Scores one scene; separate from reading so the metrics stay independent of the detector. */
 export function evaluateScene(scene: BenchReference, det: BenchDetection, seconds: number, params: DetectorParams): SceneResult {
   const counts = pixelCounts(det.mask, scene.reference);
   const pm = pixelMetrics(counts);

@@ -7,18 +7,10 @@ import { accumulateHistogram, chooseThreshold, kittlerThreshold, otsuThreshold }
 import { componentConfidence } from './confidence.js';
 import { FEATURE_COUNT, createFeatureScratch } from './change-features.js';
 import { foldModel, shippedChangeModel } from './change-model.js';
+import { mulberry32 } from '../../fixtures/scene-math.js';
 
-/** Deterministic pseudo-random generator (mulberry32), so fixtures are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The scene's seeded generator, so fixtures are reproducible. */
+const rng = mulberry32;
 
 const W = 64, H = 64;
 /** Reflectance ×10000 of a vegetated field (blue, green, red, nir, swir1, swir2). */
