@@ -335,16 +335,16 @@ async function main(): Promise<void> {
   const dataHash = hash.digest('hex').slice(0, 16);
   const names = [...FEATURE_NAMES];
   const kind = arg('--kind', 'boosted');
-  const fit = kind === 'logistic' ? fitLogistic : fitBoosted;
+  const fitModel = kind === 'logistic' ? fitLogistic : fitBoosted;
   const training = { kind, trees: TREES, shrink: SHRINK, bins: BINS, minLeafHess: MIN_LEAF_HESS, rowSample: ROW_SAMPLE, lambda: LAMBDA, noChangeRate: NO_CHANGE_RATE, samples: sets.reduce((a, s) => a + s.n, 0), params: 'DEFAULT_DETECTOR_PARAMS' };
   const folds: Record<string, ChangeModel> = {};
   for (const held of OSCD_CITIES) {
     const t0 = performance.now();
-    const m = fit(sets.filter((s) => s.city !== held), names);
+    const m = fitModel(sets.filter((s) => s.city !== held), names);
     folds[held] = { ...m, dataHash, training: { ...training, heldOut: held } };
     console.log(`fold −${held.padEnd(12)} threshold ${m.threshold.toFixed(3)}, training-pixel F1 ${lastTrainF1.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  const final: ChangeModel = { ...fit(sets, names), dataHash, training };
+  const final: ChangeModel = { ...fitModel(sets, names), dataHash, training };
   console.log(`final: threshold ${final.threshold.toFixed(3)}, training-pixel F1 ${lastTrainF1.toFixed(3)}`);
   const modelPath = join(root, 'pipeline', 'detect', 'change-model.json');
   writeFileSync(modelPath, `${JSON.stringify(final, null, 1)}\n`);
