@@ -9,6 +9,7 @@
  */
 import type { MultiPolygon, Position, Polygon } from 'geojson';
 import proj4 from 'proj4';
+import { bboxOf } from './bbox.js';
 import { localEqualAreaDef } from './crs.js';
 
 const WGS84 = '+proj=longlat +datum=WGS84 +no_defs';
@@ -57,20 +58,6 @@ function polygonRingsArea(rings: Position[][], conv: proj4.Converter): number {
   return Math.max(0, a);
 }
 
-/** Centre of the coordinate bounding box, in lon/lat degrees. */
-function bboxCentre(polys: Position[][][]): [number, number] {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  for (const rings of polys) {
-    for (const p of rings[0] ?? []) {
-      if (p[0] < minX) minX = p[0];
-      if (p[0] > maxX) maxX = p[0];
-      if (p[1] < minY) minY = p[1];
-      if (p[1] > maxY) maxY = p[1];
-    }
-  }
-  if (!Number.isFinite(minX)) return [0, 0];
-  return [(minX + maxX) / 2, (minY + maxY) / 2];
-}
 
 /**
  * Area of a lon/lat (EPSG:4326 / 4490) Polygon or MultiPolygon in square metres (ellipsoidal, GRS80).
@@ -78,8 +65,9 @@ function bboxCentre(polys: Position[][][]): [number, number] {
  */
 export function areaM2(geom: Polygon | MultiPolygon): number {
   const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.coordinates;
-  const [lon, lat] = bboxCentre(polys);
-  const conv = projectionNear(lon, lat);
+  const [minX, minY, maxX, maxY] = bboxOf(geom);
+  if (!Number.isFinite(minX)) return 0;
+  const conv = projectionNear((minX + maxX) / 2, (minY + maxY) / 2);
   let total = 0;
   for (const rings of polys) total += polygonRingsArea(rings, conv);
   return total;

@@ -17,7 +17,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OSCD_CITIES, oscdCityFiles, taizhouFiles } from '../pipeline/accuracy/bench-data.js';
-import type { BenchScene, BenchSceneFiles } from '../pipeline/accuracy/bench-data.js';
+import type { BenchSceneFiles } from '../pipeline/accuracy/bench-data.js';
 import { catalogueTiles } from '../pipeline/catalogue.js';
 import { openMosaic, openTile } from '../geo/tile-reader.js';
 import { pixelSize } from '../geo/raster.js';

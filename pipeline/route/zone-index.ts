@@ -5,24 +5,10 @@
  */
 import Flatbush from 'flatbush';
 import type { MultiPolygon, Polygon } from 'geojson';
+import { bboxOf, type BBox } from '../../geo/bbox.js';
 import type { Zone } from '../model.js';
 
-export type BBox = [number, number, number, number];
-
-/** Bounding box of a lon/lat geometry's outer rings. */
-export function bboxOf(geom: Polygon | MultiPolygon): BBox {
-  const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.coordinates;
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  for (const rings of polys) {
-    for (const p of rings[0] ?? []) {
-      if (p[0] < minX) minX = p[0];
-      if (p[0] > maxX) maxX = p[0];
-      if (p[1] < minY) minY = p[1];
-      if (p[1] > maxY) maxY = p[1];
-    }
-  }
-  return [minX, minY, maxX, maxY];
-}
+export { bboxOf, type BBox };
 
 export class ZoneIndex<T extends { geometry: Polygon | MultiPolygon } = Zone> {
   readonly items: readonly T[];
