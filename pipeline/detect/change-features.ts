@@ -8,7 +8,7 @@
  * 20 m swir pixels do not smear small buildings. Reflectances in [0, 1]; differences in σ units.
  */
 // A call-time cycle with score.ts (which calls contextFeatures): safe under ESM.
-import { boxMeanRows } from './score.js';
+import { boxMeanRows } from './box-mean.js';
 
 /**
  * Planes written per pixel of the halo'd strip (NaN where not observable). `d*` = signed distance

@@ -15,6 +15,7 @@ import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
 import { BASE, D_CLIP, FEATURE_CONTEXT, contextFeatures, type FeatureScratch } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
+import { boxMeanRows } from './box-mean.js';
 
 /**
  * The learned model's state for scorePixels: folded weights, its scratch, and the feature planes
@@ -365,72 +366,6 @@ export function scorePixels(
       score[i] = p === p ? p : 0;
     }
   }
-}
-
-/**
- * Box mean of radius r over finite values (NaN neighbours skipped) for output rows
- * [first, first + count) of `src` (width × height), reading rows up to r beyond them: row-major
- * separable running sums, O(pixels) whatever r, no allocation. Writes `out` (count rows).
- */
-export function boxMeanRows(
-  src: Float32Array, width: number, height: number, r: number, first: number, count: number,
-  sc: Pick<ScoreScratch, 'hsum' | 'hcnt' | 'vsum' | 'vcnt'>, out: Float32Array,
-): void {
-  if (r <= 0) {
-    out.set(src.subarray(first * width, (first + count) * width));
-    return;
-  }
-  const { hsum, hcnt, vsum, vcnt } = sc;
-  const r0 = Math.max(0, first - r);
-  const r1 = Math.min(height, first + count + r);
-  for (let row = r0; row < r1; row++) {
-    const base = row * width;
-    let s = 0, c = 0;
-    for (let col = 0; col < Math.min(r, width); col++) {
-      const v = src[base + col];
-      if (v === v) { s += v; c++; }
-    }
-    for (let col = 0; col < width; col++) {
-      const add = col + r;
-      if (add < width) { const v = src[base + add]; if (v === v) { s += v; c++; } }
-      const rem = col - r - 1;
-      if (rem >= 0) { const v = src[base + rem]; if (v === v) { s -= v; c--; } }
-      hsum[base + col] = s;
-      hcnt[base + col] = c;
-    }
-  }
-  // Vertical pass, row-major: running column sums over rows [row − r, row + r].
-  vsum.fill(0, 0, width);
-  vcnt.fill(0, 0, width);
-  for (let row = Math.max(r0, first - r); row < Math.min(r1, first + r); row++) {
-    const base = row * width;
-    for (let col = 0; col < width; col++) { vsum[col] += hsum[base + col]; vcnt[col] += hcnt[base + col]; }
-  }
-  for (let row = first; row < first + count; row++) {
-    const add = row + r;
-    if (add < r1) {
-      const base = add * width;
-      for (let col = 0; col < width; col++) { vsum[col] += hsum[base + col]; vcnt[col] += hcnt[base + col]; }
-    }
-    const rem = row - r - 1;
-    if (rem >= r0) {
-      const base = rem * width;
-      for (let col = 0; col < width; col++) { vsum[col] -= hsum[base + col]; vcnt[col] -= hcnt[base + col]; }
-    }
-    const ob = (row - first) * width;
-    for (let col = 0; col < width; col++) out[ob + col] = vcnt[col] > 0 ? vsum[col] / vcnt[col] : NaN;
-  }
-}
-
-/**
- * Box mean of radius r over finite values of a whole raster (NaN neighbours are skipped).
- * Writes into `out` (may not alias `src`). Allocates its scratch: for one-off use and tests.
- */
-export function boxMeanFinite(src: Float32Array, width: number, height: number, r: number, out: Float32Array): void {
-  const n = width * height;
-  boxMeanRows(src, width, height, r, 0, height, {
-    hsum: new Float64Array(n), hcnt: new Float64Array(n), vsum: new Float64Array(width), vcnt: new Float64Array(width),
-  }, out);
 }
 
 /**
