@@ -35,6 +35,8 @@ import type { DetectorParams } from '../pipeline/detect/detector-params.js';
 export interface BenchDetection {
   labels: Int32Array;
   mask: Uint8Array;
+  /** The detector's per-pixel score (change probability with the learned model), NaN where not observed. */
+  score: Float32Array;
   components: { label: number; confidence: number }[];
   threshold: number;
 }
@@ -72,7 +74,7 @@ export async function detectProduct(
   const mosaic = await openMosaic(c2.tiles);
   try {
     const r = await detectTile(reader, mosaic, { params, bands, keepRasters: true, tileEpoch: 'before', ...extra });
-    const { labels, labelConfidence } = r.rasters!;
+    const { labels, labelConfidence, score } = r.rasters!;
     const mask = new Uint8Array(labels.length);
     for (let i = 0; i < labels.length; i++) mask[i] = labels[i] ? 1 : 0;
     const components: BenchDetection['components'] = [];
@@ -85,7 +87,7 @@ export async function detectProduct(
       pixelSizeM = ((Math.abs(g.transform[1]) * Math.cos((lat * Math.PI) / 180) + Math.abs(g.transform[5])) / 2) * 111_320;
     }
     return {
-      det: { labels, mask, components, threshold: r.threshold },
+      det: { labels, mask, score, components, threshold: r.threshold },
       ref: { name: files.name, reference: files.reference, width: files.width, height: files.height, pixelSizeM },
     };
   } finally {

@@ -186,7 +186,8 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
 
   // The labels buffer doubles as the flood queue: it is not needed until labelling.
   const labels = new Int32Array(n);
-  await time('clouds', () => maskCloudFringes(type, score, w, h, labels, params.cloudBufferPx, params.cloudFringes));
+  const minCorePx = params.cloudCoreMinM2 > 0 ? Math.ceil(params.cloudCoreMinM2 / approxPixelAreaM2(grid)) : 0;
+  await time('clouds', () => maskCloudFringes(type, score, w, h, labels, params.cloudBufferPx, params.cloudFringes, minCorePx));
   labels.fill(0);
 
   const threshold = await time('threshold', () => {

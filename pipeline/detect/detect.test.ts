@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
 import { DEFAULT_DETECTOR_PARAMS, paramsHash } from './detector-params.js';
 import { fitNormalisation } from './normalise.js';
-import { CHANGE_TYPE_CODES, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
+import { CHANGE_TYPE_CODES, CLOUD_FRINGE_FLAG, NOT_OBSERVED, changeTypeOfCode, maskCloudFringes, scorePixels } from './score.js';
 import { boxMeanFinite } from './box-mean.js';
 import { accumulateHistogram, chooseThreshold, kittlerThreshold, otsuThreshold } from './threshold.js';
 import { componentConfidence } from './confidence.js';
-import { FEATURE_COUNT, createFeatureScratch } from './change-features.js';
-import { foldModel, shippedChangeModel } from './change-model.js';
+import { FEATURE_COUNT, FEATURE_NAMES, createFeatureScratch } from './change-features.js';
+import { foldModel, shippedChangeModel, type ChangeModel } from './change-model.js';
 import { mulberry32 } from '../../fixtures/scene-math.js';
 
 /** The scene's seeded generator, so fixtures are reproducible. */
@@ -257,11 +257,86 @@ describe('scorePixels with the learned model', () => {
     expect(noRescue.score[25 * W + 25]).toBeLessThan(learned.threshold);
   });
 
+  // A swapped checkerboard: every after pixel differs from its before pixel but lies inside the
+  // before 3×3 range, so the range difference is 0 and the plain difference is large.
+  it('gates on the plain difference by default and on the 3×3 range when asked', () => {
+    const before = scene(9, []);
+    const after = scene(9, []);
+    for (const b of NAMES) {
+      const a0 = before.bands[b]!, a1 = after.bands[b]!;
+      for (let y = 16; y < 48; y++) for (let x = 16; x < 48; x++) {
+        const i = y * W + x;
+        const k = NAMES.indexOf(b);
+        a0[i] = (x + y) % 2 ? BUILT[k] : VEG[k];
+        a1[i] = (x + y) % 2 ? VEG[k] : BUILT[k];
+      }
+    }
+    const fit = fitNormalisation([{ before, after }]);
+    // A model that calls every pixel change (p ≈ 0.99, threshold 0.5), so only the gate decides.
+    const always: ChangeModel = {
+      kind: 'boosted', version: 'test', features: [...FEATURE_NAMES], mean: [], scale: [], weights: [], bias: 0,
+      treeFeature: Array(7).fill(0), treeThreshold: Array(7).fill(3e38), treeLeaf: Array(8).fill(5),
+      threshold: 0.5, trainedOn: [], dataHash: '',
+    };
+    const run = (p: typeof params) => {
+      const out = { score: new Float32Array(W * H), type: new Uint8Array(W * H) };
+      const learned = { folded: foldModel(always), threshold: 0.5, scratch: createFeatureScratch(W, H), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(W * H)) };
+      scorePixels(before, after, fit, p, out, undefined, undefined, learned);
+      return out.score;
+    };
+    const plain = run({ ...params, learnedGateOn: 'plain', learnedRescueSigma: 0 });
+    const range = run({ ...params, learnedGateOn: 'range', learnedRescueSigma: 0 });
+    for (let y = 20; y < 44; y++) for (let x = 20; x < 44; x++) {
+      expect(plain[y * W + x]).toBeGreaterThan(0.9);
+      expect(range[y * W + x]).toBeLessThanOrEqual(0.25 + 1e-6);
+    }
+    // Outside the patch nothing changed: both gates hold the probability at half the threshold.
+    expect(plain[4 * W + 4]).toBeLessThanOrEqual(0.25 + 1e-6);
+    expect(range[4 * W + 4]).toBeLessThanOrEqual(0.25 + 1e-6);
+  });
+
   it('refuses 4-band imagery rather than guessing the swir features', () => {
     const bands = NAMES.slice(0, 4);
     const before = scene(7, [], 1, 0, bands), after = scene(8, [], 1, 0, bands);
     const fit = fitNormalisation([{ before, after }]);
     const out = { score: new Float32Array(W * H), type: new Uint8Array(W * H) };
     expect(() => scorePixels(before, after, fit, params, out, undefined, undefined, learnedFor(W, H))).toThrow(/swir/);
+  });
+});
+
+describe('maskCloudFringes', () => {
+  // A 20×20 cloud core with a 3-pixel haze ring, and a 2×2 white roof read as a core with a
+  // flagged 1-pixel rim (the rest of the new building).
+  const setup = () => {
+    const w = 48, h = 32;
+    const type = new Uint8Array(w * h).fill(CHANGE_TYPE_CODES.construction);
+    const score = new Float32Array(w * h).fill(1);
+    const box = (x0: number, y0: number, x1: number, y1: number, f: (i: number) => void) => {
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) f(y * w + x);
+    };
+    box(2, 3, 28, 29, (i) => (type[i] |= CLOUD_FRINGE_FLAG));
+    box(5, 6, 25, 26, (i) => { type[i] = NOT_OBSERVED; score[i] = NaN; });
+    box(35, 10, 39, 14, (i) => (type[i] |= CLOUD_FRINGE_FLAG));
+    box(36, 11, 38, 13, (i) => { type[i] = NOT_OBSERVED; score[i] = NaN; });
+    return { w, h, type, score, queue: new Int32Array(w * h) };
+  };
+  const haze = 3 * 48 + 3, rim = 10 * 48 + 35;
+
+  it('hides the fringes of every core by default', () => {
+    const { w, h, type, score, queue } = setup();
+    const hidden = maskCloudFringes(type, score, w, h, queue, 0, true);
+    expect(type[haze]).toBe(NOT_OBSERVED);
+    expect(type[rim]).toBe(NOT_OBSERVED);
+    expect(hidden).toBe(26 * 26 - 400 + 16 - 4);
+  });
+
+  it('with minCorePx, hides only the fringes of large cores and keeps a small core\'s rim', () => {
+    const { w, h, type, score, queue } = setup();
+    const hidden = maskCloudFringes(type, score, w, h, queue, 0, true, 100);
+    expect(type[haze]).toBe(NOT_OBSERVED);
+    expect(Number.isNaN(score[haze])).toBe(true);
+    expect(type[rim]).toBe(CHANGE_TYPE_CODES.construction); // flag cleared, pixel kept
+    expect(score[rim]).toBe(1);
+    expect(hidden).toBe(26 * 26 - 400);
   });
 });

@@ -97,6 +97,8 @@ export interface ScoreScratch {
   capacity: number;
   /** Unsmoothed weighted change magnitude, σ units. */
   raw: Float32Array;
+  /** Unsmoothed plain (pixel against pixel) RMS difference over every band, σ units: the learned gate's evidence. */
+  plain: Float32Array;
   /** Horizontal running sums / counts of `raw` (box mean). */
   hsum: Float64Array;
   hcnt: Float64Array;
@@ -112,6 +114,7 @@ export function createScoreScratch(width: number, rows: number): ScoreScratch {
   return {
     capacity: n,
     raw: new Float32Array(n),
+    plain: new Float32Array(n),
     hsum: new Float64Array(n),
     hcnt: new Float64Array(n),
     vsum: new Float64Array(width),
@@ -212,6 +215,7 @@ export function scorePixels(
   const x = new Float64Array(nb); // normalised after, reflectance
   const rd = new Float64Array(nb); // signed difference, σ units: 3×3-range distance where computed
   const raw = sc.raw;
+  const plain = sc.plain;
   const type = sc.type;
   const bv = before.valid;
   // Rows the box means read (the score's, and the learned features' context).
@@ -227,6 +231,7 @@ export function scorePixels(
       const i = row * width + col;
       if (!bv[i] || !after.valid[i]) {
         raw[i] = NaN;
+        plain[i] = NaN;
         type[i] = NOT_OBSERVED;
         if (planes) for (const p of planes) p[i] = NaN;
         continue;
@@ -243,11 +248,13 @@ export function scorePixels(
         x[k] = a * inv;
       }
       const m2Plain = m2v;
+      plain[i] = Math.sqrt(m2 / nb);
       const s0 = hasSwir ? y[iS] : -1;
       const s1 = hasSwir ? x[iS] : -1;
       const illum = isIlluminationChange(y, x, iB, iG, iR, iN) | isIlluminationChange(x, y, iB, iG, iR, iN);
       if (illum >= 2 || isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0) || isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1)) {
         raw[i] = NaN;
+        plain[i] = NaN;
         type[i] = NOT_OBSERVED;
         if (planes) for (const p of planes) p[i] = NaN;
         continue;
@@ -342,20 +349,26 @@ export function scorePixels(
     out.type[i] = t;
   }
   if (learned) {
-    // Score = change probability. Gate: below learnedGateSigma of misregistration-robust evidence
-    // nothing is change. Rescue (DetectorParams.learnedRescueSigma): the model learned OSCD's small
-    // urban changes only, so a change far above the unsupervised floor (vegetation cleared, water
-    // filled or dug, a large uniform site) still passes at exactly the model's threshold.
+    // Score = change probability. Gate: below learnedGateSigma of unsupervised evidence (plain or
+    // 3×3-range difference, DetectorParams.learnedGateOn) nothing is change. Rescue
+    // (DetectorParams.learnedRescueSigma): the model learned OSCD's small urban changes only, so a
+    // change far above the unsupervised floor (vegetation cleared, water filled or dug, a large
+    // uniform site) still passes at exactly the model's threshold.
     contextFeatures(learned.scratch, width, height, first, count, learned.features);
     const prob = learned.scratch.t0;
     predictPlanes(learned.folded, learned.features, nOut, prob);
+    let gateScore = score;
+    if (params.learnedGateOn === 'plain') {
+      gateScore = learned.scratch.t1; // free again once contextFeatures is done
+      boxMeanRows(plain, width, height, params.smoothRadius, first, count, sc, gateScore);
+    }
     const rescue = params.learnedRescueSigma;
     const gate = params.learnedGateSigma;
     for (let i = 0; i < nOut; i++) {
       const t = out.type[i];
       if (t === NOT_OBSERVED) continue;
       let p = prob[i];
-      if (gate > 0 && !(score[i] >= gate)) p = Math.min(p, 0.5 * learned.threshold);
+      if (gate > 0 && !(gateScore[i] >= gate)) p = Math.min(p, 0.5 * learned.threshold);
       if (rescue > 0 && score[i] >= rescue) {
         const c = t & ~CLOUD_FRINGE_FLAG;
         const eligible = params.learnedRescueAllTypes
@@ -370,18 +383,22 @@ export function scorePixels(
 
 /**
  * Hides cloud and shadow fringes: pixels flagged CLOUD_FRINGE_FLAG that are 8-connected (through
- * flagged pixels) to a NOT_OBSERVED pixel become NOT_OBSERVED with a NaN score; the flag is cleared
- * everywhere else. Thin cloud and penumbra surround the thick core, while a white roof or a
- * shadowed field on its own keeps its score. `queue` must hold width × height entries.
+ * flagged pixels) to a NOT_OBSERVED core of at least `minCorePx` pixels become NOT_OBSERVED with a
+ * NaN score; the flag is cleared everywhere else. Thin cloud and penumbra surround the thick core,
+ * while a white roof or a shadowed field on its own keeps its score. `queue` must hold
+ * width × height entries.
  */
-export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, bufferPx = 2, fringes = true): number {
+export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, bufferPx = 2, fringes = true, minCorePx = 0): number {
   const n = width * height;
   let head = 0, tail = 0;
-  for (let i = 0; i < n && fringes; i++) {
-    if (type[i] !== NOT_OBSERVED) continue;
-    // Seeds: hidden pixels with a flagged neighbour (checked when popped).
-    queue[tail++] = i;
-    if (tail >= n) break;
+  if (fringes && minCorePx > 1) tail = seedLargeCores(type, width, height, queue, minCorePx);
+  else {
+    for (let i = 0; i < n && fringes; i++) {
+      if (type[i] !== NOT_OBSERVED) continue;
+      // Seeds: hidden pixels with a flagged neighbour (checked when popped).
+      queue[tail++] = i;
+      if (tail >= n) break;
+    }
   }
   let hidden = 0;
   while (head < tail) {
@@ -428,4 +445,32 @@ export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: n
     hidden += m;
   }
   return hidden;
+}
+
+/**
+ * Writes to the front of `queue` the pixels of every 8-connected NOT_OBSERVED component of at least
+ * `minPx` pixels; returns how many. Each component is flooded once into the queue and rolled back
+ * when too small.
+ */
+function seedLargeCores(type: Uint8Array, width: number, height: number, queue: Int32Array, minPx: number): number {
+  const seen = new Uint8Array(width * height);
+  let tail = 0;
+  for (let s = 0; s < seen.length; s++) {
+    if (type[s] !== NOT_OBSERVED || seen[s]) continue;
+    const start = tail;
+    seen[s] = 1;
+    queue[tail++] = s;
+    for (let head = start; head < tail; head++) {
+      const i = queue[head];
+      const c = i % width, r = (i - c) / width;
+      for (let rr = Math.max(0, r - 1); rr <= Math.min(height - 1, r + 1); rr++) {
+        for (let cc = Math.max(0, c - 1); cc <= Math.min(width - 1, c + 1); cc++) {
+          const j = rr * width + cc;
+          if (type[j] === NOT_OBSERVED && !seen[j]) { seen[j] = 1; queue[tail++] = j; }
+        }
+      }
+    }
+    if (tail - start < minPx) tail = start;
+  }
+  return tail;
 }
