@@ -65,7 +65,7 @@ export interface DetectorParams {
    * 'range' (against the before 3×3 range). The model's own features are range differences, so it
    * is already blind to sub-pixel shifts; a range gate on top dropped 40–80 % of OSCD's changed
    * pixels (new roofs in textured blocks fall inside the before range). Measured leave-one-city-out:
-   * pooled F1 0.40 (range) → 0.42 (plain), flat for gates 2.5–3.5σ.
+   * pooled F1 0.40 (range) → 0.42 (plain), and 0.41–0.42 for plain gates of 1–2σ.
    */
   learnedGateOn: 'plain' | 'range';
   /** Compare each after pixel with the 3×3 range of the before band (misregistration-robust) instead of the pixel itself. */
@@ -108,7 +108,8 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = Object.freeze({
   // Measured on OSCD (leave-one-city-out): fringe flood from every core + buffer + opening +
   // confidence floor took pooled F1 from 0.40 to 0.25 (they hid 40–70 % of changed pixels in
   // beirut and abudhabi: white roofs read as cores). Flooding only from cores of 2 ha and more
-  // removes paris's cloud haze rings (F1 0.11 → 0.17) and costs no other city.
+  // removes paris's cloud haze rings (F1 0.12 → 0.17) and costs no other city; flooding from every
+  // core does as much for paris but costs abudhabi 0.37 → 0.30, beirut 0.55 → 0.52, pisa 0.28 → 0.25.
   learnedOpenRadius: 0,
   learnedMinConfidence: 0,
   learnedCloudFringes: true,
