@@ -59,7 +59,7 @@ export interface BenchReference {
 export async function detectProduct(
   files: BenchSceneFiles,
   params: DetectorParams,
-  extra: Pick<DetectTileOptions, 'changeModel' | 'onFeatures'> = {},
+  extra: Pick<DetectTileOptions, 'changeModel' | 'onFeatures' | 'scoreWorkers' | 'stripRows'> = {},
 ): Promise<{ det: BenchDetection; ref: BenchReference }> {
   const [c1, c2] = await Promise.all([catalogueTiles(files.first, { bands: files.bands }), catalogueTiles(files.second, { bands: files.bands })]);
   if (c1.tiles.length !== 1 || c2.tiles.length === 0) {

@@ -27,6 +27,7 @@ import type { LearnedScoring } from './score.js';
 import { notObservedGeometry } from './not-observed.js';
 import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
+import { ScorePool, defaultScoreWorkers } from './score-pool.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, effectiveParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
 import type { ChangeType, DetectorStamp, Detection } from '../model.js';
 
@@ -84,6 +85,8 @@ export interface DetectTileOptions {
   tileEpoch?: 'after' | 'before';
   /** Learned model to use instead of the shipped one (leave-one-city-out evaluation, training). */
   changeModel?: ChangeModel;
+  /** Worker threads that score strips (0 = on the calling thread); default defaultScoreWorkers(). Output is identical either way. */
+  scoreWorkers?: number;
   /** Called after each strip with the learned model's feature planes (FEATURE_COUNT × count × width) for rows [row, row + count): the trainer's tap. */
   onFeatures?: (features: Float32Array[], row: number, count: number) => void;
 }
@@ -145,13 +148,18 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     const bottom = Math.min(h, row + count + halo);
     strips.push({ win: { col: 0, row: top, width: w, height: bottom - top }, first: row - top, count });
   }
-  const scratch = createScoreScratch(w, Math.min(h, stripRows + 2 * halo));
+  const haloRows = Math.min(h, stripRows + 2 * halo);
+  // Strips are scored in worker threads where the machine has cores to spare (not for the
+  // trainer's feature tap, which reads the in-process planes). One strip needs no pool.
+  const workers = opts.onFeatures ? 0 : Math.min(opts.scoreWorkers ?? defaultScoreWorkers(), strips.length - 1);
+  const pool = workers > 0 ? new ScorePool(workers, { params, fit, model, width: w, haloRows, outRows: stripRows }) : null;
+  const scratch = pool ? null : createScoreScratch(w, haloRows);
   let learned: LearnedScoring | undefined;
-  if (model) {
+  if (model && !pool) {
     learned = {
       folded: foldModel(model),
       threshold: model.threshold,
-      scratch: createFeatureScratch(w, Math.min(h, stripRows + 2 * halo)),
+      scratch: createFeatureScratch(w, haloRows),
       features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows)),
     };
   }
@@ -168,20 +176,40 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     return p;
   };
   let next = readStrip(strips[0].win);
-  for (let s = 0; s < strips.length; s++) {
-    if (opts.signal?.aborted) throw new TubanError('QUEUE.TRANSIENT', 'interrupted by shutdown', current.info.id);
-    const { win, first, count } = strips[s];
-    const [tileR, priorR] = await time('read', () => next);
-    const [after, before] = swap ? [priorR, tileR] : [tileR, priorR];
-    // Decode the next strip (in the inflate worker threads) while this one is scored here.
-    if (s + 1 < strips.length) next = readStrip(strips[s + 1].win);
-    spare = undefined; // lent to the read-ahead (or not needed any more)
-    const off = (win.row + first) * w;
-    const out: ScoreOutput = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
-    await time('score', () => scorePixels(before, after, fit, params, out, { first, count }, scratch, learned));
-    if (learned && opts.onFeatures) opts.onFeatures(learned.features, win.row + first, count);
-    spare = [tileR, priorR];
-    progress(((s + 1) / strips.length) * 0.7);
+  // Pool mode: strips being scored, oldest first; at most `workers` + 1 wait, which bounds memory.
+  const inflight: Promise<void>[] = [];
+  let scored = 0;
+  try {
+    for (let s = 0; s < strips.length; s++) {
+      if (opts.signal?.aborted) throw new TubanError('QUEUE.TRANSIENT', 'interrupted by shutdown', current.info.id);
+      const { win, first, count } = strips[s];
+      const [tileR, priorR] = await time('read', () => next);
+      const [after, before] = swap ? [priorR, tileR] : [tileR, priorR];
+      // Decode the next strip (in the inflate worker threads) while this one is scored.
+      if (s + 1 < strips.length) next = readStrip(strips[s + 1].win);
+      spare = undefined; // lent to the read-ahead (or not needed any more)
+      const off = (win.row + first) * w;
+      if (pool) {
+        const job = pool.score(before, after, first, count).then((r) => {
+          score.set(r.score, off);
+          type.set(r.type, off);
+          progress((++scored / strips.length) * 0.7);
+        });
+        job.catch(() => {}); // awaited below; a failure must not surface as unhandled first
+        inflight.push(job);
+        spare = [tileR, priorR]; // the pool copied the bands
+        if (inflight.length > workers) await time('score', () => inflight.shift()!);
+        continue;
+      }
+      const out: ScoreOutput = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
+      await time('score', () => scorePixels(before, after, fit, params, out, { first, count }, scratch!, learned));
+      if (learned && opts.onFeatures) opts.onFeatures(learned.features, win.row + first, count);
+      spare = [tileR, priorR];
+      progress(((s + 1) / strips.length) * 0.7);
+    }
+    await time('score', () => Promise.all(inflight));
+  } finally {
+    await pool?.close();
   }
 
   // The labels buffer doubles as the flood queue: it is not needed until labelling.

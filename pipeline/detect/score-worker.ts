@@ -1,0 +1,59 @@
+/**
+ * Worker thread of the ScorePool: scores one halo'd strip at a time with the same scorePixels the
+ * main thread runs in-process, so a tile scored in workers is bit-identical to one scored inline.
+ * Its scratch (and the learned model's feature planes) is allocated once, for the largest strip.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Raster } from '../../geo/raster.js';
+import { FEATURE_COUNT, createFeatureScratch } from './change-features.js';
+import { foldModel, type ChangeModel } from './change-model.js';
+import type { DetectorParams } from './detector-params.js';
+import type { NormFit } from './normalise.js';
+import { createScoreScratch, scorePixels, type LearnedScoring } from './score.js';
+
+export interface ScoreWorkerInit {
+  params: DetectorParams;
+  fit: NormFit;
+  model: ChangeModel | null;
+  width: number;
+  /** Rows of the largest halo'd strip, and of the largest output. */
+  haloRows: number;
+  outRows: number;
+}
+
+export interface ScoreTask {
+  id: number;
+  before: Raster;
+  after: Raster;
+  first: number;
+  count: number;
+}
+
+export interface ScoreReply {
+  id: number;
+  score?: Float32Array;
+  type?: Uint8Array;
+  error?: string;
+}
+
+const init = workerData as ScoreWorkerInit;
+const scratch = createScoreScratch(init.width, init.haloRows);
+const learned: LearnedScoring | undefined = init.model
+  ? {
+      folded: foldModel(init.model),
+      threshold: init.model.threshold,
+      scratch: createFeatureScratch(init.width, init.haloRows),
+      features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(init.width * init.outRows)),
+    }
+  : undefined;
+
+parentPort!.on('message', (task: ScoreTask) => {
+  try {
+    const n = task.before.width * task.count;
+    const out = { score: new Float32Array(n), type: new Uint8Array(n) };
+    scorePixels(task.before, task.after, init.fit, init.params, out, { first: task.first, count: task.count }, scratch, learned);
+    parentPort!.postMessage({ id: task.id, ...out } satisfies ScoreReply, [out.score.buffer, out.type.buffer]);
+  } catch (e) {
+    parentPort!.postMessage({ id: task.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies ScoreReply);
+  }
+});

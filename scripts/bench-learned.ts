@@ -1,0 +1,87 @@
+/**
+ * Speed of the learned detector (the path real Sentinel-2 and Landsat tiles take: both epochs
+ * carry swir1/swir2) on a large tile, scored on the calling thread and in 1…N score workers.
+ * The tile is real imagery: an OSCD city's six bands, both dates, mirrored out to --size² and
+ * written once as two 6-band deflate GeoTIFFs (cached under --cache). Prints wall seconds, Mpx/s,
+ * per-stage seconds and whether every run's polygons and score raster are identical.
+ *
+ *   npm run bench:learned -- [--size 4096] [--workers 0,1,2] [--city beirut] [--data ../shared/data]
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { BandName, Raster } from '../geo/raster.js';
+import { writeGeoTiff } from '../geo/tiff/write-geotiff.js';
+import { openMosaic, openTile } from '../geo/tile-reader.js';
+import { readOscdCity } from '../pipeline/accuracy/bench-data.js';
+import { catalogueTiles } from '../pipeline/catalogue.js';
+import { detectTile } from '../pipeline/detect/detect-tile.js';
+import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
+
+const BANDS: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+/** Index folded into [0, n) by reflection, so the mirrored mosaic has no seams. */
+const mirror = (i: number, n: number): number => {
+  const p = i % (2 * n);
+  return p < n ? p : 2 * n - 1 - p;
+};
+
+async function writeMirrored(path: string, src: Raster, size: number, date: string): Promise<void> {
+  const bands = BANDS.map((b) => src.bands[b]!);
+  await writeGeoTiff(path, {
+    grid: { width: size, height: size, crs: 'EPSG:32650', transform: [400_000, 10, 0, 3_500_000, 0, -10] },
+    dtype: 'uint16', nodata: 0, date, tileSize: 512, compression: 'deflate', bandCount: BANDS.length,
+    rows: (row0, n) => bands.map((b) => {
+      const out = new Uint16Array(size * n);
+      for (let r = 0; r < n; r++) {
+        const sr = mirror(row0 + r, src.height) * src.width;
+        for (let c = 0; c < size; c++) out[r * size + c] = b[sr + mirror(c, src.width)];
+      }
+      return out;
+    }),
+  });
+}
+
+async function main(): Promise<void> {
+  const size = Number(flag('size', '4096'));
+  const city = flag('city', 'beirut');
+  const data = flag('data', '../shared/data');
+  const cache = flag('cache', '/tmp/tuban-bench/learned');
+  const counts = flag('workers', `0,${Math.max(1, availableParallelism() - 2)}`).split(',').map(Number);
+  const dir = join(cache, `${city}-${size}`);
+  const files = [join(dir, 'before.tif'), join(dir, 'after.tif')];
+  if (!files.every(existsSync)) {
+    mkdirSync(dir, { recursive: true });
+    const scene = await readOscdCity(join(data, 'oscd'), city);
+    await writeMirrored(files[0], scene.before, size, '2016-06-01');
+    await writeMirrored(files[1], scene.after, size, '2017-06-01');
+  }
+  const [before, after] = await Promise.all(files.map((f) => catalogueTiles([f], { bands: BANDS })));
+  console.log(`${city} mirrored to ${size}² (${((size * size) / 1e6).toFixed(1)} Mpx, 6 bands), ${availableParallelism()} cores`);
+  console.log('workers   wall s   Mpx/s  read  score  clouds  polygons  identical  stages');
+  let reference: string | null = null;
+  for (const workers of counts) {
+    const reader = await openTile(after.tiles[0]);
+    const mosaic = await openMosaic(before.tiles);
+    const t0 = performance.now();
+    try {
+      const r = await detectTile(reader, mosaic, { params: { ...DEFAULT_DETECTOR_PARAMS }, bands: BANDS, scoreWorkers: workers, keepRasters: true });
+      const wall = (performance.now() - t0) / 1000;
+      const sig = createHash('sha256').update(new Uint8Array(r.rasters!.score.buffer)).update(JSON.stringify(r.detections.map((d) => d.geometry))).digest('hex');
+      reference ??= sig;
+      const st = r.timings;
+      const stages = Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+      console.log([String(workers).padStart(7), wall.toFixed(1).padStart(8), ((size * size) / 1e6 / wall).toFixed(2).padStart(7), (st.read ?? 0).toFixed(1).padStart(5), (st.score ?? 0).toFixed(1).padStart(6), (st.clouds ?? 0).toFixed(1).padStart(7), String(r.detections.length).padStart(9), String(sig === reference).padStart(10), ` ${stages}`].join(' '));
+    } finally {
+      await Promise.allSettled([reader.close(), mosaic.close()]);
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
