@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const city = flag('city', 'beirut');
   const data = flag('data', '../shared/data');
   const cache = flag('cache', '/tmp/tuban-bench/learned');
-  const counts = flag('workers', `0,${Math.max(1, availableParallelism() - 2)}`).split(',').map(Number);
+  const counts = flag('workers', `0,${Math.max(2, availableParallelism() - 2)}`).split(',').map(Number);
   const dir = join(cache, `${city}-${size}`);
   const files = [join(dir, 'before.tif'), join(dir, 'after.tif')];
   if (!files.every(existsSync)) {
