@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { openMosaic, openTile } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../workers/jobs.js';
 import { detectTile, detectorStamp } from '../detect/detect-tile.js';
+import { defaultScoreWorkers } from '../detect/score-pool.js';
 import { asTubanError } from '../errors.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
@@ -24,9 +25,11 @@ export interface HandlerDeps {
   mode: 'embedded' | 'queue';
   /** Plans already in hand (the embedded runner's), so a tile can start before the database answers. */
   plans?: BatchPlan[];
+  /** Tiles this process detects at once (a queue worker's concurrency): they share the cores for score workers. */
+  tilesAtOnce?: number;
 }
 
-export function createHandlers({ db, log, mode, plans: known = [] }: HandlerDeps): JobHandlers {
+export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1 }: HandlerDeps): JobHandlers {
   const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
   const planOf = async (batchId: string): Promise<BatchPlan> => {
     const cached = plans.get(batchId);
@@ -47,7 +50,7 @@ export function createHandlers({ db, log, mode, plans: known = [] }: HandlerDeps
         const current = await openTile(tile.tile);
         const prior = await openMosaic(priors);
         try {
-          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: maxTileBytes() });
+          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: maxTileBytes(), scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
           const beforeDate = priors.map((p) => p.date).sort().at(-1) ?? '';
           const detections = r.detections.map((d) => ({ ...d, beforeDate }));
           const outcome: TileOutcome = {

@@ -41,7 +41,7 @@ export async function workerCommand(flags: Flags): Promise<number> {
   const db = await openDatabase(need('DATABASE_URL', one(flags, 'db')));
   try {
     await migrate(db);
-    const handle = startWorker({ connection: need('REDIS_URL'), handlers: createHandlers({ db, log, mode: 'queue' }), concurrency, log });
+    const handle = startWorker({ connection: need('REDIS_URL'), handlers: createHandlers({ db, log, mode: 'queue', tilesAtOnce: concurrency }), concurrency, log });
     log.info({ concurrency }, 'worker started');
     // startWorker closes on SIGTERM/SIGINT and aborts its signal; we exit once it has closed.
     await new Promise<void>((resolve) => handle.signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -10,7 +10,7 @@ import { oscdCityFiles } from '../accuracy/bench-data.js';
 import type { Raster } from '../../geo/raster.js';
 import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
 import { fitNormalisation } from './normalise.js';
-import { ScorePool } from './score-pool.js';
+import { ScorePool, defaultScoreWorkers } from './score-pool.js';
 
 const DATA = new URL('../../../shared/data/oscd', import.meta.url).pathname;
 
@@ -40,6 +40,22 @@ describe('ScorePool', () => {
       expect(ok.type).toHaveLength(256);
     } finally {
       await pool.close();
+    }
+  });
+
+  it('takes its size from TUBAN_SCORE_WORKERS, and shares the cores among tiles run at once', () => {
+    const saved = process.env.TUBAN_SCORE_WORKERS;
+    try {
+      process.env.TUBAN_SCORE_WORKERS = '3';
+      expect(defaultScoreWorkers()).toBe(3);
+      process.env.TUBAN_SCORE_WORKERS = 'many';
+      expect(() => defaultScoreWorkers()).toThrow(/TUBAN_SCORE_WORKERS/);
+      delete process.env.TUBAN_SCORE_WORKERS;
+      expect(defaultScoreWorkers(1)).toBeLessThanOrEqual(8);
+      expect(defaultScoreWorkers(1_000)).toBe(0); // a thousand tiles at once leave no core to a pool
+    } finally {
+      if (saved === undefined) delete process.env.TUBAN_SCORE_WORKERS;
+      else process.env.TUBAN_SCORE_WORKERS = saved;
     }
   });
 });

@@ -11,9 +11,10 @@ import type { ScoreReply, ScoreTask, ScoreWorkerInit } from './score-worker.js';
 
 /**
  * Workers a tile gets unless told: TUBAN_SCORE_WORKERS, else none on machines with fewer than 4
- * cores (the inflate threads and the main thread already fill 2 cores), else cores − 2 up to 8.
+ * cores (the inflate threads and the main thread already fill 2 cores), else the cores but 2, up to
+ * 8, shared among the tiles this process detects at once.
  */
-export function defaultScoreWorkers(): number {
+export function defaultScoreWorkers(tilesAtOnce = 1): number {
   const env = process.env.TUBAN_SCORE_WORKERS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
@@ -21,7 +22,7 @@ export function defaultScoreWorkers(): number {
     return n;
   }
   const cores = availableParallelism();
-  return cores < 4 ? 0 : Math.min(8, cores - 2);
+  return cores < 4 ? 0 : Math.min(8, Math.floor((cores - 2) / Math.max(1, tilesAtOnce)));
 }
 
 /**
