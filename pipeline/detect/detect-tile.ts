@@ -15,10 +15,11 @@ import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
 import { ringArea } from '../../geo/kernels/ring.js';
 import { simplifyPolygon } from '../../geo/kernels/simplify.js';
 import { histogram } from '../../geo/kernels/threshold.js';
-import { pixelSize, windowGrid, type BandName, type Grid, type Raster, type Window } from '../../geo/raster.js';
+import { windowGrid, type BandName, type Grid, type Raster, type Window } from '../../geo/raster.js';
 import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
 import { TubanError } from '../errors.js';
-import { NOT_OBSERVED, STILL_VEGETATED, changeTypeOfCode, createScoreScratch, maskCloudFringes, scorePixels } from './score.js';
+import { NOT_OBSERVED, STILL_VEGETATED, changeTypeOfCode, createScoreScratch, scorePixels } from './score.js';
+import { maskCloudFringes } from './cloud-fringes.js';
 import { chooseThreshold } from './threshold.js';
 import { componentConfidence, learnedConfidence } from './confidence.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from './change-features.js';
@@ -214,7 +215,8 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
 
   // The labels buffer doubles as the flood queue: it is not needed until labelling.
   const labels = new Int32Array(n);
-  const minCorePx = params.cloudCoreMinM2 > 0 ? Math.ceil(params.cloudCoreMinM2 / approxPixelAreaM2(grid)) : 0;
+  const pxArea = approxPixelAreaM2(grid);
+  const minCorePx = params.cloudCoreMinM2 > 0 ? Math.ceil(params.cloudCoreMinM2 / pxArea) : 0;
   await time('clouds', () => maskCloudFringes(type, score, w, h, labels, params.cloudBufferPx, params.cloudFringes, minCorePx));
   labels.fill(0);
 
@@ -250,8 +252,6 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     return { count, stats: componentStats(labels, w, h, count, score) };
   });
 
-  const px = pixelSize(grid);
-  const pxArea = approxPixelAreaM2(grid);
   const minPixels = Math.max(1, Math.ceil(params.mmuM2 / pxArea));
   const keep = new Uint8Array(count + 1);
   for (let l = 1; l <= count; l++) keep[l] = stats.count[l] >= minPixels ? 1 : 0;
@@ -295,7 +295,6 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     }
   });
   progress(1);
-  void px;
   let rasters: TileRasters | undefined;
   if (opts.keepRasters) {
     for (let i = 0; i < n; i++) if (labels[i] && !(labelConfidence[labels[i]] >= 0)) labels[i] = 0;
@@ -349,10 +348,8 @@ function approxPixelAreaM2(grid: Grid): number {
   const [cx, cy] = [t[0] + (grid.width / 2) * t[1], t[3] + (grid.height / 2) * t[5]];
   const toLonLat = transformer(grid.crs, LONLAT);
   const corner = (c: number, r: number) => toLonLat(cx + c * t[1] + r * t[2], cy + c * t[4] + r * t[5]);
-  const ring = [corner(0, 0), corner(1, 0), corner(1, 1), corner(0, 1), corner(0, 0)];
-  // 1000-pixel square gives a stable figure where a single pixel would round badly.
+  // A 100×100-pixel square gives a stable figure where a single pixel would round badly.
   const big = [corner(0, 0), corner(100, 0), corner(100, 100), corner(0, 100), corner(0, 0)];
-  void ring;
   return areaM2({ type: 'Polygon', coordinates: [big] }) / 1e4;
 }
 

@@ -46,7 +46,6 @@ export class ScorePool {
   private readonly idle: Worker[] = [];
   private readonly waiting: { task: ScoreTask; transfer: ArrayBuffer[] }[] = [];
   private readonly pending = new Map<number, Pending>();
-  private readonly busy = new Map<Worker, number>();
   private nextId = 0;
   private broken: Error | null = null;
 
@@ -86,13 +85,11 @@ export class ScorePool {
     while (this.idle.length && this.waiting.length) {
       const w = this.idle.pop()!;
       const { task, transfer } = this.waiting.shift()!;
-      this.busy.set(w, task.id);
       w.postMessage(task, transfer);
     }
   }
 
   private onReply(w: Worker, reply: ScoreReply): void {
-    this.busy.delete(w);
     this.idle.push(w);
     const p = this.pending.get(reply.id);
     this.pending.delete(reply.id);

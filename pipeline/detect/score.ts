@@ -215,7 +215,8 @@ export function scorePixels(
   const x = new Float64Array(nb); // normalised after, reflectance
   const rd = new Float64Array(nb); // signed difference, σ units: 3×3-range distance where computed
   const raw = sc.raw;
-  const plain = sc.plain;
+  // Only the learned gate reads the plain difference: the unsupervised score never computes it.
+  const plain = learned && params.learnedGateOn === 'plain' ? sc.plain : null;
   const type = sc.type;
   const bv = before.valid;
   // Rows the box means read (the score's, and the learned features' context).
@@ -231,7 +232,7 @@ export function scorePixels(
       const i = row * width + col;
       if (!bv[i] || !after.valid[i]) {
         raw[i] = NaN;
-        plain[i] = NaN;
+        if (plain) plain[i] = NaN;
         type[i] = NOT_OBSERVED;
         if (planes) for (const p of planes) p[i] = NaN;
         continue;
@@ -248,13 +249,13 @@ export function scorePixels(
         x[k] = a * inv;
       }
       const m2Plain = m2v;
-      plain[i] = Math.sqrt(m2 / nb);
+      if (plain) plain[i] = Math.sqrt(m2 / nb);
       const s0 = hasSwir ? y[iS] : -1;
       const s1 = hasSwir ? x[iS] : -1;
       const illum = isIlluminationChange(y, x, iB, iG, iR, iN) | isIlluminationChange(x, y, iB, iG, iR, iN);
       if (illum >= 2 || isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0) || isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1)) {
         raw[i] = NaN;
-        plain[i] = NaN;
+        if (plain) plain[i] = NaN;
         type[i] = NOT_OBSERVED;
         if (planes) for (const p of planes) p[i] = NaN;
         continue;
@@ -360,7 +361,7 @@ export function scorePixels(
     let gateScore = score;
     if (params.learnedGateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
-      boxMeanRows(plain, width, height, params.smoothRadius, first, count, sc, gateScore);
+      boxMeanRows(plain!, width, height, params.smoothRadius, first, count, sc, gateScore);
     }
     const rescue = params.learnedRescueSigma;
     const gate = params.learnedGateSigma;
@@ -379,98 +380,4 @@ export function scorePixels(
       score[i] = p === p ? p : 0;
     }
   }
-}
-
-/**
- * Hides cloud and shadow fringes: pixels flagged CLOUD_FRINGE_FLAG that are 8-connected (through
- * flagged pixels) to a NOT_OBSERVED core of at least `minCorePx` pixels become NOT_OBSERVED with a
- * NaN score; the flag is cleared everywhere else. Thin cloud and penumbra surround the thick core,
- * while a white roof or a shadowed field on its own keeps its score. `queue` must hold
- * width × height entries.
- */
-export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, bufferPx = 2, fringes = true, minCorePx = 0): number {
-  const n = width * height;
-  let head = 0, tail = 0;
-  if (fringes && minCorePx > 1) tail = seedLargeCores(type, width, height, queue, minCorePx);
-  else {
-    for (let i = 0; i < n && fringes; i++) {
-      if (type[i] !== NOT_OBSERVED) continue;
-      // Seeds: hidden pixels with a flagged neighbour (checked when popped).
-      queue[tail++] = i;
-      if (tail >= n) break;
-    }
-  }
-  let hidden = 0;
-  while (head < tail) {
-    const i = queue[head++];
-    const c = i % width, r = (i - c) / width;
-    for (let dr = -1; dr <= 1; dr++) {
-      const rr = r + dr;
-      if (rr < 0 || rr >= height) continue;
-      for (let dc = -1; dc <= 1; dc++) {
-        const cc = c + dc;
-        if (cc < 0 || cc >= width) continue;
-        const j = rr * width + cc;
-        const t = type[j];
-        if (t === NOT_OBSERVED || !(t & CLOUD_FRINGE_FLAG)) continue;
-        type[j] = NOT_OBSERVED;
-        score[j] = NaN;
-        hidden++;
-        if (tail < n) queue[tail++] = j;
-      }
-    }
-  }
-  for (let i = 0; i < n; i++) if (type[i] !== NOT_OBSERVED) type[i] &= ~CLOUD_FRINGE_FLAG;
-  // Buffer: the box-smoothed score of pixels next to a hidden one still carries the cloud's raw
-  // difference, and cloud edges are uncertain anyway.
-  for (let pass = 0; pass < bufferPx; pass++) {
-    let m = 0;
-    for (let r = 0; r < height; r++) {
-      for (let c = 0; c < width; c++) {
-        const i = r * width + c;
-        if (type[i] === NOT_OBSERVED) continue;
-        let near = false;
-        for (let dr = -1; dr <= 1 && !near; dr++) {
-          const rr = r + dr;
-          if (rr < 0 || rr >= height) continue;
-          for (let dc = -1; dc <= 1; dc++) {
-            const cc = c + dc;
-            if (cc >= 0 && cc < width && type[rr * width + cc] === NOT_OBSERVED) { near = true; break; }
-          }
-        }
-        if (near) queue[m++] = i;
-      }
-    }
-    for (let k = 0; k < m; k++) { type[queue[k]] = NOT_OBSERVED; score[queue[k]] = NaN; }
-    hidden += m;
-  }
-  return hidden;
-}
-
-/**
- * Writes to the front of `queue` the pixels of every 8-connected NOT_OBSERVED component of at least
- * `minPx` pixels; returns how many. Each component is flooded once into the queue and rolled back
- * when too small.
- */
-function seedLargeCores(type: Uint8Array, width: number, height: number, queue: Int32Array, minPx: number): number {
-  const seen = new Uint8Array(width * height);
-  let tail = 0;
-  for (let s = 0; s < seen.length; s++) {
-    if (type[s] !== NOT_OBSERVED || seen[s]) continue;
-    const start = tail;
-    seen[s] = 1;
-    queue[tail++] = s;
-    for (let head = start; head < tail; head++) {
-      const i = queue[head];
-      const c = i % width, r = (i - c) / width;
-      for (let rr = Math.max(0, r - 1); rr <= Math.min(height - 1, r + 1); rr++) {
-        for (let cc = Math.max(0, c - 1); cc <= Math.min(width - 1, c + 1); cc++) {
-          const j = rr * width + cc;
-          if (type[j] === NOT_OBSERVED && !seen[j]) { seen[j] = 1; queue[tail++] = j; }
-        }
-      }
-    }
-    if (tail - start < minPx) tail = start;
-  }
-  return tail;
 }
