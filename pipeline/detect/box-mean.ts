@@ -11,6 +11,11 @@ export interface BoxMeanScratch {
   vcnt: Float64Array;
 }
 
+/** Box-mean scratch for strips of up to `pixels` pixels, `width` wide. */
+export function createBoxMeanScratch(width: number, pixels: number): BoxMeanScratch {
+  return { hsum: new Float64Array(pixels), hcnt: new Float64Array(pixels), vsum: new Float64Array(width), vcnt: new Float64Array(width) };
+}
+
 /**
  * Box mean of radius r over finite values (NaN neighbours skipped) for output rows
  * [first, first + count) of `src` (width × height), reading rows up to r beyond them: row-major
@@ -72,7 +77,5 @@ export function boxMeanRows(
  */
 export function boxMeanFinite(src: Float32Array, width: number, height: number, r: number, out: Float32Array): void {
   const n = width * height;
-  boxMeanRows(src, width, height, r, 0, height, {
-    hsum: new Float64Array(n), hcnt: new Float64Array(n), vsum: new Float64Array(width), vcnt: new Float64Array(width),
-  }, out);
+  boxMeanRows(src, width, height, r, 0, height, createBoxMeanScratch(width, n), out);
 }

@@ -8,7 +8,7 @@
  * 20 m swir pixels do not smear small buildings. Reflectances in [0, 1]; differences in σ units.
  */
 // A call-time cycle with score.ts (which calls contextFeatures): safe under ESM.
-import { boxMeanRows } from './box-mean.js';
+import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 
 /**
  * Planes written per pixel of the halo'd strip (NaN where not observable). `d*` = signed distance
@@ -37,14 +37,10 @@ export const FEATURE_CONTEXT = 6;
 /** Signed differences are clipped here (σ units): a cloud edge of 200 σ must not dominate a linear model. */
 export const D_CLIP = 30;
 
-export interface FeatureScratch {
+export interface FeatureScratch extends BoxMeanScratch {
   /** Pixels of the halo'd strip the base planes can hold. */
   capacity: number;
   base: Float32Array[];
-  hsum: Float64Array;
-  hcnt: Float64Array;
-  vsum: Float64Array;
-  vcnt: Float64Array;
   /** Output-sized temporaries for the texture features. */
   t0: Float32Array;
   t1: Float32Array;
@@ -53,12 +49,9 @@ export interface FeatureScratch {
 export function createFeatureScratch(width: number, rows: number): FeatureScratch {
   const n = width * rows;
   return {
+    ...createBoxMeanScratch(width, n),
     capacity: n,
     base: BASE_PLANES.map(() => new Float32Array(n)),
-    hsum: new Float64Array(n),
-    hcnt: new Float64Array(n),
-    vsum: new Float64Array(width),
-    vcnt: new Float64Array(width),
     t0: new Float32Array(n),
     t1: new Float32Array(n),
   };

@@ -15,7 +15,7 @@ import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
 import { BASE, D_CLIP, FEATURE_CONTEXT, contextFeatures, type FeatureScratch } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
-import { boxMeanRows } from './box-mean.js';
+import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 
 /**
  * The learned model's state for scorePixels: folded weights, its scratch, and the feature planes
@@ -92,35 +92,20 @@ export function isCloudOrShadow(blue: number, green: number, red: number, nir: n
 }
 
 /** Caller-owned working memory of scorePixels, reused strip after strip (no allocation per strip). */
-export interface ScoreScratch {
+export interface ScoreScratch extends BoxMeanScratch {
   /** Pixels it can hold (width × rows of the largest halo'd strip). */
   capacity: number;
   /** Unsmoothed weighted change magnitude, σ units. */
   raw: Float32Array;
   /** Unsmoothed plain (pixel against pixel) RMS difference over every band, σ units: the learned gate's evidence. */
   plain: Float32Array;
-  /** Horizontal running sums / counts of `raw` (box mean). */
-  hsum: Float64Array;
-  hcnt: Float64Array;
-  /** One row of vertical running sums / counts. */
-  vsum: Float64Array;
-  vcnt: Float64Array;
   /** Per-pixel type code of the halo'd strip (copied to the output rows). */
   type: Uint8Array;
 }
 
 export function createScoreScratch(width: number, rows: number): ScoreScratch {
   const n = width * rows;
-  return {
-    capacity: n,
-    raw: new Float32Array(n),
-    plain: new Float32Array(n),
-    hsum: new Float64Array(n),
-    hcnt: new Float64Array(n),
-    vsum: new Float64Array(width),
-    vcnt: new Float64Array(width),
-    type: new Uint8Array(n),
-  };
+  return { ...createBoxMeanScratch(width, n), capacity: n, raw: new Float32Array(n), plain: new Float32Array(n), type: new Uint8Array(n) };
 }
 
 /** Which rows of the (halo'd) input rasters `out` stands for; the rows around them are context only. */
