@@ -44,6 +44,8 @@ export interface FeatureScratch extends BoxMeanScratch {
   /** Output-sized temporaries for the texture features. */
   t0: Float32Array;
   t1: Float32Array;
+  /** Indices of the output pixels the model is asked about (those the gate lets through). */
+  asked: Int32Array;
 }
 
 export function createFeatureScratch(width: number, rows: number): FeatureScratch {
@@ -54,6 +56,7 @@ export function createFeatureScratch(width: number, rows: number): FeatureScratc
     base: BASE_PLANES.map(() => new Float32Array(n)),
     t0: new Float32Array(n),
     t1: new Float32Array(n),
+    asked: new Int32Array(n),
   };
 }
 

@@ -20,9 +20,18 @@ describe('change model', () => {
   it('walks boosted trees: x ≤ threshold goes left, the leaf value is a logit', () => {
     const planes = Array.from({ length: FEATURE_COUNT }, () => new Float32Array([0.5, 3]));
     const out = new Float32Array(2);
-    predictPlanes(foldModel(oneTree()), planes, 2, out);
+    predictPlanes(foldModel(oneTree()), planes, Int32Array.from([0, 1]), 2, out);
     expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(2)), 5);
     expect(out[1]).toBeCloseTo(1 / (1 + Math.exp(-2)), 5);
+  });
+
+  it('scores only the pixels it is given, out[k] for pixel at[k]', () => {
+    const planes = Array.from({ length: FEATURE_COUNT }, () => new Float32Array([3, 0.5, 3, 0.5]));
+    const out = new Float32Array(4).fill(-1);
+    predictPlanes(foldModel(oneTree()), planes, Int32Array.from([1, 2]), 2, out);
+    expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(2)), 5);
+    expect(out[1]).toBeCloseTo(1 / (1 + Math.exp(-2)), 5);
+    expect([out[2], out[3]]).toEqual([-1, -1]);
   });
 
   it('folds logistic standardisation so predictions equal the unfolded formula', () => {
@@ -36,7 +45,7 @@ describe('change model', () => {
     let z = m.bias;
     for (let f = 0; f < FEATURE_COUNT; f++) z += (m.weights[f] * (x[f] - m.mean[f])) / m.scale[f];
     const out = new Float32Array(1);
-    predictPlanes(foldModel(m), x.map((v) => new Float32Array([v])), 1, out);
+    predictPlanes(foldModel(m), x.map((v) => new Float32Array([v])), Int32Array.from([0]), 1, out);
     expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(-z)), 5);
   });
 

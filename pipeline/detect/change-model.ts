@@ -108,14 +108,17 @@ export function foldModel(m: ChangeModel): FoldedModel {
   return { w, b };
 }
 
-/** Writes the change probability of each of n pixels from feature planes into `out` (NaN stays NaN). */
-export function predictPlanes(folded: FoldedModel, planes: Float32Array[], n: number, out: Float32Array): void {
+/**
+ * Writes the change probability of pixels at[0..n) into out[0..n) (NaN features go right, as in
+ * training). Taking the pixels by index lets the caller skip the ones its gate already ruled out.
+ */
+export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array): void {
   const { w, b, trees } = folded;
+  out.fill(b, 0, n);
   if (trees) {
     const { feature, threshold, leaf, count } = trees;
-    // Tree-major: each tree streams its three feature planes in order (cache-friendly); the
+    // Tree-major: each tree streams its planes in ascending pixel order (cache-friendly); the
     // pixel-major order hops across ~30 planes per pixel.
-    out.fill(b, 0, n);
     for (let t = 0; t < count; t++) {
       // Depth 3, unrolled with every plane, threshold and leaf in a local: node 0 → 1|2 → 3..6 →
       // leaves. Looking the third-level plane up per pixel (planes[feature[k]]) cost 4× more.
@@ -126,22 +129,19 @@ export function predictPlanes(folded: FoldedModel, planes: Float32Array[], n: nu
       const t3 = threshold[nb + 3], t4 = threshold[nb + 4], t5 = threshold[nb + 5], t6 = threshold[nb + 6];
       const l0 = leaf[lb], l1 = leaf[lb + 1], l2 = leaf[lb + 2], l3 = leaf[lb + 3];
       const l4 = leaf[lb + 4], l5 = leaf[lb + 5], l6 = leaf[lb + 6], l7 = leaf[lb + 7];
-      // x ≤ threshold goes left; NaN compares false and goes right, as in training.
-      for (let i = 0; i < n; i++) {
-        out[i] += p0[i] <= t0
+      for (let k = 0; k < n; k++) {
+        const i = at[k];
+        out[k] += p0[i] <= t0
           ? p1[i] <= t1 ? (p3[i] <= t3 ? l0 : l1) : (p4[i] <= t4 ? l2 : l3)
           : p2[i] <= t2 ? (p5[i] <= t5 ? l4 : l5) : (p6[i] <= t6 ? l6 : l7);
       }
     }
-    for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-out[i]));
-    return;
+  } else {
+    for (let f = 0; f < FEATURE_COUNT; f++) {
+      const p = planes[f];
+      const wf = w[f];
+      for (let k = 0; k < n; k++) out[k] += wf * p[at[k]];
+    }
   }
-  out.fill(b, 0, n);
-  const z = out;
-  for (let f = 0; f < FEATURE_COUNT; f++) {
-    const p = planes[f];
-    const wf = w[f];
-    for (let i = 0; i < n; i++) z[i] += wf * p[i];
-  }
-  for (let i = 0; i < n; i++) z[i] = 1 / (1 + Math.exp(-z[i]));
+  for (let k = 0; k < n; k++) out[k] = 1 / (1 + Math.exp(-out[k]));
 }

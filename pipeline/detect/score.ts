@@ -341,8 +341,6 @@ export function scorePixels(
     // change far above the unsupervised floor (vegetation cleared, water filled or dug, a large
     // uniform site) still passes at exactly the model's threshold.
     contextFeatures(learned.scratch, width, height, first, count, learned.features);
-    const prob = learned.scratch.t0;
-    predictPlanes(learned.folded, learned.features, nOut, prob);
     let gateScore = score;
     if (params.learnedGateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
@@ -350,11 +348,20 @@ export function scorePixels(
     }
     const rescue = params.learnedRescueSigma;
     const gate = params.learnedGateSigma;
+    // Only pixels past the gate ask the trees (the costliest step); a gated pixel's probability
+    // could only ever be capped below the threshold, so it is written as 0.
+    const asked = learned.scratch.asked;
+    let nAsked = 0;
     for (let i = 0; i < nOut; i++) {
+      if (out.type[i] !== NOT_OBSERVED && (gate <= 0 || gateScore[i] >= gate)) asked[nAsked++] = i;
+    }
+    const prob = learned.scratch.t0;
+    predictPlanes(learned.folded, learned.features, asked, nAsked, prob);
+    for (let i = 0, k = 0; i < nOut; i++) {
       const t = out.type[i];
       if (t === NOT_OBSERVED) continue;
-      let p = prob[i];
-      if (gate > 0 && !(gateScore[i] >= gate)) p = Math.min(p, 0.5 * learned.threshold);
+      let p = 0;
+      if (k < nAsked && asked[k] === i) p = prob[k++];
       if (rescue > 0 && score[i] >= rescue) {
         const c = t & ~CLOUD_FRINGE_FLAG;
         const eligible = params.learnedRescueAllTypes
