@@ -17,7 +17,7 @@ import { writeGeoTiff } from '../geo/tiff/write-geotiff.js';
 import { openMosaic, openTile } from '../geo/tile-reader.js';
 import { OSCD_CITIES, readOscdCity } from '../pipeline/accuracy/bench-data.js';
 import { catalogueTiles } from '../pipeline/catalogue.js';
-import { detectTile } from '../pipeline/detect/detect-tile.js';
+import { detectTile, type Coregistration } from '../pipeline/detect/detect-tile.js';
 import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
 
 const BANDS: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
@@ -27,7 +27,7 @@ const GAIN = [1.1, 1.08, 1.06, 1.04, 1.03, 1.02];
 const OFFSET = [200, 150, 100, 50, 30, 20];
 const NOISE_DN = 40;
 
-interface Variant {
+export interface Variant {
   name: string;
   /** Shift of the content in pixels (x, y): the second date's misregistration. */
   shift: [number, number];
@@ -59,7 +59,7 @@ function gauss(i: number): number {
 }
 
 /** One band of `src` resampled bilinearly at (x − dx, y − dy), edges replicated; optionally hazed and noised. */
-function perturb(src: Float32Array, w: number, h: number, v: Variant, k: number): Uint16Array {
+export function perturb(src: Float32Array, w: number, h: number, v: Variant, k: number): Uint16Array {
   const out = new Uint16Array(w * h);
   const [dx, dy] = v.shift;
   const at = (x: number, y: number) => src[Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))];
@@ -75,7 +75,7 @@ function perturb(src: Float32Array, w: number, h: number, v: Variant, k: number)
   return out;
 }
 
-async function writeBands(path: string, r: Raster, date: string, band: (k: number) => Uint16Array): Promise<void> {
+export async function writeBands(path: string, r: Raster, date: string, band: (k: number) => Uint16Array): Promise<void> {
   const { width, height } = r;
   const planes = BANDS.map((_, k) => band(k));
   await writeGeoTiff(path, {
@@ -85,20 +85,26 @@ async function writeBands(path: string, r: Raster, date: string, band: (k: numbe
   });
 }
 
-const asDn = (r: Raster, k: number): Uint16Array => {
+export const asDn = (r: Raster, k: number): Uint16Array => {
   const src = r.bands[BANDS[k]]!;
   const out = new Uint16Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = r.valid[i] ? Math.max(1, Math.min(65535, Math.round(src[i]))) : 0;
   return out;
 };
 
-async function detect(beforePath: string, afterPath: string, params: DetectorParams): Promise<{ polygons: number; flaggedM2: number }> {
+export interface ControlResult {
+  polygons: number;
+  flaggedM2: number;
+  coregistration: Coregistration | null;
+}
+
+export async function detect(beforePath: string, afterPath: string, params: DetectorParams): Promise<ControlResult> {
   const [before, after] = await Promise.all([beforePath, afterPath].map((f) => catalogueTiles([f], { bands: BANDS })));
   const reader = await openTile(after.tiles[0]);
   const mosaic = await openMosaic(before.tiles);
   try {
     const r = await detectTile(reader, mosaic, { params, bands: BANDS });
-    return { polygons: r.detections.length, flaggedM2: r.detections.reduce((a, d) => a + d.areaM2, 0) };
+    return { polygons: r.detections.length, flaggedM2: r.detections.reduce((a, d) => a + d.areaM2, 0), coregistration: r.coregistration };
   } finally {
     await Promise.allSettled([reader.close(), mosaic.close()]);
   }
@@ -124,7 +130,7 @@ async function main(): Promise<void> {
       const km2 = (scene.before.width * scene.before.height * PIXEL_M * PIXEL_M) / 1e6;
       const before = join(dir, `${city}-before.tif`);
       await writeBands(before, scene.before, '2016-06-01', (k) => asDn(scene.before, k));
-      const results: { polygons: number; flaggedM2: number }[] = [];
+      const results: ControlResult[] = [];
       const real = join(dir, `${city}-after.tif`);
       await writeBands(real, scene.after, '2017-06-01', (k) => asDn(scene.after, k));
       results.push(await detect(before, real, params));

@@ -25,7 +25,7 @@ import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { detectProduct } from './bench-accuracy.js';
 
-export const MODEL_VERSION = '1.1.0';
+export const MODEL_VERSION = '1.2.0';
 const NO_CHANGE_RATE = 0.06;
 const LAMBDA = 1e-2;
 const NEWTON_ITERATIONS = 12;

@@ -5,6 +5,7 @@
  */
 import type { DetectorStamp, MonitoringPolygon, RejectedInput } from '../model.js';
 import type { DetectorParams } from '../detect/detector-params.js';
+import type { Coregistration } from '../detect/detect-tile.js';
 
 /** What one tile job leaves behind (stored with the tile row). */
 export interface TileOutcome {
@@ -18,6 +19,8 @@ export interface TileOutcome {
   observedM2: number;
   notObservedM2: number;
   threshold: number | null;
+  /** The epochs' measured misregistration, pixels, and whether the prior was moved back (absent: not measured). */
+  coregistration?: Coregistration | null;
   /** Seconds per stage. */
   timings: Record<string, number>;
   /** Peak resident memory of the process that ran the tile, bytes. */
@@ -94,7 +97,7 @@ export function summarise(
     detector: base.detector,
     tiles,
     rejected,
-    warnings: base.warnings,
+    warnings: [...base.warnings, ...misregistrationWarnings(done)],
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),
     notObservedShare: observedM2 + notObservedM2 > 0 ? round(notObservedM2 / (observedM2 + notObservedM2), 4) : 1,
@@ -117,3 +120,10 @@ export function summarise(
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** A misregistered prior is worth an analyst's look even when it was corrected: it says the epochs were processed differently. */
+function misregistrationWarnings(done: TileOutcome[]): string[] {
+  return done
+    .filter((t) => t.coregistration?.applied)
+    .map((t) => `${t.files[0]}: prior epoch misregistered by (${t.coregistration!.dx}, ${t.coregistration!.dy}) px; moved back before differencing`);
+}

@@ -61,11 +61,12 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             observedM2: r.observedM2,
             notObservedM2: r.notObservedM2,
             threshold: r.threshold,
+            coregistration: r.coregistration,
             timings: r.timings,
             peakRssBytes: process.resourceUsage().maxRSS * 1024,
           };
           await store.saveTileResult(db, batchId, tileId, detections, outcome, r.notObserved);
-          tlog.info({ detections: detections.length, threshold: r.threshold, timings: r.timings }, 'tile done');
+          tlog.info({ detections: detections.length, threshold: r.threshold, coregistration: r.coregistration, timings: r.timings }, 'tile done');
           return outcome;
         } finally {
           await Promise.allSettled([current.close(), prior.close()]);

@@ -9,6 +9,7 @@
 import type { MultiPolygon } from 'geojson';
 import { areaM2 } from '../../geo/area.js';
 import { LONLAT, transformer } from '../../geo/crs.js';
+import { estimateShift, offsetSource } from '../../geo/coregister.js';
 import { componentStats, labelComponents } from '../../geo/kernels/label.js';
 import { createMorphScratch, open as openMask, close as closeMask } from '../../geo/kernels/morphology.js';
 import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
@@ -44,12 +45,23 @@ export interface TileDetection {
   notObserved: MultiPolygon | null;
   threshold: number;
   normalisation: NormFit;
+  /** The epochs' measured misregistration (null: too little texture to measure) and whether the prior was shifted back. */
+  coregistration: Coregistration | null;
   stamp: DetectorStamp;
   /** Seconds per stage. */
   timings: Record<string, number>;
   pixels: number;
   /** Per-pixel rasters on the tile grid, only when `keepRasters` was asked (accuracy harness, diagnostics). */
   rasters?: TileRasters;
+}
+
+/** Prior pixels (dx, dy) that line up with the tile's pixel (0, 0); peak/atZero: edge correlation with and without the shift. */
+export interface Coregistration {
+  dx: number;
+  dy: number;
+  peak: number;
+  atZero: number;
+  applied: boolean;
 }
 
 /** Full-tile rasters of one detection, on the scored grid. */
@@ -131,7 +143,17 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   const progress = opts.progress ?? (() => {});
 
   const swap = opts.tileEpoch === 'before';
-  const fit = await time('normalise', async () => fitNormalisation(await readSamples(current, prior, bands, swap)));
+  let source = prior;
+  const { fit, coregistration } = await time('normalise', async () => {
+    let samples = await readSamples(current, source, bands, swap);
+    const coregistration = coregisterEpochs(samples, swap, params.coregisterMinPx);
+    if (coregistration?.applied) {
+      // Shift the prior back onto the tile, and fit the gains on the re-aligned windows.
+      source = offsetSource(prior, coregistration.dx, coregistration.dy);
+      samples = await readSamples(current, source, bands, swap);
+    }
+    return { fit: fitNormalisation(samples), coregistration };
+  });
 
   const score = new Float32Array(n);
   const type = new Uint8Array(n);
@@ -172,7 +194,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   // Two strips live at once (scored + read ahead): the one scored last lends its arrays to the next read.
   let spare: [Raster, Raster] | undefined;
   const readStrip = (win: Window) => {
-    const p = Promise.all([current.readWindow(win, bands, spare?.[0]), prior.readAligned(windowGrid(grid, win), bands, spare?.[1])]);
+    const p = Promise.all([current.readWindow(win, bands, spare?.[0]), source.readAligned(windowGrid(grid, win), bands, spare?.[1])]);
     p.catch(() => {});
     return p;
   };
@@ -307,6 +329,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     notObserved: notObservedPx > 0 ? notObservedGeometry(type, grid) : null,
     threshold,
     normalisation: fit,
+    coregistration,
     stamp: detectorStamp(opts.params, model ?? undefined),
     timings,
     pixels: n,
@@ -335,6 +358,25 @@ async function readSamples(current: TileReader, prior: AlignedSource, bands: Ban
       return swap ? { before: tileR, after: priorR } : { before: priorR, after: tileR };
     }),
   );
+}
+
+/**
+ * The epochs' misregistration measured on the normalisation windows (NIR edges), and whether it is
+ * large and clear enough to take out: at least minPx, and a better match than no shift at all.
+ */
+function coregisterEpochs(samples: { before: Raster; after: Raster }[], swap: boolean, minPx: number): Coregistration | null {
+  const est = estimateShift(
+    samples.map(({ before, after }) => {
+      const [cur, pri] = swap ? [before, after] : [after, before];
+      const valid = new Uint8Array(cur.valid.length);
+      for (let i = 0; i < valid.length; i++) valid[i] = cur.valid[i] & pri.valid[i];
+      return { width: cur.width, height: cur.height, current: cur.bands.nir!, prior: pri.bands.nir!, valid };
+    }),
+  );
+  if (!est) return null;
+  const r = (v: number) => Math.round(v * 100) / 100;
+  const applied = minPx > 0 && Math.hypot(est.dx, est.dy) >= minPx && est.peak > est.atZero;
+  return { dx: r(est.dx), dy: r(est.dy), peak: r(est.peak), atZero: r(est.atZero), applied };
 }
 
 function snap(v: number, max: number): number {

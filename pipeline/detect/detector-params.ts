@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 
 export const DETECTOR_NAME = 'tuban-spectral-change';
-export const DETECTOR_VERSION = '0.3.0';
+export const DETECTOR_VERSION = '0.4.0';
 
 export type ThresholdMethod = 'kittler' | 'otsu' | 'mad' | 'max';
 /**
@@ -70,6 +70,12 @@ export interface DetectorParams {
   learnedGateOn: 'plain' | 'range';
   /** Compare each after pixel with the 3×3 range of the before band (misregistration-robust) instead of the pixel itself. */
   rangeDifference: boolean;
+  /**
+   * Misregistration between the epochs at which the prior is shifted back onto the current tile,
+   * pixels (0 = never). Up to 1 px the detector raises nothing on an unchanged pair; from 2 px it
+   * reads edges as change (`npm run bench:stability`).
+   */
+  coregisterMinPx: number;
   /** Minimum mapping unit, m². Components smaller than this are dropped (≈ 3 Sentinel-2 pixels). */
   mmuM2: number;
   /** Radius of the binary opening applied to the change mask, pixels (0 = none). */
@@ -103,6 +109,7 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = Object.freeze({
   // homogeneous changes, which the model scores low, in the product.
   learnedRescueAllTypes: true,
   rangeDifference: true,
+  coregisterMinPx: 0.5,
   learnedGateSigma: 1.5,
   learnedGateOn: 'plain',
   // Measured on OSCD (leave-one-city-out): fringe flood from every core + buffer + opening +

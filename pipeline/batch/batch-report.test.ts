@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DETECTOR_PARAMS } from '../detect/detector-params.js';
+import { summarise, type TileOutcome } from './batch-report.js';
+
+const tile = (id: string, coregistration: TileOutcome['coregistration']): TileOutcome => ({
+  tileId: id, files: [`/data/${id}.tif`], date: '2026-10-03', status: 'done', pixels: 100, detections: 0,
+  observedM2: 1e4, notObservedM2: 0, threshold: 0.9, coregistration, timings: { score: 1 }, peakRssBytes: 0,
+});
+
+describe('batch report', () => {
+  it('warns by file name about each tile whose prior had to be moved back, and only those', () => {
+    const report = summarise(
+      {
+        batchId: 'b', epoch: '2026-10', mode: 'embedded', database: 'pglite', startedAt: new Date().toISOString(),
+        detector: { name: 'd', version: 'v', paramsHash: 'h', params: DEFAULT_DETECTOR_PARAMS }, warnings: ['zone z: empty'],
+        seamDuplicates: 0, extraTimings: {},
+      },
+      [
+        tile('a', { dx: -2.04, dy: 0.98, peak: 0.61, atZero: 0.2, applied: true }),
+        tile('b', { dx: 0.21, dy: -0.1, peak: 0.7, atZero: 0.69, applied: false }),
+        tile('c', null),
+      ],
+      [],
+      [],
+    );
+    expect(report.warnings).toEqual(['zone z: empty', '/data/a.tif: prior epoch misregistered by (-2.04, 0.98) px; moved back before differencing']);
+    expect(report.tiles[1].coregistration?.dx).toBe(0.21);
+  });
+});
