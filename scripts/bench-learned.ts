@@ -18,13 +18,9 @@ import { readOscdCity } from '../pipeline/accuracy/bench-data.js';
 import { catalogueTiles } from '../pipeline/catalogue.js';
 import { detectTile } from '../pipeline/detect/detect-tile.js';
 import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
+import { flag } from './bench-lib.js';
 
 const BANDS: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 /** Index folded into [0, n) by reflection, so the mirrored mosaic has no seams. */
 const mirror = (i: number, n: number): number => {

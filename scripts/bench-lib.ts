@@ -1,4 +1,10 @@
-/** Pure helpers of scripts/bench.ts (kept apart so they can be tested without running a benchmark). */
+/** Pure helpers of the bench scripts (kept apart so they can be tested without running a benchmark). */
+
+/** Value of `--name` on the command line, else `fallback`. */
+export function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
 
 export interface RunResult {
   wallS: number;

@@ -27,11 +27,7 @@ import { openDatabase } from '../pipeline/store/open-database.js';
 import { resolveTarget } from '../workers/queue/connection.js';
 import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
 import { followBatch } from '../workers/queue/follow-batch.js';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
+import { flag } from './bench-lib.js';
 
 const databaseUrl = process.env.DATABASE_URL ?? process.env.TUBAN_TEST_DATABASE_URL;
 const redisUrl = process.env.REDIS_URL ?? process.env.TUBAN_TEST_REDIS_URL;

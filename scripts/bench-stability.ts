@@ -19,8 +19,10 @@ import { OSCD_CITIES, readOscdCity } from '../pipeline/accuracy/bench-data.js';
 import { catalogueTiles } from '../pipeline/catalogue.js';
 import { detectTile, type Coregistration } from '../pipeline/detect/detect-tile.js';
 import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { hashN } from '../fixtures/scene-math.js';
+import { flag } from './bench-lib.js';
 
-const BANDS: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
+export const BANDS: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
 const PIXEL_M = 10;
 // Haze and sun between two dates: multiplicative and additive, stronger at short wavelengths (DN = reflectance × 10⁴).
 const GAIN = [1.1, 1.08, 1.06, 1.04, 1.03, 1.02];
@@ -42,22 +44,6 @@ const VARIANTS: Variant[] = [
   { name: '+3 px', shift: [3, 2], radiometric: true },
 ];
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-/** Deterministic standard normal from a pixel index (Box–Muller over two hashed uniforms). */
-function gauss(i: number): number {
-  const h = (s: number) => {
-    let x = (Math.imul(i, 0x9e3779b1) ^ s) >>> 0;
-    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
-    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
-    return (((x ^ (x >>> 16)) >>> 0) + 1) / 4294967297;
-  };
-  return Math.sqrt(-2 * Math.log(h(0x1234))) * Math.cos(2 * Math.PI * h(0x9876));
-}
-
 /** One band of `src` resampled bilinearly at (x − dx, y − dy), edges replicated; optionally hazed and noised. */
 export function perturb(src: Float32Array, w: number, h: number, v: Variant, k: number): Uint16Array {
   const out = new Uint16Array(w * h);
@@ -68,7 +54,7 @@ export function perturb(src: Float32Array, w: number, h: number, v: Variant, k: 
       const sx = x - dx, sy = y - dy;
       const x0 = Math.floor(sx), y0 = Math.floor(sy), fx = sx - x0, fy = sy - y0;
       let val = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
-      if (v.radiometric) val = GAIN[k] * val + OFFSET[k] + NOISE_DN * gauss(k * w * h + y * w + x);
+      if (v.radiometric) val = GAIN[k] * val + OFFSET[k] + NOISE_DN * hashN(k, x, y, 0x5eed);
       out[y * w + x] = Math.max(1, Math.min(65535, Math.round(val))); // 0 is nodata
     }
   }
@@ -120,6 +106,7 @@ async function main(): Promise<void> {
   const columns = ['real pair', ...VARIANTS.map((v) => v.name)];
   const width = 14;
   const totals = columns.map(() => ({ polygons: 0, flaggedM2: 0 }));
+  const cell = (r: { polygons: number; flaggedM2: number }, km2: number) => `${((r.polygons / km2) * 100).toFixed(0)} (${((r.flaggedM2 / (km2 * 1e6)) * 100).toFixed(2)} %)`.padStart(width);
   let totalKm2 = 0;
   const rows: Record<string, unknown>[] = [];
   console.log(`polygons per 100 km² (share of scene flagged), model ${params.model}`);
@@ -144,12 +131,10 @@ async function main(): Promise<void> {
         totals[j].polygons += r.polygons;
         totals[j].flaggedM2 += r.flaggedM2;
       });
-      const cell = (r: { polygons: number; flaggedM2: number }, a: number) => `${((r.polygons / a) * 100).toFixed(0)} (${((r.flaggedM2 / (a * 1e6)) * 100).toFixed(2)} %)`.padStart(width);
       console.log([city.padEnd(12), ...results.map((r) => cell(r, km2))].join(''));
       rows.push({ city, km2, ...Object.fromEntries(columns.map((c, j) => [c, results[j]])) });
     }
-    const cell = (r: { polygons: number; flaggedM2: number }) => `${((r.polygons / totalKm2) * 100).toFixed(0)} (${((r.flaggedM2 / (totalKm2 * 1e6)) * 100).toFixed(2)} %)`.padStart(width);
-    console.log(['pooled'.padEnd(12), ...totals.map(cell)].join(''));
+    console.log(['pooled'.padEnd(12), ...totals.map((t) => cell(t, totalKm2))].join(''));
     mkdirSync(dirname(outPath), { recursive: true });
     writeFileSync(outPath, JSON.stringify({ params, variants: VARIANTS, gain: GAIN, offsetDn: OFFSET, noiseDn: NOISE_DN, cities: rows, pooled: { km2: totalKm2, ...Object.fromEntries(columns.map((c, j) => [c, totals[j]])) } }, null, 1));
     console.log(`wrote ${outPath}`);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asDn, detect, perturb, writeBands } from '../../scripts/bench-stability.js';
+import { BANDS, asDn, detect, perturb, writeBands } from '../../scripts/bench-stability.js';
 import { readOscdCity } from '../accuracy/bench-data.js';
 import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
 
@@ -25,7 +25,7 @@ describe('co-registration of the epochs', () => {
     const { width, height } = scene.before;
     await writeBands(before(), scene.before, '2016-06-01', (k) => asDn(scene.before, k));
     const moved = { name: '+3 px', shift: [3, -1] as [number, number], radiometric: true };
-    await writeBands(after(), scene.before, '2016-07-01', (k) => perturb(scene.before.bands[(['blue', 'green', 'red', 'nir', 'swir1', 'swir2'] as const)[k]]!, width, height, moved, k));
+    await writeBands(after(), scene.before, '2016-07-01', (k) => perturb(scene.before.bands[BANDS[k]]!, width, height, moved, k));
   }, 60_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

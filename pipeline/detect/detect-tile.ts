@@ -150,7 +150,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     if (coregistration?.applied) {
       // Shift the prior back onto the tile, and fit the gains on the re-aligned windows.
       source = offsetSource(prior, coregistration.dx, coregistration.dy);
-      samples = await readSamples(current, source, bands, swap);
+      samples = await realignPrior(samples, source, bands, swap);
     }
     return { fit: fitNormalisation(samples), coregistration };
   });
@@ -381,6 +381,17 @@ function coregisterEpochs(samples: { before: Raster; after: Raster }[], swap: bo
   const r = (v: number) => Math.round(v * 100) / 100;
   const applied = minPx > 0 && Math.hypot(est.dx, est.dy) >= minPx && est.peak > est.atZero && est.peak >= MIN_EDGE_CORRELATION;
   return { dx: r(est.dx), dy: r(est.dy), peak: r(est.peak), atZero: r(est.atZero), applied };
+}
+
+/** The sample windows with only their prior side read again, from `prior` (the tile's side is already right). */
+function realignPrior(samples: { before: Raster; after: Raster }[], prior: AlignedSource, bands: BandName[], swap: boolean): Promise<{ before: Raster; after: Raster }[]> {
+  return Promise.all(
+    samples.map(async ({ before, after }) => {
+      const tileR = swap ? before : after;
+      const priorR = await prior.readAligned({ width: tileR.width, height: tileR.height, crs: tileR.crs, transform: tileR.transform }, bands);
+      return swap ? { before: tileR, after: priorR } : { before: priorR, after: tileR };
+    }),
+  );
 }
 
 function snap(v: number, max: number): number {
