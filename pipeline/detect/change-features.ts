@@ -16,9 +16,8 @@ import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-me
  * pixels); `lr` = log1p of its RMS. Only misregistration-robust differences enter the model: the
  * OSCD pairs are well co-registered, so a model fed plain differences learns that shifted edges
  * are change (tried: 0.40 LOCO F1 but 92 % false polygons on the shifted synthetic scene).
- * `lm` (plain magnitude) is kept for diagnostics only.
  */
-export const BASE_PLANES = ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'ndbi0', 'ndbi1', 'lm', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1', 'br0sq', 'br1sq', 'dNdvi'] as const;
+export const BASE_PLANES = ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'ndbi0', 'ndbi1', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'br0', 'br1', 'br0sq', 'br1sq', 'dNdvi'] as const;
 export type BasePlane = (typeof BASE_PLANES)[number];
 export const BASE = Object.fromEntries(BASE_PLANES.map((p, i) => [p, i])) as Record<BasePlane, number>;
 

@@ -233,7 +233,6 @@ export function scorePixels(
         y[k] = src0[k][i] * inv;
         x[k] = a * inv;
       }
-      const m2Plain = m2v;
       if (plain) plain[i] = Math.sqrt(m2 / nb);
       const s0 = hasSwir ? y[iS] : -1;
       const s1 = hasSwir ? x[iS] : -1;
@@ -306,7 +305,6 @@ export function scorePixels(
         base[BASE.dSwir2][i] = clip(rd[iS2]);
         base[BASE.ndbi0][i] = nd(y[iS], y[iN]);
         base[BASE.ndbi1][i] = nd(x[iS], x[iN]);
-        base[BASE.lm][i] = Math.log1p(Math.sqrt(m2Plain / 4));
         base[BASE.lr][i] = Math.log1p(Math.sqrt(m2v / 4));
         base[BASE.ndvi0][i] = ndvi0;
         base[BASE.ndvi1][i] = ndvi1;
