@@ -4,69 +4,96 @@
  * themselves. Once the whole tile is scored, the fringes connected to a core are hidden.
  */
 import { labelComponents } from '../../geo/kernels/label.js';
-import { CLOUD_FRINGE_FLAG, NOT_OBSERVED } from './score.js';
+import { CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED } from './score.js';
+
+export interface CloudMaskOptions {
+  /** Hide flagged pixels connected to a core (see maskCloudFringes). */
+  fringes: boolean;
+  /** Cores a fringe or halo grows from: 8-connected cloud/shadow areas of at least this many pixels (≤ 1: all). */
+  minCorePx: number;
+  /** Ring hidden around those cores and their fringes, pixels (chessboard distance). */
+  haloPx: number;
+  /** Ring hidden around every cloud or shadow pixel, pixels. */
+  bufferPx: number;
+}
 
 /**
- * Hides cloud and shadow fringes: pixels flagged CLOUD_FRINGE_FLAG that are 8-connected (through
- * flagged pixels) to a NOT_OBSERVED core of at least `minCorePx` pixels become NOT_OBSERVED with a
- * NaN score; the flag is cleared everywhere else. Thin cloud and penumbra surround the thick core,
- * while a white roof or a shadowed field on its own keeps its score. `queue` must hold
- * width × height entries.
+ * Hides what cloud and shadow spoil beyond the pixels scorePixels caught (type CLOUDED), then
+ * turns every CLOUDED pixel into NOT_OBSERVED (NaN score). Grown from cloud and shadow only:
+ * nodata (already NOT_OBSERVED) is no weather and spoils nothing around it.
+ * - fringes: pixels flagged CLOUD_FRINGE_FLAG that are 8-connected (through flagged pixels) to a
+ *   core of at least `minCorePx` pixels. Thin cloud and penumbra surround the thick core, while a
+ *   white roof or a shadowed field on its own keeps its score. The flag is cleared elsewhere.
+ * - halo: a ring of `haloPx` around those cores and fringes, whatever the pixels changed like.
+ *   Thin cloud fades out past where the per-pixel test still fires, and over a city the haze
+ *   changes the spectrum's shape enough not to be flagged (OSCD paris: most false change is there).
+ * - buffer: a ring of `bufferPx` around every cloud or shadow pixel, small cores included.
+ * `queue` must hold width × height entries. Returns the pixels hidden here.
  */
-export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, bufferPx = 2, fringes = true, minCorePx = 0): number {
+export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, opts: CloudMaskOptions): number {
   const n = width * height;
-  // Seeds: core pixels (whether a neighbour is flagged is checked when popped).
-  let head = 0;
-  let tail = fringes ? seedCores(type, width, height, queue, minCorePx) : 0;
+  const hide = (j: number) => { type[j] = CLOUDED; score[j] = NaN; };
+  const grows = opts.fringes || opts.haloPx > 0;
+  let tail = grows ? seedCores(type, width, height, queue, opts.minCorePx) : 0;
   let hidden = 0;
-  while (head < tail) {
-    const i = queue[head++];
-    const c = i % width, r = (i - c) / width;
-    for (let dr = -1; dr <= 1; dr++) {
-      const rr = r + dr;
-      if (rr < 0 || rr >= height) continue;
-      for (let dc = -1; dc <= 1; dc++) {
-        const cc = c + dc;
-        if (cc < 0 || cc >= width) continue;
-        const j = rr * width + cc;
-        const t = type[j];
-        if (t === NOT_OBSERVED || !(t & CLOUD_FRINGE_FLAG)) continue;
-        type[j] = NOT_OBSERVED;
-        score[j] = NaN;
-        hidden++;
-        if (tail < n) queue[tail++] = j;
+  // One breadth-first ring: hides the 8-neighbours of queue[from, to) that `admit` accepts and
+  // appends them; returns the new tail.
+  const ring = (from: number, to: number, admit: (t: number) => boolean): number => {
+    let end = to;
+    for (let head = from; head < to; head++) {
+      const i = queue[head];
+      const c = i % width, r = (i - c) / width;
+      for (let rr = Math.max(0, r - 1); rr <= Math.min(height - 1, r + 1); rr++) {
+        for (let cc = Math.max(0, c - 1); cc <= Math.min(width - 1, c + 1); cc++) {
+          const j = rr * width + cc;
+          if (!admit(type[j])) continue;
+          hide(j);
+          queue[end++] = j;
+        }
       }
     }
+    hidden += end - to;
+    return end;
+  };
+  let head = 0;
+  if (opts.fringes) {
+    const flagged = (t: number) => t < CLOUDED && (t & CLOUD_FRINGE_FLAG) !== 0;
+    while (head < tail) [head, tail] = [tail, ring(head, tail, flagged)];
   }
-  for (let i = 0; i < n; i++) if (type[i] !== NOT_OBSERVED) type[i] &= ~CLOUD_FRINGE_FLAG;
+  // Halo: rings around the cores and everything the flood reached (head = 0: all of it).
+  head = 0;
+  const visible = (t: number) => t < CLOUDED;
+  for (let pass = 0; pass < opts.haloPx && head < tail; pass++) [head, tail] = [tail, ring(head, tail, visible)];
+  for (let i = 0; i < n; i++) if (type[i] < CLOUDED) type[i] &= ~CLOUD_FRINGE_FLAG;
   // Buffer: the box-smoothed score of pixels next to a hidden one still carries the cloud's raw
   // difference, and cloud edges are uncertain anyway.
-  for (let pass = 0; pass < bufferPx; pass++) {
+  for (let pass = 0; pass < opts.bufferPx; pass++) {
     let m = 0;
     for (let r = 0; r < height; r++) {
       for (let c = 0; c < width; c++) {
         const i = r * width + c;
-        if (type[i] === NOT_OBSERVED) continue;
+        if (type[i] >= CLOUDED) continue;
         let near = false;
         for (let dr = -1; dr <= 1 && !near; dr++) {
           const rr = r + dr;
           if (rr < 0 || rr >= height) continue;
           for (let dc = -1; dc <= 1; dc++) {
             const cc = c + dc;
-            if (cc >= 0 && cc < width && type[rr * width + cc] === NOT_OBSERVED) { near = true; break; }
+            if (cc >= 0 && cc < width && type[rr * width + cc] === CLOUDED) { near = true; break; }
           }
         }
         if (near) queue[m++] = i;
       }
     }
-    for (let k = 0; k < m; k++) { type[queue[k]] = NOT_OBSERVED; score[queue[k]] = NaN; }
+    for (let k = 0; k < m; k++) hide(queue[k]);
     hidden += m;
   }
+  for (let i = 0; i < n; i++) if (type[i] === CLOUDED) type[i] = NOT_OBSERVED;
   return hidden;
 }
 
 /**
- * Writes to the front of `queue` every NOT_OBSERVED pixel, or with minPx > 1 those of 8-connected
+ * Writes to the front of `queue` every CLOUDED pixel, or with minPx > 1 those of 8-connected
  * cores of at least minPx pixels; returns how many. The cores are labelled into `queue` itself,
  * which the flood does not need until then.
  */
@@ -74,11 +101,11 @@ function seedCores(type: Uint8Array, width: number, height: number, queue: Int32
   const n = width * height;
   let tail = 0;
   if (minPx <= 1) {
-    for (let i = 0; i < n; i++) if (type[i] === NOT_OBSERVED) queue[tail++] = i;
+    for (let i = 0; i < n; i++) if (type[i] === CLOUDED) queue[tail++] = i;
     return tail;
   }
   const core = new Uint8Array(n);
-  for (let i = 0; i < n; i++) core[i] = type[i] === NOT_OBSERVED ? 1 : 0;
+  for (let i = 0; i < n; i++) core[i] = type[i] === CLOUDED ? 1 : 0;
   const count = labelComponents(core, width, height, queue, 8);
   const size = new Int32Array(count + 1);
   for (let i = 0; i < n; i++) size[queue[i]]++;

@@ -239,7 +239,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   const labels = new Int32Array(n);
   const pxArea = approxPixelAreaM2(grid);
   const minCorePx = params.cloudCoreMinM2 > 0 ? Math.ceil(params.cloudCoreMinM2 / pxArea) : 0;
-  await time('clouds', () => maskCloudFringes(type, score, w, h, labels, params.cloudBufferPx, params.cloudFringes, minCorePx));
+  await time('clouds', () => maskCloudFringes(type, score, w, h, labels, { fringes: params.cloudFringes, minCorePx, haloPx: params.cloudHaloPx, bufferPx: params.cloudBufferPx }));
   labels.fill(0);
 
   const threshold = await time('threshold', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
 import { DEFAULT_DETECTOR_PARAMS, paramsHash } from './detector-params.js';
 import { fitNormalisation } from './normalise.js';
-import { CHANGE_TYPE_CODES, CLOUD_FRINGE_FLAG, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
+import { CHANGE_TYPE_CODES, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 import { boxMeanFinite } from './box-mean.js';
 import { accumulateHistogram, chooseThreshold, kittlerThreshold, otsuThreshold } from './threshold.js';
@@ -80,8 +80,8 @@ describe('scorePixels', () => {
     expect(changeTypeOfCode(type[at(45, 45)])).toBe('new_water');
   });
 
-  it('marks clouds as not observed with a NaN score', () => {
-    expect(type[at(14, 44)]).toBe(NOT_OBSERVED);
+  it('marks clouds as clouded (hidden, and a core for maskCloudFringes) with a NaN score', () => {
+    expect(type[at(14, 44)]).toBe(CLOUDED);
     expect(Number.isNaN(score[at(14, 44)])).toBe(true);
   });
 
@@ -316,16 +316,17 @@ describe('maskCloudFringes', () => {
       for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) f(y * w + x);
     };
     box(2, 3, 28, 29, (i) => (type[i] |= CLOUD_FRINGE_FLAG));
-    box(5, 6, 25, 26, (i) => { type[i] = NOT_OBSERVED; score[i] = NaN; });
+    box(5, 6, 25, 26, (i) => { type[i] = CLOUDED; score[i] = NaN; });
     box(35, 10, 39, 14, (i) => (type[i] |= CLOUD_FRINGE_FLAG));
-    box(36, 11, 38, 13, (i) => { type[i] = NOT_OBSERVED; score[i] = NaN; });
-    return { w, h, type, score, queue: new Int32Array(w * h) };
+    box(36, 11, 38, 13, (i) => { type[i] = CLOUDED; score[i] = NaN; });
+    return { w, h, type, score, queue: new Int32Array(w * h), box };
   };
   const haze = 3 * 48 + 3, rim = 10 * 48 + 35;
+  const none = { fringes: false, minCorePx: 0, haloPx: 0, bufferPx: 0 };
 
   it('hides the fringes of every core by default', () => {
     const { w, h, type, score, queue } = setup();
-    const hidden = maskCloudFringes(type, score, w, h, queue, 0, true);
+    const hidden = maskCloudFringes(type, score, w, h, queue, { fringes: true, minCorePx: 0, haloPx: 0, bufferPx: 0 });
     expect(type[haze]).toBe(NOT_OBSERVED);
     expect(type[rim]).toBe(NOT_OBSERVED);
     expect(hidden).toBe(26 * 26 - 400 + 16 - 4);
@@ -333,11 +334,45 @@ describe('maskCloudFringes', () => {
 
   it('with minCorePx, hides only the fringes of large cores and keeps a small core\'s rim', () => {
     const { w, h, type, score, queue } = setup();
-    const hidden = maskCloudFringes(type, score, w, h, queue, 0, true, 100);
+    const hidden = maskCloudFringes(type, score, w, h, queue, { fringes: true, minCorePx: 100, haloPx: 0, bufferPx: 0 });
     expect(type[haze]).toBe(NOT_OBSERVED);
     expect(Number.isNaN(score[haze])).toBe(true);
     expect(type[rim]).toBe(CHANGE_TYPE_CODES.construction); // flag cleared, pixel kept
     expect(score[rim]).toBe(1);
     expect(hidden).toBe(26 * 26 - 400);
+  });
+
+  it('rings a halo around large cores and their fringes only, and leaves every hidden pixel NOT_OBSERVED', () => {
+    const { w, h, type, score, queue } = setup();
+    const hidden = maskCloudFringes(type, score, w, h, queue, { ...none, fringes: true, minCorePx: 100, haloPx: 2 });
+    // Core 20² (x 5…24, y 6…25), fringe 26² (x 2…27, y 3…28), halo 30² (x 0…29, y 1…30).
+    expect(type[1 * w + 0]).toBe(NOT_OBSERVED);
+    expect(type[30 * w + 29]).toBe(NOT_OBSERVED);
+    expect(Number.isNaN(score[30 * w + 29])).toBe(true);
+    expect(type[0 * w + 5]).toBe(CHANGE_TYPE_CODES.construction);
+    expect(type[10 * w + 30]).toBe(CHANGE_TYPE_CODES.construction);
+    expect(type[31 * w + 10]).toBe(CHANGE_TYPE_CODES.construction);
+    expect(type[rim]).toBe(CHANGE_TYPE_CODES.construction);
+    expect(hidden).toBe(30 * 30 - 400);
+    expect(type.some((t) => t === CLOUDED)).toBe(false);
+  });
+
+  it('grows nothing from nodata: no fringe, halo or buffer around it', () => {
+    const { w, h, type, score, queue, box } = setup();
+    box(5, 6, 25, 26, (i) => (type[i] = NOT_OBSERVED)); // the large core is nodata now
+    const hidden = maskCloudFringes(type, score, w, h, queue, { fringes: true, minCorePx: 0, haloPx: 2, bufferPx: 1 });
+    expect(type[haze]).toBe(CHANGE_TYPE_CODES.construction);
+    expect(type[4 * w + 4]).toBe(CHANGE_TYPE_CODES.construction);
+    // The small cloud still grows: its rim (12 px), 2 halo rings (20 + 28) and a 1-px buffer (36).
+    expect(type[rim]).toBe(NOT_OBSERVED);
+    expect(hidden).toBe(8 * 8 - 4 + 1 * (10 * 10 - 8 * 8));
+  });
+
+  it('buffers every cloud pixel, small cores included', () => {
+    const { w, h, type, score, queue } = setup();
+    maskCloudFringes(type, score, w, h, queue, { ...none, bufferPx: 1 });
+    expect(type[rim]).toBe(NOT_OBSERVED); // next to the small core
+    expect(type[5 * w + 4]).toBe(NOT_OBSERVED); // diagonal to the large core's corner
+    expect(type[haze]).toBe(CHANGE_TYPE_CODES.construction); // flag cleared, 3 px out
   });
 });

@@ -7,7 +7,7 @@
  * so that single-pixel misregistration does not pass and coherent patches do. Change
  * that keeps vegetation in both epochs (phenology, crops) or that is vegetation regrowth
  * is down-weighted, since enforcement is about land taken, not crops turning.
- * Clouds and shadows (either epoch) are "not observable": score NaN, type NOT_OBSERVED.
+ * Clouds and shadows (either epoch) are "not observable": score NaN, type CLOUDED (nodata: NOT_OBSERVED).
  */
 import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../model.js';
@@ -43,8 +43,15 @@ export const CHANGE_TYPE_CODES: Readonly<Record<ChangeType | 'none', number>> = 
  * score-weighted vote is mostly this (or regrowth, code 0) is seasonal, not a violation.
  */
 export const STILL_VEGETATED = 6;
-/** Type code of pixels hidden by cloud or shadow in either epoch, or invalid. */
+/** Type code of pixels that cannot be compared: nodata in either epoch, or hidden by cloud or shadow. */
 export const NOT_OBSERVED = 255;
+/**
+ * Type code scorePixels gives pixels hidden by cloud or shadow in one epoch (not by nodata, nor
+ * by a surface white or black in both): the cores that
+ * maskCloudFringes grows fringes and rings from, before it turns them into NOT_OBSERVED. Every
+ * code ≥ CLOUDED is hidden.
+ */
+export const CLOUDED = 254;
 /**
  * Flag bit on a type code: the pixel changed like thin cloud or cloud shadow would (see
  * isIlluminationChange). The tile driver hides flagged pixels connected to a cloud or shadow
@@ -148,7 +155,7 @@ export function isIlluminationChange(y: Float64Array, x: Float64Array, iB: numbe
 
 /**
  * Writes `out.score` (σ units, ≥ 0, NaN where invalid or not observable) and
- * `out.type` (CHANGE_TYPE_CODES; NOT_OBSERVED where hidden) for rows `rows` of the grid
+ * `out.type` (CHANGE_TYPE_CODES; CLOUDED under cloud or shadow, NOT_OBSERVED on nodata) for rows `rows` of the grid
  * (default: all rows). `before` and `after` must share the grid; `fit` maps after onto before.
  *
  * The difference is misregistration-robust: each normalised after band is compared with the
@@ -237,10 +244,14 @@ export function scorePixels(
       const s0 = hasSwir ? y[iS] : -1;
       const s1 = hasSwir ? x[iS] : -1;
       const illum = isIlluminationChange(y, x, iB, iG, iR, iN) | isIlluminationChange(x, y, iB, iG, iR, iN);
-      if (illum >= 2 || isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0) || isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1)) {
+      const cloud0 = isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0);
+      const cloud1 = isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1);
+      if (illum >= 2 || cloud0 || cloud1) {
         raw[i] = NaN;
         if (plain) plain[i] = NaN;
-        type[i] = NOT_OBSERVED;
+        // White or black in both epochs is a surface (concrete apron, white roof, a building's
+        // shadow), not weather: hidden, but no core to grow cloud fringes and halos from.
+        type[i] = cloud0 && cloud1 ? NOT_OBSERVED : CLOUDED;
         if (planes) for (const p of planes) p[i] = NaN;
         continue;
       }
@@ -325,7 +336,7 @@ export function scorePixels(
   const base = first * width;
   for (let i = 0; i < nOut; i++) {
     const t = type[base + i];
-    if (t === NOT_OBSERVED) {
+    if (t >= CLOUDED) {
       out.type[i] = t;
       score[i] = NaN;
       continue;
@@ -351,13 +362,13 @@ export function scorePixels(
     const asked = learned.scratch.asked;
     let nAsked = 0;
     for (let i = 0; i < nOut; i++) {
-      if (out.type[i] !== NOT_OBSERVED && (gate <= 0 || gateScore[i] >= gate)) asked[nAsked++] = i;
+      if (out.type[i] < CLOUDED && (gate <= 0 || gateScore[i] >= gate)) asked[nAsked++] = i;
     }
     const prob = learned.scratch.t0;
     predictPlanes(learned.folded, learned.features, asked, nAsked, prob);
     for (let i = 0, k = 0; i < nOut; i++) {
       const t = out.type[i];
-      if (t === NOT_OBSERVED) continue;
+      if (t >= CLOUDED) continue;
       let p = 0;
       if (k < nAsked && asked[k] === i) p = prob[k++];
       if (rescue > 0 && score[i] >= rescue) {
