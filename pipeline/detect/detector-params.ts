@@ -35,14 +35,9 @@ export interface DetectorParams {
   learnedOpenRadius: number;
   /** With the learned model: components below this confidence are not emitted. */
   learnedMinConfidence: number;
-  /** With the learned model: cloudFringes, cloudBufferPx and cloudHaloPx (see below). */
-  learnedCloudFringes: boolean;
-  learnedCloudBufferPx: number;
-  learnedCloudHaloPx: number;
   /**
-   * Hide pixels that changed like thin cloud or shadow when they touch a hidden (cloud/shadow)
-   * pixel, and a cloudBufferPx ring around everything hidden. On cloud-free urban scenes the flood
-   * follows bright new roofs from one white roof read as cloud (OSCD: 40–70 % of changed pixels).
+   * Hide pixels that changed like thin cloud or shadow when they touch (through such pixels) a
+   * cloud or shadow core of at least cloudCoreMinM2.
    */
   cloudFringes: boolean;
   /** Ring of pixels hidden around every cloud and shadow pixel (not around nodata), pixels. */
@@ -53,13 +48,11 @@ export interface DetectorParams {
    */
   cloudHaloPx: number;
   /**
-   * Fringes are flooded only from cloud or shadow cores of at least this area, m² (0 = from every
-   * core). A thick cloud is hectares wide and trails a haze ring; a white roof or a building's
-   * shadow read as a core is small, and its "fringe" is the rest of the new building.
+   * Fringes and halos grow only from cloud or shadow cores of at least this area, m² (0 = from
+   * every core). A thick cloud is hectares wide and trails a haze ring; a white roof or a
+   * building's shadow read as a core is small, and its "fringe" is the rest of the new building.
    */
   cloudCoreMinM2: number;
-  /** With the learned model: cloudCoreMinM2. */
-  learnedCloudCoreMinM2: number;
   /**
    * Learned model only: a pixel is change only if its unsupervised score (box-smoothed, σ units)
    * is at least this (0 = off). The model's context features spread its probability a few pixels
@@ -118,24 +111,18 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = Object.freeze({
   coregisterMinPx: 0.5,
   learnedGateSigma: 1.5,
   learnedGateOn: 'plain',
-  // Measured on OSCD (leave-one-city-out): fringe flood from every core + buffer + opening +
-  // confidence floor took pooled F1 from 0.40 to 0.25 (they hid 40–70 % of changed pixels in
-  // beirut and abudhabi: white roofs read as cores). Flooding only from cores of 2 ha and more
-  // removes paris's cloud haze rings (F1 0.12 → 0.17) and costs no other city; flooding from every
-  // core does as much for paris but costs abudhabi 0.37 → 0.30, beirut 0.55 → 0.52, pisa 0.28 → 0.25.
   learnedOpenRadius: 0,
   learnedMinConfidence: 0,
-  learnedCloudFringes: true,
-  learnedCloudBufferPx: 0,
-  // Halo around the 2-ha cores (leave-one-city-out): paris 0.16 → 0.28 (its false change was the
-  // haze round two clouds), pisa 0.285 → 0.278 (a white apron read as cloud), pooled 0.432 → 0.435
-  // for 4–8 px alike; others unchanged.
-  learnedCloudHaloPx: 6,
-  learnedCloudCoreMinM2: 20_000,
+  // Clouds, one setting for both detectors, measured on OSCD. White roofs and building shadows
+  // read as cores: flooding fringes from every core cost the learned detector abudhabi 0.37 →
+  // 0.30, beirut 0.55 → 0.52, pisa 0.28 → 0.25 (leave-one-city-out), and the unsupervised one,
+  // with its 2 px buffer round every cloud pixel, pooled 0.28 → 0.19. From cores of 2 ha only,
+  // with a 6 px halo round them and no buffer: paris (haze round two clouds) learned 0.16 → 0.28,
+  // pisa 0.285 → 0.278 (a white apron read as cloud), pooled 0.432 → 0.435 for halos of 4–8 px.
   cloudFringes: true,
-  cloudBufferPx: 2,
-  cloudHaloPx: 0,
-  cloudCoreMinM2: 0,
+  cloudBufferPx: 0,
+  cloudHaloPx: 6,
+  cloudCoreMinM2: 20_000,
   mmuM2: 300,
   openRadius: 1,
   smoothRadius: 1,
@@ -169,9 +156,5 @@ export function effectiveParams(params: DetectorParams, learned: boolean): Detec
     ...params,
     openRadius: params.learnedOpenRadius,
     minConfidence: params.learnedMinConfidence,
-    cloudFringes: params.learnedCloudFringes,
-    cloudBufferPx: params.learnedCloudBufferPx,
-    cloudHaloPx: params.learnedCloudHaloPx,
-    cloudCoreMinM2: params.learnedCloudCoreMinM2,
   };
 }
