@@ -13,6 +13,7 @@
  * With --params '{"model":"unsupervised"}' nothing is fitted on these scenes.
  *
  *   npm run bench:accuracy [-- --data ../shared/data --out bench-results/accuracy.json]
+ *                          [--params '{"model":"unsupervised"}'] [--bands blue,green,red,nir] [--only paris,bercy]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -200,8 +201,10 @@ async function main(): Promise<void> {
   const only = arg('--only', '');
   const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, ...(JSON.parse(arg('--params', '{}')) as Partial<DetectorParams>) };
   const names = [...OSCD_CITIES, 'taizhou'].filter((c) => !only || only.split(',').includes(c));
-  // Every bench scene has swir1, so 'auto' scores them all with the learned model.
-  const learned = params.model !== 'unsupervised';
+  // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2, takes the unsupervised path).
+  const onlyBands = args.includes('--bands') ? arg('--bands', '').split(',') : null;
+  // Every bench scene has swir1, so 'auto' scores them all with the learned model unless --bands drops it.
+  const learned = params.model === 'learned' || (params.model === 'auto' && (!onlyBands || ['swir1', 'swir2'].every((b) => onlyBands.includes(b))));
   // Leave-one-city-out: each OSCD city is scored with the fold model that never saw it (written by
   // npm run train); Taizhou, never trained on, uses the shipped model.
   const locoPath = arg('--loco', 'bench-results/change-model-loco.json');
@@ -212,7 +215,8 @@ async function main(): Promise<void> {
     const others: SceneResult[] = [];
     for (const name of names) {
       if (mode === 'in-sample' && name === 'taizhou') continue;
-      const files = name === 'taizhou' ? await taizhouFiles(`${data}/landsat_taizhou`) : await oscdCityFiles(`${data}/oscd`, name);
+      const all = name === 'taizhou' ? await taizhouFiles(`${data}/landsat_taizhou`) : await oscdCityFiles(`${data}/oscd`, name);
+      const files = onlyBands ? { ...all, bands: all.bands.filter((b) => onlyBands.includes(b)) } : all;
       const changeModel = learned && mode === 'loco' && name !== 'taizhou' ? folds[name] : undefined;
       if (learned && mode === 'loco' && name !== 'taizhou' && !changeModel) throw new Error(`no leave-one-out model for ${name} in ${locoPath}: run npm run train`);
       const t0 = performance.now();
