@@ -7,7 +7,7 @@
 import type { RuleTable } from './rule-table.js';
 
 export const DEFAULT_RULES: RuleTable = {
-  version: 'jinan-2023-56.1',
+  version: 'jinan-2023-56.2',
   bureaus: {
     natural_resources: { name_zh: '自然资源和规划局' },
     urban_management: { name_zh: '城市管理局' },
@@ -137,5 +137,13 @@ export const DEFAULT_RULES: RuleTable = {
     kinds: ['approved_construction'],
     min_share: 0.5,
     reason_zh: '已有批准建设用地手续',
+  },
+  seasonal: {
+    change_types: ['vegetation_loss'],
+    zone_kinds: ['farmland', 'permanent_basic_farmland'],
+    land_class_prefixes: ['01'],
+    min_share: 0.5,
+    unless_zone_kinds: ['forest', 'nature_reserve', 'forest_park', 'wetland_park', 'scenic_area', 'geopark'],
+    reason_zh: '耕地上作物减少但未见裸土或建设(收割、刈割等农事)，不作为图斑下发',
   },
 };

@@ -99,6 +99,23 @@ export const ruleTableSchema = z
       min_share: share,
       reason_zh: z.string().min(1),
     }),
+    /**
+     * Farming, not land taken: a polygon of one of `change_types` lying on `zone_kinds` with share ≥
+     * min_share (or on a land class before starting with one of `land_class_prefixes`), and
+     * touching none of `unless_zone_kinds`, is not issued; the batch report counts it. Crops that
+     * lost their cover without turning bare or built are harvested, mown or failed; the same
+     * change in a forest is clearing. Absent: every polygon is issued.
+     */
+    seasonal: z
+      .object({
+        change_types: z.array(z.enum(CHANGE_TYPES)).min(1),
+        zone_kinds: z.array(zoneKind),
+        land_class_prefixes: z.array(z.string().regex(/^\d{2,4}$/)).optional(),
+        min_share: share,
+        unless_zone_kinds: z.array(zoneKind),
+        reason_zh: z.string().min(1),
+      })
+      .optional(),
   })
   .superRefine((t, ctx) => {
     const seen = new Set<string>([t.default_rule.id]);

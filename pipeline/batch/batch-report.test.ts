@@ -13,7 +13,7 @@ describe('batch report', () => {
       {
         batchId: 'b', epoch: '2026-10', mode: 'embedded', database: 'pglite', startedAt: new Date().toISOString(),
         detector: { name: 'd', version: 'v', paramsHash: 'h', params: DEFAULT_DETECTOR_PARAMS }, warnings: ['zone z: empty'],
-        seamDuplicates: 0, extraTimings: {},
+        seamDuplicates: 0, seasonal: { polygons: 0, areaM2: 0 }, extraTimings: {},
       },
       [
         tile('a', { dx: -2.04, dy: 0.98, peak: 0.61, atZero: 0.2, applied: true }),

@@ -47,6 +47,8 @@ export interface BatchReport {
     newSites: number;
     continuingSites: number;
     seamDuplicates: number;
+    /** Detections not issued: farming rather than land taken (the rule table's `seasonal`). */
+    seasonal: { polygons: number; areaM2: number };
     highPriority: number;
     byLeadBureau: Record<string, number>;
     byDistrict: Record<string, { name: string; polygons: number; areaM2: number }>;
@@ -61,7 +63,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings'> & { seamDuplicates: number; extraTimings: Record<string, number> },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -106,6 +108,7 @@ export function summarise(
       newSites: polygons.filter((p) => p.previousCode === null).length,
       continuingSites: polygons.filter((p) => p.previousCode !== null).length,
       seamDuplicates: base.seamDuplicates,
+      seasonal: base.seasonal,
       highPriority: polygons.filter((p) => p.priority === 'high').length,
       byLeadBureau,
       byDistrict,

@@ -1,6 +1,6 @@
 /**
- * After every tile: merge seam duplicates, overlay each detection with the zones, route it,
- * give it its code and store the batch's polygons in one transaction. Pure decisions live in
+ * After every tile: merge seam duplicates, overlay each detection with the zones, set aside
+ * what is farming rather than land taken, route the rest, give each its code and store the batch's polygons in one transaction. Pure decisions live in
  * pipeline/route and pipeline/codes; this file only sequences them.
  */
 import { booleanIntersects, centroid as turfCentroid } from '@turf/turf';
@@ -10,7 +10,7 @@ import { loadRuleTable, type RuleTable } from '../../schemas/rule-table.js';
 import { assignCodes } from '../codes.js';
 import { CHANGE_CLASS, SQM_PER_MU, type Detection, type DetectorStamp, type MonitoringPolygon, type RejectedInput } from '../model.js';
 import { overlayPolygon } from '../route/overlay.js';
-import { routePolygon } from '../route/route.js';
+import { routePolygon, seasonalBasis } from '../route/route.js';
 import { ZoneIndex, bboxOf } from '../route/zone-index.js';
 import { loadLandUse, loadZones } from '../zones.js';
 import type { BatchPlan } from './plan-batch.js';
@@ -21,6 +21,8 @@ export interface FinaliseResult {
   warnings: string[];
   /** Detections dropped as duplicates of a more confident one from an overlapping tile. */
   seamDuplicates: number;
+  /** Detections not issued as farming rather than land taken (the rule table's `seasonal`). */
+  seasonal: { polygons: number; areaM2: number };
   rules: RuleTable;
 }
 
@@ -50,13 +52,22 @@ export async function finaliseDetections(
   const kept = dropSeamDuplicates(detections);
   const priorDate = latestDate(plan.prior.map((p) => p.date));
 
-  const routed = kept.map((d) => {
+  const seasonal = { polygons: 0, areaM2: 0 };
+  const routed = kept.flatMap((d) => {
     const ov = overlayPolygon(d.geometry, zones, landUse);
     for (const id of ov.failedZoneIds) warnings.push(`zone ${id}: intersection failed, skipped for ${d.tileId}#${d.index}`);
-    const decision = routePolygon({ overlaps: ov.overlaps, changeType: d.changeType, landClassBefore: ov.landClassBefore, areaM2: d.areaM2 }, rules);
+    const input = { overlaps: ov.overlaps, changeType: d.changeType, landClassBefore: ov.landClassBefore, areaM2: d.areaM2 };
+    // Before codes are given, so serials stay dense over the polygons issued.
+    if (seasonalBasis(input, rules) !== null) {
+      seasonal.polygons++;
+      seasonal.areaM2 += d.areaM2;
+      return [];
+    }
+    const decision = routePolygon(input, rules);
     const c = turfCentroid(d.geometry).geometry.coordinates as [number, number];
-    return { d, ov, decision, district: ov.district ?? UNASSIGNED_DISTRICT, centroid: [round7(c[0]), round7(c[1])] as [number, number] };
+    return [{ d, ov, decision, district: ov.district ?? UNASSIGNED_DISTRICT, centroid: [round7(c[0]), round7(c[1])] as [number, number] }];
   });
+  seasonal.areaM2 = round2(seasonal.areaM2);
   const codes = assignCodes(
     routed.map((r) => ({ districtCode: r.district.code, centroid: r.centroid, tileId: r.d.tileId, index: r.d.index })),
     args.epoch,
@@ -91,7 +102,7 @@ export async function finaliseDetections(
     tileId: r.d.tileId,
   }));
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  return { polygons, rejected, warnings, seamDuplicates: detections.length - kept.length, rules };
+  return { polygons, rejected, warnings, seamDuplicates: detections.length - kept.length, seasonal, rules };
 }
 
 /**

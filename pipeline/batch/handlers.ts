@@ -106,6 +106,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           detector: { ...stamp, params },
           warnings: result.warnings,
           seamDuplicates: result.seamDuplicates,
+          seasonal: result.seasonal,
           extraTimings: { finalise: (performance.now() - t0) / 1000 },
         },
         tiles,

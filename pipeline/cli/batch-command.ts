@@ -75,6 +75,9 @@ export function summaryTable(r: BatchReport): string {
   lines.push(`Tiles used ${used}, rejected inputs ${r.rejected.length}; not observable ${(r.notObservedShare * 100).toFixed(1)} % (${(r.notObservedM2 / 1e6).toFixed(2)} km²)`);
   for (const rej of r.rejected) lines.push(`  rejected  ${rej.error.code.padEnd(22)} ${rej.subject}: ${rej.error.message}`);
   lines.push(`Polygons ${r.counts.polygons} (new ${r.counts.newSites}, continuing ${r.counts.continuingSites}, high priority ${r.counts.highPriority})`);
+  // Reports of batches finished before the seasonal rule have no such count.
+  const farming = r.counts.seasonal;
+  if (farming?.polygons) lines.push(`Not issued: ${farming.polygons} farming changes (harvest, mowing; ${(farming.areaM2 / 1e4).toFixed(1)} ha), see the rule table's seasonal`);
   lines.push('');
   lines.push(`${'district'.padEnd(24)}${'polygons'.padStart(9)}${'area m²'.padStart(14)}`);
   for (const [code, d] of Object.entries(r.counts.byDistrict).sort()) lines.push(`${`${code} ${d.name}`.padEnd(24)}${String(d.polygons).padStart(9)}${d.areaM2.toFixed(0).padStart(14)}`);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from '../../schemas/default-rules.js';
 import type { BureauId, ChangeType, Overlap, Zone, ZoneKind } from '../model.js';
 import { overlayPolygon } from './overlay.js';
-import { routePolygon } from './route.js';
+import { routePolygon, seasonalBasis } from './route.js';
 import type { RouteInput } from './route.js';
 import { rect } from './test-geometry.js';
 import { ZoneIndex } from './zone-index.js';
@@ -121,5 +121,33 @@ describe('overlay then route', () => {
     expect(d.reason.startsWith('饮用水水源保护区 占 30%')).toBe(true);
     expect(d.priority).toBe('high');
     expect(d.priorityReasons).toEqual(['位于重点巡查区域 (占 100%)', `面积 ${Math.round(ov.areaM2)} m² 超过 500 m²`]);
+  });
+});
+
+describe('seasonalBasis with the Jinan default table', () => {
+  it('sets aside vegetation loss mostly on farmland (harvest, mowing)', () => {
+    expect(seasonalBasis(input({ farmland: 0.8 }, 'vegetation_loss'), DEFAULT_RULES)).toBe('耕地 占 80%');
+    expect(seasonalBasis(input({ farmland: 0.3, permanent_basic_farmland: 0.6 }, 'vegetation_loss'), DEFAULT_RULES)).toBe('永久基本农田 占 60%');
+  });
+
+  it('issues it when it touches forest or a protected area: that is clearing', () => {
+    expect(seasonalBasis(input({ farmland: 0.9, forest: 0.05 }, 'vegetation_loss'), DEFAULT_RULES)).toBeNull();
+    expect(seasonalBasis(input({ farmland: 0.9, nature_reserve: 0.01 }, 'vegetation_loss'), DEFAULT_RULES)).toBeNull();
+  });
+
+  it('issues bare soil, building and water on farmland, and vegetation loss off it', () => {
+    for (const t of ['bare_soil', 'construction', 'new_water'] as ChangeType[]) expect(seasonalBasis(input({ farmland: 1 }, t), DEFAULT_RULES)).toBeNull();
+    expect(seasonalBasis(input({ farmland: 0.3 }, 'vegetation_loss'), DEFAULT_RULES)).toBeNull();
+    expect(seasonalBasis(input({}, 'vegetation_loss'), DEFAULT_RULES)).toBeNull();
+  });
+
+  it('reads cropland from the land class before when no zone says so', () => {
+    expect(seasonalBasis(input({}, 'vegetation_loss', { landClassBefore: '0103' }), DEFAULT_RULES)).toBe('前时相地类 0103');
+    expect(seasonalBasis(input({}, 'vegetation_loss', { landClassBefore: '0301' }), DEFAULT_RULES)).toBeNull();
+  });
+
+  it('issues everything under a table without a seasonal section', () => {
+    const { seasonal: _omitted, ...table } = DEFAULT_RULES;
+    expect(seasonalBasis(input({ farmland: 1 }, 'vegetation_loss'), table)).toBeNull();
   });
 });

@@ -123,3 +123,22 @@ function permitShare(input: RouteInput, rules: RuleTable): string | null {
   }
   return best ? `${zoneNameZh(rules, best.kind)} 占 ${formatShare(best.share)}` : null;
 }
+
+/**
+ * Why a polygon is farming rather than land taken under the table's `seasonal` section ('耕地 占
+ * 87%' or '前时相地类 0103'), or null when it is to be issued. Pure, like routePolygon.
+ */
+export function seasonalBasis(input: RouteInput, rules: RuleTable): string | null {
+  const s = rules.seasonal;
+  if (!s || !s.change_types.includes(input.changeType)) return null;
+  if (s.unless_zone_kinds.some((k) => (input.overlaps[k]?.share ?? 0) > 0)) return null;
+  let best: { kind: ZoneKind; share: number } | null = null;
+  for (const kind of s.zone_kinds) {
+    const o = input.overlaps[kind];
+    if (o && o.share > 0 && o.share >= s.min_share && (!best || o.share > best.share)) best = { kind, share: o.share };
+  }
+  if (best) return `${zoneNameZh(rules, best.kind)} 占 ${formatShare(best.share)}`;
+  const lc = input.landClassBefore;
+  if (lc && s.land_class_prefixes?.some((p) => lc.startsWith(p))) return `前时相地类 ${lc}`;
+  return null;
+}
