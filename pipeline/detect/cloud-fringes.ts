@@ -4,12 +4,12 @@
  * themselves. Once the whole tile is scored, the fringes connected to a core are hidden.
  */
 import { labelComponents } from '../../geo/kernels/label.js';
-import { CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED } from './score.js';
+import { CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED } from './score.js';
 
 export interface CloudMaskOptions {
   /** Hide flagged pixels connected to a core (see maskCloudFringes). */
   fringes: boolean;
-  /** Cores a fringe or halo grows from: 8-connected cloud/shadow areas of at least this many pixels (≤ 1: all). */
+  /** Cores: 8-connected cloud/shadow patches of at least this many pixels (≤ 1: all), hidden and grown from. */
   minCorePx: number;
   /** Ring hidden around those cores and their fringes, pixels (chessboard distance). */
   haloPx: number;
@@ -18,8 +18,10 @@ export interface CloudMaskOptions {
 }
 
 /**
- * Hides what cloud and shadow spoil beyond the pixels scorePixels caught (type CLOUDED), then
- * turns every CLOUDED pixel into NOT_OBSERVED (NaN score). Grown from cloud and shadow only:
+ * Hides weather: the 8-connected patches of pixels scorePixels flagged CLOUD_CANDIDATE_FLAG that
+ * hold at least `minCorePx` pixels (the cores; a smaller patch is a white roof or a building's
+ * shadow and keeps its score), and what they spoil around them; hidden pixels end NOT_OBSERVED
+ * with a NaN score, and both flags are cleared on the rest. Grown from cloud and shadow only:
  * nodata (already NOT_OBSERVED) is no weather and spoils nothing around it.
  * - fringes: pixels flagged CLOUD_FRINGE_FLAG that are 8-connected (through flagged pixels) to a
  *   core of at least `minCorePx` pixels. Thin cloud and penumbra surround the thick core, while a
@@ -33,9 +35,9 @@ export interface CloudMaskOptions {
 export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, opts: CloudMaskOptions): number {
   const n = width * height;
   const hide = (j: number) => { type[j] = CLOUDED; score[j] = NaN; };
-  const grows = opts.fringes || opts.haloPx > 0;
-  let tail = grows ? seedCores(type, width, height, queue, opts.minCorePx) : 0;
+  let tail = seedCores(type, width, height, queue, opts.minCorePx);
   let hidden = 0;
+  for (let k = 0; k < tail; k++) if (type[queue[k]] !== CLOUDED) { hide(queue[k]); hidden++; }
   // One breadth-first ring: hides the 8-neighbours of queue[from, to) that `admit` accepts and
   // appends them; returns the new tail.
   const ring = (from: number, to: number, admit: (t: number) => boolean): number => {
@@ -64,7 +66,7 @@ export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: n
   head = 0;
   const visible = (t: number) => t < CLOUDED;
   for (let pass = 0; pass < opts.haloPx && head < tail; pass++) [head, tail] = [tail, ring(head, tail, visible)];
-  for (let i = 0; i < n; i++) if (type[i] < CLOUDED) type[i] &= ~CLOUD_FRINGE_FLAG;
+  for (let i = 0; i < n; i++) if (type[i] < CLOUDED) type[i] &= ~(CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG);
   // Buffer: the box-smoothed score of pixels next to a hidden one still carries the cloud's raw
   // difference, and cloud edges are uncertain anyway.
   for (let pass = 0; pass < opts.bufferPx; pass++) {
@@ -92,6 +94,9 @@ export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: n
   return hidden;
 }
 
+/** Cloud or shadow in one epoch: hidden already (CLOUDED) or scored and flagged (CLOUD_CANDIDATE_FLAG). */
+const isCore = (t: number): boolean => t === CLOUDED || (t < CLOUDED && (t & CLOUD_CANDIDATE_FLAG) !== 0);
+
 /**
  * Writes to the front of `queue` every CLOUDED pixel, or with minPx > 1 those of 8-connected
  * cores of at least minPx pixels; returns how many. The cores are labelled into `queue` itself,
@@ -101,11 +106,11 @@ function seedCores(type: Uint8Array, width: number, height: number, queue: Int32
   const n = width * height;
   let tail = 0;
   if (minPx <= 1) {
-    for (let i = 0; i < n; i++) if (type[i] === CLOUDED) queue[tail++] = i;
+    for (let i = 0; i < n; i++) if (isCore(type[i])) queue[tail++] = i;
     return tail;
   }
   const core = new Uint8Array(n);
-  for (let i = 0; i < n; i++) core[i] = type[i] === CLOUDED ? 1 : 0;
+  for (let i = 0; i < n; i++) core[i] = isCore(type[i]) ? 1 : 0;
   const count = labelComponents(core, width, height, queue, 8);
   const size = new Int32Array(count + 1);
   for (let i = 0; i < n; i++) size[queue[i]]++;

@@ -101,7 +101,7 @@ export interface DetectTileOptions {
   /** Worker threads that score strips (0 = on the calling thread); default defaultScoreWorkers(). Output is identical either way. */
   scoreWorkers?: number;
   /** Called after each strip with the learned model's feature planes (FEATURE_COUNT × count × width) for rows [row, row + count): the trainer's tap. */
-  onFeatures?: (features: Float32Array[], row: number, count: number) => void;
+  onFeatures?: (features: Float32Array[], row: number, count: number, types: Uint8Array) => void;
 }
 
 const HIST_BINS = 4096;
@@ -226,7 +226,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
       }
       const out: ScoreOutput = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
       await time('score', () => scorePixels(before, after, fit, params, out, { first, count }, scratch!, learned));
-      if (learned && opts.onFeatures) opts.onFeatures(learned.features, win.row + first, count);
+      if (learned && opts.onFeatures) opts.onFeatures(learned.features, win.row + first, count, out.type);
       spare = [tileR, priorR];
       progress(((s + 1) / strips.length) * 0.7);
     }

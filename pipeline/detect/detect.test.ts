@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
 import { DEFAULT_DETECTOR_PARAMS, paramsHash } from './detector-params.js';
 import { fitNormalisation } from './normalise.js';
-import { CHANGE_TYPE_CODES, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
+import { CHANGE_TYPE_CODES, CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 import { boxMeanFinite } from './box-mean.js';
 import { accumulateHistogram, chooseThreshold, kittlerThreshold, otsuThreshold } from './threshold.js';
@@ -80,9 +80,10 @@ describe('scorePixels', () => {
     expect(changeTypeOfCode(type[at(45, 45)])).toBe('new_water');
   });
 
-  it('marks clouds as clouded (hidden, and a core for maskCloudFringes) with a NaN score', () => {
-    expect(type[at(14, 44)]).toBe(CLOUDED);
-    expect(Number.isNaN(score[at(14, 44)])).toBe(true);
+  it('scores clouds and flags them as candidates for maskCloudFringes', () => {
+    expect(type[at(14, 44)] & CLOUD_CANDIDATE_FLAG).toBe(CLOUD_CANDIDATE_FLAG);
+    expect(score[at(14, 44)]).toBeGreaterThan(10);
+    expect(type[at(15, 15)] & CLOUD_CANDIDATE_FLAG).toBe(0);
   });
 
   it('works with only blue/green/red/nir', () => {
@@ -366,6 +367,18 @@ describe('maskCloudFringes', () => {
     // The small cloud still grows: its rim (12 px), 2 halo rings (20 + 28) and a 1-px buffer (36).
     expect(type[rim]).toBe(NOT_OBSERVED);
     expect(hidden).toBe(8 * 8 - 4 + 1 * (10 * 10 - 8 * 8));
+  });
+
+  it('hides scored cloud candidates in large patches and keeps small ones (roofs, shadows) with their scores', () => {
+    const { w, h, type, score, queue, box } = setup();
+    // The large core as scorePixels now leaves it: scored, flagged.
+    box(5, 6, 25, 26, (i) => { type[i] = CHANGE_TYPE_CODES.construction | CLOUD_CANDIDATE_FLAG; score[i] = 40; });
+    box(36, 11, 38, 13, (i) => { type[i] = CHANGE_TYPE_CODES.construction | CLOUD_CANDIDATE_FLAG; score[i] = 9; });
+    maskCloudFringes(type, score, w, h, queue, { ...none, minCorePx: 100 });
+    expect(type[10 * w + 10]).toBe(NOT_OBSERVED);
+    expect(Number.isNaN(score[10 * w + 10])).toBe(true);
+    expect(type[11 * w + 36]).toBe(CHANGE_TYPE_CODES.construction);
+    expect(score[11 * w + 36]).toBe(9);
   });
 
   it('buffers every cloud pixel, small cores included', () => {

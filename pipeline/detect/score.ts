@@ -7,7 +7,8 @@
  * so that single-pixel misregistration does not pass and coherent patches do. Change
  * that keeps vegetation in both epochs (phenology, crops) or that is vegetation regrowth
  * is down-weighted, since enforcement is about land taken, not crops turning.
- * Clouds and shadows (either epoch) are "not observable": score NaN, type CLOUDED (nodata: NOT_OBSERVED).
+ * Clouds and shadows (either epoch) are flagged CLOUD_CANDIDATE_FLAG; the tile driver hides
+ * those that are weather (maskCloudFringes). Nodata is "not observable": score NaN, NOT_OBSERVED.
  */
 import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../model.js';
@@ -46,10 +47,9 @@ export const STILL_VEGETATED = 6;
 /** Type code of pixels that cannot be compared: nodata in either epoch, or hidden by cloud or shadow. */
 export const NOT_OBSERVED = 255;
 /**
- * Type code scorePixels gives pixels hidden by cloud or shadow in one epoch (not by nodata, nor
- * by a surface white or black in both): the cores that
- * maskCloudFringes grows fringes and rings from, before it turns them into NOT_OBSERVED. Every
- * code ≥ CLOUDED is hidden.
+ * Type code of pixels hidden as weather (cloud or shadow patches, their fringes and halos) while
+ * maskCloudFringes works; it turns them into NOT_OBSERVED before it returns. Every code ≥ CLOUDED
+ * is hidden.
  */
 export const CLOUDED = 254;
 /**
@@ -58,6 +58,12 @@ export const CLOUDED = 254;
  * (maskCloudFringes) and clears the flag on the rest.
  */
 export const CLOUD_FRINGE_FLAG = 0x40;
+/**
+ * Flag bit on a type code: cloud or shadow in one epoch by the per-pixel tests. Such pixels are
+ * scored like any other; maskCloudFringes hides those in patches large enough to be weather and
+ * clears the flag on the rest (OSCD: most are white roofs and building shadows).
+ */
+export const CLOUD_CANDIDATE_FLAG = 0x80;
 
 const CODE_TO_TYPE: (ChangeType | null)[] = [null, 'construction', 'bare_soil', 'vegetation_loss', 'water_fill', 'new_water'];
 
@@ -155,7 +161,7 @@ export function isIlluminationChange(y: Float64Array, x: Float64Array, iB: numbe
 
 /**
  * Writes `out.score` (σ units, ≥ 0, NaN where invalid or not observable) and
- * `out.type` (CHANGE_TYPE_CODES; CLOUDED under cloud or shadow, NOT_OBSERVED on nodata) for rows `rows` of the grid
+ * `out.type` (CHANGE_TYPE_CODES, with CLOUD_CANDIDATE_FLAG under cloud or shadow; NOT_OBSERVED on nodata) for rows `rows` of the grid
  * (default: all rows). `before` and `after` must share the grid; `fit` maps after onto before.
  *
  * The difference is misregistration-robust: each normalised after band is compared with the
@@ -246,12 +252,15 @@ export function scorePixels(
       const illum = isIlluminationChange(y, x, iB, iG, iR, iN) | isIlluminationChange(x, y, iB, iG, iR, iN);
       const cloud0 = isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0);
       const cloud1 = isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1);
-      if (illum >= 2 || cloud0 || cloud1) {
+      // Cloud-like in one epoch: scored like any pixel and flagged; maskCloudFringes hides the
+      // patches large enough to be weather (a small one is a white roof or a building's shadow).
+      const candidate = illum >= 2 || cloud0 !== cloud1;
+      if (!candidate && cloud0 && cloud1) {
+        // White or black in both epochs is a surface (concrete apron, white roof, a building's
+        // shadow), not weather; nothing to compare through it either.
         raw[i] = NaN;
         if (plain) plain[i] = NaN;
-        // White or black in both epochs is a surface (concrete apron, white roof, a building's
-        // shadow), not weather: hidden, but no core to grow cloud fringes and halos from.
-        type[i] = cloud0 && cloud1 ? NOT_OBSERVED : CLOUDED;
+        type[i] = NOT_OBSERVED;
         if (planes) for (const p of planes) p[i] = NaN;
         continue;
       }
@@ -304,7 +313,7 @@ export function scorePixels(
       } else if (veg0 && ndvi1 > CLEARED_NDVI) code = CHANGE_TYPE_CODES.vegetation_loss;
       else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
       raw[i] = w * Math.sqrt(m2 / nb);
-      type[i] = illum ? code | CLOUD_FRINGE_FLAG : code;
+      type[i] = (illum ? code | CLOUD_FRINGE_FLAG : code) | (candidate ? CLOUD_CANDIDATE_FLAG : 0);
       if (planes) {
         const base = planes;
         const clip = (v: number) => (v > D_CLIP ? D_CLIP : v < -D_CLIP ? -D_CLIP : v);
@@ -372,7 +381,7 @@ export function scorePixels(
       let p = 0;
       if (k < nAsked && asked[k] === i) p = prob[k++];
       if (rescue > 0 && score[i] >= rescue) {
-        const c = t & ~CLOUD_FRINGE_FLAG;
+        const c = t & ~(CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG);
         const eligible = params.learnedRescueAllTypes
           ? c >= CHANGE_TYPE_CODES.construction && c <= CHANGE_TYPE_CODES.new_water
           : c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water;
