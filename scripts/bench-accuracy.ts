@@ -26,8 +26,7 @@ import { detectTile, detectorStamp, type DetectTileOptions } from '../pipeline/d
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { addCounts, objectMetrics, pixelCounts, pixelMetrics } from '../pipeline/accuracy/metrics.js';
 import type { PixelCounts } from '../pipeline/accuracy/metrics.js';
-import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
-import type { DetectorParams } from '../pipeline/detect/detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, usesLearnedModel, type DetectorParams } from '../pipeline/detect/detector-params.js';
 
 /** How a scene is turned into a detection; the lead swaps this for the detectTile product path. */
 
@@ -204,7 +203,7 @@ async function main(): Promise<void> {
   // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2, takes the unsupervised path).
   const onlyBands = args.includes('--bands') ? arg('--bands', '').split(',') : null;
   // Every bench scene has swir1, so 'auto' scores them all with the learned model unless --bands drops it.
-  const learned = params.model === 'learned' || (params.model === 'auto' && (!onlyBands || ['swir1', 'swir2'].every((b) => onlyBands.includes(b))));
+  const learned = usesLearnedModel(params, onlyBands ?? ['swir1', 'swir2']);
   // Leave-one-city-out: each OSCD city is scored with the fold model that never saw it (written by
   // npm run train); Taizhou, never trained on, uses the shipped model.
   const locoPath = arg('--loco', 'bench-results/change-model-loco.json');

@@ -1,7 +1,8 @@
 /**
- * After every tile: merge seam duplicates, overlay each detection with the zones, set aside
- * what is farming rather than land taken, route the rest, give each its code and store the batch's polygons in one transaction. Pure decisions live in
- * pipeline/route and pipeline/codes; this file only sequences them.
+ * After every tile: merge seam duplicates, overlay each detection with the zones, set aside what
+ * is farming rather than land taken, route the rest, give each its code and store the batch's
+ * polygons in one transaction. Pure decisions live in pipeline/route and pipeline/codes; this file
+ * only sequences them.
  */
 import { booleanIntersects, centroid as turfCentroid } from '@turf/turf';
 import Flatbush from 'flatbush';

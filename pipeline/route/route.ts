@@ -44,24 +44,32 @@ interface Match {
   basis: string;
 }
 
+/**
+ * The kind among `kinds` the polygon overlaps most, when that share is at least `min` (and > 0, so
+ * a min of 0 still means "touches the zone"); null otherwise.
+ */
+function widestOverlap(overlaps: RouteInput['overlaps'], kinds: readonly ZoneKind[], min: number): { kind: ZoneKind; share: number } | null {
+  let best: { kind: ZoneKind; share: number } | null = null;
+  for (const kind of kinds) {
+    const o = overlaps[kind];
+    if (o && o.share > 0 && o.share >= min && (!best || o.share > best.share)) best = { kind, share: o.share };
+  }
+  return best;
+}
+
+/** What places the polygon in a zone set or land class ('耕地 占 87%', '前时相地类 0103'), or null. */
+function placement(input: RouteInput, kinds: readonly ZoneKind[], min: number, prefixes: readonly string[] | undefined, table: RuleTable): string | null {
+  const best = widestOverlap(input.overlaps, kinds, min);
+  if (best) return `${zoneNameZh(table, best.kind)} 占 ${formatShare(best.share)}`;
+  const lc = input.landClassBefore;
+  if (lc && prefixes?.some((p) => lc.startsWith(p))) return `前时相地类 ${lc}`;
+  return null;
+}
+
 function matchRule(rule: Rule, order: number, input: RouteInput, table: RuleTable): Match | null {
   if (rule.change_types && !rule.change_types.includes(input.changeType)) return null;
-  const min = rule.min_share ?? table.min_share;
-  let bestKind: ZoneKind | null = null;
-  let bestShare = -1;
-  for (const kind of rule.zone_kinds) {
-    const o = input.overlaps[kind];
-    // share > 0 as well, so a min_share of 0 still means "touches the zone".
-    if (o && o.share > 0 && o.share >= min && o.share > bestShare) {
-      bestKind = kind;
-      bestShare = o.share;
-    }
-  }
-  if (bestKind) return { rule, order, basis: `${zoneNameZh(table, bestKind)} 占 ${formatShare(bestShare)}` };
-  const lc = input.landClassBefore;
-  const prefix = lc ? rule.land_class_prefixes?.find((p) => lc.startsWith(p)) : undefined;
-  if (lc && prefix) return { rule, order, basis: `前时相地类 ${lc}` };
-  return null;
+  const basis = placement(input, rule.zone_kinds, rule.min_share ?? table.min_share, rule.land_class_prefixes, table);
+  return basis === null ? null : { rule, order, basis };
 }
 
 /**
@@ -116,12 +124,7 @@ export function routePolygon(input: RouteInput, rules: RuleTable): RouteDecision
 
 /** '已批建设用地 占 80%' when the polygon is mostly inside permitted land, else null. */
 function permitShare(input: RouteInput, rules: RuleTable): string | null {
-  let best: { kind: ZoneKind; share: number } | null = null;
-  for (const kind of rules.permit.kinds) {
-    const o = input.overlaps[kind];
-    if (o && o.share > 0 && o.share >= rules.permit.min_share && (!best || o.share > best.share)) best = { kind, share: o.share };
-  }
-  return best ? `${zoneNameZh(rules, best.kind)} 占 ${formatShare(best.share)}` : null;
+  return placement(input, rules.permit.kinds, rules.permit.min_share, undefined, rules);
 }
 
 /**
@@ -131,14 +134,6 @@ function permitShare(input: RouteInput, rules: RuleTable): string | null {
 export function seasonalBasis(input: RouteInput, rules: RuleTable): string | null {
   const s = rules.seasonal;
   if (!s || !s.change_types.includes(input.changeType)) return null;
-  if (s.unless_zone_kinds.some((k) => (input.overlaps[k]?.share ?? 0) > 0)) return null;
-  let best: { kind: ZoneKind; share: number } | null = null;
-  for (const kind of s.zone_kinds) {
-    const o = input.overlaps[kind];
-    if (o && o.share > 0 && o.share >= s.min_share && (!best || o.share > best.share)) best = { kind, share: o.share };
-  }
-  if (best) return `${zoneNameZh(rules, best.kind)} 占 ${formatShare(best.share)}`;
-  const lc = input.landClassBefore;
-  if (lc && s.land_class_prefixes?.some((p) => lc.startsWith(p))) return `前时相地类 ${lc}`;
-  return null;
+  if (widestOverlap(input.overlaps, s.unless_zone_kinds, 0)) return null;
+  return placement(input, s.zone_kinds, s.min_share, s.land_class_prefixes, rules);
 }
