@@ -2,9 +2,9 @@
  * Accuracy regression on real imagery: three small OSCD cities through the product path
  * (catalogue → openTile/openMosaic → detectTile), each scored with the leave-one-city-out model
  * that never saw it (bench-results/change-model-loco.json, written by npm run train). The floors
- * sit a few points under what the detector measures (rennes + nantes + bercy: pooled F1 0.45,
- * object recall 0.67; paris, under two cloud haze rings: F1 0.17, 0.12 without the fringe flood
- * from large cores), so a change to features, model or post-processing that loses
+ * sit a few points under what the detector measures (model 1.4.0, rennes + nantes + bercy: pooled
+ * F1 0.49, object recall 0.78; paris, under two cloud haze rings: F1 0.36, 0.12 before the halo
+ * hid the haze), so a change to features, model or post-processing that loses
  * real change fails here, not in a benchmark nobody reran. Reads ../shared/data (CI has it).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -35,14 +35,14 @@ describe('OSCD accuracy regression (leave-one-city-out, product path)', () => {
       hit += r.objectRecall * r.refObjects;
     }
     const m = pixelMetrics(counts);
-    expect(m.f1, `pooled P ${m.precision.toFixed(3)} R ${m.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.41);
-    expect(hit / objects).toBeGreaterThanOrEqual(0.6);
+    expect(m.f1, `pooled P ${m.precision.toFixed(3)} R ${m.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.45);
+    expect(hit / objects).toBeGreaterThanOrEqual(0.72);
   }, 180_000);
 
   it('keeps paris above its floor: cloud haze rings are hidden, white roofs are not', async () => {
     const folds = (JSON.parse(readFileSync(LOCO, 'utf8')) as { folds: Record<string, ChangeModel> }).folds;
     const { det, ref } = await detectProduct(await oscdCityFiles(DATA, 'paris'), DEFAULT_DETECTOR_PARAMS, { changeModel: folds.paris });
     const r = evaluateScene(ref, det, 0, DEFAULT_DETECTOR_PARAMS);
-    expect(r.f1, `paris P ${r.precision.toFixed(3)} R ${r.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.14);
+    expect(r.f1, `paris P ${r.precision.toFixed(3)} R ${r.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.3);
   }, 120_000);
 });
