@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { componentStats, labelComponents, removeSmallComponents } from './label.js';
+import { componentStats, labelComponents, removeSmallComponents, seedStats } from './label.js';
 import { maskFromRows, mulberry32, randomMask } from './testing.js';
 
 function grid(labels: Int32Array, w: number, h: number): number[][] {
@@ -107,5 +107,17 @@ describe('componentStats and removeSmallComponents', () => {
     expect(labels[1 * w + 4]).toBe(0);
     expect(labels[3 * w + 3]).toBe(3);
     expect(s.count[2]).toBe(0);
+  });
+});
+
+describe('seedStats', () => {
+  it('counts and sums, per label, only the pixels at or above the cut (NaN and label 0 ignored)', () => {
+    // Two components drawn at a low cut: label 1 holds one seed (0.95), label 2 two (0.92, 0.99).
+    const labels = Int32Array.from([1, 1, 1, 0, 2, 2, 2, 0]);
+    const score = Float32Array.from([0.8, 0.95, 0.85, 0.99, 0.92, 0.99, NaN, 0.97]);
+    const { count, sum } = seedStats(labels, score, 0.9, 2);
+    expect([...count]).toEqual([0, 1, 2]);
+    expect(sum[1]).toBeCloseTo(0.95, 6);
+    expect(sum[2]).toBeCloseTo(0.92 + 0.99, 6);
   });
 });

@@ -169,6 +169,22 @@ export function componentStats(labels: Int32Array, w: number, h: number, n: numb
 }
 
 /**
+ * Per label (1…n), how many of its pixels reach `cut` in `values` and the sum of those values:
+ * the seeds of a hysteresis component, whose outline was drawn at a lower cut.
+ */
+export function seedStats(labels: Int32Array, values: Float32Array, cut: number, n: number): { count: Uint32Array; sum: Float64Array } {
+  const count = new Uint32Array(n + 1);
+  const sum = new Float64Array(n + 1);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (l <= 0 || l > n || !(values[i] >= cut)) continue;
+    count[l]++;
+    sum[l] += values[i];
+  }
+  return { count, sum };
+}
+
+/**
  * Set to 0 the pixels of every label with fewer than `minPixels` pixels (the sieve), working
  * inside each removed label's bbox. Updates `stats.count` of removed labels to 0. When `keep`
  * (≥ n + 1 bytes) is given, writes keep[l] = 1 for kept labels, 0 otherwise (keep[0] = 0).

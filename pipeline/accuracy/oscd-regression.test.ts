@@ -2,9 +2,10 @@
  * Accuracy regression on real imagery: three small OSCD cities through the product path
  * (catalogue → openTile/openMosaic → detectTile), each scored with the leave-one-city-out model
  * that never saw it (bench-results/change-model-loco.json, written by npm run train). The floors
- * sit a few points under what the detector measures (model 1.4.0, rennes + nantes + bercy: pooled
- * F1 0.49, object recall 0.78; paris, under two cloud haze rings: F1 0.36, 0.12 before the halo
- * hid the haze), so a change to features, model or post-processing that loses
+ * sit a few points under what the detector measures (detector 0.7.0, model 1.4.0, rennes + nantes
+ * + bercy: pooled F1 0.48, object recall 0.84, 0.78 without the hysteresis outline; paris, under
+ * two cloud haze rings: F1 0.30, 0.12 before the halo hid the haze), so a change to features,
+ * model or post-processing that loses
  * real change fails here, not in a benchmark nobody reran. Reads ../shared/data (CI has it).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -36,13 +37,13 @@ describe('OSCD accuracy regression (leave-one-city-out, product path)', () => {
     }
     const m = pixelMetrics(counts);
     expect(m.f1, `pooled P ${m.precision.toFixed(3)} R ${m.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.45);
-    expect(hit / objects).toBeGreaterThanOrEqual(0.72);
+    expect(hit / objects).toBeGreaterThanOrEqual(0.8);
   }, 180_000);
 
   it('keeps paris above its floor: cloud haze rings are hidden, white roofs are not', async () => {
     const folds = (JSON.parse(readFileSync(LOCO, 'utf8')) as { folds: Record<string, ChangeModel> }).folds;
     const { det, ref } = await detectProduct(await oscdCityFiles(DATA, 'paris'), DEFAULT_DETECTOR_PARAMS, { changeModel: folds.paris });
     const r = evaluateScene(ref, det, 0, DEFAULT_DETECTOR_PARAMS);
-    expect(r.f1, `paris P ${r.precision.toFixed(3)} R ${r.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.3);
+    expect(r.f1, `paris P ${r.precision.toFixed(3)} R ${r.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.26);
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import type { MultiPolygon } from 'geojson';
 import { areaM2 } from '../../geo/area.js';
 import { LONLAT, transformer } from '../../geo/crs.js';
 import { estimateShift, offsetSource } from '../../geo/coregister.js';
-import { componentStats, labelComponents } from '../../geo/kernels/label.js';
+import { componentStats, labelComponents, seedStats } from '../../geo/kernels/label.js';
 import { createMorphScratch, open as openMask, close as closeMask } from '../../geo/kernels/morphology.js';
 import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
 import { ringArea } from '../../geo/kernels/ring.js';
@@ -249,6 +249,9 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
     return chooseThreshold(hist, 0, HIST_HI, params);
   });
 
+  // Hysteresis with the learned model: a change's edge pixels often score just under the cut,
+  // and a small building seen in one or two pixels at the cut falls under the MMU without them.
+  const lowCut = model ? threshold * Math.min(1, params.learnedGrowCut) : threshold;
   // Reuse `mask` for the change mask, count observation while we pass over the tile.
   const mask = new Uint8Array(n);
   let notObservedPx = 0;
@@ -259,7 +262,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
         notObservedPx++;
         continue;
       }
-      mask[i] = score[i] >= threshold ? 1 : 0;
+      mask[i] = score[i] >= lowCut ? 1 : 0;
     }
     if (params.openRadius > 0) {
       const scratch = createMorphScratch(w, h);
@@ -275,8 +278,11 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   });
 
   const minPixels = Math.max(1, Math.ceil(params.mmuM2 / pxArea));
+  // The evidence of a component is its pixels at the threshold; the grown rim only draws the outline.
+  const seeds = lowCut < threshold ? seedStats(labels, score, threshold, count) : { count: stats.count, sum: stats.sum! };
+  const minSeeds = model ? Math.max(1, params.learnedSeedPx) : 1;
   const keep = new Uint8Array(count + 1);
-  for (let l = 1; l <= count; l++) keep[l] = stats.count[l] >= minPixels ? 1 : 0;
+  for (let l = 1; l <= count; l++) keep[l] = stats.count[l] >= minPixels && seeds.count[l] >= minSeeds ? 1 : 0;
   const typeCounts = await time('label', () => countTypes(labels, type, score, count, keep));
 
   const polys = await time('vectorise', () => polygonizeLabels(labels, w, h, count, keep));
@@ -290,8 +296,8 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
       if (!keep[l] || !parts) continue;
       const { changeType, agreement } = dominantType(typeCounts, l);
       if (changeType === null) continue; // seasonal: still vegetated or regrowing
-      const pixelCount = stats.count[l];
-      const meanScore = stats.sum![l] / pixelCount;
+      const pixelCount = seeds.count[l];
+      const meanScore = seeds.sum[l] / pixelCount;
       const evidence = { meanScore, maxScore: stats.max![l], pixelCount, pixelAreaM2: pxArea, threshold, typeAgreement: agreement };
       const { confidence, reasons } = model ? learnedConfidence(evidence, params) : componentConfidence(evidence, params);
       if (confidence < params.minConfidence) continue;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 
 export const DETECTOR_NAME = 'tuban-spectral-change';
-export const DETECTOR_VERSION = '0.6.0';
+export const DETECTOR_VERSION = '0.7.0';
 
 export type ThresholdMethod = 'kittler' | 'otsu' | 'mad' | 'max';
 /**
@@ -35,6 +35,14 @@ export interface DetectorParams {
   learnedOpenRadius: number;
   /** With the learned model: components below this confidence are not emitted. */
   learnedMinConfidence: number;
+  /**
+   * Learned model only, hysteresis: a component's outline takes every pixel down to this fraction
+   * of the model's threshold (1 = off), but it is kept only when at least learnedSeedPx of its
+   * pixels reach the threshold, and its confidence reads those seed pixels only.
+   */
+  learnedGrowCut: number;
+  /** Learned model only: pixels at the threshold a hysteresis component needs to be kept. */
+  learnedSeedPx: number;
   /**
    * Hide pixels that changed like thin cloud or shadow when they touch (through such pixels) a
    * cloud or shadow core of at least cloudCoreMinM2.
@@ -113,6 +121,8 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = Object.freeze({
   learnedGateOn: 'plain',
   learnedOpenRadius: 0,
   learnedMinConfidence: 0,
+  learnedGrowCut: 0.95,
+  learnedSeedPx: 1,
   // Clouds, one setting for both detectors, measured on OSCD. White roofs and building shadows
   // read as cores: flooding fringes from every core cost the learned detector abudhabi 0.37 →
   // 0.30, beirut 0.55 → 0.52, pisa 0.28 → 0.25 (leave-one-city-out), and the unsupervised one,
