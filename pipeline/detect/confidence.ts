@@ -8,9 +8,13 @@
 import type { DetectorParams } from './detector-params.js';
 
 export interface ComponentEvidence {
-  /** Mean / max of the change score over the component, σ units. */
+  /**
+   * Mean of the change score over the component's evidence pixels (with the learned model's
+   * hysteresis, those at or above the threshold; otherwise all), and max over the component, σ units.
+   */
   meanScore: number;
   maxScore: number;
+  /** Evidence pixels, as for meanScore. */
   pixelCount: number;
   /** Ground area of one pixel, m². */
   pixelAreaM2: number;
@@ -68,7 +72,7 @@ export function learnedConfidence(
   const agree = clamp01((c.typeAgreement - 0.5) / 0.5);
   const evidence = 0.45 * strength + 0.15 * peak + 0.25 * size + 0.15 * agree;
   const confidence = Math.round(clamp01(0.1 + 0.9 * evidence) * 1000) / 1000;
-  const reasons = [`change probability ${c.meanScore.toFixed(2)} (peak ${c.maxScore.toFixed(2)}, cut ${c.threshold.toFixed(2)})`, `area ${Math.round(areaM2)} m²`];
+  const reasons = [`change probability ${c.meanScore.toFixed(2)} (peak ${c.maxScore.toFixed(2)}, cut ${c.threshold.toFixed(2)})`, `${Math.round(areaM2)} m² at or above the cut`];
   if (c.typeAgreement < 0.6) reasons.push(`mixed change type (${Math.round(c.typeAgreement * 100)}% agree)`);
   return { confidence, reasons };
 }
