@@ -9,6 +9,8 @@ import { UsageError, parseFlags } from './args.js';
 import { batchCommand } from './batch-command.js';
 import { workerCommand, statusCommand } from './queue-commands.js';
 import { migrateCommand } from './migrate-command.js';
+import { serveCommand } from '../../server/cli/serve-command.js';
+import { userCommand } from '../../server/cli/user-command.js';
 
 const USAGE = `Usage:
   tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>...
@@ -18,6 +20,10 @@ const USAGE = `Usage:
   tuban migrate [--db <dir|postgres-url>]   create or upgrade the database (PostGIS + tables)
   tuban worker [--concurrency N]     (needs DATABASE_URL and REDIS_URL)
   tuban status <batch-id>            (needs DATABASE_URL and REDIS_URL)
+  tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>] [--calendar <yaml>...]
+  tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--db …]
+                                     (password on standard input)
+  tuban user list | tuban user disable <name>   [--db …]
 
 Exit codes: 0 batch completed (rejected inputs are listed in batch-report.json),
             2 nothing usable could be processed, 64 usage error, 1 failure.`;
@@ -38,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(flags);
     case 'status':
       return statusCommand(flags, positional);
+    case 'serve':
+      return serveCommand(flags);
+    case 'user':
+      return userCommand(flags, positional);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

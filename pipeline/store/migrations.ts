@@ -2,7 +2,7 @@
  * Append-only schema migrations, applied in version order by `migrate`. Never edit or reorder a
  * released entry: add a new one. SQL runs on PGlite (PostgreSQL 17+/PostGIS 3.6) and on servers
  * (PostgreSQL 15+/PostGIS 3); statements are split at a ';' ending a line, so keep bodies free of
- * dollar-quoted blocks (put such a statement in its own migration if ever needed).
+ * dollar-quoted blocks, or write such a block on one line (migration 2's trigger function).
  *
  * Geometries are lon/lat EPSG:4326; areas are m² (double precision). Dates are SQL `date`.
  */
@@ -108,6 +108,138 @@ CREATE TABLE polygons (
 CREATE INDEX polygons_geom_gist ON polygons USING gist (geom);
 CREATE INDEX polygons_centroid_gist ON polygons USING gist (centroid);
 CREATE INDEX polygons_batch ON polygons (batch_id);
+`,
+  },
+  {
+    version: 2,
+    name: 'workflow: users, cases, parcels, evidence, clues, escalations, append-only audit log',
+    // Workflow rows key on the polygon code, never on a polygons row: a batch re-run deletes and
+    // reinserts its polygons (replaceBatchPolygons), and the verdicts must survive that.
+    sql: `
+-- Cases, the card and the map look polygons up by code alone (the primary key leads with epoch).
+CREATE INDEX polygons_code ON polygons (code);
+
+CREATE TABLE users (
+  name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.@-]{1,64}$'),
+  role text NOT NULL CHECK (role IN ('analyst', 'bureau', 'district', 'lead', 'admin')),
+  bureau text,
+  district text,
+  password_hash text NOT NULL,
+  disabled boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CHECK (role <> 'bureau' OR bureau IS NOT NULL),
+  CHECK (role <> 'district' OR district IS NOT NULL)
+);
+
+CREATE TABLE clues (
+  code text PRIMARY KEY,
+  epoch text NOT NULL CHECK (epoch ~ '^[0-9]{4}-[0-9]{2}$'),
+  source text NOT NULL CHECK (source IN ('patrol', 'public_report', 'hotline')),
+  geom geometry(Geometry, 4326) NOT NULL,
+  area_m2 double precision NOT NULL,
+  district_code text NOT NULL,
+  district_name text NOT NULL,
+  lead_bureau text NOT NULL,
+  co_bureaus jsonb NOT NULL DEFAULT '[]'::jsonb,
+  description text NOT NULL,
+  reported_by text NOT NULL,
+  reported_on date NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX clues_geom_gist ON clues USING gist (geom);
+
+CREATE TABLE cases (
+  code text PRIMARY KEY,
+  epoch text NOT NULL,
+  source text NOT NULL DEFAULT 'satellite',
+  status text NOT NULL DEFAULT 'issued' CHECK (status IN ('issued', 'accepted', 'verified', 'rectifying', 'closed', 'reviewed', 'reassignment_requested')),
+  lead_bureau text NOT NULL,
+  co_bureaus jsonb NOT NULL,
+  district_code text NOT NULL,
+  verdict text CHECK (verdict IN ('legal', 'illegal', 'other')),
+  verdict_details jsonb,
+  rectification jsonb,
+  issued_on date NOT NULL,
+  due_date date,
+  due_rule text,
+  geom_hash text NOT NULL,
+  geometry_changed boolean NOT NULL DEFAULT false,
+  escalation_level integer NOT NULL DEFAULT 0,
+  version integer NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX cases_status ON cases (status);
+CREATE INDEX cases_due ON cases (due_date);
+CREATE INDEX cases_lead ON cases (lead_bureau);
+CREATE INDEX cases_district ON cases (district_code);
+
+CREATE TABLE parcels (
+  code text NOT NULL REFERENCES cases(code),
+  idx integer NOT NULL,
+  geom geometry(Polygon, 4326) NOT NULL,
+  area_m2 double precision NOT NULL,
+  area_mu double precision NOT NULL,
+  verdict text CHECK (verdict IN ('legal', 'illegal', 'other')),
+  verdict_details jsonb,
+  PRIMARY KEY (code, idx)
+);
+
+CREATE TABLE evidence (
+  id bigserial PRIMARY KEY,
+  code text NOT NULL REFERENCES cases(code),
+  sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  file_name text NOT NULL,
+  mime text NOT NULL,
+  size_bytes integer NOT NULL,
+  exif jsonb,
+  note text,
+  uploaded_by text NOT NULL,
+  uploaded_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX evidence_code ON evidence (code);
+
+CREATE TABLE escalations (
+  id bigserial PRIMARY KEY,
+  code text NOT NULL REFERENCES cases(code),
+  kind text NOT NULL CHECK (kind IN ('overdue', 'construction_stage', 'manual')),
+  rule text NOT NULL,
+  level integer NOT NULL,
+  due_date date,
+  reason text NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX escalations_once ON escalations (code, kind, rule, coalesce(due_date, '1970-01-01'::date)) WHERE kind <> 'manual';
+
+CREATE TABLE audit_log (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  actor text NOT NULL,
+  action text NOT NULL,
+  code text,
+  before jsonb,
+  after jsonb
+);
+CREATE INDEX audit_log_code ON audit_log (code, id);
+
+CREATE FUNCTION tuban_audit_log_append_only() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only (% refused)', TG_OP USING ERRCODE = 'P0001'; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION tuban_audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION tuban_audit_log_append_only();
+
+CREATE VIEW work_items AS
+  SELECT p.code, p.epoch, 'satellite'::text AS source, p.geom::geometry AS geom, p.centroid::geometry AS centroid, p.area_m2, p.area_mu,
+         p.change_type, p.change_class, p.confidence, p.reasons, p.before_date, p.after_date, p.land_class_before,
+         p.zone_overlaps, p.district_code, p.district_name, p.lead_bureau, p.co_bureaus, p.routing_reason, p.rule_id,
+         p.priority, p.priority_reasons, p.previous_code, p.detector, p.tile_id, NULL::text AS description,
+         coalesce(b.finished_at, b.created_at)::date AS issued_on
+  FROM polygons p JOIN batches b ON b.id = p.batch_id
+  UNION ALL
+  SELECT c.code, c.epoch, c.source, c.geom, ST_PointOnSurface(c.geom), c.area_m2, c.area_m2 / (10000.0 / 15),
+         'clue', 'XS', 1.0, '[]'::jsonb, NULL, c.reported_on, NULL,
+         '{}'::jsonb, c.district_code, c.district_name, c.lead_bureau, c.co_bureaus, '线索: ' || c.source, 'clue',
+         'normal', '[]'::jsonb, NULL, jsonb_build_object('name', 'clue', 'version', '', 'paramsHash', ''), '', c.description,
+         c.reported_on
+  FROM clues c;
 `,
   },
 ];

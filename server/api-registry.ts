@@ -1,0 +1,112 @@
+/**
+ * Routes declared once with their zod schemas: registered on Fastify, validated in the handler
+ * (a failed parse is `400 VALIDATION` with the issues), and listed in `/openapi.json`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import { z, type ZodType } from 'zod';
+import { API_ERRORS, ApiError } from './errors.js';
+
+export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodType> {
+  method: HTTPMethods;
+  url: string;
+  summary: string;
+  tags: string[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Raw upload content types (the body is not JSON). */
+  rawBody?: string[];
+  /** Documented responses besides the errors every route can give. */
+  responses?: Record<number, string>;
+  /** false: no sign-in needed (only the session route and the OpenAPI document). */
+  auth?: boolean;
+  bodyLimit?: number;
+}
+
+export interface Parsed<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+}
+
+export function parseWith<T>(schema: ZodType<T> | undefined, data: unknown, part: string): T {
+  if (!schema) return undefined as T;
+  const r = schema.safeParse(data ?? (part === 'body' ? undefined : {}));
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ path: [part, ...i.path.map(String)].join('.'), message: i.message }));
+  throw new ApiError('VALIDATION', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+}
+
+export class ApiRegistry {
+  private readonly specs: RouteSpec<ZodType, ZodType, ZodType>[] = [];
+
+  route<P extends ZodType = ZodType, Q extends ZodType = ZodType, B extends ZodType = ZodType>(
+    app: FastifyInstance,
+    spec: RouteSpec<P, Q, B>,
+    handler: (req: FastifyRequest, reply: FastifyReply, input: Parsed<z.output<P>, z.output<Q>, z.output<B>>) => Promise<unknown>,
+  ): void {
+    this.specs.push(spec as unknown as RouteSpec<ZodType, ZodType, ZodType>);
+    app.route({
+      method: spec.method,
+      url: spec.url,
+      ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
+      handler: async (req, reply) => {
+        const input = {
+          params: parseWith(spec.params, req.params, 'params'),
+          query: parseWith(spec.query, req.query, 'query'),
+          body: spec.rawBody ? req.body : parseWith(spec.body, req.body, 'body'),
+        } as Parsed<z.output<P>, z.output<Q>, z.output<B>>;
+        return handler(req, reply, input);
+      },
+    });
+  }
+
+  /** OpenAPI 3.0 from the registered routes' zod schemas. */
+  openapi(info: { title: string; version: string }): Record<string, unknown> {
+    const paths: Record<string, Record<string, unknown>> = {};
+    const json = (s: ZodType) => z.toJSONSchema(s, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const asParams = (s: ZodType | undefined, where: 'path' | 'query') => {
+      if (!s) return [];
+      const js = json(s) as { properties?: Record<string, unknown>; required?: string[] };
+      return Object.entries(js.properties ?? {}).map(([name, schema]) => ({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema }));
+    };
+    for (const s of this.specs) {
+      const path = s.url.replace(/:([A-Za-z_]+)/g, '{$1}');
+      const errors = Object.fromEntries(
+        Object.entries(API_ERRORS)
+          .filter(([, e]) => e.status >= 400)
+          .reduce((m, [code, e]) => m.set(e.status, [...(m.get(e.status) ?? []), code]), new Map<number, string[]>()),
+      );
+      const responses: Record<string, unknown> = { ...Object.fromEntries(Object.entries(s.responses ?? { 200: 'OK' }).map(([k, v]) => [k, { description: v }])) };
+      for (const st of s.auth === false ? [400, 500] : [400, 401, 403, 404, 409, 500]) {
+        responses[st] ??= { description: `error {code, message}; codes: ${(errors[st] ?? []).join(', ')}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      }
+      paths[path] ??= {};
+      paths[path][s.method.toString().toLowerCase()] = {
+        summary: s.summary,
+        tags: s.tags,
+        ...(s.auth === false ? { security: [] } : {}),
+        parameters: [...asParams(s.params, 'path'), ...asParams(s.query, 'query')],
+        ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(s.body) } } } } : {}),
+        ...(s.rawBody ? { requestBody: { required: true, content: Object.fromEntries(s.rawBody.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])) } } : {}),
+        responses,
+      };
+    }
+    return {
+      openapi: '3.0.3',
+      info,
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, cookie: { type: 'apiKey', in: 'cookie', name: 'tuban_session' } },
+        schemas: {
+          Error: {
+            type: 'object',
+            required: ['code', 'message'],
+            properties: { code: { type: 'string', enum: Object.keys(API_ERRORS) }, message: { type: 'string' } },
+          },
+        },
+      },
+      security: [{ bearer: [] }, { cookie: [] }],
+      paths,
+    };
+  }
+}

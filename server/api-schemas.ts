@@ -1,0 +1,89 @@
+/**
+ * Request schemas of the API, in zod: validated in the handlers and turned into the OpenAPI
+ * document (z.toJSONSchema), so the document cannot drift from what the server accepts.
+ */
+import { z } from 'zod';
+import { STATUSES } from './workflow/state-machine.js';
+import { BUREAUS, CLUE_SOURCES, OTHER_SITUATIONS, RECTIFICATION_METHODS, VIOLATION_SUBTYPES, VIOLATION_TYPES, keysOf } from './vocabulary.js';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD');
+export const CODE_RE = /^[A-Za-z0-9-]{1,64}$/;
+
+export const Session = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
+
+export const CodeParams = z.object({ code: z.string().regex(CODE_RE, 'a polygon code') });
+
+export const PolygonQuery = z.object({
+  epoch: z.string().regex(/^\d{4}-\d{2}$/).optional(),
+  status: z.enum(STATUSES).optional(),
+  priority: z.enum(['high', 'normal']).optional(),
+  overdue: z.enum(['true', 'false']).optional(),
+  district: z.string().regex(/^[0-9A-Za-z]{1,12}$/).optional(),
+  bbox: z
+    .string()
+    .regex(/^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$/, 'bbox=west,south,east,north in degrees')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  cursor: z.string().max(200).optional(),
+});
+
+const parcelIndex = z.number().int().min(1).max(1000).optional().describe('set the verdict of this parcel (after a split)');
+export const Verdict = z.discriminatedUnion('verdict', [
+  z.object({ verdict: z.literal('legal'), approval_doc_no: text(100).describe('批准文号'), actual_use: text(200).optional(), note: text(2000).optional(), parcel: parcelIndex }).strict(),
+  z
+    .object({
+      verdict: z.literal('illegal'),
+      violation_type: z.enum(keysOf(VIOLATION_TYPES)),
+      violation_subtype: z.enum(keysOf(VIOLATION_SUBTYPES)).optional(),
+      actual_use: text(200).optional(),
+      party: text(200).optional().describe('当事人'),
+      note: text(2000).optional(),
+      parcel: parcelIndex,
+    })
+    .strict(),
+  z.object({ verdict: z.literal('other'), situation: z.enum(keysOf(OTHER_SITUATIONS)), reason: text(2000), parcel: parcelIndex }).strict(),
+]);
+export type VerdictBody = z.infer<typeof Verdict>;
+
+const Ring = z.array(z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)])).min(4).max(10_000);
+export const GeoPolygon = z.object({ type: z.literal('Polygon'), coordinates: z.array(Ring).min(1).max(100) }).strict();
+export const GeoPoint = z.object({ type: z.literal('Point'), coordinates: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]) }).strict();
+
+export const Split = z.object({ parcels: z.array(GeoPolygon).min(2).max(50) }).strict();
+
+export const Rectification = z
+  .object({
+    method: z.enum(keysOf(RECTIFICATION_METHODS)),
+    progress: z.number().int().min(0).max(100).describe('percent done'),
+    case_filed: z.boolean().optional().describe('立案'),
+    penalty_decided_on: day.optional().describe('处罚决定日期: starts the 30-day hand-over clock'),
+    note: text(2000).optional(),
+  })
+  .strict();
+
+export const Close = z.object({ reason: text(2000), rectified: z.boolean().optional(), penalty_done: z.boolean().optional() }).strict();
+export const RequestReassignment = z.object({ reason: text(2000), suggested_bureau: z.enum(BUREAUS).optional() }).strict();
+export const Reassign = z.object({ lead_bureau: z.enum(BUREAUS), co_bureaus: z.array(z.enum(BUREAUS)).max(9).optional(), reason: text(2000) }).strict();
+export const Review = z.object({ approve: z.boolean(), comment: text(2000).optional() }).strict();
+export const Escalate = z.object({ reason: text(2000), level: z.number().int().min(1).max(5).optional() }).strict();
+export const Note = z.object({ text: text(4000) }).strict();
+export const ConfirmGeometry = z.object({ comment: text(2000).optional() }).strict();
+
+export const EvidenceQuery = z.object({ name: z.string().min(1).max(400), note: z.string().max(2000).optional() });
+export const EvidenceParams = z.object({ code: CodeParams.shape.code, id: z.coerce.number().int().min(1) });
+
+export const Clue = z
+  .object({
+    source: z.enum(keysOf(CLUE_SOURCES)),
+    district_code: z.string().regex(/^[0-9]{6}$/),
+    district_name: text(50).optional(),
+    geometry: z.union([GeoPoint, GeoPolygon]),
+    description: text(2000),
+    lead_bureau: z.enum(BUREAUS).optional(),
+    reported_on: day.optional(),
+  })
+  .strict();
+
+
+export const ChipFile = z.enum(['before.png', 'after.png']);

@@ -1,0 +1,378 @@
+/**
+ * The Tuban HTTP app as a function of its dependencies (database, data directory, secret,
+ * deadlines, clock), so tests build the same app and call `app.inject()`. `tuban serve` only adds
+ * the listening socket (server/cli/serve-command.ts).
+ *
+ * Contexts: public routes (sign-in, OpenAPI, the page) and the authenticated API are siblings; the
+ * `onRequest` hook that resolves the user lives only in the API's context, so what needs a token
+ * follows from where a route is registered, not from URL string tests.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { extname, resolve, sep } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import type { Feature, Geometry } from 'geojson';
+import type { z, ZodType } from 'zod';
+import type { Database } from '../pipeline/store/queryable.js';
+import { DEFAULT_RULES } from '../schemas/default-rules.js';
+import { can, type Permission, type User } from './access/roles.js';
+import { ApiRegistry } from './api-registry.js';
+import * as S from './api-schemas.js';
+import { DUMMY_HASH, verifyPassword } from './auth/password.js';
+import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
+import { findUser, listUsers } from './auth/user-store.js';
+import type { Deadlines } from './deadlines/rules.js';
+import { ApiError } from './errors.js';
+import { checkFileName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
+import * as A from './workflow/actions.js';
+import { assertActor, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
+import { cardDetails, inboxCounts, listPolygons, polygonFeatureByCode } from './workflow/polygon-queries.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: User | null;
+  }
+}
+
+/** Before/after image chips of a polygon, provided by the imagery module (server/imagery/). */
+export type ChipSource = (feature: Feature<Geometry>, which: 'before' | 'after') => Promise<{ png: Buffer; date?: string } | null>;
+
+/** What a plugin registered inside the authenticated API context may use. */
+export interface ServerDeps {
+  db: Database;
+  dataDir: string;
+  today: () => string;
+  /** The polygon as a GeoJSON Feature if `user` may see it, else POLYGON.NOT_FOUND (scope applied in SQL). */
+  visiblePolygon: (user: User, code: string) => Promise<Feature<Geometry>>;
+  requireUser: (req: FastifyRequest, permission?: Permission) => User;
+}
+
+export interface AppOptions {
+  db: Database;
+  dataDir: string;
+  secret: Buffer;
+  deadlines: Deadlines;
+  /** The clock; tests move it to cross deadlines. */
+  now?: () => Date;
+  /** Directory of the page (index.html …), served at `/` when it exists. */
+  webDir?: string | null;
+  logger?: FastifyServerOptions['logger'];
+  /** How often reads first create missing cases and sweep deadlines (ms; 0 = before every read). */
+  maintainEveryMs?: number;
+  maxEvidenceBytes?: number;
+  chips?: ChipSource;
+  /** Extra routes (imagery tiles …), registered inside the authenticated /api context. */
+  plugins?: ((api: FastifyInstance, deps: ServerDeps) => Promise<void>)[];
+}
+
+export const SESSION_COOKIE = 'tuban_session';
+
+/** Never log credentials: the Authorization header, cookies, and any `password` field. */
+export const LOG_REDACT = {
+  paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'password', '*.password', 'body.password', 'token', '*.token'],
+  censor: '[redacted]',
+};
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
+  '.pbf': 'application/x-protobuf',
+};
+
+/** Civil date in China Standard Time (UTC+8), the users' calendar for deadlines. */
+export function chinaDate(d: Date): string {
+  return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const now = opts.now ?? (() => new Date());
+  const today = () => chinaDate(now());
+  const maxEvidence = opts.maxEvidenceBytes ?? MAX_EVIDENCE_BYTES;
+  const bureauNames = DEFAULT_RULES.bureaus as Record<string, { name_zh: string }>;
+  const bureauName = (id: string) => bureauNames[id]?.name_zh ?? id;
+  const ctx: ActionContext = { db: opts.db, deadlines: opts.deadlines, today };
+  const registry = new ApiRegistry();
+
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    // JSON bodies are small (a split is the largest); uploads set their own limit on their route.
+    bodyLimit: 2 * 1024 * 1024,
+    return503OnClosing: true,
+  });
+  app.decorateRequest('user', null);
+  app.addContentTypeParser(['image/jpeg', 'application/pdf', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  // ------------------------------------------------------------------ maintenance on read
+  let lastMaintained = -Infinity;
+  let maintaining: Promise<void> | null = null;
+  const maintainEvery = opts.maintainEveryMs ?? 10_000;
+  /** New batch polygons get their cases, re-run geometry changes get flagged, deadlines get swept. */
+  const maintain = async (force = false): Promise<void> => {
+    if (!force && Date.now() - lastMaintained < maintainEvery) return;
+    maintaining ??= (async () => {
+      try {
+        await syncCases(opts.db, opts.deadlines);
+        await sweepDeadlines(opts.db, today());
+        lastMaintained = Date.now();
+      } finally {
+        maintaining = null;
+      }
+    })();
+    await maintaining;
+  };
+
+  // ------------------------------------------------------------------ errors
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    const onEvidence = /\/evidence(\?|$)/.test(req.url);
+    let e: ApiError;
+    if (err instanceof ApiError) e = err;
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new ApiError(onEvidence ? 'EVIDENCE.TOO_LARGE' : 'BODY.TOO_LARGE', onEvidence ? `limit ${maxEvidence} bytes` : undefined);
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new ApiError(onEvidence ? 'EVIDENCE.BAD_TYPE' : 'BODY.UNSUPPORTED_TYPE');
+    else if (err.code?.startsWith('FST_ERR_CTP') || (err.statusCode === 400 && err instanceof SyntaxError)) e = new ApiError('BODY.MALFORMED', err.message);
+    else if (err.code === 'FST_ERR_VALIDATION') e = new ApiError('VALIDATION', err.message);
+    else {
+      req.log.error({ err }, 'unhandled error');
+      e = new ApiError('INTERNAL', `request ${req.id}`);
+    }
+    if (e.status >= 500 && err instanceof ApiError) req.log.error({ err }, e.message);
+    return reply.code(e.status).send({ code: e.code, message: e.message, ...(e.extra ?? {}) });
+  });
+
+  const authenticate = async (req: FastifyRequest): Promise<void> => {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (!token) throw new ApiError('AUTH.REQUIRED');
+    const payload = verifyToken(opts.secret, token, now().getTime());
+    const row = await findUser(opts.db, payload.sub);
+    if (!row || row.disabled) throw new ApiError('AUTH.TOKEN_INVALID', 'the account is disabled or gone');
+    req.user = { name: row.name, role: row.role, bureau: row.bureau, district: row.district };
+  };
+
+  const requireUser = (req: FastifyRequest, permission?: Permission): User => {
+    if (!req.user) throw new ApiError('AUTH.REQUIRED');
+    if (permission && !can(req.user, permission)) throw new ApiError('AUTH.FORBIDDEN', `${req.user.role} lacks ${permission}`);
+    return req.user;
+  };
+
+  app.setNotFoundHandler(async (req) => {
+    // Unknown routes under /api say 401 to the anonymous: nothing about the API is learnt without signing in.
+    if (req.url.startsWith('/api/') || req.url === '/api') await authenticate(req);
+    throw new ApiError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`);
+  });
+
+  // ------------------------------------------------------------------ public
+  await app.register(async (pub) => {
+    registry.route(
+      pub,
+      { method: 'POST', url: '/api/session', summary: 'Sign in: a token (also set as an HttpOnly SameSite cookie for the page)', tags: ['session'], body: S.Session, auth: false, responses: { 200: '{token, expires_in, user}' } },
+      async (req, reply, { body }) => {
+        const row = await findUser(opts.db, body.name);
+        // Verify against a dummy hash when the user is missing, so timing does not reveal names.
+        const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
+        if (!row || !ok || row.disabled) throw new ApiError('AUTH.BAD_CREDENTIALS');
+        const token = signToken(opts.secret, row.name, now().getTime());
+        const secure = req.protocol === 'https' ? '; Secure' : '';
+        reply.header('set-cookie', `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${TOKEN_TTL_S}${secure}`);
+        return { token, expires_in: TOKEN_TTL_S, user: { name: row.name, role: row.role, bureau: row.bureau, district: row.district } };
+      },
+    );
+    registry.route(pub, { method: 'DELETE', url: '/api/session', summary: 'Sign out (clears the cookie)', tags: ['session'], auth: false }, async (_req, reply) => {
+      reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
+      return { ok: true };
+    });
+    pub.get('/openapi.json', async () => registry.openapi({ title: 'Tuban bureau triage API', version: '1.0.0' }));
+
+    const web = opts.webDir && existsSync(opts.webDir) ? resolve(opts.webDir) : null;
+    if (web) {
+      pub.get('/*', async (req, reply) => {
+        const path = decodeURIComponent(req.url.split('?')[0]);
+        if (path.startsWith('/api/')) {
+          await authenticate(req);
+          throw new ApiError('NOT_FOUND', path);
+        }
+        const file = resolve(web, '.' + (path === '/' ? '/index.html' : path));
+        if (!(file === web || file.startsWith(web + sep)) || !existsSync(file) || !statSync(file).isFile()) throw new ApiError('NOT_FOUND', path);
+        return reply.type(MIME[extname(file)] ?? 'application/octet-stream').send(createReadStream(file));
+      });
+    }
+  });
+
+  // ------------------------------------------------------------------ authenticated API
+  await app.register(async (api) => {
+    api.addHook('onRequest', authenticate);
+
+    const visiblePolygon = async (user: User, code: string) => {
+      await maintain();
+      return polygonFeatureByCode(opts.db, user, code, today(), bureauName);
+    };
+
+    registry.route(api, { method: 'GET', url: '/api/me', summary: 'The signed-in user', tags: ['session'] }, async (req) => requireUser(req));
+
+    registry.route(
+      api,
+      { method: 'GET', url: '/api/polygons', summary: 'Polygons and clues in your scope, as GeoJSON with workflow properties; keyset-paged by code', tags: ['polygons'], query: S.PolygonQuery },
+      async (req, _reply, { query }) => {
+        const user = requireUser(req, 'polygons.read');
+        await maintain();
+        return listPolygons(opts.db, user, query, today(), bureauName);
+      },
+    );
+    registry.route(
+      api,
+      { method: 'GET', url: '/api/polygons.geojson', summary: 'Map layer: polygons in a bounding box (same scope and filters, up to 10 000)', tags: ['polygons'], query: S.PolygonQuery },
+      async (req, reply, { query }) => {
+        const user = requireUser(req, 'polygons.read');
+        await maintain();
+        const fc = await listPolygons(opts.db, user, { ...query, limit: query.limit ?? 10_000 }, today(), bureauName);
+        reply.type('application/geo+json').header('cache-control', 'private, no-cache');
+        return fc;
+      },
+    );
+    registry.route(
+      api,
+      { method: 'GET', url: '/api/inbox/counts', summary: 'Inbox counts in your scope: by status, overdue, geometry changed', tags: ['polygons'], query: S.PolygonQuery.pick({ epoch: true }) },
+      async (req, _reply, { query }) => {
+        const user = requireUser(req, 'polygons.read');
+        await maintain();
+        return inboxCounts(opts.db, user, today(), query.epoch);
+      },
+    );
+    registry.route(
+      api,
+      { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing', tags: ['polygons'], params: S.CodeParams },
+      async (req, _reply, { params }) => {
+        const user = requireUser(req, 'polygons.read');
+        const feature = await visiblePolygon(user, params.code);
+        const c = await loadCase(opts.db, user, params.code);
+        const details = await cardDetails(opts.db, params.code);
+        const p = feature.properties as Record<string, unknown>;
+        const base = `/api/polygons/${encodeURIComponent(params.code)}`;
+        return {
+          ...feature,
+          case: c,
+          ...details,
+          chips: { before: `${base}/chips/before.png`, after: `${base}/chips/after.png`, before_date: p.before_date, after_date: p.after_date },
+          routing: {
+            lead_bureau: c.lead_bureau,
+            lead_bureau_name: bureauName(c.lead_bureau),
+            co_bureaus: c.co_bureaus.map((id) => ({ id, name: bureauName(id) })),
+            reason: p.routing_reason,
+            rule_id: p.rule_id,
+            overlaps: p.overlaps,
+            routed_lead_bureau: p.lead_bureau,
+          },
+        };
+      },
+    );
+    registry.route(
+      api,
+      { method: 'GET', url: '/api/polygons/:code/chips/:file', summary: 'Before/after image chip (PNG) cut from the batch imagery', tags: ['polygons'], params: S.CodeParams.extend({ file: S.ChipFile }) },
+      async (req, reply, { params }) => {
+        const user = requireUser(req, 'polygons.read');
+        const feature = await visiblePolygon(user, params.code);
+        const which = params.file.replace(/\.png$/, '') as 'before' | 'after';
+        const chip = opts.chips ? await opts.chips(feature, which) : null;
+        if (!chip) throw new ApiError('NOT_FOUND', `no ${which} chip for ${params.code}`);
+        if (chip.date) reply.header('x-sensor-date', chip.date);
+        return reply.type('image/png').header('cache-control', 'private, max-age=86400').send(chip.png);
+      },
+    );
+
+    // One route per workflow action.
+    const action = <B extends ZodType>(url: string, summary: string, body: B | undefined, run: (user: User, code: string, body: z.output<B>) => Promise<unknown>) =>
+      registry.route(api, { method: 'POST', url: `/api/polygons/:code/${url}`, summary, tags: ['workflow'], params: S.CodeParams, body, responses: { 200: '{case, result}' } }, async (req, _reply, input) => {
+        const user = requireUser(req);
+        await maintain();
+        return run(user, input.params.code, input.body as z.output<B>);
+      });
+    action('accept', 'Lead bureau signs for the polygon (issued → accepted)', undefined, (u, c) => A.accept(ctx, u, c));
+    action('verdict', 'Lead bureau records the verdict: legal (approval no.), illegal (violation type), other (reason); per parcel after a split', S.Verdict, (u, c, b) => A.recordVerdict(ctx, u, c, b));
+    action('split', 'Split into parcels inside the polygon (areas recomputed in m² and 亩)', S.Split, (u, c, b) => A.split(ctx, u, c, b));
+    action('rectification', 'Report rectification progress of an illegal finding', S.Rectification, (u, c, b) => A.rectify(ctx, u, c, b));
+    action('close', 'Close (销号): legal/other verdicts, or illegal ones rectified to 100 %', S.Close, (u, c, b) => A.close(ctx, u, c, b));
+    action('request-reassignment', 'Ask the lead bureau to route the polygon elsewhere', S.RequestReassignment, (u, c, b) => A.requestReassignment(ctx, u, c, b));
+    action('reassign', 'Lead bureau (role lead) routes the polygon to another bureau', S.Reassign, (u, c, b) => A.reassign(ctx, u, c, b));
+    action('review', 'Lead bureau reviews a closure (approve → reviewed; refuse → back)', S.Review, (u, c, b) => A.review(ctx, u, c, b));
+    action('escalate', 'Lead bureau escalates (hand-over to the discipline commission within 15 days)', S.Escalate, (u, c, b) => A.escalate(ctx, u, c, b));
+    action('notes', 'Add a note (lead or co-handling bureau, lead role)', S.Note, (u, c, b) => A.addNote(ctx, u, c, b));
+    action('confirm-geometry', 'Lead bureau confirms the verdict after a batch re-run changed the outline', S.ConfirmGeometry, (u, c, b) => A.confirmGeometry(ctx, u, c, b));
+
+    registry.route(
+      api,
+      {
+        method: 'POST',
+        url: '/api/polygons/:code/evidence',
+        summary: `Upload evidence: the raw file as the body (JPEG photo or PDF, checked by content, ≤ ${maxEvidence} bytes), ?name=file name; EXIF time/GPS/azimuth read from photos`,
+        tags: ['workflow'],
+        params: S.CodeParams,
+        query: S.EvidenceQuery,
+        rawBody: ['image/jpeg', 'application/pdf', 'application/octet-stream'],
+        bodyLimit: maxEvidence,
+      },
+      async (req, _reply, { params, query, body }) => {
+        const user = requireUser(req, 'case.contribute');
+        const name = checkFileName(query.name);
+        // Check the actor and state before touching the disk, so a refused upload leaves nothing behind.
+        const c = await loadCase(opts.db, user, params.code);
+        assertActor(user, 'evidence', c);
+        if (!Buffer.isBuffer(body)) throw new ApiError('EVIDENCE.BAD_TYPE', 'send the file as the request body (image/jpeg, application/pdf or application/octet-stream)');
+        const stored = await storeEvidence(opts.dataDir, body, maxEvidence);
+        return A.attachEvidence(ctx, user, params.code, stored, name, query.note);
+      },
+    );
+    registry.route(
+      api,
+      { method: 'GET', url: '/api/polygons/:code/evidence/:id', summary: 'Download one evidence file', tags: ['workflow'], params: S.EvidenceParams },
+      async (req, reply, { params }) => {
+        const user = requireUser(req, 'polygons.read');
+        await loadCase(opts.db, user, params.code);
+        const r = await opts.db.query<{ sha256: string; mime: string; file_name: string }>('SELECT sha256, mime, file_name FROM evidence WHERE code = $1 AND id = $2', [params.code, params.id]);
+        if (r.rows.length === 0) throw new ApiError('NOT_FOUND', `evidence ${params.id}`);
+        const e = r.rows[0];
+        return reply
+          .type(e.mime)
+          .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(e.file_name)}`)
+          .header('cache-control', 'private, max-age=31536000, immutable')
+          .send(createReadStream(evidencePath(opts.dataDir, e.sha256)));
+      },
+    );
+    registry.route(
+      api,
+      { method: 'POST', url: '/api/clues', summary: 'Add a clue (patrol, public report, hotline) as a point or polygon; it enters the same workflow', tags: ['workflow'], body: S.Clue, responses: { 201: '{code}' } },
+      async (req, reply, { body }) => {
+        const user = requireUser(req, 'clue.add');
+        const code = await A.addClue(opts.db, opts.deadlines, user, body, today());
+        reply.code(201);
+        return { code };
+      },
+    );
+    registry.route(api, { method: 'POST', url: '/api/sweep', summary: 'Lead bureau: create cases for new batch polygons and sweep deadlines now', tags: ['workflow'] }, async (req) => {
+      requireUser(req, 'case.oversee');
+      await maintain(true);
+      return { ok: true, today: today() };
+    });
+    registry.route(api, { method: 'GET', url: '/api/users', summary: 'Admin: list accounts', tags: ['users'] }, async (req) => {
+      requireUser(req, 'users.manage');
+      return listUsers(opts.db);
+    });
+
+    const deps: ServerDeps = { db: opts.db, dataDir: opts.dataDir, today, visiblePolygon, requireUser };
+    for (const plugin of opts.plugins ?? []) await plugin(api, deps);
+  });
+
+  return app;
+}

@@ -1,0 +1,67 @@
+/** Accounts in the `users` table: created and disabled by `tuban user`, read at sign-in and per request. */
+import type { Queryable } from '../../pipeline/store/queryable.js';
+import { ROLES, type Role, type User } from '../access/roles.js';
+import { ApiError } from '../errors.js';
+import { hashPassword } from './password.js';
+
+export interface UserRow extends User {
+  password_hash: string;
+  disabled: boolean;
+  created_at: string;
+}
+
+export interface NewUser {
+  name: string;
+  role: Role;
+  bureau?: string | null;
+  district?: string | null;
+  password: string;
+}
+
+const NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+export async function addUser(db: Queryable & { transaction?: unknown }, u: NewUser, actor = 'cli'): Promise<User> {
+  if (!NAME_RE.test(u.name)) throw new ApiError('USER.INVALID', `name '${u.name}' must be 1–64 of A–Z a–z 0–9 _ . @ -`);
+  if (!ROLES.includes(u.role)) throw new ApiError('USER.INVALID', `role must be one of ${ROLES.join(', ')}`);
+  if (u.role === 'bureau' && !u.bureau) throw new ApiError('USER.INVALID', 'a bureau user needs --bureau <id>');
+  if (u.role === 'district' && !u.district) throw new ApiError('USER.INVALID', 'a district user needs --district <code>');
+  const hash = await hashPassword(u.password);
+  const bureau = u.role === 'bureau' ? u.bureau! : null;
+  const district = u.role === 'district' ? u.district! : null;
+  const r = await db.query<{ name: string }>(
+    `WITH ins AS (
+       INSERT INTO users (name, role, bureau, district, password_hash) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO NOTHING RETURNING name, role, bureau, district
+     ), audit AS (
+       INSERT INTO audit_log (actor, action, code, before, after)
+       SELECT $6, 'user.add', NULL, NULL, to_jsonb(ins) FROM ins
+     )
+     SELECT name FROM ins`,
+    [u.name, u.role, bureau, district, hash, actor],
+  );
+  if (r.rows.length === 0) throw new ApiError('USER.EXISTS', u.name);
+  return { name: u.name, role: u.role, bureau, district };
+}
+
+export async function disableUser(db: Queryable, name: string, actor = 'cli'): Promise<void> {
+  const r = await db.query<{ name: string }>(
+    `WITH upd AS (UPDATE users SET disabled = true WHERE name = $1 RETURNING name, disabled),
+          audit AS (INSERT INTO audit_log (actor, action, code, before, after) SELECT $2, 'user.disable', NULL, NULL, to_jsonb(upd) FROM upd)
+     SELECT name FROM upd`,
+    [name, actor],
+  );
+  if (r.rows.length === 0) throw new ApiError('USER.NOT_FOUND', name);
+}
+
+export async function listUsers(db: Queryable): Promise<Omit<UserRow, 'password_hash'>[]> {
+  const r = await db.query<Omit<UserRow, 'password_hash'>>(
+    `SELECT name, role, bureau, district, disabled, created_at::text AS created_at FROM users ORDER BY name`,
+  );
+  return r.rows;
+}
+
+/** An enabled user with its hash (sign-in), or null. */
+export async function findUser(db: Queryable, name: string): Promise<UserRow | null> {
+  const r = await db.query<UserRow>(`SELECT name, role, bureau, district, password_hash, disabled, created_at::text AS created_at FROM users WHERE name = $1`, [name]);
+  return r.rows[0] ?? null;
+}

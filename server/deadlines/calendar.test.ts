@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { WorkCalendar, loadCalendar } from './calendar.js';
+import { DEFAULT_DEADLINES, applyRule } from './rules.js';
+
+describe('working-day calendar (2026, shipped)', () => {
+  it('knows holidays, make-up working weekends and ordinary weekends', async () => {
+    const cal = await loadCalendar();
+    expect(cal.isWorkingDay('2026-10-01')).toBe(false); // 国庆
+    expect(cal.isWorkingDay('2026-10-10')).toBe(true); // Saturday, 调休上班
+    expect(cal.isWorkingDay('2026-09-20')).toBe(true); // Sunday, 调休上班
+    expect(cal.isWorkingDay('2026-10-17')).toBe(false); // plain Saturday
+    expect(cal.isWorkingDay('2026-02-14')).toBe(true); // Saturday before 春节
+    expect(cal.isWorkingDay('2026-02-16')).toBe(false); // 春节, a Monday
+  });
+
+  it('counts 15 working days across 中秋 and 国庆 with the make-up Saturday', async () => {
+    const cal = await loadCalendar();
+    // 9-24 Thu → 9-25..27 off; 9-28, 9-29, 9-30; 10-1..7 off; 10-8, 10-9, 10-10 (Sat, worked); 10-12..16; 10-19..22.
+    expect(cal.addWorkingDays('2026-09-24', 15)).toBe('2026-10-22');
+    // Without the calendar the same count would end a week earlier: the holidays matter.
+    expect(new WorkCalendar().addWorkingDays('2026-09-24', 15)).toBe('2026-10-15');
+    // The make-up Sunday 9-20 counts: 9-18 Fri → 9-20 (1) … 10-15 (15).
+    expect(cal.addWorkingDays('2026-09-18', 15)).toBe('2026-10-15');
+  });
+
+  it('applies the seeds\' rules: month end, the 5th of next month, calendar days', async () => {
+    const cal = await loadCalendar();
+    const d = { rules: DEFAULT_DEADLINES, calendar: cal };
+    expect(applyRule(d.rules.verification, '2026-11-02', cal)).toBe('2026-11-30');
+    expect(applyRule(d.rules.monthly_report, '2026-11-20', cal)).toBe('2026-12-05');
+    expect(applyRule(d.rules.monthly_report, '2026-12-20', cal)).toBe('2027-01-05');
+    expect(applyRule(d.rules.handover, '2026-11-20', cal)).toBe('2026-12-05');
+    expect(applyRule(d.rules.penalty_files, '2026-11-20', cal)).toBe('2026-12-20');
+  });
+
+  it('rejects a malformed calendar by name', () => {
+    expect(() => new WorkCalendar().add({ holidays: ['2026-13-01'] }, 'my.yaml')).toThrow(/my\.yaml: holidays\.0: '2026-13-01'/);
+    expect(() => new WorkCalendar().add({ holidays: ['2026-10-07..2026-10-01'] }, 'x.yaml')).toThrow(/x\.yaml/);
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * Deadline rules, one per clock the seeds name, and which one runs in each workflow state.
+ * Values are configuration (DOMAIN.md: "where a fact is marked verify, make it configuration").
+ */
+import type { WorkCalendar } from './calendar.js';
+import { addDays } from './calendar.js';
+
+export type DeadlineKind = 'calendar_days' | 'working_days' | 'end_of_month' | 'day_of_next_month';
+
+export interface DeadlineRule {
+  kind: DeadlineKind;
+  /** For calendar_days / working_days. */
+  days?: number;
+  /** For day_of_next_month. */
+  day?: number;
+  label: string;
+  source: string;
+}
+
+export type DeadlineRuleId = 'verification' | 'rectification' | 'handover' | 'penalty_files' | 'monthly_report';
+
+export const DEFAULT_DEADLINES: Record<DeadlineRuleId, DeadlineRule> = {
+  verification: { kind: 'end_of_month', label: '月清: 当月完成核查填报', source: 'DOMAIN.md monthly clearance; RESEARCH.md §5' },
+  rectification: { kind: 'working_days', days: 15, label: '发现之日起15个工作日内处置完成 (海口)', source: 'seeds/004 第七条' },
+  handover: { kind: 'calendar_days', days: 15, label: '15日内移交纪委监委 (济南)', source: 'seeds/000, DOMAIN.md' },
+  penalty_files: { kind: 'calendar_days', days: 30, label: '处罚决定后30日内移送案卷 (济南)', source: 'seeds/000, DOMAIN.md' },
+  monthly_report: { kind: 'day_of_next_month', day: 5, label: '每月5日前报送 (长治)', source: 'DOMAIN.md Changzhi' },
+};
+
+export function applyRule(rule: DeadlineRule, start: string, cal: WorkCalendar): string {
+  switch (rule.kind) {
+    case 'calendar_days':
+      return addDays(start, rule.days ?? 0);
+    case 'working_days':
+      return cal.addWorkingDays(start, rule.days ?? 0);
+    case 'end_of_month': {
+      const [y, m] = start.split('-').map(Number);
+      return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+    }
+    case 'day_of_next_month': {
+      const [y, m] = start.split('-').map(Number);
+      return new Date(Date.UTC(y, m, rule.day ?? 5)).toISOString().slice(0, 10);
+    }
+  }
+}
+
+/** Which clock runs in a state (null: none). Illegal verdicts run the rectification clock. */
+export function ruleForState(status: string, verdict: string | null): DeadlineRuleId | null {
+  switch (status) {
+    case 'issued':
+    case 'accepted':
+    case 'reassignment_requested':
+      return 'verification';
+    case 'verified':
+      return verdict === 'illegal' ? 'rectification' : 'verification';
+    case 'rectifying':
+      return 'rectification';
+    case 'closed':
+      return 'monthly_report';
+    default:
+      return null;
+  }
+}
+
+export interface Deadlines {
+  rules: Record<DeadlineRuleId, DeadlineRule>;
+  calendar: WorkCalendar;
+}
+
+/** The due date of a state entered on `start` (YYYY-MM-DD), with the rule that set it. */
+export function dueFor(d: Deadlines, status: string, verdict: string | null, start: string): { rule: DeadlineRuleId; due: string } | null {
+  const id = ruleForState(status, verdict);
+  return id ? { rule: id, due: applyRule(d.rules[id], start, d.calendar) } : null;
+}

@@ -1,0 +1,51 @@
+/**
+ * The server's one error catalogue: every code the API can answer, with its HTTP status and a
+ * message, defined once (after fastify's lib/errors.js). Routes throw `ApiError`; the app's one
+ * error handler turns it into `{code, message}` with the catalogue's status.
+ */
+export const API_ERRORS = {
+  'AUTH.REQUIRED': { status: 401, message: 'sign in first: POST /api/session, then send Authorization: Bearer <token>' },
+  'AUTH.BAD_CREDENTIALS': { status: 401, message: 'unknown user, wrong password or disabled account' },
+  'AUTH.TOKEN_INVALID': { status: 401, message: 'the token is malformed, forged or expired; sign in again' },
+  'AUTH.FORBIDDEN': { status: 403, message: 'your role may not do this' },
+  'CASE.NOT_LEAD': { status: 403, message: 'only the lead bureau of this polygon may do this' },
+  'POLYGON.NOT_FOUND': { status: 404, message: 'no such polygon (or not yours to see)' },
+  'NOT_FOUND': { status: 404, message: 'no such route' },
+  'CASE.BAD_STATE': { status: 409, message: 'this action is not allowed in the polygon\'s current state' },
+  'CASE.VERDICT_MISMATCH': { status: 409, message: 'this action does not fit the recorded verdict' },
+  'CASE.SPLIT': { status: 409, message: 'the polygon is split: give each parcel its verdict' },
+  'VALIDATION': { status: 400, message: 'the request does not match the schema' },
+  'BODY.MALFORMED': { status: 400, message: 'the request body is not valid JSON' },
+  'BODY.TOO_LARGE': { status: 413, message: 'the request body is too large' },
+  'BODY.UNSUPPORTED_TYPE': { status: 415, message: 'unsupported content type' },
+  'CURSOR.INVALID': { status: 400, message: 'the cursor is not one this server issued' },
+  'SPLIT.OUTSIDE': { status: 400, message: 'a parcel lies (partly) outside its polygon' },
+  'SPLIT.OVERLAP': { status: 400, message: 'two parcels overlap' },
+  'SPLIT.INVALID_GEOMETRY': { status: 400, message: 'a parcel is not a valid polygon' },
+  'PARCEL.NOT_FOUND': { status: 404, message: 'no such parcel' },
+  'EVIDENCE.TOO_LARGE': { status: 413, message: 'the file is larger than the evidence size limit' },
+  'EVIDENCE.BAD_TYPE': { status: 415, message: 'evidence must be a JPEG photo or a PDF document (checked by content)' },
+  'EVIDENCE.BAD_NAME': { status: 400, message: 'the file name must be a plain name (no path, no control characters)' },
+  'EVIDENCE.EMPTY': { status: 400, message: 'the uploaded file is empty' },
+  'CLUE.OUT_OF_SCOPE': { status: 403, message: 'you may only add clues for your own district' },
+  'USER.PASSWORD_TOO_SHORT': { status: 400, message: 'the password is too short' },
+  'USER.EXISTS': { status: 409, message: 'a user of that name exists' },
+  'USER.NOT_FOUND': { status: 404, message: 'no such user' },
+  'USER.INVALID': { status: 400, message: 'invalid user' },
+  'INTERNAL': { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    detail?: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(detail ? `${API_ERRORS[code].message}: ${detail}` : API_ERRORS[code].message);
+    this.status = API_ERRORS[code].status;
+  }
+}

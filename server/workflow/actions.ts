@@ -1,0 +1,202 @@
+/**
+ * One function per workflow action. Each states its rule (which verdicts, which checks) and hands
+ * its change to `runAction`, which locks the case, checks actor and state, restarts the deadline
+ * clock and writes the audit row in the same transaction.
+ */
+import type { Database, Queryable } from '../../pipeline/store/queryable.js';
+import { can, type User } from '../access/roles.js';
+import type { z } from 'zod';
+import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Split, VerdictBody } from '../api-schemas.js';
+import { applyRule, type Deadlines } from '../deadlines/rules.js';
+import { ApiError } from '../errors.js';
+import type { StoredEvidence } from '../evidence/evidence-store.js';
+import { runAction, type ActionContext, type CaseRow } from './case-store.js';
+
+const SQM_PER_MU = 10000 / 15;
+
+type Verdict = 'legal' | 'illegal' | 'other';
+
+async function parcelsOf(tx: Queryable, code: string): Promise<{ idx: number; verdict: Verdict | null }[]> {
+  return (await tx.query<{ idx: number; verdict: Verdict | null }>('SELECT idx, verdict FROM parcels WHERE code = $1 ORDER BY idx', [code])).rows;
+}
+
+/** A split polygon's verdict once every parcel has one: illegal if any part is, else legal if any is, else other. */
+function aggregate(vs: (Verdict | null)[]): Verdict | null {
+  if (vs.some((v) => v === null)) return null;
+  if (vs.includes('illegal')) return 'illegal';
+  if (vs.includes('legal')) return 'legal';
+  return 'other';
+}
+
+export const accept = (ctx: ActionContext, user: User, code: string) => runAction(ctx, user, code, 'accept', async () => ({ set: { status: 'accepted' } }));
+
+export function recordVerdict(ctx: ActionContext, user: User, code: string, body: VerdictBody) {
+  return runAction(ctx, user, code, 'verdict', async (tx, c) => {
+    const { verdict, parcel, ...details } = body;
+    const parcels = await parcelsOf(tx, code);
+    if (parcels.length === 0) {
+      if (parcel !== undefined) throw new ApiError('PARCEL.NOT_FOUND', `${code} is not split`);
+      return { set: { status: 'verified', verdict, verdict_details: details }, detail: { verdict, ...details } };
+    }
+    if (parcel === undefined) throw new ApiError('CASE.SPLIT', `${code} has ${parcels.length} parcels; send "parcel": n`);
+    if (!parcels.some((p) => p.idx === parcel)) throw new ApiError('PARCEL.NOT_FOUND', `${code} parcel ${parcel}`);
+    await tx.query('UPDATE parcels SET verdict = $3, verdict_details = $4::jsonb WHERE code = $1 AND idx = $2', [code, parcel, verdict, JSON.stringify(details)]);
+    const all = aggregate(parcels.map((p) => (p.idx === parcel ? verdict : p.verdict)));
+    const detail = { parcel, verdict, ...details };
+    // Until every parcel is judged the polygon stays under verification.
+    return all ? { set: { status: 'verified', verdict: all, verdict_details: { parcels: true } }, detail } : { set: { status: c.status }, detail };
+  });
+}
+
+export function split(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Split>) {
+  return runAction(ctx, user, code, 'split', async (tx) => {
+    const parts = JSON.stringify(body.parcels);
+    // Tolerance: half a square metre, or a millionth of the polygon, for rounding of drawn vertices.
+    const r = await tx.query<{ ord: number; valid: boolean; outside_m2: number; area_m2: number; tol: number; overlap: number | null }>(
+      `WITH poly AS (SELECT geom FROM work_items WHERE code = $1),
+       parts AS (
+         SELECT t.ord::int AS ord, ST_SetSRID(ST_GeomFromGeoJSON(t.g), 4326) AS geom
+         FROM jsonb_array_elements_text(
+           (SELECT jsonb_agg(x::text) FROM jsonb_array_elements($2::jsonb) AS x)
+         ) WITH ORDINALITY AS t(g, ord)
+       )
+       SELECT p.ord, ST_IsValid(p.geom) AS valid,
+              CASE WHEN ST_IsValid(p.geom) THEN coalesce(ST_Area(ST_Difference(p.geom, poly.geom)::geography), 0) ELSE 0 END AS outside_m2,
+              ST_Area(p.geom::geography) AS area_m2,
+              greatest(0.5, ST_Area(poly.geom::geography) * 1e-6) AS tol,
+              (SELECT max(ST_Area(ST_Intersection(p.geom, q.geom)::geography)) FROM parts q
+                WHERE q.ord > p.ord AND ST_IsValid(q.geom) AND ST_IsValid(p.geom) AND ST_Intersects(p.geom, q.geom)) AS overlap
+       FROM parts p, poly ORDER BY p.ord`,
+      [code, parts],
+    );
+    if (r.rows.length === 0) throw new ApiError('SPLIT.INVALID_GEOMETRY', `${code} has no polygon to split`);
+    for (const p of r.rows) {
+      if (!p.valid) throw new ApiError('SPLIT.INVALID_GEOMETRY', `parcel ${p.ord}`);
+      if (p.area_m2 <= 0) throw new ApiError('SPLIT.INVALID_GEOMETRY', `parcel ${p.ord} has no area`);
+      if (p.outside_m2 > p.tol) throw new ApiError('SPLIT.OUTSIDE', `parcel ${p.ord}: ${p.outside_m2.toFixed(1)} m² outside ${code}`, { parcel: p.ord, outside_m2: p.outside_m2 });
+      if ((p.overlap ?? 0) > p.tol) throw new ApiError('SPLIT.OVERLAP', `parcel ${p.ord} overlaps a later parcel by ${p.overlap!.toFixed(1)} m²`);
+    }
+    await tx.query('DELETE FROM parcels WHERE code = $1', [code]);
+    const ins = await tx.query<{ idx: number; area_m2: number; area_mu: number }>(
+      `INSERT INTO parcels (code, idx, geom, area_m2, area_mu)
+       SELECT $1, t.ord::int, g, ST_Area(g::geography), ST_Area(g::geography) / $3
+       FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(x, ord), LATERAL (SELECT ST_SetSRID(ST_GeomFromGeoJSON(t.x::text), 4326) AS g) s
+       RETURNING idx, area_m2, area_mu`,
+      [code, parts, SQM_PER_MU],
+    );
+    const parcels = ins.rows.sort((a, b) => a.idx - b.idx).map((p) => ({ idx: p.idx, area_m2: Math.round(p.area_m2 * 100) / 100, area_mu: Math.round(p.area_mu * 1e4) / 1e4 }));
+    return { detail: { parcels }, result: parcels };
+  });
+}
+
+export function rectify(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Rectification>) {
+  return runAction(ctx, user, code, 'rectification', async (_tx, c) => {
+    if (c.verdict !== 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is judged ${c.verdict ?? 'not yet'}; only illegal findings are rectified`);
+    const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...body, updated_on: ctx.today() };
+    // Jinan: case files go to the discipline commission within 30 days of a penalty decision.
+    if (body.penalty_decided_on) rect.files_due = applyRule(ctx.deadlines.rules.penalty_files, body.penalty_decided_on, ctx.deadlines.calendar);
+    return { set: { status: 'rectifying', rectification: rect }, detail: body };
+  });
+}
+
+export function close(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Close>) {
+  return runAction(ctx, user, code, 'close', async (_tx, c) => {
+    if (c.status === 'verified' && c.verdict === 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is illegal: report rectification first`);
+    if (c.status === 'rectifying' && Number((c.rectification ?? {}).progress ?? 0) < 100) {
+      throw new ApiError('CASE.BAD_STATE', `${code}: rectification at ${Number((c.rectification ?? {}).progress ?? 0)}%, close needs 100%`);
+    }
+    return { set: { status: 'closed', rectification: { ...(c.rectification ?? {}), closure: { ...body, closed_on: ctx.today() } } }, detail: body };
+  });
+}
+
+export const requestReassignment = (ctx: ActionContext, user: User, code: string, body: z.infer<typeof RequestReassignment>) =>
+  runAction(ctx, user, code, 'request_reassignment', async () => ({ set: { status: 'reassignment_requested' }, detail: body }));
+
+export function reassign(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Reassign>) {
+  return runAction(ctx, user, code, 'reassign', async (_tx, c) => {
+    const co = (body.co_bureaus ?? c.co_bureaus).filter((b) => b !== body.lead_bureau);
+    return { set: { status: 'issued', lead_bureau: body.lead_bureau, co_bureaus: [...new Set(co)] }, detail: { reason: body.reason } };
+  });
+}
+
+export function review(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Review>) {
+  return runAction(ctx, user, code, 'review', async (_tx, c) => {
+    // A refused closure goes back to where it came from: rectification for illegal findings, else the verdict.
+    const status = body.approve ? 'reviewed' : c.verdict === 'illegal' ? 'rectifying' : 'verified';
+    return { set: { status }, detail: body };
+  });
+}
+
+export function escalate(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Escalate>) {
+  return runAction(ctx, user, code, 'escalate', async (tx, c) => {
+    const level = body.level ?? c.escalation_level + 1;
+    const handover = applyRule(ctx.deadlines.rules.handover, ctx.today(), ctx.deadlines.calendar);
+    const r = await tx.query<{ id: number }>(
+      `INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by) VALUES ($1, 'manual', 'handover', $2, $3::date, $4, $5) RETURNING id::int AS id`,
+      [code, level, handover, body.reason, user.name],
+    );
+    return { set: { escalation_level: Math.max(level, c.escalation_level) }, detail: { ...body, level, handover_due: handover, escalation_id: r.rows[0].id }, result: { id: r.rows[0].id, level, handover_due: handover } };
+  });
+}
+
+export const addNote = (ctx: ActionContext, user: User, code: string, body: z.infer<typeof Note>) => runAction(ctx, user, code, 'note', async () => ({ detail: body }));
+
+export function confirmGeometry(ctx: ActionContext, user: User, code: string, body: z.infer<typeof ConfirmGeometry>) {
+  return runAction(ctx, user, code, 'confirm_geometry', async (tx) => {
+    const h = await tx.query<{ h: string }>('SELECT md5(ST_AsBinary(geom)) AS h FROM work_items WHERE code = $1', [code]);
+    return { set: { geometry_changed: false, geom_hash: h.rows[0]?.h }, detail: body };
+  });
+}
+
+export function attachEvidence(ctx: ActionContext, user: User, code: string, file: StoredEvidence, name: string, note: string | undefined) {
+  return runAction(ctx, user, code, 'evidence', async (tx) => {
+    const r = await tx.query<{ id: number }>(
+      `INSERT INTO evidence (code, sha256, file_name, mime, size_bytes, exif, note, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id::int AS id`,
+      [code, file.sha256, name, file.mime, file.size, file.exif ? JSON.stringify(file.exif) : null, note ?? null, user.name],
+    );
+    const row = { id: r.rows[0].id, file_name: name, mime: file.mime, size_bytes: file.size, sha256: file.sha256, exif: file.exif };
+    return { detail: { evidence: row }, result: row };
+  });
+}
+
+/**
+ * A clue from patrol, a public report or the hotline: a point or polygon that enters the same
+ * workflow as a satellite polygon (a case, issued, on the verification clock). Code:
+ * `<district>-<YYYYMM>-X<serial>`, so it never collides with a batch serial.
+ */
+export async function addClue(db: Database, deadlines: Deadlines, user: User, body: z.infer<typeof Clue>, today: string): Promise<CaseRow['code']> {
+  if (!can(user, 'clue.add')) throw new ApiError('AUTH.FORBIDDEN', 'clues are added by bureau and district users');
+  if (user.role === 'district' && body.district_code !== user.district) throw new ApiError('CLUE.OUT_OF_SCOPE', `${body.district_code} is not ${user.district}`);
+  const lead = user.role === 'bureau' ? user.bureau! : (body.lead_bureau ?? 'natural_resources');
+  const reported = body.reported_on ?? today;
+  const epoch = reported.slice(0, 7);
+  const due = applyRule(deadlines.rules.verification, today, deadlines.calendar);
+  return db.transaction(async (tx) => {
+    const geom = JSON.stringify(body.geometry);
+    const v = await tx.query<{ valid: boolean }>('SELECT ST_IsValid(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)) AS valid', [geom]);
+    if (!v.rows[0].valid) throw new ApiError('VALIDATION', 'the clue geometry is not valid');
+    // Serialise clue numbering per district and month.
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`clue:${body.district_code}:${epoch}`]);
+    const prefix = `${body.district_code}-${epoch.replace('-', '')}-X`;
+    const s = await tx.query<{ n: number }>(`SELECT coalesce(max(substr(code, length($1) + 1)::int), 0)::int AS n FROM clues WHERE code LIKE $1 || '%'`, [prefix]);
+    const code = `${prefix}${String(s.rows[0].n + 1).padStart(4, '0')}`;
+    const districtName = body.district_name ?? (await tx.query<{ n: string }>('SELECT district_name AS n FROM polygons WHERE district_code = $1 LIMIT 1', [body.district_code])).rows[0]?.n ?? body.district_code;
+    await tx.query(
+      `INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on)
+       SELECT $1, $2, $3, g, CASE WHEN GeometryType(g) = 'POLYGON' THEN ST_Area(g::geography) ELSE 0 END, $5, $6, $7, $8, $9, $10::date
+       FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($4), 4326) AS g) s`,
+      [code, epoch, body.source, geom, body.district_code, districtName, lead, body.description, user.name, reported],
+    );
+    await tx.query(
+      `INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash)
+       SELECT code, epoch, source, lead_bureau, co_bureaus, district_code, $2::date, 'verification', $3::date, md5(ST_AsBinary(geom)) FROM clues WHERE code = $1`,
+      [code, today, due],
+    );
+    await tx.query(`INSERT INTO audit_log (actor, action, code, before, after) VALUES ($1, 'clue.add', $2, NULL, $3::jsonb)`, [
+      user.name,
+      code,
+      JSON.stringify({ ...body, lead_bureau: lead, status: 'issued', due_date: due }),
+    ]);
+    return code;
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * Cases: the workflow state of each polygon or clue, keyed by its code. All SQL of the workflow
+ * lives here. Every read is limited by the user's scope predicate; every change runs in one
+ * transaction with its audit row, after locking the case row (so two clicks cannot both pass a
+ * state check).
+ */
+import type { Database, Queryable } from '../../pipeline/store/queryable.js';
+import { can, scopePredicate, type User } from '../access/roles.js';
+import type { Deadlines } from '../deadlines/rules.js';
+import { applyRule, dueFor } from '../deadlines/rules.js';
+import { ApiError } from '../errors.js';
+import { ACTIONS, allowedFrom, type ActionName } from './state-machine.js';
+
+export interface CaseRow {
+  code: string;
+  epoch: string;
+  source: string;
+  status: string;
+  lead_bureau: string;
+  co_bureaus: string[];
+  district_code: string;
+  verdict: 'legal' | 'illegal' | 'other' | null;
+  verdict_details: Record<string, unknown> | null;
+  rectification: Record<string, unknown> | null;
+  issued_on: string;
+  due_date: string | null;
+  due_rule: string | null;
+  geom_hash: string;
+  geometry_changed: boolean;
+  escalation_level: number;
+  version: number;
+  updated_at: string;
+}
+
+const CASE_COLUMNS = `c.code, c.epoch, c.source, c.status, c.lead_bureau, c.co_bureaus, c.district_code, c.verdict, c.verdict_details,
+  c.rectification, c.issued_on::text AS issued_on, c.due_date::text AS due_date, c.due_rule, c.geom_hash, c.geometry_changed,
+  c.escalation_level, c.version, c.updated_at::text AS updated_at`;
+
+/**
+ * Give every polygon and clue without a case its case (status issued, the verification clock from
+ * its issue date), and flag cases whose polygon geometry changed under a batch re-run — flagged for
+ * review, never reset: verdicts and history stay. Idempotent; returns how many rows it touched.
+ */
+export async function syncCases(db: Database, deadlines: Deadlines): Promise<{ created: number; flagged: number }> {
+  return db.transaction(async (tx) => {
+    const days = await tx.query<{ d: string }>(
+      `SELECT DISTINCT w.issued_on::text AS d FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)`,
+    );
+    let created = 0;
+    if (days.rows.length > 0) {
+      const due = Object.fromEntries(days.rows.map((r) => [r.d, applyRule(deadlines.rules.verification, r.d, deadlines.calendar)]));
+      const r = await tx.query<{ n: number }>(
+        `WITH ins AS (
+           INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash)
+           SELECT w.code, w.epoch, w.source, w.lead_bureau, w.co_bureaus, w.district_code, w.issued_on, 'verification',
+                  ($1::jsonb ->> w.issued_on::text)::date, md5(ST_AsBinary(w.geom))
+           FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)
+           ON CONFLICT (code) DO NOTHING
+           RETURNING code
+         ) SELECT count(*)::int AS n FROM ins`,
+        [JSON.stringify(due)],
+      );
+      created = r.rows[0].n;
+    }
+    const f = await tx.query<{ n: number }>(
+      `WITH changed AS (
+         UPDATE cases c SET geometry_changed = true, version = c.version + 1, updated_at = now()
+         FROM work_items w
+         WHERE w.code = c.code AND NOT c.geometry_changed AND md5(ST_AsBinary(w.geom)) <> c.geom_hash
+         RETURNING c.code, c.geom_hash AS old_hash, md5(ST_AsBinary(w.geom)) AS new_hash
+       ), audit AS (
+         INSERT INTO audit_log (actor, action, code, before, after)
+         SELECT 'system', 'geometry.changed', code, jsonb_build_object('geom_hash', old_hash), jsonb_build_object('geom_hash', new_hash, 'geometry_changed', true)
+         FROM changed
+       ) SELECT count(*)::int AS n FROM changed`,
+    );
+    return { created, flagged: f.rows[0].n };
+  });
+}
+
+/** A case visible to `user`, or POLYGON.NOT_FOUND (missing and forbidden look the same). */
+export async function loadCase(q: Queryable, user: User, code: string, forUpdate = false): Promise<CaseRow> {
+  const params: unknown[] = [code];
+  const scope = scopePredicate(user, params);
+  const r = await q.query<CaseRow>(`SELECT ${CASE_COLUMNS} FROM cases c WHERE c.code = $1 AND ${scope}${forUpdate ? ' FOR UPDATE' : ''}`, params);
+  if (r.rows.length === 0) throw new ApiError('POLYGON.NOT_FOUND', code);
+  return r.rows[0];
+}
+
+/** Whether `user` may run `action` on a case it can see (visibility is already settled by the scope). */
+export function assertActor(user: User, action: ActionName, c: CaseRow): void {
+  const actor = ACTIONS[action].actor;
+  if (actor === 'oversee') {
+    if (!can(user, 'case.oversee')) throw new ApiError('AUTH.FORBIDDEN', `${action} is for the lead bureau (role lead)`);
+  } else if (actor === 'lead_bureau') {
+    if (!can(user, 'case.handle')) throw new ApiError('AUTH.FORBIDDEN', `${action} is for the bureau handling the polygon`);
+    if (user.bureau !== c.lead_bureau) throw new ApiError('CASE.NOT_LEAD', `${c.code} is led by ${c.lead_bureau}; co-handlers add notes and evidence`);
+  } else {
+    const handles = can(user, 'case.contribute') && (user.role === 'lead' || user.bureau === c.lead_bureau || c.co_bureaus.includes(user.bureau ?? ''));
+    if (!handles) throw new ApiError('AUTH.FORBIDDEN', `${action} is for the lead or co-handling bureaus`);
+  }
+}
+
+export interface ActionContext {
+  db: Database;
+  deadlines: Deadlines;
+  today: () => string;
+}
+
+export interface ActionOutcome {
+  /** Columns to set on the case (status included); empty: the state does not change. */
+  set?: Partial<Pick<CaseRow, 'status' | 'lead_bureau' | 'co_bureaus' | 'verdict' | 'verdict_details' | 'rectification' | 'geometry_changed' | 'geom_hash' | 'escalation_level'>>;
+  /** What the audit row records beyond the changed columns (the action's input, ids of new rows). */
+  detail?: Record<string, unknown>;
+  result?: unknown;
+}
+
+const SETTABLE = ['status', 'lead_bureau', 'co_bureaus', 'verdict', 'verdict_details', 'rectification', 'geometry_changed', 'geom_hash', 'escalation_level', 'due_date', 'due_rule'] as const;
+const JSON_COLUMNS = new Set(['co_bureaus', 'verdict_details', 'rectification']);
+
+/**
+ * Run one workflow action: lock the case (scoped), check the actor and the state, let `apply` decide
+ * the change (and write its own rows in `tx`), restart the deadline clock when the state's rule
+ * changes, update the case, append the audit row. All or nothing.
+ */
+export async function runAction(
+  ctx: ActionContext,
+  user: User,
+  code: string,
+  action: ActionName,
+  apply: (tx: Queryable, c: CaseRow) => Promise<ActionOutcome>,
+): Promise<{ case: CaseRow; result?: unknown }> {
+  return ctx.db.transaction(async (tx) => {
+    const before = await loadCase(tx, user, code, true);
+    assertActor(user, action, before);
+    if (!allowedFrom(action, before.status)) {
+      throw new ApiError('CASE.BAD_STATE', `${code} is ${before.status}; ${action} needs ${ACTIONS[action].from.join(' or ')}`, { status: before.status, action });
+    }
+    const out = await apply(tx, before);
+    const set: Record<string, unknown> = { ...(out.set ?? {}) };
+    const status = (set.status as string | undefined) ?? before.status;
+    const verdict = set.verdict !== undefined ? (set.verdict as string | null) : before.verdict;
+    const next = dueFor(ctx.deadlines, status, verdict, ctx.today());
+    if ((next?.rule ?? null) !== before.due_rule) {
+      set.due_rule = next?.rule ?? null;
+      set.due_date = next?.due ?? null;
+    }
+    const changedBefore: Record<string, unknown> = {};
+    const changedAfter: Record<string, unknown> = {};
+    const params: unknown[] = [code];
+    const assignments: string[] = [];
+    for (const k of SETTABLE) {
+      if (!(k in set)) continue;
+      const v = set[k];
+      const old = (before as unknown as Record<string, unknown>)[k];
+      if (JSON.stringify(v) === JSON.stringify(old)) continue;
+      changedBefore[k] = old;
+      changedAfter[k] = v;
+      params.push(JSON_COLUMNS.has(k) && v !== null ? JSON.stringify(v) : v);
+      assignments.push(`${k} = $${params.length}${JSON_COLUMNS.has(k) ? '::jsonb' : k === 'due_date' ? '::date' : ''}`);
+    }
+    let after = before;
+    if (assignments.length > 0) {
+      const r = await tx.query<CaseRow>(
+        `UPDATE cases c SET ${assignments.join(', ')}, version = c.version + 1, updated_at = now() WHERE c.code = $1 RETURNING ${CASE_COLUMNS}`,
+        params,
+      );
+      after = r.rows[0];
+    }
+    await tx.query(`INSERT INTO audit_log (actor, action, code, before, after) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)`, [
+      user.name,
+      action,
+      code,
+      JSON.stringify(changedBefore),
+      JSON.stringify({ ...changedAfter, ...(out.detail ?? {}) }),
+    ]);
+    return { case: after, result: out.result };
+  });
+}
+
+/**
+ * Deadline sweep: every open case past its due date gets one `overdue` escalation per (rule, due
+ * date) and its escalation level raised; a site seen again, grown, in a later batch climbs Haikou's
+ * construction-stage ladder. Idempotent (unique index), so it runs on read as well as on a timer.
+ */
+export async function sweepDeadlines(db: Database, today: string): Promise<{ overdue: number; stage: number }> {
+  return db.transaction(async (tx) => {
+    const o = await tx.query<{ n: number }>(
+      `WITH due AS (
+         SELECT code, due_rule, due_date, escalation_level FROM cases
+         WHERE due_date < $1::date AND status NOT IN ('reviewed') AND due_rule IS NOT NULL
+       ), ins AS (
+         INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
+         SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过: ' || due_rule || ' 截止 ' || due_date::text, 'system' FROM due
+         ON CONFLICT DO NOTHING
+         RETURNING code, level, rule, due_date
+       ), upd AS (
+         UPDATE cases c SET escalation_level = ins.level, version = c.version + 1, updated_at = now() FROM ins WHERE c.code = ins.code
+         RETURNING c.code
+       ), audit AS (
+         INSERT INTO audit_log (actor, action, code, before, after)
+         SELECT 'system', 'escalate.overdue', ins.code, jsonb_build_object('escalation_level', ins.level - 1),
+                jsonb_build_object('escalation_level', ins.level, 'rule', ins.rule, 'due_date', ins.due_date)
+         FROM ins
+       ) SELECT count(*)::int AS n FROM ins`,
+      [today],
+    );
+    // Construction stage (seeds/004): first seen = stage 1 (foundation below ±0); each later batch
+    // in which the site reappears larger climbs one stage, up to 5 (above the second floor).
+    // Epoch by epoch, so a chain's earlier link is escalated before the later one reads it.
+    const epochs = await tx.query<{ epoch: string }>(
+      `SELECT DISTINCT w.epoch FROM work_items w JOIN work_items p ON p.code = w.previous_code
+       WHERE w.area_m2 > p.area_m2 AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.code = w.code AND e.kind = 'construction_stage')
+       ORDER BY w.epoch`,
+    );
+    let stage = 0;
+    for (const { epoch } of epochs.rows) {
+      const r = await tx.query<{ n: number }>(
+        `WITH cand AS (
+           SELECT w.code, w.previous_code, w.area_m2, p.area_m2 AS prev_m2,
+                  least(5, coalesce((SELECT max(e.level) FROM escalations e WHERE e.code = p.code AND e.kind = 'construction_stage'), 1) + 1) AS level
+           FROM work_items w JOIN work_items p ON p.code = w.previous_code JOIN cases c ON c.code = w.code
+           WHERE w.epoch = $1 AND w.area_m2 > p.area_m2
+             AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.code = w.code AND e.kind = 'construction_stage')
+         ), ins AS (
+           INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
+           SELECT code, 'construction_stage', 'haikou_stage', level, NULL,
+                  '往期图斑 ' || previous_code || ' 再次出现并扩大 (' || round(prev_m2::numeric) || ' → ' || round(area_m2::numeric) || ' m²)', 'system'
+           FROM cand ON CONFLICT DO NOTHING RETURNING code, level
+         ), upd AS (
+           UPDATE cases c SET escalation_level = greatest(c.escalation_level, ins.level), version = c.version + 1, updated_at = now()
+           FROM ins WHERE c.code = ins.code RETURNING c.code
+         ), audit AS (
+           INSERT INTO audit_log (actor, action, code, before, after)
+           SELECT 'system', 'escalate.construction_stage', code, NULL, jsonb_build_object('stage', level) FROM ins
+         ) SELECT count(*)::int AS n FROM ins`,
+        [epoch],
+      );
+      stage += r.rows[0].n;
+    }
+    return { overdue: o.rows[0].n, stage };
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * The bureau workflow as data, after shared/domain/state_machine.yaml reduced to what one city's
+ * bureaus do in Tuban: issued (下发) → accepted (签收, 核查中) → verified (已判定: 合法/违法/其他)
+ * → rectifying (整改中, illegal only) → closed (已销号, pending review) → reviewed (审核通过).
+ * Reassignment goes through the lead bureau (request → reassign → issued to the new bureau).
+ */
+export const STATUSES = ['issued', 'accepted', 'verified', 'rectifying', 'closed', 'reviewed', 'reassignment_requested'] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const STATUS_ZH: Record<Status, string> = {
+  issued: '已下发',
+  accepted: '核查中',
+  verified: '已判定',
+  rectifying: '整改中',
+  closed: '已销号待审核',
+  reviewed: '审核通过',
+  reassignment_requested: '申请改派',
+};
+
+/** Who may run an action: the polygon's lead bureau, a lead or co-handling bureau, or the lead role. */
+export type Actor = 'lead_bureau' | 'contributor' | 'oversee';
+
+export interface ActionSpec {
+  from: readonly Status[];
+  /** Target state; `null` keeps the current one (notes, evidence, split, escalate). Review decides its own. */
+  to: Status | null;
+  actor: Actor;
+}
+
+const OPEN: readonly Status[] = ['issued', 'accepted', 'verified', 'rectifying', 'closed', 'reassignment_requested'];
+
+export const ACTIONS = {
+  accept: { from: ['issued'], to: 'accepted', actor: 'lead_bureau' },
+  split: { from: ['accepted'], to: null, actor: 'lead_bureau' },
+  verdict: { from: ['accepted', 'verified'], to: 'verified', actor: 'lead_bureau' },
+  rectification: { from: ['verified', 'rectifying'], to: 'rectifying', actor: 'lead_bureau' },
+  close: { from: ['verified', 'rectifying'], to: 'closed', actor: 'lead_bureau' },
+  request_reassignment: { from: ['issued', 'accepted'], to: 'reassignment_requested', actor: 'lead_bureau' },
+  reassign: { from: ['issued', 'accepted', 'reassignment_requested'], to: 'issued', actor: 'oversee' },
+  review: { from: ['closed'], to: null, actor: 'oversee' },
+  escalate: { from: OPEN, to: null, actor: 'oversee' },
+  note: { from: [...OPEN, 'reviewed'], to: null, actor: 'contributor' },
+  evidence: { from: OPEN, to: null, actor: 'contributor' },
+  /** After a batch re-run changed the polygon's outline: the lead bureau checks the verdict still holds. */
+  confirm_geometry: { from: [...OPEN, 'reviewed'], to: null, actor: 'oversee' },
+} as const satisfies Record<string, ActionSpec>;
+
+export type ActionName = keyof typeof ACTIONS;
+
+export function allowedFrom(action: ActionName, status: string): boolean {
+  return (ACTIONS[action].from as readonly string[]).includes(status);
+}
