@@ -118,14 +118,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // ------------------------------------------------------------------ maintenance on read
   let lastMaintained = -Infinity;
+  let lastFull = -Infinity;
+  let watermark: string | null = null;
   let maintaining: Promise<void> | null = null;
   const maintainEvery = opts.maintainEveryMs ?? 10_000;
-  /** New batch polygons get their cases, re-run geometry changes get flagged, deadlines get swept. */
+  /**
+   * New batch polygons get their cases, re-run geometry changes get flagged, deadlines get swept.
+   * Incremental from the last run's watermark, less an hour: a batch transaction that began before
+   * it (its rows carry its start time) and committed after is still seen. A full pass runs hourly.
+   */
   const maintain = async (force = false): Promise<void> => {
     if (!force && Date.now() - lastMaintained < maintainEvery) return;
+    // Reads do not queue behind a pass already running (only the first, and forced ones, wait).
+    if (maintaining && !force && lastMaintained > -Infinity) return;
     maintaining ??= (async () => {
       try {
-        await syncCases(opts.db, opts.deadlines);
+        const full = Date.now() - lastFull > 3600_000;
+        const since = full || !watermark ? null : new Date(Date.parse(watermark) - 3600_000).toISOString();
+        const r = await syncCases(opts.db, opts.deadlines, since);
+        if (full) lastFull = Date.now();
+        watermark = r.watermark;
         await sweepDeadlines(opts.db, today());
         lastMaintained = Date.now();
       } finally {

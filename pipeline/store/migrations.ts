@@ -118,6 +118,7 @@ CREATE INDEX polygons_batch ON polygons (batch_id);
     sql: `
 -- Cases, the card and the map look polygons up by code alone (the primary key leads with epoch).
 CREATE INDEX polygons_code ON polygons (code);
+CREATE INDEX polygons_created ON polygons (created_at);
 
 CREATE TABLE users (
   name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_.@-]{1,64}$'),
@@ -226,19 +227,22 @@ CREATE FUNCTION tuban_audit_log_append_only() RETURNS trigger AS $$ BEGIN RAISE 
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION tuban_audit_log_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION tuban_audit_log_append_only();
 
+-- Batch polygons and clues as one relation for the workflow. Each branch is a single table, so the
+-- planner can push a join on code or a bounding box into both (index scans), which a join inside a
+-- branch would prevent.
 CREATE VIEW work_items AS
   SELECT p.code, p.epoch, 'satellite'::text AS source, p.geom::geometry AS geom, p.centroid::geometry AS centroid, p.area_m2, p.area_mu,
          p.change_type, p.change_class, p.confidence, p.reasons, p.before_date, p.after_date, p.land_class_before,
          p.zone_overlaps, p.district_code, p.district_name, p.lead_bureau, p.co_bureaus, p.routing_reason, p.rule_id,
          p.priority, p.priority_reasons, p.previous_code, p.detector, p.tile_id, NULL::text AS description,
-         coalesce(b.finished_at, b.created_at)::date AS issued_on
-  FROM polygons p JOIN batches b ON b.id = p.batch_id
+         p.batch_id, NULL::date AS reported_on, p.created_at AS loaded_at
+  FROM polygons p
   UNION ALL
   SELECT c.code, c.epoch, c.source, c.geom, ST_PointOnSurface(c.geom), c.area_m2, c.area_m2 / (10000.0 / 15),
          'clue', 'XS', 1.0, '[]'::jsonb, NULL, c.reported_on, NULL,
          '{}'::jsonb, c.district_code, c.district_name, c.lead_bureau, c.co_bureaus, '线索: ' || c.source, 'clue',
          'normal', '[]'::jsonb, NULL, jsonb_build_object('name', 'clue', 'version', '', 'paramsHash', ''), '', c.description,
-         c.reported_on
+         NULL, c.reported_on, c.created_at
   FROM clues c;
 `,
   },

@@ -36,45 +36,63 @@ const CASE_COLUMNS = `c.code, c.epoch, c.source, c.status, c.lead_bureau, c.co_b
   c.rectification, c.issued_on::text AS issued_on, c.due_date::text AS due_date, c.due_rule, c.geom_hash, c.geometry_changed,
   c.escalation_level, c.version, c.updated_at::text AS updated_at`;
 
+/** Issue date of a work item: its batch's finish (or creation) date; a clue's report date. */
+const ISSUED_ON = `coalesce(w.reported_on, (SELECT coalesce(b.finished_at, b.created_at)::date FROM batches b WHERE b.id = w.batch_id))`;
+
 /**
  * Give every polygon and clue without a case its case (status issued, the verification clock from
  * its issue date), and flag cases whose polygon geometry changed under a batch re-run — flagged for
- * review, never reset: verdicts and history stay. Idempotent; returns how many rows it touched.
+ * review, never reset: verdicts and history stay. Idempotent.
+ *
+ * `since` (a database timestamp from an earlier run's `watermark`) limits the work to rows loaded
+ * since then — a batch re-run reinserts its polygons, so their load time moves — instead of hashing
+ * every geometry on every run.
  */
-export async function syncCases(db: Database, deadlines: Deadlines): Promise<{ created: number; flagged: number }> {
+export async function syncCases(db: Database, deadlines: Deadlines, since: string | null = null): Promise<{ created: number; flagged: number; watermark: string }> {
   return db.transaction(async (tx) => {
-    const days = await tx.query<{ d: string }>(
-      `SELECT DISTINCT w.issued_on::text AS d FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)`,
+    const watermark = (await tx.query<{ t: string }>(`SELECT to_json(now()) #>> '{}' AS t`)).rows[0].t;
+    const recent = since ? `w.loaded_at >= $SINCE::timestamptz` : 'TRUE';
+    const bind = (sql: string, params: unknown[]) => {
+      if (!since) return { sql, params };
+      params.push(since);
+      return { sql: sql.replaceAll('$SINCE', `$${params.length}`), params };
+    };
+    const d = bind(
+      `SELECT DISTINCT ${ISSUED_ON}::text AS d FROM work_items w WHERE ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)`,
+      [],
     );
+    const days = await tx.query<{ d: string }>(d.sql, d.params);
     let created = 0;
     if (days.rows.length > 0) {
       const due = Object.fromEntries(days.rows.map((r) => [r.d, applyRule(deadlines.rules.verification, r.d, deadlines.calendar)]));
-      const r = await tx.query<{ n: number }>(
+      const q = bind(
         `WITH ins AS (
            INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash)
-           SELECT w.code, w.epoch, w.source, w.lead_bureau, w.co_bureaus, w.district_code, w.issued_on, 'verification',
-                  ($1::jsonb ->> w.issued_on::text)::date, md5(ST_AsBinary(w.geom))
-           FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)
+           SELECT w.code, w.epoch, w.source, w.lead_bureau, w.co_bureaus, w.district_code, ${ISSUED_ON}, 'verification',
+                  ($1::jsonb ->> (${ISSUED_ON})::text)::date, md5(ST_AsBinary(w.geom))
+           FROM work_items w WHERE ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)
            ON CONFLICT (code) DO NOTHING
            RETURNING code
          ) SELECT count(*)::int AS n FROM ins`,
         [JSON.stringify(due)],
       );
-      created = r.rows[0].n;
+      created = (await tx.query<{ n: number }>(q.sql, q.params)).rows[0].n;
     }
-    const f = await tx.query<{ n: number }>(
+    const f = bind(
       `WITH changed AS (
          UPDATE cases c SET geometry_changed = true, version = c.version + 1, updated_at = now()
          FROM work_items w
-         WHERE w.code = c.code AND NOT c.geometry_changed AND md5(ST_AsBinary(w.geom)) <> c.geom_hash
+         WHERE w.code = c.code AND ${recent} AND NOT c.geometry_changed AND md5(ST_AsBinary(w.geom)) <> c.geom_hash
          RETURNING c.code, c.geom_hash AS old_hash, md5(ST_AsBinary(w.geom)) AS new_hash
        ), audit AS (
          INSERT INTO audit_log (actor, action, code, before, after)
          SELECT 'system', 'geometry.changed', code, jsonb_build_object('geom_hash', old_hash), jsonb_build_object('geom_hash', new_hash, 'geometry_changed', true)
          FROM changed
        ) SELECT count(*)::int AS n FROM changed`,
+      [],
     );
-    return { created, flagged: f.rows[0].n };
+    const flagged = (await tx.query<{ n: number }>(f.sql, f.params)).rows[0].n;
+    return { created, flagged, watermark };
   });
 }
 
@@ -210,7 +228,8 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
     // Epoch by epoch, so a chain's earlier link is escalated before the later one reads it.
     const epochs = await tx.query<{ epoch: string }>(
       `SELECT DISTINCT w.epoch FROM work_items w JOIN work_items p ON p.code = w.previous_code
-       WHERE w.area_m2 > p.area_m2 AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.code = w.code AND e.kind = 'construction_stage')
+       WHERE w.previous_code IS NOT NULL AND w.area_m2 > p.area_m2
+         AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.code = w.code AND e.kind = 'construction_stage')
        ORDER BY w.epoch`,
     );
     let stage = 0;

@@ -66,7 +66,9 @@ export async function listPolygons(
   };
   if (f.epoch) add((n) => `c.epoch = $${n}`, f.epoch);
   if (f.status) add((n) => `c.status = $${n}`, f.status);
-  if (f.priority) add((n) => `w.priority = $${n}`, f.priority);
+  // Conditions on the polygon itself are asked of the view by code (pushed into both branches as
+  // index lookups); the page is cut from `cases` in code order first, so a page costs its own rows.
+  if (f.priority) add((n) => `EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code AND w.priority = $${n})`, f.priority);
   if (f.district) add((n) => `c.district_code = $${n}`, f.district);
   if (f.overdue === 'true') where.push(`c.due_date < $1::date AND c.status <> 'reviewed'`);
   if (f.overdue === 'false') where.push(`NOT (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status <> 'reviewed')`);
@@ -75,15 +77,18 @@ export async function listPolygons(
     if (![w, s, e, n].every(Number.isFinite) || w >= e || s >= n) throw new ApiError('VALIDATION', 'bbox must be west,south,east,north with west < east and south < north');
     params.push(w, s, e, n);
     const k = params.length;
-    where.push(`w.geom && ST_MakeEnvelope($${k - 3}, $${k - 2}, $${k - 1}, $${k}, 4326)`);
+    // The box is searched once on the GiST indexes; the codes found are then looked up in cases.
+    where.push(`c.code = ANY(ARRAY(SELECT w.code FROM work_items w WHERE w.geom && ST_MakeEnvelope($${k - 3}, $${k - 2}, $${k - 1}, $${k}, 4326)))`);
   }
   if (f.cursor) add((n) => `c.code > $${n}`, decodeCursor(f.cursor));
   params.push(f.limit + 1);
   const r = await q.query<Row>(
-    `SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry
-     FROM cases c JOIN work_items w ON w.code = c.code
-     WHERE ${where.join(' AND ')}
-     ORDER BY c.code LIMIT $${params.length}`,
+    `WITH page AS MATERIALIZED (
+       SELECT c.* FROM cases c WHERE ${where.join(' AND ')} ORDER BY c.code LIMIT $${params.length}
+     )
+     SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry
+     FROM page c CROSS JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w
+     ORDER BY c.code`,
     params,
   );
   const more = r.rows.length > f.limit;
@@ -100,7 +105,9 @@ export async function polygonFeatureByCode(q: Queryable, user: User, code: strin
   const params: unknown[] = [today, code];
   const scope = scopePredicate(user, params);
   const r = await q.query<Row>(
-    `SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry FROM cases c JOIN work_items w ON w.code = c.code WHERE c.code = $2 AND ${scope}`,
+    `SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry
+     FROM cases c CROSS JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w
+     WHERE c.code = $2 AND ${scope}`,
     params,
   );
   if (r.rows.length === 0) throw new ApiError('POLYGON.NOT_FOUND', code);
