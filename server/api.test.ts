@@ -23,6 +23,7 @@ const P_SPLIT = '370102-202610-0004';
 const P_REASSIGN = '370102-202610-0005';
 const P_DEADLINE = '370102-202610-0006';
 const P_RERUN = '370102-202610-0007';
+const P_RACE = '370102-202610-0008';
 
 const batch1 = () => [
   polygon(P_ECO, '2026-10', square(117.0, 36.6), { leadBureau: 'ecology_environment', coBureaus: ['natural_resources', 'township'], priority: 'high' }),
@@ -33,6 +34,7 @@ const batch1 = () => [
   polygon(P_REASSIGN, '2026-10', square(117.05, 36.6), { leadBureau: 'ecology_environment' }),
   polygon(P_DEADLINE, '2026-10', square(117.06, 36.6)),
   polygon(P_RERUN, '2026-10', square(117.07, 36.6)),
+  polygon(P_RACE, '2026-10', square(117.08, 36.6)),
 ];
 
 beforeAll(async () => {
@@ -153,8 +155,8 @@ describe('who sees what (scope in SQL)', () => {
     expect(d102).toContain(P_ECO);
     expect(d102).not.toContain(P_FOR);
     expect(await codes('d103')).toEqual([P_FOR]);
-    expect((await codes('chief')).length).toBeGreaterThanOrEqual(8);
-    expect((await codes('ana')).length).toBeGreaterThanOrEqual(8);
+    expect((await codes('chief')).length).toBeGreaterThanOrEqual(9);
+    expect((await codes('ana')).length).toBeGreaterThanOrEqual(9);
     const admin = await call('root', 'GET', '/api/polygons');
     expect(admin.statusCode).toBe(403);
     expect((await call('root', 'GET', '/api/users')).json().map((u: { name: string }) => u.name)).toContain('nr');
@@ -222,6 +224,16 @@ describe('state machine', () => {
     const rect = await call('nr', 'POST', `/api/polygons/${P_LEGAL}/rectification`, { method: 'fine', progress: 100 });
     expect(rect.json().code).toBe('CASE.VERDICT_MISMATCH');
     expect((await call('nr', 'POST', `/api/polygons/${P_LEGAL}/close`, { reason: '合法用地' })).json().case.status).toBe('closed');
+  });
+
+  it('two accepts at once: one wins, the other is refused with 409 (the case row is locked)', async () => {
+    const token = await t.token('nr');
+    const rs = await Promise.all(
+      [0, 1].map(() => t.app.inject({ method: 'POST', url: `/api/polygons/${P_RACE}/accept`, headers: { authorization: `Bearer ${token}` }, payload: {} })),
+    );
+    expect(rs.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+    const n = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE code = $1 AND action = 'accept'`, [P_RACE]);
+    expect(n.rows[0].n).toBe(1);
   });
 
   it('reassignment goes through the lead bureau, and the polygon moves scope with it', async () => {
@@ -341,7 +353,7 @@ describe('listing, paging and counts', () => {
     } while (cursor);
     expect(seen).toEqual([...seen].sort());
     expect(new Set(seen).size).toBe(seen.length);
-    expect(seen.length).toBe(8);
+    expect(seen.length).toBe(9);
     const one = (await call('chief', 'GET', `/api/polygons?limit=1&priority=high`)).json() as FeatureCollection;
     expect(one.features[0].properties).toMatchObject({
       code: P_ECO,
@@ -477,6 +489,24 @@ describe('batch re-run', () => {
     expect(ok.json().case.geometry_changed).toBe(false);
     await call('chief', 'POST', '/api/sweep', {});
     expect((await call('chief', 'GET', `/api/polygons/${P_RERUN}`)).json().case.geometry_changed).toBe(false);
+  });
+});
+
+describe('the page', () => {
+  it('serves web/ at / and nothing outside it', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const web = join(t.dataDir, 'web');
+    await mkdir(web, { recursive: true });
+    await writeFile(join(web, 'index.html'), '<!doctype html><title>图斑</title>');
+    const page = await testApp(db, { webDir: web });
+    try {
+      const r = await page.app.inject({ method: 'GET', url: '/' });
+      expect([r.statusCode, r.headers['content-type'], r.body]).toEqual([200, 'text/html; charset=utf-8', '<!doctype html><title>图斑</title>']);
+      for (const url of ['/../secret', '/%2e%2e/%2e%2e/etc/passwd', '/nope.js']) expect((await page.app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
+      expect((await page.app.inject({ method: 'GET', url: '/api/whatever' })).statusCode).toBe(401);
+    } finally {
+      await page.app.close();
+    }
   });
 });
 

@@ -59,7 +59,9 @@ export async function listPolygons(
   bureauName: (id: string) => string,
 ): Promise<FeatureCollection & { next_cursor: string | null; count: number }> {
   const params: unknown[] = [today];
-  const where = [scopePredicate(user, params)];
+  // A case whose polygon a batch re-run dropped keeps its history but has nothing to draw: it is
+  // left out here (and must be, before the LIMIT, or a short page would end the paging early).
+  const where = [scopePredicate(user, params), 'EXISTS (SELECT 1 FROM work_items x WHERE x.code = c.code)'];
   const add = (sql: (n: number) => string, v: unknown) => {
     params.push(v);
     where.push(sql(params.length));
