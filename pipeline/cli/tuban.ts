@@ -21,6 +21,7 @@ const USAGE = `Usage:
   tuban worker [--concurrency N]     (needs DATABASE_URL and REDIS_URL)
   tuban status <batch-id>            (needs DATABASE_URL and REDIS_URL)
   tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>] [--calendar <yaml>...]
+              [--deadlines <yaml>]
   tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--db …]
                                      (password on standard input)
   tuban user list | tuban user disable <name>   [--db …]

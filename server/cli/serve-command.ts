@@ -1,6 +1,6 @@
 /**
  * `tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>]
- *  [--calendar FILE…] [--log-level info]`: migrate, load the secret and the holiday calendar,
+ *  [--calendar FILE…] [--deadlines FILE] [--log-level info]`: migrate, load the secret and the holiday calendar,
  * build the app, listen; SIGINT/SIGTERM close the server, then the database.
  */
 import { existsSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { openDatabase } from '../../pipeline/store/open-database.js';
 import { buildApp, LOG_REDACT, type AppOptions } from '../app.js';
 import { loadSecret } from '../auth/secret.js';
 import { DEFAULT_CALENDAR_FILE, loadCalendar } from '../deadlines/calendar.js';
-import { DEFAULT_DEADLINES } from '../deadlines/rules.js';
+import { loadDeadlines } from '../deadlines/load-deadlines.js';
 
 export const DEFAULT_DATA_DIR = '.tuban/data';
 
@@ -32,7 +32,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   const host = one(flags, 'host', '127.0.0.1')!;
   const dataDir = resolve(one(flags, 'data', process.env.TUBAN_DATA ?? DEFAULT_DATA_DIR)!);
   const calendars = paths(flags, 'calendar');
-  const deadlines = { rules: DEFAULT_DEADLINES, calendar: await loadCalendar(calendars.length ? calendars : [DEFAULT_CALENDAR_FILE]) };
+  const deadlines = { rules: await loadDeadlines(one(flags, 'deadlines')), calendar: await loadCalendar(calendars.length ? calendars : [DEFAULT_CALENDAR_FILE]) };
   const secret = await loadSecret(dataDir);
   const db = await openDatabase(dbTarget(flags));
   await migrate(db);

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { WorkCalendar } from './calendar.js';
+import { parseDeadlines } from './load-deadlines.js';
+import { DEFAULT_DEADLINES, applyRule } from './rules.js';
+
+describe('deadline rules from a file', () => {
+  it('overrides only the rules it names', () => {
+    const r = parseDeadlines({ rectification: { kind: 'working_days', days: 10 }, monthly_report: { kind: 'day_of_next_month', day: 10 } }, 'city.yaml');
+    expect(r.rectification).toMatchObject({ kind: 'working_days', days: 10, source: 'city.yaml' });
+    expect(r.verification).toEqual(DEFAULT_DEADLINES.verification);
+    expect(applyRule(r.monthly_report, '2026-11-20', new WorkCalendar())).toBe('2026-12-10');
+  });
+
+  it('names the file and the rule when a rule is wrong or unknown', () => {
+    expect(() => parseDeadlines({ rectification: { kind: 'working_days' } }, 'city.yaml')).toThrow(/city\.yaml: rectification: .*need days/);
+    expect(() => parseDeadlines({ lunch: { kind: 'calendar_days', days: 1 } }, 'city.yaml')).toThrow(/city\.yaml.*lunch/);
+  });
+});

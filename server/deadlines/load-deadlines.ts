@@ -1,0 +1,39 @@
+/**
+ * Deadline rules from a YAML file (`tuban serve --deadlines FILE`), over the defaults: each city sets
+ * its own clocks. Only the rules named in the file change; an unknown rule id or kind fails by name.
+ *
+ *   rectification: {kind: working_days, days: 10, label: 十个工作日}
+ *   monthly_report: {kind: day_of_next_month, day: 10}
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_DEADLINES, type DeadlineRule, type DeadlineRuleId } from './rules.js';
+
+const Rule = z
+  .object({
+    kind: z.enum(['calendar_days', 'working_days', 'end_of_month', 'day_of_next_month']),
+    days: z.number().int().min(1).max(366).optional(),
+    day: z.number().int().min(1).max(28).optional(),
+    label: z.string().optional(),
+    source: z.string().optional(),
+  })
+  .strict()
+  .refine((r) => !['calendar_days', 'working_days'].includes(r.kind) || r.days !== undefined, { message: 'calendar_days and working_days need days' })
+  .refine((r) => r.kind !== 'day_of_next_month' || r.day !== undefined, { message: 'day_of_next_month needs day' });
+
+const File = z.object(Object.fromEntries(Object.keys(DEFAULT_DEADLINES).map((k) => [k, Rule.optional()])) as Record<DeadlineRuleId, z.ZodOptional<typeof Rule>>).strict();
+
+export function parseDeadlines(input: unknown, subject = 'deadlines'): Record<DeadlineRuleId, DeadlineRule> {
+  const r = File.safeParse(input ?? {});
+  if (!r.success) throw new Error(`${subject}: ${r.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  const out = { ...DEFAULT_DEADLINES };
+  for (const [id, rule] of Object.entries(r.data) as [DeadlineRuleId, z.infer<typeof Rule> | undefined][]) {
+    if (rule) out[id] = { ...rule, label: rule.label ?? DEFAULT_DEADLINES[id].label, source: rule.source ?? subject };
+  }
+  return out;
+}
+
+export async function loadDeadlines(path: string | undefined): Promise<Record<DeadlineRuleId, DeadlineRule>> {
+  return path ? parseDeadlines(parseYaml(await readFile(path, 'utf8')), path) : DEFAULT_DEADLINES;
+}
