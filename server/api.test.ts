@@ -485,6 +485,17 @@ describe('batch re-run', () => {
     const kept = (await call('nr', 'GET', `/api/polygons/${P_NR}`)).json();
     expect(kept.case).toMatchObject({ status: 'reviewed', verdict: 'illegal', geometry_changed: false });
     expect((await call('chief', 'GET', '/api/inbox/counts')).json().geometry_changed).toBe(1);
+    // A second re-run no longer finds P_LEGAL: its case stays (closed, legal, history) and is flagged.
+    await replaceBatchPolygons(db, 'b-2026-10', rerun.filter((p) => p.code !== P_LEGAL));
+    await call('chief', 'POST', '/api/sweep', {});
+    const gone = await call('nr', 'GET', `/api/polygons/${P_LEGAL}`);
+    expect(gone.statusCode, gone.body).toBe(200);
+    expect(gone.json().geometry).toBeNull();
+    expect(gone.json().case).toMatchObject({ status: 'closed', verdict: 'legal', geometry_changed: true });
+    expect(gone.json().history.map((h: { action: string }) => h.action).slice(-1)).toEqual(['polygon.vanished']);
+    expect(await codes('nr')).not.toContain(P_LEGAL);
+    await replaceBatchPolygons(db, 'b-2026-10', rerun);
+    expect((await call('chief', 'GET', '/api/inbox/counts')).json().geometry_changed).toBe(2);
     const ok = await call('chief', 'POST', `/api/polygons/${P_RERUN}/confirm-geometry`, { comment: '边界微调, 判定不变' });
     expect(ok.json().case.geometry_changed).toBe(false);
     await call('chief', 'POST', '/api/sweep', {});

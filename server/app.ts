@@ -133,7 +133,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (maintaining && !force && lastMaintained > -Infinity) return;
     maintaining ??= (async () => {
       try {
-        const full = Date.now() - lastFull > 3600_000;
+        const full = force || Date.now() - lastFull > 3600_000;
         const since = full || !watermark ? null : new Date(Date.parse(watermark) - 3600_000).toISOString();
         const r = await syncCases(opts.db, opts.deadlines, since);
         if (full) lastFull = Date.now();

@@ -144,7 +144,8 @@ export const addNote = (ctx: ActionContext, user: User, code: string, body: z.in
 export function confirmGeometry(ctx: ActionContext, user: User, code: string, body: z.infer<typeof ConfirmGeometry>) {
   return runAction(ctx, user, code, 'confirm_geometry', async (tx) => {
     const h = await tx.query<{ h: string }>('SELECT md5(ST_AsBinary(geom)) AS h FROM work_items WHERE code = $1', [code]);
-    return { set: { geometry_changed: false, geom_hash: h.rows[0]?.h }, detail: body };
+    if (h.rows.length === 0) throw new ApiError('CASE.BAD_STATE', `${code} is in no batch any more; nothing to confirm`);
+    return { set: { geometry_changed: false, geom_hash: h.rows[0].h }, detail: body };
   });
 }
 

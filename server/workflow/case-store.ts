@@ -91,7 +91,22 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
        ) SELECT count(*)::int AS n FROM changed`,
       [],
     );
-    const flagged = (await tx.query<{ n: number }>(f.sql, f.params)).rows[0].n;
+    let flagged = (await tx.query<{ n: number }>(f.sql, f.params)).rows[0].n;
+    if (!since) {
+      // A re-run that no longer finds a polygon (or numbers its site differently) leaves its case
+      // without geometry: flag it too, so the lead bureau sees it; its verdict and history stay.
+      const g = await tx.query<{ n: number }>(
+        `WITH gone AS (
+           UPDATE cases c SET geometry_changed = true, version = c.version + 1, updated_at = now()
+           WHERE NOT c.geometry_changed AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code)
+           RETURNING c.code, c.geom_hash
+         ), audit AS (
+           INSERT INTO audit_log (actor, action, code, before, after)
+           SELECT 'system', 'polygon.vanished', code, jsonb_build_object('geom_hash', geom_hash), jsonb_build_object('geometry_changed', true) FROM gone
+         ) SELECT count(*)::int AS n FROM gone`,
+      );
+      flagged += g.rows[0].n;
+    }
     return { created, flagged, watermark };
   });
 }

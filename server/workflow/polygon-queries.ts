@@ -19,7 +19,7 @@ export interface PolygonFilter {
 }
 
 /** The batch output's snake_case properties (pipeline/outputs/polygons-geojson.ts) plus the workflow's. */
-const PROPERTY_SQL = `w.code, w.epoch, w.source, w.district_code, w.district_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
+const PROPERTY_SQL = `c.code, c.epoch, c.source, w.district_code, w.district_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
   w.priority, w.priority_reasons, round(w.area_m2::numeric, 2)::float8 AS area_m2, round(w.area_mu::numeric, 4)::float8 AS area_mu,
   round(ST_X(w.centroid)::numeric, 7)::float8 AS centroid_lon, round(ST_Y(w.centroid)::numeric, 7)::float8 AS centroid_lat,
   w.change_type, w.change_class, round(w.confidence::numeric, 4)::float8 AS confidence, w.reasons,
@@ -39,14 +39,15 @@ function decodeCursor(cursor: string): string {
   return code;
 }
 
-type Row = Record<string, unknown> & { code: string; geometry: string };
+type Row = Record<string, unknown> & { code: string; geometry: string | null };
 
 export function toFeature(row: Row, bureauName: (id: string) => string): Feature<Geometry> {
   const { geometry, ...props } = row;
   return {
     type: 'Feature',
     id: row.code,
-    geometry: JSON.parse(geometry) as Geometry,
+    // null when a batch re-run dropped the polygon (the case and its history remain).
+    geometry: geometry === null ? (null as unknown as Geometry) : (JSON.parse(geometry) as Geometry),
     properties: { ...props, lead_bureau_name: bureauName(String(props.lead_bureau)) },
   };
 }
@@ -108,7 +109,7 @@ export async function polygonFeatureByCode(q: Queryable, user: User, code: strin
   const scope = scopePredicate(user, params);
   const r = await q.query<Row>(
     `SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry
-     FROM cases c CROSS JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w
+     FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
      WHERE c.code = $2 AND ${scope}`,
     params,
   );
