@@ -28,6 +28,9 @@ export const PolygonQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
+/** The map asks for a whole bounding box at once. */
+export const MapQuery = PolygonQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) });
+
 const parcelIndex = z.number().int().min(1).max(1000).optional().describe('set the verdict of this parcel (after a split)');
 export const Verdict = z.discriminatedUnion('verdict', [
   z.object({ verdict: z.literal('legal'), approval_doc_no: text(100).describe('批准文号'), actual_use: text(200).optional(), note: text(2000).optional(), parcel: parcelIndex }).strict(),

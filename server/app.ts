@@ -114,6 +114,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   app.decorateRequest('user', null);
+  // Evidence and page files are served with their own types; browsers must not guess others.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
   app.addContentTypeParser(['image/jpeg', 'application/pdf', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // ------------------------------------------------------------------ maintenance on read
@@ -245,11 +250,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
     registry.route(
       api,
-      { method: 'GET', url: '/api/polygons.geojson', summary: 'Map layer: polygons in a bounding box (same scope and filters, up to 10 000)', tags: ['polygons'], query: S.PolygonQuery },
+      { method: 'GET', url: '/api/polygons.geojson', summary: 'Map layer: polygons in a bounding box (same scope and filters, up to 10 000 by default)', tags: ['polygons'], query: S.MapQuery },
       async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        const fc = await listPolygons(opts.db, user, { ...query, limit: query.limit ?? 10_000 }, today(), bureauName);
+        const fc = await listPolygons(opts.db, user, query, today(), bureauName);
         reply.type('application/geo+json').header('cache-control', 'private, no-cache');
         return fc;
       },

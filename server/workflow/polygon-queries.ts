@@ -62,7 +62,7 @@ export async function listPolygons(
   const params: unknown[] = [today];
   // A case whose polygon a batch re-run dropped keeps its history but has nothing to draw: it is
   // left out here (and must be, before the LIMIT, or a short page would end the paging early).
-  const where = [scopePredicate(user, params), 'EXISTS (SELECT 1 FROM work_items x WHERE x.code = c.code)'];
+  const where = [scopePredicate(user, params)];
   const add = (sql: (n: number) => string, v: unknown) => {
     params.push(v);
     where.push(sql(params.length));
@@ -71,7 +71,9 @@ export async function listPolygons(
   if (f.status) add((n) => `c.status = $${n}`, f.status);
   // Conditions on the polygon itself are asked of the view by code (pushed into both branches as
   // index lookups); the page is cut from `cases` in code order first, so a page costs its own rows.
-  if (f.priority) add((n) => `EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code AND w.priority = $${n})`, f.priority);
+  if (f.priority) {
+    add((n) => `(EXISTS (SELECT 1 FROM polygons x WHERE x.code = c.code AND x.priority = $${n}) OR ($${n} = 'normal' AND EXISTS (SELECT 1 FROM clues x WHERE x.code = c.code)))`, f.priority);
+  }
   if (f.district) add((n) => `c.district_code = $${n}`, f.district);
   if (f.overdue === 'true') where.push(`c.due_date < $1::date AND c.status <> 'reviewed'`);
   if (f.overdue === 'false') where.push(`NOT (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status <> 'reviewed')`);
@@ -81,7 +83,10 @@ export async function listPolygons(
     params.push(w, s, e, n);
     const k = params.length;
     // The box is searched once on the GiST indexes; the codes found are then looked up in cases.
-    where.push(`c.code = ANY(ARRAY(SELECT w.code FROM work_items w WHERE w.geom && ST_MakeEnvelope($${k - 3}, $${k - 2}, $${k - 1}, $${k}, 4326)))`);
+    where.push(
+      `c.code = ANY(ARRAY(SELECT x.code FROM polygons x WHERE x.geom && ST_MakeEnvelope($${k - 3}, $${k - 2}, $${k - 1}, $${k}, 4326)
+                         UNION ALL SELECT x.code FROM clues x WHERE x.geom && ST_MakeEnvelope($${k - 3}, $${k - 2}, $${k - 1}, $${k}, 4326)))`,
+    );
   }
   if (f.cursor) add((n) => `c.code > $${n}`, decodeCursor(f.cursor));
   params.push(f.limit + 1);
@@ -90,17 +95,20 @@ export async function listPolygons(
        SELECT c.* FROM cases c WHERE ${where.join(' AND ')} ORDER BY c.code LIMIT $${params.length}
      )
      SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry
-     FROM page c CROSS JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w
+     FROM page c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
      ORDER BY c.code`,
     params,
   );
+  // Paging follows the cases; a case whose polygon a batch re-run dropped (no geometry: its card
+  // still opens) is left out of the features but still moves the cursor, so no page ends early.
   const more = r.rows.length > f.limit;
-  const rows = more ? r.rows.slice(0, f.limit) : r.rows;
+  const page = more ? r.rows.slice(0, f.limit) : r.rows;
+  const rows = page.filter((row) => row.geometry !== null);
   return {
     type: 'FeatureCollection',
     features: rows.map((row) => toFeature(row, bureauName)),
     count: rows.length,
-    next_cursor: more ? encodeCursor(rows[rows.length - 1].code) : null,
+    next_cursor: more ? encodeCursor(page[page.length - 1].code) : null,
   };
 }
 

@@ -1,0 +1,56 @@
+/**
+ * Query timings of the triage server at scale, without HTTP: N synthetic polygons (default 100 000)
+ * in the embedded database, or in a fresh schema of TUBAN_TEST_DATABASE_URL; first and full case
+ * sync, deadline sweep, inbox page of 100 (keyset, 20 pages), one card, a bbox map query, counts —
+ * for a bureau user (a quarter of the polygons). Prints one JSON line.
+ *   npm run build && node dist/server/bench-queries.js [N]
+ *   node scripts/test-servers.mjs -- node dist/server/bench-queries.js
+ */
+import { openTestDatabase } from './testing/fixtures.js';
+import { syncCases, sweepDeadlines } from './workflow/case-store.js';
+import { listPolygons, inboxCounts, polygonFeatureByCode } from './workflow/polygon-queries.js';
+import { loadCalendar } from './deadlines/calendar.js';
+import { DEFAULT_DEADLINES } from './deadlines/rules.js';
+const N = Number(process.argv[2] ?? 100_000);
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+async function main(): Promise<void> {
+  const db = await openTestDatabase();
+  await db.query(`INSERT INTO batches (id, epoch, status, finished_at) VALUES ('b', '2026-10', 'done', now())`);
+  await db.query(`INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence, reasons, before_date, after_date, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus, routing_reason, rule_id, priority, priority_reasons, detector, tile_id)
+    SELECT '2026-10', '3701' || lpad((i % 10)::text, 2, '0') || '-202610-' || lpad(i::text, 6, '0'), 'b',
+      ST_MakeEnvelope(117 + (i % 300) * 0.001, 36 + (i / 300) * 0.001, 117 + (i % 300) * 0.001 + 0.0008, 36 + (i / 300) * 0.001 + 0.0008, 4326),
+      ST_SetSRID(ST_MakePoint(117 + (i % 300) * 0.001, 36 + (i / 300) * 0.001), 4326), 5000, 7.5, 'construction', 'JZ', 0.8, '[]', '2026-09-01', '2026-10-01', '{}',
+      '3701' || lpad((i % 10)::text, 2, '0'), 'x', (ARRAY['natural_resources','forestry','water','urban_management'])[1 + i % 4], '[]', 'r', 'r', 'normal', '[]', '{"name":"s","version":"1","paramsHash":"h"}', 't'
+    FROM generate_series(1, ${N}) i`);
+  const d = { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() };
+  let t = Date.now();
+  await syncCases(db, d);
+  const first = Date.now() - t;
+  await db.query('ANALYZE');
+  t = Date.now(); await syncCases(db, d); const full = Date.now() - t;
+  t = Date.now(); await sweepDeadlines(db, '2026-11-03'); const sweep = Date.now() - t;
+  const user = { name: 'u', role: 'bureau' as const, bureau: 'forestry', district: null };
+  const inbox: number[] = [], card: number[] = [], bbox: number[] = [];
+  let cursor: string | undefined;
+  for (let k = 0; k < 20; k++) {
+    t = Date.now();
+    const fc = await listPolygons(db, user, { limit: 100, cursor }, '2026-11-03', (x) => x);
+    inbox.push(Date.now() - t);
+    cursor = fc.next_cursor ?? undefined;
+    t = Date.now();
+    await polygonFeatureByCode(db, user, fc.features[k].id as string, '2026-11-03', (x) => x);
+    card.push(Date.now() - t);
+    t = Date.now();
+    await listPolygons(db, user, { limit: 10000, bbox: `${117 + k * 0.01},36.05,${117.02 + k * 0.01},36.07` }, '2026-11-03', (x) => x);
+    bbox.push(Date.now() - t);
+  }
+  t = Date.now(); await inboxCounts(db, user, '2026-11-03'); const counts = Date.now() - t;
+  console.log(JSON.stringify({ kind: db.kind, N, first_sync_ms: first, full_sync_ms: full, sweep_ms: sweep, counts_ms: counts,
+    inbox100_p50: pct(inbox, 0.5), inbox100_p95: pct(inbox, 0.95), card_p50: pct(card, 0.5), card_p95: pct(card, 0.95), bbox_p50: pct(bbox, 0.5), bbox_p95: pct(bbox, 0.95) }));
+  await db.close();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
