@@ -439,6 +439,19 @@ describe('clues from other sources', () => {
     expect(card.geometry.type).toBe('Point');
     expect(card.history.map((h: { action: string }) => h.action)).toEqual(['clue.add', 'accept']);
   });
+
+  it('a bureau adds a polygon clue (its own bureau leads it, area from PostGIS); a self-crossing outline is refused', async () => {
+    const r = await call('eco', 'POST', '/api/clues', { source: 'patrol', district_code: '370103', geometry: square(117.2, 36.7, 0.001), description: '巡查: 河道旁堆土' });
+    expect(r.statusCode, r.body).toBe(201);
+    const card = (await call('eco', 'GET', `/api/polygons/${r.json().code}`)).json();
+    expect(card.case.lead_bureau).toBe('ecology_environment');
+    expect(card.properties.area_m2).toBeGreaterThan(9000);
+    expect(card.properties.area_m2).toBeLessThan(10500); // 0.001° × 0.001° at 36.7° N ≈ 9.9e3 m²
+    const bowtie = { type: 'Polygon', coordinates: [[[117.3, 36.7], [117.301, 36.701], [117.301, 36.7], [117.3, 36.701], [117.3, 36.7]]] };
+    const bad = await call('eco', 'POST', '/api/clues', { source: 'patrol', district_code: '370103', geometry: bowtie, description: 'x' });
+    expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION']);
+    expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM clues WHERE district_code = '370103'`)).rows[0].n).toBe(1);
+  });
 });
 
 describe('audit log', () => {
@@ -460,6 +473,15 @@ describe('audit log', () => {
     expect(card.history[1].after).toMatchObject({ status: 'verified', verdict: 'illegal', violation_type: 'illegal_occupation' });
     // Refused actions leave no trace.
     expect(card.history.length).toBe(9);
+  });
+
+  it('records account changes too', async () => {
+    const r = await db.query<{ actor: string; action: string; name: string }>(`SELECT actor, action, after->>'name' AS name FROM audit_log WHERE action LIKE 'user.%' ORDER BY id`);
+    expect(r.rows.slice(0, 2)).toEqual([
+      { actor: 'test', action: 'user.add', name: 'ana' },
+      { actor: 'test', action: 'user.add', name: 'nr' },
+    ]);
+    expect(JSON.stringify(r.rows)).not.toContain('scrypt$');
   });
 
   it('is append-only in the database: UPDATE, DELETE and TRUNCATE fail', async () => {

@@ -20,7 +20,7 @@ export interface NewUser {
 
 const NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 
-export async function addUser(db: Queryable & { transaction?: unknown }, u: NewUser, actor = 'cli'): Promise<User> {
+export async function addUser(db: Queryable, u: NewUser, actor = 'cli'): Promise<User> {
   if (!NAME_RE.test(u.name)) throw new ApiError('USER.INVALID', `name '${u.name}' must be 1–64 of A–Z a–z 0–9 _ . @ -`);
   if (!ROLES.includes(u.role)) throw new ApiError('USER.INVALID', `role must be one of ${ROLES.join(', ')}`);
   if (u.role === 'bureau' && !u.bureau) throw new ApiError('USER.INVALID', 'a bureau user needs --bureau <id>');
