@@ -6,7 +6,7 @@
  *   npm run build && node dist/server/bench-queries.js [N]
  *   node scripts/test-servers.mjs -- node dist/server/bench-queries.js
  */
-import { openTestDatabase } from './testing/fixtures.js';
+import { insertSyntheticPolygons, openTestDatabase } from './testing/fixtures.js';
 import { syncCases, sweepDeadlines } from './workflow/case-store.js';
 import { listPolygons, inboxCounts, polygonFeatureByCode } from './workflow/polygon-queries.js';
 import { loadCalendar } from './deadlines/calendar.js';
@@ -15,13 +15,7 @@ const N = Number(process.argv[2] ?? 100_000);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 async function main(): Promise<void> {
   const db = await openTestDatabase();
-  await db.query(`INSERT INTO batches (id, epoch, status, finished_at) VALUES ('b', '2026-10', 'done', now())`);
-  await db.query(`INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence, reasons, before_date, after_date, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus, routing_reason, rule_id, priority, priority_reasons, detector, tile_id)
-    SELECT '2026-10', '3701' || lpad((i % 10)::text, 2, '0') || '-202610-' || lpad(i::text, 6, '0'), 'b',
-      ST_MakeEnvelope(117 + (i % 300) * 0.001, 36 + (i / 300) * 0.001, 117 + (i % 300) * 0.001 + 0.0008, 36 + (i / 300) * 0.001 + 0.0008, 4326),
-      ST_SetSRID(ST_MakePoint(117 + (i % 300) * 0.001, 36 + (i / 300) * 0.001), 4326), 5000, 7.5, 'construction', 'JZ', 0.8, '[]', '2026-09-01', '2026-10-01', '{}',
-      '3701' || lpad((i % 10)::text, 2, '0'), 'x', (ARRAY['natural_resources','forestry','water','urban_management'])[1 + i % 4], '[]', 'r', 'r', 'normal', '[]', '{"name":"s","version":"1","paramsHash":"h"}', 't'
-    FROM generate_series(1, ${N}) i`);
+  await insertSyntheticPolygons(db, N);
   const d = { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() };
   let t = Date.now();
   await syncCases(db, d);
