@@ -525,14 +525,30 @@ describe('batch re-run', () => {
   });
 });
 
-describe('the page', () => {
-  it('serves web/ at / and nothing outside it', async () => {
+describe('the page and the chips seam', () => {
+  it('serves web/ at / and nothing outside it; chips come from the imagery module, within scope', async () => {
     const { mkdir, writeFile } = await import('node:fs/promises');
     const web = join(t.dataDir, 'web');
     await mkdir(web, { recursive: true });
     await writeFile(join(web, 'index.html'), '<!doctype html><title>图斑</title>');
-    const page = await testApp(db, { webDir: web });
+    const png = Buffer.from('89504e470d0a1a0a', 'hex');
+    const asked: string[] = [];
+    const page = await testApp(db, {
+      webDir: web,
+      chips: async (feature, which) => {
+        asked.push(`${feature.id}:${which}`);
+        return { png, date: which === 'before' ? '2026-09-03' : '2026-10-05' };
+      },
+    });
     try {
+      // The chips seam: the imagery module is asked only for polygons the user may see.
+      const token = (await page.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'eco', password: 'correct horse battery' } })).json().token;
+      const chip = await page.app.inject({ method: 'GET', url: `/api/polygons/${P_ECO}/chips/before.png`, headers: { authorization: `Bearer ${token}` } });
+      expect([chip.statusCode, chip.headers['content-type'], chip.headers['x-sensor-date']]).toEqual([200, 'image/png', '2026-09-03']);
+      expect(Buffer.compare(chip.rawPayload, png)).toBe(0);
+      expect((await page.app.inject({ method: 'GET', url: `/api/polygons/${P_FOR}/chips/after.png`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(404);
+      expect((await page.app.inject({ method: 'GET', url: `/api/polygons/${P_ECO}/chips/side.png`, headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(400);
+      expect(asked).toEqual([`${P_ECO}:before`]);
       const r = await page.app.inject({ method: 'GET', url: '/' });
       expect([r.statusCode, r.headers['content-type'], r.body]).toEqual([200, 'text/html; charset=utf-8', '<!doctype html><title>图斑</title>']);
       for (const url of ['/../secret', '/%2e%2e/%2e%2e/etc/passwd', '/nope.js']) expect((await page.app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
