@@ -119,6 +119,14 @@ describe('sign-in and anonymous access', () => {
     expect((await call(null, 'POST', '/api/session', { name: 'temp', password: 'correct horse battery' })).statusCode).toBe(401);
   });
 
+  it('throttles password guessing per name after 10 failures', async () => {
+    await addUser(db, { name: 'target', role: 'analyst', password: 'correct horse battery' }, 'test');
+    for (let i = 0; i < 10; i++) expect((await call(null, 'POST', '/api/session', { name: 'target', password: `guess-number-${i}` })).statusCode).toBe(401);
+    const r = await call(null, 'POST', '/api/session', { name: 'target', password: 'correct horse battery' });
+    expect([r.statusCode, r.json().code]).toEqual([429, 'AUTH.THROTTLED']);
+    expect((await call(null, 'POST', '/api/session', { name: 'nr', password: 'correct horse battery' })).statusCode).toBe(200);
+  });
+
   it('refuses a short password with a code', async () => {
     await expect(addUser(db, { name: 'shorty', role: 'lead', password: 'short' })).rejects.toMatchObject({ code: 'USER.PASSWORD_TOO_SHORT' });
     expect((await db.query(`SELECT count(*)::int AS n FROM users WHERE name = 'shorty'`)).rows[0]).toEqual({ n: 0 });

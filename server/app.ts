@@ -106,6 +106,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const bureauName = (id: string) => bureauNames[id]?.name_zh ?? id;
   const ctx: ActionContext = { db: opts.db, deadlines: opts.deadlines, today };
   const registry = new ApiRegistry();
+  /** Failed sign-in times per user name (in memory: a restart forgets them, which is acceptable). */
+  const failures = new Map<string, number[]>();
 
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -197,10 +199,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       pub,
       { method: 'POST', url: '/api/session', summary: 'Sign in: a token (also set as an HttpOnly SameSite cookie for the page)', tags: ['session'], body: S.Session, auth: false, responses: { 200: '{token, expires_in, user}' } },
       async (req, reply, { body }) => {
+        // Password guessing: after 10 failures for one name in 15 minutes, refuse before checking.
+        const fails = (failures.get(body.name) ?? []).filter((t) => t > Date.now() - 15 * 60_000);
+        if (fails.length >= 10) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil((fails[0] + 15 * 60_000 - Date.now()) / 60_000)} min`);
         const row = await findUser(opts.db, body.name);
         // Verify against a dummy hash when the user is missing, so timing does not reveal names.
         const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
-        if (!row || !ok || row.disabled) throw new ApiError('AUTH.BAD_CREDENTIALS');
+        if (!row || !ok || row.disabled) {
+          if (failures.size > 10_000) failures.clear(); // bounded memory under a flood of names
+          failures.set(body.name, [...fails, Date.now()]);
+          throw new ApiError('AUTH.BAD_CREDENTIALS');
+        }
+        failures.delete(body.name);
         const token = signToken(opts.secret, row.name, now().getTime());
         const secure = req.protocol === 'https' ? '; Secure' : '';
         reply.header('set-cookie', `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${TOKEN_TTL_S}${secure}`);
