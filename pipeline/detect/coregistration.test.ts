@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BANDS, asDn, detect, perturb, writeBands } from '../../scripts/bench-stability.js';
-import { readOscdCity } from '../accuracy/bench-data.js';
+import { BANDS, asDn, detect, perturb, writeBands } from '../../evaluation/stability-scenes.js';
+import { readOscdCity } from '../../evaluation/bench-data.js';
 import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
 
 const DATA = new URL('../../../shared/data/oscd', import.meta.url).pathname;

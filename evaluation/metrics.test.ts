@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { objectMetrics, pixelCounts, pixelMetrics, REF_CHANGE as C, REF_IGNORE as I, REF_NO_CHANGE as N } from './metrics.js';
-import { labelComponents as labelKernel } from '../../geo/kernels/label.js';
+import { labelComponents as labelKernel } from '../geo/kernels/label.js';
 
 /** 8-connected labels of a 0/1 mask (the product's kernel). */
 const labelComponents = (mask: Uint8Array, w: number, h: number, out: Int32Array): number => labelKernel(mask, w, h, out, 8);

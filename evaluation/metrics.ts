@@ -3,7 +3,7 @@
  * change class, object recall (labelled change objects found) and polygon precision
  * (predicted objects that are real). Plain functions over typed arrays on one grid.
  */
-import { labelComponents as labelKernel } from '../../geo/kernels/label.js';
+import { labelComponents as labelKernel } from '../geo/kernels/label.js';
 
 /** 8-connected labels of a 0/1 mask (the product's kernel). */
 const labelComponents = (mask: Uint8Array, w: number, h: number, out: Int32Array): number => labelKernel(mask, w, h, out, 8);

@@ -10,14 +10,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { detectProduct, evaluateScene } from '../../scripts/bench-accuracy.js';
-import type { ChangeModel } from '../detect/change-model.js';
-import { DEFAULT_DETECTOR_PARAMS } from '../detect/detector-params.js';
+import { detectScene, evaluateScene } from './detect-scene.js';
+import type { ChangeModel } from '../pipeline/detect/change-model.js';
+import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 import { oscdCityFiles } from './bench-data.js';
 import { addCounts, pixelMetrics, type PixelCounts } from './metrics.js';
 
-const DATA = new URL('../../../shared/data/oscd', import.meta.url).pathname;
-const LOCO = new URL('../../bench-results/change-model-loco.json', import.meta.url).pathname;
+const DATA = new URL('../../shared/data/oscd', import.meta.url).pathname;
+const LOCO = new URL('../bench-results/change-model-loco.json', import.meta.url).pathname;
 const CITIES = ['rennes', 'nantes', 'bercy'];
 
 describe('OSCD accuracy regression (leave-one-city-out, product path)', () => {
@@ -29,7 +29,7 @@ describe('OSCD accuracy regression (leave-one-city-out, product path)', () => {
     for (const city of CITIES) {
       expect(folds[city]?.trainedOn, `fold model for ${city}`).not.toContain(city);
       const files = await oscdCityFiles(DATA, city);
-      const { det, ref } = await detectProduct(files, DEFAULT_DETECTOR_PARAMS, { changeModel: folds[city] });
+      const { det, ref } = await detectScene(files, DEFAULT_DETECTOR_PARAMS, { model: folds[city] });
       const r = evaluateScene(ref, det, 0, DEFAULT_DETECTOR_PARAMS);
       counts = addCounts(counts, r.counts);
       objects += r.refObjects;
@@ -42,7 +42,7 @@ describe('OSCD accuracy regression (leave-one-city-out, product path)', () => {
 
   it('keeps paris above its floor: cloud haze rings are hidden, white roofs are not', async () => {
     const folds = (JSON.parse(readFileSync(LOCO, 'utf8')) as { folds: Record<string, ChangeModel> }).folds;
-    const { det, ref } = await detectProduct(await oscdCityFiles(DATA, 'paris'), DEFAULT_DETECTOR_PARAMS, { changeModel: folds.paris });
+    const { det, ref } = await detectScene(await oscdCityFiles(DATA, 'paris'), DEFAULT_DETECTOR_PARAMS, { model: folds.paris });
     const r = evaluateScene(ref, det, 0, DEFAULT_DETECTOR_PARAMS);
     expect(r.f1, `paris P ${r.precision.toFixed(3)} R ${r.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.26);
   }, 120_000);

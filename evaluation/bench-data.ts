@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromFile } from 'geotiff';
-import type { BandName, GeoTransform, Raster } from '../../geo/raster.js';
+import type { BandName, GeoTransform, Raster } from '../geo/raster.js';
 import { REF_CHANGE, REF_IGNORE, REF_NO_CHANGE } from './metrics.js';
 
 export interface BenchScene {
