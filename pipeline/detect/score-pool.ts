@@ -26,13 +26,12 @@ export function defaultScoreWorkers(tilesAtOnce = 1): number {
 }
 
 /**
- * The compiled worker. Under vitest this module runs from its .ts source, which a worker thread
- * cannot load: it then uses the build (npm test builds first).
+ * The worker module next to this one, in the same form: score-worker.js in the build, and
+ * score-worker.ts when this module runs from source (under vitest, whose processes start with a
+ * TypeScript loader that worker threads inherit: vitest.config.ts, test-support/).
  */
 function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/pipeline/detect/score-worker.js', import.meta.url)
-    : new URL('./score-worker.js', import.meta.url);
+  return new URL(import.meta.url.endsWith('.ts') ? './score-worker.ts' : './score-worker.js', import.meta.url);
 }
 
 interface Pending {
