@@ -4,7 +4,7 @@
  * clean it, label it, and keep the components that pass the minimum mapping unit and have seed
  * pixels at the threshold. Full-tile buffers: mask u8 and labels i32.
  */
-import { componentStats, labelComponents, seedStats, type ComponentStats } from '../../geo/kernels/label.js';
+import { componentStats, labelComponents, removeSmallComponents, seedStats, type ComponentStats } from '../../geo/kernels/label.js';
 import { createMorphScratch, open as openMask, close as closeMask } from '../../geo/kernels/morphology.js';
 import { histogram } from '../../geo/kernels/threshold.js';
 import type { ChangeModel } from './change-model.js';
@@ -13,19 +13,19 @@ import type { DetectorParams } from './detector-params.js';
 import { NOT_OBSERVED } from './score.js';
 import type { TileScores } from './score-stream.js';
 import type { StageTimer } from './stage-timer.js';
-import { chooseThreshold } from './threshold.js';
+import { chooseThreshold } from './choose-threshold.js';
 
 const HIST_BINS = 4096;
 /** Score histogram range in σ units of the normalised difference; scores above are clamped into the last bin. */
 const HIST_HI = 64;
 
 export interface TileComponents {
-  /** Component label per pixel (0 = none), numbered 1…count; labels not kept are still drawn. */
+  /** Component label per pixel (0 = none), numbered 1…count; components under the MMU are erased, others not kept are still drawn. */
   labels: Int32Array;
   count: number;
   /** keep[l] = 1 for the components that passed the MMU and seed tests. */
   keep: Uint8Array;
-  /** Pixel count, bounding box and max score of each component. */
+  /** Pixel count (0 for components under the MMU), bounding box and max score of each component. */
   stats: ComponentStats;
   /** Pixels of each component at the threshold (its evidence; the grown rim only draws the outline), and their score sum. */
   seeds: { count: Uint32Array; sum: Float64Array };
@@ -96,6 +96,8 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
   const seeds = lowCut < threshold ? seedStats(labels, score, threshold, count) : { count: stats.count, sum: stats.sum! };
   const minSeeds = model ? Math.max(1, params.learnedSeedPx) : 1;
   const keep = new Uint8Array(count + 1);
-  for (let l = 1; l <= count; l++) keep[l] = stats.count[l] >= minPixels && seeds.count[l] >= minSeeds ? 1 : 0;
+  // The MMU sieve (small components are erased from `labels`), then the seed test on the rest.
+  removeSmallComponents(labels, w, h, stats, minPixels, keep);
+  for (let l = 1; l <= count; l++) if (keep[l] && seeds.count[l] < minSeeds) keep[l] = 0;
   return { labels, count, keep, stats, seeds, threshold, minPixels, notObservedPx };
 }

@@ -5,7 +5,8 @@ import { fitNormalisation } from './normalise.js';
 import { CHANGE_TYPE_CODES, CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 import { boxMeanFinite } from './box-mean.js';
-import { accumulateHistogram, chooseThreshold, kittlerThreshold, otsuThreshold } from './threshold.js';
+import { histogram, kittlerIllingworth, otsuThreshold } from '../../geo/kernels/threshold.js';
+import { chooseThreshold } from './choose-threshold.js';
 import { componentConfidence } from './confidence.js';
 import { FEATURE_COUNT, FEATURE_NAMES, createFeatureScratch } from './change-features.js';
 import { foldModel, shippedChangeModel, type ChangeModel } from './change-model.js';
@@ -131,10 +132,10 @@ describe('chooseThreshold', () => {
     v[i] = i < 97_000 ? Math.abs(1 + 0.4 * g) : 8 + g;
   }
   const hist = new Float64Array(1000);
-  accumulateHistogram(v, 0, 20, hist);
+  histogram(v, null, 0, 20, hist);
 
   it('Kittler–Illingworth separates a rare change class', () => {
-    const t = kittlerThreshold(hist, 0, 20);
+    const t = kittlerIllingworth(hist, 0, 20);
     expect(t).toBeGreaterThan(2);
     expect(t).toBeLessThan(6);
     expect(otsuThreshold(hist, 0, 20)).toBeGreaterThan(0);
@@ -144,7 +145,7 @@ describe('chooseThreshold', () => {
     const p = { ...DEFAULT_DETECTOR_PARAMS, thresholdFloor: 7, thresholdCeiling: 7.5 };
     expect(chooseThreshold(hist, 0, 20, p)).toBe(7);
     const flat = new Float64Array(1000);
-    accumulateHistogram(new Float32Array(1000).fill(0.5), 0, 20, flat);
+    histogram(new Float32Array(1000).fill(0.5), null, 0, 20, flat);
     expect(chooseThreshold(flat, 0, 20, DEFAULT_DETECTOR_PARAMS)).toBeGreaterThanOrEqual(DEFAULT_DETECTOR_PARAMS.thresholdFloor);
   });
 });
