@@ -130,7 +130,7 @@ const HIGH_CONF = 0.8;
 export function evaluateScene(scene: BenchReference, det: BenchDetection, seconds: number, params: DetectorParams): SceneResult {
   const counts = pixelCounts(det.mask, scene.reference);
   const pm = pixelMetrics(counts);
-  const minRefPixels = Math.max(1, Math.ceil(params.mmuM2 / (scene.pixelSizeM * scene.pixelSizeM)));
+  const minRefPixels = Math.max(1, Math.ceil(params.components.mmuM2 / (scene.pixelSizeM * scene.pixelSizeM)));
   const maxLabel = det.components.reduce((m, c) => Math.max(m, c.label), 0);
   const om = objectMetrics(det.labels, maxLabel, scene.reference, scene.width, scene.height, minRefPixels);
   const hi = { polygons: 0, hit: 0, precision: null as number | null };

@@ -22,7 +22,7 @@ import { detectScene, evaluateScene, type SceneResult } from '../evaluation/dete
 import { addCounts, pixelMetrics, type PixelCounts } from '../evaluation/metrics.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { detectorStamp } from '../pipeline/detect/detect-tile.js';
-import { DEFAULT_DETECTOR_PARAMS, usesLearnedModel, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { flatParams, parseDetectorParams, usesLearnedModel, type DetectorParams } from '../pipeline/detect/detector-params.js';
 
 function pool(name: string, rs: SceneResult[]): SceneResult {
   let counts: PixelCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const data = arg('--data', '../shared/data');
   const outPath = arg('--out', 'bench-results/accuracy.json');
   const only = arg('--only', '');
-  const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, ...(JSON.parse(arg('--params', '{}')) as Partial<DetectorParams>) };
+  const params: DetectorParams = parseDetectorParams(JSON.parse(arg('--params', '{}')), '--params');
   const names = [...OSCD_CITIES, 'taizhou'].filter((c) => !only || only.split(',').includes(c));
   // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2, takes the unsupervised path).
   const onlyBands = args.includes('--bands') ? arg('--bands', '').split(',') : null;
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         detector: stamp,
-        params,
+        params: flatParams(params),
         scoring: learned ? 'oscd: leave-one-city-out (fold model never saw the city); taizhou: shipped model, never trained on' : 'unsupervised: nothing fitted on these scenes',
         summary: main.pooled && {
           oscdPooledF1: main.pooled.f1,

@@ -14,14 +14,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OSCD_CITIES, readOscdCity } from '../evaluation/bench-data.js';
 import { BANDS, GAIN, NOISE_DN, OFFSET, PIXEL_M, VARIANTS, asDn, detect, perturb, writeBands, type ControlResult } from '../evaluation/stability-scenes.js';
-import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { flatParams, parseDetectorParams, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { flag } from './bench-lib.js';
 
 async function main(): Promise<void> {
   const data = flag('data', '../shared/data');
   const cities = flag('cities', OSCD_CITIES.join(',')).split(',');
   const outPath = flag('out', 'bench-results/stability.json');
-  const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, ...(JSON.parse(flag('params', '{}')) as Partial<DetectorParams>) };
+  const params: DetectorParams = parseDetectorParams(JSON.parse(flag('params', '{}')), '--params');
   const dir = join(tmpdir(), `tuban-stability-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const columns = ['real pair', ...VARIANTS.map((v) => v.name)];
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     }
     console.log(['pooled'.padEnd(12), ...totals.map((t) => cell(t, totalKm2))].join(''));
     mkdirSync(dirname(outPath), { recursive: true });
-    writeFileSync(outPath, JSON.stringify({ params, variants: VARIANTS, gain: GAIN, offsetDn: OFFSET, noiseDn: NOISE_DN, cities: rows, pooled: { km2: totalKm2, ...Object.fromEntries(columns.map((c, j) => [c, totals[j]])) } }, null, 1));
+    writeFileSync(outPath, JSON.stringify({ params: flatParams(params), variants: VARIANTS, gain: GAIN, offsetDn: OFFSET, noiseDn: NOISE_DN, cities: rows, pooled: { km2: totalKm2, ...Object.fromEntries(columns.map((c, j) => [c, totals[j]])) } }, null, 1));
     console.log(`wrote ${outPath}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

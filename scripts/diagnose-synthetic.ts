@@ -14,7 +14,7 @@ import { openMosaic, openTile } from '../geo/tile-reader.js';
 import { detectPair, modelFor } from '../pipeline/detect/detect-tile.js';
 import { tilePair } from '../pipeline/detect/epoch-pair.js';
 import { emittedRasters } from '../evaluation/detect-scene.js';
-import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { parseDetectorParams, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { changeTypeOfCode } from '../pipeline/detect/score.js';
 import { classAt, cloudyAt, plan } from '../fixtures/scene-model.js';
 import type { SceneTruth } from '../fixtures/synthetic-scene.js';
@@ -25,7 +25,7 @@ const CLS = ['wheat', 'corn', 'vegetables', 'orchard', 'fallow', 'grass', 'green
 async function main(): Promise<void> {
   const dir = process.argv[2];
   const args = process.argv.slice(3);
-  const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, ...(args.includes('--params') ? JSON.parse(args[args.indexOf('--params') + 1]) : {}) };
+  const params: DetectorParams = parseDetectorParams(args.includes('--params') ? JSON.parse(args[args.indexOf('--params') + 1]) : {}, '--params');
   const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as SceneTruth & { clouds?: boolean };
   const p = plan(truth.size, truth.seed, readFileSync(join(dir, 'truth.json'), 'utf8').includes('"notObservable":[{'));
   const st = truth.grid.transform;

@@ -30,7 +30,7 @@ import { withScene } from '../evaluation/detect-scene.js';
 import { REF_CHANGE, REF_IGNORE } from '../evaluation/metrics.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../pipeline/detect/change-features.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
-import { DEFAULT_DETECTOR_PARAMS, effectiveParams, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { fitEpochs } from '../pipeline/detect/epoch-fit.js';
 import { streamScores, type StripObserver } from '../pipeline/detect/score-stream.js';
 import { StageTimer } from '../pipeline/detect/stage-timer.js';
@@ -70,10 +70,10 @@ const placeholderModel = (): ChangeModel => ({
 
 /** Streams a scene through the detector's first two stages (fit, scores) with the learned features observed strip by strip. */
 async function observeFeatures(files: Parameters<typeof withScene>[0], params: DetectorParams, observe: StripObserver): Promise<void> {
-  const learnedParams = effectiveParams({ ...params, model: 'learned' }, true);
+  const learnedParams: DetectorParams = { ...params, model: 'learned' };
   await withScene(files, async ({ pair, bands }) => {
     const timer = new StageTimer();
-    const fitted = await fitEpochs(pair, bands, learnedParams.coregisterMinPx);
+    const fitted = await fitEpochs(pair, bands, learnedParams.score.coregisterMinPx);
     await streamScores(fitted.pair, { bands, params: learnedParams, fit: fitted.fit, model: placeholderModel(), workers: 0, observe, timer });
   });
 }

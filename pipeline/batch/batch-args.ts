@@ -25,7 +25,7 @@ export const BatchArgsSchema = z.object({
 export type BatchArgs = z.infer<typeof BatchArgsSchema>;
 
 export function detectorParamsFor(args: Pick<BatchArgs, 'mmuM2'>): DetectorParams {
-  return { ...DEFAULT_DETECTOR_PARAMS, ...(args.mmuM2 ? { mmuM2: args.mmuM2 } : {}) };
+  return args.mmuM2 ? { ...DEFAULT_DETECTOR_PARAMS, components: { ...DEFAULT_DETECTOR_PARAMS.components, mmuM2: args.mmuM2 } } : DEFAULT_DETECTOR_PARAMS;
 }
 
 /**

@@ -4,7 +4,7 @@
  * how long each stage took at how many megapixels per second.
  */
 import type { DetectorStamp, MonitoringPolygon, RejectedInput } from '../model.js';
-import type { DetectorParams } from '../detect/detector-params.js';
+import type { FlatDetectorParams } from '../detect/detector-params.js';
 import type { Coregistration } from '../detect/detect-tile.js';
 
 /** What one tile job leaves behind (stored with the tile row). */
@@ -34,7 +34,8 @@ export interface BatchReport {
   database: 'pglite' | 'postgres';
   startedAt: string;
   finishedAt: string;
-  detector: DetectorStamp & { params: DetectorParams };
+  /** The parameters in their recorded (flat, hashed) form: flatParams. */
+  detector: DetectorStamp & { params: FlatDetectorParams };
   tiles: TileOutcome[];
   rejected: RejectedInput[];
   warnings: string[];

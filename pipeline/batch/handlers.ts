@@ -14,6 +14,7 @@ import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import * as store from './batch-store.js';
 import { detectorParamsFor } from './batch-args.js';
+import { flatParams } from '../detect/detector-params.js';
 import { finaliseDetections } from './finalise-batch.js';
 import { planTile, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
@@ -103,7 +104,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           mode,
           database: db.kind,
           startedAt: plan.plannedAt,
-          detector: { ...stamp, params },
+          detector: { ...stamp, params: flatParams(params) },
           warnings: result.warnings,
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,

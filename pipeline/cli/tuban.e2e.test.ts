@@ -72,7 +72,7 @@ describe('tuban batch on a generated scene', () => {
   });
 
   it('finds at least 90 % of planted changes above the MMU, routed to the expected bureau and district', () => {
-    const planted = scene.planted.filter((p) => p.areaM2 >= DEFAULT_DETECTOR_PARAMS.mmuM2 && p.expectedLead !== null);
+    const planted = scene.planted.filter((p) => p.areaM2 >= DEFAULT_DETECTOR_PARAMS.components.mmuM2 && p.expectedLead !== null);
     expect(planted.length).toBeGreaterThan(10);
     const misses: string[] = [];
     const misrouted: string[] = [];
@@ -94,7 +94,7 @@ describe('tuban batch on a generated scene', () => {
   });
 
   it('issues no polygon for farming (vegetation loss on farmland) and counts it in the report', () => {
-    const farming = scene.planted.filter((p) => p.expectedLead === null && p.areaM2 >= DEFAULT_DETECTOR_PARAMS.mmuM2);
+    const farming = scene.planted.filter((p) => p.expectedLead === null && p.areaM2 >= DEFAULT_DETECTOR_PARAMS.components.mmuM2);
     expect(farming.length).toBeGreaterThan(0);
     const issued = farming.filter((p) => polys.features.some((f) => f.properties?.change_type === 'vegetation_loss' && booleanIntersects(f.geometry, p.geometry)));
     expect(issued.map((p) => p.id)).toEqual([]);

@@ -6,25 +6,25 @@
  * the normalised difference. The kernels live in geo/kernels/threshold.ts.
  */
 import { kittlerIllingworth, otsuThreshold, robustUpperThreshold } from '../../geo/kernels/threshold.js';
-import type { DetectorParams } from './detector-params.js';
+import type { ThresholdParams } from './detector-params.js';
 
 /**
  * Threshold on the score (σ units) from a histogram of it over [lo, hi).
- * Always within [params.thresholdFloor, params.thresholdCeiling].
+ * Always within [params.floor, params.ceiling].
  */
 export function chooseThreshold(
   hist: Float64Array,
   lo: number,
   hi: number,
-  params: Pick<DetectorParams, 'thresholdMethod' | 'thresholdFloor' | 'thresholdCeiling' | 'madK'>,
+  params: ThresholdParams,
 ): number {
   let t: number;
-  switch (params.thresholdMethod) {
+  switch (params.method) {
     // Otsu is NaN on an empty histogram: nothing observed, so the floor.
     case 'otsu': t = otsuThreshold(hist, lo, hi); if (Number.isNaN(t)) t = lo; break;
     case 'kittler': t = kittlerIllingworth(hist, lo, hi); break;
     case 'mad': t = robustUpperThreshold(hist, lo, hi, params.madK); break;
     case 'max': t = Math.max(kittlerIllingworth(hist, lo, hi), robustUpperThreshold(hist, lo, hi, params.madK)); break;
   }
-  return Math.min(params.thresholdCeiling, Math.max(params.thresholdFloor, t));
+  return Math.min(params.ceiling, Math.max(params.floor, t));
 }

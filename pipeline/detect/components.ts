@@ -9,7 +9,7 @@ import { createMorphScratch, open as openMask, close as closeMask } from '../../
 import { histogram } from '../../geo/kernels/threshold.js';
 import type { ChangeModel } from './change-model.js';
 import { maskCloudFringes } from './cloud-fringes.js';
-import type { DetectorParams } from './detector-params.js';
+import type { ComponentParams, DetectorParams } from './detector-params.js';
 import { NOT_OBSERVED } from './score.js';
 import type { TileScores } from './score-stream.js';
 import type { StageTimer } from './stage-timer.js';
@@ -37,8 +37,8 @@ export interface TileComponents {
 }
 
 export interface ComponentOptions {
-  /** Effective parameters (effectiveParams: the learned model's post-processing in force). */
-  params: DetectorParams;
+  /** The clouds, threshold and learned groups, and the component settings in force (componentParams). */
+  params: Pick<DetectorParams, 'clouds' | 'threshold' | 'learned'> & { components: ComponentParams };
   model: ChangeModel | null;
   width: number;
   height: number;
@@ -54,8 +54,8 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
   const n = w * h;
   // The labels buffer doubles as the flood queue: it is not needed until labelling.
   const labels = new Int32Array(n);
-  const minCorePx = params.cloudCoreMinM2 > 0 ? Math.ceil(params.cloudCoreMinM2 / pxArea) : 0;
-  await timer.time('clouds', () => maskCloudFringes(type, score, w, h, labels, { fringes: params.cloudFringes, minCorePx, haloPx: params.cloudHaloPx, bufferPx: params.cloudBufferPx }));
+  const minCorePx = params.clouds.coreMinM2 > 0 ? Math.ceil(params.clouds.coreMinM2 / pxArea) : 0;
+  await timer.time('clouds', () => maskCloudFringes(type, score, w, h, labels, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx }));
   labels.fill(0);
 
   const threshold = await timer.time('threshold', () => {
@@ -63,12 +63,12 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
     if (model) return model.threshold;
     const hist = new Float64Array(HIST_BINS);
     histogram(score, null, 0, HIST_HI, hist);
-    return chooseThreshold(hist, 0, HIST_HI, params);
+    return chooseThreshold(hist, 0, HIST_HI, params.threshold);
   });
 
   // Hysteresis with the learned model: a change's edge pixels often score just under the cut,
   // and a small building seen in one or two pixels at the cut falls under the MMU without them.
-  const lowCut = model ? threshold * Math.min(1, params.learnedGrowCut) : threshold;
+  const lowCut = model ? threshold * Math.min(1, params.learned.growCut) : threshold;
   // Count observation while we pass over the tile.
   const mask = new Uint8Array(n);
   let notObservedPx = 0;
@@ -80,10 +80,10 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
       }
       mask[i] = score[i] >= lowCut ? 1 : 0;
     }
-    if (params.openRadius > 0) {
+    if (params.components.openRadius > 0) {
       const scratch = createMorphScratch(w, h);
-      openMask(mask, w, h, scratch, params.openRadius);
-      closeMask(mask, w, h, scratch, params.openRadius);
+      openMask(mask, w, h, scratch, params.components.openRadius);
+      closeMask(mask, w, h, scratch, params.components.openRadius);
     }
   });
 
@@ -92,9 +92,9 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
     return { count, stats: componentStats(labels, w, h, count, score) };
   });
 
-  const minPixels = Math.max(1, Math.ceil(params.mmuM2 / pxArea));
+  const minPixels = Math.max(1, Math.ceil(params.components.mmuM2 / pxArea));
   const seeds = lowCut < threshold ? seedStats(labels, score, threshold, count) : { count: stats.count, sum: stats.sum! };
-  const minSeeds = model ? Math.max(1, params.learnedSeedPx) : 1;
+  const minSeeds = model ? Math.max(1, params.learned.seedPx) : 1;
   const keep = new Uint8Array(count + 1);
   // The MMU sieve (small components are erased from `labels`), then the seed test on the rest.
   removeSmallComponents(labels, w, h, stats, minPixels, keep);

@@ -39,7 +39,7 @@ describe('co-registration of the epochs', () => {
   }, 60_000);
 
   it('without the correction the same pair is full of false changes', async () => {
-    const r = await detect(before(), after(), { ...DEFAULT_DETECTOR_PARAMS, coregisterMinPx: 0 });
+    const r = await detect(before(), after(), { ...DEFAULT_DETECTOR_PARAMS, score: { ...DEFAULT_DETECTOR_PARAMS.score, coregisterMinPx: 0 } });
     expect(r.coregistration?.applied).toBe(false);
     expect(r.polygons).toBeGreaterThan(20);
   }, 60_000);

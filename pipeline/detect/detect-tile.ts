@@ -22,7 +22,7 @@ import { TubanError } from '../errors.js';
 import type { DetectorStamp, Detection } from '../model.js';
 import { modelHash, shippedChangeModel, type ChangeModel } from './change-model.js';
 import { extractComponents } from './components.js';
-import { DETECTOR_NAME, DETECTOR_VERSION, effectiveParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
+import { DETECTOR_NAME, DETECTOR_VERSION, componentParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
 import { fitEpochs, type Coregistration } from './epoch-fit.js';
 import { tilePair, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
@@ -111,8 +111,8 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
 }
 
 export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Promise<{ detection: TileDetection; rasters: TileRasters }> {
-  const { bands, model } = opts;
-  const params = effectiveParams(opts.params, model !== null);
+  const { bands, model, params } = opts;
+  const components = componentParams(params, model !== null);
   const grid = pair.grid;
   const { width: w, height: h } = grid;
   const n = w * h;
@@ -120,16 +120,16 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
   const timer = new StageTimer();
   const progress = opts.progress ?? (() => {});
 
-  const fitted = await timer.time('normalise', () => fitEpochs(pair, bands, params.coregisterMinPx));
+  const fitted = await timer.time('normalise', () => fitEpochs(pair, bands, params.score.coregisterMinPx));
   const scores = await streamScores(fitted.pair, {
     bands, params, fit: fitted.fit, model, stripRows: opts.stripRows, workers: opts.scoreWorkers ?? defaultScoreWorkers(),
     signal: opts.signal, progress: (f) => progress(f * 0.7), timer,
   });
   const pixelAreaM2 = approxPixelAreaM2(grid);
-  const comps = await extractComponents(scores, { params, model, width: w, height: h, pixelAreaM2, timer });
+  const comps = await extractComponents(scores, { params: { ...params, components }, model, width: w, height: h, pixelAreaM2, timer });
   progress(0.8);
   const { detections, labelConfidence } = await vectoriseComponents(scores, comps, {
-    params, learned: model !== null, grid, pixelAreaM2, tileId: pair.id, afterDate: pair.afterDate, timer, traced: () => progress(0.9),
+    params: components, learned: model !== null, grid, pixelAreaM2, tileId: pair.id, afterDate: pair.afterDate, timer, traced: () => progress(0.9),
   });
   progress(1);
   const { notObservedPx } = comps;
@@ -142,7 +142,7 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
       threshold: comps.threshold,
       normalisation: fitted.fit,
       coregistration: fitted.coregistration,
-      stamp: detectorStamp(opts.params, model ?? undefined),
+      stamp: detectorStamp(params, model ?? undefined),
       timings: timer.timings,
       pixels: n,
     },

@@ -30,7 +30,8 @@ export type StripObserver = (features: Float32Array[], row: number, count: numbe
 
 export interface ScoreStreamOptions {
   bands: BandName[];
-  params: DetectorParams;
+  /** The score and learned groups: all that scoring reads. */
+  params: Pick<DetectorParams, 'score' | 'learned'>;
   fit: NormFit;
   /** The learned model, or null for the unsupervised score. */
   model: ChangeModel | null;
@@ -61,7 +62,7 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   const stripRows = opts.stripRows ?? defaultStripRows(w, model !== null);
   // Halo rows read above and below each strip: the 3×3 before-range needs 1, the box means
   // (score smoothing, learned context) their radius more, so strip seams do not show.
-  const halo = (model ? Math.max(params.smoothRadius, FEATURE_CONTEXT) : params.smoothRadius) + 1;
+  const halo = (model ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius) + 1;
   const strips: { win: Window; first: number; count: number }[] = [];
   for (let row = 0; row < h; row += stripRows) {
     const count = Math.min(stripRows, h - row);

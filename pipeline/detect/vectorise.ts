@@ -12,14 +12,14 @@ import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
 import type { ChangeType, Detection } from '../model.js';
 import type { TileComponents } from './components.js';
 import { componentConfidence, learnedConfidence } from './confidence.js';
-import type { DetectorParams } from './detector-params.js';
+import type { ComponentParams } from './detector-params.js';
 import { STILL_VEGETATED, changeTypeOfCode } from './score.js';
 import type { TileScores } from './score-stream.js';
 import type { StageTimer } from './stage-timer.js';
 
 export interface VectoriseOptions {
-  /** Effective parameters (effectiveParams). */
-  params: DetectorParams;
+  /** The component settings in force (componentParams). */
+  params: ComponentParams;
   /** Whether the scores are the learned model's probabilities (their confidence reads differently). */
   learned: boolean;
   grid: Grid;
