@@ -73,7 +73,7 @@ async function observeFeatures(files: Parameters<typeof withScene>[0], params: D
   const learnedParams: DetectorParams = { ...params, model: 'learned' };
   await withScene(files, async ({ pair, bands }) => {
     const timer = new StageTimer();
-    const fitted = await fitEpochs(pair, bands, learnedParams.score.coregisterMinPx);
+    const fitted = await fitEpochs(pair, bands, learnedParams.score);
     await streamScores(fitted.pair, { bands, params: learnedParams, fit: fitted.fit, model: placeholderModel(), workers: 0, observe, timer });
   });
 }

@@ -120,7 +120,7 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
   const timer = new StageTimer();
   const progress = opts.progress ?? (() => {});
 
-  const fitted = await timer.time('normalise', () => fitEpochs(pair, bands, params.score.coregisterMinPx));
+  const fitted = await timer.time('normalise', () => fitEpochs(pair, bands, params.score));
   const scores = await streamScores(fitted.pair, {
     bands, params, fit: fitted.fit, model, stripRows: opts.stripRows, workers: opts.scoreWorkers ?? defaultScoreWorkers(),
     signal: opts.signal, progress: (f) => progress(f * 0.7), timer,

@@ -6,6 +6,7 @@
 import { estimateShift, offsetSource } from '../../geo/coregister.js';
 import { windowGrid, type BandName, type Raster, type Window } from '../../geo/raster.js';
 import { asEpochs, asFixedMoving, type EpochPair } from './epoch-pair.js';
+import type { ScoreParams } from './detector-params.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
 
 /** Prior pixels (dx, dy) that line up with the tile's pixel (0, 0); peak/atZero: edge correlation with and without the shift. */
@@ -25,16 +26,18 @@ export interface EpochFit {
   coregistration: Coregistration | null;
 }
 
-/** `coregisterMinPx`: misregistration at which the moving epoch is shifted back, pixels (0 = never). */
-export async function fitEpochs(pair: EpochPair, bands: BandName[], coregisterMinPx: number): Promise<EpochFit> {
+/** The score group's alignment and normalisation settings (ScoreParams). */
+export type EpochFitParams = Pick<ScoreParams, 'coregisterMinPx' | 'normIterations' | 'normKeepShare'>;
+
+export async function fitEpochs(pair: EpochPair, bands: BandName[], params: EpochFitParams): Promise<EpochFit> {
   let samples = await readSamples(pair, bands);
-  const coregistration = coregisterEpochs(pair, samples, coregisterMinPx);
+  const coregistration = coregisterEpochs(pair, samples, params.coregisterMinPx);
   if (coregistration?.applied) {
     // Shift the moving epoch back onto the grid, and fit the gains on the re-aligned windows.
     pair = { ...pair, moving: offsetSource(pair.moving, coregistration.dx, coregistration.dy) };
     samples = await realignMoving(pair, samples, bands);
   }
-  return { pair, fit: fitNormalisation(samples), coregistration };
+  return { pair, fit: fitNormalisation(samples, params), coregistration };
 }
 
 /** Up to 16 windows of 256² spread over the tile: enough pixels to fit gains without decoding it twice. */
