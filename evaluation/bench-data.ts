@@ -146,43 +146,8 @@ export async function readOscdCity(root: string, city: string): Promise<BenchSce
   return { name: city, before, after, reference, pixelSizeM, beforeDate: iso(d1), afterDate: iso(d2) };
 }
 
+/** Band order of the 6-band files (OSCD as read here, Landsat TM/ETM+ Taizhou). */
 const TM_BANDS: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
-
-async function readTm(path: string): Promise<Raster> {
-  const tiff = await fromFile(path);
-  const img = await tiff.getImage();
-  const width = img.getWidth();
-  const height = img.getHeight();
-  const [ox, oy] = img.getOrigin();
-  const [rx, ry] = img.getResolution();
-  const bands: Partial<Record<BandName, Float32Array>> = {};
-  for (let s = 0; s < 6; s++) {
-    const r = (await img.readRasters({ samples: [s] }))[0] as ArrayLike<number>;
-    bands[TM_BANDS[s]] = Float32Array.from(r);
-  }
-  const valid = new Uint8Array(width * height).fill(1);
-  return { width, height, transform: [ox, rx, 0, oy, 0, ry], crs: 'EPSG:32651', bands, valid };
-}
-
-/** Landsat 7 Taizhou pair; reference 0 unlabeled / 1 unchanged / 2 changed. */
-export async function readTaizhou(dir: string): Promise<BenchScene> {
-  const before = await readTm(join(dir, 'Taizhou_2000-03-17_L7ETM_6b.tif'));
-  const after = await readTm(join(dir, 'Taizhou_2003-02-06_L7ETM_6b.tif'));
-  const ref = await readPlane(join(dir, 'Taizhou_reference_0unlabeled_1unchanged_2changed.tif'));
-  const reference = new Uint8Array(ref.data.length);
-  for (let i = 0; i < reference.length; i++) {
-    reference[i] = ref.data[i] === 2 ? REF_CHANGE : ref.data[i] === 1 ? REF_NO_CHANGE : REF_IGNORE;
-  }
-  return {
-    name: 'taizhou',
-    before,
-    after,
-    reference,
-    pixelSizeM: Math.abs(before.transform[1]),
-    beforeDate: '2000-03-17',
-    afterDate: '2003-02-06',
-  };
-}
 
 /** Where a benchmark scene's two dates lie on disk, and its reference on the first date's grid. */
 export interface BenchSceneFiles {
