@@ -7,11 +7,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BANDS, asDn, detect, perturb, writeBands } from '../../evaluation/stability-scenes.js';
-import { readOscdCity } from '../../evaluation/bench-data.js';
-import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
+import { BANDS, asDn, detect, perturb, writeBands } from './stability-scenes.js';
+import { readOscdCity } from './bench-data.js';
+import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 
-const DATA = new URL('../../../shared/data/oscd', import.meta.url).pathname;
+const DATA = new URL('../../shared/data/oscd', import.meta.url).pathname;
 
 describe('co-registration of the epochs', () => {
   let dir: string;
