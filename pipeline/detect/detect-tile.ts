@@ -110,6 +110,11 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
   return detection;
 }
 
+/**
+ * The driver: the four stages on one pair of epochs with the given model (null: unsupervised).
+ * Returns the detection and the full-tile rasters it was drawn from (they exist anyway; a caller
+ * that drops them frees them).
+ */
 export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Promise<{ detection: TileDetection; rasters: TileRasters }> {
   const { bands, model, params } = opts;
   const components = componentParams(params, model !== null);
