@@ -7,7 +7,7 @@ import type { BandName, Grid, Raster, Window } from './raster.js';
 import { windowGrid } from './raster.js';
 import { transformer } from './crs.js';
 import type { TileInfo } from '../pipeline/model.js';
-import { TubanError } from '../pipeline/errors.js';
+import { TubanError } from '../schemas/errors.js';
 import { openGeoTiff, DEFAULT_MAX_WINDOW_BYTES } from './tiff/open-geotiff.js';
 import type { GeoTiffFile } from './tiff/open-geotiff.js';
 import { coarseMapBounds, gridCoarseMap, integerShift, warpBilinear } from './warp.js';

@@ -13,7 +13,7 @@ import { LONLAT, transformer } from '../geo/crs.js';
 import { openGeoTiff, parseIsoDate } from '../geo/tiff/open-geotiff.js';
 import type { GeoTiffFile } from '../geo/tiff/open-geotiff.js';
 import type { RejectedInput, TileInfo } from './model.js';
-import { TubanError, asTubanError } from './errors.js';
+import { TubanError, asTubanError } from '../schemas/errors.js';
 
 export interface CatalogueOptions {
   /** Band order of the samples in multiband files; default blue, green, red, nir. */

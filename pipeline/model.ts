@@ -4,7 +4,7 @@
  */
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { BandName, Grid } from '../geo/raster.js';
-import type { TubanErrorJSON } from './errors.js';
+import type { TubanErrorJSON } from '../schemas/errors.js';
 
 export const ZONE_KINDS = [
   'permanent_basic_farmland',

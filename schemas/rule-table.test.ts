@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { TubanError } from '../pipeline/errors.js';
-import { DEFAULT_RULES } from './default-rules.js';
+import { TubanError } from './errors.js';
+import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
 import { loadRuleTable } from './rule-table.js';
 
 const example = fileURLToPath(new URL('./rules.example.yaml', import.meta.url));

@@ -9,10 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { TubanError } from '../pipeline/errors.js';
+import { TubanError } from './errors.js';
 import type { BureauId, ChangeType, ZoneKind } from '../pipeline/model.js';
 import { ZONE_KINDS } from '../pipeline/model.js';
-import { DEFAULT_RULES } from './default-rules.js';
+import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
 
 export const BUREAU_IDS = [
   'natural_resources',

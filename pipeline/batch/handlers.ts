@@ -6,10 +6,10 @@
 import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { openMosaic, openTile } from '../../geo/tile-reader.js';
-import type { JobHandlers } from '../../workers/jobs.js';
+import type { JobHandlers } from '../../schemas/jobs.js';
 import { detectTile, detectorStamp } from '../detect/detect-tile.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
-import { asTubanError } from '../errors.js';
+import { asTubanError } from '../../schemas/errors.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import * as store from './batch-store.js';

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { loadRuleTable } from '../../schemas/rule-table.js';
-import type { JobContext } from '../../workers/jobs.js';
+import type { JobContext } from '../../schemas/jobs.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import { loadNotObserved, loadReport, storePlan } from './batch-store.js';

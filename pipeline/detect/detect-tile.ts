@@ -18,7 +18,7 @@ import { simplifyPolygon } from '../../geo/kernels/simplify.js';
 import { histogram } from '../../geo/kernels/threshold.js';
 import { windowGrid, type BandName, type Grid, type Raster, type Window } from '../../geo/raster.js';
 import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { NOT_OBSERVED, STILL_VEGETATED, changeTypeOfCode, createScoreScratch, scorePixels } from './score.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 import { chooseThreshold } from './threshold.js';

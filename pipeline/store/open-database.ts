@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { postgis } from '@electric-sql/pglite-postgis';
 import pg from 'pg';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import type { Database, Queryable, QueryResult } from './queryable.js';
 
 export interface OpenOptions {

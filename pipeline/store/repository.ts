@@ -5,8 +5,8 @@
  * lists are sent as one jsonb array per statement, so a write is a few round trips whatever its size.
  */
 import type { MultiPolygon, Polygon } from 'geojson';
-import { TubanError } from '../errors.js';
-import type { TubanErrorJSON } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
+import type { TubanErrorJSON } from '../../schemas/errors.js';
 import type { BureauId, ChangeType, Detection, DetectorStamp, MonitoringPolygon, Overlap, Priority, RejectedInput, ZoneKind } from '../model.js';
 import type { Database, Queryable } from './queryable.js';
 

@@ -13,8 +13,8 @@
 import { hostname } from 'node:os';
 import { Worker, UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
 import { pino, type Logger } from 'pino';
-import { JobPayloads, type JobContext, type JobHandlers, type JobName } from '../jobs.js';
-import { TubanError, asTubanError } from '../../pipeline/errors.js';
+import { JobPayloads, type JobContext, type JobHandlers, type JobName } from '../../schemas/jobs.js';
+import { TubanError, asTubanError } from '../../schemas/errors.js';
 import { resolveTarget } from './connection.js';
 import { decodeFailure, encodeFailure } from './job-failure.js';
 

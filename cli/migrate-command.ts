@@ -3,8 +3,8 @@
  * (PGlite's first start runs initdb and loads PostGIS, ~13 s once) or a server, before its workers start.
  */
 import { resolve } from 'node:path';
-import { migrate } from '../store/migrations.js';
-import { openDatabase } from '../store/open-database.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
 import { one, type Flags } from './args.js';
 import { DEFAULT_DB_DIR } from './batch-command.js';
 

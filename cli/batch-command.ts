@@ -4,14 +4,14 @@
  */
 import { join, resolve } from 'node:path';
 import type { Level } from 'pino';
-import { BAND_NAMES, type BandName } from '../../geo/raster.js';
-import { BatchArgsSchema, type BatchArgs } from '../batch/batch-args.js';
-import type { BatchReport } from '../batch/batch-report.js';
-import { runBatch } from '../batch/run-batch.js';
-import { createLogger } from '../log.js';
-import { migrate } from '../store/migrations.js';
-import { openDatabase } from '../store/open-database.js';
-import { deferredDatabase } from '../store/deferred-database.js';
+import { BAND_NAMES, type BandName } from '../geo/raster.js';
+import { BatchArgsSchema, type BatchArgs } from '../pipeline/batch/batch-args.js';
+import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { runBatch } from '../pipeline/batch/run-batch.js';
+import { createLogger } from '../pipeline/log.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { deferredDatabase } from '../pipeline/store/deferred-database.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 import { runQueuedBatch } from './queue-commands.js';

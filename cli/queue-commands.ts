@@ -3,16 +3,16 @@
  * PostGIS server and enqueues it as a BullMQ flow, follows it, then writes the same outputs as
  * the embedded run; `tuban worker` runs the same handlers on any machine; `tuban status` asks.
  */
-import { enqueueBatch } from '../../workers/queue/enqueue-batch.js';
-import { followBatch } from '../../workers/queue/follow-batch.js';
-import { batchStatus } from '../../workers/queue/batch-status.js';
-import { startWorker } from '../../workers/queue/start-worker.js';
-import type { BatchArgs } from '../batch/batch-args.js';
-import { createHandlers } from '../batch/handlers.js';
-import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../batch/run-batch.js';
-import { createLogger } from '../log.js';
-import { migrate } from '../store/migrations.js';
-import { openDatabase } from '../store/open-database.js';
+import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
+import { followBatch } from '../workers/queue/follow-batch.js';
+import { batchStatus } from '../workers/queue/batch-status.js';
+import { startWorker } from '../workers/queue/start-worker.js';
+import type { BatchArgs } from '../pipeline/batch/batch-args.js';
+import { createHandlers } from '../pipeline/batch/handlers.js';
+import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../pipeline/batch/run-batch.js';
+import { createLogger } from '../pipeline/log.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
 import { UsageError, one, type Flags } from './args.js';
 
 function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
