@@ -15,9 +15,7 @@ import { deferredDatabase } from '../pipeline/store/deferred-database.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 import { runQueuedBatch } from './queue-commands.js';
-import { dbTarget } from './migrate-command.js';
-
-export const DEFAULT_DB_DIR = '.tuban/db';
+import { dbTarget } from './db-target.js';
 
 export function batchArgsFromFlags(flags: Flags): BatchArgs {
   const bands = many(flags, 'bands');

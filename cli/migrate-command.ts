@@ -2,16 +2,10 @@
  * `tuban migrate`: create or upgrade a database before first use — the embedded directory
  * (PGlite's first start runs initdb and loads PostGIS, ~13 s once) or a server, before its workers start.
  */
-import { resolve } from 'node:path';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
-import { one, type Flags } from './args.js';
-import { DEFAULT_DB_DIR } from './batch-command.js';
-
-export function dbTarget(flags: Flags): string {
-  const t = one(flags, 'db') ?? process.env.DATABASE_URL ?? DEFAULT_DB_DIR;
-  return /^postgres(ql)?:\/\//.test(t) ? t : resolve(t);
-}
+import type { Flags } from './args.js';
+import { dbTarget } from './db-target.js';
 
 export async function migrateCommand(flags: Flags): Promise<number> {
   const target = dbTarget(flags);

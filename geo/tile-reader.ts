@@ -6,12 +6,28 @@
 import type { BandName, Grid, Raster, Window } from './raster.js';
 import { windowGrid } from './raster.js';
 import { transformer } from './crs.js';
-import type { TileInfo } from '../pipeline/model.js';
+import type { Polygon } from 'geojson';
 import { TubanError } from '../schemas/errors.js';
 import { openGeoTiff, DEFAULT_MAX_WINDOW_BYTES } from './tiff/open-geotiff.js';
 import type { GeoTiffFile } from './tiff/open-geotiff.js';
 import { coarseMapBounds, gridCoarseMap, integerShift, warpBilinear } from './warp.js';
 import type { CoarseMap } from './warp.js';
+
+/** A tile as catalogued: one multiband file, or one file per Sentinel-2 band. */
+export interface TileInfo {
+  /** Deterministic: hash of sorted file paths' basenames + sizes + grid. */
+  id: string;
+  files: string[];
+  /** Which file and which sample holds each band. */
+  bands: Partial<Record<BandName, { file: string; sample: number }>>;
+  grid: Grid;
+  /** Acquisition date, ISO yyyy-mm-dd. */
+  date: string;
+  /** Footprint in lon/lat. */
+  footprint: Polygon;
+  dtype: 'uint8' | 'uint16' | 'int16' | 'float32' | 'float64';
+  nodata: number | null;
+}
 
 export interface TileReader {
   readonly info: TileInfo;

@@ -9,7 +9,8 @@ import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import { featureCollection, kinks, union } from '@turf/turf';
 import { readVectorFile, type VectorFeature } from '../geo/vector/read-vector.js';
 import { TubanError, asTubanError } from '../schemas/errors.js';
-import { ZONE_KINDS, isZoneKind, type LandUseParcel, type RejectedInput, type Zone, type ZoneKind } from './model.js';
+import { ZONE_KINDS, isZoneKind, type ZoneKind } from '../schemas/vocabulary.js';
+import type { LandUseParcel, RejectedInput, Zone } from './model.js';
 
 /**
  * Names people actually put in a kind column, mapped to Tuban's kinds. Keys are compared after

@@ -7,9 +7,12 @@
 import { booleanIntersects, centroid as turfCentroid } from '@turf/turf';
 import Flatbush from 'flatbush';
 import type { Polygon } from 'geojson';
-import { loadRuleTable, type RuleTable } from '../../schemas/rule-table.js';
+import type { RuleTable } from '../../schemas/rule-table.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
 import { assignCodes } from '../codes.js';
-import { CHANGE_CLASS, SQM_PER_MU, type Detection, type DetectorStamp, type MonitoringPolygon, type RejectedInput } from '../model.js';
+import { CHANGE_CLASS, SQM_PER_MU } from '../../schemas/vocabulary.js';
+import type { Detection, RejectedInput } from '../model.js';
+import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js';
 import { overlayPolygon } from '../route/overlay.js';
 import { routePolygon, seasonalBasis } from '../route/route.js';
 import { ZoneIndex, bboxOf } from '../route/zone-index.js';

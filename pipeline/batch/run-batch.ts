@@ -4,7 +4,7 @@
  * then write the outputs. The production path enqueues the same jobs on BullMQ instead.
  */
 import type { Logger } from 'pino';
-import { loadRuleTable } from '../../schemas/rule-table.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
 import type { JobContext } from '../../schemas/jobs.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';

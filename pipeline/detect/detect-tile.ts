@@ -31,7 +31,9 @@ import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
 import { ScorePool, defaultScoreWorkers } from './score-pool.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, effectiveParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
-import type { ChangeType, DetectorStamp, Detection } from '../model.js';
+import type { ChangeType } from '../../schemas/vocabulary.js';
+import type { DetectorStamp } from '../../schemas/polygon.js';
+import type { Detection } from '../model.js';
 
 type ScoreOutput = { score: Float32Array; type: Uint8Array };
 

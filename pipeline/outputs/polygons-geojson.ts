@@ -5,40 +5,8 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import type { Feature, FeatureCollection, Polygon, Position } from 'geojson';
-import type { BureauId, MonitoringPolygon, Overlap, Priority, ZoneKind } from '../model.js';
-
-export interface PolygonProperties {
-  code: string;
-  epoch: string;
-  district_code: string;
-  district_name: string;
-  lead_bureau: BureauId;
-  lead_bureau_name: string;
-  co_bureaus: BureauId[];
-  routing_reason: string;
-  rule_id: string;
-  priority: Priority;
-  priority_reasons: string[];
-  /** Square metres. */
-  area_m2: number;
-  /** 亩 (1 亩 = 10000/15 m²). */
-  area_mu: number;
-  centroid_lon: number;
-  centroid_lat: number;
-  change_type: string;
-  change_class: string;
-  confidence: number;
-  reasons: string[];
-  before_date: string;
-  after_date: string;
-  land_class_before: string | null;
-  overlaps: Partial<Record<ZoneKind, Overlap>>;
-  previous_code: string | null;
-  detector_name: string;
-  detector_version: string;
-  detector_params_hash: string;
-  tile_id: string;
-}
+import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
+import type { MonitoringPolygon, Overlap, PolygonProperties } from '../../schemas/polygon.js';
 
 const round7 = (v: number) => Math.round(v * 1e7) / 1e7;
 const round = (v: number, digits: number) => {

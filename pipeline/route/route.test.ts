@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULES } from './default-rules.js';
-import type { BureauId, ChangeType, Overlap, Zone, ZoneKind } from '../model.js';
+import type { BureauId, ChangeType, ZoneKind } from '../../schemas/vocabulary.js';
+import type { Overlap } from '../../schemas/polygon.js';
+import type { Zone } from '../model.js';
 import { overlayPolygon } from './overlay.js';
 import { routePolygon, seasonalBasis } from './route.js';
 import type { RouteInput } from './route.js';

@@ -7,7 +7,9 @@
 import type { MultiPolygon, Polygon } from 'geojson';
 import { TubanError } from '../../schemas/errors.js';
 import type { TubanErrorJSON } from '../../schemas/errors.js';
-import type { BureauId, ChangeType, Detection, DetectorStamp, MonitoringPolygon, Overlap, Priority, RejectedInput, ZoneKind } from '../model.js';
+import type { Detection, RejectedInput } from '../model.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
+import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { Database, Queryable } from './queryable.js';
 
 /** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
@@ -281,72 +283,22 @@ export async function replaceBatchPolygons(
   });
 }
 
-interface PolygonRow {
-  epoch: string;
-  code: string;
-  geom: string;
-  lon: number;
-  lat: number;
-  area_m2: number;
-  area_mu: number;
-  change_type: ChangeType;
-  change_class: string;
-  confidence: number;
-  reasons: string[];
-  before_date: string;
-  after_date: string;
-  land_class_before: string | null;
-  zone_overlaps: Partial<Record<ZoneKind, Overlap>>;
-  district_code: string;
-  district_name: string;
-  lead_bureau: BureauId;
-  co_bureaus: BureauId[];
-  routing_reason: string;
-  rule_id: string;
-  priority: Priority;
-  priority_reasons: string[];
-  previous_code: string | null;
-  detector: DetectorStamp;
-  tile_id: string;
-}
+/** A polygons row as loadPolygons selects it: the record's own fields (columns aliased), the geometry as GeoJSON text. */
+type PolygonRow = Omit<MonitoringPolygon, 'geometry' | 'centroid'> & { geom: string; lon: number; lat: number };
 
 /** A batch's monitoring polygons, ordered by district then serial (length first, so 10000 follows 9999). */
 export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
   const r = await db.query<PolygonRow>(
-    `SELECT epoch, code, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat, area_m2, area_mu,
-            change_type, change_class, confidence, reasons, before_date::text AS before_date, after_date::text AS after_date,
-            land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus, routing_reason, rule_id,
-            priority, priority_reasons, previous_code, detector, tile_id
+    `SELECT epoch, code, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat,
+            area_m2 AS "areaM2", area_mu AS "areaMu", change_type AS "changeType", change_class AS "changeClass", confidence, reasons,
+            before_date::text AS "beforeDate", after_date::text AS "afterDate", land_class_before AS "landClassBefore",
+            zone_overlaps AS overlaps, district_code AS "districtCode", district_name AS "districtName", lead_bureau AS "leadBureau",
+            co_bureaus AS "coBureaus", routing_reason AS "routingReason", rule_id AS "ruleId", priority, priority_reasons AS "priorityReasons",
+            previous_code AS "previousCode", detector, tile_id AS "tileId"
      FROM polygons WHERE batch_id = $1 ORDER BY district_code, length(code), code`,
     [batchId],
   );
-  return r.rows.map((x) => ({
-    code: x.code,
-    epoch: x.epoch,
-    geometry: JSON.parse(x.geom) as Polygon,
-    centroid: [x.lon, x.lat],
-    areaM2: x.area_m2,
-    areaMu: x.area_mu,
-    changeType: x.change_type,
-    changeClass: x.change_class,
-    confidence: x.confidence,
-    reasons: x.reasons,
-    beforeDate: x.before_date,
-    afterDate: x.after_date,
-    landClassBefore: x.land_class_before,
-    overlaps: x.zone_overlaps,
-    districtCode: x.district_code,
-    districtName: x.district_name,
-    leadBureau: x.lead_bureau,
-    coBureaus: x.co_bureaus,
-    routingReason: x.routing_reason,
-    ruleId: x.rule_id,
-    priority: x.priority,
-    priorityReasons: x.priority_reasons,
-    previousCode: x.previous_code,
-    detector: x.detector,
-    tileId: x.tile_id,
-  }));
+  return r.rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: JSON.parse(geom) as Polygon, centroid: [lon, lat], ...rest }));
 }
 
 /**
