@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ZONES.INVALID_GEOMETRY'
   | 'ZONES.UNKNOWN_KIND'
   | 'RULES.INVALID'
+  | 'CONFIG.INVALID' // a TUBAN_* environment variable out of its range
   | 'INPUT.NOT_FOUND'
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'QUEUE.TRANSIENT'
@@ -40,6 +41,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'ZONES.INVALID_GEOMETRY': 'skip',
   'ZONES.UNKNOWN_KIND': 'skip',
   'RULES.INVALID': 'fail',
+  'CONFIG.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',
   'DB.TRANSIENT': 'retry',
   'QUEUE.TRANSIENT': 'retry',

@@ -3,13 +3,13 @@
  * workers (production). Each reads what it needs from the database by batch id and writes its
  * result in one transaction, so a retried or duplicated job replaces its own rows.
  */
-import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { openMosaic, openTile } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../schemas/jobs.js';
 import { detectTile, detectorStamp } from '../detect/detect-tile.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
 import { asTubanError } from '../../schemas/errors.js';
+import { config } from '../config.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import * as store from './batch-store.js';
@@ -50,7 +50,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
         const current = await openTile(tile.tile);
         const prior = await openMosaic(priors);
         try {
-          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: maxTileBytes(), scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
+          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: config().maxTileBytes, scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
           const beforeDate = priors.map((p) => p.date).sort().at(-1) ?? '';
           const detections = r.detections.map((d) => ({ ...d, beforeDate }));
           const outcome: TileOutcome = {
@@ -118,14 +118,4 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       return { polygons: result.polygons.length };
     },
   } satisfies JobHandlers;
-}
-
-/**
- * Working-memory cap for one tile's full-tile rasters: TUBAN_MAX_TILE_BYTES, else half of this
- * machine's memory (the rest is for strips, decoded blocks and the database). A tile over it is
- * rejected as RASTER.TOO_LARGE by name instead of taking the process down.
- */
-export function maxTileBytes(): number {
-  const env = Number(process.env.TUBAN_MAX_TILE_BYTES);
-  return Number.isFinite(env) && env > 0 ? env : Math.floor(totalmem() / 2);
 }
