@@ -30,7 +30,8 @@ describe('loadConfig', () => {
   });
 
   it('rejects a bad value as CONFIG.INVALID naming the variable', () => {
-    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }]) {
+    // A mistyped memory cap used to fall back silently to half the machine: now it is named.
+    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }]) {
       let err: unknown;
       try {
         loadConfig(env);

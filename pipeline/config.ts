@@ -18,7 +18,7 @@ const envSchema = z.object({
   TUBAN_LOG_LEVEL: optional(z.enum(LOG_LEVELS)),
   TUBAN_QUEUE_NAME: optional(z.string()),
   TUBAN_QUEUE_PREFIX: optional(z.string()),
-  TUBAN_MAX_TILE_BYTES: optional(z.string()),
+  TUBAN_MAX_TILE_BYTES: optional(z.coerce.number().int().positive()),
   TUBAN_SCORE_WORKERS: optional(z.string()),
 });
 
@@ -46,7 +46,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new TubanError('CONFIG.INVALID', msg, 'environment');
   }
   const e = res.data;
-  const maxTile = Number(e.TUBAN_MAX_TILE_BYTES);
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -54,7 +53,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueName: e.TUBAN_QUEUE_NAME ?? 'tuban',
     queuePrefix: e.TUBAN_QUEUE_PREFIX ?? 'tuban',
     // Half of this machine's memory by default: the rest is for strips, decoded blocks and the database.
-    maxTileBytes: Number.isFinite(maxTile) && maxTile > 0 ? maxTile : Math.floor(totalmem() / 2),
+    maxTileBytes: e.TUBAN_MAX_TILE_BYTES ?? Math.floor(totalmem() / 2),
     scoreWorkers: scoreWorkersFrom(e.TUBAN_SCORE_WORKERS),
   };
 }
