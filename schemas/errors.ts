@@ -57,13 +57,13 @@ export interface TubanErrorJSON {
 
 export class TubanError extends Error {
   override readonly name = 'TubanError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly subject?: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: ErrorCode;
+  readonly subject?: string;
+
+  constructor(code: ErrorCode, message: string, subject?: string, options?: { cause?: unknown }) {
     super(subject ? `${subject}: ${message}` : message, options);
+    this.code = code;
+    this.subject = subject;
   }
 
   get disposition(): Disposition {
