@@ -9,6 +9,7 @@ import { batchStatus } from '../workers/queue/batch-status.js';
 import { startWorker } from '../workers/queue/start-worker.js';
 import type { BatchArgs } from '../pipeline/batch/batch-args.js';
 import { createHandlers } from '../pipeline/batch/handlers.js';
+import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../pipeline/batch/run-batch.js';
 import { config } from '../pipeline/config.js';
 import { createLogger } from '../pipeline/log.js';
@@ -32,7 +33,7 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
     const total = p.tilesTotal + 1;
     opts.onProgress?.((p.tilesDone + p.finalisePercent / 100) / total, `${p.tilesDone}/${p.tilesTotal} tiles (${p.state})`);
   });
-  return { plan, ...(await exportBatch(opts.db, plan.batchId, opts.out, args.rules)) };
+  return { plan, ...(await exportBatch(opts.db, plan.batchId, opts.out, await loadRuleTable(args.rules))) };
 }
 
 export async function workerCommand(flags: Flags): Promise<number> {

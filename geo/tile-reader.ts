@@ -186,8 +186,7 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      const all = await Promise.allSettled(files.values());
-      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+      await closeOpened(files.values());
     },
   };
 }
@@ -249,8 +248,7 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      const all = await Promise.allSettled(readers.values());
-      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+      await closeOpened(readers.values());
     },
   };
 }
@@ -284,4 +282,10 @@ function copyShifted(
       outValid[o] = 1;
     }
   }
+}
+
+/** Close every handle that opened (one that failed to open has nothing to close), each once. */
+async function closeOpened(opening: Iterable<Promise<{ close(): Promise<void> }>>): Promise<void> {
+  const all = await Promise.allSettled(opening);
+  await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
 }

@@ -6,6 +6,8 @@
 import type { Logger } from 'pino';
 import { openMosaic, openTile } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../schemas/jobs.js';
+import type { RuleTable } from '../../schemas/rule-table.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
 import { detectTile, detectorStamp } from '../detect/detect-tile.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
 import { asTubanError } from '../../schemas/errors.js';
@@ -27,9 +29,11 @@ export interface HandlerDeps {
   plans?: BatchPlan[];
   /** Tiles this process detects at once (a queue worker's concurrency): they share the cores for score workers. */
   tilesAtOnce?: number;
+  /** The rule table of a batch's `--rules` path; the embedded runner passes one that reads the file once per batch. */
+  loadRules?: (path?: string) => Promise<RuleTable>;
 }
 
-export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1 }: HandlerDeps): JobHandlers {
+export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable }: HandlerDeps): JobHandlers {
   const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
   const planOf = async (batchId: string): Promise<BatchPlan> => {
     const cached = plans.get(batchId);
@@ -91,7 +95,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       ctx.progress(0.2);
       const tileIds = plan.tiles.map((t) => t.tile.id);
       const startAfter = await repo.serialsInUse(db, plan.args.epoch, batchId, tileIds);
-      const result = await finaliseDetections(plan, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), startAfter);
+      const rules = await loadRules(plan.args.rules);
+      const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), startAfter);
       ctx.progress(0.8);
       await repo.replaceBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
       const tiles = await store.loadTileOutcomes(db, batchId);

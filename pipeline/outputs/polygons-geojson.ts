@@ -5,6 +5,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import type { Feature, FeatureCollection, Polygon, Position } from 'geojson';
+import { ringArea } from '../../geo/kernels/ring.js';
 import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon, Overlap, PolygonProperties } from '../../schemas/polygon.js';
 
@@ -13,13 +14,6 @@ const round = (v: number, digits: number) => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 };
-
-/** Twice the signed area (shoelace); positive for counter-clockwise in lon/lat. */
-function signedArea2(r: Position[]): number {
-  let a = 0;
-  for (let i = 0, j = r.length - 1; i < r.length; j = i++) a += (r[j][0] + r[i][0]) * (r[j][1] - r[i][1]);
-  return -a;
-}
 
 function cleanRing(r: Position[], ccw: boolean): Position[] {
   const out: Position[] = [];
@@ -33,7 +27,7 @@ function cleanRing(r: Position[], ccw: boolean): Position[] {
     const [a, b] = [out[0], out[out.length - 1]];
     if (a[0] !== b[0] || a[1] !== b[1]) out.push([a[0], a[1]]);
   }
-  return signedArea2(out) > 0 === ccw ? out : out.reverse();
+  return ringArea(out) > 0 === ccw ? out : out.reverse();
 }
 
 /** RFC 7946 polygon: rounded, outer ring CCW, holes CW. */
