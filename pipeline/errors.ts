@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'RULES.INVALID'
   | 'INPUT.NOT_FOUND'
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
+  | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'QUEUE.TRANSIENT'
   | 'INTERNAL';
 
@@ -42,6 +43,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'RULES.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',
   'DB.TRANSIENT': 'retry',
+  'DB.LOCKED': 'fail',
   'QUEUE.TRANSIENT': 'retry',
   INTERNAL: 'fail',
 };

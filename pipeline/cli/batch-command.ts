@@ -12,10 +12,12 @@ import { createLogger } from '../log.js';
 import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
 import { deferredDatabase } from '../store/deferred-database.js';
+import { acquireDirectoryLock } from '../store/directory-lock.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 import { runQueuedBatch } from './queue-commands.js';
 import { dbTarget } from './migrate-command.js';
+import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 
 export const DEFAULT_DB_DIR = '.tuban/db';
 
@@ -47,9 +49,12 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const progress = createProgress();
 
   const target = dbTarget(flags);
+  // The embedded directory is taken before anything else: a second run fails (or waits) now,
+  // not after detecting its first tile, and never writes beside another process.
+  const lock = isEmbeddedTarget(target) ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
   // Open (and migrate) in the background: planning and the first tile's detection need no database.
   const db = deferredDatabase(
-    openDatabase(target).then(async (d) => {
+    openDatabase(target, { lock }).then(async (d) => {
       await migrate(d);
       return d;
     }),
