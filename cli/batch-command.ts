@@ -16,6 +16,8 @@ import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 import { runQueuedBatch } from './queue-commands.js';
 import { dbTarget } from './db-target.js';
+import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
+import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 
 export function batchArgsFromFlags(flags: Flags): BatchArgs {
   const bands = many(flags, 'bands');
@@ -45,9 +47,12 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const progress = createProgress();
 
   const target = dbTarget(flags);
+  // The embedded directory is taken before anything else: a second run fails (or waits) now,
+  // not after detecting its first tile, and never writes beside another process.
+  const lock = isEmbeddedTarget(target) ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
   // Open (and migrate) in the background: planning and the first tile's detection need no database.
   const db = deferredDatabase(
-    openDatabase(target).then(async (d) => {
+    openDatabase(target, { lock }).then(async (d) => {
       await migrate(d);
       return d;
     }),

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'CONFIG.INVALID' // a TUBAN_* environment variable out of its range
   | 'INPUT.NOT_FOUND'
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
+  | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'QUEUE.TRANSIENT'
   | 'INTERNAL';
 
@@ -44,6 +45,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'CONFIG.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',
   'DB.TRANSIENT': 'retry',
+  'DB.LOCKED': 'fail',
   'QUEUE.TRANSIENT': 'retry',
   INTERNAL: 'fail',
 };

@@ -94,11 +94,12 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const detections = await repo.loadDetections(db, batchId);
       ctx.progress(0.2);
       const tileIds = plan.tiles.map((t) => t.tile.id);
-      const startAfter = await repo.serialsInUse(db, plan.args.epoch, batchId, tileIds);
+      // Serials from 1 per district here; the storing transaction moves them past other batches'
+      // under a per-district lock, so batches finalising at once never read the same highest serial.
       const rules = await loadRules(plan.args.rules);
-      const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), startAfter);
+      const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms));
       ctx.progress(0.8);
-      await repo.replaceBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
+      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
       const tiles = await store.loadTileOutcomes(db, batchId);
       const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...result.rejected];
       const report = summarise(

@@ -10,7 +10,9 @@ import type { TubanErrorJSON } from '../../schemas/errors.js';
 import type { Detection, RejectedInput } from '../model.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
+import { shiftSerial } from '../codes.js';
 import type { Database, Queryable } from './queryable.js';
+import { lockSerials, serialOffsets } from './serial-allocation.js';
 
 /** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
 const CHUNK = 500;
@@ -260,27 +262,58 @@ export async function replaceBatchPolygons(
   polys: readonly MonitoringPolygon[],
   supersedes: { epoch: string; tileIds: readonly string[] } | null = null,
 ): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.query('DELETE FROM polygons WHERE batch_id = $1', [batchId]);
-    if (supersedes && supersedes.tileIds.length > 0) {
-      await tx.query('DELETE FROM polygons WHERE epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
-    }
-    for (const part of chunks(polys)) {
-      await tx.query(
-        `INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
-           reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
-           routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id)
-         SELECT e->>'epoch', e->>'code', $1, ST_SetSRID(ST_GeomFromGeoJSON(e->>'geometry'), 4326),
-           ST_SetSRID(ST_MakePoint((e->'centroid'->>0)::float8, (e->'centroid'->>1)::float8), 4326),
-           (e->>'areaM2')::float8, (e->>'areaMu')::float8, e->>'changeType', e->>'changeClass', (e->>'confidence')::float8,
-           e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date, e->>'landClassBefore', e->'overlaps',
-           e->>'districtCode', e->>'districtName', e->>'leadBureau', e->'coBureaus', e->>'routingReason', e->>'ruleId',
-           e->>'priority', e->'priorityReasons', e->>'previousCode', e->'detector', e->>'tileId'
-         FROM jsonb_array_elements($2::jsonb) AS e`,
-        [batchId, JSON.stringify(part)],
-      );
-    }
+  await db.transaction((tx) => writeBatchPolygons(tx, batchId, polys, supersedes));
+}
+
+/**
+ * Store a finalised batch's polygons, numbering them in the same transaction: `polys` carry serials
+ * from 1 per district (`assignCodes` with no start), which move past the serials other batches of
+ * the month hold on other tiles, under a lock per (epoch, district) (`serial-allocation.ts`); a
+ * re-run keeps its codes. Supersedes earlier batches on `tileIds` as `replaceBatchPolygons` does.
+ * Returns the polygons with the codes stored.
+ */
+export async function storeBatchPolygons(
+  db: Database,
+  batchId: string,
+  polys: readonly MonitoringPolygon[],
+  scope: { epoch: string; tileIds: readonly string[] },
+): Promise<MonitoringPolygon[]> {
+  const counts = new Map<string, number>();
+  for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
+  return db.transaction(async (tx) => {
+    await lockSerials(tx, scope.epoch, counts.keys());
+    const offsets = await serialOffsets(tx, scope.epoch, batchId, counts, await serialsInUse(tx, scope.epoch, batchId, scope.tileIds));
+    const coded = polys.map((p) => ({ ...p, code: shiftSerial(p.code, offsets.get(p.districtCode) ?? 0) }));
+    await writeBatchPolygons(tx, batchId, coded, scope);
+    return coded;
   });
+}
+
+async function writeBatchPolygons(
+  tx: Queryable,
+  batchId: string,
+  polys: readonly MonitoringPolygon[],
+  supersedes: { epoch: string; tileIds: readonly string[] } | null,
+): Promise<void> {
+  await tx.query('DELETE FROM polygons WHERE batch_id = $1', [batchId]);
+  if (supersedes && supersedes.tileIds.length > 0) {
+    await tx.query('DELETE FROM polygons WHERE epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
+  }
+  for (const part of chunks(polys)) {
+    await tx.query(
+      `INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
+         reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
+         routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id)
+       SELECT e->>'epoch', e->>'code', $1, ST_SetSRID(ST_GeomFromGeoJSON(e->>'geometry'), 4326),
+         ST_SetSRID(ST_MakePoint((e->'centroid'->>0)::float8, (e->'centroid'->>1)::float8), 4326),
+         (e->>'areaM2')::float8, (e->>'areaMu')::float8, e->>'changeType', e->>'changeClass', (e->>'confidence')::float8,
+         e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date, e->>'landClassBefore', e->'overlaps',
+         e->>'districtCode', e->>'districtName', e->>'leadBureau', e->'coBureaus', e->>'routingReason', e->>'ruleId',
+         e->>'priority', e->'priorityReasons', e->>'previousCode', e->'detector', e->>'tileId'
+       FROM jsonb_array_elements($2::jsonb) AS e`,
+      [batchId, JSON.stringify(part)],
+    );
+  }
 }
 
 /** A polygons row as loadPolygons selects it: the record's own fields (columns aliased), the geometry as GeoJSON text. */
