@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{geo,pipeline,workers,schemas,fixtures,scripts,evaluation}/**/*.test.ts'],
+    include: ['layers.test.ts', '{schemas,geo,pipeline,workers,cli,fixtures,scripts,evaluation}/**/*.test.ts'],
     exclude: ['node_modules', 'dist'],
     pool: 'forks',
     // Worker threads started by modules under test (the score pool) load their .ts source with

@@ -12,8 +12,9 @@ import { pixelSize, pixelToMap } from '../geo/raster.js';
 import { LONLAT, transformer } from '../geo/crs.js';
 import { openGeoTiff, parseIsoDate } from '../geo/tiff/open-geotiff.js';
 import type { GeoTiffFile } from '../geo/tiff/open-geotiff.js';
-import type { RejectedInput, TileInfo } from './model.js';
-import { TubanError, asTubanError } from './errors.js';
+import type { RejectedInput } from './model.js';
+import type { TileInfo } from '../geo/tile-reader.js';
+import { TubanError, asTubanError } from '../schemas/errors.js';
 
 export interface CatalogueOptions {
   /** Band order of the samples in multiband files; default blue, green, red, nir. */

@@ -18,8 +18,10 @@ import { areaM2 } from '../../geo/area.js';
 import { LONLAT, transformer } from '../../geo/crs.js';
 import type { BandName, Grid } from '../../geo/raster.js';
 import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
-import { TubanError } from '../errors.js';
-import type { DetectorStamp, Detection } from '../model.js';
+import { TubanError } from '../../schemas/errors.js';
+import { config } from '../config.js';
+import type { DetectorStamp } from '../../schemas/polygon.js';
+import type { Detection } from '../model.js';
 import { modelHash, shippedChangeModel, type ChangeModel } from './change-model.js';
 import { extractComponents } from './components.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, componentParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
@@ -72,7 +74,7 @@ export interface DetectTileOptions {
   bands: BandName[];
   /** Rows per strip: bounds band memory (rows × width × bands × 2 epochs × 4 B). */
   stripRows?: number;
-  /** Refuse tiles whose full-tile buffers would exceed this many bytes. */
+  /** Refuse tiles whose full-tile buffers would exceed this many bytes; default TUBAN_MAX_TILE_BYTES (config().maxTileBytes). */
   maxTileBytes?: number;
   progress?: (fraction: number) => void;
   signal?: AbortSignal;
@@ -86,7 +88,6 @@ export interface DetectPairOptions extends DetectTileOptions {
 }
 
 const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
-const DEFAULT_MAX_TILE_BYTES = 6 * 1024 ** 3;
 
 /**
  * Name, version and parameter hash of the detector. With the learned model the version names the
@@ -121,7 +122,7 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
   const grid = pair.grid;
   const { width: w, height: h } = grid;
   const n = w * h;
-  checkTileMemory(n, w, h, opts.maxTileBytes ?? DEFAULT_MAX_TILE_BYTES, pair.file);
+  checkTileMemory(n, w, h, opts.maxTileBytes ?? config().maxTileBytes, pair.file);
   const timer = new StageTimer();
   const progress = opts.progress ?? (() => {});
 

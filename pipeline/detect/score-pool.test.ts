@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Raster } from '../../geo/raster.js';
+import { loadConfig } from '../config.js';
 import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
 import { fitNormalisation } from './normalise.js';
 import { ScorePool, defaultScoreWorkers } from './score-pool.js';
@@ -28,18 +29,11 @@ describe('ScorePool', () => {
   });
 
   it('takes its size from TUBAN_SCORE_WORKERS, and shares the cores among tiles run at once', () => {
-    const saved = process.env.TUBAN_SCORE_WORKERS;
-    try {
-      process.env.TUBAN_SCORE_WORKERS = '3';
-      expect(defaultScoreWorkers()).toBe(3);
-      process.env.TUBAN_SCORE_WORKERS = 'many';
-      expect(() => defaultScoreWorkers()).toThrow(/TUBAN_SCORE_WORKERS/);
-      delete process.env.TUBAN_SCORE_WORKERS;
-      expect(defaultScoreWorkers(1)).toBeLessThanOrEqual(8);
-      expect(defaultScoreWorkers(1_000)).toBe(0); // a thousand tiles at once leave no core to a pool
-    } finally {
-      if (saved === undefined) delete process.env.TUBAN_SCORE_WORKERS;
-      else process.env.TUBAN_SCORE_WORKERS = saved;
-    }
+    expect(defaultScoreWorkers(1, loadConfig({ TUBAN_SCORE_WORKERS: '3' }))).toBe(3);
+    expect(defaultScoreWorkers(4, loadConfig({ TUBAN_SCORE_WORKERS: '0' }))).toBe(0);
+    expect(() => loadConfig({ TUBAN_SCORE_WORKERS: 'many' })).toThrow(/TUBAN_SCORE_WORKERS/);
+    const unset = loadConfig({});
+    expect(defaultScoreWorkers(1, unset)).toBeLessThanOrEqual(8);
+    expect(defaultScoreWorkers(1_000, unset)).toBe(0); // a thousand tiles at once leave no core to a pool
   });
 });

@@ -5,7 +5,7 @@
  * score f32 and type u8; band data only ever lives two strips at a time.
  */
 import { windowGrid, type BandName, type Raster, type Window } from '../../geo/raster.js';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from './change-features.js';
 import { foldModel, type ChangeModel } from './change-model.js';
 import type { DetectorParams } from './detector-params.js';
