@@ -37,6 +37,8 @@ export interface BatchReport {
   detector: DetectorStamp & { params: DetectorParams };
   tiles: TileOutcome[];
   rejected: RejectedInput[];
+  /** Inputs with a defect that was repaired, kept and used (e.g. a zone's stray hole); absent in older reports. */
+  repaired?: RejectedInput[];
   warnings: string[];
   observedM2: number;
   notObservedM2: number;
@@ -63,7 +65,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -99,6 +101,7 @@ export function summarise(
     detector: base.detector,
     tiles,
     rejected,
+    repaired: base.repaired ?? [],
     warnings: [...base.warnings, ...misregistrationWarnings(done)],
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),

@@ -105,6 +105,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           startedAt: plan.plannedAt,
           detector: { ...stamp, params },
           warnings: result.warnings,
+          repaired: result.repaired,
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,
           extraTimings: { finalise: (performance.now() - t0) / 1000 },
