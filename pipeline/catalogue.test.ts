@@ -76,4 +76,42 @@ describe('catalogueTiles', () => {
       [join(s2, 'X_20240101_B02.tif')]: 'TILE.BAND_MISMATCH',
     });
   });
+
+  it('accepts month-precision names (issue 15): after-2026-10.tif / before-2026-09.tif / YYYYMM', async () => {
+    const d = join(root, 'months');
+    mkdirSync(d);
+    await multi(join(d, 'after-2026-10.tif'), 4);
+    await multi(join(d, 'before-202609.tif'), 4);
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => [t.date, t.datePrecision])).toEqual([['2026-10-01', 'month'], ['2026-09-01', 'month']]);
+  });
+
+  it('lets --tiles-date override every date, and falls back to the epoch with a warning only when asked', async () => {
+    const d = join(root, 'override');
+    mkdirSync(d);
+    await multi(join(d, 'tagged.tif'), 4, '2024-03-02');
+    await multi(join(d, 'undated.tif'), 4);
+    const over = await catalogueTiles([d], { date: '2026-10' });
+    expect(over.rejected).toEqual([]);
+    expect(over.tiles.map((t) => [t.date, t.datePrecision])).toEqual([['2026-10-01', 'month'], ['2026-10-01', 'month']]);
+    const fall = await catalogueTiles([d], { fallbackDate: '2026-10' });
+    expect(fall.tiles.map((t) => [t.date, t.datePrecision])).toEqual([['2024-03-02', 'day'], ['2026-10-01', 'month']]);
+    expect(fall.warnings).toEqual([`${join(d, 'undated.tif')}: no acquisition date in TIFF tags, dates.txt or file name; dated by the epoch 2026-10 (pass --tiles-date to set it)`]);
+  });
+
+  it('--bands restricts per-band Sentinel-2 files too (issue 15): B11/B12 are not used when not named', async () => {
+    const d = join(root, 's2bands');
+    mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B04', 'B08', 'B11', 'B12']) {
+      await writeGeoTiffArrays(join(d, `T50SNA_20261005_${b}.tif`), { grid, dtype: 'uint16', bands: [band(2)] });
+    }
+    const all = await catalogueTiles([d]);
+    expect(Object.keys(all.tiles[0].bands).sort()).toEqual(['blue', 'green', 'nir', 'red', 'swir1', 'swir2']);
+    const four = await catalogueTiles([d], { bands: ['blue', 'green', 'red', 'nir'] });
+    expect(four.rejected).toEqual([]);
+    expect(Object.keys(four.tiles[0].bands).sort()).toEqual(['blue', 'green', 'nir', 'red']);
+    expect(four.tiles[0].files).toHaveLength(4);
+    expect(four.tiles[0].id).not.toBe(all.tiles[0].id);
+  });
 });

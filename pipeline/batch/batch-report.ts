@@ -12,6 +12,15 @@ export interface TileOutcome {
   tileId: string;
   files: string[];
   date: string;
+  /** 'month' when the tile was dated by month only (outputs show `2026-10`); absent in older reports. */
+  datePrecision?: 'day' | 'month';
+  /** Precision of the prior date used as 前时相 (the latest overlapping prior tile's). */
+  priorDatePrecision?: 'day' | 'month';
+  /** Bands the detector read for this tile (the report records what `--bands` chose). */
+  bands?: string[];
+  /** The STAC item and its `eo:cloud_cover` (percent), when the tile came from one. */
+  stacItem?: string;
+  cloudCover?: number;
   status: 'done' | 'rejected';
   error?: RejectedInput['error'];
   pixels: number;

@@ -33,8 +33,12 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
     bands: bands.length ? (bands as BandName[]) : undefined,
     zonesCrs: one(flags, 'zones-crs'),
     mmuM2: mmu === undefined ? undefined : Number(mmu),
+    tilesDate: one(flags, 'tiles-date'),
+    priorDate: one(flags, 'prior-date'),
   });
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
+  // Schema keys are camelCase; name the flag as the user typed it.
+  const flag = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${flag(String(i.path[0] ?? ''))}: ${i.message}`).join('; '));
   return parsed.data;
 }
 
