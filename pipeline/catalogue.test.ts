@@ -115,3 +115,34 @@ describe('catalogueTiles', () => {
     expect(four.tiles[0].id).not.toBe(all.tiles[0].id);
   });
 });
+
+describe('catalogueTiles on Sentinel-2 SAFE products (issue 15)', () => {
+  it('rejects a .SAFE folder, a SAFE zip and loose .jp2 bands by name with how to convert them', async () => {
+    const d = join(root, 'safe');
+    const safe = join(d, 'S2B_MSIL2A_20261005T025549_N0511_R032_T50SMF_20261005T061245.SAFE');
+    mkdirSync(join(safe, 'GRANULE', 'L2A_T50SMF', 'IMG_DATA', 'R10m'), { recursive: true });
+    writeFileSync(join(safe, 'GRANULE', 'L2A_T50SMF', 'IMG_DATA', 'R10m', 'T50SMF_20261005T025549_B02_10m.jp2'), 'jp2');
+    writeFileSync(join(safe, 'manifest.safe'), '<xml/>');
+    const zip = join(d, 'S2B_MSIL2A_20261005T025549_N0511_R032_T50SMF_20261005T061245.SAFE.zip');
+    writeFileSync(zip, 'PK');
+    const loose = join(d, 'loose');
+    mkdirSync(loose);
+    writeFileSync(join(loose, 'T50SMF_20261005_B04_10m.jp2'), 'jp2');
+    await multi(join(d, 'good_20261005.tif'), 4);
+
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles.map((t) => t.files[0])).toEqual([join(d, 'good_20261005.tif')]);
+    expect(rejected.map((r) => [r.subject, r.error.code])).toEqual([
+      [join(loose, 'T50SMF_20261005_B04_10m.jp2'), 'TILE.FORMAT_UNSUPPORTED'],
+      [safe, 'TILE.FORMAT_UNSUPPORTED'],
+      [zip, 'TILE.FORMAT_UNSUPPORTED'],
+    ]);
+    for (const r of rejected) expect(r.error.message).toContain('gdal_translate -of COG');
+    expect(rejected.find((r) => r.subject === safe)!.error.message).toMatch(/Sentinel-2 \.SAFE product \(JPEG 2000 bands\)/);
+    expect(rejected.find((r) => r.subject === zip)!.error.message).toMatch(/unzip it first/);
+
+    // Named directly, the product is reported once, not also as "no TIFF files match".
+    const direct = await catalogueTiles([safe]);
+    expect(direct.rejected.map((r) => r.error.code)).toEqual(['TILE.FORMAT_UNSUPPORTED']);
+  });
+});

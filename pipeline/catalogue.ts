@@ -16,6 +16,7 @@ import type { RejectedInput, TileInfo } from './model.js';
 import { TubanError, asTubanError } from './errors.js';
 import { dateFromName, parseUserDate, type TileDate } from './name-date.js';
 import { isStacPath, readStacTiles, type StacTile } from './stac.js';
+import { unsupportedInput } from './unsupported-input.js';
 
 export interface CatalogueOptions {
   /**
@@ -42,13 +43,15 @@ const S2_BANDS: Record<string, BandName> = { '02': 'blue', '03': 'green', '04': 
 const S2_FILE = /(^|[_\-.])B(\d{2}|8A)\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
 
-async function walk(dir: string, out: string[]): Promise<void> {
+async function walk(dir: string, out: string[], rejected: RejectedInput[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const p = join(dir, e.name);
     // Symlinked files and folders count too (staged inputs, mounted archives): follow them with stat.
     const kind = e.isSymbolicLink() ? await stat(p).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'), () => 'other') : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
-    if (kind === 'dir') await walk(p, out);
+    const unsupported = kind === 'other' ? null : unsupportedInput(p, kind === 'dir');
+    if (unsupported) rejected.push({ subject: p, error: unsupported.toJSON() });
+    else if (kind === 'dir') await walk(p, out, rejected);
     else if (kind === 'file' && (TIFF_FILE.test(e.name) || isStacPath(e.name))) out.push(p);
   }
 }
@@ -63,20 +66,30 @@ async function expand(inputs: string[], rejected: RejectedInput[]): Promise<stri
   const files: string[] = [];
   for (const input of inputs) {
     const before = files.length;
+    const rejectedBefore = rejected.length;
     try {
       if (/[*?]/.test(basename(input))) {
         const dir = dirname(input);
         const re = globRegex(basename(input));
-        for (const name of (await readdir(dir)).sort()) if (re.test(name)) files.push(join(dir, name));
+        for (const name of (await readdir(dir)).sort()) {
+          if (!re.test(name)) continue;
+          const p = join(dir, name);
+          const unsupported = unsupportedInput(p, (await stat(p)).isDirectory());
+          if (unsupported) rejected.push({ subject: p, error: unsupported.toJSON() });
+          else files.push(p);
+        }
       } else {
         const s = await stat(input);
-        if (s.isDirectory()) await walk(input, files);
+        const unsupported = unsupportedInput(input, s.isDirectory());
+        if (unsupported) rejected.push({ subject: input, error: unsupported.toJSON() });
+        else if (s.isDirectory()) await walk(input, files, rejected);
         else files.push(input);
       }
     } catch {
       // fall through to the not-found report below
     }
-    if (files.length === before) {
+    // Nothing found and nothing already reported by name (a .SAFE product, a zip): not found.
+    if (files.length === before && rejected.length === rejectedBefore) {
       rejected.push({ subject: input, error: new TubanError('INPUT.NOT_FOUND', 'no TIFF files or STAC items (.json) match this input', input).toJSON() });
     }
   }
