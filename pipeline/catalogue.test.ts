@@ -146,3 +146,18 @@ describe('catalogueTiles on Sentinel-2 SAFE products (issue 15)', () => {
     expect(direct.rejected.map((r) => r.error.code)).toEqual(['TILE.FORMAT_UNSUPPORTED']);
   });
 });
+
+describe('catalogueTiles: other files in a tiles folder', () => {
+  it('ignores non-STAC JSON and unrelated zips found in a folder, but rejects them when named', async () => {
+    const d = join(root, 'clutter');
+    mkdirSync(d);
+    await multi(join(d, 'tile_20261005.tif'), 4);
+    writeFileSync(join(d, 'tileinfo_metadata.json'), JSON.stringify({ path: 'tiles/50/S/MF' }));
+    writeFileSync(join(d, 'qgis-project.zip'), 'PK');
+    const found = await catalogueTiles([d]);
+    expect(found.rejected).toEqual([]);
+    expect(found.tiles).toHaveLength(1);
+    const named = await catalogueTiles([join(d, 'tileinfo_metadata.json'), join(d, 'qgis-project.zip')]);
+    expect(named.rejected.map((r) => r.error.code).sort()).toEqual(['TILE.FORMAT_UNSUPPORTED', 'TILE.UNREADABLE']);
+  });
+});

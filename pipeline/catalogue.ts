@@ -49,7 +49,7 @@ async function walk(dir: string, out: string[], rejected: RejectedInput[]): Prom
     const p = join(dir, e.name);
     // Symlinked files and folders count too (staged inputs, mounted archives): follow them with stat.
     const kind = e.isSymbolicLink() ? await stat(p).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'), () => 'other') : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
-    const unsupported = kind === 'other' ? null : unsupportedInput(p, kind === 'dir');
+    const unsupported = kind === 'other' ? null : unsupportedInput(p, kind === 'dir', false);
     if (unsupported) rejected.push({ subject: p, error: unsupported.toJSON() });
     else if (kind === 'dir') await walk(p, out, rejected);
     else if (kind === 'file' && (TIFF_FILE.test(e.name) || isStacPath(e.name))) out.push(p);
@@ -61,8 +61,11 @@ function globRegex(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-/** Expand inputs to TIFF and STAC JSON paths; inputs that match nothing are rejected as INPUT.NOT_FOUND. */
-async function expand(inputs: string[], rejected: RejectedInput[]): Promise<string[]> {
+/**
+ * Expand inputs to TIFF and STAC JSON paths; inputs that match nothing are rejected as INPUT.NOT_FOUND.
+ * `named` holds the paths the user named (directly or by glob), as opposed to found in a folder.
+ */
+async function expand(inputs: string[], rejected: RejectedInput[], named: Set<string>): Promise<string[]> {
   const files: string[] = [];
   for (const input of inputs) {
     const before = files.length;
@@ -74,16 +77,22 @@ async function expand(inputs: string[], rejected: RejectedInput[]): Promise<stri
         for (const name of (await readdir(dir)).sort()) {
           if (!re.test(name)) continue;
           const p = join(dir, name);
-          const unsupported = unsupportedInput(p, (await stat(p)).isDirectory());
+          const unsupported = unsupportedInput(p, (await stat(p)).isDirectory(), true);
           if (unsupported) rejected.push({ subject: p, error: unsupported.toJSON() });
-          else files.push(p);
+          else {
+            files.push(p);
+            named.add(resolve(p));
+          }
         }
       } else {
         const s = await stat(input);
-        const unsupported = unsupportedInput(input, s.isDirectory());
+        const unsupported = unsupportedInput(input, s.isDirectory(), true);
         if (unsupported) rejected.push({ subject: input, error: unsupported.toJSON() });
         else if (s.isDirectory()) await walk(input, files, rejected);
-        else files.push(input);
+        else {
+          files.push(input);
+          named.add(resolve(input));
+        }
       }
     } catch {
       // fall through to the not-found report below
@@ -232,14 +241,15 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     fallbackText: opts.fallbackDate,
     warnings,
   };
-  const found = await expand(inputs, rejected);
+  const named = new Set<string>();
+  const found = await expand(inputs, rejected, named);
 
   // STAC items first: the files their assets name are tiles of the item, not tiles of their own.
   const stacTiles: StacTile[] = [];
   for (const json of found.filter(isStacPath)) {
     const read = await readStacTiles(json);
     // A folder may hold other JSON (product metadata): only files named on the command line must be STAC.
-    if (!inputs.some((i) => resolve(i) === json || /[*?]/.test(basename(i)))) {
+    if (!named.has(json)) {
       read.rejected = read.rejected.filter((r) => !/not a STAC Item/.test(r.error.message));
     }
     rejected.push(...read.rejected);

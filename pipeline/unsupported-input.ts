@@ -18,15 +18,21 @@ const CONVERT =
   'then pass the folder of .tif files with --tiles (or one multiband file: `gdalbuildvrt -separate bands.vrt B02.jp2 B03.jp2 B04.jp2 B08.jp2` ' +
   'then `gdal_translate -of COG bands.vrt tile.tif`)';
 
-/** A TILE.FORMAT_UNSUPPORTED error when `path` is a kind of input Tuban recognises but does not read; else null. */
-export function unsupportedInput(path: string, isDirectory: boolean): TubanError | null {
+/**
+ * A TILE.FORMAT_UNSUPPORTED error when `path` is a kind of input Tuban recognises but does not read;
+ * else null. `named`: the user gave this path (or a glob matching it); a zip met while searching a
+ * folder is only reported when it looks like a Sentinel-2 product, other archives there are not tiles.
+ */
+export function unsupportedInput(path: string, isDirectory: boolean, named: boolean): TubanError | null {
   const name = basename(path);
   if (isDirectory && /\.SAFE$/i.test(name)) {
     return new TubanError('TILE.FORMAT_UNSUPPORTED', `a Sentinel-2 .SAFE product (JPEG 2000 bands). ${CONVERT}`, path);
   }
   if (isDirectory) return null;
   if (/\.zip$/i.test(name)) {
-    const safe = /\.SAFE\.zip$|^S2[ABC]_MSI/i.test(name) ? 'a zipped Sentinel-2 .SAFE product (JPEG 2000 bands)' : 'a zip archive';
+    const isSafe = /\.SAFE\.zip$|^S2[ABC]_MSI/i.test(name);
+    if (!isSafe && !named) return null;
+    const safe = isSafe ? 'a zipped Sentinel-2 .SAFE product (JPEG 2000 bands)' : 'a zip archive';
     return new TubanError('TILE.FORMAT_UNSUPPORTED', `${safe}: unzip it first (or read from it with GDAL's /vsizip/ path). ${CONVERT}`, path);
   }
   if (/\.(jp2|j2k)$/i.test(name)) return new TubanError('TILE.FORMAT_UNSUPPORTED', `a JPEG 2000 band file. ${CONVERT}`, path);
