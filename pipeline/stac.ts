@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BandName } from '../geo/raster.js';
-import { TubanError } from './errors.js';
+import { TubanError } from '../schemas/errors.js';
 import type { RejectedInput } from './model.js';
 import type { TileDate } from './name-date.js';
 

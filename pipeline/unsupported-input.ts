@@ -10,7 +10,7 @@
  * the better deal, so these inputs are rejected with the command to run.
  */
 import { basename } from 'node:path';
-import { TubanError } from './errors.js';
+import { TubanError } from '../schemas/errors.js';
 
 const CONVERT =
   'Tuban reads GeoTIFF/COG. Convert each band once with GDAL, e.g. ' +

@@ -8,8 +8,9 @@ import { basename } from 'node:path';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import { booleanPointInPolygon, featureCollection, kinks, union } from '@turf/turf';
 import { readVectorFile, type VectorFeature } from '../geo/vector/read-vector.js';
-import { TubanError, asTubanError } from './errors.js';
-import { ZONE_KINDS, isZoneKind, type LandUseParcel, type RejectedInput, type Zone, type ZoneKind } from './model.js';
+import { TubanError, asTubanError } from '../schemas/errors.js';
+import { ZONE_KINDS, isZoneKind, type ZoneKind } from '../schemas/vocabulary.js';
+import type { LandUseParcel, RejectedInput, Zone } from './model.js';
 
 /**
  * Names people actually put in a kind column, mapped to Tuban's kinds. Keys are compared after

@@ -6,7 +6,7 @@ import { fromFile, writeArrayBuffer } from 'geotiff';
 import { openGeoTiff } from './open-geotiff.js';
 import { writeGeoTiff, writeGeoTiffArrays } from './write-geotiff.js';
 import type { Grid } from '../raster.js';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tuban-tiff-'));
 const utm: Grid = { width: 300, height: 210, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };

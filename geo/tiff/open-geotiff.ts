@@ -12,7 +12,7 @@ type GeoTiffHandle = Awaited<ReturnType<typeof fromFile>>;
 type GeoTIFFImage = Awaited<ReturnType<GeoTiffHandle['getImage']>>;
 import type { GeoTransform, Grid, Window } from '../raster.js';
 import { normaliseCrs } from '../crs.js';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { sharedInflatePool } from './inflate-pool.js';
 import { checkTiffHeader } from './tiff-header.js';
 import type { ChunkJob } from './inflate-pool.js';

@@ -3,7 +3,8 @@
  * or rejected and why, how much ground could not be observed, where the polygons went, and
  * how long each stage took at how many megapixels per second.
  */
-import type { DetectorStamp, MonitoringPolygon, RejectedInput } from '../model.js';
+import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js';
+import type { RejectedInput } from '../model.js';
 import type { DetectorParams } from '../detect/detector-params.js';
 import type { Coregistration } from '../detect/detect-tile.js';
 

@@ -9,8 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { booleanIntersects } from '@turf/turf';
 import type { BandName } from '../../geo/raster.js';
 import { catalogueTiles } from '../catalogue.js';
-import { TubanError } from '../errors.js';
-import type { RejectedInput, TileInfo } from '../model.js';
+import { TubanError } from '../../schemas/errors.js';
+import type { RejectedInput } from '../model.js';
+import type { TileInfo } from '../../geo/tile-reader.js';
 import type { Database } from '../store/queryable.js';
 import { batchIdFor, type BatchArgs } from './batch-args.js';
 

@@ -4,20 +4,20 @@
  */
 import { join, resolve } from 'node:path';
 import type { Level } from 'pino';
-import { BAND_NAMES, type BandName } from '../../geo/raster.js';
-import { BatchArgsSchema, type BatchArgs } from '../batch/batch-args.js';
-import type { BatchReport } from '../batch/batch-report.js';
-import { runBatch } from '../batch/run-batch.js';
-import { createLogger } from '../log.js';
-import { migrate } from '../store/migrations.js';
-import { openDatabase } from '../store/open-database.js';
-import { deferredDatabase } from '../store/deferred-database.js';
+import { BAND_NAMES, type BandName } from '../geo/raster.js';
+import { BatchArgsSchema, type BatchArgs } from '../pipeline/batch/batch-args.js';
+import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { runBatch } from '../pipeline/batch/run-batch.js';
+import { createLogger } from '../pipeline/log.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { deferredDatabase } from '../pipeline/store/deferred-database.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 import { runQueuedBatch } from './queue-commands.js';
-import { dbTarget } from './migrate-command.js';
-
-export const DEFAULT_DB_DIR = '.tuban/db';
+import { dbTarget } from './db-target.js';
+import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
+import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 
 export function batchArgsFromFlags(flags: Flags): BatchArgs {
   const bands = many(flags, 'bands');
@@ -51,9 +51,12 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const progress = createProgress();
 
   const target = dbTarget(flags);
+  // The embedded directory is taken before anything else: a second run fails (or waits) now,
+  // not after detecting its first tile, and never writes beside another process.
+  const lock = isEmbeddedTarget(target) ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
   // Open (and migrate) in the background: planning and the first tile's detection need no database.
   const db = deferredDatabase(
-    openDatabase(target).then(async (d) => {
+    openDatabase(target, { lock }).then(async (d) => {
       await migrate(d);
       return d;
     }),

@@ -19,8 +19,10 @@ export type ErrorCode =
   | 'ZONES.INVALID_GEOMETRY'
   | 'ZONES.UNKNOWN_KIND'
   | 'RULES.INVALID'
+  | 'CONFIG.INVALID' // a TUBAN_* environment variable out of its range
   | 'INPUT.NOT_FOUND'
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
+  | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'QUEUE.TRANSIENT'
   | 'INTERNAL';
 
@@ -42,8 +44,10 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'ZONES.INVALID_GEOMETRY': 'skip',
   'ZONES.UNKNOWN_KIND': 'skip',
   'RULES.INVALID': 'fail',
+  'CONFIG.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',
   'DB.TRANSIENT': 'retry',
+  'DB.LOCKED': 'fail',
   'QUEUE.TRANSIENT': 'retry',
   INTERNAL: 'fail',
 };
@@ -57,13 +61,13 @@ export interface TubanErrorJSON {
 
 export class TubanError extends Error {
   override readonly name = 'TubanError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly subject?: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: ErrorCode;
+  readonly subject?: string;
+
+  constructor(code: ErrorCode, message: string, subject?: string, options?: { cause?: unknown }) {
     super(subject ? `${subject}: ${message}` : message, options);
+    this.code = code;
+    this.subject = subject;
   }
 
   get disposition(): Disposition {

@@ -13,12 +13,12 @@ import { promisify } from 'node:util';
 import { booleanIntersects } from '@turf/turf';
 import type { FeatureCollection, Polygon } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateScene, type SceneManifest } from '../../fixtures/synthetic-scene.js';
-import type { BatchReport } from '../batch/batch-report.js';
-import { DEFAULT_DETECTOR_PARAMS } from '../detect/detector-params.js';
+import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
+import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../dist/pipeline/cli/tuban.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 
 let dir: string;
 let scene: SceneManifest;
