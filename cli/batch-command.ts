@@ -33,8 +33,12 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
     bands: bands.length ? (bands as BandName[]) : undefined,
     zonesCrs: one(flags, 'zones-crs'),
     mmuM2: mmu === undefined ? undefined : Number(mmu),
+    tilesDate: one(flags, 'tiles-date'),
+    priorDate: one(flags, 'prior-date'),
   });
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; '));
+  // Schema keys are camelCase; name the flag as the user typed it.
+  const flag = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${flag(String(i.path[0] ?? ''))}: ${i.message}`).join('; '));
   return parsed.data;
 }
 
@@ -77,6 +81,8 @@ export function summaryTable(r: BatchReport): string {
   lines.push(`Batch ${r.batchId}  epoch ${r.epoch}  (${r.mode}, ${r.database})`);
   lines.push(`Tiles used ${used}, rejected inputs ${r.rejected.length}; not observable ${(r.notObservedShare * 100).toFixed(1)} % (${(r.notObservedM2 / 1e6).toFixed(2)} km²)`);
   for (const rej of r.rejected) lines.push(`  rejected  ${rej.error.code.padEnd(22)} ${rej.subject}: ${rej.error.message}`);
+  if (r.repaired?.length) lines.push(`Repaired inputs ${r.repaired.length} (kept and used)`);
+  for (const rep of r.repaired ?? []) lines.push(`  repaired  ${rep.error.code.padEnd(22)} ${rep.subject}: ${rep.error.message}`);
   lines.push(`Polygons ${r.counts.polygons} (new ${r.counts.newSites}, continuing ${r.counts.continuingSites}, high priority ${r.counts.highPriority})`);
   // Reports of batches finished before the seasonal rule have no such count.
   const farming = r.counts.seasonal;

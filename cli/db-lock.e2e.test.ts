@@ -15,7 +15,7 @@ import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.j
 import { lockPathFor } from '../pipeline/store/directory-lock.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/tuban.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 
 interface Run {
   pid: number;

@@ -16,7 +16,8 @@ const USAGE = `Usage:
   tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>...
               [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
               [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
-              [--log-level info] [--queue] [--wait-db <seconds>]
+              [--log-level info] [--queue] [--wait-db <seconds>] [--tiles-date YYYY-MM[-DD]] [--prior-date YYYY-MM[-DD]]
+              (tiles: GeoTIFF/COG files, Sentinel-2 band files or STAC item / ItemCollection .json)
   tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)
   tuban worker [--concurrency N]     (needs DATABASE_URL and REDIS_URL)
   tuban status <batch-id>            (needs DATABASE_URL and REDIS_URL)

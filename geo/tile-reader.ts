@@ -21,8 +21,13 @@ export interface TileInfo {
   /** Which file and which sample holds each band. */
   bands: Partial<Record<BandName, { file: string; sample: number }>>;
   grid: Grid;
-  /** Acquisition date, ISO yyyy-mm-dd. */
+  /** Acquisition date, ISO yyyy-mm-dd (the 1st for a month-precision date). */
   date: string;
+  /** 'month' when only the month is known (`after-2026-10.tif`); outputs then show `2026-10`. Absent in older plans: day. */
+  datePrecision?: 'day' | 'month';
+  /** The STAC item the tile came from, and its `eo:cloud_cover` (percent) when the item gives one. */
+  stacItem?: string;
+  cloudCover?: number;
   /** Footprint in lon/lat. */
   footprint: Polygon;
   dtype: 'uint8' | 'uint16' | 'int16' | 'float32' | 'float64';

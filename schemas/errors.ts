@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'TILE.BAND_MISMATCH' // wrong band count or missing bands
   | 'TILE.NO_OVERLAP' // no prior tile covers it
   | 'TILE.DATE_MISSING'
+  | 'TILE.FORMAT_UNSUPPORTED' // recognised but not read (.SAFE / JPEG 2000, zip): the message says how to convert
   | 'RASTER.TOO_LARGE' // allocation would exceed the byte cap
   | 'ZONES.UNREADABLE'
   | 'ZONES.EMPTY'
@@ -35,6 +36,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'TILE.BAND_MISMATCH': 'skip',
   'TILE.NO_OVERLAP': 'skip',
   'TILE.DATE_MISSING': 'skip',
+  'TILE.FORMAT_UNSUPPORTED': 'skip',
   'RASTER.TOO_LARGE': 'skip',
   'ZONES.UNREADABLE': 'skip',
   'ZONES.EMPTY': 'skip',

@@ -35,6 +35,7 @@ export interface MonitoringPolygon {
   changeClass: string;
   confidence: number;
   reasons: string[];
+  /** 前/后时相: ISO `yyyy-mm-dd`, the 1st of the month for a tile dated by month only (stored as a date; outputs show `yyyy-mm`). */
   beforeDate: string;
   afterDate: string;
   landClassBefore: string | null;
@@ -78,6 +79,7 @@ export const polygonPropertiesSchema = z.object({
   change_class: z.string(),
   confidence: z.number().min(0).max(1),
   reasons: z.array(z.string()),
+  /** `yyyy-mm-dd`, or `yyyy-mm` when the tile was dated by month only (`after-2026-10.tif`); after_date likewise. */
   before_date: z.string(),
   after_date: z.string(),
   land_class_before: z.string().nullable(),

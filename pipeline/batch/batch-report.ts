@@ -13,6 +13,15 @@ export interface TileOutcome {
   tileId: string;
   files: string[];
   date: string;
+  /** 'month' when the tile was dated by month only (outputs show `2026-10`); absent in older reports. */
+  datePrecision?: 'day' | 'month';
+  /** Precision of the prior date used as 前时相 (the latest overlapping prior tile's). */
+  priorDatePrecision?: 'day' | 'month';
+  /** Bands the detector read for this tile (the report records what `--bands` chose). */
+  bands?: string[];
+  /** The STAC item and its `eo:cloud_cover` (percent), when the tile came from one. */
+  stacItem?: string;
+  cloudCover?: number;
   status: 'done' | 'rejected';
   error?: RejectedInput['error'];
   pixels: number;
@@ -39,6 +48,8 @@ export interface BatchReport {
   detector: DetectorStamp & { params: FlatDetectorParams };
   tiles: TileOutcome[];
   rejected: RejectedInput[];
+  /** Inputs with a defect that was repaired, kept and used (e.g. a zone's stray hole); absent in older reports. */
+  repaired?: RejectedInput[];
   warnings: string[];
   observedM2: number;
   notObservedM2: number;
@@ -65,7 +76,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -101,6 +112,7 @@ export function summarise(
     detector: base.detector,
     tiles,
     rejected,
+    repaired: base.repaired ?? [],
     warnings: [...base.warnings, ...misregistrationWarnings(done)],
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),

@@ -21,6 +21,8 @@ import type { BatchPlan } from './plan-batch.js';
 export interface FinaliseResult {
   polygons: MonitoringPolygon[];
   rejected: RejectedInput[];
+  /** Zone features with invalid geometry that were repaired and kept. */
+  repaired: RejectedInput[];
   warnings: string[];
   /** Detections dropped as duplicates of a more confident one from an overlapping tile. */
   seamDuplicates: number;
@@ -104,7 +106,7 @@ export async function finaliseDetections(
     tileId: r.d.tileId,
   }));
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  return { polygons, rejected, warnings, seamDuplicates: detections.length - kept.length, seasonal };
+  return { polygons, rejected, repaired: zonesLoaded.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal };
 }
 
 /**

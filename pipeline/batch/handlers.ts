@@ -50,7 +50,12 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const { tile, priors } = planTile(plan, tileId);
       const tlog = log.child({ batchId, tileId, file: tile.tile.files[0] });
       const params = detectorParamsFor(plan.args);
-      const base = { tileId, files: tile.tile.files, date: tile.tile.date };
+      const latestPrior = [...priors].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)).at(-1);
+      const t = tile.tile;
+      const base = {
+        tileId, files: t.files, date: t.date, datePrecision: t.datePrecision ?? 'day', priorDatePrecision: latestPrior?.datePrecision ?? 'day', bands: tile.bands,
+        ...(t.stacItem ? { stacItem: t.stacItem } : {}), ...(t.cloudCover !== undefined ? { cloudCover: t.cloudCover } : {}),
+      } as const;
       try {
         const current = await openTile(tile.tile);
         const prior = await openMosaic(priors);
@@ -111,7 +116,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           database: db.kind,
           startedAt: plan.plannedAt,
           detector: { ...stamp, params: flatParams(params) },
-          warnings: result.warnings,
+          warnings: [...(plan.warnings ?? []), ...result.warnings],
+          repaired: result.repaired,
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,
           extraTimings: { finalise: (performance.now() - t0) / 1000 },
