@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 import type { Feature, Geometry } from 'geojson';
 import type { z, ZodType } from 'zod';
 import type { Database } from '../pipeline/store/queryable.js';
-import { DEFAULT_RULES } from '../schemas/default-rules.js';
+import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
 import { can, type Permission, type User } from './access/roles.js';
 import { ApiRegistry } from './api-registry.js';
 import * as S from './api-schemas.js';

@@ -20,7 +20,7 @@ import type { Database } from '../pipeline/store/queryable.js';
 import { addUsers, testApp } from './testing/fixtures.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../dist/pipeline/cli/tuban.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 let dir: string;
 let scene: SceneManifest;
 

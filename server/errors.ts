@@ -41,12 +41,12 @@ export type ApiErrorCode = keyof typeof API_ERRORS;
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: number;
-  constructor(
-    readonly code: ApiErrorCode,
-    detail?: string,
-    readonly extra?: Record<string, unknown>,
-  ) {
+  readonly code: ApiErrorCode;
+  readonly extra?: Record<string, unknown>;
+  constructor(code: ApiErrorCode, detail?: string, extra?: Record<string, unknown>) {
     super(detail ? `${API_ERRORS[code].message}: ${detail}` : API_ERRORS[code].message);
+    this.code = code;
+    this.extra = extra;
     this.status = API_ERRORS[code].status;
   }
 }

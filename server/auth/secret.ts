@@ -1,13 +1,12 @@
 /**
- * The token-signing secret: `TUBAN_SECRET` (at least 32 characters) when set, else `<data>/secret`,
+ * The token-signing secret: `TUBAN_SECRET` (at least 32 characters, checked by pipeline/config.ts) when set, else `<data>/secret`,
  * generated on first start with mode 0600. Never in the repository; losing it only signs everyone out.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export async function loadSecret(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
-  const fromEnv = env.TUBAN_SECRET;
+export async function loadSecret(dataDir: string, fromEnv: string | undefined): Promise<Buffer> {
   if (fromEnv !== undefined) {
     if (fromEnv.length < 32) throw new Error('TUBAN_SECRET must be at least 32 characters');
     return Buffer.from(fromEnv, 'utf8');

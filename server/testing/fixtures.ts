@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Polygon } from 'geojson';
-import type { MonitoringPolygon } from '../../pipeline/model.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { migrate } from '../../pipeline/store/migrations.js';
 import { openDatabase } from '../../pipeline/store/open-database.js';
 import type { Database } from '../../pipeline/store/queryable.js';

@@ -1,0 +1,59 @@
+/**
+ * `tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>]
+ *  [--calendar FILE…] [--deadlines FILE] [--log-level info]`: migrate, load the secret and the holiday calendar,
+ * build the app, listen; SIGINT/SIGTERM close the server, then the database. An embedded database
+ * directory is locked for the server's whole life (`--wait-db` as for batch): a batch or migrate
+ * run meanwhile gets DB.LOCKED instead of a second PGlite writing the same files.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { one, paths, UsageError, type Flags } from './args.js';
+import { dbTarget } from './db-target.js';
+import { lockOptionsFromFlags } from './db-lock.js';
+import { config } from '../pipeline/config.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { buildApp, LOG_REDACT, type AppOptions } from '../server/app.js';
+import { loadSecret } from '../server/auth/secret.js';
+import { DEFAULT_CALENDAR_FILE, loadCalendar } from '../server/deadlines/calendar.js';
+import { loadDeadlines } from '../server/deadlines/load-deadlines.js';
+
+/** The page: `web/` at the package root, from the source tree or from dist/. */
+function findWebDir(): string | null {
+  for (const rel of ['../web', '../../web']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}): Promise<number> {
+  const port = Number(one(flags, 'port', String(config().port)));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535');
+  const host = one(flags, 'host', '127.0.0.1')!;
+  const dataDir = resolve(one(flags, 'data', config().dataDir)!);
+  const calendars = paths(flags, 'calendar');
+  const deadlines = { rules: await loadDeadlines(one(flags, 'deadlines')), calendar: await loadCalendar(calendars.length ? calendars : [DEFAULT_CALENDAR_FILE]) };
+  const secret = await loadSecret(dataDir, config().secret);
+  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
+  await migrate(db);
+  const app = await buildApp({
+    db,
+    dataDir,
+    secret,
+    deadlines,
+    webDir: findWebDir(),
+    logger: { level: one(flags, 'log-level', 'info'), redact: LOG_REDACT },
+    ...extra,
+  });
+  const stop = async () => {
+    await app.close();
+    await db.close();
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  await app.listen({ port, host });
+  await new Promise<void>((r) => app.server.once('close', () => r()));
+  return 0;
+}

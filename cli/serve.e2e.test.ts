@@ -1,0 +1,98 @@
+/**
+ * End to end through the built CLI (needs `npm run build`): `tuban user add|list|disable` with the
+ * password on standard input, then `tuban serve` on a real port over an embedded database: the
+ * secret file (0600), sign-in, 401 for the anonymous, and no password or token in the logs.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
+const PASSWORD = 'correct horse battery staple';
+let dir: string;
+
+function tuban(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TUBAN_SECRET: '' } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    p.stdin.end(stdin);
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tuban-serve-'));
+});
+
+describe('tuban user and tuban serve', () => {
+  it('adds, refuses and lists users; the password comes from standard input', async () => {
+    const db = ['--db', join(dir, 'db')];
+    const add = await tuban(['user', 'add', 'chief', '--role', 'lead', ...db], PASSWORD + '\n');
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toContain('added chief (lead)');
+    const short = await tuban(['user', 'add', 'weak', '--role', 'bureau', '--bureau', 'water', ...db], 'short\n');
+    expect(short.code).toBe(65);
+    expect(short.stderr).toContain('USER.PASSWORD_TOO_SHORT');
+    expect(short.stderr).not.toContain('short\n');
+    const dup = await tuban(['user', 'add', 'chief', '--role', 'lead', ...db], PASSWORD + '\n');
+    expect([dup.code, dup.stderr.includes('USER.EXISTS')]).toEqual([65, true]);
+    const noBureau = await tuban(['user', 'add', 'b1', '--role', 'bureau', ...db], PASSWORD + '\n');
+    expect(noBureau.stderr).toContain('USER.INVALID');
+    const badRole = await tuban(['user', 'add', 'x', '--role', 'king', ...db], PASSWORD + '\n');
+    expect(badRole.code).toBe(64);
+    const list = await tuban(['user', 'list', ...db]);
+    expect(list.stdout.trim().split('\n')).toEqual(['chief\tlead\t-\tactive']);
+  }, 120_000);
+
+  it('serves on a real port, writes the secret 0600 and never logs the password or the token', async () => {
+    const data = join(dir, 'data');
+    const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', join(dir, 'db'), '--data', data], { env: { ...process.env, TUBAN_SECRET: undefined } });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const base = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line in: ${out}`)), 90_000);
+      const check = () => {
+        const m = out.match(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      p.stdout.on('data', check);
+      p.on('exit', () => reject(new Error(`serve exited: ${out}`)));
+    });
+    try {
+      const mode = (await stat(join(data, 'secret'))).mode & 0o777;
+      expect(mode).toBe(0o600);
+      expect((await fetch(`${base}/api/polygons`)).status).toBe(401);
+      const bad = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'chief', password: 'wrong-password-x' }) });
+      expect(bad.status).toBe(401);
+      const s = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'chief', password: PASSWORD }) });
+      expect(s.status).toBe(200);
+      const { token } = (await s.json()) as { token: string };
+      const list = await fetch(`${base}/api/polygons`, { headers: { authorization: `Bearer ${token}` } });
+      expect(list.status).toBe(200);
+      expect(((await list.json()) as { type: string }).type).toBe('FeatureCollection');
+      const doc = await fetch(`${base}/openapi.json`);
+      expect(((await doc.json()) as { openapi: string }).openapi).toBe('3.0.3');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(out).toContain('"url":"/api/session"');
+      expect(out).not.toContain(PASSWORD);
+      expect(out).not.toContain('wrong-password-x');
+      expect(out).not.toContain(token.split('.')[1]);
+    } finally {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
+    const disable = await tuban(['user', 'disable', 'chief', '--db', join(dir, 'db')]);
+    expect(disable.code).toBe(0);
+    expect((await tuban(['user', 'list', '--db', join(dir, 'db')])).stdout).toContain('chief\tlead\t-\tdisabled');
+  }, 180_000);
+});
