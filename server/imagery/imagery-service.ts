@@ -5,7 +5,7 @@
  * routes in server/imagery-routes.ts call it.
  */
 import sharp from 'sharp';
-import type { MultiPolygon, Polygon } from 'geojson';
+import type { Feature, Geometry, MultiPolygon, Polygon } from 'geojson';
 import { booleanIntersects, bboxPolygon } from '@turf/turf';
 import type { Queryable } from '../../pipeline/store/queryable.js';
 import type { TileInfo } from '../../pipeline/model.js';
@@ -15,6 +15,8 @@ import type { TileSourceOptions } from './tile-source.js';
 import { loadEpochScene } from './epoch-scenes.js';
 import type { EpochScene, Side } from './epoch-scenes.js';
 import { renderGrid } from './render.js';
+import { pooledStretch } from './stretch.js';
+import type { RgbStretch } from './stretch.js';
 import { chipGrid, chipPng } from './chip.js';
 import type { ChipOptions } from './chip.js';
 import { isValidTile, tileBounds, tileGrid, MERCATOR_HALF } from './web-mercator.js';
@@ -59,6 +61,12 @@ export interface ImageryService {
   tile(epoch: string, side: Side, z: number, x: number, y: number, format?: TileFormat): Promise<TileResult>;
   /** Chip of a polygon (by code) for one side. */
   chip(code: string, side: Side): Promise<ChipResult>;
+  /**
+   * Chip of a polygon given as the API's GeoJSON Feature (properties `code`, `epoch`, `tile_id`,
+   * `before_date`, `after_date`; a clue's Point or Polygon too). Null when its month has no imagery.
+   * The shape of the server's `ChipSource` (server/app.ts), so it plugs in directly.
+   */
+  chipFor(feature: Feature<Geometry | null>, side: Side): Promise<ChipResult | null>;
   /** The dates the chips of a polygon show, without rendering them. */
   chipInfo(code: string): Promise<ChipInfo>;
   /** lon/lat bounds of a month's imagery (for the map source's `bounds`), null when the month has none. */
@@ -73,6 +81,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
   const sources = new LruCache<string, TileSource>(opts.sourceCacheBytes ?? 512 * 1024 ** 2, Infinity, (_k, s) => void s.close().catch(() => undefined));
   const scenes = new Map<string, { at: number; scene: Promise<EpochScene | null> }>();
   const ttl = opts.sceneTtlMs ?? 60_000;
+  const stretches = new Map<string, Promise<RgbStretch | null>>();
   let empty: Buffer | null = null;
 
   function scene(epoch: string): Promise<EpochScene | null> {
@@ -101,6 +110,23 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     return s;
   }
 
+  /**
+   * The month's stretch for one side, pooled over every tile's overview (computed once; the
+   * overviews are needed for the coarse zooms anyway). One stretch per side means no seams
+   * between satellite tiles and no jump in tone between a chip and the map around it.
+   */
+  function sideStretch(s: EpochScene, side: Side): Promise<RgbStretch | null> {
+    const key = `${s.epoch}/${side}/${(side === 'after' ? s.after : s.before).map((t) => t.id).join(',')}`;
+    let p = stretches.get(key);
+    if (!p) {
+      const infos = side === 'after' ? s.after : s.before;
+      p = Promise.all(infos.map((t) => source(t).overview())).then(pooledStretch);
+      stretches.set(key, p);
+      p.catch(() => stretches.delete(key));
+    }
+    return p;
+  }
+
   function checkSide(side: string): asserts side is Side {
     if (side !== 'after' && side !== 'before') throw new ImageryError('IMAGERY.BAD_REQUEST', `side '${side}' is neither after nor before`);
   }
@@ -127,6 +153,31 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     return row;
   }
 
+  interface ChipSubject {
+    code: string;
+    epoch: string;
+    /** The current tile the polygon was detected on; null for clues (every tile of the month is tried). */
+    tileId: string | null;
+    geometry: Polygon | MultiPolygon;
+    beforeDate: string | null;
+    afterDate: string | null;
+  }
+
+  async function cutChip(subject: ChipSubject, side: Side): Promise<ChipResult> {
+    const s = await requireScene(subject.epoch);
+    const pair = subject.tileId ? s.forTile(subject.tileId) : null;
+    if (subject.tileId && !pair) throw new ImageryError('IMAGERY.NO_SOURCE', `polygon ${subject.code}: tile ${subject.tileId} is in no stored batch plan`);
+    const grid = chipGrid(subject.geometry, opts.chip);
+    // The polygon's own tile (or its paired priors) first, then neighbours for chips that cross a tile edge.
+    const own = !pair ? [] : side === 'after' ? [pair.tile] : pair.priors;
+    const rest = (side === 'after' ? s.after : s.before).filter((t) => !own.some((o) => o.id === t.id));
+    const r = await renderGrid([...own, ...rest].map(source), grid, await sideStretch(s, side));
+    const png = await chipPng(r.rgba, grid, subject.geometry);
+    // The detection's own dates; for a clue, the date of the tile that filled the chip's centre.
+    const date = (side === 'after' ? subject.afterDate : subject.beforeDate) ?? ([...own, ...rest][r.paths.findIndex((p) => p !== 'none')]?.date ?? null);
+    return { png, date, epoch: subject.epoch, code: subject.code };
+  }
+
   return {
     async tile(epoch, side, z, x, y, format = 'png') {
       checkSide(side);
@@ -143,7 +194,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
       let result: TileResult;
       if (infos.length === 0) result = { bytes: null, contentType };
       else {
-        const r = await renderGrid(infos.map(source), tileGrid(z, x, y));
+        const r = await renderGrid(infos.map(source), tileGrid(z, x, y), await sideStretch(s, side));
         const bytes = r.filled === 0 && format === 'png' ? await emptyPng() : await encode(r.rgba, r.width, r.height, format);
         result = { bytes, contentType };
       }
@@ -154,17 +205,25 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     async chip(code, side) {
       checkSide(side);
       const row = await polygonRow(code);
-      const s = await requireScene(row.epoch);
-      const pair = s.forTile(row.tile_id);
-      if (!pair) throw new ImageryError('IMAGERY.NO_SOURCE', `polygon ${code}: tile ${row.tile_id} is in no stored batch plan`);
-      const geom = JSON.parse(row.geom) as Polygon | MultiPolygon;
-      const grid = chipGrid(geom, opts.chip);
-      // The polygon's own tile (or its paired priors) first, then neighbours for chips that cross a tile edge.
-      const own = side === 'after' ? [pair.tile] : pair.priors;
-      const rest = (side === 'after' ? s.after : s.before).filter((t) => !own.some((o) => o.id === t.id));
-      const r = await renderGrid([...own, ...rest].map(source), grid);
-      const png = await chipPng(r.rgba, grid, geom);
-      return { png, date: side === 'after' ? row.after_date : row.before_date, epoch: row.epoch, code };
+      return cutChip({ code, epoch: row.epoch, tileId: row.tile_id, geometry: JSON.parse(row.geom) as Polygon | MultiPolygon, beforeDate: row.before_date, afterDate: row.after_date }, side);
+    },
+
+    async chipFor(feature, side) {
+      checkSide(side);
+      const p = feature.properties ?? {};
+      const code = String(p.code ?? feature.id ?? '');
+      const epoch = String(p.epoch ?? '');
+      const g = feature.geometry;
+      if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon' && g.type !== 'Point')) return null;
+      // A clue given as a point gets a chip around a 50 m square.
+      const geometry = g.type === 'Point' ? pointSquare(g.coordinates[0], g.coordinates[1], 25) : g;
+      const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+      try {
+        return await cutChip({ code, epoch, tileId: str(p.tile_id), geometry, beforeDate: str(p.before_date), afterDate: str(p.after_date) }, side);
+      } catch (err) {
+        if (err instanceof ImageryError && (err.code === 'IMAGERY.EPOCH_UNKNOWN' || err.code === 'IMAGERY.NO_SOURCE')) return null;
+        throw err;
+      }
     },
 
     async chipInfo(code) {
@@ -185,8 +244,16 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
       tiles.clear();
       sources.clear();
       scenes.clear();
+      stretches.clear();
     },
   };
+}
+
+/** A lon/lat square of half-side `halfM` metres around a point. */
+function pointSquare(lon: number, lat: number, halfM: number): Polygon {
+  const dLat = halfM / 111_320;
+  const dLon = dLat / Math.cos((lat * Math.PI) / 180);
+  return { type: 'Polygon', coordinates: [[[lon - dLon, lat - dLat], [lon + dLon, lat - dLat], [lon + dLon, lat + dLat], [lon - dLon, lat + dLat], [lon - dLon, lat - dLat]]] };
 }
 
 function mercToLon(x: number): number {

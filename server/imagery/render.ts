@@ -5,6 +5,7 @@
  */
 import type { Grid } from '../../geo/raster.js';
 import { toRgba } from './stretch.js';
+import type { RgbStretch } from './stretch.js';
 import type { PaintPath, TileSource } from './tile-source.js';
 
 export interface Rendered {
@@ -18,7 +19,8 @@ export interface Rendered {
   readonly paths: PaintPath[];
 }
 
-export async function renderGrid(sources: readonly TileSource[], target: Grid): Promise<Rendered> {
+/** `stretch`: one stretch for every source (a month's pooled stretch); default each source's own. */
+export async function renderGrid(sources: readonly TileSource[], target: Grid, stretchAll?: RgbStretch | null): Promise<Rendered> {
   const n = target.width * target.height;
   const outs: [Float32Array, Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
   const valid = new Uint8Array(n);
@@ -33,7 +35,7 @@ export async function renderGrid(sources: readonly TileSource[], target: Grid): 
     const path = await src.paint(target, outs, valid);
     paths.push(path);
     if (path === 'none') continue;
-    const stretch = (await src.overview()).stretch;
+    const stretch = stretchAll ?? (await src.overview()).stretch;
     if (!stretch) continue;
     toRgba(outs[0], outs[1], outs[2], valid, stretch, scratch);
     // Copy only the pixels this source newly filled: earlier sources keep theirs.

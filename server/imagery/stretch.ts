@@ -1,7 +1,8 @@
 /**
  * True-colour display of reflectance bands: a linear stretch per band between two percentiles
- * (2 % and 98 % by default, what rio-tiler users reach for), measured once per satellite tile
- * and reused for every map tile and chip cut from it, so neighbouring map tiles match.
+ * (2 % and 98 % by default, what rio-tiler users reach for), measured once on the overviews
+ * (per satellite tile, and pooled over a month's tiles for the map and chips, so the mosaic has
+ * no seams) and reused for every map tile and chip.
  */
 
 /** Lower and upper band values mapped to 0 and 255. */
@@ -64,4 +65,25 @@ export function toRgba(r: Float32Array, g: Float32Array, b: Float32Array, valid:
 
 function clamp255(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5;
+}
+
+/**
+ * One stretch for several tiles (a month's mosaic): the percentiles of their pooled overview
+ * pixels, so neighbouring satellite tiles meet without a seam. Each tile contributes about the
+ * same number of samples (a regular stride), whatever its size.
+ */
+export function pooledStretch(parts: readonly { bands: readonly [Float32Array, Float32Array, Float32Array]; valid: Uint8Array }[], perPart = 65_536): RgbStretch | null {
+  const out: BandStretch[] = [];
+  for (let k = 0; k < 3; k++) {
+    const vals: number[] = [];
+    for (const p of parts) {
+      const stride = Math.max(1, Math.floor(p.valid.length / perPart));
+      const b = p.bands[k];
+      for (let i = 0; i < p.valid.length; i += stride) if (p.valid[i] && b[i] === b[i]) vals.push(b[i]);
+    }
+    const s = percentileStretch(Float32Array.from(vals), new Uint8Array(vals.length).fill(1));
+    if (!s) return null;
+    out.push(s);
+  }
+  return [out[0], out[1], out[2]];
 }
