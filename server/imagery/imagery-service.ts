@@ -71,6 +71,11 @@ export interface ImageryService {
   chipInfo(code: string): Promise<ChipInfo>;
   /** lon/lat bounds of a month's imagery (for the map source's `bounds`), null when the month has none. */
   bounds(epoch: string): Promise<[number, number, number, number] | null>;
+  /**
+   * Build the month's overviews and stretches ahead of the first request (a 10980² tile's overview
+   * takes one streamed decode, ~20 s on a busy 2-core machine). Call it in the background at start.
+   */
+  warm(epoch: string): Promise<void>;
   /** Months with imagery, newest first. */
   epochs(): Promise<string[]>;
   close(): Promise<void>;
@@ -111,16 +116,16 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
   }
 
   /**
-   * The month's stretch for one side, pooled over every tile's overview (computed once; the
-   * overviews are needed for the coarse zooms anyway). One stretch per side means no seams
-   * between satellite tiles and no jump in tone between a chip and the map around it.
+   * The month's stretch for one side, pooled over a sample of every tile (nine 256² windows each,
+   * computed once). One stretch per side means no seams between satellite tiles and no jump in
+   * tone between a chip and the map around it.
    */
   function sideStretch(s: EpochScene, side: Side): Promise<RgbStretch | null> {
     const key = `${s.epoch}/${side}/${(side === 'after' ? s.after : s.before).map((t) => t.id).join(',')}`;
     let p = stretches.get(key);
     if (!p) {
       const infos = side === 'after' ? s.after : s.before;
-      p = Promise.all(infos.map((t) => source(t).overview())).then(pooledStretch);
+      p = Promise.all(infos.map((t) => source(t).sample())).then((parts) => pooledStretch(parts));
       stretches.set(key, p);
       p.catch(() => stretches.delete(key));
     }
@@ -229,6 +234,16 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     async chipInfo(code) {
       const row = await polygonRow(code);
       return { code, epoch: row.epoch, beforeDate: row.before_date, afterDate: row.after_date };
+    },
+
+    async warm(epoch) {
+      const s = await scene(epoch);
+      if (!s) return;
+      for (const side of ['after', 'before'] as const) {
+        await sideStretch(s, side);
+        // One tile at a time: warming must not take every core from the requests being served.
+        for (const t of side === 'after' ? s.after : s.before) await source(t).overview();
+      }
     },
 
     async bounds(epoch) {

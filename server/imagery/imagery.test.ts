@@ -8,7 +8,7 @@ import type { DemoBatch } from '../test-support/demo-batch.js';
 import { createImageryService } from './imagery-service.js';
 import type { ImageryService } from './imagery-service.js';
 import { LruCache } from './lru.js';
-import { percentileStretch, toRgba } from './stretch.js';
+import { percentileStretch, pooledStretch, toRgba } from './stretch.js';
 import { TileSource, overviewFactor } from './tile-source.js';
 import { isValidTile, tileAt, tileBounds, tileGrid, lonLatToMercator } from './web-mercator.js';
 import { renderGrid } from './render.js';
@@ -57,6 +57,19 @@ describe('stretch', () => {
     expect(out[99 * 4 + 3]).toBe(255);
     expect(out[100 * 4 + 3]).toBe(0);
     expect(percentileStretch(v, new Uint8Array(101))).toBeNull();
+  });
+});
+
+describe('pooledStretch', () => {
+  it('spans the pooled values of every part, so tiles of one month share one stretch', () => {
+    const part = (from: number) => {
+      const b = Float32Array.from({ length: 100 }, (_, i) => from + i);
+      return { bands: [b, b, b] as [Float32Array, Float32Array, Float32Array], valid: new Uint8Array(100).fill(1) };
+    };
+    const [r] = pooledStretch([part(0), part(1000)])!;
+    expect(r.lo).toBeLessThan(10);
+    expect(r.hi).toBeGreaterThan(1090);
+    expect(pooledStretch([{ bands: part(0).bands, valid: new Uint8Array(100) }])).toBeNull();
   });
 });
 
@@ -110,6 +123,11 @@ describe('imagery from a batch', () => {
     for (let r = 4; r < 8; r++) for (let c = 4; c < 8; c++) if (valid[r * 8 + c]) { sum += outs[0][r * 8 + c]; cnt++; }
     expect(cnt).toBe(16);
     expect(ov.bands[0][1 * ov.grid.width + 1]).toBeCloseTo(sum / cnt, 2);
+    // The stretch sample: nine windows of min(256, side)² full-resolution pixels, mostly valid.
+    const sample = await src.sample();
+    const side = Math.min(256, info.grid.width);
+    expect(sample.valid.length).toBe(9 * side * Math.min(256, info.grid.height));
+    expect(sample.valid.reduce((a, v) => a + v, 0)).toBeGreaterThan(sample.valid.length / 2);
     // A coarse target (a 256 px map tile over the whole scene) is served from the overview.
     const b = footprintBounds([info]);
     const z = 12;
@@ -121,6 +139,7 @@ describe('imagery from a batch', () => {
   });
 
   it('renders after and before map tiles over the scene, transparent outside it, none far away', async () => {
+    await svc.warm(demo.scene.epoch);
     const b = (await svc.bounds(demo.scene.epoch))!;
     const lon = (b[0] + b[2]) / 2;
     const lat = (b[1] + b[3]) / 2;

@@ -55,6 +55,7 @@ export function overviewFactor(width: number, height: number, maxSide: number): 
 
 export class TileSource {
   private overviewPromise: Promise<Overview> | null = null;
+  private samplePromise: Promise<{ bands: [Float32Array, Float32Array, Float32Array]; valid: Uint8Array }> | null = null;
   private readerPromise: Promise<TileReader> | null = null;
   private readonly maxSide: number;
   private readonly maxWindowBytes: number;
@@ -76,6 +77,40 @@ export class TileSource {
     const w = Math.ceil(this.info.grid.width / this.factor);
     const h = Math.ceil(this.info.grid.height / this.factor);
     return w * h * 13;
+  }
+
+  /**
+   * A sample of the tile's true-colour pixels for the month's pooled stretch: a 3×3 grid of
+   * 256² full-resolution windows (nine block reads, not a whole-file decode), so the first map
+   * tile of a month does not wait for every overview to be built. Cached.
+   */
+  sample(): Promise<{ bands: [Float32Array, Float32Array, Float32Array]; valid: Uint8Array }> {
+    if (!this.samplePromise) {
+      this.samplePromise = this.readSample();
+      this.samplePromise.catch(() => (this.samplePromise = null));
+    }
+    return this.samplePromise;
+  }
+
+  private async readSample(): Promise<{ bands: [Float32Array, Float32Array, Float32Array]; valid: Uint8Array }> {
+    const { width, height } = this.info.grid;
+    const w = Math.min(256, width);
+    const h = Math.min(256, height);
+    const reader = await this.reader();
+    const n = w * h;
+    const bands: [Float32Array, Float32Array, Float32Array] = [new Float32Array(9 * n), new Float32Array(9 * n), new Float32Array(9 * n)];
+    const valid = new Uint8Array(9 * n);
+    let k = 0;
+    for (let j = 0; j < 3; j++) {
+      for (let i = 0; i < 3; i++, k++) {
+        const col = Math.max(0, Math.min(width - w, Math.round(((i + 0.5) * width) / 3 - w / 2)));
+        const row = Math.max(0, Math.min(height - h, Math.round(((j + 0.5) * height) / 3 - h / 2)));
+        const r = await reader.readWindow({ col, row, width: w, height: h }, [...RGB]);
+        RGB.forEach((b, q) => bands[q].set(r.bands[b]!, k * n));
+        valid.set(r.valid, k * n);
+      }
+    }
+    return { bands, valid };
   }
 
   overview(): Promise<Overview> {
@@ -185,6 +220,7 @@ export class TileSource {
     const r = this.readerPromise;
     this.readerPromise = null;
     this.overviewPromise = null;
+    this.samplePromise = null;
     if (r) await (await r).close();
   }
 }
