@@ -13,6 +13,8 @@ import { TileSource, overviewFactor } from './tile-source.js';
 import { isValidTile, tileAt, tileBounds, tileGrid, lonLatToMercator } from './web-mercator.js';
 import { renderGrid } from './render.js';
 import { footprintBounds } from './epoch-scenes.js';
+import Fastify from 'fastify';
+import { imageryRoutes } from '../imagery-routes.js';
 
 async function decode(png: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
   const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -207,5 +209,52 @@ describe('imagery from a batch', () => {
     for (let i = 0; i < a.data.length; i += 4) diff += Math.abs(a.data[i] - b.data[i]);
     expect(diff / (a.data.length / 4)).toBeGreaterThan(3);
     expect(await svc.chipInfo(code)).toEqual({ code, epoch: demo.scene.epoch, beforeDate: demo.scene.beforeDate, afterDate: demo.scene.afterDate });
+  });
+
+  it('serves tiles and chips over HTTP: 200 with ETag then 304, 204 outside, typed 400/404, chips only in scope', async () => {
+    const codes = (await demo.db.query<{ code: string }>('SELECT code FROM polygons ORDER BY code')).rows.map((r) => r.code);
+    const hidden = codes[0];
+    const app = Fastify();
+    await app.register(imageryRoutes, { imagery: svc, canSeePolygon: async (_req, code) => code !== hidden });
+    try {
+      const epochs = (await app.inject('/api/imagery/epochs')).json();
+      expect(epochs.epochs[0].epoch).toBe(demo.scene.epoch);
+      const [w, s, e, n] = epochs.epochs[0].bounds;
+      const { x, y } = tileAt((w + e) / 2, (s + n) / 2, 14);
+      const url = `/api/imagery/${demo.scene.epoch}/before/14/${x}/${y}.png`;
+      const first = await app.inject(url);
+      expect(first.statusCode).toBe(200);
+      expect(first.headers['content-type']).toBe('image/png');
+      expect(first.headers['cache-control']).toMatch(/^private/);
+      const again = await app.inject({ url, headers: { 'if-none-match': String(first.headers.etag) } });
+      expect(again.statusCode).toBe(304);
+      expect((await app.inject(`/api/imagery/${demo.scene.epoch}/after/14/0/0.png`)).statusCode).toBe(204);
+      const bad = await app.inject(`/api/imagery/${demo.scene.epoch}/after/14/${x}/${y}.gif`);
+      expect([bad.statusCode, bad.json().code]).toEqual([400, 'IMAGERY.BAD_REQUEST']);
+      const outside = await app.inject(`/api/imagery/${demo.scene.epoch}/after/3/9/0.png`);
+      expect([outside.statusCode, outside.json().code]).toEqual([400, 'IMAGERY.BAD_TILE']);
+      const noMonth = await app.inject('/api/imagery/2030-01/after/14/0/0.png');
+      expect([noMonth.statusCode, noMonth.json().code]).toEqual([404, 'IMAGERY.EPOCH_UNKNOWN']);
+      const chip = await app.inject(`/api/polygons/${codes[1]}/chips/after.png`);
+      expect(chip.statusCode).toBe(200);
+      expect(chip.headers['x-sensor-date']).toBe(demo.scene.afterDate);
+      // Out of scope answers exactly like a code that does not exist.
+      const denied = await app.inject(`/api/polygons/${hidden}/chips/after.png`);
+      const missing = await app.inject('/api/polygons/370102-202610-9999/chips/after.png');
+      expect([denied.statusCode, denied.json().code]).toEqual([404, 'IMAGERY.POLYGON_UNKNOWN']);
+      expect([missing.statusCode, missing.json().code]).toEqual([404, 'IMAGERY.POLYGON_UNKNOWN']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('cuts a chip for a clue given as a point, from the month\'s tiles', async () => {
+    const b = (await svc.bounds(demo.scene.epoch))!;
+    const clue = { type: 'Feature' as const, id: 'XS-1', geometry: { type: 'Point' as const, coordinates: [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] }, properties: { code: 'XS-1', epoch: demo.scene.epoch, tile_id: '' } };
+    const chip = await svc.chipFor(clue, 'before');
+    expect(chip).not.toBeNull();
+    expect(chip!.date).toBe(demo.scene.beforeDate);
+    expect((await sharp(chip!.png).metadata()).width).toBe(320);
+    expect(await svc.chipFor({ ...clue, properties: { ...clue.properties, epoch: '2030-01' } }, 'after')).toBeNull();
   });
 });

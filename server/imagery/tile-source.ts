@@ -144,28 +144,40 @@ export class TileSource {
     } else {
       // Strips of whole overview rows; each output pixel is the mean of the valid pixels of its f×f block.
       const rowsPerStrip = Math.max(f, Math.floor(this.stripRows / f) * f);
-      const sums = [new Float64Array(ow), new Float64Array(ow), new Float64Array(ow)];
+      const s0 = new Float64Array(ow);
+      const s1 = new Float64Array(ow);
+      const s2 = new Float64Array(ow);
       const counts = new Uint32Array(ow);
       let reuse: Raster | undefined;
       for (let row0 = 0; row0 < height; row0 += rowsPerStrip) {
         const win: Window = { col: 0, row: row0, width, height: Math.min(rowsPerStrip, height - row0) };
         const r = await reader.readWindow(win, [...RGB], reuse);
         reuse = r;
-        const src = RGB.map((b) => r.bands[b]!);
+        const [rb, gb, bb] = RGB.map((b) => r.bands[b]!);
+        const rv = r.valid;
         for (let oy = 0; oy * f < win.height; oy++) {
-          for (const s of sums) s.fill(0);
+          s0.fill(0);
+          s1.fill(0);
+          s2.fill(0);
           counts.fill(0);
           const yEnd = Math.min(win.height, (oy + 1) * f);
           for (let y = oy * f; y < yEnd; y++) {
             const base = y * width;
-            for (let x = 0; x < width; x++) {
-              const i = base + x;
-              if (!r.valid[i]) continue;
-              const ox = (x / f) | 0;
-              sums[0][ox] += src[0][i];
-              sums[1][ox] += src[1][i];
-              sums[2][ox] += src[2][i];
-              counts[ox]++;
+            // One f-wide run per output pixel, sums in locals: the hot loop of a 121 Mpx tile.
+            for (let ox = 0, x0 = 0; ox < ow; ox++, x0 += f) {
+              const x1 = Math.min(width, x0 + f);
+              let a = 0, g = 0, b = 0, c = 0;
+              for (let i = base + x0, end = base + x1; i < end; i++) {
+                if (!rv[i]) continue;
+                a += rb[i];
+                g += gb[i];
+                b += bb[i];
+                c++;
+              }
+              s0[ox] += a;
+              s1[ox] += g;
+              s2[ox] += b;
+              counts[ox] += c;
             }
           }
           const orow = row0 / f + oy;
@@ -176,9 +188,9 @@ export class TileSource {
               bands[0][o] = bands[1][o] = bands[2][o] = NaN;
               continue;
             }
-            bands[0][o] = sums[0][ox] / c;
-            bands[1][o] = sums[1][ox] / c;
-            bands[2][o] = sums[2][ox] / c;
+            bands[0][o] = s0[ox] / c;
+            bands[1][o] = s1[ox] / c;
+            bands[2][o] = s2[ox] / c;
             valid[o] = 1;
           }
         }
