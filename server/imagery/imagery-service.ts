@@ -43,8 +43,8 @@ export interface TileResult {
 
 export interface ChipResult {
   readonly png: Buffer;
-  /** Acquisition date of the side shown (ISO yyyy-mm-dd) — the sensor date the page prints. */
-  readonly date: string | null;
+  /** Acquisition date of the side shown (ISO yyyy-mm-dd) — the sensor date the page prints; absent when unknown. */
+  readonly date?: string;
   readonly epoch: string;
   readonly code: string;
 }
@@ -180,7 +180,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     const png = await chipPng(r.rgba, grid, subject.geometry);
     // The detection's own dates; for a clue, the date of the tile that filled the chip's centre.
     const date = (side === 'after' ? subject.afterDate : subject.beforeDate) ?? ([...own, ...rest][r.paths.findIndex((p) => p !== 'none')]?.date ?? null);
-    return { png, date, epoch: subject.epoch, code: subject.code };
+    return { png, ...(date ? { date } : {}), epoch: subject.epoch, code: subject.code };
   }
 
   return {
