@@ -435,12 +435,39 @@ function renderActions(p, c) {
   const u = state.user;
   const status = c.status ?? p.status;
   const mine = u?.role === 'bureau' && u.bureau === (c.lead_bureau ?? p.lead_bureau);
+  const coHandler = u?.role === 'bureau' && !mine;
   const parts = [];
   if (mine && status === 'issued') parts.push(`<button type="button" class="primary" id="act-accept">签收</button>`);
-  if (canRecordVerdict(p, c)) parts.push(verdictForm());
-  else if (u?.role === 'bureau' && !mine) parts.push('<p class="muted">本单位为协办单位：可添加备注和证据，判定由主办单位录入。</p>');
+  if (canRecordVerdict(p, c)) parts.push(c.verdict ? `<details class="more"><summary>修改判定</summary>${verdictForm()}</details>` : verdictForm());
+  if (coHandler) parts.push('<p class="muted">本单位为协办单位：可添加备注和证据，判定由主办单位录入。</p>');
+  // The other workflow actions, each a small form; the server decides what the state allows (409 otherwise).
+  const forms = [];
+  if (mine && c.verdict === 'illegal' && ['verified', 'rectifying'].includes(status)) forms.push(miniForm('rectification', '整改进度', `<label>整改方式 <select name="method" required><option value="">请选择</option>${options(L.RECTIFICATION_METHODS)}</select></label><label>完成比例 (%) <input name="progress" type="number" min="0" max="100" step="1" required></label>`));
+  if (mine && ['verified', 'rectifying'].includes(status)) forms.push(miniForm('close', '销号', `<label>说明 <textarea name="reason" rows="2" required maxlength="2000"></textarea></label><label class="check"><input type="checkbox" name="rectified"> 已整改到位</label>`));
+  if (mine && ['issued', 'accepted'].includes(status)) forms.push(miniForm('request-reassignment', '申请改派', `<label>理由 <textarea name="reason" rows="2" required maxlength="2000"></textarea></label><label>建议主办单位 <select name="suggested_bureau"><option value="">不指定</option>${options(L.BUREAUS)}</select></label>`));
+  if (u?.role === 'lead' && status === 'closed') forms.push(miniForm('review', '复核', `<label class="check"><input type="radio" name="approve" value="true" required> 通过</label><label class="check"><input type="radio" name="approve" value="false"> 退回</label><label>意见 <textarea name="comment" rows="2" maxlength="2000"></textarea></label>`));
+  if (u?.role === 'lead' && !['closed', 'reviewed'].includes(status)) {
+    forms.push(miniForm('reassign', '改派', `<label>主办单位 <select name="lead_bureau" required><option value="">请选择</option>${options(L.BUREAUS)}</select></label><label>理由 <textarea name="reason" rows="2" required maxlength="2000"></textarea></label>`));
+    forms.push(miniForm('escalate', '移交/升级', `<label>理由 <textarea name="reason" rows="2" required maxlength="2000"></textarea></label>`));
+  }
+  if (u?.role === 'lead' || mine || coHandler) forms.push(miniForm('notes', '备注', `<label>内容 <textarea name="text" rows="2" required maxlength="4000"></textarea></label>`));
+  if (forms.length) parts.push(`<div class="more-actions">${forms.join('')}</div>`);
   box.innerHTML = parts.length ? `<h3>办理</h3>${parts.join('')}` : '';
   $('act-accept')?.addEventListener('click', () => act(p.code, 'accept', undefined, '已签收'));
+  for (const f of box.querySelectorAll('form.mini')) {
+    f.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = {};
+      for (const el of f.elements) {
+        if (!el.name || (el.type === 'radio' && !el.checked)) continue;
+        if (el.type === 'checkbox') body[el.name] = el.checked;
+        else if (el.type === 'number') body[el.name] = Number(el.value);
+        else if (el.type === 'radio') body[el.name] = el.value === 'true';
+        else if (el.value !== '') body[el.name] = el.value;
+      }
+      await act(p.code, f.dataset.action, body, `${f.dataset.label}已提交`);
+    });
+  }
   const form = $('verdict-form');
   if (!form) return;
   const sync = () => {
@@ -466,8 +493,15 @@ function renderActions(p, c) {
   });
 }
 
+const options = (o) => Object.entries(o).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('');
+
+/** A collapsed form for one workflow action (POST /api/polygons/{code}/{action}). */
+function miniForm(action, label, fields) {
+  return `<details class="more"><summary>${esc(label)}</summary><form class="mini verdict" data-action="${action}" data-label="${esc(label)}">${fields}<button type="submit" class="primary">提交${esc(label)}</button></form></details>`;
+}
+
 function verdictForm() {
-  const opts = (o) => Object.entries(o).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('');
+  const opts = options;
   return `<form id="verdict-form" class="verdict">
     <fieldset><legend>判定</legend>
       <label><input type="radio" name="verdict" value="legal" required> 合法</label>

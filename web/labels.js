@@ -79,6 +79,7 @@ export const ACTIONS = {
   review: '复核',
   escalate: '移交/升级',
   notes: '备注',
+  'confirm-geometry': '确认图形变更',
   issue: '下发',
   create: '下发',
 };
@@ -100,4 +101,12 @@ export const BUREAUS = {
   transport: '城乡交通运输局',
   township: '乡镇街道',
   emergency_management: '应急管理局',
+};
+export const RECTIFICATION_METHODS = {
+  demolish_restore: '拆除复耕',
+  retroactive_approval: '补办手续',
+  combined: '拆补组合',
+  confiscation: '没收',
+  fine: '罚款',
+  court_enforcement: '申请法院强制执行',
 };
