@@ -152,6 +152,7 @@ async function refresh() {
 // ------------------------------------------------------------------ inbox
 for (const [id, label] of Object.entries(L.STATUS)) $('f-status').insertAdjacentHTML('beforeend', `<option value="${id}">${label}</option>`);
 $('filters').addEventListener('change', () => loadInbox());
+$('inbox-more').addEventListener('click', () => loadInbox(true));
 
 /** Overdue first, then the nearest deadline, then high priority, then code. */
 function triageOrder(a, b) {
@@ -172,15 +173,21 @@ function query(extra) {
   return p.toString();
 }
 
-async function loadInbox() {
+const PAGE = 500;
+
+async function loadInbox(more = false) {
   const list = $('inbox-list');
   list.setAttribute('aria-busy', 'true');
-  const fc = await api(`/api/polygons?${query({ status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', limit: 500 })}`);
-  state.items = [...fc.features].sort(triageOrder);
+  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', limit: PAGE };
+  // Keyset pages from the server (next_cursor); the triage order applies to what is loaded.
+  const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
+  state.items = [...(more ? state.items : []), ...fc.features].sort(triageOrder);
+  state.nextCursor = fc.next_cursor ?? null;
   renderItems(list, state.items);
+  $('inbox-more').hidden = !state.nextCursor;
   $('inbox-empty').hidden = state.items.length > 0;
   list.removeAttribute('aria-busy');
-  state.cursor = -1;
+  if (!more) state.cursor = -1;
 }
 
 function renderItems(list, features) {
@@ -569,6 +576,10 @@ function initMap() {
     const color = ['match', ['get', 'status'], ...Object.entries(L.STATUS_COLOR).flat(), '#999999'];
     map.addLayer({ id: 'poly-fill', type: 'fill', source: 'polygons', paint: { 'fill-color': color, 'fill-opacity': ['case', ['boolean', ['feature-state', 'selected'], false], 0.45, 0.25] } });
     map.addLayer({ id: 'poly-line', type: 'line', source: 'polygons', paint: { 'line-color': color, 'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3.5, 1.6] } });
+    // Polygons of a few hundred m² vanish below z13: a dot at each centroid keeps them findable.
+    map.addSource('centroids', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    map.addLayer({ id: 'poly-dot', type: 'circle', source: 'centroids', maxzoom: 13, paint: { 'circle-color': color, 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+    map.on('click', 'poly-dot', (e) => openCard(e.features[0].properties.code));
     map.on('click', 'poly-fill', (e) => openCard(e.features[0].properties.code));
     map.on('mouseenter', 'poly-fill', () => (map.getCanvas().style.cursor = 'pointer'));
     map.on('mouseleave', 'poly-fill', () => (map.getCanvas().style.cursor = ''));
@@ -611,6 +622,10 @@ async function loadMapData() {
   const bbox = [bb.getWest(), bb.getSouth(), bb.getEast(), bb.getNorth()].map((v) => v.toFixed(6)).join(',');
   const fc = await api(`/api/polygons.geojson?${query({ bbox, limit: 10000 })}`);
   state.map.getSource('polygons')?.setData(fc);
+  const dots = fc.features
+    .filter((f) => f.properties.centroid_lon != null)
+    .map((f) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [f.properties.centroid_lon, f.properties.centroid_lat] }, properties: { code: f.properties.code, status: f.properties.status } }));
+  state.map.getSource('centroids')?.setData({ type: 'FeatureCollection', features: dots });
   if (state.selected) state.map.setFeatureState({ source: 'polygons', id: state.selected }, { selected: true });
 }
 

@@ -16,6 +16,7 @@ import { coarseMapBounds, gridCoarseMap, warpBilinear } from '../../geo/warp.js'
 import type { CoarseMap } from '../../geo/warp.js';
 import type { TileInfo } from '../../pipeline/model.js';
 import { percentileStretch } from './stretch.js';
+import { readTiffOverview } from './tiff-overview.js';
 import type { RgbStretch } from './stretch.js';
 
 export const RGB: readonly BandName[] = ['red', 'green', 'blue'];
@@ -39,6 +40,8 @@ export interface Overview {
   readonly valid: Uint8Array;
   /** Null when the tile has no valid pixel at all. */
   readonly stretch: RgbStretch | null;
+  /** True when read from the TIFF's internal overview rather than decimated from the full image. */
+  readonly fromFile: boolean;
   /** Seconds spent building it (reported by the benchmark). */
   readonly buildSeconds: number;
 }
@@ -136,8 +139,13 @@ export class TileSource {
     const n = ow * oh;
     const bands: [Float32Array, Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
     const valid = new Uint8Array(n);
+    const native = f > 1 ? await readTiffOverview(this.info, RGB, ow, oh) : null;
     const reader = await this.reader();
-    if (f === 1) {
+    if (native) {
+      // The file's own overview: no pass over the full image.
+      native.forEach((b, k) => bands[k].set(b));
+      for (let i = 0; i < n; i++) valid[i] = bands[0][i] === bands[0][i] && bands[1][i] === bands[1][i] && bands[2][i] === bands[2][i] ? 1 : 0;
+    } else if (f === 1) {
       const r = await reader.readWindow({ col: 0, row: 0, width, height }, [...RGB]);
       RGB.forEach((b, k) => bands[k].set(r.bands[b]!));
       valid.set(r.valid);
@@ -199,7 +207,7 @@ export class TileSource {
     const s = bands.map((b) => percentileStretch(b, valid));
     const stretch = s[0] && s[1] && s[2] ? ([s[0], s[1], s[2]] as const) : null;
     const grid: Grid = { width: ow, height: oh, crs, transform: [transform[0], transform[1] * f, transform[2] * f, transform[3], transform[4] * f, transform[5] * f] };
-    return { grid, factor: f, bands, valid, stretch, buildSeconds: (performance.now() - t0) / 1000 };
+    return { grid, factor: f, bands, valid, stretch, fromFile: native !== null, buildSeconds: (performance.now() - t0) / 1000 };
   }
 
   /**
