@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import type { Feature, Geometry, MultiPolygon, Polygon } from 'geojson';
 import { booleanIntersects, bboxPolygon } from '@turf/turf';
 import type { Queryable } from '../../pipeline/store/queryable.js';
+import type { Grid } from '../../geo/raster.js';
 import type { TileInfo } from '../../pipeline/model.js';
 import { LruCache } from './lru.js';
 import { TileSource } from './tile-source.js';
@@ -30,6 +31,8 @@ export interface ImageryServiceOptions extends TileSourceOptions {
   tileCacheBytes?: number;
   /** Bytes of overviews kept across tile sources (default 512 MiB; a 10980² tile's is ~6 MiB). */
   sourceCacheBytes?: number;
+  /** Tile sources whose files stay open for full-resolution reads (default 4; each holds up to two decoded block rows). */
+  openReaders?: number;
   /** How long a month's scene (the list of its tiles) is trusted before the database is asked again, ms (default 60 s). */
   sceneTtlMs?: number;
   chip?: ChipOptions;
@@ -87,6 +90,14 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
   const scenes = new Map<string, { at: number; scene: Promise<EpochScene | null> }>();
   const ttl = opts.sceneTtlMs ?? 60_000;
   const stretches = new Map<string, Promise<RgbStretch | null>>();
+  // Open files cost far more than overviews (decoded block rows): only the few in use stay open.
+  const readers = new LruCache<string, TileSource>(Infinity, opts.openReaders ?? 4, (_k, s) => s.releaseReader());
+
+  async function render(srcs: TileSource[], grid: Grid, stretch: RgbStretch | null) {
+    const r = await renderGrid(srcs, grid, stretch);
+    r.paths.forEach((p, i) => p === 'full' && readers.set(srcs[i].info.id, srcs[i]));
+    return r;
+  }
   let empty: Buffer | null = null;
 
   function scene(epoch: string): Promise<EpochScene | null> {
@@ -176,7 +187,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     // The polygon's own tile (or its paired priors) first, then neighbours for chips that cross a tile edge.
     const own = !pair ? [] : side === 'after' ? [pair.tile] : pair.priors;
     const rest = (side === 'after' ? s.after : s.before).filter((t) => !own.some((o) => o.id === t.id));
-    const r = await renderGrid([...own, ...rest].map(source), grid, await sideStretch(s, side));
+    const r = await render([...own, ...rest].map(source), grid, await sideStretch(s, side));
     const png = await chipPng(r.rgba, grid, subject.geometry);
     // The detection's own dates; for a clue, the date of the tile that filled the chip's centre.
     const date = (side === 'after' ? subject.afterDate : subject.beforeDate) ?? ([...own, ...rest][r.paths.findIndex((p) => p !== 'none')]?.date ?? null);
@@ -199,7 +210,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
       let result: TileResult;
       if (infos.length === 0) result = { bytes: null, contentType };
       else {
-        const r = await renderGrid(infos.map(source), tileGrid(z, x, y), await sideStretch(s, side));
+        const r = await render(infos.map(source), tileGrid(z, x, y), await sideStretch(s, side));
         const bytes = r.filled === 0 && format === 'png' ? await emptyPng() : await encode(r.rgba, r.width, r.height, format);
         result = { bytes, contentType };
       }
@@ -257,6 +268,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
 
     async close() {
       tiles.clear();
+      readers.clear();
       sources.clear();
       scenes.clear();
       stretches.clear();

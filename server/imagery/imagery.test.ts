@@ -118,7 +118,16 @@ describe('imagery from a batch', () => {
     const n = 64;
     const outs: [Float32Array, Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
     const valid = new Uint8Array(n);
+    // Building the overview releases the files (their decoded block rows are the big cost).
+    expect(src.readerOpen).toBe(false);
     expect(await src.paint(native, outs, valid)).toBe('full');
+    expect(src.readerOpen).toBe(true);
+    src.releaseReader();
+    expect(src.readerOpen).toBe(false);
+    // A later full-resolution read opens them again, with the same pixels.
+    const again: [Float32Array, Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+    expect(await src.paint(native, again, new Uint8Array(n))).toBe('full');
+    expect(again[0]).toEqual(outs[0]);
     // Overview pixel (1,1) is the mean of native rows/cols 4..7.
     let sum = 0;
     let cnt = 0;

@@ -58,6 +58,8 @@ export function overviewFactor(width: number, height: number, maxSide: number): 
 
 export class TileSource {
   private overviewPromise: Promise<Overview> | null = null;
+  private inFlight = 0;
+  private releaseWanted = false;
   private samplePromise: Promise<{ bands: [Float32Array, Float32Array, Float32Array]; valid: Uint8Array }> | null = null;
   private readerPromise: Promise<TileReader> | null = null;
   private readonly maxSide: number;
@@ -96,10 +98,15 @@ export class TileSource {
   }
 
   private async readSample(): Promise<{ bands: [Float32Array, Float32Array, Float32Array]; valid: Uint8Array }> {
+    const out = await this.withReader((reader) => this.readSampleWith(reader));
+    this.releaseReader();
+    return out;
+  }
+
+  private async readSampleWith(reader: TileReader): Promise<{ bands: [Float32Array, Float32Array, Float32Array]; valid: Uint8Array }> {
     const { width, height } = this.info.grid;
     const w = Math.min(256, width);
     const h = Math.min(256, height);
-    const reader = await this.reader();
     const n = w * h;
     const bands: [Float32Array, Float32Array, Float32Array] = [new Float32Array(9 * n), new Float32Array(9 * n), new Float32Array(9 * n)];
     const valid = new Uint8Array(9 * n);
@@ -125,12 +132,53 @@ export class TileSource {
     return this.overviewPromise;
   }
 
-  private reader(): Promise<TileReader> {
-    this.readerPromise ??= openTile(this.info, { maxWindowBytes: this.maxWindowBytes });
-    return this.readerPromise;
+  /**
+   * Run `fn` with the open file reader, opening it if needed. Counted, so `releaseReader` never
+   * closes files under a read in flight.
+   */
+  private async withReader<T>(fn: (reader: TileReader) => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      this.readerPromise ??= openTile(this.info, { maxWindowBytes: this.maxWindowBytes });
+      return await fn(await this.readerPromise);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0 && this.releaseWanted) {
+        this.releaseWanted = false;
+        void this.closeReader();
+      }
+    }
+  }
+
+  /**
+   * Close the files and drop their decoded-block cache (two block rows: ~140 MB for a 10980-wide
+   * tile of 512 px blocks) while keeping the overview; the next full-resolution read reopens them
+   * (a header parse). The service keeps only a few readers open; the overview and sample passes
+   * release theirs when done.
+   */
+  releaseReader(): void {
+    if (this.inFlight > 0) this.releaseWanted = true;
+    else void this.closeReader();
+  }
+
+  /** True while the files are open (for tests and the service's accounting). */
+  get readerOpen(): boolean {
+    return this.readerPromise !== null;
+  }
+
+  private async closeReader(): Promise<void> {
+    const r = this.readerPromise;
+    this.readerPromise = null;
+    if (r) await (await r).close().catch(() => undefined);
   }
 
   private async buildOverview(): Promise<Overview> {
+    const out = await this.withReader((reader) => this.buildOverviewWith(reader));
+    this.releaseReader();
+    return out;
+  }
+
+  private async buildOverviewWith(reader: TileReader): Promise<Overview> {
     const t0 = performance.now();
     const { width, height, transform, crs } = this.info.grid;
     const f = this.factor;
@@ -140,7 +188,6 @@ export class TileSource {
     const bands: [Float32Array, Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
     const valid = new Uint8Array(n);
     const native = f > 1 ? await readTiffOverview(this.info, RGB, ow, oh) : null;
-    const reader = await this.reader();
     if (native) {
       // The file's own overview: no pass over the full image.
       native.forEach((b, k) => bands[k].set(b));
@@ -230,18 +277,17 @@ export class TileSource {
     }
     const win = clippedWindow(b, grid);
     if (!win) return 'none';
-    const r = await (await this.reader()).readWindow(win, [...RGB]);
+    const r = await this.withReader((reader) => reader.readWindow(win, [...RGB]));
     shift(map, win);
     warpBilinear(RGB.map((k) => r.bands[k]!), win.width, win.height, map, outs, target.width, target.height, valid);
     return 'full';
   }
 
   async close(): Promise<void> {
-    const r = this.readerPromise;
-    this.readerPromise = null;
     this.overviewPromise = null;
     this.samplePromise = null;
-    if (r) await (await r).close();
+    if (this.inFlight > 0) this.releaseWanted = true;
+    else await this.closeReader();
   }
 }
 
