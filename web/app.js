@@ -117,7 +117,8 @@ async function start() {
   $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district}` : ''}`;
   $('tab-ledger').hidden = u.role !== 'lead';
   const params = new URLSearchParams(location.search);
-  const { epochs } = await api('/api/imagery/epochs');
+  // A server without imagery (no batch yet) still gives a working inbox, just no map imagery.
+  const { epochs } = await api('/api/imagery/epochs').catch(() => ({ epochs: [] }));
   state.epochs = epochs;
   const sel = $('epoch');
   sel.innerHTML = epochs.map((e) => `<option value="${esc(e.epoch)}">${esc(e.epoch)}</option>`).join('');
