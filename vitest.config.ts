@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['layers.test.ts', '{schemas,geo,pipeline,workers,server,cli,fixtures,scripts,evaluation}/**/*.test.ts'],
+    include: ['layers.test.ts', '{schemas,geo,pipeline,workers,server,web,cli,fixtures,scripts,evaluation}/**/*.test.ts'],
     exclude: ['node_modules', 'dist'],
     pool: 'forks',
     // Worker threads started by modules under test (the score pool) load their .ts source with

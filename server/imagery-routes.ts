@@ -1,0 +1,114 @@
+/**
+ * HTTP routes of the imagery service (titiler's shape, thin handlers):
+ *
+ *   GET /api/imagery/epochs                               months with imagery and their lon/lat bounds
+ *   GET /api/imagery/{epoch}/{after|before}/{z}/{x}/{y}.png|.webp   map tiles (204 outside the imagery)
+ *   GET /api/polygons/{code}/chips/{before|after}.png      chips, the sensor date in `X-Sensor-Date`
+ *
+ * Register it inside the server's authenticated context (`app.register(imageryRoutes, {...})`, not
+ * wrapped in fastify-plugin, so its error handler stays local), or hand `imageryPlugin(imagery)` to
+ * the server's `plugins` option and `imagery.chipFor` to its `chips` option when the server serves
+ * the chip route itself (`chips: false` here). Responses are `Cache-Control: private` (they sit
+ * behind a login) with a content-hash ETag answered by 304.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ImageryService, TileFormat } from './imagery/imagery-service.js';
+import { ImageryError } from './imagery/imagery-error.js';
+import type { Side } from './imagery/epoch-scenes.js';
+
+export interface ImageryRoutesOptions {
+  imagery: ImageryService;
+  /**
+   * ACCESS SEAM (the server's job): may the caller see polygon `code`? Answer with the same SQL
+   * scope predicate as the polygon card (`scopePredicate(request.user, …)` in server/access/roles.ts),
+   * so a chip of another bureau's polygon is a 404 exactly like its card. False → 404.
+   */
+  canSeePolygon?: (request: FastifyRequest, code: string) => Promise<boolean>;
+  /** Serve the chip route here (default true); false when the server has its own (server/app.ts). */
+  chips?: boolean;
+  /**
+   * ACCESS SEAM: may the caller read imagery at all (any signed-in role that reads polygons)?
+   * Defaults to allowing, because the plugin is meant to be registered behind the auth hook.
+   */
+  canReadImagery?: (request: FastifyRequest) => Promise<boolean> | boolean;
+}
+
+const SIDES = new Set(['after', 'before']);
+const TILE_FILE = /^(\d{1,8})\.(png|webp)$/;
+const CODE_RE = /^[A-Za-z0-9-]{1,64}$/;
+
+function send(request: FastifyRequest, reply: FastifyReply, bytes: Buffer, type: string, maxAge: number): FastifyReply {
+  const etag = `"${createHash('sha1').update(bytes).digest('base64url')}"`;
+  // Behind a login, so `private`: a shared cache must not hand one bureau's responses to another.
+  reply.header('Cache-Control', `private, max-age=${maxAge}`).header('ETag', etag);
+  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+  return reply.type(type).send(bytes);
+}
+
+export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOptions): Promise<void> {
+  const { imagery } = opts;
+  // No scope check given means no chip route: never serve chips unchecked.
+  const canSeePolygon = opts.canSeePolygon ?? (async () => false);
+  const canRead = opts.canReadImagery ?? (() => true);
+
+  app.setErrorHandler((err, _request, reply) => {
+    if (err instanceof ImageryError) return reply.code(err.statusCode).send({ statusCode: err.statusCode, code: err.code, message: err.message });
+    throw err; // anything else goes to the server's own error handler
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (!(await canRead(request))) throw new ImageryError('IMAGERY.POLYGON_UNKNOWN', 'no imagery for this account');
+  });
+
+  app.get('/api/imagery/epochs', async () => {
+    const epochs = await imagery.epochs();
+    return { epochs: await Promise.all(epochs.map(async (epoch) => ({ epoch, bounds: await imagery.bounds(epoch) }))) };
+  });
+
+  app.get<{ Params: { epoch: string; side: string; z: string; x: string; file: string } }>(
+    '/api/imagery/:epoch/:side/:z/:x/:file',
+    async (request, reply) => {
+      const { epoch, side, z, x, file } = request.params;
+      const m = TILE_FILE.exec(file);
+      if (!SIDES.has(side) || !m || !/^\d{1,2}$/.test(z) || !/^\d{1,8}$/.test(x)) {
+        throw new ImageryError('IMAGERY.BAD_REQUEST', `expected /api/imagery/{YYYY-MM}/{after|before}/{z}/{x}/{y}.png|.webp, got ${request.url}`);
+      }
+      const t = await imagery.tile(epoch, side as Side, Number(z), Number(x), Number(m[1]), m[2] as TileFormat);
+      if (!t.bytes) return reply.code(204).header('Cache-Control', 'private, max-age=3600').send();
+      return send(request, reply, t.bytes, t.contentType, 86_400);
+    },
+  );
+
+  if (opts.chips === false) return;
+  app.get<{ Params: { code: string; file: string } }>('/api/polygons/:code/chips/:file', async (request, reply) => {
+    const { code, file } = request.params;
+    const side = /^(before|after)\.png$/.exec(file)?.[1] as Side | undefined;
+    if (!side || !CODE_RE.test(code)) throw new ImageryError('IMAGERY.BAD_REQUEST', `expected /api/polygons/{code}/chips/before.png or after.png, got ${request.url}`);
+    // Missing and forbidden answer alike, so a chip never reveals that a polygon exists.
+    if (!(await canSeePolygon(request, code))) throw new ImageryError('IMAGERY.POLYGON_UNKNOWN', `no polygon ${code}`);
+    const chip = await imagery.chip(code, side);
+    if (chip.date) reply.header('X-Sensor-Date', chip.date);
+    return send(request, reply, chip.png, 'image/png', 3600);
+  });
+}
+
+/**
+ * The tile and epoch routes as a plugin of the server's authenticated context (server/app.ts
+ * `plugins`: `(api, deps) => Promise<void>`), checked with the server's own permission test.
+ * Registered as a child context, so this file's error handler does not replace the API's.
+ */
+export function imageryPlugin(
+  imagery: ImageryService,
+): (api: FastifyInstance, deps: { requireUser: (req: FastifyRequest, permission?: 'polygons.read') => unknown }) => Promise<void> {
+  return async (api, deps) => {
+    await api.register(imageryRoutes, {
+      imagery,
+      chips: false,
+      canReadImagery: (request) => {
+        deps.requireUser(request, 'polygons.read'); // throws the server's own 401/403
+        return true;
+      },
+    });
+  };
+}
