@@ -1,7 +1,7 @@
 /**
  * `tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>]
  *  [--calendar FILE…] [--deadlines FILE] [--log-level info]`: migrate, load the secret and the holiday calendar,
- * build the app, listen; SIGINT/SIGTERM close the server, then the database. An embedded database
+ * build the app (API, page, imagery tiles and chips, warmed for the newest month), listen; SIGINT/SIGTERM close the server, then the database. An embedded database
  * directory is locked for the server's whole life (`--wait-db` as for batch): a batch or migrate
  * run meanwhile gets DB.LOCKED instead of a second PGlite writing the same files.
  */
@@ -14,7 +14,8 @@ import { lockOptionsFromFlags } from './db-lock.js';
 import { config } from '../pipeline/config.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
-import { buildApp, LOG_REDACT, type AppOptions } from '../server/app.js';
+import { LOG_REDACT, type AppOptions } from '../server/app.js';
+import { buildServeApp } from '../server/serve-app.js';
 import { loadSecret } from '../server/auth/secret.js';
 import { DEFAULT_CALENDAR_FILE, loadCalendar } from '../server/deadlines/calendar.js';
 import { loadDeadlines } from '../server/deadlines/load-deadlines.js';
@@ -38,7 +39,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   const secret = await loadSecret(dataDir, config().secret);
   const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
   await migrate(db);
-  const app = await buildApp({
+  const { app } = await buildServeApp({
     db,
     dataDir,
     secret,

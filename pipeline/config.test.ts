@@ -13,6 +13,9 @@ describe('loadConfig', () => {
       queuePrefix: 'tuban',
       maxTileBytes: Math.floor(totalmem() / 2),
       scoreWorkers: undefined,
+      secret: undefined,
+      dataDir: '.tuban/data',
+      port: 8080,
     });
   });
 
@@ -25,13 +28,16 @@ describe('loadConfig', () => {
       TUBAN_QUEUE_PREFIX: '',
       TUBAN_MAX_TILE_BYTES: '100000',
       TUBAN_SCORE_WORKERS: '0',
+      TUBAN_SECRET: 'x'.repeat(32),
+      TUBAN_DATA: '/srv/tuban',
+      PORT: '9090',
     });
-    expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0 });
+    expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0, secret: 'x'.repeat(32), dataDir: '/srv/tuban', port: 9090 });
   });
 
   it('rejects a bad value as CONFIG.INVALID naming the variable', () => {
     // A mistyped memory cap used to fall back silently to half the machine: now it is named.
-    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }]) {
+    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }, { TUBAN_SECRET: 'too short' }, { PORT: '70000' }]) {
       let err: unknown;
       try {
         loadConfig(env);

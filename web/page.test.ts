@@ -1,11 +1,9 @@
 /**
  * The page in a real browser: Debian's Chromium (`apt-get install chromium fonts-wqy-microhei`)
- * driven by playwright-core, against a server on 127.0.0.1:0 over a real batch in an embedded
- * database. Every request that leaves the host is blocked and counted (the page must need none).
- * Screenshots land in out/test-artifacts/.
- *
- * The server here is server/testing/stub-api.ts — TO BE REPLACED by server/app.ts `buildApp`
- * when branch i13-server is merged (same routes and shapes; see that file's header).
+ * driven by playwright-core, against the app `tuban serve` runs (server/serve-app.ts: the API,
+ * the page, imagery tiles and chips) on 127.0.0.1:0 over a real batch in an embedded database
+ * directory, with accounts made by the real user store. Every request that leaves the host is
+ * blocked and counted (the page must need none). Screenshots land in out/test-artifacts/.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -18,10 +16,16 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoBatch } from '../server/testing/demo-batch.js';
 import type { DemoBatch } from '../server/testing/demo-batch.js';
-import { buildStubApp } from '../server/testing/stub-api.js';
-import type { StubUser } from '../server/testing/stub-api.js';
-import { createImageryService } from '../server/imagery/imagery-service.js';
-import type { ImageryService } from '../server/imagery/imagery-service.js';
+import { addUsers, PASSWORD } from '../server/testing/fixtures.js';
+import { buildServeApp } from '../server/serve-app.js';
+import { loadCalendar } from '../server/deadlines/calendar.js';
+import { DEFAULT_DEADLINES } from '../server/deadlines/rules.js';
+
+interface PageUser {
+  name: string;
+  password: string;
+  bureau: string | null;
+}
 
 const CHROMIUM = process.env.TUBAN_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'out/test-artifacts';
@@ -37,12 +41,11 @@ const ARGS = ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swifts
 describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   let dir: string;
   let demo: DemoBatch;
-  let imagery: ImageryService;
   let app: FastifyInstance;
   let base: string;
   let browser: Browser;
-  let bureau: StubUser;
-  let lead: StubUser;
+  let bureau: PageUser;
+  let lead: PageUser;
   let visible: string[];
   const external: string[] = [];
   const consoleErrors: string[] = [];
@@ -50,7 +53,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tuban-page-'));
     await mkdir(ARTIFACTS, { recursive: true });
-    demo = await demoBatch(dir);
+    demo = await demoBatch(dir, { dbTarget: join(dir, 'db') });
     // A bureau that leads polygons but does not see them all, so "only its own" can fail.
     const top = await demo.db.query<{ lead_bureau: string }>(
       `SELECT b.lead_bureau FROM (SELECT DISTINCT lead_bureau FROM polygons) b
@@ -58,15 +61,27 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
              < (SELECT count(*) FROM polygons)
        ORDER BY (SELECT count(*) FROM polygons p WHERE p.lead_bureau = b.lead_bureau) DESC, b.lead_bureau LIMIT 1`,
     );
-    bureau = { name: 'bureau1', password: 'pw-bureau-1', role: 'bureau', bureau: top.rows[0].lead_bureau, district: null };
-    lead = { name: 'lead1', password: 'pw-lead-1', role: 'lead', bureau: null, district: null };
+    bureau = { name: 'bureau1', password: PASSWORD, bureau: top.rows[0].lead_bureau };
+    lead = { name: 'lead1', password: PASSWORD, bureau: null };
+    await addUsers(demo.db, [
+      [bureau.name, 'bureau', bureau.bureau!],
+      [lead.name, 'lead'],
+    ]);
     const v = await demo.db.query<{ code: string }>(
       `SELECT code FROM polygons WHERE lead_bureau = $1 OR co_bureaus @> jsonb_build_array($1::text) ORDER BY code`,
       [bureau.bureau],
     );
     visible = v.rows.map((r) => r.code);
-    imagery = createImageryService(demo.db);
-    app = await buildStubApp(demo.db, imagery, [bureau, lead], 'web');
+    const served = await buildServeApp({
+      db: demo.db,
+      dataDir: join(dir, 'data'),
+      secret: Buffer.from('page-test-secret-page-test-secret-0123'),
+      deadlines: { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() },
+      webDir: 'web',
+      logger: false,
+    });
+    app = served.app;
+    await served.warmed;
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
@@ -74,12 +89,11 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await app?.close();
-    await imagery?.close();
     await demo?.db.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function open(user: StubUser): Promise<Page> {
+  async function open(user: PageUser): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
     const page = await context.newPage();
     await page.route('**/*', (route) => {
