@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ZONES.CRS_MISSING'
   | 'ZONES.INVALID_GEOMETRY'
   | 'ZONES.UNKNOWN_KIND'
+  | 'ZONES.NO_DISTRICTS' // no usable district layer: every code and lead bureau would be wrong
   | 'RULES.INVALID'
   | 'INPUT.NOT_FOUND'
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
@@ -39,6 +40,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'ZONES.CRS_MISSING': 'skip',
   'ZONES.INVALID_GEOMETRY': 'skip',
   'ZONES.UNKNOWN_KIND': 'skip',
+  'ZONES.NO_DISTRICTS': 'fail',
   'RULES.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',
   'DB.TRANSIENT': 'retry',

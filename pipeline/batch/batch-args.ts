@@ -19,6 +19,8 @@ export const BatchArgsSchema = z.object({
   bands: z.array(z.enum(BAND_NAMES as [BandName, ...BandName[]])).default(['blue', 'green', 'red', 'nir']),
   /** 'gcj02' or an EPSG string overriding the zone files' own CRS. */
   zonesCrs: z.string().optional(),
+  /** Per zone file (by the path in `zones`), from `--zones file@crs`: wins over `zonesCrs`. */
+  zonesCrsByPath: z.record(z.string(), z.string()).optional(),
   /** Minimum mapping unit, m². */
   mmuM2: z.number().positive().optional(),
 });
@@ -35,8 +37,14 @@ export function detectorParamsFor(args: Pick<BatchArgs, 'mmuM2'>): DetectorParam
  */
 export function batchIdFor(args: BatchArgs, currentTileIds: string[], priorTileIds: string[], inputDigest: string): string {
   const h = createHash('sha256')
-    .update(JSON.stringify([args.epoch, [...currentTileIds].sort(), [...priorTileIds].sort(), inputDigest, paramsHash(detectorParamsFor(args)), args.bands, args.zonesCrs ?? null]))
+    .update(JSON.stringify([args.epoch, [...currentTileIds].sort(), [...priorTileIds].sort(), inputDigest, paramsHash(detectorParamsFor(args)), args.bands, args.zonesCrs ?? null, ...crsByPathKey(args)]))
     .digest('hex')
     .slice(0, 12);
   return `${args.epoch.replace('-', '')}-${h}`;
+}
+
+/** Absent when no file has a suffix, so batches planned before per-file CRSs keep their ids. */
+function crsByPathKey(args: BatchArgs): [string, string][][] {
+  const entries = Object.entries(args.zonesCrsByPath ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length ? [entries] : [];
 }

@@ -40,7 +40,7 @@ export async function finaliseDetections(
 ): Promise<FinaliseResult> {
   const { args } = plan;
   const rules = await loadRuleTable(args.rules);
-  const zonesLoaded = await loadZones(args.zones, { zonesCrs: args.zonesCrs });
+  const zonesLoaded = await loadZones(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
   const rejected = [...zonesLoaded.rejected];
   const warnings = [...zonesLoaded.warnings];
   let landUse: ZoneIndex<{ geometry: Polygon | import('geojson').MultiPolygon; dlbm: string }> | undefined;

@@ -13,6 +13,7 @@ import { TubanError } from '../errors.js';
 import type { RejectedInput, TileInfo } from '../model.js';
 import type { Database } from '../store/queryable.js';
 import { batchIdFor, type BatchArgs } from './batch-args.js';
+import { checkDistricts } from './check-districts.js';
 
 /** Bands every detector path needs; swir1/swir2 are used when both epochs have them. */
 export const REQUIRED_BANDS: readonly BandName[] = ['blue', 'green', 'red', 'nir'];
@@ -36,7 +37,7 @@ export interface BatchPlan {
 
 export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
   const plannedAt = new Date().toISOString();
-  const [cur, pri] = await Promise.all([catalogueTiles(args.tiles, { bands: args.bands }), catalogueTiles(args.prior, { bands: args.bands })]);
+  const [cur, pri] = await Promise.all([catalogueTiles(args.tiles, { bands: args.bands }), catalogueTiles(args.prior, { bands: args.bands }), checkDistricts(args)]);
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
   const tiles: TilePlan[] = [];
   for (const tile of cur.tiles) {

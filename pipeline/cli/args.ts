@@ -29,6 +29,13 @@ export function parseFlags(argv: string[]): { flags: Flags; positional: string[]
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  /** The subcommand whose usage to print after the message (all of them when absent). */
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
 }
 
 export function one(flags: Flags, name: string, fallback?: string): string | undefined {
