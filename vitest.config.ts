@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{geo,pipeline,workers,schemas,fixtures,scripts}/**/*.test.ts'],
+    include: ['layers.test.ts', '{schemas,geo,pipeline,workers,cli,fixtures,scripts}/**/*.test.ts'],
     exclude: ['node_modules', 'dist'],
     pool: 'forks',
     // PGlite + PostGIS takes ~15 s to start; raster tests decode real files.

@@ -3,7 +3,7 @@ import { labelComponents } from './label.js';
 import { polygonizeLabels } from './polygonize.js';
 import type { PixelPolygon } from './polygonize.js';
 import { ringArea } from './ring.js';
-import { maskFromRows, mulberry32, pointInPolygon, polygonProblem, randomMask } from './testing.js';
+import { maskFromRows, mulberry32, pointInPolygon, polygonProblem, randomMask } from './testing/kernel-fixtures.js';
 
 function polygonsOf(rows: string[], conn: 4 | 8 = 8): (PixelPolygon[] | null)[] {
   const { mask, w, h } = maskFromRows(rows);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { histogram, kittlerIllingworth, otsuThreshold, quantileFromHistogram, robustUpperThreshold } from './threshold.js';
-import { mulberry32 } from './testing.js';
+import { mulberry32 } from './testing/kernel-fixtures.js';
 
 /** Box–Muller normal sample. */
 function gauss(rand: () => number, mean: number, sd: number): number {

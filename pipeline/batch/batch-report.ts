@@ -3,7 +3,8 @@
  * or rejected and why, how much ground could not be observed, where the polygons went, and
  * how long each stage took at how many megapixels per second.
  */
-import type { DetectorStamp, MonitoringPolygon, RejectedInput } from '../model.js';
+import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js';
+import type { RejectedInput } from '../model.js';
 import type { DetectorParams } from '../detect/detector-params.js';
 import type { Coregistration } from '../detect/detect-tile.js';
 import { UNASSIGNED_DISTRICT } from './finalise-batch.js';
@@ -13,6 +14,15 @@ export interface TileOutcome {
   tileId: string;
   files: string[];
   date: string;
+  /** 'month' when the tile was dated by month only (outputs show `2026-10`); absent in older reports. */
+  datePrecision?: 'day' | 'month';
+  /** Precision of the prior date used as 前时相 (the latest overlapping prior tile's). */
+  priorDatePrecision?: 'day' | 'month';
+  /** Bands the detector read for this tile (the report records what `--bands` chose). */
+  bands?: string[];
+  /** The STAC item and its `eo:cloud_cover` (percent), when the tile came from one. */
+  stacItem?: string;
+  cloudCover?: number;
   status: 'done' | 'rejected';
   error?: RejectedInput['error'];
   pixels: number;
@@ -38,6 +48,8 @@ export interface BatchReport {
   detector: DetectorStamp & { params: DetectorParams };
   tiles: TileOutcome[];
   rejected: RejectedInput[];
+  /** Inputs with a defect that was repaired, kept and used (e.g. a zone's stray hole); absent in older reports. */
+  repaired?: RejectedInput[];
   warnings: string[];
   observedM2: number;
   notObservedM2: number;
@@ -70,7 +82,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -108,6 +120,7 @@ export function summarise(
     detector: base.detector,
     tiles,
     rejected,
+    repaired: base.repaired ?? [],
     warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside)],
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),

@@ -3,7 +3,7 @@
  * report. Every write that must be all-or-nothing runs in one transaction.
  */
 import type { FeatureCollection, MultiPolygon } from 'geojson';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import type { Detection, RejectedInput } from '../model.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';

@@ -4,7 +4,7 @@
  * wrong answer with exit 0 — so the batch stops here, naming what each file gave instead.
  */
 import { basename } from 'node:path';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { loadZones } from '../zones.js';
 import type { BatchArgs } from './batch-args.js';
 

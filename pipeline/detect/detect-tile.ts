@@ -18,7 +18,7 @@ import { simplifyPolygon } from '../../geo/kernels/simplify.js';
 import { histogram } from '../../geo/kernels/threshold.js';
 import { windowGrid, type BandName, type Grid, type Raster, type Window } from '../../geo/raster.js';
 import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { NOT_OBSERVED, STILL_VEGETATED, changeTypeOfCode, createScoreScratch, scorePixels } from './score.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 import { chooseThreshold } from './threshold.js';
@@ -31,7 +31,9 @@ import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
 import { ScorePool, defaultScoreWorkers } from './score-pool.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, effectiveParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
-import type { ChangeType, DetectorStamp, Detection } from '../model.js';
+import type { ChangeType } from '../../schemas/vocabulary.js';
+import type { DetectorStamp } from '../../schemas/polygon.js';
+import type { Detection } from '../model.js';
 
 type ScoreOutput = { score: Float32Array; type: Uint8Array };
 

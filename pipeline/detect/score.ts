@@ -11,7 +11,7 @@
  * those that are weather (maskCloudFringes). Nodata is "not observable": score NaN, NOT_OBSERVED.
  */
 import type { BandName, Raster } from '../../geo/raster.js';
-import type { ChangeType } from '../model.js';
+import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
 import { BASE, D_CLIP, FEATURE_CONTEXT, contextFeatures, type FeatureScratch } from './change-features.js';

@@ -6,8 +6,9 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import ExcelJS from 'exceljs';
-import type { BureauId, ChangeType, MonitoringPolygon, ZoneKind } from '../model.js';
-import { SQM_PER_MU } from '../model.js';
+import type { BureauId, ChangeType, ZoneKind } from '../../schemas/vocabulary.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
+import { SQM_PER_MU } from '../../schemas/vocabulary.js';
 
 /** Columns Tuban fills, in ledger order. */
 export const LEDGER_FILLED_COLUMNS = [

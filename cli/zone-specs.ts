@@ -3,7 +3,7 @@
  * GCJ-02 web-map download can sit beside WGS84/CGCS2000 layers (a global `--zones-crs gcj02`
  * would shift the correct layers by hundreds of metres too).
  */
-import { normaliseCrs } from '../../geo/crs.js';
+import { normaliseCrs } from '../geo/crs.js';
 import { UsageError } from './args.js';
 
 /** Suffix names people use, as the vector reader's `sourceCrs`. */

@@ -5,26 +5,30 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Level, Logger } from 'pino';
-import { BAND_NAMES, type BandName } from '../../geo/raster.js';
-import { BatchArgsSchema, type BatchArgs } from '../batch/batch-args.js';
-import type { BatchReport } from '../batch/batch-report.js';
-import { UNASSIGNED_DISTRICT } from '../batch/finalise-batch.js';
-import type { RejectedInput } from '../model.js';
-import { runBatch } from '../batch/run-batch.js';
-import { createLogger } from '../log.js';
-import { migrate } from '../store/migrations.js';
-import { openDatabase } from '../store/open-database.js';
-import { deferredDatabase } from '../store/deferred-database.js';
+import { BAND_NAMES, type BandName } from '../geo/raster.js';
+import { BatchArgsSchema, type BatchArgs } from '../pipeline/batch/batch-args.js';
+import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { UNASSIGNED_DISTRICT } from '../pipeline/batch/finalise-batch.js';
+import type { RejectedInput } from '../pipeline/model.js';
+import { runBatch } from '../pipeline/batch/run-batch.js';
+import { createLogger } from '../pipeline/log.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { deferredDatabase } from '../pipeline/store/deferred-database.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
 import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
 import { runQueuedBatch } from './queue-commands.js';
-import { dbTarget } from './migrate-command.js';
+import { dbTarget } from './db-target.js';
+import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
+import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 
-export const DEFAULT_DB_DIR = '.tuban/db';
-
-/** The flag each BatchArgs field comes from, so a validation message names what the user typed. */
-const FLAG_OF: Readonly<Record<string, string>> = { zonesCrs: 'zones-crs', zonesCrsByPath: 'zones', mmuM2: 'mmu' };
+/**
+ * The flag each BatchArgs field comes from, so a validation message names what the user typed:
+ * the fields whose name is not the flag's; the others are the flag in camelCase (tilesDate).
+ */
+const FLAG_OF: Readonly<Record<string, string>> = { zonesCrsByPath: 'zones', mmuM2: 'mmu' };
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export function batchArgsFromFlags(flags: Flags): BatchArgs {
   const bands = many(flags, 'bands');
@@ -49,9 +53,11 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
     zonesCrs: zonesCrs === undefined ? undefined : parseZonesCrs(zonesCrs),
     zonesCrsByPath: Object.keys(crsByPath).length ? crsByPath : undefined,
     mmuM2,
+    tilesDate: one(flags, 'tiles-date'),
+    priorDate: one(flags, 'prior-date'),
   });
   if (!parsed.success) {
-    const flag = (field: unknown) => FLAG_OF[String(field)] ?? String(field ?? '');
+    const flag = (field: unknown) => FLAG_OF[String(field)] ?? kebab(String(field ?? ''));
     throw new UsageError(parsed.error.issues.map((i) => `--${flag(i.path[0])}: ${i.message}`).join('; '), 'batch');
   }
   return parsed.data;
@@ -74,9 +80,12 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const progress = createProgress();
 
   const target = dbTarget(flags);
+  // The embedded directory is taken before anything else: a second run fails (or waits) now,
+  // not after detecting its first tile, and never writes beside another process.
+  const lock = isEmbeddedTarget(target) ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
   // Open (and migrate) in the background: planning and the first tile's detection need no database.
   const db = deferredDatabase(
-    openDatabase(target).then(async (d) => {
+    openDatabase(target, { lock }).then(async (d) => {
       await migrate(d);
       return d;
     }),
@@ -102,6 +111,8 @@ export function summaryTable(r: BatchReport): string {
   lines.push(`Batch ${r.batchId}  epoch ${r.epoch}  (${r.mode}, ${r.database})`);
   lines.push(`Tiles used ${used}, rejected inputs ${r.rejected.length}; not observable ${(r.notObservedShare * 100).toFixed(1)} % (${(r.notObservedM2 / 1e6).toFixed(2)} km²)`);
   for (const rej of r.rejected) lines.push(`  rejected  ${rej.error.code.padEnd(22)} ${rejectionText(rej)}`);
+  if (r.repaired?.length) lines.push(`Repaired inputs ${r.repaired.length} (kept and used)`);
+  for (const rep of r.repaired ?? []) lines.push(`  repaired  ${rep.error.code.padEnd(22)} ${rejectionText(rep)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
   lines.push(`Polygons ${r.counts.polygons} (new ${r.counts.newSites}, continuing ${r.counts.continuingSites}, high priority ${r.counts.highPriority})`);
   // Reports of batches finished before the seasonal rule have no such count.

@@ -5,9 +5,10 @@
  *   tuban worker [--concurrency N]        (production: BullMQ on Redis, PostGIS server)
  *   tuban status BATCH_ID
  */
-import { TubanError } from '../errors.js';
+import { TubanError } from '../schemas/errors.js';
 import { UsageError, parseFlags } from './args.js';
 import { checkFlags, isCommand, usage, type CommandName } from './commands.js';
+import { EXIT_DB_LOCKED } from './db-lock.js';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -49,6 +50,9 @@ main(process.argv.slice(2)).then(
       const command = err.command !== undefined && isCommand(err.command) ? err.command : undefined;
       process.stderr.write(`tuban: ${err.message}\n\n${usage(command)}\n`);
       process.exitCode = 64;
+    } else if (err instanceof TubanError && err.code === 'DB.LOCKED') {
+      process.stderr.write(`tuban: DB.LOCKED ${err.message}\n`);
+      process.exitCode = EXIT_DB_LOCKED;
     } else if (err instanceof TubanError && err.code !== 'INTERNAL' && err.disposition !== 'retry') {
       // An input the batch cannot go on without (no district layer, an invalid rule table): a
       // sentence with its code is what the user needs, not a stack.

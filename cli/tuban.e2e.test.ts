@@ -12,15 +12,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { booleanIntersects } from '@turf/turf';
 import type { Feature, FeatureCollection, Polygon, Position } from 'geojson';
-import { wgs84ToGcj02 } from '../../geo/gcj02.js';
+import { wgs84ToGcj02 } from '../geo/gcj02.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateScene, type SceneManifest } from '../../fixtures/synthetic-scene.js';
-import type { BatchReport } from '../batch/batch-report.js';
-import { DEFAULT_DETECTOR_PARAMS } from '../detect/detector-params.js';
+import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
+import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 
 const run = promisify(execFile);
 // TUBAN_CLI runs the tests against another build (e.g. main's, to see a fix's test fail there).
-const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../../dist/pipeline/cli/tuban.js', import.meta.url));
+const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 
 let dir: string;
 let scene: SceneManifest;

@@ -3,20 +3,22 @@
  * PostGIS server and enqueues it as a BullMQ flow, follows it, then writes the same outputs as
  * the embedded run; `tuban worker` runs the same handlers on any machine; `tuban status` asks.
  */
-import { enqueueBatch } from '../../workers/queue/enqueue-batch.js';
-import { followBatch } from '../../workers/queue/follow-batch.js';
-import { batchStatus } from '../../workers/queue/batch-status.js';
-import { startWorker } from '../../workers/queue/start-worker.js';
-import type { BatchArgs } from '../batch/batch-args.js';
-import { createHandlers } from '../batch/handlers.js';
-import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../batch/run-batch.js';
-import { createLogger } from '../log.js';
-import { migrate } from '../store/migrations.js';
-import { openDatabase } from '../store/open-database.js';
+import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
+import { followBatch } from '../workers/queue/follow-batch.js';
+import { batchStatus } from '../workers/queue/batch-status.js';
+import { startWorker } from '../workers/queue/start-worker.js';
+import type { BatchArgs } from '../pipeline/batch/batch-args.js';
+import { createHandlers } from '../pipeline/batch/handlers.js';
+import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
+import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../pipeline/batch/run-batch.js';
+import { config } from '../pipeline/config.js';
+import { createLogger } from '../pipeline/log.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
 import { UsageError, one, type Flags } from './args.js';
 
 function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
-  const v = flag ?? process.env[name];
+  const v = flag ?? (name === 'DATABASE_URL' ? config().databaseUrl : config().redisUrl);
   if (!v) throw new UsageError(`${name} is not set: production mode needs a PostgreSQL+PostGIS server and Redis (see README, "Production")`);
   return v;
 }
@@ -31,13 +33,13 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
     const total = p.tilesTotal + 1;
     opts.onProgress?.((p.tilesDone + p.finalisePercent / 100) / total, `${p.tilesDone}/${p.tilesTotal} tiles (${p.state})`);
   });
-  return { plan, ...(await exportBatch(opts.db, plan.batchId, opts.out, args.rules)) };
+  return { plan, ...(await exportBatch(opts.db, plan.batchId, opts.out, await loadRuleTable(args.rules))) };
 }
 
 export async function workerCommand(flags: Flags): Promise<number> {
   const concurrency = Number(one(flags, 'concurrency') ?? '1');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
-  const log = createLogger({ level: (one(flags, 'log-level') ?? process.env.TUBAN_LOG_LEVEL ?? 'info') as 'info' });
+  const log = createLogger({ level: (one(flags, 'log-level') ?? config().logLevel) as 'info' });
   const db = await openDatabase(need('DATABASE_URL', one(flags, 'db')));
   try {
     await migrate(db);

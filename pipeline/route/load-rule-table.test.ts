@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { TubanError } from '../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { DEFAULT_RULES } from './default-rules.js';
-import { loadRuleTable } from './rule-table.js';
+import { loadRuleTable } from './load-rule-table.js';
 
-const example = fileURLToPath(new URL('./rules.example.yaml', import.meta.url));
+const example = fileURLToPath(new URL('../../schemas/rules.example.yaml', import.meta.url));
 
 async function tempFile(name: string, text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tuban-rules-'));

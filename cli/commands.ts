@@ -17,19 +17,22 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     usage: `tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>[@crs]...
               [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
               [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
-              [--log-level info] [--queue]
+              [--log-level info] [--queue] [--wait-db <seconds>] [--tiles-date YYYY-MM[-DD]] [--prior-date YYYY-MM[-DD]]
+              (tiles: GeoTIFF/COG files, Sentinel-2 band files or STAC item / ItemCollection .json)
     --zones     zone layers; at least one must hold the districts (kind 'district' or a DataV file).
                 A suffix gives one file's CRS: --zones districts.json@gcj02 farmland.gpkg
-    --zones-crs the CRS of every zone file without a suffix (overrides what the file declares)`,
-    flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue'],
+    --zones-crs the CRS of every zone file without a suffix (overrides what the file declares)
+    --wait-db   seconds to wait for another tuban process holding the embedded database (default 0: exit 75)`,
+    flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue', 'wait-db', 'tiles-date', 'prior-date'],
   },
-  migrate: { usage: 'tuban migrate [--db <dir|postgres-url>]   create or upgrade the database (PostGIS + tables)', flags: ['db'] },
+  migrate: { usage: 'tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)', flags: ['db', 'wait-db'] },
   worker: { usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)', flags: ['concurrency', 'db', 'log-level'] },
   status: { usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)', flags: ['db'] },
 };
 
 export const EXIT_CODES = `Exit codes: 0 batch completed (rejected inputs are listed in batch-report.json),
-            2 nothing usable could be processed (no usable tile, no district layer), 64 usage error, 1 failure.`;
+            2 nothing usable could be processed (no usable tile, no district layer), 64 usage error, 1 failure,
+            75 the embedded database is in use by another tuban process (DB.LOCKED; --wait-db waits for it).`;
 
 export function isCommand(name: string): name is CommandName {
   return Object.hasOwn(COMMANDS, name);

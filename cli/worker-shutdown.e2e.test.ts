@@ -9,10 +9,10 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { servers, uniqueName } from '../../workers/testing/test-servers.js';
+import { servers, uniqueName } from '../workers/testing/test-servers.js';
 
 // TUBAN_CLI runs the test against another build (e.g. main's, to see it fail there).
-const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../../dist/pipeline/cli/tuban.js', import.meta.url));
+const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 
 /** A loopback port that was free a moment ago (and is closed now). */
 function closedPort(): Promise<number> {

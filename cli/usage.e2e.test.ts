@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // TUBAN_CLI runs the tests against another build (e.g. main's, to see them fail there).
-const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../../dist/pipeline/cli/tuban.js', import.meta.url));
+const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 
 let dir: string;
 

@@ -1,5 +1,6 @@
 /** A fully populated MonitoringPolygon near Jinan (lon/lat), for tests and demos of the output writers. */
-import type { BureauId, MonitoringPolygon } from '../model.js';
+import type { BureauId } from '../../../schemas/vocabulary.js';
+import type { MonitoringPolygon } from '../../../schemas/polygon.js';
 
 const NAMES: Partial<Record<BureauId, string>> = { natural_resources: '自然资源和规划局', forestry: '园林和林业绿化局', water: '城乡水务局' };
 

@@ -4,7 +4,7 @@
  * Imported by tests only.
  */
 import type { Polygon } from 'geojson';
-import { transformer } from '../../geo/crs.js';
+import { transformer } from '../../../geo/crs.js';
 
 const ORIGIN_E = 500000;
 const ORIGIN_N = 4056000; // ≈ 36.64°N, 117.0°E

@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateScene, type SceneManifest } from '../../fixtures/synthetic-scene.js';
-import { comparableOutputs } from '../../workers/testing/batch-outputs.js';
-import { servers, uniqueName } from '../../workers/testing/test-servers.js';
+import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
+import { comparableOutputs } from '../workers/testing/batch-outputs.js';
+import { servers, uniqueName } from '../workers/testing/test-servers.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../dist/pipeline/cli/tuban.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 
 describe.runIf(servers)('tuban worker / batch --queue / status against real servers', () => {
   let dir: string;

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'TILE.BAND_MISMATCH' // wrong band count or missing bands
   | 'TILE.NO_OVERLAP' // no prior tile covers it
   | 'TILE.DATE_MISSING'
+  | 'TILE.FORMAT_UNSUPPORTED' // recognised but not read (.SAFE / JPEG 2000, zip): the message says how to convert
   | 'RASTER.TOO_LARGE' // allocation would exceed the byte cap
   | 'ZONES.UNREADABLE'
   | 'ZONES.EMPTY'
@@ -19,8 +20,10 @@ export type ErrorCode =
   | 'ZONES.UNKNOWN_KIND'
   | 'ZONES.NO_DISTRICTS' // no usable district layer: every code and lead bureau would be wrong
   | 'RULES.INVALID'
+  | 'CONFIG.INVALID' // a TUBAN_* environment variable out of its range
   | 'INPUT.NOT_FOUND'
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
+  | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'QUEUE.TRANSIENT'
   | 'INTERNAL';
 
@@ -34,6 +37,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'TILE.BAND_MISMATCH': 'skip',
   'TILE.NO_OVERLAP': 'skip',
   'TILE.DATE_MISSING': 'skip',
+  'TILE.FORMAT_UNSUPPORTED': 'skip',
   'RASTER.TOO_LARGE': 'skip',
   'ZONES.UNREADABLE': 'skip',
   'ZONES.EMPTY': 'skip',
@@ -42,8 +46,10 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'ZONES.UNKNOWN_KIND': 'skip',
   'ZONES.NO_DISTRICTS': 'fail',
   'RULES.INVALID': 'fail',
+  'CONFIG.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',
   'DB.TRANSIENT': 'retry',
+  'DB.LOCKED': 'fail',
   'QUEUE.TRANSIENT': 'retry',
   INTERNAL: 'fail',
 };
@@ -57,13 +63,13 @@ export interface TubanErrorJSON {
 
 export class TubanError extends Error {
   override readonly name = 'TubanError';
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly subject?: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly code: ErrorCode;
+  readonly subject?: string;
+
+  constructor(code: ErrorCode, message: string, subject?: string, options?: { cause?: unknown }) {
     super(subject ? `${subject}: ${message}` : message, options);
+    this.code = code;
+    this.subject = subject;
   }
 
   get disposition(): Disposition {

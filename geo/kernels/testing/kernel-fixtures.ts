@@ -2,10 +2,10 @@
  * Test helpers for the kernels: a seeded PRNG, random masks, and a brute-force OGC validity check
  * for polygons (quadratic in vertices; meant for small hand-made or random fixtures only).
  */
-import { pointInRing, ringArea } from './ring.js';
+import { pointInRing, ringArea } from '../ring.js';
 
 // The same seeded PRNG as the synthetic scene, so fixtures are identical across runs.
-export { mulberry32 } from '../../fixtures/scene-math.js';
+export { mulberry32 } from '../../../fixtures/scene-math.js';
 
 /** A w×h 0/1 mask with foreground probability `density`. */
 export function randomMask(w: number, h: number, density: number, rand: () => number): Uint8Array {

@@ -30,11 +30,10 @@ export function parseFlags(argv: string[]): { flags: Flags; positional: string[]
 export class UsageError extends Error {
   override readonly name = 'UsageError';
   /** The subcommand whose usage to print after the message (all of them when absent). */
-  constructor(
-    message: string,
-    readonly command?: string,
-  ) {
+  readonly command?: string;
+  constructor(message: string, command?: string) {
     super(message);
+    this.command = command;
   }
 }
 

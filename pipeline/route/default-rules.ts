@@ -4,7 +4,7 @@
  * A TypeScript module rather than a YAML asset so it ships with `tsc` output; `rules.example.yaml`
  * holds the same table for cities to copy and edit (a test keeps the two equal).
  */
-import type { RuleTable } from './rule-table.js';
+import type { RuleTable } from '../../schemas/rule-table.js';
 
 export const DEFAULT_RULES: RuleTable = {
   version: 'jinan-2023-56.2',
