@@ -53,13 +53,18 @@ export function checkFlags(command: CommandName, flags: Flags): void {
   }
 }
 
-/** The known name within edit distance 2 (or of which `name` is a prefix), else null. */
+/**
+ * The known name within edit distance 2 (or of which `name` is a prefix), else null. Ties go to the
+ * smaller plain edit distance, so --tiles-dat means --tiles-date, not --tiles.
+ */
 export function nearest(name: string, known: readonly string[]): string | null {
   let best: string | null = null;
   let bestD = Infinity;
+  let bestRaw = Infinity;
   for (const k of known) {
-    const d = k.startsWith(name) || name.startsWith(k) ? Math.min(1, editDistance(name, k)) : editDistance(name, k);
-    if (d < bestD) [best, bestD] = [k, d];
+    const raw = editDistance(name, k);
+    const d = k.startsWith(name) || name.startsWith(k) ? Math.min(1, raw) : raw;
+    if (d < bestD || (d === bestD && raw < bestRaw)) [best, bestD, bestRaw] = [k, d, raw];
   }
   return bestD <= 2 ? best : null;
 }
