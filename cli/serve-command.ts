@@ -31,7 +31,7 @@ function findWebDir(): string | null {
 
 export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}): Promise<number> {
   const port = Number(one(flags, 'port', String(config().port)));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535', 'serve');
   const host = one(flags, 'host', '127.0.0.1')!;
   const dataDir = resolve(one(flags, 'data', config().dataDir)!);
   const calendars = paths(flags, 'calendar');

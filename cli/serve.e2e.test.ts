@@ -1,7 +1,8 @@
 /**
  * End to end through the built CLI (needs `npm run build`): `tuban user add|list|disable` with the
  * password on standard input, then `tuban serve` on a real port over an embedded database: the
- * secret file (0600), sign-in, 401 for the anonymous, and no password or token in the logs.
+ * secret file (0600), sign-in, 401 for the anonymous, the page and imagery routes, the database
+ * lock held while it runs (tuban user exits 75), and no password or token in the logs.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, stat } from 'node:fs/promises';
@@ -46,6 +47,8 @@ describe('tuban user and tuban serve', () => {
     expect(noBureau.stderr).toContain('USER.INVALID');
     const badRole = await tuban(['user', 'add', 'x', '--role', 'king', ...db], PASSWORD + '\n');
     expect(badRole.code).toBe(64);
+    const badFlag = await tuban(['user', 'list', '--bd', 'x', ...db]);
+    expect([badFlag.code, badFlag.stderr.includes("unknown flag --bd for 'tuban user'")]).toEqual([64, true]);
     const list = await tuban(['user', 'list', ...db]);
     expect(list.stdout.trim().split('\n')).toEqual(['chief\tlead\t-\tactive']);
   }, 120_000);
@@ -82,6 +85,17 @@ describe('tuban user and tuban serve', () => {
       expect(((await list.json()) as { type: string }).type).toBe('FeatureCollection');
       const doc = await fetch(`${base}/openapi.json`);
       expect(((await doc.json()) as { openapi: string }).openapi).toBe('3.0.3');
+      // The page and MapLibre come with it (public, before sign-in), and the imagery routes sit behind the login.
+      expect((await fetch(`${base}/`)).headers.get('content-type')).toContain('text/html');
+      expect((await fetch(`${base}/vendor/maplibre-gl.js`)).status).toBe(200);
+      expect((await fetch(`${base}/api/imagery/epochs`)).status).toBe(401);
+      const epochs = await fetch(`${base}/api/imagery/epochs`, { headers: { authorization: `Bearer ${token}` } });
+      expect([epochs.status, await epochs.json()]).toEqual([200, { epochs: [] }]);
+      // The server holds the embedded database for its whole life: tuban user waits for nobody and says who holds it.
+      const locked = await tuban(['user', 'list', '--db', join(dir, 'db')]);
+      expect(locked.code).toBe(75);
+      expect(locked.stderr).toContain('DB.LOCKED');
+      expect(locked.stderr).toContain(String(p.pid));
       await new Promise((r) => setTimeout(r, 200));
       expect(out).toContain('"url":"/api/session"');
       expect(out).not.toContain(PASSWORD);

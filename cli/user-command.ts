@@ -51,12 +51,12 @@ async function readPassword(): Promise<string> {
 
 export async function userCommand(flags: Flags, positional: string[]): Promise<number> {
   const [sub, name] = positional;
-  if (!sub || !['add', 'list', 'disable'].includes(sub)) throw new UsageError('tuban user add|list|disable');
-  if (sub !== 'list' && !name) throw new UsageError(`tuban user ${sub} <name>`);
+  if (!sub || !['add', 'list', 'disable'].includes(sub)) throw new UsageError('tuban user add|list|disable', 'user');
+  if (sub !== 'list' && !name) throw new UsageError(`tuban user ${sub} <name>`, 'user');
   let role: Role | undefined;
   if (sub === 'add') {
     const r = one(flags, 'role');
-    if (!r || !ROLES.includes(r as Role)) throw new UsageError(`--role must be one of ${ROLES.join('|')}`);
+    if (!r || !ROLES.includes(r as Role)) throw new UsageError(`--role must be one of ${ROLES.join('|')}`, 'user');
     role = r as Role;
   }
   const password = sub === 'add' ? await readPassword() : '';
