@@ -19,6 +19,11 @@ export type ErrorCode =
   | 'ZONES.UNKNOWN_KIND'
   | 'RULES.INVALID'
   | 'INPUT.NOT_FOUND'
+  | 'LEDGER.DUPLICATE_CODE' // the ledger lists a code twice
+  | 'LEDGER.UNKNOWN_CODE' // a workflow disposition for a code the ledger does not hold
+  | 'LEDGER.DUPLICATE_DISPOSITION'
+  | 'LEDGER.BAD_GEOMETRY' // a clue geometry no export format can hold
+  | 'LEDGER.BAD_REQUEST' // unknown format, malformed epoch or quarter
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'QUEUE.TRANSIENT'
   | 'INTERNAL';
@@ -41,6 +46,11 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'ZONES.UNKNOWN_KIND': 'skip',
   'RULES.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',
+  'LEDGER.DUPLICATE_CODE': 'fail',
+  'LEDGER.UNKNOWN_CODE': 'fail',
+  'LEDGER.DUPLICATE_DISPOSITION': 'fail',
+  'LEDGER.BAD_GEOMETRY': 'fail',
+  'LEDGER.BAD_REQUEST': 'fail',
   'DB.TRANSIENT': 'retry',
   'QUEUE.TRANSIENT': 'retry',
   INTERNAL: 'fail',
