@@ -9,6 +9,8 @@ import { UsageError, parseFlags } from './args.js';
 import { batchCommand } from './batch-command.js';
 import { workerCommand, statusCommand } from './queue-commands.js';
 import { migrateCommand } from './migrate-command.js';
+import { ledgerCommand } from './ledger-command.js';
+import { reportCommand } from './report-command.js';
 
 const USAGE = `Usage:
   tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>...
@@ -16,6 +18,10 @@ const USAGE = `Usage:
               [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
               [--log-level info] [--queue]
   tuban migrate [--db <dir|postgres-url>]   create or upgrade the database (PostGIS + tables)
+  tuban ledger --epoch YYYY-MM [--out <dir>] [--db …] [--format xlsx,csv,gpkg,shp.zip,geojson] [--as-of YYYY-MM-DD]
+                                     the month's ledger with the workflow's dispositions, in every format
+  tuban report --quarter YYYYQn [--out <dir>] [--db …] [--as-of YYYY-MM-DD]
+                                     quarterly summary by district and bureau, with 零报告 lines
   tuban worker [--concurrency N]     (needs DATABASE_URL and REDIS_URL)
   tuban status <batch-id>            (needs DATABASE_URL and REDIS_URL)
 
@@ -36,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
       return workerCommand(flags);
     case 'migrate':
       return migrateCommand(flags);
+    case 'ledger':
+      return ledgerCommand(flags);
+    case 'report':
+      return reportCommand(flags);
     case 'status':
       return statusCommand(flags, positional);
     default:

@@ -228,10 +228,14 @@ async function atomicWrite(path: string, data: string | Buffer | Uint8Array): Pr
 }
 
 /** CSV with a UTF-8 BOM (Excel otherwise guesses GBK and garbles Chinese), CRLF line ends, RFC 4180 quoting. */
-export async function writeLedgerCsv(path: string, rows: LedgerRow[]): Promise<void> {
+export function ledgerCsvBytes(rows: LedgerRow[]): Buffer {
   const lines = [LEDGER_COLUMNS.map(csvCell).join(',')];
   for (const r of rows) lines.push(LEDGER_COLUMNS.map((c) => csvCell(r[c])).join(','));
-  await atomicWrite(path, '\uFEFF' + lines.join('\r\n') + '\r\n');
+  return Buffer.from('\uFEFF' + lines.join('\r\n') + '\r\n', 'utf8');
+}
+
+export async function writeLedgerCsv(path: string, rows: LedgerRow[]): Promise<void> {
+  await atomicWrite(path, ledgerCsvBytes(rows));
 }
 
 /** Display width of text in Excel character units: CJK characters take two. */
@@ -253,8 +257,12 @@ const NUMBER_FORMATS: Partial<Record<LedgerColumn, string>> = {
   置信度: '0.00',
 };
 
-/** XLSX: a merged title row, a bold frozen header with filters, widths fitted to content, numbers as numbers. */
 export async function writeLedgerXlsx(path: string, rows: LedgerRow[], meta: { title: string; epoch: string }): Promise<void> {
+  await atomicWrite(path, await ledgerXlsxBytes(rows, meta));
+}
+
+/** XLSX: a merged title row, a bold frozen header with filters, widths fitted to content, numbers as numbers. */
+export async function ledgerXlsxBytes(rows: LedgerRow[], meta: { title: string; epoch: string }): Promise<Buffer> {
   const wb = new ExcelJS.Workbook();
   wb.creator = 'Tuban';
   wb.created = new Date(0); // fixed so re-running a batch writes the same bytes
@@ -290,5 +298,5 @@ export async function writeLedgerXlsx(path: string, rows: LedgerRow[], meta: { t
     if (fmt) col.numFmt = fmt;
     if (widest > 40) col.alignment = { wrapText: true, vertical: 'top' };
   });
-  await atomicWrite(path, Buffer.from(await wb.xlsx.writeBuffer()));
+  return Buffer.from(await wb.xlsx.writeBuffer());
 }
