@@ -43,3 +43,13 @@ describe('zipEntries', () => {
     expect(() => zipEntries([{ name: '../x', data }])).toThrow(/unsafe/);
   });
 });
+
+describe('inferred fields', () => {
+  it('sizes a number field for its widest value at the field decimals', () => {
+    const pt = (v: number) => ({ geometry: { type: 'Point' as const, coordinates: [0, 0] }, properties: { v } });
+    const parts = encodeShapefile([pt(1234.5), pt(12.345)]);
+    const width = parts.dbf[32 + 16];
+    expect(parts.dbf[32 + 17]).toBe(3);
+    expect(width).toBe('1234.500'.length);
+  });
+});

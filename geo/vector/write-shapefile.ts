@@ -15,7 +15,7 @@ export interface ShapefileFeature {
 
 /**
  * A declared DBF field: `name` is both the property key and the field name (≤ 10 bytes of UTF-8,
- * the dBase limit), `width` in bytes (C: ≤ 254; N: ≤ 20 with `decimals` ≤ 15).
+ * the dBase limit), `width` in bytes (≤ 254), `decimals` ≤ 15 for N.
  */
 export interface DbfField {
   name: string;
@@ -70,8 +70,10 @@ function inferFields(features: ShapefileFeature[]): (DbfField & { key: string })
     const vals = features.map((f) => f.properties[k]).filter((v) => v !== null && v !== undefined);
     const numeric = vals.length > 0 && vals.every((v) => typeof v === 'number');
     const text = vals.map((v) => (typeof v === 'number' ? String(v) : Buffer.from(String(v), 'utf8').toString('latin1')));
-    const width = Math.min(254, Math.max(1, ...text.map((t) => t.length)));
     const decimals = numeric && vals.some((v) => !Number.isInteger(v)) ? Math.min(15, Math.max(...text.map((t) => (t.split('.')[1] ?? '').length))) : 0;
+    // Numbers are written with the field's decimals, so measure them that way (5 → '5.000').
+    const shown = numeric && decimals > 0 ? vals.map((v) => (v as number).toFixed(decimals)) : text;
+    const width = Math.min(254, Math.max(1, ...shown.map((t) => t.length)));
     return { key: k, name: utf8Prefix(k, 10).toString('utf8'), type: numeric ? 'N' : 'C', width, decimals };
   });
 }
@@ -83,7 +85,7 @@ function checkFields(fields: readonly DbfField[]): void {
     if (n === 0 || n > 10) throw new Error(`shapefile: field name '${f.name}' is ${n} bytes; a DBF field name takes 1 to 10`);
     if (seen.has(f.name.toUpperCase())) throw new Error(`shapefile: duplicate field name '${f.name}'`);
     seen.add(f.name.toUpperCase());
-    const max = f.type === 'C' ? 254 : 20;
+    const max = 254; // dBase III allows 254 for both; GDAL reads N fields that wide
     if (!(f.width >= 1 && f.width <= max)) throw new Error(`shapefile: field '${f.name}' width ${f.width} outside 1..${max}`);
   }
 }

@@ -138,6 +138,26 @@ describe('tuban batch on a generated scene', () => {
     expect(report2.counts.polygons).toBe(report.counts.polygons);
   });
 
+  it('tuban ledger and tuban report read the batch back from the database', async () => {
+    const out = join(dir, 'ledger');
+    const led = await tuban(['ledger', '--epoch', scene.epoch, '--db', join(dir, 'db'), '--out', out]);
+    expect(led.code, led.stderr).toBe(0);
+    expect(led.stdout).toContain('every row 未核查'); // no workflow tables in a batch-only database
+    const csv = (await readFile(join(out, `ledger-${scene.epoch}.csv`), 'utf8')).replace(/^\uFEFF/, '');
+    const batchCsv = (await readFile(join(dir, 'out1', 'ledger.csv'), 'utf8')).replace(/^\uFEFF/, '');
+    const codes = (text: string) => text.trim().split(/\r?\n/).slice(1).map((l) => l.split(',')[4]);
+    expect(codes(csv)).toEqual(codes(batchCsv));
+    for (const f of ['xlsx', 'gpkg', 'shp.zip', 'geojson']) expect(existsSync(join(out, `ledger-${scene.epoch}.${f}`)), f).toBe(true);
+    const [y, m] = scene.epoch.split('-').map(Number);
+    const quarter = `${y}Q${Math.ceil(m / 3)}`;
+    const rep = await tuban(['report', '--quarter', quarter, '--db', join(dir, 'db'), '--out', out]);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(rep.stdout).toContain('按区县');
+    expect(existsSync(join(out, `report-${quarter}.xlsx`))).toBe(true);
+    const bad = await tuban(['ledger', '--epoch', '2026-13', '--db', join(dir, 'db')]);
+    expect(bad.code).toBe(64);
+  });
+
   it('rejects tiles over the memory cap by name and exits 2 when none is left', async () => {
     const r = await new Promise<{ code: number; stdout: string }>((resolveRun) => {
       execFile(process.execPath, [CLI, ...batchArgs(join(dir, 'out4'))], { env: { ...process.env, TUBAN_MAX_TILE_BYTES: '100000' }, maxBuffer: 64 << 20 }, (err, stdout) =>

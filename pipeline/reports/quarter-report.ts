@@ -137,8 +137,9 @@ export async function quarterReport(db: Queryable, quarter: string, opts: Pick<L
   for (const epoch of epochs) {
     const data = await loadLedger(db, epoch, { ...opts, asOf });
     workflow &&= data.workflow;
+    const clueCodes = new Set(data.clues.map((c) => c.code));
     data.rows.forEach((r, i) => {
-      const clue = data.clues.some((c) => c.code === r.图斑编号);
+      const clue = clueCodes.has(String(r.图斑编号));
       items.push({ districtCode: String(r.区县代码), districtName: String(r.区县), bureau: String(r.主办单位), areaM2: Number(r['监测面积(平方米)'] ?? 0), clue, d: data.dispositions[i] });
       names.set(String(r.区县代码), String(r.区县));
     });
