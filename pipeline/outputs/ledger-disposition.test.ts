@@ -45,9 +45,9 @@ describe('dispositionCells', () => {
     expect(c.备注).toBe('拆分为2个地块：370102-202610-0007-1 违法 非法占用土地 3.00亩；370102-202610-0007-2 合法 1.50亩');
   });
 
-  it('leaves an unverified polygon 未核查 / 未销号 / 未签收 with no rectification', () => {
+  it('leaves an unverified polygon 未核查 / 未销号 / 已下发 with no rectification', () => {
     const c = dispositionCells(undetermined('x'));
-    expect([c.判定类型, c.销号状态, c.办理状态, c.整改方式, c.是否整改到位, c.是否逾期]).toEqual(['未核查', '未销号', '未签收', '', '', '否']);
+    expect([c.判定类型, c.销号状态, c.办理状态, c.整改方式, c.是否整改到位, c.是否逾期]).toEqual(['未核查', '未销号', '已下发', '', '', '否']);
   });
 
   it('maps workflow states to 销号状态', () => {

@@ -42,7 +42,7 @@ export interface LedgerDisposition {
   code: string;
   /** Workflow state; null when the workflow has no row for the code (nobody has opened it). */
   status: WorkflowStatus | null;
-  /** The polygon's verdict; for a split polygon, the parcels' (illegal if any parcel is). */
+  /** The polygon's verdict; a split polygon's once every parcel has one (illegal if any is, else legal if any is, else other). */
   verdict: Verdict | null;
   /** 合法: the approval document number (批准文号). */
   approvalDocNo: string | null;
@@ -116,8 +116,9 @@ export interface DispositionCells {
   备注: string;
 }
 
+/** The page's labels for the workflow states (server/workflow/state-machine.ts STATUS_ZH). */
 const STATUS_ZH: Record<WorkflowStatus, string> = {
-  issued: '已下发', accepted: '已签收', verified: '已核查', rectifying: '整改中', closed: '已销号待复核', reviewed: '已复核', reassignment_requested: '申请改派',
+  issued: '已下发', accepted: '核查中', verified: '已判定', rectifying: '整改中', closed: '已销号待审核', reviewed: '审核通过', reassignment_requested: '申请改派',
 };
 
 const yesNo = (b: boolean | null) => (b === null ? '' : b ? '是' : '否');
@@ -140,7 +141,8 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     是否整改到位: yesNo(d.rectified),
     销号状态: d.closure,
     销号时间: d.closedOn ?? '',
-    办理状态: d.status ? STATUS_ZH[d.status] : '未签收',
+    // No case yet: the batch issued it and nobody has opened it, i.e. 已下发.
+    办理状态: d.status ? STATUS_ZH[d.status] : STATUS_ZH.issued,
     是否逾期: d.overdue ? '是' : '否',
     是否移送纪委监委: d.escalations > 0 ? '是' : '否',
     备注: [d.note ?? '', parcels].filter(Boolean).join('；'),

@@ -80,6 +80,7 @@ beforeAll(async () => {
       [code, status, verdict, details === null ? null : JSON.stringify(details), rect === null ? null : JSON.stringify(rect), due],
     );
   // Illegal, split in two parcels, rectifying past its deadline, escalated.
+  // (The server sets a split polygon's verdict once every parcel has one: illegal if any is.)
   await kase('370102-202610-0001', 'rectifying', 'illegal', { violation_type: 'illegal_occupation', violation_subtype: 'built_before_approval', party: '某建材公司' },
     { method: 'demolish_restore', progress: 40 }, '2026-11-20');
   await db.query(`INSERT INTO parcels (code, idx, geom, area_m2, area_mu, verdict, verdict_details) VALUES
@@ -87,7 +88,8 @@ beforeAll(async () => {
     ('370102-202610-0001', 2, ST_GeomFromText('POLYGON((117.0005 36,117.001 36,117.001 36.001,117.0005 36.001,117.0005 36))', 4326), 1000, 1.5, 'legal', '{"approval_doc_no":"济自然资批〔2026〕12号"}')`);
   await db.query(`INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by) VALUES ('370102-202610-0001', 'overdue', 'handover', 1, '2026-11-20', '逾期未整改', 'system')`);
   // Legal, closed and reviewed.
-  await kase('370102-202610-0002', 'reviewed', 'legal', { approval_doc_no: '济自然资批〔2026〕7号', actual_use: '厂房' }, null, '2026-12-01');
+  await kase('370102-202610-0002', 'reviewed', 'legal', { approval_doc_no: '济自然资批〔2026〕7号', actual_use: '厂房' },
+    { closure: { reason: '手续齐全', closed_on: '2026-11-25' } }, '2026-12-01');
   await db.query(`INSERT INTO audit_log (actor, action, code) VALUES ('lead1', 'close', '370102-202610-0002')`);
   // 370103-202610-0002 has no case at all: 未核查. The continuing 370103-202610-0001: accepted only.
   await kase('370103-202610-0001', 'accepted', null, null, null, '2026-12-01');
@@ -114,7 +116,9 @@ describe('the month ledger from the database', () => {
     ]);
     expect(a.备注).toContain('370102-202610-0001-2 合法 1.50亩');
     const b = byCode['370102-202610-0002'];
-    expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间 !== '', b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', true, '已复核']);
+    expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-25', '审核通过']);
+    // Closed without a closure record: the close action's day in the audit log.
+    expect(byCode['370103-202610-X001'].销号时间).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect([byCode['370103-202610-0002'].判定类型, byCode['370103-202610-0002'].销号状态, byCode['370103-202610-0002'].办理期限]).toEqual(['未核查', '未销号', '2026-12-02']);
     const patrol = byCode['370103-202610-X001'];
     expect([patrol.发现方式, patrol.判定类型, patrol.其他情形, patrol.销号状态]).toEqual(['巡查', '其他', '季节性/农业生产：农户晾晒秸秆', '已销号']);

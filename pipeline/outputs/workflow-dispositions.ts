@@ -7,7 +7,9 @@
  *
  * The JSON columns are read with the keys of the server's request bodies (server/api-schemas.ts):
  * verdict_details {approval_doc_no | violation_type, violation_subtype, party | situation, reason;
- * actual_use, note}, rectification {method, progress, rectified, note}. Ids become Chinese labels here.
+ * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, note,
+ * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here. A split
+ * polygon's verdict is the case's, which the server sets once every parcel is judged.
  */
 import type { MultiPolygon, Point, Polygon } from 'geojson';
 import { TubanError } from '../errors.js';
@@ -93,13 +95,6 @@ export function closureOf(status: WorkflowStatus | null, verdict: Verdict | null
   return '未销号';
 }
 
-/** Parcels' combined verdict: illegal if any is, else other if any is, else legal when all are judged. */
-function combinedVerdict(parcels: ParcelDisposition[]): Verdict | null {
-  if (parcels.some((p) => p.verdict === 'illegal')) return 'illegal';
-  if (parcels.some((p) => p.verdict === null)) return null;
-  return parcels.some((p) => p.verdict === 'other') ? 'other' : 'legal';
-}
-
 /**
  * Dispositions for `codes` (the month's polygons and clues; codes the workflow has no row for are
  * left out, i.e. 未核查) and the month's clues. `asOf` (yyyy-mm-dd) decides what is overdue.
@@ -160,10 +155,12 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
   );
   const dispositions = r.rows.map((c): LedgerDisposition => {
     const ps = parcels.get(c.code) ?? [];
-    const verdict = ps.length > 0 ? combinedVerdict(ps) : c.verdict;
+    const verdict = c.verdict;
     const rect = c.rectification;
+    const closure = rect && typeof rect.closure === 'object' ? (rect.closure as Json) : null;
     const progress = rect && typeof rect.progress === 'number' ? rect.progress : null;
-    const rectified = rect && typeof rect.rectified === 'boolean' ? rect.rectified : progress !== null ? progress >= 100 : null;
+    // 是否整改到位: what the closure says, else whether the reported progress reached 100 %.
+    const rectified = closure && typeof closure.rectified === 'boolean' ? closure.rectified : progress !== null ? progress >= 100 : null;
     const closed = c.status === 'closed' || c.status === 'reviewed';
     return {
       code: c.code,
@@ -173,7 +170,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       rectificationMethod: label(RECTIFICATION_METHOD_ZH, str(rect, 'method')) as RectificationMethod | null,
       rectified,
       closure: closureOf(c.status, verdict),
-      closedOn: closed ? c.closed_on : null,
+      closedOn: closed ? (str(closure, 'closed_on') ?? c.closed_on) : null,
       dueDate: c.due_date,
       overdue: !closed && c.due_date !== null && c.due_date < asOf,
       escalations: Math.max(c.escalations, c.escalation_level > 0 ? 1 : 0),
