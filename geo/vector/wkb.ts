@@ -2,7 +2,7 @@
  * Well-Known Binary (OGC 06-103r4 / ISO 13249) and the GeoPackage geometry blob that wraps it
  * (GeoPackage 1.3 §2.1.3). Reads every simple-feature type so callers can name what they skip;
  * Z and M ordinates (ISO 1000/2000/3000 offsets or EWKB high flags) are read and dropped.
- * Writes Polygon / MultiPolygon, little-endian, XY only. Coordinates are passed through untouched.
+ * Writes Point / Polygon / MultiPolygon, little-endian, XY only. Coordinates are passed through untouched.
  */
 import type { Geometry, MultiPolygon, Point, Polygon, Position } from 'geojson';
 

@@ -1,5 +1,5 @@
 /**
- * Write polygon layers to an OGC GeoPackage 1.3 (SQLite via sql.js, no native driver):
+ * Write polygon (or point) layers to an OGC GeoPackage 1.3 (SQLite via sql.js, no native driver):
  * application_id 'GPKG', user_version 10300, the three mandatory srs rows, gpkg_contents with
  * bounds, gpkg_geometry_columns, one feature table per layer with `fid` + typed columns and
  * GeoPackage geometry blobs with XY envelopes. Geometries must be lon/lat EPSG:4326.

@@ -4,6 +4,8 @@
  *   tuban batch --epoch 2026-10 --tiles DIR --prior DIR --zones FILE... [--queue]
  *   tuban worker [--concurrency N]        (production: BullMQ on Redis, PostGIS server)
  *   tuban status BATCH_ID
+ *   tuban ledger --epoch 2026-10 [--out DIR]   (the month ledger with the workflow's dispositions)
+ *   tuban report --quarter 2026Q4             (quarterly summary, 零报告 lines)
  */
 import { UsageError, parseFlags } from './args.js';
 import { batchCommand } from './batch-command.js';
