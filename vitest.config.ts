@@ -2,9 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{geo,pipeline,workers,schemas,fixtures,scripts}/**/*.test.ts'],
+    include: ['layers.test.ts', '{schemas,geo,pipeline,workers,cli,fixtures,scripts,evaluation}/**/*.test.ts'],
     exclude: ['node_modules', 'dist'],
     pool: 'forks',
+    // Worker threads started by modules under test (the score pool) load their .ts source with
+    // this loader; the build runs the compiled .js and needs nothing.
+    execArgv: ['--import', './test-support/register-ts.mjs'],
     // PGlite + PostGIS takes ~15 s to start; raster tests decode real files.
     testTimeout: 120_000,
     hookTimeout: 120_000,

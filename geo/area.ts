@@ -11,6 +11,7 @@ import type { MultiPolygon, Position, Polygon } from 'geojson';
 import proj4 from 'proj4';
 import { bboxOf } from './bbox.js';
 import { localEqualAreaDef } from './crs.js';
+import { ringArea } from './kernels/ring.js';
 
 const WGS84 = '+proj=longlat +datum=WGS84 +no_defs';
 
@@ -35,19 +36,9 @@ function projectionNear(lon: number, lat: number): proj4.Converter {
   return conv;
 }
 
-/** Signed shoelace area of a ring already in projected metres (counter-clockwise positive). */
+/** Signed area of a lon/lat ring in projected m² (counter-clockwise positive). */
 function ringAreaProjected(ring: Position[], conv: proj4.Converter): number {
-  const n = ring.length;
-  if (n < 3) return 0;
-  let sum = 0;
-  let [px, py] = conv.forward([ring[n - 1][0], ring[n - 1][1]]);
-  for (let i = 0; i < n; i++) {
-    const [x, y] = conv.forward([ring[i][0], ring[i][1]]);
-    sum += px * y - x * py;
-    px = x;
-    py = y;
-  }
-  return sum / 2;
+  return ringArea(ring.map((p) => conv.forward([p[0], p[1]])));
 }
 
 function polygonRingsArea(rings: Position[][], conv: proj4.Converter): number {

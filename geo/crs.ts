@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import proj4 from 'proj4';
-import { TubanError } from '../pipeline/errors.js';
+import { TubanError } from '../schemas/errors.js';
 
 const WGS84 = '+proj=longlat +datum=WGS84 +no_defs';
 

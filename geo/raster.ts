@@ -77,12 +77,3 @@ export function pixelSize(grid: Grid): number {
   const [, t1, t2, , t4, t5] = grid.transform;
   return (Math.hypot(t1, t4) + Math.hypot(t2, t5)) / 2;
 }
-
-/** Split a grid into row strips of at most `rows` rows (whole width) — the unit of streaming. */
-export function stripWindows(grid: Grid, rows: number): Window[] {
-  const out: Window[] = [];
-  for (let row = 0; row < grid.height; row += rows) {
-    out.push({ col: 0, row, width: grid.width, height: Math.min(rows, grid.height - row) });
-  }
-  return out;
-}

@@ -10,7 +10,7 @@ import { writeGeoTiffArrays } from './tiff/write-geotiff.js';
 import { openGeoTiff } from './tiff/open-geotiff.js';
 import { openMosaic, openTile } from './tile-reader.js';
 import { catalogueTiles } from '../pipeline/catalogue.js';
-import type { TileInfo } from '../pipeline/model.js';
+import type { TileInfo } from './tile-reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tuban-tiles-'));
 

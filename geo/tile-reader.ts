@@ -6,12 +6,33 @@
 import type { BandName, Grid, Raster, Window } from './raster.js';
 import { windowGrid } from './raster.js';
 import { transformer } from './crs.js';
-import type { TileInfo } from '../pipeline/model.js';
-import { TubanError } from '../pipeline/errors.js';
+import type { Polygon } from 'geojson';
+import { TubanError } from '../schemas/errors.js';
 import { openGeoTiff, DEFAULT_MAX_WINDOW_BYTES } from './tiff/open-geotiff.js';
 import type { GeoTiffFile } from './tiff/open-geotiff.js';
 import { coarseMapBounds, gridCoarseMap, integerShift, warpBilinear } from './warp.js';
 import type { CoarseMap } from './warp.js';
+
+/** A tile as catalogued: one multiband file, or one file per Sentinel-2 band. */
+export interface TileInfo {
+  /** Deterministic: hash of sorted file paths' basenames + sizes + grid. */
+  id: string;
+  files: string[];
+  /** Which file and which sample holds each band. */
+  bands: Partial<Record<BandName, { file: string; sample: number }>>;
+  grid: Grid;
+  /** Acquisition date, ISO yyyy-mm-dd (the 1st for a month-precision date). */
+  date: string;
+  /** 'month' when only the month is known (`after-2026-10.tif`); outputs then show `2026-10`. Absent in older plans: day. */
+  datePrecision?: 'day' | 'month';
+  /** The STAC item the tile came from, and its `eo:cloud_cover` (percent) when the item gives one. */
+  stacItem?: string;
+  cloudCover?: number;
+  /** Footprint in lon/lat. */
+  footprint: Polygon;
+  dtype: 'uint8' | 'uint16' | 'int16' | 'float32' | 'float64';
+  nodata: number | null;
+}
 
 export interface TileReader {
   readonly info: TileInfo;
@@ -170,8 +191,7 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      const all = await Promise.allSettled(files.values());
-      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+      await closeOpened(files.values());
     },
   };
 }
@@ -233,8 +253,7 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      const all = await Promise.allSettled(readers.values());
-      await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
+      await closeOpened(readers.values());
     },
   };
 }
@@ -268,4 +287,10 @@ function copyShifted(
       outValid[o] = 1;
     }
   }
+}
+
+/** Close every handle that opened (one that failed to open has nothing to close), each once. */
+async function closeOpened(opening: Iterable<Promise<{ close(): Promise<void> }>>): Promise<void> {
+  const all = await Promise.allSettled(opening);
+  await Promise.all(all.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
 }

@@ -76,4 +76,88 @@ describe('catalogueTiles', () => {
       [join(s2, 'X_20240101_B02.tif')]: 'TILE.BAND_MISMATCH',
     });
   });
+
+  it('accepts month-precision names (issue 15): after-2026-10.tif / before-2026-09.tif / YYYYMM', async () => {
+    const d = join(root, 'months');
+    mkdirSync(d);
+    await multi(join(d, 'after-2026-10.tif'), 4);
+    await multi(join(d, 'before-202609.tif'), 4);
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => [t.date, t.datePrecision])).toEqual([['2026-10-01', 'month'], ['2026-09-01', 'month']]);
+  });
+
+  it('lets --tiles-date override every date, and falls back to the epoch with a warning only when asked', async () => {
+    const d = join(root, 'override');
+    mkdirSync(d);
+    await multi(join(d, 'tagged.tif'), 4, '2024-03-02');
+    await multi(join(d, 'undated.tif'), 4);
+    const over = await catalogueTiles([d], { date: '2026-10' });
+    expect(over.rejected).toEqual([]);
+    expect(over.tiles.map((t) => [t.date, t.datePrecision])).toEqual([['2026-10-01', 'month'], ['2026-10-01', 'month']]);
+    const fall = await catalogueTiles([d], { fallbackDate: '2026-10' });
+    expect(fall.tiles.map((t) => [t.date, t.datePrecision])).toEqual([['2024-03-02', 'day'], ['2026-10-01', 'month']]);
+    expect(fall.warnings).toEqual([`${join(d, 'undated.tif')}: no acquisition date in TIFF tags, dates.txt or file name; dated by the epoch 2026-10 (pass --tiles-date to set it)`]);
+  });
+
+  it('--bands restricts per-band Sentinel-2 files too (issue 15): B11/B12 are not used when not named', async () => {
+    const d = join(root, 's2bands');
+    mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B04', 'B08', 'B11', 'B12']) {
+      await writeGeoTiffArrays(join(d, `T50SNA_20261005_${b}.tif`), { grid, dtype: 'uint16', bands: [band(2)] });
+    }
+    const all = await catalogueTiles([d]);
+    expect(Object.keys(all.tiles[0].bands).sort()).toEqual(['blue', 'green', 'nir', 'red', 'swir1', 'swir2']);
+    const four = await catalogueTiles([d], { bands: ['blue', 'green', 'red', 'nir'] });
+    expect(four.rejected).toEqual([]);
+    expect(Object.keys(four.tiles[0].bands).sort()).toEqual(['blue', 'green', 'nir', 'red']);
+    expect(four.tiles[0].files).toHaveLength(4);
+    expect(four.tiles[0].id).not.toBe(all.tiles[0].id);
+  });
+});
+
+describe('catalogueTiles on Sentinel-2 SAFE products (issue 15)', () => {
+  it('rejects a .SAFE folder, a SAFE zip and loose .jp2 bands by name with how to convert them', async () => {
+    const d = join(root, 'safe');
+    const safe = join(d, 'S2B_MSIL2A_20261005T025549_N0511_R032_T50SMF_20261005T061245.SAFE');
+    mkdirSync(join(safe, 'GRANULE', 'L2A_T50SMF', 'IMG_DATA', 'R10m'), { recursive: true });
+    writeFileSync(join(safe, 'GRANULE', 'L2A_T50SMF', 'IMG_DATA', 'R10m', 'T50SMF_20261005T025549_B02_10m.jp2'), 'jp2');
+    writeFileSync(join(safe, 'manifest.safe'), '<xml/>');
+    const zip = join(d, 'S2B_MSIL2A_20261005T025549_N0511_R032_T50SMF_20261005T061245.SAFE.zip');
+    writeFileSync(zip, 'PK');
+    const loose = join(d, 'loose');
+    mkdirSync(loose);
+    writeFileSync(join(loose, 'T50SMF_20261005_B04_10m.jp2'), 'jp2');
+    await multi(join(d, 'good_20261005.tif'), 4);
+
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles.map((t) => t.files[0])).toEqual([join(d, 'good_20261005.tif')]);
+    expect(rejected.map((r) => [r.subject, r.error.code])).toEqual([
+      [join(loose, 'T50SMF_20261005_B04_10m.jp2'), 'TILE.FORMAT_UNSUPPORTED'],
+      [safe, 'TILE.FORMAT_UNSUPPORTED'],
+      [zip, 'TILE.FORMAT_UNSUPPORTED'],
+    ]);
+    for (const r of rejected) expect(r.error.message).toContain('gdal_translate -of COG');
+    expect(rejected.find((r) => r.subject === safe)!.error.message).toMatch(/Sentinel-2 \.SAFE product \(JPEG 2000 bands\)/);
+    expect(rejected.find((r) => r.subject === zip)!.error.message).toMatch(/unzip it first/);
+
+    // Named directly, the product is reported once, not also as "no TIFF files match".
+    const direct = await catalogueTiles([safe]);
+    expect(direct.rejected.map((r) => r.error.code)).toEqual(['TILE.FORMAT_UNSUPPORTED']);
+  });
+});
+
+describe('catalogueTiles: other files in a tiles folder', () => {
+  it('ignores non-STAC JSON and unrelated zips found in a folder, but rejects them when named', async () => {
+    const d = join(root, 'clutter');
+    mkdirSync(d);
+    await multi(join(d, 'tile_20261005.tif'), 4);
+    writeFileSync(join(d, 'tileinfo_metadata.json'), JSON.stringify({ path: 'tiles/50/S/MF' }));
+    writeFileSync(join(d, 'qgis-project.zip'), 'PK');
+    const found = await catalogueTiles([d]);
+    expect(found.rejected).toEqual([]);
+    expect(found.tiles).toHaveLength(1);
+    const named = await catalogueTiles([join(d, 'tileinfo_metadata.json'), join(d, 'qgis-project.zip')]);
+    expect(named.rejected.map((r) => r.error.code).sort()).toEqual(['TILE.FORMAT_UNSUPPORTED', 'TILE.UNREADABLE']);
+  });
 });

@@ -12,33 +12,48 @@ import { pixelSize, pixelToMap } from '../geo/raster.js';
 import { LONLAT, transformer } from '../geo/crs.js';
 import { openGeoTiff, parseIsoDate } from '../geo/tiff/open-geotiff.js';
 import type { GeoTiffFile } from '../geo/tiff/open-geotiff.js';
-import type { RejectedInput, TileInfo } from './model.js';
-import { TubanError, asTubanError } from './errors.js';
+import type { RejectedInput } from './model.js';
+import type { TileInfo } from '../geo/tile-reader.js';
+import { TubanError, asTubanError } from '../schemas/errors.js';
+import { dateFromName, parseUserDate, type TileDate } from './name-date.js';
+import { isStacPath, readStacTiles, type StacTile } from './stac.js';
+import { unsupportedInput } from './unsupported-input.js';
 
 export interface CatalogueOptions {
-  /** Band order of the samples in multiband files; default blue, green, red, nir. */
+  /**
+   * Band order of the samples in multiband files; default blue, green, red, nir. When given, it
+   * also restricts which bands are read from per-band files and STAC items (`--bands`).
+   */
   bands?: BandName[];
+  /** `YYYY-MM-DD` or `YYYY-MM` for every tile, overriding tags and names (`--tiles-date`, `--prior-date`). */
+  date?: string;
+  /** `YYYY-MM` (the epoch) for tiles with no date at all; each use is a warning. */
+  fallbackDate?: string;
 }
 
 export interface Catalogue {
   tiles: TileInfo[];
   rejected: RejectedInput[];
+  warnings: string[];
 }
 
+type BandSource = { file: string; sample: number };
 const DEFAULT_BANDS: BandName[] = ['blue', 'green', 'red', 'nir'];
 const S2_BANDS: Record<string, BandName> = { '02': 'blue', '03': 'green', '04': 'red', '08': 'nir', '11': 'swir1', '12': 'swir2' };
 /** `…_B02.tif`, `B02.tif`, `…-B8A.tiff`: the band part of a Sentinel-2 per-band file name. */
 const S2_FILE = /(^|[_\-.])B(\d{2}|8A)\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
 
-async function walk(dir: string, out: string[]): Promise<void> {
+async function walk(dir: string, out: string[], rejected: RejectedInput[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const p = join(dir, e.name);
     // Symlinked files and folders count too (staged inputs, mounted archives): follow them with stat.
     const kind = e.isSymbolicLink() ? await stat(p).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'), () => 'other') : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
-    if (kind === 'dir') await walk(p, out);
-    else if (kind === 'file' && TIFF_FILE.test(e.name)) out.push(p);
+    const unsupported = kind === 'other' ? null : unsupportedInput(p, kind === 'dir', false);
+    if (unsupported) rejected.push({ subject: p, error: unsupported.toJSON() });
+    else if (kind === 'dir') await walk(p, out, rejected);
+    else if (kind === 'file' && (TIFF_FILE.test(e.name) || isStacPath(e.name))) out.push(p);
   }
 }
 
@@ -47,26 +62,45 @@ function globRegex(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-/** Expand inputs to TIFF paths; inputs that match nothing are rejected as INPUT.NOT_FOUND. */
-async function expand(inputs: string[], rejected: RejectedInput[]): Promise<string[]> {
+/**
+ * Expand inputs to TIFF and STAC JSON paths; inputs that match nothing are rejected as INPUT.NOT_FOUND.
+ * `named` holds the paths the user named (directly or by glob), as opposed to found in a folder.
+ */
+async function expand(inputs: string[], rejected: RejectedInput[], named: Set<string>): Promise<string[]> {
   const files: string[] = [];
   for (const input of inputs) {
     const before = files.length;
+    const rejectedBefore = rejected.length;
     try {
       if (/[*?]/.test(basename(input))) {
         const dir = dirname(input);
         const re = globRegex(basename(input));
-        for (const name of (await readdir(dir)).sort()) if (re.test(name)) files.push(join(dir, name));
+        for (const name of (await readdir(dir)).sort()) {
+          if (!re.test(name)) continue;
+          const p = join(dir, name);
+          const unsupported = unsupportedInput(p, (await stat(p)).isDirectory(), true);
+          if (unsupported) rejected.push({ subject: p, error: unsupported.toJSON() });
+          else {
+            files.push(p);
+            named.add(resolve(p));
+          }
+        }
       } else {
         const s = await stat(input);
-        if (s.isDirectory()) await walk(input, files);
-        else files.push(input);
+        const unsupported = unsupportedInput(input, s.isDirectory(), true);
+        if (unsupported) rejected.push({ subject: input, error: unsupported.toJSON() });
+        else if (s.isDirectory()) await walk(input, files, rejected);
+        else {
+          files.push(input);
+          named.add(resolve(input));
+        }
       }
     } catch {
       // fall through to the not-found report below
     }
-    if (files.length === before) {
-      rejected.push({ subject: input, error: new TubanError('INPUT.NOT_FOUND', 'no TIFF files match this input', input).toJSON() });
+    // Nothing found and nothing already reported by name (a .SAFE product, a zip): not found.
+    if (files.length === before && rejected.length === rejectedBefore) {
+      rejected.push({ subject: input, error: new TubanError('INPUT.NOT_FOUND', 'no TIFF files or STAC items (.json) match this input', input).toJSON() });
     }
   }
   return [...new Set(files.map((f) => resolve(f)))];
@@ -96,25 +130,23 @@ async function sidecarDate(file: string): Promise<string | null> {
   return null;
 }
 
-function nameDate(file: string): string | null {
-  const m = /(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)/.exec(basename(file));
-  return m ? parseIsoDate(`${m[1]}-${m[2]}-${m[3]}`) : null;
-}
+const DATE_MISSING = 'no acquisition date in TIFF tags, dates.txt or file name';
 
 /**
- * Date of a tile: TIFF tags, else a dates.txt beside it, else its file name. The sidecar goes
- * before the name because names such as OSCD's `S2A_OPER_…_20160809T015434_…` carry the
- * processing date, not the acquisition date, while a dates.txt is a deliberate statement.
+ * Date of a tile: TIFF tags, else a dates.txt beside it, else its file name (name-date.ts has the
+ * rules, month-precision names included). The sidecar goes before the name because names such as
+ * OSCD's `S2A_OPER_…_20160809T015434_…` carry the processing date, not the acquisition date, while
+ * a dates.txt is a deliberate statement.
  */
-async function tileDate(files: GeoTiffFile[]): Promise<string> {
-  for (const f of files) if (f.date) return f.date;
+async function tileDate(files: GeoTiffFile[]): Promise<TileDate | null> {
+  for (const f of files) if (f.date) return { date: f.date, precision: 'day' };
   const fromSidecar = await sidecarDate(files[0].path);
-  if (fromSidecar) return fromSidecar;
+  if (fromSidecar) return { date: fromSidecar, precision: 'day' };
   for (const f of files) {
-    const d = nameDate(f.path);
+    const d = dateFromName(basename(f.path));
     if (d) return d;
   }
-  throw new TubanError('TILE.DATE_MISSING', 'no acquisition date in TIFF tags, dates.txt or file name', files[0].path);
+  return null;
 }
 
 /** The grid's outline in lon/lat, 16 points per edge so curved edges of a reprojection survive. */
@@ -148,18 +180,34 @@ async function tileId(files: string[], grid: Grid): Promise<string> {
   return h.digest('hex').slice(0, 16);
 }
 
-async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands']): Promise<TileInfo> {
+interface DateChoice {
+  /** The user's date for every tile of this side (wins over everything). */
+  override: TileDate | null;
+  fallback: TileDate | null;
+  fallbackText?: string;
+  warnings: string[];
+}
+
+async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], dates: DateChoice, stac?: StacTile): Promise<TileInfo> {
   const finest = files.reduce((a, b) => (pixelSize(b.grid) < pixelSize(a.grid) ? b : a));
   const paths = files.map((f) => f.path);
+  let date = dates.override ?? stac?.date ?? (await tileDate(files));
+  if (!date && dates.fallback) {
+    date = dates.fallback;
+    dates.warnings.push(`${stac?.item ?? paths[0]}: ${DATE_MISSING}; dated by the epoch ${dates.fallbackText} (pass --tiles-date to set it)`);
+  }
+  if (!date) throw new TubanError('TILE.DATE_MISSING', `${DATE_MISSING}; name the file like after-2026-10.tif or pass --tiles-date / --prior-date`, paths[0]);
   return {
     id: await tileId(paths, finest.grid),
     files: paths,
     bands,
     grid: finest.grid,
-    date: await tileDate(files),
+    date: date.date,
+    datePrecision: date.precision,
     footprint: footprintLonLat(finest.grid),
     dtype: finest.dtype,
     nodata: finest.nodata,
+    ...(stac ? { stacItem: stac.item, ...(stac.cloudCover !== undefined ? { cloudCover: stac.cloudCover } : {}) } : {}),
   };
 }
 
@@ -174,17 +222,44 @@ async function withFiles<T>(paths: string[], fn: (files: GeoTiffFile[]) => Promi
 }
 
 /**
- * Catalogue input tiles. `inputs` are files, folders (searched recursively for *.tif/*.tiff) or
- * simple globs in the last path segment (`dir/*.tif`). Sentinel-2 per-band files (`…_B02.tif` or
- * plain `B02.tif`) sharing a folder and name prefix form one tile on the grid of its finest band;
- * other files are multiband tiles whose samples are `opts.bands` in order.
+ * Catalogue input tiles. `inputs` are files, folders (searched recursively for *.tif/*.tiff and
+ * STAC *.json) or simple globs in the last path segment (`dir/*.tif`, `items/*.json`).
+ * Sentinel-2 per-band files (`…_B02.tif` or plain `B02.tif`) sharing a folder and name prefix form
+ * one tile on the grid of its finest band; a STAC item (or each item of an ItemCollection) forms
+ * one tile from its assets (stac.ts); other files are multiband tiles whose samples are
+ * `opts.bands` in order. When `opts.bands` is given, per-band files and STAC assets of other bands
+ * are not read.
  */
 export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = {}): Promise<Catalogue> {
   const wanted = opts.bands ?? DEFAULT_BANDS;
+  const keep = (b: BandName) => opts.bands === undefined || opts.bands.includes(b);
   const rejected: RejectedInput[] = [];
+  const warnings: string[] = [];
   const tiles: TileInfo[] = [];
-  const files = await expand(inputs, rejected);
-  const groups = new Map<string, Map<BandName, string>>();
+  const dates: DateChoice = {
+    override: opts.date === undefined ? null : userDate(opts.date, '--tiles-date/--prior-date'),
+    fallback: opts.fallbackDate === undefined ? null : userDate(opts.fallbackDate, '--epoch'),
+    fallbackText: opts.fallbackDate,
+    warnings,
+  };
+  const named = new Set<string>();
+  const found = await expand(inputs, rejected, named);
+
+  // STAC items first: the files their assets name are tiles of the item, not tiles of their own.
+  const stacTiles: StacTile[] = [];
+  for (const json of found.filter(isStacPath)) {
+    const read = await readStacTiles(json);
+    // A folder may hold other JSON (product metadata): only files named on the command line must be STAC.
+    if (!named.has(json)) {
+      read.rejected = read.rejected.filter((r) => !/not a STAC Item/.test(r.error.message));
+    }
+    rejected.push(...read.rejected);
+    warnings.push(...read.warnings);
+    stacTiles.push(...read.tiles);
+  }
+  const usedByStac = new Set(stacTiles.flatMap((t) => [...t.bands.values()].map((b) => b.file)));
+  const files = found.filter((f) => !isStacPath(f) && !usedByStac.has(f));
+  const groups = new Map<string, Map<BandName, BandSource>>();
   const multiband: string[] = [];
   for (const f of files) {
     const m = S2_FILE.exec(basename(f));
@@ -193,31 +268,53 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
       continue;
     }
     const band = S2_BANDS[m[2].toUpperCase()];
-    if (!band) continue; // coastal, red-edge, water-vapour… bands are not used
+    if (!band || !keep(band)) continue; // coastal, red-edge, water-vapour… and bands not asked for
     const key = join(dirname(f), basename(f).slice(0, m.index));
     if (!groups.has(key)) groups.set(key, new Map());
-    groups.get(key)!.set(band, f);
+    groups.get(key)!.set(band, { file: f, sample: 0 });
   }
 
-  for (const [key, byBand] of groups) {
-    const paths = [...new Set(byBand.values())].sort();
+  const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile): Promise<void> => {
+    const paths = [...new Set([...byBand.values()].map((b) => b.file))].sort();
+    const subject = stac?.item ?? paths[0];
     try {
       const missing = wanted.filter((b) => !byBand.has(b));
-      if (missing.length) throw new TubanError('TILE.BAND_MISMATCH', `per-band files ${key}* lack ${missing.join(', ')}`, paths[0]);
+      if (missing.length) {
+        const skipped = stac?.skipped.length ? ` (skipped: ${stac.skipped.join('; ')})` : '';
+        throw new TubanError('TILE.BAND_MISMATCH', `${what} lack ${missing.join(', ')}${skipped}`, subject);
+      }
+      if (stac) {
+        for (const [band, src] of stac.bands) {
+          if (!byBand.has(band)) continue;
+          const there = await stat(src.file).then((st) => st.isFile(), () => false);
+          if (!there) throw new TubanError('INPUT.NOT_FOUND', `asset '${src.asset}' (${band}): file ${src.file} does not exist (href '${src.href}', relative hrefs are read from the item's folder)`, subject);
+        }
+      }
       tiles.push(
         await withFiles(paths, async (opened) => {
           const crs = opened[0].grid.crs;
           const odd = opened.find((f) => f.grid.crs !== crs);
           if (odd) throw new TubanError('TILE.BAND_MISMATCH', `band files disagree on CRS (${odd.grid.crs} vs ${crs})`, odd.path);
+          const byPath = new Map(opened.map((f) => [f.path, f]));
           const bands: TileInfo['bands'] = {};
-          for (const [band, file] of byBand) bands[band] = { file, sample: 0 };
-          return describeTile(opened, bands);
+          for (const [band, { file, sample }] of byBand) {
+            const spp = byPath.get(file)!.samplesPerPixel;
+            if (sample >= spp) throw new TubanError('TILE.BAND_MISMATCH', `${band} is sample ${sample + 1} of ${file}, which has ${spp}`, subject);
+            bands[band] = { file, sample };
+          }
+          return describeTile(opened, bands, dates, stac);
         }),
       );
     } catch (err) {
-      const e = asTubanError(err, paths[0]);
-      rejected.push({ subject: e.subject ?? paths[0], error: e.toJSON() });
+      const e = asTubanError(err, subject);
+      rejected.push({ subject: stac ? subject : e.subject ?? subject, error: e.toJSON() });
     }
+  };
+
+  for (const [key, byBand] of groups) await perBandTile(byBand, `per-band files ${key}*`);
+  for (const item of stacTiles) {
+    const byBand = new Map<BandName, BandSource>([...item.bands].filter(([b]) => keep(b)).map(([b, v]) => [b, { file: v.file, sample: v.sample }]));
+    await perBandTile(byBand, `STAC item ${item.id}: assets`, item);
   }
 
   for (const path of multiband) {
@@ -229,7 +326,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
           }
           const bands: TileInfo['bands'] = {};
           wanted.forEach((b, k) => (bands[b] = { file: path, sample: k }));
-          return describeTile([f], bands);
+          return describeTile([f], bands, dates);
         }),
       );
     } catch (err) {
@@ -238,5 +335,11 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
   }
   tiles.sort((a, b) => a.files[0].localeCompare(b.files[0]));
-  return { tiles, rejected };
+  return { tiles, rejected, warnings };
+}
+
+function userDate(text: string, flag: string): TileDate {
+  const d = parseUserDate(text);
+  if (!d) throw new TubanError('INTERNAL', `${flag}: '${text}' is not YYYY-MM-DD or YYYY-MM`);
+  return d;
 }

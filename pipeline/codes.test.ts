@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignCodes } from './codes.js';
+import { assignCodes, shiftSerial } from './codes.js';
 import type { CodeItem } from './codes.js';
 
 /** Seeded LCG so the shuffles are reproducible. */
@@ -63,5 +63,18 @@ describe('assignCodes', () => {
     expect(new Set(codes).size).toBe(10000);
     expect(() => assignCodes(items, '2026-13')).toThrow(RangeError);
     expect(() => assignCodes(items, '202610')).toThrow(RangeError);
+  });
+});
+
+describe('shiftSerial', () => {
+  it('moves the serial on, keeping district, epoch and four-digit padding', () => {
+    expect(shiftSerial('370102-202610-0002', 5)).toBe('370102-202610-0007');
+    expect(shiftSerial('370102-202610-0002', 0)).toBe('370102-202610-0002');
+    expect(shiftSerial('370102-202610-9999', 1)).toBe('370102-202610-10000');
+  });
+
+  it('refuses a negative or fractional offset', () => {
+    expect(() => shiftSerial('370102-202610-0002', -1)).toThrow(RangeError);
+    expect(() => shiftSerial('370102-202610-0002', 0.5)).toThrow(RangeError);
   });
 });

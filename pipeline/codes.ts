@@ -57,3 +57,14 @@ export function assignCodes(items: readonly CodeItem[], epoch: string, startAfte
   }
   return codes;
 }
+
+/**
+ * The same code moved `offset` serials on ('370102-202610-0002' + 5 → '370102-202610-0007'): codes
+ * are numbered from 1 per district first, and the finalising transaction moves them past the
+ * serials other batches of the month hold, once it has locked that district's numbering.
+ */
+export function shiftSerial(code: string, offset: number): string {
+  const m = /^(.*)-(\d+)$/.exec(code);
+  if (!m || !Number.isInteger(offset) || offset < 0) throw new RangeError(`cannot shift '${code}' by ${offset}`);
+  return `${m[1]}-${String(Number(m[2]) + offset).padStart(4, '0')}`;
+}

@@ -66,11 +66,12 @@ describe('loadZones', () => {
       { id: 'line', properties: { kind: 'forest' }, geometry: { type: 'Polygon', coordinates: [[[117, 36], [117.1, 36], [117, 36]]] } },
     ]));
     const r = await loadZones([path]);
+    // Repaired and kept is not rejected: it is counted apart, the dropped one is rejected.
+    expect(r.repaired.map((b) => [b.subject, b.error.code])).toEqual([['bowtie.geojson#tie', 'ZONES.INVALID_GEOMETRY']]);
+    expect(r.repaired[0].error.message).toMatch(/repaired by re-noding \(kept\)/);
     const bad = r.rejected.filter((x) => x.error.code === 'ZONES.INVALID_GEOMETRY');
-    expect(bad.map((b) => b.subject)).toEqual(['bowtie.geojson#tie', 'bowtie.geojson#line']);
-    expect(bad[0].error.message).toMatch(/repaired/);
-    expect(bad[1].error.message).toMatch(/dropped/);
-    expect(bad[0].error.message).toMatch(/kept/);
+    expect(bad.map((b) => b.subject)).toEqual(['bowtie.geojson#line']);
+    expect(bad[0].error.message).toMatch(/dropped/);
     expect(r.zones.map((z) => z.id)).toEqual(['bowtie.geojson#good', 'bowtie.geojson#tie']);
     const fixed = r.zones[1].geometry;
     expect(fixed.type).toBe('MultiPolygon'); // the two lobes of the bowtie
@@ -78,6 +79,29 @@ describe('loadZones', () => {
     expect(booleanPointInPolygon(point([117.002, 36.005]), fixed)).toBe(true);
     expect(booleanPointInPolygon(point([117.008, 36.005]), fixed)).toBe(true);
     expect(booleanPointInPolygon(point([117.005, 36.002]), fixed)).toBe(false);
+  });
+
+  it('repairs a polygon whose hole lies outside its shell (issue 15), and rejects one whose hole covers the shell', async () => {
+    const path = join(dir, 'hole-outside.geojson');
+    const shell = square(117, 36).coordinates[0];
+    const farHole = [[117.05, 36.05], [117.05, 36.06], [117.06, 36.06], [117.06, 36.05], [117.05, 36.05]];
+    const coverHole = [[116.9, 35.9], [116.9, 36.1], [117.1, 36.1], [117.1, 35.9], [116.9, 35.9]];
+    const innerHole = [[117.004, 36.004], [117.004, 36.006], [117.006, 36.006], [117.006, 36.004], [117.004, 36.004]];
+    await writeFile(path, fc([
+      { id: 'far', properties: { kind: 'forest' }, geometry: { type: 'Polygon', coordinates: [shell, farHole] } },
+      { id: 'cover', properties: { kind: 'forest' }, geometry: { type: 'Polygon', coordinates: [shell, coverHole] } },
+      { id: 'ok', properties: { kind: 'forest' }, geometry: { type: 'Polygon', coordinates: [shell, innerHole] } },
+    ]));
+    const r = await loadZones([path]);
+    expect(r.repaired.map((x) => x.subject)).toEqual(['hole-outside.geojson#far']);
+    expect(r.repaired[0].error.message).toMatch(/hole 1 lies outside its shell; repaired by dropping the hole \(kept\)/);
+    expect(r.rejected.map((x) => [x.subject, x.error.code])).toEqual([['hole-outside.geojson#cover', 'ZONES.INVALID_GEOMETRY']]);
+    expect(r.rejected[0].error.message).toMatch(/covers its shell.*dropped/);
+    expect(r.zones.map((z) => z.id)).toEqual(['hole-outside.geojson#far', 'hole-outside.geojson#ok']);
+    const far = r.zones[0].geometry as Polygon;
+    expect(far.coordinates).toHaveLength(1); // the stray hole is gone, the shell is whole
+    expect(booleanPointInPolygon(point([117.005, 36.005]), far)).toBe(true);
+    expect((r.zones[1].geometry as Polygon).coordinates).toHaveLength(2); // a proper hole stays
   });
 
   it('rejects empty and unreadable files by name while the other files load', async () => {

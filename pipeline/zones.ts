@@ -6,10 +6,11 @@
  */
 import { basename } from 'node:path';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
-import { featureCollection, kinks, union } from '@turf/turf';
+import { booleanPointInPolygon, featureCollection, kinks, union } from '@turf/turf';
 import { readVectorFile, type VectorFeature } from '../geo/vector/read-vector.js';
-import { TubanError, asTubanError } from './errors.js';
-import { ZONE_KINDS, isZoneKind, type LandUseParcel, type RejectedInput, type Zone, type ZoneKind } from './model.js';
+import { TubanError, asTubanError } from '../schemas/errors.js';
+import { ZONE_KINDS, isZoneKind, type ZoneKind } from '../schemas/vocabulary.js';
+import type { LandUseParcel, RejectedInput, Zone } from './model.js';
 
 /**
  * Names people actually put in a kind column, mapped to Tuban's kinds. Keys are compared after
@@ -127,6 +128,8 @@ export interface LoadZonesOptions {
 export interface LoadZonesResult {
   zones: Zone[];
   rejected: RejectedInput[];
+  /** Features whose geometry was invalid but repaired and kept (reported, not counted as rejected). */
+  repaired: RejectedInput[];
   warnings: string[];
 }
 
@@ -134,6 +137,7 @@ export interface LoadZonesResult {
 export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): Promise<LoadZonesResult> {
   const zones: Zone[] = [];
   const rejected: RejectedInput[] = [];
+  const repaired: RejectedInput[] = [];
   const warnings: string[] = [];
   for (const path of paths) {
     const file = basename(path);
@@ -168,7 +172,7 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
       // GeoJSON ids need not be unique; the index disambiguates so ids stay deterministic and distinct.
       const id = usedIds.has(`${file}#${f.id}`) ? `${file}#${f.id}~${index}` : `${file}#${f.id}`;
       usedIds.add(id);
-      const geometry = checkGeometry(f, id, path, rejected);
+      const geometry = checkGeometry(f, id, path, rejected, repaired);
       if (!geometry) return;
       const zone: Zone = { id, kind, geometry, source: path };
       if (kind === 'district') {
@@ -192,7 +196,7 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
       });
     }
   }
-  return { zones, rejected, warnings };
+  return { zones, rejected, repaired, warnings };
 }
 
 function looksLikeDataV(features: VectorFeature[]): boolean {
@@ -201,12 +205,15 @@ function looksLikeDataV(features: VectorFeature[]): boolean {
 }
 
 /**
- * The feature's geometry when valid; a repaired geometry (plus a ZONES.INVALID_GEOMETRY report) when it
- * self-intersects and repair works; null (plus a report) when it cannot be repaired. Overlay areas on
- * a bowtie are meaningless, so an unrepaired one never reaches routing.
+ * The feature's geometry when valid; a repaired geometry (plus a ZONES.INVALID_GEOMETRY note in
+ * `repaired`) when it self-intersects or has a hole outside its shell and repair works; null (plus a
+ * report in `rejected`) when it cannot be repaired. Overlay areas on a bowtie are meaningless, so an
+ * unrepaired one never reaches routing.
  */
-function checkGeometry(f: VectorFeature, id: string, path: string, rejected: RejectedInput[]): Polygon | MultiPolygon | null {
+function checkGeometry(f: VectorFeature, id: string, path: string, rejected: RejectedInput[], repairedOut: RejectedInput[] = rejected): Polygon | MultiPolygon | null {
   const feature: Feature<Polygon | MultiPolygon> = { type: 'Feature', properties: {}, geometry: f.geometry };
+  const report = (list: RejectedInput[], message: string) =>
+    list.push({ subject: id, error: new TubanError('ZONES.INVALID_GEOMETRY', `feature ${f.id} ${message}`, `${path}#${f.id}`).toJSON() });
   const degenerate = (f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates).some((p) => p.some((r) => r.length < 4));
   let crossings = 0;
   try {
@@ -214,7 +221,18 @@ function checkGeometry(f: VectorFeature, id: string, path: string, rejected: Rej
   } catch {
     crossings = 1;
   }
-  if (!degenerate && crossings === 0) return f.geometry;
+  if (!degenerate && crossings === 0) {
+    const holes = strayHoles(f.geometry);
+    if (holes.covering.length > 0) {
+      report(rejected, `has hole ${holes.covering.join(', ')} that covers its shell (nothing is left); could not be repaired (dropped)`);
+      return null;
+    }
+    if (holes.outside.length === 0) return f.geometry;
+    // A hole outside the shell removes nothing from the area: dropping it is the faithful repair.
+    // (Re-noding would instead turn it into a filled island the zone never had.)
+    report(repairedOut, `hole ${holes.outside.join(', ')} lies outside its shell; repaired by dropping the hole (kept)`);
+    return holes.fixed;
+  }
   let repaired: Polygon | MultiPolygon | null = null;
   if (!degenerate) {
     try {
@@ -226,11 +244,33 @@ function checkGeometry(f: VectorFeature, id: string, path: string, rejected: Rej
     }
   }
   const what = degenerate ? 'has a ring with fewer than 4 positions' : `self-intersects at ${crossings} point(s)`;
-  rejected.push({
-    subject: id,
-    error: new TubanError('ZONES.INVALID_GEOMETRY', `feature ${f.id} ${what}; ${repaired ? 'repaired by re-noding (kept)' : 'could not be repaired (dropped)'}`, `${path}#${f.id}`).toJSON(),
-  });
+  report(repaired ? repairedOut : rejected, `${what}; ${repaired ? 'repaired by re-noding (kept)' : 'could not be repaired (dropped)'}`);
   return repaired;
+}
+
+/**
+ * Holes (1-based within their part) that lie outside their shell, or cover it, in a geometry whose
+ * rings do not cross (checked before). Without crossings a hole is wholly inside, wholly outside, or
+ * wholly around its shell, so one vertex of each ring decides.
+ */
+function strayHoles(g: Polygon | MultiPolygon): { outside: number[]; covering: number[]; fixed: Polygon | MultiPolygon } {
+  const parts = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+  const outside: number[] = [];
+  const covering: number[] = [];
+  const fixedParts = parts.map(([shell, ...holes]) => {
+    const shellPoly: Polygon = { type: 'Polygon', coordinates: [shell] };
+    const kept = holes.filter((hole, k) => {
+      const holePoly: Polygon = { type: 'Polygon', coordinates: [hole] };
+      const inside = hole.some((pt) => booleanPointInPolygon(pt, shellPoly, { ignoreBoundary: true }));
+      if (inside) return true;
+      if (shell.some((pt) => booleanPointInPolygon(pt, holePoly, { ignoreBoundary: true }))) covering.push(k + 1);
+      else outside.push(k + 1);
+      return false;
+    });
+    return [shell, ...kept];
+  });
+  const fixed: Polygon | MultiPolygon = g.type === 'Polygon' ? { type: 'Polygon', coordinates: fixedParts[0] } : { type: 'MultiPolygon', coordinates: fixedParts };
+  return { outside, covering, fixed };
 }
 
 /**

@@ -1,39 +1,14 @@
 /**
  * The routing rule table: which bureau leads a monitoring polygon (图斑), which co-handle it,
  * and what makes it high priority. It is data, versioned and validated, because every city has
- * its own; `default-rules.ts` encodes Jinan's (济自然规划发〔2023〕56号).
+ * its own; `pipeline/route/default-rules.ts` encodes Jinan's (济自然规划发〔2023〕56号) and
+ * `pipeline/route/load-rule-table.ts` reads a table from a file.
  *
  * Shares are fractions in [0, 1] of the polygon's area inside a zone kind; areas are m².
  */
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { TubanError } from '../pipeline/errors.js';
-import type { BureauId, ChangeType, ZoneKind } from '../pipeline/model.js';
-import { ZONE_KINDS } from '../pipeline/model.js';
-import { DEFAULT_RULES } from './default-rules.js';
-
-export const BUREAU_IDS = [
-  'natural_resources',
-  'urban_management',
-  'forestry',
-  'agriculture',
-  'water',
-  'ecology_environment',
-  'transport',
-  'township',
-  'emergency_management',
-] as const satisfies readonly BureauId[];
-// Compile error if model.ts gains a bureau that this list lacks.
-type MissingBureau = Exclude<BureauId, (typeof BUREAU_IDS)[number]>;
-const bureauListComplete: MissingBureau extends never ? true : never = true;
-void bureauListComplete;
-
-export const CHANGE_TYPES = ['construction', 'bare_soil', 'vegetation_loss', 'water_fill', 'new_water'] as const satisfies readonly ChangeType[];
-type MissingChange = Exclude<ChangeType, (typeof CHANGE_TYPES)[number]>;
-const changeListComplete: MissingChange extends never ? true : never = true;
-void changeListComplete;
+import { TubanError } from './errors.js';
+import { BUREAU_IDS, CHANGE_TYPES, ZONE_KINDS, type ZoneKind } from './vocabulary.js';
 
 const bureauId = z.enum(BUREAU_IDS);
 const zoneKind = z.enum(ZONE_KINDS);
@@ -138,28 +113,6 @@ export function parseRuleTable(input: unknown, subject = 'rule table'): RuleTabl
   const res = ruleTableSchema.safeParse(input);
   if (!res.success) throw new TubanError('RULES.INVALID', formatIssues(res.error), subject);
   return res.data;
-}
-
-/**
- * Load a rule table from a YAML (.yaml/.yml) or JSON (.json) file, validated; without a path, the
- * built-in Jinan table. Every failure — unreadable file, bad syntax, schema violation — is
- * TubanError('RULES.INVALID') naming the file, since a batch must not route with a broken table.
- */
-export async function loadRuleTable(path?: string): Promise<RuleTable> {
-  if (path === undefined) return parseRuleTable(DEFAULT_RULES, 'default rules');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new TubanError('RULES.INVALID', `cannot read rule table: ${(err as Error).message}`, path, { cause: err });
-  }
-  let raw: unknown;
-  try {
-    raw = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new TubanError('RULES.INVALID', `cannot parse rule table: ${(err as Error).message}`, path, { cause: err });
-  }
-  return parseRuleTable(raw, path);
 }
 
 /** Chinese display name of a zone kind under a table. */

@@ -1,6 +1,6 @@
 /**
  * Accuracy benchmark: runs the PRODUCT detector (catalogueTiles → openTile/openMosaic →
- * detectTile, exactly what `tuban batch` runs per tile) on the 9 labelled OSCD cities and Landsat
+ * detectPair, the driver detectTile runs for `tuban batch` per tile; evaluation/detect-scene.ts) on the 9 labelled OSCD cities and Landsat
  * Taizhou — the first date is the scored grid (labels lie on it), the second is warped onto it — prints per-scene and pooled pixel P/R/F1, object recall, polygon precision,
  * precision of polygons with confidence ≥ 0.8 vs below, and seconds per scene; writes
  * bench-results/accuracy.json.
@@ -17,139 +17,12 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { OSCD_CITIES, oscdCityFiles, taizhouFiles } from '../pipeline/accuracy/bench-data.js';
-import type { BenchSceneFiles } from '../pipeline/accuracy/bench-data.js';
-import { catalogueTiles } from '../pipeline/catalogue.js';
-import { openMosaic, openTile } from '../geo/tile-reader.js';
-import { pixelSize } from '../geo/raster.js';
-import { detectTile, detectorStamp, type DetectTileOptions } from '../pipeline/detect/detect-tile.js';
+import { OSCD_CITIES, oscdCityFiles, taizhouFiles } from '../evaluation/bench-data.js';
+import { detectScene, evaluateScene, type SceneResult } from '../evaluation/detect-scene.js';
+import { addCounts, pixelMetrics, type PixelCounts } from '../evaluation/metrics.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
-import { addCounts, objectMetrics, pixelCounts, pixelMetrics } from '../pipeline/accuracy/metrics.js';
-import type { PixelCounts } from '../pipeline/accuracy/metrics.js';
-import { DEFAULT_DETECTOR_PARAMS, usesLearnedModel, type DetectorParams } from '../pipeline/detect/detector-params.js';
-
-/** How a scene is turned into a detection; the lead swaps this for the detectTile product path. */
-
-
-/** What the evaluation needs of a detection: the emitted components on the reference grid. */
-export interface BenchDetection {
-  labels: Int32Array;
-  mask: Uint8Array;
-  /** The detector's per-pixel score (change probability with the learned model), NaN where not observed. */
-  score: Float32Array;
-  components: { label: number; confidence: number }[];
-  threshold: number;
-}
-
-/** What the evaluation needs of a scene. */
-export interface BenchReference {
-  name: string;
-  reference: Uint8Array;
-  width: number;
-  height: number;
-  /** Ground size of a pixel, m. */
-  pixelSizeM: number;
-}
-
-/**
- * Runs the product path on one scene: catalogue both dates, open the first as the tile and the
- * second as the aligned mosaic, detectTile with tileEpoch 'before' (the scored grid is the first
- * date's, the roles stay before → after). Returns the detection and the reference's pixel size.
- */
-export async function detectProduct(
-  files: BenchSceneFiles,
-  params: DetectorParams,
-  extra: Pick<DetectTileOptions, 'changeModel' | 'onFeatures' | 'scoreWorkers' | 'stripRows'> = {},
-): Promise<{ det: BenchDetection; ref: BenchReference }> {
-  const [c1, c2] = await Promise.all([catalogueTiles(files.first, { bands: files.bands }), catalogueTiles(files.second, { bands: files.bands })]);
-  if (c1.tiles.length !== 1 || c2.tiles.length === 0) {
-    throw new Error(`${files.name}: expected one first-date tile and a second date, got ${c1.tiles.length}/${c2.tiles.length} (${[...c1.rejected, ...c2.rejected].map((r) => r.error.message).join('; ')})`);
-  }
-  const tile = c1.tiles[0];
-  if (tile.grid.width !== files.width || tile.grid.height !== files.height) {
-    throw new Error(`${files.name}: reference is ${files.width}×${files.height}, first-date grid ${tile.grid.width}×${tile.grid.height}`);
-  }
-  const bands = files.bands.filter((b) => tile.bands[b] && c2.tiles.every((t) => t.bands[b]));
-  const reader = await openTile(tile);
-  const mosaic = await openMosaic(c2.tiles);
-  try {
-    const r = await detectTile(reader, mosaic, { params, bands, keepRasters: true, tileEpoch: 'before', ...extra });
-    const { labels, labelConfidence, score } = r.rasters!;
-    const mask = new Uint8Array(labels.length);
-    for (let i = 0; i < labels.length; i++) mask[i] = labels[i] ? 1 : 0;
-    const components: BenchDetection['components'] = [];
-    for (let l = 1; l < labelConfidence.length; l++) if (labelConfidence[l] >= 0) components.push({ label: l, confidence: labelConfidence[l] });
-    const g = tile.grid;
-    let pixelSizeM = pixelSize(g);
-    if (g.crs === 'EPSG:4326') {
-      // Degrees → metres at the scene's latitude.
-      const lat = g.transform[3] + (g.height / 2) * g.transform[5];
-      pixelSizeM = ((Math.abs(g.transform[1]) * Math.cos((lat * Math.PI) / 180) + Math.abs(g.transform[5])) / 2) * 111_320;
-    }
-    return {
-      det: { labels, mask, score, components, threshold: r.threshold },
-      ref: { name: files.name, reference: files.reference, width: files.width, height: files.height, pixelSizeM },
-    };
-  } finally {
-    await Promise.allSettled([reader.close(), mosaic.close()]);
-  }
-}
-
-export interface SceneResult {
-  scene: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  accuracy: number;
-  counts: PixelCounts;
-  objectRecall: number;
-  refObjects: number;
-  polygonPrecision: number;
-  polygons: number;
-  highConf: { polygons: number; hit: number; precision: number | null };
-  lowConf: { polygons: number; hit: number; precision: number | null };
-  threshold: number;
-  seconds: number;
-}
-
-const HIGH_CONF = 0.8;
-
-/** Scores one scene; separate from reading so the metrics stay independent of the detector. */
-export function evaluateScene(scene: BenchReference, det: BenchDetection, seconds: number, params: DetectorParams): SceneResult {
-  const counts = pixelCounts(det.mask, scene.reference);
-  const pm = pixelMetrics(counts);
-  const minRefPixels = Math.max(1, Math.ceil(params.mmuM2 / (scene.pixelSizeM * scene.pixelSizeM)));
-  const maxLabel = det.components.reduce((m, c) => Math.max(m, c.label), 0);
-  const om = objectMetrics(det.labels, maxLabel, scene.reference, scene.width, scene.height, minRefPixels);
-  const hi = { polygons: 0, hit: 0, precision: null as number | null };
-  const lo = { polygons: 0, hit: 0, precision: null as number | null };
-  // Only components on labelled pixels count (objectMetrics' rule), via predHit/labelled.
-  const labelled = new Uint8Array(maxLabel + 1);
-  for (let i = 0; i < det.labels.length; i++) if (det.labels[i] && scene.reference[i] !== 0) labelled[det.labels[i]] = 1;
-  for (const c of det.components) {
-    if (!labelled[c.label]) continue;
-    const g = c.confidence >= HIGH_CONF ? hi : lo;
-    g.polygons++;
-    g.hit += om.predHit[c.label];
-  }
-  for (const g of [hi, lo]) g.precision = g.polygons ? g.hit / g.polygons : null;
-  return {
-    scene: scene.name,
-    precision: pm.precision,
-    recall: pm.recall,
-    f1: pm.f1,
-    accuracy: pm.accuracy,
-    counts,
-    objectRecall: om.objectRecall,
-    refObjects: om.refObjects,
-    polygonPrecision: om.polygonPrecision,
-    polygons: om.predObjects,
-    highConf: hi,
-    lowConf: lo,
-    threshold: det.threshold,
-    seconds,
-  };
-}
+import { detectorStamp } from '../pipeline/detect/detect-tile.js';
+import { flatParams, parseDetectorParams, usesLearnedModel, type DetectorParams } from '../pipeline/detect/detector-params.js';
 
 function pool(name: string, rs: SceneResult[]): SceneResult {
   let counts: PixelCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
@@ -198,7 +71,7 @@ async function main(): Promise<void> {
   const data = arg('--data', '../shared/data');
   const outPath = arg('--out', 'bench-results/accuracy.json');
   const only = arg('--only', '');
-  const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, ...(JSON.parse(arg('--params', '{}')) as Partial<DetectorParams>) };
+  const params: DetectorParams = parseDetectorParams(JSON.parse(arg('--params', '{}')), '--params');
   const names = [...OSCD_CITIES, 'taizhou'].filter((c) => !only || only.split(',').includes(c));
   // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2, takes the unsupervised path).
   const onlyBands = args.includes('--bands') ? arg('--bands', '').split(',') : null;
@@ -219,7 +92,7 @@ async function main(): Promise<void> {
       const changeModel = learned && mode === 'loco' && name !== 'taizhou' ? folds[name] : undefined;
       if (learned && mode === 'loco' && name !== 'taizhou' && !changeModel) throw new Error(`no leave-one-out model for ${name} in ${locoPath}: run npm run train`);
       const t0 = performance.now();
-      const { det, ref } = await detectProduct(files, params, { changeModel });
+      const { det, ref } = await detectScene(files, params, changeModel ? { model: changeModel } : {});
       const r = evaluateScene(ref, det, (performance.now() - t0) / 1000, params);
       (name === 'taizhou' ? others : oscd).push(r);
       console.log(fmt(r));
@@ -245,7 +118,7 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         detector: stamp,
-        params,
+        params: flatParams(params),
         scoring: learned ? 'oscd: leave-one-city-out (fold model never saw the city); taizhou: shipped model, never trained on' : 'unsupervised: nothing fitted on these scenes',
         summary: main.pooled && {
           oscdPooledF1: main.pooled.f1,

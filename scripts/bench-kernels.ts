@@ -9,7 +9,7 @@ import { createMorphScratch, openClose } from '../geo/kernels/morphology.js';
 import { componentStats, labelComponents, removeSmallComponents } from '../geo/kernels/label.js';
 import { polygonizeLabels } from '../geo/kernels/polygonize.js';
 import { simplifyPolygon } from '../geo/kernels/simplify.js';
-import { mulberry32 } from '../geo/kernels/testing.js';
+import { mulberry32 } from '../fixtures/scene-math.js';
 
 const size = Number(process.argv[2] ?? 10980);
 const seed = Number(process.argv[3] ?? 1);

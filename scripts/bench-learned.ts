@@ -14,9 +14,10 @@ import { join } from 'node:path';
 import type { BandName, Raster } from '../geo/raster.js';
 import { writeGeoTiff } from '../geo/tiff/write-geotiff.js';
 import { openMosaic, openTile } from '../geo/tile-reader.js';
-import { readOscdCity } from '../pipeline/accuracy/bench-data.js';
+import { readOscdCity } from '../evaluation/bench-data.js';
 import { catalogueTiles } from '../pipeline/catalogue.js';
-import { detectTile } from '../pipeline/detect/detect-tile.js';
+import { detectPair, modelFor } from '../pipeline/detect/detect-tile.js';
+import { tilePair } from '../pipeline/detect/epoch-pair.js';
 import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 import { flag } from './bench-lib.js';
 
@@ -67,9 +68,11 @@ async function main(): Promise<void> {
     const mosaic = await openMosaic(before.tiles);
     const t0 = performance.now();
     try {
-      const r = await detectTile(reader, mosaic, { params: { ...DEFAULT_DETECTOR_PARAMS }, bands: BANDS, scoreWorkers: workers, keepRasters: true });
+      const params = { ...DEFAULT_DETECTOR_PARAMS };
+      // detectTile's driver, which also hands back the score raster compared across runs.
+      const { detection: r, rasters } = await detectPair(tilePair(reader, mosaic), { params, bands: BANDS, model: modelFor(params, BANDS), scoreWorkers: workers });
       const wall = (performance.now() - t0) / 1000;
-      const sig = createHash('sha256').update(new Uint8Array(r.rasters!.score.buffer)).update(JSON.stringify(r.detections.map((d) => d.geometry))).digest('hex');
+      const sig = createHash('sha256').update(new Uint8Array(rasters.score.buffer)).update(JSON.stringify(r.detections.map((d) => d.geometry))).digest('hex');
       reference ??= sig;
       const st = r.timings;
       const stages = Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');

@@ -8,7 +8,7 @@ import type { LedgerClue } from '../pipeline/outputs/ledger.js';
 import { ledgerRows } from '../pipeline/outputs/ledger.js';
 import { undetermined, type LedgerDisposition } from '../pipeline/outputs/ledger-disposition.js';
 import { encodeLedger, LEDGER_FORMATS, type LedgerData } from '../pipeline/outputs/ledger-exports.js';
-import { sampleBureauName, samplePolygon } from '../pipeline/outputs/sample-polygon.js';
+import { sampleBureauName, samplePolygon } from '../fixtures/sample-polygon.js';
 
 const arg = process.argv.indexOf('--rows');
 const n = arg > 0 ? Number(process.argv[arg + 1]) : 20_000;

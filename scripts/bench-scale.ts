@@ -43,7 +43,7 @@ const counts = flag('workers', '1,2,4,8,16').split(',').map(Number);
 const tilesPerSide = Number(flag('tiles-per-side', '4'));
 const size = Number(flag('size', '1024'));
 const seed = Number(flag('seed', '42'));
-const cli = resolve(fileURLToPath(import.meta.url), '../../pipeline/cli/tuban.js'); // dist/scripts → dist/pipeline/cli
+const cli = resolve(fileURLToPath(import.meta.url), '../../cli/tuban.js'); // dist/scripts → dist/cli
 
 const log = pino({ level: 'warn' });
 const dir = await mkdtemp(join(tmpdir(), 'tuban-bench-scale-'));

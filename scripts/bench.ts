@@ -2,7 +2,7 @@
  * Speed benchmark against the peers, in ONE run (the machine is shared and noisy: compare ratios,
  * not absolute seconds). For each size of the seeded peer scene (../shared/bench/make_data.sh,
  * 4-band uint16 deflate COGs, EPSG:32650, 10 m) it runs, `--repeat` times each:
- *   Tuban   node dist/pipeline/cli/tuban.js batch … (whole process under /usr/bin/time -v)
+ *   Tuban   node dist/cli/tuban.js batch … (whole process under /usr/bin/time -v)
  *   peer A  rasterio + numpy + scipy + shapely  (../shared/bench/peer_a.py)
  *   peer B  GDAL command line + SpatiaLite     (../shared/bench/peer_b.sh)
  * and prints wall seconds, peak RSS (GiB), Tuban/peer ratios and Tuban's megapixels/s per stage
@@ -21,7 +21,7 @@ import { type RunResult, type ToolSummary, errorLine, median, parseTimeV } from 
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHARED = resolve(ROOT, '..', 'shared', 'bench');
-const TUBAN_CLI = join(ROOT, 'dist', 'pipeline', 'cli', 'tuban.js');
+const TUBAN_CLI = join(ROOT, 'dist', 'cli', 'tuban.js');
 const PY = '/usr/bin/python3';
 const TIME = '/usr/bin/time';
 

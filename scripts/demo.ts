@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { booleanIntersects } from '@turf/turf';
 import type { FeatureCollection, Polygon } from 'geojson';
 import { generateScene } from '../fixtures/synthetic-scene.js';
-import { parseFlags, one } from '../pipeline/cli/args.js';
+import { parseFlags, one } from '../cli/args.js';
 
 const { flags } = parseFlags(process.argv.slice(2));
 const dir = resolve(one(flags, 'dir') ?? 'out/demo');
@@ -27,7 +27,7 @@ await rm(dir, { recursive: true, force: true });
 const scene = await generateScene({ dir: sceneDir, size, seed, tilesPerSide: tiles, priorCrs: 'EPSG:4527', clouds: true });
 console.log(`  ${scene.planted.length} planted changes, epoch ${scene.epoch} (${scene.beforeDate} → ${scene.afterDate})\n`);
 
-const cli = fileURLToPath(new URL('../pipeline/cli/tuban.js', import.meta.url));
+const cli = fileURLToPath(new URL('../cli/tuban.js', import.meta.url));
 const out = join(dir, 'out');
 const argv = ['batch', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath, '--out', out, '--db', join(dir, 'db')];
 console.log(`$ tuban ${argv.join(' ')}\n`);

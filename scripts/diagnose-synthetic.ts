@@ -1,6 +1,6 @@
 /**
  * Where does the detector call change on a generated scene, and on what land cover? Runs the
- * product path (catalogueTiles → openTile/openMosaic → detectTile) on each current tile of a scene
+ * product path (catalogueTiles → openTile/openMosaic → detectPair, detectTile's driver, for the rasters) on each current tile of a scene
  * written by gen-scene, and sorts every emitted component into "planted" (touches a planted
  * change) or "false", tabulating false ones by the scene's land class before/after, change type,
  * confidence and cloud proximity. A diagnostic, not a test.
@@ -11,8 +11,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { catalogueTiles } from '../pipeline/catalogue.js';
 import { openMosaic, openTile } from '../geo/tile-reader.js';
-import { detectTile } from '../pipeline/detect/detect-tile.js';
-import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { detectPair, modelFor } from '../pipeline/detect/detect-tile.js';
+import { tilePair } from '../pipeline/detect/epoch-pair.js';
+import { emittedRasters } from '../evaluation/detect-scene.js';
+import { parseDetectorParams, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { changeTypeOfCode } from '../pipeline/detect/score.js';
 import { classAt, cloudyAt, plan } from '../fixtures/scene-model.js';
 import type { SceneTruth } from '../fixtures/synthetic-scene.js';
@@ -23,7 +25,7 @@ const CLS = ['wheat', 'corn', 'vegetables', 'orchard', 'fallow', 'grass', 'green
 async function main(): Promise<void> {
   const dir = process.argv[2];
   const args = process.argv.slice(3);
-  const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, ...(args.includes('--params') ? JSON.parse(args[args.indexOf('--params') + 1]) : {}) };
+  const params: DetectorParams = parseDetectorParams(args.includes('--params') ? JSON.parse(args[args.indexOf('--params') + 1]) : {}, '--params');
   const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as SceneTruth & { clouds?: boolean };
   const p = plan(truth.size, truth.seed, readFileSync(join(dir, 'truth.json'), 'utf8').includes('"notObservable":[{'));
   const st = truth.grid.transform;
@@ -36,8 +38,8 @@ async function main(): Promise<void> {
     const reader = await openTile(tile);
     const mosaic = await openMosaic(pri.tiles);
     const bands = (['blue', 'green', 'red', 'nir', 'swir1', 'swir2'] as const).filter((b) => tile.bands[b] && pri.tiles.every((t) => t.bands[b]));
-    const r = await detectTile(reader, mosaic, { params, bands: [...bands], keepRasters: true });
-    const { width: w, labels, type, labelConfidence } = r.rasters!;
+    const { detection: r, rasters } = await detectPair(tilePair(reader, mosaic), { params, bands: [...bands], model: modelFor(params, bands) });
+    const { width: w, labels, type, labelConfidence } = emittedRasters(rasters);
     const t = tile.grid.transform;
     const nl = labelConfidence.length;
     const planted = new Uint8Array(nl), cloud = new Uint8Array(nl), size = new Uint32Array(nl);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REF_CHANGE, REF_IGNORE, REF_NO_CHANGE } from '../pipeline/accuracy/metrics.js';
+import { REF_CHANGE, REF_IGNORE, REF_NO_CHANGE } from '../evaluation/metrics.js';
 import { changeObjectSizes, objectWeightScale } from './train-change-model.js';
 
 describe('object weighting of training samples', () => {

@@ -1,7 +1,8 @@
 /**
  * Trains the learned change model (logistic regression over FEATURE_NAMES) on the 9 labelled OSCD
- * cities, reading them through the product path (catalogue → openTile/openMosaic → detectTile's
- * feature tap), so training sees exactly the features the product computes.
+ * cities, reading them through the product's stages (catalogue → openTile/openMosaic → fitEpochs →
+ * streamScores, observing each strip's learned features), so training sees exactly the features
+ * the product computes.
  *
  * Writes:
  *   pipeline/detect/change-model.json          final model, fitted on all 9 cities (shipped)
@@ -24,14 +25,17 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OSCD_CITIES, oscdCityFiles } from '../pipeline/accuracy/bench-data.js';
-import { REF_CHANGE, REF_IGNORE } from '../pipeline/accuracy/metrics.js';
+import { OSCD_CITIES, oscdCityFiles } from '../evaluation/bench-data.js';
+import { withScene } from '../evaluation/detect-scene.js';
+import { REF_CHANGE, REF_IGNORE } from '../evaluation/metrics.js';
 import { FEATURE_COUNT, FEATURE_NAMES } from '../pipeline/detect/change-features.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { fitEpochs } from '../pipeline/detect/epoch-fit.js';
+import { streamScores, type StripObserver } from '../pipeline/detect/score-stream.js';
+import { StageTimer } from '../pipeline/detect/stage-timer.js';
 import { CLOUD_CANDIDATE_FLAG } from '../pipeline/detect/score.js';
 import { labelComponents } from '../geo/kernels/label.js';
-import { detectProduct } from './bench-accuracy.js';
 
 export const MODEL_VERSION = '1.4.0';
 /** 0 = every change pixel equal; 1 = every change object equal. */
@@ -61,8 +65,18 @@ function hash01(seed: number, i: number): number {
 
 const placeholderModel = (): ChangeModel => ({
   kind: 'logistic', version: '0.0.0-tap', features: [...FEATURE_NAMES], mean: Array(FEATURE_COUNT).fill(0),
-  scale: Array(FEATURE_COUNT).fill(1), weights: Array(FEATURE_COUNT).fill(0), bias: 0, threshold: 2, trainedOn: [], dataHash: '', // threshold above any probability: the tap run emits nothing
+  scale: Array(FEATURE_COUNT).fill(1), weights: Array(FEATURE_COUNT).fill(0), bias: 0, threshold: 2, trainedOn: [], dataHash: '', // only its feature planes are read
 });
+
+/** Streams a scene through the detector's first two stages (fit, scores) with the learned features observed strip by strip. */
+async function observeFeatures(files: Parameters<typeof withScene>[0], params: DetectorParams, observe: StripObserver): Promise<void> {
+  const learnedParams: DetectorParams = { ...params, model: 'learned' };
+  await withScene(files, async ({ pair, bands }) => {
+    const timer = new StageTimer();
+    const fitted = await fitEpochs(pair, bands, learnedParams.score);
+    await streamScores(fitted.pair, { bands, params: learnedParams, fit: fitted.fit, model: placeholderModel(), workers: 0, observe, timer });
+  });
+}
 
 export async function citySamples(data: string, city: string, params: DetectorParams): Promise<CitySamples> {
   const files = await oscdCityFiles(join(data, 'oscd'), city);
@@ -73,31 +87,28 @@ export async function citySamples(data: string, city: string, params: DetectorPa
   const ow: number[] = [];
   const w = files.width;
   const objectSize = changeObjectSizes(files.reference, w, files.height);
-  await detectProduct(files, { ...params, model: 'learned' }, {
-    changeModel: placeholderModel(),
-    onFeatures: (planes, row, count, types) => {
-      for (let k = 0; k < w * count; k++) {
-        const i = row * w + k;
-        const r = files.reference[i];
-        // Cloud-like in one epoch: mostly white roofs and building shadows, which the product
-        // scores once their patch is too small for weather; kept out of training, whose features
-        // they would skew (with them: leave-one-city-out 0.47 but Landsat Taizhou 0.96 → 0.93).
-        if (r === REF_IGNORE || types[k] & CLOUD_CANDIDATE_FLAG) continue;
-        const change = r === REF_CHANGE;
-        if (!change && hash01(seed, i) >= NO_CHANGE_RATE) continue;
-        const v = new Array<number>(FEATURE_COUNT);
-        let ok = true;
-        for (let f = 0; f < FEATURE_COUNT; f++) {
-          v[f] = planes[f][k];
-          if (!Number.isFinite(v[f])) ok = false;
-        }
-        if (!ok) continue; // not observable: the product never scores it either
-        rows.push(v);
-        ys.push(change ? 1 : 0);
-        ws.push(change ? 1 : 1 / NO_CHANGE_RATE);
-        ow.push(change ? objectSize[i] ** -OBJECT_WEIGHT_EXPONENT : 1);
+  await observeFeatures(files, params, (planes, row, count, types) => {
+    for (let k = 0; k < w * count; k++) {
+      const i = row * w + k;
+      const r = files.reference[i];
+      // Cloud-like in one epoch: mostly white roofs and building shadows, which the product
+      // scores once their patch is too small for weather; kept out of training, whose features
+      // they would skew (with them: leave-one-city-out 0.47 but Landsat Taizhou 0.96 → 0.93).
+      if (r === REF_IGNORE || types[k] & CLOUD_CANDIDATE_FLAG) continue;
+      const change = r === REF_CHANGE;
+      if (!change && hash01(seed, i) >= NO_CHANGE_RATE) continue;
+      const v = new Array<number>(FEATURE_COUNT);
+      let ok = true;
+      for (let f = 0; f < FEATURE_COUNT; f++) {
+        v[f] = planes[f][k];
+        if (!Number.isFinite(v[f])) ok = false;
       }
-    },
+      if (!ok) continue; // not observable: the product never scores it either
+      rows.push(v);
+      ys.push(change ? 1 : 0);
+      ws.push(change ? 1 : 1 / NO_CHANGE_RATE);
+      ow.push(change ? objectSize[i] ** -OBJECT_WEIGHT_EXPONENT : 1);
+    }
   });
   const n = rows.length;
   const x = new Float32Array(n * FEATURE_COUNT);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { componentStats, labelComponents, removeSmallComponents, seedStats } from './label.js';
-import { maskFromRows, mulberry32, randomMask } from './testing.js';
+import { maskFromRows, mulberry32, randomMask } from './testing/kernel-fixtures.js';
 
 function grid(labels: Int32Array, w: number, h: number): number[][] {
   const out: number[][] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { close, createMorphScratch, dilate, erode, open, openClose, packedLength, packedStride, packMask, unpackMask } from './morphology.js';
 import type { StructuringShape } from './morphology.js';
-import { maskFromRows, mulberry32, randomMask } from './testing.js';
+import { maskFromRows, mulberry32, randomMask } from './testing/kernel-fixtures.js';
 
 function rows(mask: Uint8Array, w: number, h: number): string[] {
   const out: string[] = [];

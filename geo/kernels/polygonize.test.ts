@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { labelComponents } from './label.js';
+import { componentStats, labelComponents } from './label.js';
 import { polygonizeLabels } from './polygonize.js';
 import type { PixelPolygon } from './polygonize.js';
 import { ringArea } from './ring.js';
-import { maskFromRows, mulberry32, pointInPolygon, polygonProblem, randomMask } from './testing.js';
+import { maskFromRows, mulberry32, pointInPolygon, polygonProblem, randomMask } from './testing/kernel-fixtures.js';
 
 function polygonsOf(rows: string[], conn: 4 | 8 = 8): (PixelPolygon[] | null)[] {
   const { mask, w, h } = maskFromRows(rows);
@@ -132,5 +132,27 @@ describe('polygonizeLabels', () => {
       }
       expect(wrong).toBe(0);
     }
+  });
+});
+
+describe('polygonizeLabels with the bboxes of componentStats', () => {
+  it('traces the same polygons as with its own bbox scan', () => {
+    const w = 7, h = 5;
+    // Three labels, one with two 4-connected parts touching at a corner, one kept out by `keep`.
+    const labels = Int32Array.from([
+      1, 1, 0, 2, 2, 2, 0,
+      1, 0, 0, 2, 0, 2, 0,
+      0, 1, 0, 2, 2, 2, 0,
+      0, 0, 1, 0, 0, 0, 3,
+      0, 0, 0, 0, 0, 3, 3,
+    ]);
+    const stats = componentStats(labels, w, h, 4);
+    const keep = Uint8Array.from([0, 1, 1, 0, 1]);
+    expect(polygonizeLabels(labels, w, h, 4, keep, stats)).toEqual(polygonizeLabels(labels, w, h, 4, keep));
+    expect(polygonizeLabels(labels, w, h, 4, undefined, stats)).toEqual(polygonizeLabels(labels, w, h, 4));
+  });
+  it('refuses bboxes that cover fewer labels than asked', () => {
+    const labels = Int32Array.from([1, 2]);
+    expect(() => polygonizeLabels(labels, 2, 1, 2, undefined, componentStats(labels, 2, 1, 1))).toThrow(/bbox covers 1 labels, need 2/);
   });
 });

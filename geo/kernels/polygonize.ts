@@ -18,7 +18,7 @@
  * Orientation: shells have positive `ringArea` (clockwise on screen, row down), holes negative.
  * Vertices are kept only at direction changes (straight runs merged); rings are closed.
  */
-import { labelComponents } from './label.js';
+import { labelComponents, type ComponentStats } from './label.js';
 import { ringArea } from './ring.js';
 
 /** GeoJSON-like polygon: rings of [col, row]; first the shell, then holes. */
@@ -33,7 +33,8 @@ const DY = [0, 1, 0, -1];
  * Returns an array of n + 1 entries indexed by label: the label's polygons (one per 4-connected
  * part, in scan order of the part's first pixel), or null for label 0, labels without pixels and
  * labels with keep[label] !== 1 when `keep` is given. Work per label is proportional to its
- * bbox area (plus its boundary length); the whole image is scanned once, for the bboxes.
+ * bbox area (plus its boundary length). The bboxes are `bbox` when given (componentStats of the
+ * same labels: the detector has them already); otherwise the whole image is scanned once for them.
  */
 export function polygonizeLabels(
   labels: Int32Array,
@@ -41,23 +42,11 @@ export function polygonizeLabels(
   h: number,
   n: number,
   keep?: Uint8Array,
+  bbox?: LabelBoxes,
 ): (PixelPolygon[] | null)[] {
   if (labels.length < w * h) throw new Error(`polygonizeLabels: labels has ${labels.length} entries, need ${w * h}.`);
-  const minCol = new Int32Array(n + 1).fill(0x7fffffff);
-  const minRow = new Int32Array(n + 1).fill(-1);
-  const maxCol = new Int32Array(n + 1).fill(-1);
-  const maxRow = new Int32Array(n + 1).fill(-1);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      const l = labels[row + x];
-      if (l <= 0 || l > n) continue;
-      if (minRow[l] < 0) minRow[l] = y;
-      maxRow[l] = y;
-      if (x < minCol[l]) minCol[l] = x;
-      if (x > maxCol[l]) maxCol[l] = x;
-    }
-  }
+  if (bbox && bbox.maxRow.length < n + 1) throw new Error(`polygonizeLabels: bbox covers ${bbox.maxRow.length - 1} labels, need ${n}.`);
+  const { minCol, minRow, maxCol, maxRow } = bbox ?? labelBoxes(labels, w, h, n);
 
   const out: (PixelPolygon[] | null)[] = new Array(n + 1).fill(null);
   // Grow-only scratch shared by all labels: padded local grid, its 4-connected part ids,
@@ -66,7 +55,7 @@ export function polygonizeLabels(
   let parts = new Int32Array(0);
   let parent = new Int32Array(0);
   for (let l = 1; l <= n; l++) {
-    if (minRow[l] < 0) continue;
+    if (maxRow[l] < 0) continue; // no pixels
     if (keep !== undefined && keep[l] !== 1) continue;
     const c0 = minCol[l];
     const r0 = minRow[l];
@@ -90,6 +79,28 @@ export function polygonizeLabels(
     out[l] = traceRings(grid, parts, gw, gh, nParts, c0 - 1, r0 - 1);
   }
   return out;
+}
+
+/** Inclusive bounding box per label (index = label); maxRow < 0 for labels without pixels. */
+export type LabelBoxes = Pick<ComponentStats, 'minCol' | 'minRow' | 'maxCol' | 'maxRow'>;
+
+function labelBoxes(labels: Int32Array, w: number, h: number, n: number): LabelBoxes {
+  const minCol = new Int32Array(n + 1).fill(0x7fffffff);
+  const minRow = new Int32Array(n + 1).fill(-1);
+  const maxCol = new Int32Array(n + 1).fill(-1);
+  const maxRow = new Int32Array(n + 1).fill(-1);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    for (let x = 0; x < w; x++) {
+      const l = labels[row + x];
+      if (l <= 0 || l > n) continue;
+      if (minRow[l] < 0) minRow[l] = y;
+      maxRow[l] = y;
+      if (x < minCol[l]) minCol[l] = x;
+      if (x > maxCol[l]) maxCol[l] = x;
+    }
+  }
+  return { minCol, minRow, maxCol, maxRow };
 }
 
 /**

@@ -3,7 +3,7 @@ import { labelComponents } from './label.js';
 import { polygonizeLabels } from './polygonize.js';
 import { ringArea } from './ring.js';
 import { douglasPeucker, segmentsConflict, simplifyPolygon } from './simplify.js';
-import { mulberry32, polygonProblem, randomMask } from './testing.js';
+import { mulberry32, polygonProblem, randomMask } from './testing/kernel-fixtures.js';
 
 describe('ringArea', () => {
   it('is signed: clockwise on screen (row down) positive', () => {

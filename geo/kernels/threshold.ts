@@ -11,6 +11,8 @@
  *   over-detects.
  * - `kittlerIllingworth`: minimum-error fit of two Gaussians with their own weights and spreads;
  *   copes with imbalanced classes (down to a few %) as long as the change tail forms a bump.
+ *   With `robustUpperThreshold`, what the change detector's default method combines
+ *   (pipeline/detect/choose-threshold.ts).
  * - `robustUpperThreshold`: median + k·MAD of the whole histogram. Treats the change pixels as
  *   outliers of the no-change population; right when change is rare (≲ 5 %) and may have no
  *   bump at all. k = 3…5 robust sigmas is typical.
@@ -104,87 +106,70 @@ export function quantileFromHistogram(hist: ArrayLike<number>, lo: number, hi: n
   return hi;
 }
 
-/** Fraction of the histogram below x (data units), linear within a bin. */
-function cdfAt(hist: ArrayLike<number>, lo: number, step: number, total: number, x: number): number {
-  const t = (x - lo) / step;
-  if (t <= 0) return 0;
-  const nb = hist.length;
-  if (t >= nb) return 1;
-  const k = Math.floor(t);
-  let cum = 0;
-  for (let i = 0; i < k; i++) cum += hist[i];
-  return (cum + (t - k) * hist[k]) / total;
+/**
+ * Value at quantile q ∈ [0, 1] at bin centres (no interpolation within a bin), or lo when empty:
+ * the quantile the detector's robust threshold has always read.
+ */
+function binCentreQuantile(hist: ArrayLike<number>, lo: number, hi: number, q: number): number {
+  let total = 0;
+  for (let i = 0; i < hist.length; i++) total += hist[i];
+  if (total === 0) return lo;
+  const w = (hi - lo) / hist.length;
+  const target = q * total;
+  let acc = 0;
+  for (let i = 0; i < hist.length; i++) {
+    acc += hist[i];
+    if (acc >= target) return lo + (i + 0.5) * w;
+  }
+  return hi;
 }
 
 /**
  * Kittler–Illingworth minimum-error threshold: fits one Gaussian per side of each candidate cut
- * and keeps the cut with the lowest classification-error criterion
- * J = 1 + 2(P0 ln σ0 + P1 ln σ1) − 2(P0 ln P0 + P1 ln P1). Data units; NaN when no cut has
- * both sides populated. Variances are floored at one bin's quantisation variance (step²/12)
- * so a spike of identical values does not drive ln σ to −∞.
+ * and keeps the cut with the lowest criterion J = P0 ln σ0² + P1 ln σ1² − 2(P0 ln P0 + P1 ln P1).
+ * Returns the upper edge of the chosen bin, data units. A side needs 2 counts and a variance above
+ * 1e-6 bin² to count (a spike of identical values never drives ln σ to −∞); `hi` when the
+ * histogram is empty or no cut qualifies.
  */
 export function kittlerIllingworth(hist: ArrayLike<number>, lo: number, hi: number): number {
   const nb = hist.length;
+  const w = (hi - lo) / nb;
+  // Prefix sums of count, sum and sum of squares in bin-index units.
   let total = 0;
-  let s1 = 0;
-  let s2 = 0;
-  for (let k = 0; k < nb; k++) {
-    const c = hist[k];
-    total += c;
-    s1 += c * k;
-    s2 += c * k * k;
+  for (let i = 0; i < nb; i++) total += hist[i];
+  if (total === 0) return hi;
+  let c1 = 0, s1 = 0, q1 = 0;
+  let cT = 0, sT = 0, qT = 0;
+  for (let i = 0; i < nb; i++) { cT += hist[i]; sT += i * hist[i]; qT += i * i * hist[i]; }
+  let best = Infinity, bestI = nb - 1;
+  for (let i = 0; i < nb - 1; i++) {
+    c1 += hist[i]; s1 += i * hist[i]; q1 += i * i * hist[i];
+    const c2 = cT - c1;
+    if (c1 < 2 || c2 < 2) continue;
+    const m1 = s1 / c1, m2 = (sT - s1) / c2;
+    const v1 = q1 / c1 - m1 * m1, v2 = (qT - q1) / c2 - m2 * m2;
+    if (v1 <= 1e-6 || v2 <= 1e-6) continue;
+    const p1 = c1 / total, p2 = c2 / total;
+    const j = p1 * Math.log(v1) + p2 * Math.log(v2) - 2 * (p1 * Math.log(p1) + p2 * Math.log(p2));
+    if (j < best) { best = j; bestI = i; }
   }
-  if (total === 0) return NaN;
-  const floor = 1 / 12; // in bin units²
-  let w0 = 0;
-  let a1 = 0;
-  let a2 = 0;
-  let best = Infinity;
-  let bestK = -1;
-  for (let k = 0; k < nb - 1; k++) {
-    const c = hist[k];
-    w0 += c;
-    a1 += c * k;
-    a2 += c * k * k;
-    const w1 = total - w0;
-    if (w0 === 0 || w1 === 0) continue;
-    const m0 = a1 / w0;
-    const m1 = (s1 - a1) / w1;
-    const v0 = Math.max(a2 / w0 - m0 * m0, floor);
-    const v1 = Math.max((s2 - a2) / w1 - m1 * m1, floor);
-    const p0 = w0 / total;
-    const p1 = w1 / total;
-    // 2·P·ln σ = P·ln σ²
-    const j = 1 + p0 * Math.log(v0) + p1 * Math.log(v1) - 2 * (p0 * Math.log(p0) + p1 * Math.log(p1));
-    if (j < best) {
-      best = j;
-      bestK = k;
-    }
-  }
-  if (bestK < 0) return NaN;
-  return lo + (bestK + 1) * ((hi - lo) / nb);
+  return lo + (bestI + 1) * w;
 }
 
 /**
- * Robust "no-change + k sigma" threshold: median + k · 1.4826 · MAD, all from the histogram
- * (MAD found by bisection on the interpolated CDF, to 1e-6 of the range). Data units; NaN if empty.
- * 1.4826·MAD estimates σ of a Gaussian core, so k reads as "robust sigmas above the median".
+ * Robust "no-change + k sigma" threshold: median + k · 1.4826 · MAD, both read at bin centres from
+ * the histogram (the MAD from a histogram of |bin centre − median| built from the bins). 1.4826·MAD
+ * estimates σ of a Gaussian core, so k reads as "robust sigmas above the median". lo when empty.
  */
 export function robustUpperThreshold(hist: ArrayLike<number>, lo: number, hi: number, k: number): number {
-  const nb = hist.length;
-  let total = 0;
-  for (let i = 0; i < nb; i++) total += hist[i];
-  if (total === 0) return NaN;
-  const step = (hi - lo) / nb;
-  const med = quantileFromHistogram(hist, lo, hi, 0.5);
-  let a = 0;
-  let b = hi - lo;
-  for (let it = 0; it < 60 && b - a > 1e-6 * (hi - lo); it++) {
-    const d = (a + b) / 2;
-    const inside = cdfAt(hist, lo, step, total, med + d) - cdfAt(hist, lo, step, total, med - d);
-    if (inside < 0.5) a = d;
-    else b = d;
+  const med = binCentreQuantile(hist, lo, hi, 0.5);
+  const w = (hi - lo) / hist.length;
+  const dev = new Float64Array(hist.length);
+  for (let i = 0; i < hist.length; i++) {
+    const d = Math.abs(lo + (i + 0.5) * w - med);
+    const b = Math.min(hist.length - 1, Math.floor(d / w));
+    dev[b] += hist[i];
   }
-  const mad = (a + b) / 2;
+  const mad = binCentreQuantile(dev, 0, hi - lo, 0.5);
   return med + k * 1.4826 * mad;
 }

@@ -47,7 +47,10 @@ export class InflatePool {
   private nextId = 0;
   private closed = false;
 
-  constructor(readonly size: number = Math.min(availableParallelism(), 4)) {
+  readonly size: number;
+
+  constructor(size: number = Math.min(availableParallelism(), 4)) {
+    this.size = size;
     const url = new URL('./inflate-worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url);

@@ -1,12 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromFile, writeArrayBuffer } from 'geotiff';
 import { openGeoTiff } from './open-geotiff.js';
 import { writeGeoTiff, writeGeoTiffArrays } from './write-geotiff.js';
 import type { Grid } from '../raster.js';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tuban-tiff-'));
 const utm: Grid = { width: 300, height: 210, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
@@ -155,5 +155,60 @@ describe('writeGeoTiff', () => {
     expect(r[5]).toBeNaN();
     expect(r[6]).toBe(6.25);
     await f.close();
+  });
+});
+
+/** Open descriptors of this process (Linux), so a leaked file handle shows as a count. */
+function openFds(): string[] {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return !readlinkSync(`/proc/self/fd/${fd}`).startsWith('anon_inode:');
+    } catch {
+      return false; // the directory's own descriptor, gone by now
+    }
+  });
+}
+
+describe('openGeoTiff on damaged files (issue 15)', () => {
+  it('names a truncated file with its IFD at the end (GDAL layout) as truncated, with the offset', async () => {
+    const good = join(dir, 'gdal-layout.tif');
+    await writeGeoTiffArrays(good, { grid: utm, dtype: 'uint16', bands: randomBands(utm.width * utm.height, 1), tileSize: 64 });
+    const bytes = readFileSync(good);
+    const ifd = bytes.readUInt32LE(4);
+    expect(ifd).toBeGreaterThan(bytes.length >> 1); // the layout this test is about
+    const cut = join(dir, 'gdal-layout-cut.tif');
+    writeFileSync(cut, bytes.subarray(0, bytes.length >> 1));
+    const err = (await openGeoTiff(cut).then(() => null, (e: unknown) => e)) as TubanError;
+    expect(err.code).toBe('TILE.UNREADABLE');
+    expect(err.message).toContain(`truncated: the image directory at offset ${ifd} lies beyond the end of the file (${bytes.length >> 1} bytes)`);
+    expect(err.message).not.toMatch(/sample type/);
+  });
+
+  it('leaves no open file descriptor after rejecting a corrupt, truncated or non-TIFF file', async () => {
+    const good = join(dir, 'fd-good.tif');
+    const grid: Grid = { ...utm, width: 512, height: 512 };
+    await writeGeoTiffArrays(good, { grid, dtype: 'uint16', bands: randomBands(512 * 512, 2), tileSize: 64 });
+    const bytes = readFileSync(good);
+    const corrupt = join(dir, 'fd-corrupt.tif');
+    const copy = Buffer.from(bytes);
+    // Damage every other tile's deflate stream, so several decodes fail while others are in flight.
+    copy.fill(0x55, 8, bytes.readUInt32LE(4) - 8);
+    writeFileSync(corrupt, copy);
+    const cut = join(dir, 'fd-cut.tif');
+    writeFileSync(cut, bytes.subarray(0, 1000));
+    const text = join(dir, 'fd-text.tif');
+    writeFileSync(text, 'II not a tiff');
+
+    const before = openFds().length;
+    for (let k = 0; k < 3; k++) {
+      const f = await openGeoTiff(corrupt);
+      await expectCode(f.readWindow({ col: 0, row: 0, width: 512, height: 512 }, [0, 1]), 'TILE.UNREADABLE', corrupt);
+      await f.close();
+      await expectCode(openGeoTiff(cut), 'TILE.UNREADABLE', cut);
+      await expectCode(openGeoTiff(text), 'TILE.UNREADABLE', text);
+    }
+    // Decodes still running when the first one failed must not reopen the file after close().
+    await new Promise((r) => setTimeout(r, 300));
+    expect(openFds().length).toBe(before);
   });
 });

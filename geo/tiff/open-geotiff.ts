@@ -12,8 +12,9 @@ type GeoTiffHandle = Awaited<ReturnType<typeof fromFile>>;
 type GeoTIFFImage = Awaited<ReturnType<GeoTiffHandle['getImage']>>;
 import type { GeoTransform, Grid, Window } from '../raster.js';
 import { normaliseCrs } from '../crs.js';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { sharedInflatePool } from './inflate-pool.js';
+import { checkTiffHeader } from './tiff-header.js';
 import type { ChunkJob } from './inflate-pool.js';
 
 export type TiffDtype = 'uint8' | 'uint16' | 'int16' | 'float32' | 'float64';
@@ -136,6 +137,8 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
   } catch (err) {
     throw new TubanError('INPUT.NOT_FOUND', 'file not found', path, { cause: err });
   }
+  const problem = await checkTiffHeader(path, size).catch((err: unknown) => `cannot be read (${err instanceof Error ? err.message : String(err)})`);
+  if (problem) throw unreadable(path, problem);
   let tiff: GeoTiffHandle | null = null;
   let img: GeoTIFFImage;
   try {
@@ -212,6 +215,9 @@ async function describe(
   let closed = false;
 
   async function fileHandle(): Promise<FileHandle> {
+    // A decode still queued when a sibling failed and the caller closed must not reopen the file:
+    // that handle would only be closed by the garbage collector (Node warns about it).
+    if (closed) throw new TubanError('INTERNAL', 'read after close', path);
     handle ??= open(path, 'r');
     return handle;
   }
@@ -303,10 +309,20 @@ async function describe(
     // compressed bytes pile up in memory.
     const limit = pool.size * 3;
     let next = 0;
+    let failed: { err: unknown } | null = null;
     const runners = Array.from({ length: Math.min(limit, tasks.length) }, async () => {
-      while (next < tasks.length) await tasks[next++]();
+      while (next < tasks.length && !failed) {
+        try {
+          await tasks[next++]();
+        } catch (err) {
+          failed ??= { err };
+        }
+      }
     });
+    // Every runner settles before the error surfaces: the caller closes the file on error, and a
+    // read still in flight then would outlive the close.
     await Promise.all(runners);
+    if (failed) throw (failed as { err: unknown }).err;
   }
 
   async function readSlow(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<void> {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
 import type { Grid } from '../raster.js';
 import { isGeographic } from '../crs.js';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 
 const deflateAsync = promisify(deflate);
 

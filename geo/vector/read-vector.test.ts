@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { MultiPolygon, Polygon } from 'geojson';
 import proj4 from 'proj4';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { wgs84ToGcj02 } from '../gcj02.js';
 import { readVectorFile } from './read-vector.js';
 import { writeGeoPackage } from './write-gpkg.js';

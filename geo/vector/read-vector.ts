@@ -11,7 +11,7 @@ import * as shapefile from 'shapefile';
 import type { Database } from 'sql.js';
 import { crsFromWkt, LONLAT, normaliseCrs, transformer } from '../crs.js';
 import { gcj02ToWgs84 } from '../gcj02.js';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { readGpkgBlob } from './wkb.js';
 import { queryRows, quoteIdent, sqlJs } from './sqlite.js';
 

@@ -11,7 +11,10 @@ const TYPE_NAMES = ['', 'Point', 'LineString', 'Polygon', 'MultiPoint', 'MultiLi
 class Cursor {
   off = 0;
   le = true;
-  constructor(readonly view: DataView) {}
+  readonly view: DataView;
+  constructor(view: DataView) {
+    this.view = view;
+  }
   u8(): number { return this.view.getUint8(this.off++); }
   u32(): number { const v = this.view.getUint32(this.off, this.le); this.off += 4; return v; }
   f64(): number { const v = this.view.getFloat64(this.off, this.le); this.off += 8; return v; }

@@ -15,8 +15,15 @@ export const BatchArgsSchema = z.object({
   zones: z.array(z.string()).default([]),
   landuse: z.string().optional(),
   rules: z.string().optional(),
-  /** Sample order of multiband files. */
-  bands: z.array(z.enum(BAND_NAMES as [BandName, ...BandName[]])).default(['blue', 'green', 'red', 'nir']),
+  /**
+   * Sample order of multiband files (default blue, green, red, nir). When given (`--bands`) it also
+   * restricts the bands read from per-band files and STAC items, so `--bands blue,green,red,nir`
+   * picks the 4-band detector on Sentinel-2 data that has B11/B12.
+   */
+  bands: z.array(z.enum(BAND_NAMES as [BandName, ...BandName[]])).optional(),
+  /** Date for every current / prior tile, `YYYY-MM-DD` or `YYYY-MM`, overriding tags and names. */
+  tilesDate: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/, "must look like '2026-10-05' or '2026-10'").optional(),
+  priorDate: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/, "must look like '2026-09-03' or '2026-09'").optional(),
   /** 'gcj02' or an EPSG string overriding the zone files' own CRS. */
   zonesCrs: z.string().optional(),
   /** Minimum mapping unit, m². */
@@ -24,8 +31,11 @@ export const BatchArgsSchema = z.object({
 });
 export type BatchArgs = z.infer<typeof BatchArgsSchema>;
 
+/** Band order of multiband files when `--bands` is not given. */
+export const DEFAULT_MULTIBAND_ORDER: BandName[] = ['blue', 'green', 'red', 'nir'];
+
 export function detectorParamsFor(args: Pick<BatchArgs, 'mmuM2'>): DetectorParams {
-  return { ...DEFAULT_DETECTOR_PARAMS, ...(args.mmuM2 ? { mmuM2: args.mmuM2 } : {}) };
+  return args.mmuM2 ? { ...DEFAULT_DETECTOR_PARAMS, components: { ...DEFAULT_DETECTOR_PARAMS.components, mmuM2: args.mmuM2 } } : DEFAULT_DETECTOR_PARAMS;
 }
 
 /**
@@ -35,7 +45,13 @@ export function detectorParamsFor(args: Pick<BatchArgs, 'mmuM2'>): DetectorParam
  */
 export function batchIdFor(args: BatchArgs, currentTileIds: string[], priorTileIds: string[], inputDigest: string): string {
   const h = createHash('sha256')
-    .update(JSON.stringify([args.epoch, [...currentTileIds].sort(), [...priorTileIds].sort(), inputDigest, paramsHash(detectorParamsFor(args)), args.bands, args.zonesCrs ?? null]))
+    .update(
+      JSON.stringify([
+        args.epoch, [...currentTileIds].sort(), [...priorTileIds].sort(), inputDigest, paramsHash(detectorParamsFor(args)), args.bands ?? DEFAULT_MULTIBAND_ORDER, args.zonesCrs ?? null,
+        // Appended only when set, so batches planned before these options keep their ids.
+        ...(args.bands || args.tilesDate || args.priorDate ? [{ bandsGiven: args.bands !== undefined, tilesDate: args.tilesDate ?? null, priorDate: args.priorDate ?? null }] : []),
+      ]),
+    )
     .digest('hex')
     .slice(0, 12);
   return `${args.epoch.replace('-', '')}-${h}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_DETECTOR_PARAMS } from '../detect/detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, flatParams } from '../detect/detector-params.js';
 import { summarise, type TileOutcome } from './batch-report.js';
 
 const tile = (id: string, coregistration: TileOutcome['coregistration']): TileOutcome => ({
@@ -12,7 +12,7 @@ describe('batch report', () => {
     const report = summarise(
       {
         batchId: 'b', epoch: '2026-10', mode: 'embedded', database: 'pglite', startedAt: new Date().toISOString(),
-        detector: { name: 'd', version: 'v', paramsHash: 'h', params: DEFAULT_DETECTOR_PARAMS }, warnings: ['zone z: empty'],
+        detector: { name: 'd', version: 'v', paramsHash: 'h', params: flatParams(DEFAULT_DETECTOR_PARAMS) }, warnings: ['zone z: empty'],
         seamDuplicates: 0, seasonal: { polygons: 0, areaM2: 0 }, extraTimings: {},
       },
       [

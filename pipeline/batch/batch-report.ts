@@ -3,8 +3,9 @@
  * or rejected and why, how much ground could not be observed, where the polygons went, and
  * how long each stage took at how many megapixels per second.
  */
-import type { DetectorStamp, MonitoringPolygon, RejectedInput } from '../model.js';
-import type { DetectorParams } from '../detect/detector-params.js';
+import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js';
+import type { RejectedInput } from '../model.js';
+import type { FlatDetectorParams } from '../detect/detector-params.js';
 import type { Coregistration } from '../detect/detect-tile.js';
 
 /** What one tile job leaves behind (stored with the tile row). */
@@ -12,6 +13,15 @@ export interface TileOutcome {
   tileId: string;
   files: string[];
   date: string;
+  /** 'month' when the tile was dated by month only (outputs show `2026-10`); absent in older reports. */
+  datePrecision?: 'day' | 'month';
+  /** Precision of the prior date used as 前时相 (the latest overlapping prior tile's). */
+  priorDatePrecision?: 'day' | 'month';
+  /** Bands the detector read for this tile (the report records what `--bands` chose). */
+  bands?: string[];
+  /** The STAC item and its `eo:cloud_cover` (percent), when the tile came from one. */
+  stacItem?: string;
+  cloudCover?: number;
   status: 'done' | 'rejected';
   error?: RejectedInput['error'];
   pixels: number;
@@ -34,9 +44,12 @@ export interface BatchReport {
   database: 'pglite' | 'postgres';
   startedAt: string;
   finishedAt: string;
-  detector: DetectorStamp & { params: DetectorParams };
+  /** The parameters in their recorded (flat, hashed) form: flatParams. */
+  detector: DetectorStamp & { params: FlatDetectorParams };
   tiles: TileOutcome[];
   rejected: RejectedInput[];
+  /** Inputs with a defect that was repaired, kept and used (e.g. a zone's stray hole); absent in older reports. */
+  repaired?: RejectedInput[];
   warnings: string[];
   observedM2: number;
   notObservedM2: number;
@@ -63,7 +76,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -99,6 +112,7 @@ export function summarise(
     detector: base.detector,
     tiles,
     rejected,
+    repaired: base.repaired ?? [],
     warnings: [...base.warnings, ...misregistrationWarnings(done)],
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),

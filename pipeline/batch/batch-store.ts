@@ -3,17 +3,18 @@
  * report. Every write that must be all-or-nothing runs in one transaction.
  */
 import type { FeatureCollection, MultiPolygon } from 'geojson';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import type { Detection, RejectedInput } from '../model.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import type { BatchReport, TileOutcome } from './batch-report.js';
 import { detectorParamsFor } from './batch-args.js';
+import { flatParams } from '../detect/detector-params.js';
 import type { BatchPlan } from './plan-batch.js';
 
 export async function storePlan(db: Database, plan: BatchPlan): Promise<void> {
   await db.transaction(async (tx) => {
-    await repo.upsertBatch(tx, { id: plan.batchId, epoch: plan.args.epoch, params: { args: plan.args, detector: detectorParamsFor(plan.args) }, plan, status: 'planned' });
+    await repo.upsertBatch(tx, { id: plan.batchId, epoch: plan.args.epoch, params: { args: plan.args, detector: flatParams(detectorParamsFor(plan.args)) }, plan, status: 'planned' });
     await repo.upsertTiles(tx, plan.batchId, plan.tiles.map((t) => ({ tileId: t.tile.id, role: 'current' as const, info: { tile: t.tile } })));
     await repo.recordRejected(tx, plan.batchId, plan.rejected);
   });

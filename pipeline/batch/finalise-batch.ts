@@ -7,9 +7,11 @@
 import { booleanIntersects, centroid as turfCentroid } from '@turf/turf';
 import Flatbush from 'flatbush';
 import type { Polygon } from 'geojson';
-import { loadRuleTable, type RuleTable } from '../../schemas/rule-table.js';
+import type { RuleTable } from '../../schemas/rule-table.js';
 import { assignCodes } from '../codes.js';
-import { CHANGE_CLASS, SQM_PER_MU, type Detection, type DetectorStamp, type MonitoringPolygon, type RejectedInput } from '../model.js';
+import { CHANGE_CLASS, SQM_PER_MU } from '../../schemas/vocabulary.js';
+import type { Detection, RejectedInput } from '../model.js';
+import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js';
 import { overlayPolygon } from '../route/overlay.js';
 import { routePolygon, seasonalBasis } from '../route/route.js';
 import { ZoneIndex, bboxOf } from '../route/zone-index.js';
@@ -19,12 +21,13 @@ import type { BatchPlan } from './plan-batch.js';
 export interface FinaliseResult {
   polygons: MonitoringPolygon[];
   rejected: RejectedInput[];
+  /** Zone features with invalid geometry that were repaired and kept. */
+  repaired: RejectedInput[];
   warnings: string[];
   /** Detections dropped as duplicates of a more confident one from an overlapping tile. */
   seamDuplicates: number;
   /** Detections not issued as farming rather than land taken (the rule table's `seasonal`). */
   seasonal: { polygons: number; areaM2: number };
-  rules: RuleTable;
 }
 
 /** Unknown district: polygons outside every district polygon still get routed and coded. */
@@ -32,6 +35,7 @@ export const UNASSIGNED_DISTRICT = { code: '000000', name: '未划定区县' };
 
 export async function finaliseDetections(
   plan: BatchPlan,
+  rules: RuleTable,
   detections: Detection[],
   stamp: DetectorStamp,
   previousCodes: (geoms: Polygon[]) => Promise<(string | null)[]>,
@@ -39,7 +43,6 @@ export async function finaliseDetections(
   startAfter: Readonly<Record<string, number>> = {},
 ): Promise<FinaliseResult> {
   const { args } = plan;
-  const rules = await loadRuleTable(args.rules);
   const zonesLoaded = await loadZones(args.zones, { zonesCrs: args.zonesCrs });
   const rejected = [...zonesLoaded.rejected];
   const warnings = [...zonesLoaded.warnings];
@@ -103,7 +106,7 @@ export async function finaliseDetections(
     tileId: r.d.tileId,
   }));
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  return { polygons, rejected, warnings, seamDuplicates: detections.length - kept.length, seasonal, rules };
+  return { polygons, rejected, repaired: zonesLoaded.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal };
 }
 
 /**

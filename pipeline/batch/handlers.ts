@@ -3,17 +3,20 @@
  * workers (production). Each reads what it needs from the database by batch id and writes its
  * result in one transaction, so a retried or duplicated job replaces its own rows.
  */
-import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { openMosaic, openTile } from '../../geo/tile-reader.js';
-import type { JobHandlers } from '../../workers/jobs.js';
+import type { JobHandlers } from '../../schemas/jobs.js';
+import type { RuleTable } from '../../schemas/rule-table.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
 import { detectTile, detectorStamp } from '../detect/detect-tile.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
-import { asTubanError } from '../errors.js';
+import { asTubanError } from '../../schemas/errors.js';
+import { config } from '../config.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import * as store from './batch-store.js';
 import { detectorParamsFor } from './batch-args.js';
+import { flatParams } from '../detect/detector-params.js';
 import { finaliseDetections } from './finalise-batch.js';
 import { planTile, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
@@ -27,9 +30,11 @@ export interface HandlerDeps {
   plans?: BatchPlan[];
   /** Tiles this process detects at once (a queue worker's concurrency): they share the cores for score workers. */
   tilesAtOnce?: number;
+  /** The rule table of a batch's `--rules` path; the embedded runner passes one that reads the file once per batch. */
+  loadRules?: (path?: string) => Promise<RuleTable>;
 }
 
-export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1 }: HandlerDeps): JobHandlers {
+export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable }: HandlerDeps): JobHandlers {
   const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
   const planOf = async (batchId: string): Promise<BatchPlan> => {
     const cached = plans.get(batchId);
@@ -45,12 +50,17 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const { tile, priors } = planTile(plan, tileId);
       const tlog = log.child({ batchId, tileId, file: tile.tile.files[0] });
       const params = detectorParamsFor(plan.args);
-      const base = { tileId, files: tile.tile.files, date: tile.tile.date };
+      const latestPrior = [...priors].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)).at(-1);
+      const t = tile.tile;
+      const base = {
+        tileId, files: t.files, date: t.date, datePrecision: t.datePrecision ?? 'day', priorDatePrecision: latestPrior?.datePrecision ?? 'day', bands: tile.bands,
+        ...(t.stacItem ? { stacItem: t.stacItem } : {}), ...(t.cloudCover !== undefined ? { cloudCover: t.cloudCover } : {}),
+      } as const;
       try {
         const current = await openTile(tile.tile);
         const prior = await openMosaic(priors);
         try {
-          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: maxTileBytes(), scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
+          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: config().maxTileBytes, scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
           const beforeDate = priors.map((p) => p.date).sort().at(-1) ?? '';
           const detections = r.detections.map((d) => ({ ...d, beforeDate }));
           const outcome: TileOutcome = {
@@ -90,10 +100,12 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const detections = await repo.loadDetections(db, batchId);
       ctx.progress(0.2);
       const tileIds = plan.tiles.map((t) => t.tile.id);
-      const startAfter = await repo.serialsInUse(db, plan.args.epoch, batchId, tileIds);
-      const result = await finaliseDetections(plan, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), startAfter);
+      // Serials from 1 per district here; the storing transaction moves them past other batches'
+      // under a per-district lock, so batches finalising at once never read the same highest serial.
+      const rules = await loadRules(plan.args.rules);
+      const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms));
       ctx.progress(0.8);
-      await repo.replaceBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
+      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
       const tiles = await store.loadTileOutcomes(db, batchId);
       const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...result.rejected];
       const report = summarise(
@@ -103,8 +115,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           mode,
           database: db.kind,
           startedAt: plan.plannedAt,
-          detector: { ...stamp, params },
-          warnings: result.warnings,
+          detector: { ...stamp, params: flatParams(params) },
+          warnings: [...(plan.warnings ?? []), ...result.warnings],
+          repaired: result.repaired,
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,
           extraTimings: { finalise: (performance.now() - t0) / 1000 },
@@ -118,14 +131,4 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       return { polygons: result.polygons.length };
     },
   } satisfies JobHandlers;
-}
-
-/**
- * Working-memory cap for one tile's full-tile rasters: TUBAN_MAX_TILE_BYTES, else half of this
- * machine's memory (the rest is for strips, decoded blocks and the database). A tile over it is
- * rejected as RASTER.TOO_LARGE by name instead of taking the process down.
- */
-export function maxTileBytes(): number {
-  const env = Number(process.env.TUBAN_MAX_TILE_BYTES);
-  return Number.isFinite(env) && env > 0 ? env : Math.floor(totalmem() / 2);
 }

@@ -9,8 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { booleanIntersects } from '@turf/turf';
 import type { BandName } from '../../geo/raster.js';
 import { catalogueTiles } from '../catalogue.js';
-import { TubanError } from '../errors.js';
-import type { RejectedInput, TileInfo } from '../model.js';
+import { TubanError } from '../../schemas/errors.js';
+import type { RejectedInput } from '../model.js';
+import type { TileInfo } from '../../geo/tile-reader.js';
 import type { Database } from '../store/queryable.js';
 import { batchIdFor, type BatchArgs } from './batch-args.js';
 
@@ -32,12 +33,19 @@ export interface BatchPlan {
   tiles: TilePlan[];
   prior: TileInfo[];
   rejected: RejectedInput[];
+  /** Notes from cataloguing (tiles dated by the epoch, STAC assets skipped); absent in older plans. */
+  warnings?: string[];
 }
 
 export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
   const plannedAt = new Date().toISOString();
-  const [cur, pri] = await Promise.all([catalogueTiles(args.tiles, { bands: args.bands }), catalogueTiles(args.prior, { bands: args.bands })]);
+  const [cur, pri] = await Promise.all([
+    // Only current tiles fall back to the epoch: a prior tile's month is not known from the batch.
+    catalogueTiles(args.tiles, { bands: args.bands, date: args.tilesDate, fallbackDate: args.epoch }),
+    catalogueTiles(args.prior, { bands: args.bands, date: args.priorDate }),
+  ]);
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
+  const warnings = [...cur.warnings, ...pri.warnings];
   const tiles: TilePlan[] = [];
   for (const tile of cur.tiles) {
     const priors = pri.tiles.filter((p) => booleanIntersects(p.footprint, tile.footprint));
@@ -52,7 +60,9 @@ export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
       reject(new TubanError('TILE.BAND_MISMATCH', `bands missing in this tile or its prior tiles: ${missing.join(', ')}`, tile.files[0]));
       continue;
     }
-    const bands = [...REQUIRED_BANDS, ...OPTIONAL_BANDS.filter((b) => has(tile, b) && priors.every((p) => has(p, b)))];
+    // `--bands` given: only the bands named (the catalogue read no others); else every optional band both epochs have.
+    const allowed = (b: BandName) => args.bands === undefined || args.bands.includes(b);
+    const bands = [...REQUIRED_BANDS, ...OPTIONAL_BANDS.filter((b) => allowed(b) && has(tile, b) && priors.every((p) => has(p, b)))];
     tiles.push({ tile, priorIds: priors.map((p) => p.id).sort(), bands });
   }
   tiles.sort((a, b) => (a.tile.id < b.tile.id ? -1 : 1));
@@ -62,7 +72,7 @@ export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
     pri.tiles.map((t) => t.id),
     await digestFiles([...args.zones, ...(args.landuse ? [args.landuse] : []), ...(args.rules ? [args.rules] : [])]),
   );
-  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected };
+  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, warnings };
 }
 
 /** Content digest of the vector/rule inputs, so editing a zone file makes a new batch id. */

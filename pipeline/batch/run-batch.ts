@@ -4,8 +4,9 @@
  * then write the outputs. The production path enqueues the same jobs on BullMQ instead.
  */
 import type { Logger } from 'pino';
-import { loadRuleTable } from '../../schemas/rule-table.js';
-import type { JobContext } from '../../workers/jobs.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
+import type { JobContext } from '../../schemas/jobs.js';
+import type { RuleTable } from '../../schemas/rule-table.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import { loadNotObserved, loadReport, storePlan } from './batch-store.js';
@@ -51,7 +52,10 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   // Stored while the first tile is detected; the tile's own write queues behind it.
   const stored = storePlan(db, plan);
   stored.catch(() => undefined);
-  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan] });
+  // Read once for the whole batch (finalise routes with it, the outputs name the bureaus), on first use.
+  let rules: Promise<RuleTable> | undefined;
+  const loadRules = () => (rules ??= loadRuleTable(args.rules));
+  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan], loadRules });
   const steps = plan.tiles.length + 1;
   const ctx = (step: number, label: string): JobContext => ({ progress: (f) => progress((step + f) / steps, label), signal });
   for (const [i, t] of plan.tiles.entries()) {
@@ -62,17 +66,12 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   await stored;
   progress(plan.tiles.length / steps, 'routing and ledger');
   await handlers['batch.finalise']({ batchId: plan.batchId }, ctx(plan.tiles.length, 'routing and ledger'));
-  return { plan, ...(await exportBatch(db, plan.batchId, opts.out, args.rules)) };
+  return { plan, ...(await exportBatch(db, plan.batchId, opts.out, await loadRules())) };
 }
 
 /** Write the outputs of a finalised batch (shared by the embedded and the queue path). */
-export async function exportBatch(db: Database, batchId: string, out: string, rulesPath?: string): Promise<{ report: BatchReport; files: string[] }> {
-  const [polygons, report, rules, notObserved] = await Promise.all([
-    repo.loadPolygons(db, batchId),
-    loadReport(db, batchId),
-    loadRuleTable(rulesPath),
-    loadNotObserved(db, batchId),
-  ]);
+export async function exportBatch(db: Database, batchId: string, out: string, rules: RuleTable): Promise<{ report: BatchReport; files: string[] }> {
+  const [polygons, report, notObserved] = await Promise.all([repo.loadPolygons(db, batchId), loadReport(db, batchId), loadNotObserved(db, batchId)]);
   const files = await writeOutputs(out, polygons, report, rules, notObserved);
   return { report, files };
 }

@@ -6,11 +6,26 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import type { FeatureCollection, MultiPolygon } from 'geojson';
 import { join } from 'node:path';
 import type { RuleTable } from '../../schemas/rule-table.js';
-import type { BureauId, MonitoringPolygon } from '../model.js';
+import type { BureauId } from '../../schemas/vocabulary.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { polygonFeature, writePolygonsGeoJson } from '../outputs/polygons-geojson.js';
 import { ledgerRows, writeLedgerCsv, writeLedgerXlsx } from '../outputs/ledger.js';
 import { writeGeoPackage } from '../../geo/vector/write-gpkg.js';
 import type { BatchReport } from './batch-report.js';
+import { showDate } from '../name-date.js';
+
+/**
+ * Polygons with 前/后时相 as precise as the tiles' dates: a month-precision tile's date is stored as
+ * the 1st of its month (the database keeps a date) and shown as `2026-10`, never as a made-up day.
+ */
+export function withDatePrecision(polygons: MonitoringPolygon[], tiles: BatchReport['tiles']): MonitoringPolygon[] {
+  const byTile = new Map(tiles.map((t) => [t.tileId, t]));
+  return polygons.map((p) => {
+    const t = byTile.get(p.tileId);
+    if (!t || (t.datePrecision !== 'month' && t.priorDatePrecision !== 'month')) return p;
+    return { ...p, afterDate: showDate(p.afterDate, t.datePrecision), beforeDate: showDate(p.beforeDate, t.priorDatePrecision) };
+  });
+}
 
 export const OUTPUT_FILES = ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'not-observed.geojson', 'batch-report.json'] as const;
 
@@ -25,6 +40,7 @@ export async function writeOutputs(
   notObserved: FeatureCollection<MultiPolygon>,
 ): Promise<string[]> {
   const t0 = performance.now();
+  polygons = withDatePrecision(polygons, report.tiles);
   await mkdir(outDir, { recursive: true });
   const bureauName = (id: BureauId) => rules.bureaus[id]?.name_zh ?? id;
   // Write each file beside its final name and rename, so a crash never leaves a half file.

@@ -5,7 +5,7 @@
  * misregistration). Monotone in each input, so a higher confidence is always "more evidence";
  * the accuracy bench checks that polygons ≥ 0.8 are more precise than those below.
  */
-import type { DetectorParams } from './detector-params.js';
+import type { ComponentParams } from './detector-params.js';
 
 export interface ComponentEvidence {
   /**
@@ -32,7 +32,7 @@ const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
 
 export function componentConfidence(
   c: ComponentEvidence,
-  params: Pick<DetectorParams, 'mmuM2'>,
+  params: Pick<ComponentParams, 'mmuM2'>,
 ): { confidence: number; reasons: string[] } {
   const ratio = c.threshold > 0 ? c.meanScore / c.threshold : 0;
   const peakRatio = c.threshold > 0 ? c.maxScore / c.threshold : 0;
@@ -62,7 +62,7 @@ export function componentConfidence(
  */
 export function learnedConfidence(
   c: ComponentEvidence,
-  params: Pick<DetectorParams, 'mmuM2'>,
+  params: Pick<ComponentParams, 'mmuM2'>,
 ): { confidence: number; reasons: string[] } {
   const t = Math.min(c.threshold, 0.95);
   const areaM2 = c.pixelCount * c.pixelAreaM2;

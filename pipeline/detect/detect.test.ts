@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
-import { DEFAULT_DETECTOR_PARAMS, paramsHash } from './detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, flatParams, paramsHash, parseDetectorParams } from './detector-params.js';
 import { fitNormalisation } from './normalise.js';
 import { CHANGE_TYPE_CODES, CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 import { boxMeanFinite } from './box-mean.js';
-import { accumulateHistogram, chooseThreshold, kittlerThreshold, otsuThreshold } from './threshold.js';
+import { histogram, kittlerIllingworth, otsuThreshold } from '../../geo/kernels/threshold.js';
+import { chooseThreshold } from './choose-threshold.js';
 import { componentConfidence } from './confidence.js';
 import { FEATURE_COUNT, FEATURE_NAMES, createFeatureScratch } from './change-features.js';
 import { foldModel, shippedChangeModel, type ChangeModel } from './change-model.js';
@@ -107,8 +108,8 @@ describe('scorePixels', () => {
     scorePixels(b, a, f, DEFAULT_DETECTOR_PARAMS, { score: s, type: t });
     // Weighted by vegetatedBothWeight relative to the same change elsewhere.
     const unweighted = new Float32Array(W * H);
-    scorePixels(b, a, f, { ...DEFAULT_DETECTOR_PARAMS, vegetatedBothWeight: 1 }, { score: unweighted, type: t });
-    expect(s[at(10, 10)] / unweighted[at(10, 10)]).toBeCloseTo(DEFAULT_DETECTOR_PARAMS.vegetatedBothWeight, 2);
+    scorePixels(b, a, f, { ...DEFAULT_DETECTOR_PARAMS, score: { ...DEFAULT_DETECTOR_PARAMS.score, vegetatedBothWeight: 1 } }, { score: unweighted, type: t });
+    expect(s[at(10, 10)] / unweighted[at(10, 10)]).toBeCloseTo(DEFAULT_DETECTOR_PARAMS.score.vegetatedBothWeight, 2);
   });
 });
 
@@ -131,29 +132,29 @@ describe('chooseThreshold', () => {
     v[i] = i < 97_000 ? Math.abs(1 + 0.4 * g) : 8 + g;
   }
   const hist = new Float64Array(1000);
-  accumulateHistogram(v, 0, 20, hist);
+  histogram(v, null, 0, 20, hist);
 
   it('Kittler–Illingworth separates a rare change class', () => {
-    const t = kittlerThreshold(hist, 0, 20);
+    const t = kittlerIllingworth(hist, 0, 20);
     expect(t).toBeGreaterThan(2);
     expect(t).toBeLessThan(6);
     expect(otsuThreshold(hist, 0, 20)).toBeGreaterThan(0);
   });
 
   it('never goes below the floor or above the ceiling', () => {
-    const p = { ...DEFAULT_DETECTOR_PARAMS, thresholdFloor: 7, thresholdCeiling: 7.5 };
+    const p = { ...DEFAULT_DETECTOR_PARAMS.threshold, floor: 7, ceiling: 7.5 };
     expect(chooseThreshold(hist, 0, 20, p)).toBe(7);
     const flat = new Float64Array(1000);
-    accumulateHistogram(new Float32Array(1000).fill(0.5), 0, 20, flat);
-    expect(chooseThreshold(flat, 0, 20, DEFAULT_DETECTOR_PARAMS)).toBeGreaterThanOrEqual(DEFAULT_DETECTOR_PARAMS.thresholdFloor);
+    histogram(new Float32Array(1000).fill(0.5), null, 0, 20, flat);
+    expect(chooseThreshold(flat, 0, 20, DEFAULT_DETECTOR_PARAMS.threshold)).toBeGreaterThanOrEqual(DEFAULT_DETECTOR_PARAMS.threshold.floor);
   });
 });
 
 describe('componentConfidence', () => {
   const base = { meanScore: 4, maxScore: 6, pixelCount: 10, pixelAreaM2: 100, threshold: 3, typeAgreement: 0.9 };
   it('rises with strength and size, stays in [0, 1], and explains itself', () => {
-    const weak = componentConfidence(base, DEFAULT_DETECTOR_PARAMS);
-    const strong = componentConfidence({ ...base, meanScore: 9, maxScore: 15, pixelCount: 200 }, DEFAULT_DETECTOR_PARAMS);
+    const weak = componentConfidence(base, DEFAULT_DETECTOR_PARAMS.components);
+    const strong = componentConfidence({ ...base, meanScore: 9, maxScore: 15, pixelCount: 200 }, DEFAULT_DETECTOR_PARAMS.components);
     expect(strong.confidence).toBeGreaterThan(weak.confidence);
     expect(strong.confidence).toBeGreaterThanOrEqual(0.8);
     expect(weak.confidence).toBeLessThan(0.8);
@@ -161,8 +162,8 @@ describe('componentConfidence', () => {
     expect(strong.reasons.join(' ')).toMatch(/area 20000 m²/);
   });
   it('penalises thin slivers', () => {
-    const round = componentConfidence({ ...base, compactness: 0.8 }, DEFAULT_DETECTOR_PARAMS);
-    const thin = componentConfidence({ ...base, compactness: 0.05 }, DEFAULT_DETECTOR_PARAMS);
+    const round = componentConfidence({ ...base, compactness: 0.8 }, DEFAULT_DETECTOR_PARAMS.components);
+    const thin = componentConfidence({ ...base, compactness: 0.05 }, DEFAULT_DETECTOR_PARAMS.components);
     expect(thin.confidence).toBeLessThan(round.confidence);
   });
 });
@@ -170,7 +171,37 @@ describe('componentConfidence', () => {
 describe('paramsHash', () => {
   it('is stable and changes with any parameter', () => {
     expect(paramsHash({ ...DEFAULT_DETECTOR_PARAMS })).toBe(paramsHash({ ...DEFAULT_DETECTOR_PARAMS }));
-    expect(paramsHash({ ...DEFAULT_DETECTOR_PARAMS, mmuM2: 301 })).not.toBe(paramsHash({ ...DEFAULT_DETECTOR_PARAMS }));
+    expect(paramsHash({ ...DEFAULT_DETECTOR_PARAMS, components: { ...DEFAULT_DETECTOR_PARAMS.components, mmuM2: 301 } })).not.toBe(paramsHash({ ...DEFAULT_DETECTOR_PARAMS }));
+  });
+
+  it('hashes what detector 0.7.0 hashed before the parameters were grouped (batch ids and polygon stamps do not move)', () => {
+    // Values printed by the flat-parameter build (main at 34f1c4d).
+    expect(paramsHash(DEFAULT_DETECTOR_PARAMS)).toBe('e046d7333b60');
+    expect(paramsHash({ ...DEFAULT_DETECTOR_PARAMS, model: 'unsupervised' })).toBe('4438eb36ef4c');
+    expect(paramsHash(DEFAULT_DETECTOR_PARAMS, 'abc')).toBe('f7bf830f1198');
+    expect(JSON.stringify(flatParams(DEFAULT_DETECTOR_PARAMS))).toBe(
+      '{"model":"auto","learnedRescueSigma":8,"learnedRescueAllTypes":true,"rangeDifference":true,"coregisterMinPx":0.5,"learnedGateSigma":1.5,"learnedGateOn":"plain","learnedOpenRadius":0,"learnedMinConfidence":0,"learnedGrowCut":0.95,"learnedSeedPx":1,"cloudFringes":true,"cloudBufferPx":0,"cloudHaloPx":6,"cloudCoreMinM2":20000,"mmuM2":300,"openRadius":1,"smoothRadius":1,"thresholdMethod":"max","thresholdFloor":3,"thresholdCeiling":12,"madK":6,"minConfidence":0.3,"vegetatedBothWeight":0.35,"ndviVegetated":0.45,"normIterations":3,"normKeepShare":0.6}',
+    );
+  });
+});
+
+describe('parseDetectorParams', () => {
+  it('takes grouped overrides, the flat keys of detector 0.7.0, or both, over the defaults', () => {
+    const grouped = parseDetectorParams({ learned: { growCut: 1 }, score: { coregisterMinPx: 1000 } }, '--params');
+    expect(grouped.learned).toEqual({ ...DEFAULT_DETECTOR_PARAMS.learned, growCut: 1 });
+    expect(grouped.score.coregisterMinPx).toBe(1000);
+    expect(grouped.clouds).toEqual(DEFAULT_DETECTOR_PARAMS.clouds);
+    expect(parseDetectorParams({ learnedGrowCut: 1, coregisterMinPx: 1000 }, '--params')).toEqual(grouped);
+    expect(parseDetectorParams({ model: 'unsupervised' }, '--params').model).toBe('unsupervised');
+    expect(parseDetectorParams({}, '--params')).toEqual(DEFAULT_DETECTOR_PARAMS);
+  });
+
+  it('names the source and the offending key of a bad override', () => {
+    expect(() => parseDetectorParams({ learnedGrowCutt: 1 }, '--params')).toThrow(/--params: invalid detector parameters: .*learnedGrowCutt/);
+    expect(() => parseDetectorParams({ threshold: { floor: 'high' } }, 'run.json')).toThrow(/run\.json: .*threshold\.floor/);
+    expect(() => parseDetectorParams({ threshold: { floor: 13 } }, '--params')).toThrow(/floor must not exceed/);
+    expect(() => parseDetectorParams({ model: 'deep' }, '--params')).toThrow(/model/);
+    expect(() => parseDetectorParams([1], '--params')).toThrow(/must be a JSON object/);
   });
 });
 
@@ -219,8 +250,8 @@ describe('scorePixels on strips', () => {
     scorePixels(before, after, fit, DEFAULT_DETECTOR_PARAMS, out);
     let edgeMax = 0;
     for (let r = 2; r < 15; r++) for (let c = 8; c < 13; c++) edgeMax = Math.max(edgeMax, out.score[r * w + c]);
-    expect(edgeMax).toBeLessThan(DEFAULT_DETECTOR_PARAMS.thresholdFloor);
-    expect(out.score[21 * w + 21]).toBeGreaterThan(5 * DEFAULT_DETECTOR_PARAMS.thresholdFloor);
+    expect(edgeMax).toBeLessThan(DEFAULT_DETECTOR_PARAMS.threshold.floor);
+    expect(out.score[21 * w + 21]).toBeGreaterThan(5 * DEFAULT_DETECTOR_PARAMS.threshold.floor);
   });
 });
 
@@ -255,7 +286,7 @@ describe('scorePixels with the learned model', () => {
     expect(out.score[25 * W + 25]).toBeGreaterThanOrEqual(learned.threshold);
     expect(out.score[5 * W + 50]).toBeLessThan(learned.threshold);
     const noRescue = { score: new Float32Array(W * H), type: new Uint8Array(W * H) };
-    scorePixels(before, after, fit, { ...params, learnedRescueSigma: 0 }, noRescue, undefined, undefined, learnedFor(W, H));
+    scorePixels(before, after, fit, { ...params, learned: { ...params.learned, rescueSigma: 0 } }, noRescue, undefined, undefined, learnedFor(W, H));
     expect(noRescue.score[25 * W + 25]).toBeLessThan(learned.threshold);
   });
 
@@ -286,8 +317,8 @@ describe('scorePixels with the learned model', () => {
       scorePixels(before, after, fit, p, out, undefined, undefined, learned);
       return out.score;
     };
-    const plain = run({ ...params, learnedGateOn: 'plain', learnedRescueSigma: 0 });
-    const range = run({ ...params, learnedGateOn: 'range', learnedRescueSigma: 0 });
+    const plain = run({ ...params, learned: { ...params.learned, gateOn: 'plain', rescueSigma: 0 } });
+    const range = run({ ...params, learned: { ...params.learned, gateOn: 'range', rescueSigma: 0 } });
     for (let y = 20; y < 44; y++) for (let x = 20; x < 44; x++) {
       expect(plain[y * W + x]).toBeGreaterThan(0.9);
       expect(range[y * W + x]).toBeLessThanOrEqual(0.25 + 1e-6);

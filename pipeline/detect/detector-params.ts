@@ -1,15 +1,20 @@
 /**
- * Parameters of the change detector, with defaults chosen from physics and sensor
- * noise rather than from any one test file (they must carry over to months and
- * sensors we have not seen). Scores are in units of the no-change noise (σ of the
- * radiometrically normalised difference), so thresholds read as "σ above noise".
+ * Parameters of the change detector, grouped by the stage that reads them, with defaults chosen
+ * from physics and sensor noise rather than from any one test file (they must carry over to months
+ * and sensors we have not seen). Scores are in units of the no-change noise (σ of the
+ * radiometrically normalised difference), so thresholds read as "σ above noise". How the defaults
+ * were measured (OSCD F1 and the rest) is in README.md, Benchmarks → "Detector parameters".
+ *
+ * The recorded and hashed form stays the flat one of detector 0.7.0 (`flatParams`: 28 keys such as
+ * `learnedGrowCut`), so the params hash, and with it batch ids and every polygon's
+ * detector_params_hash, did not move when the parameters were grouped.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 
 export const DETECTOR_NAME = 'tuban-spectral-change';
 export const DETECTOR_VERSION = '0.7.0';
 
-export type ThresholdMethod = 'kittler' | 'otsu' | 'mad' | 'max';
 /**
  * 'learned': per-pixel probability of the shipped change model (change-model.json);
  * 'unsupervised': σ-unit spectral score with a histogram threshold;
@@ -17,88 +22,17 @@ export type ThresholdMethod = 'kittler' | 'otsu' | 'mad' | 'max';
  * it was trained on), unsupervised on 4-band imagery, where the model is out of its domain (on the
  * 4-band synthetic scene it found 14 of 21 planted changes with 7–11 false polygons).
  */
-export type ChangeScoreModel = 'auto' | 'learned' | 'unsupervised';
+const ChangeScoreModelSchema = z.enum(['auto', 'learned', 'unsupervised']);
+export type ChangeScoreModel = z.infer<typeof ChangeScoreModelSchema>;
+const ThresholdMethodSchema = z.enum(['kittler', 'otsu', 'mad', 'max']);
+export type ThresholdMethod = z.infer<typeof ThresholdMethodSchema>;
 
-export interface DetectorParams {
-  /** Which per-pixel score decides change (see ChangeScoreModel). */
-  model: ChangeScoreModel;
-  /**
-   * Learned model only: a pixel whose unsupervised score (σ units) is at least this and whose type
-   * is vegetation loss, water fill or new water (every change type with learnedRescueAllTypes)
-   * counts as change whatever the model says (0 = off). The model was trained on OSCD's urban labels:
-   * it has never seen those changes labelled, and scores large uniform patches low.
-   */
-  learnedRescueSigma: number;
-  /** Apply the rescue to construction and bare soil too (large homogeneous changes the model, trained on small OSCD buildings, scores low). */
-  learnedRescueAllTypes: boolean;
-  /** With the learned model: radius of the binary opening (the model's context features already smooth). */
-  learnedOpenRadius: number;
-  /** With the learned model: components below this confidence are not emitted. */
-  learnedMinConfidence: number;
-  /**
-   * Learned model only, hysteresis: a component's outline takes every pixel down to this fraction
-   * of the model's threshold (1 = off), but it is kept only when at least learnedSeedPx of its
-   * pixels reach the threshold, and its confidence reads those seed pixels only.
-   */
-  learnedGrowCut: number;
-  /** Learned model only: pixels at the threshold a hysteresis component needs to be kept. */
-  learnedSeedPx: number;
-  /**
-   * Hide pixels that changed like thin cloud or shadow when they touch (through such pixels) a
-   * cloud or shadow core of at least cloudCoreMinM2.
-   */
-  cloudFringes: boolean;
-  /** Ring of pixels hidden around every cloud and shadow pixel (not around nodata), pixels. */
-  cloudBufferPx: number;
-  /**
-   * Ring hidden around thick clouds and shadows (cores of cloudCoreMinM2 and their fringes),
-   * pixels. Thin cloud fades out past where the per-pixel tests still fire.
-   */
-  cloudHaloPx: number;
-  /**
-   * Cloud or shadow patches of at least this area, m², are weather: hidden, with their fringes and
-   * halo (0 = every patch). A thick cloud is hectares wide and trails a haze ring; a white roof or
-   * a building's shadow read as cloud is small, and is scored like any pixel.
-   */
-  cloudCoreMinM2: number;
-  /**
-   * Learned model only: a pixel is change only if its unsupervised score (box-smoothed, σ units)
-   * is at least this (0 = off). The model's context features spread its probability a few pixels
-   * around a change; the gate trims that halo back to pixels that changed themselves.
-   */
-  learnedGateSigma: number;
-  /**
-   * Which difference the learned gate reads: 'plain' (each after pixel against the before pixel) or
-   * 'range' (against the before 3×3 range). The model's own features are range differences, so it
-   * is already blind to sub-pixel shifts; a range gate on top dropped 40–80 % of OSCD's changed
-   * pixels (new roofs in textured blocks fall inside the before range). Measured leave-one-city-out:
-   * pooled F1 0.40 (range) → 0.42 (plain), and 0.41–0.42 for plain gates of 1–2σ.
-   */
-  learnedGateOn: 'plain' | 'range';
+/** How each pixel is scored, and how the epochs are aligned and normalised first. */
+export interface ScoreParams {
   /** Compare each after pixel with the 3×3 range of the before band (misregistration-robust) instead of the pixel itself. */
   rangeDifference: boolean;
-  /**
-   * Misregistration between the epochs at which the prior is shifted back onto the current tile,
-   * pixels (0 = never). Up to 1 px the detector raises nothing on an unchanged pair; from 2 px it
-   * reads edges as change (`npm run bench:stability`).
-   */
-  coregisterMinPx: number;
-  /** Minimum mapping unit, m². Components smaller than this are dropped (≈ 3 Sentinel-2 pixels). */
-  mmuM2: number;
-  /** Radius of the binary opening applied to the change mask, pixels (0 = none). */
-  openRadius: number;
   /** Radius of the box mean applied to the score before thresholding, pixels (0 = none); suppresses single-pixel misregistration noise. */
   smoothRadius: number;
-  /** How the score threshold is chosen; 'max' takes the largest of Kittler–Illingworth and median + k·MAD. */
-  thresholdMethod: ThresholdMethod;
-  /** Lowest threshold ever used, in σ units of the normalised difference: below it nothing is called change however the histogram looks. */
-  thresholdFloor: number;
-  /** Highest threshold ever used, σ units: stops a tile full of change from raising the bar over everything. */
-  thresholdCeiling: number;
-  /** k in median + k·MAD (robust background model of the score). */
-  madK: number;
-  /** Components whose confidence is below this are not emitted. */
-  minConfidence: number;
   /** Weight of spectral change that keeps vegetation in both dates (phenology, crop rotation), in [0, 1]: 1 = counted fully, lower = treated as seasonal. */
   vegetatedBothWeight: number;
   /** NDVI above which a pixel counts as vegetated. */
@@ -107,66 +41,244 @@ export interface DetectorParams {
   normIterations: number;
   /** Share of the least-changed sample pixels kept as pseudo-invariant at each refit, (0, 1]. */
   normKeepShare: number;
+  /**
+   * Misregistration between the epochs at which the prior is shifted back onto the current tile,
+   * pixels (0 = never). Up to 1 px the detector raises nothing on an unchanged pair; from 2 px it
+   * reads edges as change (`npm run bench:stability`).
+   */
+  coregisterMinPx: number;
 }
 
-export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = Object.freeze({
+/** Which cloud and shadow pixels are hidden (not observed) rather than scored. */
+export interface CloudParams {
+  /**
+   * Hide pixels that changed like thin cloud or shadow when they touch (through such pixels) a
+   * cloud or shadow core of at least coreMinM2.
+   */
+  fringes: boolean;
+  /** Ring of pixels hidden around every cloud and shadow pixel (not around nodata), pixels. */
+  bufferPx: number;
+  /** Ring hidden around thick clouds and shadows (cores of coreMinM2 and their fringes), pixels. Thin cloud fades out past where the per-pixel tests still fire. */
+  haloPx: number;
+  /**
+   * Cloud or shadow patches of at least this area, m², are weather: hidden, with their fringes and
+   * halo (0 = every patch). A thick cloud is hectares wide and trails a haze ring; a white roof or
+   * a building's shadow read as cloud is small, and is scored like any pixel.
+   */
+  coreMinM2: number;
+}
+
+/** The unsupervised score's threshold (the learned model's is fixed in training). */
+export interface ThresholdParams {
+  /** How the threshold is chosen; 'max' takes the largest of Kittler–Illingworth and median + k·MAD. */
+  method: ThresholdMethod;
+  /** Lowest threshold ever used, σ units: below it nothing is called change however the histogram looks. */
+  floor: number;
+  /** Highest threshold ever used, σ units: stops a tile full of change from raising the bar over everything. */
+  ceiling: number;
+  /** k in median + k·MAD (robust background model of the score). */
+  madK: number;
+}
+
+/** Which components of the change mask become polygons (unsupervised score; the learned model has its own opening and confidence floor). */
+export interface ComponentParams {
+  /** Minimum mapping unit, m². Components and polygon parts smaller than this are dropped (≈ 3 Sentinel-2 pixels). */
+  mmuM2: number;
+  /** Radius of the binary opening (and closing) applied to the change mask, pixels (0 = none). */
+  openRadius: number;
+  /** Components whose confidence is below this are not emitted. */
+  minConfidence: number;
+}
+
+/** The learned model's scoring and post-processing. */
+export interface LearnedParams {
+  /**
+   * A pixel whose unsupervised score (σ units) is at least this and whose type is vegetation loss,
+   * water fill or new water (every change type with rescueAllTypes) counts as change whatever the
+   * model says (0 = off). The model was trained on OSCD's urban labels: it has never seen those
+   * changes labelled, and scores large uniform patches low.
+   */
+  rescueSigma: number;
+  /** Apply the rescue to construction and bare soil too (large homogeneous changes the model, trained on small OSCD buildings, scores low). */
+  rescueAllTypes: boolean;
+  /**
+   * A pixel is change only if its unsupervised score (box-smoothed, σ units) is at least this
+   * (0 = off). The model's context features spread its probability a few pixels around a change;
+   * the gate trims that halo back to pixels that changed themselves.
+   */
+  gateSigma: number;
+  /**
+   * Which difference the gate reads: 'plain' (each after pixel against the before pixel) or 'range'
+   * (against the before 3×3 range). The model's own features are range differences, so it is
+   * already blind to sub-pixel shifts; a range gate on top dropped 40–80 % of OSCD's changed pixels.
+   */
+  gateOn: 'plain' | 'range';
+  /** Radius of the binary opening (the model's context features already smooth). */
+  openRadius: number;
+  /** Components below this confidence are not emitted. */
+  minConfidence: number;
+  /**
+   * Hysteresis: a component's outline takes every pixel down to this fraction of the model's
+   * threshold (1 = off), but it is kept only when at least seedPx of its pixels reach the
+   * threshold, and its confidence reads those seed pixels only.
+   */
+  growCut: number;
+  /** Pixels at the threshold a hysteresis component needs to be kept. */
+  seedPx: number;
+}
+
+export interface DetectorParams {
+  /** Which per-pixel score decides change (see ChangeScoreModel). */
+  model: ChangeScoreModel;
+  score: ScoreParams;
+  clouds: CloudParams;
+  threshold: ThresholdParams;
+  components: ComponentParams;
+  learned: LearnedParams;
+}
+
+const nonNegative = z.number().min(0);
+const radius = z.number().int().min(0);
+const ScoreParamsSchema = z.strictObject({
+  rangeDifference: z.boolean(),
+  smoothRadius: radius,
+  vegetatedBothWeight: z.number().min(0).max(1),
+  ndviVegetated: z.number().min(-1).max(1),
+  normIterations: z.number().int().min(0),
+  normKeepShare: z.number().gt(0).max(1),
+  coregisterMinPx: nonNegative,
+});
+const CloudParamsSchema = z.strictObject({ fringes: z.boolean(), bufferPx: radius, haloPx: radius, coreMinM2: nonNegative });
+const ThresholdParamsSchema = z
+  .strictObject({ method: ThresholdMethodSchema, floor: z.number(), ceiling: z.number(), madK: nonNegative })
+  .refine((t) => t.floor <= t.ceiling, { message: 'threshold.floor must not exceed threshold.ceiling' });
+const ComponentParamsSchema = z.strictObject({ mmuM2: nonNegative, openRadius: radius, minConfidence: z.number().min(0).max(1) });
+const LearnedParamsSchema = z.strictObject({
+  rescueSigma: nonNegative,
+  rescueAllTypes: z.boolean(),
+  gateSigma: nonNegative,
+  gateOn: z.enum(['plain', 'range']),
+  openRadius: radius,
+  minConfidence: z.number().min(0).max(1),
+  growCut: z.number().gt(0),
+  seedPx: z.number().int().min(0),
+});
+export const DetectorParamsSchema = z.strictObject({
+  model: ChangeScoreModelSchema,
+  score: ScoreParamsSchema,
+  clouds: CloudParamsSchema,
+  threshold: ThresholdParamsSchema,
+  components: ComponentParamsSchema,
+  learned: LearnedParamsSchema,
+});
+// The interfaces above carry the documentation; the schema must describe exactly them.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const schemaMatches: Same<z.infer<typeof DetectorParamsSchema>, DetectorParams> = true;
+void schemaMatches;
+
+function deepFreeze<T extends object>(o: T): Readonly<T> {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') Object.freeze(v);
+  return Object.freeze(o);
+}
+
+export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = deepFreeze({
   model: 'auto',
-  learnedRescueSigma: 8,
-  // Rescue on every change type: costs nothing on OSCD (LOCO F1 0.40 either way) and keeps large
-  // homogeneous changes, which the model scores low, in the product.
-  learnedRescueAllTypes: true,
-  rangeDifference: true,
-  coregisterMinPx: 0.5,
-  learnedGateSigma: 1.5,
-  learnedGateOn: 'plain',
-  learnedOpenRadius: 0,
-  learnedMinConfidence: 0,
-  learnedGrowCut: 0.95,
-  learnedSeedPx: 1,
-  // Clouds, one setting for both detectors, measured on OSCD. White roofs and building shadows
-  // read as cores: flooding fringes from every core cost the learned detector abudhabi 0.37 →
-  // 0.30, beirut 0.55 → 0.52, pisa 0.28 → 0.25 (leave-one-city-out), and the unsupervised one,
-  // with its 2 px buffer round every cloud pixel, pooled 0.28 → 0.19. From cores of 2 ha only,
-  // with a 6 px halo round them and no buffer: paris (haze round two clouds) learned 0.16 → 0.28,
-  // pisa 0.285 → 0.278 (a white apron read as cloud), pooled 0.432 → 0.435 for halos of 4–8 px.
-  // Scoring cloud-like patches under 2 ha instead of hiding them (white roofs, shadows; model
-  // 1.3.0, trained without them): pooled 0.435 → 0.460, bercy 0.16 → 0.25, pisa 0.28 → 0.40.
-  cloudFringes: true,
-  cloudBufferPx: 0,
-  cloudHaloPx: 6,
-  cloudCoreMinM2: 20_000,
-  mmuM2: 300,
-  openRadius: 1,
-  smoothRadius: 1,
-  thresholdMethod: 'max',
-  thresholdFloor: 3,
-  thresholdCeiling: 12,
-  madK: 6,
-  minConfidence: 0.3,
-  vegetatedBothWeight: 0.35,
-  ndviVegetated: 0.45,
-  normIterations: 3,
-  normKeepShare: 0.6,
+  score: { rangeDifference: true, smoothRadius: 1, vegetatedBothWeight: 0.35, ndviVegetated: 0.45, normIterations: 3, normKeepShare: 0.6, coregisterMinPx: 0.5 },
+  clouds: { fringes: true, bufferPx: 0, haloPx: 6, coreMinM2: 20_000 },
+  threshold: { method: 'max', floor: 3, ceiling: 12, madK: 6 },
+  components: { mmuM2: 300, openRadius: 1, minConfidence: 0.3 },
+  learned: { rescueSigma: 8, rescueAllTypes: true, gateSigma: 1.5, gateOn: 'plain', openRadius: 0, minConfidence: 0, growCut: 0.95, seedPx: 1 },
 });
 
-/** Short, stable hash of the parameters (keys sorted) and of the learned model's weights when used, for DetectorStamp.paramsHash and artifact keys. */
+type Group = Exclude<keyof DetectorParams, 'model'>;
+
+/**
+ * The flat key of detector 0.7.0 for each grouped parameter, in that version's order (the order
+ * batch reports and the batches table record them in).
+ */
+const FLAT_KEYS = {
+  model: null,
+  learnedRescueSigma: ['learned', 'rescueSigma'],
+  learnedRescueAllTypes: ['learned', 'rescueAllTypes'],
+  rangeDifference: ['score', 'rangeDifference'],
+  coregisterMinPx: ['score', 'coregisterMinPx'],
+  learnedGateSigma: ['learned', 'gateSigma'],
+  learnedGateOn: ['learned', 'gateOn'],
+  learnedOpenRadius: ['learned', 'openRadius'],
+  learnedMinConfidence: ['learned', 'minConfidence'],
+  learnedGrowCut: ['learned', 'growCut'],
+  learnedSeedPx: ['learned', 'seedPx'],
+  cloudFringes: ['clouds', 'fringes'],
+  cloudBufferPx: ['clouds', 'bufferPx'],
+  cloudHaloPx: ['clouds', 'haloPx'],
+  cloudCoreMinM2: ['clouds', 'coreMinM2'],
+  mmuM2: ['components', 'mmuM2'],
+  openRadius: ['components', 'openRadius'],
+  smoothRadius: ['score', 'smoothRadius'],
+  thresholdMethod: ['threshold', 'method'],
+  thresholdFloor: ['threshold', 'floor'],
+  thresholdCeiling: ['threshold', 'ceiling'],
+  madK: ['threshold', 'madK'],
+  minConfidence: ['components', 'minConfidence'],
+  vegetatedBothWeight: ['score', 'vegetatedBothWeight'],
+  ndviVegetated: ['score', 'ndviVegetated'],
+  normIterations: ['score', 'normIterations'],
+  normKeepShare: ['score', 'normKeepShare'],
+} as const satisfies Record<string, readonly [Group, string] | null>;
+
+export type FlatParamKey = keyof typeof FLAT_KEYS;
+export type FlatDetectorParams = Record<FlatParamKey, string | number | boolean>;
+
+/** The parameters in the flat form of detector 0.7.0: what batch reports record and the hash covers. */
+export function flatParams(params: DetectorParams): FlatDetectorParams {
+  const out = {} as FlatDetectorParams;
+  for (const [flat, path] of Object.entries(FLAT_KEYS) as [FlatParamKey, readonly [Group, string] | null][]) {
+    out[flat] = path === null ? params.model : (params[path[0]] as unknown as Record<string, string | number | boolean>)[path[1]];
+  }
+  return out;
+}
+
+/** Short, stable hash of the parameters (flat keys sorted) and of the learned model's weights when used, for DetectorStamp.paramsHash and artifact keys. */
 export function paramsHash(params: DetectorParams, modelHash = ''): string {
-  const keys = Object.keys(params).sort() as (keyof DetectorParams)[];
-  const canon = JSON.stringify([keys.map((k) => [k, params[k]]), modelHash]);
+  const flat = flatParams(params);
+  const keys = Object.keys(flat).sort() as FlatParamKey[];
+  const canon = JSON.stringify([keys.map((k) => [k, flat[k]]), modelHash]);
   return createHash('sha256').update(`${DETECTOR_NAME}@${DETECTOR_VERSION}:${canon}`).digest('hex').slice(0, 12);
 }
 
+/**
+ * Parameters from an override over the defaults, validated: grouped
+ * (`{"learned":{"growCut":1},"score":{"coregisterMinPx":1000}}`) or, for the commands and notes of
+ * detector 0.7.0, the flat keys (`{"learnedGrowCut":1}`), or both. `source` names the override in
+ * the error (a flag, a file).
+ */
+export function parseDetectorParams(override: unknown, source: string): DetectorParams {
+  if (override === null || typeof override !== 'object' || Array.isArray(override)) {
+    throw new Error(`${source}: detector parameters must be a JSON object, got ${JSON.stringify(override)}`);
+  }
+  const merged = structuredClone(DEFAULT_DETECTOR_PARAMS) as DetectorParams & Record<string, unknown>;
+  for (const [key, value] of Object.entries(override)) {
+    const path = (FLAT_KEYS as Record<string, readonly [Group, string] | null>)[key];
+    if (key === 'model') merged.model = value as ChangeScoreModel;
+    else if (path) (merged[path[0]] as unknown as Record<string, unknown>)[path[1]] = value;
+    else if (key in DEFAULT_DETECTOR_PARAMS && value !== null && typeof value === 'object' && !Array.isArray(value)) Object.assign(merged[key as Group], value);
+    else merged[key] = value; // unknown: the schema names it
+  }
+  const parsed = DetectorParamsSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+    throw new Error(`${source}: invalid detector parameters: ${issues}`);
+  }
+  return parsed.data;
+}
+
 /** Whether the learned model scores a tile whose two epochs share `bands`. */
-export function usesLearnedModel(params: DetectorParams, bands: readonly string[]): boolean {
+export function usesLearnedModel(params: Pick<DetectorParams, 'model'>, bands: readonly string[]): boolean {
   return params.model === 'learned' || (params.model === 'auto' && bands.includes('swir1') && bands.includes('swir2'));
 }
 
-/** The parameters in force on a tile: with the learned model its own post-processing settings replace the unsupervised ones. */
-export function effectiveParams(params: DetectorParams, learned: boolean): DetectorParams {
-  if (!learned) return params;
-  return {
-    ...params,
-    openRadius: params.learnedOpenRadius,
-    minConfidence: params.learnedMinConfidence,
-  };
+/** The component settings in force on a tile: the learned model's opening and confidence floor replace the unsupervised ones. */
+export function componentParams(params: DetectorParams, learned: boolean): ComponentParams {
+  if (!learned) return params.components;
+  return { mmuM2: params.components.mmuM2, openRadius: params.learned.openRadius, minConfidence: params.learned.minConfidence };
 }

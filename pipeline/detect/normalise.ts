@@ -7,7 +7,7 @@
  */
 import type { BandName, Raster } from '../../geo/raster.js';
 import { BAND_NAMES } from '../../geo/raster.js';
-import type { DetectorParams } from './detector-params.js';
+import type { ScoreParams } from './detector-params.js';
 
 export interface BandFit {
   /** before ≈ gain · after + offset, in the file's reflectance units. */
@@ -42,7 +42,7 @@ function median(a: Float64Array, n: number): number {
   return n === 0 ? 0 : n % 2 ? s[(n - 1) >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-type FitOptions = Pick<DetectorParams, 'normIterations' | 'normKeepShare'>;
+type FitOptions = Pick<ScoreParams, 'normIterations' | 'normKeepShare'>;
 
 /**
  * Fits the normalisation from sample windows (each a before/after pair on one grid).

@@ -1,38 +1,23 @@
 /**
- * Strips scored in worker threads must give exactly what the calling thread gives: same
- * probabilities, same components. Real imagery (OSCD bercy, both dates, learned model), cut into
- * 64-row strips so several are in flight at once. The worker runs the build (npm test builds first).
+ * The score pool on its own: a strip a worker cannot score fails alone, and the pool's size. That a
+ * tile scored in workers equals one scored inline is checked on real imagery in
+ * evaluation/score-workers.test.ts.
  */
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { detectProduct } from '../../scripts/bench-accuracy.js';
-import { oscdCityFiles } from '../accuracy/bench-data.js';
 import type { Raster } from '../../geo/raster.js';
+import { loadConfig } from '../config.js';
 import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
 import { fitNormalisation } from './normalise.js';
 import { ScorePool, defaultScoreWorkers } from './score-pool.js';
 
-const DATA = new URL('../../../shared/data/oscd', import.meta.url).pathname;
-
 describe('ScorePool', () => {
-  it('scores a tile in 3 workers exactly as on the calling thread', async () => {
-    expect(existsSync(DATA), `${DATA} is missing`).toBe(true);
-    const files = await oscdCityFiles(DATA, 'bercy');
-    const inline = await detectProduct(files, DEFAULT_DETECTOR_PARAMS, { stripRows: 64, scoreWorkers: 0 });
-    const pooled = await detectProduct(files, DEFAULT_DETECTOR_PARAMS, { stripRows: 64, scoreWorkers: 3 });
-    expect(Buffer.from(pooled.det.score.buffer).equals(Buffer.from(inline.det.score.buffer))).toBe(true);
-    expect(Buffer.from(pooled.det.labels.buffer).equals(Buffer.from(inline.det.labels.buffer))).toBe(true);
-    expect(pooled.det.components.length).toBe(inline.det.components.length);
-    expect(inline.det.components.length).toBeGreaterThan(10);
-  }, 60_000);
-
   it('rejects a strip the worker cannot score and goes on with the next', async () => {
     const raster = (w: number, h: number, v: number): Raster => ({
       width: w, height: h, crs: 'EPSG:32650', transform: [0, 10, 0, 0, 0, -10], valid: new Uint8Array(w * h).fill(1),
       bands: Object.fromEntries(['blue', 'green', 'red', 'nir'].map((b, k) => [b, new Float32Array(w * h).fill(v + 100 * k)])),
     });
     const fit = fitNormalisation([{ before: raster(16, 16, 500), after: raster(16, 16, 520) }]);
-    const pool = new ScorePool(1, { params: { ...DEFAULT_DETECTOR_PARAMS, model: 'unsupervised' }, fit, model: null, width: 16, haloRows: 16, outRows: 16 });
+    const pool = new ScorePool(1, { params: DEFAULT_DETECTOR_PARAMS, fit, model: null, width: 16, haloRows: 16, outRows: 16 });
     try {
       await expect(pool.score(raster(16, 16, 500), raster(16, 8, 500), 0, 8)).rejects.toThrow(/grids differ/);
       const ok = await pool.score(raster(16, 16, 500), raster(16, 16, 520), 0, 16);
@@ -44,18 +29,11 @@ describe('ScorePool', () => {
   });
 
   it('takes its size from TUBAN_SCORE_WORKERS, and shares the cores among tiles run at once', () => {
-    const saved = process.env.TUBAN_SCORE_WORKERS;
-    try {
-      process.env.TUBAN_SCORE_WORKERS = '3';
-      expect(defaultScoreWorkers()).toBe(3);
-      process.env.TUBAN_SCORE_WORKERS = 'many';
-      expect(() => defaultScoreWorkers()).toThrow(/TUBAN_SCORE_WORKERS/);
-      delete process.env.TUBAN_SCORE_WORKERS;
-      expect(defaultScoreWorkers(1)).toBeLessThanOrEqual(8);
-      expect(defaultScoreWorkers(1_000)).toBe(0); // a thousand tiles at once leave no core to a pool
-    } finally {
-      if (saved === undefined) delete process.env.TUBAN_SCORE_WORKERS;
-      else process.env.TUBAN_SCORE_WORKERS = saved;
-    }
+    expect(defaultScoreWorkers(1, loadConfig({ TUBAN_SCORE_WORKERS: '3' }))).toBe(3);
+    expect(defaultScoreWorkers(4, loadConfig({ TUBAN_SCORE_WORKERS: '0' }))).toBe(0);
+    expect(() => loadConfig({ TUBAN_SCORE_WORKERS: 'many' })).toThrow(/TUBAN_SCORE_WORKERS/);
+    const unset = loadConfig({});
+    expect(defaultScoreWorkers(1, unset)).toBeLessThanOrEqual(8);
+    expect(defaultScoreWorkers(1_000, unset)).toBe(0); // a thousand tiles at once leave no core to a pool
   });
 });

@@ -7,32 +7,27 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Raster } from '../../geo/raster.js';
+import { config, type Config } from '../config.js';
 import type { ScoreReply, ScoreTask, ScoreWorkerInit } from './score-worker.js';
 
 /**
- * Workers a tile gets unless told: TUBAN_SCORE_WORKERS, else none on machines with fewer than 4
- * cores (the inflate threads and the main thread already fill 2 cores), else the cores but 2, up to
- * 8, shared among the tiles this process detects at once.
+ * Workers a tile gets unless told: TUBAN_SCORE_WORKERS (read and validated once, pipeline/config.ts),
+ * else none on machines with fewer than 4 cores (the inflate threads and the main thread already fill
+ * 2 cores), else the cores but 2, up to 8, shared among the tiles this process detects at once.
  */
-export function defaultScoreWorkers(tilesAtOnce = 1): number {
-  const env = process.env.TUBAN_SCORE_WORKERS;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`TUBAN_SCORE_WORKERS must be a whole number ≥ 0, got '${env}'`);
-    return n;
-  }
+export function defaultScoreWorkers(tilesAtOnce = 1, settings: Pick<Config, 'scoreWorkers'> = config()): number {
+  if (settings.scoreWorkers !== undefined) return settings.scoreWorkers;
   const cores = availableParallelism();
   return cores < 4 ? 0 : Math.min(8, Math.floor((cores - 2) / Math.max(1, tilesAtOnce)));
 }
 
 /**
- * The compiled worker. Under vitest this module runs from its .ts source, which a worker thread
- * cannot load: it then uses the build (npm test builds first).
+ * The worker module next to this one, in the same form: score-worker.js in the build, and
+ * score-worker.ts when this module runs from source (under vitest, whose processes start with a
+ * TypeScript loader that worker threads inherit: vitest.config.ts, test-support/).
  */
 function workerUrl(): URL {
-  return import.meta.url.endsWith('.ts')
-    ? new URL('../../dist/pipeline/detect/score-worker.js', import.meta.url)
-    : new URL('./score-worker.js', import.meta.url);
+  return new URL(import.meta.url.endsWith('.ts') ? './score-worker.ts' : './score-worker.js', import.meta.url);
 }
 
 interface Pending {

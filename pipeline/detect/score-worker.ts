@@ -12,7 +12,7 @@ import type { NormFit } from './normalise.js';
 import { createScoreScratch, scorePixels, type LearnedScoring } from './score.js';
 
 export interface ScoreWorkerInit {
-  params: DetectorParams;
+  params: Pick<DetectorParams, 'score' | 'learned'>;
   fit: NormFit;
   model: ChangeModel | null;
   width: number;

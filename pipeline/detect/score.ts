@@ -11,7 +11,7 @@
  * those that are weather (maskCloudFringes). Nodata is "not observable": score NaN, NOT_OBSERVED.
  */
 import type { BandName, Raster } from '../../geo/raster.js';
-import type { ChangeType } from '../model.js';
+import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
 import { BASE, D_CLIP, FEATURE_CONTEXT, contextFeatures, type FeatureScratch } from './change-features.js';
@@ -176,7 +176,7 @@ export function scorePixels(
   before: Raster,
   after: Raster,
   fit: NormFit,
-  params: DetectorParams,
+  params: Pick<DetectorParams, 'score' | 'learned'>,
   out: { score: Float32Array; type: Uint8Array },
   rows?: ScoreRows,
   scratch?: ScoreScratch,
@@ -214,16 +214,16 @@ export function scorePixels(
   const rd = new Float64Array(nb); // signed difference, σ units: 3×3-range distance where computed
   const raw = sc.raw;
   // Only the learned gate reads the plain difference: the unsupervised score never computes it.
-  const plain = learned && params.learnedGateOn === 'plain' ? sc.plain : null;
+  const plain = learned && params.learned.gateOn === 'plain' ? sc.plain : null;
   const type = sc.type;
   const bv = before.valid;
   // Rows the box means read (the score's, and the learned features' context).
-  const ctx = learned ? Math.max(params.smoothRadius, FEATURE_CONTEXT) : params.smoothRadius;
+  const ctx = learned ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius;
   const r0 = Math.max(0, first - ctx);
   const r1 = Math.min(height, first + count + ctx);
   const planes = learned?.scratch.base;
   if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
-  const useRange = params.rangeDifference !== false;
+  const useRange = params.score.rangeDifference !== false;
 
   for (let row = r0; row < r1; row++) {
     for (let col = 0; col < width; col++) {
@@ -293,8 +293,8 @@ export function scorePixels(
       const ndvi1 = nd(x[iN], x[iR]);
       const water0 = hasSwir ? nd(y[iG], s0) > MNDWI_WATER : nd(y[iG], y[iN]) > NDWI_WATER;
       const water1 = hasSwir ? nd(x[iG], s1) > MNDWI_WATER : nd(x[iG], x[iN]) > NDWI_WATER;
-      const veg0 = ndvi0 > params.ndviVegetated;
-      const veg1 = ndvi1 > params.ndviVegetated;
+      const veg0 = ndvi0 > params.score.ndviVegetated;
+      const veg1 = ndvi1 > params.score.ndviVegetated;
       const soil1 = hasSwir
         ? nd(s1 + x[iR], x[iN] + x[iB]) > BSI_SOIL
         : nd(x[iR], x[iB]) > REDNESS_SOIL;
@@ -304,11 +304,11 @@ export function scorePixels(
       else if (!water0 && water1) code = CHANGE_TYPE_CODES.new_water;
       else if (veg0 && veg1) {
         // Still vegetated: phenology or crop change, not land taken.
-        w = params.vegetatedBothWeight;
+        w = params.score.vegetatedBothWeight;
         code = STILL_VEGETATED;
       } else if (veg1 && ndvi1 > ndvi0) {
         // Regrowth onto bare land is not an enforcement change.
-        w = params.vegetatedBothWeight;
+        w = params.score.vegetatedBothWeight;
         code = CHANGE_TYPE_CODES.none;
       } else if (veg0 && ndvi1 > CLEARED_NDVI) code = CHANGE_TYPE_CODES.vegetation_loss;
       else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
@@ -341,7 +341,7 @@ export function scorePixels(
     }
   }
   const score = out.score;
-  boxMeanRows(raw, width, height, params.smoothRadius, first, count, sc, score);
+  boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
   const base = first * width;
   for (let i = 0; i < nOut; i++) {
     const t = type[base + i];
@@ -353,19 +353,19 @@ export function scorePixels(
     out.type[i] = t;
   }
   if (learned) {
-    // Score = change probability. Gate: below learnedGateSigma of unsupervised evidence (plain or
-    // 3×3-range difference, DetectorParams.learnedGateOn) nothing is change. Rescue
-    // (DetectorParams.learnedRescueSigma): the model learned OSCD's small urban changes only, so a
+    // Score = change probability. Gate: below LearnedParams.gateSigma of unsupervised evidence (plain or
+    // 3×3-range difference, LearnedParams.gateOn) nothing is change. Rescue
+    // (LearnedParams.rescueSigma): the model learned OSCD's small urban changes only, so a
     // change far above the unsupervised floor (vegetation cleared, water filled or dug, a large
     // uniform site) still passes at exactly the model's threshold.
     contextFeatures(learned.scratch, width, height, first, count, learned.features);
     let gateScore = score;
-    if (params.learnedGateOn === 'plain') {
+    if (params.learned.gateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
-      boxMeanRows(plain!, width, height, params.smoothRadius, first, count, sc, gateScore);
+      boxMeanRows(plain!, width, height, params.score.smoothRadius, first, count, sc, gateScore);
     }
-    const rescue = params.learnedRescueSigma;
-    const gate = params.learnedGateSigma;
+    const rescue = params.learned.rescueSigma;
+    const gate = params.learned.gateSigma;
     // Only pixels past the gate ask the trees (the costliest step); a gated pixel's probability
     // could only ever be capped below the threshold, so it is written as 0.
     const asked = learned.scratch.asked;
@@ -382,7 +382,7 @@ export function scorePixels(
       if (k < nAsked && asked[k] === i) p = prob[k++];
       if (rescue > 0 && score[i] >= rescue) {
         const c = t & ~(CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG);
-        const eligible = params.learnedRescueAllTypes
+        const eligible = params.learned.rescueAllTypes
           ? c >= CHANGE_TYPE_CODES.construction && c <= CHANGE_TYPE_CODES.new_water
           : c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water;
         if (eligible && p < learned.threshold) p = learned.threshold;

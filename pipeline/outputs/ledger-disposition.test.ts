@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { dispositionCells, dispositionLabel, oneDispositionEach, undetermined, type LedgerDisposition } from './ledger-disposition.js';
 import { closureOf } from './workflow-dispositions.js';
 

@@ -7,7 +7,7 @@
  *
  * Vocabulary after ../shared/domain/RESEARCH.md §3.6–3.8 and §4.4.
  */
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
 
 export type Verdict = 'legal' | 'illegal' | 'other';
 

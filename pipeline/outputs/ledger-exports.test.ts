@@ -21,7 +21,7 @@ import { replaceBatchPolygons, setBatchStatus, upsertBatch } from '../store/repo
 import { LEDGER_COLUMNS } from './ledger.js';
 import { oneDispositionEach } from './ledger-disposition.js';
 import { encodeLedger, exportLedger, LEDGER_FORMATS, loadLedger, type LedgerData } from './ledger-exports.js';
-import { samplePolygon } from './sample-polygon.js';
+import { samplePolygon } from '../../fixtures/sample-polygon.js';
 import { loadWorkflowLedger } from './workflow-dispositions.js';
 
 const WORKFLOW_TABLES = `

@@ -11,9 +11,11 @@
 import type { Feature, FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
 import { encodeGeoPackage } from '../../geo/vector/write-gpkg.js';
 import { shapefileZip } from '../../geo/vector/write-shapefile-zip.js';
-import { loadRuleTable, type RuleTable } from '../../schemas/rule-table.js';
-import { TubanError } from '../errors.js';
-import type { BureauId, MonitoringPolygon } from '../model.js';
+import type { RuleTable } from '../../schemas/rule-table.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
+import { TubanError } from '../../schemas/errors.js';
+import type { BureauId } from '../../schemas/vocabulary.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { loadPolygons } from '../store/repository.js';
 import type { Queryable } from '../store/queryable.js';
 import { LEDGER_COLUMNS, ledgerCsvBytes, ledgerRows, ledgerXlsxBytes, type LedgerClue, type LedgerRow } from './ledger.js';

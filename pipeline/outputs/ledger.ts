@@ -9,8 +9,9 @@ import { rename, writeFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { MultiPolygon, Point, Polygon } from 'geojson';
-import type { BureauId, ChangeType, MonitoringPolygon, ZoneKind } from '../model.js';
-import { SQM_PER_MU } from '../model.js';
+import type { BureauId, ChangeType, ZoneKind } from '../../schemas/vocabulary.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
+import { SQM_PER_MU } from '../../schemas/vocabulary.js';
 import { dispositionCells, oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
 
 /** Columns Tuban fills, in ledger order. */

@@ -2,13 +2,20 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { polygonPropertiesSchema } from '../../schemas/polygon.js';
 import { polygonFeature, writePolygonsGeoJson } from './polygons-geojson.js';
-import { sampleBureauName as bureauName, samplePolygon as poly } from './sample-polygon.js';
+import { sampleBureauName as bureauName, samplePolygon as poly } from '../../fixtures/sample-polygon.js';
 
 /** Shoelace in lon/lat; > 0 for counter-clockwise. */
 const orientation = (r: number[][]) => r.slice(1).reduce((s, p, i) => s + (r[i][0] * p[1] - p[0] * r[i][1]), 0);
 
 describe('polygonFeature', () => {
+  it('writes exactly the properties of the output contract (schemas/polygon.ts)', () => {
+    const props = polygonFeature(poly(), bureauName).properties;
+    expect(polygonPropertiesSchema.strict().parse(props)).toEqual(props);
+    expect(() => polygonPropertiesSchema.strict().parse({ ...props, extra: 1 })).toThrow();
+  });
+
   it('writes snake_case properties with bureau names and overlaps', () => {
     const f = polygonFeature(poly(), bureauName);
     expect(f.id).toBe('370102-202610-0007');

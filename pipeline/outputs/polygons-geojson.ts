@@ -5,53 +5,15 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import type { Feature, FeatureCollection, Polygon, Position } from 'geojson';
-import type { BureauId, MonitoringPolygon, Overlap, Priority, ZoneKind } from '../model.js';
-
-export interface PolygonProperties {
-  code: string;
-  epoch: string;
-  district_code: string;
-  district_name: string;
-  lead_bureau: BureauId;
-  lead_bureau_name: string;
-  co_bureaus: BureauId[];
-  routing_reason: string;
-  rule_id: string;
-  priority: Priority;
-  priority_reasons: string[];
-  /** Square metres. */
-  area_m2: number;
-  /** 亩 (1 亩 = 10000/15 m²). */
-  area_mu: number;
-  centroid_lon: number;
-  centroid_lat: number;
-  change_type: string;
-  change_class: string;
-  confidence: number;
-  reasons: string[];
-  before_date: string;
-  after_date: string;
-  land_class_before: string | null;
-  overlaps: Partial<Record<ZoneKind, Overlap>>;
-  previous_code: string | null;
-  detector_name: string;
-  detector_version: string;
-  detector_params_hash: string;
-  tile_id: string;
-}
+import { ringArea } from '../../geo/kernels/ring.js';
+import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
+import type { MonitoringPolygon, Overlap, PolygonProperties } from '../../schemas/polygon.js';
 
 const round7 = (v: number) => Math.round(v * 1e7) / 1e7;
 const round = (v: number, digits: number) => {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
 };
-
-/** Twice the signed area (shoelace); positive for counter-clockwise in lon/lat. */
-function signedArea2(r: Position[]): number {
-  let a = 0;
-  for (let i = 0, j = r.length - 1; i < r.length; j = i++) a += (r[j][0] + r[i][0]) * (r[j][1] - r[i][1]);
-  return -a;
-}
 
 function cleanRing(r: Position[], ccw: boolean): Position[] {
   const out: Position[] = [];
@@ -65,7 +27,7 @@ function cleanRing(r: Position[], ccw: boolean): Position[] {
     const [a, b] = [out[0], out[out.length - 1]];
     if (a[0] !== b[0] || a[1] !== b[1]) out.push([a[0], a[1]]);
   }
-  return signedArea2(out) > 0 === ccw ? out : out.reverse();
+  return ringArea(out) > 0 === ccw ? out : out.reverse();
 }
 
 /** RFC 7946 polygon: rounded, outer ring CCW, holes CW. */

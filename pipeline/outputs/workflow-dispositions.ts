@@ -12,8 +12,8 @@
  * polygon's verdict is the case's, which the server sets once every parcel is judged.
  */
 import type { MultiPolygon, Point, Polygon } from 'geojson';
-import { TubanError } from '../errors.js';
-import type { BureauId } from '../model.js';
+import { TubanError } from '../../schemas/errors.js';
+import type { BureauId } from '../../schemas/vocabulary.js';
 import type { Queryable } from '../store/queryable.js';
 import type { ClueSource, LedgerClue } from './ledger.js';
 import type { ClosureStatus, LedgerDisposition, ParcelDisposition, RectificationMethod, Verdict, WorkflowStatus } from './ledger-disposition.js';

@@ -10,8 +10,8 @@
  * that holds an item. A zone file that can no longer be read is named in `warnings`.
  */
 import ExcelJS from 'exceljs';
-import { TubanError } from '../errors.js';
-import { SQM_PER_MU } from '../model.js';
+import { TubanError } from '../../schemas/errors.js';
+import { SQM_PER_MU } from '../../schemas/vocabulary.js';
 import { loadLedger, type LoadLedgerOptions } from '../outputs/ledger-exports.js';
 import { dispositionLabel, type LedgerDisposition } from '../outputs/ledger-disposition.js';
 import type { Queryable } from '../store/queryable.js';

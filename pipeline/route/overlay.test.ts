@@ -2,7 +2,7 @@ import type { Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
 import type { LandUseParcel, Zone } from '../model.js';
 import { overlayPolygon } from './overlay.js';
-import { rect } from './test-geometry.js';
+import { rect } from './testing/test-geometry.js';
 import { ZoneIndex } from './zone-index.js';
 
 function zone(id: string, kind: Zone['kind'], geometry: Polygon, extra: Partial<Zone> = {}): Zone {

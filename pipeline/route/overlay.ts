@@ -5,7 +5,9 @@
 import { bboxClip, featureCollection, intersect, pointToPolygonDistance, polygon as turfPolygon, centroid, union } from '@turf/turf';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import { areaM2 } from '../../geo/area.js';
-import type { LandUseParcel, Overlap, Zone, ZoneKind } from '../model.js';
+import type { LandUseParcel, Zone } from '../model.js';
+import type { Overlap } from '../../schemas/polygon.js';
+import type { ZoneKind } from '../../schemas/vocabulary.js';
 import { bboxOf } from './zone-index.js';
 import type { BBox, ZoneIndex } from './zone-index.js';
 

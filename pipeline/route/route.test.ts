@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RULES } from '../../schemas/default-rules.js';
-import type { BureauId, ChangeType, Overlap, Zone, ZoneKind } from '../model.js';
+import { DEFAULT_RULES } from './default-rules.js';
+import type { BureauId, ChangeType, ZoneKind } from '../../schemas/vocabulary.js';
+import type { Overlap } from '../../schemas/polygon.js';
+import type { Zone } from '../model.js';
 import { overlayPolygon } from './overlay.js';
 import { routePolygon, seasonalBasis } from './route.js';
 import type { RouteInput } from './route.js';
-import { rect } from './test-geometry.js';
+import { rect } from './testing/test-geometry.js';
 import { ZoneIndex } from './zone-index.js';
 
 function input(overlaps: Partial<Record<ZoneKind, number>>, changeType: ChangeType = 'construction', extra: Partial<RouteInput> = {}): RouteInput {

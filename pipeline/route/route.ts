@@ -4,7 +4,8 @@
  */
 import type { Rule, RuleTable } from '../../schemas/rule-table.js';
 import { zoneNameZh } from '../../schemas/rule-table.js';
-import type { BureauId, ChangeType, Overlap, Priority, ZoneKind } from '../model.js';
+import type { BureauId, ChangeType, Priority, ZoneKind } from '../../schemas/vocabulary.js';
+import type { Overlap } from '../../schemas/polygon.js';
 
 export interface RouteInput {
   overlaps: Partial<Record<ZoneKind, Overlap>>;

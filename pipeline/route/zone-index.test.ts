@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Zone } from '../model.js';
-import { rect } from './test-geometry.js';
+import { rect } from './testing/test-geometry.js';
 import { bboxOf, ZoneIndex } from './zone-index.js';
 
 function zone(id: string, kind: Zone['kind'], x0: number, y0: number, x1: number, y1: number): Zone {

@@ -7,7 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { postgis } from '@electric-sql/pglite-postgis';
 import pg from 'pg';
-import { TubanError } from '../errors.js';
+import { TubanError } from '../../schemas/errors.js';
+import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from './directory-lock.js';
 import type { Database, Queryable, QueryResult } from './queryable.js';
 
 export interface OpenOptions {
@@ -16,6 +17,12 @@ export interface OpenOptions {
    * stay isolated. PostGIS itself stays where it is installed (normally `public`).
    */
   schema?: string;
+  /**
+   * An embedded directory is held by one process at a time (`directory-lock.ts`). Pass a lock
+   * already taken on it (the batch takes it before planning, to fail or wait up front), or the
+   * options to take it here. Either way closing the database releases it.
+   */
+  lock?: DirectoryLock | LockOptions;
 }
 
 /** SQLSTATE classes that a retry can cure: connection loss, serialisation failure, deadlock, shutdown. */
@@ -44,7 +51,7 @@ function quoteIdent(name: string): string {
  *   memory, for tests), or a 'postgres://' / 'postgresql://' URL (a server with PostGIS available).
  */
 export async function openDatabase(target: string, opts: OpenOptions = {}): Promise<Database> {
-  const db = /^postgres(ql)?:\/\//i.test(target) ? await openServer(target, opts) : await openEmbedded(target);
+  const db = /^postgres(ql)?:\/\//i.test(target) ? await openServer(target, opts) : await openEmbedded(target, opts.lock);
   try {
     await ensurePostgis(db);
     if (opts.schema) {
@@ -74,10 +81,18 @@ async function ensurePostgis(db: Database): Promise<void> {
   }
 }
 
-async function openEmbedded(target: string): Promise<Database> {
+async function openEmbedded(target: string, lockOrOptions: DirectoryLock | LockOptions = {}): Promise<Database> {
   const isMemory = target === 'memory://' || target.startsWith('memory://');
-  if (!isMemory) await mkdir(target, { recursive: true });
-  const lite = await PGlite.create(isMemory ? 'memory://' : target, { extensions: { postgis } });
+  // Before anything touches the directory, initdb of a fresh one included.
+  const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await acquireDirectoryLock(target, lockOrOptions);
+  let lite: PGlite;
+  try {
+    if (!isMemory) await mkdir(target, { recursive: true });
+    lite = await PGlite.create(isMemory ? 'memory://' : target, { extensions: { postgis } });
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
   let closed = false;
   return {
     kind: 'pglite',
@@ -98,7 +113,11 @@ async function openEmbedded(target: string): Promise<Database> {
     async close() {
       if (closed) return;
       closed = true;
-      await lite.close();
+      try {
+        await lite.close();
+      } finally {
+        await lock?.release();
+      }
     },
   };
 }

@@ -5,8 +5,9 @@
  */
 import type { Polygon } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Detection, MonitoringPolygon } from '../model.js';
-import { SQM_PER_MU } from '../model.js';
+import type { Detection } from '../model.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
+import { SQM_PER_MU } from '../../schemas/vocabulary.js';
 import { MIGRATIONS, migrate } from './migrations.js';
 import { openDatabase } from './open-database.js';
 import type { Database } from './queryable.js';

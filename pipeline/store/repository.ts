@@ -5,10 +5,14 @@
  * lists are sent as one jsonb array per statement, so a write is a few round trips whatever its size.
  */
 import type { MultiPolygon, Polygon } from 'geojson';
-import { TubanError } from '../errors.js';
-import type { TubanErrorJSON } from '../errors.js';
-import type { BureauId, ChangeType, Detection, DetectorStamp, MonitoringPolygon, Overlap, Priority, RejectedInput, ZoneKind } from '../model.js';
+import { TubanError } from '../../schemas/errors.js';
+import type { TubanErrorJSON } from '../../schemas/errors.js';
+import type { Detection, RejectedInput } from '../model.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
+import type { ChangeType } from '../../schemas/vocabulary.js';
+import { shiftSerial } from '../codes.js';
 import type { Database, Queryable } from './queryable.js';
+import { lockSerials, serialOffsets } from './serial-allocation.js';
 
 /** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
 const CHUNK = 500;
@@ -258,95 +262,76 @@ export async function replaceBatchPolygons(
   polys: readonly MonitoringPolygon[],
   supersedes: { epoch: string; tileIds: readonly string[] } | null = null,
 ): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.query('DELETE FROM polygons WHERE batch_id = $1', [batchId]);
-    if (supersedes && supersedes.tileIds.length > 0) {
-      await tx.query('DELETE FROM polygons WHERE epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
-    }
-    for (const part of chunks(polys)) {
-      await tx.query(
-        `INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
-           reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
-           routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id)
-         SELECT e->>'epoch', e->>'code', $1, ST_SetSRID(ST_GeomFromGeoJSON(e->>'geometry'), 4326),
-           ST_SetSRID(ST_MakePoint((e->'centroid'->>0)::float8, (e->'centroid'->>1)::float8), 4326),
-           (e->>'areaM2')::float8, (e->>'areaMu')::float8, e->>'changeType', e->>'changeClass', (e->>'confidence')::float8,
-           e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date, e->>'landClassBefore', e->'overlaps',
-           e->>'districtCode', e->>'districtName', e->>'leadBureau', e->'coBureaus', e->>'routingReason', e->>'ruleId',
-           e->>'priority', e->'priorityReasons', e->>'previousCode', e->'detector', e->>'tileId'
-         FROM jsonb_array_elements($2::jsonb) AS e`,
-        [batchId, JSON.stringify(part)],
-      );
-    }
+  await db.transaction((tx) => writeBatchPolygons(tx, batchId, polys, supersedes));
+}
+
+/**
+ * Store a finalised batch's polygons, numbering them in the same transaction: `polys` carry serials
+ * from 1 per district (`assignCodes` with no start), which move past the serials other batches of
+ * the month hold on other tiles, under a lock per (epoch, district) (`serial-allocation.ts`); a
+ * re-run keeps its codes. Supersedes earlier batches on `tileIds` as `replaceBatchPolygons` does.
+ * Returns the polygons with the codes stored.
+ */
+export async function storeBatchPolygons(
+  db: Database,
+  batchId: string,
+  polys: readonly MonitoringPolygon[],
+  scope: { epoch: string; tileIds: readonly string[] },
+): Promise<MonitoringPolygon[]> {
+  const counts = new Map<string, number>();
+  for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
+  return db.transaction(async (tx) => {
+    await lockSerials(tx, scope.epoch, counts.keys());
+    const offsets = await serialOffsets(tx, scope.epoch, batchId, counts, await serialsInUse(tx, scope.epoch, batchId, scope.tileIds));
+    const coded = polys.map((p) => ({ ...p, code: shiftSerial(p.code, offsets.get(p.districtCode) ?? 0) }));
+    await writeBatchPolygons(tx, batchId, coded, scope);
+    return coded;
   });
 }
 
-interface PolygonRow {
-  epoch: string;
-  code: string;
-  geom: string;
-  lon: number;
-  lat: number;
-  area_m2: number;
-  area_mu: number;
-  change_type: ChangeType;
-  change_class: string;
-  confidence: number;
-  reasons: string[];
-  before_date: string;
-  after_date: string;
-  land_class_before: string | null;
-  zone_overlaps: Partial<Record<ZoneKind, Overlap>>;
-  district_code: string;
-  district_name: string;
-  lead_bureau: BureauId;
-  co_bureaus: BureauId[];
-  routing_reason: string;
-  rule_id: string;
-  priority: Priority;
-  priority_reasons: string[];
-  previous_code: string | null;
-  detector: DetectorStamp;
-  tile_id: string;
+async function writeBatchPolygons(
+  tx: Queryable,
+  batchId: string,
+  polys: readonly MonitoringPolygon[],
+  supersedes: { epoch: string; tileIds: readonly string[] } | null,
+): Promise<void> {
+  await tx.query('DELETE FROM polygons WHERE batch_id = $1', [batchId]);
+  if (supersedes && supersedes.tileIds.length > 0) {
+    await tx.query('DELETE FROM polygons WHERE epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
+  }
+  for (const part of chunks(polys)) {
+    await tx.query(
+      `INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
+         reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
+         routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id)
+       SELECT e->>'epoch', e->>'code', $1, ST_SetSRID(ST_GeomFromGeoJSON(e->>'geometry'), 4326),
+         ST_SetSRID(ST_MakePoint((e->'centroid'->>0)::float8, (e->'centroid'->>1)::float8), 4326),
+         (e->>'areaM2')::float8, (e->>'areaMu')::float8, e->>'changeType', e->>'changeClass', (e->>'confidence')::float8,
+         e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date, e->>'landClassBefore', e->'overlaps',
+         e->>'districtCode', e->>'districtName', e->>'leadBureau', e->'coBureaus', e->>'routingReason', e->>'ruleId',
+         e->>'priority', e->'priorityReasons', e->>'previousCode', e->'detector', e->>'tileId'
+       FROM jsonb_array_elements($2::jsonb) AS e`,
+      [batchId, JSON.stringify(part)],
+    );
+  }
 }
+
+/** A polygons row as loadPolygons selects it: the record's own fields (columns aliased), the geometry as GeoJSON text. */
+type PolygonRow = Omit<MonitoringPolygon, 'geometry' | 'centroid'> & { geom: string; lon: number; lat: number };
 
 /** A batch's monitoring polygons, ordered by district then serial (length first, so 10000 follows 9999). */
 export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
   const r = await db.query<PolygonRow>(
-    `SELECT epoch, code, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat, area_m2, area_mu,
-            change_type, change_class, confidence, reasons, before_date::text AS before_date, after_date::text AS after_date,
-            land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus, routing_reason, rule_id,
-            priority, priority_reasons, previous_code, detector, tile_id
+    `SELECT epoch, code, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat,
+            area_m2 AS "areaM2", area_mu AS "areaMu", change_type AS "changeType", change_class AS "changeClass", confidence, reasons,
+            before_date::text AS "beforeDate", after_date::text AS "afterDate", land_class_before AS "landClassBefore",
+            zone_overlaps AS overlaps, district_code AS "districtCode", district_name AS "districtName", lead_bureau AS "leadBureau",
+            co_bureaus AS "coBureaus", routing_reason AS "routingReason", rule_id AS "ruleId", priority, priority_reasons AS "priorityReasons",
+            previous_code AS "previousCode", detector, tile_id AS "tileId"
      FROM polygons WHERE batch_id = $1 ORDER BY district_code, length(code), code`,
     [batchId],
   );
-  return r.rows.map((x) => ({
-    code: x.code,
-    epoch: x.epoch,
-    geometry: JSON.parse(x.geom) as Polygon,
-    centroid: [x.lon, x.lat],
-    areaM2: x.area_m2,
-    areaMu: x.area_mu,
-    changeType: x.change_type,
-    changeClass: x.change_class,
-    confidence: x.confidence,
-    reasons: x.reasons,
-    beforeDate: x.before_date,
-    afterDate: x.after_date,
-    landClassBefore: x.land_class_before,
-    overlaps: x.zone_overlaps,
-    districtCode: x.district_code,
-    districtName: x.district_name,
-    leadBureau: x.lead_bureau,
-    coBureaus: x.co_bureaus,
-    routingReason: x.routing_reason,
-    ruleId: x.rule_id,
-    priority: x.priority,
-    priorityReasons: x.priority_reasons,
-    previousCode: x.previous_code,
-    detector: x.detector,
-    tileId: x.tile_id,
-  }));
+  return r.rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: JSON.parse(geom) as Polygon, centroid: [lon, lat], ...rest }));
 }
 
 /**

@@ -4,7 +4,7 @@
 import { Queue, type Job } from 'bullmq';
 import type { ConnectionOptions } from 'bullmq';
 import type { Queryable } from '../../pipeline/store/queryable.js';
-import type { ErrorCode } from '../../pipeline/errors.js';
+import type { ErrorCode } from '../../schemas/errors.js';
 import { resolveTarget } from './connection.js';
 import { finaliseJobId } from './enqueue-batch.js';
 import { decodeFailure } from './job-failure.js';

@@ -4,11 +4,7 @@
  * with their own queue name and key prefix.
  */
 import type { ConnectionOptions } from 'bullmq';
-
-/** One queue holds both job names; the worker dispatches on `job.name`. */
-export const DEFAULT_QUEUE_NAME = 'tuban';
-/** Redis key prefix (BullMQ's default is `bull`; ours keeps Tuban's keys recognisable). */
-export const DEFAULT_QUEUE_PREFIX = 'tuban';
+import { config } from '../../pipeline/config.js';
 
 export interface QueueTarget {
   /** A `redis://` URL or BullMQ connection options. */
@@ -30,12 +26,13 @@ export function redisConnection(connection: string | ConnectionOptions): Connect
 /**
  * Explicit options win; then TUBAN_QUEUE_NAME / TUBAN_QUEUE_PREFIX (so `tuban worker`
  * processes spawned by a benchmark or a second deployment share a private queue without new
- * CLI flags); then the defaults.
+ * CLI flags); then the defaults (`pipeline/config.ts`: one queue named `tuban` holds both job
+ * names, and the Redis key prefix `tuban` — BullMQ's is `bull` — keeps Tuban's keys recognisable).
  */
 export function resolveTarget(target: QueueTarget): { connection: ConnectionOptions; queueName: string; prefix: string } {
   return {
     connection: redisConnection(target.connection),
-    queueName: target.queueName ?? (process.env.TUBAN_QUEUE_NAME || DEFAULT_QUEUE_NAME),
-    prefix: target.queuePrefix ?? (process.env.TUBAN_QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX),
+    queueName: target.queueName ?? config().queueName,
+    prefix: target.queuePrefix ?? config().queuePrefix,
   };
 }

@@ -4,7 +4,7 @@
  * child has finished, which is exactly the "after every tile" the finaliser needs.
  */
 import { FlowProducer, type FlowJobNode, type JobsOptions } from 'bullmq';
-import { jobId, type JobPayload } from '../jobs.js';
+import { jobId, type JobPayload } from '../../schemas/jobs.js';
 import { resolveTarget, type QueueTarget } from './connection.js';
 
 export interface EnqueueBatchOptions {

@@ -4,7 +4,7 @@
  * reconnect and reads the current state again.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { resolveTarget } from './connection.js';
 import { decodeFailure } from './job-failure.js';
 import { readBatchProgress, type BatchProgress, type QueueRef } from './batch-status.js';

@@ -3,7 +3,7 @@
  * code and subject so the finalise job, `tuban status` and any other process can decide by
  * code instead of parsing prose.
  */
-import { TubanError, type ErrorCode, DISPOSITION } from '../../pipeline/errors.js';
+import { TubanError, type ErrorCode, DISPOSITION } from '../../schemas/errors.js';
 
 const MARK = 'tuban-error ';
 

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { openDatabase } from '../../pipeline/store/open-database.js';
 import type { Database } from '../../pipeline/store/queryable.js';
-import type { JobHandlers } from '../jobs.js';
+import type { JobHandlers } from '../../schemas/jobs.js';
 import { servers, uniqueName } from '../testing/test-servers.js';
 import { enqueueBatch } from './enqueue-batch.js';
 import { startWorker } from './start-worker.js';

@@ -8,6 +8,7 @@ import { generateScene } from '../../fixtures/synthetic-scene.js';
 import { BatchArgsSchema } from '../../pipeline/batch/batch-args.js';
 import { createHandlers } from '../../pipeline/batch/handlers.js';
 import { exportBatch, planAndStore, runBatch } from '../../pipeline/batch/run-batch.js';
+import { loadRuleTable } from '../../pipeline/route/load-rule-table.js';
 import { openDatabase } from '../../pipeline/store/open-database.js';
 import { migrate } from '../../pipeline/store/migrations.js';
 import type { Database } from '../../pipeline/store/queryable.js';
@@ -71,7 +72,7 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     expect(ids).toHaveLength(tileIds.length + 1);
     expect(new Set(ids).size).toBe(ids.length);
     expect(jobs.every((j) => j.attemptsMade === 1)).toBe(true);
-    const queued = await exportBatch(dbB, plan.batchId, join(dir, 'out-queue'), args.rules);
+    const queued = await exportBatch(dbB, plan.batchId, join(dir, 'out-queue'), await loadRuleTable(args.rules));
 
     const [polysA, polysB] = await Promise.all([repo.loadPolygons(dbA, plan.batchId), repo.loadPolygons(dbB, plan.batchId)]);
     expect(polysA.length).toBeGreaterThan(0);

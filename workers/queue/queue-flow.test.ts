@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import type pg from 'pg';
-import { TubanError } from '../../pipeline/errors.js';
+import { TubanError } from '../../schemas/errors.js';
 import { scratchSchema, servers, uniqueName } from '../testing/test-servers.js';
 import { createRecordingTables, recordingHandlers, type RecordingOptions } from '../testing/recording-handlers.js';
 import { enqueueBatch } from './enqueue-batch.js';

@@ -12,6 +12,7 @@ import type { TileOutcome } from '../../pipeline/batch/batch-report.js';
 import { createHandlers } from '../../pipeline/batch/handlers.js';
 import type { BatchPlan } from '../../pipeline/batch/plan-batch.js';
 import { exportBatch, planAndStore, runBatch } from '../../pipeline/batch/run-batch.js';
+import { loadRuleTable } from '../../pipeline/route/load-rule-table.js';
 import { migrate } from '../../pipeline/store/migrations.js';
 import { openDatabase } from '../../pipeline/store/open-database.js';
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
@@ -129,7 +130,7 @@ describe.runIf(servers)('queued batch with real handlers under faults', () => {
     } finally {
       await queue.close();
     }
-    await exportBatch(db, plan.batchId, join(dir, 'out-kill'), args.rules);
+    await exportBatch(db, plan.batchId, join(dir, 'out-kill'), await loadRuleTable(args.rules));
     expect(await comparableOutputs(join(dir, 'out-kill'))).toEqual(reference);
   });
 
@@ -178,7 +179,7 @@ describe.runIf(servers)('queued batch with real handlers under faults', () => {
     } finally {
       await queue.close();
     }
-    await exportBatch(db, plan.batchId, join(dir, 'out-pgdrop'), args.rules);
+    await exportBatch(db, plan.batchId, join(dir, 'out-pgdrop'), await loadRuleTable(args.rules));
     expect(await comparableOutputs(join(dir, 'out-pgdrop'))).toEqual(reference);
   });
 
@@ -199,7 +200,7 @@ describe.runIf(servers)('queued batch with real handlers under faults', () => {
     } finally {
       await queue.close();
     }
-    await exportBatch(db, plan.batchId, join(dir, 'out-term'), args.rules);
+    await exportBatch(db, plan.batchId, join(dir, 'out-term'), await loadRuleTable(args.rules));
     expect(await comparableOutputs(join(dir, 'out-term'))).toEqual(reference);
   });
 
@@ -217,7 +218,7 @@ describe.runIf(servers)('queued batch with real handlers under faults', () => {
     } finally {
       await queue.close();
     }
-    await exportBatch(db, plan.batchId, join(dir, 'out-poison'), args.rules);
+    await exportBatch(db, plan.batchId, join(dir, 'out-poison'), await loadRuleTable(args.rules));
     expect(await comparableOutputs(join(dir, 'out-poison'))).toEqual(reference);
   });
 });

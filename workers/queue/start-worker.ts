@@ -13,8 +13,9 @@
 import { hostname } from 'node:os';
 import { Worker, UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
 import { pino, type Logger } from 'pino';
-import { JobPayloads, type JobContext, type JobHandlers, type JobName } from '../jobs.js';
-import { TubanError, asTubanError } from '../../pipeline/errors.js';
+import { JobPayloads, type JobContext, type JobHandlers, type JobName } from '../../schemas/jobs.js';
+import { TubanError, asTubanError } from '../../schemas/errors.js';
+import { config } from '../../pipeline/config.js';
 import { resolveTarget } from './connection.js';
 import { decodeFailure, encodeFailure } from './job-failure.js';
 
@@ -75,7 +76,7 @@ async function checkChildFailures(job: Job, batchId: string): Promise<void> {
 
 export function startWorker(opts: StartWorkerOptions): WorkerHandle {
   const { connection, queueName, prefix } = resolveTarget(opts);
-  const log = (opts.log ?? pino({ level: process.env.TUBAN_LOG_LEVEL ?? 'info' })).child({ queue: queueName });
+  const log = (opts.log ?? pino({ level: config().logLevel })).child({ queue: queueName });
   const shutdown = new AbortController();
   const handlers = opts.handlers as Record<JobName, (payload: unknown, ctx: JobContext) => Promise<unknown>>;
 

@@ -4,7 +4,7 @@
  * tiles ran, how often, on which worker, and what the finaliser saw.
  */
 import type pg from 'pg';
-import type { JobContext, JobHandlers } from '../jobs.js';
+import type { JobContext, JobHandlers } from '../../schemas/jobs.js';
 
 export interface RecordingOptions {
   /** Runs before a tile's row is written; throw to fail the attempt, await to make it slow. */

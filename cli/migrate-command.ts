@@ -1,0 +1,21 @@
+/**
+ * `tuban migrate`: create or upgrade a database before first use — the embedded directory
+ * (PGlite's first start runs initdb and loads PostGIS, ~13 s once) or a server, before its workers start.
+ */
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import type { Flags } from './args.js';
+import { dbTarget } from './db-target.js';
+import { lockOptionsFromFlags } from './db-lock.js';
+
+export async function migrateCommand(flags: Flags): Promise<number> {
+  const target = dbTarget(flags);
+  const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags) });
+  try {
+    const applied = await migrate(db);
+    process.stdout.write(`${db.kind} database ${target.replace(/:[^:@/]*@/, ':***@')}: ${applied.length ? `applied migrations ${applied.join(', ')}` : 'up to date'}\n`);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

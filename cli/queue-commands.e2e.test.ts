@@ -1,0 +1,112 @@
+/**
+ * Production mode end to end with the built CLI: two `tuban worker` processes, then
+ * `tuban batch … --queue` with the same arguments as an embedded `tuban batch`, `tuban status`,
+ * and SIGTERM. Needs `npm run build` first and the test servers (npm test does both).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
+import { comparableOutputs } from '../workers/testing/batch-outputs.js';
+import { servers, uniqueName } from '../workers/testing/test-servers.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
+
+describe.runIf(servers)('tuban worker / batch --queue / status against real servers', () => {
+  let dir: string;
+  let scene: SceneManifest;
+  let admin: pg.Client;
+  const schemas: string[] = [];
+  const workers: ChildProcess[] = [];
+  const queueEnv = { TUBAN_QUEUE_NAME: uniqueName('q'), TUBAN_QUEUE_PREFIX: uniqueName('p'), TUBAN_LOG_LEVEL: 'info' };
+
+  /** A DATABASE_URL whose sessions see only a fresh schema, as a separate deployment would. */
+  async function databaseUrl(label: string): Promise<string> {
+    const schema = uniqueName(label);
+    await admin.query(`create schema ${schema}`);
+    schemas.push(schema);
+    const url = new URL(servers!.databaseUrl);
+    url.searchParams.set('options', `-c search_path=${schema},public`);
+    return url.toString();
+  }
+
+  async function tuban(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    }
+  }
+
+  const batchArgs = (out: string) => ['batch', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath, '--out', out];
+
+  beforeAll(async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' before this test (npm test does)`);
+    dir = await mkdtemp(join(tmpdir(), 'tuban-queue-e2e-'));
+    scene = await generateScene({ dir: join(dir, 'scene'), size: 256, seed: 3, tilesPerSide: 2 });
+    admin = new pg.Client({ connectionString: servers!.databaseUrl });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    for (const s of schemas) await admin?.query(`drop schema ${s} cascade`).catch(() => {});
+    await admin?.end();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes the same outputs as the embedded run, answers status, and the workers stop cleanly on SIGTERM', async () => {
+    const embeddedDb = await databaseUrl('cli_embedded');
+    const embedded = await tuban([...batchArgs(join(dir, 'out-embedded')), '--db', embeddedDb], {});
+    expect(embedded.code, embedded.stderr).toBe(0);
+
+    const env = { ...queueEnv, DATABASE_URL: await databaseUrl('cli_queue'), REDIS_URL: servers!.redisUrl };
+    const started: Promise<void>[] = [];
+    for (let i = 0; i < 2; i++) {
+      const w = spawn(process.execPath, [CLI, 'worker', '--concurrency', '1'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      workers.push(w);
+      let err = '';
+      started.push(
+        new Promise((resolve, reject) => {
+          w.stderr!.on('data', (d: Buffer) => {
+            err += d.toString();
+            if (err.includes('worker started')) resolve();
+          });
+          w.once('exit', (code) => reject(new Error(`tuban worker exited (${code}) before starting: ${err}`)));
+        }),
+      );
+    }
+    await Promise.all(started);
+
+    const queued = await tuban([...batchArgs(join(dir, 'out-queue')), '--queue'], env);
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.stderr).toMatch(/progress 100%|4\/4 tiles/);
+    const batchId = /^Batch (\S+)/m.exec(queued.stdout)?.[1];
+    expect(batchId).toBeTruthy();
+    expect(await comparableOutputs(join(dir, 'out-queue'))).toEqual(await comparableOutputs(join(dir, 'out-embedded')));
+
+    const status = await tuban(['status', batchId!], env);
+    expect(status.code, status.stderr).toBe(0);
+    const s = JSON.parse(status.stdout) as { state: string; tilesTotal: number; tilesDone: number; record?: { status: string } };
+    expect(s).toMatchObject({ state: 'completed', tilesTotal: 4, tilesDone: 4, record: { status: 'done' } });
+    expect((await tuban(['status', 'no-such-batch'], env)).code).toBe(2);
+
+    const exits = workers.map((w) => new Promise<number | null>((resolve) => w.once('exit', (code) => resolve(code))));
+    for (const w of workers) w.kill('SIGTERM');
+    expect(await Promise.all(exits)).toEqual([0, 0]);
+  });
+
+  it('refuses --queue without a server database or REDIS_URL (usage error, exit 64)', async () => {
+    const noRedis = await tuban([...batchArgs(join(dir, 'out-x')), '--queue', '--db', await databaseUrl('cli_noredis')], { REDIS_URL: '' });
+    expect(noRedis.code).toBe(64);
+    expect(noRedis.stderr).toContain('REDIS_URL');
+  });
+});

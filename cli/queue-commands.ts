@@ -1,0 +1,73 @@
+/**
+ * Production mode from the command line: `tuban batch --queue` plans the batch into the
+ * PostGIS server and enqueues it as a BullMQ flow, follows it, then writes the same outputs as
+ * the embedded run; `tuban worker` runs the same handlers on any machine; `tuban status` asks.
+ */
+import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
+import { followBatch } from '../workers/queue/follow-batch.js';
+import { batchStatus } from '../workers/queue/batch-status.js';
+import { startWorker } from '../workers/queue/start-worker.js';
+import type { BatchArgs } from '../pipeline/batch/batch-args.js';
+import { createHandlers } from '../pipeline/batch/handlers.js';
+import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
+import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../pipeline/batch/run-batch.js';
+import { config } from '../pipeline/config.js';
+import { createLogger } from '../pipeline/log.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { UsageError, one, type Flags } from './args.js';
+
+function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
+  const v = flag ?? (name === 'DATABASE_URL' ? config().databaseUrl : config().redisUrl);
+  if (!v) throw new UsageError(`${name} is not set: production mode needs a PostgreSQL+PostGIS server and Redis (see README, "Production")`);
+  return v;
+}
+
+export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
+  if (opts.db.kind !== 'postgres') throw new UsageError('--queue needs a PostgreSQL server (--db postgres://… or DATABASE_URL): workers on other machines cannot reach an embedded database');
+  const redis = need('REDIS_URL');
+  const plan = await planAndStore(opts.db, args, opts.log);
+  await enqueueBatch(redis, { batchId: plan.batchId, tileIds: plan.tiles.map((t) => t.tile.id) });
+  opts.log.info({ batchId: plan.batchId }, 'batch enqueued');
+  await followBatch(redis, plan.batchId, (p) => {
+    const total = p.tilesTotal + 1;
+    opts.onProgress?.((p.tilesDone + p.finalisePercent / 100) / total, `${p.tilesDone}/${p.tilesTotal} tiles (${p.state})`);
+  });
+  return { plan, ...(await exportBatch(opts.db, plan.batchId, opts.out, await loadRuleTable(args.rules))) };
+}
+
+export async function workerCommand(flags: Flags): Promise<number> {
+  const concurrency = Number(one(flags, 'concurrency') ?? '1');
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
+  const log = createLogger({ level: (one(flags, 'log-level') ?? config().logLevel) as 'info' });
+  const db = await openDatabase(need('DATABASE_URL', one(flags, 'db')));
+  try {
+    await migrate(db);
+    const handle = startWorker({ connection: need('REDIS_URL'), handlers: createHandlers({ db, log, mode: 'queue', tilesAtOnce: concurrency }), concurrency, log });
+    log.info({ concurrency }, 'worker started');
+    // startWorker closes on SIGTERM/SIGINT and aborts its signal; we exit once it has closed.
+    await new Promise<void>((resolve) => handle.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await handle.close();
+    log.info('worker stopped');
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+export async function statusCommand(flags: Flags, positional: string[]): Promise<number> {
+  const batchId = positional[0];
+  if (!batchId) throw new UsageError('tuban status <batch-id>');
+  const db = await openDatabase(need('DATABASE_URL', one(flags, 'db')));
+  try {
+    const status = await batchStatus(need('REDIS_URL'), db, batchId);
+    if (!status) {
+      process.stderr.write(`batch ${batchId} is not on the queue\n`);
+      return 2;
+    }
+    process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * End to end: the built `tuban batch` command on a generated scene with planted changes,
+ * a prior epoch on another CRS grid, two tiles per side, clouds, a corrupt tile and an empty
+ * zone file among the inputs. Needs `npm run build` first (npm test does it).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { booleanIntersects } from '@turf/turf';
+import type { FeatureCollection, Polygon } from 'geojson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
+import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
+import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
+
+let dir: string;
+let scene: SceneManifest;
+
+async function tuban(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+function batchArgs(out: string, extraZones: string[] = []): string[] {
+  return ['batch', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath, ...extraZones, '--out', out, '--db', join(dir, 'db')];
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' before this test (npm test does)`);
+  dir = await mkdtemp(join(tmpdir(), 'tuban-e2e-'));
+  scene = await generateScene({ dir: join(dir, 'scene'), size: 640, seed: 11, tilesPerSide: 2, priorCrs: 'EPSG:4527', clouds: true });
+  // Bad inputs beside good ones: a truncated TIFF among the tiles and an empty zone file.
+  await writeFile(join(scene.currentDir, 'broken_tile.tif'), Buffer.from([0x49, 0x49, 0x2a, 0x00, 0x08, 0x00, 0x00, 0x00, 0x13]));
+  await writeFile(join(dir, 'empty-zones.geojson'), JSON.stringify({ type: 'FeatureCollection', features: [] }));
+}, 300_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('tuban batch on a generated scene', () => {
+  let first: { code: number; stdout: string };
+  let polys: FeatureCollection<Polygon>;
+  let report: BatchReport;
+
+  it('completes, reports the bad inputs by name and writes every output', async () => {
+    first = await tuban(batchArgs(join(dir, 'out1'), [join(dir, 'empty-zones.geojson')]));
+    expect(first.code, first.stdout).toBe(0);
+    for (const f of ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'not-observed.geojson', 'batch-report.json']) expect(existsSync(join(dir, 'out1', f)), f).toBe(true);
+    polys = JSON.parse(await readFile(join(dir, 'out1', 'polygons.geojson'), 'utf8'));
+    report = JSON.parse(await readFile(join(dir, 'out1', 'batch-report.json'), 'utf8'));
+    const rejected = report.rejected.map((r) => `${r.error.code} ${r.subject}`);
+    expect(rejected.some((r) => r.startsWith('TILE.UNREADABLE') && r.includes('broken_tile.tif')), rejected.join('\n')).toBe(true);
+    expect(rejected.some((r) => r.startsWith('ZONES.EMPTY') && r.includes('empty-zones.geojson')), rejected.join('\n')).toBe(true);
+    expect(report.tiles.filter((t) => t.status === 'done')).toHaveLength(4);
+    expect(report.notObservedM2).toBeGreaterThan(0); // the scene has clouds
+    const hidden = JSON.parse(await readFile(join(dir, 'out1', 'not-observed.geojson'), 'utf8')) as FeatureCollection;
+    expect(hidden.features.length).toBeGreaterThan(0);
+    expect(first.stdout).toContain('Polygons');
+  });
+
+  it('finds at least 90 % of planted changes above the MMU, routed to the expected bureau and district', () => {
+    const planted = scene.planted.filter((p) => p.areaM2 >= DEFAULT_DETECTOR_PARAMS.components.mmuM2 && p.expectedLead !== null);
+    expect(planted.length).toBeGreaterThan(10);
+    const misses: string[] = [];
+    const misrouted: string[] = [];
+    for (const p of planted) {
+      const hits = polys.features.filter((f) => booleanIntersects(f.geometry, p.geometry));
+      if (hits.length === 0) {
+        misses.push(`${p.id} ${p.changeType} ${p.areaM2.toFixed(0)} m² in ${p.zoneKind}`);
+        continue;
+      }
+      const biggest = hits.reduce((a, b) => ((a.properties?.area_m2 ?? 0) >= (b.properties?.area_m2 ?? 0) ? a : b));
+      const props = biggest.properties ?? {};
+      if (props.lead_bureau !== p.expectedLead || props.district_code !== p.expectedDistrictCode) {
+        misrouted.push(`${p.id} in ${p.zoneKind}: expected ${p.expectedLead}/${p.expectedDistrictCode}, got ${props.lead_bureau}/${props.district_code} (${props.routing_reason})`);
+      }
+    }
+    const found = planted.length - misses.length;
+    expect(found / planted.length, `missed:\n${misses.join('\n')}`).toBeGreaterThanOrEqual(0.9);
+    expect(misrouted, misrouted.join('\n')).toEqual([]);
+  });
+
+  it('issues no polygon for farming (vegetation loss on farmland) and counts it in the report', () => {
+    const farming = scene.planted.filter((p) => p.expectedLead === null && p.areaM2 >= DEFAULT_DETECTOR_PARAMS.components.mmuM2);
+    expect(farming.length).toBeGreaterThan(0);
+    const issued = farming.filter((p) => polys.features.some((f) => f.properties?.change_type === 'vegetation_loss' && booleanIntersects(f.geometry, p.geometry)));
+    expect(issued.map((p) => p.id)).toEqual([]);
+    expect(report.counts.seasonal.polygons).toBeGreaterThan(0);
+  });
+
+  it('keeps false polygons to about 10 %', () => {
+    const falsePolys = polys.features.filter((f) => !scene.planted.some((p) => booleanIntersects(f.geometry, p.geometry)));
+    expect(polys.features.length).toBeGreaterThan(15);
+    // About 20 polygons on this scene: one is 5 %, so the bound is 2 false ones in ~20 issued.
+    expect(falsePolys.length / polys.features.length, falsePolys.map((f) => `${f.properties?.code} ${f.properties?.change_type} ${f.properties?.area_m2}`).join('\n')).toBeLessThanOrEqual(0.11);
+  });
+
+  it('gives every polygon the documented properties, and the ledger one row per new polygon', async () => {
+    for (const f of polys.features) {
+      const p = f.properties ?? {};
+      expect(p.code).toMatch(/^\d{6}-\d{6}-\d{4}$/);
+      expect(p.epoch).toBe(scene.epoch);
+      expect(p.area_mu).toBeCloseTo(p.area_m2 / (10000 / 15), 1);
+      expect(p.confidence).toBeGreaterThanOrEqual(0);
+      expect(p.confidence).toBeLessThanOrEqual(1);
+      expect(p.before_date).toBe(scene.beforeDate);
+      expect(p.after_date).toBe(scene.afterDate);
+      expect(Array.isArray(p.reasons) && p.reasons.length > 0).toBe(true);
+      expect(p.detector_version).toBeTruthy();
+    }
+    const csv = (await readFile(join(dir, 'out1', 'ledger.csv'), 'utf8')).replace(/^\uFEFF/, '');
+    const lines = csv.trim().split(/\r?\n/);
+    expect(lines[0]).toContain('图斑编号');
+    expect(lines.length - 1).toBe(polys.features.filter((f) => f.properties?.previous_code === null).length);
+  });
+
+  it('re-running the same batch gives the same codes and no duplicate rows', async () => {
+    const again = await tuban(batchArgs(join(dir, 'out2'), [join(dir, 'empty-zones.geojson')]));
+    expect(again.code, again.stdout).toBe(0);
+    const polys2 = JSON.parse(await readFile(join(dir, 'out2', 'polygons.geojson'), 'utf8')) as FeatureCollection<Polygon>;
+    const codes = (fc: FeatureCollection) => fc.features.map((f) => f.properties?.code).sort();
+    expect(codes(polys2)).toEqual(codes(polys));
+    const report2 = JSON.parse(await readFile(join(dir, 'out2', 'batch-report.json'), 'utf8')) as BatchReport;
+    expect(report2.batchId).toBe(report.batchId);
+    expect(report2.counts.polygons).toBe(report.counts.polygons);
+  });
+
+  it('tuban ledger and tuban report read the batch back from the database', async () => {
+    const out = join(dir, 'ledger');
+    const led = await tuban(['ledger', '--epoch', scene.epoch, '--db', join(dir, 'db'), '--out', out]);
+    expect(led.code, led.stderr).toBe(0);
+    expect(led.stdout).toContain('every row 未核查'); // no workflow tables in a batch-only database
+    const csv = (await readFile(join(out, `ledger-${scene.epoch}.csv`), 'utf8')).replace(/^\uFEFF/, '');
+    const batchCsv = (await readFile(join(dir, 'out1', 'ledger.csv'), 'utf8')).replace(/^\uFEFF/, '');
+    const codes = (text: string) => text.trim().split(/\r?\n/).slice(1).map((l) => l.split(',')[4]);
+    expect(codes(csv)).toEqual(codes(batchCsv));
+    for (const f of ['xlsx', 'gpkg', 'shp.zip', 'geojson']) expect(existsSync(join(out, `ledger-${scene.epoch}.${f}`)), f).toBe(true);
+    const [y, m] = scene.epoch.split('-').map(Number);
+    const quarter = `${y}Q${Math.ceil(m / 3)}`;
+    const rep = await tuban(['report', '--quarter', quarter, '--db', join(dir, 'db'), '--out', out]);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(rep.stdout).toContain('按区县');
+    expect(existsSync(join(out, `report-${quarter}.xlsx`))).toBe(true);
+    const bad = await tuban(['ledger', '--epoch', '2026-13', '--db', join(dir, 'db')]);
+    expect(bad.code).toBe(64);
+  });
+
+  it('tuban ledger and tuban report take the embedded database lock like batch and migrate', async () => {
+    // Held by this (live) test process: both commands must refuse with DB.LOCKED, exit 75, before opening it.
+    const lock = await acquireDirectoryLock(join(dir, 'db'), { command: 'tuban e2e test' });
+    try {
+      for (const args of [['ledger', '--epoch', scene.epoch], ['report', '--quarter', '2026Q4']]) {
+        const r = await tuban([...args, '--db', join(dir, 'db'), '--out', join(dir, 'locked')]);
+        expect(r.code, `${args[0]}: ${r.stderr}`).toBe(75);
+        expect(r.stderr).toContain('DB.LOCKED');
+        expect(r.stderr).toContain(String(process.pid));
+      }
+    } finally {
+      await lock.release();
+    }
+    expect(existsSync(join(dir, 'locked'))).toBe(false);
+  });
+
+  it('rejects tiles over the memory cap by name and exits 2 when none is left', async () => {
+    const r = await new Promise<{ code: number; stdout: string }>((resolveRun) => {
+      execFile(process.execPath, [CLI, ...batchArgs(join(dir, 'out4'))], { env: { ...process.env, TUBAN_MAX_TILE_BYTES: '100000' }, maxBuffer: 64 << 20 }, (err, stdout) =>
+        resolveRun({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+    });
+    expect(r.code, r.stdout).toBe(2);
+    const rep = JSON.parse(await readFile(join(dir, 'out4', 'batch-report.json'), 'utf8')) as BatchReport;
+    const tooLarge = rep.rejected.filter((x) => x.error.code === 'RASTER.TOO_LARGE');
+    expect(tooLarge).toHaveLength(4);
+    for (const x of tooLarge) expect(x.subject).toMatch(/S2_.*\.tif$/);
+  });
+
+  it('exits 2 when no tile can be used', async () => {
+    const badDir = join(dir, 'only-bad');
+    await rm(badDir, { recursive: true, force: true });
+    await import('node:fs/promises').then((fs) => fs.mkdir(badDir, { recursive: true }));
+    await writeFile(join(badDir, 'x.tif'), 'not a tiff at all');
+    const r = await tuban(['batch', '--epoch', scene.epoch, '--tiles', badDir, '--prior', scene.priorDir, '--zones', scene.zonesPath, '--out', join(dir, 'out3'), '--db', join(dir, 'db')]);
+    expect(r.code).toBe(2);
+    const rep = JSON.parse(await readFile(join(dir, 'out3', 'batch-report.json'), 'utf8')) as BatchReport;
+    expect(rep.rejected.some((x) => x.subject.endsWith('x.tif') && x.error.code === 'TILE.UNREADABLE')).toBe(true);
+  });
+});

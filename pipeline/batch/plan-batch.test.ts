@@ -1,0 +1,32 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Grid } from '../../geo/raster.js';
+import { writeGeoTiffArrays } from '../../geo/tiff/write-geotiff.js';
+import { BatchArgsSchema } from './batch-args.js';
+import { planBatch } from './plan-batch.js';
+
+const root = mkdtempSync(join(tmpdir(), 'tuban-plan-'));
+const grid: Grid = { crs: 'EPSG:32650', width: 16, height: 8, transform: [500000, 10, 0, 4000000, 0, -10] };
+
+async function s2(dir: string, stem: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (const b of ['B02', 'B03', 'B04', 'B08', 'B11', 'B12']) {
+    await writeGeoTiffArrays(join(dir, `${stem}_${b}.tif`), { grid, dtype: 'uint16', bands: [new Uint16Array(16 * 8).fill(500)], nodata: 0 });
+  }
+}
+
+describe('planBatch bands (issue 15)', () => {
+  it('uses B11/B12 on per-band Sentinel-2 data unless --bands names only the four, and the ids differ', async () => {
+    await s2(join(root, 'cur'), 'T50SNA_20261005');
+    await s2(join(root, 'pri'), 'T50SNA_20260905');
+    const base = { epoch: '2026-10', tiles: [join(root, 'cur')], prior: [join(root, 'pri')] };
+    const all = await planBatch(BatchArgsSchema.parse(base));
+    expect(all.tiles.map((t) => t.bands)).toEqual([['blue', 'green', 'red', 'nir', 'swir1', 'swir2']]);
+    const four = await planBatch(BatchArgsSchema.parse({ ...base, bands: ['blue', 'green', 'red', 'nir'] }));
+    expect(four.rejected).toEqual([]);
+    expect(four.tiles.map((t) => t.bands)).toEqual([['blue', 'green', 'red', 'nir']]);
+    expect(four.batchId).not.toBe(all.batchId);
+  });
+});

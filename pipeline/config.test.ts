@@ -1,0 +1,46 @@
+import { totalmem } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { TubanError } from '../schemas/errors.js';
+import { loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      logLevel: 'info',
+      queueName: 'tuban',
+      queuePrefix: 'tuban',
+      maxTileBytes: Math.floor(totalmem() / 2),
+      scoreWorkers: undefined,
+    });
+  });
+
+  it('reads every variable, and counts an empty one as unset', () => {
+    const c = loadConfig({
+      DATABASE_URL: 'postgres://db/tuban',
+      REDIS_URL: 'redis://r:6379',
+      TUBAN_LOG_LEVEL: 'warn',
+      TUBAN_QUEUE_NAME: 'q2',
+      TUBAN_QUEUE_PREFIX: '',
+      TUBAN_MAX_TILE_BYTES: '100000',
+      TUBAN_SCORE_WORKERS: '0',
+    });
+    expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0 });
+  });
+
+  it('rejects a bad value as CONFIG.INVALID naming the variable', () => {
+    // A mistyped memory cap used to fall back silently to half the machine: now it is named.
+    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }]) {
+      let err: unknown;
+      try {
+        loadConfig(env);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TubanError);
+      expect((err as TubanError).code).toBe('CONFIG.INVALID');
+      expect((err as TubanError).message).toContain(Object.keys(env)[0]);
+    }
+  });
+});

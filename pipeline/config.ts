@@ -1,0 +1,74 @@
+/**
+ * Tuban's settings from the environment, declared, validated (zod) and read in one place, once per
+ * process. README's "Settings" table documents each. An empty variable counts as unset. Command-line
+ * flags still win where a command has one (`--db`, `--log-level`).
+ */
+import { totalmem } from 'node:os';
+import { z } from 'zod';
+import { TubanError } from '../schemas/errors.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Unset or '' → undefined, so every default is written once, below. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const envSchema = z.object({
+  DATABASE_URL: optional(z.string()),
+  REDIS_URL: optional(z.string()),
+  TUBAN_LOG_LEVEL: optional(z.enum(LOG_LEVELS)),
+  TUBAN_QUEUE_NAME: optional(z.string()),
+  TUBAN_QUEUE_PREFIX: optional(z.string()),
+  TUBAN_MAX_TILE_BYTES: optional(z.coerce.number().int().positive()),
+  TUBAN_SCORE_WORKERS: optional(z.string()),
+});
+
+export interface Config {
+  /** PostgreSQL URL or embedded database directory; `--db` wins. Unset: `.tuban/db` for batch/migrate, required for worker/status. */
+  databaseUrl: string | undefined;
+  /** Redis URL for `--queue`, `tuban worker`, `tuban status`. */
+  redisUrl: string | undefined;
+  /** Log level of `tuban worker` and of queue workers started without a logger. */
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** BullMQ queue name and Redis key prefix (explicit options in code win). */
+  queueName: string;
+  queuePrefix: string;
+  /** Cap on one tile's full-tile working rasters, bytes: over it a tile is rejected as RASTER.TOO_LARGE. */
+  maxTileBytes: number;
+  /** Score worker threads per tile when set (≥ 0); undefined: chosen from the cores (`defaultScoreWorkers`). */
+  scoreWorkers: number | undefined;
+}
+
+/** Parse an environment (process.env by default); throws TubanError('CONFIG.INVALID') naming the variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const res = envSchema.safeParse(env);
+  if (!res.success) {
+    const msg = res.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ');
+    throw new TubanError('CONFIG.INVALID', msg, 'environment');
+  }
+  const e = res.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    logLevel: e.TUBAN_LOG_LEVEL ?? 'info',
+    queueName: e.TUBAN_QUEUE_NAME ?? 'tuban',
+    queuePrefix: e.TUBAN_QUEUE_PREFIX ?? 'tuban',
+    // Half of this machine's memory by default: the rest is for strips, decoded blocks and the database.
+    maxTileBytes: e.TUBAN_MAX_TILE_BYTES ?? Math.floor(totalmem() / 2),
+    scoreWorkers: scoreWorkersFrom(e.TUBAN_SCORE_WORKERS),
+  };
+}
+
+function scoreWorkersFrom(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new TubanError('CONFIG.INVALID', `TUBAN_SCORE_WORKERS must be a whole number ≥ 0, got '${v}'`, 'environment');
+  return n;
+}
+
+let cached: Config | undefined;
+
+/** This process's settings, read from process.env on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

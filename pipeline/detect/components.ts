@@ -1,0 +1,103 @@
+/**
+ * Stage 3 of a tile: from the scores to the components worth vectorising. Hide cloud fringes,
+ * pick one threshold for the tile, draw the change mask (with hysteresis under the learned model),
+ * clean it, label it, and keep the components that pass the minimum mapping unit and have seed
+ * pixels at the threshold. Full-tile buffers: mask u8 and labels i32.
+ */
+import { componentStats, labelComponents, removeSmallComponents, seedStats, type ComponentStats } from '../../geo/kernels/label.js';
+import { createMorphScratch, open as openMask, close as closeMask } from '../../geo/kernels/morphology.js';
+import { histogram } from '../../geo/kernels/threshold.js';
+import type { ChangeModel } from './change-model.js';
+import { maskCloudFringes } from './cloud-fringes.js';
+import type { ComponentParams, DetectorParams } from './detector-params.js';
+import { NOT_OBSERVED } from './score.js';
+import type { TileScores } from './score-stream.js';
+import type { StageTimer } from './stage-timer.js';
+import { chooseThreshold } from './choose-threshold.js';
+
+const HIST_BINS = 4096;
+/** Score histogram range in σ units of the normalised difference; scores above are clamped into the last bin. */
+const HIST_HI = 64;
+
+export interface TileComponents {
+  /** Component label per pixel (0 = none), numbered 1…count; components under the MMU are erased, others not kept are still drawn. */
+  labels: Int32Array;
+  count: number;
+  /** keep[l] = 1 for the components that passed the MMU and seed tests. */
+  keep: Uint8Array;
+  /** Pixel count (0 for components under the MMU), bounding box and max score of each component. */
+  stats: ComponentStats;
+  /** Pixels of each component at the threshold (its evidence; the grown rim only draws the outline), and their score sum. */
+  seeds: { count: Uint32Array; sum: Float64Array };
+  threshold: number;
+  /** Components and polygon parts smaller than this are dropped (the MMU in pixels). */
+  minPixels: number;
+  /** Pixels that could not be compared (cloud, shadow, nodata, no prior). */
+  notObservedPx: number;
+}
+
+export interface ComponentOptions {
+  /** The clouds, threshold and learned groups, and the component settings in force (componentParams). */
+  params: Pick<DetectorParams, 'clouds' | 'threshold' | 'learned'> & { components: ComponentParams };
+  model: ChangeModel | null;
+  width: number;
+  height: number;
+  /** Ground area of one pixel, m². */
+  pixelAreaM2: number;
+  timer: StageTimer;
+}
+
+/** Rewrites `scores.type` (cloud fringes become NOT_OBSERVED) and reads `scores.score`. */
+export async function extractComponents(scores: TileScores, opts: ComponentOptions): Promise<TileComponents> {
+  const { params, model, width: w, height: h, pixelAreaM2: pxArea, timer } = opts;
+  const { score, type } = scores;
+  const n = w * h;
+  // The labels buffer doubles as the flood queue: it is not needed until labelling.
+  const labels = new Int32Array(n);
+  const minCorePx = params.clouds.coreMinM2 > 0 ? Math.ceil(params.clouds.coreMinM2 / pxArea) : 0;
+  await timer.time('clouds', () => maskCloudFringes(type, score, w, h, labels, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx }));
+  labels.fill(0);
+
+  const threshold = await timer.time('threshold', () => {
+    // The learned score is a probability with its threshold fixed in training.
+    if (model) return model.threshold;
+    const hist = new Float64Array(HIST_BINS);
+    histogram(score, null, 0, HIST_HI, hist);
+    return chooseThreshold(hist, 0, HIST_HI, params.threshold);
+  });
+
+  // Hysteresis with the learned model: a change's edge pixels often score just under the cut,
+  // and a small building seen in one or two pixels at the cut falls under the MMU without them.
+  const lowCut = model ? threshold * Math.min(1, params.learned.growCut) : threshold;
+  // Count observation while we pass over the tile.
+  const mask = new Uint8Array(n);
+  let notObservedPx = 0;
+  await timer.time('mask', () => {
+    for (let i = 0; i < n; i++) {
+      if (type[i] === NOT_OBSERVED) {
+        notObservedPx++;
+        continue;
+      }
+      mask[i] = score[i] >= lowCut ? 1 : 0;
+    }
+    if (params.components.openRadius > 0) {
+      const scratch = createMorphScratch(w, h);
+      openMask(mask, w, h, scratch, params.components.openRadius);
+      closeMask(mask, w, h, scratch, params.components.openRadius);
+    }
+  });
+
+  const { count, stats } = await timer.time('label', () => {
+    const count = labelComponents(mask, w, h, labels, 8);
+    return { count, stats: componentStats(labels, w, h, count, score) };
+  });
+
+  const minPixels = Math.max(1, Math.ceil(params.components.mmuM2 / pxArea));
+  const seeds = lowCut < threshold ? seedStats(labels, score, threshold, count) : { count: stats.count, sum: stats.sum! };
+  const minSeeds = model ? Math.max(1, params.learned.seedPx) : 1;
+  const keep = new Uint8Array(count + 1);
+  // The MMU sieve (small components are erased from `labels`), then the seed test on the rest.
+  removeSmallComponents(labels, w, h, stats, minPixels, keep);
+  for (let l = 1; l <= count; l++) if (keep[l] && seeds.count[l] < minSeeds) keep[l] = 0;
+  return { labels, count, keep, stats, seeds, threshold, minPixels, notObservedPx };
+}

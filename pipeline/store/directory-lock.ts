@@ -1,0 +1,233 @@
+/**
+ * One process at a time per embedded database directory. PGlite has no postmaster to arbitrate
+ * between processes: two processes opening one directory each write their own WAL and catalogue
+ * over the other's, and one batch is silently lost. So whoever opens the directory (`tuban batch`,
+ * `tuban migrate`, `tuban serve` for its lifetime) first takes `<dir>.lock`, a file beside the
+ * directory (PGlite's initdb wants the directory to itself), before anything is written there.
+ *
+ * The lock file is created atomically and complete (written under a temporary name, then hard-linked
+ * to its name: `link` fails if it exists), and holds the holder's pid, host, command and start time.
+ * A lock left by a dead process on this host (SIGKILL, power loss) is taken over, and the caller is
+ * told; one from another host (a directory on shared storage) is never guessed at. Released by
+ * `release()`, and on exit and on SIGINT/SIGTERM/SIGHUP when nothing else handles them.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { TubanError } from '../../schemas/errors.js';
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** The holder's command line, shortened. */
+  command: string;
+  /** ISO 8601. */
+  startedAt: string;
+  /** Unique per acquisition, so a release never removes a lock someone else took over. */
+  token: string;
+}
+
+export interface DirectoryLock {
+  /** The lock file's path. */
+  readonly path: string;
+  readonly holder: LockHolder;
+  /** Remove the lock file if it is still ours. Idempotent. */
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** How long to wait for another holder, seconds; 0 (default) fails at once with DB.LOCKED. */
+  waitSeconds?: number;
+  /** Recorded for whoever finds the lock held; default `tuban <argv>`. */
+  command?: string;
+  /** Called once when the lock is held by a live process and we start waiting. */
+  onWait?: (message: string, holder: LockHolder) => void;
+  /** Called when a dead process's lock is taken over. */
+  onTakeover?: (message: string, stale: LockHolder) => void;
+  /** Poll interval while waiting, ms (default 250). */
+  pollMs?: number;
+}
+
+/** The lock file for a database directory: beside it, `<dir>.lock`. */
+export function lockPathFor(dir: string): string {
+  return `${dir.replace(/[\\/]+$/, '')}.lock`;
+}
+
+/**
+ * Take the lock on `dir` (the directory need not exist yet), waiting up to `waitSeconds` for a live
+ * holder. Throws DB.LOCKED naming the holder's pid, host and command when it stays held.
+ */
+export async function acquireDirectoryLock(dir: string, opts: LockOptions = {}): Promise<DirectoryLock> {
+  const path = lockPathFor(dir);
+  const waitMs = Math.max(0, (opts.waitSeconds ?? 0) * 1000);
+  const deadline = Date.now() + waitMs;
+  const pollMs = opts.pollMs ?? 250;
+  const mine: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    command: shorten(opts.command ?? `tuban ${process.argv.slice(2).join(' ')}`),
+    startedAt: new Date().toISOString(),
+    token: randomUUID(),
+  };
+  await mkdir(dirname(path), { recursive: true });
+  let announced = false;
+  for (;;) {
+    if (await tryCreate(path, mine)) return hold(path, mine);
+    const current = await readHolder(path);
+    if (current === 'gone') continue; // released between our attempt and the read
+    if (current !== 'unreadable' && isStale(current)) {
+      if (await takeOver(path, current)) {
+        opts.onTakeover?.(`took over the lock ${path} left by pid ${current.pid} (${current.command}, since ${current.startedAt}), which is no longer running`, current);
+      }
+      continue;
+    }
+    const who = current === 'unreadable' ? `an unreadable lock file ${path}` : describe(current);
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      throw new TubanError(
+        'DB.LOCKED',
+        `the embedded database is in use by ${who}${waitMs > 0 ? `, still after waiting ${Math.round(waitMs / 1000)} s` : ''}. ` +
+          `Wait for it to finish, pass --wait-db <seconds> to wait for it, or, if that process is gone, delete ${path}`,
+        dir,
+      );
+    }
+    if (!announced && current !== 'unreadable') {
+      announced = true;
+      opts.onWait?.(`${dir}: the embedded database is in use by ${who}; waiting up to ${Math.round(waitMs / 1000)} s for it`, current);
+    }
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, remaining)));
+  }
+}
+
+function describe(h: LockHolder): string {
+  return `pid ${h.pid} on ${h.host} ("${h.command}", since ${h.startedAt})`;
+}
+
+function shorten(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}
+
+/** Create the lock file complete or not at all: false when it already exists. */
+async function tryCreate(path: string, holder: LockHolder): Promise<boolean> {
+  const tmp = `${path}.${holder.token}.tmp`;
+  await writeFile(tmp, JSON.stringify(holder) + '\n', { mode: 0o644 });
+  try {
+    await link(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+}
+
+async function readHolder(path: string): Promise<LockHolder | 'gone' | 'unreadable'> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw err;
+  }
+  return parseHolder(text) ?? 'unreadable';
+}
+
+function parseHolder(text: string): LockHolder | null {
+  try {
+    const h = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.token === 'string') {
+      return { pid: h.pid, host: h.host, command: String(h.command ?? ''), startedAt: String(h.startedAt ?? ''), token: h.token };
+    }
+  } catch {
+    // not ours: reported as unreadable, never removed behind the user's back
+  }
+  return null;
+}
+
+/** A lock is stale only when we can tell: same host and the pid no longer exists. */
+function isStale(h: LockHolder): boolean {
+  if (h.host !== hostname()) return false;
+  try {
+    process.kill(h.pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: the process exists under another user.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Move the stale file aside and check it is the one we judged stale: another process taking over at
+ * the same moment may already have put its own live lock there, which then goes back.
+ */
+async function takeOver(path: string, stale: LockHolder): Promise<boolean> {
+  const aside = `${path}.stale-${process.pid}-${randomUUID()}`;
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  const moved = parseHolder(await readFile(aside, 'utf8').catch(() => ''));
+  if (moved?.token !== stale.token) await link(aside, path).catch(() => {});
+  await unlink(aside).catch(() => {});
+  return moved?.token === stale.token;
+}
+
+// ---------------------------------------------------------------- release on close, exit, signals
+
+const held = new Map<string, LockHolder>();
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function releaseSync(path: string, holder: LockHolder): void {
+  try {
+    if (parseHolder(readFileSync(path, 'utf8'))?.token === holder.token) unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+function releaseAllSync(): void {
+  for (const [path, holder] of held) releaseSync(path, holder);
+  held.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  // Someone else handles the signal (a graceful shutdown that closes the database, releasing
+  // the lock): leave it to them and to 'exit'. Otherwise release and die as the signal meant.
+  if (process.listenerCount(signal) > 1) return;
+  releaseAllSync();
+  uninstall();
+  process.kill(process.pid, signal);
+}
+
+function install(): void {
+  process.on('exit', releaseAllSync);
+  for (const s of SIGNALS) process.on(s, onSignal);
+}
+
+function uninstall(): void {
+  process.off('exit', releaseAllSync);
+  for (const s of SIGNALS) process.off(s, onSignal);
+}
+
+function hold(path: string, holder: LockHolder): DirectoryLock {
+  if (held.size === 0) install();
+  held.set(path, holder);
+  let released = false;
+  return {
+    path,
+    holder,
+    async release() {
+      if (released) return;
+      released = true;
+      if (held.get(path)?.token === holder.token) held.delete(path);
+      if (held.size === 0) uninstall();
+      const current = await readHolder(path);
+      if (typeof current === 'object' && current.token === holder.token) await unlink(path).catch(() => {});
+    },
+  };
+}
