@@ -8,23 +8,17 @@
  * Vocabulary after ../shared/domain/RESEARCH.md §3.6–3.8 and §4.4.
  */
 import { TubanError } from '../../schemas/errors.js';
-
-export type Verdict = 'legal' | 'illegal' | 'other';
-
-/** Workflow states of issue 13 (after domain/state_machine.yaml, condensed). */
-export type WorkflowStatus = 'issued' | 'accepted' | 'verified' | 'rectifying' | 'closed' | 'reviewed' | 'reassignment_requested';
+import { RECTIFICATION_METHOD_ZH, VERDICT_ZH, WORKFLOW_STATUS_ZH, type Verdict, type WorkflowStatus } from '../../schemas/workflow.js';
 
 /** 销号状态 values (RESEARCH.md §3.7). */
 export const CLOSURE_STATUSES = ['未销号', '持续监测', '县级已填报违法', '已销号', '图形灭失'] as const;
 export type ClosureStatus = (typeof CLOSURE_STATUSES)[number];
 
-/** 整改方式 values (RESEARCH.md §4.4). */
-export const RECTIFICATION_METHODS = ['拆除复耕', '补办手续', '拆补组合', '没收', '罚款', '申请法院强制执行', '未整改'] as const;
-export type RectificationMethod = (typeof RECTIFICATION_METHODS)[number];
+/** 整改方式 column values: a method's label (schemas/workflow.ts), or 未整改. */
+export type RectificationLabel = (typeof RECTIFICATION_METHOD_ZH)[keyof typeof RECTIFICATION_METHOD_ZH] | '未整改';
 
 /** 判定类型 column values: the verdict in Chinese, or 未核查 while there is none. */
-export const VERDICT_ZH: Record<Verdict, '合法' | '违法' | '其他'> = { legal: '合法', illegal: '违法', other: '其他' };
-export type DispositionLabel = '未核查' | '合法' | '违法' | '其他';
+export type DispositionLabel = '未核查' | (typeof VERDICT_ZH)[Verdict];
 
 /** A part of a split polygon (地块) with a verdict of its own; area in m². */
 export interface ParcelDisposition {
@@ -53,7 +47,7 @@ export interface LedgerDisposition {
   /** 实际用途 and 当事人, as recorded by the verifier. */
   actualUse: string | null;
   party: string | null;
-  rectificationMethod: RectificationMethod | null;
+  rectificationMethod: RectificationLabel | null;
   /** 是否整改到位: null until a rectification is recorded. */
   rectified: boolean | null;
   closure: ClosureStatus;
@@ -116,11 +110,6 @@ export interface DispositionCells {
   备注: string;
 }
 
-/** The page's labels for the workflow states (server/workflow/state-machine.ts STATUS_ZH). */
-const STATUS_ZH: Record<WorkflowStatus, string> = {
-  issued: '已下发', accepted: '核查中', verified: '已判定', rectifying: '整改中', closed: '已销号待审核', reviewed: '审核通过', reassignment_requested: '申请改派',
-};
-
 const yesNo = (b: boolean | null) => (b === null ? '' : b ? '是' : '否');
 
 export function dispositionCells(d: LedgerDisposition): DispositionCells {
@@ -142,7 +131,7 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     销号状态: d.closure,
     销号时间: d.closedOn ?? '',
     // No case yet: the batch issued it and nobody has opened it, i.e. 已下发.
-    办理状态: d.status ? STATUS_ZH[d.status] : STATUS_ZH.issued,
+    办理状态: d.status ? WORKFLOW_STATUS_ZH[d.status] : WORKFLOW_STATUS_ZH.issued,
     是否逾期: d.overdue ? '是' : '否',
     是否移送纪委监委: d.escalations > 0 ? '是' : '否',
     备注: [d.note ?? '', parcels].filter(Boolean).join('；'),

@@ -133,7 +133,7 @@ describe('the month ledger from the database', () => {
     expect(byCode['370103-202610-X001'].销号时间).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect([byCode['370103-202610-0002'].判定类型, byCode['370103-202610-0002'].销号状态, byCode['370103-202610-0002'].办理期限]).toEqual(['未核查', '未销号', '2026-12-02']);
     const patrol = byCode['370103-202610-X001'];
-    expect([patrol.发现方式, patrol.判定类型, patrol.其他情形, patrol.销号状态]).toEqual(['巡查', '其他', '季节性/农业生产：农户晾晒秸秆', '已销号']);
+    expect([patrol.发现方式, patrol.判定类型, patrol.其他情形, patrol.销号状态]).toEqual(['巡查发现', '其他', '季节性/农业生产：农户晾晒秸秆', '已销号']);
     expect([byCode['370102-202610-X002'].发现方式, byCode['370102-202610-X002'].判定类型, byCode['370102-202610-X002']['监测面积(亩)']]).toEqual(['热线(12336/12345)', '未核查', 13.5]);
   });
 
@@ -224,7 +224,7 @@ describe('ledger exports read back', () => {
     expect(summary).toMatch(/Feature Count: 5\b/);
     expect(summary).toMatch(/ID\["EPSG",4326\]/);
     const full = ogrinfo('-q', '-al', files.geojson!);
-    expect(full).toContain('发现方式 (String) = 巡查');
+    expect(full).toContain('发现方式 (String) = 巡查发现');
     expect(full).toContain('销号状态 (String) = 县级已填报违法');
   });
 });

@@ -12,6 +12,7 @@ import type { MultiPolygon, Point, Polygon } from 'geojson';
 import type { BureauId, ChangeType, ZoneKind } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { SQM_PER_MU } from '../../schemas/vocabulary.js';
+import { CLUE_SOURCE_ZH, type ClueSource } from '../../schemas/workflow.js';
 import { dispositionCells, oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
 
 /** Columns Tuban fills, in ledger order. */
@@ -93,10 +94,6 @@ export function addDays(isoDate: string, days: number): string {
   const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + days * 86_400_000;
   return new Date(t).toISOString().slice(0, 10);
 }
-
-/** Where a clue came from (发现方式), other than the satellite batch. */
-export type ClueSource = 'patrol' | 'public_report' | 'hotline';
-export const CLUE_SOURCE_ZH: Record<ClueSource, string> = { patrol: '巡查', public_report: '举报', hotline: '热线(12336/12345)' };
 
 /** A clue added by a bureau or district (a point or an outline); a ledger item like a polygon. */
 export interface LedgerClue {

@@ -8,50 +8,20 @@
  * The JSON columns are read with the keys of the server's request bodies (server/api-schemas.ts):
  * verdict_details {approval_doc_no | violation_type, violation_subtype, party | situation, reason;
  * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, note,
- * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here. A split
+ * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here, from the
+ * one vocabulary in schemas/workflow.ts. A split
  * polygon's verdict is the case's, which the server sets once every parcel is judged.
  */
 import type { MultiPolygon, Point, Polygon } from 'geojson';
 import { TubanError } from '../../schemas/errors.js';
 import type { BureauId } from '../../schemas/vocabulary.js';
+import {
+  OTHER_SITUATION_ZH, RECTIFICATION_METHOD_ZH, VIOLATION_SUBTYPE_ZH, VIOLATION_TYPE_ZH,
+  type ClueSource, type Verdict, type WorkflowStatus,
+} from '../../schemas/workflow.js';
 import type { Queryable } from '../store/queryable.js';
-import type { ClueSource, LedgerClue } from './ledger.js';
-import type { ClosureStatus, LedgerDisposition, ParcelDisposition, RectificationMethod, Verdict, WorkflowStatus } from './ledger-disposition.js';
-
-/** Chinese labels of the workflow's ids (the same vocabulary as server/vocabulary.ts, RESEARCH.md §4.4). */
-export const VIOLATION_TYPE_ZH: Record<string, string> = {
-  illegal_occupation: '非法占用土地',
-  rural_housing: '农村村民非法占地建住宅',
-  illegal_approval: '非法批准征收、使用土地',
-  illegal_transfer: '非法转让、买卖土地',
-  farmland_damage: '破坏耕地、种植条件',
-  refuse_reclaim: '拒不交还土地、拒不履行复垦义务',
-  illegal_mining: '非法采矿、越界开采',
-};
-export const VIOLATION_SUBTYPE_ZH: Record<string, string> = {
-  built_before_approval: '未批先建',
-  occupied_beyond_approval: '批少占多',
-  used_before_supply: '未供即用',
-  lease_for_requisition: '以租代征',
-  use_changed: '擅自改变用途',
-  beyond_boundary: '越界',
-};
-export const OTHER_SITUATION_ZH: Record<string, string> = {
-  false_change: '伪变化',
-  seasonal: '季节性/农业生产',
-  already_handled: '已处理/往期已查处',
-  temporary_use: '临时用地',
-  facility_agriculture: '设施农用地',
-  other: '其他',
-};
-export const RECTIFICATION_METHOD_ZH: Record<string, RectificationMethod> = {
-  demolish_restore: '拆除复耕',
-  retroactive_approval: '补办手续',
-  combined: '拆补组合',
-  confiscation: '没收',
-  fine: '罚款',
-  court_enforcement: '申请法院强制执行',
-};
+import type { LedgerClue } from './ledger.js';
+import type { ClosureStatus, LedgerDisposition, ParcelDisposition, RectificationLabel } from './ledger-disposition.js';
 
 export interface WorkflowLedger {
   dispositions: LedgerDisposition[];
@@ -62,7 +32,8 @@ export interface WorkflowLedger {
 
 type Json = Record<string, unknown> | null;
 const str = (j: Json, k: string): string | null => (j && typeof j[k] === 'string' && (j[k] as string).trim() !== '' ? (j[k] as string).trim() : null);
-const label = (table: Record<string, string>, id: string | null) => (id === null ? null : (table[id] ?? id));
+/** An id's label; an id the table lacks (a newer server's) is shown as it is rather than dropped. */
+const label = (table: Readonly<Record<string, string>>, id: string | null) => (id === null ? null : (table[id] ?? id));
 
 async function tablesPresent(db: Queryable, names: readonly string[]): Promise<Set<string>> {
   const r = await db.query<{ name: string; ok: boolean }>(
@@ -167,7 +138,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       status: c.status,
       verdict,
       ...verdictDetails(c.verdict, c.verdict_details),
-      rectificationMethod: label(RECTIFICATION_METHOD_ZH, str(rect, 'method')) as RectificationMethod | null,
+      rectificationMethod: label(RECTIFICATION_METHOD_ZH, str(rect, 'method')) as RectificationLabel | null,
       rectified,
       closure: closureOf(c.status, verdict),
       closedOn: closed ? (str(closure, 'closed_on') ?? c.closed_on) : null,
