@@ -29,6 +29,12 @@ export function parseFlags(argv: string[]): { flags: Flags; positional: string[]
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  /** The subcommand whose usage to print after the message (all of them when absent). */
+  readonly command?: string;
+  constructor(message: string, command?: string) {
+    super(message);
+    this.command = command;
+  }
 }
 
 export function one(flags: Flags, name: string, fallback?: string): string | undefined {

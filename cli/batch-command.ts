@@ -2,11 +2,14 @@
  * `tuban batch`: parse flags, open the database (embedded PGlite directory by default),
  * run the batch embedded or through the queue, print a summary table and where the files are.
  */
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Level } from 'pino';
+import type { Level, Logger } from 'pino';
 import { BAND_NAMES, type BandName } from '../geo/raster.js';
 import { BatchArgsSchema, type BatchArgs } from '../pipeline/batch/batch-args.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { UNASSIGNED_DISTRICT } from '../pipeline/batch/finalise-batch.js';
+import type { RejectedInput } from '../pipeline/model.js';
 import { runBatch } from '../pipeline/batch/run-batch.js';
 import { createLogger } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
@@ -14,37 +17,63 @@ import { openDatabase } from '../pipeline/store/open-database.js';
 import { deferredDatabase } from '../pipeline/store/deferred-database.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
+import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
 import { runQueuedBatch } from './queue-commands.js';
 import { dbTarget } from './db-target.js';
 import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 
+/**
+ * The flag each BatchArgs field comes from, so a validation message names what the user typed:
+ * the fields whose name is not the flag's; the others are the flag in camelCase (tilesDate).
+ */
+const FLAG_OF: Readonly<Record<string, string>> = { zonesCrsByPath: 'zones', mmuM2: 'mmu' };
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 export function batchArgsFromFlags(flags: Flags): BatchArgs {
   const bands = many(flags, 'bands');
-  for (const b of bands) if (!(BAND_NAMES as readonly string[]).includes(b)) throw new UsageError(`--bands: unknown band '${b}' (use ${BAND_NAMES.join(', ')})`);
+  for (const b of bands) if (!(BAND_NAMES as readonly string[]).includes(b)) throw new UsageError(`--bands: unknown band '${b}' (use ${BAND_NAMES.join(', ')})`, 'batch');
   const mmu = one(flags, 'mmu');
+  const mmuM2 = mmu === undefined ? undefined : Number(mmu);
+  if (mmuM2 !== undefined && !(Number.isFinite(mmuM2) && mmuM2 > 0)) throw new UsageError(`--mmu: '${mmu}' is not an area; give square metres, e.g. --mmu 300`, 'batch');
+  const zones = paths(flags, 'zones').map(parseZoneSpec);
+  if (zones.length === 0) {
+    throw new UsageError('--zones is required: give the zone layers, at least one holding the districts (kind district, or a DataV file), e.g. --zones districts.geojson farmland.gpkg', 'batch');
+  }
+  const crsByPath = Object.fromEntries(zones.filter((z) => z.crs).map((z) => [resolve(z.path), z.crs!]));
+  const zonesCrs = one(flags, 'zones-crs');
   const parsed = BatchArgsSchema.safeParse({
     epoch: one(flags, 'epoch'),
     tiles: paths(flags, 'tiles').map((p) => resolve(p)),
     prior: paths(flags, 'prior').map((p) => resolve(p)),
-    zones: paths(flags, 'zones').map((p) => resolve(p)),
+    zones: zones.map((z) => resolve(z.path)),
     landuse: one(flags, 'landuse') && resolve(one(flags, 'landuse')!),
     rules: one(flags, 'rules') && resolve(one(flags, 'rules')!),
     bands: bands.length ? (bands as BandName[]) : undefined,
-    zonesCrs: one(flags, 'zones-crs'),
-    mmuM2: mmu === undefined ? undefined : Number(mmu),
+    zonesCrs: zonesCrs === undefined ? undefined : parseZonesCrs(zonesCrs),
+    zonesCrsByPath: Object.keys(crsByPath).length ? crsByPath : undefined,
+    mmuM2,
     tilesDate: one(flags, 'tiles-date'),
     priorDate: one(flags, 'prior-date'),
   });
-  // Schema keys are camelCase; name the flag as the user typed it.
-  const flag = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${flag(String(i.path[0] ?? ''))}: ${i.message}`).join('; '));
+  if (!parsed.success) {
+    const flag = (field: unknown) => FLAG_OF[String(field)] ?? kebab(String(field ?? ''));
+    throw new UsageError(parsed.error.issues.map((i) => `--${flag(i.path[0])}: ${i.message}`).join('; '), 'batch');
+  }
   return parsed.data;
+}
+
+/** `--out` names a directory (created when missing); an existing file there is a usage error, not a stack trace later. */
+async function outDir(flags: Flags, epoch: string): Promise<string> {
+  const out = resolve(one(flags, 'out') ?? join('out', epoch));
+  const st = await stat(out).catch(() => null);
+  if (st && !st.isDirectory()) throw new UsageError(`--out ${out} is an existing file; give a directory (it is created when missing)`, 'batch');
+  return out;
 }
 
 export async function batchCommand(flags: Flags): Promise<number> {
   const args = batchArgsFromFlags(flags);
-  const out = resolve(one(flags, 'out') ?? join('out', args.epoch));
+  const out = await outDir(flags, args.epoch);
   const level = (one(flags, 'log-level') ?? 'info') as Level;
   const tty = process.stderr.isTTY === true;
   const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });
@@ -67,6 +96,7 @@ export async function batchCommand(flags: Flags): Promise<number> {
       ? await runQueuedBatch(args, { db, log, out, onProgress: progress.update })
       : await runBatch(args, { db, log, out, onProgress: progress.update });
     progress.done(`batch ${result.report.batchId} finished`);
+    logFindings(result.report, log);
     process.stdout.write(summaryTable(result.report) + `\nOutputs in ${out}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n`);
     const used = result.report.tiles.filter((t) => t.status === 'done').length;
     return used > 0 ? 0 : 2;
@@ -80,13 +110,16 @@ export function summaryTable(r: BatchReport): string {
   const used = r.tiles.filter((t) => t.status === 'done').length;
   lines.push(`Batch ${r.batchId}  epoch ${r.epoch}  (${r.mode}, ${r.database})`);
   lines.push(`Tiles used ${used}, rejected inputs ${r.rejected.length}; not observable ${(r.notObservedShare * 100).toFixed(1)} % (${(r.notObservedM2 / 1e6).toFixed(2)} km²)`);
-  for (const rej of r.rejected) lines.push(`  rejected  ${rej.error.code.padEnd(22)} ${rej.subject}: ${rej.error.message}`);
+  for (const rej of r.rejected) lines.push(`  rejected  ${rej.error.code.padEnd(22)} ${rejectionText(rej)}`);
   if (r.repaired?.length) lines.push(`Repaired inputs ${r.repaired.length} (kept and used)`);
-  for (const rep of r.repaired ?? []) lines.push(`  repaired  ${rep.error.code.padEnd(22)} ${rep.subject}: ${rep.error.message}`);
+  for (const rep of r.repaired ?? []) lines.push(`  repaired  ${rep.error.code.padEnd(22)} ${rejectionText(rep)}`);
+  for (const w of r.warnings) lines.push(`  warning   ${w}`);
   lines.push(`Polygons ${r.counts.polygons} (new ${r.counts.newSites}, continuing ${r.counts.continuingSites}, high priority ${r.counts.highPriority})`);
   // Reports of batches finished before the seasonal rule have no such count.
   const farming = r.counts.seasonal;
   if (farming?.polygons) lines.push(`Not issued: ${farming.polygons} farming changes (harvest, mowing; ${(farming.areaM2 / 1e4).toFixed(1)} ha), see the rule table's seasonal`);
+  const outside = r.counts.outsideDistricts;
+  if (outside?.polygons) lines.push(`Outside every district: ${outside.polygons} polygon(s) coded ${UNASSIGNED_DISTRICT.code}, need a district before notices go out: ${outside.codes.slice(0, 10).join(', ')}${outside.codes.length > 10 ? ' …' : ''}`);
   lines.push('');
   lines.push(`${'district'.padEnd(24)}${'polygons'.padStart(9)}${'area m²'.padStart(14)}`);
   for (const [code, d] of Object.entries(r.counts.byDistrict).sort()) lines.push(`${`${code} ${d.name}`.padEnd(24)}${String(d.polygons).padStart(9)}${d.areaM2.toFixed(0).padStart(14)}`);
@@ -97,4 +130,23 @@ export function summaryTable(r: BatchReport): string {
   lines.push(`Stages: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
   lines.push(`Total ${r.totalSeconds.toFixed(1)} s, peak memory ${(r.peakRssBytes / 1024 ** 3).toFixed(2)} GiB`);
   return lines.join('\n');
+}
+
+/**
+ * `subject: message` naming the file once: a TubanError's message already starts with its own
+ * subject, which is usually the same file.
+ */
+export function rejectionText(rej: RejectedInput): string {
+  let message = rej.error.message;
+  for (const prefix of [rej.error.subject, rej.subject]) if (prefix && message.startsWith(`${prefix}: `)) message = message.slice(prefix.length + 2);
+  return `${rej.subject}: ${message}`;
+}
+
+/**
+ * What the batch found after planning (zone files, outside-district polygons, co-registration)
+ * goes to batch.log and stderr like the plan's rejections, not only into the report.
+ */
+function logFindings(r: BatchReport, log: Logger): void {
+  for (const rej of r.rejected) if (rej.error.code.startsWith('ZONES.')) log.warn({ subject: rej.subject, code: rej.error.code }, rejectionText(rej));
+  for (const w of r.warnings) log.warn(w);
 }

@@ -16,14 +16,14 @@ import { lockOptionsFromFlags } from './db-lock.js';
 
 export async function ledgerCommand(flags: Flags): Promise<number> {
   const epoch = one(flags, 'epoch');
-  if (!epoch || !/^\d{4}-(0[1-9]|1[0-2])$/.test(epoch)) throw new UsageError('--epoch YYYY-MM is required (e.g. --epoch 2026-10)');
+  if (!epoch || !/^\d{4}-(0[1-9]|1[0-2])$/.test(epoch)) throw new UsageError('--epoch YYYY-MM is required (e.g. --epoch 2026-10)', 'ledger');
   const asOf = one(flags, 'as-of');
-  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of takes YYYY-MM-DD, got '${asOf}'`);
+  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of takes YYYY-MM-DD, got '${asOf}'`, 'ledger');
   let formats;
   try {
     formats = flags.has('format') ? many(flags, 'format').map(parseLedgerFormat) : [...LEDGER_FORMATS];
   } catch (err) {
-    if (err instanceof TubanError) throw new UsageError(err.message);
+    if (err instanceof TubanError) throw new UsageError(err.message, 'ledger');
     throw err;
   }
   const out = resolve(one(flags, 'out') ?? join('out', epoch));

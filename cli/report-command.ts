@@ -13,9 +13,9 @@ import { lockOptionsFromFlags } from './db-lock.js';
 
 export async function reportCommand(flags: Flags): Promise<number> {
   const quarter = one(flags, 'quarter');
-  if (!quarter || !/^\d{4}Q[1-4]$/.test(quarter)) throw new UsageError('--quarter YYYYQn is required (e.g. --quarter 2026Q4)');
+  if (!quarter || !/^\d{4}Q[1-4]$/.test(quarter)) throw new UsageError('--quarter YYYYQn is required (e.g. --quarter 2026Q4)', 'report');
   const asOf = one(flags, 'as-of');
-  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of takes YYYY-MM-DD, got '${asOf}'`);
+  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of takes YYYY-MM-DD, got '${asOf}'`, 'report');
   const out = resolve(one(flags, 'out') ?? join('out', quarter));
   const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
   try {

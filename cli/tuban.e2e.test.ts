@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { booleanIntersects } from '@turf/turf';
-import type { FeatureCollection, Polygon } from 'geojson';
+import type { Feature, FeatureCollection, Polygon, Position } from 'geojson';
+import { wgs84ToGcj02 } from '../geo/gcj02.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
@@ -19,7 +20,8 @@ import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
+// TUBAN_CLI runs the tests against another build (e.g. main's, to see a fix's test fail there).
+const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 
 let dir: string;
 let scene: SceneManifest;
@@ -52,7 +54,7 @@ afterAll(async () => {
 });
 
 describe('tuban batch on a generated scene', () => {
-  let first: { code: number; stdout: string };
+  let first: { code: number; stdout: string; stderr: string };
   let polys: FeatureCollection<Polygon>;
   let report: BatchReport;
 
@@ -70,6 +72,27 @@ describe('tuban batch on a generated scene', () => {
     const hidden = JSON.parse(await readFile(join(dir, 'out1', 'not-observed.geojson'), 'utf8')) as FeatureCollection;
     expect(hidden.features.length).toBeGreaterThan(0);
     expect(first.stdout).toContain('Polygons');
+  });
+
+  it('prints every warning of the report in the summary, and logs zone rejections to stderr and batch.log', async () => {
+    for (const w of report.warnings) expect(first.stdout).toContain(w);
+    const log = await readFile(join(dir, 'out1', 'batch.log'), 'utf8');
+    for (const w of report.warnings) expect(log).toContain(JSON.stringify(w).slice(1, -1));
+    for (const text of [log, first.stderr]) {
+      const line = text.split('\n').find((l) => l.includes('ZONES.EMPTY'));
+      expect(line, 'ZONES.EMPTY missing').toBeDefined();
+      expect(line).toContain('empty-zones.geojson');
+    }
+  });
+
+  it('names the file once on each rejection line of the summary', () => {
+    const lines = first.stdout.split('\n').filter((l) => l.trimStart().startsWith('rejected '));
+    expect(lines.length).toBe(report.rejected.length);
+    for (const line of lines) {
+      const file = /(\S+\.(?:tif|geojson))/.exec(line)?.[1];
+      expect(file, line).toBeDefined();
+      expect(line.split(file!).length - 1, line).toBe(1);
+    }
   });
 
   it('finds at least 90 % of planted changes above the MMU, routed to the expected bureau and district', () => {
@@ -157,6 +180,13 @@ describe('tuban batch on a generated scene', () => {
     expect(existsSync(join(out, `report-${quarter}.xlsx`))).toBe(true);
     const bad = await tuban(['ledger', '--epoch', '2026-13', '--db', join(dir, 'db')]);
     expect(bad.code).toBe(64);
+    // An unknown flag is refused before anything runs (cli/commands.ts), with the flag meant.
+    const typo = await tuban(['ledger', '--epoch', scene.epoch, '--formats', 'csv', '--db', join(dir, 'db')]);
+    expect(typo.code).toBe(64);
+    expect(typo.stderr).toContain('did you mean --format?');
+    const typo2 = await tuban(['report', '--quarter', quarter, '--epoch', scene.epoch, '--db', join(dir, 'db')]);
+    expect(typo2.code).toBe(64);
+    expect(typo2.stderr).toContain("unknown flag --epoch for 'tuban report'");
   });
 
   it('tuban ledger and tuban report take the embedded database lock like batch and migrate', async () => {
@@ -173,6 +203,69 @@ describe('tuban batch on a generated scene', () => {
       await lock.release();
     }
     expect(existsSync(join(dir, 'locked'))).toBe(false);
+  });
+
+  it('routes GCJ-02 districts (--zones file@gcj02) beside WGS84 layers like an all-WGS84 run', async () => {
+    const zones = JSON.parse(await readFile(scene.zonesPath, 'utf8')) as FeatureCollection<Polygon>;
+    const isDistrict = (f: Feature) => f.properties?.kind === 'district';
+    // What a DataV download looks like: adcode/name/level, no kind, coordinates in GCJ-02.
+    const gcj: FeatureCollection<Polygon> = {
+      type: 'FeatureCollection',
+      features: zones.features.filter(isDistrict).map((f) => ({
+        type: 'Feature',
+        properties: { adcode: f.properties!.code, name: f.properties!.name, level: 'district' },
+        geometry: { type: 'Polygon', coordinates: f.geometry.coordinates.map((ring) => ring.map((p: Position) => wgs84ToGcj02(p[0], p[1]))) },
+      })),
+    };
+    await writeFile(join(dir, 'districts-gcj02.json'), JSON.stringify(gcj));
+    await writeFile(join(dir, 'thematic.geojson'), JSON.stringify({ ...zones, features: zones.features.filter((f) => !isDistrict(f)) }));
+    const args = batchArgs(join(dir, 'out-mixed')).filter((a) => a !== scene.zonesPath);
+    const zi = args.indexOf('--zones');
+    args.splice(zi + 1, 0, join(dir, 'thematic.geojson'), `${join(dir, 'districts-gcj02.json')}@gcj02`);
+    const mixed = await tuban(args);
+    expect(mixed.code, mixed.stderr).toBe(0);
+    const polysMixed = JSON.parse(await readFile(join(dir, 'out-mixed', 'polygons.geojson'), 'utf8')) as FeatureCollection<Polygon>;
+    const routing = (fc: FeatureCollection) => fc.features.map((f) => `${f.properties?.code} ${f.properties?.district_code} ${f.properties?.lead_bureau}`).sort();
+    expect(routing(polysMixed)).toEqual(routing(polys));
+    expect(mixed.stdout).toContain('districts-gcj02.json: converted from GCJ-02 to WGS84');
+  });
+
+  it('counts and lists polygons outside every district instead of silently coding them 000000', async () => {
+    const zones = JSON.parse(await readFile(scene.zonesPath, 'utf8')) as FeatureCollection<Polygon>;
+    const dropped = polys.features.filter((f) => f.properties?.district_code === '370102').length;
+    expect(dropped).toBeGreaterThan(0);
+    await writeFile(join(dir, 'zones-partial.geojson'), JSON.stringify({ ...zones, features: zones.features.filter((f) => f.properties?.code !== '370102') }));
+    const args = batchArgs(join(dir, 'out-partial')).map((a) => (a === scene.zonesPath ? join(dir, 'zones-partial.geojson') : a));
+    const r = await tuban(args);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(await readFile(join(dir, 'out-partial', 'batch-report.json'), 'utf8')) as BatchReport;
+    const outside = rep.counts.outsideDistricts!;
+    // Polygons straddling the dropped district's border now fall to its neighbours: not all of them are outside.
+    const unassigned = (JSON.parse(await readFile(join(dir, 'out-partial', 'polygons.geojson'), 'utf8')) as FeatureCollection).features.filter((f) => f.properties?.district_code === '000000');
+    expect(outside.polygons).toBeGreaterThan(0);
+    expect(outside.polygons).toBeLessThanOrEqual(dropped);
+    expect(outside.codes.sort()).toEqual(unassigned.map((f) => f.properties?.code).sort());
+    expect(outside.codes.every((c) => c.startsWith('000000-'))).toBe(true);
+    expect(rep.warnings.some((w) => w.includes(`${outside.polygons} polygon(s)`) && w.includes('outside every district'))).toBe(true);
+    expect(r.stdout).toContain(`Outside every district: ${outside.polygons} polygon(s)`);
+    expect(r.stdout).toContain(outside.codes[0]);
+    expect(await readFile(join(dir, 'out-partial', 'batch.log'), 'utf8')).toContain('outside every district');
+  });
+
+  it('stops before detection, exit 2, when no zone file gives a district (missing, rejected or without districts)', async () => {
+    const zones = JSON.parse(await readFile(scene.zonesPath, 'utf8')) as FeatureCollection<Polygon>;
+    await writeFile(join(dir, 'no-districts.geojson'), JSON.stringify({ ...zones, features: zones.features.filter((f) => f.properties?.kind !== 'district') }));
+    const cases = [join(dir, 'no-districts.geojson'), join(dir, 'missing-districts.geojson'), join(dir, 'empty-zones.geojson')];
+    for (const [i, zoneFile] of cases.entries()) {
+      const out = join(dir, `out-nodistrict-${i}`);
+      const r = await tuban(batchArgs(out).map((a) => (a === scene.zonesPath ? zoneFile : a)));
+      expect(r.code, `${zoneFile}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('ZONES.NO_DISTRICTS');
+      expect(r.stderr).toContain(zoneFile);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // a sentence, not a stack trace
+      expect(r.stderr).not.toContain('tile done');
+      expect(existsSync(join(out, 'batch-report.json'))).toBe(false);
+    }
   });
 
   it('rejects tiles over the memory cap by name and exits 2 when none is left', async () => {

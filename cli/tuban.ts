@@ -9,67 +9,59 @@
  */
 import { TubanError } from '../schemas/errors.js';
 import { UsageError, parseFlags } from './args.js';
+import { checkFlags, isCommand, usage, type CommandName } from './commands.js';
 import { EXIT_DB_LOCKED } from './db-lock.js';
-import { batchCommand } from './batch-command.js';
-import { workerCommand, statusCommand } from './queue-commands.js';
-import { migrateCommand } from './migrate-command.js';
-import { ledgerCommand } from './ledger-command.js';
-import { reportCommand } from './report-command.js';
-
-const USAGE = `Usage:
-  tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>...
-              [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
-              [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
-              [--log-level info] [--queue] [--wait-db <seconds>] [--tiles-date YYYY-MM[-DD]] [--prior-date YYYY-MM[-DD]]
-              (tiles: GeoTIFF/COG files, Sentinel-2 band files or STAC item / ItemCollection .json)
-  tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)
-  tuban ledger --epoch YYYY-MM [--out <dir>] [--db …] [--format xlsx,csv,gpkg,shp.zip,geojson] [--as-of YYYY-MM-DD]
-               [--wait-db <seconds>]   the month's ledger with the workflow's dispositions, in every format
-  tuban report --quarter YYYYQn [--out <dir>] [--db …] [--as-of YYYY-MM-DD] [--wait-db <seconds>]
-                                     quarterly summary by district and bureau, with 零报告 lines
-  tuban worker [--concurrency N]     (needs DATABASE_URL and REDIS_URL)
-  tuban status <batch-id>            (needs DATABASE_URL and REDIS_URL)
-
-Exit codes: 0 batch completed (rejected inputs are listed in batch-report.json),
-            2 nothing usable could be processed, 64 usage error, 1 failure,
-            75 the embedded database is in use by another tuban process (DB.LOCKED; --wait-db waits for it).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const { flags, positional } = parseFlags(rest);
-  if (!command || command === 'help' || flags.has('help')) {
-    process.stdout.write(USAGE + '\n');
-    return command ? 0 : 64;
+  if (command === undefined) {
+    process.stderr.write(usage() + '\n');
+    return 64;
   }
-  switch (command) {
-    case 'batch':
-      return batchCommand(flags);
-    case 'worker':
-      return workerCommand(flags);
-    case 'migrate':
-      return migrateCommand(flags);
-    case 'ledger':
-      return ledgerCommand(flags);
-    case 'report':
-      return reportCommand(flags);
-    case 'status':
-      return statusCommand(flags, positional);
-    default:
-      throw new UsageError(`unknown command '${command}'`);
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const about = positional[0] ?? [...flags.keys()][0];
+    process.stdout.write(usage(about !== undefined && isCommand(about) ? about : undefined) + '\n');
+    return 0;
   }
+  if (!isCommand(command)) throw new UsageError(`unknown command '${command}'`);
+  if (flags.has('help') || positional.includes('-h')) {
+    process.stdout.write(usage(command) + '\n');
+    return 0;
+  }
+  checkFlags(command, flags);
+  // Loaded on demand: the pipeline's modules (detector, GeoTIFF, database) are not needed to print usage or refuse a flag.
+  const run: Record<CommandName, () => Promise<number>> = {
+    batch: async () => (await import('./batch-command.js')).batchCommand(flags),
+    worker: async () => (await import('./queue-commands.js')).workerCommand(flags),
+    migrate: async () => (await import('./migrate-command.js')).migrateCommand(flags),
+    status: async () => (await import('./queue-commands.js')).statusCommand(flags, positional),
+    ledger: async () => (await import('./ledger-command.js')).ledgerCommand(flags),
+    report: async () => (await import('./report-command.js')).reportCommand(flags),
+  };
+  return run[command]();
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // A worker that closed without Redis may leave a socket or timer of its client behind; once
+    // the command has finished (logs are written synchronously) nothing it holds is worth waiting for.
+    if (process.argv[2] === 'worker') setTimeout(() => process.exit(code), 500).unref();
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`tuban: ${err.message}\n\n${USAGE}\n`);
+      const command = err.command !== undefined && isCommand(err.command) ? err.command : undefined;
+      process.stderr.write(`tuban: ${err.message}\n\n${usage(command)}\n`);
       process.exitCode = 64;
     } else if (err instanceof TubanError && err.code === 'DB.LOCKED') {
       process.stderr.write(`tuban: DB.LOCKED ${err.message}\n`);
       process.exitCode = EXIT_DB_LOCKED;
+    } else if (err instanceof TubanError && err.code !== 'INTERNAL' && err.disposition !== 'retry') {
+      // An input the batch cannot go on without (no district layer, an invalid rule table): a
+      // sentence with its code is what the user needs, not a stack.
+      process.stderr.write(`tuban: ${err.code}: ${err.message}\n`);
+      process.exitCode = err.code.startsWith('ZONES.') || err.code.startsWith('TILE.') ? 2 : 1;
     } else {
       process.stderr.write(`tuban: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;

@@ -124,6 +124,8 @@ describe('loadZones', () => {
     if (!existsSync(path)) throw new Error(`shared data missing: expected ${path} (checkout ../shared/data beside the project)`);
     const raw = await loadZones([path]);
     expect(raw.warnings.join('\n')).toMatch(/GCJ-02/);
+    // The warning says how to convert that one file, in the syntax the CLI takes.
+    expect(raw.warnings.join('\n')).toContain(`--zones ${path}@gcj02`);
     const r = await loadZones([path], { zonesCrs: 'gcj02' });
     expect(r.rejected).toEqual([]);
     expect(r.zones.length).toBeGreaterThanOrEqual(10);
@@ -137,6 +139,21 @@ describe('loadZones', () => {
     const shift = distance(a, b, { units: 'kilometers' }) * 1000;
     expect(shift).toBeGreaterThan(200);
     expect(shift).toBeLessThan(800);
+  });
+});
+
+describe('loadZones with a CRS per file', () => {
+  it('converts only the file given as GCJ-02, whatever zonesCrs says for the others', async () => {
+    const a = join(dir, 'per-file-a.geojson');
+    const b = join(dir, 'per-file-b.geojson');
+    await writeFile(a, fc([{ properties: { kind: 'district', code: '370102' }, geometry: square(117, 36.6) }]));
+    await writeFile(b, fc([{ properties: { kind: 'farmland' }, geometry: square(117, 36.6) }]));
+    const r = await loadZones([a, b], { crsByPath: { [a]: 'gcj02' } });
+    const corner = (kind: string) => (r.zones.find((z) => z.kind === kind)!.geometry.coordinates[0] as number[][])[0] as [number, number];
+    expect(distance(corner('farmland'), [117, 36.6], { units: 'kilometers' })).toBe(0);
+    expect(distance(corner('district'), [117, 36.6], { units: 'kilometers' }) * 1000).toBeGreaterThan(200);
+    expect(r.warnings.join('\n')).toContain('per-file-a.geojson: converted from GCJ-02 to WGS84');
+    expect(r.warnings.join('\n')).not.toContain('per-file-b.geojson: converted');
   });
 });
 

@@ -151,7 +151,7 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     }
     warnings.push(...read.warnings);
     if (read.crs !== 'gcj02' && looksLikeDataV(read.features)) {
-      warnings.push(`${file}: looks like an Aliyun DataV boundary file, which is in GCJ-02 (hundreds of metres off WGS84); pass zonesCrs 'gcj02' for it`);
+      warnings.push(`${file}: looks like an Aliyun DataV boundary file, which is in GCJ-02 (hundreds of metres off WGS84): convert it by passing --zones ${path}@gcj02`);
     }
     if (read.crs === 'gcj02') warnings.push(`${file}: converted from GCJ-02 to WGS84`);
 

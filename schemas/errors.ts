@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ZONES.CRS_MISSING'
   | 'ZONES.INVALID_GEOMETRY'
   | 'ZONES.UNKNOWN_KIND'
+  | 'ZONES.NO_DISTRICTS' // no usable district layer: every code and lead bureau would be wrong
   | 'RULES.INVALID'
   | 'CONFIG.INVALID' // a TUBAN_* environment variable out of its range
   | 'INPUT.NOT_FOUND'
@@ -48,6 +49,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'ZONES.CRS_MISSING': 'skip',
   'ZONES.INVALID_GEOMETRY': 'skip',
   'ZONES.UNKNOWN_KIND': 'skip',
+  'ZONES.NO_DISTRICTS': 'fail',
   'RULES.INVALID': 'fail',
   'CONFIG.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',

@@ -26,6 +26,8 @@ export const BatchArgsSchema = z.object({
   priorDate: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/, "must look like '2026-09-03' or '2026-09'").optional(),
   /** 'gcj02' or an EPSG string overriding the zone files' own CRS. */
   zonesCrs: z.string().optional(),
+  /** Per zone file (by the path in `zones`), from `--zones file@crs`: wins over `zonesCrs`. */
+  zonesCrsByPath: z.record(z.string(), z.string()).optional(),
   /** Minimum mapping unit, m². */
   mmuM2: z.number().positive().optional(),
 });
@@ -50,9 +52,16 @@ export function batchIdFor(args: BatchArgs, currentTileIds: string[], priorTileI
         args.epoch, [...currentTileIds].sort(), [...priorTileIds].sort(), inputDigest, paramsHash(detectorParamsFor(args)), args.bands ?? DEFAULT_MULTIBAND_ORDER, args.zonesCrs ?? null,
         // Appended only when set, so batches planned before these options keep their ids.
         ...(args.bands || args.tilesDate || args.priorDate ? [{ bandsGiven: args.bands !== undefined, tilesDate: args.tilesDate ?? null, priorDate: args.priorDate ?? null }] : []),
+        ...crsByPathKey(args),
       ]),
     )
     .digest('hex')
     .slice(0, 12);
   return `${args.epoch.replace('-', '')}-${h}`;
+}
+
+/** Absent when no file has a suffix, so batches planned before per-file CRSs keep their ids. */
+function crsByPathKey(args: BatchArgs): [string, string][][] {
+  const entries = Object.entries(args.zonesCrsByPath ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length ? [entries] : [];
 }

@@ -7,6 +7,7 @@ import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js'
 import type { RejectedInput } from '../model.js';
 import type { FlatDetectorParams } from '../detect/detector-params.js';
 import type { Coregistration } from '../detect/detect-tile.js';
+import { UNASSIGNED_DISTRICT } from './finalise-batch.js';
 
 /** What one tile job leaves behind (stored with the tile row). */
 export interface TileOutcome {
@@ -66,6 +67,12 @@ export interface BatchReport {
     byLeadBureau: Record<string, number>;
     byDistrict: Record<string, { name: string; polygons: number; areaM2: number }>;
     byChangeType: Record<string, number>;
+    /**
+     * Polygons outside every district polygon of the zone files (coded 000000, 未划定区县): issued
+     * so no change is lost, but their district and lead bureau need a person. Absent in reports of
+     * batches finished before this count existed.
+     */
+    outsideDistricts?: { polygons: number; areaM2: number; codes: string[] };
   };
   /** Seconds per stage, summed over tiles, plus plan/finalise/outputs. */
   timings: Record<string, number>;
@@ -100,6 +107,8 @@ export function summarise(
     d.areaM2 = round(d.areaM2 + p.areaM2, 2);
     byChangeType[p.changeType] = (byChangeType[p.changeType] ?? 0) + 1;
   }
+  const outsidePolygons = polygons.filter((p) => p.districtCode === UNASSIGNED_DISTRICT.code);
+  const outside = { polygons: outsidePolygons.length, areaM2: round(sum(outsidePolygons.map((p) => p.areaM2)), 2), codes: outsidePolygons.map((p) => p.code) };
   const finishedAt = new Date().toISOString();
   const rssNow = process.resourceUsage().maxRSS * 1024;
   return {
@@ -113,7 +122,7 @@ export function summarise(
     tiles,
     rejected,
     repaired: base.repaired ?? [],
-    warnings: [...base.warnings, ...misregistrationWarnings(done)],
+    warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside)],
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),
     notObservedShare: observedM2 + notObservedM2 > 0 ? round(notObservedM2 / (observedM2 + notObservedM2), 4) : 1,
@@ -127,6 +136,7 @@ export function summarise(
       byLeadBureau,
       byDistrict,
       byChangeType,
+      outsideDistricts: outside,
     },
     timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, round(v, 3)])),
     megapixelsPerSecond,
@@ -143,4 +153,13 @@ function misregistrationWarnings(done: TileOutcome[]): string[] {
   return done
     .filter((t) => t.coregistration?.applied)
     .map((t) => `${t.files[0]}: prior epoch misregistered by (${t.coregistration!.dx}, ${t.coregistration!.dy}) px; moved back before differencing`);
+}
+
+/** Not an input error (the batch goes on), but a person must give these polygons a district before notices go out. */
+function outsideWarnings(o: { polygons: number; areaM2: number; codes: string[] }): string[] {
+  if (o.polygons === 0) return [];
+  const list = o.codes.length > 20 ? `${o.codes.slice(0, 20).join(', ')} … (${o.codes.length - 20} more)` : o.codes.join(', ');
+  return [
+    `${o.polygons} polygon(s) (${(o.areaM2 / 1e4).toFixed(2)} ha) lie outside every district of the zone files and were coded ${UNASSIGNED_DISTRICT.code} (${UNASSIGNED_DISTRICT.name}) with the default lead bureau: ${list}. Check that the district layer covers the tiles (or its CRS: --zones file@gcj02)`,
+  ];
 }

@@ -43,7 +43,7 @@ export async function finaliseDetections(
   startAfter: Readonly<Record<string, number>> = {},
 ): Promise<FinaliseResult> {
   const { args } = plan;
-  const zonesLoaded = await loadZones(args.zones, { zonesCrs: args.zonesCrs });
+  const zonesLoaded = await loadZones(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
   const rejected = [...zonesLoaded.rejected];
   const warnings = [...zonesLoaded.warnings];
   let landUse: ZoneIndex<{ geometry: Polygon | import('geojson').MultiPolygon; dlbm: string }> | undefined;

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,11 @@ describe('planBatch bands (issue 15)', () => {
   it('uses B11/B12 on per-band Sentinel-2 data unless --bands names only the four, and the ids differ', async () => {
     await s2(join(root, 'cur'), 'T50SNA_20261005');
     await s2(join(root, 'pri'), 'T50SNA_20260905');
-    const base = { epoch: '2026-10', tiles: [join(root, 'cur')], prior: [join(root, 'pri')] };
+    // Planning stops without a district layer (ZONES.NO_DISTRICTS), so give it one.
+    const districts = join(root, 'districts.geojson');
+    const ring = [[117, 36.6], [117.01, 36.6], [117.01, 36.61], [117, 36.61], [117, 36.6]];
+    writeFileSync(districts, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { kind: 'district', code: '370102' }, geometry: { type: 'Polygon', coordinates: [ring] } }] }));
+    const base = { epoch: '2026-10', tiles: [join(root, 'cur')], prior: [join(root, 'pri')], zones: [districts] };
     const all = await planBatch(BatchArgsSchema.parse(base));
     expect(all.tiles.map((t) => t.bands)).toEqual([['blue', 'green', 'red', 'nir', 'swir1', 'swir2']]);
     const four = await planBatch(BatchArgsSchema.parse({ ...base, bands: ['blue', 'green', 'red', 'nir'] }));

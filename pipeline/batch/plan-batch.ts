@@ -14,6 +14,7 @@ import type { RejectedInput } from '../model.js';
 import type { TileInfo } from '../../geo/tile-reader.js';
 import type { Database } from '../store/queryable.js';
 import { batchIdFor, type BatchArgs } from './batch-args.js';
+import { checkDistricts } from './check-districts.js';
 
 /** Bands every detector path needs; swir1/swir2 are used when both epochs have them. */
 export const REQUIRED_BANDS: readonly BandName[] = ['blue', 'green', 'red', 'nir'];
@@ -43,6 +44,8 @@ export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
     // Only current tiles fall back to the epoch: a prior tile's month is not known from the batch.
     catalogueTiles(args.tiles, { bands: args.bands, date: args.tilesDate, fallbackDate: args.epoch }),
     catalogueTiles(args.prior, { bands: args.bands, date: args.priorDate }),
+    // Stop before detecting anything when no zone file gives a district.
+    checkDistricts(args),
   ]);
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
   const warnings = [...cur.warnings, ...pri.warnings];

@@ -43,6 +43,12 @@ export interface StartWorkerOptions {
   maxStalledCount?: number;
   /** Close gracefully on SIGTERM/SIGINT. Default true; tests running several workers in one process pass false. */
   handleSignals?: boolean;
+  /**
+   * How long closing may wait for Redis before the worker disconnects without it. Default 10 000 ms.
+   * BullMQ's close waits for a connection that an unreachable Redis never gives (a SIGTERMed
+   * worker hung for more than 25 s); a job it held is then recovered by another worker's stall check.
+   */
+  closeTimeoutMs?: number;
 }
 
 export interface WorkerHandle {
@@ -152,8 +158,19 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
         shutdown.abort(new TubanError('QUEUE.TRANSIENT', 'worker shutting down'));
-        await worker.close();
-        log.info('worker closed');
+        const timeoutMs = opts.closeTimeoutMs ?? 10_000;
+        let timer: NodeJS.Timeout | undefined;
+        const closed = await Promise.race([
+          worker.close().then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+        ]).finally(() => clearTimeout(timer));
+        if (closed) {
+          log.info('worker closed');
+          return;
+        }
+        log.warn({ timeoutMs }, 'Redis did not answer while closing; disconnected without it (a job this worker held is recovered by the stall check)');
+        // disconnect() stops ioredis reconnecting, so nothing keeps the process alive.
+        await Promise.race([worker.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       })();
       return closing;
     },

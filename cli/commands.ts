@@ -1,0 +1,92 @@
+/**
+ * What each subcommand accepts, in one table: its usage text and its flags. An unknown flag is a
+ * usage error (not silently ignored: `--zone f.geojson` once ran a whole batch with no districts),
+ * naming the nearest known flag when the user plainly meant it.
+ */
+import { UsageError, type Flags } from './args.js';
+
+export type CommandName = 'batch' | 'migrate' | 'worker' | 'status' | 'ledger' | 'report';
+
+interface CommandSpec {
+  usage: string;
+  flags: readonly string[];
+}
+
+export const COMMANDS: Record<CommandName, CommandSpec> = {
+  batch: {
+    usage: `tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>[@crs]...
+              [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
+              [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
+              [--log-level info] [--queue] [--wait-db <seconds>] [--tiles-date YYYY-MM[-DD]] [--prior-date YYYY-MM[-DD]]
+              (tiles: GeoTIFF/COG files, Sentinel-2 band files or STAC item / ItemCollection .json)
+    --zones     zone layers; at least one must hold the districts (kind 'district' or a DataV file).
+                A suffix gives one file's CRS: --zones districts.json@gcj02 farmland.gpkg
+    --zones-crs the CRS of every zone file without a suffix (overrides what the file declares)
+    --wait-db   seconds to wait for another tuban process holding the embedded database (default 0: exit 75)`,
+    flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue', 'wait-db', 'tiles-date', 'prior-date'],
+  },
+  migrate: { usage: 'tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)', flags: ['db', 'wait-db'] },
+  worker: { usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)', flags: ['concurrency', 'db', 'log-level'] },
+  status: { usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)', flags: ['db'] },
+  ledger: {
+    usage: `tuban ledger --epoch YYYY-MM [--out <dir>] [--db <dir|postgres-url>] [--format xlsx,csv,gpkg,shp.zip,geojson]
+              [--as-of YYYY-MM-DD] [--wait-db <seconds>]
+              the month's ledger with each item's one disposition from the workflow, in every format or those named
+    --as-of     the day that decides what is overdue (default today)`,
+    flags: ['epoch', 'out', 'db', 'format', 'as-of', 'wait-db'],
+  },
+  report: {
+    usage: `tuban report --quarter YYYYQn [--out <dir>] [--db <dir|postgres-url>] [--as-of YYYY-MM-DD] [--wait-db <seconds>]
+              the quarterly summary by district and lead bureau, with 零报告 lines (printed, and as xlsx and csv)`,
+    flags: ['quarter', 'out', 'db', 'as-of', 'wait-db'],
+  },
+};
+
+export const EXIT_CODES = `Exit codes: 0 batch completed (rejected inputs are listed in batch-report.json),
+            2 nothing usable could be processed (no usable tile, no district layer), 64 usage error, 1 failure,
+            75 the embedded database is in use by another tuban process (DB.LOCKED; --wait-db waits for it).`;
+
+export function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+export function usage(command?: CommandName): string {
+  const specs = command ? [COMMANDS[command]] : Object.values(COMMANDS);
+  return `Usage:\n${specs.map((s) => `  ${s.usage}`).join('\n')}\n\n${EXIT_CODES}`;
+}
+
+/** Throws a UsageError for the first flag `command` does not know, suggesting the nearest known one. */
+export function checkFlags(command: CommandName, flags: Flags): void {
+  const known = COMMANDS[command].flags;
+  for (const name of flags.keys()) {
+    if (name === 'help' || known.includes(name)) continue;
+    const near = nearest(name, known);
+    throw new UsageError(`unknown flag --${name} for 'tuban ${command}'${near ? ` (did you mean --${near}?)` : ''}`, command);
+  }
+}
+
+/**
+ * The known name within edit distance 2 (or of which `name` is a prefix), else null. Ties go to the
+ * smaller plain edit distance, so --tiles-dat means --tiles-date, not --tiles.
+ */
+export function nearest(name: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  let bestRaw = Infinity;
+  for (const k of known) {
+    const raw = editDistance(name, k);
+    const d = k.startsWith(name) || name.startsWith(k) ? Math.min(1, raw) : raw;
+    if (d < bestD || (d === bestD && raw < bestRaw)) [best, bestD, bestRaw] = [k, d, raw];
+  }
+  return bestD <= 2 ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}

@@ -1,0 +1,89 @@
+/**
+ * The built `tuban` command on mistakes made before any tile is read: help, unknown flags, a
+ * missing --zones, a non-number --mmu, --out on an existing file. Each is a sentence naming
+ * what the user typed (exit 64, no stack trace), or usage on stdout (exit 0) when asked for.
+ * Needs `npm run build` first (npm test does it).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// TUBAN_CLI runs the tests against another build (e.g. main's, to see them fail there).
+const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
+
+let dir: string;
+
+function tuban(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Arguments of a batch that would otherwise start (the tile/zone paths need not exist: usage is checked first). */
+const batch = (...extra: string[]) => ['batch', '--epoch', '2026-10', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--db', join(dir, 'db'), ...extra];
+
+function expectUsageError(r: { code: number; stderr: string }, ...phrases: string[]): void {
+  expect(r.code, r.stderr).toBe(64);
+  for (const p of phrases) expect(r.stderr).toContain(p);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' before this test (npm test does)`);
+  dir = await mkdtemp(join(tmpdir(), 'tuban-usage-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('tuban usage', () => {
+  it('prints usage and exits 0 for --help, help and every subcommand --help', async () => {
+    for (const args of [['--help'], ['help'], ['-h']]) {
+      const r = await tuban(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toContain('tuban batch');
+      expect(r.stdout).toContain('tuban worker');
+    }
+    for (const cmd of ['batch', 'worker', 'migrate', 'status', 'ledger', 'report']) {
+      const r = await tuban([cmd, '--help']);
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout).toContain(`tuban ${cmd}`);
+    }
+    expect((await tuban(['batch', '--help'])).stdout).toContain('@gcj02');
+  });
+
+  it('rejects an unknown flag by name and suggests the near one (--zone → --zones)', async () => {
+    expectUsageError(await tuban(batch('--zone', join(dir, 'z.geojson'))), '--zone ', 'did you mean --zones?');
+    expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--mmmu', '300')), '--mmmu', 'did you mean --mmu?');
+    expectUsageError(await tuban(['worker', '--concurency', '2']), '--concurency', 'did you mean --concurrency?');
+    const far = await tuban(batch('--zones', join(dir, 'z.geojson'), '--frobnicate'));
+    expectUsageError(far, 'unknown flag --frobnicate');
+    expect(far.stderr).not.toContain('did you mean');
+  });
+
+  it('requires --zones for a batch', async () => {
+    expectUsageError(await tuban(batch()), '--zones is required');
+  });
+
+  it('names --mmu, the flag typed, when its value is not a number', async () => {
+    const r = await tuban(batch('--zones', join(dir, 'z.geojson'), '--mmu', 'abc'));
+    expectUsageError(r, '--mmu', "'abc'");
+    expect(r.stderr).not.toContain('mmuM2');
+  });
+
+  it('rejects a bad CRS suffix on a zone file', async () => {
+    expectUsageError(await tuban(batch('--zones', `${join(dir, 'z.geojson')}@EPSG:99999`)), 'EPSG:99999');
+  });
+
+  it('refuses --out on an existing file with a sentence, not a stack trace', async () => {
+    const file = join(dir, 'not-a-dir.txt');
+    await writeFile(file, 'x');
+    expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--out', file)), `--out ${file} is an existing file`);
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * `--zones districts.json@gcj02 farmland.gpkg`: a zone file with an optional CRS suffix, so one
+ * GCJ-02 web-map download can sit beside WGS84/CGCS2000 layers (a global `--zones-crs gcj02`
+ * would shift the correct layers by hundreds of metres too).
+ */
+import { normaliseCrs } from '../geo/crs.js';
+import { UsageError } from './args.js';
+
+/** Suffix names people use, as the vector reader's `sourceCrs`. */
+const NAMED: Readonly<Record<string, string>> = { gcj02: 'gcj02', 'gcj-02': 'gcj02', wgs84: 'EPSG:4326', crs84: 'EPSG:4326', cgcs2000: 'EPSG:4490' };
+
+/** Looks like a CRS suffix (a name above or EPSG:n); anything else after '@' stays part of the path. */
+const SUFFIX = /@((?:gcj-?02|wgs84|crs84|cgcs2000)|(?:epsg:{1,2}\d+))$/i;
+
+export interface ZoneSpec {
+  path: string;
+  /** The CRS the user gave for this file, as `sourceCrs` ('gcj02' or 'EPSG:n'); absent: the file's own (or --zones-crs). */
+  crs?: string;
+}
+
+export function parseZoneSpec(arg: string): ZoneSpec {
+  const m = SUFFIX.exec(arg);
+  if (!m) return { path: arg };
+  const path = arg.slice(0, m.index);
+  const name = m[1].toLowerCase();
+  if (NAMED[name]) return { path, crs: NAMED[name] };
+  try {
+    return { path, crs: normaliseCrs(m[1]) };
+  } catch (err) {
+    throw new UsageError(`--zones ${arg}: ${(err as Error).message}`, 'batch');
+  }
+}
+
+/** The value of `--zones-crs`, checked the same way as a suffix. */
+export function parseZonesCrs(value: string): string {
+  const name = value.trim().toLowerCase();
+  if (NAMED[name]) return NAMED[name];
+  try {
+    return normaliseCrs(value);
+  } catch (err) {
+    throw new UsageError(`--zones-crs ${value}: ${(err as Error).message} (use gcj02, wgs84, cgcs2000 or EPSG:n)`, 'batch');
+  }
+}

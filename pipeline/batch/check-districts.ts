@@ -1,0 +1,31 @@
+/**
+ * Before any tile is detected: the zone files must give at least one district. Without one,
+ * every polygon would get district 000000, the default lead bureau and no farming rule — a
+ * wrong answer with exit 0 — so the batch stops here, naming what each file gave instead.
+ */
+import { basename } from 'node:path';
+import { TubanError } from '../../schemas/errors.js';
+import { loadZones } from '../zones.js';
+import type { BatchArgs } from './batch-args.js';
+
+/**
+ * Throws ZONES.NO_DISTRICTS (disposition `fail`) when no zone file yields a district feature.
+ * Loads the zone files once more than finalising does: zone layers are small beside a month of
+ * tiles, and finding out after an hour of detection is worse.
+ */
+export async function checkDistricts(args: Pick<BatchArgs, 'zones' | 'zonesCrs' | 'zonesCrsByPath'>): Promise<void> {
+  if (args.zones.length === 0) throw new TubanError('ZONES.NO_DISTRICTS', 'no zone files given: pass --zones with a district layer (kind district, or a DataV file)');
+  const { zones, rejected } = await loadZones(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
+  if (zones.some((z) => z.kind === 'district')) return;
+  const perFile = args.zones.map((path) => {
+    const own = rejected.filter((r) => r.subject === path || r.subject.startsWith(`${basename(path)}#`) || r.error.subject === path);
+    const codes = [...new Set(own.map((r) => r.error.code))];
+    const kinds = [...new Set(zones.filter((z) => z.source === path).map((z) => z.kind))];
+    const what = codes.length ? `rejected (${codes.join(', ')}: ${own[0].error.message})` : kinds.length ? `only ${kinds.join(', ')}` : 'no usable features';
+    return `${path}: ${what}`;
+  });
+  throw new TubanError(
+    'ZONES.NO_DISTRICTS',
+    `no district layer among the zone files, so no polygon could be given its district, code or lead bureau; add a file whose features have kind 'district' (or 区县) with a code (code/adcode/XZQDM), or a DataV district file. Zone files: ${perFile.join('; ')}`,
+  );
+}
