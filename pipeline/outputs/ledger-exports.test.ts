@@ -257,6 +257,23 @@ describe('quarterly report', () => {
     expect(wb.worksheets[0].getRow(5).getCell(23).value).toBe('零报告');
   });
 
+  it('reads each zone file with the CRS its batch used (--zones file@EPSG:4527), so its districts get their 零报告 line', async () => {
+    // Gauss–Krüger metres (CGCS2000 zone 39) and no crs member: unreadable without the batch's per-file CRS.
+    const gk = join(dir, 'districts-gk.geojson');
+    const [x, y] = [39_571_900, 3_985_000];
+    await writeFile(gk, JSON.stringify({
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: { kind: 'district', code: '370105', name: '天桥区' }, geometry: { type: 'Polygon', coordinates: [[[x, y], [x + 5000, y], [x + 5000, y + 5000], [x, y + 5000], [x, y]]] } }],
+    }));
+    await upsertBatch(db, { id: 'b-2026-11', epoch: '2026-11', params: {}, plan: { args: { zones: [gk], zonesCrsByPath: { [gk]: 'EPSG:4527' } } } });
+    try {
+      const r = await quarterReport(db, '2026Q4', { asOf: '2026-12-10' });
+      expect(r.byDistrict.map((l) => [l.key, l.name, l.items, l.note])).toContainEqual(['370105', '天桥区', 0, '零报告']);
+    } finally {
+      await db.query("DELETE FROM batches WHERE id = 'b-2026-11'");
+    }
+  });
+
   it('refuses a malformed quarter', async () => {
     await expect(quarterReport(db, '2026Q5')).rejects.toMatchObject({ code: 'LEDGER.BAD_REQUEST' });
   });

@@ -16,6 +16,7 @@ import { loadLedger, type LoadLedgerOptions } from '../outputs/ledger-exports.js
 import { dispositionLabel, type LedgerDisposition } from '../outputs/ledger-disposition.js';
 import type { Queryable } from '../store/queryable.js';
 import { loadZones } from '../zones.js';
+import type { BatchArgs } from '../batch/batch-args.js';
 
 export interface ReportLine {
   /** '区县' | '主办单位' | '合计'. */
@@ -111,12 +112,15 @@ async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<
   const out = new Map<string, string>();
   const seen = new Set<string>();
   for (const plan of plans) {
-    const args = (plan as { args?: { zones?: string[]; zonesCrs?: string } } | null)?.args;
+    const args = (plan as { args?: Pick<BatchArgs, 'zones' | 'zonesCrs' | 'zonesCrsByPath'> } | null)?.args;
     for (const path of args?.zones ?? []) {
-      const key = `${path}\u0000${args?.zonesCrs ?? ''}`;
+      // The CRS the batch read the file with (`--zones file@gcj02` wins over --zones-crs): a file that
+      // declares none would otherwise be rejected now and its districts lose their 零报告 lines.
+      const crs = args?.zonesCrsByPath?.[path] ?? args?.zonesCrs;
+      const key = `${path}\u0000${crs ?? ''}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const loaded = await loadZones([path], { zonesCrs: args?.zonesCrs });
+      const loaded = await loadZones([path], { zonesCrs: crs });
       for (const r of loaded.rejected) {
         if (r.error.code === 'ZONES.UNREADABLE' || r.error.code === 'INPUT.NOT_FOUND') warnings.push(`${path}: zone file unreadable now (${r.error.message}); a district only it knew gets no 零报告 line`);
       }
