@@ -5,7 +5,7 @@
  */
 import { UsageError, type Flags } from './args.js';
 
-export type CommandName = 'batch' | 'migrate' | 'worker' | 'status' | 'serve' | 'user';
+export type CommandName = 'batch' | 'migrate' | 'worker' | 'status' | 'serve' | 'user' | 'ledger' | 'report';
 
 interface CommandSpec {
   usage: string;
@@ -39,6 +39,18 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
                                      (password on standard input)
   tuban user list | tuban user disable <name>   [--db …] [--wait-db <seconds>]`,
     flags: ['role', 'bureau', 'district', 'db', 'wait-db'],
+  },
+  ledger: {
+    usage: `tuban ledger --epoch YYYY-MM [--out <dir>] [--db <dir|postgres-url>] [--format xlsx,csv,gpkg,shp.zip,geojson]
+              [--as-of YYYY-MM-DD] [--wait-db <seconds>]
+              the month's ledger with each item's one disposition from the workflow, in every format or those named
+    --as-of     the day that decides what is overdue (default today)`,
+    flags: ['epoch', 'out', 'db', 'format', 'as-of', 'wait-db'],
+  },
+  report: {
+    usage: `tuban report --quarter YYYYQn [--out <dir>] [--db <dir|postgres-url>] [--as-of YYYY-MM-DD] [--wait-db <seconds>]
+              the quarterly summary by district and lead bureau, with 零报告 lines (printed, and as xlsx and csv)`,
+    flags: ['quarter', 'out', 'db', 'as-of', 'wait-db'],
   },
 };
 

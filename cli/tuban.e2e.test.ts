@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
+import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
 
 const run = promisify(execFile);
 // TUBAN_CLI runs the tests against another build (e.g. main's, to see a fix's test fail there).
@@ -159,6 +160,49 @@ describe('tuban batch on a generated scene', () => {
     const report2 = JSON.parse(await readFile(join(dir, 'out2', 'batch-report.json'), 'utf8')) as BatchReport;
     expect(report2.batchId).toBe(report.batchId);
     expect(report2.counts.polygons).toBe(report.counts.polygons);
+  });
+
+  it('tuban ledger and tuban report read the batch back from the database', async () => {
+    const out = join(dir, 'ledger');
+    const led = await tuban(['ledger', '--epoch', scene.epoch, '--db', join(dir, 'db'), '--out', out]);
+    expect(led.code, led.stderr).toBe(0);
+    expect(led.stdout).toContain('every row 未核查'); // no workflow tables in a batch-only database
+    const csv = (await readFile(join(out, `ledger-${scene.epoch}.csv`), 'utf8')).replace(/^\uFEFF/, '');
+    const batchCsv = (await readFile(join(dir, 'out1', 'ledger.csv'), 'utf8')).replace(/^\uFEFF/, '');
+    const codes = (text: string) => text.trim().split(/\r?\n/).slice(1).map((l) => l.split(',')[4]);
+    expect(codes(csv)).toEqual(codes(batchCsv));
+    for (const f of ['xlsx', 'gpkg', 'shp.zip', 'geojson']) expect(existsSync(join(out, `ledger-${scene.epoch}.${f}`)), f).toBe(true);
+    const [y, m] = scene.epoch.split('-').map(Number);
+    const quarter = `${y}Q${Math.ceil(m / 3)}`;
+    const rep = await tuban(['report', '--quarter', quarter, '--db', join(dir, 'db'), '--out', out]);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(rep.stdout).toContain('按区县');
+    expect(existsSync(join(out, `report-${quarter}.xlsx`))).toBe(true);
+    const bad = await tuban(['ledger', '--epoch', '2026-13', '--db', join(dir, 'db')]);
+    expect(bad.code).toBe(64);
+    // An unknown flag is refused before anything runs (cli/commands.ts), with the flag meant.
+    const typo = await tuban(['ledger', '--epoch', scene.epoch, '--formats', 'csv', '--db', join(dir, 'db')]);
+    expect(typo.code).toBe(64);
+    expect(typo.stderr).toContain('did you mean --format?');
+    const typo2 = await tuban(['report', '--quarter', quarter, '--epoch', scene.epoch, '--db', join(dir, 'db')]);
+    expect(typo2.code).toBe(64);
+    expect(typo2.stderr).toContain("unknown flag --epoch for 'tuban report'");
+  });
+
+  it('tuban ledger and tuban report take the embedded database lock like batch and migrate', async () => {
+    // Held by this (live) test process: both commands must refuse with DB.LOCKED, exit 75, before opening it.
+    const lock = await acquireDirectoryLock(join(dir, 'db'), { command: 'tuban e2e test' });
+    try {
+      for (const args of [['ledger', '--epoch', scene.epoch], ['report', '--quarter', '2026Q4']]) {
+        const r = await tuban([...args, '--db', join(dir, 'db'), '--out', join(dir, 'locked')]);
+        expect(r.code, `${args[0]}: ${r.stderr}`).toBe(75);
+        expect(r.stderr).toContain('DB.LOCKED');
+        expect(r.stderr).toContain(String(process.pid));
+      }
+    } finally {
+      await lock.release();
+    }
+    expect(existsSync(join(dir, 'locked'))).toBe(false);
   });
 
   it('routes GCJ-02 districts (--zones file@gcj02) beside WGS84 layers like an all-WGS84 run', async () => {

@@ -6,6 +6,8 @@
  *   tuban status BATCH_ID
  *   tuban serve [--port 8080]              (the bureau triage server and its page)
  *   tuban user add|list|disable            (its accounts)
+ *   tuban ledger --epoch 2026-10 [--out DIR]   (the month ledger with the workflow's dispositions)
+ *   tuban report --quarter 2026Q4             (quarterly summary, 零报告 lines)
  */
 import { TubanError } from '../schemas/errors.js';
 import { UsageError, parseFlags } from './args.js';
@@ -38,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
     status: async () => (await import('./queue-commands.js')).statusCommand(flags, positional),
     serve: async () => (await import('./serve-command.js')).serveCommand(flags),
     user: async () => (await import('./user-command.js')).userCommand(flags, positional),
+    ledger: async () => (await import('./ledger-command.js')).ledgerCommand(flags),
+    report: async () => (await import('./report-command.js')).reportCommand(flags),
   };
   return run[command]();
 }

@@ -50,7 +50,7 @@ describe('tuban usage', () => {
       expect(r.stdout).toContain('tuban batch');
       expect(r.stdout).toContain('tuban worker');
     }
-    for (const cmd of ['batch', 'worker', 'migrate', 'status']) {
+    for (const cmd of ['batch', 'worker', 'migrate', 'status', 'ledger', 'report']) {
       const r = await tuban([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
       expect(r.stdout).toContain(`tuban ${cmd}`);

@@ -22,6 +22,11 @@ export type ErrorCode =
   | 'RULES.INVALID'
   | 'CONFIG.INVALID' // a TUBAN_* environment variable out of its range
   | 'INPUT.NOT_FOUND'
+  | 'LEDGER.DUPLICATE_CODE' // the ledger lists a code twice
+  | 'LEDGER.UNKNOWN_CODE' // a workflow disposition for a code the ledger does not hold
+  | 'LEDGER.DUPLICATE_DISPOSITION'
+  | 'LEDGER.BAD_GEOMETRY' // a clue geometry no export format can hold
+  | 'LEDGER.BAD_REQUEST' // unknown format, malformed epoch or quarter
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'QUEUE.TRANSIENT'
@@ -48,6 +53,11 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'RULES.INVALID': 'fail',
   'CONFIG.INVALID': 'fail',
   'INPUT.NOT_FOUND': 'skip',
+  'LEDGER.DUPLICATE_CODE': 'fail',
+  'LEDGER.UNKNOWN_CODE': 'fail',
+  'LEDGER.DUPLICATE_DISPOSITION': 'fail',
+  'LEDGER.BAD_GEOMETRY': 'fail',
+  'LEDGER.BAD_REQUEST': 'fail',
   'DB.TRANSIENT': 'retry',
   'DB.LOCKED': 'fail',
   'QUEUE.TRANSIENT': 'retry',

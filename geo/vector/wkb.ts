@@ -2,9 +2,9 @@
  * Well-Known Binary (OGC 06-103r4 / ISO 13249) and the GeoPackage geometry blob that wraps it
  * (GeoPackage 1.3 §2.1.3). Reads every simple-feature type so callers can name what they skip;
  * Z and M ordinates (ISO 1000/2000/3000 offsets or EWKB high flags) are read and dropped.
- * Writes Polygon / MultiPolygon, little-endian, XY only. Coordinates are passed through untouched.
+ * Writes Point / Polygon / MultiPolygon, little-endian, XY only. Coordinates are passed through untouched.
  */
-import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
+import type { Geometry, MultiPolygon, Point, Polygon, Position } from 'geojson';
 
 const TYPE_NAMES = ['', 'Point', 'LineString', 'Polygon', 'MultiPoint', 'MultiLineString', 'MultiPolygon', 'GeometryCollection'] as const;
 
@@ -64,8 +64,14 @@ function polygonBytes(rings: Position[][]): number {
   return 9 + rings.reduce((s, r) => s + 4 + r.length * 16, 0);
 }
 
-/** Little-endian XY WKB for a Polygon or MultiPolygon. */
-export function writeWkb(g: Polygon | MultiPolygon): Uint8Array {
+/** Little-endian XY WKB for a Point, Polygon or MultiPolygon. */
+export function writeWkb(g: Polygon | MultiPolygon | Point): Uint8Array {
+  if (g.type === 'Point') {
+    const out = new Uint8Array(21);
+    const v = new DataView(out.buffer);
+    v.setUint8(0, 1); v.setUint32(1, 1, true); v.setFloat64(5, g.coordinates[0], true); v.setFloat64(13, g.coordinates[1], true);
+    return out;
+  }
   const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
   const size = g.type === 'Polygon' ? polygonBytes(g.coordinates) : 9 + polys.reduce((s, p) => s + polygonBytes(p), 0);
   const out = new Uint8Array(size);
@@ -84,8 +90,9 @@ export function writeWkb(g: Polygon | MultiPolygon): Uint8Array {
   return out;
 }
 
-/** XY bounds [minX, minY, maxX, maxY] of a polygon geometry. */
-export function polygonBounds(g: Polygon | MultiPolygon): [number, number, number, number] {
+/** XY bounds [minX, minY, maxX, maxY] of a polygon (or point) geometry. */
+export function polygonBounds(g: Polygon | MultiPolygon | Point): [number, number, number, number] {
+  if (g.type === 'Point') return [g.coordinates[0], g.coordinates[1], g.coordinates[0], g.coordinates[1]];
   const b: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
   const polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
   for (const p of polys) for (const r of p) for (const [x, y] of r) {
@@ -111,7 +118,7 @@ export function readGpkgBlob(blob: Uint8Array): { srsId: number; geometry: Geome
 }
 
 /** Encode a GeoPackage geometry blob, little-endian, with an XY envelope. */
-export function writeGpkgBlob(g: Polygon | MultiPolygon, srsId: number): Uint8Array {
+export function writeGpkgBlob(g: Polygon | MultiPolygon | Point, srsId: number): Uint8Array {
   const wkb = writeWkb(g);
   const out = new Uint8Array(8 + 32 + wkb.length);
   const v = new DataView(out.buffer);

@@ -1,11 +1,11 @@
 /**
- * Write polygon layers to an OGC GeoPackage 1.3 (SQLite via sql.js, no native driver):
+ * Write polygon (or point) layers to an OGC GeoPackage 1.3 (SQLite via sql.js, no native driver):
  * application_id 'GPKG', user_version 10300, the three mandatory srs rows, gpkg_contents with
  * bounds, gpkg_geometry_columns, one feature table per layer with `fid` + typed columns and
  * GeoPackage geometry blobs with XY envelopes. Geometries must be lon/lat EPSG:4326.
  */
 import { rename, writeFile } from 'node:fs/promises';
-import type { MultiPolygon, Polygon } from 'geojson';
+import type { MultiPolygon, Point, Polygon } from 'geojson';
 import { polygonBounds, writeGpkgBlob } from './wkb.js';
 import { quoteIdent, sqlJs } from './sqlite.js';
 
@@ -15,7 +15,7 @@ export type GpkgValue = string | number | boolean | null | readonly unknown[] | 
 export interface GpkgLayer {
   /** Table name (also the layer name GIS tools show). */
   name: string;
-  features: { geometry: Polygon | MultiPolygon; properties: Record<string, GpkgValue> }[];
+  features: { geometry: Polygon | MultiPolygon | Point; properties: Record<string, GpkgValue> }[];
 }
 
 const WGS84_WKT =
@@ -64,6 +64,14 @@ function sqlValue(v: unknown, t: ColumnType): string | number | null {
 
 /** Write `layers` to a new GeoPackage at `path` (replacing any file there, atomically). */
 export async function writeGeoPackage(path: string, layers: GpkgLayer[]): Promise<void> {
+  const bytes = await encodeGeoPackage(layers);
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
+}
+
+/** The bytes of a GeoPackage holding `layers` (for downloads that never touch the disk). */
+export async function encodeGeoPackage(layers: GpkgLayer[]): Promise<Uint8Array> {
   const SQL = await sqlJs();
   const db = new SQL.Database();
   try {
@@ -84,9 +92,9 @@ export async function writeGeoPackage(path: string, layers: GpkgLayer[]): Promis
       // 'fid' and 'geom' are ours; a property of that name gets a suffix rather than vanishing.
       const colName = new Map(keys.map((k) => [k, /^(fid|geom)$/i.test(k) ? `${k}_1` : k]));
       const types = new Map(keys.map((k) => [k, columnType(layer.features.map((f) => f.properties[k]))]));
-      const hasMulti = layer.features.some((f) => f.geometry.type === 'MultiPolygon');
-      const hasPoly = layer.features.some((f) => f.geometry.type === 'Polygon');
-      const geomType = hasMulti && hasPoly ? 'GEOMETRY' : hasMulti ? 'MULTIPOLYGON' : 'POLYGON';
+      const kinds = new Set(layer.features.map((f) => f.geometry.type));
+      // One kind gets its own name (GIS tools style by it); a mix (clue points among polygons) is GEOMETRY.
+      const geomType = kinds.size > 1 ? 'GEOMETRY' : kinds.has('MultiPolygon') ? 'MULTIPOLYGON' : kinds.has('Point') ? 'POINT' : 'POLYGON';
       const t = quoteIdent(layer.name);
       const cols = keys.map((k) => `${quoteIdent(colName.get(k)!)} ${types.get(k)}`);
       db.run(`CREATE TABLE ${t} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom ${geomType}${cols.map((c) => ', ' + c).join('')})`);
@@ -107,10 +115,7 @@ export async function writeGeoPackage(path: string, layers: GpkgLayer[]): Promis
       ]);
       db.run('INSERT INTO gpkg_geometry_columns VALUES (?,?,?,?,?,?)', [layer.name, 'geom', geomType, 4326, 0, 0]);
     }
-    const bytes = db.export();
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    return db.export();
   } finally {
     db.close();
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addDays, LEDGER_COLUMNS, ledgerRows, writeLedgerCsv, writeLedgerXlsx } from './ledger.js';
-import { sampleBureauName, samplePolygon } from './testing/sample-polygon.js';
+import { sampleBureauName, samplePolygon } from '../../fixtures/sample-polygon.js';
 
 const ctx = { bureauName: sampleBureauName, issuedOn: '2026-10-20', deadlineDays: 30, city: '济南市' };
 const polys = [
@@ -61,7 +61,8 @@ describe('ledgerRows', () => {
     expect(a.协办单位).toBe('自然资源和规划局');
     expect(a.优先级).toBe('重点');
     expect(a.发现方式).toBe('卫片');
-    expect(a.判定类型).toBeNull();
+    expect(a.判定类型).toBe('未核查'); // every polygon has one disposition: nobody has verified it yet
+    expect(a.销号状态).toBe('未销号');
     expect(b['耕地面积(亩)']).toBe(4.5); // 3000.456 m²
     expect(b.优先级).toBe('一般');
     expect(b.协办单位).toBe('');

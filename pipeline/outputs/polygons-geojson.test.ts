@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { polygonPropertiesSchema } from '../../schemas/polygon.js';
 import { polygonFeature, writePolygonsGeoJson } from './polygons-geojson.js';
-import { sampleBureauName as bureauName, samplePolygon as poly } from './testing/sample-polygon.js';
+import { sampleBureauName as bureauName, samplePolygon as poly } from '../../fixtures/sample-polygon.js';
 
 /** Shoelace in lon/lat; > 0 for counter-clockwise. */
 const orientation = (r: number[][]) => r.slice(1).reduce((s, p, i) => s + (r[i][0] * p[1] - p[0] * r[i][1]), 0);

@@ -1,0 +1,39 @@
+/**
+ * `tuban report --quarter 2026Q4 [--out DIR] [--db …] [--as-of YYYY-MM-DD]`: the quarterly summary
+ * by district and lead bureau, printed as a table and written as `<out>/report-<quarter>.xlsx|.csv`.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { quarterReport, reportCsvBytes, reportText, reportXlsxBytes } from '../pipeline/reports/quarter-report.js';
+import { migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { one, UsageError, type Flags } from './args.js';
+import { dbTarget } from './db-target.js';
+import { lockOptionsFromFlags } from './db-lock.js';
+
+export async function reportCommand(flags: Flags): Promise<number> {
+  const quarter = one(flags, 'quarter');
+  if (!quarter || !/^\d{4}Q[1-4]$/.test(quarter)) throw new UsageError('--quarter YYYYQn is required (e.g. --quarter 2026Q4)', 'report');
+  const asOf = one(flags, 'as-of');
+  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of takes YYYY-MM-DD, got '${asOf}'`, 'report');
+  const out = resolve(one(flags, 'out') ?? join('out', quarter));
+  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
+  try {
+    await migrate(db);
+    const report = await quarterReport(db, quarter, { asOf });
+    process.stdout.write(reportText(report));
+    await mkdir(out, { recursive: true });
+    for (const [name, bytes] of [
+      [`report-${quarter}.xlsx`, await reportXlsxBytes(report)],
+      [`report-${quarter}.csv`, reportCsvBytes(report)],
+    ] as const) {
+      const path = join(out, name);
+      await writeFile(`${path}.${process.pid}.tmp`, bytes);
+      await rename(`${path}.${process.pid}.tmp`, path);
+      process.stdout.write(`  ${path}\n`);
+    }
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { TubanError } from '../../schemas/errors.js';
+import { dispositionCells, dispositionLabel, oneDispositionEach, undetermined, type LedgerDisposition } from './ledger-disposition.js';
+import { closureOf } from './workflow-dispositions.js';
+
+const judged = (code: string, over: Partial<LedgerDisposition>): LedgerDisposition => ({ ...undetermined(code), ...over });
+
+describe('oneDispositionEach', () => {
+  it('gives every code exactly one disposition, 未核查 where the workflow has none', () => {
+    const codes = ['370102-202610-0001', '370102-202610-0002', '370103-202610-0001'];
+    const out = oneDispositionEach(codes, [judged('370102-202610-0002', { verdict: 'legal', status: 'reviewed', closure: '已销号' })]);
+    expect(out.map((d) => d.code)).toEqual(codes);
+    expect(out.map(dispositionLabel)).toEqual(['未核查', '合法', '未核查']);
+    expect(out.map((d) => d.closure)).toEqual(['未销号', '已销号', '未销号']);
+  });
+
+  it('refuses a disposition for a code the ledger does not hold, and two for one code', () => {
+    const codes = ['a', 'b'];
+    expect(() => oneDispositionEach(codes, [undetermined('c')])).toThrow(expect.objectContaining({ code: 'LEDGER.UNKNOWN_CODE', subject: 'c' }));
+    expect(() => oneDispositionEach(codes, [undetermined('a'), judged('a', { verdict: 'other' })])).toThrow(TubanError);
+    expect(() => oneDispositionEach(['a', 'a'], [])).toThrow(expect.objectContaining({ code: 'LEDGER.DUPLICATE_CODE' }));
+  });
+});
+
+describe('dispositionCells', () => {
+  it('fills the verification columns of an illegal, split, escalated polygon', () => {
+    const c = dispositionCells(
+      judged('370102-202610-0007', {
+        status: 'rectifying', verdict: 'illegal', violationType: '非法占用土地（未批先建）', party: '某公司', rectificationMethod: '拆除复耕', rectified: false,
+        closure: '县级已填报违法', overdue: true, escalations: 1, dueDate: '2026-11-20',
+        parcels: [
+          { idx: 1, areaM2: 2000, verdict: 'illegal', violationType: '非法占用土地', approvalDocNo: null, otherReason: null },
+          { idx: 2, areaM2: 1000, verdict: 'legal', violationType: null, approvalDocNo: '济自然资批〔2026〕12号', otherReason: null },
+        ],
+      }),
+    );
+    expect(c.判定类型).toBe('违法');
+    expect(c.违法类型).toBe('非法占用土地（未批先建）');
+    expect(c.整改方式).toBe('拆除复耕');
+    expect(c.是否整改到位).toBe('否');
+    expect(c.销号状态).toBe('县级已填报违法');
+    expect(c.办理状态).toBe('整改中');
+    expect(c.是否逾期).toBe('是');
+    expect(c.是否移送纪委监委).toBe('是');
+    expect(c.备注).toBe('拆分为2个地块：370102-202610-0007-1 违法 非法占用土地 3.00亩；370102-202610-0007-2 合法 1.50亩');
+  });
+
+  it('leaves an unverified polygon 未核查 / 未销号 / 已下发 with no rectification', () => {
+    const c = dispositionCells(undetermined('x'));
+    expect([c.判定类型, c.销号状态, c.办理状态, c.整改方式, c.是否整改到位, c.是否逾期]).toEqual(['未核查', '未销号', '已下发', '', '', '否']);
+  });
+
+  it('maps workflow states to 销号状态', () => {
+    expect(closureOf(null, null)).toBe('未销号');
+    expect(closureOf('verified', 'illegal')).toBe('县级已填报违法');
+    expect(closureOf('verified', 'legal')).toBe('未销号');
+    expect(closureOf('closed', 'other')).toBe('已销号');
+    expect(closureOf('reviewed', 'illegal')).toBe('已销号');
+  });
+});

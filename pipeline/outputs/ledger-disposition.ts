@@ -1,0 +1,139 @@
+/**
+ * The one disposition each ledger item (a monitoring polygon or a clue) ends the month with: what the
+ * people who verified it decided (判定类型 合法/违法/其他, or 未核查 while nobody has), the details of
+ * that verdict, the rectification and the closure (销号状态). The workflow (server/, its `cases`,
+ * `parcels` and `escalations` tables) feeds it; the ledger, its exports and the quarterly report read
+ * only this type, so they do not depend on how the workflow stores its state.
+ *
+ * Vocabulary after ../shared/domain/RESEARCH.md §3.6–3.8 and §4.4.
+ */
+import { TubanError } from '../../schemas/errors.js';
+import { RECTIFICATION_METHOD_ZH, VERDICT_ZH, WORKFLOW_STATUS_ZH, type Verdict, type WorkflowStatus } from '../../schemas/workflow.js';
+
+/** 销号状态 values (RESEARCH.md §3.7). */
+export const CLOSURE_STATUSES = ['未销号', '持续监测', '县级已填报违法', '已销号', '图形灭失'] as const;
+export type ClosureStatus = (typeof CLOSURE_STATUSES)[number];
+
+/** 整改方式 column values: a method's label (schemas/workflow.ts), or 未整改. */
+export type RectificationLabel = (typeof RECTIFICATION_METHOD_ZH)[keyof typeof RECTIFICATION_METHOD_ZH] | '未整改';
+
+/** 判定类型 column values: the verdict in Chinese, or 未核查 while there is none. */
+export type DispositionLabel = '未核查' | (typeof VERDICT_ZH)[Verdict];
+
+/** A part of a split polygon (地块) with a verdict of its own; area in m². */
+export interface ParcelDisposition {
+  /** 1-based index within the polygon: the 地块编号 is `<code>-<idx>`. */
+  idx: number;
+  areaM2: number;
+  verdict: Verdict | null;
+  violationType: string | null;
+  approvalDocNo: string | null;
+  otherReason: string | null;
+}
+
+export interface LedgerDisposition {
+  /** Polygon code or clue code. */
+  code: string;
+  /** Workflow state; null when the workflow has no row for the code (nobody has opened it). */
+  status: WorkflowStatus | null;
+  /** The polygon's verdict; a split polygon's once every parcel has one (illegal if any is, else legal if any is, else other). */
+  verdict: Verdict | null;
+  /** 合法: the approval document number (批准文号). */
+  approvalDocNo: string | null;
+  /** 违法: the violation type (违法占地 / 违法批地 / 违法转让 / 其他, or a finer level). */
+  violationType: string | null;
+  /** 其他: why (no real change, seasonal, already handled…). */
+  otherReason: string | null;
+  /** 实际用途 and 当事人, as recorded by the verifier. */
+  actualUse: string | null;
+  party: string | null;
+  rectificationMethod: RectificationLabel | null;
+  /** 是否整改到位: null until a rectification is recorded. */
+  rectified: boolean | null;
+  closure: ClosureStatus;
+  /** 销号时间, yyyy-mm-dd. */
+  closedOn: string | null;
+  /** 办理期限 from the workflow's deadline rule, yyyy-mm-dd (null: the ledger's default applies). */
+  dueDate: string | null;
+  /** Past `dueDate` without being closed, as of the day the ledger was compiled. */
+  overdue: boolean;
+  /** Escalations recorded (overdue hand-over to the discipline commission, construction stage, manual). */
+  escalations: number;
+  parcels: ParcelDisposition[];
+  note: string | null;
+}
+
+/** The disposition of an item nobody has verified yet: 未核查, 未销号. */
+export function undetermined(code: string): LedgerDisposition {
+  return {
+    code, status: null, verdict: null, approvalDocNo: null, violationType: null, otherReason: null, actualUse: null, party: null,
+    rectificationMethod: null, rectified: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, parcels: [], note: null,
+  };
+}
+
+export function dispositionLabel(d: LedgerDisposition): DispositionLabel {
+  return d.verdict ? VERDICT_ZH[d.verdict] : '未核查';
+}
+
+/**
+ * Exactly one disposition per code, in `codes` order: a code without one gets `undetermined`; a
+ * disposition for a code that is not an item of this ledger, or two for one code, is an error
+ * (it would mean the workflow and the batch disagree about what was issued).
+ */
+export function oneDispositionEach(codes: readonly string[], dispositions: readonly LedgerDisposition[]): LedgerDisposition[] {
+  const wanted = new Set(codes);
+  if (wanted.size !== codes.length) throw new TubanError('LEDGER.DUPLICATE_CODE', 'the ledger lists a code twice', [...codes].find((c, i) => codes.indexOf(c) !== i));
+  const byCode = new Map<string, LedgerDisposition>();
+  for (const d of dispositions) {
+    if (!wanted.has(d.code)) throw new TubanError('LEDGER.UNKNOWN_CODE', 'a disposition names a code that is not in this ledger', d.code);
+    if (byCode.has(d.code)) throw new TubanError('LEDGER.DUPLICATE_DISPOSITION', 'two dispositions for one code', d.code);
+    byCode.set(d.code, d);
+  }
+  return codes.map((c) => byCode.get(c) ?? undetermined(c));
+}
+
+/** The verification columns of one ledger row. */
+export interface DispositionCells {
+  判定类型: DispositionLabel;
+  违法类型: string;
+  批准文号: string;
+  其他情形: string;
+  实际用途: string;
+  当事人: string;
+  整改方式: string;
+  是否整改到位: string;
+  销号状态: ClosureStatus;
+  销号时间: string;
+  办理状态: string;
+  是否逾期: string;
+  是否移送纪委监委: string;
+  备注: string;
+}
+
+const yesNo = (b: boolean | null) => (b === null ? '' : b ? '是' : '否');
+
+export function dispositionCells(d: LedgerDisposition): DispositionCells {
+  const parcels = d.parcels.length
+    ? `拆分为${d.parcels.length}个地块：` +
+      d.parcels
+        .map((p) => `${d.code}-${p.idx} ${p.verdict ? VERDICT_ZH[p.verdict] : '未核查'}${p.violationType ? ` ${p.violationType}` : ''} ${(p.areaM2 / (10000 / 15)).toFixed(2)}亩`)
+        .join('；')
+    : '';
+  return {
+    判定类型: dispositionLabel(d),
+    违法类型: d.violationType ?? '',
+    批准文号: d.approvalDocNo ?? '',
+    其他情形: d.otherReason ?? '',
+    实际用途: d.actualUse ?? '',
+    当事人: d.party ?? '',
+    整改方式: d.rectificationMethod ?? (d.verdict === 'illegal' ? '未整改' : ''),
+    是否整改到位: yesNo(d.rectified),
+    销号状态: d.closure,
+    销号时间: d.closedOn ?? '',
+    // No case yet: the batch issued it and nobody has opened it, i.e. 已下发.
+    办理状态: d.status ? WORKFLOW_STATUS_ZH[d.status] : WORKFLOW_STATUS_ZH.issued,
+    是否逾期: d.overdue ? '是' : '否',
+    是否移送纪委监委: d.escalations > 0 ? '是' : '否',
+    备注: [d.note ?? '', parcels].filter(Boolean).join('；'),
+  };
+}

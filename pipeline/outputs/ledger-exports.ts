@@ -1,0 +1,187 @@
+/**
+ * The month's ledger from the database, in the five formats bureaus exchange: xlsx and csv (Chinese
+ * headers), GeoPackage and GeoJSON (the same Chinese names as attributes), and a zipped Shapefile
+ * (short pinyin field names, ledger-shapefile-fields.ts). `exportLedger` is what `tuban ledger`
+ * writes and what the server's `GET /api/ledger/{epoch}.{format}` sends.
+ *
+ * Rows: every polygon of the epoch that starts a new site (a polygon continuing an earlier site is
+ * progression, as in the batch's own ledger.xlsx) and every clue of the month, each with its one
+ * disposition from the workflow (workflow-dispositions.ts). Geometry: lon/lat EPSG:4326.
+ */
+import type { Feature, FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
+import { encodeGeoPackage } from '../../geo/vector/write-gpkg.js';
+import { shapefileZip } from '../../geo/vector/write-shapefile-zip.js';
+import type { RuleTable } from '../../schemas/rule-table.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
+import { TubanError } from '../../schemas/errors.js';
+import type { BureauId } from '../../schemas/vocabulary.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
+import { loadPolygons } from '../store/repository.js';
+import type { Queryable } from '../store/queryable.js';
+import { LEDGER_COLUMNS, ledgerCsvBytes, ledgerRows, ledgerXlsxBytes, type LedgerClue, type LedgerRow } from './ledger.js';
+import { oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
+import { LEDGER_SHP_FIELDS } from './ledger-shapefile-fields.js';
+import { loadWorkflowLedger } from './workflow-dispositions.js';
+
+export const LEDGER_FORMATS = ['xlsx', 'csv', 'gpkg', 'shp.zip', 'geojson'] as const;
+export type LedgerFormat = (typeof LEDGER_FORMATS)[number];
+
+export const LEDGER_CONTENT_TYPES: Record<LedgerFormat, string> = {
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  csv: 'text/csv; charset=utf-8',
+  gpkg: 'application/geopackage+sqlite3',
+  'shp.zip': 'application/zip',
+  geojson: 'application/geo+json',
+};
+
+/** Calendar days from issue to the verification deadline where the workflow set none (Jinan: monthly cycle). */
+export const DEFAULT_DEADLINE_DAYS = 30;
+
+export interface LedgerData {
+  epoch: string;
+  /** Date the rows were issued (the latest of the epoch's batches), yyyy-mm-dd. */
+  issuedOn: string;
+  rows: LedgerRow[];
+  /** Geometry per row code (polygon or clue), lon/lat. */
+  geometries: Map<string, Polygon | MultiPolygon | Point>;
+  /** One per row, in row order. */
+  dispositions: LedgerDisposition[];
+  /** Every polygon of the epoch, new sites and continuing ones (the report counts both). */
+  polygons: MonitoringPolygon[];
+  clues: LedgerClue[];
+  /** False where the database has no workflow tables: every row is 未核查. */
+  workflow: boolean;
+  /** Chinese name of a bureau id, after the rule tables the batches used. */
+  bureauName: (id: BureauId) => string;
+}
+
+export interface LedgerExport {
+  bytes: Uint8Array;
+  contentType: string;
+  filename: string;
+}
+
+export interface LoadLedgerOptions {
+  /** Day the ledger is compiled, yyyy-mm-dd (decides what is overdue); today (UTC) by default. */
+  asOf?: string;
+  /**
+   * The seam: dispositions and clues from somewhere other than the workflow tables (tests, an import
+   * from a provincial system). Default: `loadWorkflowLedger`.
+   */
+  source?: (db: Queryable, epoch: string, codes: readonly string[], asOf: string) => Promise<{ dispositions: LedgerDisposition[]; clues: LedgerClue[]; workflow: boolean }>;
+}
+
+export function checkEpoch(epoch: string): string {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(epoch)) throw new TubanError('LEDGER.BAD_REQUEST', `epoch must be YYYY-MM, got '${epoch}'`, epoch);
+  return epoch;
+}
+
+/** The rule tables the epoch's batches routed with (for the bureaus' Chinese names), else the default. */
+async function bureauNamer(plans: unknown[]): Promise<(id: BureauId) => string> {
+  const tables: RuleTable[] = [];
+  for (const plan of plans) {
+    const path = (plan as { args?: { rules?: string } } | null)?.args?.rules;
+    try {
+      tables.push(await loadRuleTable(path));
+    } catch {
+      // The file moved since the batch ran: names fall back to the default table's.
+    }
+  }
+  tables.push(await loadRuleTable());
+  return (id) => tables.find((t) => t.bureaus[id]?.name_zh)?.bureaus[id]?.name_zh ?? id;
+}
+
+/** Read everything the month's ledger needs from the database. */
+export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerOptions = {}): Promise<LedgerData> {
+  checkEpoch(epoch);
+  const asOf = opts.asOf ?? new Date().toISOString().slice(0, 10);
+  const batches = await db.query<{ id: string; plan: unknown; issued_on: string }>(
+    `SELECT b.id, b.plan, COALESCE(b.finished_at, b.created_at)::date::text AS issued_on FROM batches b
+     WHERE b.id IN (SELECT DISTINCT batch_id FROM polygons WHERE epoch = $1) ORDER BY b.id`,
+    [epoch],
+  );
+  const polygons: MonitoringPolygon[] = [];
+  for (const b of batches.rows) polygons.push(...(await loadPolygons(db, b.id)));
+  const fresh = polygons.filter((p) => p.previousCode === null);
+  const issuedOn = batches.rows.map((b) => b.issued_on).sort().at(-1) ?? asOf;
+  const source = opts.source ?? loadWorkflowLedger;
+  const wf = await source(db, epoch, polygons.map((p) => p.code), asOf);
+  // Dispositions of continuing sites stay with the report; the ledger rows take the new sites' and the clues'.
+  const rowCodes = new Set([...fresh.map((p) => p.code), ...wf.clues.map((c) => c.code)]);
+  const allCodes = [...polygons.map((p) => p.code), ...wf.clues.map((c) => c.code)];
+  const every = oneDispositionEach(allCodes, wf.dispositions);
+  const bureauName = await bureauNamer(batches.rows.map((b) => b.plan));
+  const rows = ledgerRows(fresh, { bureauName, issuedOn, deadlineDays: DEFAULT_DEADLINE_DAYS }, every.filter((d) => rowCodes.has(d.code)), wf.clues);
+  const byCode = new Map(every.map((d) => [d.code, d]));
+  const geometries = new Map<string, Polygon | MultiPolygon | Point>();
+  for (const p of fresh) geometries.set(p.code, p.geometry);
+  for (const c of wf.clues) geometries.set(c.code, c.geometry);
+  return {
+    epoch, issuedOn, rows, geometries, polygons, clues: wf.clues, workflow: wf.workflow, bureauName,
+    dispositions: rows.map((r) => byCode.get(String(r.图斑编号))!),
+  };
+}
+
+type Props = Record<string, string | number | null>;
+const props = (r: LedgerRow): Props => Object.fromEntries(LEDGER_COLUMNS.map((c) => [c, r[c]]));
+
+/** RFC 7946 FeatureCollection, Chinese attribute names as in the xlsx. */
+export function ledgerGeoJson(data: LedgerData): FeatureCollection<Polygon | MultiPolygon | Point, Props> {
+  return {
+    type: 'FeatureCollection',
+    features: data.rows.map((r): Feature<Polygon | MultiPolygon | Point, Props> => ({ type: 'Feature', geometry: data.geometries.get(String(r.图斑编号))!, properties: props(r) })),
+  };
+}
+
+/** Shapefile layers: `ledger` (polygons) and, when a clue is a point, `ledger_point`. */
+function shapefileBytes(data: LedgerData): Buffer {
+  const poly: LedgerRow[] = [];
+  const point: LedgerRow[] = [];
+  for (const r of data.rows) (data.geometries.get(String(r.图斑编号))!.type === 'Point' ? point : poly).push(r);
+  const layer = (name: string, rows: LedgerRow[]) => {
+    // Text fields as wide as their longest value (a DBF pads every record to the declared width).
+    const fields = LEDGER_SHP_FIELDS.map((f) =>
+      f.type === 'C' ? { ...f, width: Math.min(f.width, Math.max(1, ...rows.map((r) => Buffer.byteLength(String(r[f.column] ?? ''), 'utf8')))) } : f,
+    );
+    return {
+      name,
+      fields,
+      features: rows.map((r) => ({
+        geometry: data.geometries.get(String(r.图斑编号))!,
+        properties: Object.fromEntries(fields.map((f) => [f.name, r[f.column]])),
+      })),
+    };
+  };
+  return shapefileZip([layer('ledger', poly), ...(point.length > 0 ? [layer('ledger_point', point)] : [])]);
+}
+
+/** Encode loaded ledger data in one format. */
+export async function encodeLedger(data: LedgerData, format: LedgerFormat): Promise<LedgerExport> {
+  const base = `ledger-${data.epoch}`;
+  const out = (bytes: Uint8Array): LedgerExport => ({ bytes, contentType: LEDGER_CONTENT_TYPES[format], filename: `${base}.${format}` });
+  switch (format) {
+    case 'xlsx':
+      return out(await ledgerXlsxBytes(data.rows, { title: `${data.epoch} 新增违法违规问题台账`, epoch: data.epoch }));
+    case 'csv':
+      return out(ledgerCsvBytes(data.rows));
+    case 'geojson':
+      return out(Buffer.from(JSON.stringify(ledgerGeoJson(data)) + '\n', 'utf8'));
+    case 'gpkg':
+      return out(await encodeGeoPackage([{ name: 'ledger', features: ledgerGeoJson(data).features.map((f) => ({ geometry: f.geometry, properties: f.properties })) }]));
+    case 'shp.zip':
+      return out(shapefileBytes(data));
+    default:
+      throw new TubanError('LEDGER.BAD_REQUEST', `unknown ledger format '${String(format)}' (one of ${LEDGER_FORMATS.join(', ')})`);
+  }
+}
+
+export function parseLedgerFormat(s: string): LedgerFormat {
+  if ((LEDGER_FORMATS as readonly string[]).includes(s)) return s as LedgerFormat;
+  throw new TubanError('LEDGER.BAD_REQUEST', `unknown ledger format '${s}' (one of ${LEDGER_FORMATS.join(', ')})`);
+}
+
+/** The month's ledger as one file: what `GET /api/ledger/{epoch}.{format}` sends. */
+export async function exportLedger(db: Queryable, epoch: string, format: LedgerFormat, opts: LoadLedgerOptions = {}): Promise<LedgerExport> {
+  parseLedgerFormat(format);
+  return encodeLedger(await loadLedger(db, epoch, opts), format);
+}

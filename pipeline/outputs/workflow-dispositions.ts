@@ -1,0 +1,152 @@
+/**
+ * The seam between the bureau workflow and the ledger: one function reads, for a month, the clues and
+ * every item's disposition from the workflow's tables (issue 13's `cases`, `parcels`, `escalations`,
+ * `audit_log`, `clues`, written by server/). Where the workflow tables do not exist yet (a database
+ * that only ever ran batches), every item is 未核查 and there are no clues — the ledger still lists
+ * every polygon with exactly one disposition.
+ *
+ * The JSON columns are read with the keys of the server's request bodies (server/api-schemas.ts):
+ * verdict_details {approval_doc_no | violation_type, violation_subtype, party | situation, reason;
+ * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, note,
+ * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here, from the
+ * one vocabulary in schemas/workflow.ts. A split
+ * polygon's verdict is the case's, which the server sets once every parcel is judged.
+ */
+import type { MultiPolygon, Point, Polygon } from 'geojson';
+import { TubanError } from '../../schemas/errors.js';
+import type { BureauId } from '../../schemas/vocabulary.js';
+import {
+  OTHER_SITUATION_ZH, RECTIFICATION_METHOD_ZH, VIOLATION_SUBTYPE_ZH, VIOLATION_TYPE_ZH,
+  type ClueSource, type Verdict, type WorkflowStatus,
+} from '../../schemas/workflow.js';
+import type { Queryable } from '../store/queryable.js';
+import type { LedgerClue } from './ledger.js';
+import type { ClosureStatus, LedgerDisposition, ParcelDisposition, RectificationLabel } from './ledger-disposition.js';
+
+export interface WorkflowLedger {
+  dispositions: LedgerDisposition[];
+  clues: LedgerClue[];
+  /** Which workflow tables were found (the ledger says so when none were). */
+  workflow: boolean;
+}
+
+type Json = Record<string, unknown> | null;
+const str = (j: Json, k: string): string | null => (j && typeof j[k] === 'string' && (j[k] as string).trim() !== '' ? (j[k] as string).trim() : null);
+/** An id's label; an id the table lacks (a newer server's) is shown as it is rather than dropped. */
+const label = (table: Readonly<Record<string, string>>, id: string | null) => (id === null ? null : (table[id] ?? id));
+
+async function tablesPresent(db: Queryable, names: readonly string[]): Promise<Set<string>> {
+  const r = await db.query<{ name: string; ok: boolean }>(
+    `SELECT n AS name, to_regclass(n) IS NOT NULL AS ok FROM unnest($1::text[]) AS n`,
+    [[...names]],
+  );
+  return new Set(r.rows.filter((x) => x.ok).map((x) => x.name));
+}
+
+/** The verdict's detail columns from a verdict_details object. */
+function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDisposition, 'approvalDocNo' | 'violationType' | 'otherReason' | 'actualUse' | 'party' | 'note'> {
+  const type = label(VIOLATION_TYPE_ZH, str(j, 'violation_type'));
+  const sub = label(VIOLATION_SUBTYPE_ZH, str(j, 'violation_subtype'));
+  const situation = label(OTHER_SITUATION_ZH, str(j, 'situation'));
+  const reason = str(j, 'reason');
+  return {
+    approvalDocNo: verdict === 'legal' ? str(j, 'approval_doc_no') : null,
+    violationType: verdict === 'illegal' ? ([type, sub].filter(Boolean).join('（') + (sub ? '）' : '') || null) : null,
+    otherReason: verdict === 'other' ? ([situation, reason].filter(Boolean).join('：') || null) : null,
+    actualUse: str(j, 'actual_use'),
+    party: str(j, 'party'),
+    note: str(j, 'note'),
+  };
+}
+
+/** 销号状态 from the workflow state and verdict (RESEARCH.md §3.7). */
+export function closureOf(status: WorkflowStatus | null, verdict: Verdict | null): ClosureStatus {
+  if (status === 'closed' || status === 'reviewed') return '已销号';
+  if (verdict === 'illegal') return '县级已填报违法';
+  return '未销号';
+}
+
+/**
+ * Dispositions for `codes` (the month's polygons and clues; codes the workflow has no row for are
+ * left out, i.e. 未核查) and the month's clues. `asOf` (yyyy-mm-dd) decides what is overdue.
+ */
+export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: readonly string[], asOf: string): Promise<WorkflowLedger> {
+  const have = await tablesPresent(db, ['cases', 'parcels', 'escalations', 'audit_log', 'clues']);
+  const clues: LedgerClue[] = [];
+  if (have.has('clues')) {
+    const r = await db.query<{
+      code: string; epoch: string; source: ClueSource; geom: string; area_m2: number; district_code: string; district_name: string;
+      lead_bureau: BureauId; co_bureaus: BureauId[]; description: string; reported_on: string; lon: number; lat: number;
+    }>(
+      `SELECT code, epoch, source, ST_AsGeoJSON(geom, 9) AS geom, area_m2, district_code, district_name, lead_bureau, co_bureaus,
+              description, reported_on::text AS reported_on, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat
+       FROM clues WHERE epoch = $1 ORDER BY code`,
+      [epoch],
+    );
+    for (const c of r.rows) {
+      const geometry = JSON.parse(c.geom) as Point | Polygon | MultiPolygon;
+      if (!['Point', 'Polygon', 'MultiPolygon'].includes(geometry.type)) {
+        throw new TubanError('LEDGER.BAD_GEOMETRY', `clue geometry is a ${geometry.type}; the ledger takes a point or a polygon`, c.code);
+      }
+      clues.push({
+        code: c.code, epoch: c.epoch, source: c.source, geometry, areaM2: c.area_m2, districtCode: c.district_code, districtName: c.district_name,
+        leadBureau: c.lead_bureau, coBureaus: c.co_bureaus, description: c.description, reportedOn: c.reported_on, centroid: [c.lon, c.lat],
+      });
+    }
+  }
+  if (!have.has('cases')) return { dispositions: [], clues, workflow: false };
+
+  const all = [...codes, ...clues.map((c) => c.code)];
+  const parcels = new Map<string, ParcelDisposition[]>();
+  if (have.has('parcels')) {
+    const r = await db.query<{ code: string; idx: number; area_m2: number; verdict: Verdict | null; verdict_details: Json }>(
+      'SELECT code, idx, area_m2, verdict, verdict_details FROM parcels WHERE code = ANY($1::text[]) ORDER BY code, idx',
+      [all],
+    );
+    for (const p of r.rows) {
+      const v = verdictDetails(p.verdict, p.verdict_details);
+      const list = parcels.get(p.code) ?? [];
+      list.push({ idx: p.idx, areaM2: p.area_m2, verdict: p.verdict, violationType: v.violationType, approvalDocNo: v.approvalDocNo, otherReason: v.otherReason });
+      parcels.set(p.code, list);
+    }
+  }
+  const escalationCount = have.has('escalations') ? '(SELECT count(*) FROM escalations e WHERE e.code = c.code)::int' : '0';
+  // When the case was closed: the close action in the audit log, else its last change.
+  const closedOn = have.has('audit_log')
+    ? `COALESCE((SELECT max(a.at)::date::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')), c.updated_at::date::text)`
+    : 'c.updated_at::date::text';
+  const r = await db.query<{
+    code: string; status: WorkflowStatus; verdict: Verdict | null; verdict_details: Json; rectification: Json; due_date: string | null;
+    escalation_level: number; escalations: number; closed_on: string;
+  }>(
+    `SELECT c.code, c.status, c.verdict, c.verdict_details, c.rectification, c.due_date::text AS due_date, c.escalation_level,
+            ${escalationCount} AS escalations, ${closedOn} AS closed_on
+     FROM cases c WHERE c.code = ANY($1::text[]) ORDER BY c.code`,
+    [all],
+  );
+  const dispositions = r.rows.map((c): LedgerDisposition => {
+    const ps = parcels.get(c.code) ?? [];
+    const verdict = c.verdict;
+    const rect = c.rectification;
+    const closure = rect && typeof rect.closure === 'object' ? (rect.closure as Json) : null;
+    const progress = rect && typeof rect.progress === 'number' ? rect.progress : null;
+    // 是否整改到位: what the closure says, else whether the reported progress reached 100 %.
+    const rectified = closure && typeof closure.rectified === 'boolean' ? closure.rectified : progress !== null ? progress >= 100 : null;
+    const closed = c.status === 'closed' || c.status === 'reviewed';
+    return {
+      code: c.code,
+      status: c.status,
+      verdict,
+      ...verdictDetails(c.verdict, c.verdict_details),
+      rectificationMethod: label(RECTIFICATION_METHOD_ZH, str(rect, 'method')) as RectificationLabel | null,
+      rectified,
+      closure: closureOf(c.status, verdict),
+      closedOn: closed ? (str(closure, 'closed_on') ?? c.closed_on) : null,
+      dueDate: c.due_date,
+      overdue: !closed && c.due_date !== null && c.due_date < asOf,
+      escalations: Math.max(c.escalations, c.escalation_level > 0 ? 1 : 0),
+      parcels: ps,
+    };
+  });
+  return { dispositions, clues, workflow: true };
+}
