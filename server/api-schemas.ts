@@ -3,8 +3,18 @@
  * document (z.toJSONSchema), so the document cannot drift from what the server accepts.
  */
 import { z } from 'zod';
-import { STATUSES } from './workflow/state-machine.js';
-import { BUREAUS, CLUE_SOURCES, OTHER_SITUATIONS, RECTIFICATION_METHODS, VIOLATION_SUBTYPES, VIOLATION_TYPES, keysOf } from './vocabulary.js';
+import { LEDGER_FORMATS } from '../pipeline/outputs/ledger-exports.js';
+import { BUREAU_IDS, PRIORITIES } from '../schemas/vocabulary.js';
+import {
+  clueSourceSchema,
+  otherSituationSchema,
+  rectificationMethodSchema,
+  violationSubtypeSchema,
+  violationTypeSchema,
+  workflowStatusSchema,
+} from '../schemas/workflow.js';
+
+const bureau = z.enum(BUREAU_IDS);
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD');
@@ -16,8 +26,8 @@ export const CodeParams = z.object({ code: z.string().regex(CODE_RE, 'a polygon 
 
 export const PolygonQuery = z.object({
   epoch: z.string().regex(/^\d{4}-\d{2}$/).optional(),
-  status: z.enum(STATUSES).optional(),
-  priority: z.enum(['high', 'normal']).optional(),
+  status: workflowStatusSchema.optional(),
+  priority: z.enum(PRIORITIES).optional(),
   overdue: z.enum(['true', 'false']).optional(),
   district: z.string().regex(/^[0-9A-Za-z]{1,12}$/).optional(),
   bbox: z
@@ -37,15 +47,15 @@ export const Verdict = z.discriminatedUnion('verdict', [
   z
     .object({
       verdict: z.literal('illegal'),
-      violation_type: z.enum(keysOf(VIOLATION_TYPES)),
-      violation_subtype: z.enum(keysOf(VIOLATION_SUBTYPES)).optional(),
+      violation_type: violationTypeSchema,
+      violation_subtype: violationSubtypeSchema.optional(),
       actual_use: text(200).optional(),
       party: text(200).optional().describe('当事人'),
       note: text(2000).optional(),
       parcel: parcelIndex,
     })
     .strict(),
-  z.object({ verdict: z.literal('other'), situation: z.enum(keysOf(OTHER_SITUATIONS)), reason: text(2000), parcel: parcelIndex }).strict(),
+  z.object({ verdict: z.literal('other'), situation: otherSituationSchema, reason: text(2000), parcel: parcelIndex }).strict(),
 ]);
 export type VerdictBody = z.infer<typeof Verdict>;
 
@@ -57,7 +67,7 @@ export const Split = z.object({ parcels: z.array(GeoPolygon).min(2).max(50) }).s
 
 export const Rectification = z
   .object({
-    method: z.enum(keysOf(RECTIFICATION_METHODS)),
+    method: rectificationMethodSchema,
     progress: z.number().int().min(0).max(100).describe('percent done'),
     case_filed: z.boolean().optional().describe('立案'),
     penalty_decided_on: day.optional().describe('处罚决定日期: starts the 30-day hand-over clock'),
@@ -66,8 +76,8 @@ export const Rectification = z
   .strict();
 
 export const Close = z.object({ reason: text(2000), rectified: z.boolean().optional(), penalty_done: z.boolean().optional() }).strict();
-export const RequestReassignment = z.object({ reason: text(2000), suggested_bureau: z.enum(BUREAUS).optional() }).strict();
-export const Reassign = z.object({ lead_bureau: z.enum(BUREAUS), co_bureaus: z.array(z.enum(BUREAUS)).max(9).optional(), reason: text(2000) }).strict();
+export const RequestReassignment = z.object({ reason: text(2000), suggested_bureau: bureau.optional() }).strict();
+export const Reassign = z.object({ lead_bureau: bureau, co_bureaus: z.array(bureau).max(9).optional(), reason: text(2000) }).strict();
 export const Review = z.object({ approve: z.boolean(), comment: text(2000).optional() }).strict();
 export const Escalate = z.object({ reason: text(2000), level: z.number().int().min(1).max(5).optional() }).strict();
 export const Note = z.object({ text: text(4000) }).strict();
@@ -78,15 +88,19 @@ export const EvidenceParams = z.object({ code: CodeParams.shape.code, id: z.coer
 
 export const Clue = z
   .object({
-    source: z.enum(keysOf(CLUE_SOURCES)),
+    source: clueSourceSchema,
     district_code: z.string().regex(/^[0-9]{6}$/),
     district_name: text(50).optional(),
     geometry: z.union([GeoPoint, GeoPolygon]),
     description: text(2000),
-    lead_bureau: z.enum(BUREAUS).optional(),
+    lead_bureau: bureau.optional(),
     reported_on: day.optional(),
   })
   .strict();
 
 
 export const ChipFile = z.enum(['before.png', 'after.png']);
+
+/** `2026-10.xlsx`: a month and one of the ledger's formats. */
+export const LEDGER_FILE = new RegExp(`^(\\d{4}-(?:0[1-9]|1[0-2]))\\.(${LEDGER_FORMATS.map((f) => f.replace('.', '\\.')).join('|')})$`);
+export const LedgerParams = z.object({ file: z.string().regex(LEDGER_FILE, '{YYYY-MM}.xlsx|csv|gpkg|shp.zip|geojson') });

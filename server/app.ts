@@ -14,6 +14,8 @@ import type { Feature, Geometry } from 'geojson';
 import type { z, ZodType } from 'zod';
 import type { Database } from '../pipeline/store/queryable.js';
 import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
+import { workflowLabelsModule } from './workflow-labels.js';
+import { exportLedger, type LedgerFormat } from '../pipeline/outputs/ledger-exports.js';
 import { can, type Permission, type User } from './access/roles.js';
 import { ApiRegistry } from './api-registry.js';
 import * as S from './api-schemas.js';
@@ -222,6 +224,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return { ok: true };
     });
     pub.get('/openapi.json', async () => registry.openapi({ title: 'Tuban bureau triage API', version: '1.0.0' }));
+    // The page's labels, generated from schemas/workflow.ts and the rule table (web/labels.js re-exports them).
+    const labelsModule = workflowLabelsModule(DEFAULT_RULES);
+    pub.get('/workflow-labels.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(labelsModule));
 
     const web = opts.webDir && existsSync(opts.webDir) ? resolve(opts.webDir) : null;
     if (web) {
@@ -385,6 +390,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const code = await A.addClue(opts.db, opts.deadlines, user, body, today());
         reply.code(201);
         return { code };
+      },
+    );
+    registry.route(
+      api,
+      {
+        method: 'GET',
+        url: '/api/ledger/:file',
+        summary: 'Lead bureau: the month ledger with each item\'s one disposition (ledger/{YYYY-MM}.xlsx|csv|gpkg|shp.zip|geojson), as `tuban ledger` writes it',
+        tags: ['ledger'],
+        params: S.LedgerParams,
+      },
+      async (req, reply, { params }) => {
+        requireUser(req, 'case.oversee');
+        await maintain(); // the newest batch's polygons get their cases before the ledger reads them
+        const [, epoch, format] = S.LEDGER_FILE.exec(params.file)!;
+        const out = await exportLedger(opts.db, epoch, format as LedgerFormat, { asOf: today() });
+        return reply
+          .type(out.contentType)
+          .header('content-disposition', `attachment; filename="${out.filename}"`)
+          .header('cache-control', 'private, no-store')
+          .send(Buffer.from(out.bytes));
       },
     );
     registry.route(api, { method: 'POST', url: '/api/sweep', summary: 'Lead bureau: create cases for new batch polygons and sweep deadlines now', tags: ['workflow'] }, async (req) => {

@@ -1,13 +1,12 @@
-// Chinese labels for the API's ASCII ids (the server's server/vocabulary.ts and the batch's ids).
-export const STATUS = {
-  issued: '待签收',
-  accepted: '已签收',
-  verified: '已判定',
-  rectifying: '整改中',
-  closed: '已销号',
-  reviewed: '已复核',
-  reassignment_requested: '申请改派',
-};
+// Chinese labels for the API's ASCII ids. The workflow vocabulary (states, verdicts, violation types,
+// situations, rectification methods, 发现方式) and the rule table's bureau and zone names come from the
+// server, generated from schemas/workflow.ts (server/workflow-labels.ts): one copy, nothing to keep in step.
+// What follows them is the page's own: colours, change types, priority, roles, action names, ledger links.
+import * as W from './workflow-labels.js';
+
+export const { STATUS, VERDICTS, VIOLATION_TYPES, VIOLATION_SUBTYPES, OTHER_SITUATIONS, RECTIFICATION_METHODS, CLUE_SOURCES, BUREAUS } = W;
+// Overlaps may also name the district layer.
+export const ZONE_KINDS = { ...W.ZONE_KINDS, district: '区县' };
 // Colours by status: warm = needs action, cool = in hand, grey = done.
 export const STATUS_COLOR = {
   issued: '#e8590c',
@@ -17,24 +16,6 @@ export const STATUS_COLOR = {
   closed: '#2f9e44',
   reviewed: '#868e96',
   reassignment_requested: '#e03131',
-};
-export const VERDICTS = { legal: '合法', illegal: '违法', other: '其他' };
-export const VIOLATION_TYPES = {
-  illegal_occupation: '非法占用土地',
-  rural_housing: '农村村民非法占地建住宅',
-  illegal_approval: '非法批准征收、使用土地',
-  illegal_transfer: '非法转让、买卖土地',
-  farmland_damage: '破坏耕地、种植条件',
-  refuse_reclaim: '拒不交还土地、拒不履行复垦义务',
-  illegal_mining: '非法采矿、越界开采',
-};
-export const OTHER_SITUATIONS = {
-  false_change: '伪变化',
-  seasonal: '季节性/农业生产',
-  already_handled: '已处理/往期已查处',
-  temporary_use: '临时用地',
-  facility_agriculture: '设施农用地',
-  other: '其他',
 };
 export const CHANGE_TYPES = {
   construction: '新增建筑',
@@ -46,27 +27,6 @@ export const CHANGE_TYPES = {
 };
 export const PRIORITY = { high: '高', normal: '一般' };
 export const ROLES = { analyst: '分析员', bureau: '部门', district: '区县', lead: '牵头局', admin: '管理员' };
-export const ZONE_KINDS = {
-  permanent_basic_farmland: '永久基本农田',
-  farmland: '耕地',
-  forest: '林地',
-  nature_reserve: '自然保护区',
-  forest_park: '森林公园',
-  wetland_park: '湿地公园',
-  scenic_area: '风景名胜区',
-  geopark: '地质公园',
-  drinking_water_source: '饮用水水源保护区',
-  river_management: '河道管理范围',
-  lake_reservoir: '湖泊水库',
-  spring_recharge: '泉水补给区',
-  urban_construction: '城镇开发边界',
-  village_planning: '村庄规划',
-  transport_project: '交通项目',
-  mining: '矿区',
-  approved_construction: '已批建设用地',
-  key_patrol_area: '重点巡查区',
-  district: '区县',
-};
 export const ACTIONS = {
   accept: '签收',
   verdict: '判定',
@@ -90,23 +50,3 @@ export const LEDGER_FORMATS = [
   ['shp.zip', 'Shapefile (.shp.zip)'],
   ['geojson', 'GeoJSON (.geojson)'],
 ];
-// The default rule table's bureau names (schemas/default-rules.ts); a custom table may rename them.
-export const BUREAUS = {
-  natural_resources: '自然资源和规划局',
-  urban_management: '城市管理局',
-  forestry: '园林和林业绿化局',
-  agriculture: '农业农村局',
-  water: '城乡水务局',
-  ecology_environment: '生态环境局',
-  transport: '城乡交通运输局',
-  township: '乡镇街道',
-  emergency_management: '应急管理局',
-};
-export const RECTIFICATION_METHODS = {
-  demolish_restore: '拆除复耕',
-  retroactive_approval: '补办手续',
-  combined: '拆补组合',
-  confiscation: '没收',
-  fine: '罚款',
-  court_enforcement: '申请法院强制执行',
-};

@@ -47,6 +47,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   let bureau: PageUser;
   let lead: PageUser;
   let visible: string[];
+  /** The polygon the bureau judged illegal, which the lead then finds in the ledger. */
+  let judged: string | undefined;
   const external: string[] = [];
   const consoleErrors: string[] = [];
 
@@ -203,6 +205,13 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       expect(await page.textContent('#card-status')).toBe('已判定');
       expect(await page.textContent('#history')).toContain('判定');
       await page.screenshot({ path: join(ARTIFACTS, 'page-verdict.png') });
+      judged = first;
+      // The ledger is the lead bureau's: a bureau's session is refused.
+      const before = consoleErrors.length;
+      expect(await page.evaluate(async (u) => (await fetch(u)).status, `/api/ledger/${demo.scene.epoch}.csv`)).toBe(403);
+      // Chromium logs the refused fetch; that one error is this check's, not the page's.
+      await expect.poll(() => consoleErrors.length).toBe(before + 1);
+      expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('403')]);
     }
     expect(owned).toBe(true);
     await page.context().close();
@@ -220,6 +229,21 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     const totals = await page.$$eval('#summary-table tfoot td', (tds) => tds.map((t) => t.textContent));
     expect(totals[0]).toBe(String(all.rows[0].n));
     expect(totals[3]).toBe('1'); // 违法: the verdict the bureau just recorded
+    // The ledger link the page offers is the real export: the judged polygon's row carries the verdict, the others are 未核查.
+    const csvHref = links.find((h) => h!.endsWith('.csv'))!;
+    const csv = await page.evaluate(async (href) => {
+      const r = await fetch(href);
+      return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+    }, csvHref);
+    expect([csv.status, csv.type]).toEqual([200, 'text/csv; charset=utf-8']);
+    const [head, ...lines] = csv.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const cols = head.split(',');
+    const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+    expect(rows.length).toBe(all.rows[0].n);
+    expect(judged).toBeDefined();
+    const row = rows.find((r) => r['图斑编号'] === judged)!;
+    expect([row['判定类型'], row['违法类型']]).toEqual(['违法', '非法占用土地']);
+    expect(rows.filter((r) => r['判定类型'] === '未核查').length).toBe(all.rows[0].n - 1);
     await mapIdle(page);
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-ledger.png') });
     await page.context().close();

@@ -4,18 +4,11 @@
  * → rectifying (整改中, illegal only) → closed (已销号, pending review) → reviewed (审核通过).
  * Reassignment goes through the lead bureau (request → reassign → issued to the new bureau).
  */
-export const STATUSES = ['issued', 'accepted', 'verified', 'rectifying', 'closed', 'reviewed', 'reassignment_requested'] as const;
-export type Status = (typeof STATUSES)[number];
+import { workflowStatusSchema, type WorkflowStatus } from '../../schemas/workflow.js';
 
-export const STATUS_ZH: Record<Status, string> = {
-  issued: '已下发',
-  accepted: '核查中',
-  verified: '已判定',
-  rectifying: '整改中',
-  closed: '已销号待审核',
-  reviewed: '审核通过',
-  reassignment_requested: '申请改派',
-};
+/** The states and their labels live in schemas/workflow.ts (one copy with the ledger and the page). */
+export const STATUSES = workflowStatusSchema.options;
+export type Status = WorkflowStatus;
 
 /** Who may run an action: the polygon's lead bureau, a lead or co-handling bureau, or the lead role. */
 export type Actor = 'lead_bureau' | 'contributor' | 'oversee';
