@@ -2,8 +2,8 @@
  * The load generator of `bench-api.ts`, run in a worker thread so the clients' own work (fetch,
  * JSON parsing) does not queue on the server's event loop: C users, each looping over an inbox page
  * of 100 (keyset paging, the page's own query), one card from that page and one map tile (the
- * polygon layer of a z14 tile as GeoJSON by bbox, as the page asks for it), until the time or the
- * request budget is spent. Requests go to 127.0.0.1 only. Posts the latency samples back.
+ * polygon layer of a z14 tile as GeoJSON by bbox, as the page asks for it), with an optional pause
+ * after each request, until the time or the request budget is spent. Requests go to 127.0.0.1 only. Posts the latency samples back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -17,6 +17,11 @@ export interface LoadInput {
   /** Lon/lat extent of the seeded polygons: tiles are drawn inside it. */
   extent: [number, number, number, number];
   zoom: number;
+  /**
+   * Mean pause after each request (a person reading the page), drawn uniformly from 0.5–1.5× and
+   * each user starting at a random offset, so the users do not march in lockstep; 0 = back-to-back.
+   */
+  thinkMs: number;
 }
 
 export type Endpoint = 'inbox' | 'card' | 'tile';
@@ -46,6 +51,9 @@ async function run(input: LoadInput): Promise<LoadOutput> {
   const [x0, y1] = tileOf(input.zoom, input.extent[0], input.extent[1]);
   const [x1, y0] = tileOf(input.zoom, input.extent[2], input.extent[3]);
   const stopAt = performance.now() + input.seconds * 1000;
+  let seed = 13;
+  const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const timed = async (kind: Endpoint, url: string, token: string): Promise<string | null> => {
     const s = performance.now();
     const r = await fetch(input.base + url, { headers: { authorization: `Bearer ${token}` } });
@@ -56,12 +64,14 @@ async function run(input: LoadInput): Promise<LoadOutput> {
       return null;
     }
     samples[kind].push(ms);
+    if (input.thinkMs > 0) await pause(input.thinkMs * (0.5 + rnd()));
     return body;
   };
   const t0 = performance.now();
   await Promise.all(
     input.tokens.map(async (token, u) => {
       let cursor = '';
+      if (input.thinkMs > 0) await pause(input.thinkMs * rnd());
       for (let k = 0; k < input.rounds && performance.now() < stopAt; k++) {
         const body = await timed('inbox', `/api/polygons?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, token);
         const page = body ? (JSON.parse(body) as { features: { id: string }[]; next_cursor: string | null }) : null;

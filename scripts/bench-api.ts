@@ -7,7 +7,11 @@
  * or request budget is spent. Prints database × endpoint → n, p50, p95, p99, req/s against the
  * targets (p95 ≤ 100 ms inbox page, ≤ 50 ms tile) and writes bench-results/api.json.
  *
- *   npm run bench:api [-- --polygons 100000 --users 20 --seconds 20 --rounds 1000 --only embedded|postgres --db postgres://…]
+ *   npm run bench:api [-- --polygons 100000 --users 20 --seconds 20 --rounds 1000 --think-ms 0
+ *                        --maintain-ms 10000 --only embedded|postgres --db postgres://…]
+ *
+ * --think-ms 0 (the default) sends each user's next request as soon as the last one answered: a
+ * closed-loop stress test, 20 requests always in flight. A pause (e.g. 1000) is closer to people.
  *
  * The server database: --db, else DATABASE_URL, else TUBAN_TEST_DATABASE_URL (a fresh schema is
  * created there and dropped afterwards); with none, this script runs its PostgreSQL half again
@@ -40,6 +44,9 @@ const N = Number(arg('polygons') ?? 100_000);
 const USERS = Number(arg('users') ?? 20);
 const SECONDS = Number(arg('seconds') ?? 20);
 const ROUNDS = Number(arg('rounds') ?? 1000);
+const THINK_MS = Number(arg('think-ms') ?? 0);
+/** How often a read triggers the case sync and deadline sweep (the server's default: 10 s). */
+const MAINTAIN_MS = arg('maintain-ms') === undefined ? undefined : Number(arg('maintain-ms'));
 const ONLY = arg('only') as Kind | undefined;
 const PART = arg('part'); // set when re-run under test-servers.mjs: write this half's result there
 const PG_URL = arg('db') ?? process.env.DATABASE_URL ?? process.env.TUBAN_TEST_DATABASE_URL;
@@ -51,6 +58,8 @@ const extentOf = (n: number): [number, number, number, number] => [117, 36, 117.
 const ZOOM = 14;
 
 if (ONLY && ONLY !== 'embedded' && ONLY !== 'postgres') throw new Error(`--only must be embedded or postgres, got '${ONLY}'`);
+if (MAINTAIN_MS !== undefined && !(MAINTAIN_MS >= 0)) throw new Error('--maintain-ms must be 0 or more');
+if (!Number.isFinite(THINK_MS) || THINK_MS < 0) throw new Error('--think-ms must be 0 or more');
 for (const [k, v] of [['polygons', N], ['users', USERS], ['seconds', SECONDS], ['rounds', ROUNDS]] as const) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
 }
@@ -60,6 +69,8 @@ interface DbResult {
   db: Kind;
   polygons: number;
   users: number;
+  think_ms: number;
+  maintain_every_ms: number;
   seed_ms: number;
   first_sync_ms: number;
   wall_s: number;
@@ -104,6 +115,7 @@ async function benchOne(kind: Kind, db: Database): Promise<DbResult> {
     dataDir,
     secret: Buffer.from('bench-api-secret-bench-api-secret-0123'),
     deadlines: { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() },
+    maintainEveryMs: MAINTAIN_MS,
   });
   try {
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -123,8 +135,8 @@ async function benchOne(kind: Kind, db: Database): Promise<DbResult> {
     console.error(`[bench:api] ${kind}: first read (cases for ${N} polygons) ${firstSyncMs} ms`);
     // Statistics as autovacuum would have them on a server some minutes after the batch.
     await db.query('ANALYZE');
-    const input: LoadInput = { base, tokens: clients.map((c) => token.get(c)!), seconds: SECONDS, rounds: ROUNDS, extent: extentOf(N), zoom: ZOOM };
-    console.error(`[bench:api] ${kind}: ${USERS} users for ${SECONDS} s (at most ${ROUNDS} rounds each)…`);
+    const input: LoadInput = { base, tokens: clients.map((c) => token.get(c)!), seconds: SECONDS, rounds: ROUNDS, extent: extentOf(N), zoom: ZOOM, thinkMs: THINK_MS };
+    console.error(`[bench:api] ${kind}: ${USERS} users for ${SECONDS} s (at most ${ROUNDS} rounds each, ${THINK_MS} ms pause after each request)…`);
     const out = await new Promise<LoadOutput>((resolve, reject) => {
       const w = new Worker(fileURLToPath(new URL('./bench-api-load.js', import.meta.url)), { workerData: input });
       w.once('message', resolve);
@@ -139,7 +151,7 @@ async function benchOne(kind: Kind, db: Database): Promise<DbResult> {
     }
     const total = Object.values(out.samples).reduce((a, s) => a + s.length, 0);
     return {
-      db: kind, polygons: N, users: USERS, seed_ms: seedMs, first_sync_ms: firstSyncMs, wall_s: r1(out.wallS), total_req_per_s: r1(total / out.wallS),
+      db: kind, polygons: N, users: USERS, think_ms: THINK_MS, maintain_every_ms: MAINTAIN_MS ?? 10_000, seed_ms: seedMs, first_sync_ms: firstSyncMs, wall_s: r1(out.wallS), total_req_per_s: r1(total / out.wallS),
       endpoints, errors: out.errors, loadavg_before: loadBefore, loadavg_after: loadavg().map(r1),
     };
   } finally {
@@ -178,7 +190,8 @@ async function postgresThrowaway(): Promise<DbResult> {
   const harness = fileURLToPath(new URL('../../scripts/test-servers.mjs', import.meta.url));
   const self = fileURLToPath(import.meta.url);
   const args = [harness, '--', process.execPath, self, '--only', 'postgres', '--part', part,
-    '--polygons', String(N), '--users', String(USERS), '--seconds', String(SECONDS), '--rounds', String(ROUNDS)];
+    '--polygons', String(N), '--users', String(USERS), '--seconds', String(SECONDS), '--rounds', String(ROUNDS), '--think-ms', String(THINK_MS),
+    ...(MAINTAIN_MS === undefined ? [] : ['--maintain-ms', String(MAINTAIN_MS)])];
   const code = await new Promise<number>((res) => spawn(process.execPath, args, { stdio: 'inherit' }).once('exit', (c) => res(c ?? 1)));
   if (code !== 0) throw new Error(`the PostgreSQL run under test-servers.mjs exited ${code}`);
   const result = JSON.parse(await readFile(part, 'utf8')) as DbResult;
@@ -211,7 +224,7 @@ async function main(): Promise<void> {
   if (ONLY !== 'embedded') results.push(PG_URL ? await postgres(PG_URL) : await postgresThrowaway());
   console.log(table(results));
   for (const r of results) {
-    console.log(`${r.db}: seed ${N} polygons ${r.seed_ms} ms, first read (case creation) ${r.first_sync_ms} ms, ${r.total_req_per_s} req/s over ${r.wall_s} s, load ${r.loadavg_before.join('/')} → ${r.loadavg_after.join('/')}`);
+    console.log(`${r.db}: seed ${N} polygons ${r.seed_ms} ms, first read (case creation) ${r.first_sync_ms} ms, ${r.total_req_per_s} req/s over ${r.wall_s} s (${r.users} users, ${r.think_ms} ms pause), load ${r.loadavg_before.join('/')} → ${r.loadavg_after.join('/')}`);
     if (r.errors.length) console.log(`${r.db}: ${r.errors.length} failed requests, e.g. ${r.errors[0]}`);
   }
   const out = fileURLToPath(new URL('../../bench-results/api.json', import.meta.url));
