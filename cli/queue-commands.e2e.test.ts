@@ -3,21 +3,17 @@
  * `tuban batch … --queue` with the same arguments as an embedded `tuban batch`, `tuban status`,
  * and SIGTERM. Needs `npm run build` first and the test servers (npm test does both).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
 import { comparableOutputs } from '../workers/testing/batch-outputs.js';
 import { servers, uniqueName } from '../workers/testing/test-servers.js';
-
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
+import { CLI, runCli } from './testing/run-cli.js';
 
 describe.runIf(servers)('tuban worker / batch --queue / status against real servers', () => {
   let dir: string;
@@ -37,15 +33,7 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
     return url.toString();
   }
 
-  async function tuban(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const tuban = (args: string[], env: Record<string, string>) => runCli(args, { env });
 
   const batchArgs = (out: string) => ['batch', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath, '--out', out];
 

@@ -8,24 +8,13 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from './testing/run-cli.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 let dir: string;
 
-function tuban(args: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TUBAN_SECRET: '' } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    p.stdin.end(stdin);
-  });
-}
+const tuban = (args: string[], stdin = '') => runCli(args, { env: { TUBAN_SECRET: '' }, stdin });
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tuban-serve-'));

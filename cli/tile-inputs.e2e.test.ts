@@ -3,33 +3,20 @@
  * (`after-2026-10.tif`, `before-2026-09.tif`, no date tags), and the same scene given as STAC
  * items. Needs `npm run build` first (npm test does it).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { FeatureCollection, Polygon } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
-
-const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
+import { CLI, runCli } from './testing/run-cli.js';
 
 let dir: string;
 let scene: SceneManifest;
 
-async function tuban(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const tuban = (args: string[]) => runCli(args);
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' before this test (npm test does)`);

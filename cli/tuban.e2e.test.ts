@@ -8,8 +8,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { booleanIntersects } from '@turf/turf';
 import type { Feature, FeatureCollection, Polygon, Position } from 'geojson';
 import { wgs84ToGcj02 } from '../geo/gcj02.js';
@@ -18,23 +16,12 @@ import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.j
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
-
-const run = promisify(execFile);
-// TUBAN_CLI runs the tests against another build (e.g. main's, to see a fix's test fail there).
-const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
+import { CLI, runCli } from './testing/run-cli.js';
 
 let dir: string;
 let scene: SceneManifest;
 
-async function tuban(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const tuban = (args: string[]) => runCli(args);
 
 function batchArgs(out: string, extraZones: string[] = []): string[] {
   return ['batch', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath, ...extraZones, '--out', out, '--db', join(dir, 'db')];

@@ -4,26 +4,17 @@
  * what the user typed (exit 64, no stack trace), or usage on stdout (exit 0) when asked for.
  * Needs `npm run build` first (npm test does it).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from './testing/run-cli.js';
 
-// TUBAN_CLI runs the tests against another build (e.g. main's, to see them fail there).
-const CLI = process.env.TUBAN_CLI ?? fileURLToPath(new URL('../dist/cli/tuban.js', import.meta.url));
 
 let dir: string;
 
-function tuban(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const tuban = (args: string[]) => runCli(args);
 
 /** Arguments of a batch that would otherwise start (the tile/zone paths need not exist: usage is checked first). */
 const batch = (...extra: string[]) => ['batch', '--epoch', '2026-10', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--db', join(dir, 'db'), ...extra];
