@@ -1,6 +1,6 @@
 /**
- * `tuban migrate`: create or upgrade a database before first use — the embedded directory
- * (PGlite's first start runs initdb and loads PostGIS, ~13 s once) or a server, before its workers start.
+ * `tuban migrate`: create or upgrade a database before first use — the embedded directory (a copy
+ * of the cached template, or initdb + PostGIS when there is none) or a server, before its workers start.
  */
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';

@@ -1,4 +1,5 @@
-import { totalmem } from 'node:os';
+import { homedir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TubanError } from '../schemas/errors.js';
 import { loadConfig } from './config.js';
@@ -13,7 +14,10 @@ describe('loadConfig', () => {
       queuePrefix: 'tuban',
       maxTileBytes: Math.floor(totalmem() / 2),
       scoreWorkers: undefined,
+      cacheDir: join(homedir(), '.cache', 'tuban'),
+      dbTemplate: true,
     });
+    expect(loadConfig({ XDG_CACHE_HOME: '/var/cache/u' }).cacheDir).toBe('/var/cache/u/tuban');
   });
 
   it('reads every variable, and counts an empty one as unset', () => {
@@ -25,13 +29,16 @@ describe('loadConfig', () => {
       TUBAN_QUEUE_PREFIX: '',
       TUBAN_MAX_TILE_BYTES: '100000',
       TUBAN_SCORE_WORKERS: '0',
+      TUBAN_CACHE_DIR: '/tmp/tc',
+      TUBAN_DB_TEMPLATE: 'off',
     });
+    expect(c).toMatchObject({ cacheDir: '/tmp/tc', dbTemplate: false });
     expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0 });
   });
 
   it('rejects a bad value as CONFIG.INVALID naming the variable', () => {
     // A mistyped memory cap used to fall back silently to half the machine: now it is named.
-    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }]) {
+    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }, { TUBAN_DB_TEMPLATE: 'no' }]) {
       let err: unknown;
       try {
         loadConfig(env);

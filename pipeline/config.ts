@@ -3,7 +3,8 @@
  * process. README's "Settings" table documents each. An empty variable counts as unset. Command-line
  * flags still win where a command has one (`--db`, `--log-level`).
  */
-import { totalmem } from 'node:os';
+import { homedir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { TubanError } from '../schemas/errors.js';
 
@@ -20,6 +21,8 @@ const envSchema = z.object({
   TUBAN_QUEUE_PREFIX: optional(z.string()),
   TUBAN_MAX_TILE_BYTES: optional(z.coerce.number().int().positive()),
   TUBAN_SCORE_WORKERS: optional(z.string()),
+  TUBAN_CACHE_DIR: optional(z.string()),
+  TUBAN_DB_TEMPLATE: optional(z.enum(['on', 'off'])),
 });
 
 export interface Config {
@@ -36,6 +39,10 @@ export interface Config {
   maxTileBytes: number;
   /** Score worker threads per tile when set (≥ 0); undefined: chosen from the cores (`defaultScoreWorkers`). */
   scoreWorkers: number | undefined;
+  /** Tuban's cache directory (the embedded database template); default `$XDG_CACHE_HOME/tuban` or `~/.cache/tuban`. */
+  cacheDir: string;
+  /** Whether a fresh embedded database directory is made from the cached template (`database-template.ts`). */
+  dbTemplate: boolean;
 }
 
 /** Parse an environment (process.env by default); throws TubanError('CONFIG.INVALID') naming the variable. */
@@ -55,6 +62,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Half of this machine's memory by default: the rest is for strips, decoded blocks and the database.
     maxTileBytes: e.TUBAN_MAX_TILE_BYTES ?? Math.floor(totalmem() / 2),
     scoreWorkers: scoreWorkersFrom(e.TUBAN_SCORE_WORKERS),
+    cacheDir: e.TUBAN_CACHE_DIR ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tuban'),
+    dbTemplate: e.TUBAN_DB_TEMPLATE !== 'off',
   };
 }
 

@@ -22,8 +22,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { constants, existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { config } from '../config.js';
 import { acquireDirectoryLock } from './directory-lock.js';
 import { MIGRATIONS } from './migrations.js';
 import { writeTrimmedPostgisBundle } from './postgis-bundle.js';
@@ -49,10 +49,9 @@ export type BuildData = (dataDir: string, bundle: string) => Promise<void>;
  * Where templates are cached: `TUBAN_CACHE_DIR`, else `$XDG_CACHE_HOME/tuban`, else
  * `~/.cache/tuban`; null when `TUBAN_DB_TEMPLATE=off` (every fresh directory then runs initdb).
  */
-export function templateCacheRoot(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (/^(off|0|false|no)$/i.test(env.TUBAN_DB_TEMPLATE ?? '')) return null;
-  if (env.TUBAN_CACHE_DIR) return env.TUBAN_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tuban');
+export function templateCacheRoot(): string | null {
+  const c = config();
+  return c.dbTemplate ? c.cacheDir : null;
 }
 
 /** The key of the current template: what a data directory built now depends on. */
@@ -127,7 +126,11 @@ export async function ensureTemplate(root: string, build: BuildData, log: Templa
     await mkdir(dirname(dir), { recursive: true });
     // One builder at a time; the others wait and find it built. 10 minutes covers a build on a busy
     // machine; a builder that died is taken over by the lock itself.
-    const lock = await acquireDirectoryLock(dir, { waitSeconds: 600, command: `tuban: building the database template ${key}` });
+    const lock = await acquireDirectoryLock(dir, {
+      waitSeconds: 600,
+      command: `tuban: building the database template ${key}`,
+      onWait: () => log('info', `waiting for another process building the database template ${dir}`),
+    });
     try {
       const state = await checkEntry(dir, key);
       if (state === 'ok') return entry(dir);
@@ -135,6 +138,7 @@ export async function ensureTemplate(root: string, build: BuildData, log: Templa
         log('warn', `database template ${dir} is unusable (${state}); rebuilding it`);
         await discard(dir);
       }
+      await removeLeftovers(dirname(dir), key);
       log('info', `building the embedded database template in ${dir} (once per PGlite/PostGIS/migration version, ~15 s)`);
       const t0 = performance.now();
       const tmp = `${dir}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -166,6 +170,13 @@ export async function discard(dir: string): Promise<void> {
   const aside = `${dir}.stale-${process.pid}-${randomUUID().slice(0, 8)}`;
   await rename(dir, aside).catch(() => undefined);
   await rm(aside, { recursive: true, force: true });
+}
+
+/** Half-built or half-removed copies of this key: with its lock held, no live process owns them. */
+async function removeLeftovers(parent: string, key: string): Promise<void> {
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (name.startsWith(`${key}.tmp-`) || name.startsWith(`${key}.stale-`)) await rm(join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 /** Entries of older keys (a dependency upgrade, a new migration) are dead weight: 70 MB each. */
