@@ -32,8 +32,8 @@ export function postgisExtension(bundle?: string): Extension {
 
 /**
  * Write the trimmed bundle to `dest`: the packaged tar with the raster and topology entries left
- * out, everything else byte for byte. Returns the number of entries left out (0 means the packaged
- * bundle's layout changed and the trim no longer applies: the caller keeps the packaged one).
+ * out, everything else byte for byte. Returns the number of entries left out (0 when a future
+ * bundle names them differently: the copy is then simply the whole bundle, still correct).
  */
 export async function writeTrimmedPostgisBundle(dest: string): Promise<number> {
   const packaged = await packagedBundlePath();
