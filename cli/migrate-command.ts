@@ -1,6 +1,6 @@
 /**
- * `tuban migrate`: create or upgrade a database before first use — the embedded directory
- * (PGlite's first start runs initdb and loads PostGIS, ~13 s once) or a server, before its workers start.
+ * `tuban migrate`: create or upgrade a database before first use — the embedded directory (a copy
+ * of the cached template, or initdb + PostGIS when there is none) or a server, before its workers start.
  */
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
@@ -10,7 +10,8 @@ import { lockOptionsFromFlags } from './db-lock.js';
 
 export async function migrateCommand(flags: Flags): Promise<number> {
   const target = dbTarget(flags);
-  const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags) });
+  // Building the template takes a while once: say so rather than sit silent.
+  const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags), log: (_level, m) => process.stderr.write(`tuban: ${m}\n`) });
   try {
     const applied = await migrate(db);
     process.stdout.write(`${db.kind} database ${target.replace(/:[^:@/]*@/, ':***@')}: ${applied.length ? `applied migrations ${applied.join(', ')}` : 'up to date'}\n`);

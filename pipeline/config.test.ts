@@ -1,4 +1,5 @@
-import { totalmem } from 'node:os';
+import { homedir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TubanError } from '../schemas/errors.js';
 import { loadConfig } from './config.js';
@@ -16,7 +17,10 @@ describe('loadConfig', () => {
       secret: undefined,
       dataDir: '.tuban/data',
       port: 8080,
+      cacheDir: join(homedir(), '.cache', 'tuban'),
+      dbTemplate: true,
     });
+    expect(loadConfig({ XDG_CACHE_HOME: '/var/cache/u' }).cacheDir).toBe('/var/cache/u/tuban');
   });
 
   it('reads every variable, and counts an empty one as unset', () => {
@@ -31,13 +35,16 @@ describe('loadConfig', () => {
       TUBAN_SECRET: 'x'.repeat(32),
       TUBAN_DATA: '/srv/tuban',
       PORT: '9090',
+      TUBAN_CACHE_DIR: '/tmp/tc',
+      TUBAN_DB_TEMPLATE: 'off',
     });
     expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0, secret: 'x'.repeat(32), dataDir: '/srv/tuban', port: 9090 });
+    expect(c).toMatchObject({ cacheDir: '/tmp/tc', dbTemplate: false });
   });
 
   it('rejects a bad value as CONFIG.INVALID naming the variable', () => {
     // A mistyped memory cap used to fall back silently to half the machine: now it is named.
-    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }, { TUBAN_SECRET: 'too short' }, { PORT: '70000' }]) {
+    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }, { TUBAN_SECRET: 'too short' }, { PORT: '70000' }, { TUBAN_DB_TEMPLATE: 'no' }]) {
       let err: unknown;
       try {
         loadConfig(env);

@@ -3,7 +3,8 @@
  * process. README's "Settings" table documents each. An empty variable counts as unset. Command-line
  * flags still win where a command has one (`--db`, `--log-level`).
  */
-import { totalmem } from 'node:os';
+import { homedir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { TubanError } from '../schemas/errors.js';
 
@@ -23,6 +24,8 @@ const envSchema = z.object({
   TUBAN_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
   TUBAN_DATA: optional(z.string()),
   PORT: optional(z.coerce.number().int().min(0).max(65535)),
+  TUBAN_CACHE_DIR: optional(z.string()),
+  TUBAN_DB_TEMPLATE: optional(z.enum(['on', 'off'])),
 });
 
 export interface Config {
@@ -45,6 +48,10 @@ export interface Config {
   dataDir: string;
   /** `tuban serve`'s port; `--port` wins. */
   port: number;
+  /** Tuban's cache directory (the embedded database template); default `$XDG_CACHE_HOME/tuban` or `~/.cache/tuban`. */
+  cacheDir: string;
+  /** Whether a fresh embedded database directory is made from the cached template (`database-template.ts`). */
+  dbTemplate: boolean;
 }
 
 /** Parse an environment (process.env by default); throws TubanError('CONFIG.INVALID') naming the variable. */
@@ -67,6 +74,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secret: e.TUBAN_SECRET,
     dataDir: e.TUBAN_DATA ?? '.tuban/data',
     port: e.PORT ?? 8080,
+    cacheDir: e.TUBAN_CACHE_DIR ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tuban'),
+    dbTemplate: e.TUBAN_DB_TEMPLATE !== 'off',
   };
 }
 

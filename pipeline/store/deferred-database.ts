@@ -1,7 +1,8 @@
 /**
  * A Database usable before it is open: every call waits for the real one. The embedded batch
- * decodes and scores its first tile while PGlite starts (initdb + PostGIS on a fresh directory takes
- * ~13 s, a reopen ~2.5 s) instead of waiting for it. Calls keep their order because they all chain
+ * decodes and scores its first tile while PGlite starts (~1.5-2.5 s, a fresh directory from the
+ * template included; ~15-20 s when a fresh directory has no template and runs initdb + PostGIS)
+ * instead of waiting for it. Calls keep their order because they all chain
  * on the same promise and the database serialises them.
  */
 import type { Database, QueryResult, Queryable } from './queryable.js';

@@ -3,12 +3,24 @@
  * or a PostgreSQL + PostGIS server through a `pg` Pool when given a postgres:// URL. Both satisfy
  * `Database`, so every query is written once.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { postgis } from '@electric-sql/pglite-postgis';
 import pg from 'pg';
 import { TubanError } from '../../schemas/errors.js';
+import {
+  copyTemplateData,
+  discard,
+  ensureTemplate,
+  findTemplate,
+  isFreshDirectory,
+  templateCacheRoot,
+  templateMigrationVersion,
+  type TemplateEntry,
+  type TemplateLog,
+} from './database-template.js';
 import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from './directory-lock.js';
+import { migrate } from './migrations.js';
+import { postgisExtension } from './postgis-bundle.js';
 import type { Database, Queryable, QueryResult } from './queryable.js';
 
 export interface OpenOptions {
@@ -23,7 +35,21 @@ export interface OpenOptions {
    * options to take it here. Either way closing the database releases it.
    */
   lock?: DirectoryLock | LockOptions;
+  /**
+   * Messages about the embedded database template (`database-template.ts`): building it (info),
+   * a broken one rebuilt or bypassed (warn). Default: warnings to stderr, info dropped.
+   */
+  log?: TemplateLog;
+  /**
+   * Cache directory of the embedded database template; null: never use one (initdb every fresh
+   * directory). Default `templateCacheRoot()` (`TUBAN_CACHE_DIR`, `$XDG_CACHE_HOME/tuban`, …).
+   */
+  templateCache?: string | null;
 }
+
+const defaultLog: TemplateLog = (level, message) => {
+  if (level === 'warn') process.stderr.write(`tuban: ${message}\n`);
+};
 
 /** SQLSTATE classes that a retry can cure: connection loss, serialisation failure, deadlock, shutdown. */
 function isTransient(err: unknown): boolean {
@@ -51,7 +77,7 @@ function quoteIdent(name: string): string {
  *   memory, for tests), or a 'postgres://' / 'postgresql://' URL (a server with PostGIS available).
  */
 export async function openDatabase(target: string, opts: OpenOptions = {}): Promise<Database> {
-  const db = /^postgres(ql)?:\/\//i.test(target) ? await openServer(target, opts) : await openEmbedded(target, opts.lock);
+  const db = /^postgres(ql)?:\/\//i.test(target) ? await openServer(target, opts) : await openEmbedded(target, opts);
   try {
     await ensurePostgis(db);
     if (opts.schema) {
@@ -81,18 +107,79 @@ async function ensurePostgis(db: Database): Promise<void> {
   }
 }
 
-async function openEmbedded(target: string, lockOrOptions: DirectoryLock | LockOptions = {}): Promise<Database> {
+async function openEmbedded(target: string, opts: OpenOptions): Promise<Database> {
   const isMemory = target === 'memory://' || target.startsWith('memory://');
-  // Before anything touches the directory, initdb of a fresh one included.
+  const lockOrOptions = opts.lock ?? {};
+  const log = opts.log ?? defaultLog;
+  // Before anything touches the directory, initdb of a fresh one (or the template copy) included.
   const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await acquireDirectoryLock(target, lockOrOptions);
   let lite: PGlite;
   try {
-    if (!isMemory) await mkdir(target, { recursive: true });
-    lite = await PGlite.create(isMemory ? 'memory://' : target, { extensions: { postgis } });
+    lite = isMemory ? await PGlite.create('memory://', { extensions: { postgis: postgisExtension() } }) : await startDirectory(target, opts, log);
   } catch (err) {
     await lock?.release();
     throw err;
   }
+  return pgliteDatabase(lite, lock);
+}
+
+/**
+ * Start PGlite on a directory. A fresh one (missing or empty) is made from the template when one
+ * can be had, and checked: PostGIS there and migrations at the current version. A template copy
+ * that does not start or check out is removed, the template discarded (rebuilt next time), and the
+ * directory initialised as before. A per-schema open (`opts.schema`) never uses the template, whose
+ * tables are in `public`.
+ */
+async function startDirectory(target: string, opts: OpenOptions, log: TemplateLog): Promise<PGlite> {
+  const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
+  if (root && !opts.schema && (await isFreshDirectory(target))) {
+    const template = await ensureTemplate(root, buildTemplateData, log);
+    if (template) {
+      const lite = await startFromTemplate(template, target).catch((err: Error) => err);
+      if (!(lite instanceof Error)) return lite;
+      log('warn', `database template ${template.dir} did not give a working database (${lite.message}); discarded, initialising ${target} directly`);
+      await discard(template.dir);
+      await rm(target, { recursive: true, force: true });
+    }
+  }
+  await mkdir(target, { recursive: true });
+  // An existing directory starts with the trimmed PostGIS bundle when the template cache has it.
+  const template = root ? await findTemplate(root) : null;
+  return PGlite.create(target, { extensions: { postgis: postgisExtension(template?.bundle) } });
+}
+
+async function startFromTemplate(template: TemplateEntry, target: string): Promise<PGlite> {
+  await copyTemplateData(template, target);
+  const lite = await PGlite.create(target, { extensions: { postgis: postgisExtension(template.bundle) } });
+  try {
+    const r = await lite.query<{ postgis: number; version: number | null }>(
+      `SELECT (SELECT count(*)::int FROM pg_extension WHERE extname = 'postgis') AS postgis,
+              (SELECT max(version) FROM public.schema_migrations) AS version`,
+    );
+    const { postgis, version } = r.rows[0];
+    if (postgis !== 1 || version !== templateMigrationVersion()) {
+      throw new Error(`the copy has PostGIS ${postgis ? 'present' : 'missing'} and migration version ${version}, expected ${templateMigrationVersion()}`);
+    }
+    return lite;
+  } catch (err) {
+    await lite.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Build a template's data directory: initdb, PostGIS, migrations, then a checkpoint so the copy starts without WAL replay. */
+async function buildTemplateData(dataDir: string, bundle: string): Promise<void> {
+  const db = pgliteDatabase(await PGlite.create(dataDir, { extensions: { postgis: postgisExtension(bundle) } }), null);
+  try {
+    await ensurePostgis(db);
+    await migrate(db);
+    await db.query('CHECKPOINT');
+  } finally {
+    await db.close();
+  }
+}
+
+function pgliteDatabase(lite: PGlite, lock: DirectoryLock | null): Database {
   let closed = false;
   return {
     kind: 'pglite',

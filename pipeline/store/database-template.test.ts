@@ -1,0 +1,186 @@
+/**
+ * The embedded database template, with real PGlite: a fresh directory made from it is a complete
+ * database (PostGIS, current migrations, writes, the directory lock); a broken template is rebuilt
+ * or bypassed with a warning; a template is never left half written, and two builders build once.
+ * Each describe uses its own cache directory, so nothing here touches the user's cache.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PGlite } from '@electric-sql/pglite';
+import { TubanError } from '../../schemas/errors.js';
+import { ensureTemplate, findTemplate, templateKey, templateMigrationVersion, type TemplateLog } from './database-template.js';
+import { migrate, MIGRATIONS } from './migrations.js';
+import { openDatabase } from './open-database.js';
+import { postgisExtension } from './postgis-bundle.js';
+import { loadDetections, replaceTileDetections, upsertBatch } from './repository.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tuban-template-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function recorder(): { log: TemplateLog; lines: string[] } {
+  const lines: string[] = [];
+  return { lines, log: (level, m) => lines.push(`${level}: ${m}`) };
+}
+
+async function lockedCode(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (err) {
+    return err instanceof TubanError ? err.code : String(err);
+  }
+  return undefined;
+}
+
+describe('a fresh directory opened from the template', () => {
+  let cache: string;
+  beforeAll(async () => {
+    cache = join(dir, 'cache-fresh');
+  });
+
+  it('builds the template once, then every fresh directory has PostGIS, the current migrations and takes a batch write', async () => {
+    const first = recorder();
+    const a = await openDatabase(join(dir, 'a'), { templateCache: cache, log: first.log });
+    await a.close();
+    expect(first.lines.some((l) => l.startsWith('info: building the embedded database template'))).toBe(true);
+    expect(await findTemplate(cache)).not.toBeNull();
+
+    const second = recorder();
+    const db = await openDatabase(join(dir, 'b'), { templateCache: cache, log: second.log });
+    try {
+      expect(second.lines).toEqual([]);
+      const ext = await db.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'postgis'`);
+      expect(ext.rows).toHaveLength(1);
+      const ver = await db.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
+      expect(ver.rows[0].v).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
+      expect(await migrate(db)).toEqual([]);
+
+      await upsertBatch(db, { id: 'b1', epoch: '2026-10' });
+      const square = { type: 'Polygon' as const, coordinates: [[[117, 36.6], [117.001, 36.6], [117.001, 36.601], [117, 36.601], [117, 36.6]]] };
+      await replaceTileDetections(db, 'b1', 't1', [{ tileId: 't1', index: 0, geometry: square, areaM2: 9000, changeType: 'construction', confidence: 0.8, reasons: ['ndvi_drop'], beforeDate: '2026-09-03', afterDate: '2026-10-05', pixelCount: 90 }], null);
+      const got = await loadDetections(db, 'b1');
+      expect(got.map((d) => d.index)).toEqual([0]);
+      const area = await db.query<{ a: number }>(`SELECT ST_Area(geom::geography) AS a FROM detections`);
+      expect(area.rows[0].a).toBeGreaterThan(8000);
+
+      // The directory lock holds as before: a second open of the same directory is refused.
+      expect(await lockedCode(openDatabase(join(dir, 'b'), { templateCache: cache }))).toBe('DB.LOCKED');
+    } finally {
+      await db.close();
+    }
+    // The write survives a restart, and no copy leftovers lie beside the directory.
+    const again = await openDatabase(join(dir, 'b'), { templateCache: cache });
+    try {
+      expect((await loadDetections(again, 'b1')).length).toBe(1);
+    } finally {
+      await again.close();
+    }
+    expect(existsSync(join(dir, 'b.copying'))).toBe(false);
+    expect(existsSync(join(dir, 'b', 'template.json'))).toBe(false);
+  });
+
+  it('leaves raster and topology out of the trimmed PostGIS bundle, and PostGIS itself in', async () => {
+    const entry = (await findTemplate(cache))!;
+    const lite = await PGlite.create('memory://', { extensions: { postgis: postgisExtension(entry.bundle) } });
+    try {
+      const avail = await lite.query<{ name: string }>(`SELECT name FROM pg_available_extensions WHERE name LIKE 'postgis%' ORDER BY name`);
+      expect(avail.rows.map((r) => r.name)).toContain('postgis');
+      expect(avail.rows.map((r) => r.name)).not.toContain('postgis_raster');
+      expect(avail.rows.map((r) => r.name)).not.toContain('postgis_topology');
+    } finally {
+      await lite.close();
+    }
+  });
+});
+
+describe('a broken template', () => {
+  let cache: string;
+  beforeAll(async () => {
+    cache = join(dir, 'cache-broken');
+    // Build it once through the real path.
+    const db = await openDatabase(join(dir, 'seed'), { templateCache: cache });
+    await db.close();
+  });
+
+  it('is rebuilt, with a warning, when its files do not check out', async () => {
+    const entry = (await findTemplate(cache))!;
+    await rm(join(entry.data, 'PG_VERSION'));
+    const rec = recorder();
+    const db = await openDatabase(join(dir, 'after-missing-file'), { templateCache: cache, log: rec.log });
+    try {
+      expect(rec.lines.find((l) => l.startsWith('warn:'))).toMatch(/database template .* is unusable \(data\/PG_VERSION is missing or empty\); rebuilding it/);
+      expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgis'`)).rows[0].n).toBe(1);
+    } finally {
+      await db.close();
+    }
+    expect(await findTemplate(cache)).not.toBeNull();
+  });
+
+  it('is bypassed, with a warning, and discarded when the database it gives is not at the current version', async () => {
+    const entry = (await findTemplate(cache))!;
+    // A template that checks out on disk but holds an older schema (as if built by another version).
+    const lite = await PGlite.create(entry.data, { extensions: { postgis: postgisExtension(entry.bundle) } });
+    await lite.query('DELETE FROM schema_migrations');
+    await lite.query('CHECKPOINT');
+    await lite.close();
+
+    const rec = recorder();
+    const db = await openDatabase(join(dir, 'after-stale'), { templateCache: cache, log: rec.log });
+    try {
+      expect(rec.lines.find((l) => l.startsWith('warn:'))).toMatch(/did not give a working database \(.*migration version null, expected \d+\); discarded, initialising .* directly/);
+      // Initialised directly: PostGIS created by openDatabase, migrations left to migrate() as always.
+      expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgis'`)).rows[0].n).toBe(1);
+      expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
+    } finally {
+      await db.close();
+    }
+    expect(await findTemplate(cache)).toBeNull();
+  });
+});
+
+describe('building the template', () => {
+  /** A stand-in data directory: what the entry check looks at, made in no time. */
+  async function fakeData(data: string): Promise<void> {
+    await mkdir(join(data, 'global'), { recursive: true });
+    await writeFile(join(data, 'PG_VERSION'), '17\n');
+    await writeFile(join(data, 'global', 'pg_control'), 'x');
+  }
+
+  it('leaves nothing behind when the build fails half way', async () => {
+    const cache = join(dir, 'cache-fail');
+    const rec = recorder();
+    const got = await ensureTemplate(cache, async (data) => {
+      await fakeData(data);
+      throw new Error('disk full');
+    }, rec.log);
+    expect(got).toBeNull();
+    expect(rec.lines.at(-1)).toBe('warn: no database template (disk full); initialising the database directly');
+    expect(await readdir(join(cache, 'db-template'))).toEqual([]);
+  });
+
+  it('is built once when two builders start together, and both get the complete entry', async () => {
+    const cache = join(dir, 'cache-race');
+    // What a builder killed half way leaves: removed by the next build.
+    await mkdir(join(cache, 'db-template', `${templateKey()}.tmp-99999-dead`, 'data'), { recursive: true });
+    let builds = 0;
+    const build = async (data: string) => {
+      builds++;
+      await fakeData(data);
+      await new Promise((r) => setTimeout(r, 300));
+    };
+    const [a, b] = await Promise.all([ensureTemplate(cache, build, () => {}), ensureTemplate(cache, build, () => {})]);
+    expect(builds).toBe(1);
+    expect(a?.dir).toBe(join(cache, 'db-template', templateKey()));
+    expect(b?.dir).toBe(a?.dir);
+    const meta = JSON.parse(await readFile(join(a!.dir, 'template.json'), 'utf8')) as { key: string; migration: number };
+    expect(meta).toMatchObject({ key: templateKey(), migration: templateMigrationVersion() });
+    expect((await readdir(join(cache, 'db-template'))).sort()).toEqual([templateKey()]);
+  });
+});
