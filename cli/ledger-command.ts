@@ -6,7 +6,8 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TubanError } from '../schemas/errors.js';
-import { encodeLedger, LEDGER_FORMATS, loadLedger, parseLedgerFormat } from '../pipeline/outputs/ledger-exports.js';
+import { LEDGER_FORMATS } from '../schemas/api.js';
+import { encodeLedger, loadLedger, parseLedgerFormat } from '../pipeline/outputs/ledger-exports.js';
 import { dispositionLabel } from '../pipeline/outputs/ledger-disposition.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';

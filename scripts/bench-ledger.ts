@@ -7,7 +7,8 @@
 import type { LedgerClue } from '../pipeline/outputs/ledger.js';
 import { ledgerRows } from '../pipeline/outputs/ledger.js';
 import { undetermined, type LedgerDisposition } from '../pipeline/outputs/ledger-disposition.js';
-import { encodeLedger, LEDGER_FORMATS, type LedgerData } from '../pipeline/outputs/ledger-exports.js';
+import { LEDGER_FORMATS } from '../schemas/api.js';
+import { encodeLedger, type LedgerData } from '../pipeline/outputs/ledger-exports.js';
 import { sampleBureauName, samplePolygon } from '../fixtures/sample-polygon.js';
 
 const arg = process.argv.indexOf('--rows');

@@ -4,7 +4,7 @@
  * from schemas/workflow.ts), on a real database through the app `tuban serve` runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEDGER_FORMATS } from '../pipeline/outputs/ledger-exports.js';
+import { LEDGER_FORMATS } from '../schemas/api.js';
 import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import * as W from '../schemas/workflow.js';

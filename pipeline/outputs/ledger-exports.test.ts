@@ -20,7 +20,8 @@ import type { Database } from '../store/queryable.js';
 import { replaceBatchPolygons, setBatchStatus, upsertBatch } from '../store/repository.js';
 import { LEDGER_COLUMNS } from './ledger.js';
 import { oneDispositionEach } from './ledger-disposition.js';
-import { encodeLedger, exportLedger, LEDGER_FORMATS, loadLedger, type LedgerData } from './ledger-exports.js';
+import { LEDGER_FORMATS } from '../../schemas/api.js';
+import { encodeLedger, exportLedger, loadLedger, type LedgerData } from './ledger-exports.js';
 import { samplePolygon } from '../../fixtures/sample-polygon.js';
 import { loadWorkflowLedger } from './workflow-dispositions.js';
 

@@ -22,9 +22,8 @@ import { LEDGER_COLUMNS, ledgerCsvBytes, ledgerRows, ledgerXlsxBytes, type Ledge
 import { oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
 import { LEDGER_SHP_FIELDS } from './ledger-shapefile-fields.js';
 import { loadWorkflowLedger } from './workflow-dispositions.js';
+import { LEDGER_FORMATS, type LedgerFormat } from '../../schemas/api.js';
 
-export const LEDGER_FORMATS = ['xlsx', 'csv', 'gpkg', 'shp.zip', 'geojson'] as const;
-export type LedgerFormat = (typeof LEDGER_FORMATS)[number];
 
 export const LEDGER_CONTENT_TYPES: Record<LedgerFormat, string> = {
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',

@@ -5,7 +5,7 @@
  * that only ever ran batches), every item is 未核查 and there are no clues — the ledger still lists
  * every polygon with exactly one disposition.
  *
- * The JSON columns are read with the keys of the server's request bodies (server/api-schemas.ts):
+ * The JSON columns are read with the keys of the server's request bodies (schemas/api.ts):
  * verdict_details {approval_doc_no | violation_type, violation_subtype, party | situation, reason;
  * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, note,
  * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here, from the

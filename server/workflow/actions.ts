@@ -6,7 +6,7 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Split, VerdictBody } from '../api-schemas.js';
+import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Split, VerdictBody } from '../../schemas/api.js';
 import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';

@@ -3,8 +3,7 @@
  * document (z.toJSONSchema), so the document cannot drift from what the server accepts.
  */
 import { z } from 'zod';
-import { LEDGER_FORMATS } from '../pipeline/outputs/ledger-exports.js';
-import { BUREAU_IDS, PRIORITIES } from '../schemas/vocabulary.js';
+import { BUREAU_IDS, PRIORITIES } from './vocabulary.js';
 import {
   clueSourceSchema,
   otherSituationSchema,
@@ -12,7 +11,11 @@ import {
   violationSubtypeSchema,
   violationTypeSchema,
   workflowStatusSchema,
-} from '../schemas/workflow.js';
+} from './workflow.js';
+
+/** The ledger's download formats (`GET /api/ledger/{epoch}.{format}`, `tuban ledger --format`). */
+export const LEDGER_FORMATS = ['xlsx', 'csv', 'gpkg', 'shp.zip', 'geojson'] as const;
+export type LedgerFormat = (typeof LEDGER_FORMATS)[number];
 
 const bureau = z.enum(BUREAU_IDS);
 
