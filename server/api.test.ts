@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
 import { replaceBatchPolygons } from '../pipeline/store/repository.js';
 import { addUser } from './auth/user-store.js';
+import { listPolygons } from './workflow/polygon-queries.js';
 import { addUsers, jpegWithExif, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
 let db: Database;
@@ -380,6 +381,27 @@ describe('listing, paging and counts', () => {
       due_date: '2026-11-30',
       overdue: false,
     });
+  });
+
+  it('sends the page and the map layer as the document listPolygons builds, with their content types', async () => {
+    const user = { name: 'chief', role: 'lead' as const, bureau: null, district: null };
+    const today = ((await call('chief', 'POST', '/api/sweep')).json() as { today: string }).today;
+    const name = (id: string) => (id === 'ecology_environment' ? '生态环境局' : id);
+    for (const [url, filter, type] of [
+      ['/api/polygons?limit=4', { limit: 4 }, 'application/json; charset=utf-8'],
+      ['/api/polygons.geojson?bbox=116.9,36.5,117.2,36.7&limit=100', { limit: 100, bbox: '116.9,36.5,117.2,36.7' }, 'application/geo+json; charset=utf-8'],
+    ] as const) {
+      const r = await call('chief', 'GET', url);
+      expect([r.statusCode, r.headers['content-type']]).toEqual([200, type]);
+      const expected = await listPolygons(db, user, filter, today, name);
+      expect(expected.features.length).toBeGreaterThan(0);
+      const got = r.json() as typeof expected;
+      // Names of bureaus other than the one mapped above come from the rule table: compare the rest.
+      for (const f of [...got.features, ...expected.features]) delete (f.properties as Record<string, unknown>).lead_bureau_name;
+      expect(got).toEqual(JSON.parse(JSON.stringify(expected)));
+      expect(Object.keys(got)).toEqual(['type', 'features', 'count', 'next_cursor']);
+      expect(Object.keys(got.features[0])).toEqual(['type', 'id', 'geometry', 'properties']);
+    }
   });
 
   it('filters by status and bbox and counts the inbox', async () => {

@@ -141,7 +141,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (!force && Date.now() - lastMaintained < maintainEvery) return;
     // Reads do not queue behind a pass already running (only the first, and forced ones, wait).
     if (maintaining && !force && lastMaintained > -Infinity) return;
-    maintaining ??= (async () => {
+    const pass = (maintaining ??= (async () => {
       try {
         const full = force || Date.now() - lastFull > 3600_000;
         const since = full || !watermark ? null : new Date(Date.parse(watermark) - 3600_000).toISOString();
@@ -153,9 +153,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       } finally {
         maintaining = null;
       }
-    })();
-    await maintaining;
+    })());
+    // Once a pass has completed, a periodic one runs behind the read that started it instead of in
+    // front of it (issue 13): that read waited for the whole pass, every 10 s under load. The very first
+    // read, forced passes (POST /api/sweep) and maintainEveryMs 0 ("before every read") still wait.
+    if (!force && maintainEvery > 0 && lastMaintained > -Infinity) {
+      pass.catch((err: unknown) => app.log.error({ err }, 'case sync / deadline sweep failed; the next read retries'));
+      return;
+    }
+    await pass;
   };
+  // A pass still running behind a read finishes before the database is closed after the app.
+  app.addHook('onClose', async () => {
+    await maintaining?.catch(() => undefined);
+  });
 
   // ------------------------------------------------------------------ errors
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
