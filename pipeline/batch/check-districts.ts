@@ -5,18 +5,26 @@
  */
 import { basename } from 'node:path';
 import { TubanError } from '../../schemas/errors.js';
-import { loadZones } from '../zones.js';
+import { loadZones, type LoadZonesResult } from '../zones.js';
 import type { BatchArgs } from './batch-args.js';
 
 /**
  * Throws ZONES.NO_DISTRICTS (disposition `fail`) when no zone file yields a district feature.
- * Loads the zone files once more than finalising does: zone layers are small beside a month of
- * tiles, and finding out after an hour of detection is worse.
+ * Loads zone files once more than finalising does, but only up to the first with a district:
+ * finding out after an hour of detection is worse.
  */
 export async function checkDistricts(args: Pick<BatchArgs, 'zones' | 'zonesCrs' | 'zonesCrsByPath'>): Promise<void> {
   if (args.zones.length === 0) throw new TubanError('ZONES.NO_DISTRICTS', 'no zone files given: pass --zones with a district layer (kind district, or a DataV file)');
-  const { zones, rejected } = await loadZones(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
-  if (zones.some((z) => z.kind === 'district')) return;
+  // One file at a time, stopping at the first that gives a district: the large layers (farmland,
+  // forest) listed after it are then left to finalising instead of being loaded twice.
+  const zones: LoadZonesResult['zones'] = [];
+  const rejected: LoadZonesResult['rejected'] = [];
+  for (const path of args.zones) {
+    const loaded = await loadZones([path], { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
+    if (loaded.zones.some((z) => z.kind === 'district')) return;
+    zones.push(...loaded.zones);
+    rejected.push(...loaded.rejected);
+  }
   const perFile = args.zones.map((path) => {
     const own = rejected.filter((r) => r.subject === path || r.subject.startsWith(`${basename(path)}#`) || r.error.subject === path);
     const codes = [...new Set(own.map((r) => r.error.code))];
