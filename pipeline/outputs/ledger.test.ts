@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addDays, LEDGER_COLUMNS, ledgerRows, writeLedgerCsv, writeLedgerXlsx } from './ledger.js';
+import { addDays } from '../iso-date.js';
+import { LEDGER_COLUMNS, ledgerRows, writeLedgerCsv, writeLedgerXlsx } from './ledger.js';
 import { sampleBureauName, samplePolygon } from '../../fixtures/sample-polygon.js';
 
 const ctx = { bureauName: sampleBureauName, issuedOn: '2026-10-20', deadlineDays: 30, city: '济南市' };

@@ -14,6 +14,7 @@ import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { SQM_PER_MU } from '../../schemas/vocabulary.js';
 import { CLUE_SOURCE_ZH, type ClueSource } from '../../schemas/workflow.js';
 import { dispositionCells, oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
+import { addDays } from '../iso-date.js';
 
 /** Columns Tuban fills, in ledger order. */
 export const LEDGER_FILLED_COLUMNS = [
@@ -86,14 +87,6 @@ const CHANGE_CLASS_ZH: Record<string, string> = { JZ: '不明用途建/构筑物
 
 const mu = (m2: number) => Math.round((m2 / SQM_PER_MU) * 100) / 100;
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
-
-/** yyyy-mm-dd plus `days` calendar days (UTC, so no DST shifts). */
-export function addDays(isoDate: string, days: number): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);
-  if (!m) throw new Error(`expected a yyyy-mm-dd date, got '${isoDate}'`);
-  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + days * 86_400_000;
-  return new Date(t).toISOString().slice(0, 10);
-}
 
 /** A clue added by a bureau or district (a point or an outline); a ledger item like a polygon. */
 export interface LedgerClue {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { addDays } from '../../pipeline/iso-date.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const entry = z.union([z.string(), z.date()]).transform((v, ctx) => {
@@ -32,11 +33,6 @@ export const DEFAULT_CALENDAR_FILE = [
   fileURLToPath(new URL('./holidays-cn-2026.yaml', import.meta.url)),
   fileURLToPath(new URL('../../../server/deadlines/holidays-cn-2026.yaml', import.meta.url)),
 ].find((p) => existsSync(p)) ?? fileURLToPath(new URL('./holidays-cn-2026.yaml', import.meta.url));
-
-export function addDays(day: string, n: number): string {
-  const t = Date.parse(`${day}T00:00:00Z`) + n * 86_400_000;
-  return new Date(t).toISOString().slice(0, 10);
-}
 
 function expand([a, b]: readonly [string, string]): string[] {
   const out: string[] = [];

@@ -3,7 +3,7 @@
  * Values are configuration (DOMAIN.md: "where a fact is marked verify, make it configuration").
  */
 import type { WorkCalendar } from './calendar.js';
-import { addDays } from './calendar.js';
+import { addDays } from '../../pipeline/iso-date.js';
 
 export type DeadlineKind = 'calendar_days' | 'working_days' | 'end_of_month' | 'day_of_next_month';
 

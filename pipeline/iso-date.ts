@@ -1,0 +1,9 @@
+/** Calendar arithmetic on yyyy-mm-dd dates, for ledger deadlines and the triage server's working-day clocks. */
+
+/** yyyy-mm-dd plus `days` calendar days (UTC, so no DST shifts). */
+export function addDays(isoDate: string, days: number): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);
+  if (!m) throw new Error(`expected a yyyy-mm-dd date, got '${isoDate}'`);
+  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + days * 86_400_000;
+  return new Date(t).toISOString().slice(0, 10);
+}
