@@ -9,6 +9,7 @@ import { pixelSize, type BandName, type Grid } from '../geo/raster.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { detectPair, modelFor, type TileDetection, type TileRasters } from '../pipeline/detect/detect-tile.js';
 import type { DetectorParams } from '../pipeline/detect/detector-params.js';
+import type { ObjectModel } from '../pipeline/detect/object-model.js';
 import { tilePair, type EpochPair } from '../pipeline/detect/epoch-pair.js';
 import type { BenchSceneFiles } from './bench-data.js';
 import { objectMetrics, pixelCounts, pixelMetrics, type PixelCounts } from './metrics.js';
@@ -19,6 +20,8 @@ export interface BenchDetection {
   mask: Uint8Array;
   /** The detector's per-pixel score (change probability with the learned model), NaN where not observed. */
   score: Float32Array;
+  /** Change type code per pixel (NOT_OBSERVED where hidden). */
+  type: Uint8Array;
   components: { label: number; confidence: number }[];
   threshold: number;
 }
@@ -69,6 +72,8 @@ export async function withScene<T>(files: BenchSceneFiles, fn: (scene: OpenScene
 export interface SceneDetectOptions {
   /** The learned model to score with (a leave-one-city-out fold); default: the product's choice for the params and bands. */
   model?: ChangeModel | null;
+  /** The object model of the second stage (a leave-one-city-out fold; null: none); default: the product's choice. */
+  objectModel?: ObjectModel | null;
   scoreWorkers?: number;
   stripRows?: number;
 }
@@ -80,8 +85,8 @@ export interface SceneDetectOptions {
 export async function detectScene(files: BenchSceneFiles, params: DetectorParams, opts: SceneDetectOptions = {}): Promise<{ det: BenchDetection; ref: BenchReference; detection: TileDetection }> {
   return withScene(files, async ({ pair, bands, grid: g }) => {
     const model = opts.model !== undefined ? opts.model : modelFor(params, bands);
-    const { detection, rasters } = await detectPair(pair, { params, bands, model, scoreWorkers: opts.scoreWorkers, stripRows: opts.stripRows });
-    const { labels, labelConfidence, score } = emittedRasters(rasters);
+    const { detection, rasters } = await detectPair(pair, { params, bands, model, objectModel: opts.objectModel, scoreWorkers: opts.scoreWorkers, stripRows: opts.stripRows });
+    const { labels, labelConfidence, score, type } = emittedRasters(rasters);
     const mask = new Uint8Array(labels.length);
     for (let i = 0; i < labels.length; i++) mask[i] = labels[i] ? 1 : 0;
     const components: BenchDetection['components'] = [];
@@ -93,7 +98,7 @@ export async function detectScene(files: BenchSceneFiles, params: DetectorParams
       pixelSizeM = ((Math.abs(g.transform[1]) * Math.cos((lat * Math.PI) / 180) + Math.abs(g.transform[5])) / 2) * 111_320;
     }
     return {
-      det: { labels, mask, score, components, threshold: detection.threshold },
+      det: { labels, mask, score, type, components, threshold: detection.threshold },
       ref: { name: files.name, reference: files.reference, width: files.width, height: files.height, pixelSizeM },
       detection,
     };
@@ -120,8 +125,23 @@ export interface SceneResult {
   polygons: number;
   highConf: { polygons: number; hit: number; precision: number | null };
   lowConf: { polygons: number; hit: number; precision: number | null };
+  /** Polygons on labelled pixels by confidence decile (bin k: [k/10, (k+1)/10), 1.0 in bin 9), those touching labelled change, and their summed confidence. */
+  reliability: Reliability;
   threshold: number;
   seconds: number;
+}
+
+export interface Reliability {
+  polygons: number[];
+  hit: number[];
+  confidenceSum: number[];
+}
+
+export const emptyReliability = (): Reliability => ({ polygons: Array(10).fill(0), hit: Array(10).fill(0), confidenceSum: Array(10).fill(0) });
+
+/** Reliability bins added up (pooling scenes). */
+export function addReliability(a: Reliability, b: Reliability): Reliability {
+  return { polygons: a.polygons.map((v, k) => v + b.polygons[k]), hit: a.hit.map((v, k) => v + b.hit[k]), confidenceSum: a.confidenceSum.map((v, k) => v + b.confidenceSum[k]) };
 }
 
 const HIGH_CONF = 0.8;
@@ -138,11 +158,16 @@ export function evaluateScene(scene: BenchReference, det: BenchDetection, second
   // Only components on labelled pixels count (objectMetrics' rule), via predHit/labelled.
   const labelled = new Uint8Array(maxLabel + 1);
   for (let i = 0; i < det.labels.length; i++) if (det.labels[i] && scene.reference[i] !== 0) labelled[det.labels[i]] = 1;
+  const reliability = emptyReliability();
   for (const c of det.components) {
     if (!labelled[c.label]) continue;
     const g = c.confidence >= HIGH_CONF ? hi : lo;
     g.polygons++;
     g.hit += om.predHit[c.label];
+    const k = Math.min(9, Math.max(0, Math.floor(c.confidence * 10)));
+    reliability.polygons[k]++;
+    reliability.hit[k] += om.predHit[c.label];
+    reliability.confidenceSum[k] += c.confidence;
   }
   for (const g of [hi, lo]) g.precision = g.polygons ? g.hit / g.polygons : null;
   return {
@@ -158,6 +183,7 @@ export function evaluateScene(scene: BenchReference, det: BenchDetection, second
     polygons: om.predObjects,
     highConf: hi,
     lowConf: lo,
+    reliability,
     threshold: det.threshold,
     seconds,
   };

@@ -12,17 +12,35 @@
  * cities with the shipped (all-9) model, reported as in-sample only, to show the overfitting gap.
  * With --params '{"model":"unsupervised"}' nothing is fitted on these scenes.
  *
+ * The object stage (pipeline/detect/object-model.ts) is leave-one-city-out too: each OSCD city's
+ * candidates are sorted by the fold object model of bench-results/object-model-loco.json trained
+ * on the other 8 cities' candidates (npm run train); Taizhou and the in-sample pass use the shipped
+ * one. `--params '{"learned":{"objectStage":false}}'` runs without it (the detector before it).
+ * The reliability table pools polygons by confidence decile against the share touching labelled
+ * change, so a bureau can read what a confidence means; the object stage's cost is printed beside
+ * the scoring's.
+ *
  *   npm run bench:accuracy [-- --data ../shared/data --out bench-results/accuracy.json]
  *                          [--params '{"model":"unsupervised"}'] [--bands blue,green,red,nir] [--only paris,bercy]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OSCD_CITIES, oscdCityFiles, taizhouFiles } from '../evaluation/bench-data.js';
-import { detectScene, evaluateScene, type SceneResult } from '../evaluation/detect-scene.js';
+import { addReliability, detectScene, emptyReliability, evaluateScene, type Reliability, type SceneResult } from '../evaluation/detect-scene.js';
 import { addCounts, pixelMetrics, type PixelCounts } from '../evaluation/metrics.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { detectorStamp } from '../pipeline/detect/detect-tile.js';
 import { flatParams, parseDetectorParams, usesLearnedModel, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import type { ObjectModel } from '../pipeline/detect/object-model.js';
+
+/** Detector seconds of one scene by stage, for the object stage's cost beside the scoring's. */
+interface StageCost {
+  scene: string;
+  megapixels: number;
+  score: number;
+  objects: number;
+  detector: number;
+}
 
 function pool(name: string, rs: SceneResult[]): SceneResult {
   let counts: PixelCounts = { tp: 0, fp: 0, fn: 0, tn: 0 };
@@ -46,6 +64,7 @@ function pool(name: string, rs: SceneResult[]): SceneResult {
     polygons,
     highConf: { polygons: hiP, hit: hiH, precision: hiP ? hiH / hiP : null },
     lowConf: { polygons: loP, hit: loH, precision: loP ? loH / loP : null },
+    reliability: rs.reduce((a: Reliability, r) => addReliability(a, r.reliability), emptyReliability()),
     threshold: NaN,
     seconds: sum((r) => r.seconds),
   };
@@ -65,6 +84,25 @@ function fmt(r: SceneResult): string {
   ].join(' ');
 }
 
+/** Rows of the reliability table: per confidence decile, polygons, mean confidence and observed precision (share touching labelled change). */
+export function reliabilityRows(r: Reliability): { bin: string; polygons: number; meanConfidence: number | null; precision: number | null }[] {
+  return r.polygons.map((n, k) => ({
+    bin: `${(k / 10).toFixed(1)}–${((k + 1) / 10).toFixed(1)}`,
+    polygons: n,
+    meanConfidence: n ? r.confidenceSum[k] / n : null,
+    precision: n ? r.hit[k] / n : null,
+  }));
+}
+
+function printReliability(r: Reliability): void {
+  console.log('reliability (pooled OSCD polygons on labelled pixels): confidence decile → observed precision');
+  console.log('  confidence  polygons  mean conf  precision');
+  for (const row of reliabilityRows(r)) {
+    const f = (v: number | null) => (v === null ? '     –' : v.toFixed(2).padStart(6));
+    console.log(`  ${row.bin.padEnd(10)} ${String(row.polygons).padStart(9)}  ${f(row.meanConfidence).padStart(9)}  ${f(row.precision).padStart(9)}`);
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const arg = (k: string, d: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
@@ -81,6 +119,11 @@ async function main(): Promise<void> {
   // npm run train); Taizhou, never trained on, uses the shipped model.
   const locoPath = arg('--loco', 'bench-results/change-model-loco.json');
   const folds: Record<string, ChangeModel> = learned ? (JSON.parse(readFileSync(locoPath, 'utf8')) as { folds: Record<string, ChangeModel> }).folds : {};
+  // The object stage's folds: each city's candidates sorted by a model trained on the other cities' candidates only.
+  const objectLocoPath = arg('--object-loco', 'bench-results/object-model-loco.json');
+  const objects = learned && params.learned.objectStage;
+  const objectFolds: Record<string, ObjectModel> = objects ? (JSON.parse(readFileSync(objectLocoPath, 'utf8')) as { folds: Record<string, ObjectModel> }).folds : {};
+  const costs: StageCost[] = [];
   const header = 'scene            P     R    F1   acc  objR  nObj polyP  nPoly  P(c≥0.8)   P(c<0.8)    thr   sec';
   const runAll = async (mode: 'loco' | 'in-sample') => {
     const oscd: SceneResult[] = [];
@@ -91,9 +134,13 @@ async function main(): Promise<void> {
       const files = onlyBands ? { ...all, bands: all.bands.filter((b) => onlyBands.includes(b)) } : all;
       const changeModel = learned && mode === 'loco' && name !== 'taizhou' ? folds[name] : undefined;
       if (learned && mode === 'loco' && name !== 'taizhou' && !changeModel) throw new Error(`no leave-one-out model for ${name} in ${locoPath}: run npm run train`);
+      const objectModel = objects && mode === 'loco' && name !== 'taizhou' ? objectFolds[name] : undefined;
+      if (objects && mode === 'loco' && name !== 'taizhou' && (!objectModel || objectModel.trainedOn.includes(name))) throw new Error(`no leave-one-out object model for ${name} in ${objectLocoPath}: run npm run train`);
       const t0 = performance.now();
-      const { det, ref } = await detectScene(files, params, changeModel ? { model: changeModel } : {});
+      const { det, ref, detection } = await detectScene(files, params, { ...(changeModel ? { model: changeModel } : {}), ...(objectModel ? { objectModel } : {}) });
       const r = evaluateScene(ref, det, (performance.now() - t0) / 1000, params);
+      const t = detection.timings;
+      if (mode === 'loco') costs.push({ scene: name, megapixels: detection.pixels / 1e6, score: t.score ?? 0, objects: t.objects ?? 0, detector: Object.values(t).reduce((a, v) => a + v, 0) });
       (name === 'taizhou' ? others : oscd).push(r);
       console.log(fmt(r));
     }
@@ -101,9 +148,14 @@ async function main(): Promise<void> {
     if (pooled) console.log(fmt(pooled));
     return { oscd, pooled, others };
   };
-  console.log(learned ? `LEAVE-ONE-CITY-OUT (fold models from ${locoPath}; Taizhou: shipped model)` : 'unsupervised (nothing fitted on these scenes)');
+  console.log(learned ? `LEAVE-ONE-CITY-OUT (fold models from ${locoPath}${objects ? ` and ${objectLocoPath}` : ', no object stage'}; Taizhou: shipped models)` : 'unsupervised (nothing fitted on these scenes)');
   console.log(header);
   const main = await runAll('loco');
+  if (main.pooled) printReliability(main.pooled.reliability);
+  const cost = costs.reduce((a, c) => ({ megapixels: a.megapixels + c.megapixels, score: a.score + c.score, objects: a.objects + c.objects, detector: a.detector + c.detector }), { megapixels: 0, score: 0, objects: 0, detector: 0 });
+  console.log(
+    `detector cost over ${costs.length} scenes (${cost.megapixels.toFixed(1)} Mpx): scoring ${cost.score.toFixed(2)} s (${(cost.score / cost.megapixels).toFixed(2)} s/Mpx), object stage ${cost.objects.toFixed(3)} s (${(cost.objects / cost.megapixels).toFixed(3)} s/Mpx, ${((100 * cost.objects) / Math.max(cost.score, 1e-9)).toFixed(1)} % of scoring), whole detector ${cost.detector.toFixed(2)} s`,
+  );
   let inSample: { oscd: SceneResult[]; pooled: SceneResult | null } | null = null;
   if (learned && !args.includes('--no-in-sample')) {
     console.log('IN-SAMPLE (shipped model, fitted on all 9 cities: for the overfitting gap only)');
@@ -125,10 +177,15 @@ async function main(): Promise<void> {
           oscdWorstCity: (({ scene, f1 }) => ({ scene, f1 }))(main.oscd.reduce((a, r) => (r.f1 < a.f1 ? r : a))),
           oscdObjectRecall: main.pooled.objectRecall,
           inSamplePooledF1: inSample?.pooled?.f1 ?? null,
+          polygons: main.pooled.polygons,
+          polygonShareTouchingChange: main.pooled.polygonPrecision,
           precisionConfAtLeast08: main.pooled.highConf.precision,
           precisionConfBelow08: main.pooled.lowConf.precision,
           taizhouAccuracy: main.others.find((r) => r.scene === 'taizhou')?.accuracy ?? null,
         },
+        objectStage: objects ? 'oscd: leave-one-city-out fold object models; taizhou: shipped' : 'off',
+        reliability: main.pooled && reliabilityRows(main.pooled.reliability),
+        cost: { ...cost, scenes: costs },
         oscd: main.oscd,
         pooled: main.pooled,
         others: main.others,

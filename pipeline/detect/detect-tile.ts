@@ -29,6 +29,7 @@ import { fitEpochs, type Coregistration } from './epoch-fit.js';
 import { tilePair, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
 import { notObservedGeometry } from './not-observed.js';
+import { objectModelFor, objectModelHash, type ObjectModel } from './object-model.js';
 import { defaultScoreWorkers } from './score-pool.js';
 import { streamScores } from './score-stream.js';
 import { StageTimer } from './stage-timer.js';
@@ -85,6 +86,8 @@ export interface DetectTileOptions {
 export interface DetectPairOptions extends DetectTileOptions {
   /** The learned model that scores the pair, or null for the unsupervised score. */
   model: ChangeModel | null;
+  /** The second stage's object model (null: none); default objectModelFor(model, params.learned.objectStage). */
+  objectModel?: ObjectModel | null;
 }
 
 const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
@@ -93,11 +96,13 @@ const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
  * Name, version and parameter hash of the detector. With the learned model the version names the
  * model's version and the hash covers its weights, so a polygon traces back to both.
  */
-export function detectorStamp(params: DetectorParams, model?: ChangeModel): DetectorStamp {
-  // 'auto' may use the model on any tile, so its stamp names the model too.
+export function detectorStamp(params: DetectorParams, model?: ChangeModel, objectModel?: ObjectModel | null): DetectorStamp {
+  // 'auto' may use the model on any tile, so its stamp names the model (and its object model) too.
   if (params.model === 'unsupervised') return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
   const m = model ?? shippedChangeModel();
-  return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}+model.${m.version}`, paramsHash: paramsHash(params, modelHash(m)) };
+  const om = objectModel === undefined ? objectModelFor(m, params.learned.objectStage) : objectModel;
+  if (!om) return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}+model.${m.version}`, paramsHash: paramsHash(params, modelHash(m)) };
+  return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}+model.${m.version}+objects.${om.version}`, paramsHash: paramsHash(params, `${modelHash(m)}+${objectModelHash(om)}`) };
 }
 
 /** The model that scores a tile with these bands: the shipped one, or none (unsupervised). */
@@ -118,6 +123,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
  */
 export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Promise<{ detection: TileDetection; rasters: TileRasters }> {
   const { bands, model, params } = opts;
+  const objectModel = opts.objectModel !== undefined ? opts.objectModel : objectModelFor(model, params.learned.objectStage);
   const components = componentParams(params, model !== null);
   const grid = pair.grid;
   const { width: w, height: h } = grid;
@@ -135,7 +141,7 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
   const comps = await extractComponents(scores, { params: { ...params, components }, model, width: w, height: h, pixelAreaM2, timer });
   progress(0.8);
   const { detections, labelConfidence } = await vectoriseComponents(scores, comps, {
-    params: components, learned: model !== null, grid, pixelAreaM2, tileId: pair.id, afterDate: pair.afterDate, timer, traced: () => progress(0.9),
+    params: components, learned: model !== null, grid, pixelAreaM2, tileId: pair.id, afterDate: pair.afterDate, timer, traced: () => progress(0.9), objectModel,
   });
   progress(1);
   const { notObservedPx } = comps;
@@ -148,7 +154,7 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
       threshold: comps.threshold,
       normalisation: fitted.fit,
       coregistration: fitted.coregistration,
-      stamp: detectorStamp(params, model ?? undefined),
+      stamp: detectorStamp(params, model ?? undefined, objectModel),
       timings: timer.timings,
       pixels: n,
     },

@@ -125,6 +125,12 @@ export interface LearnedParams {
   growCut: number;
   /** Pixels at the threshold a hysteresis component needs to be kept. */
   seedPx: number;
+  /**
+   * The object model's second stage (object-model.ts): each candidate component is scored from its
+   * shape, contrast, texture and neighbourhood; those it rejects are not issued and its probability
+   * is the confidence of the rest. false = every candidate issued with the evidence confidence.
+   */
+  objectStage: boolean;
 }
 
 export interface DetectorParams {
@@ -162,6 +168,7 @@ const LearnedParamsSchema = z.strictObject({
   minConfidence: z.number().min(0).max(1),
   growCut: z.number().gt(0),
   seedPx: z.number().int().min(0),
+  objectStage: z.boolean(),
 });
 export const DetectorParamsSchema = z.strictObject({
   model: ChangeScoreModelSchema,
@@ -187,7 +194,7 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = deepFreeze({
   clouds: { fringes: true, bufferPx: 0, haloPx: 6, coreMinM2: 20_000 },
   threshold: { method: 'max', floor: 3, ceiling: 12, madK: 6 },
   components: { mmuM2: 300, openRadius: 1, minConfidence: 0.3 },
-  learned: { rescueSigma: 8, rescueAllTypes: true, gateSigma: 1.5, gateOn: 'plain', openRadius: 0, minConfidence: 0, growCut: 0.95, seedPx: 1 },
+  learned: { rescueSigma: 8, rescueAllTypes: true, gateSigma: 1.5, gateOn: 'plain', openRadius: 0, minConfidence: 0, growCut: 0.95, seedPx: 1, objectStage: true },
 });
 
 type Group = Exclude<keyof DetectorParams, 'model'>;
@@ -208,6 +215,7 @@ const FLAT_KEYS = {
   learnedMinConfidence: ['learned', 'minConfidence'],
   learnedGrowCut: ['learned', 'growCut'],
   learnedSeedPx: ['learned', 'seedPx'],
+  learnedObjectStage: ['learned', 'objectStage'],
   cloudFringes: ['clouds', 'fringes'],
   cloudBufferPx: ['clouds', 'bufferPx'],
   cloudHaloPx: ['clouds', 'haloPx'],

@@ -14,6 +14,8 @@ import type { Detection } from '../model.js';
 import type { TileComponents } from './components.js';
 import { componentConfidence, learnedConfidence } from './confidence.js';
 import type { ComponentParams } from './detector-params.js';
+import type { ObjectModel } from './object-model.js';
+import { scoreObjects } from './object-stage.js';
 import { STILL_VEGETATED, changeTypeOfCode } from './score.js';
 import type { TileScores } from './score-stream.js';
 import type { StageTimer } from './stage-timer.js';
@@ -30,6 +32,8 @@ export interface VectoriseOptions {
   timer: StageTimer;
   /** Called once the outlines are traced (before confidence and lon/lat). */
   traced?: () => void;
+  /** The second stage: candidates it scores under its threshold are not issued, the rest get its probability as confidence. */
+  objectModel?: ObjectModel | null;
 }
 
 export interface Vectorised {
@@ -43,6 +47,18 @@ export async function vectoriseComponents(scores: TileScores, comps: TileCompone
   const { labels, count, keep, stats, seeds, threshold, minPixels } = comps;
   const { width: w, height: h } = grid;
   const typeCounts = await timer.time('label', () => countTypes(labels, scores.type, scores.score, count, keep));
+  const objectModel = opts.objectModel ?? null;
+  const objectP = objectModel
+    ? await timer.time('objects', () => {
+        // Candidates: what would be issued without the stage (kept, not seasonal).
+        const candidate = new Uint8Array(count + 1);
+        for (let l = 1; l <= count; l++) candidate[l] = keep[l] && dominantType(typeCounts, l).changeType !== null ? 1 : 0;
+        const p = scoreObjects(objectModel, { labels, count, candidate, score: scores.score, type: scores.type, width: w, height: h, threshold, pixelSizeM: Math.sqrt(pxArea), mmuM2: params.mmuM2 });
+        // Rejected components are not traced.
+        for (let l = 1; l <= count; l++) if (candidate[l] && !(p[l] >= objectModel.threshold)) keep[l] = 0;
+        return p;
+      })
+    : null;
 
   const polys = await timer.time('vectorise', () => polygonizeLabels(labels, w, h, count, keep, stats));
   opts.traced?.();
@@ -58,7 +74,12 @@ export async function vectoriseComponents(scores: TileScores, comps: TileCompone
       const pixelCount = seeds.count[l];
       const meanScore = seeds.sum[l] / pixelCount;
       const evidence = { meanScore, maxScore: stats.max![l], pixelCount, pixelAreaM2: pxArea, threshold, typeAgreement: agreement };
-      const { confidence, reasons } = opts.learned ? learnedConfidence(evidence, params) : componentConfidence(evidence, params);
+      const { confidence: evidenceConfidence, reasons } = opts.learned ? learnedConfidence(evidence, params) : componentConfidence(evidence, params);
+      let confidence = evidenceConfidence;
+      if (objectP) {
+        confidence = Math.round(objectP[l] * 1000) / 1000;
+        reasons.unshift(`object model ${confidence.toFixed(2)} (shape, contrast, neighbourhood)`);
+      }
       if (confidence < params.minConfidence) continue;
       labelConfidence[l] = confidence;
       for (const part of parts) {
