@@ -31,7 +31,7 @@ import { addCounts, pixelMetrics, type PixelCounts } from '../evaluation/metrics
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { detectorStamp } from '../pipeline/detect/detect-tile.js';
 import { flatParams, parseDetectorParams, usesLearnedModel, type DetectorParams } from '../pipeline/detect/detector-params.js';
-import type { ObjectModel } from '../pipeline/detect/object-model.js';
+import { objectModelFits, type ObjectModel } from '../pipeline/detect/object-model.js';
 
 /** Detector seconds of one scene by stage, for the object stage's cost beside the scoring's. */
 interface StageCost {
@@ -134,10 +134,12 @@ async function main(): Promise<void> {
       const files = onlyBands ? { ...all, bands: all.bands.filter((b) => onlyBands.includes(b)) } : all;
       const changeModel = learned && mode === 'loco' && name !== 'taizhou' ? folds[name] : undefined;
       if (learned && mode === 'loco' && name !== 'taizhou' && !changeModel) throw new Error(`no leave-one-out model for ${name} in ${locoPath}: run npm run train`);
-      const objectModel = objects && mode === 'loco' && name !== 'taizhou' ? objectFolds[name] : undefined;
-      if (objects && mode === 'loco' && name !== 'taizhou' && (!objectModel || objectModel.trainedOn.includes(name))) throw new Error(`no leave-one-out object model for ${name} in ${objectLocoPath}: run npm run train`);
+      const objectFold = objects && mode === 'loco' && name !== 'taizhou' ? objectFolds[name] : undefined;
+      if (objects && mode === 'loco' && name !== 'taizhou' && (!objectFold || objectFold.trainedOn.includes(name))) throw new Error(`no leave-one-out object model for ${name} in ${objectLocoPath}: run npm run train`);
+      // A fold trained on another pixel model's candidates (e.g. a 4-band model's) does not apply: no object stage, as in the product.
+      const objectModel = objectFold && changeModel ? (objectModelFits(objectFold, changeModel) ? objectFold : null) : undefined;
       const t0 = performance.now();
-      const { det, ref, detection } = await detectScene(files, params, { ...(changeModel ? { model: changeModel } : {}), ...(objectModel ? { objectModel } : {}) });
+      const { det, ref, detection } = await detectScene(files, params, { ...(changeModel ? { model: changeModel } : {}), ...(objectModel !== undefined ? { objectModel } : {}) });
       const r = evaluateScene(ref, det, (performance.now() - t0) / 1000, params);
       const t = detection.timings;
       if (mode === 'loco') costs.push({ scene: name, megapixels: detection.pixels / 1e6, score: t.score ?? 0, objects: t.objects ?? 0, detector: Object.values(t).reduce((a, v) => a + v, 0) });

@@ -29,7 +29,7 @@ import { fitEpochs, type Coregistration } from './epoch-fit.js';
 import { tilePair, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
 import { notObservedGeometry } from './not-observed.js';
-import { objectModelFor, objectModelHash, type ObjectModel } from './object-model.js';
+import { objectModelFits, objectModelFor, objectModelHash, type ObjectModel } from './object-model.js';
 import { defaultScoreWorkers } from './score-pool.js';
 import { streamScores } from './score-stream.js';
 import { StageTimer } from './stage-timer.js';
@@ -124,6 +124,7 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
 export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Promise<{ detection: TileDetection; rasters: TileRasters }> {
   const { bands, model, params } = opts;
   const objectModel = opts.objectModel !== undefined ? opts.objectModel : objectModelFor(model, params.learned.objectStage);
+  if (objectModel && !(model && objectModelFits(objectModel, model))) throw new Error(`object model ${objectModel.version} was trained on candidates of another pixel model than ${model?.version ?? 'the unsupervised score'}`);
   const components = componentParams(params, model !== null);
   const grid = pair.grid;
   const { width: w, height: h } = grid;
