@@ -1,6 +1,7 @@
 /**
  * Stage 4 of a tile: turn the kept components into detections. Each component's change type by a
- * score-weighted vote (seasonal ones dropped), its confidence from its seed pixels, then its
+ * score-weighted vote (seasonal ones dropped), the object stage where it runs (object-stage.ts:
+ * rejects, and gives the confidence), else its confidence from its seed pixels, then its
  * outline traced, simplified, put in lon/lat and measured, one detection per 4-connected part.
  */
 import { areaM2 } from '../../geo/area.js';
@@ -32,7 +33,10 @@ export interface VectoriseOptions {
   timer: StageTimer;
   /** Called once the outlines are traced (before confidence and lon/lat). */
   traced?: () => void;
-  /** The second stage: candidates it scores under its threshold are not issued, the rest get its probability as confidence. */
+  /**
+   * The second stage: candidates it scores under its threshold are not issued (their `comps.keep`
+   * is cleared, so they are not traced), the rest get its probability as confidence.
+   */
   objectModel?: ObjectModel | null;
 }
 
