@@ -85,7 +85,7 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const lock = isEmbeddedTarget(target) ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
   // Open (and migrate) in the background: planning and the first tile's detection need no database.
   const db = deferredDatabase(
-    openDatabase(target, { lock, log: (level, m) => log[level](m) }).then(async (d) => {
+    openDatabase(target, { lock, thread: true, log: (level, m) => log[level](m) }).then(async (d) => {
       await migrate(d);
       return d;
     }),

@@ -20,6 +20,7 @@ import {
 } from './database-template.js';
 import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from './directory-lock.js';
 import { migrate } from './migrations.js';
+import { openPgliteThread } from './pglite-thread.js';
 import { postgisExtension } from './postgis-bundle.js';
 import type { Database, Queryable, QueryResult } from './queryable.js';
 
@@ -45,6 +46,14 @@ export interface OpenOptions {
    * directory). Default `templateCacheRoot()` (`TUBAN_CACHE_DIR`, `$XDG_CACHE_HOME/tuban`, …).
    */
   templateCache?: string | null;
+  /**
+   * Embedded only: run PGlite on a worker thread of its own (`pglite-thread.ts`). PGlite is
+   * WebAssembly on the thread that calls it, so opening it (1.2-3.3 s from the template) and every
+   * query otherwise take turns with the caller's own work; the batch opens it this way so the
+   * first tiles are detected while the database starts, on the other core. Same queries, same
+   * results, same errors (code and message). Default false.
+   */
+  thread?: boolean;
 }
 
 const defaultLog: TemplateLog = (level, message) => {
@@ -113,14 +122,28 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
   const log = opts.log ?? defaultLog;
   // Before anything touches the directory, initdb of a fresh one (or the template copy) included.
   const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await acquireDirectoryLock(target, lockOrOptions);
+  if (opts.thread) {
+    // PGlite starts and answers on its own thread; this one keeps the lock (released by close).
+    const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
+    return openPgliteThread({ target, templateCache: root, schema: opts.schema }, log, lock);
+  }
   let lite: PGlite;
   try {
-    lite = isMemory ? await PGlite.create('memory://', { extensions: { postgis: postgisExtension() } }) : await startDirectory(target, opts, log);
+    lite = await startEmbedded(target, opts, log);
   } catch (err) {
     await lock?.release();
     throw err;
   }
   return pgliteDatabase(lite, lock);
+}
+
+/**
+ * PGlite on `target` ('memory://…' or a directory, made from the template when fresh), no lock
+ * taken: the caller holds it. Also what the database thread (`pglite-thread.ts`) runs.
+ */
+export async function startEmbedded(target: string, opts: Pick<OpenOptions, 'templateCache' | 'schema'>, log: TemplateLog): Promise<PGlite> {
+  const isMemory = target === 'memory://' || target.startsWith('memory://');
+  return isMemory ? PGlite.create('memory://', { extensions: { postgis: postgisExtension() } }) : startDirectory(target, opts, log);
 }
 
 /**
@@ -130,7 +153,7 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
  * directory initialised as before. A per-schema open (`opts.schema`) never uses the template, whose
  * tables are in `public`.
  */
-async function startDirectory(target: string, opts: OpenOptions, log: TemplateLog): Promise<PGlite> {
+async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateCache' | 'schema'>, log: TemplateLog): Promise<PGlite> {
   const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
   if (root && !opts.schema && (await isFreshDirectory(target))) {
     const template = await ensureTemplate(root, buildTemplateData, log);
@@ -179,7 +202,7 @@ async function buildTemplateData(dataDir: string, bundle: string): Promise<void>
   }
 }
 
-function pgliteDatabase(lite: PGlite, lock: DirectoryLock | null): Database {
+export function pgliteDatabase(lite: PGlite, lock: DirectoryLock | null): Database {
   let closed = false;
   return {
     kind: 'pglite',
