@@ -4,8 +4,8 @@
  * `Database`, so every query is written once.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
 import { TubanError } from '../../schemas/errors.js';
 import {
   copyTemplateData,
@@ -137,12 +137,16 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
   return pgliteDatabase(lite, lock);
 }
 
+/** PGlite's module, loaded on first use: a process that opens it on its own thread never loads it itself. */
+const pglite = () => import('@electric-sql/pglite');
+
 /**
  * PGlite on `target` ('memory://…' or a directory, made from the template when fresh), no lock
  * taken: the caller holds it. Also what the database thread (`pglite-thread.ts`) runs.
  */
 export async function startEmbedded(target: string, opts: Pick<OpenOptions, 'templateCache' | 'schema'>, log: TemplateLog): Promise<PGlite> {
   const isMemory = target === 'memory://' || target.startsWith('memory://');
+  const { PGlite } = await pglite();
   return isMemory ? PGlite.create('memory://', { extensions: { postgis: postgisExtension() } }) : startDirectory(target, opts, log);
 }
 
@@ -168,11 +172,13 @@ async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateC
   await mkdir(target, { recursive: true });
   // An existing directory starts with the trimmed PostGIS bundle when the template cache has it.
   const template = root ? await findTemplate(root) : null;
+  const { PGlite } = await pglite();
   return PGlite.create(target, { extensions: { postgis: postgisExtension(template?.bundle) } });
 }
 
 async function startFromTemplate(template: TemplateEntry, target: string): Promise<PGlite> {
   await copyTemplateData(template, target);
+  const { PGlite } = await pglite();
   const lite = await PGlite.create(target, { extensions: { postgis: postgisExtension(template.bundle) } });
   try {
     const r = await lite.query<{ postgis: number; version: number | null }>(
@@ -192,6 +198,7 @@ async function startFromTemplate(template: TemplateEntry, target: string): Promi
 
 /** Build a template's data directory: initdb, PostGIS, migrations, then a checkpoint so the copy starts without WAL replay. */
 async function buildTemplateData(dataDir: string, bundle: string): Promise<void> {
+  const { PGlite } = await pglite();
   const db = pgliteDatabase(await PGlite.create(dataDir, { extensions: { postgis: postgisExtension(bundle) } }), null);
   try {
     await ensurePostgis(db);
@@ -236,7 +243,9 @@ async function openServer(url: string, opts: OpenOptions): Promise<Database> {
   // The schema goes on the search_path as a startup option: the server applies it before the
   // first query of every connection, with no extra round trip racing the caller's query.
   const options = opts.schema ? `-c search_path=${quoteIdent(opts.schema)},public` : undefined;
-  const pool = new pg.Pool({ connectionString: url, max: 8, ...(options ? { options } : {}) });
+  // Loaded here: an embedded run never needs the server client.
+  const { default: pgModule } = await import('pg');
+  const pool = new pgModule.Pool({ connectionString: url, max: 8, ...(options ? { options } : {}) });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   let closed = false;
