@@ -24,7 +24,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tuban-pglite-thread-'));
   db = await openDatabase(join(dir, 'db'), { templateCache: join(dir, 'cache'), log, thread: true });
   await migrate(db);
-});
+  // Builds a template (initdb + PostGIS, ~15 s on an idle 2-core machine, minutes on a loaded one).
+}, 600_000);
 afterAll(async () => {
   await db?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
