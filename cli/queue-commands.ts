@@ -4,6 +4,7 @@
  * the embedded run; `tuban worker` runs the same handlers on any machine; `tuban status` asks.
  */
 import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
+import { largestFirst } from '../pipeline/batch/plan-batch.js';
 import { followBatch } from '../workers/queue/follow-batch.js';
 import { batchStatus } from '../workers/queue/batch-status.js';
 import { startWorker } from '../workers/queue/start-worker.js';
@@ -27,7 +28,7 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
   if (opts.db.kind !== 'postgres') throw new UsageError('--queue needs a PostgreSQL server (--db postgres://… or DATABASE_URL): workers on other machines cannot reach an embedded database');
   const redis = need('REDIS_URL');
   const plan = await planAndStore(opts.db, args, opts.log);
-  await enqueueBatch(redis, { batchId: plan.batchId, tileIds: plan.tiles.map((t) => t.tile.id) });
+  await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan) });
   opts.log.info({ batchId: plan.batchId }, 'batch enqueued');
   await followBatch(redis, plan.batchId, (p) => {
     const total = p.tilesTotal + 1;

@@ -44,6 +44,26 @@ describe('estimateShift', () => {
     expect(estimateShift([flat])).toBeNull();
   });
 
+  it('gives the same bits as the plain per-offset loop, windows with and without missing pixels mixed', () => {
+    // Noisy, non-integer values (as a warped prior has), so a changed summation order would show.
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const noisy = (w: number, h: number, shift: [number, number], holes: number): ShiftSample => {
+      const s = sample(w, h, shift, 1.07, 13.3);
+      for (let i = 0; i < w * h; i++) {
+        s.current[i] += rnd() * 37.1;
+        s.prior[i] += rnd() * 41.9;
+      }
+      for (let k = 0; k < holes; k++) s.valid[Math.floor(rnd() * w * h)] = 0;
+      return s;
+    };
+    for (const windows of [[noisy(128, 112, [1.4, -0.7], 0)], [noisy(100, 100, [0.3, 2.2], 0), noisy(110, 90, [0.3, 2.2], 25), noisy(100, 100, [0.3, 2.2], 0)]]) {
+      const got = estimateShift(windows)!;
+      const want = referenceShift(windows, 4)!;
+      for (const k of ['dx', 'dy', 'peak', 'atZero', 'pixels'] as const) expect(Object.is(got[k], want[k])).toBe(true);
+    }
+  });
+
   it('says nothing when the shift is beyond the search', () => {
     expect(estimateShift([sample(128, 128, [6, 0])], 4)).toBeNull();
   });
@@ -67,3 +87,57 @@ describe('offsetSource', () => {
     expect(r.width).toBe(4);
   });
 });
+
+/** estimateShift as first written (every window through the general per-offset loop), to hold the fast path to the same bits. */
+function referenceShift(samples: ShiftSample[], R: number) {
+  const side = 2 * R + 1;
+  const acc = new Float64Array(side * side * 6);
+  const gradient = (src: Float32Array, valid: Uint8Array, w: number, h: number) => {
+    const g = new Float32Array(w * h).fill(NaN);
+    for (let y = 1; y < h - 1; y++) {
+      for (let x = 1; x < w - 1; x++) {
+        const i = y * w + x;
+        if (!valid[i - 1] || !valid[i + 1] || !valid[i - w] || !valid[i + w]) continue;
+        g[i] = Math.abs(src[i + 1] - src[i - 1]) + Math.abs(src[i + w] - src[i - w]);
+      }
+    }
+    return g;
+  };
+  for (const s of samples) {
+    const { width: w, height: h } = s;
+    const ga = gradient(s.current, s.valid, w, h);
+    const gb = gradient(s.prior, s.valid, w, h);
+    for (let sy = -R; sy <= R; sy++) {
+      for (let sx = -R; sx <= R; sx++) {
+        let n = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+        for (let y = R + 1; y < h - R - 1; y++) {
+          let i = y * w + R + 1;
+          let j = (y + sy) * w + R + 1 + sx;
+          for (let x = R + 1; x < w - R - 1; x++, i++, j++) {
+            const a = ga[i], b = gb[j];
+            if (a !== a || b !== b) continue;
+            n++; sa += a; sb += b; saa += a * a; sbb += b * b; sab += a * b;
+          }
+        }
+        const o = ((sy + R) * side + sx + R) * 6;
+        acc[o] += n; acc[o + 1] += sa; acc[o + 2] += sb; acc[o + 3] += saa; acc[o + 4] += sbb; acc[o + 5] += sab;
+      }
+    }
+  }
+  const ncc = new Float64Array(side * side);
+  let best = 0;
+  for (let k = 0; k < side * side; k++) {
+    const [n, sa, sb, saa, sbb, sab] = acc.subarray(k * 6, k * 6 + 6);
+    const va = saa - (sa * sa) / n, vb = sbb - (sb * sb) / n;
+    ncc[k] = n > 0 && va > 0 && vb > 0 ? (sab - (sa * sb) / n) / Math.sqrt(va * vb) : -1;
+    if (ncc[k] > ncc[best]) best = k;
+  }
+  const py = Math.floor(best / side) - R, px = (best % side) - R;
+  const at = (x: number, y: number) => ncc[(y + R) * side + x + R];
+  const vertex = (l: number, c: number, r: number) => {
+    const d = l - 2 * c + r;
+    return d < 0 ? Math.max(-0.5, Math.min(0.5, (l - r) / (2 * d))) : 0;
+  };
+  if (acc[best * 6] < 10_000 || Math.abs(px) === R || Math.abs(py) === R) return null;
+  return { dx: px + vertex(at(px - 1, py), at(px, py), at(px + 1, py)), dy: py + vertex(at(px, py - 1), at(px, py), at(px, py + 1)), peak: at(px, py), atZero: at(0, 0), pixels: acc[best * 6] };
+}

@@ -45,6 +45,56 @@ function gradient(src: Float32Array, valid: Uint8Array, w: number, h: number): F
   return g;
 }
 
+/** True when g has no NaN in rows and columns [m, size − m). */
+function allFinite(g: Float32Array, w: number, h: number, m: number): boolean {
+  for (let y = m; y < h - m; y++) {
+    for (let i = y * w + m, end = y * w + w - m; i < end; i++) if (g[i] !== g[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * The per-offset sums of one window where no gradient is missing (the common case: a window wholly
+ * inside both epochs' data), adding exactly what the general loop adds, in the same order, so the
+ * sums are the same bits. Every pixel then counts at every offset, so n, Σa and Σa² do not depend
+ * on the offset: they are summed once (the general loop sums the same a's in the same order at each
+ * offset) and only Σb, Σb² and Σab are summed per offset. ~40 % of the work of the general loop.
+ */
+function accumulateComplete(ga: Float32Array, gb: Float32Array, w: number, h: number, R: number, acc: Float64Array): void {
+  const side = 2 * R + 1;
+  let n = 0, sa = 0, saa = 0;
+  for (let y = R + 1; y < h - R - 1; y++) {
+    for (let x = R + 1, i = y * w + R + 1; x < w - R - 1; x++, i++) {
+      const a = ga[i];
+      n++;
+      sa += a;
+      saa += a * a;
+    }
+  }
+  for (let sy = -R; sy <= R; sy++) {
+    for (let sx = -R; sx <= R; sx++) {
+      let sb = 0, sbb = 0, sab = 0;
+      for (let y = R + 1; y < h - R - 1; y++) {
+        let i = y * w + R + 1;
+        let j = (y + sy) * w + R + 1 + sx;
+        for (let x = R + 1; x < w - R - 1; x++, i++, j++) {
+          const b = gb[j];
+          sb += b;
+          sbb += b * b;
+          sab += ga[i] * b;
+        }
+      }
+      const o = ((sy + R) * side + sx + R) * 6;
+      acc[o] += n;
+      acc[o + 1] += sa;
+      acc[o + 2] += sb;
+      acc[o + 3] += saa;
+      acc[o + 4] += sbb;
+      acc[o + 5] += sab;
+    }
+  }
+}
+
 /**
  * Estimates the shift between the epochs within ±maxShift px, or null when the windows hold too
  * little texture to say (fewer than 10 000 comparable pixels, or the peak at the edge of the search).
@@ -59,6 +109,10 @@ export function estimateShift(samples: ShiftSample[], maxShift = 4): ShiftEstima
     if (w <= 2 * R + 2 || h <= 2 * R + 2) continue;
     const ga = gradient(s.current, s.valid, w, h);
     const gb = gradient(s.prior, s.valid, w, h);
+    if (allFinite(ga, w, h, R + 1) && allFinite(gb, w, h, 1)) {
+      accumulateComplete(ga, gb, w, h, R, acc);
+      continue;
+    }
     for (let sy = -R; sy <= R; sy++) {
       for (let sx = -R; sx <= R; sx++) {
         let n = 0, sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;

@@ -1,8 +1,8 @@
 /**
  * First-run benchmark: how long a fresh embedded database directory takes to be ready (open +
  * migrate, what `tuban batch` waits for), without the template (initdb + PostGIS + migrations)
- * and with it (copy + start), the one-time template build, a reopen, and `npm run demo` wall time
- * both ways. Prints min–max and median of each over `--reps` runs.
+ * and with it (copy + start; also on the database's own thread, as `tuban batch` opens it), the
+ * one-time template build, a reopen, and `npm run demo` wall time both ways. Prints min–max and median of each over `--reps` runs.
  *
  *   npm run bench:first-run -- [--reps 3] [--demo-reps 2] [--no-demo]
  *
@@ -26,9 +26,9 @@ const cache = join(work, 'cache');
 let n = 0;
 
 /** Seconds from nothing to a migrated database on `dir`, closed afterwards. */
-async function ready(dir: string, templateCache: string | null): Promise<number> {
+async function ready(dir: string, templateCache: string | null, thread = false): Promise<number> {
   const t0 = performance.now();
-  const db = await openDatabase(dir, { templateCache, log: () => {} });
+  const db = await openDatabase(dir, { templateCache, log: () => {}, thread });
   await migrate(db);
   const s = (performance.now() - t0) / 1000;
   await db.close();
@@ -49,6 +49,7 @@ try {
   const build = [await ready(fresh(), cache)];
   rows.push(['fresh directory, template missing (build + copy)', build]);
   const withT: number[] = [];
+  const threaded: number[] = [];
   const without: number[] = [];
   const reopenT: number[] = [];
   const reopenNo: number[] = [];
@@ -57,11 +58,14 @@ try {
     const a = fresh();
     withT.push(await ready(a, cache));
     reopenT.push(await ready(a, cache));
+    threaded.push(await ready(fresh(), cache, true));
     const b = fresh();
     without.push(await ready(b, null));
     reopenNo.push(await ready(b, null));
   }
   rows.push(['fresh directory, no template (initdb)', without], ['fresh directory, from the template', withT]);
+  // What `tuban batch` does: the same open on the database's own thread, beside the first tiles.
+  rows.push(['fresh directory, from the template, own thread', threaded]);
   rows.push(['reopen, packaged PostGIS bundle', reopenNo], ['reopen, trimmed PostGIS bundle', reopenT]);
 
   if (withDemo) {
@@ -77,6 +81,7 @@ try {
     for (let i = 0; i < demoReps; i++) {
       demoWithout.push(run({ TUBAN_DB_TEMPLATE: 'off' }));
       demoWith.push(run({ TUBAN_CACHE_DIR: cache }));
+      process.stdout.write(`  demo run ${i + 1}: no template ${demoWithout.at(-1)!.toFixed(1)} s, template ${demoWith.at(-1)!.toFixed(1)} s (load ${loadavg()[0].toFixed(1)})\n`);
     }
     rows.push(['demo wall, no template', demoWithout], ['demo wall, template cached', demoWith]);
   }

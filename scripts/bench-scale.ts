@@ -13,19 +13,21 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
+import { readFileSync } from 'node:fs';
+import { Queue, type Job } from 'bullmq';
 import { pino } from 'pino';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import { BatchArgsSchema } from '../pipeline/batch/batch-args.js';
 import { loadReport } from '../pipeline/batch/batch-store.js';
 import { planAndStore } from '../pipeline/batch/run-batch.js';
+import { largestFirst } from '../pipeline/batch/plan-batch.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { resolveTarget } from '../workers/queue/connection.js';
-import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
+import { enqueueBatch, finaliseJobId, tileJobId } from '../workers/queue/enqueue-batch.js';
 import { followBatch } from '../workers/queue/follow-batch.js';
 import { flag } from './bench-lib.js';
 
@@ -43,9 +45,104 @@ const counts = flag('workers', '1,2,4,8,16').split(',').map(Number);
 const tilesPerSide = Number(flag('tiles-per-side', '4'));
 const size = Number(flag('size', '1024'));
 const seed = Number(flag('seed', '42'));
+const profDir = flag('cpu-prof', '') ? resolve(flag('cpu-prof', '')) : undefined;
+// Each worker process is one core's worth of throughput: its tiles scored on its own thread
+// (decoding still uses the inflate threads). A worker left to the default would score every tile
+// on all the machine's cores, and N of them would only fight over the same cores.
+const scoreWorkers = flag('score-workers', process.env.TUBAN_SCORE_WORKERS ?? '0');
 const cli = resolve(fileURLToPath(import.meta.url), '../../cli/tuban.js'); // dist/scripts → dist/cli
 
 const log = pino({ level: 'warn' });
+
+/** Where one count's wall time went, from the jobs' own start/finish stamps in Redis (seconds from the enqueue). */
+interface Timeline {
+  workers: number;
+  /** First tile job started. */
+  firstStart: number;
+  /** Last tile job finished. */
+  tilesEnd: number;
+  /** Σ tile job run time over all workers, and its share of workers × tile phase (how busy the workers were). */
+  tileBusy: number;
+  utilisation: number;
+  /** Slowest and median tile job. */
+  tileMax: number;
+  tileMedian: number;
+  /** Last tile finished → finalise started (the flow's hand-over), and the finalise job's run time. */
+  finaliseWait: number;
+  finaliseRun: number;
+  /** Finalise finished → the follower saw it (its poll interval). */
+  seen: number;
+  /** Σ of the detector's own stage timers over the tiles (the rest of a tile job: opening, storing, queue). */
+  detectorStages: number;
+  load: number;
+}
+
+async function timeline(url: string, queueName: string, batchId: string, tileIds: string[], epoch0: number, n: number, seenAt: number, detectorStages: number): Promise<Timeline> {
+  const { connection, prefix } = resolveTarget({ connection: url, queueName });
+  const queue = new Queue(queueName, { connection, prefix });
+  try {
+    const tiles = await Promise.all(tileIds.map((id) => queue.getJob(tileJobId(batchId, id))));
+    const fin = await queue.getJob(finaliseJobId(batchId));
+    const runs = tiles.map((j) => ((j?.finishedOn ?? NaN) - (j?.processedOn ?? NaN)) / 1000).sort((a, b) => a - b);
+    const firstStart = (Math.min(...tiles.map((j) => j?.processedOn ?? NaN)) - epoch0) / 1000;
+    const lastEnd = Math.max(...tiles.map((j) => j?.finishedOn ?? NaN));
+    const tilesEnd = (lastEnd - epoch0) / 1000;
+    const tileBusy = runs.reduce((a, b) => a + b, 0);
+    return {
+      workers: n,
+      firstStart,
+      tilesEnd,
+      tileBusy,
+      utilisation: tileBusy / (n * (tilesEnd - firstStart)),
+      tileMax: runs[runs.length - 1],
+      tileMedian: runs[runs.length >> 1],
+      finaliseWait: ((fin?.processedOn ?? NaN) - lastEnd) / 1000,
+      finaliseRun: ((fin?.finishedOn ?? NaN) - (fin?.processedOn ?? NaN)) / 1000,
+      seen: (seenAt - (fin?.finishedOn ?? NaN)) / 1000,
+      detectorStages,
+      load: loadavg()[0],
+    };
+  } finally {
+    await queue.close();
+  }
+}
+
+/** utime + stime of a live process, all its threads, from /proc (0 where unreadable: not Linux). */
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function timelineQueueJob(url: string, queueName: string, batchId: string): Promise<Job | undefined> {
+  const { connection, prefix } = resolveTarget({ connection: url, queueName });
+  const queue = new Queue(queueName, { connection, prefix });
+  try {
+    return await queue.getJob(finaliseJobId(batchId));
+  } finally {
+    await queue.close();
+  }
+}
+
+function finaliseFinishedOn(job: Job | undefined): number {
+  if (!job?.finishedOn) throw new Error('the finalise job has no finish time');
+  return job.finishedOn;
+}
+
+function printTimelines(ts: Timeline[]): void {
+  process.stdout.write('\nWhere the time went (s from the enqueue; busy = Σ tile job time; util = busy / (workers × tile phase))\n');
+  process.stdout.write('workers  1st tile  tiles end  busy  util  tile med/max  detector Σ  finalise wait/run  seen  load\n');
+  for (const t of ts) {
+    process.stdout.write(
+      `${String(t.workers).padStart(7)}  ${t.firstStart.toFixed(2).padStart(8)}  ${t.tilesEnd.toFixed(2).padStart(9)}  ${t.tileBusy.toFixed(1).padStart(4)}  ${t.utilisation.toFixed(2).padStart(4)}  ` +
+        `${`${t.tileMedian.toFixed(2)}/${t.tileMax.toFixed(2)}`.padStart(12)}  ${t.detectorStages.toFixed(1).padStart(10)}  ${`${t.finaliseWait.toFixed(2)}/${t.finaliseRun.toFixed(2)}`.padStart(17)}  ${t.seen.toFixed(2).padStart(4)}  ${t.load.toFixed(1).padStart(4)}\n`,
+    );
+  }
+}
 const dir = await mkdtemp(join(tmpdir(), 'tuban-bench-scale-'));
 const db = await openDatabase(databaseUrl);
 const workers: ChildProcess[] = [];
@@ -54,17 +151,22 @@ try {
   await migrate(db);
   const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
   const plan = await planAndStore(db, args, log);
-  const tileIds = plan.tiles.map((t) => t.tile.id);
-  process.stdout.write(`batch ${plan.batchId}: ${tileIds.length} tiles of ~${Math.round(size / tilesPerSide)} px, ${availableParallelism()} cores\n`);
+  const tileIds = largestFirst(plan);
+  process.stdout.write(
+    `batch ${plan.batchId}: ${tileIds.length} tiles of ~${Math.round(size / tilesPerSide)} px (${(plan.tiles.reduce((a, t) => a + t.tile.grid.width * t.tile.grid.height, 0) / 1e6).toFixed(2)} Mpx), ` +
+      `${availableParallelism()} cores, score threads per worker ${scoreWorkers} (--score-workers), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
+  );
   // Peak RSS: the largest per-tile peakRssBytes in batch-report.json, i.e. the resident peak of a
   // concurrency-1 worker process after its biggest tile (baseline included): the figure to
   // multiply by --concurrency when sizing a machine.
-  process.stdout.write('workers  seconds  tiles/min  speedup  peak RSS/worker MiB\n');
+  process.stdout.write('workers  seconds  tiles/min  speedup  peak RSS/worker MiB  worker CPU s  CPU/wall  load\n');
   let base: number | undefined;
+  const timelines: Timeline[] = [];
   for (const [run, n] of counts.entries()) {
     const queueName = `bench-${process.pid}-${run}-${n}`;
-    const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn' };
-    for (let i = 0; i < n; i++) workers.push(spawn(process.execPath, [cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn', TUBAN_SCORE_WORKERS: scoreWorkers };
+    const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `workers-${n}`)] : [];
+    for (let i = 0; i < n; i++) workers.push(spawn(process.execPath, [...nodeArgs, cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
     // The clock starts once every worker is connected: process start-up (imports, pool, migrate)
     // is not tile throughput, and on a small machine N start-ups compete for the same cores.
     const { connection, prefix } = resolveTarget({ connection: redisUrl, queueName });
@@ -74,20 +176,27 @@ try {
     } finally {
       await queue.close();
     }
-    const t0 = performance.now();
+    const epoch0 = Date.now();
     await enqueueBatch(redisUrl, { batchId: plan.batchId, tileIds, queueName });
     await followBatch(redisUrl, plan.batchId, () => {}, { queueName, pollMs: 200 });
-    const seconds = (performance.now() - t0) / 1000;
+    const seenAt = Date.now();
+    const cpu = workers.reduce((a, w) => a + processCpuSeconds(w.pid), 0);
+    // Enqueue → the finalise job's own finish (Redis stamps): the follower's poll interval is not throughput.
+    const seconds = (finaliseFinishedOn(await timelineQueueJob(redisUrl, queueName, plan.batchId)) - epoch0) / 1000;
     const perMin = (tileIds.length / seconds) * 60;
     base ??= perMin;
     const report = await loadReport(db, plan.batchId);
     const peakMiB = Math.max(...report.tiles.map((t) => t.peakRssBytes)) / 2 ** 20;
     process.stdout.write(
-      `${String(n).padStart(7)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${(perMin / base).toFixed(2).padStart(7)}  ${peakMiB.toFixed(0).padStart(19)}\n`,
+      `${String(n).padStart(7)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${(perMin / base).toFixed(2).padStart(7)}  ${peakMiB.toFixed(0).padStart(19)}` +
+        `  ${cpu.toFixed(1).padStart(12)}  ${(cpu / seconds).toFixed(2).padStart(8)}  ${loadavg()[0].toFixed(1).padStart(4)}\n`,
     );
+    const detectorStages = report.tiles.reduce((a, t) => a + Object.values(t.timings).reduce((x, y) => x + y, 0), 0);
+    timelines.push(await timeline(redisUrl, queueName, plan.batchId, tileIds, epoch0, n, seenAt, detectorStages));
     // SIGTERM: the graceful path a deployment uses; wait so the next count starts clean.
     await Promise.all(workers.splice(0).map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
   }
+  printTimelines(timelines);
 } finally {
   for (const w of workers) w.kill('SIGKILL');
   await db.close();

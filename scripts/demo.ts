@@ -24,7 +24,7 @@ const tiles = Number(one(flags, 'tiles') ?? '2');
 const sceneDir = join(dir, 'scene');
 console.log(`Generating a ${size}×${size} px two-epoch scene (seed ${seed}, ${tiles}×${tiles} tiles, prior in CGCS2000 Gauss-Krüger) in ${sceneDir} …`);
 await rm(dir, { recursive: true, force: true });
-const scene = await generateScene({ dir: sceneDir, size, seed, tilesPerSide: tiles, priorCrs: 'EPSG:4527', clouds: true });
+const scene = await generateScene({ dir: sceneDir, size, seed, tilesPerSide: tiles, priorCrs: 'EPSG:4527', clouds: true, parallel: true });
 console.log(`  ${scene.planted.length} planted changes, epoch ${scene.epoch} (${scene.beforeDate} → ${scene.afterDate})\n`);
 
 const cli = fileURLToPath(new URL('../cli/tuban.js', import.meta.url));

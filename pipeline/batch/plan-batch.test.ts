@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Grid } from '../../geo/raster.js';
 import { writeGeoTiffArrays } from '../../geo/tiff/write-geotiff.js';
 import { BatchArgsSchema } from './batch-args.js';
-import { planBatch } from './plan-batch.js';
+import { largestFirst, planBatch, type TilePlan } from './plan-batch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tuban-plan-'));
 const grid: Grid = { crs: 'EPSG:32650', width: 16, height: 8, transform: [500000, 10, 0, 4000000, 0, -10] };
@@ -32,5 +32,13 @@ describe('planBatch bands (issue 15)', () => {
     expect(four.rejected).toEqual([]);
     expect(four.tiles.map((t) => t.bands)).toEqual([['blue', 'green', 'red', 'nir']]);
     expect(four.batchId).not.toBe(all.batchId);
+  });
+});
+
+describe('largestFirst (the queue order of a batch\'s tiles)', () => {
+  it('puts the tiles with most pixels first, equal ones in the plan\'s order', () => {
+    const tile = (id: string, width: number, height: number) => ({ tile: { id, grid: { ...grid, width, height } } }) as TilePlan;
+    const tiles = [tile('corner', 288, 288), tile('edge-a', 288, 320), tile('inner', 320, 320), tile('edge-b', 320, 288), tile('strip', 1000, 10)];
+    expect(largestFirst({ tiles })).toEqual(['inner', 'edge-a', 'edge-b', 'corner', 'strip']);
   });
 });

@@ -100,3 +100,14 @@ export function planTile(plan: BatchPlan, tileId: string): { tile: TilePlan; pri
 }
 
 export type { Database };
+
+/**
+ * The plan's tile ids, most pixels first: the order to enqueue them in, so that N workers finish
+ * together (the longest jobs start first and the short ones fill in at the end) instead of one
+ * worker starting a big tile as the others run out of work.
+ */
+export function largestFirst(plan: Pick<BatchPlan, 'tiles'>): string[] {
+  const px = (t: TilePlan) => t.tile.grid.width * t.tile.grid.height;
+  // Stable: equal tiles keep the plan's order, so the enqueue order is deterministic.
+  return [...plan.tiles].sort((a, b) => px(b) - px(a)).map((t) => t.tile.id);
+}

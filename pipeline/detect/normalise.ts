@@ -8,6 +8,7 @@
 import type { BandName, Raster } from '../../geo/raster.js';
 import { BAND_NAMES } from '../../geo/raster.js';
 import type { ScoreParams } from './detector-params.js';
+import { kthSmallest, medianOf } from './order-statistic.js';
 
 export interface BandFit {
   /** before ≈ gain · after + offset, in the file's reflectance units. */
@@ -35,11 +36,6 @@ function guessScale(p99: number): number {
   if (p99 <= 2) return 1;
   if (p99 <= 255) return 255;
   return 10_000;
-}
-
-function median(a: Float64Array, n: number): number {
-  const s = a.slice(0, n).sort();
-  return n === 0 ? 0 : n % 2 ? s[(n - 1) >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 type FitOptions = Pick<ScoreParams, 'normIterations' | 'normKeepShare'>;
@@ -108,7 +104,8 @@ export function fitNormalisation(
       offset[b] = (sy - gain[b] * sx) / c;
       // σ over ALL samples (robust: MAD tolerates up to half the pixels changing), so noise is not underestimated.
       for (let j = 0; j < m; j++) tmp[j] = Math.abs(y[b * n + j] - (gain[b] * x[b * n + j] + offset[b]));
-      sigma[b] = Math.max(1.4826 * median(tmp, m), 1e-6);
+      // Selected in place: tmp is refilled before every use.
+      sigma[b] = Math.max(1.4826 * medianOf(tmp, m, tmp), 1e-6);
     }
   };
 
@@ -122,8 +119,8 @@ export function fitNormalisation(
       }
       chi[j] = s;
     }
-    const sorted = chi.slice(0, m).sort();
-    const cut = sorted[Math.min(m - 1, Math.floor(opts.normKeepShare * m))];
+    // tmp is free here (refit refills it); chi is read again below, so it is not the scratch.
+    const cut = kthSmallest(chi, m, Math.min(m - 1, Math.floor(opts.normKeepShare * m)), tmp);
     kept = 0;
     for (let j = 0; j < m; j++) {
       keep[j] = chi[j] <= cut ? 1 : 0;
@@ -135,8 +132,7 @@ export function fitNormalisation(
   // Reflectance scale from the 99th percentile of the brightest band.
   let p99 = 0;
   for (let bi = 0; bi < nb; bi++) {
-    const s = y.slice(bi * n, bi * n + m).sort();
-    p99 = Math.max(p99, s[Math.floor(0.99 * (m - 1))]);
+    p99 = Math.max(p99, kthSmallest(y.subarray(bi * n, bi * n + m), m, Math.floor(0.99 * (m - 1)), tmp));
   }
   fit.reflectanceScale = guessScale(p99);
   fit.invariantPixels = kept;

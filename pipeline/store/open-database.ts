@@ -4,8 +4,8 @@
  * `Database`, so every query is written once.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
 import { TubanError } from '../../schemas/errors.js';
 import {
   copyTemplateData,
@@ -20,6 +20,7 @@ import {
 } from './database-template.js';
 import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from './directory-lock.js';
 import { migrate } from './migrations.js';
+import { openPgliteThread } from './pglite-thread.js';
 import { postgisExtension } from './postgis-bundle.js';
 import type { Database, Queryable, QueryResult } from './queryable.js';
 
@@ -45,6 +46,14 @@ export interface OpenOptions {
    * directory). Default `templateCacheRoot()` (`TUBAN_CACHE_DIR`, `$XDG_CACHE_HOME/tuban`, …).
    */
   templateCache?: string | null;
+  /**
+   * Embedded only: run PGlite on a worker thread of its own (`pglite-thread.ts`). PGlite is
+   * WebAssembly on the thread that calls it, so opening it (1.2-3.3 s from the template) and every
+   * query otherwise take turns with the caller's own work; the batch opens it this way so the
+   * first tiles are detected while the database starts, on the other core. Same queries, same
+   * results, same errors (code and message). Default false.
+   */
+  thread?: boolean;
 }
 
 const defaultLog: TemplateLog = (level, message) => {
@@ -113,14 +122,32 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
   const log = opts.log ?? defaultLog;
   // Before anything touches the directory, initdb of a fresh one (or the template copy) included.
   const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await acquireDirectoryLock(target, lockOrOptions);
+  if (opts.thread) {
+    // PGlite starts and answers on its own thread; this one keeps the lock (released by close).
+    const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
+    return openPgliteThread({ target, templateCache: root, schema: opts.schema }, log, lock);
+  }
   let lite: PGlite;
   try {
-    lite = isMemory ? await PGlite.create('memory://', { extensions: { postgis: postgisExtension() } }) : await startDirectory(target, opts, log);
+    lite = await startEmbedded(target, opts, log);
   } catch (err) {
     await lock?.release();
     throw err;
   }
   return pgliteDatabase(lite, lock);
+}
+
+/** PGlite's module, loaded on first use: a process that opens it on its own thread never loads it itself. */
+const pglite = () => import('@electric-sql/pglite');
+
+/**
+ * PGlite on `target` ('memory://…' or a directory, made from the template when fresh), no lock
+ * taken: the caller holds it. Also what the database thread (`pglite-thread.ts`) runs.
+ */
+export async function startEmbedded(target: string, opts: Pick<OpenOptions, 'templateCache' | 'schema'>, log: TemplateLog): Promise<PGlite> {
+  const isMemory = target === 'memory://' || target.startsWith('memory://');
+  const { PGlite } = await pglite();
+  return isMemory ? PGlite.create('memory://', { extensions: { postgis: postgisExtension() } }) : startDirectory(target, opts, log);
 }
 
 /**
@@ -130,7 +157,7 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
  * directory initialised as before. A per-schema open (`opts.schema`) never uses the template, whose
  * tables are in `public`.
  */
-async function startDirectory(target: string, opts: OpenOptions, log: TemplateLog): Promise<PGlite> {
+async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateCache' | 'schema'>, log: TemplateLog): Promise<PGlite> {
   const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
   if (root && !opts.schema && (await isFreshDirectory(target))) {
     const template = await ensureTemplate(root, buildTemplateData, log);
@@ -145,11 +172,13 @@ async function startDirectory(target: string, opts: OpenOptions, log: TemplateLo
   await mkdir(target, { recursive: true });
   // An existing directory starts with the trimmed PostGIS bundle when the template cache has it.
   const template = root ? await findTemplate(root) : null;
+  const { PGlite } = await pglite();
   return PGlite.create(target, { extensions: { postgis: postgisExtension(template?.bundle) } });
 }
 
 async function startFromTemplate(template: TemplateEntry, target: string): Promise<PGlite> {
   await copyTemplateData(template, target);
+  const { PGlite } = await pglite();
   const lite = await PGlite.create(target, { extensions: { postgis: postgisExtension(template.bundle) } });
   try {
     const r = await lite.query<{ postgis: number; version: number | null }>(
@@ -169,6 +198,7 @@ async function startFromTemplate(template: TemplateEntry, target: string): Promi
 
 /** Build a template's data directory: initdb, PostGIS, migrations, then a checkpoint so the copy starts without WAL replay. */
 async function buildTemplateData(dataDir: string, bundle: string): Promise<void> {
+  const { PGlite } = await pglite();
   const db = pgliteDatabase(await PGlite.create(dataDir, { extensions: { postgis: postgisExtension(bundle) } }), null);
   try {
     await ensurePostgis(db);
@@ -179,7 +209,7 @@ async function buildTemplateData(dataDir: string, bundle: string): Promise<void>
   }
 }
 
-function pgliteDatabase(lite: PGlite, lock: DirectoryLock | null): Database {
+export function pgliteDatabase(lite: PGlite, lock: DirectoryLock | null): Database {
   let closed = false;
   return {
     kind: 'pglite',
@@ -213,7 +243,9 @@ async function openServer(url: string, opts: OpenOptions): Promise<Database> {
   // The schema goes on the search_path as a startup option: the server applies it before the
   // first query of every connection, with no extra round trip racing the caller's query.
   const options = opts.schema ? `-c search_path=${quoteIdent(opts.schema)},public` : undefined;
-  const pool = new pg.Pool({ connectionString: url, max: 8, ...(options ? { options } : {}) });
+  // Loaded here: an embedded run never needs the server client.
+  const { default: pgModule } = await import('pg');
+  const pool = new pgModule.Pool({ connectionString: url, max: 8, ...(options ? { options } : {}) });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   let closed = false;
