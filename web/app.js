@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { closeCard, openCard, wireCard } from './card.js';
 import { renderClueForm } from './clue-form.js';
-import { $, esc, setUrl } from './dom.js';
+import { $, chinaToday, esc, setUrl } from './dom.js';
 import { loadCounts, loadInbox, loadOverdue, wireInbox } from './inbox.js';
 import { wireKeyboard } from './keyboard.js';
 import * as L from './labels.js';
@@ -30,9 +30,11 @@ async function start() {
   ]);
   state.epochs = epochs;
   state.districts = districts;
+  // The months with imagery, and the current month: clues filed this month are listed before its batch runs.
+  const months = [...new Set([...epochs.map((e) => e.epoch), chinaToday().slice(0, 7)])].sort().reverse();
   const sel = $('epoch');
-  sel.innerHTML = epochs.map((e) => `<option value="${esc(e.epoch)}">${esc(e.epoch)}</option>`).join('');
-  state.epoch = epochs.some((e) => e.epoch === params.get('epoch')) ? params.get('epoch') : epochs[0]?.epoch ?? null;
+  sel.innerHTML = months.map((m) => `<option value="${esc(m)}">${esc(m)}${epochs.some((e) => e.epoch === m) ? '' : '（无影像）'}</option>`).join('');
+  state.epoch = months.includes(params.get('epoch')) ? params.get('epoch') : epochs[0]?.epoch ?? months[0];
   sel.value = state.epoch ?? '';
   initMap();
   await refresh();
@@ -47,7 +49,7 @@ async function refresh() {
 
 // After any write: the card (if still open), the lists, the counts and the map.
 on('changed', async (code) => {
-  await Promise.all([code && state.openCode === code ? openCard(code) : null, refresh()]);
+  await Promise.all([code && state.openCode === code ? openCard(code, { refit: false }) : null, refresh()]);
 });
 
 $('epoch').addEventListener('change', async (ev) => {

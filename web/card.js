@@ -2,7 +2,7 @@
 // evidence, escalations and the history. Opened from the inbox, the overdue list or the map.
 import { api, errorText } from './api.js';
 import { compareHtml, loadChips, wireSlider } from './compare.js';
-import { $, esc, fmtPct, m2, mu, setUrl } from './dom.js';
+import { $, esc, fmtPct, fmtTime, m2, mu, setUrl } from './dom.js';
 import { renderEvidence } from './evidence.js';
 import * as L from './labels.js';
 import { select } from './map-layers.js';
@@ -24,15 +24,20 @@ export function closeCard() {
   setUrl({ case: null });
 }
 
-export async function openCard(code) {
+/** Open (or, after a write, re-render: `refit` false keeps the user's map view) the card of `code`. */
+export async function openCard(code, { refit = true } = {}) {
   // While drawing, a click on a polygon is a vertex, not a request to open it.
   if (state.drawing) return;
   state.openCode = code;
   for (const v of VIEWS) $(`view-${v}`).hidden = true;
   $('view-card').hidden = false;
   $('card-code').textContent = code;
-  $('card-status').textContent = '';
-  $('card-body').innerHTML = '<p class="muted">加载中…</p>';
+  // A re-render after a write keeps the old card (and where it was scrolled to) until the new one is in.
+  const scroll = refit ? 0 : $('view-card').scrollTop;
+  if (refit) {
+    $('card-status').textContent = '';
+    $('card-body').innerHTML = '<p class="muted">加载中…</p>';
+  }
   setUrl({ case: code });
   let card;
   try {
@@ -44,8 +49,10 @@ export async function openCard(code) {
   if (state.openCode !== code) return;
   state.card = card;
   renderCard(card);
-  select(code, card);
-  $('card-back').focus();
+  $('view-card').scrollTop = scroll;
+  // Without the card, select only highlights: the map stays where the user zoomed to.
+  select(code, refit ? card : undefined);
+  if (refit) $('card-back').focus();
 }
 
 function renderCard(card) {
@@ -63,7 +70,7 @@ function renderCard(card) {
     .join('');
   const co = (r.co_bureaus ?? []).map((b) => esc(b.name ?? b)).join('、') || '无';
   const history = (card.history ?? [])
-    .map((h) => `<li><time>${esc(String(h.at).slice(0, 16))}</time> <b>${esc(h.actor)}</b> ${esc(L.ACTIONS[h.action] ?? h.action)}${historyDetail(h)}</li>`)
+    .map((h) => `<li><time>${esc(fmtTime(h.at))}</time> <b>${esc(h.actor)}</b> ${esc(L.ACTIONS[h.action] ?? h.action)}${historyDetail(h)}</li>`)
     .join('');
   const verdictText = c.verdict ? `${L.VERDICTS[c.verdict]}${verdictDetail(c.verdict_details)}` : '未判定';
   const clue = p.source && p.source !== 'satellite';

@@ -31,3 +31,10 @@ export function setUrl(changes) {
 
 /** Today in China (UTC+8), the users' calendar. */
 export const chinaToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+
+/** A database timestamp ('2026-12-05 01:19:33.12+00') as China time 'YYYY-MM-DD HH:MM'. */
+export function fmtTime(ts) {
+  const d = new Date(String(ts ?? '').replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+  if (Number.isNaN(d.getTime())) return String(ts ?? '').slice(0, 16);
+  return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
+}

@@ -1,7 +1,7 @@
 // Evidence on the card: field photos (JPEG; time, position and azimuth from EXIF, the position also
 // drawn on the map) and documents (PDF), listed with who uploaded them, and the upload form.
 import { errorText, upload } from './api.js';
-import { $, esc, toast } from './dom.js';
+import { $, esc, fmtTime, toast } from './dom.js';
 import { distanceM } from './geo.js';
 import { relation } from './actions.js';
 import { emit } from './state.js';
@@ -30,7 +30,7 @@ export function renderEvidence(card) {
       // Evidence links ride on the HttpOnly session cookie (same origin), so <img> and <a> work as is.
       return `<li class="evidence-item" data-id="${e.id}">
         ${photo ? `<a href="${base}/${e.id}" target="_blank" rel="noopener"><img class="thumb" src="${base}/${e.id}" alt="${esc(e.file_name)}" loading="lazy"></a>` : '<span class="thumb doc">PDF</span>'}
-        <div><a href="${base}/${e.id}" download class="file-name">${esc(e.file_name)}</a> <span class="muted">${size(e.size_bytes)} · ${esc(e.uploaded_by)} · ${esc(String(e.uploaded_at).slice(0, 16))}</span>
+        <div><a href="${base}/${e.id}" download class="file-name">${esc(e.file_name)}</a> <span class="muted">${size(e.size_bytes)} · ${esc(e.uploaded_by)} · ${esc(fmtTime(e.uploaded_at))}</span>
         ${e.note ? `<div>${esc(e.note)}</div>` : ''}
         ${photo ? `<div class="exif">${exifText(e.exif, p)}</div>` : ''}</div>
       </li>`;

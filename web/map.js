@@ -51,7 +51,8 @@ function addImagery() {
   const map = state.map;
   if (map.getLayer('imagery')) map.removeLayer('imagery');
   if (map.getSource('imagery')) map.removeSource('imagery');
-  if (!state.epoch) return;
+  // A month without imagery (clues only) has no tiles to ask for.
+  if (!state.epoch || !state.epochs.some((e) => e.epoch === state.epoch)) return;
   const b = epochBounds();
   map.addSource('imagery', { type: 'raster', tiles: imageryTiles(state.side), tileSize: 256, ...(b ? { bounds: b } : {}), minzoom: 8, maxzoom: 18 });
   map.addLayer({ id: 'imagery', type: 'raster', source: 'imagery', paint: { 'raster-fade-duration': 0 } }, map.getLayer('poly-fill') ? 'poly-fill' : undefined);
