@@ -42,16 +42,24 @@ export function renderEvidence(card) {
     ${
       canUpload
         ? `<form id="evidence-form" class="verdict upload">
-        <label>选择文件（JPEG 照片或 PDF，单个不超过 20 MB） <input type="file" id="evidence-file" name="file" accept="image/jpeg,application/pdf,.jpg,.jpeg,.pdf" multiple required></label>
+        <div class="field"><span class="label">文件（JPEG 照片或 PDF，单个不超过 20 MB，可多选）</span>
+          <div class="buttons"><label class="file-button">选择文件…<input type="file" id="evidence-file" name="file" accept="image/jpeg,application/pdf,.jpg,.jpeg,.pdf" multiple></label><span id="evidence-chosen" class="muted">未选择文件</span></div>
+        </div>
         <label>说明 <input name="note" id="evidence-note" maxlength="2000" placeholder="如 东侧全景、审批文件"></label>
         <button type="submit" class="primary" id="evidence-submit">上传</button>
       </form>`
         : ''
     }`;
   const form = $('evidence-form');
+  // The browser's own file button speaks the browser's language; this one says 选择文件 and lists the choice.
+  $('evidence-file')?.addEventListener('change', (ev) => {
+    const names = [...ev.target.files].map((f) => f.name);
+    $('evidence-chosen').textContent = names.length ? names.join('、') : '未选择文件';
+  });
   form?.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const files = [...$('evidence-file').files];
+    if (!files.length) return toast('请先选择文件', 'error');
     const note = $('evidence-note').value.trim();
     const btn = $('evidence-submit');
     btn.disabled = true;

@@ -38,9 +38,10 @@ export function initMap() {
   state.map = map;
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
-  map.on('load', () => {
+  map.on('load', async () => {
     addImagery();
-    addPolygonLayers(map);
+    // Awaited: the layer's data source may first ask the server which kind it offers (map-layers.js).
+    await addPolygonLayers(map);
     addOverlays(map);
     state.mapReady = true;
     loadMapData();
