@@ -354,6 +354,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
 
   /** The polygon the bureau splits into parcels, which the lead bureau then escalates. */
   let splitCode: string | undefined;
+  /** The polygon the bureau asks to have reassigned. */
+  let requested: string | undefined;
 
   it('the bureau splits a polygon on the map into parcels and gives them different verdicts', async () => {
     const r = await demo.db.query<{ code: string; x0: number; x1: number; y0: number; y1: number; cx: number; cy: number; m2: number }>(
@@ -413,6 +415,17 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.locator('#parcels-box').scrollIntoViewIfNeeded();
     await mapIdle(page);
     await page.screenshot({ path: join(ARTIFACTS, 'page-split.png') });
+
+    // Another of its polygons belongs elsewhere: ask the lead bureau to reassign it, suggesting the water bureau.
+    const other = await demo.db.query<{ code: string }>('SELECT code FROM polygons WHERE lead_bureau = $1 AND code NOT IN ($2, $3) ORDER BY code LIMIT 1', [bureau.bureau, judged, poly.code]);
+    requested = other.rows[0].code;
+    await openFromInbox(page, requested);
+    await page.click('#more-request-reassignment summary');
+    await page.fill('#more-request-reassignment textarea[name=reason]', '位于河道管理范围');
+    await page.selectOption('#more-request-reassignment select[name=suggested_bureau]', 'water');
+    await page.click('#submit-request-reassignment');
+    await expect.poll(() => page.textContent('#card-status')).toBe('申请改派');
+    expect(await statusOf(requested)).toBe('reassignment_requested');
     await page.context().close();
   });
 
@@ -447,10 +460,30 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(Math.abs(row.rows[0].x - c.x)).toBeLessThan(1e-4); // within a pixel of where the map was clicked
     expect(Math.abs(row.rows[0].y - c.y)).toBeLessThan(1e-4);
     expect(await statusOf(clueCode)).toBe('issued');
-    // It is in the month's inbox now.
+    // A second clue as an outline: three corners clicked on the map.
+    await page.click('#card-back');
+    await page.click('#tab-clue');
+    await page.selectOption('#clue-source', 'hotline');
+    await page.click('#clue-polygon');
+    const ring: [number, number][] = [[c.x - 0.0004, c.y - 0.0003], [c.x + 0.0004, c.y - 0.0003], [c.x, c.y + 0.0004]];
+    for (const v of ring) await clickMap(page, v);
+    await page.click('#draw-done');
+    await expect.poll(() => page.textContent('#clue-where')).toContain('范围 3 个顶点');
+    await page.fill('#clue-description', '群众来电反映夜间堆土');
+    await page.fill('#clue-date', '2026-10-22');
+    await page.click('#clue-submit');
+    await expect.poll(() => page.textContent('#card-code')).not.toBe(clueCode);
+    const second = (await page.textContent('#card-code'))!;
+    const area = await demo.db.query<{ m2: number; t: string; n: number }>('SELECT area_m2 AS m2, GeometryType(geom) AS t, ST_NPoints(geom) AS n FROM clues WHERE code = $1', [second]);
+    expect([area.rows[0].t, area.rows[0].n]).toEqual(['POLYGON', 4]);
+    // The triangle clicked: base 0.0008° of longitude, height 0.0007° of latitude.
+    const expected = 0.5 * (0.0008 * 111_320 * Math.cos((c.y * Math.PI) / 180)) * (0.0007 * 110_950);
+    expect(Math.abs(area.rows[0].m2 / expected - 1)).toBeLessThan(0.05);
+    // Both are in the month's inbox now.
     await page.click('#card-back');
     await page.click('#tab-inbox');
     await page.waitForSelector(`#inbox-list button.item[data-code="${clueCode}"]`);
+    await page.waitForSelector(`#inbox-list button.item[data-code="${second}"]`);
     await page.screenshot({ path: join(ARTIFACTS, 'page-clue.png') });
     await page.context().close();
   });
@@ -458,6 +491,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   it('the lead bureau reviews the closure, escalates, reassigns, sees the overdue list and the new rows in the ledger', async () => {
     expect(splitCode).toBeDefined();
     expect(clueCode).toBeDefined();
+    expect(requested).toBeDefined();
     const page = await open(lead);
     await page.waitForSelector('#inbox-list button.item');
     // Review: approve the bureau's closure.
@@ -480,7 +514,16 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(esc.rows).toEqual([{ kind: 'manual', level: 1 }]);
     await page.locator('#escalations').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-escalate.png') });
-    // Reassign the clue to the forestry bureau.
+    // The bureau's reassignment request: its reason is shown and its suggestion preselected.
+    await openFromInbox(page, requested!);
+    expect(await page.textContent('#more-reassign')).toContain('申请理由：位于河道管理范围');
+    expect(await page.inputValue('#more-reassign select[name=lead_bureau]')).toBe('water');
+    await page.fill('#more-reassign textarea[name=reason]', '同意，改由水务局主办');
+    await page.click('#submit-reassign');
+    await expect.poll(() => page.textContent('#card-lead-bureau')).toBe(DEFAULT_RULES.bureaus.water.name_zh);
+    expect(await page.textContent('#card-status')).toBe('已下发');
+    expect((await demo.db.query<{ b: string; s: string }>('SELECT lead_bureau AS b, status AS s FROM cases WHERE code = $1', [requested])).rows[0]).toEqual({ b: 'water', s: 'issued' });
+    // And the clue, to the forestry bureau.
     await openFromInbox(page, clueCode!);
     await page.click('#more-reassign summary');
     await page.selectOption('#more-reassign select[name=lead_bureau]', 'forestry');
