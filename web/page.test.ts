@@ -52,6 +52,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   /** The polygon the bureau judged illegal, which the lead then finds in the ledger. */
   let judged: string | undefined;
   const external: string[] = [];
+  let clock: Date | null = null;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
@@ -86,6 +87,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       deadlines: { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() },
       webDir: 'web',
       logger: false,
+      // The real time, until the last test moves it past the month's deadlines.
+      now: () => clock ?? new Date(),
     });
     app = served.app;
     await served.warmed;
@@ -547,6 +550,34 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(rows.find((x) => x['图斑编号'] === splitCode)!['判定类型']).toBe('违法');
     expect(rows.some((x) => x['图斑编号'] === clueCode)).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-summary.png') });
+    await page.context().close();
+  });
+
+  it('after the deadlines pass, the lead bureau finds every open item in the overdue list, overdue first in the inbox', async () => {
+    clock = new Date('2027-01-06T02:00:00Z'); // 2027-01-06 10:00 in China: past the end-of-December 月清 deadline
+    const due = await demo.db.query<{ code: string }>(
+      `SELECT code FROM cases WHERE epoch = $1 AND status <> 'reviewed' AND due_date < '2027-01-06' ORDER BY code`,
+      [demo.scene.epoch],
+    );
+    expect(due.rows.length).toBeGreaterThan(0);
+    const page = await open(lead);
+    await page.waitForSelector('#inbox-list button.item');
+    await expect.poll(() => page.textContent('#overdue-badge')).toBe(String(due.rows.length));
+    // The inbox puts them first.
+    const firstDue = await page.$eval('#inbox-list button.item .due', (e) => e.className);
+    expect(firstDue).toContain('overdue');
+    await page.click('#tab-overdue');
+    await page.waitForSelector('#overdue-list button.item');
+    const listed = await page.$$eval('#overdue-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!).sort());
+    expect(listed).toEqual(due.rows.map((r) => r.code));
+    expect(await page.isVisible('#overdue-empty')).toBe(false);
+    // The sweep (the lead's POST /api/sweep, else the next read within 10 s) records an overdue escalation, shown on the card.
+    expect(await page.evaluate(async () => (await fetch('/api/sweep', { method: 'POST' })).status)).toBe(200);
+    await page.click(`#overdue-list button.item[data-code="${listed[0]}"]`);
+    await page.waitForSelector('#escalations');
+    expect(await page.textContent('#escalations')).toContain('逾期');
+    await page.click('#card-back');
+    await page.screenshot({ path: join(ARTIFACTS, 'page-overdue.png') });
     await page.context().close();
   });
 
