@@ -13,6 +13,7 @@ import { loadMapData } from './map-layers.js';
 import { signOut, wireLogin } from './session.js';
 import { on, state } from './state.js';
 import { loadLedger } from './summary.js';
+import { loadUsers } from './users.js';
 import { activeView, onShow, showTabsFor, showView } from './views.js';
 
 async function start() {
@@ -22,6 +23,8 @@ async function start() {
   const u = state.user;
   $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district}` : ''}`;
   showTabsFor(u);
+  // The admin manages accounts and sees no polygons (the API answers 403 for them).
+  if (u.role === 'admin') return;
   const params = new URLSearchParams(location.search);
   // A server without imagery (no batch yet) still gives a working inbox, just no map imagery.
   const [{ epochs }, districts] = await Promise.all([
@@ -70,6 +73,7 @@ document.querySelector('.tabs').addEventListener('click', (ev) => {
 });
 onShow('ledger', loadLedger);
 onShow('clue', renderClueForm);
+onShow('users', loadUsers);
 
 wireLogin(start);
 wireInbox();

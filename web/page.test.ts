@@ -74,6 +74,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       [bureau.name, 'bureau', bureau.bureau!],
       [lead.name, 'lead'],
       [district.name, 'district', district.code],
+      ['admin1', 'admin'],
     ]);
     const v = await demo.db.query<{ code: string }>(
       `SELECT code FROM polygons WHERE lead_bureau = $1 OR co_bureaus @> jsonb_build_array($1::text) ORDER BY code`,
@@ -578,6 +579,16 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.textContent('#escalations')).toContain('逾期');
     await page.click('#card-back');
     await page.screenshot({ path: join(ARTIFACTS, 'page-overdue.png') });
+    await page.context().close();
+  });
+
+  it('the admin sees the accounts and no polygons', async () => {
+    const page = await open({ name: 'admin1', password: PASSWORD, bureau: null });
+    await page.waitForSelector('#users-table');
+    const names = await page.$$eval('#users-table tbody th', (ths) => ths.map((t) => t.textContent));
+    expect(names).toEqual(['admin1', 'bureau1', 'district1', 'lead1']);
+    expect(await page.isVisible('#tab-inbox')).toBe(false);
+    expect(await page.isVisible('#tab-users')).toBe(true);
     await page.context().close();
   });
 

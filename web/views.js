@@ -1,7 +1,7 @@
 // The side panel's tabs: inbox, overdue list, clue form, ledger and summary; the card covers them.
 import { $ } from './dom.js';
 
-export const VIEWS = ['inbox', 'overdue', 'clue', 'ledger'];
+export const VIEWS = ['inbox', 'overdue', 'clue', 'ledger', 'users'];
 const loaders = {};
 
 /** Run `load` whenever the tab `name` is shown. */
@@ -20,9 +20,13 @@ export function showView(name) {
   loaders[name]?.();
 }
 
-/** Which tabs a role gets: the clue form for bureaus and districts, the ledger for the lead bureau. */
+/** Which tabs a role gets: the clue form for bureaus and districts, the ledger for the lead bureau, accounts (only) for the admin. */
 export function showTabsFor(user) {
+  const admin = user.role === 'admin';
+  $('tab-inbox').hidden = admin;
+  $('tab-overdue').hidden = admin;
   $('tab-ledger').hidden = user.role !== 'lead';
   $('tab-clue').hidden = !['bureau', 'district'].includes(user.role);
-  if ($(`tab-${activeView()}`).hidden) showView('inbox');
+  $('tab-users').hidden = !admin;
+  if ($(`tab-${activeView()}`).hidden) showView(admin ? 'users' : 'inbox');
 }
