@@ -68,6 +68,16 @@ export const GeoPoint = z.object({ type: z.literal('Point'), coordinates: z.tupl
 
 export const Split = z.object({ parcels: z.array(GeoPolygon).min(2).max(50) }).strict();
 
+const Line = z.object({ type: z.literal('LineString'), coordinates: z.array(z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)])).min(2).max(1000) }).strict();
+/**
+ * A split drawn on the map, before it is sent to `split`: cut lines across the polygon, or parcels
+ * drawn roughly (clipped to the polygon, earlier ones first; the rest becomes one more parcel).
+ */
+export const SplitPreview = z
+  .object({ lines: z.array(Line).min(1).max(20).optional(), parcels: z.array(GeoPolygon).min(1).max(49).optional() })
+  .strict()
+  .refine((b) => (b.lines === undefined) !== (b.parcels === undefined), 'give either lines or parcels');
+
 export const Rectification = z
   .object({
     method: rectificationMethodSchema,

@@ -42,6 +42,15 @@ export const CHANGE_CLASS: Record<ChangeType, string> = {
   new_water: 'KT', // 坑塘 dug
 };
 
+/** Chinese names of the change types (变化类型): the ledger's column, the page's labels — this one copy. */
+export const CHANGE_TYPE_ZH: Record<ChangeType, string> = {
+  construction: '新增建(构)筑物',
+  bare_soil: '动土',
+  vegetation_loss: '植被破坏/推平',
+  water_fill: '填埋水面',
+  new_water: '挖塘',
+};
+
 /** The bureaus a polygon is routed to (Chinese names live in the rule table). */
 export const BUREAU_IDS = [
   'natural_resources',
@@ -58,6 +67,8 @@ export type BureauId = (typeof BUREAU_IDS)[number];
 
 export const PRIORITIES = ['high', 'normal'] as const;
 export type Priority = (typeof PRIORITIES)[number];
+/** Chinese names of the priorities (优先级). */
+export const PRIORITY_ZH: Record<Priority, string> = { high: '高', normal: '一般' };
 
 /** Square metres per 亩 (1 亩 = 10000/15 m²). */
 export const SQM_PER_MU = 10000 / 15;

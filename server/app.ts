@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerO
 import type { Feature, Geometry } from 'geojson';
 import type { z, ZodType } from 'zod';
 import type { Database } from '../pipeline/store/queryable.js';
-import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
+import { batchRulePaths, ruleNames, ruleTablesOfPaths, ruleTablesOfPlans, type RuleNames } from '../pipeline/route/batch-rule-tables.js';
 import { workflowLabelsModule } from './workflow-labels.js';
 import { exportLedger } from '../pipeline/outputs/ledger-exports.js';
 import type { LedgerFormat } from '../schemas/api.js';
@@ -29,6 +29,7 @@ import { checkFileName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from '
 import * as A from './workflow/actions.js';
 import { assertActor, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
 import { cardDetails, inboxCounts, listPolygons, polygonFeatureByCode } from './workflow/polygon-queries.js';
+import { pageRoutes } from './page-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -105,8 +106,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const now = opts.now ?? (() => new Date());
   const today = () => chinaDate(now());
   const maxEvidence = opts.maxEvidenceBytes ?? MAX_EVIDENCE_BYTES;
-  const bureauNames = DEFAULT_RULES.bureaus as Record<string, { name_zh: string }>;
-  const bureauName = (id: string) => bureauNames[id]?.name_zh ?? id;
+  // Bureau and zone names from the rule tables the database's batches routed with (refreshed with
+  // the case sync), so the page and the card say what the city's table says.
+  let names: RuleNames = ruleNames(await ruleTablesOfPlans([]));
+  let namesKey: string | null = null;
+  const refreshNames = async () => {
+    // One small query per pass; the files are read again only when the batches name other ones.
+    const paths = await batchRulePaths(opts.db);
+    if (paths.join('\n') === namesKey) return;
+    names = ruleNames(await ruleTablesOfPaths(paths));
+    namesKey = paths.join('\n');
+  };
+  await refreshNames();
+  const bureauName = (id: string) => names.bureaus[id] ?? id;
   const ctx: ActionContext = { db: opts.db, deadlines: opts.deadlines, today };
   const registry = new ApiRegistry();
   /** Failed sign-in times per user name (in memory: a restart forgets them, which is acceptable). */
@@ -149,6 +161,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         if (full) lastFull = Date.now();
         watermark = r.watermark;
         await sweepDeadlines(opts.db, today());
+        await refreshNames();
         lastMaintained = Date.now();
       } finally {
         maintaining = null;
@@ -236,9 +249,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return { ok: true };
     });
     pub.get('/openapi.json', async () => registry.openapi({ title: 'Tuban bureau triage API', version: '1.0.0' }));
-    // The page's labels, generated from schemas/workflow.ts and the rule table (web/labels.js re-exports them).
-    const labelsModule = workflowLabelsModule(DEFAULT_RULES);
-    pub.get('/workflow-labels.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(labelsModule));
+    // The page's labels, generated from schemas/ and the batches' rule tables (web/labels.js re-exports them).
+    pub.get('/workflow-labels.js', async (_req, reply) => {
+      await refreshNames(); // one small query; a batch routed with another table since the last read shows at once
+      return reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(workflowLabelsModule(names));
+    });
 
     const web = opts.webDir && existsSync(opts.webDir) ? resolve(opts.webDir) : null;
     if (web) {
@@ -436,6 +451,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     });
 
     const deps: ServerDeps = { db: opts.db, dataDir: opts.dataDir, today, visiblePolygon, requireUser };
+    await pageRoutes(api, registry, deps);
     for (const plugin of opts.plugins ?? []) await plugin(api, deps);
   });
 

@@ -8,6 +8,7 @@ import { LEDGER_FORMATS } from '../schemas/api.js';
 import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import * as W from '../schemas/workflow.js';
+import * as V from '../schemas/vocabulary.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
 let db: Database;
@@ -106,6 +107,8 @@ describe('GET /workflow-labels.js', () => {
       OTHER_SITUATIONS: W.OTHER_SITUATION_ZH,
       RECTIFICATION_METHODS: W.RECTIFICATION_METHOD_ZH,
       CLUE_SOURCES: W.CLUE_SOURCE_ZH,
+      CHANGE_TYPES: V.CHANGE_TYPE_ZH,
+      PRIORITY: V.PRIORITY_ZH,
       BUREAUS: Object.fromEntries(Object.entries(DEFAULT_RULES.bureaus).map(([id, b]) => [id, b.name_zh])),
       ZONE_KINDS: DEFAULT_RULES.zone_names_zh,
     });

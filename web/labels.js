@@ -1,10 +1,13 @@
-// Chinese labels for the API's ASCII ids. The workflow vocabulary (states, verdicts, violation types,
-// situations, rectification methods, 发现方式) and the rule table's bureau and zone names come from the
-// server, generated from schemas/workflow.ts (server/workflow-labels.ts): one copy, nothing to keep in step.
-// What follows them is the page's own: colours, change types, priority, roles, action names, ledger links.
+// Chinese labels for the API's ASCII ids. The vocabulary (workflow states, verdicts, violation types,
+// situations, rectification methods, 发现方式, change types, priorities) and the bureau and zone names
+// of the rule tables the database's batches used come from the server, generated from schemas/
+// (server/workflow-labels.ts): one copy with the ledger, nothing to keep in step.
+// What follows them is the page's own: colours, role and action names, ledger links.
 import * as W from './workflow-labels.js';
 
-export const { STATUS, VERDICTS, VIOLATION_TYPES, VIOLATION_SUBTYPES, OTHER_SITUATIONS, RECTIFICATION_METHODS, CLUE_SOURCES, BUREAUS } = W;
+export const { STATUS, VERDICTS, VIOLATION_TYPES, VIOLATION_SUBTYPES, OTHER_SITUATIONS, RECTIFICATION_METHODS, CLUE_SOURCES, BUREAUS, PRIORITY } = W;
+// A clue has no detected change type; the page shows where it came from instead.
+export const CHANGE_TYPES = { ...W.CHANGE_TYPES, clue: '线索' };
 // Overlaps may also name the district layer.
 export const ZONE_KINDS = { ...W.ZONE_KINDS, district: '区县' };
 // Colours by status: warm = needs action, cool = in hand, grey = done.
@@ -17,32 +20,32 @@ export const STATUS_COLOR = {
   reviewed: '#868e96',
   reassignment_requested: '#e03131',
 };
-export const CHANGE_TYPES = {
-  construction: '新增建筑',
-  bare_soil: '动土',
-  vegetation_loss: '植被清除',
-  water_fill: '填埋水域',
-  new_water: '新增坑塘',
-  clue: '线索',
-};
-export const PRIORITY = { high: '高', normal: '一般' };
+export const VERDICT_COLOR = { legal: '#2f9e44', illegal: '#e03131', other: '#868e96' };
 export const ROLES = { analyst: '分析员', bureau: '部门', district: '区县', lead: '牵头局', admin: '管理员' };
+/** The audit log's action names (server/workflow/state-machine.ts and the case sweeps). */
 export const ACTIONS = {
   accept: '签收',
   verdict: '判定',
-  split: '分割',
+  split: '分割地块',
   evidence: '上传证据',
   rectification: '整改进度',
   close: '销号',
-  'request-reassignment': '申请改派',
+  request_reassignment: '申请改派',
   reassign: '改派',
   review: '复核',
   escalate: '移交/升级',
-  notes: '备注',
-  'confirm-geometry': '确认图形变更',
+  note: '备注',
+  confirm_geometry: '确认图形变更',
+  'clue.add': '登记线索',
+  'geometry.changed': '复测图形变化',
+  'polygon.vanished': '复测未再检出',
+  'escalate.overdue': '逾期升级',
+  'escalate.construction_stage': '建设阶段升级',
   issue: '下发',
   create: '下发',
 };
+export const ESCALATION_KINDS = { manual: '人工移交', overdue: '逾期', construction_stage: '建设阶段升级' };
+export const DEADLINE_RULES = { verification: '核查（月清）', rectification: '整改（15 个工作日）', monthly_report: '月报（次月 5 日）', handover: '移交纪委监委（15 日）', penalty_files: '处罚后移交（30 日）', haikou_stage: '建设阶段' };
 export const LEDGER_FORMATS = [
   ['xlsx', 'Excel 台账 (.xlsx)'],
   ['csv', 'CSV (.csv, UTF-8)'],

@@ -16,10 +16,11 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoBatch } from '../server/testing/demo-batch.js';
 import type { DemoBatch } from '../server/testing/demo-batch.js';
-import { addUsers, PASSWORD } from '../server/testing/fixtures.js';
+import { addUsers, jpegWithExif, PASSWORD } from '../server/testing/fixtures.js';
 import { buildServeApp } from '../server/serve-app.js';
 import { loadCalendar } from '../server/deadlines/calendar.js';
 import { DEFAULT_DEADLINES } from '../server/deadlines/rules.js';
+import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
 
 interface PageUser {
   name: string;
@@ -46,10 +47,12 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   let browser: Browser;
   let bureau: PageUser;
   let lead: PageUser;
+  let district: PageUser & { code: string };
   let visible: string[];
   /** The polygon the bureau judged illegal, which the lead then finds in the ledger. */
   let judged: string | undefined;
   const external: string[] = [];
+  let clock: Date | null = null;
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
@@ -65,9 +68,13 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     );
     bureau = { name: 'bureau1', password: PASSWORD, bureau: top.rows[0].lead_bureau };
     lead = { name: 'lead1', password: PASSWORD, bureau: null };
+    const d = await demo.db.query<{ code: string }>('SELECT min(district_code) AS code FROM polygons');
+    district = { name: 'district1', password: PASSWORD, bureau: null, code: d.rows[0].code };
     await addUsers(demo.db, [
       [bureau.name, 'bureau', bureau.bureau!],
       [lead.name, 'lead'],
+      [district.name, 'district', district.code],
+      ['admin1', 'admin'],
     ]);
     const v = await demo.db.query<{ code: string }>(
       `SELECT code FROM polygons WHERE lead_bureau = $1 OR co_bureaus @> jsonb_build_array($1::text) ORDER BY code`,
@@ -81,6 +88,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       deadlines: { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() },
       webDir: 'web',
       logger: false,
+      // The real time, until the last test moves it past the month's deadlines.
+      now: () => clock ?? new Date(),
     });
     app = served.app;
     await served.warmed;
@@ -247,6 +256,343 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await mapIdle(page);
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-ledger.png') });
     await page.context().close();
+  });
+
+  /** Click the map at a lon/lat (the point MapLibre projects it to). */
+  async function clickMap(page: Page, lngLat: [number, number]): Promise<void> {
+    const px = await page.evaluate((ll) => {
+      const p = (window as unknown as { tuban: { map: { project(l: [number, number]): { x: number; y: number } } } }).tuban.map.project(ll);
+      return { x: p.x, y: p.y };
+    }, lngLat);
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(box.x + px.x, box.y + px.y);
+    await page.waitForTimeout(120); // two clicks in a row are two vertices, not a double click
+  }
+
+  /** Centre the map on a lon/lat at a zoom (what a user does before drawing) and wait for it to settle. */
+  async function zoomTo(page: Page, lngLat: [number, number], zoom: number): Promise<void> {
+    await page.evaluate(([c, z]) => (window as unknown as { tuban: { map: { jumpTo(o: object): void } } }).tuban.map.jumpTo({ center: c, zoom: z }), [lngLat, zoom] as const);
+    await mapIdle(page);
+  }
+
+  async function openFromInbox(page: Page, code: string): Promise<void> {
+    if (await page.isVisible('#card-back')) await page.click('#card-back');
+    await page.click('#tab-inbox');
+    await page.click(`#inbox-list button.item[data-code="${code}"]`);
+    await expect.poll(() => page.textContent('#card-code')).toBe(code);
+    await page.waitForSelector('#card-body .facts');
+  }
+
+  async function statusOf(code: string): Promise<string> {
+    return (await demo.db.query<{ status: string }>('SELECT status FROM cases WHERE code = $1', [code])).rows[0].status;
+  }
+
+  /** A decodable JPEG (sharp) carrying the EXIF block of `jpegWithExif` right after its SOI marker. */
+  async function photo(exif: { taken: string; lat: number; lon: number; azimuth: number }): Promise<Buffer> {
+    const jpg = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 120, g: 160, b: 90 } } }).jpeg().toBuffer();
+    const app1 = jpegWithExif(exif).subarray(2, -2); // without its own SOI and EOI
+    return Buffer.concat([jpg.subarray(0, 2), app1, jpg.subarray(2)]);
+  }
+
+  it('the bureau uploads a field photo (EXIF time, position, azimuth on the card and the map) and a document, reports rectification and closes', async () => {
+    expect(judged).toBeDefined();
+    const page = await open(bureau);
+    await page.waitForSelector('#inbox-list button.item');
+    await openFromInbox(page, judged!);
+    const c = (await demo.db.query<{ x: number; y: number }>('SELECT ST_X(centroid) AS x, ST_Y(centroid) AS y FROM polygons WHERE code = $1', [judged])).rows[0];
+    const at = { lat: Number((c.y + 0.0002).toFixed(7)), lon: Number(c.x.toFixed(7)) }; // ~22 m north of the centre
+    const jpg = await photo({ taken: '2026:10:21 09:15:30', ...at, azimuth: 187.5 });
+    await page.setInputFiles('#evidence-file', [
+      { name: '现场照片 东侧.jpg', mimeType: 'image/jpeg', buffer: jpg },
+      { name: '询问笔录.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n') },
+    ]);
+    await page.fill('#evidence-note', '现场核查');
+    await page.click('#evidence-submit');
+    await page.waitForSelector('#evidence-list .evidence-item:nth-child(2)');
+    const item = page.locator('#evidence-list .evidence-item').first();
+    expect(await item.locator('.file-name').textContent()).toBe('现场照片 东侧.jpg');
+    expect(await item.locator('.exif-time').textContent()).toBe('拍摄 2026-10-21 09:15:30');
+    const pos = (await item.locator('.exif-pos').textContent())!;
+    expect(pos).toContain(`${at.lat.toFixed(6)}°N, ${at.lon.toFixed(6)}°E`);
+    const metres = Number(/距图斑中心 (\d+) m/.exec(pos)![1]);
+    expect(metres).toBeGreaterThan(18);
+    expect(metres).toBeLessThan(26);
+    expect(await item.locator('.exif-az').textContent()).toBe('方位角 187.5°');
+    // The thumbnail is the stored photo itself, fetched with the session cookie.
+    await expect.poll(() => item.locator('img.thumb').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(64);
+    expect(await page.textContent('#evidence-list')).toContain('询问笔录.pdf');
+    // The photo's position and viewing direction are on the map.
+    const onMap = await page.evaluate(() => {
+      const m = (window as unknown as { tuban: { map: { getSource(s: string): { serialize(): { data: { features: { geometry: { type: string; coordinates: number[] } }[] } } } } } }).tuban.map;
+      return m.getSource('photos').serialize().data.features.map((f) => f.geometry);
+    });
+    expect(onMap.map((g) => g.type).sort()).toEqual(['LineString', 'Point']);
+    expect(onMap.find((g) => g.type === 'Point')!.coordinates).toEqual([at.lon, at.lat]);
+    const stored = await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged]);
+    expect(stored.rows[0].n).toBe(2);
+    await page.locator('#evidence-box').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'page-evidence.png') });
+
+    // A file that is neither a JPEG nor a PDF is refused with a message, and nothing is stored.
+    const before = consoleErrors.length;
+    await page.setInputFiles('#evidence-file', [{ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') }]);
+    await page.click('#evidence-submit');
+    await expect.poll(() => page.textContent('#toast')).toContain('只接受 JPEG 照片或 PDF 文件');
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged])).rows[0].n).toBe(2);
+    await expect.poll(() => consoleErrors.length).toBe(before + 1);
+    expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('415')]);
+
+    // Rectification to 100 %, then close (销号).
+    await page.selectOption('#more-rectification select[name=method]', 'demolish_restore');
+    await page.fill('#more-rectification input[name=progress]', '100');
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#card-status')).toBe('整改中');
+    expect(await page.textContent('#card-rectification')).toContain('完成 100%');
+    await page.click('#more-close summary');
+    await page.fill('#more-close textarea[name=reason]', '已拆除复耕');
+    await page.click('#submit-close');
+    await expect.poll(() => page.textContent('#card-status')).toBe('已销号待审核');
+    expect(await statusOf(judged!)).toBe('closed');
+    await page.context().close();
+  });
+
+  /** The polygon the bureau splits into parcels, which the lead bureau then escalates. */
+  let splitCode: string | undefined;
+  /** The polygon the bureau asks to have reassigned. */
+  let requested: string | undefined;
+
+  it('the bureau splits a polygon on the map into parcels and gives them different verdicts', async () => {
+    const r = await demo.db.query<{ code: string; x0: number; x1: number; y0: number; y1: number; cx: number; cy: number; m2: number }>(
+      `SELECT code, ST_XMin(geom) AS x0, ST_XMax(geom) AS x1, ST_YMin(geom) AS y0, ST_YMax(geom) AS y1,
+              ST_X(ST_PointOnSurface(geom)) AS cx, ST_Y(ST_PointOnSurface(geom)) AS cy, ST_Area(geom::geography) AS m2
+       FROM polygons WHERE lead_bureau = $1 AND code <> $2 ORDER BY area_m2 DESC LIMIT 1`,
+      [bureau.bureau, judged],
+    );
+    const poly = r.rows[0];
+    splitCode = poly.code;
+    const page = await open(bureau);
+    await page.waitForSelector('#inbox-list button.item');
+    await openFromInbox(page, poly.code);
+    await page.click('#act-accept');
+    await expect.poll(() => page.textContent('#card-status')).toBe('核查中');
+    await page.click('#split-box summary');
+    await zoomTo(page, [poly.cx, poly.cy], 18);
+    // A cut line across the polygon through a point inside it, drawn past both edges.
+    const dy = (poly.y1 - poly.y0) * 0.3;
+    await page.click('#split-line');
+    await expect.poll(() => page.isVisible('#draw-bar')).toBe(true);
+    await clickMap(page, [poly.cx, poly.y0 - dy]);
+    await clickMap(page, [poly.cx, poly.y1 + dy]);
+    await page.click('#draw-done');
+    await page.waitForSelector('#split-table');
+    const preview = await page.$$eval('#split-table tbody tr', (trs) => trs.length);
+    expect(preview).toBeGreaterThanOrEqual(2);
+    await page.locator('#split-box').scrollIntoViewIfNeeded();
+    await mapIdle(page);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-split-preview.png') });
+    await page.click('#split-submit');
+    await page.waitForSelector('#parcel-table');
+    const parcels = await demo.db.query<{ idx: number; area_m2: number }>('SELECT idx, area_m2 FROM parcels WHERE code = $1 ORDER BY idx', [poly.code]);
+    expect(parcels.rows.length).toBe(preview);
+    expect(Math.abs(parcels.rows.reduce((s, p) => s + p.area_m2, 0) - poly.m2)).toBeLessThan(1);
+    // The card lists them with m² and 亩.
+    const firstRow = await page.$$eval('#parcel-table tbody tr:first-child td', (tds) => tds.map((t) => t.textContent));
+    expect(firstRow[1]).toBe(`${(parcels.rows[0].area_m2 / (10000 / 15)).toFixed(2)} 亩`);
+
+    // Parcel 1 illegal, every other parcel legal.
+    await page.selectOption('#verdict-parcel', '1');
+    await page.check('input[name=verdict][value=illegal]');
+    await page.selectOption('#violation-type', 'illegal_occupation');
+    await page.click('#verdict-submit');
+    await expect.poll(() => page.textContent('#parcel-table tbody tr:first-child')).toContain('违法');
+    for (const p of parcels.rows.slice(1)) {
+      await page.selectOption('#verdict-parcel', String(p.idx));
+      await page.check('input[name=verdict][value=legal]');
+      await page.fill('#approval-doc', `济政土批〔2026〕${p.idx}号`);
+      await page.click('#verdict-submit');
+      await expect.poll(() => page.textContent(`#parcel-table tbody tr:nth-child(${p.idx})`)).toContain('合法');
+    }
+    await expect.poll(() => page.textContent('#card-status')).toBe('已判定');
+    expect(await page.textContent('#card-verdict')).toBe('违法（按地块判定）');
+    const stored = await demo.db.query<{ verdict: string }>('SELECT verdict FROM parcels WHERE code = $1 ORDER BY idx', [poly.code]);
+    expect(stored.rows.map((x) => x.verdict)).toEqual(['illegal', ...parcels.rows.slice(1).map(() => 'legal')]);
+    await page.locator('#parcels-box').scrollIntoViewIfNeeded();
+    await mapIdle(page);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-split.png') });
+
+    // Another of its polygons belongs elsewhere: ask the lead bureau to reassign it, suggesting the water bureau.
+    const other = await demo.db.query<{ code: string }>('SELECT code FROM polygons WHERE lead_bureau = $1 AND code NOT IN ($2, $3) ORDER BY code LIMIT 1', [bureau.bureau, judged, poly.code]);
+    requested = other.rows[0].code;
+    await openFromInbox(page, requested);
+    await page.click('#more-request-reassignment summary');
+    await page.fill('#more-request-reassignment textarea[name=reason]', '位于河道管理范围');
+    await page.selectOption('#more-request-reassignment select[name=suggested_bureau]', 'water');
+    await page.click('#submit-request-reassignment');
+    await expect.poll(() => page.textContent('#card-status')).toBe('申请改派');
+    expect(await statusOf(requested)).toBe('reassignment_requested');
+    await page.context().close();
+  });
+
+  let clueCode: string | undefined;
+
+  it('a district user adds a clue by clicking the map; it enters the inbox and the workflow', async () => {
+    const page = await open(district);
+    await page.waitForSelector('#inbox-list button.item');
+    // A district user sees its own district only.
+    const codes = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!));
+    expect(codes.length).toBeGreaterThan(0);
+    for (const c of codes) expect(c.startsWith(`${district.code}-`)).toBe(true);
+    await mapIdle(page);
+    await page.click('#tab-clue');
+    await page.selectOption('#clue-source', 'patrol');
+    expect(await page.$$eval('#clue-district option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual([district.code]);
+    const c = (await demo.db.query<{ x: number; y: number }>('SELECT avg(ST_X(centroid)) AS x, avg(ST_Y(centroid)) AS y FROM polygons WHERE district_code = $1', [district.code])).rows[0];
+    await zoomTo(page, [c.x, c.y], 16);
+    await page.click('#clue-point');
+    await clickMap(page, [c.x, c.y]);
+    await expect.poll(() => page.textContent('#clue-where')).toContain('°N');
+    await page.fill('#clue-description', '巡查发现村东新建彩钢棚');
+    await page.fill('#clue-date', '2026-10-20');
+    await page.screenshot({ path: join(ARTIFACTS, 'page-clue-form.png') });
+    await page.click('#clue-submit');
+    await page.waitForSelector('#view-card:not([hidden])');
+    await expect.poll(() => page.textContent('#card-code')).toMatch(new RegExp(`^${district.code}-202610-X\\d{4}$`));
+    clueCode = (await page.textContent('#card-code'))!;
+    expect(await page.textContent('#card-body')).toContain('巡查发现');
+    const row = await demo.db.query<{ x: number; y: number; source: string }>('SELECT ST_X(geom) AS x, ST_Y(geom) AS y, source FROM clues WHERE code = $1', [clueCode]);
+    expect(row.rows[0].source).toBe('patrol');
+    expect(Math.abs(row.rows[0].x - c.x)).toBeLessThan(1e-4); // within a pixel of where the map was clicked
+    expect(Math.abs(row.rows[0].y - c.y)).toBeLessThan(1e-4);
+    expect(await statusOf(clueCode)).toBe('issued');
+    // A second clue as an outline: three corners clicked on the map.
+    await page.click('#card-back');
+    await page.click('#tab-clue');
+    await page.selectOption('#clue-source', 'hotline');
+    await page.click('#clue-polygon');
+    const ring: [number, number][] = [[c.x - 0.0004, c.y - 0.0003], [c.x + 0.0004, c.y - 0.0003], [c.x, c.y + 0.0004]];
+    for (const v of ring) await clickMap(page, v);
+    await page.click('#draw-done');
+    await expect.poll(() => page.textContent('#clue-where')).toContain('范围 3 个顶点');
+    await page.fill('#clue-description', '群众来电反映夜间堆土');
+    await page.fill('#clue-date', '2026-10-22');
+    await page.click('#clue-submit');
+    await expect.poll(() => page.textContent('#card-code')).not.toBe(clueCode);
+    const second = (await page.textContent('#card-code'))!;
+    const area = await demo.db.query<{ m2: number; t: string; n: number }>('SELECT area_m2 AS m2, GeometryType(geom) AS t, ST_NPoints(geom) AS n FROM clues WHERE code = $1', [second]);
+    expect([area.rows[0].t, area.rows[0].n]).toEqual(['POLYGON', 4]);
+    // The triangle clicked: base 0.0008° of longitude, height 0.0007° of latitude.
+    const expected = 0.5 * (0.0008 * 111_320 * Math.cos((c.y * Math.PI) / 180)) * (0.0007 * 110_950);
+    expect(Math.abs(area.rows[0].m2 / expected - 1)).toBeLessThan(0.05);
+    // Both are in the month's inbox now.
+    await page.click('#card-back');
+    await page.click('#tab-inbox');
+    await page.waitForSelector(`#inbox-list button.item[data-code="${clueCode}"]`);
+    await page.waitForSelector(`#inbox-list button.item[data-code="${second}"]`);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-clue.png') });
+    await page.context().close();
+  });
+
+  it('the lead bureau reviews the closure, escalates, reassigns, sees the overdue list and the new rows in the ledger', async () => {
+    expect(splitCode).toBeDefined();
+    expect(clueCode).toBeDefined();
+    expect(requested).toBeDefined();
+    const page = await open(lead);
+    await page.waitForSelector('#inbox-list button.item');
+    // Review: approve the bureau's closure.
+    await openFromInbox(page, judged!);
+    await page.check('#more-review input[name=approve][value=true]');
+    await page.fill('#more-review textarea[name=comment]', '照片与台账一致');
+    await page.click('#submit-review');
+    await expect.poll(() => page.textContent('#card-status')).toBe('审核通过');
+    expect(await statusOf(judged!)).toBe('reviewed');
+    expect(await page.textContent('#history')).toContain('复核');
+    // Escalate the split polygon: hand-over to the discipline commission.
+    await openFromInbox(page, splitCode!);
+    await page.click('#more-escalate summary');
+    await page.fill('#more-escalate textarea[name=reason]', '拒不整改，移交纪委监委');
+    await page.click('#submit-escalate');
+    await page.waitForSelector('#escalations');
+    expect(await page.textContent('#escalations')).toContain('人工移交');
+    expect(await page.textContent('#card-escalation')).toBe('1 级');
+    const esc = await demo.db.query<{ kind: string; level: number }>('SELECT kind, level FROM escalations WHERE code = $1', [splitCode]);
+    expect(esc.rows).toEqual([{ kind: 'manual', level: 1 }]);
+    await page.locator('#escalations').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'page-lead-escalate.png') });
+    // The bureau's reassignment request: its reason is shown and its suggestion preselected.
+    await openFromInbox(page, requested!);
+    expect(await page.textContent('#more-reassign')).toContain('申请理由：位于河道管理范围');
+    expect(await page.inputValue('#more-reassign select[name=lead_bureau]')).toBe('water');
+    await page.fill('#more-reassign textarea[name=reason]', '同意，改由水务局主办');
+    await page.click('#submit-reassign');
+    await expect.poll(() => page.textContent('#card-lead-bureau')).toBe(DEFAULT_RULES.bureaus.water.name_zh);
+    expect(await page.textContent('#card-status')).toBe('已下发');
+    expect((await demo.db.query<{ b: string; s: string }>('SELECT lead_bureau AS b, status AS s FROM cases WHERE code = $1', [requested])).rows[0]).toEqual({ b: 'water', s: 'issued' });
+    // And the clue, to the forestry bureau.
+    await openFromInbox(page, clueCode!);
+    await page.click('#more-reassign summary');
+    await page.selectOption('#more-reassign select[name=lead_bureau]', 'forestry');
+    await page.fill('#more-reassign textarea[name=reason]', '位于林地');
+    await page.click('#submit-reassign');
+    await expect.poll(() => page.textContent('#card-lead-bureau')).toBe(DEFAULT_RULES.bureaus.forestry.name_zh);
+    expect((await demo.db.query<{ b: string }>('SELECT lead_bureau AS b FROM cases WHERE code = $1', [clueCode])).rows[0].b).toBe('forestry');
+    // The overdue list holds what the API counts as overdue.
+    await page.click('#card-back');
+    await page.click('#tab-overdue');
+    const counted = await page.evaluate(async (e) => (await (await fetch(`/api/inbox/counts?epoch=${e}`)).json()).overdue ?? 0, demo.scene.epoch);
+    expect(await page.$$eval('#overdue-list button.item', (b) => b.length)).toBe(counted);
+    expect(await page.isVisible('#overdue-empty')).toBe(counted === 0);
+    // The ledger: the split polygon is 违法, the clue is a row of its own.
+    await page.click('#tab-ledger');
+    await page.waitForSelector('#summary-table');
+    const csv = await page.evaluate(async (e) => (await fetch(`/api/ledger/${e}.csv`)).text(), demo.scene.epoch);
+    const [head, ...lines] = csv.replace(/^\uFEFF/, '').trim().split('\r\n');
+    const cols = head.split(',');
+    const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+    expect(rows.find((x) => x['图斑编号'] === splitCode)!['判定类型']).toBe('违法');
+    expect(rows.some((x) => x['图斑编号'] === clueCode)).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-lead-summary.png') });
+    await page.context().close();
+  });
+
+  it('after the deadlines pass, the lead bureau finds every open item in the overdue list, overdue first in the inbox', async () => {
+    clock = new Date('2027-01-06T02:00:00Z'); // 2027-01-06 10:00 in China: past the end-of-December 月清 deadline
+    const due = await demo.db.query<{ code: string }>(
+      `SELECT code FROM cases WHERE epoch = $1 AND status <> 'reviewed' AND due_date < '2027-01-06' ORDER BY code`,
+      [demo.scene.epoch],
+    );
+    expect(due.rows.length).toBeGreaterThan(0);
+    const page = await open(lead);
+    await page.waitForSelector('#inbox-list button.item');
+    await expect.poll(() => page.textContent('#overdue-badge')).toBe(String(due.rows.length));
+    // The inbox puts them first.
+    const firstDue = await page.$eval('#inbox-list button.item .due', (e) => e.className);
+    expect(firstDue).toContain('overdue');
+    await page.click('#tab-overdue');
+    await page.waitForSelector('#overdue-list button.item');
+    const listed = await page.$$eval('#overdue-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!).sort());
+    expect(listed).toEqual(due.rows.map((r) => r.code));
+    expect(await page.isVisible('#overdue-empty')).toBe(false);
+    // The sweep (the lead's POST /api/sweep, else the next read within 10 s) records an overdue escalation, shown on the card.
+    expect(await page.evaluate(async () => (await fetch('/api/sweep', { method: 'POST' })).status)).toBe(200);
+    await page.click(`#overdue-list button.item[data-code="${listed[0]}"]`);
+    await page.waitForSelector('#escalations');
+    expect(await page.textContent('#escalations')).toContain('逾期');
+    await page.click('#card-back');
+    await page.screenshot({ path: join(ARTIFACTS, 'page-overdue.png') });
+    await page.context().close();
+  });
+
+  it('the admin sees the accounts and no polygons', async () => {
+    const page = await open({ name: 'admin1', password: PASSWORD, bureau: null });
+    await page.waitForSelector('#users-table');
+    const names = await page.$$eval('#users-table tbody th', (ths) => ths.map((t) => t.textContent));
+    expect(names).toEqual(['admin1', 'bureau1', 'district1', 'lead1']);
+    expect(await page.isVisible('#tab-inbox')).toBe(false);
+    expect(await page.isVisible('#tab-users')).toBe(true);
+    await page.context().close();
+  });
+
+  it('needed nothing from outside the host and logged no errors', () => {
     expect(external).toEqual([]);
     expect(consoleErrors.filter((e) => !/favicon/.test(e))).toEqual([]);
   });

@@ -11,8 +11,7 @@
 import type { Feature, FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
 import { encodeGeoPackage } from '../../geo/vector/write-gpkg.js';
 import { shapefileZip } from '../../geo/vector/write-shapefile-zip.js';
-import type { RuleTable } from '../../schemas/rule-table.js';
-import { loadRuleTable } from '../route/load-rule-table.js';
+import { ruleTablesOfPlans } from '../route/batch-rule-tables.js';
 import { TubanError } from '../../schemas/errors.js';
 import type { BureauId } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
@@ -77,16 +76,7 @@ export function checkEpoch(epoch: string): string {
 
 /** The rule tables the epoch's batches routed with (for the bureaus' Chinese names), else the default. */
 async function bureauNamer(plans: unknown[]): Promise<(id: BureauId) => string> {
-  const tables: RuleTable[] = [];
-  for (const plan of plans) {
-    const path = (plan as { args?: { rules?: string } } | null)?.args?.rules;
-    try {
-      tables.push(await loadRuleTable(path));
-    } catch {
-      // The file moved since the batch ran: names fall back to the default table's.
-    }
-  }
-  tables.push(await loadRuleTable());
+  const tables = await ruleTablesOfPlans(plans);
   return (id) => tables.find((t) => t.bureaus[id]?.name_zh)?.bureaus[id]?.name_zh ?? id;
 }
 

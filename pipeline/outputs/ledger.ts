@@ -9,9 +9,9 @@ import { rename, writeFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import type { MultiPolygon, Point, Polygon } from 'geojson';
-import type { BureauId, ChangeType, ZoneKind } from '../../schemas/vocabulary.js';
+import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
-import { SQM_PER_MU } from '../../schemas/vocabulary.js';
+import { CHANGE_TYPE_ZH, SQM_PER_MU } from '../../schemas/vocabulary.js';
 import { CLUE_SOURCE_ZH, type ClueSource } from '../../schemas/workflow.js';
 import { dispositionCells, oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
 import { addDays } from '../iso-date.js';
@@ -73,14 +73,6 @@ export interface LedgerContext {
   /** 市 column, e.g. '济南市'. */
   city?: string;
 }
-
-const CHANGE_TYPE_ZH: Record<ChangeType, string> = {
-  construction: '新增建(构)筑物',
-  bare_soil: '动土',
-  vegetation_loss: '植被破坏/推平',
-  water_fill: '填埋水面',
-  new_water: '挖塘',
-};
 
 /** 图斑类型 names for the codes `CHANGE_CLASS` emits (domain/tblx_change_types.csv). */
 const CHANGE_CLASS_ZH: Record<string, string> = { JZ: '不明用途建/构筑物', DT: '动土', TP: '推平', TD: '推堆土', KT: '坑塘', '20': '建/构筑物', YH: '硬化' };

@@ -1,0 +1,46 @@
+/**
+ * Routes the page needs beside the workflow actions (registered in the authenticated API context):
+ * the districts a clue can be filed under, and the preview of a split drawn on the map.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ApiRegistry } from './api-registry.js';
+import type { ServerDeps } from './app.js';
+import * as S from '../schemas/api.js';
+import { ApiError } from './errors.js';
+import { splitPreview } from './workflow/split-preview.js';
+
+export async function pageRoutes(api: FastifyInstance, registry: ApiRegistry, deps: ServerDeps): Promise<void> {
+  registry.route(
+    api,
+    { method: 'GET', url: '/api/districts', summary: 'The districts (区县) of the batches, for the clue form: [{code, name}]', tags: ['polygons'] },
+    async (req) => {
+      const user = deps.requireUser(req, 'polygons.read');
+      // A district user files clues in its own district only (the clue route checks it too).
+      const r = await deps.db.query<{ code: string; name: string }>(
+        `SELECT district_code AS code, min(district_name) AS name FROM polygons
+         ${user.role === 'district' ? 'WHERE district_code = $1' : ''} GROUP BY district_code ORDER BY district_code`,
+        user.role === 'district' ? [user.district] : [],
+      );
+      if (user.role === 'district' && r.rows.length === 0) return [{ code: user.district, name: user.district }];
+      return r.rows;
+    },
+  );
+  registry.route(
+    api,
+    {
+      method: 'POST',
+      url: '/api/polygons/:code/split-preview',
+      summary: 'Preview a split drawn on the map (cut lines, or rough parcels clipped to the polygon): the parcels with m² and 亩; writes nothing',
+      tags: ['workflow'],
+      params: S.CodeParams,
+      body: S.SplitPreview,
+    },
+    async (req, _reply, { params, body }) => {
+      const user = deps.requireUser(req, 'case.handle');
+      await deps.visiblePolygon(user, params.code); // 404 outside the user's scope
+      const parcels = await splitPreview(deps.db, params.code, body);
+      if (parcels.length === 0) throw new ApiError('SPLIT.INVALID_GEOMETRY', `${params.code} is not a polygon, or the drawing misses it`);
+      return { parcels };
+    },
+  );
+}

@@ -1,0 +1,99 @@
+// The card's actions, one small form per workflow route the user may take in the polygon's state
+// (POST /api/polygons/{code}/{action}). The server decides in the end (403/409 otherwise); the page
+// only leaves out what cannot succeed.
+import { api, errorText } from './api.js';
+import { $, esc, options, toast } from './dom.js';
+import * as L from './labels.js';
+import { emit, state } from './state.js';
+import { verdictFormHtml, wireVerdictForm } from './verdict-form.js';
+
+/** The user's relation to the card: the polygon's lead bureau, a co-handling bureau, the lead role. */
+export function relation(card) {
+  const u = state.user;
+  const c = card.case ?? {};
+  const lead = c.lead_bureau ?? card.properties.lead_bureau;
+  const mine = u?.role === 'bureau' && u.bureau === lead;
+  return { mine, coHandler: u?.role === 'bureau' && !mine, oversee: u?.role === 'lead', status: c.status ?? card.properties.status };
+}
+
+/** POST one action, then refresh the card, the lists and the map. */
+export async function act(code, action, body, done) {
+  try {
+    const r = await api(`/api/polygons/${encodeURIComponent(code)}/${action}`, { method: 'POST', body: body ?? {} });
+    toast(done, 'ok');
+    await emit('changed', code);
+    return r;
+  } catch (err) {
+    toast(errorText(err), 'error');
+    return null;
+  }
+}
+
+/** A collapsed form for one workflow action. */
+function miniForm(action, label, fields, open = false) {
+  return `<details class="more" id="more-${action}"${open ? ' open' : ''}><summary>${esc(label)}</summary><form class="mini verdict" data-action="${action}" data-label="${esc(label)}">${fields}<button type="submit" class="primary" id="submit-${action}">提交${esc(label)}</button></form></details>`;
+}
+
+const reason = (label = '理由') => `<label>${label} <textarea name="reason" rows="2" required maxlength="2000"></textarea></label>`;
+
+export function renderActions(card) {
+  const box = $('actions');
+  const p = card.properties;
+  const c = card.case ?? {};
+  const { mine, coHandler, oversee, status } = relation(card);
+  const parts = [];
+  if (mine && status === 'issued') parts.push(`<button type="button" class="primary" id="act-accept">签收</button>`);
+  if (mine && ['accepted', 'verified'].includes(status)) {
+    const form = verdictFormHtml(card.parcels ?? []);
+    parts.push(c.verdict && !(card.parcels ?? []).some((x) => !x.verdict) ? `<details class="more"><summary>修改判定</summary>${form}</details>` : form);
+  }
+  if (coHandler) parts.push('<p class="muted">本单位为协办单位：可添加备注和证据，判定由主办单位录入。</p>');
+  const forms = [];
+  if (mine && c.verdict === 'illegal' && ['verified', 'rectifying'].includes(status)) {
+    const r = c.rectification ?? {};
+    forms.push(
+      miniForm(
+        'rectification',
+        '整改进度',
+        `<label>整改方式 <select name="method" required><option value="">请选择</option>${options(L.RECTIFICATION_METHODS, r.method)}</select></label>
+         <label>完成比例 (%) <input name="progress" type="number" min="0" max="100" step="1" required value="${esc(r.progress ?? '')}"></label>
+         <label class="check"><input type="checkbox" name="case_filed"${r.case_filed ? ' checked' : ''}> 已立案</label>
+         <label>处罚决定日期 <input name="penalty_decided_on" type="date" value="${esc(r.penalty_decided_on ?? '')}"></label>
+         <label>说明 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
+        status === 'verified',
+      ),
+    );
+  }
+  if (mine && ['verified', 'rectifying'].includes(status) && !(status === 'verified' && c.verdict === 'illegal')) {
+    forms.push(miniForm('close', '销号', `${reason('说明')}${c.verdict === 'illegal' ? '<label class="check"><input type="checkbox" name="rectified" checked> 已整改到位</label><label class="check"><input type="checkbox" name="penalty_done"> 处罚已执行</label>' : ''}`));
+  }
+  if (mine && ['issued', 'accepted'].includes(status)) forms.push(miniForm('request-reassignment', '申请改派', `${reason()}<label>建议主办单位 <select name="suggested_bureau"><option value="">不指定</option>${options(L.BUREAUS)}</select></label>`));
+  if (oversee && status === 'closed') forms.push(miniForm('review', '复核', `<div class="radios"><label class="check"><input type="radio" name="approve" value="true" required> 通过</label><label class="check"><input type="radio" name="approve" value="false"> 退回</label></div><label>意见 <textarea name="comment" rows="2" maxlength="2000"></textarea></label>`, true));
+  if (oversee && ['issued', 'accepted', 'reassignment_requested'].includes(status)) {
+    const asked = (card.history ?? []).findLast?.((h) => h.action === 'request_reassignment')?.after ?? {};
+    forms.push(miniForm('reassign', '改派', `${asked.reason ? `<p class="muted">申请理由：${esc(asked.reason)}</p>` : ''}<label>主办单位 <select name="lead_bureau" required><option value="">请选择</option>${options(L.BUREAUS, asked.suggested_bureau)}</select></label>${reason()}`, status === 'reassignment_requested'));
+  }
+  if (oversee && status !== 'reviewed') forms.push(miniForm('escalate', '移交/升级', `${reason()}<label>级别 (1–5，留空则升一级) <input name="level" type="number" min="1" max="5" step="1"></label>`));
+  if (oversee && p.geometry_changed) forms.push(miniForm('confirm-geometry', '确认图形变更', '<label>意见 <textarea name="comment" rows="2" maxlength="2000"></textarea></label>', true));
+  if (oversee || mine || coHandler) forms.push(miniForm('notes', '备注', `<label>内容 <textarea name="text" rows="2" required maxlength="4000"></textarea></label>`));
+  if (forms.length) parts.push(`<div class="more-actions">${forms.join('')}</div>`);
+  box.innerHTML = parts.length ? `<h3>办理</h3>${parts.join('')}` : '';
+  $('act-accept')?.addEventListener('click', () => act(p.code, 'accept', undefined, '已签收'));
+  for (const f of box.querySelectorAll('form.mini')) {
+    f.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = {};
+      for (const el of f.elements) {
+        if (!el.name || (el.type === 'radio' && !el.checked)) continue;
+        if (el.type === 'checkbox') body[el.name] = el.checked;
+        else if (el.type === 'radio') body[el.name] = el.value === 'true';
+        else if (el.value.trim() === '') continue;
+        else if (el.type === 'number') body[el.name] = Number(el.value);
+        else body[el.name] = el.value.trim();
+      }
+      await act(p.code, f.dataset.action, body, `${f.dataset.label}已提交`);
+    });
+  }
+  const vf = $('verdict-form');
+  if (vf) wireVerdictForm(vf, (body) => act(p.code, 'verdict', body, '判定已保存'));
+}

@@ -1,0 +1,50 @@
+// The API client: JSON calls and raw uploads with the bearer token; a 401 signs the page out.
+import { emit, state } from './state.js';
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.code;
+  }
+}
+
+async function send(path, init) {
+  const headers = { ...(init.headers ?? {}) };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const res = await fetch(path, { ...init, headers });
+  if (res.status === 401 && path !== '/api/session') {
+    await emit('signed-out', '登录已过期，请重新登录');
+    throw new ApiError(401, await res.json().catch(() => null));
+  }
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+  return res.status === 204 ? null : res.json();
+}
+
+export function api(path, { method = 'GET', body } = {}) {
+  return send(path, { method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+/** A file as the raw request body (the evidence route), its type from the browser, else octet-stream (the server sniffs). */
+export function upload(path, file) {
+  return send(path, { method: 'POST', headers: { 'Content-Type': file.type || 'application/octet-stream' }, body: file });
+}
+
+/** An image behind the bearer token, as an object URL (an <img src> cannot carry the header). */
+export async function authedImage(path) {
+  const res = await fetch(path, { headers: state.token ? { Authorization: `Bearer ${state.token}` } : {} });
+  if (!res.ok) throw new ApiError(res.status, null);
+  return { url: URL.createObjectURL(await res.blob()), date: res.headers.get('x-sensor-date') };
+}
+
+/** A refusal in words a bureau user understands. */
+export function errorText(err) {
+  if (err.status === 409) return `当前状态不允许此操作（${err.code ?? ''}）`;
+  if (err.status === 403) return '无权执行此操作';
+  if (err.status === 404) return '没有这个图斑，或无权查看';
+  if (err.code === 'EVIDENCE.TOO_LARGE') return '文件过大（单个文件不超过 20 MB）';
+  if (err.code === 'EVIDENCE.BAD_TYPE') return '只接受 JPEG 照片或 PDF 文件';
+  if (err.code === 'SPLIT.OUTSIDE') return '地块超出图斑范围';
+  if (err.code === 'SPLIT.OVERLAP') return '地块之间有重叠';
+  return `操作失败：${err.message}`;
+}

@@ -1,0 +1,164 @@
+// The polygon card: chips, facts, routing and overlaps, parcels, the actions the user may take,
+// evidence, escalations and the history. Opened from the inbox, the overdue list or the map.
+import { api, errorText } from './api.js';
+import { compareHtml, loadChips, wireSlider } from './compare.js';
+import { $, esc, fmtPct, fmtTime, m2, mu, setUrl } from './dom.js';
+import { renderEvidence } from './evidence.js';
+import * as L from './labels.js';
+import { select } from './map-layers.js';
+import { showParcels, showPhotos } from './map-overlays.js';
+import { renderActions } from './actions.js';
+import { renderParcels } from './parcels.js';
+import { on, state } from './state.js';
+import { activeView, VIEWS } from './views.js';
+
+export function closeCard() {
+  if (state.openCode === null) return;
+  state.openCode = null;
+  state.card = null;
+  $('view-card').hidden = true;
+  $(`view-${activeView()}`).hidden = false;
+  select(null);
+  showParcels([]);
+  showPhotos([]);
+  setUrl({ case: null });
+}
+
+/** Open (or, after a write, re-render: `refit` false keeps the user's map view) the card of `code`. */
+export async function openCard(code, { refit = true } = {}) {
+  // While drawing, a click on a polygon is a vertex, not a request to open it.
+  if (state.drawing) return;
+  state.openCode = code;
+  for (const v of VIEWS) $(`view-${v}`).hidden = true;
+  $('view-card').hidden = false;
+  $('card-code').textContent = code;
+  // A re-render after a write keeps the old card (and where it was scrolled to) until the new one is in.
+  const scroll = refit ? 0 : $('view-card').scrollTop;
+  if (refit) {
+    $('card-status').textContent = '';
+    $('card-body').innerHTML = '<p class="muted">加载中…</p>';
+  }
+  setUrl({ case: code });
+  let card;
+  try {
+    card = await api(`/api/polygons/${encodeURIComponent(code)}`);
+  } catch (err) {
+    $('card-body').innerHTML = `<p class="error">${esc(errorText(err))}</p>`;
+    return;
+  }
+  if (state.openCode !== code) return;
+  state.card = card;
+  renderCard(card);
+  $('view-card').scrollTop = scroll;
+  // Without the card, select only highlights: the map stays where the user zoomed to.
+  select(code, refit ? card : undefined);
+  if (refit) $('card-back').focus();
+}
+
+function renderCard(card) {
+  const p = card.properties;
+  const c = card.case ?? {};
+  const status = c.status ?? p.status;
+  const st = $('card-status');
+  st.textContent = L.STATUS[status] ?? status;
+  st.style.background = L.STATUS_COLOR[status] ?? '#999';
+  const r = card.routing ?? {};
+  const overlaps = Object.entries(r.overlaps ?? p.overlaps ?? {})
+    .filter(([k]) => k !== 'district')
+    .sort((a, b) => b[1].m2 - a[1].m2)
+    .map(([k, o]) => `<tr><th>${esc(L.ZONE_KINDS[k] ?? k)}</th><td>${((o.m2 * 15) / 10000).toFixed(2)} 亩</td><td>${fmtPct(o.share)}</td></tr>`)
+    .join('');
+  const co = (r.co_bureaus ?? []).map((b) => esc(b.name ?? b)).join('、') || '无';
+  const history = (card.history ?? [])
+    .map((h) => `<li><time>${esc(fmtTime(h.at))}</time> <b>${esc(h.actor)}</b> ${esc(L.ACTIONS[h.action] ?? h.action)}${historyDetail(h)}</li>`)
+    .join('');
+  const verdictText = c.verdict ? `${L.VERDICTS[c.verdict]}${verdictDetail(c.verdict_details)}` : '未判定';
+  const clue = p.source && p.source !== 'satellite';
+  $('card-body').innerHTML = `
+    ${clue ? '' : compareHtml(card.chips ?? {}, p)}
+    ${p.geometry_changed ? '<p class="warn">复测后图形已变化，请牵头局确认判定是否仍然成立。</p>' : ''}
+    <dl class="facts">
+      <dt>区县</dt><dd>${esc(p.district_name ?? '')} (${esc(p.district_code ?? '')})</dd>
+      ${clue ? `<dt>发现方式</dt><dd>${esc(L.CLUE_SOURCES[p.source] ?? p.source)}</dd><dt>线索描述</dt><dd>${esc(p.description ?? '')}</dd>` : `<dt>变化类型</dt><dd>${esc(L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '')} ${esc(p.change_class ?? '')}</dd>`}
+      <dt>面积</dt><dd>${mu(p.area_mu)} 亩 (${m2(p.area_m2)} m²)</dd>
+      ${clue ? '' : `<dt>置信度</dt><dd>${fmtPct(p.confidence)}</dd>`}
+      <dt>优先级</dt><dd>${esc(L.PRIORITY[p.priority] ?? p.priority ?? '')}${(p.priority_reasons ?? []).length ? ` — ${esc(p.priority_reasons.join('；'))}` : ''}</dd>
+      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.overdue ? '（已逾期）' : ''} <span class="muted">${esc(L.DEADLINE_RULES[c.due_rule] ?? '')}</span></dd>
+      <dt>判定</dt><dd id="card-verdict">${esc(verdictText)}</dd>
+      ${rectificationFacts(c.rectification)}
+      ${c.escalation_level ? `<dt>升级级别</dt><dd class="overdue" id="card-escalation">${c.escalation_level} 级</dd>` : ''}
+      ${p.previous_code ? `<dt>往期图斑</dt><dd>${esc(p.previous_code)}</dd>` : ''}
+    </dl>
+    <h3>分派</h3>
+    <dl class="facts">
+      <dt>主办单位</dt><dd id="card-lead-bureau">${esc(r.lead_bureau_name ?? p.lead_bureau_name ?? p.lead_bureau ?? '')}</dd>
+      <dt>协办单位</dt><dd>${co}</dd>
+      <dt>分派理由</dt><dd>${esc(r.reason ?? p.routing_reason ?? '')} <span class="muted">${esc(r.rule_id ?? p.rule_id ?? '')}</span></dd>
+    </dl>
+    ${overlaps ? `<h3>叠加分析</h3><table class="table"><tbody>${overlaps}</tbody></table>` : ''}
+    <div id="parcels-box"></div>
+    <div id="actions"></div>
+    <div id="evidence-box"></div>
+    ${escalationsHtml(card.escalations)}
+    <h3>办理记录</h3>
+    <ol class="history" id="history">${history || '<li class="muted">暂无记录</li>'}</ol>`;
+  if (!clue) {
+    loadChips(p.code, card.chips ?? {});
+    wireSlider();
+  }
+  renderParcels(card);
+  renderActions(card);
+  renderEvidence(card);
+  showParcels(card.parcels);
+  showPhotos(card.evidence);
+}
+
+function rectificationFacts(r) {
+  if (!r) return '';
+  const bits = [];
+  if (r.method) bits.push(L.RECTIFICATION_METHODS[r.method] ?? r.method);
+  if (r.progress != null) bits.push(`完成 ${r.progress}%`);
+  if (r.case_filed) bits.push('已立案');
+  if (r.files_due) bits.push(`案卷移交期限 ${r.files_due}`);
+  const closure = r.closure ? `<dt>销号</dt><dd>${esc(r.closure.closed_on ?? '')} ${esc(r.closure.reason ?? '')}</dd>` : '';
+  return (bits.length ? `<dt>整改</dt><dd id="card-rectification">${esc(bits.join('，'))}</dd>` : '') + closure;
+}
+
+function escalationsHtml(list) {
+  if (!list?.length) return '';
+  const rows = list
+    .map((e) => `<tr><th>${esc(L.ESCALATION_KINDS[e.kind] ?? e.kind)}</th><td>${e.level} 级</td><td>${esc(L.DEADLINE_RULES[e.rule] ?? e.rule ?? '')}</td><td>${esc(e.due_date ?? '')}</td><td class="left">${esc(e.reason ?? '')}</td></tr>`)
+    .join('');
+  return `<h3>移交与升级</h3><table class="table" id="escalations"><thead><tr><th>类型</th><th>级别</th><th>依据</th><th>期限</th><th class="left">理由</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+export function verdictDetail(d) {
+  if (!d) return '';
+  if (d.parcels) return '（按地块判定）';
+  if (d.approval_doc_no) return `（批准文号 ${d.approval_doc_no}）`;
+  if (d.violation_type) return `（${L.VIOLATION_TYPES[d.violation_type] ?? d.violation_type}）`;
+  if (d.situation || d.reason) return `（${L.OTHER_SITUATIONS[d.situation] ?? ''}${d.reason ? `：${d.reason}` : ''}）`;
+  return '';
+}
+
+function historyDetail(h) {
+  const a = h.after ?? {};
+  const b = h.before ?? {};
+  const bits = [];
+  if (a.status && a.status !== b.status) bits.push(`${L.STATUS[b.status] ?? b.status ?? '—'} → ${L.STATUS[a.status] ?? a.status}`);
+  if (a.parcel) bits.push(`地块 ${a.parcel}`);
+  if (a.verdict) bits.push(L.VERDICTS[a.verdict] ?? a.verdict);
+  if (a.lead_bureau && a.lead_bureau !== b.lead_bureau) bits.push(`主办 ${L.BUREAUS[a.lead_bureau] ?? a.lead_bureau}`);
+  if (Array.isArray(a.parcels)) bits.push(`${a.parcels.length} 个地块`);
+  if (a.evidence?.file_name) bits.push(a.evidence.file_name);
+  if (a.progress != null) bits.push(`${a.progress}%`);
+  if (a.reason) bits.push(a.reason);
+  if (a.text) bits.push(a.text);
+  if (a.comment) bits.push(a.comment);
+  return bits.length ? ` <span class="muted">${esc(bits.join('，'))}</span>` : '';
+}
+
+export function wireCard() {
+  $('card-back').addEventListener('click', closeCard);
+  on('open', openCard);
+}

@@ -1,0 +1,69 @@
+// Clues from other sources (巡查发现, 群众举报, 热线): bureau and district users file a point or an
+// outline clicked on the map; the clue gets a code and enters the same workflow and ledger.
+import { api, errorText } from './api.js';
+import { $, chinaToday, esc, m2, options, toast } from './dom.js';
+import { draw } from './draw.js';
+import { ringAreaM2 } from './geo.js';
+import * as L from './labels.js';
+import { showDrawing } from './map-overlays.js';
+import { emit, state } from './state.js';
+
+let geometry = null;
+
+function describe(g) {
+  if (!g) return '尚未选择位置';
+  if (g.type === 'Point') return `点 ${g.coordinates[1].toFixed(6)}°N, ${g.coordinates[0].toFixed(6)}°E`;
+  return `范围 ${g.coordinates[0].length - 1} 个顶点，约 ${m2(ringAreaM2(g.coordinates[0]))} m²（${(ringAreaM2(g.coordinates[0]) / (10000 / 15)).toFixed(2)} 亩）`;
+}
+
+export function renderClueForm() {
+  const u = state.user;
+  const districts = state.districts.length ? state.districts : u.district ? [{ code: u.district, name: u.district }] : [];
+  $('view-clue').innerHTML = `<h2>登记线索</h2>
+    <form id="clue-form" class="verdict">
+      <label>发现方式 <select name="source" id="clue-source" required><option value="">请选择</option>${options(L.CLUE_SOURCES)}</select></label>
+      <label>区县 <select name="district_code" id="clue-district" required>${districts.map((d) => `<option value="${esc(d.code)}" data-name="${esc(d.name)}">${esc(d.name)} (${esc(d.code)})</option>`).join('')}</select></label>
+      <div class="field"><span class="label">位置</span>
+        <div class="buttons"><button type="button" id="clue-point">在地图上点选</button><button type="button" id="clue-polygon">在地图上画范围</button></div>
+        <span id="clue-where" class="muted">${describe(geometry)}</span>
+      </div>
+      <label>线索描述 <textarea name="description" id="clue-description" rows="3" required maxlength="2000" placeholder="如 村东侧新建彩钢棚，约 200 平方米"></textarea></label>
+      <label>发现日期 <input type="date" name="reported_on" id="clue-date" value="${chinaToday()}" max="${chinaToday()}"></label>
+      ${u.role === 'bureau' ? `<p class="muted">主办单位：${esc(L.BUREAUS[u.bureau] ?? u.bureau)}</p>` : `<label>主办单位 <select name="lead_bureau" id="clue-bureau">${options(L.BUREAUS, 'natural_resources')}</select></label>`}
+      <button type="submit" class="primary" id="clue-submit">登记线索</button>
+    </form>`;
+  const pick = (mode) => async () => {
+    const g = await draw(mode);
+    if (!g) return;
+    geometry = g;
+    $('clue-where').textContent = describe(g);
+  };
+  $('clue-point').addEventListener('click', pick('point'));
+  $('clue-polygon').addEventListener('click', pick('polygon'));
+  $('clue-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!geometry) return toast('请先在地图上选择线索位置', 'error');
+    const fd = new FormData(ev.target);
+    const district = $('clue-district');
+    const body = {
+      source: fd.get('source'),
+      district_code: district.value,
+      district_name: district.selectedOptions[0]?.dataset.name || undefined,
+      geometry,
+      description: String(fd.get('description')).trim(),
+      ...(fd.get('reported_on') ? { reported_on: fd.get('reported_on') } : {}),
+      ...(fd.get('lead_bureau') ? { lead_bureau: fd.get('lead_bureau') } : {}),
+    };
+    try {
+      const { code } = await api('/api/clues', { method: 'POST', body });
+      toast(`线索已登记：${code}`, 'ok');
+      geometry = null;
+      showDrawing([]);
+      renderClueForm();
+      await emit('changed', null);
+      await emit('open', code);
+    } catch (err) {
+      toast(err.code === 'CLUE.OUT_OF_SCOPE' ? '只能登记本区县的线索' : errorText(err), 'error');
+    }
+  });
+}

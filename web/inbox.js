@@ -1,0 +1,101 @@
+// The inbox (filters, counts, keyset pages) and the overdue list: overdue first, then the nearest deadline.
+import { api } from './api.js';
+import { $, esc, mu } from './dom.js';
+import * as L from './labels.js';
+import { emit, state } from './state.js';
+
+const PAGE = 500;
+
+/** Overdue first, then the nearest deadline, then high priority, then code. */
+export function triageOrder(a, b) {
+  const pa = a.properties;
+  const pb = b.properties;
+  return (
+    Number(pb.overdue) - Number(pa.overdue) ||
+    String(pa.due_date ?? '9999').localeCompare(String(pb.due_date ?? '9999')) ||
+    Number(pb.priority === 'high') - Number(pa.priority === 'high') ||
+    String(pa.code).localeCompare(String(pb.code))
+  );
+}
+
+/** Query string with the month and the given parameters (empty ones left out). */
+export function query(extra) {
+  const p = new URLSearchParams();
+  if (state.epoch) p.set('epoch', state.epoch);
+  for (const [k, v] of Object.entries(extra)) if (v !== '' && v != null) p.set(k, v);
+  return p.toString();
+}
+
+export async function loadInbox(more = false) {
+  const list = $('inbox-list');
+  list.setAttribute('aria-busy', 'true');
+  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', limit: PAGE };
+  // Keyset pages from the server (next_cursor); the triage order applies to what is loaded.
+  const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
+  state.items = [...(more ? state.items : []), ...fc.features].sort(triageOrder);
+  state.nextCursor = fc.next_cursor ?? null;
+  renderItems(list, state.items);
+  $('inbox-more').hidden = !state.nextCursor;
+  $('inbox-empty').hidden = state.items.length > 0;
+  list.removeAttribute('aria-busy');
+  if (!more) state.cursor = -1;
+}
+
+function renderItems(list, features) {
+  list.innerHTML = features
+    .map((f) => {
+      const p = f.properties;
+      const due = p.due_date ? `<span class="due ${p.overdue ? 'overdue' : ''}">${p.overdue ? '逾期 ' : '期限 '}${esc(p.due_date)}</span>` : '';
+      const kind = p.source && p.source !== 'satellite' && L.CLUE_SOURCES[p.source] ? L.CLUE_SOURCES[p.source] : L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '';
+      return `<li><button type="button" class="item" data-code="${esc(p.code)}">
+        <span class="dot" style="background:${L.STATUS_COLOR[p.status] ?? '#999'}"></span>
+        <span class="code">${esc(p.code)}</span>
+        <span class="status-text">${esc(L.STATUS[p.status] ?? p.status ?? '')}</span>
+        ${p.priority === 'high' ? '<span class="badge danger">高</span>' : ''}
+        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}</span>
+        ${due}
+      </button></li>`;
+    })
+    .join('');
+}
+
+export async function loadCounts() {
+  const c = await api(`/api/inbox/counts?${query({})}`);
+  const parts = [`<span class="count">全部 <b>${c.total ?? 0}</b></span>`];
+  for (const [id, label] of Object.entries(L.STATUS)) {
+    const n = c.by_status?.[id] ?? 0;
+    if (n) parts.push(`<button type="button" class="count" data-status="${id}"><i class="dot" style="background:${L.STATUS_COLOR[id]}"></i>${label} <b>${n}</b></button>`);
+  }
+  if (c.overdue) parts.push(`<button type="button" class="count danger" data-overdue="1">逾期 <b>${c.overdue}</b></button>`);
+  $('counts').innerHTML = parts.join('');
+  const badge = $('overdue-badge');
+  badge.textContent = c.overdue ?? 0;
+  badge.hidden = !c.overdue;
+}
+
+export async function loadOverdue() {
+  const fc = await api(`/api/polygons?${query({ overdue: 'true', limit: 500 })}`);
+  const items = [...fc.features].sort(triageOrder);
+  renderItems($('overdue-list'), items);
+  $('overdue-empty').hidden = items.length > 0;
+}
+
+export function wireInbox() {
+  for (const [id, label] of Object.entries(L.STATUS)) $('f-status').insertAdjacentHTML('beforeend', `<option value="${id}">${label}</option>`);
+  $('f-priority').innerHTML = `<option value="">全部</option>${Object.entries(L.PRIORITY).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('')}`;
+  $('filters').addEventListener('change', () => loadInbox());
+  $('inbox-more').addEventListener('click', () => loadInbox(true));
+  for (const id of ['inbox-list', 'overdue-list']) {
+    $(id).addEventListener('click', (ev) => {
+      const b = ev.target.closest('button.item');
+      if (b) emit('open', b.dataset.code);
+    });
+  }
+  $('counts').addEventListener('click', (ev) => {
+    const b = ev.target.closest('button.count');
+    if (!b) return;
+    if (b.dataset.status) $('f-status').value = b.dataset.status;
+    if (b.dataset.overdue) $('f-overdue').checked = true;
+    loadInbox();
+  });
+}

@@ -1,0 +1,34 @@
+// The page's one state object and a tiny event bus, so modules talk without importing each other
+// in circles (the map opens a card, a card action refreshes the inbox and the map).
+export const state = {
+  token: sessionStorage.getItem('tuban.token'),
+  user: null,
+  epoch: null,
+  epochs: [],
+  districts: [],
+  side: 'after',
+  items: [],
+  nextCursor: null,
+  cursor: -1,
+  openCode: null,
+  /** The open card's response (GET /api/polygons/{code}). */
+  card: null,
+  selected: null,
+  map: null,
+  mapReady: false,
+  /** The drawing in progress on the map (draw.js), or null. */
+  drawing: null,
+};
+// Exposed for the browser test and for debugging in the console.
+window.tuban = state;
+
+const handlers = new Map();
+
+/** Events: 'open' (code) a card, 'changed' (code?) after a write, 'signed-out'. */
+export function on(event, fn) {
+  handlers.set(event, [...(handlers.get(event) ?? []), fn]);
+}
+
+export function emit(event, ...args) {
+  return Promise.all((handlers.get(event) ?? []).map((fn) => fn(...args)));
+}

@@ -1,0 +1,62 @@
+// The verdict form: 合法 (approval document no.), 违法 (violation type), 其他 (situation and reason);
+// after a split, one verdict per parcel (the parcel chosen first).
+import { esc, options } from './dom.js';
+import * as L from './labels.js';
+
+export function verdictFormHtml(parcels) {
+  const parcelPick = parcels.length
+    ? `<label>地块 <select name="parcel" id="verdict-parcel" required><option value="">请选择</option>${parcels
+        .map((p) => `<option value="${p.idx}">地块 ${p.idx}（${Number(p.area_mu).toFixed(2)} 亩）${p.verdict ? ` · ${esc(L.VERDICTS[p.verdict])}` : ' · 未判定'}</option>`)
+        .join('')}</select></label>`
+    : '';
+  return `<form id="verdict-form" class="verdict">
+    ${parcelPick}
+    <fieldset><legend>判定</legend>
+      <label><input type="radio" name="verdict" value="legal" required> 合法</label>
+      <label><input type="radio" name="verdict" value="illegal"> 违法</label>
+      <label><input type="radio" name="verdict" value="other"> 其他</label>
+    </fieldset>
+    <label data-for="legal" hidden>批准文号 <input name="approval_doc_no" id="approval-doc" data-required="1" maxlength="100" placeholder="如 济政土批〔2026〕15号"></label>
+    <div data-for="illegal" hidden>
+      <label>违法类型 <select name="violation_type" id="violation-type" data-required="1"><option value="">请选择</option>${options(L.VIOLATION_TYPES)}</select></label>
+      <label>当事人 <input name="party" maxlength="200"></label>
+      <label>实际用途 <input name="actual_use" maxlength="200"></label>
+    </div>
+    <div data-for="other" hidden>
+      <label>情形 <select name="situation" id="other-situation" data-required="1"><option value="">请选择</option>${options(L.OTHER_SITUATIONS)}</select></label>
+      <label>理由 <textarea name="reason" id="other-reason" data-required="1" rows="2" maxlength="2000"></textarea></label>
+    </div>
+    <label data-for-not="other">备注 <textarea name="note" rows="2" maxlength="2000"></textarea></label>
+    <button type="submit" class="primary" id="verdict-submit">保存判定</button>
+  </form>`;
+}
+
+/** Show the fields of the chosen verdict; submit calls `send(body)` with the API's verdict body. */
+export function wireVerdictForm(form, send) {
+  const sync = () => {
+    const v = form.querySelector('input[name=verdict]:checked')?.value;
+    for (const f of form.querySelectorAll('[data-for]')) {
+      f.hidden = f.dataset.for !== v;
+      for (const i of f.querySelectorAll('input,select,textarea')) i.required = f.dataset.for === v && i.dataset.required === '1';
+    }
+    for (const f of form.querySelectorAll('[data-for-not]')) f.hidden = f.dataset.forNot === v;
+  };
+  form.addEventListener('change', sync);
+  sync();
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const fd = new FormData(form);
+    const v = fd.get('verdict');
+    const body = { verdict: v };
+    const val = (k) => String(fd.get(k) ?? '').trim();
+    if (v === 'legal') body.approval_doc_no = val('approval_doc_no');
+    if (v === 'illegal') {
+      body.violation_type = val('violation_type');
+      for (const k of ['party', 'actual_use']) if (val(k)) body[k] = val(k);
+    }
+    if (v === 'other') Object.assign(body, { situation: val('situation'), reason: val('reason') });
+    if (val('note') && v !== 'other') body.note = val('note');
+    if (val('parcel')) body.parcel = Number(val('parcel'));
+    await send(body);
+  });
+}
