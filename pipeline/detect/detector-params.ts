@@ -18,9 +18,10 @@ export const DETECTOR_VERSION = '0.7.0';
 /**
  * 'learned': per-pixel probability of the shipped change model (change-model.json);
  * 'unsupervised': σ-unit spectral score with a histogram threshold;
- * 'auto': learned where both epochs carry swir1 (multispectral sensors like the Sentinel-2 scenes
- * it was trained on), unsupervised on 4-band imagery, where the model is out of its domain (on the
- * 4-band synthetic scene it found 14 of 21 planted changes with 7–11 false polygons).
+ * 'auto': the 6-band model where both epochs carry swir1/swir2 (Sentinel-2, Landsat), the 4-band
+ * model (change-model-4band.json: blue, green, red, nir; GF-1/2/6, ZY-3, SuperView, PlanetScope)
+ * elsewhere. (The 6-band model on 4-band imagery was out of its domain: on the 4-band synthetic
+ * scene it found 14 of 21 planted changes with 7–11 false polygons; hence a model of its own.)
  */
 const ChangeScoreModelSchema = z.enum(['auto', 'learned', 'unsupervised']);
 export type ChangeScoreModel = z.infer<typeof ChangeScoreModelSchema>;
@@ -47,6 +48,12 @@ export interface ScoreParams {
    * reads edges as change (`npm run bench:stability`).
    */
   coregisterMinPx: number;
+  /**
+   * Ground size of the tile's pixels, m: set per tile by atPixelSize (never by an override, not
+   * hashed: a property of the tile, not a setting). The learned features' windows follow it.
+   * Unset: 10 m.
+   */
+  pixelSizeM?: number;
 }
 
 /** Which cloud and shadow pixels are hidden (not observed) rather than scored. */
@@ -272,9 +279,50 @@ export function parseDetectorParams(override: unknown, source: string): Detector
   return parsed.data;
 }
 
-/** Whether the learned model scores a tile whose two epochs share `bands`. */
+/**
+ * Ground size of the pixel the parameters' radii are counted in, m: Sentinel-2's 10 m bands. Every
+ * radius in pixels (score.smoothRadius, clouds.bufferPx and haloPx, components.openRadius,
+ * learned.openRadius) is a distance of radius × 10 m, and learned.seedPx an area of seedPx × 100 m²;
+ * the minimum mapping unit and the cloud core are m² already. A tile of another pixel size gets them
+ * in its own pixels (atPixelSize): a 60 m cloud halo is 6 px at 10 m, 12 px at 5 m, 75 px at 0.8 m.
+ */
+export const REFERENCE_PIXEL_M = 10;
+
+/** A radius of `radius` reference (10 m) pixels, in whole pixels of a grid of `pixelSizeM` metres. */
+export function radiusAt(radius: number, pixelSizeM: number): number {
+  return Math.round((radius * REFERENCE_PIXEL_M) / pixelSizeM);
+}
+
+/**
+ * The parameters as one tile's stages read them: radii in the tile's own pixels, seeds as the same
+ * ground area, pixelSizeM set for the feature windows. At 10 m (9.5–10.5 m: OSCD's lon/lat grids
+ * measure 9.97–10.52 m) every value equals the given one, so Sentinel-2 results do not move. The
+ * hash and the stamp stay those of the given parameters.
+ */
+export function atPixelSize(params: DetectorParams, pixelSizeM: number): DetectorParams {
+  if (!(pixelSizeM > 0)) throw new Error(`atPixelSize: pixel size must be a positive number of metres, got ${pixelSizeM}`);
+  const r = (v: number) => radiusAt(v, pixelSizeM);
+  const areaRatio = (REFERENCE_PIXEL_M / pixelSizeM) ** 2;
+  return {
+    ...params,
+    score: { ...params.score, smoothRadius: r(params.score.smoothRadius), pixelSizeM },
+    clouds: { ...params.clouds, bufferPx: r(params.clouds.bufferPx), haloPx: r(params.clouds.haloPx) },
+    components: { ...params.components, openRadius: r(params.components.openRadius) },
+    learned: {
+      ...params.learned, openRadius: r(params.learned.openRadius),
+      seedPx: params.learned.seedPx > 0 ? Math.max(1, Math.round(params.learned.seedPx * areaRatio)) : 0,
+    },
+  };
+}
+
+/**
+ * Whether a learned model scores a tile whose two epochs share `bands`: always, unless the model
+ * is 'unsupervised' ('auto' picks the 6-band model where both epochs have swir1/swir2 and the
+ * 4-band one elsewhere: modelFor in detect-tile.ts).
+ */
 export function usesLearnedModel(params: Pick<DetectorParams, 'model'>, bands: readonly string[]): boolean {
-  return params.model === 'learned' || (params.model === 'auto' && bands.includes('swir1') && bands.includes('swir2'));
+  void bands; // every tile has blue, green, red and nir, all the 4-band model needs
+  return params.model !== 'unsupervised';
 }
 
 /** The component settings in force on a tile: the learned model's opening and confidence floor replace the unsupervised ones. */
