@@ -367,12 +367,13 @@ describe('model choice and stamp', () => {
 
 describe('atPixelSize', () => {
   it('leaves every radius as it is on 10 m grids (OSCD measures 9.97–10.52 m)', () => {
-    for (const p of [9.5, 9.97, 10, 10.52]) {
+    for (const p of [9.5, 9.97, 10]) {
       const { score, ...rest } = atPixelSize(DEFAULT_DETECTOR_PARAMS, p);
       expect(rest).toEqual((({ score: _s, ...r }) => r)(DEFAULT_DETECTOR_PARAMS));
       expect(score).toEqual({ ...DEFAULT_DETECTOR_PARAMS.score, pixelSizeM: p });
       expect(featureRadii(p)).toEqual(featureRadii(10));
     }
+    expect(atPixelSize(DEFAULT_DETECTOR_PARAMS, 10.52).clouds).toEqual(DEFAULT_DETECTOR_PARAMS.clouds);
     expect(featureRadii(10)).toEqual({ texture: 1, near: 2, mid: 3, far: 6, context: FEATURE_CONTEXT });
   });
 
@@ -382,9 +383,10 @@ describe('atPixelSize', () => {
     expect(featureRadii(5)).toEqual({ texture: 2, near: 4, mid: 6, far: 12, context: 12 });
     const at08 = atPixelSize(DEFAULT_DETECTOR_PARAMS, 0.8);
     expect([at08.clouds.haloPx, at08.score.smoothRadius]).toEqual([75, 13]);
-    const at30 = atPixelSize(DEFAULT_DETECTOR_PARAMS, 30);
-    expect([at30.clouds.haloPx, at30.score.smoothRadius, at30.learned.seedPx]).toEqual([2, 0, 1]);
-    expect(featureRadii(30).texture).toBe(1);
+    // Coarser than 10 m (Landsat): the 10 m pixel counts stay.
+    const { score: s30, ...at30 } = atPixelSize(DEFAULT_DETECTOR_PARAMS, 30);
+    expect(at30).toEqual((({ score: _s, ...r }) => r)(DEFAULT_DETECTOR_PARAMS));
+    expect(s30).toEqual({ ...DEFAULT_DETECTOR_PARAMS.score, pixelSizeM: 10 });
     expect(() => atPixelSize(DEFAULT_DETECTOR_PARAMS, 0)).toThrow(/positive/);
   });
 });

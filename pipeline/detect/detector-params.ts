@@ -298,9 +298,15 @@ export function radiusAt(radius: number, pixelSizeM: number): number {
  * ground area, pixelSizeM set for the feature windows. At 10 m (9.5–10.5 m: OSCD's lon/lat grids
  * measure 9.97–10.52 m) every value equals the given one, so Sentinel-2 results do not move. The
  * hash and the stamp stay those of the given parameters.
+ *
+ * Grids coarser than 10 m (Landsat's 30 m) keep the 10 m pixel counts: a 30 m pixel has no finer
+ * detail for a smaller window to read, and shrinking them (smoothing 1 → 0 px, the halo 6 → 2 px,
+ * the texture and context windows to 1–2 px) cost Landsat Taizhou 16 more polygons and accuracy
+ * 0.9676 → 0.9672 with the 6-band model.
  */
 export function atPixelSize(params: DetectorParams, pixelSizeM: number): DetectorParams {
   if (!(pixelSizeM > 0)) throw new Error(`atPixelSize: pixel size must be a positive number of metres, got ${pixelSizeM}`);
+  pixelSizeM = Math.min(pixelSizeM, REFERENCE_PIXEL_M);
   const r = (v: number) => radiusAt(v, pixelSizeM);
   const areaRatio = (REFERENCE_PIXEL_M / pixelSizeM) ** 2;
   return {
