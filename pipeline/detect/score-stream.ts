@@ -12,7 +12,7 @@ import type { DetectorParams } from './detector-params.js';
 import { asEpochs, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
 import { ScorePool } from './score-pool.js';
-import { createScoreScratch, scorePixels, type LearnedScoring } from './score.js';
+import { createScoreScratch, rangeRadius, scorePixels, type LearnedScoring } from './score.js';
 import type { StageTimer } from './stage-timer.js';
 
 export interface TileScores {
@@ -62,7 +62,7 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   const stripRows = opts.stripRows ?? defaultStripRows(w, model !== null);
   // Halo rows read above and below each strip: the 3×3 before-range needs 1, the box means
   // (score smoothing, learned context) their radius more, so strip seams do not show.
-  const halo = (model ? Math.max(params.score.smoothRadius, featureRadii(params.score.pixelSizeM).context) : params.score.smoothRadius) + 1;
+  const halo = (model ? Math.max(params.score.smoothRadius, featureRadii(params.score.pixelSizeM).context) : params.score.smoothRadius) + rangeRadius(params.score.pixelSizeM);
   const strips: { win: Window; first: number; count: number }[] = [];
   for (let row = 0; row < h; row += stripRows) {
     const count = Math.min(stripRows, h - row);

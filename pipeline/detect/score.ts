@@ -160,6 +160,15 @@ export function isIlluminationChange(y: Float64Array, x: Float64Array, iB: numbe
 }
 
 /**
+ * Radius of the before-range neighbourhood, pixels: 10 m of ground (the 3×3 range of a 10 m grid,
+ * 5×5 at 5 m), at least 1 px. On a finer grid a 3×3 range spans too little ground to hold the
+ * texture a roof edge or a field border sweeps through when the epochs are a little off.
+ */
+export function rangeRadius(pixelSizeM = 10): number {
+  return Math.max(1, Math.round(10 / pixelSizeM));
+}
+
+/**
  * Writes `out.score` (σ units, ≥ 0, NaN where invalid or not observable) and
  * `out.type` (CHANGE_TYPE_CODES, with CLOUD_CANDIDATE_FLAG under cloud or shadow; NOT_OBSERVED on nodata) for rows `rows` of the grid
  * (default: all rows). `before` and `after` must share the grid; `fit` maps after onto before.
@@ -227,6 +236,7 @@ export function scorePixels(
   const planes = learned?.scratch.base;
   if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
   const useRange = params.score.rangeDifference !== false;
+  const rangeR = rangeRadius(params.score.pixelSizeM);
 
   for (let row = r0; row < r1; row++) {
     for (let col = 0; col < width; col++) {
@@ -271,8 +281,8 @@ export function scorePixels(
         // 3×3 before-range distance; neighbours off the raster or invalid are left out.
         m2 = 0;
         m2v = 0;
-        const rA = row > 0 ? row - 1 : row, rB = row + 1 < height ? row + 1 : row;
-        const cA = col > 0 ? col - 1 : col, cB = col + 1 < width ? col + 1 : col;
+        const rA = Math.max(0, row - rangeR), rB = Math.min(height - 1, row + rangeR);
+        const cA = Math.max(0, col - rangeR), cB = Math.min(width - 1, col + rangeR);
         for (let k = 0; k < nb; k++) {
           const b0 = src0[k];
           let lo = b0[i], hi = lo;
