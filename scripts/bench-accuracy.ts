@@ -14,6 +14,7 @@
  *
  *   npm run bench:accuracy [-- --data ../shared/data --out bench-results/accuracy.json]
  *                          [--params '{"model":"unsupervised"}'] [--bands blue,green,red,nir] [--only paris,bercy]
+ *   4-band model:          --bands blue,green,red,nir --params '{"model":"learned"}'
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -73,7 +74,8 @@ async function main(): Promise<void> {
   const only = arg('--only', '');
   const params: DetectorParams = parseDetectorParams(JSON.parse(arg('--params', '{}')), '--params');
   const names = [...OSCD_CITIES, 'taizhou'].filter((c) => !only || only.split(',').includes(c));
-  // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2: the 4-band model scores it).
+  // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2: 'auto' scores it
+  // unsupervised, --params '{"model":"learned"}' with the 4-band model and its leave-one-out folds).
   const onlyBands = args.includes('--bands') ? arg('--bands', '').split(',') : null;
   const sceneBands = onlyBands ?? ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
   const learned = usesLearnedModel(params, sceneBands);

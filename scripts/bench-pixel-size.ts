@@ -34,7 +34,7 @@ export interface PixelSizeRow {
 
 /** One city at 10 m and at 10/factor m through the product path, with `model` (a leave-one-city-out fold). */
 export async function comparePixelSizes(data: string, city: string, factor: number, bands: BandName[], model: ChangeModel | null, dir: string): Promise<PixelSizeRow> {
-  const params = parseDetectorParams(model ? {} : { model: 'unsupervised' }, 'bench:pixel-size');
+  const params = parseDetectorParams({ model: model ? 'learned' : 'unsupervised' }, 'bench:pixel-size');
   const runs = [];
   for (const f of [1, factor]) {
     const files = await resampledCityFiles(join(data, 'oscd'), city, f, dir);

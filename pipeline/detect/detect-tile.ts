@@ -94,11 +94,11 @@ const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
  * model's version (`+model.1.4.0` for the 6-band model, `+model-4band.1.0.0` for the 4-band one)
  * and the hash covers its weights, so a polygon traces back to both. `model` is the model that
  * scored (a tile), or the models a batch's tiles were scored with (modelsFor); omitted, every model
- * the parameters may use (under 'auto': both).
+ * the parameters may use ('auto': the 6-band model, as before the 4-band one existed; 'learned': both).
  */
 export function detectorStamp(params: DetectorParams, model?: ChangeModel | readonly ChangeModel[]): DetectorStamp {
   if (params.model === 'unsupervised') return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
-  const models = model === undefined ? [shippedChangeModel(), shippedChangeModel4Band()] : Array.isArray(model) ? model : [model as ChangeModel];
+  const models = model === undefined ? (params.model === 'learned' ? [shippedChangeModel(), shippedChangeModel4Band()] : [shippedChangeModel()]) : Array.isArray(model) ? model : [model as ChangeModel];
   if (!models.length) return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
   // The 6-band model keeps the stamp it always had (`+model.<version>`, hash of its weights alone).
   const version = models.map((m) => `+${modelNeedsSwir(m) ? 'model' : 'model-4band'}.${m.version}`).join('');
@@ -107,7 +107,8 @@ export function detectorStamp(params: DetectorParams, model?: ChangeModel | read
 
 /**
  * The model that scores a tile with these bands (null: the unsupervised score): the 6-band model
- * where both epochs have swir1 and swir2, the 4-band model (blue, green, red, nir) elsewhere.
+ * where both epochs have swir1 and swir2, the 4-band model (blue, green, red, nir) elsewhere under
+ * 'learned' (usesLearnedModel says when a model scores at all).
  */
 export function modelFor(params: DetectorParams, bands: readonly string[]): ChangeModel | null {
   if (!usesLearnedModel(params, bands)) return null;

@@ -346,22 +346,28 @@ describe('scorePixels with the learned model', () => {
 describe('model choice and stamp', () => {
   const six: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
   const four: BandName[] = ['blue', 'green', 'red', 'nir'];
-  it("'auto' takes the 6-band model where both epochs have swir1 and swir2, the 4-band one elsewhere", () => {
+  const learned = { ...DEFAULT_DETECTOR_PARAMS, model: 'learned' as const };
+  it("'learned' takes the 6-band model where both epochs have swir1 and swir2, the 4-band one elsewhere; 'auto' the unsupervised score there", () => {
+    expect(modelFor(learned, six)).toBe(shippedChangeModel());
+    expect(modelFor(learned, four)).toBe(shippedChangeModel4Band());
+    expect(modelFor(learned, [...four, 'swir1'])).toBe(shippedChangeModel4Band());
     expect(modelFor(DEFAULT_DETECTOR_PARAMS, six)).toBe(shippedChangeModel());
-    expect(modelFor(DEFAULT_DETECTOR_PARAMS, four)).toBe(shippedChangeModel4Band());
-    expect(modelFor(DEFAULT_DETECTOR_PARAMS, [...four, 'swir1'])).toBe(shippedChangeModel4Band());
-    expect(modelFor({ ...DEFAULT_DETECTOR_PARAMS, model: 'unsupervised' }, four)).toBeNull();
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, four)).toBeNull();
+    expect(modelFor({ ...DEFAULT_DETECTOR_PARAMS, model: 'unsupervised' }, six)).toBeNull();
   });
 
   it('names the model that scored in the stamp: the 6-band stamp is unchanged, the 4-band one has its own version and hash', () => {
     const m6 = shippedChangeModel(), m4 = shippedChangeModel4Band();
     expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, m6)).toEqual({ name: 'tuban-spectral-change', version: `0.7.0+model.${m6.version}`, paramsHash: paramsHash(DEFAULT_DETECTOR_PARAMS, modelHash(m6)) });
-    const s4 = detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four, four]));
+    const s4 = detectorStamp(learned, modelsFor(learned, [four, four]));
     expect(s4.version).toBe(`0.7.0+model-4band.${m4.version}`);
-    expect(s4.paramsHash).toBe(paramsHash(DEFAULT_DETECTOR_PARAMS, modelHash(m4)));
-    const both = detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four, six]));
+    expect(s4.paramsHash).toBe(paramsHash(learned, modelHash(m4)));
+    const both = detectorStamp(learned, modelsFor(learned, [four, six]));
     expect(both.version).toBe(`0.7.0+model.${m6.version}+model-4band.${m4.version}`);
-    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS).version).toBe(both.version);
+    expect(detectorStamp(learned).version).toBe(both.version);
+    // 'auto' stamps as before; a batch of 4-band tiles only, which it scores unsupervised, names no model.
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS)).toEqual(detectorStamp(DEFAULT_DETECTOR_PARAMS, m6));
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four])).version).toBe('0.7.0');
   });
 });
 
