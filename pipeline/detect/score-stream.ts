@@ -60,8 +60,9 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   const score = new Float32Array(w * h);
   const type = new Uint8Array(w * h);
   const stripRows = opts.stripRows ?? defaultStripRows(w, model !== null);
-  // Halo rows read above and below each strip: the 3×3 before-range needs 1, the box means
-  // (score smoothing, learned context) their radius more, so strip seams do not show.
+  // Halo rows read above and below each strip: the before-range needs its radius (1 at 10 m), the
+  // box means (score smoothing, learned context) their radius more, so strip seams do not show.
+  // Radii follow the tile's pixel size (params come through atPixelSize).
   const halo = (model ? Math.max(params.score.smoothRadius, featureRadii(params.score.pixelSizeM).context) : params.score.smoothRadius) + rangeRadius(params.score.pixelSizeM);
   const strips: { win: Window; first: number; count: number }[] = [];
   for (let row = 0; row < h; row += stripRows) {
