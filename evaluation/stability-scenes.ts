@@ -73,12 +73,13 @@ export interface ControlResult {
   coregistration: Coregistration | null;
 }
 
-export async function detect(beforePath: string, afterPath: string, params: DetectorParams): Promise<ControlResult> {
+/** `bands`: the bands the detector reads (the files hold BANDS): blue,green,red,nir for the 4-band path. */
+export async function detect(beforePath: string, afterPath: string, params: DetectorParams, bands: BandName[] = BANDS): Promise<ControlResult> {
   const [before, after] = await Promise.all([beforePath, afterPath].map((f) => catalogueTiles([f], { bands: BANDS })));
   const reader = await openTile(after.tiles[0]);
   const mosaic = await openMosaic(before.tiles);
   try {
-    const r = await detectTile(reader, mosaic, { params, bands: BANDS });
+    const r = await detectTile(reader, mosaic, { params, bands });
     return { polygons: r.detections.length, flaggedM2: r.detections.reduce((a, d) => a + d.areaM2, 0), coregistration: r.coregistration };
   } finally {
     await Promise.allSettled([reader.close(), mosaic.close()]);

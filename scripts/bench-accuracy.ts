@@ -22,6 +22,7 @@
  *
  *   npm run bench:accuracy [-- --data ../shared/data --out bench-results/accuracy.json]
  *                          [--params '{"model":"unsupervised"}'] [--bands blue,green,red,nir] [--only paris,bercy]
+ *   4-band model:          --bands blue,green,red,nir --params '{"model":"learned"}'
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -29,7 +30,7 @@ import { OSCD_CITIES, oscdCityFiles, taizhouFiles } from '../evaluation/bench-da
 import { addReliability, detectScene, emptyReliability, evaluateScene, type Reliability, type SceneResult } from '../evaluation/detect-scene.js';
 import { addCounts, pixelMetrics, type PixelCounts } from '../evaluation/metrics.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
-import { detectorStamp } from '../pipeline/detect/detect-tile.js';
+import { detectorStamp, modelFor } from '../pipeline/detect/detect-tile.js';
 import { flatParams, parseDetectorParams, usesLearnedModel, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { objectModelFits, type ObjectModel } from '../pipeline/detect/object-model.js';
 
@@ -111,13 +112,15 @@ async function main(): Promise<void> {
   const only = arg('--only', '');
   const params: DetectorParams = parseDetectorParams(JSON.parse(arg('--params', '{}')), '--params');
   const names = [...OSCD_CITIES, 'taizhou'].filter((c) => !only || only.split(',').includes(c));
-  // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2, takes the unsupervised path).
+  // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2: 'auto' scores it
+  // unsupervised, --params '{"model":"learned"}' with the 4-band model and its leave-one-out folds).
   const onlyBands = args.includes('--bands') ? arg('--bands', '').split(',') : null;
-  // Every bench scene has swir1, so 'auto' scores them all with the learned model unless --bands drops it.
-  const learned = usesLearnedModel(params, onlyBands ?? ['swir1', 'swir2']);
+  const sceneBands = onlyBands ?? ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
+  const learned = usesLearnedModel(params, sceneBands);
+  const fourBand = !(sceneBands.includes('swir1') && sceneBands.includes('swir2'));
   // Leave-one-city-out: each OSCD city is scored with the fold model that never saw it (written by
   // npm run train); Taizhou, never trained on, uses the shipped model.
-  const locoPath = arg('--loco', 'bench-results/change-model-loco.json');
+  const locoPath = arg('--loco', fourBand ? 'bench-results/change-model-4band-loco.json' : 'bench-results/change-model-loco.json');
   const folds: Record<string, ChangeModel> = learned ? (JSON.parse(readFileSync(locoPath, 'utf8')) as { folds: Record<string, ChangeModel> }).folds : {};
   // The object stage's folds: each city's candidates sorted by a model trained on the other cities' candidates only.
   const objectLocoPath = arg('--object-loco', 'bench-results/object-model-loco.json');
@@ -166,7 +169,7 @@ async function main(): Promise<void> {
     inSample = { oscd: r.oscd, pooled: r.pooled };
   }
   mkdirSync(dirname(outPath), { recursive: true });
-  const stamp = detectorStamp(params);
+  const stamp = detectorStamp(params, learned ? [modelFor(params, sceneBands)!] : []);
   writeFileSync(
     outPath,
     JSON.stringify(

@@ -19,7 +19,7 @@ describe('object weighting of training samples', () => {
   });
 
   it('rescales change-sample weights to a mean of 1, leaving the no-change samples out', () => {
-    const set = (y: number[], w: number[]) => ({ city: 'x', x: new Float32Array(0), y: Uint8Array.from(y), popWeight: new Float64Array(y.length), objectWeight: Float64Array.from(w), n: y.length });
+    const set = (y: number[], w: number[]) => ({ city: 'x', F: 0, x: new Float32Array(0), y: Uint8Array.from(y), popWeight: new Float64Array(y.length), objectWeight: Float64Array.from(w), n: y.length });
     // Change weights 0.5 and 0.25 (mean 0.375) across two cities; the no-change weight 7 is not counted.
     expect(objectWeightScale([set([1, 0], [0.5, 7]), set([1], [0.25])])).toBeCloseTo(1 / 0.375, 12);
   });

@@ -28,9 +28,11 @@ import { fileURLToPath } from 'node:url';
 import { OSCD_CITIES, oscdCityFiles } from '../evaluation/bench-data.js';
 import { withScene } from '../evaluation/detect-scene.js';
 import { REF_CHANGE, REF_IGNORE } from '../evaluation/metrics.js';
-import { FEATURE_COUNT, FEATURE_NAMES } from '../pipeline/detect/change-features.js';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_NAMES_4BAND } from '../pipeline/detect/change-features.js';
+import type { BandName } from '../geo/raster.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
-import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, atPixelSize, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { pixelSizeM } from '../pipeline/detect/detect-tile.js';
 import { fitEpochs } from '../pipeline/detect/epoch-fit.js';
 import { streamScores, type StripObserver } from '../pipeline/detect/score-stream.js';
 import { StageTimer } from '../pipeline/detect/stage-timer.js';
@@ -38,6 +40,24 @@ import { CLOUD_CANDIDATE_FLAG } from '../pipeline/detect/score.js';
 import { labelComponents } from '../geo/kernels/label.js';
 
 export const MODEL_VERSION = '1.4.0';
+/** Version of the 4-band model (change-model-4band.json); its stamp reads `+model-4band.<version>`. */
+export const MODEL_VERSION_4BAND = '1.0.0';
+
+/** A model the trainer fits: its features (a subset of FEATURE_NAMES, in order), the bands it reads, where it is written. */
+export interface ModelSpec {
+  name: '6band' | '4band';
+  version: string;
+  features: readonly string[];
+  bands: BandName[];
+  file: string;
+  locoFile: string;
+}
+
+export const MODEL_SPECS: readonly ModelSpec[] = [
+  { name: '6band', version: MODEL_VERSION, features: FEATURE_NAMES, bands: ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'], file: 'change-model.json', locoFile: 'change-model-loco.json' },
+  // GF-1/2/6, ZY-3, SuperView, PlanetScope: the same cities read through the four 10 m bands only.
+  { name: '4band', version: MODEL_VERSION_4BAND, features: FEATURE_NAMES_4BAND, bands: ['blue', 'green', 'red', 'nir'], file: 'change-model-4band.json', locoFile: 'change-model-4band-loco.json' },
+];
 /** 0 = every change pixel equal; 1 = every change object equal. */
 const OBJECT_WEIGHT_EXPONENT = 0.5;
 const NO_CHANGE_RATE = 0.06;
@@ -46,7 +66,9 @@ const NEWTON_ITERATIONS = 12;
 
 interface CitySamples {
   city: string;
-  x: Float32Array; // n × FEATURE_COUNT
+  /** Columns per sample (the model's feature count). */
+  F: number;
+  x: Float32Array; // n × F
   y: Uint8Array;
   /** Weight of each sample as a stand-in for all labelled pixels (1 for change, 1/rate for no-change). */
   popWeight: Float64Array;
@@ -70,16 +92,21 @@ const placeholderModel = (): ChangeModel => ({
 
 /** Streams a scene through the detector's first two stages (fit, scores) with the learned features observed strip by strip. */
 async function observeFeatures(files: Parameters<typeof withScene>[0], params: DetectorParams, observe: StripObserver): Promise<void> {
-  const learnedParams: DetectorParams = { ...params, model: 'learned' };
-  await withScene(files, async ({ pair, bands }) => {
+  await withScene(files, async ({ pair, bands, grid }) => {
+    // The stages' radii in this scene's pixels, as detectPair sets them (identical at OSCD's 10 m).
+    const learnedParams: DetectorParams = { ...atPixelSize(params, pixelSizeM(grid)), model: 'learned' };
     const timer = new StageTimer();
     const fitted = await fitEpochs(pair, bands, learnedParams.score);
     await streamScores(fitted.pair, { bands, params: learnedParams, fit: fitted.fit, model: placeholderModel(), workers: 0, observe, timer });
   });
 }
 
-export async function citySamples(data: string, city: string, params: DetectorParams): Promise<CitySamples> {
-  const files = await oscdCityFiles(join(data, 'oscd'), city);
+export async function citySamples(data: string, city: string, params: DetectorParams, spec: ModelSpec = MODEL_SPECS[0]): Promise<CitySamples> {
+  const all = await oscdCityFiles(join(data, 'oscd'), city);
+  const files = { ...all, bands: all.bands.filter((b) => spec.bands.includes(b)) };
+  // The model's features, as planes of the full feature set (a 4-band model reads a subset).
+  const cols = spec.features.map((f) => (FEATURE_NAMES as readonly string[]).indexOf(f));
+  const F = cols.length;
   const seed = Number.parseInt(createHash('sha256').update(city).digest('hex').slice(0, 8), 16);
   const rows: number[][] = [];
   const ys: number[] = [];
@@ -97,10 +124,10 @@ export async function citySamples(data: string, city: string, params: DetectorPa
       if (r === REF_IGNORE || types[k] & CLOUD_CANDIDATE_FLAG) continue;
       const change = r === REF_CHANGE;
       if (!change && hash01(seed, i) >= NO_CHANGE_RATE) continue;
-      const v = new Array<number>(FEATURE_COUNT);
+      const v = new Array<number>(F);
       let ok = true;
-      for (let f = 0; f < FEATURE_COUNT; f++) {
-        v[f] = planes[f][k];
+      for (let f = 0; f < F; f++) {
+        v[f] = planes[cols[f]][k];
         if (!Number.isFinite(v[f])) ok = false;
       }
       if (!ok) continue; // not observable: the product never scores it either
@@ -111,9 +138,9 @@ export async function citySamples(data: string, city: string, params: DetectorPa
     }
   });
   const n = rows.length;
-  const x = new Float32Array(n * FEATURE_COUNT);
-  for (let j = 0; j < n; j++) x.set(rows[j], j * FEATURE_COUNT);
-  return { city, x, y: Uint8Array.from(ys), popWeight: Float64Array.from(ws), objectWeight: Float64Array.from(ow), n };
+  const x = new Float32Array(n * F);
+  for (let j = 0; j < n; j++) x.set(rows[j], j * F);
+  return { city, F, x, y: Uint8Array.from(ys), popWeight: Float64Array.from(ws), objectWeight: Float64Array.from(ow), n };
 }
 
 /** Per pixel, the pixel count of the labelled change object (8-connected) it belongs to; 0 off change. */
@@ -164,8 +191,8 @@ function cholSolve(a: Float64Array, b: Float64Array, d: number): Float64Array {
 }
 
 /** Class-balanced, L2-regularised logistic regression by Newton's method on standardised features. */
-export function fitLogistic(sets: CitySamples[], names: string[]): ChangeModel {
-  const F = FEATURE_COUNT;
+export function fitLogistic(sets: CitySamples[], names: string[], version = MODEL_VERSION): ChangeModel {
+  const F = names.length;
   const d = F + 1;
   let n = 0, nPos = 0;
   for (const s of sets) { n += s.n; for (let j = 0; j < s.n; j++) nPos += s.y[j]; }
@@ -205,7 +232,7 @@ export function fitLogistic(sets: CitySamples[], names: string[]): ChangeModel {
     if (mx < 1e-6) break;
   }
   const model: ChangeModel = {
-    kind: 'logistic', version: MODEL_VERSION, features: names,
+    kind: 'logistic', version, features: names,
     mean: [...mean].map((v) => +v.toPrecision(7)), scale: [...scale].map((v) => +v.toPrecision(7)),
     weights: [...beta.subarray(0, F)].map((v) => +v.toPrecision(7)), bias: +beta[F].toPrecision(7),
     threshold: 0.5, trainedOn: sets.map((s) => s.city), dataHash: '',
@@ -227,8 +254,8 @@ const ROW_SAMPLE = 0.5;
  * bins per feature, row subsampling 0.5 per tree (deterministic). Complete trees: a node without a
  * useful split sends everything left (threshold +∞ stored as 3e38).
  */
-export function fitBoosted(sets: CitySamples[], names: string[]): ChangeModel {
-  const F = FEATURE_COUNT;
+export function fitBoosted(sets: CitySamples[], names: string[], version = MODEL_VERSION): ChangeModel {
+  const F = names.length;
   let n = 0, nPos = 0;
   for (const s of sets) { n += s.n; for (let j = 0; j < s.n; j++) nPos += s.y[j]; }
   const x = new Float32Array(n * F), y = new Uint8Array(n), ow = new Float64Array(n);
@@ -316,7 +343,7 @@ export function fitBoosted(sets: CitySamples[], names: string[]): ChangeModel {
     treeLeaf.push(...leaf);
   }
   const model: ChangeModel = {
-    kind: 'boosted', version: MODEL_VERSION, features: names, mean: [], scale: [], weights: [], bias: 0,
+    kind: 'boosted', version, features: names, mean: [], scale: [], weights: [], bias: 0,
     treeFeature, treeThreshold, treeLeaf, threshold: 0.5, trainedOn: sets.map((s) => s.city), dataHash: '',
   };
   model.threshold = chooseThreshold(model, sets);
@@ -324,18 +351,19 @@ export function fitBoosted(sets: CitySamples[], names: string[]): ChangeModel {
 }
 
 function predict(m: ChangeModel, x: Float32Array, j: number): number {
+  const F = m.features.length;
   if (m.kind === 'boosted') {
     let z = m.bias;
     const tf = m.treeFeature!, tt = m.treeThreshold!, tl = m.treeLeaf!;
     for (let t = 0; t < tl.length / 8; t++) {
       let k = 0;
-      for (let d = 0; d < 3; d++) k = 2 * k + (x[j * FEATURE_COUNT + tf[t * 7 + k]] <= tt[t * 7 + k] ? 1 : 2);
+      for (let d = 0; d < 3; d++) k = 2 * k + (x[j * F + tf[t * 7 + k]] <= tt[t * 7 + k] ? 1 : 2);
       z += tl[t * 8 + k - 7];
     }
     return 1 / (1 + Math.exp(-z));
   }
   let eta = m.bias;
-  for (let f = 0; f < FEATURE_COUNT; f++) eta += (m.weights[f] * (x[j * FEATURE_COUNT + f] - m.mean[f])) / m.scale[f];
+  for (let f = 0; f < F; f++) eta += (m.weights[f] * (x[j * F + f] - m.mean[f])) / m.scale[f];
   return 1 / (1 + Math.exp(-eta));
 }
 
@@ -376,12 +404,22 @@ async function main(): Promise<void> {
   const arg = (k: string, d: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
   const data = arg('--data', '../shared/data');
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  // --models 6band,4band (default both): which of MODEL_SPECS to fit.
+  const wanted = arg('--models', MODEL_SPECS.map((m) => m.name).join(',')).split(',');
+  const unknown = wanted.filter((w) => !MODEL_SPECS.some((m) => m.name === w));
+  if (unknown.length) throw new Error(`--models: unknown ${unknown.join(',')}; give some of ${MODEL_SPECS.map((m) => m.name).join(',')}`);
+  for (const spec of MODEL_SPECS.filter((m) => wanted.includes(m.name))) await trainModel(spec, data, root, arg('--kind', 'boosted'));
+}
+
+/** Fits one model (and its leave-one-city-out folds) on the 9 OSCD cities and writes both files. */
+async function trainModel(spec: ModelSpec, data: string, root: string, kind: string): Promise<void> {
+  console.log(`== ${spec.name} model ${spec.version}: ${spec.bands.join(',')}, ${spec.features.length} features`);
   const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS };
   const sets: CitySamples[] = [];
   const hash = createHash('sha256');
   for (const city of OSCD_CITIES) {
     const t0 = performance.now();
-    const s = await citySamples(data, city, params);
+    const s = await citySamples(data, city, params, spec);
     sets.push(s);
     hash.update(readFileSync(join(data, 'oscd', 'labels', city, `${city}-cm.tif`)));
     let pos = 0;
@@ -389,22 +427,24 @@ async function main(): Promise<void> {
     console.log(`${city.padEnd(12)} ${s.n} samples (${pos} change) ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const dataHash = hash.digest('hex').slice(0, 16);
-  const names = [...FEATURE_NAMES];
-  const kind = arg('--kind', 'boosted');
-  const fitModel = kind === 'logistic' ? fitLogistic : fitBoosted;
-  const training = { kind, trees: TREES, shrink: SHRINK, bins: BINS, minLeafHess: MIN_LEAF_HESS, rowSample: ROW_SAMPLE, lambda: LAMBDA, noChangeRate: NO_CHANGE_RATE, objectWeightExponent: OBJECT_WEIGHT_EXPONENT, samples: sets.reduce((a, s) => a + s.n, 0), params: 'DEFAULT_DETECTOR_PARAMS' };
+  const names = [...spec.features];
+  const fit = (s: CitySamples[]) => (kind === 'logistic' ? fitLogistic : fitBoosted)(s, names, spec.version);
+  const training = {
+    kind, trees: TREES, shrink: SHRINK, bins: BINS, minLeafHess: MIN_LEAF_HESS, rowSample: ROW_SAMPLE, lambda: LAMBDA, noChangeRate: NO_CHANGE_RATE, objectWeightExponent: OBJECT_WEIGHT_EXPONENT,
+    samples: sets.reduce((a, s) => a + s.n, 0), params: 'DEFAULT_DETECTOR_PARAMS', ...(spec.name === '6band' ? {} : { bands: spec.bands }),
+  };
   const folds: Record<string, ChangeModel> = {};
   for (const held of OSCD_CITIES) {
     const t0 = performance.now();
-    const m = fitModel(sets.filter((s) => s.city !== held), names);
+    const m = fit(sets.filter((s) => s.city !== held));
     folds[held] = { ...m, dataHash, training: { ...training, heldOut: held } };
     console.log(`fold −${held.padEnd(12)} threshold ${m.threshold.toFixed(3)}, training object-weighted F1 ${lastTrainF1.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  const final: ChangeModel = { ...fitModel(sets, names), dataHash, training };
+  const final: ChangeModel = { ...fit(sets), dataHash, training };
   console.log(`final: threshold ${final.threshold.toFixed(3)}, training object-weighted F1 ${lastTrainF1.toFixed(3)}`);
-  const modelPath = join(root, 'pipeline', 'detect', 'change-model.json');
+  const modelPath = join(root, 'pipeline', 'detect', spec.file);
   writeFileSync(modelPath, `${JSON.stringify(final, null, 1)}\n`);
-  const locoPath = join(root, 'bench-results', 'change-model-loco.json');
+  const locoPath = join(root, 'bench-results', spec.locoFile);
   mkdirSync(dirname(locoPath), { recursive: true });
   writeFileSync(locoPath, `${JSON.stringify({ note: 'fold k is trained on the 8 OSCD cities other than k', folds }, null, 1)}\n`);
   console.log(`wrote ${modelPath} and ${locoPath}`);

@@ -8,7 +8,7 @@ import { openMosaic, openTile } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../schemas/jobs.js';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import { loadRuleTable } from '../route/load-rule-table.js';
-import { detectTile, detectorStamp } from '../detect/detect-tile.js';
+import { detectTile, detectorStamp, modelsFor } from '../detect/detect-tile.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
 import { asTubanError } from '../../schemas/errors.js';
 import { config } from '../config.js';
@@ -96,7 +96,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const t0 = performance.now();
       const plan = await planOf(batchId);
       const params = detectorParamsFor(plan.args);
-      const stamp = detectorStamp(params);
+      // Names the model(s) the batch's tiles were scored with: 6-band, 4-band or both.
+      const stamp = detectorStamp(params, modelsFor(params, plan.tiles.map((t) => t.bands)));
       const detections = await repo.loadDetections(db, batchId);
       ctx.progress(0.2);
       const tileIds = plan.tiles.map((t) => t.tile.id);

@@ -30,8 +30,41 @@ export const FEATURE_NAMES = [
 ] as const;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
-/** Rows of context the features read on each side of an output row (largest box radius). */
+/**
+ * The features that read swir (NDBI and the swir differences). A 4-band tile (GF-1/2/6, ZY-3,
+ * SuperView, PlanetScope: blue, green, red, nir only) has none of them: scorePixels writes 0 into
+ * their base planes there, and the 4-band model never reads them.
+ */
+export const SWIR_FEATURES: readonly string[] = ['dSwir1', 'dSwir2', 'ndbi0', 'ndbi1', 'dSwir1_b2', 'ndbi1_b2'];
+
+/** Feature vector of the 4-band model, in order: FEATURE_NAMES without the swir features (a model's planes are looked up by name). */
+export const FEATURE_NAMES_4BAND: readonly string[] = FEATURE_NAMES.filter((f) => !SWIR_FEATURES.includes(f));
+
+/** Rows of context the features read on each side of an output row (largest box radius) on a 10 m grid; featureRadii(p).context elsewhere. */
 export const FEATURE_CONTEXT = 6;
+
+/**
+ * Radii of the feature windows in pixels of a grid of `pixelSizeM` metres. The windows are set in
+ * metres (texture 10 m, near 20 m, mid 30 m, far 60 m: the 1, 2, 3 and 6 pixels the model was
+ * trained with on Sentinel-2's 10 m grid), so a 5 m tile reads the same ground (2, 4, 6, 12 px).
+ * The texture window keeps at least 1 px: a standard deviation over one pixel is no texture.
+ */
+export interface FeatureRadii {
+  texture: number;
+  near: number;
+  mid: number;
+  far: number;
+  /** Largest of them: rows of context on each side of an output row. */
+  context: number;
+}
+
+export function featureRadii(pixelSizeM = 10): FeatureRadii {
+  const px = (m: number) => Math.round(m / pixelSizeM);
+  const r = { texture: Math.max(1, px(10)), near: px(20), mid: px(30), far: px(60) };
+  return { ...r, context: Math.max(r.texture, r.near, r.mid, r.far) };
+}
+
+const RADII_10M = featureRadii(10);
 
 /** Signed differences are clipped here (σ units): a cloud edge of 200 σ must not dominate a linear model. */
 export const D_CLIP = 30;
@@ -64,7 +97,7 @@ export function createFeatureScratch(width: number, rows: number): FeatureScratc
  * width × height strip, writes the FEATURE_COUNT planes of `out` (each count × width, row 0 =
  * strip row `first`). Invalid pixels come out NaN in the per-pixel features.
  */
-export function contextFeatures(sc: FeatureScratch, width: number, height: number, first: number, count: number, out: Float32Array[]): void {
+export function contextFeatures(sc: FeatureScratch, width: number, height: number, first: number, count: number, out: Float32Array[], radii: FeatureRadii = RADII_10M): void {
   const nOut = width * count;
   const base = sc.base;
   const off = first * width;
@@ -72,19 +105,19 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
   const box = (p: BasePlane, r: number, f: number) => boxMeanRows(base[BASE[p]], width, height, r, first, count, sc, out[f]);
   let f = 0;
   for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'ndbi0', 'ndbi1', 'br0', 'br1'] as const) copy(p, f++);
-  box('lr', 1, f++);
-  box('lr', 3, f++);
-  box('lr', 6, f++);
-  box('dSwir1', 2, f++);
-  box('ndbi1', 2, f++);
-  for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir'] as const) box(p, 2, f++);
+  box('lr', radii.texture, f++);
+  box('lr', radii.mid, f++);
+  box('lr', radii.far, f++);
+  box('dSwir1', radii.near, f++);
+  box('ndbi1', radii.near, f++);
+  for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir'] as const) box(p, radii.near, f++);
   // Texture: 3×3 std of brightness per epoch and its log ratio (new roofs and roads add edges).
   const fStd0 = f++, fStd1 = f++, fRatio = f++;
   const m0 = out[fStd0], m1 = out[fStd1];
-  boxMeanRows(base[BASE.br0], width, height, 1, first, count, sc, m0);
-  boxMeanRows(base[BASE.br1], width, height, 1, first, count, sc, m1);
-  boxMeanRows(base[BASE.br0sq], width, height, 1, first, count, sc, sc.t0);
-  boxMeanRows(base[BASE.br1sq], width, height, 1, first, count, sc, sc.t1);
+  boxMeanRows(base[BASE.br0], width, height, radii.texture, first, count, sc, m0);
+  boxMeanRows(base[BASE.br1], width, height, radii.texture, first, count, sc, m1);
+  boxMeanRows(base[BASE.br0sq], width, height, radii.texture, first, count, sc, sc.t0);
+  boxMeanRows(base[BASE.br1sq], width, height, radii.texture, first, count, sc, sc.t1);
   const ratio = out[fRatio];
   for (let i = 0; i < nOut; i++) {
     const s0 = Math.sqrt(Math.max(0, sc.t0[i] - m0[i] * m0[i]));
@@ -93,6 +126,6 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
     m1[i] = s1;
     ratio[i] = Math.log((s1 + 0.005) / (s0 + 0.005));
   }
-  box('dNdvi', 3, f++);
+  box('dNdvi', radii.mid, f++);
   if (f !== FEATURE_COUNT) throw new Error(`contextFeatures: wrote ${f} of ${FEATURE_COUNT} features`);
 }

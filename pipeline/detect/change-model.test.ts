@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FEATURE_COUNT, FEATURE_NAMES } from './change-features.js';
-import { TREE_LEAVES, TREE_NODES, checkModel, foldModel, modelHash, predictPlanes, shippedChangeModel, type ChangeModel } from './change-model.js';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_NAMES_4BAND, SWIR_FEATURES } from './change-features.js';
+import { TREE_LEAVES, TREE_NODES, checkModel, foldModel, modelHash, modelNeedsSwir, predictPlanes, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 
 /** One depth-3 tree that splits only on feature 0 at 1.0 (every node), leaves −2 … +2. */
 function oneTree(): ChangeModel {
@@ -49,10 +49,36 @@ describe('change model', () => {
     expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(-z)), 5);
   });
 
-  it('refuses a model whose features differ from this build', () => {
+  it('refuses a model with a feature this build does not compute', () => {
     const m = oneTree();
-    m.features = m.features.slice(1);
+    m.features = [...m.features.slice(1), 'dCoastal'];
     expect(() => checkModel(m)).toThrow(/npm run train/);
+  });
+
+  it('reads a 4-band model\'s k-th feature from the plane of its name, not from plane k', () => {
+    // The tree splits on the model's feature 0 = 'dBlue' (plane 0) in the 6-band list, but on
+    // 'lr' in the 4-band one: lr is plane 6 of FEATURE_NAMES and feature 2 of FEATURE_NAMES_4BAND.
+    const m = { ...oneTree(), features: [...FEATURE_NAMES_4BAND], treeFeature: Array(TREE_NODES).fill(FEATURE_NAMES_4BAND.indexOf('lr')) };
+    const planes = Array.from({ length: FEATURE_COUNT }, () => new Float32Array([0.5]));
+    planes[FEATURE_NAMES.indexOf('lr')][0] = 3;
+    const out = new Float32Array(1);
+    predictPlanes(foldModel(checkModel(m)), planes, Int32Array.from([0]), 1, out);
+    expect(out[0]).toBeCloseTo(1 / (1 + Math.exp(-2)), 5);
+  });
+
+  it('refuses features out of this build\'s order, and trees that split on a feature the model does not list', () => {
+    expect(() => checkModel({ ...oneTree(), features: ['lr', 'dBlue'] })).toThrow(/npm run train/);
+    expect(() => checkModel({ ...oneTree(), features: ['dBlue', 'lr'], treeFeature: Array(TREE_NODES).fill(2) })).toThrow(/does not list/);
+  });
+
+  it('ships a 4-band model (no swir feature) trained on the same cities, with a version of its own', () => {
+    const m4 = shippedChangeModel4Band();
+    expect(m4.features).toEqual([...FEATURE_NAMES_4BAND]);
+    expect(m4.features.some((f) => SWIR_FEATURES.includes(f))).toBe(false);
+    expect(modelNeedsSwir(m4)).toBe(false);
+    expect(modelNeedsSwir(shippedChangeModel())).toBe(true);
+    expect([...m4.trainedOn].sort()).toEqual([...shippedChangeModel().trainedOn].sort());
+    expect(modelHash(m4)).not.toBe(modelHash(shippedChangeModel()));
   });
 
   it('ships a boosted model trained on the OSCD cities only, whose hash changes with its weights', () => {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { FEATURE_COUNT, FEATURE_NAMES } from './change-features.js';
+import { FEATURE_COUNT, FEATURE_NAMES, SWIR_FEATURES } from './change-features.js';
 
 export interface ChangeModel {
   /** 'boosted': trees below, logit = bias + Σ leaf; 'logistic': logit = bias + Σ weights·(x − mean)/scale. */
@@ -43,27 +43,41 @@ export function modelHash(m: ChangeModel): string {
   return createHash('sha256').update(canon).digest('hex').slice(0, 12);
 }
 
+/**
+ * Checks a model against this build: its features must be FEATURE_NAMES' in their order, all of
+ * them (the 6-band model) or some (the 4-band model, FEATURE_NAMES_4BAND); each is read from the
+ * plane of that name.
+ */
 export function checkModel(m: ChangeModel): ChangeModel {
   const names = FEATURE_NAMES as readonly string[];
-  if (m.features.length !== FEATURE_COUNT || m.features.some((f, i) => f !== names[i])) {
-    throw new Error(`change model ${m.version}: features [${m.features.join(',')}] do not match this build's [${names.join(',')}]; retrain with npm run train`);
+  const at = m.features.map((f) => names.indexOf(f));
+  if (!m.features.length || at.some((i, k) => i < 0 || (k > 0 && i <= at[k - 1]))) {
+    throw new Error(`change model ${m.version}: features [${m.features.join(',')}] are not in this build's [${names.join(',')}]; retrain with npm run train`);
   }
+  const F = m.features.length;
   if (m.kind === 'logistic') {
-    for (const a of [m.mean, m.scale, m.weights]) if (a.length !== FEATURE_COUNT) throw new Error(`change model ${m.version}: expected ${FEATURE_COUNT} coefficients`);
+    for (const a of [m.mean, m.scale, m.weights]) if (a.length !== F) throw new Error(`change model ${m.version}: expected ${F} coefficients`);
   } else {
     const t = (m.treeLeaf?.length ?? 0) / TREE_LEAVES;
     if (!t || m.treeFeature?.length !== t * TREE_NODES || m.treeThreshold?.length !== t * TREE_NODES) throw new Error(`change model ${m.version}: tree arrays do not describe whole depth-${TREE_DEPTH} trees`);
+    if (m.treeFeature.some((f) => f < 0 || f >= F)) throw new Error(`change model ${m.version}: a tree splits on a feature it does not list`);
   }
   return m;
 }
 
-let shipped: ChangeModel | null = null;
+/** Whether a model reads swir features (the 6-band model), so needs swir1 and swir2 in both epochs. */
+export function modelNeedsSwir(m: ChangeModel): boolean {
+  return m.features.some((f) => SWIR_FEATURES.includes(f));
+}
 
-/** The model shipped with this build (pipeline/detect/change-model.json), loaded once. */
-export function shippedChangeModel(): ChangeModel {
-  if (!shipped) {
+/** The shipped models by file name, loaded once each. */
+const shipped = new Map<string, ChangeModel>();
+
+function loadShipped(file: string): ChangeModel {
+  let m = shipped.get(file);
+  if (!m) {
     // Read beside the source or the built file (tsc copies no JSON it does not import).
-    const candidates = [new URL('./change-model.json', import.meta.url), new URL('../../../pipeline/detect/change-model.json', import.meta.url)];
+    const candidates = [new URL(`./${file}`, import.meta.url), new URL(`../../../pipeline/detect/${file}`, import.meta.url)];
     let text: string | null = null;
     for (const u of candidates) {
       try {
@@ -73,10 +87,24 @@ export function shippedChangeModel(): ChangeModel {
         /* try the next */
       }
     }
-    if (text === null) throw new Error('change-model.json not found beside pipeline/detect: run npm run train');
-    shipped = checkModel(JSON.parse(text) as ChangeModel);
+    if (text === null) throw new Error(`${file} not found beside pipeline/detect: run npm run train`);
+    m = checkModel(JSON.parse(text) as ChangeModel);
+    shipped.set(file, m);
   }
-  return shipped;
+  return m;
+}
+
+/** The 6-band model shipped with this build (pipeline/detect/change-model.json): tiles whose epochs both have swir1/swir2. */
+export function shippedChangeModel(): ChangeModel {
+  return loadShipped('change-model.json');
+}
+
+/**
+ * The 4-band model shipped with this build (pipeline/detect/change-model-4band.json): blue, green,
+ * red and nir only, for GF-1/2/6, ZY-3, SuperView, PlanetScope and any tile without swir.
+ */
+export function shippedChangeModel4Band(): ChangeModel {
+  return loadShipped('change-model-4band.json');
 }
 
 export const TREE_DEPTH = 3;
@@ -97,13 +125,16 @@ export interface FoldedModel {
 export function foldModel(m: ChangeModel): FoldedModel {
   const w = new Float64Array(FEATURE_COUNT);
   let b = m.bias;
+  // The model's k-th feature lives in the plane of its name (a 4-band model lists a subset).
+  const plane = m.features.map((f) => (FEATURE_NAMES as readonly string[]).indexOf(f));
   if (m.kind === 'boosted') {
     const count = m.treeLeaf!.length / TREE_LEAVES;
-    return { w, b, trees: { feature: Int32Array.from(m.treeFeature!), threshold: Float32Array.from(m.treeThreshold!), leaf: Float32Array.from(m.treeLeaf!), count } };
+    return { w, b, trees: { feature: Int32Array.from(m.treeFeature!, (f) => plane[f]), threshold: Float32Array.from(m.treeThreshold!), leaf: Float32Array.from(m.treeLeaf!), count } };
   }
-  for (let f = 0; f < FEATURE_COUNT; f++) {
-    w[f] = m.weights[f] / m.scale[f];
-    b -= w[f] * m.mean[f];
+  for (let k = 0; k < plane.length; k++) {
+    const f = plane[k];
+    w[f] = m.weights[k] / m.scale[k];
+    b -= w[f] * m.mean[k];
   }
   return { w, b };
 }

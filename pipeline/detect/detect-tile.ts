@@ -22,9 +22,9 @@ import { TubanError } from '../../schemas/errors.js';
 import { config } from '../config.js';
 import type { DetectorStamp } from '../../schemas/polygon.js';
 import type { Detection } from '../model.js';
-import { modelHash, shippedChangeModel, type ChangeModel } from './change-model.js';
+import { modelHash, modelNeedsSwir, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 import { extractComponents } from './components.js';
-import { DETECTOR_NAME, DETECTOR_VERSION, componentParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
+import { DETECTOR_NAME, DETECTOR_VERSION, atPixelSize, componentParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
 import { fitEpochs, type Coregistration } from './epoch-fit.js';
 import { tilePair, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
@@ -93,21 +93,42 @@ export interface DetectPairOptions extends DetectTileOptions {
 const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
 
 /**
- * Name, version and parameter hash of the detector. With the learned model the version names the
- * model's version and the hash covers its weights, so a polygon traces back to both.
+ * Name, version and parameter hash of the detector. With a learned model the version names the
+ * model's version (`+model.1.4.0` for the 6-band model, `+model-4band.1.0.0` for the 4-band one)
+ * and the hash covers its weights, so a polygon traces back to both. `model` is the model that
+ * scored (a tile), or the models a batch's tiles were scored with (modelsFor); omitted, every model
+ * the parameters may use ('auto': the 6-band model, as before the 4-band one existed; 'learned': both).
  */
-export function detectorStamp(params: DetectorParams, model?: ChangeModel, objectModel?: ObjectModel | null): DetectorStamp {
-  // 'auto' may use the model on any tile, so its stamp names the model (and its object model) too.
+export function detectorStamp(params: DetectorParams, model?: ChangeModel | readonly ChangeModel[], objectModel?: ObjectModel | null): DetectorStamp {
   if (params.model === 'unsupervised') return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
-  const m = model ?? shippedChangeModel();
-  const om = objectModel === undefined ? objectModelFor(m, params.learned.objectStage) : objectModel;
-  if (!om) return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}+model.${m.version}`, paramsHash: paramsHash(params, modelHash(m)) };
-  return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}+model.${m.version}+objects.${om.version}`, paramsHash: paramsHash(params, `${modelHash(m)}+${objectModelHash(om)}`) };
+  const models = model === undefined ? (params.model === 'learned' ? [shippedChangeModel(), shippedChangeModel4Band()] : [shippedChangeModel()]) : Array.isArray(model) ? model : [model as ChangeModel];
+  if (!models.length) return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
+  // The object stage exists for the 6-band model's candidates only (objectModelFor says which).
+  const objectModels = objectModel !== undefined ? (objectModel ? [objectModel] : []) : [...new Set(models.map((m) => objectModelFor(m, params.learned.objectStage)).filter((om): om is ObjectModel => om !== null))];
+  // The 6-band model keeps the stamp it always had (`+model.<version>`, hash of its weights alone).
+  const version = models.map((m) => `+${modelNeedsSwir(m) ? 'model' : 'model-4band'}.${m.version}`).join('') + objectModels.map((om) => `+objects.${om.version}`).join('');
+  const weights = [...models.map(modelHash), ...objectModels.map(objectModelHash)].join('+');
+  return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}${version}`, paramsHash: paramsHash(params, weights) };
 }
 
-/** The model that scores a tile with these bands: the shipped one, or none (unsupervised). */
+/**
+ * The model that scores a tile with these bands (null: the unsupervised score): the 6-band model
+ * where both epochs have swir1 and swir2, the 4-band model (blue, green, red, nir) elsewhere under
+ * 'learned' (usesLearnedModel says when a model scores at all).
+ */
 export function modelFor(params: DetectorParams, bands: readonly string[]): ChangeModel | null {
-  return usesLearnedModel(params, bands) ? shippedChangeModel() : null;
+  if (!usesLearnedModel(params, bands)) return null;
+  return bands.includes('swir1') && bands.includes('swir2') ? shippedChangeModel() : shippedChangeModel4Band();
+}
+
+/** The distinct models a batch's tiles (their bands) are scored with, 6-band first: what its stamp names. */
+export function modelsFor(params: DetectorParams, tileBands: readonly (readonly string[])[]): ChangeModel[] {
+  const models = new Set<ChangeModel>();
+  for (const b of tileBands) {
+    const m = modelFor(params, b);
+    if (m) models.add(m);
+  }
+  return [...models].sort((a, b) => Number(modelNeedsSwir(b)) - Number(modelNeedsSwir(a)));
 }
 
 /** The product: the current tile against the prior mosaic warped onto it. */
@@ -122,7 +143,14 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
  * that drops them frees them).
  */
 export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Promise<{ detection: TileDetection; rasters: TileRasters }> {
-  const { bands, model, params } = opts;
+  const { bands, model } = opts;
+  // Radii are set in metres (REFERENCE_PIXEL_M): the stages get them in this tile's pixels. The
+  // stamp and hash stay those of the given parameters.
+  const pixelAreaM2 = approxPixelAreaM2(pair.grid);
+  const params = atPixelSize(opts.params, Math.sqrt(pixelAreaM2));
+  if (model && modelNeedsSwir(model) && !(bands.includes('swir1') && bands.includes('swir2'))) {
+    throw new Error(`change model ${model.version} reads swir, and ${pair.id} has only ${bands.join(',')}: use the 4-band model (model 'auto')`);
+  }
   const objectModel = opts.objectModel !== undefined ? opts.objectModel : objectModelFor(model, params.learned.objectStage);
   if (objectModel && !(model && objectModelFits(objectModel, model))) throw new Error(`object model ${objectModel.version} was trained on candidates of another pixel model than ${model?.version ?? 'the unsupervised score'}`);
   const components = componentParams(params, model !== null);
@@ -138,7 +166,6 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
     bands, params, fit: fitted.fit, model, stripRows: opts.stripRows, workers: opts.scoreWorkers ?? defaultScoreWorkers(),
     signal: opts.signal, progress: (f) => progress(f * 0.7), timer,
   });
-  const pixelAreaM2 = approxPixelAreaM2(grid);
   const comps = await extractComponents(scores, { params: { ...params, components }, model, width: w, height: h, pixelAreaM2, timer });
   progress(0.8);
   const { detections, labelConfidence } = await vectoriseComponents(scores, comps, {
@@ -155,7 +182,7 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
       threshold: comps.threshold,
       normalisation: fitted.fit,
       coregistration: fitted.coregistration,
-      stamp: detectorStamp(params, model ?? undefined, objectModel),
+      stamp: detectorStamp(opts.params, model ? model : [], objectModel),
       timings: timer.timings,
       pixels: n,
     },
@@ -168,6 +195,11 @@ function checkTileMemory(n: number, w: number, h: number, maxBytes: number, file
   if (n * BYTES_PER_PIXEL > maxBytes) {
     throw new TubanError('RASTER.TOO_LARGE', `${w}×${h} px needs ${((n * BYTES_PER_PIXEL) / 1024 ** 3).toFixed(1)} GiB of working memory, over the ${(maxBytes / 1024 ** 3).toFixed(1)} GiB cap`, file);
   }
+}
+
+/** Ground size of a pixel of `grid`, m (the side of approxPixelAreaM2's square): what atPixelSize scales the radii by. */
+export function pixelSizeM(grid: Grid): number {
+  return Math.sqrt(approxPixelAreaM2(grid));
 }
 
 /** m² of one pixel: exact for projected grids, at the tile centre for lon/lat grids. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
-import { DEFAULT_DETECTOR_PARAMS, flatParams, paramsHash, parseDetectorParams } from './detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, atPixelSize, flatParams, paramsHash, parseDetectorParams } from './detector-params.js';
+import { detectorStamp, modelFor, modelsFor } from './detect-tile.js';
 import { fitNormalisation } from './normalise.js';
 import { CHANGE_TYPE_CODES, CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
 import { maskCloudFringes } from './cloud-fringes.js';
@@ -8,9 +9,10 @@ import { boxMeanFinite } from './box-mean.js';
 import { histogram, kittlerIllingworth, otsuThreshold } from '../../geo/kernels/threshold.js';
 import { chooseThreshold } from './choose-threshold.js';
 import { componentConfidence } from './confidence.js';
-import { FEATURE_COUNT, FEATURE_NAMES, createFeatureScratch } from './change-features.js';
-import { foldModel, shippedChangeModel, type ChangeModel } from './change-model.js';
+import { FEATURE_CONTEXT, FEATURE_COUNT, FEATURE_NAMES, createFeatureScratch, featureRadii } from './change-features.js';
+import { foldModel, modelHash, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 import { mulberry32 } from '../../fixtures/scene-math.js';
+import { objectModelHash, shippedObjectModel } from './object-model.js';
 
 /** The scene's seeded generator, so fixtures are reproducible. */
 const rng = mulberry32;
@@ -330,12 +332,73 @@ describe('scorePixels with the learned model', () => {
     expect(range[4 * W + 4]).toBeLessThanOrEqual(0.25 + 1e-6);
   });
 
-  it('refuses 4-band imagery rather than guessing the swir features', () => {
+  it('scores 4-band imagery with the 4-band model: the swir planes hold 0 and no feature reads them', () => {
     const bands = NAMES.slice(0, 4);
-    const before = scene(7, [], 1, 0, bands), after = scene(8, [], 1, 0, bands);
+    const before = scene(7, [], 1, 0, bands), after = scene(8, [{ x: 20, y: 20, s: 10, spec: BUILT.slice(0, 4) }], 1, 0, bands);
     const fit = fitNormalisation([{ before, after }]);
     const out = { score: new Float32Array(W * H), type: new Uint8Array(W * H) };
-    expect(() => scorePixels(before, after, fit, params, out, undefined, undefined, learnedFor(W, H))).toThrow(/swir/);
+    const m4 = shippedChangeModel4Band();
+    const learned = { folded: foldModel(m4), threshold: m4.threshold, scratch: createFeatureScratch(W, H), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(W * H)) };
+    scorePixels(before, after, fit, params, out, undefined, undefined, learned);
+    expect(out.score[25 * W + 25]).toBeGreaterThanOrEqual(m4.threshold);
+    expect(out.score[5 * W + 50]).toBeLessThan(m4.threshold);
+    for (const f of ['dSwir1', 'ndbi1_b2']) expect(learned.features[FEATURE_NAMES.indexOf(f as (typeof FEATURE_NAMES)[number])].every((v) => v === 0 || v !== v)).toBe(true);
+  });
+});
+
+describe('model choice and stamp', () => {
+  const six: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
+  const four: BandName[] = ['blue', 'green', 'red', 'nir'];
+  const learned = { ...DEFAULT_DETECTOR_PARAMS, model: 'learned' as const };
+  it("'learned' takes the 6-band model where both epochs have swir1 and swir2, the 4-band one elsewhere; 'auto' the unsupervised score there", () => {
+    expect(modelFor(learned, six)).toBe(shippedChangeModel());
+    expect(modelFor(learned, four)).toBe(shippedChangeModel4Band());
+    expect(modelFor(learned, [...four, 'swir1'])).toBe(shippedChangeModel4Band());
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, six)).toBe(shippedChangeModel());
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, four)).toBeNull();
+    expect(modelFor({ ...DEFAULT_DETECTOR_PARAMS, model: 'unsupervised' }, six)).toBeNull();
+  });
+
+  it('names the model that scored in the stamp (and the 6-band model its object stage); the 4-band one has its own version and hash', () => {
+    const m6 = shippedChangeModel(), m4 = shippedChangeModel4Band(), om = shippedObjectModel();
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, m6)).toEqual({ name: 'tuban-spectral-change', version: `0.7.0+model.${m6.version}+objects.${om.version}`, paramsHash: paramsHash(DEFAULT_DETECTOR_PARAMS, `${modelHash(m6)}+${objectModelHash(om)}`) });
+    const noObjects = { ...DEFAULT_DETECTOR_PARAMS, learned: { ...DEFAULT_DETECTOR_PARAMS.learned, objectStage: false } };
+    expect(detectorStamp(noObjects, m6).version).toBe(`0.7.0+model.${m6.version}`);
+    const s4 = detectorStamp(learned, modelsFor(learned, [four, four]));
+    expect(s4.version).toBe(`0.7.0+model-4band.${m4.version}`);
+    expect(s4.paramsHash).toBe(paramsHash(learned, modelHash(m4)));
+    const both = detectorStamp(learned, modelsFor(learned, [four, six]));
+    expect(both.version).toBe(`0.7.0+model.${m6.version}+model-4band.${m4.version}+objects.${om.version}`);
+    expect(detectorStamp(learned).version).toBe(both.version);
+    // 'auto' stamps as before; a batch of 4-band tiles only, which it scores unsupervised, names no model.
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS)).toEqual(detectorStamp(DEFAULT_DETECTOR_PARAMS, m6));
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four])).version).toBe('0.7.0');
+  });
+});
+
+describe('atPixelSize', () => {
+  it('leaves every radius as it is on 10 m grids (OSCD measures 9.97–10.52 m)', () => {
+    for (const p of [9.5, 9.97, 10]) {
+      const { score, ...rest } = atPixelSize(DEFAULT_DETECTOR_PARAMS, p);
+      expect(rest).toEqual((({ score: _s, ...r }) => r)(DEFAULT_DETECTOR_PARAMS));
+      expect(score).toEqual({ ...DEFAULT_DETECTOR_PARAMS.score, pixelSizeM: p });
+      expect(featureRadii(p)).toEqual(featureRadii(10));
+    }
+    expect(atPixelSize(DEFAULT_DETECTOR_PARAMS, 10.52).clouds).toEqual(DEFAULT_DETECTOR_PARAMS.clouds);
+    expect(featureRadii(10)).toEqual({ texture: 1, near: 2, mid: 3, far: 6, context: FEATURE_CONTEXT });
+  });
+
+  it('keeps the ground distances on finer and coarser grids: the 60 m cloud halo, the 10 m smoothing, the 100 m² seed', () => {
+    const at5 = atPixelSize(DEFAULT_DETECTOR_PARAMS, 5);
+    expect([at5.clouds.haloPx, at5.score.smoothRadius, at5.components.openRadius, at5.learned.seedPx]).toEqual([12, 2, 2, 4]);
+    expect(featureRadii(5)).toEqual({ texture: 2, near: 4, mid: 6, far: 12, context: 12 });
+    const at08 = atPixelSize(DEFAULT_DETECTOR_PARAMS, 0.8);
+    expect([at08.clouds.haloPx, at08.score.smoothRadius]).toEqual([75, 13]);
+    // Coarser than 10 m (Landsat): the 10 m pixel counts stay.
+    const { score: s30, ...at30 } = atPixelSize(DEFAULT_DETECTOR_PARAMS, 30);
+    expect(at30).toEqual((({ score: _s, ...r }) => r)(DEFAULT_DETECTOR_PARAMS));
+    expect(s30).toEqual({ ...DEFAULT_DETECTOR_PARAMS.score, pixelSizeM: 10 });
+    expect(() => atPixelSize(DEFAULT_DETECTOR_PARAMS, 0)).toThrow(/positive/);
   });
 });
 

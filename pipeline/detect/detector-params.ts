@@ -18,8 +18,10 @@ export const DETECTOR_VERSION = '0.7.0';
 /**
  * 'learned': per-pixel probability of the shipped change model (change-model.json);
  * 'unsupervised': σ-unit spectral score with a histogram threshold;
- * 'auto': learned where both epochs carry swir1 (multispectral sensors like the Sentinel-2 scenes
- * it was trained on), unsupervised on 4-band imagery, where the model is out of its domain (on the
+ * 'auto': the 6-band model where both epochs carry swir1/swir2 (Sentinel-2, Landsat), the
+ * unsupervised score on 4-band imagery (see usesLearnedModel for why not the 4-band model yet);
+ * 'learned' with 4-band imagery: the 4-band model (change-model-4band.json: blue, green, red, nir;
+ * GF-1/2/6, ZY-3, SuperView, PlanetScope). The 6-band model was out of its domain there (on the
  * 4-band synthetic scene it found 14 of 21 planted changes with 7–11 false polygons).
  */
 const ChangeScoreModelSchema = z.enum(['auto', 'learned', 'unsupervised']);
@@ -47,6 +49,12 @@ export interface ScoreParams {
    * reads edges as change (`npm run bench:stability`).
    */
   coregisterMinPx: number;
+  /**
+   * Ground size of the tile's pixels, m: set per tile by atPixelSize (never by an override, not
+   * hashed: a property of the tile, not a setting). The learned features' windows follow it.
+   * Unset: 10 m.
+   */
+  pixelSizeM?: number;
 }
 
 /** Which cloud and shadow pixels are hidden (not observed) rather than scored. */
@@ -280,7 +288,59 @@ export function parseDetectorParams(override: unknown, source: string): Detector
   return parsed.data;
 }
 
-/** Whether the learned model scores a tile whose two epochs share `bands`. */
+/**
+ * Ground size of the pixel the parameters' radii are counted in, m: Sentinel-2's 10 m bands. Every
+ * radius in pixels (score.smoothRadius, clouds.bufferPx and haloPx, components.openRadius,
+ * learned.openRadius) is a distance of radius × 10 m, and learned.seedPx an area of seedPx × 100 m²;
+ * the minimum mapping unit and the cloud core are m² already. A tile of another pixel size gets them
+ * in its own pixels (atPixelSize): a 60 m cloud halo is 6 px at 10 m, 12 px at 5 m, 75 px at 0.8 m.
+ */
+export const REFERENCE_PIXEL_M = 10;
+
+/** A radius of `radius` reference (10 m) pixels, in whole pixels of a grid of `pixelSizeM` metres. */
+export function radiusAt(radius: number, pixelSizeM: number): number {
+  return Math.round((radius * REFERENCE_PIXEL_M) / pixelSizeM);
+}
+
+/**
+ * The parameters as one tile's stages read them: radii in the tile's own pixels, seeds as the same
+ * ground area, pixelSizeM set for the feature windows. At 10 m (9.5–10.5 m: OSCD's lon/lat grids
+ * measure 9.97–10.52 m) every value equals the given one, so Sentinel-2 results do not move. The
+ * hash and the stamp stay those of the given parameters.
+ *
+ * Grids coarser than 10 m (Landsat's 30 m) keep the 10 m pixel counts: a 30 m pixel has no finer
+ * detail for a smaller window to read, and shrinking them (smoothing 1 → 0 px, the halo 6 → 2 px,
+ * the texture and context windows to 1–2 px) cost Landsat Taizhou 16 more polygons and accuracy
+ * 0.9676 → 0.9672 with the 6-band model.
+ */
+export function atPixelSize(params: DetectorParams, pixelSizeM: number): DetectorParams {
+  if (!(pixelSizeM > 0)) throw new Error(`atPixelSize: pixel size must be a positive number of metres, got ${pixelSizeM}`);
+  pixelSizeM = Math.min(pixelSizeM, REFERENCE_PIXEL_M);
+  const r = (v: number) => radiusAt(v, pixelSizeM);
+  const areaRatio = (REFERENCE_PIXEL_M / pixelSizeM) ** 2;
+  return {
+    ...params,
+    score: { ...params.score, smoothRadius: r(params.score.smoothRadius), pixelSizeM },
+    clouds: { ...params.clouds, bufferPx: r(params.clouds.bufferPx), haloPx: r(params.clouds.haloPx) },
+    components: { ...params.components, openRadius: r(params.components.openRadius) },
+    learned: {
+      ...params.learned, openRadius: r(params.learned.openRadius),
+      seedPx: params.learned.seedPx > 0 ? Math.max(1, Math.round(params.learned.seedPx * areaRatio)) : 0,
+    },
+  };
+}
+
+/**
+ * Whether a learned model scores a tile whose two epochs share `bands`: under 'learned' always (the
+ * 6-band model where both epochs have swir1/swir2, the 4-band one elsewhere: modelFor in
+ * detect-tile.ts), under 'auto' where both epochs have swir1 and swir2.
+ *
+ * 'auto' keeps the unsupervised score on 4-band tiles although the 4-band model is better on
+ * OSCD's cities read through their four bands (leave-one-city-out F1 0.44 against 0.29): on the
+ * generated Shandong-like scene of the end-to-end test (greenhouses, roads, spatially varying haze,
+ * 0.3 % noise) it raises 245 false components against the unsupervised score's 1, and OSCD has no
+ * greenhouse to say which of the two a GF-2 tile over Shandong's vegetable belt will see.
+ */
 export function usesLearnedModel(params: Pick<DetectorParams, 'model'>, bands: readonly string[]): boolean {
   return params.model === 'learned' || (params.model === 'auto' && bands.includes('swir1') && bands.includes('swir2'));
 }

@@ -6,13 +6,13 @@
  */
 import { windowGrid, type BandName, type Raster, type Window } from '../../geo/raster.js';
 import { TubanError } from '../../schemas/errors.js';
-import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from './change-features.js';
+import { FEATURE_COUNT, createFeatureScratch, featureRadii } from './change-features.js';
 import { foldModel, type ChangeModel } from './change-model.js';
 import type { DetectorParams } from './detector-params.js';
 import { asEpochs, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
 import { ScorePool } from './score-pool.js';
-import { createScoreScratch, scorePixels, type LearnedScoring } from './score.js';
+import { createScoreScratch, rangeRadius, scorePixels, type LearnedScoring } from './score.js';
 import type { StageTimer } from './stage-timer.js';
 
 export interface TileScores {
@@ -60,9 +60,10 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   const score = new Float32Array(w * h);
   const type = new Uint8Array(w * h);
   const stripRows = opts.stripRows ?? defaultStripRows(w, model !== null);
-  // Halo rows read above and below each strip: the 3×3 before-range needs 1, the box means
-  // (score smoothing, learned context) their radius more, so strip seams do not show.
-  const halo = (model ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius) + 1;
+  // Halo rows read above and below each strip: the before-range needs its radius (1 at 10 m), the
+  // box means (score smoothing, learned context) their radius more, so strip seams do not show.
+  // Radii follow the tile's pixel size (params come through atPixelSize).
+  const halo = (model ? Math.max(params.score.smoothRadius, featureRadii(params.score.pixelSizeM).context) : params.score.smoothRadius) + rangeRadius(params.score.pixelSizeM);
   const strips: { win: Window; first: number; count: number }[] = [];
   for (let row = 0; row < h; row += stripRows) {
     const count = Math.min(stripRows, h - row);

@@ -14,7 +14,7 @@ import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
-import { BASE, D_CLIP, FEATURE_CONTEXT, contextFeatures, type FeatureScratch } from './change-features.js';
+import { BASE, D_CLIP, contextFeatures, featureRadii, type FeatureScratch } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 
@@ -160,6 +160,15 @@ export function isIlluminationChange(y: Float64Array, x: Float64Array, iB: numbe
 }
 
 /**
+ * Radius of the before-range neighbourhood, pixels: 10 m of ground (the 3×3 range of a 10 m grid,
+ * 5×5 at 5 m), at least 1 px. On a finer grid a 3×3 range spans too little ground to hold the
+ * texture a roof edge or a field border sweeps through when the epochs are a little off.
+ */
+export function rangeRadius(pixelSizeM = 10): number {
+  return Math.max(1, Math.round(10 / pixelSizeM));
+}
+
+/**
  * Writes `out.score` (σ units, ≥ 0, NaN where invalid or not observable) and
  * `out.type` (CHANGE_TYPE_CODES, with CLOUD_CANDIDATE_FLAG under cloud or shadow; NOT_OBSERVED on nodata) for rows `rows` of the grid
  * (default: all rows). `before` and `after` must share the grid; `fit` maps after onto before.
@@ -207,7 +216,8 @@ export function scorePixels(
   const iB = bands.indexOf('blue'), iG = bands.indexOf('green'), iR = bands.indexOf('red'), iN = bands.indexOf('nir');
   const iS = bands.indexOf('swir1');
   const iS2 = bands.indexOf('swir2');
-  if (learned && (iS < 0 || iS2 < 0)) throw new Error("scorePixels: the learned model needs swir1 and swir2 in both epochs (use model 'auto' or 'unsupervised' on 4-band imagery)");
+  // Without swir (4-band imagery) the swir planes hold 0: only the 4-band model, which never reads them, scores such tiles (detectPair checks).
+  const swir = iS >= 0 && iS2 >= 0;
   const inv = 1 / fit.reflectanceScale;
   const y = new Float64Array(nb); // before, reflectance
   const x = new Float64Array(nb); // normalised after, reflectance
@@ -218,12 +228,15 @@ export function scorePixels(
   const type = sc.type;
   const bv = before.valid;
   // Rows the box means read (the score's, and the learned features' context).
-  const ctx = learned ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius;
+  // Feature windows are set in metres: their pixels follow the tile's pixel size (atPixelSize).
+  const radii = featureRadii(params.score.pixelSizeM);
+  const ctx = learned ? Math.max(params.score.smoothRadius, radii.context) : params.score.smoothRadius;
   const r0 = Math.max(0, first - ctx);
   const r1 = Math.min(height, first + count + ctx);
   const planes = learned?.scratch.base;
   if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
   const useRange = params.score.rangeDifference !== false;
+  const rangeR = rangeRadius(params.score.pixelSizeM);
 
   for (let row = r0; row < r1; row++) {
     for (let col = 0; col < width; col++) {
@@ -268,8 +281,8 @@ export function scorePixels(
         // 3×3 before-range distance; neighbours off the raster or invalid are left out.
         m2 = 0;
         m2v = 0;
-        const rA = row > 0 ? row - 1 : row, rB = row + 1 < height ? row + 1 : row;
-        const cA = col > 0 ? col - 1 : col, cB = col + 1 < width ? col + 1 : col;
+        const rA = Math.max(0, row - rangeR), rB = Math.min(height - 1, row + rangeR);
+        const cA = Math.max(0, col - rangeR), cB = Math.min(width - 1, col + rangeR);
         for (let k = 0; k < nb; k++) {
           const b0 = src0[k];
           let lo = b0[i], hi = lo;
@@ -321,10 +334,10 @@ export function scorePixels(
         base[BASE.dGreen][i] = clip(rd[iG]);
         base[BASE.dRed][i] = clip(rd[iR]);
         base[BASE.dNir][i] = clip(rd[iN]);
-        base[BASE.dSwir1][i] = clip(rd[iS]);
-        base[BASE.dSwir2][i] = clip(rd[iS2]);
-        base[BASE.ndbi0][i] = nd(y[iS], y[iN]);
-        base[BASE.ndbi1][i] = nd(x[iS], x[iN]);
+        base[BASE.dSwir1][i] = swir ? clip(rd[iS]) : 0;
+        base[BASE.dSwir2][i] = swir ? clip(rd[iS2]) : 0;
+        base[BASE.ndbi0][i] = swir ? nd(y[iS], y[iN]) : 0;
+        base[BASE.ndbi1][i] = swir ? nd(x[iS], x[iN]) : 0;
         base[BASE.lr][i] = Math.log1p(Math.sqrt(m2v / 4));
         base[BASE.ndvi0][i] = ndvi0;
         base[BASE.ndvi1][i] = ndvi1;
@@ -358,7 +371,7 @@ export function scorePixels(
     // (LearnedParams.rescueSigma): the model learned OSCD's small urban changes only, so a
     // change far above the unsupervised floor (vegetation cleared, water filled or dug, a large
     // uniform site) still passes at exactly the model's threshold.
-    contextFeatures(learned.scratch, width, height, first, count, learned.features);
+    contextFeatures(learned.scratch, width, height, first, count, learned.features, radii);
     let gateScore = score;
     if (params.learned.gateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
