@@ -40,17 +40,36 @@ function typedView(buf, bps, sampleFormat) {
 }
 
 /**
- * Decode one chunk. `job`: { bytes: Uint8Array, compression (1 | 8 | 32946), predictor (1|2|3),
- * bps (bytes per sample), sampleFormat (1 uint, 2 int, 3 float), spp (samples interleaved in the chunk),
- * chunkWidth, chunkRows (rows of data the chunk holds), rect: [x0, y0, w, h] inside the chunk,
- * samples: indices (within the chunk) to emit, nodata: number|null }.
- * Returns one Float32Array of w*h per requested sample; nodata → NaN. Throws on corrupt data.
+ * Decoded chunks (inflated, predictor undone, still interleaved in the file's sample type) this
+ * worker keeps for the reads that use part of a chunk: strips shorter than a block row, and the halo
+ * rows of the next strip, come back for the rest. Per file (key `file`), least recently used first.
  */
-export function decodeChunk(job) {
-  const { compression, predictor, bps, sampleFormat, spp, chunkWidth, chunkRows, rect, samples, nodata } = job;
-  let bytes = job.bytes;
-  if (compression === 8 || compression === 32946) bytes = inflateSync(bytes);
+const cache = new Map();
+
+function cached(file, index) {
+  const m = cache.get(file);
+  const hit = m?.get(index);
+  if (hit) {
+    m.delete(index);
+    m.set(index, hit);
+  }
+  return hit;
+}
+
+function remember(file, index, bytes, cap) {
+  let m = cache.get(file);
+  if (!m) cache.set(file, (m = new Map()));
+  m.set(index, bytes);
+  while (m.size > cap) m.delete(m.keys().next().value);
+}
+
+/** Inflate and undo the predictor: the chunk's samples as stored, little-endian, interleaved. */
+function rawChunk(job) {
+  const { compression, predictor, bps, sampleFormat, spp, chunkWidth, chunkRows } = job;
   const need = chunkWidth * chunkRows * spp * bps;
+  let bytes = job.bytes;
+  // chunkSize = the decoded size: one output buffer, not a list of 16 KiB pieces concatenated after.
+  if (compression === 8 || compression === 32946) bytes = inflateSync(bytes, { chunkSize: Math.max(64, need) });
   if (bytes.byteLength < need) {
     // A short chunk is a truncated or corrupt file: never hand back garbage pixels.
     throw new Error(`chunk holds ${bytes.byteLength} bytes, expected ${need}`);
@@ -60,35 +79,89 @@ export function decodeChunk(job) {
     // Differencing wraps modulo 2^bits, so the unsigned view is right for signed data too.
     undoPredictor2(typedView(bytes, bps, 1), chunkWidth * spp, chunkRows, spp);
   }
+  return bytes;
+}
+
+/**
+ * Copy sample `s` of the rect [x0, y0, w, h] of the decoded chunk `v` into `out` from `o0`, rows
+ * `stride` apart; nodata → NaN. Returns how many pixels were nodata (or NaN already).
+ */
+function scatter(v, spp, chunkWidth, x0, y0, w, h, s, nd, out, o0, stride) {
+  let nan = 0;
+  for (let y = 0; y < h; y++) {
+    let i = ((y0 + y) * chunkWidth + x0) * spp + s;
+    let o = o0 + y * stride;
+    if (nd === null) {
+      for (let x = 0; x < w; x++, i += spp) {
+        const val = v[i];
+        out[o++] = val;
+        if (val !== val) nan++;
+      }
+    } else {
+      for (let x = 0; x < w; x++, i += spp) {
+        const val = v[i];
+        if (val === nd || val !== val) {
+          out[o++] = NaN;
+          nan++;
+        } else out[o++] = val;
+      }
+    }
+  }
+  return nan;
+}
+
+/**
+ * Decode one chunk. `job`: { bytes: Uint8Array | null (null: the chunk is in this worker's cache),
+ * compression (1 | 8 | 32946), predictor (1|2|3), bps (bytes per sample), sampleFormat (1 uint,
+ * 2 int, 3 float), spp (samples interleaved in the chunk), chunkWidth, chunkRows (rows of data the
+ * chunk holds), rect: [x0, y0, w, h] inside the chunk, samples: indices (within the chunk) to emit,
+ * nodata: number|null, cache?: { file, index, cap } (keep the decoded chunk for the next reads of it),
+ * dest?: { planes: Float32Array[] (one per sample, usually on SharedArrayBuffers), offset, stride }
+ * (write the rect there, rows `stride` apart from pixel `offset`) }.
+ * Returns { planes } (one Float32Array of w*h per sample) without `dest`, { nan } with it: the
+ * count of nodata/NaN pixels written. Throws on corrupt data, and 'cache miss' when `bytes` is null
+ * and the chunk is not cached.
+ */
+export function decodeChunk(job) {
+  const { bps, sampleFormat, spp, chunkWidth, rect, samples, nodata, dest } = job;
+  let bytes;
+  if (job.bytes === null) {
+    bytes = job.cache ? cached(job.cache.file, job.cache.index) : undefined;
+    if (!bytes) throw new Error(CACHE_MISS);
+  } else {
+    bytes = rawChunk(job);
+    if (job.cache) remember(job.cache.file, job.cache.index, bytes, job.cache.cap);
+  }
   const v = typedView(bytes, bps, sampleFormat);
   const [x0, y0, w, h] = rect;
   const nd = nodata === null ? null : sampleFormat === 3 && bps === 4 ? Math.fround(nodata) : nodata;
-  const planes = [];
-  for (const s of samples) {
-    const out = new Float32Array(w * h);
-    for (let y = 0; y < h; y++) {
-      let i = ((y0 + y) * chunkWidth + x0) * spp + s;
-      let o = y * w;
-      if (nd === null) {
-        for (let x = 0; x < w; x++, i += spp) out[o++] = v[i];
-      } else {
-        for (let x = 0; x < w; x++, i += spp) {
-          const val = v[i];
-          out[o++] = val === nd ? NaN : val;
-        }
-      }
-    }
-    planes.push(out);
+  if (dest) {
+    let nan = 0;
+    samples.forEach((s, k) => {
+      nan += scatter(v, spp, chunkWidth, x0, y0, w, h, s, nd, dest.planes[k], dest.offset, dest.stride);
+    });
+    return { nan };
   }
-  return planes;
+  const planes = samples.map((s) => {
+    const out = new Float32Array(w * h);
+    scatter(v, spp, chunkWidth, x0, y0, w, h, s, nd, out, 0, w);
+    return out;
+  });
+  return { planes };
 }
+
+export const CACHE_MISS = 'cache miss';
 
 if (parentPort) {
   const port = parentPort;
   port.on('message', (msg) => {
+    if (msg.forget !== undefined) {
+      cache.delete(msg.forget);
+      return;
+    }
     try {
-      const planes = decodeChunk(msg.job);
-      port.postMessage({ id: msg.id, planes }, planes.map((p) => p.buffer));
+      const r = decodeChunk(msg.job);
+      port.postMessage({ id: msg.id, ...r }, r.planes ? r.planes.map((p) => p.buffer) : []);
     } catch (err) {
       port.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });
     }
