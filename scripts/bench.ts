@@ -70,6 +70,23 @@ function stageTubanInputs(data: string, size: number, work: string): { tiles: st
   return { tiles, prior };
 }
 
+/**
+ * A district layer over the whole peer scene (make_data.sh: 10980² at 10 m from (499980, 4100040),
+ * EPSG:32650; the smaller sizes are windows of it): `tuban batch` stops without districts, and the
+ * peers route by zone kind only, so one district for every polygon is the like-for-like job.
+ */
+function benchDistricts(work: string): string {
+  const path = join(work, 'districts.geojson');
+  const [x0, y1, side] = [499980, 4100040, 109800];
+  const ring = [[x0, y1], [x0 + side, y1], [x0 + side, y1 - side], [x0, y1 - side], [x0, y1]];
+  writeFileSync(path, JSON.stringify({
+    type: 'FeatureCollection',
+    crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::32650' } },
+    features: [{ type: 'Feature', properties: { kind: 'district', code: '370102', name: 'bench scene' }, geometry: { type: 'Polygon', coordinates: [ring] } }],
+  }));
+  return path;
+}
+
 async function runTuban(data: string, size: number, work: string, k: number): Promise<RunResult> {
   const { tiles, prior } = stageTubanInputs(data, size, work);
   const out = join(work, `tuban_${size}_${k}`);
@@ -80,7 +97,7 @@ async function runTuban(data: string, size: number, work: string, k: number): Pr
   rmSync(db, { recursive: true, force: true });
   const init = await run('node', [TUBAN_CLI, 'migrate', '--db', db]);
   if (init.code !== 0) return { wallS: NaN, peakRssGiB: NaN, ok: false, error: `tuban migrate: ${errorLine(init.err)}` };
-  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), '--out', out, '--db', db], { timed: true });
+  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), benchDistricts(work), '--out', out, '--db', db], { timed: true });
   const t = parseTimeV(r.err);
   const res: RunResult = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
   if (!res.ok) res.error = `exit ${r.code}: ${errorLine(r.err)}`;
