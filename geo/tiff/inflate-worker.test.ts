@@ -45,4 +45,28 @@ describe('inflate worker', () => {
     const out = decodeChunk({ ...base, nodata, bytes: a.bytes, rect: [0, 0, 4, 3], samples: [0], dest: { planes: [new Float32Array(12)], offset: 0, stride: 4 } });
     expect(out).toEqual({ nan: 1 });
   });
+
+  it('decodes four interleaved samples in one fused pass exactly as one sample at a time', () => {
+    // 8×5 chunk, 4 samples, random uint16 differenced per row; nodata = one of its values.
+    let seed = 5;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % 65536;
+    const values = Uint16Array.from({ length: 8 * 5 * 4 }, rnd);
+    const diff = new Uint16Array(values);
+    for (let r = 0; r < 5; r++) for (let i = r * 32 + 31; i >= r * 32 + 4; i--) diff[i] = (values[i] - values[i - 4]) & 0xffff;
+    const bytes = new Uint8Array(deflateSync(new Uint8Array(diff.buffer)));
+    const job = { ...base, spp: 4, chunkWidth: 8, chunkRows: 5, nodata: values[2 * 32 + 3 * 4 + 1], rect: [2, 1, 5, 3] as const };
+    const fused = decodeChunk({ ...job, bytes: bytes.slice(), samples: [0, 1, 2, 3] }) as { planes: Float32Array[] };
+    for (let s = 0; s < 4; s++) {
+      const one = decodeChunk({ ...job, bytes: bytes.slice(), samples: [s] }) as { planes: Float32Array[] };
+      expect(Array.from(fused.planes[s])).toEqual(Array.from(one.planes[0]));
+      for (let y = 0; y < 3; y++) for (let x = 0; x < 5; x++) {
+        const v = values[((y + 1) * 8 + x + 2) * 4 + s];
+        if (v === job.nodata) expect(fused.planes[s][y * 5 + x]).toBeNaN();
+        else expect(fused.planes[s][y * 5 + x]).toBe(v);
+      }
+    }
+    const dest = { planes: [0, 1, 2, 3].map(() => new Float32Array(15)), offset: 0, stride: 5 };
+    expect(decodeChunk({ ...job, bytes: bytes.slice(), samples: [0, 1, 2, 3], dest })).toEqual({ nan: 1 });
+    expect(dest.planes.map((p) => Array.from(p))).toEqual(fused.planes.map((p) => Array.from(p)));
+  });
 });
