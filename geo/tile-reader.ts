@@ -9,7 +9,7 @@ import { transformer } from './crs.js';
 import type { Polygon } from 'geojson';
 import { TubanError } from '../schemas/errors.js';
 import { openGeoTiff, DEFAULT_MAX_WINDOW_BYTES } from './tiff/open-geotiff.js';
-import type { GeoTiffFile } from './tiff/open-geotiff.js';
+import type { GeoTiffFile, ReadInfo } from './tiff/open-geotiff.js';
 import { coarseMapBounds, gridCoarseMap, integerShift, warpBilinear } from './warp.js';
 import type { CoarseMap } from './warp.js';
 
@@ -166,6 +166,8 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
         if (!src) throw new TubanError('TILE.BAND_MISMATCH', `tile has no ${b} band`, info.files[0] ?? info.id);
         byFile.set(src.file, [...(byFile.get(src.file) ?? []), k]);
       });
+      // Whether any band may hold a NaN: the decoder counts them, so a clean read needs no scan.
+      let maybeNaN = false;
       await Promise.all(
         [...byFile].map(async ([path, ks]) => {
           const file = await fileFor(path);
@@ -174,8 +176,12 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
           const shift = file.grid.crs === grid.crs ? integerShift(grid.transform, file.grid.transform) : null;
           // A band file on the tile's own grid (the usual case) decodes straight into the output
           // arrays: no staging copy. Validity is derived from NaNs below.
-          if (shift) await file.readWindow({ col: shift[0], row: shift[1], width: grid.width, height: grid.height }, samples, fileOuts);
-          else {
+          if (shift) {
+            const info: ReadInfo = {};
+            await file.readWindow({ col: shift[0], row: shift[1], width: grid.width, height: grid.height }, samples, fileOuts, info);
+            if (info.nan !== false) maybeNaN = true;
+          } else {
+            maybeNaN = true;
             for (const a of fileOuts) a.fill(NaN);
             await readOnto(file, samples, grid, fileOuts, new Uint8Array(grid.width * grid.height), step);
           }
@@ -183,6 +189,7 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       );
       // Band by band, so each pass streams through one array.
       const valid = raster.valid.fill(1);
+      if (!maybeNaN) return raster;
       for (const band of outs) {
         for (let i = 0; i < band.length; i++) if (band[i] !== band[i]) valid[i] = 0;
       }

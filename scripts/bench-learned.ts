@@ -2,15 +2,21 @@
  * Speed of the learned detector (the path real Sentinel-2 and Landsat tiles take: both epochs
  * carry swir1/swir2) on a large tile, scored on the calling thread and in 1…N score workers.
  * The tile is real imagery: an OSCD city's six bands, both dates, mirrored out to --size² and
- * written once as two 6-band deflate GeoTIFFs (cached under --cache). Prints wall seconds, Mpx/s,
- * per-stage seconds and whether every run's polygons and score raster are identical.
+ * written once as two 6-band deflate GeoTIFFs (cached under --cache). Runs the default score workers
+ * first (the product's configuration: every core), then the calling thread alone (the single-threaded
+ * reference). Prints wall seconds, Mpx/s, the process's peak RSS so far, per-stage seconds and whether
+ * every run's polygons and score raster are identical to the first's; and, where the peer scene of
+ * that size exists ($BENCH_DATA, ../shared/bench/make_data.sh), peer A's 4-band full-pair time in the
+ * same run, beside (the issue-16 target: learned 6-band ≤ 1× peer A 4-band).
  *
- *   npm run bench:learned -- [--size 4096] [--workers 0,1,2] [--city beirut] [--data ../shared/data]
+ *   npm run bench:learned -- [--size 4096] [--workers default,0] [--city beirut] [--data ../shared/data] [--peer on|off]
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BandName, Raster } from '../geo/raster.js';
 import { writeGeoTiff } from '../geo/tiff/write-geotiff.js';
 import { openMosaic, openTile } from '../geo/tile-reader.js';
@@ -19,7 +25,19 @@ import { catalogueTiles } from '../pipeline/catalogue.js';
 import { detectPair, modelFor } from '../pipeline/detect/detect-tile.js';
 import { tilePair } from '../pipeline/detect/epoch-pair.js';
 import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
-import { flag } from './bench-lib.js';
+import { defaultScoreWorkers } from '../pipeline/detect/score-pool.js';
+import { flag, parseTimeV } from './bench-lib.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PEER_A = resolve(ROOT, '..', 'shared', 'bench', 'peer_a.py');
+
+/** Peer A (rasterio + numpy + scipy + shapely) on the 4-band peer scene of this size, whole process; null when it cannot run. */
+function peerA(size: number): { wallS: number; peakRssGiB: number } | null {
+  const d = join(process.env.BENCH_DATA ?? '/tmp/tuban-bench/data', String(size));
+  if (!existsSync(PEER_A) || !existsSync(join(d, 'before.tif')) || !existsSync('/usr/bin/time')) return null;
+  const r = spawnSync('/usr/bin/time', ['-v', '/usr/bin/python3', PEER_A, join(d, 'before.tif'), join(d, 'after.tif'), join(d, 'zones.geojson'), join(tmpdir(), `tuban-learned-peer-a-${size}.geojson`)], { encoding: 'utf8' });
+  return r.status === 0 ? parseTimeV(r.stderr) : null;
+}
 
 const BANDS: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
 
@@ -50,7 +68,7 @@ async function main(): Promise<void> {
   const city = flag('city', 'beirut');
   const data = flag('data', '../shared/data');
   const cache = flag('cache', '/tmp/tuban-bench/learned');
-  const counts = flag('workers', `0,${Math.max(2, availableParallelism() - 2)}`).split(',').map(Number);
+  const counts = flag('workers', 'default,0').split(',').map((v) => (v === 'default' ? defaultScoreWorkers() : Number(v)));
   const dir = join(cache, `${city}-${size}`);
   const files = [join(dir, 'before.tif'), join(dir, 'after.tif')];
   if (!files.every(existsSync)) {
@@ -60,8 +78,9 @@ async function main(): Promise<void> {
     await writeMirrored(files[1], scene.after, size, '2017-06-01');
   }
   const [before, after] = await Promise.all(files.map((f) => catalogueTiles([f], { bands: BANDS })));
-  console.log(`${city} mirrored to ${size}² (${((size * size) / 1e6).toFixed(1)} Mpx, 6 bands), ${availableParallelism()} cores`);
-  console.log('workers   wall s   Mpx/s  read  score  clouds  polygons  identical  stages');
+  console.log(`${city} mirrored to ${size}² (${((size * size) / 1e6).toFixed(1)} Mpx, 6 bands), ${availableParallelism()} cores, default score workers ${defaultScoreWorkers()}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log('workers   wall s   Mpx/s  peak GiB  read  score  clouds  polygons  identical  stages');
+  let firstWall: number | null = null;
   let reference: string | null = null;
   for (const workers of counts) {
     const reader = await openTile(after.tiles[0]);
@@ -74,12 +93,20 @@ async function main(): Promise<void> {
       const wall = (performance.now() - t0) / 1000;
       const sig = createHash('sha256').update(new Uint8Array(rasters.score.buffer)).update(JSON.stringify(r.detections.map((d) => d.geometry))).digest('hex');
       reference ??= sig;
+      firstWall ??= wall;
       const st = r.timings;
       const stages = Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
-      console.log([String(workers).padStart(7), wall.toFixed(1).padStart(8), ((size * size) / 1e6 / wall).toFixed(2).padStart(7), (st.read ?? 0).toFixed(1).padStart(5), (st.score ?? 0).toFixed(1).padStart(6), (st.clouds ?? 0).toFixed(1).padStart(7), String(r.detections.length).padStart(9), String(sig === reference).padStart(10), ` ${stages}`].join(' '));
+      // Peak of the process so far: the first run's own peak; later ones can only show a higher one.
+      const peak = (process.resourceUsage().maxRSS * 1024) / 1024 ** 3;
+      console.log([String(workers).padStart(7), wall.toFixed(1).padStart(8), ((size * size) / 1e6 / wall).toFixed(2).padStart(7), peak.toFixed(2).padStart(9), (st.read ?? 0).toFixed(1).padStart(5), (st.score ?? 0).toFixed(1).padStart(6), (st.clouds ?? 0).toFixed(1).padStart(7), String(r.detections.length).padStart(9), String(sig === reference).padStart(10), ` ${stages}`].join(' '));
     } finally {
       await Promise.allSettled([reader.close(), mosaic.close()]);
     }
+  }
+  if (flag('peer', 'on') !== 'off') {
+    const a = peerA(size);
+    if (!a) console.log(`peer A: no 4-band peer scene of ${size}² (make_data.sh builds 1024, 4096, 10980) or no python3/rasterio: not run`);
+    else console.log(`peer A, 4-band ${size}² pair, same run: ${a.wallS.toFixed(1)} s, ${a.peakRssGiB.toFixed(2)} GiB; learned (first row) / peer A = ${(firstWall! / a.wallS).toFixed(2)}× (load ${loadavg().map((v) => v.toFixed(2)).join(' ')})`);
   }
 }
 

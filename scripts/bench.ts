@@ -5,8 +5,11 @@
  *   Tuban   node dist/cli/tuban.js batch … (whole process under /usr/bin/time -v)
  *   peer A  rasterio + numpy + scipy + shapely  (../shared/bench/peer_a.py)
  *   peer B  GDAL command line + SpatiaLite     (../shared/bench/peer_b.sh)
- * and prints wall seconds, peak RSS (GiB), Tuban/peer ratios and Tuban's megapixels/s per stage
- * (from its batch-report.json). With --eval, scores each output against the ground truth.
+ * and prints wall seconds, peak RSS (GiB), Tuban/peer ratios and, per Tuban stage (from its
+ * batch-report.json), seconds, megapixels/s and share of the run's wall time, with the read stage set
+ * against the decode limit measured in the same run (scripts/bench-decode.ts: both epochs decoded by
+ * the same reader on every core, nothing else running). The load average is printed with each run:
+ * the machine is shared. With --eval, scores each output against the ground truth.
  * Results go to bench-results/speed.json.
  *
  *   npm run bench -- [--sizes 4096,10980] [--repeat N] [--tools tuban,peerA,peerB] [--eval]
@@ -14,6 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +26,7 @@ import { type RunResult, type ToolSummary, errorLine, median, parseTimeV } from 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHARED = resolve(ROOT, '..', 'shared', 'bench');
 const TUBAN_CLI = join(ROOT, 'dist', 'cli', 'tuban.js');
+const DECODE_PROBE = join(ROOT, 'dist', 'scripts', 'bench-decode.js');
 const PY = '/usr/bin/python3';
 const TIME = '/usr/bin/time';
 
@@ -65,6 +70,23 @@ function stageTubanInputs(data: string, size: number, work: string): { tiles: st
   return { tiles, prior };
 }
 
+/**
+ * A district layer over the whole peer scene (make_data.sh: 10980² at 10 m from (499980, 4100040),
+ * EPSG:32650; the smaller sizes are windows of it): `tuban batch` stops without districts, and the
+ * peers route by zone kind only, so one district for every polygon is the like-for-like job.
+ */
+function benchDistricts(work: string): string {
+  const path = join(work, 'districts.geojson');
+  const [x0, y1, side] = [499980, 4100040, 109800];
+  const ring = [[x0, y1], [x0 + side, y1], [x0 + side, y1 - side], [x0, y1 - side], [x0, y1]];
+  writeFileSync(path, JSON.stringify({
+    type: 'FeatureCollection',
+    crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::32650' } },
+    features: [{ type: 'Feature', properties: { kind: 'district', code: '370102', name: 'bench scene' }, geometry: { type: 'Polygon', coordinates: [ring] } }],
+  }));
+  return path;
+}
+
 async function runTuban(data: string, size: number, work: string, k: number): Promise<RunResult> {
   const { tiles, prior } = stageTubanInputs(data, size, work);
   const out = join(work, `tuban_${size}_${k}`);
@@ -75,7 +97,7 @@ async function runTuban(data: string, size: number, work: string, k: number): Pr
   rmSync(db, { recursive: true, force: true });
   const init = await run('node', [TUBAN_CLI, 'migrate', '--db', db]);
   if (init.code !== 0) return { wallS: NaN, peakRssGiB: NaN, ok: false, error: `tuban migrate: ${errorLine(init.err)}` };
-  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), '--out', out, '--db', db], { timed: true });
+  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), benchDistricts(work), '--out', out, '--db', db], { timed: true });
   const t = parseTimeV(r.err);
   const res: RunResult = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
   if (!res.ok) res.error = `exit ${r.code}: ${errorLine(r.err)}`;
@@ -87,6 +109,49 @@ async function runTuban(data: string, size: number, work: string, k: number): Pr
     res.polygons = rep.counts?.polygons;
   }
   return res;
+}
+
+/** The decode limit beside a Tuban run: both epochs decoded by Tuban's reader on every core, nothing else. */
+async function runDecodeProbe(data: string, size: number): Promise<DecodeProbe | null> {
+  const d = join(data, String(size));
+  const r = await run('node', [DECODE_PROBE, join(d, 'before.tif'), join(d, 'after.tif')]);
+  if (r.code !== 0) return null;
+  try {
+    return JSON.parse(r.out.trim().split('\n').pop()!) as DecodeProbe;
+  } catch {
+    return null;
+  }
+}
+
+interface DecodeProbe {
+  seconds: number;
+  tileMpxPerS: number;
+  cpuS: number;
+  workers: number;
+}
+
+/**
+ * Tuban's stages as a table: seconds (summed over the tile's strips: in the strip stream, `read` is
+ * the time the stream waited for decoded strips and `score` the time it waited for the score
+ * workers), Mpx/s of the tile, and share of the run's wall time; the rest of the wall is start-up,
+ * catalogue, database and outputs not timed as a stage. Then the read stage against the decode limit.
+ */
+function stageTable(size: number, run: RunResult, probe: DecodeProbe | null): string[] {
+  const mpx = (size * size) / 1e6;
+  const stages = Object.entries(run.stages ?? {}).sort((a, b) => b[1] - a[1]);
+  const lines = [`        ${'stage'.padEnd(11)}${'s'.padStart(7)}${'Mpx/s'.padStart(8)}${'of wall'.padStart(9)}`];
+  let timed = 0;
+  for (const [k, v] of stages) {
+    timed += v;
+    lines.push(`        ${k.padEnd(11)}${fmt(v, 2).padStart(7)}${fmt(v > 0 ? mpx / v : NaN, 1).padStart(8)}${`${fmt((100 * v) / run.wallS, 1)} %`.padStart(9)}`);
+  }
+  lines.push(`        ${'(untimed)'.padEnd(11)}${fmt(run.wallS - timed, 2).padStart(7)}${''.padStart(8)}${`${fmt((100 * (run.wallS - timed)) / run.wallS, 1)} %`.padStart(9)}`);
+  const read = run.stages?.read;
+  if (probe && read !== undefined) {
+    lines.push(`        decode limit (both epochs, ${probe.workers} inflate workers, nothing else): ${fmt(probe.seconds, 2)} s, ${fmt(probe.tileMpxPerS, 1)} Mpx/s, ${fmt(probe.cpuS, 1)} CPU s;` +
+      ` read stage ${fmt(read, 2)} s = ${fmt(read / probe.seconds, 2)}× the limit (${fmt(mpx / read, 1)} vs ${fmt(probe.tileMpxPerS, 1)} Mpx/s; waiting time only: decode overlaps scoring)`);
+  }
+  return lines;
 }
 
 async function runPeerA(data: string, size: number, work: string, k: number): Promise<RunResult> {
@@ -164,6 +229,10 @@ async function main(): Promise<number> {
   await ensureData(data, sizes);
 
   const results: Record<string, Partial<Record<Tool, ToolSummary>>> = {};
+  const probes: Record<string, DecodeProbe | null> = {};
+  const loads: string[] = [];
+  const load = () => loadavg().map((v) => v.toFixed(2)).join(' ');
+  console.log(`${availableParallelism()} cores, load average ${load()} (1/5/15 min)`);
   const runners: Record<Tool, typeof runTuban> = { tuban: runTuban, peerA: runPeerA, peerB: runPeerB };
   for (const size of sizes) {
     results[size] = {};
@@ -174,7 +243,9 @@ async function main(): Promise<number> {
         process.stdout.write(`${size}² ${tool} run ${k + 1}/${repeat}… `);
         const r = await runners[tool](data, size, work, k);
         runs.push(r);
-        console.log(r.ok ? `${fmt(r.wallS, 2)} s, ${fmt(r.peakRssGiB, 2)} GiB` : `FAILED ${r.error ?? ''}`);
+        const l = load();
+        loads.push(`${size} ${tool} ${k + 1}: ${l}`);
+        console.log(r.ok ? `${fmt(r.wallS, 2)} s, ${fmt(r.peakRssGiB, 2)} GiB (load ${l})` : `FAILED ${r.error ?? ''}`);
       }
       const ok = runs.filter((r) => r.ok);
       const summary: ToolSummary = { runs, wallS: median(ok.map((r) => r.wallS)), peakRssGiB: median(ok.map((r) => r.peakRssGiB)) };
@@ -184,6 +255,11 @@ async function main(): Promise<number> {
         summary.eval = await evaluate(data, size, outPath);
       }
       results[size][tool] = summary;
+      if (tool === 'tuban' && existsSync(DECODE_PROBE)) {
+        process.stdout.write(`${size}² decode limit probe… `);
+        probes[size] = await runDecodeProbe(data, size);
+        console.log(probes[size] ? `${fmt(probes[size]!.seconds, 2)} s` : 'FAILED');
+      }
     }
   }
 
@@ -198,11 +274,11 @@ async function main(): Promise<number> {
       const ev = s.eval as { px_f1?: number; obj_recall?: number } | undefined;
       console.log(`${String(size).padEnd(7)}${tool.padEnd(8)}${fmt(s.wallS, 2).padStart(9)}${fmt(s.peakRssGiB, 2).padStart(10)}${(tool === 'tuban' ? '' : fmt(ratio, 2)).padStart(12)}${(tool === 'tuban' ? '' : fmt(rss, 2)).padStart(11)}  ${ev ? `${fmt(ev.px_f1, 3)} / ${fmt(ev.obj_recall, 3)}` : ''}`);
     }
-    const mp = t?.runs.find((r) => r.ok)?.megapixelsPerSecond;
-    if (mp) console.log(`        Tuban stage Mpx/s: ${Object.entries(mp).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')}`);
+    const tr = t?.runs.find((r) => r.ok);
+    if (tr?.stages) for (const line of stageTable(size, tr, probes[size] ?? null)) console.log(line);
   }
   mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, `${JSON.stringify({ when: new Date().toISOString(), sizes, repeat, data, results }, null, 1)}\n`);
+  writeFileSync(values.out, `${JSON.stringify({ when: new Date().toISOString(), cores: availableParallelism(), loads, sizes, repeat, data, results, decodeLimit: probes }, null, 1)}\n`);
   console.log(`\nresults: ${values.out}`);
   return Object.values(results).every((r) => Object.values(r).every((s) => s!.wallS !== null)) ? 0 : 1;
 }

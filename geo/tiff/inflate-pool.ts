@@ -1,15 +1,18 @@
 /**
- * A small pool of worker threads that decode TIFF chunks (inflate + predictor + sample
- * de-interleave to Float32), so a window read uses every core while the main thread only
- * reads bytes and copies rows. Jobs go to the least-busy worker; buffers move by transfer.
- * Workers are unref()ed while idle so a process that is done can exit without closing the pool.
+ * A pool of worker threads that decode TIFF chunks (inflate + predictor + sample de-interleave to
+ * Float32), so a window read uses every core while the main thread only reads bytes. A chunk is
+ * written straight into the caller's output when that lives on SharedArrayBuffers (`dest`), else
+ * returned as planes (moved by transfer). A chunk read in parts (strips shorter than a block row,
+ * halo rows) is kept decoded by one worker (`cache`, `affinity`) and sent there again without bytes.
+ * Jobs without affinity go to the least-busy worker. Workers are unref()ed while idle so a process
+ * that is done can exit without closing the pool.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 export interface ChunkJob {
-  /** Raw chunk bytes as stored in the file (its buffer is transferred to the worker). */
-  bytes: Uint8Array;
+  /** Raw chunk bytes as stored in the file (its buffer is transferred to the worker); null: decoded already, in the worker's cache. */
+  bytes: Uint8Array | null;
   /** TIFF Compression tag value: 1 none, 8 / 32946 deflate. */
   compression: number;
   /** TIFF Predictor: 1 none, 2 horizontal, 3 floating point. */
@@ -28,6 +31,24 @@ export interface ChunkJob {
   /** Sample indices within the chunk to emit, in output order. */
   samples: number[];
   nodata: number | null;
+  /** Keep the decoded chunk in the worker for later parts of it: `file` names the open file, `cap` chunks kept per file. */
+  cache?: { file: number; index: number; cap: number };
+  /** Write the rect into these planes (one per sample), rows `stride` apart from pixel `offset`, instead of returning planes. */
+  dest?: { planes: Float32Array[]; offset: number; stride: number };
+}
+
+/** `planes` without `dest`; with it, `nan`: the pixels written as NaN (nodata or NaN in the file). */
+export interface ChunkResult {
+  planes?: Float32Array[];
+  nan?: number;
+}
+
+/** The worker's answer to a job without bytes whose chunk it no longer holds: send the bytes. */
+export const CACHE_MISS = 'cache miss';
+
+/** Workers a pool gets by default: every core, up to 16 (decoding interleaves with scoring on the same cores). */
+export function defaultInflateWorkers(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, 16));
 }
 
 interface Slot {
@@ -36,7 +57,7 @@ interface Slot {
 }
 
 interface Pending {
-  resolve: (planes: Float32Array[]) => void;
+  resolve: (r: ChunkResult) => void;
   reject: (err: Error) => void;
   slot: Slot;
 }
@@ -49,30 +70,41 @@ export class InflatePool {
 
   readonly size: number;
 
-  constructor(size: number = Math.min(availableParallelism(), 4)) {
+  constructor(size: number = defaultInflateWorkers()) {
     this.size = size;
     const url = new URL('./inflate-worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url);
       const slot: Slot = { worker, busy: 0 };
-      worker.on('message', (msg: { id: number; planes?: Float32Array[]; error?: string }) => this.settle(msg));
+      worker.on('message', (msg: ChunkResult & { id: number; error?: string }) => this.settle(msg));
       worker.on('error', (err) => this.failSlot(slot, err));
       worker.unref();
       this.slots.push(slot);
     }
   }
 
-  /** Decode one chunk on the least-busy worker. Rejects with the worker's message on corrupt data. */
-  decode(job: ChunkJob): Promise<Float32Array[]> {
+  /** Decode one chunk into planes on the least-busy worker. Rejects with the worker's message on corrupt data. */
+  async decode(job: ChunkJob): Promise<Float32Array[]> {
+    const r = await this.run({ ...job, dest: undefined });
+    if (!r.planes) throw new Error('no planes');
+    return r.planes;
+  }
+
+  /**
+   * Run one job: on worker `affinity % size` when given (a chunk cached there), else on the least
+   * busy. Rejects with the worker's message on corrupt data, with CACHE_MISS for a cached job it lost.
+   */
+  run(job: ChunkJob, affinity?: number): Promise<ChunkResult> {
     if (this.closed) return Promise.reject(new Error('inflate pool is closed'));
     let slot = this.slots[0];
-    for (const s of this.slots) if (s.busy < slot.busy) slot = s;
+    if (affinity !== undefined) slot = this.slots[affinity % this.slots.length];
+    else for (const s of this.slots) if (s.busy < slot.busy) slot = s;
     const id = this.nextId++;
     // Keep the process alive only while work is in flight.
     if (slot.busy++ === 0) slot.worker.ref();
-    return new Promise<Float32Array[]>((resolve, reject) => {
+    return new Promise<ChunkResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, slot });
-      const transfer = job.bytes.byteOffset === 0 && job.bytes.byteLength === job.bytes.buffer.byteLength && !(job.bytes.buffer instanceof SharedArrayBuffer)
+      const transfer = job.bytes && job.bytes.byteOffset === 0 && job.bytes.byteLength === job.bytes.buffer.byteLength && !(job.bytes.buffer instanceof SharedArrayBuffer)
         ? [job.bytes.buffer as ArrayBuffer]
         : [];
       slot.worker.postMessage({ id, job }, transfer);
@@ -83,13 +115,19 @@ export class InflatePool {
     if (--slot.busy === 0) slot.worker.unref();
   }
 
-  private settle(msg: { id: number; planes?: Float32Array[]; error?: string }): void {
+  /** Drop the chunks the workers keep for `file` (it was closed). */
+  forget(file: number): void {
+    if (this.closed) return;
+    for (const s of this.slots) s.worker.postMessage({ forget: file });
+  }
+
+  private settle(msg: ChunkResult & { id: number; error?: string }): void {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
     this.release(p.slot);
-    if (msg.error !== undefined || !msg.planes) p.reject(new Error(msg.error ?? 'no planes'));
-    else p.resolve(msg.planes);
+    if (msg.error !== undefined) p.reject(new Error(msg.error));
+    else p.resolve({ planes: msg.planes, nan: msg.nan });
   }
 
   private failSlot(slot: Slot, err: Error): void {

@@ -211,4 +211,37 @@ describe('openGeoTiff on damaged files (issue 15)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(openFds().length).toBe(before);
   });
+
+  it('decodes straight into shared arrays exactly as into plain ones, strip by strip with halos, and says when a read has NaNs', async () => {
+    const path = join(dir, 'shared.tif');
+    const bands = randomBands(utm.width * utm.height, 4, 11);
+    bands[1][utm.width * 150 + 20] = 0; // one nodata pixel, in the strips from row 150
+    await writeGeoTiffArrays(path, { grid: utm, dtype: 'uint16', bands, nodata: 0, tileSize: 64, compression: 'deflate' });
+    const f = await openGeoTiff(path);
+    const g = await openGeoTiff(path); // plain reads from a second handle: its own chunk cache
+    const shared = (n: number) => Array.from({ length: 3 }, () => new Float32Array(new SharedArrayBuffer(n * 4)));
+    // 25-row strips with 3 halo rows: most chunks are read in parts, by two or three strips.
+    const rows = 25;
+    const halo = 3;
+    const slots = [shared(utm.width * (rows + 2 * halo)), shared(utm.width * (rows + 2 * halo))];
+    for (let row = 0, k = 0; row < utm.height; row += rows, k++) {
+      const top = Math.max(0, row - halo);
+      const win = { col: 0, row: top, width: utm.width, height: Math.min(utm.height, row + rows + halo) - top };
+      const info: { nan?: boolean } = {};
+      const got = await f.readWindow(win, [3, 1, 0], slots[k % 2], info);
+      const want = await g.readWindow(win, [3, 1, 0]);
+      expect(got[0].buffer).toBeInstanceOf(SharedArrayBuffer);
+      for (let b = 0; b < 3; b++) expect(Buffer.from(got[b].buffer, got[b].byteOffset, got[b].byteLength).equals(Buffer.from(want[b].buffer))).toBe(true);
+      const hasNaN = want.some((a) => a.some((v) => Number.isNaN(v)));
+      expect(info.nan).toBe(hasNaN);
+      expect(hasNaN).toBe(top <= 150 && 150 < win.row + win.height);
+    }
+    // A window reaching outside the raster is NaN there, and says so.
+    const info: { nan?: boolean } = {};
+    const [edge] = await f.readWindow({ col: 290, row: 200, width: 20, height: 20 }, [0], shared(400), info);
+    expect(info.nan).toBe(true);
+    expect(edge[0]).toBe(bands[0][200 * 300 + 290]);
+    expect(edge[15]).toBeNaN();
+    await Promise.all([f.close(), g.close()]);
+  });
 });

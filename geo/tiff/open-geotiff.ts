@@ -13,7 +13,7 @@ type GeoTIFFImage = Awaited<ReturnType<GeoTiffHandle['getImage']>>;
 import type { GeoTransform, Grid, Window } from '../raster.js';
 import { normaliseCrs } from '../crs.js';
 import { TubanError } from '../../schemas/errors.js';
-import { sharedInflatePool } from './inflate-pool.js';
+import { CACHE_MISS, sharedInflatePool } from './inflate-pool.js';
 import { checkTiffHeader } from './tiff-header.js';
 import type { ChunkJob } from './inflate-pool.js';
 
@@ -44,9 +44,18 @@ export interface GeoTiffFile {
    * `into` (optional) supplies the output arrays to fill, so strip-by-strip readers reuse
    * memory instead of paying first-touch page faults (≈ 1 s per GiB) on every strip.
    */
-  readWindow(win: Window, samples: number[], into?: Float32Array[]): Promise<Float32Array[]>;
+  readWindow(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]>;
   close(): Promise<void>;
 }
+
+/** What a read learned on the way, for callers that would otherwise scan the output again. */
+export interface ReadInfo {
+  /** Set by the read: false when no pixel of the output is NaN (no nodata, no NaN, nothing outside the raster). */
+  nan?: boolean;
+}
+
+/** Files opened in this process, numbered: the key of their decoded chunks in the inflate workers. */
+let fileSerial = 0;
 
 const COMPRESSION_NONE = 1;
 const DEFLATE = new Set([8, 32946]);
@@ -269,8 +278,66 @@ async function describe(
     return decoding;
   }
 
-  async function readFast(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<void> {
+  // Chunks the inflate workers hold decoded (direct reads only), most recent last: which worker
+  // (affinity = chunk index) and when its decode is done. Same bound as chunkCache.
+  const fileId = ++fileSerial;
+  const workerHeld = new Map<number, Promise<unknown>>();
+  let workerCacheUsed = false;
+
+  /**
+   * One chunk's rect straight into `dest` (SharedArrayBuffers) by a worker; a chunk used only in part
+   * is kept decoded there for the reads that want the rest. Resolves to the NaN pixels written.
+   */
+  async function decodeInto(index: number, chunkSamples: number[], chunkRows: number, rect: [number, number, number, number], dest: { planes: Float32Array[]; offset: number; stride: number }): Promise<number> {
     const pool = sharedInflatePool();
+    const [rx, ry, rw, rh] = rect;
+    if (counts[index] === 0) {
+      // Sparse chunk (GDAL SPARSE_OK): no bytes stored, reads as nodata, else 0.
+      for (const p of dest.planes) for (let r = 0; r < rh; r++) p.fill(nodata === null ? 0 : NaN, dest.offset + r * dest.stride, dest.offset + r * dest.stride + rw);
+      return nodata === null ? 0 : rw * rh;
+    }
+    const job: ChunkJob = {
+      bytes: null, compression, predictor, bps, sampleFormat,
+      spp: planar === 2 ? 1 : spp,
+      chunkWidth: blockWidth, chunkRows, rect, samples: chunkSamples, nodata, dest,
+    };
+    const whole = rx === 0 && ry === 0 && rw === blockWidth && rh === chunkRows;
+    const fail = (err: unknown) => unreadable(path, `chunk ${index} cannot be decoded (${err instanceof Error ? err.message : String(err)})`, err);
+    if (whole) {
+      job.bytes = await readChunkBytes(index);
+      const r = await pool.run(job).catch((err: unknown) => { throw fail(err); });
+      return r.nan ?? 0;
+    }
+    job.cache = { file: fileId, index, cap: Math.ceil(chunkCacheCap / pool.size) + 2 };
+    workerCacheUsed = true;
+    const held = workerHeld.get(index);
+    if (held) {
+      workerHeld.delete(index);
+      workerHeld.set(index, held);
+      // Queued behind the decode that fills the worker's cache (a worker takes jobs in order).
+      const ok = await held.then(() => true, () => false);
+      if (ok) {
+        try {
+          return (await pool.run(job, index)).nan ?? 0;
+        } catch (err) {
+          if (!(err instanceof Error && err.message === CACHE_MISS)) throw fail(err);
+          // Evicted there meanwhile: decode it again below.
+        }
+      }
+    }
+    const decoding = readChunkBytes(index).then((bytes) => pool.run({ ...job, bytes }, index));
+    workerHeld.set(index, decoding);
+    decoding.catch(() => workerHeld.delete(index));
+    while (workerHeld.size > chunkCacheCap) workerHeld.delete(workerHeld.keys().next().value!);
+    const r = await decoding.catch((err: unknown) => { throw err instanceof TubanError ? err : fail(err); });
+    return r.nan ?? 0;
+  }
+
+  async function readFast(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<number> {
+    const pool = sharedInflatePool();
+    // Outputs a worker can write in place: the decoded rect goes straight there, no copy here.
+    const direct = out.every((a) => a.buffer instanceof SharedArrayBuffer);
+    let nan = 0;
     const tasks: Array<() => Promise<void>> = [];
     for (let ty = Math.floor(y0 / blockHeight); ty <= Math.floor((y1 - 1) / blockHeight); ty++) {
       for (let tx = Math.floor(x0 / blockWidth); tx <= Math.floor((x1 - 1) / blockWidth); tx++) {
@@ -287,11 +354,20 @@ async function describe(
         } else {
           groups.push({ index: ty * nx + tx, chunkSamples: samples, outIdx: samples.map((_, k) => k) });
         }
+        const ox = cx0 - win.col;
+        const oy = cy0 - win.row;
         for (const g of groups) {
+          if (direct) {
+            const dest = { planes: g.outIdx.map((k) => out[k]), offset: oy * win.width + ox, stride: win.width };
+            tasks.push(async () => {
+              // Not `nan += await …`: that reads `nan` before the await and loses the other tasks' counts.
+              const hits = await decodeInto(g.index, g.chunkSamples, chunkRows, rect, dest);
+              nan += hits;
+            });
+            continue;
+          }
           tasks.push(async () => {
             const planes = await decodedChunk(g.index, g.chunkSamples, chunkRows);
-            const ox = cx0 - win.col;
-            const oy = cy0 - win.row;
             const [rx, ry, rw, rh] = rect;
             for (let k = 0; k < planes.length; k++) {
               const dst = out[g.outIdx[k]];
@@ -299,6 +375,7 @@ async function describe(
               for (let r = 0; r < rh; r++) {
                 const s0 = (ry + r) * blockWidth + rx;
                 dst.set(src.subarray(s0, s0 + rw), (oy + r) * win.width + ox);
+                if (!nan) for (let i = s0; i < s0 + rw; i++) if (src[i] !== src[i]) { nan++; break; }
               }
             }
           });
@@ -323,9 +400,10 @@ async function describe(
     // read still in flight then would outlive the close.
     await Promise.all(runners);
     if (failed) throw (failed as { err: unknown }).err;
+    return nan;
   }
 
-  async function readSlow(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<void> {
+  async function readSlow(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<number> {
     let data: ArrayLike<number>[];
     try {
       data = (await img.readRasters({ window: [x0, y0, x1, y1], samples, interleave: false })) as unknown as ArrayLike<number>[];
@@ -345,6 +423,8 @@ async function describe(
         }
       }
     }
+    // Not counted here (a rare path): the caller scans for NaNs.
+    return 1;
   }
 
   return {
@@ -356,7 +436,7 @@ async function describe(
     date,
     blockWidth,
     blockHeight,
-    async readWindow(win: Window, samples: number[], into?: Float32Array[]): Promise<Float32Array[]> {
+    async readWindow(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
       if (closed) throw new TubanError('INTERNAL', 'readWindow after close', path);
       if (!(win.width > 0 && win.height > 0) || !Number.isInteger(win.col) || !Number.isInteger(win.row)) {
         throw new TubanError('INTERNAL', `bad window ${JSON.stringify(win)}`, path);
@@ -381,15 +461,18 @@ async function describe(
         const a = into ? (into[k].length === n ? into[k] : into[k].subarray(0, n)) : new Float32Array(n);
         return inside ? a : a.fill(NaN);
       });
+      if (info) info.nan = !inside;
       if (x1 <= x0 || y1 <= y0 || samples.length === 0) return out;
-      if (fast) await readFast(x0, y0, x1, y1, win, samples, out);
-      else await readSlow(x0, y0, x1, y1, win, samples, out);
+      const nan = fast ? await readFast(x0, y0, x1, y1, win, samples, out) : await readSlow(x0, y0, x1, y1, win, samples, out);
+      if (info) info.nan = !inside || nan > 0;
       return out;
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       chunkCache.clear();
+      if (workerCacheUsed) sharedInflatePool().forget(fileId);
+      workerHeld.clear();
       const h = handle;
       handle = null;
       if (h) await (await h).close();

@@ -57,10 +57,25 @@ async function readSamples(pair: EpochPair, bands: BandName[]): Promise<{ before
   }
   return Promise.all(
     wins.map(async (win) => {
-      const [fixed, moving] = await Promise.all([pair.fixed.readWindow(win, bands), pair.moving.readAligned(windowGrid(grid, win), bands)]);
+      const n = win.width * win.height;
+      const [fixed, moving] = await Promise.all([
+        pair.fixed.readWindow(win, bands, sharedSample(bands, n)),
+        pair.moving.readAligned(windowGrid(grid, win), bands, sharedSample(bands, n)),
+      ]);
       return asEpochs(pair, fixed, moving);
     }),
   );
+}
+
+/**
+ * Memory for one sample window on SharedArrayBuffers, passed to the readers as `reuse`: the inflate
+ * workers then decode straight into it (geo/tiff/open-geotiff.ts), with no decoded-block planes
+ * allocated and copied on this thread (≈ 130 MB of short-lived garbage per fit on a 4-band tile).
+ */
+function sharedSample(bands: BandName[], n: number): Raster {
+  const record: Raster['bands'] = {};
+  for (const b of bands) record[b] = new Float32Array(new SharedArrayBuffer(n * 4));
+  return { width: 0, height: 0, crs: '', transform: [0, 1, 0, 0, 0, -1], bands: record, valid: new Uint8Array(new SharedArrayBuffer(n)) };
 }
 
 /** Below this the epochs' edges hardly agree at any shift (heavy change, cloud, no texture): a peak there is noise. OSCD pairs measure 0.31–0.79. */
@@ -91,7 +106,7 @@ function realignMoving(pair: EpochPair, samples: { before: Raster; after: Raster
   return Promise.all(
     samples.map(async (s) => {
       const { fixed } = asFixedMoving(pair, s);
-      const moving = await pair.moving.readAligned({ width: fixed.width, height: fixed.height, crs: fixed.crs, transform: fixed.transform }, bands);
+      const moving = await pair.moving.readAligned({ width: fixed.width, height: fixed.height, crs: fixed.crs, transform: fixed.transform }, bands, sharedSample(bands, fixed.width * fixed.height));
       return asEpochs(pair, fixed, moving);
     }),
   );

@@ -28,12 +28,15 @@ describe('ScorePool', () => {
     }
   });
 
-  it('takes its size from TUBAN_SCORE_WORKERS, and shares the cores among tiles run at once', () => {
+  it('takes its size from TUBAN_SCORE_WORKERS, else every core, shared among tiles run at once', () => {
     expect(defaultScoreWorkers(1, loadConfig({ TUBAN_SCORE_WORKERS: '3' }))).toBe(3);
     expect(defaultScoreWorkers(4, loadConfig({ TUBAN_SCORE_WORKERS: '0' }))).toBe(0);
     expect(() => loadConfig({ TUBAN_SCORE_WORKERS: 'many' })).toThrow(/TUBAN_SCORE_WORKERS/);
     const unset = loadConfig({});
-    expect(defaultScoreWorkers(1, unset)).toBeLessThanOrEqual(8);
+    // Every core by default, a 2-core machine included (issue 16): the calling thread only reads.
+    expect(defaultScoreWorkers(1, unset, 2)).toBe(2);
+    expect(defaultScoreWorkers(2, unset, 16)).toBe(8);
+    expect(defaultScoreWorkers(1, unset, 64)).toBe(16);
     expect(defaultScoreWorkers(1_000, unset)).toBe(0); // a thousand tiles at once leave no core to a pool
   });
 });

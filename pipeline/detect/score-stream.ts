@@ -11,7 +11,7 @@ import { foldModel, type ChangeModel } from './change-model.js';
 import type { DetectorParams } from './detector-params.js';
 import { asEpochs, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
-import { ScorePool } from './score-pool.js';
+import { ScorePool, rasterShared } from './score-pool.js';
 import { createScoreScratch, rangeRadius, scorePixels, type LearnedScoring } from './score.js';
 import type { StageTimer } from './stage-timer.js';
 
@@ -47,9 +47,42 @@ export interface ScoreStreamOptions {
   timer: StageTimer;
 }
 
-export function defaultStripRows(width: number, learned: boolean): number {
+export function defaultStripRows(width: number, learned: boolean, workers = 0): number {
   // The learned features hold ~25 float planes per strip pixel: shorter strips keep that bounded.
-  return Math.max(64, Math.min(1024, Math.floor((learned ? 2e6 : 8e6) / width)));
+  // In a pool, strips of ~2 Mpx: enough of them to keep every worker busy to the end of the tile
+  // (a 4096² tile in 1024-row strips is 4 strips), with the halo rows still ≤ 5 % of the work.
+  const px = learned || workers > 0 ? 2e6 : 8e6;
+  return Math.max(64, Math.min(1024, Math.floor(px / width)));
+}
+
+/** A strip's band memory: one raster per epoch, on SharedArrayBuffers a score worker reads in place. */
+interface Slot {
+  fixed: Raster;
+  moving: Raster;
+}
+
+function sharedRaster(bands: BandName[], n: number): Raster {
+  const record: Raster['bands'] = {};
+  for (const b of bands) record[b] = new Float32Array(new SharedArrayBuffer(n * 4));
+  return { width: 0, height: 0, crs: '', transform: [0, 1, 0, 0, 0, -1], bands: record, valid: new Uint8Array(new SharedArrayBuffer(n)) };
+}
+
+/**
+ * `r` with its arrays in the slot's shared memory: as is when the reader filled the slot (the usual
+ * case: readers honour `reuse`), else copied in (a reader that brings its own arrays).
+ */
+function inSlot(r: Raster, slot: Raster, bands: BandName[]): Raster {
+  if (rasterShared(r)) return r;
+  const n = r.width * r.height;
+  const out: Raster['bands'] = {};
+  for (const b of bands) {
+    const dst = slot.bands[b]!.subarray(0, n);
+    dst.set(r.bands[b]!.subarray(0, n));
+    out[b] = dst;
+  }
+  const valid = slot.valid.subarray(0, n);
+  valid.set(r.valid.subarray(0, n));
+  return { ...r, bands: out, valid };
 }
 
 export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): Promise<TileScores> {
@@ -57,9 +90,8 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   if (opts.observe && !model) throw new Error('streamScores: a strip observer reads the learned features, and there is no model');
   const grid = pair.grid;
   const { width: w, height: h } = grid;
-  const score = new Float32Array(w * h);
-  const type = new Uint8Array(w * h);
-  const stripRows = opts.stripRows ?? defaultStripRows(w, model !== null);
+  const requested = opts.observe ? 0 : opts.workers;
+  const stripRows = opts.stripRows ?? defaultStripRows(w, model !== null, requested);
   // Halo rows read above and below each strip: the before-range needs its radius (1 at 10 m), the
   // box means (score smoothing, learned context) their radius more, so strip seams do not show.
   // Radii follow the tile's pixel size (params come through atPixelSize).
@@ -72,8 +104,11 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
     strips.push({ win: { col: 0, row: top, width: w, height: bottom - top }, first: row - top, count });
   }
   const haloRows = Math.min(h, stripRows + 2 * halo);
-  const workers = opts.observe ? 0 : Math.min(opts.workers, strips.length - 1);
-  const pool = workers > 0 ? new ScorePool(workers, { params, fit, model, width: w, haloRows, outRows: stripRows }) : null;
+  const workers = Math.min(requested, strips.length - 1);
+  // With a pool the tile's outputs live on SharedArrayBuffers: workers write their rows in place.
+  const score = workers > 0 ? new Float32Array(new SharedArrayBuffer(w * h * 4)) : new Float32Array(w * h);
+  const type = workers > 0 ? new Uint8Array(new SharedArrayBuffer(w * h)) : new Uint8Array(w * h);
+  const pool = workers > 0 ? new ScorePool(workers, { params, fit, model, width: w, haloRows, outRows: stripRows, score, type }) : null;
   const scratch = pool ? null : createScoreScratch(w, haloRows);
   let learned: LearnedScoring | undefined;
   if (model && !pool) {
@@ -86,47 +121,61 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   }
   const progress = opts.progress ?? (() => {});
 
-  // The read-ahead is marked handled at once: when the loop leaves early (shutdown abort, a
-  // scoring error) nobody awaits it, and its rejection once the caller closes the readers
-  // ("readWindow after close") would otherwise be an unhandled rejection that kills a worker.
-  // The loop's own `await next` still sees the error.
-  // Two strips live at once (scored + read ahead): the one scored last lends its arrays to the next read.
-  let spare: [Raster, Raster] | undefined;
-  const readStrip = (win: Window) => {
-    const p = Promise.all([pair.fixed.readWindow(win, bands, spare?.[0]), pair.moving.readAligned(windowGrid(grid, win), bands, spare?.[1])]);
-    p.catch(() => {});
-    return p;
+  // Strip memory, allocated once and recycled: a slot is read into, scored, then read into again.
+  // Inline: the strip scored and the one read ahead. Pool: one per worker plus READ_AHEAD being read.
+  const readAhead = pool ? READ_AHEAD : 1;
+  const slots: Slot[] = Array.from({ length: (pool ? workers : 1) + readAhead }, () => ({ fixed: sharedRaster(bands, w * haloRows), moving: sharedRaster(bands, w * haloRows) }));
+  const free = slots.slice();
+  type StripRead = { fixed: Raster; moving: Raster; slot: Slot };
+  // Each read is marked handled at once: when the loop leaves early (shutdown abort, a scoring
+  // error) nobody awaits it, and its rejection once the caller closes the readers ("readWindow
+  // after close") would otherwise be an unhandled rejection that kills a worker. The loop's own
+  // await still sees the error.
+  const reads: Promise<StripRead>[] = [];
+  let nextRead = 0;
+  const topUpReads = () => {
+    while (reads.length < readAhead && nextRead < strips.length && free.length) {
+      const slot = free.pop()!;
+      const win = strips[nextRead++].win;
+      const p = Promise.all([pair.fixed.readWindow(win, bands, slot.fixed), pair.moving.readAligned(windowGrid(grid, win), bands, slot.moving)])
+        .then(([fixed, moving]) => ({ fixed: inSlot(fixed, slot.fixed, bands), moving: inSlot(moving, slot.moving, bands), slot }));
+      p.catch(() => {});
+      reads.push(p);
+    }
   };
-  let next = readStrip(strips[0].win);
-  // Pool mode: strips being scored, oldest first; at most `workers` + 1 wait, which bounds memory.
-  const inflight: Promise<void>[] = [];
+  // Pool mode: strips being scored; each removes itself when done.
+  const inflight = new Set<Promise<void>>();
   let scored = 0;
   try {
+    topUpReads();
     for (let s = 0; s < strips.length; s++) {
       if (opts.signal?.aborted) throw new TubanError('QUEUE.TRANSIENT', 'interrupted by shutdown', pair.id);
       const { win, first, count } = strips[s];
-      const [fixedR, movingR] = await timer.time('read', () => next);
-      const { before, after } = asEpochs(pair, fixedR, movingR);
-      // Decode the next strip (in the inflate worker threads) while this one is scored.
-      if (s + 1 < strips.length) next = readStrip(strips[s + 1].win);
-      spare = undefined; // lent to the read-ahead (or not needed any more)
+      const strip = await timer.time('read', () => reads.shift()!);
+      const { before, after } = asEpochs(pair, strip.fixed, strip.moving);
       const off = (win.row + first) * w;
       if (pool) {
-        const job = pool.score(before, after, first, count).then((r) => {
-          score.set(r.score, off);
-          type.set(r.type, off);
+        const job: Promise<void> = pool.scoreInto(before, after, first, count, off).then(() => {
+          inflight.delete(job);
+          free.push(strip.slot);
           progress(++scored / strips.length);
         });
         job.catch(() => {}); // awaited below; a failure must not surface as unhandled first
-        inflight.push(job);
-        spare = [fixedR, movingR]; // the pool copied the bands
-        if (inflight.length > workers) await timer.time('score', () => inflight.shift()!);
+        inflight.add(job);
+        topUpReads();
+        // Keep the next read going: wait for a worker to hand its slot back when none is free.
+        while (s + 1 < strips.length && reads.length === 0) {
+          await timer.time('score', () => Promise.race(inflight));
+          topUpReads();
+        }
         continue;
       }
+      // Decode the next strip (in the inflate worker threads) while this one is scored.
+      topUpReads();
       const out = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
       await timer.time('score', () => scorePixels(before, after, fit, params, out, { first, count }, scratch!, learned));
       if (opts.observe) opts.observe(learned!.features, win.row + first, count, out.type);
-      spare = [fixedR, movingR];
+      free.push(strip.slot);
       progress((s + 1) / strips.length);
     }
     await timer.time('score', () => Promise.all(inflight));
@@ -135,3 +184,6 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   }
   return { score, type };
 }
+
+/** Strips read ahead of the workers: two, so a strip that starts a new block row (a burst of inflates) does not stall them. */
+const READ_AHEAD = 2;

@@ -1,7 +1,10 @@
 /**
  * Worker thread of the ScorePool: scores one halo'd strip at a time with the same scorePixels the
  * main thread runs in-process, so a tile scored in workers is bit-identical to one scored inline.
- * Its scratch (and the learned model's feature planes) is allocated once, for the largest strip.
+ * The strip's bands arrive as views of SharedArrayBuffers (the caller's strip slot: nothing is
+ * copied on the way in) and the score and type rows are written straight into the tile's shared
+ * outputs at `offset` (nothing is copied on the way out). Its scratch (and the learned model's
+ * feature planes) is allocated once, for the largest strip.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Raster } from '../../geo/raster.js';
@@ -19,6 +22,9 @@ export interface ScoreWorkerInit {
   /** Rows of the largest halo'd strip, and of the largest output. */
   haloRows: number;
   outRows: number;
+  /** The tile's outputs, on SharedArrayBuffers; absent: each reply carries its strip's rows instead. */
+  score?: Float32Array;
+  type?: Uint8Array;
 }
 
 export interface ScoreTask {
@@ -27,6 +33,8 @@ export interface ScoreTask {
   after: Raster;
   first: number;
   count: number;
+  /** Pixel offset of the strip's first output row in the shared outputs (with `score`/`type` in init). */
+  offset?: number;
 }
 
 export interface ScoreReply {
@@ -50,6 +58,12 @@ const learned: LearnedScoring | undefined = init.model
 parentPort!.on('message', (task: ScoreTask) => {
   try {
     const n = task.before.width * task.count;
+    if (init.score && init.type && task.offset !== undefined) {
+      const out = { score: init.score.subarray(task.offset, task.offset + n), type: init.type.subarray(task.offset, task.offset + n) };
+      scorePixels(task.before, task.after, init.fit, init.params, out, { first: task.first, count: task.count }, scratch, learned);
+      parentPort!.postMessage({ id: task.id } satisfies ScoreReply);
+      return;
+    }
     const out = { score: new Float32Array(n), type: new Uint8Array(n) };
     scorePixels(task.before, task.after, init.fit, init.params, out, { first: task.first, count: task.count }, scratch, learned);
     parentPort!.postMessage({ id: task.id, ...out } satisfies ScoreReply, [out.score.buffer, out.type.buffer]);
