@@ -1,77 +1,235 @@
 /**
- * Milliseconds per geo/kernels kernel on a seeded synthetic change mask (default 10980², one
- * Sentinel-2 tile). Build first: `npm run build && node dist/scripts/bench-kernels.js [size] [seed]`.
- * The mask is ~1–2 % change: a few thousand blobs (rectangles and discs, 3–60 px) plus 0.3 %
- * single-pixel speckle, like a misregistration-noisy change mask. Single thread.
+ * Per-kernel speed, single thread, on data held in memory (no decoding): megapixels per second of
+ * each kernel of both detectors, and milliseconds of each geo/kernels kernel. Build first:
+ *
+ *   npm run build && node dist/scripts/bench-kernels.js [size] [seed] [--only detect|geo]
+ *     [--detect-size 2048] [--city beirut] [--data ../shared/data] [--reps 3]
+ *
+ * Detectors (`--detect-size`², strips and halos as the tile driver cuts them):
+ * - unsupervised, 4 bands: the seeded synthetic scene of `npm run bench` (clouds, haze,
+ *   misregistration, planted changes), then maskCloudFringes on the whole raster;
+ * - learned, 6 bands: an OSCD city (real Sentinel-2, `--city`) mirrored out to size², the shipped model.
+ * Each kernel's Mpx/s is over the output pixels (trees: also per pixel put to them, the gate's share).
+ * `--reps` runs each detector that often and keeps each kernel's fastest time (the machine is shared).
+ * A SHA-256 of the outputs (score, type, learned feature planes) is printed: two builds whose hashes
+ * match produced byte-identical outputs.
+ *
+ * geo/kernels (`size`², default 10980 = one Sentinel-2 tile): a seeded synthetic change mask, ~1–2 %
+ * change, a few thousand blobs (rectangles and discs, 3–60 px) plus 0.3 % single-pixel speckle.
  */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { BandName, Raster } from '../geo/raster.js';
 import { histogram, otsuThreshold, robustUpperThreshold } from '../geo/kernels/threshold.js';
 import { createMorphScratch, openClose } from '../geo/kernels/morphology.js';
 import { componentStats, labelComponents, removeSmallComponents } from '../geo/kernels/label.js';
 import { polygonizeLabels } from '../geo/kernels/polygonize.js';
 import { simplifyPolygon } from '../geo/kernels/simplify.js';
 import { mulberry32 } from '../fixtures/scene-math.js';
+import { generateSceneArrays } from '../fixtures/synthetic-scene.js';
+import { readOscdCity } from '../evaluation/bench-data.js';
+import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { fitNormalisation, type NormFit } from '../pipeline/detect/normalise.js';
+import { createScoreScratch, scorePixels, type KernelTimes, type LearnedScoring } from '../pipeline/detect/score.js';
+import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from '../pipeline/detect/change-features.js';
+import { foldModel, shippedChangeModel } from '../pipeline/detect/change-model.js';
+import { defaultStripRows } from '../pipeline/detect/score-stream.js';
+import { maskCloudFringes } from '../pipeline/detect/cloud-fringes.js';
+import { flag } from './bench-lib.js';
 
-const size = Number(process.argv[2] ?? 10980);
-const seed = Number(process.argv[3] ?? 1);
-const w = size;
-const h = size;
-const rand = mulberry32(seed);
+const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && all[i - 1].startsWith('--')));
+const only = flag('only', 'all');
+const reps = Math.max(1, Number(flag('reps', '1')));
 
-const mask = new Uint8Array(w * h);
-const blobs = Math.round((w * h) / 30000);
-for (let b = 0; b < blobs; b++) {
-  const cx = Math.floor(rand() * w);
-  const cy = Math.floor(rand() * h);
-  const r = 3 + Math.floor(rand() * rand() * 30);
-  const disc = rand() < 0.5;
-  for (let y = Math.max(0, cy - r); y < Math.min(h, cy + r); y++) {
-    for (let x = Math.max(0, cx - r); x < Math.min(w, cx + r); x++) {
-      if (!disc || (x - cx) ** 2 + (y - cy) ** 2 <= r * r) mask[y * w + x] = 1;
-    }
-  }
+/** A halo'd strip of rows [top, bottom) of `r` as a Raster of views (no copy). */
+function stripOf(r: Raster, top: number, bottom: number): Raster {
+  const bands: Partial<Record<BandName, Float32Array>> = {};
+  for (const [b, a] of Object.entries(r.bands)) bands[b as BandName] = a!.subarray(top * r.width, bottom * r.width);
+  return { ...r, height: bottom - top, bands, valid: r.valid.subarray(top * r.width, bottom * r.width) };
 }
-for (let k = 0, n = Math.round(w * h * 0.003); k < n; k++) mask[Math.floor(rand() * w * h)] = 1;
-let fg = 0;
-for (let i = 0; i < mask.length; i++) fg += mask[i];
 
-// A change score: high where the mask is set, noise elsewhere (for histogram / thresholds).
-const score = new Float32Array(w * h);
-for (let i = 0; i < score.length; i++) score[i] = (mask[i] ? 0.6 : 0.1) + (rand() - 0.5) * 0.2;
+interface DetectorRun {
+  ms: KernelTimes;
+  totalMs: number;
+  hash: string;
+  score: Float32Array;
+  type: Uint8Array;
+}
 
-const times: Record<string, number> = {};
-function time<T>(name: string, f: () => T): T {
+/** Scores the whole pair strip by strip as streamScores does on the calling thread, timing each kernel. */
+function scoreAll(before: Raster, after: Raster, fit: NormFit, params: DetectorParams, learnedModel: boolean): DetectorRun {
+  const { width: w, height: h } = before;
+  const stripRows = defaultStripRows(w, learnedModel);
+  const halo = (learnedModel ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius) + 1;
+  const haloRows = Math.min(h, stripRows + 2 * halo);
+  const scratch = createScoreScratch(w, haloRows);
+  const ms: KernelTimes = {};
+  scratch.kernelMs = ms;
+  let learned: LearnedScoring | undefined;
+  if (learnedModel) {
+    const model = shippedChangeModel();
+    learned = { folded: foldModel(model), threshold: model.threshold, scratch: createFeatureScratch(w, haloRows), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows)) };
+  }
+  const score = new Float32Array(w * h);
+  const type = new Uint8Array(w * h);
+  const hash = createHash('sha256');
   const t0 = performance.now();
-  const v = f();
-  times[name] = Math.round(performance.now() - t0);
-  return v;
+  for (let row = 0; row < h; row += stripRows) {
+    const count = Math.min(stripRows, h - row);
+    const top = Math.max(0, row - halo);
+    const bottom = Math.min(h, row + count + halo);
+    const off = row * w;
+    const out = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
+    scorePixels(stripOf(before, top, bottom), stripOf(after, top, bottom), fit, params, out, { first: row - top, count }, scratch, learned);
+    // The trainer's view of the features: hashed per strip, outside the kernels' clocks.
+    if (learned) for (const f of learned.features) hash.update(new Uint8Array(f.buffer, 0, w * count * 4));
+  }
+  const totalMs = performance.now() - t0;
+  hash.update(new Uint8Array(score.buffer)).update(type);
+  return { ms, totalMs, hash: hash.digest('hex').slice(0, 16), score, type };
 }
 
-const bins = new Uint32Array(512);
-time('histogram', () => histogram(score, null, -0.5, 1.5, bins));
-const thresholds = time('otsu+robust', () => [otsuThreshold(bins, -0.5, 1.5), robustUpperThreshold(bins, -0.5, 1.5, 4)]);
+function fastest(runs: KernelTimes[]): KernelTimes {
+  const best: KernelTimes = {};
+  for (const r of runs) for (const [k, v] of Object.entries(r) as [keyof KernelTimes, number][]) best[k] = Math.min(best[k] ?? Infinity, v);
+  return best;
+}
 
-const scratch = time('alloc morph scratch', () => createMorphScratch(w, h));
-time('openClose 3×3 (pack+4 passes+unpack)', () => openClose(mask, w, h, scratch));
-let fgAfter = 0;
-for (let i = 0; i < mask.length; i++) fgAfter += mask[i];
+function printKernels(label: string, mpx: number, runs: DetectorRun[], extra: Record<string, number> = {}): void {
+  const ms = fastest(runs.map((r) => r.ms));
+  const total = Math.min(...runs.map((r) => r.totalMs));
+  const hashes = new Set(runs.map((r) => r.hash));
+  console.log(`\n${label}: ${mpx.toFixed(2)} Mpx, min of ${runs.length}, outputs sha256 ${[...hashes].join(' ≠ ')}`);
+  console.log(`${'kernel'.padEnd(22)} ${'ms'.padStart(8)} ${'Mpx/s'.padStart(8)}`);
+  const row = (k: string, v: number, px = mpx) => console.log(`${k.padEnd(22)} ${v.toFixed(0).padStart(8)} ${(px / (v / 1000)).toFixed(1).padStart(8)}`);
+  for (const k of ['pixels', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue'] as const) if (ms[k] !== undefined) row(k, ms[k]!);
+  if (ms.askedPx !== undefined && ms.trees) {
+    const asked = ms.askedPx / 1e6;
+    console.log(`${'  trees per asked px'.padEnd(22)} ${''.padStart(8)} ${(asked / (ms.trees / 1000)).toFixed(1).padStart(8)}  (${((100 * asked) / mpx).toFixed(1)} % of pixels past the gate)`);
+  }
+  row('scorePixels total', total);
+  for (const [k, v] of Object.entries(extra)) row(k, v);
+}
 
-const labels = time('alloc labels', () => new Int32Array(w * h));
-const n = time('labelComponents 8', () => labelComponents(mask, w, h, labels, 8));
-const stats = time('componentStats (+values)', () => componentStats(labels, w, h, n, score));
-const keep = new Uint8Array(n + 1);
-const kept = time('removeSmallComponents <10 px', () => removeSmallComponents(labels, w, h, stats, 10, keep));
-const polys = time('polygonizeLabels (kept)', () => polygonizeLabels(labels, w, h, n, keep));
-let vertices = 0;
-let simplified = 0;
-time('simplifyPolygon tol 1 px', () => {
-  for (const ps of polys) {
-    if (!ps) continue;
-    for (const p of ps) {
-      for (const r of p) vertices += r.length;
-      for (const r of simplifyPolygon(p, 1, 4)) simplified += r.length;
+async function benchDetectors(): Promise<void> {
+  const size = Number(flag('detect-size', '2048'));
+  const params = DEFAULT_DETECTOR_PARAMS;
+  const mpx = (size * size) / 1e6;
+
+  // Unsupervised, 4 bands: the bench scene.
+  let t = performance.now();
+  const scene = generateSceneArrays({ size, seed: 1, clouds: true });
+  const fit4 = fitNormalisation([{ before: scene.before, after: scene.after }], params.score);
+  console.log(`synthetic 4-band scene ${size}² generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const runs4: DetectorRun[] = [];
+  const cloudMs: number[] = [];
+  for (let k = 0; k < reps; k++) {
+    const r = scoreAll(scene.before, scene.after, fit4, params, false);
+    runs4.push(r);
+    // maskCloudFringes over the whole raster, as extractComponents calls it (its own copy of the outputs).
+    const type = r.type.slice(), score = r.score.slice();
+    const queue = new Int32Array(size * size);
+    const minCorePx = Math.ceil(params.clouds.coreMinM2 / 100);
+    t = performance.now();
+    maskCloudFringes(type, score, size, size, queue, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx });
+    cloudMs.push(performance.now() - t);
+    if (k === 0) console.log(`  clouds sha256 ${createHash('sha256').update(type).update(new Uint8Array(score.buffer)).digest('hex').slice(0, 16)}`);
+  }
+  printKernels('unsupervised 4-band', mpx, runs4, { maskCloudFringes: Math.min(...cloudMs) });
+
+  // Learned, 6 bands: a real city mirrored out.
+  const city = flag('city', 'beirut');
+  t = performance.now();
+  const src = await readOscdCity(join(flag('data', '../shared/data'), 'oscd'), city);
+  const mirror = (i: number, n: number) => { const p = i % (2 * n); return p < n ? p : 2 * n - 1 - p; };
+  const grow = (r: Raster): Raster => {
+    const bands: Partial<Record<BandName, Float32Array>> = {};
+    const valid = new Uint8Array(size * size);
+    const rowMap = Int32Array.from({ length: size }, (_, y) => mirror(y, r.height) * r.width);
+    const colMap = Int32Array.from({ length: size }, (_, x) => mirror(x, r.width));
+    for (const [b, a] of Object.entries(r.bands)) {
+      const o = new Float32Array(size * size);
+      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) o[y * size + x] = a![rowMap[y] + colMap[x]];
+      bands[b as BandName] = o;
+    }
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) valid[y * size + x] = r.valid[rowMap[y] + colMap[x]];
+    return { width: size, height: size, crs: r.crs, transform: r.transform, bands, valid };
+  };
+  const before6 = grow(src.before), after6 = grow(src.after);
+  const fit6 = fitNormalisation([{ before: before6, after: after6 }], params.score);
+  console.log(`\nOSCD ${city} (6 bands) mirrored to ${size}² in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const runs6: DetectorRun[] = [];
+  for (let k = 0; k < reps; k++) runs6.push(scoreAll(before6, after6, fit6, params, true));
+  printKernels('learned 6-band', mpx, runs6);
+}
+
+function benchGeoKernels(): void {
+  const size = Number(positional[0] ?? 10980);
+  const seed = Number(positional[1] ?? 1);
+  const w = size;
+  const h = size;
+  const rand = mulberry32(seed);
+
+  const mask = new Uint8Array(w * h);
+  const blobs = Math.round((w * h) / 30000);
+  for (let b = 0; b < blobs; b++) {
+    const cx = Math.floor(rand() * w);
+    const cy = Math.floor(rand() * h);
+    const r = 3 + Math.floor(rand() * rand() * 30);
+    const disc = rand() < 0.5;
+    for (let y = Math.max(0, cy - r); y < Math.min(h, cy + r); y++) {
+      for (let x = Math.max(0, cx - r); x < Math.min(w, cx + r); x++) {
+        if (!disc || (x - cx) ** 2 + (y - cy) ** 2 <= r * r) mask[y * w + x] = 1;
+      }
     }
   }
-});
+  for (let k = 0, n = Math.round(w * h * 0.003); k < n; k++) mask[Math.floor(rand() * w * h)] = 1;
+  let fg = 0;
+  for (let i = 0; i < mask.length; i++) fg += mask[i];
 
-console.log(JSON.stringify({ size, seed, fgPixels: fg, fgAfterOpenClose: fgAfter, components: n, kept, vertices, simplified, thresholds }));
-for (const [k, v] of Object.entries(times)) console.log(`${k.padEnd(40)} ${String(v).padStart(7)} ms`);
+  // A change score: high where the mask is set, noise elsewhere (for histogram / thresholds).
+  const score = new Float32Array(w * h);
+  for (let i = 0; i < score.length; i++) score[i] = (mask[i] ? 0.6 : 0.1) + (rand() - 0.5) * 0.2;
+
+  const times: Record<string, number> = {};
+  function time<T>(name: string, f: () => T): T {
+    const t0 = performance.now();
+    const v = f();
+    times[name] = Math.round(performance.now() - t0);
+    return v;
+  }
+
+  const bins = new Uint32Array(512);
+  time('histogram', () => histogram(score, null, -0.5, 1.5, bins));
+  const thresholds = time('otsu+robust', () => [otsuThreshold(bins, -0.5, 1.5), robustUpperThreshold(bins, -0.5, 1.5, 4)]);
+
+  const scratch = time('alloc morph scratch', () => createMorphScratch(w, h));
+  time('openClose 3×3 (pack+4 passes+unpack)', () => openClose(mask, w, h, scratch));
+  let fgAfter = 0;
+  for (let i = 0; i < mask.length; i++) fgAfter += mask[i];
+
+  const labels = time('alloc labels', () => new Int32Array(w * h));
+  const n = time('labelComponents 8', () => labelComponents(mask, w, h, labels, 8));
+  const stats = time('componentStats (+values)', () => componentStats(labels, w, h, n, score));
+  const keep = new Uint8Array(n + 1);
+  const kept = time('removeSmallComponents <10 px', () => removeSmallComponents(labels, w, h, stats, 10, keep));
+  const polys = time('polygonizeLabels (kept)', () => polygonizeLabels(labels, w, h, n, keep));
+  let vertices = 0;
+  let simplified = 0;
+  time('simplifyPolygon tol 1 px', () => {
+    for (const ps of polys) {
+      if (!ps) continue;
+      for (const p of ps) {
+        for (const r of p) vertices += r.length;
+        for (const r of simplifyPolygon(p, 1, 4)) simplified += r.length;
+      }
+    }
+  });
+
+  console.log(`\ngeo/kernels ${size}²`);
+  console.log(JSON.stringify({ size, seed, fgPixels: fg, fgAfterOpenClose: fgAfter, components: n, kept, vertices, simplified, thresholds }));
+  for (const [k, v] of Object.entries(times)) console.log(`${k.padEnd(40)} ${String(v).padStart(7)} ms  ${((size * size) / 1e3 / Math.max(v, 1)).toFixed(1).padStart(7)} Mpx/s`);
+}
+
+if (only === 'all' || only === 'detect') await benchDetectors();
+if (only === 'all' || only === 'geo') benchGeoKernels();

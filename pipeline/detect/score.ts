@@ -114,6 +114,25 @@ export interface ScoreScratch extends BoxMeanScratch {
   plain: Float32Array;
   /** Per-pixel type code of the halo'd strip (copied to the output rows). */
   type: Uint8Array;
+  /**
+   * Where set, scorePixels adds each kernel's milliseconds here (one clock read per kernel per
+   * strip, never per pixel), and under `askedPx` the pixels the learned gate put to the trees:
+   * scripts/bench-kernels.ts reads it.
+   */
+  kernelMs?: KernelTimes;
+}
+
+/** The kernels scorePixels runs in turn, as ScoreScratch.kernelMs names them. */
+export type ScoreKernel = 'pixels' | 'smooth' | 'types' | 'features' | 'gate' | 'trees' | 'rescue';
+
+export type KernelTimes = Partial<Record<ScoreKernel | 'askedPx', number>>;
+
+/** Adds the time since `t0` to `ms[k]` and returns now (no-op without `ms`). */
+function lap(ms: KernelTimes | undefined, k: ScoreKernel, t0: number): number {
+  if (!ms) return 0;
+  const t = performance.now();
+  ms[k] = (ms[k] ?? 0) + (t - t0);
+  return t;
 }
 
 export function createScoreScratch(width: number, rows: number): ScoreScratch {
@@ -224,6 +243,8 @@ export function scorePixels(
   const planes = learned?.scratch.base;
   if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
   const useRange = params.score.rangeDifference !== false;
+  const ms = sc.kernelMs;
+  let t0 = ms ? performance.now() : 0;
 
   for (let row = r0; row < r1; row++) {
     for (let col = 0; col < width; col++) {
@@ -340,8 +361,10 @@ export function scorePixels(
       }
     }
   }
+  t0 = lap(ms, 'pixels', t0);
   const score = out.score;
   boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
+  t0 = lap(ms, 'smooth', t0);
   const base = first * width;
   for (let i = 0; i < nOut; i++) {
     const t = type[base + i];
@@ -352,6 +375,7 @@ export function scorePixels(
     }
     out.type[i] = t;
   }
+  t0 = lap(ms, 'types', t0);
   if (learned) {
     // Score = change probability. Gate: below LearnedParams.gateSigma of unsupervised evidence (plain or
     // 3×3-range difference, LearnedParams.gateOn) nothing is change. Rescue
@@ -359,6 +383,7 @@ export function scorePixels(
     // change far above the unsupervised floor (vegetation cleared, water filled or dug, a large
     // uniform site) still passes at exactly the model's threshold.
     contextFeatures(learned.scratch, width, height, first, count, learned.features);
+    t0 = lap(ms, 'features', t0);
     let gateScore = score;
     if (params.learned.gateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
@@ -373,8 +398,11 @@ export function scorePixels(
     for (let i = 0; i < nOut; i++) {
       if (out.type[i] < CLOUDED && (gate <= 0 || gateScore[i] >= gate)) asked[nAsked++] = i;
     }
+    t0 = lap(ms, 'gate', t0);
     const prob = learned.scratch.t0;
     predictPlanes(learned.folded, learned.features, asked, nAsked, prob);
+    t0 = lap(ms, 'trees', t0);
+    if (ms) ms.askedPx = (ms.askedPx ?? 0) + nAsked;
     for (let i = 0, k = 0; i < nOut; i++) {
       const t = out.type[i];
       if (t >= CLOUDED) continue;
@@ -389,5 +417,6 @@ export function scorePixels(
       }
       score[i] = p === p ? p : 0;
     }
+    lap(ms, 'rescue', t0);
   }
 }
