@@ -32,6 +32,12 @@ export function boxMeanRows(
   const { hsum, hcnt, vsum, vcnt } = sc;
   const r0 = Math.max(0, first - r);
   const r1 = Math.min(height, first + count + r);
+  // Horizontal running sums, row by row. The column range is cut where the window's leading
+  // edge leaves the row (col ≥ width − r: nothing to add) and where its trailing edge enters it
+  // (col ≥ r + 1: something to remove), so no column asks; each sum still adds and removes the
+  // same values in the same order as a loop that asks every column, so the bits are the same.
+  const e1 = Math.min(r + 1, width); // columns below e1 remove nothing
+  const e2 = Math.max(width - r, 0); // columns below e2 add src[col + r]
   for (let row = r0; row < r1; row++) {
     const base = row * width;
     let s = 0, c = 0;
@@ -39,11 +45,31 @@ export function boxMeanRows(
       const v = src[base + col];
       if (v === v) { s += v; c++; }
     }
-    for (let col = 0; col < width; col++) {
-      const add = col + r;
-      if (add < width) { const v = src[base + add]; if (v === v) { s += v; c++; } }
-      const rem = col - r - 1;
-      if (rem >= 0) { const v = src[base + rem]; if (v === v) { s -= v; c--; } }
+    let col = 0;
+    for (const end = Math.min(e1, e2); col < end; col++) {
+      const v = src[base + col + r];
+      if (v === v) { s += v; c++; }
+      hsum[base + col] = s;
+      hcnt[base + col] = c;
+    }
+    if (e1 <= e2) {
+      for (; col < e2; col++) {
+        const v = src[base + col + r];
+        if (v === v) { s += v; c++; }
+        const u = src[base + col - r - 1];
+        if (u === u) { s -= u; c--; }
+        hsum[base + col] = s;
+        hcnt[base + col] = c;
+      }
+    } else {
+      for (; col < e1; col++) {
+        hsum[base + col] = s;
+        hcnt[base + col] = c;
+      }
+    }
+    for (; col < width; col++) {
+      const u = src[base + col - r - 1];
+      if (u === u) { s -= u; c--; }
       hsum[base + col] = s;
       hcnt[base + col] = c;
     }
@@ -55,19 +81,41 @@ export function boxMeanRows(
     const base = row * width;
     for (let col = 0; col < width; col++) { vsum[col] += hsum[base + col]; vcnt[col] += hcnt[base + col]; }
   }
+  // One loop per output row: add the row entering the window, remove the one leaving it (in
+  // that order, as separate loops did), divide.
   for (let row = first; row < first + count; row++) {
     const add = row + r;
-    if (add < r1) {
-      const base = add * width;
-      for (let col = 0; col < width; col++) { vsum[col] += hsum[base + col]; vcnt[col] += hcnt[base + col]; }
-    }
     const rem = row - r - 1;
-    if (rem >= r0) {
-      const base = rem * width;
-      for (let col = 0; col < width; col++) { vsum[col] -= hsum[base + col]; vcnt[col] -= hcnt[base + col]; }
-    }
+    const ab = add < r1 ? add * width : -1;
+    const rb = rem >= r0 ? rem * width : -1;
     const ob = (row - first) * width;
-    for (let col = 0; col < width; col++) out[ob + col] = vcnt[col] > 0 ? vsum[col] / vcnt[col] : NaN;
+    if (ab >= 0 && rb >= 0) {
+      for (let col = 0; col < width; col++) {
+        const vs = vsum[col] + hsum[ab + col] - hsum[rb + col];
+        const vc = vcnt[col] + hcnt[ab + col] - hcnt[rb + col];
+        vsum[col] = vs;
+        vcnt[col] = vc;
+        out[ob + col] = vc > 0 ? vs / vc : NaN;
+      }
+    } else if (ab >= 0) {
+      for (let col = 0; col < width; col++) {
+        const vs = vsum[col] + hsum[ab + col];
+        const vc = vcnt[col] + hcnt[ab + col];
+        vsum[col] = vs;
+        vcnt[col] = vc;
+        out[ob + col] = vc > 0 ? vs / vc : NaN;
+      }
+    } else if (rb >= 0) {
+      for (let col = 0; col < width; col++) {
+        const vs = vsum[col] - hsum[rb + col];
+        const vc = vcnt[col] - hcnt[rb + col];
+        vsum[col] = vs;
+        vcnt[col] = vc;
+        out[ob + col] = vc > 0 ? vs / vc : NaN;
+      }
+    } else {
+      for (let col = 0; col < width; col++) out[ob + col] = vcnt[col] > 0 ? vsum[col] / vcnt[col] : NaN;
+    }
   }
 }
 
