@@ -233,20 +233,36 @@ function illumination(yb: number, yg: number, yr: number, yn: number, xb: number
 /**
  * Signed distance (σ units: × k) of the normalised after value `av` from the range [min, max] of
  * band `a` over pixel i and its 8 neighbours, all inside the raster and valid: negative below, 0
- * inside. `lo = v < lo ? v : lo` and `hi = v > hi ? v : hi` give what `if (v < lo) lo = v; else
- * if (v > hi) hi = v` gives (lo ≤ hi throughout; a NaN never compares), without a branch per
- * neighbour.
+ * inside. A branch per neighbour mispredicts (neighbours are noise), so min and max are kept by
+ * arithmetic selects: with b = +(v < lo) ∈ {0, 1}, b·v + (1 − b)·lo is v or lo exactly (the
+ * other term is ±0), for finite values. A NaN or infinity turns lo or hi into NaN (0 · ∞), and
+ * then the neighbours are scanned again with comparisons, as rangeList does. The sign of a zero
+ * bound can differ from the comparison scan's, which changes no distance.
  */
 function range9(a: Float32Array, i: number, w: number, av: number, k: number): number {
-  let lo = a[i], hi = lo, v = 0;
-  v = a[i - w - 1]; lo = v < lo ? v : lo; hi = v > hi ? v : hi;
-  v = a[i - w]; lo = v < lo ? v : lo; hi = v > hi ? v : hi;
-  v = a[i - w + 1]; lo = v < lo ? v : lo; hi = v > hi ? v : hi;
-  v = a[i - 1]; lo = v < lo ? v : lo; hi = v > hi ? v : hi;
-  v = a[i + 1]; lo = v < lo ? v : lo; hi = v > hi ? v : hi;
-  v = a[i + w - 1]; lo = v < lo ? v : lo; hi = v > hi ? v : hi;
-  v = a[i + w]; lo = v < lo ? v : lo; hi = v > hi ? v : hi;
-  v = a[i + w + 1]; lo = v < lo ? v : lo; hi = v > hi ? v : hi;
+  let lo = a[i], hi = lo, v = 0, b = 0;
+  v = a[i - w - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i - w]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i - w + 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i + 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i + w - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i + w]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i + w + 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  if (lo !== lo || hi !== hi) return range9Scan(a, i, w, av, k);
+  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+}
+
+/** range9 by comparisons, whatever the values (NaN never compares, so it is left out). */
+function range9Scan(a: Float32Array, i: number, w: number, av: number, k: number): number {
+  let lo = a[i], hi = lo;
+  for (let rr = -w; rr <= w; rr += w) {
+    for (let cc = -1; cc <= 1; cc++) {
+      const v = a[i + rr + cc];
+      if (v < lo) lo = v;
+      else if (v > hi) hi = v;
+    }
+  }
   return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
 }
 
