@@ -6,6 +6,12 @@
  *     [--detect-size 2048] [--city beirut] [--data ../shared/data] [--reps 3]
  *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned]
  *
+ * `--baseline DIR`: also loads the kernels built in another checkout (DIR/dist, e.g. main) and
+ * alternates its runs with this build's in the same process (same data, same neighbours on a
+ * shared machine); prints both tables, the speed-up per kernel and whether the outputs are the
+ * same bytes. Per-kernel times need a baseline whose scorePixels fills ScoreScratch.kernelMs;
+ * otherwise only its totals compare.
+ *
  * Detectors (`--detect-size`², strips and halos as the tile driver cuts them):
  * - unsupervised, 4 bands: the seeded synthetic scene of `npm run bench` (clouds, haze,
  *   misregistration, planted changes), then maskCloudFringes on the whole raster;
@@ -22,7 +28,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { BandName, Raster } from '../geo/raster.js';
 import { histogram, otsuThreshold, robustUpperThreshold } from '../geo/kernels/threshold.js';
 import { createMorphScratch, openClose } from '../geo/kernels/morphology.js';
@@ -85,6 +92,25 @@ function cachedScene(size: number): { before: Raster; after: Raster } {
   return { before: load('before'), after: load('after') };
 }
 
+/** The detector kernels a run calls: this build's, or another build's (`--baseline`). */
+interface Kernels {
+  scorePixels: typeof scorePixels;
+  createScoreScratch: typeof createScoreScratch;
+  createFeatureScratch: typeof createFeatureScratch;
+  foldModel: typeof foldModel;
+  shippedChangeModel: typeof shippedChangeModel;
+  maskCloudFringes: typeof maskCloudFringes;
+}
+
+const OWN: Kernels = { scorePixels, createScoreScratch, createFeatureScratch, foldModel, shippedChangeModel, maskCloudFringes };
+
+/** Another checkout's built kernels (`DIR/dist/pipeline/detect/*.js`), for an A/B in one process. */
+async function kernelsOf(dir: string): Promise<Kernels> {
+  const m = (f: string) => import(pathToFileURL(resolve(dir, 'dist/pipeline/detect', f)).href);
+  const [score, features, model, clouds] = await Promise.all([m('score.js'), m('change-features.js'), m('change-model.js'), m('cloud-fringes.js')]);
+  return { scorePixels: score.scorePixels, createScoreScratch: score.createScoreScratch, createFeatureScratch: features.createFeatureScratch, foldModel: model.foldModel, shippedChangeModel: model.shippedChangeModel, maskCloudFringes: clouds.maskCloudFringes };
+}
+
 interface DetectorRun {
   ms: KernelTimes;
   totalMs: number;
@@ -94,19 +120,19 @@ interface DetectorRun {
 }
 
 /** Scores the whole pair strip by strip as streamScores does on the calling thread, timing each kernel. */
-function scoreAll(before: Raster, after: Raster, fit: NormFit, params: DetectorParams, learnedModel: boolean): DetectorRun {
+function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, params: DetectorParams, learnedModel: boolean): DetectorRun {
   const { width: w, height: h } = before;
   const stripRows = defaultStripRows(w, learnedModel);
   const halo = (learnedModel ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius) + 1;
   const haloRows = Math.min(h, stripRows + 2 * halo);
-  const scratch = createScoreScratch(w, haloRows);
+  const scratch = K.createScoreScratch(w, haloRows);
   const ms: KernelTimes = {};
   scratch.kernelMs = ms;
   scratch.kernelClock = cpuMs;
   let learned: LearnedScoring | undefined;
   if (learnedModel) {
-    const model = shippedChangeModel();
-    learned = { folded: foldModel(model), threshold: model.threshold, scratch: createFeatureScratch(w, haloRows), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows)) };
+    const model = K.shippedChangeModel();
+    learned = { folded: K.foldModel(model), threshold: model.threshold, scratch: K.createFeatureScratch(w, haloRows), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows)) };
   }
   const score = new Float32Array(w * h);
   const type = new Uint8Array(w * h);
@@ -118,7 +144,7 @@ function scoreAll(before: Raster, after: Raster, fit: NormFit, params: DetectorP
     const bottom = Math.min(h, row + count + halo);
     const off = row * w;
     const out = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
-    scorePixels(stripOf(before, top, bottom), stripOf(after, top, bottom), fit, params, out, { first: row - top, count }, scratch, learned);
+    K.scorePixels(stripOf(before, top, bottom), stripOf(after, top, bottom), fit, params, out, { first: row - top, count }, scratch, learned);
     // The trainer's view of the features: hashed per strip, outside the kernels' clocks.
     if (learned) for (const f of learned.features) hash.update(new Uint8Array(f.buffer, 0, w * count * 4));
   }
@@ -133,11 +159,11 @@ function fastest(runs: KernelTimes[]): KernelTimes {
   return best;
 }
 
-function printKernels(label: string, mpx: number, runs: DetectorRun[], extra: Record<string, number> = {}): void {
+function printKernels(label: string, mpx: number, runs: DetectorRun[], extra: Record<string, number> = {}, note = ''): void {
   const ms = fastest(runs.map((r) => r.ms));
   const total = Math.min(...runs.map((r) => r.totalMs));
   const hashes = new Set(runs.map((r) => r.hash));
-  console.log(`\n${label}: ${mpx.toFixed(2)} Mpx, CPU ms (user + sys), min of ${runs.length}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; outputs sha256 ${[...hashes].join(' ≠ ')}`);
+  console.log(`\n${label}: ${mpx.toFixed(2)} Mpx, CPU ms (user + sys), min of ${runs.length}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; outputs sha256 ${[...hashes].join(' ≠ ')}${note ? `; ${note}` : ''}`);
   console.log(`${'kernel'.padEnd(22)} ${'ms'.padStart(8)} ${'Mpx/s'.padStart(8)}`);
   const row = (k: string, v: number, px = mpx) => console.log(`${k.padEnd(22)} ${v.toFixed(0).padStart(8)} ${(px / (v / 1000)).toFixed(1).padStart(8)}`);
   for (const k of ['pixels', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue'] as const) if (ms[k] !== undefined) row(k, ms[k]!);
@@ -155,27 +181,34 @@ async function benchDetectors(): Promise<void> {
   const mpx = (size * size) / 1e6;
 
   const which = flag('detectors', 'unsupervised,learned').split(',');
+  const baseline = flag('baseline', '');
+  const builds: [string, Kernels][] = baseline ? [['baseline', await kernelsOf(baseline)], ['this build', OWN]] : [['this build', OWN]];
   let t = performance.now();
   if (which.includes('unsupervised')) {
   // Unsupervised, 4 bands: the bench scene.
   const scene = cachedScene(size);
   const fit4 = fitNormalisation([{ before: scene.before, after: scene.after }], params.score);
   console.log(`synthetic 4-band scene ${size}² generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  const runs4: DetectorRun[] = [];
-  const cloudMs: number[] = [];
+  const runs4 = builds.map(() => [] as DetectorRun[]);
+  const cloudMs = builds.map(() => [] as number[]);
+  const cloudHash = builds.map(() => '');
+  // Builds alternate rep by rep, so both see the same neighbours on a shared machine.
   for (let k = 0; k < reps; k++) {
-    const r = scoreAll(scene.before, scene.after, fit4, params, false);
-    runs4.push(r);
-    // maskCloudFringes over the whole raster, as extractComponents calls it (its own copy of the outputs).
-    const type = r.type.slice(), score = r.score.slice();
-    const queue = new Int32Array(size * size);
-    const minCorePx = Math.ceil(params.clouds.coreMinM2 / 100);
-    t = cpuMs();
-    maskCloudFringes(type, score, size, size, queue, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx });
-    cloudMs.push(cpuMs() - t);
-    if (k === 0) console.log(`  clouds sha256 ${createHash('sha256').update(type).update(new Uint8Array(score.buffer)).digest('hex').slice(0, 16)}`);
+    builds.forEach(([, K], b) => {
+      const r = scoreAll(K, scene.before, scene.after, fit4, params, false);
+      runs4[b].push(r);
+      // maskCloudFringes over the whole raster, as extractComponents calls it (its own copy of the outputs).
+      const type = r.type.slice(), score = r.score.slice();
+      const queue = new Int32Array(size * size);
+      const minCorePx = Math.ceil(params.clouds.coreMinM2 / 100);
+      t = cpuMs();
+      K.maskCloudFringes(type, score, size, size, queue, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx });
+      cloudMs[b].push(cpuMs() - t);
+      cloudHash[b] = createHash('sha256').update(type).update(new Uint8Array(score.buffer)).digest('hex').slice(0, 16);
+    });
   }
-  printKernels('unsupervised 4-band', mpx, runs4, { maskCloudFringes: Math.min(...cloudMs) });
+  builds.forEach(([name], b) => printKernels(`unsupervised 4-band [${name}]`, mpx, runs4[b], { maskCloudFringes: Math.min(...cloudMs[b]) }, `clouds sha256 ${cloudHash[b]}`));
+  if (builds.length > 1) compare(runs4, cloudMs);
   }
   if (!which.includes('learned')) return;
 
@@ -200,9 +233,20 @@ async function benchDetectors(): Promise<void> {
   const before6 = grow(src.before), after6 = grow(src.after);
   const fit6 = fitNormalisation([{ before: before6, after: after6 }], params.score);
   console.log(`\nOSCD ${city} (6 bands) mirrored to ${size}² in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  const runs6: DetectorRun[] = [];
-  for (let k = 0; k < reps; k++) runs6.push(scoreAll(before6, after6, fit6, params, true));
-  printKernels('learned 6-band', mpx, runs6);
+  const runs6 = builds.map(() => [] as DetectorRun[]);
+  for (let k = 0; k < reps; k++) builds.forEach(([, K], b) => runs6[b].push(scoreAll(K, before6, after6, fit6, params, true)));
+  builds.forEach(([name], b) => printKernels(`learned 6-band [${name}]`, mpx, runs6[b]));
+  if (builds.length > 1) compare(runs6);
+}
+
+/** Baseline ÷ this build, per kernel (fastest of each), and whether the outputs are the same bytes. */
+function compare(runs: DetectorRun[][], cloudMs?: number[][]): void {
+  const [base, own] = runs.map((r) => fastest(r.map((x) => x.ms)));
+  const total = runs.map((r) => Math.min(...r.map((x) => x.totalMs)));
+  const same = runs[0][0].hash === runs[1][0].hash;
+  const parts = (['pixels', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue'] as const).filter((k) => base[k] && own[k]).map((k) => `${k} ${(base[k]! / own[k]!).toFixed(2)}×`);
+  if (cloudMs) parts.push(`maskCloudFringes ${(Math.min(...cloudMs[0]) / Math.min(...cloudMs[1])).toFixed(2)}×`);
+  console.log(`speed-up over the baseline: total ${(total[0] / total[1]).toFixed(2)}×; ${parts.join(', ')}; outputs ${same ? 'identical' : 'DIFFER'}`);
 }
 
 function benchGeoKernels(): void {
