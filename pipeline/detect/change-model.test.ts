@@ -34,6 +34,21 @@ describe('change model', () => {
     expect([out[2], out[3]]).toEqual([-1, -1]);
   });
 
+  // The trees run over gathered blocks of 256 pixels sized by the planes given: more pixels than
+  // one block, and a feature set of another size than this build's (a 4-band model), must work.
+  it('walks the trees over several pixel blocks and over any number of feature planes', () => {
+    const n = 700;
+    const m = oneTree();
+    const last = FEATURE_COUNT + 5;
+    m.treeFeature = Array(TREE_NODES).fill(last);
+    const planes = Array.from({ length: last + 1 }, (_, f) => Float32Array.from({ length: n }, (_, i) => (f === last ? (i % 3 === 0 ? 3 : 0.5) : NaN)));
+    const at = Int32Array.from({ length: n }, (_, k) => n - 1 - k);
+    const out = new Float32Array(n);
+    predictPlanes(foldModel(m), planes, at, n, out);
+    for (let k = 0; k < n; k++) expect(out[k]).toBeCloseTo(1 / (1 + Math.exp(at[k] % 3 === 0 ? -2 : 2)), 5);
+    expect(() => predictPlanes(foldModel(m), planes.slice(0, last), at, n, out)).toThrow(/splits on feature/);
+  });
+
   it('folds logistic standardisation so predictions equal the unfolded formula', () => {
     const m: ChangeModel = {
       kind: 'logistic', version: 't', features: [...FEATURE_NAMES], bias: 0.3, threshold: 0.5, trainedOn: [], dataHash: '',

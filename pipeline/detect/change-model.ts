@@ -113,14 +113,15 @@ const BLOCK = 256;
 
 /** Caller-owned working memory of predictPlanes (allocated on first use when not given). */
 export interface PredictScratch {
-  /** FEATURE_COUNT × BLOCK feature values of one block, feature-major. */
+  /** (planes) × BLOCK feature values of one block, feature-major. */
   block: Float32Array;
   /** Logit of each pixel of the block, accumulated in float32 as `out` was. */
   acc: Float32Array;
 }
 
-export function createPredictScratch(): PredictScratch {
-  return { block: new Float32Array(FEATURE_COUNT * BLOCK), acc: new Float32Array(BLOCK) };
+/** Scratch for models over up to `planes` feature planes (default FEATURE_COUNT). */
+export function createPredictScratch(planes: number = FEATURE_COUNT): PredictScratch {
+  return { block: new Float32Array(planes * BLOCK), acc: new Float32Array(BLOCK) };
 }
 
 let sharedScratch: PredictScratch | null = null;
@@ -138,7 +139,10 @@ let sharedScratch: PredictScratch | null = null;
 export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, scratch?: PredictScratch): void {
   const { w, b, trees } = folded;
   if (trees) {
-    const sc = scratch ?? (sharedScratch ??= createPredictScratch());
+    // Sized by the planes given, not this build's FEATURE_COUNT, so a model over another feature set runs too.
+    if (!scratch && (!sharedScratch || sharedScratch.block.length < planes.length * BLOCK)) sharedScratch = createPredictScratch(planes.length);
+    const sc = scratch ?? sharedScratch!;
+    if (sc.block.length < planes.length * BLOCK) throw new Error(`predictPlanes: scratch holds ${sc.block.length / BLOCK} planes, ${planes.length} given`);
     predictTrees(trees, b, planes, at, n, out, sc.block, sc.acc);
   } else {
     out.fill(b, 0, n);
@@ -159,11 +163,15 @@ function predictTrees(
   // Offsets of each node's feature row in the block.
   const rowOf = new Int32Array(feature.length);
   for (let k = 0; k < feature.length; k++) rowOf[k] = feature[k] * BLOCK;
-  const used = new Uint8Array(FEATURE_COUNT);
-  for (let k = 0; k < feature.length; k++) used[feature[k]] = 1;
+  const nf = planes.length;
+  const used = new Uint8Array(nf);
+  for (let k = 0; k < feature.length; k++) {
+    if (!(feature[k] >= 0 && feature[k] < nf)) throw new Error(`predictPlanes: a tree splits on feature ${feature[k]}, ${nf} planes given`);
+    used[feature[k]] = 1;
+  }
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
     const m = Math.min(BLOCK, n - k0);
-    for (let f = 0; f < FEATURE_COUNT; f++) {
+    for (let f = 0; f < nf; f++) {
       if (!used[f]) continue;
       const p = planes[f];
       const o = f * BLOCK;
