@@ -3,7 +3,10 @@
  * and of the learned features' neighbourhood context.
  */
 
-/** Running-sum planes a box mean needs; `hsum`/`hcnt` hold the rows read, `vsum`/`vcnt` one row. */
+/**
+ * Running-sum planes a box mean needs; `hsum`/`hcnt` hold a ring of rows read (2r + 2 rows of
+ * the width used), `vsum`/`vcnt` one row.
+ */
 export interface BoxMeanScratch {
   hsum: Float64Array;
   hcnt: Float64Array;
@@ -32,42 +35,103 @@ export function boxMeanRows(
   const { hsum, hcnt, vsum, vcnt } = sc;
   const r0 = Math.max(0, first - r);
   const r1 = Math.min(height, first + count + r);
-  for (let row = r0; row < r1; row++) {
-    const base = row * width;
-    let s = 0, c = 0;
-    for (let col = 0; col < Math.min(r, width); col++) {
-      const v = src[base + col];
-      if (v === v) { s += v; c++; }
-    }
-    for (let col = 0; col < width; col++) {
-      const add = col + r;
-      if (add < width) { const v = src[base + add]; if (v === v) { s += v; c++; } }
-      const rem = col - r - 1;
-      if (rem >= 0) { const v = src[base + rem]; if (v === v) { s -= v; c--; } }
-      hsum[base + col] = s;
-      hcnt[base + col] = c;
-    }
-  }
-  // Vertical pass, row-major: running column sums over rows [row − r, row + r].
+  // The horizontal sums of a row are made just before the vertical pass first adds it, into a
+  // ring of 2r + 2 rows (every row the window holds, plus the one leaving it): they are read
+  // back from cache instead of from a strip-sized plane. Same sums, same order.
+  const ring = Math.min(2 * r + 2, r1 - r0);
+  const slot = (q: number) => ((q - r0) % ring) * width;
   vsum.fill(0, 0, width);
   vcnt.fill(0, 0, width);
-  for (let row = Math.max(r0, first - r); row < Math.min(r1, first + r); row++) {
-    const base = row * width;
+  // Vertical pass, row-major: running column sums over rows [row − r, row + r].
+  for (let row = r0; row < Math.min(r1, first + r); row++) {
+    const base = slot(row);
+    horizontalRow(src, row * width, width, r, hsum, hcnt, base);
     for (let col = 0; col < width; col++) { vsum[col] += hsum[base + col]; vcnt[col] += hcnt[base + col]; }
   }
+  // One loop per output row: add the row entering the window, remove the one leaving it (in
+  // that order, as separate loops did), divide.
   for (let row = first; row < first + count; row++) {
     const add = row + r;
-    if (add < r1) {
-      const base = add * width;
-      for (let col = 0; col < width; col++) { vsum[col] += hsum[base + col]; vcnt[col] += hcnt[base + col]; }
-    }
     const rem = row - r - 1;
-    if (rem >= r0) {
-      const base = rem * width;
-      for (let col = 0; col < width; col++) { vsum[col] -= hsum[base + col]; vcnt[col] -= hcnt[base + col]; }
+    let ab = -1;
+    if (add < r1) {
+      ab = slot(add);
+      horizontalRow(src, add * width, width, r, hsum, hcnt, ab);
     }
+    const rb = rem >= r0 ? slot(rem) : -1;
     const ob = (row - first) * width;
-    for (let col = 0; col < width; col++) out[ob + col] = vcnt[col] > 0 ? vsum[col] / vcnt[col] : NaN;
+    if (ab >= 0 && rb >= 0) {
+      for (let col = 0; col < width; col++) {
+        const vs = vsum[col] + hsum[ab + col] - hsum[rb + col];
+        const vc = vcnt[col] + hcnt[ab + col] - hcnt[rb + col];
+        vsum[col] = vs;
+        vcnt[col] = vc;
+        out[ob + col] = vc > 0 ? vs / vc : NaN;
+      }
+    } else if (ab >= 0) {
+      for (let col = 0; col < width; col++) {
+        const vs = vsum[col] + hsum[ab + col];
+        const vc = vcnt[col] + hcnt[ab + col];
+        vsum[col] = vs;
+        vcnt[col] = vc;
+        out[ob + col] = vc > 0 ? vs / vc : NaN;
+      }
+    } else if (rb >= 0) {
+      for (let col = 0; col < width; col++) {
+        const vs = vsum[col] - hsum[rb + col];
+        const vc = vcnt[col] - hcnt[rb + col];
+        vsum[col] = vs;
+        vcnt[col] = vc;
+        out[ob + col] = vc > 0 ? vs / vc : NaN;
+      }
+    } else {
+      for (let col = 0; col < width; col++) out[ob + col] = vcnt[col] > 0 ? vsum[col] / vcnt[col] : NaN;
+    }
+  }
+}
+
+/**
+ * Running sums (and counts) of the finite values of one row of `src` (starting at `sb`) over
+ * [col − r, col + r], written at `hsum[ob + col]`. The column range is cut where the window's
+ * leading edge leaves the row (col ≥ width − r: nothing to add) and where its trailing edge
+ * enters it (col ≥ r + 1: something to remove), so no column asks; each sum still adds and
+ * removes the same values in the same order as a loop that asks every column.
+ */
+function horizontalRow(src: Float32Array, sb: number, width: number, r: number, hsum: Float64Array, hcnt: Float64Array, ob: number): void {
+  const e1 = Math.min(r + 1, width); // columns below e1 remove nothing
+  const e2 = Math.max(width - r, 0); // columns below e2 add src[col + r]
+  let s = 0, c = 0;
+  for (let col = 0; col < Math.min(r, width); col++) {
+    const v = src[sb + col];
+    if (v === v) { s += v; c++; }
+  }
+  let col = 0;
+  for (const end = Math.min(e1, e2); col < end; col++) {
+    const v = src[sb + col + r];
+    if (v === v) { s += v; c++; }
+    hsum[ob + col] = s;
+    hcnt[ob + col] = c;
+  }
+  if (e1 <= e2) {
+    for (; col < e2; col++) {
+      const v = src[sb + col + r];
+      if (v === v) { s += v; c++; }
+      const u = src[sb + col - r - 1];
+      if (u === u) { s -= u; c--; }
+      hsum[ob + col] = s;
+      hcnt[ob + col] = c;
+    }
+  } else {
+    for (; col < e1; col++) {
+      hsum[ob + col] = s;
+      hcnt[ob + col] = c;
+    }
+  }
+  for (; col < width; col++) {
+    const u = src[sb + col - r - 1];
+    if (u === u) { s -= u; c--; }
+    hsum[ob + col] = s;
+    hcnt[ob + col] = c;
   }
 }
 

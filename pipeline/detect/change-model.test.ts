@@ -34,6 +34,23 @@ describe('change model', () => {
     expect([out[2], out[3]]).toEqual([-1, -1]);
   });
 
+  // The trees run over gathered blocks of 256 pixels sized by the planes given: more pixels than
+  // one block, and a feature set of another size than this build's (a 4-band model), must work.
+  it('walks the trees over several pixel blocks and over any number of feature planes', () => {
+    const n = 700;
+    // foldModel maps a model's features to this build's planes by name; a folded model may point
+    // past them (planes of another feature set), so the plane index is set on the folded trees.
+    const folded = foldModel(oneTree());
+    const last = FEATURE_COUNT + 5;
+    folded.trees!.feature.fill(last);
+    const planes = Array.from({ length: last + 1 }, (_, f) => Float32Array.from({ length: n }, (_, i) => (f === last ? (i % 3 === 0 ? 3 : 0.5) : NaN)));
+    const at = Int32Array.from({ length: n }, (_, k) => n - 1 - k);
+    const out = new Float32Array(n);
+    predictPlanes(folded, planes, at, n, out);
+    for (let k = 0; k < n; k++) expect(out[k]).toBeCloseTo(1 / (1 + Math.exp(at[k] % 3 === 0 ? -2 : 2)), 5);
+    expect(() => predictPlanes(folded, planes.slice(0, last), at, n, out)).toThrow(/splits on feature/);
+  });
+
   it('folds logistic standardisation so predictions equal the unfolded formula', () => {
     const m: ChangeModel = {
       kind: 'logistic', version: 't', features: [...FEATURE_NAMES], bias: 0.3, threshold: 0.5, trainedOn: [], dataHash: '',

@@ -139,35 +139,44 @@ export function foldModel(m: ChangeModel): FoldedModel {
   return { w, b };
 }
 
+/** Pixels whose features are gathered together before the trees run over them (fits in L1/L2). */
+const BLOCK = 256;
+
+/** Caller-owned working memory of predictPlanes (allocated on first use when not given). */
+export interface PredictScratch {
+  /** (planes) × BLOCK feature values of one block, feature-major. */
+  block: Float32Array;
+  /** Logit of each pixel of the block, accumulated in float32 as `out` was. */
+  acc: Float32Array;
+}
+
+/** Scratch for models over up to `planes` feature planes (default FEATURE_COUNT). */
+export function createPredictScratch(planes: number = FEATURE_COUNT): PredictScratch {
+  return { block: new Float32Array(planes * BLOCK), acc: new Float32Array(BLOCK) };
+}
+
+let sharedScratch: PredictScratch | null = null;
+
 /**
  * Writes the change probability of pixels at[0..n) into out[0..n) (NaN features go right, as in
  * training). Taking the pixels by index lets the caller skip the ones its gate already ruled out.
+ *
+ * Trees: the asked pixels go in blocks of BLOCK; each block's features are gathered once into a
+ * small feature-major array, then every tree runs over the block: the 120 trees × 3 levels read
+ * ~30 KB that stays in cache instead of gathering from ~30 strip-sized planes per tree (on the
+ * gated OSCD pixels, 481 → 277 CPU ms for 0.3 Mpx). The logit is still accumulated tree after tree in float32, as before, so the
+ * probabilities are bit for bit the same.
  */
-export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array): void {
+export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, scratch?: PredictScratch): void {
   const { w, b, trees } = folded;
-  out.fill(b, 0, n);
   if (trees) {
-    const { feature, threshold, leaf, count } = trees;
-    // Tree-major: each tree streams its planes in ascending pixel order (cache-friendly); the
-    // pixel-major order hops across ~30 planes per pixel.
-    for (let t = 0; t < count; t++) {
-      // Depth 3, unrolled with every plane, threshold and leaf in a local: node 0 → 1|2 → 3..6 →
-      // leaves. Looking the third-level plane up per pixel (planes[feature[k]]) cost 4× more.
-      const nb = t * TREE_NODES, lb = t * TREE_LEAVES;
-      const p0 = planes[feature[nb]], p1 = planes[feature[nb + 1]], p2 = planes[feature[nb + 2]];
-      const p3 = planes[feature[nb + 3]], p4 = planes[feature[nb + 4]], p5 = planes[feature[nb + 5]], p6 = planes[feature[nb + 6]];
-      const t0 = threshold[nb], t1 = threshold[nb + 1], t2 = threshold[nb + 2];
-      const t3 = threshold[nb + 3], t4 = threshold[nb + 4], t5 = threshold[nb + 5], t6 = threshold[nb + 6];
-      const l0 = leaf[lb], l1 = leaf[lb + 1], l2 = leaf[lb + 2], l3 = leaf[lb + 3];
-      const l4 = leaf[lb + 4], l5 = leaf[lb + 5], l6 = leaf[lb + 6], l7 = leaf[lb + 7];
-      for (let k = 0; k < n; k++) {
-        const i = at[k];
-        out[k] += p0[i] <= t0
-          ? p1[i] <= t1 ? (p3[i] <= t3 ? l0 : l1) : (p4[i] <= t4 ? l2 : l3)
-          : p2[i] <= t2 ? (p5[i] <= t5 ? l4 : l5) : (p6[i] <= t6 ? l6 : l7);
-      }
-    }
+    // Sized by the planes given, not this build's FEATURE_COUNT, so a model over another feature set runs too.
+    if (!scratch && (!sharedScratch || sharedScratch.block.length < planes.length * BLOCK)) sharedScratch = createPredictScratch(planes.length);
+    const sc = scratch ?? sharedScratch!;
+    if (sc.block.length < planes.length * BLOCK) throw new Error(`predictPlanes: scratch holds ${sc.block.length / BLOCK} planes, ${planes.length} given`);
+    predictTrees(trees, b, planes, at, n, out, sc.block, sc.acc);
   } else {
+    out.fill(b, 0, n);
     for (let f = 0; f < FEATURE_COUNT; f++) {
       const p = planes[f];
       const wf = w[f];
@@ -175,4 +184,45 @@ export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: I
     }
   }
   for (let k = 0; k < n; k++) out[k] = 1 / (1 + Math.exp(-out[k]));
+}
+
+function predictTrees(
+  trees: NonNullable<FoldedModel['trees']>, bias: number, planes: Float32Array[], at: Int32Array, n: number,
+  out: Float32Array, block: Float32Array, acc: Float32Array,
+): void {
+  const { feature, threshold, leaf, count } = trees;
+  // Offsets of each node's feature row in the block.
+  const rowOf = new Int32Array(feature.length);
+  for (let k = 0; k < feature.length; k++) rowOf[k] = feature[k] * BLOCK;
+  const nf = planes.length;
+  const used = new Uint8Array(nf);
+  for (let k = 0; k < feature.length; k++) {
+    if (!(feature[k] >= 0 && feature[k] < nf)) throw new Error(`predictPlanes: a tree splits on feature ${feature[k]}, ${nf} planes given`);
+    used[feature[k]] = 1;
+  }
+  for (let k0 = 0; k0 < n; k0 += BLOCK) {
+    const m = Math.min(BLOCK, n - k0);
+    for (let f = 0; f < nf; f++) {
+      if (!used[f]) continue;
+      const p = planes[f];
+      const o = f * BLOCK;
+      for (let j = 0; j < m; j++) block[o + j] = p[at[k0 + j]];
+    }
+    acc.fill(bias, 0, m);
+    for (let t = 0; t < count; t++) {
+      // Depth 3, unrolled with every row offset, threshold and leaf in a local: node 0 → 1|2 →
+      // 3..6 → leaves. (Branch-free variants that test all seven nodes or walk a node index
+      // measured 15–45 % slower on the gated OSCD pixels.)
+      const nb = t * TREE_NODES, lb = t * TREE_LEAVES;
+      const o0 = rowOf[nb], o1 = rowOf[nb + 1], o2 = rowOf[nb + 2], o3 = rowOf[nb + 3], o4 = rowOf[nb + 4], o5 = rowOf[nb + 5], o6 = rowOf[nb + 6];
+      const t0 = threshold[nb], t1 = threshold[nb + 1], t2 = threshold[nb + 2], t3 = threshold[nb + 3], t4 = threshold[nb + 4], t5 = threshold[nb + 5], t6 = threshold[nb + 6];
+      const l0 = leaf[lb], l1 = leaf[lb + 1], l2 = leaf[lb + 2], l3 = leaf[lb + 3], l4 = leaf[lb + 4], l5 = leaf[lb + 5], l6 = leaf[lb + 6], l7 = leaf[lb + 7];
+      for (let j = 0; j < m; j++) {
+        acc[j] += block[o0 + j] <= t0
+          ? block[o1 + j] <= t1 ? (block[o3 + j] <= t3 ? l0 : l1) : (block[o4 + j] <= t4 ? l2 : l3)
+          : block[o2 + j] <= t2 ? (block[o5 + j] <= t5 ? l4 : l5) : (block[o6 + j] <= t6 ? l6 : l7);
+      }
+    }
+    out.set(acc.subarray(0, m), k0);
+  }
 }

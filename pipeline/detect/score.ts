@@ -114,6 +114,29 @@ export interface ScoreScratch extends BoxMeanScratch {
   plain: Float32Array;
   /** Per-pixel type code of the halo'd strip (copied to the output rows). */
   type: Uint8Array;
+  /**
+   * Where set, scorePixels adds each kernel's milliseconds here (one clock read per kernel per
+   * strip, never per pixel), and under `askedPx` the pixels the learned gate put to the trees:
+   * scripts/bench-kernels.ts reads it.
+   */
+  kernelMs?: KernelTimes;
+  /** The clock kernelMs is read from, milliseconds (default performance.now; the bench passes CPU time). */
+  kernelClock?: () => number;
+}
+
+/** The kernels scorePixels runs in turn, as ScoreScratch.kernelMs names them. */
+export type ScoreKernel = 'pixels' | 'smooth' | 'types' | 'features' | 'gate' | 'trees' | 'rescue';
+
+export type KernelTimes = Partial<Record<ScoreKernel | 'askedPx', number>>;
+
+const wallMs = (): number => performance.now();
+
+/** Adds the time since `t0` to `ms[k]` and returns now (no-op without `ms`). */
+function lap(ms: KernelTimes | undefined, k: ScoreKernel, t0: number, clock: () => number): number {
+  if (!ms) return 0;
+  const t = clock();
+  ms[k] = (ms[k] ?? 0) + (t - t0);
+  return t;
 }
 
 export function createScoreScratch(width: number, rows: number): ScoreScratch {
@@ -157,6 +180,258 @@ export function isIlluminationChange(y: Float64Array, x: Float64Array, iB: numbe
   const rlo = Math.min(rb, rg, rr, rn), rhi = Math.max(0, rb, rg, rr, rn);
   if (rhi < 0.93 && rhi < 1.3 * rlo) return rhi < 0.7 ? 2 : 1;
   return 0;
+}
+
+/** One strip's inputs to scoreRows, read into locals once per strip. */
+interface RowJob {
+  width: number;
+  height: number;
+  /** Rows [r0, r1) of the halo'd strip are scored. */
+  r0: number;
+  r1: number;
+  /** Bands compared (4–6): the RMS divides by it. */
+  nb: number;
+  /** 1 / reflectance scale. */
+  inv: number;
+  useRange: boolean;
+  ndviVegetated: number;
+  vegetatedBothWeight: number;
+  v0: Uint8Array;
+  v1: Uint8Array;
+  /** Before (…0) and after (…1) bands; swir1/swir2 stand in as blue where hasS1/hasS2 is false and are never read then. */
+  b0: Float32Array; g0: Float32Array; red0: Float32Array; n0: Float32Array; s10: Float32Array; s20: Float32Array;
+  b1: Float32Array; g1: Float32Array; red1: Float32Array; n1: Float32Array; s11: Float32Array; s21: Float32Array;
+  hasS1: boolean;
+  hasS2: boolean;
+  /** Radius of the before-range neighbourhood (rangeRadius: 1 on a 10 m grid, the 3×3 fast path). */
+  rangeR: number;
+  /** Slots blue, green, red, nir, swir1, swir2. */
+  gain: Float64Array;
+  off: Float64Array;
+  isig: Float64Array;
+  raw: Float32Array;
+  plain: Float32Array | null;
+  type: Uint8Array;
+  planes: Float32Array[] | null;
+}
+
+/** isIlluminationChange on scalars (before y…, after x…): the same arithmetic, no arrays. */
+function illumination(yb: number, yg: number, yr: number, yn: number, xb: number, xg: number, xr: number, xn: number): number {
+  const db = xb - yb, dg = xg - yg, dr = xr - yr, dn = xn - yn;
+  const lo = Math.min(db, dg, dr), hi = Math.max(db, dg, dr);
+  if (lo > FRINGE_MIN_BRIGHTEN && lo > 0.5 * hi && db >= 0.8 * dr && dn > -0.03) return 1;
+  const mb = Math.max(yb, 1e-4), mg = Math.max(yg, 1e-4), mr = Math.max(yr, 1e-4), mn = Math.max(yn, 1e-4);
+  // A band that did not darken has a ratio ≥ 1 (x ≥ m > 0 gives x / m ≥ 1 exactly: division
+  // rounds monotonically), so the test below fails: skip its four divisions (most pixels, in
+  // at least one of the two directions it is asked).
+  if (xb >= mb || xg >= mg || xr >= mr || xn >= mn) return 0;
+  const rb = xb / mb, rg = xg / mg;
+  const rr = xr / mr, rn = xn / mn;
+  const rlo = Math.min(rb, rg, rr, rn), rhi = Math.max(0, rb, rg, rr, rn);
+  if (rhi < 0.93 && rhi < 1.3 * rlo) return rhi < 0.7 ? 2 : 1;
+  return 0;
+}
+
+/**
+ * Signed distance (σ units: × k) of the normalised after value `av` from the range [min, max] of
+ * band `a` over pixel i and its 8 neighbours, all inside the raster and valid: negative below, 0
+ * inside. A branch per neighbour mispredicts (neighbours are noise), so min and max are kept by
+ * arithmetic selects: with b = +(v < lo) ∈ {0, 1}, b·v + (1 − b)·lo is v or lo exactly (the
+ * other term is ±0), for finite values. A NaN or infinity turns lo or hi into NaN (0 · ∞), and
+ * then the neighbours are scanned again with comparisons, as rangeList does. The sign of a zero
+ * bound can differ from the comparison scan's, which changes no distance.
+ */
+function range9(a: Float32Array, i: number, w: number, av: number, k: number): number {
+  let lo = a[i], hi = lo, v = 0, b = 0;
+  v = a[i - w - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i - w]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i - w + 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i + 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i + w - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i + w]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  v = a[i + w + 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  if (lo !== lo || hi !== hi) return range9Scan(a, i, w, av, k);
+  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+}
+
+/** range9 by comparisons, whatever the values (NaN never compares, so it is left out). */
+function range9Scan(a: Float32Array, i: number, w: number, av: number, k: number): number {
+  let lo = a[i], hi = lo;
+  for (let rr = -w; rr <= w; rr += w) {
+    for (let cc = -1; cc <= 1; cc++) {
+      const v = a[i + rr + cc];
+      if (v < lo) lo = v;
+      else if (v > hi) hi = v;
+    }
+  }
+  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+}
+
+/** range9 over pixel i and the `nn` valid neighbours listed in `nbr` (raster edges, nodata nearby). */
+function rangeList(a: Float32Array, i: number, nbr: Int32Array, nn: number, av: number, k: number): number {
+  let lo = a[i], hi = lo;
+  for (let t = 0; t < nn; t++) {
+    const v = a[nbr[t]];
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
+  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+}
+
+/**
+ * The per-pixel pass of scorePixels over rows [r0, r1): raw score, type code, plain difference
+ * and the learned base planes. Bands unrolled into locals (the band-array version read every value
+ * through two arrays and allocated a closure per pixel); every sum keeps the band order of the
+ * original loop, so the results are bit for bit the same.
+ */
+function scoreRows(job: RowJob): void {
+  const { width, height, r0, r1, nb, inv, useRange, ndviVegetated, vegetatedBothWeight, v0, v1, hasS1, hasS2, rangeR, raw, plain, type, planes } = job;
+  // Without both swir bands (4-band imagery) the swir planes hold 0: only the 4-band model, which
+  // never reads them, scores such tiles (detectPair checks).
+  const swir = hasS1 && hasS2;
+  const { b0, g0, red0, n0, s10, s20, b1, g1, red1, n1, s11, s21 } = job;
+  const gB = job.gain[0], gG = job.gain[1], gR = job.gain[2], gN = job.gain[3], gS1 = job.gain[4], gS2 = job.gain[5];
+  const oB = job.off[0], oG = job.off[1], oR = job.off[2], oN = job.off[3], oS1 = job.off[4], oS2 = job.off[5];
+  const kB = job.isig[0], kG = job.isig[1], kR = job.isig[2], kN = job.isig[3], kS1 = job.isig[4], kS2 = job.isig[5];
+  const skip2 = RANGE_SKIP * RANGE_SKIP * nb;
+  const nbr = new Int32Array((2 * rangeR + 1) * (2 * rangeR + 1));
+  const learned = planes !== null;
+  const dummy = raw; // stands in for the planes without the model (never written)
+  const pDB = planes ? planes[BASE.dBlue] : dummy, pDG = planes ? planes[BASE.dGreen] : dummy, pDR = planes ? planes[BASE.dRed] : dummy;
+  const pDN = planes ? planes[BASE.dNir] : dummy, pDS1 = planes ? planes[BASE.dSwir1] : dummy, pDS2 = planes ? planes[BASE.dSwir2] : dummy;
+  const pNdbi0 = planes ? planes[BASE.ndbi0] : dummy, pNdbi1 = planes ? planes[BASE.ndbi1] : dummy, pLr = planes ? planes[BASE.lr] : dummy;
+  const pNdvi0 = planes ? planes[BASE.ndvi0] : dummy, pNdvi1 = planes ? planes[BASE.ndvi1] : dummy;
+  const pNdwi0 = planes ? planes[BASE.ndwi0] : dummy, pNdwi1 = planes ? planes[BASE.ndwi1] : dummy;
+  const pBr0 = planes ? planes[BASE.br0] : dummy, pBr1 = planes ? planes[BASE.br1] : dummy;
+  const pBr0sq = planes ? planes[BASE.br0sq] : dummy, pBr1sq = planes ? planes[BASE.br1sq] : dummy, pDNdvi = planes ? planes[BASE.dNdvi] : dummy;
+  const hasPlain = plain !== null;
+  const pPlain = plain ?? dummy;
+
+  for (let row = r0; row < r1; row++) {
+    for (let col = 0; col < width; col++) {
+      const i = row * width + col;
+      let hidden = !v0[i] || !v1[i];
+      // Normalised after (a…), signed differences in σ (d…), reflectances before (y…) and after (x…).
+      let aB = 0, aG = 0, aR = 0, aN = 0, aS1 = 0, aS2 = 0;
+      let dB = 0, dG = 0, dR = 0, dN = 0, dS1 = 0, dS2 = 0;
+      let yB = 0, yG = 0, yR = 0, yN = 0, yS1 = 0, yS2 = 0;
+      let xB = 0, xG = 0, xR = 0, xN = 0, xS1 = 0, xS2 = 0;
+      let m2 = 0, m2v = 0;
+      let illum = 0, candidate = false;
+      if (!hidden) {
+        aB = gB * b1[i] + oB; dB = (aB - b0[i]) * kB; yB = b0[i] * inv; xB = aB * inv;
+        aG = gG * g1[i] + oG; dG = (aG - g0[i]) * kG; yG = g0[i] * inv; xG = aG * inv;
+        aR = gR * red1[i] + oR; dR = (aR - red0[i]) * kR; yR = red0[i] * inv; xR = aR * inv;
+        aN = gN * n1[i] + oN; dN = (aN - n0[i]) * kN; yN = n0[i] * inv; xN = aN * inv;
+        // Same order as a running sum from 0 over the bands (0 + v is v exactly).
+        m2v = dB * dB + dG * dG + dR * dR + dN * dN;
+        m2 = m2v;
+        if (hasS1) { aS1 = gS1 * s11[i] + oS1; dS1 = (aS1 - s10[i]) * kS1; m2 += dS1 * dS1; yS1 = s10[i] * inv; xS1 = aS1 * inv; }
+        if (hasS2) { aS2 = gS2 * s21[i] + oS2; dS2 = (aS2 - s20[i]) * kS2; m2 += dS2 * dS2; yS2 = s20[i] * inv; xS2 = aS2 * inv; }
+        if (hasPlain) pPlain[i] = Math.sqrt(m2 / nb);
+        illum = illumination(yB, yG, yR, yN, xB, xG, xR, xN) | illumination(xB, xG, xR, xN, yB, yG, yR, yN);
+        const cloud0 = isCloudOrShadow(yB, yG, yR, yN, hasS1 ? yS1 : -1);
+        const cloud1 = isCloudOrShadow(xB, xG, xR, xN, hasS1 ? xS1 : -1);
+        // Cloud-like in one epoch: scored like any pixel and flagged; maskCloudFringes hides the
+        // patches large enough to be weather (a small one is a white roof or a building's shadow).
+        candidate = illum >= 2 || cloud0 !== cloud1;
+        // White or black in both epochs is a surface (concrete apron, white roof, a building's
+        // shadow), not weather; nothing to compare through it either.
+        if (!candidate && cloud0 && cloud1) hidden = true;
+      }
+      if (hidden) {
+        raw[i] = NaN;
+        if (hasPlain) pPlain[i] = NaN;
+        type[i] = NOT_OBSERVED;
+        if (learned) {
+          pDB[i] = NaN; pDG[i] = NaN; pDR[i] = NaN; pDN[i] = NaN; pDS1[i] = NaN; pDS2[i] = NaN;
+          pNdbi0[i] = NaN; pNdbi1[i] = NaN; pLr[i] = NaN; pNdvi0[i] = NaN; pNdvi1[i] = NaN;
+          pNdwi0[i] = NaN; pNdwi1[i] = NaN; pBr0[i] = NaN; pBr1[i] = NaN; pBr0sq[i] = NaN; pBr1sq[i] = NaN; pDNdvi[i] = NaN;
+        }
+        continue;
+      }
+      if (useRange && m2 > skip2) {
+        // 3×3 before-range distance; neighbours off the raster or invalid are left out (found once
+        // for every band: min and max do not depend on the order).
+        const w = width;
+        if (rangeR === 1 && row > 0 && row + 1 < height && col > 0 && col + 1 < width && v0[i - w - 1] && v0[i - w] && v0[i - w + 1] && v0[i - 1] && v0[i + 1] && v0[i + w - 1] && v0[i + w] && v0[i + w + 1]) {
+          dB = range9(b0, i, w, aB, kB);
+          dG = range9(g0, i, w, aG, kG);
+          dR = range9(red0, i, w, aR, kR);
+          dN = range9(n0, i, w, aN, kN);
+          if (hasS1) dS1 = range9(s10, i, w, aS1, kS1);
+          if (hasS2) dS2 = range9(s20, i, w, aS2, kS2);
+        } else {
+          const rA = row >= rangeR ? row - rangeR : 0, rB = row + rangeR < height ? row + rangeR : height - 1;
+          const cA = col >= rangeR ? col - rangeR : 0, cB = col + rangeR < width ? col + rangeR : width - 1;
+          let nn = 0;
+          for (let rr = rA; rr <= rB; rr++) {
+            for (let cc = cA; cc <= cB; cc++) {
+              const j = rr * width + cc;
+              if (v0[j]) nbr[nn++] = j;
+            }
+          }
+          dB = rangeList(b0, i, nbr, nn, aB, kB);
+          dG = rangeList(g0, i, nbr, nn, aG, kG);
+          dR = rangeList(red0, i, nbr, nn, aR, kR);
+          dN = rangeList(n0, i, nbr, nn, aN, kN);
+          if (hasS1) dS1 = rangeList(s10, i, nbr, nn, aS1, kS1);
+          if (hasS2) dS2 = rangeList(s20, i, nbr, nn, aS2, kS2);
+        }
+        // Same band order as the plain sum above.
+        m2v = dB * dB + dG * dG + dR * dR + dN * dN;
+        m2 = m2v;
+        if (hasS1) m2 += dS1 * dS1;
+        if (hasS2) m2 += dS2 * dS2;
+      }
+      const ndvi0 = nd(yN, yR);
+      const ndvi1 = nd(xN, xR);
+      const water0 = hasS1 ? nd(yG, yS1) > MNDWI_WATER : nd(yG, yN) > NDWI_WATER;
+      const water1 = hasS1 ? nd(xG, xS1) > MNDWI_WATER : nd(xG, xN) > NDWI_WATER;
+      const veg0 = ndvi0 > ndviVegetated;
+      const veg1 = ndvi1 > ndviVegetated;
+      const soil1 = hasS1 ? nd(xS1 + xR, xN + xB) > BSI_SOIL : nd(xR, xB) > REDNESS_SOIL;
+      let w = 1;
+      let code: number;
+      if (water0 && !water1) code = CHANGE_TYPE_CODES.water_fill;
+      else if (!water0 && water1) code = CHANGE_TYPE_CODES.new_water;
+      else if (veg0 && veg1) {
+        // Still vegetated: phenology or crop change, not land taken.
+        w = vegetatedBothWeight;
+        code = STILL_VEGETATED;
+      } else if (veg1 && ndvi1 > ndvi0) {
+        // Regrowth onto bare land is not an enforcement change.
+        w = vegetatedBothWeight;
+        code = CHANGE_TYPE_CODES.none;
+      } else if (veg0 && ndvi1 > CLEARED_NDVI) code = CHANGE_TYPE_CODES.vegetation_loss;
+      else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
+      raw[i] = w * Math.sqrt(m2 / nb);
+      type[i] = (illum ? code | CLOUD_FRINGE_FLAG : code) | (candidate ? CLOUD_CANDIDATE_FLAG : 0);
+      if (learned) {
+        pDB[i] = dB > D_CLIP ? D_CLIP : dB < -D_CLIP ? -D_CLIP : dB;
+        pDG[i] = dG > D_CLIP ? D_CLIP : dG < -D_CLIP ? -D_CLIP : dG;
+        pDR[i] = dR > D_CLIP ? D_CLIP : dR < -D_CLIP ? -D_CLIP : dR;
+        pDN[i] = dN > D_CLIP ? D_CLIP : dN < -D_CLIP ? -D_CLIP : dN;
+        pDS1[i] = !swir ? 0 : dS1 > D_CLIP ? D_CLIP : dS1 < -D_CLIP ? -D_CLIP : dS1;
+        pDS2[i] = !swir ? 0 : dS2 > D_CLIP ? D_CLIP : dS2 < -D_CLIP ? -D_CLIP : dS2;
+        pNdbi0[i] = swir ? nd(yS1, yN) : 0;
+        pNdbi1[i] = swir ? nd(xS1, xN) : 0;
+        pLr[i] = Math.log1p(Math.sqrt(m2v / 4));
+        pNdvi0[i] = ndvi0;
+        pNdvi1[i] = ndvi1;
+        pNdwi0[i] = nd(yG, yN);
+        pNdwi1[i] = nd(xG, xN);
+        const br0 = (yB + yG + yR + yN) / 4;
+        const br1 = (xB + xG + xR + xN) / 4;
+        pBr0[i] = br0;
+        pBr1[i] = br1;
+        pBr0sq[i] = br0 * br0;
+        pBr1sq[i] = br1 * br1;
+        pDNdvi[i] = ndvi1 - ndvi0;
+      }
+    }
+  }
 }
 
 /**
@@ -206,22 +481,14 @@ export function scorePixels(
   for (const b of ['blue', 'green', 'red', 'nir'] as const) {
     if (!bands.includes(b)) throw new Error(`scorePixels: band '${b}' missing in an epoch or in the NormFit`);
   }
-  const hasSwir = bands.includes('swir1');
   const nb = bands.length;
-  const src0 = bands.map((b) => before.bands[b]!);
-  const src1 = bands.map((b) => after.bands[b]!);
   const gain = bands.map((b) => fit.bands[b]!.gain);
   const off = bands.map((b) => fit.bands[b]!.offset);
   const isig = bands.map((b) => 1 / fit.bands[b]!.sigma);
   const iB = bands.indexOf('blue'), iG = bands.indexOf('green'), iR = bands.indexOf('red'), iN = bands.indexOf('nir');
   const iS = bands.indexOf('swir1');
   const iS2 = bands.indexOf('swir2');
-  // Without swir (4-band imagery) the swir planes hold 0: only the 4-band model, which never reads them, scores such tiles (detectPair checks).
-  const swir = iS >= 0 && iS2 >= 0;
   const inv = 1 / fit.reflectanceScale;
-  const y = new Float64Array(nb); // before, reflectance
-  const x = new Float64Array(nb); // normalised after, reflectance
-  const rd = new Float64Array(nb); // signed difference, σ units: 3×3-range distance where computed
   const raw = sc.raw;
   // Only the learned gate reads the plain difference: the unsupervised score never computes it.
   const plain = learned && params.learned.gateOn === 'plain' ? sc.plain : null;
@@ -237,124 +504,27 @@ export function scorePixels(
   if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
   const useRange = params.score.rangeDifference !== false;
   const rangeR = rangeRadius(params.score.pixelSizeM);
+  const ms = sc.kernelMs;
+  const clock = sc.kernelClock ?? wallMs;
+  let t0 = ms ? clock() : 0;
 
-  for (let row = r0; row < r1; row++) {
-    for (let col = 0; col < width; col++) {
-      const i = row * width + col;
-      if (!bv[i] || !after.valid[i]) {
-        raw[i] = NaN;
-        if (plain) plain[i] = NaN;
-        type[i] = NOT_OBSERVED;
-        if (planes) for (const p of planes) p[i] = NaN;
-        continue;
-      }
-      let m2 = 0;
-      let m2v = 0; // over the four 10 m bands only (the learned features)
-      for (let k = 0; k < nb; k++) {
-        const a = gain[k] * src1[k][i] + off[k];
-        const d = (a - src0[k][i]) * isig[k];
-        m2 += d * d;
-        rd[k] = d;
-        if (k === iB || k === iG || k === iR || k === iN) m2v += d * d;
-        y[k] = src0[k][i] * inv;
-        x[k] = a * inv;
-      }
-      if (plain) plain[i] = Math.sqrt(m2 / nb);
-      const s0 = hasSwir ? y[iS] : -1;
-      const s1 = hasSwir ? x[iS] : -1;
-      const illum = isIlluminationChange(y, x, iB, iG, iR, iN) | isIlluminationChange(x, y, iB, iG, iR, iN);
-      const cloud0 = isCloudOrShadow(y[iB], y[iG], y[iR], y[iN], s0);
-      const cloud1 = isCloudOrShadow(x[iB], x[iG], x[iR], x[iN], s1);
-      // Cloud-like in one epoch: scored like any pixel and flagged; maskCloudFringes hides the
-      // patches large enough to be weather (a small one is a white roof or a building's shadow).
-      const candidate = illum >= 2 || cloud0 !== cloud1;
-      if (!candidate && cloud0 && cloud1) {
-        // White or black in both epochs is a surface (concrete apron, white roof, a building's
-        // shadow), not weather; nothing to compare through it either.
-        raw[i] = NaN;
-        if (plain) plain[i] = NaN;
-        type[i] = NOT_OBSERVED;
-        if (planes) for (const p of planes) p[i] = NaN;
-        continue;
-      }
-      if (useRange && m2 > RANGE_SKIP * RANGE_SKIP * nb) {
-        // 3×3 before-range distance; neighbours off the raster or invalid are left out.
-        m2 = 0;
-        m2v = 0;
-        const rA = Math.max(0, row - rangeR), rB = Math.min(height - 1, row + rangeR);
-        const cA = Math.max(0, col - rangeR), cB = Math.min(width - 1, col + rangeR);
-        for (let k = 0; k < nb; k++) {
-          const b0 = src0[k];
-          let lo = b0[i], hi = lo;
-          for (let rr = rA; rr <= rB; rr++) {
-            for (let cc = cA; cc <= cB; cc++) {
-              const j = rr * width + cc;
-              if (!bv[j]) continue;
-              const v = b0[j];
-              if (v < lo) lo = v;
-              else if (v > hi) hi = v;
-            }
-          }
-          const a = gain[k] * src1[k][i] + off[k];
-          const d = a < lo ? (lo - a) * isig[k] : a > hi ? (a - hi) * isig[k] : 0;
-          m2 += d * d;
-          rd[k] = a < lo ? -d : d;
-          if (k === iB || k === iG || k === iR || k === iN) m2v += d * d;
-        }
-      }
-      const ndvi0 = nd(y[iN], y[iR]);
-      const ndvi1 = nd(x[iN], x[iR]);
-      const water0 = hasSwir ? nd(y[iG], s0) > MNDWI_WATER : nd(y[iG], y[iN]) > NDWI_WATER;
-      const water1 = hasSwir ? nd(x[iG], s1) > MNDWI_WATER : nd(x[iG], x[iN]) > NDWI_WATER;
-      const veg0 = ndvi0 > params.score.ndviVegetated;
-      const veg1 = ndvi1 > params.score.ndviVegetated;
-      const soil1 = hasSwir
-        ? nd(s1 + x[iR], x[iN] + x[iB]) > BSI_SOIL
-        : nd(x[iR], x[iB]) > REDNESS_SOIL;
-      let w = 1;
-      let code: number;
-      if (water0 && !water1) code = CHANGE_TYPE_CODES.water_fill;
-      else if (!water0 && water1) code = CHANGE_TYPE_CODES.new_water;
-      else if (veg0 && veg1) {
-        // Still vegetated: phenology or crop change, not land taken.
-        w = params.score.vegetatedBothWeight;
-        code = STILL_VEGETATED;
-      } else if (veg1 && ndvi1 > ndvi0) {
-        // Regrowth onto bare land is not an enforcement change.
-        w = params.score.vegetatedBothWeight;
-        code = CHANGE_TYPE_CODES.none;
-      } else if (veg0 && ndvi1 > CLEARED_NDVI) code = CHANGE_TYPE_CODES.vegetation_loss;
-      else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
-      raw[i] = w * Math.sqrt(m2 / nb);
-      type[i] = (illum ? code | CLOUD_FRINGE_FLAG : code) | (candidate ? CLOUD_CANDIDATE_FLAG : 0);
-      if (planes) {
-        const base = planes;
-        const clip = (v: number) => (v > D_CLIP ? D_CLIP : v < -D_CLIP ? -D_CLIP : v);
-        base[BASE.dBlue][i] = clip(rd[iB]);
-        base[BASE.dGreen][i] = clip(rd[iG]);
-        base[BASE.dRed][i] = clip(rd[iR]);
-        base[BASE.dNir][i] = clip(rd[iN]);
-        base[BASE.dSwir1][i] = swir ? clip(rd[iS]) : 0;
-        base[BASE.dSwir2][i] = swir ? clip(rd[iS2]) : 0;
-        base[BASE.ndbi0][i] = swir ? nd(y[iS], y[iN]) : 0;
-        base[BASE.ndbi1][i] = swir ? nd(x[iS], x[iN]) : 0;
-        base[BASE.lr][i] = Math.log1p(Math.sqrt(m2v / 4));
-        base[BASE.ndvi0][i] = ndvi0;
-        base[BASE.ndvi1][i] = ndvi1;
-        base[BASE.ndwi0][i] = nd(y[iG], y[iN]);
-        base[BASE.ndwi1][i] = nd(x[iG], x[iN]);
-        const br0 = (y[iB] + y[iG] + y[iR] + y[iN]) / 4;
-        const br1 = (x[iB] + x[iG] + x[iR] + x[iN]) / 4;
-        base[BASE.br0][i] = br0;
-        base[BASE.br1][i] = br1;
-        base[BASE.br0sq][i] = br0 * br0;
-        base[BASE.br1sq][i] = br1 * br1;
-        base[BASE.dNdvi][i] = ndvi1 - ndvi0;
-      }
-    }
-  }
+  // Per-band coefficients in the fixed slots blue, green, red, nir, swir1, swir2 (0 where absent).
+  const slots = (a: number[]) => Float64Array.from([iB, iG, iR, iN, iS, iS2], (k) => (k >= 0 ? a[k] : 0));
+  const band = (r: Raster, k: number) => (k >= 0 ? r.bands[bands[k]]! : r.bands.blue!); // absent swir: never read
+  scoreRows({
+    width, height, r0, r1, nb, inv, useRange,
+    ndviVegetated: params.score.ndviVegetated, vegetatedBothWeight: params.score.vegetatedBothWeight,
+    v0: bv, v1: after.valid,
+    b0: band(before, iB), g0: band(before, iG), red0: band(before, iR), n0: band(before, iN), s10: band(before, iS), s20: band(before, iS2),
+    b1: band(after, iB), g1: band(after, iG), red1: band(after, iR), n1: band(after, iN), s11: band(after, iS), s21: band(after, iS2),
+    hasS1: iS >= 0, hasS2: iS2 >= 0, rangeR,
+    gain: slots(gain), off: slots(off), isig: slots(isig),
+    raw, plain, type, planes: planes ?? null,
+  });
+  t0 = lap(ms, 'pixels', t0, clock);
   const score = out.score;
   boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
+  t0 = lap(ms, 'smooth', t0, clock);
   const base = first * width;
   for (let i = 0; i < nOut; i++) {
     const t = type[base + i];
@@ -365,6 +535,7 @@ export function scorePixels(
     }
     out.type[i] = t;
   }
+  t0 = lap(ms, 'types', t0, clock);
   if (learned) {
     // Score = change probability. Gate: below LearnedParams.gateSigma of unsupervised evidence (plain or
     // 3×3-range difference, LearnedParams.gateOn) nothing is change. Rescue
@@ -372,6 +543,7 @@ export function scorePixels(
     // change far above the unsupervised floor (vegetation cleared, water filled or dug, a large
     // uniform site) still passes at exactly the model's threshold.
     contextFeatures(learned.scratch, width, height, first, count, learned.features, radii);
+    t0 = lap(ms, 'features', t0, clock);
     let gateScore = score;
     if (params.learned.gateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
@@ -386,8 +558,11 @@ export function scorePixels(
     for (let i = 0; i < nOut; i++) {
       if (out.type[i] < CLOUDED && (gate <= 0 || gateScore[i] >= gate)) asked[nAsked++] = i;
     }
+    t0 = lap(ms, 'gate', t0, clock);
     const prob = learned.scratch.t0;
     predictPlanes(learned.folded, learned.features, asked, nAsked, prob);
+    t0 = lap(ms, 'trees', t0, clock);
+    if (ms) ms.askedPx = (ms.askedPx ?? 0) + nAsked;
     for (let i = 0, k = 0; i < nOut; i++) {
       const t = out.type[i];
       if (t >= CLOUDED) continue;
@@ -402,5 +577,6 @@ export function scorePixels(
       }
       score[i] = p === p ? p : 0;
     }
+    lap(ms, 'rescue', t0, clock);
   }
 }

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { BandName, Raster } from '../../geo/raster.js';
+import { generateSceneArrays } from '../../fixtures/synthetic-scene.js';
+import { mulberry32 } from '../../fixtures/scene-math.js';
+import { DEFAULT_DETECTOR_PARAMS as P } from './detector-params.js';
+import { fitNormalisation } from './normalise.js';
+import { createScoreScratch, scorePixels } from './score.js';
+import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from './change-features.js';
+import { foldModel, shippedChangeModel } from './change-model.js';
+import { maskCloudFringes } from './cloud-fringes.js';
+
+/**
+ * The speed work on the score kernels (issue 16) must not move a bit: these digests were taken
+ * from the kernels as they were before it (main at 4bf2128) on the same fixture. A kernel change
+ * that alters any score, type, learned feature or cloud mask, even in the last float bit, fails
+ * here; if a change is meant to alter outputs, it needs the accuracy bench, not a new digest.
+ */
+const GOLDEN = {
+  unsupervised: '6e540b5c202dde6573f1faeb6113b148fec2b93685bd4877f57acef0d0d094b7',
+  learned: '65b29ce4cf0a74b1b82bbe8751e2e1de8bde407534d277cb0cb62526f58b95f7',
+};
+
+const SIZE = 160;
+
+/** The seeded 4-band scene with nodata holes and a few NaN/∞ values at valid pixels (the kernels' fallbacks). */
+function fixture(): { before: Raster; after: Raster } {
+  const s = generateSceneArrays({ size: SIZE, seed: 7, clouds: true });
+  const rand = mulberry32(11);
+  for (let k = 0; k < 300; k++) s.before.valid[Math.floor(rand() * SIZE * SIZE)] = 0;
+  for (let k = 0; k < 20; k++) s.before.bands.red![Math.floor(rand() * SIZE * SIZE)] = NaN;
+  for (let k = 0; k < 5; k++) s.before.bands.nir![Math.floor(rand() * SIZE * SIZE)] = Infinity;
+  return { before: s.before, after: s.after };
+}
+
+/** Adds swir1/swir2 derived from the visible bands, so the learned model runs. */
+function withSwir(r: Raster): Raster {
+  const n = SIZE * SIZE;
+  const a = new Float32Array(n), b = new Float32Array(n);
+  const nir = r.bands.nir!, red = r.bands.red!;
+  for (let i = 0; i < n; i++) {
+    a[i] = 0.55 * nir[i] + 0.6 * red[i] + 37 * ((i * 7919) % 13);
+    b[i] = 0.4 * a[i] + 0.5 * red[i];
+  }
+  return { ...r, bands: { ...r.bands, swir1: a, swir2: b } };
+}
+
+/** Scores in 48-row strips (as the tile driver cuts them), masks cloud fringes, and hashes every output. */
+function digest(before: Raster, after: Raster, learnedOn: boolean): string {
+  const fit = fitNormalisation([{ before, after }], P.score);
+  const h = createHash('sha256');
+  const ctx = (learnedOn ? Math.max(P.score.smoothRadius, FEATURE_CONTEXT) : P.score.smoothRadius) + 1;
+  const stripRows = 48;
+  const score = new Float32Array(SIZE * SIZE), type = new Uint8Array(SIZE * SIZE);
+  const m = shippedChangeModel();
+  const learned = learnedOn
+    ? { folded: foldModel(m), threshold: m.threshold, scratch: createFeatureScratch(SIZE, stripRows + 2 * ctx), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(SIZE * stripRows)) }
+    : undefined;
+  const sc = createScoreScratch(SIZE, stripRows + 2 * ctx);
+  for (let row = 0; row < SIZE; row += stripRows) {
+    const count = Math.min(stripRows, SIZE - row), top = Math.max(0, row - ctx), bottom = Math.min(SIZE, row + count + ctx);
+    const cut = (r: Raster): Raster => ({
+      ...r, height: bottom - top, valid: r.valid.subarray(top * SIZE, bottom * SIZE),
+      bands: Object.fromEntries(Object.entries(r.bands).map(([k, v]) => [k, v!.subarray(top * SIZE, bottom * SIZE)])) as Partial<Record<BandName, Float32Array>>,
+    });
+    const out = { score: score.subarray(row * SIZE, (row + count) * SIZE), type: type.subarray(row * SIZE, (row + count) * SIZE) };
+    scorePixels(cut(before), cut(after), fit, P, out, { first: row - top, count }, sc, learned);
+    if (learned) for (const f of learned.features) h.update(new Uint8Array(f.buffer, 0, SIZE * count * 4));
+  }
+  h.update(new Uint8Array(score.buffer)).update(type);
+  maskCloudFringes(type, score, SIZE, SIZE, new Int32Array(SIZE * SIZE), { fringes: true, minCorePx: 20, haloPx: 2, bufferPx: 1 });
+  h.update(new Uint8Array(score.buffer)).update(type);
+  return h.digest('hex');
+}
+
+describe('score kernels stay bit-identical', () => {
+  const { before, after } = fixture();
+  it('unsupervised 4-band: score, type and cloud mask as before the speed work', () => {
+    expect(digest(before, after, false)).toBe(GOLDEN.unsupervised);
+  });
+  it('learned 6-band: probabilities, types and all feature planes as before the speed work', () => {
+    expect(digest(withSwir(before), withSwir(after), true)).toBe(GOLDEN.learned);
+  });
+});
