@@ -28,7 +28,8 @@ import { ApiError } from './errors.js';
 import { checkFileName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
 import { assertActor, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
-import { cardDetails, inboxCounts, listPolygons, polygonFeatureByCode } from './workflow/polygon-queries.js';
+import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
+import { registerMapRoutes } from './map-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -107,6 +108,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const maxEvidence = opts.maxEvidenceBytes ?? MAX_EVIDENCE_BYTES;
   const bureauNames = DEFAULT_RULES.bureaus as Record<string, { name_zh: string }>;
   const bureauName = (id: string) => bureauNames[id]?.name_zh ?? id;
+  const bureauNameTable = Object.fromEntries(Object.entries(bureauNames).map(([id, b]) => [id, b.name_zh]));
   const ctx: ActionContext = { db: opts.db, deadlines: opts.deadlines, today };
   const registry = new ApiRegistry();
   /** Failed sign-in times per user name (in memory: a restart forgets them, which is acceptable). */
@@ -269,10 +271,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     registry.route(
       api,
       { method: 'GET', url: '/api/polygons', summary: 'Polygons and clues in your scope, as GeoJSON with workflow properties; keyset-paged by code', tags: ['polygons'], query: S.PolygonQuery },
-      async (req, _reply, { query }) => {
+      async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        return listPolygons(opts.db, user, query, today(), bureauName);
+        // The database writes the document; it is sent as it comes (polygon-queries.ts).
+        return reply.type('application/json; charset=utf-8').send(await listPolygonsJson(opts.db, user, query, today(), bureauNameTable));
       },
     );
     registry.route(
@@ -281,9 +284,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        const fc = await listPolygons(opts.db, user, query, today(), bureauName);
-        reply.type('application/geo+json').header('cache-control', 'private, no-cache');
-        return fc;
+        const fc = await listPolygonsJson(opts.db, user, query, today(), bureauNameTable);
+        return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').send(fc);
       },
     );
     registry.route(
@@ -300,9 +302,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing', tags: ['polygons'], params: S.CodeParams },
       async (req, _reply, { params }) => {
         const user = requireUser(req, 'polygons.read');
-        const feature = await visiblePolygon(user, params.code);
-        const c = await loadCase(opts.db, user, params.code);
-        const details = await cardDetails(opts.db, params.code);
+        await maintain();
+        // One statement: the feature, its case and the card's sections, under the scope predicate.
+        const { feature, case: c, ...details } = await polygonCard(opts.db, user, params.code, today(), bureauName);
         const p = feature.properties as Record<string, unknown>;
         const base = `/api/polygons/${encodeURIComponent(params.code)}`;
         return {
@@ -434,6 +436,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       requireUser(req, 'users.manage');
       return listUsers(opts.db);
     });
+
+    await registerMapRoutes(api, { db: opts.db, registry, today, maintain: () => maintain(), requireUser });
 
     const deps: ServerDeps = { db: opts.db, dataDir: opts.dataDir, today, visiblePolygon, requireUser };
     for (const plugin of opts.plugins ?? []) await plugin(api, deps);
