@@ -5,8 +5,8 @@
  *   GET /api/map/tiles/{z}/{x}/{y}.pbf?epoch=         vector tile (ST_AsMVT; PostgreSQL server only)
  *   GET /api/map/polygons.geojson?bbox=&zoom=&epoch=  GeoJSON by bounding box (both databases)
  *
- * Caching as a tile server does it, per scope: `ETag` = hash of the data version (the WAL position,
- * which every committed write moves: map-layer.ts `dataVersion`), today's date (the overdue flag),
+ * Caching as a tile server does it, per scope: `ETag` = hash of the data version (the snapshot the
+ * body was read in, which every committed write changes: map-layer.ts `VERSION_SQL`), today's date (the overdue flag),
  * the user's scope (role, bureau, district) and the request; `Cache-Control: private, no-cache` so
  * the browser revalidates every time, `Vary: Authorization, Cookie`, and `304` when the client's
  * `If-None-Match` matches — answered after one tiny query, without building the tile. The scope is
@@ -32,18 +32,32 @@ export interface MapRouteDeps {
 
 const scopeKey = (u: User) => `${u.role}|${u.bureau ?? ''}|${u.district ?? ''}`;
 
+const etagOf = (version: string, user: User, today: string, key: string) =>
+  `"${createHash('sha256').update(`${version}\n${today}\n${scopeKey(user)}\n${key}`).digest('base64url').slice(0, 27)}"`;
+
 /**
- * Answer 304 when the client already has this exact response, else set the caching headers and
- * return false (the caller builds the body). With no data version, nothing is cached.
+ * Serve `key` for `user`: 304 when the client's If-None-Match is this response's tag at the data
+ * version now (one tiny query, nothing built), else the body `build` returns with the tag of the
+ * snapshot it was read in. Always private and revalidated, varying by credentials.
  */
-function notModified(req: FastifyRequest, reply: FastifyReply, version: string | null, user: User, today: string, key: string): boolean {
+async function cached(
+  db: Database,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  user: User,
+  today: string,
+  key: string,
+  type: string,
+  build: () => Promise<{ body: Buffer | string; version: string }>,
+): Promise<FastifyReply> {
   reply.header('cache-control', 'private, no-cache').header('vary', 'Authorization, Cookie');
-  if (version === null) return false;
-  const etag = `"${createHash('sha256').update(`${version}\n${today}\n${scopeKey(user)}\n${key}`).digest('base64url').slice(0, 27)}"`;
-  reply.header('etag', etag);
   const inm = req.headers['if-none-match'];
-  if (!inm) return false;
-  return inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+  if (inm) {
+    const etag = etagOf(await dataVersion(db), user, today, key);
+    if (inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) return reply.code(304).header('etag', etag).send();
+  }
+  const { body, version } = await build();
+  return reply.header('etag', etagOf(version, user, today, key)).type(type).send(body);
 }
 
 export async function registerMapRoutes(api: FastifyInstance, deps: MapRouteDeps): Promise<void> {
@@ -86,10 +100,10 @@ export async function registerMapRoutes(api: FastifyInstance, deps: MapRouteDeps
       const y = Number(params.file.slice(0, -4));
       await maintain();
       const day = today();
-      const version = await dataVersion(db);
-      if (notModified(req, reply, version, user, day, `mvt/${params.z}/${params.x}/${y}/${query.epoch ?? ''}`)) return reply.code(304).send();
-      const tile = await polygonTileMvt(db, user, params.z, params.x, y, query, day);
-      return reply.type('application/vnd.mapbox-vector-tile').send(tile);
+      return cached(db, req, reply, user, day, `mvt/${params.z}/${params.x}/${y}/${query.epoch ?? ''}`, 'application/vnd.mapbox-vector-tile', async () => {
+        const { tile, version } = await polygonTileMvt(db, user, params.z, params.x, y, query, day);
+        return { body: tile, version };
+      });
     },
   );
 
@@ -101,10 +115,8 @@ export async function registerMapRoutes(api: FastifyInstance, deps: MapRouteDeps
       const bbox = query.bbox.split(',').map(Number) as [number, number, number, number];
       await maintain();
       const day = today();
-      const version = await dataVersion(db);
-      if (notModified(req, reply, version, user, day, `geojson/${bbox.join(',')}/${query.zoom ?? ''}/${query.limit}/${query.epoch ?? ''}`)) return reply.code(304).send();
-      const body = await polygonLayerGeoJson(db, user, bbox, query, day);
-      return reply.type('application/geo+json; charset=utf-8').send(body);
+      const key = `geojson/${bbox.join(',')}/${query.zoom ?? ''}/${query.limit}/${query.epoch ?? ''}`;
+      return cached(db, req, reply, user, day, key, 'application/geo+json; charset=utf-8', () => polygonLayerGeoJson(db, user, bbox, query, day));
     },
   );
 }

@@ -73,7 +73,7 @@ export function checkTile(z: number, x: number, y: number): void {
  * `ST_AsMVTGeom` snaps to the 4096-unit grid and drops what collapses, which is the per-zoom
  * simplification (no vertex finer than 1/16 px at 256 px tiles leaves the database).
  */
-export async function polygonTileMvt(q: Queryable, user: User, z: number, x: number, y: number, f: MapFilter, today: string): Promise<Buffer> {
+export async function polygonTileMvt(q: Queryable, user: User, z: number, x: number, y: number, f: MapFilter, today: string): Promise<{ tile: Buffer; version: string }> {
   checkTile(z, x, y);
   const params: unknown[] = [today, z, x, y];
   const where = casePredicate(user, f, params);
@@ -85,15 +85,15 @@ export async function polygonTileMvt(q: Queryable, user: User, z: number, x: num
         FROM b, items i JOIN cases c ON c.code = i.code AND c.epoch = i.epoch
         WHERE ${where}
         ORDER BY c.code LIMIT ${limit}) t WHERE t.geom IS NOT NULL)`;
-  const r = await q.query<{ mvt: Uint8Array }>(
+  const r = await q.query<{ mvt: Uint8Array; v: string }>(
     `WITH b AS MATERIALIZED (SELECT ST_TileEnvelope($2::int, $3::int, $4::int) AS m, ST_Transform(ST_TileEnvelope($2::int, $3::int, $4::int), 4326) AS g),
           items AS MATERIALIZED (${itemsIn('(SELECT g FROM b)')})
      SELECT ${z >= MVT_OUTLINE_MINZOOM ? layer('polygons', 'i.geom', 64) : `''::bytea`}
-         || ${z <= MVT_CENTROID_MAXZOOM ? layer('centroids', 'i.centroid', 0) : `''::bytea`} AS mvt`,
+         || ${z <= MVT_CENTROID_MAXZOOM ? layer('centroids', 'i.centroid', 0) : `''::bytea`} AS mvt, ${VERSION_SQL} AS v`,
     params,
   );
-  const mvt = r.rows[0]?.mvt;
-  return mvt ? Buffer.from(mvt.buffer, mvt.byteOffset, mvt.byteLength) : Buffer.alloc(0);
+  const { mvt, v } = r.rows[0];
+  return { tile: mvt ? Buffer.from(mvt.buffer, mvt.byteOffset, mvt.byteLength) : Buffer.alloc(0), version: v };
 }
 
 /** Coordinates' decimals and the simplification tolerance (half a 256-px pixel, in degrees) at a zoom. */
@@ -115,7 +115,7 @@ export async function polygonLayerGeoJson(
   bbox: [number, number, number, number],
   f: MapFilter & { zoom?: number; limit?: number },
   today: string,
-): Promise<string> {
+): Promise<{ body: string; version: string }> {
   const [w, s, e, n] = bbox;
   if (![w, s, e, n].every(Number.isFinite) || w >= e || s >= n) throw new ApiError('VALIDATION', 'bbox must be west,south,east,north with west < east and south < north');
   const { digits, tolerance } = geojsonPrecision(f.zoom);
@@ -124,8 +124,8 @@ export async function polygonLayerGeoJson(
   params.push(Math.min(f.limit ?? MAP_FEATURE_LIMIT, MAP_FEATURE_LIMIT));
   const limit = `$${params.length}`;
   const geom = tolerance > 0 ? `ST_Simplify(i.geom, ${tolerance}, true)` : 'i.geom';
-  const r = await q.query<{ features: string }>(
-    `SELECT coalesce(string_agg(t.f, ',' ORDER BY t.code), '') AS features FROM (
+  const r = await q.query<{ features: string; v: string }>(
+    `SELECT coalesce(string_agg(t.f, ',' ORDER BY t.code), '') AS features, ${VERSION_SQL} AS v FROM (
        SELECT c.code, '{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ST_AsGeoJSON(${geom}, ${digits})
               || ',"properties":' || json_build_object('code', c.code, 'status', c.status, 'overdue', ${OVERDUE_SQL}, 'priority', i.priority,
                    'centroid_lon', round(ST_X(i.centroid)::numeric, 6), 'centroid_lat', round(ST_Y(i.centroid)::numeric, 6))::text || '}' AS f
@@ -134,25 +134,22 @@ export async function polygonLayerGeoJson(
        ORDER BY c.code LIMIT ${limit}) t`,
     params,
   );
-  return `{"type":"FeatureCollection","features":[${r.rows[0]?.features ?? ''}]}`;
+  return { body: `{"type":"FeatureCollection","features":[${r.rows[0].features}]}`, version: r.rows[0].v };
 }
 
 /**
- * A version of everything the map and the inbox read, that every committed write changes: the
- * write-ahead log insert position (each commit appends its record to the WAL before it becomes
- * visible, on PostgreSQL and in PGlite alike — the insert position, not the flushed one, which
- * lags with synchronous_commit off; a
- * batch written by another process, a verdict, a new case, a deadline sweep all move it). It may
- * move without a change that matters here (other tables, vacuum): a cache keyed on it is then
- * only refilled early, never served stale. Read it in its own statement *before* the data it tags,
- * so data committed in between is at worst newer than its tag, never older. null where the
- * function is unavailable (a standby): no caching then.
+ * The version of what a statement reads: its snapshot (`pg_current_snapshot()`: xmin, xmax and the
+ * transactions in progress). Two statements with equal snapshots see exactly the same rows in every
+ * table, so a tile tagged with the snapshot it was built in is still right while a later
+ * statement's snapshot is equal; any committed write (a verdict, a new case, a batch written by
+ * another process) changes it. Read-only traffic leaves it alone; a write anywhere in the cluster
+ * changes it too, which only refills early, never serves stale. (The WAL position was tried first:
+ * vacuum and page pruning move it under read-only load — 68 of 254 revalidations missed — and a
+ * commit's WAL record precedes its visibility, so a tag could name data it does not hold.)
  */
-export async function dataVersion(q: Queryable): Promise<string | null> {
-  try {
-    const r = await q.query<{ v: string }>('SELECT pg_current_wal_insert_lsn()::text AS v');
-    return r.rows[0]?.v ?? null;
-  } catch {
-    return null;
-  }
+const VERSION_SQL = 'pg_current_snapshot()::text';
+
+/** The data version now (see `VERSION_SQL`): what a revalidation compares with the tag it holds. */
+export async function dataVersion(q: Queryable): Promise<string> {
+  return (await q.query<{ v: string }>(`SELECT ${VERSION_SQL} AS v`)).rows[0].v;
 }
