@@ -135,9 +135,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   let maintaining: Promise<void> | null = null;
   const maintainEvery = opts.maintainEveryMs ?? 10_000;
   /**
+   * How far before the last watermark the incremental pass looks. On a server, a batch transaction
+   * that began before the watermark (its rows carry its start time) may commit after it: an hour.
+   * The embedded database is one session held by this process alone (the directory lock keeps
+   * batches out while `tuban serve` runs), so nothing can be in flight across a pass: none. With
+   * the hour, every 10 s pass re-hashed all polygons of a batch younger than an hour, holding
+   * PGlite's only session for 0.8 s or more (issue 13: PGlite's p95 with users pausing was 0.4–1.5 s).
+   */
+  const lookbackMs = opts.db.kind === 'pglite' ? 0 : 3600_000;
+  /**
    * New batch polygons get their cases, re-run geometry changes get flagged, deadlines get swept.
-   * Incremental from the last run's watermark, less an hour: a batch transaction that began before
-   * it (its rows carry its start time) and committed after is still seen. A full pass runs hourly.
+   * Incremental from the last run's watermark, less `lookbackMs`: a batch transaction that began
+   * before it (its rows carry its start time) and committed after is still seen. A full pass runs hourly.
    */
   const maintain = async (force = false): Promise<void> => {
     if (!force && Date.now() - lastMaintained < maintainEvery) return;
@@ -146,7 +155,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const pass = (maintaining ??= (async () => {
       try {
         const full = force || Date.now() - lastFull > 3600_000;
-        const since = full || !watermark ? null : new Date(Date.parse(watermark) - 3600_000).toISOString();
+        const since = full || !watermark ? null : new Date(Date.parse(watermark) - lookbackMs).toISOString();
         const r = await syncCases(opts.db, opts.deadlines, since);
         if (full) lastFull = Date.now();
         watermark = r.watermark;
