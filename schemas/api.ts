@@ -43,6 +43,18 @@ export const PolygonQuery = z.object({
 
 /** The map asks for a whole bounding box at once. */
 export const MapQuery = PolygonQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) });
+/** The map's polygon layer (server/map-routes.ts): vector tiles or GeoJSON by bounding box, scope and epoch only. */
+export const MapLayerQuery = z.object({ epoch: z.string().regex(/^\d{4}-\d{2}$/).optional() });
+export const MapTileParams = z.object({
+  z: z.coerce.number().int().min(0).max(22),
+  x: z.coerce.number().int().min(0),
+  file: z.string().regex(/^\d{1,8}\.pbf$/, 'tile file is {y}.pbf'),
+});
+export const MapBboxQuery = MapLayerQuery.extend({
+  bbox: z.string().regex(/^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$/, 'bbox=west,south,east,north in degrees'),
+  zoom: z.coerce.number().int().min(0).max(24).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
+});
 
 const parcelIndex = z.number().int().min(1).max(1000).optional().describe('set the verdict of this parcel (after a split)');
 export const Verdict = z.discriminatedUnion('verdict', [

@@ -3,12 +3,21 @@
  * directory) and the server (PostgreSQL + PostGIS) database. For each: 100 000 synthetic polygons
  * (ten districts, four lead bureaus), users of three roles, the app of `tuban serve` (buildServeApp:
  * API, imagery plugin, vendor routes) listening on 127.0.0.1, then 20 concurrent users (12 bureau,
- * 5 district, 3 lead) in a worker thread, each looping inbox page → card → map tile until the time
- * or request budget is spent. Prints database × endpoint → n, p50, p95, p99, req/s against the
- * targets (p95 ≤ 100 ms inbox page, ≤ 50 ms tile) and writes bench-results/api.json.
+ * 5 district, 3 lead) in a child process, each looping inbox page → card → map tile of its own
+ * (cold: no validator) → revalidation of its previous tile (warm: If-None-Match, 304) until the
+ * time or request budget is spent. Prints database × endpoint → n, p50, p95, p99, req/s, mean
+ * response bytes against the targets (p95 ≤ 100 ms inbox page, ≤ 50 ms tile), the server process's
+ * CPU time per request (and the PostgreSQL backends' where the server is local), and writes
+ * bench-results/api.json.
  *
  *   npm run bench:api [-- --polygons 100000 --users 20 --seconds 20 --rounds 1000 --think-ms 0
- *                        --maintain-ms 10000 --only embedded|postgres --db postgres://…]
+ *                        --maintain-ms 10000 --only embedded|postgres --db postgres://…
+ *                        --tile auto|mvt|geojson|full --warm 1|0]
+ *
+ * --tile: auto (default) takes what GET /api/map/layer offers, as the page does: vector tiles
+ * (`/api/map/tiles/z/x/y.pbf`, ST_AsMVT) on PostgreSQL, GeoJSON by the tile's bbox
+ * (`/api/map/polygons.geojson?bbox=…&zoom=14`) on PGlite; `full` is the API's full-property
+ * `/api/polygons.geojson?bbox=…` (what the map read before vector tiles).
  *
  * --think-ms 0 (the default) sends each user's next request as soon as the last one answered: a
  * closed-loop stress test, 20 requests always in flight. A pause (e.g. 1000) is closer to people.
@@ -23,7 +32,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import type { Database } from '../pipeline/store/queryable.js';
@@ -32,7 +42,7 @@ import { loadCalendar } from '../server/deadlines/calendar.js';
 import { DEFAULT_DEADLINES } from '../server/deadlines/rules.js';
 import { buildServeApp } from '../server/serve-app.js';
 import { PASSWORD, addUsers, insertSyntheticPolygons } from '../server/testing/fixtures.js';
-import type { Endpoint, LoadInput, LoadOutput } from './bench-api-load.js';
+import { ENDPOINTS, type Endpoint, type LoadInput, type LoadOutput } from './bench-api-load.js';
 
 type Kind = 'embedded' | 'postgres';
 
@@ -50,13 +60,21 @@ const MAINTAIN_MS = arg('maintain-ms') === undefined ? undefined : Number(arg('m
 const ONLY = arg('only') as Kind | undefined;
 const PART = arg('part'); // set when re-run under test-servers.mjs: write this half's result there
 const PG_URL = arg('db') ?? process.env.DATABASE_URL ?? process.env.TUBAN_TEST_DATABASE_URL;
-const TARGET_P95_MS: Record<Endpoint, number | null> = { inbox: 100, card: null, tile: 50 };
+const TILE = arg('tile') ?? 'auto';
+const WARM = (arg('warm') ?? '1') !== '0';
+const TARGET_P95_MS: Record<Endpoint, number | null> = { inbox: 100, card: null, tile_cold: 50, tile_warm: 50 };
+const TILE_URLS: Record<string, string> = {
+  mvt: '/api/map/tiles/{z}/{x}/{y}.pbf',
+  geojson: '/api/map/polygons.geojson?bbox={bbox}&zoom={z}',
+  full: '/api/polygons.geojson?bbox={bbox}',
+};
 const BUREAUS = ['natural_resources', 'forestry', 'water', 'urban_management'];
 const DISTRICTS = ['370101', '370102'];
 /** The extent `insertSyntheticPolygons` fills: a 300-column grid of 0.001° cells from (117, 36). */
 const extentOf = (n: number): [number, number, number, number] => [117, 36, 117.3, 36 + Math.ceil(n / 300) * 0.001];
 const ZOOM = 14;
 
+if (TILE !== 'auto' && !TILE_URLS[TILE]) throw new Error(`--tile must be auto, mvt, geojson or full, got '${TILE}'`);
 if (ONLY && ONLY !== 'embedded' && ONLY !== 'postgres') throw new Error(`--only must be embedded or postgres, got '${ONLY}'`);
 if (MAINTAIN_MS !== undefined && !(MAINTAIN_MS >= 0)) throw new Error('--maintain-ms must be 0 or more');
 if (!Number.isFinite(THINK_MS) || THINK_MS < 0) throw new Error('--think-ms must be 0 or more');
@@ -64,13 +82,19 @@ for (const [k, v] of [['polygons', N], ['users', USERS], ['seconds', SECONDS], [
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
 }
 
-interface EndpointStats { n: number; p50_ms: number; p95_ms: number; p99_ms: number; req_per_s: number; target_p95_ms: number | null; met: boolean | null }
+interface EndpointStats { n: number; p50_ms: number; p95_ms: number; p99_ms: number; req_per_s: number; mean_bytes: number; target_p95_ms: number | null; met: boolean | null }
 interface DbResult {
   db: Kind;
   polygons: number;
   users: number;
   think_ms: number;
   maintain_every_ms: number;
+  tile_format: string;
+  warm_misses: number;
+  /** CPU time (user + system) of this process (HTTP server, and PGlite's WebAssembly) per request. */
+  server_cpu_ms_per_req: number;
+  /** CPU time of the PostgreSQL backends serving the load per request (local server only). */
+  postgres_cpu_ms_per_req: number | null;
   seed_ms: number;
   first_sync_ms: number;
   wall_s: number;
@@ -99,6 +123,23 @@ function accounts(c: number): { users: [string, Role, string?][]; clients: strin
     return 'lead';
   });
   return { users, clients };
+}
+
+/** utime + stime (ms) of each PostgreSQL backend of this database, read from /proc (null when the server is not local). */
+async function backendCpu(db: Database): Promise<Map<number, number> | null> {
+  if (db.kind !== 'postgres') return null;
+  try {
+    const pids = (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
+    const out = new Map<number, number>();
+    for (const pid of pids) {
+      // Fields after the parenthesised command: state is field 3, utime 14, stime 15 (clock ticks, 100 Hz).
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(pid, (Number(f[11]) + Number(f[12])) * 10);
+    }
+    return out;
+  } catch {
+    return null;
+  }
 }
 
 async function benchOne(kind: Kind, db: Database): Promise<DbResult> {
@@ -135,23 +176,39 @@ async function benchOne(kind: Kind, db: Database): Promise<DbResult> {
     console.error(`[bench:api] ${kind}: first read (cases for ${N} polygons) ${firstSyncMs} ms`);
     // Statistics as autovacuum would have them on a server some minutes after the batch.
     await db.query('ANALYZE');
-    const input: LoadInput = { base, tokens: clients.map((c) => token.get(c)!), seconds: SECONDS, rounds: ROUNDS, extent: extentOf(N), zoom: ZOOM, thinkMs: THINK_MS };
-    console.error(`[bench:api] ${kind}: ${USERS} users for ${SECONDS} s (at most ${ROUNDS} rounds each, ${THINK_MS} ms pause after each request)…`);
+    // The tile source the page would take (GET /api/map/layer), unless --tile names one.
+    let format = TILE;
+    if (format === 'auto') {
+      const r = await fetch(`${base}/api/map/layer`, { headers: { authorization: `Bearer ${token.get('lead')}` } });
+      format = ((await r.json()) as { format: string }).format;
+    }
+    const input: LoadInput = { base, tokens: clients.map((c) => token.get(c)!), seconds: SECONDS, rounds: ROUNDS, extent: extentOf(N), zoom: ZOOM, thinkMs: THINK_MS, tileUrl: TILE_URLS[format], warm: WARM };
+    console.error(`[bench:api] ${kind}: ${USERS} users for ${SECONDS} s (at most ${ROUNDS} rounds each, ${THINK_MS} ms pause after each request), tiles ${format}${WARM ? ' cold + warm' : ''}…`);
+    const pgBefore = await backendCpu(db);
+    const cpuBefore = process.cpuUsage();
     const out = await new Promise<LoadOutput>((resolve, reject) => {
-      const w = new Worker(fileURLToPath(new URL('./bench-api-load.js', import.meta.url)), { workerData: input });
-      w.once('message', resolve);
-      w.once('error', reject);
+      const child = fork(fileURLToPath(new URL('./bench-api-load.js', import.meta.url)), [], { stdio: 'inherit' });
+      child.once('message', (m) => resolve(m as LoadOutput));
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`load generator exited ${code}`))));
+      child.send(input);
     });
+    const cpu = process.cpuUsage(cpuBefore);
+    const pgAfter = await backendCpu(db);
+    const pgCpuMs = pgBefore && pgAfter ? [...pgAfter].reduce((a, [pid, ms]) => a + ms - (pgBefore.get(pid) ?? 0), 0) : null;
     const endpoints = {} as Record<Endpoint, EndpointStats>;
-    for (const e of ['inbox', 'card', 'tile'] as Endpoint[]) {
+    for (const e of ENDPOINTS) {
       const s = [...out.samples[e]].sort((a, b) => a - b);
+      if (s.length === 0) continue;
       const target = TARGET_P95_MS[e];
       const p95 = pct(s, 0.95);
-      endpoints[e] = { n: s.length, p50_ms: r1(pct(s, 0.5)), p95_ms: r1(p95), p99_ms: r1(pct(s, 0.99)), req_per_s: r1(s.length / out.wallS), target_p95_ms: target, met: target === null ? null : p95 <= target };
+      endpoints[e] = { n: s.length, p50_ms: r1(pct(s, 0.5)), p95_ms: r1(p95), p99_ms: r1(pct(s, 0.99)), req_per_s: r1(s.length / out.wallS), mean_bytes: Math.round(out.bytes[e] / s.length), target_p95_ms: target, met: target === null ? null : p95 <= target };
     }
     const total = Object.values(out.samples).reduce((a, s) => a + s.length, 0);
     return {
-      db: kind, polygons: N, users: USERS, think_ms: THINK_MS, maintain_every_ms: MAINTAIN_MS ?? 10_000, seed_ms: seedMs, first_sync_ms: firstSyncMs, wall_s: r1(out.wallS), total_req_per_s: r1(total / out.wallS),
+      db: kind, polygons: N, users: USERS, think_ms: THINK_MS, maintain_every_ms: MAINTAIN_MS ?? 10_000, tile_format: format, warm_misses: out.warmMisses,
+      server_cpu_ms_per_req: r1((cpu.user + cpu.system) / 1000 / Math.max(1, total)), postgres_cpu_ms_per_req: pgCpuMs === null ? null : r1(pgCpuMs / Math.max(1, total)),
+      seed_ms: seedMs, first_sync_ms: firstSyncMs, wall_s: r1(out.wallS), total_req_per_s: r1(total / out.wallS),
       endpoints, errors: out.errors, loadavg_before: loadBefore, loadavg_after: loadavg().map(r1),
     };
   } finally {
@@ -190,7 +247,7 @@ async function postgresThrowaway(): Promise<DbResult> {
   const harness = fileURLToPath(new URL('../../scripts/test-servers.mjs', import.meta.url));
   const self = fileURLToPath(import.meta.url);
   const args = [harness, '--', process.execPath, self, '--only', 'postgres', '--part', part,
-    '--polygons', String(N), '--users', String(USERS), '--seconds', String(SECONDS), '--rounds', String(ROUNDS), '--think-ms', String(THINK_MS),
+    '--polygons', String(N), '--users', String(USERS), '--seconds', String(SECONDS), '--rounds', String(ROUNDS), '--think-ms', String(THINK_MS), '--tile', TILE, '--warm', WARM ? '1' : '0',
     ...(MAINTAIN_MS === undefined ? [] : ['--maintain-ms', String(MAINTAIN_MS)])];
   const code = await new Promise<number>((res) => spawn(process.execPath, args, { stdio: 'inherit' }).once('exit', (c) => res(c ?? 1)));
   if (code !== 0) throw new Error(`the PostgreSQL run under test-servers.mjs exited ${code}`);
@@ -200,11 +257,12 @@ async function postgresThrowaway(): Promise<DbResult> {
 }
 
 function table(results: DbResult[]): string {
-  const head = ['database', 'endpoint', 'n', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'target p95', 'met'];
+  const head = ['database', 'endpoint', 'n', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'bytes', 'target p95', 'met'];
+  const label = (e: Endpoint, r: DbResult) => (e === 'inbox' ? 'inbox page (100)' : e === 'card' ? 'card' : `z14 tile ${r.tile_format}, ${e === 'tile_cold' ? 'cold' : 'warm (304)'}`);
   const rows = results.flatMap((r) =>
     (Object.entries(r.endpoints) as [Endpoint, EndpointStats][]).map(([e, s]) => [
-      r.db, e === 'tile' ? 'tile (z14 bbox GeoJSON)' : e === 'inbox' ? 'inbox page (100)' : 'card',
-      String(s.n), String(s.p50_ms), String(s.p95_ms), String(s.p99_ms), String(s.req_per_s),
+      r.db, label(e, r),
+      String(s.n), String(s.p50_ms), String(s.p95_ms), String(s.p99_ms), String(s.req_per_s), String(s.mean_bytes),
       s.target_p95_ms === null ? '—' : `≤ ${s.target_p95_ms} ms`, s.met === null ? '—' : s.met ? 'met' : 'NOT met',
     ]),
   );
@@ -225,6 +283,7 @@ async function main(): Promise<void> {
   console.log(table(results));
   for (const r of results) {
     console.log(`${r.db}: seed ${N} polygons ${r.seed_ms} ms, first read (case creation) ${r.first_sync_ms} ms, ${r.total_req_per_s} req/s over ${r.wall_s} s (${r.users} users, ${r.think_ms} ms pause), load ${r.loadavg_before.join('/')} → ${r.loadavg_after.join('/')}`);
+    console.log(`${r.db}: CPU per request: server process ${r.server_cpu_ms_per_req} ms${r.postgres_cpu_ms_per_req === null ? '' : `, PostgreSQL backends ${r.postgres_cpu_ms_per_req} ms`}; warm revalidations answered 200: ${r.warm_misses}`);
     if (r.errors.length) console.log(`${r.db}: ${r.errors.length} failed requests, e.g. ${r.errors[0]}`);
   }
   const out = fileURLToPath(new URL('../../bench-results/api.json', import.meta.url));

@@ -386,7 +386,7 @@ describe('listing, paging and counts', () => {
   it('sends the page and the map layer as the document listPolygons builds, with their content types', async () => {
     const user = { name: 'chief', role: 'lead' as const, bureau: null, district: null };
     const today = ((await call('chief', 'POST', '/api/sweep')).json() as { today: string }).today;
-    const name = (id: string) => (id === 'ecology_environment' ? '生态环境局' : id);
+    const name = { ecology_environment: '生态环境局' };
     for (const [url, filter, type] of [
       ['/api/polygons?limit=4', { limit: 4 }, 'application/json; charset=utf-8'],
       ['/api/polygons.geojson?bbox=116.9,36.5,117.2,36.7&limit=100', { limit: 100, bbox: '116.9,36.5,117.2,36.7' }, 'application/geo+json; charset=utf-8'],

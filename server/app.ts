@@ -28,7 +28,8 @@ import { ApiError } from './errors.js';
 import { checkFileName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
 import { assertActor, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
-import { cardDetails, inboxCounts, listPolygons, polygonFeatureByCode } from './workflow/polygon-queries.js';
+import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
+import { registerMapRoutes } from './map-routes.js';
 import { pageRoutes } from './page-routes.js';
 
 declare module 'fastify' {
@@ -145,9 +146,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   let maintaining: Promise<void> | null = null;
   const maintainEvery = opts.maintainEveryMs ?? 10_000;
   /**
+   * How far before the last watermark the incremental pass looks. On a server, a batch transaction
+   * that began before the watermark (its rows carry its start time) may commit after it: an hour.
+   * The embedded database is one session held by this process alone (the directory lock keeps
+   * batches out while `tuban serve` runs), so nothing can be in flight across a pass: none. With
+   * the hour, every 10 s pass re-hashed all polygons of a batch younger than an hour, holding
+   * PGlite's only session for 0.8 s or more (issue 13: PGlite's p95 with users pausing was 0.4–1.5 s).
+   */
+  const lookbackMs = opts.db.kind === 'pglite' ? 0 : 3600_000;
+  /**
    * New batch polygons get their cases, re-run geometry changes get flagged, deadlines get swept.
-   * Incremental from the last run's watermark, less an hour: a batch transaction that began before
-   * it (its rows carry its start time) and committed after is still seen. A full pass runs hourly.
+   * Incremental from the last run's watermark, less `lookbackMs`: a batch transaction that began
+   * before it (its rows carry its start time) and committed after is still seen. A full pass runs hourly.
    */
   const maintain = async (force = false): Promise<void> => {
     if (!force && Date.now() - lastMaintained < maintainEvery) return;
@@ -156,7 +166,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const pass = (maintaining ??= (async () => {
       try {
         const full = force || Date.now() - lastFull > 3600_000;
-        const since = full || !watermark ? null : new Date(Date.parse(watermark) - 3600_000).toISOString();
+        const since = full || !watermark ? null : new Date(Date.parse(watermark) - lookbackMs).toISOString();
         const r = await syncCases(opts.db, opts.deadlines, since);
         if (full) lastFull = Date.now();
         watermark = r.watermark;
@@ -284,10 +294,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     registry.route(
       api,
       { method: 'GET', url: '/api/polygons', summary: 'Polygons and clues in your scope, as GeoJSON with workflow properties; keyset-paged by code', tags: ['polygons'], query: S.PolygonQuery },
-      async (req, _reply, { query }) => {
+      async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        return listPolygons(opts.db, user, query, today(), bureauName);
+        // The database writes the document; it is sent as it comes (polygon-queries.ts).
+        return reply.type('application/json; charset=utf-8').send(await listPolygonsJson(opts.db, user, query, today(), names.bureaus));
       },
     );
     registry.route(
@@ -296,9 +307,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        const fc = await listPolygons(opts.db, user, query, today(), bureauName);
-        reply.type('application/geo+json').header('cache-control', 'private, no-cache');
-        return fc;
+        const fc = await listPolygonsJson(opts.db, user, query, today(), names.bureaus);
+        return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').send(fc);
       },
     );
     registry.route(
@@ -315,9 +325,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing', tags: ['polygons'], params: S.CodeParams },
       async (req, _reply, { params }) => {
         const user = requireUser(req, 'polygons.read');
-        const feature = await visiblePolygon(user, params.code);
-        const c = await loadCase(opts.db, user, params.code);
-        const details = await cardDetails(opts.db, params.code);
+        await maintain();
+        // One statement: the feature, its case and the card's sections, under the scope predicate.
+        const { feature, case: c, ...details } = await polygonCard(opts.db, user, params.code, today(), bureauName);
         const p = feature.properties as Record<string, unknown>;
         const base = `/api/polygons/${encodeURIComponent(params.code)}`;
         return {
@@ -449,6 +459,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       requireUser(req, 'users.manage');
       return listUsers(opts.db);
     });
+
+    await registerMapRoutes(api, { db: opts.db, registry, today, maintain: () => maintain(), requireUser });
 
     const deps: ServerDeps = { db: opts.db, dataDir: opts.dataDir, today, visiblePolygon, requireUser };
     await pageRoutes(api, registry, deps);

@@ -28,14 +28,14 @@ async function main(): Promise<void> {
   let cursor: string | undefined;
   for (let k = 0; k < 20; k++) {
     t = Date.now();
-    const fc = await listPolygons(db, user, { limit: 100, cursor }, '2026-11-03', (x) => x);
+    const fc = await listPolygons(db, user, { limit: 100, cursor }, '2026-11-03', {});
     inbox.push(Date.now() - t);
     cursor = fc.next_cursor ?? undefined;
     t = Date.now();
     await polygonFeatureByCode(db, user, fc.features[k].id as string, '2026-11-03', (x) => x);
     card.push(Date.now() - t);
     t = Date.now();
-    await listPolygons(db, user, { limit: 10000, bbox: `${117 + k * 0.01},36.05,${117.02 + k * 0.01},36.07` }, '2026-11-03', (x) => x);
+    await listPolygons(db, user, { limit: 10000, bbox: `${117 + k * 0.01},36.05,${117.02 + k * 0.01},36.07` }, '2026-11-03', {});
     bbox.push(Date.now() - t);
   }
   t = Date.now(); await inboxCounts(db, user, '2026-11-03'); const counts = Date.now() - t;

@@ -12,6 +12,7 @@ export const API_ERRORS = {
   'CASE.NOT_LEAD': { status: 403, message: 'only the lead bureau of this polygon may do this' },
   'POLYGON.NOT_FOUND': { status: 404, message: 'no such polygon (or not yours to see)' },
   'NOT_FOUND': { status: 404, message: 'no such route' },
+  'MAP.NO_MVT': { status: 404, message: 'this database\'s PostGIS cannot write vector tiles (built without protobuf-c): use /api/map/polygons.geojson (GET /api/map/layer says which)' },
   'CASE.BAD_STATE': { status: 409, message: 'this action is not allowed in the polygon\'s current state' },
   'CASE.VERDICT_MISMATCH': { status: 409, message: 'this action does not fit the recorded verdict' },
   'CASE.SPLIT': { status: 409, message: 'the polygon is split: give each parcel its verdict' },

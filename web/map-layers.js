@@ -1,50 +1,42 @@
 // The polygon layer's data source: outlines coloured by status, centroid dots below z13, the
-// selected polygon highlighted. Moved verbatim from app.js (the data source itself is i13-api's:
-// a change there lands here without touching the rest of the page).
+// selected polygon highlighted; the data source itself is map-source.js.
 import { api } from './api.js';
-import { query } from './inbox.js';
+import { polygonLayer } from './map-source.js';
 import * as L from './labels.js';
 import { emit, state } from './state.js';
 
-/** Add the polygon sources and layers (on the map's load). */
-export function addPolygonLayers(map) {
-  map.addSource('polygons', { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, promoteId: 'code' });
+/** Add the polygon source (vector tiles or GeoJSON by bbox, as the server offers: map-source.js) and its layers. */
+export async function addPolygonLayers(map) {
+  state.polygons = await polygonLayer(map, { api, epoch: () => state.epoch });
   const color = ['match', ['get', 'status'], ...Object.entries(L.STATUS_COLOR).flat(), '#999999'];
-  map.addLayer({ id: 'poly-fill', type: 'fill', source: 'polygons', paint: { 'fill-color': color, 'fill-opacity': ['case', ['boolean', ['feature-state', 'selected'], false], 0.45, 0.25] } });
-  map.addLayer({ id: 'poly-line', type: 'line', source: 'polygons', paint: { 'line-color': color, 'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3.5, 1.6] } });
+  map.addLayer({ id: 'poly-fill', type: 'fill', ...state.polygons.outlines, paint: { 'fill-color': color, 'fill-opacity': ['case', ['boolean', ['feature-state', 'selected'], false], 0.45, 0.25] } });
+  map.addLayer({ id: 'poly-line', type: 'line', ...state.polygons.outlines, paint: { 'line-color': color, 'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3.5, 1.6] } });
   // Polygons of a few hundred m² vanish below z13: a dot at each centroid keeps them findable.
-  map.addSource('centroids', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-  map.addLayer({ id: 'poly-dot', type: 'circle', source: 'centroids', maxzoom: 13, paint: { 'circle-color': color, 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+  map.addLayer({ id: 'poly-dot', type: 'circle', ...state.polygons.dots, maxzoom: 13, paint: { 'circle-color': color, 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
   map.on('click', 'poly-dot', (e) => emit('open', e.features[0].properties.code));
   map.on('click', 'poly-fill', (e) => emit('open', e.features[0].properties.code));
   map.on('mouseenter', 'poly-fill', () => (map.getCanvas().style.cursor = 'pointer'));
   map.on('mouseleave', 'poly-fill', () => (map.getCanvas().style.cursor = ''));
   map.on('moveend', () => {
     clearTimeout(addPolygonLayers.t);
-    addPolygonLayers.t = setTimeout(loadMapData, 150);
+    addPolygonLayers.t = setTimeout(() => loadMapData(true), 150);
   });
 }
 
-export async function loadMapData() {
+/** Refresh the polygon layer: after a move (`moved`), or after a change of data or epoch. */
+export async function loadMapData(moved = false) {
   if (!state.mapReady || !state.epoch) return;
-  const bb = state.map.getBounds();
-  const bbox = [bb.getWest(), bb.getSouth(), bb.getEast(), bb.getNorth()].map((v) => v.toFixed(6)).join(',');
-  const fc = await api(`/api/polygons.geojson?${query({ bbox, limit: 10000 })}`);
-  state.map.getSource('polygons')?.setData(fc);
-  const dots = fc.features
-    .filter((f) => f.properties.centroid_lon != null)
-    .map((f) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [f.properties.centroid_lon, f.properties.centroid_lat] }, properties: { code: f.properties.code, status: f.properties.status } }));
-  state.map.getSource('centroids')?.setData({ type: 'FeatureCollection', features: dots });
-  if (state.selected) state.map.setFeatureState({ source: 'polygons', id: state.selected }, { selected: true });
+  await state.polygons.load(moved === true);
+  state.polygons.select(state.selected, true);
 }
 
 export function select(code, card) {
   const map = state.map;
   if (!state.mapReady) return;
-  if (state.selected) map.setFeatureState({ source: 'polygons', id: state.selected }, { selected: false });
+  state.polygons.select(state.selected, false);
   state.selected = code;
   if (!code) return;
-  map.setFeatureState({ source: 'polygons', id: code }, { selected: true });
+  state.polygons.select(code, true);
   const g = card?.geometry;
   if (g) {
     const pts = g.type === 'Point' ? [g.coordinates] : g.coordinates.flat(g.type === 'MultiPolygon' ? 2 : 1);

@@ -32,7 +32,8 @@ export interface CaseRow {
   updated_at: string;
 }
 
-const CASE_COLUMNS = `c.code, c.epoch, c.source, c.status, c.lead_bureau, c.co_bureaus, c.district_code, c.verdict, c.verdict_details,
+/** A case row as `loadCase` returns it (also the card's `case`, server/workflow/polygon-queries.ts). */
+export const CASE_COLUMNS = `c.code, c.epoch, c.source, c.status, c.lead_bureau, c.co_bureaus, c.district_code, c.verdict, c.verdict_details,
   c.rectification, c.issued_on::text AS issued_on, c.due_date::text AS due_date, c.due_rule, c.geom_hash, c.geometry_changed,
   c.escalation_level, c.version, c.updated_at::text AS updated_at`;
 

@@ -1,0 +1,73 @@
+// The map's polygon layer: which data source it reads and how it refreshes. The server says which
+// (GET /api/map/layer): vector tiles from PostGIS ST_AsMVT on a PostgreSQL server, or GeoJSON by
+// the view's bounding box on the embedded database (its PostGIS lacks protobuf-c). Both are
+// scope-filtered on the server; both answer 304 to the browser's revalidation when nothing changed.
+//
+// Usage (web/app.js): const layer = await polygonLayer(map, { api, epoch: () => state.epoch });
+//   map.addLayer({ id, type, ...layer.outlines, paint })   // source (+ source-layer) of the outlines
+//   map.addLayer({ id, type, ...layer.dots, paint })       // source (+ source-layer) of the centroid dots
+//   layer.load(moved)        after a move (moved = true) or a change of data/epoch (moved = false)
+//   layer.select(code, on)   the selection highlight (feature state keyed by code)
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+/** Add the polygon source(s) to `map` and return how to use them. */
+export async function polygonLayer(map, { api, epoch }) {
+  const info = await api(`/api/map/layer${epoch() ? `?epoch=${encodeURIComponent(epoch())}` : ''}`);
+  return info.format === 'mvt' ? vectorLayer(map, info, epoch) : geojsonLayer(map, info, api, epoch);
+}
+
+function vectorLayer(map, info, epoch) {
+  const { polygons, centroids } = info.layers;
+  const tiles = () => [`${location.origin}/api/map/tiles/{z}/{x}/{y}.pbf${epoch() ? `?epoch=${encodeURIComponent(epoch())}` : ''}`];
+  // Outlines from z12, dots below z13 (server/workflow/map-layer.ts); beyond z16 the z16 tiles are overzoomed.
+  map.addSource('polygons', { type: 'vector', tiles: tiles(), minzoom: 8, maxzoom: 16, promoteId: { [polygons]: 'code', [centroids]: 'code' } });
+  let shown = tiles()[0];
+  return {
+    kind: 'mvt',
+    outlines: { source: 'polygons', 'source-layer': polygons },
+    dots: { source: 'polygons', 'source-layer': centroids },
+    // Tiles follow the view by themselves; after a write or another epoch they are fetched again
+    // (the browser revalidates each with its ETag: unchanged tiles come back as 304).
+    async load(moved) {
+      if (moved) return;
+      const next = tiles();
+      shown = next[0];
+      map.getSource('polygons')?.setTiles(next);
+    },
+    select(code, on) {
+      if (code) map.setFeatureState({ source: 'polygons', sourceLayer: polygons, id: code }, { selected: on });
+    },
+    get url() {
+      return shown;
+    },
+  };
+}
+
+function geojsonLayer(map, info, api, epoch) {
+  map.addSource('polygons', { type: 'geojson', data: EMPTY, promoteId: 'code' });
+  map.addSource('centroids', { type: 'geojson', data: EMPTY });
+  let seq = 0;
+  return {
+    kind: 'geojson',
+    outlines: { source: 'polygons' },
+    dots: { source: 'centroids' },
+    async load() {
+      const bb = map.getBounds();
+      const bbox = [bb.getWest(), bb.getSouth(), bb.getEast(), bb.getNorth()].map((v) => v.toFixed(6)).join(',');
+      const p = new URLSearchParams({ bbox, zoom: String(Math.max(0, Math.round(map.getZoom()))) });
+      if (epoch()) p.set('epoch', epoch());
+      const mine = ++seq;
+      const fc = await api(`${info.url.split('?')[0]}?${p}`);
+      if (mine !== seq) return; // a later view's answer is already on its way
+      map.getSource('polygons')?.setData(fc);
+      const dots = fc.features
+        .filter((f) => f.properties.centroid_lon != null)
+        .map((f) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [f.properties.centroid_lon, f.properties.centroid_lat] }, properties: { code: f.properties.code, status: f.properties.status } }));
+      map.getSource('centroids')?.setData({ type: 'FeatureCollection', features: dots });
+    },
+    select(code, on) {
+      if (code) map.setFeatureState({ source: 'polygons', id: code }, { selected: on });
+    },
+  };
+}
