@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
-import { comparePixelSizes } from '../scripts/bench-pixel-size.js';
+import { comparePixelSizes } from './pixel-size.js';
 
 const DATA = new URL('../../shared/data', import.meta.url).pathname;
 const LOCO = new URL('../bench-results/change-model-4band-loco.json', import.meta.url).pathname;
