@@ -38,6 +38,7 @@ import { streamScores, type StripObserver } from '../pipeline/detect/score-strea
 import { StageTimer } from '../pipeline/detect/stage-timer.js';
 import { CLOUD_CANDIDATE_FLAG } from '../pipeline/detect/score.js';
 import { labelComponents } from '../geo/kernels/label.js';
+import { fitBoostedTrees, hash01 } from './boosted-trees.js';
 
 export const MODEL_VERSION = '1.4.0';
 /** Version of the 4-band model (change-model-4band.json); its stamp reads `+model-4band.<version>`. */
@@ -75,14 +76,6 @@ interface CitySamples {
   /** Object weight of each sample: size^−OBJECT_WEIGHT_EXPONENT for change pixels (unscaled), 1 for no-change. */
   objectWeight: Float64Array;
   n: number;
-}
-
-/** Deterministic uniform [0, 1) from city and pixel index (reproducible sampling without a global RNG). */
-function hash01(seed: number, i: number): number {
-  let h = (seed ^ Math.imul(i, 0x9e3779b1)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
 }
 
 const placeholderModel = (): ChangeModel => ({
@@ -261,87 +254,14 @@ export function fitBoosted(sets: CitySamples[], names: string[], version = MODEL
   const x = new Float32Array(n * F), y = new Uint8Array(n), ow = new Float64Array(n);
   const ows = objectWeightScale(sets);
   { let o = 0; for (const s of sets) { x.set(s.x.subarray(0, s.n * F), o * F); y.set(s.y.subarray(0, s.n), o); ow.set(s.objectWeight.subarray(0, s.n), o); o += s.n; } }
-  // Quantile bin edges per feature, from a strided subsample.
-  const edges: Float32Array[] = [];
-  const bin = new Uint8Array(n * F);
-  const stride = Math.max(1, Math.floor(n / 50_000));
-  for (let f = 0; f < F; f++) {
-    const vals: number[] = [];
-    for (let j = 0; j < n; j += stride) vals.push(x[j * F + f]);
-    vals.sort((a, b) => a - b);
-    const e = new Float32Array(BINS - 1);
-    for (let b = 0; b < BINS - 1; b++) e[b] = vals[Math.floor(((b + 1) * vals.length) / BINS)];
-    edges.push(e);
-    for (let j = 0; j < n; j++) {
-      const v = x[j * F + f];
-      let lo = 0, hi = BINS - 1; // first edge ≥ v
-      while (lo < hi) { const mid = (lo + hi) >> 1; if (e[mid] >= v) hi = mid; else lo = mid + 1; }
-      bin[j * F + f] = lo;
-    }
-  }
+  // Class-balanced, and change pixels object-weighted (see the header).
   const wPos = n / (2 * nPos), wNeg = n / (2 * (n - nPos));
-  const eta = new Float64Array(n); // bias 0 = balanced prior
-  const g = new Float64Array(n), h = new Float64Array(n);
-  const node = new Uint8Array(n);
-  const used = new Uint8Array(n);
-  const treeFeature: number[] = [], treeThreshold: number[] = [], treeLeaf: number[] = [];
-  const hg = new Float64Array(4 * F * BINS), hh = new Float64Array(4 * F * BINS);
-  for (let t = 0; t < TREES; t++) {
-    for (let j = 0; j < n; j++) {
-      const p = 1 / (1 + Math.exp(-eta[j]));
-      const sw = y[j] ? wPos * ows * ow[j] : wNeg;
-      g[j] = sw * (p - y[j]);
-      h[j] = sw * p * (1 - p);
-      used[j] = hash01(t + 7919, j) < ROW_SAMPLE ? 1 : 0;
-      node[j] = 0;
-    }
-    const splitF = new Int32Array(7), splitB = new Int32Array(7).fill(BINS - 1);
-    for (let depth = 0; depth < 3; depth++) {
-      const first = (1 << depth) - 1;
-      const width = 1 << depth;
-      // One pass over the rows per depth: histograms of every node at this depth at once.
-      hg.fill(0); hh.fill(0);
-      const G = new Float64Array(width), H = new Float64Array(width);
-      for (let j = 0; j < n; j++) {
-        if (!used[j]) continue;
-        const k = node[j] - first;
-        G[k] += g[j]; H[k] += h[j];
-        const row = j * F;
-        const o = k * F * BINS;
-        for (let f = 0; f < F; f++) { const b = o + f * BINS + bin[row + f]; hg[b] += g[j]; hh[b] += h[j]; }
-      }
-      for (let k = 0; k < width; k++) {
-        let best = 0, bf = 0, bb = BINS - 1;
-        const parent = (G[k] * G[k]) / (H[k] + LEAF_L2);
-        for (let f = 0; f < F; f++) {
-          let gl = 0, hl = 0;
-          const o = k * F * BINS + f * BINS;
-          for (let b = 0; b < BINS - 1; b++) {
-            gl += hg[o + b]; hl += hh[o + b];
-            const gr = G[k] - gl, hr = H[k] - hl;
-            if (hl < MIN_LEAF_HESS * ROW_SAMPLE || hr < MIN_LEAF_HESS * ROW_SAMPLE) continue;
-            const gain = (gl * gl) / (hl + LEAF_L2) + (gr * gr) / (hr + LEAF_L2) - parent;
-            if (gain > best) { best = gain; bf = f; bb = b; }
-          }
-        }
-        splitF[first + k] = bf; splitB[first + k] = bb;
-      }
-      for (let j = 0; j < n; j++) {
-        const k = node[j];
-        node[j] = 2 * k + (bin[j * F + splitF[k]] <= splitB[k] ? 1 : 2);
-      }
-    }
-    // Leaves from the sampled rows; then every row moves by its leaf.
-    const lg = new Float64Array(8), lh = new Float64Array(8);
-    for (let j = 0; j < n; j++) if (used[j]) { lg[node[j] - 7] += g[j]; lh[node[j] - 7] += h[j]; }
-    const leaf = Array.from({ length: 8 }, (_, l) => +((-SHRINK * lg[l]) / (lh[l] + LEAF_L2)).toPrecision(6));
-    for (let j = 0; j < n; j++) eta[j] += leaf[node[j] - 7];
-    for (let k = 0; k < 7; k++) {
-      treeFeature.push(splitF[k]);
-      treeThreshold.push(splitB[k] >= BINS - 1 ? 3e38 : +edges[splitF[k]][splitB[k]].toPrecision(7));
-    }
-    treeLeaf.push(...leaf);
-  }
+  const weight = new Float64Array(n);
+  for (let j = 0; j < n; j++) weight[j] = y[j] ? wPos * ows * ow[j] : wNeg;
+  const { treeFeature, treeThreshold, treeLeaf } = fitBoostedTrees({ x, y, n, F, weight }, {
+    trees: TREES, bins: BINS, depth: 3, shrink: SHRINK, leafL2: LEAF_L2, minLeafHess: MIN_LEAF_HESS * ROW_SAMPLE, rowSample: ROW_SAMPLE,
+    seed: 7919, quantileRows: 50_000, bias: 0, // bias 0 = balanced prior
+  });
   const model: ChangeModel = {
     kind: 'boosted', version, features: names, mean: [], scale: [], weights: [], bias: 0,
     treeFeature, treeThreshold, treeLeaf, threshold: 0.5, trainedOn: sets.map((s) => s.city), dataHash: '',

@@ -33,6 +33,7 @@ import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { flatParams, parseDetectorParams, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { OBJECT_FEATURE_COUNT, OBJECT_FEATURE_NAMES, objectFeatures } from '../pipeline/detect/object-features.js';
 import { OBJECT_TREE_DEPTH, objectProbability, type ObjectModel } from '../pipeline/detect/object-model.js';
+import { fitBoostedTrees } from './boosted-trees.js';
 
 export const OBJECT_MODEL_VERSION = '1.0.0';
 const TREES = 120;
@@ -44,8 +45,6 @@ const ROW_SAMPLE = 0.7;
 /** The inner-LOCO object recall may fall this far (absolute) below the stage-free one. */
 const RECALL_SLACK = 0.005;
 const F = OBJECT_FEATURE_COUNT;
-const NODES = (1 << OBJECT_TREE_DEPTH) - 1;
-const LEAVES = 1 << OBJECT_TREE_DEPTH;
 
 /** One city's candidates and what rejecting each would cost or gain. */
 export interface CityCandidates {
@@ -60,13 +59,6 @@ export interface CityCandidates {
   refs: number[][];
   /** Scene totals without the stage: pixel counts and reference objects (≥ MMU). */
   totals: { tp: number; fp: number; fn: number; refObjects: number };
-}
-
-function hash01(seed: number, i: number): number {
-  let h = (seed ^ Math.imul(i, 0x9e3779b1)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
 }
 
 /** Runs one city through the product path with its fold pixel model and no object stage; returns its candidates. */
@@ -142,93 +134,11 @@ export function fitObjectTrees(sets: CityCandidates[]): Omit<ObjectModel, 'thres
   for (let j = 0; j < n; j++) pos += y[j];
   const prior = Math.min(Math.max(pos / n, 1e-3), 1 - 1e-3);
   const bias = +Math.log(prior / (1 - prior)).toPrecision(6);
-  const edges: Float32Array[] = [];
-  const bin = new Uint8Array(n * F);
-  for (let f = 0; f < F; f++) {
-    const vals = Array.from({ length: n }, (_, j) => x[j * F + f]).sort((a, b) => a - b);
-    const e = new Float32Array(BINS - 1);
-    for (let b = 0; b < BINS - 1; b++) e[b] = vals[Math.floor(((b + 1) * vals.length) / BINS)];
-    edges.push(e);
-    for (let j = 0; j < n; j++) {
-      const v = x[j * F + f];
-      let lo = 0, hi = BINS - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (e[mid] >= v) hi = mid;
-        else lo = mid + 1;
-      }
-      bin[j * F + f] = lo;
-    }
-  }
-  const eta = new Float64Array(n).fill(bias);
-  const g = new Float64Array(n), hs = new Float64Array(n);
-  const node = new Uint8Array(n), used = new Uint8Array(n);
-  const treeFeature: number[] = [], treeThreshold: number[] = [], treeLeaf: number[] = [];
-  for (let t = 0; t < TREES; t++) {
-    for (let j = 0; j < n; j++) {
-      const p = 1 / (1 + Math.exp(-eta[j]));
-      g[j] = p - y[j];
-      hs[j] = p * (1 - p);
-      used[j] = hash01(t + 104729, j) < ROW_SAMPLE ? 1 : 0;
-      node[j] = 0;
-    }
-    const splitF = new Int32Array(NODES), splitB = new Int32Array(NODES).fill(BINS - 1);
-    for (let depth = 0; depth < OBJECT_TREE_DEPTH; depth++) {
-      const first = (1 << depth) - 1, width = 1 << depth;
-      const hg = new Float64Array(width * F * BINS), hh = new Float64Array(width * F * BINS);
-      const G = new Float64Array(width), H = new Float64Array(width);
-      for (let j = 0; j < n; j++) {
-        if (!used[j]) continue;
-        const k = node[j] - first;
-        G[k] += g[j];
-        H[k] += hs[j];
-        for (let f = 0; f < F; f++) {
-          const b = k * F * BINS + f * BINS + bin[j * F + f];
-          hg[b] += g[j];
-          hh[b] += hs[j];
-        }
-      }
-      for (let k = 0; k < width; k++) {
-        let best = 0, bf = 0, bb = BINS - 1;
-        const parent = (G[k] * G[k]) / (H[k] + LEAF_L2);
-        for (let f = 0; f < F; f++) {
-          let gl = 0, hl = 0;
-          const o = k * F * BINS + f * BINS;
-          for (let b = 0; b < BINS - 1; b++) {
-            gl += hg[o + b];
-            hl += hh[o + b];
-            const gr = G[k] - gl, hr = H[k] - hl;
-            if (hl < MIN_LEAF_HESS || hr < MIN_LEAF_HESS) continue;
-            const gain = (gl * gl) / (hl + LEAF_L2) + (gr * gr) / (hr + LEAF_L2) - parent;
-            if (gain > best) {
-              best = gain;
-              bf = f;
-              bb = b;
-            }
-          }
-        }
-        splitF[first + k] = bf;
-        splitB[first + k] = bb;
-      }
-      for (let j = 0; j < n; j++) {
-        const k = node[j];
-        node[j] = 2 * k + (bin[j * F + splitF[k]] <= splitB[k] ? 1 : 2);
-      }
-    }
-    const lg = new Float64Array(LEAVES), lh = new Float64Array(LEAVES);
-    for (let j = 0; j < n; j++) {
-      if (!used[j]) continue;
-      lg[node[j] - NODES] += g[j];
-      lh[node[j] - NODES] += hs[j];
-    }
-    const leaf = Array.from({ length: LEAVES }, (_, l) => +((-SHRINK * lg[l]) / (lh[l] + LEAF_L2)).toPrecision(6));
-    for (let j = 0; j < n; j++) eta[j] += leaf[node[j] - NODES];
-    for (let k = 0; k < NODES; k++) {
-      treeFeature.push(splitF[k]);
-      treeThreshold.push(splitB[k] >= BINS - 1 ? 3e38 : +edges[splitF[k]][splitB[k]].toPrecision(7));
-    }
-    treeLeaf.push(...leaf);
-  }
+  // Unweighted, and bin edges from every candidate (there are few).
+  const { treeFeature, treeThreshold, treeLeaf } = fitBoostedTrees({ x, y, n, F }, {
+    trees: TREES, bins: BINS, depth: OBJECT_TREE_DEPTH, shrink: SHRINK, leafL2: LEAF_L2, minLeafHess: MIN_LEAF_HESS, rowSample: ROW_SAMPLE,
+    seed: 104729, quantileRows: Infinity, bias,
+  });
   return { kind: 'object-boosted', version: OBJECT_MODEL_VERSION, features: [...OBJECT_FEATURE_NAMES], bias, treeFeature, treeThreshold, treeLeaf, trainedOn: sets.map((s) => s.city) };
 }
 
