@@ -45,6 +45,16 @@ function gradient(src: Float32Array, valid: Uint8Array, w: number, h: number): F
   return g;
 }
 
+/** Adds one window's moments at one offset (n, Σa, Σb, Σa², Σb², Σab) into the pooled sums at acc[o…o+5]. */
+function addMoments(acc: Float64Array, o: number, n: number, sa: number, sb: number, saa: number, sbb: number, sab: number): void {
+  acc[o] += n;
+  acc[o + 1] += sa;
+  acc[o + 2] += sb;
+  acc[o + 3] += saa;
+  acc[o + 4] += sbb;
+  acc[o + 5] += sab;
+}
+
 /** True when g has no NaN in rows and columns [m, size − m). */
 function allFinite(g: Float32Array, w: number, h: number, m: number): boolean {
   for (let y = m; y < h - m; y++) {
@@ -84,13 +94,7 @@ function accumulateComplete(ga: Float32Array, gb: Float32Array, w: number, h: nu
           sab += ga[i] * b;
         }
       }
-      const o = ((sy + R) * side + sx + R) * 6;
-      acc[o] += n;
-      acc[o + 1] += sa;
-      acc[o + 2] += sb;
-      acc[o + 3] += saa;
-      acc[o + 4] += sbb;
-      acc[o + 5] += sab;
+      addMoments(acc, ((sy + R) * side + sx + R) * 6, n, sa, sb, saa, sbb, sab);
     }
   }
 }
@@ -130,13 +134,7 @@ export function estimateShift(samples: ShiftSample[], maxShift = 4): ShiftEstima
             sab += a * b;
           }
         }
-        const o = ((sy + R) * side + sx + R) * 6;
-        acc[o] += n;
-        acc[o + 1] += sa;
-        acc[o + 2] += sb;
-        acc[o + 3] += saa;
-        acc[o + 4] += sbb;
-        acc[o + 5] += sab;
+        addMoments(acc, ((sy + R) * side + sx + R) * 6, n, sa, sb, saa, sbb, sab);
       }
     }
   }

@@ -54,7 +54,7 @@ export const NOT_OBSERVED = 255;
 export const CLOUDED = 254;
 /**
  * Flag bit on a type code: the pixel changed like thin cloud or cloud shadow would (see
- * isIlluminationChange). The tile driver hides flagged pixels connected to a cloud or shadow
+ * illumination). The tile driver hides flagged pixels connected to a cloud or shadow
  * (maskCloudFringes) and clears the flag on the rest.
  */
 export const CLOUD_FRINGE_FLAG = 0x40;
@@ -162,26 +162,6 @@ const RANGE_SKIP = 1.5;
 /** Smallest visible brightening (reflectance) that can read as thin cloud. */
 const FRINGE_MIN_BRIGHTEN = 0.03;
 
-/**
- * Whether before → after (reflectances, blue/green/red/nir) looks like a change of illumination or
- * of thin cloud rather than of the ground: either a white brightening of the visible bands (each
- * band up by a similar amount, blue at least as much as red — scattering is never redder than
- * the ground — and nir not falling), or a darkening by one common factor in every band (shadow).
- * Real land-cover change alters the spectral shape. Returns 2 for certain (a shadow darker than
- * 0.7×), 1 for possible, 0 for not.
- */
-export function isIlluminationChange(y: Float64Array, x: Float64Array, iB: number, iG: number, iR: number, iN: number): 0 | 1 | 2 {
-  const db = x[iB] - y[iB], dg = x[iG] - y[iG], dr = x[iR] - y[iR], dn = x[iN] - y[iN];
-  const lo = Math.min(db, dg, dr), hi = Math.max(db, dg, dr);
-  if (lo > FRINGE_MIN_BRIGHTEN && lo > 0.5 * hi && db >= 0.8 * dr && dn > -0.03) return 1;
-  // Unrolled: this runs twice per pixel, and an array literal here allocated ~240 M arrays per tile.
-  const rb = x[iB] / Math.max(y[iB], 1e-4), rg = x[iG] / Math.max(y[iG], 1e-4);
-  const rr = x[iR] / Math.max(y[iR], 1e-4), rn = x[iN] / Math.max(y[iN], 1e-4);
-  const rlo = Math.min(rb, rg, rr, rn), rhi = Math.max(0, rb, rg, rr, rn);
-  if (rhi < 0.93 && rhi < 1.3 * rlo) return rhi < 0.7 ? 2 : 1;
-  return 0;
-}
-
 /** One strip's inputs to scoreRows, read into locals once per strip. */
 interface RowJob {
   width: number;
@@ -215,7 +195,14 @@ interface RowJob {
   planes: Float32Array[] | null;
 }
 
-/** isIlluminationChange on scalars (before y…, after x…): the same arithmetic, no arrays. */
+/**
+ * Whether before (y…) → after (x…) reflectances, blue/green/red/nir, look like a change of illumination or
+ * of thin cloud rather than of the ground: either a white brightening of the visible bands (each
+ * band up by a similar amount, blue at least as much as red — scattering is never redder than
+ * the ground — and nir not falling), or a darkening by one common factor in every band (shadow).
+ * Real land-cover change alters the spectral shape. Returns 2 for certain (a shadow darker than
+ * 0.7×), 1 for possible, 0 for not.
+ */
 function illumination(yb: number, yg: number, yr: number, yn: number, xb: number, xg: number, xr: number, xn: number): number {
   const db = xb - yb, dg = xg - yg, dr = xr - yr, dn = xn - yn;
   const lo = Math.min(db, dg, dr), hi = Math.max(db, dg, dr);
