@@ -109,6 +109,11 @@ export function tradeOffRows(curve: CutPoint[], refObjects: number): { confidenc
   }));
 }
 
+function withoutCurve(r: SceneResult): Omit<SceneResult, 'tradeOff'> {
+  const { tradeOff: _curve, ...rest } = r;
+  return rest;
+}
+
 function printTradeOff(r: SceneResult): void {
   console.log('trade-off (pooled OSCD): issuing only polygons at confidence ≥ cut');
   console.log('  cut   polygons  share touching change  object recall  pixel F1');
@@ -218,10 +223,11 @@ async function main(): Promise<void> {
         reliability: main.pooled && reliabilityRows(main.pooled.reliability),
         tradeOff: main.pooled && tradeOffRows(main.pooled.tradeOff, main.pooled.refObjects),
         cost: { ...cost, scenes: costs },
-        oscd: main.oscd,
-        pooled: main.pooled,
-        others: main.others,
-        inSample,
+        // Per-scene curves stay out of the file (the pooled one is `tradeOff` above).
+        oscd: main.oscd.map(withoutCurve),
+        pooled: main.pooled && withoutCurve(main.pooled),
+        others: main.others.map(withoutCurve),
+        inSample: inSample && { oscd: inSample.oscd.map(withoutCurve), pooled: inSample.pooled && withoutCurve(inSample.pooled) },
         fittedOnBench: learned,
       },
       null,
