@@ -12,7 +12,7 @@ import type { DetectorParams } from '../pipeline/detect/detector-params.js';
 import type { ObjectModel } from '../pipeline/detect/object-model.js';
 import { tilePair, type EpochPair } from '../pipeline/detect/epoch-pair.js';
 import type { BenchSceneFiles } from './bench-data.js';
-import { objectMetrics, pixelCounts, pixelMetrics, type PixelCounts } from './metrics.js';
+import { addCounts, objectMetrics, pixelCounts, pixelMetrics, type PixelCounts } from './metrics.js';
 
 /** What the evaluation needs of a detection: the emitted components on the reference grid. */
 export interface BenchDetection {
@@ -127,8 +127,54 @@ export interface SceneResult {
   lowConf: { polygons: number; hit: number; precision: number | null };
   /** Polygons on labelled pixels by confidence decile (bin k: [k/10, (k+1)/10), 1.0 in bin 9), those touching labelled change, and their summed confidence. */
   reliability: Reliability;
+  /** What issuing only the polygons at or above each of CONFIDENCE_CUTS would give (the share-vs-recall trade-off). */
+  tradeOff: CutPoint[];
   threshold: number;
   seconds: number;
+}
+
+/** Confidence cuts of the trade-off curve (0: every polygon, as issued). */
+export const CONFIDENCE_CUTS = [0, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8] as const;
+
+/** One point of the trade-off curve: the polygons at or above `cut` only. */
+export interface CutPoint {
+  cut: number;
+  /** Polygons on labelled pixels, and those touching labelled change. */
+  polygons: number;
+  hit: number;
+  /** Reference objects (≥ MMU) they touch. */
+  refObjectsHit: number;
+  counts: PixelCounts;
+}
+
+/**
+ * The trade-off curve of one scene: for each cut, the metrics with the components under it
+ * removed (pixels and objects), as if the detector had not issued them.
+ */
+export function tradeOffCurve(scene: BenchReference, det: BenchDetection, minRefPixels: number, cuts: readonly number[] = CONFIDENCE_CUTS): CutPoint[] {
+  const maxLabel = det.components.reduce((m, c) => Math.max(m, c.label), 0);
+  const conf = new Float64Array(maxLabel + 1).fill(-1);
+  for (const c of det.components) conf[c.label] = c.confidence;
+  const labels = new Int32Array(det.labels.length), mask = new Uint8Array(det.labels.length);
+  return cuts.map((cut) => {
+    for (let i = 0; i < labels.length; i++) {
+      const l = det.labels[i];
+      const on = l !== 0 && conf[l] >= cut;
+      labels[i] = on ? l : 0;
+      mask[i] = on ? 1 : 0;
+    }
+    const om = objectMetrics(labels, maxLabel, scene.reference, scene.width, scene.height, minRefPixels);
+    return { cut, polygons: om.predObjects, hit: om.predObjectsHit, refObjectsHit: om.refObjectsHit, counts: pixelCounts(mask, scene.reference) };
+  });
+}
+
+/** Trade-off curves added up point by point (pooling scenes; same cuts). */
+export function addTradeOff(a: CutPoint[], b: CutPoint[]): CutPoint[] {
+  if (!a.length) return b.map((p) => ({ ...p }));
+  return a.map((p, k) => {
+    if (b[k].cut !== p.cut) throw new Error(`addTradeOff: cut ${b[k].cut} against ${p.cut}`);
+    return { cut: p.cut, polygons: p.polygons + b[k].polygons, hit: p.hit + b[k].hit, refObjectsHit: p.refObjectsHit + b[k].refObjectsHit, counts: addCounts(p.counts, b[k].counts) };
+  });
 }
 
 export interface Reliability {
@@ -184,6 +230,7 @@ export function evaluateScene(scene: BenchReference, det: BenchDetection, second
     highConf: hi,
     lowConf: lo,
     reliability,
+    tradeOff: tradeOffCurve(scene, det, minRefPixels),
     threshold: det.threshold,
     seconds,
   };

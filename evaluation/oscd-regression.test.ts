@@ -5,7 +5,7 @@
  * the leave-one-city-out object model (bench-results/object-model-loco.json). The confidence floor
  * (object stage, objects 1.0.0, rennes + nantes + bercy): polygons at confidence ≥ 0.5 touch
  * labelled change 72 % of the time (54 polygons; 32 % with the confidence before the stage), those
- * under 0.2 17 % (297 polygons). The pixel floors
+ * under 0.2 17 % (297 polygons), all of them 29 % (469 polygons). The pixel floors
  * sit a few points under what the detector measures (detector 0.7.0, model 1.4.0, rennes + nantes
  * + bercy: pooled F1 0.48, object recall 0.84, 0.78 without the hysteresis outline; paris, under
  * two cloud haze rings: F1 0.30, 0.12 before the halo hid the haze), so a change to features,
@@ -54,9 +54,11 @@ describe('OSCD accuracy regression (leave-one-city-out, product path)', () => {
       const n = reliability.polygons.slice(from, to).reduce((a, v) => a + v, 0);
       return { n, precision: reliability.hit.slice(from, to).reduce((a, v) => a + v, 0) / n };
     };
-    const high = share(5, 10), low = share(0, 2);
+    const high = share(5, 10), low = share(0, 2), all = share(0, 10);
     expect(high.precision, `${high.n} polygons at confidence ≥ 0.5`).toBeGreaterThanOrEqual(0.6);
     expect(low.precision, `${low.n} polygons under 0.2`).toBeLessThanOrEqual(0.25);
+    // Share of the issued polygons touching labelled change (0.29 on 469 polygons, objects 1.0.0).
+    expect(all.precision, `${all.n} polygons`).toBeGreaterThanOrEqual(0.27);
   }, 180_000);
 
   it('keeps paris above its floor: cloud haze rings are hidden, white roofs are not', async () => {

@@ -17,8 +17,10 @@
  * on the other 8 cities' candidates (npm run train); Taizhou and the in-sample pass use the shipped
  * one. `--params '{"learned":{"objectStage":false}}'` runs without it (the detector before it).
  * The reliability table pools polygons by confidence decile against the share touching labelled
- * change, so a bureau can read what a confidence means; the object stage's cost is printed beside
- * the scoring's.
+ * change, so a bureau can read what a confidence means; the trade-off table says what issuing only
+ * the polygons at or above a confidence cut would give (polygons, share touching labelled change,
+ * object recall, pixel F1; the same cities, the same fold models); the object stage's cost is
+ * printed beside the scoring's.
  *
  *   npm run bench:accuracy [-- --data ../shared/data --out bench-results/accuracy.json]
  *                          [--params '{"model":"unsupervised"}'] [--bands blue,green,red,nir] [--only paris,bercy]
@@ -27,7 +29,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OSCD_CITIES, oscdCityFiles, taizhouFiles } from '../evaluation/bench-data.js';
-import { addReliability, detectScene, emptyReliability, evaluateScene, type Reliability, type SceneResult } from '../evaluation/detect-scene.js';
+import { addReliability, addTradeOff, detectScene, emptyReliability, evaluateScene, type CutPoint, type Reliability, type SceneResult } from '../evaluation/detect-scene.js';
 import { addCounts, pixelMetrics, type PixelCounts } from '../evaluation/metrics.js';
 import type { ChangeModel } from '../pipeline/detect/change-model.js';
 import { detectorStamp, modelFor } from '../pipeline/detect/detect-tile.js';
@@ -66,6 +68,7 @@ function pool(name: string, rs: SceneResult[]): SceneResult {
     highConf: { polygons: hiP, hit: hiH, precision: hiP ? hiH / hiP : null },
     lowConf: { polygons: loP, hit: loH, precision: loP ? loH / loP : null },
     reliability: rs.reduce((a: Reliability, r) => addReliability(a, r.reliability), emptyReliability()),
+    tradeOff: rs.reduce((a: CutPoint[], r) => addTradeOff(a, r.tradeOff), []),
     threshold: NaN,
     seconds: sum((r) => r.seconds),
   };
@@ -93,6 +96,31 @@ export function reliabilityRows(r: Reliability): { bin: string; polygons: number
     meanConfidence: n ? r.confidenceSum[k] / n : null,
     precision: n ? r.hit[k] / n : null,
   }));
+}
+
+/** Rows of the trade-off curve: issuing only polygons at or above each confidence cut. */
+export function tradeOffRows(curve: CutPoint[], refObjects: number): { confidenceAtLeast: number; polygons: number; shareTouchingChange: number | null; objectRecall: number; pixelF1: number }[] {
+  return curve.map((p) => ({
+    confidenceAtLeast: p.cut,
+    polygons: p.polygons,
+    shareTouchingChange: p.polygons ? p.hit / p.polygons : null,
+    objectRecall: refObjects ? p.refObjectsHit / refObjects : 0,
+    pixelF1: pixelMetrics(p.counts).f1,
+  }));
+}
+
+function withoutCurve(r: SceneResult): Omit<SceneResult, 'tradeOff'> {
+  const { tradeOff: _curve, ...rest } = r;
+  return rest;
+}
+
+function printTradeOff(r: SceneResult): void {
+  console.log('trade-off (pooled OSCD): issuing only polygons at confidence ≥ cut');
+  console.log('  cut   polygons  share touching change  object recall  pixel F1');
+  for (const row of tradeOffRows(r.tradeOff, r.refObjects)) {
+    const f = (v: number | null) => (v === null ? '     –' : v.toFixed(3).padStart(6));
+    console.log(`  ${row.confidenceAtLeast.toFixed(2)}  ${String(row.polygons).padStart(8)}  ${f(row.shareTouchingChange).padStart(21)}  ${f(row.objectRecall).padStart(13)}  ${f(row.pixelF1).padStart(8)}`);
+  }
 }
 
 function printReliability(r: Reliability): void {
@@ -156,7 +184,10 @@ async function main(): Promise<void> {
   console.log(learned ? `LEAVE-ONE-CITY-OUT (fold models from ${locoPath}${objects ? ` and ${objectLocoPath}` : ', no object stage'}; Taizhou: shipped models)` : 'unsupervised (nothing fitted on these scenes)');
   console.log(header);
   const main = await runAll('loco');
-  if (main.pooled) printReliability(main.pooled.reliability);
+  if (main.pooled) {
+    printReliability(main.pooled.reliability);
+    printTradeOff(main.pooled);
+  }
   const cost = costs.reduce((a, c) => ({ megapixels: a.megapixels + c.megapixels, score: a.score + c.score, objects: a.objects + c.objects, detector: a.detector + c.detector }), { megapixels: 0, score: 0, objects: 0, detector: 0 });
   console.log(
     `detector cost over ${costs.length} scenes (${cost.megapixels.toFixed(1)} Mpx): scoring ${cost.score.toFixed(2)} s (${(cost.score / cost.megapixels).toFixed(2)} s/Mpx), object stage ${cost.objects.toFixed(3)} s (${(cost.objects / cost.megapixels).toFixed(3)} s/Mpx, ${((100 * cost.objects) / Math.max(cost.score, 1e-9)).toFixed(1)} % of scoring), whole detector ${cost.detector.toFixed(2)} s`,
@@ -190,11 +221,13 @@ async function main(): Promise<void> {
         },
         objectStage: objects ? 'oscd: leave-one-city-out fold object models; taizhou: shipped' : 'off',
         reliability: main.pooled && reliabilityRows(main.pooled.reliability),
+        tradeOff: main.pooled && tradeOffRows(main.pooled.tradeOff, main.pooled.refObjects),
         cost: { ...cost, scenes: costs },
-        oscd: main.oscd,
-        pooled: main.pooled,
-        others: main.others,
-        inSample,
+        // Per-scene curves stay out of the file (the pooled one is `tradeOff` above).
+        oscd: main.oscd.map(withoutCurve),
+        pooled: main.pooled && withoutCurve(main.pooled),
+        others: main.others.map(withoutCurve),
+        inSample: inSample && { oscd: inSample.oscd.map(withoutCurve), pooled: inSample.pooled && withoutCurve(inSample.pooled) },
         fittedOnBench: learned,
       },
       null,
