@@ -46,6 +46,8 @@ const tilesPerSide = Number(flag('tiles-per-side', '4'));
 const size = Number(flag('size', '1024'));
 const seed = Number(flag('seed', '42'));
 const profDir = flag('cpu-prof', '') ? resolve(flag('cpu-prof', '')) : undefined;
+// Node/V8 options for the worker processes, space-separated (e.g. '--trace-deopt'): for profiling; the headline runs without.
+const extraNodeArgs = flag('node-args', '').split(' ').filter(Boolean);
 // Each worker process is one core's worth of throughput: its tiles scored on its own thread
 // (decoding still uses the inflate threads). A worker left to the default would score every tile
 // on all the machine's cores, and N of them would only fight over the same cores.
@@ -107,15 +109,28 @@ async function timeline(url: string, queueName: string, batchId: string, tileIds
   }
 }
 
-/** utime + stime of a live process, all its threads, from /proc (0 where unreadable: not Linux). */
-function processCpuSeconds(pid: number | undefined): number {
+/** utime + stime in seconds from a /proc stat line (0 where unreadable: not Linux, or the process is gone). */
+function statCpuSeconds(path: string): number {
   try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const st = readFileSync(path, 'utf8');
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU seconds a worker process has used so far: all threads (the process's stat counts exited
+ * threads too) and its main thread alone (the thread whose id is the pid: the event loop that runs
+ * the handlers). The rest is the inflate threads, score threads and V8's GC and compiler threads.
+ */
+interface CpuSnapshot {
+  total: number;
+  main: number;
+}
+function processCpu(pid: number | undefined): CpuSnapshot {
+  return { total: statCpuSeconds(`/proc/${pid}/stat`), main: statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) };
 }
 
 async function timelineQueueJob(url: string, queueName: string, batchId: string): Promise<Job | undefined> {
@@ -159,14 +174,22 @@ try {
   // Peak RSS: the largest per-tile peakRssBytes in batch-report.json, i.e. the resident peak of a
   // concurrency-1 worker process after its biggest tile (baseline included): the figure to
   // multiply by --concurrency when sizing a machine.
-  process.stdout.write('workers  seconds  tiles/min  speedup  peak RSS/worker MiB  worker CPU s  CPU/wall  load\n');
-  let base: number | undefined;
+  // CPU is counted from the enqueue to the finalise (start-up excluded): all threads of the workers
+  // and their main threads (the event loops that run the handlers: a tile's critical path); the
+  // rest is inflate and score threads and V8's GC and compiler threads. `busy` = CPU / wall in
+  // cores, `main busy` = one main thread's share of the wall (≈ 1: the worker never waits).
+  // `ideal`: the speedup this machine allows given the base run's split of CPU, whatever the load:
+  // a worker whose main thread is always busy keeps total/main cores busy, so n workers at most
+  // min(n, cores × main/total) times the base's throughput (2 cores, 1.34 cores per worker → 1.49×);
+  // `of ideal` = speedup / ideal says how much the queue itself loses.
+  process.stdout.write('workers  seconds  tiles/min  speedup  ideal  of ideal  CPU s  main s  other s  CPU/tile  main/tile  busy  main busy  peak RSS/worker MiB  load\n');
+  let base: { perMin: number; n: number; coresPerWorker: number } | undefined;
   const timelines: Timeline[] = [];
   for (const [run, n] of counts.entries()) {
     const queueName = `bench-${process.pid}-${run}-${n}`;
     const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn', TUBAN_SCORE_WORKERS: scoreWorkers };
-    const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `workers-${n}`)] : [];
-    for (let i = 0; i < n; i++) workers.push(spawn(process.execPath, [...nodeArgs, cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    const nodeArgs = [...extraNodeArgs, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `workers-${n}`)] : [])];
+    for (let i = 0; i < n; i++) workers.push(spawn(process.execPath, [...nodeArgs, cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', extraNodeArgs.length ? 'inherit' : 'ignore', 'inherit'] }));
     // The clock starts once every worker is connected: process start-up (imports, pool, migrate)
     // is not tile throughput, and on a small machine N start-ups compete for the same cores.
     const { connection, prefix } = resolveTarget({ connection: redisUrl, queueName });
@@ -176,20 +199,27 @@ try {
     } finally {
       await queue.close();
     }
+    const cpu0 = workers.map((w) => processCpu(w.pid));
     const epoch0 = Date.now();
     await enqueueBatch(redisUrl, { batchId: plan.batchId, tileIds, queueName });
     await followBatch(redisUrl, plan.batchId, () => {}, { queueName, pollMs: 200 });
     const seenAt = Date.now();
-    const cpu = workers.reduce((a, w) => a + processCpuSeconds(w.pid), 0);
+    const cpu1 = workers.map((w) => processCpu(w.pid));
+    const cpu = cpu1.reduce((a, c, i) => a + c.total - cpu0[i].total, 0);
+    const mainCpu = cpu1.reduce((a, c, i) => a + c.main - cpu0[i].main, 0);
     // Enqueue → the finalise job's own finish (Redis stamps): the follower's poll interval is not throughput.
     const seconds = (finaliseFinishedOn(await timelineQueueJob(redisUrl, queueName, plan.batchId)) - epoch0) / 1000;
     const perMin = (tileIds.length / seconds) * 60;
-    base ??= perMin;
+    base ??= { perMin, n, coresPerWorker: cpu / mainCpu };
+    const ideal = Math.min(n, availableParallelism() / base.coresPerWorker) / Math.min(base.n, availableParallelism() / base.coresPerWorker);
+    const speedup = perMin / base.perMin;
     const report = await loadReport(db, plan.batchId);
     const peakMiB = Math.max(...report.tiles.map((t) => t.peakRssBytes)) / 2 ** 20;
+    const t = tileIds.length;
     process.stdout.write(
-      `${String(n).padStart(7)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${(perMin / base).toFixed(2).padStart(7)}  ${peakMiB.toFixed(0).padStart(19)}` +
-        `  ${cpu.toFixed(1).padStart(12)}  ${(cpu / seconds).toFixed(2).padStart(8)}  ${loadavg()[0].toFixed(1).padStart(4)}\n`,
+      `${String(n).padStart(7)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${speedup.toFixed(2).padStart(7)}  ${ideal.toFixed(2).padStart(5)}  ${`${((100 * speedup) / ideal).toFixed(0)} %`.padStart(8)}` +
+        `  ${cpu.toFixed(1).padStart(5)}  ${mainCpu.toFixed(1).padStart(6)}  ${(cpu - mainCpu).toFixed(1).padStart(7)}  ${(cpu / t).toFixed(3).padStart(8)}  ${(mainCpu / t).toFixed(3).padStart(9)}` +
+        `  ${(cpu / seconds).toFixed(2).padStart(4)}  ${(mainCpu / seconds / n).toFixed(2).padStart(9)}  ${peakMiB.toFixed(0).padStart(19)}  ${loadavg()[0].toFixed(1).padStart(4)}\n`,
     );
     const detectorStages = report.tiles.reduce((a, t) => a + Object.values(t.timings).reduce((x, y) => x + y, 0), 0);
     timelines.push(await timeline(redisUrl, queueName, plan.batchId, tileIds, epoch0, n, seenAt, detectorStages));

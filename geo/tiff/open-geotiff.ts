@@ -368,16 +368,7 @@ async function describe(
           }
           tasks.push(async () => {
             const planes = await decodedChunk(g.index, g.chunkSamples, chunkRows);
-            const [rx, ry, rw, rh] = rect;
-            for (let k = 0; k < planes.length; k++) {
-              const dst = out[g.outIdx[k]];
-              const src = planes[k];
-              for (let r = 0; r < rh; r++) {
-                const s0 = (ry + r) * blockWidth + rx;
-                dst.set(src.subarray(s0, s0 + rw), (oy + r) * win.width + ox);
-                if (!nan) for (let i = s0; i < s0 + rw; i++) if (src[i] !== src[i]) { nan++; break; }
-              }
-            }
+            nan = copyRect(planes, out, g.outIdx, rect, blockWidth, (oy * win.width) + ox, win.width, nan);
           });
         }
       }
@@ -479,4 +470,25 @@ async function describe(
       await Promise.resolve(tiff.close()).catch(() => undefined);
     },
   };
+}
+
+/**
+ * Copies a decoded chunk's rect into the window's planes (rows `stride` apart from `offset`) and
+ * returns `nan` plus one if a NaN was seen while none had been (the caller only needs to know
+ * whether any pixel is NaN). A module-level function, not a closure per chunk: V8 keeps optimised
+ * code of a closure only while one of its instances lives, so per-chunk closures were compiled
+ * anew after every major GC (several per tile).
+ */
+function copyRect(planes: Float32Array[], out: Float32Array[], outIdx: number[], rect: [number, number, number, number], blockWidth: number, offset: number, stride: number, nan: number): number {
+  const [rx, ry, rw, rh] = rect;
+  for (let k = 0; k < planes.length; k++) {
+    const dst = out[outIdx[k]];
+    const src = planes[k];
+    for (let r = 0; r < rh; r++) {
+      const s0 = (ry + r) * blockWidth + rx;
+      dst.set(src.subarray(s0, s0 + rw), offset + r * stride);
+      if (!nan) for (let i = s0; i < s0 + rw; i++) if (src[i] !== src[i]) { nan++; break; }
+    }
+  }
+  return nan;
 }

@@ -86,30 +86,7 @@ export function fitNormalisation(
   const chi = new Float64Array(m);
   let kept = m;
 
-  const refit = () => {
-    for (let b = 0; b < nb; b++) {
-      let sx = 0, sy = 0, sxx = 0, syy = 0, c = 0;
-      for (let j = 0; j < m; j++) {
-        if (!keep[j]) continue;
-        const xv = x[b * n + j];
-        const yv = y[b * n + j];
-        sx += xv; sy += yv; sxx += xv * xv; syy += yv * yv; c++;
-      }
-      const vx = sxx - (sx * sx) / c;
-      const vy = syy - (sy * sy) / c;
-      // Reduced-major-axis slope (σy/σx): both epochs are noisy, and ordinary least squares
-      // would shrink the gain towards 0 as noise grows (regression dilution). Radiometric
-      // gains are positive. A flat band (no variance) falls back to matching means.
-      gain[b] = vx > 1e-9 && vy > 1e-9 ? Math.sqrt(vy / vx) : 1;
-      offset[b] = (sy - gain[b] * sx) / c;
-      // σ over ALL samples (robust: MAD tolerates up to half the pixels changing), so noise is not underestimated.
-      for (let j = 0; j < m; j++) tmp[j] = Math.abs(y[b * n + j] - (gain[b] * x[b * n + j] + offset[b]));
-      // Selected in place: tmp is refilled before every use.
-      sigma[b] = Math.max(1.4826 * medianOf(tmp, m, tmp), 1e-6);
-    }
-  };
-
-  refit();
+  refitBands(x, y, n, m, nb, keep, gain, offset, sigma, tmp);
   for (let it = 0; it < opts.normIterations; it++) {
     for (let j = 0; j < m; j++) {
       let s = 0;
@@ -119,14 +96,14 @@ export function fitNormalisation(
       }
       chi[j] = s;
     }
-    // tmp is free here (refit refills it); chi is read again below, so it is not the scratch.
+    // tmp is free here (refitBands refills it); chi is read again below, so it is not the scratch.
     const cut = kthSmallest(chi, m, Math.min(m - 1, Math.floor(opts.normKeepShare * m)), tmp);
     kept = 0;
     for (let j = 0; j < m; j++) {
       keep[j] = chi[j] <= cut ? 1 : 0;
       kept += keep[j];
     }
-    refit();
+    refitBands(x, y, n, m, nb, keep, gain, offset, sigma, tmp);
   }
 
   // Reflectance scale from the 99th percentile of the brightest band.
@@ -138,4 +115,33 @@ export function fitNormalisation(
   fit.invariantPixels = kept;
   for (let b = 0; b < nb; b++) fit.bands[bands[b]] = { gain: gain[b], offset: offset[b], sigma: sigma[b] };
   return fit;
+}
+
+/**
+ * One fit of every band on the kept samples (x = after, y = before, band-major: x[b*n + j]): gain,
+ * offset and robust σ. A module-level function rather than a closure inside fitNormalisation: V8
+ * keeps a closure's optimised code only while an instance of it lives, so a per-tile closure was
+ * compiled anew after every major GC (several per tile), and ran unoptimised meanwhile.
+ */
+function refitBands(x: Float64Array, y: Float64Array, n: number, m: number, nb: number, keep: Uint8Array, gain: Float64Array, offset: Float64Array, sigma: Float64Array, tmp: Float64Array): void {
+  for (let b = 0; b < nb; b++) {
+    let sx = 0, sy = 0, sxx = 0, syy = 0, c = 0;
+    for (let j = 0; j < m; j++) {
+      if (!keep[j]) continue;
+      const xv = x[b * n + j];
+      const yv = y[b * n + j];
+      sx += xv; sy += yv; sxx += xv * xv; syy += yv * yv; c++;
+    }
+    const vx = sxx - (sx * sx) / c;
+    const vy = syy - (sy * sy) / c;
+    // Reduced-major-axis slope (σy/σx): both epochs are noisy, and ordinary least squares
+    // would shrink the gain towards 0 as noise grows (regression dilution). Radiometric
+    // gains are positive. A flat band (no variance) falls back to matching means.
+    gain[b] = vx > 1e-9 && vy > 1e-9 ? Math.sqrt(vy / vx) : 1;
+    offset[b] = (sy - gain[b] * sx) / c;
+    // σ over ALL samples (robust: MAD tolerates up to half the pixels changing), so noise is not underestimated.
+    for (let j = 0; j < m; j++) tmp[j] = Math.abs(y[b * n + j] - (gain[b] * x[b * n + j] + offset[b]));
+    // Selected in place: tmp is refilled before every use.
+    sigma[b] = Math.max(1.4826 * medianOf(tmp, m, tmp), 1e-6);
+  }
 }
