@@ -475,6 +475,11 @@ function scoreRows(job: RowJob): void {
   }
 }
 
+/** score[i] = NaN where type[base + i] is hidden (≥ CLOUDED), for i < n. */
+function hideScores(type: Uint8Array, base: number, score: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) if (type[base + i] >= CLOUDED) score[i] = NaN;
+}
+
 /**
  * Radius of the before-range neighbourhood, pixels: 10 m of ground (the 3×3 range of a 10 m grid,
  * 5×5 at 5 m), at least 1 px. On a finer grid a 3×3 range spans too little ground to hold the
@@ -567,15 +572,9 @@ export function scorePixels(
   boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
   t0 = lap(ms, 'smooth', t0, clock);
   const base = first * width;
-  for (let i = 0; i < nOut; i++) {
-    const t = type[base + i];
-    if (t >= CLOUDED) {
-      out.type[i] = t;
-      score[i] = NaN;
-      continue;
-    }
-    out.type[i] = t;
-  }
+  // The output rows' types in one copy; the hidden ones' scores become NaN.
+  out.type.set(type.subarray(base, base + nOut));
+  hideScores(type, base, score, nOut);
   t0 = lap(ms, 'types', t0, clock);
   if (learned) {
     // Score = change probability. Gate: below LearnedParams.gateSigma of unsupervised evidence (plain or
