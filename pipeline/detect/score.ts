@@ -114,8 +114,9 @@ function cloudAt(p: Float64Array, o: number, s: number): boolean {
     // Clouds are white and bright in the nir too, unlike vegetation.
     if (spread < CLOUD_WHITENESS && nir > 0.8 * vis && !(swir1 >= 0 && swir1 < 0.5 * vis)) return true;
   }
-  const hi = Math.max(blue, green, red, nir, swir1 >= 0 ? swir1 : 0);
-  return hi < SHADOW_MAX;
+  // max(…) < SHADOW_MAX is every band below it, NaN included (a NaN fails both forms); most pixels
+  // stop at the first band.
+  return blue < SHADOW_MAX && green < SHADOW_MAX && red < SHADOW_MAX && nir < SHADOW_MAX && (swir1 >= 0 ? swir1 : 0) < SHADOW_MAX;
 }
 
 /** Caller-owned working memory of scorePixels, reused strip after strip (no allocation per strip). */
