@@ -260,7 +260,7 @@ const PX = new Float64Array(10);
 /**
  * Range [min, max] of band `a` over pixel i and its 8 neighbours, all inside the raster and valid,
  * written to RANGE[0] and RANGE[1] (the caller turns it into the distance: no double crosses the
- * call, see illuminationBoth). A branch per neighbour mispredicts (neighbours are noise), so min
+ * call, see weatherBits). A branch per neighbour mispredicts (neighbours are noise), so min
  * and max are kept by arithmetic selects: with b = +(v < lo) ∈ {0, 1}, b·v + (1 − b)·lo is v or
  * lo exactly (the other term is ±0), for finite values. A NaN or infinity turns lo or hi into NaN
  * (0 · ∞), and then the neighbours are scanned again with comparisons, as rangeList does. The
