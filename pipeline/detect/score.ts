@@ -222,16 +222,16 @@ function illumination(p: Float64Array, y: number, x: number): number {
   const yb = p[y], yg = p[y + 1], yr = p[y + 2], yn = p[y + 3];
   const xb = p[x], xg = p[x + 1], xr = p[x + 2], xn = p[x + 3];
   const db = xb - yb, dg = xg - yg, dr = xr - yr, dn = xn - yn;
-  // min(db, dg, dr) > FRINGE_MIN_BRIGHTEN is every one of them above it (no input is NaN: the
-  // pixel is valid, and a NaN difference fails both forms): the min and max are only taken for
-  // the few pixels that brightened.
+  // min(db, dg, dr) > FRINGE_MIN_BRIGHTEN is every one of them above it (a NaN fails both
+  // forms): the min and max are only taken for the few pixels that brightened.
   if (db > FRINGE_MIN_BRIGHTEN && dg > FRINGE_MIN_BRIGHTEN && dr > FRINGE_MIN_BRIGHTEN) {
     const lo = Math.min(db, dg, dr), hi = Math.max(db, dg, dr);
     if (lo > 0.5 * hi && db >= 0.8 * dr && dn > -0.03) return 1;
   }
   // A band that did not darken has a ratio ≥ 1 (x ≥ m > 0 gives x / m ≥ 1 exactly: division
   // rounds monotonically), so the test below fails: skip its four divisions (most pixels, in
-  // at least one of the two directions it is asked). x ≥ max(y, 1e-4) is x ≥ y and x ≥ 1e-4.
+  // at least one of the two directions it is asked). x ≥ max(y, 1e-4) is x ≥ y and x ≥ 1e-4 (a NaN
+  // fails both forms).
   if ((xb >= yb && xb >= 1e-4) || (xg >= yg && xg >= 1e-4) || (xr >= yr && xr >= 1e-4) || (xn >= yn && xn >= 1e-4)) return 0;
   const mb = Math.max(yb, 1e-4), mg = Math.max(yg, 1e-4), mr = Math.max(yr, 1e-4), mn = Math.max(yn, 1e-4);
   const rb = xb / mb, rg = xg / mg;
