@@ -87,7 +87,7 @@ function benchDistricts(work: string): string {
   return path;
 }
 
-async function runTuban(data: string, size: number, work: string, k: number): Promise<RunResult> {
+async function runTuban(data: string, size: number, work: string, k: number): Promise<TubanRun> {
   const { tiles, prior } = stageTubanInputs(data, size, work);
   const out = join(work, `tuban_${size}_${k}`);
   // A monthly user's database already exists: initialise it untimed (PGlite's first start runs
@@ -97,18 +97,58 @@ async function runTuban(data: string, size: number, work: string, k: number): Pr
   rmSync(db, { recursive: true, force: true });
   const init = await run('node', [TUBAN_CLI, 'migrate', '--db', db]);
   if (init.code !== 0) return { wallS: NaN, peakRssGiB: NaN, ok: false, error: `tuban migrate: ${errorLine(init.err)}` };
+  const started = Date.now();
   const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), benchDistricts(work), '--out', out, '--db', db], { timed: true });
+  const ended = Date.now();
   const t = parseTimeV(r.err);
-  const res: RunResult = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
+  const res: TubanRun = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
   if (!res.ok) res.error = `exit ${r.code}: ${errorLine(r.err)}`;
   const reportPath = join(out, 'batch-report.json');
   if (existsSync(reportPath)) {
-    const rep = JSON.parse(readFileSync(reportPath, 'utf8')) as { timings?: Record<string, number>; megapixelsPerSecond?: Record<string, number>; counts?: { polygons?: number } };
+    const rep = JSON.parse(readFileSync(reportPath, 'utf8')) as { timings?: Record<string, number>; megapixelsPerSecond?: Record<string, number>; counts?: { polygons?: number }; tiles?: { timings?: Record<string, number> }[] };
     res.stages = rep.timings;
     res.megapixelsPerSecond = rep.megapixelsPerSecond;
     res.polygons = rep.counts?.polygons;
+    const tileStaged = (rep.tiles ?? []).reduce((acc, tile) => acc + Object.values(tile.timings ?? {}).reduce((a, v) => a + v, 0), 0);
+    res.untimed = untimedParts(r.err, started, ended, tileStaged, rep.timings ?? {});
   }
   return res;
+}
+
+/** A Tuban run with its untimed wall split up (untimedParts). */
+type TubanRun = RunResult & { untimed?: Record<string, number> };
+
+/**
+ * Where the wall time outside Tuban's stages goes, from the batch's log lines (pino, stderr, epoch
+ * ms) against the bench's own clock around the process: `startup` = process start, imports,
+ * catalogue and plan (to "batch planned"); `tile` = the tile job outside its detector stages
+ * (storing its detections and not-observed outline in the database, the wait for the database to
+ * open); `gap` = from the last "tile done" to the finalise job's own clock; `exit` = after
+ * "batch finalised", outputs excepted (summary, closing the database, process exit). Empty when
+ * the log lines are missing.
+ */
+function untimedParts(stderr: string, started: number, ended: number, tileStaged: number, timings: Record<string, number>): Record<string, number> {
+  const at: Record<string, number> = {};
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const j = JSON.parse(line) as { time?: number; msg?: string };
+      if (typeof j.time === 'number' && j.msg) at[j.msg] = j.time; // the last of each kind
+    } catch {
+      // not a log line
+    }
+  }
+  const planned = at['batch planned'];
+  const tileDone = at['tile done'];
+  const finalised = at['batch finalised'];
+  if (planned === undefined || tileDone === undefined || finalised === undefined) return {};
+  const finalise = timings.finalise ?? 0;
+  return {
+    startup: (planned - started) / 1000,
+    tile: (tileDone - planned) / 1000 - tileStaged,
+    gap: (finalised - tileDone) / 1000 - finalise,
+    exit: (ended - finalised) / 1000 - (timings.outputs ?? 0),
+  };
 }
 
 /** The decode limit beside a Tuban run: both epochs decoded by Tuban's reader on every core, nothing else. */
@@ -146,6 +186,11 @@ function stageTable(size: number, run: RunResult, probe: DecodeProbe | null): st
     lines.push(`        ${k.padEnd(11)}${fmt(v, 2).padStart(7)}${fmt(v > 0 ? mpx / v : NaN, 1).padStart(8)}${`${fmt((100 * v) / run.wallS, 1)} %`.padStart(9)}`);
   }
   lines.push(`        ${'(untimed)'.padEnd(11)}${fmt(run.wallS - timed, 2).padStart(7)}${''.padStart(8)}${`${fmt((100 * (run.wallS - timed)) / run.wallS, 1)} %`.padStart(9)}`);
+  const u = (run as TubanRun).untimed;
+  if (u && Object.keys(u).length) {
+    lines.push(`          of which: start-up, imports and plan ${fmt(u.startup, 2)} s; tile job outside its stages (storing detections, waiting for the database) ${fmt(u.tile, 2)} s;` +
+      ` tile done → finalise ${fmt(u.gap, 2)} s; after finalise, outputs excepted (summary, closing, exit) ${fmt(u.exit, 2)} s`);
+  }
   const read = run.stages?.read;
   if (probe && read !== undefined) {
     lines.push(`        decode limit (both epochs, ${probe.workers} inflate workers, nothing else): ${fmt(probe.seconds, 2)} s, ${fmt(probe.tileMpxPerS, 1)} Mpx/s, ${fmt(probe.cpuS, 1)} CPU s;` +

@@ -66,6 +66,12 @@ export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: n
   head = 0;
   const visible = (t: number) => t < CLOUDED;
   for (let pass = 0; pass < opts.haloPx && head < tail; pass++) [head, tail] = [tail, ring(head, tail, visible)];
+  if (opts.bufferPx <= 0) {
+    // No buffer pass between them: clear the flags and turn CLOUDED into NOT_OBSERVED in one pass
+    // over the tile, writing only the pixels that change.
+    finishTypes(type, n);
+    return hidden;
+  }
   for (let i = 0; i < n; i++) if (type[i] < CLOUDED) type[i] &= ~(CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG);
   // Buffer: the box-smoothed score of pixels next to a hidden one still carries the cloud's raw
   // difference, and cloud edges are uncertain anyway.
@@ -92,6 +98,17 @@ export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: n
   }
   for (let i = 0; i < n; i++) if (type[i] === CLOUDED) type[i] = NOT_OBSERVED;
   return hidden;
+}
+
+/** Both flags cleared on visible pixels, CLOUDED become NOT_OBSERVED: maskCloudFringes' last two passes in one. */
+function finishTypes(type: Uint8Array, n: number): void {
+  const flags = CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG;
+  for (let i = 0; i < n; i++) {
+    const t = type[i];
+    if (t < CLOUDED) {
+      if ((t & flags) !== 0) type[i] = t & ~flags;
+    } else if (t === CLOUDED) type[i] = NOT_OBSERVED;
+  }
 }
 
 /** Cloud or shadow in one epoch: hidden already (CLOUDED) or scored and flagged (CLOUD_CANDIDATE_FLAG). */

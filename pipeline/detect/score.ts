@@ -14,7 +14,7 @@ import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
-import { BASE, D_CLIP, contextFeatures, featureRadii, type FeatureScratch } from './change-features.js';
+import { BASE, BASE_PLANES, D_CLIP, contextFeatures, featureRadii, type FeatureScratch } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 
@@ -94,14 +94,29 @@ const nd = (a: number, b: number): number => (a - b) / (a + b + 1e-9);
 
 /** Cloud (bright and white in the visible) or shadow (dark in every band); reflectances in [0, 1]. */
 export function isCloudOrShadow(blue: number, green: number, red: number, nir: number, swir1: number): boolean {
+  ONE[0] = blue; ONE[1] = green; ONE[2] = red; ONE[3] = nir; ONE[4] = swir1;
+  return cloudAt(ONE, 0, 4);
+}
+
+/** isCloudOrShadow's arguments, for cloudAt. */
+const ONE = new Float64Array(5);
+
+/**
+ * isCloudOrShadow of the blue, green, red and nir reflectances at p[o…o+3] and the swir1 at p[s]
+ * (−1: none). Reads its doubles from an array, so a call that V8 does not inline boxes none (see
+ * weatherBits).
+ */
+function cloudAt(p: Float64Array, o: number, s: number): boolean {
+  const blue = p[o], green = p[o + 1], red = p[o + 2], nir = p[o + 3], swir1 = p[s];
   const vis = (blue + green + red) / 3;
   if (vis > CLOUD_VIS) {
     const spread = (Math.max(blue, green, red) - Math.min(blue, green, red)) / vis;
     // Clouds are white and bright in the nir too, unlike vegetation.
     if (spread < CLOUD_WHITENESS && nir > 0.8 * vis && !(swir1 >= 0 && swir1 < 0.5 * vis)) return true;
   }
-  const hi = Math.max(blue, green, red, nir, swir1 >= 0 ? swir1 : 0);
-  return hi < SHADOW_MAX;
+  // max(…) < SHADOW_MAX is every band below it, NaN included (a NaN fails both forms); most pixels
+  // stop at the first band.
+  return blue < SHADOW_MAX && green < SHADOW_MAX && red < SHADOW_MAX && nir < SHADOW_MAX && (swir1 >= 0 ? swir1 : 0) < SHADOW_MAX;
 }
 
 /** Caller-owned working memory of scorePixels, reused strip after strip (no allocation per strip). */
@@ -196,22 +211,29 @@ interface RowJob {
 }
 
 /**
- * Whether before (y…) → after (x…) reflectances, blue/green/red/nir, look like a change of illumination or
+ * Whether before (y…, at p[y…y+3]) → after (x…, at p[x…x+3]) reflectances, blue/green/red/nir, look like a change of illumination or
  * of thin cloud rather than of the ground: either a white brightening of the visible bands (each
  * band up by a similar amount, blue at least as much as red — scattering is never redder than
  * the ground — and nir not falling), or a darkening by one common factor in every band (shadow).
  * Real land-cover change alters the spectral shape. Returns 2 for certain (a shadow darker than
  * 0.7×), 1 for possible, 0 for not.
  */
-function illumination(yb: number, yg: number, yr: number, yn: number, xb: number, xg: number, xr: number, xn: number): number {
+function illumination(p: Float64Array, y: number, x: number): number {
+  const yb = p[y], yg = p[y + 1], yr = p[y + 2], yn = p[y + 3];
+  const xb = p[x], xg = p[x + 1], xr = p[x + 2], xn = p[x + 3];
   const db = xb - yb, dg = xg - yg, dr = xr - yr, dn = xn - yn;
-  const lo = Math.min(db, dg, dr), hi = Math.max(db, dg, dr);
-  if (lo > FRINGE_MIN_BRIGHTEN && lo > 0.5 * hi && db >= 0.8 * dr && dn > -0.03) return 1;
-  const mb = Math.max(yb, 1e-4), mg = Math.max(yg, 1e-4), mr = Math.max(yr, 1e-4), mn = Math.max(yn, 1e-4);
+  // min(db, dg, dr) > FRINGE_MIN_BRIGHTEN is every one of them above it (a NaN fails both
+  // forms): the min and max are only taken for the few pixels that brightened.
+  if (db > FRINGE_MIN_BRIGHTEN && dg > FRINGE_MIN_BRIGHTEN && dr > FRINGE_MIN_BRIGHTEN) {
+    const lo = Math.min(db, dg, dr), hi = Math.max(db, dg, dr);
+    if (lo > 0.5 * hi && db >= 0.8 * dr && dn > -0.03) return 1;
+  }
   // A band that did not darken has a ratio ≥ 1 (x ≥ m > 0 gives x / m ≥ 1 exactly: division
   // rounds monotonically), so the test below fails: skip its four divisions (most pixels, in
-  // at least one of the two directions it is asked).
-  if (xb >= mb || xg >= mg || xr >= mr || xn >= mn) return 0;
+  // at least one of the two directions it is asked). x ≥ max(y, 1e-4) is x ≥ y and x ≥ 1e-4 (a NaN
+  // fails both forms).
+  if ((xb >= yb && xb >= 1e-4) || (xg >= yg && xg >= 1e-4) || (xr >= yr && xr >= 1e-4) || (xn >= yn && xn >= 1e-4)) return 0;
+  const mb = Math.max(yb, 1e-4), mg = Math.max(yg, 1e-4), mr = Math.max(yr, 1e-4), mn = Math.max(yn, 1e-4);
   const rb = xb / mb, rg = xg / mg;
   const rr = xr / mr, rn = xn / mn;
   const rlo = Math.min(rb, rg, rr, rn), rhi = Math.max(0, rb, rg, rr, rn);
@@ -220,15 +242,31 @@ function illumination(yb: number, yg: number, yr: number, yn: number, xb: number
 }
 
 /**
- * Signed distance (σ units: × k) of the normalised after value `av` from the range [min, max] of
- * band `a` over pixel i and its 8 neighbours, all inside the raster and valid: negative below, 0
- * inside. A branch per neighbour mispredicts (neighbours are noise), so min and max are kept by
- * arithmetic selects: with b = +(v < lo) ∈ {0, 1}, b·v + (1 − b)·lo is v or lo exactly (the
- * other term is ±0), for finite values. A NaN or infinity turns lo or hi into NaN (0 · ∞), and
- * then the neighbours are scanned again with comparisons, as rangeList does. The sign of a zero
- * bound can differ from the comparison scan's, which changes no distance.
+ * The per-pixel weather tests of scoreRows in one call: illumination in both directions
+ * (before → after | after → before: bits 0–1) and isCloudOrShadow of the before (bit 2) and the
+ * after (bit 3) epoch, reading the reflectances from PX (before blue, green, red, nir, then
+ * after; PX[8] and PX[9] the before and after swir1, −1 without it). No double crosses a call:
+ * scoreRows is too large for V8 to inline all these tests into it, and every double passed to
+ * (or returned from) a call that is not inlined is boxed on the heap: up to ~20 heap numbers per
+ * pixel, ~0.5 GB of garbage per 2 Mpx strip.
  */
-function range9(a: Float32Array, i: number, w: number, av: number, k: number): number {
+function weatherBits(): number {
+  return illumination(PX, 0, 4) | illumination(PX, 4, 0) | (cloudAt(PX, 0, 8) ? 4 : 0) | (cloudAt(PX, 4, 9) ? 8 : 0);
+}
+
+/** weatherBits' inputs (module scratch: a thread scores one strip at a time). */
+const PX = new Float64Array(10);
+
+/**
+ * Range [min, max] of band `a` over pixel i and its 8 neighbours, all inside the raster and valid,
+ * written to RANGE[0] and RANGE[1] (the caller turns it into the distance: no double crosses the
+ * call, see weatherBits). A branch per neighbour mispredicts (neighbours are noise), so min
+ * and max are kept by arithmetic selects: with b = +(v < lo) ∈ {0, 1}, b·v + (1 − b)·lo is v or
+ * lo exactly (the other term is ±0), for finite values. A NaN or infinity turns lo or hi into NaN
+ * (0 · ∞), and then the neighbours are scanned again with comparisons, as rangeList does. The
+ * sign of a zero bound can differ from the comparison scan's, which changes no distance.
+ */
+function range9(a: Float32Array, i: number, w: number): void {
   let lo = a[i], hi = lo, v = 0, b = 0;
   v = a[i - w - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
   v = a[i - w]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
@@ -238,12 +276,16 @@ function range9(a: Float32Array, i: number, w: number, av: number, k: number): n
   v = a[i + w - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
   v = a[i + w]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
   v = a[i + w + 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
-  if (lo !== lo || hi !== hi) return range9Scan(a, i, w, av, k);
-  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+  if (lo !== lo || hi !== hi) {
+    range9Scan(a, i, w);
+    return;
+  }
+  RANGE[0] = lo;
+  RANGE[1] = hi;
 }
 
 /** range9 by comparisons, whatever the values (NaN never compares, so it is left out). */
-function range9Scan(a: Float32Array, i: number, w: number, av: number, k: number): number {
+function range9Scan(a: Float32Array, i: number, w: number): void {
   let lo = a[i], hi = lo;
   for (let rr = -w; rr <= w; rr += w) {
     for (let cc = -1; cc <= 1; cc++) {
@@ -252,8 +294,15 @@ function range9Scan(a: Float32Array, i: number, w: number, av: number, k: number
       else if (v > hi) hi = v;
     }
   }
-  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+  RANGE[0] = lo;
+  RANGE[1] = hi;
 }
+
+/** range9's bounds (module scratch). */
+const RANGE = new Float64Array(2);
+
+/** Signed distance (σ units: × k) of `av` from [lo, hi]: negative below, 0 inside. */
+const rangeDist = (av: number, lo: number, hi: number, k: number): number => (av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0);
 
 /** range9 over pixel i and the `nn` valid neighbours listed in `nbr` (raster edges, nodata nearby). */
 function rangeList(a: Float32Array, i: number, nbr: Int32Array, nn: number, av: number, k: number): number {
@@ -264,6 +313,16 @@ function rangeList(a: Float32Array, i: number, nbr: Int32Array, nn: number, av: 
     else if (v > hi) hi = v;
   }
   return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+}
+
+/** A pixel that cannot be compared (nodata, or white or black in both epochs): NaN everywhere, NOT_OBSERVED. */
+function hideRow(i: number, raw: Float32Array, plain: Float32Array | null, type: Uint8Array, planes: Float32Array[] | null): void {
+  raw[i] = NaN;
+  if (plain !== null) plain[i] = NaN;
+  type[i] = NOT_OBSERVED;
+  if (planes !== null) {
+    for (let k = 0; k < BASE_PLANES.length; k++) planes[k][i] = NaN; // BASE numbers the planes 0…17
+  }
 }
 
 /**
@@ -298,44 +357,41 @@ function scoreRows(job: RowJob): void {
   for (let row = r0; row < r1; row++) {
     for (let col = 0; col < width; col++) {
       const i = row * width + col;
-      let hidden = !v0[i] || !v1[i];
-      // Normalised after (a…), signed differences in σ (d…), reflectances before (y…) and after (x…).
-      let aB = 0, aG = 0, aR = 0, aN = 0, aS1 = 0, aS2 = 0;
-      let dB = 0, dG = 0, dR = 0, dN = 0, dS1 = 0, dS2 = 0;
-      let yB = 0, yG = 0, yR = 0, yN = 0, yS1 = 0, yS2 = 0;
-      let xB = 0, xG = 0, xR = 0, xN = 0, xS1 = 0, xS2 = 0;
-      let m2 = 0, m2v = 0;
-      let illum = 0, candidate = false;
-      if (!hidden) {
-        aB = gB * b1[i] + oB; dB = (aB - b0[i]) * kB; yB = b0[i] * inv; xB = aB * inv;
-        aG = gG * g1[i] + oG; dG = (aG - g0[i]) * kG; yG = g0[i] * inv; xG = aG * inv;
-        aR = gR * red1[i] + oR; dR = (aR - red0[i]) * kR; yR = red0[i] * inv; xR = aR * inv;
-        aN = gN * n1[i] + oN; dN = (aN - n0[i]) * kN; yN = n0[i] * inv; xN = aN * inv;
-        // Same order as a running sum from 0 over the bands (0 + v is v exactly).
-        m2v = dB * dB + dG * dG + dR * dR + dN * dN;
-        m2 = m2v;
-        if (hasS1) { aS1 = gS1 * s11[i] + oS1; dS1 = (aS1 - s10[i]) * kS1; m2 += dS1 * dS1; yS1 = s10[i] * inv; xS1 = aS1 * inv; }
-        if (hasS2) { aS2 = gS2 * s21[i] + oS2; dS2 = (aS2 - s20[i]) * kS2; m2 += dS2 * dS2; yS2 = s20[i] * inv; xS2 = aS2 * inv; }
-        if (hasPlain) pPlain[i] = Math.sqrt(m2 / nb);
-        illum = illumination(yB, yG, yR, yN, xB, xG, xR, xN) | illumination(xB, xG, xR, xN, yB, yG, yR, yN);
-        const cloud0 = isCloudOrShadow(yB, yG, yR, yN, hasS1 ? yS1 : -1);
-        const cloud1 = isCloudOrShadow(xB, xG, xR, xN, hasS1 ? xS1 : -1);
-        // Cloud-like in one epoch: scored like any pixel and flagged; maskCloudFringes hides the
-        // patches large enough to be weather (a small one is a white roof or a building's shadow).
-        candidate = illum >= 2 || cloud0 !== cloud1;
-        // White or black in both epochs is a surface (concrete apron, white roof, a building's
-        // shadow), not weather; nothing to compare through it either.
-        if (!candidate && cloud0 && cloud1) hidden = true;
+      // Every double below is a const or merges only with other doubles: a local that starts as
+      // the integer 0 and becomes a double on some path (or a `cond ? x : NaN`) is kept boxed by
+      // V8, a heap number per pixel (measured: ~100 MB of garbage per 2 Mpx strip).
+      if (!v0[i] || !v1[i]) {
+        hideRow(i, raw, plain, type, planes);
+        continue;
       }
-      if (hidden) {
-        raw[i] = NaN;
-        if (hasPlain) pPlain[i] = NaN;
-        type[i] = NOT_OBSERVED;
-        if (learned) {
-          pDB[i] = NaN; pDG[i] = NaN; pDR[i] = NaN; pDN[i] = NaN; pDS1[i] = NaN; pDS2[i] = NaN;
-          pNdbi0[i] = NaN; pNdbi1[i] = NaN; pLr[i] = NaN; pNdvi0[i] = NaN; pNdvi1[i] = NaN;
-          pNdwi0[i] = NaN; pNdwi1[i] = NaN; pBr0[i] = NaN; pBr1[i] = NaN; pBr0sq[i] = NaN; pBr1sq[i] = NaN; pDNdvi[i] = NaN;
-        }
+      // Normalised after (a…), signed differences in σ (d…), reflectances before (y…) and after (x…).
+      const aB = gB * b1[i] + oB, yB = b0[i] * inv, xB = aB * inv;
+      const aG = gG * g1[i] + oG, yG = g0[i] * inv, xG = aG * inv;
+      const aR = gR * red1[i] + oR, yR = red0[i] * inv, xR = aR * inv;
+      const aN = gN * n1[i] + oN, yN = n0[i] * inv, xN = aN * inv;
+      let dB = (aB - b0[i]) * kB, dG = (aG - g0[i]) * kG, dR = (aR - red0[i]) * kR, dN = (aN - n0[i]) * kN;
+      // Same order as a running sum from 0 over the bands (0 + v is v exactly).
+      let m2v = dB * dB + dG * dG + dR * dR + dN * dN;
+      let m2 = m2v;
+      // Swir (6-band tiles only): without it these stay 0 and are never read.
+      let aS1 = 0, aS2 = 0, dS1 = 0, dS2 = 0, yS1 = 0, yS2 = 0, xS1 = 0, xS2 = 0;
+      if (hasS1) { aS1 = gS1 * s11[i] + oS1; dS1 = (aS1 - s10[i]) * kS1; m2 += dS1 * dS1; yS1 = s10[i] * inv; xS1 = aS1 * inv; }
+      if (hasS2) { aS2 = gS2 * s21[i] + oS2; dS2 = (aS2 - s20[i]) * kS2; m2 += dS2 * dS2; yS2 = s20[i] * inv; xS2 = aS2 * inv; }
+      if (hasPlain) pPlain[i] = Math.sqrt(m2 / nb);
+      PX[0] = yB; PX[1] = yG; PX[2] = yR; PX[3] = yN;
+      PX[4] = xB; PX[5] = xG; PX[6] = xR; PX[7] = xN;
+      if (hasS1) { PX[8] = yS1; PX[9] = xS1; } else { PX[8] = -1; PX[9] = -1; }
+      const bits = weatherBits();
+      const illum = bits & 3;
+      const cloud0 = (bits & 4) !== 0;
+      const cloud1 = (bits & 8) !== 0;
+      // Cloud-like in one epoch: scored like any pixel and flagged; maskCloudFringes hides the
+      // patches large enough to be weather (a small one is a white roof or a building's shadow).
+      const candidate = illum >= 2 || cloud0 !== cloud1;
+      // White or black in both epochs is a surface (concrete apron, white roof, a building's
+      // shadow), not weather; nothing to compare through it either.
+      if (!candidate && cloud0 && cloud1) {
+        hideRow(i, raw, plain, type, planes);
         continue;
       }
       if (useRange && m2 > skip2) {
@@ -343,12 +399,12 @@ function scoreRows(job: RowJob): void {
         // for every band: min and max do not depend on the order).
         const w = width;
         if (rangeR === 1 && row > 0 && row + 1 < height && col > 0 && col + 1 < width && v0[i - w - 1] && v0[i - w] && v0[i - w + 1] && v0[i - 1] && v0[i + 1] && v0[i + w - 1] && v0[i + w] && v0[i + w + 1]) {
-          dB = range9(b0, i, w, aB, kB);
-          dG = range9(g0, i, w, aG, kG);
-          dR = range9(red0, i, w, aR, kR);
-          dN = range9(n0, i, w, aN, kN);
-          if (hasS1) dS1 = range9(s10, i, w, aS1, kS1);
-          if (hasS2) dS2 = range9(s20, i, w, aS2, kS2);
+          range9(b0, i, w); dB = rangeDist(aB, RANGE[0], RANGE[1], kB);
+          range9(g0, i, w); dG = rangeDist(aG, RANGE[0], RANGE[1], kG);
+          range9(red0, i, w); dR = rangeDist(aR, RANGE[0], RANGE[1], kR);
+          range9(n0, i, w); dN = rangeDist(aN, RANGE[0], RANGE[1], kN);
+          if (hasS1) { range9(s10, i, w); dS1 = rangeDist(aS1, RANGE[0], RANGE[1], kS1); }
+          if (hasS2) { range9(s20, i, w); dS2 = rangeDist(aS2, RANGE[0], RANGE[1], kS2); }
         } else {
           const rA = row >= rangeR ? row - rangeR : 0, rB = row + rangeR < height ? row + rangeR : height - 1;
           const cA = col >= rangeR ? col - rangeR : 0, cB = col + rangeR < width ? col + rangeR : width - 1;
@@ -379,21 +435,25 @@ function scoreRows(job: RowJob): void {
       const veg0 = ndvi0 > ndviVegetated;
       const veg1 = ndvi1 > ndviVegetated;
       const soil1 = hasS1 ? nd(xS1 + xR, xN + xB) > BSI_SOIL : nd(xR, xB) > REDNESS_SOIL;
-      let w = 1;
+      // Down-weighted (vegetatedBothWeight) or not: a flag, not a weight of 1 that a double
+      // weight would replace (see the note at the top of the loop). 1 × x is x exactly.
+      let weighted = false;
       let code: number;
       if (water0 && !water1) code = CHANGE_TYPE_CODES.water_fill;
       else if (!water0 && water1) code = CHANGE_TYPE_CODES.new_water;
       else if (veg0 && veg1) {
         // Still vegetated: phenology or crop change, not land taken.
-        w = vegetatedBothWeight;
+        weighted = true;
         code = STILL_VEGETATED;
       } else if (veg1 && ndvi1 > ndvi0) {
         // Regrowth onto bare land is not an enforcement change.
-        w = vegetatedBothWeight;
+        weighted = true;
         code = CHANGE_TYPE_CODES.none;
       } else if (veg0 && ndvi1 > CLEARED_NDVI) code = CHANGE_TYPE_CODES.vegetation_loss;
       else code = soil1 ? CHANGE_TYPE_CODES.bare_soil : CHANGE_TYPE_CODES.construction;
-      raw[i] = w * Math.sqrt(m2 / nb);
+      const rms = Math.sqrt(m2 / nb);
+      if (weighted) raw[i] = vegetatedBothWeight * rms;
+      else raw[i] = rms;
       type[i] = (illum ? code | CLOUD_FRINGE_FLAG : code) | (candidate ? CLOUD_CANDIDATE_FLAG : 0);
       if (learned) {
         pDB[i] = dB > D_CLIP ? D_CLIP : dB < -D_CLIP ? -D_CLIP : dB;
@@ -419,6 +479,11 @@ function scoreRows(job: RowJob): void {
       }
     }
   }
+}
+
+/** score[i] = NaN where type[base + i] is hidden (≥ CLOUDED), for i < n. */
+function hideScores(type: Uint8Array, base: number, score: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) if (type[base + i] >= CLOUDED) score[i] = NaN;
 }
 
 /**
@@ -513,15 +578,9 @@ export function scorePixels(
   boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
   t0 = lap(ms, 'smooth', t0, clock);
   const base = first * width;
-  for (let i = 0; i < nOut; i++) {
-    const t = type[base + i];
-    if (t >= CLOUDED) {
-      out.type[i] = t;
-      score[i] = NaN;
-      continue;
-    }
-    out.type[i] = t;
-  }
+  // The output rows' types in one copy; the hidden ones' scores become NaN.
+  out.type.set(type.subarray(base, base + nOut));
+  hideScores(type, base, score, nOut);
   t0 = lap(ms, 'types', t0, clock);
   if (learned) {
     // Score = change probability. Gate: below LearnedParams.gateSigma of unsupervised evidence (plain or
