@@ -1,0 +1,97 @@
+/**
+ * The learned model's trees in WebAssembly SIMD (assembly/predict-trees.ts, built into
+ * predict-trees.wasm by `npm run build`): one instance per thread, its memory holding the tree
+ * table, one feature-major block of pixels and their logits. predictPlanes (change-model.ts)
+ * gathers each block's features into it and runs every tree over the block, four pixels per step.
+ *
+ * There is no scalar fallback: a missing or unloadable module is an error that says to build, so a
+ * tile is never scored by a slower path without anyone knowing. The scalar walk is kept as
+ * predictTreesScalar, the reference the kernel is tested against bit for bit.
+ */
+import { readFileSync } from 'node:fs';
+
+/** Bytes per tree in the table: 7 u32 feature-row offsets, 7 f32 thresholds, 8 f32 leaves. */
+const TREE_BYTES = 88;
+/** The table starts past the first page (the module's own, if its compiler ever puts data there). */
+const TABLE_AT = 65536;
+const PAGE = 65536;
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  predictBlock(table: number, count: number, block: number, acc: number, lanes: number, bias: number): void;
+}
+
+/** Complete depth-3 trees as FoldedModel holds them (feature = plane index). */
+export interface TreeArrays {
+  feature: Int32Array;
+  threshold: Float32Array;
+  leaf: Float32Array;
+  count: number;
+}
+
+/** A thread's kernel with a table laid out for one model and one block size. */
+export interface TreeKernel {
+  /** Pixels per block (a multiple of 4). */
+  block: number;
+  /** Feature-major block: row f (plane f) at f·block. Write the block's features here. */
+  features: Float32Array;
+  /** Runs every tree over the first `m` pixels of the block; their logits are in `logits[0..m)`. */
+  run(m: number): void;
+  logits: Float32Array;
+}
+
+let module: WebAssembly.Module | null = null;
+let instance: Exports | null = null;
+
+/** The compiled module: beside this file in the build, or in dist/ when this runs from source (vitest). */
+function wasmModule(): WebAssembly.Module {
+  if (module) return module;
+  const candidates = [new URL('./predict-trees.wasm', import.meta.url), new URL('../../dist/pipeline/detect/predict-trees.wasm', import.meta.url)];
+  for (const u of candidates) {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(readFileSync(u));
+    } catch {
+      continue;
+    }
+    module = new WebAssembly.Module(bytes);
+    return module;
+  }
+  throw new Error(`predict-trees.wasm not found (looked in ${candidates.map((u) => u.pathname).join(', ')}): run npm run build`);
+}
+
+/**
+ * This thread's kernel set up for `trees` over `planes` feature planes, blocks of `block` pixels.
+ * The table is written on every call (≈ 2,600 numbers for 120 trees, nothing beside a strip's
+ * work), so a model changed in place or another model on the same thread is never stale.
+ */
+export function treeKernel(trees: TreeArrays, bias: number, planes: number, block: number): TreeKernel {
+  if (block % 4 !== 0) throw new Error(`treeKernel: block ${block} is not a multiple of 4`);
+  instance ??= new WebAssembly.Instance(wasmModule(), {}).exports as unknown as Exports;
+  const { feature, threshold, leaf, count } = trees;
+  for (let k = 0; k < feature.length; k++) {
+    if (!(feature[k] >= 0 && feature[k] < planes)) throw new Error(`predictPlanes: a tree splits on feature ${feature[k]}, ${planes} planes given`);
+  }
+  const blockAt = TABLE_AT + Math.ceil((count * TREE_BYTES) / 64) * 64;
+  const accAt = blockAt + planes * block * 4;
+  const end = accAt + block * 4;
+  const mem = instance.memory;
+  if (mem.buffer.byteLength < end) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
+  const u32 = new Uint32Array(mem.buffer, TABLE_AT, count * (TREE_BYTES / 4));
+  const f32 = new Float32Array(mem.buffer, TABLE_AT, count * (TREE_BYTES / 4));
+  for (let t = 0; t < count; t++) {
+    const p = t * (TREE_BYTES / 4);
+    for (let k = 0; k < 7; k++) {
+      u32[p + k] = feature[t * 7 + k] * block * 4;
+      f32[p + 7 + k] = threshold[t * 7 + k];
+    }
+    for (let j = 0; j < 8; j++) f32[p + 14 + j] = leaf[t * 8 + j];
+  }
+  const predictBlock = instance.predictBlock;
+  return {
+    block,
+    features: new Float32Array(mem.buffer, blockAt, planes * block),
+    logits: new Float32Array(mem.buffer, accAt, block),
+    run: (m: number) => predictBlock(TABLE_AT, count, blockAt, accAt, (m + 3) & ~3, bias),
+  };
+}
