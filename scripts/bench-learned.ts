@@ -7,7 +7,10 @@
  * reference). Prints wall seconds, Mpx/s, the process's peak RSS so far, per-stage seconds and whether
  * every run's polygons and score raster are identical to the first's; and, where the peer scene of
  * that size exists ($BENCH_DATA, ../shared/bench/make_data.sh), peer A's 4-band full-pair time in the
- * same run, beside (the issue-16 target: learned 6-band ≤ 1× peer A 4-band).
+ * same run, beside (the issue-16 target: learned 6-band ≤ 1× peer A 4-band). After the calling-thread
+ * run (workers 0), its score stage by part: the per-pixel pass, the features, the gate and the trees,
+ * each in Mpx/s of output pixels (wall time on that thread: recordKernelTimes), the trees also per
+ * pixel put to them.
  *
  *   npm run bench:learned -- [--size 4096] [--workers default,0] [--city beirut] [--data ../shared/data] [--peer on|off]
  */
@@ -26,6 +29,7 @@ import { detectPair, modelFor } from '../pipeline/detect/detect-tile.js';
 import { tilePair } from '../pipeline/detect/epoch-pair.js';
 import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 import { defaultScoreWorkers } from '../pipeline/detect/score-pool.js';
+import { recordKernelTimes, type KernelTimes } from '../pipeline/detect/score.js';
 import { flag, parseTimeV } from './bench-lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,6 +67,22 @@ async function writeMirrored(path: string, src: Raster, size: number, date: stri
   });
 }
 
+/** The score stage of the calling-thread run by part, Mpx/s of output pixels (wall ms on that thread). */
+function printParts(ms: KernelTimes, mpx: number): void {
+  const part = (label: string, keys: (keyof KernelTimes)[]) => {
+    const t = keys.reduce((a, k) => a + (ms[k] ?? 0), 0);
+    return `${label} ${(t / 1000).toFixed(1)} s = ${(mpx / (t / 1000)).toFixed(1)} Mpx/s`;
+  };
+  const asked = (ms.askedPx ?? 0) / 1e6;
+  const trees = (ms.trees ?? 0) / 1000;
+  console.log(`score by part (workers 0, wall on the scoring thread): ${[
+    part('per-pixel pass', ['pixels', 'smooth', 'types']),
+    part('features', ['features']),
+    part('gate', ['gate', 'rescue']),
+    part('trees', ['trees']),
+  ].join('; ')} (${(asked / trees).toFixed(1)} Mpx/s per pixel asked, ${((100 * asked) / mpx).toFixed(1)} % asked); all ${part('', ['pixels', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue']).trim()}`);
+}
+
 async function main(): Promise<void> {
   const size = Number(flag('size', '4096'));
   const city = flag('city', 'beirut');
@@ -82,7 +102,11 @@ async function main(): Promise<void> {
   console.log('workers   wall s   Mpx/s  peak GiB  read  score  clouds  polygons  identical  stages');
   let firstWall: number | null = null;
   let reference: string | null = null;
+  let parts: KernelTimes | null = null;
   for (const workers of counts) {
+    // The calling thread's run: its scorePixels calls report their kernels here.
+    const ms: KernelTimes = {};
+    recordKernelTimes(workers === 0 ? ms : null);
     const reader = await openTile(after.tiles[0]);
     const mosaic = await openMosaic(before.tiles);
     const t0 = performance.now();
@@ -100,9 +124,12 @@ async function main(): Promise<void> {
       const peak = (process.resourceUsage().maxRSS * 1024) / 1024 ** 3;
       console.log([String(workers).padStart(7), wall.toFixed(1).padStart(8), ((size * size) / 1e6 / wall).toFixed(2).padStart(7), peak.toFixed(2).padStart(9), (st.read ?? 0).toFixed(1).padStart(5), (st.score ?? 0).toFixed(1).padStart(6), (st.clouds ?? 0).toFixed(1).padStart(7), String(r.detections.length).padStart(9), String(sig === reference).padStart(10), ` ${stages}`].join(' '));
     } finally {
+      recordKernelTimes(null);
       await Promise.allSettled([reader.close(), mosaic.close()]);
     }
+    if (workers === 0) parts = ms;
   }
+  if (parts) printParts(parts, (size * size) / 1e6);
   if (flag('peer', 'on') !== 'off') {
     const a = peerA(size);
     if (!a) console.log(`peer A: no 4-band peer scene of ${size}² (make_data.sh builds 1024, 4096, 10980) or no python3/rasterio: not run`);

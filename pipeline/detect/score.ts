@@ -131,6 +131,18 @@ export type KernelTimes = Partial<Record<ScoreKernel | 'askedPx', number>>;
 
 const wallMs = (): number => performance.now();
 
+/** Where scorePixels adds kernel times when the scratch names no sink of its own (recordKernelTimes). */
+let threadSink: { ms: KernelTimes; clock: () => number } | null = null;
+
+/**
+ * From now on, every scorePixels on this thread whose scratch has no `kernelMs` adds its kernel
+ * times to `ms` (clock: default wall milliseconds); null stops. For benchmarks that drive the whole
+ * tile driver (scripts/bench-learned.ts), whose scratch they never see. One clock read per kernel per strip.
+ */
+export function recordKernelTimes(ms: KernelTimes | null, clock: () => number = wallMs): void {
+  threadSink = ms ? { ms, clock } : null;
+}
+
 /** Adds the time since `t0` to `ms[k]` and returns now (no-op without `ms`). */
 function lap(ms: KernelTimes | undefined, k: ScoreKernel, t0: number, clock: () => number): number {
   if (!ms) return 0;
@@ -491,8 +503,8 @@ export function scorePixels(
   if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
   const useRange = params.score.rangeDifference !== false;
   const rangeR = rangeRadius(params.score.pixelSizeM);
-  const ms = sc.kernelMs;
-  const clock = sc.kernelClock ?? wallMs;
+  const ms = sc.kernelMs ?? threadSink?.ms;
+  const clock = sc.kernelMs ? (sc.kernelClock ?? wallMs) : (threadSink?.clock ?? wallMs);
   let t0 = ms ? clock() : 0;
 
   // Per-band coefficients in the fixed slots blue, green, red, nir, swir1, swir2 (0 where absent).
