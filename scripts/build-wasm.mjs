@@ -16,7 +16,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Source → output, relative to the repository root. */
-export const WASM_KERNELS = [['pipeline/detect/assembly/predict-trees.ts', 'dist/pipeline/detect/predict-trees.wasm']];
+export const WASM_KERNELS = [
+  ['pipeline/detect/assembly/predict-trees.ts', 'dist/pipeline/detect/predict-trees.wasm'],
+  ['pipeline/detect/assembly/box-mean.ts', 'dist/pipeline/detect/box-mean.wasm'],
+];
 
 const mtime = (p) => {
   try {

@@ -7,8 +7,7 @@
  * new roofs and concrete from bare soil (NDBI). Magnitudes (`lr`) use the four 10 m bands only, so
  * 20 m swir pixels do not smear small buildings. Reflectances in [0, 1]; differences in σ units.
  */
-// A call-time cycle with score.ts (which calls contextFeatures): safe under ESM.
-import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
+import { wasmModule } from './wasm-module.js';
 
 /**
  * Planes written per pixel of the halo'd strip (NaN where not observable). `d*` = signed distance
@@ -69,42 +68,101 @@ const RADII_10M = featureRadii(10);
 /** Signed differences are clipped here (σ units): a cloud edge of 200 σ must not dominate a linear model. */
 export const D_CLIP = 30;
 
-export interface FeatureScratch extends BoxMeanScratch {
+/** The box-mean kernel (assembly/box-mean.ts) as this module calls it: byte addresses in its memory. */
+interface BoxKernel {
+  memory: WebAssembly.Memory;
+  boxMeanRows(src: number, width: number, height: number, r: number, first: number, count: number, hsum: number, hcnt: number, vsum: number, vcnt: number, out: number): void;
+}
+
+/**
+ * The learned features' working memory. Its planes live in the memory of a WebAssembly instance of
+ * their own (made with the scratch, never grown, so the views stay valid), where the box means run
+ * (assembly/box-mean.ts: bit for bit ../box-mean.ts boxMeanRows, the vertical pass two columns per
+ * step); scorePixels writes the base planes through the views as it would any Float32Array.
+ */
+export interface FeatureScratch {
   /** Pixels of the halo'd strip the base planes can hold. */
   capacity: number;
+  width: number;
   base: Float32Array[];
   /** Output-sized temporaries for the texture features. */
   t0: Float32Array;
   t1: Float32Array;
   /** Indices of the output pixels the model is asked about (those the gate lets through). */
   asked: Int32Array;
+  /** The features that are planes of their own (createFeaturePlanes hands these out), FEATURE_COUNT − COPIED of them. */
+  own: Float32Array[];
+  /** Where a box mean into a plane outside this memory is written first. */
+  tmp: Float32Array;
+  /** Rows of horizontal sums the ring holds: box radii up to (ringRows − 2) / 2 on strips taller than that. */
+  ringRows: number;
+  kernel: BoxKernel;
+  /** Byte addresses of the ring's sums and counts and of the vertical sums and counts. */
+  hsum: number;
+  hcnt: number;
+  vsum: number;
+  vcnt: number;
 }
 
-export function createFeatureScratch(width: number, rows: number): FeatureScratch {
-  const n = width * rows;
-  return {
-    ...createBoxMeanScratch(width, n),
-    capacity: n,
-    base: BASE_PLANES.map(() => new Float32Array(n)),
-    t0: new Float32Array(n),
-    t1: new Float32Array(n),
-    asked: new Int32Array(n),
-  };
-}
+/** Bytes below which nothing is placed (the module's own, if its compiler ever puts data there). */
+const WASM_RESERVED = 65536;
 
 /** The features that are a base plane as is (the first 15), in feature order. */
 const COPIED = ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'ndbi0', 'ndbi1', 'br0', 'br1'] as const;
 
 /**
+ * Scratch for halo'd strips of up to `rows` rows, `width` wide, on a grid of `pixelSizeM` metres
+ * (the feature windows' radii, featureRadii, size the box means' ring).
+ */
+export function createFeatureScratch(width: number, rows: number, pixelSizeM = 10): FeatureScratch {
+  const n = width * rows;
+  const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 2);
+  const nOwn = FEATURE_COUNT - COPIED.length;
+  // Layout: base planes, t0, t1, tmp, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
+  const f32Planes = BASE_PLANES.length + 3 + nOwn;
+  const f32At = WASM_RESERVED;
+  const f64At = f32At + Math.ceil((f32Planes * n * 4) / 16) * 16;
+  const end = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
+  const ex = new WebAssembly.Instance(wasmModule('box-mean'), {}).exports as unknown as BoxKernel;
+  const mem = ex.memory;
+  if (mem.buffer.byteLength < end) mem.grow(Math.ceil((end - mem.buffer.byteLength) / 65536));
+  let k = 0;
+  const plane = () => new Float32Array(mem.buffer, f32At + 4 * n * k++, n);
+  const base = BASE_PLANES.map(plane);
+  const t0 = plane(), t1 = plane(), tmp = plane();
+  const own = Array.from({ length: nOwn }, plane);
+  const hsum = f64At, hcnt = hsum + ringRows * width * 8, vsum = hcnt + ringRows * width * 8, vcnt = vsum + width * 8;
+  return { capacity: n, width, base, t0, t1, asked: new Int32Array(n), own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt };
+}
+
+/**
  * Feature planes for contextFeatures over strips of up to `outRows` output rows, in this scratch:
  * the features that are a base plane as is (COPIED) are views of the scratch's base planes, not
  * copies (on a 10980-wide strip of 182 rows, 120 MB not allocated and not written per strip);
- * contextFeatures re-points them at each strip's output rows. The others are planes of their own.
+ * contextFeatures re-points them at each strip's output rows. The others are the scratch's own
+ * planes, where the box means write directly.
  */
 export function createFeaturePlanes(sc: FeatureScratch, width: number, outRows: number): Float32Array[] {
   const n = width * outRows;
   if (n > sc.capacity) throw new Error(`createFeaturePlanes: ${outRows} rows of ${width} exceed the scratch's ${sc.capacity} px`);
-  return FEATURE_NAMES.map((_, k) => (k < COPIED.length ? sc.base[BASE[COPIED[k]]].subarray(0, n) : new Float32Array(n)));
+  return FEATURE_NAMES.map((_, k) => (k < COPIED.length ? sc.base[BASE[COPIED[k]]] : sc.own[k - COPIED.length]).subarray(0, n));
+}
+
+/**
+ * Box mean of radius r over rows [first, first + count) of `src` (a plane of the scratch) into `out`:
+ * in place when `out` is in the scratch's memory, else through `tmp`.
+ */
+function boxMean(sc: FeatureScratch, src: Float32Array, width: number, height: number, r: number, first: number, count: number, out: Float32Array): void {
+  const nOut = width * count;
+  if (r <= 0) {
+    out.set(src.subarray(first * width, first * width + nOut));
+    return;
+  }
+  const buf = sc.kernel.memory.buffer;
+  if (src.buffer !== buf) throw new Error('contextFeatures: a base plane is not in the feature scratch');
+  const inPlace = out.buffer === buf;
+  sc.kernel.boxMeanRows(src.byteOffset, width, height, r, first, count, sc.hsum, sc.hcnt, sc.vsum, sc.vcnt, inPlace ? out.byteOffset : sc.tmp.byteOffset);
+  if (!inPlace) out.set(sc.tmp.subarray(0, nOut));
 }
 
 /**
@@ -123,7 +181,9 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
     if (out[f].buffer === rows.buffer) out[f] = rows;
     else out[f].set(rows);
   };
-  const box = (p: BasePlane, r: number, f: number) => boxMeanRows(base[BASE[p]], width, height, r, first, count, sc, out[f]);
+  if (width !== sc.width || width * height > sc.capacity) throw new Error(`contextFeatures: a ${width}×${height} strip does not fit the feature scratch (${sc.width} wide, ${sc.capacity} px)`);
+  if (Math.min(2 * radii.context + 2, height) > sc.ringRows) throw new Error(`contextFeatures: feature radius ${radii.context} px needs a scratch made for that pixel size (createFeatureScratch's pixelSizeM)`);
+  const box = (p: BasePlane, r: number, f: number) => boxMean(sc, base[BASE[p]], width, height, r, first, count, out[f]);
   let f = 0;
   for (const p of COPIED) copy(p, f++);
   box('lr', radii.texture, f++);
@@ -135,10 +195,10 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
   // Texture: 3×3 std of brightness per epoch and its log ratio (new roofs and roads add edges).
   const fStd0 = f++, fStd1 = f++, fRatio = f++;
   const m0 = out[fStd0], m1 = out[fStd1];
-  boxMeanRows(base[BASE.br0], width, height, radii.texture, first, count, sc, m0);
-  boxMeanRows(base[BASE.br1], width, height, radii.texture, first, count, sc, m1);
-  boxMeanRows(base[BASE.br0sq], width, height, radii.texture, first, count, sc, sc.t0);
-  boxMeanRows(base[BASE.br1sq], width, height, radii.texture, first, count, sc, sc.t1);
+  boxMean(sc, base[BASE.br0], width, height, radii.texture, first, count, m0);
+  boxMean(sc, base[BASE.br1], width, height, radii.texture, first, count, m1);
+  boxMean(sc, base[BASE.br0sq], width, height, radii.texture, first, count, sc.t0);
+  boxMean(sc, base[BASE.br1sq], width, height, radii.texture, first, count, sc.t1);
   const ratio = out[fRatio];
   for (let i = 0; i < nOut; i++) {
     const s0 = Math.sqrt(Math.max(0, sc.t0[i] - m0[i] * m0[i]));

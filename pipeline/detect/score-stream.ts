@@ -112,7 +112,7 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   const scratch = pool ? null : createScoreScratch(w, haloRows);
   let learned: LearnedScoring | undefined;
   if (model && !pool) {
-    const featureScratch = createFeatureScratch(w, haloRows);
+    const featureScratch = createFeatureScratch(w, haloRows, params.score.pixelSizeM);
     learned = {
       folded: foldModel(model),
       threshold: model.threshold,

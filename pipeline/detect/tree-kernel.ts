@@ -8,7 +8,7 @@
  * tile is never scored by a slower path without anyone knowing. The scalar walk is kept as
  * predictTreesScalar, the reference the kernel is tested against bit for bit.
  */
-import { readFileSync } from 'node:fs';
+import { wasmModule } from './wasm-module.js';
 
 /** Bytes per tree in the table: 7 u32 feature-row offsets, 7 f32 thresholds, 8 f32 leaves. */
 const TREE_BYTES = 88;
@@ -40,25 +40,7 @@ export interface TreeKernel {
   logits: Float32Array;
 }
 
-let module: WebAssembly.Module | null = null;
 let instance: Exports | null = null;
-
-/** The compiled module: beside this file in the build, or in dist/ when this runs from source (vitest). */
-function wasmModule(): WebAssembly.Module {
-  if (module) return module;
-  const candidates = [new URL('./predict-trees.wasm', import.meta.url), new URL('../../dist/pipeline/detect/predict-trees.wasm', import.meta.url)];
-  for (const u of candidates) {
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = new Uint8Array(readFileSync(u));
-    } catch {
-      continue;
-    }
-    module = new WebAssembly.Module(bytes);
-    return module;
-  }
-  throw new Error(`predict-trees.wasm not found (looked in ${candidates.map((u) => u.pathname).join(', ')}): run npm run build`);
-}
 
 /**
  * This thread's kernel set up for `trees` over `planes` feature planes, blocks of `block` pixels.
@@ -67,7 +49,7 @@ function wasmModule(): WebAssembly.Module {
  */
 export function treeKernel(trees: TreeArrays, bias: number, planes: number, block: number): TreeKernel {
   if (block % 4 !== 0) throw new Error(`treeKernel: block ${block} is not a multiple of 4`);
-  instance ??= new WebAssembly.Instance(wasmModule(), {}).exports as unknown as Exports;
+  instance ??= new WebAssembly.Instance(wasmModule('predict-trees'), {}).exports as unknown as Exports;
   const { feature, threshold, leaf, count } = trees;
   for (let k = 0; k < feature.length; k++) {
     if (!(feature[k] >= 0 && feature[k] < planes)) throw new Error(`predictPlanes: a tree splits on feature ${feature[k]}, ${planes} planes given`);

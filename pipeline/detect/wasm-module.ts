@@ -1,0 +1,27 @@
+/**
+ * The compiled WebAssembly kernels (assembly/*.ts, built into dist/ by `npm run build`:
+ * scripts/build-wasm.mjs), each compiled once per thread. There is no JS fallback: a missing module
+ * is an error that says to build, so nothing is ever scored by another path without anyone knowing.
+ */
+import { readFileSync } from 'node:fs';
+
+const modules = new Map<string, WebAssembly.Module>();
+
+/** `name`.wasm beside this file in the build, or in dist/ when this runs from source (vitest). */
+export function wasmModule(name: 'predict-trees' | 'box-mean'): WebAssembly.Module {
+  let m = modules.get(name);
+  if (m) return m;
+  const candidates = [new URL(`./${name}.wasm`, import.meta.url), new URL(`../../dist/pipeline/detect/${name}.wasm`, import.meta.url)];
+  for (const u of candidates) {
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(readFileSync(u));
+    } catch {
+      continue;
+    }
+    m = new WebAssembly.Module(bytes);
+    modules.set(name, m);
+    return m;
+  }
+  throw new Error(`${name}.wasm not found (looked in ${candidates.map((u) => u.pathname).join(', ')}): run npm run build`);
+}
