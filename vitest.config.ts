@@ -9,7 +9,7 @@ export default defineConfig({
     // this loader; the build runs the compiled .js and needs nothing.
     execArgv: ['--import', './test-support/register-ts.mjs'],
     // The WebAssembly kernels the sources load (built into dist/ by npm run build; here when stale).
-    globalSetup: ['./test-support/build-wasm-setup.mjs'],
+    globalSetup: ['./scripts/build-wasm.mjs'],
     // PGlite + PostGIS takes ~15 s to start; raster tests decode real files.
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -43,3 +43,11 @@ export function buildWasm({ ifStale = false } = {}) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) buildWasm({ ifStale: process.argv.includes('--if-stale') });
+
+/**
+ * vitest's globalSetup (vitest.config.ts): tests run the TypeScript sources, which load the kernels
+ * from dist/; build them first when missing or older than their source.
+ */
+export function setup() {
+  buildWasm({ ifStale: true });
+}

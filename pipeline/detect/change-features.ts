@@ -143,8 +143,9 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
  * planes, where the box means write directly.
  */
 export function createFeaturePlanes(sc: FeatureScratch, width: number, outRows: number): Float32Array[] {
-  const n = width * outRows;
-  if (n > sc.capacity) throw new Error(`createFeaturePlanes: ${outRows} rows of ${width} exceed the scratch's ${sc.capacity} px`);
+  if (width !== sc.width) throw new Error(`createFeaturePlanes: width ${width}, the scratch's is ${sc.width}`);
+  // A strip's output rows never exceed its halo'd rows (strip rows asked of a shorter tile: as many as there are).
+  const n = Math.min(width * outRows, sc.capacity);
   return FEATURE_NAMES.map((_, k) => (k < COPIED.length ? sc.base[BASE[COPIED[k]]] : sc.own[k - COPIED.length]).subarray(0, n));
 }
 
