@@ -72,6 +72,22 @@ export const D_CLIP = 30;
 interface BoxKernel {
   memory: WebAssembly.Memory;
   boxMeanRows(src: number, width: number, height: number, r: number, first: number, count: number, hsum: number, hcnt: number, vsum: number, vcnt: number, out: number): void;
+  range3x3Row(up: number, mid: number, down: number, width: number, lo: number, hi: number): void;
+}
+
+/**
+ * The 3×3 before-range of scorePixels' fast path, a row at a time (assembly/box-mean.ts range3x3Row):
+ * per band slot (blue, green, red, nir, swir1, swir2), a ring of three rows of the before band and
+ * the min and max of each pixel's nine values on the current row.
+ */
+export interface RangeRows {
+  /** ring[3·slot + row % 3]: row `row` of that band. */
+  ring: Float32Array[];
+  lo: Float32Array[];
+  hi: Float32Array[];
+  /** Last row copied into the ring in this strip (−1: none). */
+  last: number;
+  kernel: BoxKernel;
 }
 
 /**
@@ -102,6 +118,31 @@ export interface FeatureScratch {
   hcnt: number;
   vsum: number;
   vcnt: number;
+  range: RangeRows;
+}
+
+/** Band slots of the range rows: blue, green, red, nir, swir1, swir2. */
+const RANGE_BANDS = 6;
+
+/**
+ * Fills `rr.lo[slot]`/`rr.hi[slot]` with the 3×3 min and max of `bands[slot]` (before bands, width
+ * wide, one halo'd strip; null: absent, skipped) around row `row` (0 < row < height − 1), copying
+ * the rows it needs into the ring (each row once per strip: rows come in order; `rr.last` = −1 at
+ * a strip's start).
+ */
+export function rangeRow(rr: RangeRows, bands: (Float32Array | null)[], width: number, row: number): void {
+  for (let q = Math.max(row - 1, rr.last + 1); q <= row + 1; q++) {
+    for (let b = 0; b < RANGE_BANDS; b++) {
+      const a = bands[b];
+      if (a) rr.ring[3 * b + (q % 3)].set(a.subarray(q * width, (q + 1) * width));
+    }
+    rr.last = q;
+  }
+  for (let b = 0; b < RANGE_BANDS; b++) {
+    if (!bands[b]) continue;
+    const up = rr.ring[3 * b + ((row - 1) % 3)], mid = rr.ring[3 * b + (row % 3)], down = rr.ring[3 * b + ((row + 1) % 3)];
+    rr.kernel.range3x3Row(up.byteOffset, mid.byteOffset, down.byteOffset, width, rr.lo[b].byteOffset, rr.hi[b].byteOffset);
+  }
 }
 
 /** Bytes below which nothing is placed (the module's own, if its compiler ever puts data there). */
@@ -119,10 +160,12 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 2);
   const nOwn = FEATURE_COUNT - COPIED.length;
   // Layout: base planes, t0, t1, tmp, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
+  // Then the range rows: 6 bands × (3 ring rows + lo + hi), f32, width each.
   const f32Planes = BASE_PLANES.length + 3 + nOwn;
   const f32At = WASM_RESERVED;
   const f64At = f32At + Math.ceil((f32Planes * n * 4) / 16) * 16;
-  const end = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
+  const rangeAt = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
+  const end = rangeAt + RANGE_BANDS * 5 * width * 4;
   const ex = new WebAssembly.Instance(wasmModule('box-mean'), {}).exports as unknown as BoxKernel;
   const mem = ex.memory;
   if (mem.buffer.byteLength < end) mem.grow(Math.ceil((end - mem.buffer.byteLength) / 65536));
@@ -132,7 +175,10 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const t0 = plane(), t1 = plane(), tmp = plane();
   const own = Array.from({ length: nOwn }, plane);
   const hsum = f64At, hcnt = hsum + ringRows * width * 8, vsum = hcnt + ringRows * width * 8, vcnt = vsum + width * 8;
-  return { capacity: n, width, base, t0, t1, asked: new Int32Array(n), own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt };
+  let r = 0;
+  const row = () => new Float32Array(mem.buffer, rangeAt + 4 * width * r++, width);
+  const range: RangeRows = { ring: Array.from({ length: 3 * RANGE_BANDS }, row), lo: Array.from({ length: RANGE_BANDS }, row), hi: Array.from({ length: RANGE_BANDS }, row), last: -1, kernel: ex };
+  return { capacity: n, width, base, t0, t1, asked: new Int32Array(n), own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range };
 }
 
 /**

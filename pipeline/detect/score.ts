@@ -14,7 +14,7 @@ import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
-import { BASE, D_CLIP, contextFeatures, featureRadii, type FeatureScratch } from './change-features.js';
+import { BASE, D_CLIP, contextFeatures, featureRadii, rangeRow, type FeatureScratch, type RangeRows } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 
@@ -205,6 +205,8 @@ interface RowJob {
   plain: Float32Array | null;
   type: Uint8Array;
   planes: Float32Array[] | null;
+  /** The 3×3 before-range made a row at a time in WebAssembly (the learned path's scratch has it), else null: range9 per pixel. */
+  range: RangeRows | null;
 }
 
 /**
@@ -250,6 +252,17 @@ function range9(a: Float32Array, i: number, w: number, av: number, k: number): n
   v = a[i + w - 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
   v = a[i + w]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
   v = a[i + w + 1]; b = +(v < lo); lo = b * v + (1 - b) * lo; b = +(v > hi); hi = b * v + (1 - b) * hi;
+  if (lo !== lo || hi !== hi) return range9Scan(a, i, w, av, k);
+  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+}
+
+/**
+ * range9 from the nine values' min `lo` and max `hi` made beforehand (rangeRow: f32x4.min/max, exact
+ * on ordered values, NaN when one of the nine is NaN): the same distance, and the same fallback to
+ * the comparison scan wherever range9 takes it on NaN (where range9 falls back on an infinity, the
+ * scan's min and max are the exact ones these are).
+ */
+function rangeAt(lo: number, hi: number, a: Float32Array, i: number, w: number, av: number, k: number): number {
   if (lo !== lo || hi !== hi) return range9Scan(a, i, w, av, k);
   return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
 }
@@ -306,8 +319,15 @@ function scoreRows(job: RowJob): void {
   const pBr0sq = planes ? planes[BASE.br0sq] : dummy, pBr1sq = planes ? planes[BASE.br1sq] : dummy, pDNdvi = planes ? planes[BASE.dNdvi] : dummy;
   const hasPlain = plain !== null;
   const pPlain = plain ?? dummy;
+  const rr = useRange && rangeR === 1 ? job.range : null;
+  const rangeBands = [b0, g0, red0, n0, hasS1 ? s10 : null, hasS2 ? s20 : null];
+  if (rr) rr.last = -1;
+  const loB = rr ? rr.lo[0] : dummy, loG = rr ? rr.lo[1] : dummy, loR = rr ? rr.lo[2] : dummy, loN = rr ? rr.lo[3] : dummy, loS1 = rr ? rr.lo[4] : dummy, loS2 = rr ? rr.lo[5] : dummy;
+  const hiB = rr ? rr.hi[0] : dummy, hiG = rr ? rr.hi[1] : dummy, hiR = rr ? rr.hi[2] : dummy, hiN = rr ? rr.hi[3] : dummy, hiS1 = rr ? rr.hi[4] : dummy, hiS2 = rr ? rr.hi[5] : dummy;
 
   for (let row = r0; row < r1; row++) {
+    const rowRange = rr !== null && row > 0 && row + 1 < height;
+    if (rowRange) rangeRow(rr, rangeBands, width, row);
     for (let col = 0; col < width; col++) {
       const i = row * width + col;
       let hidden = !v0[i] || !v1[i];
@@ -355,12 +375,21 @@ function scoreRows(job: RowJob): void {
         // for every band: min and max do not depend on the order).
         const w = width;
         if (rangeR === 1 && row > 0 && row + 1 < height && col > 0 && col + 1 < width && v0[i - w - 1] && v0[i - w] && v0[i - w + 1] && v0[i - 1] && v0[i + 1] && v0[i + w - 1] && v0[i + w] && v0[i + w + 1]) {
-          dB = range9(b0, i, w, aB, kB);
-          dG = range9(g0, i, w, aG, kG);
-          dR = range9(red0, i, w, aR, kR);
-          dN = range9(n0, i, w, aN, kN);
-          if (hasS1) dS1 = range9(s10, i, w, aS1, kS1);
-          if (hasS2) dS2 = range9(s20, i, w, aS2, kS2);
+          if (rowRange) {
+            dB = rangeAt(loB[col], hiB[col], b0, i, w, aB, kB);
+            dG = rangeAt(loG[col], hiG[col], g0, i, w, aG, kG);
+            dR = rangeAt(loR[col], hiR[col], red0, i, w, aR, kR);
+            dN = rangeAt(loN[col], hiN[col], n0, i, w, aN, kN);
+            if (hasS1) dS1 = rangeAt(loS1[col], hiS1[col], s10, i, w, aS1, kS1);
+            if (hasS2) dS2 = rangeAt(loS2[col], hiS2[col], s20, i, w, aS2, kS2);
+          } else {
+            dB = range9(b0, i, w, aB, kB);
+            dG = range9(g0, i, w, aG, kG);
+            dR = range9(red0, i, w, aR, kR);
+            dN = range9(n0, i, w, aN, kN);
+            if (hasS1) dS1 = range9(s10, i, w, aS1, kS1);
+            if (hasS2) dS2 = range9(s20, i, w, aS2, kS2);
+          }
         } else {
           const rA = row >= rangeR ? row - rangeR : 0, rB = row + rangeR < height ? row + rangeR : height - 1;
           const cA = col >= rangeR ? col - rangeR : 0, cB = col + rangeR < width ? col + rangeR : width - 1;
@@ -518,7 +547,7 @@ export function scorePixels(
     b1: band(after, iB), g1: band(after, iG), red1: band(after, iR), n1: band(after, iN), s11: band(after, iS), s21: band(after, iS2),
     hasS1: iS >= 0, hasS2: iS2 >= 0, rangeR,
     gain: slots(gain), off: slots(off), isig: slots(isig),
-    raw, plain, type, planes: planes ?? null,
+    raw, plain, type, planes: planes ?? null, range: learned?.scratch.range ?? null,
   });
   t0 = lap(ms, 'pixels', t0, clock);
   const score = out.score;

@@ -132,3 +132,34 @@ export function boxMeanRows(src: usize, width: i32, height: i32, r: i32, first: 
     store<f64>(vcnt + o, load<f64>(vcnt + o) + load<f64>(ac + o));
   }
 }
+
+/**
+ * The 3×3 range of one before band at one row: lo[col] and hi[col] = min and max of the nine values
+ * around col over rows `up`, `mid` and `down` (f32 rows `width` long), for cols 1 … width − 2
+ * (scorePixels' fast path asks no edge column). f32x4.min/max are exact on ordered values and give
+ * NaN when one of the nine is NaN, where scorePixels falls back to its comparison scan, as its
+ * arithmetic range9 does (see score.ts rangeAt).
+ */
+export function range3x3Row(up: usize, mid: usize, down: usize, width: i32, lo: usize, hi: usize): void {
+  let col = 1;
+  for (; col + 4 <= width - 1; col += 4) {
+    const o = <usize>(col - 1) << 2;
+    const a0 = v128.load(up + o), a1 = v128.load(up + o + 4), a2 = v128.load(up + o + 8);
+    const b0 = v128.load(mid + o), b1 = v128.load(mid + o + 4), b2 = v128.load(mid + o + 8);
+    const c0 = v128.load(down + o), c1 = v128.load(down + o + 4), c2 = v128.load(down + o + 8);
+    const mn = f32x4.min(f32x4.min(f32x4.min(a0, a1), f32x4.min(a2, b0)), f32x4.min(f32x4.min(b1, b2), f32x4.min(f32x4.min(c0, c1), c2)));
+    const mx = f32x4.max(f32x4.max(f32x4.max(a0, a1), f32x4.max(a2, b0)), f32x4.max(f32x4.max(b1, b2), f32x4.max(f32x4.max(c0, c1), c2)));
+    v128.store(lo + o + 4, mn);
+    v128.store(hi + o + 4, mx);
+  }
+  for (; col < width - 1; col++) {
+    let mn = load<f32>(mid + (<usize>col << 2)), mx = mn;
+    for (let d = -1; d <= 1; d++) {
+      const o = <usize>(col + d) << 2;
+      mn = min(mn, min(load<f32>(up + o), min(load<f32>(mid + o), load<f32>(down + o))));
+      mx = max(mx, max(load<f32>(up + o), max(load<f32>(mid + o), load<f32>(down + o))));
+    }
+    store<f32>(lo + (<usize>col << 2), mn);
+    store<f32>(hi + (<usize>col << 2), mx);
+  }
+}
