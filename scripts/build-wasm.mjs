@@ -36,8 +36,9 @@ export function buildWasm({ ifStale = false } = {}) {
     const s = join(root, src), o = join(root, out);
     if (ifStale && mtime(o) >= mtime(s) && mtime(o) >= mtime(fileURLToPath(import.meta.url))) continue;
     mkdirSync(dirname(o), { recursive: true });
-    // SIMD on (every Node ≥ 16 runs it); the stub runtime: the kernels allocate nothing.
-    const r = spawnSync(process.execPath, [asc, s, '--enable', 'simd', '-O3', '--runtime', 'stub', '--noAssert', '--initialMemory', '1', '-o', o], { stdio: 'inherit' });
+    // SIMD on (every Node ≥ 16 runs it); the stub runtime: the kernels allocate nothing. The memory
+    // is imported: the caller makes it at its final size (wasm-module.ts), so it is never grown.
+    const r = spawnSync(process.execPath, [asc, s, '--enable', 'simd', '-O3', '--runtime', 'stub', '--noAssert', '--importMemory', '--initialMemory', '1', '-o', o], { stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`asc failed on ${src} (exit ${r.status})`);
   }
 }

@@ -7,7 +7,7 @@
  * new roofs and concrete from bare soil (NDBI). Magnitudes (`lr`) use the four 10 m bands only, so
  * 20 m swir pixels do not smear small buildings. Reflectances in [0, 1]; differences in σ units.
  */
-import { wasmModule } from './wasm-module.js';
+import { wasmInstance } from './wasm-module.js';
 
 /**
  * Planes written per pixel of the halo'd strip (NaN where not observable). `d*` = signed distance
@@ -166,9 +166,8 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const f64At = f32At + Math.ceil((f32Planes * n * 4) / 16) * 16;
   const rangeAt = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
   const end = rangeAt + RANGE_BANDS * 5 * width * 4;
-  const ex = new WebAssembly.Instance(wasmModule('box-mean'), {}).exports as unknown as BoxKernel;
-  const mem = ex.memory;
-  if (mem.buffer.byteLength < end) mem.grow(Math.ceil((end - mem.buffer.byteLength) / 65536));
+  const { exports, memory: mem } = wasmInstance<Omit<BoxKernel, 'memory'>>('box-mean', end);
+  const ex: BoxKernel = { memory: mem, boxMeanRows: exports.boxMeanRows, range3x3Row: exports.range3x3Row };
   let k = 0;
   const plane = () => new Float32Array(mem.buffer, f32At + 4 * n * k++, n);
   const base = BASE_PLANES.map(plane);

@@ -8,16 +8,14 @@
  * tile is never scored by a slower path without anyone knowing. The scalar walk is kept as
  * predictTreesScalar, the reference the kernel is tested against bit for bit.
  */
-import { wasmModule } from './wasm-module.js';
+import { wasmInstance } from './wasm-module.js';
 
 /** Bytes per tree in the table: 7 u32 feature-row offsets, 7 f32 thresholds, 8 f32 leaves. */
 const TREE_BYTES = 88;
 /** The table starts past the first page (the module's own, if its compiler ever puts data there). */
 const TABLE_AT = 65536;
-const PAGE = 65536;
 
 interface Exports {
-  memory: WebAssembly.Memory;
   predictBlock(table: number, count: number, block: number, acc: number, lanes: number, bias: number): void;
 }
 
@@ -40,7 +38,7 @@ export interface TreeKernel {
   logits: Float32Array;
 }
 
-let instance: Exports | null = null;
+let instance: { exports: Exports; memory: WebAssembly.Memory } | null = null;
 
 /**
  * This thread's kernel set up for `trees` over `planes` feature planes, blocks of `block` pixels.
@@ -49,7 +47,6 @@ let instance: Exports | null = null;
  */
 export function treeKernel(trees: TreeArrays, bias: number, planes: number, block: number): TreeKernel {
   if (block % 4 !== 0) throw new Error(`treeKernel: block ${block} is not a multiple of 4`);
-  instance ??= new WebAssembly.Instance(wasmModule('predict-trees'), {}).exports as unknown as Exports;
   const { feature, threshold, leaf, count } = trees;
   for (let k = 0; k < feature.length; k++) {
     if (!(feature[k] >= 0 && feature[k] < planes)) throw new Error(`predictPlanes: a tree splits on feature ${feature[k]}, ${planes} planes given`);
@@ -57,8 +54,9 @@ export function treeKernel(trees: TreeArrays, bias: number, planes: number, bloc
   const blockAt = TABLE_AT + Math.ceil((count * TREE_BYTES) / 64) * 64;
   const accAt = blockAt + planes * block * 4;
   const end = accAt + block * 4;
+  // A memory too small for this model and block: a new instance (never a grown memory: wasmInstance).
+  if (!instance || instance.memory.buffer.byteLength < end) instance = wasmInstance<Exports>('predict-trees', end);
   const mem = instance.memory;
-  if (mem.buffer.byteLength < end) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
   const u32 = new Uint32Array(mem.buffer, TABLE_AT, count * (TREE_BYTES / 4));
   const f32 = new Float32Array(mem.buffer, TABLE_AT, count * (TREE_BYTES / 4));
   for (let t = 0; t < count; t++) {
@@ -69,7 +67,7 @@ export function treeKernel(trees: TreeArrays, bias: number, planes: number, bloc
     }
     for (let j = 0; j < 8; j++) f32[p + 14 + j] = leaf[t * 8 + j];
   }
-  const predictBlock = instance.predictBlock;
+  const predictBlock = instance.exports.predictBlock;
   return {
     block,
     features: new Float32Array(mem.buffer, blockAt, planes * block),

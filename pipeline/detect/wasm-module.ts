@@ -25,3 +25,15 @@ export function wasmModule(name: 'predict-trees' | 'box-mean'): WebAssembly.Modu
   }
   throw new Error(`${name}.wasm not found (looked in ${candidates.map((u) => u.pathname).join(', ')}): run npm run build`);
 }
+
+/**
+ * An instance of kernel `name` over a memory of its own of at least `bytes` bytes, made at that size
+ * and never grown: growing a memory detaches its old ArrayBuffer, and the first detached buffer in a
+ * thread makes V8 check every typed-array access of that thread for detachment from then on (the
+ * per-pixel pass measured ~10 % slower), besides leaving stale views.
+ */
+export function wasmInstance<T>(name: 'predict-trees' | 'box-mean', bytes: number): { exports: T; memory: WebAssembly.Memory } {
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+  const instance = new WebAssembly.Instance(wasmModule(name), { env: { memory } });
+  return { exports: instance.exports as unknown as T, memory };
+}
