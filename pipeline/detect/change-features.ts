@@ -7,6 +7,7 @@
  * new roofs and concrete from bare soil (NDBI). Magnitudes (`lr`) use the four 10 m bands only, so
  * 20 m swir pixels do not smear small buildings. Reflectances in [0, 1]; differences in σ units.
  */
+import type { KernelHost } from './tree-kernel.js';
 import { wasmInstance } from './wasm-module.js';
 
 /**
@@ -119,7 +120,12 @@ export interface FeatureScratch {
   vsum: number;
   vcnt: number;
   range: RangeRows;
+  /** The region of this memory the trees work in (predictPlanes' host: features gathered here, from `asked`). */
+  trees: KernelHost;
 }
+
+/** Bytes for the trees' table, gather pairs and block (tree-kernel.ts): ~40 KB for the shipped models' 120 trees over 28 planes; room for 1,000 trees. */
+const TREES_BYTES = 160 * 1024;
 
 /** Band slots of the range rows: blue, green, red, nir, swir1, swir2. */
 const RANGE_BANDS = 6;
@@ -165,7 +171,10 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const f32At = WASM_RESERVED;
   const f64At = f32At + Math.ceil((f32Planes * n * 4) / 16) * 16;
   const rangeAt = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
-  const end = rangeAt + RANGE_BANDS * 5 * width * 4;
+  // Then `asked` (i32, n) and the trees' region.
+  const askedAt = rangeAt + RANGE_BANDS * 5 * width * 4;
+  const treesAt = askedAt + Math.ceil((n * 4) / 64) * 64;
+  const end = treesAt + TREES_BYTES;
   const { exports, memory: mem } = wasmInstance<Omit<BoxKernel, 'memory'>>('box-mean', end);
   const ex: BoxKernel = { memory: mem, boxMeanRows: exports.boxMeanRows, range3x3Row: exports.range3x3Row };
   let k = 0;
@@ -177,7 +186,8 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   let r = 0;
   const row = () => new Float32Array(mem.buffer, rangeAt + 4 * width * r++, width);
   const range: RangeRows = { ring: Array.from({ length: 3 * RANGE_BANDS }, row), lo: Array.from({ length: RANGE_BANDS }, row), hi: Array.from({ length: RANGE_BANDS }, row), last: -1, kernel: ex };
-  return { capacity: n, width, base, t0, t1, asked: new Int32Array(n), own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range };
+  const asked = new Int32Array(mem.buffer, askedAt, n);
+  return { capacity: n, width, base, t0, t1, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES } };
 }
 
 /**

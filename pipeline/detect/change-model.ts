@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FEATURE_COUNT, FEATURE_NAMES, SWIR_FEATURES } from './change-features.js';
-import { treeKernel } from './tree-kernel.js';
+import { treeKernel, type KernelHost } from './tree-kernel.js';
 
 export interface ChangeModel {
   /** 'boosted': trees below, logit = bias + Σ leaf; 'logistic': logit = bias + Σ weights·(x − mean)/scale. */
@@ -146,6 +146,8 @@ const BLOCK = 256;
 /**
  * Writes the change probability of pixels at[0..n) into out[0..n) (NaN features go right, as in
  * training). Taking the pixels by index lets the caller skip the ones its gate already ruled out.
+ * `host`: the memory region of the feature scratch whose planes these are (the features and `at`
+ * are gathered there, in WebAssembly, instead of in JS; the same values either way).
  *
  * Trees: the asked pixels go in blocks of BLOCK; each block's features are gathered once into a
  * small feature-major array, then every tree runs over the block: the 120 trees × 3 levels read
@@ -154,9 +156,9 @@ const BLOCK = 256;
  * four pixels at a time), bit for bit the scalar walk's result (predictTreesScalar, the reference
  * the tests hold it to): the logit is accumulated tree after tree in float32 as before.
  */
-export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array): void {
+export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, host?: KernelHost): void {
   const { w, b, trees } = folded;
-  if (trees) predictTrees(trees, b, planes, at, n, out);
+  if (trees) predictTrees(trees, b, planes, at, n, out, host);
   else {
     out.fill(b, 0, n);
     for (let f = 0; f < FEATURE_COUNT; f++) {
@@ -184,13 +186,16 @@ function usedFeatures(feature: Int32Array, nf: number): Int32Array {
   return Int32Array.from(list);
 }
 
-function predictTrees(trees: NonNullable<FoldedModel['trees']>, bias: number, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array): void {
-  const kernel = treeKernel(trees, bias, planes.length, BLOCK);
+function predictTrees(trees: NonNullable<FoldedModel['trees']>, bias: number, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, host?: KernelHost): void {
+  const kernel = treeKernel(trees, bias, planes.length, BLOCK, host);
   const block = kernel.features;
   const used = usedFeatures(trees.feature, planes.length);
+  // Planes and pixel list in the host's memory (the tile driver's feature scratch): gathered there.
+  const inWasm = kernel.prepareGather(planes, used, at);
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
     const m = Math.min(BLOCK, n - k0);
-    for (let u = 0; u < used.length; u++) {
+    if (inWasm) kernel.gather(k0, m);
+    else for (let u = 0; u < used.length; u++) {
       const f = used[u];
       const p = planes[f];
       const o = f * BLOCK;

@@ -588,7 +588,7 @@ export function scorePixels(
     }
     t0 = lap(ms, 'gate', t0, clock);
     const prob = learned.scratch.t0;
-    predictPlanes(learned.folded, learned.features, asked, nAsked, prob);
+    predictPlanes(learned.folded, learned.features, asked, nAsked, prob, learned.scratch.trees);
     t0 = lap(ms, 'trees', t0, clock);
     if (ms) ms.askedPx = (ms.askedPx ?? 0) + nAsked;
     for (let i = 0, k = 0; i < nOut; i++) {

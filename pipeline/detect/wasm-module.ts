@@ -34,6 +34,10 @@ export function wasmModule(name: 'predict-trees' | 'box-mean'): WebAssembly.Modu
  */
 export function wasmInstance<T>(name: 'predict-trees' | 'box-mean', bytes: number): { exports: T; memory: WebAssembly.Memory } {
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
-  const instance = new WebAssembly.Instance(wasmModule(name), { env: { memory } });
-  return { exports: instance.exports as unknown as T, memory };
+  return { exports: wasmInstanceOn<T>(name, memory), memory };
+}
+
+/** An instance of kernel `name` over an existing memory (another kernel's, whose planes it reads). */
+export function wasmInstanceOn<T>(name: 'predict-trees' | 'box-mean', memory: WebAssembly.Memory): T {
+  return new WebAssembly.Instance(wasmModule(name), { env: { memory } }).exports as unknown as T;
 }

@@ -64,3 +64,18 @@ export function predictBlock(table: usize, count: i32, block: usize, acc: usize,
     }
   }
 }
+
+/**
+ * Gathers one block's features: for each of `n` (plane, row) pairs at `pairs` (u32 byte address of
+ * a feature plane, u32 byte offset of its row in the block), row[j] = plane[at[j]] for j < m. A copy
+ * of the f32 bits (the trees only compare them).
+ */
+export function gather(pairs: usize, n: i32, at: usize, m: i32, block: usize): void {
+  for (let u = 0; u < n; u++) {
+    const plane = <usize>load<u32>(pairs + (<usize>u << 3));
+    const row = block + <usize>load<u32>(pairs + (<usize>u << 3), 4);
+    for (let j = 0; j < m; j++) {
+      store<u32>(row + (<usize>j << 2), load<u32>(plane + (<usize>load<u32>(at + (<usize>j << 2)) << 2)));
+    }
+  }
+}
