@@ -105,6 +105,9 @@ export interface FeatureScratch {
   /** Output-sized temporaries for the texture features. */
   t0: Float32Array;
   t1: Float32Array;
+  /** scorePixels' unsmoothed score and plain difference on the learned path (smoothed here by featureBoxMean). */
+  raw: Float32Array;
+  plain: Float32Array;
   /** Indices of the output pixels the model is asked about (those the gate lets through). */
   asked: Int32Array;
   /** The features that are planes of their own (createFeaturePlanes hands these out), FEATURE_COUNT − COPIED of them. */
@@ -165,9 +168,9 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const n = width * rows;
   const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 2);
   const nOwn = FEATURE_COUNT - COPIED.length;
-  // Layout: base planes, t0, t1, tmp, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
+  // Layout: base planes, t0, t1, tmp, raw, plain, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
   // Then the range rows: 6 bands × (3 ring rows + lo + hi), f32, width each.
-  const f32Planes = BASE_PLANES.length + 3 + nOwn;
+  const f32Planes = BASE_PLANES.length + 5 + nOwn;
   const f32At = WASM_RESERVED;
   const f64At = f32At + Math.ceil((f32Planes * n * 4) / 16) * 16;
   const rangeAt = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
@@ -180,14 +183,14 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   let k = 0;
   const plane = () => new Float32Array(mem.buffer, f32At + 4 * n * k++, n);
   const base = BASE_PLANES.map(plane);
-  const t0 = plane(), t1 = plane(), tmp = plane();
+  const t0 = plane(), t1 = plane(), tmp = plane(), raw = plane(), plain = plane();
   const own = Array.from({ length: nOwn }, plane);
   const hsum = f64At, hcnt = hsum + ringRows * width * 8, vsum = hcnt + ringRows * width * 8, vcnt = vsum + width * 8;
   let r = 0;
   const row = () => new Float32Array(mem.buffer, rangeAt + 4 * width * r++, width);
   const range: RangeRows = { ring: Array.from({ length: 3 * RANGE_BANDS }, row), lo: Array.from({ length: RANGE_BANDS }, row), hi: Array.from({ length: RANGE_BANDS }, row), last: -1, kernel: ex };
   const asked = new Int32Array(mem.buffer, askedAt, n);
-  return { capacity: n, width, base, t0, t1, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES } };
+  return { capacity: n, width, base, t0, t1, raw, plain, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES } };
 }
 
 /**
@@ -206,8 +209,12 @@ export function createFeaturePlanes(sc: FeatureScratch, width: number, outRows: 
 
 /**
  * Box mean of radius r over rows [first, first + count) of `src` (a plane of the scratch) into `out`:
- * in place when `out` is in the scratch's memory, else through `tmp`.
+ * in place when `out` is in the scratch's memory, else through `tmp`. Bit for bit box-mean.ts boxMeanRows.
  */
+export function featureBoxMean(sc: FeatureScratch, src: Float32Array, width: number, height: number, r: number, first: number, count: number, out: Float32Array): void {
+  boxMean(sc, src, width, height, r, first, count, out);
+}
+
 function boxMean(sc: FeatureScratch, src: Float32Array, width: number, height: number, r: number, first: number, count: number, out: Float32Array): void {
   const nOut = width * count;
   if (r <= 0) {

@@ -14,7 +14,7 @@ import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
-import { BASE, D_CLIP, contextFeatures, featureRadii, rangeRow, type FeatureScratch, type RangeRows } from './change-features.js';
+import { BASE, D_CLIP, contextFeatures, featureBoxMean, featureRadii, rangeRow, type FeatureScratch, type RangeRows } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 
@@ -517,9 +517,10 @@ export function scorePixels(
   const iS = bands.indexOf('swir1');
   const iS2 = bands.indexOf('swir2');
   const inv = 1 / fit.reflectanceScale;
-  const raw = sc.raw;
+  // The learned path keeps raw and plain in the feature scratch's memory, where its box means run in WebAssembly.
+  const raw = learned ? learned.scratch.raw : sc.raw;
   // Only the learned gate reads the plain difference: the unsupervised score never computes it.
-  const plain = learned && params.learned.gateOn === 'plain' ? sc.plain : null;
+  const plain = learned && params.learned.gateOn === 'plain' ? learned.scratch.plain : null;
   const type = sc.type;
   const bv = before.valid;
   // Rows the box means read (the score's, and the learned features' context).
@@ -551,7 +552,8 @@ export function scorePixels(
   });
   t0 = lap(ms, 'pixels', t0, clock);
   const score = out.score;
-  boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
+  if (learned) featureBoxMean(learned.scratch, raw, width, height, params.score.smoothRadius, first, count, score);
+  else boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
   t0 = lap(ms, 'smooth', t0, clock);
   const base = first * width;
   for (let i = 0; i < nOut; i++) {
@@ -575,7 +577,7 @@ export function scorePixels(
     let gateScore = score;
     if (params.learned.gateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
-      boxMeanRows(plain!, width, height, params.score.smoothRadius, first, count, sc, gateScore);
+      featureBoxMean(learned.scratch, plain!, width, height, params.score.smoothRadius, first, count, gateScore);
     }
     const rescue = params.learned.rescueSigma;
     const gate = params.learned.gateSigma;
