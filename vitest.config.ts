@@ -8,6 +8,8 @@ export default defineConfig({
     // Worker threads started by modules under test (the score pool) load their .ts source with
     // this loader; the build runs the compiled .js and needs nothing.
     execArgv: ['--import', './test-support/register-ts.mjs'],
+    // The WebAssembly kernels the sources load (built into dist/ by npm run build; here when stale).
+    globalSetup: ['./scripts/build-wasm.mjs'],
     // PGlite + PostGIS takes ~15 s to start; raster tests decode real files.
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -42,7 +42,7 @@ import { readOscdCity } from '../evaluation/bench-data.js';
 import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { fitNormalisation, type NormFit } from '../pipeline/detect/normalise.js';
 import { createScoreScratch, scorePixels, type KernelTimes, type LearnedScoring } from '../pipeline/detect/score.js';
-import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from '../pipeline/detect/change-features.js';
+import { FEATURE_CONTEXT, FEATURE_COUNT, createFeaturePlanes, createFeatureScratch } from '../pipeline/detect/change-features.js';
 import { foldModel, shippedChangeModel } from '../pipeline/detect/change-model.js';
 import { defaultStripRows } from '../pipeline/detect/score-stream.js';
 import { maskCloudFringes } from '../pipeline/detect/cloud-fringes.js';
@@ -97,18 +97,20 @@ interface Kernels {
   scorePixels: typeof scorePixels;
   createScoreScratch: typeof createScoreScratch;
   createFeatureScratch: typeof createFeatureScratch;
+  /** Absent in builds before the feature planes became views of the base planes. */
+  createFeaturePlanes?: typeof createFeaturePlanes;
   foldModel: typeof foldModel;
   shippedChangeModel: typeof shippedChangeModel;
   maskCloudFringes: typeof maskCloudFringes;
 }
 
-const OWN: Kernels = { scorePixels, createScoreScratch, createFeatureScratch, foldModel, shippedChangeModel, maskCloudFringes };
+const OWN: Kernels = { scorePixels, createScoreScratch, createFeatureScratch, createFeaturePlanes, foldModel, shippedChangeModel, maskCloudFringes };
 
 /** Another checkout's built kernels (`DIR/dist/pipeline/detect/*.js`), for an A/B in one process. */
 async function kernelsOf(dir: string): Promise<Kernels> {
   const m = (f: string) => import(pathToFileURL(resolve(dir, 'dist/pipeline/detect', f)).href);
   const [score, features, model, clouds] = await Promise.all([m('score.js'), m('change-features.js'), m('change-model.js'), m('cloud-fringes.js')]);
-  return { scorePixels: score.scorePixels, createScoreScratch: score.createScoreScratch, createFeatureScratch: features.createFeatureScratch, foldModel: model.foldModel, shippedChangeModel: model.shippedChangeModel, maskCloudFringes: clouds.maskCloudFringes };
+  return { scorePixels: score.scorePixels, createScoreScratch: score.createScoreScratch, createFeatureScratch: features.createFeatureScratch, createFeaturePlanes: features.createFeaturePlanes, foldModel: model.foldModel, shippedChangeModel: model.shippedChangeModel, maskCloudFringes: clouds.maskCloudFringes };
 }
 
 interface DetectorRun {
@@ -132,7 +134,10 @@ function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, param
   let learned: LearnedScoring | undefined;
   if (learnedModel) {
     const model = K.shippedChangeModel();
-    learned = { folded: K.foldModel(model), threshold: model.threshold, scratch: K.createFeatureScratch(w, haloRows), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows)) };
+    const fs = K.createFeatureScratch(w, haloRows);
+    // The planes as the tile driver makes them (views where the build has them).
+    const features = K.createFeaturePlanes ? K.createFeaturePlanes(fs, w, stripRows) : Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows));
+    learned = { folded: K.foldModel(model), threshold: model.threshold, scratch: fs, features };
   }
   const score = new Float32Array(w * h);
   const type = new Uint8Array(w * h);
@@ -146,7 +151,7 @@ function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, param
     const out = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
     K.scorePixels(stripOf(before, top, bottom), stripOf(after, top, bottom), fit, params, out, { first: row - top, count }, scratch, learned);
     // The trainer's view of the features: hashed per strip, outside the kernels' clocks.
-    if (learned) for (const f of learned.features) hash.update(new Uint8Array(f.buffer, 0, w * count * 4));
+    if (learned) for (const f of learned.features) hash.update(new Uint8Array(f.buffer, f.byteOffset, w * count * 4));
   }
   const totalMs = cpuMs() - t0;
   hash.update(new Uint8Array(score.buffer)).update(type);

@@ -4,10 +4,14 @@
  * The tile is real imagery: an OSCD city's six bands, both dates, mirrored out to --size² and
  * written once as two 6-band deflate GeoTIFFs (cached under --cache). Runs the default score workers
  * first (the product's configuration: every core), then the calling thread alone (the single-threaded
- * reference). Prints wall seconds, Mpx/s, the process's peak RSS so far, per-stage seconds and whether
+ * reference), each in a child process of its own (`--run-one N`), so each row's peak RSS is that run's.
+ * Prints wall seconds, Mpx/s, the run's peak RSS, per-stage seconds and whether
  * every run's polygons and score raster are identical to the first's; and, where the peer scene of
  * that size exists ($BENCH_DATA, ../shared/bench/make_data.sh), peer A's 4-band full-pair time in the
- * same run, beside (the issue-16 target: learned 6-band ≤ 1× peer A 4-band).
+ * same run, beside (the issue-16 target: learned 6-band ≤ 1× peer A 4-band). After the calling-thread
+ * run (workers 0), its score stage by part: the per-pixel pass, the features, the gate and the trees,
+ * each in Mpx/s of output pixels (wall time on that thread: recordKernelTimes), the trees also per
+ * pixel put to them.
  *
  *   npm run bench:learned -- [--size 4096] [--workers default,0] [--city beirut] [--data ../shared/data] [--peer on|off]
  */
@@ -26,6 +30,7 @@ import { detectPair, modelFor } from '../pipeline/detect/detect-tile.js';
 import { tilePair } from '../pipeline/detect/epoch-pair.js';
 import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 import { defaultScoreWorkers } from '../pipeline/detect/score-pool.js';
+import { recordKernelTimes, type KernelTimes } from '../pipeline/detect/score.js';
 import { flag, parseTimeV } from './bench-lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,6 +68,58 @@ async function writeMirrored(path: string, src: Raster, size: number, date: stri
   });
 }
 
+/** The score stage of the calling-thread run by part, Mpx/s of output pixels (wall ms on that thread). */
+function printParts(ms: KernelTimes, mpx: number): void {
+  const part = (label: string, keys: (keyof KernelTimes)[]) => {
+    const t = keys.reduce((a, k) => a + (ms[k] ?? 0), 0);
+    return `${label} ${(t / 1000).toFixed(1)} s = ${(mpx / (t / 1000)).toFixed(1)} Mpx/s`;
+  };
+  const asked = (ms.askedPx ?? 0) / 1e6;
+  const trees = (ms.trees ?? 0) / 1000;
+  console.log(`score by part (workers 0, wall on the scoring thread): ${[
+    part('per-pixel pass', ['pixels', 'smooth', 'types']),
+    part('features', ['features']),
+    part('gate', ['gate', 'rescue']),
+    part('trees', ['trees']),
+  ].join('; ')} (${(asked / trees).toFixed(1)} Mpx/s per pixel asked, ${((100 * asked) / mpx).toFixed(1)} % asked); all ${part('', ['pixels', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue']).trim()}`);
+}
+
+/** One run's line of the table, as a child process reports it (its last stdout line, JSON). */
+interface RunRow {
+  row: string;
+  stages: string;
+  sig: string;
+  wall: number;
+  parts: KernelTimes | null;
+}
+
+/** The child's side: one detectPair of the cached pair with `workers` score workers, reported as RunRow. */
+async function runOne(workers: number, size: number, files: string[]): Promise<RunRow> {
+  const [before, after] = await Promise.all(files.map((f) => catalogueTiles([f], { bands: BANDS })));
+  // The calling thread's run: its scorePixels calls report their kernels here.
+  const ms: KernelTimes = {};
+  recordKernelTimes(workers === 0 ? ms : null);
+  const reader = await openTile(after.tiles[0]);
+  const mosaic = await openMosaic(before.tiles);
+  const t0 = performance.now();
+  try {
+    const params = { ...DEFAULT_DETECTOR_PARAMS };
+    // detectTile's driver, which also hands back the score raster compared across runs.
+    const { detection: r, rasters } = await detectPair(tilePair(reader, mosaic), { params, bands: BANDS, model: modelFor(params, BANDS), scoreWorkers: workers });
+    const wall = (performance.now() - t0) / 1000;
+    const sig = createHash('sha256').update(new Uint8Array(rasters.score.buffer)).update(JSON.stringify(r.detections.map((d) => d.geometry))).digest('hex');
+    const st = r.timings;
+    const stages = Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
+    // This process's peak: the run's own (it is the only one here).
+    const peak = (process.resourceUsage().maxRSS * 1024) / 1024 ** 3;
+    const row = [String(workers).padStart(7), wall.toFixed(1).padStart(8), ((size * size) / 1e6 / wall).toFixed(2).padStart(7), peak.toFixed(2).padStart(9), (st.read ?? 0).toFixed(1).padStart(5), (st.score ?? 0).toFixed(1).padStart(6), (st.clouds ?? 0).toFixed(1).padStart(7), String(r.detections.length).padStart(9)].join(' ');
+    return { row, stages, sig, wall, parts: workers === 0 ? ms : null };
+  } finally {
+    recordKernelTimes(null);
+    await Promise.allSettled([reader.close(), mosaic.close()]);
+  }
+}
+
 async function main(): Promise<void> {
   const size = Number(flag('size', '4096'));
   const city = flag('city', 'beirut');
@@ -71,38 +128,35 @@ async function main(): Promise<void> {
   const counts = flag('workers', 'default,0').split(',').map((v) => (v === 'default' ? defaultScoreWorkers() : Number(v)));
   const dir = join(cache, `${city}-${size}`);
   const files = [join(dir, 'before.tif'), join(dir, 'after.tif')];
+  const one = flag('run-one', '');
+  if (one !== '') {
+    console.log(JSON.stringify(await runOne(Number(one), size, files)));
+    return;
+  }
   if (!files.every(existsSync)) {
     mkdirSync(dir, { recursive: true });
     const scene = await readOscdCity(join(data, 'oscd'), city);
     await writeMirrored(files[0], scene.before, size, '2016-06-01');
     await writeMirrored(files[1], scene.after, size, '2017-06-01');
   }
-  const [before, after] = await Promise.all(files.map((f) => catalogueTiles([f], { bands: BANDS })));
   console.log(`${city} mirrored to ${size}² (${((size * size) / 1e6).toFixed(1)} Mpx, 6 bands), ${availableParallelism()} cores, default score workers ${defaultScoreWorkers()}, load ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   console.log('workers   wall s   Mpx/s  peak GiB  read  score  clouds  polygons  identical  stages');
   let firstWall: number | null = null;
   let reference: string | null = null;
+  let parts: KernelTimes | null = null;
   for (const workers of counts) {
-    const reader = await openTile(after.tiles[0]);
-    const mosaic = await openMosaic(before.tiles);
-    const t0 = performance.now();
-    try {
-      const params = { ...DEFAULT_DETECTOR_PARAMS };
-      // detectTile's driver, which also hands back the score raster compared across runs.
-      const { detection: r, rasters } = await detectPair(tilePair(reader, mosaic), { params, bands: BANDS, model: modelFor(params, BANDS), scoreWorkers: workers });
-      const wall = (performance.now() - t0) / 1000;
-      const sig = createHash('sha256').update(new Uint8Array(rasters.score.buffer)).update(JSON.stringify(r.detections.map((d) => d.geometry))).digest('hex');
-      reference ??= sig;
-      firstWall ??= wall;
-      const st = r.timings;
-      const stages = Object.entries(st).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
-      // Peak of the process so far: the first run's own peak; later ones can only show a higher one.
-      const peak = (process.resourceUsage().maxRSS * 1024) / 1024 ** 3;
-      console.log([String(workers).padStart(7), wall.toFixed(1).padStart(8), ((size * size) / 1e6 / wall).toFixed(2).padStart(7), peak.toFixed(2).padStart(9), (st.read ?? 0).toFixed(1).padStart(5), (st.score ?? 0).toFixed(1).padStart(6), (st.clouds ?? 0).toFixed(1).padStart(7), String(r.detections.length).padStart(9), String(sig === reference).padStart(10), ` ${stages}`].join(' '));
-    } finally {
-      await Promise.allSettled([reader.close(), mosaic.close()]);
-    }
+    // Each run in a process of its own, so its peak RSS is its own (a high-water mark never falls,
+    // and a second run in the same process would count the first one's garbage too).
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--run-one', String(workers), '--size', String(size), '--city', city, '--cache', cache], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024 });
+    const last = child.stdout.trim().split('\n').pop() ?? '';
+    if (child.status !== 0 || !last.startsWith('{')) throw new Error(`bench-learned: the run with ${workers} workers failed (exit ${child.status}): ${child.stdout.slice(-2000)}`);
+    const r = JSON.parse(last) as RunRow;
+    reference ??= r.sig;
+    firstWall ??= r.wall;
+    console.log(`${r.row} ${String(r.sig === reference).padStart(10)}  ${r.stages}`);
+    if (workers === 0) parts = r.parts;
   }
+  if (parts) printParts(parts, (size * size) / 1e6);
   if (flag('peer', 'on') !== 'off') {
     const a = peerA(size);
     if (!a) console.log(`peer A: no 4-band peer scene of ${size}² (make_data.sh builds 1024, 4096, 10980) or no python3/rasterio: not run`);

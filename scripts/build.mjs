@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The build (`npm run build`): tsc into dist/, then a stamp (dist/.build-stamp) whose time is when
+ * The build (`npm run build`): tsc into dist/, the AssemblyScript kernels (build-wasm.mjs), then a stamp (dist/.build-stamp) whose time is when
  * that build started. With --if-stale it compiles only when a source is newer than the stamp, so
  * `npm run demo` right after `npm ci` (whose prepare built dist/) starts at once instead of spending
  * ~10 s of CPU type-checking an unchanged tree; any edit since the last build still rebuilds.
@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWasm } from './build-wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.build-stamp');
@@ -53,6 +54,8 @@ const started = new Date();
 rmSync(stamp, { force: true });
 const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// The WebAssembly kernels beside the JS that loads them (tsc knows nothing of them).
+buildWasm();
 closeSync(openSync(stamp, 'w'));
 // The build's start, not its end: a source saved while tsc ran is newer, so the next run rebuilds.
 utimesSync(stamp, started, started);

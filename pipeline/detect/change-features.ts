@@ -7,8 +7,8 @@
  * new roofs and concrete from bare soil (NDBI). Magnitudes (`lr`) use the four 10 m bands only, so
  * 20 m swir pixels do not smear small buildings. Reflectances in [0, 1]; differences in σ units.
  */
-// A call-time cycle with score.ts (which calls contextFeatures): safe under ESM.
-import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
+import type { KernelHost } from './tree-kernel.js';
+import { wasmInstance } from './wasm-module.js';
 
 /**
  * Planes written per pixel of the halo'd strip (NaN where not observable). `d*` = signed distance
@@ -69,42 +69,186 @@ const RADII_10M = featureRadii(10);
 /** Signed differences are clipped here (σ units): a cloud edge of 200 σ must not dominate a linear model. */
 export const D_CLIP = 30;
 
-export interface FeatureScratch extends BoxMeanScratch {
+/** The box-mean kernel (assembly/box-mean.ts) as this module calls it: byte addresses in its memory. */
+interface BoxKernel {
+  memory: WebAssembly.Memory;
+  boxMeanRows(src: number, width: number, height: number, r: number, first: number, count: number, hsum: number, hcnt: number, vsum: number, vcnt: number, out: number): void;
+  range3x3Row(up: number, mid: number, down: number, width: number, lo: number, hi: number): void;
+}
+
+/**
+ * The 3×3 before-range of scorePixels' fast path, a row at a time (assembly/box-mean.ts range3x3Row):
+ * per band slot (blue, green, red, nir, swir1, swir2), a ring of three rows of the before band and
+ * the min and max of each pixel's nine values on the current row.
+ */
+export interface RangeRows {
+  /** ring[3·slot + row % 3]: row `row` of that band. */
+  ring: Float32Array[];
+  lo: Float32Array[];
+  hi: Float32Array[];
+  /** Last row copied into the ring in this strip (−1: none). */
+  last: number;
+  kernel: BoxKernel;
+}
+
+/**
+ * The learned features' working memory. Its planes live in the memory of a WebAssembly instance of
+ * their own (made with the scratch, never grown, so the views stay valid), where the box means run
+ * (assembly/box-mean.ts: bit for bit ../box-mean.ts boxMeanRows, the vertical pass two columns per
+ * step); scorePixels writes the base planes through the views as it would any Float32Array.
+ */
+export interface FeatureScratch {
   /** Pixels of the halo'd strip the base planes can hold. */
   capacity: number;
+  width: number;
   base: Float32Array[];
   /** Output-sized temporaries for the texture features. */
   t0: Float32Array;
   t1: Float32Array;
+  /** scorePixels' unsmoothed score and plain difference on the learned path (smoothed here by featureBoxMean). */
+  raw: Float32Array;
+  plain: Float32Array;
   /** Indices of the output pixels the model is asked about (those the gate lets through). */
   asked: Int32Array;
+  /** The features that are planes of their own (createFeaturePlanes hands these out), FEATURE_COUNT − COPIED of them. */
+  own: Float32Array[];
+  /** Where a box mean into a plane outside this memory is written first. */
+  tmp: Float32Array;
+  /** Rows of horizontal sums the ring holds: box radii up to (ringRows − 2) / 2 on strips taller than that. */
+  ringRows: number;
+  kernel: BoxKernel;
+  /** Byte addresses of the ring's sums and counts and of the vertical sums and counts. */
+  hsum: number;
+  hcnt: number;
+  vsum: number;
+  vcnt: number;
+  range: RangeRows;
+  /** The region of this memory the trees work in (predictPlanes' host: features gathered here, from `asked`). */
+  trees: KernelHost;
 }
 
-export function createFeatureScratch(width: number, rows: number): FeatureScratch {
+/** Bytes for the trees' table, gather pairs and block (tree-kernel.ts): ~40 KB for the shipped models' 120 trees over 28 planes; room for 1,000 trees. */
+const TREES_BYTES = 160 * 1024;
+
+/** Band slots of the range rows: blue, green, red, nir, swir1, swir2. */
+const RANGE_BANDS = 6;
+
+/**
+ * Fills `rr.lo[slot]`/`rr.hi[slot]` with the 3×3 min and max of `bands[slot]` (before bands, width
+ * wide, one halo'd strip; null: absent, skipped) around row `row` (0 < row < height − 1), copying
+ * the rows it needs into the ring (each row once per strip: rows come in order; `rr.last` = −1 at
+ * a strip's start).
+ */
+export function rangeRow(rr: RangeRows, bands: (Float32Array | null)[], width: number, row: number): void {
+  for (let q = Math.max(row - 1, rr.last + 1); q <= row + 1; q++) {
+    for (let b = 0; b < RANGE_BANDS; b++) {
+      const a = bands[b];
+      if (a) rr.ring[3 * b + (q % 3)].set(a.subarray(q * width, (q + 1) * width));
+    }
+    rr.last = q;
+  }
+  for (let b = 0; b < RANGE_BANDS; b++) {
+    if (!bands[b]) continue;
+    const up = rr.ring[3 * b + ((row - 1) % 3)], mid = rr.ring[3 * b + (row % 3)], down = rr.ring[3 * b + ((row + 1) % 3)];
+    rr.kernel.range3x3Row(up.byteOffset, mid.byteOffset, down.byteOffset, width, rr.lo[b].byteOffset, rr.hi[b].byteOffset);
+  }
+}
+
+/** Bytes below which nothing is placed (the module's own, if its compiler ever puts data there). */
+const WASM_RESERVED = 65536;
+
+/** The features that are a base plane as is (the first 15), in feature order. */
+const COPIED = ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'ndbi0', 'ndbi1', 'br0', 'br1'] as const;
+
+/**
+ * Scratch for halo'd strips of up to `rows` rows, `width` wide, on a grid of `pixelSizeM` metres
+ * (the feature windows' radii, featureRadii, size the box means' ring).
+ */
+export function createFeatureScratch(width: number, rows: number, pixelSizeM = 10): FeatureScratch {
   const n = width * rows;
-  return {
-    ...createBoxMeanScratch(width, n),
-    capacity: n,
-    base: BASE_PLANES.map(() => new Float32Array(n)),
-    t0: new Float32Array(n),
-    t1: new Float32Array(n),
-    asked: new Int32Array(n),
-  };
+  const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 2);
+  const nOwn = FEATURE_COUNT - COPIED.length;
+  // Layout: base planes, t0, t1, tmp, raw, plain, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
+  // Then the range rows: 6 bands × (3 ring rows + lo + hi), f32, width each.
+  const f32Planes = BASE_PLANES.length + 5 + nOwn;
+  const f32At = WASM_RESERVED;
+  const f64At = f32At + Math.ceil((f32Planes * n * 4) / 16) * 16;
+  const rangeAt = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
+  // Then `asked` (i32, n) and the trees' region.
+  const askedAt = rangeAt + RANGE_BANDS * 5 * width * 4;
+  const treesAt = askedAt + Math.ceil((n * 4) / 64) * 64;
+  const end = treesAt + TREES_BYTES;
+  const { exports, memory: mem } = wasmInstance<Omit<BoxKernel, 'memory'>>('box-mean', end);
+  const ex: BoxKernel = { memory: mem, boxMeanRows: exports.boxMeanRows, range3x3Row: exports.range3x3Row };
+  let k = 0;
+  const plane = () => new Float32Array(mem.buffer, f32At + 4 * n * k++, n);
+  const base = BASE_PLANES.map(plane);
+  const t0 = plane(), t1 = plane(), tmp = plane(), raw = plane(), plain = plane();
+  const own = Array.from({ length: nOwn }, plane);
+  const hsum = f64At, hcnt = hsum + ringRows * width * 8, vsum = hcnt + ringRows * width * 8, vcnt = vsum + width * 8;
+  let r = 0;
+  const row = () => new Float32Array(mem.buffer, rangeAt + 4 * width * r++, width);
+  const range: RangeRows = { ring: Array.from({ length: 3 * RANGE_BANDS }, row), lo: Array.from({ length: RANGE_BANDS }, row), hi: Array.from({ length: RANGE_BANDS }, row), last: -1, kernel: ex };
+  const asked = new Int32Array(mem.buffer, askedAt, n);
+  return { capacity: n, width, base, t0, t1, raw, plain, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES } };
+}
+
+/**
+ * Feature planes for contextFeatures over strips of up to `outRows` output rows, in this scratch:
+ * the features that are a base plane as is (COPIED) are views of the scratch's base planes, not
+ * copies (on a 10980-wide strip of 182 rows, 120 MB not allocated and not written per strip);
+ * contextFeatures re-points them at each strip's output rows. The others are the scratch's own
+ * planes, where the box means write directly.
+ */
+export function createFeaturePlanes(sc: FeatureScratch, width: number, outRows: number): Float32Array[] {
+  if (width !== sc.width) throw new Error(`createFeaturePlanes: width ${width}, the scratch's is ${sc.width}`);
+  // A strip's output rows never exceed its halo'd rows (strip rows asked of a shorter tile: as many as there are).
+  const n = Math.min(width * outRows, sc.capacity);
+  return FEATURE_NAMES.map((_, k) => (k < COPIED.length ? sc.base[BASE[COPIED[k]]] : sc.own[k - COPIED.length]).subarray(0, n));
+}
+
+/**
+ * Box mean of radius r over rows [first, first + count) of `src` (a plane of the scratch) into `out`:
+ * in place when `out` is in the scratch's memory, else through `tmp`. Bit for bit box-mean.ts boxMeanRows.
+ */
+export function featureBoxMean(sc: FeatureScratch, src: Float32Array, width: number, height: number, r: number, first: number, count: number, out: Float32Array): void {
+  boxMean(sc, src, width, height, r, first, count, out);
+}
+
+function boxMean(sc: FeatureScratch, src: Float32Array, width: number, height: number, r: number, first: number, count: number, out: Float32Array): void {
+  const nOut = width * count;
+  if (r <= 0) {
+    out.set(src.subarray(first * width, first * width + nOut));
+    return;
+  }
+  const buf = sc.kernel.memory.buffer;
+  if (src.buffer !== buf) throw new Error('contextFeatures: a base plane is not in the feature scratch');
+  const inPlace = out.buffer === buf;
+  sc.kernel.boxMeanRows(src.byteOffset, width, height, r, first, count, sc.hsum, sc.hcnt, sc.vsum, sc.vcnt, inPlace ? out.byteOffset : sc.tmp.byteOffset);
+  if (!inPlace) out.set(sc.tmp.subarray(0, nOut));
 }
 
 /**
  * From base planes over rows [first − FEATURE_CONTEXT, first + count + FEATURE_CONTEXT) of a
  * width × height strip, writes the FEATURE_COUNT planes of `out` (each count × width, row 0 =
- * strip row `first`). Invalid pixels come out NaN in the per-pixel features.
+ * strip row `first`). Invalid pixels come out NaN in the per-pixel features. A plane of `out` that
+ * is a view of a base plane (createFeaturePlanes) is re-pointed at the output rows; any other
+ * plane is written.
  */
 export function contextFeatures(sc: FeatureScratch, width: number, height: number, first: number, count: number, out: Float32Array[], radii: FeatureRadii = RADII_10M): void {
   const nOut = width * count;
   const base = sc.base;
   const off = first * width;
-  const copy = (p: BasePlane, f: number) => out[f].set(base[BASE[p]].subarray(off, off + nOut));
-  const box = (p: BasePlane, r: number, f: number) => boxMeanRows(base[BASE[p]], width, height, r, first, count, sc, out[f]);
+  const copy = (p: BasePlane, f: number) => {
+    const rows = base[BASE[p]].subarray(off, off + nOut);
+    if (out[f].buffer === rows.buffer) out[f] = rows;
+    else out[f].set(rows);
+  };
+  if (width !== sc.width || width * height > sc.capacity) throw new Error(`contextFeatures: a ${width}×${height} strip does not fit the feature scratch (${sc.width} wide, ${sc.capacity} px)`);
+  if (Math.min(2 * radii.context + 2, height) > sc.ringRows) throw new Error(`contextFeatures: feature radius ${radii.context} px needs a scratch made for that pixel size (createFeatureScratch's pixelSizeM)`);
+  const box = (p: BasePlane, r: number, f: number) => boxMean(sc, base[BASE[p]], width, height, r, first, count, out[f]);
   let f = 0;
-  for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'lr', 'ndvi0', 'ndvi1', 'ndwi0', 'ndwi1', 'ndbi0', 'ndbi1', 'br0', 'br1'] as const) copy(p, f++);
+  for (const p of COPIED) copy(p, f++);
   box('lr', radii.texture, f++);
   box('lr', radii.mid, f++);
   box('lr', radii.far, f++);
@@ -114,10 +258,10 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
   // Texture: 3×3 std of brightness per epoch and its log ratio (new roofs and roads add edges).
   const fStd0 = f++, fStd1 = f++, fRatio = f++;
   const m0 = out[fStd0], m1 = out[fStd1];
-  boxMeanRows(base[BASE.br0], width, height, radii.texture, first, count, sc, m0);
-  boxMeanRows(base[BASE.br1], width, height, radii.texture, first, count, sc, m1);
-  boxMeanRows(base[BASE.br0sq], width, height, radii.texture, first, count, sc, sc.t0);
-  boxMeanRows(base[BASE.br1sq], width, height, radii.texture, first, count, sc, sc.t1);
+  boxMean(sc, base[BASE.br0], width, height, radii.texture, first, count, m0);
+  boxMean(sc, base[BASE.br1], width, height, radii.texture, first, count, m1);
+  boxMean(sc, base[BASE.br0sq], width, height, radii.texture, first, count, sc.t0);
+  boxMean(sc, base[BASE.br1sq], width, height, radii.texture, first, count, sc.t1);
   const ratio = out[fRatio];
   for (let i = 0; i < nOut; i++) {
     const s0 = Math.sqrt(Math.max(0, sc.t0[i] - m0[i] * m0[i]));

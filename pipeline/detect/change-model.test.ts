@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../fixtures/scene-math.js';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_NAMES_4BAND, SWIR_FEATURES } from './change-features.js';
-import { TREE_LEAVES, TREE_NODES, checkModel, foldModel, modelHash, modelNeedsSwir, predictPlanes, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
+import { TREE_LEAVES, TREE_NODES, checkModel, foldModel, modelHash, modelNeedsSwir, predictPlanes, predictPlanesScalar, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 
 /** One depth-3 tree that splits only on feature 0 at 1.0 (every node), leaves −2 … +2. */
 function oneTree(): ChangeModel {
@@ -49,6 +50,32 @@ describe('change model', () => {
     predictPlanes(folded, planes, at, n, out);
     for (let k = 0; k < n; k++) expect(out[k]).toBeCloseTo(1 / (1 + Math.exp(at[k] % 3 === 0 ? -2 : 2)), 5);
     expect(() => predictPlanes(folded, planes.slice(0, last), at, n, out)).toThrow(/splits on feature/);
+  });
+
+  // The WebAssembly kernel must give the scalar walk's float32 bits, not just close values: every
+  // pixel on a split's exact threshold, NaN, ±∞, ±0 and plain values, for both shipped models, over
+  // a pixel count that is not a multiple of the block or of the SIMD width.
+  it('WebAssembly trees give the scalar walk\'s bits for both shipped models, ties, NaN and infinities', () => {
+    for (const m of [shippedChangeModel(), shippedChangeModel4Band()]) {
+      const folded = foldModel(m);
+      const n = 1001;
+      const rand = mulberry32(5);
+      const th = folded.trees!.threshold;
+      const planes = Array.from({ length: FEATURE_COUNT }, () => new Float32Array(n));
+      for (const p of planes) {
+        for (let i = 0; i < n; i++) {
+          const u = rand();
+          p[i] = u < 0.3 ? th[Math.floor(rand() * th.length)] : u < 0.35 ? NaN : u < 0.37 ? (rand() < 0.5 ? Infinity : -Infinity) : u < 0.39 ? (rand() < 0.5 ? 0 : -0) : (rand() - 0.5) * 4;
+        }
+      }
+      const at = Int32Array.from({ length: n - 3 }, (_, k) => k + (k % 2));
+      const simd = new Float32Array(n), scalar = new Float32Array(n);
+      predictPlanes(folded, planes, at, at.length, simd);
+      predictPlanesScalar(folded, planes, at, at.length, scalar);
+      expect(new Uint8Array(simd.buffer)).toEqual(new Uint8Array(scalar.buffer));
+      // And the probabilities are not all one value (the test would pass on a constant).
+      expect(new Set(simd).size).toBeGreaterThan(50);
+    }
   });
 
   it('folds logistic standardisation so predictions equal the unfolded formula', () => {

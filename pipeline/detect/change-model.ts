@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FEATURE_COUNT, FEATURE_NAMES, SWIR_FEATURES } from './change-features.js';
+import { treeKernel, type KernelHost } from './tree-kernel.js';
 
 export interface ChangeModel {
   /** 'boosted': trees below, logit = bias + Σ leaf; 'logistic': logit = bias + Σ weights·(x − mean)/scale. */
@@ -142,40 +143,23 @@ export function foldModel(m: ChangeModel): FoldedModel {
 /** Pixels whose features are gathered together before the trees run over them (fits in L1/L2). */
 const BLOCK = 256;
 
-/** Caller-owned working memory of predictPlanes (allocated on first use when not given). */
-export interface PredictScratch {
-  /** (planes) × BLOCK feature values of one block, feature-major. */
-  block: Float32Array;
-  /** Logit of each pixel of the block, accumulated in float32 as `out` was. */
-  acc: Float32Array;
-}
-
-/** Scratch for models over up to `planes` feature planes (default FEATURE_COUNT). */
-export function createPredictScratch(planes: number = FEATURE_COUNT): PredictScratch {
-  return { block: new Float32Array(planes * BLOCK), acc: new Float32Array(BLOCK) };
-}
-
-let sharedScratch: PredictScratch | null = null;
-
 /**
  * Writes the change probability of pixels at[0..n) into out[0..n) (NaN features go right, as in
  * training). Taking the pixels by index lets the caller skip the ones its gate already ruled out.
+ * `host`: the memory region of the feature scratch whose planes these are (the features and `at`
+ * are gathered there, in WebAssembly, instead of in JS; the same values either way).
  *
  * Trees: the asked pixels go in blocks of BLOCK; each block's features are gathered once into a
  * small feature-major array, then every tree runs over the block: the 120 trees × 3 levels read
- * ~30 KB that stays in cache instead of gathering from ~30 strip-sized planes per tree (on the
- * gated OSCD pixels, 481 → 277 CPU ms for 0.3 Mpx). The logit is still accumulated tree after tree in float32, as before, so the
- * probabilities are bit for bit the same.
+ * ~30 KB that stays in cache instead of gathering from ~30 strip-sized planes per tree. The trees
+ * run in WebAssembly SIMD (tree-kernel.ts: all seven comparisons and the leaf picked by masks,
+ * four pixels at a time), bit for bit the scalar walk's result (predictTreesScalar, the reference
+ * the tests hold it to): the logit is accumulated tree after tree in float32 as before.
  */
-export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, scratch?: PredictScratch): void {
+export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, host?: KernelHost): void {
   const { w, b, trees } = folded;
-  if (trees) {
-    // Sized by the planes given, not this build's FEATURE_COUNT, so a model over another feature set runs too.
-    if (!scratch && (!sharedScratch || sharedScratch.block.length < planes.length * BLOCK)) sharedScratch = createPredictScratch(planes.length);
-    const sc = scratch ?? sharedScratch!;
-    if (sc.block.length < planes.length * BLOCK) throw new Error(`predictPlanes: scratch holds ${sc.block.length / BLOCK} planes, ${planes.length} given`);
-    predictTrees(trees, b, planes, at, n, out, sc.block, sc.acc);
-  } else {
+  if (trees) predictTrees(trees, b, planes, at, n, out, host);
+  else {
     out.fill(b, 0, n);
     for (let f = 0; f < FEATURE_COUNT; f++) {
       const p = planes[f];
@@ -183,36 +167,70 @@ export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: I
       for (let k = 0; k < n; k++) out[k] += wf * p[at[k]];
     }
   }
+  sigmoid(out, n);
+}
+
+function sigmoid(out: Float32Array, n: number): void {
   for (let k = 0; k < n; k++) out[k] = 1 / (1 + Math.exp(-out[k]));
 }
 
-function predictTrees(
-  trees: NonNullable<FoldedModel['trees']>, bias: number, planes: Float32Array[], at: Int32Array, n: number,
-  out: Float32Array, block: Float32Array, acc: Float32Array,
-): void {
-  const { feature, threshold, leaf, count } = trees;
-  // Offsets of each node's feature row in the block.
-  const rowOf = new Int32Array(feature.length);
-  for (let k = 0; k < feature.length; k++) rowOf[k] = feature[k] * BLOCK;
-  const nf = planes.length;
+/** The features the trees read (only those are gathered). */
+function usedFeatures(feature: Int32Array, nf: number): Int32Array {
   const used = new Uint8Array(nf);
   for (let k = 0; k < feature.length; k++) {
     if (!(feature[k] >= 0 && feature[k] < nf)) throw new Error(`predictPlanes: a tree splits on feature ${feature[k]}, ${nf} planes given`);
     used[feature[k]] = 1;
   }
+  const list: number[] = [];
+  for (let f = 0; f < nf; f++) if (used[f]) list.push(f);
+  return Int32Array.from(list);
+}
+
+function predictTrees(trees: NonNullable<FoldedModel['trees']>, bias: number, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, host?: KernelHost): void {
+  const kernel = treeKernel(trees, bias, planes.length, BLOCK, host);
+  const block = kernel.features;
+  const used = usedFeatures(trees.feature, planes.length);
+  // Planes and pixel list in the host's memory (the tile driver's feature scratch): gathered there.
+  const inWasm = kernel.prepareGather(planes, used, at);
   for (let k0 = 0; k0 < n; k0 += BLOCK) {
     const m = Math.min(BLOCK, n - k0);
-    for (let f = 0; f < nf; f++) {
-      if (!used[f]) continue;
+    if (inWasm) kernel.gather(k0, m);
+    else for (let u = 0; u < used.length; u++) {
+      const f = used[u];
       const p = planes[f];
       const o = f * BLOCK;
       for (let j = 0; j < m; j++) block[o + j] = p[at[k0 + j]];
     }
-    acc.fill(bias, 0, m);
+    kernel.run(m);
+    out.set(kernel.logits.subarray(0, m), k0);
+  }
+}
+
+/**
+ * predictPlanes with the trees walked in scalar JS: the reference the WebAssembly kernel is held
+ * to (change-model.test.ts, scripts/bench-kernels.ts). Same blocks, same float32 accumulation.
+ */
+export function predictPlanesScalar(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array): void {
+  const { b, trees } = folded;
+  if (!trees) {
+    predictPlanes(folded, planes, at, n, out);
+    return;
+  }
+  const { feature, threshold, leaf, count } = trees;
+  const block = new Float32Array(planes.length * BLOCK), acc = new Float32Array(BLOCK);
+  const rowOf = new Int32Array(feature.length);
+  for (let k = 0; k < feature.length; k++) rowOf[k] = feature[k] * BLOCK;
+  const used = usedFeatures(feature, planes.length);
+  for (let k0 = 0; k0 < n; k0 += BLOCK) {
+    const m = Math.min(BLOCK, n - k0);
+    for (let u = 0; u < used.length; u++) {
+      const p = planes[used[u]];
+      const o = used[u] * BLOCK;
+      for (let j = 0; j < m; j++) block[o + j] = p[at[k0 + j]];
+    }
+    acc.fill(b, 0, m);
     for (let t = 0; t < count; t++) {
-      // Depth 3, unrolled with every row offset, threshold and leaf in a local: node 0 → 1|2 →
-      // 3..6 → leaves. (Branch-free variants that test all seven nodes or walk a node index
-      // measured 15–45 % slower on the gated OSCD pixels.)
+      // Depth 3, unrolled with every row offset, threshold and leaf in a local: node 0 → 1|2 → 3..6 → leaves.
       const nb = t * TREE_NODES, lb = t * TREE_LEAVES;
       const o0 = rowOf[nb], o1 = rowOf[nb + 1], o2 = rowOf[nb + 2], o3 = rowOf[nb + 3], o4 = rowOf[nb + 4], o5 = rowOf[nb + 5], o6 = rowOf[nb + 6];
       const t0 = threshold[nb], t1 = threshold[nb + 1], t2 = threshold[nb + 2], t3 = threshold[nb + 3], t4 = threshold[nb + 4], t5 = threshold[nb + 5], t6 = threshold[nb + 6];
@@ -225,4 +243,5 @@ function predictTrees(
     }
     out.set(acc.subarray(0, m), k0);
   }
+  sigmoid(out, n);
 }

@@ -6,7 +6,7 @@ import { mulberry32 } from '../../fixtures/scene-math.js';
 import { DEFAULT_DETECTOR_PARAMS as P } from './detector-params.js';
 import { fitNormalisation } from './normalise.js';
 import { createScoreScratch, scorePixels } from './score.js';
-import { FEATURE_CONTEXT, FEATURE_COUNT, createFeatureScratch } from './change-features.js';
+import { FEATURE_CONTEXT, FEATURE_COUNT, createFeaturePlanes, createFeatureScratch } from './change-features.js';
 import { foldModel, shippedChangeModel } from './change-model.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 
@@ -45,17 +45,21 @@ function withSwir(r: Raster): Raster {
   return { ...r, bands: { ...r.bands, swir1: a, swir2: b } };
 }
 
-/** Scores in 48-row strips (as the tile driver cuts them), masks cloud fringes, and hashes every output. */
-function digest(before: Raster, after: Raster, learnedOn: boolean): string {
+/**
+ * Scores in 48-row strips (as the tile driver cuts them), masks cloud fringes, and hashes every
+ * output. `views`: the feature planes as the tile driver makes them (createFeaturePlanes: the
+ * per-pixel features are views of the base planes), else one plane of its own per feature.
+ */
+function digest(before: Raster, after: Raster, learnedOn: boolean, views = false): string {
   const fit = fitNormalisation([{ before, after }], P.score);
   const h = createHash('sha256');
   const ctx = (learnedOn ? Math.max(P.score.smoothRadius, FEATURE_CONTEXT) : P.score.smoothRadius) + 1;
   const stripRows = 48;
   const score = new Float32Array(SIZE * SIZE), type = new Uint8Array(SIZE * SIZE);
   const m = shippedChangeModel();
-  const learned = learnedOn
-    ? { folded: foldModel(m), threshold: m.threshold, scratch: createFeatureScratch(SIZE, stripRows + 2 * ctx), features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(SIZE * stripRows)) }
-    : undefined;
+  const fs = createFeatureScratch(SIZE, stripRows + 2 * ctx);
+  const features = views ? createFeaturePlanes(fs, SIZE, stripRows) : Array.from({ length: FEATURE_COUNT }, () => new Float32Array(SIZE * stripRows));
+  const learned = learnedOn ? { folded: foldModel(m), threshold: m.threshold, scratch: fs, features } : undefined;
   const sc = createScoreScratch(SIZE, stripRows + 2 * ctx);
   for (let row = 0; row < SIZE; row += stripRows) {
     const count = Math.min(stripRows, SIZE - row), top = Math.max(0, row - ctx), bottom = Math.min(SIZE, row + count + ctx);
@@ -65,7 +69,7 @@ function digest(before: Raster, after: Raster, learnedOn: boolean): string {
     });
     const out = { score: score.subarray(row * SIZE, (row + count) * SIZE), type: type.subarray(row * SIZE, (row + count) * SIZE) };
     scorePixels(cut(before), cut(after), fit, P, out, { first: row - top, count }, sc, learned);
-    if (learned) for (const f of learned.features) h.update(new Uint8Array(f.buffer, 0, SIZE * count * 4));
+    if (learned) for (const f of learned.features) h.update(new Uint8Array(f.buffer, f.byteOffset, SIZE * count * 4));
   }
   h.update(new Uint8Array(score.buffer)).update(type);
   maskCloudFringes(type, score, SIZE, SIZE, new Int32Array(SIZE * SIZE), { fringes: true, minCorePx: 20, haloPx: 2, bufferPx: 1 });
@@ -80,5 +84,8 @@ describe('score kernels stay bit-identical', () => {
   });
   it('learned 6-band: probabilities, types and all feature planes as before the speed work', () => {
     expect(digest(withSwir(before), withSwir(after), true)).toBe(GOLDEN.learned);
+  });
+  it('learned 6-band with the feature planes the tile driver makes (views of the base planes): the same digest', () => {
+    expect(digest(withSwir(before), withSwir(after), true, true)).toBe(GOLDEN.learned);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { windowGrid, type BandName, type Raster, type Window } from '../../geo/raster.js';
 import { TubanError } from '../../schemas/errors.js';
-import { FEATURE_COUNT, createFeatureScratch, featureRadii } from './change-features.js';
+import { createFeaturePlanes, createFeatureScratch, featureRadii } from './change-features.js';
 import { foldModel, type ChangeModel } from './change-model.js';
 import type { DetectorParams } from './detector-params.js';
 import { asEpochs, type EpochPair } from './epoch-pair.js';
@@ -112,11 +112,12 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   const scratch = pool ? null : createScoreScratch(w, haloRows);
   let learned: LearnedScoring | undefined;
   if (model && !pool) {
+    const featureScratch = createFeatureScratch(w, haloRows, params.score.pixelSizeM);
     learned = {
       folded: foldModel(model),
       threshold: model.threshold,
-      scratch: createFeatureScratch(w, haloRows),
-      features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows)),
+      scratch: featureScratch,
+      features: createFeaturePlanes(featureScratch, w, stripRows),
     };
   }
   const progress = opts.progress ?? (() => {});

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Raster } from '../../geo/raster.js';
-import { FEATURE_COUNT, createFeatureScratch } from './change-features.js';
+import { createFeaturePlanes, createFeatureScratch } from './change-features.js';
 import { foldModel, type ChangeModel } from './change-model.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
@@ -46,12 +46,13 @@ export interface ScoreReply {
 
 const init = workerData as ScoreWorkerInit;
 const scratch = createScoreScratch(init.width, init.haloRows);
-const learned: LearnedScoring | undefined = init.model
+const featureScratch = init.model ? createFeatureScratch(init.width, init.haloRows, init.params.score.pixelSizeM) : null;
+const learned: LearnedScoring | undefined = init.model && featureScratch
   ? {
       folded: foldModel(init.model),
       threshold: init.model.threshold,
-      scratch: createFeatureScratch(init.width, init.haloRows),
-      features: Array.from({ length: FEATURE_COUNT }, () => new Float32Array(init.width * init.outRows)),
+      scratch: featureScratch,
+      features: createFeaturePlanes(featureScratch, init.width, init.outRows),
     }
   : undefined;
 

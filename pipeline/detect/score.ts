@@ -14,7 +14,7 @@ import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
-import { BASE, BASE_PLANES, D_CLIP, contextFeatures, featureRadii, type FeatureScratch } from './change-features.js';
+import { BASE, BASE_PLANES, D_CLIP, contextFeatures, featureBoxMean, featureRadii, rangeRow, type FeatureScratch, type RangeRows } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 
@@ -146,6 +146,18 @@ export type KernelTimes = Partial<Record<ScoreKernel | 'askedPx', number>>;
 
 const wallMs = (): number => performance.now();
 
+/** Where scorePixels adds kernel times when the scratch names no sink of its own (recordKernelTimes). */
+let threadSink: { ms: KernelTimes; clock: () => number } | null = null;
+
+/**
+ * From now on, every scorePixels on this thread whose scratch has no `kernelMs` adds its kernel
+ * times to `ms` (clock: default wall milliseconds); null stops. For benchmarks that drive the whole
+ * tile driver (scripts/bench-learned.ts), whose scratch they never see. One clock read per kernel per strip.
+ */
+export function recordKernelTimes(ms: KernelTimes | null, clock: () => number = wallMs): void {
+  threadSink = ms ? { ms, clock } : null;
+}
+
 /** Adds the time since `t0` to `ms[k]` and returns now (no-op without `ms`). */
 function lap(ms: KernelTimes | undefined, k: ScoreKernel, t0: number, clock: () => number): number {
   if (!ms) return 0;
@@ -208,6 +220,8 @@ interface RowJob {
   plain: Float32Array | null;
   type: Uint8Array;
   planes: Float32Array[] | null;
+  /** The 3×3 before-range made a row at a time in WebAssembly (the learned path's scratch has it), else null: range9 per pixel. */
+  range: RangeRows | null;
 }
 
 /**
@@ -284,6 +298,20 @@ function range9(a: Float32Array, i: number, w: number): void {
   RANGE[1] = hi;
 }
 
+/**
+ * range9 from the nine values' min `lo` and max `hi` made beforehand (rangeRow: f32x4.min/max, exact
+ * on ordered values, NaN when one of the nine is NaN): the same distance, and the same fallback to
+ * the comparison scan wherever range9 takes it on NaN (where range9 falls back on an infinity, the
+ * scan's min and max are the exact ones these are).
+ */
+function rangeAt(lo: number, hi: number, a: Float32Array, i: number, w: number, av: number, k: number): number {
+  if (lo !== lo || hi !== hi) {
+    range9Scan(a, i, w);
+    return rangeDist(av, RANGE[0], RANGE[1], k);
+  }
+  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+}
+
 /** range9 by comparisons, whatever the values (NaN never compares, so it is left out). */
 function range9Scan(a: Float32Array, i: number, w: number): void {
   let lo = a[i], hi = lo;
@@ -353,8 +381,15 @@ function scoreRows(job: RowJob): void {
   const pBr0sq = planes ? planes[BASE.br0sq] : dummy, pBr1sq = planes ? planes[BASE.br1sq] : dummy, pDNdvi = planes ? planes[BASE.dNdvi] : dummy;
   const hasPlain = plain !== null;
   const pPlain = plain ?? dummy;
+  const rr = useRange && rangeR === 1 ? job.range : null;
+  const rangeBands = [b0, g0, red0, n0, hasS1 ? s10 : null, hasS2 ? s20 : null];
+  if (rr) rr.last = -1;
+  const loB = rr ? rr.lo[0] : dummy, loG = rr ? rr.lo[1] : dummy, loR = rr ? rr.lo[2] : dummy, loN = rr ? rr.lo[3] : dummy, loS1 = rr ? rr.lo[4] : dummy, loS2 = rr ? rr.lo[5] : dummy;
+  const hiB = rr ? rr.hi[0] : dummy, hiG = rr ? rr.hi[1] : dummy, hiR = rr ? rr.hi[2] : dummy, hiN = rr ? rr.hi[3] : dummy, hiS1 = rr ? rr.hi[4] : dummy, hiS2 = rr ? rr.hi[5] : dummy;
 
   for (let row = r0; row < r1; row++) {
+    const rowRange = rr !== null && row > 0 && row + 1 < height;
+    if (rowRange) rangeRow(rr, rangeBands, width, row);
     for (let col = 0; col < width; col++) {
       const i = row * width + col;
       // Every double below is a const or merges only with other doubles: a local that starts as
@@ -399,12 +434,21 @@ function scoreRows(job: RowJob): void {
         // for every band: min and max do not depend on the order).
         const w = width;
         if (rangeR === 1 && row > 0 && row + 1 < height && col > 0 && col + 1 < width && v0[i - w - 1] && v0[i - w] && v0[i - w + 1] && v0[i - 1] && v0[i + 1] && v0[i + w - 1] && v0[i + w] && v0[i + w + 1]) {
-          range9(b0, i, w); dB = rangeDist(aB, RANGE[0], RANGE[1], kB);
-          range9(g0, i, w); dG = rangeDist(aG, RANGE[0], RANGE[1], kG);
-          range9(red0, i, w); dR = rangeDist(aR, RANGE[0], RANGE[1], kR);
-          range9(n0, i, w); dN = rangeDist(aN, RANGE[0], RANGE[1], kN);
-          if (hasS1) { range9(s10, i, w); dS1 = rangeDist(aS1, RANGE[0], RANGE[1], kS1); }
-          if (hasS2) { range9(s20, i, w); dS2 = rangeDist(aS2, RANGE[0], RANGE[1], kS2); }
+          if (rowRange) {
+            dB = rangeAt(loB[col], hiB[col], b0, i, w, aB, kB);
+            dG = rangeAt(loG[col], hiG[col], g0, i, w, aG, kG);
+            dR = rangeAt(loR[col], hiR[col], red0, i, w, aR, kR);
+            dN = rangeAt(loN[col], hiN[col], n0, i, w, aN, kN);
+            if (hasS1) dS1 = rangeAt(loS1[col], hiS1[col], s10, i, w, aS1, kS1);
+            if (hasS2) dS2 = rangeAt(loS2[col], hiS2[col], s20, i, w, aS2, kS2);
+          } else {
+            range9(b0, i, w); dB = rangeDist(aB, RANGE[0], RANGE[1], kB);
+            range9(g0, i, w); dG = rangeDist(aG, RANGE[0], RANGE[1], kG);
+            range9(red0, i, w); dR = rangeDist(aR, RANGE[0], RANGE[1], kR);
+            range9(n0, i, w); dN = rangeDist(aN, RANGE[0], RANGE[1], kN);
+            if (hasS1) { range9(s10, i, w); dS1 = rangeDist(aS1, RANGE[0], RANGE[1], kS1); }
+            if (hasS2) { range9(s20, i, w); dS2 = rangeDist(aS2, RANGE[0], RANGE[1], kS2); }
+          }
         } else {
           const rA = row >= rangeR ? row - rangeR : 0, rB = row + rangeR < height ? row + rangeR : height - 1;
           const cA = col >= rangeR ? col - rangeR : 0, cB = col + rangeR < width ? col + rangeR : width - 1;
@@ -541,9 +585,10 @@ export function scorePixels(
   const iS = bands.indexOf('swir1');
   const iS2 = bands.indexOf('swir2');
   const inv = 1 / fit.reflectanceScale;
-  const raw = sc.raw;
+  // The learned path keeps raw and plain in the feature scratch's memory, where its box means run in WebAssembly.
+  const raw = learned ? learned.scratch.raw : sc.raw;
   // Only the learned gate reads the plain difference: the unsupervised score never computes it.
-  const plain = learned && params.learned.gateOn === 'plain' ? sc.plain : null;
+  const plain = learned && params.learned.gateOn === 'plain' ? learned.scratch.plain : null;
   const type = sc.type;
   const bv = before.valid;
   // Rows the box means read (the score's, and the learned features' context).
@@ -556,8 +601,8 @@ export function scorePixels(
   if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
   const useRange = params.score.rangeDifference !== false;
   const rangeR = rangeRadius(params.score.pixelSizeM);
-  const ms = sc.kernelMs;
-  const clock = sc.kernelClock ?? wallMs;
+  const ms = sc.kernelMs ?? threadSink?.ms;
+  const clock = sc.kernelMs ? (sc.kernelClock ?? wallMs) : (threadSink?.clock ?? wallMs);
   let t0 = ms ? clock() : 0;
 
   // Per-band coefficients in the fixed slots blue, green, red, nir, swir1, swir2 (0 where absent).
@@ -571,11 +616,12 @@ export function scorePixels(
     b1: band(after, iB), g1: band(after, iG), red1: band(after, iR), n1: band(after, iN), s11: band(after, iS), s21: band(after, iS2),
     hasS1: iS >= 0, hasS2: iS2 >= 0, rangeR,
     gain: slots(gain), off: slots(off), isig: slots(isig),
-    raw, plain, type, planes: planes ?? null,
+    raw, plain, type, planes: planes ?? null, range: learned?.scratch.range ?? null,
   });
   t0 = lap(ms, 'pixels', t0, clock);
   const score = out.score;
-  boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
+  if (learned) featureBoxMean(learned.scratch, raw, width, height, params.score.smoothRadius, first, count, score);
+  else boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
   t0 = lap(ms, 'smooth', t0, clock);
   const base = first * width;
   // The output rows' types in one copy; the hidden ones' scores become NaN.
@@ -593,7 +639,7 @@ export function scorePixels(
     let gateScore = score;
     if (params.learned.gateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
-      boxMeanRows(plain!, width, height, params.score.smoothRadius, first, count, sc, gateScore);
+      featureBoxMean(learned.scratch, plain!, width, height, params.score.smoothRadius, first, count, gateScore);
     }
     const rescue = params.learned.rescueSigma;
     const gate = params.learned.gateSigma;
@@ -606,7 +652,7 @@ export function scorePixels(
     }
     t0 = lap(ms, 'gate', t0, clock);
     const prob = learned.scratch.t0;
-    predictPlanes(learned.folded, learned.features, asked, nAsked, prob);
+    predictPlanes(learned.folded, learned.features, asked, nAsked, prob, learned.scratch.trees);
     t0 = lap(ms, 'trees', t0, clock);
     if (ms) ms.askedPx = (ms.askedPx ?? 0) + nAsked;
     for (let i = 0, k = 0; i < nOut; i++) {
