@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(3);
   const params: DetectorParams = parseDetectorParams(args.includes('--params') ? JSON.parse(args[args.indexOf('--params') + 1]) : {}, '--params');
   const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as SceneTruth & { clouds?: boolean };
-  const p = plan(truth.size, truth.seed, readFileSync(join(dir, 'truth.json'), 'utf8').includes('"notObservable":[{'));
+  const p = plan(truth.size, truth.seed, truth.notObservable.length > 0);
   const st = truth.grid.transform;
   const cur = await catalogueTiles([join(dir, 'current')]);
   const pri = await catalogueTiles([join(dir, 'prior')]);
