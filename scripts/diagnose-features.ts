@@ -1,12 +1,14 @@
 /**
  * Which learned features make the 4-band (or any) model call change where nothing changed on a
  * generated scene? Streams each current tile of a gen-scene scene through fitEpochs → streamScores
- * with the model's features observed, and for pixels the model calls change (p ≥ its threshold)
- * groups them by the scene's land class (unchanged) or "planted", printing each feature's mean
- * value and its occlusion attribution: the drop in logit when the feature is set to its median over
- * the tile's unchanged pixels. A diagnostic, not a test.
+ * with the model's features observed, and for pixels the product calls change (probability after
+ * the gate ≥ the model's threshold; pixels within 8 px of cloud left out) groups them by the scene's
+ * land class (unchanged) or "planted", printing each feature's mean value and its occlusion
+ * attribution: the drop in logit when the feature is set to its median over the tile's unchanged
+ * pixels. --all adds every feature's mean over the class and over its called pixels; --where CLASS
+ * lists some called pixels of that class. A diagnostic, not a test.
  *
- *   node dist/scripts/diagnose-features.js SCENE_DIR [--model pipeline/detect/change-model-4band.json]
+ *   node dist/scripts/diagnose-features.js SCENE_DIR [--model FILE] [--params '{"learned":{"gateOn":"range"}}'] [--all] [--where greenhouse]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,7 @@ import { streamScores } from '../pipeline/detect/score-stream.js';
 import { StageTimer } from '../pipeline/detect/stage-timer.js';
 import { checkModel, shippedChangeModel4Band, type ChangeModel } from '../pipeline/detect/change-model.js';
 import { FEATURE_NAMES } from '../pipeline/detect/change-features.js';
-import { DEFAULT_DETECTOR_PARAMS, atPixelSize, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { atPixelSize, parseDetectorParams, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { pixelSizeM } from '../pipeline/detect/detect-tile.js';
 import { classAt, cloudyAt, plan } from '../fixtures/scene-model.js';
 import type { SceneTruth } from '../fixtures/synthetic-scene.js';
@@ -41,8 +43,8 @@ async function main(): Promise<void> {
   const dir = process.argv[2];
   const args = process.argv.slice(3);
   const model = args.includes('--model') ? checkModel(JSON.parse(readFileSync(args[args.indexOf('--model') + 1], 'utf8'))) : shippedChangeModel4Band();
-  const thrLogit = Math.log(model.threshold / (1 - model.threshold));
   const F = model.features.length;
+  const base = parseDetectorParams(args.includes('--params') ? JSON.parse(args[args.indexOf('--params') + 1]) : {}, '--params');
   const cols = model.features.map((f) => (FEATURE_NAMES as readonly string[]).indexOf(f));
   const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as SceneTruth;
   const p = plan(truth.size, truth.seed, truth.notObservable.length > 0);
@@ -55,7 +57,7 @@ async function main(): Promise<void> {
     const reader = await openTile(tile);
     const mosaic = await openMosaic(pri.tiles);
     const t = tile.grid.transform;
-    const params: DetectorParams = { ...atPixelSize(DEFAULT_DETECTOR_PARAMS, pixelSizeM(tile.grid)), model: 'learned' };
+    const params: DetectorParams = { ...atPixelSize(base, pixelSizeM(tile.grid)), model: 'learned' };
     const fitted = await fitEpochs(tilePair(reader, mosaic), [...bands], params.score);
     // First pass: collect rows per pixel (tiles are small).
     const rows: { x: Float64Array; key: string; sx: number; sy: number; i: number }[] = [];
@@ -93,7 +95,6 @@ async function main(): Promise<void> {
       g.all++;
       for (let f = 0; f < F; f++) g.sumAll[f] += x[f];
       const z = logit(model, x);
-      void thrLogit;
       // Called: the product's probability (gate applied) at or above the threshold.
       if (!(scored.score[i] >= model.threshold)) continue;
       g.n++;
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     const top = [...Array(F).keys()].sort((a, b) => g.attr[b] - g.attr[a]).slice(0, 8);
     console.log(`${key.padEnd(11)} called ${g.n} of ${g.all} px (${((100 * g.n) / g.all).toFixed(1)} %)`);
     if (args.includes('--all')) console.log(`   all: ${model.features.map((n, f) => `${n} ${(g.sumAll[f] / g.all).toFixed(2)}`).join(' ')}`);
-    if (args.includes("--all")) console.log(`   called: ${model.features.map((n, f) => `${n} ${(g.sum[f] / g.n).toFixed(2)}`).join(" ")}`);
+    if (args.includes('--all')) console.log(`   called: ${model.features.map((n, f) => `${n} ${(g.sum[f] / g.n).toFixed(2)}`).join(' ')}`);
     console.log(`   ${top.map((f) => `${model.features[f]} ${(g.sum[f] / g.n).toFixed(2)} [+${(g.attr[f] / g.n).toFixed(2)}]`).join('  ')}`);
   }
 }
