@@ -381,15 +381,15 @@ function scoreRows(job: RowJob): void {
   const pBr0sq = planes ? planes[BASE.br0sq] : dummy, pBr1sq = planes ? planes[BASE.br1sq] : dummy, pDNdvi = planes ? planes[BASE.dNdvi] : dummy;
   const hasPlain = plain !== null;
   const pPlain = plain ?? dummy;
-  const rr = useRange && rangeR === 1 ? job.range : null;
+  const ranges = useRange && rangeR === 1 ? job.range : null;
   const rangeBands = [b0, g0, red0, n0, hasS1 ? s10 : null, hasS2 ? s20 : null];
-  if (rr) rr.last = -1;
-  const loB = rr ? rr.lo[0] : dummy, loG = rr ? rr.lo[1] : dummy, loR = rr ? rr.lo[2] : dummy, loN = rr ? rr.lo[3] : dummy, loS1 = rr ? rr.lo[4] : dummy, loS2 = rr ? rr.lo[5] : dummy;
-  const hiB = rr ? rr.hi[0] : dummy, hiG = rr ? rr.hi[1] : dummy, hiR = rr ? rr.hi[2] : dummy, hiN = rr ? rr.hi[3] : dummy, hiS1 = rr ? rr.hi[4] : dummy, hiS2 = rr ? rr.hi[5] : dummy;
+  if (ranges) ranges.last = -1;
+  const loB = ranges ? ranges.lo[0] : dummy, loG = ranges ? ranges.lo[1] : dummy, loR = ranges ? ranges.lo[2] : dummy, loN = ranges ? ranges.lo[3] : dummy, loS1 = ranges ? ranges.lo[4] : dummy, loS2 = ranges ? ranges.lo[5] : dummy;
+  const hiB = ranges ? ranges.hi[0] : dummy, hiG = ranges ? ranges.hi[1] : dummy, hiR = ranges ? ranges.hi[2] : dummy, hiN = ranges ? ranges.hi[3] : dummy, hiS1 = ranges ? ranges.hi[4] : dummy, hiS2 = ranges ? ranges.hi[5] : dummy;
 
   for (let row = r0; row < r1; row++) {
-    const rowRange = rr !== null && row > 0 && row + 1 < height;
-    if (rowRange) rangeRow(rr, rangeBands, width, row);
+    const rowRange = ranges !== null && row > 0 && row + 1 < height;
+    if (rowRange) rangeRow(ranges, rangeBands, width, row);
     for (let col = 0; col < width; col++) {
       const i = row * width + col;
       // Every double below is a const or merges only with other doubles: a local that starts as
