@@ -18,12 +18,15 @@ import { foldModel, shippedChangeModel, shippedChangeModel4Band } from './change
 
 const SCALE = 10_000;
 
-/** One random value of a band: mostly land-like reflectances, some special ones. */
-function value(rand: () => number, kind: number): number {
+/**
+ * One random value of a band: mostly land-like reflectances, some special ones (NaN and ±∞ only
+ * with `nonFinite`: the WebAssembly pass scores a pixel with one in its scalar code, the rest two at a time).
+ */
+function value(rand: () => number, kind: number, nonFinite = true): number {
   const u = rand();
-  if (u < 0.004) return NaN;
-  if (u < 0.006) return Infinity;
-  if (u < 0.008) return -Infinity;
+  if (u < 0.004) return nonFinite ? NaN : 1e-40;
+  if (u < 0.006) return nonFinite ? Infinity : 3e38;
+  if (u < 0.008) return nonFinite ? -Infinity : -1e-30;
   if (u < 0.012) return -0;
   if (u < 0.016) return 0;
   if (u < 0.018) return 1e-42; // f32 subnormal
@@ -40,7 +43,7 @@ function value(rand: () => number, kind: number): number {
 }
 
 /** A width × height raster of `bands`: patches of one kind, per-pixel noise, a nodata share. */
-function randomRaster(rand: () => number, width: number, height: number, bands: readonly BandName[], nodata: number): Raster {
+function randomRaster(rand: () => number, width: number, height: number, bands: readonly BandName[], nodata: number, nonFinite = true): Raster {
   const n = width * height;
   const kind = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -52,7 +55,7 @@ function randomRaster(rand: () => number, width: number, height: number, bands: 
   const out: Partial<Record<BandName, Float32Array>> = {};
   for (const b of bands) {
     const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = value(rand, kind[i]);
+    for (let i = 0; i < n; i++) a[i] = value(rand, kind[i], nonFinite);
     out[b] = a;
   }
   const valid = new Uint8Array(n);
@@ -61,7 +64,7 @@ function randomRaster(rand: () => number, width: number, height: number, bands: 
 }
 
 /** `after` = a gain/offset of `before` plus noise, with some pixels changed outright (new kinds). */
-function afterOf(rand: () => number, before: Raster): Raster {
+function afterOf(rand: () => number, before: Raster, nonFinite = true): Raster {
   const bands: Partial<Record<BandName, Float32Array>> = {};
   const n = before.width * before.height;
   const changed = new Uint8Array(n);
@@ -71,7 +74,7 @@ function afterOf(rand: () => number, before: Raster): Raster {
     for (let i = 0; i < n; i++) {
       if (changed[i] === 1) o[i] = a[i] + 300 + 200 * rand(); // brightening (haze)
       else if (changed[i] === 2) o[i] = a[i] * (0.4 + 0.5 * rand()); // darkening (shadow)
-      else if (changed[i] === 3) o[i] = value(rand, Math.floor(rand() * 5));
+      else if (changed[i] === 3) o[i] = value(rand, Math.floor(rand() * 5), nonFinite);
       else o[i] = 1.02 * a[i] + 15 + 40 * (rand() - 0.5);
     }
     bands[b] = o;
@@ -108,6 +111,8 @@ interface Case {
   /** Output rows (the rest are halo). */
   first: number;
   count: number;
+  /** NaN and ±∞ among the values (default true). */
+  nonFinite?: boolean;
 }
 
 function learnedScoring(width: number, height: number, pixelSizeM: number, fourBand: boolean): LearnedScoring {
@@ -119,8 +124,8 @@ function learnedScoring(width: number, height: number, pixelSizeM: number, fourB
 /** Runs one case through both passes and returns the differences found (plane: first difference). */
 function compare(seed: number, c: Case): string[] {
   const rand = mulberry32(seed);
-  const before = randomRaster(rand, c.width, c.height, c.bands, 0.05);
-  const after = afterOf(rand, before);
+  const before = randomRaster(rand, c.width, c.height, c.bands, 0.05, c.nonFinite ?? true);
+  const after = afterOf(rand, before, c.nonFinite ?? true);
   const fit = fitOf(c.bands);
   const px = c.params.score.pixelSizeM;
   const run = (reference: boolean) => {
@@ -166,6 +171,10 @@ describe('the WebAssembly per-pixel pass is bit for bit the JS pass', () => {
     ['learned, 6 bands, range gate', { width: 52, height: 30, bands: SIX, learned: true, params: withScore({}, { gateOn: 'range' }), first: 7, count: 16 }],
     ['learned, 4 bands (the 4-band model)', { width: 39, height: 34, bands: FOUR, learned: true, params: withScore({}), first: 7, count: 20 }],
     ['learned, 6 bands, 5 m grid', { width: 47, height: 44, bands: SIX, learned: true, params: withScore({ pixelSizeM: 5 }), first: 13, count: 18 }],
+    ['unsupervised, 4 bands, finite values only', { width: 71, height: 33, bands: FOUR, learned: false, params: withScore({}), first: 2, count: 29, nonFinite: false }],
+    ['unsupervised, 6 bands, finite values only', { width: 66, height: 27, bands: SIX, learned: false, params: withScore({}), first: 0, count: 27, nonFinite: false }],
+    ['learned, 6 bands, finite values only', { width: 63, height: 36, bands: SIX, learned: true, params: withScore({}), first: 7, count: 22, nonFinite: false }],
+    ['learned, 4 bands, finite values only', { width: 58, height: 35, bands: FOUR, learned: true, params: withScore({}, { gateOn: 'range' }), first: 7, count: 21, nonFinite: false }],
   ];
   for (const [name, c] of cases) {
     it(`${name}: raw, plain, type, base planes, scores and features identical over 8 seeds`, () => {

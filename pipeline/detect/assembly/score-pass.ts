@@ -46,6 +46,8 @@ const I_PLAIN = 11;
 const I_TYPE = 12;
 const I_NBR = 13;
 const I_PLANES = 14; // 18 plane addresses, BASE_PLANES order
+const I_LOHI = 32; // 12 rows of width f32: lo of band slots 0…5, then hi
+const I_OK3 = 33; // width u8: the pixel's 8 neighbours are all valid (fast rows)
 
 // I_FLAGS bits.
 const HAS_S1 = 1;
@@ -202,7 +204,7 @@ function rangeScan(up: usize, mid: usize, down: usize, o: usize, av: f64, k: f64
  * the after row at after + b·width·4 (validity at afterValid). Writes pixel row·width + col of
  * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED).
  */
-export function scoreRow(p: usize, row: i32): void {
+function scalarCols(p: usize, row: i32, c0: i32, c1: i32): void {
   const width = load<i32>(p + I_AT + (I_WIDTH << 2));
   const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
   const nb = load<i32>(p + I_AT + (I_NB << 2));
@@ -257,7 +259,7 @@ export function scoreRow(p: usize, row: i32): void {
   const upB = ring + up * rowBytes, downB = ring + down * rowBytes;
   const base = <usize>row * <usize>width;
 
-  for (let col = 0; col < width; col++) {
+  for (let col = c0; col < c1; col++) {
     const c = <usize>col;
     const i = base + c;
     const o = c << 2;
@@ -459,4 +461,365 @@ export function log1p(x: f64): f64 {
   const R = z * (LP1 + z * (LP2 + z * (LP3 + z * (LP4 + z * (LP5 + z * (LP6 + z * LP7))))));
   if (k == 0) return f - (hfsq - s * (hfsq + R));
   return kf * LN2_HI - ((hfsq - (s * (hfsq + R) + (kf * LN2_LO + c))) - f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same pass two pixels at a time (f64x2), without branches on the data: every test is computed
+// for both lanes and the outcomes are chosen by masks (v128.bitselect), so the CPU never guesses
+// wrong on noise. Each lane does exactly the scalar pass's IEEE operations (f64x2 add, sub, mul,
+// div, sqrt, min, max are the scalar ones lane by lane; promote and demote round as the scalar
+// conversions do). Pairs that need what the vector path does not do go through scalarCols: a
+// nodata pixel beside a valid one, and a range distance off the 3×3 fast path (raster edge,
+// nodata neighbour, NaN among the nine, a radius above 1).
+
+/** f32 pair at `a` as f64x2 (exact). */
+@inline function ld2(a: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(a));
+}
+
+/** f64x2 → two f32 at `a` (round to nearest even, as a Float32Array store). */
+@inline function st2(a: usize, v: v128): void {
+  v128.store64_lane(a, f32x4.demote_f64x2_zero(v), 0);
+}
+
+@inline function spl(x: f64): v128 {
+  return f64x2.splat(x);
+}
+
+@inline function ndV(a: v128, b: v128): v128 {
+  return f64x2.div(f64x2.sub(a, b), f64x2.add(f64x2.add(a, b), spl(1e-9)));
+}
+
+/** rangeDist per lane. */
+@inline function rangeDistV(av: v128, lo: v128, hi: v128, k: v128): v128 {
+  const below = f64x2.lt(av, lo), above = f64x2.gt(av, hi);
+  const dLo = f64x2.neg(f64x2.mul(f64x2.sub(lo, av), k));
+  const dHi = f64x2.mul(f64x2.sub(av, hi), k);
+  return v128.bitselect(dLo, v128.bitselect(dHi, spl(0), above), below);
+}
+
+@inline function clipV(d: v128): v128 {
+  return v128.bitselect(spl(D_CLIP), v128.bitselect(spl(-D_CLIP), d, f64x2.lt(d, spl(-D_CLIP))), f64x2.gt(d, spl(D_CLIP)));
+}
+
+// The vector path only ever sees finite inputs (scoreRow sends a pair with a NaN or ±∞ input to
+// scalarCols), so its min and max take pmin / pmax (one instruction each; f64x2.min / max are a
+// sequence of eight on x86, for NaN and ±0): on finite values they differ only in the sign of a
+// zero result, and every min and max below feeds only comparisons (or a difference that does).
+
+/** cloudAt per lane (mask). */
+@inline function cloudV(b: v128, g: v128, r: v128, n: v128, s: v128): v128 {
+  const vis = f64x2.div(f64x2.add(f64x2.add(b, g), r), spl(3));
+  const bright = f64x2.gt(vis, spl(CLOUD_VIS));
+  let white = bright;
+  // Most pairs are not bright: skip the spread's division (a branch the CPU predicts).
+  if (v128.any_true(bright)) {
+    const spread = f64x2.div(f64x2.sub(f64x2.pmax(f64x2.pmax(b, g), r), f64x2.pmin(f64x2.pmin(b, g), r)), vis);
+    const swirDark = v128.and(f64x2.ge(s, spl(0)), f64x2.lt(s, f64x2.mul(spl(0.5), vis)));
+    white = v128.andnot(v128.and(v128.and(bright, f64x2.lt(spread, spl(CLOUD_WHITENESS))), f64x2.gt(n, f64x2.mul(spl(0.8), vis))), swirDark);
+  }
+  const s0 = v128.bitselect(s, spl(0), f64x2.ge(s, spl(0)));
+  const dark = v128.and(v128.and(v128.and(f64x2.lt(b, spl(SHADOW_MAX)), f64x2.lt(g, spl(SHADOW_MAX))), v128.and(f64x2.lt(r, spl(SHADOW_MAX)), f64x2.lt(n, spl(SHADOW_MAX)))), f64x2.lt(s0, spl(SHADOW_MAX)));
+  return v128.or(white, dark);
+}
+
+/**
+ * illumination per lane, before (y…) → after (x…), as an i64 per lane: bit 0 set where it returns
+ * 1, bit 1 where it returns 2 (never both).
+ */
+@inline function illuminationV(yb: v128, yg: v128, yr: v128, yn: v128, xb: v128, xg: v128, xr: v128, xn: v128): v128 {
+  const db = f64x2.sub(xb, yb), dg = f64x2.sub(xg, yg), dr = f64x2.sub(xr, yr), dn = f64x2.sub(xn, yn);
+  const fm = spl(FRINGE_MIN_BRIGHTEN);
+  const bright = v128.and(v128.and(f64x2.gt(db, fm), f64x2.gt(dg, fm)), f64x2.gt(dr, fm));
+  const lo = f64x2.pmin(f64x2.pmin(db, dg), dr), hi = f64x2.pmax(f64x2.pmax(db, dg), dr);
+  const one = v128.and(v128.and(bright, f64x2.gt(lo, f64x2.mul(spl(0.5), hi))), v128.and(f64x2.ge(db, f64x2.mul(spl(0.8), dr)), f64x2.gt(dn, spl(-0.03))));
+  const e = spl(1e-4);
+  const notDarker = v128.or(
+    v128.or(v128.and(f64x2.ge(xb, yb), f64x2.ge(xb, e)), v128.and(f64x2.ge(xg, yg), f64x2.ge(xg, e))),
+    v128.or(v128.and(f64x2.ge(xr, yr), f64x2.ge(xr, e)), v128.and(f64x2.ge(xn, yn), f64x2.ge(xn, e))));
+  let is1 = one, is2 = i64x2.splat(0);
+  // Most pairs have a band that did not darken in both lanes: skip the four divisions then (the
+  // scalar pass skips them per pixel; a branch per pair the CPU mostly predicts).
+  if (!v128.all_true<i64>(notDarker)) {
+    const rb = f64x2.div(xb, f64x2.pmax(yb, e)), rg = f64x2.div(xg, f64x2.pmax(yg, e));
+    const rr = f64x2.div(xr, f64x2.pmax(yr, e)), rn = f64x2.div(xn, f64x2.pmax(yn, e));
+    const rlo = f64x2.pmin(f64x2.pmin(f64x2.pmin(rb, rg), rr), rn);
+    const rhi = f64x2.pmax(f64x2.pmax(f64x2.pmax(f64x2.pmax(spl(0), rb), rg), rr), rn);
+    const darker = v128.andnot(v128.and(f64x2.lt(rhi, spl(0.93)), f64x2.lt(rhi, f64x2.mul(spl(1.3), rlo))), v128.or(one, notDarker));
+    const deep = f64x2.lt(rhi, spl(0.7));
+    is1 = v128.or(one, v128.andnot(darker, deep));
+    is2 = v128.and(darker, deep);
+  }
+  return v128.or(v128.and(is1, i64x2.splat(1)), v128.and(is2, i64x2.splat(2)));
+}
+
+/** range3x3Row of box-mean.ts: lo/hi of the nine f32 around cols 1 … width − 2 (NaN when one is NaN). */
+function range3x3Row(up: usize, mid: usize, down: usize, width: i32, lo: usize, hi: usize): void {
+  let col = 1;
+  for (; col + 4 <= width - 1; col += 4) {
+    const o = <usize>(col - 1) << 2;
+    const a0 = v128.load(up + o), a1 = v128.load(up + o + 4), a2 = v128.load(up + o + 8);
+    const b0 = v128.load(mid + o), b1 = v128.load(mid + o + 4), b2 = v128.load(mid + o + 8);
+    const c0 = v128.load(down + o), c1 = v128.load(down + o + 4), c2 = v128.load(down + o + 8);
+    const mn = f32x4.min(f32x4.min(f32x4.min(a0, a1), f32x4.min(a2, b0)), f32x4.min(f32x4.min(b1, b2), f32x4.min(f32x4.min(c0, c1), c2)));
+    const mx = f32x4.max(f32x4.max(f32x4.max(a0, a1), f32x4.max(a2, b0)), f32x4.max(f32x4.max(b1, b2), f32x4.max(f32x4.max(c0, c1), c2)));
+    v128.store(lo + o + 4, mn);
+    v128.store(hi + o + 4, mx);
+  }
+  for (; col < width - 1; col++) {
+    const c = <usize>col << 2;
+    let mn = load<f32>(mid + c), mx = mn;
+    for (let d: i32 = -4; d <= 4; d += 4) {
+      const o = c + <usize>d;
+      mn = min(mn, min(load<f32>(up + o), min(load<f32>(mid + o), load<f32>(down + o))));
+      mx = max(mx, max(load<f32>(up + o), max(load<f32>(mid + o), load<f32>(down + o))));
+    }
+    store<f32>(lo + c, mn);
+    store<f32>(hi + c, mx);
+  }
+}
+
+/** ok[col] ≠ 0 where the 8 neighbours of col are valid (cols 1 … width − 2; 0 at the two edges). */
+function neighboursValidRow(up: usize, mid: usize, down: usize, width: i32, ok: usize): void {
+  store<u8>(ok, 0);
+  store<u8>(ok + <usize>(width - 1), 0);
+  let col = 1;
+  for (; col + 16 <= width - 1; col += 16) {
+    const c = <usize>col;
+    const m = i8x16.min_u(
+      i8x16.min_u(i8x16.min_u(v128.load(up + c - 1), v128.load(up + c)), i8x16.min_u(v128.load(up + c + 1), v128.load(mid + c - 1))),
+      i8x16.min_u(i8x16.min_u(v128.load(mid + c + 1), v128.load(down + c - 1)), i8x16.min_u(v128.load(down + c), v128.load(down + c + 1))));
+    v128.store(ok + c, m);
+  }
+  for (; col < width - 1; col++) {
+    const c = <usize>col;
+    const m = min(min(min(load<u8>(up + c - 1), load<u8>(up + c)), min(load<u8>(up + c + 1), load<u8>(mid + c - 1))),
+      min(min(load<u8>(mid + c + 1), load<u8>(down + c - 1)), min(load<u8>(down + c), load<u8>(down + c + 1))));
+    store<u8>(ok + c, m);
+  }
+}
+
+/**
+ * Scores row `row` of the halo'd strip (0 ≤ row < height) with the parameters at `p`: the before
+ * rows row − R … row + R that exist are in the ring (band slot b, row q at
+ * ring + ((b·ringRows + q mod ringRows)·width)·4; validity at ringValid + (q mod ringRows)·width),
+ * the after row at after + b·width·4 (validity at afterValid). Writes pixel row·width + col of
+ * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED). Two pixels per step;
+ * scalarCols where a pair needs it (see above).
+ */
+export function scoreRow(p: usize, row: i32): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
+  const nb = load<i32>(p + I_AT + (I_NB << 2));
+  const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
+  const R = load<i32>(p + I_AT + (I_R << 2));
+  const ringRows = load<i32>(p + I_AT + (I_RING_ROWS << 2));
+  const ring = <usize>load<u32>(p + I_AT + (I_RING << 2));
+  const ringValid = <usize>load<u32>(p + I_AT + (I_RING_VALID << 2));
+  const after = <usize>load<u32>(p + I_AT + (I_AFTER << 2));
+  const afterValid = <usize>load<u32>(p + I_AT + (I_AFTER_VALID << 2));
+  const raw = <usize>load<u32>(p + I_AT + (I_RAW << 2));
+  const plain = <usize>load<u32>(p + I_AT + (I_PLAIN << 2));
+  const type = <usize>load<u32>(p + I_AT + (I_TYPE << 2));
+  const lohi = <usize>load<u32>(p + I_AT + (I_LOHI << 2));
+  const ok3 = <usize>load<u32>(p + I_AT + (I_OK3 << 2));
+  const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
+  const swir = hasS1 && hasS2;
+  const useRange = (flags & USE_RANGE) != 0;
+  const hasPlain = (flags & HAS_PLAIN) != 0;
+  const learned = (flags & LEARNED) != 0;
+  const gB = spl(load<f64>(p, (F_GAIN + 0) << 3)), gG = spl(load<f64>(p, (F_GAIN + 1) << 3)), gR = spl(load<f64>(p, (F_GAIN + 2) << 3)), gN = spl(load<f64>(p, (F_GAIN + 3) << 3));
+  const gS1 = spl(load<f64>(p, (F_GAIN + 4) << 3)), gS2 = spl(load<f64>(p, (F_GAIN + 5) << 3));
+  const oB = spl(load<f64>(p, (F_OFF + 0) << 3)), oG = spl(load<f64>(p, (F_OFF + 1) << 3)), oR = spl(load<f64>(p, (F_OFF + 2) << 3)), oN = spl(load<f64>(p, (F_OFF + 3) << 3));
+  const oS1 = spl(load<f64>(p, (F_OFF + 4) << 3)), oS2 = spl(load<f64>(p, (F_OFF + 5) << 3));
+  const kB = spl(load<f64>(p, (F_ISIG + 0) << 3)), kG = spl(load<f64>(p, (F_ISIG + 1) << 3)), kR = spl(load<f64>(p, (F_ISIG + 2) << 3)), kN = spl(load<f64>(p, (F_ISIG + 3) << 3));
+  const kS1 = spl(load<f64>(p, (F_ISIG + 4) << 3)), kS2 = spl(load<f64>(p, (F_ISIG + 5) << 3));
+  const inv = spl(load<f64>(p, F_INV << 3));
+  const ndviVegetated = spl(load<f64>(p, F_NDVI_VEG << 3));
+  const vegetatedBothWeight = spl(load<f64>(p, F_VEG_BOTH << 3));
+  const nbv = spl(<f64>nb);
+  const skip2 = spl(RANGE_SKIP * RANGE_SKIP * <f64>nb);
+  const pl = p + I_AT + (I_PLANES << 2);
+  const pDB = <usize>load<u32>(pl, P_DBLUE << 2), pDG = <usize>load<u32>(pl, P_DGREEN << 2), pDR = <usize>load<u32>(pl, P_DRED << 2), pDN = <usize>load<u32>(pl, P_DNIR << 2);
+  const pDS1 = <usize>load<u32>(pl, P_DSWIR1 << 2), pDS2 = <usize>load<u32>(pl, P_DSWIR2 << 2);
+  const pNdbi0 = <usize>load<u32>(pl, P_NDBI0 << 2), pNdbi1 = <usize>load<u32>(pl, P_NDBI1 << 2), pLr = <usize>load<u32>(pl, P_LR << 2);
+  const pNdvi0 = <usize>load<u32>(pl, P_NDVI0 << 2), pNdvi1 = <usize>load<u32>(pl, P_NDVI1 << 2);
+  const pNdwi0 = <usize>load<u32>(pl, P_NDWI0 << 2), pNdwi1 = <usize>load<u32>(pl, P_NDWI1 << 2);
+  const pBr0 = <usize>load<u32>(pl, P_BR0 << 2), pBr1 = <usize>load<u32>(pl, P_BR1 << 2);
+  const pBr0sq = <usize>load<u32>(pl, P_BR0SQ << 2), pBr1sq = <usize>load<u32>(pl, P_BR1SQ << 2), pDNdvi = <usize>load<u32>(pl, P_DNDVI << 2);
+
+  const rowBytes = <usize>width << 2;
+  const rowStride = <usize>ringRows * rowBytes;
+  const m = <usize>(row % ringRows);
+  const b0 = ring + m * rowBytes, g0 = b0 + rowStride, red0 = b0 + 2 * rowStride, n0 = b0 + 3 * rowStride, s10 = b0 + 4 * rowStride, s20 = b0 + 5 * rowStride;
+  const b1 = after, g1 = after + rowBytes, red1 = after + 2 * rowBytes, n1 = after + 3 * rowBytes, s11 = after + 4 * rowBytes, s21 = after + 5 * rowBytes;
+  const v0 = ringValid + m * <usize>width;
+  const fast = useRange && R == 1 && row > 0 && row + 1 < height;
+  const loB = lohi, loG = lohi + rowBytes, loR = lohi + 2 * rowBytes, loN = lohi + 3 * rowBytes, loS1 = lohi + 4 * rowBytes, loS2 = lohi + 5 * rowBytes;
+  const hiB = lohi + 6 * rowBytes, hiG = lohi + 7 * rowBytes, hiR = lohi + 8 * rowBytes, hiN = lohi + 9 * rowBytes, hiS1 = lohi + 10 * rowBytes, hiS2 = lohi + 11 * rowBytes;
+  if (fast) {
+    const up = <usize>((row - 1) % ringRows), down = <usize>((row + 1) % ringRows);
+    for (let b = 0; b < 6; b++) {
+      if (b == 4 && !hasS1) continue;
+      if (b == 5 && !hasS2) continue;
+      const band = ring + <usize>b * rowStride;
+      range3x3Row(band + up * rowBytes, band + m * rowBytes, band + down * rowBytes, width, lohi + <usize>b * rowBytes, lohi + <usize>(6 + b) * rowBytes);
+    }
+    neighboursValidRow(ringValid + up * <usize>width, v0, ringValid + down * <usize>width, width, ok3);
+  }
+  const base = <usize>row * <usize>width;
+  const zero = spl(0);
+  const nanV = spl(NaN);
+  const noMask = i64x2.splat(0);
+
+  let col = 0;
+  for (; col + 2 <= width; col += 2) {
+    const c = <usize>col;
+    const valid2 = (load<u8>(v0 + c) != 0 && load<u8>(afterValid + c) != 0 ? 1 : 0) + (load<u8>(v0 + c + 1) != 0 && load<u8>(afterValid + c + 1) != 0 ? 1 : 0);
+    if (valid2 != 2) {
+      if (valid2 == 0) {
+        hide(base + c, raw, plain, hasPlain, type, p, learned);
+        hide(base + c + 1, raw, plain, hasPlain, type, p, learned);
+      } else scalarCols(p, row, col, col + 2);
+      continue;
+    }
+    const o = c << 2;
+    const i = base + c;
+    const q = i << 2;
+    const bb0 = ld2(b0 + o), gg0 = ld2(g0 + o), rr0 = ld2(red0 + o), nn0 = ld2(n0 + o);
+    const aB = f64x2.add(f64x2.mul(gB, ld2(b1 + o)), oB), yB = f64x2.mul(bb0, inv), xB = f64x2.mul(aB, inv);
+    const aG = f64x2.add(f64x2.mul(gG, ld2(g1 + o)), oG), yG = f64x2.mul(gg0, inv), xG = f64x2.mul(aG, inv);
+    const aR = f64x2.add(f64x2.mul(gR, ld2(red1 + o)), oR), yR = f64x2.mul(rr0, inv), xR = f64x2.mul(aR, inv);
+    const aN = f64x2.add(f64x2.mul(gN, ld2(n1 + o)), oN), yN = f64x2.mul(nn0, inv), xN = f64x2.mul(aN, inv);
+    let dB = f64x2.mul(f64x2.sub(aB, bb0), kB), dG = f64x2.mul(f64x2.sub(aG, gg0), kG), dR = f64x2.mul(f64x2.sub(aR, rr0), kR), dN = f64x2.mul(f64x2.sub(aN, nn0), kN);
+    let m2v = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(dB, dB), f64x2.mul(dG, dG)), f64x2.mul(dR, dR)), f64x2.mul(dN, dN));
+    let m2 = m2v;
+    let aS1 = zero, aS2 = zero, dS1 = zero, dS2 = zero, yS1 = zero, yS2 = zero, xS1 = zero, xS2 = zero;
+    if (hasS1) {
+      const s = ld2(s10 + o);
+      aS1 = f64x2.add(f64x2.mul(gS1, ld2(s11 + o)), oS1); dS1 = f64x2.mul(f64x2.sub(aS1, s), kS1); m2 = f64x2.add(m2, f64x2.mul(dS1, dS1));
+      yS1 = f64x2.mul(s, inv); xS1 = f64x2.mul(aS1, inv);
+    }
+    if (hasS2) {
+      const s = ld2(s20 + o);
+      aS2 = f64x2.add(f64x2.mul(gS2, ld2(s21 + o)), oS2); dS2 = f64x2.mul(f64x2.sub(aS2, s), kS2); m2 = f64x2.add(m2, f64x2.mul(dS2, dS2));
+      yS2 = f64x2.mul(s, inv); xS2 = f64x2.mul(aS2, inv);
+    }
+    // A non-finite input (NaN, ±∞: m2 is then not finite) goes through scalarCols: where a NaN
+    // read from the data (+) meets one that arithmetic makes (−), which sign comes out is up to
+    // the operand order the compiler picks, and V8 picks it differently for scalar and vector
+    // code (and for interpreted and optimised JS). With finite inputs every NaN made is the
+    // same default NaN, and that question never arises.
+    const m2z = f64x2.sub(m2, m2);
+    if (v128.any_true(f64x2.ne(m2z, m2z))) {
+      scalarCols(p, row, col, col + 2);
+      continue;
+    }
+    // The range distance where the scalar pass takes it: the 3×3 fast path here, else scalarCols.
+    const needR = useRange ? f64x2.gt(m2, skip2) : noMask;
+    let usedRange = false;
+    if (fast) {
+      let nan = noMask;
+      const lB = ld2(loB + o), hB = ld2(hiB + o), lG = ld2(loG + o), hG = ld2(hiG + o);
+      const lR = ld2(loR + o), hR = ld2(hiR + o), lN = ld2(loN + o), hN = ld2(hiN + o);
+      nan = v128.or(v128.or(v128.or(f64x2.ne(lB, lB), f64x2.ne(hB, hB)), v128.or(f64x2.ne(lG, lG), f64x2.ne(hG, hG))),
+        v128.or(v128.or(f64x2.ne(lR, lR), f64x2.ne(hR, hR)), v128.or(f64x2.ne(lN, lN), f64x2.ne(hN, hN))));
+      let rS1 = zero, rS2 = zero;
+      if (hasS1) {
+        const l = ld2(loS1 + o), h = ld2(hiS1 + o);
+        nan = v128.or(nan, v128.or(f64x2.ne(l, l), f64x2.ne(h, h)));
+        rS1 = rangeDistV(aS1, l, h, kS1);
+      }
+      if (hasS2) {
+        const l = ld2(loS2 + o), h = ld2(hiS2 + o);
+        nan = v128.or(nan, v128.or(f64x2.ne(l, l), f64x2.ne(h, h)));
+        rS2 = rangeDistV(aS2, l, h, kS2);
+      }
+      const okBits = (load<u8>(ok3 + c) != 0 ? 1 : 0) | (load<u8>(ok3 + c + 1) != 0 ? 2 : 0);
+      const needBits = i64x2.bitmask(needR);
+      if ((needBits & ((~okBits) | i64x2.bitmask(nan))) != 0) {
+        scalarCols(p, row, col, col + 2);
+        continue;
+      }
+      dB = v128.bitselect(rangeDistV(aB, lB, hB, kB), dB, needR);
+      dG = v128.bitselect(rangeDistV(aG, lG, hG, kG), dG, needR);
+      dR = v128.bitselect(rangeDistV(aR, lR, hR, kR), dR, needR);
+      dN = v128.bitselect(rangeDistV(aN, lN, hN, kN), dN, needR);
+      if (hasS1) dS1 = v128.bitselect(rS1, dS1, needR);
+      if (hasS2) dS2 = v128.bitselect(rS2, dS2, needR);
+      usedRange = true;
+    } else if (v128.any_true(needR)) {
+      scalarCols(p, row, col, col + 2);
+      continue;
+    }
+    // The plain difference is the one before the range distance.
+    const plainV = hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : zero;
+    if (usedRange) {
+      // Where the range was not taken the d's are the plain ones, and so are these sums.
+      m2v = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(dB, dB), f64x2.mul(dG, dG)), f64x2.mul(dR, dR)), f64x2.mul(dN, dN));
+      m2 = m2v;
+      if (hasS1) m2 = f64x2.add(m2, f64x2.mul(dS1, dS1));
+      if (hasS2) m2 = f64x2.add(m2, f64x2.mul(dS2, dS2));
+    }
+    const ill = v128.or(illuminationV(yB, yG, yR, yN, xB, xG, xR, xN), illuminationV(xB, xG, xR, xN, yB, yG, yR, yN));
+    const illumNZ = v128.not(i64x2.eq(ill, noMask));
+    const illum2 = v128.not(i64x2.eq(v128.and(ill, i64x2.splat(2)), noMask));
+    const cloud0 = cloudV(yB, yG, yR, yN, hasS1 ? yS1 : spl(-1));
+    const cloud1 = cloudV(xB, xG, xR, xN, hasS1 ? xS1 : spl(-1));
+    const candidate = v128.or(illum2, v128.xor(cloud0, cloud1));
+    const hidden = v128.andnot(v128.and(cloud0, cloud1), candidate);
+    const ndvi0 = ndV(yN, yR);
+    const ndvi1 = ndV(xN, xR);
+    const water0 = hasS1 ? f64x2.gt(ndV(yG, yS1), spl(MNDWI_WATER)) : f64x2.gt(ndV(yG, yN), spl(NDWI_WATER));
+    const water1 = hasS1 ? f64x2.gt(ndV(xG, xS1), spl(MNDWI_WATER)) : f64x2.gt(ndV(xG, xN), spl(NDWI_WATER));
+    const veg0 = f64x2.gt(ndvi0, ndviVegetated);
+    const veg1 = f64x2.gt(ndvi1, ndviVegetated);
+    const soil1 = hasS1 ? f64x2.gt(ndV(f64x2.add(xS1, xR), f64x2.add(xN, xB)), spl(BSI_SOIL)) : f64x2.gt(ndV(xR, xB), spl(REDNESS_SOIL));
+    const cWf = v128.andnot(water0, water1);
+    const cNw = v128.andnot(water1, water0);
+    const cSv = v128.and(veg0, veg1);
+    const cRg = v128.and(veg1, f64x2.gt(ndvi1, ndvi0));
+    const cVl = v128.and(veg0, f64x2.gt(ndvi1, spl(CLEARED_NDVI)));
+    let code = v128.bitselect(i64x2.splat(CODE_BARE_SOIL), i64x2.splat(CODE_CONSTRUCTION), soil1);
+    code = v128.bitselect(i64x2.splat(CODE_VEGETATION_LOSS), code, cVl);
+    code = v128.bitselect(i64x2.splat(0), code, cRg);
+    code = v128.bitselect(i64x2.splat(STILL_VEGETATED), code, cSv);
+    code = v128.bitselect(i64x2.splat(CODE_NEW_WATER), code, cNw);
+    code = v128.bitselect(i64x2.splat(CODE_WATER_FILL), code, cWf);
+    const weighted = v128.andnot(v128.or(cSv, cRg), v128.or(cWf, cNw));
+    const rms = f64x2.sqrt(f64x2.div(m2, nbv));
+    const rawV = v128.bitselect(f64x2.mul(vegetatedBothWeight, rms), rms, weighted);
+    st2(raw + q, v128.bitselect(nanV, rawV, hidden));
+    let t = v128.or(code, v128.and(illumNZ, i64x2.splat(CLOUD_FRINGE_FLAG)));
+    t = v128.or(t, v128.and(candidate, i64x2.splat(CLOUD_CANDIDATE_FLAG)));
+    t = v128.bitselect(i64x2.splat(NOT_OBSERVED), t, hidden);
+    store<u8>(type + i, <u8>i64x2.extract_lane(t, 0));
+    store<u8>(type + i + 1, <u8>i64x2.extract_lane(t, 1));
+    if (hasPlain) st2(plain + q, v128.bitselect(nanV, plainV, hidden)); // NaN where hidden (hideRow)
+    if (learned) {
+      st2(pDB + q, v128.bitselect(nanV, clipV(dB), hidden));
+      st2(pDG + q, v128.bitselect(nanV, clipV(dG), hidden));
+      st2(pDR + q, v128.bitselect(nanV, clipV(dR), hidden));
+      st2(pDN + q, v128.bitselect(nanV, clipV(dN), hidden));
+      st2(pDS1 + q, v128.bitselect(nanV, swir ? clipV(dS1) : zero, hidden));
+      st2(pDS2 + q, v128.bitselect(nanV, swir ? clipV(dS2) : zero, hidden));
+      st2(pNdbi0 + q, v128.bitselect(nanV, swir ? ndV(yS1, yN) : zero, hidden));
+      st2(pNdbi1 + q, v128.bitselect(nanV, swir ? ndV(xS1, xN) : zero, hidden));
+      const x = f64x2.sqrt(f64x2.div(m2v, spl(4)));
+      const lr = f64x2.replace_lane(f64x2.splat(log1p(f64x2.extract_lane(x, 0))), 1, log1p(f64x2.extract_lane(x, 1)));
+      st2(pLr + q, v128.bitselect(nanV, lr, hidden));
+      st2(pNdvi0 + q, v128.bitselect(nanV, ndvi0, hidden));
+      st2(pNdvi1 + q, v128.bitselect(nanV, ndvi1, hidden));
+      st2(pNdwi0 + q, v128.bitselect(nanV, ndV(yG, yN), hidden));
+      st2(pNdwi1 + q, v128.bitselect(nanV, ndV(xG, xN), hidden));
+      const br0 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(yB, yG), yR), yN), spl(4));
+      const br1 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(xB, xG), xR), xN), spl(4));
+      st2(pBr0 + q, v128.bitselect(nanV, br0, hidden));
+      st2(pBr1 + q, v128.bitselect(nanV, br1, hidden));
+      st2(pBr0sq + q, v128.bitselect(nanV, f64x2.mul(br0, br0), hidden));
+      st2(pBr1sq + q, v128.bitselect(nanV, f64x2.mul(br1, br1), hidden));
+      st2(pDNdvi + q, v128.bitselect(nanV, f64x2.sub(ndvi1, ndvi0), hidden));
+    }
+  }
+  if (col < width) scalarCols(p, row, col, width);
 }
