@@ -718,7 +718,12 @@ export function scoreRow(p: usize, row: i32): void {
     // The range distance where the scalar pass takes it: the 3×3 fast path here, else scalarCols.
     const needR = useRange ? f64x2.gt(m2, skip2) : noMask;
     let usedRange = false;
-    if (fast) {
+    // Pairs where neither lane is past RANGE_SKIP skip the range (most pairs on quiet ground).
+    if (v128.any_true(needR)) {
+      if (!fast) {
+        scalarCols(p, row, col, col + 2);
+        continue;
+      }
       let nan = noMask;
       const lB = ld2(loB + o), hB = ld2(hiB + o), lG = ld2(loG + o), hG = ld2(hiG + o);
       const lR = ld2(loR + o), hR = ld2(hiR + o), lN = ld2(loN + o), hN = ld2(hiN + o);
@@ -748,9 +753,6 @@ export function scoreRow(p: usize, row: i32): void {
       if (hasS1) dS1 = v128.bitselect(rS1, dS1, needR);
       if (hasS2) dS2 = v128.bitselect(rS2, dS2, needR);
       usedRange = true;
-    } else if (v128.any_true(needR)) {
-      scalarCols(p, row, col, col + 2);
-      continue;
     }
     // The plain difference is the one before the range distance.
     const plainV = hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : zero;
