@@ -60,7 +60,7 @@ const align = (n: number, a: number) => Math.ceil(n / a) * a;
 export function passRegionBytes(width: number, maxR: number): number {
   const ringRows = 2 * maxR + 1;
   return PARAMS_BYTES + align(ringRows * ringRows * 4, 64) + align(SLOTS * (ringRows + 1) * width * 4, 64) + align((ringRows + 1) * width, 64)
-    + align(2 * SLOTS * width * 4, 64) + align(width + 16, 64);
+    + align(width + 16, 64);
 }
 
 /** The pass kernel over bytes [at, at + passRegionBytes(width, maxR)) of `memory` (at: 64-byte aligned). */
@@ -80,9 +80,8 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   const after = Array.from({ length: SLOTS }, (_, k) => f32Row(SLOTS * ringRows + k));
   const ringValid = Array.from({ length: ringRows }, (_, k) => new Uint8Array(buf, validAt + width * k, width));
   const afterValid = new Uint8Array(buf, validAt + width * ringRows, width);
-  // The 3×3 fast path's rows: min and max of each band's nine values, whether the 8 neighbours are valid.
-  const loHiAt = validAt + align((ringRows + 1) * width, 64);
-  const okAt = loHiAt + align(2 * SLOTS * width * 4, 64);
+  // The 3×3 fast path's row of whether each pixel's 8 neighbours are valid.
+  const okAt = validAt + align((ringRows + 1) * width, 64);
   const i32 = new Int32Array(buf, params + I_AT, 16 + PLANES);
   i32[5] = ringRows;
   i32[6] = ringAt;
@@ -90,7 +89,6 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   i32[8] = afterAt;
   i32[9] = validAt + width * ringRows;
   i32[13] = nbrAt;
-  i32[14 + PLANES] = loHiAt;
   i32[15 + PLANES] = okAt;
   return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, after, afterValid };
 }

@@ -46,7 +46,6 @@ const I_PLAIN = 11;
 const I_TYPE = 12;
 const I_NBR = 13;
 const I_PLANES = 14; // 18 plane addresses, BASE_PLANES order
-const I_LOHI = 32; // 12 rows of width f32: lo of band slots 0…5, then hi
 const I_OK3 = 33; // width u8: the pixel's 8 neighbours are all valid (fast rows)
 
 // I_FLAGS bits.
@@ -553,30 +552,25 @@ export function log1p(x: f64): f64 {
   return v128.or(v128.and(is1, i64x2.splat(1)), v128.and(is2, i64x2.splat(2)));
 }
 
-/** range3x3Row of box-mean.ts: lo/hi of the nine f32 around cols 1 … width − 2 (NaN when one is NaN). */
-function range3x3Row(up: usize, mid: usize, down: usize, width: i32, lo: usize, hi: usize): void {
-  let col = 1;
-  for (; col + 4 <= width - 1; col += 4) {
-    const o = <usize>(col - 1) << 2;
-    const a0 = v128.load(up + o), a1 = v128.load(up + o + 4), a2 = v128.load(up + o + 8);
-    const b0 = v128.load(mid + o), b1 = v128.load(mid + o + 4), b2 = v128.load(mid + o + 8);
-    const c0 = v128.load(down + o), c1 = v128.load(down + o + 4), c2 = v128.load(down + o + 8);
-    const mn = f32x4.min(f32x4.min(f32x4.min(a0, a1), f32x4.min(a2, b0)), f32x4.min(f32x4.min(b1, b2), f32x4.min(f32x4.min(c0, c1), c2)));
-    const mx = f32x4.max(f32x4.max(f32x4.max(a0, a1), f32x4.max(a2, b0)), f32x4.max(f32x4.max(b1, b2), f32x4.max(f32x4.max(c0, c1), c2)));
-    v128.store(lo + o + 4, mn);
-    v128.store(hi + o + 4, mx);
-  }
-  for (; col < width - 1; col++) {
-    const c = <usize>col << 2;
-    let mn = load<f32>(mid + c), mx = mn;
-    for (let d: i32 = -4; d <= 4; d += 4) {
-      const o = c + <usize>d;
-      mn = min(mn, min(load<f32>(up + o), min(load<f32>(mid + o), load<f32>(down + o))));
-      mx = max(mx, max(load<f32>(up + o), max(load<f32>(mid + o), load<f32>(down + o))));
-    }
-    store<f32>(lo + c, mn);
-    store<f32>(hi + c, mx);
-  }
+/**
+ * The 3×3 min and max of one before band for the pair at byte offset o (cols c, c + 1) of rows
+ * up/mid/down, as f32 [lo(c), lo(c + 1), hi(c), hi(c + 1)]: f32x4 min / max of the columns
+ * c − 1 … c + 2, exact on ordered values (the order of the nine does not matter, −0 below +0)
+ * and NaN where one of a lane's nine is NaN (there the scalar code scans, as score.ts does).
+ * Reads one value either side of the pair: garbage at a raster edge, where ok3 sends a lane that
+ * needs the range to the scalar code anyway.
+ */
+@inline function range2(up: usize, mid: usize, down: usize, o: usize): v128 {
+  const a = v128.load(up + o - 4), b = v128.load(mid + o - 4), d = v128.load(down + o - 4);
+  const mn = f32x4.min(f32x4.min(a, b), d), mx = f32x4.max(f32x4.max(a, b), d);
+  const lo = f32x4.min(f32x4.min(mn, v128.shuffle<f32>(mn, mn, 1, 2, 3, 3)), v128.shuffle<f32>(mn, mn, 2, 3, 3, 3));
+  const hi = f32x4.max(f32x4.max(mx, v128.shuffle<f32>(mx, mx, 1, 2, 3, 3)), v128.shuffle<f32>(mx, mx, 2, 3, 3, 3));
+  return v128.shuffle<f32>(lo, hi, 0, 1, 4, 5);
+}
+
+/** NaN lanes of a pair's lo or hi (f64x2 mask). */
+@inline function nanOf(lo: v128, hi: v128): v128 {
+  return v128.or(f64x2.ne(lo, lo), f64x2.ne(hi, hi));
 }
 
 /** ok[col] ≠ 0 where the 8 neighbours of col are valid (cols 1 … width − 2; 0 at the two edges). */
@@ -621,7 +615,6 @@ export function scoreRow(p: usize, row: i32): void {
   const raw = <usize>load<u32>(p + I_AT + (I_RAW << 2));
   const plain = <usize>load<u32>(p + I_AT + (I_PLAIN << 2));
   const type = <usize>load<u32>(p + I_AT + (I_TYPE << 2));
-  const lohi = <usize>load<u32>(p + I_AT + (I_LOHI << 2));
   const ok3 = <usize>load<u32>(p + I_AT + (I_OK3 << 2));
   const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
   const swir = hasS1 && hasS2;
@@ -655,18 +648,9 @@ export function scoreRow(p: usize, row: i32): void {
   const b1 = after, g1 = after + rowBytes, red1 = after + 2 * rowBytes, n1 = after + 3 * rowBytes, s11 = after + 4 * rowBytes, s21 = after + 5 * rowBytes;
   const v0 = ringValid + m * <usize>width;
   const fast = useRange && R == 1 && row > 0 && row + 1 < height;
-  const loB = lohi, loG = lohi + rowBytes, loR = lohi + 2 * rowBytes, loN = lohi + 3 * rowBytes, loS1 = lohi + 4 * rowBytes, loS2 = lohi + 5 * rowBytes;
-  const hiB = lohi + 6 * rowBytes, hiG = lohi + 7 * rowBytes, hiR = lohi + 8 * rowBytes, hiN = lohi + 9 * rowBytes, hiS1 = lohi + 10 * rowBytes, hiS2 = lohi + 11 * rowBytes;
-  if (fast) {
-    const up = <usize>((row - 1) % ringRows), down = <usize>((row + 1) % ringRows);
-    for (let b = 0; b < 6; b++) {
-      if (b == 4 && !hasS1) continue;
-      if (b == 5 && !hasS2) continue;
-      const band = ring + <usize>b * rowStride;
-      range3x3Row(band + up * rowBytes, band + m * rowBytes, band + down * rowBytes, width, lohi + <usize>b * rowBytes, lohi + <usize>(6 + b) * rowBytes);
-    }
-    neighboursValidRow(ringValid + up * <usize>width, v0, ringValid + down * <usize>width, width, ok3);
-  }
+  const up = fast ? <usize>((row - 1) % ringRows) : m, down = fast ? <usize>((row + 1) % ringRows) : m;
+  const upB = ring + up * rowBytes, downB = ring + down * rowBytes;
+  if (fast) neighboursValidRow(ringValid + up * <usize>width, v0, ringValid + down * <usize>width, width, ok3);
   const base = <usize>row * <usize>width;
   const zero = spl(0);
   const nanV = spl(NaN);
@@ -724,20 +708,24 @@ export function scoreRow(p: usize, row: i32): void {
         scalarCols(p, row, col, col + 2);
         continue;
       }
-      let nan = noMask;
-      const lB = ld2(loB + o), hB = ld2(hiB + o), lG = ld2(loG + o), hG = ld2(hiG + o);
-      const lR = ld2(loR + o), hR = ld2(hiR + o), lN = ld2(loN + o), hN = ld2(hiN + o);
-      nan = v128.or(v128.or(v128.or(f64x2.ne(lB, lB), f64x2.ne(hB, hB)), v128.or(f64x2.ne(lG, lG), f64x2.ne(hG, hG))),
-        v128.or(v128.or(f64x2.ne(lR, lR), f64x2.ne(hR, hR)), v128.or(f64x2.ne(lN, lN), f64x2.ne(hN, hN))));
+      const pB = range2(upB, b0, downB, o), pG = range2(upB + rowStride, g0, downB + rowStride, o);
+      const pR = range2(upB + 2 * rowStride, red0, downB + 2 * rowStride, o), pN = range2(upB + 3 * rowStride, n0, downB + 3 * rowStride, o);
+      const lB = f64x2.promote_low_f32x4(pB), hB = f64x2.promote_low_f32x4(v128.shuffle<f32>(pB, pB, 2, 3, 2, 3));
+      const lG = f64x2.promote_low_f32x4(pG), hG = f64x2.promote_low_f32x4(v128.shuffle<f32>(pG, pG, 2, 3, 2, 3));
+      const lR = f64x2.promote_low_f32x4(pR), hR = f64x2.promote_low_f32x4(v128.shuffle<f32>(pR, pR, 2, 3, 2, 3));
+      const lN = f64x2.promote_low_f32x4(pN), hN = f64x2.promote_low_f32x4(v128.shuffle<f32>(pN, pN, 2, 3, 2, 3));
+      let nan = v128.or(v128.or(nanOf(lB, hB), nanOf(lG, hG)), v128.or(nanOf(lR, hR), nanOf(lN, hN)));
       let rS1 = zero, rS2 = zero;
       if (hasS1) {
-        const l = ld2(loS1 + o), h = ld2(hiS1 + o);
-        nan = v128.or(nan, v128.or(f64x2.ne(l, l), f64x2.ne(h, h)));
+        const ps = range2(upB + 4 * rowStride, s10, downB + 4 * rowStride, o);
+        const l = f64x2.promote_low_f32x4(ps), h = f64x2.promote_low_f32x4(v128.shuffle<f32>(ps, ps, 2, 3, 2, 3));
+        nan = v128.or(nan, nanOf(l, h));
         rS1 = rangeDistV(aS1, l, h, kS1);
       }
       if (hasS2) {
-        const l = ld2(loS2 + o), h = ld2(hiS2 + o);
-        nan = v128.or(nan, v128.or(f64x2.ne(l, l), f64x2.ne(h, h)));
+        const ps = range2(upB + 5 * rowStride, s20, downB + 5 * rowStride, o);
+        const l = f64x2.promote_low_f32x4(ps), h = f64x2.promote_low_f32x4(v128.shuffle<f32>(ps, ps, 2, 3, 2, 3));
+        nan = v128.or(nan, nanOf(l, h));
         rS2 = rangeDistV(aS2, l, h, kS2);
       }
       const okBits = (load<u8>(ok3 + c) != 0 ? 1 : 0) | (load<u8>(ok3 + c + 1) != 0 ? 2 : 0);
