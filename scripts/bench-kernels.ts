@@ -4,7 +4,7 @@
  *
  *   npm run build && node dist/scripts/bench-kernels.js [size] [seed] [--only detect|geo]
  *     [--detect-size 2048] [--city beirut] [--data ../shared/data] [--reps 3]
- *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned]
+ *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned] [--js-pass]
  *
  * `--baseline DIR`: also loads the kernels built in another checkout (DIR/dist, e.g. main) and
  * alternates its runs with this build's in the same process (same data, same neighbours on a
@@ -19,6 +19,9 @@
  * Times are this process's CPU time (the machine is shared: wall time says more about the
  * neighbours). Each kernel's Mpx/s is over the output pixels (trees: also per pixel put to them, the gate's share).
  * `--reps` runs each detector that often and keeps each kernel's fastest time (the machine is shared).
+ * `--js-pass`: this build scores with the JS reference of the per-pixel pass (score.ts scoreRows)
+ * instead of the WebAssembly one (assembly/score-pass.ts): with `--baseline` a checkout of this
+ * build, an A/B of the two passes (their hashes must match).
  * A SHA-256 of the outputs (score, type, learned feature planes) is printed: two builds whose hashes
  * match produced byte-identical outputs.
  *
@@ -51,6 +54,7 @@ import { flag } from './bench-lib.js';
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !(i > 0 && all[i - 1].startsWith('--')));
 const only = flag('only', 'all');
 const reps = Math.max(1, Number(flag('reps', '1')));
+const jsPass = process.argv.includes('--js-pass');
 
 /** A halo'd strip of rows [top, bottom) of `r` as a Raster of views (no copy). */
 function stripOf(r: Raster, top: number, bottom: number): Raster {
@@ -128,6 +132,8 @@ function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, param
   const halo = (learnedModel ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius) + 1;
   const haloRows = Math.min(h, stripRows + 2 * halo);
   const scratch = K.createScoreScratch(w, haloRows);
+  // --js-pass: this build's JS reference pass (score.ts scoreRows) instead of the WebAssembly one.
+  if (K === OWN && jsPass) scratch.referencePass = true;
   const ms: KernelTimes = {};
   scratch.kernelMs = ms;
   scratch.kernelClock = cpuMs;

@@ -19,6 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const WASM_KERNELS = [
   ['pipeline/detect/assembly/predict-trees.ts', 'dist/pipeline/detect/predict-trees.wasm'],
   ['pipeline/detect/assembly/box-mean.ts', 'dist/pipeline/detect/box-mean.wasm'],
+  ['pipeline/detect/assembly/score-pass.ts', 'dist/pipeline/detect/score-pass.wasm'],
 ];
 
 const mtime = (p) => {

@@ -9,6 +9,7 @@
  */
 import type { KernelHost } from './tree-kernel.js';
 import { wasmInstance } from './wasm-module.js';
+import { createPassRegion, passRegionBytes, rangeRadius, type PassRegion } from './score-pass.js';
 
 /**
  * Planes written per pixel of the halo'd strip (NaN where not observable). `d*` = signed distance
@@ -125,6 +126,10 @@ export interface FeatureScratch {
   range: RangeRows;
   /** The region of this memory the trees work in (predictPlanes' host: features gathered here, from `asked`). */
   trees: KernelHost;
+  /** scorePixels' per-pixel type codes on the learned path (beside raw and plain, where the pass kernel writes them). */
+  type: Uint8Array;
+  /** The per-pixel pass kernel (score-pass.ts) over this memory: it writes raw, plain, type and the base planes in place. */
+  pass: PassRegion;
 }
 
 /** Bytes for the trees' table, gather pairs and block (tree-kernel.ts): ~40 KB for the shipped models' 120 trees over 28 planes; room for 1,000 trees. */
@@ -177,7 +182,11 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   // Then `asked` (i32, n) and the trees' region.
   const askedAt = rangeAt + RANGE_BANDS * 5 * width * 4;
   const treesAt = askedAt + Math.ceil((n * 4) / 64) * 64;
-  const end = treesAt + TREES_BYTES;
+  // Then the type codes (u8, n) and the pass kernel's region (its ring of input rows).
+  const typeAt = treesAt + TREES_BYTES;
+  const passAt = Math.ceil((typeAt + n) / 64) * 64;
+  const maxR = rangeRadius(pixelSizeM);
+  const end = passAt + passRegionBytes(width, maxR);
   const { exports, memory: mem } = wasmInstance<Omit<BoxKernel, 'memory'>>('box-mean', end);
   const ex: BoxKernel = { memory: mem, boxMeanRows: exports.boxMeanRows, range3x3Row: exports.range3x3Row };
   let k = 0;
@@ -190,7 +199,9 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const row = () => new Float32Array(mem.buffer, rangeAt + 4 * width * r++, width);
   const range: RangeRows = { ring: Array.from({ length: 3 * RANGE_BANDS }, row), lo: Array.from({ length: RANGE_BANDS }, row), hi: Array.from({ length: RANGE_BANDS }, row), last: -1, kernel: ex };
   const asked = new Int32Array(mem.buffer, askedAt, n);
-  return { capacity: n, width, base, t0, t1, raw, plain, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES } };
+  const type = new Uint8Array(mem.buffer, typeAt, n);
+  const pass = createPassRegion(mem, passAt, width, maxR);
+  return { capacity: n, width, base, t0, t1, raw, plain, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES }, type, pass };
 }
 
 /**

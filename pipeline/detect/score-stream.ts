@@ -109,7 +109,7 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   const score = workers > 0 ? new Float32Array(new SharedArrayBuffer(w * h * 4)) : new Float32Array(w * h);
   const type = workers > 0 ? new Uint8Array(new SharedArrayBuffer(w * h)) : new Uint8Array(w * h);
   const pool = workers > 0 ? new ScorePool(workers, { params, fit, model, width: w, haloRows, outRows: stripRows, score, type }) : null;
-  const scratch = pool ? null : createScoreScratch(w, haloRows);
+  const scratch = pool ? null : createScoreScratch(w, haloRows, params.score.pixelSizeM);
   let learned: LearnedScoring | undefined;
   if (model && !pool) {
     const featureScratch = createFeatureScratch(w, haloRows, params.score.pixelSizeM);

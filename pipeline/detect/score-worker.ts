@@ -45,7 +45,7 @@ export interface ScoreReply {
 }
 
 const init = workerData as ScoreWorkerInit;
-const scratch = createScoreScratch(init.width, init.haloRows);
+const scratch = createScoreScratch(init.width, init.haloRows, init.params.score.pixelSizeM);
 const featureScratch = init.model ? createFeatureScratch(init.width, init.haloRows, init.params.score.pixelSizeM) : null;
 const learned: LearnedScoring | undefined = init.model && featureScratch
   ? {

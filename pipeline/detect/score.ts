@@ -17,6 +17,10 @@ import type { NormFit } from './normalise.js';
 import { BASE, BASE_PLANES, D_CLIP, contextFeatures, featureBoxMean, featureRadii, rangeRow, type FeatureScratch, type RangeRows } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
+import { createPassRegion, passRegionBytes, rangeRadius, runPass, type PassRegion } from './score-pass.js';
+import { wasmMemory } from './wasm-module.js';
+
+export { rangeRadius };
 
 /**
  * The learned model's state for scorePixels: folded weights, its scratch, and the feature planes
@@ -130,6 +134,16 @@ export interface ScoreScratch extends BoxMeanScratch {
   /** Per-pixel type code of the halo'd strip (copied to the output rows). */
   type: Uint8Array;
   /**
+   * The per-pixel pass in WebAssembly over the memory raw, plain and type live in (score-pass.ts;
+   * the learned path uses the feature scratch's instead).
+   */
+  pass: PassRegion;
+  /**
+   * Score with the JS pass (scoreRows), the reference the WebAssembly pass is tested against bit
+   * for bit (score-pass.test.ts) and timed against (scripts/bench-kernels.ts --js-pass).
+   */
+  referencePass?: boolean;
+  /**
    * Where set, scorePixels adds each kernel's milliseconds here (one clock read per kernel per
    * strip, never per pixel), and under `askedPx` the pixels the learned gate put to the trees:
    * scripts/bench-kernels.ts reads it.
@@ -166,9 +180,24 @@ function lap(ms: KernelTimes | undefined, k: ScoreKernel, t0: number, clock: () 
   return t;
 }
 
-export function createScoreScratch(width: number, rows: number): ScoreScratch {
+/**
+ * Scratch for halo'd strips of up to `rows` rows, `width` wide, on a grid of `pixelSizeM` metres
+ * (the range radius, rangeRadius, sizes the pass kernel's ring of rows). raw, plain and type are
+ * views of one WebAssembly memory, made at its final size and never grown, where the pass kernel
+ * writes them.
+ */
+export function createScoreScratch(width: number, rows: number, pixelSizeM = 10): ScoreScratch {
   const n = width * rows;
-  return { ...createBoxMeanScratch(width, n), capacity: n, raw: new Float32Array(n), plain: new Float32Array(n), type: new Uint8Array(n) };
+  const maxR = rangeRadius(pixelSizeM);
+  const typeAt = 2 * 4 * n;
+  const passAt = Math.ceil((typeAt + n) / 64) * 64;
+  const memory = wasmMemory(passAt + passRegionBytes(width, maxR));
+  const buf = memory.buffer;
+  return {
+    ...createBoxMeanScratch(width, n), capacity: n,
+    raw: new Float32Array(buf, 0, n), plain: new Float32Array(buf, 4 * n, n), type: new Uint8Array(buf, typeAt, n),
+    pass: createPassRegion(memory, passAt, width, maxR),
+  };
 }
 
 /** Which rows of the (halo'd) input rasters `out` stands for; the rows around them are context only. */
@@ -531,15 +560,6 @@ function hideScores(type: Uint8Array, base: number, score: Float32Array, n: numb
 }
 
 /**
- * Radius of the before-range neighbourhood, pixels: 10 m of ground (the 3×3 range of a 10 m grid,
- * 5×5 at 5 m), at least 1 px. On a finer grid a 3×3 range spans too little ground to hold the
- * texture a roof edge or a field border sweeps through when the epochs are a little off.
- */
-export function rangeRadius(pixelSizeM = 10): number {
-  return Math.max(1, Math.round(10 / pixelSizeM));
-}
-
-/**
  * Writes `out.score` (σ units, ≥ 0, NaN where invalid or not observable) and
  * `out.type` (CHANGE_TYPE_CODES, with CLOUD_CANDIDATE_FLAG under cloud or shadow; NOT_OBSERVED on nodata) for rows `rows` of the grid
  * (default: all rows). `before` and `after` must share the grid; `fit` maps after onto before.
@@ -572,7 +592,9 @@ export function scorePixels(
   if (first < 0 || first + count > height) throw new Error(`scorePixels: rows ${first}+${count} outside ${height}`);
   const nOut = width * count;
   if (out.score.length < nOut || out.type.length < nOut) throw new Error(`scorePixels: outputs must hold ${nOut} pixels`);
-  const sc = scratch && scratch.capacity >= n && scratch.vsum.length >= width ? scratch : createScoreScratch(width, height);
+  const rangeR = rangeRadius(params.score.pixelSizeM);
+  const fits = (s: ScoreScratch) => s.capacity >= n && s.vsum.length >= width && s.pass.width === width && s.pass.maxR >= rangeR;
+  const sc = scratch && fits(scratch) ? scratch : { ...createScoreScratch(width, height, params.score.pixelSizeM), referencePass: scratch?.referencePass };
   const bands = ALL_BANDS.filter((b) => before.bands[b] && after.bands[b] && fit.bands[b]);
   for (const b of ['blue', 'green', 'red', 'nir'] as const) {
     if (!bands.includes(b)) throw new Error(`scorePixels: band '${b}' missing in an epoch or in the NormFit`);
@@ -589,7 +611,8 @@ export function scorePixels(
   const raw = learned ? learned.scratch.raw : sc.raw;
   // Only the learned gate reads the plain difference: the unsupervised score never computes it.
   const plain = learned && params.learned.gateOn === 'plain' ? learned.scratch.plain : null;
-  const type = sc.type;
+  // The pass kernel writes in place: the type codes live beside raw (the learned path: in the feature scratch).
+  const type = learned ? learned.scratch.type : sc.type;
   const bv = before.valid;
   // Rows the box means read (the score's, and the learned features' context).
   // Feature windows are set in metres: their pixels follow the tile's pixel size (atPixelSize).
@@ -600,7 +623,6 @@ export function scorePixels(
   const planes = learned?.scratch.base;
   if (learned && learned.scratch.capacity < n) throw new Error(`scorePixels: feature scratch holds ${learned.scratch.capacity} px, strip has ${n}`);
   const useRange = params.score.rangeDifference !== false;
-  const rangeR = rangeRadius(params.score.pixelSizeM);
   const ms = sc.kernelMs ?? threadSink?.ms;
   const clock = sc.kernelMs ? (sc.kernelClock ?? wallMs) : (threadSink?.clock ?? wallMs);
   let t0 = ms ? clock() : 0;
@@ -608,7 +630,7 @@ export function scorePixels(
   // Per-band coefficients in the fixed slots blue, green, red, nir, swir1, swir2 (0 where absent).
   const slots = (a: number[]) => Float64Array.from([iB, iG, iR, iN, iS, iS2], (k) => (k >= 0 ? a[k] : 0));
   const band = (r: Raster, k: number) => (k >= 0 ? r.bands[bands[k]]! : r.bands.blue!); // absent swir: never read
-  scoreRows({
+  const job: RowJob = {
     width, height, r0, r1, nb, inv, useRange,
     ndviVegetated: params.score.ndviVegetated, vegetatedBothWeight: params.score.vegetatedBothWeight,
     v0: bv, v1: after.valid,
@@ -617,7 +639,9 @@ export function scorePixels(
     hasS1: iS >= 0, hasS2: iS2 >= 0, rangeR,
     gain: slots(gain), off: slots(off), isig: slots(isig),
     raw, plain, type, planes: planes ?? null, range: learned?.scratch.range ?? null,
-  });
+  };
+  if (sc.referencePass) scoreRows(job);
+  else runPass(learned ? learned.scratch.pass : sc.pass, job);
   t0 = lap(ms, 'pixels', t0, clock);
   const score = out.score;
   if (learned) featureBoxMean(learned.scratch, raw, width, height, params.score.smoothRadius, first, count, score);

@@ -7,8 +7,11 @@ import { readFileSync } from 'node:fs';
 
 const modules = new Map<string, WebAssembly.Module>();
 
+/** The kernels scripts/build-wasm.mjs builds. */
+export type KernelName = 'predict-trees' | 'box-mean' | 'score-pass';
+
 /** `name`.wasm beside this file in the build, or in dist/ when this runs from source (vitest). */
-export function wasmModule(name: 'predict-trees' | 'box-mean'): WebAssembly.Module {
+export function wasmModule(name: KernelName): WebAssembly.Module {
   let m = modules.get(name);
   if (m) return m;
   const candidates = [new URL(`./${name}.wasm`, import.meta.url), new URL(`../../dist/pipeline/detect/${name}.wasm`, import.meta.url)];
@@ -32,12 +35,17 @@ export function wasmModule(name: 'predict-trees' | 'box-mean'): WebAssembly.Modu
  * thread makes V8 check every typed-array access of that thread for detachment from then on (the
  * per-pixel pass measured ~10 % slower), besides leaving stale views.
  */
-export function wasmInstance<T>(name: 'predict-trees' | 'box-mean', bytes: number): { exports: T; memory: WebAssembly.Memory } {
-  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+export function wasmInstance<T>(name: KernelName, bytes: number): { exports: T; memory: WebAssembly.Memory } {
+  const memory = wasmMemory(bytes);
   return { exports: wasmInstanceOn<T>(name, memory), memory };
 }
 
+/** A memory of at least `bytes` bytes, made at that size, for kernels to share (never grown: see wasmInstance). */
+export function wasmMemory(bytes: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
+}
+
 /** An instance of kernel `name` over an existing memory (another kernel's, whose planes it reads). */
-export function wasmInstanceOn<T>(name: 'predict-trees' | 'box-mean', memory: WebAssembly.Memory): T {
+export function wasmInstanceOn<T>(name: KernelName, memory: WebAssembly.Memory): T {
   return new WebAssembly.Instance(wasmModule(name), { env: { memory } }).exports as unknown as T;
 }

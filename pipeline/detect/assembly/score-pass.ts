@@ -1,0 +1,815 @@
+/**
+ * AssemblyScript (compiled to WebAssembly by scripts/build-wasm.mjs, not by tsc): the per-pixel pass
+ * of ../score.ts scorePixels, one row per call: raw score, type code, plain difference and the
+ * learned base planes. Loaded by ../score-pass.ts, which copies the input rows into this module's
+ * memory (a ring of before rows for the neighbourhood range, the after row) and calls scoreRow.
+ *
+ * Bit for bit the JS pass (score.ts scoreRows, kept as the reference and tested against this):
+ * - every value is the f64 the JS computes, in the same order of operations (JS numbers are f64;
+ *   a Float32Array load is the exact f32 → f64 promotion, a store the f64 → f32 rounding of
+ *   f32.demote_f64: round to nearest even, as V8's store);
+ * - Math.min / Math.max of the JS become f64.min / f64.max, which have the same semantics (NaN
+ *   when either is NaN, −0 below +0); they only feed comparisons here;
+ * - the 3×3 before-range is the f32 min / max of the nine values (exact on ordered values) with
+ *   the JS's comparison scan where one is NaN, as score.ts rangeAt does with range3x3Row's rows;
+ *   the general neighbourhood (raster edges, nodata nearby, radius > 1) is the same scan in the
+ *   same order as score.ts rangeList;
+ * - Math.log1p is V8's: fdlibm's s_log1p.c (V8 src/base/ieee754.cc), ported below line for line
+ *   (AssemblyScript's own Math.log1p is musl's, which differs in the last bit for some inputs).
+ *
+ * Byte addresses throughout; the parameters of a strip are in a block at `p` (score-pass.ts
+ * writes it; the offsets below are its layout).
+ */
+
+// f64 slots (byte offset = 8 × slot): gain, offset and 1/σ per band slot (blue, green, red, nir,
+// swir1, swir2), then 1/reflectance scale, ndviVegetated, vegetatedBothWeight.
+const F_GAIN = 0;
+const F_OFF = 6;
+const F_ISIG = 12;
+const F_INV = 18;
+const F_NDVI_VEG = 19;
+const F_VEG_BOTH = 20;
+// i32 slots (byte offset = I_AT + 4 × slot).
+const I_AT = 8 * 24;
+const I_WIDTH = 0;
+const I_HEIGHT = 1;
+const I_NB = 2;
+const I_FLAGS = 3;
+const I_R = 4;
+const I_RING_ROWS = 5;
+const I_RING = 6;
+const I_RING_VALID = 7;
+const I_AFTER = 8;
+const I_AFTER_VALID = 9;
+const I_RAW = 10;
+const I_PLAIN = 11;
+const I_TYPE = 12;
+const I_NBR = 13;
+const I_PLANES = 14; // 18 plane addresses, BASE_PLANES order
+const I_OK3 = 33; // width u8: the pixel's 8 neighbours are all valid (fast rows)
+
+// I_FLAGS bits.
+const HAS_S1 = 1;
+const HAS_S2 = 2;
+const USE_RANGE = 4;
+const HAS_PLAIN = 8;
+const LEARNED = 16;
+
+// BASE_PLANES order (change-features.ts).
+const P_DBLUE = 0;
+const P_DGREEN = 1;
+const P_DRED = 2;
+const P_DNIR = 3;
+const P_DSWIR1 = 4;
+const P_DSWIR2 = 5;
+const P_NDBI0 = 6;
+const P_NDBI1 = 7;
+const P_LR = 8;
+const P_NDVI0 = 9;
+const P_NDVI1 = 10;
+const P_NDWI0 = 11;
+const P_NDWI1 = 12;
+const P_BR0 = 13;
+const P_BR1 = 14;
+const P_BR0SQ = 15;
+const P_BR1SQ = 16;
+const P_DNDVI = 17;
+const N_PLANES = 18;
+
+// score.ts constants.
+const CLOUD_VIS: f64 = 0.3;
+const CLOUD_WHITENESS: f64 = 0.25;
+const SHADOW_MAX: f64 = 0.04;
+const NDWI_WATER: f64 = 0.05;
+const MNDWI_WATER: f64 = 0.2;
+const BSI_SOIL: f64 = 0.1;
+const REDNESS_SOIL: f64 = 0.15;
+const CLEARED_NDVI: f64 = 0.18;
+const RANGE_SKIP: f64 = 1.5;
+const FRINGE_MIN_BRIGHTEN: f64 = 0.03;
+const D_CLIP: f64 = 30;
+const CODE_CONSTRUCTION: u32 = 1;
+const CODE_BARE_SOIL: u32 = 2;
+const CODE_VEGETATION_LOSS: u32 = 3;
+const CODE_WATER_FILL: u32 = 4;
+const CODE_NEW_WATER: u32 = 5;
+const STILL_VEGETATED: u32 = 6;
+const NOT_OBSERVED: u8 = 255;
+const CLOUD_FRINGE_FLAG: u32 = 0x40;
+const CLOUD_CANDIDATE_FLAG: u32 = 0x80;
+
+@inline function nd(a: f64, b: f64): f64 {
+  return (a - b) / (a + b + 1e-9);
+}
+
+@inline function ldf(a: usize): f64 {
+  return <f64>load<f32>(a);
+}
+
+@inline function stf(a: usize, v: f64): void {
+  store<f32>(a, <f32>v);
+}
+
+/** score.ts cloudAt: bright and white in the visible, or dark in every band (swir1 < 0: none). */
+@inline function cloudAt(blue: f64, green: f64, red: f64, nir: f64, swir1: f64): bool {
+  const vis = (blue + green + red) / 3;
+  if (vis > CLOUD_VIS) {
+    const spread = (max(max(blue, green), red) - min(min(blue, green), red)) / vis;
+    if (spread < CLOUD_WHITENESS && nir > 0.8 * vis && !(swir1 >= 0 && swir1 < 0.5 * vis)) return true;
+  }
+  return blue < SHADOW_MAX && green < SHADOW_MAX && red < SHADOW_MAX && nir < SHADOW_MAX && (swir1 >= 0 ? swir1 : 0) < SHADOW_MAX;
+}
+
+/** score.ts illumination, before (y…) → after (x…): 2 certain, 1 possible, 0 not. */
+@inline function illumination(yb: f64, yg: f64, yr: f64, yn: f64, xb: f64, xg: f64, xr: f64, xn: f64): i32 {
+  const db = xb - yb, dg = xg - yg, dr = xr - yr, dn = xn - yn;
+  if (db > FRINGE_MIN_BRIGHTEN && dg > FRINGE_MIN_BRIGHTEN && dr > FRINGE_MIN_BRIGHTEN) {
+    const lo = min(min(db, dg), dr), hi = max(max(db, dg), dr);
+    if (lo > 0.5 * hi && db >= 0.8 * dr && dn > -0.03) return 1;
+  }
+  if ((xb >= yb && xb >= 1e-4) || (xg >= yg && xg >= 1e-4) || (xr >= yr && xr >= 1e-4) || (xn >= yn && xn >= 1e-4)) return 0;
+  const mb = max(yb, 1e-4), mg = max(yg, 1e-4), mr = max(yr, 1e-4), mn = max(yn, 1e-4);
+  const rb = xb / mb, rg = xg / mg;
+  const rr = xr / mr, rn = xn / mn;
+  const rlo = min(min(min(rb, rg), rr), rn), rhi = max(max(max(max(0, rb), rg), rr), rn);
+  if (rhi < 0.93 && rhi < 1.3 * rlo) return rhi < 0.7 ? 2 : 1;
+  return 0;
+}
+
+/** score.ts rangeDist: signed distance (× k) of `av` from [lo, hi]. */
+@inline function rangeDist(av: f64, lo: f64, hi: f64, k: f64): f64 {
+  return av < lo ? -((lo - av) * k) : av > hi ? (av - hi) * k : 0;
+}
+
+/**
+ * The 3×3 range distance of band rows up/mid/down (f32) at byte offset o (the pixel's column × 4):
+ * min and max of the nine by f32 min/max; where one is NaN, score.ts range9Scan's comparison scan
+ * (centre first, then rows up, mid, down, columns left to right).
+ */
+@inline function range3(up: usize, mid: usize, down: usize, o: usize, av: f64, k: f64): f64 {
+  const a0 = load<f32>(up + o - 4), a1 = load<f32>(up + o), a2 = load<f32>(up + o + 4);
+  const b0 = load<f32>(mid + o - 4), b1 = load<f32>(mid + o), b2 = load<f32>(mid + o + 4);
+  const c0 = load<f32>(down + o - 4), c1 = load<f32>(down + o), c2 = load<f32>(down + o + 4);
+  const lo = min(min(min(a0, a1), min(a2, b0)), min(min(b1, b2), min(min(c0, c1), c2)));
+  const hi = max(max(max(a0, a1), max(a2, b0)), max(max(b1, b2), max(max(c0, c1), c2)));
+  if (lo != lo || hi != hi) return rangeScan(up, mid, down, o, av, k);
+  return rangeDist(av, <f64>lo, <f64>hi, k);
+}
+
+/** score.ts range9Scan, then rangeDist: the centre, then rows up, mid, down, columns left to right; NaN never compares. */
+function rangeScan(up: usize, mid: usize, down: usize, o: usize, av: f64, k: f64): f64 {
+  let lo = ldf(mid + o), hi = lo;
+  for (let r = 0; r < 3; r++) {
+    const a = (r == 0 ? up : r == 1 ? mid : down) + o;
+    for (let d: i32 = -4; d <= 4; d += 4) {
+      const v = ldf(a + <usize>d);
+      if (v < lo) lo = v;
+      else if (v > hi) hi = v;
+    }
+  }
+  return rangeDist(av, lo, hi, k);
+}
+
+/** score.ts rangeList: band `b` at the pixel (`centre`) and the `nn` valid neighbours at `nbr` (byte addresses, u32). */
+@inline function rangeList(centre: usize, delta: usize, nbr: usize, nn: i32, av: f64, k: f64): f64 {
+  let lo = ldf(centre), hi = lo;
+  for (let t = 0; t < nn; t++) {
+    const v = ldf(<usize>load<u32>(nbr + (<usize>t << 2)) + delta);
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
+  return rangeDist(av, lo, hi, k);
+}
+
+@inline function clip(d: f64): f64 {
+  return d > D_CLIP ? D_CLIP : d < -D_CLIP ? -D_CLIP : d;
+}
+
+/** A pixel that cannot be compared: NaN everywhere, NOT_OBSERVED (score.ts hideRow). */
+@inline function hide(i: usize, raw: usize, plain: usize, hasPlain: bool, type: usize, p: usize, learned: bool): void {
+  store<f32>(raw + (i << 2), NaN);
+  if (hasPlain) store<f32>(plain + (i << 2), NaN);
+  store<u8>(type + i, NOT_OBSERVED);
+  if (learned) {
+    const pl = p + <usize>(I_AT + (I_PLANES << 2));
+    for (let k = 0; k < N_PLANES; k++) store<f32>(<usize>load<u32>(pl + (<usize>k << 2)) + (i << 2), NaN);
+  }
+}
+
+/**
+ * Scores row `row` of the halo'd strip (0 ≤ row < height) with the parameters at `p`: the before
+ * rows row − R … row + R that exist are in the ring (band slot b, row q at
+ * ring + ((b·ringRows + q mod ringRows)·width)·4; validity at ringValid + (q mod ringRows)·width),
+ * the after row at after + b·width·4 (validity at afterValid). Writes pixel row·width + col of
+ * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED).
+ */
+function scalarCols(p: usize, row: i32, c0: i32, c1: i32): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
+  const nb = load<i32>(p + I_AT + (I_NB << 2));
+  const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
+  const R = load<i32>(p + I_AT + (I_R << 2));
+  const ringRows = load<i32>(p + I_AT + (I_RING_ROWS << 2));
+  const ring = <usize>load<u32>(p + I_AT + (I_RING << 2));
+  const ringValid = <usize>load<u32>(p + I_AT + (I_RING_VALID << 2));
+  const after = <usize>load<u32>(p + I_AT + (I_AFTER << 2));
+  const afterValid = <usize>load<u32>(p + I_AT + (I_AFTER_VALID << 2));
+  const raw = <usize>load<u32>(p + I_AT + (I_RAW << 2));
+  const plain = <usize>load<u32>(p + I_AT + (I_PLAIN << 2));
+  const type = <usize>load<u32>(p + I_AT + (I_TYPE << 2));
+  const nbr = <usize>load<u32>(p + I_AT + (I_NBR << 2));
+  const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
+  const swir = hasS1 && hasS2;
+  const useRange = (flags & USE_RANGE) != 0;
+  const hasPlain = (flags & HAS_PLAIN) != 0;
+  const learned = (flags & LEARNED) != 0;
+  const gB = load<f64>(p, (F_GAIN + 0) << 3), gG = load<f64>(p, (F_GAIN + 1) << 3), gR = load<f64>(p, (F_GAIN + 2) << 3), gN = load<f64>(p, (F_GAIN + 3) << 3);
+  const gS1 = load<f64>(p, (F_GAIN + 4) << 3), gS2 = load<f64>(p, (F_GAIN + 5) << 3);
+  const oB = load<f64>(p, (F_OFF + 0) << 3), oG = load<f64>(p, (F_OFF + 1) << 3), oR = load<f64>(p, (F_OFF + 2) << 3), oN = load<f64>(p, (F_OFF + 3) << 3);
+  const oS1 = load<f64>(p, (F_OFF + 4) << 3), oS2 = load<f64>(p, (F_OFF + 5) << 3);
+  const kB = load<f64>(p, (F_ISIG + 0) << 3), kG = load<f64>(p, (F_ISIG + 1) << 3), kR = load<f64>(p, (F_ISIG + 2) << 3), kN = load<f64>(p, (F_ISIG + 3) << 3);
+  const kS1 = load<f64>(p, (F_ISIG + 4) << 3), kS2 = load<f64>(p, (F_ISIG + 5) << 3);
+  const inv = load<f64>(p, F_INV << 3);
+  const ndviVegetated = load<f64>(p, F_NDVI_VEG << 3);
+  const vegetatedBothWeight = load<f64>(p, F_VEG_BOTH << 3);
+  const nbf = <f64>nb;
+  const skip2 = RANGE_SKIP * RANGE_SKIP * nbf;
+  const pl = p + I_AT + (I_PLANES << 2);
+  const pDB = <usize>load<u32>(pl, P_DBLUE << 2), pDG = <usize>load<u32>(pl, P_DGREEN << 2), pDR = <usize>load<u32>(pl, P_DRED << 2), pDN = <usize>load<u32>(pl, P_DNIR << 2);
+  const pDS1 = <usize>load<u32>(pl, P_DSWIR1 << 2), pDS2 = <usize>load<u32>(pl, P_DSWIR2 << 2);
+  const pNdbi0 = <usize>load<u32>(pl, P_NDBI0 << 2), pNdbi1 = <usize>load<u32>(pl, P_NDBI1 << 2), pLr = <usize>load<u32>(pl, P_LR << 2);
+  const pNdvi0 = <usize>load<u32>(pl, P_NDVI0 << 2), pNdvi1 = <usize>load<u32>(pl, P_NDVI1 << 2);
+  const pNdwi0 = <usize>load<u32>(pl, P_NDWI0 << 2), pNdwi1 = <usize>load<u32>(pl, P_NDWI1 << 2);
+  const pBr0 = <usize>load<u32>(pl, P_BR0 << 2), pBr1 = <usize>load<u32>(pl, P_BR1 << 2);
+  const pBr0sq = <usize>load<u32>(pl, P_BR0SQ << 2), pBr1sq = <usize>load<u32>(pl, P_BR1SQ << 2), pDNdvi = <usize>load<u32>(pl, P_DNDVI << 2);
+
+  const rowBytes = <usize>width << 2;
+  const m = <usize>(row % ringRows);
+  const b0 = ring + (<usize>0 * <usize>ringRows + m) * rowBytes, g0 = ring + (<usize>1 * <usize>ringRows + m) * rowBytes;
+  const red0 = ring + (<usize>2 * <usize>ringRows + m) * rowBytes, n0 = ring + (<usize>3 * <usize>ringRows + m) * rowBytes;
+  const s10 = ring + (<usize>4 * <usize>ringRows + m) * rowBytes, s20 = ring + (<usize>5 * <usize>ringRows + m) * rowBytes;
+  const b1 = after, g1 = after + rowBytes, red1 = after + 2 * rowBytes, n1 = after + 3 * rowBytes, s11 = after + 4 * rowBytes, s21 = after + 5 * rowBytes;
+  const v0 = ringValid + m * <usize>width;
+  // The 3×3 fast path's rows above and below (only read where 0 < row < height − 1).
+  const fast = useRange && R == 1 && row > 0 && row + 1 < height;
+  const up: usize = fast ? <usize>((row - 1) % ringRows) : 0, down: usize = fast ? <usize>((row + 1) % ringRows) : 0;
+  const vUp = ringValid + up * <usize>width, vDown = ringValid + down * <usize>width;
+  const rowStride = <usize>ringRows * rowBytes; // from one band slot's ring to the next
+  const upB = ring + up * rowBytes, downB = ring + down * rowBytes;
+  const base = <usize>row * <usize>width;
+
+  for (let col = c0; col < c1; col++) {
+    const c = <usize>col;
+    const i = base + c;
+    const o = c << 2;
+    if (load<u8>(v0 + c) == 0 || load<u8>(afterValid + c) == 0) {
+      hide(i, raw, plain, hasPlain, type, p, learned);
+      continue;
+    }
+    const aB = gB * ldf(b1 + o) + oB, yB = ldf(b0 + o) * inv, xB = aB * inv;
+    const aG = gG * ldf(g1 + o) + oG, yG = ldf(g0 + o) * inv, xG = aG * inv;
+    const aR = gR * ldf(red1 + o) + oR, yR = ldf(red0 + o) * inv, xR = aR * inv;
+    const aN = gN * ldf(n1 + o) + oN, yN = ldf(n0 + o) * inv, xN = aN * inv;
+    let dB = (aB - ldf(b0 + o)) * kB, dG = (aG - ldf(g0 + o)) * kG, dR = (aR - ldf(red0 + o)) * kR, dN = (aN - ldf(n0 + o)) * kN;
+    let m2v = dB * dB + dG * dG + dR * dR + dN * dN;
+    let m2 = m2v;
+    let aS1: f64 = 0, aS2: f64 = 0, dS1: f64 = 0, dS2: f64 = 0, yS1: f64 = 0, yS2: f64 = 0, xS1: f64 = 0, xS2: f64 = 0;
+    if (hasS1) { aS1 = gS1 * ldf(s11 + o) + oS1; dS1 = (aS1 - ldf(s10 + o)) * kS1; m2 += dS1 * dS1; yS1 = ldf(s10 + o) * inv; xS1 = aS1 * inv; }
+    if (hasS2) { aS2 = gS2 * ldf(s21 + o) + oS2; dS2 = (aS2 - ldf(s20 + o)) * kS2; m2 += dS2 * dS2; yS2 = ldf(s20 + o) * inv; xS2 = aS2 * inv; }
+    if (hasPlain) stf(plain + (i << 2), sqrt<f64>(m2 / nbf));
+    const illum = illumination(yB, yG, yR, yN, xB, xG, xR, xN) | illumination(xB, xG, xR, xN, yB, yG, yR, yN);
+    const cloud0 = cloudAt(yB, yG, yR, yN, hasS1 ? yS1 : -1);
+    const cloud1 = cloudAt(xB, xG, xR, xN, hasS1 ? xS1 : -1);
+    const candidate = illum >= 2 || cloud0 != cloud1;
+    if (!candidate && cloud0 && cloud1) {
+      hide(i, raw, plain, hasPlain, type, p, learned);
+      continue;
+    }
+    if (useRange && m2 > skip2) {
+      if (fast && col > 0 && col + 1 < width
+        && load<u8>(vUp + c - 1) != 0 && load<u8>(vUp + c) != 0 && load<u8>(vUp + c + 1) != 0
+        && load<u8>(v0 + c - 1) != 0 && load<u8>(v0 + c + 1) != 0
+        && load<u8>(vDown + c - 1) != 0 && load<u8>(vDown + c) != 0 && load<u8>(vDown + c + 1) != 0) {
+        dB = range3(upB, b0, downB, o, aB, kB);
+        dG = range3(upB + rowStride, g0, downB + rowStride, o, aG, kG);
+        dR = range3(upB + 2 * rowStride, red0, downB + 2 * rowStride, o, aR, kR);
+        dN = range3(upB + 3 * rowStride, n0, downB + 3 * rowStride, o, aN, kN);
+        if (hasS1) dS1 = range3(upB + 4 * rowStride, s10, downB + 4 * rowStride, o, aS1, kS1);
+        if (hasS2) dS2 = range3(upB + 5 * rowStride, s20, downB + 5 * rowStride, o, aS2, kS2);
+      } else {
+        // Neighbours as byte addresses of their blue value in the ring; band b is + b·rowStride.
+        const rA = row >= R ? row - R : 0, rB = row + R < height ? row + R : height - 1;
+        const cA = col >= R ? col - R : 0, cB = col + R < width ? col + R : width - 1;
+        let nn = 0;
+        for (let rr = rA; rr <= rB; rr++) {
+          const slot = <usize>(rr % ringRows);
+          const vRow = ringValid + slot * <usize>width;
+          const bRow = ring + slot * rowBytes;
+          for (let cc = cA; cc <= cB; cc++) {
+            if (load<u8>(vRow + <usize>cc) != 0) {
+              store<u32>(nbr + (<usize>nn << 2), <u32>(bRow + (<usize>cc << 2)));
+              nn++;
+            }
+          }
+        }
+        dB = rangeList(b0 + o, 0, nbr, nn, aB, kB);
+        dG = rangeList(g0 + o, rowStride, nbr, nn, aG, kG);
+        dR = rangeList(red0 + o, 2 * rowStride, nbr, nn, aR, kR);
+        dN = rangeList(n0 + o, 3 * rowStride, nbr, nn, aN, kN);
+        if (hasS1) dS1 = rangeList(s10 + o, 4 * rowStride, nbr, nn, aS1, kS1);
+        if (hasS2) dS2 = rangeList(s20 + o, 5 * rowStride, nbr, nn, aS2, kS2);
+      }
+      m2v = dB * dB + dG * dG + dR * dR + dN * dN;
+      m2 = m2v;
+      if (hasS1) m2 += dS1 * dS1;
+      if (hasS2) m2 += dS2 * dS2;
+    }
+    const ndvi0 = nd(yN, yR);
+    const ndvi1 = nd(xN, xR);
+    const water0 = hasS1 ? nd(yG, yS1) > MNDWI_WATER : nd(yG, yN) > NDWI_WATER;
+    const water1 = hasS1 ? nd(xG, xS1) > MNDWI_WATER : nd(xG, xN) > NDWI_WATER;
+    const veg0 = ndvi0 > ndviVegetated;
+    const veg1 = ndvi1 > ndviVegetated;
+    const soil1 = hasS1 ? nd(xS1 + xR, xN + xB) > BSI_SOIL : nd(xR, xB) > REDNESS_SOIL;
+    let weighted = false;
+    let code: u32;
+    if (water0 && !water1) code = CODE_WATER_FILL;
+    else if (!water0 && water1) code = CODE_NEW_WATER;
+    else if (veg0 && veg1) {
+      weighted = true;
+      code = STILL_VEGETATED;
+    } else if (veg1 && ndvi1 > ndvi0) {
+      weighted = true;
+      code = 0;
+    } else if (veg0 && ndvi1 > CLEARED_NDVI) code = CODE_VEGETATION_LOSS;
+    else code = soil1 ? CODE_BARE_SOIL : CODE_CONSTRUCTION;
+    const rms = sqrt<f64>(m2 / nbf);
+    stf(raw + (i << 2), weighted ? vegetatedBothWeight * rms : rms);
+    store<u8>(type + i, <u8>((illum != 0 ? code | CLOUD_FRINGE_FLAG : code) | (candidate ? CLOUD_CANDIDATE_FLAG : 0)));
+    if (learned) {
+      const q = i << 2;
+      stf(pDB + q, clip(dB));
+      stf(pDG + q, clip(dG));
+      stf(pDR + q, clip(dR));
+      stf(pDN + q, clip(dN));
+      stf(pDS1 + q, !swir ? 0 : clip(dS1));
+      stf(pDS2 + q, !swir ? 0 : clip(dS2));
+      stf(pNdbi0 + q, swir ? nd(yS1, yN) : 0);
+      stf(pNdbi1 + q, swir ? nd(xS1, xN) : 0);
+      stf(pLr + q, log1p(sqrt<f64>(m2v / 4)));
+      stf(pNdvi0 + q, ndvi0);
+      stf(pNdvi1 + q, ndvi1);
+      stf(pNdwi0 + q, nd(yG, yN));
+      stf(pNdwi1 + q, nd(xG, xN));
+      const br0 = (yB + yG + yR + yN) / 4;
+      const br1 = (xB + xG + xR + xN) / 4;
+      stf(pBr0 + q, br0);
+      stf(pBr1 + q, br1);
+      stf(pBr0sq + q, br0 * br0);
+      stf(pBr1sq + q, br1 * br1);
+      stf(pDNdvi + q, ndvi1 - ndvi0);
+    }
+  }
+}
+
+// fdlibm s_log1p.c as V8 ships it (src/base/ieee754.cc), for Math.log1p's exact bits.
+const LN2_HI: f64 = 6.93147180369123816490e-01; // 3fe62e42 fee00000
+const LN2_LO: f64 = 1.90821492927058770002e-10; // 3dea39ef 35793c76
+const TWO54: f64 = 1.80143985094819840000e+16; // 43500000 00000000
+const LP1: f64 = 6.666666666666735130e-01; // 3FE55555 55555593
+const LP2: f64 = 3.999999999940941908e-01; // 3FD99999 9997FA04
+const LP3: f64 = 2.857142874366239149e-01; // 3FD24924 94229359
+const LP4: f64 = 2.222219843214978396e-01; // 3FCC71C5 1D8E78AF
+const LP5: f64 = 1.818357216161805012e-01; // 3FC74664 96CB03DE
+const LP6: f64 = 1.531383769920937332e-01; // 3FC39A09 D078C69F
+const LP7: f64 = 1.479819860511658591e-01; // 3FC2F112 DF3E5244
+
+@inline function highWord(x: f64): i32 {
+  return <i32>(reinterpret<u64>(x) >>> 32);
+}
+
+@inline function withHighWord(x: f64, hi: i32): f64 {
+  return reinterpret<f64>((reinterpret<u64>(x) & 0xffffffff) | (<u64><u32>hi << 32));
+}
+
+/** log(1 + x), bit for bit V8's Math.log1p (exported for the identity test). */
+export function log1p(x: f64): f64 {
+  const hx = highWord(x);
+  const ax = hx & 0x7fffffff;
+  let k: i32 = 1;
+  let f: f64 = 0, c: f64 = 0;
+  let hu: i32 = 0;
+  if (hx < 0x3fda827a) { // 1 + x < sqrt(2)+
+    if (ax >= 0x3ff00000) { // x ≤ −1
+      if (x == -1.0) return -TWO54 / 0.0; // −∞
+      // NaN: V8 returns this one (the x86 signalling NaN its compiler makes of fdlibm's
+      // (x − x) / (x − x)) for every x < −1 and every NaN with the sign bit set, not the quiet
+      // NaN the division would give; a Float32Array store turns it into 0x7fe00000.
+      return reinterpret<f64>(0x7ff4000000000000);
+    }
+    if (ax < 0x3e200000) { // |x| < 2^-29
+      if (TWO54 + x > 0 && ax < 0x3c900000) return x; // |x| < 2^-54
+      return x - x * x * 0.5;
+    }
+    if (hx > 0 || hx <= <i32>0xbfd2bec4) { // sqrt(2)/2− ≤ 1 + x < sqrt(2)+
+      k = 0;
+      f = x;
+      hu = 1;
+    }
+  } else if (hx >= 0x7ff00000) {
+    return x + x;
+  }
+  if (k != 0) {
+    let u: f64;
+    if (hx < 0x43400000) {
+      u = 1.0 + x;
+      hu = highWord(u);
+      k = (hu >> 20) - 1023;
+      c = k > 0 ? 1.0 - (u - x) : x - (u - 1.0); // correction term
+      c /= u;
+    } else {
+      u = x;
+      hu = highWord(u);
+      k = (hu >> 20) - 1023;
+      c = 0;
+    }
+    hu &= 0x000fffff;
+    if (hu < 0x6a09e) { // u ~< sqrt(2)
+      u = withHighWord(u, hu | 0x3ff00000); // normalise u
+    } else {
+      k += 1;
+      u = withHighWord(u, hu | 0x3fe00000); // normalise u / 2
+      hu = (0x00100000 - hu) >> 2;
+    }
+    f = u - 1.0;
+  }
+  const hfsq = 0.5 * f * f;
+  const kf = <f64>k;
+  if (hu == 0) { // |f| < 2^-20
+    if (f == 0) {
+      if (k == 0) return 0;
+      c += kf * LN2_LO;
+      return kf * LN2_HI + c;
+    }
+    const R = hfsq * (1.0 - 0.66666666666666666 * f);
+    if (k == 0) return f - R;
+    return kf * LN2_HI - ((R - (kf * LN2_LO + c)) - f);
+  }
+  const s = f / (2.0 + f);
+  const z = s * s;
+  const R = z * (LP1 + z * (LP2 + z * (LP3 + z * (LP4 + z * (LP5 + z * (LP6 + z * LP7))))));
+  if (k == 0) return f - (hfsq - s * (hfsq + R));
+  return kf * LN2_HI - ((hfsq - (s * (hfsq + R) + (kf * LN2_LO + c))) - f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same pass two pixels at a time (f64x2), without branches on the data: every test is computed
+// for both lanes and the outcomes are chosen by masks (v128.bitselect), so the CPU never guesses
+// wrong on noise. Each lane does exactly the scalar pass's IEEE operations (f64x2 add, sub, mul,
+// div, sqrt, min, max are the scalar ones lane by lane; promote and demote round as the scalar
+// conversions do). Pairs that need what the vector path does not do go through scalarCols: a
+// nodata pixel beside a valid one, and a range distance off the 3×3 fast path (raster edge,
+// nodata neighbour, NaN among the nine, a radius above 1).
+
+/** f32 pair at `a` as f64x2 (exact). */
+@inline function ld2(a: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(a));
+}
+
+/** f64x2 → two f32 at `a` (round to nearest even, as a Float32Array store). */
+@inline function st2(a: usize, v: v128): void {
+  v128.store64_lane(a, f32x4.demote_f64x2_zero(v), 0);
+}
+
+@inline function spl(x: f64): v128 {
+  return f64x2.splat(x);
+}
+
+@inline function ndV(a: v128, b: v128): v128 {
+  return f64x2.div(f64x2.sub(a, b), f64x2.add(f64x2.add(a, b), spl(1e-9)));
+}
+
+/** rangeDist per lane. */
+@inline function rangeDistV(av: v128, lo: v128, hi: v128, k: v128): v128 {
+  const below = f64x2.lt(av, lo), above = f64x2.gt(av, hi);
+  const dLo = f64x2.neg(f64x2.mul(f64x2.sub(lo, av), k));
+  const dHi = f64x2.mul(f64x2.sub(av, hi), k);
+  return v128.bitselect(dLo, v128.bitselect(dHi, spl(0), above), below);
+}
+
+@inline function clipV(d: v128): v128 {
+  return v128.bitselect(spl(D_CLIP), v128.bitselect(spl(-D_CLIP), d, f64x2.lt(d, spl(-D_CLIP))), f64x2.gt(d, spl(D_CLIP)));
+}
+
+// The vector path only ever sees finite inputs (scoreRow sends a pair with a NaN or ±∞ input to
+// scalarCols), so its min and max take pmin / pmax (one instruction each; f64x2.min / max are a
+// sequence of eight on x86, for NaN and ±0): on finite values they differ only in the sign of a
+// zero result, and every min and max below feeds only comparisons (or a difference that does).
+
+/** cloudAt per lane (mask). */
+@inline function cloudV(b: v128, g: v128, r: v128, n: v128, s: v128): v128 {
+  const vis = f64x2.div(f64x2.add(f64x2.add(b, g), r), spl(3));
+  const bright = f64x2.gt(vis, spl(CLOUD_VIS));
+  let white = bright;
+  // Most pairs are not bright: skip the spread's division (a branch the CPU predicts).
+  if (v128.any_true(bright)) {
+    const spread = f64x2.div(f64x2.sub(f64x2.pmax(f64x2.pmax(b, g), r), f64x2.pmin(f64x2.pmin(b, g), r)), vis);
+    const swirDark = v128.and(f64x2.ge(s, spl(0)), f64x2.lt(s, f64x2.mul(spl(0.5), vis)));
+    white = v128.andnot(v128.and(v128.and(bright, f64x2.lt(spread, spl(CLOUD_WHITENESS))), f64x2.gt(n, f64x2.mul(spl(0.8), vis))), swirDark);
+  }
+  const s0 = v128.bitselect(s, spl(0), f64x2.ge(s, spl(0)));
+  const dark = v128.and(v128.and(v128.and(f64x2.lt(b, spl(SHADOW_MAX)), f64x2.lt(g, spl(SHADOW_MAX))), v128.and(f64x2.lt(r, spl(SHADOW_MAX)), f64x2.lt(n, spl(SHADOW_MAX)))), f64x2.lt(s0, spl(SHADOW_MAX)));
+  return v128.or(white, dark);
+}
+
+/**
+ * illumination per lane, before (y…) → after (x…), as an i64 per lane: bit 0 set where it returns
+ * 1, bit 1 where it returns 2 (never both).
+ */
+@inline function illuminationV(yb: v128, yg: v128, yr: v128, yn: v128, xb: v128, xg: v128, xr: v128, xn: v128): v128 {
+  const db = f64x2.sub(xb, yb), dg = f64x2.sub(xg, yg), dr = f64x2.sub(xr, yr), dn = f64x2.sub(xn, yn);
+  const fm = spl(FRINGE_MIN_BRIGHTEN);
+  const bright = v128.and(v128.and(f64x2.gt(db, fm), f64x2.gt(dg, fm)), f64x2.gt(dr, fm));
+  const lo = f64x2.pmin(f64x2.pmin(db, dg), dr), hi = f64x2.pmax(f64x2.pmax(db, dg), dr);
+  const one = v128.and(v128.and(bright, f64x2.gt(lo, f64x2.mul(spl(0.5), hi))), v128.and(f64x2.ge(db, f64x2.mul(spl(0.8), dr)), f64x2.gt(dn, spl(-0.03))));
+  const e = spl(1e-4);
+  const notDarker = v128.or(
+    v128.or(v128.and(f64x2.ge(xb, yb), f64x2.ge(xb, e)), v128.and(f64x2.ge(xg, yg), f64x2.ge(xg, e))),
+    v128.or(v128.and(f64x2.ge(xr, yr), f64x2.ge(xr, e)), v128.and(f64x2.ge(xn, yn), f64x2.ge(xn, e))));
+  let is1 = one, is2 = i64x2.splat(0);
+  // Most pairs have a band that did not darken in both lanes: skip the four divisions then (the
+  // scalar pass skips them per pixel; a branch per pair the CPU mostly predicts).
+  if (!v128.all_true<i64>(notDarker)) {
+    const rb = f64x2.div(xb, f64x2.pmax(yb, e)), rg = f64x2.div(xg, f64x2.pmax(yg, e));
+    const rr = f64x2.div(xr, f64x2.pmax(yr, e)), rn = f64x2.div(xn, f64x2.pmax(yn, e));
+    const rlo = f64x2.pmin(f64x2.pmin(f64x2.pmin(rb, rg), rr), rn);
+    const rhi = f64x2.pmax(f64x2.pmax(f64x2.pmax(f64x2.pmax(spl(0), rb), rg), rr), rn);
+    const darker = v128.andnot(v128.and(f64x2.lt(rhi, spl(0.93)), f64x2.lt(rhi, f64x2.mul(spl(1.3), rlo))), v128.or(one, notDarker));
+    const deep = f64x2.lt(rhi, spl(0.7));
+    is1 = v128.or(one, v128.andnot(darker, deep));
+    is2 = v128.and(darker, deep);
+  }
+  return v128.or(v128.and(is1, i64x2.splat(1)), v128.and(is2, i64x2.splat(2)));
+}
+
+/**
+ * The 3×3 min and max of one before band for the pair at byte offset o (cols c, c + 1) of rows
+ * up/mid/down, as f32 [lo(c), lo(c + 1), hi(c), hi(c + 1)]: f32x4 min / max of the columns
+ * c − 1 … c + 2, exact on ordered values (the order of the nine does not matter, −0 below +0)
+ * and NaN where one of a lane's nine is NaN (there the scalar code scans, as score.ts does).
+ * Reads one value either side of the pair: garbage at a raster edge, where ok3 sends a lane that
+ * needs the range to the scalar code anyway.
+ */
+@inline function range2(up: usize, mid: usize, down: usize, o: usize): v128 {
+  const a = v128.load(up + o - 4), b = v128.load(mid + o - 4), d = v128.load(down + o - 4);
+  const mn = f32x4.min(f32x4.min(a, b), d), mx = f32x4.max(f32x4.max(a, b), d);
+  const lo = f32x4.min(f32x4.min(mn, v128.shuffle<f32>(mn, mn, 1, 2, 3, 3)), v128.shuffle<f32>(mn, mn, 2, 3, 3, 3));
+  const hi = f32x4.max(f32x4.max(mx, v128.shuffle<f32>(mx, mx, 1, 2, 3, 3)), v128.shuffle<f32>(mx, mx, 2, 3, 3, 3));
+  return v128.shuffle<f32>(lo, hi, 0, 1, 4, 5);
+}
+
+/** NaN lanes of a pair's lo or hi (f64x2 mask). */
+@inline function nanOf(lo: v128, hi: v128): v128 {
+  return v128.or(f64x2.ne(lo, lo), f64x2.ne(hi, hi));
+}
+
+/** ok[col] ≠ 0 where the 8 neighbours of col are valid (cols 1 … width − 2; 0 at the two edges). */
+function neighboursValidRow(up: usize, mid: usize, down: usize, width: i32, ok: usize): void {
+  store<u8>(ok, 0);
+  store<u8>(ok + <usize>(width - 1), 0);
+  let col = 1;
+  for (; col + 16 <= width - 1; col += 16) {
+    const c = <usize>col;
+    const m = i8x16.min_u(
+      i8x16.min_u(i8x16.min_u(v128.load(up + c - 1), v128.load(up + c)), i8x16.min_u(v128.load(up + c + 1), v128.load(mid + c - 1))),
+      i8x16.min_u(i8x16.min_u(v128.load(mid + c + 1), v128.load(down + c - 1)), i8x16.min_u(v128.load(down + c), v128.load(down + c + 1))));
+    v128.store(ok + c, m);
+  }
+  for (; col < width - 1; col++) {
+    const c = <usize>col;
+    const m = min(min(min(load<u8>(up + c - 1), load<u8>(up + c)), min(load<u8>(up + c + 1), load<u8>(mid + c - 1))),
+      min(min(load<u8>(mid + c + 1), load<u8>(down + c - 1)), min(load<u8>(down + c), load<u8>(down + c + 1))));
+    store<u8>(ok + c, m);
+  }
+}
+
+/**
+ * Scores row `row` of the halo'd strip (0 ≤ row < height) with the parameters at `p`: the before
+ * rows row − R … row + R that exist are in the ring (band slot b, row q at
+ * ring + ((b·ringRows + q mod ringRows)·width)·4; validity at ringValid + (q mod ringRows)·width),
+ * the after row at after + b·width·4 (validity at afterValid). Writes pixel row·width + col of
+ * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED). Two pixels per step;
+ * scalarCols where a pair needs it (see above).
+ */
+export function scoreRow(p: usize, row: i32): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
+  const nb = load<i32>(p + I_AT + (I_NB << 2));
+  const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
+  const R = load<i32>(p + I_AT + (I_R << 2));
+  const ringRows = load<i32>(p + I_AT + (I_RING_ROWS << 2));
+  const ring = <usize>load<u32>(p + I_AT + (I_RING << 2));
+  const ringValid = <usize>load<u32>(p + I_AT + (I_RING_VALID << 2));
+  const after = <usize>load<u32>(p + I_AT + (I_AFTER << 2));
+  const afterValid = <usize>load<u32>(p + I_AT + (I_AFTER_VALID << 2));
+  const raw = <usize>load<u32>(p + I_AT + (I_RAW << 2));
+  const plain = <usize>load<u32>(p + I_AT + (I_PLAIN << 2));
+  const type = <usize>load<u32>(p + I_AT + (I_TYPE << 2));
+  const ok3 = <usize>load<u32>(p + I_AT + (I_OK3 << 2));
+  const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
+  const swir = hasS1 && hasS2;
+  const useRange = (flags & USE_RANGE) != 0;
+  const hasPlain = (flags & HAS_PLAIN) != 0;
+  const learned = (flags & LEARNED) != 0;
+  const gB = spl(load<f64>(p, (F_GAIN + 0) << 3)), gG = spl(load<f64>(p, (F_GAIN + 1) << 3)), gR = spl(load<f64>(p, (F_GAIN + 2) << 3)), gN = spl(load<f64>(p, (F_GAIN + 3) << 3));
+  const gS1 = spl(load<f64>(p, (F_GAIN + 4) << 3)), gS2 = spl(load<f64>(p, (F_GAIN + 5) << 3));
+  const oB = spl(load<f64>(p, (F_OFF + 0) << 3)), oG = spl(load<f64>(p, (F_OFF + 1) << 3)), oR = spl(load<f64>(p, (F_OFF + 2) << 3)), oN = spl(load<f64>(p, (F_OFF + 3) << 3));
+  const oS1 = spl(load<f64>(p, (F_OFF + 4) << 3)), oS2 = spl(load<f64>(p, (F_OFF + 5) << 3));
+  const kB = spl(load<f64>(p, (F_ISIG + 0) << 3)), kG = spl(load<f64>(p, (F_ISIG + 1) << 3)), kR = spl(load<f64>(p, (F_ISIG + 2) << 3)), kN = spl(load<f64>(p, (F_ISIG + 3) << 3));
+  const kS1 = spl(load<f64>(p, (F_ISIG + 4) << 3)), kS2 = spl(load<f64>(p, (F_ISIG + 5) << 3));
+  const inv = spl(load<f64>(p, F_INV << 3));
+  const ndviVegetated = spl(load<f64>(p, F_NDVI_VEG << 3));
+  const vegetatedBothWeight = spl(load<f64>(p, F_VEG_BOTH << 3));
+  const nbv = spl(<f64>nb);
+  const skip2 = spl(RANGE_SKIP * RANGE_SKIP * <f64>nb);
+  const pl = p + I_AT + (I_PLANES << 2);
+  const pDB = <usize>load<u32>(pl, P_DBLUE << 2), pDG = <usize>load<u32>(pl, P_DGREEN << 2), pDR = <usize>load<u32>(pl, P_DRED << 2), pDN = <usize>load<u32>(pl, P_DNIR << 2);
+  const pDS1 = <usize>load<u32>(pl, P_DSWIR1 << 2), pDS2 = <usize>load<u32>(pl, P_DSWIR2 << 2);
+  const pNdbi0 = <usize>load<u32>(pl, P_NDBI0 << 2), pNdbi1 = <usize>load<u32>(pl, P_NDBI1 << 2), pLr = <usize>load<u32>(pl, P_LR << 2);
+  const pNdvi0 = <usize>load<u32>(pl, P_NDVI0 << 2), pNdvi1 = <usize>load<u32>(pl, P_NDVI1 << 2);
+  const pNdwi0 = <usize>load<u32>(pl, P_NDWI0 << 2), pNdwi1 = <usize>load<u32>(pl, P_NDWI1 << 2);
+  const pBr0 = <usize>load<u32>(pl, P_BR0 << 2), pBr1 = <usize>load<u32>(pl, P_BR1 << 2);
+  const pBr0sq = <usize>load<u32>(pl, P_BR0SQ << 2), pBr1sq = <usize>load<u32>(pl, P_BR1SQ << 2), pDNdvi = <usize>load<u32>(pl, P_DNDVI << 2);
+
+  const rowBytes = <usize>width << 2;
+  const rowStride = <usize>ringRows * rowBytes;
+  const m = <usize>(row % ringRows);
+  const b0 = ring + m * rowBytes, g0 = b0 + rowStride, red0 = b0 + 2 * rowStride, n0 = b0 + 3 * rowStride, s10 = b0 + 4 * rowStride, s20 = b0 + 5 * rowStride;
+  const b1 = after, g1 = after + rowBytes, red1 = after + 2 * rowBytes, n1 = after + 3 * rowBytes, s11 = after + 4 * rowBytes, s21 = after + 5 * rowBytes;
+  const v0 = ringValid + m * <usize>width;
+  const fast = useRange && R == 1 && row > 0 && row + 1 < height;
+  const up = fast ? <usize>((row - 1) % ringRows) : m, down = fast ? <usize>((row + 1) % ringRows) : m;
+  const upB = ring + up * rowBytes, downB = ring + down * rowBytes;
+  if (fast) neighboursValidRow(ringValid + up * <usize>width, v0, ringValid + down * <usize>width, width, ok3);
+  const base = <usize>row * <usize>width;
+  const zero = spl(0);
+  const nanV = spl(NaN);
+  const noMask = i64x2.splat(0);
+
+  let col = 0;
+  for (; col + 2 <= width; col += 2) {
+    const c = <usize>col;
+    const valid2 = (load<u8>(v0 + c) != 0 && load<u8>(afterValid + c) != 0 ? 1 : 0) + (load<u8>(v0 + c + 1) != 0 && load<u8>(afterValid + c + 1) != 0 ? 1 : 0);
+    if (valid2 != 2) {
+      if (valid2 == 0) {
+        hide(base + c, raw, plain, hasPlain, type, p, learned);
+        hide(base + c + 1, raw, plain, hasPlain, type, p, learned);
+      } else scalarCols(p, row, col, col + 2);
+      continue;
+    }
+    const o = c << 2;
+    const i = base + c;
+    const q = i << 2;
+    const bb0 = ld2(b0 + o), gg0 = ld2(g0 + o), rr0 = ld2(red0 + o), nn0 = ld2(n0 + o);
+    const aB = f64x2.add(f64x2.mul(gB, ld2(b1 + o)), oB), yB = f64x2.mul(bb0, inv), xB = f64x2.mul(aB, inv);
+    const aG = f64x2.add(f64x2.mul(gG, ld2(g1 + o)), oG), yG = f64x2.mul(gg0, inv), xG = f64x2.mul(aG, inv);
+    const aR = f64x2.add(f64x2.mul(gR, ld2(red1 + o)), oR), yR = f64x2.mul(rr0, inv), xR = f64x2.mul(aR, inv);
+    const aN = f64x2.add(f64x2.mul(gN, ld2(n1 + o)), oN), yN = f64x2.mul(nn0, inv), xN = f64x2.mul(aN, inv);
+    let dB = f64x2.mul(f64x2.sub(aB, bb0), kB), dG = f64x2.mul(f64x2.sub(aG, gg0), kG), dR = f64x2.mul(f64x2.sub(aR, rr0), kR), dN = f64x2.mul(f64x2.sub(aN, nn0), kN);
+    let m2v = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(dB, dB), f64x2.mul(dG, dG)), f64x2.mul(dR, dR)), f64x2.mul(dN, dN));
+    let m2 = m2v;
+    let aS1 = zero, aS2 = zero, dS1 = zero, dS2 = zero, yS1 = zero, yS2 = zero, xS1 = zero, xS2 = zero;
+    if (hasS1) {
+      const s = ld2(s10 + o);
+      aS1 = f64x2.add(f64x2.mul(gS1, ld2(s11 + o)), oS1); dS1 = f64x2.mul(f64x2.sub(aS1, s), kS1); m2 = f64x2.add(m2, f64x2.mul(dS1, dS1));
+      yS1 = f64x2.mul(s, inv); xS1 = f64x2.mul(aS1, inv);
+    }
+    if (hasS2) {
+      const s = ld2(s20 + o);
+      aS2 = f64x2.add(f64x2.mul(gS2, ld2(s21 + o)), oS2); dS2 = f64x2.mul(f64x2.sub(aS2, s), kS2); m2 = f64x2.add(m2, f64x2.mul(dS2, dS2));
+      yS2 = f64x2.mul(s, inv); xS2 = f64x2.mul(aS2, inv);
+    }
+    // A non-finite input (NaN, ±∞: m2 is then not finite) goes through scalarCols: where a NaN
+    // read from the data (+) meets one that arithmetic makes (−), which sign comes out is up to
+    // the operand order the compiler picks, and V8 picks it differently for scalar and vector
+    // code (and for interpreted and optimised JS). With finite inputs every NaN made is the
+    // same default NaN, and that question never arises.
+    const m2z = f64x2.sub(m2, m2);
+    if (v128.any_true(f64x2.ne(m2z, m2z))) {
+      scalarCols(p, row, col, col + 2);
+      continue;
+    }
+    // The range distance where the scalar pass takes it: the 3×3 fast path here, else scalarCols.
+    const needR = useRange ? f64x2.gt(m2, skip2) : noMask;
+    let usedRange = false;
+    // Pairs where neither lane is past RANGE_SKIP skip the range (most pairs on quiet ground).
+    if (v128.any_true(needR)) {
+      if (!fast) {
+        scalarCols(p, row, col, col + 2);
+        continue;
+      }
+      const pB = range2(upB, b0, downB, o), pG = range2(upB + rowStride, g0, downB + rowStride, o);
+      const pR = range2(upB + 2 * rowStride, red0, downB + 2 * rowStride, o), pN = range2(upB + 3 * rowStride, n0, downB + 3 * rowStride, o);
+      const lB = f64x2.promote_low_f32x4(pB), hB = f64x2.promote_low_f32x4(v128.shuffle<f32>(pB, pB, 2, 3, 2, 3));
+      const lG = f64x2.promote_low_f32x4(pG), hG = f64x2.promote_low_f32x4(v128.shuffle<f32>(pG, pG, 2, 3, 2, 3));
+      const lR = f64x2.promote_low_f32x4(pR), hR = f64x2.promote_low_f32x4(v128.shuffle<f32>(pR, pR, 2, 3, 2, 3));
+      const lN = f64x2.promote_low_f32x4(pN), hN = f64x2.promote_low_f32x4(v128.shuffle<f32>(pN, pN, 2, 3, 2, 3));
+      let nan = v128.or(v128.or(nanOf(lB, hB), nanOf(lG, hG)), v128.or(nanOf(lR, hR), nanOf(lN, hN)));
+      let rS1 = zero, rS2 = zero;
+      if (hasS1) {
+        const ps = range2(upB + 4 * rowStride, s10, downB + 4 * rowStride, o);
+        const l = f64x2.promote_low_f32x4(ps), h = f64x2.promote_low_f32x4(v128.shuffle<f32>(ps, ps, 2, 3, 2, 3));
+        nan = v128.or(nan, nanOf(l, h));
+        rS1 = rangeDistV(aS1, l, h, kS1);
+      }
+      if (hasS2) {
+        const ps = range2(upB + 5 * rowStride, s20, downB + 5 * rowStride, o);
+        const l = f64x2.promote_low_f32x4(ps), h = f64x2.promote_low_f32x4(v128.shuffle<f32>(ps, ps, 2, 3, 2, 3));
+        nan = v128.or(nan, nanOf(l, h));
+        rS2 = rangeDistV(aS2, l, h, kS2);
+      }
+      const okBits = (load<u8>(ok3 + c) != 0 ? 1 : 0) | (load<u8>(ok3 + c + 1) != 0 ? 2 : 0);
+      const needBits = i64x2.bitmask(needR);
+      if ((needBits & ((~okBits) | i64x2.bitmask(nan))) != 0) {
+        scalarCols(p, row, col, col + 2);
+        continue;
+      }
+      dB = v128.bitselect(rangeDistV(aB, lB, hB, kB), dB, needR);
+      dG = v128.bitselect(rangeDistV(aG, lG, hG, kG), dG, needR);
+      dR = v128.bitselect(rangeDistV(aR, lR, hR, kR), dR, needR);
+      dN = v128.bitselect(rangeDistV(aN, lN, hN, kN), dN, needR);
+      if (hasS1) dS1 = v128.bitselect(rS1, dS1, needR);
+      if (hasS2) dS2 = v128.bitselect(rS2, dS2, needR);
+      usedRange = true;
+    }
+    // The plain difference is the one before the range distance.
+    const plainV = hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : zero;
+    if (usedRange) {
+      // Where the range was not taken the d's are the plain ones, and so are these sums.
+      m2v = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(dB, dB), f64x2.mul(dG, dG)), f64x2.mul(dR, dR)), f64x2.mul(dN, dN));
+      m2 = m2v;
+      if (hasS1) m2 = f64x2.add(m2, f64x2.mul(dS1, dS1));
+      if (hasS2) m2 = f64x2.add(m2, f64x2.mul(dS2, dS2));
+    }
+    const ill = v128.or(illuminationV(yB, yG, yR, yN, xB, xG, xR, xN), illuminationV(xB, xG, xR, xN, yB, yG, yR, yN));
+    const illumNZ = v128.not(i64x2.eq(ill, noMask));
+    const illum2 = v128.not(i64x2.eq(v128.and(ill, i64x2.splat(2)), noMask));
+    const cloud0 = cloudV(yB, yG, yR, yN, hasS1 ? yS1 : spl(-1));
+    const cloud1 = cloudV(xB, xG, xR, xN, hasS1 ? xS1 : spl(-1));
+    const candidate = v128.or(illum2, v128.xor(cloud0, cloud1));
+    const hidden = v128.andnot(v128.and(cloud0, cloud1), candidate);
+    const ndvi0 = ndV(yN, yR);
+    const ndvi1 = ndV(xN, xR);
+    const water0 = hasS1 ? f64x2.gt(ndV(yG, yS1), spl(MNDWI_WATER)) : f64x2.gt(ndV(yG, yN), spl(NDWI_WATER));
+    const water1 = hasS1 ? f64x2.gt(ndV(xG, xS1), spl(MNDWI_WATER)) : f64x2.gt(ndV(xG, xN), spl(NDWI_WATER));
+    const veg0 = f64x2.gt(ndvi0, ndviVegetated);
+    const veg1 = f64x2.gt(ndvi1, ndviVegetated);
+    const soil1 = hasS1 ? f64x2.gt(ndV(f64x2.add(xS1, xR), f64x2.add(xN, xB)), spl(BSI_SOIL)) : f64x2.gt(ndV(xR, xB), spl(REDNESS_SOIL));
+    const cWf = v128.andnot(water0, water1);
+    const cNw = v128.andnot(water1, water0);
+    const cSv = v128.and(veg0, veg1);
+    const cRg = v128.and(veg1, f64x2.gt(ndvi1, ndvi0));
+    const cVl = v128.and(veg0, f64x2.gt(ndvi1, spl(CLEARED_NDVI)));
+    let code = v128.bitselect(i64x2.splat(CODE_BARE_SOIL), i64x2.splat(CODE_CONSTRUCTION), soil1);
+    code = v128.bitselect(i64x2.splat(CODE_VEGETATION_LOSS), code, cVl);
+    code = v128.bitselect(i64x2.splat(0), code, cRg);
+    code = v128.bitselect(i64x2.splat(STILL_VEGETATED), code, cSv);
+    code = v128.bitselect(i64x2.splat(CODE_NEW_WATER), code, cNw);
+    code = v128.bitselect(i64x2.splat(CODE_WATER_FILL), code, cWf);
+    const weighted = v128.andnot(v128.or(cSv, cRg), v128.or(cWf, cNw));
+    const rms = f64x2.sqrt(f64x2.div(m2, nbv));
+    const rawV = v128.bitselect(f64x2.mul(vegetatedBothWeight, rms), rms, weighted);
+    st2(raw + q, v128.bitselect(nanV, rawV, hidden));
+    let t = v128.or(code, v128.and(illumNZ, i64x2.splat(CLOUD_FRINGE_FLAG)));
+    t = v128.or(t, v128.and(candidate, i64x2.splat(CLOUD_CANDIDATE_FLAG)));
+    t = v128.bitselect(i64x2.splat(NOT_OBSERVED), t, hidden);
+    store<u8>(type + i, <u8>i64x2.extract_lane(t, 0));
+    store<u8>(type + i + 1, <u8>i64x2.extract_lane(t, 1));
+    if (hasPlain) st2(plain + q, v128.bitselect(nanV, plainV, hidden)); // NaN where hidden (hideRow)
+    if (learned) {
+      st2(pDB + q, v128.bitselect(nanV, clipV(dB), hidden));
+      st2(pDG + q, v128.bitselect(nanV, clipV(dG), hidden));
+      st2(pDR + q, v128.bitselect(nanV, clipV(dR), hidden));
+      st2(pDN + q, v128.bitselect(nanV, clipV(dN), hidden));
+      st2(pDS1 + q, v128.bitselect(nanV, swir ? clipV(dS1) : zero, hidden));
+      st2(pDS2 + q, v128.bitselect(nanV, swir ? clipV(dS2) : zero, hidden));
+      st2(pNdbi0 + q, v128.bitselect(nanV, swir ? ndV(yS1, yN) : zero, hidden));
+      st2(pNdbi1 + q, v128.bitselect(nanV, swir ? ndV(xS1, xN) : zero, hidden));
+      const x = f64x2.sqrt(f64x2.div(m2v, spl(4)));
+      const lr = f64x2.replace_lane(f64x2.splat(log1p(f64x2.extract_lane(x, 0))), 1, log1p(f64x2.extract_lane(x, 1)));
+      st2(pLr + q, v128.bitselect(nanV, lr, hidden));
+      st2(pNdvi0 + q, v128.bitselect(nanV, ndvi0, hidden));
+      st2(pNdvi1 + q, v128.bitselect(nanV, ndvi1, hidden));
+      st2(pNdwi0 + q, v128.bitselect(nanV, ndV(yG, yN), hidden));
+      st2(pNdwi1 + q, v128.bitselect(nanV, ndV(xG, xN), hidden));
+      const br0 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(yB, yG), yR), yN), spl(4));
+      const br1 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(xB, xG), xR), xN), spl(4));
+      st2(pBr0 + q, v128.bitselect(nanV, br0, hidden));
+      st2(pBr1 + q, v128.bitselect(nanV, br1, hidden));
+      st2(pBr0sq + q, v128.bitselect(nanV, f64x2.mul(br0, br0), hidden));
+      st2(pBr1sq + q, v128.bitselect(nanV, f64x2.mul(br1, br1), hidden));
+      st2(pDNdvi + q, v128.bitselect(nanV, f64x2.sub(ndvi1, ndvi0), hidden));
+    }
+  }
+  if (col < width) scalarCols(p, row, col, width);
+}

@@ -1,0 +1,178 @@
+/**
+ * The per-pixel pass of scorePixels (score.ts) in WebAssembly (assembly/score-pass.ts, built into
+ * score-pass.wasm by `npm run build`): bit for bit score.ts scoreRows, which stays as the reference
+ * it is tested against (score-pass.test.ts).
+ *
+ * The kernel reads its inputs from its own memory, a row at a time: runPass copies each before row
+ * into a ring of 2R + 1 rows (the neighbourhood the range distance reads) once per strip, and the
+ * after row of the row being scored; the outputs (raw score, plain difference, type, the learned
+ * base planes) are written in place, so they must be views of the same memory (the score scratch's
+ * for the unsupervised score, the feature scratch's for the learned one).
+ */
+import { wasmInstanceOn } from './wasm-module.js';
+
+interface Exports {
+  scoreRow(p: number, row: number): void;
+  log1p(x: number): number;
+}
+
+/**
+ * Radius of the before-range neighbourhood, pixels: 10 m of ground (the 3×3 range of a 10 m grid,
+ * 5×5 at 5 m), at least 1 px. On a finer grid a 3×3 range spans too little ground to hold the
+ * texture a roof edge or a field border sweeps through when the epochs are a little off.
+ */
+export function rangeRadius(pixelSizeM = 10): number {
+  return Math.max(1, Math.round(10 / pixelSizeM));
+}
+
+/** Band slots of the kernel: blue, green, red, nir, swir1, swir2. */
+const SLOTS = 6;
+/** Planes the learned path writes (change-features.ts BASE_PLANES). */
+const PLANES = 18;
+/** Parameter block: 24 f64 slots, then 16 + PLANES i32 slots (assembly/score-pass.ts lays them out). */
+const I_AT = 8 * 24;
+const PARAMS_BYTES = 512;
+const HAS_S1 = 1, HAS_S2 = 2, USE_RANGE = 4, HAS_PLAIN = 8, LEARNED = 16;
+
+/** The kernel's region of a memory: its parameters, the input rows' ring, the after row. */
+export interface PassRegion {
+  memory: WebAssembly.Memory;
+  /** Width of the rows it holds. */
+  width: number;
+  /** Largest range radius its ring holds (rangeRadius of the pixel size it was made for). */
+  maxR: number;
+  run: Exports['scoreRow'];
+  log1p: Exports['log1p'];
+  params: number;
+  f64: Float64Array;
+  i32: Int32Array;
+  ringRows: number;
+  /** ring[slot · ringRows + q mod ringRows]: before band `slot` at row q. */
+  ring: Float32Array[];
+  ringValid: Uint8Array[];
+  after: Float32Array[];
+  afterValid: Uint8Array;
+}
+
+const align = (n: number, a: number) => Math.ceil(n / a) * a;
+
+/** Bytes a pass region for rows `width` wide and range radii up to `maxR` takes. */
+export function passRegionBytes(width: number, maxR: number): number {
+  const ringRows = 2 * maxR + 1;
+  return PARAMS_BYTES + align(ringRows * ringRows * 4, 64) + align(SLOTS * (ringRows + 1) * width * 4, 64) + align((ringRows + 1) * width, 64)
+    + align(width + 16, 64);
+}
+
+/** The pass kernel over bytes [at, at + passRegionBytes(width, maxR)) of `memory` (at: 64-byte aligned). */
+export function createPassRegion(memory: WebAssembly.Memory, at: number, width: number, maxR: number): PassRegion {
+  if (at % 64 !== 0) throw new Error(`createPassRegion: region at ${at} is not 64-byte aligned`);
+  if (at + passRegionBytes(width, maxR) > memory.buffer.byteLength) throw new Error(`createPassRegion: a ${width}-wide region of radius ${maxR} does not fit the memory`);
+  const ex = wasmInstanceOn<Exports>('score-pass', memory);
+  const ringRows = 2 * maxR + 1;
+  const buf = memory.buffer;
+  const params = at;
+  const nbrAt = params + PARAMS_BYTES;
+  const ringAt = nbrAt + align(ringRows * ringRows * 4, 64);
+  const afterAt = ringAt + SLOTS * ringRows * width * 4;
+  const validAt = ringAt + align(SLOTS * (ringRows + 1) * width * 4, 64);
+  const f32Row = (k: number) => new Float32Array(buf, ringAt + 4 * width * k, width);
+  const ring = Array.from({ length: SLOTS * ringRows }, (_, k) => f32Row(k));
+  const after = Array.from({ length: SLOTS }, (_, k) => f32Row(SLOTS * ringRows + k));
+  const ringValid = Array.from({ length: ringRows }, (_, k) => new Uint8Array(buf, validAt + width * k, width));
+  const afterValid = new Uint8Array(buf, validAt + width * ringRows, width);
+  // The 3×3 fast path's row of whether each pixel's 8 neighbours are valid.
+  const okAt = validAt + align((ringRows + 1) * width, 64);
+  const i32 = new Int32Array(buf, params + I_AT, 16 + PLANES);
+  i32[5] = ringRows;
+  i32[6] = ringAt;
+  i32[7] = validAt;
+  i32[8] = afterAt;
+  i32[9] = validAt + width * ringRows;
+  i32[13] = nbrAt;
+  i32[15 + PLANES] = okAt;
+  return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, after, afterValid };
+}
+
+/** One strip's inputs and outputs, as score.ts scoreRows takes them (its RowJob). */
+export interface PassJob {
+  width: number;
+  height: number;
+  r0: number;
+  r1: number;
+  nb: number;
+  inv: number;
+  useRange: boolean;
+  ndviVegetated: number;
+  vegetatedBothWeight: number;
+  v0: Uint8Array;
+  v1: Uint8Array;
+  b0: Float32Array; g0: Float32Array; red0: Float32Array; n0: Float32Array; s10: Float32Array; s20: Float32Array;
+  b1: Float32Array; g1: Float32Array; red1: Float32Array; n1: Float32Array; s11: Float32Array; s21: Float32Array;
+  hasS1: boolean;
+  hasS2: boolean;
+  rangeR: number;
+  gain: Float64Array;
+  off: Float64Array;
+  isig: Float64Array;
+  raw: Float32Array;
+  plain: Float32Array | null;
+  type: Uint8Array;
+  planes: Float32Array[] | null;
+}
+
+/** Byte address of `a` in the region's memory; throws when it lives elsewhere. */
+function addressOf(pr: PassRegion, a: Float32Array | Uint8Array, what: string): number {
+  if (a.buffer !== pr.memory.buffer) throw new Error(`scorePixels: the ${what} plane is not in the pass kernel's memory (make it with createScoreScratch / createFeatureScratch)`);
+  return a.byteOffset;
+}
+
+/** scoreRows of score.ts, in WebAssembly: the same outputs, bit for bit. */
+export function runPass(pr: PassRegion, job: PassJob): void {
+  const { width, height, r0, r1, rangeR, hasS1, hasS2, useRange } = job;
+  if (width !== pr.width) throw new Error(`scorePixels: a ${width}-wide strip, the pass kernel holds ${pr.width}-wide rows`);
+  if (useRange && rangeR > pr.maxR) throw new Error(`scorePixels: range radius ${rangeR} px, the pass kernel was made for ${pr.maxR} (createFeatureScratch's pixelSizeM)`);
+  const { f64, i32 } = pr;
+  for (let s = 0; s < SLOTS; s++) {
+    f64[s] = job.gain[s];
+    f64[6 + s] = job.off[s];
+    f64[12 + s] = job.isig[s];
+  }
+  f64[18] = job.inv;
+  f64[19] = job.ndviVegetated;
+  f64[20] = job.vegetatedBothWeight;
+  const learned = job.planes !== null;
+  i32[0] = width;
+  i32[1] = height;
+  i32[2] = job.nb;
+  i32[3] = (hasS1 ? HAS_S1 : 0) | (hasS2 ? HAS_S2 : 0) | (useRange ? USE_RANGE : 0) | (job.plain ? HAS_PLAIN : 0) | (learned ? LEARNED : 0);
+  i32[4] = rangeR;
+  i32[10] = addressOf(pr, job.raw, 'raw score');
+  i32[11] = job.plain ? addressOf(pr, job.plain, 'plain difference') : 0;
+  i32[12] = addressOf(pr, job.type, 'type');
+  for (let k = 0; k < PLANES; k++) i32[14 + k] = learned ? addressOf(pr, job.planes![k], 'feature') : 0;
+  const before = [job.b0, job.g0, job.red0, job.n0, hasS1 ? job.s10 : null, hasS2 ? job.s20 : null];
+  const afterBands = [job.b1, job.g1, job.red1, job.n1, hasS1 ? job.s11 : null, hasS2 ? job.s21 : null];
+  const { ring, ringValid, after, afterValid, ringRows } = pr;
+  // Rows the range reads around a row (none without the range distance).
+  const R = useRange ? rangeR : 0;
+  let last = -1;
+  for (let row = r0; row < r1; row++) {
+    const need = Math.min(height - 1, row + R);
+    for (let q = Math.max(last + 1, row - R, 0); q <= need; q++) {
+      const s = q % ringRows, a = q * width, b = a + width;
+      for (let k = 0; k < SLOTS; k++) {
+        const band = before[k];
+        if (band) ring[k * ringRows + s].set(band.subarray(a, b));
+      }
+      ringValid[s].set(job.v0.subarray(a, b));
+    }
+    last = need;
+    const a = row * width, b = a + width;
+    for (let k = 0; k < SLOTS; k++) {
+      const band = afterBands[k];
+      if (band) after[k].set(band.subarray(a, b));
+    }
+    afterValid.set(job.v1.subarray(a, b));
+    pr.run(pr.params, row);
+  }
+}
