@@ -259,6 +259,9 @@ describe('polygons', () => {
     expect(found).toEqual(['370103-202609-0007', '370103-202608-0001', '370103-202609-0008', null, null]);
     // Same-epoch and later polygons are never "previous".
     expect(await findPreviousSites(db, '2026-08', [square(116.501, 36.501, 0.002)])).toEqual([null]);
+    // Far from every earlier polygon (the box pre-check answers), and then one near again.
+    expect(await findPreviousSites(db, '2026-10', [square(100, 20, 0.001), square(100.5, 20.5, 0.001)])).toEqual([null, null]);
+    expect(await findPreviousSites(db, '2026-10', [square(100, 20, 0.001), square(116.506, 36.506, 0.002)])).toEqual([null, '370103-202609-0007']);
   });
 
   it('uses the GiST index for the site lookup', async () => {

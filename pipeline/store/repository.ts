@@ -5,6 +5,7 @@
  * lists are sent as one jsonb array per statement, so a write is a few round trips whatever its size.
  */
 import type { MultiPolygon, Polygon } from 'geojson';
+import { bboxOf } from '../../geo/bbox.js';
 import { TubanError } from '../../schemas/errors.js';
 import type { TubanErrorJSON } from '../../schemas/errors.js';
 import type { Detection, RejectedInput } from '../model.js';
@@ -343,6 +344,10 @@ export async function loadPolygons(db: Queryable, batchId: string): Promise<Moni
 export async function findPreviousSites(db: Queryable, epoch: string, geoms: readonly (Polygon | MultiPolygon | string)[]): Promise<(string | null)[]> {
   const out: (string | null)[] = [];
   for (const part of chunks(geoms)) {
+    if (!(await anyEarlierPolygonNear(db, epoch, part))) {
+      for (let i = 0; i < part.length; i++) out.push(null);
+      continue;
+    }
     const r = await db.query<{ ord: number; code: string | null }>(
       `WITH q AS (
          SELECT t.ord::int AS ord, ST_SetSRID(ST_GeomFromGeoJSON(t.g), 4326) AS geom
@@ -360,6 +365,30 @@ export async function findPreviousSites(db: Queryable, epoch: string, geoms: rea
     for (const row of r.rows) out.push(row.code);
   }
   return out;
+}
+
+/**
+ * Whether any earlier-epoch polygon's box meets the box around `geoms`: when none does (a first
+ * month, or a new area) no geometry of them can have a previous site, and parsing them all in the
+ * database (9 377 polygons: ~1 s of PGlite's time) is skipped. PostGIS boxes are rounded outwards,
+ * so this can only say yes too often, never no.
+ */
+async function anyEarlierPolygonNear(db: Queryable, epoch: string, geoms: readonly (Polygon | MultiPolygon | string)[]): Promise<boolean> {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const g of geoms) {
+    const [a, b, c, d] = bboxOf(typeof g === 'string' ? (JSON.parse(g) as Polygon | MultiPolygon) : g);
+    if (a < x0) x0 = a;
+    if (b < y0) y0 = b;
+    if (c > x1) x1 = c;
+    if (d > y1) y1 = d;
+  }
+  // No finite box (empty geometries): let the full query decide.
+  if (!(x0 <= x1 && y0 <= y1)) return true;
+  const r = await db.query<{ near: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM polygons WHERE epoch < $1 AND geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) AS near',
+    [epoch, x0, y0, x1, y1],
+  );
+  return r.rows[0].near;
 }
 
 /**
