@@ -14,6 +14,7 @@ import type { ChangeType } from '../../schemas/vocabulary.js';
 import { shiftSerial } from '../codes.js';
 import type { Database, Queryable } from './queryable.js';
 import { lockSerials, serialOffsets } from './serial-allocation.js';
+import { wkbHex } from './wkb.js';
 
 /** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
 const CHUNK = 500;
@@ -186,18 +187,18 @@ export async function replaceTileDetections(
     for (const part of chunks(detections)) {
       await tx.query(
         `INSERT INTO detections (batch_id, tile_id, idx, geom, area_m2, change_type, confidence, reasons, before_date, after_date, pixel_count)
-         SELECT $1, $2, (e->>'index')::int, ST_SetSRID(ST_GeomFromGeoJSON(e->>'geometry'), 4326), (e->>'areaM2')::float8,
+         SELECT $1, $2, (e->>'index')::int, ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326), (e->>'areaM2')::float8,
                 e->>'changeType', (e->>'confidence')::float8, e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date,
                 (e->>'pixelCount')::int
          FROM jsonb_array_elements($3::jsonb) AS e`,
-        [batchId, tileId, JSON.stringify(part)],
+        [batchId, tileId, JSON.stringify(part.map(({ geometry, ...d }) => ({ ...d, wkb: wkbHex(geometry) })))],
       );
     }
     if (notObserved) {
       await tx.query(
         `INSERT INTO not_observed (batch_id, tile_id, area_m2, geom)
-         VALUES ($1, $2, $3, CASE WHEN $4::text IS NULL THEN NULL ELSE ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4::text), 4326)) END)`,
-        [batchId, tileId, notObserved.areaM2, notObserved.geometry ? JSON.stringify(notObserved.geometry) : null],
+         VALUES ($1, $2, $3, CASE WHEN $4::text IS NULL THEN NULL ELSE ST_Multi(ST_GeomFromWKB(decode($4::text, 'hex'), 4326)) END)`,
+        [batchId, tileId, notObserved.areaM2, notObserved.geometry ? wkbHex(notObserved.geometry) : null],
       );
     }
     await tx.query(
@@ -305,14 +306,14 @@ async function writeBatchPolygons(
       `INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
          reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
          routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id)
-       SELECT e->>'epoch', e->>'code', $1, ST_SetSRID(ST_GeomFromGeoJSON(e->>'geometry'), 4326),
+       SELECT e->>'epoch', e->>'code', $1, ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326),
          ST_SetSRID(ST_MakePoint((e->'centroid'->>0)::float8, (e->'centroid'->>1)::float8), 4326),
          (e->>'areaM2')::float8, (e->>'areaMu')::float8, e->>'changeType', e->>'changeClass', (e->>'confidence')::float8,
          e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date, e->>'landClassBefore', e->'overlaps',
          e->>'districtCode', e->>'districtName', e->>'leadBureau', e->'coBureaus', e->>'routingReason', e->>'ruleId',
          e->>'priority', e->'priorityReasons', e->>'previousCode', e->'detector', e->>'tileId'
        FROM jsonb_array_elements($2::jsonb) AS e`,
-      [batchId, JSON.stringify(part)],
+      [batchId, JSON.stringify(part.map(({ geometry, ...p }) => ({ ...p, wkb: wkbHex(geometry) })))],
     );
   }
 }
