@@ -9,11 +9,11 @@
  * such polygons, and any whose turns are too slight to be sure of, get null (ask turf instead).
  */
 import type { Position } from 'geojson';
-import { orient, segmentsApart } from './zone-relation.js';
+import { orient, ringsSimple } from '../../geo/kernels/segments.js';
 
 /** The polygon's rings as polyclip would return them, or null when that is not certain. */
 export function asClipperWrites(rings: readonly Position[][]): Position[][] | null {
-  if (rings.length === 0 || !isSimple(rings)) return null;
+  if (rings.length === 0 || !ringsSimple(rings)) return null;
   const outer = walkRing(rings[0]);
   if (!outer) return null;
   const holes: { first: Position; ring: Position[] }[] = [];
@@ -53,54 +53,4 @@ function walkRing(ring: Position[]): Position[] | null {
   const out: Position[] = [];
   for (let k = 0, i = first; k <= n; k++, i = (i + step) % n) out.push(ring[i]);
   return out;
-}
-
-/**
- * Closed rings of at least 4 positions whose edges meet only where consecutive edges share their
- * vertex: no repeated vertex, no vertex on another edge, no crossing, within a ring or between rings.
- */
-function isSimple(rings: readonly Position[][]): boolean {
-  let count = 0;
-  for (const ring of rings) {
-    const n = ring.length;
-    if (n < 4 || ring[0][0] !== ring[n - 1][0] || ring[0][1] !== ring[n - 1][1]) return false;
-    count += n - 1;
-  }
-  // Edges as (ring, index) pairs sorted by their least x, then swept: only x-overlapping pairs are tested.
-  const ringOf = new Int32Array(count);
-  const idxOf = new Int32Array(count);
-  const minX = new Float64Array(count);
-  let k = 0;
-  rings.forEach((ring, r) => {
-    for (let i = 0; i < ring.length - 1; i++, k++) {
-      ringOf[k] = r;
-      idxOf[k] = i;
-      minX[k] = Math.min(ring[i][0], ring[i + 1][0]);
-    }
-  });
-  const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => minX[a] - minX[b]);
-  for (let oi = 0; oi < count; oi++) {
-    const e = order[oi];
-    const re = rings[ringOf[e]];
-    const ne = re.length - 1;
-    const ie = idxOf[e];
-    const a = re[ie];
-    const b = re[ie + 1];
-    const maxX = Math.max(a[0], b[0]);
-    const y0 = Math.min(a[1], b[1]);
-    const y1 = Math.max(a[1], b[1]);
-    for (let oj = oi + 1; oj < count && minX[order[oj]] <= maxX; oj++) {
-      const f = order[oj];
-      const rf = rings[ringOf[f]];
-      const jf = idxOf[f];
-      const c = rf[jf];
-      const d = rf[jf + 1];
-      if (Math.max(c[1], d[1]) < y0 || Math.min(c[1], d[1]) > y1) continue;
-      // Consecutive edges of one ring share a vertex by construction; their certain turn there
-      // (walkRing) keeps them from overlapping.
-      if (ringOf[e] === ringOf[f] && (jf === (ie + 1) % ne || ie === (jf + 1) % ne)) continue;
-      if (!segmentsApart(a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1])) return false;
-    }
-  }
-  return true;
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { areaM2 } from '../../geo/area.js';
 import type { LandUseParcel, Zone } from '../model.js';
 import { overlayPolygon } from './overlay.js';
-import { rng, starPolygon } from './testing/random-geometry.js';
+import { rng, starPolygon } from '../../geo/kernels/testing/random-rings.js';
 import { rect } from './testing/test-geometry.js';
 import { bboxOf, ZoneIndex } from './zone-index.js';
 

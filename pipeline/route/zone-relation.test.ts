@@ -3,7 +3,7 @@ import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
 import { describe, expect, it } from 'vitest';
 import { bboxOf } from '../../geo/bbox.js';
 import { asClipperWrites } from './clipper-order.js';
-import { rng, star, starPolygon } from './testing/random-geometry.js';
+import { rng, star, starPolygon } from '../../geo/kernels/testing/random-rings.js';
 import { preparePolygon, relateToZone } from './zone-relation.js';
 
 const feature = (geometry: Polygon | MultiPolygon): Feature<Polygon | MultiPolygon> => ({ type: 'Feature', properties: {}, geometry });

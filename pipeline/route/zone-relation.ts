@@ -20,11 +20,9 @@
  */
 import type { Position } from 'geojson';
 import type { BBox } from '../../geo/bbox.js';
+import { orient, segmentsApart } from '../../geo/kernels/segments.js';
 
 export type ZoneRelation = 'inside' | 'outside' | 'unknown';
-
-/** Relative tolerance under which an orientation determinant is "too close to call". */
-const REL_TOL = 1e-9;
 
 /** A polygon's rings with its edges flattened once, for testing it against many zones. */
 export interface PreparedPolygon {
@@ -77,28 +75,6 @@ function onBoxBoundary(x: number, y: number, [x0, y0, x1, y1]: BBox): boolean {
 function allFinite(ring: Position[]): boolean {
   for (const p of ring) if (!Number.isFinite(p[0]) || !Number.isFinite(p[1])) return false;
   return true;
-}
-
-/**
- * Sign of the turn a→b→c: 1 when c is left of a→b, -1 right, 0 when the determinant is too close to
- * zero to be sure of its sign (collinear, nearly so, or NaN).
- */
-export function orient(ax: number, ay: number, bx: number, by: number, cx: number, cy: number): number {
-  const l = (ax - cx) * (by - cy);
-  const r = (ay - cy) * (bx - cx);
-  const det = l - r;
-  const bound = REL_TOL * (Math.abs(l) + Math.abs(r));
-  if (det > bound) return 1;
-  if (det < -bound) return -1;
-  return 0;
-}
-
-/** True only when segments a–b and c–d certainly share no point. */
-export function segmentsApart(ax: number, ay: number, bx: number, by: number, cx: number, cy: number, dx: number, dy: number): boolean {
-  const s1 = orient(ax, ay, bx, by, cx, cy);
-  if (s1 !== 0 && s1 === orient(ax, ay, bx, by, dx, dy)) return true;
-  const s2 = orient(cx, cy, dx, dy, ax, ay);
-  return s2 !== 0 && s2 === orient(cx, cy, dx, dy, bx, by);
 }
 
 /**

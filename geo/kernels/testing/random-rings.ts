@@ -1,6 +1,6 @@
 /**
- * Seeded random polygons for tests of the overlay's fast paths: star-shaped rings (so simple)
- * in lon/lat near Jinan. Imported by tests only.
+ * Seeded random polygons for tests of ring predicates and of the overlay's fast paths:
+ * star-shaped rings (so simple) in lon/lat near Jinan. Imported by tests only.
  */
 import type { Position } from 'geojson';
 
