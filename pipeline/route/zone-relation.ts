@@ -1,8 +1,9 @@
 /**
  * Whether a change polygon lies wholly inside or wholly outside a zone, decided without the exact
- * clipper. Most polygons do one or the other (at 4096² 93 % of the polygon–zone pairs whose boxes
- * touch), and turf's `intersect` (polyclip-ts on bignumber.js) costs about 1 ms a pair for an answer
- * that is then the polygon itself or nothing. Only pairs whose boundaries come close still go to turf.
+ * clipper. Most pairs that the box clip leaves undecided do one or the other (bench scenes: 434 of
+ * 631 at 4096², 2 781 of 3 770 at 10980²), and turf's `intersect` (polyclip-ts on bignumber.js)
+ * costs 1-4 ms a pair for an answer that is then the polygon itself or nothing. Only pairs whose
+ * boundaries meet or come close still go to turf.
  *
  * The reasoning, for a polygon P and a zone Z read the way polyclip-ts reads them (a point is in a
  * polygon when the winding number of its exterior ring is non-zero and that of every hole is zero; in
