@@ -1,9 +1,12 @@
-import type { Polygon } from 'geojson';
+import { bboxClip, featureCollection, intersect, union } from '@turf/turf';
+import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
+import { areaM2 } from '../../geo/area.js';
 import type { LandUseParcel, Zone } from '../model.js';
 import { overlayPolygon } from './overlay.js';
+import { rng, starPolygon } from '../../geo/kernels/testing/random-rings.js';
 import { rect } from './testing/test-geometry.js';
-import { ZoneIndex } from './zone-index.js';
+import { bboxOf, ZoneIndex } from './zone-index.js';
 
 function zone(id: string, kind: Zone['kind'], geometry: Polygon, extra: Partial<Zone> = {}): Zone {
   return { id, kind, geometry, source: 'test', ...extra };
@@ -67,5 +70,82 @@ describe('overlayPolygon', () => {
     expect(r.failedZoneIds).toEqual(['broken']);
     expect(r.overlaps.forest).toBeUndefined();
     expect(r.overlaps.farmland!.share).toBeCloseTo(0.5, 3);
+  });
+});
+
+/**
+ * The overlay as it was before its fast paths: turf's intersect for every zone whose clipped part
+ * is not the whole box, turf's union per kind. The fast paths must give exactly these numbers.
+ */
+function turfOnlyOverlay(geom: Polygon, zones: ZoneIndex<Zone>): { overlaps: Record<string, { m2: number; share: number }>; district: string | null } {
+  type Piece = Feature<Polygon | MultiPolygon>;
+  const asF = (g: Polygon | MultiPolygon): Piece => ({ type: 'Feature', properties: {}, geometry: g });
+  const bbox = bboxOf(geom);
+  const polyArea = areaM2(geom);
+  const whole = asF(geom);
+  const piecesByKind = new Map<string, Piece[]>();
+  let best: { id: string; m2: number } | null = null;
+  for (const zone of zones.candidates(bbox)) {
+    const clipped = bboxClip(zone.geometry, bbox).geometry as Polygon | MultiPolygon;
+    const polys = clipped.type === 'Polygon' ? [clipped.coordinates] : clipped.coordinates;
+    const rings = polys.filter((p) => p.length > 0 && p[0].length >= 4);
+    if (rings.length === 0) continue;
+    let piece: Piece | null;
+    const [x0, y0, x1, y1] = bbox;
+    if (rings.length === 1 && rings[0].length === 1) {
+      const r = rings[0][0];
+      let a = 0;
+      for (let i = 0, j = r.length - 1; i < r.length; j = i++) a += (r[j][0] - r[i][0]) * (r[j][1] + r[i][1]);
+      const box = (x1 - x0) * (y1 - y0);
+      piece = box > 0 && Math.abs(Math.abs(a / 2) - box) <= box * 1e-9 ? whole : (intersect(featureCollection([whole, asF(clipped)])) as Piece | null);
+    } else {
+      piece = intersect(featureCollection([whole, asF(clipped)])) as Piece | null;
+    }
+    if (!piece) continue;
+    if (zone.kind === 'district') {
+      const m2 = areaM2(piece.geometry);
+      if (m2 > 0 && (!best || m2 > best.m2)) best = { id: zone.id, m2 };
+      continue;
+    }
+    piecesByKind.set(zone.kind, [...(piecesByKind.get(zone.kind) ?? []), piece]);
+  }
+  const overlaps: Record<string, { m2: number; share: number }> = {};
+  for (const [kind, pieces] of piecesByKind) {
+    const u = pieces.length === 1 ? pieces[0] : (union(featureCollection(pieces)) as Piece | null);
+    const m2 = Math.min(polyArea, u ? areaM2(u.geometry) : 0);
+    if (m2 > 0) overlaps[kind] = { m2, share: Math.min(1, m2 / polyArea) };
+  }
+  return { overlaps, district: best?.id ?? null };
+}
+
+describe('overlayPolygon fast paths', () => {
+  it('give exactly the numbers of turf on every zone: random polygons over tiled, nested, holed and overlapping zones', () => {
+    const rand = rng(2026);
+    const zones: Zone[] = [];
+    // Farmland tiles sharing edges (polygons cross them), forest blobs that overlap one another, some
+    // with holes, and districts: two halves sharing an edge.
+    const tile = 0.004;
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j < 6; j++) {
+        const x = 117 + i * tile, y = 36.6 + j * tile;
+        zones.push(zone(`t${i}.${j}`, 'farmland', { type: 'Polygon', coordinates: [[[x, y], [x + tile, y], [x + tile, y + tile], [x, y + tile], [x, y]]] }));
+      }
+    }
+    for (let k = 0; k < 25; k++) {
+      zones.push(zone(`f${k}`, 'forest', { type: 'Polygon', coordinates: starPolygon(rand, 117 + rand() * 0.024, 36.6 + rand() * 0.024, 0.001 + rand() * 0.006, rand() < 0.3) }));
+    }
+    zones.push(zone('dW', 'district', { type: 'Polygon', coordinates: [[[116.9, 36.5], [117.012, 36.5], [117.012, 36.7], [116.9, 36.7], [116.9, 36.5]]] }));
+    zones.push(zone('dE', 'district', { type: 'Polygon', coordinates: [[[117.012, 36.5], [117.1, 36.5], [117.1, 36.7], [117.012, 36.7], [117.012, 36.5]]] }));
+    const index = new ZoneIndex(zones);
+    let crossing = 0;
+    for (let c = 0; c < 150; c++) {
+      const poly: Polygon = { type: 'Polygon', coordinates: starPolygon(rand, 117 + rand() * 0.024, 36.6 + rand() * 0.024, 0.0003 + rand() * 0.0015, rand() < 0.2) };
+      const fast = overlayPolygon(poly, index);
+      const ref = turfOnlyOverlay(poly, index);
+      expect(fast.overlaps, `polygon ${c}`).toEqual(ref.overlaps);
+      expect(fast.district?.code, `polygon ${c}`).toBe(ref.district ?? undefined);
+      if (Object.values(ref.overlaps).some((o) => o.share < 1)) crossing++;
+    }
+    expect(crossing).toBeGreaterThan(30); // the cases are not all trivial
   });
 });

@@ -3,13 +3,15 @@
  * zones whose bounding boxes it touches, measured in m² with `areaM2` (local equal-area projection).
  */
 import { bboxClip, featureCollection, intersect, pointToPolygonDistance, polygon as turfPolygon, centroid, union } from '@turf/turf';
-import type { Feature, MultiPolygon, Polygon } from 'geojson';
+import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
 import { areaM2 } from '../../geo/area.js';
 import type { LandUseParcel, Zone } from '../model.js';
 import type { Overlap } from '../../schemas/polygon.js';
 import type { ZoneKind } from '../../schemas/vocabulary.js';
 import { bboxOf } from './zone-index.js';
 import type { BBox, ZoneIndex } from './zone-index.js';
+import { asClipperWrites } from './clipper-order.js';
+import { preparePolygon, relateToZone, type PreparedPolygon } from './zone-relation.js';
 
 /** How far (m) outside every district a polygon may lie and still take the nearest one (simplified boundaries). */
 export const DISTRICT_SNAP_M = 1000;
@@ -36,9 +38,39 @@ function asFeature(geom: Polygon | MultiPolygon): Piece {
   return { type: 'Feature', properties: {}, geometry: geom };
 }
 
+/** The change polygon being overlaid, with what is worked out once for all its zones. */
+interface Subject {
+  feature: Piece;
+  bbox: BBox;
+  /** areaM2 of the polygon. */
+  m2: number;
+  prepared: PreparedPolygon;
+  /**
+   * The polygon as turf's intersect returns it whole (clipper-order.ts) and its area; computed when
+   * first needed, null when it cannot be written without turf.
+   */
+  whole?: { piece: Piece; m2: number } | null;
+}
+
 /** Intersection of two geometries, null when disjoint; throws on geometry turf cannot handle. */
 function intersection(a: Piece, b: Piece): Piece | null {
   return intersect(featureCollection([a, b])) as Piece | null;
+}
+
+function wholeOf(s: Subject): { piece: Piece; m2: number } | null {
+  if (s.whole === undefined) {
+    const rings = asClipperWrites(s.feature.geometry.coordinates as Position[][]);
+    const piece = rings ? asFeature({ type: 'Polygon', coordinates: rings }) : null;
+    s.whole = piece ? { piece, m2: areaM2(piece.geometry) } : null;
+  }
+  return s.whole;
+}
+
+/** Area of a piece of the subject, reusing the areas already measured. */
+function pieceArea(piece: Piece, s: Subject): number {
+  if (piece === s.feature) return s.m2;
+  if (s.whole && piece === s.whole.piece) return s.whole.m2;
+  return areaM2(piece.geometry);
 }
 
 /**
@@ -46,18 +78,29 @@ function intersection(a: Piece, b: Piece): Piece | null {
  * polygon's bounding box — linear and cheap — so the exact clipper only sees a few vertices;
  * a zone that covers the whole box contains the polygon, which is then its own intersection.
  * This turns ~4 ms per polygon against district-sized zones into a fraction of that.
+ * Then a polygon that lies wholly outside the clipped zone has no piece, and one wholly inside it
+ * is its own piece, written as turf would write it (zone-relation.ts decides either exactly or
+ * not at all; most pairs are one or the other): only polygons whose outline meets the zone's
+ * reach the exact clipper, and every result is the one turf gives.
  */
-function zoneIntersection(feature: Piece, bbox: BBox, zone: Polygon | MultiPolygon): Piece | null {
+function zoneIntersection(s: Subject, zone: Polygon | MultiPolygon): Piece | null {
+  const { bbox } = s;
   const clipped = bboxClip(zone, bbox).geometry as Polygon | MultiPolygon;
   const polys = clipped.type === 'Polygon' ? [clipped.coordinates] : clipped.coordinates;
   const rings = polys.filter((p) => p.length > 0 && p[0].length >= 4);
   if (rings.length === 0) return null;
-  if (rings.length === 1 && rings[0].length === 1 && coversBox(rings[0][0], bbox)) return feature;
+  if (rings.length === 1 && rings[0].length === 1 && coversBox(rings[0][0], bbox)) return s.feature;
+  const relation = relateToZone(s.prepared, polys);
+  if (relation === 'outside') return null;
+  if (relation === 'inside') {
+    const whole = wholeOf(s);
+    if (whole) return whole.piece;
+  }
   try {
-    return intersection(feature, asFeature(clipped));
+    return intersection(s.feature, asFeature(clipped));
   } catch {
     // Clipping can leave slivers along the box edge that the exact clipper rejects: use the whole zone.
-    return intersection(feature, asFeature(zone));
+    return intersection(s.feature, asFeature(zone));
   }
 }
 
@@ -68,15 +111,15 @@ function coversBox(ring: number[][], [x0, y0, x1, y1]: BBox): boolean {
   return box > 0 && Math.abs(Math.abs(a / 2) - box) <= box * 1e-9;
 }
 
-/** Area of the union of pieces that may overlap one another (zones of one kind can overlap). */
-function unionArea(pieces: Piece[], cap: number): number {
-  if (pieces.length === 1) return areaM2(pieces[0].geometry);
+/** Area of the union of the subject's pieces, which may overlap one another (zones of one kind can overlap). */
+function unionArea(pieces: Piece[], s: Subject): number {
+  if (pieces.length === 1) return pieceArea(pieces[0], s);
   try {
     const u = union(featureCollection(pieces)) as Piece | null;
     return u ? areaM2(u.geometry) : 0;
   } catch {
     // Union failed on a degenerate sliver: the sum can only overcount, so cap it at the polygon's area.
-    return Math.min(cap, pieces.reduce((s, p) => s + areaM2(p.geometry), 0));
+    return Math.min(s.m2, pieces.reduce((sum, p) => sum + areaM2(p.geometry), 0));
   }
 }
 
@@ -92,7 +135,7 @@ function clamp01(x: number): number {
 export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: ZoneIndex<LandUseParcel>): OverlayResult {
   const polyArea = areaM2(geom);
   const bbox = bboxOf(geom);
-  const feature = asFeature(geom);
+  const s: Subject = { feature: asFeature(geom), bbox, m2: polyArea, prepared: preparePolygon(geom.coordinates, bbox) };
   const failedZoneIds: string[] = [];
 
   const piecesByKind = new Map<ZoneKind, Piece[]>();
@@ -100,14 +143,14 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
   for (const zone of zones.candidates(bbox)) {
     let piece: Piece | null;
     try {
-      piece = zoneIntersection(feature, bbox, zone.geometry);
+      piece = zoneIntersection(s, zone.geometry);
     } catch {
       failedZoneIds.push(zone.id);
       continue;
     }
     if (!piece) continue;
     if (zone.kind === 'district') {
-      const m2 = areaM2(piece.geometry);
+      const m2 = pieceArea(piece, s);
       if (m2 > 0 && (!bestDistrict || m2 > bestDistrict.m2)) bestDistrict = { zone, m2 };
       continue;
     }
@@ -118,7 +161,7 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
 
   const overlaps: Partial<Record<ZoneKind, Overlap>> = {};
   for (const [kind, pieces] of piecesByKind) {
-    const m2 = Math.min(polyArea, unionArea(pieces, polyArea));
+    const m2 = Math.min(polyArea, unionArea(pieces, s));
     if (m2 <= 0) continue;
     overlaps[kind] = { m2, share: polyArea > 0 ? clamp01(m2 / polyArea) : 0 };
   }
@@ -126,7 +169,7 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
   const districtZone = bestDistrict?.zone ?? nearestDistrict(geom, zones);
   const district = districtZone ? { code: districtZone.code ?? districtZone.id, name: districtZone.name ?? '' } : null;
 
-  return { areaM2: polyArea, overlaps, district, landClassBefore: landUse ? dominantLandClass(feature, bbox, landUse, failedZoneIds) : null, failedZoneIds };
+  return { areaM2: polyArea, overlaps, district, landClassBefore: landUse ? dominantLandClass(s, landUse, failedZoneIds) : null, failedZoneIds };
 }
 
 function nearestDistrict(geom: Polygon, zones: ZoneIndex<Zone>): Zone | null {
@@ -153,19 +196,19 @@ function nearestDistrict(geom: Polygon, zones: ZoneIndex<Zone>): Zone | null {
   return best;
 }
 
-function dominantLandClass(feature: Piece, bbox: BBox, parcels: ZoneIndex<LandUseParcel>, failed: string[]): string | null {
+function dominantLandClass(s: Subject, parcels: ZoneIndex<LandUseParcel>, failed: string[]): string | null {
   const byClass = new Map<string, number>();
-  for (const i of parcels.candidateIndices(bbox)) {
+  for (const i of parcels.candidateIndices(s.bbox)) {
     const parcel = parcels.items[i];
     let piece: Piece | null;
     try {
-      piece = zoneIntersection(feature, bbox, parcel.geometry);
+      piece = zoneIntersection(s, parcel.geometry);
     } catch {
       failed.push(`parcel#${i}`);
       continue;
     }
     if (!piece) continue;
-    byClass.set(parcel.dlbm, (byClass.get(parcel.dlbm) ?? 0) + areaM2(piece.geometry));
+    byClass.set(parcel.dlbm, (byClass.get(parcel.dlbm) ?? 0) + pieceArea(piece, s));
   }
   let best: string | null = null;
   let bestM2 = 0;

@@ -3,7 +3,7 @@
  * Each test uses its own batch id, so tests do not see each other's rows. Set TUBAN_TEST_DATABASE_URL
  * (postgres://…) to run the same tests on a server, in a fresh schema.
  */
-import type { Polygon } from 'geojson';
+import type { MultiPolygon, Polygon } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detection } from '../model.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
@@ -259,6 +259,9 @@ describe('polygons', () => {
     expect(found).toEqual(['370103-202609-0007', '370103-202608-0001', '370103-202609-0008', null, null]);
     // Same-epoch and later polygons are never "previous".
     expect(await findPreviousSites(db, '2026-08', [square(116.501, 36.501, 0.002)])).toEqual([null]);
+    // Far from every earlier polygon (the box pre-check answers), and then one near again.
+    expect(await findPreviousSites(db, '2026-10', [square(100, 20, 0.001), square(100.5, 20.5, 0.001)])).toEqual([null, null]);
+    expect(await findPreviousSites(db, '2026-10', [square(100, 20, 0.001), square(116.506, 36.506, 0.002)])).toEqual([null, '370103-202609-0007']);
   });
 
   it('uses the GiST index for the site lookup', async () => {
@@ -271,5 +274,50 @@ describe('polygons', () => {
       );
     });
     expect(plan.rows.map((r) => Object.values(r)[0]).join('\n')).toMatch(/polygons_geom_gist/);
+  });
+});
+
+describe('geometries written as WKB', () => {
+  /** A polygon with full-precision coordinates (the 17 digits a double prints with), one hole. */
+  function ragged(seed: number): Polygon {
+    const at = (k: number, r: number): number[] => [117 + seed * 0.01 + r * Math.cos(k + seed / 7), 36.6 + r * Math.sin(k + seed / 7) * 0.987654321];
+    const outer = [0, 1, 2, 3, 4, 5].map((k) => at(k, 0.003 + (k % 2) * 0.000123456789));
+    const hole = [5, 4, 3, 2, 1, 0].map((k) => at(k, 0.0007));
+    return { type: 'Polygon', coordinates: [[...outer, outer[0]], [...hole, hole[0]]] };
+  }
+
+  /** Rows whose stored geometry is not, byte for byte, what ST_GeomFromGeoJSON gives for the same GeoJSON. */
+  async function mismatches(table: string, key: string, geoms: Record<string, Polygon | MultiPolygon>, batchId: string): Promise<number> {
+    return count(
+      `SELECT count(*)::int AS n FROM ${table} t JOIN jsonb_each_text($2::jsonb) AS g(k, v) ON t.${key}::text = g.k
+       WHERE t.batch_id = $1 AND ST_AsEWKB(t.geom) <> ST_AsEWKB(ST_SetSRID(ST_GeomFromGeoJSON(g.v), 4326))`,
+      [batchId, JSON.stringify(Object.fromEntries(Object.entries(geoms).map(([k, g]) => [k, JSON.stringify(g)])))],
+    );
+  }
+
+  it('stores the very geometry the GeoJSON text gave: detections, not-observed outline, polygons', async () => {
+    await upsertBatch(db, { id: 'b-wkb', epoch: '2026-10', params: {} });
+    const dets = [0, 1, 2].map((i) => ({ ...detection('t-wkb', i), geometry: ragged(i) }));
+    const outline: MultiPolygon = { type: 'MultiPolygon', coordinates: [ragged(5).coordinates, ragged(9).coordinates] };
+    await replaceTileDetections(db, 'b-wkb', 't-wkb', dets, { areaM2: 1234.5, geometry: outline });
+    expect(await count('SELECT count(*)::int AS n FROM detections WHERE batch_id = $1', ['b-wkb'])).toBe(3);
+    expect(await mismatches('detections', 'idx', Object.fromEntries(dets.map((d) => [String(d.index), d.geometry])), 'b-wkb')).toBe(0);
+    expect(await mismatches('not_observed', 'tile_id', { 't-wkb': outline }, 'b-wkb')).toBe(0);
+    // Read back through the normal path: the same coordinates.
+    expect((await loadDetections(db, 'b-wkb')).map((d) => d.geometry)).toEqual(dets.map((d) => d.geometry));
+
+    const polys = [3, 4].map((i) => polygon(`370102-202610-000${i}`, '2026-10', ragged(i), { tileId: 't-wkb' }));
+    await replaceBatchPolygons(db, 'b-wkb', polys);
+    expect(await mismatches('polygons', 'code', Object.fromEntries(polys.map((p) => [p.code, p.geometry])), 'b-wkb')).toBe(0);
+    expect(await count('SELECT count(*)::int AS n FROM polygons WHERE batch_id = $1', ['b-wkb'])).toBe(2);
+  });
+
+  it('refuses a coordinate that is not finite or a geometry that is not a polygon, storing nothing', async () => {
+    await upsertBatch(db, { id: 'b-wkb-bad', epoch: '2026-10', params: {} });
+    const nan = { ...detection('t-bad', 0), geometry: { type: 'Polygon', coordinates: [[[117, 36], [Number.NaN, 36], [117, 37], [117, 36]]] } as Polygon };
+    await expect(replaceTileDetections(db, 'b-wkb-bad', 't-bad', [nan], null)).rejects.toThrow(/not finite/);
+    const point = { ...detection('t-bad', 0), geometry: { type: 'Point', coordinates: [117, 36] } as unknown as Polygon };
+    await expect(replaceTileDetections(db, 'b-wkb-bad', 't-bad', [point], null)).rejects.toThrow(/got Point/);
+    expect(await count('SELECT count(*)::int AS n FROM detections WHERE batch_id = $1', ['b-wkb-bad'])).toBe(0);
   });
 });
