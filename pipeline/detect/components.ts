@@ -87,7 +87,7 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
 
   const { count, stats } = await timer.time('label', () => {
     const count = labelComponents(mask, w, h, labels, 8);
-    return { count, stats: componentStats(labels, w, h, count, score) };
+    return { count, stats: componentStats(labels, w, h, count, score, mask) };
   });
 
   const minPixels = Math.max(1, Math.ceil(params.components.mmuM2 / pxArea));
