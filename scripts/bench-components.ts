@@ -113,6 +113,8 @@ function digest(c: TileComponents, score: Float32Array, type: Uint8Array): strin
 /** CPU seconds of this process (user + system) for each stage, taken from the wall timer's calls. */
 class CpuTimer extends StageTimer {
   readonly cpu: Record<string, number> = {};
+  /** Of which system time: mostly page faults on fresh buffers. */
+  readonly sys: Record<string, number> = {};
   override async time<T>(stage: string, fn: () => Promise<T> | T): Promise<T> {
     const c0 = process.cpuUsage();
     try {
@@ -120,11 +122,12 @@ class CpuTimer extends StageTimer {
     } finally {
       const c = process.cpuUsage(c0);
       this.cpu[stage] = (this.cpu[stage] ?? 0) + (c.user + c.system) / 1e6;
+      this.sys[stage] = (this.sys[stage] ?? 0) + c.system / 1e6;
     }
   }
 }
 
-async function runOnce(extract: Extract, s: Scored): Promise<{ wall: Record<string, number>; cpu: Record<string, number>; hash: string }> {
+async function runOnce(extract: Extract, s: Scored): Promise<{ wall: Record<string, number>; cpu: Record<string, number>; sys: Record<string, number>; hash: string }> {
   // The product's tile buffers live on SharedArrayBuffers when a worker pool scores (the default).
   const score = shared ? new Float32Array(new SharedArrayBuffer(s.score.byteLength)) : new Float32Array(s.score.length);
   const type = shared ? new Uint8Array(new SharedArrayBuffer(s.type.byteLength)) : new Uint8Array(s.type.length);
@@ -134,7 +137,7 @@ async function runOnce(extract: Extract, s: Scored): Promise<{ wall: Record<stri
   const model = modelFor(params, BANDS);
   const timer = new CpuTimer();
   const c = await extract({ score, type }, { params: { ...params, components: componentParams(params, model !== null) }, model, width: s.width, height: s.height, pixelAreaM2: s.pxArea, timer });
-  return { wall: timer.timings, cpu: timer.cpu, hash: digest(c, score, type) };
+  return { wall: timer.timings, cpu: timer.cpu, sys: timer.sys, hash: digest(c, score, type) };
 }
 
 const load = () => loadavg().map((v) => v.toFixed(2)).join(' ');
@@ -152,7 +155,7 @@ for (let r = 0; r < reps; r++) {
     for (const [k, v] of Object.entries(res.wall)) b.wall[k] = Math.min(b.wall[k] ?? Infinity, v);
     for (const [k, v] of Object.entries(res.cpu)) b.cpu[k] = Math.min(b.cpu[k] ?? Infinity, v);
     b.hashes.add(res.hash);
-    const stages = Object.keys(res.cpu).map((k) => `${k} ${res.cpu[k].toFixed(2)}`).join(', ');
+    const stages = Object.keys(res.cpu).map((k) => `${k} ${res.cpu[k].toFixed(2)} (sys ${res.sys[k].toFixed(2)})`).join(', ');
     console.log(`${size}² ${name} rep ${r + 1}: cpu s ${stages}; hash ${res.hash}; load ${load()}`);
   }
 }

@@ -34,6 +34,8 @@ export interface TileComponents {
   minPixels: number;
   /** Pixels that could not be compared (cloud, shadow, nodata, no prior). */
   notObservedPx: number;
+  /** The change mask the labels were drawn from: non-zero at every labelled pixel, so a pass over the labels can skip its zero runs. */
+  mask: Uint8Array;
 }
 
 export interface ComponentOptions {
@@ -97,7 +99,7 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
   // The MMU sieve (small components are erased from `labels`), then the seed test on the rest.
   removeSmallComponents(labels, w, h, stats, minPixels, keep);
   for (let l = 1; l <= count; l++) if (keep[l] && seeds.count[l] < minSeeds) keep[l] = 0;
-  return { labels, count, keep, stats, seeds, threshold, minPixels, notObservedPx };
+  return { labels, count, keep, stats, seeds, threshold, minPixels, notObservedPx, mask };
 }
 
 /**
