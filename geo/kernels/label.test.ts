@@ -88,7 +88,7 @@ describe('labelComponents', () => {
 });
 
 describe('componentStats and removeSmallComponents', () => {
-  it('gives the same stats reading labels only where the mask is set (aligned or not) as over every pixel', () => {
+  it('gives the same stats and seeds reading labels only where the mask is set (aligned or not) as over every pixel', () => {
     const rand = mulberry32(21);
     for (const [w, h, density] of [[37, 23, 0.3], [64, 17, 0.05], [101, 9, 0.6], [3, 5, 0.5]]) {
       const mask = randomMask(w, h, density, rand);
@@ -102,6 +102,11 @@ describe('componentStats and removeSmallComponents', () => {
       const unaligned = new Uint8Array(w * h + 1).subarray(1);
       unaligned.set(mask);
       expect(flat(componentStats(labels, w, h, n, values, unaligned))).toEqual(every);
+      const seeds = seedStats(labels, values, 50, n);
+      for (const m of [mask, unaligned]) {
+        const masked = seedStats(labels, values, 50, n, m);
+        expect([Array.from(masked.count), Array.from(masked.sum)]).toEqual([Array.from(seeds.count), Array.from(seeds.sum)]);
+      }
     }
   });
 

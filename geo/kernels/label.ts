@@ -185,12 +185,20 @@ export function componentStats(labels: Int32Array, w: number, h: number, n: numb
 
 /**
  * Per label (1…n), how many of its pixels reach `cut` in `values` and the sum of those values:
- * the seeds of a hysteresis component, whose outline was drawn at a lower cut.
+ * the seeds of a hysteresis component, whose outline was drawn at a lower cut. `mask`, when given,
+ * is non-zero at every labelled pixel (as in componentStats): labels are read only there.
  */
-export function seedStats(labels: Int32Array, values: Float32Array, cut: number, n: number): { count: Uint32Array; sum: Float64Array } {
+export function seedStats(labels: Int32Array, values: Float32Array, cut: number, n: number, mask?: Uint8Array): { count: Uint32Array; sum: Float64Array } {
   const count = new Uint32Array(n + 1);
   const sum = new Float64Array(n + 1);
-  for (let i = 0; i < labels.length; i++) {
+  const size = labels.length;
+  // With the mask the labels came from (non-zero at every labelled pixel), its zero runs are skipped 4 pixels a step.
+  const m32 = mask !== undefined && mask.length >= size && mask.byteOffset % 4 === 0 ? new Uint32Array(mask.buffer, mask.byteOffset, size >>> 2) : null;
+  for (let i = 0; i < size; i++) {
+    if (m32 !== null && (i & 3) === 0 && i + 4 <= size && m32[i >>> 2] === 0) {
+      i += 3;
+      continue;
+    }
     const l = labels[i];
     if (l <= 0 || l > n || !(values[i] >= cut)) continue;
     count[l]++;

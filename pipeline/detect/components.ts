@@ -93,7 +93,7 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
   });
 
   const minPixels = Math.max(1, Math.ceil(params.components.mmuM2 / pxArea));
-  const seeds = lowCut < threshold ? seedStats(labels, score, threshold, count) : { count: stats.count, sum: stats.sum! };
+  const seeds = lowCut < threshold ? seedStats(labels, score, threshold, count, mask) : { count: stats.count, sum: stats.sum! };
   const minSeeds = model ? Math.max(1, params.learned.seedPx) : 1;
   const keep = new Uint8Array(count + 1);
   // The MMU sieve (small components are erased from `labels`), then the seed test on the rest.
