@@ -88,6 +88,28 @@ describe('labelComponents', () => {
 });
 
 describe('componentStats and removeSmallComponents', () => {
+  it('gives the same stats and seeds reading labels only where the mask is set (aligned or not) as over every pixel', () => {
+    const rand = mulberry32(21);
+    for (const [w, h, density] of [[37, 23, 0.3], [64, 17, 0.05], [101, 9, 0.6], [3, 5, 0.5]]) {
+      const mask = randomMask(w, h, density, rand);
+      for (let x = 0; x < w; x++) mask[(h >> 1) * w + x] = 0; // a whole empty row
+      const labels = new Int32Array(w * h);
+      const n = labelComponents(mask, w, h, labels, 8);
+      const values = new Float32Array(w * h).map(() => (rand() < 0.1 ? NaN : rand() * 100));
+      const flat = (st: ReturnType<typeof componentStats>) => [st.count, st.minCol, st.minRow, st.maxCol, st.maxRow, st.sum!, st.max!].map((a) => Array.from(a));
+      const every = flat(componentStats(labels, w, h, n, values));
+      expect(flat(componentStats(labels, w, h, n, values, mask))).toEqual(every);
+      const unaligned = new Uint8Array(w * h + 1).subarray(1);
+      unaligned.set(mask);
+      expect(flat(componentStats(labels, w, h, n, values, unaligned))).toEqual(every);
+      const seeds = seedStats(labels, values, 50, n);
+      for (const m of [mask, unaligned]) {
+        const masked = seedStats(labels, values, 50, n, m);
+        expect([Array.from(masked.count), Array.from(masked.sum)]).toEqual([Array.from(seeds.count), Array.from(seeds.sum)]);
+      }
+    }
+  });
+
   it('counts pixels, bboxes and value sums; removes specks', () => {
     const { mask, w, h } = maskFromRows(['##...', '##..#', '.....', '..###']);
     const labels = new Int32Array(w * h);

@@ -136,9 +136,11 @@ export function labelComponents(
 
 /**
  * Count, bbox and optional value sum/max per label (labels outside 1…n are ignored).
- * `values` (w·h, e.g. the change score) is read at labelled pixels only.
+ * `values` (w·h, e.g. the change score) is read at labelled pixels only. `mask`, when given, is
+ * non-zero at every labelled pixel (the mask the labels were drawn from): labels are then read
+ * only there, and its zero runs skipped 4 pixels a step (at 10980² a 120 MB scan instead of 480 MB).
  */
-export function componentStats(labels: Int32Array, w: number, h: number, n: number, values?: Float32Array): ComponentStats {
+export function componentStats(labels: Int32Array, w: number, h: number, n: number, values?: Float32Array, mask?: Uint8Array): ComponentStats {
   const count = new Uint32Array(n + 1);
   const minCol = new Int32Array(n + 1).fill(0x7fffffff);
   const minRow = new Int32Array(n + 1).fill(0x7fffffff);
@@ -146,9 +148,22 @@ export function componentStats(labels: Int32Array, w: number, h: number, n: numb
   const maxRow = new Int32Array(n + 1).fill(-1);
   const sum = values ? new Float64Array(n + 1) : null;
   const max = values ? new Float32Array(n + 1).fill(-Infinity) : null;
+  if (mask !== undefined && mask.length < w * h) throw new Error(`componentStats: mask (${mask.length}) needs ${w * h} entries for ${w}×${h}.`);
+  const m = mask ?? null;
+  const m32 = m !== null && m.byteOffset % 4 === 0 ? new Uint32Array(m.buffer, m.byteOffset, (w * h) >>> 2) : null;
   for (let y = 0; y < h; y++) {
     const row = y * w;
+    const rowWordEnd = (row + w) >>> 2; // words wholly inside this row end before this one
     for (let x = 0; x < w; x++) {
+      if (m !== null && m[row + x] === 0) {
+        const i = row + x;
+        if (m32 !== null && (i & 3) === 0) {
+          let k = i >>> 2;
+          while (k < rowWordEnd && m32[k] === 0) k++;
+          if (k > i >>> 2) x = (k << 2) - row - 1;
+        }
+        continue;
+      }
       const l = labels[row + x];
       if (l <= 0 || l > n) continue;
       count[l]++;
@@ -170,12 +185,20 @@ export function componentStats(labels: Int32Array, w: number, h: number, n: numb
 
 /**
  * Per label (1…n), how many of its pixels reach `cut` in `values` and the sum of those values:
- * the seeds of a hysteresis component, whose outline was drawn at a lower cut.
+ * the seeds of a hysteresis component, whose outline was drawn at a lower cut. `mask`, when given,
+ * is non-zero at every labelled pixel (as in componentStats): labels are read only there.
  */
-export function seedStats(labels: Int32Array, values: Float32Array, cut: number, n: number): { count: Uint32Array; sum: Float64Array } {
+export function seedStats(labels: Int32Array, values: Float32Array, cut: number, n: number, mask?: Uint8Array): { count: Uint32Array; sum: Float64Array } {
   const count = new Uint32Array(n + 1);
   const sum = new Float64Array(n + 1);
-  for (let i = 0; i < labels.length; i++) {
+  const size = labels.length;
+  // With the mask the labels came from (non-zero at every labelled pixel), its zero runs are skipped 4 pixels a step.
+  const m32 = mask !== undefined && mask.length >= size && mask.byteOffset % 4 === 0 ? new Uint32Array(mask.buffer, mask.byteOffset, size >>> 2) : null;
+  for (let i = 0; i < size; i++) {
+    if (m32 !== null && (i & 3) === 0 && i + 4 <= size && m32[i >>> 2] === 0) {
+      i += 3;
+      continue;
+    }
     const l = labels[i];
     if (l <= 0 || l > n || !(values[i] >= cut)) continue;
     count[l]++;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { close, createMorphScratch, dilate, erode, open, openClose, packedLength, packedStride, packMask, unpackMask } from './morphology.js';
+import { close, createMorphScratch, dilate, erode, open, openClose, openClosePacked, packedLength, packedStride, packMask, unpackMask } from './morphology.js';
 import type { StructuringShape } from './morphology.js';
 import { maskFromRows, mulberry32, randomMask } from './testing/kernel-fixtures.js';
 
@@ -126,6 +126,44 @@ describe('morphology', () => {
     const back = new Uint8Array(w * h);
     unpackMask(packed, w, h, back);
     expect(Array.from(back)).toEqual(Array.from(m, (v) => (v ? 1 : 0)));
+  });
+
+  it('unpacks the same bytes 4 pixels a store (aligned rows) as one by one (unaligned output), on odd widths', () => {
+    const rand = mulberry32(12);
+    for (const [w, h] of [[64, 5], [100, 7], [45, 9], [130, 3], [7, 4]]) {
+      const m = randomMask(w, h, 0.4, rand);
+      for (let x = 0; x < w; x++) m[x] = 0; // a row of empty words
+      const packed = new Uint32Array(packedLength(w, h));
+      packMask(m, w, h, packed);
+      const aligned = new Uint8Array(w * h).fill(7);
+      const unaligned = new Uint8Array(w * h + 1).fill(7).subarray(1);
+      unpackMask(packed, w, h, aligned);
+      unpackMask(packed, w, h, unaligned);
+      expect(Array.from(aligned)).toEqual(Array.from(m));
+      expect(Array.from(unaligned)).toEqual(Array.from(m));
+    }
+  });
+
+  it('openClosePacked from a plane packed by the caller (margins holding anything) equals open then close', () => {
+    const rand = mulberry32(13);
+    for (const [w, h, r, shape] of [[67, 45, 1, 'square'], [96, 33, 2, 'cross'], [31, 70, 3, 'square'], [1, 9, 1, 'square']] as const) {
+      const m = randomMask(w, h, 0.45, rand);
+      const ref = m.slice();
+      const scratch = createMorphScratch(w, h);
+      open(ref, w, h, scratch, r, shape);
+      close(ref, w, h, scratch, r, shape);
+      const fresh = createMorphScratch(w, h);
+      for (const plane of [fresh.a, fresh.b, fresh.t]) for (let k = 0; k < plane.length; k++) plane[k] = (rand() * 2 ** 32) >>> 0;
+      packMask(m, w, h, fresh.a);
+      // Garbage in the margins and past the last column, as a caller that writes image words only leaves them.
+      const stride = packedStride(w);
+      for (let y = 0; y < h + 64; y++) { fresh.a[y * stride] = 0xffffffff; fresh.a[y * stride + stride - 1] = 0x5555aaaa; }
+      if (w & 31) for (let y = 32; y < h + 32; y++) fresh.a[y * stride + stride - 2] |= ~((1 << (w & 31)) - 1);
+      for (let k = 0; k < 32 * stride; k++) fresh.a[k] = 0xdeadbeef;
+      const out = new Uint8Array(w * h).fill(3);
+      openClosePacked(out, w, h, fresh, r, shape);
+      expect(Array.from(out)).toEqual(Array.from(ref));
+    }
   });
 
   it('rejects scratch of the wrong size', () => {

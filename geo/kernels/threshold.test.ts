@@ -17,6 +17,21 @@ describe('histogram', () => {
     histogram(new Float32Array([0.1]), null, 0, 1, bins);
     expect(Array.from(bins)).toEqual([4, 4]);
   });
+  it('counts the same without a mask (its fast path) as with an all-valid one, NaN, infinities and edges included', () => {
+    const rand = mulberry32(3);
+    for (const [n, nb, lo, hi] of [[1, 1, 0, 1], [997, 7, -1, 3], [20011, 4096, 0, 64], [5003, 33, -0.5, 1.5]]) {
+      const v = new Float32Array(n);
+      const specials = [NaN, Infinity, -Infinity, lo, hi, lo - 1, hi + 1, lo + ((hi - lo) / nb) * 1.0000001, hi - ((hi - lo) / nb)];
+      for (let i = 0; i < n; i++) v[i] = rand() < 0.1 ? specials[Math.floor(rand() * specials.length)] : lo - 0.2 + rand() * (hi - lo) * 1.4;
+      for (const Bins of [Uint32Array, Float64Array]) {
+        const fast = new Bins(nb).fill(2);
+        const reference = new Bins(nb).fill(2);
+        histogram(v, null, lo, hi, fast);
+        histogram(v, new Uint8Array(n).fill(1), lo, hi, reference);
+        expect(Array.from(fast)).toEqual(Array.from(reference));
+      }
+    }
+  });
   it('rejects an empty range', () => {
     expect(() => histogram(new Float32Array(1), null, 1, 1, new Uint32Array(4))).toThrow(/greater/);
   });

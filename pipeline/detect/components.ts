@@ -5,7 +5,7 @@
  * pixels at the threshold. Full-tile buffers: mask u8 and labels i32.
  */
 import { componentStats, labelComponents, removeSmallComponents, seedStats, type ComponentStats } from '../../geo/kernels/label.js';
-import { createMorphScratch, open as openMask, close as closeMask } from '../../geo/kernels/morphology.js';
+import { createMorphScratch, openClosePacked, packedRowStart } from '../../geo/kernels/morphology.js';
 import { histogram } from '../../geo/kernels/threshold.js';
 import type { ChangeModel } from './change-model.js';
 import { maskCloudFringes } from './cloud-fringes.js';
@@ -34,6 +34,8 @@ export interface TileComponents {
   minPixels: number;
   /** Pixels that could not be compared (cloud, shadow, nodata, no prior). */
   notObservedPx: number;
+  /** The change mask the labels were drawn from: non-zero at every labelled pixel, so a pass over the labels can skip its zero runs. */
+  mask: Uint8Array;
 }
 
 export interface ComponentOptions {
@@ -52,11 +54,13 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
   const { params, model, width: w, height: h, pixelAreaM2: pxArea, timer } = opts;
   const { score, type } = scores;
   const n = w * h;
-  // The labels buffer doubles as the flood queue: it is not needed until labelling.
+  // The labels buffer doubles as the flood queue, and the mask as the cloud cores' scratch: neither
+  // is needed until later (labelComponents clears the labels; the mask is written whole). One
+  // allocation each: the first touch of fresh memory is much of the cost at 10980² (600 MB).
   const labels = new Int32Array(n);
+  const mask = new Uint8Array(n);
   const minCorePx = params.clouds.coreMinM2 > 0 ? Math.ceil(params.clouds.coreMinM2 / pxArea) : 0;
-  await timer.time('clouds', () => maskCloudFringes(type, score, w, h, labels, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx }));
-  labels.fill(0);
+  await timer.time('clouds', () => maskCloudFringes(type, score, w, h, labels, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx }, mask));
 
   const threshold = await timer.time('threshold', () => {
     // The learned score is a probability with its threshold fixed in training.
@@ -70,34 +74,36 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
   // and a small building seen in one or two pixels at the cut falls under the MMU without them.
   const lowCut = model ? threshold * Math.min(1, params.learned.growCut) : threshold;
   // Count observation while we pass over the tile.
-  const mask = new Uint8Array(n);
   let notObservedPx = 0;
   await timer.time('mask', () => {
-    notObservedPx = maskAtCut(type, score, lowCut, mask, n);
     if (params.components.openRadius > 0) {
+      // The cut is drawn straight into the packed plane the opening and closing work on, and the
+      // two run back to back (openClose: the same result as open, then close) with one unpack.
       const scratch = createMorphScratch(w, h);
-      openMask(mask, w, h, scratch, params.components.openRadius);
-      closeMask(mask, w, h, scratch, params.components.openRadius);
+      notObservedPx = packAtCut(type, score, lowCut, scratch.a, w, h);
+      openClosePacked(mask, w, h, scratch, params.components.openRadius);
+    } else {
+      notObservedPx = maskAtCut(type, score, lowCut, mask, n);
     }
   });
 
   const { count, stats } = await timer.time('label', () => {
     const count = labelComponents(mask, w, h, labels, 8);
-    return { count, stats: componentStats(labels, w, h, count, score) };
+    return { count, stats: componentStats(labels, w, h, count, score, mask) };
   });
 
   const minPixels = Math.max(1, Math.ceil(params.components.mmuM2 / pxArea));
-  const seeds = lowCut < threshold ? seedStats(labels, score, threshold, count) : { count: stats.count, sum: stats.sum! };
+  const seeds = lowCut < threshold ? seedStats(labels, score, threshold, count, mask) : { count: stats.count, sum: stats.sum! };
   const minSeeds = model ? Math.max(1, params.learned.seedPx) : 1;
   const keep = new Uint8Array(count + 1);
   // The MMU sieve (small components are erased from `labels`), then the seed test on the rest.
   removeSmallComponents(labels, w, h, stats, minPixels, keep);
   for (let l = 1; l <= count; l++) if (keep[l] && seeds.count[l] < minSeeds) keep[l] = 0;
-  return { labels, count, keep, stats, seeds, threshold, minPixels, notObservedPx };
+  return { labels, count, keep, stats, seeds, threshold, minPixels, notObservedPx, mask };
 }
 
 /**
- * mask[i] = 1 where pixel i < n is observed and scores at least `cut`; returns the pixels not observed.
+ * mask[i] = 1 where pixel i < n is observed and scores at least `cut`, else 0; returns the pixels not observed.
  * Module-level, not inline in the per-tile stage closure: V8 drops a closure's optimised code once
  * no instance of it lives, so a loop in a per-tile closure was compiled anew after every major GC.
  */
@@ -106,9 +112,54 @@ function maskAtCut(type: Uint8Array, score: Float32Array, cut: number, mask: Uin
   for (let i = 0; i < n; i++) {
     if (type[i] === NOT_OBSERVED) {
       notObserved++;
+      mask[i] = 0; // the mask buffer comes in holding the cloud cores
       continue;
     }
     mask[i] = score[i] >= cut ? 1 : 0;
   }
   return notObserved;
+}
+
+/**
+ * maskAtCut into the image words of a packed plane (geo/kernels/morphology.ts layout: bit x & 31 of
+ * word packedRowStart(w, y) + (x >> 5)) instead of bytes; every image word is written, margins are
+ * left alone. Returns the pixels not observed.
+ */
+function packAtCut(type: Uint8Array, score: Float32Array, cut: number, plane: Uint32Array, w: number, h: number): number {
+  let notObserved = 0;
+  const words = (w + 31) >>> 5;
+  // Where `type` is 4-byte aligned, 32 pixels' types are 8 Int32 reads: when none is NOT_OBSERVED
+  // (0xFF, whose complement is a zero byte lane) the scores alone make the word.
+  const t32 = type.byteOffset % 4 === 0 && NOT_OBSERVED === 0xff ? new Int32Array(type.buffer, type.byteOffset, (w * h) >>> 2) : null;
+  for (let y = 0; y < h; y++) {
+    const q = packedRowStart(w, y);
+    const row = y * w;
+    for (let j = 0; j < words; j++) {
+      const x0 = row + (j << 5);
+      const x1 = Math.min(x0 + 32, row + w);
+      if (t32 !== null && x1 - x0 === 32 && (x0 & 3) === 0) {
+        const k = x0 >>> 2;
+        const lanes = zeroLanes(~t32[k]) | zeroLanes(~t32[k + 1]) | zeroLanes(~t32[k + 2]) | zeroLanes(~t32[k + 3]) |
+          zeroLanes(~t32[k + 4]) | zeroLanes(~t32[k + 5]) | zeroLanes(~t32[k + 6]) | zeroLanes(~t32[k + 7]);
+        if (lanes === 0) {
+          let word = 0;
+          for (let b = 0; b < 32; b++) if (score[x0 + b] >= cut) word |= 1 << b;
+          plane[q + j] = word;
+          continue;
+        }
+      }
+      let word = 0;
+      for (let i = x0, b = 0; i < x1; i++, b++) {
+        if (type[i] === NOT_OBSERVED) notObserved++;
+        else if (score[i] >= cut) word |= 1 << b;
+      }
+      plane[q + j] = word;
+    }
+  }
+  return notObserved;
+}
+
+/** 0x80 in each byte lane of x that is zero, 0 elsewhere (exact: (lane & 0x7F) + 0x7F never carries out of its lane). */
+function zeroLanes(x: number): number {
+  return ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) & 0x80808080;
 }

@@ -477,6 +477,48 @@ describe('maskCloudFringes', () => {
     expect(score[11 * w + 36]).toBe(9);
   });
 
+  it('gives the same types, scores and count with its word-at-a-time passes as with its byte loops (unaligned arrays)', () => {
+    // Random scenes of odd sizes: every type code (flags, CLOUDED, NOT_OBSERVED, stray bytes) as
+    // speckle, and rectangles of cloud candidates and fringes large enough to be cores.
+    const rand = mulberry32(16);
+    const codes = [0, 1, 2, 3, 4, 5, CLOUDED, NOT_OBSERVED, 0x7f, 0xfd];
+    for (const [w, h] of [[37, 23], [64, 41], [101, 7], [5, 3]]) {
+      const n = w * h;
+      const type = new Uint8Array(n);
+      const score = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const r = rand();
+        type[i] = r < 0.7 ? codes[Math.floor(rand() * 6)] : r < 0.9 ? codes[Math.floor(rand() * codes.length)] | (rand() < 0.5 ? CLOUD_FRINGE_FLAG : 0) : Math.floor(rand() * 256);
+        if (type[i] >= CLOUDED && type[i] !== 0xfd) type[i] = rand() < 0.5 ? CLOUDED : NOT_OBSERVED;
+        score[i] = type[i] >= CLOUDED ? NaN : rand() * 10;
+      }
+      for (let b = 0; b < 4; b++) {
+        const [x0, y0] = [Math.floor(rand() * w), Math.floor(rand() * h)];
+        const [x1, y1] = [Math.min(w, x0 + 2 + Math.floor(rand() * 12)), Math.min(h, y0 + 2 + Math.floor(rand() * 9))];
+        const flag = b % 2 ? CLOUD_CANDIDATE_FLAG : CLOUD_FRINGE_FLAG;
+        for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (type[y * w + x] < CLOUDED) type[y * w + x] = (type[y * w + x] & 7) | flag;
+      }
+      for (const opts of [{ fringes: true, minCorePx: 6, haloPx: 2, bufferPx: 0 }, { fringes: true, minCorePx: 0, haloPx: 1, bufferPx: 0 }, { fringes: false, minCorePx: 3, haloPx: 0, bufferPx: 1 }]) {
+        // Aligned (word passes) and one byte past alignment (byte loops) copies of the same scene.
+        const at = (offset: number) => {
+          const t = new Uint8Array(n + 8).subarray(offset, offset + n);
+          t.set(type);
+          const sc = score.slice();
+          const hidden = maskCloudFringes(t, sc, w, h, new Int32Array(n), opts, new Uint8Array(n + 8).subarray(offset, offset + n).fill(9));
+          return { t: Array.from(t), sc: Array.from(sc), hidden };
+        };
+        const words = at(0);
+        expect(words).toEqual(at(1));
+        expect(words.t.some((t) => (t < CLOUDED && (t & (CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG)) !== 0) || t === CLOUDED)).toBe(false);
+        if (opts.minCorePx > 1) {
+          const own = type.slice();
+          expect(maskCloudFringes(own, score.slice(), w, h, new Int32Array(n), opts)).toBe(words.hidden); // its own scratch
+          expect(Array.from(own)).toEqual(words.t);
+        }
+      }
+    }
+  });
+
   it('buffers every cloud pixel, small cores included', () => {
     const { w, h, type, score, queue } = setup();
     maskCloudFringes(type, score, w, h, queue, { ...none, bufferPx: 1 });

@@ -50,7 +50,7 @@ export async function vectoriseComponents(scores: TileScores, comps: TileCompone
   const { params, grid, pixelAreaM2: pxArea, timer } = opts;
   const { labels, count, keep, stats, seeds, threshold, minPixels } = comps;
   const { width: w, height: h } = grid;
-  const typeCounts = await timer.time('label', () => countTypes(labels, scores.type, scores.score, count, keep));
+  const typeCounts = await timer.time('label', () => countTypes(labels, scores.type, scores.score, count, keep, comps.mask));
   const objectModel = opts.objectModel ?? null;
   const objectP = objectModel
     ? await timer.time('objects', () => {
@@ -116,9 +116,17 @@ const TYPE_SLOTS = 8;
  * component's core (pure pixels, highest scores) decides, not its rim, whose pixels mix old and
  * new cover (a new yard on wheat has a rim that still looks half-vegetated).
  */
-function countTypes(labels: Int32Array, type: Uint8Array, score: Float32Array, count: number, keep: Uint8Array): Float64Array {
+function countTypes(labels: Int32Array, type: Uint8Array, score: Float32Array, count: number, keep: Uint8Array, mask: Uint8Array): Float64Array {
   const counts = new Float64Array((count + 1) * TYPE_SLOTS);
-  for (let i = 0; i < labels.length; i++) {
+  // Labelled pixels lie where the mask is set: its zero runs are skipped 4 pixels a step (at
+  // 10980² a 120 MB scan instead of 1.1 GB of labels, scores and types), in the same pixel order.
+  const n = labels.length;
+  const m32 = mask.byteOffset % 4 === 0 && mask.length >= n ? new Uint32Array(mask.buffer, mask.byteOffset, n >>> 2) : null;
+  for (let i = 0; i < n; i++) {
+    if (m32 !== null && (i & 3) === 0 && i + 4 <= n && m32[i >>> 2] === 0) {
+      i += 3;
+      continue;
+    }
     const l = labels[i];
     const s = score[i];
     if (l && keep[l] && s === s) counts[l * TYPE_SLOTS + (type[i] & (TYPE_SLOTS - 1))] += s * s;
