@@ -184,6 +184,9 @@ function encodeTiff(layout: Layout, bands: Values[]): Buffer {
 const LAYOUTS: Array<[string, Layout]> = [
   ['uint16 × 4, predictor 2, 40×24 tiles', { width: 101, height: 67, spp: 4, dtype: 'uint16', predictor: 2, planar: 1, tile: [40, 24], compression: 8, nodata: 0 }],
   ['uint16 × 6, predictor 2, 37×23 tiles', { width: 90, height: 50, spp: 6, dtype: 'uint16', predictor: 2, planar: 1, tile: [37, 23], compression: 8, nodata: 0 }],
+  ['uint16 × 4, predictor 2, no nodata, 33×17 tiles', { width: 77, height: 40, spp: 4, dtype: 'uint16', predictor: 2, planar: 1, tile: [33, 17], compression: 8 }],
+  ['uint16 × 5, predictor 2, nodata 65535', { width: 64, height: 37, spp: 5, dtype: 'uint16', predictor: 2, planar: 1, tile: [29, 31], compression: 8, nodata: 65535 }],
+  ['uint16 × 8, predictor 2, nodata no sample can hold', { width: 45, height: 26, spp: 8, dtype: 'uint16', predictor: 2, planar: 1, rowsPerStrip: 5, compression: 8, nodata: -3 }],
   ['int16 × 3, predictor 2, negative nodata', { width: 75, height: 41, spp: 3, dtype: 'int16', predictor: 2, planar: 1, tile: [32, 16], compression: 8, nodata: -9999 }],
   ['uint8 × 1, predictor 2, strips of 7 rows', { width: 53, height: 45, spp: 1, dtype: 'uint8', predictor: 2, planar: 1, rowsPerStrip: 7, compression: 8, nodata: 255 }],
   ['uint8 × 3, predictor 2, no nodata', { width: 61, height: 33, spp: 3, dtype: 'uint8', predictor: 2, planar: 1, tile: [16, 16], compression: 8 }],

@@ -1,6 +1,7 @@
 // Plain JS on purpose: this file is loaded with `new Worker(new URL('./inflate-worker.js', import.meta.url))`
 // both from source (vitest) and from dist, and Node cannot start a worker from a .ts file.
 // It turns one compressed TIFF chunk (tile or strip) into Float32 sample planes of a sub-rectangle.
+import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 
@@ -123,6 +124,75 @@ function fusedScatter(spp, bits, shift, samples) {
   return fn;
 }
 
+/** The compiled SIMD scatter (assembly/unpredict.ts), loaded on first use; null: not yet. */
+let unpredictModule = null;
+
+/** unpredict.wasm beside this file in the build, or in dist/ when this runs from source (vitest). */
+function loadUnpredict() {
+  if (unpredictModule) return unpredictModule;
+  const candidates = [new URL('./unpredict.wasm', import.meta.url), new URL('../../dist/geo/tiff/unpredict.wasm', import.meta.url)];
+  for (const u of candidates) {
+    let bytes;
+    try {
+      bytes = readFileSync(u);
+    } catch {
+      continue;
+    }
+    unpredictModule = new WebAssembly.Module(bytes);
+    return unpredictModule;
+  }
+  throw new Error(`unpredict.wasm not found (looked in ${candidates.map((u) => u.pathname).join(', ')}): run npm run build`);
+}
+
+/**
+ * This worker's instance over a memory of its own, made at the size a job needs and never grown
+ * (growing detaches the old buffer, and one detached buffer makes V8 check every typed-array access
+ * of the thread from then on); a job that needs more gets a new, larger one.
+ */
+let unpredict = null;
+
+function unpredictInstance(bytes) {
+  if (unpredict && unpredict.memory.buffer.byteLength >= bytes) return unpredict;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(Math.max(bytes, 16 << 20) / 65536) });
+  unpredict = { memory, exports: new WebAssembly.Instance(loadUnpredict(), { env: { memory } }).exports };
+  return unpredict;
+}
+
+/**
+ * Whether the SIMD scatter takes the job: 16-bit unsigned, differenced, 4 to 8 interleaved samples,
+ * all wanted in file order (Sentinel-2 4-band COGs, the learned detector's 6-band tiles).
+ */
+function simdLayout(job) {
+  const { spp, samples } = job;
+  if (!(fusedInt(job) && job.bps === 2 && job.sampleFormat === 1 && spp >= 4 && spp <= 8 && samples.length === spp)) return false;
+  for (let k = 0; k < spp; k++) if (samples[k] !== k) return false;
+  return true;
+}
+
+/**
+ * simdLayout's decode: the rect's rows copied into the module's memory, undone and de-interleaved
+ * there (scatter4 / scatterWide), then copied row by row to the planes. Same values as fusedScatter.
+ */
+function scatterSimd(bytes, spp, chunkWidth, x0, y0, w, h, nd, planes, o0, stride) {
+  const rowBytes = chunkWidth * spp * 2;
+  const srcBytes = h * rowBytes + 16; // padding: a pixel's samples are loaded 16 bytes at a time
+  const outAt = (srcBytes + 15) & ~15;
+  const plane = w * h;
+  const k = unpredictInstance(outAt + spp * plane * 4);
+  new Uint8Array(k.memory.buffer, 0, h * rowBytes).set(bytes.subarray(y0 * rowBytes, (y0 + h) * rowBytes));
+  // A nodata value no u16 can equal matches nothing: -1.
+  const ndi = nd !== null && Number.isInteger(nd) && nd >= 0 && nd <= 0xffff ? nd : -1;
+  const nan = spp === 4 ? k.exports.scatter4(0, chunkWidth, x0, w, h, ndi, outAt) : k.exports.scatterWide(0, spp, chunkWidth, x0, w, h, ndi, outAt);
+  const out = new Float32Array(k.memory.buffer, outAt, spp * plane);
+  for (let s = 0; s < spp; s++) {
+    const p = planes[s];
+    const from = s * plane;
+    if (stride === w) p.set(out.subarray(from, from + plane), o0);
+    else for (let y = 0; y < h; y++) p.set(out.subarray(from + y * w, from + (y + 1) * w), o0 + y * stride);
+  }
+  return nan;
+}
+
 /** Inflate and undo the predictor (unless fusedInt: then the scatter does): the chunk's samples, little-endian, interleaved. */
 function rawChunk(job) {
   const { compression, predictor, bps, sampleFormat, spp, chunkWidth, chunkRows } = job;
@@ -195,6 +265,11 @@ export function decodeChunk(job) {
   const v = typedView(bytes, bps, sampleFormat);
   const [x0, y0, w, h] = rect;
   const nd = nodata === null ? null : sampleFormat === 3 && bps === 4 ? Math.fround(nodata) : nodata;
+  if (simdLayout(job)) {
+    const planes = dest ? dest.planes : samples.map(() => new Float32Array(w * h));
+    const nan = scatterSimd(bytes, spp, chunkWidth, x0, y0, w, h, nd, planes, dest ? dest.offset : 0, dest ? dest.stride : w);
+    return dest ? { nan } : { planes };
+  }
   if (fusedInt(job)) {
     const planes = dest ? dest.planes : samples.map(() => new Float32Array(w * h));
     const bits = bps * 8;
