@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Compiles the AssemblyScript kernels (the assembly/ folders under pipeline/) into WebAssembly beside their
+ * Compiles the AssemblyScript kernels (the assembly/ folders under pipeline/ and geo/) into WebAssembly beside their
  * compiled JS in dist/ (pipeline/detect/assembly/predict-trees.ts → dist/pipeline/detect/predict-trees.wasm).
  * `npm run build` runs it after tsc; the vitest setup runs it with --if-stale, so tests from source
  * load the same module. No binary is committed: the .wasm is always built from the source here.
@@ -20,6 +20,7 @@ export const WASM_KERNELS = [
   ['pipeline/detect/assembly/predict-trees.ts', 'dist/pipeline/detect/predict-trees.wasm'],
   ['pipeline/detect/assembly/box-mean.ts', 'dist/pipeline/detect/box-mean.wasm'],
   ['pipeline/detect/assembly/score-pass.ts', 'dist/pipeline/detect/score-pass.wasm'],
+  ['geo/tiff/assembly/unpredict.ts', 'dist/geo/tiff/unpredict.wasm'],
 ];
 
 const mtime = (p) => {

@@ -1,6 +1,7 @@
 // Plain JS on purpose: this file is loaded with `new Worker(new URL('./inflate-worker.js', import.meta.url))`
 // both from source (vitest) and from dist, and Node cannot start a worker from a .ts file.
 // It turns one compressed TIFF chunk (tile or strip) into Float32 sample planes of a sub-rectangle.
+import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 
@@ -14,7 +15,8 @@ function undoPredictor2(view, rowLen, rows, stride) {
 
 /**
  * Undo the floating-point predictor (3): each row holds the bytes of its values split into planes,
- * most significant byte first, then byte-differenced. Returns a new little-endian buffer.
+ * most significant byte first, then byte-differenced `spp` bytes apart (libtiff's fpAcc, whose
+ * stride is the samples per pixel; geotiff.js agrees). Returns a new little-endian buffer.
  */
 function undoPredictor3(bytes, width, rows, spp, bps) {
   const out = new Uint8Array(bytes.length);
@@ -22,7 +24,7 @@ function undoPredictor3(bytes, width, rows, spp, bps) {
   const rowBytes = n * bps;
   for (let r = 0; r < rows; r++) {
     const base = r * rowBytes;
-    for (let i = base + 1; i < base + rowBytes; i++) bytes[i] = (bytes[i] + bytes[i - 1]) & 0xff;
+    for (let i = base + spp; i < base + rowBytes; i++) bytes[i] = (bytes[i] + bytes[i - spp]) & 0xff;
     for (let i = 0; i < n; i++) {
       for (let b = 0; b < bps; b++) out[base + i * bps + (bps - 1 - b)] = bytes[base + b * n + i];
     }
@@ -64,41 +66,134 @@ function remember(file, index, bytes, cap) {
 }
 
 /**
- * Four interleaved uint16 samples, all wanted in order, horizontally differenced (the usual
- * Sentinel-2 4-band COG): the predictor is undone inside the scatter, in one pass over the chunk
- * (fused4), instead of a pass of its own first.
+ * Any 8- or 16-bit integer chunk with horizontal differencing (Sentinel-2 4-band COGs, the learned
+ * detector's 6-band tiles, int16, single bands): the predictor is undone inside the scatter, in one
+ * pass over the chunk, instead of a pass of its own first. All such chunks are cached
+ * un-differenced, so a chunk read in parts decodes the same whichever samples each part wants.
  */
-function fused4(job) {
-  const s = job.samples;
-  return job.predictor === 2 && job.bps === 2 && job.sampleFormat === 1 && job.spp === 4 && s.length === 4 && s[0] === 0 && s[1] === 1 && s[2] === 2 && s[3] === 3;
+function fusedInt(job) {
+  return job.predictor === 2 && (job.sampleFormat === 1 || job.sampleFormat === 2) && (job.bps === 1 || job.bps === 2) && job.samples.length <= MAX_FUSED_SAMPLES;
 }
 
-/** fused4's pass: running sums (mod 2^16) from the chunk's left edge, so any rect decodes the same values. */
-function scatterFused4(v, chunkWidth, x0, y0, w, h, nd, p0, p1, p2, p3, o0, stride) {
-  let nan = 0;
-  const ndv = nd === null ? -1 : nd;
-  for (let y = 0; y < h; y++) {
-    let i = (y0 + y) * chunkWidth * 4;
-    let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    for (let x = 0; x < x0; x++, i += 4) {
-      a0 = (a0 + v[i]) & 0xffff; a1 = (a1 + v[i + 1]) & 0xffff; a2 = (a2 + v[i + 2]) & 0xffff; a3 = (a3 + v[i + 3]) & 0xffff;
-    }
-    let o = o0 + y * stride;
-    for (let x = 0; x < w; x++, i += 4, o++) {
-      a0 = (a0 + v[i]) & 0xffff; a1 = (a1 + v[i + 1]) & 0xffff; a2 = (a2 + v[i + 2]) & 0xffff; a3 = (a3 + v[i + 3]) & 0xffff;
-      p0[o] = a0; p1[o] = a1; p2[o] = a2; p3[o] = a3;
-      if (a0 === ndv || a1 === ndv || a2 === ndv || a3 === ndv) {
-        if (a0 === ndv) { p0[o] = NaN; nan++; }
-        if (a1 === ndv) { p1[o] = NaN; nan++; }
-        if (a2 === ndv) { p2[o] = NaN; nan++; }
-        if (a3 === ndv) { p3[o] = NaN; nan++; }
+/** More wanted samples than this get the per-sample loop (one generated variable per sample). */
+const MAX_FUSED_SAMPLES = 16;
+
+/** Fused scatters by layout ("spp/bits/shift/samples"): generated once per worker (fusedScatter). */
+const fusedScatters = new Map();
+
+/**
+ * The fused scatter for one layout: `spp` interleaved samples of `bits` (8|16), those listed in
+ * `samples` wanted (in output order), two's complement when `shift` (32 - bits) is not 0. Generated
+ * with one running sum per wanted sample, unrolled, as a hand-written loop for that layout would be:
+ * a loop over a samples array (any spp) measured 3× slower per sample than the 4-band unrolled one.
+ * The returned function `(v, chunkWidth, x0, y0, w, h, ndv, planes, o0, stride) → nan` walks rows
+ * y0…y0+h of the unsigned view `v`, keeps each sample's running sum (mod 2^bits) from the chunk's
+ * left edge (so any rect decodes the same values), writes x0…x0+w to the planes from `o0`, rows
+ * `stride` apart, nodata (`ndv`; NaN for none, which equals nothing) as NaN, and returns how many.
+ */
+function fusedScatter(spp, bits, shift, samples) {
+  const key = `${spp}/${bits}/${shift}/${samples.join(',')}`;
+  let fn = fusedScatters.get(key);
+  if (fn) return fn;
+  const mask = bits === 8 ? 0xff : 0xffff;
+  const ks = samples.map((_, k) => k);
+  const each = (f) => ks.map(f).join('\n');
+  const value = (k) => (shift ? `(a${k} << ${shift}) >> ${shift}` : `a${k}`);
+  const body = `
+    let nan = 0;
+    ${each((k) => `const p${k} = planes[${k}];`)}
+    for (let y = 0; y < h; y++) {
+      let i = (y0 + y) * chunkWidth * ${spp};
+      ${each((k) => `let a${k} = 0;`)}
+      for (let x = 0; x < x0; x++, i += ${spp}) {
+        ${each((k) => `a${k} = (a${k} + v[i + ${samples[k]}]) & ${mask};`)}
+      }
+      let o = o0 + y * stride;
+      for (let x = 0; x < w; x++, i += ${spp}, o++) {
+        ${each((k) => `a${k} = (a${k} + v[i + ${samples[k]}]) & ${mask};`)}
+        ${each((k) => `const b${k} = ${value(k)};`)}
+        ${each((k) => `p${k}[o] = b${k};`)}
+        if (${ks.map((k) => `b${k} === ndv`).join(' || ')}) {
+          ${each((k) => `if (b${k} === ndv) { p${k}[o] = NaN; nan++; }`)}
+        }
       }
     }
+    return nan;`;
+  fn = new Function('v', 'chunkWidth', 'x0', 'y0', 'w', 'h', 'ndv', 'planes', 'o0', 'stride', body);
+  fusedScatters.set(key, fn);
+  return fn;
+}
+
+/** The compiled SIMD scatter (assembly/unpredict.ts), loaded on first use; null: not yet. */
+let unpredictModule = null;
+
+/** unpredict.wasm beside this file in the build, or in dist/ when this runs from source (vitest). */
+function loadUnpredict() {
+  if (unpredictModule) return unpredictModule;
+  const candidates = [new URL('./unpredict.wasm', import.meta.url), new URL('../../dist/geo/tiff/unpredict.wasm', import.meta.url)];
+  for (const u of candidates) {
+    let bytes;
+    try {
+      bytes = readFileSync(u);
+    } catch {
+      continue;
+    }
+    unpredictModule = new WebAssembly.Module(bytes);
+    return unpredictModule;
+  }
+  throw new Error(`unpredict.wasm not found (looked in ${candidates.map((u) => u.pathname).join(', ')}): run npm run build`);
+}
+
+/**
+ * This worker's instance over a memory of its own, made at the size a job needs and never grown
+ * (growing detaches the old buffer, and one detached buffer makes V8 check every typed-array access
+ * of the thread from then on); a job that needs more gets a new, larger one.
+ */
+let unpredict = null;
+
+function unpredictInstance(bytes) {
+  if (unpredict && unpredict.memory.buffer.byteLength >= bytes) return unpredict;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(Math.max(bytes, 16 << 20) / 65536) });
+  unpredict = { memory, exports: new WebAssembly.Instance(loadUnpredict(), { env: { memory } }).exports };
+  return unpredict;
+}
+
+/**
+ * Whether the SIMD scatter takes the job: 16-bit unsigned, differenced, 4 to 8 interleaved samples,
+ * all wanted in file order (Sentinel-2 4-band COGs, the learned detector's 6-band tiles).
+ */
+function simdLayout(job) {
+  const { spp, samples } = job;
+  if (!(fusedInt(job) && job.bps === 2 && job.sampleFormat === 1 && spp >= 4 && spp <= 8 && samples.length === spp)) return false;
+  for (let k = 0; k < spp; k++) if (samples[k] !== k) return false;
+  return true;
+}
+
+/**
+ * simdLayout's decode: the rect's rows copied into the module's memory, undone and de-interleaved
+ * there (scatter4 / scatterWide), then copied row by row to the planes. Same values as fusedScatter.
+ */
+function scatterSimd(bytes, spp, chunkWidth, x0, y0, w, h, nd, planes, o0, stride) {
+  const rowBytes = chunkWidth * spp * 2;
+  const srcBytes = h * rowBytes + 16; // padding: a pixel's samples are loaded 16 bytes at a time
+  const outAt = (srcBytes + 15) & ~15;
+  const plane = w * h;
+  const k = unpredictInstance(outAt + spp * plane * 4);
+  new Uint8Array(k.memory.buffer, 0, h * rowBytes).set(bytes.subarray(y0 * rowBytes, (y0 + h) * rowBytes));
+  // A nodata value no u16 can equal matches nothing: -1.
+  const ndi = nd !== null && Number.isInteger(nd) && nd >= 0 && nd <= 0xffff ? nd : -1;
+  const nan = spp === 4 ? k.exports.scatter4(0, chunkWidth, x0, w, h, ndi, outAt) : k.exports.scatterWide(0, spp, chunkWidth, x0, w, h, ndi, outAt);
+  const out = new Float32Array(k.memory.buffer, outAt, spp * plane);
+  for (let s = 0; s < spp; s++) {
+    const p = planes[s];
+    const from = s * plane;
+    if (stride === w) p.set(out.subarray(from, from + plane), o0);
+    else for (let y = 0; y < h; y++) p.set(out.subarray(from + y * w, from + (y + 1) * w), o0 + y * stride);
   }
   return nan;
 }
 
-/** Inflate and undo the predictor (unless fused4): the chunk's samples, little-endian, interleaved. */
+/** Inflate and undo the predictor (unless fusedInt: then the scatter does): the chunk's samples, little-endian, interleaved. */
 function rawChunk(job) {
   const { compression, predictor, bps, sampleFormat, spp, chunkWidth, chunkRows } = job;
   const need = chunkWidth * chunkRows * spp * bps;
@@ -110,7 +205,7 @@ function rawChunk(job) {
     throw new Error(`chunk holds ${bytes.byteLength} bytes, expected ${need}`);
   }
   if (predictor === 3) bytes = undoPredictor3(bytes, chunkWidth, chunkRows, spp, bps);
-  if (predictor === 2 && sampleFormat !== 3 && !fused4(job)) {
+  if (predictor === 2 && sampleFormat !== 3 && !fusedInt(job)) {
     // Differencing wraps modulo 2^bits, so the unsigned view is right for signed data too.
     undoPredictor2(typedView(bytes, bps, 1), chunkWidth * spp, chunkRows, spp);
   }
@@ -170,10 +265,17 @@ export function decodeChunk(job) {
   const v = typedView(bytes, bps, sampleFormat);
   const [x0, y0, w, h] = rect;
   const nd = nodata === null ? null : sampleFormat === 3 && bps === 4 ? Math.fround(nodata) : nodata;
-  if (fused4(job)) {
-    const [p0, p1, p2, p3] = dest ? dest.planes : samples.map(() => new Float32Array(w * h));
-    const nan = scatterFused4(v, chunkWidth, x0, y0, w, h, nd, p0, p1, p2, p3, dest ? dest.offset : 0, dest ? dest.stride : w);
-    return dest ? { nan } : { planes: [p0, p1, p2, p3] };
+  if (simdLayout(job)) {
+    const planes = dest ? dest.planes : samples.map(() => new Float32Array(w * h));
+    const nan = scatterSimd(bytes, spp, chunkWidth, x0, y0, w, h, nd, planes, dest ? dest.offset : 0, dest ? dest.stride : w);
+    return dest ? { nan } : { planes };
+  }
+  if (fusedInt(job)) {
+    const planes = dest ? dest.planes : samples.map(() => new Float32Array(w * h));
+    const bits = bps * 8;
+    const scatterRows = fusedScatter(spp, bits, sampleFormat === 2 ? 32 - bits : 0, samples);
+    const nan = scatterRows(typedView(bytes, bps, 1), chunkWidth, x0, y0, w, h, nd === null ? NaN : nd, planes, dest ? dest.offset : 0, dest ? dest.stride : w);
+    return dest ? { nan } : { planes };
   }
   if (dest) {
     let nan = 0;

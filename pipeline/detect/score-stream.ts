@@ -134,8 +134,10 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   // await still sees the error.
   const reads: Promise<StripRead>[] = [];
   let nextRead = 0;
+  // Set once the loop is left: a strip scored after that (the loop failed or was aborted) starts no read.
+  let stopped = false;
   const topUpReads = () => {
-    while (reads.length < readAhead && nextRead < strips.length && free.length) {
+    while (!stopped && reads.length < readAhead && nextRead < strips.length && free.length) {
       const slot = free.pop()!;
       const win = strips[nextRead++].win;
       const p = Promise.all([pair.fixed.readWindow(win, bands, slot.fixed), pair.moving.readAligned(windowGrid(grid, win), bands, slot.moving)])
@@ -160,6 +162,10 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
           inflight.delete(job);
           free.push(strip.slot);
           progress(++scored / strips.length);
+          // The freed slot starts the next read now, not when this loop next wakes (when the strip
+          // it waits for is decoded): otherwise, with the score workers holding their slots, only
+          // one strip was being decoded at a time and a block row's burst of inflates stalled them.
+          topUpReads();
         });
         job.catch(() => {}); // awaited below; a failure must not surface as unhandled first
         inflight.add(job);
@@ -181,6 +187,7 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
     }
     await timer.time('score', () => Promise.all(inflight));
   } finally {
+    stopped = true;
     await pool?.close();
   }
   return { score, type };
