@@ -1,13 +1,14 @@
 /**
  * Stage 1 of a tile: sample both epochs, measure their misregistration (and shift the moving
  * epoch back when it is large and clear enough), and fit the radiometric normalisation on the
- * re-aligned samples. Reads up to 16 windows of 256² per epoch; nothing full-tile.
+ * re-aligned samples. Reads up to 16 windows of at most 256² per epoch (sample-windows.ts); nothing full-tile.
  */
 import { estimateShift, offsetSource } from '../../geo/coregister.js';
-import { windowGrid, type BandName, type Raster, type Window } from '../../geo/raster.js';
+import { windowGrid, type BandName, type Raster } from '../../geo/raster.js';
 import { asEpochs, asFixedMoving, type EpochPair } from './epoch-pair.js';
 import type { ScoreParams } from './detector-params.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
+import { sampleWindows } from './sample-windows.js';
 
 /** Prior pixels (dx, dy) that line up with the tile's pixel (0, 0); peak/atZero: edge correlation with and without the shift. */
 export interface Coregistration {
@@ -40,21 +41,10 @@ export async function fitEpochs(pair: EpochPair, bands: BandName[], params: Epoc
   return { pair, fit: fitNormalisation(samples, params), coregistration };
 }
 
-/** Up to 16 windows of 256² spread over the tile: enough pixels to fit gains without decoding it twice. */
+/** Up to 16 windows of at most 256² over the tile, overlapping little or not at all (sample-windows.ts): enough pixels to fit gains without decoding it twice. */
 async function readSamples(pair: EpochPair, bands: BandName[]): Promise<{ before: Raster; after: Raster }[]> {
   const grid = pair.grid;
-  const size = Math.min(256, grid.width, grid.height);
-  const steps = 4;
-  const wins: Window[] = [];
-  for (let i = 0; i < steps; i++) {
-    for (let j = 0; j < steps; j++) {
-      // Snapped to multiples of 512 px where the tile is big enough: COG blocks are 256 or 512 px,
-      // so each sample window then decodes one block instead of up to four.
-      const col = snap(Math.round(((grid.width - size) * (j + 0.5)) / steps), grid.width - size);
-      const row = snap(Math.round(((grid.height - size) * (i + 0.5)) / steps), grid.height - size);
-      if (!wins.some((w) => w.col === col && w.row === row)) wins.push({ col, row, width: size, height: size });
-    }
-  }
+  const wins = sampleWindows(grid);
   return Promise.all(
     wins.map(async (win) => {
       const n = win.width * win.height;
@@ -118,9 +108,4 @@ function realignMoving(pair: EpochPair, samples: { before: Raster; after: Raster
       return asEpochs(pair, fixed, moving);
     }),
   );
-}
-
-function snap(v: number, max: number): number {
-  const snapped = Math.round(v / 512) * 512;
-  return max >= 1024 && snapped <= max ? snapped : v;
 }
