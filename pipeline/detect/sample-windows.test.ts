@@ -36,7 +36,7 @@ describe('sampleWindows', () => {
     }
   });
 
-  it('overlaps by at most a quarter (none from 1280 px on, none below 1024 px), stays inside the tile and covers shorter axes edge to edge', () => {
+  it('overlaps by at most a quarter (none from 1280 px on, none below 1024 px), stays inside the tile and covers the old windows\' span on shorter axes', () => {
     for (let width = 1; width <= 1400; width += 7) {
       for (const height of [1, 9, 100, 255, 256, 257, 300, 395, 511, 512, 513, 785, 1070, 1279, 1280, 4096]) {
         const wins = sampleWindows({ width, height });
@@ -57,22 +57,26 @@ describe('sampleWindows', () => {
         if (width < SPREAD_FROM && height < SPREAD_FROM) expect(px, where).toBeLessThanOrEqual(width * height);
       }
     }
-    // An axis under 4 × 256 px is covered to within k − 1 px of rounding (⌊L / k⌋ × k).
+    // An axis under 4 × 256 px: the span the old windows covered, from the first one's start to the
+    // last one's end, covered to within k − 1 px of rounding (⌊span / k⌋ × k).
     for (const l of [1, 100, 256, 257, 300, 512, 700, 1000, 1023]) {
       const { starts, size } = axisSamples(l);
-      expect(starts[0]).toBe(0);
-      expect(starts.at(-1)! + size).toBe(l);
-      expect(size * starts.length).toBeGreaterThan(l - starts.length);
+      const old = legacyWindows({ width: l, height: l });
+      const first = Math.min(...old.map((w) => w.col));
+      const end = Math.max(...old.map((w) => w.col + w.width));
+      expect(starts[0], `${l}`).toBe(first);
+      expect(starts.at(-1)! + size, `${l}`).toBe(end);
+      expect(size * starts.length, `${l}`).toBeGreaterThan(end - first - starts.length);
     }
   });
 
-  it('samples a 304² tile once: 2 × 2 windows of 152² instead of 16 overlapping windows of 256²', () => {
+  it('samples a 304² tile once: 2 × 2 windows of 146² over the old windows\' span [6, 298) instead of 16 overlapping windows of 256²', () => {
     expect(legacyWindows({ width: 304, height: 304 })).toHaveLength(16);
     expect(sampleWindows({ width: 304, height: 304 })).toEqual([
-      { col: 0, row: 0, width: 152, height: 152 },
-      { col: 152, row: 0, width: 152, height: 152 },
-      { col: 0, row: 152, width: 152, height: 152 },
-      { col: 152, row: 152, width: 152, height: 152 },
+      { col: 6, row: 6, width: 146, height: 146 },
+      { col: 152, row: 6, width: 146, height: 146 },
+      { col: 6, row: 152, width: 146, height: 146 },
+      { col: 152, row: 152, width: 146, height: 146 },
     ]);
   });
 });

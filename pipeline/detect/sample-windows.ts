@@ -7,8 +7,11 @@
  * tile, the 4096² and 10980² benches) snapped to multiples of 512 px (COG blocks are 256 or 512 px,
  * so each window decodes one block instead of up to four). Those windows never overlap from
  * 1280 px on, and by at most a quarter of a window from 1024 px on (OSCD beirut, 1070 × 1180,
- * keeps its fit). A shorter axis is cut into k = ⌈L / 256⌉ windows of ⌊L / k⌋ px spread from edge
- * to edge, which cover it with no overlap.
+ * keeps its fit). On a shorter axis the old windows overlapped mostly; the span they covered (the
+ * first one's start to the last one's end) is cut into k = ⌈span / 256⌉ windows of ⌊span / k⌋ px
+ * with no overlap: the same pixels, each sampled once instead of up to four times. (Cutting the
+ * whole axis instead moved the OSCD regression's polygon precision under its floor: the fit then
+ * saw the image borders the old windows left out.)
  *
  * The old rule used the long-axis spread on every axis longer than 256 px with a window as wide as
  * the tile's shorter side (up to 256): on a 300² tile its 16 windows of 256² overlapped almost
@@ -41,11 +44,16 @@ export function axisSamples(length: number): AxisSamples {
     }
     return { starts, size };
   }
-  const k = Math.max(1, Math.ceil(length / SAMPLE_SIDE));
-  const size = Math.floor(length / k);
+  // The span the old windows covered (from the first one's start to the last one's end), cut into
+  // k windows: the same pixels, each sampled once instead of up to four times.
+  const first = Math.max(0, Math.round(((length - SAMPLE_SIDE) * 0.5) / STEPS));
+  const end = Math.min(length, Math.round(((length - SAMPLE_SIDE) * (STEPS - 0.5)) / STEPS) + SAMPLE_SIDE);
+  const span = end - first;
+  const k = Math.max(1, Math.ceil(span / SAMPLE_SIDE));
+  const size = Math.floor(span / k);
   const starts: number[] = [];
-  // Spacing (length − size) / (k − 1) ≥ size since size ≤ length / k, so rounding keeps them apart.
-  for (let j = 0; j < k; j++) starts.push(k === 1 ? 0 : Math.round((j * (length - size)) / (k - 1)));
+  // Spacing (span − size) / (k − 1) ≥ size since size ≤ span / k, so rounding keeps them apart.
+  for (let j = 0; j < k; j++) starts.push(first + (k === 1 ? 0 : Math.round((j * (span - size)) / (k - 1))));
   return { starts, size };
 }
 
