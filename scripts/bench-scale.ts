@@ -2,7 +2,7 @@
  * Scale-out benchmark of the production path: one seeded multi-tile batch through BullMQ,
  * run by 1, 2, 4, … `tuban worker` processes; prints tiles/minute and speedup per count.
  *
- *   npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 4] [--size 1024] [--seed 42] [--warm 1|0]
+ *   npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 8] [--size 2048] [--seed 42] [--warm 1|0]
  *                          [--score-workers 0] [--inflate-workers 0] [--gc single|concurrent] [--node-args '…']
  *
  * Uses DATABASE_URL / REDIS_URL (or the TUBAN_TEST_* ones test-servers.mjs exports); with
@@ -43,8 +43,12 @@ if (!databaseUrl || !redisUrl) {
   process.exit();
 }
 const counts = flag('workers', '1,2,4,8,16').split(',').map(Number);
-const tilesPerSide = Number(flag('tiles-per-side', '4'));
-const size = Number(flag('size', '1024'));
+// 64 tiles of ~256 px by default (was 16): a tile is now ~0.17 s of CPU, so 16 of them on two
+// workers were a 1.6 s batch in which the batch's fixed costs (enqueue, the last tile's tail,
+// finalise, ~0.2 s) set the speedup more than the workers did (16 tiles: 1.60–1.65×, 64: 1.74–1.85×,
+// load 1.2–1.7). `--size 1024 --tiles-per-side 4` is the old batch.
+const tilesPerSide = Number(flag('tiles-per-side', '8'));
+const size = Number(flag('size', '2048'));
 const seed = Number(flag('seed', '42'));
 const profDir = flag('cpu-prof', '') ? resolve(flag('cpu-prof', '')) : undefined;
 // Node/V8 options for the worker processes, space-separated (e.g. '--trace-deopt'): for profiling; the headline runs without.
