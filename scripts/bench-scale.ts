@@ -2,7 +2,8 @@
  * Scale-out benchmark of the production path: one seeded multi-tile batch through BullMQ,
  * run by 1, 2, 4, … `tuban worker` processes; prints tiles/minute and speedup per count.
  *
- *   npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 4] [--size 1024] [--seed 42]
+ *   npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 8] [--size 2048] [--seed 42] [--warm 1|0]
+ *                          [--score-workers 0] [--inflate-workers 0] [--gc single|concurrent] [--node-args '…']
  *
  * Uses DATABASE_URL / REDIS_URL (or the TUBAN_TEST_* ones test-servers.mjs exports); with
  * neither, it starts throwaway servers through scripts/test-servers.mjs. Each
@@ -42,16 +43,30 @@ if (!databaseUrl || !redisUrl) {
   process.exit();
 }
 const counts = flag('workers', '1,2,4,8,16').split(',').map(Number);
-const tilesPerSide = Number(flag('tiles-per-side', '4'));
-const size = Number(flag('size', '1024'));
+// 64 tiles of ~256 px by default (was 16): a tile is now ~0.17 s of CPU, so 16 of them on two
+// workers were a 1.6 s batch in which the batch's fixed costs (enqueue, the last tile's tail,
+// finalise, ~0.2 s) set the speedup more than the workers did (16 tiles: 1.60–1.65×, 64: 1.74–1.85×,
+// load 1.2–1.7). `--size 1024 --tiles-per-side 4` is the old batch.
+const tilesPerSide = Number(flag('tiles-per-side', '8'));
+const size = Number(flag('size', '2048'));
 const seed = Number(flag('seed', '42'));
 const profDir = flag('cpu-prof', '') ? resolve(flag('cpu-prof', '')) : undefined;
 // Node/V8 options for the worker processes, space-separated (e.g. '--trace-deopt'): for profiling; the headline runs without.
 const extraNodeArgs = flag('node-args', '').split(' ').filter(Boolean);
+// A warm-up batch before the timed one, on the same workers (see below); --warm 0: the timed batch on fresh workers.
+const warmUp = flag('warm', '1') !== '0';
 // Each worker process is one core's worth of throughput: its tiles scored on its own thread
 // (decoding still uses the inflate threads). A worker left to the default would score every tile
 // on all the machine's cores, and N of them would only fight over the same cores.
 const scoreWorkers = flag('score-workers', process.env.TUBAN_SCORE_WORKERS ?? '0');
+// The same for decoding and V8's garbage collector: with a worker per core, inflate threads and
+// concurrent-GC helper threads only compete with the other workers (and cost the hand-over to
+// them: one worker's CPU per tile is ~15 % lower with neither), so by default a worker decodes on
+// its own thread (TUBAN_INFLATE_WORKERS=0) and collects garbage there (--single-threaded-gc).
+// `--inflate-workers N --gc concurrent` gives the processes' defaults back.
+const inflateWorkers = flag('inflate-workers', process.env.TUBAN_INFLATE_WORKERS ?? '0');
+const gcMode = flag('gc', 'single');
+if (gcMode !== 'single' && gcMode !== 'concurrent') throw new Error(`--gc must be 'single' or 'concurrent', got '${gcMode}'`);
 const cli = resolve(fileURLToPath(import.meta.url), '../../cli/tuban.js'); // dist/scripts → dist/cli
 
 const log = pino({ level: 'warn' });
@@ -158,18 +173,54 @@ function printTimelines(ts: Timeline[]): void {
     );
   }
 }
+/** One batch run by the workers already connected: its row's figures and its timeline. */
+interface BatchRun {
+  seconds: number;
+  perMin: number;
+  cpu: number;
+  mainCpu: number;
+  peakMiB: number;
+  timeline: Timeline;
+}
+
+async function runBatch(db: Awaited<ReturnType<typeof openDatabase>>, plan: { batchId: string }, tileIds: string[], queueName: string, n: number, pids: (number | undefined)[]): Promise<BatchRun> {
+  const cpu0 = pids.map(processCpu);
+  const epoch0 = Date.now();
+  await enqueueBatch(redisUrl!, { batchId: plan.batchId, tileIds, queueName });
+  await followBatch(redisUrl!, plan.batchId, () => {}, { queueName, pollMs: 200 });
+  const seenAt = Date.now();
+  const cpu1 = pids.map(processCpu);
+  const cpu = cpu1.reduce((a, c, i) => a + c.total - cpu0[i].total, 0);
+  const mainCpu = cpu1.reduce((a, c, i) => a + c.main - cpu0[i].main, 0);
+  // Enqueue → the finalise job's own finish (Redis stamps): the follower's poll interval is not throughput.
+  const seconds = (finaliseFinishedOn(await timelineQueueJob(redisUrl!, queueName, plan.batchId)) - epoch0) / 1000;
+  const report = await loadReport(db, plan.batchId);
+  const peakMiB = Math.max(...report.tiles.map((t) => t.peakRssBytes)) / 2 ** 20;
+  const detectorStages = report.tiles.reduce((a, t) => a + Object.values(t.timings).reduce((x, y) => x + y, 0), 0);
+  return { seconds, perMin: (tileIds.length / seconds) * 60, cpu, mainCpu, peakMiB, timeline: await timeline(redisUrl!, queueName, plan.batchId, tileIds, epoch0, n, seenAt, detectorStages) };
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'tuban-bench-scale-'));
 const db = await openDatabase(databaseUrl);
 const workers: ChildProcess[] = [];
 try {
-  const scene = await generateScene({ dir, size, seed, tilesPerSide });
+  // The timed batch, and (--warm 1, the default) a warm-up batch of the same size from another
+  // seed (another batch id) that each count's workers run first: workers are long-lived, and a
+  // fresh process pays ~1 s of CPU compiling (JIT) on its first tiles, which n fresh workers would
+  // pay n times over in a 16-tile batch. Both rows are printed; speedups compare like with like.
+  const scenes = await Promise.all([generateScene({ dir, size, seed, tilesPerSide }), ...(warmUp ? [generateScene({ dir: join(dir, 'warm-up'), size, seed: seed + 1, tilesPerSide })] : [])]);
   await migrate(db);
-  const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
-  const plan = await planAndStore(db, args, log);
+  const plans = [];
+  for (const scene of scenes) {
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+    plans.push(await planAndStore(db, args, log));
+  }
+  const [plan, warmPlan] = plans;
   const tileIds = largestFirst(plan);
+  const warmIds = warmPlan ? largestFirst(warmPlan) : [];
   process.stdout.write(
     `batch ${plan.batchId}: ${tileIds.length} tiles of ~${Math.round(size / tilesPerSide)} px (${(plan.tiles.reduce((a, t) => a + t.tile.grid.width * t.tile.grid.height, 0) / 1e6).toFixed(2)} Mpx), ` +
-      `${availableParallelism()} cores, score threads per worker ${scoreWorkers} (--score-workers), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
+      `${availableParallelism()} cores, per worker: score threads ${scoreWorkers} (--score-workers), inflate threads ${inflateWorkers} (--inflate-workers), GC ${gcMode} (--gc); ${warmPlan ? `after a warm-up batch ${warmPlan.batchId} (--warm 1)` : 'fresh workers (--warm 0)'}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
   );
   // Peak RSS: the largest per-tile peakRssBytes in batch-report.json, i.e. the resident peak of a
   // concurrency-1 worker process after its biggest tile (baseline included): the figure to
@@ -182,13 +233,24 @@ try {
   // a worker whose main thread is always busy keeps total/main cores busy, so n workers at most
   // min(n, cores × main/total) times the base's throughput (2 cores, 1.34 cores per worker → 1.49×);
   // `of ideal` = speedup / ideal says how much the queue itself loses.
-  process.stdout.write('workers  seconds  tiles/min  speedup  ideal  of ideal  CPU s  main s  other s  CPU/tile  main/tile  busy  main busy  peak RSS/worker MiB  load\n');
-  let base: { perMin: number; n: number; coresPerWorker: number } | undefined;
+  process.stdout.write('workers  batch  seconds  tiles/min  speedup  ideal  of ideal  CPU s  main s  other s  CPU/tile  main/tile  busy  main busy  peak RSS/worker MiB  load\n');
+  const bases: Record<string, { perMin: number; n: number; coresPerWorker: number }> = {};
   const timelines: Timeline[] = [];
+  const printRow = (n: number, kind: string, r: BatchRun, tiles: number) => {
+    const base = (bases[kind] ??= { perMin: r.perMin, n, coresPerWorker: r.cpu / r.mainCpu });
+    const ideal = Math.min(n, availableParallelism() / base.coresPerWorker) / Math.min(base.n, availableParallelism() / base.coresPerWorker);
+    const speedup = r.perMin / base.perMin;
+    const { seconds, perMin, cpu, mainCpu, peakMiB } = r;
+    process.stdout.write(
+      `${String(n).padStart(7)}  ${kind.padStart(5)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${speedup.toFixed(2).padStart(7)}  ${ideal.toFixed(2).padStart(5)}  ${`${((100 * speedup) / ideal).toFixed(0)} %`.padStart(8)}` +
+        `  ${cpu.toFixed(1).padStart(5)}  ${mainCpu.toFixed(1).padStart(6)}  ${(cpu - mainCpu).toFixed(1).padStart(7)}  ${(cpu / tiles).toFixed(3).padStart(8)}  ${(mainCpu / tiles).toFixed(3).padStart(9)}` +
+        `  ${(cpu / seconds).toFixed(2).padStart(4)}  ${(mainCpu / seconds / n).toFixed(2).padStart(9)}  ${peakMiB.toFixed(0).padStart(19)}  ${loadavg()[0].toFixed(1).padStart(4)}\n`,
+    );
+  };
   for (const [run, n] of counts.entries()) {
     const queueName = `bench-${process.pid}-${run}-${n}`;
-    const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn', TUBAN_SCORE_WORKERS: scoreWorkers };
-    const nodeArgs = [...extraNodeArgs, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `workers-${n}`)] : [])];
+    const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn', TUBAN_SCORE_WORKERS: scoreWorkers, TUBAN_INFLATE_WORKERS: inflateWorkers };
+    const nodeArgs = [...(gcMode === 'single' ? ['--single-threaded-gc'] : []), ...extraNodeArgs, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `workers-${n}`)] : [])];
     for (let i = 0; i < n; i++) workers.push(spawn(process.execPath, [...nodeArgs, cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', extraNodeArgs.length ? 'inherit' : 'ignore', 'inherit'] }));
     // The clock starts once every worker is connected: process start-up (imports, pool, migrate)
     // is not tile throughput, and on a small machine N start-ups compete for the same cores.
@@ -199,30 +261,11 @@ try {
     } finally {
       await queue.close();
     }
-    const cpu0 = workers.map((w) => processCpu(w.pid));
-    const epoch0 = Date.now();
-    await enqueueBatch(redisUrl, { batchId: plan.batchId, tileIds, queueName });
-    await followBatch(redisUrl, plan.batchId, () => {}, { queueName, pollMs: 200 });
-    const seenAt = Date.now();
-    const cpu1 = workers.map((w) => processCpu(w.pid));
-    const cpu = cpu1.reduce((a, c, i) => a + c.total - cpu0[i].total, 0);
-    const mainCpu = cpu1.reduce((a, c, i) => a + c.main - cpu0[i].main, 0);
-    // Enqueue → the finalise job's own finish (Redis stamps): the follower's poll interval is not throughput.
-    const seconds = (finaliseFinishedOn(await timelineQueueJob(redisUrl, queueName, plan.batchId)) - epoch0) / 1000;
-    const perMin = (tileIds.length / seconds) * 60;
-    base ??= { perMin, n, coresPerWorker: cpu / mainCpu };
-    const ideal = Math.min(n, availableParallelism() / base.coresPerWorker) / Math.min(base.n, availableParallelism() / base.coresPerWorker);
-    const speedup = perMin / base.perMin;
-    const report = await loadReport(db, plan.batchId);
-    const peakMiB = Math.max(...report.tiles.map((t) => t.peakRssBytes)) / 2 ** 20;
-    const t = tileIds.length;
-    process.stdout.write(
-      `${String(n).padStart(7)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${speedup.toFixed(2).padStart(7)}  ${ideal.toFixed(2).padStart(5)}  ${`${((100 * speedup) / ideal).toFixed(0)} %`.padStart(8)}` +
-        `  ${cpu.toFixed(1).padStart(5)}  ${mainCpu.toFixed(1).padStart(6)}  ${(cpu - mainCpu).toFixed(1).padStart(7)}  ${(cpu / t).toFixed(3).padStart(8)}  ${(mainCpu / t).toFixed(3).padStart(9)}` +
-        `  ${(cpu / seconds).toFixed(2).padStart(4)}  ${(mainCpu / seconds / n).toFixed(2).padStart(9)}  ${peakMiB.toFixed(0).padStart(19)}  ${loadavg()[0].toFixed(1).padStart(4)}\n`,
-    );
-    const detectorStages = report.tiles.reduce((a, t) => a + Object.values(t.timings).reduce((x, y) => x + y, 0), 0);
-    timelines.push(await timeline(redisUrl, queueName, plan.batchId, tileIds, epoch0, n, seenAt, detectorStages));
+    const pids = workers.map((w) => w.pid);
+    if (warmPlan) printRow(n, 'cold', await runBatch(db, warmPlan, warmIds, queueName, n, pids), warmIds.length);
+    const r = await runBatch(db, plan, tileIds, queueName, n, pids);
+    printRow(n, warmPlan ? 'warm' : 'cold', r, tileIds.length);
+    timelines.push(r.timeline);
     // SIGTERM: the graceful path a deployment uses; wait so the next count starts clean.
     await Promise.all(workers.splice(0).map((w) => new Promise((r) => { w.once('exit', r); w.kill('SIGTERM'); })));
   }

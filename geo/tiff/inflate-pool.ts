@@ -9,6 +9,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { TubanError } from '../../schemas/errors.js';
+import { decodeChunk, forgetFile } from './inflate-worker.js';
 
 export interface ChunkJob {
   /** Raw chunk bytes as stored in the file (its buffer is transferred to the worker); null: decoded already, in the worker's cache. */
@@ -74,7 +76,7 @@ export class InflatePool {
     this.size = size;
     const url = new URL('./inflate-worker.js', import.meta.url);
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(url);
+      const worker = new Worker(url, { workerData: { inflateWorker: true } });
       const slot: Slot = { worker, busy: 0 };
       worker.on('message', (msg: ChunkResult & { id: number; error?: string }) => this.settle(msg));
       worker.on('error', (err) => this.failSlot(slot, err));
@@ -96,6 +98,14 @@ export class InflatePool {
    */
   run(job: ChunkJob, affinity?: number): Promise<ChunkResult> {
     if (this.closed) return Promise.reject(new Error('inflate pool is closed'));
+    if (this.size === 0) {
+      // No workers: decode here, with the worker's own code and chunk cache (same bytes out).
+      try {
+        return Promise.resolve(decodeChunk(job) as ChunkResult);
+      } catch (err) {
+        return Promise.reject(new Error(err instanceof Error ? err.message : String(err)));
+      }
+    }
     let slot = this.slots[0];
     if (affinity !== undefined) slot = this.slots[affinity % this.slots.length];
     else for (const s of this.slots) if (s.busy < slot.busy) slot = s;
@@ -118,6 +128,7 @@ export class InflatePool {
   /** Drop the chunks the workers keep for `file` (it was closed). */
   forget(file: number): void {
     if (this.closed) return;
+    if (this.size === 0) forgetFile(file);
     for (const s of this.slots) s.worker.postMessage({ forget: file });
   }
 
@@ -149,8 +160,21 @@ export class InflatePool {
 
 let shared: InflatePool | null = null;
 
+/**
+ * Workers of the process-wide pool: TUBAN_INFLATE_WORKERS, else every core (defaultInflateWorkers).
+ * 0 decodes on the calling thread: for a process that is one core's worth of a machine full of
+ * them (`tuban worker` processes, one per core, each scoring on its own thread), where decode
+ * threads only compete with the other processes and cost the hand-over to them.
+ */
+export function inflateWorkersFrom(v: string | undefined): number {
+  if (v === undefined || v === '') return defaultInflateWorkers();
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new TubanError('CONFIG.INVALID', `TUBAN_INFLATE_WORKERS must be a whole number ≥ 0, got '${v}'`, 'environment');
+  return n;
+}
+
 /** The process-wide pool, created on first use. */
 export function sharedInflatePool(): InflatePool {
-  shared ??= new InflatePool();
+  shared ??= new InflatePool(inflateWorkersFrom(process.env.TUBAN_INFLATE_WORKERS));
   return shared;
 }

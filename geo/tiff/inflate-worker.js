@@ -2,7 +2,7 @@
 // both from source (vitest) and from dist, and Node cannot start a worker from a .ts file.
 // It turns one compressed TIFF chunk (tile or strip) into Float32 sample planes of a sub-rectangle.
 import { readFileSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 
 /** Undo TIFF horizontal differencing (predictor 2) in place; `stride` = samples per pixel. */
@@ -294,11 +294,18 @@ export function decodeChunk(job) {
 
 export const CACHE_MISS = 'cache miss';
 
-if (parentPort) {
+/** Drops the chunks kept for `file` (it was closed): the message `{ forget }` in a worker, a call on a pool of none. */
+export function forgetFile(file) {
+  cache.delete(file);
+}
+
+// Only in a thread the pool started: imported elsewhere (a pool of no workers decoding on the calling
+// thread, a test runner's worker) this module must not answer that thread's own messages.
+if (parentPort && workerData?.inflateWorker) {
   const port = parentPort;
   port.on('message', (msg) => {
     if (msg.forget !== undefined) {
-      cache.delete(msg.forget);
+      forgetFile(msg.forget);
       return;
     }
     try {

@@ -308,7 +308,7 @@ async function describe(
       const r = await pool.run(job).catch((err: unknown) => { throw fail(err); });
       return r.nan ?? 0;
     }
-    job.cache = { file: fileId, index, cap: Math.ceil(chunkCacheCap / pool.size) + 2 };
+    job.cache = { file: fileId, index, cap: Math.ceil(chunkCacheCap / Math.max(1, pool.size)) + 2 };
     workerCacheUsed = true;
     const held = workerHeld.get(index);
     if (held) {
@@ -375,7 +375,8 @@ async function describe(
     }
     // Bounded concurrency: enough chunks in flight to keep every worker busy, not so many that
     // compressed bytes pile up in memory.
-    const limit = pool.size * 3;
+    // (A pool of no workers decodes on this thread: a few reads in flight still overlap the file I/O.)
+    const limit = Math.max(1, pool.size) * 3;
     let next = 0;
     let failed: { err: unknown } | null = null;
     const runners = Array.from({ length: Math.min(limit, tasks.length) }, async () => {

@@ -1,13 +1,15 @@
 /**
  * Stage 1 of a tile: sample both epochs, measure their misregistration (and shift the moving
  * epoch back when it is large and clear enough), and fit the radiometric normalisation on the
- * re-aligned samples. Reads up to 16 windows of 256² per epoch; nothing full-tile.
+ * re-aligned samples. Reads up to 16 windows of at most 256² per epoch (sample-windows.ts); nothing full-tile.
  */
 import { estimateShift, offsetSource } from '../../geo/coregister.js';
-import { windowGrid, type BandName, type Raster, type Window } from '../../geo/raster.js';
+import { windowGrid, type BandName, type Raster } from '../../geo/raster.js';
 import { asEpochs, asFixedMoving, type EpochPair } from './epoch-pair.js';
 import type { ScoreParams } from './detector-params.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
+import { sampleWindows } from './sample-windows.js';
+import { giveBackShared, takeShared } from './shared-buffers.js';
 
 /** Prior pixels (dx, dy) that line up with the tile's pixel (0, 0); peak/atZero: edge correlation with and without the shift. */
 export interface Coregistration {
@@ -30,37 +32,31 @@ export interface EpochFit {
 export type EpochFitParams = Pick<ScoreParams, 'coregisterMinPx' | 'normIterations' | 'normKeepShare'>;
 
 export async function fitEpochs(pair: EpochPair, bands: BandName[], params: EpochFitParams): Promise<EpochFit> {
-  let samples = await readSamples(pair, bands);
+  // The samples' memory, given back for the next tile once the fit is done (only then: a read
+  // that failed may still have inflate jobs writing into it).
+  const buffers: SharedArrayBuffer[] = [];
+  let samples = await readSamples(pair, bands, buffers);
   const coregistration = coregisterEpochs(pair, samples, params.coregisterMinPx);
   if (coregistration?.applied) {
     // Shift the moving epoch back onto the grid, and fit the gains on the re-aligned windows.
     pair = { ...pair, moving: offsetSource(pair.moving, coregistration.dx, coregistration.dy) };
-    samples = await realignMoving(pair, samples, bands);
+    samples = await realignMoving(pair, samples, bands, buffers);
   }
-  return { pair, fit: fitNormalisation(samples, params), coregistration };
+  const fit = fitNormalisation(samples, params);
+  giveBackShared(buffers);
+  return { pair, fit, coregistration };
 }
 
-/** Up to 16 windows of 256² spread over the tile: enough pixels to fit gains without decoding it twice. */
-async function readSamples(pair: EpochPair, bands: BandName[]): Promise<{ before: Raster; after: Raster }[]> {
+/** Up to 16 windows of at most 256² over the tile, overlapping little or not at all (sample-windows.ts): enough pixels to fit gains without decoding it twice. */
+async function readSamples(pair: EpochPair, bands: BandName[], buffers: SharedArrayBuffer[]): Promise<{ before: Raster; after: Raster }[]> {
   const grid = pair.grid;
-  const size = Math.min(256, grid.width, grid.height);
-  const steps = 4;
-  const wins: Window[] = [];
-  for (let i = 0; i < steps; i++) {
-    for (let j = 0; j < steps; j++) {
-      // Snapped to multiples of 512 px where the tile is big enough: COG blocks are 256 or 512 px,
-      // so each sample window then decodes one block instead of up to four.
-      const col = snap(Math.round(((grid.width - size) * (j + 0.5)) / steps), grid.width - size);
-      const row = snap(Math.round(((grid.height - size) * (i + 0.5)) / steps), grid.height - size);
-      if (!wins.some((w) => w.col === col && w.row === row)) wins.push({ col, row, width: size, height: size });
-    }
-  }
+  const wins = sampleWindows(grid);
   return Promise.all(
     wins.map(async (win) => {
       const n = win.width * win.height;
       const [fixed, moving] = await Promise.all([
-        pair.fixed.readWindow(win, bands, sharedSample(bands, n)),
-        pair.moving.readAligned(windowGrid(grid, win), bands, sharedSample(bands, n)),
+        pair.fixed.readWindow(win, bands, sharedSample(bands, n, buffers)),
+        pair.moving.readAligned(windowGrid(grid, win), bands, sharedSample(bands, n, buffers)),
       ]);
       return asEpochs(pair, fixed, moving);
     }),
@@ -71,11 +67,18 @@ async function readSamples(pair: EpochPair, bands: BandName[]): Promise<{ before
  * Memory for one sample window on SharedArrayBuffers, passed to the readers as `reuse`: the inflate
  * workers then decode straight into it (geo/tiff/open-geotiff.ts), with no decoded-block planes
  * allocated and copied on this thread (≈ 130 MB of short-lived garbage per fit on a 4-band tile).
+ * Taken from the process's kept buffers (shared-buffers.ts; the readers write every pixel of a
+ * window, so stale contents never show) and listed in `buffers` to be given back.
  */
-function sharedSample(bands: BandName[], n: number): Raster {
+function sharedSample(bands: BandName[], n: number, buffers: SharedArrayBuffer[]): Raster {
+  const take = (bytes: number) => {
+    const b = takeShared(bytes);
+    buffers.push(b);
+    return b;
+  };
   const record: Raster['bands'] = {};
-  for (const b of bands) record[b] = new Float32Array(new SharedArrayBuffer(n * 4));
-  return { width: 0, height: 0, crs: '', transform: [0, 1, 0, 0, 0, -1], bands: record, valid: new Uint8Array(new SharedArrayBuffer(n)) };
+  for (const b of bands) record[b] = new Float32Array(take(n * 4));
+  return { width: 0, height: 0, crs: '', transform: [0, 1, 0, 0, 0, -1], bands: record, valid: new Uint8Array(take(n)) };
 }
 
 /** Below this the epochs' edges hardly agree at any shift (heavy change, cloud, no texture): a peak there is noise. OSCD pairs measure 0.31–0.79. */
@@ -110,17 +113,12 @@ function bothValid(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** The sample windows with only their moving side read again, from the shifted source (the fixed side is already right). */
-function realignMoving(pair: EpochPair, samples: { before: Raster; after: Raster }[], bands: BandName[]): Promise<{ before: Raster; after: Raster }[]> {
+function realignMoving(pair: EpochPair, samples: { before: Raster; after: Raster }[], bands: BandName[], buffers: SharedArrayBuffer[]): Promise<{ before: Raster; after: Raster }[]> {
   return Promise.all(
     samples.map(async (s) => {
       const { fixed } = asFixedMoving(pair, s);
-      const moving = await pair.moving.readAligned({ width: fixed.width, height: fixed.height, crs: fixed.crs, transform: fixed.transform }, bands, sharedSample(bands, fixed.width * fixed.height));
+      const moving = await pair.moving.readAligned({ width: fixed.width, height: fixed.height, crs: fixed.crs, transform: fixed.transform }, bands, sharedSample(bands, fixed.width * fixed.height, buffers));
       return asEpochs(pair, fixed, moving);
     }),
   );
-}
-
-function snap(v: number, max: number): number {
-  const snapped = Math.round(v / 512) * 512;
-  return max >= 1024 && snapped <= max ? snapped : v;
 }

@@ -41,6 +41,21 @@ function guessScale(p99: number): number {
 type FitOptions = Pick<ScoreParams, 'normIterations' | 'normKeepShare'>;
 
 /**
+ * The fit's scratch (samples of both epochs, residuals), kept for the next tile where it is small:
+ * fitNormalisation is synchronous, so one block serves every call in the process. A 300² tile's fit
+ * needs ~10 MB; allocated per tile it was a large share of the external memory that schedules V8's
+ * major GCs on a worker running many small tiles. A large tile's (up to 28 MB) is not kept.
+ */
+const KEEP_SCRATCH_DOUBLES = (16 * 2 ** 20) / 8;
+let keptScratch = new Float64Array(0);
+function fitScratch(doubles: number): Float64Array {
+  if (keptScratch.length >= doubles) return keptScratch;
+  const fresh = new Float64Array(doubles);
+  if (doubles <= KEEP_SCRATCH_DOUBLES) keptScratch = fresh;
+  return fresh;
+}
+
+/**
  * Fits the normalisation from sample windows (each a before/after pair on one grid).
  * Bands present in every sample of both epochs are fitted; others are left out.
  */
@@ -56,9 +71,11 @@ export function fitNormalisation(
   const stride = Math.max(1, Math.ceil(total / MAX_SAMPLES));
   const n = Math.ceil(total / stride);
   const nb = bands.length;
-  // x = after, y = before, band-major: x[b*n + k].
-  const x = new Float64Array(nb * n);
-  const y = new Float64Array(nb * n);
+  // x = after, y = before, band-major: x[b*n + k]. Only [0, m) of each band is written and read,
+  // so kept scratch (stale beyond) gives the same fit as fresh zeros.
+  const space = fitScratch(2 * nb * n + 2 * n);
+  const x = space.subarray(0, nb * n);
+  const y = space.subarray(nb * n, 2 * nb * n);
   let k = 0;
   let seen = 0;
   for (const s of samples) {
@@ -82,8 +99,8 @@ export function fitNormalisation(
   const gain = new Float64Array(nb).fill(1);
   const offset = new Float64Array(nb);
   const sigma = new Float64Array(nb).fill(1);
-  const tmp = new Float64Array(m);
-  const chi = new Float64Array(m);
+  const tmp = space.subarray(2 * nb * n, 2 * nb * n + m);
+  const chi = space.subarray(2 * nb * n + n, 2 * nb * n + n + m);
   let kept = m;
 
   refitBands(x, y, n, m, nb, keep, gain, offset, sigma, tmp);

@@ -13,6 +13,7 @@ import { asEpochs, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
 import { ScorePool, rasterShared } from './score-pool.js';
 import { createScoreScratch, rangeRadius, scorePixels, type LearnedScoring } from './score.js';
+import { giveBackShared, takeShared } from './shared-buffers.js';
 import type { StageTimer } from './stage-timer.js';
 
 export interface TileScores {
@@ -61,10 +62,16 @@ interface Slot {
   moving: Raster;
 }
 
-function sharedRaster(bands: BandName[], n: number): Raster {
+function sharedRaster(bands: BandName[], n: number, buffers: SharedArrayBuffer[]): Raster {
+  // From the process's kept buffers (shared-buffers.ts): readers write every pixel of a strip.
+  const take = (bytes: number) => {
+    const b = takeShared(bytes);
+    buffers.push(b);
+    return b;
+  };
   const record: Raster['bands'] = {};
-  for (const b of bands) record[b] = new Float32Array(new SharedArrayBuffer(n * 4));
-  return { width: 0, height: 0, crs: '', transform: [0, 1, 0, 0, 0, -1], bands: record, valid: new Uint8Array(new SharedArrayBuffer(n)) };
+  for (const b of bands) record[b] = new Float32Array(take(n * 4));
+  return { width: 0, height: 0, crs: '', transform: [0, 1, 0, 0, 0, -1], bands: record, valid: new Uint8Array(take(n)) };
 }
 
 /**
@@ -124,8 +131,11 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
 
   // Strip memory, allocated once and recycled: a slot is read into, scored, then read into again.
   // Inline: the strip scored and the one read ahead. Pool: one per worker plus READ_AHEAD being read.
+  // Never more than there are strips (a one-strip tile needs one). Inline, the slots' buffers are
+  // given back for the next tile at the end (a pool's workers may still hold theirs).
   const readAhead = pool ? READ_AHEAD : 1;
-  const slots: Slot[] = Array.from({ length: (pool ? workers : 1) + readAhead }, () => ({ fixed: sharedRaster(bands, w * haloRows), moving: sharedRaster(bands, w * haloRows) }));
+  const buffers: SharedArrayBuffer[] = [];
+  const slots: Slot[] = Array.from({ length: Math.min(strips.length, (pool ? workers : 1) + readAhead) }, () => ({ fixed: sharedRaster(bands, w * haloRows, buffers), moving: sharedRaster(bands, w * haloRows, buffers) }));
   const free = slots.slice();
   type StripRead = { fixed: Raster; moving: Raster; slot: Slot };
   // Each read is marked handled at once: when the loop leaves early (shutdown abort, a scoring
@@ -190,6 +200,8 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
     stopped = true;
     await pool?.close();
   }
+  // Every read has been awaited: nothing writes into the slots any more.
+  if (!pool) giveBackShared(buffers);
   return { score, type };
 }
 
