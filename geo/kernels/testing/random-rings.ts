@@ -4,17 +4,8 @@
  */
 import type { Position } from 'geojson';
 
-// Seeded, so a failure names a case that can be run again.
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded, so a failure names a case that can be run again (the scene's PRNG).
+export { mulberry32 as rng } from '../../../fixtures/scene-math.js';
 
 /**
  * A star-shaped (so simple) ring of n ≥ 5 vertices around (cx, cy), radii in [rMin, rMax] degrees,
