@@ -93,24 +93,30 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, after, afterValid };
 }
 
-/** One strip's inputs and outputs, as score.ts scoreRows takes them (its RowJob). */
+/** One strip's inputs and outputs (score.ts's JS reference pass takes the same, plus its row ranges). */
 export interface PassJob {
   width: number;
   height: number;
+  /** Rows [r0, r1) of the halo'd strip are scored. */
   r0: number;
   r1: number;
+  /** Bands compared (4–6): the RMS divides by it. */
   nb: number;
+  /** 1 / reflectance scale. */
   inv: number;
   useRange: boolean;
   ndviVegetated: number;
   vegetatedBothWeight: number;
   v0: Uint8Array;
   v1: Uint8Array;
+  /** Before (…0) and after (…1) bands; swir1/swir2 stand in as blue where hasS1/hasS2 is false and are never read then. */
   b0: Float32Array; g0: Float32Array; red0: Float32Array; n0: Float32Array; s10: Float32Array; s20: Float32Array;
   b1: Float32Array; g1: Float32Array; red1: Float32Array; n1: Float32Array; s11: Float32Array; s21: Float32Array;
   hasS1: boolean;
   hasS2: boolean;
+  /** Radius of the before-range neighbourhood (rangeRadius: 1 on a 10 m grid, the 3×3 fast path). */
   rangeR: number;
+  /** Slots blue, green, red, nir, swir1, swir2. */
   gain: Float64Array;
   off: Float64Array;
   isig: Float64Array;

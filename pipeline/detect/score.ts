@@ -17,7 +17,7 @@ import type { NormFit } from './normalise.js';
 import { BASE, BASE_PLANES, D_CLIP, contextFeatures, featureBoxMean, featureRadii, rangeRow, type FeatureScratch, type RangeRows } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
-import { createPassRegion, passRegionBytes, rangeRadius, runPass, type PassRegion } from './score-pass.js';
+import { createPassRegion, passRegionBytes, rangeRadius, runPass, type PassJob, type PassRegion } from './score-pass.js';
 import { wasmMemory } from './wasm-module.js';
 
 export { rangeRadius };
@@ -218,37 +218,8 @@ const RANGE_SKIP = 1.5;
 /** Smallest visible brightening (reflectance) that can read as thin cloud. */
 const FRINGE_MIN_BRIGHTEN = 0.03;
 
-/** One strip's inputs to scoreRows, read into locals once per strip. */
-interface RowJob {
-  width: number;
-  height: number;
-  /** Rows [r0, r1) of the halo'd strip are scored. */
-  r0: number;
-  r1: number;
-  /** Bands compared (4–6): the RMS divides by it. */
-  nb: number;
-  /** 1 / reflectance scale. */
-  inv: number;
-  useRange: boolean;
-  ndviVegetated: number;
-  vegetatedBothWeight: number;
-  v0: Uint8Array;
-  v1: Uint8Array;
-  /** Before (…0) and after (…1) bands; swir1/swir2 stand in as blue where hasS1/hasS2 is false and are never read then. */
-  b0: Float32Array; g0: Float32Array; red0: Float32Array; n0: Float32Array; s10: Float32Array; s20: Float32Array;
-  b1: Float32Array; g1: Float32Array; red1: Float32Array; n1: Float32Array; s11: Float32Array; s21: Float32Array;
-  hasS1: boolean;
-  hasS2: boolean;
-  /** Radius of the before-range neighbourhood (rangeRadius: 1 on a 10 m grid, the 3×3 fast path). */
-  rangeR: number;
-  /** Slots blue, green, red, nir, swir1, swir2. */
-  gain: Float64Array;
-  off: Float64Array;
-  isig: Float64Array;
-  raw: Float32Array;
-  plain: Float32Array | null;
-  type: Uint8Array;
-  planes: Float32Array[] | null;
+/** One strip's inputs to scoreRows: the pass kernel's job, and the JS reference's row ranges. */
+interface RowJob extends PassJob {
   /** The 3×3 before-range made a row at a time in WebAssembly (the learned path's scratch has it), else null: range9 per pixel. */
   range: RangeRows | null;
 }
