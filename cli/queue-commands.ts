@@ -11,7 +11,7 @@ import { startWorker } from '../workers/queue/start-worker.js';
 import type { BatchArgs } from '../pipeline/batch/batch-args.js';
 import { createHandlers } from '../pipeline/batch/handlers.js';
 import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
-import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../pipeline/batch/run-batch.js';
+import type { RunOptions, RunResult } from '../pipeline/batch/run-batch.js';
 import { config } from '../pipeline/config.js';
 import { createLogger } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
@@ -27,6 +27,11 @@ function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
 export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
   if (opts.db.kind !== 'postgres') throw new UsageError('--queue needs a PostgreSQL server (--db postgres://… or DATABASE_URL): workers on other machines cannot reach an embedded database');
   const redis = need('REDIS_URL');
+  // Imported here, not at the top: run-batch pulls in the output writers (exceljs and the
+  // shapefile/GeoPackage code), ~10 MiB of live heap and ~0.5 s of start-up that a `tuban worker`,
+  // which imports this file too, never uses; a smaller old generation also makes every major GC
+  // in the worker's tile loop cheaper.
+  const { exportBatch, planAndStore } = await import('../pipeline/batch/run-batch.js');
   const plan = await planAndStore(opts.db, args, opts.log);
   await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan) });
   opts.log.info({ batchId: plan.batchId }, 'batch enqueued');
