@@ -106,9 +106,7 @@ export class InflatePool {
         return Promise.reject(new Error(err instanceof Error ? err.message : String(err)));
       }
     }
-    let slot = this.slots[0];
-    if (affinity !== undefined) slot = this.slots[affinity % this.slots.length];
-    else for (const s of this.slots) if (s.busy < slot.busy) slot = s;
+    const slot = this.slots[affinity !== undefined ? affinity % this.slots.length : this.leastBusy()];
     const id = this.nextId++;
     // Keep the process alive only while work is in flight.
     if (slot.busy++ === 0) slot.worker.ref();
@@ -119,6 +117,18 @@ export class InflatePool {
         : [];
       slot.worker.postMessage({ id, job }, transfer);
     });
+  }
+
+  /**
+   * The worker with the fewest jobs in flight (the first of equals; 0 for a pool of none): where a
+   * job without affinity goes, and what a caller that caches a chunk passes as its affinity, so the
+   * chunks a read keeps spread over the workers by load (by chunk index, a fit's sample windows at
+   * every other block fell all on one worker of two).
+   */
+  leastBusy(): number {
+    let best = 0;
+    for (let i = 1; i < this.slots.length; i++) if (this.slots[i].busy < this.slots[best].busy) best = i;
+    return best;
   }
 
   private release(slot: Slot): void {

@@ -15,7 +15,7 @@ import { normaliseCrs } from '../crs.js';
 import { TubanError } from '../../schemas/errors.js';
 import { CACHE_MISS, sharedInflatePool } from './inflate-pool.js';
 import { checkTiffHeader } from './tiff-header.js';
-import type { ChunkJob } from './inflate-pool.js';
+import type { ChunkJob, ChunkResult } from './inflate-pool.js';
 
 export type TiffDtype = 'uint8' | 'uint16' | 'int16' | 'float32' | 'float64';
 
@@ -279,9 +279,9 @@ async function describe(
   }
 
   // Chunks the inflate workers hold decoded (direct reads only), most recent last: which worker
-  // (affinity = chunk index) and when its decode is done. Same bound as chunkCache.
+  // (the least busy when it was first decoded) and when its decode is done. Same bound as chunkCache.
   const fileId = ++fileSerial;
-  const workerHeld = new Map<number, Promise<unknown>>();
+  const workerHeld = new Map<number, { worker: number; decoded: Promise<unknown> }>();
   let workerCacheUsed = false;
 
   /**
@@ -315,19 +315,27 @@ async function describe(
       workerHeld.delete(index);
       workerHeld.set(index, held);
       // Queued behind the decode that fills the worker's cache (a worker takes jobs in order).
-      const ok = await held.then(() => true, () => false);
+      const ok = await held.decoded.then(() => true, () => false);
       if (ok) {
         try {
-          return (await pool.run(job, index)).nan ?? 0;
+          return (await pool.run(job, held.worker)).nan ?? 0;
         } catch (err) {
           if (!(err instanceof Error && err.message === CACHE_MISS)) throw fail(err);
           // Evicted there meanwhile: decode it again below.
         }
       }
     }
-    const decoding = readChunkBytes(index).then((bytes) => pool.run({ ...job, bytes }, index));
-    workerHeld.set(index, decoding);
-    decoding.catch(() => workerHeld.delete(index));
+    // The worker is picked once the bytes are in (the least busy then: picked when the read was
+    // issued, a burst of reads would all name the same one); the reads that follow wait for the
+    // decode, so they see it.
+    const entry: { worker: number; decoded: Promise<ChunkResult> } = { worker: 0, decoded: Promise.resolve({}) };
+    const decoding = readChunkBytes(index).then((bytes) => {
+      entry.worker = pool.leastBusy();
+      return pool.run({ ...job, bytes }, entry.worker);
+    });
+    entry.decoded = decoding;
+    workerHeld.set(index, entry);
+    decoding.catch(() => { if (workerHeld.get(index) === entry) workerHeld.delete(index); });
     while (workerHeld.size > chunkCacheCap) workerHeld.delete(workerHeld.keys().next().value!);
     const r = await decoding.catch((err: unknown) => { throw err instanceof TubanError ? err : fail(err); });
     return r.nan ?? 0;
