@@ -19,13 +19,11 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { areaM2 } from '../geo/area.js';
-import { LONLAT, transformer } from '../geo/crs.js';
-import type { BandName, Grid } from '../geo/raster.js';
+import type { BandName } from '../geo/raster.js';
 import { openMosaic, openTile } from '../geo/tile-reader.js';
 import { catalogueTiles } from '../pipeline/catalogue.js';
 import { extractComponents, type TileComponents } from '../pipeline/detect/components.js';
-import { modelFor } from '../pipeline/detect/detect-tile.js';
+import { approxPixelAreaM2, modelFor } from '../pipeline/detect/detect-tile.js';
 import { DEFAULT_DETECTOR_PARAMS, atPixelSize, componentParams } from '../pipeline/detect/detector-params.js';
 import { fitEpochs } from '../pipeline/detect/epoch-fit.js';
 import { tilePair } from '../pipeline/detect/epoch-pair.js';
@@ -42,16 +40,6 @@ const baselineDir = flag('baseline', '');
 const shared = flag('shared', 'yes') !== 'no';
 
 type Extract = typeof extractComponents;
-
-/** m² of one pixel, as detect-tile.ts computes it (a 100×100-pixel square at the tile centre). */
-function pixelAreaM2(grid: Grid): number {
-  const t = grid.transform;
-  const [cx, cy] = [t[0] + (grid.width / 2) * t[1], t[3] + (grid.height / 2) * t[5]];
-  const toLonLat = transformer(grid.crs, LONLAT);
-  const corner = (c: number, r: number) => toLonLat(cx + c * t[1] + r * t[2], cy + c * t[4] + r * t[5]);
-  const big = [corner(0, 0), corner(100, 0), corner(100, 100), corner(0, 100), corner(0, 0)];
-  return areaM2({ type: 'Polygon', coordinates: [big] }) / 1e4;
-}
 
 interface Scored {
   width: number;
@@ -82,7 +70,7 @@ async function scored(): Promise<Scored> {
   const mosaic = await openMosaic(before.tiles);
   try {
     const pair = tilePair(reader, mosaic);
-    const pxArea = pixelAreaM2(pair.grid);
+    const pxArea = approxPixelAreaM2(pair.grid);
     const params = atPixelSize(DEFAULT_DETECTOR_PARAMS, Math.sqrt(pxArea));
     const model = modelFor(params, BANDS);
     const timer = new StageTimer();

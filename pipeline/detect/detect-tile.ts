@@ -203,7 +203,7 @@ export function pixelSizeM(grid: Grid): number {
 }
 
 /** m² of one pixel: exact for projected grids, at the tile centre for lon/lat grids. */
-function approxPixelAreaM2(grid: Grid): number {
+export function approxPixelAreaM2(grid: Grid): number {
   const t = grid.transform;
   const [cx, cy] = [t[0] + (grid.width / 2) * t[1], t[3] + (grid.height / 2) * t[5]];
   const toLonLat = transformer(grid.crs, LONLAT);
