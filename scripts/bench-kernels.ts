@@ -4,7 +4,7 @@
  *
  *   npm run build && node dist/scripts/bench-kernels.js [size] [seed] [--only detect|geo]
  *     [--detect-size 2048] [--city beirut] [--data ../shared/data] [--reps 3]
- *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned] [--js-pass]
+ *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned] [--js-pass] [--params JSON]
  *
  * `--baseline DIR`: also loads the kernels built in another checkout (DIR/dist, e.g. main) and
  * alternates its runs with this build's in the same process (same data, same neighbours on a
@@ -42,7 +42,7 @@ import { simplifyPolygon } from '../geo/kernels/simplify.js';
 import { mulberry32 } from '../fixtures/scene-math.js';
 import { generateSceneArrays } from '../fixtures/synthetic-scene.js';
 import { readOscdCity } from '../evaluation/bench-data.js';
-import { DEFAULT_DETECTOR_PARAMS, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { parseDetectorParams, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { fitNormalisation, type NormFit } from '../pipeline/detect/normalise.js';
 import { createScoreScratch, scorePixels, type KernelTimes, type LearnedScoring } from '../pipeline/detect/score.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, createFeaturePlanes, createFeatureScratch } from '../pipeline/detect/change-features.js';
@@ -177,7 +177,7 @@ function printKernels(label: string, mpx: number, runs: DetectorRun[], extra: Re
   console.log(`\n${label}: ${mpx.toFixed(2)} Mpx, CPU ms (user + sys), min of ${runs.length}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; outputs sha256 ${[...hashes].join(' ≠ ')}${note ? `; ${note}` : ''}`);
   console.log(`${'kernel'.padEnd(22)} ${'ms'.padStart(8)} ${'Mpx/s'.padStart(8)}`);
   const row = (k: string, v: number, px = mpx) => console.log(`${k.padEnd(22)} ${v.toFixed(0).padStart(8)} ${(px / (v / 1000)).toFixed(1).padStart(8)}`);
-  for (const k of ['pixels', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue'] as const) if (ms[k] !== undefined) row(k, ms[k]!);
+  for (const k of ['pixels', 'shift', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue'] as const) if (ms[k] !== undefined) row(k, ms[k]!);
   if (ms.askedPx !== undefined && ms.trees) {
     const asked = ms.askedPx / 1e6;
     console.log(`${'  trees per asked px'.padEnd(22)} ${''.padStart(8)} ${(asked / (ms.trees / 1000)).toFixed(1).padStart(8)}  (${((100 * asked) / mpx).toFixed(1)} % of pixels past the gate)`);
@@ -188,7 +188,8 @@ function printKernels(label: string, mpx: number, runs: DetectorRun[], extra: Re
 
 async function benchDetectors(): Promise<void> {
   const size = Number(flag('detect-size', '2048'));
-  const params = DEFAULT_DETECTOR_PARAMS;
+  // --params: an override (e.g. '{"learned":{"gateShift":0.5}}'), to time a non-default kernel.
+  const params = parseDetectorParams(JSON.parse(flag('params', '{}')), '--params');
   const mpx = (size * size) / 1e6;
 
   const which = flag('detectors', 'unsupervised,learned').split(',');
@@ -255,7 +256,7 @@ function compare(runs: DetectorRun[][], cloudMs?: number[][]): void {
   const [base, own] = runs.map((r) => fastest(r.map((x) => x.ms)));
   const total = runs.map((r) => Math.min(...r.map((x) => x.totalMs)));
   const same = runs[0][0].hash === runs[1][0].hash;
-  const parts = (['pixels', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue'] as const).filter((k) => base[k] && own[k]).map((k) => `${k} ${(base[k]! / own[k]!).toFixed(2)}×`);
+  const parts = (['pixels', 'shift', 'smooth', 'types', 'features', 'gate', 'trees', 'rescue'] as const).filter((k) => base[k] && own[k]).map((k) => `${k} ${(base[k]! / own[k]!).toFixed(2)}×`);
   if (cloudMs) parts.push(`maskCloudFringes ${(Math.min(...cloudMs[0]) / Math.min(...cloudMs[1])).toFixed(2)}×`);
   console.log(`speed-up over the baseline: total ${(total[0] / total[1]).toFixed(2)}×; ${parts.join(', ')}; outputs ${same ? 'identical' : 'DIFFER'}`);
 }

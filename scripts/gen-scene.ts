@@ -3,13 +3,14 @@
  *
  *   node dist/scripts/gen-scene.js OUTDIR [--size N] [--seed S] [--prior-crs EPSG:4527] [--tiles N]
  *                                         [--clouds] [--per-band] [--epoch yyyy-mm]
+ *                                         [--footprint K]
  *
  * Prints the manifest (dirs, zones, truth, planted count) as JSON on stdout.
  */
 import { parseArgs } from 'node:util';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 
-const USAGE = 'usage: gen-scene OUTDIR [--size N] [--seed S] [--prior-crs EPSG:n] [--tiles N] [--clouds] [--per-band] [--epoch yyyy-mm]';
+const USAGE = 'usage: gen-scene OUTDIR [--size N] [--seed S] [--prior-crs EPSG:n] [--tiles N] [--clouds] [--per-band] [--epoch yyyy-mm] [--footprint K]';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -22,6 +23,7 @@ async function main(): Promise<number> {
       clouds: { type: 'boolean' },
       'per-band': { type: 'boolean' },
       epoch: { type: 'string' },
+      footprint: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -45,6 +47,7 @@ async function main(): Promise<number> {
     clouds: values.clouds,
     perBandFiles: values['per-band'],
     epoch: values.epoch,
+    footprint: int('footprint', values.footprint),
   });
   const { planted, ...rest } = m;
   process.stdout.write(`${JSON.stringify({ ...rest, planted: planted.length, seconds: Math.round((performance.now() - t0) / 100) / 10 }, null, 1)}\n`);

@@ -189,6 +189,21 @@ describe('paramsHash', () => {
   });
 });
 
+describe('learned.gateShift (a key added after detector 0.7.0)', () => {
+  const shifted = parseDetectorParams({ learned: { gateShift: 0.5 } }, '--params');
+  it('is recorded and hashed only where it is not 0, so every earlier hash and batch id stays', () => {
+    expect(DEFAULT_DETECTOR_PARAMS.learned.gateShift).toBe(0);
+    expect('learnedGateShift' in flatParams(DEFAULT_DETECTOR_PARAMS)).toBe(false);
+    expect(flatParams(shifted).learnedGateShift).toBe(0.5);
+    expect(paramsHash(shifted)).not.toBe(paramsHash(DEFAULT_DETECTOR_PARAMS));
+  });
+  it('reads as a flat key too, and needs the plain gate', () => {
+    expect(parseDetectorParams({ learnedGateShift: 0.5 }, '--params')).toEqual(shifted);
+    expect(() => parseDetectorParams({ learned: { gateShift: 0.5, gateOn: 'range' } }, '--params')).toThrow(/gateShift.*gateOn 'plain'/);
+    expect(() => parseDetectorParams({ learned: { gateShift: 1.5 } }, '--params')).toThrow(/learned\.gateShift/);
+  });
+});
+
 describe('parseDetectorParams', () => {
   it('takes grouped overrides, the flat keys of detector 0.7.0, or both, over the defaults', () => {
     const grouped = parseDetectorParams({ learned: { growCut: 1 }, score: { coregisterMinPx: 1000 } }, '--params');

@@ -121,6 +121,14 @@ export interface LearnedParams {
    * already blind to sub-pixel shifts; a range gate on top dropped 40–80 % of OSCD's changed pixels.
    */
   gateOn: 'plain' | 'range';
+  /**
+   * With gateOn 'plain': the share of a sub-pixel shift the gate tolerates, δ in [0, 1]
+   * (shift-gate.ts): each after band is compared with [b − δ·(b − lo), b + δ·(hi − b)] of the
+   * before pixel b and its 3×3 range lo…hi, so flat ground keeps the plain difference and an edge
+   * is forgiven in proportion to its own contrast (0 = the plain difference, as before; 1 = the
+   * range distance). Not the default: README, Benchmarks → "The misregistration-tolerant gate".
+   */
+  gateShift: number;
   /** Radius of the binary opening (the model's context features already smooth). */
   openRadius: number;
   /** Components below this confidence are not emitted. */
@@ -172,12 +180,13 @@ const LearnedParamsSchema = z.strictObject({
   rescueAllTypes: z.boolean(),
   gateSigma: nonNegative,
   gateOn: z.enum(['plain', 'range']),
+  gateShift: z.number().min(0).max(1),
   openRadius: radius,
   minConfidence: z.number().min(0).max(1),
   growCut: z.number().gt(0),
   seedPx: z.number().int().min(0),
   objectStage: z.boolean(),
-});
+}).refine((l) => l.gateShift === 0 || l.gateOn === 'plain', { message: "learned.gateShift tolerates a shift in the plain difference: it needs gateOn 'plain'" });
 export const DetectorParamsSchema = z.strictObject({
   model: ChangeScoreModelSchema,
   score: ScoreParamsSchema,
@@ -202,7 +211,7 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = deepFreeze({
   clouds: { fringes: true, bufferPx: 0, haloPx: 6, coreMinM2: 20_000 },
   threshold: { method: 'max', floor: 3, ceiling: 12, madK: 6 },
   components: { mmuM2: 300, openRadius: 1, minConfidence: 0.3 },
-  learned: { rescueSigma: 8, rescueAllTypes: true, gateSigma: 1.5, gateOn: 'plain', openRadius: 0, minConfidence: 0, growCut: 0.95, seedPx: 1, objectStage: true },
+  learned: { rescueSigma: 8, rescueAllTypes: true, gateSigma: 1.5, gateOn: 'plain', gateShift: 0, openRadius: 0, minConfidence: 0, growCut: 0.95, seedPx: 1, objectStage: true },
 });
 
 type Group = Exclude<keyof DetectorParams, 'model'>;
@@ -219,6 +228,7 @@ const FLAT_KEYS = {
   coregisterMinPx: ['score', 'coregisterMinPx'],
   learnedGateSigma: ['learned', 'gateSigma'],
   learnedGateOn: ['learned', 'gateOn'],
+  learnedGateShift: ['learned', 'gateShift'],
   learnedOpenRadius: ['learned', 'openRadius'],
   learnedMinConfidence: ['learned', 'minConfidence'],
   learnedGrowCut: ['learned', 'growCut'],
@@ -242,14 +252,24 @@ const FLAT_KEYS = {
   normKeepShare: ['score', 'normKeepShare'],
 } as const satisfies Record<string, readonly [Group, string] | null>;
 
-export type FlatParamKey = keyof typeof FLAT_KEYS;
-export type FlatDetectorParams = Record<FlatParamKey, string | number | boolean>;
+/**
+ * Keys added after detector 0.7.0, with the value that does what 0.7.0 did: at that value a key is
+ * left out of the flat form (and so of the hash), so every earlier batch id and
+ * detector_params_hash stays what it was; any other value is recorded and hashed.
+ */
+const LATER_KEYS = { learnedGateShift: 0 } as const satisfies Partial<Record<keyof typeof FLAT_KEYS, string | number | boolean>>;
+type LaterKey = keyof typeof LATER_KEYS;
 
-/** The parameters in the flat form of detector 0.7.0: what batch reports record and the hash covers. */
+export type FlatParamKey = keyof typeof FLAT_KEYS;
+export type FlatDetectorParams = Record<Exclude<FlatParamKey, LaterKey>, string | number | boolean> & Partial<Record<LaterKey, string | number | boolean>>;
+
+/** The parameters in the flat form of detector 0.7.0 (and the later keys that differ from 0.7.0's behaviour): what batch reports record and the hash covers. */
 export function flatParams(params: DetectorParams): FlatDetectorParams {
-  const out = {} as FlatDetectorParams;
+  const out = {} as Record<FlatParamKey, string | number | boolean>;
   for (const [flat, path] of Object.entries(FLAT_KEYS) as [FlatParamKey, readonly [Group, string] | null][]) {
-    out[flat] = path === null ? params.model : (params[path[0]] as unknown as Record<string, string | number | boolean>)[path[1]];
+    const v = path === null ? params.model : (params[path[0]] as unknown as Record<string, string | number | boolean>)[path[1]];
+    if (flat in LATER_KEYS && LATER_KEYS[flat as LaterKey] === v) continue;
+    out[flat] = v;
   }
   return out;
 }
@@ -258,7 +278,7 @@ export function flatParams(params: DetectorParams): FlatDetectorParams {
 export function paramsHash(params: DetectorParams, modelHash = ''): string {
   const flat = flatParams(params);
   const keys = Object.keys(flat).sort() as FlatParamKey[];
-  const canon = JSON.stringify([keys.map((k) => [k, flat[k]]), modelHash]);
+  const canon = JSON.stringify([keys.map((k) => [k, flat[k as keyof FlatDetectorParams]]), modelHash]);
   return createHash('sha256').update(`${DETECTOR_NAME}@${DETECTOR_VERSION}:${canon}`).digest('hex').slice(0, 12);
 }
 

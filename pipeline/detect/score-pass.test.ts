@@ -175,6 +175,8 @@ describe('the WebAssembly per-pixel pass is bit for bit the JS pass', () => {
     ['unsupervised, 6 bands, finite values only', { width: 66, height: 27, bands: SIX, learned: false, params: withScore({}), first: 0, count: 27, nonFinite: false }],
     ['learned, 6 bands, finite values only', { width: 63, height: 36, bands: SIX, learned: true, params: withScore({}), first: 7, count: 22, nonFinite: false }],
     ['learned, 4 bands, finite values only', { width: 58, height: 35, bands: FOUR, learned: true, params: withScore({}, { gateOn: 'range' }), first: 7, count: 21, nonFinite: false }],
+    ['learned, 4 bands, shift-tolerant gate (δ 0.5)', { width: 43, height: 37, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5 }), first: 7, count: 23 }],
+    ['learned, 6 bands, shift-tolerant gate (δ 1), 5 m grid', { width: 40, height: 41, bands: SIX, learned: true, params: withScore({ pixelSizeM: 5 }, { gateShift: 1 }), first: 13, count: 15 }],
   ];
   for (const [name, c] of cases) {
     it(`${name}: raw, plain, type, base planes, scores and features identical over 8 seeds`, () => {

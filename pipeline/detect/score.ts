@@ -19,6 +19,7 @@ import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 import { createPassRegion, passRegionBytes, rangeRadius, runPass, type PassJob, type PassRegion } from './score-pass.js';
 import { wasmMemory } from './wasm-module.js';
+import { tolerateShift } from './shift-gate.js';
 
 export { rangeRadius };
 
@@ -154,7 +155,7 @@ export interface ScoreScratch extends BoxMeanScratch {
 }
 
 /** The kernels scorePixels runs in turn, as ScoreScratch.kernelMs names them. */
-export type ScoreKernel = 'pixels' | 'smooth' | 'types' | 'features' | 'gate' | 'trees' | 'rescue';
+export type ScoreKernel = 'pixels' | 'shift' | 'smooth' | 'types' | 'features' | 'gate' | 'trees' | 'rescue';
 
 export type KernelTimes = Partial<Record<ScoreKernel | 'askedPx', number>>;
 
@@ -614,6 +615,16 @@ export function scorePixels(
   if (sc.referencePass) scoreRows(job);
   else runPass(learned ? learned.scratch.pass : sc.pass, job);
   t0 = lap(ms, 'pixels', t0, clock);
+  // The misregistration-tolerant gate (LearnedParams.gateShift): a post-pass over the plain plane,
+  // the same for both passes (revisits only pixels past RANGE_SKIP).
+  const shift = params.learned.gateShift;
+  if (plain && shift > 0) {
+    tolerateShift({
+      width, height, r0, r1, rangeR, v0: bv, plain,
+      before: bands.map((b) => before.bands[b]!), after: bands.map((b) => after.bands[b]!), gain, off, isig,
+    }, shift);
+    t0 = lap(ms, 'shift', t0, clock);
+  }
   const score = out.score;
   if (learned) featureBoxMean(learned.scratch, raw, width, height, params.score.smoothRadius, first, count, score);
   else boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);

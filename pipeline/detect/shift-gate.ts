@@ -1,0 +1,85 @@
+/**
+ * The learned gate's misregistration-tolerant evidence (LearnedParams.gateShift): per band, the
+ * distance (σ units) of the normalised after value from the interval
+ * [b − δ·(b − lo), b + δ·(hi − b)], where b is the before pixel and lo / hi the before band's
+ * min / max over the range neighbourhood (rangeRadius: 3×3 on a 10 m grid), RMS over the bands.
+ *
+ * δ = 0 is the plain difference, δ = 1 the range distance. On flat ground lo ≈ b ≈ hi, so a
+ * low-contrast change keeps its full plain evidence (the range gate lost 40–80 % of OSCD's changed
+ * pixels); on a strong edge the tolerance grows with the edge's own contrast, which is what a
+ * sub-pixel shift resampled bilinearly does to it (a 0.3 px shift moves a pixel 0.3 of the way to
+ * its neighbour). The generated Shandong-like scene's false components were exactly that: field
+ * edges beside greenhouse plastic, ~1500 DN steps, passing the plain gate.
+ *
+ * A post-pass over the plain plane the pass kernel wrote (score-pass.ts, or score.ts's JS
+ * reference): only pixels whose plain RMS is above RANGE_SKIP are revisited (the tolerant distance
+ * is never larger than the plain one, so quieter pixels keep their value exactly, as the range
+ * score does), so it costs nothing on quiet ground and both passes give the same bits.
+ */
+
+/** Plain RMS (σ units) at or below which a pixel keeps its plain value: score.ts's RANGE_SKIP. */
+export const SHIFT_SKIP = 1.5;
+
+/** One strip's inputs: the bands compared (before, after) in one order, their fit, the plain plane. */
+export interface ShiftGateJob {
+  width: number;
+  height: number;
+  /** Rows [r0, r1) of the halo'd strip were scored by the pass; these are revisited. */
+  r0: number;
+  r1: number;
+  /** Before-range radius, pixels (rangeRadius). */
+  rangeR: number;
+  /** Before validity (neighbours that are not valid are left out of lo / hi, as the range distance does). */
+  v0: Uint8Array;
+  before: Float32Array[];
+  after: Float32Array[];
+  gain: number[];
+  off: number[];
+  /** 1 / σ per band. */
+  isig: number[];
+  /** Plain RMS difference per pixel, σ units (NaN where hidden): overwritten with the tolerant one. */
+  plain: Float32Array;
+}
+
+/**
+ * Replaces plain[i] by the tolerant RMS distance with tolerated shift `shift` (δ in [0, 1]) for
+ * pixels of rows [r0, r1) whose plain value is above SHIFT_SKIP. Returns the pixels revisited.
+ */
+export function tolerateShift(job: ShiftGateJob, shift: number): number {
+  if (!(shift >= 0 && shift <= 1)) throw new Error(`tolerateShift: shift must be in [0, 1], got ${shift}`);
+  const { width, height, r0, r1, rangeR: R, v0, before, after, gain, off, isig, plain } = job;
+  const nb = before.length;
+  let revisited = 0;
+  for (let row = r0; row < r1; row++) {
+    const rA = row >= R ? row - R : 0, rB = row + R < height ? row + R : height - 1;
+    for (let col = 0; col < width; col++) {
+      const i = row * width + col;
+      // NaN (hidden) fails the comparison and is kept.
+      if (!(plain[i] > SHIFT_SKIP)) continue;
+      revisited++;
+      const cA = col >= R ? col - R : 0, cB = col + R < width ? col + R : width - 1;
+      let m2 = 0;
+      for (let k = 0; k < nb; k++) {
+        const a = before[k];
+        const b = a[i];
+        let lo = b, hi = b;
+        for (let rr = rA; rr <= rB; rr++) {
+          for (let cc = cA; cc <= cB; cc++) {
+            const j = rr * width + cc;
+            if (!v0[j]) continue;
+            const v = a[j];
+            if (v < lo) lo = v;
+            else if (v > hi) hi = v;
+          }
+        }
+        const av = gain[k] * after[k][i] + off[k];
+        const tlo = b - shift * (b - lo), thi = b + shift * (hi - b);
+        const d = av < tlo ? (tlo - av) * isig[k] : av > thi ? (av - thi) * isig[k] : 0;
+        m2 += d * d;
+      }
+      plain[i] = Math.sqrt(m2 / nb);
+    }
+  }
+  return revisited;
+}
+
