@@ -201,6 +201,13 @@ describe('learned.gateShift (a key added after detector 0.7.0)', () => {
     expect(parseDetectorParams({ learnedGateShift: 0.5 }, '--params')).toEqual(shifted);
     expect(() => parseDetectorParams({ learned: { gateShift: 0.5, gateOn: 'range' } }, '--params')).toThrow(/gateShift.*gateOn 'plain'/);
     expect(() => parseDetectorParams({ learned: { gateShift: 1.5 } }, '--params')).toThrow(/learned\.gateShift/);
+    expect(() => parseDetectorParams({ learned: { gateBothWays: true } }, '--params')).toThrow(/gateBothWays.*gateShift > 0/);
+  });
+  it('gateBothWays and gateSmooth, added with it, are hashed only where they differ from what 0.7.0 did', () => {
+    expect(Object.keys(flatParams(DEFAULT_DETECTOR_PARAMS)).filter((k) => k.startsWith('learnedGate'))).toEqual(['learnedGateSigma', 'learnedGateOn']);
+    const all = parseDetectorParams({ learnedGateShift: 0.5, learnedGateBothWays: true, learnedGateSmooth: false }, '--params');
+    expect(flatParams(all)).toMatchObject({ learnedGateShift: 0.5, learnedGateBothWays: true, learnedGateSmooth: false });
+    expect(paramsHash(all)).not.toBe(paramsHash(shifted));
   });
 });
 

@@ -129,6 +129,17 @@ export interface LearnedParams {
    * range distance). Not the default: README, Benchmarks → "The misregistration-tolerant gate".
    */
   gateShift: number;
+  /**
+   * With gateShift > 0: also measure the tolerant distance from the after side (the before pixel
+   * against the after pixel's tolerated interval) and keep the smaller: a thin road or field edge
+   * that resampling blurred in one epoch only is forgiven both ways (shift-gate.ts).
+   */
+  gateBothWays: boolean;
+  /**
+   * Gate on the evidence box-smoothed over score.smoothRadius (true, as before) or on each pixel's
+   * own (false): a box mean lends a strong edge's difference to the pixels beside it.
+   */
+  gateSmooth: boolean;
   /** Radius of the binary opening (the model's context features already smooth). */
   openRadius: number;
   /** Components below this confidence are not emitted. */
@@ -181,12 +192,16 @@ const LearnedParamsSchema = z.strictObject({
   gateSigma: nonNegative,
   gateOn: z.enum(['plain', 'range']),
   gateShift: z.number().min(0).max(1),
+  gateBothWays: z.boolean(),
+  gateSmooth: z.boolean(),
   openRadius: radius,
   minConfidence: z.number().min(0).max(1),
   growCut: z.number().gt(0),
   seedPx: z.number().int().min(0),
   objectStage: z.boolean(),
-}).refine((l) => l.gateShift === 0 || l.gateOn === 'plain', { message: "learned.gateShift tolerates a shift in the plain difference: it needs gateOn 'plain'" });
+})
+  .refine((l) => l.gateShift === 0 || l.gateOn === 'plain', { message: "learned.gateShift tolerates a shift in the plain difference: it needs gateOn 'plain'" })
+  .refine((l) => !l.gateBothWays || l.gateShift > 0, { message: 'learned.gateBothWays measures the tolerated shift both ways: it needs gateShift > 0' });
 export const DetectorParamsSchema = z.strictObject({
   model: ChangeScoreModelSchema,
   score: ScoreParamsSchema,
@@ -211,7 +226,7 @@ export const DEFAULT_DETECTOR_PARAMS: Readonly<DetectorParams> = deepFreeze({
   clouds: { fringes: true, bufferPx: 0, haloPx: 6, coreMinM2: 20_000 },
   threshold: { method: 'max', floor: 3, ceiling: 12, madK: 6 },
   components: { mmuM2: 300, openRadius: 1, minConfidence: 0.3 },
-  learned: { rescueSigma: 8, rescueAllTypes: true, gateSigma: 1.5, gateOn: 'plain', gateShift: 0, openRadius: 0, minConfidence: 0, growCut: 0.95, seedPx: 1, objectStage: true },
+  learned: { rescueSigma: 8, rescueAllTypes: true, gateSigma: 1.5, gateOn: 'plain', gateShift: 0, gateBothWays: false, gateSmooth: true, openRadius: 0, minConfidence: 0, growCut: 0.95, seedPx: 1, objectStage: true },
 });
 
 type Group = Exclude<keyof DetectorParams, 'model'>;
@@ -229,6 +244,8 @@ const FLAT_KEYS = {
   learnedGateSigma: ['learned', 'gateSigma'],
   learnedGateOn: ['learned', 'gateOn'],
   learnedGateShift: ['learned', 'gateShift'],
+  learnedGateBothWays: ['learned', 'gateBothWays'],
+  learnedGateSmooth: ['learned', 'gateSmooth'],
   learnedOpenRadius: ['learned', 'openRadius'],
   learnedMinConfidence: ['learned', 'minConfidence'],
   learnedGrowCut: ['learned', 'growCut'],
@@ -257,7 +274,7 @@ const FLAT_KEYS = {
  * left out of the flat form (and so of the hash), so every earlier batch id and
  * detector_params_hash stays what it was; any other value is recorded and hashed.
  */
-const LATER_KEYS = { learnedGateShift: 0 } as const satisfies Partial<Record<keyof typeof FLAT_KEYS, string | number | boolean>>;
+const LATER_KEYS = { learnedGateShift: 0, learnedGateBothWays: false, learnedGateSmooth: true } as const satisfies Partial<Record<keyof typeof FLAT_KEYS, string | number | boolean>>;
 type LaterKey = keyof typeof LATER_KEYS;
 
 export type FlatParamKey = keyof typeof FLAT_KEYS;

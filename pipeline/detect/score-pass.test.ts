@@ -177,6 +177,8 @@ describe('the WebAssembly per-pixel pass is bit for bit the JS pass', () => {
     ['learned, 4 bands, finite values only', { width: 58, height: 35, bands: FOUR, learned: true, params: withScore({}, { gateOn: 'range' }), first: 7, count: 21, nonFinite: false }],
     ['learned, 4 bands, shift-tolerant gate (δ 0.5)', { width: 43, height: 37, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5 }), first: 7, count: 23 }],
     ['learned, 6 bands, shift-tolerant gate (δ 1), 5 m grid', { width: 40, height: 41, bands: SIX, learned: true, params: withScore({ pixelSizeM: 5 }, { gateShift: 1 }), first: 13, count: 15 }],
+    ['learned, 4 bands, shift-tolerant gate both ways, unsmoothed', { width: 44, height: 36, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5, gateBothWays: true, gateSmooth: false }), first: 7, count: 22 }],
+    ['learned, 6 bands, unsmoothed range gate', { width: 38, height: 33, bands: SIX, learned: true, params: withScore({}, { gateOn: 'range', gateSmooth: false }), first: 7, count: 19 }],
   ];
   for (const [name, c] of cases) {
     it(`${name}: raw, plain, type, base planes, scores and features identical over 8 seeds`, () => {
@@ -234,5 +236,27 @@ describe('log1p in WebAssembly is V8 Math.log1p bit for bit', () => {
       if (!same(f64[0])) bad++;
     }
     expect(bad).toBe(0);
+  });
+});
+
+describe('learned.gateSmooth', () => {
+  /** Flat 4-band ground, one pixel changed by ~30 σ in the after epoch: which pixels ask the trees. */
+  function asked(gateSmooth: boolean): number {
+    const w = 21, h = 21, n = w * h;
+    const flat = () => Object.fromEntries(FOUR.map((b) => [b, new Float32Array(n).fill(1500)])) as Partial<Record<BandName, Float32Array>>;
+    const before: Raster = { width: w, height: h, crs: 'EPSG:32650', transform: [500_000, 10, 0, 4_060_000, 0, -10], bands: flat(), valid: new Uint8Array(n).fill(1) };
+    const after: Raster = { ...before, bands: flat() };
+    for (const b of FOUR) after.bands[b]![10 * w + 10] = 3000;
+    const fit: NormFit = { bands: {}, reflectanceScale: SCALE, samplePixels: 0, invariantPixels: 0 };
+    for (const b of FOUR) fit.bands[b] = { gain: 1, offset: 0, sigma: 50 };
+    const sc = createScoreScratch(w, h);
+    sc.kernelMs = {};
+    const out = { score: new Float32Array(n), type: new Uint8Array(n) };
+    scorePixels(before, after, fit, withScore({}, { gateSmooth }), out, undefined, sc, learnedScoring(w, h, 10, true));
+    return sc.kernelMs.askedPx ?? 0;
+  }
+  it('true (as before): the box mean lends the changed pixel\'s evidence to its 8 neighbours; false: only the pixel itself is asked', () => {
+    expect(asked(true)).toBe(9);
+    expect(asked(false)).toBe(1);
   });
 });

@@ -620,7 +620,7 @@ export function scorePixels(
   const shift = params.learned.gateShift;
   if (plain && shift > 0) {
     tolerateShift({
-      width, height, r0, r1, rangeR, v0: bv, plain,
+      width, height, r0, r1, rangeR, v0: bv, v1: after.valid, plain, bothWays: params.learned.gateBothWays,
       before: bands.map((b) => before.bands[b]!), after: bands.map((b) => after.bands[b]!), gain, off, isig,
     }, shift);
     t0 = lap(ms, 'shift', t0, clock);
@@ -643,7 +643,11 @@ export function scorePixels(
     contextFeatures(learned.scratch, width, height, first, count, learned.features, radii);
     t0 = lap(ms, 'features', t0, clock);
     let gateScore = score;
-    if (params.learned.gateOn === 'plain') {
+    if (!params.learned.gateSmooth) {
+      // Each pixel's own evidence (LearnedParams.gateSmooth false): a box mean lends a field edge's
+      // difference to the pixels beside it, and the model's context features then call them.
+      gateScore = (plain ?? raw).subarray(first * width, first * width + nOut);
+    } else if (params.learned.gateOn === 'plain') {
       gateScore = learned.scratch.t1; // free again once contextFeatures is done
       featureBoxMean(learned.scratch, plain!, width, height, params.score.smoothRadius, first, count, gateScore);
     }

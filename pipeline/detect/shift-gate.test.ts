@@ -8,7 +8,7 @@ const W = 5, H = 5;
 function job(before: number[], after: number[], valid = new Array(W * H).fill(1)): ShiftGateJob {
   const b = Float32Array.from(before), a = Float32Array.from(after);
   const plain = Float32Array.from(before, (v, i) => Math.abs(a[i] - v) / SIGMA);
-  return { width: W, height: H, r0: 0, r1: H, rangeR: 1, v0: Uint8Array.from(valid), before: [b], after: [a], gain: [1], off: [0], isig: [1 / SIGMA], plain };
+  return { width: W, height: H, r0: 0, r1: H, rangeR: 1, v0: Uint8Array.from(valid), v1: new Uint8Array(W * H).fill(1), bothWays: false, before: [b], after: [a], gain: [1], off: [0], isig: [1 / SIGMA], plain };
 }
 
 /** Columns 0–1 at 1000, 2–4 at 2500 (a 1500 DN field edge, 50 σ). */
@@ -67,6 +67,22 @@ describe('tolerateShift: the misregistration-tolerant gate evidence', () => {
     const j = job(before, after, valid);
     tolerateShift(j, 1);
     expect(j.plain[at(2, 2)]).toBeCloseTo(300 / SIGMA, 5);
+  });
+
+  it('both ways: forgives a thin road blurred in the before epoch only, and keeps half a new one-pixel roof at δ 0.5', () => {
+    const field = new Array(W * H).fill(1000);
+    // The road (3000 DN) is column 2; resampling left 60 % of it in the before epoch.
+    const road = field.map((v, i) => (i % W === 2 ? 3000 : v));
+    const blurred = field.map((v, i) => (i % W === 2 ? 0.6 * 3000 + 0.4 * 1000 : v));
+    const oneWay = job(blurred, road);
+    tolerateShift(oneWay, 0.5);
+    expect(oneWay.plain[at(2, 2)]).toBeCloseTo(800 / SIGMA, 4); // 3000 is 800 DN above the before's 3×3 max
+    const both = { ...job(blurred, road), bothWays: true };
+    tolerateShift(both, 0.5);
+    expect(both.plain[at(2, 2)]).toBe(0); // 2200 lies in [3000 − 0.5·2000, 3000]
+    const roof = { ...job(field, field.map((v, i) => (i === at(2, 2) ? 3000 : v))), bothWays: true };
+    tolerateShift(roof, 0.5);
+    expect(roof.plain[at(2, 2)]).toBeCloseTo(1000 / SIGMA, 4); // 1000 is 1000 DN below [2000, 3000]
   });
 
   it('refuses a shift outside [0, 1]', () => {

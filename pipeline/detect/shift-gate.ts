@@ -31,6 +31,14 @@ export interface ShiftGateJob {
   rangeR: number;
   /** Before validity (neighbours that are not valid are left out of lo / hi, as the range distance does). */
   v0: Uint8Array;
+  /** After validity (bothWays: the after neighbours that count). */
+  v1: Uint8Array;
+  /**
+   * Also measure from the after side (the before pixel against the tolerated interval of the after
+   * pixel and its neighbours) and keep the smaller of the two distances: a thin road or edge that
+   * resampling blurred in one epoch and not in the other is forgiven both ways.
+   */
+  bothWays: boolean;
   before: Float32Array[];
   after: Float32Array[];
   gain: number[];
@@ -47,7 +55,7 @@ export interface ShiftGateJob {
  */
 export function tolerateShift(job: ShiftGateJob, shift: number): number {
   if (!(shift >= 0 && shift <= 1)) throw new Error(`tolerateShift: shift must be in [0, 1], got ${shift}`);
-  const { width, height, r0, r1, rangeR: R, v0, before, after, gain, off, isig, plain } = job;
+  const { width, height, r0, r1, rangeR: R, v0, v1, bothWays, before, after, gain, off, isig, plain } = job;
   const nb = before.length;
   let revisited = 0;
   for (let row = r0; row < r1; row++) {
@@ -58,7 +66,7 @@ export function tolerateShift(job: ShiftGateJob, shift: number): number {
       if (!(plain[i] > SHIFT_SKIP)) continue;
       revisited++;
       const cA = col >= R ? col - R : 0, cB = col + R < width ? col + R : width - 1;
-      let m2 = 0;
+      let m2 = 0, r2 = 0;
       for (let k = 0; k < nb; k++) {
         const a = before[k];
         const b = a[i];
@@ -72,12 +80,28 @@ export function tolerateShift(job: ShiftGateJob, shift: number): number {
             else if (v > hi) hi = v;
           }
         }
-        const av = gain[k] * after[k][i] + off[k];
+        const g = gain[k], o = off[k], x = after[k];
+        const av = g * x[i] + o;
         const tlo = b - shift * (b - lo), thi = b + shift * (hi - b);
         const d = av < tlo ? (tlo - av) * isig[k] : av > thi ? (av - thi) * isig[k] : 0;
         m2 += d * d;
+        if (bothWays) {
+          let alo = av, ahi = av;
+          for (let rr = rA; rr <= rB; rr++) {
+            for (let cc = cA; cc <= cB; cc++) {
+              const j = rr * width + cc;
+              if (!v1[j]) continue;
+              const v = g * x[j] + o;
+              if (v < alo) alo = v;
+              else if (v > ahi) ahi = v;
+            }
+          }
+          const ulo = av - shift * (av - alo), uhi = av + shift * (ahi - av);
+          const e = b < ulo ? (ulo - b) * isig[k] : b > uhi ? (b - uhi) * isig[k] : 0;
+          r2 += e * e;
+        }
       }
-      plain[i] = Math.sqrt(m2 / nb);
+      plain[i] = Math.sqrt(bothWays && r2 < m2 ? r2 / nb : m2 / nb);
     }
   }
   return revisited;
