@@ -83,7 +83,9 @@ async function main(): Promise<void> {
     await reader.close();
     await mosaic.close();
   }
-  const found = planted.filter((q) => emitted.some((g) => booleanIntersects(g, q.geometry))).length;
+  const missed = planted.filter((q) => !emitted.some((g) => booleanIntersects(g, q.geometry)));
+  const found = planted.length - missed.length;
+  if (args.includes('--list')) for (const q of missed) console.log(`    missed ${q.id} ${q.changeType} ${q.areaM2.toFixed(0)} m² in ${q.zoneKind}`);
   console.log(`components touching planted: ${real} (conf≥0.8: ${realHi}); false: ${fals} (conf≥0.8: ${falsHi}); planted found ${found} of ${planted.length} (≥ MMU, routed); ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   for (const [k, v] of [...tally].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${String(v).padStart(4)}  ${k}`);
 }
