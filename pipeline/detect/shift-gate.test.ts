@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../fixtures/scene-math.js';
 import { SHIFT_SKIP, tolerateShift, type ShiftGateJob } from './shift-gate.js';
 
 const SIGMA = 30;
@@ -83,6 +84,58 @@ describe('tolerateShift: the misregistration-tolerant gate evidence', () => {
     const roof = { ...job(field, field.map((v, i) => (i === at(2, 2) ? 3000 : v))), bothWays: true };
     tolerateShift(roof, 0.5);
     expect(roof.plain[at(2, 2)]).toBeCloseTo(1000 / SIGMA, 4); // 1000 is 1000 DN below [2000, 3000]
+  });
+
+  it('its 3×3 fast path gives the bits of the plain definition (every valid neighbour scanned), nodata and NaN included', () => {
+    /** The definition, written out: each pixel past SHIFT_SKIP, every valid neighbour within R. */
+    const reference = (j: ShiftGateJob, shift: number): Float32Array => {
+      const out = j.plain.slice();
+      for (let row = j.r0; row < j.r1; row++) {
+        for (let col = 0; col < j.width; col++) {
+          const i = row * j.width + col;
+          if (!(j.plain[i] > SHIFT_SKIP)) continue;
+          let m2 = 0, r2 = 0;
+          for (let k = 0; k < j.before.length; k++) {
+            const b = j.before[k][i], av = j.gain[k] * j.after[k][i] + j.off[k];
+            let lo = b, hi = b, alo = av, ahi = av;
+            for (let rr = Math.max(0, row - j.rangeR); rr <= Math.min(j.height - 1, row + j.rangeR); rr++) {
+              for (let cc = Math.max(0, col - j.rangeR); cc <= Math.min(j.width - 1, col + j.rangeR); cc++) {
+                const n = rr * j.width + cc;
+                if (j.v0[n]) { const v = j.before[k][n]; if (v < lo) lo = v; else if (v > hi) hi = v; }
+                if (j.v1[n]) { const v = j.gain[k] * j.after[k][n] + j.off[k]; if (v < alo) alo = v; else if (v > ahi) ahi = v; }
+              }
+            }
+            const tlo = b - shift * (b - lo), thi = b + shift * (hi - b);
+            const d = av < tlo ? (tlo - av) * j.isig[k] : av > thi ? (av - thi) * j.isig[k] : 0;
+            const ulo = av - shift * (av - alo), uhi = av + shift * (ahi - av);
+            const e = b < ulo ? (ulo - b) * j.isig[k] : b > uhi ? (b - uhi) * j.isig[k] : 0;
+            m2 += d * d;
+            r2 += e * e;
+          }
+          out[i] = Math.sqrt(j.bothWays && r2 < m2 ? r2 / j.before.length : m2 / j.before.length);
+        }
+      }
+      return out;
+    };
+    const rand = mulberry32(17);
+    const w = 23, h = 19, n = w * h;
+    for (const [shift, bothWays, rangeR] of [[0.3, false, 1], [1, false, 1], [0.5, true, 1], [0.6, true, 2]] as const) {
+      const band = () => Float32Array.from({ length: n }, () => (rand() < 0.01 ? NaN : 500 + 2500 * Math.floor(rand() * 3) / 2 + 60 * rand()));
+      const before = [band(), band(), band(), band()];
+      const after = before.map((a) => a.map((v) => (rand() < 0.3 ? 500 + 2500 * rand() : v + 40 * (rand() - 0.5))));
+      const v0 = Uint8Array.from({ length: n }, () => (rand() < 0.05 ? 0 : 1)), v1 = Uint8Array.from({ length: n }, () => (rand() < 0.05 ? 0 : 1));
+      const gain = [1.02, 0.98, 1, 1.01], off = [-5, 3, 0, 7], isig = [1 / 31, 1 / 33, 1 / 37, 1 / 110];
+      const plain = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        let m2 = 0;
+        for (let k = 0; k < 4; k++) { const d = (gain[k] * after[k][i] + off[k] - before[k][i]) * isig[k]; m2 += d * d; }
+        plain[i] = Math.sqrt(m2 / 4);
+      }
+      const j: ShiftGateJob = { width: w, height: h, r0: 1, r1: h - 1, rangeR, v0, v1, bothWays, before, after, gain, off, isig, plain };
+      const want = reference(j, shift);
+      expect(tolerateShift(j, shift)).toBeGreaterThan(50);
+      expect(new Uint32Array(j.plain.buffer)).toEqual(new Uint32Array(want.buffer));
+    }
   });
 
   it('refuses a shift outside [0, 1]', () => {

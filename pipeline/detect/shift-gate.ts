@@ -57,27 +57,50 @@ export function tolerateShift(job: ShiftGateJob, shift: number): number {
   if (!(shift >= 0 && shift <= 1)) throw new Error(`tolerateShift: shift must be in [0, 1], got ${shift}`);
   const { width, height, r0, r1, rangeR: R, v0, v1, bothWays, before, after, gain, off, isig, plain } = job;
   const nb = before.length;
+  const w = width;
+  // The 3×3 fast path's neighbours (radius 1, all of them valid): offsets from the pixel.
+  const ring = [-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1];
   let revisited = 0;
   for (let row = r0; row < r1; row++) {
     const rA = row >= R ? row - R : 0, rB = row + R < height ? row + R : height - 1;
+    const innerRow = R === 1 && row > 0 && row + 1 < height;
     for (let col = 0; col < width; col++) {
       const i = row * width + col;
       // NaN (hidden) fails the comparison and is kept.
       if (!(plain[i] > SHIFT_SKIP)) continue;
       revisited++;
       const cA = col >= R ? col - R : 0, cB = col + R < width ? col + R : width - 1;
+      // Min and max by comparisons (a NaN never compares, so it is left out) do not depend on the
+      // order the neighbours are read in, so both paths give the same bits.
+      const fast = innerRow && col > 0 && col + 1 < width && allValid(v0, i, ring) && (!bothWays || allValid(v1, i, ring));
       let m2 = 0, r2 = 0;
       for (let k = 0; k < nb; k++) {
         const a = before[k];
         const b = a[i];
         let lo = b, hi = b;
-        for (let rr = rA; rr <= rB; rr++) {
-          for (let cc = cA; cc <= cB; cc++) {
-            const j = rr * width + cc;
-            if (!v0[j]) continue;
-            const v = a[j];
-            if (v < lo) lo = v;
-            else if (v > hi) hi = v;
+        if (fast) {
+          // Math.min / max have no branch on the data (neighbours are noise: a compare per value
+          // mispredicts half the time); a NaN among the nine makes them NaN, and then the scan.
+          const p = a[i - w - 1], q = a[i - w], u = a[i - w + 1], l = a[i - 1], r = a[i + 1], x0 = a[i + w - 1], y0 = a[i + w], z0 = a[i + w + 1];
+          lo = Math.min(b, p, q, u, l, r, x0, y0, z0);
+          hi = Math.max(b, p, q, u, l, r, x0, y0, z0);
+          if (lo !== lo || hi !== hi) {
+            lo = b; hi = b;
+            for (let t = 0; t < 8; t++) {
+              const v = a[i + ring[t]];
+              if (v < lo) lo = v;
+              else if (v > hi) hi = v;
+            }
+          }
+        } else {
+          for (let rr = rA; rr <= rB; rr++) {
+            for (let cc = cA; cc <= cB; cc++) {
+              const j = rr * width + cc;
+              if (!v0[j]) continue;
+              const v = a[j];
+              if (v < lo) lo = v;
+              else if (v > hi) hi = v;
+            }
           }
         }
         const g = gain[k], o = off[k], x = after[k];
@@ -87,13 +110,29 @@ export function tolerateShift(job: ShiftGateJob, shift: number): number {
         m2 += d * d;
         if (bothWays) {
           let alo = av, ahi = av;
-          for (let rr = rA; rr <= rB; rr++) {
-            for (let cc = cA; cc <= cB; cc++) {
-              const j = rr * width + cc;
-              if (!v1[j]) continue;
-              const v = g * x[j] + o;
+          // g·x + o is monotone in x for g > 0 (each rounding is), so the min / max of the raw
+          // values, mapped, are those of the mapped ones.
+          const xl = fast && g > 0 ? Math.min(x[i - w - 1], x[i - w], x[i - w + 1], x[i - 1], x[i + 1], x[i + w - 1], x[i + w], x[i + w + 1]) : NaN;
+          const xh = fast && g > 0 ? Math.max(x[i - w - 1], x[i - w], x[i - w + 1], x[i - 1], x[i + 1], x[i + w - 1], x[i + w], x[i + w + 1]) : NaN;
+          if (xl === xl && xh === xh) {
+            const ml = g * xl + o, mh = g * xh + o;
+            if (ml < alo) alo = ml;
+            if (mh > ahi) ahi = mh;
+          } else if (fast) {
+            for (let t = 0; t < 8; t++) {
+              const v = g * x[i + ring[t]] + o;
               if (v < alo) alo = v;
               else if (v > ahi) ahi = v;
+            }
+          } else {
+            for (let rr = rA; rr <= rB; rr++) {
+              for (let cc = cA; cc <= cB; cc++) {
+                const j = rr * width + cc;
+                if (!v1[j]) continue;
+                const v = g * x[j] + o;
+                if (v < alo) alo = v;
+                else if (v > ahi) ahi = v;
+              }
             }
           }
           const ulo = av - shift * (av - alo), uhi = av + shift * (ahi - av);
@@ -107,3 +146,8 @@ export function tolerateShift(job: ShiftGateJob, shift: number): number {
   return revisited;
 }
 
+/** Whether the 8 neighbours of pixel i (at the offsets `ring`) are all valid. */
+function allValid(v: Uint8Array, i: number, ring: number[]): boolean {
+  for (let t = 0; t < 8; t++) if (!v[i + ring[t]]) return false;
+  return true;
+}
