@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +117,31 @@ describe('openMosaic', () => {
     // ≈ nearest): a few units off there, exact-bilinear accuracy everywhere else.
     expect(maxErr).toBeLessThan(10);
     expect(errs[Math.floor(errs.length * 0.95)]).toBeLessThan(1);
+  });
+
+  it('reads a later tile only where the target still has holes: one whose footprint is covered is never opened', async () => {
+    // Both on the target's own grid (integer shifts): the first covers the target, the second overlaps it.
+    const first: Grid = { crs: target.crs, width: target.width + 40, height: target.height + 40, transform: [499800, 10, 0, 4000200, 0, -10] };
+    const second: Grid = { crs: target.crs, width: 200, height: 160, transform: [500800, 10, 0, 4000200, 0, -10] };
+    await writePattern(join(dir, 'first.tif'), first);
+    await writePattern(join(dir, 'second.tif'), second);
+    const infos = [await tileOf(join(dir, 'first.tif')), await tileOf(join(dir, 'second.tif'))];
+    // Catalogued, then broken: any read of the second tile now fails with TILE.UNREADABLE.
+    writeFileSync(join(dir, 'second.tif'), 'not a TIFF any more');
+    const alone = await openMosaic([infos[0]]);
+    const want = await alone.readAligned(target, ['red']);
+    await alone.close();
+    const both = await openMosaic(infos);
+    try {
+      const r = await both.readAligned(target, ['red']);
+      expect(Array.from(r.bands.red!)).toEqual(Array.from(want.bands.red!));
+      expect(r.valid.every((v) => v === 1)).toBe(true);
+      // East of the first tile the second one is needed, so it is read (and its breakage surfaces).
+      const wider: Grid = { ...target, width: target.width + 60 };
+      await expect(both.readAligned(wider, ['red'])).rejects.toMatchObject({ code: 'TILE.UNREADABLE' });
+    } finally {
+      await both.close();
+    }
   });
 });
 

@@ -246,6 +246,11 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
         ({ raster, outs } = emptyRaster(target, bands, NaN, reuse));
       }
       for (const { info, shift, map, win } of direct ? placements.slice(1) : placements) {
+        // A later tile only fills holes: where the target is already valid over all of its aligned
+        // footprint it would change nothing, so it is not read (an epoch fit's sample window on a
+        // tile edge touched the neighbours' overlap: 81 reads of 58 KB a tile of bench:scale's
+        // 256² tiles, all of them discarded, fresh memory that scheduled a worker's GCs).
+        if (shift && coveredAlready(raster.valid, win, shift, target)) continue;
         const src = await (await readerFor(info)).readWindow(win, bands);
         const srcBands = bands.map((b) => src.bands[b]!);
         if (shift) {
@@ -271,6 +276,17 @@ function clipWindow(win: Window, grid: Grid): Window | null {
   const col1 = Math.min(grid.width, win.col + win.width);
   const row1 = Math.min(grid.height, win.row + win.height);
   return col1 > col0 && row1 > row0 ? { col: col0, row: row0, width: col1 - col0, height: row1 - row0 } : null;
+}
+
+/** Whether every target pixel an aligned source window would land on is valid already (copyShifted would write none). */
+function coveredAlready(outValid: Uint8Array, win: Window, shift: [number, number], target: Grid): boolean {
+  const dc = win.col - shift[0];
+  const dr = win.row - shift[1];
+  for (let r = 0; r < win.height; r++) {
+    const o = (r + dr) * target.width + dc;
+    for (let c = 0; c < win.width; c++) if (!outValid[o + c]) return false;
+  }
+  return true;
 }
 
 /** Copy an aligned source window into the target where the target has no data yet. */

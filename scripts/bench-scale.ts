@@ -3,7 +3,7 @@
  * run by 1, 2, 4, … `tuban worker` processes; prints tiles/minute and speedup per count.
  *
  *   npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 8] [--size 2048] [--seed 42] [--warm 1|0]
- *                          [--score-workers 0] [--inflate-workers 0] [--gc single|concurrent] [--node-args '…']
+ *                          [--score-workers 0] [--inflate-workers 0] [--gc single|concurrent] [--gc-stats 1|0] [--node-args '…']
  *
  * Uses DATABASE_URL / REDIS_URL (or the TUBAN_TEST_* ones test-servers.mjs exports); with
  * neither, it starts throwaway servers through scripts/test-servers.mjs. Each
@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import { BatchArgsSchema } from '../pipeline/batch/batch-args.js';
@@ -67,7 +68,41 @@ const scoreWorkers = flag('score-workers', process.env.TUBAN_SCORE_WORKERS ?? '0
 const inflateWorkers = flag('inflate-workers', process.env.TUBAN_INFLATE_WORKERS ?? '0');
 const gcMode = flag('gc', 'single');
 if (gcMode !== 'single' && gcMode !== 'concurrent') throw new Error(`--gc must be 'single' or 'concurrent', got '${gcMode}'`);
+// Each worker runs with --trace-gc and its GC lines are counted per batch (scavenges, mark-compacts
+// and their main-thread ms, incremental marking steps included): where a worker's CPU beyond the
+// detector goes. `--gc-stats 0` runs the workers without the flag.
+const gcStats = flag('gc-stats', '1') !== '0';
 const cli = resolve(fileURLToPath(import.meta.url), '../../cli/tuban.js'); // dist/scripts → dist/cli
+
+/** GC work of the worker processes, counted from their --trace-gc lines. */
+interface GcCounts {
+  scavenges: number;
+  markCompacts: number;
+  /** Main-thread ms: scavenge and mark-compact pauses plus the incremental marking steps before each mark-compact. */
+  ms: number;
+}
+const gcTotals: GcCounts = { scavenges: 0, markCompacts: 0, ms: 0 };
+
+/** Counts one --trace-gc line ('… Scavenge 30.5 (64.2) -> 27.6 (64.2) MB, 1.24 / 0.02 ms …', 'Mark-Compact … MB, 2.88 / 0.02 ms  (+ 37.9 ms in 174 steps …'). */
+function countGcLine(line: string): boolean {
+  const m = /: (Scavenge|Mark-Compact)\b.*? MB, ([\d.]+) \/ [\d.]+ ms(?:\s+\(\+ ([\d.]+) ms in)?/.exec(line);
+  if (!m) return false;
+  if (m[1] === 'Scavenge') gcTotals.scavenges++;
+  else gcTotals.markCompacts++;
+  gcTotals.ms += Number(m[2]) + (m[3] ? Number(m[3]) : 0);
+  return true;
+}
+
+/** Counts a worker's GC lines; other output goes on to ours when the run asked for extra Node options (profiling). */
+function readWorkerStdout(child: ChildProcess): void {
+  let rest = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (!countGcLine(line) && extraNodeArgs.length) process.stdout.write(`${line}\n`);
+  });
+}
 
 const log = pino({ level: 'warn' });
 
@@ -148,6 +183,30 @@ function processCpu(pid: number | undefined): CpuSnapshot {
   return { total: statCpuSeconds(`/proc/${pid}/stat`), main: statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) };
 }
 
+/**
+ * CPU seconds the servers have used so far: Redis (its own count, INFO cpu: main thread and
+ * children) and the PostgreSQL backends serving this database (from /proc: 0 when the server is
+ * not on this machine). They share the machine's cores with the workers, so they bound the speedup too.
+ */
+interface ServerCpu {
+  redis: number;
+  pg: Map<number, number>;
+}
+async function serverCpu(db: Awaited<ReturnType<typeof openDatabase>>, redis: Redis): Promise<ServerCpu> {
+  const info = await redis.info('cpu');
+  const field = (k: string) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  const pg = new Map<number, number>();
+  const pids = (await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.pid);
+  for (const pid of pids) pg.set(pid, statCpuSeconds(`/proc/${pid}/stat`));
+  return { redis: field('used_cpu_sys') + field('used_cpu_user') + field('used_cpu_sys_children') + field('used_cpu_user_children'), pg };
+}
+/** Redis and PostgreSQL CPU seconds between two snapshots (a backend that started in between counts whole). */
+function serverCpuDelta(a: ServerCpu, b: ServerCpu): { redis: number; pg: number } {
+  let pg = 0;
+  for (const [pid, s] of b.pg) pg += s - (a.pg.get(pid) ?? 0);
+  return { redis: b.redis - a.redis, pg };
+}
+
 async function timelineQueueJob(url: string, queueName: string, batchId: string): Promise<Job | undefined> {
   const { connection, prefix } = resolveTarget({ connection: url, queueName });
   const queue = new Queue(queueName, { connection, prefix });
@@ -180,16 +239,27 @@ interface BatchRun {
   cpu: number;
   mainCpu: number;
   peakMiB: number;
+  gc: GcCounts;
+  /** CPU seconds of Redis and of this database's PostgreSQL backends during the batch. */
+  servers: { redis: number; pg: number };
   timeline: Timeline;
 }
 
 async function runBatch(db: Awaited<ReturnType<typeof openDatabase>>, plan: { batchId: string }, tileIds: string[], queueName: string, n: number, pids: (number | undefined)[]): Promise<BatchRun> {
+  const redis = new Redis(redisUrl!, { lazyConnect: false });
+  const srv0 = await serverCpu(db, redis);
   const cpu0 = pids.map(processCpu);
+  const gc0 = { ...gcTotals };
   const epoch0 = Date.now();
   await enqueueBatch(redisUrl!, { batchId: plan.batchId, tileIds, queueName });
   await followBatch(redisUrl!, plan.batchId, () => {}, { queueName, pollMs: 200 });
   const seenAt = Date.now();
   const cpu1 = pids.map(processCpu);
+  const servers = serverCpuDelta(srv0, await serverCpu(db, redis));
+  redis.disconnect();
+  // The workers' last GC lines of the batch are still in the pipe: let them arrive.
+  await new Promise((r) => setTimeout(r, 100));
+  const gc = { scavenges: gcTotals.scavenges - gc0.scavenges, markCompacts: gcTotals.markCompacts - gc0.markCompacts, ms: gcTotals.ms - gc0.ms };
   const cpu = cpu1.reduce((a, c, i) => a + c.total - cpu0[i].total, 0);
   const mainCpu = cpu1.reduce((a, c, i) => a + c.main - cpu0[i].main, 0);
   // Enqueue → the finalise job's own finish (Redis stamps): the follower's poll interval is not throughput.
@@ -197,7 +267,7 @@ async function runBatch(db: Awaited<ReturnType<typeof openDatabase>>, plan: { ba
   const report = await loadReport(db, plan.batchId);
   const peakMiB = Math.max(...report.tiles.map((t) => t.peakRssBytes)) / 2 ** 20;
   const detectorStages = report.tiles.reduce((a, t) => a + Object.values(t.timings).reduce((x, y) => x + y, 0), 0);
-  return { seconds, perMin: (tileIds.length / seconds) * 60, cpu, mainCpu, peakMiB, timeline: await timeline(redisUrl!, queueName, plan.batchId, tileIds, epoch0, n, seenAt, detectorStages) };
+  return { seconds, perMin: (tileIds.length / seconds) * 60, cpu, mainCpu, peakMiB, gc, servers, timeline: await timeline(redisUrl!, queueName, plan.batchId, tileIds, epoch0, n, seenAt, detectorStages) };
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'tuban-bench-scale-'));
@@ -233,25 +303,42 @@ try {
   // a worker whose main thread is always busy keeps total/main cores busy, so n workers at most
   // min(n, cores × main/total) times the base's throughput (2 cores, 1.34 cores per worker → 1.49×);
   // `of ideal` = speedup / ideal says how much the queue itself loses.
-  process.stdout.write('workers  batch  seconds  tiles/min  speedup  ideal  of ideal  CPU s  main s  other s  CPU/tile  main/tile  busy  main busy  peak RSS/worker MiB  load\n');
-  const bases: Record<string, { perMin: number; n: number; coresPerWorker: number }> = {};
+  // `srv ms/tile`: Redis's and this database's PostgreSQL backends' CPU per tile (they run on the
+  // same cores). `ideal+srv`: the ceiling counting them and the base worker's waits: n workers each
+  // at the base's wall per tile (its waits included) need n × that throughput, and the cores give
+  // at most cores / (workers' + servers' CPU per tile): min(n, cores × wall per tile / CPU per
+  // tile) over the same for the base.
+  // GC columns (--gc-stats 1): per tile, the workers' scavenges and mark-compacts and their main-thread
+  // ms (pauses plus incremental marking steps, as --trace-gc reports them: wall time on the main
+  // thread, so a loaded machine inflates them; the CPU columns are the measure).
+  process.stdout.write(`workers  batch  seconds  tiles/min  speedup  ideal  of ideal  ideal+srv  CPU s  main s  other s  CPU/tile  main/tile  srv ms/tile  busy  main busy  peak RSS/worker MiB${gcStats ? '  GC ms/tile  scav/tile  MC/tile' : ''}  load\n`);
+  const bases: Record<string, { perMin: number; n: number; coresPerWorker: number; wallPerTile: number; cpuPerTile: number }> = {};
   const timelines: Timeline[] = [];
   const printRow = (n: number, kind: string, r: BatchRun, tiles: number) => {
-    const base = (bases[kind] ??= { perMin: r.perMin, n, coresPerWorker: r.cpu / r.mainCpu });
-    const ideal = Math.min(n, availableParallelism() / base.coresPerWorker) / Math.min(base.n, availableParallelism() / base.coresPerWorker);
+    const srvPerTile = (r.servers.redis + r.servers.pg) / tiles;
+    const base = (bases[kind] ??= { perMin: r.perMin, n, coresPerWorker: r.cpu / r.mainCpu, wallPerTile: (r.seconds * n) / tiles, cpuPerTile: r.cpu / tiles + srvPerTile });
+    const cores = availableParallelism();
+    const ideal = Math.min(n, cores / base.coresPerWorker) / Math.min(base.n, cores / base.coresPerWorker);
+    const perCores = (cores * base.wallPerTile) / base.cpuPerTile;
+    const idealSrv = Math.min(n, perCores) / Math.min(base.n, perCores);
     const speedup = r.perMin / base.perMin;
-    const { seconds, perMin, cpu, mainCpu, peakMiB } = r;
+    const { seconds, perMin, cpu, mainCpu, peakMiB, gc } = r;
+    const gcCols = gcStats ? `  ${(gc.ms / tiles).toFixed(1).padStart(10)}  ${(gc.scavenges / tiles).toFixed(2).padStart(9)}  ${(gc.markCompacts / tiles).toFixed(2).padStart(7)}` : '';
     process.stdout.write(
-      `${String(n).padStart(7)}  ${kind.padStart(5)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${speedup.toFixed(2).padStart(7)}  ${ideal.toFixed(2).padStart(5)}  ${`${((100 * speedup) / ideal).toFixed(0)} %`.padStart(8)}` +
-        `  ${cpu.toFixed(1).padStart(5)}  ${mainCpu.toFixed(1).padStart(6)}  ${(cpu - mainCpu).toFixed(1).padStart(7)}  ${(cpu / tiles).toFixed(3).padStart(8)}  ${(mainCpu / tiles).toFixed(3).padStart(9)}` +
-        `  ${(cpu / seconds).toFixed(2).padStart(4)}  ${(mainCpu / seconds / n).toFixed(2).padStart(9)}  ${peakMiB.toFixed(0).padStart(19)}  ${loadavg()[0].toFixed(1).padStart(4)}\n`,
+      `${String(n).padStart(7)}  ${kind.padStart(5)}  ${seconds.toFixed(1).padStart(7)}  ${perMin.toFixed(1).padStart(9)}  ${speedup.toFixed(2).padStart(7)}  ${ideal.toFixed(2).padStart(5)}  ${`${((100 * speedup) / ideal).toFixed(0)} %`.padStart(8)}  ${idealSrv.toFixed(2).padStart(9)}` +
+        `  ${cpu.toFixed(1).padStart(5)}  ${mainCpu.toFixed(1).padStart(6)}  ${(cpu - mainCpu).toFixed(1).padStart(7)}  ${(cpu / tiles).toFixed(3).padStart(8)}  ${(mainCpu / tiles).toFixed(3).padStart(9)}  ${(1000 * srvPerTile).toFixed(1).padStart(11)}` +
+        `  ${(cpu / seconds).toFixed(2).padStart(4)}  ${(mainCpu / seconds / n).toFixed(2).padStart(9)}  ${peakMiB.toFixed(0).padStart(19)}${gcCols}  ${loadavg()[0].toFixed(1).padStart(4)}\n`,
     );
   };
   for (const [run, n] of counts.entries()) {
     const queueName = `bench-${process.pid}-${run}-${n}`;
     const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn', TUBAN_SCORE_WORKERS: scoreWorkers, TUBAN_INFLATE_WORKERS: inflateWorkers };
-    const nodeArgs = [...(gcMode === 'single' ? ['--single-threaded-gc'] : []), ...extraNodeArgs, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `workers-${n}`)] : [])];
-    for (let i = 0; i < n; i++) workers.push(spawn(process.execPath, [...nodeArgs, cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', extraNodeArgs.length ? 'inherit' : 'ignore', 'inherit'] }));
+    const nodeArgs = [...(gcMode === 'single' ? ['--single-threaded-gc'] : []), ...(gcStats && !extraNodeArgs.includes('--trace-gc') ? ['--trace-gc'] : []), ...extraNodeArgs, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `workers-${n}`)] : [])];
+    for (let i = 0; i < n; i++) {
+      const w = spawn(process.execPath, [...nodeArgs, cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', gcStats ? 'pipe' : extraNodeArgs.length ? 'inherit' : 'ignore', 'inherit'] });
+      if (gcStats) readWorkerStdout(w);
+      workers.push(w);
+    }
     // The clock starts once every worker is connected: process start-up (imports, pool, migrate)
     // is not tile throughput, and on a small machine N start-ups compete for the same cores.
     const { connection, prefix } = resolveTarget({ connection: redisUrl, queueName });

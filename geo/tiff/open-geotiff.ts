@@ -343,8 +343,12 @@ async function describe(
 
   async function readFast(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<number> {
     const pool = sharedInflatePool();
-    // Outputs a worker can write in place: the decoded rect goes straight there, no copy here.
-    const direct = out.every((a) => a.buffer instanceof SharedArrayBuffer);
+    // Outputs a worker can write in place: the decoded rect goes straight there, no copy here. A pool
+    // of no workers decodes on this thread and can write any array in place: whole chunks decoded
+    // to Float32 planes for the copy were the largest fresh external memory of a `tuban worker`
+    // (TUBAN_INFLATE_WORKERS=0: 15 MiB a tile on bench:scale's 256² tiles, every byte of it young
+    // ArrayBuffers that schedule scavenges and, through what they promote, mark-compacts).
+    const direct = pool.size === 0 || out.every((a) => a.buffer instanceof SharedArrayBuffer);
     let nan = 0;
     const tasks: Array<() => Promise<void>> = [];
     for (let ty = Math.floor(y0 / blockHeight); ty <= Math.floor((y1 - 1) / blockHeight); ty++) {

@@ -5,7 +5,7 @@
 import type { FeatureCollection, MultiPolygon } from 'geojson';
 import { TubanError } from '../../schemas/errors.js';
 import type { Detection, RejectedInput } from '../model.js';
-import type { Database } from '../store/queryable.js';
+import type { Database, Queryable } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import type { BatchReport, TileOutcome } from './batch-report.js';
 import { detectorParamsFor } from './batch-args.js';
@@ -35,8 +35,12 @@ export async function saveTileResult(
   outcome: TileOutcome,
   notObserved: MultiPolygon | null,
 ): Promise<void> {
-  await repo.replaceTileDetections(db, batchId, tileId, detections, { areaM2: outcome.notObservedM2, geometry: notObserved });
-  await setOutcome(db, batchId, tileId, outcome);
+  // One transaction (one commit, one round trip fewer): the detections and the outcome the report
+  // reads are stored together or not at all.
+  await db.transaction(async (tx) => {
+    await repo.writeTileDetections(tx, batchId, tileId, detections, { areaM2: outcome.notObservedM2, geometry: notObserved });
+    await setOutcome(tx, batchId, tileId, outcome);
+  });
 }
 
 /** A tile that is bad input: no detections of it remain, it is marked skipped and reported by name. */
@@ -50,7 +54,7 @@ export async function rejectTile(db: Database, batchId: string, tileId: string, 
   await setOutcome(db, batchId, tileId, outcome);
 }
 
-async function setOutcome(db: Database, batchId: string, tileId: string, outcome: TileOutcome): Promise<void> {
+async function setOutcome(db: Queryable, batchId: string, tileId: string, outcome: TileOutcome): Promise<void> {
   await db.query(`UPDATE tiles SET info = jsonb_set(COALESCE(info, '{}'::jsonb), '{outcome}', $3::jsonb) WHERE batch_id = $1 AND tile_id = $2`, [
     batchId,
     tileId,

@@ -179,34 +179,46 @@ export async function replaceTileDetections(
   detections: readonly Detection[],
   notObserved: NotObserved | null,
 ): Promise<void> {
+  await db.transaction((tx) => writeTileDetections(tx, batchId, tileId, detections, notObserved));
+}
+
+/**
+ * replaceTileDetections's writes inside a transaction the caller holds, so a caller with more to
+ * write for the tile (the batch's tile outcome) commits it all at once: one commit, not two.
+ */
+export async function writeTileDetections(
+  tx: Queryable,
+  batchId: string,
+  tileId: string,
+  detections: readonly Detection[],
+  notObserved: NotObserved | null,
+): Promise<void> {
   const stray = detections.find((d) => d.tileId !== tileId);
   if (stray) throw new TubanError('INTERNAL', `detection ${stray.tileId}#${stray.index} passed for tile ${tileId}`);
-  await db.transaction(async (tx) => {
-    await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
-    await tx.query('DELETE FROM not_observed WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
-    for (const part of chunks(detections)) {
-      await tx.query(
-        `INSERT INTO detections (batch_id, tile_id, idx, geom, area_m2, change_type, confidence, reasons, before_date, after_date, pixel_count)
-         SELECT $1, $2, (e->>'index')::int, ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326), (e->>'areaM2')::float8,
-                e->>'changeType', (e->>'confidence')::float8, e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date,
-                (e->>'pixelCount')::int
-         FROM jsonb_array_elements($3::jsonb) AS e`,
-        [batchId, tileId, JSON.stringify(part.map(({ geometry, ...d }) => ({ ...d, wkb: wkbHex(geometry) })))],
-      );
-    }
-    if (notObserved) {
-      await tx.query(
-        `INSERT INTO not_observed (batch_id, tile_id, area_m2, geom)
-         VALUES ($1, $2, $3, CASE WHEN $4::text IS NULL THEN NULL ELSE ST_Multi(ST_GeomFromWKB(decode($4::text, 'hex'), 4326)) END)`,
-        [batchId, tileId, notObserved.areaM2, notObserved.geometry ? wkbHex(notObserved.geometry) : null],
-      );
-    }
+  await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
+  await tx.query('DELETE FROM not_observed WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
+  for (const part of chunks(detections)) {
     await tx.query(
-      `INSERT INTO tiles (batch_id, tile_id, status) VALUES ($1, $2, 'done')
-       ON CONFLICT (batch_id, tile_id) DO UPDATE SET status = 'done', error = NULL, updated_at = now()`,
-      [batchId, tileId],
+      `INSERT INTO detections (batch_id, tile_id, idx, geom, area_m2, change_type, confidence, reasons, before_date, after_date, pixel_count)
+       SELECT $1, $2, (e->>'index')::int, ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326), (e->>'areaM2')::float8,
+              e->>'changeType', (e->>'confidence')::float8, e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date,
+              (e->>'pixelCount')::int
+       FROM jsonb_array_elements($3::jsonb) AS e`,
+      [batchId, tileId, JSON.stringify(part.map(({ geometry, ...d }) => ({ ...d, wkb: wkbHex(geometry) })))],
     );
-  });
+  }
+  if (notObserved) {
+    await tx.query(
+      `INSERT INTO not_observed (batch_id, tile_id, area_m2, geom)
+       VALUES ($1, $2, $3, CASE WHEN $4::text IS NULL THEN NULL ELSE ST_Multi(ST_GeomFromWKB(decode($4::text, 'hex'), 4326)) END)`,
+      [batchId, tileId, notObserved.areaM2, notObserved.geometry ? wkbHex(notObserved.geometry) : null],
+    );
+  }
+  await tx.query(
+    `INSERT INTO tiles (batch_id, tile_id, status) VALUES ($1, $2, 'done')
+     ON CONFLICT (batch_id, tile_id) DO UPDATE SET status = 'done', error = NULL, updated_at = now()`,
+    [batchId, tileId],
+  );
 }
 
 interface DetectionRow {

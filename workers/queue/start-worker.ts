@@ -59,6 +59,9 @@ export interface WorkerHandle {
   close(): Promise<void>;
 }
 
+/** Least time between two progress updates of a job, and before its first. */
+const PROGRESS_INTERVAL_MS = 1000;
+
 function isJobName(name: string): name is JobName {
   return Object.hasOwn(JobPayloads, name);
 }
@@ -98,18 +101,25 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
       throw new UnrecoverableError(encodeFailure(new TubanError('INTERNAL', `invalid ${name} payload: ${parsed.error.message}`, subject)));
     }
     const jobLog = log.child({ job: job.id, attempt: job.attemptsMade + 1 });
+    const started = Date.now();
     let lastPercent = -1;
+    let lastReport = started;
     const ctx: JobContext = {
-      // One Redis round trip per whole percent, however often the handler reports.
+      // At most one Redis round trip a second (none in a job's first second), and only for a new
+      // whole percent. Every update is a Lua script and an event-stream entry in Redis; a small
+      // tile's four updates cost its worker and Redis (on the same cores) more than anyone reads
+      // from them: nothing shows a tile job's progress, and a job done in under a second is done.
       progress(fraction) {
         const percent = Math.max(0, Math.min(100, Math.round(fraction * 100)));
         if (percent === lastPercent) return;
+        const now = Date.now();
+        if (now - lastReport < PROGRESS_INTERVAL_MS) return;
         lastPercent = percent;
+        lastReport = now;
         job.updateProgress(percent).catch((err: unknown) => jobLog.warn({ err }, 'progress update lost'));
       },
       signal: shutdown.signal,
     };
-    const started = Date.now();
     try {
       if (name === 'batch.finalise') await checkChildFailures(job, (parsed.data as { batchId: string }).batchId);
       const result = await handlers[name](parsed.data, ctx);
