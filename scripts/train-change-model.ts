@@ -40,7 +40,7 @@ import { CLOUD_CANDIDATE_FLAG } from '../pipeline/detect/score.js';
 import { labelComponents } from '../geo/kernels/label.js';
 import { fitBoostedTrees, hash01 } from './boosted-trees.js';
 
-export const MODEL_VERSION = '1.4.0';
+export const MODEL_VERSION = '1.5.0';
 /** Version of the 4-band model (change-model-4band.json); its stamp reads `+model-4band.<version>`. */
 export const MODEL_VERSION_4BAND = '1.0.0';
 
@@ -248,9 +248,16 @@ export interface BoostConfig {
   featureSample: number;
   /** Multiplies the change class's weight after balancing (1 = both classes carry half). */
   posWeight: number;
+  /** Row (and feature) sampling seed. */
+  seed: number;
 }
 
-export const BOOST_CONFIG: BoostConfig = { trees: 120, depth: 3, bins: 64, shrink: 0.15, leafL2: 1, minLeafHess: 30, rowSample: 0.5, featureSample: 1, posWeight: 1 };
+/**
+ * Model 1.5.0: leaves held to a hessian of 200 (was 30) and an L2 of 10 (was 1), chosen by looking
+ * at leave-one-city-out results (README, "Pixel-model capacity"): deeper trees (4–6), more trees,
+ * feature sampling and a weaker or stronger hold all did no better there.
+ */
+export const BOOST_CONFIG: BoostConfig = { trees: 120, depth: 3, bins: 64, shrink: 0.15, leafL2: 10, minLeafHess: 200, rowSample: 0.5, featureSample: 1, posWeight: 1, seed: 7919 };
 
 /**
  * Gradient-boosted trees (logistic loss, class-balanced), histogram splits on quantile bins per
@@ -271,7 +278,7 @@ export function fitBoosted(sets: CitySamples[], names: string[], version = MODEL
   const { treeFeature, treeThreshold, treeLeaf } = fitBoostedTrees({ x, y, n, F, weight }, {
     trees: c.trees, bins: c.bins, depth: c.depth, shrink: c.shrink, leafL2: c.leafL2, minLeafHess: c.minLeafHess * c.rowSample, rowSample: c.rowSample,
     ...(c.featureSample < 1 ? { featureSample: c.featureSample } : {}),
-    seed: 7919, quantileRows: 50_000, bias: 0, // bias 0 = balanced prior
+    seed: c.seed, quantileRows: 50_000, bias: 0, // bias 0 = balanced prior
   });
   const model: ChangeModel = {
     kind: 'boosted', version, features: names, mean: [], scale: [], weights: [], bias: 0,
@@ -469,11 +476,8 @@ async function trainModel(spec: ModelSpec, data: string, root: string, opts: Tra
     return;
   }
   const fit = (s: CitySamples[]) => (kind === 'logistic' ? fitLogistic(s, names, spec.version) : fitBoosted(s, names, spec.version, config));
-  // The shipped depth-3 settings keep their old record; any other setting is written in full.
-  const changed = (Object.keys(BOOST_CONFIG) as (keyof BoostConfig)[]).filter((k) => !['trees', 'shrink', 'bins', 'minLeafHess', 'rowSample'].includes(k) && config[k] !== BOOST_CONFIG[k]);
   const training = {
-    kind, trees: config.trees, shrink: config.shrink, bins: config.bins, minLeafHess: config.minLeafHess, rowSample: config.rowSample,
-    ...Object.fromEntries(changed.map((k) => [k, config[k]])),
+    kind, ...config,
     lambda: LAMBDA, noChangeRate: NO_CHANGE_RATE, objectWeightExponent: OBJECT_WEIGHT_EXPONENT,
     samples: sets.reduce((a, s) => a + s.n, 0), params: 'DEFAULT_DETECTOR_PARAMS', ...(spec.name === '6band' ? {} : { bands: spec.bands }),
   };

@@ -36,7 +36,7 @@ import { OBJECT_FEATURE_COUNT, OBJECT_FEATURE_NAMES, objectFeatures } from '../p
 import { OBJECT_TREE_DEPTH, objectProbability, type ObjectModel } from '../pipeline/detect/object-model.js';
 import { fitBoostedTrees } from './boosted-trees.js';
 
-export const OBJECT_MODEL_VERSION = '1.0.0';
+export const OBJECT_MODEL_VERSION = '1.1.0';
 const TREES = 120;
 const SHRINK = 0.06;
 const BINS = 32;
