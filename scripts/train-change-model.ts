@@ -44,6 +44,33 @@ export const MODEL_VERSION = '1.5.0';
 /** Version of the 4-band model (change-model-4band.json); its stamp reads `+model-4band.<version>`. */
 export const MODEL_VERSION_4BAND = '1.0.0';
 
+/** The boosted pixel model's settings (the shipped ones; --sweep tries others, leave-one-city-out). */
+export interface BoostConfig {
+  trees: number;
+  depth: number;
+  bins: number;
+  shrink: number;
+  leafL2: number;
+  /** Smallest hessian (≈ balanced sample weight) a leaf may hold: keeps leaves off single buildings. */
+  minLeafHess: number;
+  rowSample: number;
+  /** Share of features each tree may split on. */
+  featureSample: number;
+  /** Multiplies the change class's weight after balancing (1 = both classes carry half). */
+  posWeight: number;
+  /** Row (and feature) sampling seed. */
+  seed: number;
+}
+
+/**
+ * Model 1.5.0: leaves held to a hessian of 200 (was 30) and an L2 of 10 (was 1), chosen by looking
+ * at leave-one-city-out results (README, "Pixel-model capacity"): deeper trees (4–6), more trees,
+ * feature sampling and a weaker or stronger hold all did no better there.
+ */
+export const BOOST_CONFIG: BoostConfig = { trees: 120, depth: 3, bins: 64, shrink: 0.15, leafL2: 10, minLeafHess: 200, rowSample: 0.5, featureSample: 1, posWeight: 1, seed: 7919 };
+/** Model 1.4.0's settings (and the 4-band model 1.0.0's); such a model keeps its old training record. */
+export const BOOST_CONFIG_1_4: BoostConfig = { ...BOOST_CONFIG, leafL2: 1, minLeafHess: 30 };
+
 /** A model the trainer fits: its features (a subset of FEATURE_NAMES, in order), the bands it reads, where it is written. */
 export interface ModelSpec {
   name: '6band' | '4band';
@@ -52,12 +79,15 @@ export interface ModelSpec {
   bands: BandName[];
   file: string;
   locoFile: string;
+  /** The tree settings it is fitted with (--config overrides some). */
+  boost: BoostConfig;
 }
 
 export const MODEL_SPECS: readonly ModelSpec[] = [
-  { name: '6band', version: MODEL_VERSION, features: FEATURE_NAMES, bands: ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'], file: 'change-model.json', locoFile: 'change-model-loco.json' },
+  { name: '6band', version: MODEL_VERSION, features: FEATURE_NAMES, bands: ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'], file: 'change-model.json', locoFile: 'change-model-loco.json', boost: BOOST_CONFIG },
   // GF-1/2/6, ZY-3, SuperView, PlanetScope: the same cities read through the four 10 m bands only.
-  { name: '4band', version: MODEL_VERSION_4BAND, features: FEATURE_NAMES_4BAND, bands: ['blue', 'green', 'red', 'nir'], file: 'change-model-4band.json', locoFile: 'change-model-4band-loco.json' },
+  // Still model 1.4.0's settings: the 4-band model was not part of the capacity sweep.
+  { name: '4band', version: MODEL_VERSION_4BAND, features: FEATURE_NAMES_4BAND, bands: ['blue', 'green', 'red', 'nir'], file: 'change-model-4band.json', locoFile: 'change-model-4band-loco.json', boost: BOOST_CONFIG_1_4 },
 ];
 /** 0 = every change pixel equal; 1 = every change object equal. */
 const OBJECT_WEIGHT_EXPONENT = 0.5;
@@ -234,31 +264,6 @@ export function fitLogistic(sets: CitySamples[], names: string[], version = MODE
   return model;
 }
 
-/** The boosted pixel model's settings (the shipped ones; --sweep tries others, leave-one-city-out). */
-export interface BoostConfig {
-  trees: number;
-  depth: number;
-  bins: number;
-  shrink: number;
-  leafL2: number;
-  /** Smallest hessian (≈ balanced sample weight) a leaf may hold: keeps leaves off single buildings. */
-  minLeafHess: number;
-  rowSample: number;
-  /** Share of features each tree may split on. */
-  featureSample: number;
-  /** Multiplies the change class's weight after balancing (1 = both classes carry half). */
-  posWeight: number;
-  /** Row (and feature) sampling seed. */
-  seed: number;
-}
-
-/**
- * Model 1.5.0: leaves held to a hessian of 200 (was 30) and an L2 of 10 (was 1), chosen by looking
- * at leave-one-city-out results (README, "Pixel-model capacity"): deeper trees (4–6), more trees,
- * feature sampling and a weaker or stronger hold all did no better there.
- */
-export const BOOST_CONFIG: BoostConfig = { trees: 120, depth: 3, bins: 64, shrink: 0.15, leafL2: 10, minLeafHess: 200, rowSample: 0.5, featureSample: 1, posWeight: 1, seed: 7919 };
-
 /**
  * Gradient-boosted trees (logistic loss, class-balanced), histogram splits on quantile bins per
  * feature, deterministic row subsampling per tree. Complete trees: a node without a useful split
@@ -351,8 +356,8 @@ async function main(): Promise<void> {
   const opts: TrainOptions = {
     kind: arg('--kind', 'boosted'),
     cache: arg('--cache', ''),
-    config: { ...BOOST_CONFIG, ...parseConfig(arg('--config', '{}'), '--config') },
-    sweep: args.includes('--sweep') ? (JSON.parse(arg('--sweep', '[]')) as unknown[]).map((c, k) => ({ ...BOOST_CONFIG, ...parseConfig(JSON.stringify(c), `--sweep[${k}]`) })) : null,
+    config: parseConfig(arg('--config', '{}'), '--config'),
+    sweep: args.includes('--sweep') ? (JSON.parse(arg('--sweep', '[]')) as unknown[]).map((c, k) => parseConfig(JSON.stringify(c), `--sweep[${k}]`)) : null,
     foldsOnly: arg('--folds-only', ''),
   };
   for (const spec of MODEL_SPECS.filter((m) => wanted.includes(m.name))) await trainModel(spec, data, root, opts);
@@ -362,9 +367,10 @@ interface TrainOptions {
   kind: string;
   /** Folder where each city's samples are kept between runs (features take most of a run to compute). */
   cache: string;
-  config: BoostConfig;
-  /** Configurations to compare leave-one-city-out (held-out pixel F1 per fold); nothing is written. */
-  sweep: BoostConfig[] | null;
+  /** Settings that replace the model's own (ModelSpec.boost). */
+  config: Partial<BoostConfig>;
+  /** Configurations to compare leave-one-city-out (held-out pixel F1 per fold), each over the model's own settings; nothing is written. */
+  sweep: Partial<BoostConfig>[] | null;
   /** Write the leave-one-city-out folds here (not the shipped model or bench-results): a trial for bench:accuracy --loco. */
   foldsOnly: string;
 }
@@ -455,7 +461,8 @@ function sweep(sets: CitySamples[], names: string[], configs: BoostConfig[]): vo
 
 /** Fits one model (and its leave-one-city-out folds) on the 9 OSCD cities and writes both files. */
 async function trainModel(spec: ModelSpec, data: string, root: string, opts: TrainOptions): Promise<void> {
-  const { kind, config } = opts;
+  const { kind } = opts;
+  const config: BoostConfig = { ...spec.boost, ...opts.config };
   console.log(`== ${spec.name} model ${spec.version}: ${spec.bands.join(',')}, ${spec.features.length} features`);
   const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS };
   const sets: CitySamples[] = [];
@@ -472,12 +479,14 @@ async function trainModel(spec: ModelSpec, data: string, root: string, opts: Tra
   const dataHash = hash.digest('hex').slice(0, 16);
   const names = [...spec.features];
   if (opts.sweep) {
-    sweep(sets, names, opts.sweep);
+    sweep(sets, names, opts.sweep.map((c) => ({ ...spec.boost, ...c })));
     return;
   }
   const fit = (s: CitySamples[]) => (kind === 'logistic' ? fitLogistic(s, names, spec.version) : fitBoosted(s, names, spec.version, config));
+  // A model fitted with 1.4.0's settings keeps 1.4.0's record (so a retrain rewrites its files byte for byte).
+  const legacy = (Object.keys(config) as (keyof BoostConfig)[]).every((k) => config[k] === BOOST_CONFIG_1_4[k]);
   const training = {
-    kind, ...config,
+    kind, ...(legacy ? { trees: config.trees, shrink: config.shrink, bins: config.bins, minLeafHess: config.minLeafHess, rowSample: config.rowSample } : config),
     lambda: LAMBDA, noChangeRate: NO_CHANGE_RATE, objectWeightExponent: OBJECT_WEIGHT_EXPONENT,
     samples: sets.reduce((a, s) => a + s.n, 0), params: 'DEFAULT_DETECTOR_PARAMS', ...(spec.name === '6band' ? {} : { bands: spec.bands }),
   };
