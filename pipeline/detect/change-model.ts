@@ -168,8 +168,8 @@ const BLOCK = 256;
  * Trees: the asked pixels go in blocks of BLOCK; each block's features are gathered once into a
  * small feature-major array, then every tree runs over the block: the 120 trees × 3 levels read
  * ~30 KB that stays in cache instead of gathering from ~30 strip-sized planes per tree. The trees
- * run in WebAssembly SIMD (tree-kernel.ts: all seven comparisons and the leaf picked by masks,
- * four pixels at a time), bit for bit the scalar walk's result (predictTreesScalar, the reference
+ * run in WebAssembly SIMD (tree-kernel.ts: at depth 3 all seven comparisons and the leaf picked by
+ * masks, four pixels at a time; deeper trees level by level, ~3× the cost at depth 4), bit for bit the scalar walk's result (predictTreesScalar, the reference
  * the tests hold it to): the logit is accumulated tree after tree in float32 as before.
  */
 export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, host?: KernelHost): void {
