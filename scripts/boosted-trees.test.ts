@@ -43,6 +43,24 @@ describe('fitBoostedTrees', () => {
     expect(Math.max(...heavy.treeLeaf.slice(0, 8))).toBeGreaterThan(Math.max(...plain.treeLeaf.slice(0, 8)));
   });
 
+  it('feature sampling: 1 is no sampling; below 1 some trees may not split on the informative feature', () => {
+    const s = separable(400);
+    const plain = fitBoostedTrees(s, { ...OPTIONS, trees: 20 });
+    expect(fitBoostedTrees(s, { ...OPTIONS, trees: 20, featureSample: 1 })).toEqual(plain);
+    const sampled = fitBoostedTrees(s, { ...OPTIONS, trees: 20, featureSample: 0.5 });
+    expect(fitBoostedTrees(s, { ...OPTIONS, trees: 20, featureSample: 0.5 })).toEqual(sampled);
+    // Roots of the trees offered only the constant feature 1 find no split (threshold +∞).
+    const roots = Array.from({ length: 20 }, (_, t) => sampled.treeThreshold[t * 7]);
+    expect(roots.some((r) => r === 3e38)).toBe(true);
+    expect(roots.some((r) => r < 1)).toBe(true);
+  });
+
+  it('grows deeper trees: 2^depth − 1 nodes and 2^depth leaves each', () => {
+    const m = fitBoostedTrees(separable(400), { ...OPTIONS, depth: 5 });
+    expect(m.treeFeature).toHaveLength(5 * 31);
+    expect(m.treeLeaf).toHaveLength(5 * 32);
+  });
+
   it('refuses more bins than a byte holds', () => {
     expect(() => fitBoostedTrees(separable(10), { ...OPTIONS, bins: 300 })).toThrow(/bins 300/);
   });

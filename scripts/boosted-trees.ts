@@ -23,6 +23,11 @@ export interface BoostOptions {
   rowSample: number;
   /** Tree t samples row j when hash01(t + seed, j) < rowSample. */
   seed: number;
+  /**
+   * Share of features each tree may split on (absent or 1: all). Tree t offers feature f when
+   * hash01(t + seed + FEATURE_SEED, f) < featureSample; at least one feature is always offered.
+   */
+  featureSample?: number;
   /** Bin edges come from a strided subsample of about this many rows (Infinity: all rows). */
   quantileRows: number;
   /** Starting log-odds of every row. */
@@ -80,6 +85,20 @@ function quantileBins(x: Float32Array, n: number, F: number, bins: number, quant
   return { edges, bin };
 }
 
+/** Offsets the feature-sampling hash from the row-sampling one so the two draws are independent. */
+const FEATURE_SEED = 0x5bd1e995;
+
+/** The features tree t may split on (1 = offered). */
+function offeredFeatures(t: number, F: number, o: BoostOptions): Uint8Array {
+  const offered = new Uint8Array(F).fill(1);
+  const share = o.featureSample ?? 1;
+  if (share >= 1) return offered;
+  let any = false;
+  for (let f = 0; f < F; f++) any = (offered[f] = hash01(t + o.seed + FEATURE_SEED, f) < share ? 1 : 0) === 1 || any;
+  if (!any) offered[Math.floor(hash01(t + o.seed + FEATURE_SEED, F) * F)] = 1;
+  return offered;
+}
+
 export function fitBoostedTrees(s: BoostSamples, o: BoostOptions): BoostedTrees {
   const { x, y, n, F, weight } = s;
   const BINS = o.bins;
@@ -102,6 +121,7 @@ export function fitBoostedTrees(s: BoostSamples, o: BoostOptions): BoostedTrees 
       used[j] = hash01(t + o.seed, j) < o.rowSample ? 1 : 0;
       node[j] = 0;
     }
+    const offered = offeredFeatures(t, F, o);
     const splitF = new Int32Array(NODES), splitB = new Int32Array(NODES).fill(BINS - 1);
     for (let depth = 0; depth < o.depth; depth++) {
       const first = (1 << depth) - 1, width = 1 << depth;
@@ -125,6 +145,7 @@ export function fitBoostedTrees(s: BoostSamples, o: BoostOptions): BoostedTrees 
         let best = 0, bf = 0, bb = BINS - 1;
         const parent = (G[k] * G[k]) / (H[k] + o.leafL2);
         for (let f = 0; f < F; f++) {
+          if (!offered[f]) continue;
           let gl = 0, hl = 0;
           const off = k * F * BINS + f * BINS;
           for (let b = 0; b < BINS - 1; b++) {

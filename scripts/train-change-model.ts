@@ -22,7 +22,7 @@
  *   npm run train [-- --data ../shared/data]
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OSCD_CITIES, oscdCityFiles } from '../evaluation/bench-data.js';
@@ -40,9 +40,36 @@ import { CLOUD_CANDIDATE_FLAG } from '../pipeline/detect/score.js';
 import { labelComponents } from '../geo/kernels/label.js';
 import { fitBoostedTrees, hash01 } from './boosted-trees.js';
 
-export const MODEL_VERSION = '1.4.0';
+export const MODEL_VERSION = '1.5.0';
 /** Version of the 4-band model (change-model-4band.json); its stamp reads `+model-4band.<version>`. */
 export const MODEL_VERSION_4BAND = '1.0.0';
+
+/** The boosted pixel model's settings (the shipped ones; --sweep tries others, leave-one-city-out). */
+export interface BoostConfig {
+  trees: number;
+  depth: number;
+  bins: number;
+  shrink: number;
+  leafL2: number;
+  /** Smallest hessian (≈ balanced sample weight) a leaf may hold: keeps leaves off single buildings. */
+  minLeafHess: number;
+  rowSample: number;
+  /** Share of features each tree may split on. */
+  featureSample: number;
+  /** Multiplies the change class's weight after balancing (1 = both classes carry half). */
+  posWeight: number;
+  /** Row (and feature) sampling seed. */
+  seed: number;
+}
+
+/**
+ * Model 1.5.0: leaves held to a hessian of 200 (was 30) and an L2 of 10 (was 1), chosen by looking
+ * at leave-one-city-out results (README, "Pixel-model capacity"): deeper trees (4–6), more trees,
+ * feature sampling and a weaker or stronger hold all did no better there.
+ */
+export const BOOST_CONFIG: BoostConfig = { trees: 120, depth: 3, bins: 64, shrink: 0.15, leafL2: 10, minLeafHess: 200, rowSample: 0.5, featureSample: 1, posWeight: 1, seed: 7919 };
+/** Model 1.4.0's settings (and the 4-band model 1.0.0's); such a model keeps its old training record. */
+export const BOOST_CONFIG_1_4: BoostConfig = { ...BOOST_CONFIG, leafL2: 1, minLeafHess: 30 };
 
 /** A model the trainer fits: its features (a subset of FEATURE_NAMES, in order), the bands it reads, where it is written. */
 export interface ModelSpec {
@@ -52,12 +79,15 @@ export interface ModelSpec {
   bands: BandName[];
   file: string;
   locoFile: string;
+  /** The tree settings it is fitted with (--config overrides some). */
+  boost: BoostConfig;
 }
 
 export const MODEL_SPECS: readonly ModelSpec[] = [
-  { name: '6band', version: MODEL_VERSION, features: FEATURE_NAMES, bands: ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'], file: 'change-model.json', locoFile: 'change-model-loco.json' },
+  { name: '6band', version: MODEL_VERSION, features: FEATURE_NAMES, bands: ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'], file: 'change-model.json', locoFile: 'change-model-loco.json', boost: BOOST_CONFIG },
   // GF-1/2/6, ZY-3, SuperView, PlanetScope: the same cities read through the four 10 m bands only.
-  { name: '4band', version: MODEL_VERSION_4BAND, features: FEATURE_NAMES_4BAND, bands: ['blue', 'green', 'red', 'nir'], file: 'change-model-4band.json', locoFile: 'change-model-4band-loco.json' },
+  // Still model 1.4.0's settings: the 4-band model was not part of the capacity sweep.
+  { name: '4band', version: MODEL_VERSION_4BAND, features: FEATURE_NAMES_4BAND, bands: ['blue', 'green', 'red', 'nir'], file: 'change-model-4band.json', locoFile: 'change-model-4band-loco.json', boost: BOOST_CONFIG_1_4 },
 ];
 /** 0 = every change pixel equal; 1 = every change object equal. */
 const OBJECT_WEIGHT_EXPONENT = 0.5;
@@ -234,20 +264,12 @@ export function fitLogistic(sets: CitySamples[], names: string[], version = MODE
   return model;
 }
 
-const BINS = 64;
-const TREES = 120;
-const SHRINK = 0.15;
-const LEAF_L2 = 1;
-/** Smallest hessian (≈ balanced sample weight) a leaf may hold: keeps leaves off single buildings. */
-const MIN_LEAF_HESS = 30;
-const ROW_SAMPLE = 0.5;
-
 /**
- * Gradient-boosted depth-3 trees (logistic loss, class-balanced), histogram splits on 64 quantile
- * bins per feature, row subsampling 0.5 per tree (deterministic). Complete trees: a node without a
- * useful split sends everything left (threshold +∞ stored as 3e38).
+ * Gradient-boosted trees (logistic loss, class-balanced), histogram splits on quantile bins per
+ * feature, deterministic row subsampling per tree. Complete trees: a node without a useful split
+ * sends everything left (threshold +∞ stored as 3e38).
  */
-export function fitBoosted(sets: CitySamples[], names: string[], version = MODEL_VERSION): ChangeModel {
+export function fitBoosted(sets: CitySamples[], names: string[], version = MODEL_VERSION, c: BoostConfig = BOOST_CONFIG): ChangeModel {
   const F = names.length;
   let n = 0, nPos = 0;
   for (const s of sets) { n += s.n; for (let j = 0; j < s.n; j++) nPos += s.y[j]; }
@@ -255,15 +277,17 @@ export function fitBoosted(sets: CitySamples[], names: string[], version = MODEL
   const ows = objectWeightScale(sets);
   { let o = 0; for (const s of sets) { x.set(s.x.subarray(0, s.n * F), o * F); y.set(s.y.subarray(0, s.n), o); ow.set(s.objectWeight.subarray(0, s.n), o); o += s.n; } }
   // Class-balanced, and change pixels object-weighted (see the header).
-  const wPos = n / (2 * nPos), wNeg = n / (2 * (n - nPos));
+  const wPos = (c.posWeight * n) / (2 * nPos), wNeg = n / (2 * (n - nPos));
   const weight = new Float64Array(n);
   for (let j = 0; j < n; j++) weight[j] = y[j] ? wPos * ows * ow[j] : wNeg;
   const { treeFeature, treeThreshold, treeLeaf } = fitBoostedTrees({ x, y, n, F, weight }, {
-    trees: TREES, bins: BINS, depth: 3, shrink: SHRINK, leafL2: LEAF_L2, minLeafHess: MIN_LEAF_HESS * ROW_SAMPLE, rowSample: ROW_SAMPLE,
-    seed: 7919, quantileRows: 50_000, bias: 0, // bias 0 = balanced prior
+    trees: c.trees, bins: c.bins, depth: c.depth, shrink: c.shrink, leafL2: c.leafL2, minLeafHess: c.minLeafHess * c.rowSample, rowSample: c.rowSample,
+    ...(c.featureSample < 1 ? { featureSample: c.featureSample } : {}),
+    seed: c.seed, quantileRows: 50_000, bias: 0, // bias 0 = balanced prior
   });
   const model: ChangeModel = {
     kind: 'boosted', version, features: names, mean: [], scale: [], weights: [], bias: 0,
+    ...(c.depth === 3 ? {} : { treeDepth: c.depth }),
     treeFeature, treeThreshold, treeLeaf, threshold: 0.5, trainedOn: sets.map((s) => s.city), dataHash: '',
   };
   model.threshold = chooseThreshold(model, sets);
@@ -275,10 +299,11 @@ function predict(m: ChangeModel, x: Float32Array, j: number): number {
   if (m.kind === 'boosted') {
     let z = m.bias;
     const tf = m.treeFeature!, tt = m.treeThreshold!, tl = m.treeLeaf!;
-    for (let t = 0; t < tl.length / 8; t++) {
+    const depth = m.treeDepth ?? 3, nodes = (1 << depth) - 1, leaves = 1 << depth;
+    for (let t = 0; t < tl.length / leaves; t++) {
       let k = 0;
-      for (let d = 0; d < 3; d++) k = 2 * k + (x[j * F + tf[t * 7 + k]] <= tt[t * 7 + k] ? 1 : 2);
-      z += tl[t * 8 + k - 7];
+      for (let d = 0; d < depth; d++) k = 2 * k + (x[j * F + tf[t * nodes + k]] <= tt[t * nodes + k] ? 1 : 2);
+      z += tl[t * leaves + k - nodes];
     }
     return 1 / (1 + Math.exp(-z));
   }
@@ -328,18 +353,123 @@ async function main(): Promise<void> {
   const wanted = arg('--models', MODEL_SPECS.map((m) => m.name).join(',')).split(',');
   const unknown = wanted.filter((w) => !MODEL_SPECS.some((m) => m.name === w));
   if (unknown.length) throw new Error(`--models: unknown ${unknown.join(',')}; give some of ${MODEL_SPECS.map((m) => m.name).join(',')}`);
-  for (const spec of MODEL_SPECS.filter((m) => wanted.includes(m.name))) await trainModel(spec, data, root, arg('--kind', 'boosted'));
+  const opts: TrainOptions = {
+    kind: arg('--kind', 'boosted'),
+    cache: arg('--cache', ''),
+    config: parseConfig(arg('--config', '{}'), '--config'),
+    sweep: args.includes('--sweep') ? (JSON.parse(arg('--sweep', '[]')) as unknown[]).map((c, k) => parseConfig(JSON.stringify(c), `--sweep[${k}]`)) : null,
+    foldsOnly: arg('--folds-only', ''),
+  };
+  for (const spec of MODEL_SPECS.filter((m) => wanted.includes(m.name))) await trainModel(spec, data, root, opts);
+}
+
+interface TrainOptions {
+  kind: string;
+  /** Folder where each city's samples are kept between runs (features take most of a run to compute). */
+  cache: string;
+  /** Settings that replace the model's own (ModelSpec.boost). */
+  config: Partial<BoostConfig>;
+  /** Configurations to compare leave-one-city-out (held-out pixel F1 per fold), each over the model's own settings; nothing is written. */
+  sweep: Partial<BoostConfig>[] | null;
+  /** Write the leave-one-city-out folds here (not the shipped model or bench-results): a trial for bench:accuracy --loco. */
+  foldsOnly: string;
+}
+
+function parseConfig(text: string, where: string): Partial<BoostConfig> {
+  const c = JSON.parse(text) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(c)) {
+    if (!(k in BOOST_CONFIG) || typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${where}: ${k}=${String(v)} is not a numeric setting of ${Object.keys(BOOST_CONFIG).join(',')}`);
+  }
+  return c as Partial<BoostConfig>;
+}
+
+/** A city's samples from the cache folder, or computed through the product's stages (and cached). */
+async function cachedSamples(data: string, city: string, params: DetectorParams, spec: ModelSpec, cache: string): Promise<CitySamples> {
+  if (!cache) return citySamples(data, city, params, spec);
+  const file = join(cache, `${spec.name}-${city}.bin`);
+  if (existsSync(file)) {
+    const buf = readFileSync(file);
+    const [n, F] = [buf.readUInt32LE(0), buf.readUInt32LE(4)];
+    let o = 8;
+    const take = (bytes: number) => { const b = new Uint8Array(bytes); b.set(buf.subarray(o, o + bytes)); o += bytes; return b.buffer; };
+    const x = new Float32Array(take(n * F * 4));
+    const popWeight = new Float64Array(take(n * 8)), objectWeight = new Float64Array(take(n * 8));
+    const y = new Uint8Array(take(n));
+    return { city, F, x, y, popWeight, objectWeight, n };
+  }
+  const s = await citySamples(data, city, params, spec);
+  mkdirSync(cache, { recursive: true });
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(s.n, 0);
+  head.writeUInt32LE(s.F, 4);
+  const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  writeFileSync(file, Buffer.concat([head, bytes(s.x), bytes(s.popWeight), bytes(s.objectWeight), bytes(s.y)]));
+  return s;
+}
+
+/**
+ * Held-out scores of a fold model on the city it never saw, at the model's own threshold, before
+ * morphology and the object stage (a cheap stand-in for bench:accuracy): labelled pixels weighted
+ * as the population they stand for (tp, fp, fn), and the same with change pixels object-weighted.
+ */
+const CURVE_BINS = 1000;
+
+function heldOut(m: ChangeModel, s: CitySamples, pos: Float64Array, neg: Float64Array): { tp: number; fp: number; fn: number; otp: number; ofn: number; logLoss: number } {
+  let tp = 0, fp = 0, fn = 0, otp = 0, ofn = 0, ll = 0, w = 0;
+  for (let j = 0; j < s.n; j++) {
+    const p = predict(m, s.x, j);
+    (s.y[j] ? pos : neg)[Math.min(CURVE_BINS - 1, Math.floor(p * CURVE_BINS))] += s.popWeight[j];
+    const hit = p >= m.threshold;
+    if (s.y[j]) {
+      if (hit) { tp += s.popWeight[j]; otp += s.objectWeight[j]; } else { fn += s.popWeight[j]; ofn += s.objectWeight[j]; }
+    } else if (hit) fp += s.popWeight[j];
+    const q = Math.min(1 - 1e-7, Math.max(1e-7, p));
+    ll -= s.popWeight[j] * (s.y[j] ? Math.log(q) : Math.log(1 - q));
+    w += s.popWeight[j];
+  }
+  return { tp, fp, fn, otp, ofn, logLoss: ll / w };
+}
+
+/** Leave-one-city-out comparison of boosted configurations on held-out pixels; prints one row each. */
+function sweep(sets: CitySamples[], names: string[], configs: BoostConfig[]): void {
+  const keys = Object.keys(BOOST_CONFIG) as (keyof BoostConfig)[];
+  console.log(`${keys.join(' ')} | pooled F1 (pixels, held out, before morphology) | object-weighted recall | log loss | per city F1 | s`);
+  for (const c of configs) {
+    const t0 = performance.now();
+    let tp = 0, fp = 0, fn = 0, otp = 0, ofn = 0, ll = 0;
+    const per: string[] = [];
+    // Held-out probabilities of all cities pooled: F1 at the best single cut and average precision (ranking, not the cut).
+    const pos = new Float64Array(CURVE_BINS), neg = new Float64Array(CURVE_BINS);
+    for (const held of OSCD_CITIES) {
+      const m = fitBoosted(sets.filter((s) => s.city !== held), names, MODEL_VERSION, c);
+      const r = heldOut(m, sets.find((s) => s.city === held)!, pos, neg);
+      tp += r.tp; fp += r.fp; fn += r.fn; otp += r.otp; ofn += r.ofn; ll += r.logLoss / OSCD_CITIES.length;
+      per.push(`${held.slice(0, 4)} ${((2 * r.tp) / (2 * r.tp + r.fp + r.fn)).toFixed(3)}`);
+    }
+    const f1 = (2 * tp) / (2 * tp + fp + fn);
+    let ctp = 0, cfp = 0, bestF1 = 0, ap = 0;
+    const allPos = pos.reduce((a, v) => a + v, 0);
+    for (let b = CURVE_BINS - 1; b >= 0; b--) {
+      ctp += pos[b];
+      cfp += neg[b];
+      if (ctp + cfp > 0) ap += (pos[b] / allPos) * (ctp / (ctp + cfp));
+      bestF1 = Math.max(bestF1, (2 * ctp) / (ctp + cfp + allPos));
+    }
+    console.log(`SWEEP ${JSON.stringify(c)} | F1 ${f1.toFixed(4)} | best-cut F1 ${bestF1.toFixed(4)} | AP ${ap.toFixed(4)} | objR ${(otp / (otp + ofn)).toFixed(4)} | ll ${ll.toFixed(4)} | ${per.join(', ')} | ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
 }
 
 /** Fits one model (and its leave-one-city-out folds) on the 9 OSCD cities and writes both files. */
-async function trainModel(spec: ModelSpec, data: string, root: string, kind: string): Promise<void> {
+async function trainModel(spec: ModelSpec, data: string, root: string, opts: TrainOptions): Promise<void> {
+  const { kind } = opts;
+  const config: BoostConfig = { ...spec.boost, ...opts.config };
   console.log(`== ${spec.name} model ${spec.version}: ${spec.bands.join(',')}, ${spec.features.length} features`);
   const params: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS };
   const sets: CitySamples[] = [];
   const hash = createHash('sha256');
   for (const city of OSCD_CITIES) {
     const t0 = performance.now();
-    const s = await citySamples(data, city, params, spec);
+    const s = await cachedSamples(data, city, params, spec, opts.cache);
     sets.push(s);
     hash.update(readFileSync(join(data, 'oscd', 'labels', city, `${city}-cm.tif`)));
     let pos = 0;
@@ -348,9 +478,16 @@ async function trainModel(spec: ModelSpec, data: string, root: string, kind: str
   }
   const dataHash = hash.digest('hex').slice(0, 16);
   const names = [...spec.features];
-  const fit = (s: CitySamples[]) => (kind === 'logistic' ? fitLogistic : fitBoosted)(s, names, spec.version);
+  if (opts.sweep) {
+    sweep(sets, names, opts.sweep.map((c) => ({ ...spec.boost, ...c })));
+    return;
+  }
+  const fit = (s: CitySamples[]) => (kind === 'logistic' ? fitLogistic(s, names, spec.version) : fitBoosted(s, names, spec.version, config));
+  // A model fitted with 1.4.0's settings keeps 1.4.0's record (so a retrain rewrites its files byte for byte).
+  const legacy = (Object.keys(config) as (keyof BoostConfig)[]).every((k) => config[k] === BOOST_CONFIG_1_4[k]);
   const training = {
-    kind, trees: TREES, shrink: SHRINK, bins: BINS, minLeafHess: MIN_LEAF_HESS, rowSample: ROW_SAMPLE, lambda: LAMBDA, noChangeRate: NO_CHANGE_RATE, objectWeightExponent: OBJECT_WEIGHT_EXPONENT,
+    kind, ...(legacy ? { trees: config.trees, shrink: config.shrink, bins: config.bins, minLeafHess: config.minLeafHess, rowSample: config.rowSample } : config),
+    lambda: LAMBDA, noChangeRate: NO_CHANGE_RATE, objectWeightExponent: OBJECT_WEIGHT_EXPONENT,
     samples: sets.reduce((a, s) => a + s.n, 0), params: 'DEFAULT_DETECTOR_PARAMS', ...(spec.name === '6band' ? {} : { bands: spec.bands }),
   };
   const folds: Record<string, ChangeModel> = {};
@@ -360,13 +497,19 @@ async function trainModel(spec: ModelSpec, data: string, root: string, kind: str
     folds[held] = { ...m, dataHash, training: { ...training, heldOut: held } };
     console.log(`fold −${held.padEnd(12)} threshold ${m.threshold.toFixed(3)}, training object-weighted F1 ${lastTrainF1.toFixed(3)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
+  const foldsText = `${JSON.stringify({ note: 'fold k is trained on the 8 OSCD cities other than k', folds }, null, 1)}\n`;
+  if (opts.foldsOnly) {
+    writeFileSync(opts.foldsOnly, foldsText);
+    console.log(`wrote ${opts.foldsOnly} (folds only)`);
+    return;
+  }
   const final: ChangeModel = { ...fit(sets), dataHash, training };
   console.log(`final: threshold ${final.threshold.toFixed(3)}, training object-weighted F1 ${lastTrainF1.toFixed(3)}`);
   const modelPath = join(root, 'pipeline', 'detect', spec.file);
   writeFileSync(modelPath, `${JSON.stringify(final, null, 1)}\n`);
   const locoPath = join(root, 'bench-results', spec.locoFile);
   mkdirSync(dirname(locoPath), { recursive: true });
-  writeFileSync(locoPath, `${JSON.stringify({ note: 'fold k is trained on the 8 OSCD cities other than k', folds }, null, 1)}\n`);
+  writeFileSync(locoPath, foldsText);
   console.log(`wrote ${modelPath} and ${locoPath}`);
 }
 

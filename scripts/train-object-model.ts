@@ -20,6 +20,7 @@
  *
  *   npm run train            (runs train-change-model first, then this)
  *   node dist/scripts/train-object-model.js [--data ../shared/data] [--cache /tmp/candidates.json]
+ *     [--loco trial-pixel-folds.json --folds-only trial-object-folds.json]   (a trial: nothing shipped is written)
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ import { OBJECT_FEATURE_COUNT, OBJECT_FEATURE_NAMES, objectFeatures } from '../p
 import { OBJECT_TREE_DEPTH, objectProbability, type ObjectModel } from '../pipeline/detect/object-model.js';
 import { fitBoostedTrees } from './boosted-trees.js';
 
-export const OBJECT_MODEL_VERSION = '1.0.0';
+export const OBJECT_MODEL_VERSION = '1.1.0';
 const TREES = 120;
 const SHRINK = 0.06;
 const BINS = 32;
@@ -214,7 +215,9 @@ async function main(): Promise<void> {
   const data = arg('--data', '../shared/data');
   const cache = arg('--cache', '');
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const locoPath = join(root, 'bench-results', 'change-model-loco.json');
+  // --loco: another set of pixel folds (a trial); --folds-only PATH: write only the object folds there.
+  const locoPath = arg('--loco', join(root, 'bench-results', 'change-model-loco.json'));
+  const foldsOnly = arg('--folds-only', '');
   const pixelFolds = (JSON.parse(readFileSync(locoPath, 'utf8')) as { folds: Record<string, ChangeModel> }).folds;
   const params: DetectorParams = parseDetectorParams(JSON.parse(arg('--params', '{}')), '--params');
   let sets: CityCandidates[];
@@ -251,13 +254,19 @@ async function main(): Promise<void> {
   });
   console.log('LOCO trade-off of a confidence cut (both stages held out): cut → polygons, object recall, pixel F1, share touching change');
   for (const r of locoCurve) console.log(`  ≥ ${r.confidenceAtLeast.toFixed(2)}  ${String(r.polygons).padStart(5)}  ${r.objectRecall.toFixed(3)}  ${r.pixelF1.toFixed(3)}  ${r.shareTouchingChange.toFixed(3)}`);
+  const foldsText = `${JSON.stringify({ note: 'fold k is trained on the candidates of the 8 OSCD cities other than k', locoCurve, folds }, null, 1)}\n`;
+  if (foldsOnly) {
+    writeFileSync(foldsOnly, foldsText);
+    console.log(`wrote ${foldsOnly} (folds only)`);
+    return;
+  }
   const final = finish(sets, pixelFeatures, dataHash, training);
   console.log(`final: threshold ${final.threshold.toFixed(2)}; inner LOCO ${JSON.stringify(final.training!.innerLoco)}`);
   const modelPath = join(root, 'pipeline', 'detect', 'object-model.json');
   writeFileSync(modelPath, `${JSON.stringify(final, null, 1)}\n`);
   const foldPath = join(root, 'bench-results', 'object-model-loco.json');
   mkdirSync(dirname(foldPath), { recursive: true });
-  writeFileSync(foldPath, `${JSON.stringify({ note: 'fold k is trained on the candidates of the 8 OSCD cities other than k', locoCurve, folds }, null, 1)}\n`);
+  writeFileSync(foldPath, foldsText);
   console.log(`wrote ${modelPath} and ${foldPath}`);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../fixtures/scene-math.js';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_NAMES_4BAND, SWIR_FEATURES } from './change-features.js';
-import { TREE_LEAVES, TREE_NODES, checkModel, foldModel, modelHash, modelNeedsSwir, predictPlanes, predictPlanesScalar, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
+import { TREE_DEPTHS, TREE_LEAVES, TREE_NODES, checkModel, foldModel, modelHash, modelNeedsSwir, predictPlanes, predictPlanesScalar, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 
 /** One depth-3 tree that splits only on feature 0 at 1.0 (every node), leaves −2 … +2. */
 function oneTree(): ChangeModel {
@@ -133,5 +133,73 @@ describe('change model', () => {
     expect(m.threshold).toBeLessThan(1);
     const changed = { ...m, treeLeaf: m.treeLeaf!.map((v, i) => (i === 0 ? v + 1 : v)) };
     expect(modelHash(changed)).not.toBe(modelHash(m));
+  });
+
+  /** `count` random complete trees of `depth` over all planes; thresholds from `values` (so pixels tie with them). */
+  function randomTrees(depth: number, count: number, seed: number): ChangeModel {
+    const rand = mulberry32(seed);
+    const nodes = (1 << depth) - 1, leaves = 1 << depth;
+    return {
+      kind: 'boosted', version: 't', features: [...FEATURE_NAMES], mean: [], scale: [], weights: [], bias: 0.25, threshold: 0.5, trainedOn: [], dataHash: '',
+      treeDepth: depth,
+      treeFeature: Array.from({ length: count * nodes }, () => Math.floor(rand() * FEATURE_COUNT)),
+      // Some nodes without a split (3e38: everything but NaN and +∞ goes left), as the trainer writes them.
+      treeThreshold: Array.from({ length: count * nodes }, () => (rand() < 0.1 ? 3e38 : Math.fround((rand() - 0.5) * 4))),
+      treeLeaf: Array.from({ length: count * leaves }, () => +((rand() - 0.5) * 0.6).toPrecision(6)),
+    };
+  }
+
+  /** Planes where pixels sit on split thresholds, are NaN, ±∞, ±0 or plain values. */
+  function awkwardPlanes(th: Float32Array, n: number, seed: number): Float32Array[] {
+    const rand = mulberry32(seed);
+    return Array.from({ length: FEATURE_COUNT }, () => Float32Array.from({ length: n }, () => {
+      const u = rand();
+      return u < 0.3 ? th[Math.floor(rand() * th.length)] : u < 0.35 ? NaN : u < 0.37 ? (rand() < 0.5 ? Infinity : -Infinity) : u < 0.39 ? (rand() < 0.5 ? 0 : -0) : (rand() - 0.5) * 4;
+    }));
+  }
+
+  it('WebAssembly trees of every depth it walks give the scalar walk\'s bits: ties, NaN, ±∞, ±0', () => {
+    for (const depth of TREE_DEPTHS) {
+      const folded = foldModel(checkModel(randomTrees(depth, 40, depth)));
+      expect(folded.trees!.depth).toBe(depth);
+      const n = 1001;
+      const planes = awkwardPlanes(folded.trees!.threshold, n, 11 * depth);
+      const at = Int32Array.from({ length: n - 3 }, (_, k) => k + (k % 2));
+      const simd = new Float32Array(n), scalar = new Float32Array(n);
+      predictPlanes(folded, planes, at, at.length, simd);
+      predictPlanesScalar(folded, planes, at, at.length, scalar);
+      expect(new Uint8Array(simd.buffer)).toEqual(new Uint8Array(scalar.buffer));
+      expect(new Set(simd).size).toBeGreaterThan(50);
+    }
+  });
+
+  // A depth-3 tree is a depth-4 tree whose deepest nodes send everything left (threshold +∞ sends
+  // all but NaN left: NaN features are kept out of this check): both kernels and both depths agree.
+  it('a depth-4 model equal to a depth-3 one scores bit for bit what the depth-3 kernel does', () => {
+    const m3 = shippedChangeModel();
+    const T = m3.treeLeaf!.length / TREE_LEAVES;
+    const f4: number[] = [], t4: number[] = [], l4: number[] = [];
+    for (let t = 0; t < T; t++) {
+      f4.push(...m3.treeFeature!.slice(t * 7, t * 7 + 7), ...Array(8).fill(0));
+      t4.push(...m3.treeThreshold!.slice(t * 7, t * 7 + 7), ...Array(8).fill(Infinity));
+      for (let j = 0; j < 8; j++) l4.push(m3.treeLeaf![t * 8 + j], 99);
+    }
+    const m4 = checkModel({ ...m3, treeDepth: 4, treeFeature: f4, treeThreshold: t4, treeLeaf: l4 });
+    const n = 777;
+    const planes = awkwardPlanes(foldModel(m3).trees!.threshold, n, 3).map((p) => p.map((v) => (Number.isNaN(v) ? 0.5 : v)));
+    const at = Int32Array.from({ length: n }, (_, k) => k);
+    const a = new Float32Array(n), b = new Float32Array(n), c = new Float32Array(n);
+    predictPlanes(foldModel(m3), planes, at, n, a);
+    predictPlanes(foldModel(m4), planes, at, n, b);
+    predictPlanesScalar(foldModel(m4), planes, at, n, c);
+    expect(new Uint8Array(b.buffer)).toEqual(new Uint8Array(a.buffer));
+    expect(new Uint8Array(c.buffer)).toEqual(new Uint8Array(a.buffer));
+    expect(modelHash(m4)).not.toBe(modelHash({ ...m4, treeDepth: undefined }));
+  });
+
+  it('refuses a depth it does not walk and tree arrays that do not fit the depth', () => {
+    expect(() => checkModel({ ...randomTrees(4, 2, 1), treeDepth: 7 })).toThrow(/depth 7/);
+    expect(() => checkModel({ ...randomTrees(4, 2, 1), treeDepth: 5 })).toThrow(/whole depth-5 trees/);
+    expect(() => checkModel({ ...randomTrees(5, 2, 1), treeDepth: undefined })).toThrow(/whole depth-3 trees/);
   });
 });

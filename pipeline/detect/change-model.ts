@@ -1,5 +1,5 @@
 /**
- * The learned per-pixel change model: gradient-boosted depth-3 trees (or, kept for comparison,
+ * The learned per-pixel change model: gradient-boosted trees of depth 3 to 6 (or, kept for comparison,
  * logistic regression) over FEATURE_NAMES,
  * trained by scripts/train-change-model.ts on the 9 labelled OSCD cities only. Its weights ship
  * as change-model.json beside this file; the probability threshold chosen on the training cities
@@ -22,11 +22,14 @@ export interface ChangeModel {
   weights: number[];
   bias: number;
   /**
-   * Boosted only: complete trees of depth TREE_DEPTH, breadth-first. Node k of tree t splits on
-   * feature treeFeature[t·7 + k] at treeThreshold[t·7 + k] (x ≤ threshold goes left); leaf j holds
-   * treeLeaf[t·8 + j], a logit increment.
+   * Boosted only: complete trees of depth D = treeDepth (3 when absent), breadth-first, with
+   * N = 2^D − 1 nodes and 2^D leaves each. Node k of tree t splits on feature treeFeature[t·N + k]
+   * at treeThreshold[t·N + k] (x ≤ threshold goes left); leaf j holds treeLeaf[t·2^D + j], a logit
+   * increment.
    */
   treeFeature?: number[];
+  /** Boosted only: depth of every tree; absent = 3 (the models before 1.5.0). */
+  treeDepth?: number;
   treeThreshold?: number[];
   treeLeaf?: number[];
   /** Probability at or above which a pixel is change (chosen on the training cities). */
@@ -40,7 +43,8 @@ export interface ChangeModel {
 
 /** Short hash of the model's numbers: it joins the DetectorStamp so polygons trace to weights. */
 export function modelHash(m: ChangeModel): string {
-  const canon = JSON.stringify([m.kind, m.version, m.features, m.mean, m.scale, m.weights, m.bias, m.threshold, m.treeFeature ?? [], m.treeThreshold ?? [], m.treeLeaf ?? []]);
+  // The depth joins only when given, so the hashes of the depth-3 models from before it stay as they were.
+  const canon = JSON.stringify([m.kind, m.version, m.features, m.mean, m.scale, m.weights, m.bias, m.threshold, m.treeFeature ?? [], m.treeThreshold ?? [], m.treeLeaf ?? [], ...(m.treeDepth === undefined ? [] : [m.treeDepth])]);
   return createHash('sha256').update(canon).digest('hex').slice(0, 12);
 }
 
@@ -59,8 +63,11 @@ export function checkModel(m: ChangeModel): ChangeModel {
   if (m.kind === 'logistic') {
     for (const a of [m.mean, m.scale, m.weights]) if (a.length !== F) throw new Error(`change model ${m.version}: expected ${F} coefficients`);
   } else {
-    const t = (m.treeLeaf?.length ?? 0) / TREE_LEAVES;
-    if (!t || m.treeFeature?.length !== t * TREE_NODES || m.treeThreshold?.length !== t * TREE_NODES) throw new Error(`change model ${m.version}: tree arrays do not describe whole depth-${TREE_DEPTH} trees`);
+    const depth = treeDepth(m);
+    if (!TREE_DEPTHS.includes(depth)) throw new Error(`change model ${m.version}: tree depth ${String(m.treeDepth)} is not one this build walks (${TREE_DEPTHS.join(', ')})`);
+    const nodes = (1 << depth) - 1, leaves = 1 << depth;
+    const t = (m.treeLeaf?.length ?? 0) / leaves;
+    if (!Number.isInteger(t) || !t || m.treeFeature?.length !== t * nodes || m.treeThreshold?.length !== t * nodes) throw new Error(`change model ${m.version}: tree arrays do not describe whole depth-${depth} trees`);
     if (m.treeFeature.some((f) => f < 0 || f >= F)) throw new Error(`change model ${m.version}: a tree splits on a feature it does not list`);
   }
   return m;
@@ -108,15 +115,23 @@ export function shippedChangeModel4Band(): ChangeModel {
   return loadShipped('change-model-4band.json');
 }
 
+/** Depth of the trees of a model without `treeDepth` (every model before 1.5.0), and its node and leaf counts. */
 export const TREE_DEPTH = 3;
 export const TREE_NODES = (1 << TREE_DEPTH) - 1;
 export const TREE_LEAVES = 1 << TREE_DEPTH;
+/** The depths the WebAssembly kernel (assembly/predict-trees.ts) and the scalar reference walk. */
+export const TREE_DEPTHS: readonly number[] = [3, 4, 5, 6];
+
+/** A boosted model's tree depth. */
+export function treeDepth(m: ChangeModel): number {
+  return m.treeDepth ?? TREE_DEPTH;
+}
 
 /** A model ready to apply: typed arrays, standardisation folded into logistic weights. */
 export interface FoldedModel {
   w: Float64Array;
   b: number;
-  trees?: { feature: Int32Array; threshold: Float32Array; leaf: Float32Array; count: number };
+  trees?: { feature: Int32Array; threshold: Float32Array; leaf: Float32Array; count: number; depth: number };
 }
 
 /**
@@ -129,8 +144,9 @@ export function foldModel(m: ChangeModel): FoldedModel {
   // The model's k-th feature lives in the plane of its name (a 4-band model lists a subset).
   const plane = m.features.map((f) => (FEATURE_NAMES as readonly string[]).indexOf(f));
   if (m.kind === 'boosted') {
-    const count = m.treeLeaf!.length / TREE_LEAVES;
-    return { w, b, trees: { feature: Int32Array.from(m.treeFeature!, (f) => plane[f]), threshold: Float32Array.from(m.treeThreshold!), leaf: Float32Array.from(m.treeLeaf!), count } };
+    const depth = treeDepth(m);
+    const count = m.treeLeaf!.length / (1 << depth);
+    return { w, b, trees: { feature: Int32Array.from(m.treeFeature!, (f) => plane[f]), threshold: Float32Array.from(m.treeThreshold!), leaf: Float32Array.from(m.treeLeaf!), count, depth } };
   }
   for (let k = 0; k < plane.length; k++) {
     const f = plane[k];
@@ -152,8 +168,8 @@ const BLOCK = 256;
  * Trees: the asked pixels go in blocks of BLOCK; each block's features are gathered once into a
  * small feature-major array, then every tree runs over the block: the 120 trees × 3 levels read
  * ~30 KB that stays in cache instead of gathering from ~30 strip-sized planes per tree. The trees
- * run in WebAssembly SIMD (tree-kernel.ts: all seven comparisons and the leaf picked by masks,
- * four pixels at a time), bit for bit the scalar walk's result (predictTreesScalar, the reference
+ * run in WebAssembly SIMD (tree-kernel.ts: at depth 3 all seven comparisons and the leaf picked by
+ * masks, four pixels at a time; deeper trees level by level, ~3× the cost at depth 4), bit for bit the scalar walk's result (predictTreesScalar, the reference
  * the tests hold it to): the logit is accumulated tree after tree in float32 as before.
  */
 export function predictPlanes(folded: FoldedModel, planes: Float32Array[], at: Int32Array, n: number, out: Float32Array, host?: KernelHost): void {
@@ -216,7 +232,7 @@ export function predictPlanesScalar(folded: FoldedModel, planes: Float32Array[],
     predictPlanes(folded, planes, at, n, out);
     return;
   }
-  const { feature, threshold, leaf, count } = trees;
+  const { feature, threshold, leaf, count, depth } = trees;
   const block = new Float32Array(planes.length * BLOCK), acc = new Float32Array(BLOCK);
   const rowOf = new Int32Array(feature.length);
   for (let k = 0; k < feature.length; k++) rowOf[k] = feature[k] * BLOCK;
@@ -229,6 +245,20 @@ export function predictPlanesScalar(folded: FoldedModel, planes: Float32Array[],
       for (let j = 0; j < m; j++) block[o + j] = p[at[k0 + j]];
     }
     acc.fill(b, 0, m);
+    if (depth !== 3) {
+      // Any other depth: the plain walk, node k → 2k + 1 (left, x ≤ threshold; NaN goes right) or 2k + 2.
+      const nodes = (1 << depth) - 1, leaves = 1 << depth;
+      for (let t = 0; t < count; t++) {
+        const nb = t * nodes, lb = t * leaves - nodes;
+        for (let j = 0; j < m; j++) {
+          let k = 0;
+          for (let d = 0; d < depth; d++) k = 2 * k + (block[rowOf[nb + k] + j] <= threshold[nb + k] ? 1 : 2);
+          acc[j] += leaf[lb + k];
+        }
+      }
+      out.set(acc.subarray(0, m), k0);
+      continue;
+    }
     for (let t = 0; t < count; t++) {
       // Depth 3, unrolled with every row offset, threshold and leaf in a local: node 0 → 1|2 → 3..6 → leaves.
       const nb = t * TREE_NODES, lb = t * TREE_LEAVES;

@@ -10,13 +10,14 @@
  */
 import { wasmInstance, wasmInstanceOn } from './wasm-module.js';
 
-/** Bytes per tree in the table: 7 u32 feature-row offsets, 7 f32 thresholds, 8 f32 leaves. */
-const TREE_BYTES = 88;
+/** Bytes per tree in the table: N = 2^depth − 1 u32 feature-row offsets, N f32 thresholds, 2^depth f32 leaves (88 at depth 3). */
+const treeBytes = (depth: number) => 4 * (2 * ((1 << depth) - 1) + (1 << depth));
 /** The table starts past the first page (the module's own, if its compiler ever puts data there). */
 const TABLE_AT = 65536;
 
 interface Exports {
   predictBlock(table: number, count: number, block: number, acc: number, lanes: number, bias: number): void;
+  predictBlockDeep(table: number, count: number, depth: number, block: number, acc: number, lanes: number, bias: number, scratch: number): void;
   gather(pairs: number, n: number, at: number, m: number, block: number): void;
 }
 
@@ -30,12 +31,14 @@ export interface KernelHost {
   bytes: number;
 }
 
-/** Complete depth-3 trees as FoldedModel holds them (feature = plane index). */
+/** Complete trees of one depth as FoldedModel holds them (feature = plane index). */
 export interface TreeArrays {
   feature: Int32Array;
   threshold: Float32Array;
   leaf: Float32Array;
   count: number;
+  /** 3: the unrolled kernel (predictBlock); 4 … 6: the level-by-level one (predictBlockDeep). */
+  depth: number;
 }
 
 /** A thread's kernel with a table laid out for one model and one block size. */
@@ -70,16 +73,20 @@ const hosted = new WeakMap<WebAssembly.Memory, Exports>();
  */
 export function treeKernel(trees: TreeArrays, bias: number, planes: number, block: number, host?: KernelHost): TreeKernel {
   if (block % 4 !== 0) throw new Error(`treeKernel: block ${block} is not a multiple of 4`);
-  const { feature, threshold, leaf, count } = trees;
+  const { feature, threshold, leaf, count, depth } = trees;
+  if (!(depth >= 3 && depth <= 6)) throw new Error(`treeKernel: tree depth ${depth} outside 3..6`);
+  const nodes = (1 << depth) - 1, leaves = 1 << depth, bytes = treeBytes(depth);
   for (let k = 0; k < feature.length; k++) {
     if (!(feature[k] >= 0 && feature[k] < planes)) throw new Error(`predictPlanes: a tree splits on feature ${feature[k]}, ${planes} planes given`);
   }
-  // Layout from tableAt: the tree table, the gather's (plane, row) pairs, the block, the logits.
+  // Layout from tableAt: the tree table, the gather's (plane, row) pairs, the block, the logits,
+  // and (deeper trees) the choices of one level's nodes.
   const tableAt = host ? host.at : TABLE_AT;
-  const pairsAt = tableAt + Math.ceil((count * TREE_BYTES) / 64) * 64;
+  const pairsAt = tableAt + Math.ceil((count * bytes) / 64) * 64;
   const blockAt = pairsAt + Math.ceil((planes * 8) / 64) * 64;
   const accAt = blockAt + planes * block * 4;
-  const end = accAt + block * 4;
+  const scratchAt = accAt + block * 4;
+  const end = scratchAt + (depth > 3 ? (leaves / 2) * 16 : 0);
   let ex: Exports;
   let mem: WebAssembly.Memory;
   if (host) {
@@ -93,24 +100,26 @@ export function treeKernel(trees: TreeArrays, bias: number, planes: number, bloc
     mem = instance.memory;
     ex = instance.exports;
   }
-  const u32 = new Uint32Array(mem.buffer, tableAt, count * (TREE_BYTES / 4));
-  const f32 = new Float32Array(mem.buffer, tableAt, count * (TREE_BYTES / 4));
+  const u32 = new Uint32Array(mem.buffer, tableAt, count * (bytes / 4));
+  const f32 = new Float32Array(mem.buffer, tableAt, count * (bytes / 4));
   for (let t = 0; t < count; t++) {
-    const p = t * (TREE_BYTES / 4);
-    for (let k = 0; k < 7; k++) {
-      u32[p + k] = feature[t * 7 + k] * block * 4;
-      f32[p + 7 + k] = threshold[t * 7 + k];
+    const p = t * (bytes / 4);
+    for (let k = 0; k < nodes; k++) {
+      u32[p + k] = feature[t * nodes + k] * block * 4;
+      f32[p + nodes + k] = threshold[t * nodes + k];
     }
-    for (let j = 0; j < 8; j++) f32[p + 14 + j] = leaf[t * 8 + j];
+    for (let j = 0; j < leaves; j++) f32[p + 2 * nodes + j] = leaf[t * leaves + j];
   }
-  const { predictBlock, gather } = ex;
+  const { predictBlock, predictBlockDeep, gather } = ex;
   let nPairs = 0;
   let atAt = 0;
   return {
     block,
     features: new Float32Array(mem.buffer, blockAt, planes * block),
     logits: new Float32Array(mem.buffer, accAt, block),
-    run: (m: number) => predictBlock(tableAt, count, blockAt, accAt, (m + 3) & ~3, bias),
+    run: depth === 3
+      ? (m: number) => predictBlock(tableAt, count, blockAt, accAt, (m + 3) & ~3, bias)
+      : (m: number) => predictBlockDeep(tableAt, count, depth, blockAt, accAt, (m + 3) & ~3, bias, scratchAt),
     prepareGather: (ps: Float32Array[], used: Int32Array, at: Int32Array) => {
       if (!host || at.buffer !== mem.buffer) return false;
       for (let u = 0; u < used.length; u++) if (ps[used[u]].buffer !== mem.buffer) return false;

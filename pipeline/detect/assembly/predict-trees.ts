@@ -66,6 +66,49 @@ export function predictBlock(table: usize, count: i32, block: usize, acc: usize,
 }
 
 /**
+ * Complete trees of any depth (4 to 6 in the shipped builds), four pixels per step. Per tree the
+ * table holds N = 2^depth − 1 u32 feature-row offsets, N f32 thresholds, then 2^depth f32 leaves.
+ * The leaf is picked as in predictBlock, by masks: the deepest nodes choose between their two
+ * leaves, each node above between the values its two children chose, up to the root — the leaf
+ * the walk reaches (x ≤ threshold left, NaN right). `scratch` holds 2^(depth−1) v128 of the
+ * children's choices. Same f32 accumulation, tree after tree, as predictBlock.
+ */
+export function predictBlockDeep(table: usize, count: i32, depth: i32, block: usize, acc: usize, lanes: i32, bias: f32, scratch: usize): void {
+  const end = acc + (<usize>lanes << 2);
+  const b = f32x4.splat(bias);
+  for (let a = acc; a < end; a += 16) v128.store(a, b);
+  const nodes = (1 << depth) - 1;
+  const half = 1 << (depth - 1);
+  const treeBytes = <usize>(4 * (2 * nodes + nodes + 1));
+  for (let t = 0; t < count; t++) {
+    const offs = table + <usize>t * treeBytes;
+    const ths = offs + (<usize>nodes << 2);
+    const leaves = ths + (<usize>nodes << 2);
+    for (let a = acc; a < end; a += 16) {
+      const rel = block + (a - acc);
+      // Deepest nodes (half − 1 … nodes − 1): each chooses between its two leaves.
+      for (let k = 0; k < half; k++) {
+        const node = half - 1 + k;
+        const c = f32x4.le(v128.load(rel + <usize>load<u32>(offs + (<usize>node << 2))), v128.load32_splat(ths + (<usize>node << 2)));
+        const l = leaves + (<usize>k << 3);
+        v128.store(scratch + (<usize>k << 4), v128.bitselect(v128.load32_splat(l), v128.load32_splat(l + 4), c));
+      }
+      // Each level above: node first + k chooses between its children's choices (scratch 2k, 2k + 1).
+      for (let width = half >> 1; width >= 1; width >>= 1) {
+        const first = width - 1;
+        for (let k = 0; k < width; k++) {
+          const node = first + k;
+          const c = f32x4.le(v128.load(rel + <usize>load<u32>(offs + (<usize>node << 2))), v128.load32_splat(ths + (<usize>node << 2)));
+          const s = scratch + (<usize>k << 5);
+          v128.store(scratch + (<usize>k << 4), v128.bitselect(v128.load(s), v128.load(s + 16), c));
+        }
+      }
+      v128.store(a, f32x4.add(v128.load(a), v128.load(scratch)));
+    }
+  }
+}
+
+/**
  * Gathers one block's features: for each of `n` (plane, row) pairs at `pairs` (u32 byte address of
  * a feature plane, u32 byte offset of its row in the block), row[j] = plane[at[j]] for j < m. A copy
  * of the f32 bits (the trees only compare them).
