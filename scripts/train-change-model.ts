@@ -42,7 +42,7 @@ import { fitBoostedTrees, hash01 } from './boosted-trees.js';
 
 export const MODEL_VERSION = '1.5.0';
 /** Version of the 4-band model (change-model-4band.json); its stamp reads `+model-4band.<version>`. */
-export const MODEL_VERSION_4BAND = '1.0.0';
+export const MODEL_VERSION_4BAND = '1.0.1';
 
 /** The boosted pixel model's settings (the shipped ones; --sweep tries others, leave-one-city-out). */
 export interface BoostConfig {

@@ -94,7 +94,7 @@ const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
 
 /**
  * Name, version and parameter hash of the detector. With a learned model the version names the
- * model's version (`+model.1.4.0` for the 6-band model, `+model-4band.1.0.0` for the 4-band one)
+ * model's version (`+model.1.5.0` for the 6-band model, `+model-4band.1.0.1` for the 4-band one)
  * and the hash covers its weights, so a polygon traces back to both. `model` is the model that
  * scored (a tile), or the models a batch's tiles were scored with (modelsFor); omitted, every model
  * the parameters may use ('auto': the 6-band model, as before the 4-band one existed; 'learned': both).
