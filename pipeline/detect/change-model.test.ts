@@ -4,6 +4,27 @@ import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_NAMES_4BAND, SWIR_FEATURES } from
 import { TREE_DEPTHS, TREE_LEAVES, TREE_NODES, checkModel, foldModel, modelHash, modelNeedsSwir, predictPlanes, predictPlanesScalar, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 
 /** One depth-3 tree that splits only on feature 0 at 1.0 (every node), leaves −2 … +2. */
+/** Feature planes that hit every awkward case: values on a split's exact threshold, NaN, ±∞, ±0. */
+function awkwardPlanes(th: Float32Array, n: number, seed: number): Float32Array[] {
+  const rand = mulberry32(seed);
+  return Array.from({ length: FEATURE_COUNT }, () => Float32Array.from({ length: n }, () => {
+    const u = rand();
+    return u < 0.3 ? th[Math.floor(rand() * th.length)] : u < 0.35 ? NaN : u < 0.37 ? (rand() < 0.5 ? Infinity : -Infinity) : u < 0.39 ? (rand() < 0.5 ? 0 : -0) : (rand() - 0.5) * 4;
+  }));
+}
+
+/** The WebAssembly kernel's float32 bits equal the scalar walk's, over a pixel list with gaps and an odd count. */
+function expectKernelBitsEqualScalar(folded: ReturnType<typeof foldModel>, planes: Float32Array[]): void {
+  const n = planes[0].length;
+  const at = Int32Array.from({ length: n - 3 }, (_, k) => k + (k % 2));
+  const simd = new Float32Array(n), scalar = new Float32Array(n);
+  predictPlanes(folded, planes, at, at.length, simd);
+  predictPlanesScalar(folded, planes, at, at.length, scalar);
+  expect(new Uint8Array(simd.buffer)).toEqual(new Uint8Array(scalar.buffer));
+  // And the probabilities are not all one value (the test would pass on a constant).
+  expect(new Set(simd).size).toBeGreaterThan(50);
+}
+
 function oneTree(): ChangeModel {
   const treeFeature = Array(TREE_NODES).fill(0);
   const treeThreshold = Array(TREE_NODES).fill(1);
@@ -58,23 +79,7 @@ describe('change model', () => {
   it('WebAssembly trees give the scalar walk\'s bits for both shipped models, ties, NaN and infinities', () => {
     for (const m of [shippedChangeModel(), shippedChangeModel4Band()]) {
       const folded = foldModel(m);
-      const n = 1001;
-      const rand = mulberry32(5);
-      const th = folded.trees!.threshold;
-      const planes = Array.from({ length: FEATURE_COUNT }, () => new Float32Array(n));
-      for (const p of planes) {
-        for (let i = 0; i < n; i++) {
-          const u = rand();
-          p[i] = u < 0.3 ? th[Math.floor(rand() * th.length)] : u < 0.35 ? NaN : u < 0.37 ? (rand() < 0.5 ? Infinity : -Infinity) : u < 0.39 ? (rand() < 0.5 ? 0 : -0) : (rand() - 0.5) * 4;
-        }
-      }
-      const at = Int32Array.from({ length: n - 3 }, (_, k) => k + (k % 2));
-      const simd = new Float32Array(n), scalar = new Float32Array(n);
-      predictPlanes(folded, planes, at, at.length, simd);
-      predictPlanesScalar(folded, planes, at, at.length, scalar);
-      expect(new Uint8Array(simd.buffer)).toEqual(new Uint8Array(scalar.buffer));
-      // And the probabilities are not all one value (the test would pass on a constant).
-      expect(new Set(simd).size).toBeGreaterThan(50);
+      expectKernelBitsEqualScalar(folded, awkwardPlanes(folded.trees!.threshold, 1001, 5));
     }
   });
 
@@ -150,26 +155,11 @@ describe('change model', () => {
   }
 
   /** Planes where pixels sit on split thresholds, are NaN, ±∞, ±0 or plain values. */
-  function awkwardPlanes(th: Float32Array, n: number, seed: number): Float32Array[] {
-    const rand = mulberry32(seed);
-    return Array.from({ length: FEATURE_COUNT }, () => Float32Array.from({ length: n }, () => {
-      const u = rand();
-      return u < 0.3 ? th[Math.floor(rand() * th.length)] : u < 0.35 ? NaN : u < 0.37 ? (rand() < 0.5 ? Infinity : -Infinity) : u < 0.39 ? (rand() < 0.5 ? 0 : -0) : (rand() - 0.5) * 4;
-    }));
-  }
-
   it('WebAssembly trees of every depth it walks give the scalar walk\'s bits: ties, NaN, ±∞, ±0', () => {
     for (const depth of TREE_DEPTHS) {
       const folded = foldModel(checkModel(randomTrees(depth, 40, depth)));
       expect(folded.trees!.depth).toBe(depth);
-      const n = 1001;
-      const planes = awkwardPlanes(folded.trees!.threshold, n, 11 * depth);
-      const at = Int32Array.from({ length: n - 3 }, (_, k) => k + (k % 2));
-      const simd = new Float32Array(n), scalar = new Float32Array(n);
-      predictPlanes(folded, planes, at, at.length, simd);
-      predictPlanesScalar(folded, planes, at, at.length, scalar);
-      expect(new Uint8Array(simd.buffer)).toEqual(new Uint8Array(scalar.buffer));
-      expect(new Set(simd).size).toBeGreaterThan(50);
+      expectKernelBitsEqualScalar(folded, awkwardPlanes(folded.trees!.threshold, 1001, 11 * depth));
     }
   });
 
