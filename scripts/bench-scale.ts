@@ -67,6 +67,8 @@ const scoreWorkers = flag('score-workers', process.env.TUBAN_SCORE_WORKERS ?? '0
 // `--inflate-workers N --gc concurrent` gives the processes' defaults back.
 const inflateWorkers = flag('inflate-workers', process.env.TUBAN_INFLATE_WORKERS ?? '0');
 const gcMode = flag('gc', 'single');
+// Tiles in flight per worker process (`tuban worker --concurrency`).
+const perWorker = flag('concurrency', '1');
 if (gcMode !== 'single' && gcMode !== 'concurrent') throw new Error(`--gc must be 'single' or 'concurrent', got '${gcMode}'`);
 // Each worker runs with --trace-gc and its GC lines are counted per batch (scavenges, mark-compacts
 // and their main-thread ms, incremental marking steps included): where a worker's CPU beyond the
@@ -335,7 +337,7 @@ try {
     const env = { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, TUBAN_QUEUE_NAME: queueName, TUBAN_LOG_LEVEL: 'warn', TUBAN_SCORE_WORKERS: scoreWorkers, TUBAN_INFLATE_WORKERS: inflateWorkers };
     const nodeArgs = [...(gcMode === 'single' ? ['--single-threaded-gc'] : []), ...(gcStats && !extraNodeArgs.includes('--trace-gc') ? ['--trace-gc'] : []), ...extraNodeArgs, ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, `workers-${n}`)] : [])];
     for (let i = 0; i < n; i++) {
-      const w = spawn(process.execPath, [...nodeArgs, cli, 'worker', '--concurrency', '1'], { env, stdio: ['ignore', gcStats ? 'pipe' : extraNodeArgs.length ? 'inherit' : 'ignore', 'inherit'] });
+      const w = spawn(process.execPath, [...nodeArgs, cli, 'worker', '--concurrency', perWorker], { env, stdio: ['ignore', gcStats ? 'pipe' : extraNodeArgs.length ? 'inherit' : 'ignore', 'inherit'] });
       if (gcStats) readWorkerStdout(w);
       workers.push(w);
     }
