@@ -3,7 +3,7 @@
  * run by 1, 2, 4, … `tuban worker` processes; prints tiles/minute and speedup per count.
  *
  *   npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 8] [--size 2048] [--seed 42] [--warm 1|0]
- *                          [--score-workers 0] [--inflate-workers 0] [--gc single|concurrent] [--gc-stats 1|0] [--node-args '…']
+ *                          [--score-workers 0] [--inflate-workers 0] [--gc single|concurrent] [--gc-stats 1|0] [--concurrency 1] [--node-args '…']
  *
  * Uses DATABASE_URL / REDIS_URL (or the TUBAN_TEST_* ones test-servers.mjs exports); with
  * neither, it starts throwaway servers through scripts/test-servers.mjs. Each

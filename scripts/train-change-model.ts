@@ -30,7 +30,7 @@ import { withScene } from '../evaluation/detect-scene.js';
 import { REF_CHANGE, REF_IGNORE } from '../evaluation/metrics.js';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_NAMES_4BAND } from '../pipeline/detect/change-features.js';
 import type { BandName } from '../geo/raster.js';
-import type { ChangeModel } from '../pipeline/detect/change-model.js';
+import { treeDepth, type ChangeModel } from '../pipeline/detect/change-model.js';
 import { DEFAULT_DETECTOR_PARAMS, atPixelSize, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { pixelSizeM } from '../pipeline/detect/detect-tile.js';
 import { fitEpochs } from '../pipeline/detect/epoch-fit.js';
@@ -299,7 +299,7 @@ function predict(m: ChangeModel, x: Float32Array, j: number): number {
   if (m.kind === 'boosted') {
     let z = m.bias;
     const tf = m.treeFeature!, tt = m.treeThreshold!, tl = m.treeLeaf!;
-    const depth = m.treeDepth ?? 3, nodes = (1 << depth) - 1, leaves = 1 << depth;
+    const depth = treeDepth(m), nodes = (1 << depth) - 1, leaves = 1 << depth;
     for (let t = 0; t < tl.length / leaves; t++) {
       let k = 0;
       for (let d = 0; d < depth; d++) k = 2 * k + (x[j * F + tf[t * nodes + k]] <= tt[t * nodes + k] ? 1 : 2);
@@ -407,13 +407,14 @@ async function cachedSamples(data: string, city: string, params: DetectorParams,
   return s;
 }
 
+/** Bins of the pooled held-out probability histograms (best-cut F1 and average precision). */
+const CURVE_BINS = 1000;
+
 /**
  * Held-out scores of a fold model on the city it never saw, at the model's own threshold, before
  * morphology and the object stage (a cheap stand-in for bench:accuracy): labelled pixels weighted
  * as the population they stand for (tp, fp, fn), and the same with change pixels object-weighted.
  */
-const CURVE_BINS = 1000;
-
 function heldOut(m: ChangeModel, s: CitySamples, pos: Float64Array, neg: Float64Array): { tp: number; fp: number; fn: number; otp: number; ofn: number; logLoss: number } {
   let tp = 0, fp = 0, fn = 0, otp = 0, ofn = 0, ll = 0, w = 0;
   for (let j = 0; j < s.n; j++) {

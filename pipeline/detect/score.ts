@@ -19,7 +19,7 @@ import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 import { createPassRegion, passRegionBytes, rangeRadius, runPass, type PassJob, type PassRegion } from './score-pass.js';
 import { wasmMemory } from './wasm-module.js';
-import { tolerateShift } from './shift-gate.js';
+import { SHIFT_SKIP, tolerateShift } from './shift-gate.js';
 
 export { rangeRadius };
 
@@ -212,9 +212,10 @@ export interface ScoreRows {
 /**
  * RMS (σ units) below which the plain difference is kept as is: the neighbourhood-range
  * distance is never larger than the plain one, so pixels this quiet cannot become change and
- * skipping the 3×3 search there saves most of the work.
+ * skipping the 3×3 search there saves most of the work. The tolerant gate skips the same pixels
+ * for the same reason (shift-gate.ts), so the two share one value.
  */
-const RANGE_SKIP = 1.5;
+const RANGE_SKIP = SHIFT_SKIP;
 
 /** Smallest visible brightening (reflectance) that can read as thin cloud. */
 const FRINGE_MIN_BRIGHTEN = 0.03;

@@ -17,7 +17,7 @@
  * score does), so it costs nothing on quiet ground and both passes give the same bits.
  */
 
-/** Plain RMS (σ units) at or below which a pixel keeps its plain value: score.ts's RANGE_SKIP. */
+/** Plain RMS (σ units) at or below which a pixel keeps its plain value (score.ts's RANGE_SKIP is this value). */
 export const SHIFT_SKIP = 1.5;
 
 /** One strip's inputs: the bands compared (before, after) in one order, their fit, the plain plane. */
