@@ -5,12 +5,15 @@
  *                                         [--clouds] [--per-band] [--epoch yyyy-mm]
  *                                         [--footprint K]
  *
+ * --footprint K: each pixel the mean of K × K sub-points of its square, as a sensor integrates
+ * over its footprint (default 3; 1 = the value at the pixel centre, the scenes before 2026-12-05).
+ *
  * Prints the manifest (dirs, zones, truth, planted count) as JSON on stdout.
  */
 import { parseArgs } from 'node:util';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 
-const USAGE = 'usage: gen-scene OUTDIR [--size N] [--seed S] [--prior-crs EPSG:n] [--tiles N] [--clouds] [--per-band] [--epoch yyyy-mm] [--footprint K]';
+const USAGE = 'usage: gen-scene OUTDIR [--size N] [--seed S] [--prior-crs EPSG:n] [--tiles N] [--clouds] [--per-band] [--epoch yyyy-mm] [--footprint K (default 3)]';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
