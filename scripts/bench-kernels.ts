@@ -81,7 +81,8 @@ function cachedScene(size: number): { before: Raster; after: Raster } {
   const names = ['blue', 'green', 'red', 'nir'] as const;
   const file = (epoch: string, plane: string) => join(dir, `${epoch}-${plane}.bin`);
   if (!existsSync(file('after', 'valid'))) {
-    const s = generateSceneArrays({ size, seed: 1, clouds: true });
+    // footprint 1: the point-sampled scene every published figure (and a cached plane dir) was made with.
+    const s = generateSceneArrays({ size, seed: 1, clouds: true, footprint: 1 });
     mkdirSync(dir, { recursive: true });
     for (const [epoch, r] of [['before', s.before], ['after', s.after]] as const) {
       for (const b of names) writeFileSync(file(epoch, b), r.bands[b]!);

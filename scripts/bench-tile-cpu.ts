@@ -79,7 +79,8 @@ try {
   const existing = sceneDir && existsSync(join(dir, 'zones.geojson'));
   const scene = existing
     ? { epoch: JSON.parse(readFileSync(join(dir, 'epoch.json'), 'utf8')).epoch as string, currentDir: join(dir, 'current'), priorDir: join(dir, 'prior'), zonesPath: join(dir, 'zones.geojson') }
-    : await generateScene({ dir, size, seed, tilesPerSide });
+    // footprint 1: the point-sampled scene every published figure (and a cached scene dir) was made with.
+    : await generateScene({ dir, size, seed, tilesPerSide, footprint: 1 });
   if (sceneDir && !existing) (await import('node:fs')).writeFileSync(join(dir, 'epoch.json'), JSON.stringify({ epoch: scene.epoch }));
   const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
   const plan = await planBatch(args);
