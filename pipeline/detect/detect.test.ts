@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
-import { DEFAULT_DETECTOR_PARAMS, atPixelSize, flatParams, paramsHash, parseDetectorParams } from './detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, atPixelSize, flatParams, paramsHash, parseDetectorParams, withModelGate } from './detector-params.js';
 import { detectorStamp, modelFor, modelsFor } from './detect-tile.js';
 import { fitNormalisation } from './normalise.js';
 import { CHANGE_TYPE_CODES, CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
@@ -10,7 +10,7 @@ import { histogram, kittlerIllingworth, otsuThreshold } from '../../geo/kernels/
 import { chooseThreshold } from './choose-threshold.js';
 import { componentConfidence } from './confidence.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, FEATURE_NAMES, createFeatureScratch, featureRadii } from './change-features.js';
-import { foldModel, modelHash, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
+import { checkModel, foldModel, modelHash, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 import { mulberry32 } from '../../fixtures/scene-math.js';
 import { objectModelHash, shippedObjectModel } from './object-model.js';
 
@@ -372,12 +372,14 @@ describe('model choice and stamp', () => {
   const six: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
   const four: BandName[] = ['blue', 'green', 'red', 'nir'];
   const learned = { ...DEFAULT_DETECTOR_PARAMS, model: 'learned' as const };
-  it("'learned' takes the 6-band model where both epochs have swir1 and swir2, the 4-band one elsewhere; 'auto' the unsupervised score there", () => {
+  it("'learned' takes the 6-band model where both epochs have swir1 and swir2, the 4-band one elsewhere; 'auto' too where blue, green, red and nir are there, the unsupervised score with fewer", () => {
     expect(modelFor(learned, six)).toBe(shippedChangeModel());
     expect(modelFor(learned, four)).toBe(shippedChangeModel4Band());
     expect(modelFor(learned, [...four, 'swir1'])).toBe(shippedChangeModel4Band());
     expect(modelFor(DEFAULT_DETECTOR_PARAMS, six)).toBe(shippedChangeModel());
-    expect(modelFor(DEFAULT_DETECTOR_PARAMS, four)).toBeNull();
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, four)).toBe(shippedChangeModel4Band());
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, [...four, 'swir1'])).toBe(shippedChangeModel4Band());
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, ['blue', 'green', 'red'])).toBeNull();
     expect(modelFor({ ...DEFAULT_DETECTOR_PARAMS, model: 'unsupervised' }, six)).toBeNull();
   });
 
@@ -392,9 +394,27 @@ describe('model choice and stamp', () => {
     const both = detectorStamp(learned, modelsFor(learned, [four, six]));
     expect(both.version).toBe(`0.7.0+model.${m6.version}+model-4band.${m4.version}+objects.${om.version}`);
     expect(detectorStamp(learned).version).toBe(both.version);
-    // 'auto' stamps as before; a batch of 4-band tiles only, which it scores unsupervised, names no model.
-    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS)).toEqual(detectorStamp(DEFAULT_DETECTOR_PARAMS, m6));
-    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four])).version).toBe('0.7.0');
+    // 'auto' names the models its tiles' bands chose, as 'learned' does; a batch of 3-band tiles, scored unsupervised, names none.
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four])).version).toBe(`0.7.0+model-4band.${m4.version}`);
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS).version).toBe(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four, six])).version);
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [['blue', 'green', 'red']])).version).toBe('0.7.0');
+  });
+
+  it("scores behind the model's own gate unless the caller sets one, and the gate is part of the model's hash", () => {
+    const m4 = shippedChangeModel4Band();
+    expect(m4.gate, 'the 4-band model carries its tolerant gate').toBeDefined();
+    const gated = withModelGate(DEFAULT_DETECTOR_PARAMS, m4.gate);
+    expect(gated.learned).toEqual({ ...DEFAULT_DETECTOR_PARAMS.learned, ...m4.gate });
+    // Any gate key set by the caller keeps the caller's whole gate.
+    const own = { ...DEFAULT_DETECTOR_PARAMS, learned: { ...DEFAULT_DETECTOR_PARAMS.learned, gateSmooth: false } };
+    expect(withModelGate(own, m4.gate)).toBe(own);
+    expect(withModelGate(DEFAULT_DETECTOR_PARAMS, undefined)).toBe(DEFAULT_DETECTOR_PARAMS);
+    expect(shippedChangeModel().gate).toBeUndefined();
+    const otherGate = { ...m4, gate: { ...m4.gate!, gateShift: m4.gate!.gateShift / 2 } };
+    expect(modelHash(otherGate)).not.toBe(modelHash(m4));
+    const { gate: _dropped, ...plain } = m4;
+    expect(modelHash(plain)).not.toBe(modelHash(m4));
+    expect(() => checkModel({ ...m4, gate: { gateShift: 0, gateBothWays: true, gateSmooth: false } })).toThrow(/not a tolerant gate/);
   });
 });
 
