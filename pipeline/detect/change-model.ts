@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FEATURE_COUNT, FEATURE_NAMES, SWIR_FEATURES } from './change-features.js';
 import { treeKernel, type KernelHost } from './tree-kernel.js';
-import type { LearnedParams } from './detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, withModelSettings, type LearnedParams } from './detector-params.js';
 
 export interface ChangeModel {
   /** 'boosted': trees below, logit = bias + Σ leaf; 'logistic': logit = bias + Σ weights·(x − mean)/scale. */
@@ -41,21 +41,22 @@ export interface ChangeModel {
   /** Free-form training notes (λ, sample counts, seed). */
   training?: Record<string, unknown>;
   /**
-   * The gate this model scores behind where the caller leaves the gate at its defaults
-   * (withModelGate in detector-params.ts): the settings it was chosen with travel with its weights,
-   * so its stamp (version and hash) names them. Absent: the plain gate.
+   * Learned-stage settings this model was chosen with (its gate, its rescue), in force wherever the
+   * caller leaves that key at its default (withModelSettings in detector-params.ts): they travel
+   * with the weights, so the model's stamp (version and hash) names them. Absent: the defaults.
    */
-  gate?: ModelGate;
+  scoring?: ModelScoring;
 }
 
-/** A model's own misregistration-tolerant gate. */
-export type ModelGate = Pick<LearnedParams, 'gateShift' | 'gateBothWays' | 'gateSmooth'>;
+/** The learned-stage settings a model may carry. */
+export type ModelScoring = Partial<Pick<LearnedParams, (typeof MODEL_SCORING_KEYS)[number]>>;
+export const MODEL_SCORING_KEYS = ['gateShift', 'gateBothWays', 'gateSmooth', 'rescueSigma'] as const;
 
 /** Short hash of the model's numbers: it joins the DetectorStamp so polygons trace to weights. */
 export function modelHash(m: ChangeModel): string {
-  // The depth and the gate join only when given, so the hashes of the models from before them stay as they were.
-  const gate = m.gate ? [[m.gate.gateShift, m.gate.gateBothWays, m.gate.gateSmooth]] : [];
-  const canon = JSON.stringify([m.kind, m.version, m.features, m.mean, m.scale, m.weights, m.bias, m.threshold, m.treeFeature ?? [], m.treeThreshold ?? [], m.treeLeaf ?? [], ...(m.treeDepth === undefined ? [] : [m.treeDepth]), ...gate]);
+  // The depth and the settings join only when given, so the hashes of the models from before them stay as they were.
+  const scoring = m.scoring ? [MODEL_SCORING_KEYS.map((k) => m.scoring![k] ?? null)] : [];
+  const canon = JSON.stringify([m.kind, m.version, m.features, m.mean, m.scale, m.weights, m.bias, m.threshold, m.treeFeature ?? [], m.treeThreshold ?? [], m.treeLeaf ?? [], ...(m.treeDepth === undefined ? [] : [m.treeDepth]), ...scoring]);
   return createHash('sha256').update(canon).digest('hex').slice(0, 12);
 }
 
@@ -81,9 +82,12 @@ export function checkModel(m: ChangeModel): ChangeModel {
     if (!Number.isInteger(t) || !t || m.treeFeature?.length !== t * nodes || m.treeThreshold?.length !== t * nodes) throw new Error(`change model ${m.version}: tree arrays do not describe whole depth-${depth} trees`);
     if (m.treeFeature.some((f) => f < 0 || f >= F)) throw new Error(`change model ${m.version}: a tree splits on a feature it does not list`);
   }
-  const g = m.gate;
-  if (g && !(g.gateShift > 0 && g.gateShift <= 1 && typeof g.gateBothWays === 'boolean' && typeof g.gateSmooth === 'boolean')) {
-    throw new Error(`change model ${m.version}: gate ${JSON.stringify(g)} is not a tolerant gate (gateShift in (0, 1], gateBothWays and gateSmooth booleans)`);
+  const unknown = Object.keys(m.scoring ?? {}).filter((k) => !(MODEL_SCORING_KEYS as readonly string[]).includes(k));
+  if (unknown.length) throw new Error(`change model ${m.version}: scoring settings [${unknown.join(', ')}] are not ones a model carries (${MODEL_SCORING_KEYS.join(', ')})`);
+  try {
+    withModelSettings(DEFAULT_DETECTOR_PARAMS, m.scoring);
+  } catch (e) {
+    throw new Error(`change model ${m.version}: ${(e as Error).message}`);
   }
   return m;
 }

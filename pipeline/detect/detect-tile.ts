@@ -24,7 +24,7 @@ import type { DetectorStamp } from '../../schemas/polygon.js';
 import type { Detection } from '../model.js';
 import { modelHash, modelNeedsSwir, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 import { extractComponents } from './components.js';
-import { DETECTOR_NAME, DETECTOR_VERSION, atPixelSize, componentParams, paramsHash, usesLearnedModel, withModelGate, type DetectorParams } from './detector-params.js';
+import { DETECTOR_NAME, DETECTOR_VERSION, atPixelSize, componentParams, paramsHash, usesLearnedModel, withModelSettings, type DetectorParams } from './detector-params.js';
 import { fitEpochs, type Coregistration } from './epoch-fit.js';
 import { tilePair, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
@@ -145,10 +145,10 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
 export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Promise<{ detection: TileDetection; rasters: TileRasters }> {
   const { bands, model } = opts;
   // Radii are set in metres (REFERENCE_PIXEL_M): the stages get them in this tile's pixels; a model
-  // scores behind its own gate unless the caller set one. The stamp and hash stay those of the given
-  // parameters (the model's hash covers its gate).
+  // scores with its own settings (gate, rescue) unless the caller set them. The stamp and hash stay
+  // those of the given parameters (the model's hash covers its settings).
   const pixelAreaM2 = approxPixelAreaM2(pair.grid);
-  const params = atPixelSize(withModelGate(opts.params, model?.gate), Math.sqrt(pixelAreaM2));
+  const params = atPixelSize(withModelSettings(opts.params, model?.scoring), Math.sqrt(pixelAreaM2));
   if (model && modelNeedsSwir(model) && !(bands.includes('swir1') && bands.includes('swir2'))) {
     throw new Error(`change model ${model.version} reads swir, and ${pair.id} has only ${bands.join(',')}: use the 4-band model (model 'auto')`);
   }

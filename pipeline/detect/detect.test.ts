@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
-import { DEFAULT_DETECTOR_PARAMS, atPixelSize, flatParams, paramsHash, parseDetectorParams, withModelGate } from './detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, atPixelSize, flatParams, paramsHash, parseDetectorParams, withModelSettings } from './detector-params.js';
 import { detectorStamp, modelFor, modelsFor } from './detect-tile.js';
 import { fitNormalisation } from './normalise.js';
 import { CHANGE_TYPE_CODES, CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
@@ -400,21 +400,23 @@ describe('model choice and stamp', () => {
     expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [['blue', 'green', 'red']])).version).toBe('0.7.0');
   });
 
-  it("scores behind the model's own gate unless the caller sets one, and the gate is part of the model's hash", () => {
+  it("scores with the model's own settings where the caller left them at their defaults, and they are part of the model's hash", () => {
     const m4 = shippedChangeModel4Band();
-    expect(m4.gate, 'the 4-band model carries its tolerant gate').toBeDefined();
-    const gated = withModelGate(DEFAULT_DETECTOR_PARAMS, m4.gate);
-    expect(gated.learned).toEqual({ ...DEFAULT_DETECTOR_PARAMS.learned, ...m4.gate });
-    // Any gate key set by the caller keeps the caller's whole gate.
-    const own = { ...DEFAULT_DETECTOR_PARAMS, learned: { ...DEFAULT_DETECTOR_PARAMS.learned, gateSmooth: false } };
-    expect(withModelGate(own, m4.gate)).toBe(own);
-    expect(withModelGate(DEFAULT_DETECTOR_PARAMS, undefined)).toBe(DEFAULT_DETECTOR_PARAMS);
-    expect(shippedChangeModel().gate).toBeUndefined();
-    const otherGate = { ...m4, gate: { ...m4.gate!, gateShift: m4.gate!.gateShift / 2 } };
-    expect(modelHash(otherGate)).not.toBe(modelHash(m4));
-    const { gate: _dropped, ...plain } = m4;
+    const own = m4.scoring!;
+    expect(own.gateShift, 'the 4-band model carries its tolerant gate').toBeGreaterThan(0);
+    expect(withModelSettings(DEFAULT_DETECTOR_PARAMS, own).learned).toEqual({ ...DEFAULT_DETECTOR_PARAMS.learned, ...own });
+    // A caller who sets any gate key keeps the whole gate as given; the model's other settings still apply.
+    const callerGate = { ...DEFAULT_DETECTOR_PARAMS, learned: { ...DEFAULT_DETECTOR_PARAMS.learned, gateOn: 'range' as const } };
+    expect(withModelSettings(callerGate, own).learned).toEqual({ ...callerGate.learned, rescueSigma: own.rescueSigma });
+    const callerRescue = { ...DEFAULT_DETECTOR_PARAMS, learned: { ...DEFAULT_DETECTOR_PARAMS.learned, rescueSigma: 7 } };
+    expect(withModelSettings(callerRescue, own).learned.rescueSigma).toBe(7);
+    expect(withModelSettings(DEFAULT_DETECTOR_PARAMS, undefined)).toBe(DEFAULT_DETECTOR_PARAMS);
+    expect(shippedChangeModel().scoring).toBeUndefined();
+    expect(modelHash({ ...m4, scoring: { ...own, rescueSigma: 6 } })).not.toBe(modelHash(m4));
+    const { scoring: _dropped, ...plain } = m4;
     expect(modelHash(plain)).not.toBe(modelHash(m4));
-    expect(() => checkModel({ ...m4, gate: { gateShift: 0, gateBothWays: true, gateSmooth: false } })).toThrow(/not a tolerant gate/);
+    expect(() => checkModel({ ...m4, scoring: { ...own, gateShift: 0 } })).toThrow(/gateBothWays/);
+    expect(() => checkModel({ ...m4, scoring: { growCut: 2 } as never })).toThrow(/not ones a model carries/);
   });
 });
 

@@ -380,7 +380,7 @@ const FOUR_BANDS = ['blue', 'green', 'red', 'nir'];
  *
  * 'auto' gives 4-band tiles the 4-band model (OSCD's cities through their four bands,
  * leave-one-city-out F1 0.29 unsupervised against 0.41) behind the misregistration-tolerant gate
- * the model carries (ChangeModel.gate, withModelGate): with the plain gate it raised 85–245 false
+ * the model carries (ChangeModel.scoring, withModelSettings): with the plain gate it raised 85–245 false
  * components on the generated Shandong-like scenes, with its own gate 0–4 (README, "The
  * misregistration-tolerant gate").
  */
@@ -389,14 +389,23 @@ export function usesLearnedModel(params: Pick<DetectorParams, 'model'>, bands: r
   return params.model === 'auto' && (SIX_BANDS.every((b) => bands.includes(b)) || FOUR_BANDS.every((b) => bands.includes(b)));
 }
 
+/** The keys that make up the learned gate: a caller who sets one of them sets the whole gate. */
+const GATE_KEYS = ['gateOn', 'gateShift', 'gateBothWays', 'gateSmooth'];
+
 /**
- * The parameters a model scores with: its own gate (ChangeModel.gate) where the caller left all
- * three gate keys at their defaults; a caller who sets any of them sets the whole gate.
+ * The parameters a model scores with: its own settings (ChangeModel.scoring) where the caller left
+ * them at their defaults: its gate as a whole (unless the caller set any gate key), each other key
+ * by itself. Throws when they do not make valid parameters (checkModel tries them on the defaults).
  */
-export function withModelGate(params: DetectorParams, gate: Pick<LearnedParams, 'gateShift' | 'gateBothWays' | 'gateSmooth'> | undefined): DetectorParams {
-  const d = DEFAULT_DETECTOR_PARAMS.learned, l = params.learned;
-  if (!gate || l.gateShift !== d.gateShift || l.gateBothWays !== d.gateBothWays || l.gateSmooth !== d.gateSmooth) return params;
-  return { ...params, learned: { ...l, gateShift: gate.gateShift, gateBothWays: gate.gateBothWays, gateSmooth: gate.gateSmooth } };
+export function withModelSettings(params: DetectorParams, scoring: Partial<LearnedParams> | undefined): DetectorParams {
+  const d = DEFAULT_DETECTOR_PARAMS.learned as unknown as Record<string, unknown>;
+  const given = params.learned as unknown as Record<string, unknown>;
+  const callerGate = GATE_KEYS.some((k) => given[k] !== d[k]);
+  const taken = Object.entries(scoring ?? {}).filter(([k, v]) => v !== undefined && given[k] === d[k] && !(callerGate && GATE_KEYS.includes(k)));
+  if (!taken.length) return params;
+  const learned = LearnedParamsSchema.safeParse({ ...params.learned, ...Object.fromEntries(taken) });
+  if (!learned.success) throw new Error(`scoring settings ${JSON.stringify(scoring)}: ${learned.error.issues.map((i) => `${i.path.join('.') || 'learned'}: ${i.message}`).join('; ')}`);
+  return { ...params, learned: learned.data };
 }
 
 /** The component settings in force on a tile: the learned model's opening and confidence floor replace the unsupervised ones. */
