@@ -2,11 +2,13 @@
  * `tuban batch`: parse flags, open the database (embedded PGlite directory by default),
  * run the batch embedded or through the queue, print a summary table and where the files are.
  */
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Level, Logger } from 'pino';
 import { BAND_NAMES, type BandName } from '../geo/raster.js';
 import { BatchArgsSchema, type BatchArgs } from '../pipeline/batch/batch-args.js';
+import { parseDetectorParams } from '../pipeline/detect/detector-params.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { UNASSIGNED_DISTRICT } from '../pipeline/batch/finalise-batch.js';
 import type { RejectedInput } from '../pipeline/model.js';
@@ -35,6 +37,7 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
   const mmu = one(flags, 'mmu');
   const mmuM2 = mmu === undefined ? undefined : Number(mmu);
   if (mmuM2 !== undefined && !(Number.isFinite(mmuM2) && mmuM2 > 0)) throw new UsageError(`--mmu: '${mmu}' is not an area; give square metres, e.g. --mmu 300`, 'batch');
+  const detector = detectorOverrides(flags);
   const zones = paths(flags, 'zones').map(parseZoneSpec);
   if (zones.length === 0) {
     throw new UsageError('--zones is required: give the zone layers, at least one holding the districts (kind district, or a DataV file), e.g. --zones districts.geojson farmland.gpkg', 'batch');
@@ -52,6 +55,7 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
     zonesCrs: zonesCrs === undefined ? undefined : parseZonesCrs(zonesCrs),
     zonesCrsByPath: Object.keys(crsByPath).length ? crsByPath : undefined,
     mmuM2,
+    detector,
     tilesDate: one(flags, 'tiles-date'),
     priorDate: one(flags, 'prior-date'),
   });
@@ -60,6 +64,42 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
     throw new UsageError(parsed.error.issues.map((i) => `--${flag(i.path[0])}: ${i.message}`).join('; '), 'batch');
   }
   return parsed.data;
+}
+
+const DETECTOR_MODELS = ['auto', 'learned', 'unsupervised'];
+
+/**
+ * `--detector auto|learned|unsupervised` and `--detector-params '{"learned":{"rescueSigma":6}}'`
+ * (inline JSON or a .json file), checked here so a typo is a usage error before anything is read.
+ */
+function detectorOverrides(flags: Flags): Record<string, unknown> | undefined {
+  const model = one(flags, 'detector');
+  const raw = one(flags, 'detector-params');
+  if (model !== undefined && !DETECTOR_MODELS.includes(model)) throw new UsageError(`--detector: '${model}' is not one of ${DETECTOR_MODELS.join(', ')}`, 'batch');
+  let params: Record<string, unknown> = {};
+  if (raw !== undefined) {
+    const [text, source] = raw.trimStart().startsWith('{') ? [raw, '--detector-params'] : [readJson(raw), `--detector-params ${raw}`];
+    try {
+      params = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      throw new UsageError(`${source}: not JSON (${(e as Error).message})`, 'batch');
+    }
+    try {
+      parseDetectorParams(params, source);
+    } catch (e) {
+      throw new UsageError((e as Error).message, 'batch');
+    }
+  }
+  if (model !== undefined) params = { ...params, model };
+  return Object.keys(params).length ? params : undefined;
+}
+
+function readJson(path: string): string {
+  try {
+    return readFileSync(resolve(path), 'utf8');
+  } catch (e) {
+    throw new UsageError(`--detector-params: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a .json file or inline JSON`, 'batch');
+  }
 }
 
 /** `--out` names a directory (created when missing); an existing file there is a usage error, not a stack trace later. */

@@ -18,12 +18,16 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
               [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
               [--log-level info] [--queue] [--wait-db <seconds>] [--tiles-date YYYY-MM[-DD]] [--prior-date YYYY-MM[-DD]]
+              [--detector auto|learned|unsupervised] [--detector-params <json|file.json>]
               (tiles: GeoTIFF/COG files, Sentinel-2 band files or STAC item / ItemCollection .json)
     --zones     zone layers; at least one must hold the districts (kind 'district' or a DataV file).
                 A suffix gives one file's CRS: --zones districts.json@gcj02 farmland.gpkg
     --zones-crs the CRS of every zone file without a suffix (overrides what the file declares)
-    --wait-db   seconds to wait for another tuban process holding the embedded database (default 0: exit 75)`,
-    flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue', 'wait-db', 'tiles-date', 'prior-date'],
+    --wait-db   seconds to wait for another tuban process holding the embedded database (default 0: exit 75)
+    --detector  auto (default): the 6-band learned model on tiles with swir1/swir2, the 4-band one on
+                blue/green/red/nir; learned: a model on every tile; unsupervised: the spectral score
+    --detector-params  detector parameters over the defaults (README, "Detector parameters")`,
+    flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue', 'wait-db', 'tiles-date', 'prior-date', 'detector', 'detector-params'],
   },
   migrate: { usage: 'tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)', flags: ['db', 'wait-db'] },
   worker: { usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)', flags: ['concurrency', 'db', 'log-level'] },

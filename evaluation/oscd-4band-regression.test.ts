@@ -3,9 +3,11 @@
  * PlanetScope) on real imagery: three OSCD cities read through the product path with only the
  * four 10 m bands (catalogue → openTile/openMosaic → detectPair), each scored with the 4-band
  * leave-one-city-out fold that never saw it (bench-results/change-model-4band-loco.json, written by
- * npm run train). Measured (detector 0.7.0, 4-band model 1.0.0, rennes + nantes + bercy): pooled
- * F1 0.482, object recall 0.854 (the unsupervised score these tiles had before: 0.35 / 0.35).
- * Floors sit a few points under, so a change that loses real change on 4-band tiles fails here.
+ * npm run train) under the default 'auto', so with the scoring settings the model file carries.
+ * Measured (detector 0.7.0, 4-band model 1.2.0, rennes + nantes + bercy): pooled F1 0.505, object
+ * recall 0.828 (1.0.0 with the plain gate: 0.482 / 0.854; the unsupervised score these tiles had
+ * before 1.2.0: 0.35 / 0.35). Floors sit a few points under, so a change that loses real change on
+ * 4-band tiles fails here.
  * Reads ../shared/data (CI has it).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -22,8 +24,8 @@ const DATA = new URL('../../shared/data/oscd', import.meta.url).pathname;
 const LOCO = new URL('../bench-results/change-model-4band-loco.json', import.meta.url).pathname;
 const CITIES = ['rennes', 'nantes', 'bercy'];
 const FOUR = ['blue', 'green', 'red', 'nir'] as const;
-/** model 'learned': the 4-band model on 4-band tiles ('auto' keeps the unsupervised score there for now). */
-const LEARNED: DetectorParams = { ...DEFAULT_DETECTOR_PARAMS, model: 'learned' };
+/** The default ('auto'): the 4-band model on 4-band tiles. */
+const LEARNED: DetectorParams = DEFAULT_DETECTOR_PARAMS;
 
 describe('OSCD 4-band accuracy regression (leave-one-city-out, product path)', () => {
   it('keeps pooled pixel F1 and object recall on rennes, nantes and bercy above their floors', async () => {
@@ -46,7 +48,7 @@ describe('OSCD 4-band accuracy regression (leave-one-city-out, product path)', (
       hit += r.objectRecall * r.refObjects;
     }
     const m = pixelMetrics(counts);
-    expect(m.f1, `pooled P ${m.precision.toFixed(3)} R ${m.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.45);
+    expect(m.f1, `pooled P ${m.precision.toFixed(3)} R ${m.recall.toFixed(3)}`).toBeGreaterThanOrEqual(0.47);
     expect(hit / objects).toBeGreaterThanOrEqual(0.8);
   }, 240_000);
 });

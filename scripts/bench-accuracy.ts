@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   const params: DetectorParams = parseDetectorParams(JSON.parse(arg('--params', '{}')), '--params');
   const names = [...OSCD_CITIES, 'taizhou'].filter((c) => !only || only.split(',').includes(c));
   // --bands blue,green,red,nir: read only these (4-band imagery, as from GF-1/GF-2: 'auto' scores it
-  // unsupervised, --params '{"model":"learned"}' with the 4-band model and its leave-one-out folds).
+  // with the 4-band model and its leave-one-out folds, --params '{"model":"unsupervised"}' without).
   const onlyBands = args.includes('--bands') ? arg('--bands', '').split(',') : null;
   const sceneBands = onlyBands ?? ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
   const learned = usesLearnedModel(params, sceneBands);

@@ -14,6 +14,7 @@
  *
  *   npm run bench -- [--sizes 4096,10980] [--repeat N] [--tools tuban,peerA,peerB] [--eval]
  *                    [--data DIR (default $BENCH_DATA or /tmp/tuban-bench/data)] [--out FILE]
+ *                    [--params JSON (tuban batch --detector-params)]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -87,6 +88,9 @@ function benchDistricts(work: string): string {
   return path;
 }
 
+/** Extra `tuban batch` flags (--params → --detector-params), set once from the command line. */
+let tubanFlags: string[] = [];
+
 async function runTuban(data: string, size: number, work: string, k: number): Promise<TubanRun> {
   const { tiles, prior } = stageTubanInputs(data, size, work);
   const out = join(work, `tuban_${size}_${k}`);
@@ -98,7 +102,7 @@ async function runTuban(data: string, size: number, work: string, k: number): Pr
   const init = await run('node', [TUBAN_CLI, 'migrate', '--db', db]);
   if (init.code !== 0) return { wallS: NaN, peakRssGiB: NaN, ok: false, error: `tuban migrate: ${errorLine(init.err)}` };
   const started = Date.now();
-  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), benchDistricts(work), '--out', out, '--db', db], { timed: true });
+  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), benchDistricts(work), '--out', out, '--db', db, ...tubanFlags], { timed: true });
   const ended = Date.now();
   const t = parseTimeV(r.err);
   const res: TubanRun = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
@@ -256,8 +260,11 @@ async function main(): Promise<number> {
       work: { type: 'string', default: process.env.BENCH_OUT ?? '/tmp/tuban-bench/out-node' },
       out: { type: 'string', default: join(ROOT, 'bench-results', 'speed.json') },
       eval: { type: 'boolean', default: false },
+      // Passed to tuban batch as --detector-params (the unsupervised detector: '{"model":"unsupervised"}').
+      params: { type: 'string' },
     },
   });
+  if (values.params) tubanFlags = ['--detector-params', values.params];
   const sizes = values.sizes.split(',').map(Number);
   if (sizes.some((s) => ![1024, 4096, 10980].includes(s))) throw new Error(`--sizes: make_data.sh builds 1024, 4096 and 10980 only, got '${values.sizes}'`);
   const repeat = Math.max(1, Number(values.repeat) || 1);

@@ -10,6 +10,7 @@ import type { Database } from '../pipeline/store/queryable.js';
 import * as W from '../schemas/workflow.js';
 import * as V from '../schemas/vocabulary.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
+import { csvRows } from '../pipeline/outputs/testing/csv-rows.js';
 
 let db: Database;
 let t: TestApp;
@@ -38,12 +39,6 @@ async function get(user: string | null, url: string) {
   return t.app.inject({ method: 'GET', url, headers: user ? { authorization: `Bearer ${await t.token(user)}` } : {} });
 }
 
-/** The CSV's rows as objects by Chinese header (no quoted commas in these cells). */
-function csvRows(body: Buffer): Record<string, string>[] {
-  const [head, ...lines] = body.toString('utf8').replace(/^\uFEFF/, '').trim().split('\r\n');
-  const cols = head.split(',');
-  return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v.replace(/^"|"$/g, '')])));
-}
 
 describe('GET /api/ledger/{epoch}.{format}', () => {
   it('is the lead bureau\'s: 401 signed out, 403 for bureaus, districts, analysts and admins', async () => {
@@ -55,7 +50,7 @@ describe('GET /api/ledger/{epoch}.{format}', () => {
   });
 
   it('follows the workflow: the row of a polygon shows the verdict once the bureau records it', async () => {
-    const before = csvRows((await get('chief', '/api/ledger/2026-10.csv')).rawPayload);
+    const before = csvRows((await get('chief', '/api/ledger/2026-10.csv')).rawPayload.toString('utf8'));
     expect(before.map((r) => r['图斑编号']).sort()).toEqual([CODE, OTHER]);
     expect(before.find((r) => r['图斑编号'] === CODE)!['判定类型']).toBe('未核查');
 
@@ -68,9 +63,9 @@ describe('GET /api/ledger/{epoch}.{format}', () => {
     expect(r.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(r.headers['content-disposition']).toBe('attachment; filename="ledger-2026-10.csv"');
     expect(r.headers['cache-control']).toBe('private, no-store');
-    const row = csvRows(r.rawPayload).find((x) => x['图斑编号'] === CODE)!;
+    const row = csvRows(r.rawPayload.toString('utf8')).find((x) => x['图斑编号'] === CODE)!;
     expect([row['判定类型'], row['违法类型'], row['当事人']]).toEqual([W.VERDICT_ZH.illegal, W.VIOLATION_TYPE_ZH.rural_housing, '张三']);
-    expect(csvRows(r.rawPayload).find((x) => x['图斑编号'] === OTHER)!['判定类型']).toBe('未核查');
+    expect(csvRows(r.rawPayload.toString('utf8')).find((x) => x['图斑编号'] === OTHER)!['判定类型']).toBe('未核查');
   });
 
   it('sends every format with its type; an unknown format or month is a 400', async () => {

@@ -21,6 +21,7 @@ import { buildServeApp } from '../server/serve-app.js';
 import { loadCalendar } from '../server/deadlines/calendar.js';
 import { DEFAULT_DEADLINES } from '../server/deadlines/rules.js';
 import { DEFAULT_RULES } from '../pipeline/route/default-rules.js';
+import { csvRows } from '../pipeline/outputs/testing/csv-rows.js';
 
 interface PageUser {
   name: string;
@@ -245,9 +246,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
     }, csvHref);
     expect([csv.status, csv.type]).toEqual([200, 'text/csv; charset=utf-8']);
-    const [head, ...lines] = csv.text.replace(/^\uFEFF/, '').trim().split('\r\n');
-    const cols = head.split(',');
-    const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+    const rows = csvRows(csv.text);
     expect(rows.length).toBe(all.rows[0].n);
     expect(judged).toBeDefined();
     const row = rows.find((r) => r['图斑编号'] === judged)!;

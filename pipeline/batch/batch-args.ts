@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BAND_NAMES, type BandName } from '../../geo/raster.js';
-import { DEFAULT_DETECTOR_PARAMS, paramsHash, type DetectorParams } from '../detect/detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, paramsHash, parseDetectorParams, type DetectorParams } from '../detect/detector-params.js';
 
 export const BatchArgsSchema = z.object({
   /** Month monitored, 'YYYY-MM'. */
@@ -30,14 +30,21 @@ export const BatchArgsSchema = z.object({
   zonesCrsByPath: z.record(z.string(), z.string()).optional(),
   /** Minimum mapping unit, m². */
   mmuM2: z.number().positive().optional(),
+  /**
+   * Detector parameters over the defaults (`--detector`, `--detector-params`): the grouped or flat
+   * form parseDetectorParams reads, validated when the batch is planned.
+   */
+  detector: z.record(z.string(), z.unknown()).optional(),
 });
 export type BatchArgs = z.infer<typeof BatchArgsSchema>;
 
 /** Band order of multiband files when `--bands` is not given. */
 export const DEFAULT_MULTIBAND_ORDER: BandName[] = ['blue', 'green', 'red', 'nir'];
 
-export function detectorParamsFor(args: Pick<BatchArgs, 'mmuM2'>): DetectorParams {
-  return args.mmuM2 ? { ...DEFAULT_DETECTOR_PARAMS, components: { ...DEFAULT_DETECTOR_PARAMS.components, mmuM2: args.mmuM2 } } : DEFAULT_DETECTOR_PARAMS;
+/** The detector parameters of a batch: the defaults, its overrides (`--detector-params`), then `--mmu`. */
+export function detectorParamsFor(args: Pick<BatchArgs, 'mmuM2' | 'detector'>): DetectorParams {
+  const base = args.detector ? parseDetectorParams(args.detector, '--detector-params') : DEFAULT_DETECTOR_PARAMS;
+  return args.mmuM2 ? { ...base, components: { ...base.components, mmuM2: args.mmuM2 } } : base;
 }
 
 /**

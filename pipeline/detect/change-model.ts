@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FEATURE_COUNT, FEATURE_NAMES, SWIR_FEATURES } from './change-features.js';
 import { treeKernel, type KernelHost } from './tree-kernel.js';
+import { DEFAULT_DETECTOR_PARAMS, withModelSettings, type LearnedParams } from './detector-params.js';
 
 export interface ChangeModel {
   /** 'boosted': trees below, logit = bias + Σ leaf; 'logistic': logit = bias + Σ weights·(x − mean)/scale. */
@@ -39,12 +40,23 @@ export interface ChangeModel {
   dataHash: string;
   /** Free-form training notes (λ, sample counts, seed). */
   training?: Record<string, unknown>;
+  /**
+   * Learned-stage settings this model was chosen with (its gate, its rescue), in force wherever the
+   * caller leaves that key at its default (withModelSettings in detector-params.ts): they travel
+   * with the weights, so the model's stamp (version and hash) names them. Absent: the defaults.
+   */
+  scoring?: ModelScoring;
 }
+
+/** The learned-stage settings a model may carry. */
+export type ModelScoring = Partial<Pick<LearnedParams, (typeof MODEL_SCORING_KEYS)[number]>>;
+export const MODEL_SCORING_KEYS = ['gateShift', 'gateBothWays', 'gateSmooth', 'rescueSigma'] as const;
 
 /** Short hash of the model's numbers: it joins the DetectorStamp so polygons trace to weights. */
 export function modelHash(m: ChangeModel): string {
-  // The depth joins only when given, so the hashes of the depth-3 models from before it stay as they were.
-  const canon = JSON.stringify([m.kind, m.version, m.features, m.mean, m.scale, m.weights, m.bias, m.threshold, m.treeFeature ?? [], m.treeThreshold ?? [], m.treeLeaf ?? [], ...(m.treeDepth === undefined ? [] : [m.treeDepth])]);
+  // The depth and the settings join only when given, so the hashes of the models from before them stay as they were.
+  const scoring = m.scoring ? [MODEL_SCORING_KEYS.map((k) => m.scoring![k] ?? null)] : [];
+  const canon = JSON.stringify([m.kind, m.version, m.features, m.mean, m.scale, m.weights, m.bias, m.threshold, m.treeFeature ?? [], m.treeThreshold ?? [], m.treeLeaf ?? [], ...(m.treeDepth === undefined ? [] : [m.treeDepth]), ...scoring]);
   return createHash('sha256').update(canon).digest('hex').slice(0, 12);
 }
 
@@ -69,6 +81,13 @@ export function checkModel(m: ChangeModel): ChangeModel {
     const t = (m.treeLeaf?.length ?? 0) / leaves;
     if (!Number.isInteger(t) || !t || m.treeFeature?.length !== t * nodes || m.treeThreshold?.length !== t * nodes) throw new Error(`change model ${m.version}: tree arrays do not describe whole depth-${depth} trees`);
     if (m.treeFeature.some((f) => f < 0 || f >= F)) throw new Error(`change model ${m.version}: a tree splits on a feature it does not list`);
+  }
+  const unknown = Object.keys(m.scoring ?? {}).filter((k) => !(MODEL_SCORING_KEYS as readonly string[]).includes(k));
+  if (unknown.length) throw new Error(`change model ${m.version}: scoring settings [${unknown.join(', ')}] are not ones a model carries (${MODEL_SCORING_KEYS.join(', ')})`);
+  try {
+    withModelSettings(DEFAULT_DETECTOR_PARAMS, m.scoring);
+  } catch (e) {
+    throw new Error(`change model ${m.version}: ${(e as Error).message}`);
   }
   return m;
 }

@@ -24,7 +24,7 @@ import type { DetectorStamp } from '../../schemas/polygon.js';
 import type { Detection } from '../model.js';
 import { modelHash, modelNeedsSwir, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 import { extractComponents } from './components.js';
-import { DETECTOR_NAME, DETECTOR_VERSION, atPixelSize, componentParams, paramsHash, usesLearnedModel, type DetectorParams } from './detector-params.js';
+import { DETECTOR_NAME, DETECTOR_VERSION, atPixelSize, componentParams, paramsHash, usesLearnedModel, withModelSettings, type DetectorParams } from './detector-params.js';
 import { fitEpochs, type Coregistration } from './epoch-fit.js';
 import { tilePair, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
@@ -97,11 +97,11 @@ const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
  * model's version (`+model.1.5.0` for the 6-band model, `+model-4band.1.0.1` for the 4-band one)
  * and the hash covers its weights, so a polygon traces back to both. `model` is the model that
  * scored (a tile), or the models a batch's tiles were scored with (modelsFor); omitted, every model
- * the parameters may use ('auto': the 6-band model, as before the 4-band one existed; 'learned': both).
+ * the parameters may use (both, under 'auto' and 'learned').
  */
 export function detectorStamp(params: DetectorParams, model?: ChangeModel | readonly ChangeModel[], objectModel?: ObjectModel | null): DetectorStamp {
   if (params.model === 'unsupervised') return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
-  const models = model === undefined ? (params.model === 'learned' ? [shippedChangeModel(), shippedChangeModel4Band()] : [shippedChangeModel()]) : Array.isArray(model) ? model : [model as ChangeModel];
+  const models = model === undefined ? [shippedChangeModel(), shippedChangeModel4Band()] : Array.isArray(model) ? model : [model as ChangeModel];
   if (!models.length) return { name: DETECTOR_NAME, version: DETECTOR_VERSION, paramsHash: paramsHash(params) };
   // The object stage exists for the 6-band model's candidates only (objectModelFor says which).
   const objectModels = objectModel !== undefined ? (objectModel ? [objectModel] : []) : [...new Set(models.map((m) => objectModelFor(m, params.learned.objectStage)).filter((om): om is ObjectModel => om !== null))];
@@ -113,8 +113,8 @@ export function detectorStamp(params: DetectorParams, model?: ChangeModel | read
 
 /**
  * The model that scores a tile with these bands (null: the unsupervised score): the 6-band model
- * where both epochs have swir1 and swir2, the 4-band model (blue, green, red, nir) elsewhere under
- * 'learned' (usesLearnedModel says when a model scores at all).
+ * where both epochs have swir1 and swir2, the 4-band model (blue, green, red, nir) elsewhere
+ * (usesLearnedModel says when a model scores at all).
  */
 export function modelFor(params: DetectorParams, bands: readonly string[]): ChangeModel | null {
   if (!usesLearnedModel(params, bands)) return null;
@@ -144,10 +144,11 @@ export async function detectTile(current: TileReader, prior: AlignedSource, opts
  */
 export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Promise<{ detection: TileDetection; rasters: TileRasters }> {
   const { bands, model } = opts;
-  // Radii are set in metres (REFERENCE_PIXEL_M): the stages get them in this tile's pixels. The
-  // stamp and hash stay those of the given parameters.
+  // Radii are set in metres (REFERENCE_PIXEL_M): the stages get them in this tile's pixels; a model
+  // scores with its own settings (gate, rescue) unless the caller set them. The stamp and hash stay
+  // those of the given parameters (the model's hash covers its settings).
   const pixelAreaM2 = approxPixelAreaM2(pair.grid);
-  const params = atPixelSize(opts.params, Math.sqrt(pixelAreaM2));
+  const params = atPixelSize(withModelSettings(opts.params, model?.scoring), Math.sqrt(pixelAreaM2));
   if (model && modelNeedsSwir(model) && !(bands.includes('swir1') && bands.includes('swir2'))) {
     throw new Error(`change model ${model.version} reads swir, and ${pair.id} has only ${bands.join(',')}: use the 4-band model (model 'auto')`);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
-import { DEFAULT_DETECTOR_PARAMS, atPixelSize, flatParams, paramsHash, parseDetectorParams } from './detector-params.js';
+import { DEFAULT_DETECTOR_PARAMS, atPixelSize, flatParams, paramsHash, parseDetectorParams, withModelSettings } from './detector-params.js';
 import { detectorStamp, modelFor, modelsFor } from './detect-tile.js';
 import { fitNormalisation } from './normalise.js';
 import { CHANGE_TYPE_CODES, CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED, changeTypeOfCode, scorePixels } from './score.js';
@@ -10,7 +10,7 @@ import { histogram, kittlerIllingworth, otsuThreshold } from '../../geo/kernels/
 import { chooseThreshold } from './choose-threshold.js';
 import { componentConfidence } from './confidence.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, FEATURE_NAMES, createFeatureScratch, featureRadii } from './change-features.js';
-import { foldModel, modelHash, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
+import { checkModel, foldModel, modelHash, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 import { mulberry32 } from '../../fixtures/scene-math.js';
 import { objectModelHash, shippedObjectModel } from './object-model.js';
 
@@ -372,12 +372,14 @@ describe('model choice and stamp', () => {
   const six: BandName[] = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
   const four: BandName[] = ['blue', 'green', 'red', 'nir'];
   const learned = { ...DEFAULT_DETECTOR_PARAMS, model: 'learned' as const };
-  it("'learned' takes the 6-band model where both epochs have swir1 and swir2, the 4-band one elsewhere; 'auto' the unsupervised score there", () => {
+  it("'learned' takes the 6-band model where both epochs have swir1 and swir2, the 4-band one elsewhere; 'auto' too where blue, green, red and nir are there, the unsupervised score with fewer", () => {
     expect(modelFor(learned, six)).toBe(shippedChangeModel());
     expect(modelFor(learned, four)).toBe(shippedChangeModel4Band());
     expect(modelFor(learned, [...four, 'swir1'])).toBe(shippedChangeModel4Band());
     expect(modelFor(DEFAULT_DETECTOR_PARAMS, six)).toBe(shippedChangeModel());
-    expect(modelFor(DEFAULT_DETECTOR_PARAMS, four)).toBeNull();
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, four)).toBe(shippedChangeModel4Band());
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, [...four, 'swir1'])).toBe(shippedChangeModel4Band());
+    expect(modelFor(DEFAULT_DETECTOR_PARAMS, ['blue', 'green', 'red'])).toBeNull();
     expect(modelFor({ ...DEFAULT_DETECTOR_PARAMS, model: 'unsupervised' }, six)).toBeNull();
   });
 
@@ -392,9 +394,29 @@ describe('model choice and stamp', () => {
     const both = detectorStamp(learned, modelsFor(learned, [four, six]));
     expect(both.version).toBe(`0.7.0+model.${m6.version}+model-4band.${m4.version}+objects.${om.version}`);
     expect(detectorStamp(learned).version).toBe(both.version);
-    // 'auto' stamps as before; a batch of 4-band tiles only, which it scores unsupervised, names no model.
-    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS)).toEqual(detectorStamp(DEFAULT_DETECTOR_PARAMS, m6));
-    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four])).version).toBe('0.7.0');
+    // 'auto' names the models its tiles' bands chose, as 'learned' does; a batch of 3-band tiles, scored unsupervised, names none.
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four])).version).toBe(`0.7.0+model-4band.${m4.version}`);
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS).version).toBe(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four, six])).version);
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [['blue', 'green', 'red']])).version).toBe('0.7.0');
+  });
+
+  it("scores with the model's own settings where the caller left them at their defaults, and they are part of the model's hash", () => {
+    const m4 = shippedChangeModel4Band();
+    const own = m4.scoring!;
+    expect(own.gateShift, 'the 4-band model carries its tolerant gate').toBeGreaterThan(0);
+    expect(withModelSettings(DEFAULT_DETECTOR_PARAMS, own).learned).toEqual({ ...DEFAULT_DETECTOR_PARAMS.learned, ...own });
+    // A caller who sets any gate key keeps the whole gate as given; the model's other settings still apply.
+    const callerGate = { ...DEFAULT_DETECTOR_PARAMS, learned: { ...DEFAULT_DETECTOR_PARAMS.learned, gateOn: 'range' as const } };
+    expect(withModelSettings(callerGate, own).learned).toEqual({ ...callerGate.learned, rescueSigma: own.rescueSigma });
+    const callerRescue = { ...DEFAULT_DETECTOR_PARAMS, learned: { ...DEFAULT_DETECTOR_PARAMS.learned, rescueSigma: 7 } };
+    expect(withModelSettings(callerRescue, own).learned.rescueSigma).toBe(7);
+    expect(withModelSettings(DEFAULT_DETECTOR_PARAMS, undefined)).toBe(DEFAULT_DETECTOR_PARAMS);
+    expect(shippedChangeModel().scoring).toBeUndefined();
+    expect(modelHash({ ...m4, scoring: { ...own, rescueSigma: 6 } })).not.toBe(modelHash(m4));
+    const { scoring: _dropped, ...plain } = m4;
+    expect(modelHash(plain)).not.toBe(modelHash(m4));
+    expect(() => checkModel({ ...m4, scoring: { ...own, gateShift: 0 } })).toThrow(/gateBothWays/);
+    expect(() => checkModel({ ...m4, scoring: { growCut: 2 } as never })).toThrow(/not ones a model carries/);
   });
 });
 

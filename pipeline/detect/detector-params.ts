@@ -18,11 +18,12 @@ export const DETECTOR_VERSION = '0.7.0';
 /**
  * 'learned': per-pixel probability of the shipped change model (change-model.json);
  * 'unsupervised': σ-unit spectral score with a histogram threshold;
- * 'auto': the 6-band model where both epochs carry swir1/swir2 (Sentinel-2, Landsat), the
- * unsupervised score on 4-band imagery (see usesLearnedModel for why not the 4-band model yet);
- * 'learned' with 4-band imagery: the 4-band model (change-model-4band.json: blue, green, red, nir;
- * GF-1/2/6, ZY-3, SuperView, PlanetScope). The 6-band model was out of its domain there (on the
- * 4-band synthetic scene it found 14 of 21 planted changes with 7–11 false polygons).
+ * 'auto': the 6-band model where both epochs carry swir1/swir2 (Sentinel-2, Landsat), the 4-band
+ * model (change-model-4band.json: blue, green, red, nir; GF-1/2/6, ZY-3, SuperView, PlanetScope)
+ * where they carry those four, the unsupervised score with fewer bands (usesLearnedModel);
+ * 'learned': a model on every tile, the 4-band one wherever swir is missing. The 6-band model was
+ * out of its domain on 4-band imagery (on the 4-band synthetic scene it found 14 of 21 planted
+ * changes with 7–11 false polygons).
  */
 const ChangeScoreModelSchema = z.enum(['auto', 'learned', 'unsupervised']);
 export type ChangeScoreModel = z.infer<typeof ChangeScoreModelSchema>;
@@ -367,22 +368,44 @@ export function atPixelSize(params: DetectorParams, pixelSizeM: number): Detecto
   };
 }
 
+/** The bands each learned model reads: the 6-band model (Sentinel-2, Landsat) and the 4-band one. */
+const SIX_BANDS = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
+const FOUR_BANDS = ['blue', 'green', 'red', 'nir'];
+
 /**
  * Whether a learned model scores a tile whose two epochs share `bands`: under 'learned' always (the
  * 6-band model where both epochs have swir1/swir2, the 4-band one elsewhere: modelFor in
- * detect-tile.ts), under 'auto' where both epochs have swir1 and swir2.
+ * detect-tile.ts), under 'auto' where a model's bands are all there (blue, green, red and nir at
+ * least); a tile with fewer bands keeps the unsupervised score.
  *
- * 'auto' keeps the unsupervised score on 4-band tiles although the 4-band model is better on
- * OSCD's cities read through their four bands (leave-one-city-out F1 0.44 against 0.29): on the
- * generated Shandong-like scene of the end-to-end test (greenhouses, roads, spatially varying haze,
- * 0.3 % noise) it raises 245 false components against the unsupervised score's 1, and OSCD has no
- * greenhouse to say which of the two a GF-2 tile over Shandong's vegetable belt will see. A gate
- * that tolerates a sub-pixel shift (LearnedParams.gateShift, gateBothWays, gateSmooth) meets the
- * LOCO targets with 4 false components on the same scene integrated over each pixel's footprint,
- * but leaves 19 or more on the scene as generated (README, "The misregistration-tolerant gate").
+ * 'auto' gives 4-band tiles the 4-band model (OSCD's cities through their four bands,
+ * leave-one-city-out F1 0.29 unsupervised against 0.41) behind the misregistration-tolerant gate
+ * the model carries (ChangeModel.scoring, withModelSettings): with the plain gate it raised 85–245 false
+ * components on the generated Shandong-like scenes, with its own gate 0–4 (README, "The
+ * misregistration-tolerant gate").
  */
 export function usesLearnedModel(params: Pick<DetectorParams, 'model'>, bands: readonly string[]): boolean {
-  return params.model === 'learned' || (params.model === 'auto' && bands.includes('swir1') && bands.includes('swir2'));
+  if (params.model === 'learned') return true;
+  return params.model === 'auto' && (SIX_BANDS.every((b) => bands.includes(b)) || FOUR_BANDS.every((b) => bands.includes(b)));
+}
+
+/** The keys that make up the learned gate: a caller who sets one of them sets the whole gate. */
+const GATE_KEYS = ['gateOn', 'gateShift', 'gateBothWays', 'gateSmooth'];
+
+/**
+ * The parameters a model scores with: its own settings (ChangeModel.scoring) where the caller left
+ * them at their defaults: its gate as a whole (unless the caller set any gate key), each other key
+ * by itself. Throws when they do not make valid parameters (checkModel tries them on the defaults).
+ */
+export function withModelSettings(params: DetectorParams, scoring: Partial<LearnedParams> | undefined): DetectorParams {
+  const d = DEFAULT_DETECTOR_PARAMS.learned as unknown as Record<string, unknown>;
+  const given = params.learned as unknown as Record<string, unknown>;
+  const callerGate = GATE_KEYS.some((k) => given[k] !== d[k]);
+  const taken = Object.entries(scoring ?? {}).filter(([k, v]) => v !== undefined && given[k] === d[k] && !(callerGate && GATE_KEYS.includes(k)));
+  if (!taken.length) return params;
+  const learned = LearnedParamsSchema.safeParse({ ...params.learned, ...Object.fromEntries(taken) });
+  if (!learned.success) throw new Error(`scoring settings ${JSON.stringify(scoring)}: ${learned.error.issues.map((i) => `${i.path.join('.') || 'learned'}: ${i.message}`).join('; ')}`);
+  return { ...params, learned: learned.data };
 }
 
 /** The component settings in force on a tile: the learned model's opening and confidence floor replace the unsupervised ones. */
