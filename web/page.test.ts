@@ -544,9 +544,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.click('#tab-ledger');
     await page.waitForSelector('#summary-table');
     const csv = await page.evaluate(async (e) => (await fetch(`/api/ledger/${e}.csv`)).text(), demo.scene.epoch);
-    const [head, ...lines] = csv.replace(/^\uFEFF/, '').trim().split('\r\n');
-    const cols = head.split(',');
-    const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+    const rows = csvRows(csv);
     expect(rows.find((x) => x['图斑编号'] === splitCode)!['判定类型']).toBe('违法');
     expect(rows.some((x) => x['图斑编号'] === clueCode)).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-summary.png') });
