@@ -3,6 +3,7 @@
  * a prior epoch on another CRS grid, two tiles per side, clouds, a corrupt tile and an empty
  * zone file among the inputs. Needs `npm run build` first (npm test does it).
  */
+import { modelHash, shippedChangeModel4Band } from '../pipeline/detect/change-model.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -110,6 +111,13 @@ describe('tuban batch on a generated scene', () => {
     const issued = farming.filter((p) => polys.features.some((f) => f.properties?.change_type === 'vegetation_loss' && booleanIntersects(f.geometry, p.geometry)));
     expect(issued.map((p) => p.id)).toEqual([]);
     expect(report.counts.seasonal.polygons).toBeGreaterThan(0);
+  });
+
+  it("scores the 4-band scene with the 4-band model and records the settings its file carries ('auto')", () => {
+    const m4 = shippedChangeModel4Band();
+    expect(report.detector.models).toEqual([{ name: 'model-4band', version: m4.version, hash: modelHash(m4), scoring: m4.scoring }]);
+    expect(report.detector.version).toBe(`0.7.0+model-4band.${m4.version}`);
+    for (const f of polys.features) expect(f.properties?.detector_version).toBe(report.detector.version);
   });
 
   it('keeps false polygons to about 10 %', () => {

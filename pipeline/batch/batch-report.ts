@@ -6,7 +6,7 @@
 import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js';
 import type { RejectedInput } from '../model.js';
 import type { FlatDetectorParams } from '../detect/detector-params.js';
-import type { Coregistration } from '../detect/detect-tile.js';
+import type { Coregistration, ModelRecord } from '../detect/detect-tile.js';
 import { UNASSIGNED_DISTRICT } from './finalise-batch.js';
 
 /** What one tile job leaves behind (stored with the tile row). */
@@ -45,8 +45,12 @@ export interface BatchReport {
   database: 'pglite' | 'postgres';
   startedAt: string;
   finishedAt: string;
-  /** The parameters in their recorded (flat, hashed) form: flatParams. */
-  detector: DetectorStamp & { params: FlatDetectorParams };
+  /**
+   * The parameters in their recorded (flat, hashed) form: flatParams; and the models that scored,
+   * each with the scoring settings its file carries (in force where `params` left them at their
+   * defaults). `models` is absent in older reports.
+   */
+  detector: DetectorStamp & { params: FlatDetectorParams; models?: ModelRecord[] };
   tiles: TileOutcome[];
   rejected: RejectedInput[];
   /** Inputs with a defect that was repaired, kept and used (e.g. a zone's stray hole); absent in older reports. */

@@ -8,7 +8,7 @@ import { openMosaic, openTile } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../schemas/jobs.js';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import { loadRuleTable } from '../route/load-rule-table.js';
-import { detectTile, detectorStamp, modelsFor } from '../detect/detect-tile.js';
+import { detectTile, detectorStamp, modelRecord, modelsFor } from '../detect/detect-tile.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
 import { asTubanError } from '../../schemas/errors.js';
 import { config } from '../config.js';
@@ -97,7 +97,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const plan = await planOf(batchId);
       const params = detectorParamsFor(plan.args);
       // Names the model(s) the batch's tiles were scored with: 6-band, 4-band or both.
-      const stamp = detectorStamp(params, modelsFor(params, plan.tiles.map((t) => t.bands)));
+      const models = modelsFor(params, plan.tiles.map((t) => t.bands));
+      const stamp = detectorStamp(params, models);
       const detections = await repo.loadDetections(db, batchId);
       ctx.progress(0.2);
       const tileIds = plan.tiles.map((t) => t.tile.id);
@@ -116,7 +117,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           mode,
           database: db.kind,
           startedAt: plan.plannedAt,
-          detector: { ...stamp, params: flatParams(params) },
+          detector: { ...stamp, params: flatParams(params), models: models.map(modelRecord) },
           warnings: [...(plan.warnings ?? []), ...result.warnings],
           repaired: result.repaired,
           seamDuplicates: result.seamDuplicates,

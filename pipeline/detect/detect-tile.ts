@@ -106,9 +106,21 @@ export function detectorStamp(params: DetectorParams, model?: ChangeModel | read
   // The object stage exists for the 6-band model's candidates only (objectModelFor says which).
   const objectModels = objectModel !== undefined ? (objectModel ? [objectModel] : []) : [...new Set(models.map((m) => objectModelFor(m, params.learned.objectStage)).filter((om): om is ObjectModel => om !== null))];
   // The 6-band model keeps the stamp it always had (`+model.<version>`, hash of its weights alone).
-  const version = models.map((m) => `+${modelNeedsSwir(m) ? 'model' : 'model-4band'}.${m.version}`).join('') + objectModels.map((om) => `+objects.${om.version}`).join('');
+  const version = models.map((m) => `+${modelRecord(m).name}.${m.version}`).join('') + objectModels.map((om) => `+objects.${om.version}`).join('');
   const weights = [...models.map(modelHash), ...objectModels.map(objectModelHash)].join('+');
   return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}${version}`, paramsHash: paramsHash(params, weights) };
+}
+
+/** A model a batch was scored with, as its report records it: the stamp's name for it, and its own scoring settings. */
+export interface ModelRecord {
+  name: 'model' | 'model-4band';
+  version: string;
+  hash: string;
+  scoring?: ChangeModel['scoring'];
+}
+
+export function modelRecord(m: ChangeModel): ModelRecord {
+  return { name: modelNeedsSwir(m) ? 'model' : 'model-4band', version: m.version, hash: modelHash(m), ...(m.scoring ? { scoring: m.scoring } : {}) };
 }
 
 /**
