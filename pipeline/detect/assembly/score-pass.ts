@@ -29,6 +29,7 @@ const F_ISIG = 12;
 const F_INV = 18;
 const F_NDVI_VEG = 19;
 const F_VEG_BOTH = 20;
+const F_SHIFT = 21; // the tolerant gate's δ (LearnedParams.gateShift)
 // i32 slots (byte offset = I_AT + 4 × slot).
 const I_AT = 8 * 24;
 const I_WIDTH = 0;
@@ -47,6 +48,11 @@ const I_TYPE = 12;
 const I_NBR = 13;
 const I_PLANES = 14; // 18 plane addresses, BASE_PLANES order
 const I_OK3 = 33; // width u8: the pixel's 8 neighbours are all valid (fast rows)
+// The after rows' ring (the tolerant gate's after-side range reads row ± R): row q's six band
+// slots at I_AFTER_RING + ((q mod ringRows)·6 + slot)·width·4, validity at
+// I_AFTER_VALID_RING + (q mod ringRows)·width. I_AFTER / I_AFTER_VALID point at the scored row's.
+const I_AFTER_RING = 34;
+const I_AFTER_VALID_RING = 35;
 
 // I_FLAGS bits.
 const HAS_S1 = 1;
@@ -54,6 +60,10 @@ const HAS_S2 = 2;
 const USE_RANGE = 4;
 const HAS_PLAIN = 8;
 const LEARNED = 16;
+const GATE_SHIFT = 32; // rewrite plain with the misregistration-tolerant distance (../shift-gate.ts)
+const BOTH_WAYS = 64; // … measured from the after side too (LearnedParams.gateBothWays)
+const SHIFT_SKIP: f32 = 1.5; // ../shift-gate.ts SHIFT_SKIP
+const SLOTS = 6;
 
 // BASE_PLANES order (change-features.ts).
 const P_DBLUE = 0;
@@ -812,4 +822,147 @@ export function scoreRow(p: usize, row: i32): void {
     }
   }
   if (col < width) scalarCols(p, row, col, width);
+  if ((flags & GATE_SHIFT) != 0) gateRow(p, row);
+}
+
+/**
+ * ../shift-gate.ts tolerateShift for row `row`, bit for bit (the same f64 operations in the same
+ * order; Math.min / Math.max are f64.min / f64.max; a NaN result is stored as the canonical NaN,
+ * as tolerateShift does): the plain value the pass just wrote is replaced by the tolerant distance
+ * where it is above SHIFT_SKIP. Fused here, the before ring and the after ring are in this memory
+ * already, and the row is still in cache.
+ */
+function gateRow(p: usize, row: i32): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
+  const nb = load<i32>(p + I_AT + (I_NB << 2));
+  const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
+  const R = load<i32>(p + I_AT + (I_R << 2));
+  const ringRows = load<i32>(p + I_AT + (I_RING_ROWS << 2));
+  const ring = <usize>load<u32>(p + I_AT + (I_RING << 2));
+  const ringValid = <usize>load<u32>(p + I_AT + (I_RING_VALID << 2));
+  const aRing = <usize>load<u32>(p + I_AT + (I_AFTER_RING << 2));
+  const aValid = <usize>load<u32>(p + I_AT + (I_AFTER_VALID_RING << 2));
+  const plain = <usize>load<u32>(p + I_AT + (I_PLAIN << 2));
+  const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
+  const both = (flags & BOTH_WAYS) != 0;
+  const shift = load<f64>(p, F_SHIFT << 3);
+  const nbf = <f64>nb;
+  const w = <usize>width;
+  const rowBytes = w << 2;
+  const m = <usize>(row % ringRows);
+  const innerRow = R == 1 && row > 0 && row + 1 < height;
+  const up = innerRow ? <usize>((row - 1) % ringRows) : m, down = innerRow ? <usize>((row + 1) % ringRows) : m;
+  const rA = row >= R ? row - R : 0, rB = row + R < height ? row + R : height - 1;
+  const bStride = <usize>ringRows * rowBytes; // before: one band slot's ring to the next
+  const aStride = <usize>SLOTS * rowBytes; // after: one ring row to the next
+  const v0u = ringValid + up * w, v0m = ringValid + m * w, v0d = ringValid + down * w;
+  const v1u = aValid + up * w, v1m = aValid + m * w, v1d = aValid + down * w;
+  const base = <usize>row * w;
+  for (let col = 0; col < width; col++) {
+    const c = <usize>col;
+    const pa = plain + ((base + c) << 2);
+    // NaN (hidden) fails the comparison and is kept.
+    if (!(load<f32>(pa) > SHIFT_SKIP)) continue;
+    const cA = col >= R ? col - R : 0, cB = col + R < width ? col + R : width - 1;
+    const fast = innerRow && col > 0 && col + 1 < width
+      && ok8(v0u, v0m, v0d, c) && (!both || ok8(v1u, v1m, v1d, c));
+    const o = c << 2;
+    let m2: f64 = 0, r2: f64 = 0;
+    for (let s = 0; s < SLOTS; s++) {
+      if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
+      const bs = ring + <usize>s * bStride;
+      const bU = bs + up * rowBytes + o, bM = bs + m * rowBytes + o, bD = bs + down * rowBytes + o;
+      const b = ldf(bM);
+      let lo = b, hi = b;
+      if (fast) {
+        const p0 = ldf(bU - 4), p1 = ldf(bU), p2 = ldf(bU + 4), l = ldf(bM - 4), r = ldf(bM + 4), q0 = ldf(bD - 4), q1 = ldf(bD), q2 = ldf(bD + 4);
+        lo = min(min(min(min(b, p0), min(p1, p2)), min(min(l, r), min(q0, q1))), q2);
+        hi = max(max(max(max(b, p0), max(p1, p2)), max(max(l, r), max(q0, q1))), q2);
+        if (lo != lo || hi != hi) {
+          lo = b; hi = b;
+          // tolerateShift's ring order: up left, up, up right, left, right, down left, down, down right.
+          const v0 = p0, v1 = p1, v2 = p2, v3 = l, v4 = r, v5 = q0, v6 = q1, v7 = q2;
+          if (v0 < lo) lo = v0; else if (v0 > hi) hi = v0;
+          if (v1 < lo) lo = v1; else if (v1 > hi) hi = v1;
+          if (v2 < lo) lo = v2; else if (v2 > hi) hi = v2;
+          if (v3 < lo) lo = v3; else if (v3 > hi) hi = v3;
+          if (v4 < lo) lo = v4; else if (v4 > hi) hi = v4;
+          if (v5 < lo) lo = v5; else if (v5 > hi) hi = v5;
+          if (v6 < lo) lo = v6; else if (v6 > hi) hi = v6;
+          if (v7 < lo) lo = v7; else if (v7 > hi) hi = v7;
+        }
+      } else {
+        for (let rr = rA; rr <= rB; rr++) {
+          const slot = <usize>(rr % ringRows);
+          const vRow = ringValid + slot * w;
+          const aRow = bs + slot * rowBytes;
+          for (let cc = cA; cc <= cB; cc++) {
+            if (load<u8>(vRow + <usize>cc) == 0) continue;
+            const v = ldf(aRow + (<usize>cc << 2));
+            if (v < lo) lo = v;
+            else if (v > hi) hi = v;
+          }
+        }
+      }
+      const ps = p + (<usize>s << 3);
+      const g = load<f64>(ps, F_GAIN << 3), ob = load<f64>(ps, F_OFF << 3), k = load<f64>(ps, F_ISIG << 3);
+      const xs = aRing + <usize>s * rowBytes; // slot s ob ring row 0; + ring row · aStride
+      const xU = xs + up * aStride + o, xM = xs + m * aStride + o, xD = xs + down * aStride + o;
+      const av = g * ldf(xM) + ob;
+      const tlo = b - shift * (b - lo), thi = b + shift * (hi - b);
+      const d = av < tlo ? (tlo - av) * k : av > thi ? (av - thi) * k : 0;
+      m2 += d * d;
+      if (both) {
+        let alo = av, ahi = av;
+        let xl: f64 = NaN, xh: f64 = NaN;
+        if (fast && g > 0) {
+          // g·x + o is monotone in x for g > 0, so the raw min / max, mapped, are the mapped ones.
+          const p0 = ldf(xU - 4), p1 = ldf(xU), p2 = ldf(xU + 4), l = ldf(xM - 4), r = ldf(xM + 4), q0 = ldf(xD - 4), q1 = ldf(xD), q2 = ldf(xD + 4);
+          xl = min(min(min(p0, p1), min(p2, l)), min(min(r, q0), min(q1, q2)));
+          xh = max(max(max(p0, p1), max(p2, l)), max(max(r, q0), max(q1, q2)));
+        }
+        if (xl == xl && xh == xh) {
+          const ml = g * xl + ob, mh = g * xh + ob;
+          if (ml < alo) alo = ml;
+          if (mh > ahi) ahi = mh;
+        } else if (fast) {
+          const v0 = g * ldf(xU - 4) + ob, v1 = g * ldf(xU) + ob, v2 = g * ldf(xU + 4) + ob, v3 = g * ldf(xM - 4) + ob;
+          const v4 = g * ldf(xM + 4) + ob, v5 = g * ldf(xD - 4) + ob, v6 = g * ldf(xD) + ob, v7 = g * ldf(xD + 4) + ob;
+          if (v0 < alo) alo = v0; else if (v0 > ahi) ahi = v0;
+          if (v1 < alo) alo = v1; else if (v1 > ahi) ahi = v1;
+          if (v2 < alo) alo = v2; else if (v2 > ahi) ahi = v2;
+          if (v3 < alo) alo = v3; else if (v3 > ahi) ahi = v3;
+          if (v4 < alo) alo = v4; else if (v4 > ahi) ahi = v4;
+          if (v5 < alo) alo = v5; else if (v5 > ahi) ahi = v5;
+          if (v6 < alo) alo = v6; else if (v6 > ahi) ahi = v6;
+          if (v7 < alo) alo = v7; else if (v7 > ahi) ahi = v7;
+        } else {
+          for (let rr = rA; rr <= rB; rr++) {
+            const slot = <usize>(rr % ringRows);
+            const vRow = aValid + slot * w;
+            const aRow = xs + slot * aStride;
+            for (let cc = cA; cc <= cB; cc++) {
+              if (load<u8>(vRow + <usize>cc) == 0) continue;
+              const v = g * ldf(aRow + (<usize>cc << 2)) + ob;
+              if (v < alo) alo = v;
+              else if (v > ahi) ahi = v;
+            }
+          }
+        }
+        const ulo = av - shift * (av - alo), uhi = av + shift * (ahi - av);
+        const e = b < ulo ? (ulo - b) * k : b > uhi ? (b - uhi) * k : 0;
+        r2 += e * e;
+      }
+    }
+    const t = sqrt<f64>(both && r2 < m2 ? r2 / nbf : m2 / nbf);
+    store<f32>(pa, t == t ? <f32>t : <f32>NaN);
+  }
+}
+
+/** Whether the 8 neighbours ob column c in validity rows up / mid / down are all valid. */
+@inline function ok8(u: usize, mid: usize, d: usize, c: usize): bool {
+  return load<u8>(u + c - 1) != 0 && load<u8>(u + c) != 0 && load<u8>(u + c + 1) != 0
+    && load<u8>(mid + c - 1) != 0 && load<u8>(mid + c + 1) != 0
+    && load<u8>(d + c - 1) != 0 && load<u8>(d + c) != 0 && load<u8>(d + c + 1) != 0;
 }
