@@ -4,7 +4,7 @@
  *
  *   npm run build && node dist/scripts/bench-kernels.js [size] [seed] [--only detect|geo]
  *     [--detect-size 2048] [--city beirut] [--data ../shared/data] [--reps 3]
- *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned] [--js-pass] [--params JSON]
+ *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned,learned4] [--js-pass] [--params JSON]
  *
  * `--baseline DIR`: also loads the kernels built in another checkout (DIR/dist, e.g. main) and
  * alternates its runs with this build's in the same process (same data, same neighbours on a
@@ -15,7 +15,10 @@
  * Detectors (`--detect-size`², strips and halos as the tile driver cuts them):
  * - unsupervised, 4 bands: the seeded synthetic scene of `npm run bench` (clouds, haze,
  *   misregistration, planted changes), then maskCloudFringes on the whole raster;
- * - learned, 6 bands: an OSCD city (real Sentinel-2, `--city`) mirrored out to size², the shipped model.
+ * - learned, 6 bands: an OSCD city (real Sentinel-2, `--city`) mirrored out to size², the shipped model;
+ * - learned4 (not in the default list): the 4-band model on the unsupervised row's scene, with the
+ *   model's own scoring settings (withModelSettings: its tolerant gate, both ways, own evidence) —
+ *   the path `model: 'auto'` takes for a 4-band tile, `npm run bench`'s pair.
  * Times are this process's CPU time (the machine is shared: wall time says more about the
  * neighbours). Each kernel's Mpx/s is over the output pixels (trees: also per pixel put to them, the gate's share).
  * `--reps` runs each detector that often and keeps each kernel's fastest time (the machine is shared).
@@ -42,11 +45,11 @@ import { simplifyPolygon } from '../geo/kernels/simplify.js';
 import { mulberry32 } from '../fixtures/scene-math.js';
 import { generateSceneArrays } from '../fixtures/synthetic-scene.js';
 import { readOscdCity } from '../evaluation/bench-data.js';
-import { parseDetectorParams, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { parseDetectorParams, withModelSettings, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { fitNormalisation, type NormFit } from '../pipeline/detect/normalise.js';
 import { createScoreScratch, scorePixels, type KernelTimes, type LearnedScoring } from '../pipeline/detect/score.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, createFeaturePlanes, createFeatureScratch } from '../pipeline/detect/change-features.js';
-import { foldModel, shippedChangeModel } from '../pipeline/detect/change-model.js';
+import { foldModel, shippedChangeModel, shippedChangeModel4Band } from '../pipeline/detect/change-model.js';
 import { defaultStripRows } from '../pipeline/detect/score-stream.js';
 import { maskCloudFringes } from '../pipeline/detect/cloud-fringes.js';
 import { flag } from './bench-lib.js';
@@ -106,16 +109,18 @@ interface Kernels {
   createFeaturePlanes?: typeof createFeaturePlanes;
   foldModel: typeof foldModel;
   shippedChangeModel: typeof shippedChangeModel;
+  /** Absent in builds before the 4-band model. */
+  shippedChangeModel4Band?: typeof shippedChangeModel4Band;
   maskCloudFringes: typeof maskCloudFringes;
 }
 
-const OWN: Kernels = { scorePixels, createScoreScratch, createFeatureScratch, createFeaturePlanes, foldModel, shippedChangeModel, maskCloudFringes };
+const OWN: Kernels = { scorePixels, createScoreScratch, createFeatureScratch, createFeaturePlanes, foldModel, shippedChangeModel, shippedChangeModel4Band, maskCloudFringes };
 
 /** Another checkout's built kernels (`DIR/dist/pipeline/detect/*.js`), for an A/B in one process. */
 async function kernelsOf(dir: string): Promise<Kernels> {
   const m = (f: string) => import(pathToFileURL(resolve(dir, 'dist/pipeline/detect', f)).href);
   const [score, features, model, clouds] = await Promise.all([m('score.js'), m('change-features.js'), m('change-model.js'), m('cloud-fringes.js')]);
-  return { scorePixels: score.scorePixels, createScoreScratch: score.createScoreScratch, createFeatureScratch: features.createFeatureScratch, createFeaturePlanes: features.createFeaturePlanes, foldModel: model.foldModel, shippedChangeModel: model.shippedChangeModel, maskCloudFringes: clouds.maskCloudFringes };
+  return { scorePixels: score.scorePixels, createScoreScratch: score.createScoreScratch, createFeatureScratch: features.createFeatureScratch, createFeaturePlanes: features.createFeaturePlanes, foldModel: model.foldModel, shippedChangeModel: model.shippedChangeModel, shippedChangeModel4Band: model.shippedChangeModel4Band, maskCloudFringes: clouds.maskCloudFringes };
 }
 
 interface DetectorRun {
@@ -127,7 +132,7 @@ interface DetectorRun {
 }
 
 /** Scores the whole pair strip by strip as streamScores does on the calling thread, timing each kernel. */
-function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, params: DetectorParams, learnedModel: boolean): DetectorRun {
+function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, params: DetectorParams, learnedModel: boolean, fourBand = false): DetectorRun {
   const { width: w, height: h } = before;
   const stripRows = defaultStripRows(w, learnedModel);
   const halo = (learnedModel ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius) + 1;
@@ -140,7 +145,8 @@ function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, param
   scratch.kernelClock = cpuMs;
   let learned: LearnedScoring | undefined;
   if (learnedModel) {
-    const model = K.shippedChangeModel();
+    if (fourBand && !K.shippedChangeModel4Band) throw new Error('bench-kernels: this build has no 4-band model (learned4)');
+    const model = fourBand ? K.shippedChangeModel4Band!() : K.shippedChangeModel();
     const fs = K.createFeatureScratch(w, haloRows);
     // The planes as the tile driver makes them (views where the build has them).
     const features = K.createFeaturePlanes ? K.createFeaturePlanes(fs, w, stripRows) : Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows));
@@ -197,6 +203,18 @@ async function benchDetectors(): Promise<void> {
   const baseline = flag('baseline', '');
   const builds: [string, Kernels][] = baseline ? [['baseline', await kernelsOf(baseline)], ['this build', OWN]] : [['this build', OWN]];
   let t = performance.now();
+  if (which.includes('learned4')) {
+    // The 4-band model on the bench scene, with its own scoring settings (as detect-tile.ts applies them).
+    const scene = cachedScene(size);
+    const p4 = withModelSettings(params, shippedChangeModel4Band().scoring);
+    const fit4 = fitNormalisation([{ before: scene.before, after: scene.after }], p4.score);
+    console.log(`synthetic 4-band scene ${size}², 4-band model, learned settings ${JSON.stringify(p4.learned)}`);
+    const runs = builds.map(() => [] as DetectorRun[]);
+    for (let k = 0; k < reps; k++) builds.forEach(([, K], b) => runs[b].push(scoreAll(K, scene.before, scene.after, fit4, p4, true, true)));
+    builds.forEach(([name], b) => printKernels(`learned 4-band [${name}]`, mpx, runs[b]));
+    if (builds.length > 1) compare(runs);
+    t = performance.now();
+  }
   if (which.includes('unsupervised')) {
   // Unsupervised, 4 bands: the bench scene.
   const scene = cachedScene(size);

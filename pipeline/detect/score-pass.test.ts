@@ -113,6 +113,8 @@ interface Case {
   count: number;
   /** NaN and ±∞ among the values (default true). */
   nonFinite?: boolean;
+  /** Gain of every band's fit × this (default 1): a negative gain reaches the gate's scan for g ≤ 0. */
+  gainSign?: number;
 }
 
 function learnedScoring(width: number, height: number, pixelSizeM: number, fourBand: boolean): LearnedScoring {
@@ -127,6 +129,7 @@ function compare(seed: number, c: Case): string[] {
   const before = randomRaster(rand, c.width, c.height, c.bands, 0.05, c.nonFinite ?? true);
   const after = afterOf(rand, before, c.nonFinite ?? true);
   const fit = fitOf(c.bands);
+  if (c.gainSign !== undefined) for (const b of c.bands) fit.bands[b]!.gain *= c.gainSign;
   const px = c.params.score.pixelSizeM;
   const run = (reference: boolean) => {
     const sc: ScoreScratch = createScoreScratch(c.width, c.height, px);
@@ -178,6 +181,13 @@ describe('the WebAssembly per-pixel pass is bit for bit the JS pass', () => {
     ['learned, 4 bands, shift-tolerant gate (δ 0.5)', { width: 43, height: 37, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5 }), first: 7, count: 23 }],
     ['learned, 6 bands, shift-tolerant gate (δ 1), 5 m grid', { width: 40, height: 41, bands: SIX, learned: true, params: withScore({ pixelSizeM: 5 }, { gateShift: 1 }), first: 13, count: 15 }],
     ['learned, 4 bands, shift-tolerant gate both ways, unsmoothed', { width: 44, height: 36, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5, gateBothWays: true, gateSmooth: false }), first: 7, count: 22 }],
+    // The 4-band model's own scoring settings (change-model-4band.json "scoring"), the default path for 4-band tiles.
+    ['learned, 4 bands, the 4-band model\'s gate (δ 0.5 both ways, own evidence, rescue 5σ)', { width: 61, height: 39, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5, gateBothWays: true, gateSmooth: false, rescueSigma: 5 }), first: 7, count: 25 }],
+    ['learned, 4 bands, the 4-band model\'s gate, finite values only', { width: 57, height: 34, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5, gateBothWays: true, gateSmooth: false, rescueSigma: 5 }), first: 7, count: 20, nonFinite: false }],
+    ['learned, 6 bands, gate both ways (δ 1), 5 m grid (5×5 neighbourhoods)', { width: 42, height: 43, bands: SIX, learned: true, params: withScore({ pixelSizeM: 5 }, { gateShift: 1, gateBothWays: true }), first: 13, count: 17 }],
+    ['learned, 4 bands, gate both ways without the range difference', { width: 35, height: 31, bands: FOUR, learned: true, params: withScore({ rangeDifference: false }, { gateShift: 0.5, gateBothWays: true, gateSmooth: false }), first: 7, count: 17 }],
+    ['learned, 4 bands, gate both ways, negative gains (no monotone shortcut)', { width: 40, height: 33, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5, gateBothWays: true, gateSmooth: false }), first: 7, count: 19, gainSign: -1 }],
+    ['learned, 4 bands, gate both ways, strip at the raster\'s top (no halo above)', { width: 36, height: 30, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.75, gateBothWays: true, gateSmooth: false }), first: 0, count: 23 }],
     ['learned, 6 bands, unsmoothed range gate', { width: 38, height: 33, bands: SIX, learned: true, params: withScore({}, { gateOn: 'range', gateSmooth: false }), first: 7, count: 19 }],
   ];
   for (const [name, c] of cases) {

@@ -3,11 +3,15 @@
  * score-pass.wasm by `npm run build`): bit for bit score.ts scoreRows, which stays as the reference
  * it is tested against (score-pass.test.ts).
  *
- * The kernel reads its inputs from its own memory, a row at a time: runPass copies each before row
- * into a ring of 2R + 1 rows (the neighbourhood the range distance reads) once per strip, and the
- * after row of the row being scored; the outputs (raw score, plain difference, type, the learned
+ * The kernel reads its inputs from its own memory, a row at a time: runPass copies each before and
+ * after row into a ring of 2R + 1 rows (the neighbourhood the range distance and the tolerant gate
+ * read) once per strip; the outputs (raw score, plain difference, type, the learned
  * base planes) are written in place, so they must be views of the same memory (the score scratch's
  * for the unsupervised score, the feature scratch's for the learned one).
+ *
+ * With LearnedParams.gateShift > 0 (and a plain plane) the kernel also rewrites each row's plain
+ * difference with the misregistration-tolerant one (shift-gate.ts tolerateShift, bit for bit,
+ * which stays the JS pass's post-pass and the reference): the rings it reads are the pass's own.
  */
 import { wasmInstanceOn } from './wasm-module.js';
 
@@ -32,7 +36,9 @@ const PLANES = 18;
 /** Parameter block: 24 f64 slots, then 16 + PLANES i32 slots (assembly/score-pass.ts lays them out). */
 const I_AT = 8 * 24;
 const PARAMS_BYTES = 512;
-const HAS_S1 = 1, HAS_S2 = 2, USE_RANGE = 4, HAS_PLAIN = 8, LEARNED = 16;
+const HAS_S1 = 1, HAS_S2 = 2, USE_RANGE = 4, HAS_PLAIN = 8, LEARNED = 16, GATE_SHIFT = 32, BOTH_WAYS = 64;
+/** i32 slots of the after rows' ring (assembly/score-pass.ts I_AFTER_RING, I_AFTER_VALID_RING). */
+const I_AFTER_RING = 34, I_AFTER_VALID_RING = 35;
 
 /** The kernel's region of a memory: its parameters, the input rows' ring, the after row. */
 export interface PassRegion {
@@ -50,8 +56,12 @@ export interface PassRegion {
   /** ring[slot · ringRows + q mod ringRows]: before band `slot` at row q. */
   ring: Float32Array[];
   ringValid: Uint8Array[];
-  after: Float32Array[];
-  afterValid: Uint8Array;
+  /** afterRing[(q mod ringRows) · SLOTS + slot]: after band `slot` at row q (a row's slots are adjacent). */
+  afterRing: Float32Array[];
+  afterValidRing: Uint8Array[];
+  /** Byte addresses of the after ring and its validity rows. */
+  afterAt: number;
+  afterValidAt: number;
 }
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -59,7 +69,7 @@ const align = (n: number, a: number) => Math.ceil(n / a) * a;
 /** Bytes a pass region for rows `width` wide and range radii up to `maxR` takes. */
 export function passRegionBytes(width: number, maxR: number): number {
   const ringRows = 2 * maxR + 1;
-  return PARAMS_BYTES + align(ringRows * ringRows * 4, 64) + align(SLOTS * (ringRows + 1) * width * 4, 64) + align((ringRows + 1) * width, 64)
+  return PARAMS_BYTES + align(ringRows * ringRows * 4, 64) + align(SLOTS * 2 * ringRows * width * 4, 64) + align(2 * ringRows * width, 64)
     + align(width + 16, 64);
 }
 
@@ -74,23 +84,24 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   const nbrAt = params + PARAMS_BYTES;
   const ringAt = nbrAt + align(ringRows * ringRows * 4, 64);
   const afterAt = ringAt + SLOTS * ringRows * width * 4;
-  const validAt = ringAt + align(SLOTS * (ringRows + 1) * width * 4, 64);
+  const validAt = ringAt + align(SLOTS * 2 * ringRows * width * 4, 64);
+  const afterValidAt = validAt + width * ringRows;
   const f32Row = (k: number) => new Float32Array(buf, ringAt + 4 * width * k, width);
   const ring = Array.from({ length: SLOTS * ringRows }, (_, k) => f32Row(k));
-  const after = Array.from({ length: SLOTS }, (_, k) => f32Row(SLOTS * ringRows + k));
+  const afterRing = Array.from({ length: SLOTS * ringRows }, (_, k) => f32Row(SLOTS * ringRows + k));
   const ringValid = Array.from({ length: ringRows }, (_, k) => new Uint8Array(buf, validAt + width * k, width));
-  const afterValid = new Uint8Array(buf, validAt + width * ringRows, width);
+  const afterValidRing = Array.from({ length: ringRows }, (_, k) => new Uint8Array(buf, afterValidAt + width * k, width));
   // The 3×3 fast path's row of whether each pixel's 8 neighbours are valid.
-  const okAt = validAt + align((ringRows + 1) * width, 64);
-  const i32 = new Int32Array(buf, params + I_AT, 16 + PLANES);
+  const okAt = validAt + align(2 * ringRows * width, 64);
+  const i32 = new Int32Array(buf, params + I_AT, 18 + PLANES);
   i32[5] = ringRows;
   i32[6] = ringAt;
   i32[7] = validAt;
-  i32[8] = afterAt;
-  i32[9] = validAt + width * ringRows;
   i32[13] = nbrAt;
   i32[15 + PLANES] = okAt;
-  return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, after, afterValid };
+  i32[I_AFTER_RING] = afterAt;
+  i32[I_AFTER_VALID_RING] = afterValidAt;
+  return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, afterRing, afterValidRing, afterAt, afterValidAt };
 }
 
 /** One strip's inputs and outputs (score.ts's JS reference pass takes the same, plus its row ranges). */
@@ -124,6 +135,13 @@ export interface PassJob {
   plain: Float32Array | null;
   type: Uint8Array;
   planes: Float32Array[] | null;
+  /**
+   * The misregistration-tolerant gate's δ (LearnedParams.gateShift, in [0, 1]; 0 or absent: off)
+   * and whether it measures both ways: the WebAssembly pass rewrites `plain` with it (the JS pass
+   * leaves that to shift-gate.ts tolerateShift).
+   */
+  gateShift?: number;
+  gateBothWays?: boolean;
 }
 
 /** Byte address of `a` in the region's memory; throws when it lives elsewhere. */
@@ -136,7 +154,10 @@ function addressOf(pr: PassRegion, a: Float32Array | Uint8Array, what: string): 
 export function runPass(pr: PassRegion, job: PassJob): void {
   const { width, height, r0, r1, rangeR, hasS1, hasS2, useRange } = job;
   if (width !== pr.width) throw new Error(`scorePixels: a ${width}-wide strip, the pass kernel holds ${pr.width}-wide rows`);
-  if (useRange && rangeR > pr.maxR) throw new Error(`scorePixels: range radius ${rangeR} px, the pass kernel was made for ${pr.maxR} (createFeatureScratch's pixelSizeM)`);
+  const shift = job.gateShift ?? 0;
+  if (!(shift >= 0 && shift <= 1)) throw new Error(`tolerateShift: shift must be in [0, 1], got ${shift}`);
+  const gate = job.plain !== null && shift > 0;
+  if ((useRange || gate) && rangeR > pr.maxR) throw new Error(`scorePixels: range radius ${rangeR} px, the pass kernel was made for ${pr.maxR} (createFeatureScratch's pixelSizeM)`);
   const { f64, i32 } = pr;
   for (let s = 0; s < SLOTS; s++) {
     f64[s] = job.gain[s];
@@ -146,11 +167,13 @@ export function runPass(pr: PassRegion, job: PassJob): void {
   f64[18] = job.inv;
   f64[19] = job.ndviVegetated;
   f64[20] = job.vegetatedBothWeight;
+  f64[21] = shift;
   const learned = job.planes !== null;
   i32[0] = width;
   i32[1] = height;
   i32[2] = job.nb;
-  i32[3] = (hasS1 ? HAS_S1 : 0) | (hasS2 ? HAS_S2 : 0) | (useRange ? USE_RANGE : 0) | (job.plain ? HAS_PLAIN : 0) | (learned ? LEARNED : 0);
+  i32[3] = (hasS1 ? HAS_S1 : 0) | (hasS2 ? HAS_S2 : 0) | (useRange ? USE_RANGE : 0) | (job.plain ? HAS_PLAIN : 0) | (learned ? LEARNED : 0)
+    | (gate ? GATE_SHIFT : 0) | (gate && job.gateBothWays ? BOTH_WAYS : 0);
   i32[4] = rangeR;
   i32[10] = addressOf(pr, job.raw, 'raw score');
   i32[11] = job.plain ? addressOf(pr, job.plain, 'plain difference') : 0;
@@ -158,9 +181,10 @@ export function runPass(pr: PassRegion, job: PassJob): void {
   for (let k = 0; k < PLANES; k++) i32[14 + k] = learned ? addressOf(pr, job.planes![k], 'feature') : 0;
   const before = [job.b0, job.g0, job.red0, job.n0, hasS1 ? job.s10 : null, hasS2 ? job.s20 : null];
   const afterBands = [job.b1, job.g1, job.red1, job.n1, hasS1 ? job.s11 : null, hasS2 ? job.s21 : null];
-  const { ring, ringValid, after, afterValid, ringRows } = pr;
-  // Rows the range reads around a row (none without the range distance).
-  const R = useRange ? rangeR : 0;
+  const { ring, ringValid, afterRing, afterValidRing, ringRows } = pr;
+  // Rows the range and the tolerant gate read around a row (none without either).
+  const R = useRange || gate ? rangeR : 0;
+  const rowBytes = 4 * width;
   let last = -1;
   for (let row = r0; row < r1; row++) {
     const need = Math.min(height - 1, row + R);
@@ -171,14 +195,16 @@ export function runPass(pr: PassRegion, job: PassJob): void {
         if (band) ring[k * ringRows + s].set(band.subarray(a, b));
       }
       ringValid[s].set(job.v0.subarray(a, b));
+      for (let k = 0; k < SLOTS; k++) {
+        const band = afterBands[k];
+        if (band) afterRing[s * SLOTS + k].set(band.subarray(a, b));
+      }
+      afterValidRing[s].set(job.v1.subarray(a, b));
     }
     last = need;
-    const a = row * width, b = a + width;
-    for (let k = 0; k < SLOTS; k++) {
-      const band = afterBands[k];
-      if (band) after[k].set(band.subarray(a, b));
-    }
-    afterValid.set(job.v1.subarray(a, b));
+    const cur = row % ringRows;
+    i32[8] = pr.afterAt + cur * SLOTS * rowBytes;
+    i32[9] = pr.afterValidAt + cur * width;
     pr.run(pr.params, row);
   }
 }

@@ -612,14 +612,16 @@ export function scorePixels(
     hasS1: iS >= 0, hasS2: iS2 >= 0, rangeR,
     gain: slots(gain), off: slots(off), isig: slots(isig),
     raw, plain, type, planes: planes ?? null, range: learned?.scratch.range ?? null,
+    gateShift: params.learned.gateShift, gateBothWays: params.learned.gateBothWays,
   };
   if (sc.referencePass) scoreRows(job);
   else runPass(learned ? learned.scratch.pass : sc.pass, job);
   t0 = lap(ms, 'pixels', t0, clock);
-  // The misregistration-tolerant gate (LearnedParams.gateShift): a post-pass over the plain plane,
-  // the same for both passes (revisits only pixels past RANGE_SKIP).
+  // The misregistration-tolerant gate (LearnedParams.gateShift): the WebAssembly pass rewrote the
+  // plain plane row by row already; the JS pass (the reference) takes this post-pass over it, the
+  // same bits (revisits only pixels past SHIFT_SKIP).
   const shift = params.learned.gateShift;
-  if (plain && shift > 0) {
+  if (plain && shift > 0 && sc.referencePass) {
     tolerateShift({
       width, height, r0, r1, rangeR, v0: bv, v1: after.valid, plain, bothWays: params.learned.gateBothWays,
       before: bands.map((b) => before.bands[b]!), after: bands.map((b) => after.bands[b]!), gain, off, isig,

@@ -11,8 +11,9 @@
  * its neighbour). The generated Shandong-like scene's false components were exactly that: field
  * edges beside greenhouse plastic, ~1500 DN steps, passing the plain gate.
  *
- * A post-pass over the plain plane the pass kernel wrote (score-pass.ts, or score.ts's JS
- * reference): only pixels whose plain RMS is above RANGE_SKIP are revisited (the tolerant distance
+ * A post-pass over the plain plane score.ts's JS reference pass wrote (the WebAssembly pass,
+ * score-pass.ts, does the same row by row inside the pass, assembly/score-pass.ts gateRow, bit for
+ * bit this; score-pass.test.ts holds them to it): only pixels whose plain RMS is above RANGE_SKIP are revisited (the tolerant distance
  * is never larger than the plain one, so quieter pixels keep their value exactly, as the range
  * score does), so it costs nothing on quiet ground and both passes give the same bits.
  */
@@ -140,7 +141,11 @@ export function tolerateShift(job: ShiftGateJob, shift: number): number {
           r2 += e * e;
         }
       }
-      plain[i] = Math.sqrt(bothWays && r2 < m2 ? r2 / nb : m2 / nb);
+      // A NaN (non-finite inputs only: ∞ − ∞) is stored as the one NaN: which sign arithmetic gives
+      // it depends on the operand order the compiler picks, and the WebAssembly pass's port
+      // (assembly/score-pass.ts gateRow) must give the same bits. Nothing reads a NaN's sign.
+      const t = Math.sqrt(bothWays && r2 < m2 ? r2 / nb : m2 / nb);
+      plain[i] = t === t ? t : NaN;
     }
   }
   return revisited;

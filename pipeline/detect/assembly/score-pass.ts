@@ -29,6 +29,7 @@ const F_ISIG = 12;
 const F_INV = 18;
 const F_NDVI_VEG = 19;
 const F_VEG_BOTH = 20;
+const F_SHIFT = 21; // the tolerant gate's δ (LearnedParams.gateShift)
 // i32 slots (byte offset = I_AT + 4 × slot).
 const I_AT = 8 * 24;
 const I_WIDTH = 0;
@@ -47,6 +48,11 @@ const I_TYPE = 12;
 const I_NBR = 13;
 const I_PLANES = 14; // 18 plane addresses, BASE_PLANES order
 const I_OK3 = 33; // width u8: the pixel's 8 neighbours are all valid (fast rows)
+// The after rows' ring (the tolerant gate's after-side range reads row ± R): row q's six band
+// slots at I_AFTER_RING + ((q mod ringRows)·6 + slot)·width·4, validity at
+// I_AFTER_VALID_RING + (q mod ringRows)·width. I_AFTER / I_AFTER_VALID point at the scored row's.
+const I_AFTER_RING = 34;
+const I_AFTER_VALID_RING = 35;
 
 // I_FLAGS bits.
 const HAS_S1 = 1;
@@ -54,6 +60,10 @@ const HAS_S2 = 2;
 const USE_RANGE = 4;
 const HAS_PLAIN = 8;
 const LEARNED = 16;
+const GATE_SHIFT = 32; // rewrite plain with the misregistration-tolerant distance (../shift-gate.ts)
+const BOTH_WAYS = 64; // … measured from the after side too (LearnedParams.gateBothWays)
+const SHIFT_SKIP: f32 = 1.5; // ../shift-gate.ts SHIFT_SKIP
+const SLOTS = 6;
 
 // BASE_PLANES order (change-features.ts).
 const P_DBLUE = 0;
@@ -812,4 +822,289 @@ export function scoreRow(p: usize, row: i32): void {
     }
   }
   if (col < width) scalarCols(p, row, col, width);
+  if ((flags & GATE_SHIFT) != 0) gateRow(p, row);
+}
+
+/**
+ * ../shift-gate.ts tolerateShift for columns [c0, c1) of row `row`, bit for bit (the same f64
+ * operations in the same order; Math.min / Math.max are f64.min / f64.max; a NaN result is stored
+ * as the canonical NaN, as tolerateShift does): the plain value the pass wrote is replaced by the
+ * tolerant distance where it is above SHIFT_SKIP. The scalar code: gateRow takes four pixels at a
+ * time and leaves the ones it cannot to this (raster edges, nodata or a NaN nearby, a gain ≤ 0).
+ */
+function gateCols(p: usize, row: i32, c0: i32, c1: i32): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
+  const nb = load<i32>(p + I_AT + (I_NB << 2));
+  const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
+  const R = load<i32>(p + I_AT + (I_R << 2));
+  const ringRows = load<i32>(p + I_AT + (I_RING_ROWS << 2));
+  const ring = <usize>load<u32>(p + I_AT + (I_RING << 2));
+  const ringValid = <usize>load<u32>(p + I_AT + (I_RING_VALID << 2));
+  const aRing = <usize>load<u32>(p + I_AT + (I_AFTER_RING << 2));
+  const aValid = <usize>load<u32>(p + I_AT + (I_AFTER_VALID_RING << 2));
+  const plain = <usize>load<u32>(p + I_AT + (I_PLAIN << 2));
+  const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
+  const both = (flags & BOTH_WAYS) != 0;
+  const shift = load<f64>(p, F_SHIFT << 3);
+  const nbf = <f64>nb;
+  const w = <usize>width;
+  const rowBytes = w << 2;
+  const m = <usize>(row % ringRows);
+  const innerRow = R == 1 && row > 0 && row + 1 < height;
+  const up = innerRow ? <usize>((row - 1) % ringRows) : m, down = innerRow ? <usize>((row + 1) % ringRows) : m;
+  const rA = row >= R ? row - R : 0, rB = row + R < height ? row + R : height - 1;
+  const bStride = <usize>ringRows * rowBytes; // before: one band slot's ring to the next
+  const aStride = <usize>SLOTS * rowBytes; // after: one ring row to the next
+  const v0u = ringValid + up * w, v0m = ringValid + m * w, v0d = ringValid + down * w;
+  const v1u = aValid + up * w, v1m = aValid + m * w, v1d = aValid + down * w;
+  const base = <usize>row * w;
+  for (let col = c0; col < c1; col++) {
+    const c = <usize>col;
+    const pa = plain + ((base + c) << 2);
+    // NaN (hidden) fails the comparison and is kept.
+    if (!(load<f32>(pa) > SHIFT_SKIP)) continue;
+    const cA = col >= R ? col - R : 0, cB = col + R < width ? col + R : width - 1;
+    const fast = innerRow && col > 0 && col + 1 < width
+      && ok8(v0u, v0m, v0d, c) && (!both || ok8(v1u, v1m, v1d, c));
+    const o = c << 2;
+    let m2: f64 = 0, r2: f64 = 0;
+    for (let s = 0; s < SLOTS; s++) {
+      if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
+      const bs = ring + <usize>s * bStride;
+      const bU = bs + up * rowBytes + o, bM = bs + m * rowBytes + o, bD = bs + down * rowBytes + o;
+      const b = ldf(bM);
+      let lo = b, hi = b;
+      if (fast) {
+        const p0 = ldf(bU - 4), p1 = ldf(bU), p2 = ldf(bU + 4), l = ldf(bM - 4), r = ldf(bM + 4), q0 = ldf(bD - 4), q1 = ldf(bD), q2 = ldf(bD + 4);
+        lo = min(min(min(min(b, p0), min(p1, p2)), min(min(l, r), min(q0, q1))), q2);
+        hi = max(max(max(max(b, p0), max(p1, p2)), max(max(l, r), max(q0, q1))), q2);
+        if (lo != lo || hi != hi) {
+          lo = b; hi = b;
+          // tolerateShift's ring order: up left, up, up right, left, right, down left, down, down right.
+          const v0 = p0, v1 = p1, v2 = p2, v3 = l, v4 = r, v5 = q0, v6 = q1, v7 = q2;
+          if (v0 < lo) lo = v0; else if (v0 > hi) hi = v0;
+          if (v1 < lo) lo = v1; else if (v1 > hi) hi = v1;
+          if (v2 < lo) lo = v2; else if (v2 > hi) hi = v2;
+          if (v3 < lo) lo = v3; else if (v3 > hi) hi = v3;
+          if (v4 < lo) lo = v4; else if (v4 > hi) hi = v4;
+          if (v5 < lo) lo = v5; else if (v5 > hi) hi = v5;
+          if (v6 < lo) lo = v6; else if (v6 > hi) hi = v6;
+          if (v7 < lo) lo = v7; else if (v7 > hi) hi = v7;
+        }
+      } else {
+        for (let rr = rA; rr <= rB; rr++) {
+          const slot = <usize>(rr % ringRows);
+          const vRow = ringValid + slot * w;
+          const aRow = bs + slot * rowBytes;
+          for (let cc = cA; cc <= cB; cc++) {
+            if (load<u8>(vRow + <usize>cc) == 0) continue;
+            const v = ldf(aRow + (<usize>cc << 2));
+            if (v < lo) lo = v;
+            else if (v > hi) hi = v;
+          }
+        }
+      }
+      const ps = p + (<usize>s << 3);
+      const g = load<f64>(ps, F_GAIN << 3), ob = load<f64>(ps, F_OFF << 3), k = load<f64>(ps, F_ISIG << 3);
+      const xs = aRing + <usize>s * rowBytes; // slot s of ring row 0; + ring row · aStride
+      const xU = xs + up * aStride + o, xM = xs + m * aStride + o, xD = xs + down * aStride + o;
+      const av = g * ldf(xM) + ob;
+      const tlo = b - shift * (b - lo), thi = b + shift * (hi - b);
+      const d = av < tlo ? (tlo - av) * k : av > thi ? (av - thi) * k : 0;
+      m2 += d * d;
+      if (both) {
+        let alo = av, ahi = av;
+        let xl: f64 = NaN, xh: f64 = NaN;
+        if (fast && g > 0) {
+          // g·x + o is monotone in x for g > 0, so the raw min / max, mapped, are the mapped ones.
+          const p0 = ldf(xU - 4), p1 = ldf(xU), p2 = ldf(xU + 4), l = ldf(xM - 4), r = ldf(xM + 4), q0 = ldf(xD - 4), q1 = ldf(xD), q2 = ldf(xD + 4);
+          xl = min(min(min(p0, p1), min(p2, l)), min(min(r, q0), min(q1, q2)));
+          xh = max(max(max(p0, p1), max(p2, l)), max(max(r, q0), max(q1, q2)));
+        }
+        if (xl == xl && xh == xh) {
+          const ml = g * xl + ob, mh = g * xh + ob;
+          if (ml < alo) alo = ml;
+          if (mh > ahi) ahi = mh;
+        } else if (fast) {
+          const v0 = g * ldf(xU - 4) + ob, v1 = g * ldf(xU) + ob, v2 = g * ldf(xU + 4) + ob, v3 = g * ldf(xM - 4) + ob;
+          const v4 = g * ldf(xM + 4) + ob, v5 = g * ldf(xD - 4) + ob, v6 = g * ldf(xD) + ob, v7 = g * ldf(xD + 4) + ob;
+          if (v0 < alo) alo = v0; else if (v0 > ahi) ahi = v0;
+          if (v1 < alo) alo = v1; else if (v1 > ahi) ahi = v1;
+          if (v2 < alo) alo = v2; else if (v2 > ahi) ahi = v2;
+          if (v3 < alo) alo = v3; else if (v3 > ahi) ahi = v3;
+          if (v4 < alo) alo = v4; else if (v4 > ahi) ahi = v4;
+          if (v5 < alo) alo = v5; else if (v5 > ahi) ahi = v5;
+          if (v6 < alo) alo = v6; else if (v6 > ahi) ahi = v6;
+          if (v7 < alo) alo = v7; else if (v7 > ahi) ahi = v7;
+        } else {
+          for (let rr = rA; rr <= rB; rr++) {
+            const slot = <usize>(rr % ringRows);
+            const vRow = aValid + slot * w;
+            const aRow = xs + slot * aStride;
+            for (let cc = cA; cc <= cB; cc++) {
+              if (load<u8>(vRow + <usize>cc) == 0) continue;
+              const v = g * ldf(aRow + (<usize>cc << 2)) + ob;
+              if (v < alo) alo = v;
+              else if (v > ahi) ahi = v;
+            }
+          }
+        }
+        const ulo = av - shift * (av - alo), uhi = av + shift * (ahi - av);
+        const e = b < ulo ? (ulo - b) * k : b > uhi ? (b - uhi) * k : 0;
+        r2 += e * e;
+      }
+    }
+    const t = sqrt<f64>(both && r2 < m2 ? r2 / nbf : m2 / nbf);
+    store<f32>(pa, t == t ? <f32>t : <f32>NaN);
+  }
+}
+
+/**
+ * The tolerant gate (../shift-gate.ts tolerateShift) for row `row`, fused into the pass: the before
+ * and after rings are in this memory already and the row is still in cache. Four pixels at a time:
+ * each band's 3×3 min / max by f32x4.min / max (the f32 values exactly, NaN when one is: the same
+ * as Math.min / Math.max of their f64 promotions), the arithmetic in f64x2 in tolerateShift's order
+ * of operations (the same bits); lanes where that does not hold (not the 3×3 fast case, a NaN among
+ * the neighbours) and the row's ends go through gateCols, the scalar port. On a 10 m grid with
+ * valid data that is almost none, and scalar min / max of noisy values mispredict a branch each.
+ */
+function gateRow(p: usize, row: i32): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
+  const nb = load<i32>(p + I_AT + (I_NB << 2));
+  const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
+  const R = load<i32>(p + I_AT + (I_R << 2));
+  const ringRows = load<i32>(p + I_AT + (I_RING_ROWS << 2));
+  const ring = <usize>load<u32>(p + I_AT + (I_RING << 2));
+  const ringValid = <usize>load<u32>(p + I_AT + (I_RING_VALID << 2));
+  const aRing = <usize>load<u32>(p + I_AT + (I_AFTER_RING << 2));
+  const aValid = <usize>load<u32>(p + I_AT + (I_AFTER_VALID_RING << 2));
+  const plain = <usize>load<u32>(p + I_AT + (I_PLAIN << 2));
+  const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
+  const both = (flags & BOTH_WAYS) != 0;
+  const innerRow = R == 1 && row > 0 && row + 1 < height;
+  // The after side's shortcut (min / max of the raw values, then mapped) needs every gain > 0 (NaN: not).
+  let gainsPos = true;
+  for (let s = 0; s < SLOTS; s++) {
+    if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
+    if (!(load<f64>(p + (<usize>s << 3), F_GAIN << 3) > 0)) gainsPos = false;
+  }
+  if (!innerRow || (both && !gainsPos) || width < 6) {
+    gateCols(p, row, 0, width);
+    return;
+  }
+  const shiftV = spl(load<f64>(p, F_SHIFT << 3));
+  const nbv = spl(<f64>nb);
+  const skip = f32x4.splat(SHIFT_SKIP);
+  const zero = spl(0);
+  const canon = f32x4.splat(NaN);
+  const w = <usize>width;
+  const rowBytes = w << 2;
+  const m = <usize>(row % ringRows);
+  const up = <usize>((row - 1) % ringRows), down = <usize>((row + 1) % ringRows);
+  const bStride = <usize>ringRows * rowBytes;
+  const aStride = <usize>SLOTS * rowBytes;
+  const v0u = ringValid + up * w, v0m = ringValid + m * w, v0d = ringValid + down * w;
+  const v1u = aValid + up * w, v1m = aValid + m * w, v1d = aValid + down * w;
+  const base = <usize>row * w;
+  const laneBit = i32x4(1, 2, 4, 8);
+  // Column 0 has no left neighbour; then four at a time while the right neighbour of the last exists.
+  gateCols(p, row, 0, 1);
+  let col = 1;
+  for (; col + 5 <= width; col += 4) {
+    const c = <usize>col;
+    const pa = plain + ((base + c) << 2);
+    const pv = v128.load(pa);
+    const need = f32x4.gt(pv, skip);
+    if (!v128.any_true(need)) continue;
+    // Lanes whose 8 neighbours are all valid (in both epochs where both ways).
+    let fastBits = 0;
+    for (let l: usize = 0; l < 4; l++) {
+      if (ok8(v0u, v0m, v0d, c + l) && (!both || ok8(v1u, v1m, v1d, c + l))) fastBits |= 1 << <i32>l;
+    }
+    let bad = f32x4.splat(0); // lanes with a NaN among the neighbours: gateCols
+    let m2a = zero, m2b = zero, r2a = zero, r2b = zero;
+    const o = c << 2;
+    for (let s = 0; s < SLOTS; s++) {
+      if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
+      const bs = ring + <usize>s * bStride;
+      const bU = bs + up * rowBytes + o, bM = bs + m * rowBytes + o, bD = bs + down * rowBytes + o;
+      const ul = v128.load(bU - 4), uc = v128.load(bU), ur = v128.load(bU + 4);
+      const ml = v128.load(bM - 4), ctr = v128.load(bM), mr = v128.load(bM + 4);
+      const dl = v128.load(bD - 4), dc = v128.load(bD), dr = v128.load(bD + 4);
+      const lo = f32x4.min(f32x4.min(f32x4.min(f32x4.min(ul, uc), f32x4.min(ur, ml)), f32x4.min(f32x4.min(ctr, mr), f32x4.min(dl, dc))), dr);
+      const hi = f32x4.max(f32x4.max(f32x4.max(f32x4.max(ul, uc), f32x4.max(ur, ml)), f32x4.max(f32x4.max(ctr, mr), f32x4.max(dl, dc))), dr);
+      bad = v128.or(bad, v128.or(f32x4.ne(lo, lo), f32x4.ne(hi, hi)));
+      const ps = p + (<usize>s << 3);
+      const g = spl(load<f64>(ps, F_GAIN << 3)), ob = spl(load<f64>(ps, F_OFF << 3)), k = spl(load<f64>(ps, F_ISIG << 3));
+      const xs = aRing + <usize>s * rowBytes;
+      const aU = xs + up * aStride + o, aM = xs + m * aStride + o, aD = xs + down * aStride + o;
+      const actr = v128.load(aM);
+      let aLo = zero, aHi = zero;
+      if (both) {
+        // The after side's 8 neighbours (not the centre, as tolerateShift).
+        const al = v128.load(aU - 4), ac = v128.load(aU), ar = v128.load(aU + 4), bl = v128.load(aM - 4), br = v128.load(aM + 4);
+        const cl = v128.load(aD - 4), cc = v128.load(aD), cr = v128.load(aD + 4);
+        aLo = f32x4.min(f32x4.min(f32x4.min(al, ac), f32x4.min(ar, bl)), f32x4.min(f32x4.min(br, cl), f32x4.min(cc, cr)));
+        aHi = f32x4.max(f32x4.max(f32x4.max(al, ac), f32x4.max(ar, bl)), f32x4.max(f32x4.max(br, cl), f32x4.max(cc, cr)));
+        bad = v128.or(bad, v128.or(f32x4.ne(aLo, aLo), f32x4.ne(aHi, aHi)));
+      }
+      // Lanes 0, 1 (h = 0), then 2, 3, in f64.
+      for (let h = 0; h < 2; h++) {
+        const b = h == 0 ? lo64(ctr) : hi64(ctr);
+        const blo = h == 0 ? lo64(lo) : hi64(lo), bhi = h == 0 ? lo64(hi) : hi64(hi);
+        const av = f64x2.add(f64x2.mul(g, h == 0 ? lo64(actr) : hi64(actr)), ob);
+        const tlo = f64x2.sub(b, f64x2.mul(shiftV, f64x2.sub(b, blo)));
+        const thi = f64x2.add(b, f64x2.mul(shiftV, f64x2.sub(bhi, b)));
+        const d = v128.bitselect(f64x2.mul(f64x2.sub(tlo, av), k),
+          v128.bitselect(f64x2.mul(f64x2.sub(av, thi), k), zero, f64x2.gt(av, thi)), f64x2.lt(av, tlo));
+        if (h == 0) m2a = f64x2.add(m2a, f64x2.mul(d, d));
+        else m2b = f64x2.add(m2b, f64x2.mul(d, d));
+        if (both) {
+          const ml2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aLo) : hi64(aLo)), ob);
+          const mh2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aHi) : hi64(aHi)), ob);
+          const alo = v128.bitselect(ml2, av, f64x2.lt(ml2, av)), ahi = v128.bitselect(mh2, av, f64x2.gt(mh2, av));
+          const ulo = f64x2.sub(av, f64x2.mul(shiftV, f64x2.sub(av, alo)));
+          const uhi = f64x2.add(av, f64x2.mul(shiftV, f64x2.sub(ahi, av)));
+          const e = v128.bitselect(f64x2.mul(f64x2.sub(ulo, b), k),
+            v128.bitselect(f64x2.mul(f64x2.sub(b, uhi), k), zero, f64x2.gt(b, uhi)), f64x2.lt(b, ulo));
+          if (h == 0) r2a = f64x2.add(r2a, f64x2.mul(e, e));
+          else r2b = f64x2.add(r2b, f64x2.mul(e, e));
+        }
+      }
+    }
+    let ta = f64x2.div(m2a, nbv), tb = f64x2.div(m2b, nbv);
+    if (both) {
+      ta = v128.bitselect(f64x2.div(r2a, nbv), ta, f64x2.lt(r2a, m2a));
+      tb = v128.bitselect(f64x2.div(r2b, nbv), tb, f64x2.lt(r2b, m2b));
+    }
+    const fa = f32x4.demote_f64x2_zero(f64x2.sqrt(ta)), fb = f32x4.demote_f64x2_zero(f64x2.sqrt(tb));
+    let t = v128.shuffle<f32>(fa, fb, 0, 1, 4, 5);
+    t = v128.bitselect(canon, t, f32x4.ne(t, t));
+    const fastMask = i32x4.ne(v128.and(i32x4.splat(fastBits), laneBit), i32x4.splat(0));
+    const take = v128.andnot(v128.and(need, fastMask), bad);
+    v128.store(pa, v128.bitselect(t, pv, take));
+    // Lanes needed that the vector did not take: the scalar code (it reads the plain value left in place).
+    const rest = i32x4.bitmask(v128.andnot(need, take));
+    if (rest != 0) {
+      for (let l = 0; l < 4; l++) if ((rest & (1 << l)) != 0) gateCols(p, row, col + l, col + l + 1);
+    }
+  }
+  gateCols(p, row, col, width);
+}
+
+@inline function lo64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+@inline function hi64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
+}
+
+/** Whether the 8 neighbours of column c in validity rows up / mid / down are all valid. */
+@inline function ok8(u: usize, mid: usize, d: usize, c: usize): bool {
+  return load<u8>(u + c - 1) != 0 && load<u8>(u + c) != 0 && load<u8>(u + c + 1) != 0
+    && load<u8>(mid + c - 1) != 0 && load<u8>(mid + c + 1) != 0
+    && load<u8>(d + c - 1) != 0 && load<u8>(d + c) != 0 && load<u8>(d + c + 1) != 0;
 }
