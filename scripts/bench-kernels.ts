@@ -22,6 +22,10 @@
  * Times are this process's CPU time (the machine is shared: wall time says more about the
  * neighbours). Each kernel's Mpx/s is over the output pixels (trees: also per pixel put to them, the gate's share).
  * `--reps` runs each detector that often and keeps each kernel's fastest time (the machine is shared).
+ * `--pixel-m M` (learned4 only; 10/M an integer f): the bench scene at (size/f)² upsampled by f
+ * (bilinear at pixel centres, validity nearest) onto a grid of M metres, the parameters put to that
+ * pixel size (atPixelSize, as detect-tile.ts does): the fine-grid path of 4-band imagery (GF-2 at
+ * 1 m, GF-1 at 2 m, PlanetScope at 3 m), whose range and gate radius grows to round(10 / M) px.
  * `--js-pass`: this build scores with the JS reference of the per-pixel pass (score.ts scoreRows)
  * instead of the WebAssembly one (assembly/score-pass.ts): with `--baseline` a checkout of this
  * build, an A/B of the two passes (their hashes must match).
@@ -45,12 +49,14 @@ import { simplifyPolygon } from '../geo/kernels/simplify.js';
 import { mulberry32 } from '../fixtures/scene-math.js';
 import { generateSceneArrays } from '../fixtures/synthetic-scene.js';
 import { readOscdCity } from '../evaluation/bench-data.js';
-import { parseDetectorParams, withModelSettings, type DetectorParams } from '../pipeline/detect/detector-params.js';
+import { atPixelSize, parseDetectorParams, withModelSettings, type DetectorParams } from '../pipeline/detect/detector-params.js';
 import { fitNormalisation, type NormFit } from '../pipeline/detect/normalise.js';
 import { createScoreScratch, scorePixels, type KernelTimes, type LearnedScoring } from '../pipeline/detect/score.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, createFeaturePlanes, createFeatureScratch } from '../pipeline/detect/change-features.js';
 import { foldModel, shippedChangeModel, shippedChangeModel4Band } from '../pipeline/detect/change-model.js';
 import { defaultStripRows } from '../pipeline/detect/score-stream.js';
+import { rangeRadius } from '../pipeline/detect/score-pass.js';
+import { featureRadii } from '../pipeline/detect/change-features.js';
 import { maskCloudFringes } from '../pipeline/detect/cloud-fringes.js';
 import { flag } from './bench-lib.js';
 
@@ -100,6 +106,32 @@ function cachedScene(size: number): { before: Raster; after: Raster } {
   return { before: load('before'), after: load('after') };
 }
 
+/** `r` upsampled by `f` (bilinear at pixel centres, edges replicated; validity nearest) on a grid of `pixelM` m. */
+function upsampleRaster(r: Raster, f: number, pixelM: number): Raster {
+  const { width: w, height: h } = r;
+  const W = w * f, H = h * f;
+  const at = (a: Float32Array, x: number, y: number) => a[Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))];
+  const bands: Partial<Record<BandName, Float32Array>> = {};
+  const valid = new Uint8Array(W * H);
+  for (let Y = 0; Y < H; Y++) for (let X = 0; X < W; X++) valid[Y * W + X] = r.valid[Math.floor(Y / f) * w + Math.floor(X / f)];
+  for (const [b, a] of Object.entries(r.bands)) {
+    const o = new Float32Array(W * H);
+    for (let Y = 0; Y < H; Y++) {
+      const sy = (Y + 0.5) / f - 0.5, y0 = Math.floor(sy), fy = sy - y0;
+      for (let X = 0; X < W; X++) {
+        const sx = (X + 0.5) / f - 0.5, x0 = Math.floor(sx), fx = sx - x0;
+        o[Y * W + X] = (1 - fy) * ((1 - fx) * at(a!, x0, y0) + fx * at(a!, x0 + 1, y0)) + fy * ((1 - fx) * at(a!, x0, y0 + 1) + fx * at(a!, x0 + 1, y0 + 1));
+      }
+    }
+    bands[b as BandName] = o;
+  }
+  return { ...r, width: W, height: H, transform: [r.transform[0], pixelM, 0, r.transform[3], 0, -pixelM], bands, valid };
+}
+
+function upsampledScene(s: { before: Raster; after: Raster }, f: number, pixelM: number): { before: Raster; after: Raster } {
+  return { before: upsampleRaster(s.before, f, pixelM), after: upsampleRaster(s.after, f, pixelM) };
+}
+
 /** The detector kernels a run calls: this build's, or another build's (`--baseline`). */
 interface Kernels {
   scorePixels: typeof scorePixels;
@@ -135,9 +167,13 @@ interface DetectorRun {
 function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, params: DetectorParams, learnedModel: boolean, fourBand = false): DetectorRun {
   const { width: w, height: h } = before;
   const stripRows = defaultStripRows(w, learnedModel);
-  const halo = (learnedModel ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius) + 1;
+  const px = params.score.pixelSizeM;
+  // As score-stream.ts cuts them (on the default 10 m grid: FEATURE_CONTEXT and 1).
+  const halo = px === 10 || px === undefined
+    ? (learnedModel ? Math.max(params.score.smoothRadius, FEATURE_CONTEXT) : params.score.smoothRadius) + 1
+    : (learnedModel ? Math.max(params.score.smoothRadius, featureRadii(px).context) : params.score.smoothRadius) + rangeRadius(px);
   const haloRows = Math.min(h, stripRows + 2 * halo);
-  const scratch = K.createScoreScratch(w, haloRows);
+  const scratch = K.createScoreScratch(w, haloRows, px);
   // --js-pass: this build's JS reference pass (score.ts scoreRows) instead of the WebAssembly one.
   if (K === OWN && jsPass) scratch.referencePass = true;
   const ms: KernelTimes = {};
@@ -147,7 +183,7 @@ function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, param
   if (learnedModel) {
     if (fourBand && !K.shippedChangeModel4Band) throw new Error('bench-kernels: this build has no 4-band model (learned4)');
     const model = fourBand ? K.shippedChangeModel4Band!() : K.shippedChangeModel();
-    const fs = K.createFeatureScratch(w, haloRows);
+    const fs = K.createFeatureScratch(w, haloRows, px);
     // The planes as the tile driver makes them (views where the build has them).
     const features = K.createFeaturePlanes ? K.createFeaturePlanes(fs, w, stripRows) : Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows));
     learned = { folded: K.foldModel(model), threshold: model.threshold, scratch: fs, features };
@@ -205,8 +241,12 @@ async function benchDetectors(): Promise<void> {
   let t = performance.now();
   if (which.includes('learned4')) {
     // The 4-band model on the bench scene, with its own scoring settings (as detect-tile.ts applies them).
-    const scene = cachedScene(size);
-    const p4 = withModelSettings(params, shippedChangeModel4Band().scoring);
+    const pixelM = Number(flag('pixel-m', '10'));
+    const f = Math.round(10 / pixelM);
+    if (!(f >= 1 && Math.abs(f * pixelM - 10) < 1e-9 && size % f === 0)) throw new Error(`bench-kernels: --pixel-m ${pixelM} must divide 10 m into an integer factor that divides --detect-size ${size}`);
+    const scene = f === 1 ? cachedScene(size) : upsampledScene(cachedScene(size / f), f, pixelM);
+    const p4 = atPixelSize(withModelSettings(params, shippedChangeModel4Band().scoring), pixelM);
+    if (f > 1) console.log(`bench scene ${size / f}² upsampled ×${f} to ${size}² at ${pixelM} m: range / gate radius ${rangeRadius(pixelM)} px, feature radii ${JSON.stringify(featureRadii(pixelM))}`);
     const fit4 = fitNormalisation([{ before: scene.before, after: scene.after }], p4.score);
     console.log(`synthetic 4-band scene ${size}², 4-band model, learned settings ${JSON.stringify(p4.learned)}`);
     const runs = builds.map(() => [] as DetectorRun[]);

@@ -115,6 +115,10 @@ interface Case {
   nonFinite?: boolean;
   /** Gain of every band's fit × this (default 1): a negative gain reaches the gate's scan for g ≤ 0. */
   gainSign?: number;
+  /** Share of nodata pixels in the before epoch (default 0.05). */
+  nodata?: number;
+  /** Values rounded to multiples of this (default none): ties among a neighbourhood's values. */
+  quantum?: number;
 }
 
 function learnedScoring(width: number, height: number, pixelSizeM: number, fourBand: boolean): LearnedScoring {
@@ -126,8 +130,9 @@ function learnedScoring(width: number, height: number, pixelSizeM: number, fourB
 /** Runs one case through both passes and returns the differences found (plane: first difference). */
 function compare(seed: number, c: Case): string[] {
   const rand = mulberry32(seed);
-  const before = randomRaster(rand, c.width, c.height, c.bands, 0.05, c.nonFinite ?? true);
+  const before = randomRaster(rand, c.width, c.height, c.bands, c.nodata ?? 0.05, c.nonFinite ?? true);
   const after = afterOf(rand, before, c.nonFinite ?? true);
+  if (c.quantum) for (const r of [before, after]) for (const a of Object.values(r.bands)) for (let i = 0; i < a!.length; i++) a![i] = Math.round(a![i] / c.quantum) * c.quantum;
   const fit = fitOf(c.bands);
   if (c.gainSign !== undefined) for (const b of c.bands) fit.bands[b]!.gain *= c.gainSign;
   const px = c.params.score.pixelSizeM;
@@ -163,6 +168,35 @@ function compare(seed: number, c: Case): string[] {
 const P = DEFAULT_DETECTOR_PARAMS;
 const withScore = (s: Partial<DetectorParams['score']>, l: Partial<DetectorParams['learned']> = {}) => ({ score: { ...P.score, ...s }, learned: { ...P.learned, ...l } });
 
+/** The 4-band model's scoring settings (change-model-4band.json "scoring"), the 'auto' path for 4-band tiles. */
+const GATE4 = { gateShift: 0.5, gateBothWays: true, gateSmooth: false, rescueSigma: 5 } as const;
+
+/**
+ * Cases on a grid of `px` m (range and gate radius r px): the 4-band model's gate with and without
+ * NaN / ±∞, ties (values on a coarse quantum), much nodata, strips at the raster's top and bottom
+ * and in its middle, rows narrower than a window, widths that leave 1–3 columns past the last four.
+ */
+function fineGridCases(r: number, px: number): [string, Case][] {
+  const at = ` (r ${r}, ${px} m)`;
+  const g = (l: Partial<DetectorParams['learned']> = {}, sc: Partial<DetectorParams['score']> = {}) => withScore({ pixelSizeM: px, ...sc }, { ...GATE4, ...l });
+  const h = 4 * r + 20;
+  return [
+    [`learned, 4 bands, the 4-band model's gate${at}`, { width: 61, height: h, bands: FOUR, learned: true, params: g(), first: 2 * r, count: h - 4 * r }],
+    [`learned, 4 bands, the 4-band model's gate, finite values only${at}`, { width: 58, height: h, bands: FOUR, learned: true, params: g(), first: 2 * r, count: h - 4 * r, nonFinite: false }],
+    [`learned, 4 bands, ties (values on a 50 DN quantum), finite${at}`, { width: 45, height: h, bands: FOUR, learned: true, params: g(), first: r, count: h - 2 * r, nonFinite: false, quantum: 50 }],
+    [`learned, 4 bands, 40 % nodata${at}`, { width: 47, height: h, bands: FOUR, learned: true, params: g(), first: r, count: h - 2 * r, nodata: 0.4 }],
+    [`learned, 4 bands, strip at the raster's top${at}`, { width: 43, height: h, bands: FOUR, learned: true, params: g({ gateShift: 0.75 }), first: 0, count: h - 2 * r }],
+    [`learned, 4 bands, strip at the raster's bottom${at}`, { width: 50, height: h, bands: FOUR, learned: true, params: g(), first: 2 * r, count: h - 2 * r }],
+    [`learned, 4 bands, rows narrower than a window${at}`, { width: 2 * r - 1, height: h, bands: FOUR, learned: true, params: g(), first: r, count: h - 2 * r }],
+    [`learned, 4 bands, width 4k + 3${at}`, { width: 39, height: h, bands: FOUR, learned: true, params: g(), first: r, count: h - 2 * r, nonFinite: false }],
+    [`learned, 4 bands, gate one way, no range difference${at}`, { width: 41, height: h, bands: FOUR, learned: true, params: g({ gateBothWays: false }, { rangeDifference: false }), first: r, count: h - 2 * r }],
+    [`learned, 4 bands, gate both ways, negative gains${at}`, { width: 37, height: h, bands: FOUR, learned: true, params: g(), first: r, count: h - 2 * r, gainSign: -1 }],
+    [`learned, 6 bands, gate both ways (δ 1)${at}`, { width: 42, height: h, bands: SIX, learned: true, params: g({ gateShift: 1 }), first: r, count: h - 2 * r }],
+    [`unsupervised, 6 bands${at}`, { width: 53, height: h, bands: SIX, learned: false, params: withScore({ pixelSizeM: px }), first: r, count: h - 2 * r }],
+    [`unsupervised, 4 bands, finite values only${at}`, { width: 46, height: h, bands: FOUR, learned: false, params: withScore({ pixelSizeM: px }), first: 0, count: h, nonFinite: false }],
+  ];
+}
+
 describe('the WebAssembly per-pixel pass is bit for bit the JS pass', () => {
   const cases: [string, Case][] = [
     ['unsupervised, 4 bands, odd width', { width: 37, height: 29, bands: FOUR, learned: false, params: withScore({}), first: 2, count: 25 }],
@@ -188,6 +222,10 @@ describe('the WebAssembly per-pixel pass is bit for bit the JS pass', () => {
     ['learned, 4 bands, gate both ways without the range difference', { width: 35, height: 31, bands: FOUR, learned: true, params: withScore({ rangeDifference: false }, { gateShift: 0.5, gateBothWays: true, gateSmooth: false }), first: 7, count: 17 }],
     ['learned, 4 bands, gate both ways, negative gains (no monotone shortcut)', { width: 40, height: 33, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.5, gateBothWays: true, gateSmooth: false }), first: 7, count: 19, gainSign: -1 }],
     ['learned, 4 bands, gate both ways, strip at the raster\'s top (no halo above)', { width: 36, height: 30, bands: FOUR, learned: true, params: withScore({}, { gateShift: 0.75, gateBothWays: true, gateSmooth: false }), first: 0, count: 23 }],
+    // Radius > 1 (grids finer than ~6.7 m): the window rows (assembly/score-pass.ts windowRows) feed the
+    // range distance and the tolerant gate four pixels at a time; the scan is the reference.
+    ...fineGridCases(2, 5),
+    ...fineGridCases(5, 2),
     ['learned, 6 bands, unsmoothed range gate', { width: 38, height: 33, bands: SIX, learned: true, params: withScore({}, { gateOn: 'range', gateSmooth: false }), first: 7, count: 19 }],
   ];
   for (const [name, c] of cases) {

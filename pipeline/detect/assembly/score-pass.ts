@@ -53,6 +53,13 @@ const I_OK3 = 33; // width u8: the pixel's 8 neighbours are all valid (fast rows
 // I_AFTER_VALID_RING + (q mod ringRows)·width. I_AFTER / I_AFTER_VALID point at the scored row's.
 const I_AFTER_RING = 34;
 const I_AFTER_VALID_RING = 35;
+// Radius > 1 (grids finer than ~6.7 m): the window rows, the min / max of each band over the
+// valid pixels of the (2R + 1)² neighbourhood of every pixel of the scored row (windowRows): kind k
+// (0 before lo, 1 before hi, 2 after lo, 3 after hi), slot s at I_WIN + (k·6 + s)·winRowBytes(width);
+// two padded scratch rows (the columns' min and max) at I_VTMP and I_VTMP_HI. 0 where maxR = 1.
+const I_WIN = 36;
+const I_VTMP = 37;
+const I_VTMP_HI = 38;
 
 // I_FLAGS bits.
 const HAS_S1 = 1;
@@ -203,6 +210,94 @@ function rangeScan(up: usize, mid: usize, down: usize, o: usize, av: f64, k: f64
   if (learned) {
     const pl = p + <usize>(I_AT + (I_PLANES << 2));
     for (let k = 0; k < N_PLANES; k++) store<f32>(<usize>load<u32>(pl + (<usize>k << 2)) + (i << 2), NaN);
+  }
+}
+
+/** Bytes of one window row (score-pass.ts winRowBytes): four spare lanes, 64-byte multiples. */
+@inline function winRowBytes(width: i32): usize {
+  return (<usize>(width + 4) * 4 + 63) & ~<usize>63;
+}
+
+/** Validity bytes c … c + 3 at `v` as an i32x4 mask (all ones where non-zero). */
+@inline function validMask(v: usize): v128 {
+  return i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(v))), i32x4.splat(0));
+}
+
+/**
+ * The window rows of row `row` for one epoch (after: the after ring, else the before ring): for each
+ * band slot in use and each column, the f32 min and max over the valid pixels of rows
+ * max(0, row − R) … min(height − 1, row + R) and columns max(0, col − R) … min(width − 1, col + R),
+ * the neighbourhood score.ts rangeList and shift-gate.ts tolerateShift scan. Separable: the columns'
+ * min / max over the rows (nodata as +∞ / −∞), then the row's over the 2R + 1 columns (the raster's
+ * edges padded with ±∞), four columns at a time. f32x4.min / max are exact on ordered values and NaN
+ * where one of the values is NaN (the readers send such a pixel to the scalar scan, as for R = 1);
+ * the order does not matter, and −0 against +0 never changes a distance made from them.
+ * Reads only the rows and columns that exist; writes width + 3 columns of each window row.
+ */
+function windowRows(p: usize, row: i32, after: bool): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
+  const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
+  const R = load<i32>(p + I_AT + (I_R << 2));
+  const ringRows = load<i32>(p + I_AT + (I_RING_ROWS << 2));
+  const ring = <usize>load<u32>(p + I_AT + ((after ? I_AFTER_RING : I_RING) << 2));
+  const valid = <usize>load<u32>(p + I_AT + ((after ? I_AFTER_VALID_RING : I_RING_VALID) << 2));
+  const win = <usize>load<u32>(p + I_AT + (I_WIN << 2));
+  const vLo = <usize>load<u32>(p + I_AT + (I_VTMP << 2)), vHi = <usize>load<u32>(p + I_AT + (I_VTMP_HI << 2));
+  const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
+  const w = <usize>width;
+  const rowBytes = w << 2;
+  const wrb = winRowBytes(width);
+  // Before: slot s of ring row q at ring + s·ringRows·rowBytes + q·rowBytes; after: ring + q·6·rowBytes + s·rowBytes.
+  const slotStride = after ? rowBytes : <usize>ringRows * rowBytes;
+  const qStride = after ? <usize>SLOTS * rowBytes : rowBytes;
+  const rA = row >= R ? row - R : 0, rB = row + R < height ? row + R : height - 1;
+  const r = <usize>R;
+  const inf = f32x4.splat(Infinity), ninf = f32x4.splat(-Infinity);
+  // The pads either side of the columns: R on the left, R + 4 on the right (the last group's overrun).
+  for (let j: usize = 0; j < r; j++) { store<f32>(vLo + (j << 2), Infinity); store<f32>(vHi + (j << 2), -Infinity); }
+  for (let j: usize = r + w; j < w + 2 * r + 4; j++) { store<f32>(vLo + (j << 2), Infinity); store<f32>(vHi + (j << 2), -Infinity); }
+  const oLo = win + <usize>(after ? 2 * SLOTS : 0) * wrb, oHi = win + <usize>(after ? 3 * SLOTS : SLOTS) * wrb;
+  for (let s = 0; s < SLOTS; s++) {
+    if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
+    const band = ring + <usize>s * slotStride;
+    // The columns: min / max over the rows, nodata as ±∞.
+    let col: usize = 0;
+    for (; col + 4 <= w; col += 4) {
+      let lo = inf, hi = ninf;
+      for (let rr = rA; rr <= rB; rr++) {
+        const q = <usize>(rr % ringRows);
+        const v = v128.load(band + q * qStride + (col << 2));
+        const ok = validMask(valid + q * w + col);
+        lo = f32x4.min(lo, v128.bitselect(v, inf, ok));
+        hi = f32x4.max(hi, v128.bitselect(v, ninf, ok));
+      }
+      v128.store(vLo + ((r + col) << 2), lo);
+      v128.store(vHi + ((r + col) << 2), hi);
+    }
+    for (; col < w; col++) {
+      let lo: f32 = Infinity, hi: f32 = -Infinity;
+      for (let rr = rA; rr <= rB; rr++) {
+        const q = <usize>(rr % ringRows);
+        if (load<u8>(valid + q * w + col) == 0) continue;
+        const v = load<f32>(band + q * qStride + (col << 2));
+        lo = min(lo, v);
+        hi = max(hi, v);
+      }
+      store<f32>(vLo + ((r + col) << 2), lo);
+      store<f32>(vHi + ((r + col) << 2), hi);
+    }
+    // The row: min / max over columns col − R … col + R (padded index col … col + 2R).
+    const dLo = oLo + <usize>s * wrb, dHi = oHi + <usize>s * wrb;
+    for (col = 0; col < w; col += 4) {
+      let lo = v128.load(vLo + (col << 2)), hi = v128.load(vHi + (col << 2));
+      for (let k: usize = 1; k <= 2 * r; k++) {
+        lo = f32x4.min(lo, v128.load(vLo + ((col + k) << 2)));
+        hi = f32x4.max(hi, v128.load(vHi + ((col + k) << 2)));
+      }
+      v128.store(dLo + (col << 2), lo);
+      v128.store(dHi + (col << 2), hi);
+    }
   }
 }
 
@@ -661,6 +756,11 @@ export function scoreRow(p: usize, row: i32): void {
   const up = fast ? <usize>((row - 1) % ringRows) : m, down = fast ? <usize>((row + 1) % ringRows) : m;
   const upB = ring + up * rowBytes, downB = ring + down * rowBytes;
   if (fast) neighboursValidRow(ringValid + up * <usize>width, v0, ringValid + down * <usize>width, width, ok3);
+  // Radius > 1: the before window rows, read here by the range distance and by gateRow.
+  const win = R > 1 && (useRange || (flags & GATE_SHIFT) != 0);
+  if (win) windowRows(p, row, false);
+  const wrb = winRowBytes(width);
+  const wLo = <usize>load<u32>(p + I_AT + (I_WIN << 2)), wHi = wLo + <usize>SLOTS * wrb;
   const base = <usize>row * <usize>width;
   const zero = spl(0);
   const nanV = spl(NaN);
@@ -714,31 +814,53 @@ export function scoreRow(p: usize, row: i32): void {
     let usedRange = false;
     // Pairs where neither lane is past RANGE_SKIP skip the range (most pairs on quiet ground).
     if (v128.any_true(needR)) {
-      if (!fast) {
+      if (!fast && !win) {
         scalarCols(p, row, col, col + 2);
         continue;
       }
-      const pB = range2(upB, b0, downB, o), pG = range2(upB + rowStride, g0, downB + rowStride, o);
-      const pR = range2(upB + 2 * rowStride, red0, downB + 2 * rowStride, o), pN = range2(upB + 3 * rowStride, n0, downB + 3 * rowStride, o);
-      const lB = f64x2.promote_low_f32x4(pB), hB = f64x2.promote_low_f32x4(v128.shuffle<f32>(pB, pB, 2, 3, 2, 3));
-      const lG = f64x2.promote_low_f32x4(pG), hG = f64x2.promote_low_f32x4(v128.shuffle<f32>(pG, pG, 2, 3, 2, 3));
-      const lR = f64x2.promote_low_f32x4(pR), hR = f64x2.promote_low_f32x4(v128.shuffle<f32>(pR, pR, 2, 3, 2, 3));
-      const lN = f64x2.promote_low_f32x4(pN), hN = f64x2.promote_low_f32x4(v128.shuffle<f32>(pN, pN, 2, 3, 2, 3));
-      let nan = v128.or(v128.or(nanOf(lB, hB), nanOf(lG, hG)), v128.or(nanOf(lR, hR), nanOf(lN, hN)));
+      let lB = zero, hB = zero, lG = zero, hG = zero, lR = zero, hR = zero, lN = zero, hN = zero;
       let rS1 = zero, rS2 = zero;
-      if (hasS1) {
-        const ps = range2(upB + 4 * rowStride, s10, downB + 4 * rowStride, o);
-        const l = f64x2.promote_low_f32x4(ps), h = f64x2.promote_low_f32x4(v128.shuffle<f32>(ps, ps, 2, 3, 2, 3));
-        nan = v128.or(nan, nanOf(l, h));
-        rS1 = rangeDistV(aS1, l, h, kS1);
+      let nan = noMask;
+      if (fast) {
+        const pB = range2(upB, b0, downB, o), pG = range2(upB + rowStride, g0, downB + rowStride, o);
+        const pR = range2(upB + 2 * rowStride, red0, downB + 2 * rowStride, o), pN = range2(upB + 3 * rowStride, n0, downB + 3 * rowStride, o);
+        lB = f64x2.promote_low_f32x4(pB); hB = f64x2.promote_low_f32x4(v128.shuffle<f32>(pB, pB, 2, 3, 2, 3));
+        lG = f64x2.promote_low_f32x4(pG); hG = f64x2.promote_low_f32x4(v128.shuffle<f32>(pG, pG, 2, 3, 2, 3));
+        lR = f64x2.promote_low_f32x4(pR); hR = f64x2.promote_low_f32x4(v128.shuffle<f32>(pR, pR, 2, 3, 2, 3));
+        lN = f64x2.promote_low_f32x4(pN); hN = f64x2.promote_low_f32x4(v128.shuffle<f32>(pN, pN, 2, 3, 2, 3));
+        nan = v128.or(v128.or(nanOf(lB, hB), nanOf(lG, hG)), v128.or(nanOf(lR, hR), nanOf(lN, hN)));
+        if (hasS1) {
+          const ps = range2(upB + 4 * rowStride, s10, downB + 4 * rowStride, o);
+          const l = f64x2.promote_low_f32x4(ps), h = f64x2.promote_low_f32x4(v128.shuffle<f32>(ps, ps, 2, 3, 2, 3));
+          nan = v128.or(nan, nanOf(l, h));
+          rS1 = rangeDistV(aS1, l, h, kS1);
+        }
+        if (hasS2) {
+          const ps = range2(upB + 5 * rowStride, s20, downB + 5 * rowStride, o);
+          const l = f64x2.promote_low_f32x4(ps), h = f64x2.promote_low_f32x4(v128.shuffle<f32>(ps, ps, 2, 3, 2, 3));
+          nan = v128.or(nan, nanOf(l, h));
+          rS2 = rangeDistV(aS2, l, h, kS2);
+        }
+      } else {
+        // Radius > 1: the window rows hold the (2R + 1)² min / max over the valid neighbours.
+        lB = ld2(wLo + o); hB = ld2(wHi + o);
+        lG = ld2(wLo + wrb + o); hG = ld2(wHi + wrb + o);
+        lR = ld2(wLo + 2 * wrb + o); hR = ld2(wHi + 2 * wrb + o);
+        lN = ld2(wLo + 3 * wrb + o); hN = ld2(wHi + 3 * wrb + o);
+        nan = v128.or(v128.or(nanOf(lB, hB), nanOf(lG, hG)), v128.or(nanOf(lR, hR), nanOf(lN, hN)));
+        if (hasS1) {
+          const l = ld2(wLo + 4 * wrb + o), h = ld2(wHi + 4 * wrb + o);
+          nan = v128.or(nan, nanOf(l, h));
+          rS1 = rangeDistV(aS1, l, h, kS1);
+        }
+        if (hasS2) {
+          const l = ld2(wLo + 5 * wrb + o), h = ld2(wHi + 5 * wrb + o);
+          nan = v128.or(nan, nanOf(l, h));
+          rS2 = rangeDistV(aS2, l, h, kS2);
+        }
       }
-      if (hasS2) {
-        const ps = range2(upB + 5 * rowStride, s20, downB + 5 * rowStride, o);
-        const l = f64x2.promote_low_f32x4(ps), h = f64x2.promote_low_f32x4(v128.shuffle<f32>(ps, ps, 2, 3, 2, 3));
-        nan = v128.or(nan, nanOf(l, h));
-        rS2 = rangeDistV(aS2, l, h, kS2);
-      }
-      const okBits = (load<u8>(ok3 + c) != 0 ? 1 : 0) | (load<u8>(ok3 + c + 1) != 0 ? 2 : 0);
+      // The window rows count only valid neighbours; the 3×3 path needs all eight valid.
+      const okBits = fast ? (load<u8>(ok3 + c) != 0 ? 1 : 0) | (load<u8>(ok3 + c + 1) != 0 ? 2 : 0) : 3;
       const needBits = i64x2.bitmask(needR);
       if ((needBits & ((~okBits) | i64x2.bitmask(nan))) != 0) {
         scalarCols(p, row, col, col + 2);
@@ -990,6 +1112,10 @@ function gateRow(p: usize, row: i32): void {
     if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
     if (!(load<f64>(p + (<usize>s << 3), F_GAIN << 3) > 0)) gainsPos = false;
   }
+  if (R > 1 && !(both && !gainsPos)) {
+    gateWindow(p, row);
+    return;
+  }
   if (!innerRow || (both && !gainsPos) || width < 6) {
     gateCols(p, row, 0, width);
     return;
@@ -1086,6 +1212,107 @@ function gateRow(p: usize, row: i32): void {
     const take = v128.andnot(v128.and(need, fastMask), bad);
     v128.store(pa, v128.bitselect(t, pv, take));
     // Lanes needed that the vector did not take: the scalar code (it reads the plain value left in place).
+    const rest = i32x4.bitmask(v128.andnot(need, take));
+    if (rest != 0) {
+      for (let l = 0; l < 4; l++) if ((rest & (1 << l)) != 0) gateCols(p, row, col + l, col + l + 1);
+    }
+  }
+  gateCols(p, row, col, width);
+}
+
+/**
+ * gateRow for radius > 1 (grids finer than ~6.7 m), four pixels at a time over the whole row: the
+ * before side's (2R + 1)² min / max from the window rows scoreRow made, the after side's made here
+ * (windowRows of the after ring, the raw values: with every gain > 0, g·x + o is monotone in x, so
+ * the mapped min / max are the raw ones mapped, as gateRow's 3×3 shortcut). The windows count only
+ * valid pixels and stop at the raster's edges, as gateCols's scan does, so no lane needs the scalar
+ * code for an edge or nodata nearby; a lane with a NaN among its neighbours still does (gateCols).
+ * The arithmetic is gateRow's, in tolerateShift's order. The after window includes the centre,
+ * which the scan starts from (alo = ahi = av): the min of the two is the same value either way.
+ */
+function gateWindow(p: usize, row: i32): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const nb = load<i32>(p + I_AT + (I_NB << 2));
+  const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
+  const ringRows = load<i32>(p + I_AT + (I_RING_ROWS << 2));
+  const ring = <usize>load<u32>(p + I_AT + (I_RING << 2));
+  const aRing = <usize>load<u32>(p + I_AT + (I_AFTER_RING << 2));
+  const plain = <usize>load<u32>(p + I_AT + (I_PLAIN << 2));
+  const win = <usize>load<u32>(p + I_AT + (I_WIN << 2));
+  const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
+  const both = (flags & BOTH_WAYS) != 0;
+  if (both) windowRows(p, row, true);
+  const shiftV = spl(load<f64>(p, F_SHIFT << 3));
+  const nbv = spl(<f64>nb);
+  const skip = f32x4.splat(SHIFT_SKIP);
+  const zero = spl(0);
+  const canon = f32x4.splat(NaN);
+  const w = <usize>width;
+  const rowBytes = w << 2;
+  const wrb = winRowBytes(width);
+  const m = <usize>(row % ringRows);
+  const bStride = <usize>ringRows * rowBytes;
+  const aStride = <usize>SLOTS * rowBytes;
+  const base = <usize>row * w;
+  let col = 0;
+  for (; col + 4 <= width; col += 4) {
+    const c = <usize>col;
+    const pa = plain + ((base + c) << 2);
+    const pv = v128.load(pa);
+    const need = f32x4.gt(pv, skip);
+    if (!v128.any_true(need)) continue;
+    let bad = f32x4.splat(0); // lanes with a NaN among the neighbours: gateCols
+    let m2a = zero, m2b = zero, r2a = zero, r2b = zero;
+    const o = c << 2;
+    for (let s = 0; s < SLOTS; s++) {
+      if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
+      const ws = win + <usize>s * wrb + o;
+      const lo = v128.load(ws), hi = v128.load(ws + <usize>SLOTS * wrb);
+      const ctr = v128.load(ring + <usize>s * bStride + m * rowBytes + o);
+      bad = v128.or(bad, v128.or(f32x4.ne(lo, lo), f32x4.ne(hi, hi)));
+      const ps = p + (<usize>s << 3);
+      const g = spl(load<f64>(ps, F_GAIN << 3)), ob = spl(load<f64>(ps, F_OFF << 3)), k = spl(load<f64>(ps, F_ISIG << 3));
+      const actr = v128.load(aRing + <usize>s * rowBytes + m * aStride + o);
+      let aLo = zero, aHi = zero;
+      if (both) {
+        aLo = v128.load(ws + <usize>(2 * SLOTS) * wrb);
+        aHi = v128.load(ws + <usize>(3 * SLOTS) * wrb);
+        bad = v128.or(bad, v128.or(f32x4.ne(aLo, aLo), f32x4.ne(aHi, aHi)));
+      }
+      // Lanes 0, 1 (h = 0), then 2, 3, in f64 (gateRow's arithmetic).
+      for (let h = 0; h < 2; h++) {
+        const b = h == 0 ? lo64(ctr) : hi64(ctr);
+        const blo = h == 0 ? lo64(lo) : hi64(lo), bhi = h == 0 ? lo64(hi) : hi64(hi);
+        const av = f64x2.add(f64x2.mul(g, h == 0 ? lo64(actr) : hi64(actr)), ob);
+        const tlo = f64x2.sub(b, f64x2.mul(shiftV, f64x2.sub(b, blo)));
+        const thi = f64x2.add(b, f64x2.mul(shiftV, f64x2.sub(bhi, b)));
+        const d = v128.bitselect(f64x2.mul(f64x2.sub(tlo, av), k),
+          v128.bitselect(f64x2.mul(f64x2.sub(av, thi), k), zero, f64x2.gt(av, thi)), f64x2.lt(av, tlo));
+        if (h == 0) m2a = f64x2.add(m2a, f64x2.mul(d, d));
+        else m2b = f64x2.add(m2b, f64x2.mul(d, d));
+        if (both) {
+          const ml2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aLo) : hi64(aLo)), ob);
+          const mh2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aHi) : hi64(aHi)), ob);
+          const alo = v128.bitselect(ml2, av, f64x2.lt(ml2, av)), ahi = v128.bitselect(mh2, av, f64x2.gt(mh2, av));
+          const ulo = f64x2.sub(av, f64x2.mul(shiftV, f64x2.sub(av, alo)));
+          const uhi = f64x2.add(av, f64x2.mul(shiftV, f64x2.sub(ahi, av)));
+          const e = v128.bitselect(f64x2.mul(f64x2.sub(ulo, b), k),
+            v128.bitselect(f64x2.mul(f64x2.sub(b, uhi), k), zero, f64x2.gt(b, uhi)), f64x2.lt(b, ulo));
+          if (h == 0) r2a = f64x2.add(r2a, f64x2.mul(e, e));
+          else r2b = f64x2.add(r2b, f64x2.mul(e, e));
+        }
+      }
+    }
+    let ta = f64x2.div(m2a, nbv), tb = f64x2.div(m2b, nbv);
+    if (both) {
+      ta = v128.bitselect(f64x2.div(r2a, nbv), ta, f64x2.lt(r2a, m2a));
+      tb = v128.bitselect(f64x2.div(r2b, nbv), tb, f64x2.lt(r2b, m2b));
+    }
+    const fa = f32x4.demote_f64x2_zero(f64x2.sqrt(ta)), fb = f32x4.demote_f64x2_zero(f64x2.sqrt(tb));
+    let t = v128.shuffle<f32>(fa, fb, 0, 1, 4, 5);
+    t = v128.bitselect(canon, t, f32x4.ne(t, t));
+    const take = v128.andnot(need, bad);
+    v128.store(pa, v128.bitselect(t, pv, take));
     const rest = i32x4.bitmask(v128.andnot(need, take));
     if (rest != 0) {
       for (let l = 0; l < 4; l++) if ((rest & (1 << l)) != 0) gateCols(p, row, col + l, col + l + 1);
