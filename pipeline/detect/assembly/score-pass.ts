@@ -258,6 +258,21 @@ function windowRows(p: usize, row: i32, after: bool): void {
   for (let j: usize = 0; j < r; j++) { store<f32>(vLo + (j << 2), Infinity); store<f32>(vHi + (j << 2), -Infinity); }
   for (let j: usize = r + w; j < w + 2 * r + 4; j++) { store<f32>(vLo + (j << 2), Infinity); store<f32>(vHi + (j << 2), -Infinity); }
   const oLo = win + <usize>(after ? 2 * SLOTS : 0) * wrb, oHi = win + <usize>(after ? 3 * SLOTS : SLOTS) * wrb;
+  // Columns valid in every row of the window (0xFF; the 3×3 path's ok row, unused at R > 1), for all
+  // bands: there the columns' min / max need no mask (most of a scene).
+  const colOk = <usize>load<u32>(p + I_AT + (I_OK3 << 2));
+  const z = i8x16.splat(0);
+  let cv: usize = 0;
+  for (; cv + 16 <= w; cv += 16) {
+    let acc = i8x16.splat(-1);
+    for (let rr = rA; rr <= rB; rr++) acc = v128.and(acc, i8x16.ne(v128.load(valid + <usize>(rr % ringRows) * w + cv), z));
+    v128.store(colOk + cv, acc);
+  }
+  for (; cv < w; cv++) {
+    let ok: u8 = 0xff;
+    for (let rr = rA; rr <= rB; rr++) if (load<u8>(valid + <usize>(rr % ringRows) * w + cv) == 0) ok = 0;
+    store<u8>(colOk + cv, ok);
+  }
   for (let s = 0; s < SLOTS; s++) {
     if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
     const band = ring + <usize>s * slotStride;
@@ -265,12 +280,20 @@ function windowRows(p: usize, row: i32, after: bool): void {
     let col: usize = 0;
     for (; col + 4 <= w; col += 4) {
       let lo = inf, hi = ninf;
-      for (let rr = rA; rr <= rB; rr++) {
-        const q = <usize>(rr % ringRows);
-        const v = v128.load(band + q * qStride + (col << 2));
-        const ok = validMask(valid + q * w + col);
-        lo = f32x4.min(lo, v128.bitselect(v, inf, ok));
-        hi = f32x4.max(hi, v128.bitselect(v, ninf, ok));
+      if (load<u32>(colOk + col) == 0xffffffff) {
+        for (let rr = rA; rr <= rB; rr++) {
+          const v = v128.load(band + <usize>(rr % ringRows) * qStride + (col << 2));
+          lo = f32x4.min(lo, v);
+          hi = f32x4.max(hi, v);
+        }
+      } else {
+        for (let rr = rA; rr <= rB; rr++) {
+          const q = <usize>(rr % ringRows);
+          const v = v128.load(band + q * qStride + (col << 2));
+          const ok = validMask(valid + q * w + col);
+          lo = f32x4.min(lo, v128.bitselect(v, inf, ok));
+          hi = f32x4.max(hi, v128.bitselect(v, ninf, ok));
+        }
       }
       v128.store(vLo + ((r + col) << 2), lo);
       v128.store(vHi + ((r + col) << 2), hi);
