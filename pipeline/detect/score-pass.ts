@@ -9,6 +9,10 @@
  * base planes) are written in place, so they must be views of the same memory (the score scratch's
  * for the unsupervised score, the feature scratch's for the learned one).
  *
+ * At radius > 1 (grids finer than ~6.7 m) the region also holds window rows: each band's min / max
+ * over every pixel's (2R + 1)² valid neighbours, made once per row in the kernel, which both the
+ * range distance and the tolerant gate read four pixels at a time.
+ *
  * With LearnedParams.gateShift > 0 (and a plain plane) the kernel also rewrites each row's plain
  * difference with the misregistration-tolerant one (shift-gate.ts tolerateShift, bit for bit,
  * which stays the JS pass's post-pass and the reference): the rings it reads are the pass's own.

@@ -12,8 +12,9 @@
  *   when either is NaN, −0 below +0); they only feed comparisons here;
  * - the 3×3 before-range is the f32 min / max of the nine values (exact on ordered values) with
  *   the JS's comparison scan where one is NaN, as score.ts rangeAt does with range3x3Row's rows;
- *   the general neighbourhood (raster edges, nodata nearby, radius > 1) is the same scan in the
- *   same order as score.ts rangeList;
+ *   the general neighbourhood (raster edges, nodata nearby) is the same scan in the same order as
+ *   score.ts rangeList; at radius > 1 the min / max of the (2R + 1)² valid neighbours come from
+ *   the row's window rows (windowRows), and only a NaN among them sends a pixel to that scan;
  * - Math.log1p is V8's: fdlibm's s_log1p.c (V8 src/base/ieee754.cc), ported below line for line
  *   (AssemblyScript's own Math.log1p is musl's, which differs in the last bit for some inputs).
  *
