@@ -37,7 +37,7 @@ export function rangeRadius(pixelSizeM = 10): number {
 const SLOTS = 6;
 /** Planes the learned path writes (change-features.ts BASE_PLANES). */
 const PLANES = 18;
-/** Parameter block: 24 f64 slots, then 21 + PLANES i32 slots (assembly/score-pass.ts lays them out). */
+/** Parameter block: 24 f64 slots, then 22 + PLANES i32 slots (assembly/score-pass.ts lays them out). */
 const I_AT = 8 * 24;
 const PARAMS_BYTES = 512;
 const HAS_S1 = 1, HAS_S2 = 2, USE_RANGE = 4, HAS_PLAIN = 8, LEARNED = 16, GATE_SHIFT = 32, BOTH_WAYS = 64;
@@ -69,18 +69,23 @@ export interface PassRegion {
 }
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
-/** i32 slots of the window rows (assembly/score-pass.ts I_WIN, I_VTMP, I_VTMP_HI). */
-const I_WIN = 36, I_VTMP = 37, I_VTMP_HI = 38;
+/** i32 slots of the window rows (assembly/score-pass.ts I_WIN, I_VTMP, I_VTB, I_MEMO). */
+const I_WIN = 36, I_VTMP = 37, I_VTB = 38, I_MEMO = 39;
 /** Bytes of one window row (assembly/score-pass.ts winRowBytes). */
 const winRowBytes = (width: number) => align((width + 4) * 4, 64);
+/** Bytes of one padded row of the columns' min / max, radius up to `maxR`. */
+const columnRowBytes = (width: number, maxR: number) => align((width + 2 * maxR + 8) * 4, 64);
+/** Bytes of one row of window bookkeeping (assembly/score-pass.ts memoRowBytes). */
+const memoRowBytes = (width: number) => align(width + 16, 64);
 
 /**
  * Bytes of the window rows a region of radius `maxR` > 1 holds (none at 1, the 3×3 paths): the
  * min and max of each band slot of both epochs over the (2R + 1)² neighbourhood of the scored row,
- * and the two padded column rows they are made from (assembly/score-pass.ts windowRows).
+ * the padded rows of the columns' min / max they are made from, and which groups are made
+ * (assembly/score-pass.ts windowGroup).
  */
 function windowBytes(width: number, maxR: number): number {
-  return maxR > 1 ? 4 * SLOTS * winRowBytes(width) + 2 * align((width + 2 * maxR + 8) * 4, 64) : 0;
+  return maxR > 1 ? 4 * SLOTS * winRowBytes(width) + 4 * SLOTS * columnRowBytes(width, maxR) + 4 * memoRowBytes(width) : 0;
 }
 
 /** Bytes a pass region for rows `width` wide and range radii up to `maxR` takes. */
@@ -110,12 +115,13 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   const afterValidRing = Array.from({ length: ringRows }, (_, k) => new Uint8Array(buf, afterValidAt + width * k, width));
   // The 3×3 fast path's row of whether each pixel's 8 neighbours are valid.
   const okAt = validAt + align(2 * ringRows * width, 64);
-  const i32 = new Int32Array(buf, params + I_AT, 21 + PLANES);
+  const i32 = new Int32Array(buf, params + I_AT, 22 + PLANES);
   if (maxR > 1) {
     const winAt = okAt + align(width + 16, 64);
     i32[I_WIN] = winAt;
     i32[I_VTMP] = winAt + 4 * SLOTS * winRowBytes(width);
-    i32[I_VTMP_HI] = i32[I_VTMP] + align((width + 2 * maxR + 8) * 4, 64);
+    i32[I_VTB] = columnRowBytes(width, maxR);
+    i32[I_MEMO] = i32[I_VTMP] + 4 * SLOTS * columnRowBytes(width, maxR);
   }
   i32[5] = ringRows;
   i32[6] = ringAt;

@@ -14,7 +14,7 @@
  *   the JS's comparison scan where one is NaN, as score.ts rangeAt does with range3x3Row's rows;
  *   the general neighbourhood (raster edges, nodata nearby) is the same scan in the same order as
  *   score.ts rangeList; at radius > 1 the min / max of the (2R + 1)² valid neighbours come from
- *   the row's window rows (windowRows), and only a NaN among them sends a pixel to that scan;
+ *   the row's window rows (windowGroup), and only a NaN among them sends a pixel to that scan;
  * - Math.log1p is V8's: fdlibm's s_log1p.c (V8 src/base/ieee754.cc), ported below line for line
  *   (AssemblyScript's own Math.log1p is musl's, which differs in the last bit for some inputs).
  *
@@ -55,12 +55,15 @@ const I_OK3 = 33; // width u8: the pixel's 8 neighbours are all valid (fast rows
 const I_AFTER_RING = 34;
 const I_AFTER_VALID_RING = 35;
 // Radius > 1 (grids finer than ~6.7 m): the window rows, the min / max of each band over the
-// valid pixels of the (2R + 1)² neighbourhood of every pixel of the scored row (windowRows): kind k
+// valid pixels of the (2R + 1)² neighbourhood of every pixel of the scored row (windowGroup): kind k
 // (0 before lo, 1 before hi, 2 after lo, 3 after hi), slot s at I_WIN + (k·6 + s)·winRowBytes(width);
-// two padded scratch rows (the columns' min and max) at I_VTMP and I_VTMP_HI. 0 where maxR = 1.
+// the padded rows of the columns' min / max they are made from, kind k slot s at I_VTMP + (k·6 + s)·
+// (I_VTB bytes); and which groups of four columns are made (I_MEMO: four rows of a byte per group,
+// before columns, before groups, after columns, after groups). 0 where maxR = 1.
 const I_WIN = 36;
 const I_VTMP = 37;
-const I_VTMP_HI = 38;
+const I_VTB = 38;
+const I_MEMO = 39;
 
 // I_FLAGS bits.
 const HAS_S1 = 1;
@@ -224,19 +227,50 @@ function rangeScan(up: usize, mid: usize, down: usize, o: usize, av: f64, k: f64
   return i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(v))), i32x4.splat(0));
 }
 
+/** Bytes of one row of window bookkeeping (score-pass.ts memoRowBytes): a byte per group of four columns. */
+@inline function memoRowBytes(width: i32): usize {
+  return (<usize>(width + 16) + 63) & ~<usize>63;
+}
+
 /**
- * The window rows of row `row` for one epoch (after: the after ring, else the before ring): for each
- * band slot in use and each column, the f32 min and max over the valid pixels of rows
- * max(0, row − R) … min(height − 1, row + R) and columns max(0, col − R) … min(width − 1, col + R),
- * the neighbourhood score.ts rangeList and shift-gate.ts tolerateShift scan. Separable: the columns'
- * min / max over the rows (nodata as +∞ / −∞), then the row's over the 2R + 1 columns (the raster's
- * edges padded with ±∞), four columns at a time. f32x4.min / max are exact on ordered values and NaN
- * where one of the values is NaN (the readers send such a pixel to the scalar scan, as for R = 1);
- * the order does not matter, and −0 against +0 never changes a distance made from them.
- * Reads only the rows and columns that exist; writes width + 3 columns of each window row.
+ * Starts row `row`'s window rows (windowGroup makes them, four columns at a time and only where a
+ * reader asks): no group made yet, and the padded column rows' pads set to ±∞ (R on the left,
+ * R + 4 on the right: the raster's edges, and the last group's overrun).
  */
-function windowRows(p: usize, row: i32, after: bool): void {
+function windowStart(p: usize, row: i32): void {
   const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const R = load<i32>(p + I_AT + (I_R << 2));
+  const vt = <usize>load<u32>(p + I_AT + (I_VTMP << 2)), vtb = <usize>load<u32>(p + I_AT + (I_VTB << 2));
+  const memo = <usize>load<u32>(p + I_AT + (I_MEMO << 2));
+  const w = <usize>width, r = <usize>R;
+  memory.fill(memo, 0, 4 * memoRowBytes(width));
+  for (let k: usize = 0; k < 4 * <usize>SLOTS; k++) {
+    const v = vt + k * vtb;
+    const pad: f32 = (k / <usize>SLOTS) % 2 == 0 ? Infinity : -Infinity; // lo rows +∞, hi rows −∞
+    for (let j: usize = 0; j < r; j++) store<f32>(v + (j << 2), pad);
+    for (let j: usize = r + w; j < w + 2 * r + 4; j++) store<f32>(v + (j << 2), pad);
+  }
+}
+
+/**
+ * Makes group `g` (columns 4g … 4g + 3) of row `row`'s window rows for one epoch (after: the after
+ * ring, else the before ring), unless made already: for each band slot in use, the f32 min and max
+ * over the valid pixels of rows max(0, row − R) … min(height − 1, row + R) and columns
+ * max(0, col − R) … min(width − 1, col + R), the neighbourhood score.ts rangeList and
+ * shift-gate.ts tolerateShift scan. Separable: the columns' min / max over the rows (nodata as
+ * +∞ / −∞; no mask where the four columns are valid in every row), each group of columns made once
+ * per row, then the group's min / max over its 2R + 1 columns of those (the edges padded with ±∞).
+ * f32x4.min / max are exact on ordered values and NaN where one of the values is NaN (the readers
+ * send such a pixel to the scalar scan, as for R = 1); the order does not matter, and −0 against +0
+ * never changes a distance made from them. Only the groups a reader asks for are made: on quiet
+ * ground (plain difference under 1.5σ) no pixel reads them.
+ */
+function windowGroup(p: usize, row: i32, g: i32, after: bool): void {
+  const width = load<i32>(p + I_AT + (I_WIDTH << 2));
+  const memo = <usize>load<u32>(p + I_AT + (I_MEMO << 2));
+  const mrb = memoRowBytes(width);
+  const vDone = memo + (after ? 2 * mrb : 0), hDone = vDone + mrb;
+  if (load<u8>(hDone + <usize>g) != 0) return;
   const height = load<i32>(p + I_AT + (I_HEIGHT << 2));
   const flags = load<i32>(p + I_AT + (I_FLAGS << 2));
   const R = load<i32>(p + I_AT + (I_R << 2));
@@ -244,7 +278,8 @@ function windowRows(p: usize, row: i32, after: bool): void {
   const ring = <usize>load<u32>(p + I_AT + ((after ? I_AFTER_RING : I_RING) << 2));
   const valid = <usize>load<u32>(p + I_AT + ((after ? I_AFTER_VALID_RING : I_RING_VALID) << 2));
   const win = <usize>load<u32>(p + I_AT + (I_WIN << 2));
-  const vLo = <usize>load<u32>(p + I_AT + (I_VTMP << 2)), vHi = <usize>load<u32>(p + I_AT + (I_VTMP_HI << 2));
+  const vtb = <usize>load<u32>(p + I_AT + (I_VTB << 2));
+  const vt = <usize>load<u32>(p + I_AT + (I_VTMP << 2)) + (after ? 2 * <usize>SLOTS * vtb : 0); // lo rows, then hi rows
   const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
   const w = <usize>width;
   const rowBytes = w << 2;
@@ -255,73 +290,75 @@ function windowRows(p: usize, row: i32, after: bool): void {
   const rA = row >= R ? row - R : 0, rB = row + R < height ? row + R : height - 1;
   const r = <usize>R;
   const inf = f32x4.splat(Infinity), ninf = f32x4.splat(-Infinity);
-  // The pads either side of the columns: R on the left, R + 4 on the right (the last group's overrun).
-  for (let j: usize = 0; j < r; j++) { store<f32>(vLo + (j << 2), Infinity); store<f32>(vHi + (j << 2), -Infinity); }
-  for (let j: usize = r + w; j < w + 2 * r + 4; j++) { store<f32>(vLo + (j << 2), Infinity); store<f32>(vHi + (j << 2), -Infinity); }
+  const ng = (width + 3) >> 2;
+  const c0 = (g << 2) - R, c1 = (g << 2) + 3 + R;
+  const j0 = c0 < 0 ? 0 : c0 >> 2, j1 = (c1 >> 2) < ng - 1 ? c1 >> 2 : ng - 1;
+  for (let j = j0; j <= j1; j++) {
+    if (load<u8>(vDone + <usize>j) != 0) continue;
+    store<u8>(vDone + <usize>j, 1);
+    const col = <usize>j << 2;
+    if (col + 4 <= w) {
+      let allOk = true;
+      for (let rr = rA; rr <= rB; rr++) {
+        const x = load<u32>(valid + <usize>(rr % ringRows) * w + col);
+        if (((x - 0x01010101) & ~x & 0x80808080) != 0) allOk = false; // a zero byte: nodata
+      }
+      for (let s = 0; s < SLOTS; s++) {
+        if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
+        const band = ring + <usize>s * slotStride + (col << 2);
+        let lo = inf, hi = ninf;
+        if (allOk) {
+          for (let rr = rA; rr <= rB; rr++) {
+            const v = v128.load(band + <usize>(rr % ringRows) * qStride);
+            lo = f32x4.min(lo, v);
+            hi = f32x4.max(hi, v);
+          }
+        } else {
+          for (let rr = rA; rr <= rB; rr++) {
+            const q = <usize>(rr % ringRows);
+            const v = v128.load(band + q * qStride);
+            const ok = validMask(valid + q * w + col);
+            lo = f32x4.min(lo, v128.bitselect(v, inf, ok));
+            hi = f32x4.max(hi, v128.bitselect(v, ninf, ok));
+          }
+        }
+        v128.store(vt + <usize>s * vtb + ((r + col) << 2), lo);
+        v128.store(vt + <usize>(SLOTS + s) * vtb + ((r + col) << 2), hi);
+      }
+    } else {
+      // The raster's last columns (width not a multiple of 4): one at a time, the rest stay pads.
+      for (let cc = col; cc < w; cc++) {
+        for (let s = 0; s < SLOTS; s++) {
+          if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
+          const band = ring + <usize>s * slotStride + (cc << 2);
+          let lo: f32 = Infinity, hi: f32 = -Infinity;
+          for (let rr = rA; rr <= rB; rr++) {
+            const q = <usize>(rr % ringRows);
+            if (load<u8>(valid + q * w + cc) == 0) continue;
+            const v = load<f32>(band + q * qStride);
+            lo = min(lo, v);
+            hi = max(hi, v);
+          }
+          store<f32>(vt + <usize>s * vtb + ((r + cc) << 2), lo);
+          store<f32>(vt + <usize>(SLOTS + s) * vtb + ((r + cc) << 2), hi);
+        }
+      }
+    }
+  }
+  // The group: min / max over columns col − R … col + R (padded index col … col + 2R).
+  store<u8>(hDone + <usize>g, 1);
+  const col = <usize>g << 2;
   const oLo = win + <usize>(after ? 2 * SLOTS : 0) * wrb, oHi = win + <usize>(after ? 3 * SLOTS : SLOTS) * wrb;
-  // Columns valid in every row of the window (0xFF; the 3×3 path's ok row, unused at R > 1), for all
-  // bands: there the columns' min / max need no mask (most of a scene).
-  const colOk = <usize>load<u32>(p + I_AT + (I_OK3 << 2));
-  const z = i8x16.splat(0);
-  let cv: usize = 0;
-  for (; cv + 16 <= w; cv += 16) {
-    let acc = i8x16.splat(-1);
-    for (let rr = rA; rr <= rB; rr++) acc = v128.and(acc, i8x16.ne(v128.load(valid + <usize>(rr % ringRows) * w + cv), z));
-    v128.store(colOk + cv, acc);
-  }
-  for (; cv < w; cv++) {
-    let ok: u8 = 0xff;
-    for (let rr = rA; rr <= rB; rr++) if (load<u8>(valid + <usize>(rr % ringRows) * w + cv) == 0) ok = 0;
-    store<u8>(colOk + cv, ok);
-  }
   for (let s = 0; s < SLOTS; s++) {
     if ((s == 4 && !hasS1) || (s == 5 && !hasS2)) continue;
-    const band = ring + <usize>s * slotStride;
-    // The columns: min / max over the rows, nodata as ±∞.
-    let col: usize = 0;
-    for (; col + 4 <= w; col += 4) {
-      let lo = inf, hi = ninf;
-      if (load<u32>(colOk + col) == 0xffffffff) {
-        for (let rr = rA; rr <= rB; rr++) {
-          const v = v128.load(band + <usize>(rr % ringRows) * qStride + (col << 2));
-          lo = f32x4.min(lo, v);
-          hi = f32x4.max(hi, v);
-        }
-      } else {
-        for (let rr = rA; rr <= rB; rr++) {
-          const q = <usize>(rr % ringRows);
-          const v = v128.load(band + q * qStride + (col << 2));
-          const ok = validMask(valid + q * w + col);
-          lo = f32x4.min(lo, v128.bitselect(v, inf, ok));
-          hi = f32x4.max(hi, v128.bitselect(v, ninf, ok));
-        }
-      }
-      v128.store(vLo + ((r + col) << 2), lo);
-      v128.store(vHi + ((r + col) << 2), hi);
+    const vLo = vt + <usize>s * vtb + (col << 2), vHi = vt + <usize>(SLOTS + s) * vtb + (col << 2);
+    let lo = v128.load(vLo), hi = v128.load(vHi);
+    for (let k: usize = 1; k <= 2 * r; k++) {
+      lo = f32x4.min(lo, v128.load(vLo + (k << 2)));
+      hi = f32x4.max(hi, v128.load(vHi + (k << 2)));
     }
-    for (; col < w; col++) {
-      let lo: f32 = Infinity, hi: f32 = -Infinity;
-      for (let rr = rA; rr <= rB; rr++) {
-        const q = <usize>(rr % ringRows);
-        if (load<u8>(valid + q * w + col) == 0) continue;
-        const v = load<f32>(band + q * qStride + (col << 2));
-        lo = min(lo, v);
-        hi = max(hi, v);
-      }
-      store<f32>(vLo + ((r + col) << 2), lo);
-      store<f32>(vHi + ((r + col) << 2), hi);
-    }
-    // The row: min / max over columns col − R … col + R (padded index col … col + 2R).
-    const dLo = oLo + <usize>s * wrb, dHi = oHi + <usize>s * wrb;
-    for (col = 0; col < w; col += 4) {
-      let lo = v128.load(vLo + (col << 2)), hi = v128.load(vHi + (col << 2));
-      for (let k: usize = 1; k <= 2 * r; k++) {
-        lo = f32x4.min(lo, v128.load(vLo + ((col + k) << 2)));
-        hi = f32x4.max(hi, v128.load(vHi + ((col + k) << 2)));
-      }
-      v128.store(dLo + (col << 2), lo);
-      v128.store(dHi + (col << 2), hi);
-    }
+    v128.store(oLo + <usize>s * wrb + (col << 2), lo);
+    v128.store(oHi + <usize>s * wrb + (col << 2), hi);
   }
 }
 
@@ -782,7 +819,7 @@ export function scoreRow(p: usize, row: i32): void {
   if (fast) neighboursValidRow(ringValid + up * <usize>width, v0, ringValid + down * <usize>width, width, ok3);
   // Radius > 1: the before window rows, read here by the range distance and by gateRow.
   const win = R > 1 && (useRange || (flags & GATE_SHIFT) != 0);
-  if (win) windowRows(p, row, false);
+  if (win) windowStart(p, row);
   const wrb = winRowBytes(width);
   const wLo = <usize>load<u32>(p + I_AT + (I_WIN << 2)), wHi = wLo + <usize>SLOTS * wrb;
   const base = <usize>row * <usize>width;
@@ -867,6 +904,7 @@ export function scoreRow(p: usize, row: i32): void {
         }
       } else {
         // Radius > 1: the window rows hold the (2R + 1)² min / max over the valid neighbours.
+        windowGroup(p, row, col >> 2, false);
         lB = ld2(wLo + o); hB = ld2(wHi + o);
         lG = ld2(wLo + wrb + o); hG = ld2(wHi + wrb + o);
         lR = ld2(wLo + 2 * wrb + o); hR = ld2(wHi + 2 * wrb + o);
@@ -1247,7 +1285,7 @@ function gateRow(p: usize, row: i32): void {
 /**
  * gateRow for radius > 1 (grids finer than ~6.7 m), four pixels at a time over the whole row: the
  * before side's (2R + 1)² min / max from the window rows scoreRow made, the after side's made here
- * (windowRows of the after ring, the raw values: with every gain > 0, g·x + o is monotone in x, so
+ * (windowGroup of the after ring, the raw values: with every gain > 0, g·x + o is monotone in x, so
  * the mapped min / max are the raw ones mapped, as gateRow's 3×3 shortcut). The windows count only
  * valid pixels and stop at the raster's edges, as gateCols's scan does, so no lane needs the scalar
  * code for an edge or nodata nearby; a lane with a NaN among its neighbours still does (gateCols).
@@ -1265,7 +1303,6 @@ function gateWindow(p: usize, row: i32): void {
   const win = <usize>load<u32>(p + I_AT + (I_WIN << 2));
   const hasS1 = (flags & HAS_S1) != 0, hasS2 = (flags & HAS_S2) != 0;
   const both = (flags & BOTH_WAYS) != 0;
-  if (both) windowRows(p, row, true);
   const shiftV = spl(load<f64>(p, F_SHIFT << 3));
   const nbv = spl(<f64>nb);
   const skip = f32x4.splat(SHIFT_SKIP);
@@ -1285,6 +1322,8 @@ function gateWindow(p: usize, row: i32): void {
     const pv = v128.load(pa);
     const need = f32x4.gt(pv, skip);
     if (!v128.any_true(need)) continue;
+    windowGroup(p, row, col >> 2, false);
+    if (both) windowGroup(p, row, col >> 2, true);
     let bad = f32x4.splat(0); // lanes with a NaN among the neighbours: gateCols
     let m2a = zero, m2b = zero, r2a = zero, r2b = zero;
     const o = c << 2;
