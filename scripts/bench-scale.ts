@@ -3,7 +3,7 @@
  * run by 1, 2, 4, … `tuban worker` processes; prints tiles/minute and speedup per count.
  *
  *   npm run bench:scale -- --workers 1,2,4,8,16 [--tiles-per-side 8] [--size 2048] [--seed 42] [--warm 1|0]
- *                          [--score-workers 0] [--inflate-workers 0] [--gc single|concurrent] [--gc-stats 1|0] [--concurrency 1] [--node-args '…']
+ *                          [--score-workers 0] [--inflate-workers 0] [--gc single|concurrent] [--gc-stats 1|0] [--concurrency 1] [--node-args '…'] [--params JSON]
  *
  * Uses DATABASE_URL / REDIS_URL (or the TUBAN_TEST_* ones test-servers.mjs exports); with
  * neither, it starts throwaway servers through scripts/test-servers.mjs. Each
@@ -67,6 +67,8 @@ const scoreWorkers = flag('score-workers', process.env.TUBAN_SCORE_WORKERS ?? '0
 // `--inflate-workers N --gc concurrent` gives the processes' defaults back.
 const inflateWorkers = flag('inflate-workers', process.env.TUBAN_INFLATE_WORKERS ?? '0');
 const gcMode = flag('gc', 'single');
+// Detector parameters of the batches (as `tuban batch --detector-params`; '{"model":"unsupervised"}').
+const detector = flag('params', '') ? (JSON.parse(flag('params', '')) as Record<string, unknown>) : undefined;
 // Tiles in flight per worker process (`tuban worker --concurrency`).
 const perWorker = flag('concurrency', '1');
 if (gcMode !== 'single' && gcMode !== 'concurrent') throw new Error(`--gc must be 'single' or 'concurrent', got '${gcMode}'`);
@@ -285,7 +287,7 @@ try {
   await migrate(db);
   const plans = [];
   for (const scene of scenes) {
-    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath], detector });
     plans.push(await planAndStore(db, args, log));
   }
   const [plan, warmPlan] = plans;
