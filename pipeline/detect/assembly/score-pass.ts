@@ -1243,33 +1243,20 @@ function gateRow(p: usize, row: i32): void {
         const b = h == 0 ? lo64(ctr) : hi64(ctr);
         const blo = h == 0 ? lo64(lo) : hi64(lo), bhi = h == 0 ? lo64(hi) : hi64(hi);
         const av = f64x2.add(f64x2.mul(g, h == 0 ? lo64(actr) : hi64(actr)), ob);
-        const tlo = f64x2.sub(b, f64x2.mul(shiftV, f64x2.sub(b, blo)));
-        const thi = f64x2.add(b, f64x2.mul(shiftV, f64x2.sub(bhi, b)));
-        const d = v128.bitselect(f64x2.mul(f64x2.sub(tlo, av), k),
-          v128.bitselect(f64x2.mul(f64x2.sub(av, thi), k), zero, f64x2.gt(av, thi)), f64x2.lt(av, tlo));
+        const d = tolerated(b, blo, bhi, av, shiftV, k, zero);
         if (h == 0) m2a = f64x2.add(m2a, f64x2.mul(d, d));
         else m2b = f64x2.add(m2b, f64x2.mul(d, d));
         if (both) {
           const ml2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aLo) : hi64(aLo)), ob);
           const mh2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aHi) : hi64(aHi)), ob);
           const alo = v128.bitselect(ml2, av, f64x2.lt(ml2, av)), ahi = v128.bitselect(mh2, av, f64x2.gt(mh2, av));
-          const ulo = f64x2.sub(av, f64x2.mul(shiftV, f64x2.sub(av, alo)));
-          const uhi = f64x2.add(av, f64x2.mul(shiftV, f64x2.sub(ahi, av)));
-          const e = v128.bitselect(f64x2.mul(f64x2.sub(ulo, b), k),
-            v128.bitselect(f64x2.mul(f64x2.sub(b, uhi), k), zero, f64x2.gt(b, uhi)), f64x2.lt(b, ulo));
+          const e = tolerated(av, alo, ahi, b, shiftV, k, zero);
           if (h == 0) r2a = f64x2.add(r2a, f64x2.mul(e, e));
           else r2b = f64x2.add(r2b, f64x2.mul(e, e));
         }
       }
     }
-    let ta = f64x2.div(m2a, nbv), tb = f64x2.div(m2b, nbv);
-    if (both) {
-      ta = v128.bitselect(f64x2.div(r2a, nbv), ta, f64x2.lt(r2a, m2a));
-      tb = v128.bitselect(f64x2.div(r2b, nbv), tb, f64x2.lt(r2b, m2b));
-    }
-    const fa = f32x4.demote_f64x2_zero(f64x2.sqrt(ta)), fb = f32x4.demote_f64x2_zero(f64x2.sqrt(tb));
-    let t = v128.shuffle<f32>(fa, fb, 0, 1, 4, 5);
-    t = v128.bitselect(canon, t, f32x4.ne(t, t));
+    const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
     const fastMask = i32x4.ne(v128.and(i32x4.splat(fastBits), laneBit), i32x4.splat(0));
     const take = v128.andnot(v128.and(need, fastMask), bad);
     v128.store(pa, v128.bitselect(t, pv, take));
@@ -1347,33 +1334,20 @@ function gateWindow(p: usize, row: i32): void {
         const b = h == 0 ? lo64(ctr) : hi64(ctr);
         const blo = h == 0 ? lo64(lo) : hi64(lo), bhi = h == 0 ? lo64(hi) : hi64(hi);
         const av = f64x2.add(f64x2.mul(g, h == 0 ? lo64(actr) : hi64(actr)), ob);
-        const tlo = f64x2.sub(b, f64x2.mul(shiftV, f64x2.sub(b, blo)));
-        const thi = f64x2.add(b, f64x2.mul(shiftV, f64x2.sub(bhi, b)));
-        const d = v128.bitselect(f64x2.mul(f64x2.sub(tlo, av), k),
-          v128.bitselect(f64x2.mul(f64x2.sub(av, thi), k), zero, f64x2.gt(av, thi)), f64x2.lt(av, tlo));
+        const d = tolerated(b, blo, bhi, av, shiftV, k, zero);
         if (h == 0) m2a = f64x2.add(m2a, f64x2.mul(d, d));
         else m2b = f64x2.add(m2b, f64x2.mul(d, d));
         if (both) {
           const ml2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aLo) : hi64(aLo)), ob);
           const mh2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aHi) : hi64(aHi)), ob);
           const alo = v128.bitselect(ml2, av, f64x2.lt(ml2, av)), ahi = v128.bitselect(mh2, av, f64x2.gt(mh2, av));
-          const ulo = f64x2.sub(av, f64x2.mul(shiftV, f64x2.sub(av, alo)));
-          const uhi = f64x2.add(av, f64x2.mul(shiftV, f64x2.sub(ahi, av)));
-          const e = v128.bitselect(f64x2.mul(f64x2.sub(ulo, b), k),
-            v128.bitselect(f64x2.mul(f64x2.sub(b, uhi), k), zero, f64x2.gt(b, uhi)), f64x2.lt(b, ulo));
+          const e = tolerated(av, alo, ahi, b, shiftV, k, zero);
           if (h == 0) r2a = f64x2.add(r2a, f64x2.mul(e, e));
           else r2b = f64x2.add(r2b, f64x2.mul(e, e));
         }
       }
     }
-    let ta = f64x2.div(m2a, nbv), tb = f64x2.div(m2b, nbv);
-    if (both) {
-      ta = v128.bitselect(f64x2.div(r2a, nbv), ta, f64x2.lt(r2a, m2a));
-      tb = v128.bitselect(f64x2.div(r2b, nbv), tb, f64x2.lt(r2b, m2b));
-    }
-    const fa = f32x4.demote_f64x2_zero(f64x2.sqrt(ta)), fb = f32x4.demote_f64x2_zero(f64x2.sqrt(tb));
-    let t = v128.shuffle<f32>(fa, fb, 0, 1, 4, 5);
-    t = v128.bitselect(canon, t, f32x4.ne(t, t));
+    const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
     const take = v128.andnot(need, bad);
     v128.store(pa, v128.bitselect(t, pv, take));
     const rest = i32x4.bitmask(v128.andnot(need, take));
@@ -1382,6 +1356,33 @@ function gateWindow(p: usize, row: i32): void {
     }
   }
   gateCols(p, row, col, width);
+}
+
+/**
+ * tolerateShift's distance for two lanes in f64x2: how far x lies outside [c − δ(c − lo),
+ * c + δ(hi − c)], times k (0 inside). The forward gate passes the before pixel as c and the after
+ * value as x; both ways, the after side passes them the other way round.
+ */
+@inline function tolerated(c: v128, lo: v128, hi: v128, x: v128, shiftV: v128, k: v128, zero: v128): v128 {
+  const tlo = f64x2.sub(c, f64x2.mul(shiftV, f64x2.sub(c, lo)));
+  const thi = f64x2.add(c, f64x2.mul(shiftV, f64x2.sub(hi, c)));
+  return v128.bitselect(f64x2.mul(f64x2.sub(tlo, x), k),
+    v128.bitselect(f64x2.mul(f64x2.sub(x, thi), k), zero, f64x2.gt(x, thi)), f64x2.lt(x, tlo));
+}
+
+/**
+ * The gate's value of four lanes from their sums of squared distances (lanes 0, 1 in m2a / r2a,
+ * 2, 3 in m2b / r2b): √(Σ / nb), both ways the smaller side's, a NaN stored as the one canonical NaN.
+ */
+@inline function gateValue(m2a: v128, m2b: v128, r2a: v128, r2b: v128, nbv: v128, both: bool, canon: v128): v128 {
+  let ta = f64x2.div(m2a, nbv), tb = f64x2.div(m2b, nbv);
+  if (both) {
+    ta = v128.bitselect(f64x2.div(r2a, nbv), ta, f64x2.lt(r2a, m2a));
+    tb = v128.bitselect(f64x2.div(r2b, nbv), tb, f64x2.lt(r2b, m2b));
+  }
+  const fa = f32x4.demote_f64x2_zero(f64x2.sqrt(ta)), fb = f32x4.demote_f64x2_zero(f64x2.sqrt(tb));
+  const t = v128.shuffle<f32>(fa, fb, 0, 1, 4, 5);
+  return v128.bitselect(canon, t, f32x4.ne(t, t));
 }
 
 @inline function lo64(v: v128): v128 {
