@@ -182,6 +182,9 @@ async function main(): Promise<void> {
     return { oscd, pooled, others };
   };
   console.log(learned ? `LEAVE-ONE-CITY-OUT (fold models from ${locoPath}${objects ? ` and ${objectLocoPath}` : ', no object stage'}; Taizhou: shipped models)` : 'unsupervised (nothing fitted on these scenes)');
+  // The model's own settings are in force where --params left them at their defaults (withModelSettings).
+  const modelScoring = learned ? (modelFor(params, sceneBands)!.scoring ?? null) : null;
+  if (modelScoring) console.log(`model scoring settings (where --params leaves them at their defaults): ${JSON.stringify(modelScoring)}`);
   console.log(header);
   const main = await runAll('loco');
   if (main.pooled) {
@@ -207,6 +210,7 @@ async function main(): Promise<void> {
       {
         detector: stamp,
         params: flatParams(params),
+        modelScoring,
         scoring: learned ? 'oscd: leave-one-city-out (fold model never saw the city); taizhou: shipped model, never trained on' : 'unsupervised: nothing fitted on these scenes',
         summary: main.pooled && {
           oscdPooledF1: main.pooled.f1,
