@@ -106,7 +106,7 @@ export function detectorStamp(params: DetectorParams, model?: ChangeModel | read
   // The object stage exists for the 6-band model's candidates only (objectModelFor says which).
   const objectModels = objectModel !== undefined ? (objectModel ? [objectModel] : []) : [...new Set(models.map((m) => objectModelFor(m, params.learned.objectStage)).filter((om): om is ObjectModel => om !== null))];
   // The 6-band model keeps the stamp it always had (`+model.<version>`, hash of its weights alone).
-  const version = models.map((m) => `+${modelRecord(m).name}.${m.version}`).join('') + objectModels.map((om) => `+objects.${om.version}`).join('');
+  const version = models.map((m) => `+${modelName(m)}.${m.version}`).join('') + objectModels.map((om) => `+objects.${om.version}`).join('');
   const weights = [...models.map(modelHash), ...objectModels.map(objectModelHash)].join('+');
   return { name: DETECTOR_NAME, version: `${DETECTOR_VERSION}${version}`, paramsHash: paramsHash(params, weights) };
 }
@@ -120,7 +120,12 @@ export interface ModelRecord {
 }
 
 export function modelRecord(m: ChangeModel): ModelRecord {
-  return { name: modelNeedsSwir(m) ? 'model' : 'model-4band', version: m.version, hash: modelHash(m), ...(m.scoring ? { scoring: m.scoring } : {}) };
+  return { name: modelName(m), version: m.version, hash: modelHash(m), ...(m.scoring ? { scoring: m.scoring } : {}) };
+}
+
+/** The stamp's name for a model: `model` (6-band, as it always was) or `model-4band`. */
+function modelName(m: ChangeModel): ModelRecord['name'] {
+  return modelNeedsSwir(m) ? 'model' : 'model-4band';
 }
 
 /**

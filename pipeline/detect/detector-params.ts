@@ -368,8 +368,7 @@ export function atPixelSize(params: DetectorParams, pixelSizeM: number): Detecto
   };
 }
 
-/** The bands each learned model reads: the 6-band model (Sentinel-2, Landsat) and the 4-band one. */
-const SIX_BANDS = ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'];
+/** The bands every learned model reads (the 6-band one adds swir1 and swir2). */
 const FOUR_BANDS = ['blue', 'green', 'red', 'nir'];
 
 /**
@@ -386,7 +385,7 @@ const FOUR_BANDS = ['blue', 'green', 'red', 'nir'];
  */
 export function usesLearnedModel(params: Pick<DetectorParams, 'model'>, bands: readonly string[]): boolean {
   if (params.model === 'learned') return true;
-  return params.model === 'auto' && (SIX_BANDS.every((b) => bands.includes(b)) || FOUR_BANDS.every((b) => bands.includes(b)));
+  return params.model === 'auto' && FOUR_BANDS.every((b) => bands.includes(b));
 }
 
 /** The keys that make up the learned gate: a caller who sets one of them sets the whole gate. */
