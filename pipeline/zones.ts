@@ -134,6 +134,39 @@ export interface LoadZonesResult {
   warnings: string[];
 }
 
+/** Reads zone files as `loadZones` does (the embedded runner passes one that reads each file once per batch). */
+export type ZoneLoader = (paths: string[], opts: LoadZonesOptions) => Promise<LoadZonesResult>;
+
+/**
+ * A `loadZones` that reads each file once however often it is asked (planning's district check,
+ * then finalising): the result for several paths is the files' own results one after another,
+ * which is what `loadZones` gives, as nothing in it carries over from one file to the next.
+ * Callers must not mutate the zones they get (none does: they copy the lists and index the zones).
+ */
+export function onceEachZoneFile(): ZoneLoader {
+  const files = new Map<string, Promise<LoadZonesResult>>();
+  return async (paths, opts) => {
+    const parts = await Promise.all(
+      paths.map((path) => {
+        const crs = opts.crsByPath?.[path] ?? opts.zonesCrs;
+        const key = `${crs ?? ''}\0${path}`;
+        let file = files.get(key);
+        if (!file) {
+          file = loadZones([path], { zonesCrs: crs });
+          files.set(key, file);
+        }
+        return file;
+      }),
+    );
+    return {
+      zones: parts.flatMap((p) => p.zones),
+      rejected: parts.flatMap((p) => p.rejected),
+      repaired: parts.flatMap((p) => p.repaired),
+      warnings: parts.flatMap((p) => p.warnings),
+    };
+  };
+}
+
 /** Load zone layers from `paths`; every problem is a RejectedInput or a warning, never a silent drop. */
 export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): Promise<LoadZonesResult> {
   const zones: Zone[] = [];

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import { TubanError } from '../../schemas/errors.js';
-import { loadZones, type LoadZonesResult } from '../zones.js';
+import { loadZones, type LoadZonesResult, type ZoneLoader } from '../zones.js';
 import type { BatchArgs } from './batch-args.js';
 
 /**
@@ -13,14 +13,14 @@ import type { BatchArgs } from './batch-args.js';
  * Loads zone files once more than finalising does, but only up to the first with a district:
  * finding out after an hour of detection is worse.
  */
-export async function checkDistricts(args: Pick<BatchArgs, 'zones' | 'zonesCrs' | 'zonesCrsByPath'>): Promise<void> {
+export async function checkDistricts(args: Pick<BatchArgs, 'zones' | 'zonesCrs' | 'zonesCrsByPath'>, load: ZoneLoader = loadZones): Promise<void> {
   if (args.zones.length === 0) throw new TubanError('ZONES.NO_DISTRICTS', 'no zone files given: pass --zones with a district layer (kind district, or a DataV file)');
   // One file at a time, stopping at the first that gives a district: the large layers (farmland,
   // forest) listed after it are then left to finalising instead of being loaded twice.
   const zones: LoadZonesResult['zones'] = [];
   const rejected: LoadZonesResult['rejected'] = [];
   for (const path of args.zones) {
-    const loaded = await loadZones([path], { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
+    const loaded = await load([path], { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
     if (loaded.zones.some((z) => z.kind === 'district')) return;
     zones.push(...loaded.zones);
     rejected.push(...loaded.rejected);

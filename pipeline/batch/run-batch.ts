@@ -13,6 +13,8 @@ import { loadNotObserved, loadReport, storePlan } from './batch-store.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchReport } from './batch-report.js';
 import { createHandlers } from './handlers.js';
+import { FinaliseAhead } from './finalise-ahead.js';
+import { onceEachZoneFile } from '../zones.js';
 import { planBatch, type BatchPlan } from './plan-batch.js';
 
 export interface RunOptions {
@@ -54,7 +56,9 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   const { db, log } = opts;
   const progress = opts.onProgress ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
-  const plan = await planBatch(args);
+  // Zone files read once: planning checks them for districts, finalising overlays with them.
+  const loadZones = onceEachZoneFile();
+  const plan = await planBatch(args, loadZones);
   logPlan(plan, log);
   // Stored while the first tile is detected; the tile's own write queues behind it.
   const stored = storePlan(db, plan);
@@ -62,7 +66,7 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   // Read once for the whole batch (finalise routes with it, the outputs name the bureaus), on first use.
   let rules: Promise<RuleTable> | undefined;
   const loadRules = () => (rules ??= loadRuleTable(args.rules));
-  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan], loadRules });
+  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan], loadRules, ahead: new FinaliseAhead(plan.args, loadZones) });
   loadOutputWriters().catch(() => undefined); // a failed import is reported where it is awaited
   const steps = plan.tiles.length + 1;
   const ctx = (step: number, label: string): JobContext => ({ progress: (f) => progress((step + f) / steps, label), signal });
