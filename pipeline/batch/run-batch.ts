@@ -15,6 +15,7 @@ import type { BatchReport } from './batch-report.js';
 import { createHandlers } from './handlers.js';
 import { FinaliseAhead } from './finalise-ahead.js';
 import { onceEachZoneFile } from '../zones.js';
+import { startZoneFileThread, type ZoneFileThread } from '../zone-file-thread.js';
 import { planBatch, type BatchPlan } from './plan-batch.js';
 
 export interface RunOptions {
@@ -60,6 +61,11 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   const loadZones = onceEachZoneFile();
   const plan = await planBatch(args, loadZones);
   logPlan(plan, log);
+  // The files planning did not need (it stops at the first with a district, smallest first) are
+  // read on a thread of their own while the first tile is detected.
+  let zoneThread: ZoneFileThread | undefined;
+  loadZones.prefetch(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath }, (path, crs) => (zoneThread ??= startZoneFileThread()).load(path, crs));
+  zoneThread?.close();
   // Stored while the first tile is detected; the tile's own write queues behind it.
   const stored = storePlan(db, plan);
   stored.catch(() => undefined);
