@@ -67,17 +67,19 @@ describe('FinaliseAhead', () => {
 
   it('offers an overlay only for the same tile, index and coordinates', async () => {
     const ahead = new FinaliseAhead(plan.args, onceEachZoneFile());
-    const [a, b] = detections;
-    ahead.detected([a, b]);
+    const [a, b, c] = detections;
+    ahead.detected([a, b, c]);
     const earlier = await ahead.headStart().overlays!();
     const zones = await loadBatchZones(plan.args);
     expect(earlier(structuredClone(a))).toEqual(overlayDetection(a, zones));
+    // Given once: not held on to after finalising has it.
+    expect(earlier(structuredClone(a))).toBeUndefined();
     // The same place stored for another detection, or this detection re-traced: computed again.
     expect(earlier({ ...a, index: 99 })).toBeUndefined();
     const moved = structuredClone(b);
     moved.geometry.coordinates[0][2][0] += 1e-12;
     expect(earlier(moved)).toBeUndefined();
-    const withHole = { ...b, geometry: { ...b.geometry, coordinates: [...b.geometry.coordinates, b.geometry.coordinates[0]] } };
+    const withHole = { ...c, geometry: { ...c.geometry, coordinates: [...c.geometry.coordinates, c.geometry.coordinates[0]] } };
     expect(earlier(withHole)).toBeUndefined();
   });
 

@@ -66,14 +66,18 @@ export class FinaliseAhead {
     });
   }
 
-  /** What finalising may use: the zones and, once the pending slices are done, the overlays by detection. */
+  /** What finalising may use: the zones and, once the pending slices are done, the overlays by detection (each given once). */
   headStart(): FinaliseHeadStart {
     return {
       zones: this.batchZones(),
       overlays: async () => {
         await this.work;
+        // Finalising asks once per detection: each answer is let go as it is given, so the
+        // detections' geometries held here are not kept alive through the outputs.
         return (d) => {
-          const e = this.done.get(keyOf(d));
+          const key = keyOf(d);
+          const e = this.done.get(key);
+          this.done.delete(key);
           return e && sameRings(e.geometry, d.geometry) ? e.overlay : undefined;
         };
       },

@@ -65,7 +65,7 @@ export function overlayDetection(d: Detection, zones: BatchZones): OverlayResult
 export interface FinaliseHeadStart {
   /** The batch's zones, already loading or loaded. */
   zones?: Promise<BatchZones>;
-  /** A detection's overlay computed earlier from the same geometry, or undefined. */
+  /** A detection's overlay computed earlier from the same geometry, or undefined; asked once per detection. */
   overlays?: () => Promise<(d: Detection) => OverlayResult | undefined>;
 }
 
