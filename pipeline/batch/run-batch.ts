@@ -13,6 +13,7 @@ import { loadNotObserved, loadReport, storePlan } from './batch-store.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchReport } from './batch-report.js';
 import { createHandlers } from './handlers.js';
+import { startPolygonsGpkgThread } from '../outputs/polygons-gpkg-thread.js';
 import { FinaliseAhead } from './finalise-ahead.js';
 import { onceEachZoneFile } from '../zones.js';
 import { startZoneFileThread, type ZoneFileThread } from '../zone-file-thread.js';
@@ -91,8 +92,14 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
 
 /** Write the outputs of a finalised batch (shared by the embedded and the queue path). */
 export async function exportBatch(db: Database, batchId: string, out: string, rules: RuleTable): Promise<{ report: BatchReport; files: string[] }> {
-  const [polygons, report, notObserved] = await Promise.all([repo.loadPolygons(db, batchId), loadReport(db, batchId), loadNotObserved(db, batchId)]);
-  const { writeOutputs } = await loadOutputWriters();
-  const files = await writeOutputs(out, polygons, report, rules, notObserved);
-  return { report, files };
+  // The GeoPackage's thread starts while the polygons are read (the database's work, not this thread's).
+  const gpkgThread = startPolygonsGpkgThread();
+  try {
+    const [polygons, report, notObserved] = await Promise.all([repo.loadPolygons(db, batchId), loadReport(db, batchId), loadNotObserved(db, batchId)]);
+    const { writeOutputs } = await loadOutputWriters();
+    const files = await writeOutputs(out, polygons, report, rules, notObserved, gpkgThread);
+    return { report, files };
+  } finally {
+    gpkgThread.close();
+  }
 }

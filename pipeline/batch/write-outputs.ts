@@ -9,7 +9,7 @@ import type { RuleTable } from '../../schemas/rule-table.js';
 import type { BureauId } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { writePolygonsGeoJson } from '../outputs/polygons-geojson.js';
-import { polygonsGpkgBytesOnThread } from '../outputs/polygons-gpkg.js';
+import { startPolygonsGpkgThread, type GpkgThread } from '../outputs/polygons-gpkg-thread.js';
 import { ledgerRows, writeLedgerCsv, writeLedgerXlsx } from '../outputs/ledger.js';
 import type { BatchReport } from './batch-report.js';
 import { showDate } from '../name-date.js';
@@ -38,6 +38,8 @@ export async function writeOutputs(
   report: BatchReport,
   rules: RuleTable,
   notObserved: FeatureCollection<MultiPolygon>,
+  /** The GeoPackage's encoding thread, started early by a caller that had the polygons still to read; one is started here otherwise. */
+  gpkgThread: GpkgThread = startPolygonsGpkgThread(),
 ): Promise<string[]> {
   const t0 = performance.now();
   polygons = withDatePrecision(polygons, report.tiles);
@@ -50,7 +52,7 @@ export async function writeOutputs(
     await rename(tmp, join(outDir, name));
   };
   // The GeoPackage is encoded on the other core while this thread writes the GeoJSON and the ledger.
-  const gpkg = polygonsGpkgBytesOnThread(polygons, rules.bureaus);
+  const gpkg = gpkgThread.encode(polygons, rules.bureaus);
   gpkg.catch(() => undefined); // awaited below; a failure before then must not be unhandled
   await atomic('polygons.geojson', (tmp) => writePolygonsGeoJson(tmp, polygons, bureauName));
   // The ledger lists only new sites; a polygon continuing an earlier site is progression.

@@ -1,18 +1,24 @@
 /**
- * The thread side of `polygonsGpkgBytesOnThread`: encode the polygons it was started with, send the
- * bytes back (transferred, not copied), and end.
+ * The thread side of `startPolygonsGpkgThread`: load sql.js, wait for the polygons, encode them, send
+ * the bytes back (transferred, not copied); the owner then ends the thread.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { sqlJs } from '../../geo/vector/sqlite.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
-import { polygonsGpkgBytes, type BureauNames, type GpkgReply } from './polygons-gpkg.js';
+import { polygonsGpkgBytes, type BureauNames } from './polygons-gpkg.js';
+import type { GpkgReply } from './polygons-gpkg-thread.js';
 
-const { polygons, bureaus } = workerData as { polygons: MonitoringPolygon[]; bureaus: BureauNames };
 const port = parentPort!;
 
-polygonsGpkgBytes(polygons, bureaus).then(
-  (bytes) => port.postMessage({ bytes } satisfies GpkgReply, [bytes.buffer as ArrayBuffer]),
-  (err: unknown) => {
-    const e = err instanceof Error ? err : new Error(String(err));
-    port.postMessage({ error: { message: e.message, stack: e.stack } } satisfies GpkgReply);
-  },
-);
+// One request: the polygons to encode (the thread is started before they are read).
+port.once('message', ({ polygons, bureaus }: { polygons: MonitoringPolygon[]; bureaus: BureauNames }) => {
+  polygonsGpkgBytes(polygons, bureaus).then(
+    (bytes) => port.postMessage({ bytes } satisfies GpkgReply, [bytes.buffer as ArrayBuffer]),
+    (err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      port.postMessage({ error: { message: e.message, stack: e.stack } } satisfies GpkgReply);
+    },
+  );
+});
+// Compiled now, while the caller reads the polygons, not after it asks.
+void sqlJs();

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { samplePolygon } from '../../fixtures/sample-polygon.js';
 import { queryRows, sqlJs } from '../../geo/vector/sqlite.js';
 import { loadRuleTable } from '../route/load-rule-table.js';
-import { polygonsGpkgBytes, polygonsGpkgBytesOnThread } from './polygons-gpkg.js';
+import { polygonsGpkgBytes } from './polygons-gpkg.js';
+import { polygonsGpkgBytesOnThread, startPolygonsGpkgThread } from './polygons-gpkg-thread.js';
 
 /** Every table's rows, with the one value that is the time of writing (gpkg_contents.last_change) left out. */
 async function contents(bytes: Uint8Array): Promise<Record<string, Record<string, unknown>[]>> {
@@ -38,5 +39,18 @@ describe('polygonsGpkgBytesOnThread', () => {
     const rules = await loadRuleTable();
     const bad = samplePolygon({ geometry: { type: 'LineString', coordinates: [[117, 36], [117.1, 36.1]] } as never });
     await expect(polygonsGpkgBytesOnThread([bad], rules.bureaus)).rejects.toThrow(/polygons\.gpkg/);
+  });
+
+  it('starts before it is asked, answers once, and a thread closed unasked answers nothing', async () => {
+    const rules = await loadRuleTable();
+    const early = startPolygonsGpkgThread();
+    await new Promise((r) => setTimeout(r, 50)); // the polygons are still being read
+    const bytes = await early.encode([samplePolygon()], rules.bureaus);
+    expect((await contents(bytes)).polygons).toHaveLength(1);
+    await expect(early.encode([samplePolygon()], rules.bureaus)).rejects.toThrow(/already asked or closed/);
+    const unasked = startPolygonsGpkgThread();
+    unasked.close();
+    unasked.close();
+    await expect(unasked.encode([samplePolygon()], rules.bureaus)).rejects.toThrow(/already asked or closed/);
   });
 });

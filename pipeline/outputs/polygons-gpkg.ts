@@ -1,12 +1,8 @@
 /**
  * polygons.gpkg: the batch's monitoring polygons as one GeoPackage layer, with the GeoJSON's
- * properties (lists and objects as JSON text). `polygonsGpkgBytesOnThread` encodes it on a worker
- * thread of its own (`polygons-gpkg-worker.ts`): the batch's output writers need nothing from each
- * other, and sql.js starts in ~0.05 s there, so the GeoPackage (~0.5 s for 5 000 polygons of a full
- * tile) is written on the other core while the main thread writes the GeoJSON and the ledger.
- * Same function, same bytes.
+ * properties (lists and objects as JSON text). The batch encodes it on a thread of its own
+ * (`polygons-gpkg-thread.ts`).
  */
-import { Worker } from 'node:worker_threads';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { encodeGeoPackage, type GpkgLayer } from '../../geo/vector/write-gpkg.js';
@@ -31,36 +27,4 @@ export function polygonsGpkgLayer(polygons: readonly MonitoringPolygon[], bureau
 /** The bytes of polygons.gpkg, encoded here. */
 export function polygonsGpkgBytes(polygons: readonly MonitoringPolygon[], bureaus: BureauNames): Promise<Uint8Array> {
   return encodeGeoPackage([polygonsGpkgLayer(polygons, bureaus)]);
-}
-
-export interface GpkgReply {
-  bytes?: Uint8Array;
-  error?: { message: string; stack?: string };
-}
-
-/** The worker next to this module: .js in the build, .ts when run from source under vitest (test-support/). */
-function workerUrl(): URL {
-  return new URL(import.meta.url.endsWith('.ts') ? './polygons-gpkg-worker.ts' : './polygons-gpkg-worker.js', import.meta.url);
-}
-
-/** `polygonsGpkgBytes`, computed on a new worker thread that ends once it has answered. */
-export function polygonsGpkgBytesOnThread(polygons: readonly MonitoringPolygon[], bureaus: BureauNames): Promise<Uint8Array> {
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const worker = new Worker(workerUrl(), { workerData: { polygons, bureaus } });
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      fn();
-      void worker.terminate();
-    };
-    worker.once('message', (r: GpkgReply) =>
-      settle(() => {
-        if (r.bytes) resolve(r.bytes);
-        else reject(Object.assign(new Error(`polygons.gpkg: ${r.error?.message ?? 'no reply'}`), { stack: r.error?.stack }));
-      }),
-    );
-    worker.once('error', (err) => settle(() => reject(err)));
-    worker.once('exit', (code) => settle(() => reject(new Error(`polygons.gpkg: the encoding thread stopped (exit ${code}) before answering`))));
-  });
 }
