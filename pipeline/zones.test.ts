@@ -6,7 +6,7 @@ import { booleanPointInPolygon, distance, point } from '@turf/turf';
 import type { Polygon } from 'geojson';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeGeoPackage } from '../geo/vector/write-gpkg.js';
-import { loadLandUse, loadZones, resolveZoneKind } from './zones.js';
+import { loadLandUse, loadZones, onceEachZoneFile, resolveZoneKind } from './zones.js';
 
 const square = (lon: number, lat: number, d = 0.01): Polygon => ({
   type: 'Polygon',
@@ -169,5 +169,35 @@ describe('loadLandUse', () => {
     expect(r.parcels.map((p) => p.dlbm)).toEqual(['0101', '0702']);
     expect(r.rejected).toHaveLength(1);
     expect(r.rejected[0].error.message).toContain('1 land-use feature');
+  });
+});
+
+describe('onceEachZoneFile', () => {
+  it('gives what loadZones gives for the same files, reading each file once however often asked', async () => {
+    const a = join(dir, 'once-a.geojson');
+    const b = join(dir, 'once-b.geojson');
+    const bowtie = { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36.01], [117.01, 36], [117, 36.01], [117, 36]]] };
+    await writeFile(a, fc([
+      { id: 'f1', properties: { kind: 'forest' }, geometry: square(117, 36) },
+      { id: 'tie', properties: { kind: 'forest' }, geometry: bowtie },
+      { properties: { kind: 'golf' }, geometry: square(117.2, 36) },
+    ]));
+    await writeFile(b, fc([{ id: 'd1', properties: { kind: 'district', code: '370102', name: '历下区' }, geometry: square(116.9, 35.9, 0.5) }]));
+    const missing = join(dir, 'once-missing.geojson');
+    const paths = [a, missing, b];
+    const load = onceEachZoneFile();
+    // Planning asks one file at a time, finalising for all of them.
+    expect(await load([a], {})).toEqual(await loadZones([a]));
+    const all = await load(paths, {});
+    expect(all).toEqual(await loadZones(paths));
+    expect(all.zones.map((z) => z.id)).toEqual(['once-a.geojson#f1', 'once-a.geojson#tie', 'once-b.geojson#d1']);
+    expect(all.rejected.map((r) => r.subject)).toEqual([a, missing]);
+    expect(all.repaired).toHaveLength(1);
+    // Read once: the second ask gets the very zone objects of the first.
+    expect((await load([a], {})).zones[0]).toBe(all.zones[0]);
+    // A file asked for in another CRS is read again, in that CRS.
+    const gcj = await load([b], { crsByPath: { [b]: 'gcj02' } });
+    expect(gcj.zones[0]).not.toBe(all.zones[2]);
+    expect(gcj).toEqual(await loadZones([b], { zonesCrs: 'gcj02' }));
   });
 });

@@ -134,6 +134,52 @@ export interface LoadZonesResult {
   warnings: string[];
 }
 
+/** Reads zone files as `loadZones` does (the embedded runner passes one that reads each file once per batch). */
+export type ZoneLoader = (paths: string[], opts: LoadZonesOptions) => Promise<LoadZonesResult>;
+
+/** Reads one zone file as `loadZones([path], { zonesCrs: crs })` does. */
+export type ZoneFileReader = (path: string, crs: string | undefined) => Promise<LoadZonesResult>;
+
+/** A ZoneLoader that keeps each file it reads; `prefetch` starts reading files ahead of the first ask. */
+export type ZoneFileCache = ZoneLoader & { prefetch(paths: readonly string[], opts: LoadZonesOptions, read: ZoneFileReader): void };
+
+const readHere: ZoneFileReader = (path, crs) => loadZones([path], crs === undefined ? {} : { zonesCrs: crs });
+
+/**
+ * A `loadZones` that reads each file once however often it is asked (planning's district check,
+ * then finalising): the result for several paths is the files' own results one after another,
+ * which is what `loadZones` gives, as nothing in it carries over from one file to the next.
+ * Callers must not mutate the zones they get (none does: they copy the lists and index the zones).
+ */
+export function onceEachZoneFile(): ZoneFileCache {
+  const files = new Map<string, Promise<LoadZonesResult>>();
+  const file = (path: string, opts: LoadZonesOptions, read: ZoneFileReader): Promise<LoadZonesResult> => {
+    const crs = opts.crsByPath?.[path] ?? opts.zonesCrs;
+    const key = `${crs ?? ''}\0${path}`;
+    let loaded = files.get(key);
+    if (!loaded) {
+      // Another reader (a thread) that fails is not the file's fault: read it here then.
+      loaded = read === readHere ? readHere(path, crs) : read(path, crs).catch(() => readHere(path, crs));
+      files.set(key, loaded);
+    }
+    return loaded;
+  };
+  const load: ZoneLoader = async (paths, opts) => {
+    const parts = await Promise.all(paths.map((path) => file(path, opts, readHere)));
+    return {
+      zones: parts.flatMap((p) => p.zones),
+      rejected: parts.flatMap((p) => p.rejected),
+      repaired: parts.flatMap((p) => p.repaired),
+      warnings: parts.flatMap((p) => p.warnings),
+    };
+  };
+  return Object.assign(load, {
+    prefetch(paths: readonly string[], opts: LoadZonesOptions, read: ZoneFileReader) {
+      for (const path of paths) file(path, opts, read).catch(() => undefined); // a failure is met where the file is asked for
+    },
+  });
+}
+
 /** Load zone layers from `paths`; every problem is a RejectedInput or a warning, never a silent drop. */
 export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): Promise<LoadZonesResult> {
   const zones: Zone[] = [];

@@ -10,12 +10,13 @@ import type { Polygon } from 'geojson';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import { assignCodes } from '../codes.js';
 import { CHANGE_CLASS, SQM_PER_MU } from '../../schemas/vocabulary.js';
-import type { Detection, RejectedInput } from '../model.js';
+import type { Detection, LandUseParcel, RejectedInput, Zone } from '../model.js';
 import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js';
-import { overlayPolygon } from '../route/overlay.js';
+import { overlayPolygon, type OverlayResult } from '../route/overlay.js';
 import { routePolygon, seasonalBasis } from '../route/route.js';
 import { ZoneIndex, bboxOf } from '../route/zone-index.js';
-import { loadLandUse, loadZones } from '../zones.js';
+import { loadLandUse, loadZones, type ZoneLoader } from '../zones.js';
+import type { BatchArgs } from './batch-args.js';
 import type { BatchPlan } from './plan-batch.js';
 
 export interface FinaliseResult {
@@ -33,6 +34,41 @@ export interface FinaliseResult {
 /** Unknown district: polygons outside every district polygon still get routed and coded. */
 export const UNASSIGNED_DISTRICT = { code: '000000', name: '未划定区县' };
 
+/** A batch's zone layers (and 三调 parcels) loaded and indexed for the overlay, with what loading them reported. */
+export interface BatchZones {
+  zones: ZoneIndex<Zone>;
+  landUse?: ZoneIndex<LandUseParcel>;
+  /** The zone files' rejected inputs, then the land-use file's. */
+  rejected: RejectedInput[];
+  repaired: RejectedInput[];
+  warnings: string[];
+}
+
+export async function loadBatchZones(args: BatchArgs, load: ZoneLoader = loadZones): Promise<BatchZones> {
+  const zonesLoaded = await load(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
+  const rejected = [...zonesLoaded.rejected];
+  let landUse: ZoneIndex<LandUseParcel> | undefined;
+  if (args.landuse) {
+    const lu = await loadLandUse(args.landuse);
+    rejected.push(...lu.rejected);
+    landUse = new ZoneIndex(lu.parcels);
+  }
+  return { zones: new ZoneIndex(zonesLoaded.zones), landUse, rejected, repaired: zonesLoaded.repaired, warnings: zonesLoaded.warnings };
+}
+
+/** The overlay of one detection with the batch's zones (`overlayPolygon`). */
+export function overlayDetection(d: Detection, zones: BatchZones): OverlayResult {
+  return overlayPolygon(d.geometry, zones.zones, zones.landUse);
+}
+
+/** Work done before finalising, by a runner that had the time (`finalise-ahead.ts`); each part is optional and must equal what finalising would compute. */
+export interface FinaliseHeadStart {
+  /** The batch's zones, already loading or loaded. */
+  zones?: Promise<BatchZones>;
+  /** A detection's overlay computed earlier from the same geometry, or undefined; asked once per detection. */
+  overlays?: () => Promise<(d: Detection) => OverlayResult | undefined>;
+}
+
 export async function finaliseDetections(
   plan: BatchPlan,
   rules: RuleTable,
@@ -41,24 +77,19 @@ export async function finaliseDetections(
   previousCodes: (geoms: Polygon[]) => Promise<(string | null)[]>,
   /** Serials per district already used this month by other batches (codes continue after them). */
   startAfter: Readonly<Record<string, number>> = {},
+  ahead: FinaliseHeadStart = {},
 ): Promise<FinaliseResult> {
   const { args } = plan;
-  const zonesLoaded = await loadZones(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath });
-  const rejected = [...zonesLoaded.rejected];
-  const warnings = [...zonesLoaded.warnings];
-  let landUse: ZoneIndex<{ geometry: Polygon | import('geojson').MultiPolygon; dlbm: string }> | undefined;
-  if (args.landuse) {
-    const lu = await loadLandUse(args.landuse);
-    rejected.push(...lu.rejected);
-    landUse = new ZoneIndex(lu.parcels);
-  }
-  const zones = new ZoneIndex(zonesLoaded.zones);
+  const batchZones = await (ahead.zones ?? loadBatchZones(args));
+  const rejected = [...batchZones.rejected];
+  const warnings = [...batchZones.warnings];
+  const earlier = ahead.overlays ? await ahead.overlays() : () => undefined;
   const kept = dropSeamDuplicates(detections);
   const priorDate = latestDate(plan.prior.map((p) => p.date));
 
   const seasonal = { polygons: 0, areaM2: 0 };
   const routed = kept.flatMap((d) => {
-    const ov = overlayPolygon(d.geometry, zones, landUse);
+    const ov = earlier(d) ?? overlayDetection(d, batchZones);
     for (const id of ov.failedZoneIds) warnings.push(`zone ${id}: intersection failed, skipped for ${d.tileId}#${d.index}`);
     const input = { overlaps: ov.overlaps, changeType: d.changeType, landClassBefore: ov.landClassBefore, areaM2: d.areaM2 };
     // Before codes are given, so serials stay dense over the polygons issued.
@@ -106,7 +137,7 @@ export async function finaliseDetections(
     tileId: r.d.tileId,
   }));
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  return { polygons, rejected, repaired: zonesLoaded.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal };
+  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal };
 }
 
 /**

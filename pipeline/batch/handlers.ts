@@ -17,7 +17,8 @@ import * as repo from '../store/repository.js';
 import * as store from './batch-store.js';
 import { detectorParamsFor } from './batch-args.js';
 import { flatParams } from '../detect/detector-params.js';
-import { finaliseDetections } from './finalise-batch.js';
+import { finaliseDetections, type FinaliseHeadStart } from './finalise-batch.js';
+import type { Detection } from '../model.js';
 import { planTile, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
 import { summarise } from './batch-report.js';
@@ -32,9 +33,14 @@ export interface HandlerDeps {
   tilesAtOnce?: number;
   /** The rule table of a batch's `--rules` path; the embedded runner passes one that reads the file once per batch. */
   loadRules?: (path?: string) => Promise<RuleTable>;
+  /**
+   * The embedded runner's head start on finalising (`finalise-ahead.ts`): told each tile's
+   * detections just before they are stored, asked for what it prepared when the batch finalises.
+   */
+  ahead?: { detected(detections: readonly Detection[]): void; headStart(): FinaliseHeadStart };
 }
 
-export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable }: HandlerDeps): JobHandlers {
+export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable, ahead }: HandlerDeps): JobHandlers {
   const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
   const planOf = async (batchId: string): Promise<BatchPlan> => {
     const cached = plans.get(batchId);
@@ -75,6 +81,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             timings: r.timings,
             peakRssBytes: process.resourceUsage().maxRSS * 1024,
           };
+          ahead?.detected(detections);
           await store.saveTileResult(db, batchId, tileId, detections, outcome, r.notObserved);
           tlog.info({ detections: detections.length, threshold: r.threshold, coregistration: r.coregistration, timings: r.timings }, 'tile done');
           return outcome;
@@ -105,7 +112,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // Serials from 1 per district here; the storing transaction moves them past other batches'
       // under a per-district lock, so batches finalising at once never read the same highest serial.
       const rules = await loadRules(plan.args.rules);
-      const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms));
+      const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), {}, ahead?.headStart());
       ctx.progress(0.8);
       result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
       const tiles = await store.loadTileOutcomes(db, batchId);

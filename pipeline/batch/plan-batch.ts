@@ -15,6 +15,7 @@ import type { TileInfo } from '../../geo/tile-reader.js';
 import type { Database } from '../store/queryable.js';
 import { batchIdFor, type BatchArgs } from './batch-args.js';
 import { checkDistricts } from './check-districts.js';
+import type { ZoneLoader } from '../zones.js';
 
 /** Bands every detector path needs; swir1/swir2 are used when both epochs have them. */
 export const REQUIRED_BANDS: readonly BandName[] = ['blue', 'green', 'red', 'nir'];
@@ -38,14 +39,18 @@ export interface BatchPlan {
   warnings?: string[];
 }
 
-export async function planBatch(args: BatchArgs): Promise<BatchPlan> {
+/**
+ * @param loadZones reads the zone files for the district check; the embedded runner passes one
+ * that keeps them for finalising (`onceEachZoneFile`).
+ */
+export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promise<BatchPlan> {
   const plannedAt = new Date().toISOString();
   const [cur, pri] = await Promise.all([
     // Only current tiles fall back to the epoch: a prior tile's month is not known from the batch.
     catalogueTiles(args.tiles, { bands: args.bands, date: args.tilesDate, fallbackDate: args.epoch }),
     catalogueTiles(args.prior, { bands: args.bands, date: args.priorDate }),
     // Stop before detecting anything when no zone file gives a district.
-    checkDistricts(args),
+    checkDistricts(args, loadZones),
   ]);
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
   const warnings = [...cur.warnings, ...pri.warnings];

@@ -13,6 +13,10 @@ import { loadNotObserved, loadReport, storePlan } from './batch-store.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchReport } from './batch-report.js';
 import { createHandlers } from './handlers.js';
+import { startPolygonsGpkgThread } from '../outputs/polygons-gpkg-thread.js';
+import { FinaliseAhead } from './finalise-ahead.js';
+import { onceEachZoneFile } from '../zones.js';
+import { startZoneFileThread, type ZoneFileThread } from '../zone-file-thread.js';
 import { planBatch, type BatchPlan } from './plan-batch.js';
 
 export interface RunOptions {
@@ -54,15 +58,24 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   const { db, log } = opts;
   const progress = opts.onProgress ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
-  const plan = await planBatch(args);
+  // Zone files read once: planning checks them for districts, finalising overlays with them.
+  const loadZones = onceEachZoneFile();
+  const plan = await planBatch(args, loadZones);
   logPlan(plan, log);
+  // The files planning did not need (it stops at the first with a district, smallest first) are
+  // read on a thread of their own while the first tile is detected.
+  let zoneThread: ZoneFileThread | undefined;
+  loadZones.prefetch(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath }, (path, crs) => (zoneThread ??= startZoneFileThread()).load(path, crs));
+  zoneThread?.close();
   // Stored while the first tile is detected; the tile's own write queues behind it.
   const stored = storePlan(db, plan);
   stored.catch(() => undefined);
+  // Then, still long before the first tile's detections are stored, PostGIS is loaded on PGlite's thread.
+  if (db.kind === 'pglite') void stored.then(() => repo.warmUpGeometry(db)).catch(() => undefined); // a warm-up only: a real fault shows in the real statements
   // Read once for the whole batch (finalise routes with it, the outputs name the bureaus), on first use.
   let rules: Promise<RuleTable> | undefined;
   const loadRules = () => (rules ??= loadRuleTable(args.rules));
-  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan], loadRules });
+  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan], loadRules, ahead: new FinaliseAhead(plan.args, loadZones) });
   loadOutputWriters().catch(() => undefined); // a failed import is reported where it is awaited
   const steps = plan.tiles.length + 1;
   const ctx = (step: number, label: string): JobContext => ({ progress: (f) => progress((step + f) / steps, label), signal });
@@ -79,8 +92,14 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
 
 /** Write the outputs of a finalised batch (shared by the embedded and the queue path). */
 export async function exportBatch(db: Database, batchId: string, out: string, rules: RuleTable): Promise<{ report: BatchReport; files: string[] }> {
-  const [polygons, report, notObserved] = await Promise.all([repo.loadPolygons(db, batchId), loadReport(db, batchId), loadNotObserved(db, batchId)]);
-  const { writeOutputs } = await loadOutputWriters();
-  const files = await writeOutputs(out, polygons, report, rules, notObserved);
-  return { report, files };
+  // The GeoPackage's thread starts while the polygons are read (the database's work, not this thread's).
+  const gpkgThread = startPolygonsGpkgThread();
+  try {
+    const [polygons, report, notObserved] = await Promise.all([repo.loadPolygons(db, batchId), loadReport(db, batchId), loadNotObserved(db, batchId)]);
+    const { writeOutputs } = await loadOutputWriters();
+    const files = await writeOutputs(out, polygons, report, rules, notObserved, gpkgThread);
+    return { report, files };
+  } finally {
+    gpkgThread.close();
+  }
 }

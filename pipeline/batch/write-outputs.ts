@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import type { BureauId } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
-import { polygonFeature, writePolygonsGeoJson } from '../outputs/polygons-geojson.js';
+import { writePolygonsGeoJson } from '../outputs/polygons-geojson.js';
+import { startPolygonsGpkgThread, type GpkgThread } from '../outputs/polygons-gpkg-thread.js';
 import { ledgerRows, writeLedgerCsv, writeLedgerXlsx } from '../outputs/ledger.js';
-import { writeGeoPackage } from '../../geo/vector/write-gpkg.js';
 import type { BatchReport } from './batch-report.js';
 import { showDate } from '../name-date.js';
 
@@ -38,6 +38,8 @@ export async function writeOutputs(
   report: BatchReport,
   rules: RuleTable,
   notObserved: FeatureCollection<MultiPolygon>,
+  /** The GeoPackage's encoding thread, started early by a caller that had the polygons still to read; one is started here otherwise. */
+  gpkgThread: GpkgThread = startPolygonsGpkgThread(),
 ): Promise<string[]> {
   const t0 = performance.now();
   polygons = withDatePrecision(polygons, report.tiles);
@@ -49,25 +51,17 @@ export async function writeOutputs(
     await write(tmp);
     await rename(tmp, join(outDir, name));
   };
+  // The GeoPackage is encoded on the other core while this thread writes the GeoJSON and the ledger.
+  const gpkg = gpkgThread.encode(polygons, rules.bureaus);
+  gpkg.catch(() => undefined); // awaited below; a failure before then must not be unhandled
   await atomic('polygons.geojson', (tmp) => writePolygonsGeoJson(tmp, polygons, bureauName));
-  await atomic('polygons.gpkg', (tmp) =>
-    writeGeoPackage(tmp, [
-      {
-        name: 'polygons',
-        features: polygons.map((p) => {
-          const f = polygonFeature(p, bureauName);
-          const props: Record<string, string | number | boolean | null> = {};
-          for (const [k, v] of Object.entries(f.properties ?? {})) props[k] = v === null || typeof v !== 'object' ? (v as string | number | boolean | null) : JSON.stringify(v);
-          return { geometry: p.geometry, properties: props };
-        }),
-      },
-    ]),
-  );
   // The ledger lists only new sites; a polygon continuing an earlier site is progression.
   const fresh = polygons.filter((p) => p.previousCode === null);
   const rows = ledgerRows(fresh, { bureauName, issuedOn: report.finishedAt.slice(0, 10), deadlineDays: VERIFY_DEADLINE_DAYS });
   await atomic('ledger.csv', (tmp) => writeLedgerCsv(tmp, rows));
   await atomic('ledger.xlsx', (tmp) => writeLedgerXlsx(tmp, rows, { title: `${report.epoch} 新增违法违规问题台账`, epoch: report.epoch }));
+  const gpkgBytes = await gpkg;
+  await atomic('polygons.gpkg', (tmp) => writeFile(tmp, gpkgBytes));
   // "No change" must not be read where nobody could look: cloud, shadow, nodata outlines.
   await atomic('not-observed.geojson', (tmp) => writeFile(tmp, JSON.stringify(notObserved) + '\n'));
   // The report goes last so it can say how long the other files took.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { areaM2 } from '../../geo/area.js';
 import type { Grid } from '../../geo/raster.js';
-import { notObservedGeometry } from './not-observed.js';
+import { notObservedGeometry, notObservedPerCell } from './not-observed.js';
 import { NOT_OBSERVED } from './score.js';
 
 const grid: Grid = { crs: 'EPSG:32650', width: 100, height: 80, transform: [500000, 10, 0, 4060000, 0, -10] };
@@ -36,5 +36,18 @@ describe('notObservedGeometry', () => {
     const g = notObservedGeometry(type, grid)!;
     expect(areaM2(g)).toBeGreaterThan(1000 * 800 * 0.99);
     expect(areaM2(g)).toBeLessThan(1000 * 800 * 1.01);
+  });
+
+  it('counts each cell\'s not-observed pixels as a pixel-by-pixel count does, edge cells clipped', () => {
+    let seed = 7;
+    const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) / 65536;
+    for (const [w, h, cell] of [[100, 80, 16], [37, 29, 16], [16, 16, 16], [5, 3, 4], [33, 17, 1]]) {
+      const type = new Uint8Array(w * h);
+      for (let i = 0; i < type.length; i++) type[i] = next() < 0.3 ? NOT_OBSERVED : next() < 0.5 ? 1 : 0;
+      const cw = Math.ceil(w / cell);
+      const want = new Uint32Array(cw * Math.ceil(h / cell));
+      for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) if (type[r * w + c] === NOT_OBSERVED) want[Math.floor(r / cell) * cw + Math.floor(c / cell)]++;
+      expect(notObservedPerCell(type, w, h, cell)).toEqual(want);
+    }
   });
 });

@@ -15,11 +15,7 @@ export function notObservedGeometry(type: Uint8Array, grid: Grid, cell = 16): Mu
   const { width: w, height: h } = grid;
   const cw = Math.ceil(w / cell);
   const ch = Math.ceil(h / cell);
-  const counts = new Uint32Array(cw * ch);
-  for (let r = 0; r < h; r++) {
-    const base = ((r / cell) | 0) * cw;
-    for (let c = 0, i = r * w; c < w; c++, i++) if (type[i] === NOT_OBSERVED) counts[base + ((c / cell) | 0)]++;
-  }
+  const counts = notObservedPerCell(type, w, h, cell);
   const mask = new Uint8Array(cw * ch);
   let any = false;
   for (let cr = 0; cr < ch; cr++) {
@@ -41,4 +37,25 @@ export function notObservedGeometry(type: Uint8Array, grid: Grid, cell = 16): Mu
     for (const part of parts ?? []) coordinates.push(pixelPolygonToLonLat(part, grid, cell).coordinates);
   }
   return { type: 'MultiPolygon', coordinates };
+}
+
+/**
+ * Not-observed pixels per cell of `cell`² px (row-major, ceil(w / cell) cells a row; edge cells
+ * clipped to the grid). A run of a cell's pixels at a time: no division per pixel (a full tile is
+ * 120 Mpx, in the batch's serial tail).
+ */
+export function notObservedPerCell(type: Uint8Array, w: number, h: number, cell: number): Uint32Array {
+  const cw = Math.ceil(w / cell);
+  const counts = new Uint32Array(cw * Math.ceil(h / cell));
+  for (let r = 0; r < h; r++) {
+    const base = ((r / cell) | 0) * cw;
+    const rowEnd = (r + 1) * w;
+    for (let cc = 0, i = r * w; cc < cw; cc++) {
+      const end = Math.min(i + cell, rowEnd);
+      let k = 0;
+      for (; i < end; i++) if (type[i] === NOT_OBSERVED) k++;
+      counts[base + cc] += k;
+    }
+  }
+  return counts;
 }

@@ -28,6 +28,7 @@ import {
   upsertBatch,
   serialsInUse,
   upsertTiles,
+  warmUpGeometry,
 } from './repository.js';
 
 let db: Database;
@@ -115,6 +116,16 @@ describe('migrate', () => {
     await expect(migrate(db, broken)).rejects.toThrow();
     expect(await count(`SELECT count(*)::int AS n FROM schema_migrations WHERE version = 9999`, [])).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'tmp_ok'`, [])).toBe(0);
+  });
+});
+
+describe('warmUpGeometry', () => {
+  it('can run more than once and leaves no table and no row behind', async () => {
+    const before = await count("SELECT count(*)::int AS n FROM pg_class WHERE relkind IN ('r', 'i')", []);
+    await warmUpGeometry(db);
+    await warmUpGeometry(db);
+    expect(await count("SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'tuban_warm_up%'", [])).toBe(0);
+    expect(await count("SELECT count(*)::int AS n FROM pg_class WHERE relkind IN ('r', 'i')", [])).toBe(before);
   });
 });
 
