@@ -37,7 +37,7 @@ export function rangeRadius(pixelSizeM = 10): number {
 const SLOTS = 6;
 /** Planes the learned path writes (change-features.ts BASE_PLANES). */
 const PLANES = 18;
-/** Parameter block: 24 f64 slots, then 22 + PLANES i32 slots (assembly/score-pass.ts lays them out). */
+/** Parameter block: 24 f64 slots, then I_PLANE_MASK + 1 i32 slots (assembly/score-pass.ts lays them out). */
 const I_AT = 8 * 24;
 const PARAMS_BYTES = 512;
 const HAS_S1 = 1, HAS_S2 = 2, USE_RANGE = 4, HAS_PLAIN = 8, LEARNED = 16, GATE_SHIFT = 32, BOTH_WAYS = 64;
@@ -71,6 +71,8 @@ export interface PassRegion {
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 /** i32 slots of the window rows (assembly/score-pass.ts I_WIN, I_VTMP, I_VTB, I_MEMO). */
 const I_WIN = 36, I_VTMP = 37, I_VTB = 38, I_MEMO = 39;
+/** i32 slot of the mask of base planes written (assembly/score-pass.ts I_PLANE_MASK). */
+const I_PLANE_MASK = 40;
 /** Bytes of one window row (assembly/score-pass.ts winRowBytes). */
 const winRowBytes = (width: number) => align((width + 4) * 4, 64);
 /** Bytes of one padded row of the columns' min / max, radius up to `maxR`. */
@@ -115,7 +117,7 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   const afterValidRing = Array.from({ length: ringRows }, (_, k) => new Uint8Array(buf, afterValidAt + width * k, width));
   // The 3×3 fast path's row of whether each pixel's 8 neighbours are valid.
   const okAt = validAt + align(2 * ringRows * width, 64);
-  const i32 = new Int32Array(buf, params + I_AT, 22 + PLANES);
+  const i32 = new Int32Array(buf, params + I_AT, I_PLANE_MASK + 1);
   if (maxR > 1) {
     const winAt = okAt + align(width + 16, 64);
     i32[I_WIN] = winAt;
@@ -165,6 +167,11 @@ export interface PassJob {
   type: Uint8Array;
   planes: Float32Array[] | null;
   /**
+   * Which of `planes` to write (bit k: BASE_PLANES[k]; absent: all): the ones the model reads
+   * (LearnedScoring.use). The WebAssembly pass leaves the others as they were; the JS pass writes all.
+   */
+  planeMask?: number;
+  /**
    * The misregistration-tolerant gate's δ (LearnedParams.gateShift, in [0, 1]; 0 or absent: off)
    * and whether it measures both ways: the WebAssembly pass rewrites `plain` with it (the JS pass
    * leaves that to shift-gate.ts tolerateShift).
@@ -208,6 +215,7 @@ export function runPass(pr: PassRegion, job: PassJob): void {
   i32[11] = job.plain ? addressOf(pr, job.plain, 'plain difference') : 0;
   i32[12] = addressOf(pr, job.type, 'type');
   for (let k = 0; k < PLANES; k++) i32[14 + k] = learned ? addressOf(pr, job.planes![k], 'feature') : 0;
+  i32[I_PLANE_MASK] = learned ? (job.planeMask ?? (1 << PLANES) - 1) : 0;
   const before = [job.b0, job.g0, job.red0, job.n0, hasS1 ? job.s10 : null, hasS2 ? job.s20 : null];
   const afterBands = [job.b1, job.g1, job.red1, job.n1, hasS1 ? job.s11 : null, hasS2 ? job.s21 : null];
   const { ring, ringValid, afterRing, afterValidRing, ringRows } = pr;

@@ -14,7 +14,7 @@ import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
-import { BASE, BASE_PLANES, D_CLIP, contextFeatures, featureBoxMean, featureRadii, rangeRow, type FeatureScratch, type RangeRows } from './change-features.js';
+import { ALL_PLANES, BASE, BASE_PLANES, D_CLIP, contextFeatures, featureBoxMean, featureRadii, rangeRow, type FeatureScratch, type FeatureUse, type RangeRows } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 import { createPassRegion, passRegionBytes, rangeRadius, runPass, type PassJob, type PassRegion } from './score-pass.js';
@@ -32,6 +32,14 @@ export interface LearnedScoring {
   threshold: number;
   scratch: FeatureScratch;
   features: Float32Array[];
+  /**
+   * What the model reads (foldedFeatureUse). Where set, scorePixels computes only that: the base
+   * planes and box means of the features the trees read, and the texture features at the pixels
+   * the gate puts to the trees only; the other planes and pixels of `features` are left stale (the
+   * probabilities are the same bits). Absent: every feature at every output pixel, as the trainer
+   * reads them.
+   */
+  use?: FeatureUse;
 }
 
 /** uint8 code of each change type in the per-pixel type plane; 0 = no change. */
@@ -611,7 +619,7 @@ export function scorePixels(
     b1: band(after, iB), g1: band(after, iG), red1: band(after, iR), n1: band(after, iN), s11: band(after, iS), s21: band(after, iS2),
     hasS1: iS >= 0, hasS2: iS2 >= 0, rangeR,
     gain: slots(gain), off: slots(off), isig: slots(isig),
-    raw, plain, type, planes: planes ?? null, range: learned?.scratch.range ?? null,
+    raw, plain, type, planes: planes ?? null, planeMask: learned?.use?.planes ?? ALL_PLANES, range: learned?.scratch.range ?? null,
     gateShift: params.learned.gateShift, gateBothWays: params.learned.gateBothWays,
   };
   if (sc.referencePass) scoreRows(job);
@@ -643,15 +651,13 @@ export function scorePixels(
     // (LearnedParams.rescueSigma): the model learned OSCD's small urban changes only, so a
     // change far above the unsupervised floor (vegetation cleared, water filled or dug, a large
     // uniform site) still passes at exactly the model's threshold.
-    contextFeatures(learned.scratch, width, height, first, count, learned.features, radii);
-    t0 = lap(ms, 'features', t0, clock);
     let gateScore = score;
     if (!params.learned.gateSmooth) {
       // Each pixel's own evidence (LearnedParams.gateSmooth false): a box mean lends a field edge's
       // difference to the pixels beside it, and the model's context features then call them.
       gateScore = (plain ?? raw).subarray(first * width, first * width + nOut);
     } else if (params.learned.gateOn === 'plain') {
-      gateScore = learned.scratch.t1; // free again once contextFeatures is done
+      gateScore = learned.scratch.t1; // contextFeatures uses it afterwards (the asked list is made by then)
       featureBoxMean(learned.scratch, plain!, width, height, params.score.smoothRadius, first, count, gateScore);
     }
     const rescue = params.learned.rescueSigma;
@@ -664,6 +670,10 @@ export function scorePixels(
       if (out.type[i] < CLOUDED && (gate <= 0 || gateScore[i] >= gate)) asked[nAsked++] = i;
     }
     t0 = lap(ms, 'gate', t0, clock);
+    // After the gate: with LearnedScoring.use, the texture is made at the asked pixels only.
+    const use = learned.use;
+    contextFeatures(learned.scratch, width, height, first, count, learned.features, radii, use ? { use, at: asked, n: nAsked } : undefined);
+    t0 = lap(ms, 'features', t0, clock);
     const prob = learned.scratch.t0;
     predictPlanes(learned.folded, learned.features, asked, nAsked, prob, learned.scratch.trees);
     t0 = lap(ms, 'trees', t0, clock);

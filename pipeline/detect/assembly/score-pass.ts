@@ -64,6 +64,9 @@ const I_WIN = 36;
 const I_VTMP = 37;
 const I_VTB = 38;
 const I_MEMO = 39;
+// Which base planes the learned pass writes (bit k: plane k, BASE_PLANES order): the ones the model
+// reads (score.ts LearnedScoring.use); the others are left as they were.
+const I_PLANE_MASK = 40;
 
 // I_FLAGS bits.
 const HAS_S1 = 1;
@@ -213,7 +216,8 @@ function rangeScan(up: usize, mid: usize, down: usize, o: usize, av: f64, k: f64
   store<u8>(type + i, NOT_OBSERVED);
   if (learned) {
     const pl = p + <usize>(I_AT + (I_PLANES << 2));
-    for (let k = 0; k < N_PLANES; k++) store<f32>(<usize>load<u32>(pl + (<usize>k << 2)) + (i << 2), NaN);
+    const mask = load<i32>(p + I_AT + (I_PLANE_MASK << 2));
+    for (let k = 0; k < N_PLANES; k++) if ((mask & (1 << k)) != 0) store<f32>(<usize>load<u32>(pl + (<usize>k << 2)) + (i << 2), NaN);
   }
 }
 
@@ -367,7 +371,7 @@ function windowGroup(p: usize, row: i32, g: i32, after: bool): void {
  * rows row − R … row + R that exist are in the ring (band slot b, row q at
  * ring + ((b·ringRows + q mod ringRows)·width)·4; validity at ringValid + (q mod ringRows)·width),
  * the after row at after + b·width·4 (validity at afterValid). Writes pixel row·width + col of
- * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED).
+ * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED; those of I_PLANE_MASK).
  */
 function scalarCols(p: usize, row: i32, c0: i32, c1: i32): void {
   const width = load<i32>(p + I_AT + (I_WIDTH << 2));
@@ -514,26 +518,27 @@ function scalarCols(p: usize, row: i32, c0: i32, c1: i32): void {
     store<u8>(type + i, <u8>((illum != 0 ? code | CLOUD_FRINGE_FLAG : code) | (candidate ? CLOUD_CANDIDATE_FLAG : 0)));
     if (learned) {
       const q = i << 2;
-      stf(pDB + q, clip(dB));
-      stf(pDG + q, clip(dG));
-      stf(pDR + q, clip(dR));
-      stf(pDN + q, clip(dN));
-      stf(pDS1 + q, !swir ? 0 : clip(dS1));
-      stf(pDS2 + q, !swir ? 0 : clip(dS2));
-      stf(pNdbi0 + q, swir ? nd(yS1, yN) : 0);
-      stf(pNdbi1 + q, swir ? nd(xS1, xN) : 0);
-      stf(pLr + q, log1p(sqrt<f64>(m2v / 4)));
-      stf(pNdvi0 + q, ndvi0);
-      stf(pNdvi1 + q, ndvi1);
-      stf(pNdwi0 + q, nd(yG, yN));
-      stf(pNdwi1 + q, nd(xG, xN));
+      const pm = load<i32>(p + I_AT + (I_PLANE_MASK << 2));
+      if ((pm & (1 << P_DBLUE)) != 0) stf(pDB + q, clip(dB));
+      if ((pm & (1 << P_DGREEN)) != 0) stf(pDG + q, clip(dG));
+      if ((pm & (1 << P_DRED)) != 0) stf(pDR + q, clip(dR));
+      if ((pm & (1 << P_DNIR)) != 0) stf(pDN + q, clip(dN));
+      if ((pm & (1 << P_DSWIR1)) != 0) stf(pDS1 + q, !swir ? 0 : clip(dS1));
+      if ((pm & (1 << P_DSWIR2)) != 0) stf(pDS2 + q, !swir ? 0 : clip(dS2));
+      if ((pm & (1 << P_NDBI0)) != 0) stf(pNdbi0 + q, swir ? nd(yS1, yN) : 0);
+      if ((pm & (1 << P_NDBI1)) != 0) stf(pNdbi1 + q, swir ? nd(xS1, xN) : 0);
+      if ((pm & (1 << P_LR)) != 0) stf(pLr + q, log1p(sqrt<f64>(m2v / 4)));
+      if ((pm & (1 << P_NDVI0)) != 0) stf(pNdvi0 + q, ndvi0);
+      if ((pm & (1 << P_NDVI1)) != 0) stf(pNdvi1 + q, ndvi1);
+      if ((pm & (1 << P_NDWI0)) != 0) stf(pNdwi0 + q, nd(yG, yN));
+      if ((pm & (1 << P_NDWI1)) != 0) stf(pNdwi1 + q, nd(xG, xN));
       const br0 = (yB + yG + yR + yN) / 4;
       const br1 = (xB + xG + xR + xN) / 4;
-      stf(pBr0 + q, br0);
-      stf(pBr1 + q, br1);
-      stf(pBr0sq + q, br0 * br0);
-      stf(pBr1sq + q, br1 * br1);
-      stf(pDNdvi + q, ndvi1 - ndvi0);
+      if ((pm & (1 << P_BR0)) != 0) stf(pBr0 + q, br0);
+      if ((pm & (1 << P_BR1)) != 0) stf(pBr1 + q, br1);
+      if ((pm & (1 << P_BR0SQ)) != 0) stf(pBr0sq + q, br0 * br0);
+      if ((pm & (1 << P_BR1SQ)) != 0) stf(pBr1sq + q, br1 * br1);
+      if ((pm & (1 << P_DNDVI)) != 0) stf(pDNdvi + q, ndvi1 - ndvi0);
     }
   }
 }
@@ -764,7 +769,7 @@ function neighboursValidRow(up: usize, mid: usize, down: usize, width: i32, ok: 
  * rows row − R … row + R that exist are in the ring (band slot b, row q at
  * ring + ((b·ringRows + q mod ringRows)·width)·4; validity at ringValid + (q mod ringRows)·width),
  * the after row at after + b·width·4 (validity at afterValid). Writes pixel row·width + col of
- * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED). Two pixels per step;
+ * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED; those of I_PLANE_MASK). Two pixels per step;
  * scalarCols where a pair needs it (see above).
  */
 export function scoreRow(p: usize, row: i32): void {
@@ -799,6 +804,7 @@ export function scoreRow(p: usize, row: i32): void {
   const nbv = spl(<f64>nb);
   const skip2 = spl(RANGE_SKIP * RANGE_SKIP * <f64>nb);
   const pl = p + I_AT + (I_PLANES << 2);
+  const pm = load<i32>(p + I_AT + (I_PLANE_MASK << 2)); // the planes written (I_PLANE_MASK)
   const pDB = <usize>load<u32>(pl, P_DBLUE << 2), pDG = <usize>load<u32>(pl, P_DGREEN << 2), pDR = <usize>load<u32>(pl, P_DRED << 2), pDN = <usize>load<u32>(pl, P_DNIR << 2);
   const pDS1 = <usize>load<u32>(pl, P_DSWIR1 << 2), pDS2 = <usize>load<u32>(pl, P_DSWIR2 << 2);
   const pNdbi0 = <usize>load<u32>(pl, P_NDBI0 << 2), pNdbi1 = <usize>load<u32>(pl, P_NDBI1 << 2), pLr = <usize>load<u32>(pl, P_LR << 2);
@@ -981,28 +987,28 @@ export function scoreRow(p: usize, row: i32): void {
     store<u8>(type + i + 1, <u8>i64x2.extract_lane(t, 1));
     if (hasPlain) st2(plain + q, v128.bitselect(nanV, plainV, hidden)); // NaN where hidden (hideRow)
     if (learned) {
-      st2(pDB + q, v128.bitselect(nanV, clipV(dB), hidden));
-      st2(pDG + q, v128.bitselect(nanV, clipV(dG), hidden));
-      st2(pDR + q, v128.bitselect(nanV, clipV(dR), hidden));
-      st2(pDN + q, v128.bitselect(nanV, clipV(dN), hidden));
-      st2(pDS1 + q, v128.bitselect(nanV, swir ? clipV(dS1) : zero, hidden));
-      st2(pDS2 + q, v128.bitselect(nanV, swir ? clipV(dS2) : zero, hidden));
-      st2(pNdbi0 + q, v128.bitselect(nanV, swir ? ndV(yS1, yN) : zero, hidden));
-      st2(pNdbi1 + q, v128.bitselect(nanV, swir ? ndV(xS1, xN) : zero, hidden));
+      if ((pm & (1 << P_DBLUE)) != 0) st2(pDB + q, v128.bitselect(nanV, clipV(dB), hidden));
+      if ((pm & (1 << P_DGREEN)) != 0) st2(pDG + q, v128.bitselect(nanV, clipV(dG), hidden));
+      if ((pm & (1 << P_DRED)) != 0) st2(pDR + q, v128.bitselect(nanV, clipV(dR), hidden));
+      if ((pm & (1 << P_DNIR)) != 0) st2(pDN + q, v128.bitselect(nanV, clipV(dN), hidden));
+      if ((pm & (1 << P_DSWIR1)) != 0) st2(pDS1 + q, v128.bitselect(nanV, swir ? clipV(dS1) : zero, hidden));
+      if ((pm & (1 << P_DSWIR2)) != 0) st2(pDS2 + q, v128.bitselect(nanV, swir ? clipV(dS2) : zero, hidden));
+      if ((pm & (1 << P_NDBI0)) != 0) st2(pNdbi0 + q, v128.bitselect(nanV, swir ? ndV(yS1, yN) : zero, hidden));
+      if ((pm & (1 << P_NDBI1)) != 0) st2(pNdbi1 + q, v128.bitselect(nanV, swir ? ndV(xS1, xN) : zero, hidden));
       const x = f64x2.sqrt(f64x2.div(m2v, spl(4)));
       const lr = f64x2.replace_lane(f64x2.splat(log1p(f64x2.extract_lane(x, 0))), 1, log1p(f64x2.extract_lane(x, 1)));
-      st2(pLr + q, v128.bitselect(nanV, lr, hidden));
-      st2(pNdvi0 + q, v128.bitselect(nanV, ndvi0, hidden));
-      st2(pNdvi1 + q, v128.bitselect(nanV, ndvi1, hidden));
-      st2(pNdwi0 + q, v128.bitselect(nanV, ndV(yG, yN), hidden));
-      st2(pNdwi1 + q, v128.bitselect(nanV, ndV(xG, xN), hidden));
+      if ((pm & (1 << P_LR)) != 0) st2(pLr + q, v128.bitselect(nanV, lr, hidden));
+      if ((pm & (1 << P_NDVI0)) != 0) st2(pNdvi0 + q, v128.bitselect(nanV, ndvi0, hidden));
+      if ((pm & (1 << P_NDVI1)) != 0) st2(pNdvi1 + q, v128.bitselect(nanV, ndvi1, hidden));
+      if ((pm & (1 << P_NDWI0)) != 0) st2(pNdwi0 + q, v128.bitselect(nanV, ndV(yG, yN), hidden));
+      if ((pm & (1 << P_NDWI1)) != 0) st2(pNdwi1 + q, v128.bitselect(nanV, ndV(xG, xN), hidden));
       const br0 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(yB, yG), yR), yN), spl(4));
       const br1 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(xB, xG), xR), xN), spl(4));
-      st2(pBr0 + q, v128.bitselect(nanV, br0, hidden));
-      st2(pBr1 + q, v128.bitselect(nanV, br1, hidden));
-      st2(pBr0sq + q, v128.bitselect(nanV, f64x2.mul(br0, br0), hidden));
-      st2(pBr1sq + q, v128.bitselect(nanV, f64x2.mul(br1, br1), hidden));
-      st2(pDNdvi + q, v128.bitselect(nanV, f64x2.sub(ndvi1, ndvi0), hidden));
+      if ((pm & (1 << P_BR0)) != 0) st2(pBr0 + q, v128.bitselect(nanV, br0, hidden));
+      if ((pm & (1 << P_BR1)) != 0) st2(pBr1 + q, v128.bitselect(nanV, br1, hidden));
+      if ((pm & (1 << P_BR0SQ)) != 0) st2(pBr0sq + q, v128.bitselect(nanV, f64x2.mul(br0, br0), hidden));
+      if ((pm & (1 << P_BR1SQ)) != 0) st2(pBr1sq + q, v128.bitselect(nanV, f64x2.mul(br1, br1), hidden));
+      if ((pm & (1 << P_DNDVI)) != 0) st2(pDNdvi + q, v128.bitselect(nanV, f64x2.sub(ndvi1, ndvi0), hidden));
     }
   }
   if (col < width) scalarCols(p, row, col, width);
