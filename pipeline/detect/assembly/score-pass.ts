@@ -960,8 +960,10 @@ export function scoreRow(p: usize, row: i32): void {
     const hidden = v128.andnot(v128.and(cloud0, cloud1), candidate);
     const ndvi0 = ndV(yN, yR);
     const ndvi1 = ndV(xN, xR);
-    const water0 = hasS1 ? f64x2.gt(ndV(yG, yS1), spl(MNDWI_WATER)) : f64x2.gt(ndV(yG, yN), spl(NDWI_WATER));
-    const water1 = hasS1 ? f64x2.gt(ndV(xG, xS1), spl(MNDWI_WATER)) : f64x2.gt(ndV(xG, xN), spl(NDWI_WATER));
+    // NDWI (green against nir): the water test's index without swir, and a learned feature.
+    const ndwi0 = hasS1 && !learned ? zero : ndV(yG, yN), ndwi1 = hasS1 && !learned ? zero : ndV(xG, xN);
+    const water0 = hasS1 ? f64x2.gt(ndV(yG, yS1), spl(MNDWI_WATER)) : f64x2.gt(ndwi0, spl(NDWI_WATER));
+    const water1 = hasS1 ? f64x2.gt(ndV(xG, xS1), spl(MNDWI_WATER)) : f64x2.gt(ndwi1, spl(NDWI_WATER));
     const veg0 = f64x2.gt(ndvi0, ndviVegetated);
     const veg1 = f64x2.gt(ndvi1, ndviVegetated);
     const soil1 = hasS1 ? f64x2.gt(ndV(f64x2.add(xS1, xR), f64x2.add(xN, xB)), spl(BSI_SOIL)) : f64x2.gt(ndV(xR, xB), spl(REDNESS_SOIL));
@@ -977,7 +979,8 @@ export function scoreRow(p: usize, row: i32): void {
     code = v128.bitselect(i64x2.splat(CODE_NEW_WATER), code, cNw);
     code = v128.bitselect(i64x2.splat(CODE_WATER_FILL), code, cWf);
     const weighted = v128.andnot(v128.or(cSv, cRg), v128.or(cWf, cNw));
-    const rms = f64x2.sqrt(f64x2.div(m2, nbv));
+    // Without the range distance m2 is the plain sum, and the RMS the plain value already made.
+    const rms = usedRange || !hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : plainV;
     const rawV = v128.bitselect(f64x2.mul(vegetatedBothWeight, rms), rms, weighted);
     st2(raw + q, v128.bitselect(nanV, rawV, hidden));
     let t = v128.or(code, v128.and(illumNZ, i64x2.splat(CLOUD_FRINGE_FLAG)));
@@ -995,15 +998,16 @@ export function scoreRow(p: usize, row: i32): void {
       if ((pm & (1 << P_DSWIR2)) != 0) st2(pDS2 + q, v128.bitselect(nanV, swir ? clipV(dS2) : zero, hidden));
       if ((pm & (1 << P_NDBI0)) != 0) st2(pNdbi0 + q, v128.bitselect(nanV, swir ? ndV(yS1, yN) : zero, hidden));
       if ((pm & (1 << P_NDBI1)) != 0) st2(pNdbi1 + q, v128.bitselect(nanV, swir ? ndV(xS1, xN) : zero, hidden));
-      const x = f64x2.sqrt(f64x2.div(m2v, spl(4)));
+      const x = f64x2.sqrt(f64x2.mul(m2v, spl(0.25)));
       const lr = f64x2.replace_lane(f64x2.splat(log1p(f64x2.extract_lane(x, 0))), 1, log1p(f64x2.extract_lane(x, 1)));
       if ((pm & (1 << P_LR)) != 0) st2(pLr + q, v128.bitselect(nanV, lr, hidden));
       if ((pm & (1 << P_NDVI0)) != 0) st2(pNdvi0 + q, v128.bitselect(nanV, ndvi0, hidden));
       if ((pm & (1 << P_NDVI1)) != 0) st2(pNdvi1 + q, v128.bitselect(nanV, ndvi1, hidden));
-      if ((pm & (1 << P_NDWI0)) != 0) st2(pNdwi0 + q, v128.bitselect(nanV, ndV(yG, yN), hidden));
-      if ((pm & (1 << P_NDWI1)) != 0) st2(pNdwi1 + q, v128.bitselect(nanV, ndV(xG, xN), hidden));
-      const br0 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(yB, yG), yR), yN), spl(4));
-      const br1 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(xB, xG), xR), xN), spl(4));
+      if ((pm & (1 << P_NDWI0)) != 0) st2(pNdwi0 + q, v128.bitselect(nanV, ndwi0, hidden));
+      if ((pm & (1 << P_NDWI1)) != 0) st2(pNdwi1 + q, v128.bitselect(nanV, ndwi1, hidden));
+      // x / 4 as x · 0.25: one correctly rounded operation on the same exact quotient (a power of two), so the same bits.
+      const br0 = f64x2.mul(f64x2.add(f64x2.add(f64x2.add(yB, yG), yR), yN), spl(0.25));
+      const br1 = f64x2.mul(f64x2.add(f64x2.add(f64x2.add(xB, xG), xR), xN), spl(0.25));
       if ((pm & (1 << P_BR0)) != 0) st2(pBr0 + q, v128.bitselect(nanV, br0, hidden));
       if ((pm & (1 << P_BR1)) != 0) st2(pBr1 + q, v128.bitselect(nanV, br1, hidden));
       if ((pm & (1 << P_BR0SQ)) != 0) st2(pBr0sq + q, v128.bitselect(nanV, f64x2.mul(br0, br0), hidden));
