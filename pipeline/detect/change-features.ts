@@ -152,7 +152,7 @@ export interface FeatureScratch {
   own: Float32Array[];
   /** Where a box mean into a plane outside this memory is written first. */
   tmp: Float32Array;
-  /** Rows of horizontal sums the ring holds: box radii up to (ringRows − 2) / 2 on strips taller than that. */
+  /** Rows of horizontal sums the ring holds: box radii up to (ringRows − 3) / 2 on strips taller than that (assembly/box-mean.ts makes one row ahead). */
   ringRows: number;
   kernel: BoxKernel;
   /** Byte addresses of the ring's sums and counts and of the vertical sums and counts. */
@@ -208,7 +208,7 @@ const COPIED = ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'lr', 'nd
  */
 export function createFeatureScratch(width: number, rows: number, pixelSizeM = 10): FeatureScratch {
   const n = width * rows;
-  const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 2);
+  const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 3);
   const nOwn = FEATURE_COUNT - COPIED.length;
   // Layout: base planes, t0, t1, tmp, raw, plain, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
   // Then the range rows: 6 bands × (3 ring rows + lo + hi), f32, width each.
@@ -306,7 +306,7 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
     else out[f].set(rows);
   };
   if (width !== sc.width || width * height > sc.capacity) throw new Error(`contextFeatures: a ${width}×${height} strip does not fit the feature scratch (${sc.width} wide, ${sc.capacity} px)`);
-  if (Math.min(2 * radii.context + 2, height) > sc.ringRows) throw new Error(`contextFeatures: feature radius ${radii.context} px needs a scratch made for that pixel size (createFeatureScratch's pixelSizeM)`);
+  if (Math.min(2 * radii.context + 3, height) > sc.ringRows) throw new Error(`contextFeatures: feature radius ${radii.context} px needs a scratch made for that pixel size (createFeatureScratch's pixelSizeM)`);
   // A feature the model does not read (only.use) is not made: its plane keeps what it held.
   const box = (p: BasePlane, r: number, f: number) => {
     if (!read || read[f]) boxMean(sc, base[BASE[p]], width, height, r, first, count, out[f]);
