@@ -535,6 +535,17 @@ function scoreRows(job: RowJob): void {
   }
 }
 
+/**
+ * Whether a pixel of type code `t` may be rescued (LearnedParams.rescueSigma): any change type
+ * (`allTypes`, LearnedParams.rescueAllTypes), else vegetation loss and water only.
+ */
+function rescuable(t: number, allTypes: boolean): boolean {
+  const c = t & ~(CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG);
+  return allTypes
+    ? c >= CHANGE_TYPE_CODES.construction && c <= CHANGE_TYPE_CODES.new_water
+    : c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water;
+}
+
 /** score[i] = NaN where type[base + i] is hidden (≥ CLOUDED), for i < n. */
 function hideScores(type: Uint8Array, base: number, score: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) if (type[base + i] >= CLOUDED) score[i] = NaN;
@@ -643,7 +654,8 @@ export function scorePixels(
   const base = first * width;
   // The output rows' types in one copy; the hidden ones' scores become NaN.
   out.type.set(type.subarray(base, base + nOut));
-  hideScores(type, base, score, nOut);
+  // The learned gate below writes the hidden scores in the same sweep.
+  if (!learned) hideScores(type, base, score, nOut);
   t0 = lap(ms, 'types', t0, clock);
   if (learned) {
     // Score = change probability. Gate: below LearnedParams.gateSigma of unsupervised evidence (plain or
@@ -662,12 +674,20 @@ export function scorePixels(
     }
     const rescue = params.learned.rescueSigma;
     const gate = params.learned.gateSigma;
+    const threshold = learned.threshold;
+    const allTypes = params.learned.rescueAllTypes;
+    const types = out.type;
     // Only pixels past the gate ask the trees (the costliest step); a gated pixel's probability
-    // could only ever be capped below the threshold, so it is written as 0.
+    // could only ever be capped below the threshold, so it is 0, or the threshold where rescued:
+    // written in this sweep, with the hidden pixels' NaN. The asked pixels keep their smoothed
+    // score until the trees have answered (the rescue reads it).
     const asked = learned.scratch.asked;
     let nAsked = 0;
     for (let i = 0; i < nOut; i++) {
-      if (out.type[i] < CLOUDED && (gate <= 0 || gateScore[i] >= gate)) asked[nAsked++] = i;
+      const t = types[i];
+      if (t >= CLOUDED) score[i] = NaN;
+      else if (gate <= 0 || gateScore[i] >= gate) asked[nAsked++] = i;
+      else score[i] = rescue > 0 && score[i] >= rescue && rescuable(t, allTypes) && 0 < threshold ? threshold : 0;
     }
     t0 = lap(ms, 'gate', t0, clock);
     // After the gate: with LearnedScoring.use, the texture is made at the asked pixels only.
@@ -678,18 +698,10 @@ export function scorePixels(
     predictPlanes(learned.folded, learned.features, asked, nAsked, prob, learned.scratch.trees);
     t0 = lap(ms, 'trees', t0, clock);
     if (ms) ms.askedPx = (ms.askedPx ?? 0) + nAsked;
-    for (let i = 0, k = 0; i < nOut; i++) {
-      const t = out.type[i];
-      if (t >= CLOUDED) continue;
-      let p = 0;
-      if (k < nAsked && asked[k] === i) p = prob[k++];
-      if (rescue > 0 && score[i] >= rescue) {
-        const c = t & ~(CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG);
-        const eligible = params.learned.rescueAllTypes
-          ? c >= CHANGE_TYPE_CODES.construction && c <= CHANGE_TYPE_CODES.new_water
-          : c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water;
-        if (eligible && p < learned.threshold) p = learned.threshold;
-      }
+    for (let k = 0; k < nAsked; k++) {
+      const i = asked[k];
+      let p = prob[k];
+      if (rescue > 0 && score[i] >= rescue && rescuable(types[i], allTypes) && p < threshold) p = threshold;
       score[i] = p === p ? p : 0;
     }
     lap(ms, 'rescue', t0, clock);
