@@ -22,6 +22,7 @@ import { wasmInstanceOn } from './wasm-module.js';
 interface Exports {
   scoreRow(p: number, row: number): void;
   log1p(x: number): number;
+  log1pPair(a: number, b: number, lane: number): number;
 }
 
 /**
@@ -53,6 +54,8 @@ export interface PassRegion {
   maxR: number;
   run: Exports['scoreRow'];
   log1p: Exports['log1p'];
+  /** The pass's two-lane log1p on the pair (a, b), lane 0 or 1 (for the identity test). */
+  log1pPair: Exports['log1pPair'];
   params: number;
   f64: Float64Array;
   i32: Int32Array;
@@ -132,7 +135,7 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   i32[15 + PLANES] = okAt;
   i32[I_AFTER_RING] = afterAt;
   i32[I_AFTER_VALID_RING] = afterValidAt;
-  return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, afterRing, afterValidRing, afterAt, afterValidAt };
+  return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, log1pPair: ex.log1pPair, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, afterRing, afterValidRing, afterAt, afterValidAt };
 }
 
 /** One strip's inputs and outputs (score.ts's JS reference pass takes the same, plus its row ranges). */

@@ -633,6 +633,68 @@ export function log1p(x: f64): f64 {
   return kf * LN2_HI - ((hfsq - (s * (hfsq + R) + (kf * LN2_LO + c))) - f);
 }
 
+/**
+ * log1p of two lanes at once, bit for bit log1p above (V8's Math.log1p) lane by lane: the same f64
+ * operations in the same order, the high-word arithmetic in i64 lanes, and each branch of the
+ * scalar routine taken as a choice by masks. Covers x ≥ +0 below 2^53 (the pass feeds it
+ * √(m²/4)); a lane outside that (sign bit set, NaN, ∞, huge) or on the |f| < 2^-20 branch sends
+ * the pair to the scalar routine.
+ */
+function log1pV(x: v128): v128 {
+  const bits = x; // the f64 lanes as i64
+  const hx = i64x2.shr_u(bits, 32); // high word, zero-extended (the sign bit set: ≥ 2^31, sent to the scalar code)
+  // Scalar: a sign bit, NaN or ∞ (hx ≥ 0x7ff00000 covers both), or x ≥ 2^53 (hx ≥ 0x43400000).
+  let scalar = i64x2.ge_s(hx, i64x2.splat(0x43400000));
+  const tiny = i64x2.lt_s(hx, i64x2.splat(0x3e200000)); // |x| < 2^-29
+  const small = i64x2.lt_s(hx, i64x2.splat(0x3fda827a)); // 1 + x < √2+: k = 0, f = x
+  // k ≠ 0 branch (x ≥ 0.4142…, below 2^53): u = 1 + x, k its exponent, c the correction term.
+  const one = spl(1.0);
+  let u = f64x2.add(one, x);
+  let hu = i64x2.shr_u(u, 32);
+  let k = i64x2.sub(i64x2.shr_s(hu, 20), i64x2.splat(1023));
+  let c = f64x2.div(v128.bitselect(f64x2.sub(one, f64x2.sub(u, x)), f64x2.sub(x, f64x2.sub(u, one)), i64x2.gt_s(k, i64x2.splat(0))), u);
+  hu = v128.and(hu, i64x2.splat(0x000fffff));
+  const below = i64x2.lt_s(hu, i64x2.splat(0x6a09e)); // u ~< √2
+  const low = v128.and(u, i64x2.splat(0xffffffff));
+  u = v128.bitselect(v128.or(low, i64x2.shl(v128.or(hu, i64x2.splat(0x3ff00000)), 32)), v128.or(low, i64x2.shl(v128.or(hu, i64x2.splat(0x3fe00000)), 32)), below);
+  k = v128.bitselect(k, i64x2.add(k, i64x2.splat(1)), below);
+  hu = v128.bitselect(hu, i64x2.shr_s(i64x2.sub(i64x2.splat(0x00100000), hu), 2), below);
+  // The k = 0 branch: f = x, c = 0, hu = 1 (never the |f| < 2^-20 case).
+  const f = v128.bitselect(x, f64x2.sub(u, one), small);
+  k = v128.bitselect(i64x2.splat(0), k, small);
+  c = v128.bitselect(spl(0), c, small);
+  // |f| < 2^-20 (hu = 0 on the k ≠ 0 branch): the scalar code.
+  scalar = v128.or(scalar, v128.andnot(i64x2.eq(hu, i64x2.splat(0)), small));
+  if (v128.any_true(v128.andnot(scalar, tiny))) {
+    return f64x2.replace_lane(f64x2.splat(log1p(f64x2.extract_lane(x, 0))), 1, log1p(f64x2.extract_lane(x, 1)));
+  }
+  const hfsq = f64x2.mul(f64x2.mul(spl(0.5), f), f);
+  const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
+  const s = f64x2.div(f, f64x2.add(spl(2.0), f));
+  const z = f64x2.mul(s, s);
+  // z·(LP1 + z·(LP2 + z·(LP3 + z·(LP4 + z·(LP5 + z·(LP6 + z·LP7)))))), innermost first.
+  let R = f64x2.mul(z, spl(LP7));
+  R = f64x2.mul(z, f64x2.add(spl(LP6), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP5), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP4), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP3), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP2), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP1), R));
+  const sR = f64x2.mul(s, f64x2.add(hfsq, R));
+  const k0 = f64x2.sub(f, f64x2.sub(hfsq, sR));
+  const kn = f64x2.sub(f64x2.mul(kf, spl(LN2_HI)), f64x2.sub(f64x2.sub(hfsq, f64x2.add(sR, f64x2.add(f64x2.mul(kf, spl(LN2_LO)), c))), f));
+  const r = v128.bitselect(k0, kn, i64x2.eq(k, i64x2.splat(0)));
+  // |x| < 2^-29 (x ≥ +0 here): x itself below 2^-54, else x − x²/2, as the scalar routine.
+  const t = v128.bitselect(x, f64x2.sub(x, f64x2.mul(f64x2.mul(x, x), spl(0.5))), i64x2.lt_s(hx, i64x2.splat(0x3c900000)));
+  return v128.bitselect(t, r, tiny);
+}
+
+/** log1pV of the pair (a, b), lane `lane` (exported for the identity test). */
+export function log1pPair(a: f64, b: f64, lane: i32): f64 {
+  const r = log1pV(f64x2.replace_lane(f64x2.splat(a), 1, b));
+  return lane == 0 ? f64x2.extract_lane(r, 0) : f64x2.extract_lane(r, 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The same pass two pixels at a time (f64x2), without branches on the data: every test is computed
 // for both lanes and the outcomes are chosen by masks (v128.bitselect), so the CPU never guesses
@@ -999,7 +1061,7 @@ export function scoreRow(p: usize, row: i32): void {
       if ((pm & (1 << P_NDBI0)) != 0) st2(pNdbi0 + q, v128.bitselect(nanV, swir ? ndV(yS1, yN) : zero, hidden));
       if ((pm & (1 << P_NDBI1)) != 0) st2(pNdbi1 + q, v128.bitselect(nanV, swir ? ndV(xS1, xN) : zero, hidden));
       const x = f64x2.sqrt(f64x2.mul(m2v, spl(0.25)));
-      const lr = f64x2.replace_lane(f64x2.splat(log1p(f64x2.extract_lane(x, 0))), 1, log1p(f64x2.extract_lane(x, 1)));
+      const lr = log1pV(x);
       if ((pm & (1 << P_LR)) != 0) st2(pLr + q, v128.bitselect(nanV, lr, hidden));
       if ((pm & (1 << P_NDVI0)) != 0) st2(pNdvi0 + q, v128.bitselect(nanV, ndvi0, hidden));
       if ((pm & (1 << P_NDVI1)) != 0) st2(pNdvi1 + q, v128.bitselect(nanV, ndvi1, hidden));
