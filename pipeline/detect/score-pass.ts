@@ -76,6 +76,8 @@ const align = (n: number, a: number) => Math.ceil(n / a) * a;
 const I_WIN = 36, I_VTMP = 37, I_VTB = 38, I_MEMO = 39;
 /** i32 slot of the mask of base planes written (assembly/score-pass.ts I_PLANE_MASK). */
 const I_PLANE_MASK = 40;
+/** i32 slot of the after epoch's row of valid neighbourhoods (assembly/score-pass.ts I_OK_AFTER). */
+const I_OK_AFTER = 41;
 /** Bytes of one window row (assembly/score-pass.ts winRowBytes). */
 const winRowBytes = (width: number) => align((width + 4) * 4, 64);
 /** Bytes of one padded row of the columns' min / max, radius up to `maxR`. */
@@ -97,7 +99,7 @@ function windowBytes(width: number, maxR: number): number {
 export function passRegionBytes(width: number, maxR: number): number {
   const ringRows = 2 * maxR + 1;
   return PARAMS_BYTES + align(ringRows * ringRows * 4, 64) + align(SLOTS * 2 * ringRows * width * 4, 64) + align(2 * ringRows * width, 64)
-    + align(width + 16, 64) + windowBytes(width, maxR);
+    + 2 * align(width + 16, 64) + windowBytes(width, maxR);
 }
 
 /** The pass kernel over bytes [at, at + passRegionBytes(width, maxR)) of `memory` (at: 64-byte aligned). */
@@ -120,9 +122,11 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   const afterValidRing = Array.from({ length: ringRows }, (_, k) => new Uint8Array(buf, afterValidAt + width * k, width));
   // The 3×3 fast path's row of whether each pixel's 8 neighbours are valid.
   const okAt = validAt + align(2 * ringRows * width, 64);
-  const i32 = new Int32Array(buf, params + I_AT, I_PLANE_MASK + 1);
+  const okAfterAt = okAt + align(width + 16, 64);
+  const i32 = new Int32Array(buf, params + I_AT, I_OK_AFTER + 1);
+  i32[I_OK_AFTER] = okAfterAt;
   if (maxR > 1) {
-    const winAt = okAt + align(width + 16, 64);
+    const winAt = okAfterAt + align(width + 16, 64);
     i32[I_WIN] = winAt;
     i32[I_VTMP] = winAt + 4 * SLOTS * winRowBytes(width);
     i32[I_VTB] = columnRowBytes(width, maxR);

@@ -67,6 +67,8 @@ const I_MEMO = 39;
 // Which base planes the learned pass writes (bit k: plane k, BASE_PLANES order): the ones the model
 // reads (score.ts LearnedScoring.use); the others are left as they were.
 const I_PLANE_MASK = 40;
+// A width-long u8 row like I_OK3 for the after epoch's validity (the tolerant gate both ways).
+const I_OK_AFTER = 41;
 
 // I_FLAGS bits.
 const HAS_S1 = 1;
@@ -1005,7 +1007,7 @@ export function scoreRow(p: usize, row: i32): void {
       usedRange = true;
     }
     // The plain difference is the one before the range distance.
-    const plainV = hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : zero;
+    const plainV = hasPlain ? f64x2.sqrt(divNb(m2, nbv, nb)) : zero;
     if (usedRange) {
       // Where the range was not taken the d's are the plain ones, and so are these sums.
       m2v = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(dB, dB), f64x2.mul(dG, dG)), f64x2.mul(dR, dR)), f64x2.mul(dN, dN));
@@ -1042,7 +1044,7 @@ export function scoreRow(p: usize, row: i32): void {
     code = v128.bitselect(i64x2.splat(CODE_WATER_FILL), code, cWf);
     const weighted = v128.andnot(v128.or(cSv, cRg), v128.or(cWf, cNw));
     // Without the range distance m2 is the plain sum, and the RMS the plain value already made.
-    const rms = usedRange || !hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : plainV;
+    const rms = usedRange || !hasPlain ? f64x2.sqrt(divNb(m2, nbv, nb)) : plainV;
     const rawV = v128.bitselect(f64x2.mul(vegetatedBothWeight, rms), rms, weighted);
     st2(raw + q, v128.bitselect(nanV, rawV, hidden));
     let t = v128.or(code, v128.and(illumNZ, i64x2.splat(CLOUD_FRINGE_FLAG)));
@@ -1268,7 +1270,11 @@ function gateRow(p: usize, row: i32): void {
   const v0u = ringValid + up * w, v0m = ringValid + m * w, v0d = ringValid + down * w;
   const v1u = aValid + up * w, v1m = aValid + m * w, v1d = aValid + down * w;
   const base = <usize>row * w;
-  const laneBit = i32x4(1, 2, 4, 8);
+  // Which pixels have all 8 neighbours valid (ok8), a row at a time, sixteen per step: the before
+  // row is scoreRow's where it made it (the range's fast path), the after row always made here.
+  const okB = <usize>load<u32>(p + I_AT + (I_OK3 << 2)), okA = <usize>load<u32>(p + I_AT + (I_OK_AFTER << 2));
+  if ((flags & USE_RANGE) == 0) neighboursValidRow(v0u, v0m, v0d, width, okB);
+  if (both) neighboursValidRow(v1u, v1m, v1d, width, okA);
   // Column 0 has no left neighbour; then four at a time while the right neighbour of the last exists.
   gateCols(p, row, 0, 1);
   let col = 1;
@@ -1279,10 +1285,7 @@ function gateRow(p: usize, row: i32): void {
     const need = f32x4.gt(pv, skip);
     if (!v128.any_true(need)) continue;
     // Lanes whose 8 neighbours are all valid (in both epochs where both ways).
-    let fastBits = 0;
-    for (let l: usize = 0; l < 4; l++) {
-      if (ok8(v0u, v0m, v0d, c + l) && (!both || ok8(v1u, v1m, v1d, c + l))) fastBits |= 1 << <i32>l;
-    }
+    const fastMask = both ? v128.and(validMask(okB + c), validMask(okA + c)) : validMask(okB + c);
     let bad = f32x4.splat(0); // lanes with a NaN among the neighbours: gateCols
     let m2a = zero, m2b = zero, r2a = zero, r2b = zero;
     const o = c << 2;
@@ -1328,8 +1331,7 @@ function gateRow(p: usize, row: i32): void {
         }
       }
     }
-    const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
-    const fastMask = i32x4.ne(v128.and(i32x4.splat(fastBits), laneBit), i32x4.splat(0));
+    const t = gateValue(m2a, m2b, r2a, r2b, nbv, nb, both, canon);
     const take = v128.andnot(v128.and(need, fastMask), bad);
     v128.store(pa, v128.bitselect(t, pv, take));
     // Lanes needed that the vector did not take: the scalar code (it reads the plain value left in place).
@@ -1419,7 +1421,7 @@ function gateWindow(p: usize, row: i32): void {
         }
       }
     }
-    const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
+    const t = gateValue(m2a, m2b, r2a, r2b, nbv, nb, both, canon);
     const take = v128.andnot(need, bad);
     v128.store(pa, v128.bitselect(t, pv, take));
     const rest = i32x4.bitmask(v128.andnot(need, take));
@@ -1443,14 +1445,22 @@ function gateWindow(p: usize, row: i32): void {
 }
 
 /**
+ * x / nb per lane. Where nb is a power of two (4 bands) as x · (1 / nb): 1 / nb is exact and both
+ * are one correct rounding of the same real quotient, so the same bits, without a division.
+ */
+@inline function divNb(x: v128, nbv: v128, nb: i32): v128 {
+  return (nb & (nb - 1)) == 0 ? f64x2.mul(x, spl(1.0 / <f64>nb)) : f64x2.div(x, nbv);
+}
+
+/**
  * The gate's value of four lanes from their sums of squared distances (lanes 0, 1 in m2a / r2a,
  * 2, 3 in m2b / r2b): √(Σ / nb), both ways the smaller side's, a NaN stored as the one canonical NaN.
  */
-@inline function gateValue(m2a: v128, m2b: v128, r2a: v128, r2b: v128, nbv: v128, both: bool, canon: v128): v128 {
-  let ta = f64x2.div(m2a, nbv), tb = f64x2.div(m2b, nbv);
+@inline function gateValue(m2a: v128, m2b: v128, r2a: v128, r2b: v128, nbv: v128, nb: i32, both: bool, canon: v128): v128 {
+  let ta = divNb(m2a, nbv, nb), tb = divNb(m2b, nbv, nb);
   if (both) {
-    ta = v128.bitselect(f64x2.div(r2a, nbv), ta, f64x2.lt(r2a, m2a));
-    tb = v128.bitselect(f64x2.div(r2b, nbv), tb, f64x2.lt(r2b, m2b));
+    ta = v128.bitselect(divNb(r2a, nbv, nb), ta, f64x2.lt(r2a, m2a));
+    tb = v128.bitselect(divNb(r2b, nbv, nb), tb, f64x2.lt(r2b, m2b));
   }
   const fa = f32x4.demote_f64x2_zero(f64x2.sqrt(ta)), fb = f32x4.demote_f64x2_zero(f64x2.sqrt(tb));
   const t = v128.shuffle<f32>(fa, fb, 0, 1, 4, 5);
