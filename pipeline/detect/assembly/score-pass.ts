@@ -1007,7 +1007,7 @@ export function scoreRow(p: usize, row: i32): void {
       usedRange = true;
     }
     // The plain difference is the one before the range distance.
-    const plainV = hasPlain ? f64x2.sqrt(divNb(m2, nbv, nb)) : zero;
+    const plainV = hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : zero;
     if (usedRange) {
       // Where the range was not taken the d's are the plain ones, and so are these sums.
       m2v = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(dB, dB), f64x2.mul(dG, dG)), f64x2.mul(dR, dR)), f64x2.mul(dN, dN));
@@ -1044,7 +1044,7 @@ export function scoreRow(p: usize, row: i32): void {
     code = v128.bitselect(i64x2.splat(CODE_WATER_FILL), code, cWf);
     const weighted = v128.andnot(v128.or(cSv, cRg), v128.or(cWf, cNw));
     // Without the range distance m2 is the plain sum, and the RMS the plain value already made.
-    const rms = usedRange || !hasPlain ? f64x2.sqrt(divNb(m2, nbv, nb)) : plainV;
+    const rms = usedRange || !hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : plainV;
     const rawV = v128.bitselect(f64x2.mul(vegetatedBothWeight, rms), rms, weighted);
     st2(raw + q, v128.bitselect(nanV, rawV, hidden));
     let t = v128.or(code, v128.and(illumNZ, i64x2.splat(CLOUD_FRINGE_FLAG)));
@@ -1331,7 +1331,7 @@ function gateRow(p: usize, row: i32): void {
         }
       }
     }
-    const t = gateValue(m2a, m2b, r2a, r2b, nbv, nb, both, canon);
+    const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
     const take = v128.andnot(v128.and(need, fastMask), bad);
     v128.store(pa, v128.bitselect(t, pv, take));
     // Lanes needed that the vector did not take: the scalar code (it reads the plain value left in place).
@@ -1421,7 +1421,7 @@ function gateWindow(p: usize, row: i32): void {
         }
       }
     }
-    const t = gateValue(m2a, m2b, r2a, r2b, nbv, nb, both, canon);
+    const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
     const take = v128.andnot(need, bad);
     v128.store(pa, v128.bitselect(t, pv, take));
     const rest = i32x4.bitmask(v128.andnot(need, take));
@@ -1445,22 +1445,14 @@ function gateWindow(p: usize, row: i32): void {
 }
 
 /**
- * x / nb per lane. Where nb is a power of two (4 bands) as x · (1 / nb): 1 / nb is exact and both
- * are one correct rounding of the same real quotient, so the same bits, without a division.
- */
-@inline function divNb(x: v128, nbv: v128, nb: i32): v128 {
-  return (nb & (nb - 1)) == 0 ? f64x2.mul(x, spl(1.0 / <f64>nb)) : f64x2.div(x, nbv);
-}
-
-/**
  * The gate's value of four lanes from their sums of squared distances (lanes 0, 1 in m2a / r2a,
  * 2, 3 in m2b / r2b): √(Σ / nb), both ways the smaller side's, a NaN stored as the one canonical NaN.
  */
-@inline function gateValue(m2a: v128, m2b: v128, r2a: v128, r2b: v128, nbv: v128, nb: i32, both: bool, canon: v128): v128 {
-  let ta = divNb(m2a, nbv, nb), tb = divNb(m2b, nbv, nb);
+@inline function gateValue(m2a: v128, m2b: v128, r2a: v128, r2b: v128, nbv: v128, both: bool, canon: v128): v128 {
+  let ta = f64x2.div(m2a, nbv), tb = f64x2.div(m2b, nbv);
   if (both) {
-    ta = v128.bitselect(divNb(r2a, nbv, nb), ta, f64x2.lt(r2a, m2a));
-    tb = v128.bitselect(divNb(r2b, nbv, nb), tb, f64x2.lt(r2b, m2b));
+    ta = v128.bitselect(f64x2.div(r2a, nbv), ta, f64x2.lt(r2a, m2a));
+    tb = v128.bitselect(f64x2.div(r2b, nbv), tb, f64x2.lt(r2b, m2b));
   }
   const fa = f32x4.demote_f64x2_zero(f64x2.sqrt(ta)), fb = f32x4.demote_f64x2_zero(f64x2.sqrt(tb));
   const t = v128.shuffle<f32>(fa, fb, 0, 1, 4, 5);
