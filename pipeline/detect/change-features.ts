@@ -111,6 +111,7 @@ export const D_CLIP = 30;
 interface BoxKernel {
   memory: WebAssembly.Memory;
   boxMeanRows(src: number, width: number, height: number, r: number, first: number, count: number, hsum: number, hcnt: number, vsum: number, vcnt: number, out: number): void;
+  gateSweep(type: number, gateScore: number, score: number, n: number, gate: number, rescue: number, threshold: number, allTypes: number, asked: number): number;
   range3x3Row(up: number, mid: number, down: number, width: number, lo: number, hi: number): void;
 }
 
@@ -146,6 +147,8 @@ export interface FeatureScratch {
   /** scorePixels' unsmoothed score and plain difference on the learned path (smoothed here by featureBoxMean). */
   raw: Float32Array;
   plain: Float32Array;
+  /** The output rows' smoothed score, then their probabilities (scorePixels' learned gate works on it here, then copies it out). */
+  score: Float32Array;
   /** Indices of the output pixels the model is asked about (those the gate lets through). */
   asked: Int32Array;
   /** The features that are planes of their own (createFeaturePlanes hands these out), FEATURE_COUNT − COPIED of them. */
@@ -210,9 +213,9 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const n = width * rows;
   const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 3);
   const nOwn = FEATURE_COUNT - COPIED.length;
-  // Layout: base planes, t0, t1, tmp, raw, plain, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
+  // Layout: base planes, t0, t1, tmp, raw, plain, score, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
   // Then the range rows: 6 bands × (3 ring rows + lo + hi), f32, width each.
-  const f32Planes = BASE_PLANES.length + 5 + nOwn;
+  const f32Planes = BASE_PLANES.length + 6 + nOwn;
   const f32At = WASM_RESERVED;
   const f64At = f32At + Math.ceil((f32Planes * n * 4) / 16) * 16;
   const rangeAt = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
@@ -225,11 +228,11 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const maxR = rangeRadius(pixelSizeM);
   const end = passAt + passRegionBytes(width, maxR);
   const { exports, memory: mem } = wasmInstance<Omit<BoxKernel, 'memory'>>('box-mean', end);
-  const ex: BoxKernel = { memory: mem, boxMeanRows: exports.boxMeanRows, range3x3Row: exports.range3x3Row };
+  const ex: BoxKernel = { memory: mem, boxMeanRows: exports.boxMeanRows, gateSweep: exports.gateSweep, range3x3Row: exports.range3x3Row };
   let k = 0;
   const plane = () => new Float32Array(mem.buffer, f32At + 4 * n * k++, n);
   const base = BASE_PLANES.map(plane);
-  const t0 = plane(), t1 = plane(), tmp = plane(), raw = plane(), plain = plane();
+  const t0 = plane(), t1 = plane(), tmp = plane(), raw = plane(), plain = plane(), score = plane();
   const own = Array.from({ length: nOwn }, plane);
   const hsum = f64At, hcnt = hsum + ringRows * width * 8, vsum = hcnt + ringRows * width * 8, vcnt = vsum + width * 8;
   let r = 0;
@@ -238,7 +241,7 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const asked = new Int32Array(mem.buffer, askedAt, n);
   const type = new Uint8Array(mem.buffer, typeAt, n);
   const pass = createPassRegion(mem, passAt, width, maxR);
-  return { capacity: n, width, base, t0, t1, raw, plain, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES }, type, pass };
+  return { capacity: n, width, base, t0, t1, raw, plain, score, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES }, type, pass };
 }
 
 /**

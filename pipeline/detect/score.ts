@@ -647,7 +647,9 @@ export function scorePixels(
     }, shift);
     t0 = lap(ms, 'shift', t0, clock);
   }
-  const score = out.score;
+  // The learned path smooths into its scratch (its gate runs in WebAssembly there) and copies the
+  // probabilities out at the end.
+  const score = learned ? learned.scratch.score : out.score;
   if (learned) featureBoxMean(learned.scratch, raw, width, height, params.score.smoothRadius, first, count, score);
   else boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
   t0 = lap(ms, 'smooth', t0, clock);
@@ -679,16 +681,12 @@ export function scorePixels(
     const types = out.type;
     // Only pixels past the gate ask the trees (the costliest step); a gated pixel's probability
     // could only ever be capped below the threshold, so it is 0, or the threshold where rescued:
-    // written in this sweep, with the hidden pixels' NaN. The asked pixels keep their smoothed
-    // score until the trees have answered (the rescue reads it).
+    // written in this sweep (assembly/box-mean.ts gateSweep), with the hidden pixels' NaN. The
+    // asked pixels keep their smoothed score until the trees have answered (the rescue reads it).
     const asked = learned.scratch.asked;
-    let nAsked = 0;
-    for (let i = 0; i < nOut; i++) {
-      const t = types[i];
-      if (t >= CLOUDED) score[i] = NaN;
-      else if (gate <= 0 || gateScore[i] >= gate) asked[nAsked++] = i;
-      else score[i] = rescue > 0 && score[i] >= rescue && rescuable(t, allTypes) && 0 < threshold ? threshold : 0;
-    }
+    const fs = learned.scratch;
+    if (gateScore.buffer !== fs.kernel.memory.buffer) throw new Error('scorePixels: the gate evidence is not in the feature scratch');
+    const nAsked = fs.kernel.gateSweep(type.byteOffset + base, gateScore.byteOffset, score.byteOffset, nOut, gate, rescue, threshold, allTypes ? 1 : 0, asked.byteOffset);
     t0 = lap(ms, 'gate', t0, clock);
     // After the gate: with LearnedScoring.use, the texture is made at the asked pixels only.
     const use = learned.use;
@@ -704,6 +702,7 @@ export function scorePixels(
       if (rescue > 0 && score[i] >= rescue && rescuable(types[i], allTypes) && p < threshold) p = threshold;
       score[i] = p === p ? p : 0;
     }
+    out.score.set(score.subarray(0, nOut));
     lap(ms, 'rescue', t0, clock);
   }
 }

@@ -218,6 +218,41 @@ export function boxMeanRows(src: usize, width: i32, height: i32, r: i32, first: 
 }
 
 /**
+ * scorePixels' learned gate over output pixels i < n (score.ts, bit for bit the JS it replaced):
+ * type code ≥ 254 (CLOUDED, NOT_OBSERVED: hidden) → score NaN (the quiet NaN a JS `NaN` store
+ * writes); past the gate (gate ≤ 0, or gateScore ≥ gate, the f32 promoted as the JS compares it) →
+ * i appended to `asked` (i32), its score kept for the rescue; else the final probability: the
+ * model's threshold (rounded to f32 as a Float32Array store does) where rescued (rescue > 0,
+ * score ≥ rescue, the type a rescuable one: any change type with `allTypes`, else vegetation loss
+ * and water; and 0 < threshold), else 0. Returns the number asked. `type` u8, the rest f32 planes.
+ */
+export function gateSweep(type: usize, gateScore: usize, score: usize, n: i32, gate: f64, rescue: f64, threshold: f64, allTypes: i32, asked: usize): i32 {
+  const thr = <f32>threshold;
+  const canRescue = rescue > 0 && 0 < threshold;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const t = <u32>load<u8>(type + <usize>i);
+    const q = <usize>i << 2;
+    if (t >= 254) {
+      store<f32>(score + q, NaN);
+      continue;
+    }
+    if (gate <= 0 || <f64>load<f32>(gateScore + q) >= gate) {
+      store<i32>(asked + (<usize>k << 2), i);
+      k++;
+      continue;
+    }
+    let v: f32 = 0;
+    if (canRescue && <f64>load<f32>(score + q) >= rescue) {
+      const c = t & ~(<u32>0xc0); // CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG
+      if (allTypes != 0 ? c >= 1 && c <= 5 : c == 3 || c == 4 || c == 5) v = thr;
+    }
+    store<f32>(score + q, v);
+  }
+  return k;
+}
+
+/**
  * The 3×3 range of one before band at one row: lo[col] and hi[col] = min and max of the nine values
  * around col over rows `up`, `mid` and `down` (f32 rows `width` long), for cols 1 … width − 2
  * (scorePixels' fast path asks no edge column). f32x4.min/max are exact on ordered values and give
