@@ -4,7 +4,7 @@
  *
  *   npm run build && node dist/scripts/bench-kernels.js [size] [seed] [--only detect|geo]
  *     [--detect-size 2048] [--city beirut] [--data ../shared/data] [--reps 3]
- *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned,learned4] [--js-pass] [--params JSON]
+ *     [--cache /tmp/tuban-bench/kernels] [--detectors unsupervised,learned,learned4] [--js-pass] [--all-features] [--params JSON]
  *
  * `--baseline DIR`: also loads the kernels built in another checkout (DIR/dist, e.g. main) and
  * alternates its runs with this build's in the same process (same data, same neighbours on a
@@ -29,8 +29,12 @@
  * `--js-pass`: this build scores with the JS reference of the per-pixel pass (score.ts scoreRows)
  * instead of the WebAssembly one (assembly/score-pass.ts): with `--baseline` a checkout of this
  * build, an A/B of the two passes (their hashes must match).
- * A SHA-256 of the outputs (score, type, learned feature planes) is printed: two builds whose hashes
- * match produced byte-identical outputs.
+ * A SHA-256 of the outputs (score, type, learned features) is printed: two builds whose hashes
+ * match produced byte-identical outputs. This build scores as the tile driver does, computing only
+ * what the model reads (LearnedScoring.use), and the features hashed are the ones the trees read:
+ * the planes the model splits on at the pixels the gate put to it (the same for a build that
+ * computes everything). `--all-features`: every feature at every pixel, as the trainer reads
+ * them, and every plane hashed whole.
  *
  * geo/kernels (`size`², default 10980 = one Sentinel-2 tile): a seeded synthetic change mask, ~1–2 %
  * change, a few thousand blobs (rectangles and discs, 3–60 px) plus 0.3 % single-pixel speckle.
@@ -53,7 +57,7 @@ import { atPixelSize, parseDetectorParams, withModelSettings, type DetectorParam
 import { fitNormalisation, type NormFit } from '../pipeline/detect/normalise.js';
 import { createScoreScratch, scorePixels, type KernelTimes, type LearnedScoring } from '../pipeline/detect/score.js';
 import { FEATURE_CONTEXT, FEATURE_COUNT, createFeaturePlanes, createFeatureScratch } from '../pipeline/detect/change-features.js';
-import { foldModel, shippedChangeModel, shippedChangeModel4Band } from '../pipeline/detect/change-model.js';
+import { foldModel, foldedFeatureUse, shippedChangeModel, shippedChangeModel4Band } from '../pipeline/detect/change-model.js';
 import { defaultStripRows } from '../pipeline/detect/score-stream.js';
 import { rangeRadius } from '../pipeline/detect/score-pass.js';
 import { featureRadii } from '../pipeline/detect/change-features.js';
@@ -64,6 +68,7 @@ const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--
 const only = flag('only', 'all');
 const reps = Math.max(1, Number(flag('reps', '1')));
 const jsPass = process.argv.includes('--js-pass');
+const allFeatures = process.argv.includes('--all-features');
 
 /** A halo'd strip of rows [top, bottom) of `r` as a Raster of views (no copy). */
 function stripOf(r: Raster, top: number, bottom: number): Raster {
@@ -187,7 +192,12 @@ function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, param
     // The planes as the tile driver makes them (views where the build has them).
     const features = K.createFeaturePlanes ? K.createFeaturePlanes(fs, w, stripRows) : Array.from({ length: FEATURE_COUNT }, () => new Float32Array(w * stripRows));
     learned = { folded: K.foldModel(model), threshold: model.threshold, scratch: fs, features };
+    // As the tile driver scores (LearnedScoring.use: only what the model reads), unless --all-features
+    // (the trainer's view: every feature at every pixel). A build without `use` ignores it.
+    if (!allFeatures) learned.use = foldedFeatureUse(learned.folded);
   }
+  // Features hashed: every plane at every pixel (--all-features), else those the model reads at the pixels put to it.
+  const read = learned && !allFeatures ? foldedFeatureUse(learned.folded).feature : null;
   const score = new Float32Array(w * h);
   const type = new Uint8Array(w * h);
   const hash = createHash('sha256');
@@ -198,9 +208,21 @@ function scoreAll(K: Kernels, before: Raster, after: Raster, fit: NormFit, param
     const bottom = Math.min(h, row + count + halo);
     const off = row * w;
     const out = { score: score.subarray(off, off + w * count), type: type.subarray(off, off + w * count) };
+    const askedBefore = ms.askedPx ?? 0;
     K.scorePixels(stripOf(before, top, bottom), stripOf(after, top, bottom), fit, params, out, { first: row - top, count }, scratch, learned);
-    // The trainer's view of the features: hashed per strip, outside the kernels' clocks.
-    if (learned) for (const f of learned.features) hash.update(new Uint8Array(f.buffer, f.byteOffset, w * count * 4));
+    // The features, hashed per strip outside the kernels' clocks: the trainer's view (every plane,
+    // every pixel) or the trees' (the planes they read at the pixels put to them).
+    if (learned && !read) for (const f of learned.features) hash.update(new Uint8Array(f.buffer, f.byteOffset, w * count * 4));
+    else if (learned && read) {
+      const asked = learned.scratch.asked, n = (ms.askedPx ?? 0) - askedBefore;
+      const vals = new Float32Array(n);
+      hash.update(new Uint8Array(asked.buffer, asked.byteOffset, 4 * n));
+      learned.features.forEach((f, k) => {
+        if (!read[k]) return;
+        for (let j = 0; j < n; j++) vals[j] = f[asked[j]];
+        hash.update(new Uint8Array(vals.buffer));
+      });
+    }
   }
   const totalMs = cpuMs() - t0;
   hash.update(new Uint8Array(score.buffer)).update(type);

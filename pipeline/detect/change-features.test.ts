@@ -53,3 +53,60 @@ describe('learned features', () => {
     expect(() => contextFeatures(sc, 20, 60, 15, 30, out, featureRadii(5))).toThrow(/pixel size/);
   });
 });
+
+/**
+ * The learned gate as scorePixels ran it in JS before it moved into WebAssembly (box-mean.ts
+ * gateSweep): the reference the kernel is held to. Returns the pixels asked.
+ */
+function gateSweepJs(type: Uint8Array, gateScore: Float32Array, score: Float32Array, n: number, gate: number, rescue: number, threshold: number, allTypes: boolean): number[] {
+  const asked: number[] = [];
+  const rescuable = (t: number) => {
+    const c = t & ~0xc0;
+    return allTypes ? c >= 1 && c <= 5 : c === 3 || c === 4 || c === 5;
+  };
+  for (let i = 0; i < n; i++) {
+    const t = type[i];
+    if (t >= 254) score[i] = NaN;
+    else if (gate <= 0 || gateScore[i] >= gate) asked.push(i);
+    else score[i] = rescue > 0 && score[i] >= rescue && rescuable(t) && 0 < threshold ? threshold : 0;
+  }
+  return asked;
+}
+
+describe('the learned gate in WebAssembly (gateSweep)', () => {
+  const n = 5000;
+  const cases: [string, number, number, number, boolean][] = [
+    ['the 4-band model\'s settings', 1.5, 5, 0.37, true],
+    ['rescue of vegetation loss and water only', 1.5, 8, 0.61, false],
+    ['no gate (every observed pixel asked)', 0, 5, 0.5, true],
+    ['no rescue', 2, 0, 0.5, true],
+    ['a threshold that is not an f32 (rounded as a Float32Array store)', 1, 3, 0.1, false],
+    ['a threshold of 0 (nothing to rescue to)', 1, 3, 0, true],
+  ];
+  for (const [name, gate, rescue, threshold, allTypes] of cases) {
+    it(`asks the same pixels and writes the same score bits as the JS: ${name}`, () => {
+      const rand = mulberry32(Math.round(gate * 100 + rescue * 10 + threshold * 1000) + (allTypes ? 1 : 0));
+      const sc = createFeatureScratch(100, 50);
+      const type = sc.type.subarray(0, n), gateScore = sc.plain.subarray(0, n), score = sc.score.subarray(0, n);
+      for (let i = 0; i < n; i++) {
+        const u = rand();
+        // Every code with its flags, hidden ones often; evidence around the gate, NaN and ±0 included.
+        type[i] = u < 0.1 ? (rand() < 0.5 ? 254 : 255) : (Math.floor(rand() * 7) | (rand() < 0.3 ? 0x40 : 0) | (rand() < 0.3 ? 0x80 : 0));
+        const v = rand();
+        gateScore[i] = v < 0.05 ? NaN : v < 0.1 ? (rand() < 0.5 ? 0 : -0) : v < 0.15 ? gate : rand() * 2 * (gate || 1);
+        const w = rand();
+        score[i] = w < 0.05 ? NaN : w < 0.1 ? rescue : rand() * 2 * (rescue || 1);
+      }
+      const want = Float32Array.from(score);
+      const wantAsked = gateSweepJs(type, gateScore, want, n, gate, rescue, threshold, allTypes);
+      const got = sc.kernel.gateSweep(type.byteOffset, gateScore.byteOffset, score.byteOffset, n, gate, rescue, threshold, allTypes ? 1 : 0, sc.asked.byteOffset);
+      expect(got).toBe(wantAsked.length);
+      expect([...sc.asked.subarray(0, got)]).toEqual(wantAsked);
+      expect(bytes(score)).toEqual(bytes(want));
+      // Each outcome occurs, so each branch was compared.
+      expect(wantAsked.length).toBeGreaterThan(0);
+      expect(want.some((v) => Number.isNaN(v))).toBe(true);
+      if (gate > 0 && rescue > 0 && threshold > 0) expect(want.some((v, i) => v === Math.fround(threshold) && !wantAsked.includes(i))).toBe(true);
+    });
+  }
+});

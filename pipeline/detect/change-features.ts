@@ -41,6 +41,43 @@ export const SWIR_FEATURES: readonly string[] = ['dSwir1', 'dSwir2', 'ndbi0', 'n
 /** Feature vector of the 4-band model, in order: FEATURE_NAMES without the swir features (a model's planes are looked up by name). */
 export const FEATURE_NAMES_4BAND: readonly string[] = FEATURE_NAMES.filter((f) => !SWIR_FEATURES.includes(f));
 
+/**
+ * The base planes each feature is made from: a plane as is, a box mean of one, or the texture's
+ * (brightness and its square, per epoch). What a model reads decides which planes scorePixels'
+ * pass writes and which box means contextFeatures takes (featureUse).
+ */
+const FEATURE_SOURCES: Readonly<Record<(typeof FEATURE_NAMES)[number], readonly BasePlane[]>> = {
+  dBlue: ['dBlue'], dGreen: ['dGreen'], dRed: ['dRed'], dNir: ['dNir'], dSwir1: ['dSwir1'], dSwir2: ['dSwir2'], lr: ['lr'],
+  ndvi0: ['ndvi0'], ndvi1: ['ndvi1'], ndwi0: ['ndwi0'], ndwi1: ['ndwi1'], ndbi0: ['ndbi0'], ndbi1: ['ndbi1'], br0: ['br0'], br1: ['br1'],
+  lr_b1: ['lr'], lr_b3: ['lr'], lr_b6: ['lr'], dSwir1_b2: ['dSwir1'], ndbi1_b2: ['ndbi1'],
+  dBlue_b2: ['dBlue'], dGreen_b2: ['dGreen'], dRed_b2: ['dRed'], dNir_b2: ['dNir'],
+  std0: ['br0', 'br0sq', 'br1', 'br1sq'], std1: ['br0', 'br0sq', 'br1', 'br1sq'], stdLogRatio: ['br0', 'br0sq', 'br1', 'br1sq'], dNdvi_b3: ['dNdvi'],
+};
+
+/**
+ * What a model reads, so that scorePixels computes only that (LearnedScoring.use): the features
+ * (1 where read, FEATURE_NAMES order) and the base planes they are made from (bit k: BASE_PLANES[k]).
+ */
+export interface FeatureUse {
+  feature: Uint8Array;
+  planes: number;
+}
+
+/** Every base plane (the pass kernel's mask where the caller reads all features). */
+export const ALL_PLANES = (1 << BASE_PLANES.length) - 1;
+
+/** FeatureUse of the features at indices `read` (FEATURE_NAMES order). The three texture features are made together, so any one needs all four texture planes. */
+export function featureUse(read: Iterable<number>): FeatureUse {
+  const feature = new Uint8Array(FEATURE_COUNT);
+  let planes = 0;
+  for (const f of read) {
+    if (!(f >= 0 && f < FEATURE_COUNT)) throw new Error(`featureUse: feature ${f} outside 0..${FEATURE_COUNT - 1}`);
+    feature[f] = 1;
+    for (const p of FEATURE_SOURCES[FEATURE_NAMES[f]]) planes |= 1 << BASE[p];
+  }
+  return { feature, planes };
+}
+
 /** Rows of context the features read on each side of an output row (largest box radius) on a 10 m grid; featureRadii(p).context elsewhere. */
 export const FEATURE_CONTEXT = 6;
 
@@ -74,6 +111,7 @@ export const D_CLIP = 30;
 interface BoxKernel {
   memory: WebAssembly.Memory;
   boxMeanRows(src: number, width: number, height: number, r: number, first: number, count: number, hsum: number, hcnt: number, vsum: number, vcnt: number, out: number): void;
+  gateSweep(type: number, gateScore: number, score: number, n: number, gate: number, rescue: number, threshold: number, allTypes: number, asked: number): number;
   range3x3Row(up: number, mid: number, down: number, width: number, lo: number, hi: number): void;
 }
 
@@ -109,13 +147,15 @@ export interface FeatureScratch {
   /** scorePixels' unsmoothed score and plain difference on the learned path (smoothed here by featureBoxMean). */
   raw: Float32Array;
   plain: Float32Array;
+  /** The output rows' smoothed score, then their probabilities (scorePixels' learned gate works on it here, then copies it out). */
+  score: Float32Array;
   /** Indices of the output pixels the model is asked about (those the gate lets through). */
   asked: Int32Array;
   /** The features that are planes of their own (createFeaturePlanes hands these out), FEATURE_COUNT − COPIED of them. */
   own: Float32Array[];
   /** Where a box mean into a plane outside this memory is written first. */
   tmp: Float32Array;
-  /** Rows of horizontal sums the ring holds: box radii up to (ringRows − 2) / 2 on strips taller than that. */
+  /** Rows of horizontal sums the ring holds: box radii up to (ringRows − 3) / 2 on strips taller than that (assembly/box-mean.ts makes one row ahead). */
   ringRows: number;
   kernel: BoxKernel;
   /** Byte addresses of the ring's sums and counts and of the vertical sums and counts. */
@@ -171,11 +211,11 @@ const COPIED = ['dBlue', 'dGreen', 'dRed', 'dNir', 'dSwir1', 'dSwir2', 'lr', 'nd
  */
 export function createFeatureScratch(width: number, rows: number, pixelSizeM = 10): FeatureScratch {
   const n = width * rows;
-  const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 2);
+  const ringRows = Math.min(rows, 2 * featureRadii(pixelSizeM).context + 3);
   const nOwn = FEATURE_COUNT - COPIED.length;
-  // Layout: base planes, t0, t1, tmp, raw, plain, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
+  // Layout: base planes, t0, t1, tmp, raw, plain, score, the own feature planes (f32, n each); ring sums and counts, vertical sums and counts (f64).
   // Then the range rows: 6 bands × (3 ring rows + lo + hi), f32, width each.
-  const f32Planes = BASE_PLANES.length + 5 + nOwn;
+  const f32Planes = BASE_PLANES.length + 6 + nOwn;
   const f32At = WASM_RESERVED;
   const f64At = f32At + Math.ceil((f32Planes * n * 4) / 16) * 16;
   const rangeAt = f64At + 2 * ringRows * width * 8 + 2 * width * 8;
@@ -188,11 +228,11 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const maxR = rangeRadius(pixelSizeM);
   const end = passAt + passRegionBytes(width, maxR);
   const { exports, memory: mem } = wasmInstance<Omit<BoxKernel, 'memory'>>('box-mean', end);
-  const ex: BoxKernel = { memory: mem, boxMeanRows: exports.boxMeanRows, range3x3Row: exports.range3x3Row };
+  const ex: BoxKernel = { memory: mem, boxMeanRows: exports.boxMeanRows, gateSweep: exports.gateSweep, range3x3Row: exports.range3x3Row };
   let k = 0;
   const plane = () => new Float32Array(mem.buffer, f32At + 4 * n * k++, n);
   const base = BASE_PLANES.map(plane);
-  const t0 = plane(), t1 = plane(), tmp = plane(), raw = plane(), plain = plane();
+  const t0 = plane(), t1 = plane(), tmp = plane(), raw = plane(), plain = plane(), score = plane();
   const own = Array.from({ length: nOwn }, plane);
   const hsum = f64At, hcnt = hsum + ringRows * width * 8, vsum = hcnt + ringRows * width * 8, vcnt = vsum + width * 8;
   let r = 0;
@@ -201,7 +241,7 @@ export function createFeatureScratch(width: number, rows: number, pixelSizeM = 1
   const asked = new Int32Array(mem.buffer, askedAt, n);
   const type = new Uint8Array(mem.buffer, typeAt, n);
   const pass = createPassRegion(mem, passAt, width, maxR);
-  return { capacity: n, width, base, t0, t1, raw, plain, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES }, type, pass };
+  return { capacity: n, width, base, t0, t1, raw, plain, score, asked, own, tmp, ringRows, kernel: ex, hsum, hcnt, vsum, vcnt, range, trees: { memory: mem, at: treesAt, bytes: TREES_BYTES }, type, pass };
 }
 
 /**
@@ -240,14 +280,27 @@ function boxMean(sc: FeatureScratch, src: Float32Array, width: number, height: n
 }
 
 /**
+ * contextFeatures restricted to what a model reads: the features of `use` only, and the texture
+ * features only at output pixels at[0..n) (the pixels put to the trees, in increasing order).
+ */
+export interface FeaturesAt {
+  use: FeatureUse;
+  at: Int32Array;
+  n: number;
+}
+
+/**
  * From base planes over rows [first − FEATURE_CONTEXT, first + count + FEATURE_CONTEXT) of a
  * width × height strip, writes the FEATURE_COUNT planes of `out` (each count × width, row 0 =
  * strip row `first`). Invalid pixels come out NaN in the per-pixel features. A plane of `out` that
  * is a view of a base plane (createFeaturePlanes) is re-pointed at the output rows; any other
- * plane is written.
+ * plane is written. With `only`, just the features a model reads, the texture at the asked pixels
+ * (FeaturesAt): the planes it leaves are stale, so only a caller that reads no other feature and no
+ * other pixel (scorePixels with LearnedScoring.use; never the trainer) passes it.
  */
-export function contextFeatures(sc: FeatureScratch, width: number, height: number, first: number, count: number, out: Float32Array[], radii: FeatureRadii = RADII_10M): void {
+export function contextFeatures(sc: FeatureScratch, width: number, height: number, first: number, count: number, out: Float32Array[], radii: FeatureRadii = RADII_10M, only?: FeaturesAt): void {
   const nOut = width * count;
+  const read = only?.use.feature;
   const base = sc.base;
   const off = first * width;
   const copy = (p: BasePlane, f: number) => {
@@ -256,10 +309,16 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
     else out[f].set(rows);
   };
   if (width !== sc.width || width * height > sc.capacity) throw new Error(`contextFeatures: a ${width}×${height} strip does not fit the feature scratch (${sc.width} wide, ${sc.capacity} px)`);
-  if (Math.min(2 * radii.context + 2, height) > sc.ringRows) throw new Error(`contextFeatures: feature radius ${radii.context} px needs a scratch made for that pixel size (createFeatureScratch's pixelSizeM)`);
-  const box = (p: BasePlane, r: number, f: number) => boxMean(sc, base[BASE[p]], width, height, r, first, count, out[f]);
+  if (Math.min(2 * radii.context + 3, height) > sc.ringRows) throw new Error(`contextFeatures: feature radius ${radii.context} px needs a scratch made for that pixel size (createFeatureScratch's pixelSizeM)`);
+  // A feature the model does not read (only.use) is not made: its plane keeps what it held.
+  const box = (p: BasePlane, r: number, f: number) => {
+    if (!read || read[f]) boxMean(sc, base[BASE[p]], width, height, r, first, count, out[f]);
+  };
   let f = 0;
-  for (const p of COPIED) copy(p, f++);
+  for (const p of COPIED) {
+    if (!read || read[f]) copy(p, f);
+    f++;
+  }
   box('lr', radii.texture, f++);
   box('lr', radii.mid, f++);
   box('lr', radii.far, f++);
@@ -268,19 +327,40 @@ export function contextFeatures(sc: FeatureScratch, width: number, height: numbe
   for (const p of ['dBlue', 'dGreen', 'dRed', 'dNir'] as const) box(p, radii.near, f++);
   // Texture: 3×3 std of brightness per epoch and its log ratio (new roofs and roads add edges).
   const fStd0 = f++, fStd1 = f++, fRatio = f++;
-  const m0 = out[fStd0], m1 = out[fStd1];
-  boxMean(sc, base[BASE.br0], width, height, radii.texture, first, count, m0);
-  boxMean(sc, base[BASE.br1], width, height, radii.texture, first, count, m1);
-  boxMean(sc, base[BASE.br0sq], width, height, radii.texture, first, count, sc.t0);
-  boxMean(sc, base[BASE.br1sq], width, height, radii.texture, first, count, sc.t1);
-  const ratio = out[fRatio];
-  for (let i = 0; i < nOut; i++) {
-    const s0 = Math.sqrt(Math.max(0, sc.t0[i] - m0[i] * m0[i]));
-    const s1 = Math.sqrt(Math.max(0, sc.t1[i] - m1[i] * m1[i]));
+  if (!read || read[fStd0] || read[fStd1] || read[fRatio]) {
+    const m0 = out[fStd0], m1 = out[fStd1];
+    boxMean(sc, base[BASE.br0], width, height, radii.texture, first, count, m0);
+    boxMean(sc, base[BASE.br1], width, height, radii.texture, first, count, m1);
+    boxMean(sc, base[BASE.br0sq], width, height, radii.texture, first, count, sc.t0);
+    boxMean(sc, base[BASE.br1sq], width, height, radii.texture, first, count, sc.t1);
+    const ratio = out[fRatio];
+    if (only) textureAt(sc.t0, sc.t1, m0, m1, ratio, only.at, only.n);
+    else {
+      for (let i = 0; i < nOut; i++) {
+        const s0 = Math.sqrt(Math.max(0, sc.t0[i] - m0[i] * m0[i]));
+        const s1 = Math.sqrt(Math.max(0, sc.t1[i] - m1[i] * m1[i]));
+        m0[i] = s0;
+        m1[i] = s1;
+        ratio[i] = Math.log((s1 + 0.005) / (s0 + 0.005));
+      }
+    }
+  }
+  box('dNdvi', radii.mid, f++);
+  if (f !== FEATURE_COUNT) throw new Error(`contextFeatures: wrote ${f} of ${FEATURE_COUNT} features`);
+}
+
+/**
+ * contextFeatures' texture step at output pixels at[0..n) only (the trees read no other pixel): the
+ * same operations on the same values, so those pixels hold the same bits as a full pass gives; the
+ * other pixels keep the box means of brightness (m0, m1) and whatever `ratio` held.
+ */
+function textureAt(t0: Float32Array, t1: Float32Array, m0: Float32Array, m1: Float32Array, ratio: Float32Array, at: Int32Array, n: number): void {
+  for (let k = 0; k < n; k++) {
+    const i = at[k];
+    const s0 = Math.sqrt(Math.max(0, t0[i] - m0[i] * m0[i]));
+    const s1 = Math.sqrt(Math.max(0, t1[i] - m1[i] * m1[i]));
     m0[i] = s0;
     m1[i] = s1;
     ratio[i] = Math.log((s1 + 0.005) / (s0 + 0.005));
   }
-  box('dNdvi', radii.mid, f++);
-  if (f !== FEATURE_COUNT) throw new Error(`contextFeatures: wrote ${f} of ${FEATURE_COUNT} features`);
 }

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { FEATURE_COUNT, FEATURE_NAMES, SWIR_FEATURES } from './change-features.js';
+import { FEATURE_COUNT, FEATURE_NAMES, SWIR_FEATURES, featureUse, type FeatureUse } from './change-features.js';
 import { treeKernel, type KernelHost } from './tree-kernel.js';
 import { DEFAULT_DETECTOR_PARAMS, withModelSettings, type LearnedParams } from './detector-params.js';
 
@@ -173,6 +173,16 @@ export function foldModel(m: ChangeModel): FoldedModel {
     b -= w[f] * m.mean[k];
   }
   return { w, b };
+}
+
+/**
+ * The features a folded model reads and the base planes they come from (LearnedScoring.use): a
+ * boosted model's are those its trees split on; a logistic model multiplies every plane (a weight
+ * of 0 times a NaN is NaN), so it reads them all.
+ */
+export function foldedFeatureUse(folded: FoldedModel): FeatureUse {
+  if (!folded.trees) return featureUse(FEATURE_NAMES.map((_, f) => f));
+  return featureUse(usedFeatures(folded.trees.feature, FEATURE_COUNT));
 }
 
 /** Pixels whose features are gathered together before the trees run over them (fits in L1/L2). */

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { BandName, Raster } from '../../geo/raster.js';
 import { generateSceneArrays } from '../../fixtures/synthetic-scene.js';
 import { mulberry32 } from '../../fixtures/scene-math.js';
-import { DEFAULT_DETECTOR_PARAMS as P } from './detector-params.js';
-import { fitNormalisation } from './normalise.js';
-import { createScoreScratch, scorePixels } from './score.js';
-import { FEATURE_CONTEXT, FEATURE_COUNT, createFeaturePlanes, createFeatureScratch } from './change-features.js';
-import { foldModel, shippedChangeModel } from './change-model.js';
+import { DEFAULT_DETECTOR_PARAMS as P, withModelSettings, type DetectorParams } from './detector-params.js';
+import { fitNormalisation, type NormFit } from './normalise.js';
+import { createScoreScratch, scorePixels, type LearnedScoring } from './score.js';
+import { ALL_PLANES, BASE, FEATURE_CONTEXT, FEATURE_COUNT, FEATURE_NAMES, createFeaturePlanes, createFeatureScratch } from './change-features.js';
+import { foldModel, foldedFeatureUse, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 
 /**
@@ -88,5 +88,69 @@ describe('score kernels stay bit-identical', () => {
   });
   it('learned 6-band with the feature planes the tile driver makes (views of the base planes): the same digest', () => {
     expect(digest(withSwir(before), withSwir(after), true, true)).toBe(GOLDEN.learned);
+  });
+});
+
+/**
+ * Scores in 48-row strips with the tile driver's feature planes, computing everything (the
+ * trainer's view) or only what the model reads (`onlyUse`: LearnedScoring.use). Returns the score
+ * and type rasters and, per strip, the features the model reads at the pixels put to it.
+ */
+function scoreLearned(before: Raster, after: Raster, fit: NormFit, m: ChangeModel, params: DetectorParams, onlyUse: boolean): { score: Float32Array; type: Uint8Array; read: Float32Array[]; asked: number } {
+  const ctx = Math.max(params.score.smoothRadius, FEATURE_CONTEXT) + 1;
+  const stripRows = 48;
+  const score = new Float32Array(SIZE * SIZE), type = new Uint8Array(SIZE * SIZE);
+  const fs = createFeatureScratch(SIZE, stripRows + 2 * ctx);
+  const learned: LearnedScoring = { folded: foldModel(m), threshold: m.threshold, scratch: fs, features: createFeaturePlanes(fs, SIZE, stripRows) };
+  const use = foldedFeatureUse(learned.folded);
+  if (onlyUse) learned.use = use;
+  const sc = createScoreScratch(SIZE, stripRows + 2 * ctx);
+  const ms: Record<string, number> = {};
+  sc.kernelMs = ms;
+  const read: Float32Array[] = [];
+  for (let row = 0; row < SIZE; row += stripRows) {
+    const count = Math.min(stripRows, SIZE - row), top = Math.max(0, row - ctx), bottom = Math.min(SIZE, row + count + ctx);
+    const cut = (r: Raster): Raster => ({
+      ...r, height: bottom - top, valid: r.valid.subarray(top * SIZE, bottom * SIZE),
+      bands: Object.fromEntries(Object.entries(r.bands).map(([k, v]) => [k, v!.subarray(top * SIZE, bottom * SIZE)])) as Partial<Record<BandName, Float32Array>>,
+    });
+    const out = { score: score.subarray(row * SIZE, (row + count) * SIZE), type: type.subarray(row * SIZE, (row + count) * SIZE) };
+    const askedBefore = ms.askedPx ?? 0;
+    scorePixels(cut(before), cut(after), fit, params, out, { first: row - top, count }, sc, learned);
+    const n = (ms.askedPx ?? 0) - askedBefore;
+    learned.features.forEach((f, k) => {
+      if (use.feature[k]) read.push(Float32Array.from(learned.scratch.asked.subarray(0, n), (i) => f[i]));
+    });
+  }
+  return { score, type, read, asked: ms.askedPx ?? 0 };
+}
+
+describe('learned scoring of only what the model reads (LearnedScoring.use) changes no output', () => {
+  const { before, after } = fixture();
+  // The normalisation fitted on the scene before its NaN and ∞ values were planted (a fit over them
+  // is NaN, and then no pixel passes the gate); the planted values still take the kernels' fallbacks.
+  const clean = generateSceneArrays({ size: SIZE, seed: 7, clouds: true, footprint: 1 });
+  const fit4 = fitNormalisation([clean], P.score);
+  const fit6 = fitNormalisation([{ before: withSwir(clean.before), after: withSwir(clean.after) }], P.score);
+  const cases: [string, Raster, Raster, NormFit, ChangeModel, DetectorParams][] = [
+    ['6-band model, default gate (box-mean plain gate)', withSwir(before), withSwir(after), fit6, shippedChangeModel(), P],
+    ['4-band model with its own settings (tolerant gate, own evidence)', before, after, fit4, shippedChangeModel4Band(), withModelSettings(P, shippedChangeModel4Band().scoring)],
+  ];
+  for (const [name, b, a, fit, m, params] of cases) {
+    it(`${name}: the same score and type bits, and the same features at every pixel put to the trees`, () => {
+      const all = scoreLearned(b, a, fit, m, params, false);
+      const only = scoreLearned(b, a, fit, m, params, true);
+      expect(only.asked).toBeGreaterThan(500); // the trees are asked about enough pixels to test anything
+      expect(Buffer.from(only.score.buffer).equals(Buffer.from(all.score.buffer))).toBe(true);
+      expect(Buffer.from(only.type).equals(Buffer.from(all.type))).toBe(true);
+      expect(only.read.length).toBe(all.read.length);
+      only.read.forEach((f, k) => expect(Buffer.from(f.buffer).equals(Buffer.from(all.read[k].buffer))).toBe(true));
+    });
+  }
+  it('the 4-band model reads no swir plane, so the pass writes none and no swir box mean is taken', () => {
+    const use = foldedFeatureUse(foldModel(shippedChangeModel4Band()));
+    for (const p of ['dSwir1', 'dSwir2', 'ndbi0', 'ndbi1'] as const) expect(use.planes & (1 << BASE[p])).toBe(0);
+    expect(FEATURE_NAMES.filter((_, k) => use.feature[k])).toEqual(shippedChangeModel4Band().features);
+    expect(foldedFeatureUse(foldModel(shippedChangeModel())).planes).toBe(ALL_PLANES);
   });
 });

@@ -22,6 +22,7 @@ import { wasmInstanceOn } from './wasm-module.js';
 interface Exports {
   scoreRow(p: number, row: number): void;
   log1p(x: number): number;
+  log1pPair(a: number, b: number, lane: number): number;
 }
 
 /**
@@ -37,7 +38,7 @@ export function rangeRadius(pixelSizeM = 10): number {
 const SLOTS = 6;
 /** Planes the learned path writes (change-features.ts BASE_PLANES). */
 const PLANES = 18;
-/** Parameter block: 24 f64 slots, then 22 + PLANES i32 slots (assembly/score-pass.ts lays them out). */
+/** Parameter block: 24 f64 slots, then I_PLANE_MASK + 1 i32 slots (assembly/score-pass.ts lays them out). */
 const I_AT = 8 * 24;
 const PARAMS_BYTES = 512;
 const HAS_S1 = 1, HAS_S2 = 2, USE_RANGE = 4, HAS_PLAIN = 8, LEARNED = 16, GATE_SHIFT = 32, BOTH_WAYS = 64;
@@ -53,6 +54,8 @@ export interface PassRegion {
   maxR: number;
   run: Exports['scoreRow'];
   log1p: Exports['log1p'];
+  /** The pass's two-lane log1p on the pair (a, b), lane 0 or 1 (for the identity test). */
+  log1pPair: Exports['log1pPair'];
   params: number;
   f64: Float64Array;
   i32: Int32Array;
@@ -71,6 +74,10 @@ export interface PassRegion {
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 /** i32 slots of the window rows (assembly/score-pass.ts I_WIN, I_VTMP, I_VTB, I_MEMO). */
 const I_WIN = 36, I_VTMP = 37, I_VTB = 38, I_MEMO = 39;
+/** i32 slot of the mask of base planes written (assembly/score-pass.ts I_PLANE_MASK). */
+const I_PLANE_MASK = 40;
+/** i32 slot of the after epoch's row of valid neighbourhoods (assembly/score-pass.ts I_OK_AFTER). */
+const I_OK_AFTER = 41;
 /** Bytes of one window row (assembly/score-pass.ts winRowBytes). */
 const winRowBytes = (width: number) => align((width + 4) * 4, 64);
 /** Bytes of one padded row of the columns' min / max, radius up to `maxR`. */
@@ -92,7 +99,7 @@ function windowBytes(width: number, maxR: number): number {
 export function passRegionBytes(width: number, maxR: number): number {
   const ringRows = 2 * maxR + 1;
   return PARAMS_BYTES + align(ringRows * ringRows * 4, 64) + align(SLOTS * 2 * ringRows * width * 4, 64) + align(2 * ringRows * width, 64)
-    + align(width + 16, 64) + windowBytes(width, maxR);
+    + 2 * align(width + 16, 64) + windowBytes(width, maxR);
 }
 
 /** The pass kernel over bytes [at, at + passRegionBytes(width, maxR)) of `memory` (at: 64-byte aligned). */
@@ -115,9 +122,11 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   const afterValidRing = Array.from({ length: ringRows }, (_, k) => new Uint8Array(buf, afterValidAt + width * k, width));
   // The 3×3 fast path's row of whether each pixel's 8 neighbours are valid.
   const okAt = validAt + align(2 * ringRows * width, 64);
-  const i32 = new Int32Array(buf, params + I_AT, 22 + PLANES);
+  const okAfterAt = okAt + align(width + 16, 64);
+  const i32 = new Int32Array(buf, params + I_AT, I_OK_AFTER + 1);
+  i32[I_OK_AFTER] = okAfterAt;
   if (maxR > 1) {
-    const winAt = okAt + align(width + 16, 64);
+    const winAt = okAfterAt + align(width + 16, 64);
     i32[I_WIN] = winAt;
     i32[I_VTMP] = winAt + 4 * SLOTS * winRowBytes(width);
     i32[I_VTB] = columnRowBytes(width, maxR);
@@ -130,7 +139,7 @@ export function createPassRegion(memory: WebAssembly.Memory, at: number, width: 
   i32[15 + PLANES] = okAt;
   i32[I_AFTER_RING] = afterAt;
   i32[I_AFTER_VALID_RING] = afterValidAt;
-  return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, afterRing, afterValidRing, afterAt, afterValidAt };
+  return { memory, width, maxR, run: ex.scoreRow, log1p: ex.log1p, log1pPair: ex.log1pPair, params, f64: new Float64Array(buf, params, 24), i32, ringRows, ring, ringValid, afterRing, afterValidRing, afterAt, afterValidAt };
 }
 
 /** One strip's inputs and outputs (score.ts's JS reference pass takes the same, plus its row ranges). */
@@ -164,6 +173,11 @@ export interface PassJob {
   plain: Float32Array | null;
   type: Uint8Array;
   planes: Float32Array[] | null;
+  /**
+   * Which of `planes` to write (bit k: BASE_PLANES[k]; absent: all): the ones the model reads
+   * (LearnedScoring.use). The WebAssembly pass leaves the others as they were; the JS pass writes all.
+   */
+  planeMask?: number;
   /**
    * The misregistration-tolerant gate's δ (LearnedParams.gateShift, in [0, 1]; 0 or absent: off)
    * and whether it measures both ways: the WebAssembly pass rewrites `plain` with it (the JS pass
@@ -208,6 +222,7 @@ export function runPass(pr: PassRegion, job: PassJob): void {
   i32[11] = job.plain ? addressOf(pr, job.plain, 'plain difference') : 0;
   i32[12] = addressOf(pr, job.type, 'type');
   for (let k = 0; k < PLANES; k++) i32[14 + k] = learned ? addressOf(pr, job.planes![k], 'feature') : 0;
+  i32[I_PLANE_MASK] = learned ? (job.planeMask ?? (1 << PLANES) - 1) : 0;
   const before = [job.b0, job.g0, job.red0, job.n0, hasS1 ? job.s10 : null, hasS2 ? job.s20 : null];
   const afterBands = [job.b1, job.g1, job.red1, job.n1, hasS1 ? job.s11 : null, hasS2 ? job.s21 : null];
   const { ring, ringValid, afterRing, afterValidRing, ringRows } = pr;

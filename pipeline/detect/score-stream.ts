@@ -7,7 +7,7 @@
 import { windowGrid, type BandName, type Raster, type Window } from '../../geo/raster.js';
 import { TubanError } from '../../schemas/errors.js';
 import { createFeaturePlanes, createFeatureScratch, featureRadii } from './change-features.js';
-import { foldModel, type ChangeModel } from './change-model.js';
+import { foldModel, foldedFeatureUse, type ChangeModel } from './change-model.js';
 import type { DetectorParams } from './detector-params.js';
 import { asEpochs, type EpochPair } from './epoch-pair.js';
 import type { NormFit } from './normalise.js';
@@ -126,6 +126,8 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
       scratch: featureScratch,
       features: createFeaturePlanes(featureScratch, w, stripRows),
     };
+    // Unobserved, only what the model reads is computed; an observer (the trainer) reads every feature.
+    if (!opts.observe) learned.use = foldedFeatureUse(learned.folded);
   }
   const progress = opts.progress ?? (() => {});
 

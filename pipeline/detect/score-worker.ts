@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Raster } from '../../geo/raster.js';
 import { createFeaturePlanes, createFeatureScratch } from './change-features.js';
-import { foldModel, type ChangeModel } from './change-model.js';
+import { foldModel, foldedFeatureUse, type ChangeModel } from './change-model.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
 import { createScoreScratch, scorePixels, type LearnedScoring } from './score.js';
@@ -47,12 +47,15 @@ export interface ScoreReply {
 const init = workerData as ScoreWorkerInit;
 const scratch = createScoreScratch(init.width, init.haloRows, init.params.score.pixelSizeM);
 const featureScratch = init.model ? createFeatureScratch(init.width, init.haloRows, init.params.score.pixelSizeM) : null;
-const learned: LearnedScoring | undefined = init.model && featureScratch
+const folded = init.model ? foldModel(init.model) : null;
+const learned: LearnedScoring | undefined = init.model && featureScratch && folded
   ? {
-      folded: foldModel(init.model),
+      folded,
       threshold: init.model.threshold,
       scratch: featureScratch,
       features: createFeaturePlanes(featureScratch, init.width, init.outRows),
+      // Nobody reads a worker's feature planes: compute only what the model reads.
+      use: foldedFeatureUse(folded),
     }
   : undefined;
 

@@ -14,7 +14,7 @@ import type { BandName, Raster } from '../../geo/raster.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
-import { BASE, BASE_PLANES, D_CLIP, contextFeatures, featureBoxMean, featureRadii, rangeRow, type FeatureScratch, type RangeRows } from './change-features.js';
+import { ALL_PLANES, BASE, BASE_PLANES, D_CLIP, contextFeatures, featureBoxMean, featureRadii, rangeRow, type FeatureScratch, type FeatureUse, type RangeRows } from './change-features.js';
 import { predictPlanes, type FoldedModel } from './change-model.js';
 import { boxMeanRows, createBoxMeanScratch, type BoxMeanScratch } from './box-mean.js';
 import { createPassRegion, passRegionBytes, rangeRadius, runPass, type PassJob, type PassRegion } from './score-pass.js';
@@ -32,6 +32,14 @@ export interface LearnedScoring {
   threshold: number;
   scratch: FeatureScratch;
   features: Float32Array[];
+  /**
+   * What the model reads (foldedFeatureUse). Where set, scorePixels computes only that: the base
+   * planes and box means of the features the trees read, and the texture features at the pixels
+   * the gate puts to the trees only; the other planes and pixels of `features` are left stale (the
+   * probabilities are the same bits). Absent: every feature at every output pixel, as the trainer
+   * reads them.
+   */
+  use?: FeatureUse;
 }
 
 /** uint8 code of each change type in the per-pixel type plane; 0 = no change. */
@@ -527,6 +535,17 @@ function scoreRows(job: RowJob): void {
   }
 }
 
+/**
+ * Whether a pixel of type code `t` may be rescued (LearnedParams.rescueSigma): any change type
+ * (`allTypes`, LearnedParams.rescueAllTypes), else vegetation loss and water only.
+ */
+function rescuable(t: number, allTypes: boolean): boolean {
+  const c = t & ~(CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG);
+  return allTypes
+    ? c >= CHANGE_TYPE_CODES.construction && c <= CHANGE_TYPE_CODES.new_water
+    : c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water;
+}
+
 /** score[i] = NaN where type[base + i] is hidden (≥ CLOUDED), for i < n. */
 function hideScores(type: Uint8Array, base: number, score: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) if (type[base + i] >= CLOUDED) score[i] = NaN;
@@ -611,7 +630,7 @@ export function scorePixels(
     b1: band(after, iB), g1: band(after, iG), red1: band(after, iR), n1: band(after, iN), s11: band(after, iS), s21: band(after, iS2),
     hasS1: iS >= 0, hasS2: iS2 >= 0, rangeR,
     gain: slots(gain), off: slots(off), isig: slots(isig),
-    raw, plain, type, planes: planes ?? null, range: learned?.scratch.range ?? null,
+    raw, plain, type, planes: planes ?? null, planeMask: learned?.use?.planes ?? ALL_PLANES, range: learned?.scratch.range ?? null,
     gateShift: params.learned.gateShift, gateBothWays: params.learned.gateBothWays,
   };
   if (sc.referencePass) scoreRows(job);
@@ -628,14 +647,17 @@ export function scorePixels(
     }, shift);
     t0 = lap(ms, 'shift', t0, clock);
   }
-  const score = out.score;
+  // The learned path smooths into its scratch (its gate runs in WebAssembly there) and copies the
+  // probabilities out at the end.
+  const score = learned ? learned.scratch.score : out.score;
   if (learned) featureBoxMean(learned.scratch, raw, width, height, params.score.smoothRadius, first, count, score);
   else boxMeanRows(raw, width, height, params.score.smoothRadius, first, count, sc, score);
   t0 = lap(ms, 'smooth', t0, clock);
   const base = first * width;
   // The output rows' types in one copy; the hidden ones' scores become NaN.
   out.type.set(type.subarray(base, base + nOut));
-  hideScores(type, base, score, nOut);
+  // The learned gate below writes the hidden scores in the same sweep.
+  if (!learned) hideScores(type, base, score, nOut);
   t0 = lap(ms, 'types', t0, clock);
   if (learned) {
     // Score = change probability. Gate: below LearnedParams.gateSigma of unsupervised evidence (plain or
@@ -643,45 +665,44 @@ export function scorePixels(
     // (LearnedParams.rescueSigma): the model learned OSCD's small urban changes only, so a
     // change far above the unsupervised floor (vegetation cleared, water filled or dug, a large
     // uniform site) still passes at exactly the model's threshold.
-    contextFeatures(learned.scratch, width, height, first, count, learned.features, radii);
-    t0 = lap(ms, 'features', t0, clock);
     let gateScore = score;
     if (!params.learned.gateSmooth) {
       // Each pixel's own evidence (LearnedParams.gateSmooth false): a box mean lends a field edge's
       // difference to the pixels beside it, and the model's context features then call them.
       gateScore = (plain ?? raw).subarray(first * width, first * width + nOut);
     } else if (params.learned.gateOn === 'plain') {
-      gateScore = learned.scratch.t1; // free again once contextFeatures is done
+      gateScore = learned.scratch.t1; // contextFeatures uses it afterwards (the asked list is made by then)
       featureBoxMean(learned.scratch, plain!, width, height, params.score.smoothRadius, first, count, gateScore);
     }
     const rescue = params.learned.rescueSigma;
     const gate = params.learned.gateSigma;
+    const threshold = learned.threshold;
+    const allTypes = params.learned.rescueAllTypes;
+    const types = out.type;
     // Only pixels past the gate ask the trees (the costliest step); a gated pixel's probability
-    // could only ever be capped below the threshold, so it is written as 0.
+    // could only ever be capped below the threshold, so it is 0, or the threshold where rescued:
+    // written in this sweep (assembly/box-mean.ts gateSweep), with the hidden pixels' NaN. The
+    // asked pixels keep their smoothed score until the trees have answered (the rescue reads it).
     const asked = learned.scratch.asked;
-    let nAsked = 0;
-    for (let i = 0; i < nOut; i++) {
-      if (out.type[i] < CLOUDED && (gate <= 0 || gateScore[i] >= gate)) asked[nAsked++] = i;
-    }
+    const fs = learned.scratch;
+    if (gateScore.buffer !== fs.kernel.memory.buffer) throw new Error('scorePixels: the gate evidence is not in the feature scratch');
+    const nAsked = fs.kernel.gateSweep(type.byteOffset + base, gateScore.byteOffset, score.byteOffset, nOut, gate, rescue, threshold, allTypes ? 1 : 0, asked.byteOffset);
     t0 = lap(ms, 'gate', t0, clock);
+    // After the gate: with LearnedScoring.use, the texture is made at the asked pixels only.
+    const use = learned.use;
+    contextFeatures(learned.scratch, width, height, first, count, learned.features, radii, use ? { use, at: asked, n: nAsked } : undefined);
+    t0 = lap(ms, 'features', t0, clock);
     const prob = learned.scratch.t0;
     predictPlanes(learned.folded, learned.features, asked, nAsked, prob, learned.scratch.trees);
     t0 = lap(ms, 'trees', t0, clock);
     if (ms) ms.askedPx = (ms.askedPx ?? 0) + nAsked;
-    for (let i = 0, k = 0; i < nOut; i++) {
-      const t = out.type[i];
-      if (t >= CLOUDED) continue;
-      let p = 0;
-      if (k < nAsked && asked[k] === i) p = prob[k++];
-      if (rescue > 0 && score[i] >= rescue) {
-        const c = t & ~(CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG);
-        const eligible = params.learned.rescueAllTypes
-          ? c >= CHANGE_TYPE_CODES.construction && c <= CHANGE_TYPE_CODES.new_water
-          : c === CHANGE_TYPE_CODES.vegetation_loss || c === CHANGE_TYPE_CODES.water_fill || c === CHANGE_TYPE_CODES.new_water;
-        if (eligible && p < learned.threshold) p = learned.threshold;
-      }
+    for (let k = 0; k < nAsked; k++) {
+      const i = asked[k];
+      let p = prob[k];
+      if (rescue > 0 && score[i] >= rescue && rescuable(types[i], allTypes) && p < threshold) p = threshold;
       score[i] = p === p ? p : 0;
     }
+    out.score.set(score.subarray(0, nOut));
     lap(ms, 'rescue', t0, clock);
   }
 }

@@ -54,6 +54,69 @@
 }
 
 /**
+ * horizontalRow of two rows at once (A and B), each its own running sums in its own order, the two
+ * chains interleaved: a running sum is a chain of dependent f64 adds (~8 cycles a pixel on the add
+ * latency alone); two independent chains in one loop overlap, so a row costs about half.
+ */
+@inline function horizontalRow2(srcA: usize, srcB: usize, width: i32, r: i32, hsumA: usize, hcntA: usize, hsumB: usize, hcntB: usize): void {
+  const e1 = min(r + 1, width);
+  const e2 = max(width - r, 0);
+  let sA: f64 = 0, cA: f64 = 0, sB: f64 = 0, cB: f64 = 0;
+  const lead = min(r, width);
+  for (let col = 0; col < lead; col++) {
+    const o = <usize>col << 2;
+    const v = <f64>load<f32>(srcA + o), w = <f64>load<f32>(srcB + o);
+    if (v == v) { sA += v; cA += 1; }
+    if (w == w) { sB += w; cB += 1; }
+  }
+  let col = 0;
+  const end = min(e1, e2);
+  for (; col < end; col++) {
+    const o = <usize>(col + r) << 2, q = <usize>col << 3;
+    const v = <f64>load<f32>(srcA + o), w = <f64>load<f32>(srcB + o);
+    if (v == v) { sA += v; cA += 1; }
+    if (w == w) { sB += w; cB += 1; }
+    store<f64>(hsumA + q, sA);
+    store<f64>(hcntA + q, cA);
+    store<f64>(hsumB + q, sB);
+    store<f64>(hcntB + q, cB);
+  }
+  if (e1 <= e2) {
+    for (; col < e2; col++) {
+      const o = <usize>(col + r) << 2, ou = <usize>(col - r - 1) << 2, q = <usize>col << 3;
+      const v = <f64>load<f32>(srcA + o), w = <f64>load<f32>(srcB + o);
+      if (v == v) { sA += v; cA += 1; }
+      if (w == w) { sB += w; cB += 1; }
+      const u = <f64>load<f32>(srcA + ou), x = <f64>load<f32>(srcB + ou);
+      if (u == u) { sA -= u; cA -= 1; }
+      if (x == x) { sB -= x; cB -= 1; }
+      store<f64>(hsumA + q, sA);
+      store<f64>(hcntA + q, cA);
+      store<f64>(hsumB + q, sB);
+      store<f64>(hcntB + q, cB);
+    }
+  } else {
+    for (; col < e1; col++) {
+      const q = <usize>col << 3;
+      store<f64>(hsumA + q, sA);
+      store<f64>(hcntA + q, cA);
+      store<f64>(hsumB + q, sB);
+      store<f64>(hcntB + q, cB);
+    }
+  }
+  for (; col < width; col++) {
+    const ou = <usize>(col - r - 1) << 2, q = <usize>col << 3;
+    const u = <f64>load<f32>(srcA + ou), x = <f64>load<f32>(srcB + ou);
+    if (u == u) { sA -= u; cA -= 1; }
+    if (x == x) { sB -= x; cB -= 1; }
+    store<f64>(hsumA + q, sA);
+    store<f64>(hcntA + q, cA);
+    store<f64>(hsumB + q, sB);
+    store<f64>(hcntB + q, cB);
+  }
+}
+
+/**
  * One output row: vsum += added (when `add`), −= removed (when `rem`), in that order; out = vsum / vcnt
  * where vcnt > 0, else NaN. `a`/`ac` and `b`/`bc`: the ring rows of sums and counts added and removed.
  */
@@ -83,21 +146,42 @@
 }
 
 /**
+ * Makes the horizontal sums of row `row` (r0 ≤ row < r1) in its ring slot unless made already
+ * (`done`: the last row made), and of the row after it in the same sweep (horizontalRow2) where
+ * there is one: rows are asked in order, so the next ask finds it made. Returns the new `done`.
+ */
+@inline function horizontalUpTo(src: usize, width: i32, r: i32, row: i32, done: i32, r0: i32, r1: i32, ring: i32, hsum: usize, hcnt: usize): i32 {
+  if (row <= done) return done;
+  const rowBytes = <usize>width << 3;
+  const a = <usize>((row - r0) % ring) * rowBytes;
+  const srcA = src + (<usize>row * <usize>width << 2);
+  if (row + 1 < r1) {
+    const b = <usize>((row + 1 - r0) % ring) * rowBytes;
+    horizontalRow2(srcA, srcA + (<usize>width << 2), width, r, hsum + a, hcnt + a, hsum + b, hcnt + b);
+    return row + 1;
+  }
+  horizontalRow(srcA, width, r, hsum + a, hcnt + a);
+  return row;
+}
+
+/**
  * Box mean of radius r ≥ 1 over the finite values of `src` (width × height f32) for output rows
- * [first, first + count), into `out` (count rows). hsum/hcnt: a ring of min(2r + 2, rows read)
- * rows of f64; vsum/vcnt: one row of f64.
+ * [first, first + count), into `out` (count rows). hsum/hcnt: a ring of min(2r + 3, rows read)
+ * rows of f64 (the rows the vertical sums hold, and one made ahead: rows are made two at a
+ * time); vsum/vcnt: one row of f64.
  */
 export function boxMeanRows(src: usize, width: i32, height: i32, r: i32, first: i32, count: i32, hsum: usize, hcnt: usize, vsum: usize, vcnt: usize, out: usize): void {
   const r0 = max(0, first - r);
   const r1 = min(height, first + count + r);
-  const ring = min(2 * r + 2, r1 - r0);
+  const ring = min(2 * r + 3, r1 - r0);
   const rowBytes = <usize>width << 3;
   memory.fill(vsum, 0, rowBytes);
   memory.fill(vcnt, 0, rowBytes);
   const lead = min(r1, first + r);
+  let done = r0 - 1;
   for (let row = r0; row < lead; row++) {
     const slot = <usize>((row - r0) % ring) * rowBytes;
-    horizontalRow(src + (<usize>row * <usize>width << 2), width, r, hsum + slot, hcnt + slot);
+    done = horizontalUpTo(src, width, r, row, done, r0, r1, ring, hsum, hcnt);
     verticalAdd(width, vsum, vcnt, hsum + slot, hcnt + slot);
   }
   for (let row = first; row < first + count; row++) {
@@ -107,7 +191,7 @@ export function boxMeanRows(src: usize, width: i32, height: i32, r: i32, first: 
     const hasAdd = add < r1, hasRem = rem >= r0;
     if (hasAdd) {
       a = <usize>((add - r0) % ring) * rowBytes;
-      horizontalRow(src + (<usize>add * <usize>width << 2), width, r, hsum + a, hcnt + a);
+      done = horizontalUpTo(src, width, r, add, done, r0, r1, ring, hsum, hcnt);
     }
     if (hasRem) b = <usize>((rem - r0) % ring) * rowBytes;
     const o = out + (<usize>(row - first) * <usize>width << 2);
@@ -131,6 +215,41 @@ export function boxMeanRows(src: usize, width: i32, height: i32, r: i32, first: 
     store<f64>(vsum + o, load<f64>(vsum + o) + load<f64>(a + o));
     store<f64>(vcnt + o, load<f64>(vcnt + o) + load<f64>(ac + o));
   }
+}
+
+/**
+ * scorePixels' learned gate over output pixels i < n (score.ts, bit for bit the JS it replaced):
+ * type code ≥ 254 (CLOUDED, NOT_OBSERVED: hidden) → score NaN (the quiet NaN a JS `NaN` store
+ * writes); past the gate (gate ≤ 0, or gateScore ≥ gate, the f32 promoted as the JS compares it) →
+ * i appended to `asked` (i32), its score kept for the rescue; else the final probability: the
+ * model's threshold (rounded to f32 as a Float32Array store does) where rescued (rescue > 0,
+ * score ≥ rescue, the type a rescuable one: any change type with `allTypes`, else vegetation loss
+ * and water; and 0 < threshold), else 0. Returns the number asked. `type` u8, the rest f32 planes.
+ */
+export function gateSweep(type: usize, gateScore: usize, score: usize, n: i32, gate: f64, rescue: f64, threshold: f64, allTypes: i32, asked: usize): i32 {
+  const thr = <f32>threshold;
+  const canRescue = rescue > 0 && 0 < threshold;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const t = <u32>load<u8>(type + <usize>i);
+    const q = <usize>i << 2;
+    if (t >= 254) {
+      store<f32>(score + q, NaN);
+      continue;
+    }
+    if (gate <= 0 || <f64>load<f32>(gateScore + q) >= gate) {
+      store<i32>(asked + (<usize>k << 2), i);
+      k++;
+      continue;
+    }
+    let v: f32 = 0;
+    if (canRescue && <f64>load<f32>(score + q) >= rescue) {
+      const c = t & ~(<u32>0xc0); // CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG
+      if (allTypes != 0 ? c >= 1 && c <= 5 : c == 3 || c == 4 || c == 5) v = thr;
+    }
+    store<f32>(score + q, v);
+  }
+  return k;
 }
 
 /**

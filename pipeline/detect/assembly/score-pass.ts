@@ -64,6 +64,11 @@ const I_WIN = 36;
 const I_VTMP = 37;
 const I_VTB = 38;
 const I_MEMO = 39;
+// Which base planes the learned pass writes (bit k: plane k, BASE_PLANES order): the ones the model
+// reads (score.ts LearnedScoring.use); the others are left as they were.
+const I_PLANE_MASK = 40;
+// A width-long u8 row like I_OK3 for the after epoch's validity (the tolerant gate both ways).
+const I_OK_AFTER = 41;
 
 // I_FLAGS bits.
 const HAS_S1 = 1;
@@ -213,7 +218,8 @@ function rangeScan(up: usize, mid: usize, down: usize, o: usize, av: f64, k: f64
   store<u8>(type + i, NOT_OBSERVED);
   if (learned) {
     const pl = p + <usize>(I_AT + (I_PLANES << 2));
-    for (let k = 0; k < N_PLANES; k++) store<f32>(<usize>load<u32>(pl + (<usize>k << 2)) + (i << 2), NaN);
+    const mask = load<i32>(p + I_AT + (I_PLANE_MASK << 2));
+    for (let k = 0; k < N_PLANES; k++) if ((mask & (1 << k)) != 0) store<f32>(<usize>load<u32>(pl + (<usize>k << 2)) + (i << 2), NaN);
   }
 }
 
@@ -367,7 +373,7 @@ function windowGroup(p: usize, row: i32, g: i32, after: bool): void {
  * rows row − R … row + R that exist are in the ring (band slot b, row q at
  * ring + ((b·ringRows + q mod ringRows)·width)·4; validity at ringValid + (q mod ringRows)·width),
  * the after row at after + b·width·4 (validity at afterValid). Writes pixel row·width + col of
- * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED).
+ * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED; those of I_PLANE_MASK).
  */
 function scalarCols(p: usize, row: i32, c0: i32, c1: i32): void {
   const width = load<i32>(p + I_AT + (I_WIDTH << 2));
@@ -514,26 +520,27 @@ function scalarCols(p: usize, row: i32, c0: i32, c1: i32): void {
     store<u8>(type + i, <u8>((illum != 0 ? code | CLOUD_FRINGE_FLAG : code) | (candidate ? CLOUD_CANDIDATE_FLAG : 0)));
     if (learned) {
       const q = i << 2;
-      stf(pDB + q, clip(dB));
-      stf(pDG + q, clip(dG));
-      stf(pDR + q, clip(dR));
-      stf(pDN + q, clip(dN));
-      stf(pDS1 + q, !swir ? 0 : clip(dS1));
-      stf(pDS2 + q, !swir ? 0 : clip(dS2));
-      stf(pNdbi0 + q, swir ? nd(yS1, yN) : 0);
-      stf(pNdbi1 + q, swir ? nd(xS1, xN) : 0);
-      stf(pLr + q, log1p(sqrt<f64>(m2v / 4)));
-      stf(pNdvi0 + q, ndvi0);
-      stf(pNdvi1 + q, ndvi1);
-      stf(pNdwi0 + q, nd(yG, yN));
-      stf(pNdwi1 + q, nd(xG, xN));
+      const pm = load<i32>(p + I_AT + (I_PLANE_MASK << 2));
+      if ((pm & (1 << P_DBLUE)) != 0) stf(pDB + q, clip(dB));
+      if ((pm & (1 << P_DGREEN)) != 0) stf(pDG + q, clip(dG));
+      if ((pm & (1 << P_DRED)) != 0) stf(pDR + q, clip(dR));
+      if ((pm & (1 << P_DNIR)) != 0) stf(pDN + q, clip(dN));
+      if ((pm & (1 << P_DSWIR1)) != 0) stf(pDS1 + q, !swir ? 0 : clip(dS1));
+      if ((pm & (1 << P_DSWIR2)) != 0) stf(pDS2 + q, !swir ? 0 : clip(dS2));
+      if ((pm & (1 << P_NDBI0)) != 0) stf(pNdbi0 + q, swir ? nd(yS1, yN) : 0);
+      if ((pm & (1 << P_NDBI1)) != 0) stf(pNdbi1 + q, swir ? nd(xS1, xN) : 0);
+      if ((pm & (1 << P_LR)) != 0) stf(pLr + q, log1p(sqrt<f64>(m2v / 4)));
+      if ((pm & (1 << P_NDVI0)) != 0) stf(pNdvi0 + q, ndvi0);
+      if ((pm & (1 << P_NDVI1)) != 0) stf(pNdvi1 + q, ndvi1);
+      if ((pm & (1 << P_NDWI0)) != 0) stf(pNdwi0 + q, nd(yG, yN));
+      if ((pm & (1 << P_NDWI1)) != 0) stf(pNdwi1 + q, nd(xG, xN));
       const br0 = (yB + yG + yR + yN) / 4;
       const br1 = (xB + xG + xR + xN) / 4;
-      stf(pBr0 + q, br0);
-      stf(pBr1 + q, br1);
-      stf(pBr0sq + q, br0 * br0);
-      stf(pBr1sq + q, br1 * br1);
-      stf(pDNdvi + q, ndvi1 - ndvi0);
+      if ((pm & (1 << P_BR0)) != 0) stf(pBr0 + q, br0);
+      if ((pm & (1 << P_BR1)) != 0) stf(pBr1 + q, br1);
+      if ((pm & (1 << P_BR0SQ)) != 0) stf(pBr0sq + q, br0 * br0);
+      if ((pm & (1 << P_BR1SQ)) != 0) stf(pBr1sq + q, br1 * br1);
+      if ((pm & (1 << P_DNDVI)) != 0) stf(pDNdvi + q, ndvi1 - ndvi0);
     }
   }
 }
@@ -626,6 +633,68 @@ export function log1p(x: f64): f64 {
   const R = z * (LP1 + z * (LP2 + z * (LP3 + z * (LP4 + z * (LP5 + z * (LP6 + z * LP7))))));
   if (k == 0) return f - (hfsq - s * (hfsq + R));
   return kf * LN2_HI - ((hfsq - (s * (hfsq + R) + (kf * LN2_LO + c))) - f);
+}
+
+/**
+ * log1p of two lanes at once, bit for bit log1p above (V8's Math.log1p) lane by lane: the same f64
+ * operations in the same order, the high-word arithmetic in i64 lanes, and each branch of the
+ * scalar routine taken as a choice by masks. Covers x ≥ +0 below 2^53 (the pass feeds it
+ * √(m²/4)); a lane outside that (sign bit set, NaN, ∞, huge) or on the |f| < 2^-20 branch sends
+ * the pair to the scalar routine.
+ */
+function log1pV(x: v128): v128 {
+  const bits = x; // the f64 lanes as i64
+  const hx = i64x2.shr_u(bits, 32); // high word, zero-extended (the sign bit set: ≥ 2^31, sent to the scalar code)
+  // Scalar: a sign bit, NaN or ∞ (hx ≥ 0x7ff00000 covers both), or x ≥ 2^53 (hx ≥ 0x43400000).
+  let scalar = i64x2.ge_s(hx, i64x2.splat(0x43400000));
+  const tiny = i64x2.lt_s(hx, i64x2.splat(0x3e200000)); // |x| < 2^-29
+  const small = i64x2.lt_s(hx, i64x2.splat(0x3fda827a)); // 1 + x < √2+: k = 0, f = x
+  // k ≠ 0 branch (x ≥ 0.4142…, below 2^53): u = 1 + x, k its exponent, c the correction term.
+  const one = spl(1.0);
+  let u = f64x2.add(one, x);
+  let hu = i64x2.shr_u(u, 32);
+  let k = i64x2.sub(i64x2.shr_s(hu, 20), i64x2.splat(1023));
+  let c = f64x2.div(v128.bitselect(f64x2.sub(one, f64x2.sub(u, x)), f64x2.sub(x, f64x2.sub(u, one)), i64x2.gt_s(k, i64x2.splat(0))), u);
+  hu = v128.and(hu, i64x2.splat(0x000fffff));
+  const below = i64x2.lt_s(hu, i64x2.splat(0x6a09e)); // u ~< √2
+  const low = v128.and(u, i64x2.splat(0xffffffff));
+  u = v128.bitselect(v128.or(low, i64x2.shl(v128.or(hu, i64x2.splat(0x3ff00000)), 32)), v128.or(low, i64x2.shl(v128.or(hu, i64x2.splat(0x3fe00000)), 32)), below);
+  k = v128.bitselect(k, i64x2.add(k, i64x2.splat(1)), below);
+  hu = v128.bitselect(hu, i64x2.shr_s(i64x2.sub(i64x2.splat(0x00100000), hu), 2), below);
+  // The k = 0 branch: f = x, c = 0, hu = 1 (never the |f| < 2^-20 case).
+  const f = v128.bitselect(x, f64x2.sub(u, one), small);
+  k = v128.bitselect(i64x2.splat(0), k, small);
+  c = v128.bitselect(spl(0), c, small);
+  // |f| < 2^-20 (hu = 0 on the k ≠ 0 branch): the scalar code.
+  scalar = v128.or(scalar, v128.andnot(i64x2.eq(hu, i64x2.splat(0)), small));
+  if (v128.any_true(v128.andnot(scalar, tiny))) {
+    return f64x2.replace_lane(f64x2.splat(log1p(f64x2.extract_lane(x, 0))), 1, log1p(f64x2.extract_lane(x, 1)));
+  }
+  const hfsq = f64x2.mul(f64x2.mul(spl(0.5), f), f);
+  const kf = f64x2.convert_low_i32x4_s(v128.shuffle<i32>(k, k, 0, 2, 0, 2));
+  const s = f64x2.div(f, f64x2.add(spl(2.0), f));
+  const z = f64x2.mul(s, s);
+  // z·(LP1 + z·(LP2 + z·(LP3 + z·(LP4 + z·(LP5 + z·(LP6 + z·LP7)))))), innermost first.
+  let R = f64x2.mul(z, spl(LP7));
+  R = f64x2.mul(z, f64x2.add(spl(LP6), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP5), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP4), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP3), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP2), R));
+  R = f64x2.mul(z, f64x2.add(spl(LP1), R));
+  const sR = f64x2.mul(s, f64x2.add(hfsq, R));
+  const k0 = f64x2.sub(f, f64x2.sub(hfsq, sR));
+  const kn = f64x2.sub(f64x2.mul(kf, spl(LN2_HI)), f64x2.sub(f64x2.sub(hfsq, f64x2.add(sR, f64x2.add(f64x2.mul(kf, spl(LN2_LO)), c))), f));
+  const r = v128.bitselect(k0, kn, i64x2.eq(k, i64x2.splat(0)));
+  // |x| < 2^-29 (x ≥ +0 here): x itself below 2^-54, else x − x²/2, as the scalar routine.
+  const t = v128.bitselect(x, f64x2.sub(x, f64x2.mul(f64x2.mul(x, x), spl(0.5))), i64x2.lt_s(hx, i64x2.splat(0x3c900000)));
+  return v128.bitselect(t, r, tiny);
+}
+
+/** log1pV of the pair (a, b), lane `lane` (exported for the identity test). */
+export function log1pPair(a: f64, b: f64, lane: i32): f64 {
+  const r = log1pV(f64x2.replace_lane(f64x2.splat(a), 1, b));
+  return lane == 0 ? f64x2.extract_lane(r, 0) : f64x2.extract_lane(r, 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -764,7 +833,7 @@ function neighboursValidRow(up: usize, mid: usize, down: usize, width: i32, ok: 
  * rows row − R … row + R that exist are in the ring (band slot b, row q at
  * ring + ((b·ringRows + q mod ringRows)·width)·4; validity at ringValid + (q mod ringRows)·width),
  * the after row at after + b·width·4 (validity at afterValid). Writes pixel row·width + col of
- * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED). Two pixels per step;
+ * raw, plain (when HAS_PLAIN), type and the 18 base planes (when LEARNED; those of I_PLANE_MASK). Two pixels per step;
  * scalarCols where a pair needs it (see above).
  */
 export function scoreRow(p: usize, row: i32): void {
@@ -799,6 +868,7 @@ export function scoreRow(p: usize, row: i32): void {
   const nbv = spl(<f64>nb);
   const skip2 = spl(RANGE_SKIP * RANGE_SKIP * <f64>nb);
   const pl = p + I_AT + (I_PLANES << 2);
+  const pm = load<i32>(p + I_AT + (I_PLANE_MASK << 2)); // the planes written (I_PLANE_MASK)
   const pDB = <usize>load<u32>(pl, P_DBLUE << 2), pDG = <usize>load<u32>(pl, P_DGREEN << 2), pDR = <usize>load<u32>(pl, P_DRED << 2), pDN = <usize>load<u32>(pl, P_DNIR << 2);
   const pDS1 = <usize>load<u32>(pl, P_DSWIR1 << 2), pDS2 = <usize>load<u32>(pl, P_DSWIR2 << 2);
   const pNdbi0 = <usize>load<u32>(pl, P_NDBI0 << 2), pNdbi1 = <usize>load<u32>(pl, P_NDBI1 << 2), pLr = <usize>load<u32>(pl, P_LR << 2);
@@ -954,8 +1024,10 @@ export function scoreRow(p: usize, row: i32): void {
     const hidden = v128.andnot(v128.and(cloud0, cloud1), candidate);
     const ndvi0 = ndV(yN, yR);
     const ndvi1 = ndV(xN, xR);
-    const water0 = hasS1 ? f64x2.gt(ndV(yG, yS1), spl(MNDWI_WATER)) : f64x2.gt(ndV(yG, yN), spl(NDWI_WATER));
-    const water1 = hasS1 ? f64x2.gt(ndV(xG, xS1), spl(MNDWI_WATER)) : f64x2.gt(ndV(xG, xN), spl(NDWI_WATER));
+    // NDWI (green against nir): the water test's index without swir, and a learned feature.
+    const ndwi0 = hasS1 && !learned ? zero : ndV(yG, yN), ndwi1 = hasS1 && !learned ? zero : ndV(xG, xN);
+    const water0 = hasS1 ? f64x2.gt(ndV(yG, yS1), spl(MNDWI_WATER)) : f64x2.gt(ndwi0, spl(NDWI_WATER));
+    const water1 = hasS1 ? f64x2.gt(ndV(xG, xS1), spl(MNDWI_WATER)) : f64x2.gt(ndwi1, spl(NDWI_WATER));
     const veg0 = f64x2.gt(ndvi0, ndviVegetated);
     const veg1 = f64x2.gt(ndvi1, ndviVegetated);
     const soil1 = hasS1 ? f64x2.gt(ndV(f64x2.add(xS1, xR), f64x2.add(xN, xB)), spl(BSI_SOIL)) : f64x2.gt(ndV(xR, xB), spl(REDNESS_SOIL));
@@ -971,7 +1043,8 @@ export function scoreRow(p: usize, row: i32): void {
     code = v128.bitselect(i64x2.splat(CODE_NEW_WATER), code, cNw);
     code = v128.bitselect(i64x2.splat(CODE_WATER_FILL), code, cWf);
     const weighted = v128.andnot(v128.or(cSv, cRg), v128.or(cWf, cNw));
-    const rms = f64x2.sqrt(f64x2.div(m2, nbv));
+    // Without the range distance m2 is the plain sum, and the RMS the plain value already made.
+    const rms = usedRange || !hasPlain ? f64x2.sqrt(f64x2.div(m2, nbv)) : plainV;
     const rawV = v128.bitselect(f64x2.mul(vegetatedBothWeight, rms), rms, weighted);
     st2(raw + q, v128.bitselect(nanV, rawV, hidden));
     let t = v128.or(code, v128.and(illumNZ, i64x2.splat(CLOUD_FRINGE_FLAG)));
@@ -981,28 +1054,29 @@ export function scoreRow(p: usize, row: i32): void {
     store<u8>(type + i + 1, <u8>i64x2.extract_lane(t, 1));
     if (hasPlain) st2(plain + q, v128.bitselect(nanV, plainV, hidden)); // NaN where hidden (hideRow)
     if (learned) {
-      st2(pDB + q, v128.bitselect(nanV, clipV(dB), hidden));
-      st2(pDG + q, v128.bitselect(nanV, clipV(dG), hidden));
-      st2(pDR + q, v128.bitselect(nanV, clipV(dR), hidden));
-      st2(pDN + q, v128.bitselect(nanV, clipV(dN), hidden));
-      st2(pDS1 + q, v128.bitselect(nanV, swir ? clipV(dS1) : zero, hidden));
-      st2(pDS2 + q, v128.bitselect(nanV, swir ? clipV(dS2) : zero, hidden));
-      st2(pNdbi0 + q, v128.bitselect(nanV, swir ? ndV(yS1, yN) : zero, hidden));
-      st2(pNdbi1 + q, v128.bitselect(nanV, swir ? ndV(xS1, xN) : zero, hidden));
-      const x = f64x2.sqrt(f64x2.div(m2v, spl(4)));
-      const lr = f64x2.replace_lane(f64x2.splat(log1p(f64x2.extract_lane(x, 0))), 1, log1p(f64x2.extract_lane(x, 1)));
-      st2(pLr + q, v128.bitselect(nanV, lr, hidden));
-      st2(pNdvi0 + q, v128.bitselect(nanV, ndvi0, hidden));
-      st2(pNdvi1 + q, v128.bitselect(nanV, ndvi1, hidden));
-      st2(pNdwi0 + q, v128.bitselect(nanV, ndV(yG, yN), hidden));
-      st2(pNdwi1 + q, v128.bitselect(nanV, ndV(xG, xN), hidden));
-      const br0 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(yB, yG), yR), yN), spl(4));
-      const br1 = f64x2.div(f64x2.add(f64x2.add(f64x2.add(xB, xG), xR), xN), spl(4));
-      st2(pBr0 + q, v128.bitselect(nanV, br0, hidden));
-      st2(pBr1 + q, v128.bitselect(nanV, br1, hidden));
-      st2(pBr0sq + q, v128.bitselect(nanV, f64x2.mul(br0, br0), hidden));
-      st2(pBr1sq + q, v128.bitselect(nanV, f64x2.mul(br1, br1), hidden));
-      st2(pDNdvi + q, v128.bitselect(nanV, f64x2.sub(ndvi1, ndvi0), hidden));
+      if ((pm & (1 << P_DBLUE)) != 0) st2(pDB + q, v128.bitselect(nanV, clipV(dB), hidden));
+      if ((pm & (1 << P_DGREEN)) != 0) st2(pDG + q, v128.bitselect(nanV, clipV(dG), hidden));
+      if ((pm & (1 << P_DRED)) != 0) st2(pDR + q, v128.bitselect(nanV, clipV(dR), hidden));
+      if ((pm & (1 << P_DNIR)) != 0) st2(pDN + q, v128.bitselect(nanV, clipV(dN), hidden));
+      if ((pm & (1 << P_DSWIR1)) != 0) st2(pDS1 + q, v128.bitselect(nanV, swir ? clipV(dS1) : zero, hidden));
+      if ((pm & (1 << P_DSWIR2)) != 0) st2(pDS2 + q, v128.bitselect(nanV, swir ? clipV(dS2) : zero, hidden));
+      if ((pm & (1 << P_NDBI0)) != 0) st2(pNdbi0 + q, v128.bitselect(nanV, swir ? ndV(yS1, yN) : zero, hidden));
+      if ((pm & (1 << P_NDBI1)) != 0) st2(pNdbi1 + q, v128.bitselect(nanV, swir ? ndV(xS1, xN) : zero, hidden));
+      const x = f64x2.sqrt(f64x2.mul(m2v, spl(0.25)));
+      const lr = log1pV(x);
+      if ((pm & (1 << P_LR)) != 0) st2(pLr + q, v128.bitselect(nanV, lr, hidden));
+      if ((pm & (1 << P_NDVI0)) != 0) st2(pNdvi0 + q, v128.bitselect(nanV, ndvi0, hidden));
+      if ((pm & (1 << P_NDVI1)) != 0) st2(pNdvi1 + q, v128.bitselect(nanV, ndvi1, hidden));
+      if ((pm & (1 << P_NDWI0)) != 0) st2(pNdwi0 + q, v128.bitselect(nanV, ndwi0, hidden));
+      if ((pm & (1 << P_NDWI1)) != 0) st2(pNdwi1 + q, v128.bitselect(nanV, ndwi1, hidden));
+      // x / 4 as x · 0.25: one correctly rounded operation on the same exact quotient (a power of two), so the same bits.
+      const br0 = f64x2.mul(f64x2.add(f64x2.add(f64x2.add(yB, yG), yR), yN), spl(0.25));
+      const br1 = f64x2.mul(f64x2.add(f64x2.add(f64x2.add(xB, xG), xR), xN), spl(0.25));
+      if ((pm & (1 << P_BR0)) != 0) st2(pBr0 + q, v128.bitselect(nanV, br0, hidden));
+      if ((pm & (1 << P_BR1)) != 0) st2(pBr1 + q, v128.bitselect(nanV, br1, hidden));
+      if ((pm & (1 << P_BR0SQ)) != 0) st2(pBr0sq + q, v128.bitselect(nanV, f64x2.mul(br0, br0), hidden));
+      if ((pm & (1 << P_BR1SQ)) != 0) st2(pBr1sq + q, v128.bitselect(nanV, f64x2.mul(br1, br1), hidden));
+      if ((pm & (1 << P_DNDVI)) != 0) st2(pDNdvi + q, v128.bitselect(nanV, f64x2.sub(ndvi1, ndvi0), hidden));
     }
   }
   if (col < width) scalarCols(p, row, col, width);
@@ -1196,7 +1270,11 @@ function gateRow(p: usize, row: i32): void {
   const v0u = ringValid + up * w, v0m = ringValid + m * w, v0d = ringValid + down * w;
   const v1u = aValid + up * w, v1m = aValid + m * w, v1d = aValid + down * w;
   const base = <usize>row * w;
-  const laneBit = i32x4(1, 2, 4, 8);
+  // Which pixels have all 8 neighbours valid (ok8), a row at a time, sixteen per step: the before
+  // row is scoreRow's where it made it (the range's fast path), the after row always made here.
+  const okB = <usize>load<u32>(p + I_AT + (I_OK3 << 2)), okA = <usize>load<u32>(p + I_AT + (I_OK_AFTER << 2));
+  if ((flags & USE_RANGE) == 0) neighboursValidRow(v0u, v0m, v0d, width, okB);
+  if (both) neighboursValidRow(v1u, v1m, v1d, width, okA);
   // Column 0 has no left neighbour; then four at a time while the right neighbour of the last exists.
   gateCols(p, row, 0, 1);
   let col = 1;
@@ -1207,10 +1285,7 @@ function gateRow(p: usize, row: i32): void {
     const need = f32x4.gt(pv, skip);
     if (!v128.any_true(need)) continue;
     // Lanes whose 8 neighbours are all valid (in both epochs where both ways).
-    let fastBits = 0;
-    for (let l: usize = 0; l < 4; l++) {
-      if (ok8(v0u, v0m, v0d, c + l) && (!both || ok8(v1u, v1m, v1d, c + l))) fastBits |= 1 << <i32>l;
-    }
+    const fastMask = both ? v128.and(validMask(okB + c), validMask(okA + c)) : validMask(okB + c);
     let bad = f32x4.splat(0); // lanes with a NaN among the neighbours: gateCols
     let m2a = zero, m2b = zero, r2a = zero, r2b = zero;
     const o = c << 2;
@@ -1257,7 +1332,6 @@ function gateRow(p: usize, row: i32): void {
       }
     }
     const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
-    const fastMask = i32x4.ne(v128.and(i32x4.splat(fastBits), laneBit), i32x4.splat(0));
     const take = v128.andnot(v128.and(need, fastMask), bad);
     v128.store(pa, v128.bitselect(t, pv, take));
     // Lanes needed that the vector did not take: the scalar code (it reads the plain value left in place).
