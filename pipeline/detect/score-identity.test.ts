@@ -19,6 +19,9 @@ import { maskCloudFringes } from './cloud-fringes.js';
 const GOLDEN = {
   unsupervised: '6e540b5c202dde6573f1faeb6113b148fec2b93685bd4877f57acef0d0d094b7',
   learned: '65b29ce4cf0a74b1b82bbe8751e2e1de8bde407534d277cb0cb62526f58b95f7',
+  // The fixture's NaN and ∞ make its own fit NaN, so under `learned` no pixel passes the gate and
+  // the trees are never asked: this one fits on the clean scene (taken from main at 63de27a).
+  learnedTrees: '0fae21a22ccbd52e8d86f2dc9f3b44865c103556fb2d321e04846735e27c9dec',
 };
 
 const SIZE = 160;
@@ -46,13 +49,22 @@ function withSwir(r: Raster): Raster {
   return { ...r, bands: { ...r.bands, swir1: a, swir2: b } };
 }
 
+/** Rows [top, bottom) of a SIZE-wide raster, as views (a halo'd strip). */
+function rowsOf(r: Raster, top: number, bottom: number): Raster {
+  return {
+    ...r, height: bottom - top, valid: r.valid.subarray(top * SIZE, bottom * SIZE),
+    bands: Object.fromEntries(Object.entries(r.bands).map(([k, v]) => [k, v!.subarray(top * SIZE, bottom * SIZE)])) as Partial<Record<BandName, Float32Array>>,
+  };
+}
+
 /**
  * Scores in 48-row strips (as the tile driver cuts them), masks cloud fringes, and hashes every
  * output. `views`: the feature planes as the tile driver makes them (createFeaturePlanes: the
  * per-pixel features are views of the base planes), else one plane of its own per feature.
+ * `fitOn`: the pair the normalisation is fitted on (default: the scored pair); `seen.score` gets the scores hashed.
  */
-function digest(before: Raster, after: Raster, learnedOn: boolean, views = false): string {
-  const fit = fitNormalisation([{ before, after }], P.score);
+function digest(before: Raster, after: Raster, learnedOn: boolean, views = false, fitOn = { before, after }, seen: { score?: Float32Array } = {}): string {
+  const fit = fitNormalisation([fitOn], P.score);
   const h = createHash('sha256');
   const ctx = (learnedOn ? Math.max(P.score.smoothRadius, FEATURE_CONTEXT) : P.score.smoothRadius) + 1;
   const stripRows = 48;
@@ -64,10 +76,7 @@ function digest(before: Raster, after: Raster, learnedOn: boolean, views = false
   const sc = createScoreScratch(SIZE, stripRows + 2 * ctx);
   for (let row = 0; row < SIZE; row += stripRows) {
     const count = Math.min(stripRows, SIZE - row), top = Math.max(0, row - ctx), bottom = Math.min(SIZE, row + count + ctx);
-    const cut = (r: Raster): Raster => ({
-      ...r, height: bottom - top, valid: r.valid.subarray(top * SIZE, bottom * SIZE),
-      bands: Object.fromEntries(Object.entries(r.bands).map(([k, v]) => [k, v!.subarray(top * SIZE, bottom * SIZE)])) as Partial<Record<BandName, Float32Array>>,
-    });
+    const cut = (r: Raster) => rowsOf(r, top, bottom);
     const out = { score: score.subarray(row * SIZE, (row + count) * SIZE), type: type.subarray(row * SIZE, (row + count) * SIZE) };
     scorePixels(cut(before), cut(after), fit, P, out, { first: row - top, count }, sc, learned);
     if (learned) for (const f of learned.features) h.update(new Uint8Array(f.buffer, f.byteOffset, SIZE * count * 4));
@@ -75,6 +84,7 @@ function digest(before: Raster, after: Raster, learnedOn: boolean, views = false
   h.update(new Uint8Array(score.buffer)).update(type);
   maskCloudFringes(type, score, SIZE, SIZE, new Int32Array(SIZE * SIZE), { fringes: true, minCorePx: 20, haloPx: 2, bufferPx: 1 });
   h.update(new Uint8Array(score.buffer)).update(type);
+  seen.score = score;
   return h.digest('hex');
 }
 
@@ -88,6 +98,14 @@ describe('score kernels stay bit-identical', () => {
   });
   it('learned 6-band with the feature planes the tile driver makes (views of the base planes): the same digest', () => {
     expect(digest(withSwir(before), withSwir(after), true, true)).toBe(GOLDEN.learned);
+  });
+  it('learned 6-band fitted on the clean scene, so the trees are asked: probabilities, types and feature planes as before', () => {
+    const clean = generateSceneArrays({ size: SIZE, seed: 7, clouds: true, footprint: 1 });
+    const seen: { score?: Float32Array } = {};
+    expect(digest(withSwir(before), withSwir(after), true, false, { before: withSwir(clean.before), after: withSwir(clean.after) }, seen)).toBe(GOLDEN.learnedTrees);
+    // Probabilities strictly between 0 and the threshold exist only where the trees answered.
+    const threshold = shippedChangeModel().threshold;
+    expect(seen.score!.some((p) => p > 0 && p < threshold)).toBe(true);
   });
 });
 
@@ -110,10 +128,7 @@ function scoreLearned(before: Raster, after: Raster, fit: NormFit, m: ChangeMode
   const read: Float32Array[] = [];
   for (let row = 0; row < SIZE; row += stripRows) {
     const count = Math.min(stripRows, SIZE - row), top = Math.max(0, row - ctx), bottom = Math.min(SIZE, row + count + ctx);
-    const cut = (r: Raster): Raster => ({
-      ...r, height: bottom - top, valid: r.valid.subarray(top * SIZE, bottom * SIZE),
-      bands: Object.fromEntries(Object.entries(r.bands).map(([k, v]) => [k, v!.subarray(top * SIZE, bottom * SIZE)])) as Partial<Record<BandName, Float32Array>>,
-    });
+    const cut = (r: Raster) => rowsOf(r, top, bottom);
     const out = { score: score.subarray(row * SIZE, (row + count) * SIZE), type: type.subarray(row * SIZE, (row + count) * SIZE) };
     const askedBefore = ms.askedPx ?? 0;
     scorePixels(cut(before), cut(after), fit, params, out, { first: row - top, count }, sc, learned);
