@@ -1315,30 +1315,18 @@ function gateRow(p: usize, row: i32): void {
       }
       // Lanes 0, 1 (h = 0), then 2, 3, in f64.
       for (let h = 0; h < 2; h++) {
-        const b = h == 0 ? lo64(ctr) : hi64(ctr);
-        const blo = h == 0 ? lo64(lo) : hi64(lo), bhi = h == 0 ? lo64(hi) : hi64(hi);
-        const av = f64x2.add(f64x2.mul(g, h == 0 ? lo64(actr) : hi64(actr)), ob);
-        const d = tolerated(b, blo, bhi, av, shiftV, k, zero);
-        if (h == 0) m2a = f64x2.add(m2a, f64x2.mul(d, d));
-        else m2b = f64x2.add(m2b, f64x2.mul(d, d));
+        const b = half(ctr, h), av = f64x2.add(f64x2.mul(g, half(actr, h)), ob);
+        const d2 = forwardSq(b, half(lo, h), half(hi, h), av, shiftV, k, zero);
+        if (h == 0) m2a = f64x2.add(m2a, d2);
+        else m2b = f64x2.add(m2b, d2);
         if (both) {
-          const ml2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aLo) : hi64(aLo)), ob);
-          const mh2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aHi) : hi64(aHi)), ob);
-          const alo = v128.bitselect(ml2, av, f64x2.lt(ml2, av)), ahi = v128.bitselect(mh2, av, f64x2.gt(mh2, av));
-          const e = tolerated(av, alo, ahi, b, shiftV, k, zero);
-          if (h == 0) r2a = f64x2.add(r2a, f64x2.mul(e, e));
-          else r2b = f64x2.add(r2b, f64x2.mul(e, e));
+          const e2 = backwardSq(av, half(aLo, h), half(aHi, h), g, ob, b, shiftV, k, zero);
+          if (h == 0) r2a = f64x2.add(r2a, e2);
+          else r2b = f64x2.add(r2b, e2);
         }
       }
     }
-    const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
-    const take = v128.andnot(v128.and(need, fastMask), bad);
-    v128.store(pa, v128.bitselect(t, pv, take));
-    // Lanes needed that the vector did not take: the scalar code (it reads the plain value left in place).
-    const rest = i32x4.bitmask(v128.andnot(need, take));
-    if (rest != 0) {
-      for (let l = 0; l < 4; l++) if ((rest & (1 << l)) != 0) gateCols(p, row, col + l, col + l + 1);
-    }
+    storeGate(p, row, col, pa, pv, gateValue(m2a, m2b, r2a, r2b, nbv, both, canon), need, v128.andnot(v128.and(need, fastMask), bad));
   }
   gateCols(p, row, col, width);
 }
@@ -1403,31 +1391,20 @@ function gateWindow(p: usize, row: i32): void {
         aHi = v128.load(ws + <usize>(3 * SLOTS) * wrb);
         bad = v128.or(bad, v128.or(f32x4.ne(aLo, aLo), f32x4.ne(aHi, aHi)));
       }
-      // Lanes 0, 1 (h = 0), then 2, 3, in f64 (gateRow's arithmetic).
+      // Lanes 0, 1 (h = 0), then 2, 3, in f64.
       for (let h = 0; h < 2; h++) {
-        const b = h == 0 ? lo64(ctr) : hi64(ctr);
-        const blo = h == 0 ? lo64(lo) : hi64(lo), bhi = h == 0 ? lo64(hi) : hi64(hi);
-        const av = f64x2.add(f64x2.mul(g, h == 0 ? lo64(actr) : hi64(actr)), ob);
-        const d = tolerated(b, blo, bhi, av, shiftV, k, zero);
-        if (h == 0) m2a = f64x2.add(m2a, f64x2.mul(d, d));
-        else m2b = f64x2.add(m2b, f64x2.mul(d, d));
+        const b = half(ctr, h), av = f64x2.add(f64x2.mul(g, half(actr, h)), ob);
+        const d2 = forwardSq(b, half(lo, h), half(hi, h), av, shiftV, k, zero);
+        if (h == 0) m2a = f64x2.add(m2a, d2);
+        else m2b = f64x2.add(m2b, d2);
         if (both) {
-          const ml2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aLo) : hi64(aLo)), ob);
-          const mh2 = f64x2.add(f64x2.mul(g, h == 0 ? lo64(aHi) : hi64(aHi)), ob);
-          const alo = v128.bitselect(ml2, av, f64x2.lt(ml2, av)), ahi = v128.bitselect(mh2, av, f64x2.gt(mh2, av));
-          const e = tolerated(av, alo, ahi, b, shiftV, k, zero);
-          if (h == 0) r2a = f64x2.add(r2a, f64x2.mul(e, e));
-          else r2b = f64x2.add(r2b, f64x2.mul(e, e));
+          const e2 = backwardSq(av, half(aLo, h), half(aHi, h), g, ob, b, shiftV, k, zero);
+          if (h == 0) r2a = f64x2.add(r2a, e2);
+          else r2b = f64x2.add(r2b, e2);
         }
       }
     }
-    const t = gateValue(m2a, m2b, r2a, r2b, nbv, both, canon);
-    const take = v128.andnot(need, bad);
-    v128.store(pa, v128.bitselect(t, pv, take));
-    const rest = i32x4.bitmask(v128.andnot(need, take));
-    if (rest != 0) {
-      for (let l = 0; l < 4; l++) if ((rest & (1 << l)) != 0) gateCols(p, row, col + l, col + l + 1);
-    }
+    storeGate(p, row, col, pa, pv, gateValue(m2a, m2b, r2a, r2b, nbv, both, canon), need, v128.andnot(need, bad));
   }
   gateCols(p, row, col, width);
 }
@@ -1457,6 +1434,42 @@ function gateWindow(p: usize, row: i32): void {
   const fa = f32x4.demote_f64x2_zero(f64x2.sqrt(ta)), fb = f32x4.demote_f64x2_zero(f64x2.sqrt(tb));
   const t = v128.shuffle<f32>(fa, fb, 0, 1, 4, 5);
   return v128.bitselect(canon, t, f32x4.ne(t, t));
+}
+
+/** tolerated's squared distance of the forward gate: the before pixel c against the after value x. */
+@inline function forwardSq(c: v128, lo: v128, hi: v128, x: v128, shiftV: v128, k: v128, zero: v128): v128 {
+  const d = tolerated(c, lo, hi, x, shiftV, k, zero);
+  return f64x2.mul(d, d);
+}
+
+/**
+ * tolerated's squared distance the other way round (LearnedParams.gateBothWays): the after value av
+ * against the before value b, the after side's raw neighbour min / max mapped (g·x + o) and widened
+ * to include av, as the scan from the centre does.
+ */
+@inline function backwardSq(av: v128, rawLo: v128, rawHi: v128, g: v128, ob: v128, b: v128, shiftV: v128, k: v128, zero: v128): v128 {
+  const ml2 = f64x2.add(f64x2.mul(g, rawLo), ob);
+  const mh2 = f64x2.add(f64x2.mul(g, rawHi), ob);
+  const alo = v128.bitselect(ml2, av, f64x2.lt(ml2, av)), ahi = v128.bitselect(mh2, av, f64x2.gt(mh2, av));
+  const e = tolerated(av, alo, ahi, b, shiftV, k, zero);
+  return f64x2.mul(e, e);
+}
+
+/**
+ * Stores the gate's value t of the lanes `take` (the rest keep the plain value pv at pa), and sends
+ * the lanes needed that the vector did not take to the scalar code (it reads the plain value left in place).
+ */
+@inline function storeGate(p: usize, row: i32, col: i32, pa: usize, pv: v128, t: v128, need: v128, take: v128): void {
+  v128.store(pa, v128.bitselect(t, pv, take));
+  const rest = i32x4.bitmask(v128.andnot(need, take));
+  if (rest != 0) {
+    for (let l = 0; l < 4; l++) if ((rest & (1 << l)) != 0) gateCols(p, row, col + l, col + l + 1);
+  }
+}
+
+/** Lanes 0, 1 (h = 0) or 2, 3 of four f32 lanes, in f64. */
+@inline function half(v: v128, h: i32): v128 {
+  return h == 0 ? lo64(v) : hi64(v);
 }
 
 @inline function lo64(v: v128): v128 {
