@@ -72,8 +72,3 @@ export function startPolygonsGpkgThread(): GpkgThread {
     },
   };
 }
-
-/** `polygonsGpkgBytes`, computed on a new worker thread that ends once it has answered. */
-export function polygonsGpkgBytesOnThread(polygons: readonly MonitoringPolygon[], bureaus: BureauNames): Promise<Uint8Array> {
-  return startPolygonsGpkgThread().encode(polygons, bureaus);
-}

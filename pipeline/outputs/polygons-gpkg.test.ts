@@ -3,7 +3,7 @@ import { samplePolygon } from '../../fixtures/sample-polygon.js';
 import { queryRows, sqlJs } from '../../geo/vector/sqlite.js';
 import { loadRuleTable } from '../route/load-rule-table.js';
 import { polygonsGpkgBytes } from './polygons-gpkg.js';
-import { polygonsGpkgBytesOnThread, startPolygonsGpkgThread } from './polygons-gpkg-thread.js';
+import { startPolygonsGpkgThread } from './polygons-gpkg-thread.js';
 
 /** Every table's rows, with the one value that is the time of writing (gpkg_contents.last_change) left out. */
 async function contents(bytes: Uint8Array): Promise<Record<string, Record<string, unknown>[]>> {
@@ -17,7 +17,10 @@ async function contents(bytes: Uint8Array): Promise<Record<string, Record<string
   }
 }
 
-describe('polygonsGpkgBytesOnThread', () => {
+/** The GeoPackage encoded on a new thread, asked at once. */
+const onThread: typeof polygonsGpkgBytes = (polygons, bureaus) => startPolygonsGpkgThread().encode(polygons, bureaus);
+
+describe('polygons.gpkg encoded on its thread', () => {
   it('writes the GeoPackage that polygonsGpkgBytes writes on this thread', async () => {
     const rules = await loadRuleTable();
     const polys = [
@@ -26,7 +29,7 @@ describe('polygonsGpkgBytesOnThread', () => {
       // A bureau the rule table does not name: the id stands in for the name, on both threads.
       samplePolygon({ code: '370102-202610-0003', leadBureau: 'unnamed_bureau' as never }),
     ];
-    const [here, there] = await Promise.all([polygonsGpkgBytes(polys, rules.bureaus), polygonsGpkgBytesOnThread(polys, rules.bureaus)]);
+    const [here, there] = await Promise.all([polygonsGpkgBytes(polys, rules.bureaus), onThread(polys, rules.bureaus)]);
     const table = (await contents(there)).polygons;
     expect(table).toHaveLength(3);
     expect(table[2].lead_bureau_name).toBe('unnamed_bureau');
@@ -38,7 +41,7 @@ describe('polygonsGpkgBytesOnThread', () => {
   it('rejects with the encoder\'s error when a polygon cannot be written', async () => {
     const rules = await loadRuleTable();
     const bad = samplePolygon({ geometry: { type: 'LineString', coordinates: [[117, 36], [117.1, 36.1]] } as never });
-    await expect(polygonsGpkgBytesOnThread([bad], rules.bureaus)).rejects.toThrow(/polygons\.gpkg/);
+    await expect(onThread([bad], rules.bureaus)).rejects.toThrow(/polygons\.gpkg/);
   });
 
   it('starts before it is asked, answers once, and a thread closed unasked answers nothing', async () => {
