@@ -1083,6 +1083,50 @@ export function scoreRow(p: usize, row: i32): void {
   if ((flags & GATE_SHIFT) != 0) gateRow(p, row);
 }
 
+/** Where scanRing and scanWindow leave their min and max (gateCols' scalar scans; a function returns one value). */
+let scanLo: f64 = 0;
+let scanHi: f64 = 0;
+
+/**
+ * [lo, hi] widened by the eight neighbours v0…v7 in tolerateShift's ring order (up left, up, up
+ * right, left, right, down left, down, down right), each either below lo or else above hi, as its
+ * scan takes them (NaN neighbours change nothing); into scanLo / scanHi.
+ */
+@inline function scanRing(lo: f64, hi: f64, v0: f64, v1: f64, v2: f64, v3: f64, v4: f64, v5: f64, v6: f64, v7: f64): void {
+  if (v0 < lo) lo = v0; else if (v0 > hi) hi = v0;
+  if (v1 < lo) lo = v1; else if (v1 > hi) hi = v1;
+  if (v2 < lo) lo = v2; else if (v2 > hi) hi = v2;
+  if (v3 < lo) lo = v3; else if (v3 > hi) hi = v3;
+  if (v4 < lo) lo = v4; else if (v4 > hi) hi = v4;
+  if (v5 < lo) lo = v5; else if (v5 > hi) hi = v5;
+  if (v6 < lo) lo = v6; else if (v6 > hi) hi = v6;
+  if (v7 < lo) lo = v7; else if (v7 > hi) hi = v7;
+  scanLo = lo;
+  scanHi = hi;
+}
+
+/**
+ * [lo, hi] widened by the valid pixels of ring rows rA…rB, columns cA…cB, in scan order: row
+ * rr's values start at values + (rr % ringRows)·stride, its validity bytes at valid + (rr % ringRows)·w;
+ * each value mapped to g·v + ob where `mapped` (the after side); into scanLo / scanHi.
+ */
+@inline function scanWindow(lo: f64, hi: f64, valid: usize, values: usize, stride: usize, w: usize, ringRows: i32, rA: i32, rB: i32, cA: i32, cB: i32, g: f64, ob: f64, mapped: bool): void {
+  for (let rr = rA; rr <= rB; rr++) {
+    const slot = <usize>(rr % ringRows);
+    const vRow = valid + slot * w;
+    const aRow = values + slot * stride;
+    for (let cc = cA; cc <= cB; cc++) {
+      if (load<u8>(vRow + <usize>cc) == 0) continue;
+      const x = ldf(aRow + (<usize>cc << 2));
+      const v = mapped ? g * x + ob : x;
+      if (v < lo) lo = v;
+      else if (v > hi) hi = v;
+    }
+  }
+  scanLo = lo;
+  scanHi = hi;
+}
+
 /**
  * ../shift-gate.ts tolerateShift for columns [c0, c1) of row `row`, bit for bit (the same f64
  * operations in the same order; Math.min / Math.max are f64.min / f64.max; a NaN result is stored
@@ -1138,30 +1182,12 @@ function gateCols(p: usize, row: i32, c0: i32, c1: i32): void {
         lo = min(min(min(min(b, p0), min(p1, p2)), min(min(l, r), min(q0, q1))), q2);
         hi = max(max(max(max(b, p0), max(p1, p2)), max(max(l, r), max(q0, q1))), q2);
         if (lo != lo || hi != hi) {
-          lo = b; hi = b;
-          // tolerateShift's ring order: up left, up, up right, left, right, down left, down, down right.
-          const v0 = p0, v1 = p1, v2 = p2, v3 = l, v4 = r, v5 = q0, v6 = q1, v7 = q2;
-          if (v0 < lo) lo = v0; else if (v0 > hi) hi = v0;
-          if (v1 < lo) lo = v1; else if (v1 > hi) hi = v1;
-          if (v2 < lo) lo = v2; else if (v2 > hi) hi = v2;
-          if (v3 < lo) lo = v3; else if (v3 > hi) hi = v3;
-          if (v4 < lo) lo = v4; else if (v4 > hi) hi = v4;
-          if (v5 < lo) lo = v5; else if (v5 > hi) hi = v5;
-          if (v6 < lo) lo = v6; else if (v6 > hi) hi = v6;
-          if (v7 < lo) lo = v7; else if (v7 > hi) hi = v7;
+          scanRing(b, b, p0, p1, p2, l, r, q0, q1, q2);
+          lo = scanLo; hi = scanHi;
         }
       } else {
-        for (let rr = rA; rr <= rB; rr++) {
-          const slot = <usize>(rr % ringRows);
-          const vRow = ringValid + slot * w;
-          const aRow = bs + slot * rowBytes;
-          for (let cc = cA; cc <= cB; cc++) {
-            if (load<u8>(vRow + <usize>cc) == 0) continue;
-            const v = ldf(aRow + (<usize>cc << 2));
-            if (v < lo) lo = v;
-            else if (v > hi) hi = v;
-          }
-        }
+        scanWindow(b, b, ringValid, bs, rowBytes, w, ringRows, rA, rB, cA, cB, 1, 0, false);
+        lo = scanLo; hi = scanHi;
       }
       const ps = p + (<usize>s << 3);
       const g = load<f64>(ps, F_GAIN << 3), ob = load<f64>(ps, F_OFF << 3), k = load<f64>(ps, F_ISIG << 3);
@@ -1185,28 +1211,12 @@ function gateCols(p: usize, row: i32, c0: i32, c1: i32): void {
           if (ml < alo) alo = ml;
           if (mh > ahi) ahi = mh;
         } else if (fast) {
-          const v0 = g * ldf(xU - 4) + ob, v1 = g * ldf(xU) + ob, v2 = g * ldf(xU + 4) + ob, v3 = g * ldf(xM - 4) + ob;
-          const v4 = g * ldf(xM + 4) + ob, v5 = g * ldf(xD - 4) + ob, v6 = g * ldf(xD) + ob, v7 = g * ldf(xD + 4) + ob;
-          if (v0 < alo) alo = v0; else if (v0 > ahi) ahi = v0;
-          if (v1 < alo) alo = v1; else if (v1 > ahi) ahi = v1;
-          if (v2 < alo) alo = v2; else if (v2 > ahi) ahi = v2;
-          if (v3 < alo) alo = v3; else if (v3 > ahi) ahi = v3;
-          if (v4 < alo) alo = v4; else if (v4 > ahi) ahi = v4;
-          if (v5 < alo) alo = v5; else if (v5 > ahi) ahi = v5;
-          if (v6 < alo) alo = v6; else if (v6 > ahi) ahi = v6;
-          if (v7 < alo) alo = v7; else if (v7 > ahi) ahi = v7;
+          scanRing(alo, ahi, g * ldf(xU - 4) + ob, g * ldf(xU) + ob, g * ldf(xU + 4) + ob, g * ldf(xM - 4) + ob,
+            g * ldf(xM + 4) + ob, g * ldf(xD - 4) + ob, g * ldf(xD) + ob, g * ldf(xD + 4) + ob);
+          alo = scanLo; ahi = scanHi;
         } else {
-          for (let rr = rA; rr <= rB; rr++) {
-            const slot = <usize>(rr % ringRows);
-            const vRow = aValid + slot * w;
-            const aRow = xs + slot * aStride;
-            for (let cc = cA; cc <= cB; cc++) {
-              if (load<u8>(vRow + <usize>cc) == 0) continue;
-              const v = g * ldf(aRow + (<usize>cc << 2)) + ob;
-              if (v < alo) alo = v;
-              else if (v > ahi) ahi = v;
-            }
-          }
+          scanWindow(alo, ahi, aValid, xs, aStride, w, ringRows, rA, rB, cA, cB, g, ob, true);
+          alo = scanLo; ahi = scanHi;
         }
         const ulo = av - shift * (av - alo), uhi = av + shift * (ahi - av);
         const e = b < ulo ? (ulo - b) * k : b > uhi ? (b - uhi) * k : 0;
