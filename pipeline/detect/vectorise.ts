@@ -1,8 +1,9 @@
 /**
  * Stage 4 of a tile: turn the kept components into detections. Each component's change type by a
- * score-weighted vote (seasonal ones dropped), the object stage where it runs (object-stage.ts:
- * rejects, and gives the confidence), else its confidence from its seed pixels, then its
- * outline traced, simplified, put in lon/lat and measured, one detection per 4-connected part.
+ * score-weighted vote (seasonal ones dropped), solid built cores carved out of those voted
+ * vegetation loss (carve-cores.ts), the object stage where it runs (object-stage.ts: rejects, and
+ * gives the confidence), else its confidence from its seed pixels, then its outline traced,
+ * simplified, put in lon/lat and measured, one detection per 4-connected part.
  */
 import { areaM2 } from '../../geo/area.js';
 import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
@@ -17,6 +18,7 @@ import { componentConfidence, learnedConfidence } from './confidence.js';
 import type { ComponentParams } from './detector-params.js';
 import type { ObjectModel } from './object-model.js';
 import { scoreObjects } from './object-stage.js';
+import { carveBuiltCores, TYPE_SLOTS } from './carve-cores.js';
 import { STILL_VEGETATED, changeTypeOfCode } from './score.js';
 import type { TileScores } from './score-stream.js';
 import type { StageTimer } from './stage-timer.js';
@@ -48,9 +50,20 @@ export interface Vectorised {
 
 export async function vectoriseComponents(scores: TileScores, comps: TileComponents, opts: VectoriseOptions): Promise<Vectorised> {
   const { params, grid, pixelAreaM2: pxArea, timer } = opts;
-  const { labels, count, keep, stats, seeds, threshold, minPixels } = comps;
+  const { labels, threshold, minPixels } = comps;
   const { width: w, height: h } = grid;
-  const typeCounts = await timer.time('label', () => countTypes(labels, scores.type, scores.score, count, keep, comps.mask));
+  const { count, keep, stats, seeds, typeCounts } = await timer.time('label', () => {
+    const voted = countTypes(labels, scores.type, scores.score, comps.count, comps.keep, comps.mask);
+    return carveBuiltCores({
+      ...comps,
+      typeCounts: voted,
+      width: w,
+      type: scores.type,
+      score: scores.score,
+      // Vegetation loss is the type farming explains (the default rule table's `seasonal`).
+      carvable: (l) => dominantType(voted, l).changeType === 'vegetation_loss',
+    });
+  });
   const objectModel = opts.objectModel ?? null;
   const objectP = objectModel
     ? await timer.time('objects', () => {
@@ -108,8 +121,6 @@ export async function vectoriseComponents(scores: TileScores, comps: TileCompone
   });
   return { detections, labelConfidence };
 }
-
-const TYPE_SLOTS = 8;
 
 /**
  * Per-label votes for each change type code, each pixel weighted by its squared score, in one pass: the
