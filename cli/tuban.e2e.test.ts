@@ -116,7 +116,7 @@ describe('tuban batch on a generated scene', () => {
   it("scores the 4-band scene with the 4-band model and records the settings its file carries ('auto')", () => {
     const m4 = shippedChangeModel4Band();
     expect(report.detector.models).toEqual([{ name: 'model-4band', version: m4.version, hash: modelHash(m4), scoring: m4.scoring }]);
-    expect(report.detector.version).toBe(`0.7.0+model-4band.${m4.version}`);
+    expect(report.detector.version).toBe(`0.8.0+model-4band.${m4.version}`);
     for (const f of polys.features) expect(f.properties?.detector_version).toBe(report.detector.version);
   });
 

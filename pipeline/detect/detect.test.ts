@@ -385,19 +385,19 @@ describe('model choice and stamp', () => {
 
   it('names the model that scored in the stamp (and the 6-band model its object stage); the 4-band one has its own version and hash', () => {
     const m6 = shippedChangeModel(), m4 = shippedChangeModel4Band(), om = shippedObjectModel();
-    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, m6)).toEqual({ name: 'tuban-spectral-change', version: `0.7.0+model.${m6.version}+objects.${om.version}`, paramsHash: paramsHash(DEFAULT_DETECTOR_PARAMS, `${modelHash(m6)}+${objectModelHash(om)}`) });
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, m6)).toEqual({ name: 'tuban-spectral-change', version: `0.8.0+model.${m6.version}+objects.${om.version}`, paramsHash: paramsHash(DEFAULT_DETECTOR_PARAMS, `${modelHash(m6)}+${objectModelHash(om)}`) });
     const noObjects = { ...DEFAULT_DETECTOR_PARAMS, learned: { ...DEFAULT_DETECTOR_PARAMS.learned, objectStage: false } };
-    expect(detectorStamp(noObjects, m6).version).toBe(`0.7.0+model.${m6.version}`);
+    expect(detectorStamp(noObjects, m6).version).toBe(`0.8.0+model.${m6.version}`);
     const s4 = detectorStamp(learned, modelsFor(learned, [four, four]));
-    expect(s4.version).toBe(`0.7.0+model-4band.${m4.version}`);
+    expect(s4.version).toBe(`0.8.0+model-4band.${m4.version}`);
     expect(s4.paramsHash).toBe(paramsHash(learned, modelHash(m4)));
     const both = detectorStamp(learned, modelsFor(learned, [four, six]));
-    expect(both.version).toBe(`0.7.0+model.${m6.version}+model-4band.${m4.version}+objects.${om.version}`);
+    expect(both.version).toBe(`0.8.0+model.${m6.version}+model-4band.${m4.version}+objects.${om.version}`);
     expect(detectorStamp(learned).version).toBe(both.version);
     // 'auto' names the models its tiles' bands chose, as 'learned' does; a batch of 3-band tiles, scored unsupervised, names none.
-    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four])).version).toBe(`0.7.0+model-4band.${m4.version}`);
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four])).version).toBe(`0.8.0+model-4band.${m4.version}`);
     expect(detectorStamp(DEFAULT_DETECTOR_PARAMS).version).toBe(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [four, six])).version);
-    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [['blue', 'green', 'red']])).version).toBe('0.7.0');
+    expect(detectorStamp(DEFAULT_DETECTOR_PARAMS, modelsFor(DEFAULT_DETECTOR_PARAMS, [['blue', 'green', 'red']])).version).toBe('0.8.0');
   });
 
   it("scores with the model's own settings where the caller left them at their defaults, and they are part of the model's hash", () => {

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 export const DETECTOR_NAME = 'tuban-spectral-change';
-export const DETECTOR_VERSION = '0.7.0';
+export const DETECTOR_VERSION = '0.8.0';
 
 /**
  * 'learned': per-pixel probability of the shipped change model (change-model.json);
