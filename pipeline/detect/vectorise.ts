@@ -2,8 +2,9 @@
  * Stage 4 of a tile: turn the kept components into detections. Each component's change type by a
  * score-weighted vote (seasonal ones dropped), solid built cores carved out of those voted
  * vegetation loss (carve-cores.ts), the object stage where it runs (object-stage.ts: rejects, and
- * gives the confidence), else its confidence from its seed pixels, then its outline traced,
- * simplified, put in lon/lat and measured, one detection per 4-connected part.
+ * gives the confidence), else its confidence from its seed pixels, then its outline traced (the
+ * holes of a ring found at its rim filled, fill-holes.ts), simplified, put in lon/lat and measured,
+ * one detection per 4-connected part.
  */
 import { areaM2 } from '../../geo/area.js';
 import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
@@ -18,6 +19,7 @@ import { componentConfidence, learnedConfidence } from './confidence.js';
 import type { ComponentParams } from './detector-params.js';
 import type { ObjectModel } from './object-model.js';
 import { scoreObjects } from './object-stage.js';
+import { fillEnclosedHoles } from './fill-holes.js';
 import { carveBuiltCores, TYPE_SLOTS } from './carve-cores.js';
 import { STILL_VEGETATED, changeTypeOfCode } from './score.js';
 import type { TileScores } from './score-stream.js';
@@ -77,7 +79,10 @@ export async function vectoriseComponents(scores: TileScores, comps: TileCompone
       })
     : null;
 
-  const polys = await timer.time('vectorise', () => polygonizeLabels(labels, w, h, count, keep, stats));
+  const polys = await timer.time('vectorise', () => {
+    fillEnclosedHoles(labels, comps.mask, scores.score, w, count, keep, stats);
+    return polygonizeLabels(labels, w, h, count, keep, stats);
+  });
   opts.traced?.();
 
   const detections: Detection[] = [];
