@@ -4,7 +4,7 @@ import type { Grid } from '../../geo/raster.js';
 import { carveBuiltCores, TYPE_SLOTS } from './carve-cores.js';
 import type { TileComponents } from './components.js';
 import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
-import { CHANGE_TYPE_CODES } from './score.js';
+import { CHANGE_TYPE_CODES, STILL_VEGETATED } from './score.js';
 import { StageTimer } from './stage-timer.js';
 import { vectoriseComponents } from './vectorise.js';
 
@@ -18,12 +18,12 @@ const { construction: BUILT, vegetation_loss: HARVEST } = CHANGE_TYPE_CODES;
  * (construction, well above the threshold) and, elsewhere in the strip, a diagonal chain and a
  * one-pixel-wide line of construction pixels (an edge's mixed pixels, no interior).
  */
-function strip(): { type: Uint8Array; score: Float32Array } {
+function strip(field = HARVEST): { type: Uint8Array; score: Float32Array } {
   const type = new Uint8Array(W * H);
   const score = new Float32Array(W * H);
   for (let y = 2; y < 20; y++) {
     for (let x = 2; x < 44; x++) {
-      type[y * W + x] = HARVEST;
+      type[y * W + x] = field;
       score[y * W + x] = THRESHOLD;
     }
   }
@@ -73,6 +73,12 @@ describe('carveBuiltCores', () => {
     const rest = detections.filter((d) => d.changeType !== 'construction');
     expect(rest.map((d) => d.changeType)).toEqual(['vegetation_loss']);
     expect(rest[0].pixelCount).toBe(18 * 42 - 49);
+  });
+
+  it('issues the roof out of a component whose vote is seasonal (a crop that only turned), which itself is not issued', async () => {
+    const { type, score } = strip(STILL_VEGETATED);
+    const { detections } = await vectorise(type, score);
+    expect(detections.map((d) => [d.changeType, d.pixelCount])).toEqual([['construction', 49]]);
   });
 
   it('keeps one vegetation-loss detection when the roof has no interior (a 2-pixel-wide block)', async () => {

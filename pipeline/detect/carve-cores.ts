@@ -1,8 +1,9 @@
 /**
- * Built cores carved out of components whose vote says vegetation loss. A new building beside a
- * harvested strip joins it into one component; the strip's larger area then carries the vote, and
- * finalise sets the whole component aside as farming (the rule table's `seasonal`), building
- * included. Each 4-connected run of construction pixels inside such a component that is solid —
+ * Built cores carved out of components whose vote says vegetation loss or seasonal. A new building
+ * beside a harvested strip joins it into one component; the strip's larger area then carries the
+ * vote, and finalise sets the whole component aside as farming (the rule table's `seasonal`),
+ * building included; beside a field whose crop only turned (still vegetated), the component is
+ * not issued at all. Each 4-connected run of construction pixels inside such a component that is solid —
  * at least one of its pixels has all four neighbours in it — and reaches the minimum mapping unit
  * becomes a component of its own, with its own outline, vote and confidence; the rest of the
  * component stays as it was.
@@ -35,7 +36,7 @@ export interface CarveInput extends LabelledComponents {
   score: Float32Array;
   threshold: number;
   minPixels: number;
-  /** Whether kept label l is to be searched for cores (its vote says vegetation loss). */
+  /** Whether kept label l is to be searched for cores (its vote says vegetation loss or seasonal). */
   carvable: (l: number) => boolean;
 }
 

@@ -1,8 +1,8 @@
 /**
  * Stage 4 of a tile: turn the kept components into detections. Each component's change type by a
  * score-weighted vote (seasonal ones dropped), solid built cores carved out of those voted
- * vegetation loss (carve-cores.ts), the object stage where it runs (object-stage.ts: rejects, and
- * gives the confidence), else its confidence from its seed pixels, then its outline traced (the
+ * vegetation loss or seasonal (carve-cores.ts), the object stage where it runs (object-stage.ts:
+ * rejects, and gives the confidence), else its confidence from its seed pixels, then its outline traced (the
  * holes of a ring found at its rim filled, fill-holes.ts), simplified, put in lon/lat and measured,
  * one detection per 4-connected part.
  */
@@ -62,8 +62,12 @@ export async function vectoriseComponents(scores: TileScores, comps: TileCompone
       width: w,
       type: scores.type,
       score: scores.score,
-      // Vegetation loss is the type farming explains (the default rule table's `seasonal`).
-      carvable: (l) => dominantType(voted, l).changeType === 'vegetation_loss',
+      // What farming explains: vegetation loss (the default rule table's `seasonal`), and a vote
+      // that is mostly still-vegetated or regrowing pixels (not issued at all).
+      carvable: (l) => {
+        const t = dominantType(voted, l).changeType;
+        return t === 'vegetation_loss' || t === null;
+      },
     });
   });
   const objectModel = opts.objectModel ?? null;
