@@ -8,7 +8,8 @@ import { openMosaic, openTile } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../schemas/jobs.js';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import { loadRuleTable } from '../route/load-rule-table.js';
-import { detectTile, detectorStamp, modelRecord, modelsFor } from '../detect/detect-tile.js';
+import { BYTES_PER_PIXEL, detectTile, detectorStamp, modelRecord, modelsFor } from '../detect/detect-tile.js';
+import { collectGarbage } from '../collect-garbage.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
 import { asTubanError } from '../../schemas/errors.js';
 import { config } from '../config.js';
@@ -22,6 +23,13 @@ import type { Detection } from '../model.js';
 import { planTile, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
 import { summarise } from './batch-report.js';
+
+/**
+ * A tile whose full-size rasters (BYTES_PER_PIXEL a pixel) reach this is followed by a full GC
+ * (collect-garbage.ts): tens of ms against hundreds of MB back (1.1 GiB on a 10980² tile). Small
+ * tiles (bench:scale's 256², an OSCD city's 1 Mpx) leave too little to be worth a collection each.
+ */
+const COLLECT_AFTER_BYTES = 64 * 2 ** 20;
 
 export interface HandlerDeps {
   db: Database;
@@ -67,6 +75,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
         const prior = await openMosaic(priors);
         try {
           const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: config().maxTileBytes, scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
+          // The tile's rasters are garbage from here: give them back before its rows are stored and
+          // the batch goes on (the next tile, finalising, the output files).
+          if (r.pixels * BYTES_PER_PIXEL >= COLLECT_AFTER_BYTES) collectGarbage();
           const beforeDate = priors.map((p) => p.date).sort().at(-1) ?? '';
           const detections = r.detections.map((d) => ({ ...d, beforeDate }));
           const outcome: TileOutcome = {

@@ -90,7 +90,7 @@ export interface DetectPairOptions extends DetectTileOptions {
   objectModel?: ObjectModel | null;
 }
 
-const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
+export const BYTES_PER_PIXEL = 4 + 1 + 1 + 4;
 
 /**
  * Name, version and parameter hash of the detector. With a learned model the version names the
