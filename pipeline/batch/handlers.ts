@@ -26,7 +26,7 @@ import { summarise } from './batch-report.js';
 
 /**
  * A tile whose full-size rasters (BYTES_PER_PIXEL a pixel) reach this is followed by a full GC
- * (collect-garbage.ts): tens of ms against hundreds of MB back (1.1 GiB on a 10980² tile). Small
+ * (collect-garbage.ts): 27-56 ms against hundreds of MB back (1.1 GiB on a 10980² tile). Small
  * tiles (bench:scale's 256², an OSCD city's 1 Mpx) leave too little to be worth a collection each.
  */
 const COLLECT_AFTER_BYTES = 64 * 2 ** 20;
