@@ -1,7 +1,8 @@
 /**
  * All of Tuban's database I/O for batches, tiles, detections and monitoring polygons. Every write is
  * idempotent (re-running a job rewrites the same rows) and all-or-nothing (one transaction or one
- * statement). Geometry goes in as GeoJSON text (lon/lat, EPSG:4326) and comes out via ST_AsGeoJSON;
+ * statement). Geometry (lon/lat, EPSG:4326) goes in as hex WKB and comes out as the column's hex EWKB
+ * (wkb.ts: the very doubles, no decimal round trip), or as GeoJSON text where a caller wants text;
  * lists are sent as one jsonb array per statement, so a write is a few round trips whatever its size.
  */
 import type { MultiPolygon, Polygon } from 'geojson';
@@ -14,7 +15,7 @@ import type { ChangeType } from '../../schemas/vocabulary.js';
 import { shiftSerial } from '../codes.js';
 import type { Database, Queryable } from './queryable.js';
 import { lockSerials, serialOffsets } from './serial-allocation.js';
-import { wkbHex } from './wkb.js';
+import { geometryFromEwkbHex, wkbHex } from './wkb.js';
 
 /** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
 const CHUNK = 500;
@@ -264,7 +265,7 @@ interface DetectionRow {
 /** Every detection of a batch, ordered by tile id then index. */
 export async function loadDetections(db: Queryable, batchId: string): Promise<Detection[]> {
   const r = await db.query<DetectionRow>(
-    `SELECT tile_id, idx, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, area_m2, change_type, confidence, reasons,
+    `SELECT tile_id, idx, geom, area_m2, change_type, confidence, reasons,
             before_date::text AS before_date, after_date::text AS after_date, pixel_count
      FROM detections WHERE batch_id = $1 ORDER BY tile_id, idx`,
     [batchId],
@@ -272,7 +273,7 @@ export async function loadDetections(db: Queryable, batchId: string): Promise<De
   return r.rows.map((x) => ({
     tileId: x.tile_id,
     index: x.idx,
-    geometry: JSON.parse(x.geom) as Polygon,
+    geometry: geometryFromEwkbHex(x.geom) as Polygon,
     areaM2: x.area_m2,
     changeType: x.change_type,
     confidence: x.confidence,
@@ -363,7 +364,7 @@ type PolygonRow = Omit<MonitoringPolygon, 'geometry' | 'centroid'> & { geom: str
 /** A batch's monitoring polygons, ordered by district then serial (length first, so 10000 follows 9999). */
 export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
   const r = await db.query<PolygonRow>(
-    `SELECT epoch, code, ST_AsGeoJSON(geom, ${GEOJSON_DIGITS}) AS geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat,
+    `SELECT epoch, code, geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat,
             area_m2 AS "areaM2", area_mu AS "areaMu", change_type AS "changeType", change_class AS "changeClass", confidence, reasons,
             before_date::text AS "beforeDate", after_date::text AS "afterDate", land_class_before AS "landClassBefore",
             zone_overlaps AS overlaps, district_code AS "districtCode", district_name AS "districtName", lead_bureau AS "leadBureau",
@@ -372,7 +373,7 @@ export async function loadPolygons(db: Queryable, batchId: string): Promise<Moni
      FROM polygons WHERE batch_id = $1 ORDER BY district_code, length(code), code`,
     [batchId],
   );
-  return r.rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: JSON.parse(geom) as Polygon, centroid: [lon, lat], ...rest }));
+  return r.rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: geometryFromEwkbHex(geom) as Polygon, centroid: [lon, lat], ...rest }));
 }
 
 /**
