@@ -27,7 +27,7 @@ function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
 export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
   if (opts.db.kind !== 'postgres') throw new UsageError('--queue needs a PostgreSQL server (--db postgres://… or DATABASE_URL): workers on other machines cannot reach an embedded database');
   const redis = need('REDIS_URL');
-  // Imported here, not at the top: run-batch pulls in the output writers (exceljs and the
+  // Imported here, not at the top: run-batch pulls in the output writers (the ledger and the
   // shapefile/GeoPackage code), ~10 MiB of live heap and ~0.5 s of start-up that a `tuban worker`,
   // which imports this file too, never uses; a smaller old generation also makes every major GC
   // in the worker's tile loop cheaper.

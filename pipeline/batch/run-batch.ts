@@ -14,6 +14,7 @@ import type { BatchArgs } from './batch-args.js';
 import type { BatchReport } from './batch-report.js';
 import { createHandlers } from './handlers.js';
 import { startPolygonsGpkgThread } from '../outputs/polygons-gpkg-thread.js';
+import { writeOutputs } from './write-outputs.js';
 import { FinaliseAhead } from './finalise-ahead.js';
 import { onceEachZoneFile } from '../zones.js';
 import { startZoneFileThread, type ZoneFileThread } from '../zone-file-thread.js';
@@ -46,14 +47,6 @@ function logPlan(plan: BatchPlan, log: Logger): void {
   log.info({ batchId: plan.batchId, tiles: plan.tiles.length, prior: plan.prior.length, rejected: plan.rejected.length }, 'batch planned');
 }
 
-/**
- * The output writers (exceljs alone takes ~0.25 s to compile) are needed only once the batch is
- * finalised: imported on first use, so the embedded batch starts reading its first tile without
- * them and compiles them while the main thread waits for decoded strips.
- */
-let outputWriters: Promise<typeof import('./write-outputs.js')> | undefined;
-const loadOutputWriters = () => (outputWriters ??= import('./write-outputs.js'));
-
 export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
   const { db, log } = opts;
   const progress = opts.onProgress ?? (() => {});
@@ -76,7 +69,6 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   let rules: Promise<RuleTable> | undefined;
   const loadRules = () => (rules ??= loadRuleTable(args.rules));
   const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan], loadRules, ahead: new FinaliseAhead(plan.args, loadZones) });
-  loadOutputWriters().catch(() => undefined); // a failed import is reported where it is awaited
   const steps = plan.tiles.length + 1;
   const ctx = (step: number, label: string): JobContext => ({ progress: (f) => progress((step + f) / steps, label), signal });
   for (const [i, t] of plan.tiles.entries()) {
@@ -96,7 +88,6 @@ export async function exportBatch(db: Database, batchId: string, out: string, ru
   const gpkgThread = startPolygonsGpkgThread();
   try {
     const [polygons, report, notObserved] = await Promise.all([repo.loadPolygons(db, batchId), loadReport(db, batchId), loadNotObserved(db, batchId)]);
-    const { writeOutputs } = await loadOutputWriters();
     const files = await writeOutputs(out, polygons, report, rules, notObserved, gpkgThread);
     return { report, files };
   } finally {

@@ -10,7 +10,8 @@ import type { BureauId } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { writePolygonsGeoJson } from '../outputs/polygons-geojson.js';
 import { startPolygonsGpkgThread, type GpkgThread } from '../outputs/polygons-gpkg-thread.js';
-import { ledgerRows, writeLedgerCsv, writeLedgerXlsx } from '../outputs/ledger.js';
+import { ledgerRows, writeLedgerCsv } from '../outputs/ledger.js';
+import { writeLedgerXlsx } from '../outputs/ledger-xlsx.js';
 import type { BatchReport } from './batch-report.js';
 import { showDate } from '../name-date.js';
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../iso-date.js';
-import { LEDGER_COLUMNS, ledgerRows, writeLedgerCsv, writeLedgerXlsx } from './ledger.js';
+import { LEDGER_COLUMNS, ledgerRows, writeLedgerCsv } from './ledger.js';
+import { columnName, ledgerXlsxBytes, writeLedgerXlsx } from './ledger-xlsx.js';
 import { sampleBureauName, samplePolygon } from '../../fixtures/sample-polygon.js';
 
 const ctx = { bureauName: sampleBureauName, issuedOn: '2026-10-20', deadlineDays: 30, city: '济南市' };
@@ -114,5 +115,46 @@ describe('ledger writers', () => {
     expect(c(4, '判定依据说明').value).toBe('亮度上升, "明显"；第二行\n说明');
     expect(ws.rowCount).toBe(4);
     expect(ws.getColumn(LEDGER_COLUMNS.indexOf('判定依据说明') + 1).width).toBeGreaterThan(10);
+  });
+
+  it('writes the XLSX the same bytes for the same rows, with formats, filter, merged title and wrapped long text', async () => {
+    const rows = ledgerRows(polys, ctx);
+    const meta = { title: '济南市2026年10月新增违法违规问题台账', epoch: '2026-10' };
+    const bytes = ledgerXlsxBytes(rows, meta);
+    expect(ledgerXlsxBytes(rows, meta).equals(bytes)).toBe(true);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(bytes as never);
+    const ws = wb.worksheets[0];
+    const col = (name: string) => LEDGER_COLUMNS.indexOf(name as never) + 1;
+    expect(ws.getCell('A1').isMerged).toBe(true);
+    expect(ws.getCell(`${columnName(LEDGER_COLUMNS.length)}1`).isMerged).toBe(true);
+    expect(ws.getCell('A1').font?.size).toBe(14);
+    expect(ws.getRow(2).getCell(1).fill).toMatchObject({ type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFDDEBF7' } });
+    expect(ws.getRow(2).getCell(1).border?.bottom?.style).toBe('thin');
+    expect(ws.autoFilter).toBe(`A2:${columnName(LEDGER_COLUMNS.length)}2`);
+    expect(ws.views[0]).toMatchObject({ state: 'frozen', xSplit: 5, ySplit: 2 });
+    expect(ws.getRow(3).getCell(col('监测面积(亩)')).numFmt).toBe('0.00');
+    expect(ws.getRow(3).getCell(col('中心点经度')).numFmt).toBe('0.000000');
+    // Null and empty text stay empty cells, not the text "null".
+    const empty = LEDGER_COLUMNS.filter((c) => rows[0][c] === null || rows[0][c] === '');
+    expect(empty.length).toBeGreaterThan(0);
+    for (const c of empty) expect(ws.getRow(3).getCell(col(c)).value).toBeNull();
+    // A column whose text is wider than 40 characters wraps it.
+    const long = ledgerXlsxBytes(ledgerRows([samplePolygon({ reasons: ['很长的说明'.repeat(12)] })], ctx), meta);
+    const wbLong = new ExcelJS.Workbook();
+    await wbLong.xlsx.load(long as never);
+    expect(wbLong.worksheets[0].getRow(3).getCell(col('判定依据说明')).alignment).toMatchObject({ wrapText: true, vertical: 'top' });
+    expect(ws.getRow(3).getCell(col('判定依据说明')).alignment?.wrapText).toBeUndefined();
+  });
+
+  it('escapes markup and drops the characters XML cannot carry, so one odd reason cannot spoil the file', async () => {
+    const odd = samplePolygon({ code: '370103-202610-0009', reasons: ['<b>a & b</b> "q"\u0007 \ud800x', '第二行\t制表'] });
+    const bytes = ledgerXlsxBytes(ledgerRows([odd], ctx), { title: 'T <&>', epoch: '2026-10' });
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(bytes as never);
+    const ws = wb.worksheets[0];
+    expect(ws.getCell('A1').value).toBe('T <&>');
+    expect(ws.getRow(3).getCell(LEDGER_COLUMNS.indexOf('判定依据说明') + 1).value).toBe('<b>a & b</b> "q" x；第二行\t制表');
+    expect(columnName(1) + columnName(26) + columnName(27) + columnName(52) + columnName(703)).toBe('AZAAAZAAA');
   });
 });

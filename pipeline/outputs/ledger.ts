@@ -3,11 +3,9 @@
  * clue from another source), with the columns of RESEARCH.md §3.8 that Tuban fills at detection
  * time, followed by the verification columns from each item's one disposition (ledger-disposition.ts:
  * 未核查 until the workflow records a verdict). Areas in 亩 (1 亩 = 10000/15 m²) unless a header says 平方米; coordinates are
- * lon/lat degrees (CGCS2000/WGS84). Written as CSV (UTF-8 with BOM, RFC 4180) and XLSX.
+ * lon/lat degrees (CGCS2000/WGS84). Written as CSV (UTF-8 with BOM, RFC 4180) here and as XLSX by ledger-xlsx.ts.
  */
 import { rename, writeFile } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
-import ExcelJS from 'exceljs';
 import type { MultiPolygon, Point, Polygon } from 'geojson';
 import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
@@ -205,7 +203,8 @@ function csvCell(v: string | number | null): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-async function atomicWrite(path: string, data: string | Buffer | Uint8Array): Promise<void> {
+/** Written beside `path` and renamed over it: a crash never leaves half a file. */
+export async function atomicWrite(path: string, data: string | Buffer | Uint8Array): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data);
   await rename(tmp, path);
@@ -220,81 +219,4 @@ export function ledgerCsvBytes(rows: LedgerRow[]): Buffer {
 
 export async function writeLedgerCsv(path: string, rows: LedgerRow[]): Promise<void> {
   await atomicWrite(path, ledgerCsvBytes(rows));
-}
-
-/** Display width of text in Excel character units: CJK characters take two. */
-function textWidth(v: unknown): number {
-  const s = v === null || v === undefined ? '' : String(v);
-  let w = 0;
-  for (const ch of s) w += /[\u1100-\uFFFF]/.test(ch) ? 2 : 1;
-  return w;
-}
-
-const NUMBER_FORMATS: Partial<Record<LedgerColumn, string>> = {
-  '中心点经度': '0.000000',
-  '中心点纬度': '0.000000',
-  '监测面积(亩)': '0.00',
-  '监测面积(平方米)': '0.0',
-  '耕地面积(亩)': '0.00',
-  '永久基本农田面积(亩)': '0.00',
-  '占城镇开发边界面积(亩)': '0.00',
-  置信度: '0.00',
-};
-
-export async function writeLedgerXlsx(path: string, rows: LedgerRow[], meta: { title: string; epoch: string }): Promise<void> {
-  await atomicWrite(path, await ledgerXlsxBytes(rows, meta));
-}
-
-/**
- * XLSX: a merged title row, a bold frozen header with filters, widths fitted to content, numbers as
- * numbers. Written with exceljs's streaming writer (rows committed as they go, inline strings): about
- * 40 % faster than building the whole workbook and its shared-string table in memory first.
- */
-export async function ledgerXlsxBytes(rows: LedgerRow[], meta: { title: string; epoch: string }): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<void>((res, rej) => { sink.on('end', res); sink.on('error', rej); });
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useStyles: true, useSharedStrings: false });
-  wb.creator = 'Tuban';
-  wb.created = new Date(0); // fixed so re-running a batch writes the same bytes
-  // Sheet names: ≤ 31 characters, none of : \ / ? * [ ].
-  const ws = wb.addWorksheet(`台账 ${meta.epoch}`.replace(/[:\\/?*[\]]/g, '-').slice(0, 31), {
-    views: [{ state: 'frozen', ySplit: 2, xSplit: 5 }],
-  });
-  const n = LEDGER_COLUMNS.length;
-  // Columns first: a streamed sheet writes <cols> before the first row.
-  ws.columns = LEDGER_COLUMNS.map((c) => {
-    let widest = textWidth(c);
-    for (const r of rows) widest = Math.max(widest, textWidth(r[c])); // no spread: 10⁵ rows overflow the call stack
-    const fmt = NUMBER_FORMATS[c];
-    // Long free text (判定依据说明) wraps instead of stretching the sheet.
-    const style: Partial<ExcelJS.Style> = { ...(fmt ? { numFmt: fmt } : {}), ...(widest > 40 ? { alignment: { wrapText: true, vertical: 'top' } } : {}) };
-    return { key: c, width: Math.min(40, Math.max(8, widest + 2)), style };
-  });
-  ws.mergeCells(1, 1, 1, n);
-  const titleRow = ws.getRow(1);
-  const title = titleRow.getCell(1);
-  title.value = meta.title;
-  title.font = { bold: true, size: 14 };
-  title.alignment = { horizontal: 'center', vertical: 'middle' };
-  titleRow.height = 24;
-  titleRow.commit();
-
-  const header = ws.getRow(2);
-  LEDGER_COLUMNS.forEach((c, i) => {
-    const cell = header.getCell(i + 1);
-    cell.value = c;
-    cell.font = { bold: true };
-    cell.alignment = { horizontal: 'center', vertical: 'middle', wrapText: true };
-    cell.fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFDDEBF7' } };
-    cell.border = { bottom: { style: 'thin' } };
-  });
-  header.commit();
-  for (const r of rows) ws.addRow(LEDGER_COLUMNS.map((c) => r[c])).commit();
-  ws.autoFilter = { from: { row: 2, column: 1 }, to: { row: 2, column: n } };
-  ws.commit();
-  await wb.commit();
-  await done;
-  return Buffer.concat(chunks);
 }
