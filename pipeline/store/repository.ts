@@ -391,7 +391,7 @@ export async function findPreviousSites(db: Queryable, epoch: string, geoms: rea
     }
     const r = await db.query<{ ord: number; code: string | null }>(
       `WITH q AS (
-         SELECT t.ord::int AS ord, ST_SetSRID(ST_GeomFromGeoJSON(t.g), 4326) AS geom
+         SELECT t.ord::int AS ord, ST_GeomFromWKB(decode(t.g, 'hex'), 4326) AS geom
          FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS t(g, ord)
        )
        SELECT q.ord, (
@@ -401,7 +401,7 @@ export async function findPreviousSites(db: Queryable, epoch: string, geoms: rea
          LIMIT 1
        ) AS code
        FROM q ORDER BY q.ord`,
-      [epoch, JSON.stringify(part.map((g) => (typeof g === 'string' ? g : JSON.stringify(g))))],
+      [epoch, JSON.stringify(part.map((g) => wkbHex(typeof g === 'string' ? (JSON.parse(g) as Polygon | MultiPolygon) : g)))],
     );
     for (const row of r.rows) out.push(row.code);
   }
