@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeShapefile, utf8Prefix } from './write-shapefile.js';
-import { zipEntries } from './zip.js';
-import { inflateRawSync } from 'node:zlib';
+import { deflatedEntry, zipEntries } from './zip.js';
+import { crc32, inflateRawSync } from 'node:zlib';
 
 describe('shapefile encoding', () => {
   it('cuts UTF-8 text at a character boundary', () => {
@@ -41,6 +41,19 @@ describe('zipEntries', () => {
     expect(end.readUInt32LE(0)).toBe(0x06054b50);
     expect(end.readUInt16LE(10)).toBe(2);
     expect(() => zipEntries([{ name: '../x', data }])).toThrow(/unsafe/);
+  });
+
+  it('deflates an entry piece by piece into one stream that inflates back whole, with its CRC and size', () => {
+    const pieces = [Buffer.from('<row>图斑</row>'.repeat(5000)), Buffer.alloc(0), Buffer.from('x'), Buffer.from('<row>末</row>'.repeat(300))];
+    const whole = Buffer.concat(pieces);
+    const zip = zipEntries([deflatedEntry('sheet.xml', pieces[Symbol.iterator]())]);
+    expect(zip.readUInt16LE(8)).toBe(8);
+    expect(zip.readUInt32LE(14)).toBe(crc32(whole) >>> 0);
+    expect(zip.readUInt32LE(22)).toBe(whole.length);
+    const size = zip.readUInt32LE(18);
+    expect(inflateRawSync(zip.subarray(30 + 9, 30 + 9 + size)).equals(whole)).toBe(true);
+    const none = zipEntries([deflatedEntry('empty', [])]);
+    expect(inflateRawSync(none.subarray(30 + 5, 30 + 5 + none.readUInt32LE(18))).length).toBe(0);
   });
 });
 
