@@ -9,11 +9,26 @@
 import { deflatedEntry, zipEntries } from '../../geo/vector/zip.js';
 import { atomicWrite, LEDGER_COLUMNS, type LedgerColumn, type LedgerRow } from './ledger.js';
 
-/** Display width of text in Excel character units: CJK characters take two. */
+/**
+ * Display width of text in Excel character units: CJK characters (and everything from U+1100 on,
+ * a surrogate pair counting once) take two. A loop over code units: a regular expression per
+ * character took ~0.1 s of the full tile's ~0.3 s sheet.
+ */
 function textWidth(v: unknown): number {
-  const s = v === null || v === undefined ? '' : String(v);
+  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
   let w = 0;
-  for (const ch of s) w += /[\u1100-\uFFFF]/.test(ch) ? 2 : 1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x1100) w += 1;
+    else {
+      w += 2;
+      // A high surrogate followed by a low one is one character.
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+        const d = s.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) i++;
+      }
+    }
+  }
   return w;
 }
 
