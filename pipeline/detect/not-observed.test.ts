@@ -50,4 +50,20 @@ describe('notObservedGeometry', () => {
       expect(notObservedPerCell(type, w, h, cell)).toEqual(want);
     }
   });
+
+  it('counts four pixels a step exactly, whatever the other bytes hold, and pixel by pixel off word boundaries', () => {
+    let seed = 11;
+    const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) / 65536;
+    const w = 96, h = 40;
+    // Every byte value next to 0xff, runs of 0xff across words and cells.
+    const whole = new Uint8Array(w * h + 1);
+    for (let i = 0; i < whole.length; i++) whole[i] = next() < 0.4 ? NOT_OBSERVED : Math.floor(next() * 256);
+    for (const [type, cell] of [[whole.subarray(0, w * h), 16], [whole.subarray(0, w * h), 8], [whole.subarray(1), 16]] as const) {
+      const cw = Math.ceil(w / cell);
+      const want = new Uint32Array(cw * Math.ceil(h / cell));
+      for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) if (type[r * w + c] === NOT_OBSERVED) want[Math.floor(r / cell) * cw + Math.floor(c / cell)]++;
+      expect(want.reduce((a, b) => a + b, 0)).toBeGreaterThan(1000);
+      expect(notObservedPerCell(type, w, h, cell)).toEqual(want);
+    }
+  });
 });

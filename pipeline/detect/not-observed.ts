@@ -42,20 +42,34 @@ export function notObservedGeometry(type: Uint8Array, grid: Grid, cell = 16): Mu
 /**
  * Not-observed pixels per cell of `cell`² px (row-major, ceil(w / cell) cells a row; edge cells
  * clipped to the grid). A run of a cell's pixels at a time: no division per pixel (a full tile is
- * 120 Mpx, in the batch's serial tail).
+ * 120 Mpx, in the batch's serial tail); four pixels a step where the rows and cells fall on
+ * 4-byte words (every Sentinel-2 tile: 10980 = 4 · 2745), ~0.3 → ~0.1 s at 10980².
  */
 export function notObservedPerCell(type: Uint8Array, w: number, h: number, cell: number): Uint32Array {
   const cw = Math.ceil(w / cell);
   const counts = new Uint32Array(cw * Math.ceil(h / cell));
+  const words = w % 4 === 0 && cell % 4 === 0 && type.byteOffset % 4 === 0 ? new Uint32Array(type.buffer, type.byteOffset, (w * h) >>> 2) : null;
   for (let r = 0; r < h; r++) {
     const base = ((r / cell) | 0) * cw;
     const rowEnd = (r + 1) * w;
     for (let cc = 0, i = r * w; cc < cw; cc++) {
       const end = Math.min(i + cell, rowEnd);
       let k = 0;
-      for (; i < end; i++) if (type[i] === NOT_OBSERVED) k++;
+      if (words !== null) {
+        for (let q = i >>> 2, qEnd = end >>> 2; q < qEnd; q++) k += notObservedBytes(words[q]);
+        i = end;
+      } else for (; i < end; i++) if (type[i] === NOT_OBSERVED) k++;
       counts[base + cc] += k;
     }
   }
   return counts;
+}
+
+/** NOT_OBSERVED (0xff) bytes in a 32-bit word: its complement's zero bytes, found without a carry between bytes. */
+function notObservedBytes(x: number): number {
+  const y = ~x; // 0xff bytes become zero bytes
+  // High bit of each byte of t: set where that byte of y is not zero.
+  const t = ((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y;
+  const zeroHigh = ~t & 0x80808080;
+  return Math.imul(zeroHigh >>> 7, 0x01010101) >>> 24;
 }
