@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { componentStats, labelComponents, removeSmallComponents } from '../../geo/kernels/label.js';
 import { close, createMorphScratch, open } from '../../geo/kernels/morphology.js';
 import { mulberry32 } from '../../fixtures/scene-math.js';
-import { extractComponents } from './components.js';
+import { extractComponents, maskAtCut } from './components.js';
 import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
 import { CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, NOT_OBSERVED } from './score.js';
 import { StageTimer } from './stage-timer.js';
@@ -58,6 +58,32 @@ describe('extractComponents', () => {
       expect(Array.from(c.labels)).toEqual(Array.from(labels));
       expect(Array.from(c.stats.count)).toEqual(Array.from(stats.count));
       expect(Array.from(c.stats.sum!)).toEqual(Array.from(stats.sum!));
+    }
+  });
+});
+
+describe('maskAtCut', () => {
+  it('marks what scores at the cut and counts what is not observed, four pixels a step or one, as a pixel-by-pixel pass does', () => {
+    const rand = mulberry32(5);
+    const n = 4099; // a tail past the last whole word
+    const type = new Uint8Array(n + 3);
+    const score = new Float32Array(n + 3);
+    for (let i = 0; i < type.length; i++) {
+      // Runs of observed words (the fast path) between scattered not-observed pixels, any other byte value.
+      type[i] = rand() < 0.05 ? NOT_OBSERVED : Math.floor(rand() * 255);
+      score[i] = rand() < 0.05 ? Number.NaN : rand();
+    }
+    for (const [t, s, m] of [[type.subarray(0, n), score, new Uint8Array(n)], [type.subarray(1, n + 1), score.subarray(1), new Uint8Array(n + 1).subarray(1)]] as const) {
+      m.fill(7); // the buffer comes in holding other data
+      const want = new Uint8Array(n);
+      let hidden = 0;
+      for (let i = 0; i < n; i++) {
+        if (t[i] === NOT_OBSERVED) hidden++;
+        else want[i] = s[i] >= 0.6 ? 1 : 0;
+      }
+      expect(maskAtCut(t, s, 0.6, m, n)).toBe(hidden);
+      expect(hidden).toBeGreaterThan(100);
+      expect(Array.from(m.subarray(0, n))).toEqual(Array.from(want));
     }
   });
 });
