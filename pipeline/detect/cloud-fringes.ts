@@ -3,6 +3,7 @@
  * ground like thin cloud (CLOUD_FRINGE_FLAG, set per pixel by scorePixels) but are no core
  * themselves. Once the whole tile is scored, the fringes connected to a core are hidden.
  */
+import { zeroLanes } from '../../geo/kernels/byte-lanes.js';
 import { labelComponents } from '../../geo/kernels/label.js';
 import { CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED } from './score.js';
 
@@ -144,11 +145,6 @@ function finishTypes(type: Uint8Array, n: number): void {
 /** The first n bytes of `a` as whole Uint32 words (n >> 2 of them), or null when `a` is not 4-byte aligned. */
 function words(a: Uint8Array, n: number): Uint32Array | null {
   return a.byteOffset % 4 === 0 ? new Uint32Array(a.buffer, a.byteOffset, n >>> 2) : null;
-}
-
-/** 0x80 in each byte lane of x that is zero, 0 elsewhere (exact: (lane & 0x7F) + 0x7F never carries out of its lane). */
-function zeroLanes(x: number): number {
-  return ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) & 0x80808080;
 }
 
 /**

@@ -4,6 +4,7 @@
  * clean it, label it, and keep the components that pass the minimum mapping unit and have seed
  * pixels at the threshold. Full-tile buffers: mask u8 and labels i32.
  */
+import { zeroLanes } from '../../geo/kernels/byte-lanes.js';
 import { componentStats, labelComponents, removeSmallComponents, seedStats, type ComponentStats } from '../../geo/kernels/label.js';
 import { createMorphScratch, openClosePacked, packedRowStart } from '../../geo/kernels/morphology.js';
 import { histogram } from '../../geo/kernels/threshold.js';
@@ -116,10 +117,8 @@ export function maskAtCut(type: Uint8Array, score: Float32Array, cut: number, ma
     const t32 = new Uint32Array(type.buffer, type.byteOffset, n >>> 2);
     const m32 = new Uint32Array(mask.buffer, mask.byteOffset, n >>> 2);
     for (let q = 0; q < t32.length; q++, i += 4) {
-      const y = ~t32[q];
-      // A zero byte in y (an 0xff type): the high bit of its byte in t stays clear.
-      const t = ((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y;
-      if ((~t & 0x80808080) === 0) {
+      // No 0xff type among the four: the complement has no zero lane.
+      if (zeroLanes(~t32[q]) === 0) {
         m32[q] = (score[i] >= cut ? 1 : 0) | (score[i + 1] >= cut ? 0x100 : 0) | (score[i + 2] >= cut ? 0x10000 : 0) | (score[i + 3] >= cut ? 0x1000000 : 0);
         continue;
       }
@@ -179,9 +178,4 @@ function packAtCut(type: Uint8Array, score: Float32Array, cut: number, plane: Ui
     }
   }
   return notObserved;
-}
-
-/** 0x80 in each byte lane of x that is zero, 0 elsewhere (exact: (lane & 0x7F) + 0x7F never carries out of its lane). */
-function zeroLanes(x: number): number {
-  return ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) & 0x80808080;
 }

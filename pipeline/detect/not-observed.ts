@@ -4,6 +4,7 @@
  * to store with every tile (a 10980² tile becomes at most 687² cells of 16 px = 160 m).
  */
 import type { MultiPolygon } from 'geojson';
+import { zeroLaneCount } from '../../geo/kernels/byte-lanes.js';
 import { labelComponents } from '../../geo/kernels/label.js';
 import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
 import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
@@ -56,20 +57,11 @@ export function notObservedPerCell(type: Uint8Array, w: number, h: number, cell:
       const end = Math.min(i + cell, rowEnd);
       let k = 0;
       if (words !== null) {
-        for (let q = i >>> 2, qEnd = end >>> 2; q < qEnd; q++) k += notObservedBytes(words[q]);
+        for (let q = i >>> 2, qEnd = end >>> 2; q < qEnd; q++) k += zeroLaneCount(~words[q]); // NOT_OBSERVED (0xff) bytes are the complement's zero lanes
         i = end;
       } else for (; i < end; i++) if (type[i] === NOT_OBSERVED) k++;
       counts[base + cc] += k;
     }
   }
   return counts;
-}
-
-/** NOT_OBSERVED (0xff) bytes in a 32-bit word: its complement's zero bytes, found without a carry between bytes. */
-function notObservedBytes(x: number): number {
-  const y = ~x; // 0xff bytes become zero bytes
-  // High bit of each byte of t: set where that byte of y is not zero.
-  const t = ((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y;
-  const zeroHigh = ~t & 0x80808080;
-  return Math.imul(zeroHigh >>> 7, 0x01010101) >>> 24;
 }
