@@ -292,10 +292,12 @@ async function benchDetectors(): Promise<void> {
       runs4[b].push(r);
       // maskCloudFringes over the whole raster, as extractComponents calls it (its own copy of the outputs).
       const type = r.type.slice(), score = r.score.slice();
-      const queue = new Int32Array(size * size);
       const minCorePx = Math.ceil(params.clouds.coreMinM2 / 100);
+      const opts = { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx };
       t = cpuMs();
-      K.maskCloudFringes(type, score, size, size, queue, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx });
+      // A baseline built before 2026-12-06 takes the flood queue from its caller (one argument more).
+      if (K.maskCloudFringes.length > 6) (K.maskCloudFringes as unknown as (...a: unknown[]) => number)(type, score, size, size, new Int32Array(size * size), opts);
+      else K.maskCloudFringes(type, score, size, size, opts);
       cloudMs[b].push(cpuMs() - t);
       cloudHash[b] = createHash('sha256').update(type).update(new Uint8Array(score.buffer)).digest('hex').slice(0, 16);
     });

@@ -78,10 +78,30 @@ describe('labelComponents', () => {
       const m = randomMask(w, h, 0.3 + rand() * 0.4, rand);
       for (const conn of [4, 8] as const) {
         const labels = new Int32Array(w * h).fill(-7);
-        const n = labelComponents(m, w, h, labels, conn, new Int32Array(2));
+        const n = labelComponents(m, w, h, labels, conn, { parent: new Int32Array(2) });
         const ref = floodLabels(m, w, h, conn);
         expect(labels).toEqual(ref);
         expect(n).toBe(Math.max(0, ...ref));
+      }
+    }
+  });
+
+  it('with `cleared`, labels a zero buffer the same and writes the foreground alone', () => {
+    const rand = mulberry32(5);
+    for (let t = 0; t < 30; t++) {
+      const w = 3 + Math.floor(rand() * 50);
+      const h = 3 + Math.floor(rand() * 30);
+      const m = randomMask(w, h, 0.05 + rand() * 0.6, rand);
+      for (const conn of [4, 8] as const) {
+        const ref = floodLabels(m, w, h, conn);
+        const fresh = new Int32Array(w * h);
+        expect(labelComponents(m, w, h, fresh, conn, { cleared: true })).toBe(Math.max(0, ...ref));
+        expect(fresh).toEqual(ref);
+        // A background pixel is never read nor written: a marker there survives, and the
+        // foreground still gets its labels.
+        const marked = new Int32Array(w * h).fill(-7);
+        labelComponents(m, w, h, marked, conn, { cleared: true });
+        expect(Array.from(marked, (l, i) => (m[i] === 0 ? (l === -7 ? 0 : -1) : l))).toEqual(Array.from(ref));
       }
     }
   });

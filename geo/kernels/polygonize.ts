@@ -75,7 +75,7 @@ export function polygonizeLabels(
       const dst = y * gw;
       for (let x = 1; x < gw - 1; x++) if (labels[src + x] === l) grid[dst + x] = 1;
     }
-    const nParts = labelComponents(grid, gw, gh, parts, 4, parent);
+    const nParts = labelComponents(grid, gw, gh, parts, 4, { parent });
     out[l] = traceRings(grid, parts, gw, gh, nParts, c0 - 1, r0 - 1);
   }
   return out;

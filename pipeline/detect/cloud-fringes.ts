@@ -31,11 +31,15 @@ export interface CloudMaskOptions {
  *   Thin cloud fades out past where the per-pixel test still fires, and over a city the haze
  *   changes the spectrum's shape enough not to be flagged (OSCD paris: most false change is there).
  * - buffer: a ring of `bufferPx` around every cloud or shadow pixel, small cores included.
- * `queue` must hold width × height entries; `scratch` (≥ width × height bytes, overwritten) is where
- * the cores are drawn, allocated here when not given. Returns the pixels hidden here.
+ * `scratch` (≥ width × height bytes, overwritten) is where the cores are drawn, allocated here when
+ * not given. Returns the pixels hidden here.
  */
-export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, queue: Int32Array, opts: CloudMaskOptions, scratch?: Uint8Array): number {
+export function maskCloudFringes(type: Uint8Array, score: Float32Array, width: number, height: number, opts: CloudMaskOptions, scratch?: Uint8Array): number {
   const n = width * height;
+  // The cores' labels and then the flood's queue: a fresh buffer, of which only the pages under the
+  // cores and the queue's front are ever written (weather is a few % of a tile), so it costs no
+  // clearing and little memory.
+  const queue = new Int32Array(n);
   const hide = (j: number) => { type[j] = CLOUDED; score[j] = NaN; };
   let tail = seedCores(type, width, height, queue, opts.minCorePx, scratch);
   let hidden = 0;
@@ -170,9 +174,10 @@ function coreMask(type: Uint8Array, core: Uint8Array, n: number): void {
 }
 
 /**
- * Writes to the front of `queue` every CLOUDED pixel, or with minPx > 1 those of 8-connected
- * cores of at least minPx pixels; returns how many. The cores are drawn into `scratch` (allocated
- * when not given) and labelled into `queue` itself, which the flood does not need until then.
+ * Writes to the front of `queue` (all zero on entry) every CLOUDED pixel, or with minPx > 1 those
+ * of 8-connected cores of at least minPx pixels; returns how many. The cores are drawn into
+ * `scratch` (allocated when not given) and labelled into `queue` itself, which the flood does not
+ * need until then.
  */
 function seedCores(type: Uint8Array, width: number, height: number, queue: Int32Array, minPx: number, scratch?: Uint8Array): number {
   const n = width * height;
@@ -184,7 +189,7 @@ function seedCores(type: Uint8Array, width: number, height: number, queue: Int32
   if (scratch !== undefined && scratch.length < n) throw new Error(`maskCloudFringes: scratch has ${scratch.length} bytes, need ${n}`);
   const core = scratch ?? new Uint8Array(n);
   coreMask(type, core, n);
-  const count = labelComponents(core, width, height, queue, 8);
+  const count = labelComponents(core, width, height, queue, 8, { cleared: true });
   const size = new Int32Array(count + 1);
   // Only core pixels carry a label: both passes below visit those alone, skipping four background
   // pixels a step where `core` is aligned (cores are a few % of a tile).

@@ -8,6 +8,7 @@ import { zeroLanes } from '../../geo/kernels/byte-lanes.js';
 import { componentStats, labelComponents, removeSmallComponents, seedStats, type ComponentStats } from '../../geo/kernels/label.js';
 import { createMorphScratch, openClosePacked, packedRowStart } from '../../geo/kernels/morphology.js';
 import { histogram } from '../../geo/kernels/threshold.js';
+import { prefaultPages } from '../prefault-pages.js';
 import type { ChangeModel } from './change-model.js';
 import { maskCloudFringes } from './cloud-fringes.js';
 import type { ComponentParams, DetectorParams } from './detector-params.js';
@@ -55,13 +56,15 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
   const { params, model, width: w, height: h, pixelAreaM2: pxArea, timer } = opts;
   const { score, type } = scores;
   const n = w * h;
-  // The labels buffer doubles as the flood queue, and the mask as the cloud cores' scratch: neither
-  // is needed until later (labelComponents clears the labels; the mask is written whole). One
-  // allocation each: the first touch of fresh memory is much of the cost at 10980² (600 MB).
-  const labels = new Int32Array(n);
+  // The mask doubles as the cloud cores' scratch (it is written whole later). The labels' pages
+  // are made resident by a worker while the clouds and the mask are done here (the first touch of
+  // fresh memory is much of the cost at 10980²: ~1 s for the labels' 480 MB); they stay zero, so
+  // labelComponents need not clear them.
+  const labels = new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
+  const labelsResident = prefaultPages(labels.buffer as SharedArrayBuffer);
   const mask = new Uint8Array(n);
   const minCorePx = params.clouds.coreMinM2 > 0 ? Math.ceil(params.clouds.coreMinM2 / pxArea) : 0;
-  await timer.time('clouds', () => maskCloudFringes(type, score, w, h, labels, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx }, mask));
+  await timer.time('clouds', () => maskCloudFringes(type, score, w, h, { fringes: params.clouds.fringes, minCorePx, haloPx: params.clouds.haloPx, bufferPx: params.clouds.bufferPx }, mask));
 
   const threshold = await timer.time('threshold', () => {
     // The learned score is a probability with its threshold fixed in training.
@@ -88,8 +91,9 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
     }
   });
 
-  const { count, stats } = await timer.time('label', () => {
-    const count = labelComponents(mask, w, h, labels, 8);
+  const { count, stats } = await timer.time('label', async () => {
+    await labelsResident;
+    const count = labelComponents(mask, w, h, labels, 8, { cleared: true });
     return { count, stats: componentStats(labels, w, h, count, score, mask) };
   });
 

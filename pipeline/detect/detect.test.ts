@@ -462,22 +462,22 @@ describe('maskCloudFringes', () => {
     box(5, 6, 25, 26, (i) => { type[i] = CLOUDED; score[i] = NaN; });
     box(35, 10, 39, 14, (i) => (type[i] |= CLOUD_FRINGE_FLAG));
     box(36, 11, 38, 13, (i) => { type[i] = CLOUDED; score[i] = NaN; });
-    return { w, h, type, score, queue: new Int32Array(w * h), box };
+    return { w, h, type, score, box };
   };
   const haze = 3 * 48 + 3, rim = 10 * 48 + 35;
   const none = { fringes: false, minCorePx: 0, haloPx: 0, bufferPx: 0 };
 
   it('hides the fringes of every core by default', () => {
-    const { w, h, type, score, queue } = setup();
-    const hidden = maskCloudFringes(type, score, w, h, queue, { fringes: true, minCorePx: 0, haloPx: 0, bufferPx: 0 });
+    const { w, h, type, score } = setup();
+    const hidden = maskCloudFringes(type, score, w, h, { fringes: true, minCorePx: 0, haloPx: 0, bufferPx: 0 });
     expect(type[haze]).toBe(NOT_OBSERVED);
     expect(type[rim]).toBe(NOT_OBSERVED);
     expect(hidden).toBe(26 * 26 - 400 + 16 - 4);
   });
 
   it('with minCorePx, hides only the fringes of large cores and keeps a small core\'s rim', () => {
-    const { w, h, type, score, queue } = setup();
-    const hidden = maskCloudFringes(type, score, w, h, queue, { fringes: true, minCorePx: 100, haloPx: 0, bufferPx: 0 });
+    const { w, h, type, score } = setup();
+    const hidden = maskCloudFringes(type, score, w, h, { fringes: true, minCorePx: 100, haloPx: 0, bufferPx: 0 });
     expect(type[haze]).toBe(NOT_OBSERVED);
     expect(Number.isNaN(score[haze])).toBe(true);
     expect(type[rim]).toBe(CHANGE_TYPE_CODES.construction); // flag cleared, pixel kept
@@ -486,8 +486,8 @@ describe('maskCloudFringes', () => {
   });
 
   it('rings a halo around large cores and their fringes only, and leaves every hidden pixel NOT_OBSERVED', () => {
-    const { w, h, type, score, queue } = setup();
-    const hidden = maskCloudFringes(type, score, w, h, queue, { ...none, fringes: true, minCorePx: 100, haloPx: 2 });
+    const { w, h, type, score } = setup();
+    const hidden = maskCloudFringes(type, score, w, h, { ...none, fringes: true, minCorePx: 100, haloPx: 2 });
     // Core 20² (x 5…24, y 6…25), fringe 26² (x 2…27, y 3…28), halo 30² (x 0…29, y 1…30).
     expect(type[1 * w + 0]).toBe(NOT_OBSERVED);
     expect(type[30 * w + 29]).toBe(NOT_OBSERVED);
@@ -501,9 +501,9 @@ describe('maskCloudFringes', () => {
   });
 
   it('grows nothing from nodata: no fringe, halo or buffer around it', () => {
-    const { w, h, type, score, queue, box } = setup();
+    const { w, h, type, score, box } = setup();
     box(5, 6, 25, 26, (i) => (type[i] = NOT_OBSERVED)); // the large core is nodata now
-    const hidden = maskCloudFringes(type, score, w, h, queue, { fringes: true, minCorePx: 0, haloPx: 2, bufferPx: 1 });
+    const hidden = maskCloudFringes(type, score, w, h, { fringes: true, minCorePx: 0, haloPx: 2, bufferPx: 1 });
     expect(type[haze]).toBe(CHANGE_TYPE_CODES.construction);
     expect(type[4 * w + 4]).toBe(CHANGE_TYPE_CODES.construction);
     // The small cloud still grows: its rim (12 px), 2 halo rings (20 + 28) and a 1-px buffer (36).
@@ -512,11 +512,11 @@ describe('maskCloudFringes', () => {
   });
 
   it('hides scored cloud candidates in large patches and keeps small ones (roofs, shadows) with their scores', () => {
-    const { w, h, type, score, queue, box } = setup();
+    const { w, h, type, score, box } = setup();
     // The large core as scorePixels now leaves it: scored, flagged.
     box(5, 6, 25, 26, (i) => { type[i] = CHANGE_TYPE_CODES.construction | CLOUD_CANDIDATE_FLAG; score[i] = 40; });
     box(36, 11, 38, 13, (i) => { type[i] = CHANGE_TYPE_CODES.construction | CLOUD_CANDIDATE_FLAG; score[i] = 9; });
-    maskCloudFringes(type, score, w, h, queue, { ...none, minCorePx: 100 });
+    maskCloudFringes(type, score, w, h, { ...none, minCorePx: 100 });
     expect(type[10 * w + 10]).toBe(NOT_OBSERVED);
     expect(Number.isNaN(score[10 * w + 10])).toBe(true);
     expect(type[11 * w + 36]).toBe(CHANGE_TYPE_CODES.construction);
@@ -550,7 +550,7 @@ describe('maskCloudFringes', () => {
           const t = new Uint8Array(n + 8).subarray(offset, offset + n);
           t.set(type);
           const sc = score.slice();
-          const hidden = maskCloudFringes(t, sc, w, h, new Int32Array(n), opts, new Uint8Array(n + 8).subarray(offset, offset + n).fill(9));
+          const hidden = maskCloudFringes(t, sc, w, h, opts, new Uint8Array(n + 8).subarray(offset, offset + n).fill(9));
           return { t: Array.from(t), sc: Array.from(sc), hidden };
         };
         const words = at(0);
@@ -558,7 +558,7 @@ describe('maskCloudFringes', () => {
         expect(words.t.some((t) => (t < CLOUDED && (t & (CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG)) !== 0) || t === CLOUDED)).toBe(false);
         if (opts.minCorePx > 1) {
           const own = type.slice();
-          expect(maskCloudFringes(own, score.slice(), w, h, new Int32Array(n), opts)).toBe(words.hidden); // its own scratch
+          expect(maskCloudFringes(own, score.slice(), w, h, opts)).toBe(words.hidden); // its own scratch
           expect(Array.from(own)).toEqual(words.t);
         }
       }
@@ -566,8 +566,8 @@ describe('maskCloudFringes', () => {
   });
 
   it('buffers every cloud pixel, small cores included', () => {
-    const { w, h, type, score, queue } = setup();
-    maskCloudFringes(type, score, w, h, queue, { ...none, bufferPx: 1 });
+    const { w, h, type, score } = setup();
+    maskCloudFringes(type, score, w, h, { ...none, bufferPx: 1 });
     expect(type[rim]).toBe(NOT_OBSERVED); // next to the small core
     expect(type[5 * w + 4]).toBe(NOT_OBSERVED); // diagonal to the large core's corner
     expect(type[haze]).toBe(CHANGE_TYPE_CODES.construction); // flag cleared, 3 px out

@@ -82,7 +82,7 @@ function digest(before: Raster, after: Raster, learnedOn: boolean, views = false
     if (learned) for (const f of learned.features) h.update(new Uint8Array(f.buffer, f.byteOffset, SIZE * count * 4));
   }
   h.update(new Uint8Array(score.buffer)).update(type);
-  maskCloudFringes(type, score, SIZE, SIZE, new Int32Array(SIZE * SIZE), { fringes: true, minCorePx: 20, haloPx: 2, bufferPx: 1 });
+  maskCloudFringes(type, score, SIZE, SIZE, { fringes: true, minCorePx: 20, haloPx: 2, bufferPx: 1 });
   h.update(new Uint8Array(score.buffer)).update(type);
   seen.score = score;
   return h.digest('hex');
