@@ -16,6 +16,7 @@ import { runBatch } from '../pipeline/batch/run-batch.js';
 import { createLogger } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { tierUpWasmForOneBatch } from '../pipeline/store/wasm-tiering.js';
 import { deferredDatabase } from '../pipeline/store/deferred-database.js';
 import { UsageError, bool, many, one, paths, type Flags } from './args.js';
 import { createProgress } from './progress.js';
@@ -122,6 +123,8 @@ export async function batchCommand(flags: Flags): Promise<number> {
   // The embedded directory is taken before anything else: a second run fails (or waits) now,
   // not after detecting its first tile, and never writes beside another process.
   const lock = isEmbeddedTarget(target) ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
+  // Before PGlite compiles Postgres: a one-shot batch gains nothing from optimising most of it.
+  if (isEmbeddedTarget(target)) tierUpWasmForOneBatch();
   // Open (and migrate) in the background: planning and the first tile's detection need no database.
   const db = deferredDatabase(
     openDatabase(target, { lock, thread: true, log: (level, m) => log[level](m) }).then(async (d) => {
