@@ -6,7 +6,10 @@
  */
 import { basename } from 'node:path';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
-import { booleanPointInPolygon, featureCollection, kinks, union } from '@turf/turf';
+import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon';
+import { featureCollection } from '@turf/helpers';
+import { kinks } from '@turf/kinks';
+import { union } from '@turf/union';
 import { ringsSimple } from '../geo/kernels/segments.js';
 import { readVectorFile, type VectorFeature } from '../geo/vector/read-vector.js';
 import { TubanError, asTubanError } from '../schemas/errors.js';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { booleanIntersects } from '@turf/turf';
+import { booleanIntersects } from '@turf/boolean-intersects';
 import type { FeatureCollection, Polygon } from 'geojson';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import { parseFlags, one } from '../cli/args.js';

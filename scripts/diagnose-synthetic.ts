@@ -8,7 +8,7 @@
  *   node dist/scripts/diagnose-synthetic.js SCENE_DIR [--params '{"smoothRadius":2}']
  */
 import { readFileSync } from 'node:fs';
-import { booleanIntersects } from '@turf/turf';
+import { booleanIntersects } from '@turf/boolean-intersects';
 import type { Polygon } from 'geojson';
 import { join } from 'node:path';
 import { catalogueTiles } from '../pipeline/catalogue.js';

@@ -4,7 +4,8 @@
  * polygons in one transaction. Pure decisions live in pipeline/route and pipeline/codes; this file
  * only sequences them.
  */
-import { booleanIntersects, centroid as turfCentroid } from '@turf/turf';
+import { booleanIntersects } from '@turf/boolean-intersects';
+import { centroid as turfCentroid } from '@turf/centroid';
 import Flatbush from 'flatbush';
 import type { Polygon } from 'geojson';
 import type { RuleTable } from '../../schemas/rule-table.js';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { booleanIntersects } from '@turf/turf';
+import { booleanIntersects } from '@turf/boolean-intersects';
 import type { BandName } from '../../geo/raster.js';
 import { catalogueTiles } from '../catalogue.js';
 import { TubanError } from '../../schemas/errors.js';

@@ -2,7 +2,12 @@
  * Overlay one change polygon with the zone layers: exact intersections (turf, lon/lat) with the
  * zones whose bounding boxes it touches, measured in m² with `areaM2` (local equal-area projection).
  */
-import { bboxClip, featureCollection, intersect, pointToPolygonDistance, polygon as turfPolygon, centroid, union } from '@turf/turf';
+import { bboxClip } from '@turf/bbox-clip';
+import { centroid } from '@turf/centroid';
+import { featureCollection, polygon as turfPolygon } from '@turf/helpers';
+import { intersect } from '@turf/intersect';
+import { pointToPolygonDistance } from '@turf/point-to-polygon-distance';
+import { union } from '@turf/union';
 import type { Feature, MultiPolygon, Polygon, Position } from 'geojson';
 import { areaM2 } from '../../geo/area.js';
 import type { LandUseParcel, Zone } from '../model.js';

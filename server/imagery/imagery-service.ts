@@ -6,7 +6,8 @@
  */
 import sharp from 'sharp';
 import type { Feature, Geometry, MultiPolygon, Polygon } from 'geojson';
-import { booleanIntersects, bboxPolygon } from '@turf/turf';
+import { bboxPolygon } from '@turf/bbox-polygon';
+import { booleanIntersects } from '@turf/boolean-intersects';
 import type { Queryable } from '../../pipeline/store/queryable.js';
 import type { Grid } from '../../geo/raster.js';
 import type { TileInfo } from '../../geo/tile-reader.js';
