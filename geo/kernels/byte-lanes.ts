@@ -8,6 +8,11 @@ export function zeroLanes(x: number): number {
   return ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) & 0x80808080;
 }
 
+/** The first n bytes of `a` as whole Uint32 words (n >> 2 of them), or null when `a` is not 4-byte aligned. */
+export function byteWords(a: Uint8Array, n: number): Uint32Array | null {
+  return a.byteOffset % 4 === 0 ? new Uint32Array(a.buffer, a.byteOffset, n >>> 2) : null;
+}
+
 /** How many byte lanes of x are zero (0…4). */
 export function zeroLaneCount(x: number): number {
   return Math.imul(zeroLanes(x) >>> 7, 0x01010101) >>> 24;

@@ -3,7 +3,7 @@
  * ground like thin cloud (CLOUD_FRINGE_FLAG, set per pixel by scorePixels) but are no core
  * themselves. Once the whole tile is scored, the fringes connected to a core are hidden.
  */
-import { zeroLanes } from '../../geo/kernels/byte-lanes.js';
+import { byteWords, zeroLanes } from '../../geo/kernels/byte-lanes.js';
 import { labelComponents } from '../../geo/kernels/label.js';
 import { CLOUD_CANDIDATE_FLAG, CLOUD_FRINGE_FLAG, CLOUDED, NOT_OBSERVED } from './score.js';
 
@@ -124,7 +124,7 @@ function ring(type: Uint8Array, score: Float32Array, width: number, height: numb
 function finishTypes(type: Uint8Array, n: number): void {
   const flags = CLOUD_FRINGE_FLAG | CLOUD_CANDIDATE_FLAG;
   let from = 0;
-  const t32 = words(type, n);
+  const t32 = byteWords(type, n);
   if (t32 !== null) {
     // Four pixels a step (byte lanes of a Uint32, no carry between them): a byte ≥ 0xFE (CLOUDED,
     // NOT_OBSERVED) becomes 0xFF, any other loses its two flag bits (0xC0). `full` is 0xFF on the
@@ -146,11 +146,6 @@ function finishTypes(type: Uint8Array, n: number): void {
   }
 }
 
-/** The first n bytes of `a` as whole Uint32 words (n >> 2 of them), or null when `a` is not 4-byte aligned. */
-function words(a: Uint8Array, n: number): Uint32Array | null {
-  return a.byteOffset % 4 === 0 ? new Uint32Array(a.buffer, a.byteOffset, n >>> 2) : null;
-}
-
 /**
  * Cloud or shadow in one epoch: hidden already (CLOUDED) or scored and flagged (CLOUD_CANDIDATE_FLAG).
  * With CLOUDED = 254 and the flag 0x80 these are exactly the codes 128…254 (coreMask relies on it).
@@ -160,8 +155,8 @@ const isCore = (t: number): boolean => t === CLOUDED || (t < CLOUDED && (t & CLO
 /** core[i] = isCore(type[i]) ? 1 : 0 for i < n; four pixels a step where both arrays are 4-byte aligned. */
 function coreMask(type: Uint8Array, core: Uint8Array, n: number): void {
   let from = 0;
-  const t32 = words(type, n);
-  const c32 = words(core, n);
+  const t32 = byteWords(type, n);
+  const c32 = byteWords(core, n);
   if (t32 !== null && c32 !== null && CLOUDED === 254 && CLOUD_CANDIDATE_FLAG === 0x80) {
     // Lanes with the top bit set (≥ 128) and not 0xFF (NOT_OBSERVED, whose complement is zero).
     for (let k = 0; k < t32.length; k++) {
@@ -193,7 +188,7 @@ function seedCores(type: Uint8Array, width: number, height: number, queue: Int32
   const size = new Int32Array(count + 1);
   // Only core pixels carry a label: both passes below visit those alone, skipping four background
   // pixels a step where `core` is aligned (cores are a few % of a tile).
-  const c32 = words(core, n);
+  const c32 = byteWords(core, n);
   const from = c32 !== null ? c32.length << 2 : 0;
   if (c32 !== null) {
     for (let k = 0; k < c32.length; k++) {

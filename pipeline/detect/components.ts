@@ -4,7 +4,7 @@
  * clean it, label it, and keep the components that pass the minimum mapping unit and have seed
  * pixels at the threshold. Full-tile buffers: mask u8 and labels i32.
  */
-import { zeroLanes } from '../../geo/kernels/byte-lanes.js';
+import { byteWords, zeroLanes } from '../../geo/kernels/byte-lanes.js';
 import { componentStats, labelComponents, removeSmallComponents, seedStats, type ComponentStats } from '../../geo/kernels/label.js';
 import { createMorphScratch, openClosePacked, packedRowStart } from '../../geo/kernels/morphology.js';
 import { histogram } from '../../geo/kernels/threshold.js';
@@ -117,9 +117,9 @@ export async function extractComponents(scores: TileScores, opts: ComponentOptio
 export function maskAtCut(type: Uint8Array, score: Float32Array, cut: number, mask: Uint8Array, n: number): number {
   let notObserved = 0;
   let i = 0;
-  if (LITTLE_ENDIAN && NOT_OBSERVED === 0xff && type.byteOffset % 4 === 0 && mask.byteOffset % 4 === 0) {
-    const t32 = new Uint32Array(type.buffer, type.byteOffset, n >>> 2);
-    const m32 = new Uint32Array(mask.buffer, mask.byteOffset, n >>> 2);
+  const t32 = byteWords(type, n);
+  const m32 = byteWords(mask, n);
+  if (LITTLE_ENDIAN && NOT_OBSERVED === 0xff && t32 !== null && m32 !== null) {
     for (let q = 0; q < t32.length; q++, i += 4) {
       // No 0xff type among the four: the complement has no zero lane.
       if (zeroLanes(~t32[q]) === 0) {

@@ -4,7 +4,7 @@
  * to store with every tile (a 10980² tile becomes at most 687² cells of 16 px = 160 m).
  */
 import type { MultiPolygon } from 'geojson';
-import { zeroLaneCount } from '../../geo/kernels/byte-lanes.js';
+import { byteWords, zeroLaneCount } from '../../geo/kernels/byte-lanes.js';
 import { labelComponents } from '../../geo/kernels/label.js';
 import { polygonizeLabels } from '../../geo/kernels/polygonize.js';
 import { pixelPolygonToLonLat } from '../../geo/pixel-to-geo.js';
@@ -49,7 +49,7 @@ export function notObservedGeometry(type: Uint8Array, grid: Grid, cell = 16): Mu
 export function notObservedPerCell(type: Uint8Array, w: number, h: number, cell: number): Uint32Array {
   const cw = Math.ceil(w / cell);
   const counts = new Uint32Array(cw * Math.ceil(h / cell));
-  const words = w % 4 === 0 && cell % 4 === 0 && type.byteOffset % 4 === 0 ? new Uint32Array(type.buffer, type.byteOffset, (w * h) >>> 2) : null;
+  const words = w % 4 === 0 && cell % 4 === 0 ? byteWords(type, w * h) : null;
   for (let r = 0; r < h; r++) {
     const base = ((r / cell) | 0) * cw;
     const rowEnd = (r + 1) * w;
