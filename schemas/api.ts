@@ -39,6 +39,8 @@ export const PolygonQuery = z.object({
     .optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   cursor: z.string().max(200).optional(),
+  /** `code` (default): keyset on code. `confidence`: most confident first (ties by code), so a bureau can work its inbox from the top. */
+  sort: z.enum(['code', 'confidence']).optional(),
 });
 
 /** The map asks for a whole bounding box at once. */

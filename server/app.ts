@@ -293,7 +293,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
     registry.route(
       api,
-      { method: 'GET', url: '/api/polygons', summary: 'Polygons and clues in your scope, as GeoJSON with workflow properties; keyset-paged by code', tags: ['polygons'], query: S.PolygonQuery },
+      { method: 'GET', url: '/api/polygons', summary: 'Polygons and clues in your scope, as GeoJSON with workflow properties; keyset-paged by code, or most confident first (sort=confidence)', tags: ['polygons'], query: S.PolygonQuery },
       async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();

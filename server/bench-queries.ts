@@ -1,7 +1,7 @@
 /**
  * Query timings of the triage server at scale, without HTTP: N synthetic polygons (default 100 000)
  * in the embedded database, or in a fresh schema of TUBAN_TEST_DATABASE_URL; first and full case
- * sync, deadline sweep, inbox page of 100 (keyset, 20 pages), one card, a bbox map query, counts —
+ * sync, deadline sweep, inbox page of 100 (keyset, 20 pages; by code and by confidence), one card, a bbox map query, counts —
  * for a bureau user (a quarter of the polygons). Prints one JSON line.
  *   npm run build && node dist/server/bench-queries.js [N]
  *   node scripts/test-servers.mjs -- node dist/server/bench-queries.js
@@ -38,9 +38,18 @@ async function main(): Promise<void> {
     await listPolygons(db, user, { limit: 10000, bbox: `${117 + k * 0.01},36.05,${117.02 + k * 0.01},36.07` }, '2026-11-03', {});
     bbox.push(Date.now() - t);
   }
+  // The inbox sorted by confidence (keyset on confidence, code): the same 20 pages.
+  const byConfidence: number[] = [];
+  cursor = undefined;
+  for (let k = 0; k < 20; k++) {
+    t = Date.now();
+    const fc = await listPolygons(db, user, { limit: 100, cursor, sort: 'confidence' }, '2026-11-03', {});
+    byConfidence.push(Date.now() - t);
+    cursor = fc.next_cursor ?? undefined;
+  }
   t = Date.now(); await inboxCounts(db, user, '2026-11-03'); const counts = Date.now() - t;
   console.log(JSON.stringify({ kind: db.kind, N, first_sync_ms: first, full_sync_ms: full, sweep_ms: sweep, counts_ms: counts,
-    inbox100_p50: pct(inbox, 0.5), inbox100_p95: pct(inbox, 0.95), card_p50: pct(card, 0.5), card_p95: pct(card, 0.95), bbox_p50: pct(bbox, 0.5), bbox_p95: pct(bbox, 0.95) }));
+    inbox100_p50: pct(inbox, 0.5), inbox100_p95: pct(inbox, 0.95), inbox100_by_confidence_p50: pct(byConfidence, 0.5), inbox100_by_confidence_p95: pct(byConfidence, 0.95), card_p50: pct(card, 0.5), card_p95: pct(card, 0.95), bbox_p50: pct(bbox, 0.5), bbox_p95: pct(bbox, 0.95) }));
   await db.close();
 }
 

@@ -1,6 +1,7 @@
-// The inbox (filters, counts, keyset pages) and the overdue list: overdue first, then the nearest deadline.
+// The inbox (filters, counts, keyset pages) and the overdue list: overdue first, then the nearest
+// deadline; or, sorted by confidence, the server's order (most confident first, over every page).
 import { api } from './api.js';
-import { $, esc, mu } from './dom.js';
+import { $, esc, fmtPct, mu } from './dom.js';
 import * as L from './labels.js';
 import { emit, state } from './state.js';
 
@@ -29,30 +30,36 @@ export function query(extra) {
 export async function loadInbox(more = false) {
   const list = $('inbox-list');
   list.setAttribute('aria-busy', 'true');
-  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', limit: PAGE };
-  // Keyset pages from the server (next_cursor); the triage order applies to what is loaded.
+  const byConfidence = $('f-sort').value === 'confidence';
+  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, limit: PAGE };
+  // Keyset pages from the server (next_cursor). The triage order applies to what is loaded; the
+  // confidence order is the server's, so the top of the inbox is the top of every page.
   const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
-  state.items = [...(more ? state.items : []), ...fc.features].sort(triageOrder);
+  const items = [...(more ? state.items : []), ...fc.features];
+  state.items = byConfidence ? items : items.sort(triageOrder);
   state.nextCursor = fc.next_cursor ?? null;
-  renderItems(list, state.items);
+  renderItems(list, state.items, byConfidence);
   $('inbox-more').hidden = !state.nextCursor;
   $('inbox-empty').hidden = state.items.length > 0;
   list.removeAttribute('aria-busy');
   if (!more) state.cursor = -1;
 }
 
-function renderItems(list, features) {
+/** The items as buttons; `withConfidence` adds each polygon's confidence (the inbox sorted by it). */
+function renderItems(list, features, withConfidence = false) {
   list.innerHTML = features
     .map((f) => {
       const p = f.properties;
       const due = p.due_date ? `<span class="due ${p.overdue ? 'overdue' : ''}">${p.overdue ? '逾期 ' : '期限 '}${esc(p.due_date)}</span>` : '';
-      const kind = p.source && p.source !== 'satellite' && L.CLUE_SOURCES[p.source] ? L.CLUE_SOURCES[p.source] : L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '';
+      const clue = p.source && p.source !== 'satellite';
+      const kind = clue && L.CLUE_SOURCES[p.source] ? L.CLUE_SOURCES[p.source] : L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '';
+      const confidence = withConfidence && !clue ? ` · <span class="confidence">置信度 ${fmtPct(p.confidence)}</span>` : '';
       return `<li><button type="button" class="item" data-code="${esc(p.code)}">
         <span class="dot" style="background:${L.STATUS_COLOR[p.status] ?? '#999'}"></span>
         <span class="code">${esc(p.code)}</span>
         <span class="status-text">${esc(L.STATUS[p.status] ?? p.status ?? '')}</span>
         ${p.priority === 'high' ? '<span class="badge danger">高</span>' : ''}
-        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}</span>
+        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}</span>
         ${due}
       </button></li>`;
     })

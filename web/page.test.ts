@@ -232,6 +232,14 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.waitForSelector('#inbox-list button.item');
     const all = await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM polygons');
     expect(await page.$$eval('#inbox-list button.item', (b) => b.length)).toBe(all.rows[0].n);
+    // Sorted by confidence: the server's order, most confident first, each item saying how confident.
+    const byConfidence = await demo.db.query<{ code: string; confidence: number }>('SELECT code, confidence FROM polygons ORDER BY confidence DESC, code');
+    await page.selectOption('#f-sort', 'confidence');
+    await page.waitForSelector('#inbox-list .confidence');
+    expect(await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => b.getAttribute('data-code')))).toEqual(byConfidence.rows.map((r) => r.code));
+    expect(await page.textContent('#inbox-list button.item .confidence')).toBe(`置信度 ${(byConfidence.rows[0].confidence * 100).toFixed(0)}%`);
+    await page.selectOption('#f-sort', '');
+    await page.waitForSelector('#inbox-list .confidence', { state: 'detached' });
     await page.click('#tab-ledger');
     await page.waitForSelector('#summary-table');
     const links = await page.$$eval('#ledger-links a', (as) => as.map((a) => a.getAttribute('href')));

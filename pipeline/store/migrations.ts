@@ -246,6 +246,17 @@ CREATE VIEW work_items AS
   FROM clues c;
 `,
   },
+  {
+    version: 3,
+    name: 'the inbox sorted by confidence: polygons in confidence order, by month and overall',
+    // A page is walked from the most confident polygon down, each looked up in cases under the
+    // user's scope, so it costs about its own rows over the scope's share (polygon-queries.ts).
+    sql: `
+CREATE INDEX polygons_epoch_confidence ON polygons (epoch, confidence DESC, code);
+CREATE INDEX polygons_confidence ON polygons (confidence DESC, code);
+CREATE INDEX clues_epoch_code ON clues (epoch, code);
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */
