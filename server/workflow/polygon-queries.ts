@@ -110,7 +110,8 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
   }
   if (f.status) add((n) => `c.status = $${n}`, f.status);
   // Conditions on the polygon itself are asked of the view by code (pushed into both branches as
-  // index lookups); the page is cut from `cases` in code order first, so a page costs its own rows.
+  // index lookups); the page is cut first (from `cases` in code order, or down the polygons'
+  // confidence index: pageByConfidence), so a page costs about its own rows.
   if (f.priority) {
     add((n) => `(EXISTS (SELECT 1 FROM polygons x WHERE x.code = c.code AND x.priority = $${n}) OR ($${n} = 'normal' AND EXISTS (SELECT 1 FROM clues x WHERE x.code = c.code)))`, f.priority);
   }
