@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   const folds: Record<string, ChangeModel> = learned ? (JSON.parse(readFileSync(locoPath, 'utf8')) as { folds: Record<string, ChangeModel> }).folds : {};
   // The object stage's folds: each city's candidates sorted by a model trained on the other cities' candidates only.
   const objectLocoPath = arg('--object-loco', 'bench-results/object-model-loco.json');
-  // The 4-band model has no object stage (README, "Confidence on 4-band tiles"): only the 6-band folds exist.
+  // The 4-band model has no object stage (BENCHMARKS.md, "Confidence on 4-band tiles"): only the 6-band folds exist.
   const objects = learned && params.learned.objectStage && !fourBand;
   const objectFolds: Record<string, ObjectModel> = objects ? (JSON.parse(readFileSync(objectLocoPath, 'utf8')) as { folds: Record<string, ObjectModel> }).folds : {};
   const costs: StageCost[] = [];

@@ -49,7 +49,7 @@ export const MODEL_VERSION_4BAND = '1.2.0';
 
 /**
  * What the 4-band model scores with ('auto' on 4-band tiles), chosen by looking at OSCD
- * leave-one-city-out and the generated scenes (README, "The misregistration-tolerant gate"): the
+ * leave-one-city-out and the generated scenes (BENCHMARKS.md, "The misregistration-tolerant gate"): the
  * misregistration-tolerant gate, both ways, each pixel on its own evidence (false components on the
  * footprint-integrated Shandong-like scenes 85 → 4 and 207 → 0, LOCO F1 0.433 → 0.407), and the
  * unsupervised evidence that calls a pixel whatever the trees say at 5σ instead of 8σ (LOCO F1
@@ -78,7 +78,7 @@ export interface BoostConfig {
 
 /**
  * Model 1.5.0: leaves held to a hessian of 200 (was 30) and an L2 of 10 (was 1), chosen by looking
- * at leave-one-city-out results (README, "Pixel-model capacity"): deeper trees (4–6), more trees,
+ * at leave-one-city-out results (BENCHMARKS.md, "Pixel-model capacity"): deeper trees (4–6), more trees,
  * feature sampling and a weaker or stronger hold all did no better there.
  */
 export const BOOST_CONFIG: BoostConfig = { trees: 120, depth: 3, bins: 64, shrink: 0.15, leafL2: 10, minLeafHess: 200, rowSample: 0.5, featureSample: 1, posWeight: 1, seed: 7919 };

@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     console.log(`fold −${held.padEnd(12)} threshold ${m.threshold.toFixed(2)}; inner LOCO F1 ${inner.withoutStage.f1} → ${inner.atThreshold.f1}, object recall ${inner.withoutStage.objectRecall} → ${inner.atThreshold.objectRecall}, share ${inner.withoutStage.share} → ${inner.atThreshold.share} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   // What a confidence cut would trade, leave-one-city-out at both stages: each city's candidates
-  // scored by the fold that never saw it. Printed and stored for the README; no threshold is chosen here.
+  // scored by the fold that never saw it. Printed and stored for BENCHMARKS.md; no threshold is chosen here.
   const heldProbs = sets.map((s) => predictCity(folds[s.city], s));
   const locoCurve = [0, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8].map((t) => {
     const e = effectAt(sets, heldProbs, t);

@@ -3,7 +3,7 @@
  * from physics and sensor noise rather than from any one test file (they must carry over to months
  * and sensors we have not seen). Scores are in units of the no-change noise (σ of the
  * radiometrically normalised difference), so thresholds read as "σ above noise". How the defaults
- * were measured (OSCD F1 and the rest) is in README.md, Benchmarks → "Detector parameters".
+ * were measured (OSCD F1 and the rest) is in README.md, "Detector parameters".
  *
  * The recorded and hashed form stays the flat one of detector 0.7.0 (`flatParams`: 28 keys such as
  * `learnedGrowCut`), so the params hash, and with it batch ids and every polygon's
@@ -127,7 +127,7 @@ export interface LearnedParams {
    * (shift-gate.ts): each after band is compared with [b − δ·(b − lo), b + δ·(hi − b)] of the
    * before pixel b and its 3×3 range lo…hi, so flat ground keeps the plain difference and an edge
    * is forgiven in proportion to its own contrast (0 = the plain difference, as before; 1 = the
-   * range distance). Not the default: README, Benchmarks → "The misregistration-tolerant gate".
+   * range distance). Not the default: BENCHMARKS.md, "The misregistration-tolerant gate".
    */
   gateShift: number;
   /**
@@ -380,7 +380,7 @@ const FOUR_BANDS = ['blue', 'green', 'red', 'nir'];
  * 'auto' gives 4-band tiles the 4-band model (OSCD's cities through their four bands,
  * leave-one-city-out F1 0.29 unsupervised against 0.41) behind the misregistration-tolerant gate
  * the model carries (ChangeModel.scoring, withModelSettings): with the plain gate it raised 85–245 false
- * components on the generated Shandong-like scenes, with its own gate 0–4 (README, "The
+ * components on the generated Shandong-like scenes, with its own gate 0–4 (BENCHMARKS.md, "The
  * misregistration-tolerant gate").
  */
 export function usesLearnedModel(params: Pick<DetectorParams, 'model'>, bands: readonly string[]): boolean {

@@ -9,7 +9,7 @@
  * with `--liftoff-only` at 2.0 (the Postgres tier-up; Tuban's own kernels are 30 kB). On two cores
  * that time is taken from decoding and scoring. With a budget 100× V8's default only the hottest
  * functions tier up: the batch's user CPU fell 10.8–11.3 → 9.9–10.3 s at 4096² and 41.0–41.5 →
- * 39.7–40.0 s at 10980², with PGlite's own thread and the score workers no slower (README,
+ * 39.7–40.0 s at 10980², with PGlite's own thread and the score workers no slower (BENCHMARKS.md,
  * "Stop 28"). Tuban's scoring kernels still tier up at their first strip: they run for billions
  * of bytes per call.
  *
