@@ -13,6 +13,7 @@ import { CHANGE_TYPE_ZH, SQM_PER_MU } from '../../schemas/vocabulary.js';
 import { CLUE_SOURCE_ZH, type ClueSource } from '../../schemas/workflow.js';
 import { dispositionCells, oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
 import { addDays } from '../iso-date.js';
+import { csvCell } from './csv-cell.js';
 
 /** Columns Tuban fills, in ledger order. */
 export const LEDGER_FILLED_COLUMNS = [
@@ -195,12 +196,6 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
   const rows = [...polygonRows, ...clueRows].sort(byCode);
   rows.forEach((r, i) => (r.序号 = i + 1));
   return rows;
-}
-
-function csvCell(v: string | number | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** Written beside `path` and renamed over it: a crash never leaves half a file. */
