@@ -15,6 +15,7 @@ export const API_ERRORS = {
   'MAP.NO_MVT': { status: 404, message: 'this database\'s PostGIS cannot write vector tiles (built without protobuf-c): use /api/map/polygons.geojson (GET /api/map/layer says which)' },
   'CASE.BAD_STATE': { status: 409, message: 'this action is not allowed in the polygon\'s current state' },
   'CASE.VERDICT_MISMATCH': { status: 409, message: 'this action does not fit the recorded verdict' },
+  'CASE.GEOMETRY_UNCHANGED': { status: 409, message: 'nothing to confirm: the outline has not changed since a batch last flagged it' },
   'CASE.SPLIT': { status: 409, message: 'the polygon is split: give each parcel its verdict' },
   'VALIDATION': { status: 400, message: 'the request does not match the schema' },
   'BODY.MALFORMED': { status: 400, message: 'the request body is not valid JSON' },

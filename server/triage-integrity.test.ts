@@ -158,3 +158,13 @@ describe('evidence refused for the state of the case', () => {
     expect(dirs).toEqual([]);
   });
 });
+
+describe('confirming an outline', () => {
+  it('is refused while no batch has changed it, and changes nothing', async () => {
+    const before = (await call('chief', 'GET', `/api/polygons/${P_PARTY}`)).json().case;
+    expect(before.geometry_changed).toBe(false);
+    const r = await call('chief', 'POST', `/api/polygons/${P_PARTY}/confirm-geometry`, {});
+    expect([r.statusCode, r.json().code]).toEqual([409, 'CASE.GEOMETRY_UNCHANGED']);
+    expect((await call('chief', 'GET', `/api/polygons/${P_PARTY}`)).json().case.version).toBe(before.version);
+  });
+});

@@ -145,7 +145,8 @@ export function escalate(ctx: ActionContext, user: User, code: string, body: z.i
 export const addNote = (ctx: ActionContext, user: User, code: string, body: z.infer<typeof Note>) => runAction(ctx, user, code, 'note', async () => ({ detail: body }));
 
 export function confirmGeometry(ctx: ActionContext, user: User, code: string, body: z.infer<typeof ConfirmGeometry>) {
-  return runAction(ctx, user, code, 'confirm_geometry', async (tx) => {
+  return runAction(ctx, user, code, 'confirm_geometry', async (tx, c) => {
+    if (!c.geometry_changed) throw new ApiError('CASE.GEOMETRY_UNCHANGED', `${code}'s outline has not changed since it was last confirmed`);
     const h = await tx.query<{ h: string }>('SELECT md5(ST_AsBinary(geom)) AS h FROM work_items WHERE code = $1', [code]);
     if (h.rows.length === 0) throw new ApiError('CASE.BAD_STATE', `${code} is in no batch any more; nothing to confirm`);
     return { set: { geometry_changed: false, geom_hash: h.rows[0].h }, detail: body };
