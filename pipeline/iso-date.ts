@@ -1,5 +1,15 @@
 /** Calendar arithmetic on yyyy-mm-dd dates, for ledger deadlines and the triage server's working-day clocks. */
 
+/**
+ * The last day of the month of a yyyy-mm-dd date: the default verification clock (月清: a polygon
+ * issued in a month is verified within it), which the batch's ledger and the triage server share.
+ */
+export function endOfMonth(isoDate: string): string {
+  const m = /^(\d{4})-(\d{2})-\d{2}$/.exec(isoDate);
+  if (!m) throw new Error(`expected a yyyy-mm-dd date, got '${isoDate}'`);
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).toISOString().slice(0, 10);
+}
+
 /** yyyy-mm-dd plus `days` calendar days (UTC, so no DST shifts). */
 export function addDays(isoDate: string, days: number): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);

@@ -20,7 +20,14 @@ export type LedgerFormat = (typeof LEDGER_FORMATS)[number];
 const bureau = z.enum(BUREAU_IDS);
 
 const text = (max: number) => z.string().trim().min(1).max(max);
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD');
+/** A calendar day that exists: 2026-02-30 matches the pattern but is refused here, not by the database. */
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD')
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  }, 'not a calendar date');
 export const CODE_RE = /^[A-Za-z0-9-]{1,64}$/;
 
 export const Session = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
@@ -76,7 +83,11 @@ export const Verdict = z.discriminatedUnion('verdict', [
 ]);
 export type VerdictBody = z.infer<typeof Verdict>;
 
-const Ring = z.array(z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)])).min(4).max(10_000);
+const Ring = z
+  .array(z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]))
+  .min(4)
+  .max(10_000)
+  .refine((r) => r[0][0] === r[r.length - 1][0] && r[0][1] === r[r.length - 1][1], 'a ring ends where it starts');
 export const GeoPolygon = z.object({ type: z.literal('Polygon'), coordinates: z.array(Ring).min(1).max(100) }).strict();
 export const GeoPoint = z.object({ type: z.literal('Point'), coordinates: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]) }).strict();
 

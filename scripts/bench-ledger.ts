@@ -34,7 +34,7 @@ const dispositions: LedgerDisposition[] = polys.filter(() => rnd() < 0.33).map((
   ...undetermined(p.code), status: 'rectifying', verdict: 'illegal', violationType: '非法占用土地（未批先建）', rectificationMethod: '拆除复耕', rectified: false,
   closure: '县级已填报违法', dueDate: '2026-11-20', overdue: true, escalations: rnd() < 0.1 ? 1 : 0,
 }));
-const rows = ledgerRows(polys, { bureauName: sampleBureauName, issuedOn: '2026-11-02', deadlineDays: 30 }, dispositions, clues);
+const rows = ledgerRows(polys, { bureauName: sampleBureauName, issuedOn: '2026-11-02' }, dispositions, clues);
 const geometries = new Map<string, LedgerClue['geometry']>([...polys.map((p) => [p.code, p.geometry] as const), ...clues.map((c) => [c.code, c.geometry] as const)]);
 const data: LedgerData = {
   epoch: '2026-10', issuedOn: '2026-11-02', rows, geometries, dispositions: [], polygons: polys, clues, workflow: true, bureauName: sampleBureauName,

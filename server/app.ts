@@ -25,9 +25,9 @@ import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { findUser, listUsers } from './auth/user-store.js';
 import type { Deadlines } from './deadlines/rules.js';
 import { ApiError } from './errors.js';
-import { checkFileName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
+import { checkFileName, discardUnrecorded, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
-import { assertActor, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
+import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
 import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
 import { registerMapRoutes } from './map-routes.js';
 import { pageRoutes } from './page-routes.js';
@@ -398,9 +398,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         // Check the actor and state before touching the disk, so a refused upload leaves nothing behind.
         const c = await loadCase(opts.db, user, params.code);
         assertActor(user, 'evidence', c);
+        assertAllowed('evidence', c);
         if (!Buffer.isBuffer(body)) throw new ApiError('EVIDENCE.BAD_TYPE', 'send the file as the request body (image/jpeg, application/pdf or application/octet-stream)');
         const stored = await storeEvidence(opts.dataDir, body, maxEvidence);
-        return A.attachEvidence(ctx, user, params.code, stored, name, query.note);
+        let recorded;
+        try {
+          recorded = await A.attachEvidence(ctx, user, params.code, stored, name, query.note);
+        } catch (e) {
+          // The state changed between the check and the locked action: take the file back.
+          await discardUnrecorded(opts.db, opts.dataDir, stored);
+          throw e;
+        }
+        // An identical file found on disk may have been taken back by a refused upload meanwhile.
+        if (!stored.created) await storeEvidence(opts.dataDir, body, maxEvidence);
+        return recorded;
       },
     );
     registry.route(

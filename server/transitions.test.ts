@@ -65,11 +65,12 @@ describe('every action from every state', () => {
       const allowed = allowedFrom(action, status);
       it(`${action} from ${status}: ${allowed ? 'allowed' : '409'}`, async () => {
         // Put the case in the state directly (setup, not under test): rectified, illegal verdict
-        // (other for closing a verified case: an illegal one must be rectified first, tested in api.test.ts).
+        // (other for closing a verified case: an illegal one must be rectified first, tested in api.test.ts);
+        // an outline a batch changed, for confirm_geometry (an unchanged one: triage-integrity.test.ts).
         await db.query(`DELETE FROM parcels WHERE code = $1`, [CODE]);
         await db.query(
-          `UPDATE cases SET status = $2, verdict = $3, verdict_details = '{}'::jsonb, rectification = '{"progress": 100}'::jsonb, lead_bureau = 'natural_resources' WHERE code = $1`,
-          [CODE, status, action === 'close' && status === 'verified' ? 'other' : 'illegal'],
+          `UPDATE cases SET status = $2, verdict = $3, verdict_details = '{}'::jsonb, rectification = '{"progress": 100}'::jsonb, lead_bureau = 'natural_resources', geometry_changed = $4 WHERE code = $1`,
+          [CODE, status, action === 'close' && status === 'verified' ? 'other' : 'illegal', action === 'confirm_geometry'],
         );
         const before = (await db.query<{ version: number; n: number }>(`SELECT version, (SELECT count(*)::int FROM audit_log WHERE code = $1) AS n FROM cases WHERE code = $1`, [CODE])).rows[0];
         const user = ACTIONS[action].actor === 'oversee' ? 'chief' : 'nr';

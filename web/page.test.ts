@@ -230,7 +230,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   it('the lead bureau sees every polygon, the ledger links and the month summary with the verdict', async () => {
     const page = await open(lead);
     await page.waitForSelector('#inbox-list button.item');
-    const all = await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM polygons');
+    const all = await demo.db.query<{ n: number; m2: number }>('SELECT count(*)::int AS n, sum(area_m2)::float8 AS m2 FROM polygons');
     expect(await page.$$eval('#inbox-list button.item', (b) => b.length)).toBe(all.rows[0].n);
     // Sorted by confidence: the server's order, most confident first, each item saying how confident.
     const byConfidence = await demo.db.query<{ code: string; confidence: number }>('SELECT code, confidence FROM polygons ORDER BY confidence DESC, code');
@@ -246,6 +246,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(links).toContain(`/api/ledger/${demo.scene.epoch}.xlsx`);
     const totals = await page.$$eval('#summary-table tfoot td', (tds) => tds.map((t) => t.textContent));
     expect(totals[0]).toBe(String(all.rows[0].n));
+    expect(totals[1]).toBe((all.rows[0].m2 / (10000 / 15)).toFixed(2)); // the month's m² in 亩, as `tuban report` converts it
     expect(totals[3]).toBe('1'); // 违法: the verdict the bureau just recorded
     // The ledger link the page offers is the real export: the judged polygon's row carries the verdict, the others are 未核查.
     const csvHref = links.find((h) => h!.endsWith('.csv'))!;
@@ -459,6 +460,9 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await clickMap(page, [c.x, c.y]);
     await expect.poll(() => page.textContent('#clue-where')).toContain('°N');
     await page.fill('#clue-description', '巡查发现村东新建彩钢棚');
+    // A clue lands in the month it was found, last month at the earliest: the server's day is the
+    // 3rd of the month after the demo's, so both clues below go into the demo month's ledger.
+    clock = new Date('2026-11-03T02:00:00Z');
     await page.fill('#clue-date', '2026-10-20');
     await page.screenshot({ path: join(ARTIFACTS, 'page-clue-form.png') });
     await page.click('#clue-submit');
@@ -490,6 +494,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     // The triangle clicked: base 0.0008° of longitude, height 0.0007° of latitude.
     const expected = 0.5 * (0.0008 * 111_320 * Math.cos((c.y * Math.PI) / 180)) * (0.0007 * 110_950);
     expect(Math.abs(area.rows[0].m2 / expected - 1)).toBeLessThan(0.05);
+    clock = null;
     // Both are in the month's inbox now.
     await page.click('#card-back');
     await page.click('#tab-inbox');

@@ -30,9 +30,6 @@ export function withDatePrecision(polygons: MonitoringPolygon[], tiles: BatchRep
 
 export const OUTPUT_FILES = ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'not-observed.geojson', 'batch-report.json'] as const;
 
-/** Days a district has to verify a new polygon before the lead bureau escalates (Jinan: monthly cycle). */
-export const VERIFY_DEADLINE_DAYS = 30;
-
 export async function writeOutputs(
   outDir: string,
   polygons: MonitoringPolygon[],
@@ -58,7 +55,7 @@ export async function writeOutputs(
   await atomic('polygons.geojson', (tmp) => writePolygonsGeoJson(tmp, polygons, bureauName));
   // The ledger lists only new sites; a polygon continuing an earlier site is progression.
   const fresh = polygons.filter((p) => p.previousCode === null);
-  const rows = ledgerRows(fresh, { bureauName, issuedOn: report.finishedAt.slice(0, 10), deadlineDays: VERIFY_DEADLINE_DAYS });
+  const rows = ledgerRows(fresh, { bureauName, issuedOn: report.finishedAt.slice(0, 10) });
   await atomic('ledger.csv', (tmp) => writeLedgerCsv(tmp, rows));
   await atomic('ledger.xlsx', (tmp) => writeLedgerXlsx(tmp, rows, { title: `${report.epoch} 新增违法违规问题台账`, epoch: report.epoch }));
   const gpkgBytes = await gpkg;

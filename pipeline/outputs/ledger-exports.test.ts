@@ -132,7 +132,7 @@ describe('the month ledger from the database', () => {
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-25', '审核通过']);
     // Closed without a closure record: the close action's day in the audit log.
     expect(byCode['370103-202610-X001'].销号时间).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    expect([byCode['370103-202610-0002'].判定类型, byCode['370103-202610-0002'].销号状态, byCode['370103-202610-0002'].办理期限]).toEqual(['未核查', '未销号', '2026-12-02']);
+    expect([byCode['370103-202610-0002'].判定类型, byCode['370103-202610-0002'].销号状态, byCode['370103-202610-0002'].办理期限]).toEqual(['未核查', '未销号', '2026-11-30']);
     const patrol = byCode['370103-202610-X001'];
     expect([patrol.发现方式, patrol.判定类型, patrol.其他情形, patrol.销号状态]).toEqual(['巡查发现', '其他', '季节性/农业生产：农户晾晒秸秆', '已销号']);
     expect([byCode['370102-202610-X002'].发现方式, byCode['370102-202610-X002'].判定类型, byCode['370102-202610-X002']['监测面积(亩)']]).toEqual(['热线(12336/12345)', '未核查', 13.5]);

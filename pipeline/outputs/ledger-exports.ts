@@ -33,9 +33,6 @@ export const LEDGER_CONTENT_TYPES: Record<LedgerFormat, string> = {
   geojson: 'application/geo+json',
 };
 
-/** Calendar days from issue to the verification deadline where the workflow set none (Jinan: monthly cycle). */
-export const DEFAULT_DEADLINE_DAYS = 30;
-
 export interface LedgerData {
   epoch: string;
   /** Date the rows were issued (the latest of the epoch's batches), yyyy-mm-dd. */
@@ -101,7 +98,7 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   const allCodes = [...polygons.map((p) => p.code), ...wf.clues.map((c) => c.code)];
   const every = oneDispositionEach(allCodes, wf.dispositions);
   const bureauName = await bureauNamer(batches.rows.map((b) => b.plan));
-  const rows = ledgerRows(fresh, { bureauName, issuedOn, deadlineDays: DEFAULT_DEADLINE_DAYS }, every.filter((d) => rowCodes.has(d.code)), wf.clues);
+  const rows = ledgerRows(fresh, { bureauName, issuedOn }, every.filter((d) => rowCodes.has(d.code)), wf.clues);
   const byCode = new Map(every.map((d) => [d.code, d]));
   const geometries = new Map<string, Polygon | MultiPolygon | Point>();
   for (const p of fresh) geometries.set(p.code, p.geometry);

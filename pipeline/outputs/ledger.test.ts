@@ -8,7 +8,7 @@ import { LEDGER_COLUMNS, ledgerRows, writeLedgerCsv } from './ledger.js';
 import { columnName, ledgerXlsxBytes, writeLedgerXlsx } from './ledger-xlsx.js';
 import { sampleBureauName, samplePolygon } from '../../fixtures/sample-polygon.js';
 
-const ctx = { bureauName: sampleBureauName, issuedOn: '2026-10-20', deadlineDays: 30, city: '济南市' };
+const ctx = { bureauName: sampleBureauName, issuedOn: '2026-10-20', city: '济南市' };
 const polys = [
   samplePolygon({ code: '370103-202610-0002', districtCode: '370103', districtName: '市中区', reasons: ['亮度上升, "明显"', '第二行\n说明'], priority: 'normal', coBureaus: [] }),
   samplePolygon({ overlaps: { permanent_basic_farmland: { m2: 2000, share: 0.2 }, urban_construction: { m2: 500, share: 0.05 } }, previousCode: '370102-202609-0003' }),
@@ -48,7 +48,7 @@ describe('ledgerRows', () => {
     expect(a.年度).toBe(2026);
     expect(a['月份/批次']).toBe('2026-10');
     expect(a.下发时间).toBe('2026-10-20');
-    expect(a.办理期限).toBe('2026-11-19');
+    expect(a.办理期限).toBe('2026-10-31'); // 月清: the end of the month of issue, the server's verification clock
     expect(a.市).toBe('济南市');
     expect(a.区县代码).toBe('370102');
     expect(a.往期图斑编号).toBe('370102-202609-0003');

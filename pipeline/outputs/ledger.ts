@@ -12,7 +12,8 @@ import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { CHANGE_TYPE_ZH, SQM_PER_MU } from '../../schemas/vocabulary.js';
 import { CLUE_SOURCE_ZH, type ClueSource } from '../../schemas/workflow.js';
 import { dispositionCells, oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
-import { addDays } from '../iso-date.js';
+import { endOfMonth } from '../iso-date.js';
+import { csvCell } from './csv-cell.js';
 
 /** Columns Tuban fills, in ledger order. */
 export const LEDGER_FILLED_COLUMNS = [
@@ -66,8 +67,6 @@ export interface LedgerContext {
   bureauName(id: BureauId): string;
   /** Date the ledger is issued to districts and bureaus, yyyy-mm-dd. */
   issuedOn: string;
-  /** Calendar days from issue to the handling deadline (e.g. 30). */
-  deadlineDays: number;
   /** 市 column, e.g. '济南市'. */
   city?: string;
 }
@@ -107,7 +106,8 @@ const byCode = (a: { 图斑编号: unknown }, b: { 图斑编号: unknown }) => (
  * that is neither a polygon nor a clue here is an error).
  */
 export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispositions: readonly LedgerDisposition[] = [], clues: readonly LedgerClue[] = []): LedgerRow[] {
-  const deadline = addDays(ctx.issuedOn, ctx.deadlineDays);
+  // Where the workflow set no due date (the batch's own ledger): the default verification clock.
+  const deadline = endOfMonth(ctx.issuedOn);
   const codes = [...polys.map((p) => p.code), ...clues.map((c) => c.code)];
   const disp = new Map(oneDispositionEach(codes, dispositions).map((d) => [d.code, d]));
   const overlapMu = (p: MonitoringPolygon, k: ZoneKind) => mu(p.overlaps[k]?.m2 ?? 0);
@@ -143,7 +143,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
       主办单位: ctx.bureauName(c.leadBureau),
       协办单位: c.coBureaus.map((b) => ctx.bureauName(b)).join('、'),
       分派依据: `线索（${CLUE_SOURCE_ZH[c.source]}）`,
-      办理期限: d.dueDate ?? addDays(c.reportedOn, ctx.deadlineDays),
+      办理期限: d.dueDate ?? endOfMonth(c.reportedOn),
       优先级: '一般',
       优先级说明: '',
       发现方式: CLUE_SOURCE_ZH[c.source],
@@ -195,12 +195,6 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
   const rows = [...polygonRows, ...clueRows].sort(byCode);
   rows.forEach((r, i) => (r.序号 = i + 1));
   return rows;
-}
-
-function csvCell(v: string | number | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** Written beside `path` and renamed over it: a crash never leaves half a file. */

@@ -17,6 +17,7 @@ import { dispositionLabel, type LedgerDisposition } from '../outputs/ledger-disp
 import type { Queryable } from '../store/queryable.js';
 import { loadZones } from '../zones.js';
 import type { BatchArgs } from '../batch/batch-args.js';
+import { csvCell } from '../outputs/csv-cell.js';
 
 export interface ReportLine {
   /** '区县' | '主办单位' | '合计'. */
@@ -190,12 +191,6 @@ export const REPORT_COLUMNS: readonly [string, (l: ReportLine) => string | numbe
 
 export function reportLines(r: QuarterReport): ReportLine[] {
   return [...r.byDistrict, ...r.byBureau, r.total];
-}
-
-function csvCell(v: string | number | null): string {
-  if (v === null) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** One table, UTF-8 with BOM (Excel), CRLF; the 分组 column tells district, bureau and total lines apart. */

@@ -3,7 +3,7 @@
  * Values are configuration (DOMAIN.md: "where a fact is marked verify, make it configuration").
  */
 import type { WorkCalendar } from './calendar.js';
-import { addDays } from '../../pipeline/iso-date.js';
+import { addDays, endOfMonth } from '../../pipeline/iso-date.js';
 
 export type DeadlineKind = 'calendar_days' | 'working_days' | 'end_of_month' | 'day_of_next_month';
 
@@ -33,10 +33,8 @@ export function applyRule(rule: DeadlineRule, start: string, cal: WorkCalendar):
       return addDays(start, rule.days ?? 0);
     case 'working_days':
       return cal.addWorkingDays(start, rule.days ?? 0);
-    case 'end_of_month': {
-      const [y, m] = start.split('-').map(Number);
-      return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
-    }
+    case 'end_of_month':
+      return endOfMonth(start);
     case 'day_of_next_month': {
       const [y, m] = start.split('-').map(Number);
       return new Date(Date.UTC(y, m, rule.day ?? 5)).toISOString().slice(0, 10);

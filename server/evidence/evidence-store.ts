@@ -4,8 +4,9 @@
  * (JPEG or PDF, whatever the client claims), size-limited, written to a temporary name and renamed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Queryable } from '../../pipeline/store/queryable.js';
 import { ApiError } from '../errors.js';
 import { readPhotoExif, type PhotoExif } from './exif.js';
 
@@ -35,6 +36,8 @@ export interface StoredEvidence {
   mime: EvidenceMime;
   size: number;
   exif: PhotoExif | null;
+  /** Whether this call wrote the file (an identical one may have been stored before, for any case). */
+  created: boolean;
 }
 
 export function evidencePath(dataDir: string, sha256: string): string {
@@ -60,5 +63,15 @@ export async function storeEvidence(dataDir: string, buf: Buffer, maxBytes = MAX
     await writeFile(tmp, buf, { mode: 0o640 });
     await rename(tmp, path);
   }
-  return { sha256, mime, size: buf.length, exif: mime === 'image/jpeg' ? readPhotoExif(buf) : null };
+  return { sha256, mime, size: buf.length, exif: mime === 'image/jpeg' ? readPhotoExif(buf) : null, created: !exists };
+}
+
+/**
+ * Removes a file this request stored when its row was not recorded (the action was refused), unless
+ * a row references the same bytes; so a refused upload leaves nothing on disk.
+ */
+export async function discardUnrecorded(db: Queryable, dataDir: string, stored: StoredEvidence): Promise<void> {
+  if (!stored.created) return;
+  const used = await db.query('SELECT 1 FROM evidence WHERE sha256 = $1 LIMIT 1', [stored.sha256]);
+  if (used.rows.length === 0) await unlink(evidencePath(dataDir, stored.sha256)).catch(() => {});
 }

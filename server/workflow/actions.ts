@@ -9,10 +9,13 @@ import type { z } from 'zod';
 import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Split, VerdictBody } from '../../schemas/api.js';
 import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
+import { addDays } from '../../pipeline/iso-date.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';
 import { runAction, type ActionContext, type CaseRow } from './case-store.js';
 
 const SQM_PER_MU = 10000 / 15;
+/** A clue is one site: even a 百亩大图斑 is 0.07 km²; an outline of a district or a province is a mistake. */
+const MAX_CLUE_KM2 = 10;
 
 type Verdict = 'legal' | 'illegal' | 'other';
 
@@ -142,7 +145,8 @@ export function escalate(ctx: ActionContext, user: User, code: string, body: z.i
 export const addNote = (ctx: ActionContext, user: User, code: string, body: z.infer<typeof Note>) => runAction(ctx, user, code, 'note', async () => ({ detail: body }));
 
 export function confirmGeometry(ctx: ActionContext, user: User, code: string, body: z.infer<typeof ConfirmGeometry>) {
-  return runAction(ctx, user, code, 'confirm_geometry', async (tx) => {
+  return runAction(ctx, user, code, 'confirm_geometry', async (tx, c) => {
+    if (!c.geometry_changed) throw new ApiError('CASE.GEOMETRY_UNCHANGED', `${code}'s outline has not changed since it was last confirmed`);
     const h = await tx.query<{ h: string }>('SELECT md5(ST_AsBinary(geom)) AS h FROM work_items WHERE code = $1', [code]);
     if (h.rows.length === 0) throw new ApiError('CASE.BAD_STATE', `${code} is in no batch any more; nothing to confirm`);
     return { set: { geometry_changed: false, geom_hash: h.rows[0].h }, detail: body };
@@ -170,18 +174,39 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
   if (user.role === 'district' && body.district_code !== user.district) throw new ApiError('CLUE.OUT_OF_SCOPE', `${body.district_code} is not ${user.district}`);
   const lead = user.role === 'bureau' ? user.bureau! : (body.lead_bureau ?? 'natural_resources');
   const reported = body.reported_on ?? today;
+  // The month a clue enters is the ledger it lands in: last month's is still being compiled (it is
+  // due on the 5th), older ones have been reported, and a future day is a typo or a forgery.
+  const earliest = `${addDays(`${today.slice(0, 7)}-01`, -1).slice(0, 7)}-01`;
+  if (reported > today || reported < earliest) throw new ApiError('CLUE.BAD_DATE', `reported_on ${reported} is outside ${earliest} … ${today}`);
   const epoch = reported.slice(0, 7);
   const due = applyRule(deadlines.rules.verification, today, deadlines.calendar);
   return db.transaction(async (tx) => {
     const geom = JSON.stringify(body.geometry);
-    const v = await tx.query<{ valid: boolean }>('SELECT ST_IsValid(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)) AS valid', [geom]);
+    const v = await tx.query<{ valid: boolean; km2: number }>(
+      `SELECT ST_IsValid(g) AS valid, CASE WHEN GeometryType(g) = 'POLYGON' AND ST_IsValid(g) THEN ST_Area(g::geography) / 1e6 ELSE 0 END AS km2
+       FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) s`,
+      [geom],
+    );
     if (!v.rows[0].valid) throw new ApiError('VALIDATION', 'the clue geometry is not valid');
+    if (v.rows[0].km2 > MAX_CLUE_KM2) throw new ApiError('CLUE.TOO_LARGE', `the outline covers ${v.rows[0].km2.toPrecision(3)} km²`);
+    // A district is what a batch routed polygons to (with its name from the district layer) or a
+    // district user's own; the name is that layer's, so a clue cannot rename a district in the ledger.
+    const known = await tx.query<{ name: string | null }>(
+      `SELECT (SELECT district_name FROM polygons WHERE district_code = $1 LIMIT 1) AS name
+       WHERE EXISTS (SELECT 1 FROM polygons WHERE district_code = $1) OR EXISTS (SELECT 1 FROM users WHERE district = $1)`,
+      [body.district_code],
+    );
+    if (known.rows.length === 0) throw new ApiError('CLUE.UNKNOWN_DISTRICT', `district ${body.district_code}`);
+    const layerName = known.rows[0].name;
+    if (layerName !== null && body.district_name !== undefined && body.district_name !== layerName) {
+      throw new ApiError('VALIDATION', `district ${body.district_code} is ${layerName}, not ${body.district_name}`);
+    }
     // Serialise clue numbering per district and month.
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`clue:${body.district_code}:${epoch}`]);
     const prefix = `${body.district_code}-${epoch.replace('-', '')}-X`;
     const s = await tx.query<{ n: number }>(`SELECT coalesce(max(substr(code, length($1) + 1)::int), 0)::int AS n FROM clues WHERE code LIKE $1 || '%'`, [prefix]);
     const code = `${prefix}${String(s.rows[0].n + 1).padStart(4, '0')}`;
-    const districtName = body.district_name ?? (await tx.query<{ n: string }>('SELECT district_name AS n FROM polygons WHERE district_code = $1 LIMIT 1', [body.district_code])).rows[0]?.n ?? body.district_code;
+    const districtName = layerName ?? body.district_name ?? body.district_code;
     await tx.query(
       `INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on)
        SELECT $1, $2, $3, g, CASE WHEN GeometryType(g) = 'POLYGON' THEN ST_Area(g::geography) ELSE 0 END, $5, $6, $7, $8, $9, $10::date

@@ -6,7 +6,7 @@
  */
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, scopePredicate, type User } from '../access/roles.js';
-import type { Deadlines } from '../deadlines/rules.js';
+import type { DeadlineRuleId, Deadlines } from '../deadlines/rules.js';
 import { applyRule, dueFor } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { ACTIONS, allowedFrom, type ActionName } from './state-machine.js';
@@ -122,6 +122,13 @@ export async function loadCase(q: Queryable, user: User, code: string, forUpdate
 }
 
 /** Whether `user` may run `action` on a case it can see (visibility is already settled by the scope). */
+/** 409 CASE.BAD_STATE unless `action` may run in the case's state (state-machine.ts). */
+export function assertAllowed(action: ActionName, c: CaseRow): void {
+  if (!allowedFrom(action, c.status)) {
+    throw new ApiError('CASE.BAD_STATE', `${c.code} is ${c.status}; ${action} needs ${ACTIONS[action].from.join(' or ')}`, { status: c.status, action });
+  }
+}
+
 export function assertActor(user: User, action: ActionName, c: CaseRow): void {
   const actor = ACTIONS[action].actor;
   if (actor === 'oversee') {
@@ -153,9 +160,25 @@ const SETTABLE = ['status', 'lead_bureau', 'co_bureaus', 'verdict', 'verdict_det
 const JSON_COLUMNS = new Set(['co_bureaus', 'verdict_details', 'rectification']);
 
 /**
+ * The due date of a clock the case (re)enters. A clock keeps the origin it had the first time: the
+ * verification clock counts from the day the case was issued, and any other from the day the case
+ * first entered it (its first due date, in the audit log). So a verdict flipped away and back
+ * (illegal → other → illegal) does not restart the 15 working days of rectification or clear an
+ * overdue case, and leaving the rectification clock does not reopen a month already past.
+ */
+async function resumedDue(tx: Queryable, d: Deadlines, c: CaseRow, next: { rule: DeadlineRuleId; due: string }): Promise<string> {
+  if (next.rule === 'verification') return applyRule(d.rules.verification, c.issued_on, d.calendar);
+  const first = await tx.query<{ due: string }>(
+    `SELECT after->>'due_date' AS due FROM audit_log WHERE code = $1 AND after->>'due_rule' = $2 AND after->>'due_date' IS NOT NULL ORDER BY id LIMIT 1`,
+    [c.code, next.rule],
+  );
+  return first.rows[0]?.due ?? next.due;
+}
+
+/**
  * Run one workflow action: lock the case (scoped), check the actor and the state, let `apply` decide
- * the change (and write its own rows in `tx`), restart the deadline clock when the state's rule
- * changes, update the case, append the audit row. All or nothing.
+ * the change (and write its own rows in `tx`), move the deadline to the state's clock when its rule
+ * changes (resumedDue), update the case, append the audit row. All or nothing.
  */
 export async function runAction(
   ctx: ActionContext,
@@ -167,9 +190,7 @@ export async function runAction(
   return ctx.db.transaction(async (tx) => {
     const before = await loadCase(tx, user, code, true);
     assertActor(user, action, before);
-    if (!allowedFrom(action, before.status)) {
-      throw new ApiError('CASE.BAD_STATE', `${code} is ${before.status}; ${action} needs ${ACTIONS[action].from.join(' or ')}`, { status: before.status, action });
-    }
+    assertAllowed(action, before);
     const out = await apply(tx, before);
     const set: Record<string, unknown> = { ...(out.set ?? {}) };
     const status = (set.status as string | undefined) ?? before.status;
@@ -177,7 +198,7 @@ export async function runAction(
     const next = dueFor(ctx.deadlines, status, verdict, ctx.today());
     if ((next?.rule ?? null) !== before.due_rule) {
       set.due_rule = next?.rule ?? null;
-      set.due_date = next?.due ?? null;
+      set.due_date = next ? await resumedDue(tx, ctx.deadlines, before, next) : null;
     }
     const changedBefore: Record<string, unknown> = {};
     const changedAfter: Record<string, unknown> = {};
