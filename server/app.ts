@@ -21,6 +21,7 @@ import { can, type Permission, type User } from './access/roles.js';
 import { ApiRegistry } from './api-registry.js';
 import * as S from '../schemas/api.js';
 import { DUMMY_HASH, verifyPassword } from './auth/password.js';
+import { SignInThrottle } from './auth/sign-in-throttle.js';
 import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { findUser, listUsers } from './auth/user-store.js';
 import type { Deadlines } from './deadlines/rules.js';
@@ -122,8 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const bureauName = (id: string) => names.bureaus[id] ?? id;
   const ctx: ActionContext = { db: opts.db, deadlines: opts.deadlines, today };
   const registry = new ApiRegistry();
-  /** Failed sign-in times per user name (in memory: a restart forgets them, which is acceptable). */
-  const failures = new Map<string, number[]>();
+  const throttle = new SignInThrottle();
 
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -236,18 +236,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       pub,
       { method: 'POST', url: '/api/session', summary: 'Sign in: a token (also set as an HttpOnly SameSite cookie for the page)', tags: ['session'], body: S.Session, auth: false, responses: { 200: '{token, expires_in, user}' } },
       async (req, reply, { body }) => {
-        // Password guessing: after 10 failures for one name in 15 minutes, refuse before checking.
-        const fails = (failures.get(body.name) ?? []).filter((t) => t > Date.now() - 15 * 60_000);
-        if (fails.length >= 10) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil((fails[0] + 15 * 60_000 - Date.now()) / 60_000)} min`);
+        // Password guessing, counted per client address (a stranger's failures never lock the
+        // owner out from elsewhere) and refused before the password is checked.
+        const wait = throttle.retryAfterMs(req.ip, body.name, Date.now());
+        if (wait > 0) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil(wait / 60_000)} min`);
         const row = await findUser(opts.db, body.name);
         // Verify against a dummy hash when the user is missing, so timing does not reveal names.
         const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
         if (!row || !ok || row.disabled) {
-          if (failures.size > 10_000) failures.clear(); // bounded memory under a flood of names
-          failures.set(body.name, [...fails, Date.now()]);
+          throttle.recordFailure(req.ip, body.name, Date.now());
           throw new ApiError('AUTH.BAD_CREDENTIALS');
         }
-        failures.delete(body.name);
+        throttle.recordSuccess(req.ip, body.name);
         const token = signToken(opts.secret, row.name, now().getTime());
         const secure = req.protocol === 'https' ? '; Secure' : '';
         reply.header('set-cookie', `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${TOKEN_TTL_S}${secure}`);
