@@ -23,7 +23,7 @@ import * as S from '../schemas/api.js';
 import { DUMMY_HASH, verifyPassword } from './auth/password.js';
 import { SignInThrottle } from './auth/sign-in-throttle.js';
 import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
-import { findUser, listUsers } from './auth/user-store.js';
+import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
 import type { Deadlines } from './deadlines/rules.js';
 import { ApiError } from './errors.js';
 import { checkFileName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
@@ -213,9 +213,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (!token) throw new ApiError('AUTH.REQUIRED');
     const payload = verifyToken(opts.secret, token, now().getTime());
+    // The same read also says whether this token's session was ended (sign-out, disable).
     const row = await findUser(opts.db, payload.sub);
     if (!row || row.disabled) throw new ApiError('AUTH.TOKEN_INVALID', 'the account is disabled or gone');
+    if (row.sessions_valid_after_ms !== null && payload.iat_ms <= row.sessions_valid_after_ms) throw new ApiError('AUTH.TOKEN_INVALID', 'signed out');
     req.user = { name: row.name, role: row.role, bureau: row.bureau, district: row.district };
+  };
+
+  /** The user the request's credentials name, or null when it has none or none valid (sign-out). */
+  const signedInUser = async (req: FastifyRequest): Promise<User | null> => {
+    try {
+      await authenticate(req);
+      return req.user;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
   };
 
   const requireUser = (req: FastifyRequest, permission?: Permission): User => {
@@ -248,16 +261,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           throw new ApiError('AUTH.BAD_CREDENTIALS');
         }
         throttle.recordSuccess(req.ip, body.name);
-        const token = signToken(opts.secret, row.name, now().getTime());
+        // A sign-in always postdates the last sign-out, even within its millisecond (or a stopped test clock).
+        const issued = Math.max(now().getTime(), (row.sessions_valid_after_ms ?? -Infinity) + 1);
+        const token = signToken(opts.secret, row.name, issued);
         const secure = req.protocol === 'https' ? '; Secure' : '';
         reply.header('set-cookie', `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${TOKEN_TTL_S}${secure}`);
         return { token, expires_in: TOKEN_TTL_S, user: { name: row.name, role: row.role, bureau: row.bureau, district: row.district } };
       },
     );
-    registry.route(pub, { method: 'DELETE', url: '/api/session', summary: 'Sign out (clears the cookie)', tags: ['session'], auth: false }, async (_req, reply) => {
-      reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
-      return { ok: true };
-    });
+    registry.route(
+      pub,
+      { method: 'DELETE', url: '/api/session', summary: "Sign out: ends every session of the token's or cookie's user (tokens issued until now are refused) and clears the cookie", tags: ['session'], auth: false },
+      async (req, reply) => {
+        const user = await signedInUser(req);
+        if (user) await endSessions(opts.db, user.name, now());
+        reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
+        return { ok: true };
+      },
+    );
     pub.get('/openapi.json', async () => registry.openapi({ title: 'Tuban bureau triage API', version: '1.0.0' }));
     // The page's labels, generated from schemas/ and the batches' rule tables (web/labels.js re-exports them).
     pub.get('/workflow-labels.js', async (_req, reply) => {
@@ -458,6 +479,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     registry.route(api, { method: 'GET', url: '/api/users', summary: 'Admin: list accounts', tags: ['users'] }, async (req) => {
       requireUser(req, 'users.manage');
       return listUsers(opts.db);
+    });
+    // The embedded database is locked while the server runs, so `tuban user disable` cannot reach it: these can.
+    registry.route(api, { method: 'POST', url: '/api/users/:name/disable', summary: 'Admin: disable an account; its sessions end at once', tags: ['users'], params: S.UserParams }, async (req, _reply, { params }) => {
+      const admin = requireUser(req, 'users.manage');
+      if (params.name === admin.name) throw new ApiError('USER.INVALID', 'you cannot disable your own account');
+      await disableUser(opts.db, params.name, admin.name, now());
+      return { name: params.name, disabled: true };
+    });
+    registry.route(api, { method: 'POST', url: '/api/users/:name/enable', summary: 'Admin: enable a disabled account (its old sessions stay ended)', tags: ['users'], params: S.UserParams }, async (req, _reply, { params }) => {
+      const admin = requireUser(req, 'users.manage');
+      await enableUser(opts.db, params.name, admin.name);
+      return { name: params.name, disabled: false };
     });
 
     await registerMapRoutes(api, { db: opts.db, registry, today, maintain: () => maintain(), requireUser });

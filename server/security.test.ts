@@ -48,3 +48,65 @@ describe('sign-in throttling', () => {
     expect((await signIn('nr', PASSWORD, '10.20.30.41')).statusCode).toBe(200);
   });
 });
+
+describe('signing out', () => {
+  const me = (headers: Record<string, string>) => t.app.inject({ method: 'GET', url: '/api/me', headers });
+
+  it('ends the session: the token and the cookie are refused afterwards, a new sign-in works', async () => {
+    await addUsers(db, [['leaver', 'analyst']]);
+    const first = await signIn('leaver', PASSWORD);
+    const token = first.json().token as string;
+    const cookie = String(first.headers['set-cookie']).split(';')[0];
+    expect((await me({ authorization: `Bearer ${token}` })).statusCode).toBe(200);
+    const out = await t.app.inject({ method: 'DELETE', url: '/api/session', headers: { authorization: `Bearer ${token}` } });
+    expect([out.statusCode, out.json()]).toEqual([200, { ok: true }]);
+    for (const headers of [{ authorization: `Bearer ${token}` }, { cookie }]) {
+      const r = await me(headers);
+      expect([r.statusCode, r.json().code]).toEqual([401, 'AUTH.TOKEN_INVALID']);
+    }
+    // The test clock stands still: the new token still postdates the sign-out.
+    const again = (await signIn('leaver', PASSWORD)).json().token as string;
+    expect((await me({ authorization: `Bearer ${again}` })).statusCode).toBe(200);
+  });
+
+  it('by the cookie alone (as the page may), and answers ok without any credentials', async () => {
+    await addUsers(db, [['cookie-user', 'analyst']]);
+    const cookie = String((await signIn('cookie-user', PASSWORD)).headers['set-cookie']).split(';')[0];
+    const out = await t.app.inject({ method: 'DELETE', url: '/api/session', headers: { cookie, origin: 'http://localhost:80', host: 'localhost:80' } });
+    expect(out.statusCode).toBe(200);
+    expect(String(out.headers['set-cookie'])).toMatch(/^tuban_session=; .*Max-Age=0/);
+    expect((await me({ cookie })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'DELETE', url: '/api/session' })).statusCode).toBe(200);
+  });
+});
+
+describe('admin: disable and enable accounts in the running server', () => {
+  const admin = async (method: 'GET' | 'POST', url: string) => t.app.inject({ method, url, headers: { authorization: `Bearer ${await t.token('root')}` } });
+
+  it('disabling ends the sessions at once; enabling lets the user sign in again, not the old token', async () => {
+    await addUsers(db, [['wang', 'bureau', 'forestry']]);
+    const old = (await signIn('wang', PASSWORD)).json().token as string;
+    const off = await admin('POST', '/api/users/wang/disable');
+    expect([off.statusCode, off.json()]).toEqual([200, { name: 'wang', disabled: true }]);
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${old}` } })).statusCode).toBe(401);
+    expect((await signIn('wang', PASSWORD)).statusCode).toBe(401);
+    expect((await admin('GET', '/api/users')).json().find((u: { name: string }) => u.name === 'wang').disabled).toBe(true);
+    expect((await admin('POST', '/api/users/wang/enable')).json()).toEqual({ name: 'wang', disabled: false });
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${old}` } })).statusCode).toBe(401);
+    expect((await signIn('wang', PASSWORD)).statusCode).toBe(200);
+    const audit = await db.query<{ actor: string; action: string }>(`SELECT actor, action FROM audit_log WHERE after->>'name' = 'wang' AND action IN ('user.disable', 'user.enable') ORDER BY id`);
+    expect(audit.rows).toEqual([
+      { actor: 'root', action: 'user.disable' },
+      { actor: 'root', action: 'user.enable' },
+    ]);
+  });
+
+  it("is for admins only, refuses the admin's own account and names a missing one", async () => {
+    const byLead = await t.app.inject({ method: 'POST', url: '/api/users/nr/disable', headers: { authorization: `Bearer ${await t.token('chief')}` } });
+    expect([byLead.statusCode, byLead.json().code]).toEqual([403, 'AUTH.FORBIDDEN']);
+    expect((await admin('POST', '/api/users/root/disable')).json().code).toBe('USER.INVALID');
+    expect((await admin('POST', '/api/users/ghost/disable')).json().code).toBe('USER.NOT_FOUND');
+    expect((await admin('POST', '/api/users/bad%20name/enable')).json().code).toBe('VALIDATION');
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${await t.token('nr')}` } })).statusCode).toBe(200);
+  });
+});
