@@ -95,6 +95,25 @@ export function chinaDate(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 }
 
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Whether the page that sent `req` is this server's own: its Origin (else its Referer) names the
+ * request's host. Browsers stamp Origin on every POST/PUT/PATCH/DELETE, same-origin fetches
+ * included; a 'null' or unparsable source counts as foreign.
+ */
+function fromOwnPage(req: FastifyRequest): boolean {
+  const source = req.headers.origin ?? req.headers.referer;
+  if (!source || source === 'null') return false;
+  try {
+    const from = new URL(source);
+    // Parsed with the source's scheme, so a default port written out ('host:80') compares equal.
+    return from.host === new URL(`${from.protocol}//${req.host}`).host;
+  } catch {
+    return false;
+  }
+}
+
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
@@ -210,8 +229,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const authenticate = async (req: FastifyRequest): Promise<void> => {
     const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : cookieValue(req.headers.cookie, SESSION_COOKIE);
+    const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const token = bearer ?? cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (!token) throw new ApiError('AUTH.REQUIRED');
+    // A browser sends the cookie with requests other sites make it send (CSRF): changes riding on
+    // the cookie must come from this server's page. A bearer header is never added by a browser.
+    if (!bearer && UNSAFE_METHODS.has(req.method) && !fromOwnPage(req)) throw new ApiError('AUTH.CROSS_ORIGIN', `${req.method} with the session cookie from ${req.headers.origin ?? req.headers.referer ?? 'no Origin or Referer'}`);
     const payload = verifyToken(opts.secret, token, now().getTime());
     // The same read also says whether this token's session was ended (sign-out, disable).
     const row = await findUser(opts.db, payload.sub);

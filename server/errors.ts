@@ -8,6 +8,7 @@ export const API_ERRORS = {
   'AUTH.BAD_CREDENTIALS': { status: 401, message: 'unknown user, wrong password or disabled account' },
   'AUTH.TOKEN_INVALID': { status: 401, message: 'the token is malformed, forged or expired; sign in again' },
   'AUTH.FORBIDDEN': { status: 403, message: 'your role may not do this' },
+  'AUTH.CROSS_ORIGIN': { status: 403, message: "a change authenticated by the session cookie must come from this server's own page (Origin or Referer naming its host); API clients send Authorization: Bearer <token>" },
   'AUTH.THROTTLED': { status: 429, message: 'too many failed sign-ins from your address (for this name, or for any); wait and try again' },
   'CASE.NOT_LEAD': { status: 403, message: 'only the lead bureau of this polygon may do this' },
   'POLYGON.NOT_FOUND': { status: 404, message: 'no such polygon (or not yours to see)' },

@@ -110,3 +110,39 @@ describe('admin: disable and enable accounts in the running server', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${await t.token('nr')}` } })).statusCode).toBe(200);
   });
 });
+
+describe('cross-site request forgery', () => {
+  const HOST = 'tuban.example.gov.cn';
+  const cookieOf = async (name: string) => String((await signIn(name, PASSWORD)).headers['set-cookie']).split(';')[0];
+  const post = (url: string, headers: Record<string, string>) => t.app.inject({ method: 'POST', url, headers: { host: HOST, 'content-type': 'text/plain', ...headers }, payload: '' });
+  const status = async () => (await db.query<{ status: string }>('SELECT status FROM cases WHERE code = $1', [CODE])).rows[0]?.status;
+
+  it('refuses a change riding on the cookie from another site, or from no stated page', async () => {
+    const nr = await cookieOf('nr');
+    const chief = await cookieOf('chief');
+    for (const [url, cookie, from] of [
+      [`/api/polygons/${CODE}/accept`, nr, { origin: 'http://evil.example' }],
+      ['/api/sweep', chief, { origin: 'http://evil.example' }],
+      ['/api/sweep', chief, { origin: 'null' }],
+      ['/api/sweep', chief, { referer: `http://${HOST}.evil.example/page` }],
+      ['/api/sweep', chief, {}],
+    ] as const) {
+      const r = await post(url, { cookie, ...from });
+      expect([r.statusCode, r.json().code], `${url} ${JSON.stringify(from)}`).toEqual([403, 'AUTH.CROSS_ORIGIN']);
+    }
+    const out = await t.app.inject({ method: 'DELETE', url: '/api/session', headers: { host: HOST, cookie: nr, origin: 'http://evil.example' } });
+    expect(out.statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: nr } })).statusCode).toBe(200);
+    expect(await status()).not.toBe('accepted');
+  });
+
+  it("accepts the server's own page (Origin, else Referer), reads from anywhere, and bearer clients", async () => {
+    const chief = await cookieOf('chief');
+    expect((await post('/api/sweep', { cookie: chief, origin: `https://${HOST}` })).statusCode).toBe(200);
+    expect((await post('/api/sweep', { cookie: chief, referer: `http://${HOST}/?epoch=2026-10` })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/api/me', headers: { host: HOST, cookie: chief, origin: 'http://evil.example' } })).statusCode).toBe(200);
+    const r = await post(`/api/polygons/${CODE}/accept`, { authorization: `Bearer ${await t.token('nr')}`, origin: 'http://evil.example' });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(await status()).toBe('accepted');
+  });
+});
