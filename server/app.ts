@@ -66,6 +66,12 @@ export interface AppOptions {
   maintainEveryMs?: number;
   maxEvidenceBytes?: number;
   chips?: ChipSource;
+  /**
+   * Reverse proxies whose X-Forwarded-For/-Proto/-Host are honoured (Fastify's `trustProxy`, as
+   * `TUBAN_TRUST_PROXY` lists them): the client address the sign-in throttle counts, https for the
+   * cookie's Secure flag, and the host the cross-origin check compares.
+   */
+  trustProxy?: string;
   /** Extra routes (imagery tiles …), registered inside the authenticated /api context. */
   plugins?: ((api: FastifyInstance, deps: ServerDeps) => Promise<void>)[];
 }
@@ -149,6 +155,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // JSON bodies are small (a split is the largest); uploads set their own limit on their route.
     bodyLimit: 2 * 1024 * 1024,
     return503OnClosing: true,
+    trustProxy: opts.trustProxy ?? false,
   });
   app.decorateRequest('user', null);
   // Evidence and page files are served with their own types; browsers must not guess others.

@@ -146,3 +146,37 @@ describe('cross-site request forgery', () => {
     expect(await status()).toBe('accepted');
   });
 });
+
+describe('behind a reverse proxy (TUBAN_TRUST_PROXY)', () => {
+  const viaProxy = (app: TestApp, name: string, password: string, forwardedFor: string) =>
+    app.app.inject({ method: 'POST', url: '/api/session', payload: { name, password }, headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': forwardedFor } });
+
+  it('marks the cookie Secure when the trusted proxy says https, and throttles by the forwarded client', async () => {
+    const proxied = await testApp(db, { trustProxy: 'loopback' });
+    try {
+      const r = await viaProxy(proxied, 'chief', PASSWORD, '198.51.100.20');
+      expect(String(r.headers['set-cookie'])).toMatch(/; Secure$/);
+      for (let i = 0; i < 10; i++) await viaProxy(proxied, 'nr', `guess-number-${i}`, '203.0.113.60');
+      expect((await viaProxy(proxied, 'nr', PASSWORD, '203.0.113.60')).statusCode).toBe(429);
+      expect((await viaProxy(proxied, 'nr', PASSWORD, '203.0.113.61')).statusCode).toBe(200);
+      // The cross-origin check compares the host the browser saw, which the proxy forwards.
+      const cookie = String(r.headers['set-cookie']).split(';')[0];
+      const sweep = await proxied.app.inject({ method: 'POST', url: '/api/sweep', headers: { cookie, host: '127.0.0.1:8080', 'x-forwarded-host': 'tuban.example.gov.cn', origin: 'https://tuban.example.gov.cn' } });
+      expect(sweep.statusCode, sweep.body).toBe(200);
+    } finally {
+      await proxied.app.close();
+    }
+  });
+
+  it('ignores forwarded headers without the setting, and from addresses it does not list', async () => {
+    const r = await viaProxy(t, 'chief', PASSWORD, '198.51.100.20');
+    expect(String(r.headers['set-cookie'])).not.toMatch(/Secure/);
+    const proxied = await testApp(db, { trustProxy: '10.0.0.5' });
+    try {
+      const direct = await proxied.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'chief', password: PASSWORD }, headers: { 'x-forwarded-proto': 'https' }, remoteAddress: '198.51.100.21' });
+      expect(String(direct.headers['set-cookie'])).not.toMatch(/Secure/);
+    } finally {
+      await proxied.app.close();
+    }
+  });
+});
