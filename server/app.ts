@@ -96,6 +96,27 @@ const MIME: Record<string, string> = {
   '.pbf': 'application/x-protobuf',
 };
 
+/**
+ * The page's Content-Security-Policy: its own modules, styles, API and tiles only, no inline script.
+ * Styles allow inline because the page's templates colour status dots with style attributes;
+ * MapLibre starts its workers from a blob: URL and draws images from blob: and data: URLs (its CSS
+ * icons, object URLs of chips and photos fetched with the token).
+ */
+export const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "worker-src 'self' blob:",
+  "child-src 'self' blob:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /** Civil date in China Standard Time (UTC+8), the users' calendar for deadlines. */
 export function chinaDate(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
@@ -158,9 +179,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: opts.trustProxy ?? false,
   });
   app.decorateRequest('user', null);
-  // Evidence and page files are served with their own types; browsers must not guess others.
   app.addHook('onSend', async (_req, reply, payload) => {
+    // Evidence and page files are served with their own types; browsers must not guess others.
     reply.header('x-content-type-options', 'nosniff');
+    // No other site may frame the page (clickjacking); CSP's frame-ancestors says it to newer browsers.
+    reply.header('x-frame-options', 'DENY');
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
     return payload;
   });
   app.addContentTypeParser(['image/jpeg', 'application/pdf', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

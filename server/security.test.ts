@@ -20,7 +20,7 @@ beforeAll(async () => {
     ['nr', 'bureau', 'natural_resources'],
     ['root', 'admin'],
   ]);
-  t = await testApp(db);
+  t = await testApp(db, { webDir: 'web' });
 }, 120_000);
 
 afterAll(async () => {
@@ -178,5 +178,23 @@ describe('behind a reverse proxy (TUBAN_TRUST_PROXY)', () => {
     } finally {
       await proxied.app.close();
     }
+  });
+});
+
+describe('response headers', () => {
+  it('sends the page with a Content-Security-Policy that forbids framing and inline script', async () => {
+    const r = await t.app.inject({ method: 'GET', url: '/' });
+    expect(r.statusCode).toBe(200);
+    const csp = String(r.headers['content-security-policy']);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toContain("worker-src 'self' blob:");
+    expect(r.headers['x-frame-options']).toBe('DENY');
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('forbids framing and type sniffing on API answers too', async () => {
+    const r = await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${await t.token('nr')}` } });
+    expect([r.headers['x-frame-options'], r.headers['x-content-type-options']]).toEqual(['DENY', 'nosniff']);
   });
 });
