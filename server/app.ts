@@ -117,6 +117,17 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * Whether `file` is one of the page's own assets under `web`: a file of a type the page loads (the
+ * MIME table), not a test source (`*.test.*`, which sit beside the modules) nor a hidden file.
+ */
+function isPageAsset(web: string, file: string): boolean {
+  if (!file.startsWith(web + sep)) return false;
+  const parts = file.slice(web.length + 1).split(sep);
+  if (parts.some((p) => p.startsWith('.')) || /\.test\./.test(parts[parts.length - 1])) return false;
+  return Object.hasOwn(MIME, extname(file)) && existsSync(file) && statSync(file).isFile();
+}
+
 /** Civil date in China Standard Time (UTC+8), the users' calendar for deadlines. */
 export function chinaDate(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
@@ -349,7 +360,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           throw new ApiError('NOT_FOUND', path);
         }
         const file = resolve(web, '.' + (path === '/' ? '/index.html' : path));
-        if (!(file === web || file.startsWith(web + sep)) || !existsSync(file) || !statSync(file).isFile()) throw new ApiError('NOT_FOUND', path);
+        if (!isPageAsset(web, file)) throw new ApiError('NOT_FOUND', path);
         return reply.type(MIME[extname(file)] ?? 'application/octet-stream').send(createReadStream(file));
       });
     }

@@ -3,6 +3,8 @@
  * client address, sign-out that ends the session, cross-origin refusal of cookie-authenticated
  * changes, the proxy setting, response headers, what the page directory serves, and cache keys.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
 import { addUsers, openTestDatabase, PASSWORD, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
@@ -196,5 +198,27 @@ describe('response headers', () => {
   it('forbids framing and type sniffing on API answers too', async () => {
     const r = await t.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${await t.token('nr')}` } });
     expect([r.headers['x-frame-options'], r.headers['x-content-type-options']]).toEqual(['DENY', 'nosniff']);
+  });
+});
+
+describe('what the page directory serves', () => {
+  const get = (app: TestApp, url: string) => app.app.inject({ method: 'GET', url });
+
+  it("serves the page's assets to anyone, never its test sources", async () => {
+    for (const url of ['/', '/index.html', '/app.js', '/style.css']) expect((await get(t, url)).statusCode, url).toBe(200);
+    for (const url of ['/page.test.ts', '/page.test.ts?x=1']) expect((await get(t, url)).statusCode, url).toBe(404);
+  });
+
+  it('serves only the types the page loads, no hidden files and no *.test.* of any type', async () => {
+    const web = join(t.dataDir, 'web-assets');
+    await mkdir(join(web, '.git'), { recursive: true });
+    for (const f of ['index.html', 'helper.test.js', 'notes.md', '.env', '.git/config', 'icon.png']) await writeFile(join(web, f), 'x');
+    const app = await testApp(db, { webDir: web });
+    try {
+      for (const url of ['/index.html', '/icon.png']) expect((await get(app, url)).statusCode, url).toBe(200);
+      for (const url of ['/helper.test.js', '/notes.md', '/.env', '/.git/config']) expect((await get(app, url)).statusCode, url).toBe(404);
+    } finally {
+      await app.app.close();
+    }
   });
 });
