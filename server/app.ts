@@ -78,6 +78,12 @@ export interface AppOptions {
 
 export const SESSION_COOKIE = 'tuban_session';
 
+/**
+ * For responses a browser may keep (`private`): what they depend on, so a browser shared by two
+ * accounts never answers one with what it kept for the other.
+ */
+const CREDENTIALS_VARY = 'Authorization, Cookie';
+
 /** Never log credentials: the Authorization header, cookies, and any `password` field. */
 export const LOG_REDACT = {
   paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'password', '*.password', 'body.password', 'token', '*.token'],
@@ -394,7 +400,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const user = requireUser(req, 'polygons.read');
         await maintain();
         const fc = await listPolygonsJson(opts.db, user, query, today(), names.bureaus);
-        return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').send(fc);
+        return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').header('vary', CREDENTIALS_VARY).send(fc);
       },
     );
     registry.route(
@@ -443,7 +449,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const chip = opts.chips ? await opts.chips(feature, which) : null;
         if (!chip) throw new ApiError('NOT_FOUND', `no ${which} chip for ${params.code}`);
         if (chip.date) reply.header('x-sensor-date', chip.date);
-        return reply.type('image/png').header('cache-control', 'private, max-age=86400').send(chip.png);
+        return reply.type('image/png').header('cache-control', 'private, max-age=86400').header('vary', CREDENTIALS_VARY).send(chip.png);
       },
     );
 
@@ -502,6 +508,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           .type(e.mime)
           .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(e.file_name)}`)
           .header('cache-control', 'private, max-age=31536000, immutable')
+          .header('vary', CREDENTIALS_VARY)
           .send(createReadStream(evidencePath(opts.dataDir, e.sha256)));
       },
     );

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
-import { addUsers, openTestDatabase, PASSWORD, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
+import { addUsers, jpegWithExif, openTestDatabase, PASSWORD, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
 let db: Database;
 let t: TestApp;
@@ -217,6 +217,28 @@ describe('what the page directory serves', () => {
     try {
       for (const url of ['/index.html', '/icon.png']) expect((await get(app, url)).statusCode, url).toBe(200);
       for (const url of ['/helper.test.js', '/notes.md', '/.env', '/.git/config']) expect((await get(app, url)).statusCode, url).toBe(404);
+    } finally {
+      await app.app.close();
+    }
+  });
+});
+
+describe('responses a browser keeps', () => {
+  it('chips, evidence files and the map layer vary by the credentials', async () => {
+    const png = Buffer.from('89504e470d0a1a0a', 'hex');
+    const app = await testApp(db, { chips: async () => ({ png }) });
+    try {
+      const auth = { authorization: `Bearer ${await app.token('nr')}` };
+      const chip = await app.app.inject({ method: 'GET', url: `/api/polygons/${CODE}/chips/after.png`, headers: auth });
+      expect([chip.statusCode, chip.headers['cache-control'], chip.headers.vary]).toEqual([200, 'private, max-age=86400', 'Authorization, Cookie']);
+      const jpg = jpegWithExif({ taken: '2026:11:05 09:12:30', lat: 36.6005, lon: 117.0005, azimuth: 90 });
+      const up = await app.app.inject({ method: 'POST', url: `/api/polygons/${CODE}/evidence?name=site.jpg`, headers: { ...auth, 'content-type': 'image/jpeg' }, payload: jpg });
+      expect(up.statusCode, up.body).toBe(200);
+      const file = await app.app.inject({ method: 'GET', url: `/api/polygons/${CODE}/evidence/${up.json().result.id}`, headers: auth });
+      expect([file.statusCode, file.headers.vary]).toEqual([200, 'Authorization, Cookie']);
+      expect(file.headers['cache-control']).toMatch(/^private, .*immutable/);
+      const layer = await app.app.inject({ method: 'GET', url: '/api/polygons.geojson?bbox=116.9,36.5,117.2,36.7', headers: auth });
+      expect([layer.statusCode, layer.headers.vary]).toEqual([200, 'Authorization, Cookie']);
     } finally {
       await app.app.close();
     }
