@@ -46,6 +46,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     deadlines,
     webDir: findWebDir(),
     logger: { level: one(flags, 'log-level', 'info'), redact: LOG_REDACT },
+    trustProxy: config().trustProxy,
     ...extra,
   });
   const stop = async () => {

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       port: 8080,
       cacheDir: join(homedir(), '.cache', 'tuban'),
       dbTemplate: true,
+      trustProxy: undefined,
     });
     expect(loadConfig({ XDG_CACHE_HOME: '/var/cache/u' }).cacheDir).toBe('/var/cache/u/tuban');
   });
@@ -37,14 +38,15 @@ describe('loadConfig', () => {
       PORT: '9090',
       TUBAN_CACHE_DIR: '/tmp/tc',
       TUBAN_DB_TEMPLATE: 'off',
+      TUBAN_TRUST_PROXY: 'loopback, 10.0.0.0/8,::1',
     });
     expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0, secret: 'x'.repeat(32), dataDir: '/srv/tuban', port: 9090 });
-    expect(c).toMatchObject({ cacheDir: '/tmp/tc', dbTemplate: false });
+    expect(c).toMatchObject({ cacheDir: '/tmp/tc', dbTemplate: false, trustProxy: 'loopback,10.0.0.0/8,::1' });
   });
 
   it('rejects a bad value as CONFIG.INVALID naming the variable', () => {
     // A mistyped memory cap used to fall back silently to half the machine: now it is named.
-    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }, { TUBAN_SECRET: 'too short' }, { PORT: '70000' }, { TUBAN_DB_TEMPLATE: 'no' }]) {
+    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }, { TUBAN_SECRET: 'too short' }, { PORT: '70000' }, { TUBAN_DB_TEMPLATE: 'no' }, { TUBAN_TRUST_PROXY: '1' }, { TUBAN_TRUST_PROXY: 'true' }, { TUBAN_TRUST_PROXY: '10.0.0.0/33' }]) {
       let err: unknown;
       try {
         loadConfig(env);

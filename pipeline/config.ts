@@ -3,6 +3,7 @@
  * process. README's "Settings" table documents each. An empty variable counts as unset. Command-line
  * flags still win where a command has one (`--db`, `--log-level`).
  */
+import { isIP } from 'node:net';
 import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -26,6 +27,7 @@ const envSchema = z.object({
   PORT: optional(z.coerce.number().int().min(0).max(65535)),
   TUBAN_CACHE_DIR: optional(z.string()),
   TUBAN_DB_TEMPLATE: optional(z.enum(['on', 'off'])),
+  TUBAN_TRUST_PROXY: optional(z.string()),
 });
 
 export interface Config {
@@ -52,6 +54,12 @@ export interface Config {
   cacheDir: string;
   /** Whether a fresh embedded database directory is made from the cached template (`database-template.ts`). */
   dbTemplate: boolean;
+  /**
+   * Addresses of the reverse proxies in front of `tuban serve` (IPs, CIDR ranges, or `loopback`,
+   * `linklocal`, `uniquelocal`; comma-separated): requests from them have their X-Forwarded-For,
+   * -Proto and -Host honoured (client address, https, host). Unset: the socket is the client.
+   */
+  trustProxy: string | undefined;
 }
 
 /** Parse an environment (process.env by default); throws TubanError('CONFIG.INVALID') naming the variable. */
@@ -76,7 +84,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT ?? 8080,
     cacheDir: e.TUBAN_CACHE_DIR ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tuban'),
     dbTemplate: e.TUBAN_DB_TEMPLATE !== 'off',
+    trustProxy: trustProxyFrom(e.TUBAN_TRUST_PROXY),
   };
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [ip, bits, ...rest] = entry.split('/');
+  const family = isIP(ip);
+  if (!family || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * Proxy addresses, not a hop count or "trust all": Fastify 5 trusts nobody for a count, and trusting
+ * every hop takes the client's address from the left of X-Forwarded-For, which the client writes,
+ * so anyone could dodge the per-address sign-in throttle by sending a new one each time.
+ */
+function trustProxyFrom(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const entries = v.split(',').map((x) => x.trim());
+  const bad = entries.filter((x) => !isProxyAddress(x));
+  if (bad.length > 0) throw new TubanError('CONFIG.INVALID', `TUBAN_TRUST_PROXY must list the proxies' addresses (IP, CIDR, loopback, linklocal or uniquelocal, comma-separated), got '${bad.join("', '")}'`, 'environment');
+  return entries.join(',');
 }
 
 function scoreWorkersFrom(v: string | undefined): number | undefined {

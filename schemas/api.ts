@@ -34,6 +34,9 @@ export const Session = z.object({ name: z.string().min(1).max(64), password: z.s
 
 export const CodeParams = z.object({ code: z.string().regex(CODE_RE, 'a polygon code') });
 
+/** An account name, as the users table's CHECK allows. */
+export const UserParams = z.object({ name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'a user name') });
+
 export const PolygonQuery = z.object({
   epoch: z.string().regex(/^\d{4}-\d{2}$/).optional(),
   status: workflowStatusSchema.optional(),

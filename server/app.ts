@@ -21,8 +21,9 @@ import { can, type Permission, type User } from './access/roles.js';
 import { ApiRegistry } from './api-registry.js';
 import * as S from '../schemas/api.js';
 import { DUMMY_HASH, verifyPassword } from './auth/password.js';
+import { SignInThrottle } from './auth/sign-in-throttle.js';
 import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
-import { findUser, listUsers } from './auth/user-store.js';
+import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
 import type { Deadlines } from './deadlines/rules.js';
 import { ApiError } from './errors.js';
 import { checkFileName, discardUnrecorded, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
@@ -65,11 +66,23 @@ export interface AppOptions {
   maintainEveryMs?: number;
   maxEvidenceBytes?: number;
   chips?: ChipSource;
+  /**
+   * Reverse proxies whose X-Forwarded-For/-Proto/-Host are honoured (Fastify's `trustProxy`, as
+   * `TUBAN_TRUST_PROXY` lists them): the client address the sign-in throttle counts, https for the
+   * cookie's Secure flag, and the host the cross-origin check compares.
+   */
+  trustProxy?: string;
   /** Extra routes (imagery tiles …), registered inside the authenticated /api context. */
   plugins?: ((api: FastifyInstance, deps: ServerDeps) => Promise<void>)[];
 }
 
 export const SESSION_COOKIE = 'tuban_session';
+
+/**
+ * For responses a browser may keep (`private`): what they depend on, so a browser shared by two
+ * accounts never answers one with what it kept for the other.
+ */
+const CREDENTIALS_VARY = 'Authorization, Cookie';
 
 /** Never log credentials: the Authorization header, cookies, and any `password` field. */
 export const LOG_REDACT = {
@@ -89,9 +102,60 @@ const MIME: Record<string, string> = {
   '.pbf': 'application/x-protobuf',
 };
 
+/**
+ * The page's Content-Security-Policy: its own modules, styles, API and tiles only, no inline script.
+ * Styles allow inline because the page's templates colour status dots with style attributes;
+ * MapLibre starts its workers from a blob: URL and draws images from blob: and data: URLs (its CSS
+ * icons, object URLs of chips and photos fetched with the token).
+ */
+export const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "worker-src 'self' blob:",
+  "child-src 'self' blob:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * Whether `file` is one of the page's own assets under `web`: a file of a type the page loads (the
+ * MIME table), not a test source (`*.test.*`, which sit beside the modules) nor a hidden file.
+ */
+function isPageAsset(web: string, file: string): boolean {
+  if (!file.startsWith(web + sep)) return false;
+  const parts = file.slice(web.length + 1).split(sep);
+  if (parts.some((p) => p.startsWith('.')) || /\.test\./.test(parts[parts.length - 1])) return false;
+  return Object.hasOwn(MIME, extname(file)) && existsSync(file) && statSync(file).isFile();
+}
+
 /** Civil date in China Standard Time (UTC+8), the users' calendar for deadlines. */
 export function chinaDate(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Whether the page that sent `req` is this server's own: its Origin (else its Referer) names the
+ * request's host. Browsers stamp Origin on every POST/PUT/PATCH/DELETE, same-origin fetches
+ * included; a 'null' or unparsable source counts as foreign.
+ */
+function fromOwnPage(req: FastifyRequest): boolean {
+  const source = req.headers.origin ?? req.headers.referer;
+  if (!source || source === 'null') return false;
+  try {
+    const from = new URL(source);
+    // Parsed with the source's scheme, so a default port written out ('host:80') compares equal.
+    return from.host === new URL(`${from.protocol}//${req.host}`).host;
+  } catch {
+    return false;
+  }
 }
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -122,19 +186,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const bureauName = (id: string) => names.bureaus[id] ?? id;
   const ctx: ActionContext = { db: opts.db, deadlines: opts.deadlines, today };
   const registry = new ApiRegistry();
-  /** Failed sign-in times per user name (in memory: a restart forgets them, which is acceptable). */
-  const failures = new Map<string, number[]>();
+  const throttle = new SignInThrottle();
 
   const app = Fastify({
     logger: opts.logger ?? false,
     // JSON bodies are small (a split is the largest); uploads set their own limit on their route.
     bodyLimit: 2 * 1024 * 1024,
     return503OnClosing: true,
+    trustProxy: opts.trustProxy ?? false,
   });
   app.decorateRequest('user', null);
-  // Evidence and page files are served with their own types; browsers must not guess others.
   app.addHook('onSend', async (_req, reply, payload) => {
+    // Evidence and page files are served with their own types; browsers must not guess others.
     reply.header('x-content-type-options', 'nosniff');
+    // No other site may frame the page (clickjacking); CSP's frame-ancestors says it to newer browsers.
+    reply.header('x-frame-options', 'DENY');
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
     return payload;
   });
   app.addContentTypeParser(['image/jpeg', 'application/pdf', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -210,12 +277,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const authenticate = async (req: FastifyRequest): Promise<void> => {
     const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : cookieValue(req.headers.cookie, SESSION_COOKIE);
+    const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const token = bearer ?? cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (!token) throw new ApiError('AUTH.REQUIRED');
+    // A browser sends the cookie with requests other sites make it send (CSRF): changes riding on
+    // the cookie must come from this server's page. A bearer header is never added by a browser.
+    if (!bearer && UNSAFE_METHODS.has(req.method) && !fromOwnPage(req)) throw new ApiError('AUTH.CROSS_ORIGIN', `${req.method} with the session cookie from ${req.headers.origin ?? req.headers.referer ?? 'no Origin or Referer'}`);
     const payload = verifyToken(opts.secret, token, now().getTime());
+    // The same read also says whether this token's session was ended (sign-out, disable).
     const row = await findUser(opts.db, payload.sub);
     if (!row || row.disabled) throw new ApiError('AUTH.TOKEN_INVALID', 'the account is disabled or gone');
+    if (row.sessions_valid_after_ms !== null && payload.iat_ms <= row.sessions_valid_after_ms) throw new ApiError('AUTH.TOKEN_INVALID', 'signed out');
     req.user = { name: row.name, role: row.role, bureau: row.bureau, district: row.district };
+  };
+
+  /** The user the request's credentials name, or null when it has none or none valid (sign-out). */
+  const signedInUser = async (req: FastifyRequest): Promise<User | null> => {
+    try {
+      await authenticate(req);
+      return req.user;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
   };
 
   const requireUser = (req: FastifyRequest, permission?: Permission): User => {
@@ -236,28 +320,36 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       pub,
       { method: 'POST', url: '/api/session', summary: 'Sign in: a token (also set as an HttpOnly SameSite cookie for the page)', tags: ['session'], body: S.Session, auth: false, responses: { 200: '{token, expires_in, user}' } },
       async (req, reply, { body }) => {
-        // Password guessing: after 10 failures for one name in 15 minutes, refuse before checking.
-        const fails = (failures.get(body.name) ?? []).filter((t) => t > Date.now() - 15 * 60_000);
-        if (fails.length >= 10) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil((fails[0] + 15 * 60_000 - Date.now()) / 60_000)} min`);
+        // Password guessing, counted per client address (a stranger's failures never lock the
+        // owner out from elsewhere) and refused before the password is checked.
+        const wait = throttle.retryAfterMs(req.ip, body.name, Date.now());
+        if (wait > 0) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil(wait / 60_000)} min`);
         const row = await findUser(opts.db, body.name);
         // Verify against a dummy hash when the user is missing, so timing does not reveal names.
         const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
         if (!row || !ok || row.disabled) {
-          if (failures.size > 10_000) failures.clear(); // bounded memory under a flood of names
-          failures.set(body.name, [...fails, Date.now()]);
+          throttle.recordFailure(req.ip, body.name, Date.now());
           throw new ApiError('AUTH.BAD_CREDENTIALS');
         }
-        failures.delete(body.name);
-        const token = signToken(opts.secret, row.name, now().getTime());
+        throttle.recordSuccess(req.ip, body.name);
+        // A sign-in always postdates the last sign-out, even within its millisecond (or a stopped test clock).
+        const issued = Math.max(now().getTime(), (row.sessions_valid_after_ms ?? -Infinity) + 1);
+        const token = signToken(opts.secret, row.name, issued);
         const secure = req.protocol === 'https' ? '; Secure' : '';
         reply.header('set-cookie', `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${TOKEN_TTL_S}${secure}`);
         return { token, expires_in: TOKEN_TTL_S, user: { name: row.name, role: row.role, bureau: row.bureau, district: row.district } };
       },
     );
-    registry.route(pub, { method: 'DELETE', url: '/api/session', summary: 'Sign out (clears the cookie)', tags: ['session'], auth: false }, async (_req, reply) => {
-      reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
-      return { ok: true };
-    });
+    registry.route(
+      pub,
+      { method: 'DELETE', url: '/api/session', summary: "Sign out: ends every session of the token's or cookie's user (tokens issued until now are refused) and clears the cookie", tags: ['session'], auth: false },
+      async (req, reply) => {
+        const user = await signedInUser(req);
+        if (user) await endSessions(opts.db, user.name, now());
+        reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
+        return { ok: true };
+      },
+    );
     pub.get('/openapi.json', async () => registry.openapi({ title: 'Tuban bureau triage API', version: '1.0.0' }));
     // The page's labels, generated from schemas/ and the batches' rule tables (web/labels.js re-exports them).
     pub.get('/workflow-labels.js', async (_req, reply) => {
@@ -274,7 +366,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           throw new ApiError('NOT_FOUND', path);
         }
         const file = resolve(web, '.' + (path === '/' ? '/index.html' : path));
-        if (!(file === web || file.startsWith(web + sep)) || !existsSync(file) || !statSync(file).isFile()) throw new ApiError('NOT_FOUND', path);
+        if (!isPageAsset(web, file)) throw new ApiError('NOT_FOUND', path);
         return reply.type(MIME[extname(file)] ?? 'application/octet-stream').send(createReadStream(file));
       });
     }
@@ -308,7 +400,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const user = requireUser(req, 'polygons.read');
         await maintain();
         const fc = await listPolygonsJson(opts.db, user, query, today(), names.bureaus);
-        return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').send(fc);
+        return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').header('vary', CREDENTIALS_VARY).send(fc);
       },
     );
     registry.route(
@@ -357,7 +449,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const chip = opts.chips ? await opts.chips(feature, which) : null;
         if (!chip) throw new ApiError('NOT_FOUND', `no ${which} chip for ${params.code}`);
         if (chip.date) reply.header('x-sensor-date', chip.date);
-        return reply.type('image/png').header('cache-control', 'private, max-age=86400').send(chip.png);
+        return reply.type('image/png').header('cache-control', 'private, max-age=86400').header('vary', CREDENTIALS_VARY).send(chip.png);
       },
     );
 
@@ -427,6 +519,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           .type(e.mime)
           .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(e.file_name)}`)
           .header('cache-control', 'private, max-age=31536000, immutable')
+          .header('vary', CREDENTIALS_VARY)
           .send(createReadStream(evidencePath(opts.dataDir, e.sha256)));
       },
     );
@@ -469,6 +562,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     registry.route(api, { method: 'GET', url: '/api/users', summary: 'Admin: list accounts', tags: ['users'] }, async (req) => {
       requireUser(req, 'users.manage');
       return listUsers(opts.db);
+    });
+    // The embedded database is locked while the server runs, so `tuban user disable` cannot reach it: these can.
+    registry.route(api, { method: 'POST', url: '/api/users/:name/disable', summary: 'Admin: disable an account; its sessions end at once', tags: ['users'], params: S.UserParams }, async (req, _reply, { params }) => {
+      const admin = requireUser(req, 'users.manage');
+      if (params.name === admin.name) throw new ApiError('USER.INVALID', 'you cannot disable your own account');
+      await disableUser(opts.db, params.name, admin.name, now());
+      return { name: params.name, disabled: true };
+    });
+    registry.route(api, { method: 'POST', url: '/api/users/:name/enable', summary: 'Admin: enable a disabled account (its old sessions stay ended)', tags: ['users'], params: S.UserParams }, async (req, _reply, { params }) => {
+      const admin = requireUser(req, 'users.manage');
+      await enableUser(opts.db, params.name, admin.name);
+      return { name: params.name, disabled: false };
     });
 
     await registerMapRoutes(api, { db: opts.db, registry, today, maintain: () => maintain(), requireUser });

@@ -597,6 +597,14 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.waitForSelector('#users-table');
     const names = await page.$$eval('#users-table tbody th', (ths) => ths.map((t) => t.textContent));
     expect(names).toEqual(['admin1', 'bureau1', 'district1', 'lead1']);
+    // Disabling takes effect at once (the embedded database is the server's alone), and is undone.
+    const status = () => page.textContent('#users-table tbody tr:nth-child(3) td:nth-of-type(3)');
+    await page.click('#users-table button[data-user="district1"]');
+    await expect.poll(status).toBe('已停用');
+    expect((await app.inject({ method: 'POST', url: '/api/session', payload: { name: district.name, password: district.password } })).statusCode).toBe(401);
+    await page.click('#users-table button[data-user="district1"]');
+    await expect.poll(status).toBe('正常');
+    expect(await page.$('#users-table button[data-user="admin1"]')).toBeNull();
     expect(await page.isVisible('#tab-inbox')).toBe(false);
     expect(await page.isVisible('#tab-users')).toBe(true);
     await page.context().close();

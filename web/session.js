@@ -12,10 +12,12 @@ async function signIn(name, password) {
 }
 
 export function signOut(message) {
+  // The server ends the session (every token of the user) by the token, else by the cookie.
+  const token = state.token;
+  fetch('/api/session', { method: 'DELETE', headers: token ? { Authorization: `Bearer ${token}` } : {} }).catch(() => {});
   state.token = null;
   state.user = null;
   sessionStorage.removeItem('tuban.token');
-  fetch('/api/session', { method: 'DELETE' }).catch(() => {});
   $('app').hidden = true;
   $('logout').hidden = true;
   $('who').textContent = '';

@@ -257,6 +257,14 @@ CREATE INDEX polygons_confidence ON polygons (confidence DESC, code);
 CREATE INDEX clues_epoch_code ON clues (epoch, code);
 `,
   },
+  {
+    version: 4,
+    name: 'sign-out ends sessions: tokens issued at or before users.sessions_valid_after are refused',
+    // Set by signing out and by disabling an account; NULL: no session was ever ended.
+    sql: `
+ALTER TABLE users ADD COLUMN sessions_valid_after timestamptz;
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

@@ -1,7 +1,8 @@
 /**
  * Session tokens: `base64url(JSON payload).base64url(HMAC-SHA256)` signed with the server secret.
- * The payload carries only the user name and the expiry; role and scope are read from the database
- * on every request, so disabling a user or changing a role takes effect at once.
+ * The payload carries only the user name, the issue time and the expiry; role, scope and the user's
+ * last sign-out are read from the database on every request, so disabling a user, changing a role or
+ * signing out takes effect at once.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApiError } from '../errors.js';
@@ -9,6 +10,11 @@ import { ApiError } from '../errors.js';
 export interface TokenPayload {
   /** User name. */
   sub: string;
+  /**
+   * Issue time, milliseconds since the epoch: finer than `exp`, so a sign-in just after a sign-out
+   * is told apart from the tokens that sign-out ended.
+   */
+  iat_ms: number;
   /** Expiry, seconds since the epoch. */
   exp: number;
 }
@@ -21,7 +27,7 @@ function mac(secret: Buffer, body: string): Buffer {
 }
 
 export function signToken(secret: Buffer, sub: string, nowMs: number, ttlS = TOKEN_TTL_S): string {
-  const body = Buffer.from(JSON.stringify({ sub, exp: Math.floor(nowMs / 1000) + ttlS } satisfies TokenPayload)).toString('base64url');
+  const body = Buffer.from(JSON.stringify({ sub, iat_ms: nowMs, exp: Math.floor(nowMs / 1000) + ttlS } satisfies TokenPayload)).toString('base64url');
   return `${body}.${mac(secret, body).toString('base64url')}`;
 }
 
@@ -39,5 +45,7 @@ export function verifyToken(secret: Buffer, token: string, nowMs: number): Token
     throw new ApiError('AUTH.TOKEN_INVALID');
   }
   if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number' || payload.exp * 1000 <= nowMs) throw new ApiError('AUTH.TOKEN_INVALID', 'expired');
+  // Tokens signed before issue times were recorded: issued a lifetime before they expire.
+  if (typeof payload.iat_ms !== 'number') payload.iat_ms = (payload.exp - TOKEN_TTL_S) * 1000;
   return payload;
 }

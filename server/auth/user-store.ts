@@ -1,4 +1,7 @@
-/** Accounts in the `users` table: created and disabled by `tuban user`, read at sign-in and per request. */
+/**
+ * Accounts in the `users` table: created and disabled by `tuban user` (or an admin through the API),
+ * read at sign-in and per request, with the time their sessions were last ended (sign-out, disable).
+ */
 import type { Queryable } from '../../pipeline/store/queryable.js';
 import { ROLES, type Role, type User } from '../access/roles.js';
 import { ApiError } from '../errors.js';
@@ -8,6 +11,8 @@ export interface UserRow extends User {
   password_hash: string;
   disabled: boolean;
   created_at: string;
+  /** Tokens issued at or before this time (ms since the epoch) are refused; null: none ended. */
+  sessions_valid_after_ms: number | null;
 }
 
 export interface NewUser {
@@ -43,25 +48,49 @@ export async function addUser(db: Queryable, u: NewUser, actor = 'cli'): Promise
   return { name: u.name, role: u.role, bureau, district };
 }
 
-export async function disableUser(db: Queryable, name: string, actor = 'cli'): Promise<void> {
+/**
+ * Disable an account and end its sessions as of `at`, so enabling it again does not bring back
+ * tokens issued before (a stolen one among them).
+ */
+export async function disableUser(db: Queryable, name: string, actor = 'cli', at = new Date()): Promise<void> {
   const r = await db.query<{ name: string }>(
-    `WITH upd AS (UPDATE users SET disabled = true WHERE name = $1 RETURNING name, disabled),
+    `WITH upd AS (UPDATE users SET disabled = true, sessions_valid_after = GREATEST(sessions_valid_after, $3::timestamptz) WHERE name = $1 RETURNING name, disabled),
           audit AS (INSERT INTO audit_log (actor, action, code, before, after) SELECT $2, 'user.disable', NULL, NULL, to_jsonb(upd) FROM upd)
+     SELECT name FROM upd`,
+    [name, actor, at.toISOString()],
+  );
+  if (r.rows.length === 0) throw new ApiError('USER.NOT_FOUND', name);
+}
+
+export async function enableUser(db: Queryable, name: string, actor = 'cli'): Promise<void> {
+  const r = await db.query<{ name: string }>(
+    `WITH upd AS (UPDATE users SET disabled = false WHERE name = $1 RETURNING name, disabled),
+          audit AS (INSERT INTO audit_log (actor, action, code, before, after) SELECT $2, 'user.enable', NULL, NULL, to_jsonb(upd) FROM upd)
      SELECT name FROM upd`,
     [name, actor],
   );
   if (r.rows.length === 0) throw new ApiError('USER.NOT_FOUND', name);
 }
 
-export async function listUsers(db: Queryable): Promise<Omit<UserRow, 'password_hash'>[]> {
-  const r = await db.query<Omit<UserRow, 'password_hash'>>(
+/** Sign-out: every token of `name` issued at or before `at` stops working (never moves back). */
+export async function endSessions(db: Queryable, name: string, at: Date): Promise<void> {
+  await db.query(`UPDATE users SET sessions_valid_after = GREATEST(sessions_valid_after, $2::timestamptz) WHERE name = $1`, [name, at.toISOString()]);
+}
+
+export async function listUsers(db: Queryable): Promise<Omit<UserRow, 'password_hash' | 'sessions_valid_after_ms'>[]> {
+  const r = await db.query<Omit<UserRow, 'password_hash' | 'sessions_valid_after_ms'>>(
     `SELECT name, role, bureau, district, disabled, created_at::text AS created_at FROM users ORDER BY name`,
   );
   return r.rows;
 }
 
-/** An enabled user with its hash (sign-in), or null. */
+/** A user with its hash and disabled flag (sign-in, and every request's token check), or null. */
 export async function findUser(db: Queryable, name: string): Promise<UserRow | null> {
-  const r = await db.query<UserRow>(`SELECT name, role, bureau, district, password_hash, disabled, created_at::text AS created_at FROM users WHERE name = $1`, [name]);
+  const r = await db.query<UserRow>(
+    `SELECT name, role, bureau, district, password_hash, disabled, created_at::text AS created_at,
+            (extract(epoch FROM sessions_valid_after) * 1000)::float8 AS sessions_valid_after_ms
+     FROM users WHERE name = $1`,
+    [name],
+  );
   return r.rows[0] ?? null;
 }
