@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'TILE.CRS_UNSUPPORTED'
   | 'TILE.BAND_MISMATCH' // wrong band count or missing bands
   | 'TILE.NO_OVERLAP' // no prior tile covers it
+  | 'TILE.NOT_OBSERVABLE' // hardly a pixel valid in both epochs (nodata, cloud): nothing to compare
   | 'TILE.DATE_MISSING'
   | 'TILE.FORMAT_UNSUPPORTED' // recognised but not read (.SAFE / JPEG 2000, zip): the message says how to convert
   | 'RASTER.TOO_LARGE' // allocation would exceed the byte cap
@@ -41,6 +42,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'TILE.CRS_UNSUPPORTED': 'skip',
   'TILE.BAND_MISMATCH': 'skip',
   'TILE.NO_OVERLAP': 'skip',
+  'TILE.NOT_OBSERVABLE': 'skip',
   'TILE.DATE_MISSING': 'skip',
   'TILE.FORMAT_UNSUPPORTED': 'skip',
   'RASTER.TOO_LARGE': 'skip',
