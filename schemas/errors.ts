@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'TILE.CRS_UNSUPPORTED'
   | 'TILE.BAND_MISMATCH' // wrong band count or missing bands
   | 'TILE.NO_OVERLAP' // no prior tile covers it
+  | 'TILE.PRIOR_NOT_EARLIER' // the prior tiles over it are not dated before it (epochs swapped?)
+  | 'TILE.DATE_MISMATCH' // dated after the batch's month (wrong --epoch?)
   | 'TILE.NOT_OBSERVABLE' // hardly a pixel valid in both epochs (nodata, cloud): nothing to compare
   | 'TILE.DATE_MISSING'
   | 'TILE.FORMAT_UNSUPPORTED' // recognised but not read (.SAFE / JPEG 2000, zip): the message says how to convert
@@ -43,6 +45,8 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'TILE.BAND_MISMATCH': 'skip',
   'TILE.NO_OVERLAP': 'skip',
   'TILE.NOT_OBSERVABLE': 'skip',
+  'TILE.PRIOR_NOT_EARLIER': 'skip',
+  'TILE.DATE_MISMATCH': 'skip',
   'TILE.DATE_MISSING': 'skip',
   'TILE.FORMAT_UNSUPPORTED': 'skip',
   'RASTER.TOO_LARGE': 'skip',
