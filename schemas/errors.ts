@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'RULES.INVALID'
   | 'CONFIG.INVALID' // a TUBAN_* environment variable out of its range
   | 'INPUT.NOT_FOUND'
+  | 'OUTPUT.WRITE_FAILED' // an output file could not be written: none was replaced
   | 'LEDGER.DUPLICATE_CODE' // the ledger lists a code twice
   | 'LEDGER.UNKNOWN_CODE' // a workflow disposition for a code the ledger does not hold
   | 'LEDGER.DUPLICATE_DISPOSITION'
@@ -58,6 +59,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'ZONES.NO_DISTRICTS': 'fail',
   'RULES.INVALID': 'fail',
   'CONFIG.INVALID': 'fail',
+  'OUTPUT.WRITE_FAILED': 'fail',
   'INPUT.NOT_FOUND': 'skip',
   'LEDGER.DUPLICATE_CODE': 'fail',
   'LEDGER.UNKNOWN_CODE': 'fail',
