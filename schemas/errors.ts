@@ -10,6 +10,9 @@ export type ErrorCode =
   | 'TILE.CRS_UNSUPPORTED'
   | 'TILE.BAND_MISMATCH' // wrong band count or missing bands
   | 'TILE.NO_OVERLAP' // no prior tile covers it
+  | 'TILE.PRIOR_NOT_EARLIER' // the prior tiles over it are not dated before it (epochs swapped?)
+  | 'TILE.DATE_MISMATCH' // dated after the batch's month (wrong --epoch?)
+  | 'TILE.NOT_OBSERVABLE' // hardly a pixel valid in both epochs (nodata, cloud): nothing to compare
   | 'TILE.DATE_MISSING'
   | 'TILE.FORMAT_UNSUPPORTED' // recognised but not read (.SAFE / JPEG 2000, zip): the message says how to convert
   | 'RASTER.TOO_LARGE' // allocation would exceed the byte cap
@@ -22,6 +25,7 @@ export type ErrorCode =
   | 'RULES.INVALID'
   | 'CONFIG.INVALID' // a TUBAN_* environment variable out of its range
   | 'INPUT.NOT_FOUND'
+  | 'OUTPUT.WRITE_FAILED' // an output file could not be written: none was replaced
   | 'LEDGER.DUPLICATE_CODE' // the ledger lists a code twice
   | 'LEDGER.UNKNOWN_CODE' // a workflow disposition for a code the ledger does not hold
   | 'LEDGER.DUPLICATE_DISPOSITION'
@@ -41,6 +45,9 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'TILE.CRS_UNSUPPORTED': 'skip',
   'TILE.BAND_MISMATCH': 'skip',
   'TILE.NO_OVERLAP': 'skip',
+  'TILE.NOT_OBSERVABLE': 'skip',
+  'TILE.PRIOR_NOT_EARLIER': 'skip',
+  'TILE.DATE_MISMATCH': 'skip',
   'TILE.DATE_MISSING': 'skip',
   'TILE.FORMAT_UNSUPPORTED': 'skip',
   'RASTER.TOO_LARGE': 'skip',
@@ -52,6 +59,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'ZONES.NO_DISTRICTS': 'fail',
   'RULES.INVALID': 'fail',
   'CONFIG.INVALID': 'fail',
+  'OUTPUT.WRITE_FAILED': 'fail',
   'INPUT.NOT_FOUND': 'skip',
   'LEDGER.DUPLICATE_CODE': 'fail',
   'LEDGER.UNKNOWN_CODE': 'fail',

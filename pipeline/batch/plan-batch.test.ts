@@ -35,6 +35,41 @@ describe('planBatch bands (issue 15)', () => {
   });
 });
 
+describe('planBatch dates: a prior is earlier imagery, a tile is not from after its month', () => {
+  const dir = join(root, 'dates');
+  const districts = join(dir, 'districts.geojson');
+  const ring = [[117, 36.6], [117.01, 36.6], [117.01, 36.61], [117, 36.61], [117, 36.6]];
+  const plan = (o: Record<string, unknown>) => planBatch(BatchArgsSchema.parse({ zones: [districts], ...o }));
+  const codes = (p: Awaited<ReturnType<typeof planBatch>>) => p.rejected.map((r) => r.error.code);
+
+  it('refuses swapped epochs, one folder given as both, and a month before the imagery; warns of old imagery', async () => {
+    await s2(join(dir, 'oct'), 'T50SNA_20261005');
+    await s2(join(dir, 'sep'), 'T50SNA_20260905');
+    writeFileSync(districts, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { kind: 'district', code: '370102' }, geometry: { type: 'Polygon', coordinates: [ring] } }] }));
+    const [oct, sep] = [join(dir, 'oct'), join(dir, 'sep')];
+
+    const right = await plan({ epoch: '2026-10', tiles: [oct], prior: [sep] });
+    expect([right.tiles.length, right.rejected, right.warnings]).toEqual([1, [], []]);
+
+    const swapped = await plan({ epoch: '2026-10', tiles: [sep], prior: [oct] });
+    expect(swapped.tiles).toEqual([]);
+    expect(codes(swapped)).toEqual(['TILE.PRIOR_NOT_EARLIER']);
+    expect(swapped.rejected[0].error.message).toContain('2026-10-05');
+
+    // Both months in one folder, given as both: October against September; September has nothing earlier.
+    const both = await plan({ epoch: '2026-10', tiles: [oct, sep], prior: [oct, sep] });
+    expect(both.tiles.map((t) => [t.tile.date, both.prior.filter((p) => t.priorIds.includes(p.id)).map((p) => p.date)])).toEqual([['2026-10-05', ['2026-09-05']]]);
+    expect(codes(both)).toEqual(['TILE.PRIOR_NOT_EARLIER']);
+
+    const early = await plan({ epoch: '2025-03', tiles: [oct], prior: [sep] });
+    expect([early.tiles.length, codes(early)]).toEqual([0, ['TILE.DATE_MISMATCH']]);
+
+    const late = await plan({ epoch: '2027-03', tiles: [oct], prior: [sep] });
+    expect(late.tiles.length).toBe(1);
+    expect(late.warnings?.join('\n')).toMatch(/dated 2026-10-05, 5 months before the batch's month 2027-03/);
+  });
+});
+
 describe('largestFirst (the queue order of a batch\'s tiles)', () => {
   it('puts the tiles with most pixels first, equal ones in the plan\'s order', () => {
     const tile = (id: string, width: number, height: number) => ({ tile: { id, grid: { ...grid, width, height } } }) as TilePlan;

@@ -56,10 +56,25 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
   const warnings = [...cur.warnings, ...pri.warnings];
   const tiles: TilePlan[] = [];
   for (const tile of cur.tiles) {
-    const priors = pri.tiles.filter((p) => booleanIntersects(p.footprint, tile.footprint));
     const reject = (err: TubanError) => rejected.push({ subject: tile.files[0], error: err.toJSON() });
-    if (priors.length === 0) {
+    // Imagery from after the month it is filed under would put its polygons in the wrong ledger.
+    if (tile.date.slice(0, 7) > args.epoch) {
+      reject(new TubanError('TILE.DATE_MISMATCH', `dated ${tile.date}, after the batch's month ${args.epoch}: wrong --epoch?`, tile.files[0]));
+      continue;
+    }
+    const monthsBefore = monthsBetween(tile.date.slice(0, 7), args.epoch);
+    if (monthsBefore > STALE_MONTHS) warnings.push(`${tile.files[0]}: dated ${tile.date}, ${monthsBefore} months before the batch's month ${args.epoch}`);
+    const overlapping = pri.tiles.filter((p) => booleanIntersects(p.footprint, tile.footprint));
+    if (overlapping.length === 0) {
       reject(new TubanError('TILE.NO_OVERLAP', 'no prior-epoch tile overlaps this tile', tile.files[0]));
+      continue;
+    }
+    // A prior is earlier imagery: the same acquisition, or a later one, would compare the tile with
+    // itself or run time backwards (change types reversed).
+    const priors = overlapping.filter((p) => earlier(p, tile));
+    if (priors.length === 0) {
+      const dates = [...new Set(overlapping.map((p) => p.date))].sort().join(', ');
+      reject(new TubanError('TILE.PRIOR_NOT_EARLIER', `the prior tiles over it are dated ${dates}, not before this tile's ${tile.date}: are --tiles and --prior swapped, or one folder given as both?`, tile.files[0]));
       continue;
     }
     const has = (t: TileInfo, b: BandName) => t.bands[b] !== undefined;
@@ -81,6 +96,23 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     await digestFiles([...args.zones, ...(args.landuse ? [args.landuse] : []), ...(args.rules ? [args.rules] : [])]),
   );
   return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, warnings };
+}
+
+/** Months after which a tile is old enough for the batch to say so (imagery filed under a later month is normal: acquired late, issued the next month). */
+const STALE_MONTHS = 3;
+
+/** Whole months from `a` to `b` (YYYY-MM each). */
+function monthsBetween(a: string, b: string): number {
+  return (Number(b.slice(0, 4)) - Number(a.slice(0, 4))) * 12 + Number(b.slice(5, 7)) - Number(a.slice(5, 7));
+}
+
+/**
+ * Whether prior tile `p` was acquired before tile `t`: by day where both dates are days; where
+ * either is known to the month only, a later month is not earlier and the same month cannot be told.
+ */
+function earlier(p: TileInfo, t: TileInfo): boolean {
+  if ((p.datePrecision ?? 'day') === 'day' && (t.datePrecision ?? 'day') === 'day') return p.date < t.date;
+  return p.date.slice(0, 7) <= t.date.slice(0, 7);
 }
 
 /** Content digest of the vector/rule inputs, so editing a zone file makes a new batch id. */

@@ -2,7 +2,7 @@
  * Write a finished batch's files from the database, so the embedded run and a queue run
  * (finalised on another machine) produce the same outputs from the same rows.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import type { FeatureCollection, MultiPolygon } from 'geojson';
 import { join } from 'node:path';
 import type { RuleTable } from '../../schemas/rule-table.js';
@@ -14,6 +14,7 @@ import { ledgerRows, writeLedgerCsv } from '../outputs/ledger.js';
 import { writeLedgerXlsx } from '../outputs/ledger-xlsx.js';
 import type { BatchReport } from './batch-report.js';
 import { showDate } from '../name-date.js';
+import { TubanError } from '../../schemas/errors.js';
 
 /**
  * Polygons with 前/后时相 as precise as the tiles' dates: a month-precision tile's date is stored as
@@ -43,28 +44,47 @@ export async function writeOutputs(
   polygons = withDatePrecision(polygons, report.tiles);
   await mkdir(outDir, { recursive: true });
   const bureauName = (id: BureauId) => rules.bureaus[id]?.name_zh ?? id;
-  // Write each file beside its final name and rename, so a crash never leaves a half file.
+  // Every file is written beside its final name first and all are renamed at the end: a crash or a
+  // failed write (disk full, a name taken by a directory) leaves the previous outputs as they were,
+  // never a mix of this batch's files and an earlier run's.
+  const staged: string[] = [];
   const atomic = async (name: string, write: (tmp: string) => Promise<void>) => {
     const tmp = join(outDir, `.${name}.tmp`);
+    staged.push(name);
     await write(tmp);
-    await rename(tmp, join(outDir, name));
   };
-  // The GeoPackage is encoded on the other core while this thread writes the GeoJSON and the ledger.
-  const gpkg = gpkgThread.encode(polygons, rules.bureaus);
-  gpkg.catch(() => undefined); // awaited below; a failure before then must not be unhandled
-  await atomic('polygons.geojson', (tmp) => writePolygonsGeoJson(tmp, polygons, bureauName));
-  // The ledger lists only new sites; a polygon continuing an earlier site is progression.
-  const fresh = polygons.filter((p) => p.previousCode === null);
-  const rows = ledgerRows(fresh, { bureauName, issuedOn: report.finishedAt.slice(0, 10) });
-  await atomic('ledger.csv', (tmp) => writeLedgerCsv(tmp, rows));
-  await atomic('ledger.xlsx', (tmp) => writeLedgerXlsx(tmp, rows, { title: `${report.epoch} 新增违法违规问题台账`, epoch: report.epoch }));
-  const gpkgBytes = await gpkg;
-  await atomic('polygons.gpkg', (tmp) => writeFile(tmp, gpkgBytes));
-  // "No change" must not be read where nobody could look: cloud, shadow, nodata outlines.
-  await atomic('not-observed.geojson', (tmp) => writeFile(tmp, JSON.stringify(notObserved) + '\n'));
-  // The report goes last so it can say how long the other files took.
-  report.timings.outputs = Math.round(performance.now() - t0) / 1000;
-  report.peakRssBytes = Math.max(report.peakRssBytes, process.resourceUsage().maxRSS * 1024);
-  await atomic('batch-report.json', (tmp) => writeFile(tmp, JSON.stringify(report, null, 2) + '\n'));
+  try {
+    await stageAll();
+    // A rename cannot replace a directory: find that before the first file is swapped in.
+    for (const name of staged) {
+      const s = await stat(join(outDir, name)).catch(() => null);
+      if (s?.isDirectory()) throw new Error(`${join(outDir, name)} is a directory`);
+    }
+  } catch (e) {
+    await Promise.all(staged.map((name) => unlink(join(outDir, `.${name}.tmp`)).catch(() => {})));
+    const why = e instanceof Error ? e.message : String(e);
+    throw new TubanError('OUTPUT.WRITE_FAILED', `${outDir}: ${why}; no output file was replaced (the batch is stored: run it again, or \`tuban ledger\`, to write them)`, outDir, { cause: e });
+  }
+  for (const name of staged) await rename(join(outDir, `.${name}.tmp`), join(outDir, name));
   return OUTPUT_FILES.map((f) => join(outDir, f));
+
+  async function stageAll(): Promise<void> {
+    // The GeoPackage is encoded on the other core while this thread writes the GeoJSON and the ledger.
+    const gpkg = gpkgThread.encode(polygons, rules.bureaus);
+    gpkg.catch(() => undefined); // awaited below; a failure before then must not be unhandled
+    await atomic('polygons.geojson', (tmp) => writePolygonsGeoJson(tmp, polygons, bureauName));
+    // The ledger lists only new sites; a polygon continuing an earlier site is progression.
+    const fresh = polygons.filter((p) => p.previousCode === null);
+    const rows = ledgerRows(fresh, { bureauName, issuedOn: report.finishedAt.slice(0, 10) });
+    await atomic('ledger.csv', (tmp) => writeLedgerCsv(tmp, rows));
+    await atomic('ledger.xlsx', (tmp) => writeLedgerXlsx(tmp, rows, { title: `${report.epoch} 新增违法违规问题台账`, epoch: report.epoch }));
+    const gpkgBytes = await gpkg;
+    await atomic('polygons.gpkg', (tmp) => writeFile(tmp, gpkgBytes));
+    // "No change" must not be read where nobody could look: cloud, shadow, nodata outlines.
+    await atomic('not-observed.geojson', (tmp) => writeFile(tmp, JSON.stringify(notObserved) + '\n'));
+    // The report goes last so it can say how long the other files took.
+    report.timings.outputs = Math.round(performance.now() - t0) / 1000;
+    report.peakRssBytes = Math.max(report.peakRssBytes, process.resourceUsage().maxRSS * 1024);
+    await atomic('batch-report.json', (tmp) => writeFile(tmp, JSON.stringify(report, null, 2) + '\n'));
+  }
 }

@@ -27,7 +27,7 @@ import { extractComponents } from './components.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, atPixelSize, componentParams, paramsHash, usesLearnedModel, withModelSettings, type DetectorParams } from './detector-params.js';
 import { fitEpochs, type Coregistration } from './epoch-fit.js';
 import { tilePair, type EpochPair } from './epoch-pair.js';
-import type { NormFit } from './normalise.js';
+import { MIN_FIT_SAMPLES, type NormFit } from './normalise.js';
 import { notObservedGeometry } from './not-observed.js';
 import { objectModelFits, objectModelFor, objectModelHash, type ObjectModel } from './object-model.js';
 import { defaultScoreWorkers } from './score-pool.js';
@@ -180,6 +180,11 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
   const progress = opts.progress ?? (() => {});
 
   const fitted = await timer.time('normalise', () => fitEpochs(pair, bands, params.score));
+  // A tile under cloud or nodata almost everywhere has nothing to compare: rejected by name, and
+  // the batch goes on with its other tiles.
+  if (fitted.fit.samplePixels < MIN_FIT_SAMPLES) {
+    throw new TubanError('TILE.NOT_OBSERVABLE', `only ${fitted.fit.samplePixels} sampled pixels are valid in both epochs (nodata or cloud nearly everywhere): nothing to compare`, pair.file);
+  }
   const scores = await streamScores(fitted.pair, {
     bands, params, fit: fitted.fit, model, stripRows: opts.stripRows, workers: opts.scoreWorkers ?? defaultScoreWorkers(),
     signal: opts.signal, progress: (f) => progress(f * 0.7), timer,

@@ -59,6 +59,9 @@ function fitScratch(doubles: number): Float64Array {
  * Fits the normalisation from sample windows (each a before/after pair on one grid).
  * Bands present in every sample of both epochs are fitted; others are left out.
  */
+/** Fewest pixels valid in both epochs that a normalisation is fitted from (fewer: an empty fit). */
+export const MIN_FIT_SAMPLES = 10;
+
 export function fitNormalisation(
   samples: { before: Raster; after: Raster }[],
   opts: FitOptions = { normIterations: 3, normKeepShare: 0.6 },
@@ -93,7 +96,7 @@ export function fitNormalisation(
   }
   const m = k;
   const fit: NormFit = { bands: {}, reflectanceScale: 1, samplePixels: m, invariantPixels: m };
-  if (m < 10 || nb === 0) return fit;
+  if (m < MIN_FIT_SAMPLES || nb === 0) return fit;
 
   const keep = new Uint8Array(m).fill(1);
   const gain = new Float64Array(nb).fill(1);

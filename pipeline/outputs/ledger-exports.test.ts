@@ -76,7 +76,9 @@ beforeAll(async () => {
   }));
   await upsertBatch(db, { id: 'b-2026-09', epoch: '2026-09', params: {}, plan: { args: { zones: [districts] } } });
   await replaceBatchPolygons(db, 'b-2026-09', [samplePolygon({ code: '370103-202609-0001', epoch: '2026-09', geometry: sq(117.3, 36.0) })]);
-  await upsertBatch(db, { id: 'b-2026-10', epoch: '2026-10', params: {}, plan: { args: { zones: [districts] } } });
+  // One tile, detected, over every district (the quarterly report's 零报告 needs a look at the district).
+  await upsertBatch(db, { id: 'b-2026-10', epoch: '2026-10', params: {}, plan: { args: { zones: [districts] }, tiles: [{ tile: { id: 't-all', footprint: sq(116, 35, 3) } }] } });
+  await db.query("INSERT INTO tiles (batch_id, tile_id, status) VALUES ('b-2026-10', 't-all', 'done')");
   await replaceBatchPolygons(db, 'b-2026-10', [
     samplePolygon({ code: '370102-202610-0001', geometry: sq(117.0, 36.0), areaM2: 3000, leadBureau: 'natural_resources' }),
     samplePolygon({ code: '370102-202610-0002', geometry: sq(117.01, 36.0), areaM2: 1500, leadBureau: 'forestry' }),
@@ -272,6 +274,20 @@ describe('quarterly report', () => {
       expect(r.byDistrict.map((l) => [l.key, l.name, l.items, l.note])).toContainEqual(['370105', '天桥区', 0, '零报告']);
     } finally {
       await db.query("DELETE FROM batches WHERE id = 'b-2026-11'");
+    }
+  });
+
+  it('says 无影像覆盖, not 零报告, for a district no detected tile looked at', async () => {
+    await db.query("UPDATE tiles SET status = 'rejected' WHERE batch_id = 'b-2026-10'");
+    try {
+      const r = await quarterReport(db, '2026Q4', { asOf: '2026-12-10' });
+      expect(r.byDistrict.map((l) => [l.key, l.items, l.note])).toEqual([
+        ['370102', 3, ''],
+        ['370103', 2, ''],
+        ['370104', 0, '无影像覆盖'],
+      ]);
+    } finally {
+      await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'b-2026-10'");
     }
   });
 

@@ -7,7 +7,10 @@
  *
  * Districts are those of the zone layers the quarter's batches ran with (the `district` features of
  * the files in each batch plan; the database stores no district list of its own), plus any district
- * that holds an item. A zone file that can no longer be read is named in `warnings`.
+ * that holds an item. A zone file that can no longer be read is named in `warnings`. A district with
+ * nothing found is 零报告 only where a tile of the quarter was detected over it; where none was (no
+ * imagery, every tile over it rejected), the line says so (无影像覆盖), because "nobody looked" is
+ * not "nothing found".
  */
 import ExcelJS from 'exceljs';
 import { TubanError } from '../../schemas/errors.js';
@@ -15,7 +18,10 @@ import { SQM_PER_MU } from '../../schemas/vocabulary.js';
 import { loadLedger, type LoadLedgerOptions } from '../outputs/ledger-exports.js';
 import { dispositionLabel, type LedgerDisposition } from '../outputs/ledger-disposition.js';
 import type { Queryable } from '../store/queryable.js';
+import { booleanIntersects } from '@turf/boolean-intersects';
+import type { Polygon } from 'geojson';
 import { loadZones } from '../zones.js';
+import type { Zone } from '../model.js';
 import type { BatchArgs } from '../batch/batch-args.js';
 import { csvCell } from '../outputs/csv-cell.js';
 
@@ -108,9 +114,23 @@ function line(group: ReportLine['group'], key: string, name: string, items: Item
   };
 }
 
-/** Districts of the zone layers the batches ran with: code → name. */
-async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
+/** The note of a district with nothing found where no tile of the quarter was detected. */
+export const NOT_COVERED = '无影像覆盖';
+
+/** Footprints (lon/lat) of the tiles the quarter's batches detected: what was looked at. */
+function detectedFootprints(rows: { plan: unknown; done: string[] | null }[]): Polygon[] {
+  const out: Polygon[] = [];
+  for (const r of rows) {
+    const tiles = (r.plan as { tiles?: { tile?: { id?: string; footprint?: Polygon } }[] } | null)?.tiles ?? [];
+    const done = new Set(r.done ?? []);
+    for (const t of tiles) if (t.tile?.id && t.tile.footprint && done.has(t.tile.id)) out.push(t.tile.footprint);
+  }
+  return out;
+}
+
+/** Districts of the zone layers the batches ran with: code → name and outline. */
+async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<string, Zone>> {
+  const out = new Map<string, Zone>();
   const seen = new Set<string>();
   for (const plan of plans) {
     const args = (plan as { args?: Pick<BatchArgs, 'zones' | 'zonesCrs' | 'zonesCrsByPath'> } | null)?.args;
@@ -125,7 +145,7 @@ async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<
       for (const r of loaded.rejected) {
         if (r.error.code === 'ZONES.UNREADABLE' || r.error.code === 'INPUT.NOT_FOUND') warnings.push(`${path}: zone file unreadable now (${r.error.message}); a district only it knew gets no 零报告 line`);
       }
-      for (const z of loaded.zones) if (z.kind === 'district' && z.code && !out.has(z.code)) out.set(z.code, z.name ?? z.code);
+      for (const z of loaded.zones) if (z.kind === 'district' && z.code && !out.has(z.code)) out.set(z.code, z);
     }
   }
   return out;
@@ -150,13 +170,24 @@ export async function quarterReport(db: Queryable, quarter: string, opts: Pick<L
     });
     for (const p of data.polygons) if (p.previousCode !== null) continuing.push({ districtCode: p.districtCode, bureau: data.bureauName(p.leadBureau) });
   }
-  const plans = await db.query<{ plan: unknown }>('SELECT plan FROM batches WHERE epoch = ANY($1::text[]) ORDER BY id', [epochs]);
+  const plans = await db.query<{ plan: unknown; done: string[] | null }>(
+    `SELECT b.plan, array_agg(t.tile_id) FILTER (WHERE t.status = 'done') AS done
+     FROM batches b LEFT JOIN tiles t ON t.batch_id = b.id WHERE b.epoch = ANY($1::text[]) GROUP BY b.id, b.plan ORDER BY b.id`,
+    [epochs],
+  );
   if (plans.rows.length === 0) warnings.push(`no batch ran for ${epochs.join(', ')}: no district is known from zone layers`);
-  for (const [code, name] of await zoneDistricts(plans.rows.map((r) => r.plan), warnings)) if (!names.has(code)) names.set(code, name);
+  const districts = await zoneDistricts(plans.rows.map((r) => r.plan), warnings);
+  for (const [code, z] of districts) if (!names.has(code)) names.set(code, z.name ?? code);
+  const looked = detectedFootprints(plans.rows);
+  const covered = (code: string) => {
+    const z = districts.get(code);
+    return z === undefined || looked.some((f) => booleanIntersects(f, z.geometry));
+  };
 
   const byDistrict = [...names]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([code, name]) => line('区县', code, name, items.filter((i) => i.districtCode === code), continuing.filter((c) => c.districtCode === code).length));
+    .map(([code, name]) => line('区县', code, name, items.filter((i) => i.districtCode === code), continuing.filter((c) => c.districtCode === code).length))
+    .map((l) => (l.note === '零报告' && !covered(l.key) ? { ...l, note: NOT_COVERED } : l));
   const bureaus = [...new Set([...items.map((i) => i.bureau), ...continuing.map((c) => c.bureau)])].sort();
   const byBureau = bureaus.map((b) => line('主办单位', b, b, items.filter((i) => i.bureau === b), continuing.filter((c) => c.bureau === b).length));
   return { quarter, epochs, asOf, byDistrict, byBureau, total: line('合计', '', '合计', items, continuing.length), workflow, warnings };
@@ -225,7 +256,7 @@ export async function reportXlsxBytes(r: QuarterReport): Promise<Buffer> {
   sheet('按区县', [...r.byDistrict, r.total]);
   sheet('按主办单位', [...r.byBureau, r.total]);
   const notes = wb.addWorksheet('说明');
-  notes.addRow(['区县来源', '本季度批次所用区划图层中的区县，加上有问题的区县；无问题者记“零报告”']);
+  notes.addRow(['区县来源', '本季度批次所用区划图层中的区县，加上有问题的区县；无问题者记“零报告”，本季度无已检测影像覆盖者记“无影像覆盖”']);
   if (!r.workflow) notes.addRow(['核查数据', '数据库中没有核查流程数据：全部按“未核查”统计']);
   for (const w of r.warnings) notes.addRow(['警告', w]);
   notes.getColumn(1).width = 12;

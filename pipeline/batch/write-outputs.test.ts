@@ -1,0 +1,50 @@
+/**
+ * The batch's output files are replaced all together or not at all: a file that cannot be written
+ * (here a name taken by a directory; a full disk takes the same path) leaves the previous run's
+ * files as they were and no temporary file behind, and the error names the folder and the cause.
+ */
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { samplePolygon } from '../../fixtures/sample-polygon.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
+import type { BatchReport } from './batch-report.js';
+import { OUTPUT_FILES, writeOutputs } from './write-outputs.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+const report = () => ({ epoch: '2026-10', finishedAt: '2026-11-02T08:00:00.000Z', tiles: [], timings: {}, peakRssBytes: 0 }) as unknown as BatchReport;
+const empty = { type: 'FeatureCollection' as const, features: [] };
+
+describe('writeOutputs', () => {
+  it('writes every file, and a second run replaces them all', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'tuban-out-'));
+    dirs.push(out);
+    const rules = await loadRuleTable();
+    await writeOutputs(out, [samplePolygon()], report(), rules, empty);
+    expect((await readdir(out)).sort()).toEqual([...OUTPUT_FILES].sort());
+    await writeOutputs(out, [samplePolygon({ code: '370102-202610-0008' })], report(), rules, empty);
+    expect(await readFile(join(out, 'ledger.csv'), 'utf8')).toContain('370102-202610-0008');
+  });
+
+  it('replaces none when one cannot be written, names the folder and leaves no temporary file', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'tuban-out-'));
+    dirs.push(out);
+    const rules = await loadRuleTable();
+    await writeOutputs(out, [samplePolygon()], report(), rules, empty);
+    const before = await readFile(join(out, 'polygons.geojson'), 'utf8');
+    await rm(join(out, 'ledger.xlsx'));
+    await mkdir(join(out, 'ledger.xlsx'));
+    await writeFile(join(out, 'ledger.xlsx', 'keep'), 'x');
+    await expect(writeOutputs(out, [samplePolygon({ code: '370102-202610-0008' })], report(), rules, empty)).rejects.toMatchObject({
+      code: 'OUTPUT.WRITE_FAILED',
+      message: expect.stringContaining(`${join(out, 'ledger.xlsx')} is a directory`),
+    });
+    expect(await readFile(join(out, 'polygons.geojson'), 'utf8')).toBe(before);
+    expect((await readdir(out)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
