@@ -10,6 +10,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { CREDENTIALS_VARY, sendPrivateCached } from './private-cache.js';
 import type { Feature, Geometry } from 'geojson';
 import type { z, ZodType } from 'zod';
 import type { Database } from '../pipeline/store/queryable.js';
@@ -77,12 +78,6 @@ export interface AppOptions {
 }
 
 export const SESSION_COOKIE = 'tuban_session';
-
-/**
- * For responses a browser may keep (`private`): what they depend on, so a browser shared by two
- * accounts never answers one with what it kept for the other.
- */
-const CREDENTIALS_VARY = 'Authorization, Cookie';
 
 /** Never log credentials: the Authorization header, cookies, and any `password` field. */
 export const LOG_REDACT = {
@@ -449,7 +444,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const chip = opts.chips ? await opts.chips(feature, which) : null;
         if (!chip) throw new ApiError('NOT_FOUND', `no ${which} chip for ${params.code}`);
         if (chip.date) reply.header('x-sensor-date', chip.date);
-        return reply.type('image/png').header('cache-control', 'private, max-age=86400').header('vary', CREDENTIALS_VARY).send(chip.png);
+        return sendPrivateCached(req, reply, chip.png, 'image/png', 86_400);
       },
     );
 

@@ -11,8 +11,8 @@
  * the chip route itself (`chips: false` here). Responses are `Cache-Control: private` (they sit
  * behind a login) with a content-hash ETag answered by 304.
  */
-import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sendPrivateCached } from './private-cache.js';
 import type { ImageryService, TileFormat } from './imagery/imagery-service.js';
 import { ImageryError } from './imagery/imagery-error.js';
 import type { Side } from './imagery/epoch-scenes.js';
@@ -38,13 +38,7 @@ const SIDES = new Set(['after', 'before']);
 const TILE_FILE = /^(\d{1,8})\.(png|webp)$/;
 const CODE_RE = /^[A-Za-z0-9-]{1,64}$/;
 
-function send(request: FastifyRequest, reply: FastifyReply, bytes: Buffer, type: string, maxAge: number): FastifyReply {
-  const etag = `"${createHash('sha1').update(bytes).digest('base64url')}"`;
-  // Behind a login, so `private`: a shared cache must not hand one bureau's responses to another.
-  reply.header('Cache-Control', `private, max-age=${maxAge}`).header('ETag', etag);
-  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-  return reply.type(type).send(bytes);
-}
+
 
 export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOptions): Promise<void> {
   const { imagery } = opts;
@@ -76,7 +70,7 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
       }
       const t = await imagery.tile(epoch, side as Side, Number(z), Number(x), Number(m[1]), m[2] as TileFormat);
       if (!t.bytes) return reply.code(204).header('Cache-Control', 'private, max-age=3600').send();
-      return send(request, reply, t.bytes, t.contentType, 86_400);
+      return sendPrivateCached(request, reply, t.bytes, t.contentType, 86_400);
     },
   );
 
@@ -89,7 +83,7 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
     if (!(await canSeePolygon(request, code))) throw new ImageryError('IMAGERY.POLYGON_UNKNOWN', `no polygon ${code}`);
     const chip = await imagery.chip(code, side);
     if (chip.date) reply.header('X-Sensor-Date', chip.date);
-    return send(request, reply, chip.png, 'image/png', 3600);
+    return sendPrivateCached(request, reply, chip.png, 'image/png', 3600);
   });
 }
 

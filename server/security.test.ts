@@ -231,6 +231,13 @@ describe('responses a browser keeps', () => {
       const auth = { authorization: `Bearer ${await app.token('nr')}` };
       const chip = await app.app.inject({ method: 'GET', url: `/api/polygons/${CODE}/chips/after.png`, headers: auth });
       expect([chip.statusCode, chip.headers['cache-control'], chip.headers.vary]).toEqual([200, 'private, max-age=86400', 'Authorization, Cookie']);
+      // Revalidated by its content hash, as the map tiles are: 304 on a match, the chip again otherwise.
+      const etag = String(chip.headers.etag);
+      expect(etag).toMatch(/^"[\w-]+"$/);
+      const again = await app.app.inject({ method: 'GET', url: `/api/polygons/${CODE}/chips/after.png`, headers: { ...auth, 'if-none-match': etag } });
+      expect([again.statusCode, again.rawPayload.length]).toEqual([304, 0]);
+      const stale = await app.app.inject({ method: 'GET', url: `/api/polygons/${CODE}/chips/after.png`, headers: { ...auth, 'if-none-match': '"other"' } });
+      expect(Buffer.compare(stale.rawPayload, png)).toBe(0);
       const jpg = jpegWithExif({ taken: '2026:11:05 09:12:30', lat: 36.6005, lon: 117.0005, azimuth: 90 });
       const up = await app.app.inject({ method: 'POST', url: `/api/polygons/${CODE}/evidence?name=site.jpg`, headers: { ...auth, 'content-type': 'image/jpeg' }, payload: jpg });
       expect(up.statusCode, up.body).toBe(200);

@@ -33,6 +33,18 @@ describe('working-day calendar (2026, shipped)', () => {
     expect(applyRule(d.rules.penalty_files, '2026-11-20', cal)).toBe('2026-12-20');
   });
 
+  it("adds a city's files to the shipped calendar: next year's holidays, its own make-up day", async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(await mkdtemp(join(tmpdir(), 'tuban-cal-')), 'holidays-2027.yaml');
+    await writeFile(file, 'name: 城市补充 2027\nholidays:\n  - 2027-01-01\nworkdays:\n  - 2026-10-17\n');
+    const cal = await loadCalendar([file]);
+    expect(cal.isWorkingDay('2027-01-01')).toBe(false); // the file's
+    expect(cal.isWorkingDay('2026-10-01')).toBe(false); // still the shipped 国庆
+    expect(cal.isWorkingDay('2026-10-17')).toBe(true); // a Saturday the city works
+  });
+
   it('rejects a malformed calendar by name', () => {
     expect(() => new WorkCalendar().add({ holidays: ['2026-13-01'] }, 'my.yaml')).toThrow(/my\.yaml: holidays\.0: '2026-13-01'/);
     expect(() => new WorkCalendar().add({ holidays: ['2026-10-07..2026-10-01'] }, 'x.yaml')).toThrow(/x\.yaml/);

@@ -71,8 +71,13 @@ export class WorkCalendar {
 }
 
 /** Load and merge calendar files (the shipped 2026 one when none is given). */
-export async function loadCalendar(paths: readonly string[] = [DEFAULT_CALENDAR_FILE]): Promise<WorkCalendar> {
+/**
+ * The shipped calendar plus the files given (`tuban serve --calendar`): a city adds next year's
+ * notice or its own make-up days without losing this year's holidays; a day listed as a workday
+ * in any file is a working day.
+ */
+export async function loadCalendar(paths: readonly string[] = []): Promise<WorkCalendar> {
   const cal = new WorkCalendar();
-  for (const p of paths) cal.add(parseYaml(await readFile(p, 'utf8')) as z.input<typeof CalendarFile>, p);
+  for (const p of new Set([DEFAULT_CALENDAR_FILE, ...paths])) cal.add(parseYaml(await readFile(p, 'utf8')) as z.input<typeof CalendarFile>, p);
   return cal;
 }
