@@ -3,12 +3,13 @@
  * the month's ledger from the database with each item's disposition from the workflow, in every
  * format (default) or the ones named, written atomically as `<out>/ledger-<epoch>.<format>`.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TubanError } from '../schemas/errors.js';
 import { LEDGER_FORMATS } from '../schemas/api.js';
 import { encodeLedger, loadLedger, parseLedgerFormat } from '../pipeline/outputs/ledger-exports.js';
 import { dispositionLabel } from '../pipeline/outputs/ledger-disposition.js';
+import { atomicWrite } from '../pipeline/outputs/ledger.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { many, one, UsageError, type Flags } from './args.js';
@@ -32,23 +33,23 @@ export async function ledgerCommand(flags: Flags): Promise<number> {
   try {
     await migrate(db);
     const data = await loadLedger(db, epoch, { asOf });
+    // Every file in place before a line is printed (see report-command.ts).
     await mkdir(out, { recursive: true });
+    const written: string[] = [];
+    for (const f of formats) {
+      const e = await encodeLedger(data, f);
+      await atomicWrite(join(out, e.filename), e.bytes);
+      written.push(`  ${join(out, e.filename)} (${e.bytes.length} bytes)\n`);
+    }
     const counts = new Map<string, number>();
     for (const d of data.dispositions) counts.set(dispositionLabel(d), (counts.get(dispositionLabel(d)) ?? 0) + 1);
     process.stdout.write(
       `ledger ${epoch}: ${data.rows.length} rows (${data.rows.length - data.clues.length} new sites, ${data.clues.length} clues)` +
         (data.rows.length ? `: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}` : '') +
         (data.workflow ? '' : ' — no workflow tables in this database: every row 未核查') +
-        '\n',
+        '\n' +
+        written.join(''),
     );
-    for (const f of formats) {
-      const e = await encodeLedger(data, f);
-      const path = join(out, e.filename);
-      const tmp = `${path}.${process.pid}.tmp`;
-      await writeFile(tmp, e.bytes);
-      await rename(tmp, path);
-      process.stdout.write(`  ${path} (${e.bytes.length} bytes)\n`);
-    }
     return 0;
   } finally {
     await db.close();

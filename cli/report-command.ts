@@ -2,9 +2,10 @@
  * `tuban report --quarter 2026Q4 [--out DIR] [--db …] [--as-of YYYY-MM-DD]`: the quarterly summary
  * by district and lead bureau, printed as a table and written as `<out>/report-<quarter>.xlsx|.csv`.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { quarterReport, reportCsvBytes, reportText, reportXlsxBytes } from '../pipeline/reports/quarter-report.js';
+import { atomicWrite } from '../pipeline/outputs/ledger.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { one, UsageError, type Flags } from './args.js';
@@ -21,17 +22,18 @@ export async function reportCommand(flags: Flags): Promise<number> {
   try {
     await migrate(db);
     const report = await quarterReport(db, quarter, { asOf });
-    process.stdout.write(reportText(report));
+    // Both files in place before a line is printed: a reader that stops early (`| head`) cannot
+    // cut the work short, and what is printed names only files that exist whole.
     await mkdir(out, { recursive: true });
+    const written: string[] = [];
     for (const [name, bytes] of [
       [`report-${quarter}.xlsx`, await reportXlsxBytes(report)],
       [`report-${quarter}.csv`, reportCsvBytes(report)],
     ] as const) {
-      const path = join(out, name);
-      await writeFile(`${path}.${process.pid}.tmp`, bytes);
-      await rename(`${path}.${process.pid}.tmp`, path);
-      process.stdout.write(`  ${path}\n`);
+      await atomicWrite(join(out, name), bytes);
+      written.push(join(out, name));
     }
+    process.stdout.write(reportText(report) + written.map((p) => `  ${p}\n`).join(''));
     return 0;
   } finally {
     await db.close();

@@ -13,8 +13,11 @@ import { TubanError } from '../schemas/errors.js';
 import { UsageError, parseFlags } from './args.js';
 import { checkFlags, isCommand, usage, type CommandName } from './commands.js';
 import { EXIT_DB_LOCKED } from './db-lock.js';
+import { tolerateClosedOutput } from './closed-output.js';
 
 async function main(argv: string[]): Promise<number> {
+  tolerateClosedOutput(process.stdout);
+  tolerateClosedOutput(process.stderr);
   const [command, ...rest] = argv;
   const { flags, positional } = parseFlags(rest);
   if (command === undefined) {
