@@ -73,6 +73,11 @@ export class WorkCalendar {
 /** Load and merge calendar files (the shipped 2026 one when none is given). */
 export async function loadCalendar(paths: readonly string[] = [DEFAULT_CALENDAR_FILE]): Promise<WorkCalendar> {
   const cal = new WorkCalendar();
-  for (const p of paths) cal.add(parseYaml(await readFile(p, 'utf8')) as z.input<typeof CalendarFile>, p);
+  for (const p of paths) await addCalendarFile(cal, p);
   return cal;
+}
+
+/** Read one calendar file into `cal` (merged with what it holds). */
+export async function addCalendarFile(cal: WorkCalendar, path: string): Promise<WorkCalendar> {
+  return cal.add(parseYaml(await readFile(path, 'utf8')) as z.input<typeof CalendarFile>, path);
 }
