@@ -10,6 +10,7 @@ import { LEDGER_FORMATS } from '../schemas/api.js';
 import { encodeLedger, loadLedger, parseLedgerFormat } from '../pipeline/outputs/ledger-exports.js';
 import { dispositionLabel } from '../pipeline/outputs/ledger-disposition.js';
 import { atomicWrite } from '../pipeline/outputs/ledger.js';
+import { calendarProblem } from '../pipeline/iso-date.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { many, one, UsageError, type Flags } from './args.js';
@@ -18,9 +19,12 @@ import { lockOptionsFromFlags } from './db-lock.js';
 
 export async function ledgerCommand(flags: Flags): Promise<number> {
   const epoch = one(flags, 'epoch');
-  if (!epoch || !/^\d{4}-(0[1-9]|1[0-2])$/.test(epoch)) throw new UsageError('--epoch YYYY-MM is required (e.g. --epoch 2026-10)', 'ledger');
+  if (!epoch) throw new UsageError('--epoch YYYY-MM is required (e.g. --epoch 2026-10)', 'ledger');
+  const epochProblem = calendarProblem(epoch, 'month');
+  if (epochProblem) throw new UsageError(`--epoch: ${epochProblem}`, 'ledger');
   const asOf = one(flags, 'as-of');
-  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of takes YYYY-MM-DD, got '${asOf}'`, 'ledger');
+  const asOfProblem = asOf === undefined ? null : calendarProblem(asOf, 'day');
+  if (asOfProblem) throw new UsageError(`--as-of: ${asOfProblem}`, 'ledger');
   let formats;
   try {
     formats = flags.has('format') ? many(flags, 'format').map(parseLedgerFormat) : [...LEDGER_FORMATS];

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { quarterReport, reportCsvBytes, reportText, reportXlsxBytes } from '../pipeline/reports/quarter-report.js';
 import { atomicWrite } from '../pipeline/outputs/ledger.js';
+import { calendarProblem } from '../pipeline/iso-date.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { one, UsageError, type Flags } from './args.js';
@@ -14,9 +15,13 @@ import { lockOptionsFromFlags } from './db-lock.js';
 
 export async function reportCommand(flags: Flags): Promise<number> {
   const quarter = one(flags, 'quarter');
-  if (!quarter || !/^\d{4}Q[1-4]$/.test(quarter)) throw new UsageError('--quarter YYYYQn is required (e.g. --quarter 2026Q4)', 'report');
+  if (!quarter) throw new UsageError('--quarter YYYYQn is required (e.g. --quarter 2026Q4)', 'report');
+  const q = /^\d{4}Q(\d)$/.exec(quarter);
+  if (!q) throw new UsageError(`--quarter: '${quarter}' is not YYYYQn (e.g. 2026Q4)`, 'report');
+  if (q[1] < '1' || q[1] > '4') throw new UsageError(`--quarter: '${quarter}' has quarter ${q[1]}; quarters run Q1–Q4`, 'report');
   const asOf = one(flags, 'as-of');
-  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of takes YYYY-MM-DD, got '${asOf}'`, 'report');
+  const asOfProblem = asOf === undefined ? null : calendarProblem(asOf, 'day');
+  if (asOfProblem) throw new UsageError(`--as-of: ${asOfProblem}`, 'report');
   const out = resolve(one(flags, 'out') ?? join('out', quarter));
   const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
   try {

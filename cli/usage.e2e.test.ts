@@ -113,4 +113,18 @@ describe('tuban usage', () => {
     expectConfigError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--rules', wrong)), `--rules ${wrong}: `);
     expect(existsSync(join(dir, 'db'))).toBe(false);
   });
+
+  it('says a month, day or quarter is out of range where one is read from the command line', async () => {
+    const zones = ['--zones', join(dir, 'z.geojson')];
+    const r = await tuban(['batch', '--epoch', '2026-13', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--db', join(dir, 'db'), ...zones]);
+    expectUsageError(r, "--epoch: '2026-13' has month 13; months run 01–12");
+    expect(r.stderr).not.toContain('must look like');
+    expectUsageError(await tuban(batch(...zones, '--tiles-date', '2026-13')), "--tiles-date: '2026-13' has month 13");
+    expectUsageError(await tuban(batch(...zones, '--prior-date', '2026-02-30')), "--prior-date: '2026-02-30' has day 30; 2026-02 has days 01–28");
+    expectUsageError(await tuban(['ledger', '--epoch', '2026-13', '--db', join(dir, 'db')]), "--epoch: '2026-13' has month 13");
+    expectUsageError(await tuban(['ledger', '--epoch', '2026-10', '--as-of', '2026-10-32', '--db', join(dir, 'db')]), "--as-of: '2026-10-32' has day 32");
+    expectUsageError(await tuban(['report', '--quarter', '2026Q5', '--db', join(dir, 'db')]), "--quarter: '2026Q5' has quarter 5; quarters run Q1–Q4");
+    expectUsageError(await tuban(['report', '--quarter', '2026-Q4', '--db', join(dir, 'db')]), "--quarter: '2026-Q4' is not YYYYQn");
+    expect(existsSync(join(dir, 'db'))).toBe(false);
+  });
 });
