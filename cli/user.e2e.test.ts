@@ -1,7 +1,8 @@
 /**
  * `tuban user` through the built CLI on an embedded database: bureau ids and district codes checked
  * before anything is added, a warning for a district no batch has routed a polygon to, an empty
- * standard input said as such, `enable` and `password`. Needs `npm run build` first (npm test does it).
+ * standard input said as such, `enable` and `password`, and each subcommand's own exit codes in
+ * its help. Needs `npm run build` first (npm test does it).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -100,5 +101,17 @@ describe('tuban user', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("prints each command's own exit codes in its help", async () => {
+    const user = await runCli(['user', '--help']);
+    expect(user.stdout).toContain('65 refused');
+    expect(user.stdout).toContain('USER.NOT_FOUND');
+    expect(user.stdout).toContain('tuban user enable <name>');
+    expect(user.stdout).toContain('tuban user password <name>');
+    const serve = await runCli(['serve', '--help']);
+    expect(serve.stdout).toContain('0 stopped by SIGTERM/SIGINT');
+    for (const r of [user, serve]) expect(r.stdout).not.toContain('batch completed');
+    expect((await runCli(['batch', '--help'])).stdout).toContain('0 batch completed');
   });
 });
