@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /**
  * Command-line flags in the GIS tools' style: `--zones a.geojson b.gpkg` takes every value up
  * to the next flag, `--bands blue,green,red,nir` splits on commas, `--flag=value` works too.
@@ -34,6 +36,39 @@ export class UsageError extends Error {
   constructor(message: string, command?: string) {
     super(message);
     this.command = command;
+  }
+}
+
+/**
+ * A configuration file named by a flag (`--deadlines`, `--calendar`, `--rules`) that cannot be read or
+ * is invalid: exit 64 like a usage error, but one line naming the file and the problem, without the
+ * usage text (the flags were right; the file is not).
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const ERRNO_PROBLEM: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file (a folder on its path is a file)',
+  EISDIR: 'is a folder, not a file',
+  EACCES: 'permission denied',
+};
+
+/** `--<flag> <path>: <problem>` from what loading the file threw: a system error in words, else its message's first line without the path it may start with. */
+export function configFileError(flag: string, path: string, err: unknown): ConfigError {
+  const errno = [err, (err as { cause?: unknown } | null)?.cause].map((e) => (e as NodeJS.ErrnoException | null)?.code).find((c) => c !== undefined && Object.hasOwn(ERRNO_PROBLEM, c));
+  let problem = errno ? ERRNO_PROBLEM[errno] : (err instanceof Error ? err.message : String(err)).split('\n')[0].trim().replace(/:$/, ''); // a YAML error's code frame follows its first line
+  for (const p of [path, resolve(path)]) if (problem.startsWith(`${p}: `)) problem = problem.slice(p.length + 2);
+  return new ConfigError(`--${flag} ${path}: ${problem}`);
+}
+
+/** Runs `load`, turning whatever it throws into a ConfigError naming `--<flag> <path>`. */
+export async function loadConfigFile<T>(flag: string, path: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    throw configFileError(flag, path, err);
   }
 }
 

@@ -18,7 +18,8 @@ import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { tierUpWasmForOneBatch } from '../pipeline/store/wasm-tiering.js';
 import { deferredDatabase } from '../pipeline/store/deferred-database.js';
-import { UsageError, bool, many, one, paths, type Flags } from './args.js';
+import { UsageError, bool, loadConfigFile, many, one, paths, type Flags } from './args.js';
+import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { createProgress } from './progress.js';
 import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
 import { dbTarget } from './db-target.js';
@@ -114,6 +115,10 @@ async function outDir(flags: Flags, epoch: string): Promise<string> {
 export async function batchCommand(flags: Flags): Promise<number> {
   const args = batchArgsFromFlags(flags);
   const out = await outDir(flags, args.epoch);
+  // The rule table is read when finalising, after every tile is detected: a typo in it is found now
+  // (exit 64, one line naming the file), not after the batch's work.
+  const rulesFile = one(flags, 'rules');
+  if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
   const level = (one(flags, 'log-level') ?? 'info') as Level;
   const tty = process.stderr.isTTY === true;
   const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });

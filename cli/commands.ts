@@ -3,6 +3,7 @@
  * usage error (not silently ignored: `--zone f.geojson` once ran a whole batch with no districts),
  * naming the nearest known flag when the user plainly meant it.
  */
+import { BUREAU_IDS } from '../schemas/vocabulary.js';
 import { UsageError, type Flags } from './args.js';
 
 export type CommandName = 'batch' | 'migrate' | 'worker' | 'status' | 'serve' | 'user' | 'ledger' | 'report';
@@ -10,7 +11,11 @@ export type CommandName = 'batch' | 'migrate' | 'worker' | 'status' | 'serve' | 
 interface CommandSpec {
   usage: string;
   flags: readonly string[];
+  /** What its exit codes mean, printed under its usage (each command's own: a user add has no batch to complete). */
+  exits: string;
 }
+
+const LOCKED = '75 the embedded database is in use by another tuban process (DB.LOCKED; --wait-db waits for it)';
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   batch: {
@@ -28,21 +33,44 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
                 blue/green/red/nir; learned: a model on every tile; unsupervised: the spectral score
     --detector-params  detector parameters over the defaults (README, "Detector parameters")`,
     flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue', 'wait-db', 'tiles-date', 'prior-date', 'detector', 'detector-params'],
+    exits: `0 batch completed (rejected inputs are listed in batch-report.json),
+  2 nothing usable could be processed (no tile found, no usable tile, no district layer),
+  64 usage error (or a --rules file that cannot be read or is invalid), 1 failure,
+  ${LOCKED}`,
   },
-  migrate: { usage: 'tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)', flags: ['db', 'wait-db'] },
-  worker: { usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)', flags: ['concurrency', 'db', 'log-level'] },
-  status: { usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)', flags: ['db'] },
+  migrate: {
+    usage: 'tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)',
+    flags: ['db', 'wait-db'],
+    exits: `0 up to date, 64 usage error, 1 failure,\n  ${LOCKED}`,
+  },
+  worker: {
+    usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)',
+    flags: ['concurrency', 'db', 'log-level'],
+    exits: '0 stopped by SIGTERM/SIGINT, 64 usage error (or DATABASE_URL/REDIS_URL not set), 1 failure',
+  },
+  status: {
+    usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)',
+    flags: ['db'],
+    exits: '0 status printed, 2 the batch is not on the queue, 64 usage error, 1 failure',
+  },
   serve: {
     usage: `tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>] [--calendar <yaml>...]
               [--deadlines <yaml>] [--log-level info] [--wait-db <seconds>]   the bureau triage server and its page
     --wait-db   seconds to wait for another tuban process holding the embedded database; serve then holds it until it stops`,
     flags: ['port', 'host', 'db', 'data', 'calendar', 'deadlines', 'log-level', 'wait-db'],
+    exits: `0 stopped by SIGTERM/SIGINT, 64 usage error (or a --deadlines/--calendar file that cannot be
+  read or is invalid), 1 failure,\n  ${LOCKED}`,
   },
   user: {
     usage: `tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--db …] [--wait-db <seconds>]
-                                     (password on standard input)
-  tuban user list | tuban user disable <name>   [--db …] [--wait-db <seconds>]`,
+  tuban user password <name>   [--db …] [--wait-db <seconds>]   (the password on standard input, or asked on a terminal)
+  tuban user list | tuban user disable <name> | tuban user enable <name>   [--db …] [--wait-db <seconds>]
+    --bureau    ${BUREAU_IDS.join(', ')}
+    --district  the six-digit district code (区划代码) the batch routes polygons to, e.g. 370102`,
     flags: ['role', 'bureau', 'district', 'db', 'wait-db'],
+    exits: `0 done, 64 usage error (an unknown role or bureau, a district code not of six digits, no password on
+  standard input), 65 refused (USER.PASSWORD_TOO_SHORT, USER.EXISTS, USER.NOT_FOUND, USER.INVALID), 1 failure,
+  ${LOCKED}`,
   },
   ledger: {
     usage: `tuban ledger --epoch YYYY-MM [--out <dir>] [--db <dir|postgres-url>] [--format xlsx,csv,gpkg,shp.zip,geojson]
@@ -50,25 +78,27 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               the month's ledger with each item's one disposition from the workflow, in every format or those named
     --as-of     the day that decides what is overdue (default today)`,
     flags: ['epoch', 'out', 'db', 'format', 'as-of', 'wait-db'],
+    exits: `0 written, 64 usage error, 1 failure,\n  ${LOCKED}`,
   },
   report: {
     usage: `tuban report --quarter YYYYQn [--out <dir>] [--db <dir|postgres-url>] [--as-of YYYY-MM-DD] [--wait-db <seconds>]
               the quarterly summary by district and lead bureau, with 零报告 lines (printed, and as xlsx and csv)`,
     flags: ['quarter', 'out', 'db', 'as-of', 'wait-db'],
+    exits: `0 written, 64 usage error, 1 failure,\n  ${LOCKED}`,
   },
 };
-
-export const EXIT_CODES = `Exit codes: 0 batch completed (rejected inputs are listed in batch-report.json),
-            2 nothing usable could be processed (no usable tile, no district layer), 64 usage error, 1 failure,
-            75 the embedded database is in use by another tuban process (DB.LOCKED; --wait-db waits for it).`;
 
 export function isCommand(name: string): name is CommandName {
   return Object.hasOwn(COMMANDS, name);
 }
 
+/** One command's usage and exit codes; with none, every command's usage and the codes they share. */
 export function usage(command?: CommandName): string {
-  const specs = command ? [COMMANDS[command]] : Object.values(COMMANDS);
-  return `Usage:\n${specs.map((s) => `  ${s.usage}`).join('\n')}\n\n${EXIT_CODES}`;
+  if (command) return `Usage:\n  ${COMMANDS[command].usage}\n\nExit codes: ${COMMANDS[command].exits}`;
+  return (
+    `Usage:\n${Object.values(COMMANDS).map((s) => `  ${s.usage}`).join('\n')}\n\n` +
+    `Exit codes: 0 done, 64 usage error, 1 failure, ${LOCKED};\n  each command's own (batch 2, user 65, …): tuban <command> --help`
+  );
 }
 
 /** Throws a UsageError for the first flag `command` does not know, suggesting the nearest known one. */

@@ -3,12 +3,14 @@
  * the month's ledger from the database with each item's disposition from the workflow, in every
  * format (default) or the ones named, written atomically as `<out>/ledger-<epoch>.<format>`.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TubanError } from '../schemas/errors.js';
 import { LEDGER_FORMATS } from '../schemas/api.js';
 import { encodeLedger, loadLedger, parseLedgerFormat } from '../pipeline/outputs/ledger-exports.js';
 import { dispositionLabel } from '../pipeline/outputs/ledger-disposition.js';
+import { atomicWrite } from '../pipeline/outputs/ledger.js';
+import { calendarProblem } from '../pipeline/iso-date.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { many, one, UsageError, type Flags } from './args.js';
@@ -17,9 +19,12 @@ import { lockOptionsFromFlags } from './db-lock.js';
 
 export async function ledgerCommand(flags: Flags): Promise<number> {
   const epoch = one(flags, 'epoch');
-  if (!epoch || !/^\d{4}-(0[1-9]|1[0-2])$/.test(epoch)) throw new UsageError('--epoch YYYY-MM is required (e.g. --epoch 2026-10)', 'ledger');
+  if (!epoch) throw new UsageError('--epoch YYYY-MM is required (e.g. --epoch 2026-10)', 'ledger');
+  const epochProblem = calendarProblem(epoch, 'month');
+  if (epochProblem) throw new UsageError(`--epoch: ${epochProblem}`, 'ledger');
   const asOf = one(flags, 'as-of');
-  if (asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new UsageError(`--as-of takes YYYY-MM-DD, got '${asOf}'`, 'ledger');
+  const asOfProblem = asOf === undefined ? null : calendarProblem(asOf, 'day');
+  if (asOfProblem) throw new UsageError(`--as-of: ${asOfProblem}`, 'ledger');
   let formats;
   try {
     formats = flags.has('format') ? many(flags, 'format').map(parseLedgerFormat) : [...LEDGER_FORMATS];
@@ -32,23 +37,23 @@ export async function ledgerCommand(flags: Flags): Promise<number> {
   try {
     await migrate(db);
     const data = await loadLedger(db, epoch, { asOf });
+    // Every file in place before a line is printed (see report-command.ts).
     await mkdir(out, { recursive: true });
+    const written: string[] = [];
+    for (const f of formats) {
+      const e = await encodeLedger(data, f);
+      await atomicWrite(join(out, e.filename), e.bytes);
+      written.push(`  ${join(out, e.filename)} (${e.bytes.length} bytes)\n`);
+    }
     const counts = new Map<string, number>();
     for (const d of data.dispositions) counts.set(dispositionLabel(d), (counts.get(dispositionLabel(d)) ?? 0) + 1);
     process.stdout.write(
       `ledger ${epoch}: ${data.rows.length} rows (${data.rows.length - data.clues.length} new sites, ${data.clues.length} clues)` +
         (data.rows.length ? `: ${[...counts].map(([k, n]) => `${k} ${n}`).join(', ')}` : '') +
         (data.workflow ? '' : ' — no workflow tables in this database: every row 未核查') +
-        '\n',
+        '\n' +
+        written.join(''),
     );
-    for (const f of formats) {
-      const e = await encodeLedger(data, f);
-      const path = join(out, e.filename);
-      const tmp = `${path}.${process.pid}.tmp`;
-      await writeFile(tmp, e.bytes);
-      await rename(tmp, path);
-      process.stdout.write(`  ${path} (${e.bytes.length} bytes)\n`);
-    }
     return 0;
   } finally {
     await db.close();

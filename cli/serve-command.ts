@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { one, paths, UsageError, type Flags } from './args.js';
+import { ConfigError, loadConfigFile, one, paths, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
 import { config } from '../pipeline/config.js';
@@ -17,7 +17,7 @@ import { openDatabase } from '../pipeline/store/open-database.js';
 import { LOG_REDACT, type AppOptions } from '../server/app.js';
 import { buildServeApp } from '../server/serve-app.js';
 import { loadSecret } from '../server/auth/secret.js';
-import { DEFAULT_CALENDAR_FILE, loadCalendar } from '../server/deadlines/calendar.js';
+import { addCalendarFile, loadCalendar } from '../server/deadlines/calendar.js';
 import { loadDeadlines } from '../server/deadlines/load-deadlines.js';
 
 /** The page: `web/` at the package root, from the source tree or from dist/. */
@@ -34,9 +34,18 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535', 'serve');
   const host = one(flags, 'host', '127.0.0.1')!;
   const dataDir = resolve(one(flags, 'data', config().dataDir)!);
-  const calendars = paths(flags, 'calendar');
-  const deadlines = { rules: await loadDeadlines(one(flags, 'deadlines')), calendar: await loadCalendar(calendars.length ? calendars : [DEFAULT_CALENDAR_FILE]) };
-  const secret = await loadSecret(dataDir, config().secret);
+  // The configuration files, each named in its error (exit 64, one line) before the database is opened.
+  const deadlinesFile = one(flags, 'deadlines');
+  const rules = await (deadlinesFile === undefined ? loadDeadlines(undefined) : loadConfigFile('deadlines', deadlinesFile, () => loadDeadlines(deadlinesFile)));
+  const calendarFiles = paths(flags, 'calendar');
+  // The shipped holidays, plus each file given.
+  const calendar = await loadCalendar();
+  for (const p of calendarFiles) await loadConfigFile('calendar', p, () => addCalendarFile(calendar, p));
+  const deadlines = { rules, calendar };
+  const secret = await loadSecret(dataDir, config().secret).catch((err: Error) => {
+    // A short TUBAN_SECRET or <data>/secret, an unwritable --data: configuration too (the message names which).
+    throw new ConfigError(err.message.split('\n')[0]);
+  });
   const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
   await migrate(db);
   const { app } = await buildServeApp({

@@ -10,11 +10,14 @@
  *   tuban report --quarter 2026Q4             (quarterly summary, 零报告 lines)
  */
 import { TubanError } from '../schemas/errors.js';
-import { UsageError, parseFlags } from './args.js';
+import { ConfigError, UsageError, parseFlags } from './args.js';
 import { checkFlags, isCommand, usage, type CommandName } from './commands.js';
 import { EXIT_DB_LOCKED } from './db-lock.js';
+import { tolerateClosedOutput } from './closed-output.js';
 
 async function main(argv: string[]): Promise<number> {
+  tolerateClosedOutput(process.stdout);
+  tolerateClosedOutput(process.stderr);
   const [command, ...rest] = argv;
   const { flags, positional } = parseFlags(rest);
   if (command === undefined) {
@@ -57,6 +60,9 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError) {
       const command = err.command !== undefined && isCommand(err.command) ? err.command : undefined;
       process.stderr.write(`tuban: ${err.message}\n\n${usage(command)}\n`);
+      process.exitCode = 64;
+    } else if (err instanceof ConfigError) {
+      process.stderr.write(`tuban: ${err.message}\n`);
       process.exitCode = 64;
     } else if (err instanceof TubanError && err.code === 'DB.LOCKED') {
       process.stderr.write(`tuban: DB.LOCKED ${err.message}\n`);

@@ -25,6 +25,14 @@ function expectUsageError(r: { code: number; stderr: string }, ...phrases: strin
   expect(r.stderr).not.toMatch(/\n\s+at /);
 }
 
+/** A configuration file's problem: exit 64, one line naming the file and what is wrong, no usage, no stack. */
+function expectConfigError(r: { code: number; stderr: string }, ...phrases: string[]): void {
+  expect(r.code, r.stderr).toBe(64);
+  expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+  for (const p of phrases) expect(r.stderr).toContain(p);
+  expect(r.stderr).not.toContain('Usage:');
+}
+
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' before this test (npm test does)`);
   dir = await mkdtemp(join(tmpdir(), 'tuban-usage-'));
@@ -76,5 +84,47 @@ describe('tuban usage', () => {
     const file = join(dir, 'not-a-dir.txt');
     await writeFile(file, 'x');
     expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--out', file)), `--out ${file} is an existing file`);
+  });
+
+  it('refuses a bad --deadlines or --calendar file of serve in one line naming it (exit 64), before opening the database', async () => {
+    const bad = join(dir, 'bad-deadlines.yaml');
+    await writeFile(bad, 'rectification: {kind: workdays, days: 15}\n');
+    const broken = join(dir, 'broken.yaml');
+    await writeFile(broken, 'holidays: [2026-10-01\nworkdays: x: y\n');
+    const badDay = join(dir, 'bad-calendar.yaml');
+    await writeFile(badDay, 'holidays:\n  - 2026-02-30x\n');
+    const serve = (...extra: string[]) => tuban(['serve', '--port', '0', '--db', join(dir, 'serve-db'), '--data', join(dir, 'data'), ...extra]);
+    expectConfigError(await serve('--deadlines', bad), `--deadlines ${bad}: rectification.kind`, 'working_days');
+    expectConfigError(await serve('--deadlines', broken), `--deadlines ${broken}: `);
+    expectConfigError(await serve('--deadlines', join(dir, 'none.yaml')), `--deadlines ${join(dir, 'none.yaml')}: no such file`);
+    expectConfigError(await serve('--calendar', '/nonexistent.yaml'), '--calendar /nonexistent.yaml: no such file');
+    expectConfigError(await serve('--calendar', badDay), `--calendar ${badDay}: holidays.0`);
+    expectConfigError(await serve('--calendar', dir), `--calendar ${dir}: is a folder`);
+    expect(existsSync(join(dir, 'serve-db'))).toBe(false);
+  });
+
+  it('refuses a bad --rules file of batch before any tile is read (exit 64, one line)', async () => {
+    const broken = join(dir, 'rules-broken.yaml');
+    await writeFile(broken, 'foo: [\n');
+    const wrong = join(dir, 'rules-wrong.yaml');
+    await writeFile(wrong, 'version: 1\nrules: 7\n');
+    expectConfigError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--rules', join(dir, 'no-rules.yaml'))), `--rules ${join(dir, 'no-rules.yaml')}: no such file`);
+    expectConfigError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--rules', broken)), `--rules ${broken}: cannot parse rule table`);
+    expectConfigError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--rules', wrong)), `--rules ${wrong}: `);
+    expect(existsSync(join(dir, 'db'))).toBe(false);
+  });
+
+  it('says a month, day or quarter is out of range where one is read from the command line', async () => {
+    const zones = ['--zones', join(dir, 'z.geojson')];
+    const r = await tuban(['batch', '--epoch', '2026-13', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--db', join(dir, 'db'), ...zones]);
+    expectUsageError(r, "--epoch: '2026-13' has month 13; months run 01–12");
+    expect(r.stderr).not.toContain('must look like');
+    expectUsageError(await tuban(batch(...zones, '--tiles-date', '2026-13')), "--tiles-date: '2026-13' has month 13");
+    expectUsageError(await tuban(batch(...zones, '--prior-date', '2026-02-30')), "--prior-date: '2026-02-30' has day 30; 2026-02 has days 01–28");
+    expectUsageError(await tuban(['ledger', '--epoch', '2026-13', '--db', join(dir, 'db')]), "--epoch: '2026-13' has month 13");
+    expectUsageError(await tuban(['ledger', '--epoch', '2026-10', '--as-of', '2026-10-32', '--db', join(dir, 'db')]), "--as-of: '2026-10-32' has day 32");
+    expectUsageError(await tuban(['report', '--quarter', '2026Q5', '--db', join(dir, 'db')]), "--quarter: '2026Q5' has quarter 5; quarters run Q1–Q4");
+    expectUsageError(await tuban(['report', '--quarter', '2026-Q4', '--db', join(dir, 'db')]), "--quarter: '2026-Q4' is not YYYYQn");
+    expect(existsSync(join(dir, 'db'))).toBe(false);
   });
 });

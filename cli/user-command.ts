@@ -1,16 +1,21 @@
 /**
- * `tuban user add <name> --role … [--bureau id] [--district code] [--db …]` (password on standard
- * input), `tuban user list`, `tuban user disable <name>`. Exit 0 done, 64 usage error, 65 refused
- * input (short password, existing user…), each with the error code on stderr.
+ * `tuban user add <name> --role … [--bureau id] [--district code] [--db …]` and `tuban user password
+ * <name>` (password on standard input), `tuban user list`, `tuban user disable|enable <name>`.
+ * Exit 0 done, 64 usage error (unknown role or bureau, a district code that is not 6 digits, no
+ * password given), 65 refused input (short password, existing or unknown user…), each with the
+ * error code on stderr.
  */
 import { one, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { BUREAU_IDS } from '../schemas/vocabulary.js';
 import { ROLES, type Role } from '../server/access/roles.js';
-import { addUser, disableUser, listUsers } from '../server/auth/user-store.js';
+import { addUser, disableUser, districtHasPolygons, enableUser, listUsers, setPassword } from '../server/auth/user-store.js';
 import { ApiError } from '../server/errors.js';
+
+const SUBCOMMANDS = ['add', 'list', 'disable', 'enable', 'password'];
 
 /** The password: the first line of standard input (piped), or typed without echo on a terminal. */
 async function readPassword(): Promise<string> {
@@ -46,29 +51,49 @@ async function readPassword(): Promise<string> {
   }
   const chunks: Buffer[] = [];
   for await (const c of stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0];
+  const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0];
+  // `< /dev/null`, or a script whose variable was empty: not a password that is too short.
+  if (password === '') throw new UsageError('no password given on standard input: pipe it (echo "$PASSWORD" | tuban user …) or run on a terminal to be asked for it', 'user');
+  return password;
 }
 
 export async function userCommand(flags: Flags, positional: string[]): Promise<number> {
   const [sub, name] = positional;
-  if (!sub || !['add', 'list', 'disable'].includes(sub)) throw new UsageError('tuban user add|list|disable', 'user');
+  if (!sub || !SUBCOMMANDS.includes(sub)) throw new UsageError(`tuban user ${SUBCOMMANDS.join('|')}`, 'user');
   if (sub !== 'list' && !name) throw new UsageError(`tuban user ${sub} <name>`, 'user');
   let role: Role | undefined;
+  let bureau: string | undefined;
+  let district: string | undefined;
   if (sub === 'add') {
     const r = one(flags, 'role');
     if (!r || !ROLES.includes(r as Role)) throw new UsageError(`--role must be one of ${ROLES.join('|')}`, 'user');
     role = r as Role;
+    // Checked here: the database takes any text, and a bureau user with a misspelt bureau sees nothing.
+    bureau = one(flags, 'bureau');
+    if (bureau !== undefined && !(BUREAU_IDS as readonly string[]).includes(bureau)) throw new UsageError(`--bureau: unknown bureau '${bureau}'; the bureaus are ${BUREAU_IDS.join(', ')}`, 'user');
+    district = one(flags, 'district');
+    if (district !== undefined && !/^\d{6}$/.test(district)) throw new UsageError(`--district: '${district}' is not a district code (six digits, e.g. 370102)`, 'user');
   }
-  const password = sub === 'add' ? await readPassword() : '';
+  const password = sub === 'add' || sub === 'password' ? await readPassword() : '';
   const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
   try {
     await migrate(db);
     if (sub === 'add') {
-      const u = await addUser(db, { name, role: role!, bureau: one(flags, 'bureau') ?? null, district: one(flags, 'district') ?? null, password });
+      const u = await addUser(db, { name, role: role!, bureau: bureau ?? null, district: district ?? null, password });
       process.stdout.write(`added ${u.name} (${u.role}${u.bureau ? `, bureau ${u.bureau}` : ''}${u.district ? `, district ${u.district}` : ''})\n`);
+      // Added all the same: the district's first batch may not have run yet.
+      if (u.district && !(await districtHasPolygons(db, u.district))) {
+        process.stderr.write(`tuban user: warning: no polygon of district ${u.district} is known yet (no batch has routed one there); check the code if ${u.name} should see some\n`);
+      }
     } else if (sub === 'disable') {
       await disableUser(db, name);
       process.stdout.write(`disabled ${name}\n`);
+    } else if (sub === 'enable') {
+      await enableUser(db, name);
+      process.stdout.write(`enabled ${name}\n`);
+    } else if (sub === 'password') {
+      await setPassword(db, name, password);
+      process.stdout.write(`password of ${name} changed\n`);
     } else {
       for (const u of await listUsers(db)) {
         process.stdout.write(`${u.name}\t${u.role}\t${u.bureau ?? u.district ?? '-'}\t${u.disabled ? 'disabled' : 'active'}\n`);

@@ -22,4 +22,23 @@ describe('parseZoneSpec', () => {
     expect(parseZonesCrs('gcj02')).toBe('gcj02');
     expect(() => parseZonesCrs('mars')).toThrow(/--zones-crs mars/);
   });
+
+  it('says what the user can do about an unsupported CRS: reproject (with the command) or a supported suffix, not a WKT the command line cannot take', () => {
+    const message = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    };
+    const suffix = message(() => parseZoneSpec('f.geojson@EPSG:9999'));
+    expect(suffix).not.toContain('WKT');
+    expect(suffix).toContain('ogr2ogr -s_srs EPSG:9999 -t_srs EPSG:4490 f-4490.geojson f.geojson');
+    expect(suffix).toContain('f-4490.geojson@cgcs2000');
+    for (const s of ['@gcj02', '@wgs84', '@cgcs2000', '@EPSG:n', '32601–32660', '4491–4554']) expect(suffix).toContain(s);
+    const global = message(() => parseZonesCrs('EPSG:9999'));
+    expect(global).not.toContain('WKT');
+    expect(global).toContain('ogr2ogr -t_srs EPSG:4490');
+  });
 });

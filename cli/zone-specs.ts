@@ -3,7 +3,7 @@
  * GCJ-02 web-map download can sit beside WGS84/CGCS2000 layers (a global `--zones-crs gcj02`
  * would shift the correct layers by hundreds of metres too).
  */
-import { normaliseCrs } from '../geo/crs.js';
+import { normaliseCrs, SUPPORTED_EPSG_CODES } from '../geo/crs.js';
 import { UsageError } from './args.js';
 
 /** Suffix names people use, as the vector reader's `sourceCrs`. */
@@ -26,9 +26,21 @@ export function parseZoneSpec(arg: string): ZoneSpec {
   if (NAMED[name]) return { path, crs: NAMED[name] };
   try {
     return { path, crs: normaliseCrs(m[1]) };
-  } catch (err) {
-    throw new UsageError(`--zones ${arg}: ${(err as Error).message}`, 'batch');
+  } catch {
+    throw new UsageError(`--zones ${arg}: ${m[1]} ${unsupported(path, m[1])}`, 'batch');
   }
+}
+
+/**
+ * What the user can do about a CRS Tuban cannot project (crs.ts asks for a WKT definition, which a
+ * file may carry in its .prj or GeoPackage, but the command line has no way to give one).
+ */
+function unsupported(path: string, crs: string): string {
+  const out = path.replace(/(\.[^./]*)?$/, '-4490$1');
+  return (
+    `is not a CRS Tuban can project. Reproject the file, e.g. ogr2ogr -s_srs ${crs} -t_srs EPSG:4490 ${out} ${path}, and pass ${out}@cgcs2000; ` +
+    `or use a supported suffix: @gcj02, @wgs84, @cgcs2000 or @EPSG:n for ${SUPPORTED_EPSG_CODES}`
+  );
 }
 
 /** The value of `--zones-crs`, checked the same way as a suffix. */
@@ -37,7 +49,7 @@ export function parseZonesCrs(value: string): string {
   if (NAMED[name]) return NAMED[name];
   try {
     return normaliseCrs(value);
-  } catch (err) {
-    throw new UsageError(`--zones-crs ${value}: ${(err as Error).message} (use gcj02, wgs84, cgcs2000 or EPSG:n)`, 'batch');
+  } catch {
+    throw new UsageError(`--zones-crs ${value}: not a CRS Tuban can project; use gcj02, wgs84, cgcs2000 or EPSG:n for ${SUPPORTED_EPSG_CODES}, or reproject the zone files (ogr2ogr -t_srs EPSG:4490)`, 'batch');
   }
 }

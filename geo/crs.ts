@@ -27,6 +27,9 @@ function builtinDef(code: number): string | null {
   return null;
 }
 
+/** The EPSG codes builtinDef knows, in words, for messages that must say what is accepted. */
+export const SUPPORTED_EPSG_CODES = '4326 and 4490 (lon/lat), 32601–32660 and 32701–32760 (UTM), 4491–4554 (CGCS2000 Gauss-Krüger), 3857, 2154';
+
 const registered = new Map<string, string>();
 
 /** Canonical authority string for an EPSG code or 'EPSG:n' / 'urn:ogc:def:crs:EPSG::n' / 'CRS84' string. */

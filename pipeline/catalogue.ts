@@ -71,6 +71,7 @@ async function expand(inputs: string[], rejected: RejectedInput[], named: Set<st
   for (const input of inputs) {
     const before = files.length;
     const rejectedBefore = rejected.length;
+    let missing = false;
     try {
       if (/[*?]/.test(basename(input))) {
         const dir = dirname(input);
@@ -95,12 +96,14 @@ async function expand(inputs: string[], rejected: RejectedInput[], named: Set<st
           named.add(resolve(input));
         }
       }
-    } catch {
-      // fall through to the not-found report below
+    } catch (err) {
+      // reported as not found below; a path that is not there is said so plainly
+      missing = ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
     }
     // Nothing found and nothing already reported by name (a .SAFE product, a zip): not found.
     if (files.length === before && rejected.length === rejectedBefore) {
-      rejected.push({ subject: input, error: new TubanError('INPUT.NOT_FOUND', 'no TIFF files or STAC items (.json) match this input', input).toJSON() });
+      const why = missing ? 'does not exist' : 'no TIFF files or STAC items (.json) match this input';
+      rejected.push({ subject: input, error: new TubanError('INPUT.NOT_FOUND', why, input).toJSON() });
     }
   }
   return [...new Set(files.map((f) => resolve(f)))];

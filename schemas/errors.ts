@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'TILE.PRIOR_NOT_EARLIER' // the prior tiles over it are not dated before it (epochs swapped?)
   | 'TILE.DATE_MISMATCH' // dated after the batch's month (wrong --epoch?)
   | 'TILE.NOT_OBSERVABLE' // hardly a pixel valid in both epochs (nodata, cloud): nothing to compare
+  | 'TILE.NOT_FOUND' // --tiles or --prior gave nothing to read (a folder that does not exist or holds no tile): the batch stops
   | 'TILE.DATE_MISSING'
   | 'TILE.FORMAT_UNSUPPORTED' // recognised but not read (.SAFE / JPEG 2000, zip): the message says how to convert
   | 'RASTER.TOO_LARGE' // allocation would exceed the byte cap
@@ -48,6 +49,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'TILE.NOT_OBSERVABLE': 'skip',
   'TILE.PRIOR_NOT_EARLIER': 'skip',
   'TILE.DATE_MISMATCH': 'skip',
+  'TILE.NOT_FOUND': 'fail',
   'TILE.DATE_MISSING': 'skip',
   'TILE.FORMAT_UNSUPPORTED': 'skip',
   'RASTER.TOO_LARGE': 'skip',

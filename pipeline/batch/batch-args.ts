@@ -5,11 +5,20 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BAND_NAMES, type BandName } from '../../geo/raster.js';
+import { calendarProblem } from '../iso-date.js';
 import { DEFAULT_DETECTOR_PARAMS, paramsHash, parseDetectorParams, type DetectorParams } from '../detect/detector-params.js';
+
+/** A month or day, refused with what is wrong with it (a month 13 is out of range, not malformed). */
+function calendarString(form: 'month' | 'month-or-day') {
+  return z.string().superRefine((value, ctx) => {
+    const problem = calendarProblem(value, form);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
 
 export const BatchArgsSchema = z.object({
   /** Month monitored, 'YYYY-MM'. */
-  epoch: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "epoch must look like '2026-10'"),
+  epoch: calendarString('month'),
   tiles: z.array(z.string()).min(1),
   prior: z.array(z.string()).min(1),
   zones: z.array(z.string()).default([]),
@@ -22,8 +31,8 @@ export const BatchArgsSchema = z.object({
    */
   bands: z.array(z.enum(BAND_NAMES as [BandName, ...BandName[]])).optional(),
   /** Date for every current / prior tile, `YYYY-MM-DD` or `YYYY-MM`, overriding tags and names. */
-  tilesDate: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/, "must look like '2026-10-05' or '2026-10'").optional(),
-  priorDate: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/, "must look like '2026-09-03' or '2026-09'").optional(),
+  tilesDate: calendarString('month-or-day').optional(),
+  priorDate: calendarString('month-or-day').optional(),
   /** 'gcj02' or an EPSG string overriding the zone files' own CRS. */
   zonesCrs: z.string().optional(),
   /** Per zone file (by the path in `zones`), from `--zones file@crs`: wins over `zonesCrs`. */

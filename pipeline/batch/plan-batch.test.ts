@@ -70,6 +70,34 @@ describe('planBatch dates: a prior is earlier imagery, a tile is not from after 
   });
 });
 
+describe('planBatch with nothing to read', () => {
+  const districts = join(root, 'districts-nothing.geojson');
+  const ring = [[117, 36.6], [117.01, 36.6], [117.01, 36.61], [117, 36.61], [117, 36.6]];
+  writeFileSync(districts, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { kind: 'district', code: '370102' }, geometry: { type: 'Polygon', coordinates: [ring] } }] }));
+  const plan = (tiles: string, prior: string) => planBatch(BatchArgsSchema.parse({ epoch: '2026-10', tiles: [tiles], prior: [prior], zones: [districts] }));
+
+  it('stops (TILE.NOT_FOUND) naming the folder when --tiles or --prior does not exist or holds no tile', async () => {
+    await s2(join(root, 'pri-n'), 'T50SNA_20260905');
+    await s2(join(root, 'cur-n'), 'T50SNA_20261005');
+    const missing = join(root, 'no-such-folder');
+    await expect(plan(missing, join(root, 'pri-n'))).rejects.toMatchObject({ code: 'TILE.NOT_FOUND', message: expect.stringContaining(`--tiles found no tile to read (${missing}: does not exist)`) });
+    await expect(plan(join(root, 'cur-n'), missing)).rejects.toMatchObject({ code: 'TILE.NOT_FOUND', message: expect.stringContaining(`--prior found no tile to read (${missing}: does not exist)`) });
+    const empty = join(root, 'empty-folder');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'notes.txt'), 'no tiles here');
+    await expect(plan(empty, join(root, 'pri-n'))).rejects.toMatchObject({ code: 'TILE.NOT_FOUND', message: expect.stringContaining(`${empty}: no TIFF files`) });
+  });
+
+  it('still plans a folder of only rejected tiles, listing them (the report names them)', async () => {
+    const broken = join(root, 'only-broken');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'x_20261005.tif'), 'not a tiff at all');
+    const p = await plan(broken, join(root, 'pri-n'));
+    expect(p.tiles).toEqual([]);
+    expect(p.rejected.map((r) => [r.subject, r.error.code])).toEqual([[join(broken, 'x_20261005.tif'), 'TILE.UNREADABLE']]);
+  });
+});
+
 describe('largestFirst (the queue order of a batch\'s tiles)', () => {
   it('puts the tiles with most pixels first, equal ones in the plan\'s order', () => {
     const tile = (id: string, width: number, height: number) => ({ tile: { id, grid: { ...grid, width, height } } }) as TilePlan;

@@ -52,6 +52,8 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     // Stop before detecting anything when no zone file gives a district.
     checkDistricts(args, loadZones),
   ]);
+  stopWhenNothingFound('--tiles', args.tiles, cur, args.epoch);
+  stopWhenNothingFound('--prior', args.prior, pri, args.epoch);
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
   const warnings = [...cur.warnings, ...pri.warnings];
   const tiles: TilePlan[] = [];
@@ -113,6 +115,19 @@ function monthsBetween(a: string, b: string): number {
 function earlier(p: TileInfo, t: TileInfo): boolean {
   if ((p.datePrecision ?? 'day') === 'day' && (t.datePrecision ?? 'day') === 'day') return p.date < t.date;
   return p.date.slice(0, 7) <= t.date.slice(0, 7);
+}
+
+/**
+ * `--tiles /data/s2/2026-10/` that does not exist, or holds no GeoTIFF or STAC item: the month cannot
+ * be processed, so the batch stops before anything is stored or written (a ledger of a month nobody
+ * looked at would read as "nothing found"). Tiles that were found but rejected are another matter:
+ * the batch runs and its report lists them, as before.
+ */
+function stopWhenNothingFound(flag: string, inputs: readonly string[], side: { tiles: unknown[]; rejected: RejectedInput[] }, epoch: string): void {
+  if (side.tiles.length > 0 || !side.rejected.every((r) => r.error.code === 'INPUT.NOT_FOUND' && inputs.includes(r.subject))) return;
+  const said = new Set(side.rejected.map((r) => r.subject));
+  const why = [...side.rejected.map((r) => r.error.message), ...inputs.filter((i) => !said.has(i)).map((i) => `${i}: holds no tile`)];
+  throw new TubanError('TILE.NOT_FOUND', `${flag} found no tile to read (${why.join('; ')}); nothing was processed for ${epoch} and no output was written`);
 }
 
 /** Content digest of the vector/rule inputs, so editing a zone file makes a new batch id. */

@@ -77,6 +77,28 @@ export async function endSessions(db: Queryable, name: string, at: Date): Promis
   await db.query(`UPDATE users SET sessions_valid_after = GREATEST(sessions_valid_after, $2::timestamptz) WHERE name = $1`, [name, at.toISOString()]);
 }
 
+/**
+ * A new password for an existing account (`tuban user password`), under the same policy as addUser.
+ * Sessions signed in before it end (as on disable): a reset is often because the old one leaked. The
+ * audit log records the reset, not the hash.
+ */
+export async function setPassword(db: Queryable, name: string, password: string, actor = 'cli', at = new Date()): Promise<void> {
+  const hash = await hashPassword(password);
+  const r = await db.query<{ name: string }>(
+    `WITH upd AS (UPDATE users SET password_hash = $2, sessions_valid_after = GREATEST(sessions_valid_after, $4::timestamptz) WHERE name = $1 RETURNING name),
+          audit AS (INSERT INTO audit_log (actor, action, code, before, after) SELECT $3, 'user.password', NULL, NULL, to_jsonb(upd) FROM upd)
+     SELECT name FROM upd`,
+    [name, hash, actor, at.toISOString()],
+  );
+  if (r.rows.length === 0) throw new ApiError('USER.NOT_FOUND', name);
+}
+
+/** Whether any batch has routed a polygon to this district code (a district user's scope is otherwise empty). */
+export async function districtHasPolygons(db: Queryable, district: string): Promise<boolean> {
+  const r = await db.query(`SELECT 1 FROM polygons WHERE district_code = $1 LIMIT 1`, [district]);
+  return r.rows.length > 0;
+}
+
 export async function listUsers(db: Queryable): Promise<Omit<UserRow, 'password_hash' | 'sessions_valid_after_ms'>[]> {
   const r = await db.query<Omit<UserRow, 'password_hash' | 'sessions_valid_after_ms'>>(
     `SELECT name, role, bureau, district, disabled, created_at::text AS created_at FROM users ORDER BY name`,

@@ -70,7 +70,6 @@ export class WorkCalendar {
   }
 }
 
-/** Load and merge calendar files (the shipped 2026 one when none is given). */
 /**
  * The shipped calendar plus the files given (`tuban serve --calendar`): a city adds next year's
  * notice or its own make-up days without losing this year's holidays; a day listed as a workday
@@ -78,6 +77,11 @@ export class WorkCalendar {
  */
 export async function loadCalendar(paths: readonly string[] = []): Promise<WorkCalendar> {
   const cal = new WorkCalendar();
-  for (const p of new Set([DEFAULT_CALENDAR_FILE, ...paths])) cal.add(parseYaml(await readFile(p, 'utf8')) as z.input<typeof CalendarFile>, p);
+  for (const p of new Set([DEFAULT_CALENDAR_FILE, ...paths])) await addCalendarFile(cal, p);
   return cal;
+}
+
+/** Read one calendar file into `cal` (merged with what it holds). */
+export async function addCalendarFile(cal: WorkCalendar, path: string): Promise<WorkCalendar> {
+  return cal.add(parseYaml(await readFile(path, 'utf8')) as z.input<typeof CalendarFile>, path);
 }

@@ -1,0 +1,117 @@
+/**
+ * `tuban user` through the built CLI on an embedded database: bureau ids and district codes checked
+ * before anything is added, a warning for a district no batch has routed a polygon to, an empty
+ * standard input said as such, `enable` and `password`, and each subcommand's own exit codes in
+ * its help. Needs `npm run build` first (npm test does it).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateScene } from '../fixtures/synthetic-scene.js';
+import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { findUser } from '../server/auth/user-store.js';
+import { verifyPassword } from '../server/auth/password.js';
+import { BUREAU_IDS } from '../schemas/vocabulary.js';
+import { CLI, runCli } from './testing/run-cli.js';
+
+const PASSWORD = 'correct horse battery staple';
+let dir: string;
+let db: string[];
+
+const tuban = (args: string[], stdin = PASSWORD + '\n') => runCli([...args, ...db], { stdin });
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' before this test (npm test does)`);
+  dir = await mkdtemp(join(tmpdir(), 'tuban-user-'));
+  db = ['--db', join(dir, 'db')];
+}, 300_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('tuban user', () => {
+  it('refuses an unknown bureau, listing the valid ids, and a district code that is not six digits (exit 64)', async () => {
+    const bureau = await tuban(['user', 'add', 'wang', '--role', 'bureau', '--bureau', 'nosuch']);
+    expect(bureau.code, bureau.stderr).toBe(64);
+    expect(bureau.stderr).toContain(`--bureau: unknown bureau 'nosuch'; the bureaus are ${BUREAU_IDS.join(', ')}`);
+    for (const code of ['99999', '3701020', 'jinan']) {
+      const r = await tuban(['user', 'add', 'li', '--role', 'district', '--district', code]);
+      expect(r.code, code).toBe(64);
+      expect(r.stderr).toContain(`--district: '${code}' is not a district code (six digits`);
+    }
+    expect(existsSync(join(dir, 'db'))).toBe(false); // refused before the database is opened
+  });
+
+  it('says no password was given on an empty standard input, not that it is too short', async () => {
+    const r = await tuban(['user', 'add', 'chief', '--role', 'lead'], '');
+    expect(r.code).toBe(64);
+    const first = r.stderr.split('\n')[0]; // the usage follows, its exit codes naming PASSWORD_TOO_SHORT
+    expect(first).toContain('no password given on standard input');
+    expect(first).not.toContain('PASSWORD_TOO_SHORT');
+  });
+
+  it('adds a district user whose district no batch has routed a polygon to, with a warning; none for a known district', async () => {
+    const unknown = await tuban(['user', 'add', 'li', '--role', 'district', '--district', '999999']);
+    expect(unknown.code, unknown.stderr).toBe(0);
+    expect(unknown.stdout).toContain('added li (district, district 999999)');
+    expect(unknown.stderr).toContain('warning: no polygon of district 999999 is known yet');
+
+    const scene = await generateScene({ dir: join(dir, 'scene'), size: 192, seed: 3, tilesPerSide: 1 });
+    const out = join(dir, 'out');
+    const batch = await runCli(['batch', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath, '--out', out, ...db]);
+    expect(batch.code, batch.stderr).toBe(0);
+    const report = JSON.parse(await readFile(join(out, 'batch-report.json'), 'utf8')) as BatchReport;
+    const known = Object.entries(report.counts.byDistrict).find(([, d]) => d.polygons > 0)![0];
+    const added = await tuban(['user', 'add', 'zhao', '--role', 'district', '--district', known]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stderr).not.toContain('warning');
+  });
+
+  it('disables and enables an account, resets its password, and exits 65 USER.NOT_FOUND for an unknown one', async () => {
+    expect((await tuban(['user', 'add', 'wang', '--role', 'bureau', '--bureau', 'forestry'])).code).toBe(0);
+    expect((await tuban(['user', 'disable', 'wang'])).stdout).toBe('disabled wang\n');
+    expect((await tuban(['user', 'list'])).stdout).toContain('wang\tbureau\tforestry\tdisabled');
+    const enable = await tuban(['user', 'enable', 'wang']);
+    expect([enable.code, enable.stdout]).toEqual([0, 'enabled wang\n']);
+    expect((await tuban(['user', 'list'])).stdout).toContain('wang\tbureau\tforestry\tactive');
+    const short = await tuban(['user', 'password', 'wang'], 'short\n');
+    expect([short.code, short.stderr.includes('USER.PASSWORD_TOO_SHORT')]).toEqual([65, true]);
+    const empty = await tuban(['user', 'password', 'wang'], '');
+    expect([empty.code, empty.stderr.includes('no password given on standard input')]).toEqual([64, true]);
+    const reset = await tuban(['user', 'password', 'wang'], 'a new and longer pass phrase\n');
+    expect([reset.code, reset.stdout]).toEqual([0, 'password of wang changed\n']);
+    for (const sub of ['disable', 'enable', 'password']) {
+      const r = await tuban(['user', sub, 'nobody']);
+      expect(r.code, sub).toBe(65);
+      expect(r.stderr).toContain('USER.NOT_FOUND');
+    }
+    const store = await openDatabase(join(dir, 'db'));
+    try {
+      const row = (await findUser(store, 'wang'))!;
+      expect(await verifyPassword('a new and longer pass phrase', row.password_hash)).toBe(true);
+      expect(await verifyPassword(PASSWORD, row.password_hash)).toBe(false);
+      expect(row.sessions_valid_after_ms).toBeGreaterThan(Date.now() - 120_000); // earlier sessions end
+      const audit = await store.query<{ action: string; after: unknown }>(`SELECT action, after FROM audit_log WHERE action LIKE 'user.%' AND after->>'name' = 'wang' ORDER BY id`);
+      expect(audit.rows.map((r) => r.action)).toEqual(['user.add', 'user.disable', 'user.enable', 'user.password']);
+      expect(JSON.stringify(audit.rows)).not.toContain('scrypt');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("prints each command's own exit codes in its help", async () => {
+    const user = await runCli(['user', '--help']);
+    expect(user.stdout).toContain('65 refused');
+    expect(user.stdout).toContain('USER.NOT_FOUND');
+    expect(user.stdout).toContain('tuban user enable <name>');
+    expect(user.stdout).toContain('tuban user password <name>');
+    const serve = await runCli(['serve', '--help']);
+    expect(serve.stdout).toContain('0 stopped by SIGTERM/SIGINT');
+    for (const r of [user, serve]) expect(r.stdout).not.toContain('batch completed');
+    expect((await runCli(['batch', '--help'])).stdout).toContain('0 batch completed');
+  });
+});
