@@ -152,6 +152,11 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
   let img: GeoTIFFImage;
   try {
     tiff = await fromFile(path);
+    // geotiff.js 3.0.5 (and 3.1.0-beta.0) reads array tags it defers (a StripOffsets/StripByteCounts
+    // list more than 1 KiB past the IFD) as little-endian whatever the file's byte order, so a
+    // big-endian striped file's chunks "lay beyond the end of the file" (geotiffjs/geotiff.js#535,
+    // fixed upstream by #536, unreleased). Eager parsing reads those tags with the file's byte order.
+    if (!tiff.littleEndian) tiff.parser.eager = true;
     img = await tiff.getImage(0);
   } catch (err) {
     if (tiff) await Promise.resolve(tiff.close()).catch(() => undefined);
