@@ -32,6 +32,8 @@ export interface GeoTiffFile {
   /** Full-resolution grid; transform in the units of `grid.crs`, pixel-is-area corners. */
   readonly grid: Grid;
   readonly samplesPerPixel: number;
+  /** Each sample's description (GDAL's band description, e.g. 'B4' or 'red'), null where none is written. */
+  readonly bandDescriptions: (string | null)[];
   readonly dtype: TiffDtype;
   readonly nodata: number | null;
   /** ISO yyyy-mm-dd from the TIFF DateTime tag or GDAL metadata, else null. */
@@ -103,6 +105,18 @@ async function readDate(img: GeoTIFFImage): Promise<string | null> {
     }
   }
   return null;
+}
+
+/** GDAL writes a band's description as `<Item name="DESCRIPTION" sample="N" role="description">` in GDAL_METADATA. */
+async function readBandDescriptions(img: GeoTIFFImage, spp: number): Promise<(string | null)[]> {
+  const out: (string | null)[] = Array(spp).fill(null);
+  if (!img.fileDirectory.hasTag('GDAL_METADATA')) return out;
+  for (let s = 0; s < spp; s++) {
+    const meta = (await img.getGDALMetadata(s).catch(() => null)) ?? {};
+    const d = meta.DESCRIPTION;
+    if (typeof d === 'string' && d.trim()) out[s] = d.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim();
+  }
+  return out;
 }
 
 function readTransform(img: GeoTIFFImage, geoKeys: Record<string, unknown>, path: string): GeoTransform {
@@ -200,6 +214,7 @@ async function describe(
   const nodataNum = nodataText === '' ? null : Number(nodataText);
   const nodata = nodataNum === null || Number.isNaN(nodataNum) && !/nan/i.test(nodataText) ? null : nodataNum;
   const date = await readDate(img);
+  const bandDescriptions = await readBandDescriptions(img, spp);
 
   const tiled = img.isTiled;
   const blockWidth = tiled ? img.getTileWidth() : width;
@@ -440,6 +455,7 @@ async function describe(
     path,
     grid,
     samplesPerPixel: spp,
+    bandDescriptions,
     dtype,
     nodata,
     date,
