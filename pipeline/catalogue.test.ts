@@ -196,6 +196,7 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
         '(gdal_translate -b <blue> -b <green> -b <red> -b <nir> in.tif out.tif, band numbers from 1) or describe the bands (B2, B3, B4, B8 or blue, green, red, nir)',
     );
     expect(msg('six_20261008.tif')).toMatch(/^file has 6 bands, 4 named \(blue, green, red, nir\), and no band descriptions/);
+    expect(msg('six_20261008.tif')).toMatch(/; if its bands are blue, green, red, nir, swir1, swir2 in that order, say so: --bands blue,green,red,nir,swir1,swir2$/);
     expect(msg('three_20261008.tif')).toBe('file has 3 bands, 4 named (blue, green, red, nir)');
     expect(msg('lc08_20261008.tif')).toMatch(/^file has 11 bands, 4 named .*, and its band descriptions \(B1, B2, .*, B11\) do not name blue, green, red, nir \(Landsat band numbers are not read/);
   });

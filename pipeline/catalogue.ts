@@ -389,7 +389,9 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
   throw new TubanError(
     'TILE.BAND_MISMATCH',
     `file has ${spp} bands, ${named}, and ${said}; rather than guess, write the ${wanted.length} bands in that order ` +
-      `(gdal_translate ${picks} in.tif out.tif, band numbers from 1) or describe the bands (B2, B3, B4, B8 or blue, green, red, nir)`,
+      `(gdal_translate ${picks} in.tif out.tif, band numbers from 1) or describe the bands (B2, B3, B4, B8 or blue, green, red, nir)` +
+      // A 6-band file may well be in Tuban's own band order: one flag says so.
+      (spp === BAND_NAMES.length ? `; if its bands are ${BAND_NAMES.join(', ')} in that order, say so: --bands ${BAND_NAMES.join(',')}` : ''),
     f.path,
   );
 }
