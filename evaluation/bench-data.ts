@@ -155,8 +155,13 @@ export interface BenchSceneFiles {
   /** Inputs for catalogueTiles: the first date (its grid is scored; labels lie on it) and the second. */
   first: string[];
   second: string[];
-  /** Band order of multiband files (Landsat: blue, green, red, nir, swir1, swir2). */
+  /** The bands to detect with; also the band order of multiband files unless `fileBands` is given. */
   bands: BandName[];
+  /**
+   * Every band of the multiband files, in order, where `bands` may be fewer (the 4-band path on a
+   * 6-band file): the catalogue rejects a file with more bands than it is told of.
+   */
+  fileBands?: BandName[];
   /** REF_* codes on the first date's grid. */
   reference: Uint8Array;
   width: number;
@@ -184,6 +189,6 @@ export async function taizhouFiles(dir: string): Promise<BenchSceneFiles> {
     name: 'taizhou',
     first: [join(dir, 'Taizhou_2000-03-17_L7ETM_6b.tif')],
     second: [join(dir, 'Taizhou_2003-02-06_L7ETM_6b.tif')],
-    bands: [...TM_BANDS], reference, width: ref.width, height: ref.height,
+    bands: [...TM_BANDS], fileBands: [...TM_BANDS], reference, width: ref.width, height: ref.height,
   };
 }

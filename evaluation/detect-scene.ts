@@ -50,7 +50,8 @@ export interface OpenScene {
  * through the product's readers; runs `fn` on the pair and closes the readers.
  */
 export async function withScene<T>(files: BenchSceneFiles, fn: (scene: OpenScene) => Promise<T>): Promise<T> {
-  const [c1, c2] = await Promise.all([catalogueTiles(files.first, { bands: files.bands }), catalogueTiles(files.second, { bands: files.bands })]);
+  const order = files.fileBands ?? files.bands;
+  const [c1, c2] = await Promise.all([catalogueTiles(files.first, { bands: order }), catalogueTiles(files.second, { bands: order })]);
   if (c1.tiles.length !== 1 || c2.tiles.length === 0) {
     throw new Error(`${files.name}: expected one first-date tile and a second date, got ${c1.tiles.length}/${c2.tiles.length} (${[...c1.rejected, ...c2.rejected].map((r) => r.error.message).join('; ')})`);
   }

@@ -71,7 +71,7 @@ export async function resampledCityFiles(root: string, city: string, factor: num
   await writeDate(second, scene.after, factor, scene.afterDate);
   const { width: w, height: h } = scene.before;
   return {
-    name: `${city}@${OSCD_PIXEL_M / factor}m`, first: [first], second: [second], bands: [...BANDS],
+    name: `${city}@${OSCD_PIXEL_M / factor}m`, first: [first], second: [second], bands: [...BANDS], fileBands: [...BANDS],
     reference: upsampleNearest(scene.reference, w, h, factor), width: w * factor, height: h * factor,
   };
 }

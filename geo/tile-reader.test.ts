@@ -264,3 +264,40 @@ describe('reusing strip buffers', () => {
     await Promise.all([tile.close(), mosaic.close()]);
   });
 });
+
+describe('openTile: zero fill in files without a nodata value', () => {
+  const grid: Grid = { crs: 'EPSG:32650', width: 64, height: 50, transform: [500000, 10, 0, 4000000, 0, -10] };
+  const n = grid.width * grid.height;
+  /** Four bands of data with rows 0–19 zero in every band, and pixel (30, 40) zero in red only. */
+  const bands = () => {
+    const out = [0, 1, 2, 3].map((b) => Float32Array.from({ length: n }, (_, i) => 300 + b * 100 + (i % 7)));
+    for (const band of out) band.fill(0, 0, 20 * grid.width);
+    out[2][40 * grid.width + 30] = 0;
+    return out;
+  };
+
+  it('counts a pixel that is 0 in every band as no data when the file declares no nodata value', async () => {
+    const path = join(dir, 'zero-fill_20261008.tif');
+    await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: bands(), tileSize: 32 });
+    const { tiles } = await catalogueTiles([path]);
+    expect(tiles[0].nodata).toBeNull();
+    const reader = await openTile(tiles[0]);
+    const r = await reader.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, ['blue', 'green', 'red', 'nir']);
+    expect(r.valid.subarray(0, 20 * grid.width).every((v) => v === 0)).toBe(true);
+    expect(r.bands.red![5 * grid.width + 3]).toBeNaN();
+    expect(r.valid.subarray(20 * grid.width).every((v) => v === 1)).toBe(true); // 0 in one band only is data
+    expect(r.bands.red![40 * grid.width + 30]).toBe(0);
+    expect(r.bands.nir![40 * grid.width + 30]).toBe(600 + ((40 * grid.width + 30) % 7));
+    await reader.close();
+  });
+
+  it('leaves zeros valid where the file declares another nodata value', async () => {
+    const path = join(dir, 'zero-declared_20261008.tif');
+    await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: bands(), tileSize: 32, nodata: 65535 });
+    const { tiles } = await catalogueTiles([path]);
+    const reader = await openTile(tiles[0]);
+    const r = await reader.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, ['blue', 'green', 'red', 'nir']);
+    expect(r.valid.every((v) => v === 1)).toBe(true);
+    await reader.close();
+  });
+});

@@ -39,7 +39,8 @@ export interface TileReader {
   /**
    * Bands over `win` of the tile's own grid (finer bands read as is, 20 m bands resampled
    * bilinearly onto it). A band value is NaN where that band has no data; `valid` is 0 where any
-   * requested band is nodata, NaN or outside the tile.
+   * requested band is nodata, NaN or outside the tile, and (files with no nodata value) where every
+   * requested band is 0: such a pixel's bands are NaN too.
    * `reuse`: a raster from an earlier call whose arrays are big enough; they are overwritten and
    * returned (strip loops allocate once instead of per strip — GC, first-touch of fresh memory).
    */
@@ -168,9 +169,11 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       });
       // Whether any band may hold a NaN: the decoder counts them, so a clean read needs no scan.
       let maybeNaN = false;
+      let declaresNodata = false;
       await Promise.all(
         [...byFile].map(async ([path, ks]) => {
           const file = await fileFor(path);
+          if (file.nodata !== null) declaresNodata = true;
           const fileOuts = ks.map((k) => outs[k]);
           const samples = ks.map((k) => info.bands[bands[k]]!.sample);
           const shift = file.grid.crs === grid.crs ? integerShift(grid.transform, file.grid.transform) : null;
@@ -187,6 +190,10 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
           }
         }),
       );
+      // Files that declare no nodata value still carry fill: exporters write 0 in every band outside
+      // the imaged area. Reflectance is never 0 in every band at once, so such a pixel is no data
+      // (a 200-row zero strip counted as observed skewed the epoch fit and lost polygons elsewhere).
+      if (!declaresNodata && zeroFillToNaN(outs)) maybeNaN = true;
       // Band by band, so each pass streams through one array.
       const valid = raster.valid.fill(1);
       if (!maybeNaN) return raster;
@@ -201,6 +208,22 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       await closeOpened(files.values());
     },
   };
+}
+
+/** Set every band to NaN where all of them are exactly 0; whether any pixel was. */
+function zeroFillToNaN(outs: Float32Array[]): boolean {
+  if (outs.length === 0) return false;
+  const first = outs[0];
+  let any = false;
+  for (let i = 0; i < first.length; i++) {
+    if (first[i] !== 0) continue;
+    let k = 1;
+    while (k < outs.length && outs[k][i] === 0) k++;
+    if (k < outs.length) continue;
+    for (const band of outs) band[i] = NaN;
+    any = true;
+  }
+  return any;
 }
 
 /** A mosaic of tiles (e.g. the prior epoch) readable on any target grid; tiles earlier in `infos` win overlaps. */

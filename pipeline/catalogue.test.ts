@@ -10,8 +10,8 @@ const root = mkdtempSync(join(tmpdir(), 'tuban-cat-'));
 const grid: Grid = { crs: 'EPSG:32650', width: 20, height: 10, transform: [500000, 10, 0, 4000000, 0, -10] };
 const band = (k: number) => new Uint16Array(grid.width * grid.height).fill(100 * k);
 
-async function multi(path: string, count: number, date?: string): Promise<void> {
-  await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: Array.from({ length: count }, (_, k) => band(k + 1)), date, nodata: 0 });
+async function multi(path: string, count: number, date?: string, bandDescriptions?: string[]): Promise<void> {
+  await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: Array.from({ length: count }, (_, k) => band(k + 1)), date, nodata: 0, bandDescriptions });
 }
 
 describe('catalogueTiles', () => {
@@ -19,7 +19,7 @@ describe('catalogueTiles', () => {
     const d = join(root, 'multi');
     mkdirSync(join(d, 'sub'), { recursive: true });
     await multi(join(d, 'a.tif'), 4, '2024-03-02');
-    await multi(join(d, 'sub', 'scene_2023-11-05.tif'), 5);
+    await multi(join(d, 'sub', 'scene_2023-11-05.tif'), 4);
     const { tiles, rejected } = await catalogueTiles([d]);
     expect(rejected).toEqual([]);
     expect(tiles.map((t) => t.date)).toEqual(['2024-03-02', '2023-11-05']);
@@ -159,5 +159,62 @@ describe('catalogueTiles: other files in a tiles folder', () => {
     expect(found.tiles).toHaveLength(1);
     const named = await catalogueTiles([join(d, 'tileinfo_metadata.json'), join(d, 'qgis-project.zip')]);
     expect(named.rejected.map((r) => r.error.code).sort()).toEqual(['TILE.FORMAT_UNSUPPORTED', 'TILE.UNREADABLE']);
+  });
+});
+
+describe('catalogueTiles: which band of a multiband file is which', () => {
+  const S2_L1C = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B8A', 'B9', 'B10', 'B11', 'B12'];
+  const samples = (bands: Record<string, { sample: number }>) => Object.fromEntries(Object.entries(bands).map(([b, v]) => [b, v.sample]));
+
+  it('maps a 13-band Sentinel-2 stack by its band descriptions, not by its first four bands', async () => {
+    const d = join(root, 'described');
+    mkdirSync(d);
+    await multi(join(d, 'S2_T50SMF_20261008.tif'), 13, undefined, S2_L1C);
+    const all = await catalogueTiles([d]);
+    expect(all.rejected).toEqual([]);
+    expect(samples(all.tiles[0].bands)).toEqual({ blue: 1, green: 2, red: 3, nir: 7, swir1: 11, swir2: 12 });
+    const four = await catalogueTiles([d], { bands: ['blue', 'green', 'red', 'nir'] });
+    expect(samples(four.tiles[0].bands)).toEqual({ blue: 1, green: 2, red: 3, nir: 7 });
+    expect(four.warnings).toEqual([]);
+  });
+
+  it('rejects a file with more bands than asked and no descriptions, naming the count and how to pick the bands', async () => {
+    const d = join(root, 'undescribed');
+    mkdirSync(d);
+    await multi(join(d, 's2_13_20261008.tif'), 13);
+    await multi(join(d, 'six_20261008.tif'), 6);
+    await multi(join(d, 'three_20261008.tif'), 3);
+    // Landsat 8 numbers: B8 is panchromatic and B11 thermal there, so B-numbers are not trusted.
+    await multi(join(d, 'lc08_20261008.tif'), 11, undefined, S2_L1C.filter((b) => b !== 'B8A' && b !== 'B12'));
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles).toEqual([]);
+    const by = Object.fromEntries(rejected.map((r) => [r.subject, r.error]));
+    expect(Object.values(by).map((e) => e.code)).toEqual(['TILE.BAND_MISMATCH', 'TILE.BAND_MISMATCH', 'TILE.BAND_MISMATCH', 'TILE.BAND_MISMATCH']);
+    const msg = (file: string) => by[join(d, file)].message.replace(`${join(d, file)}: `, '');
+    expect(msg('s2_13_20261008.tif')).toBe(
+      'file has 13 bands, 4 named (blue, green, red, nir), and no band descriptions say which is which; rather than guess, write the 4 bands in that order ' +
+        '(gdal_translate -b <blue> -b <green> -b <red> -b <nir> in.tif out.tif, band numbers from 1) or describe the bands (B2, B3, B4, B8 or blue, green, red, nir)',
+    );
+    expect(msg('six_20261008.tif')).toMatch(/^file has 6 bands, 4 named \(blue, green, red, nir\), and no band descriptions/);
+    expect(msg('six_20261008.tif')).toMatch(/; if its bands are blue, green, red, nir, swir1, swir2 in that order, say so: --bands blue,green,red,nir,swir1,swir2$/);
+    expect(msg('three_20261008.tif')).toBe('file has 3 bands, 4 named (blue, green, red, nir)');
+    expect(msg('lc08_20261008.tif')).toMatch(/^file has 11 bands, 4 named .*, and its band descriptions \(B1, B2, .*, B11\) do not name blue, green, red, nir \(Landsat band numbers are not read/);
+  });
+
+  it('reads a file with exactly the bands asked in --bands order (the 6-band Sentinel-2/Landsat path), by description when it has them', async () => {
+    const d = join(root, 'exact');
+    mkdirSync(d);
+    await multi(join(d, 'six_20261008.tif'), 6);
+    const six = await catalogueTiles([d], { bands: ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'] });
+    expect(six.rejected).toEqual([]);
+    expect(samples(six.tiles[0].bands)).toEqual({ blue: 0, green: 1, red: 2, nir: 3, swir1: 4, swir2: 5 });
+    expect(six.warnings).toEqual([]);
+
+    const rgb = join(root, 'exact-rgb');
+    mkdirSync(rgb);
+    await multi(join(rgb, 'truecolor_20261008.tif'), 4, undefined, ['Red', 'Green', 'Blue', 'NIR']);
+    const got = await catalogueTiles([rgb]);
+    expect(samples(got.tiles[0].bands)).toEqual({ blue: 2, green: 1, red: 0, nir: 3 });
+    expect(got.warnings).toEqual([`${join(rgb, 'truecolor_20261008.tif')}: bands taken by their descriptions (blue=Blue, green=Green, red=Red, nir=NIR), not in the order blue, green, red, nir`]);
   });
 });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Polygon } from 'geojson';
-import type { BandName, Grid } from '../geo/raster.js';
+import { BAND_NAMES, type BandName, type Grid } from '../geo/raster.js';
 import { pixelSize, pixelToMap } from '../geo/raster.js';
 import { LONLAT, transformer } from '../geo/crs.js';
 import { openGeoTiff, parseIsoDate } from '../geo/tiff/open-geotiff.js';
@@ -40,6 +40,19 @@ export interface Catalogue {
 type BandSource = { file: string; sample: number };
 const DEFAULT_BANDS: BandName[] = ['blue', 'green', 'red', 'nir'];
 const S2_BANDS: Record<string, BandName> = { '02': 'blue', '03': 'green', '04': 'red', '08': 'nir', '11': 'swir1', '12': 'swir2' };
+/**
+ * Band descriptions (GDAL's, as `gdalinfo` shows them) that name a band: Sentinel-2 numbers and
+ * plain or STAC common names. Landsat numbers are left out: B4 is red on Landsat 8/9 but nir on
+ * Landsat 5/7 (SR_B4 likewise), which a description alone does not say.
+ */
+const DESCRIBED_BANDS: Record<string, BandName> = {
+  b2: 'blue', b02: 'blue', blue: 'blue',
+  b3: 'green', b03: 'green', green: 'green',
+  b4: 'red', b04: 'red', red: 'red',
+  b8: 'nir', b08: 'nir', nir: 'nir',
+  b11: 'swir1', swir1: 'swir1', swir16: 'swir1',
+  b12: 'swir2', swir2: 'swir2', swir22: 'swir2',
+};
 /** `…_B02.tif`, `B02.tif`, `…-B8A.tiff`: the band part of a Sentinel-2 per-band file name. */
 const S2_FILE = /(^|[_\-.])B(\d{2}|8A)\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
@@ -322,16 +335,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
 
   for (const path of multiband) {
     try {
-      tiles.push(
-        await withFiles([path], async ([f]) => {
-          if (f.samplesPerPixel < wanted.length) {
-            throw new TubanError('TILE.BAND_MISMATCH', `file has ${f.samplesPerPixel} bands, ${wanted.length} named (${wanted.join(', ')})`, path);
-          }
-          const bands: TileInfo['bands'] = {};
-          wanted.forEach((b, k) => (bands[b] = { file: path, sample: k }));
-          return describeTile([f], bands, dates);
-        }),
-      );
+      tiles.push(await withFiles([path], async ([f]) => describeTile([f], multibandBands(f, opts.bands, warnings), dates)));
     } catch (err) {
       const e = asTubanError(err, path);
       rejected.push({ subject: path, error: e.toJSON() });
@@ -339,6 +343,60 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   }
   tiles.sort((a, b) => a.files[0].localeCompare(b.files[0]));
   return { tiles, rejected, warnings };
+}
+
+/**
+ * Which sample of a multiband file is which band. Band descriptions that name every band asked
+ * for (all of `asked`; without `--bands`, every band they name, at least blue, green, red, nir) are
+ * followed; else a file with exactly as many bands as asked is read in that order (`--bands`,
+ * default blue, green, red, nir). A file with more bands and no such descriptions is rejected:
+ * taking its first four would read a 13-band Sentinel-2 stack's coastal band as blue.
+ */
+function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings: string[]): TileInfo['bands'] {
+  const wanted = asked ?? DEFAULT_BANDS;
+  const spp = f.samplesPerPixel;
+  const descs = f.bandDescriptions.map((d) => d ?? '');
+  const keys = descs.map((d) => d.toLowerCase().replace(/[\s_-]/g, ''));
+  // Landsat stacks numbered B1…: 8/9 with thermal B10 and no B12 or B8A, 7 with thermal B6_VCID_1/2.
+  // There B8 is panchromatic and B11 thermal, so their numbers are not read as Sentinel-2's.
+  const landsat = (keys.includes('b10') && !keys.includes('b12') && !keys.includes('b8a')) || keys.some((k) => /^b6(vcid)?[12]$/.test(k));
+  const bySample = keys.map((k) => (landsat && /^b\d/.test(k) ? null : DESCRIBED_BANDS[k] ?? null));
+  const byDesc = new Map<BandName, number>();
+  const twice = new Set<BandName>();
+  bySample.forEach((b, k) => {
+    if (!b) return;
+    if (byDesc.has(b)) twice.add(b);
+    byDesc.set(b, k);
+  });
+  for (const b of twice) byDesc.delete(b); // two samples called 'nir': neither is taken on trust
+  const described = asked ?? BAND_NAMES.filter((b) => byDesc.has(b));
+  const take = (names: BandName[], sample: (b: BandName, k: number) => number): TileInfo['bands'] => {
+    const bands: TileInfo['bands'] = {};
+    names.forEach((b, k) => (bands[b] = { file: f.path, sample: sample(b, k) }));
+    return bands;
+  };
+  if (DEFAULT_BANDS.every((b) => described.includes(b)) && described.every((b) => byDesc.has(b))) {
+    if (spp === wanted.length && wanted.some((b, k) => byDesc.get(b) !== k)) {
+      const order = wanted.map((b) => `${b}=${descs[byDesc.get(b)!]}`).join(', ');
+      warnings.push(`${f.path}: bands taken by their descriptions (${order}), not in the order ${wanted.join(', ')}`);
+    }
+    return take(described, (b) => byDesc.get(b)!);
+  }
+  if (spp === wanted.length) return take(wanted, (_, k) => k);
+  const named = `${wanted.length} named (${wanted.join(', ')})`;
+  if (spp < wanted.length) throw new TubanError('TILE.BAND_MISMATCH', `file has ${spp} bands, ${named}`, f.path);
+  const said = descs.some(Boolean)
+    ? `its band descriptions (${descs.map((d) => d || '-').join(', ')}) do not name ${wanted.filter((b) => !byDesc.has(b)).join(', ')}${landsat ? ' (Landsat band numbers are not read: B4 is red on Landsat 8/9, nir on Landsat 5/7)' : ''}`
+    : 'no band descriptions say which is which';
+  const picks = wanted.map((b) => `-b <${b}>`).join(' ');
+  throw new TubanError(
+    'TILE.BAND_MISMATCH',
+    `file has ${spp} bands, ${named}, and ${said}; rather than guess, write the ${wanted.length} bands in that order ` +
+      `(gdal_translate ${picks} in.tif out.tif, band numbers from 1) or describe the bands (B2, B3, B4, B8 or blue, green, red, nir)` +
+      // A 6-band file may well be in Tuban's own band order: one flag says so.
+      (spp === BAND_NAMES.length ? `; if its bands are ${BAND_NAMES.join(', ')} in that order, say so: --bands ${BAND_NAMES.join(',')}` : ''),
+    f.path,
+  );
 }
 
 function userDate(text: string, flag: string): TileDate {

@@ -245,3 +245,83 @@ describe('openGeoTiff on damaged files (issue 15)', () => {
     await Promise.all([f.close(), g.close()]);
   });
 });
+
+/**
+ * A big-endian ('MM') striped, uncompressed uint16 GeoTIFF, one row per strip, written byte by byte:
+ * the layout of `gdal_translate -co TILED=NO -co ENDIANNESS=BIG`. With `rows` ≥ ~250 the strip
+ * offset and byte-count arrays lie more than 1 KiB past the IFD, so geotiff.js defers reading them.
+ */
+function bigEndianStriped(grid: Grid, bands: Uint16Array[]): Buffer {
+  const { width, height } = grid;
+  const spp = bands.length;
+  const tags: Array<{ id: number; type: 3 | 4 | 12; values: number[] }> = [];
+  const rowBytes = width * spp * 2;
+  const tagList = (offsets: number[]) => [
+    { id: 256, type: 4 as const, values: [width] },
+    { id: 257, type: 4 as const, values: [height] },
+    { id: 258, type: 3 as const, values: Array(spp).fill(16) },
+    { id: 259, type: 3 as const, values: [1] },
+    { id: 262, type: 3 as const, values: [1] },
+    { id: 273, type: 4 as const, values: offsets },
+    { id: 277, type: 3 as const, values: [spp] },
+    { id: 278, type: 4 as const, values: [1] },
+    { id: 279, type: 4 as const, values: Array(height).fill(rowBytes) },
+    { id: 284, type: 3 as const, values: [1] },
+    { id: 338, type: 3 as const, values: Array(spp - 1).fill(0) },
+    { id: 339, type: 3 as const, values: Array(spp).fill(1) },
+    { id: 33550, type: 12 as const, values: [grid.transform[1], -grid.transform[5], 0] },
+    { id: 33922, type: 12 as const, values: [0, 0, 0, grid.transform[0], grid.transform[3], 0] },
+    { id: 34735, type: 3 as const, values: [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, Number(grid.crs.slice(5))] },
+  ];
+  const size = (t: { type: number; values: number[] }) => t.values.length * (t.type === 3 ? 2 : t.type === 4 ? 4 : 8);
+  // IFD at 8, out-of-line values after it, then the pixels.
+  const probe = tagList(Array(height).fill(0));
+  const ifdBytes = 2 + probe.length * 12 + 4;
+  const extra = probe.reduce((s, t) => s + (size(t) > 4 ? size(t) : 0), 0);
+  const pixelsAt = 8 + ifdBytes + extra;
+  tags.push(...tagList(Array.from({ length: height }, (_, r) => pixelsAt + r * rowBytes)));
+  const buf = Buffer.alloc(pixelsAt + height * rowBytes);
+  buf.write('MM', 0, 'latin1');
+  buf.writeUInt16BE(42, 2);
+  buf.writeUInt32BE(8, 4);
+  buf.writeUInt16BE(tags.length, 8);
+  let extraAt = 8 + ifdBytes;
+  tags.forEach((t, k) => {
+    const e = 10 + k * 12;
+    buf.writeUInt16BE(t.id, e);
+    buf.writeUInt16BE(t.type, e + 2);
+    buf.writeUInt32BE(t.values.length, e + 4);
+    const inline = size(t) <= 4;
+    let at = inline ? e + 8 : extraAt;
+    if (!inline) buf.writeUInt32BE(extraAt, e + 8);
+    for (const v of t.values) {
+      if (t.type === 3) at = buf.writeUInt16BE(v, at);
+      else if (t.type === 4) at = buf.writeUInt32BE(v, at);
+      else at = buf.writeDoubleBE(v, at);
+    }
+    if (!inline) extraAt = at;
+  });
+  buf.writeUInt32BE(0, 8 + ifdBytes - 4);
+  for (let r = 0, at = pixelsAt; r < height; r++) {
+    for (let c = 0; c < width; c++) for (let b = 0; b < spp; b++) at = buf.writeUInt16BE(bands[b][r * width + c], at);
+  }
+  return buf;
+}
+
+describe('openGeoTiff on big-endian files', () => {
+  it('reads a big-endian striped file whose strip index geotiff.js defers (was "chunk 0 lies beyond the end of the file")', async () => {
+    const path = join(dir, 'big-endian-striped.tif');
+    const grid: Grid = { width: 40, height: 300, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+    const bands = randomBands(grid.width * grid.height, 4, 5);
+    writeFileSync(path, bigEndianStriped(grid, bands));
+    const f = await openGeoTiff(path);
+    expect(f.grid).toEqual(grid);
+    expect([f.dtype, f.samplesPerPixel, f.blockHeight]).toEqual(['uint16', 4, 1]);
+    const [b3, b0] = await f.readWindow({ col: 3, row: 250, width: 30, height: 40 }, [3, 0]);
+    for (const [r, c] of [[250, 3], [289, 32], [270, 17]]) {
+      expect(b3[(r - 250) * 30 + (c - 3)]).toBe(bands[3][r * grid.width + c]);
+      expect(b0[(r - 250) * 30 + (c - 3)]).toBe(bands[0][r * grid.width + c]);
+    }
+    await f.close();
+  });
+});

@@ -32,6 +32,8 @@ export interface GeoTiffFile {
   /** Full-resolution grid; transform in the units of `grid.crs`, pixel-is-area corners. */
   readonly grid: Grid;
   readonly samplesPerPixel: number;
+  /** Each sample's description (GDAL's band description, e.g. 'B4' or 'red'), null where none is written. */
+  readonly bandDescriptions: (string | null)[];
   readonly dtype: TiffDtype;
   readonly nodata: number | null;
   /** ISO yyyy-mm-dd from the TIFF DateTime tag or GDAL metadata, else null. */
@@ -105,6 +107,18 @@ async function readDate(img: GeoTIFFImage): Promise<string | null> {
   return null;
 }
 
+/** GDAL writes a band's description as `<Item name="DESCRIPTION" sample="N" role="description">` in GDAL_METADATA. */
+async function readBandDescriptions(img: GeoTIFFImage, spp: number): Promise<(string | null)[]> {
+  const out: (string | null)[] = Array(spp).fill(null);
+  if (!img.fileDirectory.hasTag('GDAL_METADATA')) return out;
+  for (let s = 0; s < spp; s++) {
+    const meta = (await img.getGDALMetadata(s).catch(() => null)) ?? {};
+    const d = meta.DESCRIPTION;
+    if (typeof d === 'string' && d.trim()) out[s] = d.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim();
+  }
+  return out;
+}
+
 function readTransform(img: GeoTIFFImage, geoKeys: Record<string, unknown>, path: string): GeoTransform {
   const fd = img.fileDirectory;
   let t: [number, number, number, number, number, number];
@@ -152,6 +166,11 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
   let img: GeoTIFFImage;
   try {
     tiff = await fromFile(path);
+    // geotiff.js 3.0.5 (and 3.1.0-beta.0) reads array tags it defers (a StripOffsets/StripByteCounts
+    // list more than 1 KiB past the IFD) as little-endian whatever the file's byte order, so a
+    // big-endian striped file's chunks "lay beyond the end of the file" (geotiffjs/geotiff.js#535,
+    // fixed upstream by #536, unreleased). Eager parsing reads those tags with the file's byte order.
+    if (!tiff.littleEndian) tiff.parser.eager = true;
     img = await tiff.getImage(0);
   } catch (err) {
     if (tiff) await Promise.resolve(tiff.close()).catch(() => undefined);
@@ -195,6 +214,7 @@ async function describe(
   const nodataNum = nodataText === '' ? null : Number(nodataText);
   const nodata = nodataNum === null || Number.isNaN(nodataNum) && !/nan/i.test(nodataText) ? null : nodataNum;
   const date = await readDate(img);
+  const bandDescriptions = await readBandDescriptions(img, spp);
 
   const tiled = img.isTiled;
   const blockWidth = tiled ? img.getTileWidth() : width;
@@ -435,6 +455,7 @@ async function describe(
     path,
     grid,
     samplesPerPixel: spp,
+    bandDescriptions,
     dtype,
     nodata,
     date,

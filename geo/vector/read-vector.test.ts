@@ -9,7 +9,7 @@ import { TubanError } from '../../schemas/errors.js';
 import { wgs84ToGcj02 } from '../gcj02.js';
 import { readVectorFile } from './read-vector.js';
 import { writeGeoPackage } from './write-gpkg.js';
-import { writeShapefile } from './write-shapefile.js';
+import { encodeShapefile, writeShapefile } from './write-shapefile.js';
 
 // CGCS2000 3° Gauss-Krüger zone 39 with zone-prefixed easting (EPSG:4527), written out here so the
 // test does not trust the code under test for the expected values.
@@ -141,6 +141,65 @@ describe('readVectorFile', () => {
     await writeFile(empty, JSON.stringify({ type: 'FeatureCollection', features: [] }));
     await expectCode(readVectorFile(empty), 'ZONES.EMPTY', 'empty.geojson');
     await expectCode(readVectorFile(join(dir, 'missing.geojson')), 'ZONES.UNREADABLE', 'missing.geojson');
+  });
+});
+
+describe('readVectorFile: attribute text that is not UTF-8', () => {
+  // 历下区 in GBK (Node has no GBK encoder): written over a same-length ASCII placeholder.
+  const GBK_LIXIA = Buffer.from([0xc0, 0xfa, 0xcf, 0xc2, 0xc7, 0xf8]);
+  const INVALID = Buffer.from([0xff, 0xfe, 0xff, 0xfe, 0xff, 0xfe]); // neither UTF-8 nor GB18030
+  const PLACEHOLDER = Buffer.from('@@@@@@');
+  const patch = (bytes: Buffer, text: Buffer) => {
+    const at = bytes.indexOf(PLACEHOLDER);
+    expect(at).toBeGreaterThan(0);
+    const out = Buffer.from(bytes);
+    text.copy(out, at);
+    return out;
+  };
+  const feature = { type: 'Feature', properties: { kind: 'district', code: '370102', name: '@@@@@@' }, geometry: square(117.0, 36.6) };
+  async function shapefileWith(name: string, text: Buffer, cpg: string | null): Promise<string> {
+    const parts = encodeShapefile([{ geometry: square(117.0, 36.6), properties: { kind: 'district', code: '370102', name: '@@@@@@' } }], {
+      prjWkt: 'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]',
+    });
+    const base = join(dir, name);
+    await Promise.all([writeFile(`${base}.shp`, parts.shp), writeFile(`${base}.shx`, parts.shx), writeFile(`${base}.prj`, parts.prj!), writeFile(`${base}.dbf`, patch(parts.dbf, text))]);
+    if (cpg !== null) await writeFile(`${base}.cpg`, cpg);
+    return `${base}.shp`;
+  }
+
+  it('reads a GBK GeoJSON as GBK and says so; rejects bytes that are neither UTF-8 nor GBK by name', async () => {
+    const gbk = join(dir, 'districts-gbk.geojson');
+    await writeFile(gbk, patch(Buffer.from(JSON.stringify({ type: 'FeatureCollection', features: [feature] })), GBK_LIXIA));
+    const r = await readVectorFile(gbk);
+    expect(r.features[0].properties.name).toBe('历下区');
+    expect(r.warnings).toEqual(['districts-gbk.geojson: not UTF-8; text read as GBK/GB18030']);
+
+    const utf8 = join(dir, 'districts-utf8.geojson');
+    await writeFile(utf8, JSON.stringify({ type: 'FeatureCollection', features: [{ ...feature, properties: { ...feature.properties, name: '历下区' } }] }));
+    expect((await readVectorFile(utf8)).warnings).toEqual([]);
+
+    const junk = join(dir, 'districts-junk.geojson');
+    await writeFile(junk, patch(Buffer.from(JSON.stringify({ type: 'FeatureCollection', features: [feature] })), INVALID));
+    await expectCode(readVectorFile(junk), 'ZONES.UNREADABLE', 'neither UTF-8 nor GBK/GB18030');
+  });
+
+  it('reads a GBK .dbf without a .cpg, or with a .cpg that says UTF-8, as GBK with a warning', async () => {
+    const none = await readVectorFile(await shapefileWith('gbk-nocpg', GBK_LIXIA, null));
+    expect(none.features[0].properties.name).toBe('历下区');
+    expect(none.warnings).toEqual(['gbk-nocpg.shp: no .cpg and the .dbf is not UTF-8; text read as GBK/GB18030']);
+
+    const wrong = await readVectorFile(await shapefileWith('gbk-cpg-utf8', GBK_LIXIA, 'UTF-8'));
+    expect(wrong.features[0].properties.name).toBe('历下区');
+    expect(wrong.warnings).toEqual(['gbk-cpg-utf8.shp: its .cpg says UTF-8 and the .dbf is not UTF-8; text read as GBK/GB18030']);
+
+    const right = await readVectorFile(await shapefileWith('gbk-cpg-gbk', GBK_LIXIA, 'GBK'));
+    expect(right.features[0].properties.name).toBe('历下区');
+    expect(right.warnings).toEqual([]);
+
+    const utf8 = await readVectorFile(await shapefileWith('utf8-nocpg', Buffer.from('abcdef'), null));
+    expect([utf8.features[0].properties.name, utf8.warnings]).toEqual(['abcdef', []]);
+
+    await expectCode(readVectorFile(await shapefileWith('junk-nocpg', INVALID, null)), 'ZONES.UNREADABLE', 'junk-nocpg.shp');
   });
 });
 

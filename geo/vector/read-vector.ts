@@ -135,8 +135,39 @@ async function sniff(path: string): Promise<'gpkg' | 'shp' | 'geojson'> {
   return 'geojson';
 }
 
+/**
+ * Whether `bytes` are text in `encoding` (a WHATWG label). Streamed, so a character cut at the end
+ * (a writer truncating a .dbf field to its width) is not counted against it.
+ */
+function decodes(bytes: Uint8Array, encoding: string): boolean {
+  try {
+    new TextDecoder(encoding, { fatal: true }).decode(bytes, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Chinese GIS exports that are not UTF-8 are GBK (or GB18030, its superset, which decodes both). */
+const FALLBACK_ENCODINGS = ['utf-8', 'gb18030'];
+const ENCODING_NAMES: Record<string, string> = { 'utf-8': 'UTF-8', gb18030: 'GBK/GB18030', gbk: 'GBK' };
+
 async function readGeoJson(path: string): Promise<RawRead> {
-  const text = await readFile(path, 'utf8');
+  const bytes = await readFile(path);
+  const warnings: string[] = [];
+  // Real GeoJSON is UTF-8 (RFC 7946), but files re-saved by Chinese desktop tools are often GBK:
+  // read as UTF-8 their names came out as U+FFFD in the ledger, with no warning.
+  let text: string | null = null;
+  for (const encoding of FALLBACK_ENCODINGS) {
+    try {
+      text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
+    } catch {
+      continue;
+    }
+    if (encoding !== 'utf-8') warnings.push(`${basename(path)}: not UTF-8; text read as ${ENCODING_NAMES[encoding]}`);
+    break;
+  }
+  if (text === null) throw new TubanError('ZONES.UNREADABLE', 'text is neither UTF-8 nor GBK/GB18030; save the file as UTF-8', path);
   let doc: unknown;
   try {
     doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -154,7 +185,7 @@ async function readGeoJson(path: string): Promise<RawRead> {
   const crs = crsName ? normaliseCrs(crsName, path) : LONLAT;
   return {
     crs,
-    warnings: [],
+    warnings,
     features: list.map((f, i) => ({ id: f.id !== undefined && f.id !== null ? String(f.id) : String(i), geometry: f.geometry ?? null, properties: f.properties ?? {} })),
   };
 }
@@ -242,7 +273,8 @@ async function readShapefile(path: string): Promise<RawRead> {
   const warnings: string[] = [];
   const [shp, dbf, prj, cpg] = [await readFile(path), await sidecar('.dbf'), await sidecar('.prj'), await sidecar('.cpg')];
   if (!dbf) warnings.push(`${basename(path)}: no .dbf beside it; features have no attributes`);
-  const source = await shapefile.open(shp, dbf ?? undefined, { encoding: dbfEncoding(cpg, dbf) });
+  const encoding = dbf ? dbfEncoding(path, cpg, dbf, warnings) : 'utf-8';
+  const source = await shapefile.open(shp, dbf ?? undefined, { encoding });
   const features: RawFeature[] = [];
   for (let i = 0; ; i++) {
     const r = await source.read();
@@ -252,15 +284,62 @@ async function readShapefile(path: string): Promise<RawRead> {
   return { features, crs: prj ? crsFromWkt(prj.toString('utf8').trim(), path) : null, warnings };
 }
 
-/** The .cpg names the attribute encoding; without one, byte 29 of the .dbf (language driver) may; Chinese data is often GBK. */
-function dbfEncoding(cpg: Buffer | null, dbf: Buffer | null): string {
+/** WHATWG label of what a .cpg names (code page numbers included); null when it names nothing. */
+function cpgEncoding(cpg: Buffer | null): string | null {
   const c = cpg?.toString('latin1').trim().toLowerCase();
-  if (c) {
-    if (/^(65001|utf-?8)$/.test(c)) return 'utf-8';
-    if (/^(936|gbk|gb2312|cp936)$/.test(c)) return 'gbk';
-    if (/^(gb18030|54936)$/.test(c)) return 'gb18030';
-    return c;
+  if (!c) return null;
+  if (/^(65001|utf-?8)$/.test(c)) return 'utf-8';
+  if (/^(936|gbk|gb2312|cp936)$/.test(c)) return 'gbk';
+  if (/^(gb18030|54936)$/.test(c)) return 'gb18030';
+  return c;
+}
+
+/** The bytes of a .dbf that are text: field names and character (C) fields, one array each. */
+function dbfTexts(dbf: Buffer): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  if (dbf.length < 32) return out;
+  const records = dbf.readUInt32LE(4);
+  const headerLength = dbf.readUInt16LE(8);
+  const recordLength = dbf.readUInt16LE(10);
+  const fields: { at: number; length: number }[] = [];
+  let at = 1; // each record starts with its deletion flag
+  for (let n = 32; n + 32 <= dbf.length && dbf[n] !== 0x0d; n += 32) {
+    const name = dbf.subarray(n, n + 11);
+    const end = name.indexOf(0);
+    out.push(end < 0 ? name : name.subarray(0, end));
+    const length = dbf[n + 16];
+    if (String.fromCharCode(dbf[n + 11]) === 'C') fields.push({ at, length });
+    at += length;
   }
-  if (dbf && dbf.length > 29 && dbf[29] === 0x4d) return 'gbk';
-  return 'utf-8';
+  for (let r = 0; r < records; r++) {
+    const start = headerLength + r * recordLength;
+    if (start + recordLength > dbf.length) break;
+    for (const f of fields) out.push(dbf.subarray(start + f.at, start + f.at + f.length));
+  }
+  return out;
+}
+
+/**
+ * The attribute encoding: what the .cpg names, else byte 29 of the .dbf (language driver 0x4d is
+ * GBK), else UTF-8; but when the text does not decode as that, UTF-8 or GBK/GB18030 if it decodes
+ * as one of them, with a warning (a GBK .dbf without a .cpg gave U+FFFD names in the ledger).
+ * Throws ZONES.UNREADABLE when none does.
+ */
+function dbfEncoding(path: string, cpg: Buffer | null, dbf: Buffer, warnings: string[]): string {
+  const named = cpgEncoding(cpg);
+  let known = named;
+  if (named && !decodes(new Uint8Array(0), named)) {
+    warnings.push(`${basename(path)}: its .cpg names '${named}', which is not a known encoding`);
+    known = null;
+  }
+  const declared = known ?? (dbf.length > 29 && dbf[29] === 0x4d ? 'gbk' : null);
+  const texts = dbfTexts(dbf);
+  const candidates = [...new Set([declared ?? 'utf-8', ...FALLBACK_ENCODINGS])];
+  const encoding = candidates.find((e) => texts.every((t) => decodes(t, e)));
+  const said = declared ? `its ${known ? '.cpg' : 'language driver'} says ${ENCODING_NAMES[declared] ?? declared}` : 'no .cpg';
+  if (!encoding) {
+    throw new TubanError('ZONES.UNREADABLE', `.dbf text is not ${candidates.map((e) => ENCODING_NAMES[e] ?? e).join(' nor ')} (${said}); write a .cpg naming its encoding, or save it as UTF-8`, path);
+  }
+  if (encoding !== (declared ?? 'utf-8')) warnings.push(`${basename(path)}: ${said} and the .dbf is not ${ENCODING_NAMES[declared ?? 'utf-8'] ?? declared}; text read as ${ENCODING_NAMES[encoding]}`);
+  return encoding;
 }
