@@ -201,6 +201,13 @@ describe('readVectorFile: attribute text that is not UTF-8', () => {
 
     await expectCode(readVectorFile(await shapefileWith('junk-nocpg', INVALID, null)), 'ZONES.UNREADABLE', 'junk-nocpg.shp');
   });
+
+  it('refuses a .shp whose .dbf is missing, naming the missing file (its kinds and codes live there)', async () => {
+    const { rm } = await import('node:fs/promises');
+    const shp = await shapefileWith('no-dbf', Buffer.from('abcdef'), null);
+    await rm(shp.replace(/\.shp$/, '.dbf'));
+    await expectCode(readVectorFile(shp), 'ZONES.UNREADABLE', 'no no-dbf.dbf beside it');
+  });
 });
 
 describe('readVectorFile on real data', () => {
