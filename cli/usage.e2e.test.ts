@@ -86,6 +86,13 @@ describe('tuban usage', () => {
     expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--out', file)), `--out ${file} is an existing file`);
   });
 
+  it('refuses --db on an existing file with a sentence naming it, not a tile', async () => {
+    const file = join(dir, 'db-is-a-file');
+    await writeFile(file, 'x');
+    expectUsageError(await tuban(['batch', '--epoch', '2026-10', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--zones', join(dir, 'z.geojson'), '--db', file]), `--db ${file} is an existing file`);
+    expectUsageError(await tuban(['ledger', '--epoch', '2026-10', '--db', file]), `--db ${file} is an existing file`);
+  });
+
   it('refuses a bad --deadlines or --calendar file of serve in one line naming it (exit 64), before opening the database', async () => {
     const bad = join(dir, 'bad-deadlines.yaml');
     await writeFile(bad, 'rectification: {kind: workdays, days: 15}\n');
