@@ -9,6 +9,7 @@
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { CREDENTIALS_VARY, sendPrivateCached } from './private-cache.js';
 import type { Feature, Geometry } from 'geojson';
@@ -26,7 +27,7 @@ import { SignInThrottle } from './auth/sign-in-throttle.js';
 import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
 import type { Deadlines } from './deadlines/rules.js';
-import { ApiError } from './errors.js';
+import { API_ERRORS, ApiError } from './errors.js';
 import { checkFileName, discardUnrecorded, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
 import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
@@ -162,6 +163,20 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
+/**
+ * A request Node's HTTP parser refuses before Fastify sees it (most often a URL with raw, not
+ * percent-encoded, non-ASCII text such as `?name=现场.jpg`): answered in the API's own error shape,
+ * with what to do, instead of Fastify's bare `Client Error`.
+ */
+function answerMalformedRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ code: 'REQUEST.MALFORMED', message: `${API_ERRORS['REQUEST.MALFORMED'].message} (${err.code ?? err.message})` });
+  socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const now = opts.now ?? (() => new Date());
   const today = () => chinaDate(now());
@@ -189,6 +204,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 2 * 1024 * 1024,
     return503OnClosing: true,
     trustProxy: opts.trustProxy ?? false,
+    clientErrorHandler: answerMalformedRequest,
   });
   app.decorateRequest('user', null);
   app.addHook('onSend', async (_req, reply, payload) => {

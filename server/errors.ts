@@ -19,6 +19,7 @@ export const API_ERRORS = {
   'CASE.GEOMETRY_UNCHANGED': { status: 409, message: 'nothing to confirm: the outline has not changed since a batch last flagged it' },
   'CASE.SPLIT': { status: 409, message: 'the polygon is split: give each parcel its verdict' },
   'VALIDATION': { status: 400, message: 'the request does not match the schema' },
+  'REQUEST.MALFORMED': { status: 400, message: 'the request line or a header is malformed: percent-encode non-ASCII text in the URL (encodeURIComponent)' },
   'BODY.MALFORMED': { status: 400, message: 'the request body is not valid JSON' },
   'BODY.TOO_LARGE': { status: 413, message: 'the request body is too large' },
   'BODY.UNSUPPORTED_TYPE': { status: 415, message: 'unsupported content type' },

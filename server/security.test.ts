@@ -251,3 +251,22 @@ describe('responses a browser keeps', () => {
     }
   });
 });
+
+describe('a request the HTTP parser refuses', () => {
+  it('gets the API error shape and what to do (raw Chinese in the URL), not a bare "Client Error"', async () => {
+    const { connect } = await import('node:net');
+    const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = new URL(base);
+    const raw = await new Promise<string>((done, fail) => {
+      const s = connect(port, '127.0.0.1', () => s.write(Buffer.concat([Buffer.from('GET /api/polygons/X/evidence?name='), Buffer.from('现场.jpg', 'utf8'), Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')])));
+      let got = '';
+      s.on('data', (d) => (got += d.toString('utf8')));
+      s.on('end', () => done(got));
+      s.on('error', fail);
+    });
+    expect(raw.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+    expect(body.code).toBe('REQUEST.MALFORMED');
+    expect(body.message).toContain('percent-encode');
+  });
+});
