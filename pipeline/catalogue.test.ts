@@ -37,6 +37,16 @@ describe('catalogueTiles', () => {
     expect(again.tiles.map((t) => t.id)).toEqual([a.id]);
   });
 
+  it('reads a tile found twice (a copy in a subfolder) once, with a warning naming both', async () => {
+    const d = join(root, 'copies');
+    mkdirSync(join(d, 'backup'), { recursive: true });
+    await multi(join(d, 'T50SMF_20261008.tif'), 4);
+    await multi(join(d, 'backup', 'T50SMF_20261008.tif'), 4);
+    const { tiles, rejected, warnings } = await catalogueTiles([d]);
+    expect([tiles.length, rejected]).toEqual([1, []]);
+    expect(warnings).toContainEqual(expect.stringMatching(/T50SMF_20261008\.tif: the same tile as .*T50SMF_20261008\.tif .*read once$/));
+  });
+
   it('groups Sentinel-2 band files per folder, plain B02.tif names included, dates from dates.txt', async () => {
     const city = join(root, 'oscd', 'town');
     for (const n of [1, 2]) {

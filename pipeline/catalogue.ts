@@ -342,7 +342,21 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
   }
   tiles.sort((a, b) => a.files[0].localeCompare(b.files[0]));
-  return { tiles, rejected, warnings };
+  return { tiles: onceEach(tiles, warnings), rejected, warnings };
+}
+
+/**
+ * A tile found twice (the same file names, sizes and grid: its id), say a copy in a subfolder, is
+ * read once: counted twice it doubled its share of "tiles used" and of the not-observed area.
+ */
+function onceEach(tiles: TileInfo[], warnings: string[]): TileInfo[] {
+  const first = new Map<string, TileInfo>();
+  for (const t of tiles) {
+    const seen = first.get(t.id);
+    if (seen) warnings.push(`${t.files[0]}: the same tile as ${seen.files[0]} (same file names, sizes and grid); read once`);
+    else first.set(t.id, t);
+  }
+  return [...first.values()];
 }
 
 /**
