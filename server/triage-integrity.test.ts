@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
-import { PASSWORD, addUsers, jpegWithExif, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
+import { addUsers, jpegWithExif, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
 let db: Database;
 let t: TestApp;
@@ -39,36 +39,20 @@ afterAll(async () => {
   await db?.close();
 });
 
-// Tokens live 12 h of the app's clock, which the deadline test moves: sign in again on each day.
-let today = '2026-11-03';
-const tokens = new Map<string, string>();
-function setToday(day: string): void {
-  today = day;
-  t.setToday(day);
-}
-async function token(user: string): Promise<string> {
-  const key = `${user}@${today}`;
-  if (!tokens.has(key)) {
-    const r = await t.app.inject({ method: 'POST', url: '/api/session', payload: { name: user, password: PASSWORD } });
-    tokens.set(key, r.json().token);
-  }
-  return tokens.get(key)!;
-}
-
 async function call(user: string, method: 'GET' | 'POST', url: string, payload?: unknown) {
-  return t.app.inject({ method, url, headers: { authorization: `Bearer ${await token(user)}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  return t.app.inject({ method, url, headers: { authorization: `Bearer ${await t.token(user)}` }, ...(payload !== undefined ? { payload: payload as object } : {}) });
 }
 
 const count = async (sql: string) => (await db.query<{ n: number }>(sql)).rows[0].n;
 
 describe('a verdict flipped away and back', () => {
   it('keeps the rectification clock it started first, so an overdue case stays overdue', async () => {
-    setToday('2026-11-03');
+    t.setToday('2026-11-03');
     await call('nr', 'POST', `/api/polygons/${P_FLIP}/accept`, {});
     const first = (await call('nr', 'POST', `/api/polygons/${P_FLIP}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' })).json().case;
     expect(first.due_rule).toBe('rectification');
     const due = first.due_date as string;
-    setToday('2026-12-01');
+    t.setToday('2026-12-01');
     expect(due < '2026-12-01').toBe(true);
     expect((await call('chief', 'GET', `/api/polygons/${P_FLIP}`)).json().properties.overdue).toBe(true);
 
@@ -84,7 +68,7 @@ describe('a verdict flipped away and back', () => {
     expect(card.properties.overdue).toBe(true);
     await call('chief', 'POST', '/api/sweep', {});
     expect(await count(`SELECT count(*)::int AS n FROM escalations WHERE code = '${P_FLIP}' AND kind = 'overdue' AND rule = 'rectification'`)).toBe(1);
-    setToday('2026-11-03');
+    t.setToday('2026-11-03');
   });
 });
 
@@ -150,7 +134,7 @@ describe('evidence refused for the state of the case', () => {
     const r = await t.app.inject({
       method: 'POST',
       url: `/api/polygons/${P_DONE}/evidence?name=late.jpg`,
-      headers: { authorization: `Bearer ${await token('nr')}`, 'content-type': 'image/jpeg' },
+      headers: { authorization: `Bearer ${await t.token('nr')}`, 'content-type': 'image/jpeg' },
       payload: jpegWithExif({ taken: '2026:11:05 09:12:30', lat: 36.6, lon: 117.02, azimuth: 10 }),
     });
     expect([r.statusCode, r.json().code]).toEqual([409, 'CASE.BAD_STATE']);

@@ -99,6 +99,7 @@ export async function testApp(db: Database, opts: Partial<AppOptions> = {}): Pro
     maintainEveryMs: 0,
     ...opts,
   });
+  // Tokens live 12 h of the app's clock, which tests move by days: one sign-in per user and day.
   const tokens = new Map<string, string>();
   return {
     app,
@@ -107,12 +108,13 @@ export async function testApp(db: Database, opts: Partial<AppOptions> = {}): Pro
       now = new Date(`${day}T02:00:00Z`);
     },
     token: async (name) => {
-      if (!tokens.has(name)) {
+      const key = `${name}@${now.toISOString().slice(0, 10)}`;
+      if (!tokens.has(key)) {
         const r = await app.inject({ method: 'POST', url: '/api/session', payload: { name, password: PASSWORD } });
         if (r.statusCode !== 200) throw new Error(`sign-in of ${name} failed: ${r.body}`);
-        tokens.set(name, r.json().token);
+        tokens.set(key, r.json().token);
       }
-      return tokens.get(name)!;
+      return tokens.get(key)!;
     },
   };
 }
