@@ -40,6 +40,7 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
   const mmuM2 = mmu === undefined ? undefined : Number(mmu);
   if (mmuM2 !== undefined && !(Number.isFinite(mmuM2) && mmuM2 > 0)) throw new UsageError(`--mmu: '${mmu}' is not an area; give square metres, e.g. --mmu 300`, 'batch');
   const detector = detectorOverrides(flags);
+  if (one(flags, 'epoch') === undefined) throw new UsageError("--epoch is required: the month the batch is filed under, e.g. --epoch 2026-10 (its ledger's month)", 'batch');
   const zones = paths(flags, 'zones').map(parseZoneSpec);
   if (zones.length === 0) {
     throw new UsageError('--zones is required: give the zone layers, at least one holding the districts (kind district, or a DataV file), e.g. --zones districts.geojson farmland.gpkg', 'batch');

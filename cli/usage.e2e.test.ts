@@ -86,6 +86,10 @@ describe('tuban usage', () => {
     expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--out', file)), `--out ${file} is an existing file`);
   });
 
+  it('asks for --epoch by name, with an example, when it is missing', async () => {
+    expectUsageError(await tuban(['batch', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--zones', join(dir, 'z.geojson')]), '--epoch is required', '--epoch 2026-10');
+  });
+
   it('refuses --db on an existing file with a sentence naming it, not a tile', async () => {
     const file = join(dir, 'db-is-a-file');
     await writeFile(file, 'x');

@@ -73,6 +73,9 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
     if (bureau !== undefined && !(BUREAU_IDS as readonly string[]).includes(bureau)) throw new UsageError(`--bureau: unknown bureau '${bureau}'; the bureaus are ${BUREAU_IDS.join(', ')}`, 'user');
     district = one(flags, 'district');
     if (district !== undefined && !/^\d{6}$/.test(district)) throw new UsageError(`--district: '${district}' is not a district code (six digits, e.g. 370102)`, 'user');
+    // A scope flag on another role would be dropped: say so rather than add a user who sees other than meant.
+    if (bureau !== undefined && role !== 'bureau') throw new UsageError(`--bureau is for --role bureau, not ${role}: only a bureau user has a bureau`, 'user');
+    if (district !== undefined && role !== 'district') throw new UsageError(`--district is for --role district, not ${role}: only a district user has a district`, 'user');
   }
   const password = sub === 'add' || sub === 'password' ? await readPassword() : '';
   const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });

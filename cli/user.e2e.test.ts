@@ -43,6 +43,10 @@ describe('tuban user', () => {
       expect(r.code, code).toBe(64);
       expect(r.stderr).toContain(`--district: '${code}' is not a district code (six digits`);
     }
+    const lead = await tuban(['user', 'add', 'chief', '--role', 'lead', '--bureau', 'forestry']);
+    expect([lead.code, lead.stderr]).toEqual([64, expect.stringContaining('--bureau is for --role bureau, not lead')]);
+    const analyst = await tuban(['user', 'add', 'ana', '--role', 'analyst', '--district', '370102']);
+    expect([analyst.code, analyst.stderr]).toEqual([64, expect.stringContaining('--district is for --role district, not analyst')]);
     expect(existsSync(join(dir, 'db'))).toBe(false); // refused before the database is opened
   });
 
