@@ -10,7 +10,7 @@ import { LEDGER_FORMATS } from '../schemas/api.js';
 import { encodeLedger, loadLedger, parseLedgerFormat } from '../pipeline/outputs/ledger-exports.js';
 import { dispositionLabel } from '../pipeline/outputs/ledger-disposition.js';
 import { atomicWrite } from '../pipeline/outputs/ledger.js';
-import { calendarProblem } from '../pipeline/iso-date.js';
+import { calendarProblem } from '../schemas/calendar-date.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { many, one, UsageError, type Flags } from './args.js';

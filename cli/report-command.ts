@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { quarterReport, reportCsvBytes, reportText, reportXlsxBytes } from '../pipeline/reports/quarter-report.js';
 import { atomicWrite } from '../pipeline/outputs/ledger.js';
-import { calendarProblem } from '../pipeline/iso-date.js';
+import { calendarProblem } from '../schemas/calendar-date.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { one, UsageError, type Flags } from './args.js';

@@ -3,6 +3,7 @@
  * document (z.toJSONSchema), so the document cannot drift from what the server accepts.
  */
 import { z } from 'zod';
+import { calendarProblem } from './calendar-date.js';
 import { BUREAU_IDS, PRIORITIES } from './vocabulary.js';
 import {
   clueSourceSchema,
@@ -24,10 +25,7 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 const day = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD')
-  .refine((s) => {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-  }, 'not a calendar date');
+  .refine((s) => calendarProblem(s, 'day') === null, 'not a calendar date');
 export const CODE_RE = /^[A-Za-z0-9-]{1,64}$/;
 
 export const Session = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();

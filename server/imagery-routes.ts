@@ -38,8 +38,6 @@ const SIDES = new Set(['after', 'before']);
 const TILE_FILE = /^(\d{1,8})\.(png|webp)$/;
 const CODE_RE = /^[A-Za-z0-9-]{1,64}$/;
 
-
-
 export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOptions): Promise<void> {
   const { imagery } = opts;
   // No scope check given means no chip route: never serve chips unchecked.

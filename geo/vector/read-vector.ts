@@ -274,8 +274,8 @@ async function readShapefile(path: string): Promise<RawRead> {
   const [shp, dbf, prj, cpg] = [await readFile(path), await sidecar('.dbf'), await sidecar('.prj'), await sidecar('.cpg')];
   // Every use of a vector layer reads attributes (kind, code, name, dlbm): without them it is unusable.
   if (!dbf) throw new TubanError('ZONES.UNREADABLE', `no ${basename(path).replace(/\.shp$/i, '.dbf')} beside it: a shapefile's attributes (kind, code, name) live there; copy it next to the .shp`, path);
-  const encoding = dbf ? dbfEncoding(path, cpg, dbf, warnings) : 'utf-8';
-  const source = await shapefile.open(shp, dbf ?? undefined, { encoding });
+  const encoding = dbfEncoding(path, cpg, dbf, warnings);
+  const source = await shapefile.open(shp, dbf, { encoding });
   const features: RawFeature[] = [];
   for (let i = 0; ; i++) {
     const r = await source.read();

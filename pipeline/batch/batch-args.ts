@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BAND_NAMES, type BandName } from '../../geo/raster.js';
-import { calendarProblem } from '../iso-date.js';
+import { calendarProblem } from '../../schemas/calendar-date.js';
 import { DEFAULT_DETECTOR_PARAMS, paramsHash, parseDetectorParams, type DetectorParams } from '../detect/detector-params.js';
 
 /** A month or day, refused with what is wrong with it (a month 13 is out of range, not malformed). */

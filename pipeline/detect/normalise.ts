@@ -55,13 +55,13 @@ function fitScratch(doubles: number): Float64Array {
   return fresh;
 }
 
+/** Fewest pixels valid in both epochs that a normalisation is fitted from (fewer: an empty fit). */
+export const MIN_FIT_SAMPLES = 10;
+
 /**
  * Fits the normalisation from sample windows (each a before/after pair on one grid).
  * Bands present in every sample of both epochs are fitted; others are left out.
  */
-/** Fewest pixels valid in both epochs that a normalisation is fitted from (fewer: an empty fit). */
-export const MIN_FIT_SAMPLES = 10;
-
 export function fitNormalisation(
   samples: { before: Raster; after: Raster }[],
   opts: FitOptions = { normIterations: 3, normKeepShare: 0.6 },

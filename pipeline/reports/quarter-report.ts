@@ -85,7 +85,8 @@ interface Item {
 
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
 
-function line(group: ReportLine['group'], key: string, name: string, items: Item[], continuing: number): ReportLine {
+/** `covered`: whether a detected tile of the quarter looked at the district (a district line's note when nothing was found). */
+function line(group: ReportLine['group'], key: string, name: string, items: Item[], continuing: number, covered = true): ReportLine {
   const count = (l: string) => items.filter((i) => dispositionLabel(i.d) === l).length;
   const illegal = items.filter((i) => i.d.verdict === 'illegal');
   const rectified = illegal.filter((i) => i.d.rectified === true).length;
@@ -110,7 +111,7 @@ function line(group: ReportLine['group'], key: string, name: string, items: Item
     closed: items.filter((i) => i.d.closure === '已销号' || i.d.closure === '图形灭失').length,
     overdue: items.filter((i) => i.d.overdue).length,
     escalated: items.filter((i) => i.d.escalations > 0).length,
-    note: group === '区县' && items.length === 0 ? '零报告' : '',
+    note: group === '区县' && items.length === 0 ? (covered ? '零报告' : NOT_COVERED) : '',
   };
 }
 
@@ -186,8 +187,7 @@ export async function quarterReport(db: Queryable, quarter: string, opts: Pick<L
 
   const byDistrict = [...names]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([code, name]) => line('区县', code, name, items.filter((i) => i.districtCode === code), continuing.filter((c) => c.districtCode === code).length))
-    .map((l) => (l.note === '零报告' && !covered(l.key) ? { ...l, note: NOT_COVERED } : l));
+    .map(([code, name]) => line('区县', code, name, items.filter((i) => i.districtCode === code), continuing.filter((c) => c.districtCode === code).length, covered(code)));
   const bureaus = [...new Set([...items.map((i) => i.bureau), ...continuing.map((c) => c.bureau)])].sort();
   const byBureau = bureaus.map((b) => line('主办单位', b, b, items.filter((i) => i.bureau === b), continuing.filter((c) => c.bureau === b).length));
   return { quarter, epochs, asOf, byDistrict, byBureau, total: line('合计', '', '合计', items, continuing.length), workflow, warnings };

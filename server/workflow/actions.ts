@@ -191,13 +191,12 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
     if (v.rows[0].km2 > MAX_CLUE_KM2) throw new ApiError('CLUE.TOO_LARGE', `the outline covers ${v.rows[0].km2.toPrecision(3)} km²`);
     // A district is what a batch routed polygons to (with its name from the district layer) or a
     // district user's own; the name is that layer's, so a clue cannot rename a district in the ledger.
-    const known = await tx.query<{ name: string | null }>(
-      `SELECT (SELECT district_name FROM polygons WHERE district_code = $1 LIMIT 1) AS name
-       WHERE EXISTS (SELECT 1 FROM polygons WHERE district_code = $1) OR EXISTS (SELECT 1 FROM users WHERE district = $1)`,
+    const known = await tx.query<{ name: string | null; user_district: boolean }>(
+      `SELECT (SELECT district_name FROM polygons WHERE district_code = $1 LIMIT 1) AS name, EXISTS (SELECT 1 FROM users WHERE district = $1) AS user_district`,
       [body.district_code],
     );
-    if (known.rows.length === 0) throw new ApiError('CLUE.UNKNOWN_DISTRICT', `district ${body.district_code}`);
     const layerName = known.rows[0].name;
+    if (layerName === null && !known.rows[0].user_district) throw new ApiError('CLUE.UNKNOWN_DISTRICT', `district ${body.district_code}`);
     if (layerName !== null && body.district_name !== undefined && body.district_name !== layerName) {
       throw new ApiError('VALIDATION', `district ${body.district_code} is ${layerName}, not ${body.district_name}`);
     }

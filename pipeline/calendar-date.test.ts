@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calendarProblem } from './iso-date.js';
+import { calendarProblem } from '../schemas/calendar-date.js';
 
 describe('calendarProblem', () => {
   it('accepts months and days that exist', () => {
