@@ -97,7 +97,7 @@ export function usage(command?: CommandName): string {
   if (command) return `Usage:\n  ${COMMANDS[command].usage}\n\nExit codes: ${COMMANDS[command].exits}`;
   return (
     `Usage:\n${Object.values(COMMANDS).map((s) => `  ${s.usage}`).join('\n')}\n\n` +
-    `Exit codes: 0 done, 64 usage error, 1 failure, ${LOCKED};\n  each command's own (batch 2, user 65, …): tuban <command> --help`
+    `Exit codes: 0 done, 64 usage error (or a TUBAN_* setting out of range), 1 failure, ${LOCKED};\n  each command's own (batch 2, user 65, …): tuban <command> --help`
   );
 }
 

@@ -42,6 +42,13 @@ describe('tuban user and tuban serve', () => {
     expect(list.stdout.trim().split('\n')).toEqual(['chief\tlead\t-\tactive']);
   }, 120_000);
 
+  it('refuses a short TUBAN_SECRET as configuration (exit 64, one line naming it) before opening the database', async () => {
+    const r = await runCli(['serve', '--port', '0', '--db', join(dir, 'db-unopened')], { env: { TUBAN_SECRET: 'too short' } });
+    expect(r.code).toBe(64);
+    expect(r.stderr.trim()).toBe('tuban: CONFIG.INVALID: environment: TUBAN_SECRET: must be at least 32 characters');
+    await expect(stat(join(dir, 'db-unopened'))).rejects.toThrow(/ENOENT/);
+  }, 60_000);
+
   it('serves on a real port, writes the secret 0600 and never logs the password or the token', async () => {
     const data = join(dir, 'data');
     const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', join(dir, 'db'), '--data', data], { env: { ...process.env, TUBAN_SECRET: undefined } });

@@ -64,6 +64,10 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof ConfigError) {
       process.stderr.write(`tuban: ${err.message}\n`);
       process.exitCode = 64;
+    } else if (err instanceof TubanError && err.code === 'CONFIG.INVALID') {
+      // A TUBAN_* variable out of its range: configuration, like a bad --deadlines file.
+      process.stderr.write(`tuban: ${err.code}: ${err.message}\n`);
+      process.exitCode = 64;
     } else if (err instanceof TubanError && err.code === 'DB.LOCKED') {
       process.stderr.write(`tuban: DB.LOCKED ${err.message}\n`);
       process.exitCode = EXIT_DB_LOCKED;
