@@ -61,6 +61,14 @@ export class ApiRegistry {
     });
   }
 
+  /**
+   * Lists a route that a plugin registers with its own handler (the imagery tiles: binary bodies,
+   * their own error shape) in `/openapi.json`, without registering or validating anything.
+   */
+  document(spec: RouteSpec<ZodType, ZodType, ZodType>): void {
+    this.specs.push(spec);
+  }
+
   /** OpenAPI 3.0 from the registered routes' zod schemas. */
   openapi(info: { title: string; version: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};

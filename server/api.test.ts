@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
 import { replaceBatchPolygons } from '../pipeline/store/repository.js';
 import { addUser } from './auth/user-store.js';
+import { imageryPlugin } from './imagery-routes.js';
+import { createImageryService } from './imagery/imagery-service.js';
 import { listPolygons } from './workflow/polygon-queries.js';
 import { addUsers, jpegWithExif, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
@@ -603,5 +605,21 @@ describe('OpenAPI', () => {
       expect.arrayContaining(['epoch', 'status', 'priority', 'overdue', 'bbox', 'district', 'limit', 'cursor']),
     );
     expect(doc.paths['/api/session'].post.security).toEqual([]);
+  });
+
+  it("lists the imagery plugin's routes, which it registers with handlers of its own", async () => {
+    const served = await testApp(db, { plugins: [imageryPlugin(createImageryService(t.db))] });
+    try {
+      const doc = (await served.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      expect(doc.paths['/api/imagery/epochs'].get.tags).toEqual(['imagery']);
+      const tile = doc.paths['/api/imagery/{epoch}/{side}/{z}/{x}/{file}'].get;
+      expect(tile.parameters.map((p: { name: string }) => p.name)).toEqual(['epoch', 'side', 'z', 'x', 'file']);
+      expect(Object.keys(tile.responses)).toEqual(expect.arrayContaining(['200', '204', '401']));
+      // Registered too, not only listed: the anonymous get the API's 401.
+      expect((await served.app.inject({ method: 'GET', url: '/api/imagery/epochs' })).statusCode).toBe(401);
+    } finally {
+      await served.app.close();
+      await imagery.close();
+    }
   });
 });

@@ -52,6 +52,8 @@ export interface ServerDeps {
   /** The polygon as a GeoJSON Feature if `user` may see it, else POLYGON.NOT_FOUND (scope applied in SQL). */
   visiblePolygon: (user: User, code: string) => Promise<Feature<Geometry>>;
   requireUser: (req: FastifyRequest, permission?: Permission) => User;
+  /** The API's route list, for plugins that register routes of their own (`ApiRegistry.document`). */
+  registry: ApiRegistry;
 }
 
 export interface AppOptions {
@@ -589,7 +591,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
     await registerMapRoutes(api, { db: opts.db, registry, today, maintain: () => maintain(), requireUser });
 
-    const deps: ServerDeps = { db: opts.db, dataDir: opts.dataDir, today, visiblePolygon, requireUser };
+    const deps: ServerDeps = { db: opts.db, dataDir: opts.dataDir, today, visiblePolygon, requireUser, registry };
     await pageRoutes(api, registry, deps);
     for (const plugin of opts.plugins ?? []) await plugin(api, deps);
   });

@@ -12,6 +12,8 @@
  * behind a login) with a content-hash ETag answered by 304.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z, type ZodType } from 'zod';
+import type { ApiRegistry, RouteSpec } from './api-registry.js';
 import { sendPrivateCached } from './private-cache.js';
 import type { ImageryService, TileFormat } from './imagery/imagery-service.js';
 import { ImageryError } from './imagery/imagery-error.js';
@@ -85,6 +87,19 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
   });
 }
 
+/** How `/openapi.json` lists the routes the plugin serves (they answer binary tiles, so they are not parsed by the registry). */
+const IMAGERY_API: RouteSpec<ZodType, ZodType, ZodType>[] = [
+  { method: 'GET', url: '/api/imagery/epochs', summary: 'Months with imagery and their lon/lat bounds', tags: ['imagery'], responses: { 200: '{epochs: [{epoch, bounds}]}' } },
+  {
+    method: 'GET',
+    url: '/api/imagery/:epoch/:side/:z/:x/:file',
+    summary: "A web-mercator map tile of the month's imagery ({file} is {y}.png or {y}.webp), privately cached with a content-hash ETag",
+    tags: ['imagery'],
+    params: z.object({ epoch: z.string().regex(/^\d{4}-\d{2}$/), side: z.enum(['after', 'before']), z: z.string().regex(/^\d{1,2}$/), x: z.string().regex(/^\d{1,8}$/), file: z.string().regex(TILE_FILE) }),
+    responses: { 200: 'PNG or WebP tile', 204: 'outside the imagery', 304: 'not modified (If-None-Match)' },
+  },
+];
+
 /**
  * The tile and epoch routes as a plugin of the server's authenticated context (server/app.ts
  * `plugins`: `(api, deps) => Promise<void>`), checked with the server's own permission test.
@@ -92,8 +107,9 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
  */
 export function imageryPlugin(
   imagery: ImageryService,
-): (api: FastifyInstance, deps: { requireUser: (req: FastifyRequest, permission?: 'polygons.read') => unknown }) => Promise<void> {
+): (api: FastifyInstance, deps: { requireUser: (req: FastifyRequest, permission?: 'polygons.read') => unknown; registry?: Pick<ApiRegistry, 'document'> }) => Promise<void> {
   return async (api, deps) => {
+    for (const spec of IMAGERY_API) deps.registry?.document(spec);
     await api.register(imageryRoutes, {
       imagery,
       chips: false,
