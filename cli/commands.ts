@@ -63,13 +63,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   },
   user: {
     usage: `tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--db …] [--wait-db <seconds>]
-  tuban user password <name>   [--db …] [--wait-db <seconds>]   (the password on standard input, or asked on a terminal)
+  tuban user password <name>   [--db …] [--wait-db <seconds>]   (the password on standard input, or asked twice on a terminal)
   tuban user list | tuban user disable <name> | tuban user enable <name>   [--db …] [--wait-db <seconds>]
     --bureau    ${BUREAU_IDS.join(', ')}
     --district  the six-digit district code (区划代码) the batch routes polygons to, e.g. 370102`,
     flags: ['role', 'bureau', 'district', 'db', 'wait-db'],
     exits: `0 done, 64 usage error (an unknown role or bureau, a district code not of six digits, no password on
-  standard input), 65 refused (USER.PASSWORD_TOO_SHORT, USER.EXISTS, USER.NOT_FOUND, USER.INVALID), 1 failure,
+  standard input), 65 refused (two typed passwords differ, USER.PASSWORD_TOO_SHORT, USER.EXISTS, USER.NOT_FOUND, USER.INVALID), 1 failure,
   ${LOCKED}`,
   },
   ledger: {

@@ -2,8 +2,8 @@
  * `tuban user add <name> --role … [--bureau id] [--district code] [--db …]` and `tuban user password
  * <name>` (password on standard input), `tuban user list`, `tuban user disable|enable <name>`.
  * Exit 0 done, 64 usage error (unknown role or bureau, a district code that is not 6 digits, no
- * password given), 65 refused input (short password, existing or unknown user…), each with the
- * error code on stderr.
+ * password given), 65 refused input (short password, two typed passwords that differ, existing or
+ * unknown user…), each with the error code on stderr.
  */
 import { one, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
@@ -17,37 +17,15 @@ import { ApiError } from '../server/errors.js';
 
 const SUBCOMMANDS = ['add', 'list', 'disable', 'enable', 'password'];
 
-/** The password: the first line of standard input (piped), or typed without echo on a terminal. */
-async function readPassword(): Promise<string> {
+/**
+ * The password: the first line of standard input (piped), or typed twice without echo on a terminal;
+ * null when the two typed differ (typed blind, a slip would lock the user out of the account).
+ */
+async function readPassword(): Promise<string | null> {
   const stdin = process.stdin;
   if (stdin.isTTY) {
-    process.stderr.write('Password: ');
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding('utf8');
-    return new Promise((resolve, reject) => {
-      let pw = '';
-      const onData = (ch: string) => {
-        for (const c of ch) {
-          if (c === '\r' || c === '\n') {
-            stdin.setRawMode(false);
-            stdin.pause();
-            stdin.off('data', onData);
-            process.stderr.write('\n');
-            resolve(pw);
-            return;
-          }
-          if (c === '\u0003') {
-            stdin.setRawMode(false);
-            reject(new UsageError('cancelled'));
-            return;
-          }
-          if (c === '\u007f') pw = pw.slice(0, -1);
-          else pw += c;
-        }
-      };
-      stdin.on('data', onData);
-    });
+    const password = await askHidden('Password: ');
+    return (await askHidden('Again: ')) === password ? password : null;
   }
   const chunks: Buffer[] = [];
   for await (const c of stdin) chunks.push(c as Buffer);
@@ -55,6 +33,41 @@ async function readPassword(): Promise<string> {
   // `< /dev/null`, or a script whose variable was empty: not a password that is too short.
   if (password === '') throw new UsageError('no password given on standard input: pipe it (echo "$PASSWORD" | tuban user …) or run on a terminal to be asked for it', 'user');
   return password;
+}
+
+/** One line typed on the terminal without echo; Ctrl-C cancels. */
+function askHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  stdin.setRawMode(true); // before the prompt: what is typed as soon as it shows is not echoed
+  process.stderr.write(prompt);
+  stdin.resume();
+  stdin.setEncoding('utf8');
+  return new Promise((resolve, reject) => {
+    let pw = '';
+    const done = () => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+    };
+    const onData = (ch: string) => {
+      for (const c of ch) {
+        if (c === '\r' || c === '\n') {
+          done();
+          process.stderr.write('\n');
+          resolve(pw);
+          return;
+        }
+        if (c === '\u0003') {
+          done();
+          reject(new UsageError('cancelled'));
+          return;
+        }
+        if (c === '\u007f') pw = pw.slice(0, -1);
+        else pw += c;
+      }
+    };
+    stdin.on('data', onData);
+  });
 }
 
 export async function userCommand(flags: Flags, positional: string[]): Promise<number> {
@@ -78,6 +91,10 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
     if (district !== undefined && role !== 'district') throw new UsageError(`--district is for --role district, not ${role}: only a district user has a district`, 'user');
   }
   const password = sub === 'add' || sub === 'password' ? await readPassword() : '';
+  if (password === null) {
+    process.stderr.write('tuban user: the two passwords differ; nothing was changed\n');
+    return 65;
+  }
   const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
   try {
     await migrate(db);

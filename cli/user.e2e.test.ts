@@ -1,9 +1,10 @@
 /**
  * `tuban user` through the built CLI on an embedded database: bureau ids and district codes checked
  * before anything is added, a warning for a district no batch has routed a polygon to, an empty
- * standard input said as such, `enable` and `password`, and each subcommand's own exit codes in
+ * standard input said as such, a password typed twice on a terminal, `enable` and `password`, and each subcommand's own exit codes in
  * its help. Needs `npm run build` first (npm test does it).
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -106,6 +107,39 @@ describe('tuban user', () => {
       await store.close();
     }
   });
+
+  it('asks twice on a terminal, and changes nothing when the two differ (exit 65)', async () => {
+    // util-linux `script` gives the command a pseudo-terminal; the answers are typed at its prompts.
+    const onTerminal = (args: string[], answers: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+        const cmd = [process.execPath, CLI, ...args, ...db].map((a) => `'${a}'`).join(' ');
+        const p = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        const prompts = ['Password: ', 'Again: '];
+        const onOut = (d: Buffer) => {
+          out += d.toString();
+          while (prompts.length > 0 && out.includes(prompts[0])) {
+            prompts.shift();
+            p.stdin.write(answers.shift() + '\r');
+          }
+        };
+        p.stdout.on('data', onOut);
+        p.stderr.on('data', onOut);
+        p.on('error', reject);
+        p.on('close', (code) => resolve({ code, out }));
+      });
+    const differ = await onTerminal(['user', 'add', 'qian', '--role', 'lead'], [PASSWORD, PASSWORD + 'x']);
+    expect([differ.code, differ.out]).toEqual([65, expect.stringContaining('the two passwords differ; nothing was changed')]);
+    expect(differ.out).not.toContain(PASSWORD); // typed without echo
+    const same = await onTerminal(['user', 'add', 'qian', '--role', 'lead'], [PASSWORD, PASSWORD]);
+    expect([same.code, same.out]).toEqual([0, expect.stringContaining('added qian (lead)')]);
+    const store = await openDatabase(join(dir, 'db'));
+    try {
+      expect(await verifyPassword(PASSWORD, (await findUser(store, 'qian'))!.password_hash)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
 
   it("prints each command's own exit codes in its help", async () => {
     const user = await runCli(['user', '--help']);
