@@ -23,6 +23,7 @@ import type { Detection } from '../model.js';
 import { planTile, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
 import { summarise } from './batch-report.js';
+import { refiledImageryWarnings } from './refiled-imagery.js';
 
 /**
  * A tile whose full-size rasters (BYTES_PER_PIXEL a pixel) reach this is followed by a full GC
@@ -127,6 +128,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       ctx.progress(0.8);
       result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
       const tiles = await store.loadTileOutcomes(db, batchId);
+      // Last month's imagery given as this month's: every change of it issued a second time.
+      const refiled = await refiledImageryWarnings(db, plan);
       const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...result.rejected];
       const report = summarise(
         {
@@ -136,7 +139,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           database: db.kind,
           startedAt: plan.plannedAt,
           detector: { ...stamp, params: flatParams(params), models: models.map(modelRecord) },
-          warnings: [...(plan.warnings ?? []), ...result.warnings],
+          warnings: [...(plan.warnings ?? []), ...result.warnings, ...refiled],
           repaired: result.repaired,
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,

@@ -27,6 +27,7 @@ import {
   setTileStatus,
   upsertBatch,
   serialsInUse,
+  storeBatchPolygons,
   upsertTiles,
   warmUpGeometry,
 } from './repository.js';
@@ -241,6 +242,34 @@ describe('polygons', () => {
     expect(await loadPolygons(db, 'b-jul-1')).toEqual([]);
     expect((await loadPolygons(db, 'b-jul-2')).map((p) => p.code)).toEqual(['370102-202607-0004']);
     expect((await loadPolygons(db, 'b-jul-east')).map((p) => p.code)).toEqual(['370102-202607-0003']);
+  });
+
+  it('keeps the codes of the sites a re-run of the month finds again, and never gives a dropped code to another site', async () => {
+    // A month run, then run again with other parameters (another batch id) over the same tile: the
+    // north polygon is no longer found, a new one appears in the south. Cases are keyed by code, so
+    // renumbering from 0001 would hand the dropped polygon's verdict to its neighbour.
+    const epoch = '2026-05';
+    const tile = { epoch, tileIds: ['t-may'] };
+    const at = (lat: number, code: string) => polygon(code, epoch, square(119, lat), { tileId: 't-may' });
+    for (const id of ['b-may-1', 'b-may-2', 'b-may-3']) await upsertBatch(db, { id, epoch, params: {} });
+    const first = await storeBatchPolygons(db, 'b-may-1', [at(36.9, '370102-202605-0001'), at(36.8, '370102-202605-0002'), at(36.7, '370102-202605-0003')], tile);
+    expect(first.map((p) => p.code)).toEqual(['370102-202605-0001', '370102-202605-0002', '370102-202605-0003']);
+    await db.query(
+      `INSERT INTO cases (code, epoch, lead_bureau, co_bureaus, district_code, issued_on, geom_hash, verdict, status)
+       VALUES ('370102-202605-0001', $1, 'forestry', '[]', '370102', '2026-06-02', 'x', 'illegal', 'verified')`,
+      [epoch],
+    );
+    // Batch-local codes from 0001, as finalise gives them.
+    const rerun = await storeBatchPolygons(db, 'b-may-2', [at(36.8, '370102-202605-0001'), at(36.7, '370102-202605-0002'), at(36.6, '370102-202605-0003')], tile);
+    expect(rerun.map((p) => p.code)).toEqual(['370102-202605-0002', '370102-202605-0003', '370102-202605-0004']);
+    expect((await loadPolygons(db, 'b-may-2')).map((p) => p.code)).toEqual(['370102-202605-0002', '370102-202605-0003', '370102-202605-0004']);
+    expect(await loadPolygons(db, 'b-may-1')).toEqual([]);
+    // The dropped site is found again by a third run: it is a new serial, 0001 stays its case's.
+    const third = await storeBatchPolygons(db, 'b-may-3', [at(36.95, '370102-202605-0001'), at(36.8, '370102-202605-0002'), at(36.7, '370102-202605-0003'), at(36.6, '370102-202605-0004')], tile);
+    expect(third.map((p) => p.code)).toEqual(['370102-202605-0005', '370102-202605-0002', '370102-202605-0003', '370102-202605-0004']);
+    // The same batch again keeps every code.
+    const again = await storeBatchPolygons(db, 'b-may-3', [at(36.95, '370102-202605-0001'), at(36.8, '370102-202605-0002'), at(36.7, '370102-202605-0003'), at(36.6, '370102-202605-0004')], tile);
+    expect(again.map((p) => p.code)).toEqual(third.map((p) => p.code));
   });
 
   it('keeps the old polygons when a replacement fails half-way', async () => {

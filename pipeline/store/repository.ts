@@ -14,6 +14,7 @@ import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import type { ChangeType } from '../../schemas/vocabulary.js';
 import { shiftSerial } from '../codes.js';
 import type { Database, Queryable } from './queryable.js';
+import { inheritCodes } from './code-inheritance.js';
 import { lockSerials, serialOffsets } from './serial-allocation.js';
 import { geometryFromEwkbHex, wkbHex } from './wkb.js';
 
@@ -311,7 +312,9 @@ export async function replaceBatchPolygons(
  * Store a finalised batch's polygons, numbering them in the same transaction: `polys` carry serials
  * from 1 per district (`assignCodes` with no start), which move past the serials other batches of
  * the month hold on other tiles, under a lock per (epoch, district) (`serial-allocation.ts`); a
- * re-run keeps its codes. Supersedes earlier batches on `tileIds` as `replaceBatchPolygons` does.
+ * re-run keeps its codes, and a re-run over tiles holding the month's polygons gives every site it
+ * finds again the code it had (`code-inheritance.ts`), so a case never passes to another site.
+ * Supersedes earlier batches on `tileIds` as `replaceBatchPolygons` does.
  * Returns the polygons with the codes stored.
  */
 export async function storeBatchPolygons(
@@ -324,6 +327,13 @@ export async function storeBatchPolygons(
   for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
   return db.transaction(async (tx) => {
     await lockSerials(tx, scope.epoch, counts.keys());
+    // A re-run over tiles that hold the month's polygons: the sites found again keep their codes.
+    const inherited = await inheritCodes(tx, scope.epoch, batchId, scope.tileIds, polys);
+    if (inherited) {
+      const coded = polys.map((p, i) => ({ ...p, code: inherited[i] }));
+      await writeBatchPolygons(tx, batchId, coded, scope);
+      return coded;
+    }
     const offsets = await serialOffsets(tx, scope.epoch, batchId, counts, await serialsInUse(tx, scope.epoch, batchId, scope.tileIds));
     const coded = polys.map((p) => ({ ...p, code: shiftSerial(p.code, offsets.get(p.districtCode) ?? 0) }));
     await writeBatchPolygons(tx, batchId, coded, scope);
