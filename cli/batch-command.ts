@@ -16,6 +16,7 @@ import { runBatch } from '../pipeline/batch/run-batch.js';
 import { createLogger } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { connectSharedDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
 import { tierUpWasmForOneBatch } from '../pipeline/store/wasm-tiering.js';
 import { deferredDatabase } from '../pipeline/store/deferred-database.js';
 import { UsageError, bool, loadConfigFile, many, one, paths, type Flags } from './args.js';
@@ -126,14 +127,18 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const progress = createProgress();
 
   const target = dbTarget(flags);
-  // The embedded directory is taken before anything else: a second run fails (or waits) now,
+  const embedded = isEmbeddedTarget(target);
+  // The embedded directory open in a running `tuban serve`: the batch stores through the server.
+  const viaServer = embedded ? await connectSharedDatabase(target) : null;
+  if (viaServer) log.info(`${target} is open in a running tuban serve; storing through ${socketPathFor(target)}`);
+  // Else the embedded directory is taken before anything else: a second run fails (or waits) now,
   // not after detecting its first tile, and never writes beside another process.
-  const lock = isEmbeddedTarget(target) ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
+  const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
   // Before PGlite compiles Postgres: a one-shot batch gains nothing from optimising most of it.
-  if (isEmbeddedTarget(target)) tierUpWasmForOneBatch();
+  if (lock) tierUpWasmForOneBatch();
   // Open (and migrate) in the background: planning and the first tile's detection need no database.
   const db = deferredDatabase(
-    openDatabase(target, { lock, thread: true, log: (level, m) => log[level](m) }).then(async (d) => {
+    (viaServer ? Promise.resolve(viaServer) : openDatabase(target, { lock, thread: true, log: (level, m) => log[level](m) })).then(async (d) => {
       await migrate(d);
       return d;
     }),

@@ -10,10 +10,11 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfigFile, one, paths, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
-import { lockOptionsFromFlags } from './db-lock.js';
+import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 import { config } from '../pipeline/config.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { shareDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
 import { LOG_REDACT, type AppOptions } from '../server/app.js';
 import { buildServeApp } from '../server/serve-app.js';
 import { loadSecret } from '../server/auth/secret.js';
@@ -46,7 +47,8 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     // A short TUBAN_SECRET or <data>/secret, an unwritable --data: configuration too (the message names which).
     throw new ConfigError(err.message.split('\n')[0]);
   });
-  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
+  const target = dbTarget(flags);
+  const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags), viaServer: false });
   await migrate(db);
   const { app } = await buildServeApp({
     db,
@@ -58,7 +60,15 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     trustProxy: config().trustProxy,
     ...extra,
   });
+  // The month's batch, tuban user, ledger and report reach the embedded database through the server while it runs.
+  const shared = isEmbeddedTarget(target)
+    ? await shareDatabase(db, target).catch((err: Error) => {
+        app.log.warn(`other tuban commands cannot use ${target} while the server runs (DB.LOCKED): the socket ${socketPathFor(target)} could not be made: ${err.message}`);
+        return null;
+      })
+    : null;
   const stop = async () => {
+    await shared?.close();
     await app.close();
     await db.close();
   };

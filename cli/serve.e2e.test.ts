@@ -1,14 +1,17 @@
 /**
  * End to end through the built CLI (needs `npm run build`): `tuban user add|list|disable` with the
  * password on standard input, then `tuban serve` on a real port over an embedded database: the
- * secret file (0600), sign-in, 401 for the anonymous, the page and imagery routes, the database
- * lock held while it runs (tuban user exits 75), and no password or token in the logs.
+ * secret file (0600), sign-in, 401 for the anonymous, the page and imagery routes, tuban user and
+ * a month's batch run beside it through the database it shares (a second server is refused, exit
+ * 75), and no password or token in the logs.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { generateScene } from '../fixtures/synthetic-scene.js';
+import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { CLI, runCli } from './testing/run-cli.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -87,11 +90,32 @@ describe('tuban user and tuban serve', () => {
       expect((await fetch(`${base}/api/imagery/epochs`)).status).toBe(401);
       const epochs = await fetch(`${base}/api/imagery/epochs`, { headers: { authorization: `Bearer ${token}` } });
       expect([epochs.status, await epochs.json()]).toEqual([200, { epochs: [] }]);
-      // The server holds the embedded database for its whole life: tuban user waits for nobody and says who holds it.
-      const locked = await tuban(['user', 'list', '--db', join(dir, 'db')]);
-      expect(locked.code).toBe(75);
-      expect(locked.stderr).toContain('DB.LOCKED');
-      expect(locked.stderr).toContain(String(p.pid));
+      // The server holds the embedded database for its whole life and shares it: tuban user and the
+      // month's batch run beside it, through it, and what they store is live at once.
+      const signIn = (name: string) => fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: PASSWORD }) });
+      const added = await tuban(['user', 'add', 'clerk', '--role', 'bureau', '--bureau', 'water', '--db', join(dir, 'db')], PASSWORD + '\n');
+      expect(added.code, added.stderr).toBe(0);
+      const clerk = (await (await signIn('clerk')).json()) as { token: string };
+      expect((await fetch(`${base}/api/polygons`, { headers: { authorization: `Bearer ${clerk.token}` } })).status).toBe(200);
+      expect((await tuban(['user', 'disable', 'clerk', '--db', join(dir, 'db')])).code).toBe(0);
+      expect((await fetch(`${base}/api/polygons`, { headers: { authorization: `Bearer ${clerk.token}` } })).status).toBe(401);
+      const scene = await generateScene({ dir: join(dir, 'scene'), size: 192, seed: 3, tilesPerSide: 1 });
+      const batch = await runCli(['batch', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath, '--out', join(dir, 'out'), '--db', join(dir, 'db')]);
+      expect(batch.code, batch.stderr).toBe(0);
+      const report = JSON.parse(await readFile(join(dir, 'out', 'batch-report.json'), 'utf8')) as BatchReport;
+      expect(report.counts.polygons).toBeGreaterThan(0);
+      // The server gives new polygons their cases on its next pass (every 10 s, behind a read).
+      const listed = async () => ((await (await fetch(`${base}/api/polygons?epoch=${scene.epoch}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { features: unknown[] }).features.length;
+      const until = Date.now() + 45_000;
+      let n = await listed();
+      while (n < report.counts.polygons && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 1000));
+        n = await listed();
+      }
+      expect(n).toBe(report.counts.polygons);
+      // A second server on the same directory is refused: it would have to hold it itself.
+      const second = await runCli(['serve', '--port', '0', '--db', join(dir, 'db'), '--data', data]);
+      expect([second.code, second.stderr.includes('DB.LOCKED'), second.stderr.includes(String(p.pid))]).toEqual([75, true, true]);
       await new Promise((r) => setTimeout(r, 200));
       expect(out).toContain('"url":"/api/session"');
       expect(out).not.toContain(PASSWORD);

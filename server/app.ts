@@ -228,8 +228,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   /**
    * How far before the last watermark the incremental pass looks. On a server, a batch transaction
    * that began before the watermark (its rows carry its start time) may commit after it: an hour.
-   * The embedded database is one session held by this process alone (the directory lock keeps
-   * batches out while `tuban serve` runs), so nothing can be in flight across a pass: none. With
+   * The embedded database is one session held by this process: the commands it serves through its
+   * socket (`shared-database.ts`) take turns with a pass on that session, so no transaction is open
+   * across a pass's watermark, and rows committed later carry a later start time: none. With
    * the hour, every 10 s pass re-hashed all polygons of a batch younger than an hour, holding
    * PGlite's only session for 0.8 s or more (issue 13: PGlite's p95 with users pausing was 0.4–1.5 s).
    */

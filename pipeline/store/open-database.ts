@@ -21,6 +21,7 @@ import {
 import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from './directory-lock.js';
 import { migrate } from './migrations.js';
 import { openPgliteThread } from './pglite-thread.js';
+import { connectSharedDatabase, socketPathFor } from './shared-database.js';
 import { postgisExtension } from './postgis-bundle.js';
 import type { Database, Queryable, QueryResult } from './queryable.js';
 
@@ -36,6 +37,12 @@ export interface OpenOptions {
    * options to take it here. Either way closing the database releases it.
    */
   lock?: DirectoryLock | LockOptions;
+  /**
+   * Whether an embedded directory held by a running `tuban serve` is used through the socket it
+   * shares it on (`shared-database.ts`) instead of failing with DB.LOCKED. Default true; false for
+   * the server itself, which must hold the directory. Never with `schema` (the session is the server's).
+   */
+  viaServer?: boolean;
   /**
    * Messages about the embedded database template (`database-template.ts`): building it (info),
    * a broken one rebuilt or bypassed (warn). Default: warnings to stderr, info dropped.
@@ -120,6 +127,14 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
   const isMemory = target === 'memory://' || target.startsWith('memory://');
   const lockOrOptions = opts.lock ?? {};
   const log = opts.log ?? defaultLog;
+  // A running `tuban serve` holds the directory and answers for it (`shared-database.ts`).
+  if (!isMemory && !('release' in lockOrOptions) && opts.viaServer !== false && !opts.schema) {
+    const shared = await connectSharedDatabase(target);
+    if (shared) {
+      log('info', `${target} is open in a running tuban serve; using its database through ${socketPathFor(target)}`);
+      return shared;
+    }
+  }
   // Before anything touches the directory, initdb of a fresh one (or the template copy) included.
   const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await acquireDirectoryLock(target, lockOrOptions);
   if (opts.thread) {
