@@ -22,9 +22,17 @@ export const WORKFLOW_STATUS_ZH = {
   closed: '已销号待审核',
   reviewed: '审核通过',
   reassignment_requested: '申请改派',
+  vanished: '图形灭失',
 } as const;
 export const workflowStatusSchema = idsOf(WORKFLOW_STATUS_ZH);
 export type WorkflowStatus = z.infer<typeof workflowStatusSchema>;
+
+/**
+ * States in which a case asks nothing more of anyone: reviewed (审核通过), and vanished (图形灭失:
+ * a batch re-run no longer finds its polygon, and the lead bureau, or the system for a case nobody
+ * had touched, withdrew it). No deadline runs out in them.
+ */
+export const SETTLED_STATUSES = ['reviewed', 'vanished'] as const satisfies readonly WorkflowStatus[];
 
 /** 判定类型. */
 export const VERDICT_ZH = { legal: '合法', illegal: '违法', other: '其他' } as const;

@@ -608,7 +608,8 @@ describe('OpenAPI', () => {
   });
 
   it("lists the imagery plugin's routes, which it registers with handlers of its own", async () => {
-    const served = await testApp(db, { plugins: [imageryPlugin(createImageryService(t.db))] });
+    const imagery = createImageryService(db);
+    const served = await testApp(db, { plugins: [imageryPlugin(imagery)] });
     try {
       const doc = (await served.app.inject({ method: 'GET', url: '/openapi.json' })).json();
       expect(doc.paths['/api/imagery/epochs'].get.tags).toEqual(['imagery']);

@@ -485,6 +485,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     action('escalate', 'Lead bureau escalates (hand-over to the discipline commission within 15 days)', S.Escalate, (u, c, b) => A.escalate(ctx, u, c, b));
     action('notes', 'Add a note (lead or co-handling bureau, lead role)', S.Note, (u, c, b) => A.addNote(ctx, u, c, b));
     action('confirm-geometry', 'Lead bureau confirms the verdict after a batch re-run changed the outline', S.ConfirmGeometry, (u, c, b) => A.confirmGeometry(ctx, u, c, b));
+    action('withdraw', 'Lead bureau withdraws a case whose polygon a batch re-run no longer finds (图形灭失, any open state → vanished)', S.Withdraw, (u, c, b) => A.withdraw(ctx, u, c, b));
 
     registry.route(
       api,

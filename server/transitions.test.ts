@@ -5,22 +5,26 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
+import { replaceBatchPolygons } from '../pipeline/store/repository.js';
 import { addUsers, jpegWithExif, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 import { ACTIONS, STATUSES, allowedFrom, type ActionName } from './workflow/state-machine.js';
 
 let db: Database;
 let t: TestApp;
 const CODE = '370102-202610-0001';
+/** A case whose polygon a re-run dropped: what `withdraw` is for (a case still drawn is refused by its own check). */
+const GONE = '370102-202610-0002';
 
 beforeAll(async () => {
   db = await openTestDatabase();
-  await writeBatch(db, 'b1', '2026-10', [polygon(CODE, '2026-10', square(117, 36.6))], '2026-11-02');
+  await writeBatch(db, 'b1', '2026-10', [polygon(CODE, '2026-10', square(117, 36.6)), polygon(GONE, '2026-10', square(117.01, 36.6))], '2026-11-02');
   await addUsers(db, [
     ['nr', 'bureau', 'natural_resources'],
     ['chief', 'lead'],
   ]);
   t = await testApp(db);
   await t.app.inject({ method: 'POST', url: '/api/sweep', headers: { authorization: `Bearer ${await t.token('chief')}` } });
+  await replaceBatchPolygons(db, 'b1', [polygon(CODE, '2026-10', square(117, 36.6))]);
 }, 120_000);
 
 afterAll(async () => {
@@ -41,6 +45,7 @@ const URL_OF: Record<ActionName, string> = {
   note: 'notes',
   evidence: 'evidence',
   confirm_geometry: 'confirm-geometry',
+  withdraw: 'withdraw',
 };
 
 const half = (w: number) => ({ type: 'Polygon', coordinates: [[[117 + w, 36.6], [117 + w + 0.0005, 36.6], [117 + w + 0.0005, 36.601], [117 + w, 36.601], [117 + w, 36.6]]] });
@@ -57,6 +62,7 @@ const BODY: Record<ActionName, unknown> = {
   note: { text: '记录' },
   evidence: null,
   confirm_geometry: {},
+  withdraw: { reason: '复跑后不再提取' },
 };
 
 describe('every action from every state', () => {
@@ -67,24 +73,25 @@ describe('every action from every state', () => {
         // Put the case in the state directly (setup, not under test): rectified, illegal verdict
         // (other for closing a verified case: an illegal one must be rectified first, tested in api.test.ts);
         // an outline a batch changed, for confirm_geometry (an unchanged one: triage-integrity.test.ts).
-        await db.query(`DELETE FROM parcels WHERE code = $1`, [CODE]);
+        const code = action === 'withdraw' ? GONE : CODE;
+        await db.query(`DELETE FROM parcels WHERE code = $1`, [code]);
         await db.query(
           `UPDATE cases SET status = $2, verdict = $3, verdict_details = '{}'::jsonb, rectification = '{"progress": 100}'::jsonb, lead_bureau = 'natural_resources', geometry_changed = $4 WHERE code = $1`,
-          [CODE, status, action === 'close' && status === 'verified' ? 'other' : 'illegal', action === 'confirm_geometry'],
+          [code, status, action === 'close' && status === 'verified' ? 'other' : 'illegal', action === 'confirm_geometry'],
         );
-        const before = (await db.query<{ version: number; n: number }>(`SELECT version, (SELECT count(*)::int FROM audit_log WHERE code = $1) AS n FROM cases WHERE code = $1`, [CODE])).rows[0];
+        const before = (await db.query<{ version: number; n: number }>(`SELECT version, (SELECT count(*)::int FROM audit_log WHERE code = $1) AS n FROM cases WHERE code = $1`, [code])).rows[0];
         const user = ACTIONS[action].actor === 'oversee' ? 'chief' : 'nr';
         const headers: Record<string, string> = { authorization: `Bearer ${await t.token(user)}` };
         const r =
           action === 'evidence'
-            ? await t.app.inject({ method: 'POST', url: `/api/polygons/${CODE}/evidence?name=p.jpg`, headers: { ...headers, 'content-type': 'image/jpeg' }, payload: jpegWithExif({ taken: '2026:11:05 10:00:00', lat: 36.6, lon: 117, azimuth: 0 }) })
-            : await t.app.inject({ method: 'POST', url: `/api/polygons/${CODE}/${URL_OF[action]}`, headers, payload: BODY[action] as object });
+            ? await t.app.inject({ method: 'POST', url: `/api/polygons/${code}/evidence?name=p.jpg`, headers: { ...headers, 'content-type': 'image/jpeg' }, payload: jpegWithExif({ taken: '2026:11:05 10:00:00', lat: 36.6, lon: 117, azimuth: 0 }) })
+            : await t.app.inject({ method: 'POST', url: `/api/polygons/${code}/${URL_OF[action]}`, headers, payload: BODY[action] as object });
         if (allowed) {
           expect(r.statusCode, r.body).toBe(200);
         } else {
           expect(r.statusCode, r.body).toBe(409);
           expect(r.json().code).toBe('CASE.BAD_STATE');
-          const after = (await db.query<{ version: number; n: number }>(`SELECT version, (SELECT count(*)::int FROM audit_log WHERE code = $1) AS n FROM cases WHERE code = $1`, [CODE])).rows[0];
+          const after = (await db.query<{ version: number; n: number }>(`SELECT version, (SELECT count(*)::int FROM audit_log WHERE code = $1) AS n FROM cases WHERE code = $1`, [code])).rows[0];
           expect(after).toEqual(before);
         }
       });

@@ -61,6 +61,7 @@ function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDispositio
 
 /** 销号状态 from the workflow state and verdict (RESEARCH.md §3.7). */
 export function closureOf(status: WorkflowStatus | null, verdict: Verdict | null): ClosureStatus {
+  if (status === 'vanished') return '图形灭失';
   if (status === 'closed' || status === 'reviewed') return '已销号';
   if (verdict === 'illegal') return '县级已填报违法';
   return '未销号';

@@ -265,6 +265,14 @@ CREATE INDEX clues_epoch_code ON clues (epoch, code);
 ALTER TABLE users ADD COLUMN sessions_valid_after timestamptz;
 `,
   },
+  {
+    version: 5,
+    name: "a case whose polygon a batch re-run no longer finds can be withdrawn: status 'vanished' (图形灭失)",
+    sql: `
+ALTER TABLE cases DROP CONSTRAINT cases_status_check;
+ALTER TABLE cases ADD CONSTRAINT cases_status_check CHECK (status IN ('issued', 'accepted', 'verified', 'rectifying', 'closed', 'reviewed', 'reassignment_requested', 'vanished'));
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

@@ -6,7 +6,7 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Split, VerdictBody } from '../../schemas/api.js';
+import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Split, VerdictBody, Withdraw } from '../../schemas/api.js';
 import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
@@ -150,6 +150,15 @@ export function confirmGeometry(ctx: ActionContext, user: User, code: string, bo
     const h = await tx.query<{ h: string }>('SELECT md5(ST_AsBinary(geom)) AS h FROM work_items WHERE code = $1', [code]);
     if (h.rows.length === 0) throw new ApiError('CASE.BAD_STATE', `${code} is in no batch any more; nothing to confirm`);
     return { set: { geometry_changed: false, geom_hash: h.rows[0].h }, detail: body };
+  });
+}
+
+/** 图形灭失: the lead bureau withdraws a case whose polygon no batch holds any more (a re-run dropped it). */
+export function withdraw(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Withdraw>) {
+  return runAction(ctx, user, code, 'withdraw', async (tx) => {
+    const held = await tx.query<{ batch_id: string | null }>('SELECT batch_id FROM work_items WHERE code = $1 LIMIT 1', [code]);
+    if (held.rows.length > 0) throw new ApiError('CASE.BAD_STATE', `${code} is still a polygon of batch ${held.rows[0].batch_id ?? '(clue)'}; only a case whose polygon vanished is withdrawn`);
+    return { set: { status: 'vanished', geometry_changed: false }, detail: body };
   });
 }
 

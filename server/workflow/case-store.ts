@@ -9,7 +9,7 @@ import { can, scopePredicate, type User } from '../access/roles.js';
 import type { DeadlineRuleId, Deadlines } from '../deadlines/rules.js';
 import { applyRule, dueFor } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
-import { ACTIONS, allowedFrom, type ActionName } from './state-machine.js';
+import { ACTIONS, allowedFrom, SETTLED_SQL, type ActionName } from './state-machine.js';
 
 export interface CaseRow {
   code: string;
@@ -94,16 +94,30 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
     );
     let flagged = (await tx.query<{ n: number }>(f.sql, f.params)).rows[0].n;
     if (!since) {
-      // A re-run that no longer finds a polygon (or numbers its site differently) leaves its case
-      // without geometry: flag it too, so the lead bureau sees it; its verdict and history stay.
+      // A re-run that no longer finds a polygon leaves its case without geometry. Nobody had touched
+      // it (still issued, no one's note, evidence or action): withdrawn at once (图形灭失), so no
+      // bureau is asked to verify a polygon that is gone. Otherwise flagged, so the lead bureau sees
+      // it and withdraws it or confirms again (`withdraw`); its verdict and history stay.
       const g = await tx.query<{ n: number }>(
-        `WITH gone AS (
-           UPDATE cases c SET geometry_changed = true, version = c.version + 1, updated_at = now()
-           WHERE NOT c.geometry_changed AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code)
-           RETURNING c.code, c.geom_hash
+        `WITH lost AS (
+           SELECT c.code, c.geom_hash,
+                  c.status = 'issued' AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.code = c.code AND a.actor <> 'system')
+                                      AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.code = c.code) AS untouched
+           FROM cases c
+           WHERE NOT c.geometry_changed AND c.status <> 'vanished' AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code)
+         ), gone AS (
+           UPDATE cases c SET geometry_changed = NOT l.untouched,
+                  status = CASE WHEN l.untouched THEN 'vanished' ELSE c.status END,
+                  due_rule = CASE WHEN l.untouched THEN NULL ELSE c.due_rule END,
+                  due_date = CASE WHEN l.untouched THEN NULL ELSE c.due_date END,
+                  version = c.version + 1, updated_at = now()
+           FROM lost l WHERE c.code = l.code
+           RETURNING c.code, l.geom_hash, l.untouched
          ), audit AS (
            INSERT INTO audit_log (actor, action, code, before, after)
-           SELECT 'system', 'polygon.vanished', code, jsonb_build_object('geom_hash', geom_hash), jsonb_build_object('geometry_changed', true) FROM gone
+           SELECT 'system', 'polygon.vanished', code, jsonb_build_object('geom_hash', geom_hash),
+                  CASE WHEN untouched THEN jsonb_build_object('status', 'vanished') ELSE jsonb_build_object('geometry_changed', true) END
+           FROM gone
          ) SELECT count(*)::int AS n FROM gone`,
       );
       flagged += g.rows[0].n;
@@ -243,7 +257,7 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
     const o = await tx.query<{ n: number }>(
       `WITH due AS (
          SELECT code, due_rule, due_date, escalation_level FROM cases
-         WHERE due_date < $1::date AND status NOT IN ('reviewed') AND due_rule IS NOT NULL
+         WHERE due_date < $1::date AND status NOT IN ${SETTLED_SQL} AND due_rule IS NOT NULL
        ), ins AS (
          INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
          SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过: ' || due_rule || ' 截止 ' || due_date::text, 'system' FROM due

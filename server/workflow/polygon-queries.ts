@@ -8,6 +8,7 @@ import type { Queryable } from '../../pipeline/store/queryable.js';
 import { scopePredicate, type User } from '../access/roles.js';
 import { ApiError } from '../errors.js';
 import { CASE_COLUMNS, type CaseRow } from './case-store.js';
+import { SETTLED_SQL } from './state-machine.js';
 
 export interface PolygonFilter {
   epoch?: string;
@@ -29,7 +30,7 @@ const PROPERTY_SQL = `c.code, c.epoch, c.source, w.district_code, w.district_nam
   w.before_date::text AS before_date, w.after_date::text AS after_date, w.land_class_before, w.zone_overlaps AS overlaps, w.previous_code,
   w.detector->>'name' AS detector_name, w.detector->>'version' AS detector_version, w.detector->>'paramsHash' AS detector_params_hash, w.tile_id,
   w.description, c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
-  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status <> 'reviewed') AS overdue,
+  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}) AS overdue,
   c.geometry_changed, c.escalation_level, c.issued_on::text AS issued_on`;
 
 /** A page's last key as the client carries it: the code, or `confidence|code` when sorted by confidence. */
@@ -116,8 +117,8 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
     add((n) => `(EXISTS (SELECT 1 FROM polygons x WHERE x.code = c.code AND x.priority = $${n}) OR ($${n} = 'normal' AND EXISTS (SELECT 1 FROM clues x WHERE x.code = c.code)))`, f.priority);
   }
   if (f.district) add((n) => `c.district_code = $${n}`, f.district);
-  if (f.overdue === 'true') where.push(`c.due_date < $1::date AND c.status <> 'reviewed'`);
-  if (f.overdue === 'false') where.push(`NOT (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status <> 'reviewed')`);
+  if (f.overdue === 'true') where.push(`c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}`);
+  if (f.overdue === 'false') where.push(`NOT (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL})`);
   if (f.bbox) {
     const [w, s, e, n] = f.bbox.split(',').map(Number);
     if (![w, s, e, n].every(Number.isFinite) || w >= e || s >= n) throw new ApiError('VALIDATION', 'bbox must be west,south,east,north with west < east and south < north');
@@ -206,7 +207,7 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
   }
   const r = await q.query<{ status: string; n: number; overdue: number; changed: number }>(
     `SELECT c.status, count(*)::int AS n,
-            count(*) FILTER (WHERE c.due_date < $1::date AND c.status <> 'reviewed')::int AS overdue,
+            count(*) FILTER (WHERE c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL})::int AS overdue,
             count(*) FILTER (WHERE c.geometry_changed)::int AS changed
      FROM cases c WHERE ${where.join(' AND ')} GROUP BY c.status`,
     params,

@@ -2,13 +2,17 @@
  * The bureau workflow as data, after shared/domain/state_machine.yaml reduced to what one city's
  * bureaus do in Tuban: issued (下发) → accepted (签收, 核查中) → verified (已判定: 合法/违法/其他)
  * → rectifying (整改中, illegal only) → closed (已销号, pending review) → reviewed (审核通过).
- * Reassignment goes through the lead bureau (request → reassign → issued to the new bureau).
+ * Reassignment goes through the lead bureau (request → reassign → issued to the new bureau). A case
+ * whose polygon a batch re-run no longer finds is withdrawn (图形灭失, vanished).
  */
-import { workflowStatusSchema, type WorkflowStatus } from '../../schemas/workflow.js';
+import { SETTLED_STATUSES, workflowStatusSchema, type WorkflowStatus } from '../../schemas/workflow.js';
 
 /** The states and their labels live in schemas/workflow.ts (one copy with the ledger and the page). */
 export const STATUSES = workflowStatusSchema.options;
 export type Status = WorkflowStatus;
+
+/** `('reviewed', 'vanished')`: for `status NOT IN …`, where a deadline can still run out. */
+export const SETTLED_SQL = `(${SETTLED_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /** Who may run an action: the polygon's lead bureau, a lead or co-handling bureau, or the lead role. */
 export type Actor = 'lead_bureau' | 'contributor' | 'oversee';
@@ -36,6 +40,8 @@ export const ACTIONS = {
   evidence: { from: OPEN, to: null, actor: 'contributor' },
   /** After a batch re-run changed the polygon's outline: the lead bureau checks the verdict still holds. */
   confirm_geometry: { from: [...OPEN, 'reviewed'], to: null, actor: 'oversee' },
+  /** A case whose polygon a batch re-run no longer finds: the lead bureau withdraws it (图形灭失). */
+  withdraw: { from: OPEN, to: 'vanished', actor: 'oversee' },
 } as const satisfies Record<string, ActionSpec>;
 
 export type ActionName = keyof typeof ACTIONS;
