@@ -73,8 +73,12 @@ export function renderActions(card) {
     const asked = (card.history ?? []).findLast?.((h) => h.action === 'request_reassignment')?.after ?? {};
     forms.push(miniForm('reassign', '改派', `${asked.reason ? `<p class="muted">申请理由：${esc(asked.reason)}</p>` : ''}<label>主办单位 <select name="lead_bureau" required><option value="">请选择</option>${options(L.BUREAUS, asked.suggested_bureau)}</select></label>${reason()}`, status === 'reassignment_requested'));
   }
-  if (oversee && status !== 'reviewed') forms.push(miniForm('escalate', '移交/升级', `${reason()}<label>级别 (1–5，留空则升一级) <input name="level" type="number" min="1" max="5" step="1"></label>`));
-  if (oversee && p.geometry_changed) forms.push(miniForm('confirm-geometry', '确认图形变更', '<label>意见 <textarea name="comment" rows="2" maxlength="2000"></textarea></label>', true));
+  const settled = ['reviewed', 'vanished'].includes(status);
+  if (oversee && !settled) forms.push(miniForm('escalate', '移交/升级', `${reason()}<label>级别 (1–5，留空则升一级) <input name="level" type="number" min="1" max="5" step="1"></label>`));
+  // A re-run no longer finds the polygon: there is no outline to confirm, only the case to withdraw (图形灭失).
+  const gone = !card.geometry;
+  if (oversee && p.geometry_changed && !gone) forms.push(miniForm('confirm-geometry', '确认图形变更', '<label>意见 <textarea name="comment" rows="2" maxlength="2000"></textarea></label>', true));
+  if (oversee && gone && !settled) forms.push(miniForm('withdraw', '图形灭失，撤销', reason('说明（如：复跑后不再提取）'), true));
   if (oversee || mine || coHandler) forms.push(miniForm('notes', '备注', `<label>内容 <textarea name="text" rows="2" required maxlength="4000"></textarea></label>`));
   if (forms.length) parts.push(`<div class="more-actions">${forms.join('')}</div>`);
   box.innerHTML = parts.length ? `<h3>办理</h3>${parts.join('')}` : '';

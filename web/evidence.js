@@ -36,7 +36,7 @@ export function renderEvidence(card) {
       </li>`;
     })
     .join('');
-  const canUpload = (mine || coHandler || oversee) && status !== 'reviewed';
+  const canUpload = (mine || coHandler || oversee) && !['reviewed', 'vanished'].includes(status);
   $('evidence-box').innerHTML = `<h3>证据（现场照片、文件）</h3>
     <ul class="evidence" id="evidence-list">${items || '<li class="muted">暂无证据</li>'}</ul>
     ${

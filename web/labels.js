@@ -19,6 +19,7 @@ export const STATUS_COLOR = {
   closed: '#2f9e44',
   reviewed: '#868e96',
   reassignment_requested: '#e03131',
+  vanished: '#adb5bd',
 };
 export const VERDICT_COLOR = { legal: '#2f9e44', illegal: '#e03131', other: '#868e96' };
 export const ROLES = { analyst: '分析员', bureau: '部门', district: '区县', lead: '牵头局', admin: '管理员' };
@@ -36,6 +37,7 @@ export const ACTIONS = {
   escalate: '移交/升级',
   note: '备注',
   confirm_geometry: '确认图形变更',
+  withdraw: '图形灭失撤销',
   'clue.add': '登记线索',
   'geometry.changed': '复测图形变化',
   'polygon.vanished': '复测未再检出',
