@@ -10,7 +10,7 @@ import { wireKeyboard } from './keyboard.js';
 import * as L from './labels.js';
 import { fitToEpoch, initMap, setImagery, wireImagerySwitch } from './map.js';
 import { loadMapData } from './map-layers.js';
-import { signOut, wireLogin } from './session.js';
+import { showLogin, wireLogin } from './session.js';
 import { on, state } from './state.js';
 import { loadLedger } from './summary.js';
 import { loadUsers } from './users.js';
@@ -82,11 +82,18 @@ wireImagerySwitch();
 wireKeyboard();
 
 (async () => {
-  if (!state.token) return signOut();
+  if (!state.token) {
+    // A sign-out (session.js) reloads the page; what it had to say is shown here.
+    const message = sessionStorage.getItem('tuban.signed-out');
+    sessionStorage.removeItem('tuban.signed-out');
+    return showLogin(message);
+  }
   try {
     state.user = await api('/api/me');
-    await start();
-  } catch {
-    signOut();
+  } catch (err) {
+    // (A 401 signs the page out in api.js and never gets here.) Nothing else is a reason to end the user's sessions.
+    showLogin(`无法连接服务器：${err.message}`);
+    return;
   }
+  await start();
 })();

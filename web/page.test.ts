@@ -143,6 +143,23 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await context.close();
   });
 
+  it('shows the sign-in form only once it is wired: an Enter before the page script has loaded must not put the password in the URL', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // A slow network: the page's script arrives a second after the HTML.
+    await page.route('**/app.js', async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    });
+    await page.goto(base + '/', { waitUntil: 'commit' });
+    await page.fill('#login-name', bureau.name);
+    await page.fill('#login-password', bureau.password);
+    await page.press('#login-password', 'Enter');
+    await page.waitForSelector('#app:not([hidden])');
+    expect(page.url()).not.toContain('password');
+    await context.close();
+  });
+
   it('a bureau user sees only its polygons, the imagery and the outlines, opens a card with both chips and records a verdict', async () => {
     const page = await open(bureau);
     // Inbox: exactly the polygons this bureau leads or co-handles.
@@ -224,6 +241,42 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('403')]);
     }
     expect(owned).toBe(true);
+    await page.context().close();
+  });
+
+  it('signing out leaves nothing of the session: the next user at the same tab starts clean; an expired session says so', async () => {
+    const page = await open(bureau);
+    await page.waitForSelector('#inbox-list button.item');
+    await mapIdle(page);
+    await page.click('#inbox-list button.item');
+    await page.waitForSelector('#card-verdict');
+    expect(page.url()).toContain('case=');
+    const token = await page.evaluate(() => sessionStorage.getItem('tuban.token'));
+    // 退出 while the map is still flying to the card: its tile requests must not outlive the session.
+    await page.click('#card-back');
+    await page.click('#inbox-list button.item >> nth=1');
+    await page.click('#logout');
+    await page.waitForSelector('#login:not([hidden])');
+    await expect.poll(() => page.url()).toBe(`${base}/`);
+    expect(await page.isHidden('#app')).toBe(true);
+    expect((await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(401);
+    // The district user signs in at the same tab: no card of the bureau's, only the district's polygons.
+    await page.fill('#login-name', district.name);
+    await page.fill('#login-password', district.password);
+    await page.press('#login-password', 'Enter');
+    await page.waitForSelector('#inbox-list button.item');
+    expect(await page.isHidden('#view-card')).toBe(true);
+    expect(page.url()).not.toContain('case=');
+    for (const c of await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!))) expect(c.startsWith(`${district.code}-`)).toBe(true);
+    // A session the server no longer accepts: the sign-in form, saying why (Chromium logs the 401s).
+    const before = consoleErrors.length;
+    await page.evaluate(() => ((window as unknown as { tuban: { token: string } }).tuban.token = 'expired'));
+    await page.selectOption('#f-priority', 'high');
+    await page.waitForSelector('#login:not([hidden])');
+    await expect.poll(() => page.textContent('#login-error')).toBe('登录已过期，请重新登录');
+    await expect.poll(() => page.url()).toBe(`${base}/`);
+    expect(consoleErrors.length).toBeGreaterThan(before);
+    for (const e of consoleErrors.splice(before)) expect(e).toContain('401');
     await page.context().close();
   });
 
