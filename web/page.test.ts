@@ -402,6 +402,36 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged])).rows[0].n).toBe(2);
     await expect.poll(() => consoleErrors.length).toBe(before + 1);
     expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('415')]);
+    // Chosen together with a document: the document is stored, and the message left on screen once
+    // the card has re-rendered still names the refused file, not only what went through.
+    await page.setInputFiles('#evidence-file', [
+      { name: '说明材料.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') },
+      { name: '用地批复.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n') },
+    ]);
+    await page.click('#evidence-submit');
+    await page.waitForSelector('#evidence-list .evidence-item:nth-child(3)');
+    await expect.poll(() => page.getAttribute('#evidence-submit', 'disabled')).toBeNull();
+    const told = (await page.textContent('#toast'))!;
+    expect(told).toContain('已上传 1 个');
+    expect(told).toContain('说明材料.txt');
+    expect(told).toContain('只接受 JPEG 照片或 PDF 文件');
+    expect(await page.getAttribute('#toast', 'class')).toContain('error');
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged])).rows[0].n).toBe(3);
+    await expect.poll(() => consoleErrors.length).toBe(before + 1);
+    expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('415')]);
+
+    // A note saved while the lists cannot be refreshed (the network drops the counts): the page says
+    // it was saved and that the page is stale, not 操作失败 (which invites saving it twice).
+    await page.route('**/api/inbox/counts*', (route) => route.abort());
+    await page.click('#more-notes summary');
+    await page.fill('#more-notes textarea[name=text]', '已约谈当事人，限期自行拆除');
+    await page.click('#submit-notes');
+    await expect.poll(() => page.textContent('#toast')).toContain('请重新加载页面');
+    expect(await page.textContent('#toast')).toContain('备注已提交');
+    const notes = await demo.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE code = $1 AND action = 'note'`, [judged]);
+    expect(notes.rows[0].n).toBe(1);
+    await page.unroute('**/api/inbox/counts*');
+    for (const e of consoleErrors.splice(before)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
 
     // Rectification to 100 %, then close (销号).
     await page.selectOption('#more-rectification select[name=method]', 'demolish_restore');
