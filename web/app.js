@@ -5,7 +5,7 @@ import { api } from './api.js';
 import { closeCard, openCard, wireCard } from './card.js';
 import { renderClueForm } from './clue-form.js';
 import { $, chinaToday, esc, setUrl } from './dom.js';
-import { loadCounts, loadInbox, loadOverdue, wireInbox } from './inbox.js';
+import { loadCounts, loadInbox, loadOverdue, setLeadFilter, wireInbox } from './inbox.js';
 import { wireKeyboard } from './keyboard.js';
 import * as L from './labels.js';
 import { fitToEpoch, initMap, setImagery, wireImagerySwitch } from './map.js';
@@ -23,6 +23,7 @@ async function start() {
   const u = state.user;
   $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district}` : ''}`;
   showTabsFor(u);
+  setLeadFilter(u);
   // The admin manages accounts and sees no polygons (the API answers 403 for them).
   if (u.role === 'admin') return;
   const params = new URLSearchParams(location.search);

@@ -170,6 +170,10 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     const total = (await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM polygons')).rows[0].n;
     expect(visible.length).toBeLessThan(total);
     expect(await page.textContent('#counts')).toContain(`全部 ${visible.length}`);
+    // What the bureau only co-handles says so (the verdict is another bureau's).
+    const ledHere = new Set((await demo.db.query<{ code: string }>('SELECT code FROM polygons WHERE lead_bureau = $1', [bureau.bureau])).rows.map((r) => r.code));
+    const marked = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => [b.getAttribute('data-code'), b.querySelector('.badge.co') !== null] as const));
+    for (const [code, co] of marked) expect(co).toBe(!ledHere.has(code!));
 
     await mapIdle(page);
     // The map draws the polygons of this bureau only…
@@ -293,6 +297,15 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.textContent('#inbox-list button.item .confidence')).toBe(`置信度 ${(byConfidence.rows[0].confidence * 100).toFixed(0)}%`);
     await page.selectOption('#f-sort', '');
     await page.waitForSelector('#inbox-list .confidence', { state: 'detached' });
+    // 主办: one bureau's polygons (the server's filter), each item naming its lead bureau.
+    const water = await demo.db.query<{ code: string }>(`SELECT code FROM polygons WHERE lead_bureau = 'water' ORDER BY code`);
+    expect(water.rows.length).toBeGreaterThan(0);
+    await page.selectOption('#f-lead', 'water');
+    await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(water.rows.length);
+    expect((await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => b.getAttribute('data-code')))).sort()).toEqual(water.rows.map((r) => r.code));
+    expect(new Set(await page.$$eval('#inbox-list .lead-bureau', (ss) => ss.map((x) => x.textContent)))).toEqual(new Set(['城乡水务局']));
+    await page.selectOption('#f-lead', '');
+    await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(all.rows[0].n);
     await page.click('#tab-ledger');
     await page.waitForSelector('#summary-table');
     const links = await page.$$eval('#ledger-links a', (as) => as.map((a) => a.getAttribute('href')));
