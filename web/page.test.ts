@@ -245,6 +245,13 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('403')]);
     }
     expect(owned).toBe(true);
+    // Esc goes back to the list with the closed item focused, so J goes on from there (not from the top).
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#view-inbox:not([hidden])');
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(first);
+    const order = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!));
+    await page.keyboard.press('j');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(order[order.indexOf(first!) + 1]);
     await page.context().close();
   });
 
