@@ -4,12 +4,13 @@
 import { api } from './api.js';
 import { closeCard, openCard, wireCard } from './card.js';
 import { renderClueForm } from './clue-form.js';
-import { $, chinaToday, esc, setUrl } from './dom.js';
+import { $, setUrl } from './dom.js';
 import { loadCounts, loadInbox, loadOverdue, setLeadFilter, wireInbox } from './inbox.js';
 import { wireKeyboard } from './keyboard.js';
 import * as L from './labels.js';
 import { fitToEpoch, initMap, setImagery, wireImagerySwitch } from './map.js';
 import { loadMapData } from './map-layers.js';
+import { loadMonths } from './months.js';
 import { showLogin, wireLogin } from './session.js';
 import { on, state } from './state.js';
 import { loadLedger } from './summary.js';
@@ -34,12 +35,9 @@ async function start() {
   ]);
   state.epochs = epochs;
   state.districts = districts;
-  // The months with imagery, and the current month: clues filed this month are listed before its batch runs.
-  const months = [...new Set([...epochs.map((e) => e.epoch), chinaToday().slice(0, 7)])].sort().reverse();
-  const sel = $('epoch');
-  sel.innerHTML = months.map((m) => `<option value="${esc(m)}">${esc(m)}${epochs.some((e) => e.epoch === m) ? '' : '（无影像）'}</option>`).join('');
+  const months = await loadMonths();
   state.epoch = months.includes(params.get('epoch')) ? params.get('epoch') : epochs[0]?.epoch ?? months[0];
-  sel.value = state.epoch ?? '';
+  $('epoch').value = state.epoch ?? '';
   initMap();
   await refresh();
   const code = params.get('case');
@@ -56,14 +54,18 @@ on('changed', async (code) => {
   await Promise.all([code && state.openCode === code ? openCard(code, { refit: false }) : null, refresh()]);
 });
 
-$('epoch').addEventListener('change', async (ev) => {
-  state.epoch = ev.target.value;
+/** Show another month: its imagery, inbox, counts and map (the selector's choice, or a clue filed in another month). */
+async function showMonth(month) {
+  state.epoch = month;
+  $('epoch').value = month;
   setUrl({ epoch: state.epoch, case: null });
   closeCard();
   setImagery(state.side);
   fitToEpoch();
   await refresh();
-});
+}
+on('month', showMonth);
+$('epoch').addEventListener('change', (ev) => showMonth(ev.target.value));
 
 document.querySelector('.tabs').addEventListener('click', (ev) => {
   const t = ev.target.closest('[role=tab]');

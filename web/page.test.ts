@@ -604,6 +604,29 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.waitForSelector(`#inbox-list button.item[data-code="${clueCode}"]`);
     await page.waitForSelector(`#inbox-list button.item[data-code="${second}"]`);
     await page.screenshot({ path: join(ARTIFACTS, 'page-clue.png') });
+    // A clue found last month, in a month no batch has imagery for: the page offers that month, shows
+    // it, and the clue is in its inbox (it was filed, then nowhere to be found on the page).
+    clock = new Date('2026-12-02T02:00:00Z');
+    await page.click('#tab-clue');
+    await page.selectOption('#clue-source', 'public_report');
+    await page.click('#clue-point');
+    await clickMap(page, [c.x + 0.0003, c.y]);
+    await expect.poll(() => page.textContent('#clue-where')).toContain('°N');
+    await page.fill('#clue-description', '群众举报：十一月下旬村西侧夜间倾倒建筑垃圾，已形成约两百平方米的堆土');
+    await page.fill('#clue-date', '2026-11-20');
+    await page.click('#clue-submit');
+    await expect.poll(() => page.textContent('#card-code')).toMatch(new RegExp(`^${district.code}-202611-X\\d{4}$`));
+    const november = (await page.textContent('#card-code'))!;
+    clock = null;
+    expect(await page.inputValue('#epoch')).toBe('2026-11');
+    expect(await page.textContent('#epoch option[value="2026-11"]')).toBe('2026-11（无影像）');
+    await page.click('#card-back');
+    await page.click('#tab-inbox');
+    await page.waitForSelector(`#inbox-list button.item[data-code="${november}"]`);
+    // A fresh page (the next morning) still offers the month.
+    await page.reload();
+    await page.waitForSelector('#app:not([hidden])');
+    await expect.poll(() => page.$$eval('#epoch option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toContain('2026-11');
     await page.context().close();
   });
 

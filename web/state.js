@@ -24,7 +24,7 @@ window.tuban = state;
 
 const handlers = new Map();
 
-/** Events: 'open' (code) a card, 'changed' (code?) after a write, 'signed-out'. */
+/** Events: 'open' (code) a card, 'changed' (code?) after a write, 'signed-out', 'month' (YYYY-MM) to show. */
 export function on(event, fn) {
   handlers.set(event, [...(handlers.get(event) ?? []), fn]);
 }
