@@ -84,10 +84,14 @@ export async function loadCounts() {
   badge.hidden = !c.overdue;
 }
 
-export async function loadOverdue() {
-  const fc = await api(`/api/polygons?${query({ overdue: 'true', limit: 500 })}`);
-  const items = [...fc.features].sort(triageOrder);
+/** The overdue list, in keyset pages like the inbox (加载更多): the badge counts them all. */
+export async function loadOverdue(more = false) {
+  const fc = await api(`/api/polygons?${query({ overdue: 'true', limit: PAGE, cursor: more ? state.overdueCursor : '' })}`);
+  const items = [...(more ? state.overdueItems : []), ...fc.features].sort(triageOrder);
+  state.overdueItems = items;
+  state.overdueCursor = fc.next_cursor ?? null;
   renderItems($('overdue-list'), items);
+  $('overdue-more').hidden = !state.overdueCursor;
   $('overdue-empty').hidden = items.length > 0;
 }
 
@@ -104,6 +108,7 @@ export function wireInbox() {
   $('f-priority').innerHTML = `<option value="">全部</option>${Object.entries(L.PRIORITY).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('')}`;
   $('filters').addEventListener('change', () => loadInbox());
   $('inbox-more').addEventListener('click', () => loadInbox(true));
+  $('overdue-more').addEventListener('click', () => loadOverdue(true));
   for (const id of ['inbox-list', 'overdue-list']) {
     $(id).addEventListener('click', (ev) => {
       const b = ev.target.closest('button.item');

@@ -698,6 +698,11 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     );
     expect(due.rows.length).toBeGreaterThan(0);
     const page = await open(lead);
+    // Pages of 7 instead of 500 (the demo has fewer overdue items than one page): the list must go past its first page.
+    const PAGE = 7;
+    expect(due.rows.length).toBeGreaterThan(PAGE);
+    await page.route(/\/api\/polygons\?.*overdue=true/, (route) => route.continue({ url: route.request().url().replace(/limit=\d+/, `limit=${PAGE}`) }));
+    await page.reload();
     await page.waitForSelector('#inbox-list button.item');
     await expect.poll(() => page.textContent('#overdue-badge')).toBe(String(due.rows.length));
     // The inbox puts them first.
@@ -705,6 +710,13 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(firstDue).toContain('overdue');
     await page.click('#tab-overdue');
     await page.waitForSelector('#overdue-list button.item');
+    // As many as the badge says, page after page (加载更多), not the first page alone.
+    for (let i = 0; i < Math.ceil(due.rows.length / PAGE) - 1; i++) {
+      const n = await page.$$eval('#overdue-list button.item', (bs) => bs.length);
+      await page.click('#overdue-more');
+      await expect.poll(() => page.$$eval('#overdue-list button.item', (bs) => bs.length)).toBeGreaterThan(n);
+    }
+    await expect.poll(() => page.isHidden('#overdue-more')).toBe(true);
     const listed = await page.$$eval('#overdue-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!).sort());
     expect(listed).toEqual(due.rows.map((r) => r.code));
     expect(await page.isVisible('#overdue-empty')).toBe(false);

@@ -9,6 +9,9 @@ export const state = {
   side: 'after',
   items: [],
   nextCursor: null,
+  /** The overdue list loaded so far and the cursor of its next page. */
+  overdueItems: [],
+  overdueCursor: null,
   cursor: -1,
   openCode: null,
   /** The open card's response (GET /api/polygons/{code}). */
