@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { closeCard, openCard, wireCard } from './card.js';
 import { renderClueForm } from './clue-form.js';
-import { $, setUrl } from './dom.js';
+import { $, setUrl, toast } from './dom.js';
 import { loadCounts, loadInbox, loadOverdue, setLeadFilter, wireInbox } from './inbox.js';
 import { wireKeyboard } from './keyboard.js';
 import * as L from './labels.js';
@@ -77,6 +77,12 @@ document.querySelector('.tabs').addEventListener('click', (ev) => {
 onShow('ledger', loadLedger);
 onShow('clue', renderClueForm);
 onShow('users', loadUsers);
+
+// A read that fails (the network, the server) is said on the page, not only in the console: the list
+// would otherwise keep showing what the filters no longer ask for. Writes say their own (actions.js).
+window.addEventListener('unhandledrejection', (ev) => {
+  toast(`未能加载最新数据（${ev.reason?.message ?? ev.reason}），请稍后重试或重新加载页面`, 'error');
+});
 
 wireLogin(start);
 wireInbox();

@@ -304,6 +304,15 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.textContent('#inbox-list button.item .confidence')).toBe(`置信度 ${(byConfidence.rows[0].confidence * 100).toFixed(0)}%`);
     await page.selectOption('#f-sort', '');
     await page.waitForSelector('#inbox-list .confidence', { state: 'detached' });
+    // A list that cannot be loaded says so (it kept the old items under the new filter, silently).
+    const beforeFail = consoleErrors.length;
+    await page.route(/\/api\/polygons\?.*priority=high/, (route) => route.abort());
+    await page.selectOption('#f-priority', 'high');
+    await expect.poll(() => page.textContent('#toast')).toContain('未能加载最新数据');
+    await page.unroute(/\/api\/polygons\?.*priority=high/);
+    await page.selectOption('#f-priority', '');
+    await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(all.rows[0].n);
+    for (const e of consoleErrors.splice(beforeFail)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
     // 主办: one bureau's polygons (the server's filter), each item naming its lead bureau.
     const water = await demo.db.query<{ code: string }>(`SELECT code FROM polygons WHERE lead_bureau = 'water' ORDER BY code`);
     expect(water.rows.length).toBeGreaterThan(0);
