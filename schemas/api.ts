@@ -41,6 +41,8 @@ export const PolygonQuery = z.object({
   priority: z.enum(PRIORITIES).optional(),
   overdue: z.enum(['true', 'false']).optional(),
   district: z.string().regex(/^[0-9A-Za-z]{1,12}$/).optional(),
+  /** Only what this bureau leads (within the caller's scope): a bureau's own work apart from what it co-handles. */
+  lead_bureau: bureau.optional(),
   bbox: z
     .string()
     .regex(/^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$/, 'bbox=west,south,east,north in degrees')

@@ -146,6 +146,18 @@ describe('who sees what (scope in SQL)', () => {
     expect(nr).not.toContain(P_FOR);
   });
 
+  it('lead_bureau= narrows the list to what one bureau leads, never past the scope', async () => {
+    const nr = await codes('nr');
+    const led = await codes('nr', '?lead_bureau=natural_resources');
+    expect(led).toContain(P_NR);
+    expect(led).not.toContain(P_ECO); // co-handled, not led
+    expect(led.length).toBe(nr.length - 1);
+    expect(await codes('nr', '?lead_bureau=ecology_environment')).toEqual([P_ECO]);
+    expect(await codes('chief', '?lead_bureau=forestry')).toEqual([P_FOR]);
+    expect(await codes('forest', '?lead_bureau=ecology_environment')).toEqual([]);
+    expect((await call('nr', 'GET', '/api/polygons?lead_bureau=nobody')).statusCode).toBe(400);
+  });
+
   it("another bureau's polygon is 404 in the card, the map layer, the chips and every action, never its data", async () => {
     const card = await call('forest', 'GET', `/api/polygons/${P_ECO}`);
     expect(card.statusCode).toBe(404);

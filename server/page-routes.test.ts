@@ -102,6 +102,20 @@ describe('GET /api/districts', () => {
   });
 });
 
+describe('GET /api/months', () => {
+  it('lists the months holding work in the caller\'s scope, a clue\'s month without imagery too', async () => {
+    expect((await call('chief', 'GET', '/api/months')).json()).toEqual(['2026-10']);
+    // Today is 2026-11-03: a clue found yesterday lands in November, a month no batch has imagery for.
+    const clue = await call('d102', 'POST', '/api/clues', { source: 'patrol', district_code: '370102', geometry: { type: 'Point', coordinates: [117.005, 36.6005] }, description: '巡查发现', reported_on: '2026-11-02' });
+    expect(clue.statusCode, clue.body).toBe(201);
+    expect((await call('chief', 'GET', '/api/months')).json()).toEqual(['2026-11', '2026-10']);
+    expect((await call('d102', 'GET', '/api/months')).json()).toEqual(['2026-11', '2026-10']);
+    // forestry leads only the other district's polygon of October, and nothing of November.
+    expect((await call('fo', 'GET', '/api/months')).json()).toEqual(['2026-10']);
+    expect((await call(null, 'GET', '/api/months')).statusCode).toBe(401);
+  });
+});
+
 describe('bureau names from the batches\' rule table', () => {
   it('the card, the list and the page labels use the name the batch\'s table gives, not the built-in one', async () => {
     const path = join(dir, 'rules.json');

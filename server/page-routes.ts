@@ -1,11 +1,12 @@
 /**
  * Routes the page needs beside the workflow actions (registered in the authenticated API context):
- * the districts a clue can be filed under, and the preview of a split drawn on the map.
+ * the districts a clue can be filed under, the months that hold work, and the preview of a split drawn on the map.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiRegistry } from './api-registry.js';
 import type { ServerDeps } from './app.js';
 import * as S from '../schemas/api.js';
+import { scopePredicate } from './access/roles.js';
 import { ApiError } from './errors.js';
 import { splitPreview } from './workflow/split-preview.js';
 
@@ -23,6 +24,16 @@ export async function pageRoutes(api: FastifyInstance, registry: ApiRegistry, de
       );
       if (user.role === 'district' && r.rows.length === 0) return [{ code: user.district, name: user.district }];
       return r.rows;
+    },
+  );
+  registry.route(
+    api,
+    { method: 'GET', url: '/api/months', summary: 'The months (YYYY-MM) that hold polygons or clues in your scope, newest first: the page\'s month list beside the months with imagery', tags: ['polygons'] },
+    async (req) => {
+      const user = deps.requireUser(req, 'polygons.read');
+      const params: unknown[] = [];
+      const r = await deps.db.query<{ epoch: string }>(`SELECT DISTINCT c.epoch FROM cases c WHERE ${scopePredicate(user, params)} ORDER BY c.epoch DESC`, params);
+      return r.rows.map((row) => row.epoch);
     },
   );
   registry.route(

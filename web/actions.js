@@ -18,15 +18,17 @@ export function relation(card) {
 
 /** POST one action, then refresh the card, the lists and the map. */
 export async function act(code, action, body, done) {
+  let r;
   try {
-    const r = await api(`/api/polygons/${encodeURIComponent(code)}/${action}`, { method: 'POST', body: body ?? {} });
-    toast(done, 'ok');
-    await emit('changed', code);
-    return r;
+    r = await api(`/api/polygons/${encodeURIComponent(code)}/${action}`, { method: 'POST', body: body ?? {} });
   } catch (err) {
     toast(errorText(err), 'error');
     return null;
   }
+  toast(done, 'ok');
+  // Saved: a refresh that fails afterwards must not read as a failed save (and invite a second one).
+  await emit('changed', code).catch(() => toast(`${done}；但页面未能刷新，请重新加载页面查看最新状态`, 'error'));
+  return r;
 }
 
 /** A collapsed form for one workflow action. */

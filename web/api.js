@@ -1,4 +1,4 @@
-// The API client: JSON calls and raw uploads with the bearer token; a 401 signs the page out.
+// The API client: JSON calls and raw uploads with the bearer token; a 401 signs the page out (and the call never settles).
 import { emit, state } from './state.js';
 
 export class ApiError extends Error {
@@ -14,8 +14,10 @@ async function send(path, init) {
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   const res = await fetch(path, { ...init, headers });
   if (res.status === 401 && path !== '/api/session') {
+    // The page signs out and loads afresh (session.js): the caller never continues, and no
+    // rejection is left unhandled behind the sign-in form.
     await emit('signed-out', '登录已过期，请重新登录');
-    throw new ApiError(401, await res.json().catch(() => null));
+    return new Promise(() => {});
   }
   if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
   return res.status === 204 ? null : res.json();

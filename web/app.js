@@ -4,13 +4,14 @@
 import { api } from './api.js';
 import { closeCard, openCard, wireCard } from './card.js';
 import { renderClueForm } from './clue-form.js';
-import { $, chinaToday, esc, setUrl } from './dom.js';
-import { loadCounts, loadInbox, loadOverdue, wireInbox } from './inbox.js';
+import { $, setUrl, toast } from './dom.js';
+import { loadCounts, loadInbox, loadOverdue, setLeadFilter, wireInbox } from './inbox.js';
 import { wireKeyboard } from './keyboard.js';
 import * as L from './labels.js';
 import { fitToEpoch, initMap, setImagery, wireImagerySwitch } from './map.js';
 import { loadMapData } from './map-layers.js';
-import { signOut, wireLogin } from './session.js';
+import { loadMonths } from './months.js';
+import { showLogin, wireLogin } from './session.js';
 import { on, state } from './state.js';
 import { loadLedger } from './summary.js';
 import { loadUsers } from './users.js';
@@ -23,6 +24,7 @@ async function start() {
   const u = state.user;
   $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district}` : ''}`;
   showTabsFor(u);
+  setLeadFilter(u);
   // The admin manages accounts and sees no polygons (the API answers 403 for them).
   if (u.role === 'admin') return;
   const params = new URLSearchParams(location.search);
@@ -33,12 +35,9 @@ async function start() {
   ]);
   state.epochs = epochs;
   state.districts = districts;
-  // The months with imagery, and the current month: clues filed this month are listed before its batch runs.
-  const months = [...new Set([...epochs.map((e) => e.epoch), chinaToday().slice(0, 7)])].sort().reverse();
-  const sel = $('epoch');
-  sel.innerHTML = months.map((m) => `<option value="${esc(m)}">${esc(m)}${epochs.some((e) => e.epoch === m) ? '' : '（无影像）'}</option>`).join('');
+  const months = await loadMonths();
   state.epoch = months.includes(params.get('epoch')) ? params.get('epoch') : epochs[0]?.epoch ?? months[0];
-  sel.value = state.epoch ?? '';
+  $('epoch').value = state.epoch ?? '';
   initMap();
   await refresh();
   const code = params.get('case');
@@ -55,14 +54,18 @@ on('changed', async (code) => {
   await Promise.all([code && state.openCode === code ? openCard(code, { refit: false }) : null, refresh()]);
 });
 
-$('epoch').addEventListener('change', async (ev) => {
-  state.epoch = ev.target.value;
+/** Show another month: its imagery, inbox, counts and map (the selector's choice, or a clue filed in another month). */
+async function showMonth(month) {
+  state.epoch = month;
+  $('epoch').value = month;
   setUrl({ epoch: state.epoch, case: null });
   closeCard();
   setImagery(state.side);
   fitToEpoch();
   await refresh();
-});
+}
+on('month', showMonth);
+$('epoch').addEventListener('change', (ev) => showMonth(ev.target.value));
 
 document.querySelector('.tabs').addEventListener('click', (ev) => {
   const t = ev.target.closest('[role=tab]');
@@ -75,6 +78,12 @@ onShow('ledger', loadLedger);
 onShow('clue', renderClueForm);
 onShow('users', loadUsers);
 
+// A read that fails (the network, the server) is said on the page, not only in the console: the list
+// would otherwise keep showing what the filters no longer ask for. Writes say their own (actions.js).
+window.addEventListener('unhandledrejection', (ev) => {
+  toast(`未能加载最新数据（${ev.reason?.message ?? ev.reason}），请稍后重试或重新加载页面`, 'error');
+});
+
 wireLogin(start);
 wireInbox();
 wireCard();
@@ -82,11 +91,18 @@ wireImagerySwitch();
 wireKeyboard();
 
 (async () => {
-  if (!state.token) return signOut();
+  if (!state.token) {
+    // A sign-out (session.js) reloads the page; what it had to say is shown here.
+    const message = sessionStorage.getItem('tuban.signed-out');
+    sessionStorage.removeItem('tuban.signed-out');
+    return showLogin(message);
+  }
   try {
     state.user = await api('/api/me');
-    await start();
-  } catch {
-    signOut();
+  } catch (err) {
+    // (A 401 signs the page out in api.js and never gets here.) Nothing else is a reason to end the user's sessions.
+    showLogin(`无法连接服务器：${err.message}`);
+    return;
   }
+  await start();
 })();

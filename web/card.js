@@ -14,14 +14,18 @@ import { activeView, VIEWS } from './views.js';
 
 export function closeCard() {
   if (state.openCode === null) return;
+  const code = state.openCode;
   state.openCode = null;
   state.card = null;
   $('view-card').hidden = true;
-  $(`view-${activeView()}`).hidden = false;
+  const view = $(`view-${activeView()}`);
+  view.hidden = false;
   select(null);
   showParcels([]);
   showPhotos([]);
   setUrl({ case: null });
+  // Back where the user was: the item just closed has the focus, so J/K go on from it.
+  view.querySelector(`button.item[data-code="${CSS.escape(code)}"]`)?.focus();
 }
 
 /** Open (or, after a write, re-render: `refit` false keeps the user's map view) the card of `code`. */

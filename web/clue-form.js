@@ -6,6 +6,7 @@ import { draw } from './draw.js';
 import { ringAreaM2 } from './geo.js';
 import * as L from './labels.js';
 import { showDrawing } from './map-overlays.js';
+import { loadMonths } from './months.js';
 import { emit, state } from './state.js';
 
 let geometry = null;
@@ -60,10 +61,13 @@ export function renderClueForm() {
       geometry = null;
       showDrawing([]);
       renderClueForm();
-      await emit('changed', null);
+      // The clue is in the month it was found, which may be last month (with no imagery): offer it and show it.
+      const { epoch } = (await api(`/api/polygons/${encodeURIComponent(code)}`)).properties;
+      await loadMonths();
+      await (epoch && epoch !== state.epoch ? emit('month', epoch) : emit('changed', null));
       await emit('open', code);
     } catch (err) {
-      toast(err.code === 'CLUE.OUT_OF_SCOPE' ? '只能登记本区县的线索' : errorText(err), 'error');
+      toast(err.code === 'CLUE.OUT_OF_SCOPE' ? '只能登记本区县的线索' : err.code === 'CLUE.BAD_DATE' ? '发现日期须在上月 1 日至今天之间（线索计入发现当月的台账）' : errorText(err), 'error');
     }
   });
 }

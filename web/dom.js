@@ -19,7 +19,8 @@ export function toast(text, kind = 'info') {
   t.className = `toast ${kind}`;
   t.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (t.hidden = true), 4000);
+  // A refusal stays long enough to be read (it may name several files).
+  toast.timer = setTimeout(() => (t.hidden = true), kind === 'error' ? 10000 : 4000);
 }
 
 /** Page state lives in the URL (?epoch=YYYY-MM&case=CODE), the view in #map=zoom/lat/lng. */

@@ -64,20 +64,22 @@ export function renderEvidence(card) {
     const btn = $('evidence-submit');
     btn.disabled = true;
     let ok = 0;
-    for (const file of files) {
-      btn.textContent = `上传中 ${ok + 1}/${files.length}…`;
+    const refused = [];
+    for (const [i, file] of files.entries()) {
+      btn.textContent = `上传中 ${i + 1}/${files.length}…`;
       try {
         await upload(`${base}?${new URLSearchParams({ name: file.name, ...(note ? { note } : {}) })}`, file);
         ok++;
       } catch (err) {
-        toast(`${file.name}：${errorText(err)}`, 'error');
+        refused.push(`${file.name}：${errorText(err)}`);
       }
     }
     btn.disabled = false;
     btn.textContent = '上传';
-    if (ok) {
-      toast(`已上传 ${ok} 个文件`, 'ok');
-      await emit('changed', p.code);
-    }
+    // One message for the whole choice, said after the card has re-rendered: a refusal must not be
+    // replaced a moment later by "已上传" for the files that did go through.
+    if (ok) await emit('changed', p.code);
+    if (refused.length) toast(`${ok ? `已上传 ${ok} 个文件；` : ''}未上传 ${refused.length} 个：${refused.join('；')}`, 'error');
+    else toast(`已上传 ${ok} 个文件`, 'ok');
   });
 }

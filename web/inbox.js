@@ -31,7 +31,7 @@ export async function loadInbox(more = false) {
   const list = $('inbox-list');
   list.setAttribute('aria-busy', 'true');
   const byConfidence = $('f-sort').value === 'confidence';
-  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, limit: PAGE };
+  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit: PAGE };
   // Keyset pages from the server (next_cursor). The triage order applies to what is loaded; the
   // confidence order is the server's, so the top of the inbox is the top of every page.
   const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
@@ -54,12 +54,16 @@ function renderItems(list, features, withConfidence = false) {
       const clue = p.source && p.source !== 'satellite';
       const kind = clue && L.CLUE_SOURCES[p.source] ? L.CLUE_SOURCES[p.source] : L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '';
       const confidence = withConfidence && !clue ? ` · <span class="confidence">置信度 ${fmtPct(p.confidence)}</span>` : '';
+      // Whose work it is: a bureau sees which items it only co-handles, everyone else the lead bureau.
+      const u = state.user;
+      const coHandled = u?.role === 'bureau' && p.lead_bureau !== u.bureau;
+      const lead = u?.role === 'bureau' ? '' : ` · <span class="lead-bureau">${esc(p.lead_bureau_name ?? L.BUREAUS[p.lead_bureau] ?? p.lead_bureau ?? '')}</span>`;
       return `<li><button type="button" class="item" data-code="${esc(p.code)}">
         <span class="dot" style="background:${L.STATUS_COLOR[p.status] ?? '#999'}"></span>
         <span class="code">${esc(p.code)}</span>
         <span class="status-text">${esc(L.STATUS[p.status] ?? p.status ?? '')}</span>
-        ${p.priority === 'high' ? '<span class="badge danger">高</span>' : ''}
-        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}</span>
+        <span class="badges">${coHandled ? '<span class="badge co" title="本单位为协办单位，判定由主办单位录入">协办</span>' : ''}${p.priority === 'high' ? '<span class="badge danger">高</span>' : ''}</span>
+        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${lead}${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}</span>
         ${due}
       </button></li>`;
     })
@@ -80,11 +84,23 @@ export async function loadCounts() {
   badge.hidden = !c.overdue;
 }
 
-export async function loadOverdue() {
-  const fc = await api(`/api/polygons?${query({ overdue: 'true', limit: 500 })}`);
-  const items = [...fc.features].sort(triageOrder);
+/** The overdue list, in keyset pages like the inbox (加载更多): the badge counts them all. */
+export async function loadOverdue(more = false) {
+  const fc = await api(`/api/polygons?${query({ overdue: 'true', limit: PAGE, cursor: more ? state.overdueCursor : '' })}`);
+  const items = [...(more ? state.overdueItems : []), ...fc.features].sort(triageOrder);
+  state.overdueItems = items;
+  state.overdueCursor = fc.next_cursor ?? null;
   renderItems($('overdue-list'), items);
+  $('overdue-more').hidden = !state.overdueCursor;
   $('overdue-empty').hidden = items.length > 0;
+}
+
+/** The 主办 filter: a bureau picks its own work apart from what it co-handles; the others pick any bureau. */
+export function setLeadFilter(user) {
+  $('f-lead').innerHTML =
+    user.role === 'bureau'
+      ? `<option value="">全部（含协办）</option><option value="${esc(user.bureau)}">本单位主办</option>`
+      : `<option value="">全部</option>${Object.entries(L.BUREAUS).map(([k, v]) => `<option value="${esc(k)}">${esc(v)}</option>`).join('')}`;
 }
 
 export function wireInbox() {
@@ -92,6 +108,7 @@ export function wireInbox() {
   $('f-priority').innerHTML = `<option value="">全部</option>${Object.entries(L.PRIORITY).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('')}`;
   $('filters').addEventListener('change', () => loadInbox());
   $('inbox-more').addEventListener('click', () => loadInbox(true));
+  $('overdue-more').addEventListener('click', () => loadOverdue(true));
   for (const id of ['inbox-list', 'overdue-list']) {
     $(id).addEventListener('click', (ev) => {
       const b = ev.target.closest('button.item');

@@ -143,6 +143,23 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await context.close();
   });
 
+  it('shows the sign-in form only once it is wired: an Enter before the page script has loaded must not put the password in the URL', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // A slow network: the page's script arrives a second after the HTML.
+    await page.route('**/app.js', async (route) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    });
+    await page.goto(base + '/', { waitUntil: 'commit' });
+    await page.fill('#login-name', bureau.name);
+    await page.fill('#login-password', bureau.password);
+    await page.press('#login-password', 'Enter');
+    await page.waitForSelector('#app:not([hidden])');
+    expect(page.url()).not.toContain('password');
+    await context.close();
+  });
+
   it('a bureau user sees only its polygons, the imagery and the outlines, opens a card with both chips and records a verdict', async () => {
     const page = await open(bureau);
     // Inbox: exactly the polygons this bureau leads or co-handles.
@@ -153,6 +170,10 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     const total = (await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM polygons')).rows[0].n;
     expect(visible.length).toBeLessThan(total);
     expect(await page.textContent('#counts')).toContain(`全部 ${visible.length}`);
+    // What the bureau only co-handles says so (the verdict is another bureau's).
+    const ledHere = new Set((await demo.db.query<{ code: string }>('SELECT code FROM polygons WHERE lead_bureau = $1', [bureau.bureau])).rows.map((r) => r.code));
+    const marked = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => [b.getAttribute('data-code'), b.querySelector('.badge.co') !== null] as const));
+    for (const [code, co] of marked) expect(co).toBe(!ledHere.has(code!));
 
     await mapIdle(page);
     // The map draws the polygons of this bureau only…
@@ -224,6 +245,49 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('403')]);
     }
     expect(owned).toBe(true);
+    // Esc goes back to the list with the closed item focused, so J goes on from there (not from the top).
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#view-inbox:not([hidden])');
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(first);
+    const order = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!));
+    await page.keyboard.press('j');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(order[order.indexOf(first!) + 1]);
+    await page.context().close();
+  });
+
+  it('signing out leaves nothing of the session: the next user at the same tab starts clean; an expired session says so', async () => {
+    const page = await open(bureau);
+    await page.waitForSelector('#inbox-list button.item');
+    await mapIdle(page);
+    await page.click('#inbox-list button.item');
+    await page.waitForSelector('#card-verdict');
+    expect(page.url()).toContain('case=');
+    const token = await page.evaluate(() => sessionStorage.getItem('tuban.token'));
+    // 退出 while the map is still flying to the card: its tile requests must not outlive the session.
+    await page.click('#card-back');
+    await page.click('#inbox-list button.item >> nth=1');
+    await page.click('#logout');
+    await page.waitForSelector('#login:not([hidden])');
+    await expect.poll(() => page.url()).toBe(`${base}/`);
+    expect(await page.isHidden('#app')).toBe(true);
+    expect((await app.inject({ url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(401);
+    // The district user signs in at the same tab: no card of the bureau's, only the district's polygons.
+    await page.fill('#login-name', district.name);
+    await page.fill('#login-password', district.password);
+    await page.press('#login-password', 'Enter');
+    await page.waitForSelector('#inbox-list button.item');
+    expect(await page.isHidden('#view-card')).toBe(true);
+    expect(page.url()).not.toContain('case=');
+    for (const c of await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!))) expect(c.startsWith(`${district.code}-`)).toBe(true);
+    // A session the server no longer accepts: the sign-in form, saying why (Chromium logs the 401s).
+    const before = consoleErrors.length;
+    await page.evaluate(() => ((window as unknown as { tuban: { token: string } }).tuban.token = 'expired'));
+    await page.selectOption('#f-priority', 'high');
+    await page.waitForSelector('#login:not([hidden])');
+    await expect.poll(() => page.textContent('#login-error')).toBe('登录已过期，请重新登录');
+    await expect.poll(() => page.url()).toBe(`${base}/`);
+    expect(consoleErrors.length).toBeGreaterThan(before);
+    for (const e of consoleErrors.splice(before)) expect(e).toContain('401');
     await page.context().close();
   });
 
@@ -240,6 +304,24 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.textContent('#inbox-list button.item .confidence')).toBe(`置信度 ${(byConfidence.rows[0].confidence * 100).toFixed(0)}%`);
     await page.selectOption('#f-sort', '');
     await page.waitForSelector('#inbox-list .confidence', { state: 'detached' });
+    // A list that cannot be loaded says so (it kept the old items under the new filter, silently).
+    const beforeFail = consoleErrors.length;
+    await page.route(/\/api\/polygons\?.*priority=high/, (route) => route.abort());
+    await page.selectOption('#f-priority', 'high');
+    await expect.poll(() => page.textContent('#toast')).toContain('未能加载最新数据');
+    await page.unroute(/\/api\/polygons\?.*priority=high/);
+    await page.selectOption('#f-priority', '');
+    await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(all.rows[0].n);
+    for (const e of consoleErrors.splice(beforeFail)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
+    // 主办: one bureau's polygons (the server's filter), each item naming its lead bureau.
+    const water = await demo.db.query<{ code: string }>(`SELECT code FROM polygons WHERE lead_bureau = 'water' ORDER BY code`);
+    expect(water.rows.length).toBeGreaterThan(0);
+    await page.selectOption('#f-lead', 'water');
+    await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(water.rows.length);
+    expect((await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => b.getAttribute('data-code')))).sort()).toEqual(water.rows.map((r) => r.code));
+    expect(new Set(await page.$$eval('#inbox-list .lead-bureau', (ss) => ss.map((x) => x.textContent)))).toEqual(new Set(['城乡水务局']));
+    await page.selectOption('#f-lead', '');
+    await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(all.rows[0].n);
     await page.click('#tab-ledger');
     await page.waitForSelector('#summary-table');
     const links = await page.$$eval('#ledger-links a', (as) => as.map((a) => a.getAttribute('href')));
@@ -349,6 +431,36 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged])).rows[0].n).toBe(2);
     await expect.poll(() => consoleErrors.length).toBe(before + 1);
     expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('415')]);
+    // Chosen together with a document: the document is stored, and the message left on screen once
+    // the card has re-rendered still names the refused file, not only what went through.
+    await page.setInputFiles('#evidence-file', [
+      { name: '说明材料.txt', mimeType: 'text/plain', buffer: Buffer.from('not a photo') },
+      { name: '用地批复.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n') },
+    ]);
+    await page.click('#evidence-submit');
+    await page.waitForSelector('#evidence-list .evidence-item:nth-child(3)');
+    await expect.poll(() => page.getAttribute('#evidence-submit', 'disabled')).toBeNull();
+    const told = (await page.textContent('#toast'))!;
+    expect(told).toContain('已上传 1 个');
+    expect(told).toContain('说明材料.txt');
+    expect(told).toContain('只接受 JPEG 照片或 PDF 文件');
+    expect(await page.getAttribute('#toast', 'class')).toContain('error');
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged])).rows[0].n).toBe(3);
+    await expect.poll(() => consoleErrors.length).toBe(before + 1);
+    expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('415')]);
+
+    // A note saved while the lists cannot be refreshed (the network drops the counts): the page says
+    // it was saved and that the page is stale, not 操作失败 (which invites saving it twice).
+    await page.route('**/api/inbox/counts*', (route) => route.abort());
+    await page.click('#more-notes summary');
+    await page.fill('#more-notes textarea[name=text]', '已约谈当事人，限期自行拆除');
+    await page.click('#submit-notes');
+    await expect.poll(() => page.textContent('#toast')).toContain('请重新加载页面');
+    expect(await page.textContent('#toast')).toContain('备注已提交');
+    const notes = await demo.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE code = $1 AND action = 'note'`, [judged]);
+    expect(notes.rows[0].n).toBe(1);
+    await page.unroute('**/api/inbox/counts*');
+    for (const e of consoleErrors.splice(before)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
 
     // Rectification to 100 %, then close (销号).
     await page.selectOption('#more-rectification select[name=method]', 'demolish_restore');
@@ -501,6 +613,29 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.waitForSelector(`#inbox-list button.item[data-code="${clueCode}"]`);
     await page.waitForSelector(`#inbox-list button.item[data-code="${second}"]`);
     await page.screenshot({ path: join(ARTIFACTS, 'page-clue.png') });
+    // A clue found last month, in a month no batch has imagery for: the page offers that month, shows
+    // it, and the clue is in its inbox (it was filed, then nowhere to be found on the page).
+    clock = new Date('2026-12-02T02:00:00Z');
+    await page.click('#tab-clue');
+    await page.selectOption('#clue-source', 'public_report');
+    await page.click('#clue-point');
+    await clickMap(page, [c.x + 0.0003, c.y]);
+    await expect.poll(() => page.textContent('#clue-where')).toContain('°N');
+    await page.fill('#clue-description', '群众举报：十一月下旬村西侧夜间倾倒建筑垃圾，已形成约两百平方米的堆土');
+    await page.fill('#clue-date', '2026-11-20');
+    await page.click('#clue-submit');
+    await expect.poll(() => page.textContent('#card-code')).toMatch(new RegExp(`^${district.code}-202611-X\\d{4}$`));
+    const november = (await page.textContent('#card-code'))!;
+    clock = null;
+    expect(await page.inputValue('#epoch')).toBe('2026-11');
+    expect(await page.textContent('#epoch option[value="2026-11"]')).toBe('2026-11（无影像）');
+    await page.click('#card-back');
+    await page.click('#tab-inbox');
+    await page.waitForSelector(`#inbox-list button.item[data-code="${november}"]`);
+    // A fresh page (the next morning) still offers the month.
+    await page.reload();
+    await page.waitForSelector('#app:not([hidden])');
+    await expect.poll(() => page.$$eval('#epoch option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toContain('2026-11');
     await page.context().close();
   });
 
@@ -572,6 +707,11 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     );
     expect(due.rows.length).toBeGreaterThan(0);
     const page = await open(lead);
+    // Pages of 7 instead of 500 (the demo has fewer overdue items than one page): the list must go past its first page.
+    const PAGE = 7;
+    expect(due.rows.length).toBeGreaterThan(PAGE);
+    await page.route(/\/api\/polygons\?.*overdue=true/, (route) => route.continue({ url: route.request().url().replace(/limit=\d+/, `limit=${PAGE}`) }));
+    await page.reload();
     await page.waitForSelector('#inbox-list button.item');
     await expect.poll(() => page.textContent('#overdue-badge')).toBe(String(due.rows.length));
     // The inbox puts them first.
@@ -579,6 +719,13 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(firstDue).toContain('overdue');
     await page.click('#tab-overdue');
     await page.waitForSelector('#overdue-list button.item');
+    // As many as the badge says, page after page (加载更多), not the first page alone.
+    for (let i = 0; i < Math.ceil(due.rows.length / PAGE) - 1; i++) {
+      const n = await page.$$eval('#overdue-list button.item', (bs) => bs.length);
+      await page.click('#overdue-more');
+      await expect.poll(() => page.$$eval('#overdue-list button.item', (bs) => bs.length)).toBeGreaterThan(n);
+    }
+    await expect.poll(() => page.isHidden('#overdue-more')).toBe(true);
     const listed = await page.$$eval('#overdue-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!).sort());
     expect(listed).toEqual(due.rows.map((r) => r.code));
     expect(await page.isVisible('#overdue-empty')).toBe(false);

@@ -11,19 +11,41 @@ async function signIn(name, password) {
   state.user = r.user ?? (await api('/api/me'));
 }
 
-export function signOut(message) {
-  // The server ends the session (every token of the user) by the token, else by the cookie.
-  const token = state.token;
-  fetch('/api/session', { method: 'DELETE', headers: token ? { Authorization: `Bearer ${token}` } : {} }).catch(() => {});
-  state.token = null;
-  state.user = null;
-  sessionStorage.removeItem('tuban.token');
+/** The sign-in form, with a message if given (the page's start without a token). */
+export function showLogin(message) {
   $('app').hidden = true;
   $('logout').hidden = true;
   $('who').textContent = '';
   $('login').hidden = false;
   if (message) showLoginError(message);
   $('login-name').focus();
+}
+
+let leaving = false;
+
+/**
+ * Sign out (the button, or a 401): stop the map asking for tiles, end the session on the server (every
+ * token of the user, by the token, else by the cookie), then load the page afresh at `/`, so nothing of
+ * this user stays behind for the next one at the same screen: no open card (`?case=`), inbox, map view
+ * or request still on its way. The message (if any) is shown on the fresh page's sign-in form.
+ */
+export async function signOut(message) {
+  if (leaving) return;
+  leaving = true;
+  const token = state.token;
+  $('app').hidden = true;
+  state.mapReady = false;
+  try {
+    state.map?.remove();
+  } catch {
+    // The page is reloaded below in any case.
+  }
+  await fetch('/api/session', { method: 'DELETE', headers: token ? { Authorization: `Bearer ${token}` } : {} }).catch(() => {});
+  state.token = null;
+  state.user = null;
+  sessionStorage.removeItem('tuban.token');
+  if (message) sessionStorage.setItem('tuban.signed-out', message);
+  location.replace(location.pathname);
 }
 on('signed-out', signOut);
 

@@ -9,6 +9,9 @@ export const state = {
   side: 'after',
   items: [],
   nextCursor: null,
+  /** The overdue list loaded so far and the cursor of its next page. */
+  overdueItems: [],
+  overdueCursor: null,
   cursor: -1,
   openCode: null,
   /** The open card's response (GET /api/polygons/{code}). */
@@ -24,7 +27,7 @@ window.tuban = state;
 
 const handlers = new Map();
 
-/** Events: 'open' (code) a card, 'changed' (code?) after a write, 'signed-out'. */
+/** Events: 'open' (code) a card, 'changed' (code?) after a write, 'signed-out', 'month' (YYYY-MM) to show. */
 export function on(event, fn) {
   handlers.set(event, [...(handlers.get(event) ?? []), fn]);
 }

@@ -16,6 +16,7 @@ export interface PolygonFilter {
   priority?: string;
   overdue?: 'true' | 'false';
   district?: string;
+  lead_bureau?: string;
   bbox?: string;
   limit: number;
   cursor?: string;
@@ -117,6 +118,8 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
     add((n) => `(EXISTS (SELECT 1 FROM polygons x WHERE x.code = c.code AND x.priority = $${n}) OR ($${n} = 'normal' AND EXISTS (SELECT 1 FROM clues x WHERE x.code = c.code)))`, f.priority);
   }
   if (f.district) add((n) => `c.district_code = $${n}`, f.district);
+  // ANDed with the scope: a bureau asking for another's polygons gets only those it co-handles.
+  if (f.lead_bureau) add((n) => `c.lead_bureau = $${n}`, f.lead_bureau);
   if (f.overdue === 'true') where.push(`c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}`);
   if (f.overdue === 'false') where.push(`NOT (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL})`);
   if (f.bbox) {
