@@ -419,7 +419,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
     registry.route(
       api,
-      { method: 'GET', url: '/api/inbox/counts', summary: 'Inbox counts in your scope: by status, overdue, geometry changed', tags: ['polygons'], query: S.PolygonQuery.pick({ epoch: true }) },
+      { method: 'GET', url: '/api/inbox/counts', summary: 'Inbox counts in your scope: by status, overdue, geometry changed; the codes of open cases whose polygon a re-run no longer finds (vanished)', tags: ['polygons'], query: S.PolygonQuery.pick({ epoch: true }) },
       async (req, _reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();

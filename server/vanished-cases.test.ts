@@ -50,6 +50,8 @@ describe('a case whose polygon a re-run dropped', () => {
     const worked = (await call('nr', `/api/polygons/${WORKED}`)).json();
     expect(worked.case).toMatchObject({ status: 'accepted', geometry_changed: true });
     expect(worked.case.due_date).not.toBeNull();
+    // Not on the map or in the list (no polygon): the counts name it, for the lead bureau and its bureau.
+    for (const user of ['chief', 'nr']) expect((await call(user, '/api/inbox/counts')).json().vanished).toEqual([WORKED]);
   });
 
   it('is withdrawn by the lead bureau only, and only once its polygon is gone', async () => {
@@ -61,6 +63,7 @@ describe('a case whose polygon a re-run dropped', () => {
     const ok = await call('chief', `/api/polygons/${WORKED}/withdraw`, { reason: '复跑后不再提取' });
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.json().case).toMatchObject({ status: 'vanished', geometry_changed: false, due_date: null });
+    expect((await call('chief', '/api/inbox/counts')).json().vanished).toEqual([]);
     const again = await call('chief', `/api/polygons/${WORKED}/withdraw`, { reason: '再次' });
     expect([again.statusCode, again.json().code]).toEqual([409, 'CASE.BAD_STATE']);
   });

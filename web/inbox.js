@@ -78,6 +78,8 @@ export async function loadCounts() {
     if (n) parts.push(`<button type="button" class="count" data-status="${id}"><i class="dot" style="background:${L.STATUS_COLOR[id]}"></i>${label} <b>${n}</b></button>`);
   }
   if (c.overdue) parts.push(`<button type="button" class="count danger" data-overdue="1">逾期 <b>${c.overdue}</b></button>`);
+  // Cases whose polygon a re-run no longer finds: not on the map or in the list, so named here.
+  if (c.vanished?.length) parts.push(`<span class="count warn">复跑后未再检出：${c.vanished.map((code) => `<button type="button" class="count link" data-code="${esc(code)}">${esc(code)}</button>`).join(' ')}</span>`);
   $('counts').innerHTML = parts.join('');
   const badge = $('overdue-badge');
   badge.textContent = c.overdue ?? 0;
@@ -118,6 +120,7 @@ export function wireInbox() {
   $('counts').addEventListener('click', (ev) => {
     const b = ev.target.closest('button.count');
     if (!b) return;
+    if (b.dataset.code) return emit('open', b.dataset.code);
     if (b.dataset.status) $('f-status').value = b.dataset.status;
     if (b.dataset.overdue) $('f-overdue').checked = true;
     loadInbox();

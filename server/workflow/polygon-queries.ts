@@ -200,8 +200,12 @@ export async function polygonFeatureByCode(q: Queryable, user: User, code: strin
   return toFeature(r.rows[0], bureauName);
 }
 
-/** Inbox counts within the user's scope: by status, and how many are overdue. */
-export async function inboxCounts(q: Queryable, user: User, today: string, epoch?: string): Promise<{ by_status: Record<string, number>; overdue: number; total: number; geometry_changed: number }> {
+/**
+ * Inbox counts within the user's scope: by status, and how many are overdue; and the open cases whose
+ * polygon a batch re-run no longer finds (`vanished`: no place in the list, which draws polygons; the
+ * lead bureau withdraws them from their cards).
+ */
+export async function inboxCounts(q: Queryable, user: User, today: string, epoch?: string): Promise<{ by_status: Record<string, number>; overdue: number; total: number; geometry_changed: number; vanished: string[] }> {
   const params: unknown[] = [today];
   const where = [scopePredicate(user, params)];
   if (epoch) {
@@ -216,11 +220,24 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
     params,
   );
   const by_status = Object.fromEntries(r.rows.map((x) => [x.status, x.n]));
+  // Its own parameters: the day ($1 above) is not one of them, and PostgreSQL refuses an unused one.
+  const goneParams: unknown[] = [];
+  const goneWhere = [scopePredicate(user, goneParams)];
+  if (epoch) {
+    goneParams.push(epoch);
+    goneWhere.push(`c.epoch = $${goneParams.length}`);
+  }
+  const gone = await q.query<{ code: string }>(
+    `SELECT c.code FROM cases c WHERE ${goneWhere.join(' AND ')} AND c.status NOT IN ${SETTLED_SQL}
+       AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code) ORDER BY c.code LIMIT 200`,
+    goneParams,
+  );
   return {
     by_status,
     total: r.rows.reduce((a, x) => a + x.n, 0),
     overdue: r.rows.reduce((a, x) => a + x.overdue, 0),
     geometry_changed: r.rows.reduce((a, x) => a + x.changed, 0),
+    vanished: gone.rows.map((x) => x.code),
   };
 }
 
