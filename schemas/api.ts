@@ -50,7 +50,7 @@ export const PolygonQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   cursor: z.string().max(200).optional(),
   /** `code` (default): keyset on code. `confidence`: most confident first (ties by code), so a bureau can work its inbox from the top. */
-  sort: z.enum(['code', 'confidence']).optional(),
+  sort: z.enum(['code', 'confidence', 'due']).optional(),
 });
 
 /** The map asks for a whole bounding box at once. */

@@ -1,5 +1,5 @@
 // The inbox (filters, counts, keyset pages) and the overdue list: overdue first, then the nearest
-// deadline; or, sorted by confidence, the server's order (most confident first, over every page).
+// deadline, over every page (the server's sort=due); or the most confident first (sort=confidence).
 import { api } from './api.js';
 import { $, esc, fmtPct, mu } from './dom.js';
 import * as L from './labels.js';
@@ -32,8 +32,9 @@ export async function loadInbox(more = false) {
   list.setAttribute('aria-busy', 'true');
   const byConfidence = $('f-sort').value === 'confidence';
   const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit: PAGE };
-  // Keyset pages from the server (next_cursor). The triage order applies to what is loaded; the
-  // confidence order is the server's, so the top of the inbox is the top of every page.
+  // Keyset pages from the server (next_cursor), in its order over every page: overdue first, then the
+  // nearest deadline (sort=due), or the most confident; what is loaded is then put in triage order,
+  // which also puts high priority first among equal deadlines.
   const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
   const items = [...(more ? state.items : []), ...fc.features];
   state.items = byConfidence ? items : items.sort(triageOrder);
@@ -88,7 +89,7 @@ export async function loadCounts() {
 
 /** The overdue list, in keyset pages like the inbox (加载更多): the badge counts them all. */
 export async function loadOverdue(more = false) {
-  const fc = await api(`/api/polygons?${query({ overdue: 'true', limit: PAGE, cursor: more ? state.overdueCursor : '' })}`);
+  const fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, cursor: more ? state.overdueCursor : '' })}`);
   const items = [...(more ? state.overdueItems : []), ...fc.features].sort(triageOrder);
   state.overdueItems = items;
   state.overdueCursor = fc.next_cursor ?? null;

@@ -302,7 +302,10 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.waitForSelector('#inbox-list .confidence');
     expect(await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => b.getAttribute('data-code')))).toEqual(byConfidence.rows.map((r) => r.code));
     expect(await page.textContent('#inbox-list button.item .confidence')).toBe(`置信度 ${(byConfidence.rows[0].confidence * 100).toFixed(0)}%`);
-    await page.selectOption('#f-sort', '');
+    // Back to the default deadline order: the server's (sort=due), over every page, not only the loaded one.
+    const byDue = page.waitForRequest((r) => r.url().includes('/api/polygons?') && r.url().includes('sort=due'));
+    await page.selectOption('#f-sort', 'due');
+    await byDue;
     await page.waitForSelector('#inbox-list .confidence', { state: 'detached' });
     // A list that cannot be loaded says so (it kept the old items under the new filter, silently).
     const beforeFail = consoleErrors.length;

@@ -20,7 +20,7 @@ export interface PolygonFilter {
   bbox?: string;
   limit: number;
   cursor?: string;
-  sort?: 'code' | 'confidence';
+  sort?: 'code' | 'confidence' | 'due';
 }
 
 /** The batch output's snake_case properties (pipeline/outputs/polygons-geojson.ts) plus the workflow's. */
@@ -72,6 +72,20 @@ function pageByConfidence(where: string, epoch: string | null, after: { conf: st
   return `SELECT * FROM (${branch('polygons', 'x.confidence', 'x.confidence DESC, x.code')} UNION ALL ${branch('clues', '1.0::float8', 'x.code')}) c
           ORDER BY c.sort_confidence DESC, c.code LIMIT ${lim} + 1`;
 }
+
+/** `rank|due|code` of a deadline-sorted page (rank 0 overdue, 1 not; due a date or 9999-12-31). */
+function decodeDueCursor(cursor: string): { rank: number; due: string; code: string } {
+  const [rank, due, code, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (rest.length || !/^[01]$/.test(rank ?? '') || !/^\d{4}-\d{2}-\d{2}$/.test(due ?? '') || !code || !CODE.test(code)) throw new ApiError('CURSOR.INVALID');
+  return { rank: Number(rank), due, code };
+}
+
+/**
+ * The deadline order (`sort=due`): overdue first, then the nearest deadline (none last), then code,
+ * over every page, so the top of a month of thousands is what is late, not what its first page held.
+ */
+const DUE_RANK = `(CASE WHEN c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL} THEN 0 ELSE 1 END)`;
+const DUE_DAY = `coalesce(c.due_date, DATE '9999-12-31')`;
 
 type Row = Record<string, unknown> & { code: string; geometry: string | null };
 
@@ -134,7 +148,14 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
     );
   }
   const byConfidence = f.sort === 'confidence';
-  if (f.cursor && !byConfidence) add((n) => `c.code > $${n}`, decodeCursor(f.cursor));
+  const byDue = f.sort === 'due';
+  if (f.cursor && byDue) {
+    const k = decodeDueCursor(f.cursor);
+    params.push(k.rank, k.due, k.code);
+    const n = params.length;
+    where.push(`(${DUE_RANK}, ${DUE_DAY}, c.code) > ($${n - 2}::int, $${n - 1}::date, $${n})`);
+  }
+  if (f.cursor && !byConfidence && !byDue) add((n) => `c.code > $${n}`, decodeCursor(f.cursor));
   // By confidence, the page is walked from the work items in that order, after the cursor's
   // confidence and code (pageByConfidence).
   let after: { conf: string; code: string } | null = null;
@@ -149,9 +170,11 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
   const namesParam = `$${params.length}::jsonb`;
   const page = byConfidence
     ? pageByConfidence(where.join(' AND '), epochParam, after, lim)
-    : `SELECT c.* FROM cases c WHERE ${where.join(' AND ')} ORDER BY c.code LIMIT ${lim} + 1`;
-  const order = byConfidence ? 'c.sort_confidence DESC, c.code' : 'c.code';
-  const key = byConfidence ? `c.sort_confidence::text || '|' || c.code` : 'c.code';
+    : byDue
+      ? `SELECT c.*, ${DUE_RANK} AS due_rank, ${DUE_DAY} AS due_day FROM cases c WHERE ${where.join(' AND ')} ORDER BY due_rank, due_day, c.code LIMIT ${lim} + 1`
+      : `SELECT c.* FROM cases c WHERE ${where.join(' AND ')} ORDER BY c.code LIMIT ${lim} + 1`;
+  const order = byConfidence ? 'c.sort_confidence DESC, c.code' : byDue ? 'c.due_rank, c.due_day, c.code' : 'c.code';
+  const key = byConfidence ? `c.sort_confidence::text || '|' || c.code` : byDue ? `c.due_rank::text || '|' || c.due_day::text || '|' || c.code` : 'c.code';
   // Paging follows the cases: one row past the page says whether there is more. A case whose
   // polygon a batch re-run dropped (no geometry: its card still opens) is left out of the features
   // but still moves the cursor, so no page ends early.
