@@ -83,7 +83,8 @@ export interface BatchRow {
 
 /**
  * Create the batch, or update it in place when it exists (same id = same inputs): params are
- * replaced, plan and status only when given, created_at kept.
+ * replaced, plan and status only when given, created_at kept. A finished batch planned again stays
+ * 'done': on the queue its jobs are kept completed and run no more, so nothing would finish it again.
  */
 export async function upsertBatch(db: Queryable, batch: BatchInput): Promise<void> {
   await db.query(
@@ -93,7 +94,7 @@ export async function upsertBatch(db: Queryable, batch: BatchInput): Promise<voi
        epoch = EXCLUDED.epoch,
        params = EXCLUDED.params,
        plan = COALESCE($4::jsonb, batches.plan),
-       status = COALESCE($5, batches.status)`,
+       status = CASE WHEN $5::text = 'planned' AND batches.status = 'done' THEN batches.status ELSE COALESCE($5::text, batches.status) END`,
     [batch.id, batch.epoch, JSON.stringify(batch.params ?? {}), batch.plan === undefined ? null : JSON.stringify(batch.plan), batch.status ?? null],
   );
 }
@@ -138,13 +139,19 @@ export interface TileRow {
   error: TubanErrorJSON | null;
 }
 
-/** Register tiles of a batch; existing rows keep their status (re-planning does not redo finished tiles). */
+/**
+ * Register tiles of a batch; existing rows keep their status and outcome (re-planning does not redo
+ * finished tiles: a second `tuban batch --queue` of a running batch enqueues nothing, and the
+ * finaliser's report reads every tile's stored outcome).
+ */
 export async function upsertTiles(db: Queryable, batchId: string, tiles: readonly { tileId: string; role: TileRole; info?: unknown }[]): Promise<void> {
   for (const part of chunks(tiles)) {
     await db.query(
       `INSERT INTO tiles (batch_id, tile_id, role, info)
        SELECT $1, e->>'tileId', e->>'role', e->'info' FROM jsonb_array_elements($2::jsonb) AS e
-       ON CONFLICT (batch_id, tile_id) DO UPDATE SET role = EXCLUDED.role, info = EXCLUDED.info`,
+       ON CONFLICT (batch_id, tile_id) DO UPDATE SET role = EXCLUDED.role,
+         info = CASE WHEN tiles.info ? 'outcome' AND jsonb_typeof(EXCLUDED.info) = 'object'
+                THEN EXCLUDED.info || jsonb_build_object('outcome', tiles.info->'outcome') ELSE EXCLUDED.info END`,
       [batchId, JSON.stringify(part.map((t) => ({ tileId: t.tileId, role: t.role, info: t.info ?? null })))],
     );
   }
