@@ -124,6 +124,30 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
     }
   });
 
+  it('runs a batch that failed afresh when it is enqueued again (the cause fixed), instead of answering the old failure', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    let broken = true;
+    const ws = workers(1, ref, {
+      async beforeTile(tileId) {
+        if (tileId === 'broken' && broken) throw new Error('database restored from a backup');
+      },
+    });
+    try {
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'broken'], ...ref, backoffMs: 50 });
+      const err = await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 }).catch((e: unknown) => e);
+      expect((err as TubanError).code).toBe('INTERNAL');
+      broken = false;
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'broken'], ...ref, backoffMs: 50 });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+      expect(await rows(`select runs from finalised where batch_id = $1`, [batchId])).toEqual([{ runs: 1 }]);
+      const status = await batchStatus(redisUrl, pool, batchId, ref);
+      expect(status).toMatchObject({ state: 'completed', tilesTotal: 2, tilesDone: 2, tilesFailed: 0 });
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
   it('creates no duplicate jobs when the same batch is enqueued twice', async () => {
     const ref = target();
     const batchId = uniqueName('b');
