@@ -37,6 +37,10 @@ export async function followBatch(
     for (;;) {
       opts.signal?.throwIfAborted();
       const read = await readBatchProgress(queue, batchId);
+      if (!read && last !== '') {
+        // Seen, then gone: Redis lost it (restarted without its append-only file, keys deleted).
+        throw new TubanError('INPUT.NOT_FOUND', 'the batch vanished from the queue while it ran (Redis restarted without its append-only file, or its keys were deleted); run the same tuban batch --queue again to enqueue it afresh', batchId);
+      }
       if (!read) throw new TubanError('INPUT.NOT_FOUND', 'batch is not on the queue (was it enqueued?)', batchId);
       const key = JSON.stringify(read.progress);
       if (key !== last) {

@@ -148,6 +148,25 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
     }
   });
 
+  it('says the batch vanished, and how to run it again, when the queue loses it while it is followed', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    await enqueueBatch(redisUrl, { batchId, tileIds: ['a'], ...ref });
+    const queue = new Queue(ref.queueName, { connection: { url: redisUrl }, prefix: ref.queuePrefix });
+    try {
+      let seen = 0;
+      const followed = followBatch(redisUrl, batchId, () => seen++, { ...ref, pollMs: 50 }).catch((e: unknown) => e);
+      while (seen === 0) await new Promise((r) => setTimeout(r, 20));
+      // What a Redis restarted without its append-only file leaves: nothing.
+      await queue.obliterate({ force: true });
+      const err = (await followed) as TubanError;
+      expect(err).toBeInstanceOf(TubanError);
+      expect(err.message).toMatch(/vanished from the queue .*run the same tuban batch --queue again/);
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('creates no duplicate jobs when the same batch is enqueued twice', async () => {
     const ref = target();
     const batchId = uniqueName('b');
