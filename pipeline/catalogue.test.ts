@@ -170,6 +170,22 @@ describe('catalogueTiles: other files in a tiles folder', () => {
     const named = await catalogueTiles([join(d, 'tileinfo_metadata.json'), join(d, 'qgis-project.zip')]);
     expect(named.rejected.map((r) => r.error.code).sort()).toEqual(['TILE.FORMAT_UNSUPPORTED', 'TILE.UNREADABLE']);
   });
+
+  it('names a GDAL .vrt stack and an ENVI/ERDAS scene given as tiles, with the gdal_translate that makes a GeoTIFF of them', async () => {
+    const d = join(root, 'gdal-formats');
+    mkdirSync(d);
+    writeFileSync(join(d, 'bands.vrt'), '<VRTDataset rasterXSize="10" rasterYSize="10"></VRTDataset>');
+    writeFileSync(join(d, '2000TM.HDR'), 'ENVI\n');
+    writeFileSync(join(d, 'scene.img'), 'EHFA_HEADER_TAG');
+    const named = await catalogueTiles([join(d, 'bands.vrt'), join(d, '2000TM.HDR'), join(d, 'scene.img')]);
+    expect(named.rejected.map((r) => r.error.code)).toEqual(['TILE.FORMAT_UNSUPPORTED', 'TILE.FORMAT_UNSUPPORTED', 'TILE.FORMAT_UNSUPPORTED']);
+    const message = (f: string) => named.rejected.find((r) => r.subject === join(d, f))!.error.message;
+    expect(message('bands.vrt')).toMatch(/GDAL virtual raster.*gdal_translate -of COG bands\.vrt bands\.tif/);
+    expect(message('2000TM.HDR')).toMatch(/ENVI.*gdal_translate -of COG 2000TM 2000TM\.tif/);
+    expect(message('scene.img')).toMatch(/gdal_translate -of COG scene\.img scene\.tif/);
+    // In a folder they are not tiles: only GeoTIFFs and STAC items are looked for there.
+    expect((await catalogueTiles([d])).rejected.map((r) => r.error.code)).not.toContain('TILE.FORMAT_UNSUPPORTED');
+  });
 });
 
 describe('catalogueTiles: which band of a multiband file is which', () => {
