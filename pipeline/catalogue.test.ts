@@ -188,6 +188,41 @@ describe('catalogueTiles: other files in a tiles folder', () => {
   });
 });
 
+describe('catalogueTiles: Landsat band files as USGS delivers them', () => {
+  // Sample value = band number × 100, so which file each band was read from shows in `sample` and the file name.
+  const bandOf = (t: { bands: Record<string, { file: string }> }) => Object.fromEntries(Object.entries(t.bands).map(([b, v]) => [b, v.file.match(/_(B\d+)\.TIF$/)![1]]));
+
+  it('maps band numbers by the product id: B4 is red on Landsat 8/9, nir on Landsat 5/7; the scene\'s other files are not tiles', async () => {
+    const d = join(root, 'landsat');
+    mkdirSync(d);
+    const l8 = 'LC08_L1TP_119038_20200105_20200113_02_T1';
+    const l7 = 'LE07_L1TP_119038_20030206_20161208_02_T1';
+    for (const b of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) await writeGeoTiffArrays(join(d, `${l8}_B${b}.TIF`), { grid, dtype: 'uint16', bands: [band(b)] });
+    for (const f of ['QA_PIXEL', 'QA_RADSAT', 'SAA', 'VZA']) await writeGeoTiffArrays(join(d, `${l8}_${f}.TIF`), { grid, dtype: 'uint16', bands: [band(1)] });
+    for (const b of [1, 2, 3, 4, 5, 7, 8]) await writeGeoTiffArrays(join(d, `${l7}_B${b}.TIF`), { grid, dtype: 'uint16', bands: [band(b)] });
+    for (const f of ['B6_VCID_1', 'B6_VCID_2']) await writeGeoTiffArrays(join(d, `${l7}_${f}.TIF`), { grid, dtype: 'uint16', bands: [band(6)] });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => [t.date, bandOf(t)])).toEqual([
+      ['2020-01-05', { blue: 'B2', green: 'B3', red: 'B4', nir: 'B5', swir1: 'B6', swir2: 'B7' }],
+      ['2003-02-06', { blue: 'B1', green: 'B2', red: 'B3', nir: 'B4', swir1: 'B5', swir2: 'B7' }],
+    ]);
+    const four = await catalogueTiles([d], { bands: ['blue', 'green', 'red', 'nir'] });
+    expect(four.tiles.map((t) => Object.keys(t.bands).sort())).toEqual([['blue', 'green', 'nir', 'red'], ['blue', 'green', 'nir', 'red']]);
+  });
+
+  it('keeps Collection 2 surface reflectance (SR_B…) apart from the level-1 bands of the same scene, and ignores ST_B10', async () => {
+    const d = join(root, 'landsat-l2');
+    mkdirSync(d);
+    const id = 'LC09_L2SP_119038_20230310_20230312_02_T1';
+    for (const b of [1, 2, 3, 4, 5, 6, 7]) await writeGeoTiffArrays(join(d, `${id}_SR_B${b}.TIF`), { grid, dtype: 'uint16', bands: [band(b)] });
+    await writeGeoTiffArrays(join(d, `${id}_ST_B10.TIF`), { grid, dtype: 'uint16', bands: [band(10)] });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => bandOf(t))).toEqual([{ blue: 'B2', green: 'B3', red: 'B4', nir: 'B5', swir1: 'B6', swir2: 'B7' }]);
+  });
+});
+
 describe('catalogueTiles: which band of a multiband file is which', () => {
   const S2_L1C = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B8A', 'B9', 'B10', 'B11', 'B12'];
   const samples = (bands: Record<string, { sample: number }>) => Object.fromEntries(Object.entries(bands).map(([b, v]) => [b, v.sample]));
