@@ -338,6 +338,28 @@ export async function storeBatchPolygons(
   });
 }
 
+/**
+ * Other batches of the same month holding sites this batch's polygons lie on (overlapping, not only
+ * touching): the same ground run again from other tile files (a re-prepared copy, another name or
+ * CRS, a neighbouring granule's overlap), which a batch does not supersede. For each, how many of
+ * this batch's polygons and the other batch's first tile file.
+ */
+export async function sitesHeldByOtherBatches(db: Queryable, batchId: string, epoch: string): Promise<{ batchId: string; polygons: number; file: string | null }[]> {
+  const r = await db.query<{ batch_id: string; n: number; file: string | null }>(
+    `SELECT o.batch_id, o.n,
+       (SELECT t.info->'tile'->'files'->>0 FROM tiles t WHERE t.batch_id = o.batch_id AND t.role = 'current' ORDER BY t.tile_id LIMIT 1) AS file
+     FROM (
+       SELECT p.batch_id, count(DISTINCT q.code)::int AS n
+       FROM polygons q JOIN polygons p
+         ON p.epoch = q.epoch AND p.batch_id <> q.batch_id AND ST_Intersects(p.geom, q.geom) AND NOT ST_Touches(p.geom, q.geom)
+       WHERE q.batch_id = $1 AND q.epoch = $2
+       GROUP BY p.batch_id
+     ) o ORDER BY o.batch_id`,
+    [batchId, epoch],
+  );
+  return r.rows.map((row) => ({ batchId: row.batch_id, polygons: row.n, file: row.file }));
+}
+
 async function writeBatchPolygons(
   tx: Queryable,
   batchId: string,
