@@ -167,6 +167,24 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
     }
   });
 
+  it('says when no worker is connected while a batch waits, and goes on when one starts', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b'], ...ref });
+    const told: number[] = [];
+    let ws: WorkerHandle[] = [];
+    try {
+      const followed = followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 50, noWorkerMs: 300, onNoWorker: (ms) => told.push(ms) });
+      while (told.length === 0) await new Promise((r) => setTimeout(r, 50));
+      expect(told[0]).toBeGreaterThanOrEqual(300);
+      ws = workers(1, ref);
+      expect(await followed).toEqual({ tiles: 2 });
+      expect(told).toHaveLength(1);
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
   it('creates no duplicate jobs when the same batch is enqueued twice', async () => {
     const ref = target();
     const batchId = uniqueName('b');
