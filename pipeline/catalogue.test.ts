@@ -258,7 +258,10 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     );
     expect(msg('six_20261008.tif')).toMatch(/^file has 6 bands, 4 named \(blue, green, red, nir\), and no band descriptions/);
     expect(msg('six_20261008.tif')).toMatch(/; if its bands are blue, green, red, nir, swir1, swir2 in that order, say so: --bands blue,green,red,nir,swir1,swir2$/);
-    expect(msg('three_20261008.tif')).toBe('file has 3 bands, 4 named (blue, green, red, nir)');
+    // An RGB image (a web-map or drone download) is short of nir, which Tuban cannot do without.
+    expect(msg('three_20261008.tif')).toBe(
+      'file has 3 bands, 4 named (blue, green, red, nir); Tuban needs at least blue, green, red and nir: a 3-band RGB image (a web-map or drone download) has no nir, without which vegetation and water changes cannot be told apart, and is not read',
+    );
     expect(msg('lc08_20261008.tif')).toMatch(/^file has 11 bands, 4 named .*, and its band descriptions \(B1, B2, .*, B11\) do not name blue, green, red, nir \(Landsat band numbers are not read/);
   });
 

@@ -431,7 +431,12 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
   }
   if (spp === wanted.length) return take(wanted, (_, k) => k);
   const named = `${wanted.length} named (${wanted.join(', ')})`;
-  if (spp < wanted.length) throw new TubanError('TILE.BAND_MISMATCH', `file has ${spp} bands, ${named}`, f.path);
+  if (spp < wanted.length) {
+    const short = spp < DEFAULT_BANDS.length
+      ? `; Tuban needs at least ${DEFAULT_BANDS.slice(0, -1).join(', ')} and nir: a ${spp}-band ${spp === 3 ? 'RGB ' : ''}image (a web-map or drone download) has no nir, without which vegetation and water changes cannot be told apart, and is not read`
+      : '';
+    throw new TubanError('TILE.BAND_MISMATCH', `file has ${spp} bands, ${named}${short}`, f.path);
+  }
   const said = descs.some(Boolean)
     ? `its band descriptions (${descs.map((d) => d || '-').join(', ')}) do not name ${wanted.filter((b) => !byDesc.has(b)).join(', ')}${landsat ? ' (Landsat band numbers are not read: B4 is red on Landsat 8/9, nir on Landsat 5/7)' : ''}`
     : 'no band descriptions say which is which';
