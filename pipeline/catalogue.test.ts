@@ -281,4 +281,21 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     expect(samples(got.tiles[0].bands)).toEqual({ blue: 2, green: 1, red: 0, nir: 3 });
     expect(got.warnings).toEqual([`${join(rgb, 'truecolor_20261008.tif')}: bands taken by their descriptions (blue=Blue, green=Green, red=Red, nir=NIR), not in the order blue, green, red, nir`]);
   });
+
+  it('reads band descriptions from a GDAL .aux.xml sidecar where the file has none (described in QGIS or Python on a read-only file), the file\'s own first as GDAL does', async () => {
+    const d = join(root, 'aux');
+    mkdirSync(d);
+    const pam = (names: string[]) =>
+      `<PAMDataset>\n${names.map((n, k) => `  <PAMRasterBand band="${k + 1}">\n    <Description>${n}</Description>\n  </PAMRasterBand>`).join('\n')}\n</PAMDataset>\n`;
+    await multi(join(d, 'stack_20261008.tif'), 6);
+    writeFileSync(join(d, 'stack_20261008.tif.aux.xml'), pam(['swir2', 'swir1', 'nir', 'red', 'green', 'blue']));
+    const got = await catalogueTiles([join(d, 'stack_20261008.tif')]);
+    expect(got.rejected).toEqual([]);
+    expect(samples(got.tiles[0].bands)).toEqual({ blue: 5, green: 4, red: 3, nir: 2, swir1: 1, swir2: 0 });
+
+    await multi(join(d, 'own_20261008.tif'), 4, undefined, ['B2', 'B3', 'B4', 'B8']);
+    writeFileSync(join(d, 'own_20261008.tif.aux.xml'), pam(['nir', 'red', 'green', 'blue']));
+    const own = await catalogueTiles([join(d, 'own_20261008.tif')]);
+    expect(samples(own.tiles[0].bands)).toEqual({ blue: 0, green: 1, red: 2, nir: 3 });
+  });
 });
