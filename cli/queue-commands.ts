@@ -35,10 +35,21 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
   const plan = await planAndStore(opts.db, args, opts.log);
   await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan) });
   opts.log.info({ batchId: plan.batchId }, 'batch enqueued');
-  await followBatch(redis, plan.batchId, (p) => {
-    const total = p.tilesTotal + 1;
-    opts.onProgress?.((p.tilesDone + p.finalisePercent / 100) / total, `${p.tilesDone}/${p.tilesTotal} tiles (${p.state})`);
-  });
+  await followBatch(
+    redis,
+    plan.batchId,
+    (p) => {
+      const total = p.tilesTotal + 1;
+      opts.onProgress?.((p.tilesDone + p.finalisePercent / 100) / total, `${p.tilesDone}/${p.tilesTotal} tiles (${p.state})`);
+    },
+    {
+      onNoWorker: (ms) =>
+        opts.log.warn(
+          { batchId: plan.batchId },
+          `no tuban worker has been connected to the queue for ${Math.round(ms / 1000)} s: the batch waits until one is; start \`tuban worker\` (same DATABASE_URL and REDIS_URL), or stop here with Ctrl-C (the batch stays queued)`,
+        ),
+    },
+  );
   return { plan, ...(await exportBatch(opts.db, plan.batchId, opts.out, await loadRuleTable(args.rules))) };
 }
 

@@ -170,6 +170,57 @@ describe('catalogueTiles: other files in a tiles folder', () => {
     const named = await catalogueTiles([join(d, 'tileinfo_metadata.json'), join(d, 'qgis-project.zip')]);
     expect(named.rejected.map((r) => r.error.code).sort()).toEqual(['TILE.FORMAT_UNSUPPORTED', 'TILE.UNREADABLE']);
   });
+
+  it('names a GDAL .vrt stack and an ENVI/ERDAS scene given as tiles, with the gdal_translate that makes a GeoTIFF of them', async () => {
+    const d = join(root, 'gdal-formats');
+    mkdirSync(d);
+    writeFileSync(join(d, 'bands.vrt'), '<VRTDataset rasterXSize="10" rasterYSize="10"></VRTDataset>');
+    writeFileSync(join(d, '2000TM.HDR'), 'ENVI\n');
+    writeFileSync(join(d, 'scene.img'), 'EHFA_HEADER_TAG');
+    const named = await catalogueTiles([join(d, 'bands.vrt'), join(d, '2000TM.HDR'), join(d, 'scene.img')]);
+    expect(named.rejected.map((r) => r.error.code)).toEqual(['TILE.FORMAT_UNSUPPORTED', 'TILE.FORMAT_UNSUPPORTED', 'TILE.FORMAT_UNSUPPORTED']);
+    const message = (f: string) => named.rejected.find((r) => r.subject === join(d, f))!.error.message;
+    expect(message('bands.vrt')).toMatch(/GDAL virtual raster.*gdal_translate -of COG bands\.vrt bands\.tif/);
+    expect(message('2000TM.HDR')).toMatch(/ENVI.*gdal_translate -of COG 2000TM 2000TM\.tif/);
+    expect(message('scene.img')).toMatch(/gdal_translate -of COG scene\.img scene\.tif/);
+    // In a folder they are not tiles: only GeoTIFFs and STAC items are looked for there.
+    expect((await catalogueTiles([d])).rejected.map((r) => r.error.code)).not.toContain('TILE.FORMAT_UNSUPPORTED');
+  });
+});
+
+describe('catalogueTiles: Landsat band files as USGS delivers them', () => {
+  // Sample value = band number × 100, so which file each band was read from shows in `sample` and the file name.
+  const bandOf = (t: { bands: Record<string, { file: string }> }) => Object.fromEntries(Object.entries(t.bands).map(([b, v]) => [b, v.file.match(/_(B\d+)\.TIF$/)![1]]));
+
+  it('maps band numbers by the product id: B4 is red on Landsat 8/9, nir on Landsat 5/7; the scene\'s other files are not tiles', async () => {
+    const d = join(root, 'landsat');
+    mkdirSync(d);
+    const l8 = 'LC08_L1TP_119038_20200105_20200113_02_T1';
+    const l7 = 'LE07_L1TP_119038_20030206_20161208_02_T1';
+    for (const b of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]) await writeGeoTiffArrays(join(d, `${l8}_B${b}.TIF`), { grid, dtype: 'uint16', bands: [band(b)] });
+    for (const f of ['QA_PIXEL', 'QA_RADSAT', 'SAA', 'VZA']) await writeGeoTiffArrays(join(d, `${l8}_${f}.TIF`), { grid, dtype: 'uint16', bands: [band(1)] });
+    for (const b of [1, 2, 3, 4, 5, 7, 8]) await writeGeoTiffArrays(join(d, `${l7}_B${b}.TIF`), { grid, dtype: 'uint16', bands: [band(b)] });
+    for (const f of ['B6_VCID_1', 'B6_VCID_2']) await writeGeoTiffArrays(join(d, `${l7}_${f}.TIF`), { grid, dtype: 'uint16', bands: [band(6)] });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => [t.date, bandOf(t)])).toEqual([
+      ['2020-01-05', { blue: 'B2', green: 'B3', red: 'B4', nir: 'B5', swir1: 'B6', swir2: 'B7' }],
+      ['2003-02-06', { blue: 'B1', green: 'B2', red: 'B3', nir: 'B4', swir1: 'B5', swir2: 'B7' }],
+    ]);
+    const four = await catalogueTiles([d], { bands: ['blue', 'green', 'red', 'nir'] });
+    expect(four.tiles.map((t) => Object.keys(t.bands).sort())).toEqual([['blue', 'green', 'nir', 'red'], ['blue', 'green', 'nir', 'red']]);
+  });
+
+  it('keeps Collection 2 surface reflectance (SR_B…) apart from the level-1 bands of the same scene, and ignores ST_B10', async () => {
+    const d = join(root, 'landsat-l2');
+    mkdirSync(d);
+    const id = 'LC09_L2SP_119038_20230310_20230312_02_T1';
+    for (const b of [1, 2, 3, 4, 5, 6, 7]) await writeGeoTiffArrays(join(d, `${id}_SR_B${b}.TIF`), { grid, dtype: 'uint16', bands: [band(b)] });
+    await writeGeoTiffArrays(join(d, `${id}_ST_B10.TIF`), { grid, dtype: 'uint16', bands: [band(10)] });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => bandOf(t))).toEqual([{ blue: 'B2', green: 'B3', red: 'B4', nir: 'B5', swir1: 'B6', swir2: 'B7' }]);
+  });
 });
 
 describe('catalogueTiles: which band of a multiband file is which', () => {
@@ -207,7 +258,10 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     );
     expect(msg('six_20261008.tif')).toMatch(/^file has 6 bands, 4 named \(blue, green, red, nir\), and no band descriptions/);
     expect(msg('six_20261008.tif')).toMatch(/; if its bands are blue, green, red, nir, swir1, swir2 in that order, say so: --bands blue,green,red,nir,swir1,swir2$/);
-    expect(msg('three_20261008.tif')).toBe('file has 3 bands, 4 named (blue, green, red, nir)');
+    // An RGB image (a web-map or drone download) is short of nir, which Tuban cannot do without.
+    expect(msg('three_20261008.tif')).toBe(
+      'file has 3 bands, 4 named (blue, green, red, nir); Tuban needs at least blue, green, red and nir: a 3-band RGB image (a web-map or drone download) has no nir, without which vegetation and water changes cannot be told apart, and is not read',
+    );
     expect(msg('lc08_20261008.tif')).toMatch(/^file has 11 bands, 4 named .*, and its band descriptions \(B1, B2, .*, B11\) do not name blue, green, red, nir \(Landsat band numbers are not read/);
   });
 
@@ -226,5 +280,22 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     const got = await catalogueTiles([rgb]);
     expect(samples(got.tiles[0].bands)).toEqual({ blue: 2, green: 1, red: 0, nir: 3 });
     expect(got.warnings).toEqual([`${join(rgb, 'truecolor_20261008.tif')}: bands taken by their descriptions (blue=Blue, green=Green, red=Red, nir=NIR), not in the order blue, green, red, nir`]);
+  });
+
+  it('reads band descriptions from a GDAL .aux.xml sidecar where the file has none (described in QGIS or Python on a read-only file), the file\'s own first as GDAL does', async () => {
+    const d = join(root, 'aux');
+    mkdirSync(d);
+    const pam = (names: string[]) =>
+      `<PAMDataset>\n${names.map((n, k) => `  <PAMRasterBand band="${k + 1}">\n    <Description>${n}</Description>\n  </PAMRasterBand>`).join('\n')}\n</PAMDataset>\n`;
+    await multi(join(d, 'stack_20261008.tif'), 6);
+    writeFileSync(join(d, 'stack_20261008.tif.aux.xml'), pam(['swir2', 'swir1', 'nir', 'red', 'green', 'blue']));
+    const got = await catalogueTiles([join(d, 'stack_20261008.tif')]);
+    expect(got.rejected).toEqual([]);
+    expect(samples(got.tiles[0].bands)).toEqual({ blue: 5, green: 4, red: 3, nir: 2, swir1: 1, swir2: 0 });
+
+    await multi(join(d, 'own_20261008.tif'), 4, undefined, ['B2', 'B3', 'B4', 'B8']);
+    writeFileSync(join(d, 'own_20261008.tif.aux.xml'), pam(['nir', 'red', 'green', 'blue']));
+    const own = await catalogueTiles([join(d, 'own_20261008.tif')]);
+    expect(samples(own.tiles[0].bands)).toEqual({ blue: 0, green: 1, red: 2, nir: 3 });
   });
 });

@@ -53,6 +53,31 @@ const DESCRIBED_BANDS: Record<string, BandName> = {
   b11: 'swir1', swir1: 'swir1', swir16: 'swir1',
   b12: 'swir2', swir2: 'swir2', swir22: 'swir2',
 };
+/**
+ * Landsat band files as USGS delivers them, named by the Collection product id
+ * (`LC08_L1TP_119038_20200105_20200113_02_T1_B4.TIF`, level 2 `…_SR_B4.TIF`): the id says the
+ * sensor, and with it what a band number means. Landsat 8/9 (OLI) B2…B7 are blue, green, red, nir,
+ * swir1, swir2; Landsat 4/5 (TM) and 7 (ETM+) B1…B5, B7 are the same six (B4 is red on one, nir on
+ * the other). Panchromatic B8, thermal (B6, B10, B11, ST_B10), QA and angle files of the scene are
+ * not tiles. Only a full product id is read so: a file renamed by hand says nothing of its sensor.
+ */
+const LANDSAT_FILE = /^(L[COTE]0([4-9])_[A-Z0-9]{4}_\d{6}_\d{8}_\d{8}_\d{2}_[A-Z0-9]{2})_(.+)\.tiff?$/i;
+const LANDSAT_SCENE_FILE = /^((SR|ST)_)?(B\d{1,2}|B6_VCID_[12]|QA\w*|[SV][AZ]A|ATRAN|CDIST|DRAD|EMIS|EMSD|TRAD|URAD|ANG)$/i;
+const LANDSAT_BANDS: Record<'oli' | 'tm', Record<string, BandName>> = {
+  oli: { '2': 'blue', '3': 'green', '4': 'red', '5': 'nir', '6': 'swir1', '7': 'swir2' },
+  tm: { '1': 'blue', '2': 'green', '3': 'red', '4': 'nir', '5': 'swir1', '7': 'swir2' },
+};
+
+/** The band (or null: another file of the scene) and group key of a Landsat product file; undefined when `name` is not one. */
+function landsatBand(name: string): { band: BandName | null; key: string } | undefined {
+  const m = LANDSAT_FILE.exec(name);
+  if (!m || !LANDSAT_SCENE_FILE.test(m[3])) return undefined;
+  const level = /^SR_/i.test(m[3]) ? 'SR_' : '';
+  const number = /^(?:SR_)?B(\d{1,2})$/i.exec(m[3])?.[1];
+  const table = Number(m[2]) >= 8 ? LANDSAT_BANDS.oli : LANDSAT_BANDS.tm;
+  return { band: number === undefined ? null : table[number] ?? null, key: `${m[1]}_${level}` };
+}
+
 /** `…_B02.tif`, `B02.tif`, `…-B8A.tiff`: the band part of a Sentinel-2 per-band file name. */
 const S2_FILE = /(^|[_\-.])B(\d{2}|8A)\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
@@ -278,6 +303,14 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   const groups = new Map<string, Map<BandName, BandSource>>();
   const multiband: string[] = [];
   for (const f of files) {
+    const landsat = landsatBand(basename(f));
+    if (landsat) {
+      if (!landsat.band || !keep(landsat.band)) continue; // panchromatic, thermal, QA… and bands not asked for
+      const key = join(dirname(f), landsat.key);
+      if (!groups.has(key)) groups.set(key, new Map());
+      groups.get(key)!.set(landsat.band, { file: f, sample: 0 });
+      continue;
+    }
     const m = S2_FILE.exec(basename(f));
     if (!m) {
       multiband.push(f);
@@ -398,7 +431,12 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
   }
   if (spp === wanted.length) return take(wanted, (_, k) => k);
   const named = `${wanted.length} named (${wanted.join(', ')})`;
-  if (spp < wanted.length) throw new TubanError('TILE.BAND_MISMATCH', `file has ${spp} bands, ${named}`, f.path);
+  if (spp < wanted.length) {
+    const short = spp < DEFAULT_BANDS.length
+      ? `; Tuban needs at least ${DEFAULT_BANDS.slice(0, -1).join(', ')} and nir: a ${spp}-band ${spp === 3 ? 'RGB ' : ''}image (a web-map or drone download) has no nir, without which vegetation and water changes cannot be told apart, and is not read`
+      : '';
+    throw new TubanError('TILE.BAND_MISMATCH', `file has ${spp} bands, ${named}${short}`, f.path);
+  }
   const said = descs.some(Boolean)
     ? `its band descriptions (${descs.map((d) => d || '-').join(', ')}) do not name ${wanted.filter((b) => !byDesc.has(b)).join(', ')}${landsat ? ' (Landsat band numbers are not read: B4 is red on Landsat 8/9, nir on Landsat 5/7)' : ''}`
     : 'no band descriptions say which is which';

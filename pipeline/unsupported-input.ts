@@ -36,5 +36,14 @@ export function unsupportedInput(path: string, isDirectory: boolean, named: bool
     return new TubanError('TILE.FORMAT_UNSUPPORTED', `${safe}: unzip it first (or read from it with GDAL's /vsizip/ path). ${CONVERT}`, path);
   }
   if (/\.(jp2|j2k)$/i.test(name)) return new TubanError('TILE.FORMAT_UNSUPPORTED', `a JPEG 2000 band file. ${CONVERT}`, path);
+  // What GDAL users have at hand (the stack CONVERT itself builds, ENVI/ERDAS scenes): named, they
+  // used to be read as TIFFs and rejected as "not a TIFF: the file does not start with II or MM".
+  // In a folder they are not looked at (a .vrt beside its band files is the user's own).
+  if (!named) return null;
+  const other = /\.vrt$/i.test(name) ? 'a GDAL virtual raster (.vrt, XML naming other files)' : /\.(hdr|img)$/i.test(name) ? 'an ENVI or ERDAS Imagine raster' : null;
+  if (other) {
+    const source = /\.hdr$/i.test(name) ? name.replace(/\.hdr$/i, '') : name;
+    return new TubanError('TILE.FORMAT_UNSUPPORTED', `${other}. Tuban reads GeoTIFF/COG: write it out once with GDAL, e.g. \`gdal_translate -of COG ${source} ${source.replace(/\.[^.]*$/, '')}.tif\`, and pass the .tif`, path);
+  }
   return null;
 }

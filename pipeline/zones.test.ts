@@ -142,6 +142,33 @@ describe('loadZones', () => {
   });
 });
 
+describe('loadZones: a DataV file of cities is not a district layer', () => {
+  it('rejects the prefecture-level cities of a province-children file (level city, codes ending in 00) instead of routing to them as districts', async () => {
+    const path = resolve(import.meta.dirname, '../../shared/data/vectors/china_admin_datav/320000_province_children.geojson');
+    if (!existsSync(path)) throw new Error(`shared data missing: expected ${path} (checkout ../shared/data beside the project)`);
+    const r = await loadZones([path], { zonesCrs: 'gcj02' });
+    expect(r.zones.filter((z) => z.kind === 'district')).toEqual([]);
+    expect(r.rejected.map((x) => x.error.code)).toEqual(['ZONES.UNKNOWN_KIND']);
+    expect(r.rejected[0].error.message).toMatch(/13 feature\(s\) are cities or provinces, not 区县 districts \(320100 南京市, 320200 无锡市, 320300 徐州市 …\)/);
+    expect(r.rejected[0].error.message).toContain('320100_full.json');
+    // A municipality's children are its districts (Chongqing: level district), and stay so.
+    const cq = await loadZones([resolve(import.meta.dirname, '../../shared/data/vectors/china_admin_datav/500000_province_children.geojson')], { zonesCrs: 'gcj02' });
+    expect(cq.rejected).toEqual([]);
+    expect(cq.zones.filter((z) => z.kind === 'district').length).toBe(38);
+  });
+
+  it('keeps a file\'s explicit kind district, and district codes of a hand-made file without a level', async () => {
+    const a = join(dir, 'county-codes.geojson');
+    await writeFile(a, fc([{ properties: { adcode: '370102', name: '历下区' }, geometry: square(117, 36.6) }, { properties: { adcode: '370100', name: '济南市' }, geometry: square(117.1, 36.6) }]));
+    const r = await loadZones([a]);
+    expect(r.zones.map((z) => z.code)).toEqual(['370102']);
+    expect(r.rejected.map((x) => x.error.message).join()).toMatch(/1 feature\(s\) are cities or provinces, not 区县 districts \(370100 济南市\)/);
+    const b = join(dir, 'explicit-kind.geojson');
+    await writeFile(b, fc([{ properties: { kind: 'district', code: '370100', name: '济南市' }, geometry: square(117, 36.6) }]));
+    expect((await loadZones([b])).zones.map((z) => z.code)).toEqual(['370100']);
+  });
+});
+
 describe('loadZones with a CRS per file', () => {
   it('converts only the file given as GCJ-02, whatever zonesCrs says for the others', async () => {
     const a = join(dir, 'per-file-a.geojson');

@@ -211,7 +211,25 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
 
     const unknown = new Map<string, number>();
     const usedIds = new Set<string>();
+    // Inferred from codes alone, a city or province is no 区县: a DataV province-children file lists
+    // prefecture-level cities (level 'city', 320100 南京市), which would take every polygon as a district.
+    const above = allDistricts ? read.features.filter((f) => aboveDistrict(f.properties)) : [];
+    const skip = new Set(above);
+    if (above.length > 0) {
+      const named = above.slice(0, 3).map((f) => `${firstProp(f.properties, CODE_KEYS)} ${firstProp(f.properties, NAME_KEYS) ?? ''}`.trim()).join(', ');
+      const example = firstProp(above[0].properties, CODE_KEYS);
+      rejected.push({
+        subject: path,
+        error: new TubanError(
+          'ZONES.UNKNOWN_KIND',
+          `${above.length} feature(s) are cities or provinces, not 区县 districts (${named}${above.length > 3 ? ' …' : ''}): polygons are routed to districts (six-digit codes not ending in 00); ` +
+            `use each city's district file instead (DataV: ${example}_full.json, e.g. https://geo.datav.aliyun.com/areas_v3/bound/${example}_full.json), or give the features kind 'district' if they are really meant as such`,
+          path,
+        ).toJSON(),
+      });
+    }
     read.features.forEach((f, index) => {
+      if (skip.has(f)) return;
       const label = allDistricts ? 'district' : firstProp(f.properties, KIND_KEYS);
       const kind = label === undefined ? null : resolveZoneKind(label);
       if (!kind) {
@@ -247,6 +265,15 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     }
   }
   return { zones, rejected, repaired, warnings };
+}
+
+/** A feature of a file without kinds that names a city or province: DataV's `level`, else a six-digit code ending in 00 (GB/T 2260). */
+function aboveDistrict(properties: VectorFeature['properties']): boolean {
+  const level = properties?.level;
+  if (level === 'province' || level === 'city' || level === 'country') return true;
+  if (level === 'district') return false;
+  const code = firstProp(properties, CODE_KEYS);
+  return code !== undefined && /^\d{4}00$/.test(code);
 }
 
 function looksLikeDataV(features: VectorFeature[]): boolean {

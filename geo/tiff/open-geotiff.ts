@@ -5,7 +5,7 @@
  * native inflate (../shared/bench/MEASUREMENTS.md §7). Other compressions fall back to
  * geotiff.js `readRasters({ window })`.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { fromFile } from 'geotiff';
 type GeoTiffHandle = Awaited<ReturnType<typeof fromFile>>;
@@ -108,15 +108,32 @@ async function readDate(img: GeoTIFFImage): Promise<string | null> {
 }
 
 /** GDAL writes a band's description as `<Item name="DESCRIPTION" sample="N" role="description">` in GDAL_METADATA. */
-async function readBandDescriptions(img: GeoTIFFImage, spp: number): Promise<(string | null)[]> {
+async function readBandDescriptions(img: GeoTIFFImage, spp: number, path: string): Promise<(string | null)[]> {
   const out: (string | null)[] = Array(spp).fill(null);
-  if (!img.fileDirectory.hasTag('GDAL_METADATA')) return out;
-  for (let s = 0; s < spp; s++) {
-    const meta = (await img.getGDALMetadata(s).catch(() => null)) ?? {};
-    const d = meta.DESCRIPTION;
-    if (typeof d === 'string' && d.trim()) out[s] = d.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim();
+  if (img.fileDirectory.hasTag('GDAL_METADATA')) {
+    for (let s = 0; s < spp; s++) {
+      const meta = (await img.getGDALMetadata(s).catch(() => null)) ?? {};
+      const d = meta.DESCRIPTION;
+      if (typeof d === 'string' && d.trim()) out[s] = unescapeXml(d).trim();
+    }
+  }
+  // A band described on a file GDAL opened read-only (QGIS, Python's SetDescription) keeps its
+  // description in a `.aux.xml` sidecar; gdalinfo shows it where the file itself has none.
+  if (out.some((d) => d === null)) {
+    const aux = await readFile(`${path}.aux.xml`, 'utf8').catch(() => null);
+    if (aux) {
+      for (const m of aux.matchAll(/<PAMRasterBand\b[^>]*\bband="(\d+)"[^>]*>([\s\S]*?)<\/PAMRasterBand>/g)) {
+        const s = Number(m[1]) - 1;
+        const d = /<Description>([\s\S]*?)<\/Description>/.exec(m[2])?.[1];
+        if (s >= 0 && s < spp && out[s] === null && d && d.trim()) out[s] = unescapeXml(d).trim();
+      }
+    }
   }
   return out;
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 }
 
 function readTransform(img: GeoTIFFImage, geoKeys: Record<string, unknown>, path: string): GeoTransform {
@@ -214,7 +231,7 @@ async function describe(
   const nodataNum = nodataText === '' ? null : Number(nodataText);
   const nodata = nodataNum === null || Number.isNaN(nodataNum) && !/nan/i.test(nodataText) ? null : nodataNum;
   const date = await readDate(img);
-  const bandDescriptions = await readBandDescriptions(img, spp);
+  const bandDescriptions = await readBandDescriptions(img, spp, path);
 
   const tiled = img.isTiled;
   const blockWidth = tiled ? img.getTileWidth() : width;

@@ -127,6 +127,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), {}, ahead?.headStart());
       ctx.progress(0.8);
       result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
+      result.warnings.push(...sameGroundWarnings(await repo.sitesHeldByOtherBatches(db, batchId, plan.args.epoch), plan.args.epoch));
       const tiles = await store.loadTileOutcomes(db, batchId);
       // Last month's imagery given as this month's: every change of it issued a second time.
       const refiled = await refiledImageryWarnings(db, plan);
@@ -154,4 +155,13 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       return { polygons: result.polygons.length };
     },
   } satisfies JobHandlers;
+}
+
+/** The month's ledger lists a site twice when another batch of the month holds it from other tile files: say so. */
+function sameGroundWarnings(others: readonly { batchId: string; polygons: number; file: string | null }[], epoch: string): string[] {
+  return others.map(
+    (o) =>
+      `${o.polygons} polygon(s) lie on sites batch ${o.batchId}${o.file ? ` (tiles such as ${o.file})` : ''} already holds for ${epoch}, from other tile files over the same ground: ` +
+      `a batch replaces only a run over the same tile files, so the month's ledger lists both; if this run re-prepared that imagery, the sites are there twice under two codes`,
+  );
 }

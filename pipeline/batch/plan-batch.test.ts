@@ -67,6 +67,14 @@ describe('planBatch dates: a prior is earlier imagery, a tile is not from after 
     const late = await plan({ epoch: '2027-03', tiles: [oct], prior: [sep] });
     expect(late.tiles.length).toBe(1);
     expect(late.warnings?.join('\n')).toMatch(/dated 2026-10-05, 5 months before the batch's month 2027-03/);
+
+    // A prior years older than the tile (whatever older imagery was at hand): said, still used.
+    await s2(join(dir, 'old'), 'T50SNA_20240317');
+    const old = await plan({ epoch: '2026-10', tiles: [oct], prior: [join(dir, 'old')] });
+    expect(old.tiles.length).toBe(1);
+    expect(old.warnings?.join('\n')).toMatch(/its prior imagery is dated 2024-03-17, 31 months before it: every change over those months is filed as new in 2026-10/);
+    const yearOnYear = await plan({ epoch: '2026-10', tiles: [oct], prior: [sep] });
+    expect(yearOnYear.warnings).toEqual([]);
   });
 });
 

@@ -79,6 +79,13 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
       reject(new TubanError('TILE.PRIOR_NOT_EARLIER', `the prior tiles over it are dated ${dates}, not before this tile's ${tile.date}: are --tiles and --prior swapped, or one folder given as both?`, tile.files[0]));
       continue;
     }
+    // Every change since the prior is filed as new this month: a prior years old (whatever older
+    // imagery was at hand) makes the month's ledger hold years of change, so say so.
+    const latestPrior = priors.map((p) => p.date).sort().at(-1)!;
+    const span = monthsBetween(latestPrior.slice(0, 7), tile.date.slice(0, 7));
+    if (span > PRIOR_SPAN_MONTHS) {
+      warnings.push(`${tile.files[0]}: its prior imagery is dated ${latestPrior}, ${span} months before it: every change over those months is filed as new in ${args.epoch}`);
+    }
     const has = (t: TileInfo, b: BandName) => t.bands[b] !== undefined;
     const missing = REQUIRED_BANDS.filter((b) => !has(tile, b) || priors.some((p) => !has(p, b)));
     if (missing.length > 0) {
@@ -102,6 +109,8 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
 
 /** Months after which a tile is old enough for the batch to say so (imagery filed under a later month is normal: acquired late, issued the next month). */
 const STALE_MONTHS = 3;
+/** Months between a tile and its latest prior beyond which the batch says so (a year-on-year comparison is usual; more is not). */
+const PRIOR_SPAN_MONTHS = 12;
 
 /** Whole months from `a` to `b` (YYYY-MM each). */
 function monthsBetween(a: string, b: string): number {

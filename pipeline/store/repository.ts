@@ -84,7 +84,8 @@ export interface BatchRow {
 
 /**
  * Create the batch, or update it in place when it exists (same id = same inputs): params are
- * replaced, plan and status only when given, created_at kept.
+ * replaced, plan and status only when given, created_at kept. A finished batch planned again stays
+ * 'done': on the queue its jobs are kept completed and run no more, so nothing would finish it again.
  */
 export async function upsertBatch(db: Queryable, batch: BatchInput): Promise<void> {
   await db.query(
@@ -94,7 +95,7 @@ export async function upsertBatch(db: Queryable, batch: BatchInput): Promise<voi
        epoch = EXCLUDED.epoch,
        params = EXCLUDED.params,
        plan = COALESCE($4::jsonb, batches.plan),
-       status = COALESCE($5, batches.status)`,
+       status = CASE WHEN $5::text = 'planned' AND batches.status = 'done' THEN batches.status ELSE COALESCE($5::text, batches.status) END`,
     [batch.id, batch.epoch, JSON.stringify(batch.params ?? {}), batch.plan === undefined ? null : JSON.stringify(batch.plan), batch.status ?? null],
   );
 }
@@ -139,13 +140,19 @@ export interface TileRow {
   error: TubanErrorJSON | null;
 }
 
-/** Register tiles of a batch; existing rows keep their status (re-planning does not redo finished tiles). */
+/**
+ * Register tiles of a batch; existing rows keep their status and outcome (re-planning does not redo
+ * finished tiles: a second `tuban batch --queue` of a running batch enqueues nothing, and the
+ * finaliser's report reads every tile's stored outcome).
+ */
 export async function upsertTiles(db: Queryable, batchId: string, tiles: readonly { tileId: string; role: TileRole; info?: unknown }[]): Promise<void> {
   for (const part of chunks(tiles)) {
     await db.query(
       `INSERT INTO tiles (batch_id, tile_id, role, info)
        SELECT $1, e->>'tileId', e->>'role', e->'info' FROM jsonb_array_elements($2::jsonb) AS e
-       ON CONFLICT (batch_id, tile_id) DO UPDATE SET role = EXCLUDED.role, info = EXCLUDED.info`,
+       ON CONFLICT (batch_id, tile_id) DO UPDATE SET role = EXCLUDED.role,
+         info = CASE WHEN tiles.info ? 'outcome' AND jsonb_typeof(EXCLUDED.info) = 'object'
+                THEN EXCLUDED.info || jsonb_build_object('outcome', tiles.info->'outcome') ELSE EXCLUDED.info END`,
       [batchId, JSON.stringify(part.map((t) => ({ tileId: t.tileId, role: t.role, info: t.info ?? null })))],
     );
   }
@@ -339,6 +346,28 @@ export async function storeBatchPolygons(
     await writeBatchPolygons(tx, batchId, coded, scope);
     return coded;
   });
+}
+
+/**
+ * Other batches of the same month holding sites this batch's polygons lie on (overlapping, not only
+ * touching): the same ground run again from other tile files (a re-prepared copy, another name or
+ * CRS, a neighbouring granule's overlap), which a batch does not supersede. For each, how many of
+ * this batch's polygons and the other batch's first tile file.
+ */
+export async function sitesHeldByOtherBatches(db: Queryable, batchId: string, epoch: string): Promise<{ batchId: string; polygons: number; file: string | null }[]> {
+  const r = await db.query<{ batch_id: string; n: number; file: string | null }>(
+    `SELECT o.batch_id, o.n,
+       (SELECT t.info->'tile'->'files'->>0 FROM tiles t WHERE t.batch_id = o.batch_id AND t.role = 'current' ORDER BY t.tile_id LIMIT 1) AS file
+     FROM (
+       SELECT p.batch_id, count(DISTINCT q.code)::int AS n
+       FROM polygons q JOIN polygons p
+         ON p.epoch = q.epoch AND p.batch_id <> q.batch_id AND ST_Intersects(p.geom, q.geom) AND NOT ST_Touches(p.geom, q.geom)
+       WHERE q.batch_id = $1 AND q.epoch = $2
+       GROUP BY p.batch_id
+     ) o ORDER BY o.batch_id`,
+    [batchId, epoch],
+  );
+  return r.rows.map((row) => ({ batchId: row.batch_id, polygons: row.n, file: row.file }));
 }
 
 async function writeBatchPolygons(

@@ -3,7 +3,7 @@
  * children are one `tile.detect` per tile. BullMQ moves the parent to `wait` only when every
  * child has finished, which is exactly the "after every tile" the finaliser needs.
  */
-import { FlowProducer, type FlowJobNode, type JobsOptions } from 'bullmq';
+import { FlowProducer, Queue, type ConnectionOptions, type FlowJobNode, type JobsOptions } from 'bullmq';
 import { jobId, type JobPayload } from '../../schemas/jobs.js';
 import { resolveTarget, type QueueTarget } from './connection.js';
 
@@ -32,7 +32,10 @@ export function tileJobId(batchId: string, tileId: string): string {
  * Enqueue the flow and return the parent's job id. Ids are deterministic (jobs.ts `jobId`),
  * and BullMQ ignores an add whose id already exists, so enqueueing the same batch twice
  * (a retried CLI, two operators) creates no duplicate jobs. Completed jobs are kept, so
- * re-enqueueing a finished batch is a no-op as well.
+ * re-enqueueing a finished batch is a no-op as well. A batch whose finalise job failed for good
+ * (a tile that failed with a `fail` code, retries spent while the database was away) is removed
+ * with its tile jobs and enqueued afresh: the ids being fixed, it would otherwise answer every
+ * later run with its old failure, and the only way out was deleting its keys in Redis by hand.
  */
 export async function enqueueBatch(connection: QueueTarget['connection'], opts: EnqueueBatchOptions): Promise<string> {
   const { connection: conn, queueName, prefix } = resolveTarget({ connection, queueName: opts.queueName, queuePrefix: opts.queuePrefix });
@@ -58,6 +61,7 @@ export async function enqueueBatch(connection: QueueTarget['connection'], opts: 
     };
   });
   const data: JobPayload<'batch.finalise'> = { batchId: opts.batchId };
+  await removeFailedFlow(conn, queueName, prefix, finaliseJobId(opts.batchId));
   const producer = new FlowProducer({ connection: conn, prefix });
   try {
     const node = await producer.add({
@@ -71,5 +75,15 @@ export async function enqueueBatch(connection: QueueTarget['connection'], opts: 
     return node.job.id ?? finaliseJobId(opts.batchId);
   } finally {
     await producer.close();
+  }
+}
+
+/** Remove a failed finalise job and every tile job under it (done or failed: they all run again). */
+async function removeFailedFlow(connection: ConnectionOptions, queueName: string, prefix: string, parentId: string): Promise<void> {
+  const queue = new Queue(queueName, { connection, prefix });
+  try {
+    if ((await queue.getJobState(parentId)) === 'failed') await queue.remove(parentId, { removeChildren: true });
+  } finally {
+    await queue.close();
   }
 }

@@ -14,6 +14,14 @@ export interface FollowBatchOptions extends QueueRef {
   pollMs?: number;
   /** Stop following (the batch keeps running). */
   signal?: AbortSignal;
+  /**
+   * Called once when no worker has been connected to the queue for `noWorkerMs` while the batch is
+   * unfinished (none started, or all died): it would otherwise wait without a word. Called again
+   * only after a worker has been seen in between.
+   */
+  onNoWorker?: (ms: number) => void;
+  /** Default 15 000. */
+  noWorkerMs?: number;
 }
 
 /**
@@ -33,10 +41,18 @@ export async function followBatch(
   queue.on('error', () => {});
   const pollMs = opts.pollMs ?? 500;
   let last = '';
+  const noWorkerMs = opts.noWorkerMs ?? 15_000;
+  let lastWorkerCheck = 0;
+  let noWorkerSince: number | null = null;
+  let told = false;
   try {
     for (;;) {
       opts.signal?.throwIfAborted();
       const read = await readBatchProgress(queue, batchId);
+      if (!read && last !== '') {
+        // Seen, then gone: Redis lost it (restarted without its append-only file, keys deleted).
+        throw new TubanError('INPUT.NOT_FOUND', 'the batch vanished from the queue while it ran (Redis restarted without its append-only file, or its keys were deleted); run the same tuban batch --queue again to enqueue it afresh', batchId);
+      }
       if (!read) throw new TubanError('INPUT.NOT_FOUND', 'batch is not on the queue (was it enqueued?)', batchId);
       const key = JSON.stringify(read.progress);
       if (key !== last) {
@@ -45,6 +61,18 @@ export async function followBatch(
       }
       if (read.progress.state === 'completed') return read.parent.returnvalue;
       if (read.progress.state === 'failed') throw decodeFailure(read.parent.failedReason, batchId);
+      if (opts.onNoWorker && Date.now() - lastWorkerCheck >= Math.min(noWorkerMs, 5000)) {
+        lastWorkerCheck = Date.now();
+        // CLIENT LIST may be refused (a managed Redis): then nothing is said.
+        const workers = await queue.getWorkersCount().catch(() => 1);
+        if (workers > 0) noWorkerSince = null;
+        else if (noWorkerSince === null) noWorkerSince = Date.now();
+        else if (!told && Date.now() - noWorkerSince >= noWorkerMs) {
+          told = true;
+          opts.onNoWorker(Date.now() - noWorkerSince);
+        }
+        if (workers > 0) told = false;
+      }
       await new Promise((r) => setTimeout(r, pollMs));
     }
   } finally {

@@ -124,6 +124,67 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
     }
   });
 
+  it('runs a batch that failed afresh when it is enqueued again (the cause fixed), instead of answering the old failure', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    let broken = true;
+    const ws = workers(1, ref, {
+      async beforeTile(tileId) {
+        if (tileId === 'broken' && broken) throw new Error('database restored from a backup');
+      },
+    });
+    try {
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'broken'], ...ref, backoffMs: 50 });
+      const err = await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 }).catch((e: unknown) => e);
+      expect((err as TubanError).code).toBe('INTERNAL');
+      broken = false;
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'broken'], ...ref, backoffMs: 50 });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+      expect(await rows(`select runs from finalised where batch_id = $1`, [batchId])).toEqual([{ runs: 1 }]);
+      const status = await batchStatus(redisUrl, pool, batchId, ref);
+      expect(status).toMatchObject({ state: 'completed', tilesTotal: 2, tilesDone: 2, tilesFailed: 0 });
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
+  it('says the batch vanished, and how to run it again, when the queue loses it while it is followed', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    await enqueueBatch(redisUrl, { batchId, tileIds: ['a'], ...ref });
+    const queue = new Queue(ref.queueName, { connection: { url: redisUrl }, prefix: ref.queuePrefix });
+    try {
+      let seen = 0;
+      const followed = followBatch(redisUrl, batchId, () => seen++, { ...ref, pollMs: 50 }).catch((e: unknown) => e);
+      while (seen === 0) await new Promise((r) => setTimeout(r, 20));
+      // What a Redis restarted without its append-only file leaves: nothing.
+      await queue.obliterate({ force: true });
+      const err = (await followed) as TubanError;
+      expect(err).toBeInstanceOf(TubanError);
+      expect(err.message).toMatch(/vanished from the queue .*run the same tuban batch --queue again/);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('says when no worker is connected while a batch waits, and goes on when one starts', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b'], ...ref });
+    const told: number[] = [];
+    let ws: WorkerHandle[] = [];
+    try {
+      const followed = followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 50, noWorkerMs: 300, onNoWorker: (ms) => told.push(ms) });
+      while (told.length === 0) await new Promise((r) => setTimeout(r, 50));
+      expect(told[0]).toBeGreaterThanOrEqual(300);
+      ws = workers(1, ref);
+      expect(await followed).toEqual({ tiles: 2 });
+      expect(told).toHaveLength(1);
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
   it('creates no duplicate jobs when the same batch is enqueued twice', async () => {
     const ref = target();
     const batchId = uniqueName('b');

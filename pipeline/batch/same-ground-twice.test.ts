@@ -1,0 +1,53 @@
+/**
+ * An analyst who re-prepares a month's imagery (a COG copy, another name, a reprojection) and runs
+ * the batch again gets other tile ids: the new batch does not supersede the first (that needs the
+ * same tile files), and the month's ledger lists every site twice under two codes. Found running
+ * OSCD bercy five ways in one month: `tuban ledger` gave 624 rows for ~100 sites, with no word of it.
+ * The batch now says so, naming the other batch, in its report's warnings (and so its summary).
+ */
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateScene } from '../../fixtures/synthetic-scene.js';
+import { migrate } from '../store/migrations.js';
+import { openDatabase } from '../store/open-database.js';
+import { BatchArgsSchema } from './batch-args.js';
+import { runBatch } from './run-batch.js';
+
+describe('a second batch of the same month over the same ground from other tile files', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const f of cleanup.reverse()) await f().catch(() => {});
+  });
+
+  it('warns that the month now holds its sites twice, naming the other batch; the same files again do not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-same-ground-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const scene = await generateScene({ dir, size: 256, seed: 7, tilesPerSide: 1 });
+    const copies = join(dir, 'reprepared');
+    await mkdir(copies);
+    for (const f of (await readdir(scene.currentDir)).filter((n) => n.endsWith('.tif'))) await copyFile(join(scene.currentDir, f), join(copies, `cog_${f}`));
+    const db = await openDatabase('memory://');
+    cleanup.push(() => db.close());
+    await migrate(db);
+    const log = pino({ level: 'silent' });
+    const run = (tiles: string, out: string) =>
+      runBatch(BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [tiles], prior: [scene.priorDir], zones: [scene.zonesPath] }), { db, log, out: join(dir, out) });
+
+    const first = await run(scene.currentDir, 'first');
+    expect(first.report.counts.polygons).toBeGreaterThan(0);
+    expect(first.report.warnings.join('\n')).not.toMatch(/already holds/);
+    const again = await run(scene.currentDir, 'again');
+    expect(again.plan.batchId).toBe(first.plan.batchId);
+    expect(again.report.warnings.join('\n')).not.toMatch(/already holds/);
+
+    const second = await run(copies, 'second');
+    expect(second.plan.batchId).not.toBe(first.plan.batchId);
+    const warning = second.report.warnings.find((w) => /already holds/.test(w));
+    expect(warning).toContain(first.plan.batchId);
+    expect(warning).toContain(`${second.report.counts.polygons} polygon(s)`);
+    expect(warning).toMatch(/ledger .* both/);
+  }, 240_000);
+});
