@@ -37,6 +37,52 @@ export function revive(w: WireError, where: string): Error {
   return err;
 }
 
+/** An answer to call `id`: its value or its error. */
+export interface CallReply {
+  id: number;
+  value?: unknown;
+  error?: WireError;
+}
+
+/**
+ * The calls waiting for their answers, by id: `call` sends one (`send`, with its id), `settle` hands
+ * an answer to its caller, `failAll` rejects every waiting call and any later one (the other side is
+ * gone). `hold(true)` while a call waits, `hold(false)` once none does, so an idle transport (a thread,
+ * a socket) can let its process exit.
+ */
+export function pendingCalls<C extends object>(send: (c: C & { id: number }) => void, hold: (waiting: boolean) => void, where: string) {
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let stopped: Error | null = null;
+  return {
+    call<T>(c: C): Promise<T> {
+      if (stopped) return Promise.reject(stopped);
+      const id = nextId++;
+      return new Promise<T>((resolve, reject) => {
+        if (pending.size === 0) hold(true);
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        send({ ...c, id });
+      });
+    },
+    settle(r: CallReply): void {
+      const p = pending.get(r.id);
+      if (!p) return;
+      pending.delete(r.id);
+      if (pending.size === 0) hold(false);
+      if (r.error) p.reject(revive(r.error, where));
+      else p.resolve(r.value);
+    },
+    failAll(err: Error): void {
+      stopped ??= err;
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    },
+    get stopped(): Error | null {
+      return stopped;
+    },
+  };
+}
+
 /** The calling side: a Database whose queries and transactions are `call`s; `close` is the transport's. */
 export function callingDatabase(call: <T>(c: DatabaseCall) => Promise<T>, close: () => Promise<void>): Database {
   const query = async <R>(text: string, params?: unknown[], tx?: number): Promise<QueryResult<R>> => ({

@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TemplateLog } from './database-template.js';
 import type { DirectoryLock } from './directory-lock.js';
-import { callingDatabase, revive, type DatabaseCall, type WireError } from './database-calls.js';
+import { callingDatabase, pendingCalls, revive, type DatabaseCall, type WireError } from './database-calls.js';
 import type { Database } from './queryable.js';
 
 export interface ThreadInit {
@@ -35,49 +35,30 @@ function workerUrl(): URL {
 /** Start PGlite on its thread; resolves once it is open (template copied or built as needed). */
 export function openPgliteThread(init: ThreadInit, log: TemplateLog, lock: DirectoryLock | null): Promise<Database> {
   const worker = new Worker(workerUrl(), { workerData: init });
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  let stopped: Error | null = null;
+  const calls = pendingCalls<Request>((m) => worker.postMessage(m), (waiting) => (waiting ? worker.ref() : worker.unref()), 'database thread');
   let started: { resolve: () => void; reject: (e: Error) => void } | null = null;
 
   const failAll = (err: Error) => {
-    stopped ??= err;
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
+    calls.failAll(err);
     started?.reject(err);
   };
   worker.on('message', (r: ThreadReply) => {
-    if (r.id === 0) {
-      if (r.log) return log(r.log.level, r.log.message);
-      if (r.error) return started?.reject(revive(r.error, 'database thread'));
-      return started?.resolve();
-    }
-    const p = pending.get(r.id);
-    if (!p) return;
-    pending.delete(r.id);
-    if (pending.size === 0) worker.unref();
-    if (r.error) p.reject(revive(r.error, 'database thread'));
-    else p.resolve(r.value);
+    if (r.id !== 0) return calls.settle(r);
+    if (r.log) return log(r.log.level, r.log.message);
+    if (r.error) return started?.reject(revive(r.error, 'database thread'));
+    return started?.resolve();
   });
   worker.on('error', (err) => failAll(new Error(`the embedded database thread failed: ${err.message}`, { cause: err })));
   worker.on('exit', (code) => failAll(new Error(`the embedded database thread stopped (exit ${code})`)));
 
-  const call = <T>(req: Request): Promise<T> => {
-    if (stopped) return Promise.reject(stopped);
-    const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      if (pending.size === 0) worker.ref();
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ ...req, id });
-    });
-  };
+  const call = <T>(req: Request): Promise<T> => calls.call<T>(req);
   let closing: Promise<void> | undefined;
   const db = callingDatabase(call, () => {
     closing ??= (async () => {
       try {
-        if (!stopped) await call({ op: 'close' });
+        if (!calls.stopped) await call({ op: 'close' });
       } finally {
-        stopped ??= new Error('the embedded database is closed');
+        calls.failAll(new Error('the embedded database is closed'));
         await worker.terminate();
         await lock?.release();
       }

@@ -15,10 +15,8 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
-import { answeringCalls, callingDatabase, revive, wire, type Answerable, type DatabaseCall, type WireError } from './database-calls.js';
+import { answeringCalls, callingDatabase, pendingCalls, wire, type Answerable, type CallReply, type DatabaseCall } from './database-calls.js';
 import type { Database } from './queryable.js';
-
-type Reply = { id: number; value?: unknown; error?: WireError };
 
 /** The socket of an embedded database directory: beside it, like its lock. */
 export function socketPathFor(dir: string): string {
@@ -66,8 +64,8 @@ export async function shareDatabase(db: Answerable, dir: string): Promise<Shared
     onMessages(socket, (m) => {
       const { id, ...call } = m as DatabaseCall & { id: number };
       void calls.answer(call as DatabaseCall).then(
-        (value) => !socket.destroyed && send(socket, { id, value } satisfies Reply),
-        (err: unknown) => !socket.destroyed && send(socket, { id, error: wire(err) } satisfies Reply),
+        (value) => !socket.destroyed && send(socket, { id, value } satisfies CallReply),
+        (err: unknown) => !socket.destroyed && send(socket, { id, error: wire(err) } satisfies CallReply),
       );
     });
     socket.on('error', () => socket.destroy());
@@ -109,37 +107,14 @@ export async function connectSharedDatabase(dir: string): Promise<Database | nul
     s.once('error', () => resolve(null));
   });
   if (!socket) return null;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  let stopped: Error | null = null;
+  const calls = pendingCalls<DatabaseCall>((m) => send(socket, m), (waiting) => (waiting ? socket.ref() : socket.unref()), `tuban serve's database, ${path}`);
   socket.unref(); // referenced only while a call waits, so an idle client never keeps a process alive
-  onMessages(socket, (m) => {
-    const r = m as Reply;
-    const p = pending.get(r.id);
-    if (!p) return;
-    pending.delete(r.id);
-    if (pending.size === 0) socket.unref();
-    if (r.error) p.reject(revive(r.error, `tuban serve's database, ${path}`));
-    else p.resolve(r.value);
-  });
-  const failAll = (err: Error) => {
-    stopped ??= err;
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  };
-  socket.on('error', (err) => failAll(new Error(`the connection to tuban serve's database (${path}) failed: ${err.message}`, { cause: err })));
-  socket.on('close', () => failAll(new Error(`tuban serve stopped while this command used its database (${path})`)));
-  const call = <T>(c: DatabaseCall): Promise<T> => {
-    if (stopped) return Promise.reject(stopped);
-    const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      if (pending.size === 0) socket.ref();
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      send(socket, { ...c, id });
-    });
-  };
+  onMessages(socket, (m) => calls.settle(m as CallReply));
+  socket.on('error', (err) => calls.failAll(new Error(`the connection to tuban serve's database (${path}) failed: ${err.message}`, { cause: err })));
+  socket.on('close', () => calls.failAll(new Error(`tuban serve stopped while this command used its database (${path})`)));
+  const call = <T>(c: DatabaseCall): Promise<T> => calls.call<T>(c);
   return callingDatabase(call, async () => {
-    stopped ??= new Error('the database is closed');
+    calls.failAll(new Error('the database is closed'));
     await new Promise<void>((r) => socket.end(() => r()));
   });
 }
