@@ -355,6 +355,10 @@ export async function storeBatchPolygons(
  * this batch's polygons and the other batch's first tile file.
  */
 export async function sitesHeldByOtherBatches(db: Queryable, batchId: string, epoch: string): Promise<{ batchId: string; polygons: number; file: string | null }[]> {
+  // The month's only batch (the usual case) is told so by the epoch index at once; the spatial join
+  // below probes every polygon's neighbours (0.3–0.45 s for a full tile's 5 330, cold).
+  const others = await db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM polygons WHERE epoch = $1 AND batch_id <> $2) AS any', [epoch, batchId]);
+  if (!others.rows[0].any) return [];
   const r = await db.query<{ batch_id: string; n: number; file: string | null }>(
     `SELECT o.batch_id, o.n,
        (SELECT t.info->'tile'->'files'->>0 FROM tiles t WHERE t.batch_id = o.batch_id AND t.role = 'current' ORDER BY t.tile_id LIMIT 1) AS file
