@@ -95,6 +95,8 @@ describe('sign-in and anonymous access', () => {
     expect(cookie).toMatch(/^tuban_session=[^;]+; HttpOnly; SameSite=Strict; Path=\//);
     const me = await t.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: cookie.split(';')[0] } });
     expect(me.json().name).toBe('nr');
+    // A district user is shown its district by name, as the district layer gives it.
+    expect((await call('d102', 'GET', '/api/me')).json()).toMatchObject({ name: 'd102', district: '370102', district_name: '历下区' });
   });
 
   it('refuses a wrong password, an unknown user, a forged and an expired token', async () => {
@@ -322,6 +324,8 @@ describe('evidence', () => {
     const back = await call('eco', 'GET', `/api/polygons/${P_ECO}/evidence/${e.id}`);
     expect(back.statusCode).toBe(200);
     expect(Buffer.compare(back.rawPayload, jpg)).toBe(0);
+    // A photo opens from its thumbnail; anything else is saved, never rendered under this origin.
+    expect(back.headers['content-disposition']).toMatch(/^inline; filename\*=UTF-8''/);
     expect((await call('forest', 'GET', `/api/polygons/${P_ECO}/evidence/${e.id}`)).statusCode).toBe(404);
   });
 
@@ -342,6 +346,18 @@ describe('evidence', () => {
     expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence')).rows[0].n).toBe(before);
     const dirs = await readdir(join(t.dataDir, 'evidence'));
     expect(dirs.length).toBe(1); // only the photo of the previous test
+  });
+
+  it('serves a document as a download, never rendered under the server origin', async () => {
+    const pdf = await t.app.inject({
+      method: 'POST',
+      url: `/api/polygons/${P_ECO}/evidence?name=${encodeURIComponent('笔录.pdf')}`,
+      headers: { authorization: `Bearer ${await t.token('nr')}`, 'content-type': 'application/pdf' },
+      payload: Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n'),
+    });
+    expect(pdf.statusCode, pdf.body).toBe(200);
+    const pdfBack = await call('eco', 'GET', `/api/polygons/${P_ECO}/evidence/${pdf.json().result.id}`);
+    expect([pdfBack.headers['content-type'], pdfBack.headers['content-disposition']]).toEqual(['application/pdf', expect.stringMatching(/^attachment; /)]);
   });
 });
 

@@ -395,7 +395,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return polygonFeatureByCode(opts.db, user, code, today(), bureauName);
     };
 
-    registry.route(api, { method: 'GET', url: '/api/me', summary: 'The signed-in user', tags: ['session'] }, async (req) => requireUser(req));
+    registry.route(api, { method: 'GET', url: '/api/me', summary: "The signed-in user; a district user's district also by the name its layer gives it (district_name)", tags: ['session'] }, async (req) => {
+      const user = requireUser(req);
+      if (!user.district) return user;
+      // The name the batches' district layer gives the code (null before any batch routed there).
+      const r = await opts.db.query<{ name: string }>('SELECT district_name AS name FROM work_items WHERE district_code = $1 AND district_name IS NOT NULL LIMIT 1', [user.district]);
+      return { ...user, district_name: r.rows[0]?.name ?? null };
+    });
 
     registry.route(
       api,
@@ -523,16 +529,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
     registry.route(
       api,
-      { method: 'GET', url: '/api/polygons/:code/evidence/:id', summary: 'Download one evidence file', tags: ['workflow'], params: S.EvidenceParams },
+      { method: 'GET', url: '/api/polygons/:code/evidence/:id', summary: 'One evidence file: a photo inline, anything else as a download', tags: ['workflow'], params: S.EvidenceParams },
       async (req, reply, { params }) => {
         const user = requireUser(req, 'polygons.read');
         await loadCase(opts.db, user, params.code);
         const r = await opts.db.query<{ sha256: string; mime: string; file_name: string }>('SELECT sha256, mime, file_name FROM evidence WHERE code = $1 AND id = $2', [params.code, params.id]);
         if (r.rows.length === 0) throw new ApiError('NOT_FOUND', `evidence ${params.id}`);
         const e = r.rows[0];
+        // A photo (a JPEG by its magic bytes, sent with nosniff) opens in the browser from its thumbnail;
+        // anything else is saved, never rendered under the server's origin.
+        const disposition = e.mime === 'image/jpeg' ? 'inline' : 'attachment';
         return reply
           .type(e.mime)
-          .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(e.file_name)}`)
+          .header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(e.file_name)}`)
           .header('cache-control', 'private, max-age=31536000, immutable')
           .header('vary', CREDENTIALS_VARY)
           .send(createReadStream(evidencePath(opts.dataDir, e.sha256)));

@@ -22,7 +22,7 @@ async function start() {
   $('app').hidden = false;
   $('logout').hidden = false;
   const u = state.user;
-  $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district}` : ''}`;
+  $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district_name ?? u.district}` : ''}`;
   showTabsFor(u);
   setLeadFilter(u);
   // The admin manages accounts and sees no polygons (the API answers 403 for them).
