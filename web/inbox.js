@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { $, esc, fmtPct, mu } from './dom.js';
 import * as L from './labels.js';
+import { filterMap } from './map-layers.js';
 import { emit, state } from './state.js';
 
 const PAGE = 500;
@@ -36,6 +37,7 @@ export async function loadInbox(more = false) {
   // nearest deadline (sort=due), or the most confident; what is loaded is then put in triage order,
   // which also puts high priority first among equal deadlines.
   const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
+  if (!more) filterMap(filters);
   const items = [...(more ? state.items : []), ...fc.features];
   state.items = byConfidence ? items : items.sort(triageOrder);
   state.nextCursor = fc.next_cursor ?? null;

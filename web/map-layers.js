@@ -23,6 +23,21 @@ export async function addPolygonLayers(map) {
   });
 }
 
+/**
+ * Show on the map what the inbox filters list: status, priority and overdue are on every map feature
+ * (the 主办 filter is not: the map keeps the whole scope for it). The open card's polygon stays shown.
+ */
+export function filterMap({ status, priority, overdue } = state.mapFilter ?? {}) {
+  state.mapFilter = { status, priority, overdue };
+  if (!state.mapReady) return;
+  const conds = [];
+  if (status) conds.push(['==', ['get', 'status'], status]);
+  if (priority) conds.push(['==', ['get', 'priority'], priority]);
+  if (overdue) conds.push(['==', ['to-boolean', ['get', 'overdue']], true]);
+  const filter = conds.length ? ['any', ['==', ['get', 'code'], state.selected ?? ''], ['all', ...conds]] : null;
+  for (const id of ['poly-fill', 'poly-line', 'poly-dot']) state.map.setFilter(id, filter);
+}
+
 /** Refresh the polygon layer: after a move (`moved`), or after a change of data or epoch. */
 export async function loadMapData(moved = false) {
   if (!state.mapReady || !state.epoch) return;
@@ -35,6 +50,7 @@ export function select(code, card) {
   if (!state.mapReady) return;
   state.polygons.select(state.selected, false);
   state.selected = code;
+  filterMap(); // the open card's polygon is shown whatever the filters
   if (!code) return;
   state.polygons.select(code, true);
   const g = card?.geometry;

@@ -316,6 +316,12 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.selectOption('#f-priority', '');
     await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(all.rows[0].n);
     for (const e of consoleErrors.splice(beforeFail)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
+    // The map shows what the inbox lists: its filters apply to the polygon layers too, and go with them.
+    const mapFilter = () => page.evaluate(() => JSON.stringify((window as unknown as { tuban: { map: { getFilter(id: string): unknown } } }).tuban.map.getFilter('poly-fill') ?? null));
+    await page.selectOption('#f-status', 'issued');
+    await expect.poll(mapFilter).toContain('"issued"');
+    await page.selectOption('#f-status', '');
+    await expect.poll(mapFilter).toBe('null');
     // 主办: one bureau's polygons (the server's filter), each item naming its lead bureau.
     const water = await demo.db.query<{ code: string }>(`SELECT code FROM polygons WHERE lead_bureau = 'water' ORDER BY code`);
     expect(water.rows.length).toBeGreaterThan(0);
