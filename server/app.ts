@@ -434,7 +434,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
     registry.route(
       api,
-      { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing', tags: ['polygons'], params: S.CodeParams },
+      { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing; for a continuing site, where its earlier case stands (previous_case, when in your scope)', tags: ['polygons'], params: S.CodeParams },
       async (req, _reply, { params }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();

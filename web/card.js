@@ -9,7 +9,7 @@ import { select } from './map-layers.js';
 import { showParcels, showPhotos } from './map-overlays.js';
 import { renderActions } from './actions.js';
 import { renderParcels } from './parcels.js';
-import { on, state } from './state.js';
+import { emit, on, state } from './state.js';
 import { activeView, VIEWS } from './views.js';
 
 export function closeCard() {
@@ -91,7 +91,7 @@ function renderCard(card) {
       <dt>判定</dt><dd id="card-verdict">${esc(verdictText)}</dd>
       ${rectificationFacts(c.rectification)}
       ${c.escalation_level ? `<dt>升级级别</dt><dd class="overdue" id="card-escalation">${c.escalation_level} 级</dd>` : ''}
-      ${p.previous_code ? `<dt>往期图斑</dt><dd>${esc(p.previous_code)}</dd>` : ''}
+      ${p.previous_code ? `<dt>往期图斑</dt><dd>${previousHtml(p.previous_code, card.previous_case)}</dd>` : ''}
     </dl>
     <h3>分派</h3>
     <dl class="facts">
@@ -115,6 +115,13 @@ function renderCard(card) {
   renderEvidence(card);
   showParcels(card.parcels);
   showPhotos(card.evidence);
+}
+
+/** The earlier site's code, and where its case stands when the user may see it (a link to its card). */
+function previousHtml(code, prev) {
+  if (!prev) return esc(code);
+  const verdict = prev.verdict ? ` · ${esc(L.VERDICTS[prev.verdict] ?? prev.verdict)}` : '';
+  return `<button type="button" class="link" data-open="${esc(code)}">${esc(code)}</button> <span class="muted">${esc(prev.epoch)} · ${esc(L.STATUS[prev.status] ?? prev.status)}${verdict}</span>`;
 }
 
 function rectificationFacts(r) {
@@ -164,5 +171,10 @@ function historyDetail(h) {
 
 export function wireCard() {
   $('card-back').addEventListener('click', closeCard);
+  // A link to another card inside this one (the earlier site of a continuing polygon).
+  $('card-body').addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-open]');
+    if (b) emit('open', b.dataset.open);
+  });
   on('open', openCard);
 }

@@ -289,5 +289,18 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
   );
   if (r.rows.length === 0) throw new ApiError('POLYGON.NOT_FOUND', code);
   const { case: c, history, evidence, parcels, escalations, ...row } = r.rows[0];
-  return { feature: toFeature(row as Row, bureauName), case: c, history, evidence, parcels, escalations };
+  const previous = typeof row.previous_code === 'string' ? await previousCase(q, user, row.previous_code) : null;
+  return { feature: toFeature(row as Row, bureauName), case: c, history, evidence, parcels, escalations, previous_case: previous };
+}
+
+/**
+ * Where the earlier site of a continuing polygon stands (往期图斑: judged illegal and rectifying, say),
+ * so whoever verifies it again knows; null when the caller may not see that case (another bureau's:
+ * the same scope as any card) or it has none.
+ */
+async function previousCase(q: Queryable, user: User, code: string): Promise<{ code: string; epoch: string; status: string; verdict: string | null } | null> {
+  const params: unknown[] = [code];
+  const scope = scopePredicate(user, params);
+  const r = await q.query<{ code: string; epoch: string; status: string; verdict: string | null }>(`SELECT c.code, c.epoch, c.status, c.verdict FROM cases c WHERE c.code = $1 AND ${scope}`, params);
+  return r.rows[0] ?? null;
 }
