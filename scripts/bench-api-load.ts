@@ -28,6 +28,10 @@ export interface LoadInput {
    * each user starting at a random offset, so the users do not march in lockstep; 0 = back-to-back.
    */
   thinkMs: number;
+  /** The inbox order asked for: `due` (the page's default), `code` or `confidence`. */
+  sort: string;
+  /** The month the inbox shows (the page always asks for one). */
+  epoch: string;
 }
 
 export type Endpoint = 'inbox' | 'card' | 'tile_cold' | 'tile_warm';
@@ -91,7 +95,7 @@ async function run(input: LoadInput): Promise<LoadOutput> {
       let last: { url: string; etag: string | null } | null = null;
       if (input.thinkMs > 0) await pause(input.thinkMs * rnd());
       for (let k = 0; k < input.rounds && performance.now() < stopAt; k++) {
-        const inbox = await timed('inbox', `/api/polygons?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, token);
+        const inbox = await timed('inbox', `/api/polygons?epoch=${input.epoch}&limit=100&sort=${input.sort}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, token);
         const page = inbox ? (JSON.parse(inbox.body) as { features: { id: string }[]; next_cursor: string | null }) : null;
         cursor = page?.next_cursor ?? '';
         if (page?.features.length) await timed('card', `/api/polygons/${encodeURIComponent(page.features[(k * 7 + u) % page.features.length].id)}`, token);

@@ -10,7 +10,7 @@
  * CPU time per request (and the PostgreSQL backends' where the server is local), and writes
  * bench-results/api.json.
  *
- *   npm run bench:api [-- --polygons 100000 --users 20 --seconds 20 --rounds 1000 --think-ms 0
+ *   npm run bench:api [-- --polygons 100000 --users 20 --seconds 20 --rounds 1000 --think-ms 0 --sort due|code|confidence
  *                        --maintain-ms 10000 --only embedded|postgres --db postgres://…
  *                        --tile auto|mvt|geojson|full --warm 1|0]
  *
@@ -55,6 +55,8 @@ const USERS = Number(arg('users') ?? 20);
 const SECONDS = Number(arg('seconds') ?? 20);
 const ROUNDS = Number(arg('rounds') ?? 1000);
 const THINK_MS = Number(arg('think-ms') ?? 0);
+/** The inbox order: the page's default (overdue first, then the nearest deadline), or code / confidence. */
+const SORT = arg('sort') ?? 'due';
 /** How often a read triggers the case sync and deadline sweep (the server's default: 10 s). */
 const MAINTAIN_MS = arg('maintain-ms') === undefined ? undefined : Number(arg('maintain-ms'));
 const ONLY = arg('only') as Kind | undefined;
@@ -78,6 +80,7 @@ if (TILE !== 'auto' && !TILE_URLS[TILE]) throw new Error(`--tile must be auto, m
 if (ONLY && ONLY !== 'embedded' && ONLY !== 'postgres') throw new Error(`--only must be embedded or postgres, got '${ONLY}'`);
 if (MAINTAIN_MS !== undefined && !(MAINTAIN_MS >= 0)) throw new Error('--maintain-ms must be 0 or more');
 if (!Number.isFinite(THINK_MS) || THINK_MS < 0) throw new Error('--think-ms must be 0 or more');
+if (!['due', 'code', 'confidence'].includes(SORT)) throw new Error('--sort must be due, code or confidence');
 for (const [k, v] of [['polygons', N], ['users', USERS], ['seconds', SECONDS], ['rounds', ROUNDS]] as const) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
 }
@@ -182,7 +185,7 @@ async function benchOne(kind: Kind, db: Database): Promise<DbResult> {
       const r = await fetch(`${base}/api/map/layer`, { headers: { authorization: `Bearer ${token.get('lead')}` } });
       format = ((await r.json()) as { format: string }).format;
     }
-    const input: LoadInput = { base, tokens: clients.map((c) => token.get(c)!), seconds: SECONDS, rounds: ROUNDS, extent: extentOf(N), zoom: ZOOM, thinkMs: THINK_MS, tileUrl: TILE_URLS[format], warm: WARM };
+    const input: LoadInput = { base, tokens: clients.map((c) => token.get(c)!), seconds: SECONDS, rounds: ROUNDS, extent: extentOf(N), zoom: ZOOM, thinkMs: THINK_MS, tileUrl: TILE_URLS[format], warm: WARM, sort: SORT, epoch: '2026-10' /* insertSyntheticPolygons' month */ };
     console.error(`[bench:api] ${kind}: ${USERS} users for ${SECONDS} s (at most ${ROUNDS} rounds each, ${THINK_MS} ms pause after each request), tiles ${format}${WARM ? ' cold + warm' : ''}…`);
     const pgBefore = await backendCpu(db);
     const cpuBefore = process.cpuUsage();
@@ -247,7 +250,7 @@ async function postgresThrowaway(): Promise<DbResult> {
   const harness = fileURLToPath(new URL('../../scripts/test-servers.mjs', import.meta.url));
   const self = fileURLToPath(import.meta.url);
   const args = [harness, '--', process.execPath, self, '--only', 'postgres', '--part', part,
-    '--polygons', String(N), '--users', String(USERS), '--seconds', String(SECONDS), '--rounds', String(ROUNDS), '--think-ms', String(THINK_MS), '--tile', TILE, '--warm', WARM ? '1' : '0',
+    '--polygons', String(N), '--users', String(USERS), '--seconds', String(SECONDS), '--rounds', String(ROUNDS), '--think-ms', String(THINK_MS), '--sort', SORT, '--tile', TILE, '--warm', WARM ? '1' : '0',
     ...(MAINTAIN_MS === undefined ? [] : ['--maintain-ms', String(MAINTAIN_MS)])];
   const code = await new Promise<number>((res) => spawn(process.execPath, args, { stdio: 'inherit' }).once('exit', (c) => res(c ?? 1)));
   if (code !== 0) throw new Error(`the PostgreSQL run under test-servers.mjs exited ${code}`);
@@ -258,7 +261,7 @@ async function postgresThrowaway(): Promise<DbResult> {
 
 function table(results: DbResult[]): string {
   const head = ['database', 'endpoint', 'n', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'bytes', 'target p95', 'met'];
-  const label = (e: Endpoint, r: DbResult) => (e === 'inbox' ? 'inbox page (100)' : e === 'card' ? 'card' : `z14 tile ${r.tile_format}, ${e === 'tile_cold' ? 'cold' : 'warm (304)'}`);
+  const label = (e: Endpoint, r: DbResult) => (e === 'inbox' ? `inbox page (100, sort=${SORT})` : e === 'card' ? 'card' : `z14 tile ${r.tile_format}, ${e === 'tile_cold' ? 'cold' : 'warm (304)'}`);
   const rows = results.flatMap((r) =>
     (Object.entries(r.endpoints) as [Endpoint, EndpointStats][]).map(([e, s]) => [
       r.db, label(e, r),

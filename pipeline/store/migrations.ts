@@ -273,6 +273,15 @@ ALTER TABLE cases DROP CONSTRAINT cases_status_check;
 ALTER TABLE cases ADD CONSTRAINT cases_status_check CHECK (status IN ('issued', 'accepted', 'verified', 'rectifying', 'closed', 'reviewed', 'reassignment_requested', 'vanished'));
 `,
   },
+  {
+    version: 6,
+    name: 'the inbox in deadline order: cases by month and deadline, walked in order a page at a time',
+    // polygon-queries.ts pageByDue: the overdue by due_date, the rest by their due day (none last).
+    sql: `
+CREATE INDEX cases_epoch_due ON cases (epoch, due_date, code);
+CREATE INDEX cases_epoch_due_day ON cases (epoch, (coalesce(due_date, DATE '9999-12-31')), code);
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

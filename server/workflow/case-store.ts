@@ -78,6 +78,10 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
         [JSON.stringify(due)],
       );
       created = (await tx.query<{ n: number }>(q.sql, q.params)).rows[0].n;
+      // The embedded database has no autovacuum to refresh the planner's statistics: after a batch's
+      // cases arrive, it would still count the table as near empty and sort a whole month for each
+      // inbox page instead of walking its index (100 000 cases: 120 ms a page against under 1).
+      if (created >= 1000) await tx.query('ANALYZE cases');
     }
     const f = bind(
       `WITH changed AS (

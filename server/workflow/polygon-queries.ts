@@ -80,12 +80,29 @@ function decodeDueCursor(cursor: string): { rank: number; due: string; code: str
   return { rank: Number(rank), due, code };
 }
 
-/**
- * The deadline order (`sort=due`): overdue first, then the nearest deadline (none last), then code,
- * over every page, so the top of a month of thousands is what is late, not what its first page held.
- */
-const DUE_RANK = `(CASE WHEN c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL} THEN 0 ELSE 1 END)`;
+/** Overdue on the day in $1: a deadline passed, and the case not settled. */
+const OVERDUE = `(c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL})`;
+const NOT_OVERDUE = `(c.due_date IS NULL OR c.due_date >= $1::date OR c.status IN ${SETTLED_SQL})`;
 const DUE_DAY = `coalesce(c.due_date, DATE '9999-12-31')`;
+
+/**
+ * One page of cases in deadline order (`sort=due`): overdue first, then the nearest deadline (none
+ * last), then code, over every page, so the top of a month of thousands is what is late, not what
+ * its first page held. Two branches, each walked down its own index in order (migration 6: the
+ * overdue by (epoch, due_date, code), the rest by (epoch, their due day, code)) and cut at `lim` + 1
+ * before they are merged: one ORDER BY over a CASE would sort the caller's whole scope every page
+ * (100 000 polygons: 25 ms of server CPU a page against 5 by code). `after`: the cursor's rank 0
+ * (overdue) or 1, day and code.
+ */
+function pageByDue(where: string, after: { rank: number; due: string; code: string } | null, lim: string): string {
+  const overdueAfter = !after ? 'TRUE' : after.rank === 1 ? 'FALSE' : `(c.due_date, c.code) > (${after.due}::date, ${after.code})`;
+  const restAfter = after?.rank === 1 ? `(${DUE_DAY}, c.code) > (${after.due}::date, ${after.code})` : 'TRUE';
+  return `SELECT * FROM (
+            (SELECT c.*, 0 AS due_rank, c.due_date AS due_day FROM cases c WHERE ${where} AND ${OVERDUE} AND ${overdueAfter} ORDER BY c.due_date, c.code LIMIT ${lim} + 1)
+            UNION ALL
+            (SELECT c.*, 1 AS due_rank, ${DUE_DAY} AS due_day FROM cases c WHERE ${where} AND ${NOT_OVERDUE} AND ${restAfter} ORDER BY ${DUE_DAY}, c.code LIMIT ${lim} + 1)
+          ) c ORDER BY c.due_rank, c.due_day, c.code LIMIT ${lim} + 1`;
+}
 
 type Row = Record<string, unknown> & { code: string; geometry: string | null };
 
@@ -149,11 +166,11 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
   }
   const byConfidence = f.sort === 'confidence';
   const byDue = f.sort === 'due';
+  let afterDue: { rank: number; due: string; code: string } | null = null;
   if (f.cursor && byDue) {
     const k = decodeDueCursor(f.cursor);
-    params.push(k.rank, k.due, k.code);
-    const n = params.length;
-    where.push(`(${DUE_RANK}, ${DUE_DAY}, c.code) > ($${n - 2}::int, $${n - 1}::date, $${n})`);
+    params.push(k.due, k.code);
+    afterDue = { rank: k.rank, due: `$${params.length - 1}`, code: `$${params.length}` };
   }
   if (f.cursor && !byConfidence && !byDue) add((n) => `c.code > $${n}`, decodeCursor(f.cursor));
   // By confidence, the page is walked from the work items in that order, after the cursor's
@@ -171,7 +188,7 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
   const page = byConfidence
     ? pageByConfidence(where.join(' AND '), epochParam, after, lim)
     : byDue
-      ? `SELECT c.*, ${DUE_RANK} AS due_rank, ${DUE_DAY} AS due_day FROM cases c WHERE ${where.join(' AND ')} ORDER BY due_rank, due_day, c.code LIMIT ${lim} + 1`
+      ? pageByDue(where.join(' AND '), afterDue, lim)
       : `SELECT c.* FROM cases c WHERE ${where.join(' AND ')} ORDER BY c.code LIMIT ${lim} + 1`;
   const order = byConfidence ? 'c.sort_confidence DESC, c.code' : byDue ? 'c.due_rank, c.due_day, c.code' : 'c.code';
   const key = byConfidence ? `c.sort_confidence::text || '|' || c.code` : byDue ? `c.due_rank::text || '|' || c.due_day::text || '|' || c.code` : 'c.code';
