@@ -124,6 +124,7 @@ export const Escalate = z.object({ reason: text(2000), level: z.number().int().m
 export const Note = z.object({ text: text(4000) }).strict();
 export const ConfirmGeometry = z.object({ comment: text(2000).optional() }).strict();
 export const Withdraw = z.object({ reason: text(2000) }).strict();
+export const Separate = z.object({ reason: text(2000) }).strict();
 
 export const EvidenceQuery = z.object({ name: z.string().min(1).max(400), note: z.string().max(2000).optional() });
 export const EvidenceParams = z.object({ code: CodeParams.shape.code, id: z.coerce.number().int().min(1) });

@@ -23,16 +23,19 @@ export const WORKFLOW_STATUS_ZH = {
   reviewed: '审核通过',
   reassignment_requested: '申请改派',
   vanished: '图形灭失',
+  merged: '已并入往期',
 } as const;
 export const workflowStatusSchema = idsOf(WORKFLOW_STATUS_ZH);
 export type WorkflowStatus = z.infer<typeof workflowStatusSchema>;
 
 /**
- * States in which a case asks nothing more of anyone: reviewed (审核通过), and vanished (图形灭失:
+ * States in which a case asks nothing more of anyone: reviewed (审核通过); vanished (图形灭失:
  * a batch re-run no longer finds its polygon, and the lead bureau, or the system for a case nobody
- * had touched, withdrew it). No deadline runs out in them.
+ * had touched, withdrew it); and merged (已并入往期: the polygon continues a site whose earlier case
+ * the same bureau still has open, so that case carries it, as progression, instead of a second
+ * verification of one place). No deadline runs out in them.
  */
-export const SETTLED_STATUSES = ['reviewed', 'vanished'] as const satisfies readonly WorkflowStatus[];
+export const SETTLED_STATUSES = ['reviewed', 'vanished', 'merged'] as const satisfies readonly WorkflowStatus[];
 
 /** 判定类型. */
 export const VERDICT_ZH = { legal: '合法', illegal: '违法', other: '其他' } as const;

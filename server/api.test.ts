@@ -473,13 +473,17 @@ describe('deadlines and escalation', () => {
     await writeBatch(db, 'b-2026-12', '2026-12', [grown2], '2027-01-04');
     await call('chief', 'POST', '/api/sweep', {});
     const stages = await db.query<{ code: string; level: number }>(`SELECT code, level FROM escalations WHERE kind = 'construction_stage' ORDER BY code`);
+    // grown1 continues a reviewed site: issued. grown2 continues grown1, whose case is open: merged
+    // into it, and the stage it reached is escalated on grown1's case too (site-merge.test.ts).
     expect(stages.rows).toEqual([
       { code: grown1.code, level: 2 },
+      { code: grown1.code, level: 3 },
       { code: grown2.code, level: 3 },
     ]);
     const card = (await call('nr', 'GET', `/api/polygons/${grown2.code}`)).json();
-    expect(card.case.escalation_level).toBe(3);
+    expect(card.case).toMatchObject({ status: 'merged', merged_into: grown1.code, escalation_level: 3 });
     expect(card.escalations[0].reason).toContain(grown1.code);
+    expect((await call('nr', 'GET', `/api/polygons/${grown1.code}`)).json().case.escalation_level).toBe(3);
   });
 });
 

@@ -434,7 +434,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
     registry.route(
       api,
-      { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing; for a continuing site, where its earlier case stands (previous_case, when in your scope)', tags: ['polygons'], params: S.CodeParams },
+      { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing; for a continuing site, where its earlier case stands (previous_case, when in your scope) and, on a case that carries a site, the later polygons merged into it (sightings)', tags: ['polygons'], params: S.CodeParams },
       async (req, _reply, { params }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
@@ -492,6 +492,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     action('notes', 'Add a note (lead or co-handling bureau, lead role)', S.Note, (u, c, b) => A.addNote(ctx, u, c, b));
     action('confirm-geometry', 'Lead bureau confirms the verdict after a batch re-run changed the outline', S.ConfirmGeometry, (u, c, b) => A.confirmGeometry(ctx, u, c, b));
     action('withdraw', 'Lead bureau withdraws a case whose polygon a batch re-run no longer finds (图形灭失, any open state → vanished)', S.Withdraw, (u, c, b) => A.withdraw(ctx, u, c, b));
+    action('separate', 'Lead bureau issues a polygon merged into an earlier site\'s case as its own case (another site after all: merged → issued)', S.Separate, (u, c, b) => A.separate(ctx, u, c, b));
 
     registry.route(
       api,

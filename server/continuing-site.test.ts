@@ -1,7 +1,8 @@
 /**
  * A polygon continuing an earlier month's site (往期图斑): its card says where the earlier case
- * stands (status, verdict), so the bureau verifying it again knows the site was judged; only when the
- * caller may see that case (scope), like any card.
+ * stands (status, verdict) — the case it joined (site-merge.test.ts), or, for one issued again
+ * (another bureau's, a settled site), the judgement the bureau verifying it should know; only when
+ * the caller may see that case (scope), like any card.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';

@@ -46,6 +46,7 @@ const URL_OF: Record<ActionName, string> = {
   evidence: 'evidence',
   confirm_geometry: 'confirm-geometry',
   withdraw: 'withdraw',
+  separate: 'separate',
 };
 
 const half = (w: number) => ({ type: 'Polygon', coordinates: [[[117 + w, 36.6], [117 + w + 0.0005, 36.6], [117 + w + 0.0005, 36.601], [117 + w, 36.601], [117 + w, 36.6]]] });
@@ -63,6 +64,7 @@ const BODY: Record<ActionName, unknown> = {
   evidence: null,
   confirm_geometry: {},
   withdraw: { reason: '复跑后不再提取' },
+  separate: { reason: '相邻新建，非同一地块' },
 };
 
 describe('every action from every state', () => {
@@ -72,12 +74,14 @@ describe('every action from every state', () => {
       it(`${action} from ${status}: ${allowed ? 'allowed' : '409'}`, async () => {
         // Put the case in the state directly (setup, not under test): rectified, illegal verdict
         // (other for closing a verified case: an illegal one must be rectified first, tested in api.test.ts);
-        // an outline a batch changed, for confirm_geometry (an unchanged one: triage-integrity.test.ts).
+        // an outline a batch changed, for confirm_geometry (an unchanged one: triage-integrity.test.ts);
+        // merged into the other case.
         const code = action === 'withdraw' ? GONE : CODE;
         await db.query(`DELETE FROM parcels WHERE code = $1`, [code]);
         await db.query(
-          `UPDATE cases SET status = $2, verdict = $3, verdict_details = '{}'::jsonb, rectification = '{"progress": 100}'::jsonb, lead_bureau = 'natural_resources', geometry_changed = $4 WHERE code = $1`,
-          [code, status, action === 'close' && status === 'verified' ? 'other' : 'illegal', action === 'confirm_geometry'],
+          `UPDATE cases SET status = $2, verdict = $3, verdict_details = '{}'::jsonb, rectification = '{"progress": 100}'::jsonb, lead_bureau = 'natural_resources', geometry_changed = $4,
+                  merged_into = CASE WHEN $2 = 'merged' THEN $5 END WHERE code = $1`,
+          [code, status, action === 'close' && status === 'verified' ? 'other' : 'illegal', action === 'confirm_geometry', code === CODE ? GONE : CODE],
         );
         const before = (await db.query<{ version: number; n: number }>(`SELECT version, (SELECT count(*)::int FROM audit_log WHERE code = $1) AS n FROM cases WHERE code = $1`, [code])).rows[0];
         const user = ACTIONS[action].actor === 'oversee' ? 'chief' : 'nr';

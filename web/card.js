@@ -80,6 +80,7 @@ function renderCard(card) {
   const clue = p.source && p.source !== 'satellite';
   $('card-body').innerHTML = `
     ${clue ? '' : compareHtml(card.chips ?? {}, p)}
+    ${c.merged_into ? `<p class="info" id="card-merged">与往期图斑同一地块，已并入 ${openLink(c.merged_into)} 的案件办理，本图斑无需另行核查；如非同一地块，牵头局可拆出单独下发。</p>` : ''}
     ${!card.geometry && !clue ? `<p class="warn">复跑后已不再提取此图斑（图形灭失）${c.status === 'vanished' ? '，已撤销。' : '，请牵头局撤销。'}</p>` : p.geometry_changed ? '<p class="warn">复测后图形已变化，请牵头局确认判定是否仍然成立。</p>' : ''}
     <dl class="facts">
       <dt>区县</dt><dd>${esc(p.district_name ?? '')} (${esc(p.district_code ?? '')})</dd>
@@ -92,6 +93,7 @@ function renderCard(card) {
       ${rectificationFacts(c.rectification)}
       ${c.escalation_level ? `<dt>升级级别</dt><dd class="overdue" id="card-escalation">${c.escalation_level} 级</dd>` : ''}
       ${p.previous_code ? `<dt>往期图斑</dt><dd>${previousHtml(p.previous_code, card.previous_case)}</dd>` : ''}
+      ${card.sightings?.length ? `<dt>后续监测</dt><dd id="card-sightings">${card.sightings.map(sightingHtml).join('<br>')}</dd>` : ''}
     </dl>
     <h3>分派</h3>
     <dl class="facts">
@@ -117,11 +119,21 @@ function renderCard(card) {
   showPhotos(card.evidence);
 }
 
+/** A button that opens another polygon's card in this one (wireCard). */
+function openLink(code) {
+  return `<button type="button" class="link" data-open="${esc(code)}">${esc(code)}</button>`;
+}
+
 /** The earlier site's code, and where its case stands when the user may see it (a link to its card). */
 function previousHtml(code, prev) {
   if (!prev) return esc(code);
   const verdict = prev.verdict ? ` · ${esc(L.VERDICTS[prev.verdict] ?? prev.verdict)}` : '';
-  return `<button type="button" class="link" data-open="${esc(code)}">${esc(code)}</button> <span class="muted">${esc(prev.epoch)} · ${esc(L.STATUS[prev.status] ?? prev.status)}${verdict}</span>`;
+  return `${openLink(code)} <span class="muted">${esc(prev.epoch)} · ${esc(L.STATUS[prev.status] ?? prev.status)}${verdict}</span>`;
+}
+
+/** A later polygon of this site merged into this case: its month and area. */
+function sightingHtml(s) {
+  return `${openLink(s.code)} <span class="muted">${esc(s.epoch)}${s.area_m2 != null ? ` · ${m2(s.area_m2)} m²` : ''}</span>`;
 }
 
 function rectificationFacts(r) {
@@ -166,6 +178,8 @@ function historyDetail(h) {
   if (a.reason) bits.push(a.reason);
   if (a.text) bits.push(a.text);
   if (a.comment) bits.push(a.comment);
+  if (a.merged_into) bits.push(`并入 ${a.merged_into}`);
+  if (h.action === 'site.seen_again' || h.action === 'site.separated') bits.push(`${a.code}${a.epoch ? `（${a.epoch}，${m2(a.area_m2)} m²）` : ''}`);
   return bits.length ? ` <span class="muted">${esc(bits.join('，'))}</span>` : '';
 }
 

@@ -36,7 +36,7 @@ export function renderEvidence(card) {
       </li>`;
     })
     .join('');
-  const canUpload = (mine || coHandler || oversee) && !['reviewed', 'vanished'].includes(status);
+  const canUpload = (mine || coHandler || oversee) && !['reviewed', 'vanished', 'merged'].includes(status);
   $('evidence-box').innerHTML = `<h3>证据（现场照片、文件）</h3>
     <ul class="evidence" id="evidence-list">${items || '<li class="muted">暂无证据</li>'}</ul>
     ${

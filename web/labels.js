@@ -20,6 +20,7 @@ export const STATUS_COLOR = {
   reviewed: '#868e96',
   reassignment_requested: '#e03131',
   vanished: '#adb5bd',
+  merged: '#91a7ff',
 };
 export const VERDICT_COLOR = { legal: '#2f9e44', illegal: '#e03131', other: '#868e96' };
 export const ROLES = { analyst: '分析员', bureau: '部门', district: '区县', lead: '牵头局', admin: '管理员' };
@@ -38,6 +39,11 @@ export const ACTIONS = {
   note: '备注',
   confirm_geometry: '确认图形变更',
   withdraw: '图形灭失撤销',
+  separate: '拆出单独下发',
+  merge: '并入往期案件',
+  reissue: '重新下发',
+  'site.seen_again': '同一地块再次监测到变化',
+  'site.separated': '拆出后续图斑',
   'clue.add': '登记线索',
   'geometry.changed': '复测图形变化',
   'polygon.vanished': '复测未再检出',

@@ -282,6 +282,23 @@ CREATE INDEX cases_epoch_due ON cases (epoch, due_date, code);
 CREATE INDEX cases_epoch_due_day ON cases (epoch, (coalesce(due_date, DATE '9999-12-31')), code);
 `,
   },
+  {
+    version: 7,
+    name: "a polygon continuing a site whose case its bureau still has open joins that case: status 'merged' (已并入往期), cases.merged_into",
+    // merged_into: the open case that carries the site (never a merged one: chains are flattened).
+    // A site climbs the construction-stage ladder on that case month after month, one row per level,
+    // so stage escalations are unique by level instead of by (rule, due date), which they lack.
+    sql: `
+ALTER TABLE cases ADD COLUMN merged_into text;
+ALTER TABLE cases DROP CONSTRAINT cases_status_check;
+ALTER TABLE cases ADD CONSTRAINT cases_status_check CHECK (status IN ('issued', 'accepted', 'verified', 'rectifying', 'closed', 'reviewed', 'reassignment_requested', 'vanished', 'merged'));
+ALTER TABLE cases ADD CONSTRAINT cases_merged_check CHECK ((status = 'merged') = (merged_into IS NOT NULL));
+CREATE INDEX cases_merged_into ON cases (merged_into) WHERE merged_into IS NOT NULL;
+DROP INDEX escalations_once;
+CREATE UNIQUE INDEX escalations_once ON escalations (code, kind, rule, coalesce(due_date, '1970-01-01'::date)) WHERE kind NOT IN ('manual', 'construction_stage');
+CREATE UNIQUE INDEX escalations_stage_once ON escalations (code, level) WHERE kind = 'construction_stage';
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

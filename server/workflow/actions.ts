@@ -6,12 +6,12 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Split, VerdictBody, Withdraw } from '../../schemas/api.js';
+import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Separate, Split, VerdictBody, Withdraw } from '../../schemas/api.js';
 import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';
-import { runAction, type ActionContext, type CaseRow } from './case-store.js';
+import { reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
 
 const SQM_PER_MU = 10000 / 15;
 /** A clue is one site: even a 百亩大图斑 is 0.07 km²; an outline of a district or a province is a mistake. */
@@ -158,7 +158,25 @@ export function withdraw(ctx: ActionContext, user: User, code: string, body: z.i
   return runAction(ctx, user, code, 'withdraw', async (tx) => {
     const held = await tx.query<{ batch_id: string | null }>('SELECT batch_id FROM work_items WHERE code = $1 LIMIT 1', [code]);
     if (held.rows.length > 0) throw new ApiError('CASE.BAD_STATE', `${code} is still a polygon of batch ${held.rows[0].batch_id ?? '(clue)'}; only a case whose polygon vanished is withdrawn`);
-    return { set: { status: 'vanished', geometry_changed: false }, detail: body };
+    // Nobody judged the site the polygons merged into this case continue: each is issued on its own.
+    const reissued = await reissueSightings(tx, ctx.deadlines, code);
+    return { set: { status: 'vanished', geometry_changed: false }, detail: reissued > 0 ? { ...body, reissued } : body };
+  });
+}
+
+/**
+ * A polygon merged into an earlier site's case that is another site after all (a neighbour's new
+ * building beside it, say): issued as its own case, on its month's verification clock; the case it
+ * had joined records that it left.
+ */
+export function separate(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Separate>) {
+  return runAction(ctx, user, code, 'separate', async (tx, c) => {
+    await tx.query(`INSERT INTO audit_log (actor, action, code, before, after) VALUES ($1, 'site.separated', $2, NULL, $3::jsonb)`, [
+      user.name,
+      c.merged_into,
+      JSON.stringify({ code, reason: body.reason }),
+    ]);
+    return { set: { status: 'issued', merged_into: null }, detail: body };
   });
 }
 

@@ -28,6 +28,8 @@ export interface CaseRow {
   geom_hash: string;
   geometry_changed: boolean;
   escalation_level: number;
+  /** The open case that carries this polygon's site (status merged), else null. */
+  merged_into: string | null;
   version: number;
   updated_at: string;
 }
@@ -35,21 +37,35 @@ export interface CaseRow {
 /** A case row as `loadCase` returns it (also the card's `case`, server/workflow/polygon-queries.ts). */
 export const CASE_COLUMNS = `c.code, c.epoch, c.source, c.status, c.lead_bureau, c.co_bureaus, c.district_code, c.verdict, c.verdict_details,
   c.rectification, c.issued_on::text AS issued_on, c.due_date::text AS due_date, c.due_rule, c.geom_hash, c.geometry_changed,
-  c.escalation_level, c.version, c.updated_at::text AS updated_at`;
+  c.escalation_level, c.merged_into, c.version, c.updated_at::text AS updated_at`;
 
 /** Issue date of a work item: its batch's finish (or creation) date; a clue's report date. */
 const ISSUED_ON = `coalesce(w.reported_on, (SELECT coalesce(b.finished_at, b.created_at)::date FROM batches b WHERE b.id = w.batch_id))`;
 
 /**
- * Give every polygon and clue without a case its case (status issued, the verification clock from
- * its issue date), and flag cases whose polygon geometry changed under a batch re-run — flagged for
- * review, never reset: verdicts and history stay. Idempotent.
+ * The open case that carries the site a polygon continues (往期图斑), or NULL: the earlier polygon's
+ * case, or the case that one was merged into, while it is still open and its bureau (lead bureau and
+ * district) is the polygon's own. Construction going on at a site whose case is being verified or
+ * rectified is that case's progression (DOMAIN.md: "growth of a known site is recorded as
+ * progression"), not a second verification of one place every month. A site whose case is settled
+ * (reviewed: judged and closed; vanished; …) is issued again: changing once more is news, a new
+ * violation or work beyond an approval. So is a polygon routed to another bureau or district, say
+ * one grown into a forest: its own bureau has not seen it yet.
+ */
+const CARRIER_SQL = `(SELECT r.code FROM cases p JOIN cases r ON r.code = coalesce(p.merged_into, p.code)
+  WHERE p.code = w.previous_code AND r.status NOT IN ${SETTLED_SQL} AND r.lead_bureau = w.lead_bureau AND r.district_code = w.district_code)`;
+
+/**
+ * Give every polygon and clue without a case its case — status issued, the verification clock from
+ * its issue date; or merged into the open case that carries its site (CARRIER_SQL), with a
+ * `site.seen_again` row in that case's history — and flag cases whose polygon geometry changed
+ * under a batch re-run: flagged for review, never reset (verdicts and history stay). Idempotent.
  *
  * `since` (a database timestamp from an earlier run's `watermark`) limits the work to rows loaded
  * since then — a batch re-run reinserts its polygons, so their load time moves — instead of hashing
  * every geometry on every run.
  */
-export async function syncCases(db: Database, deadlines: Deadlines, since: string | null = null): Promise<{ created: number; flagged: number; watermark: string }> {
+export async function syncCases(db: Database, deadlines: Deadlines, since: string | null = null): Promise<{ created: number; merged: number; flagged: number; watermark: string }> {
   return db.transaction(async (tx) => {
     const watermark = (await tx.query<{ t: string }>(`SELECT to_json(now()) #>> '{}' AS t`)).rows[0].t;
     const recent = since ? `w.loaded_at >= $SINCE::timestamptz` : 'TRUE';
@@ -59,25 +75,47 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       return { sql: sql.replaceAll('$SINCE', `$${params.length}`), params };
     };
     const d = bind(
-      `SELECT DISTINCT ${ISSUED_ON}::text AS d FROM work_items w WHERE ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)`,
+      `SELECT ${ISSUED_ON}::text AS d, w.epoch FROM work_items w WHERE ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code) GROUP BY 1, 2`,
       [],
     );
-    const days = await tx.query<{ d: string }>(d.sql, d.params);
+    const pending = await tx.query<{ d: string; epoch: string }>(d.sql, d.params);
     let created = 0;
-    if (days.rows.length > 0) {
-      const due = Object.fromEntries(days.rows.map((r) => [r.d, applyRule(deadlines.rules.verification, r.d, deadlines.calendar)]));
-      const q = bind(
-        `WITH ins AS (
-           INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash)
-           SELECT w.code, w.epoch, w.source, w.lead_bureau, w.co_bureaus, w.district_code, ${ISSUED_ON}, 'verification',
-                  ($1::jsonb ->> (${ISSUED_ON})::text)::date, md5(ST_AsBinary(w.geom))
-           FROM work_items w WHERE ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)
-           ON CONFLICT (code) DO NOTHING
-           RETURNING code
-         ) SELECT count(*)::int AS n FROM ins`,
-        [JSON.stringify(due)],
-      );
-      created = (await tx.query<{ n: number }>(q.sql, q.params)).rows[0].n;
+    let merged = 0;
+    if (pending.rows.length > 0) {
+      const due = Object.fromEntries(pending.rows.map((r) => [r.d, applyRule(deadlines.rules.verification, r.d, deadlines.calendar)]));
+      // Month by month, so a site seen in two new months joins the case the first of them opened.
+      for (const epoch of [...new Set(pending.rows.map((r) => r.epoch))].sort()) {
+        const q = bind(
+          `WITH fresh AS (
+             SELECT w.code, w.epoch, w.source, w.lead_bureau, w.co_bureaus, w.district_code, w.area_m2, ${ISSUED_ON} AS issued_on,
+                    md5(ST_AsBinary(w.geom)) AS geom_hash, ${CARRIER_SQL} AS carrier
+             FROM work_items w WHERE w.epoch = $2 AND ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)
+           ), ins AS (
+             INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash, status, merged_into)
+             SELECT code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on,
+                    CASE WHEN carrier IS NULL THEN 'verification' END,
+                    CASE WHEN carrier IS NULL THEN ($1::jsonb ->> issued_on::text)::date END,
+                    geom_hash, CASE WHEN carrier IS NULL THEN 'issued' ELSE 'merged' END, carrier
+             FROM fresh
+             ON CONFLICT (code) DO NOTHING
+             RETURNING code, merged_into
+           ), carried AS (
+             UPDATE cases c SET version = c.version + 1, updated_at = now()
+             FROM (SELECT DISTINCT merged_into FROM ins WHERE merged_into IS NOT NULL) m WHERE c.code = m.merged_into
+             RETURNING c.code
+           ), audit AS (
+             INSERT INTO audit_log (actor, action, code, before, after)
+             SELECT 'system', 'merge', i.code, NULL::jsonb, jsonb_build_object('merged_into', i.merged_into) FROM ins i WHERE i.merged_into IS NOT NULL
+             UNION ALL
+             SELECT 'system', 'site.seen_again', i.merged_into, NULL, jsonb_build_object('code', i.code, 'epoch', f.epoch, 'area_m2', round(f.area_m2::numeric))
+             FROM ins i JOIN fresh f ON f.code = i.code WHERE i.merged_into IS NOT NULL
+           ) SELECT count(*)::int AS n, count(merged_into)::int AS merged FROM ins`,
+          [JSON.stringify(due), epoch],
+        );
+        const r = (await tx.query<{ n: number; merged: number }>(q.sql, q.params)).rows[0];
+        created += r.n;
+        merged += r.merged;
+      }
       // The embedded database has no autovacuum to refresh the planner's statistics: after a batch's
       // cases arrive, it would still count the table as near empty and sort a whole month for each
       // inbox page instead of walking its index (100 000 cases: 120 ms a page against under 1).
@@ -105,13 +143,15 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       const g = await tx.query<{ n: number }>(
         `WITH lost AS (
            SELECT c.code, c.geom_hash,
-                  c.status = 'issued' AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.code = c.code AND a.actor <> 'system')
-                                      AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.code = c.code) AS untouched
+                  c.status = 'merged'
+                  OR c.status = 'issued' AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.code = c.code AND a.actor <> 'system')
+                                         AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.code = c.code) AS untouched
            FROM cases c
            WHERE NOT c.geometry_changed AND c.status <> 'vanished' AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code)
          ), gone AS (
            UPDATE cases c SET geometry_changed = NOT l.untouched,
                   status = CASE WHEN l.untouched THEN 'vanished' ELSE c.status END,
+                  merged_into = CASE WHEN l.untouched THEN NULL ELSE c.merged_into END,
                   due_rule = CASE WHEN l.untouched THEN NULL ELSE c.due_rule END,
                   due_date = CASE WHEN l.untouched THEN NULL ELSE c.due_date END,
                   version = c.version + 1, updated_at = now()
@@ -125,9 +165,37 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
          ) SELECT count(*)::int AS n FROM gone`,
       );
       flagged += g.rows[0].n;
+      await reissueSightings(tx, deadlines, null);
     }
-    return { created, flagged, watermark };
+    return { created, merged, flagged, watermark };
   });
+}
+
+/**
+ * The sightings merged into a case that was withdrawn (图形灭失: the re-run of its month dropped its
+ * polygon, so nobody judged the site), or into `carrier` as it is being withdrawn, each issued as
+ * its own case, on its month's verification clock. Returns how many.
+ */
+export async function reissueSightings(tx: Queryable, deadlines: Deadlines, carrier: string | null): Promise<number> {
+  const params: unknown[] = [];
+  const which = carrier === null ? `c.merged_into IN (SELECT code FROM cases WHERE status = 'vanished')` : `c.merged_into = $${params.push(carrier)}`;
+  const rows = (await tx.query<{ code: string; issued_on: string }>(`SELECT c.code, c.issued_on::text AS issued_on FROM cases c WHERE c.status = 'merged' AND ${which}`, params)).rows;
+  if (rows.length === 0) return 0;
+  const due = Object.fromEntries(rows.map((r) => [r.issued_on, applyRule(deadlines.rules.verification, r.issued_on, deadlines.calendar)]));
+  await tx.query(
+    `WITH old AS (SELECT code, merged_into FROM cases WHERE code = ANY($2::text[])
+     ), upd AS (
+       UPDATE cases c SET status = 'issued', merged_into = NULL, due_rule = 'verification', due_date = ($1::jsonb ->> c.issued_on::text)::date,
+              version = c.version + 1, updated_at = now()
+       FROM old WHERE c.code = old.code
+       RETURNING c.code, old.merged_into, c.due_date
+     ) INSERT INTO audit_log (actor, action, code, before, after)
+       SELECT 'system', 'reissue', code, jsonb_build_object('status', 'merged', 'merged_into', merged_into),
+              jsonb_build_object('status', 'issued', 'due_rule', 'verification', 'due_date', due_date)
+       FROM upd`,
+    [JSON.stringify(due), rows.map((r) => r.code)],
+  );
+  return rows.length;
 }
 
 /** A case visible to `user`, or POLYGON.NOT_FOUND (missing and forbidden look the same). */
@@ -168,13 +236,13 @@ export interface ActionContext {
 
 export interface ActionOutcome {
   /** Columns to set on the case (status included); empty: the state does not change. */
-  set?: Partial<Pick<CaseRow, 'status' | 'lead_bureau' | 'co_bureaus' | 'verdict' | 'verdict_details' | 'rectification' | 'geometry_changed' | 'geom_hash' | 'escalation_level'>>;
+  set?: Partial<Pick<CaseRow, 'status' | 'lead_bureau' | 'co_bureaus' | 'verdict' | 'verdict_details' | 'rectification' | 'geometry_changed' | 'geom_hash' | 'escalation_level' | 'merged_into'>>;
   /** What the audit row records beyond the changed columns (the action's input, ids of new rows). */
   detail?: Record<string, unknown>;
   result?: unknown;
 }
 
-const SETTABLE = ['status', 'lead_bureau', 'co_bureaus', 'verdict', 'verdict_details', 'rectification', 'geometry_changed', 'geom_hash', 'escalation_level', 'due_date', 'due_rule'] as const;
+const SETTABLE = ['status', 'lead_bureau', 'co_bureaus', 'verdict', 'verdict_details', 'rectification', 'geometry_changed', 'geom_hash', 'escalation_level', 'merged_into', 'due_date', 'due_rule'] as const;
 const JSON_COLUMNS = new Set(['co_bureaus', 'verdict_details', 'rectification']);
 
 /**
@@ -301,12 +369,22 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
            SELECT code, 'construction_stage', 'haikou_stage', level, NULL,
                   '往期图斑 ' || previous_code || ' 再次出现并扩大 (' || round(prev_m2::numeric) || ' → ' || round(area_m2::numeric) || ' m²)', 'system'
            FROM cand ON CONFLICT DO NOTHING RETURNING code, level
+         ), carried AS (
+           -- A sighting merged into an open case: the stage is that case's, where its bureau works.
+           INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
+           SELECT c.merged_into, 'construction_stage', 'haikou_stage', ins.level, NULL,
+                  '本期图斑 ' || ins.code || ' 为同一地块，再次出现并扩大 (' || round(cand.prev_m2::numeric) || ' → ' || round(cand.area_m2::numeric) || ' m²)', 'system'
+           FROM ins JOIN cand ON cand.code = ins.code JOIN cases c ON c.code = ins.code WHERE c.merged_into IS NOT NULL
+           ON CONFLICT DO NOTHING RETURNING code, level
          ), upd AS (
-           UPDATE cases c SET escalation_level = greatest(c.escalation_level, ins.level), version = c.version + 1, updated_at = now()
-           FROM ins WHERE c.code = ins.code RETURNING c.code
+           UPDATE cases c SET escalation_level = greatest(c.escalation_level, e.level), version = c.version + 1, updated_at = now()
+           FROM (SELECT code, max(level) AS level FROM (SELECT code, level FROM ins UNION ALL SELECT code, level FROM carried) x GROUP BY code) e
+           WHERE c.code = e.code RETURNING c.code
          ), audit AS (
            INSERT INTO audit_log (actor, action, code, before, after)
-           SELECT 'system', 'escalate.construction_stage', code, NULL, jsonb_build_object('stage', level) FROM ins
+           SELECT 'system', 'escalate.construction_stage', code, NULL::jsonb, jsonb_build_object('stage', level) FROM ins
+           UNION ALL
+           SELECT 'system', 'escalate.construction_stage', code, NULL, jsonb_build_object('stage', level) FROM carried
          ) SELECT count(*)::int AS n FROM ins`,
         [epoch],
       );

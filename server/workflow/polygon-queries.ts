@@ -298,7 +298,22 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
   if (r.rows.length === 0) throw new ApiError('POLYGON.NOT_FOUND', code);
   const { case: c, history, evidence, parcels, escalations, ...row } = r.rows[0];
   const previous = typeof row.previous_code === 'string' ? await previousCase(q, user, row.previous_code) : null;
-  return { feature: toFeature(row as Row, bureauName), case: c, history, evidence, parcels, escalations, previous_case: previous };
+  return { feature: toFeature(row as Row, bureauName), case: c, history, evidence, parcels, escalations, previous_case: previous, sightings: await sightings(q, user, code) };
+}
+
+/**
+ * The later polygons of this case's site merged into it (已并入往期: the site seen changing again in
+ * later months), oldest first, as far as the caller may see them.
+ */
+async function sightings(q: Queryable, user: User, code: string): Promise<{ code: string; epoch: string; area_m2: number | null }[]> {
+  const params: unknown[] = [code];
+  const scope = scopePredicate(user, params);
+  const r = await q.query<{ code: string; epoch: string; area_m2: number | null }>(
+    `SELECT c.code, c.epoch, (SELECT round(w.area_m2)::float8 FROM work_items w WHERE w.code = c.code LIMIT 1) AS area_m2
+     FROM cases c WHERE c.merged_into = $1 AND ${scope} ORDER BY c.epoch, c.code`,
+    params,
+  );
+  return r.rows;
 }
 
 /**

@@ -3,7 +3,9 @@
  * bureaus do in Tuban: issued (下发) → accepted (签收, 核查中) → verified (已判定: 合法/违法/其他)
  * → rectifying (整改中, illegal only) → closed (已销号, pending review) → reviewed (审核通过).
  * Reassignment goes through the lead bureau (request → reassign → issued to the new bureau). A case
- * whose polygon a batch re-run no longer finds is withdrawn (图形灭失, vanished).
+ * whose polygon a batch re-run no longer finds is withdrawn (图形灭失, vanished). A polygon that
+ * continues a site its bureau's case still has open is merged into that case (已并入往期); the lead
+ * bureau separates it when it is another site after all (→ issued).
  */
 import { SETTLED_STATUSES, workflowStatusSchema, type WorkflowStatus } from '../../schemas/workflow.js';
 
@@ -11,7 +13,7 @@ import { SETTLED_STATUSES, workflowStatusSchema, type WorkflowStatus } from '../
 export const STATUSES = workflowStatusSchema.options;
 export type Status = WorkflowStatus;
 
-/** `('reviewed', 'vanished')`: for `status NOT IN …`, where a deadline can still run out. */
+/** `('reviewed', 'vanished', 'merged')`: for `status NOT IN …`, where a deadline can still run out. */
 export const SETTLED_SQL = `(${SETTLED_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
 /** Who may run an action: the polygon's lead bureau, a lead or co-handling bureau, or the lead role. */
@@ -36,12 +38,14 @@ export const ACTIONS = {
   reassign: { from: ['issued', 'accepted', 'reassignment_requested'], to: 'issued', actor: 'oversee' },
   review: { from: ['closed'], to: null, actor: 'oversee' },
   escalate: { from: OPEN, to: null, actor: 'oversee' },
-  note: { from: [...OPEN, 'reviewed'], to: null, actor: 'contributor' },
+  note: { from: [...OPEN, 'reviewed', 'merged'], to: null, actor: 'contributor' },
   evidence: { from: OPEN, to: null, actor: 'contributor' },
   /** After a batch re-run changed the polygon's outline: the lead bureau checks the verdict still holds. */
   confirm_geometry: { from: [...OPEN, 'reviewed'], to: null, actor: 'oversee' },
   /** A case whose polygon a batch re-run no longer finds: the lead bureau withdraws it (图形灭失). */
   withdraw: { from: OPEN, to: 'vanished', actor: 'oversee' },
+  /** A polygon merged into an earlier site's case that is another site after all: issued as its own case. */
+  separate: { from: ['merged'], to: 'issued', actor: 'oversee' },
 } as const satisfies Record<string, ActionSpec>;
 
 export type ActionName = keyof typeof ACTIONS;

@@ -1,0 +1,137 @@
+/**
+ * A polygon continuing a site (往期图斑) whose earlier case its bureau still has open joins that case
+ * (已并入往期) instead of asking for a second verification of one place: the case's history records
+ * the sighting, a grown site climbs the construction-stage ladder on the case its bureau works, and
+ * the polygon asks nothing of anyone (no deadline, not overdue). A settled site, or one routed to
+ * another bureau, is issued as before. The lead bureau separates a sighting that is another site;
+ * withdrawing the case it joined (图形灭失) issues its sightings on their own.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { replaceBatchPolygons } from '../pipeline/store/repository.js';
+import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
+
+// October: four sites. SITE stays open (accepted); SETTLED is judged, closed and reviewed; OTHER_BUREAU
+// is natural resources' but grows into forestry's zone; DROPPED is dropped by a re-run of October.
+const SITE = '370102-202610-0001';
+const SETTLED = '370102-202610-0002';
+const OTHER_BUREAU = '370102-202610-0003';
+const DROPPED = '370102-202610-0004';
+const october = (codes = [SITE, SETTLED, OTHER_BUREAU, DROPPED]) =>
+  codes.map((code) => polygon(code, '2026-10', square(117 + Number(code.slice(-1)) / 100, 36.6), { areaM2: 9000 }));
+// November: each October site seen again, grown.
+const NOV = (n: number) => `370102-202611-000${n}`;
+const november = [
+  polygon(NOV(1), '2026-11', square(117.01, 36.6, 0.0012), { areaM2: 12000, previousCode: SITE }),
+  polygon(NOV(2), '2026-11', square(117.02, 36.6, 0.0012), { areaM2: 12000, previousCode: SETTLED }),
+  polygon(NOV(3), '2026-11', square(117.03, 36.6, 0.0012), { areaM2: 12000, previousCode: OTHER_BUREAU, leadBureau: 'forestry' }),
+  polygon(NOV(4), '2026-11', square(117.04, 36.6, 0.0012), { areaM2: 12000, previousCode: DROPPED }),
+];
+// December: SITE once more, continuing November's sighting (a chain), grown again.
+const DEC = '370102-202612-0001';
+
+let db: Database;
+let t: TestApp;
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  await writeBatch(db, 'b-2026-10', '2026-10', october(), '2026-11-02');
+  await addUsers(db, [
+    ['nr', 'bureau', 'natural_resources'],
+    ['forest', 'bureau', 'forestry'],
+    ['chief', 'lead'],
+  ]);
+  t = await testApp(db);
+}, 120_000);
+
+afterAll(async () => {
+  await t?.app.close();
+  await db?.close();
+});
+
+async function call(user: string, url: string, payload?: unknown) {
+  const headers = { authorization: `Bearer ${await t.token(user)}` };
+  return payload === undefined ? t.app.inject({ method: 'GET', url, headers }) : t.app.inject({ method: 'POST', url, headers, payload: payload as object });
+}
+
+async function ok(user: string, url: string, payload: unknown = {}) {
+  const r = await call(user, url, payload);
+  expect(r.statusCode, `${url}: ${r.body}`).toBe(200);
+  return r.json();
+}
+
+const card = async (user: string, code: string) => (await call(user, `/api/polygons/${code}`)).json();
+
+describe('a site seen again while its case is open', () => {
+  it('joins that case, which records the sighting; a settled site or another bureau\'s polygon is issued', async () => {
+    await ok('nr', `/api/polygons/${SITE}/accept`);
+    await ok('nr', `/api/polygons/${SETTLED}/accept`);
+    await ok('nr', `/api/polygons/${SETTLED}/verdict`, { verdict: 'legal', approval_doc_no: '济政土批〔2026〕12号' });
+    await ok('nr', `/api/polygons/${SETTLED}/close`, { reason: '合法用地' });
+    await ok('chief', `/api/polygons/${SETTLED}/review`, { approve: true });
+    await writeBatch(db, 'b-2026-11', '2026-11', november, '2026-12-01');
+    await ok('chief', '/api/sweep');
+
+    const nov1 = await card('nr', NOV(1));
+    expect(nov1.case).toMatchObject({ status: 'merged', merged_into: SITE, due_date: null, due_rule: null });
+    expect(nov1.properties.overdue).toBe(false);
+    expect(nov1.previous_case).toMatchObject({ code: SITE, status: 'accepted' });
+    expect(nov1.history.map((h: { action: string }) => h.action)).toEqual(['merge', 'escalate.construction_stage']); // grown: 9000 → 12000 m²
+    const site = await card('nr', SITE);
+    expect(site.sightings).toEqual([{ code: NOV(1), epoch: '2026-11', area_m2: 12000 }]);
+    expect(site.history.find((h: { action: string }) => h.action === 'site.seen_again').after).toEqual({ code: NOV(1), epoch: '2026-11', area_m2: 12000 });
+
+    expect((await card('nr', NOV(2))).case).toMatchObject({ status: 'issued', merged_into: null, due_rule: 'verification' });
+    expect((await card('forest', NOV(3))).case).toMatchObject({ status: 'issued', merged_into: null, lead_bureau: 'forestry' });
+    expect((await card('nr', NOV(4))).case).toMatchObject({ status: 'merged', merged_into: DROPPED });
+
+    const counts = (await call('nr', '/api/inbox/counts?epoch=2026-11')).json();
+    expect(counts.by_status).toEqual({ merged: 2, issued: 1 });
+  });
+
+  it('takes no action but notes; a bureau cannot separate it', async () => {
+    const accept = await call('nr', `/api/polygons/${NOV(1)}/accept`, {});
+    expect([accept.statusCode, accept.json().code]).toEqual([409, 'CASE.BAD_STATE']);
+    await ok('nr', `/api/polygons/${NOV(1)}/notes`, { text: '现场仍在施工' });
+    expect((await call('nr', `/api/polygons/${NOV(1)}/separate`, { reason: 'x' })).statusCode).toBe(403);
+  });
+
+  it('climbs the construction-stage ladder on the case that carries it, month after month', async () => {
+    await writeBatch(db, 'b-2026-12', '2026-12', [polygon(DEC, '2026-12', square(117.01, 36.6, 0.0015), { areaM2: 20000, previousCode: NOV(1) })], '2027-01-04');
+    await ok('chief', '/api/sweep');
+    // Flattened: December continues November's sighting, and joins the case November joined.
+    expect((await card('nr', DEC)).case).toMatchObject({ status: 'merged', merged_into: SITE });
+    const site = await card('nr', SITE);
+    expect(site.sightings.map((s: { code: string }) => s.code)).toEqual([NOV(1), DEC]);
+    expect(site.case.escalation_level).toBe(3);
+    expect(site.escalations.map((e: { kind: string; level: number; reason: string }) => [e.kind, e.level, e.reason.includes(e.level === 2 ? NOV(1) : DEC)])).toEqual([
+      ['construction_stage', 2, true],
+      ['construction_stage', 3, true],
+    ]);
+    // A second sweep adds nothing.
+    await ok('chief', '/api/sweep');
+    expect((await card('nr', SITE)).escalations).toHaveLength(2);
+  });
+
+  it('is separated by the lead bureau when it is another site after all: issued on its month\'s clock', async () => {
+    const r = await ok('chief', `/api/polygons/${DEC}/separate`, { reason: '相邻新建，非同一地块' });
+    expect(r.case).toMatchObject({ status: 'issued', merged_into: null, due_rule: 'verification' });
+    expect(r.case.due_date).not.toBeNull();
+    const site = await card('nr', SITE);
+    expect(site.sightings.map((s: { code: string }) => s.code)).toEqual([NOV(1)]);
+    expect(site.history.at(-1)).toMatchObject({ actor: 'chief', action: 'site.separated', after: { code: DEC, reason: '相邻新建，非同一地块' } });
+    const again = await call('chief', `/api/polygons/${DEC}/separate`, { reason: 'x' });
+    expect([again.statusCode, again.json().code]).toEqual([409, 'CASE.BAD_STATE']);
+  });
+
+  it('is issued on its own when the case it joined is withdrawn (图形灭失): nobody judged the site', async () => {
+    await replaceBatchPolygons(db, 'b-2026-10', october([SITE, SETTLED, OTHER_BUREAU]));
+    await ok('chief', '/api/sweep');
+    // Nobody had touched DROPPED: withdrawn by the system, and its sighting issued.
+    expect((await card('chief', DROPPED)).case).toMatchObject({ status: 'vanished', merged_into: null });
+    const nov4 = await card('nr', NOV(4));
+    expect(nov4.case).toMatchObject({ status: 'issued', merged_into: null, due_rule: 'verification' });
+    expect(nov4.history.at(-1)).toMatchObject({ actor: 'system', action: 'reissue', before: { status: 'merged', merged_into: DROPPED } });
+    expect((await card('nr', NOV(1))).case.status).toBe('merged'); // SITE's polygon is still there
+  });
+});
