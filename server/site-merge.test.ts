@@ -134,4 +134,22 @@ describe('a site seen again while its case is open', () => {
     expect(nov4.history.at(-1)).toMatchObject({ actor: 'system', action: 'reissue', before: { status: 'merged', merged_into: DROPPED } });
     expect((await card('nr', NOV(1))).case.status).toBe('merged'); // SITE's polygon is still there
   });
+
+  it('takes a re-run\'s new outline without asking anyone to confirm a verdict it does not have', async () => {
+    const redrawn = november.map((p) => (p.code === NOV(1) ? { ...p, geometry: square(117.01, 36.6, 0.0013) } : p));
+    await replaceBatchPolygons(db, 'b-2026-11', redrawn);
+    await ok('chief', '/api/sweep');
+    const nov1 = await card('chief', NOV(1));
+    expect(nov1.case).toMatchObject({ status: 'merged', geometry_changed: false });
+    expect(nov1.history.at(-1)).toMatchObject({ action: 'geometry.changed', after: { geometry_changed: false } });
+    expect((await call('chief', '/api/inbox/counts?epoch=2026-11')).json().geometry_changed).toBe(0);
+  });
+
+  it('moves with the case it joined when the lead bureau reassigns that case', async () => {
+    await ok('chief', `/api/polygons/${SITE}/reassign`, { lead_bureau: 'water', reason: '位于河道管理范围' });
+    const nov1 = await card('chief', NOV(1));
+    expect(nov1.case).toMatchObject({ status: 'merged', merged_into: SITE, lead_bureau: 'water' });
+    expect(nov1.history.at(-1)).toMatchObject({ actor: 'chief', action: 'reassign', before: { lead_bureau: 'natural_resources' }, after: { lead_bureau: 'water', with: SITE } });
+    expect((await call('nr', `/api/polygons/${NOV(1)}`)).statusCode).toBe(404); // no longer natural resources'
+  });
 });

@@ -116,8 +116,17 @@ export const requestReassignment = (ctx: ActionContext, user: User, code: string
   runAction(ctx, user, code, 'request_reassignment', async () => ({ set: { status: 'reassignment_requested' }, detail: body }));
 
 export function reassign(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Reassign>) {
-  return runAction(ctx, user, code, 'reassign', async (_tx, c) => {
+  return runAction(ctx, user, code, 'reassign', async (tx, c) => {
     const co = (body.co_bureaus ?? c.co_bureaus).filter((b) => b !== body.lead_bureau);
+    // The site's later polygons merged into this case move with it: the new bureau handles the site.
+    await tx.query(
+      `WITH old AS (SELECT code, lead_bureau FROM cases WHERE merged_into = $1 AND lead_bureau <> $2
+       ), moved AS (
+         UPDATE cases m SET lead_bureau = $2, version = m.version + 1, updated_at = now() FROM old WHERE m.code = old.code RETURNING m.code, old.lead_bureau
+       ) INSERT INTO audit_log (actor, action, code, before, after)
+         SELECT $3, 'reassign', code, jsonb_build_object('lead_bureau', lead_bureau), jsonb_build_object('lead_bureau', $2::text, 'with', $1::text) FROM moved`,
+      [code, body.lead_bureau, user.name],
+    );
     return { set: { status: 'issued', lead_bureau: body.lead_bureau, co_bureaus: [...new Set(co)] }, detail: { reason: body.reason } };
   });
 }

@@ -122,16 +122,21 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       if (created >= 1000) await tx.query('ANALYZE cases');
     }
     const f = bind(
-      `WITH changed AS (
-         UPDATE cases c SET geometry_changed = true, version = c.version + 1, updated_at = now()
-         FROM work_items w
-         WHERE w.code = c.code AND ${recent} AND NOT c.geometry_changed AND md5(ST_AsBinary(w.geom)) <> c.geom_hash
-         RETURNING c.code, c.geom_hash AS old_hash, md5(ST_AsBinary(w.geom)) AS new_hash
+      // A merged polygon has no verdict of its own to confirm again: its outline is taken as it comes.
+      `WITH old AS (
+         SELECT c.code, c.geom_hash AS old_hash, md5(ST_AsBinary(w.geom)) AS new_hash, c.status = 'merged' AS taken
+         FROM cases c JOIN work_items w ON w.code = c.code
+         WHERE ${recent} AND NOT c.geometry_changed AND md5(ST_AsBinary(w.geom)) <> c.geom_hash
+       ), changed AS (
+         UPDATE cases c SET geometry_changed = NOT old.taken, geom_hash = CASE WHEN old.taken THEN old.new_hash ELSE c.geom_hash END,
+                version = c.version + 1, updated_at = now()
+         FROM old WHERE c.code = old.code
+         RETURNING c.code, old.old_hash, old.new_hash, old.taken
        ), audit AS (
          INSERT INTO audit_log (actor, action, code, before, after)
-         SELECT 'system', 'geometry.changed', code, jsonb_build_object('geom_hash', old_hash), jsonb_build_object('geom_hash', new_hash, 'geometry_changed', true)
+         SELECT 'system', 'geometry.changed', code, jsonb_build_object('geom_hash', old_hash), jsonb_build_object('geom_hash', new_hash, 'geometry_changed', NOT taken)
          FROM changed
-       ) SELECT count(*)::int AS n FROM changed`,
+       ) SELECT count(*) FILTER (WHERE NOT taken)::int AS n FROM changed`,
       [],
     );
     let flagged = (await tx.query<{ n: number }>(f.sql, f.params)).rows[0].n;
