@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
+import { loadLedger } from '../pipeline/outputs/ledger-exports.js';
 import { replaceBatchPolygons } from '../pipeline/store/repository.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
@@ -151,5 +152,14 @@ describe('a site seen again while its case is open', () => {
     expect(nov1.case).toMatchObject({ status: 'merged', merged_into: SITE, lead_bureau: 'water' });
     expect(nov1.history.at(-1)).toMatchObject({ actor: 'chief', action: 'reassign', before: { lead_bureau: 'natural_resources' }, after: { lead_bureau: 'water', with: SITE } });
     expect((await call('nr', `/api/polygons/${NOV(1)}`)).statusCode).toBe(404); // no longer natural resources'
+  });
+
+  it('lists in the ledger a polygon issued as a site of its own: separated, or continuing a withdrawn site', async () => {
+    const rows = async (epoch: string) => (await loadLedger(db, epoch, { asOf: '2027-01-10' })).rows.map((r) => [r.图斑编号, r.往期图斑编号]);
+    // NOV(4) continues DROPPED, withdrawn (图形灭失) and in no ledger; NOV(1) is progression of SITE,
+    // NOV(2) of a settled site and NOV(3) another bureau's look at a known one: not new sites.
+    expect(await rows('2026-11')).toEqual([[NOV(4), DROPPED]]);
+    // December's polygon, separated by the lead bureau: another site after all.
+    expect(await rows('2026-12')).toEqual([[DEC, NOV(1)]]);
   });
 });
