@@ -163,3 +163,31 @@ describe('a site seen again while its case is open', () => {
     expect(await rows('2026-12')).toEqual([[DEC, NOV(1)]]);
   });
 });
+
+describe('a site seen again after its case was judged', () => {
+  // March (district 370112): JUDGED_LEGAL is verified legal, CLOSED is judged other and closed
+  // (awaiting review), ILLEGAL is judged illegal; April sees each again.
+  const MAR = (n: number) => `370112-202703-000${n}`;
+  const APR = (n: number) => `370112-202704-000${n}`;
+  const at = (n: number, d = 0.001) => square(117.5 + n / 100, 36.6, d);
+  const district = { districtCode: '370112', districtName: '历城区' };
+
+  it('is issued when the judgement was legal or other, or the case is closed; progression of an illegal site joins its case', async () => {
+    await writeBatch(db, 'b-2027-03', '2027-03', [1, 2, 3].map((n) => polygon(MAR(n), '2027-03', at(n), { areaM2: 9000, ...district })), '2027-04-01');
+    for (const n of [1, 2, 3]) await ok('nr', `/api/polygons/${MAR(n)}/accept`);
+    await ok('nr', `/api/polygons/${MAR(1)}/verdict`, { verdict: 'legal', approval_doc_no: '济政土批〔2027〕3号' });
+    await ok('nr', `/api/polygons/${MAR(2)}/verdict`, { verdict: 'other', situation: 'temporary_use', reason: '临时用地已批' });
+    await ok('nr', `/api/polygons/${MAR(2)}/close`, { reason: '临时用地' });
+    await ok('nr', `/api/polygons/${MAR(3)}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' });
+    await writeBatch(db, 'b-2027-04', '2027-04', [1, 2, 3].map((n) => polygon(APR(n), '2027-04', at(n, 0.0012), { areaM2: 12000, previousCode: MAR(n), ...district })), '2027-05-06');
+    await ok('chief', '/api/sweep');
+
+    // Building beyond an approval, or after a closure: nobody else would verify it (a review of
+    // MAR(2)'s closure would settle it unseen).
+    expect((await card('nr', APR(1))).case).toMatchObject({ status: 'issued', merged_into: null, due_rule: 'verification' });
+    expect((await card('nr', APR(2))).case).toMatchObject({ status: 'issued', merged_into: null, due_rule: 'verification' });
+    expect((await card('nr', APR(3))).case).toMatchObject({ status: 'merged', merged_into: MAR(3) });
+    await ok('chief', `/api/polygons/${MAR(2)}/review`, { approve: true });
+    expect((await card('nr', APR(2))).case.status).toBe('issued');
+  });
+});

@@ -44,16 +44,19 @@ const ISSUED_ON = `coalesce(w.reported_on, (SELECT coalesce(b.finished_at, b.cre
 
 /**
  * The open case that carries the site a polygon continues (往期图斑), or NULL: the earlier polygon's
- * case, or the case that one was merged into, while it is still open and its bureau (lead bureau and
- * district) is the polygon's own. Construction going on at a site whose case is being verified or
- * rectified is that case's progression (DOMAIN.md: "growth of a known site is recorded as
- * progression"), not a second verification of one place every month. A site whose case is settled
- * (reviewed: judged and closed; vanished; …) is issued again: changing once more is news, a new
- * violation or work beyond an approval. So is a polygon routed to another bureau or district, say
- * one grown into a forest: its own bureau has not seen it yet.
+ * case, or the case that one was merged into, while the site is still being verified or its
+ * violation rectified (issued, accepted, asked to be reassigned; judged illegal, rectifying) and its
+ * bureau (lead bureau and district) is the polygon's own. Construction going on at such a site is
+ * that case's progression (DOMAIN.md: "growth of a known site is recorded as progression"), not a
+ * second verification of one place every month. A site already judged legal or other, or whose case
+ * is closed (awaiting review), reviewed or withdrawn, is issued again: changing once more after the
+ * judgement is news, a new violation or work beyond an approval, which no one would otherwise verify
+ * (a closure reviewed after the sighting merged would settle it unseen). So is a polygon routed to
+ * another bureau or district, say one grown into a forest: its own bureau has not seen it yet.
  */
 const CARRIER_SQL = `(SELECT r.code FROM cases p JOIN cases r ON r.code = coalesce(p.merged_into, p.code)
-  WHERE p.code = w.previous_code AND r.status NOT IN ${SETTLED_SQL} AND r.lead_bureau = w.lead_bureau AND r.district_code = w.district_code)`;
+  WHERE p.code = w.previous_code AND (r.status IN ('issued', 'accepted', 'reassignment_requested', 'rectifying') OR r.status = 'verified' AND r.verdict = 'illegal')
+    AND r.lead_bureau = w.lead_bureau AND r.district_code = w.district_code)`;
 
 /**
  * Give every polygon and clue without a case its case — status issued, the verification clock from
