@@ -190,4 +190,26 @@ describe('a site seen again after its case was judged', () => {
     await ok('chief', `/api/polygons/${MAR(2)}/review`, { approve: true });
     expect((await card('nr', APR(2))).case.status).toBe('issued');
   });
+
+  it('is issued on a clock from the day it is separated or its case withdrawn, not overdue the day it is issued', async () => {
+    await writeBatch(db, 'b-2027-03-x', '2027-03', [polygon(MAR(4), '2027-03', at(4), { areaM2: 9000, ...district })], '2027-04-01');
+    await writeBatch(db, 'b-2027-04-x', '2027-04', [polygon(APR(4), '2027-04', at(4, 0.0012), { areaM2: 9000, previousCode: MAR(4), ...district })], '2027-05-06');
+    await ok('chief', '/api/sweep');
+    expect((await card('nr', APR(4))).case).toMatchObject({ status: 'merged', merged_into: MAR(4) });
+
+    // July: April's month is long over (its clock ran out on 2027-05-31).
+    t.setToday('2027-07-20');
+    const separated = (await ok('chief', `/api/polygons/${APR(3)}/separate`, { reason: '相邻新建，非同一地块' })).case;
+    expect(separated).toMatchObject({ status: 'issued', issued_on: '2027-07-20', due_rule: 'verification' });
+    expect(separated.due_date >= '2027-07-20').toBe(true);
+    // March re-run without MAR(4), which nobody had touched: withdrawn, and its sighting issued.
+    await replaceBatchPolygons(db, 'b-2027-03-x', []);
+    await ok('chief', '/api/sweep');
+    const apr4 = await card('nr', APR(4));
+    expect(apr4.case).toMatchObject({ status: 'issued', issued_on: '2027-07-20', due_date: separated.due_date });
+    for (const code of [APR(3), APR(4)]) {
+      const c = await card('nr', code);
+      expect([code, c.properties.overdue, c.escalations.filter((e: { kind: string }) => e.kind === 'overdue')]).toEqual([code, false, []]);
+    }
+  });
 });
