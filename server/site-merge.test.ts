@@ -162,6 +162,16 @@ describe('a site seen again while its case is open', () => {
     // December's polygon, separated by the lead bureau: another site after all.
     expect(await rows('2026-12')).toEqual([[DEC, NOV(1)]]);
   });
+
+  it('joins the case of a site the lead bureau reassigned, though the batch routes it as before, instead of going back to the bureau it was taken from', async () => {
+    const JAN = '370102-202701-0001';
+    await writeBatch(db, 'b-2027-01', '2027-01', [polygon(JAN, '2027-01', square(117.01, 36.6, 0.0012), { areaM2: 12000, previousCode: NOV(1) })], '2027-02-01');
+    await ok('chief', '/api/sweep');
+    const jan = await card('chief', JAN);
+    expect(jan.case).toMatchObject({ status: 'merged', merged_into: SITE, lead_bureau: 'water' });
+    expect(jan.history[0]).toMatchObject({ action: 'merge', after: { merged_into: SITE, lead_bureau: 'water', routed_to: 'natural_resources' } });
+    expect((await call('nr', `/api/polygons/${JAN}`)).statusCode).toBe(404);
+  });
 });
 
 describe('a site seen again after its case was judged', () => {

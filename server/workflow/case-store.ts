@@ -52,11 +52,15 @@ const ISSUED_ON = `coalesce(w.reported_on, (SELECT coalesce(b.finished_at, b.cre
  * is closed (awaiting review), reviewed or withdrawn, is issued again: changing once more after the
  * judgement is news, a new violation or work beyond an approval, which no one would otherwise verify
  * (a closure reviewed after the sighting merged would settle it unseen). So is a polygon routed to
- * another bureau or district, say one grown into a forest: its own bureau has not seen it yet.
+ * another bureau or district, say one grown into a forest: its own bureau has not seen it yet. A
+ * polygon the batch routes as it routed the earlier one joins the case even where the lead bureau
+ * reassigned that case since (the site is the new bureau's: the merged case takes its lead bureau),
+ * instead of going back, every month, to the bureau it was taken from.
  */
 const CARRIER_SQL = `(SELECT r.code FROM cases p JOIN cases r ON r.code = coalesce(p.merged_into, p.code)
   WHERE p.code = w.previous_code AND (r.status IN ('issued', 'accepted', 'reassignment_requested', 'rectifying') OR r.status = 'verified' AND r.verdict = 'illegal')
-    AND r.lead_bureau = w.lead_bureau AND r.district_code = w.district_code)`;
+    AND r.district_code = w.district_code
+    AND (r.lead_bureau = w.lead_bureau OR EXISTS (SELECT 1 FROM work_items pw WHERE pw.code = p.code AND pw.lead_bureau = w.lead_bureau)))`;
 
 /**
  * Give every polygon and clue without a case its case — status issued, the verification clock from
@@ -100,20 +104,23 @@ export async function syncCases(
              FROM work_items w WHERE w.epoch = $2 AND ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)
            ), ins AS (
              INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash, status, merged_into)
-             SELECT code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on,
+             SELECT code, epoch, source, coalesce((SELECT r.lead_bureau FROM cases r WHERE r.code = fresh.carrier), lead_bureau), co_bureaus, district_code, issued_on,
                     CASE WHEN carrier IS NULL THEN 'verification' END,
                     CASE WHEN carrier IS NULL THEN ($1::jsonb ->> issued_on::text)::date END,
                     geom_hash, CASE WHEN carrier IS NULL THEN 'issued' ELSE 'merged' END, carrier
              FROM fresh
              ON CONFLICT (code) DO NOTHING
-             RETURNING code, merged_into
+             RETURNING code, merged_into, lead_bureau
            ), carried AS (
              UPDATE cases c SET version = c.version + 1, updated_at = now()
              FROM (SELECT DISTINCT merged_into FROM ins WHERE merged_into IS NOT NULL) m WHERE c.code = m.merged_into
              RETURNING c.code
            ), audit AS (
              INSERT INTO audit_log (actor, action, code, before, after)
-             SELECT 'system', 'merge', i.code, NULL::jsonb, jsonb_build_object('merged_into', i.merged_into) FROM ins i WHERE i.merged_into IS NOT NULL
+             SELECT 'system', 'merge', i.code, NULL::jsonb,
+                    jsonb_build_object('merged_into', i.merged_into)
+                    || CASE WHEN i.lead_bureau <> f.lead_bureau THEN jsonb_build_object('lead_bureau', i.lead_bureau, 'routed_to', f.lead_bureau) ELSE '{}'::jsonb END
+             FROM ins i JOIN fresh f ON f.code = i.code WHERE i.merged_into IS NOT NULL
              UNION ALL
              SELECT 'system', 'site.seen_again', i.merged_into, NULL, jsonb_build_object('code', i.code, 'epoch', f.epoch, 'area_m2', round(f.area_m2::numeric))
              FROM ins i JOIN fresh f ON f.code = i.code WHERE i.merged_into IS NOT NULL
