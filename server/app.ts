@@ -248,7 +248,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       try {
         const full = force || Date.now() - lastFull > 3600_000;
         const since = full || !watermark ? null : new Date(Date.parse(watermark) - lookbackMs).toISOString();
-        const r = await syncCases(opts.db, opts.deadlines, since);
+        const r = await syncCases(opts.db, opts.deadlines, since, today());
         if (full) lastFull = Date.now();
         watermark = r.watermark;
         await sweepDeadlines(opts.db, today());

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
+import { loadLedger } from '../pipeline/outputs/ledger-exports.js';
 import { replaceBatchPolygons } from '../pipeline/store/repository.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
@@ -151,5 +152,74 @@ describe('a site seen again while its case is open', () => {
     expect(nov1.case).toMatchObject({ status: 'merged', merged_into: SITE, lead_bureau: 'water' });
     expect(nov1.history.at(-1)).toMatchObject({ actor: 'chief', action: 'reassign', before: { lead_bureau: 'natural_resources' }, after: { lead_bureau: 'water', with: SITE } });
     expect((await call('nr', `/api/polygons/${NOV(1)}`)).statusCode).toBe(404); // no longer natural resources'
+  });
+
+  it('lists in the ledger a polygon issued as a site of its own: separated, or continuing a withdrawn site', async () => {
+    const rows = async (epoch: string) => (await loadLedger(db, epoch, { asOf: '2027-01-10' })).rows.map((r) => [r.图斑编号, r.往期图斑编号]);
+    // NOV(4) continues DROPPED, withdrawn (图形灭失) and in no ledger; NOV(1) is progression of SITE,
+    // NOV(2) of a settled site and NOV(3) another bureau's look at a known one: not new sites.
+    expect(await rows('2026-11')).toEqual([[NOV(4), DROPPED]]);
+    // December's polygon, separated by the lead bureau: another site after all.
+    expect(await rows('2026-12')).toEqual([[DEC, NOV(1)]]);
+  });
+
+  it('joins the case of a site the lead bureau reassigned, though the batch routes it as before, instead of going back to the bureau it was taken from', async () => {
+    const JAN = '370102-202701-0001';
+    await writeBatch(db, 'b-2027-01', '2027-01', [polygon(JAN, '2027-01', square(117.01, 36.6, 0.0012), { areaM2: 12000, previousCode: NOV(1) })], '2027-02-01');
+    await ok('chief', '/api/sweep');
+    const jan = await card('chief', JAN);
+    expect(jan.case).toMatchObject({ status: 'merged', merged_into: SITE, lead_bureau: 'water' });
+    expect(jan.history[0]).toMatchObject({ action: 'merge', after: { merged_into: SITE, lead_bureau: 'water', routed_to: 'natural_resources' } });
+    expect((await call('nr', `/api/polygons/${JAN}`)).statusCode).toBe(404);
+  });
+});
+
+describe('a site seen again after its case was judged', () => {
+  // March (district 370112): JUDGED_LEGAL is verified legal, CLOSED is judged other and closed
+  // (awaiting review), ILLEGAL is judged illegal; April sees each again.
+  const MAR = (n: number) => `370112-202703-000${n}`;
+  const APR = (n: number) => `370112-202704-000${n}`;
+  const at = (n: number, d = 0.001) => square(117.5 + n / 100, 36.6, d);
+  const district = { districtCode: '370112', districtName: '历城区' };
+
+  it('is issued when the judgement was legal or other, or the case is closed; progression of an illegal site joins its case', async () => {
+    await writeBatch(db, 'b-2027-03', '2027-03', [1, 2, 3].map((n) => polygon(MAR(n), '2027-03', at(n), { areaM2: 9000, ...district })), '2027-04-01');
+    for (const n of [1, 2, 3]) await ok('nr', `/api/polygons/${MAR(n)}/accept`);
+    await ok('nr', `/api/polygons/${MAR(1)}/verdict`, { verdict: 'legal', approval_doc_no: '济政土批〔2027〕3号' });
+    await ok('nr', `/api/polygons/${MAR(2)}/verdict`, { verdict: 'other', situation: 'temporary_use', reason: '临时用地已批' });
+    await ok('nr', `/api/polygons/${MAR(2)}/close`, { reason: '临时用地' });
+    await ok('nr', `/api/polygons/${MAR(3)}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' });
+    await writeBatch(db, 'b-2027-04', '2027-04', [1, 2, 3].map((n) => polygon(APR(n), '2027-04', at(n, 0.0012), { areaM2: 12000, previousCode: MAR(n), ...district })), '2027-05-06');
+    await ok('chief', '/api/sweep');
+
+    // Building beyond an approval, or after a closure: nobody else would verify it (a review of
+    // MAR(2)'s closure would settle it unseen).
+    expect((await card('nr', APR(1))).case).toMatchObject({ status: 'issued', merged_into: null, due_rule: 'verification' });
+    expect((await card('nr', APR(2))).case).toMatchObject({ status: 'issued', merged_into: null, due_rule: 'verification' });
+    expect((await card('nr', APR(3))).case).toMatchObject({ status: 'merged', merged_into: MAR(3) });
+    await ok('chief', `/api/polygons/${MAR(2)}/review`, { approve: true });
+    expect((await card('nr', APR(2))).case.status).toBe('issued');
+  });
+
+  it('is issued on a clock from the day it is separated or its case withdrawn, not overdue the day it is issued', async () => {
+    await writeBatch(db, 'b-2027-03-x', '2027-03', [polygon(MAR(4), '2027-03', at(4), { areaM2: 9000, ...district })], '2027-04-01');
+    await writeBatch(db, 'b-2027-04-x', '2027-04', [polygon(APR(4), '2027-04', at(4, 0.0012), { areaM2: 9000, previousCode: MAR(4), ...district })], '2027-05-06');
+    await ok('chief', '/api/sweep');
+    expect((await card('nr', APR(4))).case).toMatchObject({ status: 'merged', merged_into: MAR(4) });
+
+    // July: April's month is long over (its clock ran out on 2027-05-31).
+    t.setToday('2027-07-20');
+    const separated = (await ok('chief', `/api/polygons/${APR(3)}/separate`, { reason: '相邻新建，非同一地块' })).case;
+    expect(separated).toMatchObject({ status: 'issued', issued_on: '2027-07-20', due_rule: 'verification' });
+    expect(separated.due_date >= '2027-07-20').toBe(true);
+    // March re-run without MAR(4), which nobody had touched: withdrawn, and its sighting issued.
+    await replaceBatchPolygons(db, 'b-2027-03-x', []);
+    await ok('chief', '/api/sweep');
+    const apr4 = await card('nr', APR(4));
+    expect(apr4.case).toMatchObject({ status: 'issued', issued_on: '2027-07-20', due_date: separated.due_date });
+    for (const code of [APR(3), APR(4)]) {
+      const c = await card('nr', code);
+      expect([code, c.properties.overdue, c.escalations.filter((e: { kind: string }) => e.kind === 'overdue')]).toEqual([code, false, []]);
+    }
   });
 });

@@ -21,7 +21,7 @@ import { LEDGER_COLUMNS, ledgerCsvBytes, ledgerRows, type LedgerClue, type Ledge
 import { ledgerXlsxBytes } from './ledger-xlsx.js';
 import { oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
 import { LEDGER_SHP_FIELDS } from './ledger-shapefile-fields.js';
-import { loadWorkflowLedger } from './workflow-dispositions.js';
+import { loadWorkflowLedger, type WorkflowLedger } from './workflow-dispositions.js';
 import { LEDGER_FORMATS, type LedgerFormat } from '../../schemas/api.js';
 
 
@@ -42,7 +42,7 @@ export interface LedgerData {
   geometries: Map<string, Polygon | MultiPolygon | Point>;
   /** One per row, in row order. */
   dispositions: LedgerDisposition[];
-  /** Every polygon of the epoch, new sites and continuing ones (the report counts both). */
+  /** Every polygon of the epoch, new sites and continuing ones (the report counts both; a row's code is a new site's). */
   polygons: MonitoringPolygon[];
   clues: LedgerClue[];
   /** False where the database has no workflow tables: every row is 未核查. */
@@ -64,7 +64,7 @@ export interface LoadLedgerOptions {
    * The seam: dispositions and clues from somewhere other than the workflow tables (tests, an import
    * from a provincial system). Default: `loadWorkflowLedger`.
    */
-  source?: (db: Queryable, epoch: string, codes: readonly string[], asOf: string) => Promise<{ dispositions: LedgerDisposition[]; clues: LedgerClue[]; workflow: boolean }>;
+  source?: (db: Queryable, epoch: string, codes: readonly string[], asOf: string) => Promise<WorkflowLedger>;
 }
 
 export function checkEpoch(epoch: string): string {
@@ -89,10 +89,13 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   );
   const polygons: MonitoringPolygon[] = [];
   for (const b of batches.rows) polygons.push(...(await loadPolygons(db, b.id)));
-  const fresh = polygons.filter((p) => p.previousCode === null);
   const issuedOn = batches.rows.map((b) => b.issued_on).sort().at(-1) ?? asOf;
   const source = opts.source ?? loadWorkflowLedger;
   const wf = await source(db, epoch, polygons.map((p) => p.code), asOf);
+  // New sites: no earlier code, or one the workflow holds to be a site of its own (separated, or
+  // continuing a site that was withdrawn: 图形灭失).
+  const own = new Set(wf.newSites ?? []);
+  const fresh = polygons.filter((p) => p.previousCode === null || own.has(p.code));
   // Dispositions of continuing sites stay with the report; the ledger rows take the new sites' and the clues'.
   const rowCodes = new Set([...fresh.map((p) => p.code), ...wf.clues.map((c) => c.code)]);
   const allCodes = [...polygons.map((p) => p.code), ...wf.clues.map((c) => c.code)];

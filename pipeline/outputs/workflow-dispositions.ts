@@ -28,6 +28,13 @@ export interface WorkflowLedger {
   clues: LedgerClue[];
   /** Which workflow tables were found (the ledger says so when none were). */
   workflow: boolean;
+  /**
+   * Polygons continuing an earlier month's code (往期图斑) that the workflow holds to be sites of their
+   * own, so ledger rows: separated by the lead bureau from the case they had joined (another site
+   * after all), or issued because the site they continued was withdrawn (图形灭失: that code is in no
+   * ledger, nobody judged it). Absent: none.
+   */
+  newSites?: string[];
 }
 
 type Json = Record<string, unknown> | null;
@@ -149,5 +156,13 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       parcels: ps,
     };
   });
-  return { dispositions, clues, workflow: true };
+  const own = await db.query<{ code: string }>(
+    `SELECT c.code FROM cases c JOIN work_items w ON w.code = c.code
+     WHERE c.code = ANY($1::text[]) AND w.previous_code IS NOT NULL AND c.status <> 'merged'
+       AND (${have.has('audit_log') ? `EXISTS (SELECT 1 FROM audit_log a WHERE a.code = c.code AND a.action IN ('separate', 'reissue')) OR ` : ''}
+            EXISTS (SELECT 1 FROM cases p WHERE p.code = w.previous_code AND p.status = 'vanished'))
+     GROUP BY c.code ORDER BY c.code`,
+    [codes],
+  );
+  return { dispositions, clues, workflow: true, newSites: own.rows.map((x) => x.code) };
 }

@@ -169,7 +169,8 @@ export async function quarterReport(db: Queryable, quarter: string, opts: Pick<L
       items.push({ districtCode: String(r.区县代码), districtName: String(r.区县), bureau: String(r.主办单位), areaM2: Number(r['监测面积(平方米)'] ?? 0), clue, d: data.dispositions[i] });
       names.set(String(r.区县代码), String(r.区县));
     });
-    for (const p of data.polygons) if (p.previousCode !== null) continuing.push({ districtCode: p.districtCode, bureau: data.bureauName(p.leadBureau) });
+    const rowCodes = new Set(data.rows.map((r) => String(r.图斑编号)));
+    for (const p of data.polygons) if (p.previousCode !== null && !rowCodes.has(p.code)) continuing.push({ districtCode: p.districtCode, bureau: data.bureauName(p.leadBureau) });
   }
   const plans = await db.query<{ plan: unknown; done: string[] | null }>(
     `SELECT b.plan, array_agg(t.tile_id) FILTER (WHERE t.status = 'done') AS done

@@ -11,7 +11,7 @@ import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';
-import { reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
+import { issuedOn, reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
 
 const SQM_PER_MU = 10000 / 15;
 /** A clue is one site: even a 百亩大图斑 is 0.07 km²; an outline of a district or a province is a mistake. */
@@ -168,7 +168,7 @@ export function withdraw(ctx: ActionContext, user: User, code: string, body: z.i
     const held = await tx.query<{ batch_id: string | null }>('SELECT batch_id FROM work_items WHERE code = $1 LIMIT 1', [code]);
     if (held.rows.length > 0) throw new ApiError('CASE.BAD_STATE', `${code} is still a polygon of batch ${held.rows[0].batch_id ?? '(clue)'}; only a case whose polygon vanished is withdrawn`);
     // Nobody judged the site the polygons merged into this case continue: each is issued on its own.
-    const reissued = await reissueSightings(tx, ctx.deadlines, code);
+    const reissued = await reissueSightings(tx, ctx.deadlines, code, ctx.today());
     return { set: { status: 'vanished', geometry_changed: false }, detail: reissued > 0 ? { ...body, reissued } : body };
   });
 }
@@ -185,7 +185,7 @@ export function separate(ctx: ActionContext, user: User, code: string, body: z.i
       c.merged_into,
       JSON.stringify({ code, reason: body.reason }),
     ]);
-    return { set: { status: 'issued', merged_into: null }, detail: body };
+    return { set: { status: 'issued', merged_into: null, issued_on: issuedOn(c.issued_on, ctx.today()) }, detail: body };
   });
 }
 

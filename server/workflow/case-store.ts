@@ -44,16 +44,23 @@ const ISSUED_ON = `coalesce(w.reported_on, (SELECT coalesce(b.finished_at, b.cre
 
 /**
  * The open case that carries the site a polygon continues (往期图斑), or NULL: the earlier polygon's
- * case, or the case that one was merged into, while it is still open and its bureau (lead bureau and
- * district) is the polygon's own. Construction going on at a site whose case is being verified or
- * rectified is that case's progression (DOMAIN.md: "growth of a known site is recorded as
- * progression"), not a second verification of one place every month. A site whose case is settled
- * (reviewed: judged and closed; vanished; …) is issued again: changing once more is news, a new
- * violation or work beyond an approval. So is a polygon routed to another bureau or district, say
- * one grown into a forest: its own bureau has not seen it yet.
+ * case, or the case that one was merged into, while the site is still being verified or its
+ * violation rectified (issued, accepted, asked to be reassigned; judged illegal, rectifying) and its
+ * bureau (lead bureau and district) is the polygon's own. Construction going on at such a site is
+ * that case's progression (DOMAIN.md: "growth of a known site is recorded as progression"), not a
+ * second verification of one place every month. A site already judged legal or other, or whose case
+ * is closed (awaiting review), reviewed or withdrawn, is issued again: changing once more after the
+ * judgement is news, a new violation or work beyond an approval, which no one would otherwise verify
+ * (a closure reviewed after the sighting merged would settle it unseen). So is a polygon routed to
+ * another bureau or district, say one grown into a forest: its own bureau has not seen it yet. A
+ * polygon the batch routes as it routed the earlier one joins the case even where the lead bureau
+ * reassigned that case since (the site is the new bureau's: the merged case takes its lead bureau),
+ * instead of going back, every month, to the bureau it was taken from.
  */
 const CARRIER_SQL = `(SELECT r.code FROM cases p JOIN cases r ON r.code = coalesce(p.merged_into, p.code)
-  WHERE p.code = w.previous_code AND r.status NOT IN ${SETTLED_SQL} AND r.lead_bureau = w.lead_bureau AND r.district_code = w.district_code)`;
+  WHERE p.code = w.previous_code AND (r.status IN ('issued', 'accepted', 'reassignment_requested', 'rectifying') OR r.status = 'verified' AND r.verdict = 'illegal')
+    AND r.district_code = w.district_code
+    AND (r.lead_bureau = w.lead_bureau OR EXISTS (SELECT 1 FROM work_items pw WHERE pw.code = p.code AND pw.lead_bureau = w.lead_bureau)))`;
 
 /**
  * Give every polygon and clue without a case its case — status issued, the verification clock from
@@ -65,7 +72,12 @@ const CARRIER_SQL = `(SELECT r.code FROM cases p JOIN cases r ON r.code = coales
  * since then — a batch re-run reinserts its polygons, so their load time moves — instead of hashing
  * every geometry on every run.
  */
-export async function syncCases(db: Database, deadlines: Deadlines, since: string | null = null): Promise<{ created: number; merged: number; flagged: number; watermark: string }> {
+export async function syncCases(
+  db: Database,
+  deadlines: Deadlines,
+  since: string | null = null,
+  today: string = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10),
+): Promise<{ created: number; merged: number; flagged: number; watermark: string }> {
   return db.transaction(async (tx) => {
     const watermark = (await tx.query<{ t: string }>(`SELECT to_json(now()) #>> '{}' AS t`)).rows[0].t;
     const recent = since ? `w.loaded_at >= $SINCE::timestamptz` : 'TRUE';
@@ -92,20 +104,23 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
              FROM work_items w WHERE w.epoch = $2 AND ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)
            ), ins AS (
              INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash, status, merged_into)
-             SELECT code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on,
+             SELECT code, epoch, source, coalesce((SELECT r.lead_bureau FROM cases r WHERE r.code = fresh.carrier), lead_bureau), co_bureaus, district_code, issued_on,
                     CASE WHEN carrier IS NULL THEN 'verification' END,
                     CASE WHEN carrier IS NULL THEN ($1::jsonb ->> issued_on::text)::date END,
                     geom_hash, CASE WHEN carrier IS NULL THEN 'issued' ELSE 'merged' END, carrier
              FROM fresh
              ON CONFLICT (code) DO NOTHING
-             RETURNING code, merged_into
+             RETURNING code, merged_into, lead_bureau
            ), carried AS (
              UPDATE cases c SET version = c.version + 1, updated_at = now()
              FROM (SELECT DISTINCT merged_into FROM ins WHERE merged_into IS NOT NULL) m WHERE c.code = m.merged_into
              RETURNING c.code
            ), audit AS (
              INSERT INTO audit_log (actor, action, code, before, after)
-             SELECT 'system', 'merge', i.code, NULL::jsonb, jsonb_build_object('merged_into', i.merged_into) FROM ins i WHERE i.merged_into IS NOT NULL
+             SELECT 'system', 'merge', i.code, NULL::jsonb,
+                    jsonb_build_object('merged_into', i.merged_into)
+                    || CASE WHEN i.lead_bureau <> f.lead_bureau THEN jsonb_build_object('lead_bureau', i.lead_bureau, 'routed_to', f.lead_bureau) ELSE '{}'::jsonb END
+             FROM ins i JOIN fresh f ON f.code = i.code WHERE i.merged_into IS NOT NULL
              UNION ALL
              SELECT 'system', 'site.seen_again', i.merged_into, NULL, jsonb_build_object('code', i.code, 'epoch', f.epoch, 'area_m2', round(f.area_m2::numeric))
              FROM ins i JOIN fresh f ON f.code = i.code WHERE i.merged_into IS NOT NULL
@@ -170,7 +185,7 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
          ) SELECT count(*)::int AS n FROM gone`,
       );
       flagged += g.rows[0].n;
-      await reissueSightings(tx, deadlines, null);
+      await reissueSightings(tx, deadlines, null, today);
     }
     return { created, merged, flagged, watermark };
   });
@@ -179,28 +194,39 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
 /**
  * The sightings merged into a case that was withdrawn (图形灭失: the re-run of its month dropped its
  * polygon, so nobody judged the site), or into `carrier` as it is being withdrawn, each issued as
- * its own case, on its month's verification clock. Returns how many.
+ * its own case on the verification clock from `today` (issuedOn: a merged polygon asked nothing of
+ * anyone, so its month's clock, long past after a month's end, would make it overdue the day it is
+ * issued). Returns how many.
  */
-export async function reissueSightings(tx: Queryable, deadlines: Deadlines, carrier: string | null): Promise<number> {
+export async function reissueSightings(tx: Queryable, deadlines: Deadlines, carrier: string | null, today: string): Promise<number> {
   const params: unknown[] = [];
   const which = carrier === null ? `c.merged_into IN (SELECT code FROM cases WHERE status = 'vanished')` : `c.merged_into = $${params.push(carrier)}`;
   const rows = (await tx.query<{ code: string; issued_on: string }>(`SELECT c.code, c.issued_on::text AS issued_on FROM cases c WHERE c.status = 'merged' AND ${which}`, params)).rows;
   if (rows.length === 0) return 0;
-  const due = Object.fromEntries(rows.map((r) => [r.issued_on, applyRule(deadlines.rules.verification, r.issued_on, deadlines.calendar)]));
+  const issued = Object.fromEntries(rows.map((r) => [r.code, issuedOn(r.issued_on, today)]));
+  const due = Object.fromEntries(Object.values(issued).map((d) => [d, applyRule(deadlines.rules.verification, d, deadlines.calendar)]));
   await tx.query(
-    `WITH old AS (SELECT code, merged_into FROM cases WHERE code = ANY($2::text[])
+    `WITH old AS (SELECT code, merged_into, issued_on FROM cases WHERE code = ANY($2::text[])
      ), upd AS (
-       UPDATE cases c SET status = 'issued', merged_into = NULL, due_rule = 'verification', due_date = ($1::jsonb ->> c.issued_on::text)::date,
-              version = c.version + 1, updated_at = now()
+       UPDATE cases c SET status = 'issued', merged_into = NULL, issued_on = ($3::jsonb ->> c.code)::date, due_rule = 'verification',
+              due_date = ($1::jsonb ->> ($3::jsonb ->> c.code))::date, version = c.version + 1, updated_at = now()
        FROM old WHERE c.code = old.code
-       RETURNING c.code, old.merged_into, c.due_date
+       RETURNING c.code, old.merged_into, old.issued_on AS old_issued_on, c.issued_on, c.due_date
      ) INSERT INTO audit_log (actor, action, code, before, after)
-       SELECT 'system', 'reissue', code, jsonb_build_object('status', 'merged', 'merged_into', merged_into),
-              jsonb_build_object('status', 'issued', 'due_rule', 'verification', 'due_date', due_date)
+       SELECT 'system', 'reissue', code, jsonb_build_object('status', 'merged', 'merged_into', merged_into, 'issued_on', old_issued_on),
+              jsonb_build_object('status', 'issued', 'issued_on', issued_on, 'due_rule', 'verification', 'due_date', due_date)
        FROM upd`,
-    [JSON.stringify(due), rows.map((r) => r.code)],
+    [JSON.stringify(due), rows.map((r) => r.code), JSON.stringify(issued)],
   );
   return rows.length;
+}
+
+/**
+ * The day a merged polygon is issued on its own (separated, or its case withdrawn): today, the
+ * start of its verification clock; never before its batch's own issue date.
+ */
+export function issuedOn(batchIssuedOn: string, today: string): string {
+  return today > batchIssuedOn ? today : batchIssuedOn;
 }
 
 /** A case visible to `user`, or POLYGON.NOT_FOUND (missing and forbidden look the same). */
@@ -241,13 +267,13 @@ export interface ActionContext {
 
 export interface ActionOutcome {
   /** Columns to set on the case (status included); empty: the state does not change. */
-  set?: Partial<Pick<CaseRow, 'status' | 'lead_bureau' | 'co_bureaus' | 'verdict' | 'verdict_details' | 'rectification' | 'geometry_changed' | 'geom_hash' | 'escalation_level' | 'merged_into'>>;
+  set?: Partial<Pick<CaseRow, 'status' | 'issued_on' | 'lead_bureau' | 'co_bureaus' | 'verdict' | 'verdict_details' | 'rectification' | 'geometry_changed' | 'geom_hash' | 'escalation_level' | 'merged_into'>>;
   /** What the audit row records beyond the changed columns (the action's input, ids of new rows). */
   detail?: Record<string, unknown>;
   result?: unknown;
 }
 
-const SETTABLE = ['status', 'lead_bureau', 'co_bureaus', 'verdict', 'verdict_details', 'rectification', 'geometry_changed', 'geom_hash', 'escalation_level', 'merged_into', 'due_date', 'due_rule'] as const;
+const SETTABLE = ['status', 'issued_on', 'lead_bureau', 'co_bureaus', 'verdict', 'verdict_details', 'rectification', 'geometry_changed', 'geom_hash', 'escalation_level', 'merged_into', 'due_date', 'due_rule'] as const;
 const JSON_COLUMNS = new Set(['co_bureaus', 'verdict_details', 'rectification']);
 
 /**
@@ -289,7 +315,8 @@ export async function runAction(
     const next = dueFor(ctx.deadlines, status, verdict, ctx.today());
     if ((next?.rule ?? null) !== before.due_rule) {
       set.due_rule = next?.rule ?? null;
-      set.due_date = next ? await resumedDue(tx, ctx.deadlines, before, next) : null;
+      // A case issued anew (a merged polygon separated) counts its verification from that day.
+      set.due_date = next ? await resumedDue(tx, ctx.deadlines, { ...before, issued_on: (set.issued_on as string | undefined) ?? before.issued_on }, next) : null;
     }
     const changedBefore: Record<string, unknown> = {};
     const changedAfter: Record<string, unknown> = {};
@@ -303,7 +330,7 @@ export async function runAction(
       changedBefore[k] = old;
       changedAfter[k] = v;
       params.push(JSON_COLUMNS.has(k) && v !== null ? JSON.stringify(v) : v);
-      assignments.push(`${k} = $${params.length}${JSON_COLUMNS.has(k) ? '::jsonb' : k === 'due_date' ? '::date' : ''}`);
+      assignments.push(`${k} = $${params.length}${JSON_COLUMNS.has(k) ? '::jsonb' : k === 'due_date' || k === 'issued_on' ? '::date' : ''}`);
     }
     let after = before;
     if (assignments.length > 0) {
