@@ -154,11 +154,12 @@ describe('a site seen again while its case is open', () => {
     expect((await call('nr', `/api/polygons/${NOV(1)}`)).statusCode).toBe(404); // no longer natural resources'
   });
 
-  it('lists in the ledger a polygon issued as a site of its own: separated, or continuing a withdrawn site', async () => {
+  it('lists in the ledger, with its earlier code, every continuing polygon issued to be verified on its own', async () => {
     const rows = async (epoch: string) => (await loadLedger(db, epoch, { asOf: '2027-01-10' })).rows.map((r) => [r.图斑编号, r.往期图斑编号]);
-    // NOV(4) continues DROPPED, withdrawn (图形灭失) and in no ledger; NOV(1) is progression of SITE,
-    // NOV(2) of a settled site and NOV(3) another bureau's look at a known one: not new sites.
-    expect(await rows('2026-11')).toEqual([[NOV(4), DROPPED]]);
+    // NOV(1) is progression of SITE's open case: no row. NOV(2) changed again after its site was
+    // judged and reviewed, NOV(3) is another bureau's, NOV(4) continues DROPPED, withdrawn (图形灭失):
+    // each verified on its own, so each verdict needs its row.
+    expect(await rows('2026-11')).toEqual([[NOV(2), SETTLED], [NOV(3), OTHER_BUREAU], [NOV(4), DROPPED]]);
     // December's polygon, separated by the lead bureau: another site after all.
     expect(await rows('2026-12')).toEqual([[DEC, NOV(1)]]);
   });

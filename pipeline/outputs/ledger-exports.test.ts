@@ -106,8 +106,10 @@ beforeAll(async () => {
   await kase('370102-202610-0002', 'reviewed', 'legal', { approval_doc_no: '济自然资批〔2026〕7号', actual_use: '厂房' },
     { closure: { reason: '手续齐全', closed_on: '2026-11-25' } }, '2026-12-01');
   await db.query(`INSERT INTO audit_log (actor, action, code) VALUES ('lead1', 'close', '370102-202610-0002')`);
-  // 370103-202610-0002 has no case at all: 未核查. The continuing 370103-202610-0001: accepted only.
+  // 370103-202610-0002 has no case at all: 未核查. The continuing 370103-202610-0001 joined its site's
+  // open case (merged: that case's progression, no row of its own).
   await kase('370103-202610-0001', 'accepted', null, null, null, '2026-12-01');
+  await db.query(`UPDATE cases SET status = 'merged', merged_into = '370103-202609-0001', due_date = NULL WHERE code = '370103-202610-0001'`);
   // A clue from a patrol (a point) judged 其他, and one from the hotline (an outline), not yet opened.
   await db.query(`INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on) VALUES
     ('370103-202610-X001', '2026-10', 'patrol', ST_SetSRID(ST_MakePoint(117.35, 36.05), 4326), 0, '370103', '市中区', 'natural_resources', '巡查发现堆土', 'd1', '2026-10-12'),
@@ -146,7 +148,7 @@ describe('the month ledger from the database', () => {
     const every = oneDispositionEach([...codes, ...wf.clues.map((c) => c.code)], wf.dispositions);
     expect(every).toHaveLength(6);
     expect(new Set(every.map((d) => d.code)).size).toBe(6);
-    expect(every.find((d) => d.code === '370103-202610-0001')!.status).toBe('accepted');
+    expect(every.find((d) => d.code === '370103-202610-0001')!.status).toBe('merged');
   });
 
   it('lists every row 未核查 on a database without workflow tables (the seam)', async () => {

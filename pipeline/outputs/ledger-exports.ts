@@ -92,8 +92,8 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   const issuedOn = batches.rows.map((b) => b.issued_on).sort().at(-1) ?? asOf;
   const source = opts.source ?? loadWorkflowLedger;
   const wf = await source(db, epoch, polygons.map((p) => p.code), asOf);
-  // New sites: no earlier code, or one the workflow holds to be a site of its own (separated, or
-  // continuing a site that was withdrawn: 图形灭失).
+  // Rows: new sites, and continuing polygons the workflow issued to be verified on their own (not
+  // merged into their site's open case: that case's progression).
   const own = new Set(wf.newSites ?? []);
   const fresh = polygons.filter((p) => p.previousCode === null || own.has(p.code));
   // Dispositions of continuing sites stay with the report; the ledger rows take the new sites' and the clues'.

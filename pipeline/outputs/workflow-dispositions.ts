@@ -29,10 +29,11 @@ export interface WorkflowLedger {
   /** Which workflow tables were found (the ledger says so when none were). */
   workflow: boolean;
   /**
-   * Polygons continuing an earlier month's code (往期图斑) that the workflow holds to be sites of their
-   * own, so ledger rows: separated by the lead bureau from the case they had joined (another site
-   * after all), or issued because the site they continued was withdrawn (图形灭失: that code is in no
-   * ledger, nobody judged it). Absent: none.
+   * Polygons continuing an earlier month's code (往期图斑) that the workflow issued to be verified on
+   * their own, so ledger rows (with their 往期图斑编号): a site changed again after its case was
+   * judged or closed, one routed to another bureau or district, one the lead bureau separated from
+   * the case it had joined, one whose site was withdrawn (图形灭失). Only a polygon merged into its
+   * site's open case is that case's progression, in no row. Absent: none.
    */
   newSites?: string[];
 }
@@ -156,12 +157,10 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       parcels: ps,
     };
   });
+  // Every continuing polygon the workflow issued on its own (not merged into its site's open case).
   const own = await db.query<{ code: string }>(
-    `SELECT c.code FROM cases c JOIN work_items w ON w.code = c.code
-     WHERE c.code = ANY($1::text[]) AND w.previous_code IS NOT NULL AND c.status <> 'merged'
-       AND (${have.has('audit_log') ? `EXISTS (SELECT 1 FROM audit_log a WHERE a.code = c.code AND a.action IN ('separate', 'reissue')) OR ` : ''}
-            EXISTS (SELECT 1 FROM cases p WHERE p.code = w.previous_code AND p.status = 'vanished'))
-     GROUP BY c.code ORDER BY c.code`,
+    `SELECT DISTINCT c.code FROM cases c JOIN work_items w ON w.code = c.code
+     WHERE c.code = ANY($1::text[]) AND w.previous_code IS NOT NULL AND c.status <> 'merged' ORDER BY c.code`,
     [codes],
   );
   return { dispositions, clues, workflow: true, newSites: own.rows.map((x) => x.code) };
