@@ -175,6 +175,21 @@ describe('a site seen again while its case is open', () => {
   });
 });
 
+describe('what a co-handling bureau of the carrying case sees', () => {
+  it('no sighting it may not open: neither in the list nor in the history', async () => {
+    const MAY = '370102-202705-0001';
+    const JUN = '370102-202706-0001';
+    await writeBatch(db, 'b-2027-05', '2027-05', [polygon(MAY, '2027-05', square(117.3, 36.6), { areaM2: 9000, coBureaus: ['forestry'] })], '2027-06-01');
+    await ok('chief', '/api/sweep');
+    await writeBatch(db, 'b-2027-06', '2027-06', [polygon(JUN, '2027-06', square(117.3, 36.6, 0.0012), { areaM2: 12000, previousCode: MAY })], '2027-07-01');
+    await ok('chief', '/api/sweep');
+    const seen = (c: { sightings: { code: string }[]; history: { action: string }[] }) => [c.sightings.map((x) => x.code), c.history.filter((h) => h.action === 'site.seen_again').length];
+    expect(seen(await card('nr', MAY))).toEqual([[JUN], 1]);
+    expect(seen(await card('forest', MAY))).toEqual([[], 0]);
+    expect((await call('forest', `/api/polygons/${JUN}`)).statusCode).toBe(404);
+  });
+});
+
 describe('a site seen again after its case was judged', () => {
   // March (district 370112): JUDGED_LEGAL is verified legal, CLOSED is judged other and closed
   // (awaiting review), ILLEGAL is judged illegal; April sees each again.

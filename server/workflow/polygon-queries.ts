@@ -280,11 +280,15 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
 export async function polygonCard(q: Queryable, user: User, code: string, today: string, bureauName: (id: string) => string) {
   const params: unknown[] = [today, code];
   const scope = scopePredicate(user, params);
+  // A sighting's row in the history of the case it joined or left names that polygon: only where the
+  // caller may see it (a co-handling bureau of the case may not).
+  const sightingSeen = scopePredicate(user, params, 's');
   const r = await q.query<Row & { case: CaseRow; history: unknown[]; evidence: unknown[]; parcels: unknown[]; escalations: unknown[] }>(
     `SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry,
        (SELECT row_to_json(k) FROM (SELECT ${CASE_COLUMNS}) k) AS "case",
        (SELECT coalesce(json_agg(h ORDER BY h.id), '[]'::json) FROM (
-          SELECT id::int AS id, at::text AS at, actor, action, before, after FROM audit_log WHERE code = c.code) h) AS history,
+          SELECT id::int AS id, at::text AS at, actor, action, before, after FROM audit_log a WHERE a.code = c.code
+            AND (a.action NOT IN ('site.seen_again', 'site.separated') OR EXISTS (SELECT 1 FROM cases s WHERE s.code = a.after->>'code' AND ${sightingSeen}))) h) AS history,
        (SELECT coalesce(json_agg(e ORDER BY e.id), '[]'::json) FROM (
           SELECT id::int AS id, file_name, mime, size_bytes, exif, note, uploaded_by, uploaded_at::text AS uploaded_at, sha256 FROM evidence WHERE code = c.code) e) AS evidence,
        (SELECT coalesce(json_agg(x ORDER BY x.idx), '[]'::json) FROM (
