@@ -76,7 +76,7 @@ function renderCard(card) {
   const history = (card.history ?? [])
     .map((h) => `<li><time>${esc(fmtTime(h.at))}</time> <b>${esc(h.actor)}</b> ${esc(L.ACTIONS[h.action] ?? h.action)}${historyDetail(h)}</li>`)
     .join('');
-  const verdictText = c.verdict ? `${L.VERDICTS[c.verdict]}${verdictDetail(c.verdict_details)}` : '未判定';
+  const verdictText = c.verdict ? `${L.VERDICTS[c.verdict]}${verdictDetail(c.verdict_details)}` : c.merged_into ? '随所并入案件判定' : '未判定';
   const clue = p.source && p.source !== 'satellite';
   $('card-body').innerHTML = `
     ${clue ? '' : compareHtml(card.chips ?? {}, p)}

@@ -769,6 +769,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.click(`#card-sightings button[data-open="${code}"]`);
     await expect.poll(() => page.textContent('#card-status')).toBe('已并入往期');
     expect(await page.textContent('#card-merged')).toContain(root.code);
+    expect(await page.textContent('#card-verdict')).toBe('随所并入案件判定');
     await page.screenshot({ path: join(ARTIFACTS, 'page-merged-sighting.png') });
     await page.fill('#more-separate textarea[name=reason]', '相邻新建，非同一地块');
     await page.click('#submit-separate');
