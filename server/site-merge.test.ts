@@ -86,6 +86,10 @@ describe('a site seen again while its case is open', () => {
     expect((await card('forest', NOV(3))).case).toMatchObject({ status: 'issued', merged_into: null, lead_bureau: 'forestry' });
     expect((await card('nr', NOV(4))).case).toMatchObject({ status: 'merged', merged_into: DROPPED });
 
+    // The carrying case's inbox item says its site was seen changing again, and when.
+    const octList = (await call('nr', '/api/polygons?epoch=2026-10')).json();
+    const lastSighting = Object.fromEntries(octList.features.map((f: { id: string; properties: { last_sighting: string | null } }) => [f.id, f.properties.last_sighting]));
+    expect(lastSighting).toMatchObject({ [SITE]: '2026-11', [DROPPED]: '2026-11', [SETTLED]: null, [OTHER_BUREAU]: null });
     const counts = (await call('nr', '/api/inbox/counts?epoch=2026-11')).json();
     expect(counts.by_status).toEqual({ merged: 2, issued: 1 });
   });

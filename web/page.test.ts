@@ -761,8 +761,13 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     const code = `${root.district_code}-${next.replace('-', '')}-0001`;
     await writeBatch(demo.db, 'page-next-month', next, [polygon(code, next, JSON.parse(root.geometry), { previousCode: root.code, leadBureau: root.lead_bureau, areaM2: 20000 })], '2027-01-05');
     const errorsBefore = consoleErrors.length;
+    // The server makes the new month's cases (the lead's sweep) before the page loads its inbox.
+    const token = (await app.inject({ method: 'POST', url: '/api/session', payload: { name: lead.name, password: lead.password } })).json().token;
+    expect((await app.inject({ method: 'POST', url: '/api/sweep', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
     const page = await open(lead);
-    expect(await page.evaluate(async () => (await fetch('/api/sweep', { method: 'POST' })).status)).toBe(200);
+    // The site's item in the inbox says it was seen changing again, and when.
+    await page.waitForSelector(`#inbox-list button.item[data-code="${root.code}"] .badge.warn`);
+    expect(await page.textContent(`#inbox-list button.item[data-code="${root.code}"] .badge.warn`)).toBe(`${next} 再次变化`);
     await openFromInbox(page, root.code);
     expect(await page.textContent('#card-sightings')).toContain(code);
     expect(await page.textContent('#history')).toContain('同一地块再次监测到变化');

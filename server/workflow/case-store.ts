@@ -57,10 +57,14 @@ const ISSUED_ON = `coalesce(w.reported_on, (SELECT coalesce(b.finished_at, b.cre
  * reassigned that case since (the site is the new bureau's: the merged case takes its lead bureau),
  * instead of going back, every month, to the bureau it was taken from.
  */
-const CARRIER_SQL = `(SELECT r.code FROM cases p JOIN cases r ON r.code = coalesce(p.merged_into, p.code)
-  WHERE p.code = w.previous_code AND (r.status IN ('issued', 'accepted', 'reassignment_requested', 'rectifying') OR r.status = 'verified' AND r.verdict = 'illegal')
-    AND r.district_code = w.district_code
-    AND (r.lead_bureau = w.lead_bureau OR EXISTS (SELECT 1 FROM work_items pw WHERE pw.code = p.code AND pw.lead_bureau = w.lead_bureau)))`;
+// The carrying case is looked up by its key alone, and judged in the select list: with the tests in
+// the WHERE clause the planner, which has no statistics yet on a new month's cases, walked every open
+// case of the polygon's district for each polygon (162 s instead of 5 for 100 000 polygons).
+const CARRIER_SQL = `(SELECT CASE WHEN (r.status IN ('issued', 'accepted', 'reassignment_requested', 'rectifying') OR r.status = 'verified' AND r.verdict = 'illegal')
+         AND r.district_code = w.district_code
+         AND (r.lead_bureau = w.lead_bureau OR EXISTS (SELECT 1 FROM polygons pp WHERE pp.code = w.previous_code AND pp.lead_bureau = w.lead_bureau))
+       THEN r.code END
+  FROM cases r WHERE r.code = (SELECT coalesce(p.merged_into, p.code) FROM cases p WHERE p.code = w.previous_code))`;
 
 /**
  * Give every polygon and clue without a case its case — status issued, the verification clock from

@@ -23,7 +23,11 @@ export interface PolygonFilter {
   sort?: 'code' | 'confidence' | 'due';
 }
 
-/** The batch output's snake_case properties (pipeline/outputs/polygons-geojson.ts) plus the workflow's. */
+/**
+ * The batch output's snake_case properties (pipeline/outputs/polygons-geojson.ts) plus the workflow's;
+ * `last_sighting`: the month the site was last seen changing again, of the polygons merged into
+ * this case (null: none), so an inbox shows that a site being verified or rectified is still at work.
+ */
 const PROPERTY_SQL = `c.code, c.epoch, c.source, w.district_code, w.district_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
   w.priority, w.priority_reasons, round(w.area_m2::numeric, 2)::float8 AS area_m2, round(w.area_mu::numeric, 4)::float8 AS area_mu,
   round(ST_X(w.centroid)::numeric, 7)::float8 AS centroid_lon, round(ST_Y(w.centroid)::numeric, 7)::float8 AS centroid_lat,
@@ -32,7 +36,8 @@ const PROPERTY_SQL = `c.code, c.epoch, c.source, w.district_code, w.district_nam
   w.detector->>'name' AS detector_name, w.detector->>'version' AS detector_version, w.detector->>'paramsHash' AS detector_params_hash, w.tile_id,
   w.description, c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
   (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}) AS overdue,
-  c.geometry_changed, c.escalation_level, c.issued_on::text AS issued_on`;
+  c.geometry_changed, c.escalation_level, c.issued_on::text AS issued_on,
+  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code) AS last_sighting`;
 
 /** A page's last key as the client carries it: the code, or `confidence|code` when sorted by confidence. */
 function encodeCursor(key: string): string {
