@@ -18,10 +18,10 @@ async function main(): Promise<void> {
   await insertSyntheticPolygons(db, N);
   const d = { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() };
   let t = Date.now();
-  await syncCases(db, d);
+  await syncCases(db, d, null, '2026-11-03');
   const first = Date.now() - t;
   await db.query('ANALYZE');
-  t = Date.now(); await syncCases(db, d); const full = Date.now() - t;
+  t = Date.now(); await syncCases(db, d, null, '2026-11-03'); const full = Date.now() - t;
   t = Date.now(); await sweepDeadlines(db, '2026-11-03'); const sweep = Date.now() - t;
   const user = { name: 'u', role: 'bureau' as const, bureau: 'forestry', district: null };
   const inbox: number[] = [], card: number[] = [], bbox: number[] = [];

@@ -175,8 +175,8 @@ export function withdraw(ctx: ActionContext, user: User, code: string, body: z.i
 
 /**
  * A polygon merged into an earlier site's case that is another site after all (a neighbour's new
- * building beside it, say): issued as its own case, on its month's verification clock; the case it
- * had joined records that it left.
+ * building beside it, say): issued as its own case that day, its verification clock starting then
+ * (issuedOn); the case it had joined records that it left.
  */
 export function separate(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Separate>) {
   return runAction(ctx, user, code, 'separate', async (tx, c) => {

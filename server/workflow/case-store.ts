@@ -74,14 +74,10 @@ const CARRIER_SQL = `(SELECT CASE WHEN (r.status IN ('issued', 'accepted', 'reas
  *
  * `since` (a database timestamp from an earlier run's `watermark`) limits the work to rows loaded
  * since then — a batch re-run reinserts its polygons, so their load time moves — instead of hashing
- * every geometry on every run.
+ * every geometry on every run. `today` (the China civil date) is the issue day of a merged polygon
+ * issued on its own because the case it joined was withdrawn (reissueSightings).
  */
-export async function syncCases(
-  db: Database,
-  deadlines: Deadlines,
-  since: string | null = null,
-  today: string = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10),
-): Promise<{ created: number; merged: number; flagged: number; watermark: string }> {
+export async function syncCases(db: Database, deadlines: Deadlines, since: string | null, today: string): Promise<{ created: number; merged: number; flagged: number; watermark: string }> {
   return db.transaction(async (tx) => {
     const watermark = (await tx.query<{ t: string }>(`SELECT to_json(now()) #>> '{}' AS t`)).rows[0].t;
     const recent = since ? `w.loaded_at >= $SINCE::timestamptz` : 'TRUE';
