@@ -27,8 +27,12 @@ export interface PolygonFilter {
  * The batch output's snake_case properties (pipeline/outputs/polygons-geojson.ts) plus the workflow's;
  * `last_sighting`: the month the site was last seen changing again, of the polygons merged into
  * this case (null: none), so an inbox shows that a site being verified or rectified is still at work.
+ * `seen(alias)` is the caller's scope predicate on `cases <alias>` (its values bound by the caller):
+ * a sighting outside it is not dated here, as its card answers 404 (a co-handling bureau of a case
+ * is not one of its sightings' bureaus). `previous_code` is the batch's own property, named to
+ * every caller of the polygon (continuing-site.test.ts); where that case stands is `previous_case`.
  */
-const PROPERTY_SQL = `c.code, c.epoch, c.source, w.district_code, w.district_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
+const propertySql = (seen: (alias: string) => string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
   w.priority, w.priority_reasons, round(w.area_m2::numeric, 2)::float8 AS area_m2, round(w.area_mu::numeric, 4)::float8 AS area_mu,
   round(ST_X(w.centroid)::numeric, 7)::float8 AS centroid_lon, round(ST_Y(w.centroid)::numeric, 7)::float8 AS centroid_lat,
   w.change_type, w.change_class, round(w.confidence::numeric, 4)::float8 AS confidence, w.reasons,
@@ -37,7 +41,7 @@ const PROPERTY_SQL = `c.code, c.epoch, c.source, w.district_code, w.district_nam
   w.description, c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
   (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}) AS overdue,
   c.geometry_changed, c.escalation_level, c.issued_on::text AS issued_on,
-  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code) AS last_sighting`;
+  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting`;
 
 /** A page's last key as the client carries it: the code, or `confidence|code` when sorted by confidence. */
 function encodeCursor(key: string): string {
@@ -127,7 +131,7 @@ export type BureauNames = Record<string, string>;
 
 /**
  * One page of polygons in the user's scope as the GeoJSON text the API sends, built by the
- * database: each feature is `{type, id, geometry, properties}` with `PROPERTY_SQL`'s columns (in
+ * database: each feature is `{type, id, geometry, properties}` with `propertySql`'s columns (in
  * that order) plus `lead_bureau_name`, and the collection carries `count` and `next_cursor`. The
  * server passes the text through: no geometry is parsed and no feature stringified in JavaScript
  * (issue 13's profile: JSON.parse of the geometry and JSON.stringify were ~20 % of the server's CPU).
@@ -190,6 +194,7 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
   const lim = `$${params.length}`;
   params.push(JSON.stringify(names));
   const namesParam = `$${params.length}::jsonb`;
+  const properties = propertySql((alias) => scopePredicate(user, params, alias));
   const page = byConfidence
     ? pageByConfidence(where.join(' AND '), epochParam, after, lim)
     : byDue
@@ -206,7 +211,7 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
      ), rows AS (
        SELECT c.code, ${key} AS key, row_number() OVER (ORDER BY ${order}) AS rn, w.geom IS NOT NULL AS drawn,
               '{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ST_AsGeoJSON(w.geom, 7) || ',"properties":'
-              || (SELECT row_to_json(p) FROM (SELECT ${PROPERTY_SQL}, coalesce(${namesParam} ->> c.lead_bureau, c.lead_bureau) AS lead_bureau_name) p)::text
+              || (SELECT row_to_json(p) FROM (SELECT ${properties}, coalesce(${namesParam} ->> c.lead_bureau, c.lead_bureau) AS lead_bureau_name) p)::text
               || '}' AS f
        FROM page c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
      )
@@ -235,8 +240,9 @@ export async function listPolygons(
 export async function polygonFeatureByCode(q: Queryable, user: User, code: string, today: string, bureauName: (id: string) => string): Promise<Feature<Geometry>> {
   const params: unknown[] = [today, code];
   const scope = scopePredicate(user, params);
+  const properties = propertySql((alias) => scopePredicate(user, params, alias));
   const r = await q.query<Row>(
-    `SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry
+    `SELECT ${properties}, ST_AsGeoJSON(w.geom, 7) AS geometry
      FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
      WHERE c.code = $2 AND ${scope}`,
     params,
@@ -278,6 +284,18 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
 }
 
 /**
+ * An escalation's reason as the card shows it: a construction stage the case took from a sighting
+ * merged into it (sweepDeadlines: '本期图斑 <code> 为同一地块，再次出现并扩大 (m² → m²)') names and
+ * measures that polygon only where the caller may open it (`seenS`: the caller's scope on `cases s`,
+ * as for the history's site.seen_again rows); elsewhere the stage and its cause stay, without the
+ * code and areas.
+ */
+const stageReason = (seenS: string) => `CASE WHEN e.kind = 'construction_stage' AND e.created_by = 'system' AND e.reason LIKE '本期图斑 %'
+    AND NOT EXISTS (SELECT 1 FROM cases s WHERE s.code = split_part(e.reason, ' ', 2) AND ${seenS})
+  THEN '本期图斑为同一地块，再次出现并扩大'
+  ELSE e.reason END AS reason`;
+
+/**
  * The card's data in one statement (one snapshot, one round trip instead of six): the polygon as a
  * feature, its case (`CASE_COLUMNS`, as `loadCase` returns it), and its history, evidence, parcels
  * and escalations — or POLYGON.NOT_FOUND when it is missing or outside the user's scope.
@@ -288,8 +306,9 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
   // A sighting's row in the history of the case it joined or left names that polygon: only where the
   // caller may see it (a co-handling bureau of the case may not).
   const sightingSeen = scopePredicate(user, params, 's');
+  const properties = propertySql((alias) => scopePredicate(user, params, alias));
   const r = await q.query<Row & { case: CaseRow; history: unknown[]; evidence: unknown[]; parcels: unknown[]; escalations: unknown[] }>(
-    `SELECT ${PROPERTY_SQL}, ST_AsGeoJSON(w.geom, 7) AS geometry,
+    `SELECT ${properties}, ST_AsGeoJSON(w.geom, 7) AS geometry,
        (SELECT row_to_json(k) FROM (SELECT ${CASE_COLUMNS}) k) AS "case",
        (SELECT coalesce(json_agg(h ORDER BY h.id), '[]'::json) FROM (
           SELECT id::int AS id, at::text AS at, actor, action, before, after FROM audit_log a WHERE a.code = c.code
@@ -299,7 +318,7 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
        (SELECT coalesce(json_agg(x ORDER BY x.idx), '[]'::json) FROM (
           SELECT idx, area_m2, area_mu, verdict, verdict_details, ST_AsGeoJSON(geom, 7)::json AS geometry FROM parcels WHERE code = c.code) x) AS parcels,
        (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json) FROM (
-          SELECT id::int AS id, kind, rule, level, due_date::text AS due_date, reason, created_by, created_at::text AS created_at FROM escalations WHERE code = c.code) x) AS escalations
+          SELECT id::int AS id, kind, rule, level, due_date::text AS due_date, ${stageReason(sightingSeen)}, created_by, created_at::text AS created_at FROM escalations e WHERE e.code = c.code) x) AS escalations
      FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
      WHERE c.code = $2 AND ${scope}`,
     params,

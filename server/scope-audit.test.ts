@@ -1,0 +1,62 @@
+/**
+ * What a co-handling bureau of a case that carries a site learns of the sightings merged into it,
+ * which are not its (their card is a 404): neither the inbox's `last_sighting` nor the construction
+ * stage the case took from one dates, names or measures them, as the history's site.seen_again rows
+ * and the card's `sightings` already leave them out (site-merge.test.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
+
+// MAY: natural resources' site, co-handled by forestry; JUN: the site again, grown, merged into MAY
+// (natural resources' alone).
+const MAY = '370102-202705-0001';
+const JUN = '370102-202706-0001';
+
+let db: Database;
+let t: TestApp;
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  await addUsers(db, [
+    ['nr', 'bureau', 'natural_resources'],
+    ['forest', 'bureau', 'forestry'],
+    ['chief', 'lead'],
+  ]);
+  t = await testApp(db);
+  await writeBatch(db, 'b-2027-05', '2027-05', [polygon(MAY, '2027-05', square(117.3, 36.6), { areaM2: 9000, coBureaus: ['forestry'] })], '2027-06-01');
+  await writeBatch(db, 'b-2027-06', '2027-06', [polygon(JUN, '2027-06', square(117.3, 36.6, 0.0012), { areaM2: 12345, previousCode: MAY })], '2027-07-01');
+  const r = await call('chief', '/api/sweep', {});
+  expect(r.statusCode).toBe(200);
+}, 120_000);
+
+afterAll(async () => {
+  await t?.app.close();
+  await db?.close();
+});
+
+async function call(user: string, url: string, payload?: unknown) {
+  const headers = { authorization: `Bearer ${await t.token(user)}` };
+  return payload === undefined ? t.app.inject({ method: 'GET', url, headers }) : t.app.inject({ method: 'POST', url, headers, payload: payload as object });
+}
+
+describe('a co-handling bureau of the case that carries a site', () => {
+  it('is not told, in the inbox, that a sighting it may not open was merged, nor when', async () => {
+    expect((await call('forest', `/api/polygons/${JUN}`)).statusCode).toBe(404);
+    const item = async (user: string) => (await call(user, '/api/polygons?epoch=2027-05')).json().features.find((f: { id: string }) => f.id === MAY).properties.last_sighting;
+    expect(await item('nr')).toBe('2027-06');
+    expect(await item('forest')).toBeNull();
+    expect((await call('forest', `/api/polygons/${MAY}`)).json().properties.last_sighting).toBeNull();
+  });
+
+  it('sees the construction stage the case climbed, but not the code or the area of the sighting that climbed it', async () => {
+    const reasons = async (user: string) => (await call(user, `/api/polygons/${MAY}`)).json().escalations.map((e: { kind: string; level: number; reason: string }) => [e.kind, e.level, e.reason]);
+    const own = await reasons('nr');
+    expect(own).toHaveLength(1);
+    expect(own[0][2]).toContain(JUN);
+    const co = await reasons('forest');
+    expect(co.map((e: unknown[]) => e.slice(0, 2))).toEqual([['construction_stage', 2]]);
+    expect(co[0][2]).not.toContain(JUN);
+    expect(co[0][2]).not.toMatch(/12345/);
+  });
+});
