@@ -60,3 +60,41 @@ describe('a co-handling bureau of the case that carries a site', () => {
     expect(co[0][2]).not.toMatch(/12345/);
   });
 });
+
+describe('a sighting outside the caller\'s scope, and evidence of another case', () => {
+  it('answers every read and action exactly as a code that does not exist', async () => {
+    const MISSING = '370102-202706-0999';
+    const answer = async (code: string, method: 'GET' | 'POST', path: string, payload?: object) => {
+      const r = await call('forest', `/api/polygons/${code}${path}`, method === 'POST' ? (payload ?? {}) : undefined);
+      return [r.statusCode, r.json().code, String(r.json().message).replace(code, 'X')];
+    };
+    for (const [method, path, payload] of [
+      ['GET', ''],
+      ['GET', '/chips/after.png'],
+      ['GET', '/evidence/1'],
+      ['POST', '/notes', { text: '现场' }],
+      ['POST', '/separate', { reason: '另一地块' }],
+      ['POST', '/withdraw', { reason: '图形灭失' }],
+      ['POST', '/accept'],
+    ] as const) {
+      const seen = await answer(JUN, method, path, payload);
+      expect(seen, `${method} ${path}`).toEqual(await answer(MISSING, method, path, payload));
+      expect(seen[0]).toBe(404);
+    }
+  });
+
+  it('serves an evidence id only through the code it belongs to', async () => {
+    const up = await t.app.inject({
+      method: 'POST',
+      url: `/api/polygons/${MAY}/evidence?name=a.pdf`,
+      headers: { authorization: `Bearer ${await t.token('nr')}`, 'content-type': 'application/pdf' },
+      payload: Buffer.from('%PDF-1.4\n%%EOF\n'),
+    });
+    expect(up.statusCode, up.body).toBe(200);
+    const id = up.json().result.id;
+    expect((await call('nr', `/api/polygons/${MAY}/evidence/${id}`)).statusCode).toBe(200);
+    // JUN is natural resources' own too, but the file is MAY's.
+    const other = await call('nr', `/api/polygons/${JUN}/evidence/${id}`);
+    expect(other.statusCode).toBe(404);
+  });
+});
