@@ -53,7 +53,7 @@ describe('a co-handling bureau of the case that carries a site', () => {
     const reasons = async (user: string) => (await call(user, `/api/polygons/${MAY}`)).json().escalations.map((e: { kind: string; level: number; reason: string }) => [e.kind, e.level, e.reason]);
     const own = await reasons('nr');
     expect(own).toHaveLength(1);
-    expect(own[0][2]).toContain(JUN);
+    expect(own[0][2]).toBe('同一地块后续图斑再次出现并扩大');
     const co = await reasons('forest');
     expect(co.map((e: unknown[]) => e.slice(0, 2))).toEqual([['construction_stage', 2]]);
     expect(co[0][2]).not.toContain(JUN);

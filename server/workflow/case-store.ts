@@ -402,10 +402,12 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
                   '往期图斑 ' || previous_code || ' 再次出现并扩大 (' || round(prev_m2::numeric) || ' → ' || round(area_m2::numeric) || ' m²)', 'system'
            FROM cand ON CONFLICT DO NOTHING RETURNING code, level
          ), carried AS (
-           -- A sighting merged into an open case: the stage is that case's, where its bureau works.
+           -- A sighting merged into an open case: the stage is that case's, where its bureau works. The
+           -- reason names no polygon: a co-handling bureau of the case may not be one of the
+           -- sighting's; the history's site.seen_again row, shown where it may be, says which.
            INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
            SELECT c.merged_into, 'construction_stage', 'haikou_stage', ins.level, NULL,
-                  '本期图斑 ' || ins.code || ' 为同一地块，再次出现并扩大 (' || round(cand.prev_m2::numeric) || ' → ' || round(cand.area_m2::numeric) || ' m²)', 'system'
+                  '同一地块后续图斑再次出现并扩大', 'system'
            FROM ins JOIN cand ON cand.code = ins.code JOIN cases c ON c.code = ins.code WHERE c.merged_into IS NOT NULL
            ON CONFLICT DO NOTHING RETURNING code, level
          ), upd AS (

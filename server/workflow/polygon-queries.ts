@@ -284,18 +284,6 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
 }
 
 /**
- * An escalation's reason as the card shows it: a construction stage the case took from a sighting
- * merged into it (sweepDeadlines: '本期图斑 <code> 为同一地块，再次出现并扩大 (m² → m²)') names and
- * measures that polygon only where the caller may open it (`seenS`: the caller's scope on `cases s`,
- * as for the history's site.seen_again rows); elsewhere the stage and its cause stay, without the
- * code and areas.
- */
-const stageReason = (seenS: string) => `CASE WHEN e.kind = 'construction_stage' AND e.created_by = 'system' AND e.reason LIKE '本期图斑 %'
-    AND NOT EXISTS (SELECT 1 FROM cases s WHERE s.code = split_part(e.reason, ' ', 2) AND ${seenS})
-  THEN '本期图斑为同一地块，再次出现并扩大'
-  ELSE e.reason END AS reason`;
-
-/**
  * The card's data in one statement (one snapshot, one round trip instead of six): the polygon as a
  * feature, its case (`CASE_COLUMNS`, as `loadCase` returns it), and its history, evidence, parcels
  * and escalations — or POLYGON.NOT_FOUND when it is missing or outside the user's scope.
@@ -318,7 +306,7 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
        (SELECT coalesce(json_agg(x ORDER BY x.idx), '[]'::json) FROM (
           SELECT idx, area_m2, area_mu, verdict, verdict_details, ST_AsGeoJSON(geom, 7)::json AS geometry FROM parcels WHERE code = c.code) x) AS parcels,
        (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json) FROM (
-          SELECT id::int AS id, kind, rule, level, due_date::text AS due_date, ${stageReason(sightingSeen)}, created_by, created_at::text AS created_at FROM escalations e WHERE e.code = c.code) x) AS escalations
+          SELECT id::int AS id, kind, rule, level, due_date::text AS due_date, reason, created_by, created_at::text AS created_at FROM escalations WHERE code = c.code) x) AS escalations
      FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
      WHERE c.code = $2 AND ${scope}`,
     params,
