@@ -323,7 +323,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   };
 
   app.setNotFoundHandler(async (req) => {
-    // Unknown routes under /api say 401 to the anonymous: nothing about the API is learnt without signing in.
+    // Unknown routes under /api say 401 to the anonymous: probing paths tells nothing without signing
+    // in. (The route list itself is public: /openapi.json documents the API; no data is in it.)
     if (req.url.startsWith('/api/') || req.url === '/api') await authenticate(req);
     throw new ApiError('NOT_FOUND', `${req.method} ${req.url.split('?')[0]}`);
   });
