@@ -65,8 +65,8 @@ function renderItems(list, features, withConfidence = false) {
         <span class="dot" style="background:${L.STATUS_COLOR[p.status] ?? '#999'}"></span>
         <span class="code">${esc(p.code)}</span>
         <span class="status-text">${esc(L.STATUS[p.status] ?? p.status ?? '')}</span>
-        <span class="badges">${coHandled ? '<span class="badge co" title="本单位为协办单位，判定由主办单位录入">协办</span>' : ''}${p.priority === 'high' ? '<span class="badge danger">高</span>' : ''}${p.last_sighting ? `<span class="badge warn" title="同一地块在 ${esc(p.last_sighting)} 再次监测到变化，已并入本案件">${esc(p.last_sighting)} 再次变化</span>` : ''}</span>
-        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${lead}${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}</span>
+        <span class="badges">${coHandled ? '<span class="badge co" title="本单位为协办单位，判定由主办单位录入">协办</span>' : ''}${p.priority === 'high' ? '<span class="badge danger">高</span>' : ''}</span>
+        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${lead}${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}${p.last_sighting ? ` · <b class="sighting" title="同一地块在 ${esc(p.last_sighting)} 再次监测到变化，已并入本案件">${esc(p.last_sighting)} 再次变化</b>` : ''}</span>
         ${due}
       </button></li>`;
     })

@@ -766,8 +766,10 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect((await app.inject({ method: 'POST', url: '/api/sweep', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
     const page = await open(lead);
     // The site's item in the inbox says it was seen changing again, and when.
-    await page.waitForSelector(`#inbox-list button.item[data-code="${root.code}"] .badge.warn`);
-    expect(await page.textContent(`#inbox-list button.item[data-code="${root.code}"] .badge.warn`)).toBe(`${next} 再次变化`);
+    await page.waitForSelector(`#inbox-list button.item[data-code="${root.code}"] .sighting`);
+    expect(await page.textContent(`#inbox-list button.item[data-code="${root.code}"] .sighting`)).toBe(`${next} 再次变化`);
+    await page.locator(`#inbox-list button.item[data-code="${root.code}"]`).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'page-inbox-sighting.png') });
     await openFromInbox(page, root.code);
     expect(await page.textContent('#card-sightings')).toContain(code);
     expect(await page.textContent('#history')).toContain('同一地块再次监测到变化');
