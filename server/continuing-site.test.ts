@@ -42,10 +42,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function call(user: string, url: string, payload?: object) {
-  const headers = { authorization: `Bearer ${await t.token(user)}` };
-  return payload ? t.app.inject({ method: 'POST', url, headers, payload }) : t.app.inject({ method: 'GET', url, headers });
-}
+const call = (user: string, url: string, payload?: unknown) => t.request(user, url, payload);
 
 describe('a continuing site', () => {
   it("shows where the earlier site's case stands on the card", async () => {

@@ -35,10 +35,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function call(user: string, url: string, payload?: unknown) {
-  const headers = { authorization: `Bearer ${await t.token(user)}` };
-  return payload === undefined ? t.app.inject({ method: 'GET', url, headers }) : t.app.inject({ method: 'POST', url, headers, payload: payload as object });
-}
+const call = (user: string, url: string, payload?: unknown) => t.request(user, url, payload);
 
 describe('a co-handling bureau of the case that carries a site', () => {
   it('is not told, in the inbox, that a sighting it may not open was merged, nor when', async () => {

@@ -50,10 +50,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function call(user: string, url: string, payload?: unknown) {
-  const headers = { authorization: `Bearer ${await t.token(user)}` };
-  return payload === undefined ? t.app.inject({ method: 'GET', url, headers }) : t.app.inject({ method: 'POST', url, headers, payload: payload as object });
-}
+const call = (user: string, url: string, payload?: unknown) => t.request(user, url, payload);
 
 async function ok(user: string, url: string, payload: unknown = {}) {
   const r = await call(user, url, payload);

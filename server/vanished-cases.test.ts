@@ -32,10 +32,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function call(user: string, url: string, payload?: unknown) {
-  const headers = { authorization: `Bearer ${await t.token(user)}` };
-  return payload === undefined ? t.app.inject({ method: 'GET', url, headers }) : t.app.inject({ method: 'POST', url, headers, payload: payload as object });
-}
+const call = (user: string, url: string, payload?: unknown) => t.request(user, url, payload);
 
 describe('a case whose polygon a re-run dropped', () => {
   it('is withdrawn at once when nobody had touched it, and flagged for the lead bureau when someone had', async () => {

@@ -75,7 +75,7 @@ export function renderActions(card) {
     const asked = (card.history ?? []).findLast?.((h) => h.action === 'request_reassignment')?.after ?? {};
     forms.push(miniForm('reassign', '改派', `${asked.reason ? `<p class="muted">申请理由：${esc(asked.reason)}</p>` : ''}<label>主办单位 <select name="lead_bureau" required><option value="">请选择</option>${options(L.BUREAUS, asked.suggested_bureau)}</select></label>${reason()}`, status === 'reassignment_requested'));
   }
-  const settled = ['reviewed', 'vanished', 'merged'].includes(status);
+  const settled = L.SETTLED.includes(status);
   if (oversee && status === 'merged') forms.push(miniForm('separate', '拆出单独下发', reason('说明（如：相邻新建，非同一地块）'), true));
   if (oversee && !settled) forms.push(miniForm('escalate', '移交/升级', `${reason()}<label>级别 (1–5，留空则升一级) <input name="level" type="number" min="1" max="5" step="1"></label>`));
   // A re-run no longer finds the polygon: there is no outline to confirm, only the case to withdraw (图形灭失).

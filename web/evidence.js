@@ -4,6 +4,7 @@ import { errorText, upload } from './api.js';
 import { $, esc, fmtTime, toast } from './dom.js';
 import { distanceM } from './geo.js';
 import { relation } from './actions.js';
+import * as L from './labels.js';
 import { emit } from './state.js';
 
 const size = (b) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.max(1, Math.round(b / 1024))} KB`);
@@ -36,7 +37,7 @@ export function renderEvidence(card) {
       </li>`;
     })
     .join('');
-  const canUpload = (mine || coHandler || oversee) && !['reviewed', 'vanished', 'merged'].includes(status);
+  const canUpload = (mine || coHandler || oversee) && !L.SETTLED.includes(status);
   $('evidence-box').innerHTML = `<h3>证据（现场照片、文件）</h3>
     <ul class="evidence" id="evidence-list">${items || '<li class="muted">暂无证据</li>'}</ul>
     ${

@@ -22,6 +22,8 @@ export const STATUS_COLOR = {
   vanished: '#adb5bd',
   merged: '#91a7ff',
 };
+/** States that ask nothing more of anyone (schemas/workflow.ts SETTLED_STATUSES): no actions but notes, no uploads. */
+export const SETTLED = ['reviewed', 'vanished', 'merged'];
 export const VERDICT_COLOR = { legal: '#2f9e44', illegal: '#e03131', other: '#868e96' };
 export const ROLES = { analyst: '分析员', bureau: '部门', district: '区县', lead: '牵头局', admin: '管理员' };
 /** The audit log's action names (server/workflow/state-machine.ts and the case sweeps). */

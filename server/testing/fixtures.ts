@@ -6,7 +6,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Polygon } from 'geojson';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { migrate } from '../../pipeline/store/migrations.js';
@@ -85,6 +85,8 @@ export interface TestApp {
   /** Set the clock (China civil date, at 10:00 CST). */
   setToday: (day: string) => void;
   token: (name: string) => Promise<string>;
+  /** `url` as user `name`: a GET, or a POST of `payload` when one is given. */
+  request: (name: string, url: string, payload?: unknown) => Promise<LightMyRequestResponse>;
 }
 
 export async function testApp(db: Database, opts: Partial<AppOptions> = {}): Promise<TestApp> {
@@ -101,20 +103,25 @@ export async function testApp(db: Database, opts: Partial<AppOptions> = {}): Pro
   });
   // Tokens live 12 h of the app's clock, which tests move by days: one sign-in per user and day.
   const tokens = new Map<string, string>();
+  const token = async (name: string): Promise<string> => {
+    const key = `${name}@${now.toISOString().slice(0, 10)}`;
+    if (!tokens.has(key)) {
+      const r = await app.inject({ method: 'POST', url: '/api/session', payload: { name, password: PASSWORD } });
+      if (r.statusCode !== 200) throw new Error(`sign-in of ${name} failed: ${r.body}`);
+      tokens.set(key, r.json().token);
+    }
+    return tokens.get(key)!;
+  };
   return {
     app,
     dataDir,
     setToday: (day) => {
       now = new Date(`${day}T02:00:00Z`);
     },
-    token: async (name) => {
-      const key = `${name}@${now.toISOString().slice(0, 10)}`;
-      if (!tokens.has(key)) {
-        const r = await app.inject({ method: 'POST', url: '/api/session', payload: { name, password: PASSWORD } });
-        if (r.statusCode !== 200) throw new Error(`sign-in of ${name} failed: ${r.body}`);
-        tokens.set(key, r.json().token);
-      }
-      return tokens.get(key)!;
+    token,
+    request: async (name, url, payload) => {
+      const headers = { authorization: `Bearer ${await token(name)}` };
+      return payload === undefined ? app.inject({ method: 'GET', url, headers }) : app.inject({ method: 'POST', url, headers, payload: payload as object });
     },
   };
 }
