@@ -14,6 +14,7 @@ import { UNASSIGNED_DISTRICT } from '../pipeline/batch/finalise-batch.js';
 import type { RejectedInput } from '../pipeline/model.js';
 import { runBatch } from '../pipeline/batch/run-batch.js';
 import { createLogger } from '../pipeline/log.js';
+import { makeDirectory } from '../pipeline/make-directory.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { connectSharedDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
@@ -106,11 +107,19 @@ function readJson(path: string): string {
   }
 }
 
-/** `--out` names a directory (created when missing); an existing file there is a usage error, not a stack trace later. */
+/**
+ * `--out` names a directory, made here when missing, before the log file goes in it: an existing
+ * file there, or a place no directory can be made, is a usage error, not a stack trace later.
+ */
 async function outDir(flags: Flags, epoch: string): Promise<string> {
   const out = resolve(one(flags, 'out') ?? join('out', epoch));
   const st = await stat(out).catch(() => null);
   if (st && !st.isDirectory()) throw new UsageError(`--out ${out} is an existing file; give a directory (it is created when missing)`, 'batch');
+  try {
+    await makeDirectory(out);
+  } catch (e) {
+    throw new UsageError(`--out ${out}: cannot create this directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a directory you can write`, 'batch');
+  }
   return out;
 }
 

@@ -3,7 +3,6 @@
  * the month's ledger from the database with each item's disposition from the workflow, in every
  * format (default) or the ones named, written atomically as `<out>/ledger-<epoch>.<format>`.
  */
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TubanError } from '../schemas/errors.js';
 import { LEDGER_FORMATS } from '../schemas/api.js';
@@ -13,6 +12,7 @@ import { atomicWrite } from '../pipeline/outputs/ledger.js';
 import { calendarProblem } from '../schemas/calendar-date.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { makeDirectory } from '../pipeline/make-directory.js';
 import { many, one, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
@@ -38,7 +38,7 @@ export async function ledgerCommand(flags: Flags): Promise<number> {
     await migrate(db);
     const data = await loadLedger(db, epoch, { asOf });
     // Every file in place before a line is printed (see report-command.ts).
-    await mkdir(out, { recursive: true });
+    await makeDirectory(out);
     const written: string[] = [];
     for (const f of formats) {
       const e = await encodeLedger(data, f);

@@ -2,13 +2,13 @@
  * `tuban report --quarter 2026Q4 [--out DIR] [--db …] [--as-of YYYY-MM-DD]`: the quarterly summary
  * by district and lead bureau, printed as a table and written as `<out>/report-<quarter>.xlsx|.csv`.
  */
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { quarterReport, reportCsvBytes, reportText, reportXlsxBytes } from '../pipeline/reports/quarter-report.js';
 import { atomicWrite } from '../pipeline/outputs/ledger.js';
 import { calendarProblem } from '../schemas/calendar-date.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { makeDirectory } from '../pipeline/make-directory.js';
 import { one, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
@@ -29,7 +29,7 @@ export async function reportCommand(flags: Flags): Promise<number> {
     const report = await quarterReport(db, quarter, { asOf });
     // Both files in place before a line is printed: a reader that stops early (`| head`) cannot
     // cut the work short, and what is printed names only files that exist whole.
-    await mkdir(out, { recursive: true });
+    await makeDirectory(out);
     const written: string[] = [];
     for (const [name, bytes] of [
       [`report-${quarter}.xlsx`, await reportXlsxBytes(report)],

@@ -76,9 +76,21 @@ main(process.argv.slice(2)).then(
       // sentence with its code is what the user needs, not a stack.
       process.stderr.write(`tuban: ${err.code}: ${err.message}\n`);
       process.exitCode = err.code.startsWith('ZONES.') || err.code.startsWith('TILE.') ? 2 : 1;
+    } else if (isPlaceError(err)) {
+      // A directory or file the machine refuses (no such place, no permission, read-only, full):
+      // Node's message names the path and the reason, which is all the user can act on.
+      process.stderr.write(`tuban: ${err.message}\n`);
+      process.exitCode = 1;
     } else {
       process.stderr.write(`tuban: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     }
   },
 );
+
+const PLACE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'ENOTDIR', 'EISDIR', 'EEXIST']);
+
+function isPlaceError(err: unknown): err is NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  return err instanceof Error && typeof e.path === 'string' && PLACE_ERRORS.has(e.code ?? '');
+}

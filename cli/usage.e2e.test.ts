@@ -86,6 +86,15 @@ describe('tuban usage', () => {
     expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--out', file)), `--out ${file} is an existing file`);
   });
 
+  // Node's recursive mkdir never returns under /proc (procfs answers ENOENT for a child it cannot
+  // hold): these hung at 100 % of a core before, and would now time out rather than pass.
+  it.runIf(existsSync('/proc/self'))('ends with a sentence for an --out or --db where no directory can be made', async () => {
+    expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--out', '/proc/tuban-no-such/out')), '--out /proc/tuban-no-such/out: cannot create this directory (ENOENT)');
+    const r = await tuban(['batch', '--epoch', '2026-10', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--zones', join(dir, 'z.geojson'), '--out', join(dir, 'out-db'), '--db', '/proc/tuban-no-such/db']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim()).toBe("tuban: ENOENT: cannot create directory '/proc/tuban-no-such' (its parent cannot hold it)");
+  }, 20_000);
+
   it('asks for --epoch by name, with an example, when it is missing', async () => {
     expectUsageError(await tuban(['batch', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--zones', join(dir, 'z.geojson')]), '--epoch is required', '--epoch 2026-10');
   });

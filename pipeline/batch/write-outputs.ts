@@ -2,7 +2,7 @@
  * Write a finished batch's files from the database, so the embedded run and a queue run
  * (finalised on another machine) produce the same outputs from the same rows.
  */
-import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import type { FeatureCollection, MultiPolygon } from 'geojson';
 import { join } from 'node:path';
 import type { RuleTable } from '../../schemas/rule-table.js';
@@ -15,6 +15,7 @@ import { writeLedgerXlsx } from '../outputs/ledger-xlsx.js';
 import type { BatchReport } from './batch-report.js';
 import { showDate } from '../name-date.js';
 import { TubanError } from '../../schemas/errors.js';
+import { makeDirectory } from '../make-directory.js';
 
 /**
  * Polygons with 前/后时相 as precise as the tiles' dates: a month-precision tile's date is stored as
@@ -42,7 +43,7 @@ export async function writeOutputs(
 ): Promise<string[]> {
   const t0 = performance.now();
   polygons = withDatePrecision(polygons, report.tiles);
-  await mkdir(outDir, { recursive: true });
+  await makeDirectory(outDir);
   const bureauName = (id: BureauId) => rules.bureaus[id]?.name_zh ?? id;
   // Every file is written beside its final name first and all are renamed at the end: a crash or a
   // failed write (disk full, a name taken by a directory) leaves the previous outputs as they were,

@@ -20,10 +20,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { config } from '../config.js';
+import { makeDirectory } from '../make-directory.js';
 import { acquireDirectoryLock } from './directory-lock.js';
 import { MIGRATIONS } from './migrations.js';
 import { writeTrimmedPostgisBundle } from './postgis-bundle.js';
@@ -123,7 +124,7 @@ export async function ensureTemplate(root: string, build: BuildData, log: Templa
   const dir = entryDir(root, key);
   if ((await checkEntry(dir, key)) === 'ok') return entry(dir);
   try {
-    await mkdir(dirname(dir), { recursive: true });
+    await makeDirectory(dirname(dir));
     // One builder at a time; the others wait and find it built. 10 minutes covers a build on a busy
     // machine; a builder that died is taken over by the lock itself.
     const lock = await acquireDirectoryLock(dir, {
@@ -143,7 +144,7 @@ export async function ensureTemplate(root: string, build: BuildData, log: Templa
       const t0 = performance.now();
       const tmp = `${dir}.tmp-${process.pid}-${randomUUID().slice(0, 8)}`;
       try {
-        await mkdir(tmp, { recursive: true });
+        await makeDirectory(tmp);
         const bundle = join(tmp, 'postgis.tar.gz');
         await writeTrimmedPostgisBundle(bundle);
         await build(join(tmp, 'data'), bundle);
@@ -207,7 +208,7 @@ export async function copyTemplateData(template: TemplateEntry, target: string):
 }
 
 async function copyTree(src: string, dst: string): Promise<void> {
-  await mkdir(dst, { recursive: true });
+  await makeDirectory(dst);
   const entries = await readdir(src, { withFileTypes: true });
   await Promise.all(
     entries.map((e) => (e.isDirectory() ? copyTree(join(src, e.name), join(dst, e.name)) : copyFile(join(src, e.name), join(dst, e.name), constants.COPYFILE_FICLONE))),

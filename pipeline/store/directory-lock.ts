@@ -13,10 +13,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { TubanError } from '../../schemas/errors.js';
+import { makeDirectory } from '../make-directory.js';
 
 export interface LockHolder {
   pid: number;
@@ -71,7 +72,7 @@ export async function acquireDirectoryLock(dir: string, opts: LockOptions = {}):
     startedAt: new Date().toISOString(),
     token: randomUUID(),
   };
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirectory(dirname(path));
   let announced = false;
   for (;;) {
     if (await tryCreate(path, mine)) return hold(path, mine);

@@ -3,7 +3,7 @@
  * or a PostgreSQL + PostGIS server through a `pg` Pool when given a postgres:// URL. Both satisfy
  * `Database`, so every query is written once.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { TubanError } from '../../schemas/errors.js';
@@ -20,6 +20,7 @@ import {
 } from './database-template.js';
 import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from './directory-lock.js';
 import { migrate } from './migrations.js';
+import { makeDirectory } from '../make-directory.js';
 import { openPgliteThread } from './pglite-thread.js';
 import { connectSharedDatabase, socketPathFor } from './shared-database.js';
 import { postgisExtension } from './postgis-bundle.js';
@@ -184,7 +185,7 @@ async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateC
       await rm(target, { recursive: true, force: true });
     }
   }
-  await mkdir(target, { recursive: true });
+  await makeDirectory(target);
   // An existing directory starts with the trimmed PostGIS bundle when the template cache has it.
   const template = root ? await findTemplate(root) : null;
   const { PGlite } = await pglite();

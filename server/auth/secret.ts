@@ -3,8 +3,9 @@
  * generated on first start with mode 0600. Never in the repository; losing it only signs everyone out.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirectory } from '../../pipeline/make-directory.js';
 
 export async function loadSecret(dataDir: string, fromEnv: string | undefined): Promise<Buffer> {
   if (fromEnv !== undefined) {
@@ -12,7 +13,7 @@ export async function loadSecret(dataDir: string, fromEnv: string | undefined): 
     return Buffer.from(fromEnv, 'utf8');
   }
   const path = join(dataDir, 'secret');
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeDirectory(dataDir, 0o700);
   try {
     // 'wx' fails if it exists: two servers starting at once keep the first one's secret.
     await writeFile(path, randomBytes(32).toString('hex') + '\n', { flag: 'wx', mode: 0o600 });

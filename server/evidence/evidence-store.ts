@@ -4,9 +4,10 @@
  * (JPEG or PDF, whatever the client claims), size-limited, written to a temporary name and renamed.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Queryable } from '../../pipeline/store/queryable.js';
+import { makeDirectory } from '../../pipeline/make-directory.js';
 import { ApiError } from '../errors.js';
 import { readPhotoExif, type PhotoExif } from './exif.js';
 
@@ -58,7 +59,7 @@ export async function storeEvidence(dataDir: string, buf: Buffer, maxBytes = MAX
     () => false,
   );
   if (!exists) {
-    await mkdir(join(dataDir, 'evidence', sha256.slice(0, 2)), { recursive: true });
+    await makeDirectory(join(dataDir, 'evidence', sha256.slice(0, 2)));
     const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
     await writeFile(tmp, buf, { mode: 0o640 });
     await rename(tmp, path);
