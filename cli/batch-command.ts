@@ -63,6 +63,7 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
     detector,
     tilesDate: one(flags, 'tiles-date'),
     priorDate: one(flags, 'prior-date'),
+    replaces: flags.has('replaces') ? many(flags, 'replaces') : undefined,
   });
   if (!parsed.success) {
     const flag = (field: unknown) => FLAG_OF[String(field)] ?? kebab(String(field ?? ''));
@@ -177,6 +178,7 @@ export function summaryTable(r: BatchReport): string {
   if (r.repaired?.length) lines.push(`Repaired inputs ${r.repaired.length} (kept and used)`);
   for (const rep of r.repaired ?? []) lines.push(`  repaired  ${rep.error.code.padEnd(22)} ${rejectionText(rep)}`);
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
+  for (const b of r.replaced ?? []) lines.push(`Replaced batch ${b.batchId}: ${b.kept} of its ${b.polygons} polygons found again, under their codes; the others left the month (Workflow)`);
   lines.push(`Polygons ${r.counts.polygons} (new ${r.counts.newSites}, continuing ${r.counts.continuingSites}, high priority ${r.counts.highPriority})`);
   // Reports of batches finished before the seasonal rule have no such count.
   const farming = r.counts.seasonal;

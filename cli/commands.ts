@@ -23,7 +23,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
               [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
               [--log-level info] [--queue] [--wait-db <seconds>] [--tiles-date YYYY-MM[-DD]] [--prior-date YYYY-MM[-DD]]
-              [--detector auto|learned|unsupervised] [--detector-params <json|file.json>]
+              [--detector auto|learned|unsupervised] [--detector-params <json|file.json>] [--replaces <batch-id>]...
               (tiles: GeoTIFF/COG files, Sentinel-2 band files or STAC item / ItemCollection .json)
     --zones     zone layers; at least one must hold the districts (kind 'district' or a DataV file).
                 A suffix gives one file's CRS: --zones districts.json@gcj02 farmland.gpkg
@@ -31,8 +31,10 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     --wait-db   seconds to wait for another tuban process holding the embedded database (default 0: exit 75)
     --detector  auto (default): the 6-band learned model on tiles with swir1/swir2, the 4-band one on
                 blue/green/red/nir; learned: a model on every tile; unsupervised: the spectral score
-    --detector-params  detector parameters over the defaults (README, "Detector parameters")`,
-    flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue', 'wait-db', 'tiles-date', 'prior-date', 'detector', 'detector-params'],
+    --detector-params  detector parameters over the defaults (README, "Detector parameters")
+    --replaces  an earlier batch of the month this one replaces (its imagery prepared again from other
+                files): its polygons go, the sites found again keep their codes`,
+    flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue', 'wait-db', 'tiles-date', 'prior-date', 'detector', 'detector-params', 'replaces'],
     exits: `0 batch completed (rejected inputs are listed in batch-report.json),
   2 nothing usable could be processed (no tile found, no usable tile, no district layer),
   64 usage error (or a --rules file that cannot be read or is invalid), 1 failure,

@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'LEDGER.BAD_REQUEST' // unknown format, malformed epoch or quarter
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'DB.LOCKED' // the embedded database directory is held by another process
+  | 'BATCH.CANNOT_REPLACE' // --replaces names no finished batch of the month
   | 'QUEUE.TRANSIENT'
   | 'INTERNAL';
 
@@ -70,6 +71,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'LEDGER.BAD_REQUEST': 'fail',
   'DB.TRANSIENT': 'retry',
   'DB.LOCKED': 'fail',
+  'BATCH.CANNOT_REPLACE': 'fail',
   'QUEUE.TRANSIENT': 'retry',
   INTERNAL: 'fail',
 };

@@ -44,6 +44,12 @@ export const BatchArgsSchema = z.object({
    * form parseDetectorParams reads, validated when the batch is planned.
    */
   detector: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Earlier batches of the same month this one replaces (`--replaces`): the same ground from other
+   * tile files, say imagery prepared again. Their polygons are superseded as a re-run over the same
+   * files supersedes its own, so the sites found again keep their codes and cases.
+   */
+  replaces: z.array(z.string().regex(/^\d{6}-[0-9a-f]{12}$/, 'a batch id looks like 202610-3f2a9c81d0e4 (batch-report.json, `batchId`)')).min(1).optional(),
 });
 export type BatchArgs = z.infer<typeof BatchArgsSchema>;
 
@@ -69,6 +75,8 @@ export function batchIdFor(args: BatchArgs, currentTileIds: string[], priorTileI
         // Appended only when set, so batches planned before these options keep their ids.
         ...(args.bands || args.tilesDate || args.priorDate ? [{ bandsGiven: args.bands !== undefined, tilesDate: args.tilesDate ?? null, priorDate: args.priorDate ?? null }] : []),
         ...crsByPathKey(args),
+        // Which batches it replaces decides what it stores, so a batch that replaces is a batch of its own.
+        ...(args.replaces ? [{ replaces: [...args.replaces].sort() }] : []),
       ]),
     )
     .digest('hex')

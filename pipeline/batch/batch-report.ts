@@ -56,6 +56,12 @@ export interface BatchReport {
   /** Inputs with a defect that was repaired, kept and used (e.g. a zone's stray hole); absent in older reports. */
   repaired?: RejectedInput[];
   warnings: string[];
+  /**
+   * The batches this one replaced (`--replaces`): how many polygons each held for the month, and
+   * how many of their codes this batch found again and kept (the rest left the month: Workflow).
+   * Absent when it replaced none.
+   */
+  replaced?: { batchId: string; polygons: number; kept: number }[];
   observedM2: number;
   notObservedM2: number;
   /** Share of the current tiles' ground that could not be compared, [0, 1]. */
@@ -87,7 +93,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -127,6 +133,7 @@ export function summarise(
     rejected,
     repaired: base.repaired ?? [],
     warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside)],
+    ...(base.replaced?.length ? { replaced: base.replaced } : {}),
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),
     notObservedShare: observedM2 + notObservedM2 > 0 ? round(notObservedM2 / (observedM2 + notObservedM2), 4) : 1,

@@ -14,10 +14,32 @@ import type { BatchPlan } from './plan-batch.js';
 
 export async function storePlan(db: Database, plan: BatchPlan): Promise<void> {
   await db.transaction(async (tx) => {
+    await checkReplaced(tx, plan);
     await repo.upsertBatch(tx, { id: plan.batchId, epoch: plan.args.epoch, params: { args: plan.args, detector: flatParams(detectorParamsFor(plan.args)) }, plan, status: 'planned' });
     await repo.upsertTiles(tx, plan.batchId, plan.tiles.map((t) => ({ tileId: t.tile.id, role: 'current' as const, info: { tile: t.tile } })));
     await repo.recordRejected(tx, plan.batchId, plan.rejected);
   });
+}
+
+/**
+ * `--replaces` may name only a finished batch of the same month, other than this one: a running
+ * batch would store its polygons after this one took its place, and another month's codes are not
+ * this month's to take over.
+ */
+async function checkReplaced(tx: Queryable, plan: BatchPlan): Promise<void> {
+  const ids = plan.args.replaces ?? [];
+  if (ids.length === 0) return;
+  const r = await tx.query<{ id: string; epoch: string; status: string }>('SELECT id, epoch, status FROM batches WHERE id = ANY($1::text[])', [ids]);
+  const found = new Map(r.rows.map((b) => [b.id, b]));
+  const problems = ids.map((id) => {
+    const b = found.get(id);
+    if (!b) return `${id} is no batch of this database`;
+    if (b.epoch !== plan.args.epoch) return `${id} is a batch of ${b.epoch}, not ${plan.args.epoch}`;
+    if (b.status !== 'done') return `${id} has not finished (${b.status}): let it finish, then replace it`;
+    return null;
+  });
+  const said = problems.filter((p): p is string => p !== null);
+  if (said.length) throw new TubanError('BATCH.CANNOT_REPLACE', `--replaces: ${said.join('; ')}`);
 }
 
 export async function loadPlan(db: Database, batchId: string): Promise<BatchPlan> {

@@ -126,7 +126,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const rules = await loadRules(plan.args.rules);
       const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), {}, ahead?.headStart());
       ctx.progress(0.8);
-      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds });
+      const replacedCodes = await repo.codesOfBatches(db, plan.args.epoch, plan.args.replaces ?? []);
+      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds, replaces: plan.args.replaces });
+      const kept = new Set(result.polygons.map((p) => p.code));
+      const replaced = [...replacedCodes].map(([id, codes]) => ({ batchId: id, polygons: codes.length, kept: codes.filter((c) => kept.has(c)).length }));
       result.warnings.push(...sameGroundWarnings(await repo.sitesHeldByOtherBatches(db, batchId, plan.args.epoch), plan.args.epoch));
       const tiles = await store.loadTileOutcomes(db, batchId);
       // Last month's imagery given as this month's: every change of it issued a second time.
@@ -141,6 +144,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           startedAt: plan.plannedAt,
           detector: { ...stamp, params: flatParams(params), models: models.map(modelRecord) },
           warnings: [...(plan.warnings ?? []), ...result.warnings, ...refiled],
+          replaced,
           repaired: result.repaired,
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,
@@ -162,6 +166,6 @@ function sameGroundWarnings(others: readonly { batchId: string; polygons: number
   return others.map(
     (o) =>
       `${o.polygons} polygon(s) lie on sites batch ${o.batchId}${o.file ? ` (tiles such as ${o.file})` : ''} already holds for ${epoch}, from other tile files over the same ground: ` +
-      `a batch replaces only a run over the same tile files, so the month's ledger lists both; if this run re-prepared that imagery, the sites are there twice under two codes`,
+      `the month's ledger lists both; if this run re-prepared that imagery, the sites are there twice under two codes: run it again with --replaces ${o.batchId}`,
   );
 }

@@ -63,6 +63,8 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   // Stored while the first tile is detected; the tile's own write queues behind it.
   const stored = storePlan(db, plan);
   stored.catch(() => undefined);
+  // Storing checks the batches it replaces: a wrong id ends the batch before a tile is read.
+  if (args.replaces) await stored;
   // Then, still long before the first tile's detections are stored, PostGIS is loaded on PGlite's thread.
   if (db.kind === 'pglite') void stored.then(() => repo.warmUpGeometry(db)).catch(() => undefined); // a warm-up only: a real fault shows in the real statements
   // Read once for the whole batch (finalise routes with it, the outputs name the bureaus), on first use.

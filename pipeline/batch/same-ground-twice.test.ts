@@ -3,7 +3,8 @@
  * the batch again gets other tile ids: the new batch does not supersede the first (that needs the
  * same tile files), and the month's ledger lists every site twice under two codes. Found running
  * OSCD bercy five ways in one month: `tuban ledger` gave 624 rows for ~100 sites, with no word of it.
- * The batch now says so, naming the other batch, in its report's warnings (and so its summary).
+ * The batch now says so, naming the other batch, in its report's warnings (and so its summary),
+ * and `--replaces` that batch makes the new one take its place, its codes included.
  */
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ describe('a second batch of the same month over the same ground from other tile 
     for (const f of cleanup.reverse()) await f().catch(() => {});
   });
 
-  it('warns that the month now holds its sites twice, naming the other batch; the same files again do not', async () => {
+  it('warns that the month now holds its sites twice, naming the other batch; the same files again do not; --replaces takes its place', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tuban-same-ground-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const scene = await generateScene({ dir, size: 256, seed: 7, tilesPerSide: 1 });
@@ -49,5 +50,25 @@ describe('a second batch of the same month over the same ground from other tile 
     expect(warning).toContain(first.plan.batchId);
     expect(warning).toContain(`${second.report.counts.polygons} polygon(s)`);
     expect(warning).toMatch(/ledger .* both/);
+    expect(warning).toContain(`--replaces ${first.plan.batchId}`);
+
+    // --replaces names only a finished batch of the month, and is checked before a tile is read.
+    await db.query("INSERT INTO batches (id, epoch, status) VALUES ('202609-aaaaaaaaaaaa', '2026-09', 'done'), ($1, $2, 'running')", [`${scene.epoch.replace('-', '')}-bbbbbbbbbbbb`, scene.epoch]);
+    const replacing = (ids: string[]) =>
+      runBatch(BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [copies], prior: [scene.priorDir], zones: [scene.zonesPath], replaces: ids }), { db, log, out: join(dir, 'replacing') });
+    const refused = replacing(['202609-aaaaaaaaaaaa', `${scene.epoch.replace('-', '')}-bbbbbbbbbbbb`, `${scene.epoch.replace('-', '')}-cccccccccccc`]);
+    await expect(refused).rejects.toMatchObject({ code: 'BATCH.CANNOT_REPLACE' });
+    await expect(refused).rejects.toThrow(
+      new RegExp(`202609-aaaaaaaaaaaa is a batch of 2026-09, not ${scene.epoch}; .*-bbbbbbbbbbbb has not finished \\(running\\).*; .*-cccccccccccc is no batch of this database`),
+    );
+
+    // Replacing the first: the month holds each site once again, under the first batch's codes.
+    const firstCodes = (await db.query<{ code: string }>('SELECT code FROM polygons WHERE batch_id = $1 ORDER BY code', [first.plan.batchId])).rows.map((r) => r.code);
+    const third = await replacing([first.plan.batchId]);
+    expect(third.report.warnings.join('\n')).not.toMatch(/already holds/);
+    expect(third.report.replaced).toEqual([{ batchId: first.plan.batchId, polygons: firstCodes.length, kept: firstCodes.length }]);
+    const month = await db.query<{ code: string; batch_id: string }>('SELECT code, batch_id FROM polygons WHERE epoch = $1 ORDER BY code', [scene.epoch]);
+    expect(month.rows.map((r) => r.code)).toEqual(firstCodes);
+    expect(new Set(month.rows.map((r) => r.batch_id))).toEqual(new Set([third.plan.batchId]));
   }, 240_000);
 });

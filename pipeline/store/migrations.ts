@@ -299,6 +299,13 @@ CREATE UNIQUE INDEX escalations_once ON escalations (code, kind, rule, coalesce(
 CREATE UNIQUE INDEX escalations_stage_once ON escalations (code, level) WHERE kind = 'construction_stage';
 `,
   },
+  {
+    version: 8,
+    name: 'a batch can replace an earlier batch of its month (--replaces): batches.replaced_by',
+    sql: `
+ALTER TABLE batches ADD COLUMN replaced_by text REFERENCES batches(id) ON DELETE SET NULL;
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

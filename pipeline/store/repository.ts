@@ -328,12 +328,13 @@ export async function storeBatchPolygons(
   db: Database,
   batchId: string,
   polys: readonly MonitoringPolygon[],
-  scope: { epoch: string; tileIds: readonly string[] },
+  batchScope: { epoch: string; tileIds: readonly string[]; replaces?: readonly string[] },
 ): Promise<MonitoringPolygon[]> {
   const counts = new Map<string, number>();
   for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
   return db.transaction(async (tx) => {
-    await lockSerials(tx, scope.epoch, counts.keys());
+    await lockSerials(tx, batchScope.epoch, counts.keys());
+    const scope = await withReplacedTiles(tx, batchId, batchScope);
     // A re-run over tiles that hold the month's polygons: the sites found again keep their codes.
     const inherited = await inheritCodes(tx, scope.epoch, batchId, scope.tileIds, polys);
     if (inherited) {
@@ -346,6 +347,38 @@ export async function storeBatchPolygons(
     await writeBatchPolygons(tx, batchId, coded, scope);
     return coded;
   });
+}
+
+/**
+ * The tiles a batch supersedes: its own, and those holding the month's polygons of the batches it
+ * replaces (`--replaces`). Those batches, and every other batch of the month whose tiles all lie
+ * in that set (an earlier run over the same files), are marked replaced by it: their imagery leaves
+ * the month's map. A batch run again is current again.
+ */
+async function withReplacedTiles(tx: Queryable, batchId: string, scope: { epoch: string; tileIds: readonly string[]; replaces?: readonly string[] }): Promise<{ epoch: string; tileIds: readonly string[] }> {
+  const replaces = [...(scope.replaces ?? [])];
+  let tileIds = scope.tileIds;
+  if (replaces.length > 0) {
+    const r = await tx.query<{ tile_id: string }>('SELECT DISTINCT tile_id FROM polygons WHERE epoch = $1 AND batch_id = ANY($2::text[])', [scope.epoch, replaces]);
+    tileIds = [...new Set([...scope.tileIds, ...r.rows.map((t) => t.tile_id)])];
+  }
+  await tx.query(
+    `UPDATE batches b SET replaced_by = CASE WHEN b.id = $1 THEN NULL ELSE $1 END
+     WHERE b.id = $1 OR b.id = ANY($3::text[]) OR (b.epoch = $2 AND b.replaced_by IS NULL
+       AND EXISTS (SELECT 1 FROM tiles t WHERE t.batch_id = b.id AND t.role = 'current')
+       AND NOT EXISTS (SELECT 1 FROM tiles t WHERE t.batch_id = b.id AND t.role = 'current' AND NOT (t.tile_id = ANY($4::text[]))))`,
+    [batchId, scope.epoch, replaces, [...tileIds]],
+  );
+  return { epoch: scope.epoch, tileIds };
+}
+
+/** The month's polygon codes each of `batchIds` holds (an id holding none is absent). */
+export async function codesOfBatches(db: Queryable, epoch: string, batchIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (batchIds.length === 0) return out;
+  const r = await db.query<{ batch_id: string; code: string }>('SELECT batch_id, code FROM polygons WHERE epoch = $1 AND batch_id = ANY($2::text[]) ORDER BY batch_id, code', [epoch, [...batchIds]]);
+  for (const row of r.rows) out.set(row.batch_id, [...(out.get(row.batch_id) ?? []), row.code]);
+  return out;
 }
 
 /**

@@ -22,12 +22,12 @@ export interface EpochScene {
 }
 
 /**
- * The scene of `epoch` from every batch of that month that has a plan and did not fail, newest
- * first (a re-run's tiles win). Null when no such batch exists.
+ * The scene of `epoch` from every batch of that month that has a plan, did not fail and was not
+ * replaced (`--replaces`), newest first (a re-run's tiles win). Null when no such batch exists.
  */
 export async function loadEpochScene(db: Queryable, epoch: string): Promise<EpochScene | null> {
   const r = await db.query<{ plan: BatchPlan }>(
-    `SELECT plan FROM batches WHERE epoch = $1 AND plan IS NOT NULL AND status <> 'failed' ORDER BY created_at DESC, id`,
+    `SELECT plan FROM batches WHERE epoch = $1 AND plan IS NOT NULL AND status <> 'failed' AND replaced_by IS NULL ORDER BY created_at DESC, id`,
     [epoch],
   );
   if (r.rows.length === 0) return null;
