@@ -62,7 +62,7 @@ export const ruleTableSchema = z
       /** A polygon with share ≥ min_share in any of these kinds is high priority. */
       kinds: z.array(zoneKind),
       min_share: share,
-      /** A polygon larger than this (m²) is high priority (Haikou: a single site over 500 m²). */
+      /** A polygon of at least this area (m²) is high priority (Haikou: a single site of 500 m² or more, 500平方米以上). */
       min_area_m2: z.number().nonnegative(),
     }),
     /**

@@ -226,6 +226,9 @@ describe('state machine', () => {
     await refused('nr', 'close', { reason: '已拆除' }, 'CASE.BAD_STATE');
     await refused('nr', 'request-reassignment', { reason: '不是我们的' }, 'CASE.BAD_STATE');
     await go('nr', 'rectification', { method: 'demolish_restore', progress: 100 });
+    // 销号 needs 是否整改落实到位=是 and, for a filed case (立案), 是否处罚到位=是 (state_machine.yaml RECTIFIED → CLOSED_CANCELLED).
+    await refused('nr', 'close', { reason: '已拆除', rectified: false }, 'CASE.BAD_STATE');
+    await refused('nr', 'close', { reason: '已拆除复耕', rectified: true, penalty_done: false }, 'CASE.BAD_STATE');
     expect((await go('nr', 'close', { reason: '已拆除复耕', rectified: true, penalty_done: true })).json().case.status).toBe('closed');
     expect((await go('nr', 'review', { approve: true })).statusCode).toBe(403);
     expect((await go('chief', 'review', { approve: false, comment: '照片不清楚' })).json().case.status).toBe('rectifying');

@@ -40,7 +40,7 @@ export const LEDGER_SHP_FIELDS: readonly LedgerShpField[] = [
   N('永久基本农田面积(亩)', 'JBNTMJ', 16, 2),
   N('占城镇开发边界面积(亩)', 'CZKFBJMJ', 16, 2),
   N('置信度', 'ZXD', 5, 2),
-  C('判定依据说明', 'PDYJSM', 254),
+  C('发现依据说明', 'FXYJSM', 254),
   C('主办单位', 'ZBDW', 60),
   C('协办单位', 'XBDW', 254),
   C('分派依据', 'FPYJ', 254),

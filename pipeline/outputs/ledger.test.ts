@@ -68,7 +68,10 @@ describe('ledgerRows', () => {
     expect(b['耕地面积(亩)']).toBe(4.5); // 3000.456 m²
     expect(b.优先级).toBe('一般');
     expect(b.协办单位).toBe('');
-    expect(b.判定依据说明).toBe('亮度上升, "明显"；第二行\n说明');
+    expect(b.发现依据说明).toBe('亮度上升, "明显"；第二行\n说明');
+    // 判定依据说明 is the verifier's basis for 合法/违法/其他 (RESEARCH.md §3.2 hfpdyjsm/wfpdyjsm/qtpdyjsm):
+    // the detector's reasons (or a clue's description) must not stand under that header.
+    expect(LEDGER_COLUMNS).not.toContain('判定依据说明');
   });
 
   it('counts days across month and year ends', () => {
@@ -88,7 +91,7 @@ describe('ledger writers', () => {
     expect(table[0]).toEqual([...LEDGER_COLUMNS]);
     expect(table).toHaveLength(3);
     const col = (name: string) => table[0].indexOf(name);
-    expect(table[2][col('判定依据说明')]).toBe('亮度上升, "明显"；第二行\n说明');
+    expect(table[2][col('发现依据说明')]).toBe('亮度上升, "明显"；第二行\n说明');
     expect(table[1][col('监测面积(亩)')]).toBe('13.46');
     expect(table[1][col('区县')]).toBe('历下区');
     expect(table[1][col('备注')]).toBe('');
@@ -112,9 +115,9 @@ describe('ledger writers', () => {
     expect(c(3, '监测面积(亩)').value).toBe(13.46);
     expect(typeof c(3, '中心点经度').value).toBe('number');
     expect(c(3, '序号').value).toBe(1);
-    expect(c(4, '判定依据说明').value).toBe('亮度上升, "明显"；第二行\n说明');
+    expect(c(4, '发现依据说明').value).toBe('亮度上升, "明显"；第二行\n说明');
     expect(ws.rowCount).toBe(4);
-    expect(ws.getColumn(LEDGER_COLUMNS.indexOf('判定依据说明') + 1).width).toBeGreaterThan(10);
+    expect(ws.getColumn(LEDGER_COLUMNS.indexOf('发现依据说明') + 1).width).toBeGreaterThan(10);
   });
 
   it('writes the XLSX the same bytes for the same rows, with formats, filter, merged title and wrapped long text', async () => {
@@ -143,8 +146,8 @@ describe('ledger writers', () => {
     const long = ledgerXlsxBytes(ledgerRows([samplePolygon({ reasons: ['很长的说明'.repeat(12)] })], ctx), meta);
     const wbLong = new ExcelJS.Workbook();
     await wbLong.xlsx.load(long as never);
-    expect(wbLong.worksheets[0].getRow(3).getCell(col('判定依据说明')).alignment).toMatchObject({ wrapText: true, vertical: 'top' });
-    expect(ws.getRow(3).getCell(col('判定依据说明')).alignment?.wrapText).toBeUndefined();
+    expect(wbLong.worksheets[0].getRow(3).getCell(col('发现依据说明')).alignment).toMatchObject({ wrapText: true, vertical: 'top' });
+    expect(ws.getRow(3).getCell(col('发现依据说明')).alignment?.wrapText).toBeUndefined();
   });
 
   it('escapes markup and drops the characters XML cannot carry, so one odd reason cannot spoil the file', async () => {
@@ -154,7 +157,7 @@ describe('ledger writers', () => {
     await wb.xlsx.load(bytes as never);
     const ws = wb.worksheets[0];
     expect(ws.getCell('A1').value).toBe('T <&>');
-    expect(ws.getRow(3).getCell(LEDGER_COLUMNS.indexOf('判定依据说明') + 1).value).toBe('<b>a & b</b> "q" x；第二行\t制表');
+    expect(ws.getRow(3).getCell(LEDGER_COLUMNS.indexOf('发现依据说明') + 1).value).toBe('<b>a & b</b> "q" x；第二行\t制表');
     expect(columnName(1) + columnName(26) + columnName(27) + columnName(52) + columnName(703)).toBe('AZAAAZAAA');
   });
 });

@@ -39,7 +39,9 @@ export const LEDGER_FILLED_COLUMNS = [
   '永久基本农田面积(亩)',
   '占城镇开发边界面积(亩)',
   '置信度',
-  '判定依据说明',
+  // What the detection rests on (the detector's reasons; a clue's description). Not 判定依据说明, which
+  // is the verifier's basis for 合法/违法/其他 (RESEARCH.md §3.2) and no machine writes.
+  '发现依据说明',
   '主办单位',
   '协办单位',
   '分派依据',
@@ -139,7 +141,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
       '永久基本农田面积(亩)': null,
       '占城镇开发边界面积(亩)': null,
       置信度: null,
-      判定依据说明: c.description,
+      发现依据说明: c.description,
       主办单位: ctx.bureauName(c.leadBureau),
       协办单位: c.coBureaus.map((b) => ctx.bureauName(b)).join('、'),
       分派依据: `线索（${CLUE_SOURCE_ZH[c.source]}）`,
@@ -179,7 +181,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
         '永久基本农田面积(亩)': overlapMu(p, 'permanent_basic_farmland'),
         '占城镇开发边界面积(亩)': overlapMu(p, 'urban_construction'),
         置信度: round(p.confidence, 2),
-        判定依据说明: p.reasons.join('；'),
+        发现依据说明: p.reasons.join('；'),
         主办单位: ctx.bureauName(p.leadBureau),
         协办单位: p.coBureaus.map((b) => ctx.bureauName(b)).join('、'),
         分派依据: p.ruleId ? `${p.routingReason}（规则 ${p.ruleId}）` : p.routingReason,

@@ -84,15 +84,18 @@ describe('routePolygon with the Jinan default table', () => {
     expect(routePolygon(input({}, 'construction', { landClassBefore: '0701' }), DEFAULT_RULES).lead).toBe('natural_resources');
   });
 
-  it('marks high priority in key patrol areas, permanent basic farmland, or over 500 m²', () => {
+  it('marks high priority in key patrol areas, permanent basic farmland, or 500 m² and more', () => {
     expect(routePolygon(input({}), DEFAULT_RULES)).toMatchObject({ priority: 'normal', priorityReasons: [] });
     const kp = routePolygon(input({ key_patrol_area: 0.5, permanent_basic_farmland: 0.2 }), DEFAULT_RULES);
     expect(kp.priority).toBe('high');
     expect(kp.priorityReasons).toEqual(['位于重点巡查区域 (占 50%)', '位于永久基本农田 (占 20%)']);
     const big = routePolygon(input({}, 'construction', { areaM2: 812.4 }), DEFAULT_RULES);
     expect(big.priority).toBe('high');
-    expect(big.priorityReasons).toEqual(['面积 812 m² 超过 500 m²']);
+    expect(big.priorityReasons).toEqual(['面积 812 m² 达 500 m² 以上']);
     expect(routePolygon(input({ key_patrol_area: 0.05 }), DEFAULT_RULES).priority).toBe('normal');
+    // Haikou (seeds/004 第四条(九)): 单宗占地面积500平方米以上; 以上 includes the number itself (民法典 第1259条).
+    expect(routePolygon(input({}, 'construction', { areaM2: 500 }), DEFAULT_RULES).priorityReasons).toEqual(['面积 500 m² 达 500 m² 以上']);
+    expect(routePolygon(input({}, 'construction', { areaM2: 499.9 }), DEFAULT_RULES).priority).toBe('normal');
   });
 
   it('flags a permit on file: still routed, reason says so, size alone no longer makes it high', () => {
@@ -122,7 +125,7 @@ describe('overlay then route', () => {
     expect(d.co).toContain('urban_management');
     expect(d.reason.startsWith('饮用水水源保护区 占 30%')).toBe(true);
     expect(d.priority).toBe('high');
-    expect(d.priorityReasons).toEqual(['位于重点巡查区域 (占 100%)', `面积 ${Math.round(ov.areaM2)} m² 超过 500 m²`]);
+    expect(d.priorityReasons).toEqual(['位于重点巡查区域 (占 100%)', `面积 ${Math.round(ov.areaM2)} m² 达 500 m² 以上`]);
   });
 });
 

@@ -107,8 +107,9 @@ export function routePolygon(input: RouteInput, rules: RuleTable): RouteDecision
     }
   }
   // A permit on file explains the size; only the zone triggers still apply.
-  if (!permitOnFile && input.areaM2 > rules.priority.min_area_m2) {
-    priorityReasons.push(`面积 ${Math.round(input.areaM2)} m² 超过 ${rules.priority.min_area_m2} m²`);
+  // Haikou: 单宗占地面积500平方米以上 is aggravating; in Chinese legal texts 以上 includes the number (民法典 第1259条).
+  if (!permitOnFile && input.areaM2 >= rules.priority.min_area_m2) {
+    priorityReasons.push(`面积 ${Math.round(input.areaM2)} m² 达 ${rules.priority.min_area_m2} m² 以上`);
   }
 
   return {

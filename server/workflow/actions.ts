@@ -108,6 +108,12 @@ export function close(ctx: ActionContext, user: User, code: string, body: z.infe
     if (c.status === 'rectifying' && Number((c.rectification ?? {}).progress ?? 0) < 100) {
       throw new ApiError('CASE.BAD_STATE', `${code}: rectification at ${Number((c.rectification ?? {}).progress ?? 0)}%, close needs 100%`);
     }
+    // 销号 of a violation needs 是否整改落实到位=是 and, once a case is filed (立案), 是否处罚到位=是
+    // (shared/domain/state_machine.yaml, RECTIFIED → CLOSED_CANCELLED): a closure that says otherwise is refused.
+    if (c.verdict === 'illegal' && body.rectified === false) throw new ApiError('CASE.BAD_STATE', `${code}: the closure says the rectification is not complete (是否整改落实到位=否)`);
+    if (c.verdict === 'illegal' && body.penalty_done === false && (c.rectification ?? {}).case_filed === true) {
+      throw new ApiError('CASE.BAD_STATE', `${code}: a filed case (立案) is closed once the penalty is carried out (是否处罚到位=否)`);
+    }
     return { set: { status: 'closed', rectification: { ...(c.rectification ?? {}), closure: { ...body, closed_on: ctx.today() } } }, detail: body };
   });
 }
