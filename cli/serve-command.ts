@@ -15,11 +15,12 @@ import { config } from '../pipeline/config.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { shareDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
-import { LOG_REDACT, type AppOptions } from '../server/app.js';
+import { chinaDate, LOG_REDACT, type AppOptions } from '../server/app.js';
 import { buildServeApp } from '../server/serve-app.js';
 import { loadSecret } from '../server/auth/secret.js';
 import { addCalendarFile, loadCalendar } from '../server/deadlines/calendar.js';
 import { loadDeadlines } from '../server/deadlines/load-deadlines.js';
+import { calendarGapWarning } from '../server/deadlines/rules.js';
 
 /** The page: `web/` at the package root, from the source tree or from dist/. */
 function findWebDir(): string | null {
@@ -60,6 +61,8 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     trustProxy: config().trustProxy,
     ...extra,
   });
+  const gap = calendarGapWarning(deadlines, chinaDate(new Date()));
+  if (gap) app.log.warn(gap);
   // The month's batch, tuban user, ledger and report reach the embedded database through the server while it runs.
   const shared = isEmbeddedTarget(target)
     ? await shareDatabase(db, target).catch((err: Error) => {

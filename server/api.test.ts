@@ -488,6 +488,7 @@ describe('deadlines and escalation', () => {
     expect(card.escalations[0].reason).toContain(grown1.code);
     expect((await call('nr', 'GET', `/api/polygons/${grown1.code}`)).json().case.escalation_level).toBe(3);
   });
+
 });
 
 describe('clues from other sources', () => {
@@ -657,5 +658,21 @@ describe('OpenAPI', () => {
       await served.app.close();
       await imagery.close();
     }
+  });
+});
+
+// Last: it moves the clock to late December, past every other case's deadline.
+describe('a deadline past the holiday calendar', () => {
+  it("marks a working-day due date in a year whose holidays no calendar gave (2027 here): it counted weekends only", async () => {
+    expect((await call('chief', 'GET', `/api/polygons/${P_DEADLINE}`)).json().case.due_holidays_unknown).toBeNull();
+    t.setToday('2026-12-21');
+    const clue = await call('d102', 'POST', '/api/clues', { source: 'patrol', district_code: '370102', geometry: { type: 'Point', coordinates: [117.1, 36.65] }, description: '巡查: 年底新建' });
+    expect(clue.statusCode, clue.body).toBe(201);
+    const code = clue.json().code as string;
+    expect((await call('nr', 'GET', `/api/polygons/${code}`)).json().case.due_holidays_unknown).toBeNull(); // 月清 needs no holidays
+    await call('nr', 'POST', `/api/polygons/${code}/accept`, {});
+    const v = await call('nr', 'POST', `/api/polygons/${code}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' });
+    expect(v.json().case.due_date).toMatch(/^2027-01-/);
+    expect((await call('nr', 'GET', `/api/polygons/${code}`)).json().case).toMatchObject({ due_rule: 'rectification', due_holidays_unknown: 2027 });
   });
 });

@@ -26,7 +26,7 @@ import { DUMMY_HASH, verifyPassword } from './auth/password.js';
 import { SignInThrottle } from './auth/sign-in-throttle.js';
 import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
-import type { Deadlines } from './deadlines/rules.js';
+import { holidaysUnknownFor, type Deadlines } from './deadlines/rules.js';
 import { API_ERRORS, ApiError } from './errors.js';
 import { checkFileName, discardUnrecorded, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
@@ -445,7 +445,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const base = `/api/polygons/${encodeURIComponent(params.code)}`;
         return {
           ...feature,
-          case: c,
+          // A working-day due date in a year whose holidays no calendar gave counted weekends only.
+          case: { ...c, due_holidays_unknown: holidaysUnknownFor(opts.deadlines, c.due_rule, c.due_date) },
           ...details,
           chips: { before: `${base}/chips/before.png`, after: `${base}/chips/after.png`, before_date: p.before_date, after_date: p.after_date },
           routing: {

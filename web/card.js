@@ -88,7 +88,7 @@ function renderCard(card) {
       <dt>面积</dt><dd>${mu(p.area_mu)} 亩 (${m2(p.area_m2)} m²)</dd>
       ${clue ? '' : `<dt>置信度</dt><dd>${fmtPct(p.confidence)}</dd>`}
       <dt>优先级</dt><dd>${esc(L.PRIORITY[p.priority] ?? p.priority ?? '')}${(p.priority_reasons ?? []).length ? ` — ${esc(p.priority_reasons.join('；'))}` : ''}</dd>
-      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.overdue ? '（已逾期）' : ''} <span class="muted">${esc(L.DEADLINE_RULES[c.due_rule] ?? '')}</span></dd>
+      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.overdue ? '（已逾期）' : ''} <span class="muted">${esc(L.DEADLINE_RULES[c.due_rule] ?? '')}</span>${c.due_holidays_unknown ? `<div class="calendar-gap" id="card-calendar-gap">未载入 ${esc(c.due_holidays_unknown)} 年节假日安排，工作日按周一至周五推算，期限可能偏早</div>` : ''}</dd>
       <dt>判定</dt><dd id="card-verdict">${esc(verdictText)}</dd>
       ${rectificationFacts(c.rectification)}
       ${c.escalation_level ? `<dt>升级级别</dt><dd class="overdue" id="card-escalation">${c.escalation_level} 级</dd>` : ''}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WorkCalendar, loadCalendar } from './calendar.js';
-import { DEFAULT_DEADLINES, applyRule } from './rules.js';
+import { DEFAULT_DEADLINES, applyRule, calendarGapWarning, holidaysUnknownFor } from './rules.js';
 
 describe('working-day calendar (2026, shipped)', () => {
   it('knows holidays, make-up working weekends and ordinary weekends', async () => {
@@ -48,5 +48,34 @@ describe('working-day calendar (2026, shipped)', () => {
   it('rejects a malformed calendar by name', () => {
     expect(() => new WorkCalendar().add({ holidays: ['2026-13-01'] }, 'my.yaml')).toThrow(/my\.yaml: holidays\.0: '2026-13-01'/);
     expect(() => new WorkCalendar().add({ holidays: ['2026-10-07..2026-10-01'] }, 'x.yaml')).toThrow(/x\.yaml/);
+  });
+
+  it("knows which years it has the holidays of, and says when a working-day deadline needed one it lacks", async () => {
+    const cal = await loadCalendar();
+    const d = { rules: DEFAULT_DEADLINES, calendar: cal };
+    expect(cal.covers('2026-12-31')).toBe(true);
+    expect(cal.covers('2027-01-04')).toBe(false);
+    // 15 working days from 2026-12-20 end in 2027, counted without 2027's 元旦 or 春节.
+    const due = applyRule(d.rules.rectification, '2026-12-20', cal);
+    expect(due.startsWith('2027-')).toBe(true);
+    expect(holidaysUnknownFor(d, 'rectification', due)).toBe(2027);
+    expect(holidaysUnknownFor(d, 'rectification', '2026-12-10')).toBeNull();
+    // Calendar-day and month-end clocks need no holidays.
+    expect(holidaysUnknownFor(d, 'handover', '2027-01-04')).toBeNull();
+    expect(holidaysUnknownFor(d, 'verification', '2027-01-31')).toBeNull();
+    expect(holidaysUnknownFor(d, null, null)).toBeNull();
+
+    // The server's start: in December the next year is near; in June it is not.
+    expect(calendarGapWarning(d, '2026-12-06')).toMatch(/^no holiday calendar for 2027 is loaded: .*rectification: .*--calendar FILE/);
+    expect(calendarGapWarning(d, '2026-06-01')).toBeNull();
+    expect(calendarGapWarning({ rules: { ...DEFAULT_DEADLINES, rectification: { ...DEFAULT_DEADLINES.rectification, kind: 'calendar_days' } }, calendar: cal }, '2026-12-06')).toBeNull();
+
+    // A file for 2027 (its `year`, or the years of its dates) closes the gap.
+    const next = new WorkCalendar().add({ name: '2027', year: 2027, holidays: ['2027-01-01'] });
+    expect(next.covers('2027-06-01')).toBe(true);
+    expect(new WorkCalendar().add({ holidays: ['2027-01-01..2027-01-03'] }).covers('2027-12-31')).toBe(true);
+    cal.add({ year: 2027, holidays: ['2027-01-01'] });
+    expect(calendarGapWarning(d, '2026-12-06')).toBeNull();
+    expect(holidaysUnknownFor(d, 'rectification', due)).toBeNull();
   });
 });

@@ -43,13 +43,26 @@ function expand([a, b]: readonly [string, string]): string[] {
 export class WorkCalendar {
   private readonly off = new Set<string>();
   private readonly on = new Set<string>();
+  /** Years some file gave the holidays of (its `year`, else the years of its dates). */
+  private readonly years = new Set<number>();
 
   add(file: z.input<typeof CalendarFile>, subject = 'calendar'): this {
     const parsed = CalendarFile.safeParse(file);
     if (!parsed.success) throw new Error(`${subject}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     for (const r of parsed.data.holidays) for (const d of expand(r)) this.off.add(d);
     for (const r of parsed.data.workdays) for (const d of expand(r)) this.on.add(d);
+    if (parsed.data.year !== undefined) this.years.add(parsed.data.year);
+    else for (const r of [...parsed.data.holidays, ...parsed.data.workdays]) for (const d of r) this.years.add(Number(d.slice(0, 4)));
     return this;
+  }
+
+  /**
+   * Whether a file gave `day`'s year. Past those years a working day is any weekday: the holidays
+   * and make-up days of a year the State Council has not yet announced, or nobody loaded, are
+   * unknown, and a working-day deadline there may fall on a holiday.
+   */
+  covers(day: string): boolean {
+    return this.years.has(Number(day.slice(0, 4)));
   }
 
   isWorkingDay(day: string): boolean {

@@ -42,6 +42,32 @@ export function applyRule(rule: DeadlineRule, start: string, cal: WorkCalendar):
   }
 }
 
+/**
+ * The year whose holidays a working-day deadline due on `due` needed and no loaded calendar gives
+ * (it then counted weekends only); null when it needed none or has them.
+ */
+export function holidaysUnknownFor(d: Deadlines, rule: string | null, due: string | null): number | null {
+  if (!rule || !due || d.rules[rule as DeadlineRuleId]?.kind !== 'working_days' || d.calendar.covers(due)) return null;
+  return Number(due.slice(0, 4));
+}
+
+/**
+ * What the server says at start when a working-day clock will soon run into a year no calendar
+ * gives the holidays of (within `aheadDays` of `today`: a 15-working-day deadline set in December
+ * ends in January); null when none will.
+ */
+export function calendarGapWarning(d: Deadlines, today: string, aheadDays = 60): string | null {
+  const working = (Object.keys(d.rules) as DeadlineRuleId[]).filter((id) => d.rules[id].kind === 'working_days');
+  if (working.length === 0) return null;
+  const years = [...new Set([today, addDays(today, aheadDays)].filter((day) => !d.calendar.covers(day)).map((day) => day.slice(0, 4)))];
+  if (years.length === 0) return null;
+  return (
+    `no holiday calendar for ${years.join(', ')} is loaded: working-day deadlines (${working.map((id) => `${id}: ${d.rules[id].label}`).join('; ')}) ` +
+    `falling in ${years.join(', ')} count Monday to Friday only and may end on a holiday; add that year's holidays and make-up working days ` +
+    `(the State Council's notice) with --calendar FILE, in the format of server/deadlines/holidays-cn-2026.yaml`
+  );
+}
+
 /** Which clock runs in a state (null: none). Illegal verdicts run the rectification clock. */
 export function ruleForState(status: string, verdict: string | null): DeadlineRuleId | null {
   switch (status) {
