@@ -7,6 +7,7 @@ import { calendarProblem } from './calendar-date.js';
 import { BUREAU_IDS, PRIORITIES } from './vocabulary.js';
 import {
   clueSourceSchema,
+  handoverRecipientSchema,
   otherSituationSchema,
   rectificationMethodSchema,
   violationSubtypeSchema,
@@ -121,6 +122,14 @@ export const RequestReassignment = z.object({ reason: text(2000), suggested_bure
 export const Reassign = z.object({ lead_bureau: bureau, co_bureaus: z.array(bureau).max(9).optional(), reason: text(2000) }).strict();
 export const Review = z.object({ approve: z.boolean(), comment: text(2000).optional() }).strict();
 export const Escalate = z.object({ reason: text(2000), level: z.number().int().min(1).max(5).optional() }).strict();
+export const HandOver = z
+  .object({
+    to: handoverRecipientSchema.describe('discipline (纪委监委) or police (公安机关)'),
+    handed_on: day.optional().describe('移送日期 (default: today; not after it)'),
+    reference: text(200).optional().describe('移送文号 / 函号'),
+    note: text(2000).optional(),
+  })
+  .strict();
 export const Note = z.object({ text: text(4000) }).strict();
 export const ConfirmGeometry = z.object({ comment: text(2000).optional() }).strict();
 export const Withdraw = z.object({ reason: text(2000) }).strict();

@@ -37,6 +37,15 @@ export type WorkflowStatus = z.infer<typeof workflowStatusSchema>;
  */
 export const SETTLED_STATUSES = ['reviewed', 'vanished', 'merged'] as const satisfies readonly WorkflowStatus[];
 
+/**
+ * Who a case was handed over to (移送): the discipline commission (纪委监委: an official's part, or
+ * rectification overdue, Jinan's 纪行衔接) or the police (涉嫌犯罪). The ledger's 是否移送纪委监委
+ * says 是 only once such a handover is recorded, not when it is merely due.
+ */
+export const HANDOVER_RECIPIENT_ZH = { discipline: '纪委监委', police: '公安机关' } as const;
+export const handoverRecipientSchema = idsOf(HANDOVER_RECIPIENT_ZH);
+export type HandoverRecipient = z.infer<typeof handoverRecipientSchema>;
+
 /** 判定类型. */
 export const VERDICT_ZH = { legal: '合法', illegal: '违法', other: '其他' } as const;
 export const verdictSchema = idsOf(VERDICT_ZH);

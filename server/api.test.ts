@@ -9,6 +9,8 @@ import type { FeatureCollection } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
 import { replaceBatchPolygons } from '../pipeline/store/repository.js';
+import { dispositionCells } from '../pipeline/outputs/ledger-disposition.js';
+import { loadWorkflowLedger } from '../pipeline/outputs/workflow-dispositions.js';
 import { addUser } from './auth/user-store.js';
 import { imageryPlugin } from './imagery-routes.js';
 import { createImageryService } from './imagery/imagery-service.js';
@@ -467,6 +469,27 @@ describe('deadlines and escalation', () => {
     expect(esc.json().result).toMatchObject({ level: 2, handover_due: '2026-11-07' });
     expect((await call('nr', 'POST', `/api/polygons/${P_DEADLINE}/escalate`, { reason: 'x' })).statusCode).toBe(403);
     t.setToday('2026-11-03');
+  });
+
+  it('records a handover once done (移送): the lead role only, not in the future; the ledger says 是 only then', async () => {
+    const ledgerCell = async () => {
+      const wf = await loadWorkflowLedger(db, '2026-10', [P_DEADLINE], '2026-11-03');
+      return dispositionCells(wf.dispositions.find((d) => d.code === P_DEADLINE)!);
+    };
+    // Escalated, the hand-over due by 2026-11-07: not handed over yet.
+    expect((await ledgerCell()).是否移送纪委监委).toBe('否');
+    expect((await call('nr', 'POST', `/api/polygons/${P_DEADLINE}/hand-over`, { to: 'discipline' })).statusCode).toBe(403);
+    const future = await call('chief', 'POST', `/api/polygons/${P_DEADLINE}/hand-over`, { to: 'discipline', handed_on: '2026-11-04' });
+    expect([future.statusCode, future.json().code]).toEqual([400, 'VALIDATION']);
+    expect((await call('chief', 'POST', `/api/polygons/${P_DEADLINE}/hand-over`, { to: 'court' })).statusCode).toBe(400);
+    const done = await call('chief', 'POST', `/api/polygons/${P_DEADLINE}/hand-over`, { to: 'discipline', handed_on: '2026-11-02', reference: '济自然资移〔2026〕3号' });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.json().result).toMatchObject({ to: 'discipline', handed_on: '2026-11-02' });
+    const card = (await call('chief', 'GET', `/api/polygons/${P_DEADLINE}`)).json();
+    expect(card.handovers).toMatchObject([{ to: 'discipline', handed_on: '2026-11-02', reference: '济自然资移〔2026〕3号', created_by: 'chief' }]);
+    expect(card.history.at(-1)).toMatchObject({ actor: 'chief', action: 'hand_over' });
+    const cells = await ledgerCell();
+    expect([cells.是否移送纪委监委, cells.备注]).toEqual(['是', '移送纪委监委 2026-11-02（济自然资移〔2026〕3号）']);
   });
 
   it('a site that reappears grown in later batches climbs the construction-stage ladder', async () => {

@@ -491,6 +491,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     action('reassign', 'Lead bureau (role lead) routes the polygon to another bureau', S.Reassign, (u, c, b) => A.reassign(ctx, u, c, b));
     action('review', 'Lead bureau reviews a closure (approve → reviewed; refuse → back)', S.Review, (u, c, b) => A.review(ctx, u, c, b));
     action('escalate', 'Lead bureau escalates (hand-over to the discipline commission within 15 days)', S.Escalate, (u, c, b) => A.escalate(ctx, u, c, b));
+    action('hand-over', 'Lead bureau records a handover done (移送): to the discipline commission (纪委监委) or the police, with its date and reference; the ledger\'s 是否移送纪委监委 reads it', S.HandOver, (u, c, b) => A.handOver(ctx, u, c, b));
     action('notes', 'Add a note (lead or co-handling bureau, lead role)', S.Note, (u, c, b) => A.addNote(ctx, u, c, b));
     action('confirm-geometry', 'Lead bureau confirms the verdict after a batch re-run changed the outline', S.ConfirmGeometry, (u, c, b) => A.confirmGeometry(ctx, u, c, b));
     action('withdraw', 'Lead bureau withdraws a case whose polygon a batch re-run no longer finds (图形灭失, any open state → vanished)', S.Withdraw, (u, c, b) => A.withdraw(ctx, u, c, b));

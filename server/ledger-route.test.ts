@@ -102,6 +102,7 @@ describe('GET /workflow-labels.js', () => {
       OTHER_SITUATIONS: W.OTHER_SITUATION_ZH,
       RECTIFICATION_METHODS: W.RECTIFICATION_METHOD_ZH,
       CLUE_SOURCES: W.CLUE_SOURCE_ZH,
+      HANDOVER_RECIPIENTS: W.HANDOVER_RECIPIENT_ZH,
       CHANGE_TYPES: V.CHANGE_TYPE_ZH,
       PRIORITY: V.PRIORITY_ZH,
       BUREAUS: Object.fromEntries(Object.entries(DEFAULT_RULES.bureaus).map(([id, b]) => [id, b.name_zh])),

@@ -78,6 +78,19 @@ export function renderActions(card) {
   const settled = L.SETTLED.includes(status);
   if (oversee && status === 'merged') forms.push(miniForm('separate', '拆出单独下发', reason('说明（如：相邻新建，非同一地块）'), true));
   if (oversee && !settled) forms.push(miniForm('escalate', '移交/升级', `${reason()}<label>级别 (1–5，留空则升一级) <input name="level" type="number" min="1" max="5" step="1"></label>`));
+  // 移送 is recorded once done (是否移送纪委监委 in the ledger reads it), also after the closure is reviewed.
+  if (oversee && (!settled || status === 'reviewed')) {
+    forms.push(
+      miniForm(
+        'hand-over',
+        '移送',
+        `<label>移送至 <select name="to" required><option value="">请选择</option>${options(L.HANDOVER_RECIPIENTS)}</select></label>
+         <label>移送日期 <input name="handed_on" type="date"></label>
+         <label>文号 <input name="reference" maxlength="200"></label>
+         <label>说明 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
+      ),
+    );
+  }
   // A re-run no longer finds the polygon: there is no outline to confirm, only the case to withdraw (图形灭失).
   const gone = !card.geometry;
   if (oversee && p.geometry_changed && !gone) forms.push(miniForm('confirm-geometry', '确认图形变更', '<label>意见 <textarea name="comment" rows="2" maxlength="2000"></textarea></label>', true));

@@ -106,6 +106,7 @@ function renderCard(card) {
     <div id="actions"></div>
     <div id="evidence-box"></div>
     ${escalationsHtml(card.escalations)}
+    ${handoversHtml(card.handovers)}
     <h3>办理记录</h3>
     <ol class="history" id="history">${history || '<li class="muted">暂无记录</li>'}</ol>`;
   if (!clue) {
@@ -153,6 +154,12 @@ function escalationsHtml(list) {
     .map((e) => `<tr><th>${esc(L.ESCALATION_KINDS[e.kind] ?? e.kind)}</th><td>${e.level} 级</td><td>${esc(L.DEADLINE_RULES[e.rule] ?? e.rule ?? '')}</td><td>${esc(e.due_date ?? '')}</td><td class="left">${esc(e.reason ?? '')}</td></tr>`)
     .join('');
   return `<h3>移交与升级</h3><table class="table" id="escalations"><thead><tr><th>类型</th><th>级别</th><th>依据</th><th>期限</th><th class="left">理由</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+function handoversHtml(list) {
+  if (!list?.length) return '';
+  const rows = list.map((h) => `<tr><th>${esc(L.HANDOVER_RECIPIENTS[h.to] ?? h.to)}</th><td>${esc(h.handed_on)}</td><td>${esc(h.reference ?? '')}</td><td class="left">${esc(h.note ?? '')}</td></tr>`).join('');
+  return `<h3>已移送</h3><table class="table" id="handovers"><thead><tr><th>移送至</th><th>日期</th><th>文号</th><th class="left">说明</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 export function verdictDetail(d) {

@@ -1,11 +1,11 @@
 // Chinese labels for the API's ASCII ids. The vocabulary (workflow states, verdicts, violation types,
-// situations, rectification methods, 发现方式, change types, priorities) and the bureau and zone names
+// situations, rectification methods, 发现方式, 移送 recipients, change types, priorities) and the bureau and zone names
 // of the rule tables the database's batches used come from the server, generated from schemas/
 // (server/workflow-labels.ts): one copy with the ledger, nothing to keep in step.
 // What follows them is the page's own: colours, role and action names, ledger links.
 import * as W from './workflow-labels.js';
 
-export const { STATUS, VERDICTS, VIOLATION_TYPES, VIOLATION_SUBTYPES, OTHER_SITUATIONS, RECTIFICATION_METHODS, CLUE_SOURCES, BUREAUS, PRIORITY } = W;
+export const { STATUS, VERDICTS, VIOLATION_TYPES, VIOLATION_SUBTYPES, OTHER_SITUATIONS, RECTIFICATION_METHODS, CLUE_SOURCES, HANDOVER_RECIPIENTS, BUREAUS, PRIORITY } = W;
 // A clue has no detected change type; the page shows where it came from instead.
 export const CHANGE_TYPES = { ...W.CHANGE_TYPES, clue: '线索' };
 // Overlaps may also name the district layer.
@@ -38,6 +38,7 @@ export const ACTIONS = {
   reassign: '改派',
   review: '复核',
   escalate: '移交/升级',
+  hand_over: '移送',
   note: '备注',
   confirm_geometry: '确认图形变更',
   withdraw: '图形灭失撤销',

@@ -41,8 +41,19 @@ describe('dispositionCells', () => {
     expect(c.销号状态).toBe('县级已填报违法');
     expect(c.办理状态).toBe('整改中');
     expect(c.是否逾期).toBe('是');
-    expect(c.是否移送纪委监委).toBe('是');
+    // Escalated, so a hand-over is due; none is recorded as done.
+    expect(c.是否移送纪委监委).toBe('否');
     expect(c.备注).toBe('拆分为2个地块：370102-202610-0007-1 违法 非法占用土地 3.00亩；370102-202610-0007-2 合法 1.50亩');
+  });
+
+  it('says 是否移送纪委监委 是 once a handover to the commission is recorded, and lists every handover in 备注', () => {
+    const base = { status: 'rectifying', verdict: 'illegal', escalations: 1 } as const;
+    const police = dispositionCells(judged('p', { ...base, handovers: [{ to: 'police', on: '2026-11-25', reference: null }] }));
+    expect([police.是否移送纪委监委, police.备注]).toEqual(['否', '移送公安机关 2026-11-25']);
+    const both = dispositionCells(
+      judged('d', { ...base, handovers: [{ to: 'discipline', on: '2026-11-20', reference: '济自然资移〔2026〕3号' }, { to: 'police', on: '2026-11-25', reference: null }] }),
+    );
+    expect([both.是否移送纪委监委, both.备注]).toEqual(['是', '移送纪委监委 2026-11-20（济自然资移〔2026〕3号）；移送公安机关 2026-11-25']);
   });
 
   it('leaves an unverified polygon 未核查 / 未销号 / 已下发 with no rectification', () => {

@@ -8,7 +8,7 @@
  * Vocabulary after ../shared/domain/RESEARCH.md §3.6–3.8 and §4.4.
  */
 import { TubanError } from '../../schemas/errors.js';
-import { RECTIFICATION_METHOD_ZH, VERDICT_ZH, WORKFLOW_STATUS_ZH, type Verdict, type WorkflowStatus } from '../../schemas/workflow.js';
+import { HANDOVER_RECIPIENT_ZH, RECTIFICATION_METHOD_ZH, VERDICT_ZH, WORKFLOW_STATUS_ZH, type HandoverRecipient, type Verdict, type WorkflowStatus } from '../../schemas/workflow.js';
 
 /** 销号状态 values (RESEARCH.md §3.7). */
 export const CLOSURE_STATUSES = ['未销号', '持续监测', '县级已填报违法', '已销号', '图形灭失'] as const;
@@ -57,8 +57,10 @@ export interface LedgerDisposition {
   dueDate: string | null;
   /** Past `dueDate` without being closed, as of the day the ledger was compiled. */
   overdue: boolean;
-  /** Escalations recorded (overdue hand-over to the discipline commission, construction stage, manual). */
+  /** Escalations recorded (overdue, construction stage, manual: a hand-over decided and due). */
   escalations: number;
+  /** Handovers done (移送), earliest first: 是否移送纪委监委 is 是 only with one to the discipline commission. */
+  handovers: { to: HandoverRecipient; on: string; reference: string | null }[];
   parcels: ParcelDisposition[];
   note: string | null;
 }
@@ -67,7 +69,7 @@ export interface LedgerDisposition {
 export function undetermined(code: string): LedgerDisposition {
   return {
     code, status: null, verdict: null, approvalDocNo: null, violationType: null, otherReason: null, actualUse: null, party: null,
-    rectificationMethod: null, rectified: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, parcels: [], note: null,
+    rectificationMethod: null, rectified: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
   };
 }
 
@@ -112,6 +114,11 @@ export interface DispositionCells {
 
 const yesNo = (b: boolean | null) => (b === null ? '' : b ? '是' : '否');
 
+/** `移送纪委监委 2026-11-20（济自然资移〔2026〕3号）；移送公安机关 …`. */
+function handovers(d: LedgerDisposition): string {
+  return d.handovers.map((h) => `移送${HANDOVER_RECIPIENT_ZH[h.to]} ${h.on}${h.reference ? `（${h.reference}）` : ''}`).join('；');
+}
+
 export function dispositionCells(d: LedgerDisposition): DispositionCells {
   const parcels = d.parcels.length
     ? `拆分为${d.parcels.length}个地块：` +
@@ -133,7 +140,8 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     // No case yet: the batch issued it and nobody has opened it, i.e. 已下发.
     办理状态: d.status ? WORKFLOW_STATUS_ZH[d.status] : WORKFLOW_STATUS_ZH.issued,
     是否逾期: d.overdue ? '是' : '否',
-    是否移送纪委监委: d.escalations > 0 ? '是' : '否',
-    备注: [d.note ?? '', parcels].filter(Boolean).join('；'),
+    // Done, not due: an escalation decides a hand-over, the handover record says it happened.
+    是否移送纪委监委: d.handovers.some((h) => h.to === 'discipline') ? '是' : '否',
+    备注: [d.note ?? '', handovers(d), parcels].filter(Boolean).join('；'),
   };
 }

@@ -102,6 +102,7 @@ beforeAll(async () => {
     ('370102-202610-0001', 1, ST_GeomFromText('POLYGON((117 36,117.0005 36,117.0005 36.001,117 36.001,117 36))', 4326), 2000, 3, 'illegal', '{"violation_type":"illegal_occupation"}'),
     ('370102-202610-0001', 2, ST_GeomFromText('POLYGON((117.0005 36,117.001 36,117.001 36.001,117.0005 36.001,117.0005 36))', 4326), 1000, 1.5, 'legal', '{"approval_doc_no":"济自然资批〔2026〕12号"}')`);
   await db.query(`INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by) VALUES ('370102-202610-0001', 'overdue', 'handover', 1, '2026-11-20', '逾期未整改', 'system')`);
+  await db.query(`INSERT INTO handovers (code, recipient, handed_on, reference, created_by) VALUES ('370102-202610-0001', 'discipline', '2026-12-01', '济自然资移〔2026〕3号', 'lead1')`);
   // Legal, closed and reviewed.
   await kase('370102-202610-0002', 'reviewed', 'legal', { approval_doc_no: '济自然资批〔2026〕7号', actual_use: '厂房' },
     { closure: { reason: '手续齐全', closed_on: '2026-11-25' } }, '2026-12-01');
@@ -132,6 +133,7 @@ describe('the month ledger from the database', () => {
       '违法', '非法占用土地（未批先建）', '某建材公司', '拆除复耕', '否', '县级已填报违法', '是', '是', '2026-11-20',
     ]);
     expect(a.备注).toContain('370102-202610-0001-2 合法 1.50亩');
+    expect(a.备注).toContain('移送纪委监委 2026-12-01（济自然资移〔2026〕3号）');
     const b = byCode['370102-202610-0002'];
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-25', '审核通过']);
     // Closed without a closure record: the close action's day in the audit log.

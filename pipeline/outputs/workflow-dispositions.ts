@@ -17,7 +17,7 @@ import { TubanError } from '../../schemas/errors.js';
 import type { BureauId } from '../../schemas/vocabulary.js';
 import {
   OTHER_SITUATION_ZH, RECTIFICATION_METHOD_ZH, VIOLATION_SUBTYPE_ZH, VIOLATION_TYPE_ZH,
-  type ClueSource, type Verdict, type WorkflowStatus,
+  type ClueSource, type HandoverRecipient, type Verdict, type WorkflowStatus,
 } from '../../schemas/workflow.js';
 import type { Queryable } from '../store/queryable.js';
 import type { LedgerClue } from './ledger.js';
@@ -80,7 +80,7 @@ export function closureOf(status: WorkflowStatus | null, verdict: Verdict | null
  * left out, i.e. 未核查) and the month's clues. `asOf` (yyyy-mm-dd) decides what is overdue.
  */
 export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: readonly string[], asOf: string): Promise<WorkflowLedger> {
-  const have = await tablesPresent(db, ['cases', 'parcels', 'escalations', 'audit_log', 'clues']);
+  const have = await tablesPresent(db, ['cases', 'parcels', 'escalations', 'audit_log', 'clues', 'handovers']);
   const clues: LedgerClue[] = [];
   if (have.has('clues')) {
     const r = await db.query<{
@@ -119,6 +119,14 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       parcels.set(p.code, list);
     }
   }
+  const handovers = new Map<string, LedgerDisposition['handovers']>();
+  if (have.has('handovers')) {
+    const r = await db.query<{ code: string; recipient: HandoverRecipient; handed_on: string; reference: string | null }>(
+      'SELECT code, recipient, handed_on::text AS handed_on, reference FROM handovers WHERE code = ANY($1::text[]) ORDER BY code, handed_on, id',
+      [all],
+    );
+    for (const h of r.rows) handovers.set(h.code, [...(handovers.get(h.code) ?? []), { to: h.recipient, on: h.handed_on, reference: h.reference }]);
+  }
   const escalationCount = have.has('escalations') ? '(SELECT count(*) FROM escalations e WHERE e.code = c.code)::int' : '0';
   // When the case was closed: the close action in the audit log, else its last change.
   const closedOn = have.has('audit_log')
@@ -154,6 +162,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       dueDate: c.due_date,
       overdue: !closed && c.due_date !== null && c.due_date < asOf,
       escalations: Math.max(c.escalations, c.escalation_level > 0 ? 1 : 0),
+      handovers: handovers.get(c.code) ?? [],
       parcels: ps,
     };
   });

@@ -49,6 +49,7 @@ export interface ReportLine {
   rectified: number;
   closed: number;
   overdue: number;
+  /** 移送/升级: items escalated or handed over (移送). */
   escalated: number;
   /** '零报告' for a district with nothing found. */
   note: string;
@@ -110,7 +111,7 @@ function line(group: ReportLine['group'], key: string, name: string, items: Item
     rectified,
     closed: items.filter((i) => i.d.closure === '已销号' || i.d.closure === '图形灭失').length,
     overdue: items.filter((i) => i.d.overdue).length,
-    escalated: items.filter((i) => i.d.escalations > 0).length,
+    escalated: items.filter((i) => i.d.escalations > 0 || i.d.handovers.length > 0).length,
     note: group === '区县' && items.length === 0 ? (covered ? '零报告' : NOT_COVERED) : '',
   };
 }

@@ -306,6 +306,23 @@ CREATE UNIQUE INDEX escalations_stage_once ON escalations (code, level) WHERE ki
 ALTER TABLE batches ADD COLUMN replaced_by text REFERENCES batches(id) ON DELETE SET NULL;
 `,
   },
+  {
+    version: 9,
+    name: 'handovers (移送): a case handed over to the discipline commission or the police, recorded when done',
+    sql: `
+CREATE TABLE handovers (
+  id bigserial PRIMARY KEY,
+  code text NOT NULL REFERENCES cases(code),
+  recipient text NOT NULL CHECK (recipient IN ('discipline', 'police')),
+  handed_on date NOT NULL,
+  reference text,
+  note text,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX handovers_code ON handovers (code);
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

@@ -6,7 +6,7 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import type { Clue, Close, ConfirmGeometry, Escalate, Note, Reassign, Rectification, RequestReassignment, Review, Separate, Split, VerdictBody, Withdraw } from '../../schemas/api.js';
+import type { Clue, Close, ConfirmGeometry, Escalate, HandOver, Note, Reassign, Rectification, RequestReassignment, Review, Separate, Split, VerdictBody, Withdraw } from '../../schemas/api.js';
 import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
@@ -154,6 +154,19 @@ export function escalate(ctx: ActionContext, user: User, code: string, body: z.i
       [code, level, handover, body.reason, user.name],
     );
     return { set: { escalation_level: Math.max(level, c.escalation_level) }, detail: { ...body, level, handover_due: handover, escalation_id: r.rows[0].id }, result: { id: r.rows[0].id, level, handover_due: handover } };
+  });
+}
+
+/** 移送: the case went to the discipline commission or the police, on a day not after today. */
+export function handOver(ctx: ActionContext, user: User, code: string, body: z.infer<typeof HandOver>) {
+  return runAction(ctx, user, code, 'hand_over', async (tx) => {
+    const on = body.handed_on ?? ctx.today();
+    if (on > ctx.today()) throw new ApiError('VALIDATION', `handed_on ${on} is after today (${ctx.today()}): record a handover once it is done`);
+    const r = await tx.query<{ id: number }>(
+      'INSERT INTO handovers (code, recipient, handed_on, reference, note, created_by) VALUES ($1, $2, $3::date, $4, $5, $6) RETURNING id::int AS id',
+      [code, body.to, on, body.reference ?? null, body.note ?? null, user.name],
+    );
+    return { detail: { ...body, handed_on: on, handover_id: r.rows[0].id }, result: { id: r.rows[0].id, to: body.to, handed_on: on } };
   });
 }
 

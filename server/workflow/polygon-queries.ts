@@ -285,8 +285,8 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
 
 /**
  * The card's data in one statement (one snapshot, one round trip instead of six): the polygon as a
- * feature, its case (`CASE_COLUMNS`, as `loadCase` returns it), and its history, evidence, parcels
- * and escalations — or POLYGON.NOT_FOUND when it is missing or outside the user's scope.
+ * feature, its case (`CASE_COLUMNS`, as `loadCase` returns it), and its history, evidence, parcels,
+ * escalations and handovers — or POLYGON.NOT_FOUND when it is missing or outside the user's scope.
  */
 export async function polygonCard(q: Queryable, user: User, code: string, today: string, bureauName: (id: string) => string) {
   const params: unknown[] = [today, code];
@@ -295,7 +295,7 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
   // caller may see it (a co-handling bureau of the case may not).
   const sightingSeen = scopePredicate(user, params, 's');
   const properties = propertySql((alias) => scopePredicate(user, params, alias));
-  const r = await q.query<Row & { case: CaseRow; history: unknown[]; evidence: unknown[]; parcels: unknown[]; escalations: unknown[] }>(
+  const r = await q.query<Row & { case: CaseRow; history: unknown[]; evidence: unknown[]; parcels: unknown[]; escalations: unknown[]; handovers: unknown[] }>(
     `SELECT ${properties}, ST_AsGeoJSON(w.geom, 7) AS geometry,
        (SELECT row_to_json(k) FROM (SELECT ${CASE_COLUMNS}) k) AS "case",
        (SELECT coalesce(json_agg(h ORDER BY h.id), '[]'::json) FROM (
@@ -306,15 +306,17 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
        (SELECT coalesce(json_agg(x ORDER BY x.idx), '[]'::json) FROM (
           SELECT idx, area_m2, area_mu, verdict, verdict_details, ST_AsGeoJSON(geom, 7)::json AS geometry FROM parcels WHERE code = c.code) x) AS parcels,
        (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json) FROM (
-          SELECT id::int AS id, kind, rule, level, due_date::text AS due_date, reason, created_by, created_at::text AS created_at FROM escalations WHERE code = c.code) x) AS escalations
+          SELECT id::int AS id, kind, rule, level, due_date::text AS due_date, reason, created_by, created_at::text AS created_at FROM escalations WHERE code = c.code) x) AS escalations,
+       (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json) FROM (
+          SELECT id::int AS id, recipient AS "to", handed_on::text AS handed_on, reference, note, created_by FROM handovers WHERE code = c.code) x) AS handovers
      FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
      WHERE c.code = $2 AND ${scope}`,
     params,
   );
   if (r.rows.length === 0) throw new ApiError('POLYGON.NOT_FOUND', code);
-  const { case: c, history, evidence, parcels, escalations, ...row } = r.rows[0];
+  const { case: c, history, evidence, parcels, escalations, handovers, ...row } = r.rows[0];
   const previous = typeof row.previous_code === 'string' ? await previousCase(q, user, row.previous_code) : null;
-  return { feature: toFeature(row as Row, bureauName), case: c, history, evidence, parcels, escalations, previous_case: previous, sightings: await sightings(q, user, code) };
+  return { feature: toFeature(row as Row, bureauName), case: c, history, evidence, parcels, escalations, handovers, previous_case: previous, sightings: await sightings(q, user, code) };
 }
 
 /**

@@ -38,6 +38,8 @@ export const ACTIONS = {
   reassign: { from: ['issued', 'accepted', 'reassignment_requested'], to: 'issued', actor: 'oversee' },
   review: { from: ['closed'], to: null, actor: 'oversee' },
   escalate: { from: OPEN, to: null, actor: 'oversee' },
+  /** 移送 done: recorded by the lead bureau, also after the case is closed (an official's part is handed over on its own clock). */
+  hand_over: { from: [...OPEN, 'reviewed'], to: null, actor: 'oversee' },
   note: { from: [...OPEN, 'reviewed', 'merged'], to: null, actor: 'contributor' },
   evidence: { from: OPEN, to: null, actor: 'contributor' },
   /** After a batch re-run changed the polygon's outline: the lead bureau checks the verdict still holds. */
