@@ -59,7 +59,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     --wait-db   seconds to wait for another tuban process holding the embedded database; serve then holds it until it stops`,
     flags: ['port', 'host', 'db', 'data', 'calendar', 'deadlines', 'log-level', 'wait-db'],
     exits: `0 stopped by SIGTERM/SIGINT, 64 usage error (or a --deadlines/--calendar file that cannot be
-  read or is invalid), 1 failure,\n  ${LOCKED}`,
+  read or is invalid, or a --port/--host it cannot listen on), 1 failure,\n  ${LOCKED}`,
   },
   user: {
     usage: `tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--db …] [--wait-db <seconds>]
