@@ -78,13 +78,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               the month's ledger with each item's one disposition from the workflow, in every format or those named
     --as-of     the day that decides what is overdue (default today)`,
     flags: ['epoch', 'out', 'db', 'format', 'as-of', 'wait-db'],
-    exits: `0 written, 64 usage error, 1 failure,\n  ${LOCKED}`,
+    exits: `0 written, 64 usage error (or an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
   },
   report: {
     usage: `tuban report --quarter YYYYQn [--out <dir>] [--db <dir|postgres-url>] [--as-of YYYY-MM-DD] [--wait-db <seconds>]
               the quarterly summary by district and lead bureau, with 零报告 lines (printed, and as xlsx and csv)`,
     flags: ['quarter', 'out', 'db', 'as-of', 'wait-db'],
-    exits: `0 written, 64 usage error, 1 failure,\n  ${LOCKED}`,
+    exits: `0 written, 64 usage error (or an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
   },
 };
 
