@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfigFile, one, paths, UsageError, type Flags } from './args.js';
+import { ConfigError, loadConfigFile, logLevel, one, paths, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 import { config } from '../pipeline/config.js';
@@ -34,6 +34,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   const port = Number(one(flags, 'port', String(config().port)));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535', 'serve');
   const host = one(flags, 'host', '127.0.0.1')!;
+  const level = logLevel(flags, 'serve', 'info');
   const dataDir = resolve(one(flags, 'data', config().dataDir)!);
   // The configuration files, each named in its error (exit 64, one line) before the database is opened.
   const deadlinesFile = one(flags, 'deadlines');
@@ -56,7 +57,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     secret,
     deadlines,
     webDir: findWebDir(),
-    logger: { level: one(flags, 'log-level', 'info'), redact: LOG_REDACT },
+    logger: { level, redact: LOG_REDACT },
     trustProxy: config().trustProxy,
     ...extra,
   });
