@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { LOG_LEVELS } from '../pipeline/config.js';
 
 /**
  * Command-line flags in the GIS tools' style: `--zones a.geojson b.gpkg` takes every value up
@@ -37,6 +38,13 @@ export class UsageError extends Error {
     super(message);
     this.command = command;
   }
+}
+
+/** `--log-level`, checked: a typo is a usage error naming the levels, not pino's stack trace. */
+export function logLevel(flags: Flags, command: string, fallback: (typeof LOG_LEVELS)[number]): (typeof LOG_LEVELS)[number] {
+  const level = one(flags, 'log-level') ?? fallback;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`, command);
+  return level as (typeof LOG_LEVELS)[number];
 }
 
 /**

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Level, Logger } from 'pino';
+import type { Logger } from 'pino';
 import { BAND_NAMES, type BandName } from '../geo/raster.js';
 import { BatchArgsSchema, type BatchArgs } from '../pipeline/batch/batch-args.js';
 import { parseDetectorParams } from '../pipeline/detect/detector-params.js';
@@ -20,7 +20,7 @@ import { openDatabase } from '../pipeline/store/open-database.js';
 import { connectSharedDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
 import { tierUpWasmForOneBatch } from '../pipeline/store/wasm-tiering.js';
 import { deferredDatabase } from '../pipeline/store/deferred-database.js';
-import { UsageError, bool, loadConfigFile, many, one, paths, type Flags } from './args.js';
+import { UsageError, bool, loadConfigFile, logLevel, many, one, paths, type Flags } from './args.js';
 import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { createProgress } from './progress.js';
 import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
@@ -126,12 +126,12 @@ async function outDir(flags: Flags, epoch: string): Promise<string> {
 
 export async function batchCommand(flags: Flags): Promise<number> {
   const args = batchArgsFromFlags(flags);
+  const level = logLevel(flags, 'batch', 'info');
   const out = await outDir(flags, args.epoch);
   // The rule table is read when finalising, after every tile is detected: a typo in it is found now
   // (exit 64, one line naming the file), not after the batch's work.
   const rulesFile = one(flags, 'rules');
   if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
-  const level = (one(flags, 'log-level') ?? 'info') as Level;
   const tty = process.stderr.isTTY === true;
   const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });
   const progress = createProgress();

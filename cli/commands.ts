@@ -61,7 +61,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     --wait-db   seconds to wait for another tuban process holding the embedded database; serve then holds it until it stops`,
     flags: ['port', 'host', 'db', 'data', 'calendar', 'deadlines', 'log-level', 'wait-db'],
     exits: `0 stopped by SIGTERM/SIGINT, 64 usage error (or a --deadlines/--calendar file that cannot be
-  read or is invalid), 1 failure,\n  ${LOCKED}`,
+  read or is invalid, or a --port/--host it cannot listen on), 1 failure,\n  ${LOCKED}`,
   },
   user: {
     usage: `tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--db …] [--wait-db <seconds>]
@@ -80,13 +80,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               the month's ledger with each item's one disposition from the workflow, in every format or those named
     --as-of     the day that decides what is overdue (default today)`,
     flags: ['epoch', 'out', 'db', 'format', 'as-of', 'wait-db'],
-    exits: `0 written, 64 usage error, 1 failure,\n  ${LOCKED}`,
+    exits: `0 written, 64 usage error (or an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
   },
   report: {
     usage: `tuban report --quarter YYYYQn [--out <dir>] [--db <dir|postgres-url>] [--as-of YYYY-MM-DD] [--wait-db <seconds>]
               the quarterly summary by district and lead bureau, with 零报告 lines (printed, and as xlsx and csv)`,
     flags: ['quarter', 'out', 'db', 'as-of', 'wait-db'],
-    exits: `0 written, 64 usage error, 1 failure,\n  ${LOCKED}`,
+    exits: `0 written, 64 usage error (or an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
   },
 };
 

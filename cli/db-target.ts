@@ -1,8 +1,9 @@
 /** Which database a command opens: `--db`, else DATABASE_URL, else the embedded directory. */
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { config } from '../pipeline/config.js';
 import { one, UsageError, type Flags } from './args.js';
+import type { CommandName } from './commands.js';
 
 export const DEFAULT_DB_DIR = '.tuban/db';
 
@@ -13,4 +14,19 @@ export function dbTarget(flags: Flags): string {
   // An embedded database is a directory: a file there is a slip (say, the .lock or a dump).
   if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) throw new UsageError(`--db ${dir} is an existing file; give the embedded database's directory (it is created when missing) or a postgres:// URL`);
   return dir;
+}
+
+/**
+ * The database a reading command (`tuban ledger`, `tuban report`) opens: an embedded directory must
+ * already hold one. Opening makes a fresh database wherever `--db` points, so a typo, or a command
+ * run from another folder than the batch (`.tuban/db` is relative to it), would write an empty
+ * ledger and exit 0; it is a usage error instead, and nothing is created.
+ */
+export function existingDbTarget(flags: Flags, command: CommandName): string {
+  const target = dbTarget(flags);
+  if (/^(postgres(ql)?|memory):\/\//i.test(target) || existsSync(join(target, 'PG_VERSION'))) return target;
+  throw new UsageError(
+    `--db ${target}: no database there (tuban batch makes it; the default ${DEFAULT_DB_DIR} is relative to the folder you run in): run tuban ${command} where you ran the batch, or pass its --db`,
+    command,
+  );
 }

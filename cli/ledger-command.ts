@@ -14,7 +14,7 @@ import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { many, one, UsageError, type Flags } from './args.js';
-import { dbTarget } from './db-target.js';
+import { existingDbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
 
 export async function ledgerCommand(flags: Flags): Promise<number> {
@@ -33,7 +33,7 @@ export async function ledgerCommand(flags: Flags): Promise<number> {
     throw err;
   }
   const out = resolve(one(flags, 'out') ?? join('out', epoch));
-  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
+  const db = await openDatabase(existingDbTarget(flags, 'ledger'), { lock: lockOptionsFromFlags(flags) });
   try {
     await migrate(db);
     const data = await loadLedger(db, epoch, { asOf });

@@ -16,7 +16,7 @@ import { config } from '../pipeline/config.js';
 import { createLogger } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
-import { UsageError, one, type Flags } from './args.js';
+import { UsageError, logLevel, one, type Flags } from './args.js';
 
 function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
   const v = flag ?? (name === 'DATABASE_URL' ? config().databaseUrl : config().redisUrl);
@@ -56,7 +56,7 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
 export async function workerCommand(flags: Flags): Promise<number> {
   const concurrency = Number(one(flags, 'concurrency') ?? '1');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
-  const log = createLogger({ level: (one(flags, 'log-level') ?? config().logLevel) as 'info' });
+  const log = createLogger({ level: logLevel(flags, 'worker', config().logLevel) });
   const db = await openDatabase(need('DATABASE_URL', one(flags, 'db')));
   try {
     await migrate(db);

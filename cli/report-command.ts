@@ -10,7 +10,7 @@ import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { one, UsageError, type Flags } from './args.js';
-import { dbTarget } from './db-target.js';
+import { existingDbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
 
 export async function reportCommand(flags: Flags): Promise<number> {
@@ -23,7 +23,7 @@ export async function reportCommand(flags: Flags): Promise<number> {
   const asOfProblem = asOf === undefined ? null : calendarProblem(asOf, 'day');
   if (asOfProblem) throw new UsageError(`--as-of: ${asOfProblem}`, 'report');
   const out = resolve(one(flags, 'out') ?? join('out', quarter));
-  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
+  const db = await openDatabase(existingDbTarget(flags, 'report'), { lock: lockOptionsFromFlags(flags) });
   try {
     await migrate(db);
     const report = await quarterReport(db, quarter, { asOf });

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfigFile, one, paths, UsageError, type Flags } from './args.js';
+import { ConfigError, loadConfigFile, logLevel, one, paths, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 import { config } from '../pipeline/config.js';
@@ -35,6 +35,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   const port = Number(one(flags, 'port', String(config().port)));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535', 'serve');
   const host = one(flags, 'host', '127.0.0.1')!;
+  const level = logLevel(flags, 'serve', 'info');
   const dataDir = resolve(one(flags, 'data', config().dataDir)!);
   // The configuration files, each named in its error (exit 64, one line) before the database is opened.
   const deadlinesFile = one(flags, 'deadlines');
@@ -57,7 +58,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     secret,
     deadlines,
     webDir: findWebDir(),
-    logger: { level: one(flags, 'log-level', 'info'), redact: LOG_REDACT },
+    logger: { level, redact: LOG_REDACT },
     trustProxy: config().trustProxy,
     ...extra,
   });
@@ -77,7 +78,23 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
-  await app.listen({ port, host });
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    // Another server on the port, a port below 1024, a --host not on this machine: close what is
+    // open (the database, its lock and socket, the imagery warm-up), so the process ends, and say
+    // which flag to change instead of a stack.
+    await stop();
+    throw new ConfigError(listenProblem(err as NodeJS.ErrnoException, host, port));
+  }
   await new Promise<void>((r) => app.server.once('close', () => r()));
   return 0;
+}
+
+function listenProblem(err: NodeJS.ErrnoException, host: string, port: number): string {
+  const where = `${host}:${port}`;
+  if (err.code === 'EADDRINUSE') return `--port ${port}: ${where} is already in use (another tuban serve, or another program); pass another --port or stop that one`;
+  if (err.code === 'EACCES') return `--port ${port}: permission denied to listen on ${where} (ports below 1024 need privileges); pass a --port of 1024 or more`;
+  if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') return `--host ${host}: not an address of this machine (${err.code}); pass --host 127.0.0.1, 0.0.0.0 or one of its addresses`;
+  return `cannot listen on ${where}: ${err.message}`;
 }

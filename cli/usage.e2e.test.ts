@@ -147,4 +147,22 @@ describe('tuban usage', () => {
     expectUsageError(await tuban(['report', '--quarter', '2026-Q4', '--db', join(dir, 'db')]), "--quarter: '2026-Q4' is not YYYYQn");
     expect(existsSync(join(dir, 'db'))).toBe(false);
   });
+
+  it('names --log-level and the levels when its value is not one (it was a pino stack trace, exit 1)', async () => {
+    const r = await tuban(batch('--zones', join(dir, 'z.geojson'), '--log-level', 'loud', '--out', join(dir, 'out-loud')));
+    expectUsageError(r, "--log-level: 'loud' is not one of fatal, error, warn, info, debug, trace, silent");
+    expect(existsSync(join(dir, 'out-loud'))).toBe(false);
+    expectUsageError(await tuban(['serve', '--port', '0', '--log-level', 'verbose', '--db', join(dir, 'db-serve-loud')]), "--log-level: 'verbose'");
+    expect(existsSync(join(dir, 'db-serve-loud'))).toBe(false);
+  });
+
+  it('refuses tuban ledger and report on a --db that holds no database, creating nothing (a typo wrote an empty ledger, exit 0)', async () => {
+    const typo = join(dir, 'db-typo');
+    for (const args of [['ledger', '--epoch', '2026-10'], ['report', '--quarter', '2026Q4']]) {
+      const r = await tuban([...args, '--db', typo, '--out', join(dir, 'out-typo')]);
+      expectUsageError(r, `--db ${typo}: no database there`, `run tuban ${args[0]} where you ran the batch`);
+      expect(existsSync(typo), args[0]).toBe(false);
+      expect(existsSync(join(dir, 'out-typo')), args[0]).toBe(false);
+    }
+  });
 });

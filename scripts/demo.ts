@@ -8,12 +8,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { booleanIntersects } from '@turf/boolean-intersects';
 import type { FeatureCollection, Polygon } from 'geojson';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import { parseFlags, one } from '../cli/args.js';
+import { EXIT_DB_LOCKED } from '../cli/db-lock.js';
+import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
+import { TubanError } from '../schemas/errors.js';
 
 const { flags } = parseFlags(process.argv.slice(2));
 const dir = resolve(one(flags, 'dir') ?? 'out/demo');
@@ -23,6 +26,15 @@ const tiles = Number(one(flags, 'tiles') ?? '2');
 
 const sceneDir = join(dir, 'scene');
 console.log(`Generating a ${size}×${size} px two-epoch scene (seed ${seed}, ${tiles}×${tiles} tiles, prior in CGCS2000 Gauss-Krüger) in ${sceneDir} …`);
+// A `tuban serve --db out/demo/db` (or any tuban command) holding the last demo's database keeps it:
+// removing it under the server would lose its users and verdicts and leave it on deleted files.
+try {
+  await (await acquireDirectoryLock(join(dir, 'db'))).release();
+} catch (err) {
+  if (!(err instanceof TubanError && err.code === 'DB.LOCKED')) throw err;
+  process.stderr.write(`demo: DB.LOCKED ${err.message}\nStop it (the demo replaces ${dir}), or give the demo another --dir.\n`);
+  process.exit(EXIT_DB_LOCKED);
+}
 await rm(dir, { recursive: true, force: true });
 const scene = await generateScene({ dir: sceneDir, size, seed, tilesPerSide: tiles, priorCrs: 'EPSG:4527', clouds: true, parallel: true });
 console.log(`  ${scene.planted.length} planted changes, epoch ${scene.epoch} (${scene.beforeDate} → ${scene.afterDate})\n`);
@@ -47,3 +59,8 @@ const routed = found.filter((p) => {
 const falsePolys = polys.features.filter((f) => !scene.planted.some((p) => booleanIntersects(f.geometry, p.geometry)));
 console.log(`\nAgainst the planted truth: found ${found.length}/${issuable.length}, routed as expected ${routed.length}/${found.length}, polygons with no planted change ${falsePolys.length}/${polys.features.length} (${farming} planted farming changes are not issued by design)`);
 if (!existsSync(join(out, 'ledger.xlsx'))) process.exit(1);
+const db = relative(process.cwd(), join(dir, 'db')) || '.';
+console.log(`\nTo triage them on the page (README, "Bureau triage server"), on the demo's database:
+  echo 'a long pass phrase' | npx tuban user add chief --role lead --db ${db}
+  npx tuban serve --db ${db}        # then open http://127.0.0.1:8080 and sign in as chief
+(npm run demo starts afresh: it replaces ${relative(process.cwd(), dir) || '.'}, users included.)`);
