@@ -2,7 +2,7 @@
  * `tuban batch`: parse flags, open the database (embedded PGlite directory by default),
  * run the batch embedded or through the queue, print a summary table and where the files are.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -46,6 +46,11 @@ export function batchArgsFromFlags(flags: Flags): BatchArgs {
   const zones = paths(flags, 'zones').map(parseZoneSpec);
   if (zones.length === 0) {
     throw new UsageError('--zones is required: give the zone layers, at least one holding the districts (kind district, or a DataV file), e.g. --zones districts.geojson farmland.gpkg', 'batch');
+  }
+  // A layer path that names nothing is a slip of the keyboard, not bad data: a batch routed without
+  // its farmland or protected-area layer would issue every polygon with those overlaps missing.
+  for (const [flag, path] of [...zones.map((z) => ['zones', z.path] as const), ['landuse', one(flags, 'landuse')] as const]) {
+    if (path !== undefined && !existsSync(resolve(path))) throw new UsageError(`--${flag} ${resolve(path)}: no such file (a layer the batch would route without)`, 'batch');
   }
   const crsByPath = Object.fromEntries(zones.filter((z) => z.crs).map((z) => [resolve(z.path), z.crs!]));
   const zonesCrs = one(flags, 'zones-crs');

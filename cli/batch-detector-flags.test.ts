@@ -15,6 +15,7 @@ import { DEFAULT_DETECTOR_PARAMS } from '../pipeline/detect/detector-params.js';
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tuban-detector-flags-'));
+  await writeFile(join(dir, 'z.geojson'), '{}'); // a zone path must name a file; it is not read here
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -54,6 +54,11 @@ export async function ledgerCommand(flags: Flags): Promise<number> {
         '\n' +
         written.join(''),
     );
+    // An empty ledger is a month without findings, or a mistyped --epoch or --db: say which it may be.
+    if (data.rows.length === 0) {
+      const ran = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM batches WHERE epoch = $1 AND status = 'done'", [epoch]);
+      if (ran.rows[0].n === 0) process.stderr.write(`tuban: warning: no batch has run for ${epoch} in this database and no clue was filed for it: the ledger is empty (check --epoch and --db)\n`);
+    }
     return 0;
   } finally {
     await db.close();

@@ -174,6 +174,12 @@ describe('tuban batch on a generated scene', () => {
     expect(rep.code, rep.stderr).toBe(0);
     expect(rep.stdout).toContain('按区县');
     expect(existsSync(join(out, `report-${quarter}.xlsx`))).toBe(true);
+    expect(led.stderr).not.toContain('no batch has run');
+    // A month no batch ran for (a mistyped --epoch, say): an empty ledger, said to be one on stderr.
+    const none = await tuban(['ledger', '--epoch', '2025-01', '--db', join(dir, 'db'), '--out', join(dir, 'ledger-none')]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toContain('ledger 2025-01: 0 rows');
+    expect(none.stderr).toContain('no batch has run for 2025-01 in this database and no clue was filed for it: the ledger is empty (check --epoch and --db)');
     const bad = await tuban(['ledger', '--epoch', '2026-13', '--db', join(dir, 'db')]);
     expect(bad.code).toBe(64);
     // An unknown flag is refused before anything runs (cli/commands.ts), with the flag meant.
@@ -248,10 +254,11 @@ describe('tuban batch on a generated scene', () => {
     expect(await readFile(join(dir, 'out-partial', 'batch.log'), 'utf8')).toContain('outside every district');
   });
 
-  it('stops before detection, exit 2, when no zone file gives a district (missing, rejected or without districts)', async () => {
+  it('stops before detection, exit 2, when no zone file gives a district (rejected or without districts)', async () => {
     const zones = JSON.parse(await readFile(scene.zonesPath, 'utf8')) as FeatureCollection<Polygon>;
     await writeFile(join(dir, 'no-districts.geojson'), JSON.stringify({ ...zones, features: zones.features.filter((f) => f.properties?.kind !== 'district') }));
-    const cases = [join(dir, 'no-districts.geojson'), join(dir, 'missing-districts.geojson'), join(dir, 'empty-zones.geojson')];
+    // (A path that names no file is a usage error before this: usage.e2e.test.ts.)
+    const cases = [join(dir, 'no-districts.geojson'), join(dir, 'empty-zones.geojson')];
     for (const [i, zoneFile] of cases.entries()) {
       const out = join(dir, `out-nodistrict-${i}`);
       const r = await tuban(batchArgs(out).map((a) => (a === scene.zonesPath ? zoneFile : a)));

@@ -36,6 +36,8 @@ function expectConfigError(r: { code: number; stderr: string }, ...phrases: stri
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' before this test (npm test does)`);
   dir = await mkdtemp(join(tmpdir(), 'tuban-usage-'));
+  // A zone file must exist (a missing one is a usage error of its own); usage stops before it is read.
+  await writeFile(join(dir, 'z.geojson'), '{}');
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -94,6 +96,13 @@ describe('tuban usage', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.trim()).toBe("tuban: ENOENT: cannot create directory '/proc/tuban-no-such' (its parent cannot hold it)");
   }, 20_000);
+
+  it('refuses a --zones or --landuse path that names no file, naming the flag and the path', async () => {
+    expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), join(dir, 'farmland-typo.gpkg'))), `--zones ${join(dir, 'farmland-typo.gpkg')}: no such file`);
+    expectUsageError(await tuban(batch('--zones', `${join(dir, 'gone.json')}@gcj02`)), `--zones ${join(dir, 'gone.json')}: no such file`);
+    expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--landuse', join(dir, 'sandiao.gpkg'))), `--landuse ${join(dir, 'sandiao.gpkg')}: no such file`);
+    expect(existsSync(join(dir, 'db'))).toBe(false);
+  });
 
   it('asks for --epoch by name, with an example, when it is missing', async () => {
     expectUsageError(await tuban(['batch', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--zones', join(dir, 'z.geojson')]), '--epoch is required', '--epoch 2026-10');
