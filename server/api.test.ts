@@ -686,6 +686,7 @@ describe('OpenAPI', () => {
 
 // Last: it moves the clock to late December, past every other case's deadline.
 describe('a deadline past the holiday calendar', () => {
+  let clueCode = '';
   it("marks a working-day due date in a year whose holidays no calendar gave (2027 here): it counted weekends only", async () => {
     expect((await call('chief', 'GET', `/api/polygons/${P_DEADLINE}`)).json().case.due_holidays_unknown).toBeNull();
     t.setToday('2026-12-21');
@@ -697,5 +698,22 @@ describe('a deadline past the holiday calendar', () => {
     const v = await call('nr', 'POST', `/api/polygons/${code}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' });
     expect(v.json().case.due_date).toMatch(/^2027-01-/);
     expect((await call('nr', 'GET', `/api/polygons/${code}`)).json().case).toMatchObject({ due_rule: 'rectification', due_holidays_unknown: 2027 });
+    clueCode = code;
+  });
+
+  it('escalates a decided hand-over nobody recorded as done by its due date, once; one recorded in time is not', async () => {
+    const esc = await call('chief', 'POST', `/api/polygons/${clueCode}/escalate`, { reason: '涉公职人员，移交纪委监委' });
+    const due = esc.json().result.handover_due as string;
+    expect(due).toBe('2027-01-05');
+    t.setToday('2027-01-06');
+    const handoverOverdue = async (c: string) =>
+      (await call('chief', 'GET', `/api/polygons/${c}`)).json().escalations.filter((e: { kind: string; rule: string }) => e.kind === 'overdue' && e.rule === 'handover');
+    const [late] = await handoverOverdue(clueCode);
+    expect(late).toMatchObject({ due_date: due, created_by: 'system' });
+    expect(late.level).toBeGreaterThan(esc.json().result.level);
+    await call('chief', 'POST', '/api/sweep', {});
+    expect(await handoverOverdue(clueCode)).toHaveLength(1);
+    // Handed over on 2026-11-02, before its due date 2026-11-07: nothing to escalate.
+    expect(await handoverOverdue(P_DEADLINE)).toEqual([]);
   });
 });

@@ -352,8 +352,9 @@ export async function runAction(
 }
 
 /**
- * Deadline sweep: every open case past its due date gets one `overdue` escalation per (rule, due
- * date) and its escalation level raised; a site seen again, grown, in a later batch climbs Haikou's
+ * Deadline sweep: every open case past its due date, and every hand-over decided (escalate) and not
+ * recorded as done (hand-over) by its due date, gets one `overdue` escalation per (rule, due date)
+ * and its escalation level raised; a site seen again, grown, in a later batch climbs Haikou's
  * construction-stage ladder. Idempotent (unique index), so it runs on read as well as on a timer.
  */
 export async function sweepDeadlines(db: Database, today: string): Promise<{ overdue: number; stage: number }> {
@@ -362,6 +363,14 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
       `WITH due AS (
          SELECT code, due_rule, due_date, escalation_level FROM cases
          WHERE due_date < $1::date AND status NOT IN ${SETTLED_SQL} AND due_rule IS NOT NULL
+         UNION ALL
+         -- A hand-over the lead bureau decided (escalate: due in 15 days) and nobody has recorded as
+         -- done by then, in any state but withdrawn or merged (an official's part outlives the closure).
+         SELECT e.code, 'handover', max(e.due_date), c.escalation_level
+         FROM escalations e JOIN cases c ON c.code = e.code
+         WHERE e.kind = 'manual' AND e.rule = 'handover' AND e.due_date < $1::date AND c.status NOT IN ('vanished', 'merged')
+           AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.code = e.code AND h.recipient = 'discipline')
+         GROUP BY e.code, c.escalation_level
        ), ins AS (
          INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
          SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过: ' || due_rule || ' 截止 ' || due_date::text, 'system' FROM due
