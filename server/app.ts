@@ -198,7 +198,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const bureauName = (id: string) => names.bureaus[id] ?? id;
   const ctx: ActionContext = { db: opts.db, deadlines: opts.deadlines, today };
   const registry = new ApiRegistry();
-  const throttle = new SignInThrottle();
+  const throttle = new SignInThrottle(opts.db);
 
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -337,16 +337,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, reply, { body }) => {
         // Password guessing, counted per client address (a stranger's failures never lock the
         // owner out from elsewhere) and refused before the password is checked.
-        const wait = throttle.retryAfterMs(req.ip, body.name, Date.now());
+        const wait = await throttle.retryAfterMs(req.ip, body.name, Date.now());
         if (wait > 0) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil(wait / 60_000)} min`);
         const row = await findUser(opts.db, body.name);
         // Verify against a dummy hash when the user is missing, so timing does not reveal names.
         const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
         if (!row || !ok || row.disabled) {
-          throttle.recordFailure(req.ip, body.name, Date.now());
+          await throttle.recordFailure(req.ip, body.name, Date.now());
           throw new ApiError('AUTH.BAD_CREDENTIALS');
         }
-        throttle.recordSuccess(req.ip, body.name);
+        await throttle.recordSuccess(req.ip, body.name);
         // A sign-in always postdates the last sign-out, even within its millisecond (or a stopped test clock).
         const issued = Math.max(now().getTime(), (row.sessions_valid_after_ms ?? -Infinity) + 1);
         const token = signToken(opts.secret, row.name, issued);

@@ -323,6 +323,21 @@ CREATE TABLE handovers (
 CREATE INDEX handovers_code ON handovers (code);
 `,
   },
+  {
+    version: 10,
+    name: 'sign_in_failures: the sign-in throttle in the database, shared by every server process and kept across restarts',
+    // name is cleared (not the row deleted) by a right password: the address's own count stays.
+    sql: `
+CREATE TABLE sign_in_failures (
+  client text NOT NULL,
+  name text,
+  at timestamptz NOT NULL
+);
+CREATE INDEX sign_in_failures_client ON sign_in_failures (client, at);
+CREATE INDEX sign_in_failures_pair ON sign_in_failures (client, name, at);
+CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */
