@@ -48,8 +48,9 @@ describe('dispositionCells', () => {
 
   it('says 是否移送纪委监委 是 once a handover to the commission is recorded, and lists every handover in 备注', () => {
     const base = { status: 'rectifying', verdict: 'illegal', escalations: 1 } as const;
-    const police = dispositionCells(judged('p', { ...base, handovers: [{ to: 'police', on: '2026-11-25', reference: null }] }));
-    expect([police.是否移送纪委监委, police.备注]).toEqual(['否', '移送公安机关 2026-11-25']);
+    const police = dispositionCells(judged('p', { ...base, caseFiled: true, penaltyDone: false, handovers: [{ to: 'police', on: '2026-11-25', reference: null }] }));
+    expect([police.是否移送纪委监委, police.是否移送公安, police.备注]).toEqual(['否', '是', '移送公安机关 2026-11-25']);
+    expect([police.是否立案, police.是否处罚到位]).toEqual(['是', '否']);
     const both = dispositionCells(
       judged('d', { ...base, handovers: [{ to: 'discipline', on: '2026-11-20', reference: '济自然资移〔2026〕3号' }, { to: 'police', on: '2026-11-25', reference: null }] }),
     );

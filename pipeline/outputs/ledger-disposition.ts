@@ -50,6 +50,9 @@ export interface LedgerDisposition {
   rectificationMethod: RectificationLabel | null;
   /** 是否整改到位: null until a rectification is recorded. */
   rectified: boolean | null;
+  /** 是否立案 and 是否处罚到位, as the rectification and the closure record them (null: not said). */
+  caseFiled: boolean | null;
+  penaltyDone: boolean | null;
   closure: ClosureStatus;
   /** 销号时间, yyyy-mm-dd. */
   closedOn: string | null;
@@ -69,7 +72,7 @@ export interface LedgerDisposition {
 export function undetermined(code: string): LedgerDisposition {
   return {
     code, status: null, verdict: null, approvalDocNo: null, violationType: null, otherReason: null, actualUse: null, party: null,
-    rectificationMethod: null, rectified: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
+    rectificationMethod: null, rectified: null, caseFiled: null, penaltyDone: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
   };
 }
 
@@ -102,13 +105,16 @@ export interface DispositionCells {
   其他情形: string;
   实际用途: string;
   当事人: string;
+  是否立案: string;
   整改方式: string;
   是否整改到位: string;
+  是否处罚到位: string;
   销号状态: ClosureStatus;
   销号时间: string;
   办理状态: string;
   是否逾期: string;
   是否移送纪委监委: string;
+  是否移送公安: string;
   备注: string;
 }
 
@@ -133,8 +139,10 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     其他情形: d.otherReason ?? '',
     实际用途: d.actualUse ?? '',
     当事人: d.party ?? '',
+    是否立案: yesNo(d.caseFiled),
     整改方式: d.rectificationMethod ?? (d.verdict === 'illegal' ? '未整改' : ''),
     是否整改到位: yesNo(d.rectified),
+    是否处罚到位: yesNo(d.penaltyDone),
     销号状态: d.closure,
     销号时间: d.closedOn ?? '',
     // No case yet: the batch issued it and nobody has opened it, i.e. 已下发.
@@ -142,6 +150,7 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     是否逾期: d.overdue ? '是' : '否',
     // Done, not due: an escalation decides a hand-over, the handover record says it happened.
     是否移送纪委监委: d.handovers.some((h) => h.to === 'discipline') ? '是' : '否',
+    是否移送公安: d.handovers.some((h) => h.to === 'police') ? '是' : '否',
     备注: [d.note ?? '', handovers(d), parcels].filter(Boolean).join('；'),
   };
 }

@@ -97,7 +97,7 @@ beforeAll(async () => {
   // Illegal, split in two parcels, rectifying past its deadline, escalated.
   // (The server sets a split polygon's verdict once every parcel has one: illegal if any is.)
   await kase('370102-202610-0001', 'rectifying', 'illegal', { violation_type: 'illegal_occupation', violation_subtype: 'built_before_approval', party: '某建材公司' },
-    { method: 'demolish_restore', progress: 40 }, '2026-11-20');
+    { method: 'demolish_restore', progress: 40, case_filed: true }, '2026-11-20');
   await db.query(`INSERT INTO parcels (code, idx, geom, area_m2, area_mu, verdict, verdict_details) VALUES
     ('370102-202610-0001', 1, ST_GeomFromText('POLYGON((117 36,117.0005 36,117.0005 36.001,117 36.001,117 36))', 4326), 2000, 3, 'illegal', '{"violation_type":"illegal_occupation"}'),
     ('370102-202610-0001', 2, ST_GeomFromText('POLYGON((117.0005 36,117.001 36,117.001 36.001,117.0005 36.001,117.0005 36))', 4326), 1000, 1.5, 'legal', '{"approval_doc_no":"济自然资批〔2026〕12号"}')`);
@@ -134,6 +134,8 @@ describe('the month ledger from the database', () => {
     ]);
     expect(a.备注).toContain('370102-202610-0001-2 合法 1.50亩');
     expect(a.备注).toContain('移送纪委监委 2026-12-01（济自然资移〔2026〕3号）');
+    // Filed (立案), its penalty not yet said to be carried out, handed to the commission, not the police.
+    expect([a.是否立案, a.是否处罚到位, a.是否移送公安]).toEqual(['是', '', '否']);
     const b = byCode['370102-202610-0002'];
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-25', '审核通过']);
     // Closed without a closure record: the close action's day in the audit log.
