@@ -1,13 +1,14 @@
 /** Calendar arithmetic on yyyy-mm-dd dates, for ledger deadlines and the triage server's working-day clocks. */
 
 /**
- * The last day of the month of a yyyy-mm-dd date: the default verification clock (月清: a polygon
- * issued in a month is verified within it), which the batch's ledger and the triage server share.
+ * The last day of the month of a yyyy-mm-dd date, or of the month `monthsAfter` later: the default
+ * verification clock (月清: a polygon issued in a month is verified within it), which the batch's
+ * ledger and the triage server share; a city whose rule is "within the month after issue" sets 1.
  */
-export function endOfMonth(isoDate: string): string {
+export function endOfMonth(isoDate: string, monthsAfter = 0): string {
   const m = /^(\d{4})-(\d{2})-\d{2}$/.exec(isoDate);
   if (!m) throw new Error(`expected a yyyy-mm-dd date, got '${isoDate}'`);
-  return new Date(Date.UTC(Number(m[1]), Number(m[2]), 0)).toISOString().slice(0, 10);
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) + monthsAfter, 0)).toISOString().slice(0, 10);
 }
 
 /** yyyy-mm-dd plus `days` calendar days (UTC, so no DST shifts). */

@@ -11,6 +11,17 @@ describe('deadline rules from a file', () => {
     expect(applyRule(r.monthly_report, '2026-11-20', new WorkCalendar())).toBe('2026-12-10');
   });
 
+  it('sets verification to the end of the month after issue where a city counts 月清 so', () => {
+    const r = parseDeadlines({ verification: { kind: 'end_of_month', months: 1 } }, 'city.yaml');
+    const cal = new WorkCalendar();
+    // Issued on the 28th: the default gives the 2 days left of November, this rule all of December.
+    expect(applyRule(DEFAULT_DEADLINES.verification, '2026-11-28', cal)).toBe('2026-11-30');
+    expect(applyRule(r.verification, '2026-11-28', cal)).toBe('2026-12-31');
+    expect(applyRule(r.verification, '2026-12-02', cal)).toBe('2027-01-31');
+    expect(applyRule(r.verification, '2027-01-30', cal)).toBe('2027-02-28');
+    expect(() => parseDeadlines({ handover: { kind: 'calendar_days', days: 15, months: 1 } }, 'city.yaml')).toThrow(/months goes with end_of_month only/);
+  });
+
   it('names the file and the rule when a rule is wrong or unknown', () => {
     expect(() => parseDeadlines({ rectification: { kind: 'working_days' } }, 'city.yaml')).toThrow(/city\.yaml: rectification: .*need days/);
     expect(() => parseDeadlines({ lunch: { kind: 'calendar_days', days: 1 } }, 'city.yaml')).toThrow(/city\.yaml.*lunch/);

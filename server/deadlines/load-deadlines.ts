@@ -4,6 +4,7 @@
  *
  *   rectification: {kind: working_days, days: 10, label: 十个工作日}
  *   monthly_report: {kind: day_of_next_month, day: 10}
+ *   verification: {kind: end_of_month, months: 1, label: 下发次月底前核查填报}
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -15,12 +16,14 @@ const Rule = z
     kind: z.enum(['calendar_days', 'working_days', 'end_of_month', 'day_of_next_month']),
     days: z.number().int().min(1).max(366).optional(),
     day: z.number().int().min(1).max(28).optional(),
+    months: z.number().int().min(0).max(12).optional(),
     label: z.string().optional(),
     source: z.string().optional(),
   })
   .strict()
   .refine((r) => !['calendar_days', 'working_days'].includes(r.kind) || r.days !== undefined, { message: 'calendar_days and working_days need days' })
-  .refine((r) => r.kind !== 'day_of_next_month' || r.day !== undefined, { message: 'day_of_next_month needs day' });
+  .refine((r) => r.kind !== 'day_of_next_month' || r.day !== undefined, { message: 'day_of_next_month needs day' })
+  .refine((r) => r.months === undefined || r.kind === 'end_of_month', { message: 'months goes with end_of_month only' });
 
 const File = z.object(Object.fromEntries(Object.keys(DEFAULT_DEADLINES).map((k) => [k, Rule.optional()])) as Record<DeadlineRuleId, z.ZodOptional<typeof Rule>>).strict();
 

@@ -13,6 +13,8 @@ export interface DeadlineRule {
   days?: number;
   /** For day_of_next_month. */
   day?: number;
+  /** For end_of_month: the end of the month this many months after the start's (default 0, its own). */
+  months?: number;
   label: string;
   source: string;
 }
@@ -34,7 +36,7 @@ export function applyRule(rule: DeadlineRule, start: string, cal: WorkCalendar):
     case 'working_days':
       return cal.addWorkingDays(start, rule.days ?? 0);
     case 'end_of_month':
-      return endOfMonth(start);
+      return endOfMonth(start, rule.months ?? 0);
     case 'day_of_next_month': {
       const [y, m] = start.split('-').map(Number);
       return new Date(Date.UTC(y, m, rule.day ?? 5)).toISOString().slice(0, 10);
