@@ -482,6 +482,8 @@ describe('deadlines and escalation', () => {
     const future = await call('chief', 'POST', `/api/polygons/${P_DEADLINE}/hand-over`, { to: 'discipline', handed_on: '2026-11-04' });
     expect([future.statusCode, future.json().code]).toEqual([400, 'VALIDATION']);
     expect((await call('chief', 'POST', `/api/polygons/${P_DEADLINE}/hand-over`, { to: 'court' })).statusCode).toBe(400);
+    const early = await call('chief', 'POST', `/api/polygons/${P_DEADLINE}/hand-over`, { to: 'discipline', handed_on: '2025-11-02' });
+    expect([early.statusCode, early.json().code, early.json().message]).toEqual([400, 'VALIDATION', expect.stringMatching(/before the case was issued/)]);
     const done = await call('chief', 'POST', `/api/polygons/${P_DEADLINE}/hand-over`, { to: 'discipline', handed_on: '2026-11-02', reference: '济自然资移〔2026〕3号' });
     expect(done.statusCode, done.body).toBe(200);
     expect(done.json().result).toMatchObject({ to: 'discipline', handed_on: '2026-11-02' });

@@ -22,20 +22,22 @@ export async function storePlan(db: Database, plan: BatchPlan): Promise<void> {
 }
 
 /**
- * `--replaces` may name only a finished batch of the same month, other than this one: a running
- * batch would store its polygons after this one took its place, and another month's codes are not
- * this month's to take over.
+ * `--replaces` may name only a finished batch of the same month, other than this one, that no other
+ * batch replaced: a running batch would store its polygons after this one took its place, another
+ * month's codes are not this month's to take over, and a replaced batch's sites are another's now.
  */
 async function checkReplaced(tx: Queryable, plan: BatchPlan): Promise<void> {
   const ids = plan.args.replaces ?? [];
   if (ids.length === 0) return;
-  const r = await tx.query<{ id: string; epoch: string; status: string }>('SELECT id, epoch, status FROM batches WHERE id = ANY($1::text[])', [ids]);
+  const r = await tx.query<{ id: string; epoch: string; status: string; replaced_by: string | null }>('SELECT id, epoch, status, replaced_by FROM batches WHERE id = ANY($1::text[])', [ids]);
   const found = new Map(r.rows.map((b) => [b.id, b]));
   const problems = ids.map((id) => {
     const b = found.get(id);
     if (!b) return `${id} is no batch of this database`;
     if (b.epoch !== plan.args.epoch) return `${id} is a batch of ${b.epoch}, not ${plan.args.epoch}`;
     if (b.status !== 'done') return `${id} has not finished (${b.status}): let it finish, then replace it`;
+    // Its polygons went to the batch that replaced it: this one would take nothing, and the month hold both.
+    if (b.replaced_by !== null && b.replaced_by !== plan.batchId) return `${id} was replaced by batch ${b.replaced_by}: replace that one`;
     return null;
   });
   const said = problems.filter((p): p is string => p !== null);

@@ -272,6 +272,30 @@ describe('polygons', () => {
     expect(again.map((p) => p.code)).toEqual(third.map((p) => p.code));
   });
 
+  it('never gives a case of a code a --replaces batch dropped to a site of the replaced batch run again', async () => {
+    // A over tile a (0001, 0002; 0002 judged illegal); B (re-prepared imagery, tile b) replaces A and
+    // finds only 0001's site: 0002's polygon goes, its case stays. A run again holds nothing of the
+    // month any more and numbers as a first run: after B's serials (0001), so it handed 0002 back out.
+    const epoch = '2026-03';
+    const code = (s: number) => `370102-202603-${String(s).padStart(4, '0')}`;
+    const at = (lat: number, c: string, tileId: string) => polygon(c, epoch, square(119, lat), { tileId });
+    for (const id of ['b-mar-a', 'b-mar-b']) await upsertBatch(db, { id, epoch, params: {} });
+    await upsertTiles(db, 'b-mar-a', [{ tileId: 'a', role: 'current' }]);
+    await upsertTiles(db, 'b-mar-b', [{ tileId: 'b', role: 'current' }]);
+    await storeBatchPolygons(db, 'b-mar-a', [at(36.9, code(1), 'a'), at(36.8, code(2), 'a')], { epoch, tileIds: ['a'] });
+    await db.query(
+      `INSERT INTO cases (code, epoch, lead_bureau, co_bureaus, district_code, issued_on, geom_hash, verdict, status)
+       VALUES ($1, $2, 'forestry', '[]', '370102', '2026-04-02', 'x', 'illegal', 'verified')`,
+      [code(2), epoch],
+    );
+    const b = await storeBatchPolygons(db, 'b-mar-b', [at(36.9, code(1), 'b')], { epoch, tileIds: ['b'], replaces: ['b-mar-a'] });
+    expect(b.map((p) => p.code)).toEqual([code(1)]);
+    expect(await loadPolygons(db, 'b-mar-a')).toEqual([]);
+    const again = await storeBatchPolygons(db, 'b-mar-a', [at(36.9, code(1), 'a'), at(36.8, code(2), 'a')], { epoch, tileIds: ['a'] });
+    expect(again.map((p) => p.code)).not.toContain(code(2));
+    expect(again.map((p) => p.code)).toEqual([code(3), code(4)]);
+  });
+
   it('keeps the old polygons when a replacement fails half-way', async () => {
     await upsertBatch(db, { id: 'b-poly-atomic', epoch: '2026-08', params: {} });
     const before = [polygon('370102-202608-0001', '2026-08', square(118, 36.6))];

@@ -510,12 +510,20 @@ async function anyEarlierPolygonNear(db: Queryable, epoch: string, geoms: readon
 
 /**
  * Highest serial per district already used in `epoch` by other batches on other tiles (their codes
- * stay; this batch continues after them). Tiles of this batch are excluded: it supersedes them.
+ * stay; this batch continues after them), and by cases whose polygon is gone (a code a re-run or a
+ * `--replaces` batch dropped keeps its case, so it is never handed to another site). Tiles of this
+ * batch are excluded: it supersedes them.
  */
 export async function serialsInUse(db: Queryable, epoch: string, batchId: string, tileIds: readonly string[]): Promise<Record<string, number>> {
   const r = await db.query<{ district_code: string; serial: number }>(
-    `SELECT district_code, max(split_part(code, '-', 3)::int) AS serial FROM polygons
-     WHERE epoch = $1 AND batch_id <> $2 AND NOT (tile_id = ANY($3::text[])) GROUP BY district_code`,
+    `SELECT district_code, max(serial)::int AS serial FROM (
+       SELECT district_code, split_part(code, '-', 3) AS s FROM polygons
+       WHERE epoch = $1 AND batch_id <> $2 AND NOT (tile_id = ANY($3::text[]))
+       UNION ALL
+       SELECT c.district_code, split_part(c.code, '-', 3) FROM cases c
+       WHERE c.epoch = $1 AND NOT EXISTS (SELECT 1 FROM polygons p WHERE p.code = c.code AND p.epoch = $1 AND (p.batch_id = $2 OR p.tile_id = ANY($3::text[])))
+     ) u CROSS JOIN LATERAL (SELECT CASE WHEN u.s ~ '^[0-9]+$' THEN u.s::int END AS serial) n
+     WHERE serial IS NOT NULL GROUP BY district_code`,
     [epoch, batchId, [...tileIds]],
   );
   return Object.fromEntries(r.rows.map((row) => [row.district_code, Number(row.serial)]));

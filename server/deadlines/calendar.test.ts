@@ -68,6 +68,11 @@ describe('working-day calendar (2026, shipped)', () => {
     // The server's start: in December the next year is near; in June it is not.
     expect(calendarGapWarning(d, '2026-12-06')).toMatch(/^no holiday calendar for 2027 is loaded: .*rectification: .*--calendar FILE/);
     expect(calendarGapWarning(d, '2026-06-01')).toBeNull();
+    // A city's longer working-day clock (120 working days, about half a year) set in September ends in
+    // 2027, past the 60 days looked ahead: a case issued that day is due on a day counted without 春节.
+    const long = { rules: { ...DEFAULT_DEADLINES, rectification: { ...DEFAULT_DEADLINES.rectification, days: 120 } }, calendar: cal };
+    expect(applyRule(long.rules.rectification, '2026-09-01', cal) > '2027-').toBe(true);
+    expect(calendarGapWarning(long, '2026-09-01')).toMatch(/^no holiday calendar for 2027 is loaded/);
     expect(calendarGapWarning({ rules: { ...DEFAULT_DEADLINES, rectification: { ...DEFAULT_DEADLINES.rectification, kind: 'calendar_days' } }, calendar: cal }, '2026-12-06')).toBeNull();
 
     // A file for 2027 (its `year`, or the years of its dates) closes the gap.

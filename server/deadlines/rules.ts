@@ -56,12 +56,14 @@ export function holidaysUnknownFor(d: Deadlines, rule: string | null, due: strin
 /**
  * What the server says at start when a working-day clock will soon run into a year no calendar
  * gives the holidays of (within `aheadDays` of `today`: a 15-working-day deadline set in December
- * ends in January); null when none will.
+ * ends in January; or where a clock set today ends); null when none will.
  */
 export function calendarGapWarning(d: Deadlines, today: string, aheadDays = 60): string | null {
   const working = (Object.keys(d.rules) as DeadlineRuleId[]).filter((id) => d.rules[id].kind === 'working_days');
   if (working.length === 0) return null;
-  const years = [...new Set([today, addDays(today, aheadDays)].filter((day) => !d.calendar.covers(day)).map((day) => day.slice(0, 4)))];
+  // Also where each clock set today ends: a rule longer than `aheadDays` (a city's 120 working days) reaches further.
+  const days = [today, addDays(today, aheadDays), ...working.map((id) => applyRule(d.rules[id], today, d.calendar))].sort();
+  const years = [...new Set(days.filter((day) => !d.calendar.covers(day)).map((day) => day.slice(0, 4)))];
   if (years.length === 0) return null;
   return (
     `no holiday calendar for ${years.join(', ')} is loaded: working-day deadlines (${working.map((id) => `${id}: ${d.rules[id].label}`).join('; ')}) ` +

@@ -157,11 +157,13 @@ export function escalate(ctx: ActionContext, user: User, code: string, body: z.i
   });
 }
 
-/** 移送: the case went to the discipline commission or the police, on a day not after today. */
+/** 移送: the case went to the discipline commission or the police, on a day from its issue to today. */
 export function handOver(ctx: ActionContext, user: User, code: string, body: z.infer<typeof HandOver>) {
-  return runAction(ctx, user, code, 'hand_over', async (tx) => {
+  return runAction(ctx, user, code, 'hand_over', async (tx, c) => {
     const on = body.handed_on ?? ctx.today();
     if (on > ctx.today()) throw new ApiError('VALIDATION', `handed_on ${on} is after today (${ctx.today()}): record a handover once it is done`);
+    // A mistyped year (2025 for 2026) is no handover of this case: it was not there to hand over.
+    if (on < c.issued_on) throw new ApiError('VALIDATION', `handed_on ${on} is before the case was issued (${c.issued_on})`);
     const r = await tx.query<{ id: number }>(
       'INSERT INTO handovers (code, recipient, handed_on, reference, note, created_by) VALUES ($1, $2, $3::date, $4, $5, $6) RETURNING id::int AS id',
       [code, body.to, on, body.reference ?? null, body.note ?? null, user.name],
