@@ -6,7 +6,7 @@
 import { BUREAU_IDS } from '../schemas/vocabulary.js';
 import { UsageError, type Flags } from './args.js';
 
-export type CommandName = 'batch' | 'migrate' | 'worker' | 'status' | 'serve' | 'user' | 'ledger' | 'report';
+export type CommandName = 'batch' | 'migrate' | 'worker' | 'status' | 'serve' | 'user' | 'ledger' | 'report' | 'backup' | 'restore';
 
 interface CommandSpec {
   usage: string;
@@ -87,6 +87,20 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               the quarterly summary by district and lead bureau, with 零报告 lines (printed, and as xlsx and csv)`,
     flags: ['quarter', 'out', 'db', 'as-of', 'wait-db'],
     exits: `0 written, 64 usage error (or an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
+  },
+  backup: {
+    usage: `tuban backup [--out <dir>] [--db <dir|postgres-url>] [--data <dir>] [--wait-db <seconds>]
+              every table of the database, as one snapshot (also while tuban serve runs), and the evidence
+              files it names, into a new folder (default backups/<date>-<time>)`,
+    flags: ['out', 'db', 'data', 'wait-db'],
+    exits: `0 written, 64 usage error (an --out that exists, an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
+  },
+  restore: {
+    usage: `tuban restore --from <dir> [--db <dir|postgres-url>] [--data <dir>] [--wait-db <seconds>]
+              a backup into an empty database (a new embedded directory or a PostgreSQL server), evidence into --data`,
+    flags: ['from', 'db', 'data', 'wait-db'],
+    exits: `0 restored, 64 usage error (no --from, not a backup folder), 1 failure (BACKUP.INVALID: a database not
+  empty, a backup damaged or newer than this Tuban; nothing is restored),\n  ${LOCKED}`,
   },
 };
 

@@ -8,6 +8,7 @@
  *   tuban user add|list|disable            (its accounts)
  *   tuban ledger --epoch 2026-10 [--out DIR]   (the month ledger with the workflow's dispositions)
  *   tuban report --quarter 2026Q4             (quarterly summary, 零报告 lines)
+ *   tuban backup [--out DIR] | tuban restore --from DIR   (the database and its evidence files)
  */
 import { TubanError } from '../schemas/errors.js';
 import { ConfigError, UsageError, parseFlags } from './args.js';
@@ -45,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
     user: async () => (await import('./user-command.js')).userCommand(flags, positional),
     ledger: async () => (await import('./ledger-command.js')).ledgerCommand(flags),
     report: async () => (await import('./report-command.js')).reportCommand(flags),
+    backup: async () => (await import('./backup-command.js')).backupCommand(flags),
+    restore: async () => (await import('./backup-command.js')).restoreCommand(flags),
   };
   return run[command]();
 }

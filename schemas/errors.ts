@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'BATCH.CANNOT_REPLACE' // --replaces names no finished batch of the month
+  | 'BACKUP.INVALID' // a backup that cannot be restored here (damaged, newer than this Tuban, a database not empty)
   | 'QUEUE.TRANSIENT'
   | 'INTERNAL';
 
@@ -72,6 +73,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'DB.TRANSIENT': 'retry',
   'DB.LOCKED': 'fail',
   'BATCH.CANNOT_REPLACE': 'fail',
+  'BACKUP.INVALID': 'fail',
   'QUEUE.TRANSIENT': 'retry',
   INTERNAL: 'fail',
 };

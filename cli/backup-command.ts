@@ -1,0 +1,109 @@
+/**
+ * `tuban backup [--out DIR]` and `tuban restore --from DIR`: the database as one logical snapshot
+ * (`pipeline/store/backup.ts`) with the evidence files its rows name, and back. A backup is written
+ * beside its final name and renamed when whole, so a folder that exists is a whole backup.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { copyFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import { config } from '../pipeline/config.js';
+import { makeDirectory } from '../pipeline/make-directory.js';
+import { BACKUP_FORMAT, dumpDatabase, restoreDatabase, type BackupManifest } from '../pipeline/store/backup.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import { one, UsageError, type Flags } from './args.js';
+import { lockOptionsFromFlags } from './db-lock.js';
+import { dbTarget, existingDbTarget } from './db-target.js';
+
+/** `<data>/evidence/<aa>/<sha256>`, as the evidence store keeps them. */
+const evidenceFile = (root: string, sha256: string) => join(root, 'evidence', sha256.slice(0, 2), sha256);
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+export async function backupCommand(flags: Flags): Promise<number> {
+  const out = resolve(one(flags, 'out') ?? join('backups', stamp(new Date())));
+  if (existsSync(out)) throw new UsageError(`--out ${out} exists: a backup goes into a new folder`, 'backup');
+  const dataDir = resolve(one(flags, 'data', config().dataDir)!);
+  const partial = `${out}.partial-${process.pid}`;
+  const db = await openDatabase(existingDbTarget(flags, 'backup'), { lock: lockOptionsFromFlags(flags) });
+  try {
+    await makeDirectory(join(partial, 'tables'));
+    const manifest = await dumpDatabase(db, partial);
+    // The evidence rows of the snapshot name their files; each is copied and checked against its hash.
+    const evidence = manifest.tables.find((t) => t.name === 'evidence');
+    const hashes = evidence ? await evidenceHashes(partial) : [];
+    const missing: string[] = [];
+    for (const sha of hashes) {
+      const from = evidenceFile(dataDir, sha);
+      if (!existsSync(from)) {
+        missing.push(sha);
+        continue;
+      }
+      const to = evidenceFile(partial, sha);
+      await makeDirectory(dirname(to));
+      await copyFile(from, to);
+      if (createHash('sha256').update(await readFile(to)).digest('hex') !== sha) throw new Error(`${from}: its content no longer matches its hash ${sha}`);
+    }
+    await writeFile(join(partial, 'manifest.json'), JSON.stringify({ ...manifest, evidence: { files: hashes.length - missing.length, missing } }, null, 1) + '\n');
+    await rename(partial, out);
+    const rows = manifest.tables.reduce((a, t) => a + t.rows, 0);
+    process.stdout.write(
+      `backup ${out}: schema version ${manifest.schemaVersion}, ${manifest.tables.length} tables, ${rows} rows, ${hashes.length - missing.length} evidence files\n` +
+        (missing.length ? `  warning: ${missing.length} evidence file(s) named in the database are not in ${dataDir}: ${missing.slice(0, 5).join(', ')}\n` : ''),
+    );
+    return 0;
+  } catch (err) {
+    await rm(partial, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await db.close();
+  }
+}
+
+/** The distinct sha256 of the backup's evidence rows. */
+async function evidenceHashes(dir: string): Promise<string[]> {
+  const out = new Set<string>();
+  for await (const line of createInterface({ input: createReadStream(join(dir, 'tables', 'evidence.ndjson.gz')).pipe(createGunzip()), crlfDelay: Infinity })) {
+    if (line) out.add((JSON.parse(line) as { sha256: string }).sha256);
+  }
+  return [...out].sort();
+}
+
+export async function restoreCommand(flags: Flags): Promise<number> {
+  const fromFlag = one(flags, 'from');
+  if (!fromFlag) throw new UsageError('--from <dir> is required: the folder tuban backup wrote', 'restore');
+  const from = resolve(fromFlag);
+  const manifest = await readManifest(from);
+  const dataDir = resolve(one(flags, 'data', config().dataDir)!);
+  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
+  try {
+    await restoreDatabase(db, from, manifest);
+    let files = 0;
+    for (const sha of await evidenceHashes(from).catch(() => [])) {
+      const src = evidenceFile(from, sha);
+      const to = evidenceFile(dataDir, sha);
+      if (!existsSync(src) || existsSync(to)) continue;
+      await makeDirectory(dirname(to));
+      await copyFile(src, to);
+      files++;
+    }
+    const rows = manifest.tables.reduce((a, t) => a + t.rows, 0);
+    process.stdout.write(`restored ${from}: ${manifest.tables.length} tables, ${rows} rows (schema version ${manifest.schemaVersion}, made ${manifest.createdAt}), ${files} evidence files into ${dataDir}\n`);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+async function readManifest(dir: string): Promise<BackupManifest> {
+  const path = join(dir, 'manifest.json');
+  if (!(await stat(path).catch(() => null))?.isFile()) throw new UsageError(`--from ${dir}: no manifest.json there; give the folder tuban backup wrote`, 'restore');
+  const m = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
+  if (m.format !== BACKUP_FORMAT || m.formatVersion !== 1 || !Array.isArray(m.tables)) throw new UsageError(`--from ${dir}: manifest.json is not a Tuban backup's (format ${String(m.format)})`, 'restore');
+  return m;
+}
