@@ -374,6 +374,17 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await mapIdle(page);
   }
 
+  /** The cells of a table (but those marked .left, free text) whose text runs over more than one line. */
+  function wrappedCells(page: Page, table: string): Promise<string[]> {
+    return page.$$eval(`${table} th:not(.left), ${table} td:not(.left)`, (cells) =>
+      cells.filter((c) => {
+        const r = document.createRange();
+        r.selectNodeContents(c);
+        return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size > 1;
+      }).map((c) => c.textContent ?? ''),
+    );
+  }
+
   async function openFromInbox(page: Page, code: string): Promise<void> {
     if (await page.isVisible('#card-back')) await page.click('#card-back');
     await page.click('#tab-inbox');
@@ -674,6 +685,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(esc.rows).toEqual([{ kind: 'manual', level: 1 }]);
     await page.locator('#escalations').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-escalate.png') });
+    // Its short columns (类型, 级别, 依据, 期限) are one line each; the reason takes what is left (they broke after each character: 类/型, 逾/期).
+    expect(await wrappedCells(page, '#escalations')).toEqual([]);
     // The bureau's reassignment request: its reason is shown and its suggestion preselected.
     await openFromInbox(page, requested!);
     expect(await page.textContent('#more-reassign')).toContain('申请理由：位于河道管理范围');
@@ -794,6 +807,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await lp.$$eval('#handovers tbody tr', (trs) => trs.length)).toBe(1);
     expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM handovers WHERE code = $1', [code])).rows[0].n).toBe(1);
     expect(await lp.textContent('#handovers tbody tr')).toContain('济自然资移〔2026〕8号');
+    expect(await wrappedCells(lp, '#handovers')).toEqual([]);
     // The history says to whom and under which 文号, not only 移送.
     expect(await lp.textContent('#history')).toContain(`移送纪委监委，${today}，济自然资移〔2026〕8号`);
     await lp.locator('#handovers').scrollIntoViewIfNeeded();
