@@ -124,6 +124,14 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     return page;
   }
 
+  /** Pixels of the map in the selected polygon's halo colour (#22d3ee, web/map-layers.js). */
+  async function haloPixels(page: Page): Promise<number> {
+    const { data, info } = await sharp(await page.locator('#map').screenshot()).raw().toBuffer({ resolveWithObject: true });
+    let n = 0;
+    for (let i = 0; i < data.length; i += info.channels) if (Math.abs(data[i] - 0x22) < 40 && Math.abs(data[i + 1] - 0xd3) < 40 && Math.abs(data[i + 2] - 0xee) < 40) n++;
+    return n;
+  }
+
   /** Map style loaded, every tile in view loaded, nothing moving (return the promise: it must really wait). */
   async function mapIdle(page: Page): Promise<void> {
     await page.waitForFunction(() => {
@@ -223,6 +231,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(page.url()).toContain(`case=${first}`);
     await mapIdle(page);
     await page.screenshot({ path: join(ARTIFACTS, 'page-card.png') });
+    // The open card's polygon stands out among its neighbours of the same status colour: a cyan halo.
+    expect(await haloPixels(page)).toBeGreaterThan(100);
 
     // Sign for it, then record 违法 with a violation type.
     const owned = await page.evaluate(() => document.querySelector('#act-accept') !== null);
@@ -249,6 +259,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.keyboard.press('Escape');
     await page.waitForSelector('#view-inbox:not([hidden])');
     await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(first);
+    await mapIdle(page);
+    expect(await haloPixels(page)).toBe(0);
     const order = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!));
     await page.keyboard.press('j');
     expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(order[order.indexOf(first!) + 1]);
