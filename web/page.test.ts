@@ -609,10 +609,19 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     clock = new Date('2026-11-03T02:00:00Z');
     await page.fill('#clue-date', '2026-10-20');
     await page.screenshot({ path: join(ARTIFACTS, 'page-clue-form.png') });
-    await page.click('#clue-submit');
+    // A double click registers one clue (it registered two, each a case issued to a bureau).
+    const posted: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() === 'POST' && r.url().endsWith('/api/clues')) posted.push(r.url());
+    };
+    page.on('request', onRequest);
+    await page.dblclick('#clue-submit');
     await page.waitForSelector('#view-card:not([hidden])');
     await expect.poll(() => page.textContent('#card-code')).toMatch(new RegExp(`^${district.code}-202610-X\\d{4}$`));
     clueCode = (await page.textContent('#card-code'))!;
+    page.off('request', onRequest);
+    expect(posted.length).toBe(1);
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clues WHERE description = $1', ['巡查发现村东新建彩钢棚'])).rows[0].n).toBe(1);
     expect(await page.textContent('#card-body')).toContain('巡查发现');
     const row = await demo.db.query<{ x: number; y: number; source: string }>('SELECT ST_X(geom) AS x, ST_Y(geom) AS y, source FROM clues WHERE code = $1', [clueCode]);
     expect(row.rows[0].source).toBe('patrol');
