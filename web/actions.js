@@ -2,7 +2,7 @@
 // (POST /api/polygons/{code}/{action}). The server decides in the end (403/409 otherwise); the page
 // only leaves out what cannot succeed.
 import { api, errorText } from './api.js';
-import { $, esc, options, toast } from './dom.js';
+import { $, chinaToday, esc, options, toast } from './dom.js';
 import * as L from './labels.js';
 import { emit, state } from './state.js';
 import { verdictFormHtml, wireVerdictForm } from './verdict-form.js';
@@ -16,19 +16,41 @@ export function relation(card) {
   return { mine, coHandler: u?.role === 'bureau' && !mine, oversee: u?.role === 'lead', status: c.status ?? card.properties.status };
 }
 
-/** POST one action, then refresh the card, the lists and the map. */
-export async function act(code, action, body, done) {
+/**
+ * POST one action, then refresh the card, the lists and the map. `refused(err)` may put a refusal in
+ * the words of the form that was sent (else errorText's). The form's fields are kept on a refusal.
+ */
+export async function act(code, action, body, done, refused) {
   let r;
   try {
     r = await api(`/api/polygons/${encodeURIComponent(code)}/${action}`, { method: 'POST', body: body ?? {} });
   } catch (err) {
-    toast(errorText(err), 'error');
+    toast(refused?.(err) ?? errorText(err), 'error');
     return null;
   }
   toast(done, 'ok');
   // Saved: a refresh that fails afterwards must not read as a failed save (and invite a second one).
   await emit('changed', code).catch(() => toast(`${done}；但页面未能刷新，请重新加载页面查看最新状态`, 'error'));
   return r;
+}
+
+/**
+ * A closure the server refused (409), in the order it checks (server/workflow/actions.ts close):
+ * rectification short of 100 %, 已整改到位 unticked, then a filed case (立案, perhaps marked by a
+ * colleague since this card was opened) whose 处罚已执行 is unticked.
+ */
+function closeRefusal(err, body, c, status) {
+  if (err.status !== 409 || c.verdict !== 'illegal') return null;
+  const progress = Number(c.rectification?.progress ?? 0);
+  if (status === 'rectifying' && progress < 100) return `未能销号：整改完成比例为 ${progress}%，须达到 100% 方可销号，请先更新整改进度`;
+  if (body.rectified === false) return '未能销号：违法图斑须整改到位方可销号，请确认整改到位后勾选「已整改到位」';
+  if (body.penalty_done === false) return '未能销号：本案已立案，须处罚执行到位方可销号；处罚执行后请勾选「处罚已执行」再提交';
+  return null;
+}
+
+/** 移送日期 after the server's today (VALIDATION): the form's max says the same, from this computer's clock. */
+function handOverRefusal(err) {
+  return err.code === 'VALIDATION' && /handed_on/.test(err.message) ? '移送日期不能晚于今天：请在移送完成后登记' : null;
 }
 
 /** A collapsed form for one workflow action. */
@@ -67,7 +89,12 @@ export function renderActions(card) {
     );
   }
   if (mine && ['verified', 'rectifying'].includes(status) && !(status === 'verified' && c.verdict === 'illegal')) {
-    forms.push(miniForm('close', '销号', `${reason('说明')}${c.verdict === 'illegal' ? '<label class="check"><input type="checkbox" name="rectified" checked> 已整改到位</label><label class="check"><input type="checkbox" name="penalty_done"> 处罚已执行</label>' : ''}`));
+    // 销号 of a violation needs 已整改到位 and, once the case is filed (立案), 处罚已执行: the server refuses it otherwise (409).
+    const filed = c.rectification?.case_filed === true;
+    const illegal = c.verdict === 'illegal'
+      ? `<label class="check"><input type="checkbox" name="rectified" checked required> 已整改到位</label><label class="check"><input type="checkbox" name="penalty_done"${filed ? ' required' : ''}> 处罚已执行</label>${filed ? '<p class="muted" id="close-penalty-note">本案已立案：处罚执行到位后方可销号。</p>' : ''}`
+      : '';
+    forms.push(miniForm('close', '销号', `${reason('说明')}${illegal}`));
   }
   if (mine && ['issued', 'accepted'].includes(status)) forms.push(miniForm('request-reassignment', '申请改派', `${reason()}<label>建议主办单位 <select name="suggested_bureau"><option value="">不指定</option>${options(L.BUREAUS)}</select></label>`));
   if (oversee && status === 'closed') forms.push(miniForm('review', '复核', `<div class="radios"><label class="check"><input type="radio" name="approve" value="true" required> 通过</label><label class="check"><input type="radio" name="approve" value="false"> 退回</label></div><label>意见 <textarea name="comment" rows="2" maxlength="2000"></textarea></label>`, true));
@@ -85,7 +112,7 @@ export function renderActions(card) {
         'hand-over',
         '移送',
         `<label>移送至 <select name="to" required><option value="">请选择</option>${options(L.HANDOVER_RECIPIENTS)}</select></label>
-         <label>移送日期 <input name="handed_on" type="date"></label>
+         <label>移送日期 <input name="handed_on" type="date" required value="${chinaToday()}" max="${chinaToday()}"></label>
          <label>文号 <input name="reference" maxlength="200"></label>
          <label>说明 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
       ),
@@ -98,7 +125,19 @@ export function renderActions(card) {
   if (oversee || mine || coHandler) forms.push(miniForm('notes', '备注', `<label>内容 <textarea name="text" rows="2" required maxlength="4000"></textarea></label>`));
   if (forms.length) parts.push(`<div class="more-actions">${forms.join('')}</div>`);
   box.innerHTML = parts.length ? `<h3>办理</h3>${parts.join('')}` : '';
-  $('act-accept')?.addEventListener('click', () => act(p.code, 'accept', undefined, '已签收'));
+  const refusals = { close: (err, body) => closeRefusal(err, body, c, status), 'hand-over': handOverRefusal };
+  // One click, one record: the button is off while its request is out (a double click recorded
+  // two 移送 and raised the escalation two levels).
+  const busy = async (button, run) => {
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await run();
+    } finally {
+      button.disabled = false;
+    }
+  };
+  $('act-accept')?.addEventListener('click', (ev) => busy(ev.currentTarget, () => act(p.code, 'accept', undefined, '已签收')));
   for (const f of box.querySelectorAll('form.mini')) {
     f.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -111,9 +150,10 @@ export function renderActions(card) {
         else if (el.type === 'number') body[el.name] = Number(el.value);
         else body[el.name] = el.value.trim();
       }
-      await act(p.code, f.dataset.action, body, `${f.dataset.label}已提交`);
+      const action = f.dataset.action;
+      await busy(f.querySelector('button[type=submit]'), () => act(p.code, action, body, `${f.dataset.label}已提交`, refusals[action] && ((err) => refusals[action](err, body))));
     });
   }
   const vf = $('verdict-form');
-  if (vf) wireVerdictForm(vf, (body) => act(p.code, 'verdict', body, '判定已保存'));
+  if (vf) wireVerdictForm(vf, (body) => busy(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存')));
 }

@@ -41,6 +41,12 @@ export async function authedImage(path) {
 
 /** A refusal in words a bureau user understands. */
 export function errorText(err) {
+  // The workflow's refusals in words (the code alone, CASE.BAD_STATE, told a bureau user nothing).
+  if (err.code === 'CASE.VERDICT_MISMATCH') return '此操作与已录入的判定不符（违法图斑须先报整改进度，整改只适用于违法图斑）';
+  if (err.code === 'CASE.SPLIT') return '图斑已分割为地块：请逐个地块判定';
+  if (err.code === 'CASE.GEOMETRY_UNCHANGED') return '图形未再变化，无需确认';
+  if (err.code === 'CASE.BAD_STATE') return '图斑当前状态不允许此操作（可能已由他人办理），请返回列表重新打开查看最新状态';
+  if (err.code === 'USER.EXISTS') return '已有同名用户';
   if (err.status === 409) return `当前状态不允许此操作（${err.code ?? ''}）`;
   if (err.status === 403) return '无权执行此操作';
   if (err.status === 404) return '没有这个图斑，或无权查看';
@@ -48,5 +54,6 @@ export function errorText(err) {
   if (err.code === 'EVIDENCE.BAD_TYPE') return '只接受 JPEG 照片或 PDF 文件';
   if (err.code === 'SPLIT.OUTSIDE') return '地块超出图斑范围';
   if (err.code === 'SPLIT.OVERLAP') return '地块之间有重叠';
+  if (err.code === 'VALIDATION') return '填写的内容不符合要求，请检查后再提交';
   return `操作失败：${err.message}`;
 }

@@ -158,8 +158,8 @@ function escalationsHtml(list) {
 
 function handoversHtml(list) {
   if (!list?.length) return '';
-  const rows = list.map((h) => `<tr><th>${esc(L.HANDOVER_RECIPIENTS[h.to] ?? h.to)}</th><td>${esc(h.handed_on)}</td><td>${esc(h.reference ?? '')}</td><td class="left">${esc(h.note ?? '')}</td></tr>`).join('');
-  return `<h3>已移送</h3><table class="table" id="handovers"><thead><tr><th>移送至</th><th>日期</th><th>文号</th><th class="left">说明</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const rows = list.map((h) => `<tr><th>${esc(L.HANDOVER_RECIPIENTS[h.to] ?? h.to)}</th><td>${esc(h.handed_on)}</td><td class="left">${esc(h.reference ?? '')}</td><td class="left">${esc(h.note ?? '')}</td></tr>`).join('');
+  return `<h3>已移送</h3><table class="table" id="handovers"><thead><tr><th>移送至</th><th>日期</th><th class="left">文号</th><th class="left">说明</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 export function verdictDetail(d) {
@@ -186,6 +186,8 @@ function historyDetail(h) {
   if (a.text) bits.push(a.text);
   if (a.comment) bits.push(a.comment);
   if (a.merged_into) bits.push(`并入 ${a.merged_into}`);
+  // 移送: to whom, on which day, under which 文号 (the history said only 移送).
+  if (h.action === 'hand_over') bits.push(...[a.to && `移送${L.HANDOVER_RECIPIENTS[a.to] ?? a.to}`, a.handed_on, a.reference, a.note].filter(Boolean));
   if (h.action === 'site.seen_again' || h.action === 'site.separated') bits.push(`${a.code}${a.epoch ? `（${a.epoch}，${m2(a.area_m2)} m²）` : ''}`);
   return bits.length ? ` <span class="muted">${esc(bits.join('，'))}</span>` : '';
 }

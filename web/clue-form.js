@@ -44,6 +44,10 @@ export function renderClueForm() {
   $('clue-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (!geometry) return toast('请先在地图上选择线索位置', 'error');
+    // One click, one clue: the button is off while the request is out (a double click registered the clue twice).
+    const submit = $('clue-submit');
+    if (submit.disabled) return;
+    submit.disabled = true;
     const fd = new FormData(ev.target);
     const district = $('clue-district');
     const body = {
@@ -68,6 +72,8 @@ export function renderClueForm() {
       await emit('open', code);
     } catch (err) {
       toast(err.code === 'CLUE.OUT_OF_SCOPE' ? '只能登记本区县的线索' : err.code === 'CLUE.BAD_DATE' ? '发现日期须在上月 1 日至今天之间（线索计入发现当月的台账）' : errorText(err), 'error');
+    } finally {
+      submit.disabled = false;
     }
   });
 }

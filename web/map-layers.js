@@ -10,7 +10,11 @@ export async function addPolygonLayers(map) {
   state.polygons = await polygonLayer(map, { api, epoch: () => state.epoch });
   const color = ['match', ['get', 'status'], ...Object.entries(L.STATUS_COLOR).flat(), '#999999'];
   map.addLayer({ id: 'poly-fill', type: 'fill', ...state.polygons.outlines, paint: { 'fill-color': color, 'fill-opacity': ['case', ['boolean', ['feature-state', 'selected'], false], 0.45, 0.25] } });
-  map.addLayer({ id: 'poly-line', type: 'line', ...state.polygons.outlines, paint: { 'line-color': color, 'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3.5, 1.6] } });
+  // The open card's polygon: a cyan halo under its status outline (no status, no imagery is cyan); its
+  // neighbours share the status colour, and a thicker line alone was hard to pick out among them.
+  const selected = ['boolean', ['feature-state', 'selected'], false];
+  map.addLayer({ id: 'poly-halo', type: 'line', ...state.polygons.outlines, paint: { 'line-color': '#22d3ee', 'line-width': 8, 'line-opacity': ['case', selected, 1, 0] } });
+  map.addLayer({ id: 'poly-line', type: 'line', ...state.polygons.outlines, paint: { 'line-color': color, 'line-width': ['case', selected, 3.5, 1.6] } });
   // Polygons of a few hundred m² vanish below z13: a dot at each centroid keeps them findable.
   map.addLayer({ id: 'poly-dot', type: 'circle', ...state.polygons.dots, maxzoom: 13, paint: { 'circle-color': color, 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
   map.on('click', 'poly-dot', (e) => emit('open', e.features[0].properties.code));
@@ -35,7 +39,7 @@ export function filterMap({ status, priority, overdue } = state.mapFilter ?? {})
   if (priority) conds.push(['==', ['get', 'priority'], priority]);
   if (overdue) conds.push(['==', ['to-boolean', ['get', 'overdue']], true]);
   const filter = conds.length ? ['any', ['==', ['get', 'code'], state.selected ?? ''], ['all', ...conds]] : null;
-  for (const id of ['poly-fill', 'poly-line', 'poly-dot']) state.map.setFilter(id, filter);
+  for (const id of ['poly-fill', 'poly-halo', 'poly-line', 'poly-dot']) state.map.setFilter(id, filter);
 }
 
 /** Refresh the polygon layer: after a move (`moved`), or after a change of data or epoch. */

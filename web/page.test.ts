@@ -124,6 +124,14 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     return page;
   }
 
+  /** Pixels of the map in the selected polygon's halo colour (#22d3ee, web/map-layers.js). */
+  async function haloPixels(page: Page): Promise<number> {
+    const { data, info } = await sharp(await page.locator('#map').screenshot()).raw().toBuffer({ resolveWithObject: true });
+    let n = 0;
+    for (let i = 0; i < data.length; i += info.channels) if (Math.abs(data[i] - 0x22) < 40 && Math.abs(data[i + 1] - 0xd3) < 40 && Math.abs(data[i + 2] - 0xee) < 40) n++;
+    return n;
+  }
+
   /** Map style loaded, every tile in view loaded, nothing moving (return the promise: it must really wait). */
   async function mapIdle(page: Page): Promise<void> {
     await page.waitForFunction(() => {
@@ -223,6 +231,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(page.url()).toContain(`case=${first}`);
     await mapIdle(page);
     await page.screenshot({ path: join(ARTIFACTS, 'page-card.png') });
+    // The open card's polygon stands out among its neighbours of the same status colour: a cyan halo.
+    expect(await haloPixels(page)).toBeGreaterThan(100);
 
     // Sign for it, then record 违法 with a violation type.
     const owned = await page.evaluate(() => document.querySelector('#act-accept') !== null);
@@ -249,6 +259,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.keyboard.press('Escape');
     await page.waitForSelector('#view-inbox:not([hidden])');
     await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(first);
+    await mapIdle(page);
+    expect(await haloPixels(page)).toBe(0);
     const order = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!));
     await page.keyboard.press('j');
     expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(order[order.indexOf(first!) + 1]);
@@ -372,6 +384,17 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   async function zoomTo(page: Page, lngLat: [number, number], zoom: number): Promise<void> {
     await page.evaluate(([c, z]) => (window as unknown as { tuban: { map: { jumpTo(o: object): void } } }).tuban.map.jumpTo({ center: c, zoom: z }), [lngLat, zoom] as const);
     await mapIdle(page);
+  }
+
+  /** The cells of a table (but those marked .left, free text) whose text runs over more than one line. */
+  function wrappedCells(page: Page, table: string): Promise<string[]> {
+    return page.$$eval(`${table} th:not(.left), ${table} td:not(.left)`, (cells) =>
+      cells.filter((c) => {
+        const r = document.createRange();
+        r.selectNodeContents(c);
+        return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size > 1;
+      }).map((c) => c.textContent ?? ''),
+    );
   }
 
   async function openFromInbox(page: Page, code: string): Promise<void> {
@@ -586,10 +609,19 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     clock = new Date('2026-11-03T02:00:00Z');
     await page.fill('#clue-date', '2026-10-20');
     await page.screenshot({ path: join(ARTIFACTS, 'page-clue-form.png') });
-    await page.click('#clue-submit');
+    // A double click registers one clue (it registered two, each a case issued to a bureau).
+    const posted: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => {
+      if (r.method() === 'POST' && r.url().endsWith('/api/clues')) posted.push(r.url());
+    };
+    page.on('request', onRequest);
+    await page.dblclick('#clue-submit');
     await page.waitForSelector('#view-card:not([hidden])');
     await expect.poll(() => page.textContent('#card-code')).toMatch(new RegExp(`^${district.code}-202610-X\\d{4}$`));
     clueCode = (await page.textContent('#card-code'))!;
+    page.off('request', onRequest);
+    expect(posted.length).toBe(1);
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clues WHERE description = $1', ['巡查发现村东新建彩钢棚'])).rows[0].n).toBe(1);
     expect(await page.textContent('#card-body')).toContain('巡查发现');
     const row = await demo.db.query<{ x: number; y: number; source: string }>('SELECT ST_X(geom) AS x, ST_Y(geom) AS y, source FROM clues WHERE code = $1', [clueCode]);
     expect(row.rows[0].source).toBe('patrol');
@@ -674,6 +706,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(esc.rows).toEqual([{ kind: 'manual', level: 1 }]);
     await page.locator('#escalations').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-escalate.png') });
+    // Its short columns (类型, 级别, 依据, 期限) are one line each; the reason takes what is left (they broke after each character: 类/型, 逾/期).
+    expect(await wrappedCells(page, '#escalations')).toEqual([]);
     // The bureau's reassignment request: its reason is shown and its suggestion preselected.
     await openFromInbox(page, requested!);
     expect(await page.textContent('#more-reassign')).toContain('申请理由：位于河道管理范围');
@@ -706,6 +740,100 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(rows.some((x) => x['图斑编号'] === clueCode)).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-summary.png') });
     await page.context().close();
+  });
+
+  it('a filed case (立案) is closed only once its penalty is carried out, and the page says so; the lead bureau records a 移送 once, dated today or before', async () => {
+    expect(splitCode).toBeDefined();
+    const pick = await demo.db.query<{ code: string }>(
+      `SELECT code FROM cases WHERE lead_bureau = $1 AND status = 'issued' AND code NOT IN ($2, $3, $4) ORDER BY code LIMIT 1`,
+      [bureau.bureau, judged, splitCode, requested],
+    );
+    const code = pick.rows[0].code;
+    // Judged on 20 December: its 15 working days of rectification end in 2027, a year with no holiday calendar, and the card says so.
+    clock = new Date('2026-12-20T02:00:00Z');
+    const page = await open(bureau);
+    await page.waitForSelector('#inbox-list button.item');
+    await openFromInbox(page, code);
+    await page.click('#act-accept');
+    await page.waitForSelector('#verdict-form');
+    await page.check('input[name=verdict][value=illegal]');
+    await page.selectOption('#violation-type', 'illegal_occupation');
+    await page.click('#verdict-submit');
+    await expect.poll(() => page.textContent('#card-status')).toBe('已判定');
+    expect(await page.textContent('#card-calendar-gap')).toContain('未载入 2027 年节假日安排');
+    await page.screenshot({ path: join(ARTIFACTS, 'page-calendar-gap.png') });
+    // Rectified in full, the case not filed: the close form does not ask for the penalty.
+    await page.selectOption('#more-rectification select[name=method]', 'demolish_restore');
+    await page.fill('#more-rectification input[name=progress]', '100');
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#card-status')).toBe('整改中');
+    await page.click('#more-close summary');
+    expect(await page.$eval('#more-close input[name=penalty_done]', (i) => (i as HTMLInputElement).required)).toBe(false);
+    await page.fill('#more-close textarea[name=reason]', '已拆除复耕');
+    // Meanwhile a colleague records that the case is filed (立案); this card does not know it.
+    const filed = await page.evaluate(
+      async (c) => (await fetch(`/api/polygons/${c}/rectification`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ method: 'demolish_restore', progress: 100, case_filed: true }) })).status,
+      code,
+    );
+    expect(filed).toBe(200);
+    // The server refuses the closure (409): the page says why, in words, and keeps what was typed.
+    const before = consoleErrors.length;
+    await page.click('#submit-close');
+    await expect.poll(() => page.getAttribute('#toast', 'class')).toContain('error');
+    const told = (await page.textContent('#toast'))!;
+    expect(told).toContain('本案已立案');
+    expect(told).toContain('处罚已执行');
+    expect(await statusOf(code)).toBe('rectifying');
+    expect(await page.inputValue('#more-close textarea[name=reason]')).toBe('已拆除复耕');
+    await page.screenshot({ path: join(ARTIFACTS, 'page-close-refused.png') });
+    await expect.poll(() => consoleErrors.length).toBe(before + 1);
+    expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('409')]);
+    // Opened afresh, the form says so before anything is sent, and sends nothing without the tick.
+    await openFromInbox(page, code);
+    await page.click('#more-close summary');
+    expect(await page.textContent('#close-penalty-note')).toContain('已立案');
+    await page.fill('#more-close textarea[name=reason]', '已拆除复耕，罚款已缴纳');
+    await page.click('#submit-close');
+    expect(await page.$eval('#more-close input[name=penalty_done]', (i) => (i as HTMLInputElement).validity.valueMissing)).toBe(true);
+    expect(await statusOf(code)).toBe('rectifying');
+    await page.check('#more-close input[name=penalty_done]');
+    await page.click('#submit-close');
+    await expect.poll(() => page.textContent('#card-status')).toBe('已销号待审核');
+    await page.context().close();
+    clock = null;
+
+    // The lead bureau records the handover to the discipline commission.
+    const lp = await open(lead);
+    await lp.waitForSelector('#inbox-list button.item');
+    await openFromInbox(lp, code);
+    await lp.click('#more-hand-over summary');
+    const date = lp.locator('#more-hand-over input[name=handed_on]');
+    const [today, tomorrow] = await lp.evaluate(() => [0, 1].map((d) => new Date(Date.now() + (8 + 24 * d) * 3600_000).toISOString().slice(0, 10)));
+    // Today unless changed, and no later: a handover is recorded once done (the server answers 400 in English otherwise).
+    expect([await date.inputValue(), await date.getAttribute('max')]).toEqual([today, today]);
+    await lp.selectOption('#more-hand-over select[name=to]', 'discipline');
+    await lp.fill('#more-hand-over input[name=reference]', '济自然资移〔2026〕8号');
+    await date.fill(tomorrow);
+    await lp.click('#submit-hand-over');
+    expect(await date.evaluate((i) => (i as HTMLInputElement).validity.rangeOverflow)).toBe(true);
+    await date.fill(today);
+    // A double click sends one request and records one 移送 (it recorded two).
+    const sent: string[] = [];
+    lp.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/hand-over')) sent.push(r.url());
+    });
+    await lp.dblclick('#submit-hand-over');
+    await lp.waitForSelector('#handovers');
+    expect(sent.length).toBe(1);
+    expect(await lp.$$eval('#handovers tbody tr', (trs) => trs.length)).toBe(1);
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM handovers WHERE code = $1', [code])).rows[0].n).toBe(1);
+    expect(await lp.textContent('#handovers tbody tr')).toContain('济自然资移〔2026〕8号');
+    expect(await wrappedCells(lp, '#handovers')).toEqual([]);
+    // The history says to whom and under which 文号, not only 移送.
+    expect(await lp.textContent('#history')).toContain(`移送纪委监委，${today}，济自然资移〔2026〕8号`);
+    await lp.locator('#handovers').scrollIntoViewIfNeeded();
+    await lp.screenshot({ path: join(ARTIFACTS, 'page-handover.png') });
+    await lp.context().close();
   });
 
   it('after the deadlines pass, the lead bureau finds every open item in the overdue list, overdue first in the inbox', async () => {
