@@ -373,7 +373,7 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
          GROUP BY e.code, c.escalation_level
        ), ins AS (
          INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
-         SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过: ' || due_rule || ' 截止 ' || due_date::text, 'system' FROM due
+         SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过，截止 ' || due_date::text, 'system' FROM due
          ON CONFLICT DO NOTHING
          RETURNING code, level, rule, due_date
        ), upd AS (
