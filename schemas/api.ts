@@ -156,3 +156,6 @@ export const ChipFile = z.enum(['before.png', 'after.png']);
 /** `2026-10.xlsx`: a month and one of the ledger's formats. */
 export const LEDGER_FILE = new RegExp(`^(\\d{4}-(?:0[1-9]|1[0-2]))\\.(${LEDGER_FORMATS.map((f) => f.replace('.', '\\.')).join('|')})$`);
 export const LedgerParams = z.object({ file: z.string().regex(LEDGER_FILE, '{YYYY-MM}.xlsx|csv|gpkg|shp.zip|geojson') });
+/** `2026Q4.xlsx` or `.csv`: the quarterly report's file. */
+export const REPORT_FILE = /^(\d{4}Q[1-4])\.(xlsx|csv)$/;
+export const ReportParams = z.object({ file: z.string().regex(REPORT_FILE, '{YYYY}Q{1-4}.xlsx|csv') });

@@ -18,6 +18,7 @@ import type { Database } from '../pipeline/store/queryable.js';
 import { batchRulePaths, ruleNames, ruleTablesOfPaths, ruleTablesOfPlans, type RuleNames } from '../pipeline/route/batch-rule-tables.js';
 import { workflowLabelsModule } from './workflow-labels.js';
 import { exportLedger } from '../pipeline/outputs/ledger-exports.js';
+import { quarterReport, reportCsvBytes, reportXlsxBytes } from '../pipeline/reports/quarter-report.js';
 import type { LedgerFormat } from '../schemas/api.js';
 import { can, type Permission, type User } from './access/roles.js';
 import { ApiRegistry } from './api-registry.js';
@@ -580,6 +581,28 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           .header('content-disposition', `attachment; filename="${out.filename}"`)
           .header('cache-control', 'private, no-store')
           .send(Buffer.from(out.bytes));
+      },
+    );
+    registry.route(
+      api,
+      {
+        method: 'GET',
+        url: '/api/report/:file',
+        summary: "Lead bureau: the quarterly report (report/{YYYY}Q{n}.xlsx|csv: by district and lead bureau, with 零报告 lines), as `tuban report` writes it",
+        tags: ['ledger'],
+        params: S.ReportParams,
+      },
+      async (req, reply, { params }) => {
+        requireUser(req, 'case.oversee');
+        await maintain();
+        const [, quarter, format] = S.REPORT_FILE.exec(params.file)!;
+        const report = await quarterReport(opts.db, quarter, { asOf: today() });
+        const [bytes, type] = format === 'xlsx' ? [await reportXlsxBytes(report), 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'] : [reportCsvBytes(report), 'text/csv; charset=utf-8'];
+        return reply
+          .type(type)
+          .header('content-disposition', `attachment; filename="report-${quarter}.${format}"`)
+          .header('cache-control', 'private, no-store')
+          .send(Buffer.from(bytes));
       },
     );
     registry.route(api, { method: 'POST', url: '/api/sweep', summary: 'Lead bureau: create cases for new batch polygons and sweep deadlines now', tags: ['workflow'] }, async (req) => {

@@ -250,9 +250,10 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       // The ledger is the lead bureau's: a bureau's session is refused.
       const before = consoleErrors.length;
       expect(await page.evaluate(async (u) => (await fetch(u)).status, `/api/ledger/${demo.scene.epoch}.csv`)).toBe(403);
-      // Chromium logs the refused fetch; that one error is this check's, not the page's.
-      await expect.poll(() => consoleErrors.length).toBe(before + 1);
-      expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('403')]);
+      expect(await page.evaluate(async (u) => (await fetch(u)).status, '/api/report/2026Q4.csv')).toBe(403);
+      // Chromium logs the refused fetches; those errors are this check's, not the page's.
+      await expect.poll(() => consoleErrors.length).toBe(before + 2);
+      expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('403'), expect.stringContaining('403')]);
     }
     expect(owned).toBe(true);
     // Esc goes back to the list with the closed item focused, so J goes on from there (not from the top).
@@ -364,6 +365,18 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     const row = rows.find((r) => r['图斑编号'] === judged)!;
     expect([row['判定类型'], row['违法类型']]).toEqual(['违法', '非法占用土地']);
     expect(rows.filter((r) => r['判定类型'] === '未核查').length).toBe(all.rows[0].n - 1);
+    // The month's quarter report, as `tuban report` writes it: 违法 1 in the month's districts.
+    const [y, m] = demo.scene.epoch.split('-').map(Number);
+    const quarter = `${y}Q${Math.ceil(m / 3)}`;
+    expect(await page.textContent('#report-heading')).toContain(quarter);
+    const reportHrefs = await page.$$eval('#report-links a', (as) => as.map((a) => a.getAttribute('href')));
+    expect(reportHrefs).toEqual([`/api/report/${quarter}.xlsx`, `/api/report/${quarter}.csv`]);
+    const report = await page.evaluate(async (href) => {
+      const r = await fetch(href);
+      return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+    }, reportHrefs[1]!);
+    expect([report.status, report.type]).toEqual([200, 'text/csv; charset=utf-8']);
+    expect(report.text).toContain('违法');
     await mapIdle(page);
     await page.screenshot({ path: join(ARTIFACTS, 'page-lead-ledger.png') });
     await page.context().close();

@@ -1,4 +1,4 @@
-// The lead bureau's tab: the month's ledger downloads and the month's summary by district.
+// The lead bureau's tab: the month's ledger downloads, its quarter's report (联席会议) and the month's summary by district.
 import { api } from './api.js';
 import { $, esc, SQM_PER_MU } from './dom.js';
 import { query } from './inbox.js';
@@ -9,6 +9,12 @@ export async function loadLedger() {
   const e = encodeURIComponent(state.epoch ?? '');
   // Downloads ride on the HttpOnly session cookie the sign-in set, so plain links work.
   $('ledger-links').innerHTML = L.LEDGER_FORMATS.map(([ext, label]) => `<li><a href="/api/ledger/${e}.${ext}" download>${label}</a></li>`).join('');
+  const [y, m] = String(state.epoch ?? '').split('-').map(Number);
+  const quarter = y && m ? `${y}Q${Math.ceil(m / 3)}` : null;
+  $('report-heading').textContent = quarter ? `${quarter} 季度报告（按区县、牵头单位，含零报告）` : '季度报告';
+  $('report-links').innerHTML = quarter
+    ? [['xlsx', 'Excel (.xlsx)'], ['csv', 'CSV (.csv, UTF-8)']].map(([ext, label]) => `<li><a href="/api/report/${quarter}.${ext}" download>${label}</a></li>`).join('')
+    : '';
   const fc = await api(`/api/polygons?${query({ limit: 10000 })}`);
   const rows = new Map();
   const total = { n: 0, m2: 0, legal: 0, illegal: 0, other: 0, open: 0, overdue: 0 };
