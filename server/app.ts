@@ -405,6 +405,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return { ...user, district_name: r.rows[0]?.name ?? null };
     });
 
+    registry.route(api, { method: 'GET', url: '/api/deadlines', summary: 'The deadline rules (kind, days, label) and the years the holiday calendar covers: a working-day due date in another year counted weekends only', tags: ['session'] }, async (req) => {
+      requireUser(req);
+      return { rules: opts.deadlines.rules, calendar_years: opts.deadlines.calendar.coveredYears };
+    });
+
     registry.route(
       api,
       { method: 'GET', url: '/api/polygons', summary: 'Polygons and clues in your scope, as GeoJSON with workflow properties; keyset-paged by code, or most confident first (sort=confidence)', tags: ['polygons'], query: S.PolygonQuery },

@@ -29,10 +29,12 @@ async function start() {
   if (u.role === 'admin') return;
   const params = new URLSearchParams(location.search);
   // A server without imagery (no batch yet) still gives a working inbox, just no map imagery.
-  const [{ epochs }, districts] = await Promise.all([
+  const [{ epochs }, districts, deadlines] = await Promise.all([
     api('/api/imagery/epochs').catch(() => ({ epochs: [] })),
     ['bureau', 'district'].includes(u.role) ? api('/api/districts').catch(() => []) : [],
+    api('/api/deadlines').catch(() => null),
   ]);
+  state.deadlines = deadlines;
   state.epochs = epochs;
   state.districts = districts;
   const months = await loadMonths();

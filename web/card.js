@@ -105,7 +105,7 @@ function renderCard(card) {
     <div id="parcels-box"></div>
     <div id="actions"></div>
     <div id="evidence-box"></div>
-    ${escalationsHtml(card.escalations)}
+    ${escalationsHtml(card.escalations, card.handovers)}
     ${handoversHtml(card.handovers)}
     <h3>办理记录</h3>
     <ol class="history" id="history">${history || '<li class="muted">暂无记录</li>'}</ol>`;
@@ -148,10 +148,13 @@ function rectificationFacts(r) {
   return (bits.length ? `<dt>整改</dt><dd id="card-rectification">${esc(bits.join('，'))}</dd>` : '') + closure;
 }
 
-function escalationsHtml(list) {
+function escalationsHtml(list, handovers) {
   if (!list?.length) return '';
+  // A hand-over decided (manual, rule handover) is met once one to the commission is recorded.
+  const handed = (handovers ?? []).find((h) => h.to === 'discipline');
+  const met = (e) => (e.kind === 'manual' && e.rule === 'handover' && handed ? `<span class="met">（已于 ${esc(handed.handed_on)} 移送）</span>` : '');
   const rows = list
-    .map((e) => `<tr><th>${esc(L.ESCALATION_KINDS[e.kind] ?? e.kind)}</th><td>${e.level} 级</td><td>${esc(L.DEADLINE_RULES[e.rule] ?? e.rule ?? '')}</td><td>${esc(e.due_date ?? '')}</td><td class="left">${esc(e.reason ?? '')}</td></tr>`)
+    .map((e) => `<tr><th>${esc(L.ESCALATION_KINDS[e.kind] ?? e.kind)}</th><td>${e.level} 级</td><td>${esc(L.DEADLINE_RULES[e.rule] ?? e.rule ?? '')}</td><td>${esc(e.due_date ?? '')}${met(e)}</td><td class="left">${esc(e.reason ?? '')}</td></tr>`)
     .join('');
   return `<h3>移交与升级</h3><table class="table" id="escalations"><thead><tr><th>类型</th><th>级别</th><th>依据</th><th>期限</th><th class="left">理由</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

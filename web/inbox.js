@@ -48,12 +48,25 @@ export async function loadInbox(more = false) {
   if (!more) state.cursor = -1;
 }
 
+/**
+ * The year of a working-day due date whose holidays no calendar of the server gave (null otherwise):
+ * the card says so in words (`due_holidays_unknown`), the lists mark it.
+ */
+function holidaysUnknown(p) {
+  const d = state.deadlines;
+  if (!d || !p.due_date || d.rules?.[p.due_rule]?.kind !== 'working_days') return null;
+  const year = Number(String(p.due_date).slice(0, 4));
+  return d.calendar_years.includes(year) ? null : year;
+}
+
 /** The items as buttons; `withConfidence` adds each polygon's confidence (the inbox sorted by it). */
 function renderItems(list, features, withConfidence = false) {
   list.innerHTML = features
     .map((f) => {
       const p = f.properties;
-      const due = p.due_date ? `<span class="due ${p.overdue ? 'overdue' : ''}">${p.overdue ? '逾期 ' : '期限 '}${esc(p.due_date)}</span>` : '';
+      const gap = holidaysUnknown(p);
+      const gapMark = gap ? `<span class="calendar-gap-mark" title="未载入 ${gap} 年节假日安排，工作日按周一至周五推算，期限可能偏早">※</span>` : '';
+      const due = p.due_date ? `<span class="due ${p.overdue ? 'overdue' : ''}">${p.overdue ? '逾期 ' : '期限 '}${esc(p.due_date)}${gapMark}</span>` : '';
       const clue = p.source && p.source !== 'satellite';
       const kind = clue && L.CLUE_SOURCES[p.source] ? L.CLUE_SOURCES[p.source] : L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '';
       const confidence = withConfidence && !clue ? ` · <span class="confidence">置信度 ${fmtPct(p.confidence)}</span>` : '';

@@ -774,6 +774,11 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.click('#verdict-submit');
     await expect.poll(() => page.textContent('#card-status')).toBe('已判定');
     expect(await page.textContent('#card-calendar-gap')).toContain('未载入 2027 年节假日安排');
+    // The inbox marks the same due date (the list's JSON has no note: the page asks /api/deadlines which years are covered).
+    await expect
+      .poll(() => page.$eval(`#inbox-list button.item[data-code="${code}"]`, (b) => b.querySelector('.calendar-gap-mark')?.getAttribute('title') ?? null))
+      .toContain('未载入 2027 年节假日安排');
+    expect(await page.$$eval('#inbox-list .calendar-gap-mark', (ms) => ms.length)).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'page-calendar-gap.png') });
     // Rectified in full, the case not filed: the close form does not ask for the penalty.
     await page.selectOption('#more-rectification select[name=method]', 'demolish_restore');
@@ -819,6 +824,12 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     const lp = await open(lead);
     await lp.waitForSelector('#inbox-list button.item');
     await openFromInbox(lp, code);
+    // First the decision to hand over (移交/升级: due in 15 days), which the recorded 移送 then meets.
+    await lp.click('#more-escalate summary');
+    await lp.fill('#more-escalate textarea[name=reason]', '涉公职人员，移交纪委监委');
+    await lp.click('#submit-escalate');
+    await lp.waitForSelector('#escalations');
+    expect(await lp.textContent('#escalations')).not.toContain('移送）');
     await lp.click('#more-hand-over summary');
     const date = lp.locator('#more-hand-over input[name=handed_on]');
     const [today, tomorrow] = await lp.evaluate(() => [0, 1].map((d) => new Date(Date.now() + (8 + 24 * d) * 3600_000).toISOString().slice(0, 10)));
@@ -842,6 +853,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM handovers WHERE code = $1', [code])).rows[0].n).toBe(1);
     expect(await lp.textContent('#handovers tbody tr')).toContain('济自然资移〔2026〕8号');
     expect(await wrappedCells(lp, '#handovers')).toEqual([]);
+    expect(await lp.textContent('#escalations')).toContain(`（已于 ${today} 移送）`);
     // The history says to whom and under which 文号, not only 移送.
     expect(await lp.textContent('#history')).toContain(`移送纪委监委，${today}，济自然资移〔2026〕8号`);
     await lp.locator('#handovers').scrollIntoViewIfNeeded();

@@ -65,6 +65,11 @@ export class WorkCalendar {
     return this.years.has(Number(day.slice(0, 4)));
   }
 
+  /** The years some file gave the holidays of, ascending. */
+  get coveredYears(): number[] {
+    return [...this.years].sort((a, b) => a - b);
+  }
+
   isWorkingDay(day: string): boolean {
     if (this.on.has(day)) return true;
     if (this.off.has(day)) return false;
