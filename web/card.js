@@ -99,7 +99,7 @@ function renderCard(card) {
     <dl class="facts">
       <dt>主办单位</dt><dd id="card-lead-bureau">${esc(r.lead_bureau_name ?? p.lead_bureau_name ?? p.lead_bureau ?? '')}</dd>
       <dt>协办单位</dt><dd>${co}</dd>
-      <dt>分派理由</dt><dd>${esc(r.reason ?? p.routing_reason ?? '')} <span class="muted">${esc(r.rule_id ?? p.rule_id ?? '')}</span></dd>
+      <dt>分派理由</dt><dd>${clue ? `线索（${esc(L.CLUE_SOURCES[p.source] ?? p.source)}）` : `${esc(r.reason ?? p.routing_reason ?? '')} <span class="muted">${esc(r.rule_id ?? p.rule_id ?? '')}</span>`}</dd>
     </dl>
     ${overlaps ? `<h3>叠加分析</h3><table class="table"><tbody>${overlaps}</tbody></table>` : ''}
     <div id="parcels-box"></div>

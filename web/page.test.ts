@@ -641,6 +641,9 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(Math.abs(row.rows[0].x - c.x)).toBeLessThan(1e-4); // within a pixel of where the map was clicked
     expect(Math.abs(row.rows[0].y - c.y)).toBeLessThan(1e-4);
     expect(await statusOf(clueCode)).toBe('issued');
+    // Its card gives the routing in words, not the ids (线索: patrol clue).
+    await expect.poll(() => page.textContent('#card-body')).toContain('线索（巡查发现）');
+    expect(await page.textContent('#card-body')).not.toContain('patrol');
     // A second clue as an outline: three corners clicked on the map.
     await page.click('#card-back');
     await page.click('#tab-clue');
