@@ -294,6 +294,15 @@ describe('polygons', () => {
     const again = await storeBatchPolygons(db, 'b-mar-a', [at(36.9, code(1), 'a'), at(36.8, code(2), 'a')], { epoch, tileIds: ['a'] });
     expect(again.map((p) => p.code)).not.toContain(code(2));
     expect(again.map((p) => p.code)).toEqual([code(3), code(4)]);
+    // A third batch that was planned to replace A while B was still running finds it replaced by B
+    // when it stores its polygons (the check at planning passed then): refused, B's polygons kept.
+    await upsertBatch(db, { id: 'b-mar-c', epoch, params: {} });
+    await db.query("UPDATE batches SET replaced_by = 'b-mar-b' WHERE id = 'b-mar-a'");
+    await expect(storeBatchPolygons(db, 'b-mar-c', [at(36.9, code(1), 'c')], { epoch, tileIds: ['c'], replaces: ['b-mar-a'] })).rejects.toMatchObject({
+      code: 'BATCH.CANNOT_REPLACE',
+      message: expect.stringContaining('b-mar-a was replaced by batch b-mar-b meanwhile'),
+    });
+    expect((await loadPolygons(db, 'b-mar-b')).map((p) => p.code)).toEqual([code(1)]);
   });
 
   it('keeps the old polygons when a replacement fails half-way', async () => {

@@ -359,6 +359,11 @@ async function withReplacedTiles(tx: Queryable, batchId: string, scope: { epoch:
   const replaces = [...(scope.replaces ?? [])];
   let tileIds = scope.tileIds;
   if (replaces.length > 0) {
+    // Checked again here, under the rows' locks: two queued batches replacing one batch at once both
+    // passed the check at planning, and the second would take nothing and leave the month's sites twice.
+    const held = await tx.query<{ id: string; by: string | null }>('SELECT id, replaced_by AS by FROM batches WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [replaces]);
+    const taken = held.rows.filter((b) => b.by !== null && b.by !== batchId);
+    if (taken.length) throw new TubanError('BATCH.CANNOT_REPLACE', `--replaces: ${taken.map((b) => `${b.id} was replaced by batch ${b.by} meanwhile`).join('; ')}: replace that one`);
     const r = await tx.query<{ tile_id: string }>('SELECT DISTINCT tile_id FROM polygons WHERE epoch = $1 AND batch_id = ANY($2::text[])', [scope.epoch, replaces]);
     tileIds = [...new Set([...scope.tileIds, ...r.rows.map((t) => t.tile_id)])];
   }
