@@ -5,10 +5,10 @@
  * copy of PGlite's files, so it restores into either database: the embedded directory a backup came
  * from, a fresh one, or a PostgreSQL server when a city outgrows the embedded default.
  *
- * The restore migrates an empty database to the backup's schema version, inserts the rows table by
- * table (parents before children, each table's own columns only, so a later migration's defaults
- * fill what an older backup lacks), moves the id sequences past the restored ids, and then migrates
- * to the current version, all in one transaction: a failed restore leaves the database empty.
+ * The restore migrates an empty database to the backup's schema version, then in one transaction
+ * inserts the rows table by table (parents before children, each table's own columns only, so a
+ * later migration's defaults fill what an older backup lacks) and moves the id sequences past the
+ * restored ids, and then migrates to the current version: a failed restore leaves no rows.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
