@@ -10,7 +10,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { CREDENTIALS_VARY, sendPrivateCached } from './private-cache.js';
 import type { Feature, Geometry } from 'geojson';
 import type { z, ZodType } from 'zod';
@@ -131,6 +131,11 @@ function isPageAsset(web: string, file: string): boolean {
   const parts = file.slice(web.length + 1).split(sep);
   if (parts.some((p) => p.startsWith('.')) || /\.test\./.test(parts[parts.length - 1])) return false;
   return Object.hasOwn(MIME, extname(file)) && existsSync(file) && statSync(file).isFile();
+}
+
+/** A file the lead bureau downloads (ledger, report): computed for this request, never cached. */
+function sendDownload(reply: FastifyReply, bytes: Uint8Array, type: string, filename: string): FastifyReply {
+  return reply.type(type).header('content-disposition', `attachment; filename="${filename}"`).header('cache-control', 'private, no-store').send(Buffer.from(bytes));
 }
 
 /** Civil date in China Standard Time (UTC+8), the users' calendar for deadlines. */
@@ -581,11 +586,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         await maintain(); // the newest batch's polygons get their cases before the ledger reads them
         const [, epoch, format] = S.LEDGER_FILE.exec(params.file)!;
         const out = await exportLedger(opts.db, epoch, format as LedgerFormat, { asOf: today() });
-        return reply
-          .type(out.contentType)
-          .header('content-disposition', `attachment; filename="${out.filename}"`)
-          .header('cache-control', 'private, no-store')
-          .send(Buffer.from(out.bytes));
+        return sendDownload(reply, out.bytes, out.contentType, out.filename);
       },
     );
     registry.route(
@@ -603,11 +604,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const [, quarter, format] = S.REPORT_FILE.exec(params.file)!;
         const report = await quarterReport(opts.db, quarter, { asOf: today() });
         const [bytes, type] = format === 'xlsx' ? [await reportXlsxBytes(report), 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'] : [reportCsvBytes(report), 'text/csv; charset=utf-8'];
-        return reply
-          .type(type)
-          .header('content-disposition', `attachment; filename="report-${quarter}.${format}"`)
-          .header('cache-control', 'private, no-store')
-          .send(Buffer.from(bytes));
+        return sendDownload(reply, bytes, type, `report-${quarter}.${format}`);
       },
     );
     registry.route(api, { method: 'POST', url: '/api/sweep', summary: 'Lead bureau: create cases for new batch polygons and sweep deadlines now', tags: ['workflow'] }, async (req) => {

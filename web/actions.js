@@ -2,7 +2,7 @@
 // (POST /api/polygons/{code}/{action}). The server decides in the end (403/409 otherwise); the page
 // only leaves out what cannot succeed.
 import { api, errorText } from './api.js';
-import { $, chinaToday, esc, options, toast } from './dom.js';
+import { $, chinaToday, esc, oneClick, options, toast } from './dom.js';
 import * as L from './labels.js';
 import { emit, state } from './state.js';
 import { verdictFormHtml, wireVerdictForm } from './verdict-form.js';
@@ -127,18 +127,7 @@ export function renderActions(card) {
   if (forms.length) parts.push(`<div class="more-actions">${forms.join('')}</div>`);
   box.innerHTML = parts.length ? `<h3>办理</h3>${parts.join('')}` : '';
   const refusals = { close: (err, body) => closeRefusal(err, body, c, status), 'hand-over': handOverRefusal };
-  // One click, one record: the button is off while its request is out (a double click recorded
-  // two 移送 and raised the escalation two levels).
-  const busy = async (button, run) => {
-    if (button.disabled) return;
-    button.disabled = true;
-    try {
-      await run();
-    } finally {
-      button.disabled = false;
-    }
-  };
-  $('act-accept')?.addEventListener('click', (ev) => busy(ev.currentTarget, () => act(p.code, 'accept', undefined, '已签收')));
+  $('act-accept')?.addEventListener('click', (ev) => oneClick(ev.currentTarget, () => act(p.code, 'accept', undefined, '已签收')));
   for (const f of box.querySelectorAll('form.mini')) {
     f.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -152,9 +141,9 @@ export function renderActions(card) {
         else body[el.name] = el.value.trim();
       }
       const action = f.dataset.action;
-      await busy(f.querySelector('button[type=submit]'), () => act(p.code, action, body, `${f.dataset.label}已提交`, refusals[action] && ((err) => refusals[action](err, body))));
+      await oneClick(f.querySelector('button[type=submit]'), () => act(p.code, action, body, `${f.dataset.label}已提交`, refusals[action] && ((err) => refusals[action](err, body))));
     });
   }
   const vf = $('verdict-form');
-  if (vf) wireVerdictForm(vf, (body) => busy(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存')));
+  if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存')));
 }

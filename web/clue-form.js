@@ -1,7 +1,7 @@
 // Clues from other sources (巡查发现, 群众举报, 热线): bureau and district users file a point or an
 // outline clicked on the map; the clue gets a code and enters the same workflow and ledger.
 import { api, errorText } from './api.js';
-import { $, chinaToday, esc, m2, options, toast } from './dom.js';
+import { $, chinaToday, esc, m2, oneClick, options, toast } from './dom.js';
 import { draw } from './draw.js';
 import { ringAreaM2 } from './geo.js';
 import * as L from './labels.js';
@@ -41,14 +41,12 @@ export function renderClueForm() {
   };
   $('clue-point').addEventListener('click', pick('point'));
   $('clue-polygon').addEventListener('click', pick('polygon'));
-  $('clue-form').addEventListener('submit', async (ev) => {
+  $('clue-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     if (!geometry) return toast('请先在地图上选择线索位置', 'error');
-    // One click, one clue: the button is off while the request is out (a double click registered the clue twice).
-    const submit = $('clue-submit');
-    if (submit.disabled) return;
-    submit.disabled = true;
-    const fd = new FormData(ev.target);
+    return oneClick($('clue-submit'), () => submitClue(new FormData(ev.target)));
+  });
+  const submitClue = async (fd) => {
     const district = $('clue-district');
     const body = {
       source: fd.get('source'),
@@ -72,8 +70,6 @@ export function renderClueForm() {
       await emit('open', code);
     } catch (err) {
       toast(err.code === 'CLUE.OUT_OF_SCOPE' ? '只能登记本区县的线索' : err.code === 'CLUE.BAD_DATE' ? '发现日期须在上月 1 日至今天之间（线索计入发现当月的台账）' : errorText(err), 'error');
-    } finally {
-      submit.disabled = false;
     }
-  });
+  };
 }

@@ -39,3 +39,17 @@ export function fmtTime(ts) {
   if (Number.isNaN(d.getTime())) return String(ts ?? '').slice(0, 16);
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ');
 }
+
+/**
+ * One click, one request: `run` with `button` off until it settles; a click while it is off does
+ * nothing (a double click recorded two 移送, raised an escalation two levels, registered a clue twice).
+ */
+export async function oneClick(button, run) {
+  if (!button || button.disabled) return;
+  button.disabled = true;
+  try {
+    await run();
+  } finally {
+    button.disabled = false;
+  }
+}

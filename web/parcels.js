@@ -4,7 +4,7 @@
 // verdict. Shows the parcels of a split polygon with their verdicts.
 import { act, relation } from './actions.js';
 import { api, errorText } from './api.js';
-import { $, esc, m2, toast } from './dom.js';
+import { $, esc, m2, oneClick, toast } from './dom.js';
 import { draw } from './draw.js';
 import * as L from './labels.js';
 import { showDrawing, showParcels } from './map-overlays.js';
@@ -50,17 +50,7 @@ export function renderParcels(card) {
     $('split-preview').innerHTML = preview.length
       ? `${parcelTable(preview, 'split-table')}${preview.length < 2 ? '<p class="muted">只得到一块：分割线需完整穿过图斑。</p>' : `<button type="button" class="primary" id="split-submit">确认分割为 ${preview.length} 块</button>`}`
       : '';
-    // One click, one split (the button is off while the request is out).
-    $('split-submit')?.addEventListener('click', async (ev) => {
-      const b = ev.currentTarget;
-      if (b.disabled) return;
-      b.disabled = true;
-      try {
-        await act(code, 'split', { parcels: preview.map((p) => p.geometry) }, `已分割为 ${preview.length} 个地块`);
-      } finally {
-        b.disabled = false;
-      }
-    });
+    $('split-submit')?.addEventListener('click', (ev) => oneClick(ev.currentTarget, () => act(code, 'split', { parcels: preview.map((p) => p.geometry) }, `已分割为 ${preview.length} 个地块`)));
   };
   const add = (mode) => async () => {
     const g = await draw(mode);

@@ -15,6 +15,7 @@
  */
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { Queryable } from './queryable.js';
+import { maxSerialSql } from './serial-allocation.js';
 import { wkbHex } from './wkb.js';
 
 export interface InheritItem {
@@ -66,12 +67,11 @@ export async function inheritCodes(
 
   const districts = [...new Set(items.map((it) => it.districtCode))];
   const used = await tx.query<{ district_code: string; serial: number }>(
-    `SELECT district_code, max(serial)::int AS serial FROM (
-       SELECT district_code, split_part(code, '-', 3) AS s FROM polygons WHERE epoch = $1 AND district_code = ANY($2::text[])
+    maxSerialSql(
+      `SELECT district_code, split_part(code, '-', 3) AS s FROM polygons WHERE epoch = $1 AND district_code = ANY($2::text[])
        UNION ALL
-       SELECT district_code, split_part(code, '-', 3) FROM cases WHERE epoch = $1 AND district_code = ANY($2::text[])
-     ) u CROSS JOIN LATERAL (SELECT CASE WHEN u.s ~ '^[0-9]+$' THEN u.s::int END AS serial) n
-     GROUP BY district_code`,
+       SELECT district_code, split_part(code, '-', 3) FROM cases WHERE epoch = $1 AND district_code = ANY($2::text[])`,
+    ),
     [epoch, districts],
   );
   const next = new Map(used.rows.map((r) => [r.district_code, Number(r.serial ?? 0)]));

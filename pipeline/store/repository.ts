@@ -15,7 +15,7 @@ import type { ChangeType } from '../../schemas/vocabulary.js';
 import { shiftSerial } from '../codes.js';
 import type { Database, Queryable } from './queryable.js';
 import { inheritCodes } from './code-inheritance.js';
-import { lockSerials, serialOffsets } from './serial-allocation.js';
+import { lockSerials, maxSerialSql, serialOffsets } from './serial-allocation.js';
 import { geometryFromEwkbHex, wkbHex } from './wkb.js';
 
 /** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
@@ -521,14 +521,13 @@ async function anyEarlierPolygonNear(db: Queryable, epoch: string, geoms: readon
  */
 export async function serialsInUse(db: Queryable, epoch: string, batchId: string, tileIds: readonly string[]): Promise<Record<string, number>> {
   const r = await db.query<{ district_code: string; serial: number }>(
-    `SELECT district_code, max(serial)::int AS serial FROM (
-       SELECT district_code, split_part(code, '-', 3) AS s FROM polygons
+    maxSerialSql(
+      `SELECT district_code, split_part(code, '-', 3) AS s FROM polygons
        WHERE epoch = $1 AND batch_id <> $2 AND NOT (tile_id = ANY($3::text[]))
        UNION ALL
        SELECT c.district_code, split_part(c.code, '-', 3) FROM cases c
-       WHERE c.epoch = $1 AND NOT EXISTS (SELECT 1 FROM polygons p WHERE p.code = c.code AND p.epoch = $1 AND (p.batch_id = $2 OR p.tile_id = ANY($3::text[])))
-     ) u CROSS JOIN LATERAL (SELECT CASE WHEN u.s ~ '^[0-9]+$' THEN u.s::int END AS serial) n
-     WHERE serial IS NOT NULL GROUP BY district_code`,
+       WHERE c.epoch = $1 AND NOT EXISTS (SELECT 1 FROM polygons p WHERE p.code = c.code AND p.epoch = $1 AND (p.batch_id = $2 OR p.tile_id = ANY($3::text[])))`,
+    ),
     [epoch, batchId, [...tileIds]],
   );
   return Object.fromEntries(r.rows.map((row) => [row.district_code, Number(row.serial)]));

@@ -21,6 +21,15 @@ export async function lockSerials(tx: Queryable, epoch: string, districts: Itera
 }
 
 /**
+ * Per district, the highest serial among `rows` (a query giving `district_code` and `s`, a code's
+ * third part): clue serials (`X0001`) are not numbers and are not counted.
+ */
+export const maxSerialSql = (rows: string) =>
+  `SELECT district_code, max(serial)::int AS serial FROM (${rows}) u
+   CROSS JOIN LATERAL (SELECT CASE WHEN u.s ~ '^[0-9]+$' THEN u.s::int END AS serial) n
+   WHERE serial IS NOT NULL GROUP BY district_code`;
+
+/**
  * How far to move each district's serials (numbered from 1 in the batch), decided under
  * `lockSerials`: a batch that already holds exactly as many consecutive serials in a district as it
  * now issues keeps them (a re-run keeps its codes); otherwise it continues after the highest serial
