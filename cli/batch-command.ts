@@ -114,19 +114,24 @@ function readJson(path: string): string {
 }
 
 /**
- * `--out` names a directory, made here when missing, before the log file goes in it: an existing
- * file there, or a place no directory can be made, is a usage error, not a stack trace later.
+ * `--out` names a directory: an existing file there is a usage error now, before anything waits
+ * or runs. The directory itself is made once the database is ours (`makeOutDir`), so a run
+ * refused with DB.LOCKED leaves nothing behind.
  */
 async function outDir(flags: Flags, epoch: string): Promise<string> {
   const out = resolve(one(flags, 'out') ?? join('out', epoch));
   const st = await stat(out).catch(() => null);
   if (st && !st.isDirectory()) throw new UsageError(`--out ${out} is an existing file; give a directory (it is created when missing)`, 'batch');
+  return out;
+}
+
+/** Made here when missing, before the log file goes in it: a place no directory can be made is a usage error, not a stack trace later. */
+async function makeOutDir(out: string): Promise<void> {
   try {
     await makeDirectory(out);
   } catch (e) {
     throw new UsageError(`--out ${out}: cannot create this directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a directory you can write`, 'batch');
   }
-  return out;
 }
 
 export async function batchCommand(flags: Flags): Promise<number> {
@@ -137,18 +142,26 @@ export async function batchCommand(flags: Flags): Promise<number> {
   // (exit 64, one line naming the file), not after the batch's work.
   const rulesFile = one(flags, 'rules');
   if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
-  const tty = process.stderr.isTTY === true;
-  const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });
-  const progress = createProgress();
-
   const target = dbTarget(flags);
   const embedded = isEmbeddedTarget(target);
   // The embedded directory open in a running `tuban serve`: the batch stores through the server.
   const viaServer = embedded ? await connectSharedDatabase(target) : null;
-  if (viaServer) log.info(`${target} is open in a running tuban serve; storing through ${socketPathFor(target)}`);
   // Else the embedded directory is taken before anything else: a second run fails (or waits) now,
-  // not after detecting its first tile, and never writes beside another process.
-  const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => log.warn(m))) : undefined;
+  // not after detecting its first tile, and never writes beside another process. What the wait
+  // says goes to stderr at once and into batch.log once there is one.
+  const waited: string[] = [];
+  const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => waited.push(m))) : undefined;
+  try {
+    await makeOutDir(out);
+  } catch (e) {
+    await Promise.all([lock?.release(), viaServer?.close()]);
+    throw e;
+  }
+  const tty = process.stderr.isTTY === true;
+  const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });
+  for (const m of waited) log.warn(m);
+  if (viaServer) log.info(`${target} is open in a running tuban serve; storing through ${socketPathFor(target)}`);
+  const progress = createProgress();
   // Before PGlite compiles Postgres: a one-shot batch gains nothing from optimising most of it.
   if (lock) tierUpWasmForOneBatch();
   // Open (and migrate) in the background: planning and the first tile's detection need no database.

@@ -1,11 +1,11 @@
 /**
  * Two `tuban batch` processes on one embedded database directory, over different tiles of one
  * month: while the first holds the directory, a second without --wait-db fails at once with
- * DB.LOCKED (exit 75) naming the first's pid; one with --wait-db waits and then runs, and both
+ * DB.LOCKED (exit 75) naming the first's pid and leaves no --out folder; one with --wait-db waits and then runs, and both
  * batches end up in the database with distinct, gap-free codes. Needs `npm run build` first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,13 +64,15 @@ describe('two tuban batch runs on one embedded database', () => {
     expect(refused.stderr).toContain('DB.LOCKED');
     expect(refused.stderr).toContain(`pid ${first.pid}`);
     expect(refused.stderr).toContain('tuban batch --epoch');
-    expect(existsSync(join(dir, 'out-refused', 'polygons.geojson'))).toBe(false);
+    // Refused before anything was written: no --out folder, no empty batch.log in it.
+    expect(existsSync(join(dir, 'out-refused'))).toBe(false);
 
     const [a, b] = await Promise.all([first.result, waiting.result]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(b.stderr).toContain(`in use by pid ${first.pid}`);
     expect(b.stderr).toContain('waiting up to 600 s');
+    expect(readFileSync(join(dir, 'out-b', 'batch.log'), 'utf8')).toContain('waiting up to 600 s');
     expect(existsSync(lockPathFor(db))).toBe(false);
 
     const database = await openDatabase(db);
