@@ -27,6 +27,7 @@ import {
   setTileStatus,
   upsertBatch,
   serialsInUse,
+  serialLockDistricts,
   storeBatchPolygons,
   upsertTiles,
   warmUpGeometry,
@@ -303,6 +304,20 @@ describe('polygons', () => {
       message: expect.stringContaining('b-mar-a was replaced by batch b-mar-b meanwhile'),
     });
     expect((await loadPolygons(db, 'b-mar-b')).map((p) => p.code)).toEqual([code(1)]);
+  });
+
+  it('locks the serials of the districts whose polygons a store deletes, not only those it numbers in', async () => {
+    // A holds polygons in two districts on tile a; B replaces A with a polygon in the first only:
+    // the second district's codes leave the month in B's transaction, so its lock is taken too.
+    const epoch = '2026-02';
+    const at = (lat: number, c: string, tileId: string, districtCode: string) => polygon(c, epoch, square(119.5, lat), { tileId, districtCode });
+    await upsertBatch(db, { id: 'b-feb-a', epoch, params: {} });
+    await upsertTiles(db, 'b-feb-a', [{ tileId: 'a', role: 'current' }]);
+    await storeBatchPolygons(db, 'b-feb-a', [at(36.9, '370102-202602-0001', 'a', '370102'), at(36.8, '370112-202602-0001', 'a', '370112')], { epoch, tileIds: ['a'] });
+    const locked = (scope: { tileIds: string[]; replaces?: string[] }, numbered: string[]) => db.transaction(async (tx) => [...(await serialLockDistricts(tx, { epoch, ...scope }, numbered))].sort());
+    expect(await locked({ tileIds: ['b'], replaces: ['b-feb-a'] }, ['370102'])).toEqual(['370102', '370112']);
+    expect(await locked({ tileIds: ['a'] }, ['370103'])).toEqual(['370102', '370103', '370112']);
+    expect(await locked({ tileIds: ['c'] }, ['370102'])).toEqual(['370102']);
   });
 
   it('keeps the old polygons when a replacement fails half-way', async () => {

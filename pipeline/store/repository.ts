@@ -333,7 +333,7 @@ export async function storeBatchPolygons(
   const counts = new Map<string, number>();
   for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
   return db.transaction(async (tx) => {
-    await lockSerials(tx, batchScope.epoch, counts.keys());
+    await lockSerials(tx, batchScope.epoch, await serialLockDistricts(tx, batchScope, counts.keys()));
     const scope = await withReplacedTiles(tx, batchId, batchScope);
     // A re-run over tiles that hold the month's polygons: the sites found again keep their codes.
     const inherited = await inheritCodes(tx, scope.epoch, batchId, scope.tileIds, polys);
@@ -347,6 +347,19 @@ export async function storeBatchPolygons(
     await writeBatchPolygons(tx, batchId, coded, scope);
     return coded;
   });
+}
+
+/**
+ * The districts whose serials a batch's store locks: those it numbers polygons in, and those of the
+ * month's polygons it deletes (on its own tiles, or held by a batch it replaces), whose codes a
+ * concurrent batch in that district must not decide on while they are going.
+ */
+export async function serialLockDistricts(tx: Queryable, scope: { epoch: string; tileIds: readonly string[]; replaces?: readonly string[] }, numbered: Iterable<string>): Promise<Set<string>> {
+  const r = await tx.query<{ district_code: string }>(
+    'SELECT DISTINCT district_code FROM polygons WHERE epoch = $1 AND (tile_id = ANY($2::text[]) OR batch_id = ANY($3::text[]))',
+    [scope.epoch, [...scope.tileIds], [...(scope.replaces ?? [])]],
+  );
+  return new Set([...numbered, ...r.rows.map((row) => row.district_code)]);
 }
 
 /**
