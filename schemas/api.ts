@@ -111,11 +111,13 @@ export const Rectification = z
   .object({
     method: rectificationMethodSchema,
     progress: z.number().int().min(0).max(100).describe('percent done'),
-    case_filed: z.boolean().optional().describe('立案'),
+    case_filed: z.boolean().optional().describe('立案 (true) or not filed (false)'),
+    not_filed_reason: text(500).optional().describe('不予立案说明, with case_filed false: why no case is filed (超过追诉时效, 不属本部门管辖, 违法事实不成立…)'),
     penalty_decided_on: day.optional().describe('处罚决定日期: starts the 30-day hand-over clock'),
     note: text(2000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.not_filed_reason === undefined || b.case_filed === false, { message: 'not_filed_reason (不予立案说明) goes with case_filed false', path: ['not_filed_reason'] });
 
 export const Close = z.object({ reason: text(2000), rectified: z.boolean().optional(), penalty_done: z.boolean().optional() }).strict();
 export const RequestReassignment = z.object({ reason: text(2000), suggested_bureau: bureau.optional() }).strict();

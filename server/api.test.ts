@@ -225,6 +225,15 @@ describe('state machine', () => {
       status: 'rectifying',
       rectification: { progress: 50, files_due: '2026-12-10' },
     });
+    // 不予立案 carries its 不予立案说明; a reason beside a filed case is refused, and filing later drops it.
+    const reasonWhenFiled = await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true, not_filed_reason: '超过追诉时效' });
+    expect([reasonWhenFiled.statusCode, reasonWhenFiled.json().code]).toEqual([400, 'VALIDATION']);
+    expect((await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: false, not_filed_reason: '超过追诉时效' })).json().case.rectification).toMatchObject({
+      case_filed: false,
+      not_filed_reason: '超过追诉时效',
+    });
+    const filedAfterAll = (await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true })).json().case.rectification;
+    expect([filedAfterAll.case_filed, 'not_filed_reason' in filedAfterAll, filedAfterAll.files_due]).toEqual([true, false, '2026-12-10']);
     await refused('nr', 'close', { reason: '已拆除' }, 'CASE.BAD_STATE');
     await refused('nr', 'request-reassignment', { reason: '不是我们的' }, 'CASE.BAD_STATE');
     await go('nr', 'rectification', { method: 'demolish_restore', progress: 100 });
@@ -555,6 +564,8 @@ describe('audit log', () => {
       'nr:accept',
       'nr:verdict',
       'nr:rectification',
+      'nr:rectification', // 不予立案
+      'nr:rectification', // filed after all
       'nr:rectification',
       'nr:close',
       'chief:review',
@@ -565,7 +576,7 @@ describe('audit log', () => {
     expect(card.history[0]).toMatchObject({ before: { status: 'issued' }, after: { status: 'accepted' } });
     expect(card.history[1].after).toMatchObject({ status: 'verified', verdict: 'illegal', violation_type: 'illegal_occupation' });
     // Refused actions leave no trace.
-    expect(card.history.length).toBe(9);
+    expect(card.history.length).toBe(11);
   });
 
   it('records account changes too', async () => {

@@ -58,6 +58,32 @@ function miniForm(action, label, fields, open = false) {
   return `<details class="more" id="more-${action}"${open ? ' open' : ''}><summary>${esc(label)}</summary><form class="mini verdict" data-action="${action}" data-label="${esc(label)}">${fields}<button type="submit" class="primary" id="submit-${action}">提交${esc(label)}</button></form></details>`;
 }
 
+/**
+ * 立案 / 不予立案 as one choice (未定 until decided), with the 不予立案说明 the ledger carries: required
+ * when not filing, sent only then (the server refuses a reason with a filed case).
+ */
+function filingFields(r) {
+  const choice = (value, label, on) => `<label class="check"><input type="radio" name="case_filed" value="${value}"${on ? ' checked' : ''}> ${label}</label>`;
+  return `<div class="radios" id="filing">立案情况 ${choice('', '未定', r.case_filed == null)}${choice('true', '已立案', r.case_filed === true)}${choice('false', '不予立案', r.case_filed === false)}</div>
+         <label id="not-filed-reason"${r.case_filed === false ? '' : ' hidden'}>不予立案说明 <input name="not_filed_reason" maxlength="500" placeholder="如：超过追诉时效、不属本部门管辖" value="${esc(r.not_filed_reason ?? '')}"${r.case_filed === false ? ' required' : ''}></label>`;
+}
+
+function wireFilingFields(box) {
+  const label = box?.querySelector('#not-filed-reason');
+  if (!label) return;
+  const input = label.querySelector('input');
+  for (const radio of box.querySelectorAll('input[name=case_filed]')) {
+    radio.addEventListener('change', () => {
+      const notFiled = box.querySelector('input[name=case_filed]:checked')?.value === 'false';
+      label.hidden = !notFiled;
+      input.required = notFiled;
+      // Sent only with 不予立案: a hidden field is disabled, so the form leaves it out.
+      input.disabled = !notFiled;
+    });
+  }
+  input.disabled = label.hidden;
+}
+
 const reason = (label = '理由') => `<label>${label} <textarea name="reason" rows="2" required maxlength="2000"></textarea></label>`;
 
 export function renderActions(card) {
@@ -81,7 +107,7 @@ export function renderActions(card) {
         '整改进度',
         `<label>整改方式 <select name="method" required><option value="">请选择</option>${options(L.RECTIFICATION_METHODS, r.method)}</select></label>
          <label>完成比例 (%) <input name="progress" type="number" min="0" max="100" step="1" required value="${esc(r.progress ?? '')}"></label>
-         <label class="check"><input type="checkbox" name="case_filed"${r.case_filed ? ' checked' : ''}> 已立案</label>
+         ${filingFields(r)}
          <label>处罚决定日期 <input name="penalty_decided_on" type="date" value="${esc(r.penalty_decided_on ?? '')}"></label>
          <label>说明 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
         status === 'verified',
@@ -133,9 +159,10 @@ export function renderActions(card) {
       ev.preventDefault();
       const body = {};
       for (const el of f.elements) {
-        if (!el.name || (el.type === 'radio' && !el.checked)) continue;
+        if (!el.name || el.disabled || (el.type === 'radio' && !el.checked)) continue;
         if (el.type === 'checkbox') body[el.name] = el.checked;
-        else if (el.type === 'radio') body[el.name] = el.value === 'true';
+        // A radio without a value (未定) leaves the field out: the case keeps what it had.
+        else if (el.type === 'radio') el.value !== '' && (body[el.name] = el.value === 'true');
         else if (el.value.trim() === '') continue;
         else if (el.type === 'number') body[el.name] = Number(el.value);
         else body[el.name] = el.value.trim();
@@ -144,6 +171,7 @@ export function renderActions(card) {
       await oneClick(f.querySelector('button[type=submit]'), () => act(p.code, action, body, `${f.dataset.label}已提交`, refusals[action] && ((err) => refusals[action](err, body))));
     });
   }
+  wireFilingFields($('more-rectification'));
   const vf = $('verdict-form');
   if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存')));
 }

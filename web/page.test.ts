@@ -507,12 +507,19 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.unroute('**/api/inbox/counts*');
     for (const e of consoleErrors.splice(before)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
 
-    // Rectification to 100 %, then close (销号).
+    // Rectification to 100 %, no case filed (不予立案, with its reason), then close (销号).
     await page.selectOption('#more-rectification select[name=method]', 'demolish_restore');
     await page.fill('#more-rectification input[name=progress]', '100');
+    expect(await page.isVisible('#more-rectification input[name=not_filed_reason]')).toBe(false);
+    await page.check('#more-rectification input[name=case_filed][value=false]');
+    expect(await page.$eval('#more-rectification input[name=not_filed_reason]', (i) => (i as HTMLInputElement).required)).toBe(true);
+    await page.fill('#more-rectification input[name=not_filed_reason]', '违法事实不成立');
     await page.click('#submit-rectification');
     await expect.poll(() => page.textContent('#card-status')).toBe('整改中');
     expect(await page.textContent('#card-rectification')).toContain('完成 100%');
+    expect(await page.textContent('#card-rectification')).toContain('不予立案（违法事实不成立）');
+    const filing = await demo.db.query<{ r: { case_filed: boolean; not_filed_reason: string } }>('SELECT rectification AS r FROM cases WHERE code = $1', [judged]);
+    expect([filing.rows[0].r.case_filed, filing.rows[0].r.not_filed_reason]).toEqual([false, '违法事实不成立']);
     await page.click('#more-close summary');
     await page.fill('#more-close textarea[name=reason]', '已拆除复耕');
     await page.click('#submit-close');

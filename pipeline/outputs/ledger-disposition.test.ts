@@ -57,6 +57,15 @@ describe('dispositionCells', () => {
     expect([both.是否移送纪委监委, both.备注]).toEqual(['是', '移送纪委监委 2026-11-20（济自然资移〔2026〕3号）；移送公安机关 2026-11-25']);
   });
 
+  it('gives 不予立案说明 only with a decision not to file (是否立案 否)', () => {
+    const base = { status: 'rectifying', verdict: 'illegal' } as const;
+    const notFiled = dispositionCells(judged('n', { ...base, caseFiled: false, notFiledReason: '超过追诉时效' }));
+    expect([notFiled.是否立案, notFiled.不予立案说明]).toEqual(['否', '超过追诉时效']);
+    // A reason left over beside a filed case is not the ledger's: 立案 has no 不予立案说明.
+    const filed = dispositionCells(judged('f', { ...base, caseFiled: true, notFiledReason: '超过追诉时效' }));
+    expect([filed.是否立案, filed.不予立案说明]).toEqual(['是', '']);
+  });
+
   it('leaves an unverified polygon 未核查 / 未销号 / 已下发 with no rectification', () => {
     const c = dispositionCells(undetermined('x'));
     expect([c.判定类型, c.销号状态, c.办理状态, c.整改方式, c.是否整改到位, c.是否逾期]).toEqual(['未核查', '未销号', '已下发', '', '', '否']);

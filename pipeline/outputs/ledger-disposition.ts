@@ -52,6 +52,8 @@ export interface LedgerDisposition {
   rectified: boolean | null;
   /** 是否立案 and 是否处罚到位, as the rectification and the closure record them (null: not said). */
   caseFiled: boolean | null;
+  /** 不予立案说明: why no case was filed, when the rectification says so. */
+  notFiledReason: string | null;
   penaltyDone: boolean | null;
   closure: ClosureStatus;
   /** 销号时间, yyyy-mm-dd. */
@@ -72,7 +74,7 @@ export interface LedgerDisposition {
 export function undetermined(code: string): LedgerDisposition {
   return {
     code, status: null, verdict: null, approvalDocNo: null, violationType: null, otherReason: null, actualUse: null, party: null,
-    rectificationMethod: null, rectified: null, caseFiled: null, penaltyDone: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
+    rectificationMethod: null, rectified: null, caseFiled: null, notFiledReason: null, penaltyDone: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
   };
 }
 
@@ -106,6 +108,7 @@ export interface DispositionCells {
   实际用途: string;
   当事人: string;
   是否立案: string;
+  不予立案说明: string;
   整改方式: string;
   是否整改到位: string;
   是否处罚到位: string;
@@ -140,6 +143,7 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     实际用途: d.actualUse ?? '',
     当事人: d.party ?? '',
     是否立案: yesNo(d.caseFiled),
+    不予立案说明: d.caseFiled === false ? (d.notFiledReason ?? '') : '',
     整改方式: d.rectificationMethod ?? (d.verdict === 'illegal' ? '未整改' : ''),
     是否整改到位: yesNo(d.rectified),
     是否处罚到位: yesNo(d.penaltyDone),

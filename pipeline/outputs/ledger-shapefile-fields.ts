@@ -56,6 +56,7 @@ export const LEDGER_SHP_FIELDS: readonly LedgerShpField[] = [
   C('实际用途', 'SJYT', 200),
   C('当事人', 'DSR', 200),
   C('是否立案', 'SFLA', 3),
+  C('不予立案说明', 'BYLASM', 254),
   C('整改方式', 'ZGFS', 30),
   C('是否整改到位', 'SFZGDW', 3),
   C('是否处罚到位', 'SFCFDW', 3),

@@ -57,7 +57,7 @@ export const LEDGER_FILLED_COLUMNS = [
  * ledger order; the same keys as `DispositionCells`.
  */
 export const LEDGER_VERIFICATION_COLUMNS = [
-  '判定类型', '违法类型', '批准文号', '其他情形', '实际用途', '当事人', '是否立案', '整改方式', '是否整改到位', '是否处罚到位',
+  '判定类型', '违法类型', '批准文号', '其他情形', '实际用途', '当事人', '是否立案', '不予立案说明', '整改方式', '是否整改到位', '是否处罚到位',
   '销号状态', '销号时间', '办理状态', '是否逾期', '是否移送纪委监委', '是否移送公安', '备注',
 ] as const;
 

@@ -158,6 +158,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       rectificationMethod: label(RECTIFICATION_METHOD_ZH, str(rect, 'method')) as RectificationLabel | null,
       rectified,
       caseFiled: rect && typeof rect.case_filed === 'boolean' ? rect.case_filed : null,
+      notFiledReason: str(rect, 'not_filed_reason'),
       penaltyDone: closure && typeof closure.penalty_done === 'boolean' ? closure.penalty_done : null,
       closure: closureOf(c.status, verdict),
       closedOn: closed ? (str(closure, 'closed_on') ?? c.closed_on) : null,

@@ -96,6 +96,8 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
   return runAction(ctx, user, code, 'rectification', async (_tx, c) => {
     if (c.verdict !== 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is judged ${c.verdict ?? 'not yet'}; only illegal findings are rectified`);
     const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...body, updated_on: ctx.today() };
+    // A case filed after all (立案) no longer carries the reason it was not.
+    if (body.case_filed === true) delete rect.not_filed_reason;
     // Jinan: case files go to the discipline commission within 30 days of a penalty decision.
     if (body.penalty_decided_on) rect.files_due = applyRule(ctx.deadlines.rules.penalty_files, body.penalty_decided_on, ctx.deadlines.calendar);
     return { set: { status: 'rectifying', rectification: rect }, detail: body };
