@@ -108,7 +108,8 @@ function renderCard(card) {
     ${escalationsHtml(card.escalations, card.handovers)}
     ${handoversHtml(card.handovers)}
     <h3>办理记录</h3>
-    <ol class="history" id="history">${history || '<li class="muted">暂无记录</li>'}</ol>`;
+    <ol class="history" id="history">${history || '<li class="muted">暂无记录</li>'}</ol>
+    ${fieldSheetHtml(p)}`;
   if (!clue) {
     loadChips(p.code, card.chips ?? {});
     wireSlider();
@@ -118,6 +119,26 @@ function renderCard(card) {
   renderEvidence(card);
   showParcels(card.parcels);
   showPhotos(card.evidence);
+}
+
+/**
+ * The blank half of the printed 外业核查表 (打印核查表): what the verifier fills in on site, under
+ * the card's facts and both epochs' chips. Shown only on paper.
+ */
+function fieldSheetHtml(p) {
+  const at = p.centroid_lon != null ? `${Number(p.centroid_lon).toFixed(6)}, ${Number(p.centroid_lat).toFixed(6)}` : '';
+  const blank = '<td></td>';
+  return `<section class="print-only field-sheet" id="field-sheet">
+      <h3>外业核查记录</h3>
+      <table class="sheet">
+        <tr><th>中心点经纬度</th><td>${esc(at)}</td><th>核查日期</th>${blank}</tr>
+        <tr><th>核查人</th>${blank}<th>联系电话</th>${blank}</tr>
+        <tr><th>现场情况</th><td colspan="3" class="tall"></td></tr>
+        <tr><th>实际用途</th>${blank}<th>当事人</th>${blank}</tr>
+        <tr><th>判定意见</th><td colspan="3">□ 合法（批准文号：　　　　　　） □ 违法 □ 其他（说明：　　　　　　）</td></tr>
+        <tr><th>核查人签字</th>${blank}<th>负责人签字</th>${blank}</tr>
+      </table>
+    </section>`;
 }
 
 /** A button that opens another polygon's card in this one (wireCard). */
@@ -198,6 +219,7 @@ function historyDetail(h) {
 
 export function wireCard() {
   $('card-back').addEventListener('click', closeCard);
+  $('card-print').addEventListener('click', () => window.print());
   // A link to another card inside this one (the earlier site of a continuing polygon).
   $('card-body').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-open]');

@@ -13,6 +13,10 @@ export function compareHtml(chips, p) {
         <span class="chip-label right">后时相 <span id="date-after">${esc(chips.after_date ?? p.after_date ?? '')}</span></span>
       </div>
       <input type="range" id="compare-range" min="0" max="100" value="50" aria-label="前后时相滑块 (左右方向键)">
+      <div class="print-only print-chips">
+        <figure><img id="print-chip-before" alt=""><figcaption>前时相 ${esc(chips.before_date ?? p.before_date ?? '')}</figcaption></figure>
+        <figure><img id="print-chip-after" alt=""><figcaption>后时相 ${esc(chips.after_date ?? p.after_date ?? '')}</figcaption></figure>
+      </div>
     </figure>`;
 }
 
@@ -26,6 +30,8 @@ export async function loadChips(code, chips) {
         if (state.openCode !== code) return URL.revokeObjectURL(url);
         img.onload = () => img.classList.add('loaded');
         img.src = url;
+        // Paper has no slider: the printed sheet shows both epochs side by side.
+        $(`print-chip-${side}`).src = url;
         if (date) $(`date-${side}`).textContent = date;
       } catch {
         img.replaceWith(Object.assign(document.createElement('div'), { className: 'chip missing', textContent: '无影像' }));

@@ -105,8 +105,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function open(user: PageUser): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  async function open(user: PageUser, device: { viewport: { width: number; height: number }; isMobile?: boolean; hasTouch?: boolean } = { viewport: { width: 1400, height: 900 } }): Promise<Page> {
+    const context = await browser.newContext({ ...device, locale: 'zh-CN' });
     const page = await context.newPage();
     await page.route('**/*', (route) => {
       const url = route.request().url();
@@ -949,6 +949,48 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.context().close();
     // This test's batch of next month comes without imagery: its card's two chips answer 404, and nothing else failed.
     expect(consoleErrors.splice(errorsBefore).filter((e) => !/status of 404/.test(e))).toEqual([]);
+  });
+
+  it('in the field, on a phone, the page fits the screen; the card prints as a 外业核查表 with both epochs', async () => {
+    const page = await open(bureau, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    await page.waitForSelector('#inbox-list button.item');
+    expect(await fits()).toBe(true);
+    // The map on top, as wide as the screen and tall enough to find the site; the list below it.
+    const map = (await page.locator('#map').boundingBox())!;
+    const list = (await page.locator('#inbox-list').boundingBox())!;
+    expect([map.width >= 380, map.height >= 250, list.y >= map.y + map.height - 1]).toEqual([true, true, true]);
+    const code = visible[0];
+    await page.click(`#inbox-list button.item[data-code="${code}"]`);
+    await page.waitForSelector('#card-body .facts');
+    await page.waitForFunction(() => (document.getElementById('print-chip-after') as HTMLImageElement | null)?.naturalWidth! > 0);
+    expect(await fits()).toBe(true);
+    // The card and every control in it stay inside the screen.
+    const widest = await page.$$eval('#card-body, #card-body button, #card-body input, #card-body select, #card-body textarea', (els) =>
+      Math.max(...els.filter((e) => e.getClientRects().length > 0).map((e) => e.getBoundingClientRect().right)),
+    );
+    expect(widest).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-phone-card.png'), fullPage: true });
+    expect(await page.isVisible('#field-sheet')).toBe(false);
+    expect(await page.isVisible('#card-print')).toBe(true);
+
+    // On paper: no map, tabs or forms; the facts, both chips side by side and the blank field record.
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.isVisible('#map')).toBe(false);
+    expect(await page.isVisible('#actions')).toBe(false);
+    expect(await page.isVisible('#card-print')).toBe(false);
+    expect(await page.isVisible('#field-sheet')).toBe(true);
+    expect(await page.textContent('#field-sheet')).toContain('核查人签字');
+    expect(await page.isVisible('.print-title')).toBe(true);
+    expect(await page.isVisible('#evidence-box form')).toBe(false);
+    const [before, after] = await Promise.all(['#print-chip-before', '#print-chip-after'].map((s) => page.locator(s).boundingBox()));
+    expect(before!.width).toBeGreaterThan(100);
+    expect(Math.abs(before!.y - after!.y)).toBeLessThan(2);
+    expect(after!.x).toBeGreaterThan(before!.x + before!.width - 1);
+    await page.screenshot({ path: join(ARTIFACTS, 'page-print-sheet.png'), fullPage: true });
+    const pdf = await page.pdf({ path: join(ARTIFACTS, 'field-sheet.pdf'), format: 'A4' });
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    await page.context().close();
   });
 
   it('the admin sees the accounts and no polygons', async () => {
