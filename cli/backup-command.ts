@@ -32,6 +32,8 @@ export async function backupCommand(flags: Flags): Promise<number> {
   const partial = `${out}.partial-${process.pid}`;
   const db = await openDatabase(existingDbTarget(flags, 'backup'), { lock: lockOptionsFromFlags(flags) });
   try {
+    // Owner only: the backup holds the users' password hashes and every case, like the database.
+    await makeDirectory(partial, 0o700);
     await makeDirectory(join(partial, 'tables'));
     const manifest = await dumpDatabase(db, partial);
     // The evidence rows of the snapshot name their files; each is copied and checked against its hash.
@@ -88,7 +90,8 @@ export async function restoreCommand(flags: Flags): Promise<number> {
       const src = evidenceFile(from, sha);
       const to = evidenceFile(dataDir, sha);
       if (!existsSync(src) || existsSync(to)) continue;
-      await makeDirectory(dirname(to));
+      // A --data made here is owner only, as tuban serve makes it.
+      await makeDirectory(dirname(to), 0o700);
       await copyFile(src, to);
       files++;
     }
