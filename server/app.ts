@@ -527,6 +527,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, _reply, { params, query, body }) => {
         const user = requireUser(req, 'case.contribute');
         const name = checkFileName(query.name);
+        await maintain(); // a new batch's polygon has its case before its first upload, as before its first action
         // Check the actor and state before touching the disk, so a refused upload leaves nothing behind.
         const c = await loadCase(opts.db, user, params.code);
         assertActor(user, 'evidence', c);
