@@ -13,6 +13,7 @@ import { config } from '../pipeline/config.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { BACKUP_FORMAT, dumpDatabase, restoreDatabase, type BackupManifest } from '../pipeline/store/backup.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { TubanError } from '../schemas/errors.js';
 import { one, UsageError, type Flags } from './args.js';
 import { lockOptionsFromFlags } from './db-lock.js';
 import { dbTarget, existingDbTarget } from './db-target.js';
@@ -32,6 +33,8 @@ export async function backupCommand(flags: Flags): Promise<number> {
   const partial = `${out}.partial-${process.pid}`;
   const db = await openDatabase(existingDbTarget(flags, 'backup'), { lock: lockOptionsFromFlags(flags) });
   try {
+    // Owner only: the backup holds the users' password hashes and every case, like the database.
+    await makeDirectory(partial, 0o700);
     await makeDirectory(join(partial, 'tables'));
     const manifest = await dumpDatabase(db, partial);
     // The evidence rows of the snapshot name their files; each is copied and checked against its hash.
@@ -80,16 +83,26 @@ export async function restoreCommand(flags: Flags): Promise<number> {
   const from = resolve(fromFlag);
   const manifest = await readManifest(from);
   const dataDir = resolve(one(flags, 'data', config().dataDir)!);
+  // Every evidence file is checked against its hash before anything is restored: a damaged photo is
+  // a damaged backup, like a table whose row count is off.
+  const hashes = (await evidenceHashes(from).catch(() => [])).filter((sha) => existsSync(evidenceFile(from, sha)));
+  for (const sha of hashes) {
+    if (createHash('sha256').update(await readFile(evidenceFile(from, sha))).digest('hex') !== sha) {
+      throw new TubanError('BACKUP.INVALID', `evidence/${sha.slice(0, 2)}/${sha}: its content does not match its hash; the backup is damaged`, from);
+    }
+  }
   const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
   try {
     await restoreDatabase(db, from, manifest);
     let files = 0;
-    for (const sha of await evidenceHashes(from).catch(() => [])) {
-      const src = evidenceFile(from, sha);
+    for (const sha of hashes) {
       const to = evidenceFile(dataDir, sha);
-      if (!existsSync(src) || existsSync(to)) continue;
-      await makeDirectory(dirname(to));
-      await copyFile(src, to);
+      if (existsSync(to)) continue;
+      // A --data made here is owner only, as tuban serve makes it.
+      await makeDirectory(dirname(to), 0o700);
+      // Beside, then renamed: a copy cut short (a full disk) never sits under the file's hash.
+      await copyFile(evidenceFile(from, sha), `${to}.partial-${process.pid}`);
+      await rename(`${to}.partial-${process.pid}`, to);
       files++;
     }
     const rows = manifest.tables.reduce((a, t) => a + t.rows, 0);

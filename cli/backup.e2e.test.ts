@@ -7,7 +7,7 @@
  * Needs `npm run build` first (npm test does it).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,8 @@ describe('tuban backup and tuban restore', () => {
     const r = await runCli(['restore', '--from', bk, '--db', join(dir, 'db2'), '--data', join(dir, 'data2')]);
     expect(r.code, r.stderr).toBe(0);
     expect(await readFile(join(dir, 'data2', 'evidence', sha256.slice(0, 2), sha256))).toEqual(await readFile(join(dataDir, 'evidence', sha256.slice(0, 2), sha256)));
+    // Password hashes, cases and photos: the backup, the new database and the new --data are the owner's only.
+    for (const p of [bk, join(dir, 'db2'), join(dir, 'data2')]) expect([p, (await stat(p)).mode & 0o777]).toEqual([p, 0o700]);
 
     const again = await runCli(['restore', '--from', bk, '--db', join(dir, 'db2'), '--data', join(dir, 'data2')]);
     expect(again.code).toBe(1);
@@ -112,6 +114,20 @@ describe('tuban backup and tuban restore', () => {
     } finally {
       await restored.close();
     }
+  }, 300_000);
+
+  it('refuses a backup whose evidence file does not match its hash, restoring nothing', async () => {
+    const bk = join(dir, 'bk-damaged');
+    expect((await runCli(['backup', '--db', join(dir, 'db'), '--data', dataDir, '--out', bk])).code).toBe(0);
+    const photo = join(bk, 'evidence', sha256.slice(0, 2), sha256);
+    const bytes = await readFile(photo);
+    bytes[bytes.length - 3] ^= 0xff;
+    await writeFile(photo, bytes);
+    const r = await runCli(['restore', '--from', bk, '--db', join(dir, 'db3'), '--data', join(dir, 'data3')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^tuban: BACKUP.INVALID: .*bk-damaged: evidence/${sha256.slice(0, 2)}/${sha256}: its content does not match its hash; the backup is damaged\n$`));
+    expect(existsSync(join(dir, 'db3'))).toBe(false);
+    expect(existsSync(join(dir, 'data3'))).toBe(false);
   }, 300_000);
 
   it.runIf(process.env.TUBAN_TEST_DATABASE_URL)('restores the embedded backup into PostgreSQL', async () => {

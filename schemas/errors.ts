@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'LEDGER.BAD_REQUEST' // unknown format, malformed epoch or quarter
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'DB.LOCKED' // the embedded database directory is held by another process
+  | 'DB.TOO_NEW' // the database was upgraded by a later Tuban: refused, never written
   | 'BATCH.CANNOT_REPLACE' // --replaces names no finished batch of the month
   | 'BACKUP.INVALID' // a backup that cannot be restored here (damaged, newer than this Tuban, a database not empty)
   | 'QUEUE.TRANSIENT'
@@ -72,6 +73,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'LEDGER.BAD_REQUEST': 'fail',
   'DB.TRANSIENT': 'retry',
   'DB.LOCKED': 'fail',
+  'DB.TOO_NEW': 'fail',
   'BATCH.CANNOT_REPLACE': 'fail',
   'BACKUP.INVALID': 'fail',
   'QUEUE.TRANSIENT': 'retry',

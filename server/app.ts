@@ -8,6 +8,7 @@
  * follows from where a route is registered, not from URL string tests.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -292,7 +293,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       e = new ApiError('INTERNAL', `request ${req.id}`);
     }
     if (e.status >= 500 && err instanceof ApiError) req.log.error({ err }, e.message);
-    return reply.code(e.status).send({ code: e.code, message: e.message, ...(e.extra ?? {}) });
+    // A route may have set a file's type and headers before failing: the error is JSON, never cached.
+    reply.removeHeader('content-disposition');
+    reply.removeHeader('cache-control');
+    return reply.code(e.status).type('application/json; charset=utf-8').send({ code: e.code, message: e.message, ...(e.extra ?? {}) });
   });
 
   const authenticate = async (req: FastifyRequest): Promise<void> => {
@@ -523,6 +527,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, _reply, { params, query, body }) => {
         const user = requireUser(req, 'case.contribute');
         const name = checkFileName(query.name);
+        await maintain(); // a new batch's polygon has its case before its first upload, as before its first action
         // Check the actor and state before touching the disk, so a refused upload leaves nothing behind.
         const c = await loadCase(opts.db, user, params.code);
         assertActor(user, 'evidence', c);
@@ -554,12 +559,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         // A photo (a JPEG by its magic bytes, sent with nosniff) opens in the browser from its thumbnail;
         // anything else is saved, never rendered under the server's origin.
         const disposition = e.mime === 'image/jpeg' ? 'inline' : 'attachment';
+        // Opened before any header is set: a file missing from --data (restored without its evidence,
+        // a second server on another data directory) is one clear error, not a stream failing mid-reply.
+        const path = evidencePath(opts.dataDir, e.sha256);
+        const file = await open(path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+          req.log.error(`evidence ${params.id} of ${params.code}: ${path} is missing from the data directory (--data); restore it from a backup (tuban restore) or point --data at the directory that holds it`);
+          throw new ApiError('EVIDENCE.FILE_MISSING', `evidence ${params.id} of ${params.code}`);
+        });
         return reply
           .type(e.mime)
           .header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(e.file_name)}`)
           .header('cache-control', 'private, max-age=31536000, immutable')
           .header('vary', CREDENTIALS_VARY)
-          .send(createReadStream(evidencePath(opts.dataDir, e.sha256)));
+          .send(file.createReadStream());
       },
     );
     registry.route(

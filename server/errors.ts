@@ -32,6 +32,7 @@ export const API_ERRORS = {
   'EVIDENCE.BAD_TYPE': { status: 415, message: 'evidence must be a JPEG photo or a PDF document (checked by content)' },
   'EVIDENCE.BAD_NAME': { status: 400, message: 'the file name must be a plain name (no path, no control characters)' },
   'EVIDENCE.EMPTY': { status: 400, message: 'the uploaded file is empty' },
+  'EVIDENCE.FILE_MISSING': { status: 500, message: "the evidence file is missing from the server's data directory; tell the administrator" },
   'CLUE.OUT_OF_SCOPE': { status: 403, message: 'you may only add clues for your own district' },
   'CLUE.UNKNOWN_DISTRICT': { status: 400, message: 'no batch or user knows this district code' },
   'CLUE.BAD_DATE': { status: 400, message: 'a clue is reported on a day from the start of last month to today' },

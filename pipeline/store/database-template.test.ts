@@ -5,7 +5,7 @@
  * Each describe uses its own cache directory, so nothing here touches the user's cache.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +84,8 @@ describe('a fresh directory opened from the template', () => {
     }
     expect(existsSync(join(dir, 'b.copying'))).toBe(false);
     expect(existsSync(join(dir, 'b', 'template.json'))).toBe(false);
+    // The users' password hashes live there: no other local account may read the directory.
+    expect((await stat(join(dir, 'b'))).mode & 0o777).toBe(0o700);
   });
 
   it('leaves raster and topology out of the trimmed PostGIS bundle, and PostGIS itself in', async () => {
@@ -141,6 +143,7 @@ describe('a broken template', () => {
     } finally {
       await db.close();
     }
+    expect((await stat(join(dir, 'after-stale'))).mode & 0o777).toBe(0o700);
     expect(await findTemplate(cache)).toBeNull();
   });
 });

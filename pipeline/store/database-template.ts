@@ -199,6 +199,8 @@ export async function copyTemplateData(template: TemplateEntry, target: string):
   // The caller holds the target's directory lock: a leftover sibling is from a crashed copy.
   await rm(tmp, { recursive: true, force: true });
   try {
+    // Owner only, as initdb makes a PostgreSQL data directory: it holds password hashes and every case.
+    await makeDirectory(tmp, 0o700);
     await copyTree(template.data, tmp);
     // rename(2) replaces an empty directory, so a target created empty beforehand is fine.
     await rename(tmp, target);

@@ -6,6 +6,7 @@
  *
  * Geometries are lon/lat EPSG:4326; areas are m² (double precision). Dates are SQL `date`.
  */
+import { TubanError } from '../../schemas/errors.js';
 import type { Database, Queryable } from './queryable.js';
 
 export interface Migration {
@@ -354,6 +355,7 @@ function statements(sql: string): string[] {
  * Apply pending migrations in version order, all in one transaction under a transaction-scoped
  * advisory lock (PGlite supports `pg_advisory_xact_lock`; it is a single session anyway), recording
  * each in `schema_migrations`. Idempotent: a second run applies nothing. Returns the versions applied.
+ * A database with a version this code does not know is refused (`DB.TOO_NEW`), unchanged.
  */
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
@@ -368,6 +370,13 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
     const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    // A database a later Tuban upgraded: this code would read and write tables it does not know
+    // (and report "up to date"), so it stops before touching anything.
+    const known = Math.max(0, ...MIGRATIONS.map((m) => m.version), ...sorted.map((m) => m.version));
+    const newest = Math.max(0, ...done);
+    if (newest > known) {
+      throw new TubanError('DB.TOO_NEW', `the database is at schema version ${newest}, newer than this Tuban's ${known}: a later Tuban upgraded it; run that version or a later one (nothing was changed)`);
+    }
     const applied: number[] = [];
     for (const m of sorted) {
       if (done.has(m.version)) continue;

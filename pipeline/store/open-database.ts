@@ -185,7 +185,8 @@ async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateC
       await rm(target, { recursive: true, force: true });
     }
   }
-  await makeDirectory(target);
+  // Owner only (a directory that exists keeps its mode): it holds password hashes and every case.
+  await makeDirectory(target, 0o700);
   // An existing directory starts with the trimmed PostGIS bundle when the template cache has it.
   const template = root ? await findTemplate(root) : null;
   const { PGlite } = await pglite();

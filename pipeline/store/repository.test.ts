@@ -113,6 +113,17 @@ describe('migrate', () => {
     expect(r.rows.map((x) => x.indexname)).toEqual(expect.arrayContaining(['detections_geom_gist', 'polygons_geom_gist', 'not_observed_geom_gist']));
   });
 
+  it('refuses a database a later Tuban upgraded (DB.TOO_NEW) and changes nothing', async () => {
+    const future = Math.max(...MIGRATIONS.map((m) => m.version)) + 1;
+    await db.query(`INSERT INTO schema_migrations (version, name) VALUES ($1, 'from a later Tuban')`, [future]);
+    try {
+      await expect(migrate(db)).rejects.toMatchObject({ code: 'DB.TOO_NEW', message: expect.stringContaining(`schema version ${future}, newer than this Tuban's ${future - 1}`) });
+      expect(await count('SELECT count(*)::int AS n FROM schema_migrations WHERE version = $1', [future])).toBe(1);
+    } finally {
+      await db.query('DELETE FROM schema_migrations WHERE version = $1', [future]);
+    }
+  });
+
   it('rolls back a failing migration entirely and records nothing', async () => {
     const broken = [...MIGRATIONS, { version: 9999, name: 'broken', sql: 'CREATE TABLE tmp_ok (x int);\nSELECT no_such_function();\n' }];
     await expect(migrate(db, broken)).rejects.toThrow();
