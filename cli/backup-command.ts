@@ -91,7 +91,9 @@ export async function restoreCommand(flags: Flags): Promise<number> {
       throw new TubanError('BACKUP.INVALID', `evidence/${sha.slice(0, 2)}/${sha}: its content does not match its hash; the backup is damaged`, from);
     }
   }
-  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
+  // Never through a running tuban serve (DB.LOCKED, naming it): rows restored under a live server's
+  // feet would meet its cached users and sessions; a restore goes into a database nobody serves yet.
+  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags), viaServer: false });
   try {
     await restoreDatabase(db, from, manifest);
     let files = 0;

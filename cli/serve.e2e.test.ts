@@ -116,6 +116,11 @@ describe('tuban user and tuban serve', () => {
       // A second server on the same directory is refused: it would have to hold it itself.
       const second = await runCli(['serve', '--port', '0', '--db', join(dir, 'db'), '--data', data]);
       expect([second.code, second.stderr.includes('DB.LOCKED'), second.stderr.includes(String(p.pid))]).toEqual([75, true, true]);
+      // A backup goes through the running server; a restore into its database is refused, naming it.
+      const backup = await runCli(['backup', '--out', join(dir, 'backup'), '--db', join(dir, 'db')]);
+      expect(backup.code, backup.stderr).toBe(0);
+      const restore = await runCli(['restore', '--from', join(dir, 'backup'), '--db', join(dir, 'db'), '--data', join(dir, 'restored-data')]);
+      expect([restore.code, restore.stderr.includes('DB.LOCKED'), restore.stderr.includes(String(p.pid))], restore.stderr).toEqual([75, true, true]);
       await new Promise((r) => setTimeout(r, 200));
       expect(out).toContain('"url":"/api/session"');
       expect(out).not.toContain(PASSWORD);
