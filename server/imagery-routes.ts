@@ -1,8 +1,8 @@
 /**
  * HTTP routes of the imagery service (titiler's shape, thin handlers):
  *
- *   GET /api/imagery/epochs                               months with imagery and their lon/lat bounds
- *   GET /api/imagery/{epoch}/{after|before}/{z}/{x}/{y}.png|.webp   map tiles (204 outside the imagery)
+ *   GET /api/imagery/epochs                               months with imagery and the lon/lat bounds of the caller's part
+ *   GET /api/imagery/{epoch}/{after|before}/{z}/{x}/{y}.png|.webp   map tiles (204 outside the imagery or the caller's part)
  *   GET /api/polygons/{code}/chips/{before|after}.png      chips, the sensor date in `X-Sensor-Date`
  *
  * Register it inside the server's authenticated context (`app.register(imageryRoutes, {...})`, not
@@ -14,10 +14,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z, type ZodType } from 'zod';
 import type { ApiRegistry, RouteSpec } from './api-registry.js';
-import { sendPrivateCached } from './private-cache.js';
+import { CREDENTIALS_VARY, sendPrivateCached } from './private-cache.js';
 import type { ImageryService, TileFormat } from './imagery/imagery-service.js';
 import { ImageryError } from './imagery/imagery-error.js';
 import type { Side } from './imagery/epoch-scenes.js';
+import { lonLatToMercator, tileBounds } from './imagery/web-mercator.js';
+import { imageryExtent, type ImageryExtent } from './access/imagery-scope.js';
+import type { User } from './access/roles.js';
+import type { Queryable } from '../pipeline/store/queryable.js';
 
 export interface ImageryRoutesOptions {
   imagery: ImageryService;
@@ -34,6 +38,11 @@ export interface ImageryRoutesOptions {
    * Defaults to allowing, because the plugin is meant to be registered behind the auth hook.
    */
   canReadImagery?: (request: FastifyRequest) => Promise<boolean> | boolean;
+  /**
+   * ACCESS SEAM: the part of month `epoch` the caller may see (server/access/imagery-scope.ts); a
+   * tile outside it is answered like one outside the imagery (204). Default: all of it.
+   */
+  tileExtent?: (request: FastifyRequest, epoch: string) => Promise<ImageryExtent>;
 }
 
 const SIDES = new Set(['after', 'before']);
@@ -45,6 +54,7 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
   // No scope check given means no chip route: never serve chips unchecked.
   const canSeePolygon = opts.canSeePolygon ?? (async () => false);
   const canRead = opts.canReadImagery ?? (() => true);
+  const tileExtent = opts.tileExtent ?? (async () => 'all' as const);
 
   app.setErrorHandler((err, _request, reply) => {
     if (err instanceof ImageryError) return reply.code(err.statusCode).send({ statusCode: err.statusCode, code: err.code, message: err.message });
@@ -55,9 +65,10 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
     if (!(await canRead(request))) throw new ImageryError('IMAGERY.POLYGON_UNKNOWN', 'no imagery for this account');
   });
 
-  app.get('/api/imagery/epochs', async () => {
+  // Each month's bounds are those of the part the caller may see: the page fits its map there.
+  app.get('/api/imagery/epochs', async (request) => {
     const epochs = await imagery.epochs();
-    return { epochs: await Promise.all(epochs.map(async (epoch) => ({ epoch, bounds: await imagery.bounds(epoch) }))) };
+    return { epochs: await Promise.all(epochs.map(async (epoch) => ({ epoch, bounds: within(await imagery.bounds(epoch), await tileExtent(request, epoch)) }))) };
   });
 
   app.get<{ Params: { epoch: string; side: string; z: string; x: string; file: string } }>(
@@ -67,6 +78,11 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
       const m = TILE_FILE.exec(file);
       if (!SIDES.has(side) || !m || !/^\d{1,2}$/.test(z) || !/^\d{1,8}$/.test(x)) {
         throw new ImageryError('IMAGERY.BAD_REQUEST', `expected /api/imagery/{YYYY-MM}/{after|before}/{z}/{x}/{y}.png|.webp, got ${request.url}`);
+      }
+      // Outside the caller's part of the month: nothing, as outside the imagery (and nothing rendered).
+      // Kept briefly, with the credentials: a later batch or reassignment can widen the part.
+      if (!tileTouches(await tileExtent(request, epoch), Number(z), Number(x), Number(m[1]))) {
+        return reply.code(204).header('Cache-Control', 'private, max-age=60').header('Vary', CREDENTIALS_VARY).send();
       }
       const t = await imagery.tile(epoch, side as Side, Number(z), Number(x), Number(m[1]), m[2] as TileFormat);
       if (!t.bytes) return reply.code(204).header('Cache-Control', 'private, max-age=3600').send();
@@ -87,16 +103,34 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
   });
 }
 
+/** `bounds` cut to `extent` (null when they do not meet). */
+function within(bounds: [number, number, number, number] | null, extent: ImageryExtent): [number, number, number, number] | null {
+  if (!bounds || extent === 'all') return bounds;
+  if (extent === null) return null;
+  const cut: [number, number, number, number] = [Math.max(bounds[0], extent[0]), Math.max(bounds[1], extent[1]), Math.min(bounds[2], extent[2]), Math.min(bounds[3], extent[3])];
+  return cut[0] < cut[2] && cut[1] < cut[3] ? cut : null;
+}
+
+/** Whether web-mercator tile z/x/y touches `extent` (lon/lat). */
+function tileTouches(extent: ImageryExtent, z: number, x: number, y: number): boolean {
+  if (extent === 'all') return true;
+  if (extent === null) return false;
+  const [x0, y0, x1, y1] = tileBounds(z, x, y);
+  const [w, s] = lonLatToMercator(extent[0], extent[1]);
+  const [e, n] = lonLatToMercator(extent[2], extent[3]);
+  return x0 <= e && x1 >= w && y0 <= n && y1 >= s;
+}
+
 /** How `/openapi.json` lists the routes the plugin serves (they answer binary tiles, so they are not parsed by the registry). */
 const IMAGERY_API: RouteSpec<ZodType, ZodType, ZodType>[] = [
-  { method: 'GET', url: '/api/imagery/epochs', summary: 'Months with imagery and their lon/lat bounds', tags: ['imagery'], responses: { 200: '{epochs: [{epoch, bounds}]}' } },
+  { method: 'GET', url: '/api/imagery/epochs', summary: "Months with imagery and the lon/lat bounds of the caller's part of each", tags: ['imagery'], responses: { 200: '{epochs: [{epoch, bounds}]}' } },
   {
     method: 'GET',
     url: '/api/imagery/:epoch/:side/:z/:x/:file',
     summary: "A web-mercator map tile of the month's imagery ({file} is {y}.png or {y}.webp), privately cached with a content-hash ETag",
     tags: ['imagery'],
     params: z.object({ epoch: z.string().regex(/^\d{4}-\d{2}$/), side: z.enum(['after', 'before']), z: z.string().regex(/^\d{1,2}$/), x: z.string().regex(/^\d{1,8}$/), file: z.string().regex(TILE_FILE) }),
-    responses: { 200: 'PNG or WebP tile', 204: 'outside the imagery', 304: 'not modified (If-None-Match)' },
+    responses: { 200: 'PNG or WebP tile', 204: "outside the imagery or the caller's part of it (server/access/imagery-scope.ts)", 304: 'not modified (If-None-Match)' },
   },
 ];
 
@@ -107,7 +141,7 @@ const IMAGERY_API: RouteSpec<ZodType, ZodType, ZodType>[] = [
  */
 export function imageryPlugin(
   imagery: ImageryService,
-): (api: FastifyInstance, deps: { requireUser: (req: FastifyRequest, permission?: 'polygons.read') => unknown; registry?: Pick<ApiRegistry, 'document'> }) => Promise<void> {
+): (api: FastifyInstance, deps: { db: Queryable; requireUser: (req: FastifyRequest, permission?: 'polygons.read') => User; registry?: Pick<ApiRegistry, 'document'> }) => Promise<void> {
   return async (api, deps) => {
     for (const spec of IMAGERY_API) deps.registry?.document(spec);
     await api.register(imageryRoutes, {
@@ -117,6 +151,7 @@ export function imageryPlugin(
         deps.requireUser(request, 'polygons.read'); // throws the server's own 401/403
         return true;
       },
+      tileExtent: (request, epoch) => imageryExtent(deps.db, deps.requireUser(request, 'polygons.read'), epoch),
     });
   };
 }

@@ -15,6 +15,8 @@ import { renderGrid } from './render.js';
 import { footprintBounds } from './epoch-scenes.js';
 import Fastify from 'fastify';
 import { imageryRoutes } from '../imagery-routes.js';
+import { imageryExtent } from '../access/imagery-scope.js';
+import type { User } from '../access/roles.js';
 
 async function decode(png: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
   const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -252,6 +254,52 @@ describe('imagery from a batch', () => {
       const missing = await app.inject('/api/polygons/370102-202610-9999/chips/after.png');
       expect([denied.statusCode, denied.json().code]).toEqual([404, 'IMAGERY.POLYGON_UNKNOWN']);
       expect([missing.statusCode, missing.json().code]).toEqual([404, 'IMAGERY.POLYGON_UNKNOWN']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("serves a district or bureau only the imagery around its own polygons; the lead bureau all of it", async () => {
+    const epoch = demo.scene.epoch;
+    const users: Record<string, User> = { lead: { name: 'l', role: 'lead', bureau: null, district: null }, nowhere: { name: 'n', role: 'district', bureau: null, district: '999999' } };
+    const polys = (await demo.db.query<{ code: string; district_code: string; lead_bureau: string; x0: number; y0: number; x1: number; y1: number; cx: number; cy: number }>(
+      `SELECT code, district_code, lead_bureau, ST_XMin(geom) x0, ST_YMin(geom) y0, ST_XMax(geom) x1, ST_YMax(geom) y1, ST_X(centroid) cx, ST_Y(centroid) cy FROM polygons`,
+    )).rows;
+    for (const d of new Set(polys.map((p) => p.district_code))) users[`d${d}`] = { name: d, role: 'district', bureau: null, district: d };
+    const app = Fastify();
+    // The server's seam, with the user named by a header and a 100 m margin: the demo scene is 3.8 km across.
+    await app.register(imageryRoutes, { imagery: svc, tileExtent: (req, ep) => imageryExtent(demo.db, users[String(req.headers['x-user'])], ep, 100) });
+    try {
+      const scene = (await svc.bounds(epoch))!;
+      const get = (user: string, lon: number, lat: number) => {
+        const { x, y } = tileAt(lon, lat, 17);
+        return app.inject({ url: `/api/imagery/${epoch}/after/17/${x}/${y}.png`, headers: { 'x-user': user } });
+      };
+      // A district whose polygons leave part of the scene more than a tile (~240 m) clear of their box.
+      const far = Object.keys(users).filter((k) => k.startsWith('d')).map((k) => {
+        const mine = polys.filter((p) => `d${p.district_code}` === k);
+        const box = [Math.min(...mine.map((p) => p.x0)), Math.min(...mine.map((p) => p.y0)), Math.max(...mine.map((p) => p.x1)), Math.max(...mine.map((p) => p.y1))];
+        const corners = [[scene[0], scene[1]], [scene[0], scene[3]], [scene[2], scene[1]], [scene[2], scene[3]]].map(([lon, lat]) => [lon + Math.sign((scene[0] + scene[2]) / 2 - lon) * 0.0005, lat + Math.sign((scene[1] + scene[3]) / 2 - lat) * 0.0005]);
+        const clear = corners.find(([lon, lat]) => lon < box[0] - 0.006 || lon > box[2] + 0.006 || lat < box[1] - 0.005 || lat > box[3] + 0.005);
+        return { user: k, mine, clear };
+      }).find((c) => c.clear);
+      expect(far, 'a district with part of the scene clear of its polygons').toBeDefined();
+      const own = far!.mine[0];
+      expect((await get(far!.user, own.cx, own.cy)).statusCode).toBe(200);
+      const [lon, lat] = far!.clear!;
+      const outside = await get(far!.user, lon, lat);
+      expect([outside.statusCode, outside.headers.vary]).toEqual([204, 'Authorization, Cookie']);
+      expect((await get('lead', lon, lat)).statusCode).toBe(200);
+      // Nothing in the month: no imagery at all, and the month's bounds say so.
+      expect((await get('nowhere', own.cx, own.cy)).statusCode).toBe(204);
+      const bounds = async (user: string) => (await app.inject({ url: '/api/imagery/epochs', headers: { 'x-user': user } })).json().epochs[0].bounds;
+      expect(await bounds('nowhere')).toBeNull();
+      expect(await bounds('lead')).toEqual(scene);
+      // The district's bounds: inside the scene's, around its own polygons.
+      const [w, s, e, n] = await bounds(far!.user);
+      expect(w >= scene[0] && s >= scene[1] && e <= scene[2] && n <= scene[3]).toBe(true);
+      for (const p of far!.mine) expect(p.x0 >= w && p.x1 <= e && p.y0 >= s && p.y1 <= n, p.code).toBe(true);
+      expect((e - w) * (n - s)).toBeLessThan((scene[2] - scene[0]) * (scene[3] - scene[1]));
     } finally {
       await app.close();
     }
