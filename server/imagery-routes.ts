@@ -19,7 +19,7 @@ import type { ImageryService, TileFormat } from './imagery/imagery-service.js';
 import { ImageryError } from './imagery/imagery-error.js';
 import type { Side } from './imagery/epoch-scenes.js';
 import { lonLatToMercator, tileBounds } from './imagery/web-mercator.js';
-import { imageryExtent, type ImageryExtent } from './access/imagery-scope.js';
+import { cachedImageryExtent, type ImageryExtent } from './access/imagery-scope.js';
 import type { User } from './access/roles.js';
 import type { Queryable } from '../pipeline/store/queryable.js';
 
@@ -144,6 +144,7 @@ export function imageryPlugin(
 ): (api: FastifyInstance, deps: { db: Queryable; requireUser: (req: FastifyRequest, permission?: 'polygons.read') => User; registry?: Pick<ApiRegistry, 'document'> }) => Promise<void> {
   return async (api, deps) => {
     for (const spec of IMAGERY_API) deps.registry?.document(spec);
+    const extentOf = cachedImageryExtent(deps.db);
     await api.register(imageryRoutes, {
       imagery,
       chips: false,
@@ -151,7 +152,7 @@ export function imageryPlugin(
         deps.requireUser(request, 'polygons.read'); // throws the server's own 401/403
         return true;
       },
-      tileExtent: (request, epoch) => imageryExtent(deps.db, deps.requireUser(request, 'polygons.read'), epoch),
+      tileExtent: (request, epoch) => extentOf(deps.requireUser(request, 'polygons.read'), epoch),
     });
   };
 }

@@ -38,3 +38,23 @@ export async function imageryExtent(db: Queryable, user: User, epoch: string, ma
   const dLon = marginM / (M_PER_DEG_LAT * Math.max(0.05, Math.cos((((s + n) / 2) * Math.PI) / 180)));
   return [w - dLon, s - dLat, e + dLon, n + dLat];
 }
+
+/**
+ * `imageryExtent` remembered per scope and month for `ttlMs`: a map view asks for dozens of tiles at
+ * once, and the box changes only when a batch, a clue or a reassignment does (seen after `ttlMs`).
+ */
+export function cachedImageryExtent(db: Queryable, ttlMs = 30_000): (user: User, epoch: string) => Promise<ImageryExtent> {
+  const cache = new Map<string, { at: number; extent: Promise<ImageryExtent> }>();
+  return (user, epoch) => {
+    const key = `${user.role}\0${user.bureau ?? ''}\0${user.district ?? ''}\0${epoch}`;
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < ttlMs) return hit.extent;
+    if (cache.size > 1000) cache.clear();
+    const extent = imageryExtent(db, user, epoch);
+    // A failed query is not remembered.
+    extent.catch(() => cache.delete(key));
+    cache.set(key, { at: now, extent });
+    return extent;
+  };
+}

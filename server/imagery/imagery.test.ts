@@ -15,7 +15,7 @@ import { renderGrid } from './render.js';
 import { footprintBounds } from './epoch-scenes.js';
 import Fastify from 'fastify';
 import { imageryRoutes } from '../imagery-routes.js';
-import { imageryExtent } from '../access/imagery-scope.js';
+import { cachedImageryExtent, imageryExtent } from '../access/imagery-scope.js';
 import type { User } from '../access/roles.js';
 
 async function decode(png: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
@@ -303,6 +303,17 @@ describe('imagery from a batch', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('remembers a scope\'s imagery box for a while, per scope and month', async () => {
+    const user: User = { name: 'x', role: 'bureau', bureau: 'forestry', district: null };
+    const kept = cachedImageryExtent(demo.db, 60_000);
+    const first = kept(user, demo.scene.epoch);
+    expect(kept({ ...user, name: 'another forestry clerk' }, demo.scene.epoch)).toBe(first);
+    expect(kept({ ...user, bureau: 'water' }, demo.scene.epoch)).not.toBe(first);
+    expect(await first).toEqual(await imageryExtent(demo.db, user, demo.scene.epoch));
+    const fresh = cachedImageryExtent(demo.db, 0);
+    expect(fresh(user, demo.scene.epoch)).not.toBe(fresh(user, demo.scene.epoch));
   });
 
   it('cuts a chip for a clue given as a point, from the month\'s tiles', async () => {
