@@ -32,6 +32,8 @@ export const CODE_RE = /^[A-Za-z0-9-]{1,64}$/;
 export const Session = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
 
 export const CodeParams = z.object({ code: z.string().regex(CODE_RE, 'a polygon code') });
+/** 签收 of many polygons at once (a bureau's month can be hundreds): each accepted on its own, as one would be. */
+export const AcceptMany = z.object({ codes: z.array(z.string().regex(CODE_RE, 'a polygon code')).min(1).max(500) }).strict();
 
 /** An account name, as the users table's CHECK allows. */
 export const UserParams = z.object({ name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'a user name') });

@@ -498,6 +498,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         return run(user, input.params.code, input.body as z.output<B>);
       });
     action('accept', 'Lead bureau signs for the polygon (issued → accepted)', undefined, (u, c) => A.accept(ctx, u, c));
+    registry.route(
+      api,
+      {
+        method: 'POST',
+        url: '/api/polygons/accept',
+        summary: 'Lead bureau signs for many polygons at once: each is accepted as POST …/{code}/accept would be (its own transaction and audit row); the others are listed with why not',
+        tags: ['workflow'],
+        body: S.AcceptMany,
+        responses: { 200: '{accepted: [code], refused: [{code, error, message}]}' },
+      },
+      async (req, _reply, { body }) => {
+        const user = requireUser(req);
+        await maintain();
+        return A.acceptMany(ctx, user, [...new Set(body.codes)]);
+      },
+    );
     action('verdict', 'Lead bureau records the verdict: legal (approval no.), illegal (violation type), other (reason); per parcel after a split', S.Verdict, (u, c, b) => A.recordVerdict(ctx, u, c, b));
     action('split', 'Split into parcels inside the polygon (areas recomputed in m² and 亩)', S.Split, (u, c, b) => A.split(ctx, u, c, b));
     action('rectification', 'Report rectification progress of an illegal finding', S.Rectification, (u, c, b) => A.rectify(ctx, u, c, b));

@@ -1,7 +1,7 @@
 // The inbox (filters, counts, keyset pages) and the overdue list: overdue first, then the nearest
 // deadline, over every page (the server's sort=due); or the most confident first (sort=confidence).
-import { api } from './api.js';
-import { $, esc, fmtPct, mu } from './dom.js';
+import { api, errorText } from './api.js';
+import { $, esc, fmtPct, mu, oneClick, toast } from './dom.js';
 import * as L from './labels.js';
 import { filterMap } from './map-layers.js';
 import { emit, state } from './state.js';
@@ -44,6 +44,7 @@ export async function loadInbox(more = false) {
   renderItems(list, state.items, byConfidence);
   $('inbox-more').hidden = !state.nextCursor;
   $('inbox-empty').hidden = state.items.length > 0;
+  showAcceptListed();
   list.removeAttribute('aria-busy');
   if (!more) state.cursor = -1;
 }
@@ -121,7 +122,40 @@ export function setLeadFilter(user) {
       : `<option value="">全部</option>${Object.entries(L.BUREAUS).map(([k, v]) => `<option value="${esc(k)}">${esc(v)}</option>`).join('')}`;
 }
 
+/** The listed polygons this bureau leads and has not signed for yet (签收). */
+function signable() {
+  const u = state.user;
+  if (u?.role !== 'bureau') return [];
+  return state.items.filter((f) => f.properties.status === 'issued' && f.properties.lead_bureau === u.bureau).map((f) => f.properties.code);
+}
+
+function showAcceptListed() {
+  const n = signable().length;
+  const b = $('accept-listed');
+  b.hidden = n === 0;
+  b.textContent = `签收列表中待签收的 ${n} 项`;
+}
+
+/** 签收 of every listed polygon waiting for it, in one request (each accepted on its own on the server). */
+async function acceptListed(button) {
+  const codes = signable();
+  if (codes.length === 0 || !confirm(`签收列表中待签收的 ${codes.length} 项图斑？`)) return;
+  await oneClick(button, async () => {
+    let r;
+    try {
+      r = await api('/api/polygons/accept', { method: 'POST', body: { codes } });
+    } catch (err) {
+      return toast(errorText(err), 'error');
+    }
+    // Refused ones (taken meanwhile by a reassignment, say) are named; the others are signed for.
+    const refused = r.refused.length ? `；${r.refused.length} 项未能签收（${r.refused.map((x) => x.code).slice(0, 5).join('、')}${r.refused.length > 5 ? ' 等' : ''}），可能已由他人办理或改派` : '';
+    toast(`已签收 ${r.accepted.length} 项${refused}`, r.refused.length ? 'error' : 'ok');
+    await emit('changed', null).catch(() => toast('已签收；但页面未能刷新，请重新加载页面查看最新状态', 'error'));
+  });
+}
+
 export function wireInbox() {
+  $('accept-listed').addEventListener('click', (ev) => acceptListed(ev.currentTarget));
   for (const [id, label] of Object.entries(L.STATUS)) $('f-status').insertAdjacentHTML('beforeend', `<option value="${id}">${label}</option>`);
   $('f-priority').innerHTML = `<option value="">全部</option>${Object.entries(L.PRIORITY).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('')}`;
   $('filters').addEventListener('change', () => loadInbox());

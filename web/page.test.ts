@@ -951,6 +951,41 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(consoleErrors.splice(errorsBefore).filter((e) => !/status of 404/.test(e))).toEqual([]);
   });
 
+  it('the bureau signs for every listed polygon waiting for it at once (签收), each as its own action', async () => {
+    const waiting = async () => (await demo.db.query<{ code: string }>(
+      `SELECT w.code FROM work_items w LEFT JOIN cases c ON c.code = w.code
+       WHERE coalesce(c.lead_bureau, w.lead_bureau) = $1 AND coalesce(c.status, 'issued') = 'issued' AND w.epoch = $2 ORDER BY w.code`,
+      [bureau.bureau, demo.scene.epoch],
+    )).rows.map((r) => r.code);
+    // By now the earlier tests have worked this bureau's own polygons: the lead bureau routes two
+    // more of the month's issued ones to it (改派), as a month's reassignments do.
+    const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: lead.name, password: lead.password } });
+    const auth = { authorization: `Bearer ${session.json().token}` };
+    const others = (await demo.db.query<{ code: string }>(
+      `SELECT w.code FROM work_items w JOIN cases c ON c.code = w.code WHERE c.status = 'issued' AND c.lead_bureau <> $1 AND w.epoch = $2 ORDER BY w.code LIMIT 2`,
+      [bureau.bureau, demo.scene.epoch],
+    )).rows.map((r) => r.code);
+    for (const code of others) {
+      const r = await app.inject({ method: 'POST', url: `/api/polygons/${code}/reassign`, headers: auth, payload: { lead_bureau: bureau.bureau, reason: '改派' } });
+      expect(r.statusCode, r.body).toBe(200);
+    }
+    const before = await waiting();
+    expect(before).toEqual(expect.arrayContaining(others));
+    const page = await open(bureau);
+    await page.waitForSelector('#inbox-list button.item');
+    // The scene's month (a later test's batch may have added the next one, which the page opens on).
+    await page.selectOption('#epoch', demo.scene.epoch);
+    await expect.poll(() => page.textContent('#accept-listed')).toContain(`${before.length} 项`);
+    page.once('dialog', (d) => d.accept());
+    await page.click('#accept-listed');
+    await expect.poll(() => page.textContent('#toast')).toContain(`已签收 ${before.length} 项`);
+    expect(await waiting()).toEqual([]);
+    const audit = await demo.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'accept' AND code = ANY($1::text[]) AND actor = $2", [before, bureau.name]);
+    expect(audit.rows[0].n).toBe(before.length);
+    await expect.poll(() => page.isVisible('#accept-listed')).toBe(false);
+    await page.context().close();
+  });
+
   it('in the field, on a phone, the page fits the screen; the card prints as a 外业核查表 with both epochs', async () => {
     const page = await open(bureau, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);

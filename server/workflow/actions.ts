@@ -33,6 +33,25 @@ function aggregate(vs: (Verdict | null)[]): Verdict | null {
 
 export const accept = (ctx: ActionContext, user: User, code: string) => runAction(ctx, user, code, 'accept', async () => ({ set: { status: 'accepted' } }));
 
+/**
+ * 签收 of each of `codes` in turn, each its own action (one transaction, one audit row), so one
+ * refused (not this bureau's, already accepted, unknown) leaves the others accepted.
+ */
+export async function acceptMany(ctx: ActionContext, user: User, codes: readonly string[]): Promise<{ accepted: string[]; refused: { code: string; error: string; message: string }[] }> {
+  const accepted: string[] = [];
+  const refused: { code: string; error: string; message: string }[] = [];
+  for (const code of codes) {
+    try {
+      await accept(ctx, user, code);
+      accepted.push(code);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      refused.push({ code, error: err.code, message: err.message });
+    }
+  }
+  return { accepted, refused };
+}
+
 export function recordVerdict(ctx: ActionContext, user: User, code: string, body: VerdictBody) {
   return runAction(ctx, user, code, 'verdict', async (tx, c) => {
     const { verdict, parcel, ...details } = body;
