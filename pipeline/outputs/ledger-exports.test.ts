@@ -91,7 +91,7 @@ beforeAll(async () => {
   const kase = (code: string, status: string, verdict: string | null, details: unknown, rect: unknown, due: string) =>
     db.query(
       `INSERT INTO cases (code, epoch, status, lead_bureau, co_bureaus, district_code, verdict, verdict_details, rectification, issued_on, due_date, geom_hash)
-       VALUES ($1, '2026-10', $2, 'natural_resources', '[]', left($1, 6), $3, $4::jsonb, $5::jsonb, '2026-11-02', $6, 'h')`,
+       VALUES ($1, '2026-10', $2, coalesce((SELECT lead_bureau FROM polygons WHERE code = $1 LIMIT 1), 'natural_resources'), '[]', left($1, 6), $3, $4::jsonb, $5::jsonb, '2026-11-02', $6, 'h')`,
       [code, status, verdict, details === null ? null : JSON.stringify(details), rect === null ? null : JSON.stringify(rect), due],
     );
   // Illegal, split in two parcels, rectifying past its deadline, escalated.
