@@ -65,4 +65,15 @@ describe('the ledger and the report after a worked month', () => {
     expect([row.判定类型, row.违法类型, row.当事人, row.实际用途]).toEqual(['违法', '农村村民非法占地建住宅', '李四', '住宅']);
     expect(row.备注).toContain(`${SPLIT}-2 合法`);
   });
+
+  it('date a batch that finished at 01:00 CST on 1 January in the new year, in the ledger and on its case', async () => {
+    const code = '370102-202612-0001';
+    await writeBatch(db, 'b-2026-12', '2026-12', [polygon(code, '2026-12', square(117.05, 36.6))], '2026-12-31');
+    await db.query(`UPDATE batches SET finished_at = '2027-01-01T01:00:00+08:00' WHERE id = 'b-2026-12'`);
+    t.setToday('2027-01-05');
+    const row = (await ledger('2026-12')).find((r) => r.图斑编号 === code)!;
+    expect([row.下发时间, row.办理期限, row.是否逾期]).toEqual(['2027-01-01', '2027-01-31', '否']);
+    const card = (await t.request('chief', `/api/polygons/${code}`)).json();
+    expect([card.case.issued_on, card.case.due_date]).toEqual(['2027-01-01', '2027-01-31']);
+  });
 });

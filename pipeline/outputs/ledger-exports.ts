@@ -83,8 +83,9 @@ async function bureauNamer(plans: unknown[]): Promise<(id: BureauId) => string> 
 export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerOptions = {}): Promise<LedgerData> {
   checkEpoch(epoch);
   const asOf = opts.asOf ?? chinaDate(new Date());
+  // Issue day in China, as the server's cases have it, whatever time zone the database session runs in.
   const batches = await db.query<{ id: string; plan: unknown; issued_on: string }>(
-    `SELECT b.id, b.plan, COALESCE(b.finished_at, b.created_at)::date::text AS issued_on FROM batches b
+    `SELECT b.id, b.plan, (COALESCE(b.finished_at, b.created_at) AT TIME ZONE 'Asia/Shanghai')::date::text AS issued_on FROM batches b
      WHERE b.id IN (SELECT DISTINCT batch_id FROM polygons WHERE epoch = $1) ORDER BY b.id`,
     [epoch],
   );

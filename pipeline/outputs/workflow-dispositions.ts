@@ -150,8 +150,8 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
   const escalationCount = have.has('escalations') ? '(SELECT count(*) FROM escalations e WHERE e.code = c.code)::int' : '0';
   // When the case was closed: the close action in the audit log, else its last change.
   const closedOn = have.has('audit_log')
-    ? `COALESCE((SELECT max(a.at)::date::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')), c.updated_at::date::text)`
-    : 'c.updated_at::date::text';
+    ? `COALESCE((SELECT (max(a.at) AT TIME ZONE 'Asia/Shanghai')::date::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')), (c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text)`
+    : `(c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text`;
   const r = await db.query<{
     code: string; status: WorkflowStatus; verdict: Verdict | null; verdict_details: Json; rectification: Json; due_date: string | null;
     escalation_level: number; escalations: number; closed_on: string; lead_bureau: BureauId; co_bureaus: BureauId[];
