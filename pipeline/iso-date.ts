@@ -18,3 +18,11 @@ export function addDays(isoDate: string, days: number): string {
   const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) + days * 86_400_000;
   return new Date(t).toISOString().slice(0, 10);
 }
+
+/**
+ * The civil date in China Standard Time (UTC+8, no DST): the users' calendar, so "today" for what is
+ * overdue is the same for the server and the CLI whatever time zone the machine is set to.
+ */
+export function chinaDate(d: Date): string {
+  return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+}

@@ -36,6 +36,7 @@ import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type A
 import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
 import { registerMapRoutes } from './map-routes.js';
 import { pageRoutes } from './page-routes.js';
+import { chinaDate } from '../pipeline/iso-date.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -139,10 +140,7 @@ function sendDownload(reply: FastifyReply, bytes: Uint8Array, type: string, file
   return reply.type(type).header('content-disposition', `attachment; filename="${filename}"`).header('cache-control', 'private, no-store').send(Buffer.from(bytes));
 }
 
-/** Civil date in China Standard Time (UTC+8), the users' calendar for deadlines. */
-export function chinaDate(d: Date): string {
-  return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
-}
+export { chinaDate };
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

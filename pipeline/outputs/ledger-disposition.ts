@@ -8,6 +8,7 @@
  * Vocabulary after ../shared/domain/RESEARCH.md §3.6–3.8 and §4.4.
  */
 import { TubanError } from '../../schemas/errors.js';
+import type { BureauId } from '../../schemas/vocabulary.js';
 import { HANDOVER_RECIPIENT_ZH, RECTIFICATION_METHOD_ZH, VERDICT_ZH, WORKFLOW_STATUS_ZH, type HandoverRecipient, type Verdict, type WorkflowStatus } from '../../schemas/workflow.js';
 
 /** 销号状态 values (RESEARCH.md §3.7). */
@@ -68,6 +69,12 @@ export interface LedgerDisposition {
   handovers: { to: HandoverRecipient; on: string; reference: string | null }[];
   parcels: ParcelDisposition[];
   note: string | null;
+  /**
+   * Who handles the item now (主办/协办单位): the case's bureaus, which a reassignment (改派) changes;
+   * absent where there is no case (the bureaus the batch routed it to stand).
+   */
+  leadBureau?: BureauId;
+  coBureaus?: BureauId[];
 }
 
 /** The disposition of an item nobody has verified yet: 未核查, 未销号. */

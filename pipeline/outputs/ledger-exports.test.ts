@@ -11,7 +11,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ogrinfo, ogrinfoMissing } from '../../geo/vector/ogrinfo.js';
 import { quarterReport, reportCsvBytes, reportXlsxBytes } from '../reports/quarter-report.js';
 import { migrate } from '../store/migrations.js';
@@ -91,7 +91,7 @@ beforeAll(async () => {
   const kase = (code: string, status: string, verdict: string | null, details: unknown, rect: unknown, due: string) =>
     db.query(
       `INSERT INTO cases (code, epoch, status, lead_bureau, co_bureaus, district_code, verdict, verdict_details, rectification, issued_on, due_date, geom_hash)
-       VALUES ($1, '2026-10', $2, 'natural_resources', '[]', left($1, 6), $3, $4::jsonb, $5::jsonb, '2026-11-02', $6, 'h')`,
+       VALUES ($1, '2026-10', $2, coalesce((SELECT lead_bureau FROM polygons WHERE code = $1 LIMIT 1), 'natural_resources'), '[]', left($1, 6), $3, $4::jsonb, $5::jsonb, '2026-11-02', $6, 'h')`,
       [code, status, verdict, details === null ? null : JSON.stringify(details), rect === null ? null : JSON.stringify(rect), due],
     );
   // Illegal, split in two parcels, rectifying past its deadline, escalated.
@@ -140,7 +140,8 @@ describe('the month ledger from the database', () => {
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-25', '审核通过']);
     // Closed without a closure record: the close action's day in the audit log.
     expect(byCode['370103-202610-X001'].销号时间).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    expect([byCode['370103-202610-0002'].判定类型, byCode['370103-202610-0002'].销号状态, byCode['370103-202610-0002'].办理期限]).toEqual(['未核查', '未销号', '2026-11-30']);
+    // No case yet (no server opened the month): the default clock its row shows, past by 2026-12-10.
+    expect([byCode['370103-202610-0002'].判定类型, byCode['370103-202610-0002'].销号状态, byCode['370103-202610-0002'].办理期限, byCode['370103-202610-0002'].是否逾期]).toEqual(['未核查', '未销号', '2026-11-30', '是']);
     const patrol = byCode['370103-202610-X001'];
     expect([patrol.发现方式, patrol.判定类型, patrol.其他情形, patrol.销号状态]).toEqual(['巡查发现', '其他', '季节性/农业生产：农户晾晒秸秆', '已销号']);
     expect([byCode['370102-202610-X002'].发现方式, byCode['370102-202610-X002'].判定类型, byCode['370102-202610-X002']['监测面积(亩)']]).toEqual(['热线(12336/12345)', '未核查', 13.5]);
@@ -238,6 +239,20 @@ describe('ledger exports read back', () => {
   });
 });
 
+describe('the day that decides what is overdue', () => {
+  it('defaults to today in China: at 01:00 CST on 1 December an item due 30 November is overdue, wherever the machine is', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-11-30T17:00:00Z'));
+      const d = await loadLedger(db, '2026-10');
+      expect(d.rows.find((r) => r.图斑编号 === '370103-202610-0002')!.是否逾期).toBe('是');
+      expect((await quarterReport(db, '2026Q4')).asOf).toBe('2026-12-01');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('quarterly report', () => {
   it('counts by district and bureau, with a 零报告 line for the district with nothing found', async () => {
     const r = await quarterReport(db, '2026Q4', { asOf: '2026-12-10' });
@@ -248,7 +263,8 @@ describe('quarterly report', () => {
       ['370104', '槐荫区', 0, '零报告'],
     ]);
     const lixia = r.byDistrict[0];
-    expect([lixia.legal, lixia.illegal, lixia.other, lixia.unverified, lixia.clues, lixia.overdue, lixia.escalated, lixia.closed]).toEqual([1, 1, 0, 1, 1, 1, 1, 1]);
+    // Overdue: the rectification past 2026-11-20, and the hotline clue no case holds, past its 2026-10-31.
+    expect([lixia.legal, lixia.illegal, lixia.other, lixia.unverified, lixia.clues, lixia.overdue, lixia.escalated, lixia.closed]).toEqual([1, 1, 0, 1, 1, 2, 1, 1]);
     expect(lixia.areaM2).toBe(3000 + 1500 + 9000);
     expect(lixia.areaMu).toBe(20.25);
     expect(lixia.illegalAreaMu).toBe(3); // the illegal parcel's 2000 m², not the polygon's 3000

@@ -23,6 +23,7 @@ import { oneDispositionEach, type LedgerDisposition } from './ledger-disposition
 import { LEDGER_SHP_FIELDS } from './ledger-shapefile-fields.js';
 import { loadWorkflowLedger, type WorkflowLedger } from './workflow-dispositions.js';
 import { LEDGER_FORMATS, type LedgerFormat } from '../../schemas/api.js';
+import { chinaDate, endOfMonth } from '../iso-date.js';
 
 
 export const LEDGER_CONTENT_TYPES: Record<LedgerFormat, string> = {
@@ -42,7 +43,7 @@ export interface LedgerData {
   geometries: Map<string, Polygon | MultiPolygon | Point>;
   /** One per row, in row order. */
   dispositions: LedgerDisposition[];
-  /** Every polygon of the epoch, new sites and continuing ones (the report counts both; a row's code is a new site's). */
+  /** Every polygon of the epoch, new sites and continuing ones (the report counts both; a row's code is a new site's), with the bureaus handling it now. */
   polygons: MonitoringPolygon[];
   clues: LedgerClue[];
   /** False where the database has no workflow tables: every row is 未核查. */
@@ -58,7 +59,7 @@ export interface LedgerExport {
 }
 
 export interface LoadLedgerOptions {
-  /** Day the ledger is compiled, yyyy-mm-dd (decides what is overdue); today (UTC) by default. */
+  /** Day the ledger is compiled, yyyy-mm-dd (decides what is overdue); today in China (UTC+8) by default, as the server's. */
   asOf?: string;
   /**
    * The seam: dispositions and clues from somewhere other than the workflow tables (tests, an import
@@ -81,33 +82,49 @@ async function bureauNamer(plans: unknown[]): Promise<(id: BureauId) => string> 
 /** Read everything the month's ledger needs from the database. */
 export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerOptions = {}): Promise<LedgerData> {
   checkEpoch(epoch);
-  const asOf = opts.asOf ?? new Date().toISOString().slice(0, 10);
+  const asOf = opts.asOf ?? chinaDate(new Date());
+  // Issue day in China, as the server's cases have it, whatever time zone the database session runs in.
   const batches = await db.query<{ id: string; plan: unknown; issued_on: string }>(
-    `SELECT b.id, b.plan, COALESCE(b.finished_at, b.created_at)::date::text AS issued_on FROM batches b
+    `SELECT b.id, b.plan, (COALESCE(b.finished_at, b.created_at) AT TIME ZONE 'Asia/Shanghai')::date::text AS issued_on FROM batches b
      WHERE b.id IN (SELECT DISTINCT batch_id FROM polygons WHERE epoch = $1) ORDER BY b.id`,
     [epoch],
   );
-  const polygons: MonitoringPolygon[] = [];
-  for (const b of batches.rows) polygons.push(...(await loadPolygons(db, b.id)));
-  const issuedOn = batches.rows.map((b) => b.issued_on).sort().at(-1) ?? asOf;
+  const routed: MonitoringPolygon[] = [];
+  for (const b of batches.rows) routed.push(...(await loadPolygons(db, b.id)));
   const source = opts.source ?? loadWorkflowLedger;
-  const wf = await source(db, epoch, polygons.map((p) => p.code), asOf);
+  const wf = await source(db, epoch, routed.map((p) => p.code), asOf);
   // Rows: new sites, and continuing polygons the workflow issued to be verified on their own (not
   // merged into their site's open case: that case's progression).
   const own = new Set(wf.newSites ?? []);
+  const allCodes = [...routed.map((p) => p.code), ...wf.clues.map((c) => c.code)];
+  const issuedOn = batches.rows.map((b) => b.issued_on).sort().at(-1) ?? asOf;
+  const reportedOn = new Map(wf.clues.map((c) => [c.code, c.reportedOn]));
+  // An item no case holds yet (no triage server has opened the month) runs on the default clock its
+  // row shows as 办理期限 (月清), and is overdue past it like any other.
+  const every = oneDispositionEach(allCodes, wf.dispositions).map((d) => {
+    if (d.status !== null || d.dueDate !== null) return d;
+    const due = endOfMonth(reportedOn.get(d.code) ?? issuedOn);
+    return { ...d, dueDate: due, overdue: due < asOf };
+  });
+  const byCode = new Map(every.map((d) => [d.code, d]));
+  // The bureaus handling each item now: a reassignment (改派) moves the site, and a polygon merged
+  // into a reassigned site's case with it; the batch's routing stands where there is no case.
+  const handled = <T extends { code: string; leadBureau: BureauId; coBureaus: BureauId[] }>(x: T): T => {
+    const d = byCode.get(x.code)!;
+    return { ...x, leadBureau: d.leadBureau ?? x.leadBureau, coBureaus: d.coBureaus ?? x.coBureaus };
+  };
+  const polygons = routed.map(handled);
+  const clues = wf.clues.map(handled);
   const fresh = polygons.filter((p) => p.previousCode === null || own.has(p.code));
   // Dispositions of continuing sites stay with the report; the ledger rows take the new sites' and the clues'.
-  const rowCodes = new Set([...fresh.map((p) => p.code), ...wf.clues.map((c) => c.code)]);
-  const allCodes = [...polygons.map((p) => p.code), ...wf.clues.map((c) => c.code)];
-  const every = oneDispositionEach(allCodes, wf.dispositions);
+  const rowCodes = new Set([...fresh.map((p) => p.code), ...clues.map((c) => c.code)]);
   const bureauName = await bureauNamer(batches.rows.map((b) => b.plan));
-  const rows = ledgerRows(fresh, { bureauName, issuedOn }, every.filter((d) => rowCodes.has(d.code)), wf.clues);
-  const byCode = new Map(every.map((d) => [d.code, d]));
+  const rows = ledgerRows(fresh, { bureauName, issuedOn }, every.filter((d) => rowCodes.has(d.code)), clues);
   const geometries = new Map<string, Polygon | MultiPolygon | Point>();
   for (const p of fresh) geometries.set(p.code, p.geometry);
-  for (const c of wf.clues) geometries.set(c.code, c.geometry);
+  for (const c of clues) geometries.set(c.code, c.geometry);
   return {
-    epoch, issuedOn, rows, geometries, polygons, clues: wf.clues, workflow: wf.workflow, bureauName,
+    epoch, issuedOn, rows, geometries, polygons, clues, workflow: wf.workflow, bureauName,
     dispositions: rows.map((r) => byCode.get(String(r.图斑编号))!),
   };
 }

@@ -67,6 +67,24 @@ function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDispositio
   };
 }
 
+type Details = ReturnType<typeof verdictDetails>;
+
+/**
+ * A split polygon's detail columns (its case holds none of its own): those of the parcels that carry
+ * its verdict, distinct, in parcel order — the illegal parcels' violation types and parties for 违法.
+ */
+function splitDetails(verdict: Verdict | null, parcels: { verdict: Verdict | null; details: Details }[]): Details {
+  const carrying = parcels.filter((p) => p.verdict === verdict).map((p) => p.details);
+  const join = (k: keyof Details) => [...new Set(carrying.map((d) => d[k]).filter((v): v is string => v !== null))].join('；') || null;
+  return { approvalDocNo: join('approvalDocNo'), violationType: join('violationType'), otherReason: join('otherReason'), actualUse: join('actualUse'), party: join('party'), note: join('note') };
+}
+
+/** The case's own details, each filled from its parcels' where the case has none (the server keeps a split polygon's on its parcels). */
+function withSplit(own: Details, split: Details | null): Details {
+  if (!split) return own;
+  return Object.fromEntries(Object.entries(own).map(([k, v]) => [k, v ?? split[k as keyof Details]])) as Details;
+}
+
 /** 销号状态 from the workflow state and verdict (RESEARCH.md §3.7). */
 export function closureOf(status: WorkflowStatus | null, verdict: Verdict | null): ClosureStatus {
   if (status === 'vanished') return '图形灭失';
@@ -107,6 +125,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
 
   const all = [...codes, ...clues.map((c) => c.code)];
   const parcels = new Map<string, ParcelDisposition[]>();
+  const parcelDetails = new Map<string, { verdict: Verdict | null; details: Details }[]>();
   if (have.has('parcels')) {
     const r = await db.query<{ code: string; idx: number; area_m2: number; verdict: Verdict | null; verdict_details: Json }>(
       'SELECT code, idx, area_m2, verdict, verdict_details FROM parcels WHERE code = ANY($1::text[]) ORDER BY code, idx',
@@ -117,6 +136,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       const list = parcels.get(p.code) ?? [];
       list.push({ idx: p.idx, areaM2: p.area_m2, verdict: p.verdict, violationType: v.violationType, approvalDocNo: v.approvalDocNo, otherReason: v.otherReason });
       parcels.set(p.code, list);
+      parcelDetails.set(p.code, [...(parcelDetails.get(p.code) ?? []), { verdict: p.verdict, details: v }]);
     }
   }
   const handovers = new Map<string, LedgerDisposition['handovers']>();
@@ -130,13 +150,13 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
   const escalationCount = have.has('escalations') ? '(SELECT count(*) FROM escalations e WHERE e.code = c.code)::int' : '0';
   // When the case was closed: the close action in the audit log, else its last change.
   const closedOn = have.has('audit_log')
-    ? `COALESCE((SELECT max(a.at)::date::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')), c.updated_at::date::text)`
-    : 'c.updated_at::date::text';
+    ? `COALESCE((SELECT (max(a.at) AT TIME ZONE 'Asia/Shanghai')::date::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')), (c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text)`
+    : `(c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text`;
   const r = await db.query<{
     code: string; status: WorkflowStatus; verdict: Verdict | null; verdict_details: Json; rectification: Json; due_date: string | null;
-    escalation_level: number; escalations: number; closed_on: string;
+    escalation_level: number; escalations: number; closed_on: string; lead_bureau: BureauId; co_bureaus: BureauId[];
   }>(
-    `SELECT c.code, c.status, c.verdict, c.verdict_details, c.rectification, c.due_date::text AS due_date, c.escalation_level,
+    `SELECT c.code, c.status, c.lead_bureau, c.co_bureaus, c.verdict, c.verdict_details, c.rectification, c.due_date::text AS due_date, c.escalation_level,
             ${escalationCount} AS escalations, ${closedOn} AS closed_on
      FROM cases c WHERE c.code = ANY($1::text[]) ORDER BY c.code`,
     [all],
@@ -154,7 +174,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       code: c.code,
       status: c.status,
       verdict,
-      ...verdictDetails(c.verdict, c.verdict_details),
+      ...withSplit(verdictDetails(c.verdict, c.verdict_details), ps.length ? splitDetails(verdict, parcelDetails.get(c.code)!) : null),
       rectificationMethod: label(RECTIFICATION_METHOD_ZH, str(rect, 'method')) as RectificationLabel | null,
       rectified,
       caseFiled: rect && typeof rect.case_filed === 'boolean' ? rect.case_filed : null,
@@ -167,6 +187,8 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       escalations: Math.max(c.escalations, c.escalation_level > 0 ? 1 : 0),
       handovers: handovers.get(c.code) ?? [],
       parcels: ps,
+      leadBureau: c.lead_bureau,
+      coBureaus: c.co_bureaus,
     };
   });
   // Every continuing polygon the workflow issued on its own (not merged into its site's open case).

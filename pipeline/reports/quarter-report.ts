@@ -24,6 +24,7 @@ import { loadZones } from '../zones.js';
 import type { Zone } from '../model.js';
 import type { BatchArgs } from '../batch/batch-args.js';
 import { csvCell } from '../outputs/csv-cell.js';
+import { chinaDate } from '../iso-date.js';
 
 export interface ReportLine {
   /** '区县' | '主办单位' | '合计'. */
@@ -155,7 +156,7 @@ async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<
 
 export async function quarterReport(db: Queryable, quarter: string, opts: Pick<LoadLedgerOptions, 'asOf' | 'source'> = {}): Promise<QuarterReport> {
   const epochs = quarterEpochs(quarter);
-  const asOf = opts.asOf ?? new Date().toISOString().slice(0, 10);
+  const asOf = opts.asOf ?? chinaDate(new Date());
   const warnings: string[] = [];
   const items: Item[] = [];
   const continuing: { districtCode: string; bureau: string }[] = [];

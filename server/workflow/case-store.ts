@@ -39,8 +39,8 @@ export const CASE_COLUMNS = `c.code, c.epoch, c.source, c.status, c.lead_bureau,
   c.rectification, c.issued_on::text AS issued_on, c.due_date::text AS due_date, c.due_rule, c.geom_hash, c.geometry_changed,
   c.escalation_level, c.merged_into, c.version, c.updated_at::text AS updated_at`;
 
-/** Issue date of a work item: its batch's finish (or creation) date; a clue's report date. */
-const ISSUED_ON = `coalesce(w.reported_on, (SELECT coalesce(b.finished_at, b.created_at)::date FROM batches b WHERE b.id = w.batch_id))`;
+/** Issue date of a work item: its batch's finish (or creation) date in China (not the session's time zone: a batch done at 01:00 CST on the 1st is that month's); a clue's report date. */
+const ISSUED_ON = `coalesce(w.reported_on, (SELECT (coalesce(b.finished_at, b.created_at) AT TIME ZONE 'Asia/Shanghai')::date FROM batches b WHERE b.id = w.batch_id))`;
 
 /**
  * The open case that carries the site a polygon continues (往期图斑), or NULL: the earlier polygon's
