@@ -1,10 +1,12 @@
 /**
  * Cases whose polygon a batch re-run no longer finds (图形灭失): withdrawn by the system when nobody
  * had touched them, flagged for the lead bureau otherwise, who withdraws them (`withdraw`); either
- * way settled: no deadline runs out, the next pass does not flag them again, the ledger says 图形灭失.
+ * way settled: no deadline runs out, the next pass does not flag them again, the month's ledger still
+ * lists them as issued (polygons_gone) and says 图形灭失.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkflowLedger } from '../pipeline/outputs/workflow-dispositions.js';
+import { loadLedger } from '../pipeline/outputs/ledger-exports.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import { replaceBatchPolygons } from '../pipeline/store/repository.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
@@ -75,5 +77,18 @@ describe('a case whose polygon a re-run dropped', () => {
     expect(escalated.rows.map((r) => r.code)).toEqual([KEPT]);
     const ledger = await loadWorkflowLedger(db, '2026-10', [UNTOUCHED, WORKED, KEPT], '2027-03-01');
     expect(Object.fromEntries(ledger.dispositions.map((d) => [d.code, d.closure]))).toEqual({ [UNTOUCHED]: '图形灭失', [WORKED]: '图形灭失', [KEPT]: '未销号' });
+    // The month's exported ledger still lists the two (they were issued), as issued, 图形灭失.
+    const month = await loadLedger(db, '2026-10', { asOf: '2027-03-01' });
+    expect(month.rows.map((r) => [r.图斑编号, r.销号状态])).toEqual([[UNTOUCHED, '图形灭失'], [WORKED, '图形灭失'], [KEPT, '未销号']]);
+    expect(month.rows.map((r) => r['监测面积(平方米)'])).toEqual(batch().map((p) => p.areaM2));
+    expect([...month.geometries.keys()].sort()).toEqual([UNTOUCHED, WORKED, KEPT]);
+  });
+
+  it('leaves polygons_gone when a batch finds the site again under its code', async () => {
+    await replaceBatchPolygons(db, 'b-2026-10', batch().filter((p) => p.code !== UNTOUCHED));
+    const gone = await db.query<{ code: string }>('SELECT code FROM polygons_gone ORDER BY code');
+    expect(gone.rows.map((r) => r.code)).toEqual([UNTOUCHED]);
+    const month = await loadLedger(db, '2026-10', { asOf: '2027-03-01' });
+    expect(month.rows.map((r) => r.图斑编号)).toEqual([UNTOUCHED, WORKED, KEPT]);
   });
 });

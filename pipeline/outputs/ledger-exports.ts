@@ -15,7 +15,7 @@ import { ruleTablesOfPlans } from '../route/batch-rule-tables.js';
 import { TubanError } from '../../schemas/errors.js';
 import type { BureauId } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
-import { loadPolygons } from '../store/repository.js';
+import { loadGonePolygons, loadPolygons } from '../store/repository.js';
 import type { Queryable } from '../store/queryable.js';
 import { LEDGER_COLUMNS, ledgerCsvBytes, ledgerRows, type LedgerClue, type LedgerRow } from './ledger.js';
 import { ledgerXlsxBytes } from './ledger-xlsx.js';
@@ -91,6 +91,8 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   );
   const routed: MonitoringPolygon[] = [];
   for (const b of batches.rows) routed.push(...(await loadPolygons(db, b.id)));
+  // Issued, then dropped by a re-run: still the month's items (图形灭失 once withdrawn), as issued.
+  routed.push(...(await loadGonePolygons(db, epoch)));
   const source = opts.source ?? loadWorkflowLedger;
   const wf = await source(db, epoch, routed.map((p) => p.code), asOf);
   // Rows: new sites, and continuing polygons the workflow issued to be verified on their own (not

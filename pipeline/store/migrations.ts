@@ -339,6 +339,17 @@ CREATE INDEX sign_in_failures_pair ON sign_in_failures (client, name, at);
 CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
 `,
   },
+  {
+    version: 11,
+    name: 'polygons_gone: the issued polygon of a case a batch re-run dropped, kept for the month ledger (图形灭失)',
+    // The same columns as polygons, in its order (LIKE), and when it went: a later migration that adds
+    // a column to polygons adds it here too (repository.ts copies rows as they are).
+    sql: `
+CREATE TABLE polygons_gone (LIKE polygons INCLUDING DEFAULTS);
+ALTER TABLE polygons_gone ADD COLUMN gone_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE polygons_gone ADD PRIMARY KEY (epoch, code);
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

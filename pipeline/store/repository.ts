@@ -425,15 +425,31 @@ export async function sitesHeldByOtherBatches(db: Queryable, batchId: string, ep
   return r.rows.map((row) => ({ batchId: row.batch_id, polygons: row.n, file: row.file }));
 }
 
+/**
+ * Delete the polygons `where` selects, keeping in polygons_gone those a case was opened for: the
+ * bureaus were sent them, so the month's ledger still lists them (图形灭失 once withdrawn) after a
+ * re-run no longer finds them. A code stored again (found again) leaves polygons_gone in
+ * writeBatchPolygons.
+ */
+async function dropPolygons(tx: Queryable, where: string, params: unknown[]): Promise<void> {
+  // A code already kept from an earlier drop is kept as it is now.
+  await tx.query(`DELETE FROM polygons_gone WHERE (epoch, code) IN (SELECT epoch, code FROM polygons WHERE ${where})`, params);
+  await tx.query(
+    `WITH gone AS (DELETE FROM polygons WHERE ${where} RETURNING *)
+     INSERT INTO polygons_gone SELECT gone.*, now() FROM gone WHERE EXISTS (SELECT 1 FROM cases c WHERE c.code = gone.code)`,
+    params,
+  );
+}
+
 async function writeBatchPolygons(
   tx: Queryable,
   batchId: string,
   polys: readonly MonitoringPolygon[],
   supersedes: { epoch: string; tileIds: readonly string[] } | null,
 ): Promise<void> {
-  await tx.query('DELETE FROM polygons WHERE batch_id = $1', [batchId]);
+  await dropPolygons(tx, 'batch_id = $1', [batchId]);
   if (supersedes && supersedes.tileIds.length > 0) {
-    await tx.query('DELETE FROM polygons WHERE epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
+    await dropPolygons(tx, 'epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
   }
   for (const part of chunks(polys)) {
     await tx.query(
@@ -450,24 +466,41 @@ async function writeBatchPolygons(
       [batchId, JSON.stringify(part.map(({ geometry, ...p }) => ({ ...p, wkb: wkbHex(geometry) })))],
     );
   }
+  // Found again: the polygon is back, no longer gone.
+  await tx.query('DELETE FROM polygons_gone WHERE (epoch, code) IN (SELECT epoch, code FROM polygons WHERE batch_id = $1)', [batchId]);
 }
 
 /** A polygons row as loadPolygons selects it: the record's own fields (columns aliased), the geometry as GeoJSON text. */
 type PolygonRow = Omit<MonitoringPolygon, 'geometry' | 'centroid'> & { geom: string; lon: number; lat: number };
 
 /** A batch's monitoring polygons, ordered by district then serial (length first, so 10000 follows 9999). */
-export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
-  const r = await db.query<PolygonRow>(
-    `SELECT epoch, code, geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat,
+/** A polygons (or polygons_gone) row as a MonitoringPolygon. */
+const POLYGON_SELECT = `SELECT epoch, code, geom, ST_X(centroid) AS lon, ST_Y(centroid) AS lat,
             area_m2 AS "areaM2", area_mu AS "areaMu", change_type AS "changeType", change_class AS "changeClass", confidence, reasons,
             before_date::text AS "beforeDate", after_date::text AS "afterDate", land_class_before AS "landClassBefore",
             zone_overlaps AS overlaps, district_code AS "districtCode", district_name AS "districtName", lead_bureau AS "leadBureau",
             co_bureaus AS "coBureaus", routing_reason AS "routingReason", rule_id AS "ruleId", priority, priority_reasons AS "priorityReasons",
-            previous_code AS "previousCode", detector, tile_id AS "tileId"
-     FROM polygons WHERE batch_id = $1 ORDER BY district_code, length(code), code`,
-    [batchId],
+            previous_code AS "previousCode", detector, tile_id AS "tileId"`;
+
+const asPolygons = (rows: PolygonRow[]): MonitoringPolygon[] =>
+  rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: geometryFromEwkbHex(geom) as Polygon, centroid: [lon, lat], ...rest }));
+
+export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
+  const r = await db.query<PolygonRow>(`${POLYGON_SELECT} FROM polygons WHERE batch_id = $1 ORDER BY district_code, length(code), code`, [batchId]);
+  return asPolygons(r.rows);
+}
+
+/**
+ * The month's issued polygons a batch re-run dropped since (a case was opened for each; see
+ * dropPolygons), as they were issued; none that a batch holds again.
+ */
+export async function loadGonePolygons(db: Queryable, epoch: string): Promise<MonitoringPolygon[]> {
+  const r = await db.query<PolygonRow>(
+    `${POLYGON_SELECT} FROM polygons_gone g WHERE epoch = $1 AND NOT EXISTS (SELECT 1 FROM polygons p WHERE p.epoch = g.epoch AND p.code = g.code)
+     ORDER BY district_code, length(code), code`,
+    [epoch],
   );
-  return r.rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: geometryFromEwkbHex(geom) as Polygon, centroid: [lon, lat], ...rest }));
+  return asPolygons(r.rows);
 }
 
 /**
