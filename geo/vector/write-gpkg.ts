@@ -16,6 +16,13 @@ export interface GpkgLayer {
   /** Table name (also the layer name GIS tools show). */
   name: string;
   features: { geometry: Polygon | MultiPolygon | Point; properties: Record<string, GpkgValue> }[];
+  /**
+   * The columns and their types, in order, where the caller knows them (a ledger's schema): every
+   * month's file then has the same columns of the same types, whatever its values (an area column
+   * whose values are all 0 would otherwise be INTEGER one month and REAL the next), even with no row.
+   * Without it, the columns are the properties' keys, typed from their values.
+   */
+  columns?: Record<string, ColumnType>;
 }
 
 const WGS84_WKT =
@@ -41,7 +48,7 @@ CREATE TABLE gpkg_geometry_columns (
   CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
 `;
 
-type ColumnType = 'INTEGER' | 'REAL' | 'TEXT' | 'BOOLEAN';
+export type ColumnType = 'INTEGER' | 'REAL' | 'TEXT' | 'BOOLEAN';
 
 function columnType(values: unknown[]): ColumnType {
   let t: ColumnType | null = null;
@@ -88,10 +95,10 @@ export async function encodeGeoPackage(layers: GpkgLayer[]): Promise<Uint8Array>
     for (const layer of layers) {
       if (seen.has(layer.name.toLowerCase())) throw new Error(`duplicate GeoPackage layer name '${layer.name}'`);
       seen.add(layer.name.toLowerCase());
-      const keys = [...new Set(layer.features.flatMap((f) => Object.keys(f.properties)))];
+      const keys = [...new Set([...Object.keys(layer.columns ?? {}), ...layer.features.flatMap((f) => Object.keys(f.properties))])];
       // 'fid' and 'geom' are ours; a property of that name gets a suffix rather than vanishing.
       const colName = new Map(keys.map((k) => [k, /^(fid|geom)$/i.test(k) ? `${k}_1` : k]));
-      const types = new Map(keys.map((k) => [k, columnType(layer.features.map((f) => f.properties[k]))]));
+      const types = new Map(keys.map((k) => [k, layer.columns?.[k] ?? columnType(layer.features.map((f) => f.properties[k]))]));
       const kinds = new Set(layer.features.map((f) => f.geometry.type));
       // One kind gets its own name (GIS tools style by it); a mix (clue points among polygons) is GEOMETRY.
       const geomType = kinds.size > 1 ? 'GEOMETRY' : kinds.has('MultiPolygon') ? 'MULTIPOLYGON' : kinds.has('Point') ? 'POINT' : 'POLYGON';

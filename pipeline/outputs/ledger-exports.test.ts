@@ -205,6 +205,10 @@ describe('ledger exports read back', () => {
     const summary = ogrinfo('-so', files.gpkg!, 'ledger');
     expect(summary).toMatch(/Feature Count: 5\b/);
     expect(summary).toMatch(/ID\["EPSG",4326\]/);
+    // Typed by the ledger's schema, not by this month's values (all 0 here: it was Integer64, Real in
+    // another month, and months would not append in ArcGIS or QGIS).
+    for (const c of ['耕地面积(亩)', '永久基本农田面积(亩)', '监测面积(亩)', '中心点经度']) expect(summary).toContain(`${c}: Real`);
+    expect(summary).toMatch(/序号: Integer/);
     const full = ogrinfo('-q', files.gpkg!, 'ledger', '-where', `"图斑编号" = '370102-202610-0001'`);
     expect(full).toContain('违法类型 (String) = 非法占用土地（未批先建）');
     expect(full).toContain('区县 (String) = 历下区');

@@ -9,7 +9,7 @@
  * disposition from the workflow (workflow-dispositions.ts). Geometry: lon/lat EPSG:4326.
  */
 import type { Feature, FeatureCollection, MultiPolygon, Point, Polygon } from 'geojson';
-import { encodeGeoPackage } from '../../geo/vector/write-gpkg.js';
+import { encodeGeoPackage, type ColumnType } from '../../geo/vector/write-gpkg.js';
 import { shapefileZip } from '../../geo/vector/write-shapefile-zip.js';
 import { ruleTablesOfPlans } from '../route/batch-rule-tables.js';
 import { TubanError } from '../../schemas/errors.js';
@@ -25,6 +25,11 @@ import { loadWorkflowLedger, type WorkflowLedger } from './workflow-dispositions
 import { LEDGER_FORMATS, type LedgerFormat } from '../../schemas/api.js';
 import { chinaDate, endOfMonth } from '../iso-date.js';
 
+
+/** The ledger's GeoPackage columns, typed from the shapefile's field table (N with decimals: REAL). */
+const LEDGER_GPKG_COLUMNS: Record<string, ColumnType> = Object.fromEntries(
+  LEDGER_SHP_FIELDS.map((f) => [f.column, f.type === 'N' ? ((f.decimals ?? 0) > 0 ? 'REAL' : 'INTEGER') : 'TEXT']),
+);
 
 export const LEDGER_CONTENT_TYPES: Record<LedgerFormat, string> = {
   xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
@@ -176,7 +181,7 @@ export async function encodeLedger(data: LedgerData, format: LedgerFormat): Prom
     case 'geojson':
       return out(Buffer.from(JSON.stringify(ledgerGeoJson(data)) + '\n', 'utf8'));
     case 'gpkg':
-      return out(await encodeGeoPackage([{ name: 'ledger', features: ledgerGeoJson(data).features.map((f) => ({ geometry: f.geometry, properties: f.properties })) }]));
+      return out(await encodeGeoPackage([{ name: 'ledger', columns: LEDGER_GPKG_COLUMNS, features: ledgerGeoJson(data).features.map((f) => ({ geometry: f.geometry, properties: f.properties })) }]));
     case 'shp.zip':
       return out(shapefileBytes(data));
     default:
