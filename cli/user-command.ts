@@ -114,6 +114,10 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
     } else if (sub === 'password') {
       await setPassword(db, name, password);
       process.stdout.write(`password of ${name} changed\n`);
+      // A new password does not let a disabled account in: say so, or the admin thinks it does.
+      if ((await listUsers(db)).find((u) => u.name === name)?.disabled) {
+        process.stderr.write(`tuban user: note: ${name} is disabled and still cannot sign in; tuban user enable ${name} lets them\n`);
+      }
     } else {
       for (const u of await listUsers(db)) {
         process.stdout.write(`${u.name}\t${u.role}\t${u.bureau ?? u.district ?? '-'}\t${u.disabled ? 'disabled' : 'active'}\n`);

@@ -88,7 +88,12 @@ describe('tuban user', () => {
     const empty = await tuban(['user', 'password', 'wang'], '');
     expect([empty.code, empty.stderr.includes('no password given on standard input')]).toEqual([64, true]);
     const reset = await tuban(['user', 'password', 'wang'], 'a new and longer pass phrase\n');
-    expect([reset.code, reset.stdout]).toEqual([0, 'password of wang changed\n']);
+    expect([reset.code, reset.stdout, reset.stderr]).toEqual([0, 'password of wang changed\n', '']);
+    // A disabled account's new password does not let it in, and the admin is told so.
+    await tuban(['user', 'disable', 'wang']);
+    const whileDisabled = await tuban(['user', 'password', 'wang'], 'a new and longer pass phrase\n');
+    expect([whileDisabled.code, whileDisabled.stderr]).toEqual([0, 'tuban user: note: wang is disabled and still cannot sign in; tuban user enable wang lets them\n']);
+    await tuban(['user', 'enable', 'wang']);
     for (const sub of ['disable', 'enable', 'password']) {
       const r = await tuban(['user', sub, 'nobody']);
       expect(r.code, sub).toBe(65);
@@ -101,7 +106,7 @@ describe('tuban user', () => {
       expect(await verifyPassword(PASSWORD, row.password_hash)).toBe(false);
       expect(row.sessions_valid_after_ms).toBeGreaterThan(Date.now() - 120_000); // earlier sessions end
       const audit = await store.query<{ action: string; after: unknown }>(`SELECT action, after FROM audit_log WHERE action LIKE 'user.%' AND after->>'name' = 'wang' ORDER BY id`);
-      expect(audit.rows.map((r) => r.action)).toEqual(['user.add', 'user.disable', 'user.enable', 'user.password']);
+      expect(audit.rows.map((r) => r.action)).toEqual(['user.add', 'user.disable', 'user.enable', 'user.password', 'user.disable', 'user.password', 'user.enable']);
       expect(JSON.stringify(audit.rows)).not.toContain('scrypt');
     } finally {
       await store.close();
