@@ -81,6 +81,7 @@ export const Verdict = z.discriminatedUnion('verdict', [
       violation_subtype: violationSubtypeSchema.optional(),
       actual_use: text(200).optional(),
       party: text(200).optional().describe('当事人'),
+      patrol_found_on: day.optional().describe('巡查首次发现时间: the day the local patrol first found it, if it did (卫片先于巡查发现 is 发现不及时); not after today'),
       note: text(2000).optional(),
       parcel: parcelIndex,
     })

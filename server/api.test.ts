@@ -217,8 +217,12 @@ describe('state machine', () => {
     await refused('chief', 'review', { approve: true }, 'CASE.BAD_STATE');
     expect((await go('nr', 'accept')).json().case.status).toBe('accepted');
     await refused('nr', 'accept', {}, 'CASE.BAD_STATE');
-    const v = await go('nr', 'verdict', illegal);
+    // 巡查首次发现时间 is a day already past (the app's today is 2026-11-03).
+    const future = await go('nr', 'verdict', { ...illegal, patrol_found_on: '2026-11-04' });
+    expect([future.statusCode, future.json().code]).toEqual([400, 'VALIDATION']);
+    const v = await go('nr', 'verdict', { ...illegal, patrol_found_on: '2026-10-20' });
     expect(v.statusCode, v.body).toBe(200);
+    expect(v.json().case.verdict_details.patrol_found_on).toBe('2026-10-20');
     expect(v.json().case).toMatchObject({ status: 'verified', verdict: 'illegal', due_rule: 'rectification' });
     await refused('nr', 'close', { reason: '未整改' }, 'CASE.VERDICT_MISMATCH');
     expect((await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true, penalty_decided_on: '2026-11-10' })).json().case).toMatchObject({

@@ -191,7 +191,7 @@ export function verdictDetail(d) {
   if (!d) return '';
   if (d.parcels) return '（按地块判定）';
   if (d.approval_doc_no) return `（批准文号 ${d.approval_doc_no}）`;
-  if (d.violation_type) return `（${L.VIOLATION_TYPES[d.violation_type] ?? d.violation_type}）`;
+  if (d.violation_type) return `（${L.VIOLATION_TYPES[d.violation_type] ?? d.violation_type}${d.patrol_found_on ? `；巡查 ${d.patrol_found_on} 发现` : '；巡查未发现'}）`;
   if (d.situation || d.reason) return `（${L.OTHER_SITUATIONS[d.situation] ?? ''}${d.reason ? `：${d.reason}` : ''}）`;
   return '';
 }

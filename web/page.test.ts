@@ -241,8 +241,11 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       await page.waitForSelector('#verdict-form');
       await page.check('input[name=verdict][value=illegal]');
       await page.selectOption('#violation-type', 'illegal_occupation');
+      // The township's patrol had found it before the imagery (巡查首次发现时间: 是否发现不及时 否).
+      await page.fill('#verdict-form input[name=patrol_found_on]', '2026-09-30');
       await page.click('#verdict-submit');
       await expect.poll(() => page.textContent('#card-verdict')).toContain('违法');
+      expect(await page.textContent('#card-verdict')).toContain('巡查 2026-09-30 发现');
       expect(await page.textContent('#card-status')).toBe('已判定');
       expect(await page.textContent('#history')).toContain('判定');
       await page.screenshot({ path: join(ARTIFACTS, 'page-verdict.png') });

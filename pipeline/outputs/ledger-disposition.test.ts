@@ -66,6 +66,11 @@ describe('dispositionCells', () => {
     expect([filed.是否立案, filed.不予立案说明]).toEqual(['是', '']);
   });
 
+  it('carries 巡查首次发现时间 of a violation only', () => {
+    expect(dispositionCells(judged('v', { verdict: 'illegal', patrolFoundOn: '2026-09-20' })).巡查首次发现时间).toBe('2026-09-20');
+    expect(dispositionCells(judged('o', { verdict: 'other' })).巡查首次发现时间).toBe('');
+  });
+
   it('leaves an unverified polygon 未核查 / 未销号 / 已下发 with no rectification', () => {
     const c = dispositionCells(undetermined('x'));
     expect([c.判定类型, c.销号状态, c.办理状态, c.整改方式, c.是否整改到位, c.是否逾期]).toEqual(['未核查', '未销号', '已下发', '', '', '否']);

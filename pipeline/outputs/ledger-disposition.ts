@@ -45,6 +45,8 @@ export interface LedgerDisposition {
   violationType: string | null;
   /** 其他: why (no real change, seasonal, already handled…). */
   otherReason: string | null;
+  /** 巡查首次发现时间 (yyyy-mm-dd), as the verifier of a violation recorded it: null when the patrol had not found it. */
+  patrolFoundOn: string | null;
   /** 实际用途 and 当事人, as recorded by the verifier. */
   actualUse: string | null;
   party: string | null;
@@ -80,7 +82,7 @@ export interface LedgerDisposition {
 /** The disposition of an item nobody has verified yet: 未核查, 未销号. */
 export function undetermined(code: string): LedgerDisposition {
   return {
-    code, status: null, verdict: null, approvalDocNo: null, violationType: null, otherReason: null, actualUse: null, party: null,
+    code, status: null, verdict: null, approvalDocNo: null, violationType: null, otherReason: null, actualUse: null, party: null, patrolFoundOn: null,
     rectificationMethod: null, rectified: null, caseFiled: null, notFiledReason: null, penaltyDone: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
   };
 }
@@ -114,6 +116,7 @@ export interface DispositionCells {
   其他情形: string;
   实际用途: string;
   当事人: string;
+  巡查首次发现时间: string;
   是否立案: string;
   不予立案说明: string;
   整改方式: string;
@@ -149,6 +152,7 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     其他情形: d.otherReason ?? '',
     实际用途: d.actualUse ?? '',
     当事人: d.party ?? '',
+    巡查首次发现时间: d.patrolFoundOn ?? '',
     是否立案: yesNo(d.caseFiled),
     不予立案说明: d.caseFiled === false ? (d.notFiledReason ?? '') : '',
     整改方式: d.rectificationMethod ?? (d.verdict === 'illegal' ? '未整改' : ''),

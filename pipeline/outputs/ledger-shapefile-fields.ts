@@ -55,6 +55,8 @@ export const LEDGER_SHP_FIELDS: readonly LedgerShpField[] = [
   C('其他情形', 'QTQX', 254),
   C('实际用途', 'SJYT', 200),
   C('当事人', 'DSR', 200),
+  C('巡查首次发现时间', 'XCSCFXSJ', 10),
+  C('是否发现不及时', 'SFFXBJS', 3),
   C('是否立案', 'SFLA', 3),
   C('不予立案说明', 'BYLASM', 254),
   C('整改方式', 'ZGFS', 30),

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../iso-date.js';
-import { LEDGER_COLUMNS, ledgerRows, writeLedgerCsv } from './ledger.js';
+import { LEDGER_COLUMNS, ledgerRows, writeLedgerCsv, type LedgerClue } from './ledger.js';
+import { undetermined, type LedgerDisposition } from './ledger-disposition.js';
 import { columnName, ledgerXlsxBytes, writeLedgerXlsx } from './ledger-xlsx.js';
 import { sampleBureauName, samplePolygon } from '../../fixtures/sample-polygon.js';
 
@@ -72,6 +73,31 @@ describe('ledgerRows', () => {
     // 判定依据说明 is the verifier's basis for 合法/违法/其他 (RESEARCH.md §3.2 hfpdyjsm/wfpdyjsm/qtpdyjsm):
     // the detector's reasons (or a clue's description) must not stand under that header.
     expect(LEDGER_COLUMNS).not.toContain('判定依据说明');
+  });
+
+  it('says 是否发现不及时 of a violation: 是 when found elsewhere (imagery 后时相 2026-10-05, a report) before the patrol found it, or the patrol never did', () => {
+    const code = (p: { code: string }) => p.code;
+    const [a, b] = polys.map(code).sort();
+    const clue = (c: string, source: 'patrol' | 'hotline', reportedOn: string): LedgerClue => ({
+      code: c, epoch: '2026-10', source, geometry: { type: 'Point', coordinates: [117, 36.6] }, areaM2: 0, districtCode: '370102', districtName: '历下区',
+      leadBureau: 'natural_resources', coBureaus: [], description: '线索', reportedOn, centroid: [117, 36.6],
+    });
+    const illegal = (c: string, patrolFoundOn: string | null): LedgerDisposition => ({ ...undetermined(c), verdict: 'illegal', status: 'verified', patrolFoundOn });
+    const rows = ledgerRows(polys, ctx, [illegal(a, '2026-10-03'), illegal(b, '2026-10-09'), illegal('370102-202610-X001', null), illegal('370102-202610-X002', null), illegal('370102-202610-X003', '2026-10-01')], [
+      clue('370102-202610-X001', 'patrol', '2026-10-12'),
+      clue('370102-202610-X002', 'hotline', '2026-10-12'),
+      clue('370102-202610-X003', 'hotline', '2026-10-12'),
+    ]);
+    const late = Object.fromEntries(rows.map((r) => [r.图斑编号, [r.巡查首次发现时间, r.是否发现不及时]]));
+    expect(late).toEqual({
+      [a]: ['2026-10-03', '否'], // the patrol was there two days before the imagery
+      [b]: ['2026-10-09', '是'], // the imagery first
+      '370102-202610-X001': ['', '否'], // the patrol's own clue
+      '370102-202610-X002': ['', '是'], // a hotline call the patrol never matched
+      '370102-202610-X003': ['2026-10-01', '否'], // called in after the patrol had found it
+    });
+    // Only violations.
+    expect(ledgerRows(polys, ctx).every((r) => r.是否发现不及时 === '')).toBe(true);
   });
 
   it('counts days across month and year ends', () => {

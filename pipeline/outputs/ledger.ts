@@ -54,10 +54,10 @@ export const LEDGER_FILLED_COLUMNS = [
 
 /**
  * Columns people fill through the workflow (the software proposes, people decide: 2023 rules), in
- * ledger order; the same keys as `DispositionCells`.
+ * ledger order: the keys of `DispositionCells`, and 是否发现不及时 (`foundLate`: it needs the item's dates).
  */
 export const LEDGER_VERIFICATION_COLUMNS = [
-  '判定类型', '违法类型', '批准文号', '其他情形', '实际用途', '当事人', '是否立案', '不予立案说明', '整改方式', '是否整改到位', '是否处罚到位',
+  '判定类型', '违法类型', '批准文号', '其他情形', '实际用途', '当事人', '巡查首次发现时间', '是否发现不及时', '是否立案', '不予立案说明', '整改方式', '是否整改到位', '是否处罚到位',
   '销号状态', '销号时间', '办理状态', '是否逾期', '是否移送纪委监委', '是否移送公安', '备注',
 ] as const;
 
@@ -107,6 +107,19 @@ const byCode = (a: { 图斑编号: unknown }, b: { 图斑编号: unknown }) => (
  * its one disposition (`dispositions` may leave codes out: they are 未核查; a disposition for a code
  * that is neither a polygon nor a clue here is an error).
  */
+/**
+ * 是否发现不及时 of a violation (RESEARCH.md §3.8 item 8; routing_rules.yaml's 纪行衔接 trigger
+ * 问题发现不及时: 卫片先于巡查发现): 是 when it was found elsewhere first (`foundElsewhereOn`: the
+ * imagery's 后时相, or the day a hotline call or public report came in) and the local patrol had not
+ * found it by then, or never did; 否 when the patrol had (its 巡查首次发现时间, or a clue the patrol
+ * itself reported: `patrolReported`). Blank for anything not judged illegal.
+ */
+function foundLate(d: LedgerDisposition, patrolReported: string | null, foundElsewhereOn: string): string {
+  if (d.verdict !== 'illegal') return '';
+  const patrol = [d.patrolFoundOn, patrolReported].filter((v): v is string => v !== null).sort()[0];
+  return patrol !== undefined && patrol <= foundElsewhereOn ? '否' : '是';
+}
+
 export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispositions: readonly LedgerDisposition[] = [], clues: readonly LedgerClue[] = []): LedgerRow[] {
   // Where the workflow set no due date (the batch's own ledger): the default verification clock.
   const deadline = endOfMonth(ctx.issuedOn);
@@ -151,6 +164,8 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
       发现方式: CLUE_SOURCE_ZH[c.source],
       检测模型: '',
       ...dispositionCells(d),
+      // A patrol's own clue was found by the patrol; a hotline call or public report was found by others first.
+      是否发现不及时: c.source === 'patrol' ? foundLate(d, c.reportedOn, c.reportedOn) : foundLate(d, null, c.reportedOn),
     };
   });
   const polygonRows = [...polys]
@@ -191,6 +206,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
         发现方式: '卫片',
         检测模型: `${p.detector.name} ${p.detector.version} (${p.detector.paramsHash})`,
         ...dispositionCells(d),
+        是否发现不及时: foundLate(d, null, p.afterDate),
       };
       return row;
     });

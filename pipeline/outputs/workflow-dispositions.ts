@@ -52,7 +52,7 @@ async function tablesPresent(db: Queryable, names: readonly string[]): Promise<S
 }
 
 /** The verdict's detail columns from a verdict_details object. */
-function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDisposition, 'approvalDocNo' | 'violationType' | 'otherReason' | 'actualUse' | 'party' | 'note'> {
+function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDisposition, 'approvalDocNo' | 'violationType' | 'otherReason' | 'actualUse' | 'party' | 'patrolFoundOn' | 'note'> {
   const type = label(VIOLATION_TYPE_ZH, str(j, 'violation_type'));
   const sub = label(VIOLATION_SUBTYPE_ZH, str(j, 'violation_subtype'));
   const situation = label(OTHER_SITUATION_ZH, str(j, 'situation'));
@@ -63,6 +63,7 @@ function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDispositio
     otherReason: verdict === 'other' ? ([situation, reason].filter(Boolean).join('：') || null) : null,
     actualUse: str(j, 'actual_use'),
     party: str(j, 'party'),
+    patrolFoundOn: verdict === 'illegal' ? str(j, 'patrol_found_on') : null,
     note: str(j, 'note'),
   };
 }
@@ -76,7 +77,9 @@ type Details = ReturnType<typeof verdictDetails>;
 function splitDetails(verdict: Verdict | null, parcels: { verdict: Verdict | null; details: Details }[]): Details {
   const carrying = parcels.filter((p) => p.verdict === verdict).map((p) => p.details);
   const join = (k: keyof Details) => [...new Set(carrying.map((d) => d[k]).filter((v): v is string => v !== null))].join('；') || null;
-  return { approvalDocNo: join('approvalDocNo'), violationType: join('violationType'), otherReason: join('otherReason'), actualUse: join('actualUse'), party: join('party'), note: join('note') };
+  // The site was found by the patrol when its first parcel was.
+  const found = carrying.map((d) => d.patrolFoundOn).filter((v): v is string => v !== null).sort()[0] ?? null;
+  return { approvalDocNo: join('approvalDocNo'), violationType: join('violationType'), otherReason: join('otherReason'), actualUse: join('actualUse'), party: join('party'), patrolFoundOn: found, note: join('note') };
 }
 
 /** The case's own details, each filled from its parcels' where the case has none (the server keeps a split polygon's on its parcels). */

@@ -54,6 +54,10 @@ export async function acceptMany(ctx: ActionContext, user: User, codes: readonly
 
 export function recordVerdict(ctx: ActionContext, user: User, code: string, body: VerdictBody) {
   return runAction(ctx, user, code, 'verdict', async (tx, c) => {
+    // A patrol's find is a fact already past: a later day is a slip (the page's date field says the same).
+    if (body.verdict === 'illegal' && body.patrol_found_on && body.patrol_found_on > ctx.today()) {
+      throw new ApiError('VALIDATION', `patrol_found_on ${body.patrol_found_on} is after today (${ctx.today()})`);
+    }
     const { verdict, parcel, ...details } = body;
     const parcels = await parcelsOf(tx, code);
     if (parcels.length === 0) {
