@@ -61,4 +61,15 @@ describe('a re-run that drops continuing polygons with cases', () => {
       [FRESH, '', '未销号'],
     ]);
   });
+
+  it('dates the rows of a month whose polygons a re-run all dropped by the batch that issued them, not by today', async () => {
+    const code = '370102-202612-0001';
+    await writeBatch(db, 'b-2026-12', '2026-12', [polygon(code, '2026-12', square(117.05, 36.6))], '2026-12-28');
+    t.setToday('2027-01-10');
+    await t.request('chief', '/api/sweep', {});
+    await replaceBatchPolygons(db, 'b-2026-12', []);
+    await t.request('chief', '/api/sweep', {});
+    const ledger = await loadLedger(db, '2026-12', { asOf: '2027-01-10' });
+    expect(ledger.rows.map((r) => [r.图斑编号, r.下发时间, r.销号状态])).toEqual([[code, '2026-12-28', '图形灭失']]);
+  });
 });

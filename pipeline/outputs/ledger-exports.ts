@@ -89,9 +89,10 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   checkEpoch(epoch);
   const asOf = opts.asOf ?? chinaDate(new Date());
   // Issue day in China, as the server's cases have it, whatever time zone the database session runs in.
+  // The batches that issued a dropped polygon count too: a re-run that found nothing leaves its rows.
   const batches = await db.query<{ id: string; plan: unknown; issued_on: string }>(
     `SELECT b.id, b.plan, (COALESCE(b.finished_at, b.created_at) AT TIME ZONE 'Asia/Shanghai')::date::text AS issued_on FROM batches b
-     WHERE b.id IN (SELECT DISTINCT batch_id FROM polygons WHERE epoch = $1) ORDER BY b.id`,
+     WHERE b.id IN (SELECT batch_id FROM polygons WHERE epoch = $1 UNION SELECT batch_id FROM polygons_gone WHERE epoch = $1) ORDER BY b.id`,
     [epoch],
   );
   const routed: MonitoringPolygon[] = [];
