@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
 import { loadLedger } from '../pipeline/outputs/ledger-exports.js';
+import { quarterReport } from '../pipeline/reports/quarter-report.js';
 import { replaceBatchPolygons } from '../pipeline/store/repository.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
@@ -60,6 +61,11 @@ describe('a re-run that drops continuing polygons with cases', () => {
       [OWN, SETTLED, '图形灭失'],
       [FRESH, '', '未销号'],
     ]);
+    // The sighting that had joined the open case, retracted by the re-run, is no longer the site's progression.
+    expect(before.polygons.map((p) => p.code).sort()).toEqual([OWN, JOINED, FRESH]);
+    expect(after.polygons.map((p) => p.code).sort()).toEqual([OWN, FRESH]);
+    const report = await quarterReport(db, '2026Q4', { asOf: '2026-12-02' });
+    expect([report.total.continuing, report.total.items]).toEqual([0, 4]); // rows: October's two sites, OWN and FRESH; no progression left
   });
 
   it('dates the rows of a month whose polygons a re-run all dropped by the batch that issued them, not by today', async () => {
