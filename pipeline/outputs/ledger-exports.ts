@@ -89,15 +89,17 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   checkEpoch(epoch);
   const asOf = opts.asOf ?? chinaDate(new Date());
   // Issue day in China, as the server's cases have it, whatever time zone the database session runs in.
+  // The batches that issued a dropped polygon count too: a re-run that found nothing leaves its rows.
   const batches = await db.query<{ id: string; plan: unknown; issued_on: string }>(
     `SELECT b.id, b.plan, (COALESCE(b.finished_at, b.created_at) AT TIME ZONE 'Asia/Shanghai')::date::text AS issued_on FROM batches b
-     WHERE b.id IN (SELECT DISTINCT batch_id FROM polygons WHERE epoch = $1) ORDER BY b.id`,
+     WHERE b.id IN (SELECT batch_id FROM polygons WHERE epoch = $1 UNION SELECT batch_id FROM polygons_gone WHERE epoch = $1) ORDER BY b.id`,
     [epoch],
   );
   const routed: MonitoringPolygon[] = [];
   for (const b of batches.rows) routed.push(...(await loadPolygons(db, b.id)));
   // Issued, then dropped by a re-run: still the month's items (图形灭失 once withdrawn), as issued.
-  routed.push(...(await loadGonePolygons(db, epoch)));
+  const gone = await loadGonePolygons(db, epoch);
+  routed.push(...gone);
   const source = opts.source ?? loadWorkflowLedger;
   const wf = await source(db, epoch, routed.map((p) => p.code), asOf);
   // Rows: new sites, and continuing polygons the workflow issued to be verified on their own (not
@@ -120,7 +122,10 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
     const d = byCode.get(x.code)!;
     return { ...x, leadBureau: d.leadBureau ?? x.leadBureau, coBureaus: d.coBureaus ?? x.coBureaus };
   };
-  const polygons = routed.map(handled);
+  // A dropped sighting of a continuing site that was not issued on its own (it had joined the site's
+  // open case) is neither a row nor, the re-run having retracted it, the site's progression.
+  const retracted = new Set(gone.filter((p) => p.previousCode !== null && !own.has(p.code)).map((p) => p.code));
+  const polygons = routed.filter((p) => !retracted.has(p.code)).map(handled);
   const clues = wf.clues.map(handled);
   const fresh = polygons.filter((p) => p.previousCode === null || own.has(p.code));
   // Dispositions of continuing sites stay with the report; the ledger rows take the new sites' and the clues'.

@@ -101,7 +101,7 @@ export function closureOf(status: WorkflowStatus | null, verdict: Verdict | null
  * left out, i.e. 未核查) and the month's clues. `asOf` (yyyy-mm-dd) decides what is overdue.
  */
 export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: readonly string[], asOf: string): Promise<WorkflowLedger> {
-  const have = await tablesPresent(db, ['cases', 'parcels', 'escalations', 'audit_log', 'clues', 'handovers']);
+  const have = await tablesPresent(db, ['cases', 'parcels', 'escalations', 'audit_log', 'clues', 'handovers', 'polygons_gone']);
   const clues: LedgerClue[] = [];
   if (have.has('clues')) {
     const r = await db.query<{
@@ -194,10 +194,20 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       coBureaus: c.co_bureaus,
     };
   });
-  // Every continuing polygon the workflow issued on its own (not merged into its site's open case).
+  // Every continuing polygon the workflow issued on its own (not merged into its site's open case);
+  // among those a re-run dropped (polygons_gone), one that was merged when it vanished (its last
+  // merge/reissue/separate is the merge) never was issued on its own: not a row.
+  const gone = have.has('polygons_gone')
+    ? `UNION
+       SELECT c.code FROM cases c JOIN polygons_gone g ON g.code = c.code
+       WHERE c.code = ANY($1::text[]) AND g.previous_code IS NOT NULL AND c.status <> 'merged'
+         ${have.has('audit_log') ? `AND (c.status <> 'vanished' OR (SELECT a.action FROM audit_log a WHERE a.code = c.code AND a.action IN ('merge', 'reissue', 'separate') ORDER BY a.id DESC LIMIT 1) IS DISTINCT FROM 'merge')` : ''}`
+    : '';
   const own = await db.query<{ code: string }>(
-    `SELECT DISTINCT c.code FROM cases c JOIN work_items w ON w.code = c.code
-     WHERE c.code = ANY($1::text[]) AND w.previous_code IS NOT NULL AND c.status <> 'merged' ORDER BY c.code`,
+    `SELECT c.code FROM cases c JOIN work_items w ON w.code = c.code
+     WHERE c.code = ANY($1::text[]) AND w.previous_code IS NOT NULL AND c.status <> 'merged'
+     ${gone}
+     ORDER BY code`,
     [codes],
   );
   return { dispositions, clues, workflow: true, newSites: own.rows.map((x) => x.code) };
