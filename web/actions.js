@@ -65,7 +65,7 @@ function miniForm(action, label, fields, open = false) {
 function filingFields(r) {
   const choice = (value, label, on) => `<label class="check"><input type="radio" name="case_filed" value="${value}"${on ? ' checked' : ''}> ${label}</label>`;
   return `<div class="radios" id="filing">立案情况 ${choice('', '未定', r.case_filed == null)}${choice('true', '已立案', r.case_filed === true)}${choice('false', '不予立案', r.case_filed === false)}</div>
-         <label id="not-filed-reason"${r.case_filed === false ? '' : ' hidden'}>不予立案说明 <input name="not_filed_reason" maxlength="500" placeholder="如：超过追诉时效、不属本部门管辖" value="${esc(r.not_filed_reason ?? '')}"${r.case_filed === false ? ' required' : ''}></label>`;
+         <label id="not-filed-reason"${r.case_filed === false ? '' : ' hidden'}>不予立案说明 <input name="not_filed_reason" maxlength="500" pattern=".*\\S.*" title="请填写不予立案的理由" placeholder="如：超过追诉时效、不属本部门管辖" value="${esc(r.not_filed_reason ?? '')}"${r.case_filed === false ? ' required' : ''}></label>`;
 }
 
 function wireFilingFields(box) {

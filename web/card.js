@@ -164,7 +164,7 @@ function rectificationFacts(r) {
   if (r.method) bits.push(L.RECTIFICATION_METHODS[r.method] ?? r.method);
   if (r.progress != null) bits.push(`完成 ${r.progress}%`);
   if (r.case_filed === true) bits.push('已立案');
-  if (r.case_filed === false && r.not_filed_reason) bits.push(`不予立案（${r.not_filed_reason}）`);
+  if (r.case_filed === false) bits.push(r.not_filed_reason ? `不予立案（${r.not_filed_reason}）` : '未立案');
   if (r.files_due) bits.push(`案卷移交期限 ${r.files_due}`);
   const closure = r.closure ? `<dt>销号</dt><dd>${esc(r.closure.closed_on ?? '')} ${esc(r.closure.reason ?? '')}</dd>` : '';
   return (bits.length ? `<dt>整改</dt><dd id="card-rectification">${esc(bits.join('，'))}</dd>` : '') + closure;

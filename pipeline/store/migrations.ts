@@ -342,8 +342,8 @@ CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
   {
     version: 11,
     name: 'polygons_gone: the issued polygon of a case a batch re-run dropped, kept for the month ledger (图形灭失)',
-    // The same columns as polygons, in its order (LIKE), and when it went: a later migration that adds
-    // a column to polygons adds it here too (repository.ts copies rows as they are).
+    // The same columns as polygons (LIKE), and when it went: a later migration that adds a column to
+    // polygons adds it here too, and to repository.ts's POLYGON_COLUMNS (the copy names its columns).
     sql: `
 CREATE TABLE polygons_gone (LIKE polygons INCLUDING DEFAULTS);
 ALTER TABLE polygons_gone ADD COLUMN gone_at timestamptz NOT NULL DEFAULT now();

@@ -426,6 +426,14 @@ export async function sitesHeldByOtherBatches(db: Queryable, batchId: string, ep
 }
 
 /**
+ * The columns a batch writes, by name: the polygons_gone copy names them too, so a column a later
+ * migration adds to both tables (and here) is copied by name, never by position.
+ */
+const POLYGON_COLUMNS = `epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
+         reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
+         routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id`;
+
+/**
  * Delete the polygons `where` selects, keeping in polygons_gone those a case was opened for: the
  * bureaus were sent them, so the month's ledger still lists them (图形灭失 once withdrawn) after a
  * re-run no longer finds them. A code stored again (found again) leaves polygons_gone in
@@ -436,7 +444,8 @@ async function dropPolygons(tx: Queryable, where: string, params: unknown[]): Pr
   await tx.query(`DELETE FROM polygons_gone WHERE (epoch, code) IN (SELECT epoch, code FROM polygons WHERE ${where})`, params);
   await tx.query(
     `WITH gone AS (DELETE FROM polygons WHERE ${where} RETURNING *)
-     INSERT INTO polygons_gone SELECT gone.*, now() FROM gone WHERE EXISTS (SELECT 1 FROM cases c WHERE c.code = gone.code)`,
+     INSERT INTO polygons_gone (${POLYGON_COLUMNS}, created_at, gone_at)
+     SELECT ${POLYGON_COLUMNS}, created_at, now() FROM gone WHERE EXISTS (SELECT 1 FROM cases c WHERE c.code = gone.code)`,
     params,
   );
 }
@@ -453,9 +462,7 @@ async function writeBatchPolygons(
   }
   for (const part of chunks(polys)) {
     await tx.query(
-      `INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
-         reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
-         routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id)
+      `INSERT INTO polygons (${POLYGON_COLUMNS})
        SELECT e->>'epoch', e->>'code', $1, ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326),
          ST_SetSRID(ST_MakePoint((e->'centroid'->>0)::float8, (e->'centroid'->>1)::float8), 4326),
          (e->>'areaM2')::float8, (e->>'areaMu')::float8, e->>'changeType', e->>'changeClass', (e->>'confidence')::float8,

@@ -1,7 +1,8 @@
 /**
  * Which part of a month's imagery a user may see: where their own work is. A county gets the
- * imagery of its own area with its 图斑 (分发: 表格+影像), not the neighbours'; a bureau that
- * handles polygons across the city sees around each of them. The lead bureau and analysts see all.
+ * imagery of its own area with its 图斑 (分发: 表格+影像), not the neighbours'. One box, not a buffer
+ * per polygon: a bureau with work at both ends of the city sees most of it. The lead bureau and
+ * analysts see all.
  *
  * "Their area" is the bounding box of the month's polygons and clues in their scope
  * (`scopePredicate`, the cases' own routing, else the batch's for a polygon not yet opened),
