@@ -136,6 +136,7 @@ describe('the month ledger from the database', () => {
     expect(a.备注).toContain('移送纪委监委 2026-12-01（济自然资移〔2026〕3号）');
     // Filed (立案), its penalty not yet said to be carried out, handed to the commission, not the police.
     expect([a.是否立案, a.是否处罚到位, a.是否移送公安]).toEqual(['是', '', '否']);
+    expect([a.巡查首次发现时间, a.是否发现不及时]).toEqual(['', '是']);
     const b = byCode['370102-202610-0002'];
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-25', '审核通过']);
     // Closed without a closure record: the close action's day in the audit log.
@@ -272,6 +273,8 @@ describe('quarterly report', () => {
     expect(lixia.areaM2).toBe(3000 + 1500 + 9000);
     expect(lixia.areaMu).toBe(20.25);
     expect(lixia.illegalAreaMu).toBe(3); // the illegal parcel's 2000 m², not the polygon's 3000
+    // The violation the imagery found with no 巡查首次发现时间: found by the satellite first (发现不及时).
+    expect([lixia.foundLate, r.total.foundLate]).toEqual([1, 1]);
     expect(lixia.rectificationRate).toBe(0);
     expect(r.byDistrict[1].continuing).toBe(1);
     expect(r.total.items).toBe(5);
@@ -283,7 +286,7 @@ describe('quarterly report', () => {
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(await reportXlsxBytes(r));
     expect(wb.worksheets.map((w) => w.name)).toEqual(['按区县', '按主办单位', '说明']);
-    expect(wb.worksheets[0].getRow(5).getCell(23).value).toBe('零报告');
+    expect(wb.worksheets[0].getRow(5).getCell(24).value).toBe('零报告');
   });
 
   it('reads each zone file with the CRS its batch used (--zones file@EPSG:4527), so its districts get their 零报告 line', async () => {

@@ -52,6 +52,8 @@ export interface ReportLine {
   overdue: number;
   /** 移送/升级: items escalated or handed over (移送). */
   escalated: number;
+  /** Violations found elsewhere before the local patrol (是否发现不及时 是): the 纪行衔接 trigger. */
+  foundLate: number;
   /** '零报告' for a district with nothing found. */
   note: string;
 }
@@ -82,6 +84,8 @@ interface Item {
   bureau: string;
   areaM2: number;
   clue: boolean;
+  /** The row's 是否发现不及时 is 是 (found elsewhere before the local patrol: ledger.ts foundLate). */
+  foundLate: boolean;
   d: LedgerDisposition;
 }
 
@@ -113,6 +117,7 @@ function line(group: ReportLine['group'], key: string, name: string, items: Item
     closed: items.filter((i) => i.d.closure === '已销号' || i.d.closure === '图形灭失').length,
     overdue: items.filter((i) => i.d.overdue).length,
     escalated: items.filter((i) => i.d.escalations > 0 || i.d.handovers.length > 0).length,
+    foundLate: items.filter((i) => i.foundLate).length,
     note: group === '区县' && items.length === 0 ? (covered ? '零报告' : NOT_COVERED) : '',
   };
 }
@@ -168,7 +173,7 @@ export async function quarterReport(db: Queryable, quarter: string, opts: Pick<L
     const clueCodes = new Set(data.clues.map((c) => c.code));
     data.rows.forEach((r, i) => {
       const clue = clueCodes.has(String(r.图斑编号));
-      items.push({ districtCode: String(r.区县代码), districtName: String(r.区县), bureau: String(r.主办单位), areaM2: Number(r['监测面积(平方米)'] ?? 0), clue, d: data.dispositions[i] });
+      items.push({ districtCode: String(r.区县代码), districtName: String(r.区县), bureau: String(r.主办单位), areaM2: Number(r['监测面积(平方米)'] ?? 0), clue, foundLate: r.是否发现不及时 === '是', d: data.dispositions[i] });
       names.set(String(r.区县代码), String(r.区县));
     });
     const rowCodes = new Set(data.rows.map((r) => String(r.图斑编号)));
@@ -220,6 +225,7 @@ export const REPORT_COLUMNS: readonly [string, (l: ReportLine) => string | numbe
   ['已销号', (l) => l.closed],
   ['逾期', (l) => l.overdue],
   ['移送/升级', (l) => l.escalated],
+  ['发现不及时', (l) => l.foundLate],
   ['备注', (l) => l.note],
 ];
 
@@ -260,6 +266,7 @@ export async function reportXlsxBytes(r: QuarterReport): Promise<Buffer> {
   sheet('按主办单位', [...r.byBureau, r.total]);
   const notes = wb.addWorksheet('说明');
   notes.addRow(['区县来源', '本季度批次所用区划图层中的区县，加上有问题的区县；无问题者记“零报告”，本季度无已检测影像覆盖者记“无影像覆盖”']);
+  notes.addRow(['发现不及时', '违法问题先由卫片（后时相）或举报发现、本地巡查此前未发现的件数（台账“是否发现不及时”为“是”；巡查首次发现时间由核查单位随判定录入）']);
   if (!r.workflow) notes.addRow(['核查数据', '数据库中没有核查流程数据：全部按“未核查”统计']);
   for (const w of r.warnings) notes.addRow(['警告', w]);
   notes.getColumn(1).width = 12;
