@@ -116,7 +116,8 @@ export const Rectification = z
     progress: z.number().int().min(0).max(100).describe('percent done'),
     case_filed: z.boolean().optional().describe('立案 (true) or not filed (false)'),
     not_filed_reason: text(500).optional().describe('不予立案说明, with case_filed false: why no case is filed (超过追诉时效, 不属本部门管辖, 违法事实不成立…)'),
-    penalty_decided_on: day.optional().describe('处罚决定日期: starts the 30-day hand-over clock'),
+    party_official: z.boolean().optional().describe('当事人含党员干部、公职人员: their case files go to the discipline commission within 30 days of the penalty decision (seeds/000 item 9)'),
+    penalty_decided_on: day.optional().describe('处罚决定日期: with party_official, starts the 30-day clock for the case files'),
     note: text(2000).optional(),
   })
   .strict()

@@ -225,7 +225,7 @@ describe('state machine', () => {
     expect(v.json().case.verdict_details.patrol_found_on).toBe('2026-10-20');
     expect(v.json().case).toMatchObject({ status: 'verified', verdict: 'illegal', due_rule: 'rectification' });
     await refused('nr', 'close', { reason: '未整改' }, 'CASE.VERDICT_MISMATCH');
-    expect((await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true, penalty_decided_on: '2026-11-10' })).json().case).toMatchObject({
+    expect((await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true, party_official: true, penalty_decided_on: '2026-11-10' })).json().case).toMatchObject({
       status: 'rectifying',
       rectification: { progress: 50, files_due: '2026-12-10' },
     });
@@ -732,5 +732,23 @@ describe('a deadline past the holiday calendar', () => {
     expect(await handoverOverdue(clueCode)).toHaveLength(1);
     // Handed over on 2026-11-02, before its due date 2026-11-07: nothing to escalate.
     expect(await handoverOverdue(P_DEADLINE)).toEqual([]);
+  });
+
+  it("escalates once the case files of a penalty against an official are not with the commission 30 days after the decision; other parties' have no such clock", async () => {
+    const rectify = (body: object) => call('nr', 'POST', `/api/polygons/${clueCode}/rectification`, { method: 'fine', progress: 10, ...body });
+    const filesOverdue = async () =>
+      (await call('chief', 'GET', `/api/polygons/${clueCode}`)).json().escalations.filter((e: { kind: string; rule: string }) => e.kind === 'overdue' && e.rule === 'penalty_files');
+    // No official among the parties: a penalty decision starts no clock.
+    expect((await rectify({ party_official: false, penalty_decided_on: '2026-12-01' })).json().case.rectification.files_due).toBeUndefined();
+    const official = (await rectify({ party_official: true })).json().case.rectification;
+    expect([official.penalty_decided_on, official.files_due]).toEqual(['2026-12-01', '2026-12-31']);
+    await call('chief', 'POST', '/api/sweep', {});
+    await call('chief', 'POST', '/api/sweep', {});
+    expect((await filesOverdue()).map((e: { due_date: string }) => e.due_date)).toEqual(['2026-12-31']);
+    // Handed to the commission after the decision: a later decision's clock is met by it.
+    expect((await call('chief', 'POST', `/api/polygons/${clueCode}/hand-over`, { to: 'discipline', handed_on: '2027-01-06' })).statusCode).toBe(200);
+    expect((await rectify({ penalty_decided_on: '2026-12-02' })).json().case.rectification.files_due).toBe('2027-01-01');
+    await call('chief', 'POST', '/api/sweep', {});
+    expect(await filesOverdue()).toHaveLength(1);
   });
 });

@@ -108,6 +108,7 @@ export function renderActions(card) {
         `<label>整改方式 <select name="method" required><option value="">请选择</option>${options(L.RECTIFICATION_METHODS, r.method)}</select></label>
          <label>完成比例 (%) <input name="progress" type="number" min="0" max="100" step="1" required value="${esc(r.progress ?? '')}"></label>
          ${filingFields(r)}
+         <label class="check"><input type="checkbox" name="party_official"${r.party_official ? ' checked' : ''}> 当事人含党员干部、公职人员（处罚决定后30日内向纪委监委移送案卷）</label>
          <label>处罚决定日期 <input name="penalty_decided_on" type="date" value="${esc(r.penalty_decided_on ?? '')}"></label>
          <label>说明 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
         status === 'verified',

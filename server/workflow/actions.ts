@@ -121,8 +121,12 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
     const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...body, updated_on: ctx.today() };
     // A case filed after all (立案) no longer carries the reason it was not.
     if (body.case_filed === true) delete rect.not_filed_reason;
-    // Jinan: case files go to the discipline commission within 30 days of a penalty decision.
-    if (body.penalty_decided_on) rect.files_due = applyRule(ctx.deadlines.rules.penalty_files, body.penalty_decided_on, ctx.deadlines.calendar);
+    // Jinan (seeds/000 item 9): when the parties include a party member or public official, the case
+    // files go to the discipline commission within 30 days of the penalty decision; the sweep
+    // escalates the case once that day passes with no handover to the commission recorded.
+    if (rect.party_official === true && typeof rect.penalty_decided_on === 'string') {
+      rect.files_due = applyRule(ctx.deadlines.rules.penalty_files, rect.penalty_decided_on, ctx.deadlines.calendar);
+    } else delete rect.files_due;
     return { set: { status: 'rectifying', rectification: rect }, detail: body };
   });
 }

@@ -371,6 +371,14 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
          WHERE e.kind = 'manual' AND e.rule = 'handover' AND e.due_date < $1::date AND c.status NOT IN ('vanished', 'merged')
            AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.code = e.code AND h.recipient = 'discipline')
          GROUP BY e.code, c.escalation_level
+         UNION ALL
+         -- The case files of a penalty against a party member or official (rectification.files_due,
+         -- 30 days after the decision: actions.ts rectify) not handed to the commission by then.
+         SELECT c.code, 'penalty_files', (c.rectification->>'files_due')::date, c.escalation_level
+         FROM cases c
+         WHERE c.rectification->>'files_due' IS NOT NULL AND (c.rectification->>'files_due')::date < $1::date AND c.status NOT IN ('vanished', 'merged')
+           AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.code = c.code AND h.recipient = 'discipline'
+                             AND h.handed_on >= (c.rectification->>'penalty_decided_on')::date)
        ), ins AS (
          INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
          SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过，截止 ' || due_date::text, 'system' FROM due
