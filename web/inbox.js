@@ -154,7 +154,27 @@ async function acceptListed(button) {
   });
 }
 
+/**
+ * The code typed into 编号 (a call about 370112-202610-0123, or its last digits): a whole code opens
+ * its card (the server says if it is not the caller's); a tail opens the one listed item ending so.
+ */
+function openTyped(input) {
+  const typed = input.value.trim();
+  if (!typed) return;
+  if (/^\d{6}-\d{6}-/.test(typed)) return emit('open', typed);
+  const hits = state.items.map((f) => f.properties.code).filter((c) => c.endsWith(typed));
+  if (hits.length === 1) return emit('open', hits[0]);
+  toast(hits.length ? `列表中有 ${hits.length} 个图斑以 ${typed} 结尾，请输入更多位` : `列表中没有以 ${typed} 结尾的图斑；输入完整编号可打开不在本页的图斑`, 'error');
+}
+
 export function wireInbox() {
+  // Not a filter: the form's change event must not reload the list for it.
+  $('f-code').addEventListener('change', (ev) => ev.stopPropagation());
+  $('f-code').addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    openTyped(ev.currentTarget);
+  });
   $('accept-listed').addEventListener('click', (ev) => acceptListed(ev.currentTarget));
   for (const [id, label] of Object.entries(L.STATUS)) $('f-status').insertAdjacentHTML('beforeend', `<option value="${id}">${label}</option>`);
   $('f-priority').innerHTML = `<option value="">全部</option>${Object.entries(L.PRIORITY).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('')}`;

@@ -989,6 +989,28 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.context().close();
   });
 
+  it('opens a polygon by the code typed into 编号: the whole code, or the last digits of a listed one', async () => {
+    const page = await open(lead);
+    await page.selectOption('#epoch', demo.scene.epoch);
+    await page.waitForSelector('#inbox-list button.item');
+    const listed = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => (b as HTMLElement).dataset.code!));
+    const whole = listed[listed.length - 1];
+    await page.fill('#f-code', whole);
+    await page.press('#f-code', 'Enter');
+    await expect.poll(() => page.textContent('#card-code')).toBe(whole);
+    await page.click('#card-back');
+    // A tail only one listed code ends with (the serial and the rest: unique among codes of one month).
+    const tail = listed.map((c) => c.slice(-6)).find((t, _, all) => all.filter((x) => x === t).length === 1)!;
+    await page.fill('#f-code', tail);
+    await page.press('#f-code', 'Enter');
+    await expect.poll(() => page.textContent('#card-code')).toBe(listed.find((c) => c.endsWith(tail)));
+    await page.click('#card-back');
+    await page.fill('#f-code', 'nothing-ends-so');
+    await page.press('#f-code', 'Enter');
+    await expect.poll(() => page.textContent('#toast')).toContain('没有以 nothing-ends-so 结尾');
+    await page.context().close();
+  });
+
   it('in the field, on a phone, the page fits the screen; the card prints as a 外业核查表 with both epochs', async () => {
     const page = await open(bureau, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
