@@ -80,7 +80,9 @@ describe('dispositionCells', () => {
     expect(closureOf(null, null)).toBe('未销号');
     expect(closureOf('verified', 'illegal')).toBe('县级已填报违法');
     expect(closureOf('verified', 'legal')).toBe('未销号');
-    expect(closureOf('closed', 'other')).toBe('已销号');
+    // A closure awaiting the lead bureau's review is not yet 销号 (state_machine.yaml: CLOSED_CANCELLED by 审核).
+    expect(closureOf('closed', 'other')).toBe('未销号');
+    expect(closureOf('closed', 'illegal')).toBe('县级已填报违法');
     expect(closureOf('reviewed', 'illegal')).toBe('已销号');
   });
 });

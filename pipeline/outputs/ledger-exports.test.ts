@@ -107,6 +107,8 @@ beforeAll(async () => {
   await kase('370102-202610-0002', 'reviewed', 'legal', { approval_doc_no: '济自然资批〔2026〕7号', actual_use: '厂房' },
     { closure: { reason: '手续齐全', closed_on: '2026-11-25' } }, '2026-12-01');
   await db.query(`INSERT INTO audit_log (actor, action, code) VALUES ('lead1', 'close', '370102-202610-0002')`);
+  // The lead bureau's review approved the closure on 28 November (10:00 in China): 销号 takes effect then.
+  await db.query(`INSERT INTO audit_log (actor, action, code, at, after) VALUES ('chief', 'review', '370102-202610-0002', '2026-11-28T02:00:00Z', '{"status":"reviewed","approve":true}')`);
   // 370103-202610-0002 has no case at all: 未核查. The continuing 370103-202610-0001 joined its site's
   // open case (merged: that case's progression, no row of its own).
   await kase('370103-202610-0001', 'accepted', null, null, null, '2026-12-01');
@@ -138,13 +140,13 @@ describe('the month ledger from the database', () => {
     expect([a.是否立案, a.是否处罚到位, a.是否移送公安]).toEqual(['是', '', '否']);
     expect([a.巡查首次发现时间, a.是否发现不及时]).toEqual(['', '是']);
     const b = byCode['370102-202610-0002'];
-    expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-25', '审核通过']);
-    // Closed without a closure record: the close action's day in the audit log.
-    expect(byCode['370103-202610-X001'].销号时间).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // 销号时间: the day the review approved it, not the day the bureau closed it (2026-11-25).
+    expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-28', '审核通过']);
     // No case yet (no server opened the month): the default clock its row shows, past by 2026-12-10.
     expect([byCode['370103-202610-0002'].判定类型, byCode['370103-202610-0002'].销号状态, byCode['370103-202610-0002'].办理期限, byCode['370103-202610-0002'].是否逾期]).toEqual(['未核查', '未销号', '2026-11-30', '是']);
     const patrol = byCode['370103-202610-X001'];
-    expect([patrol.发现方式, patrol.判定类型, patrol.其他情形, patrol.销号状态]).toEqual(['巡查发现', '其他', '季节性/农业生产：农户晾晒秸秆', '已销号']);
+    // Closed, its review not yet done: not 销号 yet, and no 销号时间.
+    expect([patrol.发现方式, patrol.判定类型, patrol.其他情形, patrol.销号状态, patrol.销号时间, patrol.办理状态]).toEqual(['巡查发现', '其他', '季节性/农业生产：农户晾晒秸秆', '未销号', '', '已销号待审核']);
     expect([byCode['370102-202610-X002'].发现方式, byCode['370102-202610-X002'].判定类型, byCode['370102-202610-X002']['监测面积(亩)']]).toEqual(['热线(12336/12345)', '未核查', 13.5]);
   });
 

@@ -91,7 +91,9 @@ function withSplit(own: Details, split: Details | null): Details {
 /** 销号状态 from the workflow state and verdict (RESEARCH.md §3.7). */
 export function closureOf(status: WorkflowStatus | null, verdict: Verdict | null): ClosureStatus {
   if (status === 'vanished') return '图形灭失';
-  if (status === 'closed' || status === 'reviewed') return '已销号';
+  // 销号 takes effect once the lead bureau's review approves it (state_machine.yaml: RECTIFIED →
+  // CLOSED_CANCELLED by 审核; 办理状态 says 已销号待审核 while it waits): until then the item stands as before.
+  if (status === 'reviewed') return '已销号';
   if (verdict === 'illegal') return '县级已填报违法';
   return '未销号';
 }
@@ -151,10 +153,14 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
     for (const h of r.rows) handovers.set(h.code, [...(handovers.get(h.code) ?? []), { to: h.recipient, on: h.handed_on, reference: h.reference }]);
   }
   const escalationCount = have.has('escalations') ? '(SELECT count(*) FROM escalations e WHERE e.code = c.code)::int' : '0';
-  // When the case was closed: the close action in the audit log, else its last change.
+  // 销号时间: the day the review approved the closure (its audit row), else the closure's own day, else
+  // the case's last change.
   const closedOn = have.has('audit_log')
-    ? `COALESCE((SELECT (max(a.at) AT TIME ZONE 'Asia/Shanghai')::date::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')), (c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text)`
-    : `(c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text`;
+    ? `COALESCE((SELECT (max(a.at) AT TIME ZONE 'Asia/Shanghai')::date::text FROM audit_log a WHERE a.code = c.code AND a.action = 'review' AND a.after->>'status' = 'reviewed'),
+                c.rectification->'closure'->>'closed_on',
+                (SELECT (max(a.at) AT TIME ZONE 'Asia/Shanghai')::date::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')),
+                (c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text)`
+    : `COALESCE(c.rectification->'closure'->>'closed_on', (c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text)`;
   const r = await db.query<{
     code: string; status: WorkflowStatus; verdict: Verdict | null; verdict_details: Json; rectification: Json; due_date: string | null;
     escalation_level: number; escalations: number; closed_on: string; lead_bureau: BureauId; co_bureaus: BureauId[];
@@ -184,7 +190,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       notFiledReason: str(rect, 'not_filed_reason'),
       penaltyDone: closure && typeof closure.penalty_done === 'boolean' ? closure.penalty_done : null,
       closure: closureOf(c.status, verdict),
-      closedOn: closed ? (str(closure, 'closed_on') ?? c.closed_on) : null,
+      closedOn: c.status === 'reviewed' ? c.closed_on : null,
       dueDate: c.due_date,
       overdue: !closed && c.due_date !== null && c.due_date < asOf,
       escalations: Math.max(c.escalations, c.escalation_level > 0 ? 1 : 0),
