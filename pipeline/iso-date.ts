@@ -26,3 +26,6 @@ export function addDays(isoDate: string, days: number): string {
 export function chinaDate(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
 }
+
+/** SQL for the civil date in China of the timestamptz expression `ts`, whatever the session's time zone (`chinaDate` in SQL). */
+export const chinaDateSql = (ts: string): string => `(${ts} AT TIME ZONE 'Asia/Shanghai')::date`;

@@ -140,8 +140,6 @@ function sendDownload(reply: FastifyReply, bytes: Uint8Array, type: string, file
   return reply.type(type).header('content-disposition', `attachment; filename="${filename}"`).header('cache-control', 'private, no-store').send(Buffer.from(bytes));
 }
 
-export { chinaDate };
-
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**

@@ -23,7 +23,7 @@ import { oneDispositionEach, type LedgerDisposition } from './ledger-disposition
 import { LEDGER_SHP_FIELDS } from './ledger-shapefile-fields.js';
 import { loadWorkflowLedger, type WorkflowLedger } from './workflow-dispositions.js';
 import { LEDGER_FORMATS, type LedgerFormat } from '../../schemas/api.js';
-import { chinaDate, endOfMonth } from '../iso-date.js';
+import { chinaDate, chinaDateSql, endOfMonth } from '../iso-date.js';
 
 
 /** The ledger's GeoPackage columns, typed from the shapefile's field table (N with decimals: REAL). */
@@ -91,7 +91,7 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   // Issue day in China, as the server's cases have it, whatever time zone the database session runs in.
   // The batches that issued a dropped polygon count too: a re-run that found nothing leaves its rows.
   const batches = await db.query<{ id: string; plan: unknown; issued_on: string }>(
-    `SELECT b.id, b.plan, (COALESCE(b.finished_at, b.created_at) AT TIME ZONE 'Asia/Shanghai')::date::text AS issued_on FROM batches b
+    `SELECT b.id, b.plan, ${chinaDateSql('COALESCE(b.finished_at, b.created_at)')}::text AS issued_on FROM batches b
      WHERE b.id IN (SELECT batch_id FROM polygons WHERE epoch = $1 UNION SELECT batch_id FROM polygons_gone WHERE epoch = $1) ORDER BY b.id`,
     [epoch],
   );

@@ -12,6 +12,7 @@
  * one vocabulary in schemas/workflow.ts. A split
  * polygon's verdict is the case's, which the server sets once every parcel is judged.
  */
+import { chinaDateSql } from '../iso-date.js';
 import type { MultiPolygon, Point, Polygon } from 'geojson';
 import { TubanError } from '../../schemas/errors.js';
 import type { BureauId } from '../../schemas/vocabulary.js';
@@ -156,11 +157,11 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
   // 销号时间: the day the review approved the closure (its audit row), else the closure's own day, else
   // the case's last change.
   const closedOn = have.has('audit_log')
-    ? `COALESCE((SELECT (max(a.at) AT TIME ZONE 'Asia/Shanghai')::date::text FROM audit_log a WHERE a.code = c.code AND a.action = 'review' AND a.after->>'status' = 'reviewed'),
+    ? `COALESCE((SELECT ${chinaDateSql('max(a.at)')}::text FROM audit_log a WHERE a.code = c.code AND a.action = 'review' AND a.after->>'status' = 'reviewed'),
                 c.rectification->'closure'->>'closed_on',
-                (SELECT (max(a.at) AT TIME ZONE 'Asia/Shanghai')::date::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')),
-                (c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text)`
-    : `COALESCE(c.rectification->'closure'->>'closed_on', (c.updated_at AT TIME ZONE 'Asia/Shanghai')::date::text)`;
+                (SELECT ${chinaDateSql('max(a.at)')}::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')),
+                ${chinaDateSql('c.updated_at')}::text)`
+    : `COALESCE(c.rectification->'closure'->>'closed_on', ${chinaDateSql('c.updated_at')}::text)`;
   const r = await db.query<{
     code: string; status: WorkflowStatus; verdict: Verdict | null; verdict_details: Json; rectification: Json; due_date: string | null;
     escalation_level: number; escalations: number; closed_on: string; lead_bureau: BureauId; co_bureaus: BureauId[];

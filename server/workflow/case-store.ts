@@ -4,6 +4,7 @@
  * transaction with its audit row, after locking the case row (so two clicks cannot both pass a
  * state check).
  */
+import { chinaDateSql } from '../../pipeline/iso-date.js';
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, scopePredicate, type User } from '../access/roles.js';
 import type { DeadlineRuleId, Deadlines } from '../deadlines/rules.js';
@@ -40,7 +41,7 @@ export const CASE_COLUMNS = `c.code, c.epoch, c.source, c.status, c.lead_bureau,
   c.escalation_level, c.merged_into, c.version, c.updated_at::text AS updated_at`;
 
 /** Issue date of a work item: its batch's finish (or creation) date in China (not the session's time zone: a batch done at 01:00 CST on the 1st is that month's); a clue's report date. */
-const ISSUED_ON = `coalesce(w.reported_on, (SELECT (coalesce(b.finished_at, b.created_at) AT TIME ZONE 'Asia/Shanghai')::date FROM batches b WHERE b.id = w.batch_id))`;
+const ISSUED_ON = `coalesce(w.reported_on, (SELECT ${chinaDateSql('coalesce(b.finished_at, b.created_at)')} FROM batches b WHERE b.id = w.batch_id))`;
 
 /**
  * The open case that carries the site a polygon continues (往期图斑), or NULL: the earlier polygon's
