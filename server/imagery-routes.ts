@@ -18,8 +18,8 @@ import { CREDENTIALS_VARY, sendPrivateCached } from './private-cache.js';
 import type { ImageryService, TileFormat } from './imagery/imagery-service.js';
 import { ImageryError } from './imagery/imagery-error.js';
 import type { Side } from './imagery/epoch-scenes.js';
-import { lonLatToMercator, tileBounds } from './imagery/web-mercator.js';
-import { cachedImageryExtent, type ImageryExtent } from './access/imagery-scope.js';
+import { keepRects } from './imagery/tile-mask.js';
+import { cachedImageryScope, tileView, type ImageryScope, type LonLatBox } from './access/imagery-scope.js';
 import type { User } from './access/roles.js';
 import type { Queryable } from '../pipeline/store/queryable.js';
 
@@ -40,9 +40,10 @@ export interface ImageryRoutesOptions {
   canReadImagery?: (request: FastifyRequest) => Promise<boolean> | boolean;
   /**
    * ACCESS SEAM: the part of month `epoch` the caller may see (server/access/imagery-scope.ts); a
-   * tile outside it is answered like one outside the imagery (204). Default: all of it.
+   * tile outside it is answered like one outside the imagery (204), one partly inside is served
+   * with the rest transparent. Default: all of it.
    */
-  tileExtent?: (request: FastifyRequest, epoch: string) => Promise<ImageryExtent>;
+  tileScope?: (request: FastifyRequest, epoch: string) => Promise<ImageryScope>;
 }
 
 const SIDES = new Set(['after', 'before']);
@@ -54,7 +55,7 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
   // No scope check given means no chip route: never serve chips unchecked.
   const canSeePolygon = opts.canSeePolygon ?? (async () => false);
   const canRead = opts.canReadImagery ?? (() => true);
-  const tileExtent = opts.tileExtent ?? (async () => 'all' as const);
+  const tileScope = opts.tileScope ?? (async () => 'all' as const);
 
   app.setErrorHandler((err, _request, reply) => {
     if (err instanceof ImageryError) return reply.code(err.statusCode).send({ statusCode: err.statusCode, code: err.code, message: err.message });
@@ -68,7 +69,7 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
   // Each month's bounds are those of the part the caller may see: the page fits its map there.
   app.get('/api/imagery/epochs', async (request) => {
     const epochs = await imagery.epochs();
-    return { epochs: await Promise.all(epochs.map(async (epoch) => ({ epoch, bounds: within(await imagery.bounds(epoch), await tileExtent(request, epoch)) }))) };
+    return { epochs: await Promise.all(epochs.map(async (epoch) => ({ epoch, bounds: within(await imagery.bounds(epoch), await tileScope(request, epoch)) }))) };
   });
 
   app.get<{ Params: { epoch: string; side: string; z: string; x: string; file: string } }>(
@@ -81,12 +82,14 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
       }
       // Outside the caller's part of the month: nothing, as outside the imagery (and nothing rendered).
       // Kept briefly, with the credentials: a later batch or reassignment can widen the part.
-      if (!tileTouches(await tileExtent(request, epoch), Number(z), Number(x), Number(m[1]))) {
-        return reply.code(204).header('Cache-Control', 'private, max-age=60').header('Vary', CREDENTIALS_VARY).send();
-      }
-      const t = await imagery.tile(epoch, side as Side, Number(z), Number(x), Number(m[1]), m[2] as TileFormat);
+      const view = tileView(await tileScope(request, epoch), Number(z), Number(x), Number(m[1]));
+      if (view === 'none') return reply.code(204).header('Cache-Control', 'private, max-age=60').header('Vary', CREDENTIALS_VARY).send();
+      const format = m[2] as TileFormat;
+      const t = await imagery.tile(epoch, side as Side, Number(z), Number(x), Number(m[1]), format);
       if (!t.bytes) return reply.code(204).header('Cache-Control', 'private, max-age=3600').send();
-      return sendPrivateCached(request, reply, t.bytes, t.contentType, 86_400);
+      if (view === 'whole') return sendPrivateCached(request, reply, t.bytes, t.contentType, 86_400);
+      // The edge of the caller's part: kept briefly too, for the same reason as above.
+      return sendPrivateCached(request, reply, await keepRects(t.bytes, format, view), t.contentType, 60);
     },
   );
 
@@ -103,22 +106,13 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
   });
 }
 
-/** `bounds` cut to `extent` (null when they do not meet). */
-function within(bounds: [number, number, number, number] | null, extent: ImageryExtent): [number, number, number, number] | null {
-  if (!bounds || extent === 'all') return bounds;
-  if (extent === null) return null;
-  const cut: [number, number, number, number] = [Math.max(bounds[0], extent[0]), Math.max(bounds[1], extent[1]), Math.min(bounds[2], extent[2]), Math.min(bounds[3], extent[3])];
+/** `bounds` cut to the box around the caller's part (null when they do not meet). */
+function within(bounds: LonLatBox | null, scope: ImageryScope): LonLatBox | null {
+  if (!bounds || scope === 'all') return bounds;
+  if (scope === null) return null;
+  const part = scope.bounds;
+  const cut: LonLatBox = [Math.max(bounds[0], part[0]), Math.max(bounds[1], part[1]), Math.min(bounds[2], part[2]), Math.min(bounds[3], part[3])];
   return cut[0] < cut[2] && cut[1] < cut[3] ? cut : null;
-}
-
-/** Whether web-mercator tile z/x/y touches `extent` (lon/lat). */
-function tileTouches(extent: ImageryExtent, z: number, x: number, y: number): boolean {
-  if (extent === 'all') return true;
-  if (extent === null) return false;
-  const [x0, y0, x1, y1] = tileBounds(z, x, y);
-  const [w, s] = lonLatToMercator(extent[0], extent[1]);
-  const [e, n] = lonLatToMercator(extent[2], extent[3]);
-  return x0 <= e && x1 >= w && y0 <= n && y1 >= s;
 }
 
 /** How `/openapi.json` lists the routes the plugin serves (they answer binary tiles, so they are not parsed by the registry). */
@@ -144,7 +138,7 @@ export function imageryPlugin(
 ): (api: FastifyInstance, deps: { db: Queryable; requireUser: (req: FastifyRequest, permission?: 'polygons.read') => User; registry?: Pick<ApiRegistry, 'document'> }) => Promise<void> {
   return async (api, deps) => {
     for (const spec of IMAGERY_API) deps.registry?.document(spec);
-    const extentOf = cachedImageryExtent(deps.db);
+    const scopeOf = cachedImageryScope(deps.db);
     await api.register(imageryRoutes, {
       imagery,
       chips: false,
@@ -152,7 +146,7 @@ export function imageryPlugin(
         deps.requireUser(request, 'polygons.read'); // throws the server's own 401/403
         return true;
       },
-      tileExtent: (request, epoch) => extentOf(deps.requireUser(request, 'polygons.read'), epoch),
+      tileScope: (request, epoch) => scopeOf(deps.requireUser(request, 'polygons.read'), epoch),
     });
   };
 }

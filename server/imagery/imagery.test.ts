@@ -15,7 +15,7 @@ import { renderGrid } from './render.js';
 import { footprintBounds } from './epoch-scenes.js';
 import Fastify from 'fastify';
 import { imageryRoutes } from '../imagery-routes.js';
-import { cachedImageryExtent, imageryExtent } from '../access/imagery-scope.js';
+import { cachedImageryScope, imageryScope, scopeOfBoxes, tileView, type ImageryScope } from '../access/imagery-scope.js';
 import type { User } from '../access/roles.js';
 
 async function decode(png: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
@@ -268,7 +268,7 @@ describe('imagery from a batch', () => {
     for (const d of new Set(polys.map((p) => p.district_code))) users[`d${d}`] = { name: d, role: 'district', bureau: null, district: d };
     const app = Fastify();
     // The server's seam, with the user named by a header and a 100 m margin: the demo scene is 3.8 km across.
-    await app.register(imageryRoutes, { imagery: svc, tileExtent: (req, ep) => imageryExtent(demo.db, users[String(req.headers['x-user'])], ep, 100) });
+    await app.register(imageryRoutes, { imagery: svc, tileScope: (req, ep) => imageryScope(demo.db, users[String(req.headers['x-user'])], ep, 100) });
     try {
       const scene = (await svc.bounds(epoch))!;
       const get = (user: string, lon: number, lat: number) => {
@@ -305,14 +305,82 @@ describe('imagery from a batch', () => {
     }
   });
 
-  it('remembers a scope\'s imagery box for a while, per scope and month', async () => {
+  it('gives a scope one box per polygon of its own, not one box around them all', async () => {
+    const polys = (await demo.db.query<{ district_code: string; x0: number; y0: number; x1: number; y1: number }>(
+      `SELECT district_code, ST_XMin(geom) x0, ST_YMin(geom) y0, ST_XMax(geom) x1, ST_YMax(geom) y1 FROM polygons WHERE epoch = $1`,
+      [demo.scene.epoch],
+    )).rows;
+    const district = polys[0].district_code;
+    const mine = polys.filter((p) => p.district_code === district);
+    const scope = (await imageryScope(demo.db, { name: 'd', role: 'district', bureau: null, district }, demo.scene.epoch, 0)) as Exclude<ImageryScope, 'all' | null>;
+    expect(scope.boxes.length / 4).toBe(mine.length);
+    // With no margin, each polygon's own tile at z18 shows at least its centre.
+    for (const p of mine.slice(0, 20)) {
+      const { x, y } = tileAt((p.x0 + p.x1) / 2, (p.y0 + p.y1) / 2, 18);
+      expect(tileView(scope, 18, x, y)).not.toBe('none');
+    }
+  });
+
+  it('does not serve the imagery between two far-apart polygons of one scope, and cuts a tile at the edge of its part', async () => {
+    const epoch = demo.scene.epoch;
+    const scene = (await svc.bounds(epoch))!;
+    const [w, s, e, n] = scene;
+    const dx = (e - w) / 20;
+    const dy = (n - s) / 20;
+    // Two small boxes at opposite corners of the scene, no margin.
+    const a: [number, number, number, number] = [w + dx, s + dy, w + 2 * dx, s + 2 * dy];
+    const b: [number, number, number, number] = [e - 2 * dx, n - 2 * dy, e - dx, n - dy];
+    const two = scopeOfBoxes([a, b], 0);
+    const app = Fastify();
+    await app.register(imageryRoutes, { imagery: svc, tileScope: async (req) => (req.headers['x-user'] === 'lead' ? 'all' : two) });
+    try {
+      const get = (user: string, z: number, lon: number, lat: number) => {
+        const { x, y } = tileAt(lon, lat, z);
+        return app.inject({ url: `/api/imagery/${epoch}/after/${z}/${x}/${y}.png`, headers: { 'x-user': user } });
+      };
+      const [cx, cy] = [(w + e) / 2, (s + n) / 2];
+      // The scene's centre is inside the box around both, far from each.
+      expect((await get('two', 17, cx, cy)).statusCode).toBe(204);
+      expect((await get('lead', 17, cx, cy)).statusCode).toBe(200);
+      // A z15 tile (~1 km) around box a: its pixels are opaque only inside the box (to the pixel).
+      const { x, y } = tileAt((a[0] + a[2]) / 2, (a[1] + a[3]) / 2, 15);
+      const cut = await get('two', 15, (a[0] + a[2]) / 2, (a[1] + a[3]) / 2);
+      const whole = await get('lead', 15, (a[0] + a[2]) / 2, (a[1] + a[3]) / 2);
+      expect([cut.statusCode, whole.statusCode]).toEqual([200, 200]);
+      const [px, full] = [await decode(cut.rawPayload), await decode(whole.rawPayload)];
+      const [tx0, , tx1, ty1] = tileBounds(15, x, y);
+      const res = (tx1 - tx0) / 256;
+      const [ax0, ay0] = lonLatToMercator(a[0], a[1]);
+      const [ax1, ay1] = lonLatToMercator(a[2], a[3]);
+      let inside = 0;
+      for (let r = 0; r < 256; r++) {
+        for (let c = 0; c < 256; c++) {
+          const [mx0, my1] = [tx0 + c * res, ty1 - r * res];
+          const touches = mx0 + res >= ax0 && mx0 <= ax1 && my1 >= ay0 && my1 - res <= ay1;
+          const alpha = px.data[(r * 256 + c) * 4 + 3];
+          if (!touches) expect(alpha, `pixel ${c},${r} outside the box`).toBe(0);
+          else if (full.data[(r * 256 + c) * 4 + 3] > 0) {
+            // Kept pixels are the lead bureau's, unchanged.
+            expect([...px.data.subarray((r * 256 + c) * 4, (r * 256 + c) * 4 + 4)]).toEqual([...full.data.subarray((r * 256 + c) * 4, (r * 256 + c) * 4 + 4)]);
+            inside++;
+          }
+        }
+      }
+      expect(inside).toBeGreaterThan(100);
+      expect(alphaShare(px.data)).toBeLessThan(alphaShare(full.data) / 2);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('remembers a scope\'s imagery boxes for a while, per scope and month', async () => {
     const user: User = { name: 'x', role: 'bureau', bureau: 'forestry', district: null };
-    const kept = cachedImageryExtent(demo.db, 60_000);
+    const kept = cachedImageryScope(demo.db, 60_000);
     const first = kept(user, demo.scene.epoch);
     expect(kept({ ...user, name: 'another forestry clerk' }, demo.scene.epoch)).toBe(first);
     expect(kept({ ...user, bureau: 'water' }, demo.scene.epoch)).not.toBe(first);
-    expect(await first).toEqual(await imageryExtent(demo.db, user, demo.scene.epoch));
-    const fresh = cachedImageryExtent(demo.db, 0);
+    expect(await first).toEqual(await imageryScope(demo.db, user, demo.scene.epoch));
+    const fresh = cachedImageryScope(demo.db, 0);
     expect(fresh(user, demo.scene.epoch)).not.toBe(fresh(user, demo.scene.epoch));
   });
 
