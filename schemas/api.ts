@@ -56,6 +56,8 @@ export const PolygonQuery = z.object({
   sort: z.enum(['code', 'confidence', 'due']).optional(),
 });
 
+/** The field file (GET /api/polygons.kml): the inbox's filters, every page. */
+export const FieldKmlQuery = PolygonQuery.omit({ limit: true, cursor: true, sort: true });
 /** The map asks for a whole bounding box at once. */
 export const MapQuery = PolygonQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) });
 /** The map's polygon layer (server/map-routes.ts): vector tiles or GeoJSON by bounding box, scope and epoch only. */

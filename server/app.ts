@@ -34,6 +34,7 @@ import { checkFileName, discardUnrecorded, evidencePath, MAX_EVIDENCE_BYTES, sto
 import * as A from './workflow/actions.js';
 import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
 import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
+import { fieldKml } from './workflow/field-kml.js';
 import { registerMapRoutes } from './map-routes.js';
 import { pageRoutes } from './page-routes.js';
 import { chinaDate } from '../pipeline/iso-date.js';
@@ -433,6 +434,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         await maintain();
         const fc = await listPolygonsJson(opts.db, user, query, today(), names.bureaus);
         return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').header('vary', CREDENTIALS_VARY).send(fc);
+      },
+    );
+    registry.route(
+      api,
+      { method: 'GET', url: '/api/polygons.kml', summary: "Field file (外业核查): every polygon of the filter in your scope as KML (a pin and the outline each, the facts in Chinese), for a phone map app; at most 20 000", tags: ['polygons'], query: S.FieldKmlQuery },
+      async (req, reply, { query }) => {
+        const user = requireUser(req, 'polygons.read');
+        await maintain();
+        const scope = user.bureau ?? user.district ?? 'all';
+        const title = `${query.epoch ?? '全部月份'} ${user.bureau ? bureauName(user.bureau) : (user.district ?? '')} 外业核查图斑`.replace(/\s+/g, ' ');
+        const { kml } = await fieldKml(opts.db, user, query, today(), names.bureaus, title);
+        return sendDownload(reply, Buffer.from(kml, 'utf8'), 'application/vnd.google-earth.kml+xml; charset=utf-8', `tuban-${query.epoch ?? 'all'}-${scope}.kml`);
       },
     );
     registry.route(

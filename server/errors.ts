@@ -23,6 +23,7 @@ export const API_ERRORS = {
   'BODY.MALFORMED': { status: 400, message: 'the request body is not valid JSON' },
   'BODY.TOO_LARGE': { status: 413, message: 'the request body is too large' },
   'BODY.UNSUPPORTED_TYPE': { status: 415, message: 'unsupported content type' },
+  'EXPORT.TOO_LARGE': { status: 400, message: 'more polygons than one field file holds (20 000): choose a month, a status or 仅逾期' },
   'CURSOR.INVALID': { status: 400, message: 'the cursor is not one this server issued' },
   'SPLIT.OUTSIDE': { status: 400, message: 'a parcel lies (partly) outside its polygon' },
   'SPLIT.OVERLAP': { status: 400, message: 'two parcels overlap' },

@@ -38,6 +38,8 @@ export async function loadInbox(more = false) {
   // which also puts high priority first among equal deadlines.
   const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
   if (!more) filterMap(filters);
+  // The field file: the same filters, every page (the server pages through them itself).
+  $('field-kml').href = `/api/polygons.kml?${query({ status: filters.status, priority: filters.priority, overdue: filters.overdue, lead_bureau: filters.lead_bureau })}`;
   const items = [...(more ? state.items : []), ...fc.features];
   state.items = byConfidence ? items : items.sort(triageOrder);
   state.nextCursor = fc.next_cursor ?? null;

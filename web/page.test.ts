@@ -345,6 +345,9 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(water.rows.length);
     expect((await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => b.getAttribute('data-code')))).sort()).toEqual(water.rows.map((r) => r.code));
     expect(new Set(await page.$$eval('#inbox-list .lead-bureau', (ss) => ss.map((x) => x.textContent)))).toEqual(new Set(['城乡水务局']));
+    // 导出外业核查 KML: the same filter, fetched as the link is (the session cookie), one placemark per listed polygon.
+    const kml = await page.$eval('#field-kml', async (a) => (await fetch((a as HTMLAnchorElement).href)).text());
+    expect([...kml.matchAll(/<Placemark><name>([^<]*)</g)].map((m) => m[1]).sort()).toEqual(water.rows.map((r) => r.code));
     await page.selectOption('#f-lead', '');
     await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(all.rows[0].n);
     await page.click('#tab-ledger');
