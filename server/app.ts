@@ -255,7 +255,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const r = await syncCases(opts.db, opts.deadlines, since, today());
         if (full) lastFull = Date.now();
         watermark = r.watermark;
-        await sweepDeadlines(opts.db, today());
+        await sweepDeadlines(opts.db, today(), opts.deadlines);
         await refreshNames();
         lastMaintained = Date.now();
       } finally {

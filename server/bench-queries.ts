@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const first = Date.now() - t;
   await db.query('ANALYZE');
   t = Date.now(); await syncCases(db, d, null, '2026-11-03'); const full = Date.now() - t;
-  t = Date.now(); await sweepDeadlines(db, '2026-11-03'); const sweep = Date.now() - t;
+  t = Date.now(); await sweepDeadlines(db, '2026-11-03', d); const sweep = Date.now() - t;
   const user = { name: 'u', role: 'bureau' as const, bureau: 'forestry', district: null };
   const inbox: number[] = [], card: number[] = [], bbox: number[] = [];
   let cursor: string | undefined;

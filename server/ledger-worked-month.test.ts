@@ -66,6 +66,30 @@ describe('the ledger and the report after a worked month', () => {
     expect(row.备注).toContain(`${SPLIT}-2 合法`);
   });
 
+  it('say 是否整改到位 否 for a closure the lead bureau sent back (退回), and note why; the report does not count it rectified', async () => {
+    const code = '370104-202610-0001';
+    await writeBatch(db, 'b-2026-10-sent-back', '2026-10', [polygon(code, '2026-10', square(117.2, 36.6), { tileId: 't9' })], '2026-11-02');
+    t.setToday('2026-11-05');
+    await ok('nr', `/api/polygons/${code}/accept`);
+    await ok('nr', `/api/polygons/${code}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' });
+    await ok('nr', `/api/polygons/${code}/rectification`, { method: 'demolish_restore', progress: 100, case_filed: true });
+    await ok('nr', `/api/polygons/${code}/close`, { reason: '已拆除复耕', rectified: true, penalty_done: true });
+    t.setToday('2026-11-10');
+    await ok('chief', `/api/polygons/${code}/review`, { approve: false, comment: '复耕未到位' });
+    const row = (await ledger('2026-10')).find((r) => r.图斑编号 === code)!;
+    expect([row.办理状态, row.是否整改到位, row.是否处罚到位, row.销号状态]).toEqual(['整改中', '否', '', '县级已填报违法']);
+    expect(row.备注).toContain('销号退回 2026-11-10：复耕未到位');
+    const district = (await report()).find((l) => l.分组 === '区县' && l.代码 === '370104')!;
+    expect([district.违法, district.整改到位]).toEqual(['1', '0']);
+    // The bureau reports the rectification again and closes: the closure it now records stands.
+    await ok('nr', `/api/polygons/${code}/rectification`, { method: 'demolish_restore', progress: 100 });
+    expect((await ledger('2026-10')).find((r) => r.图斑编号 === code)!.是否整改到位).toBe('是');
+    await ok('nr', `/api/polygons/${code}/close`, { reason: '复耕完成', rectified: true, penalty_done: true });
+    await ok('chief', `/api/polygons/${code}/review`, { approve: true });
+    const done = (await ledger('2026-10')).find((r) => r.图斑编号 === code)!;
+    expect([done.是否整改到位, done.是否处罚到位, done.销号状态]).toEqual(['是', '是', '已销号']);
+  });
+
   it('date a batch that finished at 01:00 CST on 1 January in the new year, in the ledger and on its case', async () => {
     const code = '370102-202612-0001';
     await writeBatch(db, 'b-2026-12', '2026-12', [polygon(code, '2026-12', square(117.05, 36.6))], '2026-12-31');

@@ -167,7 +167,9 @@ function rectificationFacts(r) {
   if (r.case_filed === false) bits.push(r.not_filed_reason ? `不予立案（${r.not_filed_reason}）` : '未立案');
   if (r.files_due) bits.push(`案卷移交期限 ${r.files_due}`);
   const closure = r.closure ? `<dt>销号</dt><dd>${esc(r.closure.closed_on ?? '')} ${esc(r.closure.reason ?? '')}</dd>` : '';
-  return (bits.length ? `<dt>整改</dt><dd id="card-rectification">${esc(bits.join('，'))}</dd>` : '') + closure;
+  // The lead bureau's refusal of the last closure, until the bureau reports again or closes anew.
+  const sentBack = r.sent_back ? `<dt>销号退回</dt><dd class="overdue" id="card-sent-back">${esc(r.sent_back.on ?? '')} ${esc(r.sent_back.comment ?? '')}</dd>` : '';
+  return (bits.length ? `<dt>整改</dt><dd id="card-rectification">${esc(bits.join('，'))}</dd>` : '') + closure + sentBack;
 }
 
 function escalationsHtml(list, handovers) {

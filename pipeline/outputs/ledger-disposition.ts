@@ -71,6 +71,8 @@ export interface LedgerDisposition {
   handovers: { to: HandoverRecipient; on: string; reference: string | null }[];
   parcels: ParcelDisposition[];
   note: string | null;
+  /** 销号退回: the lead bureau's review refused the closure (day, comment); absent once the bureau answered it. */
+  sentBack?: { on: string; comment: string | null } | null;
   /**
    * Who handles the item now (主办/协办单位): the case's bureaus, which a reassignment (改派) changes;
    * absent where there is no case (the bureaus the batch routed it to stand).
@@ -166,6 +168,6 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     // Done, not due: an escalation decides a hand-over, the handover record says it happened.
     是否移送纪委监委: d.handovers.some((h) => h.to === 'discipline') ? '是' : '否',
     是否移送公安: d.handovers.some((h) => h.to === 'police') ? '是' : '否',
-    备注: [d.note ?? '', handovers(d), parcels].filter(Boolean).join('；'),
+    备注: [d.note ?? '', d.sentBack ? `销号退回 ${d.sentBack.on}${d.sentBack.comment ? `：${d.sentBack.comment}` : ''}` : '', handovers(d), parcels].filter(Boolean).join('；'),
   };
 }

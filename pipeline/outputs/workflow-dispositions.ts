@@ -177,8 +177,10 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
     const rect = c.rectification;
     const closure = rect && typeof rect.closure === 'object' ? (rect.closure as Json) : null;
     const progress = rect && typeof rect.progress === 'number' ? rect.progress : null;
-    // 是否整改到位: what the closure says, else whether the reported progress reached 100 %.
-    const rectified = closure && typeof closure.rectified === 'boolean' ? closure.rectified : progress !== null ? progress >= 100 : null;
+    // 是否整改到位: what the closure says, else 否 while the lead bureau's refusal of one stands (销号退回:
+    // the progress it rested on was found wanting), else whether the reported progress reached 100 %.
+    const sent = rect && typeof rect.sent_back === 'object' && rect.sent_back !== null ? (rect.sent_back as Json) : null;
+    const rectified = closure && typeof closure.rectified === 'boolean' ? closure.rectified : sent ? false : progress !== null ? progress >= 100 : null;
     const closed = c.status === 'closed' || c.status === 'reviewed';
     return {
       code: c.code,
@@ -197,6 +199,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       escalations: Math.max(c.escalations, c.escalation_level > 0 ? 1 : 0),
       handovers: handovers.get(c.code) ?? [],
       parcels: ps,
+      sentBack: sent ? { on: str(sent, 'on') ?? '', comment: str(sent, 'comment') } : null,
       leadBureau: c.lead_bureau,
       coBureaus: c.co_bureaus,
     };

@@ -119,6 +119,8 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
   return runAction(ctx, user, code, 'rectification', async (_tx, c) => {
     if (c.verdict !== 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is judged ${c.verdict ?? 'not yet'}; only illegal findings are rectified`);
     const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...body, updated_on: ctx.today() };
+    // Progress reported after a refused closure (销号退回) is the bureau's answer to it.
+    delete rect.sent_back;
     // A case filed after all (立案) no longer carries the reason it was not.
     if (body.case_filed === true) delete rect.not_filed_reason;
     // Jinan (seeds/000 item 9): when the parties include a party member or public official, the case
@@ -143,7 +145,8 @@ export function close(ctx: ActionContext, user: User, code: string, body: z.infe
     if (c.verdict === 'illegal' && body.penalty_done === false && (c.rectification ?? {}).case_filed === true) {
       throw new ApiError('CASE.BAD_STATE', `${code}: a filed case (立案) is closed once the penalty is carried out (是否处罚到位=否)`);
     }
-    return { set: { status: 'closed', rectification: { ...(c.rectification ?? {}), closure: { ...body, closed_on: ctx.today() } } }, detail: body };
+    const { sent_back: _answered, ...rect } = c.rectification ?? {};
+    return { set: { status: 'closed', rectification: { ...rect, closure: { ...body, closed_on: ctx.today() } } }, detail: body };
   });
 }
 
@@ -169,8 +172,12 @@ export function reassign(ctx: ActionContext, user: User, code: string, body: z.i
 export function review(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Review>) {
   return runAction(ctx, user, code, 'review', async (_tx, c) => {
     // A refused closure goes back to where it came from: rectification for illegal findings, else the verdict.
-    const status = body.approve ? 'reviewed' : c.verdict === 'illegal' ? 'rectifying' : 'verified';
-    return { set: { status }, detail: body };
+    if (body.approve) return { set: { status: 'reviewed' }, detail: body };
+    // The refused closure no longer stands (its 是否整改到位/是否处罚到位 are what the lead bureau just
+    // refused; the close row of the history keeps it): the ledger says 否 and why until the bureau answers.
+    const { closure: _refused, ...rect } = c.rectification ?? {};
+    const status = c.verdict === 'illegal' ? 'rectifying' : 'verified';
+    return { set: { status, rectification: { ...rect, sent_back: { on: ctx.today(), comment: body.comment ?? null } } }, detail: body };
   });
 }
 

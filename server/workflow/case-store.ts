@@ -352,16 +352,59 @@ export async function runAction(
   });
 }
 
+/** Insert one `overdue` escalation per row of `due` (code, due_rule, due_date, escalation_level) not escalated yet, raise the level, audit it. */
+const escalateOverdue = (due: string) => `WITH due AS (${due}), ins AS (
+         INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
+         SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过，截止 ' || due_date::text, 'system' FROM due
+         ON CONFLICT DO NOTHING
+         RETURNING code, level, rule, due_date
+       ), upd AS (
+         UPDATE cases c SET escalation_level = ins.level, version = c.version + 1, updated_at = now() FROM ins WHERE c.code = ins.code
+         RETURNING c.code
+       ), audit AS (
+         INSERT INTO audit_log (actor, action, code, before, after)
+         SELECT 'system', 'escalate.overdue', ins.code, jsonb_build_object('escalation_level', ins.level - 1),
+                jsonb_build_object('escalation_level', ins.level, 'rule', ins.rule, 'due_date', ins.due_date)
+         FROM ins
+       ) SELECT count(*)::int AS n FROM ins`;
+
 /**
- * Deadline sweep: every open case past its due date, and every hand-over decided (escalate) and not
- * recorded as done (hand-over) by its due date, gets one `overdue` escalation per (rule, due date)
- * and its escalation level raised; a site seen again, grown, in a later batch climbs Haikou's
- * construction-stage ladder. Idempotent (unique index), so it runs on read as well as on a timer.
+ * Jinan's 纪行衔接 (seeds/000 item 8: "未能按照要求落实整改的…15日内作为问题线索移交市纪委监委"): a
+ * violation whose rectification clock ran out (its `overdue` rectification escalation) is due to the
+ * discipline commission by the hand-over rule counted from that deadline; each one past that day with
+ * no hand-over to the commission recorded, as (code, due) pairs. In any state but withdrawn or merged:
+ * a rectification finished late was still not finished in time.
  */
-export async function sweepDeadlines(db: Database, today: string): Promise<{ overdue: number; stage: number }> {
+async function rectificationHandoversDue(tx: Queryable, d: Deadlines, today: string): Promise<{ codes: string[]; dues: string[] }> {
+  const r = await tx.query<{ code: string; due: string }>(
+    `SELECT e.code, max(e.due_date)::text AS due FROM escalations e JOIN cases c ON c.code = e.code
+     WHERE e.kind = 'overdue' AND e.rule = 'rectification' AND c.status NOT IN ('vanished', 'merged')
+       AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.code = e.code AND h.recipient = 'discipline')
+     GROUP BY e.code ORDER BY e.code`,
+  );
+  const out = { codes: [] as string[], dues: [] as string[] };
+  for (const x of r.rows) {
+    const due = applyRule(d.rules.handover, x.due, d.calendar);
+    if (due < today) {
+      out.codes.push(x.code);
+      out.dues.push(due);
+    }
+  }
+  return out;
+}
+
+/**
+ * Deadline sweep: every open case past its due date, every hand-over decided (escalate) and not
+ * recorded as done (hand-over) by its due date, and every violation not rectified in time and not
+ * handed to the discipline commission within the hand-over rule's days after (rectificationHandoversDue),
+ * gets one `overdue` escalation per (rule, due date) and its escalation level raised; a site seen
+ * again, grown, in a later batch climbs Haikou's construction-stage ladder. Idempotent (unique
+ * index), so it runs on read as well as on a timer.
+ */
+export async function sweepDeadlines(db: Database, today: string, deadlines: Deadlines): Promise<{ overdue: number; stage: number }> {
   return db.transaction(async (tx) => {
     const o = await tx.query<{ n: number }>(
-      `WITH due AS (
+      escalateOverdue(`
          SELECT code, due_rule, due_date, escalation_level FROM cases
          WHERE due_date < $1::date AND status NOT IN ${SETTLED_SQL} AND due_rule IS NOT NULL
          UNION ALL
@@ -379,22 +422,16 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
          FROM cases c
          WHERE c.rectification->>'files_due' IS NOT NULL AND (c.rectification->>'files_due')::date < $1::date AND c.status NOT IN ('vanished', 'merged')
            AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.code = c.code AND h.recipient = 'discipline'
-                             AND h.handed_on >= (c.rectification->>'penalty_decided_on')::date)
-       ), ins AS (
-         INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
-         SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过，截止 ' || due_date::text, 'system' FROM due
-         ON CONFLICT DO NOTHING
-         RETURNING code, level, rule, due_date
-       ), upd AS (
-         UPDATE cases c SET escalation_level = ins.level, version = c.version + 1, updated_at = now() FROM ins WHERE c.code = ins.code
-         RETURNING c.code
-       ), audit AS (
-         INSERT INTO audit_log (actor, action, code, before, after)
-         SELECT 'system', 'escalate.overdue', ins.code, jsonb_build_object('escalation_level', ins.level - 1),
-                jsonb_build_object('escalation_level', ins.level, 'rule', ins.rule, 'due_date', ins.due_date)
-         FROM ins
-       ) SELECT count(*)::int AS n FROM ins`,
+                             AND h.handed_on >= (c.rectification->>'penalty_decided_on')::date)`),
       [today],
+    );
+    // After the rectification escalations above, so a clock that ran out long ago (a server that was
+    // down) gets its hand-over escalation in the same pass.
+    const late = await rectificationHandoversDue(tx, deadlines, today);
+    const h = await tx.query<{ n: number }>(
+      escalateOverdue(`SELECT c.code, 'handover' AS due_rule, x.due AS due_date, c.escalation_level
+         FROM unnest($1::text[], $2::date[]) AS x(code, due) JOIN cases c ON c.code = x.code`),
+      [late.codes, late.dues],
     );
     // Construction stage (seeds/004): first seen = stage 1 (foundation below ±0); each later batch
     // in which the site reappears larger climbs one stage, up to 5 (above the second floor).
@@ -442,6 +479,6 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
       );
       stage += r.rows[0].n;
     }
-    return { overdue: o.rows[0].n, stage };
+    return { overdue: o.rows[0].n + h.rows[0].n, stage };
   });
 }
