@@ -358,6 +358,11 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(totals[0]).toBe(String(all.rows[0].n));
     expect(totals[1]).toBe((all.rows[0].m2 / (10000 / 15)).toFixed(2)); // the month's m² in 亩, as `tuban report` converts it
     expect(totals[3]).toBe('1'); // 违法: the verdict the bureau just recorded
+    // By lead bureau: one row per bureau leading polygons this month, the same total, the verdict counted as 已判定.
+    const leads = await demo.db.query<{ n: number }>(`SELECT count(DISTINCT lead_bureau)::int AS n FROM cases WHERE epoch = $1`, [demo.scene.epoch]);
+    expect(await page.$$eval('#summary-bureau-table tbody tr', (trs) => trs.length)).toBe(leads.rows[0].n);
+    const byBureau = await page.$$eval('#summary-bureau-table tfoot td', (tds) => tds.map((t) => t.textContent));
+    expect([byBureau[0], byBureau[3]]).toEqual([String(all.rows[0].n), '1']);
     // The ledger link the page offers is the real export: the judged polygon's row carries the verdict, the others are 未核查.
     const csvHref = links.find((h) => h!.endsWith('.csv'))!;
     const csv = await page.evaluate(async (href) => {

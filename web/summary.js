@@ -1,4 +1,4 @@
-// The lead bureau's tab: the month's ledger downloads, its quarter's report (联席会议) and the month's summary by district.
+// The lead bureau's tab: the month's ledger downloads, its quarter's report (联席会议) and the month's summary by district and by lead bureau.
 import { api } from './api.js';
 import { $, esc, SQM_PER_MU } from './dom.js';
 import { query } from './inbox.js';
@@ -15,25 +15,50 @@ export async function loadLedger() {
   $('report-links').innerHTML = quarter
     ? [['xlsx', 'Excel (.xlsx)'], ['csv', 'CSV (.csv, UTF-8)']].map(([ext, label]) => `<li><a href="/api/report/${quarter}.${ext}" download>${label}</a></li>`).join('')
     : '';
-  const fc = await api(`/api/polygons?${query({ limit: 10000 })}`);
+  // Every page of the month: the summary is of the month, not of its first 10 000 polygons.
+  const features = [];
+  let cursor = '';
+  do {
+    const fc = await api(`/api/polygons?${query({ limit: 10000, cursor })}`);
+    features.push(...fc.features);
+    cursor = fc.next_cursor ?? '';
+  } while (cursor);
+  const byDistrict = tally(features, (p) => p.district_name ?? p.district_code ?? '—');
+  const byBureau = tally(features, (p) => p.lead_bureau_name ?? p.lead_bureau ?? '—');
+  const total = byDistrict.total;
+  const tr = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${(r.m2 / SQM_PER_MU).toFixed(2)}</td><td>${r.legal}</td><td>${r.illegal}</td><td>${r.other}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
+  // By lead bureau: where each bureau stands with its work, for the lead bureau's 督导.
+  const bt = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${r.issued}</td><td>${r.accepted}</td><td>${r.judged}</td><td>${r.rectifying}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
+  $('summary').innerHTML = `<table class="table" id="summary-table"><thead><tr><th>区县</th><th>图斑</th><th>面积(亩)</th><th>合法</th><th>违法</th><th>其他</th><th>未销号</th><th>逾期</th></tr></thead>
+    <tbody>${[...byDistrict.rows].sort().map(([k, r]) => tr(k, r)).join('')}</tbody><tfoot>${tr('合计', total)}</tfoot></table>
+    <p class="muted">已判定 ${total.judged}/${total.n}，违法占比 ${total.n ? ((total.illegal / total.n) * 100).toFixed(1) : 0}%</p>
+    <table class="table" id="summary-bureau-table"><thead><tr><th>牵头单位</th><th>图斑</th><th>待签收</th><th>核查中</th><th>已判定</th><th>整改中</th><th>未销号</th><th>逾期</th></tr></thead>
+    <tbody>${[...byBureau.rows].sort().map(([k, r]) => bt(k, r)).join('')}</tbody><tfoot>${bt('合计', byBureau.total)}</tfoot></table>`;
+}
+
+/** Counts of `features` per `keyOf(properties)`, and over all. */
+function tally(features, keyOf) {
+  const blank = () => ({ n: 0, m2: 0, legal: 0, illegal: 0, other: 0, judged: 0, issued: 0, accepted: 0, rectifying: 0, open: 0, overdue: 0 });
   const rows = new Map();
-  const total = { n: 0, m2: 0, legal: 0, illegal: 0, other: 0, open: 0, overdue: 0 };
-  for (const f of fc.features) {
+  const total = blank();
+  for (const f of features) {
     const p = f.properties;
-    const key = p.district_name ?? p.district_code ?? '—';
-    const r = rows.get(key) ?? { n: 0, m2: 0, legal: 0, illegal: 0, other: 0, open: 0, overdue: 0 };
+    const key = keyOf(p);
+    const r = rows.get(key) ?? blank();
     for (const t of [r, total]) {
       t.n++;
       // m², converted once per row: summing rounded 亩 drifted from `tuban report`'s totals.
       t.m2 += Number(p.area_m2 ?? 0);
-      if (p.verdict) t[p.verdict]++;
-      if (!['closed', 'reviewed'].includes(p.status)) t.open++;
+      if (p.verdict) {
+        t[p.verdict]++;
+        t.judged++;
+      }
+      if (p.status === 'issued' || p.status === 'accepted' || p.status === 'rectifying') t[p.status]++;
+      // 销号 is the review's approval (a closure awaiting it is not yet 销号); withdrawn and merged ask nothing more.
+      if (!L.SETTLED.includes(p.status)) t.open++;
       if (p.overdue) t.overdue++;
     }
     rows.set(key, r);
   }
-  const tr = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${(r.m2 / SQM_PER_MU).toFixed(2)}</td><td>${r.legal}</td><td>${r.illegal}</td><td>${r.other}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
-  $('summary').innerHTML = `<table class="table" id="summary-table"><thead><tr><th>区县</th><th>图斑</th><th>面积(亩)</th><th>合法</th><th>违法</th><th>其他</th><th>未销号</th><th>逾期</th></tr></thead>
-    <tbody>${[...rows].sort().map(([k, r]) => tr(k, r)).join('')}</tbody><tfoot>${tr('合计', total)}</tfoot></table>
-    <p class="muted">已判定 ${total.legal + total.illegal + total.other}/${total.n}，违法占比 ${total.n ? ((total.illegal / total.n) * 100).toFixed(1) : 0}%${fc.next_cursor ? '（仅统计前 10000 个图斑）' : ''}</p>`;
+  return { rows, total };
 }
