@@ -54,6 +54,8 @@ export const PolygonQuery = z.object({
   cursor: z.string().max(200).optional(),
   /** `code` (default): keyset on code. `confidence`: most confident first (ties by code), so a bureau can work its inbox from the top. */
   sort: z.enum(['code', 'confidence', 'due']).optional(),
+  /** `list`: what an inbox item shows (no outline, overlaps, reasons or detector); the card and the map have the rest. */
+  view: z.enum(['full', 'list']).optional(),
 });
 
 /** The field file (GET /api/polygons.kml): the inbox's filters, every page. */

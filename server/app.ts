@@ -56,6 +56,8 @@ export interface ServerDeps {
   /** The polygon as a GeoJSON Feature if `user` may see it, else POLYGON.NOT_FOUND (scope applied in SQL). */
   visiblePolygon: (user: User, code: string) => Promise<Feature<Geometry>>;
   requireUser: (req: FastifyRequest, permission?: Permission) => User;
+  /** The case sync and deadline sweep every read of cases runs first when due (a batch's polygons become cases). */
+  maintain: () => Promise<void>;
   /** The API's route list, for plugins that register routes of their own (`ApiRegistry.document`). */
   registry: ApiRegistry;
 }
@@ -669,7 +671,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
     await registerMapRoutes(api, { db: opts.db, registry, today, maintain: () => maintain(), requireUser });
 
-    const deps: ServerDeps = { db: opts.db, dataDir: opts.dataDir, today, visiblePolygon, requireUser, registry };
+    const deps: ServerDeps = { db: opts.db, dataDir: opts.dataDir, today, visiblePolygon, requireUser, maintain: () => maintain(), registry };
     await pageRoutes(api, registry, deps);
     for (const plugin of opts.plugins ?? []) await plugin(api, deps);
   });

@@ -31,6 +31,8 @@ export async function pageRoutes(api: FastifyInstance, registry: ApiRegistry, de
     { method: 'GET', url: '/api/months', summary: 'The months (YYYY-MM) that hold polygons or clues in your scope, newest first: the page\'s month list beside the months with imagery', tags: ['polygons'] },
     async (req) => {
       const user = deps.requireUser(req, 'polygons.read');
+      // The page's first read: a month whose batch is not yet synced into cases would be missing.
+      await deps.maintain();
       const params: unknown[] = [];
       const r = await deps.db.query<{ epoch: string }>(`SELECT DISTINCT c.epoch FROM cases c WHERE ${scopePredicate(user, params)} ORDER BY c.epoch DESC`, params);
       return r.rows.map((row) => row.epoch);

@@ -32,7 +32,7 @@ export async function loadInbox(more = false) {
   const list = $('inbox-list');
   list.setAttribute('aria-busy', 'true');
   const byConfidence = $('f-sort').value === 'confidence';
-  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit: PAGE };
+  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit: PAGE, view: 'list' };
   // Keyset pages from the server (next_cursor), in its order over every page: overdue first, then the
   // nearest deadline (sort=due), or the most confident; what is loaded is then put in triage order,
   // which also puts high priority first among equal deadlines.
@@ -107,7 +107,7 @@ export async function loadCounts() {
 
 /** The overdue list, in keyset pages like the inbox (加载更多): the badge counts them all. */
 export async function loadOverdue(more = false) {
-  const fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, cursor: more ? state.overdueCursor : '' })}`);
+  const fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', cursor: more ? state.overdueCursor : '' })}`);
   const items = [...(more ? state.overdueItems : []), ...fc.features].sort(triageOrder);
   state.overdueItems = items;
   state.overdueCursor = fc.next_cursor ?? null;

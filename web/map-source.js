@@ -60,6 +60,10 @@ function geojsonLayer(map, info, api, epoch) {
       const mine = ++seq;
       const fc = await api(`${info.url.split('?')[0]}?${p}`);
       if (mine !== seq) return; // a later view's answer is already on its way
+      // More polygons in view than the layer sends (its cap, 10 000): say so, or a district's last
+      // codes would be missing from a city-zoom map without a word.
+      const note = document.getElementById('map-note');
+      if (note) note.hidden = !fc.truncated;
       map.getSource('polygons')?.setData(fc);
       const dots = fc.features
         .filter((f) => f.properties.centroid_lon != null)

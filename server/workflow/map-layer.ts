@@ -108,7 +108,7 @@ export function geojsonPrecision(zoom: number | undefined): { digits: number; to
  * (features in code order, at most `limit`): `id` and properties `MAP_PROPERTIES` plus
  * `centroid_lon`/`centroid_lat` (the page's dots below z13). With `zoom`, outlines are simplified
  * to half a pixel (ST_Simplify keeping collapsed rings, so a small polygon stays a dot, not nothing)
- * and written with 6 decimals (0.1 m).
+ * and written with 6 decimals (0.1 m). `truncated`: the box holds more than `limit` in scope.
  */
 export async function polygonLayerGeoJson(
   q: Queryable,
@@ -127,18 +127,21 @@ export async function polygonLayerGeoJson(
   const geom = tolerance > 0 ? `ST_Simplify(i.geom, ${tolerance}, true)` : 'i.geom';
   // The items are a materialised CTE as in the tile query: inline, PostgreSQL planned a parallel
   // append for ~400 polygons, and starting its two workers cost 40-130 ms a tile on the busy machine.
-  const r = await q.query<{ features: string; v: string }>(
+  // One row past the cap says the view holds more than is sent (`truncated`): at city zoom a lead
+  // bureau's month can pass it, and the page says so rather than leave the last codes off unseen.
+  const r = await q.query<{ features: string; truncated: boolean; v: string }>(
     `WITH items AS MATERIALIZED (${itemsIn('ST_MakeEnvelope($2, $3, $4, $5, 4326)')})
-     SELECT coalesce(string_agg(t.f, ',' ORDER BY t.code), '') AS features, ${VERSION_SQL} AS v FROM (
-       SELECT c.code, '{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ST_AsGeoJSON(${geom}, ${digits})
+     SELECT coalesce(string_agg(t.f, ',' ORDER BY t.code) FILTER (WHERE t.rn <= ${limit}), '') AS features, count(*) > ${limit} AS truncated, ${VERSION_SQL} AS v FROM (
+       SELECT c.code, row_number() OVER (ORDER BY c.code) AS rn, '{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ST_AsGeoJSON(${geom}, ${digits})
               || ',"properties":' || json_build_object('code', c.code, 'status', c.status, 'overdue', ${OVERDUE_SQL}, 'priority', i.priority,
                    'centroid_lon', round(ST_X(i.centroid)::numeric, 6), 'centroid_lat', round(ST_Y(i.centroid)::numeric, 6))::text || '}' AS f
        FROM items i JOIN cases c ON c.code = i.code AND c.epoch = i.epoch
        WHERE ${where}
-       ORDER BY c.code LIMIT ${limit}) t`,
+       ORDER BY c.code LIMIT ${limit} + 1) t`,
     params,
   );
-  return { body: `{"type":"FeatureCollection","features":[${r.rows[0].features}]}`, version: r.rows[0].v };
+  const { features, truncated, v } = r.rows[0];
+  return { body: `{"type":"FeatureCollection","features":[${features}],"truncated":${truncated ? 'true' : 'false'}}`, version: v };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface PolygonFilter {
   limit: number;
   cursor?: string;
   sort?: 'code' | 'confidence' | 'due';
+  /** `list`: `listPropertySql` and no geometry (the inbox); `full` (default): every property and the outline. */
+  view?: 'full' | 'list';
 }
 
 /**
@@ -41,6 +43,18 @@ const propertySql = (seen: (alias: string) => string) => `c.code, c.epoch, c.sou
   w.description, c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
   (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}) AS overdue,
   c.geometry_changed, c.escalation_level, c.issued_on::text AS issued_on,
+  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting`;
+
+/**
+ * What an inbox item shows (web/inbox.js): a city month's list of thousands need not carry each
+ * polygon's outline, overlaps, reasons and detector (~1.2 kB a square, several kB a traced parcel),
+ * which the card and the map read on their own. Values as `propertySql`'s.
+ */
+const listPropertySql = (seen: (alias: string) => string) => `c.code, c.epoch, c.source, w.district_name, c.lead_bureau, w.priority,
+  round(w.area_mu::numeric, 4)::float8 AS area_mu, w.change_type, round(w.confidence::numeric, 4)::float8 AS confidence,
+  c.status, c.due_date::text AS due_date, c.due_rule,
+  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}) AS overdue,
+  c.geometry_changed,
   (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting`;
 
 /** A page's last key as the client carries it: the code, or `confidence|code` when sorted by confidence. */
@@ -194,7 +208,8 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
   const lim = `$${params.length}`;
   params.push(JSON.stringify(names));
   const namesParam = `$${params.length}::jsonb`;
-  const properties = propertySql((alias) => scopePredicate(user, params, alias));
+  const asList = f.view === 'list';
+  const properties = (asList ? listPropertySql : propertySql)((alias) => scopePredicate(user, params, alias));
   const page = byConfidence
     ? pageByConfidence(where.join(' AND '), epochParam, after, lim)
     : byDue
@@ -210,7 +225,7 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
        ${page}
      ), rows AS (
        SELECT c.code, ${key} AS key, row_number() OVER (ORDER BY ${order}) AS rn, w.geom IS NOT NULL AS drawn,
-              '{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ST_AsGeoJSON(w.geom, 7) || ',"properties":'
+              '{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ${asList ? `'null'` : 'ST_AsGeoJSON(w.geom, 7)'} || ',"properties":'
               || (SELECT row_to_json(p) FROM (SELECT ${properties}, coalesce(${namesParam} ->> c.lead_bureau, c.lead_bureau) AS lead_bureau_name) p)::text
               || '}' AS f
        FROM page c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true

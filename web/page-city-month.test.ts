@@ -1,0 +1,120 @@
+/**
+ * The page over a city's month in Chromium (as web/page.test.ts: Debian's /usr/bin/chromium through
+ * playwright-core, the app `tuban serve` runs, nothing leaving 127.0.0.1): 10 100 synthetic polygons
+ * of 2026-10 (server/testing/fixtures.ts insertSyntheticPolygons), which the lead bureau sees all of.
+ * The inbox asks for its list view (no outlines), and a map zoomed out past the layer's cap says it
+ * shows only part of the view, and stops saying so once zoomed in.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { addUsers, insertSyntheticPolygons, openTestDatabase, PASSWORD } from '../server/testing/fixtures.js';
+import { buildServeApp } from '../server/serve-app.js';
+import { loadCalendar } from '../server/deadlines/calendar.js';
+import { DEFAULT_DEADLINES } from '../server/deadlines/rules.js';
+
+const CHROMIUM = process.env.TUBAN_CHROMIUM ?? '/usr/bin/chromium';
+const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
+const ARGS = ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--disable-background-networking', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions'];
+
+describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
+  let dir: string;
+  let db: Database;
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  const external: string[] = [];
+  const consoleErrors: string[] = [];
+  const inboxUrls: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tuban-city-'));
+    db = await openTestDatabase();
+    // A 300-column grid of 0.001° cells from 117 E, 36 N: 34 rows, all in one city-zoom view.
+    await insertSyntheticPolygons(db, 10_100);
+    await addUsers(db, [['chief', 'lead']]);
+    const served = await buildServeApp({
+      db,
+      dataDir: join(dir, 'data'),
+      secret: Buffer.from('city-test-secret-city-test-secret-0123'),
+      deadlines: { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() },
+      webDir: 'web',
+      logger: false,
+      now: () => new Date('2026-11-03T02:00:00Z'),
+    });
+    app = served.app;
+    await served.warmed;
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+    page = await context.newPage();
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith(base) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+      external.push(url);
+      return route.abort();
+    });
+    page.on('request', (r) => r.url().includes('/api/polygons?') && inboxUrls.push(r.url()));
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(`${base}/?epoch=2026-10#map=14/36.017/117.15`);
+    await page.fill('#login-name', 'chief');
+    await page.fill('#login-password', PASSWORD);
+    await page.press('#login-password', 'Enter');
+    // The first request syncs the month's 10 100 cases (a minute on a busy machine).
+    await page.waitForSelector('#inbox-list li', { timeout: 150_000 }).catch(async (err) => {
+      await page.screenshot({ path: 'out/test-artifacts/page-city-month-start.png' });
+      throw new Error(`${err.message}; console: ${consoleErrors.join(' | ')}`);
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The polygon layer's answer for the view now is in (map-source.js), nothing moving. */
+  async function mapSettled(): Promise<void> {
+    await page.waitForFunction(() => {
+      const t = (window as unknown as { tuban: { mapReady: boolean; map: { loaded(): boolean; isMoving(): boolean; getSource(id: string): unknown } } }).tuban;
+      return t.mapReady && t.map.loaded() && !t.map.isMoving();
+    }, undefined, { timeout: 60_000 });
+  }
+
+  it('lists the inbox from its list view: no outlines in the list', async () => {
+    expect(inboxUrls.length).toBeGreaterThan(0);
+    for (const u of inboxUrls) expect(new URL(u).searchParams.get('view'), u).toBe('list');
+    expect(await page.locator('#inbox-list li').count()).toBe(500);
+    await expect.poll(() => page.locator('#counts').innerText()).toContain('10100');
+  });
+
+  it('says when a zoomed-out map shows only part of the view, and not once zoomed in', async () => {
+    const layer = (zoom: number) => page.waitForResponse((r) => r.url().includes('/api/map/polygons.geojson') && r.url().includes(`zoom=${zoom}`), { timeout: 60_000 });
+    await mapSettled();
+    expect(await page.locator('#map-note').isHidden()).toBe(true);
+    let answer = layer(11);
+    await page.evaluate(() => (window as unknown as { tuban: { map: { jumpTo(o: object): void } } }).tuban.map.jumpTo({ center: [117.15, 36.017], zoom: 11 }));
+    expect((await (await answer).json()).truncated).toBe(true);
+    await expect.poll(() => page.locator('#map-note').isVisible()).toBe(true);
+    expect(await page.locator('#map-note').innerText()).toContain('地图只显示了其中一部分');
+    await page.screenshot({ path: 'out/test-artifacts/page-city-month-cap.png' });
+    answer = layer(15);
+    await page.evaluate(() => (window as unknown as { tuban: { map: { jumpTo(o: object): void } } }).tuban.map.jumpTo({ center: [117.15, 36.017], zoom: 15 }));
+    expect((await (await answer).json()).truncated).toBe(false);
+    await expect.poll(() => page.locator('#map-note').isHidden()).toBe(true);
+  });
+
+  it('asked nothing of the internet and logged no error', () => {
+    expect(external).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
+});
