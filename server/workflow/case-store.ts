@@ -264,6 +264,29 @@ export interface ActionContext {
   db: Database;
   deadlines: Deadlines;
   today: () => string;
+  /**
+   * The case version the caller's card showed (the request's If-Match): set, the action runs only on
+   * that version, so a page loaded before a colleague's verdict cannot silently overwrite it.
+   */
+  expectedVersion?: number;
+}
+
+/**
+ * 409 CASE.STALE unless the case is still at the version the caller saw, naming the last change's
+ * author and action (notes and evidence add to the case without changing its version).
+ */
+async function assertVersion(tx: Queryable, c: CaseRow, expected: number | undefined): Promise<void> {
+  if (expected === undefined || c.version === expected) return;
+  const last = await tx.query<{ actor: string; action: string }>(
+    `SELECT actor, action FROM audit_log WHERE code = $1 AND (before IS NULL OR before <> '{}'::jsonb) ORDER BY id DESC LIMIT 1`,
+    [c.code],
+  );
+  const by = last.rows[0];
+  throw new ApiError('CASE.STALE', `${c.code} is at version ${c.version}, not ${expected}${by ? ` (last changed by ${by.actor}: ${by.action})` : ''}`, {
+    version: c.version,
+    changed_by: by?.actor ?? null,
+    changed_action: by?.action ?? null,
+  });
 }
 
 export interface ActionOutcome {
@@ -308,6 +331,7 @@ export async function runAction(
   return ctx.db.transaction(async (tx) => {
     const before = await loadCase(tx, user, code, true);
     assertActor(user, action, before);
+    await assertVersion(tx, before, ctx.expectedVersion);
     assertAllowed(action, before);
     const out = await apply(tx, before);
     const set: Record<string, unknown> = { ...(out.set ?? {}) };
