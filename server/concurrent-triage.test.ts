@@ -1,11 +1,19 @@
 /**
- * Several people acting on one case at once: two staff of a bureau on one card, one of them on a
- * card loaded before the other's change. On a real database (PGlite here; on PostgreSQL under
- * `npm test`, where the two requests are truly concurrent).
+ * Several people and processes acting on one case at once: two staff of a bureau on one card (one
+ * of them on a card loaded before the other's change), the deadline sweep and the batch sync passes
+ * of several server processes running while actions land. On a real database (PGlite here; on
+ * PostgreSQL under `npm test`, where the races below are truly concurrent: the interleavings that
+ * need two sessions run there only, forced by holding a real action open before its COMMIT).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
+import { replaceBatchPolygons } from '../pipeline/store/repository.js';
+import type { User } from './access/roles.js';
+import { loadCalendar } from './deadlines/calendar.js';
+import { DEFAULT_DEADLINES, type Deadlines } from './deadlines/rules.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
+import * as A from './workflow/actions.js';
+import { sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
 
 const P_STALE = '370102-202610-0001';
 const P_BOTH = '370102-202610-0002';
@@ -15,9 +23,13 @@ const P_DROP = '370102-202610-0005';
 const ALL = [P_STALE, P_BOTH, P_SWEEP, P_GEOM, P_DROP];
 const batch = (moved: string[] = [], dropped: string[] = []) =>
   ALL.filter((c) => !dropped.includes(c)).map((c, i) => polygon(c, '2026-10', square(117 + i / 100, 36.6, moved.includes(c) ? 0.0012 : 0.001)));
+const onServer = !!process.env.TUBAN_TEST_DATABASE_URL;
 
 let db: Database;
 let t: TestApp;
+let deadlines: Deadlines;
+const nr: User = { name: 'nr', role: 'bureau', bureau: 'natural_resources', district: null };
+const chief: User = { name: 'chief', role: 'lead', bureau: null, district: null };
 
 beforeAll(async () => {
   db = await openTestDatabase();
@@ -28,6 +40,7 @@ beforeAll(async () => {
     ['chief', 'lead'],
   ]);
   t = await testApp(db);
+  deadlines = { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() };
   await t.request('chief', '/api/sweep', {});
 }, 120_000);
 
@@ -94,5 +107,87 @@ describe('two staff submitting on one card at the same moment', () => {
     expect(rs.map((r) => r.statusCode).sort()).toEqual([200, 409]);
     expect(rs.find((r) => r.statusCode === 409)!.json().code).toBe('CASE.STALE');
     expect(await auditCount(P_BOTH, 'verdict')).toBe(1);
+  });
+});
+
+/**
+ * `db`, whose next transaction does its work and then waits, holding its row locks, until
+ * `release()`: another session's action caught between its checks and its COMMIT.
+ */
+function heldBeforeCommit(base: Database) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let done!: () => void;
+  const ready = new Promise<void>((r) => (done = r));
+  const held: Database = {
+    ...base,
+    transaction: (fn) =>
+      base.transaction(async (tx) => {
+        const out = await fn(tx);
+        done();
+        await gate;
+        return out;
+      }),
+  };
+  return { db: held, ready, release };
+}
+
+/** Until `n` sessions wait for a row lock (the passes blocked behind the held action). */
+async function waitingForLocks(n: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if (r.rows[0].n >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`fewer than ${n} sessions waiting for a lock`);
+}
+
+const caseOf = async (code: string) =>
+  (await db.query<{ status: string; escalation_level: number; geometry_changed: boolean }>('SELECT status, escalation_level, geometry_changed FROM cases WHERE code = $1', [code])).rows[0];
+
+describe.runIf(onServer)('passes of other server processes running while an action commits (PostgreSQL)', () => {
+  const ctx = (d: Database): ActionContext => ({ db: d, deadlines, today: () => '2026-12-15' });
+
+  it('the deadline sweep does not lower the level the lead bureau escalated the case to meanwhile', async () => {
+    const h = heldBeforeCommit(db);
+    const escalating = A.escalate(ctx(h.db), chief, P_SWEEP, { reason: '拒不整改', level: 3 });
+    await h.ready;
+    const sweeping = sweepDeadlines(db, '2026-12-15'); // the case is overdue: the sweep raises it one level
+    await waitingForLocks(1);
+    h.release();
+    await escalating;
+    expect((await sweeping).overdue).toBeGreaterThanOrEqual(1);
+    expect((await caseOf(P_SWEEP)).escalation_level).toBe(3);
+  });
+
+  it('two sync passes flag a re-run outline once (one geometry.changed row), not once each', async () => {
+    await replaceBatchPolygons(db, 'b-2026-10', batch([P_GEOM]));
+    const h = heldBeforeCommit(db);
+    const noting = A.addNote(ctx(h.db), nr, P_GEOM, { text: '现场核查中' });
+    await h.ready;
+    const passes = [syncCases(db, deadlines, null, '2026-12-15'), syncCases(db, deadlines, null, '2026-12-15')];
+    await waitingForLocks(2);
+    h.release();
+    await noting;
+    await Promise.all(passes);
+    expect(await auditCount(P_GEOM, 'geometry.changed')).toBe(1);
+    expect((await caseOf(P_GEOM)).geometry_changed).toBe(true);
+  });
+
+  it('a sync pass does not withdraw as untouched a case a bureau accepted while it ran', async () => {
+    await replaceBatchPolygons(db, 'b-2026-10', batch([P_GEOM], [P_DROP]));
+    const h = heldBeforeCommit(db);
+    const accepting = A.accept(ctx(h.db), nr, P_DROP);
+    await h.ready;
+    const pass = syncCases(db, deadlines, null, '2026-12-15');
+    await waitingForLocks(1);
+    h.release();
+    await accepting;
+    await pass;
+    expect((await caseOf(P_DROP)).status).toBe('accepted');
+    // The next pass sees the accepted case and flags it for the lead bureau (withdraw or confirm).
+    await syncCases(db, deadlines, null, '2026-12-15');
+    expect(await caseOf(P_DROP)).toMatchObject({ status: 'accepted', geometry_changed: true });
+    expect(await auditCount(P_DROP, 'polygon.vanished')).toBe(1);
   });
 });

@@ -146,7 +146,9 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
        ), changed AS (
          UPDATE cases c SET geometry_changed = NOT old.taken, geom_hash = CASE WHEN old.taken THEN old.new_hash ELSE c.geom_hash END,
                 version = c.version + 1, updated_at = now()
-         FROM old WHERE c.code = old.code
+         -- Rechecked on the row as it is once locked (PostgreSQL re-reads a row another session changed
+         -- meanwhile): another pass that flagged it first, or a separate, is not done twice or undone.
+         FROM old WHERE c.code = old.code AND NOT c.geometry_changed AND c.geom_hash = old.old_hash AND (c.status = 'merged') = old.taken
          RETURNING c.code, old.old_hash, old.new_hash, old.taken
        ), audit AS (
          INSERT INTO audit_log (actor, action, code, before, after)
@@ -163,7 +165,7 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       // it and withdraws it or confirms again (`withdraw`); its verdict and history stay.
       const g = await tx.query<{ n: number }>(
         `WITH lost AS (
-           SELECT c.code, c.geom_hash,
+           SELECT c.code, c.geom_hash, c.status,
                   c.status = 'merged'
                   OR c.status = 'issued' AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.code = c.code AND a.actor <> 'system')
                                          AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.code = c.code) AS untouched
@@ -176,7 +178,9 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
                   due_rule = CASE WHEN l.untouched THEN NULL ELSE c.due_rule END,
                   due_date = CASE WHEN l.untouched THEN NULL ELSE c.due_date END,
                   version = c.version + 1, updated_at = now()
-           FROM lost l WHERE c.code = l.code
+           -- A case accepted (or flagged by another pass) while this ran is left to the next pass, which
+           -- sees it as it is: untouched is this statement's snapshot, not the row's state once locked.
+           FROM lost l WHERE c.code = l.code AND NOT c.geometry_changed AND c.status = l.status
            RETURNING c.code, l.geom_hash, l.untouched
          ), audit AS (
            INSERT INTO audit_log (actor, action, code, before, after)
@@ -410,7 +414,9 @@ export async function sweepDeadlines(db: Database, today: string): Promise<{ ove
          ON CONFLICT DO NOTHING
          RETURNING code, level, rule, due_date
        ), upd AS (
-         UPDATE cases c SET escalation_level = ins.level, version = c.version + 1, updated_at = now() FROM ins WHERE c.code = ins.code
+         -- greatest: an escalation the lead bureau committed while this statement ran (its snapshot
+         -- read the level before it) is not lowered again.
+         UPDATE cases c SET escalation_level = greatest(c.escalation_level, ins.level), version = c.version + 1, updated_at = now() FROM ins WHERE c.code = ins.code
          RETURNING c.code
        ), audit AS (
          INSERT INTO audit_log (actor, action, code, before, after)
