@@ -190,4 +190,26 @@ describe.runIf(onServer)('passes of other server processes running while an acti
     expect(await caseOf(P_DROP)).toMatchObject({ status: 'accepted', geometry_changed: true });
     expect(await auditCount(P_DROP, 'polygon.vanished')).toBe(1);
   });
+
+  it('a site withdrawn while the lead bureau separates its sighting reissues the sighting once, not over the separation', async () => {
+    const M = '370102-202611-0001';
+    await writeBatch(db, 'b-2026-11', '2026-11', [polygon(M, '2026-11', square(117.02, 36.6, 0.0012), { previousCode: P_SWEEP })], '2026-12-02');
+    await replaceBatchPolygons(db, 'b-2026-10', batch([P_GEOM], [P_DROP, P_SWEEP]));
+    await syncCases(db, deadlines, null, '2026-12-15');
+    expect(await caseOf(M)).toMatchObject({ status: 'merged' });
+    expect(await caseOf(P_SWEEP)).toMatchObject({ geometry_changed: true }); // escalated by the lead bureau: flagged, not withdrawn
+    const h = heldBeforeCommit(db);
+    const separating = A.separate(ctx(h.db), chief, M, { reason: '相邻新建，非同一地块' });
+    await h.ready;
+    const withdrawing = A.withdraw(ctx(db), chief, P_SWEEP, { reason: '复跑后不再提取' });
+    await waitingForLocks(1);
+    h.release();
+    await separating;
+    const w = await withdrawing;
+    expect(w.case.status).toBe('vanished');
+    const history = await db.query<{ action: string }>(`SELECT action FROM audit_log WHERE code = $1 AND action IN ('separate', 'reissue') ORDER BY id`, [M]);
+    expect(history.rows.map((r) => r.action)).toEqual(['separate']);
+    const withdrawn = await db.query<{ after: Record<string, unknown> }>(`SELECT after FROM audit_log WHERE code = $1 AND action = 'withdraw'`, [P_SWEEP]);
+    expect(withdrawn.rows[0].after.reissued).toBeUndefined();
+  });
 });

@@ -210,20 +210,23 @@ export async function reissueSightings(tx: Queryable, deadlines: Deadlines, carr
   if (rows.length === 0) return 0;
   const issued = Object.fromEntries(rows.map((r) => [r.code, issuedOn(r.issued_on, today)]));
   const due = Object.fromEntries(Object.values(issued).map((d) => [d, applyRule(deadlines.rules.verification, d, deadlines.calendar)]));
-  await tx.query(
+  const r = await tx.query<{ n: number }>(
     `WITH old AS (SELECT code, merged_into, issued_on FROM cases WHERE code = ANY($2::text[])
      ), upd AS (
        UPDATE cases c SET status = 'issued', merged_into = NULL, issued_on = ($3::jsonb ->> c.code)::date, due_rule = 'verification',
               due_date = ($1::jsonb ->> ($3::jsonb ->> c.code))::date, version = c.version + 1, updated_at = now()
-       FROM old WHERE c.code = old.code
+       -- Rechecked once the row is locked: a sighting the lead bureau separated meanwhile is issued already.
+       FROM old WHERE c.code = old.code AND c.status = 'merged' AND c.merged_into = old.merged_into
        RETURNING c.code, old.merged_into, old.issued_on AS old_issued_on, c.issued_on, c.due_date
-     ) INSERT INTO audit_log (actor, action, code, before, after)
+     ), audit AS (
+       INSERT INTO audit_log (actor, action, code, before, after)
        SELECT 'system', 'reissue', code, jsonb_build_object('status', 'merged', 'merged_into', merged_into, 'issued_on', old_issued_on),
               jsonb_build_object('status', 'issued', 'issued_on', issued_on, 'due_rule', 'verification', 'due_date', due_date)
-       FROM upd`,
+       FROM upd
+     ) SELECT count(*)::int AS n FROM upd`,
     [JSON.stringify(due), rows.map((r) => r.code), JSON.stringify(issued)],
   );
-  return rows.length;
+  return r.rows[0].n;
 }
 
 /**
