@@ -14,6 +14,8 @@ export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodTy
   params?: P;
   query?: Q;
   body?: B;
+  /** Request headers the route reads (name → description), for the OpenAPI document only. */
+  headers?: Record<string, string>;
   /** Raw upload content types (the body is not JSON). */
   rawBody?: string[];
   /** Documented responses besides the errors every route can give. */
@@ -94,7 +96,11 @@ export class ApiRegistry {
         summary: s.summary,
         tags: s.tags,
         ...(s.auth === false ? { security: [] } : {}),
-        parameters: [...asParams(s.params, 'path'), ...asParams(s.query, 'query')],
+        parameters: [
+          ...asParams(s.params, 'path'),
+          ...asParams(s.query, 'query'),
+          ...Object.entries(s.headers ?? {}).map(([name, description]) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } })),
+        ],
         ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(s.body) } } } } : {}),
         ...(s.rawBody ? { requestBody: { required: true, content: Object.fromEntries(s.rawBody.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])) } } : {}),
         responses,

@@ -143,6 +143,22 @@ function sendDownload(reply: FastifyReply, bytes: Uint8Array, type: string, file
   return reply.type(type).header('content-disposition', `attachment; filename="${filename}"`).header('cache-control', 'private, no-store').send(Buffer.from(bytes));
 }
 
+/** How the action routes document their optional If-Match (openapi.json). */
+const IF_MATCH_DOC = {
+  'If-Match': 'optional: the case `version` the caller acted on (the card\'s case.version), as "7"; a case changed since is 409 CASE.STALE instead of being overwritten',
+};
+
+/**
+ * The case version an action's If-Match names: `"7"` (an entity tag), `W/"7"` or `7`; `*` or none
+ * is no condition. Anything else is a 400: a page that meant to guard its change must not go unguarded.
+ */
+function caseVersionIn(header: string | string[] | undefined): number | undefined {
+  if (header === undefined || header === '*') return undefined;
+  const m = typeof header === 'string' ? /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header) : null;
+  if (!m) throw new ApiError('VALIDATION', `If-Match: ${String(header)} is not a case version (send the card's case.version, as "7")`);
+  return Number(m[1]);
+}
+
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
@@ -501,14 +517,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     );
 
-    // One route per workflow action.
-    const action = <B extends ZodType>(url: string, summary: string, body: B | undefined, run: (user: User, code: string, body: z.output<B>) => Promise<unknown>) =>
-      registry.route(api, { method: 'POST', url: `/api/polygons/:code/${url}`, summary, tags: ['workflow'], params: S.CodeParams, body, responses: { 200: '{case, result}' } }, async (req, _reply, input) => {
-        const user = requireUser(req);
-        await maintain();
-        return run(user, input.params.code, input.body as z.output<B>);
-      });
-    action('accept', 'Lead bureau signs for the polygon (issued → accepted)', undefined, (u, c) => A.accept(ctx, u, c));
+    // One route per workflow action, run on the case version the caller's card showed when it sends one (If-Match).
+    const action = <B extends ZodType>(url: string, summary: string, body: B | undefined, run: (actx: ActionContext, user: User, code: string, body: z.output<B>) => Promise<unknown>) =>
+      registry.route(
+        api,
+        { method: 'POST', url: `/api/polygons/:code/${url}`, summary, tags: ['workflow'], params: S.CodeParams, headers: IF_MATCH_DOC, body, responses: { 200: '{case, result}' } },
+        async (req, _reply, input) => {
+          const user = requireUser(req);
+          const expectedVersion = caseVersionIn(req.headers['if-match']);
+          await maintain();
+          return run({ ...ctx, expectedVersion }, user, input.params.code, input.body as z.output<B>);
+        },
+      );
+    action('accept', 'Lead bureau signs for the polygon (issued → accepted)', undefined, (x, u, c) => A.accept(x, u, c));
     registry.route(
       api,
       {
@@ -525,19 +546,19 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         return A.acceptMany(ctx, user, [...new Set(body.codes)]);
       },
     );
-    action('verdict', 'Lead bureau records the verdict: legal (approval no.), illegal (violation type), other (reason); per parcel after a split', S.Verdict, (u, c, b) => A.recordVerdict(ctx, u, c, b));
-    action('split', 'Split into parcels inside the polygon (areas recomputed in m² and 亩)', S.Split, (u, c, b) => A.split(ctx, u, c, b));
-    action('rectification', 'Report rectification progress of an illegal finding', S.Rectification, (u, c, b) => A.rectify(ctx, u, c, b));
-    action('close', 'Close (销号): legal/other verdicts, or illegal ones rectified to 100 %', S.Close, (u, c, b) => A.close(ctx, u, c, b));
-    action('request-reassignment', 'Ask the lead bureau to route the polygon elsewhere', S.RequestReassignment, (u, c, b) => A.requestReassignment(ctx, u, c, b));
-    action('reassign', 'Lead bureau (role lead) routes the polygon to another bureau', S.Reassign, (u, c, b) => A.reassign(ctx, u, c, b));
-    action('review', 'Lead bureau reviews a closure (approve → reviewed; refuse → back)', S.Review, (u, c, b) => A.review(ctx, u, c, b));
-    action('escalate', 'Lead bureau escalates (hand-over to the discipline commission within 15 days)', S.Escalate, (u, c, b) => A.escalate(ctx, u, c, b));
-    action('hand-over', 'Lead bureau records a handover done (移送): to the discipline commission (纪委监委) or the police, with its date and reference; the ledger\'s 是否移送纪委监委 reads it', S.HandOver, (u, c, b) => A.handOver(ctx, u, c, b));
-    action('notes', 'Add a note (lead or co-handling bureau, lead role)', S.Note, (u, c, b) => A.addNote(ctx, u, c, b));
-    action('confirm-geometry', 'Lead bureau confirms the verdict after a batch re-run changed the outline', S.ConfirmGeometry, (u, c, b) => A.confirmGeometry(ctx, u, c, b));
-    action('withdraw', 'Lead bureau withdraws a case whose polygon a batch re-run no longer finds (图形灭失, any open state → vanished)', S.Withdraw, (u, c, b) => A.withdraw(ctx, u, c, b));
-    action('separate', 'Lead bureau issues a polygon merged into an earlier site\'s case as its own case (another site after all: merged → issued)', S.Separate, (u, c, b) => A.separate(ctx, u, c, b));
+    action('verdict', 'Lead bureau records the verdict: legal (approval no.), illegal (violation type), other (reason); per parcel after a split', S.Verdict, (x, u, c, b) => A.recordVerdict(x, u, c, b));
+    action('split', 'Split into parcels inside the polygon (areas recomputed in m² and 亩)', S.Split, (x, u, c, b) => A.split(x, u, c, b));
+    action('rectification', 'Report rectification progress of an illegal finding', S.Rectification, (x, u, c, b) => A.rectify(x, u, c, b));
+    action('close', 'Close (销号): legal/other verdicts, or illegal ones rectified to 100 %', S.Close, (x, u, c, b) => A.close(x, u, c, b));
+    action('request-reassignment', 'Ask the lead bureau to route the polygon elsewhere', S.RequestReassignment, (x, u, c, b) => A.requestReassignment(x, u, c, b));
+    action('reassign', 'Lead bureau (role lead) routes the polygon to another bureau', S.Reassign, (x, u, c, b) => A.reassign(x, u, c, b));
+    action('review', 'Lead bureau reviews a closure (approve → reviewed; refuse → back)', S.Review, (x, u, c, b) => A.review(x, u, c, b));
+    action('escalate', 'Lead bureau escalates (hand-over to the discipline commission within 15 days)', S.Escalate, (x, u, c, b) => A.escalate(x, u, c, b));
+    action('hand-over', 'Lead bureau records a handover done (移送): to the discipline commission (纪委监委) or the police, with its date and reference; the ledger\'s 是否移送纪委监委 reads it', S.HandOver, (x, u, c, b) => A.handOver(x, u, c, b));
+    action('notes', 'Add a note (lead or co-handling bureau, lead role)', S.Note, (x, u, c, b) => A.addNote(x, u, c, b));
+    action('confirm-geometry', 'Lead bureau confirms the verdict after a batch re-run changed the outline', S.ConfirmGeometry, (x, u, c, b) => A.confirmGeometry(x, u, c, b));
+    action('withdraw', 'Lead bureau withdraws a case whose polygon a batch re-run no longer finds (图形灭失, any open state → vanished)', S.Withdraw, (x, u, c, b) => A.withdraw(x, u, c, b));
+    action('separate', 'Lead bureau issues a polygon merged into an earlier site\'s case as its own case (another site after all: merged → issued)', S.Separate, (x, u, c, b) => A.separate(x, u, c, b));
 
     registry.route(
       api,
@@ -547,6 +568,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         summary: `Upload evidence: the raw file as the body (JPEG photo or PDF, checked by content, ≤ ${maxEvidence} bytes), ?name=file name; EXIF time/GPS/azimuth read from photos`,
         tags: ['workflow'],
         params: S.CodeParams,
+        headers: IF_MATCH_DOC,
         query: S.EvidenceQuery,
         rawBody: ['image/jpeg', 'application/pdf', 'application/octet-stream'],
         bodyLimit: maxEvidence,
@@ -554,6 +576,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, _reply, { params, query, body }) => {
         const user = requireUser(req, 'case.contribute');
         const name = checkFileName(query.name);
+        const expectedVersion = caseVersionIn(req.headers['if-match']);
         await maintain(); // a new batch's polygon has its case before its first upload, as before its first action
         // Check the actor and state before touching the disk, so a refused upload leaves nothing behind.
         const c = await loadCase(opts.db, user, params.code);
@@ -563,7 +586,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const stored = await storeEvidence(opts.dataDir, body, maxEvidence);
         let recorded;
         try {
-          recorded = await A.attachEvidence(ctx, user, params.code, stored, name, query.note);
+          recorded = await A.attachEvidence({ ...ctx, expectedVersion }, user, params.code, stored, name, query.note);
         } catch (e) {
           // The state changed between the check and the locked action: take the file back.
           await discardUnrecorded(opts.db, opts.dataDir, stored);

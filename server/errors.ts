@@ -15,6 +15,7 @@ export const API_ERRORS = {
   'NOT_FOUND': { status: 404, message: 'no such route' },
   'MAP.NO_MVT': { status: 404, message: 'this database\'s PostGIS cannot write vector tiles (built without protobuf-c): use /api/map/polygons.geojson (GET /api/map/layer says which)' },
   'CASE.BAD_STATE': { status: 409, message: 'this action is not allowed in the polygon\'s current state' },
+  'CASE.STALE': { status: 409, message: 'the polygon was changed since your page loaded it (If-Match names an older case version): load it again and decide on what it now says' },
   'CASE.VERDICT_MISMATCH': { status: 409, message: 'this action does not fit the recorded verdict' },
   'CASE.GEOMETRY_UNCHANGED': { status: 409, message: 'nothing to confirm: the outline has not changed since a batch last flagged it' },
   'CASE.SPLIT': { status: 409, message: 'the polygon is split: give each parcel its verdict' },

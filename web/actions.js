@@ -18,14 +18,24 @@ export function relation(card) {
 
 /**
  * POST one action, then refresh the card, the lists and the map. `refused(err)` may put a refusal in
- * the words of the form that was sent (else errorText's). The form's fields are kept on a refusal.
+ * the words of the form that was sent (else errorText's). The form's fields are kept on a refusal,
+ * except when the case changed since the card was loaded: `version` (the card's case.version, sent
+ * as If-Match) makes the server refuse it (CASE.STALE) rather than overwrite a colleague's change,
+ * and the card is loaded again to show what changed.
  */
-export async function act(code, action, body, done, refused) {
+export async function act(code, action, body, done, refused, version) {
   let r;
   try {
-    r = await api(`/api/polygons/${encodeURIComponent(code)}/${action}`, { method: 'POST', body: body ?? {} });
+    const headers = version == null ? {} : { 'If-Match': `"${version}"` };
+    r = await api(`/api/polygons/${encodeURIComponent(code)}/${action}`, { method: 'POST', body: body ?? {}, headers });
   } catch (err) {
     toast(refused?.(err) ?? errorText(err), 'error');
+    if (err.code === 'CASE.STALE') {
+      // Show the case as it now is, with what the user had typed still in its forms.
+      const typed = typedInForms();
+      await emit('changed', code).catch(() => undefined);
+      if (state.openCode === code) restoreTyped(typed);
+    }
     return null;
   }
   toast(done, 'ok');
@@ -34,13 +44,42 @@ export async function act(code, action, body, done, refused) {
   return r;
 }
 
+/** The card's action forms as filled in: per form (verdict form, or mini form by action), each field's value and whether its section was open. */
+function typedInForms() {
+  return [...($('actions')?.querySelectorAll('form') ?? [])].map((f) => ({
+    key: f.id || f.dataset.action,
+    open: f.closest('details')?.open ?? false,
+    fields: [...f.elements].filter((el) => el.name && !el.disabled).map((el) => ({ name: el.name, value: el.value, checked: el.checked, type: el.type })),
+  }));
+}
+
+/** Fill the reloaded card's forms that are still offered with what was typed (change events redraw dependent fields). */
+function restoreTyped(typed) {
+  for (const t of typed) {
+    const f = [...$('actions').querySelectorAll('form')].find((x) => (x.id || x.dataset.action) === t.key);
+    if (!f) continue;
+    const details = f.closest('details');
+    if (details && t.open) details.open = true;
+    for (const v of t.fields) {
+      const el = v.type === 'radio' ? f.querySelector(`input[type=radio][name="${v.name}"][value="${CSS.escape(v.value)}"]`) : f.elements.namedItem(v.name);
+      if (!el || el instanceof RadioNodeList) continue;
+      if (v.type === 'radio' || v.type === 'checkbox') {
+        if (el.checked === v.checked) continue;
+        el.checked = v.checked;
+      } else el.value = v.value;
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  }
+}
+
 /**
  * A closure the server refused (409), in the order it checks (server/workflow/actions.ts close):
  * rectification short of 100 %, 已整改到位 unticked, then a filed case (立案, perhaps marked by a
  * colleague since this card was opened) whose 处罚已执行 is unticked.
  */
 function closeRefusal(err, body, c, status) {
-  if (err.status !== 409 || c.verdict !== 'illegal') return null;
+  // A case changed since the card was loaded is told as such (errorText), whatever the form says.
+  if (err.status !== 409 || err.code === 'CASE.STALE' || c.verdict !== 'illegal') return null;
   const progress = Number(c.rectification?.progress ?? 0);
   if (status === 'rectifying' && progress < 100) return `未能销号：整改完成比例为 ${progress}%，须达到 100% 方可销号，请先更新整改进度`;
   if (body.rectified === false) return '未能销号：违法图斑须整改到位方可销号，请确认整改到位后勾选「已整改到位」';
@@ -154,7 +193,10 @@ export function renderActions(card) {
   if (forms.length) parts.push(`<div class="more-actions">${forms.join('')}</div>`);
   box.innerHTML = parts.length ? `<h3>办理</h3>${parts.join('')}` : '';
   const refusals = { close: (err, body) => closeRefusal(err, body, c, status), 'hand-over': handOverRefusal };
-  $('act-accept')?.addEventListener('click', (ev) => oneClick(ev.currentTarget, () => act(p.code, 'accept', undefined, '已签收')));
+  // Decisions are made on the card as loaded: sent with its version, so a colleague's change since is
+  // refused (CASE.STALE), not overwritten. Notes and hand-overs add to the case and are sent as they are.
+  const guarded = (action) => (['notes', 'hand-over'].includes(action) ? undefined : c.version);
+  $('act-accept')?.addEventListener('click', (ev) => oneClick(ev.currentTarget, () => act(p.code, 'accept', undefined, '已签收', undefined, c.version)));
   for (const f of box.querySelectorAll('form.mini')) {
     f.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -169,10 +211,10 @@ export function renderActions(card) {
         else body[el.name] = el.value.trim();
       }
       const action = f.dataset.action;
-      await oneClick(f.querySelector('button[type=submit]'), () => act(p.code, action, body, `${f.dataset.label}已提交`, refusals[action] && ((err) => refusals[action](err, body))));
+      await oneClick(f.querySelector('button[type=submit]'), () => act(p.code, action, body, `${f.dataset.label}已提交`, refusals[action] && ((err) => refusals[action](err, body)), guarded(action)));
     });
   }
   wireFilingFields($('more-rectification'));
   const vf = $('verdict-form');
-  if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存')));
+  if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存', undefined, c.version)));
 }

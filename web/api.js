@@ -1,4 +1,5 @@
 // The API client: JSON calls and raw uploads with the bearer token; a 401 signs the page out (and the call never settles).
+import { ACTIONS as ACTION_NAMES } from './labels.js';
 import { emit, state } from './state.js';
 
 export class ApiError extends Error {
@@ -6,6 +7,8 @@ export class ApiError extends Error {
     super(body?.message ?? `HTTP ${status}`);
     this.status = status;
     this.code = body?.code;
+    /** The whole answer: some refusals say more than code and message (CASE.STALE: who changed the case). */
+    this.body = body ?? {};
   }
 }
 
@@ -23,8 +26,8 @@ async function send(path, init) {
   return res.status === 204 ? null : res.json();
 }
 
-export function api(path, { method = 'GET', body } = {}) {
-  return send(path, { method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+export function api(path, { method = 'GET', body, headers = {} } = {}) {
+  return send(path, { method, headers: body === undefined ? headers : { ...headers, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
 /** A file as the raw request body (the evidence route), its type from the browser, else octet-stream (the server sniffs). */
@@ -45,6 +48,11 @@ export function errorText(err) {
   if (err.code === 'CASE.VERDICT_MISMATCH') return '此操作与已录入的判定不符（违法图斑须先报整改进度，整改只适用于违法图斑）';
   if (err.code === 'CASE.SPLIT') return '图斑已分割为地块：请逐个地块判定';
   if (err.code === 'CASE.GEOMETRY_UNCHANGED') return '图形未再变化，无需确认';
+  if (err.code === 'CASE.STALE') {
+    const who = err.body.changed_by === 'system' ? '系统' : err.body.changed_by;
+    const what = ACTION_NAMES[err.body.changed_action] ?? err.body.changed_action;
+    return `此图斑在您打开后已被${who ? `${who}${what ? `（${what}）` : ''}` : '他人'}更新，您的提交未保存；页面已显示最新状态，请核对后再提交`;
+  }
   if (err.code === 'CASE.BAD_STATE') return '图斑当前状态不允许此操作（可能已由他人办理），请返回列表重新打开查看最新状态';
   if (err.code === 'USER.EXISTS') return '已有同名用户';
   if (err.status === 409) return `当前状态不允许此操作（${err.code ?? ''}）`;

@@ -815,14 +815,15 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       code,
     );
     expect(filed).toBe(200);
-    // The server refuses the closure (409): the page says why, in words, and keeps what was typed.
+    // The server refuses the closure from a card loaded before that (409 CASE.STALE): the page says
+    // who changed the case, shows it as it now is (filed: the penalty must be carried out) and keeps what was typed.
     const before = consoleErrors.length;
     await page.click('#submit-close');
     await expect.poll(() => page.getAttribute('#toast', 'class')).toContain('error');
     const told = (await page.textContent('#toast'))!;
-    expect(told).toContain('本案已立案');
-    expect(told).toContain('处罚已执行');
+    expect(told).toContain(`已被${bureau.name}（整改进度）更新，您的提交未保存`);
     expect(await statusOf(code)).toBe('rectifying');
+    await expect.poll(() => page.textContent('#more-close')).toContain('本案已立案');
     expect(await page.inputValue('#more-close textarea[name=reason]')).toBe('已拆除复耕');
     await page.screenshot({ path: join(ARTIFACTS, 'page-close-refused.png') });
     await expect.poll(() => consoleErrors.length).toBe(before + 1);
@@ -1077,6 +1078,52 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.isVisible('#tab-inbox')).toBe(false);
     expect(await page.isVisible('#tab-users')).toBe(true);
     await page.context().close();
+  });
+
+  it('two tabs on one card: the second verdict, from a card loaded before the first, is refused and the card shows the first', async () => {
+    const pick = await demo.db.query<{ code: string; status: string }>(
+      `SELECT w.code, coalesce(c.status, 'issued') AS status FROM work_items w LEFT JOIN cases c ON c.code = w.code
+       WHERE coalesce(c.lead_bureau, w.lead_bureau) = $1 AND coalesce(c.status, 'issued') IN ('issued', 'accepted') AND c.verdict IS NULL AND w.geom IS NOT NULL
+       ORDER BY w.code DESC LIMIT 1`,
+      [bureau.bureau],
+    );
+    const { code } = pick.rows[0];
+    if (pick.rows[0].status === 'issued') {
+      const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: bureau.name, password: bureau.password } });
+      const r = await app.inject({ method: 'POST', url: `/api/polygons/${code}/accept`, headers: { authorization: `Bearer ${session.json().token}` } });
+      expect(r.statusCode, r.body).toBe(200);
+    }
+    const tabs = [await open(bureau), await open(bureau)];
+    for (const page of tabs) {
+      await page.fill('#f-code', code);
+      await page.press('#f-code', 'Enter');
+      await expect.poll(() => page.textContent('#card-code')).toBe(code);
+      await page.waitForSelector('#verdict-form');
+    }
+    const [first, second] = tabs;
+    await first.check('input[name=verdict][value=illegal]');
+    await first.selectOption('#violation-type', 'illegal_occupation');
+    await first.click('#verdict-submit');
+    await expect.poll(() => first.textContent('#card-verdict')).toContain('违法');
+    // The second tab still shows the card as it was loaded (no verdict) and decides otherwise.
+    await second.check('input[name=verdict][value=other]');
+    await second.selectOption('#other-situation', 'seasonal');
+    await second.fill('#other-reason', '季节性');
+    const before = consoleErrors.length;
+    await second.click('#verdict-submit');
+    await expect.poll(() => second.textContent('#toast')).toContain(`已被${bureau.name}（判定）更新，您的提交未保存`);
+    await expect.poll(() => second.textContent('#card-verdict')).toContain('违法');
+    // What the second tab typed is still in its form (now under 修改判定), to check against the first and send again or not.
+    expect(await second.inputValue('#other-reason')).toBe('季节性');
+    const rows = await demo.db.query<{ verdict: string; n: number }>(
+      `SELECT verdict, (SELECT count(*)::int FROM audit_log WHERE code = $1 AND action = 'verdict') AS n FROM cases WHERE code = $1`,
+      [code],
+    );
+    expect(rows.rows[0]).toEqual({ verdict: 'illegal', n: 1 });
+    // Chromium logs the refused POST (409): the refusal is this check's, not the page's.
+    await expect.poll(() => consoleErrors.length).toBe(before + 1);
+    expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('409')]);
+    for (const page of tabs) await page.context().close();
   });
 
   it('needed nothing from outside the host and logged no errors', () => {

@@ -50,7 +50,7 @@ export function renderParcels(card) {
     $('split-preview').innerHTML = preview.length
       ? `${parcelTable(preview, 'split-table')}${preview.length < 2 ? '<p class="muted">只得到一块：分割线需完整穿过图斑。</p>' : `<button type="button" class="primary" id="split-submit">确认分割为 ${preview.length} 块</button>`}`
       : '';
-    $('split-submit')?.addEventListener('click', (ev) => oneClick(ev.currentTarget, () => act(code, 'split', { parcels: preview.map((p) => p.geometry) }, `已分割为 ${preview.length} 个地块`)));
+    $('split-submit')?.addEventListener('click', (ev) => oneClick(ev.currentTarget, () => act(code, 'split', { parcels: preview.map((p) => p.geometry) }, `已分割为 ${preview.length} 个地块`, undefined, card.case?.version)));
   };
   const add = (mode) => async () => {
     const g = await draw(mode);

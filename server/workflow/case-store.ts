@@ -146,7 +146,9 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
        ), changed AS (
          UPDATE cases c SET geometry_changed = NOT old.taken, geom_hash = CASE WHEN old.taken THEN old.new_hash ELSE c.geom_hash END,
                 version = c.version + 1, updated_at = now()
-         FROM old WHERE c.code = old.code
+         -- Rechecked on the row as it is once locked (PostgreSQL re-reads a row another session changed
+         -- meanwhile): another pass that flagged it first, or a separate, is not done twice or undone.
+         FROM old WHERE c.code = old.code AND NOT c.geometry_changed AND c.geom_hash = old.old_hash AND (c.status = 'merged') = old.taken
          RETURNING c.code, old.old_hash, old.new_hash, old.taken
        ), audit AS (
          INSERT INTO audit_log (actor, action, code, before, after)
@@ -163,7 +165,7 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       // it and withdraws it or confirms again (`withdraw`); its verdict and history stay.
       const g = await tx.query<{ n: number }>(
         `WITH lost AS (
-           SELECT c.code, c.geom_hash,
+           SELECT c.code, c.geom_hash, c.status,
                   c.status = 'merged'
                   OR c.status = 'issued' AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.code = c.code AND a.actor <> 'system')
                                          AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.code = c.code) AS untouched
@@ -176,7 +178,9 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
                   due_rule = CASE WHEN l.untouched THEN NULL ELSE c.due_rule END,
                   due_date = CASE WHEN l.untouched THEN NULL ELSE c.due_date END,
                   version = c.version + 1, updated_at = now()
-           FROM lost l WHERE c.code = l.code
+           -- A case accepted (or flagged by another pass) while this ran is left to the next pass, which
+           -- sees it as it is: untouched is this statement's snapshot, not the row's state once locked.
+           FROM lost l WHERE c.code = l.code AND NOT c.geometry_changed AND c.status = l.status
            RETURNING c.code, l.geom_hash, l.untouched
          ), audit AS (
            INSERT INTO audit_log (actor, action, code, before, after)
@@ -206,20 +210,23 @@ export async function reissueSightings(tx: Queryable, deadlines: Deadlines, carr
   if (rows.length === 0) return 0;
   const issued = Object.fromEntries(rows.map((r) => [r.code, issuedOn(r.issued_on, today)]));
   const due = Object.fromEntries(Object.values(issued).map((d) => [d, applyRule(deadlines.rules.verification, d, deadlines.calendar)]));
-  await tx.query(
+  const r = await tx.query<{ n: number }>(
     `WITH old AS (SELECT code, merged_into, issued_on FROM cases WHERE code = ANY($2::text[])
      ), upd AS (
        UPDATE cases c SET status = 'issued', merged_into = NULL, issued_on = ($3::jsonb ->> c.code)::date, due_rule = 'verification',
               due_date = ($1::jsonb ->> ($3::jsonb ->> c.code))::date, version = c.version + 1, updated_at = now()
-       FROM old WHERE c.code = old.code
+       -- Rechecked once the row is locked: a sighting the lead bureau separated meanwhile is issued already.
+       FROM old WHERE c.code = old.code AND c.status = 'merged' AND c.merged_into = old.merged_into
        RETURNING c.code, old.merged_into, old.issued_on AS old_issued_on, c.issued_on, c.due_date
-     ) INSERT INTO audit_log (actor, action, code, before, after)
+     ), audit AS (
+       INSERT INTO audit_log (actor, action, code, before, after)
        SELECT 'system', 'reissue', code, jsonb_build_object('status', 'merged', 'merged_into', merged_into, 'issued_on', old_issued_on),
               jsonb_build_object('status', 'issued', 'issued_on', issued_on, 'due_rule', 'verification', 'due_date', due_date)
-       FROM upd`,
+       FROM upd
+     ) SELECT count(*)::int AS n FROM upd`,
     [JSON.stringify(due), rows.map((r) => r.code), JSON.stringify(issued)],
   );
-  return rows.length;
+  return r.rows[0].n;
 }
 
 /**
@@ -264,6 +271,29 @@ export interface ActionContext {
   db: Database;
   deadlines: Deadlines;
   today: () => string;
+  /**
+   * The case version the caller's card showed (the request's If-Match): set, the action runs only on
+   * that version, so a page loaded before a colleague's verdict cannot silently overwrite it.
+   */
+  expectedVersion?: number;
+}
+
+/**
+ * 409 CASE.STALE unless the case is still at the version the caller saw, naming the last change's
+ * author and action (notes and evidence add to the case without changing its version).
+ */
+async function assertVersion(tx: Queryable, c: CaseRow, expected: number | undefined): Promise<void> {
+  if (expected === undefined || c.version === expected) return;
+  const last = await tx.query<{ actor: string; action: string }>(
+    `SELECT actor, action FROM audit_log WHERE code = $1 AND (before IS NULL OR before <> '{}'::jsonb) ORDER BY id DESC LIMIT 1`,
+    [c.code],
+  );
+  const by = last.rows[0];
+  throw new ApiError('CASE.STALE', `${c.code} is at version ${c.version}, not ${expected}${by ? ` (last changed by ${by.actor}: ${by.action})` : ''}`, {
+    version: c.version,
+    changed_by: by?.actor ?? null,
+    changed_action: by?.action ?? null,
+  });
 }
 
 export interface ActionOutcome {
@@ -308,6 +338,7 @@ export async function runAction(
   return ctx.db.transaction(async (tx) => {
     const before = await loadCase(tx, user, code, true);
     assertActor(user, action, before);
+    await assertVersion(tx, before, ctx.expectedVersion);
     assertAllowed(action, before);
     const out = await apply(tx, before);
     const set: Record<string, unknown> = { ...(out.set ?? {}) };
@@ -359,7 +390,9 @@ const escalateOverdue = (due: string) => `WITH due AS (${due}), ins AS (
          ON CONFLICT DO NOTHING
          RETURNING code, level, rule, due_date
        ), upd AS (
-         UPDATE cases c SET escalation_level = ins.level, version = c.version + 1, updated_at = now() FROM ins WHERE c.code = ins.code
+         -- greatest: an escalation the lead bureau committed while this statement ran (its snapshot
+         -- read the level before it) is not lowered again.
+         UPDATE cases c SET escalation_level = greatest(c.escalation_level, ins.level), version = c.version + 1, updated_at = now() FROM ins WHERE c.code = ins.code
          RETURNING c.code
        ), audit AS (
          INSERT INTO audit_log (actor, action, code, before, after)

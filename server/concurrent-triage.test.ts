@@ -1,0 +1,215 @@
+/**
+ * Several people and processes acting on one case at once: two staff of a bureau on one card (one
+ * of them on a card loaded before the other's change), the deadline sweep and the batch sync passes
+ * of several server processes running while actions land. On a real database (PGlite here; on
+ * PostgreSQL under `npm test`, where the races below are truly concurrent: the interleavings that
+ * need two sessions run there only, forced by holding a real action open before its COMMIT).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { replaceBatchPolygons } from '../pipeline/store/repository.js';
+import type { User } from './access/roles.js';
+import { loadCalendar } from './deadlines/calendar.js';
+import { DEFAULT_DEADLINES, type Deadlines } from './deadlines/rules.js';
+import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
+import * as A from './workflow/actions.js';
+import { sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
+
+const P_STALE = '370102-202610-0001';
+const P_BOTH = '370102-202610-0002';
+const P_SWEEP = '370102-202610-0003';
+const P_GEOM = '370102-202610-0004';
+const P_DROP = '370102-202610-0005';
+const ALL = [P_STALE, P_BOTH, P_SWEEP, P_GEOM, P_DROP];
+const batch = (moved: string[] = [], dropped: string[] = []) =>
+  ALL.filter((c) => !dropped.includes(c)).map((c, i) => polygon(c, '2026-10', square(117 + i / 100, 36.6, moved.includes(c) ? 0.0012 : 0.001)));
+const onServer = !!process.env.TUBAN_TEST_DATABASE_URL;
+
+let db: Database;
+let t: TestApp;
+let deadlines: Deadlines;
+const nr: User = { name: 'nr', role: 'bureau', bureau: 'natural_resources', district: null };
+const chief: User = { name: 'chief', role: 'lead', bureau: null, district: null };
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  await writeBatch(db, 'b-2026-10', '2026-10', batch(), '2026-11-02');
+  await addUsers(db, [
+    ['nr', 'bureau', 'natural_resources'],
+    ['nr2', 'bureau', 'natural_resources'],
+    ['chief', 'lead'],
+  ]);
+  t = await testApp(db);
+  deadlines = { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() };
+  await t.request('chief', '/api/sweep', {});
+}, 120_000);
+
+afterAll(async () => {
+  await t?.app.close();
+  await db?.close();
+});
+
+/** POST as `user` with the card's version in If-Match (what the page sends), or none. */
+const post = async (user: string, url: string, payload: unknown, version?: number | string) =>
+  t.app.inject({
+    method: 'POST',
+    url,
+    headers: { authorization: `Bearer ${await t.token(user)}`, ...(version !== undefined ? { 'if-match': typeof version === 'number' ? `"${version}"` : version } : {}) },
+    payload: payload as object,
+  });
+const card = async (user: string, code: string) => (await t.request(user, `/api/polygons/${code}`)).json();
+const auditCount = async (code: string, action: string) =>
+  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log WHERE code = $1 AND action = $2', [code, action])).rows[0].n;
+
+describe('a card loaded before a colleague changed the case', () => {
+  it('is refused with 409 CASE.STALE, naming who changed it, instead of overwriting their verdict', async () => {
+    await post('nr', `/api/polygons/${P_STALE}/accept`, {});
+    const loaded = (await card('nr2', P_STALE)).case.version;
+    expect((await card('nr', P_STALE)).case.version).toBe(loaded);
+
+    const first = await post('nr', `/api/polygons/${P_STALE}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' }, loaded);
+    expect(first.statusCode, first.body).toBe(200);
+    const stale = await post('nr2', `/api/polygons/${P_STALE}/verdict`, { verdict: 'legal', approval_doc_no: '济自然规划批〔2026〕1号' }, loaded);
+    expect([stale.statusCode, stale.json().code]).toEqual([409, 'CASE.STALE']);
+    expect(stale.json()).toMatchObject({ version: loaded + 1, changed_by: 'nr', changed_action: 'verdict' });
+    const now = (await card('nr', P_STALE)).case;
+    expect(now).toMatchObject({ verdict: 'illegal', version: loaded + 1 });
+    expect(await auditCount(P_STALE, 'verdict')).toBe(1);
+  });
+
+  it('cannot set a rectification back to the progress its form was filled with', async () => {
+    const v = (await card('nr', P_STALE)).case.version;
+    expect((await post('nr', `/api/polygons/${P_STALE}/rectification`, { method: 'demolish_restore', progress: 60 }, v)).statusCode).toBe(200);
+    const stale = await post('nr2', `/api/polygons/${P_STALE}/rectification`, { method: 'demolish_restore', progress: 30 }, v);
+    expect(stale.json().code).toBe('CASE.STALE');
+    expect((await card('nr', P_STALE)).case.rectification.progress).toBe(60);
+  });
+
+  it('is checked only when sent: an API client without If-Match acts as before; a malformed one is 400', async () => {
+    const bad = await post('nr', `/api/polygons/${P_STALE}/notes`, { text: 'x' }, 'yesterday');
+    expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION']);
+    expect((await post('nr', `/api/polygons/${P_STALE}/notes`, { text: '现场已复核' })).statusCode).toBe(200);
+    const v = (await card('nr', P_STALE)).case.version;
+    expect((await post('nr', `/api/polygons/${P_STALE}/notes`, { text: '带版本' }, `W/"${v}"`)).statusCode).toBe(200);
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.paths['/api/polygons/{code}/verdict'].post.parameters.map((p: { name: string; in: string }) => `${p.in} ${p.name}`)).toContain('header If-Match');
+  });
+});
+
+describe('two staff submitting on one card at the same moment', () => {
+  it('records one verdict and refuses the other with 409, never a 500 nor two verdict rows', async () => {
+    await post('nr', `/api/polygons/${P_BOTH}/accept`, {});
+    const v = (await card('nr', P_BOTH)).case.version;
+    const rs = await Promise.all([
+      post('nr', `/api/polygons/${P_BOTH}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' }, v),
+      post('nr2', `/api/polygons/${P_BOTH}/verdict`, { verdict: 'other', situation: 'seasonal', reason: '季节性' }, v),
+    ]);
+    expect(rs.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+    expect(rs.find((r) => r.statusCode === 409)!.json().code).toBe('CASE.STALE');
+    expect(await auditCount(P_BOTH, 'verdict')).toBe(1);
+  });
+});
+
+/**
+ * `db`, whose next transaction does its work and then waits, holding its row locks, until
+ * `release()`: another session's action caught between its checks and its COMMIT.
+ */
+function heldBeforeCommit(base: Database) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let done!: () => void;
+  const ready = new Promise<void>((r) => (done = r));
+  const held: Database = {
+    ...base,
+    transaction: (fn) =>
+      base.transaction(async (tx) => {
+        const out = await fn(tx);
+        done();
+        await gate;
+        return out;
+      }),
+  };
+  return { db: held, ready, release };
+}
+
+/** Until `n` sessions wait for a row lock (the passes blocked behind the held action). */
+async function waitingForLocks(n: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if (r.rows[0].n >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`fewer than ${n} sessions waiting for a lock`);
+}
+
+const caseOf = async (code: string) =>
+  (await db.query<{ status: string; escalation_level: number; geometry_changed: boolean }>('SELECT status, escalation_level, geometry_changed FROM cases WHERE code = $1', [code])).rows[0];
+
+describe.runIf(onServer)('passes of other server processes running while an action commits (PostgreSQL)', () => {
+  const ctx = (d: Database): ActionContext => ({ db: d, deadlines, today: () => '2026-12-15' });
+
+  it('the deadline sweep does not lower the level the lead bureau escalated the case to meanwhile', async () => {
+    const h = heldBeforeCommit(db);
+    const escalating = A.escalate(ctx(h.db), chief, P_SWEEP, { reason: '拒不整改', level: 3 });
+    await h.ready;
+    const sweeping = sweepDeadlines(db, '2026-12-15'); // the case is overdue: the sweep raises it one level
+    await waitingForLocks(1);
+    h.release();
+    await escalating;
+    expect((await sweeping).overdue).toBeGreaterThanOrEqual(1);
+    expect((await caseOf(P_SWEEP)).escalation_level).toBe(3);
+  });
+
+  it('two sync passes flag a re-run outline once (one geometry.changed row), not once each', async () => {
+    await replaceBatchPolygons(db, 'b-2026-10', batch([P_GEOM]));
+    const h = heldBeforeCommit(db);
+    const noting = A.addNote(ctx(h.db), nr, P_GEOM, { text: '现场核查中' });
+    await h.ready;
+    const passes = [syncCases(db, deadlines, null, '2026-12-15'), syncCases(db, deadlines, null, '2026-12-15')];
+    await waitingForLocks(2);
+    h.release();
+    await noting;
+    await Promise.all(passes);
+    expect(await auditCount(P_GEOM, 'geometry.changed')).toBe(1);
+    expect((await caseOf(P_GEOM)).geometry_changed).toBe(true);
+  });
+
+  it('a sync pass does not withdraw as untouched a case a bureau accepted while it ran', async () => {
+    await replaceBatchPolygons(db, 'b-2026-10', batch([P_GEOM], [P_DROP]));
+    const h = heldBeforeCommit(db);
+    const accepting = A.accept(ctx(h.db), nr, P_DROP);
+    await h.ready;
+    const pass = syncCases(db, deadlines, null, '2026-12-15');
+    await waitingForLocks(1);
+    h.release();
+    await accepting;
+    await pass;
+    expect((await caseOf(P_DROP)).status).toBe('accepted');
+    // The next pass sees the accepted case and flags it for the lead bureau (withdraw or confirm).
+    await syncCases(db, deadlines, null, '2026-12-15');
+    expect(await caseOf(P_DROP)).toMatchObject({ status: 'accepted', geometry_changed: true });
+    expect(await auditCount(P_DROP, 'polygon.vanished')).toBe(1);
+  });
+
+  it('a site withdrawn while the lead bureau separates its sighting reissues the sighting once, not over the separation', async () => {
+    const M = '370102-202611-0001';
+    await writeBatch(db, 'b-2026-11', '2026-11', [polygon(M, '2026-11', square(117.02, 36.6, 0.0012), { previousCode: P_SWEEP })], '2026-12-02');
+    await replaceBatchPolygons(db, 'b-2026-10', batch([P_GEOM], [P_DROP, P_SWEEP]));
+    await syncCases(db, deadlines, null, '2026-12-15');
+    expect(await caseOf(M)).toMatchObject({ status: 'merged' });
+    expect(await caseOf(P_SWEEP)).toMatchObject({ geometry_changed: true }); // escalated by the lead bureau: flagged, not withdrawn
+    const h = heldBeforeCommit(db);
+    const separating = A.separate(ctx(h.db), chief, M, { reason: '相邻新建，非同一地块' });
+    await h.ready;
+    const withdrawing = A.withdraw(ctx(db), chief, P_SWEEP, { reason: '复跑后不再提取' });
+    await waitingForLocks(1);
+    h.release();
+    await separating;
+    const w = await withdrawing;
+    expect(w.case.status).toBe('vanished');
+    const history = await db.query<{ action: string }>(`SELECT action FROM audit_log WHERE code = $1 AND action IN ('separate', 'reissue') ORDER BY id`, [M]);
+    expect(history.rows.map((r) => r.action)).toEqual(['separate']);
+    const withdrawn = await db.query<{ after: Record<string, unknown> }>(`SELECT after FROM audit_log WHERE code = $1 AND action = 'withdraw'`, [P_SWEEP]);
+    expect(withdrawn.rows[0].after.reissued).toBeUndefined();
+  });
+});
