@@ -152,7 +152,7 @@ describe.runIf(onServer)('passes of other server processes running while an acti
     const h = heldBeforeCommit(db);
     const escalating = A.escalate(ctx(h.db), chief, P_SWEEP, { reason: '拒不整改', level: 3 });
     await h.ready;
-    const sweeping = sweepDeadlines(db, '2026-12-15'); // the case is overdue: the sweep raises it one level
+    const sweeping = sweepDeadlines(db, '2026-12-15', deadlines); // the case is overdue: the sweep raises it one level
     await waitingForLocks(1);
     h.release();
     await escalating;
