@@ -34,16 +34,17 @@ export async function loadInbox(more = false) {
   const byConfidence = $('f-sort').value === 'confidence';
   const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit: PAGE, view: 'list' };
   // Keyset pages from the server (next_cursor), in its order over every page: overdue first, then the
-  // nearest deadline (sort=due), or the most confident; what is loaded is then put in triage order,
-  // which also puts high priority first among equal deadlines.
+  // nearest deadline (sort=due), or the most confident; each page is then put in triage order, which
+  // also puts high priority first among equal deadlines. 加载更多 appends the next page below: the
+  // items already read keep their places (re-sorting them all moved the next page's 高 above them).
   const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
   if (!more) filterMap(filters);
   // The field file: the same filters, every page (the server pages through them itself).
   $('field-kml').href = `/api/polygons.kml?${query({ status: filters.status, priority: filters.priority, overdue: filters.overdue, lead_bureau: filters.lead_bureau })}`;
-  const items = [...(more ? state.items : []), ...fc.features];
-  state.items = byConfidence ? items : items.sort(triageOrder);
+  const page = byConfidence ? fc.features : fc.features.sort(triageOrder);
+  state.items = [...(more ? state.items : []), ...page];
   state.nextCursor = fc.next_cursor ?? null;
-  renderItems(list, state.items, byConfidence);
+  renderItems(list, page, byConfidence, more);
   $('inbox-more').hidden = !state.nextCursor;
   $('inbox-empty').hidden = state.items.length > 0;
   showAcceptListed();
@@ -62,9 +63,12 @@ function holidaysUnknown(p) {
   return d.calendar_years.includes(year) ? null : year;
 }
 
-/** The items as buttons; `withConfidence` adds each polygon's confidence (the inbox sorted by it). */
-function renderItems(list, features, withConfidence = false) {
-  list.innerHTML = features
+/**
+ * The items as buttons; `withConfidence` adds each polygon's confidence (the inbox sorted by it);
+ * `append` adds them below the list's items (only the new page is built).
+ */
+function renderItems(list, features, withConfidence = false, append = false) {
+  const html = features
     .map((f) => {
       const p = f.properties;
       const gap = holidaysUnknown(p);
@@ -87,6 +91,8 @@ function renderItems(list, features, withConfidence = false) {
       </button></li>`;
     })
     .join('');
+  if (append) list.insertAdjacentHTML('beforeend', html);
+  else list.innerHTML = html;
 }
 
 export async function loadCounts() {

@@ -39,6 +39,8 @@ describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
     db = await openTestDatabase();
     // A 300-column grid of 0.001° cells from 117 E, 36 N: 34 rows, all in one city-zoom view.
     await insertSyntheticPolygons(db, 10_100);
+    // Some of high priority on every page, so a page's triage order differs from the server's.
+    await db.query(`UPDATE polygons SET priority = 'high' WHERE code LIKE '%3_'`);
     await addUsers(db, [['chief', 'lead']]);
     const served = await buildServeApp({
       db,
@@ -95,6 +97,21 @@ describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
     for (const u of inboxUrls) expect(new URL(u).searchParams.get('view'), u).toBe('list');
     expect(await page.locator('#inbox-list li').count()).toBe(500);
     await expect.poll(() => page.locator('#counts').innerText()).toContain('10100');
+  });
+
+  it('加载更多 appends the next page below the items read, each page high priority first', async () => {
+    const listed = () => page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => [b.getAttribute('data-code'), b.querySelector('.badge.danger') !== null] as const));
+    const first = await listed();
+    await page.click('#inbox-more');
+    await expect.poll(() => page.locator('#inbox-list li').count()).toBe(1000);
+    const both = await listed();
+    expect(both.slice(0, 500)).toEqual(first);
+    const second = both.slice(500);
+    const highs = second.filter(([, high]) => high).length;
+    expect(highs).toBeGreaterThan(0);
+    expect(second.slice(0, highs).every(([, high]) => high)).toBe(true);
+    // The next page is the server's: no code twice.
+    expect(new Set(both.map(([c]) => c)).size).toBe(1000);
   });
 
   it('says when a zoomed-out map shows only part of the view, and not once zoomed in', async () => {
