@@ -6,6 +6,7 @@ import { $, chinaToday, esc, oneClick, options, toast } from './dom.js';
 import * as L from './labels.js';
 import { emit, state } from './state.js';
 import { verdictFormHtml, wireVerdictForm } from './verdict-form.js';
+import { restoreDraft, restoreTyped, typedInForms } from './drafts.js';
 
 /** The user's relation to the card: the polygon's lead bureau, a co-handling bureau, the lead role. */
 export function relation(card) {
@@ -42,34 +43,6 @@ export async function act(code, action, body, done, refused, version) {
   // Saved: a refresh that fails afterwards must not read as a failed save (and invite a second one).
   await emit('changed', code).catch(() => toast(`${done}；但页面未能刷新，请重新加载页面查看最新状态`, 'error'));
   return r;
-}
-
-/** The card's action forms as filled in: per form (verdict form, or mini form by action), each field's value and whether its section was open. */
-function typedInForms() {
-  return [...($('actions')?.querySelectorAll('form') ?? [])].map((f) => ({
-    key: f.id || f.dataset.action,
-    open: f.closest('details')?.open ?? false,
-    fields: [...f.elements].filter((el) => el.name && !el.disabled).map((el) => ({ name: el.name, value: el.value, checked: el.checked, type: el.type })),
-  }));
-}
-
-/** Fill the reloaded card's forms that are still offered with what was typed (change events redraw dependent fields). */
-function restoreTyped(typed) {
-  for (const t of typed) {
-    const f = [...$('actions').querySelectorAll('form')].find((x) => (x.id || x.dataset.action) === t.key);
-    if (!f) continue;
-    const details = f.closest('details');
-    if (details && t.open) details.open = true;
-    for (const v of t.fields) {
-      const el = v.type === 'radio' ? f.querySelector(`input[type=radio][name="${v.name}"][value="${CSS.escape(v.value)}"]`) : f.elements.namedItem(v.name);
-      if (!el || el instanceof RadioNodeList) continue;
-      if (v.type === 'radio' || v.type === 'checkbox') {
-        if (el.checked === v.checked) continue;
-        el.checked = v.checked;
-      } else el.value = v.value;
-      el.dispatchEvent(new Event('change', { bubbles: true }));
-    }
-  }
 }
 
 /**
@@ -217,4 +190,6 @@ export function renderActions(card) {
   wireFilingFields($('more-rectification'));
   const vf = $('verdict-form');
   if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存', undefined, c.version)));
+  // What this user typed here before their session expired (drafts.js), now that the forms are wired.
+  restoreDraft(p.code);
 }

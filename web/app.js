@@ -11,6 +11,7 @@ import * as L from './labels.js';
 import { fitToEpoch, initMap, setImagery, wireImagerySwitch } from './map.js';
 import { loadMapData } from './map-layers.js';
 import { loadMonths } from './months.js';
+import { pendingDraft } from './drafts.js';
 import { showLogin, wireLogin } from './session.js';
 import { on, state } from './state.js';
 import { loadLedger } from './summary.js';
@@ -25,9 +26,12 @@ async function start() {
   $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district_name ?? u.district}` : ''}`;
   showTabsFor(u);
   setLeadFilter(u);
+  const params = new URLSearchParams(location.search);
+  // A card this user was filling in when their session expired is opened again, in its month (another
+  // user's draft is dropped here).
+  const draft = pendingDraft(u.name);
   // The admin manages accounts and sees no polygons (the API answers 403 for them).
   if (u.role === 'admin') return;
-  const params = new URLSearchParams(location.search);
   // A server without imagery (no batch yet) still gives a working inbox, just no map imagery.
   const [{ epochs }, districts, deadlines] = await Promise.all([
     api('/api/imagery/epochs').catch(() => ({ epochs: [] })),
@@ -38,11 +42,12 @@ async function start() {
   state.epochs = epochs;
   state.districts = districts;
   const months = await loadMonths();
-  state.epoch = months.includes(params.get('epoch')) ? params.get('epoch') : epochs[0]?.epoch ?? months[0];
+  const wanted = params.get('epoch') ?? draft?.epoch;
+  state.epoch = months.includes(wanted) ? wanted : epochs[0]?.epoch ?? months[0];
   $('epoch').value = state.epoch ?? '';
   initMap();
   await refresh();
-  const code = params.get('case');
+  const code = params.get('case') ?? draft?.code;
   if (code) openCard(code);
 }
 

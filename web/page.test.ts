@@ -1126,6 +1126,62 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     for (const page of tabs) await page.context().close();
   });
 
+  it('a session that expires while a verdict is typed: signing in again gives the same user the card with what was typed, and no one else', async () => {
+    const pick = await demo.db.query<{ code: string; status: string }>(
+      `SELECT w.code, coalesce(c.status, 'issued') AS status FROM work_items w LEFT JOIN cases c ON c.code = w.code
+       WHERE coalesce(c.lead_bureau, w.lead_bureau) = $1 AND coalesce(c.status, 'issued') IN ('issued', 'accepted') AND c.verdict IS NULL AND w.geom IS NOT NULL
+       ORDER BY w.code LIMIT 1`,
+      [bureau.bureau],
+    );
+    const { code } = pick.rows[0];
+    if (pick.rows[0].status === 'issued') {
+      const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: bureau.name, password: bureau.password } });
+      expect((await app.inject({ method: 'POST', url: `/api/polygons/${code}/accept`, headers: { authorization: `Bearer ${session.json().token}` } })).statusCode).toBe(200);
+    }
+    const page = await open(bureau);
+    const typeAndExpire = async (reason: string) => {
+      await page.fill('#f-code', code);
+      await page.press('#f-code', 'Enter');
+      await expect.poll(() => page.textContent('#card-code')).toBe(code);
+      await page.waitForSelector('#verdict-form');
+      await page.check('input[name=verdict][value=other]');
+      await page.selectOption('#other-situation', 'seasonal');
+      await page.fill('#other-reason', reason);
+      await mapIdle(page); // the map's tiles for the card are in: the submit is the next request
+      // The server no longer takes the session (as after 12 hours): the submit is a 401.
+      await page.evaluate(() => ((window as unknown as { tuban: { token: string } }).tuban.token = 'expired'));
+      // (A map or list request may meet the 401 first and sign the page out before the click lands.)
+      await page.click('#verdict-submit', { timeout: 3000 }).catch(() => undefined);
+      await page.waitForSelector('#login:not([hidden])');
+      await expect.poll(() => page.textContent('#login-error')).toBe('登录已过期，请重新登录');
+    };
+    const signIn = async (u: PageUser) => {
+      await page.fill('#login-name', u.name);
+      await page.fill('#login-password', u.password);
+      await page.press('#login-password', 'Enter');
+      await page.waitForSelector('#inbox-list button.item', { state: 'attached' });
+    };
+    const before = consoleErrors.length;
+    await typeAndExpire('临时堆放，待复核');
+    await signIn(bureau);
+    await expect.poll(() => page.textContent('#card-code')).toBe(code);
+    await expect.poll(() => page.inputValue('#other-reason')).toBe('临时堆放，待复核');
+    expect(await page.isChecked('input[name=verdict][value=other]')).toBe(true);
+    await expect.poll(() => page.textContent('#toast')).toContain('已恢复登录过期前');
+    // Given back once, and nothing was recorded: the user checks it and submits.
+    expect(await page.evaluate(() => sessionStorage.getItem('tuban.draft'))).toBeNull();
+    expect((await demo.db.query('SELECT verdict FROM cases WHERE code = $1', [code])).rows[0]).toEqual({ verdict: null });
+    // Another user signing in at the same tab gets neither the card nor the text.
+    await page.click('#card-back');
+    await typeAndExpire('另一人不应看到');
+    expect(await page.evaluate(() => sessionStorage.getItem('tuban.draft'))).toContain('另一人不应看到');
+    await signIn(district);
+    expect(await page.isHidden('#view-card')).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.getItem('tuban.draft'))).toBeNull();
+    for (const e of consoleErrors.splice(before)) expect(e).toContain('401');
+    await page.context().close();
+  });
+
   it('needed nothing from outside the host and logged no errors', () => {
     expect(external).toEqual([]);
     expect(consoleErrors.filter((e) => !/favicon/.test(e)), consoleErrors.join('\n')).toEqual([]);

@@ -1,6 +1,7 @@
 // Sign-in and sign-out. The token is kept for the tab (sessionStorage); the server also sets an
 // HttpOnly cookie, which plain links (ledger downloads, evidence files) ride on.
 import { api } from './api.js';
+import { saveDraft } from './drafts.js';
 import { $ } from './dom.js';
 import { on, state } from './state.js';
 
@@ -27,11 +28,14 @@ let leaving = false;
  * Sign out (the button, or a 401): stop the map asking for tiles, end the session on the server (every
  * token of the user, by the token, else by the cookie), then load the page afresh at `/`, so nothing of
  * this user stays behind for the next one at the same screen: no open card (`?case=`), inbox, map view
- * or request still on its way. The message (if any) is shown on the fresh page's sign-in form.
+ * or request still on its way (a draft kept by an expiry is offered to the same user only). The message (if any) is shown on the fresh page's sign-in form.
  */
 export async function signOut(message) {
   if (leaving) return;
   leaving = true;
+  // Signed out by the server (a 401, with its message), not by the user: what they were typing on the
+  // open card is kept for their next sign-in at this tab (drafts.js), and only theirs.
+  if (message) saveDraft();
   const token = state.token;
   $('app').hidden = true;
   state.mapReady = false;

@@ -1,0 +1,69 @@
+// What was typed into a card's forms, kept across a reload of the card (a colleague's change, CASE.STALE)
+// and across a sign-in after the session expired mid-work (a 401 reloads the page): a verdict's reason
+// typed for ten minutes is not lost. A draft is given back only to the same user, on the same case.
+import { $, toast } from './dom.js';
+import { state } from './state.js';
+
+const KEY = 'tuban.draft';
+/** A draft older than a working day is not offered again. */
+const MAX_AGE_MS = 12 * 3600 * 1000;
+
+/** The card's action forms as filled in: per form (verdict form, or mini form by action), each field's value and whether its section was open. */
+export function typedInForms() {
+  return [...($('actions')?.querySelectorAll('form') ?? [])].map((f) => ({
+    key: f.id || f.dataset.action,
+    open: f.closest('details')?.open ?? false,
+    fields: [...f.elements].filter((el) => el.name && !el.disabled).map((el) => ({ name: el.name, value: el.value, checked: el.checked, type: el.type })),
+  }));
+}
+
+/** Fill the reloaded card's forms that are still offered with what was typed (change events redraw dependent fields). */
+export function restoreTyped(typed) {
+  for (const t of typed) {
+    const f = [...$('actions').querySelectorAll('form')].find((x) => (x.id || x.dataset.action) === t.key);
+    if (!f) continue;
+    const details = f.closest('details');
+    if (details && t.open) details.open = true;
+    for (const v of t.fields) {
+      const el = v.type === 'radio' ? f.querySelector(`input[type=radio][name="${v.name}"][value="${CSS.escape(v.value)}"]`) : f.elements.namedItem(v.name);
+      if (!el || el instanceof RadioNodeList) continue;
+      if (v.type === 'radio' || v.type === 'checkbox') {
+        if (el.checked === v.checked) continue;
+        el.checked = v.checked;
+      } else el.value = v.value;
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  }
+}
+
+/** Keep the open card's typed text for the same user's next sign-in at this tab (a session that expired). */
+export function saveDraft() {
+  const code = state.openCode;
+  const user = state.user?.name;
+  if (!code || !user) return;
+  const typed = typedInForms();
+  const anything = typed.some((t) => t.fields.some((f) => (f.type === 'radio' || f.type === 'checkbox' ? f.checked : f.value.trim() !== '')));
+  if (anything) sessionStorage.setItem(KEY, JSON.stringify({ user, code, epoch: state.epoch, typed, at: Date.now() }));
+}
+
+/** The draft kept for `user` (else none, and another user's is dropped: it is not theirs to see). */
+export function pendingDraft(user) {
+  let d = null;
+  try {
+    d = JSON.parse(sessionStorage.getItem(KEY) ?? 'null');
+  } catch {
+    d = null;
+  }
+  if (d && d.user === user && Date.now() - d.at < MAX_AGE_MS) return d;
+  sessionStorage.removeItem(KEY);
+  return null;
+}
+
+/** Fill the card of `code` with its kept draft, once, and say so. */
+export function restoreDraft(code) {
+  const d = pendingDraft(state.user?.name);
+  if (!d || d.code !== code) return;
+  sessionStorage.removeItem(KEY);
+  restoreTyped(d.typed);
+  toast('已恢复登录过期前在此图斑填写的内容（尚未提交），请核对后提交', 'info');
+}
