@@ -400,7 +400,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
     const visiblePolygon = async (user: User, code: string) => {
       await maintain();
-      return polygonFeatureByCode(opts.db, user, code, today(), bureauName);
+      return polygonFeatureByCode(opts.db, user, code, today(), bureauName, opts.deadlines);
     };
 
     registry.route(api, { method: 'GET', url: '/api/me', summary: "The signed-in user; a district user's district also by the name its layer gives it (district_name)", tags: ['session'] }, async (req) => {
@@ -423,7 +423,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const user = requireUser(req, 'polygons.read');
         await maintain();
         // The database writes the document; it is sent as it comes (polygon-queries.ts).
-        return reply.type('application/json; charset=utf-8').send(await listPolygonsJson(opts.db, user, query, today(), names.bureaus));
+        return reply.type('application/json; charset=utf-8').send(await listPolygonsJson(opts.db, user, query, today(), names.bureaus, opts.deadlines));
       },
     );
     registry.route(
@@ -432,7 +432,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        const fc = await listPolygonsJson(opts.db, user, query, today(), names.bureaus);
+        const fc = await listPolygonsJson(opts.db, user, query, today(), names.bureaus, opts.deadlines);
         return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').header('vary', CREDENTIALS_VARY).send(fc);
       },
     );
@@ -464,7 +464,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const user = requireUser(req, 'polygons.read');
         await maintain();
         // One statement: the feature, its case and the card's sections, under the scope predicate.
-        const { feature, case: c, ...details } = await polygonCard(opts.db, user, params.code, today(), bureauName);
+        const { feature, case: c, ...details } = await polygonCard(opts.db, user, params.code, today(), bureauName, opts.deadlines);
         const p = feature.properties as Record<string, unknown>;
         const base = `/api/polygons/${encodeURIComponent(params.code)}`;
         return {
@@ -532,6 +532,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     action('review', 'Lead bureau reviews a closure (approve → reviewed; refuse → back)', S.Review, (u, c, b) => A.review(ctx, u, c, b));
     action('escalate', 'Lead bureau escalates (hand-over to the discipline commission within 15 days)', S.Escalate, (u, c, b) => A.escalate(ctx, u, c, b));
     action('hand-over', 'Lead bureau records a handover done (移送): to the discipline commission (纪委监委) or the police, with its date and reference; the ledger\'s 是否移送纪委监委 reads it', S.HandOver, (u, c, b) => A.handOver(ctx, u, c, b));
+    action('urge', 'Lead bureau urges the bureau handling an open case (督办): a comment and optionally a day to act by; recorded in the history, changes no state or clock', S.Urge, (u, c, b) => A.urge(ctx, u, c, b));
     action('notes', 'Add a note (lead or co-handling bureau, lead role)', S.Note, (u, c, b) => A.addNote(ctx, u, c, b));
     action('confirm-geometry', 'Lead bureau confirms the verdict after a batch re-run changed the outline', S.ConfirmGeometry, (u, c, b) => A.confirmGeometry(ctx, u, c, b));
     action('withdraw', 'Lead bureau withdraws a case whose polygon a batch re-run no longer finds (图形灭失, any open state → vanished)', S.Withdraw, (u, c, b) => A.withdraw(ctx, u, c, b));
