@@ -141,6 +141,8 @@ export const HandOver = z
   })
   .strict();
 export const Note = z.object({ text: text(4000) }).strict();
+/** 督办: the lead bureau presses the bureau to act (seeds/000 审核、督导; seeds/004 第四条(十一) 督促), optionally by a day. */
+export const Urge = z.object({ comment: text(2000), respond_by: day.optional().describe('限期: the day the bureau is asked to act or answer by (not before today)') }).strict();
 export const ConfirmGeometry = z.object({ comment: text(2000).optional() }).strict();
 export const Withdraw = z.object({ reason: text(2000) }).strict();
 export const Separate = z.object({ reason: text(2000) }).strict();

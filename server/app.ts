@@ -418,7 +418,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
     const visiblePolygon = async (user: User, code: string) => {
       await maintain();
-      return polygonFeatureByCode(opts.db, user, code, today(), bureauName);
+      return polygonFeatureByCode(opts.db, user, code, today(), bureauName, opts.deadlines);
     };
 
     registry.route(api, { method: 'GET', url: '/api/me', summary: "The signed-in user; a district user's district also by the name its layer gives it (district_name)", tags: ['session'] }, async (req) => {
@@ -441,7 +441,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const user = requireUser(req, 'polygons.read');
         await maintain();
         // The database writes the document; it is sent as it comes (polygon-queries.ts).
-        return reply.type('application/json; charset=utf-8').send(await listPolygonsJson(opts.db, user, query, today(), names.bureaus));
+        return reply.type('application/json; charset=utf-8').send(await listPolygonsJson(opts.db, user, query, today(), names.bureaus, opts.deadlines));
       },
     );
     registry.route(
@@ -450,7 +450,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        const fc = await listPolygonsJson(opts.db, user, query, today(), names.bureaus);
+        const fc = await listPolygonsJson(opts.db, user, query, today(), names.bureaus, opts.deadlines);
         return reply.type('application/geo+json; charset=utf-8').header('cache-control', 'private, no-cache').header('vary', CREDENTIALS_VARY).send(fc);
       },
     );
@@ -462,7 +462,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         await maintain();
         const scope = user.bureau ?? user.district ?? 'all';
         const title = `${query.epoch ?? '全部月份'} ${user.bureau ? bureauName(user.bureau) : (user.district ?? '')} 外业核查图斑`.replace(/\s+/g, ' ');
-        const { kml } = await fieldKml(opts.db, user, query, today(), names.bureaus, title);
+        const { kml } = await fieldKml(opts.db, user, query, today(), names.bureaus, opts.deadlines, title);
         return sendDownload(reply, Buffer.from(kml, 'utf8'), 'application/vnd.google-earth.kml+xml; charset=utf-8', `tuban-${query.epoch ?? 'all'}-${scope}.kml`);
       },
     );
@@ -482,7 +482,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const user = requireUser(req, 'polygons.read');
         await maintain();
         // One statement: the feature, its case and the card's sections, under the scope predicate.
-        const { feature, case: c, ...details } = await polygonCard(opts.db, user, params.code, today(), bureauName);
+        const { feature, case: c, ...details } = await polygonCard(opts.db, user, params.code, today(), bureauName, opts.deadlines);
         const p = feature.properties as Record<string, unknown>;
         const base = `/api/polygons/${encodeURIComponent(params.code)}`;
         return {
@@ -555,6 +555,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     action('review', 'Lead bureau reviews a closure (approve → reviewed; refuse → back)', S.Review, (x, u, c, b) => A.review(x, u, c, b));
     action('escalate', 'Lead bureau escalates (hand-over to the discipline commission within 15 days)', S.Escalate, (x, u, c, b) => A.escalate(x, u, c, b));
     action('hand-over', 'Lead bureau records a handover done (移送): to the discipline commission (纪委监委) or the police, with its date and reference; the ledger\'s 是否移送纪委监委 reads it', S.HandOver, (x, u, c, b) => A.handOver(x, u, c, b));
+    action('urge', 'Lead bureau urges the bureau handling an open case (督办): a comment and optionally a day to act by; recorded in the history, changes no state or clock', S.Urge, (x, u, c, b) => A.urge(x, u, c, b));
     action('notes', 'Add a note (lead or co-handling bureau, lead role)', S.Note, (x, u, c, b) => A.addNote(x, u, c, b));
     action('confirm-geometry', 'Lead bureau confirms the verdict after a batch re-run changed the outline', S.ConfirmGeometry, (x, u, c, b) => A.confirmGeometry(x, u, c, b));
     action('withdraw', 'Lead bureau withdraws a case whose polygon a batch re-run no longer finds (图形灭失, any open state → vanished)', S.Withdraw, (x, u, c, b) => A.withdraw(x, u, c, b));

@@ -143,6 +143,18 @@ export function renderActions(card) {
   }
   const settled = L.SETTLED.includes(status);
   if (oversee && status === 'merged') forms.push(miniForm('separate', '拆出单独下发', reason('说明（如：相邻新建，非同一地块）'), true));
+  // 督办: presses the bureau (recorded, dated); no state, clock or hand-over changes. Not on a closure: that waits on the lead bureau's own review.
+  if (oversee && ['issued', 'accepted', 'verified', 'rectifying', 'reassignment_requested'].includes(status)) {
+    forms.push(
+      miniForm(
+        'urge',
+        '督办',
+        `<p class="muted hint">督促主办单位办理：记入办理记录，不改变状态、期限和升级级别。</p>
+         <label>督办意见 <textarea name="comment" rows="2" required maxlength="2000"></textarea></label>
+         <label>限期（可选） <input name="respond_by" type="date" min="${chinaToday()}"></label>`,
+      ),
+    );
+  }
   if (oversee && !settled) forms.push(miniForm('escalate', '移交/升级', `<p class="muted hint">决定移交或升级：移交期限 15 日；移交完成后在「移送」中登记。</p>${reason()}<label>级别 (1–5，留空则升一级) <input name="level" type="number" min="1" max="5" step="1"></label>`));
   // 移送 is recorded once done (是否移送纪委监委 in the ledger reads it), also after the closure is reviewed.
   if (oversee && (!settled || status === 'reviewed')) {

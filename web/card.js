@@ -2,7 +2,7 @@
 // evidence, escalations and the history. Opened from the inbox, the overdue list or the map.
 import { api, errorText } from './api.js';
 import { compareHtml, loadChips, wireSlider } from './compare.js';
-import { $, esc, fmtPct, fmtTime, m2, mu, setUrl } from './dom.js';
+import { $, esc, fmtPct, fmtTime, lateText, m2, mu, setUrl } from './dom.js';
 import { renderEvidence } from './evidence.js';
 import * as L from './labels.js';
 import { select } from './map-layers.js';
@@ -88,9 +88,10 @@ function renderCard(card) {
       <dt>面积</dt><dd>${mu(p.area_mu)} 亩 (${m2(p.area_m2)} m²)</dd>
       ${clue ? '' : `<dt>置信度</dt><dd>${fmtPct(p.confidence)}</dd>`}
       <dt>优先级</dt><dd>${esc(L.PRIORITY[p.priority] ?? p.priority ?? '')}${(p.priority_reasons ?? []).length ? ` — ${esc(p.priority_reasons.join('；'))}` : ''}</dd>
-      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.overdue ? '（已逾期）' : ''} <span class="muted">${esc(L.DEADLINE_RULES[c.due_rule] ?? '')}</span>${c.due_holidays_unknown ? `<div class="calendar-gap" id="card-calendar-gap">未载入 ${esc(c.due_holidays_unknown)} 年节假日安排，工作日按周一至周五推算，期限可能偏早</div>` : ''}</dd>
+      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.review_overdue ? '<span id="card-review-late">（牵头局复核已逾期）</span>' : ''}${p.overdue ? `<span id="card-late">（${esc(lateText(p.days_overdue, state.deadlines?.rules?.[c.due_rule]?.kind) || '已逾期')}）</span>` : ''} <span class="muted">${esc(L.DEADLINE_RULES[c.due_rule] ?? '')}</span>${c.due_holidays_unknown ? `<div class="calendar-gap" id="card-calendar-gap">未载入 ${esc(c.due_holidays_unknown)} 年节假日安排，工作日按周一至周五推算，期限可能偏早</div>` : ''}</dd>
       <dt>判定</dt><dd id="card-verdict">${esc(verdictText)}</dd>
       ${rectificationFacts(c.rectification)}
+      ${urgedHtml(card.history, p)}
       ${c.escalation_level ? `<dt>升级级别</dt><dd class="overdue" id="card-escalation">${c.escalation_level} 级</dd>` : ''}
       ${p.previous_code ? `<dt>往期图斑</dt><dd>${previousHtml(p.previous_code, card.previous_case)}</dd>` : ''}
       ${card.sightings?.length ? `<dt>后续监测</dt><dd id="card-sightings">${card.sightings.map(sightingHtml).join('<br>')}</dd>` : ''}
@@ -172,6 +173,14 @@ function rectificationFacts(r) {
   return (bits.length ? `<dt>整改</dt><dd id="card-rectification">${esc(bits.join('，'))}</dd>` : '') + closure + sentBack;
 }
 
+/** 督办: how often the lead bureau urged this case, and the last time with its comment and 限期. */
+function urgedHtml(history, p) {
+  const urges = (history ?? []).filter((h) => h.action === 'urge');
+  if (!urges.length) return '';
+  const last = urges.at(-1).after ?? {};
+  return `<dt>督办</dt><dd class="overdue" id="card-urged">已督办 ${urges.length} 次，最近 ${esc(last.urged_on ?? p.last_urged_on ?? '')}${last.respond_by ? `，限 ${esc(last.respond_by)} 前办理` : ''}${last.comment ? `：${esc(last.comment)}` : ''}</dd>`;
+}
+
 function escalationsHtml(list, handovers) {
   if (!list?.length) return '';
   // A hand-over decided (manual, rule handover) is met once one to the commission is recorded.
@@ -214,6 +223,7 @@ function historyDetail(h) {
   if (a.comment) bits.push(a.comment);
   if (a.merged_into) bits.push(`并入 ${a.merged_into}`);
   // 移送: to whom, on which day, under which 文号 (the history said only 移送).
+  if (h.action === 'urge' && a.respond_by) bits.push(`限 ${a.respond_by} 前办理`);
   if (h.action === 'hand_over') bits.push(...[a.to && `移送${L.HANDOVER_RECIPIENTS[a.to] ?? a.to}`, a.handed_on, a.reference, a.note].filter(Boolean));
   if (h.action === 'site.seen_again' || h.action === 'site.separated') bits.push(`${a.code}${a.epoch ? `（${a.epoch}，${m2(a.area_m2)} m²）` : ''}`);
   return bits.length ? ` <span class="muted">${esc(bits.join('，'))}</span>` : '';

@@ -10,6 +10,17 @@ export const m2 = (v) => (v == null ? '—' : Math.round(Number(v)).toLocaleStri
 export const fmtPct = (v) => (v == null ? '—' : `${(Number(v) * 100).toFixed(0)}%`);
 export const SQM_PER_MU = 10000 / 15;
 
+/**
+ * How late an overdue item is, in the unit its deadline was counted in (`kind`: the rule's, from
+ * /api/deadlines): 逾期 5 个工作日 / 逾期 12 天; '' when it is not late. A working-day deadline on a
+ * Friday is late on the weekend with no working day gone yet: 逾期 不足 1 个工作日.
+ */
+export function lateText(days, kind) {
+  if (days == null) return '';
+  if (kind !== 'working_days') return `逾期 ${days} 天`;
+  return days > 0 ? `逾期 ${days} 个工作日` : '逾期 不足 1 个工作日';
+}
+
 /** <option>s for a label table {id: 中文}. */
 export const options = (o, selected) => Object.entries(o).map(([k, v]) => `<option value="${esc(k)}"${k === selected ? ' selected' : ''}>${esc(v)}</option>`).join('');
 

@@ -1,7 +1,7 @@
 // The inbox (filters, counts, keyset pages) and the overdue list: overdue first, then the nearest
 // deadline, over every page (the server's sort=due); or the most confident first (sort=confidence).
 import { api, errorText } from './api.js';
-import { $, esc, fmtPct, mu, oneClick, toast } from './dom.js';
+import { $, esc, fmtPct, lateText, mu, oneClick, toast } from './dom.js';
 import * as L from './labels.js';
 import { filterMap } from './map-layers.js';
 import { emit, state } from './state.js';
@@ -73,7 +73,11 @@ function renderItems(list, features, withConfidence = false, append = false) {
       const p = f.properties;
       const gap = holidaysUnknown(p);
       const gapMark = gap ? `<span class="calendar-gap-mark" title="未载入 ${gap} 年节假日安排，工作日按周一至周五推算，期限可能偏早">※</span>` : '';
-      const due = p.due_date ? `<span class="due ${p.overdue ? 'overdue' : ''}">${p.overdue ? '逾期 ' : '期限 '}${esc(p.due_date)}${gapMark}</span>` : '';
+      const late = p.overdue ? lateText(p.days_overdue, state.deadlines?.rules?.[p.due_rule]?.kind) : '';
+      const due = p.due_date
+        ? `<span class="due ${p.overdue || p.review_overdue ? 'overdue' : ''}">${p.overdue ? `${esc(late || '逾期')} · 期限 ` : p.review_overdue ? '复核逾期 · 期限 ' : '期限 '}${esc(p.due_date)}${gapMark}</span>`
+        : '';
+      const urged = p.urged ? ` · <b class="urged" title="牵头局督办 ${p.urged} 次，最近 ${esc(p.last_urged_on ?? '')}">已督办 ${p.urged} 次（${esc(p.last_urged_on ?? '')}）</b>` : '';
       const clue = p.source && p.source !== 'satellite';
       const kind = clue && L.CLUE_SOURCES[p.source] ? L.CLUE_SOURCES[p.source] : L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '';
       const confidence = withConfidence && !clue ? ` · <span class="confidence">置信度 ${fmtPct(p.confidence)}</span>` : '';
@@ -86,7 +90,7 @@ function renderItems(list, features, withConfidence = false, append = false) {
         <span class="code">${esc(p.code)}</span>
         <span class="status-text">${esc(L.STATUS[p.status] ?? p.status ?? '')}</span>
         <span class="badges">${coHandled ? '<span class="badge co" title="本单位为协办单位，判定由主办单位录入">协办</span>' : ''}${p.priority === 'high' ? '<span class="badge danger">高</span>' : ''}</span>
-        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${lead}${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}${p.last_sighting ? ` · <b class="sighting" title="同一地块在 ${esc(p.last_sighting)} 再次监测到变化，已并入本案件">${esc(p.last_sighting)} 再次变化</b>` : ''}</span>
+        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${lead}${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}${urged}${p.last_sighting ? ` · <b class="sighting" title="同一地块在 ${esc(p.last_sighting)} 再次监测到变化，已并入本案件">${esc(p.last_sighting)} 再次变化</b>` : ''}</span>
         ${due}
       </button></li>`;
     })
@@ -103,6 +107,8 @@ export async function loadCounts() {
     if (n) parts.push(`<button type="button" class="count" data-status="${id}"><i class="dot" style="background:${L.STATUS_COLOR[id]}"></i>${label} <b>${n}</b></button>`);
   }
   if (c.overdue) parts.push(`<button type="button" class="count danger" data-overdue="1">逾期 <b>${c.overdue}</b></button>`);
+  // The lead bureau's own late reviews (closures past the 5th of the next month): not the bureaus' overdue.
+  if (c.review_overdue) parts.push(`<button type="button" class="count danger" data-status="closed" id="count-review-late">复核逾期 <b>${c.review_overdue}</b></button>`);
   // Cases whose polygon a re-run no longer finds: not on the map or in the list, so named here.
   if (c.vanished?.length) parts.push(`<span class="count warn">复跑后未再检出：${c.vanished.map((code) => `<button type="button" class="count link" data-code="${esc(code)}">${esc(code)}</button>`).join(' ')}</span>`);
   $('counts').innerHTML = parts.join('');

@@ -39,6 +39,7 @@ export const ACTIONS = {
   review: '复核',
   escalate: '移交/升级',
   hand_over: '移送',
+  urge: '督办',
   note: '备注',
   confirm_geometry: '确认图形变更',
   withdraw: '图形灭失撤销',
@@ -56,7 +57,7 @@ export const ACTIONS = {
   create: '下发',
 };
 export const ESCALATION_KINDS = { manual: '人工移交', overdue: '逾期', construction_stage: '建设阶段升级' };
-export const DEADLINE_RULES = { verification: '核查（月清）', rectification: '整改（15 个工作日）', monthly_report: '月报（次月 5 日）', handover: '移交纪委监委（15 日）', penalty_files: '处罚后移交（30 日）', haikou_stage: '建设阶段' };
+export const DEADLINE_RULES = { verification: '核查（月清）', rectification: '整改（15 个工作日）', monthly_report: '牵头局复核（次月 5 日）', handover: '移交纪委监委（15 日）', penalty_files: '处罚后移交（30 日）', haikou_stage: '建设阶段' };
 export const LEDGER_FORMATS = [
   ['xlsx', 'Excel 台账 (.xlsx)'],
   ['csv', 'CSV (.csv, UTF-8)'],

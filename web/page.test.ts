@@ -886,7 +886,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   it('after the deadlines pass, the lead bureau finds every open item in the overdue list, overdue first in the inbox', async () => {
     clock = new Date('2027-01-06T02:00:00Z'); // 2027-01-06 10:00 in China: past the end-of-December 月清 deadline
     const due = await demo.db.query<{ code: string }>(
-      `SELECT code FROM cases WHERE epoch = $1 AND status <> 'reviewed' AND due_date < '2027-01-06' ORDER BY code`,
+      // A closure awaiting review is the lead bureau's to review, not the bureau's overdue (review_overdue).
+      `SELECT code FROM cases WHERE epoch = $1 AND status NOT IN ('reviewed', 'closed') AND due_date < '2027-01-06' ORDER BY code`,
       [demo.scene.epoch],
     );
     expect(due.rows.length).toBeGreaterThan(0);
@@ -915,10 +916,27 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.isVisible('#overdue-empty')).toBe(false);
     // The sweep (the lead's POST /api/sweep, else the next read within 10 s) records an overdue escalation, shown on the card.
     expect(await page.evaluate(async () => (await fetch('/api/sweep', { method: 'POST' })).status)).toBe(200);
+    // How late, in the deadline's own unit (the API's days_overdue), on the list and the card.
+    const late = await page.evaluate(async (c) => (await (await fetch(`/api/polygons/${c}`)).json()).properties, listed[0]);
+    const lateText = late.due_rule === 'rectification' ? `逾期 ${late.days_overdue} 个工作日` : `逾期 ${late.days_overdue} 天`;
+    expect(late.days_overdue).toBeGreaterThan(0);
+    expect(await page.textContent(`#overdue-list button.item[data-code="${listed[0]}"] .due`)).toContain(lateText);
     await page.click(`#overdue-list button.item[data-code="${listed[0]}"]`);
     await page.waitForSelector('#escalations');
     expect(await page.textContent('#escalations')).toContain('逾期');
+    expect(await page.textContent('#card-late')).toContain(lateText);
+    // 督办: the lead bureau urges the bureau; the card and the overdue list say so, the state and the level stay.
+    const level = await page.textContent('#card-escalation');
+    await page.click('#more-urge summary');
+    await page.fill('#more-urge textarea[name=comment]', '请于三日内完成核查并报送');
+    await page.click('#submit-urge');
+    await expect.poll(() => page.textContent('#card-urged').catch(() => '')).toContain('已督办 1 次，最近 2027-01-06');
+    expect(await page.textContent('#card-urged')).toContain('请于三日内完成核查并报送');
+    expect(await page.textContent('#history')).toContain('督办');
+    expect(await page.textContent('#card-escalation')).toBe(level);
     await page.click('#card-back');
+    await page.click('#tab-overdue');
+    await expect.poll(() => page.textContent(`#overdue-list button.item[data-code="${listed[0]}"]`).catch(() => '')).toContain('已督办 1 次（2027-01-06）');
     await page.screenshot({ path: join(ARTIFACTS, 'page-overdue.png') });
     await page.context().close();
   });

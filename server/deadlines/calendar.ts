@@ -70,6 +70,11 @@ export class WorkCalendar {
     return [...this.years].sort((a, b) => a - b);
   }
 
+  /** Weekdays off (holidays no file makes a working day) and weekends on (调休), ascending: for SQL that counts working days. */
+  exceptions(): { off: string[]; on: string[] } {
+    return { off: [...this.off].filter((d) => !this.on.has(d)).sort(), on: [...this.on].sort() };
+  }
+
   isWorkingDay(day: string): boolean {
     if (this.on.has(day)) return true;
     if (this.off.has(day)) return false;

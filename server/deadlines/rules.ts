@@ -26,7 +26,9 @@ export const DEFAULT_DEADLINES: Record<DeadlineRuleId, DeadlineRule> = {
   rectification: { kind: 'working_days', days: 15, label: '发现之日起15个工作日内处置完成 (海口)', source: 'seeds/004 第七条' },
   handover: { kind: 'calendar_days', days: 15, label: '15日内移交纪委监委 (济南)', source: 'seeds/000, DOMAIN.md' },
   penalty_files: { kind: 'calendar_days', days: 30, label: '处罚决定后30日内移送案卷 (济南)', source: 'seeds/000, DOMAIN.md' },
-  monthly_report: { kind: 'day_of_next_month', day: 5, label: '每月5日前报送 (长治)', source: 'DOMAIN.md Changzhi' },
+  // The lead bureau's clock, not the bureau's: a closure is the bureau's report (反馈); the review of
+  // it is due by the 5th of the next month, when the month's results are reported (长治: 每月5日前…反馈).
+  monthly_report: { kind: 'day_of_next_month', day: 5, label: '牵头局次月5日前复核销号 (长治: 每月5日前反馈)', source: 'seeds/001 (长治上党区), DOMAIN.md Changzhi' },
 };
 
 export function applyRule(rule: DeadlineRule, start: string, cal: WorkCalendar): string {

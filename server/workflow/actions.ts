@@ -6,7 +6,7 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import type { Clue, Close, ConfirmGeometry, Escalate, HandOver, Note, Reassign, Rectification, RequestReassignment, Review, Separate, Split, VerdictBody, Withdraw } from '../../schemas/api.js';
+import type { Clue, Close, ConfirmGeometry, Escalate, HandOver, Note, Reassign, Rectification, RequestReassignment, Review, Separate, Split, Urge, VerdictBody, Withdraw } from '../../schemas/api.js';
 import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
@@ -205,6 +205,14 @@ export function handOver(ctx: ActionContext, user: User, code: string, body: z.i
       [code, body.to, on, body.reference ?? null, body.note ?? null, user.name],
     );
     return { detail: { ...body, handed_on: on, handover_id: r.rows[0].id }, result: { id: r.rows[0].id, to: body.to, handed_on: on } };
+  });
+}
+
+/** 督办: recorded in the case's history (action `urge`: comment, respond_by); the case itself does not change. */
+export function urge(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Urge>) {
+  return runAction(ctx, user, code, 'urge', async () => {
+    if (body.respond_by && body.respond_by < ctx.today()) throw new ApiError('VALIDATION', `respond_by ${body.respond_by} is before today (${ctx.today()})`);
+    return { detail: { comment: body.comment, respond_by: body.respond_by ?? null, urged_on: ctx.today() }, result: { urged_on: ctx.today(), respond_by: body.respond_by ?? null } };
   });
 }
 

@@ -10,7 +10,7 @@ import { can, scopePredicate, type User } from '../access/roles.js';
 import type { DeadlineRuleId, Deadlines } from '../deadlines/rules.js';
 import { applyRule, dueFor } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
-import { ACTIONS, allowedFrom, SETTLED_SQL, type ActionName } from './state-machine.js';
+import { ACTIONS, allowedFrom, NOT_LATE_SQL, type ActionName } from './state-machine.js';
 
 export interface CaseRow {
   code: string;
@@ -438,8 +438,9 @@ export async function sweepDeadlines(db: Database, today: string, deadlines: Dea
   return db.transaction(async (tx) => {
     const o = await tx.query<{ n: number }>(
       escalateOverdue(`
+         -- Not a closure awaiting review: its clock is the lead bureau's, not the bureau's to be escalated for.
          SELECT code, due_rule, due_date, escalation_level FROM cases
-         WHERE due_date < $1::date AND status NOT IN ${SETTLED_SQL} AND due_rule IS NOT NULL
+         WHERE due_date < $1::date AND status NOT IN ${NOT_LATE_SQL} AND due_rule IS NOT NULL
          UNION ALL
          -- A hand-over the lead bureau decided (escalate: due in 15 days) and nobody has recorded as
          -- done by then, in any state but withdrawn or merged (an official's part outlives the closure).

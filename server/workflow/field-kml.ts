@@ -9,6 +9,7 @@ import type { Queryable } from '../../pipeline/store/queryable.js';
 import { CHANGE_TYPE_ZH, PRIORITY_ZH } from '../../schemas/vocabulary.js';
 import { CLUE_SOURCE_ZH, WORKFLOW_STATUS_ZH } from '../../schemas/workflow.js';
 import type { User } from '../access/roles.js';
+import type { Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { listPolygons, type BureauNames, type PolygonFilter } from './polygon-queries.js';
 
@@ -33,8 +34,11 @@ function styleOf(p: Record<string, unknown>): string {
 
 const label = (table: Record<string, string>, id: unknown) => (typeof id === 'string' ? (table[id] ?? id) : '');
 
-export function placemarkOf(f: Feature<Geometry>, bureauName: (id: string) => string): KmlPlacemark {
+export function placemarkOf(f: Feature<Geometry>, bureauName: (id: string) => string, deadlines: Deadlines): KmlPlacemark {
   const p = f.properties as Record<string, unknown>;
+  // How late, in the unit its deadline counts (working days on the holiday calendar, else days).
+  const unit = deadlines.rules[p.due_rule as keyof Deadlines['rules']]?.kind === 'working_days' ? '个工作日' : '天';
+  const late = p.overdue ? `（逾期${p.days_overdue == null ? '' : ` ${p.days_overdue} ${unit}`}）` : '';
   const lon = Number(p.centroid_lon);
   const lat = Number(p.centroid_lat);
   const pin = Number.isFinite(lon) && Number.isFinite(lat) && p.centroid_lon != null ? ([lon, lat] as const) : null;
@@ -48,7 +52,7 @@ export function placemarkOf(f: Feature<Geometry>, bureauName: (id: string) => st
     ['面积', p.area_mu == null ? '' : `${p.area_mu} 亩（${p.area_m2} 平方米）`],
     ['牵头单位', String(p.lead_bureau_name ?? p.lead_bureau ?? '')],
     ['协办单位', co.join('、')],
-    ['办理状态', `${label(WORKFLOW_STATUS_ZH, p.status)}${p.overdue ? '（逾期）' : ''}`],
+    ['办理状态', `${label(WORKFLOW_STATUS_ZH, p.status)}${late}`],
     ['办理期限', String(p.due_date ?? '')],
     ['优先级', label(PRIORITY_ZH, p.priority)],
     ['前时相', String(p.before_date ?? '')],
@@ -60,13 +64,21 @@ export function placemarkOf(f: Feature<Geometry>, bureauName: (id: string) => st
 }
 
 /** Every polygon of `filter` in `user`'s scope (all pages, by code) as one KML document. */
-export async function fieldKml(q: Queryable, user: User, filter: Omit<PolygonFilter, 'limit' | 'cursor' | 'sort'>, today: string, names: BureauNames, title: string): Promise<{ kml: string; count: number }> {
+export async function fieldKml(
+  q: Queryable,
+  user: User,
+  filter: Omit<PolygonFilter, 'limit' | 'cursor' | 'sort'>,
+  today: string,
+  names: BureauNames,
+  deadlines: Deadlines,
+  title: string,
+): Promise<{ kml: string; count: number }> {
   const placemarks: KmlPlacemark[] = [];
   const bureauName = (id: string) => names[id] ?? id;
   let cursor: string | undefined;
   do {
-    const page = await listPolygons(q, user, { ...filter, limit: 5000, ...(cursor ? { cursor } : {}) }, today, names);
-    for (const f of page.features) placemarks.push(placemarkOf(f as Feature<Geometry>, bureauName));
+    const page = await listPolygons(q, user, { ...filter, limit: 5000, ...(cursor ? { cursor } : {}) }, today, names, deadlines);
+    for (const f of page.features) placemarks.push(placemarkOf(f as Feature<Geometry>, bureauName, deadlines));
     if (placemarks.length > MAX_FIELD_PLACEMARKS) throw new ApiError('EXPORT.TOO_LARGE');
     cursor = page.next_cursor ?? undefined;
   } while (cursor);

@@ -13,7 +13,7 @@
 import type { Queryable } from '../../pipeline/store/queryable.js';
 import { scopePredicate, type User } from '../access/roles.js';
 import { ApiError } from '../errors.js';
-import { SETTLED_SQL } from './state-machine.js';
+import { NOT_LATE_SQL } from './state-machine.js';
 
 /** Properties of a map feature: the code (click → card), status (colour), overdue, priority. */
 export const MAP_PROPERTIES = ['code', 'status', 'overdue', 'priority'] as const;
@@ -39,7 +39,7 @@ function casePredicate(user: User, f: MapFilter, params: unknown[]): string {
   return where.join(' AND ');
 }
 
-const OVERDUE_SQL = `(c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL})`;
+const OVERDUE_SQL = `(c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${NOT_LATE_SQL})`;
 
 /** Polygons and clues whose box meets `box` (an SQL expression in EPSG:4326), with their centroid and priority. */
 function itemsIn(box: string): string {

@@ -8,7 +8,10 @@ import type { Queryable } from '../../pipeline/store/queryable.js';
 import { scopePredicate, type User } from '../access/roles.js';
 import { ApiError } from '../errors.js';
 import { CASE_COLUMNS, type CaseRow } from './case-store.js';
-import { SETTLED_SQL } from './state-machine.js';
+import { DEFAULT_DEADLINES, type DeadlineRuleId, type Deadlines } from '../deadlines/rules.js';
+import { WorkCalendar } from '../deadlines/calendar.js';
+import { NOT_LATE_SQL, REVIEW_LATE_SQL, SETTLED_SQL } from './state-machine.js';
+import { chinaDateSql } from '../../pipeline/iso-date.js';
 
 export interface PolygonFilter {
   epoch?: string;
@@ -34,28 +37,57 @@ export interface PolygonFilter {
  * is not one of its sightings' bureaus). `previous_code` is the batch's own property, named to
  * every caller of the polygon (continuing-site.test.ts); where that case stands is `previous_case`.
  */
-const propertySql = (seen: (alias: string) => string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
+const propertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
   w.priority, w.priority_reasons, round(w.area_m2::numeric, 2)::float8 AS area_m2, round(w.area_mu::numeric, 4)::float8 AS area_mu,
   round(ST_X(w.centroid)::numeric, 7)::float8 AS centroid_lon, round(ST_Y(w.centroid)::numeric, 7)::float8 AS centroid_lat,
   w.change_type, w.change_class, round(w.confidence::numeric, 4)::float8 AS confidence, w.reasons,
   w.before_date::text AS before_date, w.after_date::text AS after_date, w.land_class_before, w.zone_overlaps AS overlaps, w.previous_code,
   w.detector->>'name' AS detector_name, w.detector->>'version' AS detector_version, w.detector->>'paramsHash' AS detector_params_hash, w.tile_id,
   w.description, c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
-  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}) AS overdue,
+  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${NOT_LATE_SQL}) AS overdue,
+  ${daysOverdue} AS days_overdue, coalesce(${REVIEW_LATE_SQL}, false) AS review_overdue,
   c.geometry_changed, c.escalation_level, c.issued_on::text AS issued_on,
-  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting`;
+  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting,
+  u.urged, u.last_urged_on`;
+
+/** 督办 of a case: how many times and the last day (the audit log's \`urge\` rows, by its (code, id) index). */
+const URGED_SQL = `LEFT JOIN LATERAL (SELECT count(*)::int AS urged, max(a.after->>'urged_on') AS last_urged_on FROM audit_log a WHERE a.code = c.code AND a.action = 'urge') u ON true`;
+
+/** Scripts and tests that pass no deadlines: the default rules, weekends off and no holidays. */
+const WEEKDAYS_ONLY: Deadlines = { rules: DEFAULT_DEADLINES, calendar: new WorkCalendar() };
+
+/**
+ * How late an overdue case is (null when it is not), counted as its deadline was: working days for a
+ * working-day rule (the days after the due date up to today that the holiday calendar works, so a
+ * Friday deadline is 1 working day late on Monday), calendar days for any other. Evaluated for the
+ * page's rows only (propertySql runs after the page is cut), a few dozen days each. Binds the
+ * working-day rules and the calendar's exceptions in `params`; $1 is today.
+ */
+function daysOverdueSql(d: Deadlines, params: unknown[]): string {
+  const working = (Object.keys(d.rules) as DeadlineRuleId[]).filter((id) => d.rules[id].kind === 'working_days');
+  const { off, on } = d.calendar.exceptions();
+  params.push(working, off, on);
+  const [w, o, n] = [params.length - 2, params.length - 1, params.length];
+  return `CASE WHEN c.due_date IS NULL OR c.due_date >= $1::date OR c.status IN ${NOT_LATE_SQL} THEN NULL
+    WHEN c.due_rule = ANY($${w}::text[]) THEN
+      (SELECT count(*) FROM generate_series(c.due_date + 1, $1::date, interval '1 day') g(t)
+       WHERE t::date = ANY($${n}::date[]) OR (extract(isodow FROM t) < 6 AND NOT t::date = ANY($${o}::date[])))::int
+    ELSE ($1::date - c.due_date) END`;
+}
 
 /**
  * What an inbox item shows (web/inbox.js): a city month's list of thousands need not carry each
  * polygon's outline, overlaps, reasons and detector (~1.2 kB a square, several kB a traced parcel),
  * which the card and the map read on their own. Values as `propertySql`'s.
  */
-const listPropertySql = (seen: (alias: string) => string) => `c.code, c.epoch, c.source, w.district_name, c.lead_bureau, w.priority,
+const listPropertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_name, c.lead_bureau, w.priority,
   round(w.area_mu::numeric, 4)::float8 AS area_mu, w.change_type, round(w.confidence::numeric, 4)::float8 AS confidence,
   c.status, c.due_date::text AS due_date, c.due_rule,
-  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}) AS overdue,
+  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${NOT_LATE_SQL}) AS overdue,
+  ${daysOverdue} AS days_overdue, coalesce(${REVIEW_LATE_SQL}, false) AS review_overdue,
   c.geometry_changed,
-  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting`;
+  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting,
+  u.urged, u.last_urged_on`;
 
 /** A page's last key as the client carries it: the code, or `confidence|code` when sorted by confidence. */
 function encodeCursor(key: string): string {
@@ -104,8 +136,8 @@ function decodeDueCursor(cursor: string): { rank: number; due: string; code: str
 }
 
 /** Overdue on the day in $1: a deadline passed, and the case not settled. */
-const OVERDUE = `(c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL})`;
-const NOT_OVERDUE = `(c.due_date IS NULL OR c.due_date >= $1::date OR c.status IN ${SETTLED_SQL})`;
+const OVERDUE = `(c.due_date < $1::date AND c.status NOT IN ${NOT_LATE_SQL})`;
+const NOT_OVERDUE = `(c.due_date IS NULL OR c.due_date >= $1::date OR c.status IN ${NOT_LATE_SQL})`;
 const DUE_DAY = `coalesce(c.due_date, DATE '9999-12-31')`;
 
 /**
@@ -150,7 +182,7 @@ export type BureauNames = Record<string, string>;
  * server passes the text through: no geometry is parsed and no feature stringified in JavaScript
  * (issue 13's profile: JSON.parse of the geometry and JSON.stringify were ~20 % of the server's CPU).
  */
-export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilter, today: string, names: BureauNames): Promise<string> {
+export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilter, today: string, names: BureauNames, deadlines: Deadlines = WEEKDAYS_ONLY): Promise<string> {
   const params: unknown[] = [today];
   // A case whose polygon a batch re-run dropped keeps its history but has nothing to draw: it is
   // left out here (and must be, before the LIMIT, or a short page would end the paging early).
@@ -174,8 +206,8 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
   if (f.district) add((n) => `c.district_code = $${n}`, f.district);
   // ANDed with the scope: a bureau asking for another's polygons gets only those it co-handles.
   if (f.lead_bureau) add((n) => `c.lead_bureau = $${n}`, f.lead_bureau);
-  if (f.overdue === 'true') where.push(`c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL}`);
-  if (f.overdue === 'false') where.push(`NOT (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL})`);
+  if (f.overdue === 'true') where.push(OVERDUE);
+  if (f.overdue === 'false') where.push(NOT_OVERDUE);
   if (f.bbox) {
     const [w, s, e, n] = f.bbox.split(',').map(Number);
     if (![w, s, e, n].every(Number.isFinite) || w >= e || s >= n) throw new ApiError('VALIDATION', 'bbox must be west,south,east,north with west < east and south < north');
@@ -209,7 +241,7 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
   params.push(JSON.stringify(names));
   const namesParam = `$${params.length}::jsonb`;
   const asList = f.view === 'list';
-  const properties = (asList ? listPropertySql : propertySql)((alias) => scopePredicate(user, params, alias));
+  const properties = (asList ? listPropertySql : propertySql)((alias) => scopePredicate(user, params, alias), daysOverdueSql(deadlines, params));
   const page = byConfidence
     ? pageByConfidence(where.join(' AND '), epochParam, after, lim)
     : byDue
@@ -228,7 +260,7 @@ export async function listPolygonsJson(q: Queryable, user: User, f: PolygonFilte
               '{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ${asList ? `'null'` : 'ST_AsGeoJSON(w.geom, 7)'} || ',"properties":'
               || (SELECT row_to_json(p) FROM (SELECT ${properties}, coalesce(${namesParam} ->> c.lead_bureau, c.lead_bureau) AS lead_bureau_name) p)::text
               || '}' AS f
-       FROM page c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
+       FROM page c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true ${URGED_SQL}
      )
      SELECT coalesce(string_agg(f, ',' ORDER BY rn) FILTER (WHERE rn <= ${lim} AND drawn), '') AS features,
             (count(*) FILTER (WHERE rn <= ${lim} AND drawn))::int AS n,
@@ -248,17 +280,18 @@ export async function listPolygons(
   f: PolygonFilter,
   today: string,
   names: BureauNames,
+  deadlines?: Deadlines,
 ): Promise<FeatureCollection & { next_cursor: string | null; count: number }> {
-  return JSON.parse(await listPolygonsJson(q, user, f, today, names)) as FeatureCollection & { next_cursor: string | null; count: number };
+  return JSON.parse(await listPolygonsJson(q, user, f, today, names, deadlines)) as FeatureCollection & { next_cursor: string | null; count: number };
 }
 
-export async function polygonFeatureByCode(q: Queryable, user: User, code: string, today: string, bureauName: (id: string) => string): Promise<Feature<Geometry>> {
+export async function polygonFeatureByCode(q: Queryable, user: User, code: string, today: string, bureauName: (id: string) => string, deadlines: Deadlines = WEEKDAYS_ONLY): Promise<Feature<Geometry>> {
   const params: unknown[] = [today, code];
   const scope = scopePredicate(user, params);
-  const properties = propertySql((alias) => scopePredicate(user, params, alias));
+  const properties = propertySql((alias) => scopePredicate(user, params, alias), daysOverdueSql(deadlines, params));
   const r = await q.query<Row>(
     `SELECT ${properties}, ST_AsGeoJSON(w.geom, 7) AS geometry
-     FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
+     FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true ${URGED_SQL}
      WHERE c.code = $2 AND ${scope}`,
     params,
   );
@@ -271,7 +304,12 @@ export async function polygonFeatureByCode(q: Queryable, user: User, code: strin
  * polygon a batch re-run no longer finds (`vanished`: no place in the list, which draws polygons; the
  * lead bureau withdraws them from their cards).
  */
-export async function inboxCounts(q: Queryable, user: User, today: string, epoch?: string): Promise<{ by_status: Record<string, number>; overdue: number; total: number; geometry_changed: number; vanished: string[] }> {
+export async function inboxCounts(
+  q: Queryable,
+  user: User,
+  today: string,
+  epoch?: string,
+): Promise<{ by_status: Record<string, number>; overdue: number; review_overdue: number; total: number; geometry_changed: number; vanished: string[] }> {
   const params: unknown[] = [today];
   const where = [scopePredicate(user, params)];
   if (epoch) {
@@ -280,9 +318,10 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
   }
   // A case whose polygon a re-run dropped is flagged (geometry_changed) until it is withdrawn, so only
   // the flagged few are looked up in work_items, not every case in scope on every count.
-  const r = await q.query<{ status: string; n: number; overdue: number; changed: number; vanished: string[] | null }>(
+  const r = await q.query<{ status: string; n: number; overdue: number; review_overdue: number; changed: number; vanished: string[] | null }>(
     `SELECT c.status, count(*)::int AS n,
-            count(*) FILTER (WHERE c.due_date < $1::date AND c.status NOT IN ${SETTLED_SQL})::int AS overdue,
+            count(*) FILTER (WHERE ${OVERDUE})::int AS overdue,
+            count(*) FILTER (WHERE ${REVIEW_LATE_SQL})::int AS review_overdue,
             count(*) FILTER (WHERE c.geometry_changed)::int AS changed,
             array_agg(c.code) FILTER (WHERE c.geometry_changed AND c.status NOT IN ${SETTLED_SQL}
                                         AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code)) AS vanished
@@ -293,6 +332,8 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
     by_status: Object.fromEntries(r.rows.map((x) => [x.status, x.n])),
     total: r.rows.reduce((a, x) => a + x.n, 0),
     overdue: r.rows.reduce((a, x) => a + x.overdue, 0),
+    // Closures past the day the lead bureau should have reviewed them by: its own lateness, not the bureaus'.
+    review_overdue: r.rows.reduce((a, x) => a + x.review_overdue, 0),
     geometry_changed: r.rows.reduce((a, x) => a + x.changed, 0),
     vanished: r.rows.flatMap((x) => x.vanished ?? []).sort().slice(0, 200),
   };
@@ -303,13 +344,13 @@ export async function inboxCounts(q: Queryable, user: User, today: string, epoch
  * feature, its case (`CASE_COLUMNS`, as `loadCase` returns it), and its history, evidence, parcels,
  * escalations and handovers — or POLYGON.NOT_FOUND when it is missing or outside the user's scope.
  */
-export async function polygonCard(q: Queryable, user: User, code: string, today: string, bureauName: (id: string) => string) {
+export async function polygonCard(q: Queryable, user: User, code: string, today: string, bureauName: (id: string) => string, deadlines: Deadlines = WEEKDAYS_ONLY) {
   const params: unknown[] = [today, code];
   const scope = scopePredicate(user, params);
   // A sighting's row in the history of the case it joined or left names that polygon: only where the
   // caller may see it (a co-handling bureau of the case may not).
   const sightingSeen = scopePredicate(user, params, 's');
-  const properties = propertySql((alias) => scopePredicate(user, params, alias));
+  const properties = propertySql((alias) => scopePredicate(user, params, alias), daysOverdueSql(deadlines, params));
   const r = await q.query<Row & { case: CaseRow; history: unknown[]; evidence: unknown[]; parcels: unknown[]; escalations: unknown[]; handovers: unknown[] }>(
     `SELECT ${properties}, ST_AsGeoJSON(w.geom, 7) AS geometry,
        (SELECT row_to_json(k) FROM (SELECT ${CASE_COLUMNS}) k) AS "case",
@@ -324,7 +365,7 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
           SELECT id::int AS id, kind, rule, level, due_date::text AS due_date, reason, created_by, created_at::text AS created_at FROM escalations WHERE code = c.code) x) AS escalations,
        (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json) FROM (
           SELECT id::int AS id, recipient AS "to", handed_on::text AS handed_on, reference, note, created_by FROM handovers WHERE code = c.code) x) AS handovers
-     FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true
+     FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true ${URGED_SQL}
      WHERE c.code = $2 AND ${scope}`,
     params,
   );

@@ -16,6 +16,17 @@ export type Status = WorkflowStatus;
 /** `('reviewed', 'vanished', 'merged')`: for `status NOT IN …`, where a deadline can still run out. */
 export const SETTLED_SQL = `(${SETTLED_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
+/**
+ * `(…settled, 'closed')`: for `status NOT IN …`, where the bureau handling a case can be late. A
+ * closure awaiting review (closed) has been reported: the clock it runs (monthly_report, the 5th of
+ * the next month) is the lead bureau's, as reviewer, so the case is neither overdue for the bureau,
+ * nor escalated, nor 是否逾期 in the ledger (workflow-dispositions.ts); REVIEW_LATE_SQL tells the
+ * lead bureau which of its reviews are late.
+ */
+export const NOT_LATE_SQL = `(${[...SETTLED_STATUSES, 'closed'].map((s) => `'${s}'`).join(', ')})`;
+/** A closure whose review (the lead bureau's) is past its day. */
+export const REVIEW_LATE_SQL = `(c.status = 'closed' AND c.due_date < $1::date)`;
+
 /** Who may run an action: the polygon's lead bureau, a lead or co-handling bureau, or the lead role. */
 export type Actor = 'lead_bureau' | 'contributor' | 'oversee';
 
@@ -40,6 +51,12 @@ export const ACTIONS = {
   escalate: { from: OPEN, to: null, actor: 'oversee' },
   /** 移送 done: recorded by the lead bureau, also after the case is closed (an official's part is handed over on its own clock). */
   hand_over: { from: [...OPEN, 'reviewed'], to: null, actor: 'oversee' },
+  /**
+   * 督办: the lead bureau presses the bureau handling an open case (a dated, audited record). It
+   * changes no state, clock or escalation level and starts no hand-over; a closure awaiting review
+   * waits on the lead bureau itself, so it is not urged.
+   */
+  urge: { from: ['issued', 'accepted', 'verified', 'rectifying', 'reassignment_requested'], to: null, actor: 'oversee' },
   note: { from: [...OPEN, 'reviewed', 'merged'], to: null, actor: 'contributor' },
   evidence: { from: OPEN, to: null, actor: 'contributor' },
   /** After a batch re-run changed the polygon's outline: the lead bureau checks the verdict still holds. */
