@@ -156,17 +156,17 @@ export function renderActions(card) {
     );
   }
   if (oversee && !settled) forms.push(miniForm('escalate', '移交/升级', `<p class="muted hint">决定移交或升级：移交期限 15 日；移交完成后在「移送」中登记。</p>${reason()}<label>级别 (1–5，留空则升一级) <input name="level" type="number" min="1" max="5" step="1"></label>`));
-  // 移送 is recorded once done (是否移送纪委监委 in the ledger reads it), also after the closure is reviewed.
+  // 移送 is recorded once done (是否移送纪委监委, its 时间 and 理由 in the ledger read it), also after the closure is reviewed.
   if (oversee && (!settled || status === 'reviewed')) {
     forms.push(
       miniForm(
         'hand-over',
         '移送',
-        `<p class="muted hint">登记已完成的移送（台账「是否移送纪委监委」「是否移送公安」据此填写）。</p>
+        `<p class="muted hint">登记已完成的移送（台账「是否移送纪委监委」「移送纪委监委时间」「移送纪委监委理由」「是否移送公安」据此填写）。</p>
          <label>移送至 <select name="to" required><option value="">请选择</option>${options(L.HANDOVER_RECIPIENTS)}</select></label>
          <label>移送日期 <input name="handed_on" type="date" required value="${chinaToday()}" max="${chinaToday()}"></label>
          <label>文号 <input name="reference" maxlength="200"></label>
-         <label>说明 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
+         <label>移送理由 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
       ),
     );
   }

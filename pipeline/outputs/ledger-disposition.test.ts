@@ -66,6 +66,26 @@ describe('dispositionCells', () => {
     expect([filed.是否立案, filed.不予立案说明]).toEqual(['是', '']);
   });
 
+  it('gives the case columns (处罚决定时间, 整改期限, 结案时间, 移送纪委监委时间/理由) of a violation only, 结案时间 of a filed case only', () => {
+    const record = {
+      status: 'closed', caseFiled: true, penaltyDecidedOn: '2026-11-10', rectificationDue: '2026-11-24', closureReportedOn: '2026-11-20',
+      handovers: [
+        { to: 'police', on: '2026-11-18', reference: null, note: '涉嫌犯罪' },
+        { to: 'discipline', on: '2026-11-19', reference: null, note: '当事人含村干部' },
+        { to: 'discipline', on: '2026-11-25', reference: null, note: '案件材料' },
+      ],
+    } as const;
+    const cols = (c: ReturnType<typeof dispositionCells>) => [c.处罚决定时间, c.整改期限, c.结案时间, c.移送纪委监委时间, c.移送纪委监委理由];
+    // The commission's hand-overs only: the first one's day, every one's note.
+    expect(cols(dispositionCells(judged('v', { ...record, verdict: 'illegal', handovers: [...record.handovers] })))).toEqual(['2026-11-10', '2026-11-24', '2026-11-20', '2026-11-19', '当事人含村干部；案件材料']);
+    // 不予立案, or filing not said: no case to 结案.
+    expect(dispositionCells(judged('n', { ...record, verdict: 'illegal', caseFiled: false, handovers: [] })).结案时间).toBe('');
+    expect(dispositionCells(judged('u', { ...record, verdict: 'illegal', caseFiled: null, handovers: [] })).结案时间).toBe('');
+    // A record left from an earlier verdict (judged again, 其他) is not this row's.
+    expect(cols(dispositionCells(judged('o', { ...record, verdict: 'other', handovers: [] })))).toEqual(['', '', '', '', '']);
+    expect(cols(dispositionCells(undetermined('x')))).toEqual(['', '', '', '', '']);
+  });
+
   it('carries 巡查首次发现时间 of a violation only', () => {
     expect(dispositionCells(judged('v', { verdict: 'illegal', patrolFoundOn: '2026-09-20' })).巡查首次发现时间).toBe('2026-09-20');
     expect(dispositionCells(judged('o', { verdict: 'other' })).巡查首次发现时间).toBe('');

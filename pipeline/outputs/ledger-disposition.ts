@@ -57,7 +57,16 @@ export interface LedgerDisposition {
   caseFiled: boolean | null;
   /** 不予立案说明: why no case was filed, when the rectification says so. */
   notFiledReason: string | null;
+  /** 处罚决定时间 (yyyy-mm-dd): the day of the penalty decision, as the rectification records it. */
+  penaltyDecidedOn: string | null;
   penaltyDone: boolean | null;
+  /**
+   * 整改期限 (yyyy-mm-dd): the due date of the rectification clock, set when the item was first judged
+   * illegal and kept after the clock stops (办理期限 is the clock running now). Null: it never ran.
+   */
+  rectificationDue: string | null;
+  /** The day the bureau closed the item (its closure record; 销号时间 is the day the review approved it). Null: no closure stands. */
+  closureReportedOn: string | null;
   closure: ClosureStatus;
   /** 销号时间, yyyy-mm-dd. */
   closedOn: string | null;
@@ -68,7 +77,7 @@ export interface LedgerDisposition {
   /** Escalations recorded (overdue, construction stage, manual: a hand-over decided and due). */
   escalations: number;
   /** Handovers done (移送), earliest first: 是否移送纪委监委 is 是 only with one to the discipline commission. */
-  handovers: { to: HandoverRecipient; on: string; reference: string | null }[];
+  handovers: { to: HandoverRecipient; on: string; reference: string | null; note?: string | null }[];
   parcels: ParcelDisposition[];
   note: string | null;
   /** 销号退回: the lead bureau's review refused the closure (day, comment); absent once the bureau answered it. */
@@ -85,7 +94,7 @@ export interface LedgerDisposition {
 export function undetermined(code: string): LedgerDisposition {
   return {
     code, status: null, verdict: null, approvalDocNo: null, violationType: null, otherReason: null, actualUse: null, party: null, patrolFoundOn: null,
-    rectificationMethod: null, rectified: null, caseFiled: null, notFiledReason: null, penaltyDone: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
+    rectificationMethod: null, rectified: null, caseFiled: null, notFiledReason: null, penaltyDecidedOn: null, penaltyDone: null, rectificationDue: null, closureReportedOn: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
   };
 }
 
@@ -121,14 +130,19 @@ export interface DispositionCells {
   巡查首次发现时间: string;
   是否立案: string;
   不予立案说明: string;
+  处罚决定时间: string;
   整改方式: string;
+  整改期限: string;
   是否整改到位: string;
   是否处罚到位: string;
+  结案时间: string;
   销号状态: ClosureStatus;
   销号时间: string;
   办理状态: string;
   是否逾期: string;
   是否移送纪委监委: string;
+  移送纪委监委时间: string;
+  移送纪委监委理由: string;
   是否移送公安: string;
   备注: string;
 }
@@ -141,6 +155,10 @@ function handovers(d: LedgerDisposition): string {
 }
 
 export function dispositionCells(d: LedgerDisposition): DispositionCells {
+  // Rectification, penalty and case closure are a violation's (a verdict judged again, 其他 after all,
+  // leaves its old rectification record behind: not this row's).
+  const illegal = d.verdict === 'illegal';
+  const discipline = d.handovers.filter((h) => h.to === 'discipline');
   const parcels = d.parcels.length
     ? `拆分为${d.parcels.length}个地块：` +
       d.parcels
@@ -157,16 +175,24 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     巡查首次发现时间: d.patrolFoundOn ?? '',
     是否立案: yesNo(d.caseFiled),
     不予立案说明: d.caseFiled === false ? (d.notFiledReason ?? '') : '',
+    处罚决定时间: illegal ? (d.penaltyDecidedOn ?? '') : '',
     整改方式: d.rectificationMethod ?? (d.verdict === 'illegal' ? '未整改' : ''),
+    整改期限: illegal ? (d.rectificationDue ?? '') : '',
     是否整改到位: yesNo(d.rectified),
     是否处罚到位: yesNo(d.penaltyDone),
+    // 结案 closes a filed case (立案; state_machine.yaml RECTIFIED: 整改到位 + 处罚到位 (+ 结案)): the day the
+    // bureau closed it. No case was filed (不予立案, or not said): nothing to 结案.
+    结案时间: illegal && d.caseFiled === true ? (d.closureReportedOn ?? '') : '',
     销号状态: d.closure,
     销号时间: d.closedOn ?? '',
     // No case yet: the batch issued it and nobody has opened it, i.e. 已下发.
     办理状态: d.status ? WORKFLOW_STATUS_ZH[d.status] : WORKFLOW_STATUS_ZH.issued,
     是否逾期: d.overdue ? '是' : '否',
     // Done, not due: an escalation decides a hand-over, the handover record says it happened.
-    是否移送纪委监委: d.handovers.some((h) => h.to === 'discipline') ? '是' : '否',
+    是否移送纪委监委: discipline.length > 0 ? '是' : '否',
+    // RESEARCH.md §3.8 item 11: 是否移送纪委监委 (时间, 理由): the first hand-over's day, every one's note.
+    移送纪委监委时间: discipline[0]?.on ?? '',
+    移送纪委监委理由: [...new Set(discipline.map((h) => h.note?.trim() ?? '').filter(Boolean))].join('；'),
     是否移送公安: d.handovers.some((h) => h.to === 'police') ? '是' : '否',
     备注: [d.note ?? '', d.sentBack ? `销号退回 ${d.sentBack.on}${d.sentBack.comment ? `：${d.sentBack.comment}` : ''}` : '', handovers(d), parcels].filter(Boolean).join('；'),
   };

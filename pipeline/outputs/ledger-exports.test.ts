@@ -97,12 +97,13 @@ beforeAll(async () => {
   // Illegal, split in two parcels, rectifying past its deadline, escalated.
   // (The server sets a split polygon's verdict once every parcel has one: illegal if any is.)
   await kase('370102-202610-0001', 'rectifying', 'illegal', { violation_type: 'illegal_occupation', violation_subtype: 'built_before_approval', party: '某建材公司' },
-    { method: 'demolish_restore', progress: 40, case_filed: true }, '2026-11-20');
+    { method: 'demolish_restore', progress: 40, case_filed: true, penalty_decided_on: '2026-11-10' }, '2026-11-20');
+  await db.query(`UPDATE cases SET due_rule = 'rectification' WHERE code = '370102-202610-0001'`);
   await db.query(`INSERT INTO parcels (code, idx, geom, area_m2, area_mu, verdict, verdict_details) VALUES
     ('370102-202610-0001', 1, ST_GeomFromText('POLYGON((117 36,117.0005 36,117.0005 36.001,117 36.001,117 36))', 4326), 2000, 3, 'illegal', '{"violation_type":"illegal_occupation"}'),
     ('370102-202610-0001', 2, ST_GeomFromText('POLYGON((117.0005 36,117.001 36,117.001 36.001,117.0005 36.001,117.0005 36))', 4326), 1000, 1.5, 'legal', '{"approval_doc_no":"济自然资批〔2026〕12号"}')`);
   await db.query(`INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by) VALUES ('370102-202610-0001', 'overdue', 'handover', 1, '2026-11-20', '逾期未整改', 'system')`);
-  await db.query(`INSERT INTO handovers (code, recipient, handed_on, reference, created_by) VALUES ('370102-202610-0001', 'discipline', '2026-12-01', '济自然资移〔2026〕3号', 'lead1')`);
+  await db.query(`INSERT INTO handovers (code, recipient, handed_on, reference, note, created_by) VALUES ('370102-202610-0001', 'discipline', '2026-12-01', '济自然资移〔2026〕3号', '逾期未整改，移送问题线索', 'lead1')`);
   // Legal, closed and reviewed.
   await kase('370102-202610-0002', 'reviewed', 'legal', { approval_doc_no: '济自然资批〔2026〕7号', actual_use: '厂房' },
     { closure: { reason: '手续齐全', closed_on: '2026-11-25' } }, '2026-12-01');
@@ -139,6 +140,8 @@ describe('the month ledger from the database', () => {
     // Filed (立案), its penalty not yet said to be carried out, handed to the commission, not the police.
     expect([a.是否立案, a.是否处罚到位, a.是否移送公安]).toEqual(['是', '', '否']);
     expect([a.巡查首次发现时间, a.是否发现不及时]).toEqual(['', '是']);
+    // Rectifying (not closed: no 结案时间), on its rectification clock, penalty decided, handed over.
+    expect([a.处罚决定时间, a.整改期限, a.结案时间, a.移送纪委监委时间, a.移送纪委监委理由]).toEqual(['2026-11-10', '2026-11-20', '', '2026-12-01', '逾期未整改，移送问题线索']);
     const b = byCode['370102-202610-0002'];
     // 销号时间: the day the review approved it, not the day the bureau closed it (2026-11-25).
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-28', '审核通过']);
@@ -215,6 +218,9 @@ describe('ledger exports read back', () => {
     const full = ogrinfo('-q', files.gpkg!, 'ledger', '-where', `"图斑编号" = '370102-202610-0001'`);
     expect(full).toContain('违法类型 (String) = 非法占用土地（未批先建）');
     expect(full).toContain('区县 (String) = 历下区');
+    for (const c of ['处罚决定时间', '整改期限', '结案时间', '移送纪委监委时间', '移送纪委监委理由']) expect(summary).toContain(`${c}: String`);
+    expect(full).toContain('整改期限 (String) = 2026-11-20');
+    expect(full).toContain('移送纪委监委理由 (String) = 逾期未整改，移送问题线索');
   });
 
   gdal('shp.zip: ogrinfo via /vsizip/ reads the polygon and point layers, WGS 84, UTF-8 values', () => {
@@ -233,6 +239,10 @@ describe('ledger exports read back', () => {
     expect(full).toContain('QXMC (String) = 历下区');
     expect(full).toContain('PDLX (String) = 违法');
     expect(full).toMatch(/JCMJ \(Real\) = 4\.50/);
+    expect(full).toContain('CFJDSJ (String) = 2026-11-10');
+    expect(full).toContain('ZGQX (String) = 2026-11-20');
+    expect(full).toContain('YSJWSJ (String) = 2026-12-01');
+    expect(full).toContain('YSJWLY (String) = 逾期未整改，移送问题线索');
   });
 
   gdal('geojson: ogrinfo reads 5 features in EPSG:4326 with Chinese values', () => {
@@ -243,6 +253,7 @@ describe('ledger exports read back', () => {
     const full = ogrinfo('-q', '-al', files.geojson!);
     expect(full).toContain('发现方式 (String) = 巡查发现');
     expect(full).toContain('销号状态 (String) = 县级已填报违法');
+    expect(full).toContain('处罚决定时间 (String) = 2026-11-10');
   });
 });
 

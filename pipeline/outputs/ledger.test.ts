@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../iso-date.js';
-import { LEDGER_COLUMNS, ledgerRows, writeLedgerCsv, type LedgerClue } from './ledger.js';
+import { LEDGER_COLUMNS, LEDGER_VERIFICATION_COLUMNS, ledgerRows, writeLedgerCsv, type LedgerClue } from './ledger.js';
 import { undetermined, type LedgerDisposition } from './ledger-disposition.js';
 import { columnName, ledgerXlsxBytes, writeLedgerXlsx } from './ledger-xlsx.js';
 import { sampleBureauName, samplePolygon } from '../../fixtures/sample-polygon.js';
@@ -73,6 +73,12 @@ describe('ledgerRows', () => {
     // 判定依据说明 is the verifier's basis for 合法/违法/其他 (RESEARCH.md §3.2 hfpdyjsm/wfpdyjsm/qtpdyjsm):
     // the detector's reasons (or a clue's description) must not stand under that header.
     expect(LEDGER_COLUMNS).not.toContain('判定依据说明');
+    // The verification columns, pinned (RESEARCH.md §3.8 items 5–12, those the triage record holds).
+    expect(LEDGER_VERIFICATION_COLUMNS).toEqual([
+      '判定类型', '违法类型', '批准文号', '其他情形', '实际用途', '当事人', '巡查首次发现时间', '是否发现不及时', '是否立案', '不予立案说明', '处罚决定时间',
+      '整改方式', '整改期限', '是否整改到位', '是否处罚到位', '结案时间', '销号状态', '销号时间', '办理状态', '是否逾期',
+      '是否移送纪委监委', '移送纪委监委时间', '移送纪委监委理由', '是否移送公安', '备注',
+    ]);
   });
 
   it('says 是否发现不及时 of a violation: 是 when found elsewhere (imagery 后时相 2026-10-05, a report) before the patrol found it, or the patrol never did', () => {

@@ -57,8 +57,9 @@ export const LEDGER_FILLED_COLUMNS = [
  * ledger order: the keys of `DispositionCells`, and 是否发现不及时 (`foundLate`: it needs the item's dates).
  */
 export const LEDGER_VERIFICATION_COLUMNS = [
-  '判定类型', '违法类型', '批准文号', '其他情形', '实际用途', '当事人', '巡查首次发现时间', '是否发现不及时', '是否立案', '不予立案说明', '整改方式', '是否整改到位', '是否处罚到位',
-  '销号状态', '销号时间', '办理状态', '是否逾期', '是否移送纪委监委', '是否移送公安', '备注',
+  '判定类型', '违法类型', '批准文号', '其他情形', '实际用途', '当事人', '巡查首次发现时间', '是否发现不及时', '是否立案', '不予立案说明', '处罚决定时间',
+  '整改方式', '整改期限', '是否整改到位', '是否处罚到位', '结案时间',
+  '销号状态', '销号时间', '办理状态', '是否逾期', '是否移送纪委监委', '移送纪委监委时间', '移送纪委监委理由', '是否移送公安', '备注',
 ] as const;
 
 export const LEDGER_COLUMNS = [...LEDGER_FILLED_COLUMNS, ...LEDGER_VERIFICATION_COLUMNS] as const;

@@ -7,7 +7,7 @@
  *
  * The JSON columns are read with the keys of the server's request bodies (schemas/api.ts):
  * verdict_details {approval_doc_no | violation_type, violation_subtype, party | situation, reason;
- * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, note,
+ * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, case_filed, not_filed_reason, penalty_decided_on, note,
  * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here, from the
  * one vocabulary in schemas/workflow.ts. A split
  * polygon's verdict is the case's, which the server sets once every parcel is judged.
@@ -147,11 +147,11 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
   }
   const handovers = new Map<string, LedgerDisposition['handovers']>();
   if (have.has('handovers')) {
-    const r = await db.query<{ code: string; recipient: HandoverRecipient; handed_on: string; reference: string | null }>(
-      'SELECT code, recipient, handed_on::text AS handed_on, reference FROM handovers WHERE code = ANY($1::text[]) ORDER BY code, handed_on, id',
+    const r = await db.query<{ code: string; recipient: HandoverRecipient; handed_on: string; reference: string | null; note: string | null }>(
+      'SELECT code, recipient, handed_on::text AS handed_on, reference, note FROM handovers WHERE code = ANY($1::text[]) ORDER BY code, handed_on, id',
       [all],
     );
-    for (const h of r.rows) handovers.set(h.code, [...(handovers.get(h.code) ?? []), { to: h.recipient, on: h.handed_on, reference: h.reference }]);
+    for (const h of r.rows) handovers.set(h.code, [...(handovers.get(h.code) ?? []), { to: h.recipient, on: h.handed_on, reference: h.reference, note: h.note }]);
   }
   const escalationCount = have.has('escalations') ? '(SELECT count(*) FROM escalations e WHERE e.code = c.code)::int' : '0';
   // 销号时间: the day the review approved the closure (its audit row), else the closure's own day, else
@@ -162,12 +162,18 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
                 (SELECT ${chinaDateSql('max(a.at)')}::text FROM audit_log a WHERE a.code = c.code AND a.action IN ('close', 'closed')),
                 ${chinaDateSql('c.updated_at')}::text)`
     : `COALESCE(c.rectification->'closure'->>'closed_on', ${chinaDateSql('c.updated_at')}::text)`;
+  // 整改期限: the rectification clock's due date while it runs, else the one it had (a clock keeps the
+  // due date it was first given, server/workflow/case-store.ts resumedDue: the first audit row that set it).
+  const rectificationDue = have.has('audit_log')
+    ? `COALESCE(CASE WHEN c.due_rule = 'rectification' THEN c.due_date::text END,
+                (SELECT a.after->>'due_date' FROM audit_log a WHERE a.code = c.code AND a.after->>'due_rule' = 'rectification' AND a.after->>'due_date' IS NOT NULL ORDER BY a.id LIMIT 1))`
+    : `CASE WHEN c.due_rule = 'rectification' THEN c.due_date::text END`;
   const r = await db.query<{
     code: string; status: WorkflowStatus; verdict: Verdict | null; verdict_details: Json; rectification: Json; due_date: string | null;
-    escalation_level: number; escalations: number; closed_on: string; lead_bureau: BureauId; co_bureaus: BureauId[];
+    escalation_level: number; escalations: number; closed_on: string; lead_bureau: BureauId; co_bureaus: BureauId[]; rectification_due: string | null;
   }>(
     `SELECT c.code, c.status, c.lead_bureau, c.co_bureaus, c.verdict, c.verdict_details, c.rectification, c.due_date::text AS due_date, c.escalation_level,
-            ${escalationCount} AS escalations, ${closedOn} AS closed_on
+            ${escalationCount} AS escalations, ${closedOn} AS closed_on, ${rectificationDue} AS rectification_due
      FROM cases c WHERE c.code = ANY($1::text[]) ORDER BY c.code`,
     [all],
   );
@@ -191,7 +197,11 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       rectified,
       caseFiled: rect && typeof rect.case_filed === 'boolean' ? rect.case_filed : null,
       notFiledReason: str(rect, 'not_filed_reason'),
+      penaltyDecidedOn: str(rect, 'penalty_decided_on'),
       penaltyDone: closure && typeof closure.penalty_done === 'boolean' ? closure.penalty_done : null,
+      rectificationDue: c.rectification_due,
+      // The closure standing (a review's refusal removes it): the day the bureau closed the item.
+      closureReportedOn: str(closure, 'closed_on'),
       closure: closureOf(c.status, verdict),
       closedOn: c.status === 'reviewed' ? c.closed_on : null,
       dueDate: c.due_date,
