@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ogrinfo, ogrinfoMissing } from '../geo/vector/ogrinfo.js';
 import { writeKml } from '../geo/vector/write-kml.js';
+import { placemarkOf } from './workflow/field-kml.js';
+import { DEFAULT_DEADLINES } from './deadlines/rules.js';
+import { WorkCalendar } from './deadlines/calendar.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
@@ -134,5 +137,16 @@ describe('writeKml', () => {
     expect(kml).toContain('<description>线索来源：群众举报&lt;br/&gt;\n说明：&amp;lt;img src=x onerror=alert(1)&amp;gt; 堆土</description>');
     // No character XML 1.0 refuses (U+FFFF, a lone surrogate).
     expect(kml).not.toMatch(/[\uffff\ud800]/);
+  });
+});
+
+describe('placemarkOf', () => {
+  it('says how late in the clock\'s unit, and a working-day clock overdue by no working day yet as such', () => {
+    const deadlines = { rules: DEFAULT_DEADLINES, calendar: new WorkCalendar() };
+    const state = (days: number, rule: string) =>
+      placemarkOf({ type: 'Feature', geometry: null as never, properties: { code: 'X', status: 'verified', overdue: true, days_overdue: days, due_rule: rule } }, (b) => b, deadlines).facts.find(([k]) => k === '办理状态')?.[1];
+    expect(state(3, 'rectification')).toBe('已判定（逾期 3 个工作日）');
+    // Due on a Friday, read on Saturday: overdue, by no working day yet (as the page's lateText).
+    expect(state(0, 'rectification')).toBe('已判定（逾期 不足 1 个工作日）');
   });
 });
