@@ -59,7 +59,7 @@ export const PolygonQuery = z.object({
 });
 
 /** The field file (GET /api/polygons.kml): the inbox's filters, every page. */
-export const FieldKmlQuery = PolygonQuery.omit({ limit: true, cursor: true, sort: true });
+export const FieldKmlQuery = PolygonQuery.omit({ limit: true, cursor: true, sort: true, view: true });
 /** The map asks for a whole bounding box at once. */
 export const MapQuery = PolygonQuery.extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) });
 /** The map's polygon layer (server/map-routes.ts): vector tiles or GeoJSON by bounding box, scope and epoch only. */

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ogrinfo, ogrinfoMissing } from '../geo/vector/ogrinfo.js';
 import { writeKml } from '../geo/vector/write-kml.js';
+import { placemarkOf } from './workflow/field-kml.js';
+import { DEFAULT_DEADLINES } from './deadlines/rules.js';
+import { WorkCalendar } from './deadlines/calendar.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
@@ -63,6 +66,14 @@ describe('GET /api/polygons.kml', () => {
     expect((await t.request('nr', '/api/polygons.kml?epoch=2026-1')).statusCode).toBe(400);
   });
 
+  it("is a map's file whatever view is asked for: each placemark has its pin and outline", async () => {
+    const r = await t.request('nr', '/api/polygons.kml?epoch=2026-10&view=list');
+    expect(r.statusCode, r.body).toBe(200);
+    const placemarks = r.body.split('<Placemark>').slice(1);
+    expect(placemarks).toHaveLength(3);
+    for (const p of placemarks) expect(p).toMatch(/<MultiGeometry><Point>.*<Polygon>/);
+  });
+
   it('is refused to a caller not signed in', async () => {
     expect((await t.app.inject('/api/polygons.kml')).statusCode).toBe(401);
   });
@@ -79,7 +90,10 @@ describe('GET /api/polygons.kml', () => {
     const out = ogrinfo('-al', file);
     expect(out).toMatch(/Feature Count: 4/);
     for (const c of [code(1), code(2), code(4), clue.json().code]) expect(out).toContain(`Name (String) = ${c}`);
-    expect(out).toContain('说明：12345: 堆土 <疑似> & "取土"');
+    // The balloon's description is HTML (a line per fact, typed text as text); the field has it as typed.
+    expect(out).toContain('说明：12345: 堆土 &lt;疑似&gt; &amp; &quot;取土&quot;');
+    expect(out).toMatch(/图斑编号：[^<]*<br\/>/);
+    expect(r.body).toContain('<Data name="说明"><value>12345: 堆土 &lt;疑似&gt; &amp; &quot;取土&quot;</value></Data>');
     expect(out).toContain('线索来源：热线(12336/12345)');
     expect(out).toMatch(/^\s*POINT \(117\.1 36\.65/m);
     // Each a collection of the centre pin and the square outline at its place.
@@ -109,5 +123,30 @@ describe('writeKml', () => {
     expect(kml.match(/<Point>/g)).toHaveLength(1);
     expect(kml).toContain('<MultiGeometry><Polygon><outerBoundaryIs><LinearRing><coordinates>0,0 4,0 4,4 0,0</coordinates></LinearRing></outerBoundaryIs><innerBoundaryIs>');
     expect(() => writeKml({ name: 'x', styles: {}, placemarks: [{ name: 'L', facts: [], geometry: { type: 'LineString', coordinates: [[0, 0], [1, 1]] }, pin: null }] })).toThrow(/LineString/);
+  });
+
+  it("follows the KML 2.2 schema's order in a style, and writes typed text as text in the HTML description", () => {
+    const kml = writeKml({
+      name: 'x',
+      styles: { red: { line: '#d7301f', fillOpacity: 0.25 } },
+      placemarks: [{ name: 'XS-2', facts: [['线索来源', '群众举报'], ['说明', '<img src=x onerror=alert(1)> 堆土\uffff\ud800']], geometry: { type: 'Point', coordinates: [117.1, 36.1] }, pin: null }],
+    });
+    // kml:StyleType is a sequence: IconStyle, LabelStyle, LineStyle, PolyStyle, BalloonStyle, ListStyle.
+    expect(kml).toMatch(/<Style id="red"><IconStyle>.*<\/IconStyle><LineStyle>.*<\/LineStyle><PolyStyle>.*<\/PolyStyle><\/Style>/);
+    // A balloon (HTML) shows one fact a line, and the typed tag as text: escaped for HTML, then for XML.
+    expect(kml).toContain('<description>线索来源：群众举报&lt;br/&gt;\n说明：&amp;lt;img src=x onerror=alert(1)&amp;gt; 堆土</description>');
+    // No character XML 1.0 refuses (U+FFFF, a lone surrogate).
+    expect(kml).not.toMatch(/[\uffff\ud800]/);
+  });
+});
+
+describe('placemarkOf', () => {
+  it('says how late in the clock\'s unit, and a working-day clock overdue by no working day yet as such', () => {
+    const deadlines = { rules: DEFAULT_DEADLINES, calendar: new WorkCalendar() };
+    const state = (days: number, rule: string) =>
+      placemarkOf({ type: 'Feature', geometry: null as never, properties: { code: 'X', status: 'verified', overdue: true, days_overdue: days, due_rule: rule } }, (b) => b, deadlines).facts.find(([k]) => k === '办理状态')?.[1];
+    expect(state(3, 'rectification')).toBe('已判定（逾期 3 个工作日）');
+    // Due on a Friday, read on Saturday: overdue, by no working day yet (as the page's lateText).
+    expect(state(0, 'rectification')).toBe('已判定（逾期 不足 1 个工作日）');
   });
 });

@@ -84,6 +84,17 @@ describe('督办 (urge)', () => {
     expect([past.statusCode, past.json().code]).toEqual([400, 'VALIDATION']);
     expect((await t.request('chief', `/api/polygons/${UNTOUCHED}`)).json().properties.urged).toBe(2);
   });
+
+  it('counts the urges of the bureau handling the case now: a case reassigned (改派) starts at none', async () => {
+    await ok('chief', `/api/polygons/${UNTOUCHED}/reassign`, { lead_bureau: 'forestry', reason: '林地，改由林业局办理' });
+    // The two urges were the natural-resources bureau's; the forestry bureau has not been urged.
+    expect(await props('chief', UNTOUCHED)).toMatchObject({ lead_bureau: 'forestry', urged: 0, last_urged_on: null });
+    const listed = (await t.request('chief', '/api/polygons?overdue=true&view=list')).json().features.find((f: { id: string }) => f.id === UNTOUCHED);
+    expect(listed.properties).toMatchObject({ urged: 0, last_urged_on: null });
+    t.setToday('2026-10-14');
+    await ok('chief', `/api/polygons/${UNTOUCHED}/urge`, { comment: '请林业局尽快核查' });
+    expect(await props('chief', UNTOUCHED)).toMatchObject({ urged: 1, last_urged_on: '2026-10-14' });
+  });
 });
 
 describe('a closure awaiting the lead bureau’s review', () => {

@@ -203,5 +203,5 @@ export function renderActions(card) {
   const vf = $('verdict-form');
   if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存', undefined, c.version)));
   // What this user typed here before their session expired (drafts.js), now that the forms are wired.
-  restoreDraft(p.code);
+  restoreDraft(card);
 }

@@ -173,9 +173,11 @@ function rectificationFacts(r) {
   return (bits.length ? `<dt>整改</dt><dd id="card-rectification">${esc(bits.join('，'))}</dd>` : '') + closure + sentBack;
 }
 
-/** 督办: how often the lead bureau urged this case, and the last time with its comment and 限期. */
+/** 督办: how often the lead bureau urged this case since its last 改派 (as the list's `urged`), and the last time with its comment and 限期. */
 function urgedHtml(history, p) {
-  const urges = (history ?? []).filter((h) => h.action === 'urge');
+  const all = history ?? [];
+  const since = all.findLastIndex((h) => h.action === 'reassign');
+  const urges = all.slice(since + 1).filter((h) => h.action === 'urge');
   if (!urges.length) return '';
   const last = urges.at(-1).after ?? {};
   return `<dt>督办</dt><dd class="overdue" id="card-urged">已督办 ${urges.length} 次，最近 ${esc(last.urged_on ?? p.last_urged_on ?? '')}${last.respond_by ? `，限 ${esc(last.respond_by)} 前办理` : ''}${last.comment ? `：${esc(last.comment)}` : ''}</dd>`;

@@ -2,6 +2,7 @@
 // and across a sign-in after the session expired mid-work (a 401 reloads the page): a verdict's reason
 // typed for ten minutes is not lost. A draft is given back only to the same user, on the same case.
 import { $, toast } from './dom.js';
+import { ACTIONS } from './labels.js';
 import { state } from './state.js';
 
 const KEY = 'tuban.draft';
@@ -43,7 +44,9 @@ export function saveDraft() {
   if (!code || !user) return;
   const typed = typedInForms();
   const anything = typed.some((t) => t.fields.some((f) => (f.type === 'radio' || f.type === 'checkbox' ? f.checked : f.value.trim() !== '')));
-  if (anything) sessionStorage.setItem(KEY, JSON.stringify({ user, code, epoch: state.epoch, typed, at: Date.now() }));
+  // The case version it was typed against: a colleague's change while this user was signed out is told on restoring.
+  const version = state.card?.case?.version ?? null;
+  if (anything) sessionStorage.setItem(KEY, JSON.stringify({ user, code, epoch: state.epoch, version, typed, at: Date.now() }));
 }
 
 /** The draft kept for `user` (else none, and another user's is dropped: it is not theirs to see). */
@@ -59,11 +62,23 @@ export function pendingDraft(user) {
   return null;
 }
 
-/** Fill the card of `code` with its kept draft, once, and say so. */
-export function restoreDraft(code) {
+/**
+ * Fill `card` with its kept draft, once, and say so. The reloaded card sends its own version with a
+ * submit, so a case changed while the user was signed out (a colleague's verdict) would be
+ * overwritten without the CASE.STALE refusal: the toast names that change instead, as that refusal does.
+ */
+export function restoreDraft(card) {
+  const code = card.properties.code;
   const d = pendingDraft(state.user?.name);
   if (!d || d.code !== code) return;
   sessionStorage.removeItem(KEY);
   restoreTyped(d.typed);
+  const now = card.case?.version;
+  if (d.version != null && now != null && now !== d.version) {
+    // The latest change of the case (notes and evidence do not change its version).
+    const last = [...(card.history ?? [])].reverse().find((h) => h.before == null || Object.keys(h.before).length > 0);
+    const who = last ? `${last.actor === 'system' ? '系统' : last.actor}（${ACTIONS[last.action] ?? last.action}）` : '他人';
+    return toast(`此图斑在您登录过期期间已被${who}更新；已恢复您填写的内容（尚未提交），请先核对最新状态再决定是否提交`, 'error');
+  }
   toast('已恢复登录过期前在此图斑填写的内容（尚未提交），请核对后提交', 'info');
 }

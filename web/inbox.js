@@ -28,7 +28,25 @@ export function query(extra) {
   return p.toString();
 }
 
+/**
+ * The inbox's latest load, and whether it is still on its way: 加载更多 clicked again meanwhile would
+ * ask for the same next page again (appended twice), or append the old list's next page to a list
+ * being reloaded; a page that comes back after a newer load began (the filters changed) is dropped.
+ */
+const inboxLoad = { n: 0, busy: false };
+
 export async function loadInbox(more = false) {
+  if (more && inboxLoad.busy) return;
+  const load = ++inboxLoad.n;
+  inboxLoad.busy = true;
+  try {
+    await loadInboxPage(more, load);
+  } finally {
+    if (load === inboxLoad.n) inboxLoad.busy = false;
+  }
+}
+
+async function loadInboxPage(more, load) {
   const list = $('inbox-list');
   list.setAttribute('aria-busy', 'true');
   const byConfidence = $('f-sort').value === 'confidence';
@@ -38,6 +56,7 @@ export async function loadInbox(more = false) {
   // also puts high priority first among equal deadlines. 加载更多 appends the next page below: the
   // items already read keep their places (re-sorting them all moved the next page's 高 above them).
   const fc = await api(`/api/polygons?${query({ ...filters, cursor: more ? state.nextCursor : '' })}`);
+  if (load !== inboxLoad.n) return;
   if (!more) filterMap(filters);
   // The field file: the same filters, every page (the server pages through them itself).
   $('field-kml').href = `/api/polygons.kml?${query({ status: filters.status, priority: filters.priority, overdue: filters.overdue, lead_bureau: filters.lead_bureau })}`;
@@ -118,8 +137,20 @@ export async function loadCounts() {
 }
 
 /** The overdue list, in keyset pages like the inbox (加载更多): the badge counts them all. */
+const overdueLoad = { n: 0, busy: false };
+
 export async function loadOverdue(more = false) {
-  const fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', cursor: more ? state.overdueCursor : '' })}`);
+  // As the inbox's (inboxLoad): no 加载更多 while a load is on its way, and a page of an earlier load is dropped.
+  if (more && overdueLoad.busy) return;
+  const load = ++overdueLoad.n;
+  overdueLoad.busy = true;
+  let fc;
+  try {
+    fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', cursor: more ? state.overdueCursor : '' })}`);
+  } finally {
+    if (load === overdueLoad.n) overdueLoad.busy = false;
+  }
+  if (load !== overdueLoad.n) return;
   const items = [...(more ? state.overdueItems : []), ...fc.features].sort(triageOrder);
   state.overdueItems = items;
   state.overdueCursor = fc.next_cursor ?? null;

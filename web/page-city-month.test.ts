@@ -114,6 +114,34 @@ describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
     expect(new Set(both.map(([c]) => c)).size).toBe(1000);
   });
 
+  it('加载更多 clicked twice while its page is on its way adds that page once, and a filter changed meanwhile is not mixed with it', async () => {
+    // Each next page takes a while, as on a slow line.
+    const slowNext = (url: URL) => url.pathname === '/api/polygons' && url.searchParams.has('cursor');
+    await page.route(slowNext, async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue();
+    });
+    const codes = () => page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => b.getAttribute('data-code')));
+    const before = (await codes()).length;
+    await page.click('#inbox-more');
+    await page.click('#inbox-more');
+    await expect.poll(() => page.locator('#inbox-list li').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(before + 500);
+    await page.waitForTimeout(2500);
+    const listed = await codes();
+    expect(listed.length).toBe(before + 500);
+    expect(new Set(listed).size).toBe(listed.length);
+    // The next page of the old filter comes back after the new filter's first: it is dropped.
+    await page.click('#inbox-more');
+    await page.selectOption('#f-priority', 'high');
+    await page.waitForTimeout(2500);
+    const high = await page.$$eval('#inbox-list button.item', (bs) => bs.map((b) => b.querySelector('.badge.danger') !== null));
+    expect(high.length).toBe(500);
+    expect(high.every(Boolean)).toBe(true);
+    await page.unroute(slowNext);
+    await page.selectOption('#f-priority', '');
+    await expect.poll(() => page.locator('#inbox-list li').count(), { timeout: 10_000 }).toBe(500);
+  });
+
   it('says when a zoomed-out map shows only part of the view, and not once zoomed in', async () => {
     const layer = (zoom: number) => page.waitForResponse((r) => r.url().includes('/api/map/polygons.geojson') && r.url().includes(`zoom=${zoom}`), { timeout: 60_000 });
     await mapSettled();

@@ -1200,6 +1200,49 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.context().close();
   });
 
+  it('a draft given back after a colleague changed the case while the user was signed out says who changed it', async () => {
+    const pick = await demo.db.query<{ code: string; status: string }>(
+      `SELECT w.code, coalesce(c.status, 'issued') AS status FROM work_items w LEFT JOIN cases c ON c.code = w.code
+       WHERE coalesce(c.lead_bureau, w.lead_bureau) = $1 AND coalesce(c.status, 'issued') IN ('issued', 'accepted') AND c.verdict IS NULL AND w.geom IS NOT NULL
+       ORDER BY w.code DESC LIMIT 1`,
+      [bureau.bureau],
+    );
+    const { code } = pick.rows[0];
+    const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: bureau.name, password: bureau.password } });
+    const auth = { authorization: `Bearer ${session.json().token}` };
+    if (pick.rows[0].status === 'issued') expect((await app.inject({ method: 'POST', url: `/api/polygons/${code}/accept`, headers: auth })).statusCode).toBe(200);
+    const page = await open(bureau);
+    await page.fill('#f-code', code);
+    await page.press('#f-code', 'Enter');
+    await expect.poll(() => page.textContent('#card-code')).toBe(code);
+    await page.waitForSelector('#verdict-form');
+    await page.check('input[name=verdict][value=other]');
+    await page.selectOption('#other-situation', 'seasonal');
+    await page.fill('#other-reason', '季节性，待复核');
+    await mapIdle(page);
+    await page.evaluate(() => ((window as unknown as { tuban: { token: string } }).tuban.token = 'expired'));
+    await page.click('#verdict-submit', { timeout: 3000 }).catch(() => undefined);
+    await page.waitForSelector('#login:not([hidden])');
+    // Meanwhile a colleague at the same bureau judges it.
+    const judged = await app.inject({
+      method: 'POST',
+      url: `/api/polygons/${code}/verdict`,
+      headers: auth,
+      payload: { verdict: 'legal', approval_doc_no: '济政土字〔2026〕7号' },
+    });
+    expect(judged.statusCode, judged.body).toBe(200);
+    const before = consoleErrors.length;
+    await page.fill('#login-name', bureau.name);
+    await page.fill('#login-password', bureau.password);
+    await page.press('#login-password', 'Enter');
+    await expect.poll(() => page.textContent('#card-code')).toBe(code);
+    await expect.poll(() => page.inputValue('#other-reason')).toBe('季节性，待复核');
+    // Not a plain "restored": the case is no longer what the text was typed against.
+    await expect.poll(() => page.textContent('#toast')).toContain(`此图斑在您登录过期期间已被${bureau.name}（判定）更新`);
+    for (const e of consoleErrors.splice(before)) expect(e).toContain('401');
+    await page.context().close();
+  });
+
   it('needed nothing from outside the host and logged no errors', () => {
     expect(external).toEqual([]);
     expect(consoleErrors.filter((e) => !/favicon/.test(e)), consoleErrors.join('\n')).toEqual([]);

@@ -30,8 +30,16 @@ export interface KmlDocument {
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-// XML 1.0 has no place for most control characters, even escaped.
-const xml = (s: string) => s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '').replace(/[&<>"']/g, (c) => XML_ESCAPES[c]);
+// XML 1.0 has no place for most control characters, U+FFFE/U+FFFF or a lone surrogate, even escaped.
+const xml = (s: string) =>
+  s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '').replace(/[&<>"']/g, (c) => XML_ESCAPES[c]);
+
+/**
+ * A <description> is HTML to the apps that show it (KML 2.2 §9.1.3.7: Google Earth's balloon, ArcGIS
+ * and phone apps' web views): each fact a line (<br/>, as a newline runs them into one), and what a
+ * user typed (a clue's description) shown as text, not taken as markup. XML-escaped on top by `xml`.
+ */
+const html = (s: string) => s.replace(/[&<>"']/g, (c) => XML_ESCAPES[c]);
 
 /** KML colours are aabbggrr. */
 function kmlColour(hex: string, opacity: number): string {
@@ -67,7 +75,7 @@ function shapes(g: Geometry | null): string[] {
 function placemarkKml(p: KmlPlacemark): string {
   const parts = [...(p.pin && p.geometry?.type !== 'Point' ? [`<Point><coordinates>${coords([[...p.pin]])}</coordinates></Point>`] : []), ...shapes(p.geometry)];
   const geometry = parts.length === 1 ? parts[0] : parts.length > 1 ? `<MultiGeometry>${parts.join('')}</MultiGeometry>` : '';
-  const description = p.facts.map(([k, v]) => `${k}：${v}`).join('\n');
+  const description = p.facts.map(([k, v]) => `${html(k)}：${html(v)}`).join('<br/>\n');
   const data = p.facts.map(([k, v]) => `<Data name="${xml(k)}"><value>${xml(v)}</value></Data>`).join('');
   return `<Placemark><name>${xml(p.name)}</name><description>${xml(description)}</description>${p.style ? `<styleUrl>#${xml(p.style)}</styleUrl>` : ''}<ExtendedData>${data}</ExtendedData>${geometry}</Placemark>`;
 }
@@ -75,7 +83,8 @@ function placemarkKml(p: KmlPlacemark): string {
 export function writeKml(doc: KmlDocument): string {
   const styles = Object.entries(doc.styles).map(
     ([id, s]) =>
-      `<Style id="${xml(id)}"><LineStyle><color>${kmlColour(s.line, 1)}</color><width>2</width></LineStyle><PolyStyle><color>${kmlColour(s.line, s.fillOpacity)}</color></PolyStyle><IconStyle><color>${kmlColour(s.line, 1)}</color></IconStyle></Style>`,
+      // In the schema's order (kml:StyleType: IconStyle, LabelStyle, LineStyle, PolyStyle, …).
+      `<Style id="${xml(id)}"><IconStyle><color>${kmlColour(s.line, 1)}</color></IconStyle><LineStyle><color>${kmlColour(s.line, 1)}</color><width>2</width></LineStyle><PolyStyle><color>${kmlColour(s.line, s.fillOpacity)}</color></PolyStyle></Style>`,
   );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

@@ -38,7 +38,9 @@ export function placemarkOf(f: Feature<Geometry>, bureauName: (id: string) => st
   const p = f.properties as Record<string, unknown>;
   // How late, in the unit its deadline counts (working days on the holiday calendar, else days).
   const unit = deadlines.rules[p.due_rule as keyof Deadlines['rules']]?.kind === 'working_days' ? '个工作日' : '天';
-  const late = p.overdue ? `（逾期${p.days_overdue == null ? '' : ` ${p.days_overdue} ${unit}`}）` : '';
+  // A working-day clock that ran out on a Friday is overdue on Saturday, by no working day yet (as web/dom.js lateText says).
+  const days = p.days_overdue == null ? '' : Number(p.days_overdue) > 0 ? ` ${p.days_overdue} ${unit}` : ` 不足 1 ${unit}`;
+  const late = p.overdue ? `（逾期${days}）` : '';
   const lon = Number(p.centroid_lon);
   const lat = Number(p.centroid_lat);
   const pin = Number.isFinite(lon) && Number.isFinite(lat) && p.centroid_lon != null ? ([lon, lat] as const) : null;
@@ -77,7 +79,8 @@ export async function fieldKml(
   const bureauName = (id: string) => names[id] ?? id;
   let cursor: string | undefined;
   do {
-    const page = await listPolygons(q, user, { ...filter, limit: 5000, ...(cursor ? { cursor } : {}) }, today, names, deadlines);
+    // The full view whatever was asked: the list view has no outline or centre to put on a map.
+    const page = await listPolygons(q, user, { ...filter, view: 'full', limit: 5000, ...(cursor ? { cursor } : {}) }, today, names, deadlines);
     for (const f of page.features) placemarks.push(placemarkOf(f as Feature<Geometry>, bureauName, deadlines));
     if (placemarks.length > MAX_FIELD_PLACEMARKS) throw new ApiError('EXPORT.TOO_LARGE');
     cursor = page.next_cursor ?? undefined;

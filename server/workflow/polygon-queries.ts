@@ -50,8 +50,13 @@ const propertySql = (seen: (alias: string) => string, daysOverdue: string) => `c
   (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting,
   u.urged, u.last_urged_on`;
 
-/** 督办 of a case: how many times and the last day (the audit log's \`urge\` rows, by its (code, id) index). */
-const URGED_SQL = `LEFT JOIN LATERAL (SELECT count(*)::int AS urged, max(a.after->>'urged_on') AS last_urged_on FROM audit_log a WHERE a.code = c.code AND a.action = 'urge') u ON true`;
+/**
+ * 督办 of a case: how many times and the last day (the audit log's \`urge\` rows, by its (code, id)
+ * index), since its last reassignment (改派): those before pressed the bureau that had it then, and
+ * the one handling it now has not been urged.
+ */
+const URGED_SQL = `LEFT JOIN LATERAL (SELECT count(*)::int AS urged, max(a.after->>'urged_on') AS last_urged_on FROM audit_log a WHERE a.code = c.code AND a.action = 'urge'
+  AND a.id > coalesce((SELECT max(r.id) FROM audit_log r WHERE r.code = c.code AND r.action = 'reassign'), 0)) u ON true`;
 
 /** Scripts and tests that pass no deadlines: the default rules, weekends off and no holidays. */
 const WEEKDAYS_ONLY: Deadlines = { rules: DEFAULT_DEADLINES, calendar: new WorkCalendar() };
