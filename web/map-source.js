@@ -64,10 +64,17 @@ function geojsonLayer(map, info, api, epoch) {
       // codes would be missing from a city-zoom map without a word.
       const note = document.getElementById('map-note');
       if (note) note.hidden = !fc.truncated;
+      // Below z12 the server sends only what is drawn there, the centroids (`centroids: true`).
+      if (fc.centroids) {
+        map.getSource('polygons')?.setData(EMPTY);
+        map.getSource('centroids')?.setData(fc);
+        return;
+      }
       map.getSource('polygons')?.setData(fc);
+      // The dots carry what the style and the inbox's filters read (filterMap: status, priority, overdue).
       const dots = fc.features
         .filter((f) => f.properties.centroid_lon != null)
-        .map((f) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [f.properties.centroid_lon, f.properties.centroid_lat] }, properties: { code: f.properties.code, status: f.properties.status } }));
+        .map(({ properties: { code, status, overdue, priority, centroid_lon, centroid_lat } }) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [centroid_lon, centroid_lat] }, properties: { code, status, overdue, priority } }));
       map.getSource('centroids')?.setData({ type: 'FeatureCollection', features: dots });
     },
     select(code, on) {

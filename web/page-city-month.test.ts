@@ -130,6 +130,27 @@ describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
     await expect.poll(() => page.locator('#map-note').isHidden()).toBe(true);
   });
 
+  it('below z12 reads the centroids alone, and its dots follow the inbox\'s priority filter', async () => {
+    type Map = { jumpTo(o: object): void; querySourceFeatures(s: string): unknown[]; queryRenderedFeatures(o: object): { properties: { priority: string } }[] };
+    const map = 'window.tuban.map';
+    const answer = page.waitForResponse((r) => r.url().includes('/api/map/polygons.geojson') && r.url().includes('zoom=11'), { timeout: 60_000 });
+    await page.evaluate(() => (window as unknown as { tuban: { map: Map } }).tuban.map.jumpTo({ center: [117.15, 36.017], zoom: 11 }));
+    const fc = await (await answer).json();
+    // What the page draws at z11: points with the style's properties, a tenth of the outlines' bytes or so.
+    expect(fc.centroids).toBe(true);
+    expect(fc.features[0].geometry.type).toBe('Point');
+    expect(Object.keys(fc.features[0].properties).sort()).toEqual(['code', 'overdue', 'priority', 'status']);
+    await mapSettled();
+    expect(await page.evaluate(`${map}.querySourceFeatures('polygons').length`)).toBe(0);
+    expect(await page.evaluate(`${map}.querySourceFeatures('centroids').length`)).toBeGreaterThan(1000);
+    // 优先级 高: the dots shown are the high-priority ones (a dot without the property would vanish).
+    await page.selectOption('#f-priority', 'high');
+    const dots = () => page.evaluate(() => (window as unknown as { tuban: { map: Map } }).tuban.map.queryRenderedFeatures({ layers: ['poly-dot'] }).map((f) => f.properties.priority));
+    await expect.poll(async () => (await dots()).length, { timeout: 30_000 }).toBeGreaterThan(100);
+    expect(new Set(await dots())).toEqual(new Set(['high']));
+    await page.selectOption('#f-priority', '');
+  });
+
   it('asked nothing of the internet and logged no error', () => {
     expect(external).toEqual([]);
     expect(consoleErrors).toEqual([]);
