@@ -58,7 +58,7 @@ describe('map layer', () => {
     expect(r.statusCode).toBe(200);
     const layer = r.json();
     if (db.kind === 'postgres') {
-      expect(layer).toMatchObject({ format: 'mvt', tiles: ['/api/map/tiles/{z}/{x}/{y}.pbf?epoch=2026-10'], layers: { polygons: 'polygons', centroids: 'centroids' } });
+      expect(layer).toMatchObject({ format: 'mvt', tiles: ['/api/map/tiles/{z}/{x}/{y}.pbf?epoch=2026-10'], layers: { polygons: 'polygons', centroids: 'centroids', truncated: 'truncated' } });
     } else {
       expect(layer).toMatchObject({ format: 'geojson', url: '/api/map/polygons.geojson?epoch=2026-10' });
       const [x, y] = tileOf(14, 116.993, 36.6015);

@@ -73,27 +73,42 @@ export function checkTile(z: number, x: number, y: number): void {
 /**
  * The polygon layer of tile z/x/y as a Mapbox vector tile: layer `polygons` (outlines clipped with a
  * 64-unit buffer, from z12) and layer `centroids` (points, below z13), each feature with
- * `MAP_PROPERTIES` and its code as the feature's `code` property. An empty tile is an empty buffer.
- * `ST_AsMVTGeom` snaps to the 4096-unit grid and drops what collapses, which is the per-zoom
- * simplification (no vertex finer than 1/16 px at 256 px tiles leaves the database).
+ * `MAP_PROPERTIES` and its code as the feature's `code` property, at most `limit` (the cap) a layer
+ * in code order. An empty tile is an empty buffer. `ST_AsMVTGeom` snaps to the 4096-unit grid and
+ * drops what collapses, which is the per-zoom simplification (no vertex finer than 1/16 px at 256 px
+ * tiles leaves the database).
+ *
+ * A tile whose view holds more than it sends also has a layer `truncated`: one point at the tile's
+ * centre with `polygons` and `centroids` (which layer was cut) and `limit`. It is in the tile rather
+ * than a header because MapLibre fetches tiles in its worker and shows the page none of their
+ * headers, while a tile's layers the page can read (`querySourceFeatures`), and tells the user.
  */
-export async function polygonTileMvt(q: Queryable, user: User, z: number, x: number, y: number, f: MapFilter, today: string): Promise<{ tile: Buffer; version: string }> {
+export async function polygonTileMvt(q: Queryable, user: User, z: number, x: number, y: number, f: MapFilter & { limit?: number }, today: string): Promise<{ tile: Buffer; version: string }> {
   checkTile(z, x, y);
   const params: unknown[] = [today, z, x, y];
   const where = casePredicate(user, f, params);
-  params.push(MAP_FEATURE_LIMIT);
+  params.push(Math.min(f.limit ?? MAP_FEATURE_LIMIT, MAP_FEATURE_LIMIT));
   const limit = `$${params.length}`;
+  // One row past the cap says the tile holds more than it sends; a feature whose geometry falls
+  // outside the tile (NULL) is dropped before the count, so it neither takes a place nor cuts a tile.
   const layer = (name: string, geom: string, buffer: number) =>
-    `(SELECT coalesce(ST_AsMVT(t, '${name}', 4096, 'geom'), ''::bytea) FROM (
-        SELECT c.code, c.status, ${OVERDUE_SQL} AS overdue, i.priority, ST_AsMVTGeom(ST_Transform(${geom}, 3857), b.m, 4096, ${buffer}, true) AS geom
-        FROM b, items i JOIN cases c ON c.code = i.code AND c.epoch = i.epoch
-        WHERE ${where}
-        ORDER BY c.code LIMIT ${limit}) t WHERE t.geom IS NOT NULL)`;
+    `SELECT coalesce(ST_AsMVT(t, '${name}', 4096, 'geom') FILTER (WHERE t.rn <= ${limit}), ''::bytea) AS mvt, count(*) > ${limit} AS cut FROM (
+        SELECT s.*, row_number() OVER (ORDER BY s.code) AS rn FROM (
+          SELECT c.code, c.status, ${OVERDUE_SQL} AS overdue, i.priority, ST_AsMVTGeom(ST_Transform(${geom}, 3857), b.m, 4096, ${buffer}, true) AS geom
+          FROM b, items i JOIN cases c ON c.code = i.code AND c.epoch = i.epoch
+          WHERE ${where}) s
+        WHERE s.geom IS NOT NULL ORDER BY s.code LIMIT ${limit} + 1) t`;
+  const none = `SELECT ''::bytea AS mvt, false AS cut`;
   const r = await q.query<{ mvt: Uint8Array; v: string }>(
     `WITH b AS MATERIALIZED (SELECT ST_TileEnvelope($2::int, $3::int, $4::int) AS m, ST_Transform(ST_TileEnvelope($2::int, $3::int, $4::int), 4326) AS g),
-          items AS MATERIALIZED (${itemsIn('(SELECT g FROM b)')})
-     SELECT ${z >= OUTLINE_MINZOOM ? layer('polygons', 'i.geom', 64) : `''::bytea`}
-         || ${z <= MVT_CENTROID_MAXZOOM ? layer('centroids', 'i.centroid', 0) : `''::bytea`} AS mvt, ${VERSION_SQL} AS v`,
+          items AS MATERIALIZED (${itemsIn('(SELECT g FROM b)')}),
+          p AS (${z >= OUTLINE_MINZOOM ? layer('polygons', 'i.geom', 64) : none}),
+          d AS (${z <= MVT_CENTROID_MAXZOOM ? layer('centroids', 'i.centroid', 0) : none})
+     SELECT p.mvt || d.mvt || CASE WHEN p.cut OR d.cut THEN (
+              SELECT ST_AsMVT(m, 'truncated', 4096, 'geom') FROM (
+                SELECT p.cut AS polygons, d.cut AS centroids, ${limit}::int AS "limit", ST_AsMVTGeom(ST_Centroid(b.m), b.m, 4096, 0, false) AS geom FROM b) m)
+            ELSE ''::bytea END AS mvt, ${VERSION_SQL} AS v
+     FROM p, d`,
     params,
   );
   const { mvt, v } = r.rows[0];
