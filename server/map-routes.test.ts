@@ -58,7 +58,7 @@ describe('map layer', () => {
     expect(r.statusCode).toBe(200);
     const layer = r.json();
     if (db.kind === 'postgres') {
-      expect(layer).toMatchObject({ format: 'mvt', tiles: ['/api/map/tiles/{z}/{x}/{y}.pbf?epoch=2026-10'], layers: { polygons: 'polygons', centroids: 'centroids' } });
+      expect(layer).toMatchObject({ format: 'mvt', tiles: ['/api/map/tiles/{z}/{x}/{y}.pbf?epoch=2026-10'], layers: { polygons: 'polygons', centroids: 'centroids', truncated: 'truncated' } });
     } else {
       expect(layer).toMatchObject({ format: 'geojson', url: '/api/map/polygons.geojson?epoch=2026-10' });
       const [x, y] = tileOf(14, 116.993, 36.6015);
@@ -81,6 +81,25 @@ describe('map layer', () => {
     expect(ids((await get('chief', `/api/map/polygons.geojson?bbox=${BBOX}&epoch=2026-09`)).body)).toEqual([]);
     expect((await get('chief', '/api/map/polygons.geojson?bbox=2,1,1,2')).json().code).toBe('VALIDATION');
     expect((await get(null, `/api/map/polygons.geojson?bbox=${BBOX}`)).statusCode).toBe(401);
+  });
+
+  it('GeoJSON below z12 (the page draws only dots there): centroid points with the style\'s properties, no outlines', async () => {
+    for (const zoom of [10, 11]) {
+      const r = await get('chief', `/api/map/polygons.geojson?bbox=${BBOX}&zoom=${zoom}&epoch=2026-10`);
+      expect(r.statusCode).toBe(200);
+      const fc = JSON.parse(r.body) as FeatureCollection & { centroids?: boolean; truncated: boolean };
+      expect([fc.centroids, fc.truncated]).toEqual([true, false]);
+      expect(fc.features.map((f) => f.properties?.code)).toEqual([P_ECO, P_NR, P_FOR]);
+      expect(fc.features[0]).toEqual({ type: 'Feature', geometry: { type: 'Point', coordinates: [116.9905, 36.6015] }, properties: { code: P_ECO, status: 'issued', overdue: false, priority: 'high' } });
+      expect(fc.features.every((f) => f.geometry.type === 'Point')).toBe(true);
+      const etag = String(r.headers.etag);
+      const again = await get('chief', `/api/map/polygons.geojson?bbox=${BBOX}&zoom=${zoom}&epoch=2026-10`, { 'if-none-match': etag });
+      expect(again.statusCode).toBe(304);
+    }
+    // From z12 the outlines again, each with its centroid for the dots.
+    const z12 = JSON.parse((await get('chief', `/api/map/polygons.geojson?bbox=${BBOX}&zoom=12&epoch=2026-10`)).body) as FeatureCollection & { centroids?: boolean };
+    expect(z12.centroids).toBe(false);
+    expect(z12.features.map((f) => f.geometry.type)).toEqual(['Polygon', 'Polygon', 'Polygon']);
   });
 
   it('revalidates with ETag → 304 per scope: a tag never carries one bureau\'s data to another, and a write changes it', async () => {

@@ -82,7 +82,7 @@ export async function registerMapRoutes(api: FastifyInstance, deps: MapRouteDeps
         return {
           format: 'mvt',
           tiles: [`/api/map/tiles/{z}/{x}/{y}.pbf${qs}`],
-          layers: { polygons: 'polygons', centroids: 'centroids' },
+          layers: { polygons: 'polygons', centroids: 'centroids', truncated: 'truncated' },
           centroid_maxzoom: MVT_CENTROID_MAXZOOM,
           properties: MAP_PROPERTIES,
         };

@@ -17,12 +17,24 @@ export async function polygonLayer(map, { api, epoch }) {
   return info.format === 'mvt' ? vectorLayer(map, info, epoch) : geojsonLayer(map, info, api, epoch);
 }
 
+/**
+ * More polygons in view than the layer sends (its cap, 10 000 a bounding box or a tile's layer): say
+ * so, or a district's last codes would be missing from a city-zoom map without a word.
+ */
+function noteTruncated(on) {
+  const note = document.getElementById('map-note');
+  if (note) note.hidden = !on;
+}
+
 function vectorLayer(map, info, epoch) {
-  const { polygons, centroids } = info.layers;
+  const { polygons, centroids, truncated } = info.layers;
   const tiles = () => [`${location.origin}/api/map/tiles/{z}/{x}/{y}.pbf${epoch() ? `?epoch=${encodeURIComponent(epoch())}` : ''}`];
   // Outlines from z12, dots below z13 (server/workflow/map-layer.ts); beyond z16 the z16 tiles are overzoomed.
   map.addSource('polygons', { type: 'vector', tiles: tiles(), minzoom: 8, maxzoom: 16, promoteId: { [polygons]: 'code', [centroids]: 'code' } });
   let shown = tiles()[0];
+  // A tile cut at the cap carries a layer `truncated` (map-layer.ts): MapLibre shows the page no
+  // tile's headers, but the layers of the tiles in view it does, drawn or not.
+  if (truncated) map.on('idle', () => noteTruncated(map.querySourceFeatures('polygons', { sourceLayer: truncated }).length > 0));
   return {
     kind: 'mvt',
     outlines: { source: 'polygons', 'source-layer': polygons },
@@ -60,14 +72,18 @@ function geojsonLayer(map, info, api, epoch) {
       const mine = ++seq;
       const fc = await api(`${info.url.split('?')[0]}?${p}`);
       if (mine !== seq) return; // a later view's answer is already on its way
-      // More polygons in view than the layer sends (its cap, 10 000): say so, or a district's last
-      // codes would be missing from a city-zoom map without a word.
-      const note = document.getElementById('map-note');
-      if (note) note.hidden = !fc.truncated;
+      noteTruncated(fc.truncated);
+      // Below z12 the server sends only what is drawn there, the centroids (`centroids: true`).
+      if (fc.centroids) {
+        map.getSource('polygons')?.setData(EMPTY);
+        map.getSource('centroids')?.setData(fc);
+        return;
+      }
       map.getSource('polygons')?.setData(fc);
+      // The dots carry what the style and the inbox's filters read (filterMap: status, priority, overdue).
       const dots = fc.features
         .filter((f) => f.properties.centroid_lon != null)
-        .map((f) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [f.properties.centroid_lon, f.properties.centroid_lat] }, properties: { code: f.properties.code, status: f.properties.status } }));
+        .map(({ properties: { code, status, overdue, priority, centroid_lon, centroid_lat } }) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [centroid_lon, centroid_lat] }, properties: { code, status, overdue, priority } }));
       map.getSource('centroids')?.setData({ type: 'FeatureCollection', features: dots });
     },
     select(code, on) {

@@ -198,16 +198,16 @@ export function jpegWithExif(opts: { taken: string; lat: number; lon: number; az
 }
 
 /**
- * `n` synthetic polygons in one batch of 2026-10 on a 300-column grid of 0.001° cells near Jinan,
- * ten districts, lead bureaus natural_resources / forestry / water / urban_management in turn,
+ * `n` synthetic polygons in one batch of 2026-10 on a 300-column grid of 0.001° cells near Jinan
+ * (from `[lon0, lat0]`, 117 E 36 N unless given), ten districts, lead bureaus natural_resources / forestry / water / urban_management in turn,
  * confidences spread over 0.05–0.95 (for the inbox sorted by confidence).
  */
-export async function insertSyntheticPolygons(db: Database, n: number): Promise<void> {
+export async function insertSyntheticPolygons(db: Database, n: number, [lon0, lat0]: [number, number] = [117, 36]): Promise<void> {
   await db.query(`INSERT INTO batches (id, epoch, status, finished_at) VALUES ('b', '2026-10', 'done', now())`);
   await db.query(`INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence, reasons, before_date, after_date, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus, routing_reason, rule_id, priority, priority_reasons, detector, tile_id)
     SELECT '2026-10', '3701' || lpad((i % 10)::text, 2, '0') || '-202610-' || lpad(i::text, 6, '0'), 'b',
-      ST_MakeEnvelope(117 + (i % 300) * 0.001, 36 + (i / 300) * 0.001, 117 + (i % 300) * 0.001 + 0.0008, 36 + (i / 300) * 0.001 + 0.0008, 4326),
-      ST_SetSRID(ST_MakePoint(117 + (i % 300) * 0.001, 36 + (i / 300) * 0.001), 4326), 5000, 7.5, 'construction', 'JZ', round((0.05 + (i * 7919 % 1000) * 0.0009)::numeric, 4)::float8, '[]', '2026-09-01', '2026-10-01', '{}',
+      ST_MakeEnvelope(${lon0} + (i % 300) * 0.001, ${lat0} + (i / 300) * 0.001, ${lon0} + (i % 300) * 0.001 + 0.0008, ${lat0} + (i / 300) * 0.001 + 0.0008, 4326),
+      ST_SetSRID(ST_MakePoint(${lon0} + (i % 300) * 0.001, ${lat0} + (i / 300) * 0.001), 4326), 5000, 7.5, 'construction', 'JZ', round((0.05 + (i * 7919 % 1000) * 0.0009)::numeric, 4)::float8, '[]', '2026-09-01', '2026-10-01', '{}',
       '3701' || lpad((i % 10)::text, 2, '0'), 'x', (ARRAY['natural_resources','forestry','water','urban_management'])[1 + i % 4], '[]', 'r', 'r', 'normal', '[]', '{"name":"s","version":"1","paramsHash":"h"}', 't'
     FROM generate_series(1, ${n}) i`);
 }

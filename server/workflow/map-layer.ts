@@ -18,8 +18,11 @@ import { NOT_LATE_SQL } from './state-machine.js';
 /** Properties of a map feature: the code (click → card), status (colour), overdue, priority. */
 export const MAP_PROPERTIES = ['code', 'status', 'overdue', 'priority'] as const;
 
-/** Below this zoom a tile carries no outlines (a 5 000 m² polygon is 2 px at z12), only centroids. */
-export const MVT_OUTLINE_MINZOOM = 12;
+/**
+ * Below this zoom the layer carries no outlines (a 5 000 m² polygon is 2 px at z12), only centroids:
+ * a vector tile's `centroids` layer, the GeoJSON layer's points.
+ */
+export const OUTLINE_MINZOOM = 12;
 /** Centroid dots are drawn below z13 (the page's `poly-dot` layer), so tiles carry them up to z12. */
 export const MVT_CENTROID_MAXZOOM = 12;
 /** At most this many features per layer of one tile or one bounding box (as the GeoJSON map had). */
@@ -70,27 +73,42 @@ export function checkTile(z: number, x: number, y: number): void {
 /**
  * The polygon layer of tile z/x/y as a Mapbox vector tile: layer `polygons` (outlines clipped with a
  * 64-unit buffer, from z12) and layer `centroids` (points, below z13), each feature with
- * `MAP_PROPERTIES` and its code as the feature's `code` property. An empty tile is an empty buffer.
- * `ST_AsMVTGeom` snaps to the 4096-unit grid and drops what collapses, which is the per-zoom
- * simplification (no vertex finer than 1/16 px at 256 px tiles leaves the database).
+ * `MAP_PROPERTIES` and its code as the feature's `code` property, at most `limit` (the cap) a layer
+ * in code order. An empty tile is an empty buffer. `ST_AsMVTGeom` snaps to the 4096-unit grid and
+ * drops what collapses, which is the per-zoom simplification (no vertex finer than 1/16 px at 256 px
+ * tiles leaves the database).
+ *
+ * A tile whose view holds more than it sends also has a layer `truncated`: one point at the tile's
+ * centre with `polygons` and `centroids` (which layer was cut) and `limit`. It is in the tile rather
+ * than a header because MapLibre fetches tiles in its worker and shows the page none of their
+ * headers, while a tile's layers the page can read (`querySourceFeatures`), and tells the user.
  */
-export async function polygonTileMvt(q: Queryable, user: User, z: number, x: number, y: number, f: MapFilter, today: string): Promise<{ tile: Buffer; version: string }> {
+export async function polygonTileMvt(q: Queryable, user: User, z: number, x: number, y: number, f: MapFilter & { limit?: number }, today: string): Promise<{ tile: Buffer; version: string }> {
   checkTile(z, x, y);
   const params: unknown[] = [today, z, x, y];
   const where = casePredicate(user, f, params);
-  params.push(MAP_FEATURE_LIMIT);
+  params.push(Math.min(f.limit ?? MAP_FEATURE_LIMIT, MAP_FEATURE_LIMIT));
   const limit = `$${params.length}`;
+  // One row past the cap says the tile holds more than it sends; a feature whose geometry falls
+  // outside the tile (NULL) is dropped before the count, so it neither takes a place nor cuts a tile.
   const layer = (name: string, geom: string, buffer: number) =>
-    `(SELECT coalesce(ST_AsMVT(t, '${name}', 4096, 'geom'), ''::bytea) FROM (
-        SELECT c.code, c.status, ${OVERDUE_SQL} AS overdue, i.priority, ST_AsMVTGeom(ST_Transform(${geom}, 3857), b.m, 4096, ${buffer}, true) AS geom
-        FROM b, items i JOIN cases c ON c.code = i.code AND c.epoch = i.epoch
-        WHERE ${where}
-        ORDER BY c.code LIMIT ${limit}) t WHERE t.geom IS NOT NULL)`;
+    `SELECT coalesce(ST_AsMVT(t, '${name}', 4096, 'geom') FILTER (WHERE t.rn <= ${limit}), ''::bytea) AS mvt, count(*) > ${limit} AS cut FROM (
+        SELECT s.*, row_number() OVER (ORDER BY s.code) AS rn FROM (
+          SELECT c.code, c.status, ${OVERDUE_SQL} AS overdue, i.priority, ST_AsMVTGeom(ST_Transform(${geom}, 3857), b.m, 4096, ${buffer}, true) AS geom
+          FROM b, items i JOIN cases c ON c.code = i.code AND c.epoch = i.epoch
+          WHERE ${where}) s
+        WHERE s.geom IS NOT NULL ORDER BY s.code LIMIT ${limit} + 1) t`;
+  const none = `SELECT ''::bytea AS mvt, false AS cut`;
   const r = await q.query<{ mvt: Uint8Array; v: string }>(
     `WITH b AS MATERIALIZED (SELECT ST_TileEnvelope($2::int, $3::int, $4::int) AS m, ST_Transform(ST_TileEnvelope($2::int, $3::int, $4::int), 4326) AS g),
-          items AS MATERIALIZED (${itemsIn('(SELECT g FROM b)')})
-     SELECT ${z >= MVT_OUTLINE_MINZOOM ? layer('polygons', 'i.geom', 64) : `''::bytea`}
-         || ${z <= MVT_CENTROID_MAXZOOM ? layer('centroids', 'i.centroid', 0) : `''::bytea`} AS mvt, ${VERSION_SQL} AS v`,
+          items AS MATERIALIZED (${itemsIn('(SELECT g FROM b)')}),
+          p AS (${z >= OUTLINE_MINZOOM ? layer('polygons', 'i.geom', 64) : none}),
+          d AS (${z <= MVT_CENTROID_MAXZOOM ? layer('centroids', 'i.centroid', 0) : none})
+     SELECT p.mvt || d.mvt || CASE WHEN p.cut OR d.cut THEN (
+              SELECT ST_AsMVT(m, 'truncated', 4096, 'geom') FROM (
+                SELECT p.cut AS polygons, d.cut AS centroids, ${limit}::int AS "limit", ST_AsMVTGeom(ST_Centroid(b.m), b.m, 4096, 0, false) AS geom FROM b) m)
+            ELSE ''::bytea END AS mvt, ${VERSION_SQL} AS v
+     FROM p, d`,
     params,
   );
   const { mvt, v } = r.rows[0];
@@ -105,10 +123,13 @@ export function geojsonPrecision(zoom: number | undefined): { digits: number; to
 
 /**
  * The polygon layer in a lon/lat box as a GeoJSON FeatureCollection text, built by the database
- * (features in code order, at most `limit`): `id` and properties `MAP_PROPERTIES` plus
- * `centroid_lon`/`centroid_lat` (the page's dots below z13). With `zoom`, outlines are simplified
- * to half a pixel (ST_Simplify keeping collapsed rings, so a small polygon stays a dot, not nothing)
- * and written with 6 decimals (0.1 m). `truncated`: the box holds more than `limit` in scope.
+ * (features in code order, at most `limit`). From `OUTLINE_MINZOOM` (or without `zoom`): the
+ * outlines, `id` and properties `MAP_PROPERTIES` plus `centroid_lon`/`centroid_lat` (the page's dots
+ * up to z13); with `zoom` simplified to half a pixel (ST_Simplify keeping collapsed rings, so a small
+ * polygon stays a dot, not nothing) and written with 6 decimals (0.1 m). Below it (`"centroids":
+ * true`): what the page draws there, each centroid as a point (5 decimals, 1 m: a twentieth of a
+ * pixel at z11) with `MAP_PROPERTIES` only — a city view of 5 000 polygons was 1.7 MB of outlines
+ * nobody saw. `truncated`: the box holds more than `limit` in scope.
  */
 export async function polygonLayerGeoJson(
   q: Queryable,
@@ -119,12 +140,19 @@ export async function polygonLayerGeoJson(
 ): Promise<{ body: string; version: string }> {
   const [w, s, e, n] = bbox;
   if (![w, s, e, n].every(Number.isFinite) || w >= e || s >= n) throw new ApiError('VALIDATION', 'bbox must be west,south,east,north with west < east and south < north');
+  const centroids = f.zoom !== undefined && f.zoom < OUTLINE_MINZOOM;
   const { digits, tolerance } = geojsonPrecision(f.zoom);
   const params: unknown[] = [today, w, s, e, n];
   const where = casePredicate(user, f, params);
   params.push(Math.min(f.limit ?? MAP_FEATURE_LIMIT, MAP_FEATURE_LIMIT));
   const limit = `$${params.length}`;
+  // row_to_json writes no blanks (json_build_object writes `"code" : "…", `: 11 bytes a feature).
+  const props = (more = '') => `row_to_json((SELECT p FROM (SELECT c.code, c.status, ${OVERDUE_SQL} AS overdue, i.priority${more}) p))::text`;
   const geom = tolerance > 0 ? `ST_Simplify(i.geom, ${tolerance}, true)` : 'i.geom';
+  const feature = centroids
+    ? `'{"type":"Feature","geometry":' || ST_AsGeoJSON(i.centroid, 5) || ',"properties":' || ${props()} || '}'`
+    : `'{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ST_AsGeoJSON(${geom}, ${digits})
+       || ',"properties":' || ${props(', round(ST_X(i.centroid)::numeric, 6) AS centroid_lon, round(ST_Y(i.centroid)::numeric, 6) AS centroid_lat')} || '}'`;
   // The items are a materialised CTE as in the tile query: inline, PostgreSQL planned a parallel
   // append for ~400 polygons, and starting its two workers cost 40-130 ms a tile on the busy machine.
   // One row past the cap says the view holds more than is sent (`truncated`): at city zoom a lead
@@ -132,16 +160,14 @@ export async function polygonLayerGeoJson(
   const r = await q.query<{ features: string; truncated: boolean; v: string }>(
     `WITH items AS MATERIALIZED (${itemsIn('ST_MakeEnvelope($2, $3, $4, $5, 4326)')})
      SELECT coalesce(string_agg(t.f, ',' ORDER BY t.code) FILTER (WHERE t.rn <= ${limit}), '') AS features, count(*) > ${limit} AS truncated, ${VERSION_SQL} AS v FROM (
-       SELECT c.code, row_number() OVER (ORDER BY c.code) AS rn, '{"type":"Feature","id":' || to_json(c.code)::text || ',"geometry":' || ST_AsGeoJSON(${geom}, ${digits})
-              || ',"properties":' || json_build_object('code', c.code, 'status', c.status, 'overdue', ${OVERDUE_SQL}, 'priority', i.priority,
-                   'centroid_lon', round(ST_X(i.centroid)::numeric, 6), 'centroid_lat', round(ST_Y(i.centroid)::numeric, 6))::text || '}' AS f
+       SELECT c.code, row_number() OVER (ORDER BY c.code) AS rn, ${feature} AS f
        FROM items i JOIN cases c ON c.code = i.code AND c.epoch = i.epoch
        WHERE ${where}
        ORDER BY c.code LIMIT ${limit} + 1) t`,
     params,
   );
   const { features, truncated, v } = r.rows[0];
-  return { body: `{"type":"FeatureCollection","features":[${features}],"truncated":${truncated ? 'true' : 'false'}}`, version: v };
+  return { body: `{"type":"FeatureCollection","features":[${features}],"truncated":${truncated ? 'true' : 'false'},"centroids":${centroids ? 'true' : 'false'}}`, version: v };
 }
 
 /**
