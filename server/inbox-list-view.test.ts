@@ -68,7 +68,7 @@ describe('GET /api/polygons?view=list', () => {
     const f = list.fcs[0].features[0];
     expect(f.geometry).toBeNull();
     expect(Object.keys(f.properties ?? {}).sort()).toEqual(
-      ['area_mu', 'change_type', 'code', 'confidence', 'days_overdue', 'district_name', 'due_date', 'due_rule', 'epoch', 'geometry_changed', 'last_sighting', 'last_urged_on', 'lead_bureau', 'lead_bureau_name', 'overdue', 'priority', 'review_overdue', 'source', 'status', 'urged'].sort(),
+      ['area_m2', 'area_mu', 'change_type', 'code', 'confidence', 'days_overdue', 'district_code', 'district_name', 'due_date', 'due_rule', 'epoch', 'geometry_changed', 'last_sighting', 'last_urged_on', 'lead_bureau', 'lead_bureau_name', 'overdue', 'priority', 'review_overdue', 'source', 'status', 'urged', 'verdict'].sort(),
     );
     // Each list item's values are the full view's.
     const byCode = new Map(full.fcs.flatMap((fc) => fc.features).map((x) => [x.id, x.properties]));

@@ -19,7 +19,8 @@ export async function loadLedger() {
   const features = [];
   let cursor = '';
   do {
-    const fc = await api(`/api/polygons?${query({ limit: 10000, cursor })}`);
+    // The list view: the counts need no outlines (a city month's would be many MB).
+    const fc = await api(`/api/polygons?${query({ limit: 10000, cursor, view: 'list' })}`);
     features.push(...fc.features);
     cursor = fc.next_cursor ?? '';
   } while (cursor);

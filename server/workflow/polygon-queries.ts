@@ -81,13 +81,14 @@ function daysOverdueSql(d: Deadlines, params: unknown[]): string {
 }
 
 /**
- * What an inbox item shows (web/inbox.js): a city month's list of thousands need not carry each
- * polygon's outline, overlaps, reasons and detector (~1.2 kB a square, several kB a traced parcel),
- * which the card and the map read on their own. Values as `propertySql`'s.
+ * What an inbox item shows (web/inbox.js) and the lead bureau's month summary counts (web/summary.js):
+ * a city month's list of thousands need not carry each polygon's outline, overlaps, reasons and
+ * detector (~1.2 kB a square, several kB a traced parcel), which the card and the map read on their
+ * own. Values as `propertySql`'s.
  */
-const listPropertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_name, c.lead_bureau, w.priority,
-  round(w.area_mu::numeric, 4)::float8 AS area_mu, w.change_type, round(w.confidence::numeric, 4)::float8 AS confidence,
-  c.status, c.due_date::text AS due_date, c.due_rule,
+const listPropertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, c.lead_bureau, w.priority,
+  round(w.area_m2::numeric, 2)::float8 AS area_m2, round(w.area_mu::numeric, 4)::float8 AS area_mu, w.change_type, round(w.confidence::numeric, 4)::float8 AS confidence,
+  c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
   (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${NOT_LATE_SQL}) AS overdue,
   ${daysOverdue} AS days_overdue, coalesce(${REVIEW_LATE_SQL}, false) AS review_overdue,
   c.geometry_changed,
