@@ -1132,7 +1132,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await expect.poll(() => second.textContent('#toast')).toContain(`已被${bureau.name}（判定）更新，您的提交未保存`);
     await expect.poll(() => second.textContent('#card-verdict')).toContain('违法');
     // What the second tab typed is still in its form (now under 修改判定), to check against the first and send again or not.
-    expect(await second.inputValue('#other-reason')).toBe('季节性');
+    await expect.poll(() => second.inputValue('#other-reason')).toBe('季节性');
     const rows = await demo.db.query<{ verdict: string; n: number }>(
       `SELECT verdict, (SELECT count(*)::int FROM audit_log WHERE code = $1 AND action = 'verdict') AS n FROM cases WHERE code = $1`,
       [code],
@@ -1212,6 +1212,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     const auth = { authorization: `Bearer ${session.json().token}` };
     if (pick.rows[0].status === 'issued') expect((await app.inject({ method: 'POST', url: `/api/polygons/${code}/accept`, headers: auth })).statusCode).toBe(200);
     const page = await open(bureau);
+    // From here on, Chromium logs the expired session's 401s: this check's, not the page's.
+    const before = consoleErrors.length;
     await page.fill('#f-code', code);
     await page.press('#f-code', 'Enter');
     await expect.poll(() => page.textContent('#card-code')).toBe(code);
@@ -1231,7 +1233,6 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
       payload: { verdict: 'legal', approval_doc_no: '济政土字〔2026〕7号' },
     });
     expect(judged.statusCode, judged.body).toBe(200);
-    const before = consoleErrors.length;
     await page.fill('#login-name', bureau.name);
     await page.fill('#login-password', bureau.password);
     await page.press('#login-password', 'Enter');
