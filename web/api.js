@@ -12,7 +12,8 @@ export class ApiError extends Error {
   }
 }
 
-async function send(path, init) {
+/** The response of a call that succeeded; a refusal is thrown as ApiError. */
+async function request(path, init) {
   const headers = { ...(init.headers ?? {}) };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   const res = await fetch(path, { ...init, headers });
@@ -23,7 +24,28 @@ async function send(path, init) {
     return new Promise(() => {});
   }
   if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+  return res;
+}
+
+async function send(path, init) {
+  const res = await request(path, init);
   return res.status === 204 ? null : res.json();
+}
+
+/**
+ * Save a file the server makes (the field file) under the name it gives. Fetched rather than a plain
+ * link, so a refusal (too many polygons, an expired session) is said on the page, not saved as the file.
+ */
+export async function download(path) {
+  const res = await request(path, {});
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'tuban-download';
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
 }
 
 export function api(path, { method = 'GET', body, headers = {} } = {}) {
@@ -62,6 +84,7 @@ export function errorText(err) {
   if (err.code === 'EVIDENCE.BAD_TYPE') return '只接受 JPEG 照片或 PDF 文件';
   if (err.code === 'SPLIT.OUTSIDE') return '地块超出图斑范围';
   if (err.code === 'SPLIT.OVERLAP') return '地块之间有重叠';
+  if (err.code === 'EXPORT.TOO_LARGE') return '筛选出的图斑超过 20000 个，一个文件装不下：请选择状态或「仅逾期」后再导出';
   if (err.code === 'VALIDATION') return '填写的内容不符合要求，请检查后再提交';
   return `操作失败：${err.message}`;
 }

@@ -1,6 +1,6 @@
 // The inbox (filters, counts, keyset pages) and the overdue list: overdue first, then the nearest
 // deadline, over every page (the server's sort=due); or the most confident first (sort=confidence).
-import { api, errorText } from './api.js';
+import { api, download, errorText } from './api.js';
 import { $, esc, fmtPct, lateText, mu, oneClick, toast } from './dom.js';
 import * as L from './labels.js';
 import { filterMap } from './map-layers.js';
@@ -199,6 +199,20 @@ async function acceptListed(button) {
   });
 }
 
+/** The field file of the listed filters; a refusal said as a toast, not saved as the .kml. */
+async function downloadFieldFile(link) {
+  if (link.getAttribute('aria-busy') === 'true') return;
+  link.setAttribute('aria-busy', 'true');
+  toast('正在生成外业核查 KML…', 'info');
+  try {
+    toast(`已下载 ${await download(link.href)}`, 'ok');
+  } catch (err) {
+    toast(`未能导出：${errorText(err)}`, 'error');
+  } finally {
+    link.removeAttribute('aria-busy');
+  }
+}
+
 /**
  * The code typed into 编号 (a call about 370112-202610-0123, or its last digits): a whole code opens
  * its card (the server says if it is not the caller's); a tail opens the one listed item ending so.
@@ -221,6 +235,10 @@ export function wireInbox() {
     openTyped(ev.currentTarget);
   });
   $('accept-listed').addEventListener('click', (ev) => acceptListed(ev.currentTarget));
+  $('field-kml').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    downloadFieldFile(ev.currentTarget);
+  });
   for (const [id, label] of Object.entries(L.STATUS)) $('f-status').insertAdjacentHTML('beforeend', `<option value="${id}">${label}</option>`);
   $('f-priority').innerHTML = `<option value="">全部</option>${Object.entries(L.PRIORITY).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('')}`;
   $('filters').addEventListener('change', () => loadInbox());

@@ -348,6 +348,16 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     // 导出外业核查 KML: the same filter, fetched as the link is (the session cookie), one placemark per listed polygon.
     const kml = await page.$eval('#field-kml', async (a) => (await fetch((a as HTMLAnchorElement).href)).text());
     expect([...kml.matchAll(/<Placemark><name>([^<]*)</g)].map((m) => m[1]).sort()).toEqual(water.rows.map((r) => r.code));
+    // Clicked, it is saved under the server's name; a refusal is said on the page, not saved as the file.
+    const [saved] = await Promise.all([page.waitForEvent('download'), page.click('#field-kml')]);
+    expect(saved.suggestedFilename()).toBe(`tuban-${demo.scene.epoch}-all.kml`);
+    const refusedBefore = consoleErrors.length;
+    await page.route(/\/api\/polygons\.kml/, (route) => route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ code: 'EXPORT.TOO_LARGE', message: 'too many' }) }));
+    await page.click('#field-kml');
+    await expect.poll(() => page.textContent('#toast')).toContain('超过 20000 个');
+    await page.unroute(/\/api\/polygons\.kml/);
+    await expect.poll(() => consoleErrors.length).toBe(refusedBefore + 1);
+    expect(consoleErrors.splice(refusedBefore)).toEqual([expect.stringContaining('400')]);
     await page.selectOption('#f-lead', '');
     await expect.poll(() => page.$$eval('#inbox-list button.item', (bs) => bs.length)).toBe(all.rows[0].n);
     await page.click('#tab-ledger');
