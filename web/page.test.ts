@@ -834,7 +834,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(told).toContain(`已被${bureau.name}（整改进度）更新，您的提交未保存`);
     expect(await statusOf(code)).toBe('rectifying');
     await expect.poll(() => page.textContent('#more-close')).toContain('本案已立案');
-    expect(await page.inputValue('#more-close textarea[name=reason]')).toBe('已拆除复耕');
+    await expect.poll(() => page.inputValue('#more-close textarea[name=reason]')).toBe('已拆除复耕');
     await page.screenshot({ path: join(ARTIFACTS, 'page-close-refused.png') });
     await expect.poll(() => consoleErrors.length).toBe(before + 1);
     expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('409')]);
