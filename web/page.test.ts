@@ -1108,19 +1108,29 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.context().close();
   });
 
-  it('two tabs on one card: the second verdict, from a card loaded before the first, is refused and the card shows the first', async () => {
+  /**
+   * One of the bureau's polygons with no verdict yet, signed for (签收) through the API if it was not:
+   * the first by code (`first`) or the last. With a token of the bureau's for the API.
+   */
+  async function acceptedUnjudged(which: 'first' | 'last'): Promise<{ code: string; auth: { authorization: string } }> {
     const pick = await demo.db.query<{ code: string; status: string }>(
       `SELECT w.code, coalesce(c.status, 'issued') AS status FROM work_items w LEFT JOIN cases c ON c.code = w.code
        WHERE coalesce(c.lead_bureau, w.lead_bureau) = $1 AND coalesce(c.status, 'issued') IN ('issued', 'accepted') AND c.verdict IS NULL AND w.geom IS NOT NULL
-       ORDER BY w.code DESC LIMIT 1`,
+       ORDER BY w.code ${which === 'first' ? 'ASC' : 'DESC'} LIMIT 1`,
       [bureau.bureau],
     );
     const { code } = pick.rows[0];
+    const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: bureau.name, password: bureau.password } });
+    const auth = { authorization: `Bearer ${session.json().token}` };
     if (pick.rows[0].status === 'issued') {
-      const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: bureau.name, password: bureau.password } });
-      const r = await app.inject({ method: 'POST', url: `/api/polygons/${code}/accept`, headers: { authorization: `Bearer ${session.json().token}` } });
+      const r = await app.inject({ method: 'POST', url: `/api/polygons/${code}/accept`, headers: auth });
       expect(r.statusCode, r.body).toBe(200);
     }
+    return { code, auth };
+  }
+
+  it('two tabs on one card: the second verdict, from a card loaded before the first, is refused and the card shows the first', async () => {
+    const { code } = await acceptedUnjudged('last');
     const tabs = [await open(bureau), await open(bureau)];
     for (const page of tabs) {
       await page.fill('#f-code', code);
@@ -1155,17 +1165,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   });
 
   it('a session that expires while a verdict is typed: signing in again gives the same user the card with what was typed, and no one else', async () => {
-    const pick = await demo.db.query<{ code: string; status: string }>(
-      `SELECT w.code, coalesce(c.status, 'issued') AS status FROM work_items w LEFT JOIN cases c ON c.code = w.code
-       WHERE coalesce(c.lead_bureau, w.lead_bureau) = $1 AND coalesce(c.status, 'issued') IN ('issued', 'accepted') AND c.verdict IS NULL AND w.geom IS NOT NULL
-       ORDER BY w.code LIMIT 1`,
-      [bureau.bureau],
-    );
-    const { code } = pick.rows[0];
-    if (pick.rows[0].status === 'issued') {
-      const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: bureau.name, password: bureau.password } });
-      expect((await app.inject({ method: 'POST', url: `/api/polygons/${code}/accept`, headers: { authorization: `Bearer ${session.json().token}` } })).statusCode).toBe(200);
-    }
+    const { code } = await acceptedUnjudged('first');
     const page = await open(bureau);
     const typeAndExpire = async (reason: string) => {
       await page.fill('#f-code', code);
@@ -1211,16 +1211,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   });
 
   it('a draft given back after a colleague changed the case while the user was signed out says who changed it', async () => {
-    const pick = await demo.db.query<{ code: string; status: string }>(
-      `SELECT w.code, coalesce(c.status, 'issued') AS status FROM work_items w LEFT JOIN cases c ON c.code = w.code
-       WHERE coalesce(c.lead_bureau, w.lead_bureau) = $1 AND coalesce(c.status, 'issued') IN ('issued', 'accepted') AND c.verdict IS NULL AND w.geom IS NOT NULL
-       ORDER BY w.code DESC LIMIT 1`,
-      [bureau.bureau],
-    );
-    const { code } = pick.rows[0];
-    const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: bureau.name, password: bureau.password } });
-    const auth = { authorization: `Bearer ${session.json().token}` };
-    if (pick.rows[0].status === 'issued') expect((await app.inject({ method: 'POST', url: `/api/polygons/${code}/accept`, headers: auth })).statusCode).toBe(200);
+    const { code, auth } = await acceptedUnjudged('last');
     const page = await open(bureau);
     // From here on, Chromium logs the expired session's 401s: this check's, not the page's.
     const before = consoleErrors.length;

@@ -34,6 +34,7 @@ export interface ScopedImagery {
 export type ImageryScope = 'all' | null | ScopedImagery;
 
 const TILE_PX = 256;
+const M_PER_DEG_LAT = 111_320;
 
 export async function imageryScope(db: Queryable, user: User, epoch: string, marginM = MARGIN_M): Promise<ImageryScope> {
   const params: unknown[] = [epoch];
@@ -73,8 +74,6 @@ export function scopeOfBoxes(lonLat: readonly LonLatBox[], marginM: number): Sco
   index.finish();
   return { bounds, boxes, index };
 }
-
-const M_PER_DEG_LAT = 111_320;
 
 /**
  * What of map tile z/x/y the scope shows: 'none', 'whole', or the pixel rectangles to keep (the rest

@@ -4,7 +4,6 @@
  * tile sources (their overviews and file handles) and the months' scenes. No HTTP here: the
  * routes in server/imagery-routes.ts call it.
  */
-import sharp from 'sharp';
 import type { Feature, Geometry, MultiPolygon, Polygon } from 'geojson';
 import { bboxPolygon } from '@turf/bbox-polygon';
 import { booleanIntersects } from '@turf/boolean-intersects';
@@ -23,6 +22,7 @@ import { chipGrid, chipPng } from './chip.js';
 import type { ChipOptions } from './chip.js';
 import { isValidTile, tileBounds, tileGrid, MERCATOR_HALF } from './web-mercator.js';
 import { ImageryError } from './imagery-error.js';
+import { encodeTile } from './tile-encoding.js';
 
 export type TileFormat = 'png' | 'webp';
 export const EPOCH_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
@@ -148,14 +148,8 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     if (side !== 'after' && side !== 'before') throw new ImageryError('IMAGERY.BAD_REQUEST', `side '${side}' is neither after nor before`);
   }
 
-  async function encode(rgba: Uint8Array, width: number, height: number, format: TileFormat): Promise<Buffer> {
-    const img = sharp(Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength), { raw: { width, height, channels: 4 } });
-    // Imagery compresses poorly with zlib; level 6 without adaptive filtering is most of the gain at a fraction of the time.
-    return format === 'webp' ? img.webp({ quality: 82, alphaQuality: 100 }).toBuffer() : img.png({ compressionLevel: 6 }).toBuffer();
-  }
-
   async function emptyPng(): Promise<Buffer> {
-    empty ??= await encode(new Uint8Array(256 * 256 * 4), 256, 256, 'png');
+    empty ??= await encodeTile(new Uint8Array(256 * 256 * 4), 256, 256, 'png');
     return empty;
   }
 
@@ -212,7 +206,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
       if (infos.length === 0) result = { bytes: null, contentType };
       else {
         const r = await render(infos.map(source), tileGrid(z, x, y), await sideStretch(s, side));
-        const bytes = r.filled === 0 && format === 'png' ? await emptyPng() : await encode(r.rgba, r.width, r.height, format);
+        const bytes = r.filled === 0 && format === 'png' ? await emptyPng() : await encodeTile(r.rgba, r.width, r.height, format);
         result = { bytes, contentType };
       }
       tiles.set(key, result, result.bytes?.length ?? 64);

@@ -4,6 +4,7 @@
  */
 import sharp from 'sharp';
 import type { TileFormat } from './imagery-service.js';
+import { encodeTile } from './tile-encoding.js';
 
 /** Pixel rectangle [x0, y0, x1, y1) of a map tile, rows from the top. */
 export type PixelRect = readonly [number, number, number, number];
@@ -16,7 +17,5 @@ export async function keepRects(bytes: Buffer, format: TileFormat, rects: readon
     for (let r = Math.max(0, y0); r < Math.min(height, y1); r++) keep.fill(1, r * width + Math.max(0, x0), r * width + Math.min(width, x1));
   }
   for (let i = 0; i < keep.length; i++) if (!keep[i]) data.writeUInt32LE(0, i * 4);
-  const img = sharp(data, { raw: { width, height, channels: 4 } });
-  // The same encodings as the service's own tiles (imagery-service.ts `encode`).
-  return format === 'webp' ? img.webp({ quality: 82, alphaQuality: 100 }).toBuffer() : img.png({ compressionLevel: 6 }).toBuffer();
+  return encodeTile(data, width, height, format);
 }

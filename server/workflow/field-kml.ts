@@ -7,7 +7,7 @@ import type { Feature, Geometry } from 'geojson';
 import { writeKml, type KmlPlacemark, type KmlStyle } from '../../geo/vector/write-kml.js';
 import type { Queryable } from '../../pipeline/store/queryable.js';
 import { CHANGE_TYPE_ZH, PRIORITY_ZH } from '../../schemas/vocabulary.js';
-import { CLUE_SOURCE_ZH, WORKFLOW_STATUS_ZH } from '../../schemas/workflow.js';
+import { CLUE_SOURCE_ZH, SETTLED_STATUSES, WORKFLOW_STATUS_ZH } from '../../schemas/workflow.js';
 import type { User } from '../access/roles.js';
 import type { Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
@@ -24,7 +24,7 @@ const STYLES: Record<string, KmlStyle> = {
 };
 
 const TODO = new Set(['issued', 'accepted', 'reassignment_requested']);
-const SETTLED = new Set(['reviewed', 'vanished', 'merged']);
+const SETTLED = new Set<string>(SETTLED_STATUSES);
 
 function styleOf(p: Record<string, unknown>): string {
   if (p.overdue) return 'overdue';

@@ -28,6 +28,14 @@ export interface PolygonFilter {
   view?: 'full' | 'list';
 }
 
+/** Whether and how late a case is (the list and the full view alike). */
+const lateSql = (daysOverdue: string) => `(c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${NOT_LATE_SQL}) AS overdue,
+  ${daysOverdue} AS days_overdue, coalesce(${REVIEW_LATE_SQL}, false) AS review_overdue`;
+
+/** The site's later sightings and the case's 督办 (URGED_SQL), the list and the full view alike. */
+const sightingAndUrgedSql = (seen: (alias: string) => string) =>
+  `(SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting, u.urged, u.last_urged_on`;
+
 /**
  * The batch output's snake_case properties (pipeline/outputs/polygons-geojson.ts) plus the workflow's;
  * `last_sighting`: the month the site was last seen changing again, of the polygons merged into
@@ -44,11 +52,9 @@ const propertySql = (seen: (alias: string) => string, daysOverdue: string) => `c
   w.before_date::text AS before_date, w.after_date::text AS after_date, w.land_class_before, w.zone_overlaps AS overlaps, w.previous_code,
   w.detector->>'name' AS detector_name, w.detector->>'version' AS detector_version, w.detector->>'paramsHash' AS detector_params_hash, w.tile_id,
   w.description, c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
-  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${NOT_LATE_SQL}) AS overdue,
-  ${daysOverdue} AS days_overdue, coalesce(${REVIEW_LATE_SQL}, false) AS review_overdue,
+  ${lateSql(daysOverdue)},
   c.geometry_changed, c.escalation_level, c.issued_on::text AS issued_on,
-  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting,
-  u.urged, u.last_urged_on`;
+  ${sightingAndUrgedSql(seen)}`;
 
 /**
  * 督办 of a case: how many times and the last day (the audit log's \`urge\` rows, by its (code, id)
@@ -89,11 +95,9 @@ function daysOverdueSql(d: Deadlines, params: unknown[]): string {
 const listPropertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, c.lead_bureau, w.priority,
   round(w.area_m2::numeric, 2)::float8 AS area_m2, round(w.area_mu::numeric, 4)::float8 AS area_mu, w.change_type, round(w.confidence::numeric, 4)::float8 AS confidence,
   c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
-  (c.due_date IS NOT NULL AND c.due_date < $1::date AND c.status NOT IN ${NOT_LATE_SQL}) AS overdue,
-  ${daysOverdue} AS days_overdue, coalesce(${REVIEW_LATE_SQL}, false) AS review_overdue,
+  ${lateSql(daysOverdue)},
   c.geometry_changed,
-  (SELECT max(m.epoch) FROM cases m WHERE m.merged_into = c.code AND ${seen('m')}) AS last_sighting,
-  u.urged, u.last_urged_on`;
+  ${sightingAndUrgedSql(seen)}`;
 
 /** A page's last key as the client carries it: the code, or `confidence|code` when sorted by confidence. */
 function encodeCursor(key: string): string {
