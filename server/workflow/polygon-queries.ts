@@ -12,6 +12,7 @@ import { DEFAULT_DEADLINES, type DeadlineRuleId, type Deadlines } from '../deadl
 import { WorkCalendar } from '../deadlines/calendar.js';
 import { NOT_LATE_SQL, REVIEW_LATE_SQL, SETTLED_SQL } from './state-machine.js';
 import { chinaDateSql } from '../../pipeline/iso-date.js';
+import { calendarProblem } from '../../schemas/calendar-date.js';
 
 export interface PolygonFilter {
   epoch?: string;
@@ -141,7 +142,8 @@ function pageByConfidence(where: string, epoch: string | null, after: { conf: st
 /** `rank|due|code` of a deadline-sorted page (rank 0 overdue, 1 not; due a date or 9999-12-31). */
 function decodeDueCursor(cursor: string): { rank: number; due: string; code: string } {
   const [rank, due, code, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (rest.length || !/^[01]$/.test(rank ?? '') || !/^\d{4}-\d{2}-\d{2}$/.test(due ?? '') || !code || !CODE.test(code)) throw new ApiError('CURSOR.INVALID');
+  // A day the calendar has (a 30 February would reach the database's date cast as a 500); year 0 is none.
+  if (rest.length || !/^[01]$/.test(rank ?? '') || calendarProblem(due ?? '', 'day') !== null || due.startsWith('0000') || !code || !CODE.test(code)) throw new ApiError('CURSOR.INVALID');
   return { rank: Number(rank), due, code };
 }
 
