@@ -58,6 +58,37 @@ describe('a co-handling bureau of the case that carries a site', () => {
   });
 });
 
+describe('a co-handling bureau acting on a card older than the merge', () => {
+  it('is told the case changed (409 CASE.STALE), but not that the change was a sighting merged into it', async () => {
+    // A site seen again without growing: no construction stage, the merge is the case's last change.
+    const AUG = '370102-202708-0001';
+    await writeBatch(db, 'b-2027-08', '2027-08', [polygon(AUG, '2027-08', square(117.4, 36.6), { areaM2: 9000, coBureaus: ['forestry'] })], '2027-09-01');
+    await writeBatch(db, 'b-2027-09', '2027-09', [polygon('370102-202709-0001', '2027-09', square(117.4, 36.6), { areaM2: 8000, previousCode: AUG })], '2027-10-01');
+    expect((await call('chief', '/api/sweep', {})).statusCode).toBe(200);
+    // The version a card read before the merge showed.
+    const before = (await call('nr', `/api/polygons/${AUG}`)).json().case.version - 1;
+    const stale = async (user: string) => {
+      const r = await t.app.inject({
+        method: 'POST',
+        url: `/api/polygons/${AUG}/notes`,
+        headers: { authorization: `Bearer ${await t.token(user)}`, 'if-match': `"${before}"` },
+        payload: { text: '协办意见' },
+      });
+      expect(r.statusCode, r.body).toBe(409);
+      return r.json();
+    };
+    // Its own bureau sees the sighting on the card, so the conflict may name it.
+    expect((await stale('nr')).changed_action).toBe('site.seen_again');
+    const co = await stale('forest');
+    expect(co.code).toBe('CASE.STALE');
+    expect([co.changed_by, co.changed_action]).toEqual([null, null]);
+    expect(co.message).not.toMatch(/seen_again/);
+    // The card's history, which the conflict must not outrun, has no row of it either.
+    const history = (await call('forest', `/api/polygons/${AUG}`)).json().history.map((h: { action: string }) => h.action);
+    expect(history).not.toContain('site.seen_again');
+  });
+});
+
 describe('a sighting outside the caller\'s scope, and evidence of another case', () => {
   it('answers every read and action exactly as a code that does not exist', async () => {
     const MISSING = '370102-202706-0999';

@@ -280,13 +280,20 @@ export interface ActionContext {
 
 /**
  * 409 CASE.STALE unless the case is still at the version the caller saw, naming the last change's
- * author and action (notes and evidence add to the case without changing its version).
+ * author and action (notes and evidence add to the case without changing its version) among the
+ * rows the card's history shows `user`: a sighting merged into the case, or separated from it, is
+ * named only where the caller may see that polygon (polygon-queries.ts `polygonCard`), so a
+ * co-handling bureau is not told here what its card leaves out.
  */
-async function assertVersion(tx: Queryable, c: CaseRow, expected: number | undefined): Promise<void> {
+async function assertVersion(tx: Queryable, user: User, c: CaseRow, expected: number | undefined): Promise<void> {
   if (expected === undefined || c.version === expected) return;
+  const params: unknown[] = [c.code];
+  const sightingSeen = scopePredicate(user, params, 's');
   const last = await tx.query<{ actor: string; action: string }>(
-    `SELECT actor, action FROM audit_log WHERE code = $1 AND (before IS NULL OR before <> '{}'::jsonb) ORDER BY id DESC LIMIT 1`,
-    [c.code],
+    `SELECT actor, action FROM audit_log a WHERE a.code = $1 AND (a.before IS NULL OR a.before <> '{}'::jsonb)
+       AND (a.action NOT IN ('site.seen_again', 'site.separated') OR EXISTS (SELECT 1 FROM cases s WHERE s.code = a.after->>'code' AND ${sightingSeen}))
+     ORDER BY a.id DESC LIMIT 1`,
+    params,
   );
   const by = last.rows[0];
   throw new ApiError('CASE.STALE', `${c.code} is at version ${c.version}, not ${expected}${by ? ` (last changed by ${by.actor}: ${by.action})` : ''}`, {
@@ -338,7 +345,7 @@ export async function runAction(
   return ctx.db.transaction(async (tx) => {
     const before = await loadCase(tx, user, code, true);
     assertActor(user, action, before);
-    await assertVersion(tx, before, ctx.expectedVersion);
+    await assertVersion(tx, user, before, ctx.expectedVersion);
     assertAllowed(action, before);
     const out = await apply(tx, before);
     const set: Record<string, unknown> = { ...(out.set ?? {}) };
