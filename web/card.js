@@ -2,7 +2,7 @@
 // evidence, escalations and the history. Opened from the inbox, the overdue list or the map.
 import { api, errorText } from './api.js';
 import { compareHtml, loadChips, wireSlider } from './compare.js';
-import { $, esc, fmtPct, fmtTime, lateText, m2, mu, setUrl } from './dom.js';
+import { $, deadlineRuleText, esc, fmtPct, fmtTime, lateText, m2, mu, setUrl } from './dom.js';
 import { renderEvidence } from './evidence.js';
 import * as L from './labels.js';
 import { select } from './map-layers.js';
@@ -88,7 +88,7 @@ function renderCard(card) {
       <dt>面积</dt><dd>${mu(p.area_mu)} 亩 (${m2(p.area_m2)} m²)</dd>
       ${clue ? '' : `<dt>置信度</dt><dd>${fmtPct(p.confidence)}</dd>`}
       <dt>优先级</dt><dd>${esc(L.PRIORITY[p.priority] ?? p.priority ?? '')}${(p.priority_reasons ?? []).length ? ` — ${esc(p.priority_reasons.join('；'))}` : ''}</dd>
-      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.review_overdue ? '<span id="card-review-late">（牵头局复核已逾期）</span>' : ''}${p.overdue ? `<span id="card-late">（${esc(lateText(p.days_overdue, state.deadlines?.rules?.[c.due_rule]?.kind) || '已逾期')}）</span>` : ''} <span class="muted">${esc(L.DEADLINE_RULES[c.due_rule] ?? '')}</span>${c.due_holidays_unknown ? `<div class="calendar-gap" id="card-calendar-gap">未载入 ${esc(c.due_holidays_unknown)} 年节假日安排，工作日按周一至周五推算，期限可能偏早</div>` : ''}</dd>
+      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.review_overdue ? '<span id="card-review-late">（牵头局复核已逾期）</span>' : ''}${p.overdue ? `<span id="card-late">（${esc(lateText(p.days_overdue, state.deadlines?.rules?.[c.due_rule]?.kind) || '已逾期')}）</span>` : ''} <span class="muted">${esc(deadlineRuleText(c.due_rule, state.deadlines?.rules?.[c.due_rule], L.DEADLINE_RULES[c.due_rule] ?? ''))}</span>${c.due_holidays_unknown ? `<div class="calendar-gap" id="card-calendar-gap">未载入 ${esc(c.due_holidays_unknown)} 年节假日安排，工作日按周一至周五推算，期限可能偏早</div>` : ''}</dd>
       <dt>判定</dt><dd id="card-verdict">${esc(verdictText)}</dd>
       ${rectificationFacts(c.rectification)}
       ${urgedHtml(card.history, p)}
@@ -189,7 +189,7 @@ function escalationsHtml(list, handovers) {
   const handed = (handovers ?? []).find((h) => h.to === 'discipline');
   const met = (e) => (e.kind === 'manual' && e.rule === 'handover' && handed ? `<span class="met">（已于 ${esc(handed.handed_on)} 移送）</span>` : '');
   const rows = list
-    .map((e) => `<tr><th>${esc(L.ESCALATION_KINDS[e.kind] ?? e.kind)}</th><td>${e.level} 级</td><td>${esc(L.DEADLINE_RULES[e.rule] ?? e.rule ?? '')}</td><td>${esc(e.due_date ?? '')}${met(e)}</td><td class="left">${esc(e.reason ?? '')}</td></tr>`)
+    .map((e) => `<tr><th>${esc(L.ESCALATION_KINDS[e.kind] ?? e.kind)}</th><td>${e.level} 级</td><td>${esc(deadlineRuleText(e.rule, state.deadlines?.rules?.[e.rule], L.DEADLINE_RULES[e.rule] ?? e.rule ?? ''))}</td><td>${esc(e.due_date ?? '')}${met(e)}</td><td class="left">${esc(e.reason ?? '')}</td></tr>`)
     .join('');
   return `<h3>移交与升级</h3><table class="table" id="escalations"><thead><tr><th>类型</th><th>级别</th><th>依据</th><th>期限</th><th class="left">理由</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -22,6 +22,24 @@ describe('deadline rules from a file', () => {
     expect(() => parseDeadlines({ handover: { kind: 'calendar_days', days: 15, months: 1 } }, 'city.yaml')).toThrow(/months goes with end_of_month only/);
   });
 
+  it('labels a changed clock by the clock it now runs, not the default it replaced', () => {
+    // The label is what the start-up warning and GET /api/deadlines say: a city's 10 working days
+    // must not be announced as Haikou's 15.
+    const r = parseDeadlines({
+      rectification: { kind: 'working_days', days: 10 },
+      verification: { kind: 'end_of_month', months: 1 },
+      monthly_report: { kind: 'day_of_next_month', day: 10 },
+      handover: { kind: 'calendar_days', days: 15 },
+      penalty_files: { kind: 'calendar_days', days: 20, label: '处罚决定后20日内移送案卷' },
+    }, 'city.yaml');
+    expect(r.rectification.label).toBe('整改: 10个工作日内');
+    expect(r.verification.label).toBe('核查: 次月月底前');
+    expect(r.monthly_report.label).toBe('牵头局复核: 次月10日前');
+    // The same clock as the default keeps the default's words; a label given in the file wins.
+    expect(r.handover.label).toBe(DEFAULT_DEADLINES.handover.label);
+    expect(r.penalty_files.label).toBe('处罚决定后20日内移送案卷');
+  });
+
   it('names the file and the rule when a rule is wrong or unknown', () => {
     expect(() => parseDeadlines({ rectification: { kind: 'working_days' } }, 'city.yaml')).toThrow(/city\.yaml: rectification: .*need days/);
     expect(() => parseDeadlines({ lunch: { kind: 'calendar_days', days: 1 } }, 'city.yaml')).toThrow(/city\.yaml.*lunch/);

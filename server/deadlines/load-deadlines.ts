@@ -32,9 +32,40 @@ export function parseDeadlines(input: unknown, subject = 'deadlines'): Record<De
   if (!r.success) throw new Error(`${subject}: ${r.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
   const out = { ...DEFAULT_DEADLINES };
   for (const [id, rule] of Object.entries(r.data) as [DeadlineRuleId, z.infer<typeof Rule> | undefined][]) {
-    if (rule) out[id] = { ...rule, label: rule.label ?? DEFAULT_DEADLINES[id].label, source: rule.source ?? subject };
+    if (rule) out[id] = { ...rule, label: rule.label ?? labelFor(id, rule), source: rule.source ?? subject };
   }
   return out;
+}
+
+const RULE_NAMES: Record<DeadlineRuleId, string> = {
+  verification: '核查',
+  rectification: '整改',
+  handover: '移交纪委监委',
+  penalty_files: '处罚后移送案卷',
+  monthly_report: '牵头局复核',
+};
+
+/**
+ * A rule the file changed without a label of its own: the default's words only where the clock is the
+ * default's, else the clock it now runs ("整改: 10个工作日内"), never Haikou's 15 days for a city's 10.
+ */
+function labelFor(id: DeadlineRuleId, rule: Omit<DeadlineRule, 'label' | 'source'>): string {
+  const d = DEFAULT_DEADLINES[id];
+  if (rule.kind === d.kind && rule.days === d.days && rule.day === d.day && (rule.months ?? 0) === (d.months ?? 0)) return d.label;
+  return `${RULE_NAMES[id]}: ${clockWords(rule)}`;
+}
+
+function clockWords(rule: Omit<DeadlineRule, 'label' | 'source'>): string {
+  switch (rule.kind) {
+    case 'working_days':
+      return `${rule.days}个工作日内`;
+    case 'calendar_days':
+      return `${rule.days}日内`;
+    case 'end_of_month':
+      return !rule.months ? '当月月底前' : rule.months === 1 ? '次月月底前' : `${rule.months}个月后的月底前`;
+    case 'day_of_next_month':
+      return `次月${rule.day}日前`;
+  }
 }
 
 export async function loadDeadlines(path: string | undefined): Promise<Record<DeadlineRuleId, DeadlineRule>> {
