@@ -118,6 +118,13 @@ describe('a rectification’s case facts', () => {
     expect([rect.case_filed, rect.not_filed_reason, rect.restored_area_m2]).toEqual([false, '违法事实不成立', 600.5]);
   });
 
+  it('are in the OpenAPI document of the rectification body', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const schema = doc.paths['/api/polygons/{code}/rectification'].post.requestBody.content['application/json'].schema;
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['case_filed_on', 'fine_amount_yuan', 'restored_area_m2', 'court_enforcement']));
+    expect(schema.properties.fine_amount_yuan).toMatchObject({ type: 'number', minimum: 0 });
+  });
+
   it('put no bound on the restored area of a clue reported as a point (it has no outline to measure)', async () => {
     const r = await rectify(clue, { restored_area_m2: 25_000 });
     expect(r.statusCode, r.body).toBe(200);
