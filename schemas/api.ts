@@ -27,6 +27,8 @@ const day = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD')
   .refine((s) => calendarProblem(s, 'day') === null, 'not a calendar date');
+/** Yuan to the fen: 12345.6 and 0.29 are (the double nearest a two-decimal number), 100.005 is not. */
+const hasFen = (v: number) => Number(v.toFixed(2)) === v;
 export const CODE_RE = /^[A-Za-z0-9-]{1,64}$/;
 
 export const Session = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
@@ -114,6 +116,9 @@ export const SplitPreview = z
   .strict()
   .refine((b) => (b.lines === undefined) !== (b.parcels === undefined), 'give either lines or parcels');
 
+/** The rectification's facts that only a filed case (立案) has: dropped when the decision becomes 不予立案. */
+export const FILED_CASE_FACTS = ['case_filed_on', 'fine_amount_yuan', 'court_enforcement'] as const;
+
 export const Rectification = z
   .object({
     method: rectificationMethodSchema,
@@ -121,11 +126,32 @@ export const Rectification = z
     case_filed: z.boolean().optional().describe('立案 (true) or not filed (false)'),
     not_filed_reason: text(500).optional().describe('不予立案说明, with case_filed false: why no case is filed (超过追诉时效, 不属本部门管辖, 违法事实不成立…)'),
     party_official: z.boolean().optional().describe('当事人含党员干部、公职人员: their case files go to the discipline commission within 30 days of the penalty decision (seeds/000 item 9)'),
-    penalty_decided_on: day.optional().describe('处罚决定日期: with party_official, starts the 30-day clock for the case files'),
+    penalty_decided_on: day.optional().describe('处罚决定日期: with party_official, starts the 30-day clock for the case files; not before case_filed_on'),
+    case_filed_on: day.optional().describe('立案时间, with case_filed true: the day the case was filed; not after today, not before the polygon was issued (or the patrol first found it)'),
+    fine_amount_yuan: z
+      .number()
+      .min(0)
+      .max(10_000_000_000)
+      .refine(hasFen, 'fine_amount_yuan is yuan with at most two decimals (fen)')
+      .optional()
+      .describe('罚没金额 (元), with case_filed true: fines and confiscated gains of the penalty decision'),
+    restored_area_m2: z
+      .number()
+      .min(0)
+      .max(10_000_000)
+      .optional()
+      .describe("拆除复耕面积 (m², not 亩): the area demolished and restored to its former use; at most 1.5 × the site's monitored area"),
+    court_enforcement: z.boolean().optional().describe('是否申请法院强制执行, with case_filed true: the penalty decision was sent to the people’s court for enforcement'),
     note: text(2000).optional(),
   })
   .strict()
-  .refine((b) => b.not_filed_reason === undefined || b.case_filed === false, { message: 'not_filed_reason (不予立案说明) goes with case_filed false', path: ['not_filed_reason'] });
+  .refine((b) => b.not_filed_reason === undefined || b.case_filed === false, { message: 'not_filed_reason (不予立案说明) goes with case_filed false', path: ['not_filed_reason'] })
+  .superRefine((b, ctx) => {
+    // 立案时间, 罚没金额 and 申请法院强制执行 are facts of a filed case: stated with it, as 不予立案说明 is with its decision.
+    for (const key of FILED_CASE_FACTS) {
+      if (b[key] !== undefined && b.case_filed !== true) ctx.addIssue({ code: 'custom', message: `${key} goes with case_filed true (立案)`, path: [key] });
+    }
+  });
 
 export const Close = z.object({ reason: text(2000), rectified: z.boolean().optional(), penalty_done: z.boolean().optional() }).strict();
 export const RequestReassignment = z.object({ reason: text(2000), suggested_bureau: bureau.optional() }).strict();

@@ -72,28 +72,49 @@ function miniForm(action, label, fields, open = false) {
 
 /**
  * 立案 / 不予立案 as one choice (未定 until decided), with the 不予立案说明 the ledger carries: required
- * when not filing, sent only then (the server refuses a reason with a filed case).
+ * when not filing, sent only then (the server refuses a reason with a filed case); and a filed case's
+ * 立案日期, 罚没金额 and 申请法院强制执行, shown and sent only with 已立案 (the server refuses them otherwise).
  */
 function filingFields(r) {
   const choice = (value, label, on) => `<label class="check"><input type="radio" name="case_filed" value="${value}"${on ? ' checked' : ''}> ${label}</label>`;
-  return `<div class="radios" id="filing">立案情况 ${choice('', '未定', r.case_filed == null)}${choice('true', '已立案', r.case_filed === true)}${choice('false', '不予立案', r.case_filed === false)}</div>
-         <label id="not-filed-reason"${r.case_filed === false ? '' : ' hidden'}>不予立案说明 <input name="not_filed_reason" maxlength="500" pattern=".*\\S.*" title="请填写不予立案的理由" placeholder="如：超过追诉时效、不属本部门管辖" value="${esc(r.not_filed_reason ?? '')}"${r.case_filed === false ? ' required' : ''}></label>`;
+  const filed = r.case_filed === true;
+  return `<div class="radios" id="filing">立案情况 ${choice('', '未定', r.case_filed == null)}${choice('true', '已立案', filed)}${choice('false', '不予立案', r.case_filed === false)}</div>
+         <label id="not-filed-reason"${r.case_filed === false ? '' : ' hidden'}>不予立案说明 <input name="not_filed_reason" maxlength="500" pattern=".*\\S.*" title="请填写不予立案的理由" placeholder="如：超过追诉时效、不属本部门管辖" value="${esc(r.not_filed_reason ?? '')}"${r.case_filed === false ? ' required' : ''}></label>
+         <div id="filed-facts"${filed ? '' : ' hidden'}>
+           <label>立案日期 <input name="case_filed_on" type="date" max="${chinaToday()}" value="${esc(r.case_filed_on ?? '')}"></label>
+           <label>罚没金额（元） <input name="fine_amount_yuan" type="number" min="0" step="0.01" value="${esc(r.fine_amount_yuan ?? '')}"></label>
+           <label class="check"><input type="checkbox" name="court_enforcement"${r.court_enforcement ? ' checked' : ''}> 已申请人民法院强制执行</label>
+         </div>`;
 }
 
 function wireFilingFields(box) {
   const label = box?.querySelector('#not-filed-reason');
   if (!label) return;
   const input = label.querySelector('input');
-  for (const radio of box.querySelectorAll('input[name=case_filed]')) {
-    radio.addEventListener('change', () => {
-      const notFiled = box.querySelector('input[name=case_filed]:checked')?.value === 'false';
-      label.hidden = !notFiled;
-      input.required = notFiled;
-      // Sent only with 不予立案: a hidden field is disabled, so the form leaves it out.
-      input.disabled = !notFiled;
-    });
+  const facts = box.querySelector('#filed-facts');
+  const show = () => {
+    const choice = box.querySelector('input[name=case_filed]:checked')?.value;
+    label.hidden = choice !== 'false';
+    input.required = choice === 'false';
+    facts.hidden = choice !== 'true';
+    // Sent only with their decision: a hidden field is disabled, so the form leaves it out.
+    input.disabled = label.hidden;
+    for (const el of facts.querySelectorAll('input')) el.disabled = facts.hidden;
+  };
+  for (const radio of box.querySelectorAll('input[name=case_filed]')) radio.addEventListener('change', show);
+  show();
+}
+
+/** A rectification's dates or area the server refused (400), in words; the form's own limits catch most before. */
+function rectificationRefusal(err) {
+  if (err.code !== 'VALIDATION') return null;
+  if (/case_filed_on \S+ is after today/.test(err.message)) return '立案日期不能晚于今天';
+  if (/case_filed_on \S+ is before/.test(err.message)) return '立案日期早于图斑下发（或巡查首次发现）日期，请核对年份';
+  if (/penalty_decided_on \S+ is before case_filed_on/.test(err.message)) return '处罚决定日期不能早于立案日期';
+  if (/restored_area_m2 \S+ m² is more than/.test(err.message)) {
+    return `拆除复耕面积超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：请以平方米填写（1 亩 ≈ 666.67 平方米）`;
   }
-  input.disabled = label.hidden;
+  return null;
 }
 
 const reason = (label = '理由') => `<label>${label} <textarea name="reason" rows="2" required maxlength="2000"></textarea></label>`;
@@ -122,6 +143,7 @@ export function renderActions(card) {
          ${filingFields(r)}
          <label class="check"><input type="checkbox" name="party_official"${r.party_official ? ' checked' : ''}> 当事人含党员干部、公职人员（处罚决定后30日内向纪委监委移送案卷）</label>
          <label>处罚决定日期 <input name="penalty_decided_on" type="date" value="${esc(r.penalty_decided_on ?? '')}"></label>
+         <label>拆除复耕面积（平方米） <input name="restored_area_m2" type="number" min="0" step="0.01" value="${esc(r.restored_area_m2 ?? '')}"></label>
          <label>说明 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
         status === 'verified',
       ),
@@ -177,7 +199,7 @@ export function renderActions(card) {
   if (oversee || mine || coHandler) forms.push(miniForm('notes', '备注', `<label>内容 <textarea name="text" rows="2" required maxlength="4000"></textarea></label>`));
   if (forms.length) parts.push(`<div class="more-actions">${forms.join('')}</div>`);
   box.innerHTML = parts.length ? `<h3>办理</h3>${parts.join('')}` : '';
-  const refusals = { close: (err, body) => closeRefusal(err, body, c, status), 'hand-over': handOverRefusal };
+  const refusals = { close: (err, body) => closeRefusal(err, body, c, status), 'hand-over': handOverRefusal, rectification: rectificationRefusal };
   // Decisions are made on the card as loaded: sent with its version, so a colleague's change since is
   // refused (CASE.STALE), not overwritten. Notes and hand-overs add to the case and are sent as they are.
   const guarded = (action) => (['notes', 'hand-over'].includes(action) ? undefined : c.version);

@@ -164,7 +164,10 @@ function rectificationFacts(r) {
   const bits = [];
   if (r.method) bits.push(L.RECTIFICATION_METHODS[r.method] ?? r.method);
   if (r.progress != null) bits.push(`完成 ${r.progress}%`);
-  if (r.case_filed === true) bits.push('已立案');
+  if (r.case_filed === true) bits.push(r.case_filed_on ? `${r.case_filed_on} 立案` : '已立案');
+  if (r.case_filed === true && r.fine_amount_yuan != null) bits.push(`罚没 ${Number(r.fine_amount_yuan).toFixed(2)} 元`);
+  if (r.case_filed === true && r.court_enforcement === true) bits.push('已申请法院强制执行');
+  if (r.restored_area_m2 != null) bits.push(`拆除复耕 ${m2(r.restored_area_m2)} m²`);
   if (r.case_filed === false) bits.push(r.not_filed_reason ? `不予立案（${r.not_filed_reason}）` : '未立案');
   if (r.files_due) bits.push(`案卷移交期限 ${r.files_due}`);
   const closure = r.closure ? `<dt>销号</dt><dd>${esc(r.closure.closed_on ?? '')} ${esc(r.closure.reason ?? '')}</dd>` : '';

@@ -532,15 +532,27 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.selectOption('#more-rectification select[name=method]', 'demolish_restore');
     await page.fill('#more-rectification input[name=progress]', '100');
     expect(await page.isVisible('#more-rectification input[name=not_filed_reason]')).toBe(false);
+    // A filed case's 立案日期, 罚没金额 and 强制执行 show with 已立案 only, and are not sent with 不予立案
+    // (the server refuses them there: the unticked 强制执行 box alone would have been sent as false).
+    expect(await page.isVisible('#more-rectification input[name=case_filed_on]')).toBe(false);
+    await page.check('#more-rectification input[name=case_filed][value=true]');
+    expect(await page.isVisible('#more-rectification input[name=case_filed_on]')).toBe(true);
+    await page.fill('#more-rectification input[name=case_filed_on]', '2026-11-01');
+    await page.fill('#more-rectification input[name=fine_amount_yuan]', '5000');
     await page.check('#more-rectification input[name=case_filed][value=false]');
+    expect(await page.isVisible('#more-rectification input[name=fine_amount_yuan]')).toBe(false);
     expect(await page.$eval('#more-rectification input[name=not_filed_reason]', (i) => (i as HTMLInputElement).required)).toBe(true);
     await page.fill('#more-rectification input[name=not_filed_reason]', '违法事实不成立');
+    // 拆除复耕面积 (m²) goes with any violation, filed or not.
+    await page.fill('#more-rectification input[name=restored_area_m2]', '120.5');
     await page.click('#submit-rectification');
     await expect.poll(() => page.textContent('#card-status')).toBe('整改中');
     expect(await page.textContent('#card-rectification')).toContain('完成 100%');
     expect(await page.textContent('#card-rectification')).toContain('不予立案（违法事实不成立）');
-    const filing = await demo.db.query<{ r: { case_filed: boolean; not_filed_reason: string } }>('SELECT rectification AS r FROM cases WHERE code = $1', [judged]);
-    expect([filing.rows[0].r.case_filed, filing.rows[0].r.not_filed_reason]).toEqual([false, '违法事实不成立']);
+    expect(await page.textContent('#card-rectification')).toContain('拆除复耕 121 m²');
+    const filing = await demo.db.query<{ r: Record<string, unknown> }>('SELECT rectification AS r FROM cases WHERE code = $1', [judged]);
+    expect([filing.rows[0].r.case_filed, filing.rows[0].r.not_filed_reason, filing.rows[0].r.restored_area_m2]).toEqual([false, '违法事实不成立', 120.5]);
+    expect(['case_filed_on', 'fine_amount_yuan', 'court_enforcement'].filter((k) => k in filing.rows[0].r)).toEqual([]);
     await page.click('#more-close summary');
     await page.fill('#more-close textarea[name=reason]', '已拆除复耕');
     await page.click('#submit-close');

@@ -86,6 +86,20 @@ describe('dispositionCells', () => {
     expect(cols(dispositionCells(undetermined('x')))).toEqual(['', '', '', '', '']);
   });
 
+  it('gives 立案时间, 罚没金额 and 是否申请法院强制执行 of a filed violation only, 拆除复耕面积 (亩 and m²) of any violation', () => {
+    const facts = { status: 'rectifying', caseFiled: true, caseFiledOn: '2026-11-05', fineAmountYuan: 12345.6, restoredAreaM2: 1000, courtEnforcement: true } as const;
+    const cols = (c: ReturnType<typeof dispositionCells>) => [c.立案时间, c['罚没金额(元)'], c['拆除复耕面积(亩)'], c['拆除复耕面积(平方米)'], c.是否申请法院强制执行];
+    expect(cols(dispositionCells(judged('v', { ...facts, verdict: 'illegal' })))).toEqual(['2026-11-05', 12345.6, 1.5, 1000, '是']);
+    // 不予立案 (or filing not said): the filed case's facts are not the row's; the restored area is.
+    expect(cols(dispositionCells(judged('n', { ...facts, verdict: 'illegal', caseFiled: false })))).toEqual(['', null, 1.5, 1000, '']);
+    expect(cols(dispositionCells(judged('u', { ...facts, verdict: 'illegal', caseFiled: null })))).toEqual(['', null, 1.5, 1000, '']);
+    // Judged again, 其他: the rectification left from the violation is not this row's.
+    expect(cols(dispositionCells(judged('o', { ...facts, verdict: 'other' })))).toEqual(['', null, null, null, '']);
+    // Not recorded (a source without them: the fields are optional in LedgerDisposition).
+    expect(cols(dispositionCells(judged('e', { status: 'rectifying', verdict: 'illegal', caseFiled: true })))).toEqual(['', null, null, null, '']);
+    expect(cols(dispositionCells(undetermined('x')))).toEqual(['', null, null, null, '']);
+  });
+
   it('carries 巡查首次发现时间 of a violation only', () => {
     expect(dispositionCells(judged('v', { verdict: 'illegal', patrolFoundOn: '2026-09-20' })).巡查首次发现时间).toBe('2026-09-20');
     expect(dispositionCells(judged('o', { verdict: 'other' })).巡查首次发现时间).toBe('');

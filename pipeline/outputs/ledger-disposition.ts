@@ -8,7 +8,7 @@
  * Vocabulary after ../shared/domain/RESEARCH.md §3.6–3.8 and §4.4.
  */
 import { TubanError } from '../../schemas/errors.js';
-import type { BureauId } from '../../schemas/vocabulary.js';
+import { SQM_PER_MU, type BureauId } from '../../schemas/vocabulary.js';
 import { HANDOVER_RECIPIENT_ZH, RECTIFICATION_METHOD_ZH, VERDICT_ZH, WORKFLOW_STATUS_ZH, type HandoverRecipient, type Verdict, type WorkflowStatus } from '../../schemas/workflow.js';
 
 /** 销号状态 values (RESEARCH.md §3.7). */
@@ -59,6 +59,14 @@ export interface LedgerDisposition {
   notFiledReason: string | null;
   /** 处罚决定时间 (yyyy-mm-dd): the day of the penalty decision, as the rectification records it. */
   penaltyDecidedOn: string | null;
+  /** 立案时间 (yyyy-mm-dd): the day the case was filed, as the rectification records it (absent: not said). */
+  caseFiledOn?: string | null;
+  /** 罚没金额 in yuan: the fines and confiscations of the penalty decision (absent: not said). */
+  fineAmountYuan?: number | null;
+  /** 拆除复耕面积 in m²: the area demolished and restored (absent: not said). */
+  restoredAreaM2?: number | null;
+  /** 是否申请法院强制执行 (absent: not said). */
+  courtEnforcement?: boolean | null;
   penaltyDone: boolean | null;
   /**
    * 整改期限 (yyyy-mm-dd): the due date of the rectification clock, set when the item was first judged
@@ -130,11 +138,16 @@ export interface DispositionCells {
   巡查首次发现时间: string;
   是否立案: string;
   不予立案说明: string;
+  立案时间: string;
   处罚决定时间: string;
+  '罚没金额(元)': number | null;
   整改方式: string;
   整改期限: string;
+  '拆除复耕面积(亩)': number | null;
+  '拆除复耕面积(平方米)': number | null;
   是否整改到位: string;
   是否处罚到位: string;
+  是否申请法院强制执行: string;
   结案时间: string;
   销号状态: ClosureStatus;
   销号时间: string;
@@ -158,6 +171,8 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
   // Rectification, penalty and case closure are a violation's (a verdict judged again, 其他 after all,
   // leaves its old rectification record behind: not this row's).
   const illegal = d.verdict === 'illegal';
+  const filed = illegal && d.caseFiled === true;
+  const restored = d.restoredAreaM2 ?? null;
   const discipline = d.handovers.filter((h) => h.to === 'discipline');
   const parcels = d.parcels.length
     ? `拆分为${d.parcels.length}个地块：` +
@@ -175,11 +190,18 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     巡查首次发现时间: d.patrolFoundOn ?? '',
     是否立案: yesNo(d.caseFiled),
     不予立案说明: d.caseFiled === false ? (d.notFiledReason ?? '') : '',
+    // A filed case's facts (立案时间, 罚没金额, 申请法院强制执行): the server drops them with 不予立案.
+    立案时间: filed ? (d.caseFiledOn ?? '') : '',
     处罚决定时间: illegal ? (d.penaltyDecidedOn ?? '') : '',
+    '罚没金额(元)': filed ? (d.fineAmountYuan ?? null) : null,
     整改方式: d.rectificationMethod ?? (d.verdict === 'illegal' ? '未整改' : ''),
     整改期限: illegal ? (d.rectificationDue ?? '') : '',
+    // In 亩 and m² as 监测面积 (2 and 1 decimals): demolition and restoration is a violation's, filed or not.
+    '拆除复耕面积(亩)': illegal && restored !== null ? Math.round((restored / SQM_PER_MU) * 100) / 100 : null,
+    '拆除复耕面积(平方米)': illegal && restored !== null ? Math.round(restored * 10) / 10 : null,
     是否整改到位: yesNo(d.rectified),
     是否处罚到位: yesNo(d.penaltyDone),
+    是否申请法院强制执行: filed ? yesNo(d.courtEnforcement ?? null) : '',
     // 结案 closes a filed case (立案; state_machine.yaml RECTIFIED: 整改到位 + 处罚到位 (+ 结案)): the day the
     // bureau closed it. No case was filed (不予立案, or not said): nothing to 结案.
     结案时间: illegal && d.caseFiled === true ? (d.closureReportedOn ?? '') : '',

@@ -19,6 +19,7 @@ import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
 import { replaceBatchPolygons, setBatchStatus, upsertBatch } from '../store/repository.js';
 import { LEDGER_COLUMNS } from './ledger.js';
+import { csvRows } from './testing/csv-rows.js';
 import { oneDispositionEach } from './ledger-disposition.js';
 import { LEDGER_FORMATS } from '../../schemas/api.js';
 import { encodeLedger, exportLedger, loadLedger, type LedgerData } from './ledger-exports.js';
@@ -97,7 +98,7 @@ beforeAll(async () => {
   // Illegal, split in two parcels, rectifying past its deadline, escalated.
   // (The server sets a split polygon's verdict once every parcel has one: illegal if any is.)
   await kase('370102-202610-0001', 'rectifying', 'illegal', { violation_type: 'illegal_occupation', violation_subtype: 'built_before_approval', party: '某建材公司' },
-    { method: 'demolish_restore', progress: 40, case_filed: true, penalty_decided_on: '2026-11-10' }, '2026-11-20');
+    { method: 'demolish_restore', progress: 40, case_filed: true, penalty_decided_on: '2026-11-10', case_filed_on: '2026-11-04', fine_amount_yuan: 56000.5, restored_area_m2: 1000, court_enforcement: true }, '2026-11-20');
   await db.query(`UPDATE cases SET due_rule = 'rectification' WHERE code = '370102-202610-0001'`);
   await db.query(`INSERT INTO parcels (code, idx, geom, area_m2, area_mu, verdict, verdict_details) VALUES
     ('370102-202610-0001', 1, ST_GeomFromText('POLYGON((117 36,117.0005 36,117.0005 36.001,117 36.001,117 36))', 4326), 2000, 3, 'illegal', '{"violation_type":"illegal_occupation"}'),
@@ -142,7 +143,11 @@ describe('the month ledger from the database', () => {
     expect([a.巡查首次发现时间, a.是否发现不及时]).toEqual(['', '是']);
     // Rectifying (not closed: no 结案时间), on its rectification clock, penalty decided, handed over.
     expect([a.处罚决定时间, a.整改期限, a.结案时间, a.移送纪委监委时间, a.移送纪委监委理由]).toEqual(['2026-11-10', '2026-11-20', '', '2026-12-01', '逾期未整改，移送问题线索']);
+    // The filed case's day, fine and court enforcement; the area restored, in 亩 and m² as 监测面积.
+    expect([a.立案时间, a['罚没金额(元)'], a['拆除复耕面积(亩)'], a['拆除复耕面积(平方米)'], a.是否申请法院强制执行]).toEqual(['2026-11-04', 56000.5, 1.5, 1000, '是']);
     const b = byCode['370102-202610-0002'];
+    // Legal: none of a violation's case facts.
+    expect([b.立案时间, b['罚没金额(元)'], b['拆除复耕面积(亩)'], b.是否申请法院强制执行]).toEqual(['', null, null, '']);
     // 销号时间: the day the review approved it, not the day the bureau closed it (2026-11-25).
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-28', '审核通过']);
     // No case yet (no server opened the month): the default clock its row shows, past by 2026-12-10.
@@ -192,6 +197,8 @@ describe('ledger exports read back', () => {
     const lines = text.slice(1).split('\r\n').filter(Boolean);
     expect(lines).toHaveLength(1 + data.rows.length);
     expect(lines[0].split(',')).toEqual([...LEDGER_COLUMNS]);
+    const illegal = csvRows(text).find((r) => r.图斑编号 === '370102-202610-0001')!;
+    expect([illegal.立案时间, illegal['罚没金额(元)'], illegal['拆除复耕面积(亩)'], illegal['拆除复耕面积(平方米)'], illegal.是否申请法院强制执行]).toEqual(['2026-11-04', '56000.5', '1.5', '1000', '是']);
   });
 
   it('xlsx: re-read with exceljs, verdicts in place', async () => {
@@ -201,6 +208,10 @@ describe('ledger exports read back', () => {
     expect(ws.rowCount).toBe(2 + data.rows.length);
     const col = LEDGER_COLUMNS.indexOf('判定类型') + 1;
     expect([3, 4, 5, 6, 7].map((r) => ws.getRow(r).getCell(col).value)).toEqual(['违法', '合法', '未核查', '未核查', '其他']);
+    // Amounts and areas as numbers (yuan to the fen, 亩 to 2 decimals), the day and 是/否 as text.
+    const at = (c: string) => ws.getRow(3).getCell(LEDGER_COLUMNS.indexOf(c as never) + 1);
+    expect(['立案时间', '罚没金额(元)', '拆除复耕面积(亩)', '拆除复耕面积(平方米)', '是否申请法院强制执行'].map((c) => at(c).value)).toEqual(['2026-11-04', 56000.5, 1.5, 1000, '是']);
+    expect([at('罚没金额(元)').numFmt, at('拆除复耕面积(亩)').numFmt, at('拆除复耕面积(平方米)').numFmt]).toEqual(['0.00', '0.00', '0.0']);
   });
 
   const gdal = it.skipIf(missing !== null && !CI);
@@ -221,6 +232,13 @@ describe('ledger exports read back', () => {
     for (const c of ['处罚决定时间', '整改期限', '结案时间', '移送纪委监委时间', '移送纪委监委理由']) expect(summary).toContain(`${c}: String`);
     expect(full).toContain('整改期限 (String) = 2026-11-20');
     expect(full).toContain('移送纪委监委理由 (String) = 逾期未整改，移送问题线索');
+    for (const c of ['罚没金额(元)', '拆除复耕面积(亩)', '拆除复耕面积(平方米)']) expect(summary).toContain(`${c}: Real`);
+    for (const c of ['立案时间', '是否申请法院强制执行']) expect(summary).toContain(`${c}: String`);
+    expect(full).toContain('立案时间 (String) = 2026-11-04');
+    expect(full).toMatch(/罚没金额\(元\) \(Real\) = 56000\.5\b/);
+    expect(full).toMatch(/拆除复耕面积\(亩\) \(Real\) = 1\.5\b/);
+    expect(full).toMatch(/拆除复耕面积\(平方米\) \(Real\) = 1000\b/);
+    expect(full).toContain('是否申请法院强制执行 (String) = 是');
   });
 
   gdal('shp.zip: ogrinfo via /vsizip/ reads the polygon and point layers, WGS 84, UTF-8 values', () => {
@@ -243,6 +261,14 @@ describe('ledger exports read back', () => {
     expect(full).toContain('ZGQX (String) = 2026-11-20');
     expect(full).toContain('YSJWSJ (String) = 2026-12-01');
     expect(full).toContain('YSJWLY (String) = 逾期未整改，移送问题线索');
+    expect(poly).toMatch(/FMJE: Real \(16\.2\)/);
+    expect(poly).toMatch(/CCFGMJ: Real \(16\.2\)/);
+    expect(poly).toMatch(/CCFGMJPFM: Real \(18\.1\)/);
+    expect(full).toContain('LASJ (String) = 2026-11-04');
+    expect(full).toMatch(/FMJE \(Real\) = 56000\.50\b/);
+    expect(full).toMatch(/CCFGMJ \(Real\) = 1\.50\b/);
+    expect(full).toMatch(/CCFGMJPFM \(Real\) = 1000\.0\b/);
+    expect(full).toContain('SFSQFYQZZX (String) = 是');
   });
 
   gdal('geojson: ogrinfo reads 5 features in EPSG:4326 with Chinese values', () => {
@@ -254,6 +280,11 @@ describe('ledger exports read back', () => {
     expect(full).toContain('发现方式 (String) = 巡查发现');
     expect(full).toContain('销号状态 (String) = 县级已填报违法');
     expect(full).toContain('处罚决定时间 (String) = 2026-11-10');
+    expect(full).toContain('立案时间 (String) = 2026-11-04');
+    expect(full).toMatch(/罚没金额\(元\) \(Real\) = 56000\.5\b/);
+    expect(full).toMatch(/拆除复耕面积\(亩\) \(Real\) = 1\.5\b/);
+    expect(full).toMatch(/拆除复耕面积\(平方米\) \(Integer\) = 1000\b|拆除复耕面积\(平方米\) \(Real\) = 1000\b/);
+    expect(full).toContain('是否申请法院强制执行 (String) = 是');
   });
 });
 

@@ -7,7 +7,8 @@
  *
  * The JSON columns are read with the keys of the server's request bodies (schemas/api.ts):
  * verdict_details {approval_doc_no | violation_type, violation_subtype, party | situation, reason;
- * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, case_filed, not_filed_reason, penalty_decided_on, note,
+ * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, case_filed, not_filed_reason, penalty_decided_on, case_filed_on,
+ * fine_amount_yuan, restored_area_m2, court_enforcement, note,
  * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here, from the
  * one vocabulary in schemas/workflow.ts. A split
  * polygon's verdict is the case's, which the server sets once every parcel is judged.
@@ -41,6 +42,7 @@ export interface WorkflowLedger {
 
 type Json = Record<string, unknown> | null;
 const str = (j: Json, k: string): string | null => (j && typeof j[k] === 'string' && (j[k] as string).trim() !== '' ? (j[k] as string).trim() : null);
+const num = (j: Json, k: string): number | null => (j && typeof j[k] === 'number' && Number.isFinite(j[k]) ? (j[k] as number) : null);
 /** An id's label; an id the table lacks (a newer server's) is shown as it is rather than dropped. */
 const label = (table: Readonly<Record<string, string>>, id: string | null) => (id === null ? null : (table[id] ?? id));
 
@@ -198,6 +200,10 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       caseFiled: rect && typeof rect.case_filed === 'boolean' ? rect.case_filed : null,
       notFiledReason: str(rect, 'not_filed_reason'),
       penaltyDecidedOn: str(rect, 'penalty_decided_on'),
+      caseFiledOn: str(rect, 'case_filed_on'),
+      fineAmountYuan: num(rect, 'fine_amount_yuan'),
+      restoredAreaM2: num(rect, 'restored_area_m2'),
+      courtEnforcement: rect && typeof rect.court_enforcement === 'boolean' ? rect.court_enforcement : null,
       penaltyDone: closure && typeof closure.penalty_done === 'boolean' ? closure.penalty_done : null,
       rectificationDue: c.rectification_due,
       // The closure standing (a review's refusal removes it): the day the bureau closed the item.

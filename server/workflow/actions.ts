@@ -6,7 +6,7 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import type { Clue, Close, ConfirmGeometry, Escalate, HandOver, Note, Reassign, Rectification, RequestReassignment, Review, Separate, Split, Urge, VerdictBody, Withdraw } from '../../schemas/api.js';
+import { FILED_CASE_FACTS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
 import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
@@ -115,14 +115,66 @@ export function split(ctx: ActionContext, user: User, code: string, body: z.infe
   });
 }
 
+/**
+ * 拆除复耕面积 may exceed the monitored area (the outline is traced on 10 m pixels, the ground is
+ * measured), not by half again: more is a figure in the wrong unit, with a digit too many, or of
+ * another site. The site is the case's polygon and the later polygons merged into it (it grew).
+ */
+const RESTORED_AREA_MAX_SHARE = 1.5;
+
+/** The monitored area of a case's site in m², or null where there is no outline to measure (a clue reported as a point). */
+async function siteAreaM2(tx: Queryable, code: string): Promise<number | null> {
+  const r = await tx.query<{ m2: number | null }>(
+    `SELECT sum(area_m2)::float8 AS m2 FROM (
+       SELECT area_m2 FROM work_items WHERE code = $1 OR code IN (SELECT code FROM cases WHERE merged_into = $1)
+       UNION ALL
+       SELECT area_m2 FROM polygons_gone WHERE code = $1 AND NOT EXISTS (SELECT 1 FROM work_items WHERE code = $1)
+     ) s`,
+    [code],
+  );
+  const m2 = r.rows[0]?.m2 ?? null;
+  return m2 !== null && m2 > 0 ? m2 : null;
+}
+
+/** The case facts a rectification records, checked against the calendar, the case and the site (the body's schema checks their form). */
+async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, body: z.infer<typeof Rectification>, rect: Record<string, unknown>): Promise<void> {
+  if (body.case_filed_on !== undefined) {
+    if (body.case_filed_on > ctx.today()) throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is after today (${ctx.today()}): record the filing once it is done`);
+    // Filed on this site: not before the polygon was issued, or the local patrol found it (a patrol's
+    // find may be filed before the imagery's polygon arrives). Earlier is a mistyped year.
+    const patrol = c.verdict_details?.patrol_found_on;
+    const earliest = typeof patrol === 'string' && patrol < c.issued_on ? patrol : c.issued_on;
+    if (body.case_filed_on < earliest) {
+      throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is before ${earliest === c.issued_on ? `the case was issued (${earliest})` : `the patrol first found the site (${earliest})`}`);
+    }
+  }
+  // 立案 → 调查 → 处罚决定: a decision before the filing is a slip in one of the two days.
+  if ((body.case_filed_on !== undefined || body.penalty_decided_on !== undefined) && typeof rect.case_filed_on === 'string' && typeof rect.penalty_decided_on === 'string' && rect.penalty_decided_on < rect.case_filed_on) {
+    throw new ApiError('VALIDATION', `penalty_decided_on ${rect.penalty_decided_on} is before case_filed_on ${rect.case_filed_on}: a penalty is decided on a filed case`);
+  }
+  if (body.restored_area_m2 !== undefined) {
+    const site = await siteAreaM2(tx, c.code);
+    if (site !== null && body.restored_area_m2 > site * RESTORED_AREA_MAX_SHARE) {
+      throw new ApiError(
+        'VALIDATION',
+        `restored_area_m2 ${body.restored_area_m2} m² is more than ${RESTORED_AREA_MAX_SHARE} × the site's ${Math.round(site)} m² (${(site / SQM_PER_MU).toFixed(2)} 亩): give the area in m² (1 亩 = 666.67 m²)`,
+        { max_m2: Math.floor(site * RESTORED_AREA_MAX_SHARE * 100) / 100 },
+      );
+    }
+  }
+}
+
 export function rectify(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Rectification>) {
-  return runAction(ctx, user, code, 'rectification', async (_tx, c) => {
+  return runAction(ctx, user, code, 'rectification', async (tx, c) => {
     if (c.verdict !== 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is judged ${c.verdict ?? 'not yet'}; only illegal findings are rectified`);
     const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...body, updated_on: ctx.today() };
     // Progress reported after a refused closure (销号退回) is the bureau's answer to it.
     delete rect.sent_back;
-    // A case filed after all (立案) no longer carries the reason it was not.
+    // A case filed after all (立案) no longer carries the reason it was not; one not filed after all
+    // (不予立案) no longer carries a filed case's day, penalty amount or court enforcement.
     if (body.case_filed === true) delete rect.not_filed_reason;
+    if (body.case_filed === false) for (const key of FILED_CASE_FACTS) delete rect[key];
+    await checkCaseFacts(tx, ctx, c, body, rect);
     // Jinan (seeds/000 item 9): when the parties include a party member or public official, the case
     // files go to the discipline commission within 30 days of the penalty decision; the sweep
     // escalates the case once that day passes with no handover to the commission recorded.
