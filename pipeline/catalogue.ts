@@ -82,15 +82,27 @@ function landsatBand(name: string): { band: BandName | null; key: string } | und
 const S2_FILE = /(^|[_\-.])B(\d{2}|8A)\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
 
-async function walk(dir: string, out: string[], rejected: RejectedInput[]): Promise<void> {
+async function walk(dir: string, out: string[], rejected: RejectedInput[], seen = new Set<string>()): Promise<void> {
+  // A folder reached again through a link (`up -> ..`, a link to a folder already walked) adds
+  // nothing and, followed, loops until the system refuses (~40 levels, every tile found each time).
+  const id = await stat(dir).then((s) => `${s.dev}:${s.ino}`, () => dir);
+  if (seen.has(id)) return;
+  seen.add(id);
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const p = join(dir, e.name);
     // Symlinked files and folders count too (staged inputs, mounted archives): follow them with stat.
-    const kind = e.isSymbolicLink() ? await stat(p).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'), () => 'other') : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
+    const kind = e.isSymbolicLink() ? await stat(p).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'), () => 'dangling') : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
+    if (kind === 'dangling') {
+      // A staged tile whose target is gone (or a link loop) is a tile missing from the month: say so.
+      if (TIFF_FILE.test(e.name) || isStacPath(e.name)) {
+        rejected.push({ subject: p, error: new TubanError('INPUT.NOT_FOUND', 'a symbolic link to a file that does not exist (or a loop of links)', p).toJSON() });
+      }
+      continue;
+    }
     const unsupported = kind === 'other' ? null : unsupportedInput(p, kind === 'dir', false);
     if (unsupported) rejected.push({ subject: p, error: unsupported.toJSON() });
-    else if (kind === 'dir') await walk(p, out, rejected);
+    else if (kind === 'dir') await walk(p, out, rejected, seen);
     else if (kind === 'file' && (TIFF_FILE.test(e.name) || isStacPath(e.name))) out.push(p);
   }
 }

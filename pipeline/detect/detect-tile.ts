@@ -185,6 +185,21 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
   if (fitted.fit.samplePixels < MIN_FIT_SAMPLES) {
     throw new TubanError('TILE.NOT_OBSERVABLE', `only ${fitted.fit.samplePixels} sampled pixels are valid in both epochs (nodata or cloud nearly everywhere): nothing to compare`, pair.file);
   }
+  // Weather in one epoch over more of the sample than the fit leaves out: the fit matches the cloud
+  // onto the other epoch's ground, the weather tests then see none, and the tile would come out
+  // observed and unchanged ("no look" filed as "no change"). Rejected by name instead.
+  // (At least a quarter: a fit that keeps every pixel would otherwise refuse a tile for a white roof.)
+  const clouded = Math.max(fitted.weather.after, fitted.weather.before);
+  const cloudLimit = Math.max(MIN_CLOUD_LIMIT, 1 - params.score.normKeepShare);
+  if (clouded > cloudLimit) {
+    const epoch = fitted.weather.after >= fitted.weather.before ? 'current' : 'prior';
+    throw new TubanError(
+      'TILE.NOT_OBSERVABLE',
+      `the ${epoch} epoch is cloud or shadow over ${Math.round(clouded * 100)} % of the sampled pixels where the other is clear (more than ${Math.round(cloudLimit * 100)} %): ` +
+        `the epochs cannot be matched, and no change could be told from the weather; use a clearer ${epoch === 'current' ? 'acquisition of the month' : 'prior acquisition'}, or one with the clouds masked as nodata`,
+      pair.file,
+    );
+  }
   const scores = await streamScores(fitted.pair, {
     bands, params, fit: fitted.fit, model, stripRows: opts.stripRows, workers: opts.scoreWorkers ?? defaultScoreWorkers(),
     signal: opts.signal, progress: (f) => progress(f * 0.7), timer,
@@ -212,6 +227,9 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
     rasters: { width: w, height: h, score: scores.score, type: scores.type, labels: comps.labels, labelConfidence },
   };
 }
+
+/** The least share of a tile's sample under weather in one epoch that rejects it (see detectPair). */
+const MIN_CLOUD_LIMIT = 0.25;
 
 /** Refuses a tile whose full-tile buffers would not fit under the cap, before anything is read. */
 function checkTileMemory(n: number, w: number, h: number, maxBytes: number, file: string): void {

@@ -9,6 +9,7 @@ import { asEpochs, asFixedMoving, type EpochPair } from './epoch-pair.js';
 import type { ScoreParams } from './detector-params.js';
 import { fitNormalisation, type NormFit } from './normalise.js';
 import { sampleWindows } from './sample-windows.js';
+import { weatherShare, type WeatherShare } from './weather-share.js';
 import { giveBackShared, takeShared } from './shared-buffers.js';
 
 /** Prior pixels (dx, dy) that line up with the tile's pixel (0, 0); peak/atZero: edge correlation with and without the shift. */
@@ -26,6 +27,8 @@ export interface EpochFit {
   fit: NormFit;
   /** The measured misregistration (null: too little texture to measure). */
   coregistration: Coregistration | null;
+  /** Share of the sample under weather (cloud, shadow) in one epoch only, by raw reflectances. */
+  weather: WeatherShare;
 }
 
 /** The score group's alignment and normalisation settings (ScoreParams). */
@@ -43,8 +46,9 @@ export async function fitEpochs(pair: EpochPair, bands: BandName[], params: Epoc
     samples = await realignMoving(pair, samples, bands, buffers);
   }
   const fit = fitNormalisation(samples, params);
+  const weather = weatherShare(samples, bands);
   giveBackShared(buffers);
-  return { pair, fit, coregistration };
+  return { pair, fit, coregistration, weather };
 }
 
 /** Up to 16 windows of at most 256² over the tile, overlapping little or not at all (sample-windows.ts): enough pixels to fit gains without decoding it twice. */

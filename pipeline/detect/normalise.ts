@@ -32,7 +32,7 @@ export interface NormFit {
 const MAX_SAMPLES = 250_000;
 
 /** Guess the file's reflectance scale from the 0.99 quantile of the brightest band (nir of a green scene still exceeds 255 at ×10000). */
-function guessScale(p99: number): number {
+export function guessScale(p99: number): number {
   if (p99 <= 2) return 1;
   if (p99 <= 255) return 255;
   return 10_000;
