@@ -4,6 +4,8 @@
  * October with four polygons, November with one. A slow answer is the browser's real fetch held
  * back by page.route, not a stand-in for the server.
  *  - The 台账与月报 summary shows the month selected, even when the previous month's pages come back later.
+ *  - The map (GeoJSON by bounding box on the embedded database) asks for a padded box and does not
+ *    ask again for a view inside it; a view outside it, or another month, is asked for.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -118,6 +120,34 @@ describe.skipIf(!haveBrowser)('the lead bureau\'s month in Chromium', () => {
     expect(await page.locator('#report-heading').innerText()).toContain('2026Q4');
     await page.unroute(october);
     await page.click('#tab-inbox');
+  });
+
+  it('the map asks for a padded box, not again for a small pan inside it, again for a view outside it or another month', async () => {
+    // Back to October (the view is the address's, z15): the month's layer is asked for.
+    await page.selectOption('#epoch', '2026-10');
+    await expect.poll(() => [layerRequests.at(-1)?.searchParams.get('epoch'), layerRequests.at(-1)?.searchParams.get('zoom')], { timeout: 30_000 }).toEqual(['2026-10', '15']);
+    await mapSettled();
+    const asked = layerRequests.length;
+    const last = layerRequests.at(-1)!;
+    // The box asked for is wider than the view: half a view more on each side.
+    const [w, , e] = last.searchParams.get('bbox')!.split(',').map(Number);
+    const view = await page.evaluate(() => { const b = (window as unknown as { tuban: Tuban }).tuban.map.getBounds(); return [b.getWest(), b.getEast()]; });
+    expect(e - w).toBeCloseTo(2 * (view[1] - view[0]), 4);
+
+    // A small pan stays inside the box: nothing is asked (the layer's reload waits 150 ms after moveend).
+    await page.evaluate(() => (window as unknown as { tuban: Tuban }).tuban.map.panBy([120, 60], { animate: false }));
+    await mapSettled();
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 800)));
+    expect(layerRequests.length).toBe(asked);
+
+    // A pan of a whole view leaves it: asked.
+    await page.evaluate(() => (window as unknown as { tuban: Tuban }).tuban.map.panBy([1400, 0], { animate: false }));
+    await expect.poll(() => layerRequests.length, { timeout: 30_000 }).toBe(asked + 1);
+    await mapSettled();
+
+    // Another month over the same view: asked, for that month.
+    await page.selectOption('#epoch', '2026-11');
+    await expect.poll(() => layerRequests.at(-1)?.searchParams.get('epoch'), { timeout: 30_000 }).toBe('2026-11');
   });
 
   it('asked nothing of the internet and logged no error', () => {
