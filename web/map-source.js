@@ -1,6 +1,7 @@
 // The map's polygon layer: which data source it reads and how it refreshes. The server says which
 // (GET /api/map/layer): vector tiles from PostGIS ST_AsMVT on a PostgreSQL server, or GeoJSON by
-// the view's bounding box on the embedded database (its PostGIS lacks protobuf-c). Both are
+// bounding box on the embedded database (its PostGIS lacks protobuf-c): the view's, half a view wider
+// on each side, so a pan that stays inside it asks nothing (MapLibre keeps tiles by itself). Both are
 // scope-filtered on the server; both answer 304 to the browser's revalidation when nothing changed.
 //
 // Usage (web/app.js): const layer = await polygonLayer(map, { api, epoch: () => state.epoch });
@@ -56,35 +57,86 @@ function vectorLayer(map, info, epoch) {
   };
 }
 
+/** The view's box [west, south, east, north], widened by `pad` of its width and height on each side, within the world. */
+export function paddedBox(bb, pad) {
+  const [w, s, e, n] = bb;
+  const dx = (e - w) * pad;
+  const dy = (n - s) * pad;
+  return [Math.max(-180, w - dx), Math.max(-90, s - dy), Math.min(180, e + dx), Math.min(90, n + dy)];
+}
+
+const inside = (box, [w, s, e, n]) => w >= box[0] && s >= box[1] && e <= box[2] && n <= box[3];
+
 function geojsonLayer(map, info, api, epoch) {
   map.addSource('polygons', { type: 'geojson', data: EMPTY, promoteId: 'code' });
   map.addSource('centroids', { type: 'geojson', data: EMPTY });
   let seq = 0;
+  /** What the layer shows, and what the load on its way will: box, zoom (the server simplifies to it), month, and whether the cap cut it. */
+  let held = null;
+  let asking = null;
+  const ask = async (box, zoom, month) => {
+    const p = new URLSearchParams({ bbox: box.map((v) => v.toFixed(6)).join(','), zoom: String(zoom) });
+    if (month) p.set('epoch', month);
+    return api(`${info.url.split('?')[0]}?${p}`);
+  };
+  /** Put an answer on the map: outlines and their dots, or below z12 the centroids alone. */
+  const show = (fc) => {
+    noteTruncated(fc.truncated);
+    // Below z12 the server sends only what is drawn there, the centroids (`centroids: true`).
+    if (fc.centroids) {
+      map.getSource('polygons')?.setData(EMPTY);
+      map.getSource('centroids')?.setData(fc);
+      return;
+    }
+    map.getSource('polygons')?.setData(fc);
+    // The dots carry what the style and the inbox's filters read (filterMap: status, priority, overdue).
+    const dots = fc.features
+      .filter((f) => f.properties.centroid_lon != null)
+      .map(({ properties: { code, status, overdue, priority, centroid_lon, centroid_lat } }) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [centroid_lon, centroid_lat] }, properties: { code, status, overdue, priority } }));
+    map.getSource('centroids')?.setData({ type: 'FeatureCollection', features: dots });
+  };
+  const viewBox = () => {
+    const bb = map.getBounds();
+    return [bb.getWest(), bb.getSouth(), bb.getEast(), bb.getNorth()];
+  };
   return {
     kind: 'geojson',
     outlines: { source: 'polygons' },
     dots: { source: 'centroids' },
-    async load() {
-      const bb = map.getBounds();
-      const bbox = [bb.getWest(), bb.getSouth(), bb.getEast(), bb.getNorth()].map((v) => v.toFixed(6)).join(',');
-      const p = new URLSearchParams({ bbox, zoom: String(Math.max(0, Math.round(map.getZoom()))) });
-      if (epoch()) p.set('epoch', epoch());
+    async load(moved) {
+      const view = viewBox();
+      const zoom = Math.max(0, Math.round(map.getZoom()));
+      const month = epoch();
+      const same = (c) => c && c.zoom === zoom && c.month === month;
+      // A pan within what the layer shows (or the load on its way will) asks nothing; a write or
+      // another month (not `moved`) always asks again. A box the cap cut holds only part of itself.
+      const covering = asking ?? held;
+      if (moved && same(covering) && !covering.truncated && inside(covering.box, view)) return;
       const mine = ++seq;
-      const fc = await api(`${info.url.split('?')[0]}?${p}`);
-      if (mine !== seq) return; // a later view's answer is already on its way
-      noteTruncated(fc.truncated);
-      // Below z12 the server sends only what is drawn there, the centroids (`centroids: true`).
-      if (fc.centroids) {
-        map.getSource('polygons')?.setData(EMPTY);
-        map.getSource('centroids')?.setData(fc);
-        return;
+      // Half a view more on each side, so the next small pans stay inside it; not where the cap cut
+      // the last answer at this zoom (a dense district: a wider box would be cut too).
+      let box = same(held) && held.truncated ? view : paddedBox(view, 0.5);
+      let fc;
+      try {
+        asking = { box, zoom, month, truncated: false };
+        fc = await ask(box, zoom, month);
+        if (mine !== seq) return; // a later view's answer is already on its way
+        if (fc.truncated && box !== view) {
+          // The cap cut the padded box in code order, not by distance to the view: the polygons in
+          // view could be the ones left out. The view alone then.
+          box = view;
+          asking = { box, zoom, month, truncated: true };
+          fc = await ask(box, zoom, month);
+          if (mine !== seq) return;
+        }
+      } finally {
+        if (mine === seq) asking = null;
       }
-      map.getSource('polygons')?.setData(fc);
-      // The dots carry what the style and the inbox's filters read (filterMap: status, priority, overdue).
-      const dots = fc.features
-        .filter((f) => f.properties.centroid_lon != null)
-        .map(({ properties: { code, status, overdue, priority, centroid_lon, centroid_lat } }) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [centroid_lon, centroid_lat] }, properties: { code, status, overdue, priority } }));
-      map.getSource('centroids')?.setData({ type: 'FeatureCollection', features: dots });
+      held = { box, zoom, month, truncated: fc.truncated === true };
+      show(fc);
+      // A pan skipped while this was on its way, to where this box does not reach: that view now
+      // (a pan still moving asks at its end).
+      if (!map.isMoving() && !inside(box, viewBox())) await this.load(true);
     },
     select(code, on) {
       if (code) map.setFeatureState({ source: 'polygons', id: code }, { selected: on });

@@ -33,6 +33,7 @@ describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
   const external: string[] = [];
   const consoleErrors: string[] = [];
   const inboxUrls: string[] = [];
+  const layerUrls: URL[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tuban-city-'));
@@ -65,6 +66,7 @@ describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
       return route.abort();
     });
     page.on('request', (r) => r.url().includes('/api/polygons?') && inboxUrls.push(r.url()));
+    page.on('request', (r) => r.url().includes('/api/map/polygons.geojson') && layerUrls.push(new URL(r.url())));
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     await page.goto(`${base}/?epoch=2026-10#map=14/36.117/117.25`);
@@ -155,8 +157,16 @@ describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
     } else {
       const layer = (zoom: number) => page.waitForResponse((r) => r.url().includes('/api/map/polygons.geojson') && r.url().includes(`zoom=${zoom}`), { timeout: 60_000 });
       const answer = layer(11);
+      const before = layerUrls.length;
       await jump(11);
       expect((await (await answer).json()).truncated).toBe(true);
+      // The page asks for a box half a view wider on each side; the cap cut it (in code order, not
+      // by distance to the view), so the view alone is asked for next.
+      const width = (u: URL) => { const [w, , e] = u.searchParams.get('bbox')!.split(',').map(Number); return e - w; };
+      await expect.poll(() => layerUrls.length - before, { timeout: 60_000 }).toBe(2);
+      const [padded, view] = layerUrls.slice(before);
+      expect(view.searchParams.get('zoom')).toBe('11');
+      expect(width(padded) / width(view)).toBeCloseTo(2, 3);
     }
     await expect.poll(() => page.locator('#map-note').isVisible(), { timeout: 30_000 }).toBe(true);
     expect(await page.locator('#map-note').innerText()).toContain('地图只显示了其中一部分');

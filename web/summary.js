@@ -5,7 +5,15 @@ import { query } from './inbox.js';
 import * as L from './labels.js';
 import { state } from './state.js';
 
+/**
+ * The summary's latest load: a month (or a refresh) asked for while an earlier load is still reading
+ * its pages makes that one stale, and its counts are dropped (as the inbox's inboxLoad), or the old
+ * month's could land after the new one's and be shown under it.
+ */
+const summaryLoad = { n: 0 };
+
 export async function loadLedger() {
+  const load = ++summaryLoad.n;
   const e = encodeURIComponent(state.epoch ?? '');
   // Downloads ride on the HttpOnly session cookie the sign-in set, so plain links work.
   $('ledger-links').innerHTML = L.LEDGER_FORMATS.map(([ext, label]) => `<li><a href="/api/ledger/${e}.${ext}" download>${label}</a></li>`).join('');
@@ -18,19 +26,24 @@ export async function loadLedger() {
   // Every page of the month: the summary is of the month, not of its first 10 000 polygons.
   const features = [];
   let cursor = '';
+  const summary = $('summary');
+  summary.setAttribute('aria-busy', 'true');
   do {
     // The list view: the counts need no outlines (a city month's would be many MB).
     const fc = await api(`/api/polygons?${query({ limit: 10000, cursor, view: 'list' })}`);
+    // A newer load began (another month, a refresh): its pages are the ones to count; stop reading these.
+    if (load !== summaryLoad.n) return;
     features.push(...fc.features);
     cursor = fc.next_cursor ?? '';
   } while (cursor);
+  summary.removeAttribute('aria-busy');
   const byDistrict = tally(features, (p) => p.district_name ?? p.district_code ?? '—');
   const byBureau = tally(features, (p) => p.lead_bureau_name ?? p.lead_bureau ?? '—');
   const total = byDistrict.total;
   const tr = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${(r.m2 / SQM_PER_MU).toFixed(2)}</td><td>${r.legal}</td><td>${r.illegal}</td><td>${r.other}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
   // By lead bureau: where each bureau stands with its work, for the lead bureau's 督导.
   const bt = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${r.issued}</td><td>${r.accepted}</td><td>${r.judged}</td><td>${r.rectifying}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
-  $('summary').innerHTML = `<table class="table" id="summary-table"><thead><tr><th>区县</th><th>图斑</th><th>面积(亩)</th><th>合法</th><th>违法</th><th>其他</th><th>未销号</th><th>逾期</th></tr></thead>
+  summary.innerHTML = `<table class="table" id="summary-table"><thead><tr><th>区县</th><th>图斑</th><th>面积(亩)</th><th>合法</th><th>违法</th><th>其他</th><th>未销号</th><th>逾期</th></tr></thead>
     <tbody>${[...byDistrict.rows].sort().map(([k, r]) => tr(k, r)).join('')}</tbody><tfoot>${tr('合计', total)}</tfoot></table>
     <p class="muted">已判定 ${total.judged}/${total.n}，违法占比 ${total.n ? ((total.illegal / total.n) * 100).toFixed(1) : 0}%</p>
     <table class="table" id="summary-bureau-table"><thead><tr><th>牵头单位</th><th>图斑</th><th>待签收</th><th>核查中</th><th>已判定</th><th>整改中</th><th>未销号</th><th>逾期</th></tr></thead>

@@ -1,7 +1,8 @@
 /**
  * The quarterly summary for the joint meeting (季核, 联席会议): for each district and each lead bureau,
  * the quarter's ledger items (new sites and clues of its three months) — counts, areas (m² and 亩),
- * verdict shares, rectification rate, overdue and escalated counts — and a 零报告 (zero report) line
+ * verdict shares, rectification rate, overdue and escalated counts, the lead bureau's 督办 (urges) of the
+ * quarter — and a 零报告 (zero report) line
  * for every district where nothing was found, so "nothing found" is on record and differs from
  * "not reported" (Wanzhou's zero-reporting rule).
  *
@@ -54,6 +55,10 @@ export interface ReportLine {
   escalated: number;
   /** Violations found elsewhere before the local patrol (是否发现不及时 是): the 纪行衔接 trigger. */
   foundLate: number;
+  /** 督办: the lead bureau's urges dated in the quarter (up to its as-of day), of any month's case. */
+  urges: number;
+  /** Distinct cases those urges were of. */
+  urgedCases: number;
   /** '零报告' for a district with nothing found. */
   note: string;
 }
@@ -89,10 +94,17 @@ interface Item {
   d: LedgerDisposition;
 }
 
+/** One 督办 of the quarter: the case, its district and the bureau urged (the lead bureau it had that day). */
+interface Urge {
+  code: string;
+  districtCode: string;
+  bureau: string;
+}
+
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
 
 /** `covered`: whether a detected tile of the quarter looked at the district (a district line's note when nothing was found). */
-function line(group: ReportLine['group'], key: string, name: string, items: Item[], continuing: number, covered = true): ReportLine {
+function line(group: ReportLine['group'], key: string, name: string, items: Item[], continuing: number, urges: Urge[], covered = true): ReportLine {
   const count = (l: string) => items.filter((i) => dispositionLabel(i.d) === l).length;
   const illegal = items.filter((i) => i.d.verdict === 'illegal');
   const rectified = illegal.filter((i) => i.d.rectified === true).length;
@@ -118,6 +130,8 @@ function line(group: ReportLine['group'], key: string, name: string, items: Item
     overdue: items.filter((i) => i.d.overdue).length,
     escalated: items.filter((i) => i.d.escalations > 0 || i.d.handovers.length > 0).length,
     foundLate: items.filter((i) => i.foundLate).length,
+    urges: urges.length,
+    urgedCases: new Set(urges.map((u) => u.code)).size,
     note: group === '区县' && items.length === 0 ? (covered ? '零报告' : NOT_COVERED) : '',
   };
 }
@@ -167,8 +181,10 @@ export async function quarterReport(db: Queryable, quarter: string, opts: Pick<L
   const continuing: { districtCode: string; bureau: string }[] = [];
   let workflow = true;
   const names = new Map<string, string>();
+  let bureauName = (id: string) => id;
   for (const epoch of epochs) {
     const data = await loadLedger(db, epoch, { ...opts, asOf });
+    bureauName = data.bureauName as (id: string) => string;
     workflow &&= data.workflow;
     const clueCodes = new Set(data.clues.map((c) => c.code));
     data.rows.forEach((r, i) => {
@@ -179,6 +195,7 @@ export async function quarterReport(db: Queryable, quarter: string, opts: Pick<L
     const rowCodes = new Set(data.rows.map((r) => String(r.图斑编号)));
     for (const p of data.polygons) if (p.previousCode !== null && !rowCodes.has(p.code)) continuing.push({ districtCode: p.districtCode, bureau: data.bureauName(p.leadBureau) });
   }
+  const urges = workflow ? await quarterUrges(db, epochs, asOf, bureauName) : [];
   const plans = await db.query<{ plan: unknown; done: string[] | null }>(
     `SELECT b.plan, array_agg(t.tile_id) FILTER (WHERE t.status = 'done') AS done
      FROM batches b LEFT JOIN tiles t ON t.batch_id = b.id WHERE b.epoch = ANY($1::text[]) GROUP BY b.id, b.plan ORDER BY b.id`,
@@ -195,10 +212,33 @@ export async function quarterReport(db: Queryable, quarter: string, opts: Pick<L
 
   const byDistrict = [...names]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([code, name]) => line('区县', code, name, items.filter((i) => i.districtCode === code), continuing.filter((c) => c.districtCode === code).length, covered(code)));
-  const bureaus = [...new Set([...items.map((i) => i.bureau), ...continuing.map((c) => c.bureau)])].sort();
-  const byBureau = bureaus.map((b) => line('主办单位', b, b, items.filter((i) => i.bureau === b), continuing.filter((c) => c.bureau === b).length));
-  return { quarter, epochs, asOf, byDistrict, byBureau, total: line('合计', '', '合计', items, continuing.length), workflow, warnings };
+    .map(([code, name]) => line('区县', code, name, items.filter((i) => i.districtCode === code), continuing.filter((c) => c.districtCode === code).length, urges.filter((u) => u.districtCode === code), covered(code)));
+  // A bureau urged only about an earlier quarter's case still has its line.
+  const bureaus = [...new Set([...items.map((i) => i.bureau), ...continuing.map((c) => c.bureau), ...urges.map((u) => u.bureau)])].sort();
+  const byBureau = bureaus.map((b) => line('主办单位', b, b, items.filter((i) => i.bureau === b), continuing.filter((c) => c.bureau === b).length, urges.filter((u) => u.bureau === b)));
+  return { quarter, epochs, asOf, byDistrict, byBureau, total: line('合计', '', '合计', items, continuing.length, urges), workflow, warnings };
+}
+
+/**
+ * The lead bureau's 督办 dated in the quarter and not after `asOf` (the audit log's `urge` rows, by
+ * their `urged_on`), of a case of any month: a case found in spring and urged in autumn is autumn's
+ * 督办. Each is counted for the bureau that led the case that day: the one a later 改派 gave it to was
+ * not the one urged (the history's reassign rows say who had it before and after).
+ */
+async function quarterUrges(db: Queryable, epochs: string[], asOf: string, bureauName: (id: string) => string): Promise<Urge[]> {
+  const first = `${epochs[0]}-01`;
+  const [y, m] = epochs[2].split('-').map(Number);
+  const last = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+  const r = await db.query<{ code: string; district_code: string; bureau: string }>(
+    `SELECT a.code, c.district_code, coalesce(
+       (SELECT r.after->>'lead_bureau' FROM audit_log r WHERE r.code = a.code AND r.action = 'reassign' AND r.id < a.id AND r.after ? 'lead_bureau' ORDER BY r.id DESC LIMIT 1),
+       (SELECT r.before->>'lead_bureau' FROM audit_log r WHERE r.code = a.code AND r.action = 'reassign' AND r.id > a.id AND r.before ? 'lead_bureau' ORDER BY r.id LIMIT 1),
+       c.lead_bureau) AS bureau
+     FROM audit_log a JOIN cases c ON c.code = a.code
+     WHERE a.action = 'urge' AND a.after->>'urged_on' >= $1 AND a.after->>'urged_on' <= least($2, $3)`,
+    [first, last, asOf],
+  );
+  return r.rows.map((u) => ({ code: u.code, districtCode: u.district_code, bureau: bureauName(u.bureau) }));
 }
 
 /** Report columns: Chinese header and the value of a line. */
@@ -226,6 +266,8 @@ export const REPORT_COLUMNS: readonly [string, (l: ReportLine) => string | numbe
   ['逾期', (l) => l.overdue],
   ['移送/升级', (l) => l.escalated],
   ['发现不及时', (l) => l.foundLate],
+  ['督办次数', (l) => l.urges],
+  ['督办案件数', (l) => l.urgedCases],
   ['备注', (l) => l.note],
 ];
 
@@ -266,6 +308,7 @@ export async function reportXlsxBytes(r: QuarterReport): Promise<Buffer> {
   sheet('按主办单位', [...r.byBureau, r.total]);
   const notes = wb.addWorksheet('说明');
   notes.addRow(['区县来源', '本季度批次所用区划图层中的区县，加上有问题的区县；无问题者记“零报告”，本季度无已检测影像覆盖者记“无影像覆盖”']);
+  notes.addRow(['督办', '督办次数：牵头单位本季度（至统计日）督办的次数，含以往各月下发的案件，计入督办当日的主办单位；督办案件数：其中被督办的案件数（同一案件多次督办计一件）']);
   notes.addRow(['发现不及时', '违法问题先由卫片（后时相）或举报发现、本地巡查此前未发现的件数（台账“是否发现不及时”为“是”；巡查首次发现时间由核查单位随判定录入）']);
   if (!r.workflow) notes.addRow(['核查数据', '数据库中没有核查流程数据：全部按“未核查”统计']);
   for (const w of r.warnings) notes.addRow(['警告', w]);
@@ -294,6 +337,7 @@ export function reportText(r: QuarterReport): string {
     ['整改率', (l) => (l.rectificationRate === null ? '-' : `${(l.rectificationRate * 100).toFixed(1)}%`)],
     ['逾期', (l) => String(l.overdue)],
     ['移送/升级', (l) => String(l.escalated)],
+    ['督办(次/件)', (l) => `${l.urges}/${l.urgedCases}`],
     ['备注', (l) => l.note],
   ];
   const table = (title: string, lines: ReportLine[]) => {
