@@ -28,7 +28,7 @@ import { DUMMY_HASH, verifyPassword } from './auth/password.js';
 import { SignInThrottle } from './auth/sign-in-throttle.js';
 import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
-import { holidaysUnknownFor, type Deadlines } from './deadlines/rules.js';
+import { holidaysUnknownFor, ruleText, type DeadlineRuleId, type Deadlines } from './deadlines/rules.js';
 import { API_ERRORS, ApiError } from './errors.js';
 import { checkFileName, discardUnrecorded, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
@@ -429,9 +429,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return { ...user, district_name: r.rows[0]?.name ?? null };
     });
 
-    registry.route(api, { method: 'GET', url: '/api/deadlines', summary: 'The deadline rules (kind, days, label) and the years the holiday calendar covers: a working-day due date in another year counted weekends only', tags: ['session'] }, async (req) => {
+    registry.route(api, { method: 'GET', url: '/api/deadlines', summary: 'The deadline rules (kind, days, label; text: the name and clock the page shows) and the years the holiday calendar covers: a working-day due date in another year counted weekends only', tags: ['session'] }, async (req) => {
       requireUser(req);
-      return { rules: opts.deadlines.rules, calendar_years: opts.deadlines.calendar.coveredYears };
+      const rules = Object.fromEntries(Object.entries(opts.deadlines.rules).map(([id, r]) => [id, { ...r, text: ruleText(id as DeadlineRuleId, r) }]));
+      return { rules, calendar_years: opts.deadlines.calendar.coveredYears };
     });
 
     registry.route(

@@ -2,7 +2,7 @@
 // evidence, escalations and the history. Opened from the inbox, the overdue list or the map.
 import { api, errorText } from './api.js';
 import { compareHtml, loadChips, wireSlider } from './compare.js';
-import { $, deadlineRuleText, esc, fmtPct, fmtTime, lateText, m2, mu, setUrl } from './dom.js';
+import { $, esc, fmtPct, fmtTime, lateText, m2, mu, setUrl } from './dom.js';
 import { renderEvidence } from './evidence.js';
 import * as L from './labels.js';
 import { select } from './map-layers.js';
@@ -88,7 +88,7 @@ function renderCard(card) {
       <dt>面积</dt><dd>${mu(p.area_mu)} 亩 (${m2(p.area_m2)} m²)</dd>
       ${clue ? '' : `<dt>置信度</dt><dd>${fmtPct(p.confidence)}</dd>`}
       <dt>优先级</dt><dd>${esc(L.PRIORITY[p.priority] ?? p.priority ?? '')}${(p.priority_reasons ?? []).length ? ` — ${esc(p.priority_reasons.join('；'))}` : ''}</dd>
-      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.review_overdue ? '<span id="card-review-late">（牵头局复核已逾期）</span>' : ''}${p.overdue ? `<span id="card-late">（${esc(lateText(p.days_overdue, state.deadlines?.rules?.[c.due_rule]?.kind) || '已逾期')}）</span>` : ''} <span class="muted">${esc(deadlineRuleText(c.due_rule, state.deadlines?.rules?.[c.due_rule], L.DEADLINE_RULES[c.due_rule] ?? ''))}</span>${c.due_holidays_unknown ? `<div class="calendar-gap" id="card-calendar-gap">未载入 ${esc(c.due_holidays_unknown)} 年节假日安排，工作日按周一至周五推算，期限可能偏早</div>` : ''}</dd>
+      <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.review_overdue ? '<span id="card-review-late">（牵头局复核已逾期）</span>' : ''}${p.overdue ? `<span id="card-late">（${esc(lateText(p.days_overdue, state.deadlines?.rules?.[c.due_rule]?.kind) || '已逾期')}）</span>` : ''} <span class="muted">${esc(ruleText(c.due_rule, ''))}</span>${c.due_holidays_unknown ? `<div class="calendar-gap" id="card-calendar-gap">未载入 ${esc(c.due_holidays_unknown)} 年节假日安排，工作日按周一至周五推算，期限可能偏早</div>` : ''}</dd>
       <dt>判定</dt><dd id="card-verdict">${esc(verdictText)}</dd>
       ${rectificationFacts(c.rectification)}
       ${urgedHtml(card.history, p)}
@@ -186,13 +186,20 @@ function urgedHtml(history, p) {
   return `<dt>督办</dt><dd class="overdue" id="card-urged">已督办 ${urges.length} 次，最近 ${esc(last.urged_on ?? p.last_urged_on ?? '')}${last.respond_by ? `，限 ${esc(last.respond_by)} 前办理` : ''}${last.comment ? `：${esc(last.comment)}` : ''}</dd>`;
 }
 
+/**
+ * A deadline rule's name and clock as the server runs it (GET /api/deadlines `text`: a city's
+ * `--deadlines` 整改（10 个工作日）), else labels.js's fixed name (the rules could not be read, or the
+ * construction stage, which is no clock).
+ */
+const ruleText = (id, fallback) => state.deadlines?.rules?.[id]?.text ?? L.DEADLINE_RULES[id] ?? fallback;
+
 function escalationsHtml(list, handovers) {
   if (!list?.length) return '';
   // A hand-over decided (manual, rule handover) is met once one to the commission is recorded.
   const handed = (handovers ?? []).find((h) => h.to === 'discipline');
   const met = (e) => (e.kind === 'manual' && e.rule === 'handover' && handed ? `<span class="met">（已于 ${esc(handed.handed_on)} 移送）</span>` : '');
   const rows = list
-    .map((e) => `<tr><th>${esc(L.ESCALATION_KINDS[e.kind] ?? e.kind)}</th><td>${e.level} 级</td><td>${esc(deadlineRuleText(e.rule, state.deadlines?.rules?.[e.rule], L.DEADLINE_RULES[e.rule] ?? e.rule ?? ''))}</td><td>${esc(e.due_date ?? '')}${met(e)}</td><td class="left">${esc(e.reason ?? '')}</td></tr>`)
+    .map((e) => `<tr><th>${esc(L.ESCALATION_KINDS[e.kind] ?? e.kind)}</th><td>${e.level} 级</td><td>${esc(ruleText(e.rule, e.rule ?? ''))}</td><td>${esc(e.due_date ?? '')}${met(e)}</td><td class="left">${esc(e.reason ?? '')}</td></tr>`)
     .join('');
   return `<h3>移交与升级</h3><table class="table" id="escalations"><thead><tr><th>类型</th><th>级别</th><th>依据</th><th>期限</th><th class="left">理由</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

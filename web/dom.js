@@ -21,25 +21,6 @@ export function lateText(days, kind) {
   return days > 0 ? `逾期 ${days} 个工作日` : '逾期 不足 1 个工作日';
 }
 
-const RULE_NAMES = { verification: '核查', rectification: '整改', monthly_report: '牵头局复核', handover: '移交纪委监委', penalty_files: '处罚后移交' };
-
-/**
- * A deadline rule's name with the clock the server runs (`rule`: from /api/deadlines): 整改（15 个工作日）,
- * or a city's 整改（10 个工作日） under `tuban serve --deadlines`; `fallback` (labels.js's fixed name)
- * for a rule the server does not list or when its rules could not be read.
- */
-export function deadlineRuleText(id, rule, fallback) {
-  const name = RULE_NAMES[id];
-  if (!name || !rule) return fallback;
-  switch (rule.kind) {
-    case 'working_days': return `${name}（${rule.days} 个工作日）`;
-    case 'calendar_days': return `${name}（${rule.days} 日）`;
-    case 'end_of_month': return `${name}（${!rule.months ? '月清' : rule.months === 1 ? '次月底' : `${rule.months} 个月后月底`}）`;
-    case 'day_of_next_month': return `${name}（次月 ${rule.day} 日）`;
-    default: return fallback;
-  }
-}
-
 /** <option>s for a label table {id: 中文}. */
 export const options = (o, selected) => Object.entries(o).map(([k, v]) => `<option value="${esc(k)}"${k === selected ? ' selected' : ''}>${esc(v)}</option>`).join('');
 

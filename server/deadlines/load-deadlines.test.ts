@@ -32,9 +32,9 @@ describe('deadline rules from a file', () => {
       handover: { kind: 'calendar_days', days: 15 },
       penalty_files: { kind: 'calendar_days', days: 20, label: '处罚决定后20日内移送案卷' },
     }, 'city.yaml');
-    expect(r.rectification.label).toBe('整改: 10个工作日内');
-    expect(r.verification.label).toBe('核查: 次月月底前');
-    expect(r.monthly_report.label).toBe('牵头局复核: 次月10日前');
+    expect(r.rectification.label).toBe('整改（10 个工作日）');
+    expect(r.verification.label).toBe('核查（次月底）');
+    expect(r.monthly_report.label).toBe('牵头局复核（次月 10 日）');
     // The same clock as the default keeps the default's words; a label given in the file wins.
     expect(r.handover.label).toBe(DEFAULT_DEADLINES.handover.label);
     expect(r.penalty_files.label).toBe('处罚决定后20日内移送案卷');

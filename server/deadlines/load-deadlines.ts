@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_DEADLINES, type DeadlineRule, type DeadlineRuleId } from './rules.js';
+import { DEFAULT_DEADLINES, ruleText, type DeadlineRule, type DeadlineRuleId } from './rules.js';
 
 const Rule = z
   .object({
@@ -37,35 +37,14 @@ export function parseDeadlines(input: unknown, subject = 'deadlines'): Record<De
   return out;
 }
 
-const RULE_NAMES: Record<DeadlineRuleId, string> = {
-  verification: '核查',
-  rectification: '整改',
-  handover: '移交纪委监委',
-  penalty_files: '处罚后移送案卷',
-  monthly_report: '牵头局复核',
-};
-
 /**
  * A rule the file changed without a label of its own: the default's words only where the clock is the
- * default's, else the clock it now runs ("整改: 10个工作日内"), never Haikou's 15 days for a city's 10.
+ * default's, else the clock it now runs (整改（10 个工作日）), never Haikou's 15 days for a city's 10.
  */
 function labelFor(id: DeadlineRuleId, rule: Omit<DeadlineRule, 'label' | 'source'>): string {
   const d = DEFAULT_DEADLINES[id];
   if (rule.kind === d.kind && rule.days === d.days && rule.day === d.day && (rule.months ?? 0) === (d.months ?? 0)) return d.label;
-  return `${RULE_NAMES[id]}: ${clockWords(rule)}`;
-}
-
-function clockWords(rule: Omit<DeadlineRule, 'label' | 'source'>): string {
-  switch (rule.kind) {
-    case 'working_days':
-      return `${rule.days}个工作日内`;
-    case 'calendar_days':
-      return `${rule.days}日内`;
-    case 'end_of_month':
-      return !rule.months ? '当月月底前' : rule.months === 1 ? '次月月底前' : `${rule.months}个月后的月底前`;
-    case 'day_of_next_month':
-      return `次月${rule.day}日前`;
-  }
+  return ruleText(id, rule);
 }
 
 export async function loadDeadlines(path: string | undefined): Promise<Record<DeadlineRuleId, DeadlineRule>> {

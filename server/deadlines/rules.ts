@@ -31,6 +31,32 @@ export const DEFAULT_DEADLINES: Record<DeadlineRuleId, DeadlineRule> = {
   monthly_report: { kind: 'day_of_next_month', day: 5, label: '牵头局次月5日前复核销号 (长治: 每月5日前反馈)', source: 'seeds/001 (长治上党区), DOMAIN.md Changzhi' },
 };
 
+/** A rule's name, as the card and the escalation table say it. */
+export const DEADLINE_RULE_ZH: Record<DeadlineRuleId, string> = {
+  verification: '核查',
+  rectification: '整改',
+  handover: '移交纪委监委',
+  penalty_files: '处罚后移交',
+  monthly_report: '牵头局复核',
+};
+
+/** The clock a rule runs, in a card's words: 15 个工作日, 月清, 次月底, 次月 5 日. */
+export function clockText(rule: Pick<DeadlineRule, 'kind' | 'days' | 'day' | 'months'>): string {
+  switch (rule.kind) {
+    case 'working_days':
+      return `${rule.days} 个工作日`;
+    case 'calendar_days':
+      return `${rule.days} 日`;
+    case 'end_of_month':
+      return !rule.months ? '月清' : rule.months === 1 ? '次月底' : `${rule.months} 个月后月底`;
+    case 'day_of_next_month':
+      return `次月 ${rule.day} 日`;
+  }
+}
+
+/** 整改（15 个工作日）: the rule's name and the clock the server runs (GET /api/deadlines `text`), so a city's `--deadlines` shows on the page. */
+export const ruleText = (id: DeadlineRuleId, rule: Pick<DeadlineRule, 'kind' | 'days' | 'day' | 'months'>): string => `${DEADLINE_RULE_ZH[id]}（${clockText(rule)}）`;
+
 export function applyRule(rule: DeadlineRule, start: string, cal: WorkCalendar): string {
   switch (rule.kind) {
     case 'calendar_days':
