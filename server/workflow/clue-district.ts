@@ -34,13 +34,21 @@ interface Placement {
   point: boolean;
   /** Share of the clue in the named district widened by TOLERANCE_M (a point: 1 or 0). */
   share_inside: number;
-  /** Distance of the clue's point (an outline's point on its surface) from the named district, m. */
-  outside_m: number;
   /** The other district holding most of the clue, and its share. */
   lies_in: { code: string; name: string; share: number } | null;
-  /** The district nearest the clue's point within DISTRICT_SNAP_M. */
+}
+
+/** The clue's point (an outline's point on its surface) against the whole layer: asked only of a clue the named district does not hold. */
+interface Distance {
+  /** From the named district, m. */
+  outside_m: number;
+  /** The district nearest it within DISTRICT_SNAP_M. */
   nearest: string | null;
 }
+
+/** The clue `c` (geometry `g`, its point `p`, whether a point, its box widened by CLIP_MARGIN_DEG), from GeoJSON text $1. */
+const CLUE_SQL = `c AS (SELECT g, ST_PointOnSurface(g) AS p, GeometryType(g) = 'POINT' AS point, ST_Expand(g, $3) AS box
+                       FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) s)`;
 
 /**
  * Refuses (`400 CLUE.OUTSIDE_DISTRICT`, nothing written) a clue `geometry` (GeoJSON text) outside
@@ -53,34 +61,39 @@ export async function checkClueDistrict(tx: Queryable, geometry: string, code: s
   // (CLIP_MARGIN_DEG). A clipped outline may be invalid where it runs along the box: made valid
   // before it is intersected (widening it makes it valid).
   const r = await tx.query<Placement>(
-    `WITH c AS (SELECT g, ST_PointOnSurface(g) AS p, GeometryType(g) = 'POINT' AS point, ST_Expand(g, $3) AS box
-                FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) s),
-          d AS (SELECT name, geom FROM districts WHERE code = $2)
+    `WITH ${CLUE_SQL}
      SELECT d.name, c.point, ${shareIn('ST_Buffer(ST_ClipByBox2D(d.geom, c.box)::geography, $4)::geometry')} AS share_inside,
-            ST_Distance(c.p::geography, d.geom::geography)::float8 AS outside_m,
             (SELECT json_build_object('code', o.code, 'name', o.name, 'share', o.share) FROM (
                SELECT o.code, o.name, ${shareIn('ST_CollectionExtract(ST_MakeValid(ST_ClipByBox2D(o.geom, c.box)), 3)')} AS share FROM districts o WHERE o.code <> $2 AND o.geom && c.g
-             ) o WHERE o.share > 0 ORDER BY o.share DESC, o.code LIMIT 1) AS lies_in,
-            (SELECT o.code FROM districts o WHERE o.geom && ST_Expand(c.p, $6) AND ST_DWithin(o.geom::geography, c.p::geography, $5)
-              ORDER BY ST_Distance(o.geom::geography, c.p::geography), o.code LIMIT 1) AS nearest
-     FROM c, d`,
-    [geometry, code, CLIP_MARGIN_DEG, TOLERANCE_M, DISTRICT_SNAP_M, (DISTRICT_SNAP_M / 111_320) * 2],
+             ) o WHERE o.share > 0 ORDER BY o.share DESC, o.code LIMIT 1) AS lies_in
+     FROM c, districts d WHERE d.code = $2`,
+    [geometry, code, CLIP_MARGIN_DEG, TOLERANCE_M],
   );
   const at = r.rows[0];
   if (!at) return; // no outline stored for this district
-  const holds = at.share_inside > 0 && at.share_inside >= (at.lies_in?.share ?? 0);
+  if (at.share_inside > 0 && at.share_inside >= (at.lies_in?.share ?? 0)) return;
+  // Measured against whole outlines (O(vertices) each), so only for a clue refused or past the edge.
+  const far = (
+    await tx.query<Distance>(
+      `WITH ${CLUE_SQL}
+       SELECT (SELECT ST_Distance(c.p::geography, d.geom::geography) FROM districts d WHERE d.code = $2)::float8 AS outside_m,
+              (SELECT o.code FROM districts o WHERE o.geom && ST_Expand(c.p, $5) AND ST_DWithin(o.geom::geography, c.p::geography, $4)
+                ORDER BY ST_Distance(o.geom::geography, c.p::geography), o.code LIMIT 1) AS nearest
+       FROM c`,
+      [geometry, code, CLIP_MARGIN_DEG, DISTRICT_SNAP_M, (DISTRICT_SNAP_M / 111_320) * 2],
+    )
+  ).rows[0];
   // In no district at all (past the layer's outer edge): the nearest within DISTRICT_SNAP_M, as the batch routes.
-  const snapped = at.share_inside === 0 && at.lies_in === null && at.nearest === code;
-  if (holds || snapped) return;
+  if (at.share_inside === 0 && at.lies_in === null && far.nearest === code) return;
   const district = `${code} ${at.name}`.trim();
   const where = at.lies_in ? `it lies in district ${`${at.lies_in.code} ${at.lies_in.name}`.trim()}` : 'it lies in no district of the layer';
-  const away = at.outside_m >= 1000 ? `${(at.outside_m / 1000).toFixed(1)} km` : `${Math.round(at.outside_m)} m`;
+  const away = far.outside_m >= 1000 ? `${(far.outside_m / 1000).toFixed(1)} km` : `${Math.round(far.outside_m)} m`;
   const what = at.point
     ? `the point lies ${away} outside district ${district}`
-    : `${Math.round(at.share_inside * 100)} % of the outline lies in district ${district}${at.outside_m > 0 ? `, its centre ${away} outside it` : ''}`;
+    : `${Math.round(at.share_inside * 100)} % of the outline lies in district ${district}${far.outside_m > 0 ? `, its centre ${away} outside it` : ''}`;
   throw new ApiError('CLUE.OUTSIDE_DISTRICT', `${what}; ${where}. A clue lies in the district it names (within ${TOLERANCE_M} m of its boundary)`, {
     district: { code, name: at.name },
-    outside_m: Math.round(at.outside_m),
+    outside_m: Math.round(far.outside_m),
     ...(at.point ? {} : { share_inside: Math.round(at.share_inside * 100) / 100 }),
     lies_in: at.lies_in && { code: at.lies_in.code, name: at.lies_in.name },
   });
