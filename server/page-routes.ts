@@ -17,9 +17,13 @@ export async function pageRoutes(api: FastifyInstance, registry: ApiRegistry, de
     async (req) => {
       const user = deps.requireUser(req, 'polygons.read');
       // A district user files clues in its own district only (the clue route checks it too).
+      // The district layer's (stored by the batches, a district with no polygon yet included), and
+      // the districts polygons were routed to before the outlines were stored.
       const r = await deps.db.query<{ code: string; name: string }>(
-        `SELECT district_code AS code, min(district_name) AS name FROM polygons
-         ${user.role === 'district' ? 'WHERE district_code = $1' : ''} GROUP BY district_code ORDER BY district_code`,
+        `SELECT code, min(name) AS name FROM (
+           SELECT code, name FROM districts
+           UNION ALL SELECT district_code, district_name FROM polygons WHERE district_code NOT IN (SELECT code FROM districts)
+         ) s ${user.role === 'district' ? 'WHERE code = $1' : ''} GROUP BY code ORDER BY code`,
         user.role === 'district' ? [user.district] : [],
       );
       if (user.role === 'district' && r.rows.length === 0) return [{ code: user.district, name: user.district }];

@@ -69,7 +69,32 @@ export function renderClueForm() {
       await (epoch && epoch !== state.epoch ? emit('month', epoch) : emit('changed', null));
       await emit('open', code);
     } catch (err) {
-      toast(err.code === 'CLUE.OUT_OF_SCOPE' ? '只能登记本区县的线索' : err.code === 'CLUE.BAD_DATE' ? '发现日期须在上月 1 日至今天之间（线索计入发现当月的台账）' : errorText(err), 'error');
+      toast(clueRefusal(err) ?? errorText(err), 'error');
     }
   };
+}
+
+/** The clue route's own refusals in words; null for the others (errorText's). */
+function clueRefusal(err) {
+  const b = err.body ?? {};
+  const named = (d) => (d?.name ? `${d.name}（${d.code}）` : d?.code ?? '');
+  switch (err.code) {
+    case 'CLUE.OUT_OF_SCOPE':
+      return '只能登记本区县的线索';
+    case 'CLUE.BAD_DATE':
+      return '发现日期须在上月 1 日至今天之间（线索计入发现当月的台账）';
+    case 'CLUE.TOO_LARGE':
+      return '线索范围过大：一条线索对应一处地块，范围不超过 10 平方公里';
+    case 'CLUE.UNKNOWN_DISTRICT':
+      return '没有这个区县：请选择批次或账号所属的区县';
+    case 'CLUE.OUTSIDE_DISTRICT': {
+      // The server names the district, how far outside, and the district the place lies in.
+      const away = b.outside_m >= 1000 ? `${(b.outside_m / 1000).toFixed(1)} 公里` : `${b.outside_m ?? '?'} 米`;
+      const where = b.share_inside !== undefined ? `所画范围只有 ${Math.round(b.share_inside * 100)}% 在${named(b.district)}内` : `所选位置在${named(b.district)}界外约 ${away}`;
+      const there = b.lies_in ? `，位于${named(b.lies_in)}` : '，不在任何区县范围内';
+      return `线索位置不在所选区县内：${where}${there}。请核对区县或重新选择位置（线索未登记）`;
+    }
+    default:
+      return null;
+  }
 }

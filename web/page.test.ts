@@ -733,6 +733,26 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.reload();
     await page.waitForSelector('#app:not([hidden])');
     await expect.poll(() => page.$$eval('#epoch option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toContain('2026-11');
+    // A point in another district is refused (it widened the district's imagery to that district's),
+    // and the form says so in Chinese, naming the district the point lies in.
+    const o = (
+      await demo.db.query<{ x: number; y: number; name: string }>(
+        'SELECT ST_X(p) AS x, ST_Y(p) AS y, name FROM (SELECT ST_PointOnSurface(geom) AS p, name FROM districts WHERE code <> $1 ORDER BY code LIMIT 1) s',
+        [district.code],
+      )
+    ).rows[0];
+    const clues = (await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clues')).rows[0].n;
+    await page.click('#tab-clue');
+    await page.selectOption('#clue-source', 'patrol');
+    await zoomTo(page, [o.x, o.y], 14);
+    await page.click('#clue-point');
+    await clickMap(page, [o.x, o.y]);
+    await expect.poll(() => page.textContent('#clue-where')).toContain('°N');
+    await page.fill('#clue-description', '巡查发现');
+    await page.click('#clue-submit');
+    await expect.poll(() => page.textContent('#toast')).toContain('线索位置不在所选区县内');
+    expect(await page.textContent('#toast')).toContain(`位于${o.name}（`);
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clues')).rows[0].n).toBe(clues);
     await page.context().close();
   });
 

@@ -19,6 +19,7 @@ import { ZoneIndex, bboxOf } from '../route/zone-index.js';
 import { loadLandUse, loadZones, type ZoneLoader } from '../zones.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchPlan } from './plan-batch.js';
+import type { DistrictOutline } from '../store/districts.js';
 
 export interface FinaliseResult {
   polygons: MonitoringPolygon[];
@@ -30,6 +31,8 @@ export interface FinaliseResult {
   seamDuplicates: number;
   /** Detections not issued as farming rather than land taken (the rule table's `seasonal`). */
   seasonal: { polygons: number; areaM2: number };
+  /** The district outlines the polygons were routed with, for the server's clue check (`storeDistricts`). */
+  districts: DistrictOutline[];
 }
 
 /** Unknown district: polygons outside every district polygon still get routed and coded. */
@@ -138,7 +141,12 @@ export async function finaliseDetections(
     tileId: r.d.tileId,
   }));
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal };
+  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones) };
+}
+
+/** The batch's district zones, coded as the overlay codes them (`overlayPolygon`). */
+export function districtOutlines(zones: BatchZones): DistrictOutline[] {
+  return zones.zones.items.filter((z) => z.kind === 'district').map((z) => ({ code: z.code ?? z.id, name: z.name ?? '', geometry: z.geometry }));
 }
 
 /**

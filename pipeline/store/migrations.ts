@@ -350,6 +350,24 @@ ALTER TABLE polygons_gone ADD COLUMN gone_at timestamptz NOT NULL DEFAULT now();
 ALTER TABLE polygons_gone ADD PRIMARY KEY (epoch, code);
 `,
   },
+  {
+    version: 12,
+    name: 'districts: the district outlines the newest batch routed with, so a clue can be checked against the district it names',
+    // One row per district code, exact (never simplified: a clue is refused by it). The newest month's
+    // layer wins (epoch), a later batch of that month over an earlier one; a district a later layer
+    // lacks keeps its last outline.
+    sql: `
+CREATE TABLE districts (
+  code text PRIMARY KEY,
+  name text NOT NULL,
+  geom geometry(MultiPolygon, 4326) NOT NULL,
+  batch_id text NOT NULL,
+  epoch text NOT NULL CHECK (epoch ~ '^[0-9]{4}-[0-9]{2}$'),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX districts_geom_gist ON districts USING gist (geom);
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

@@ -11,6 +11,7 @@ import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';
+import { checkClueDistrict } from './clue-district.js';
 import { issuedOn, reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
 
 const SQM_PER_MU = 10000 / 15;
@@ -342,10 +343,12 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
     );
     if (!v.rows[0].valid) throw new ApiError('VALIDATION', 'the clue geometry is not valid');
     if (v.rows[0].km2 > MAX_CLUE_KM2) throw new ApiError('CLUE.TOO_LARGE', `the outline covers ${v.rows[0].km2.toPrecision(3)} km²`);
-    // A district is what a batch routed polygons to (with its name from the district layer) or a
-    // district user's own; the name is that layer's, so a clue cannot rename a district in the ledger.
+    // A district is one of the district layer a batch stored or routed polygons to (with its name from
+    // that layer) or a district user's own; the name is the layer's, so a clue cannot rename a district
+    // in the ledger.
     const known = await tx.query<{ name: string | null; user_district: boolean }>(
-      `SELECT (SELECT district_name FROM polygons WHERE district_code = $1 LIMIT 1) AS name, EXISTS (SELECT 1 FROM users WHERE district = $1) AS user_district`,
+      `SELECT coalesce((SELECT nullif(name, '') FROM districts WHERE code = $1), (SELECT district_name FROM polygons WHERE district_code = $1 LIMIT 1)) AS name,
+              EXISTS (SELECT 1 FROM users WHERE district = $1) AS user_district`,
       [body.district_code],
     );
     const layerName = known.rows[0].name;
@@ -353,6 +356,8 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
     if (layerName !== null && body.district_name !== undefined && body.district_name !== layerName) {
       throw new ApiError('VALIDATION', `district ${body.district_code} is ${layerName}, not ${body.district_name}`);
     }
+    // Where the district's outline is stored, the clue lies in it: its ledger and imagery follow the place.
+    await checkClueDistrict(tx, geom, body.district_code);
     // Serialise clue numbering per district and month.
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`clue:${body.district_code}:${epoch}`]);
     const prefix = `${body.district_code}-${epoch.replace('-', '')}-X`;

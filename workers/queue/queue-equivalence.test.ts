@@ -77,6 +77,11 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     const [polysA, polysB] = await Promise.all([repo.loadPolygons(dbA, plan.batchId), repo.loadPolygons(dbB, plan.batchId)]);
     expect(polysA.length).toBeGreaterThan(0);
     expect(polysB).toEqual(polysA);
+    // The district outlines the server checks clues against: stored by the one finalise handler in both runners.
+    const outlines = (db: Database) => db.query('SELECT code, name, geom::text AS geom, batch_id, epoch FROM districts ORDER BY code').then((r) => r.rows);
+    const [outlinesA, outlinesB] = await Promise.all([outlines(dbA), outlines(dbB)]);
+    expect(outlinesA.length).toBe(3);
+    expect(outlinesB).toEqual(outlinesA);
     // The files, as an analyst gets them: polygons.geojson (codes, geometries, properties),
     // ledger.csv rows and the report without its run-specific fields.
     expect(await comparableOutputs(join(dir, 'out-queue'))).toEqual(await comparableOutputs(join(dir, 'out-embedded')));

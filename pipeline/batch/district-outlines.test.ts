@@ -1,0 +1,112 @@
+/**
+ * Finalising stores the district outlines the batch routed with (`districts`, migration 12), which
+ * the triage server checks a clue's place against: exact (not simplified), one row per code, the
+ * same after a re-run, the newest month's layer winning. On PGlite, or on the PostgreSQL server of
+ * TUBAN_TEST_DATABASE_URL in a fresh schema. The queue runner stores the same rows
+ * (workers/queue/queue-equivalence.test.ts).
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Feature, FeatureCollection, Polygon } from 'geojson';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateScene, type SceneManifest } from '../../fixtures/synthetic-scene.js';
+import { storeDistricts } from '../store/districts.js';
+import { migrate } from '../store/migrations.js';
+import { openDatabase } from '../store/open-database.js';
+import type { Database } from '../store/queryable.js';
+import { BatchArgsSchema } from './batch-args.js';
+import { runBatch } from './run-batch.js';
+
+let db: Database;
+let dir: string;
+let scene: SceneManifest;
+const log = pino({ level: 'silent' });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tuban-districts-'));
+  scene = await generateScene({ dir, size: 256, seed: 7, tilesPerSide: 1 });
+  const url = process.env.TUBAN_TEST_DATABASE_URL;
+  db = url ? await openDatabase(url, { schema: `tuban_districts_${process.pid}_${Date.now()}` }) : await openDatabase('memory://');
+  await migrate(db);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+interface Row {
+  code: string;
+  name: string;
+  geom: string;
+  batch_id: string;
+  epoch: string;
+}
+const stored = async () => (await db.query<Row>('SELECT code, name, geom::text AS geom, batch_id, epoch FROM districts ORDER BY code')).rows;
+const batch = (zones: string, out: string) => runBatch(BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [zones] }), { db, log, out: join(dir, out) });
+
+describe('a batch stores its district outlines', () => {
+  it('exact, one per code, named as the layer names them; a re-run writes the same rows', async () => {
+    const layer = JSON.parse(await readFile(scene.zonesPath, 'utf8')) as FeatureCollection;
+    const districts = layer.features.filter((f) => f.properties?.kind === 'district') as Feature<Polygon>[];
+    expect(districts.length).toBe(3);
+    const first = await batch(scene.zonesPath, 'first');
+    const rows = await stored();
+    expect(rows.map((r) => [r.code, r.name, r.batch_id, r.epoch])).toEqual(
+      districts.map((f) => [f.properties!.code, f.properties!.name, first.plan.batchId, scene.epoch]).sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    );
+    // The very outline of the file: as many vertices, and the same shape.
+    for (const f of districts) {
+      const same = await db.query<{ equal: boolean; points: number }>(
+        'SELECT ST_Equals(geom, ST_SetSRID(ST_GeomFromGeoJSON($2), 4326)) AS equal, ST_NPoints(geom) AS points FROM districts WHERE code = $1',
+        [f.properties!.code, JSON.stringify(f.geometry)],
+      );
+      expect(same.rows[0]).toEqual({ equal: true, points: f.geometry.coordinates.reduce((n, ring) => n + ring.length, 0) });
+    }
+    // Every polygon's district is an outline stored (the clue check and the routing agree).
+    const polygons = await db.query<{ code: string }>('SELECT DISTINCT district_code AS code FROM polygons WHERE district_code NOT IN (SELECT code FROM districts)');
+    expect(polygons.rows).toEqual([]);
+
+    const again = await batch(scene.zonesPath, 'again');
+    expect(again.plan.batchId).toBe(first.plan.batchId);
+    expect(await stored()).toEqual(rows);
+  });
+
+  it('a later batch of the month with a corrected layer replaces them', async () => {
+    const layer = JSON.parse(await readFile(scene.zonesPath, 'utf8')) as FeatureCollection;
+    const renamed = layer.features.find((f) => f.properties?.kind === 'district')!;
+    const code = renamed.properties!.code as string;
+    renamed.properties!.name = '新区';
+    const corrected = join(dir, 'zones-corrected.geojson');
+    await writeFile(corrected, JSON.stringify(layer));
+    const run = await batch(corrected, 'corrected');
+    const row = (await stored()).find((r) => r.code === code)!;
+    expect([row.name, row.batch_id]).toEqual(['新区', run.plan.batchId]);
+  });
+});
+
+describe('storeDistricts', () => {
+  const square = (lon: number, lat: number, d: number): Polygon => ({ type: 'Polygon', coordinates: [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]] });
+
+  it('keeps the newest month\'s outline when an older month\'s batch is run again with its older layer', async () => {
+    await storeDistricts(db, { batchId: 'b-new', epoch: '2031-05' }, [{ code: '379901', name: '新', geometry: square(100, 30, 0.1) }]);
+    expect(await storeDistricts(db, { batchId: 'b-old', epoch: '2031-04' }, [{ code: '379901', name: '旧', geometry: square(101, 30, 0.1) }])).toBe(0);
+    const row = (await stored()).find((r) => r.code === '379901')!;
+    expect([row.name, row.batch_id, row.epoch]).toEqual(['新', 'b-new', '2031-05']);
+  });
+
+  it('stores a district given as several features as their union, valid', async () => {
+    // Two halves that share an edge, and a third part apart.
+    await storeDistricts(db, { batchId: 'b-parts', epoch: '2031-05' }, [
+      { code: '379902', name: '', geometry: square(110, 30, 0.1) },
+      { code: '379902', name: '分区', geometry: square(110.1, 30, 0.1) },
+      { code: '379902', name: '分区', geometry: { type: 'MultiPolygon', coordinates: [square(111, 30, 0.1).coordinates] } },
+    ]);
+    const r = await db.query<{ name: string; valid: boolean; parts: number; type: string }>(
+      "SELECT name, ST_IsValid(geom) AS valid, ST_NumGeometries(geom) AS parts, GeometryType(geom) AS type FROM districts WHERE code = '379902'",
+    );
+    expect(r.rows[0]).toEqual({ name: '分区', valid: true, parts: 2, type: 'MULTIPOLYGON' });
+  });
+});
