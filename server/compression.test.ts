@@ -144,6 +144,20 @@ describe('gzip of text answers', () => {
     }
   });
 
+  it.runIf(process.env.TUBAN_TEST_DATABASE_URL)('vector tiles (PostgreSQL): gzipped, the same protobuf unzipped, 304 with either tag', async () => {
+    const url = '/api/map/tiles/14/13520/6433.pbf?epoch=2026-10'; // 117.07–117.09 E, 36.00–36.02 N: ~40 of the grid's squares
+    const plain = await get('chief', url);
+    const zipped = await get('chief', url, { 'accept-encoding': 'gzip' });
+    expect([plain.statusCode, plain.headers['content-type'], zipped.headers['content-encoding']]).toEqual([200, 'application/vnd.mapbox-vector-tile', 'gzip']);
+    expect(plain.rawPayload.length).toBeGreaterThan(1024);
+    expect(gunzipSync(zipped.rawPayload).equals(plain.rawPayload)).toBe(true);
+    for (const tag of [zipped.headers.etag, plain.headers.etag]) {
+      const again = await get('chief', url, { 'accept-encoding': 'gzip', 'if-none-match': String(tag) });
+      expect([again.statusCode, again.headers.etag]).toEqual([304, tag]);
+      expect(varyOf(again.headers)).toEqual(['Authorization', 'Cookie', 'Accept-Encoding']);
+    }
+  });
+
   it('PNG chips go as they are, with their content tag and 304', async () => {
     const url = '/api/polygons/370101-202610-000001/chips/after.png';
     const r = await get('chief', url, { 'accept-encoding': 'gzip' });

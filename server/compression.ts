@@ -1,6 +1,6 @@
 /**
  * Gzip for the server's text answers (one `onSend` hook, server/app.ts): the map's GeoJSON, inbox
- * pages, the field file's KML, OpenAPI, the page's JS/CSS and MapLibre shrink 10–30× for bureaus
+ * pages, the field file's KML, OpenAPI, the page's JS/CSS and MapLibre shrink 3–30× for bureaus
  * on slow government VPNs. Imagery (PNG/WebP/JPEG), PDFs and xlsx/zip downloads are compressed
  * already and go as they are.
  *
