@@ -13,6 +13,7 @@ import { extname, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { CREDENTIALS_VARY, sendPrivateCached } from './private-cache.js';
+import { compressAnswer } from './compression.js';
 import type { Feature, Geometry } from 'geojson';
 import type { z, ZodType } from 'zod';
 import type { Database } from '../pipeline/store/queryable.js';
@@ -239,6 +240,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
     return payload;
   });
+  // Text answers gzipped for clients that take it, with their own ETag and Vary (compression.ts):
+  // one hook for every context, the public page and MapLibre included; after the routes' auth hooks.
+  app.addHook('onSend', compressAnswer);
   app.addContentTypeParser(['image/jpeg', 'application/pdf', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // ------------------------------------------------------------------ maintenance on read

@@ -106,7 +106,7 @@ describe('map layer', () => {
     const url = `/api/map/polygons.geojson?bbox=${BBOX}&zoom=14`;
     const a = await get('forest', url);
     expect(a.headers['cache-control']).toBe('private, no-cache');
-    expect(a.headers.vary).toBe('Authorization, Cookie');
+    expect(a.headers.vary).toBe('Authorization, Cookie, Accept-Encoding'); // the credentials kept, gzip beside them (compression.ts)
     const etag = String(a.headers.etag);
     expect(etag).toMatch(/^"[\w-]+"$/);
     const again = await get('forest', url, { 'if-none-match': etag });

@@ -18,6 +18,7 @@ import type { Database } from '../pipeline/store/queryable.js';
 import type { Permission, User } from './access/roles.js';
 import type { ApiRegistry } from './api-registry.js';
 import { ApiError } from './errors.js';
+import { ifNoneMatchHits } from './compression.js';
 import * as S from '../schemas/api.js';
 import { dataVersion, MAP_PROPERTIES, MVT_CENTROID_MAXZOOM, polygonLayerGeoJson, polygonTileMvt, supportsMvt } from './workflow/map-layer.js';
 
@@ -50,14 +51,16 @@ async function cached(
   type: string,
   build: () => Promise<{ body: Buffer | string; version: string }>,
 ): Promise<FastifyReply> {
-  reply.header('cache-control', 'private, no-cache').header('vary', 'Authorization, Cookie');
+  // The type on the 304 too: compression.ts says Vary: Accept-Encoding on it as on the 200.
+  reply.header('cache-control', 'private, no-cache').header('vary', 'Authorization, Cookie').type(type);
   const inm = req.headers['if-none-match'];
   if (inm) {
     const etag = etagOf(await dataVersion(db), user, today, key);
-    if (inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) return reply.code(304).header('etag', etag).send();
+    // Either encoding's tag (compression.ts adds `-gzip` to the gzipped answer's).
+    if (ifNoneMatchHits(inm, etag)) return reply.code(304).header('etag', etag).send();
   }
   const { body, version } = await build();
-  return reply.header('etag', etagOf(version, user, today, key)).type(type).send(body);
+  return reply.header('etag', etagOf(version, user, today, key)).send(body);
 }
 
 export async function registerMapRoutes(api: FastifyInstance, deps: MapRouteDeps): Promise<void> {

@@ -5,12 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ifNoneMatchHits } from './compression.js';
 
 export const CREDENTIALS_VARY = 'Authorization, Cookie';
 
 export function sendPrivateCached(request: FastifyRequest, reply: FastifyReply, bytes: Buffer, type: string, maxAgeS: number): FastifyReply {
   const etag = `"${createHash('sha1').update(bytes).digest('base64url')}"`;
   reply.header('Cache-Control', `private, max-age=${maxAgeS}`).header('Vary', CREDENTIALS_VARY).header('ETag', etag);
-  if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+  // The tag of either encoding (compression.ts): a text answer gzipped went out with the `-gzip` one.
+  if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
   return reply.type(type).send(bytes);
 }

@@ -675,7 +675,8 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     page.off('request', onRequest);
     expect(posted.length).toBe(1);
     expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clues WHERE description = $1', ['巡查发现村东新建彩钢棚'])).rows[0].n).toBe(1);
-    expect(await page.textContent('#card-body')).toContain('巡查发现');
+    // The card's code is drawn before its body is fetched (card.js: 加载中… until the answer is in).
+    await expect.poll(() => page.textContent('#card-body')).toContain('巡查发现');
     const row = await demo.db.query<{ x: number; y: number; source: string }>('SELECT ST_X(geom) AS x, ST_Y(geom) AS y, source FROM clues WHERE code = $1', [clueCode]);
     expect(row.rows[0].source).toBe('patrol');
     expect(Math.abs(row.rows[0].x - c.x)).toBeLessThan(1e-4); // within a pixel of where the map was clicked
