@@ -13,6 +13,9 @@ import { TubanError } from '../../schemas/errors.js';
 import type { RejectedInput } from '../model.js';
 import type { TileInfo } from '../../geo/tile-reader.js';
 import type { Database } from '../store/queryable.js';
+import type { RejectedFootprint } from '../store/repository.js';
+import type { Polygon } from 'geojson';
+import { areaM2 } from '../../geo/area.js';
 import { batchIdFor, type BatchArgs } from './batch-args.js';
 import { checkDistricts } from './check-districts.js';
 import type { ZoneLoader } from '../zones.js';
@@ -35,6 +38,12 @@ export interface BatchPlan {
   tiles: TilePlan[];
   prior: TileInfo[];
   rejected: RejectedInput[];
+  /**
+   * The footprints of the current tiles rejected while planning (those whose header was read):
+   * stored as not-observed ground with the error code, so "no polygon there" never reads as
+   * "no change there". Absent in older plans.
+   */
+  rejectedFootprints?: RejectedFootprint[];
   /** Notes from cataloguing (tiles dated by the epoch, STAC assets skipped); absent in older plans. */
   warnings?: string[];
 }
@@ -54,11 +63,16 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
   ]);
   stopWhenNothingFound('--tiles', args.tiles, cur, args.epoch);
   stopWhenNothingFound('--prior', args.prior, pri, args.epoch);
-  const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
+  const rejectedFootprints: RejectedFootprint[] = cur.rejected.filter((r) => r.footprint).map((r) => rejectedFootprint(r.subject, r.subject, r.error.code, r.footprint!));
+  // A prior tile's footprint is not the month's ground: where no other prior covers a tile, its pixels are nodata, not observed.
+  const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected].map(({ footprint: _, ...r }) => r);
   const warnings = [...cur.warnings, ...pri.warnings];
   const tiles: TilePlan[] = [];
   for (const tile of cur.tiles) {
-    const reject = (err: TubanError) => rejected.push({ subject: tile.files[0], error: err.toJSON() });
+    const reject = (err: TubanError) => {
+      rejected.push({ subject: tile.files[0], error: err.toJSON() });
+      rejectedFootprints.push(rejectedFootprint(tile.id, tile.files[0], err.code, tile.footprint));
+    };
     // Imagery from after the month it is filed under would put its polygons in the wrong ledger.
     if (tile.date.slice(0, 7) > args.epoch) {
       reject(new TubanError('TILE.DATE_MISMATCH', `dated ${tile.date}, after the batch's month ${args.epoch}: wrong --epoch?`, tile.files[0]));
@@ -104,7 +118,12 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     pri.tiles.map((t) => t.id),
     await digestFiles([...args.zones, ...(args.landuse ? [args.landuse] : []), ...(args.rules ? [args.rules] : [])]),
   );
-  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, warnings };
+  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, rejectedFootprints, warnings };
+}
+
+/** A rejected tile's ground: its footprint, measured in a local equal-area projection like every area. */
+export function rejectedFootprint(tileId: string, file: string, reason: string, footprint: Polygon): RejectedFootprint {
+  return { tileId, file, reason, footprint, areaM2: areaM2(footprint) };
 }
 
 /** Months after which a tile is old enough for the batch to say so (imagery filed under a later month is normal: acquired late, issued the next month). */

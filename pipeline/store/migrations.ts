@@ -350,6 +350,14 @@ ALTER TABLE polygons_gone ADD COLUMN gone_at timestamptz NOT NULL DEFAULT now();
 ALTER TABLE polygons_gone ADD PRIMARY KEY (epoch, code);
 `,
   },
+  {
+    version: 12,
+    name: 'not_observed.reason, file: a rejected tile\'s footprint is ground nobody looked at, with the error code that says why',
+    sql: `
+ALTER TABLE not_observed ADD COLUMN reason text;
+ALTER TABLE not_observed ADD COLUMN file text;
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */
