@@ -16,6 +16,7 @@ import type { Database } from '../store/queryable.js';
 import type { RejectedFootprint } from '../store/repository.js';
 import type { Polygon } from 'geojson';
 import { areaM2 } from '../../geo/area.js';
+import { pixelSizeM } from '../detect/detect-tile.js';
 import { batchIdFor, type BatchArgs } from './batch-args.js';
 import { checkDistricts } from './check-districts.js';
 import type { ZoneLoader } from '../zones.js';
@@ -100,6 +101,7 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     if (span > PRIOR_SPAN_MONTHS) {
       warnings.push(`${tile.files[0]}: its prior imagery is dated ${latestPrior}, ${span} months before it: every change over those months is filed as new in ${args.epoch}`);
     }
+    warnings.push(...coarserPriorWarnings(tile, priors));
     const has = (t: TileInfo, b: BandName) => t.bands[b] !== undefined;
     const missing = REQUIRED_BANDS.filter((b) => !has(tile, b) || priors.some((p) => !has(p, b)));
     if (missing.length > 0) {
@@ -130,6 +132,29 @@ export function rejectedFootprint(tileId: string, file: string, reason: string, 
 const STALE_MONTHS = 3;
 /** Months between a tile and its latest prior beyond which the batch says so (a year-on-year comparison is usual; more is not). */
 const PRIOR_SPAN_MONTHS = 12;
+
+/** How much coarser a prior's pixel may be than its tile's before the batch says so (a 10 m tile over a 20 m prior is 2×). */
+const COARSER_PRIOR_RATIO = 1.5;
+
+/**
+ * A prior coarser than its tile is warped up onto the tile's grid, and its blurred field edges read
+ * as change against the sharp ones (a 20 m prior under a 10 m tile gave about twice the polygons):
+ * the detector is not changed for it, but the analyst is told which files and pixel sizes.
+ */
+function coarserPriorWarnings(tile: TileInfo, priors: readonly TileInfo[]): string[] {
+  const own = pixelSizeM(tile.grid);
+  return priors
+    .filter((p) => pixelSizeM(p.grid) > COARSER_PRIOR_RATIO * own)
+    .map((p) => {
+      const theirs = pixelSizeM(p.grid);
+      return (
+        `${tile.files[0]}: its prior ${p.files[0]} has ${metres(theirs)} m pixels, ${(theirs / own).toFixed(1)}× coarser than the tile's ${metres(own)} m: ` +
+        'its blurred edges read as change along field edges (expect extra polygons there); give a prior at the tile\'s pixel size'
+      );
+    });
+}
+
+const metres = (m: number) => (m >= 10 ? m.toFixed(0) : m.toFixed(1));
 
 /** Whole months from `a` to `b` (YYYY-MM each). */
 function monthsBetween(a: string, b: string): number {
