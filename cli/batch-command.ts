@@ -180,18 +180,37 @@ export async function batchCommand(flags: Flags): Promise<number> {
     progress.done(`batch ${result.report.batchId} finished`);
     logFindings(result.report, log);
     process.stdout.write(summaryTable(result.report) + `\nOutputs in ${out}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n`);
-    const used = result.report.tiles.filter((t) => t.status === 'done').length;
-    return used > 0 ? 0 : 2;
+    return batchExitCode(result.report);
   } finally {
     await db.close();
   }
+}
+
+/** Exit code of a batch that completed with some tile inputs rejected: the month is incomplete. */
+export const EXIT_INCOMPLETE = 3;
+
+/**
+ * A rejected tile input (imagery of either epoch, or a tile link that leads nowhere) leaves ground
+ * of the month unlooked at, so "no polygon there" is not "no change there": a cron script that
+ * sees only the exit code must not read that month as done. Zone features repaired or dropped
+ * are listed and leave every tile looked at: 0.
+ */
+export function tileInputsRejected(r: BatchReport): RejectedInput[] {
+  return r.rejected.filter((x) => /^(TILE|RASTER|INPUT)\./.test(x.error.code));
+}
+
+/** 2 when no tile was used, 3 when some tile input was rejected, else 0: the same for the embedded and the queue run. */
+export function batchExitCode(r: BatchReport): number {
+  if (!r.tiles.some((t) => t.status === 'done')) return 2;
+  return tileInputsRejected(r).length > 0 ? EXIT_INCOMPLETE : 0;
 }
 
 export function summaryTable(r: BatchReport): string {
   const lines: string[] = [];
   const used = r.tiles.filter((t) => t.status === 'done').length;
   lines.push(`Batch ${r.batchId}  epoch ${r.epoch}  (${r.mode}, ${r.database})`);
-  lines.push(`Tiles used ${used}, rejected inputs ${r.rejected.length}; not observable ${(r.notObservedShare * 100).toFixed(1)} % (${(r.notObservedM2 / 1e6).toFixed(2)} km²)`);
+  const ofRejected = r.rejectedNotObservedM2 ? `, of which rejected tiles ${(r.rejectedNotObservedM2 / 1e6).toFixed(2)} km²` : '';
+  lines.push(`Tiles used ${used}, rejected inputs ${r.rejected.length}; not observable ${(r.notObservedShare * 100).toFixed(1)} % (${(r.notObservedM2 / 1e6).toFixed(2)} km²${ofRejected})`);
   for (const rej of r.rejected) lines.push(`  rejected  ${rej.error.code.padEnd(22)} ${rejectionText(rej)}`);
   if (r.repaired?.length) lines.push(`Repaired inputs ${r.repaired.length} (kept and used)`);
   for (const rep of r.repaired ?? []) lines.push(`  repaired  ${rep.error.code.padEnd(22)} ${rejectionText(rep)}`);
@@ -212,6 +231,10 @@ export function summaryTable(r: BatchReport): string {
   lines.push('');
   lines.push(`Stages: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
   lines.push(`Total ${r.totalSeconds.toFixed(1)} s, peak memory ${(r.peakRssBytes / 1024 ** 3).toFixed(2)} GiB`);
+  const missing = tileInputsRejected(r).length;
+  if (missing > 0 && used > 0) {
+    lines.push(`Incomplete month: ${missing} tile input(s) rejected (above); their ground is in not-observed.geojson, not "no change" (exit ${EXIT_INCOMPLETE})`);
+  }
   return lines.join('\n');
 }
 

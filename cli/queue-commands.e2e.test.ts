@@ -5,12 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../fixtures/synthetic-scene.js';
+import { writeGeoTiffArrays } from '../geo/tiff/write-geotiff.js';
+import { catalogueTiles } from '../pipeline/catalogue.js';
 import { comparableOutputs } from '../workers/testing/batch-outputs.js';
 import { servers, uniqueName } from '../workers/testing/test-servers.js';
 import { CLI, runCli } from './testing/run-cli.js';
@@ -18,6 +20,7 @@ import { CLI, runCli } from './testing/run-cli.js';
 describe.runIf(servers)('tuban worker / batch --queue / status against real servers', () => {
   let dir: string;
   let scene: SceneManifest;
+  let victim: string;
   let admin: pg.Client;
   const schemas: string[] = [];
   const workers: ChildProcess[] = [];
@@ -41,6 +44,13 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' before this test (npm test does)`);
     dir = await mkdtemp(join(tmpdir(), 'tuban-queue-e2e-'));
     scene = await generateScene({ dir: join(dir, 'scene'), size: 256, seed: 3, tilesPerSide: 2 });
+    // One tile all nodata: rejected by its tile job (on a worker, in the queue run), so both runs
+    // must give the same exit code (3, the month incomplete) and the same not-observed footprint.
+    const first = (await readdir(scene.currentDir)).filter((f) => f.endsWith('.tif')).sort()[0];
+    victim = join(scene.currentDir, first);
+    const { tiles: [info] } = await catalogueTiles([victim]);
+    const blank = Object.keys(info.bands).map(() => new Float32Array(info.grid.width * info.grid.height).fill(65535));
+    await writeGeoTiffArrays(victim, { grid: info.grid, dtype: 'uint16', nodata: 65535, date: info.date, bands: blank });
     admin = new pg.Client({ connectionString: servers!.databaseUrl });
     await admin.connect();
   });
@@ -54,7 +64,7 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
   it('writes the same outputs as the embedded run, answers status, and the workers stop cleanly on SIGTERM', async () => {
     const embeddedDb = await databaseUrl('cli_embedded');
     const embedded = await tuban([...batchArgs(join(dir, 'out-embedded')), '--db', embeddedDb], {});
-    expect(embedded.code, embedded.stderr).toBe(0);
+    expect(embedded.code, embedded.stderr).toBe(3);
 
     const env = { ...queueEnv, DATABASE_URL: await databaseUrl('cli_queue'), REDIS_URL: servers!.redisUrl };
     const started: Promise<void>[] = [];
@@ -75,11 +85,14 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
     await Promise.all(started);
 
     const queued = await tuban([...batchArgs(join(dir, 'out-queue')), '--queue'], env);
-    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.code, queued.stderr).toBe(3);
     expect(queued.stderr).toMatch(/progress 100%|4\/4 tiles/);
     const batchId = /^Batch (\S+)/m.exec(queued.stdout)?.[1];
     expect(batchId).toBeTruthy();
-    expect(await comparableOutputs(join(dir, 'out-queue'))).toEqual(await comparableOutputs(join(dir, 'out-embedded')));
+    const outputs = await comparableOutputs(join(dir, 'out-queue'));
+    expect(outputs).toEqual(await comparableOutputs(join(dir, 'out-embedded')));
+    expect(outputs.notObserved.filter((p) => p.reason)).toEqual([expect.objectContaining({ reason: 'TILE.NOT_OBSERVABLE', file: victim })]);
+    for (const run of [embedded, queued]) expect(run.stdout).toContain('Incomplete month: 1 tile input(s) rejected');
 
     const status = await tuban(['status', batchId!], env);
     expect(status.code, status.stderr).toBe(0);

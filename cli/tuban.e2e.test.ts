@@ -48,7 +48,9 @@ describe('tuban batch on a generated scene', () => {
 
   it('completes, reports the bad inputs by name and writes every output', async () => {
     first = await tuban(batchArgs(join(dir, 'out1'), [join(dir, 'empty-zones.geojson')]));
-    expect(first.code, first.stdout).toBe(0);
+    // broken_tile.tif was rejected: the batch completes, and says the month is incomplete (exit 3).
+    expect(first.code, first.stdout).toBe(3);
+    expect(first.stdout).toContain('Incomplete month: 1 tile input(s) rejected');
     for (const f of ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'not-observed.geojson', 'batch-report.json']) expect(existsSync(join(dir, 'out1', f)), f).toBe(true);
     polys = JSON.parse(await readFile(join(dir, 'out1', 'polygons.geojson'), 'utf8'));
     report = JSON.parse(await readFile(join(dir, 'out1', 'batch-report.json'), 'utf8'));
@@ -148,7 +150,7 @@ describe('tuban batch on a generated scene', () => {
 
   it('re-running the same batch gives the same codes and no duplicate rows', async () => {
     const again = await tuban(batchArgs(join(dir, 'out2'), [join(dir, 'empty-zones.geojson')]));
-    expect(again.code, again.stdout).toBe(0);
+    expect(again.code, again.stdout).toBe(3);
     const polys2 = JSON.parse(await readFile(join(dir, 'out2', 'polygons.geojson'), 'utf8')) as FeatureCollection<Polygon>;
     const codes = (fc: FeatureCollection) => fc.features.map((f) => f.properties?.code).sort();
     expect(codes(polys2)).toEqual(codes(polys));
@@ -225,7 +227,7 @@ describe('tuban batch on a generated scene', () => {
     const zi = args.indexOf('--zones');
     args.splice(zi + 1, 0, join(dir, 'thematic.geojson'), `${join(dir, 'districts-gcj02.json')}@gcj02`);
     const mixed = await tuban(args);
-    expect(mixed.code, mixed.stderr).toBe(0);
+    expect(mixed.code, mixed.stderr).toBe(3); // broken_tile.tif
     const polysMixed = JSON.parse(await readFile(join(dir, 'out-mixed', 'polygons.geojson'), 'utf8')) as FeatureCollection<Polygon>;
     const routing = (fc: FeatureCollection) => fc.features.map((f) => `${f.properties?.code} ${f.properties?.district_code} ${f.properties?.lead_bureau}`).sort();
     expect(routing(polysMixed)).toEqual(routing(polys));
@@ -239,7 +241,7 @@ describe('tuban batch on a generated scene', () => {
     await writeFile(join(dir, 'zones-partial.geojson'), JSON.stringify({ ...zones, features: zones.features.filter((f) => f.properties?.code !== '370102') }));
     const args = batchArgs(join(dir, 'out-partial')).map((a) => (a === scene.zonesPath ? join(dir, 'zones-partial.geojson') : a));
     const r = await tuban(args);
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(3); // broken_tile.tif
     const rep = JSON.parse(await readFile(join(dir, 'out-partial', 'batch-report.json'), 'utf8')) as BatchReport;
     const outside = rep.counts.outsideDistricts!;
     // Polygons straddling the dropped district's border now fall to its neighbours: not all of them are outside.

@@ -9,7 +9,7 @@ import { transformer } from './crs.js';
 import type { Polygon } from 'geojson';
 import { TubanError } from '../schemas/errors.js';
 import { openGeoTiff, DEFAULT_MAX_WINDOW_BYTES } from './tiff/open-geotiff.js';
-import type { GeoTiffFile, ReadInfo } from './tiff/open-geotiff.js';
+import type { BandScaling, GeoTiffFile, ReadInfo } from './tiff/open-geotiff.js';
 import { coarseMapBounds, gridCoarseMap, integerShift, warpBilinear } from './warp.js';
 import type { CoarseMap } from './warp.js';
 
@@ -170,12 +170,17 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       // Whether any band may hold a NaN: the decoder counts them, so a clean read needs no scan.
       let maybeNaN = false;
       let declaresNodata = false;
+      const scaled: [Float32Array, BandScaling][] = [];
       await Promise.all(
         [...byFile].map(async ([path, ks]) => {
           const file = await fileFor(path);
           if (file.nodata !== null) declaresNodata = true;
           const fileOuts = ks.map((k) => outs[k]);
           const samples = ks.map((k) => info.bands[bands[k]]!.sample);
+          samples.forEach((sample, j) => {
+            const scaling = file.bandScaling[sample];
+            if (scaling) scaled.push([fileOuts[j], scaling]);
+          });
           const shift = file.grid.crs === grid.crs ? integerShift(grid.transform, file.grid.transform) : null;
           // A band file on the tile's own grid (the usual case) decodes straight into the output
           // arrays: no staging copy. Validity is derived from NaNs below.
@@ -194,6 +199,8 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       // the imaged area. Reflectance is never 0 in every band at once, so such a pixel is no data
       // (a 200-row zero strip counted as observed skewed the epoch fit and lost polygons elsewhere).
       if (!declaresNodata && zeroFillToNaN(outs)) maybeNaN = true;
+      // After the fill test, which reads the file's own counts; nothing to do (no pass) without a declared scaling.
+      for (const [band, scaling] of scaled) applyScaling(band, scaling);
       // Band by band, so each pass streams through one array.
       const valid = raster.valid.fill(1);
       if (!maybeNaN) return raster;
@@ -208,6 +215,28 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       await closeOpened(files.values());
     },
   };
+}
+
+/**
+ * The counts a band's declared scaling stands for, in the units of a file without one (the detector
+ * reads any such file alike, telling reflectance ×10000, ×255 or [0, 1] by its values): an offset
+ * with scale 1 is in counts (`gdal_translate -a_offset -1000`, BOA_ADD_OFFSET: count − 1000); a
+ * scale below 1 gives reflectance in [0, 1] (Sentinel-2's 0.0001 and −0.1, Landsat Collection 2's
+ * 0.0000275 and −0.2), read ×10000 as Sentinel-2 counts are (0.0001 · 10000 and −0.1 · 10000 are
+ * exactly 1 and −1000: the same floats as the offset in counts). NaN (nodata) stays NaN.
+ */
+export function countsPerValue(s: BandScaling): { gain: number; bias: number } {
+  return s.scale < 1 ? { gain: s.scale * REFLECTANCE_COUNTS, bias: s.offset * REFLECTANCE_COUNTS } : { gain: s.scale, bias: s.offset };
+}
+
+/** Counts of reflectance 1 in Sentinel-2 L1C/L2A products (QUANTIFICATION_VALUE). */
+const REFLECTANCE_COUNTS = 10_000;
+
+function applyScaling(band: Float32Array, s: BandScaling): void {
+  const { gain, bias } = countsPerValue(s);
+  if (gain === 1 && bias === 0) return;
+  if (gain === 1) for (let i = 0; i < band.length; i++) band[i] += bias;
+  else for (let i = 0; i < band.length; i++) band[i] = band[i] * gain + bias;
 }
 
 /** Set every band to NaN where all of them are exactly 0; whether any pixel was. */

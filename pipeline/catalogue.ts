@@ -225,6 +225,16 @@ export function footprintLonLat(grid: Grid, perEdge = 16): Polygon {
   return { type: 'Polygon', coordinates: [ring] };
 }
 
+/** The footprint of a rejected tile whose header was read (the finest grid's), else nothing. */
+function footprintOf(grids: readonly Grid[]): { footprint?: Polygon } {
+  if (grids.length === 0) return {};
+  try {
+    return { footprint: footprintLonLat(grids.reduce((a, b) => (pixelSize(b) < pixelSize(a) ? b : a))) };
+  } catch {
+    return {}; // a grid whose CRS cannot be transformed has no footprint to give
+  }
+}
+
 async function tileId(files: string[], grid: Grid): Promise<string> {
   const h = createHash('sha1');
   const entries = await Promise.all(files.map(async (f) => `${basename(f)}:${(await stat(f)).size}`));
@@ -264,10 +274,14 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
   };
 }
 
-async function withFiles<T>(paths: string[], fn: (files: GeoTiffFile[]) => Promise<T>): Promise<T> {
+/** `grids` collects each file's grid as it opens: a tile rejected after a header was read still has a footprint. */
+async function withFiles<T>(paths: string[], fn: (files: GeoTiffFile[]) => Promise<T>, grids: Grid[] = []): Promise<T> {
   const opened: GeoTiffFile[] = [];
   try {
-    for (const p of paths) opened.push(await openGeoTiff(p));
+    for (const p of paths) {
+      opened.push(await openGeoTiff(p));
+      grids.push(opened[opened.length - 1].grid);
+    }
     return await fn(opened);
   } finally {
     await Promise.all(opened.map((f) => f.close()));
@@ -338,6 +352,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile): Promise<void> => {
     const paths = [...new Set([...byBand.values()].map((b) => b.file))].sort();
     const subject = stac?.item ?? paths[0];
+    const grids: Grid[] = [];
     try {
       const missing = wanted.filter((b) => !byBand.has(b));
       if (missing.length) {
@@ -364,11 +379,11 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
             bands[band] = { file, sample };
           }
           return describeTile(opened, bands, dates, stac);
-        }),
+        }, grids),
       );
     } catch (err) {
       const e = asTubanError(err, subject);
-      rejected.push({ subject: stac ? subject : e.subject ?? subject, error: e.toJSON() });
+      rejected.push({ subject: stac ? subject : e.subject ?? subject, error: e.toJSON(), ...footprintOf(grids) });
     }
   };
 
@@ -379,11 +394,12 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   }
 
   for (const path of multiband) {
+    const grids: Grid[] = [];
     try {
-      tiles.push(await withFiles([path], async ([f]) => describeTile([f], multibandBands(f, opts.bands, warnings), dates)));
+      tiles.push(await withFiles([path], async ([f]) => describeTile([f], multibandBands(f, opts.bands, warnings), dates), grids));
     } catch (err) {
       const e = asTubanError(err, path);
-      rejected.push({ subject: path, error: e.toJSON() });
+      rejected.push({ subject: path, error: e.toJSON(), ...footprintOf(grids) });
     }
   }
   tiles.sort((a, b) => a.files[0].localeCompare(b.files[0]));

@@ -27,6 +27,11 @@ export interface LandUseParcel {
 export interface RejectedInput {
   subject: string;
   error: TubanErrorJSON;
+  /**
+   * The lon/lat outline of a tile rejected after its header was read (catalogue only): planning
+   * turns a current tile's into not-observed ground and drops it from the input.
+   */
+  footprint?: Polygon;
 }
 
 /** A change polygon straight out of one tile, before routing. */

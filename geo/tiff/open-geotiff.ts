@@ -35,6 +35,8 @@ export interface GeoTiffFile {
   /** Each sample's description (GDAL's band description, e.g. 'B4' or 'red'), null where none is written. */
   readonly bandDescriptions: (string | null)[];
   readonly dtype: TiffDtype;
+  /** Each sample's declared value = count · scale + offset (GDAL's SCALE/OFFSET), null where none (or 1 and 0) is declared. */
+  readonly bandScaling: (BandScaling | null)[];
   readonly nodata: number | null;
   /** ISO yyyy-mm-dd from the TIFF DateTime tag or GDAL metadata, else null. */
   readonly date: string | null;
@@ -48,6 +50,12 @@ export interface GeoTiffFile {
    */
   readWindow(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]>;
   close(): Promise<void>;
+}
+
+/** A band's declared linear scaling: value = count · scale + offset. */
+export interface BandScaling {
+  scale: number;
+  offset: number;
 }
 
 /** What a read learned on the way, for callers that would otherwise scan the output again. */
@@ -128,6 +136,30 @@ async function readBandDescriptions(img: GeoTIFFImage, spp: number, path: string
         if (s >= 0 && s < spp && out[s] === null && d && d.trim()) out[s] = unescapeXml(d).trim();
       }
     }
+  }
+  return out;
+}
+
+/**
+ * GDAL writes a band's scale and offset (`gdal_translate -a_scale/-a_offset`, SetScale/SetOffset) as
+ * `<Item name="SCALE|OFFSET" sample="N" role="scale|offset">`; Sentinel-2 L2A of processing
+ * baseline 04.00 on, converted with its metadata, carries `BOA_ADD_OFFSET` (−1000, in counts) instead.
+ */
+async function readBandScaling(img: GeoTIFFImage, spp: number, path: string): Promise<(BandScaling | null)[]> {
+  const out: (BandScaling | null)[] = Array(spp).fill(null);
+  if (!img.fileDirectory.hasTag('GDAL_METADATA')) return out;
+  const num = (v: unknown): number | null => {
+    if (typeof v !== 'string' || v.trim() === '') return null;
+    const x = Number(v.trim());
+    return Number.isFinite(x) ? x : null;
+  };
+  const dataset = (await img.getGDALMetadata().catch(() => null)) ?? {};
+  for (let s = 0; s < spp; s++) {
+    const meta = (await img.getGDALMetadata(s).catch(() => null)) ?? {};
+    const scale = num(meta.SCALE) ?? 1;
+    const offset = num(meta.OFFSET) ?? (num(meta.SCALE) === null ? num(meta.BOA_ADD_OFFSET) ?? num(dataset.BOA_ADD_OFFSET) ?? 0 : 0);
+    if (scale === 0) throw unreadable(path, `band ${s + 1} declares SCALE 0: every value would be its offset`);
+    if (scale !== 1 || offset !== 0) out[s] = { scale, offset };
   }
   return out;
 }
@@ -232,6 +264,7 @@ async function describe(
   const nodata = nodataNum === null || Number.isNaN(nodataNum) && !/nan/i.test(nodataText) ? null : nodataNum;
   const date = await readDate(img);
   const bandDescriptions = await readBandDescriptions(img, spp, path);
+  const bandScaling = await readBandScaling(img, spp, path);
 
   const tiled = img.isTiled;
   const blockWidth = tiled ? img.getTileWidth() : width;
@@ -473,6 +506,7 @@ async function describe(
     grid,
     samplesPerPixel: spp,
     bandDescriptions,
+    bandScaling,
     dtype,
     nodata,
     date,

@@ -63,9 +63,12 @@ export interface BatchReport {
    */
   replaced?: { batchId: string; polygons: number; kept: number }[];
   observedM2: number;
+  /** Ground not compared: cloud, shadow and nodata of the tiles used, and the footprints of rejected tiles. */
   notObservedM2: number;
-  /** Share of the current tiles' ground that could not be compared, [0, 1]. */
+  /** Share of the current tiles' ground that could not be compared, [0, 1], rejected tiles' footprints included. */
   notObservedShare: number;
+  /** Of notObservedM2, the footprints of rejected tiles (where their header was read); absent in older reports. */
+  rejectedNotObservedM2?: number;
   counts: {
     polygons: number;
     newSites: number;
@@ -93,14 +96,15 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number> },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
 ): BatchReport {
   const done = tiles.filter((t) => t.status === 'done');
   const observedM2 = sum(done.map((t) => t.observedM2));
-  const notObservedM2 = sum(done.map((t) => t.notObservedM2));
+  const rejectedGroundM2 = base.rejectedGroundM2 ?? 0;
+  const notObservedM2 = sum(done.map((t) => t.notObservedM2)) + rejectedGroundM2;
   const timings: Record<string, number> = {};
   for (const t of done) for (const [k, v] of Object.entries(t.timings)) timings[k] = (timings[k] ?? 0) + v;
   const pixels = sum(done.map((t) => t.pixels));
@@ -137,6 +141,7 @@ export function summarise(
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),
     notObservedShare: observedM2 + notObservedM2 > 0 ? round(notObservedM2 / (observedM2 + notObservedM2), 4) : 1,
+    rejectedNotObservedM2: round(rejectedGroundM2, 0),
     counts: {
       polygons: polygons.length,
       newSites: polygons.filter((p) => p.previousCode === null).length,

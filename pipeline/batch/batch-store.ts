@@ -18,6 +18,7 @@ export async function storePlan(db: Database, plan: BatchPlan): Promise<void> {
     await repo.upsertBatch(tx, { id: plan.batchId, epoch: plan.args.epoch, params: { args: plan.args, detector: flatParams(detectorParamsFor(plan.args)) }, plan, status: 'planned' });
     await repo.upsertTiles(tx, plan.batchId, plan.tiles.map((t) => ({ tileId: t.tile.id, role: 'current' as const, info: { tile: t.tile } })));
     await repo.recordRejected(tx, plan.batchId, plan.rejected);
+    await repo.writeRejectedFootprints(tx, plan.batchId, plan.rejectedFootprints ?? []);
   });
 }
 
@@ -68,10 +69,11 @@ export async function saveTileResult(
 }
 
 /** A tile that is bad input: no detections of it remain, it is marked skipped and reported by name. */
-export async function rejectTile(db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput): Promise<void> {
+/** Its footprint becomes not-observed ground, marked with the error code. */
+export async function rejectTile(db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput, footprint: repo.RejectedFootprint): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
-    await tx.query('DELETE FROM not_observed WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
+    await repo.writeRejectedFootprints(tx, batchId, [footprint]);
     await repo.setTileStatus(tx, batchId, tileId, 'skipped', rejected.error);
     await repo.recordRejected(tx, batchId, [rejected]);
   });
@@ -109,15 +111,16 @@ export async function loadReport(db: Database, batchId: string): Promise<BatchRe
 
 /** Every tile's not-observed outline, as lon/lat features with tile_id and area_m2. */
 export async function loadNotObserved(db: Database, batchId: string): Promise<FeatureCollection<MultiPolygon>> {
-  const r = await db.query<{ tile_id: string; area_m2: number; geom: string }>(
-    `SELECT tile_id, area_m2, ST_AsGeoJSON(geom, 7) AS geom FROM not_observed WHERE batch_id = $1 AND geom IS NOT NULL ORDER BY tile_id`,
+  const r = await db.query<{ tile_id: string; area_m2: number; geom: string; reason: string | null; file: string | null }>(
+    `SELECT tile_id, area_m2, ST_AsGeoJSON(geom, 7) AS geom, reason, file FROM not_observed WHERE batch_id = $1 AND geom IS NOT NULL ORDER BY tile_id`,
     [batchId],
   );
   return {
     type: 'FeatureCollection',
     features: r.rows.map((row) => ({
       type: 'Feature',
-      properties: { tile_id: row.tile_id, area_m2: Math.round(row.area_m2) },
+      // A rejected tile's whole footprint says why (its error code) and which file.
+      properties: { tile_id: row.tile_id, area_m2: Math.round(row.area_m2), ...(row.reason ? { reason: row.reason, file: row.file } : {}) },
       geometry: JSON.parse(row.geom) as MultiPolygon,
     })),
   };

@@ -21,7 +21,7 @@ import { detectorParamsFor } from './batch-args.js';
 import { flatParams } from '../detect/detector-params.js';
 import { finaliseDetections, type FinaliseHeadStart } from './finalise-batch.js';
 import type { Detection } from '../model.js';
-import { planTile, type BatchPlan } from './plan-batch.js';
+import { planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
 import { summarise } from './batch-report.js';
 import { refiledImageryWarnings } from './refiled-imagery.js';
@@ -106,8 +106,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
         if (e.disposition !== 'skip') throw e;
         // Bad input: report it by name, store nothing of the tile, let the batch go on.
         tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
-        const outcome: TileOutcome = { ...base, status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: 0, threshold: null, timings: {}, peakRssBytes: 0 };
-        await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() });
+        // Its ground was given and never compared: not observed, with the reason, not "no change".
+        const ground = rejectedFootprint(tileId, tile.tile.files[0], e.code, tile.tile.footprint);
+        const outcome: TileOutcome = { ...base, status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0 };
+        await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground);
         return outcome;
       }
     },
@@ -138,6 +140,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // Last month's imagery given as this month's: every change of it issued a second time.
       const refiled = await refiledImageryWarnings(db, plan);
       const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...result.rejected];
+      // Rejected tiles' footprints (planning's and the tile jobs'): ground given and not looked at.
+      const rejectedGroundM2 = await repo.loadRejectedFootprintArea(db, batchId);
       const report = summarise(
         {
           batchId,
@@ -152,6 +156,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,
           extraTimings: { finalise: (performance.now() - t0) / 1000 },
+          rejectedGroundM2,
         },
         tiles,
         rejected,

@@ -106,6 +106,34 @@ describe('planBatch with nothing to read', () => {
   });
 });
 
+describe('planBatch pixel sizes: a prior coarser than its tile', () => {
+  it('is used, with a warning naming both files and both pixel sizes; a prior at the same size gets none', async () => {
+    const dir = join(root, 'coarse');
+    const districts = join(dir, 'districts.geojson');
+    mkdirSync(join(dir, 'cur'), { recursive: true });
+    mkdirSync(join(dir, 'pri20'), { recursive: true });
+    mkdirSync(join(dir, 'pri10'), { recursive: true });
+    const ring = [[117, 36.6], [117.01, 36.6], [117.01, 36.61], [117, 36.61], [117, 36.6]];
+    writeFileSync(districts, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { kind: 'district', code: '370102' }, geometry: { type: 'Polygon', coordinates: [ring] } }] }));
+    const four = (n: number) => [1, 2, 3, 4].map(() => new Uint16Array(n).fill(500));
+    const tile = join(dir, 'cur', 'after_20261005.tif');
+    const coarse = join(dir, 'pri20', 'before_20260905.tif');
+    const same = join(dir, 'pri10', 'before_20260905.tif');
+    await writeGeoTiffArrays(tile, { grid, dtype: 'uint16', bands: four(16 * 8), nodata: 0 });
+    await writeGeoTiffArrays(coarse, { grid: { ...grid, width: 8, height: 4, transform: [500000, 20, 0, 4000000, 0, -20] }, dtype: 'uint16', bands: four(8 * 4), nodata: 0 });
+    await writeGeoTiffArrays(same, { grid, dtype: 'uint16', bands: four(16 * 8), nodata: 0 });
+    const plan = (prior: string) => planBatch(BatchArgsSchema.parse({ epoch: '2026-10', tiles: [join(dir, 'cur')], prior: [prior], zones: [districts] }));
+    const warned = await plan(join(dir, 'pri20'));
+    expect(warned.tiles).toHaveLength(1);
+    const w = (warned.warnings ?? []).filter((x) => x.includes('coarser'));
+    expect(w).toHaveLength(1);
+    expect(w[0]).toContain(tile);
+    expect(w[0]).toContain(coarse);
+    expect(w[0]).toMatch(/20 m pixels, 2\.0× coarser than the tile's 10 m/);
+    expect((await plan(join(dir, 'pri10'))).warnings?.filter((x) => x.includes('coarser'))).toEqual([]);
+  });
+});
+
 describe('largestFirst (the queue order of a batch\'s tiles)', () => {
   it('puts the tiles with most pixels first, equal ones in the plan\'s order', () => {
     const tile = (id: string, width: number, height: number) => ({ tile: { id, grid: { ...grid, width, height } } }) as TilePlan;

@@ -13,6 +13,10 @@ import { TubanError } from '../../schemas/errors.js';
 import type { RejectedInput } from '../model.js';
 import type { TileInfo } from '../../geo/tile-reader.js';
 import type { Database } from '../store/queryable.js';
+import type { RejectedFootprint } from '../store/repository.js';
+import type { Polygon } from 'geojson';
+import { areaM2 } from '../../geo/area.js';
+import { pixelSizeM } from '../detect/detect-tile.js';
 import { batchIdFor, type BatchArgs } from './batch-args.js';
 import { checkDistricts } from './check-districts.js';
 import type { ZoneLoader } from '../zones.js';
@@ -35,6 +39,12 @@ export interface BatchPlan {
   tiles: TilePlan[];
   prior: TileInfo[];
   rejected: RejectedInput[];
+  /**
+   * The footprints of the current tiles rejected while planning (those whose header was read):
+   * stored as not-observed ground with the error code, so "no polygon there" never reads as
+   * "no change there". Absent in older plans.
+   */
+  rejectedFootprints?: RejectedFootprint[];
   /** Notes from cataloguing (tiles dated by the epoch, STAC assets skipped); absent in older plans. */
   warnings?: string[];
 }
@@ -54,11 +64,16 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
   ]);
   stopWhenNothingFound('--tiles', args.tiles, cur, args.epoch);
   stopWhenNothingFound('--prior', args.prior, pri, args.epoch);
-  const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected];
+  const rejectedFootprints: RejectedFootprint[] = cur.rejected.filter((r) => r.footprint).map((r) => rejectedFootprint(r.subject, r.subject, r.error.code, r.footprint!));
+  // A prior tile's footprint is not the month's ground: where no other prior covers a tile, its pixels are nodata, not observed.
+  const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected].map(({ footprint: _, ...r }) => r);
   const warnings = [...cur.warnings, ...pri.warnings];
   const tiles: TilePlan[] = [];
   for (const tile of cur.tiles) {
-    const reject = (err: TubanError) => rejected.push({ subject: tile.files[0], error: err.toJSON() });
+    const reject = (err: TubanError) => {
+      rejected.push({ subject: tile.files[0], error: err.toJSON() });
+      rejectedFootprints.push(rejectedFootprint(tile.id, tile.files[0], err.code, tile.footprint));
+    };
     // Imagery from after the month it is filed under would put its polygons in the wrong ledger.
     if (tile.date.slice(0, 7) > args.epoch) {
       reject(new TubanError('TILE.DATE_MISMATCH', `dated ${tile.date}, after the batch's month ${args.epoch}: wrong --epoch?`, tile.files[0]));
@@ -86,6 +101,7 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     if (span > PRIOR_SPAN_MONTHS) {
       warnings.push(`${tile.files[0]}: its prior imagery is dated ${latestPrior}, ${span} months before it: every change over those months is filed as new in ${args.epoch}`);
     }
+    warnings.push(...coarserPriorWarnings(tile, priors));
     const has = (t: TileInfo, b: BandName) => t.bands[b] !== undefined;
     const missing = REQUIRED_BANDS.filter((b) => !has(tile, b) || priors.some((p) => !has(p, b)));
     if (missing.length > 0) {
@@ -104,13 +120,41 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     pri.tiles.map((t) => t.id),
     await digestFiles([...args.zones, ...(args.landuse ? [args.landuse] : []), ...(args.rules ? [args.rules] : [])]),
   );
-  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, warnings };
+  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, rejectedFootprints, warnings };
+}
+
+/** A rejected tile's ground: its footprint, measured in a local equal-area projection like every area. */
+export function rejectedFootprint(tileId: string, file: string, reason: string, footprint: Polygon): RejectedFootprint {
+  return { tileId, file, reason, footprint, areaM2: areaM2(footprint) };
 }
 
 /** Months after which a tile is old enough for the batch to say so (imagery filed under a later month is normal: acquired late, issued the next month). */
 const STALE_MONTHS = 3;
 /** Months between a tile and its latest prior beyond which the batch says so (a year-on-year comparison is usual; more is not). */
 const PRIOR_SPAN_MONTHS = 12;
+
+/** How much coarser a prior's pixel may be than its tile's before the batch says so (a 10 m tile over a 20 m prior is 2×). */
+const COARSER_PRIOR_RATIO = 1.5;
+
+/**
+ * A prior coarser than its tile is warped up onto the tile's grid, and its blurred field edges read
+ * as change against the sharp ones (a 20 m prior under a 10 m tile gave about twice the polygons):
+ * the detector is not changed for it, but the analyst is told which files and pixel sizes.
+ */
+function coarserPriorWarnings(tile: TileInfo, priors: readonly TileInfo[]): string[] {
+  const own = pixelSizeM(tile.grid);
+  return priors
+    .filter((p) => pixelSizeM(p.grid) > COARSER_PRIOR_RATIO * own)
+    .map((p) => {
+      const theirs = pixelSizeM(p.grid);
+      return (
+        `${tile.files[0]}: its prior ${p.files[0]} has ${metres(theirs)} m pixels, ${(theirs / own).toFixed(1)}× coarser than the tile's ${metres(own)} m: ` +
+        'its blurred edges read as change along field edges (expect extra polygons there); give a prior at the tile\'s pixel size'
+      );
+    });
+}
+
+const metres = (m: number) => (m >= 10 ? m.toFixed(0) : m.toFixed(1));
 
 /** Whole months from `a` to `b` (YYYY-MM each). */
 function monthsBetween(a: string, b: string): number {

@@ -368,6 +368,14 @@ CREATE TABLE districts (
 CREATE INDEX districts_geom_gist ON districts USING gist (geom);
 `,
   },
+  {
+    version: 13,
+    name: 'not_observed.reason, file: a rejected tile\'s footprint is ground nobody looked at, with the error code that says why',
+    sql: `
+ALTER TABLE not_observed ADD COLUMN reason text;
+ALTER TABLE not_observed ADD COLUMN file text;
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

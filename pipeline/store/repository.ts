@@ -203,6 +203,34 @@ export interface NotObserved {
   geometry: Polygon | MultiPolygon | null;
 }
 
+/** A rejected tile's footprint: ground the batch was given and never compared (`reason` is the error code). */
+export interface RejectedFootprint {
+  /** The tile id where the tile was catalogued, else its file. */
+  tileId: string;
+  file: string;
+  reason: string;
+  footprint: Polygon;
+  areaM2: number;
+}
+
+/** Replaces each tile's not-observed row with its whole footprint, marked with why it was rejected. */
+export async function writeRejectedFootprints(tx: Queryable, batchId: string, rejected: readonly RejectedFootprint[]): Promise<void> {
+  for (const r of rejected) {
+    await tx.query(
+      `INSERT INTO not_observed (batch_id, tile_id, area_m2, geom, reason, file)
+       VALUES ($1, $2, $3, ST_Multi(ST_GeomFromWKB(decode($4::text, 'hex'), 4326)), $5, $6)
+       ON CONFLICT (batch_id, tile_id) DO UPDATE SET area_m2 = EXCLUDED.area_m2, geom = EXCLUDED.geom, reason = EXCLUDED.reason, file = EXCLUDED.file`,
+      [batchId, r.tileId, r.areaM2, wkbHex(r.footprint), r.reason, r.file],
+    );
+  }
+}
+
+/** Ground of rejected tiles, m² (their footprints in not_observed). */
+export async function loadRejectedFootprintArea(db: Queryable, batchId: string): Promise<number> {
+  const r = await db.query<{ a: number | null }>('SELECT sum(area_m2)::float8 AS a FROM not_observed WHERE batch_id = $1 AND reason IS NOT NULL', [batchId]);
+  return r.rows[0].a ?? 0;
+}
+
 /**
  * Replace everything one tile produced: its detections and its not-observed area, in one transaction,
  * then mark the tile done. Running it twice leaves exactly the second run's rows; a failure (e.g. an

@@ -95,6 +95,8 @@ describe.runIf(servers)('queued batch with real handlers under faults', () => {
     const poisoned = tiles.find((t) => t.status === 'rejected');
     expect(poisoned?.files[0]).toMatch(/zz_poison\.tif$/);
     expect(poisoned?.error?.code).toBe('TILE.UNREADABLE');
+    // Its header was read: its footprint is ground not observed, in every run compared with this one.
+    expect(reference.notObserved.filter((p) => p.reason)).toEqual([expect.objectContaining({ reason: 'TILE.UNREADABLE', file: poisoned?.files[0] })]);
   });
 
   it('a worker SIGKILLed in the middle of a tile (its writes uncommitted): another worker re-runs it, output identical', async () => {

@@ -15,11 +15,13 @@ export interface ComparableOutputs {
   ledger: string[];
   /** batch-report.json without what only says how and when it ran. */
   report: Record<string, unknown>;
+  /** not-observed.geojson's properties (tile, area, and a rejected tile's reason and file), in file order. */
+  notObserved: Record<string, unknown>[];
 }
 
 export async function comparableOutputs(outDir: string): Promise<ComparableOutputs> {
-  const [geojson, csv, reportJson] = await Promise.all(
-    ['polygons.geojson', 'ledger.csv', 'batch-report.json'].map((f) => readFile(join(outDir, f), 'utf8')),
+  const [geojson, csv, reportJson, hidden] = await Promise.all(
+    ['polygons.geojson', 'ledger.csv', 'batch-report.json', 'not-observed.geojson'].map((f) => readFile(join(outDir, f), 'utf8')),
   );
   const report = JSON.parse(reportJson) as BatchReport;
   const { mode: _m, database: _d, startedAt: _s, finishedAt: _f, timings: _t, megapixelsPerSecond: _mp, totalSeconds: _ts, peakRssBytes: _p, ...rest } = report;
@@ -30,5 +32,6 @@ export async function comparableOutputs(outDir: string): Promise<ComparableOutpu
       ...rest,
       tiles: report.tiles.map(({ timings: _tt, peakRssBytes: _tp, ...t }) => t),
     },
+    notObserved: (JSON.parse(hidden) as { features: Feature[] }).features.map((f) => f.properties ?? {}),
   };
 }

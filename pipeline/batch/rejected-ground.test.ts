@@ -1,0 +1,79 @@
+/**
+ * A rejected tile's ground is not observed. With one of four tiles rejected (all nodata → 
+ * TILE.NOT_OBSERVABLE when detected; dated after the month → TILE.DATE_MISMATCH when planned), the
+ * batch used to say "not observable 0.0 %" and leave that tile out of not-observed.geojson, so a
+ * bureau read "no polygons there" as "no change there". Its footprint (the header was read) is now
+ * not-observed ground with the error code; a file with no readable header is listed by name only.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FeatureCollection } from 'geojson';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateScene } from '../../fixtures/synthetic-scene.js';
+import { areaM2 } from '../../geo/area.js';
+import { openTile } from '../../geo/tile-reader.js';
+import { writeGeoTiffArrays } from '../../geo/tiff/write-geotiff.js';
+import { catalogueTiles } from '../catalogue.js';
+import { migrate } from '../store/migrations.js';
+import { openDatabase } from '../store/open-database.js';
+import { BatchArgsSchema } from './batch-args.js';
+import { runBatch } from './run-batch.js';
+
+const NODATA = 65535;
+
+/** Rewrites `file` with nodata everywhere (`date` to redate it). */
+async function rewrite(file: string, opts: { blank?: boolean; date?: string }): Promise<void> {
+  const { tiles: [info] } = await catalogueTiles([file]);
+  const reader = await openTile(info);
+  const bands = Object.keys(info.bands) as (keyof typeof info.bands)[];
+  const { width, height } = info.grid;
+  const r = await reader.readWindow({ col: 0, row: 0, width, height }, bands as never);
+  await reader.close();
+  const out = bands.map((b) => (opts.blank ? new Float32Array(width * height).fill(NODATA) : Float32Array.from(r.bands[b]!)));
+  await writeGeoTiffArrays(file, { grid: info.grid, dtype: 'uint16', nodata: NODATA, date: opts.date ?? info.date, bands: out });
+}
+
+describe('a rejected tile', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const f of cleanup.reverse()) await f().catch(() => {});
+  });
+
+  it('puts its footprint in not-observed with the error code, and the share counts it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-rejected-ground-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const scene = await generateScene({ dir, size: 256, seed: 11, tilesPerSide: 2 });
+    const tiles = (await readdir(scene.currentDir)).filter((f) => f.endsWith('.tif')).sort().map((f) => join(scene.currentDir, f));
+    const footprints = await Promise.all(tiles.slice(0, 2).map(async (t) => (await catalogueTiles([t])).tiles[0].footprint));
+    await rewrite(tiles[0], { blank: true }); // rejected by its tile job
+    await rewrite(tiles[1], { date: '2026-11-20' }); // rejected by planning
+    const broken = join(scene.currentDir, 'broken.tif');
+    await writeFile(broken, Buffer.from([0x49, 0x49, 0x2a, 0x00, 0x08, 0x00, 0x00, 0x00, 0x13])); // no header: no footprint
+
+    const db = await openDatabase('memory://');
+    cleanup.push(() => db.close());
+    await migrate(db);
+    const out = join(dir, 'out');
+    const { report } = await runBatch(BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] }), { db, log: pino({ level: 'silent' }), out });
+
+    expect(report.rejected.map((r) => `${r.error.code} ${r.subject}`).sort()).toEqual(
+      [`TILE.DATE_MISMATCH ${tiles[1]}`, `TILE.NOT_OBSERVABLE ${tiles[0]}`, `TILE.UNREADABLE ${broken}`].sort(),
+    );
+    expect(report.tiles.filter((t) => t.status === 'done')).toHaveLength(2);
+    const hidden = JSON.parse(await readFile(join(out, 'not-observed.geojson'), 'utf8')) as FeatureCollection;
+    const byReason = new Map(hidden.features.filter((f) => f.properties?.reason).map((f) => [f.properties!.file as string, f]));
+    expect([...byReason.keys()].sort()).toEqual([tiles[0], tiles[1]]);
+    expect(byReason.get(tiles[0])!.properties!.reason).toBe('TILE.NOT_OBSERVABLE');
+    expect(byReason.get(tiles[1])!.properties!.reason).toBe('TILE.DATE_MISMATCH');
+    const ground = footprints.map((f) => areaM2(f));
+    for (const [k, t] of tiles.slice(0, 2).entries()) expect(byReason.get(t)!.properties!.area_m2).toBeCloseTo(ground[k], -2);
+    // Half of the month's ground (two tiles of four) was not looked at, plus the used tiles' nodata.
+    const used = report.tiles.filter((t) => t.status === 'done');
+    const usedGround = used.reduce((n, t) => n + t.observedM2 + t.notObservedM2, 0);
+    expect(report.rejectedNotObservedM2).toBeCloseTo(ground[0] + ground[1], -3);
+    expect(report.notObservedShare).toBeGreaterThan((ground[0] + ground[1]) / (usedGround + ground[0] + ground[1]) - 0.01);
+    expect(report.notObservedShare).toBeGreaterThan(0.45);
+  }, 240_000);
+});
