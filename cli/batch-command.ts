@@ -186,23 +186,28 @@ export async function batchCommand(flags: Flags): Promise<number> {
   }
 }
 
-/** Exit code of a batch that completed with some tile inputs rejected: the month is incomplete. */
+/** Exit code of a batch that completed with some tile inputs or whole zone files rejected: the month is incomplete. */
 export const EXIT_INCOMPLETE = 3;
 
+/** A zone file rejected whole (unreadable, empty, no CRS): its layer is missing from every polygon's overlaps and routing. */
+const ZONE_FILE_REJECTED = new Set(['ZONES.UNREADABLE', 'ZONES.EMPTY', 'ZONES.CRS_MISSING']);
+
 /**
- * A rejected tile input (imagery of either epoch, or a tile link that leads nowhere) leaves ground
- * of the month unlooked at, so "no polygon there" is not "no change there": a cron script that
- * sees only the exit code must not read that month as done. Zone features repaired or dropped
- * are listed and leave every tile looked at: 0.
+ * The rejected inputs that leave the month incomplete. A tile of either epoch, or a tile link that
+ * leads nowhere, leaves ground unlooked at, so "no polygon there" is not "no change there"; a zone
+ * file rejected whole routes every polygon without its layer (a farmland file that could not be read:
+ * no 基本农田 overlap, no priority from it). A cron script that sees only the exit code must not read
+ * that month as done. Zone features repaired or dropped one by one are listed and leave the layer
+ * in use: 0.
  */
-export function tileInputsRejected(r: BatchReport): RejectedInput[] {
-  return r.rejected.filter((x) => /^(TILE|RASTER|INPUT)\./.test(x.error.code));
+export function incompleteInputs(r: BatchReport): RejectedInput[] {
+  return r.rejected.filter((x) => /^(TILE|RASTER|INPUT)\./.test(x.error.code) || ZONE_FILE_REJECTED.has(x.error.code));
 }
 
-/** 2 when no tile was used, 3 when some tile input was rejected, else 0: the same for the embedded and the queue run. */
+/** 2 when no tile was used, 3 when a tile input or a whole zone file was rejected, else 0: the same for the embedded and the queue run. */
 export function batchExitCode(r: BatchReport): number {
   if (!r.tiles.some((t) => t.status === 'done')) return 2;
-  return tileInputsRejected(r).length > 0 ? EXIT_INCOMPLETE : 0;
+  return incompleteInputs(r).length > 0 ? EXIT_INCOMPLETE : 0;
 }
 
 export function summaryTable(r: BatchReport): string {
@@ -231,9 +236,14 @@ export function summaryTable(r: BatchReport): string {
   lines.push('');
   lines.push(`Stages: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
   lines.push(`Total ${r.totalSeconds.toFixed(1)} s, peak memory ${(r.peakRssBytes / 1024 ** 3).toFixed(2)} GiB`);
-  const missing = tileInputsRejected(r).length;
-  if (missing > 0 && used > 0) {
-    lines.push(`Incomplete month: ${missing} tile input(s) rejected (above); their ground is in not-observed.geojson, not "no change" (exit ${EXIT_INCOMPLETE})`);
+  const left = incompleteInputs(r);
+  const zoneFiles = left.filter((x) => ZONE_FILE_REJECTED.has(x.error.code)).length;
+  if (left.length > 0 && used > 0) {
+    const parts = [
+      ...(left.length > zoneFiles ? [`${left.length - zoneFiles} tile input(s) rejected: their ground is in not-observed.geojson, not "no change"`] : []),
+      ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
+    ];
+    lines.push(`Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`);
   }
   return lines.join('\n');
 }

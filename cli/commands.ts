@@ -35,9 +35,9 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     --replaces  an earlier batch of the month this one replaces (its imagery prepared again from other
                 files): its polygons go, the sites found again keep their codes`,
     flags: ['epoch', 'tiles', 'prior', 'zones', 'landuse', 'rules', 'bands', 'zones-crs', 'mmu', 'out', 'db', 'log-level', 'queue', 'wait-db', 'tiles-date', 'prior-date', 'detector', 'detector-params', 'replaces'],
-    exits: `0 batch completed with every tile input used (repaired or dropped zone features are listed in batch-report.json),
-  3 batch completed, but some tile inputs were rejected: the month is incomplete (listed in batch-report.json,
-    their footprints in not-observed.geojson),
+    exits: `0 batch completed with every tile input and zone file used (repaired or dropped zone features are listed in batch-report.json),
+  3 batch completed, but some tile inputs or whole zone files were rejected: the month is incomplete (listed in
+    batch-report.json, the tiles' footprints in not-observed.geojson),
   2 nothing usable could be processed (no tile found, no usable tile, no district layer),
   64 usage error (or a --rules file that cannot be read or is invalid), 1 failure,
   ${LOCKED}`,

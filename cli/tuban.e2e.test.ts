@@ -51,6 +51,8 @@ describe('tuban batch on a generated scene', () => {
     // broken_tile.tif was rejected: the batch completes, and says the month is incomplete (exit 3).
     expect(first.code, first.stdout).toBe(3);
     expect(first.stdout).toContain('Incomplete month: 1 tile input(s) rejected');
+    // The empty zone file is a layer missing from every polygon's routing: said beside the tile.
+    expect(first.stdout).toContain('1 zone file(s) rejected');
     for (const f of ['polygons.geojson', 'polygons.gpkg', 'ledger.csv', 'ledger.xlsx', 'not-observed.geojson', 'batch-report.json']) expect(existsSync(join(dir, 'out1', f)), f).toBe(true);
     polys = JSON.parse(await readFile(join(dir, 'out1', 'polygons.geojson'), 'utf8'));
     report = JSON.parse(await readFile(join(dir, 'out1', 'batch-report.json'), 'utf8'));
