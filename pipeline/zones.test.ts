@@ -169,6 +169,45 @@ describe('loadZones: a DataV file of cities is not a district layer', () => {
   });
 });
 
+describe('loadZones: 乡镇/街道 (township) layers', () => {
+  it('reads the kind names people use for townships', () => {
+    for (const label of ['township', 'Town', 'street', '乡镇', '街道', '乡镇街道', '乡镇/街道', '乡级行政区']) expect(resolveZoneKind(label), label).toBe('township');
+  });
+
+  it('takes the code from code/adcode/XZQDM and the name from name/XZQMC, warning on a code of the wrong length but keeping it', async () => {
+    const path = join(dir, 'townships.geojson');
+    await writeFile(path, fc([
+      { id: 't1', properties: { kind: '乡镇', XZQDM: '370112001', XZQMC: '王家镇' }, geometry: square(117, 36.6) },
+      { id: 't2', properties: { kind: '街道', code: '370112002000', name: '城关街道' }, geometry: square(117.1, 36.6) },
+      { id: 't3', properties: { kind: 'town', adcode: '37011203', NAME: '短码镇' }, geometry: square(117.2, 36.6) },
+      { id: 't4', properties: { kind: 'street', XZMC: '无码街道' }, geometry: square(117.3, 36.6) },
+      { id: 't5', properties: { kind: 'township' }, geometry: square(117.4, 36.6) },
+    ]));
+    const r = await loadZones([path]);
+    expect(r.rejected).toEqual([]);
+    expect(r.zones.map((z) => [z.kind, z.code, z.name])).toEqual([
+      ['township', '370112001', '王家镇'],
+      ['township', '370112002000', '城关街道'],
+      ['township', '37011203', '短码镇'],
+      ['township', undefined, '无码街道'],
+    ]);
+    expect(r.warnings.join('\n')).toMatch(/t3 has code 37011203, not a 9-digit/);
+    expect(r.warnings.join('\n')).toMatch(/t5 has neither a code .* nor a name .*; skipped/);
+  });
+
+  it('loads a file of 9- or 12-digit XZQDM codes without a kind column as townships, not districts', async () => {
+    const path = join(dir, 'xzq-township.geojson');
+    await writeFile(path, fc([
+      { properties: { XZQDM: '370112001', XZQMC: '王家镇' }, geometry: square(117, 36.6) },
+      { properties: { XZQDM: '370112002000', XZQMC: '城关街道' }, geometry: square(117.1, 36.6) },
+    ]));
+    const r = await loadZones([path]);
+    expect(r.rejected).toEqual([]);
+    expect(r.zones.map((z) => [z.kind, z.code])).toEqual([['township', '370112001'], ['township', '370112002000']]);
+    expect(r.warnings.join('\n')).toMatch(/loaded as townships/);
+  });
+});
+
 describe('loadZones with a CRS per file', () => {
   it('converts only the file given as GCJ-02, whatever zonesCrs says for the others', async () => {
     const a = join(dir, 'per-file-a.geojson');

@@ -56,6 +56,9 @@ export const ZONE_KIND_ALIASES: Readonly<Record<string, ZoneKind>> = {
   key_patrol: 'key_patrol_area',
   county: 'district',
   admin_district: 'district',
+  town: 'township',
+  street: 'township',
+  subdistrict: 'township',
   // Chinese layer names (国土空间规划 / 三区三线 / 卫片执法 usage)
   永久基本农田: 'permanent_basic_farmland',
   基本农田: 'permanent_basic_farmland',
@@ -97,11 +100,22 @@ export const ZONE_KIND_ALIASES: Readonly<Record<string, ZoneKind>> = {
   区县: 'district',
   行政区: 'district',
   县级行政区: 'district',
+  乡镇: 'township',
+  街道: 'township',
+  乡镇街道: 'township',
+  乡镇_街道: 'township',
+  '乡镇/街道': 'township',
+  乡级行政区: 'township',
 };
 
 const KIND_KEYS = ['kind', 'zone_kind', 'KIND', 'ZONE_KIND', 'type', 'TYPE'];
 const CODE_KEYS = ['code', 'adcode', 'XZQDM', 'xzqdm', 'CODE'];
 const NAME_KEYS = ['name', 'XZQMC', 'xzqmc', 'NAME'];
+/** 乡镇/街道 layers also name their code and name columns XZDM/XZMC (乡镇代码/名称). */
+const TOWNSHIP_CODE_KEYS = [...CODE_KEYS, 'XZDM', 'xzdm'];
+const TOWNSHIP_NAME_KEYS = [...NAME_KEYS, 'XZMC', 'xzmc'];
+/** 乡级 codes: the district's six digits and three more (三调 XZQDM), or twelve (统计用区划代码, ending 000). */
+const TOWNSHIP_CODE = /^\d{9}(\d{3})?$/;
 
 function normaliseKindName(s: string): string {
   return s.trim().toLowerCase().replace(/[\s-]+/g, '_');
@@ -205,9 +219,13 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     }
     if (read.crs === 'gcj02') warnings.push(`${file}: converted from GCJ-02 to WGS84`);
 
-    // Files of districts (DataV, 行政区 exports) usually carry no kind column at all.
-    const allDistricts = read.features.every((f) => firstProp(f.properties, KIND_KEYS) === undefined && firstProp(f.properties, ['adcode', 'XZQDM', 'xzqdm']) !== undefined);
+    // Files of districts (DataV, 行政区 exports) usually carry no kind column at all; nor do 乡级
+    // 行政区 exports, whose codes are nine or twelve digits, not six.
+    const unkinded = read.features.every((f) => firstProp(f.properties, KIND_KEYS) === undefined && firstProp(f.properties, ['adcode', 'XZQDM', 'xzqdm']) !== undefined);
+    const allTownships = unkinded && read.features.every((f) => TOWNSHIP_CODE.test(firstProp(f.properties, ['adcode', 'XZQDM', 'xzqdm']) ?? ''));
+    const allDistricts = unkinded && !allTownships;
     if (allDistricts) warnings.push(`${file}: no kind property but every feature has a district code; loaded as districts`);
+    if (allTownships) warnings.push(`${file}: no kind property but every feature has a 9- or 12-digit 乡镇/街道 code; loaded as townships`);
 
     const unknown = new Map<string, number>();
     const usedIds = new Set<string>();
@@ -230,7 +248,7 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     }
     read.features.forEach((f, index) => {
       if (skip.has(f)) return;
-      const label = allDistricts ? 'district' : firstProp(f.properties, KIND_KEYS);
+      const label = allDistricts ? 'district' : allTownships ? 'township' : firstProp(f.properties, KIND_KEYS);
       const kind = label === undefined ? null : resolveZoneKind(label);
       if (!kind) {
         const key = label ?? '(no kind property)';
@@ -251,6 +269,18 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
         }
         zone.code = code;
         const name = firstProp(f.properties, NAME_KEYS);
+        if (name) zone.name = name;
+      }
+      if (kind === 'township') {
+        const code = firstProp(f.properties, TOWNSHIP_CODE_KEYS);
+        const name = firstProp(f.properties, TOWNSHIP_NAME_KEYS);
+        if (!code && !name) {
+          warnings.push(`${file}: township feature ${f.id} has neither a code (code/adcode/XZQDM/XZDM) nor a name (name/XZQMC/XZMC); skipped`);
+          return;
+        }
+        // Kept whatever the code looks like: the name is what the ledger's 乡镇/街道 column shows.
+        if (code && !TOWNSHIP_CODE.test(code)) warnings.push(`${file}: township feature ${f.id} has code ${code}, not a 9-digit (三调) or 12-digit (统计用区划代码) 乡镇/街道 code`);
+        if (code) zone.code = code;
         if (name) zone.name = name;
       }
       zones.push(zone);

@@ -42,6 +42,9 @@ export interface MonitoringPolygon {
   overlaps: Partial<Record<ZoneKind, Overlap>>;
   districtCode: string;
   districtName: string;
+  /** 乡镇/街道 the polygon overlaps most (a `township` zone layer); null without one or outside it. Code null when the layer names only. */
+  townshipCode: string | null;
+  townshipName: string | null;
   leadBureau: BureauId;
   coBureaus: BureauId[];
   routingReason: string;
@@ -62,6 +65,9 @@ export const polygonPropertiesSchema = z.object({
   epoch: z.string(),
   district_code: z.string(),
   district_name: z.string(),
+  /** 乡镇/街道 (属地): null without a township zone layer, or outside every township of it. */
+  township_code: z.string().nullable(),
+  township_name: z.string().nullable(),
   lead_bureau: z.enum(BUREAU_IDS),
   lead_bureau_name: z.string(),
   co_bureaus: z.array(z.enum(BUREAU_IDS)),

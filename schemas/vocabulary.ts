@@ -24,6 +24,8 @@ export const ZONE_KINDS = [
   'approved_construction',
   'key_patrol_area',
   'district',
+  // 乡镇/街道: where a polygon lies below its district (属地), never a routing zone.
+  'township',
 ] as const;
 export type ZoneKind = (typeof ZONE_KINDS)[number];
 

@@ -28,7 +28,7 @@ beforeAll(async () => {
     'b1',
     '2026-10',
     [
-      polygon(code(1), '2026-10', square(117.0, 36.6)),
+      polygon(code(1), '2026-10', square(117.0, 36.6), { townshipCode: '370102001', townshipName: '解放路街道' }),
       polygon(code(2), '2026-10', square(117.01, 36.6)),
       polygon(code(3), '2026-10', square(117.02, 36.6), { leadBureau: 'forestry' }),
       polygon(code(4), '2026-10', square(117.03, 36.6), { leadBureau: 'forestry', coBureaus: ['natural_resources'] }),
@@ -58,6 +58,10 @@ describe('GET /api/polygons.kml', () => {
     // The facts a crew reads on site, in Chinese.
     expect(r.body).toContain('办理状态：已下发');
     expect(r.body).toContain(`<Data name="图斑编号"><value>${code(1)}</value></Data>`);
+    // 属地: the township the crew goes to, where the batch had a township layer (none for code 2).
+    const placemarks = r.body.split('<Placemark>').slice(1);
+    expect(placemarks[0]).toContain('<Data name="乡镇/街道"><value>解放路街道 370102001</value></Data>');
+    expect(placemarks[1]).not.toContain('乡镇/街道');
     // What forestry sees is forestry's.
     expect(placemarkNames((await t.request('fo', '/api/polygons.kml?epoch=2026-10')).body)).toEqual([code(3), code(4)]);
     // The inbox's filters: after a 签收, 仅已下发 leaves it out.

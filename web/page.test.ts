@@ -59,7 +59,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tuban-page-'));
     await mkdir(ARTIFACTS, { recursive: true });
-    demo = await demoBatch(dir, { dbTarget: join(dir, 'db') });
+    demo = await demoBatch(dir, { dbTarget: join(dir, 'db'), townships: true });
     // A bureau that leads polygons but does not see them all, so "only its own" can fail.
     const top = await demo.db.query<{ lead_bureau: string }>(
       `SELECT b.lead_bureau FROM (SELECT DISTINCT lead_bureau FROM polygons) b
@@ -229,6 +229,10 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.textContent('#date-before')).toBe(demo.scene.beforeDate);
     expect(await page.textContent('#date-after')).toBe(demo.scene.afterDate);
     expect(page.url()).toContain(`case=${first}`);
+    // 乡镇/街道 (属地) as the batch's township layer gave it (this polygon lies in one).
+    const township = (await demo.db.query<{ township_name: string | null; township_code: string | null }>('SELECT township_name, township_code FROM polygons WHERE code = $1', [first])).rows[0];
+    expect(township.township_name).not.toBeNull();
+    expect(await page.textContent('#card-township')).toBe(`${township.township_name} (${township.township_code})`);
     await mapIdle(page);
     await page.screenshot({ path: join(ARTIFACTS, 'page-card.png') });
     // The open card's polygon stands out among its neighbours of the same status colour: a cyan halo.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DETECTOR_PARAMS, flatParams } from '../detect/detector-params.js';
+import { samplePolygon } from '../../fixtures/sample-polygon.js';
 import { summarise, type TileOutcome } from './batch-report.js';
 
 const tile = (id: string, coregistration: TileOutcome['coregistration']): TileOutcome => ({
@@ -25,5 +26,25 @@ describe('batch report', () => {
     );
     expect(report.warnings).toEqual(['zone z: empty', '/data/a.tif: prior epoch misregistered by (-2.04, 0.98) px; moved back before differencing']);
     expect(report.tiles[1].coregistration?.dx).toBe(0.21);
+  });
+
+  it('counts the polygons outside every township when the zone files hold a township layer, and not without one', () => {
+    const base = {
+      batchId: 'b', epoch: '2026-10', mode: 'embedded' as const, database: 'pglite' as const, startedAt: new Date().toISOString(),
+      detector: { name: 'd', version: 'v', paramsHash: 'h', params: flatParams(DEFAULT_DETECTOR_PARAMS) }, warnings: [],
+      seamDuplicates: 0, seasonal: { polygons: 0, areaM2: 0 }, extraTimings: {},
+    };
+    const polygons = [
+      samplePolygon({ code: '370102-202610-0001', areaM2: 5000 }),
+      samplePolygon({ code: '370102-202610-0002', areaM2: 15000, townshipCode: null, townshipName: null }),
+    ];
+    const withLayer = summarise({ ...base, townshipLayer: true }, [], [], polygons);
+    expect(withLayer.counts.outsideTownships).toEqual({ polygons: 1, areaM2: 15000, codes: ['370102-202610-0002'] });
+    expect(withLayer.warnings).toEqual([
+      '1 polygon(s) (1.50 ha) lie outside every township (乡镇/街道) of the zone files; their 乡镇/街道 is blank: 370102-202610-0002. Check that the township layer covers the tiles (or its CRS)',
+    ]);
+    const without = summarise(base, [], [], polygons.map((p) => ({ ...p, townshipCode: null, townshipName: null })));
+    expect(without.counts.outsideTownships).toBeUndefined();
+    expect(without.warnings).toEqual([]);
   });
 });

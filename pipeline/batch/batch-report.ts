@@ -86,6 +86,11 @@ export interface BatchReport {
      * batches finished before this count existed.
      */
     outsideDistricts?: { polygons: number; areaM2: number; codes: string[] };
+    /**
+     * With a 乡镇/街道 (township) zone layer, the polygons outside every township of it: their
+     * 乡镇/街道 is blank. Absent without a township layer (every township is blank then).
+     */
+    outsideTownships?: { polygons: number; areaM2: number; codes: string[] };
   };
   /** Seconds per stage, summed over tiles, plus plan/finalise/outputs. */
   timings: Record<string, number>;
@@ -96,7 +101,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number; townshipLayer?: boolean },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -123,6 +128,8 @@ export function summarise(
   }
   const outsidePolygons = polygons.filter((p) => p.districtCode === UNASSIGNED_DISTRICT.code);
   const outside = { polygons: outsidePolygons.length, areaM2: round(sum(outsidePolygons.map((p) => p.areaM2)), 2), codes: outsidePolygons.map((p) => p.code) };
+  const noTownship = base.townshipLayer ? polygons.filter((p) => p.townshipName === null) : null;
+  const outsideTownships = noTownship && { polygons: noTownship.length, areaM2: round(sum(noTownship.map((p) => p.areaM2)), 2), codes: noTownship.map((p) => p.code) };
   const finishedAt = new Date().toISOString();
   const rssNow = process.resourceUsage().maxRSS * 1024;
   return {
@@ -136,7 +143,7 @@ export function summarise(
     tiles,
     rejected,
     repaired: base.repaired ?? [],
-    warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside)],
+    warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside), ...outsideTownshipWarnings(outsideTownships)],
     ...(base.replaced?.length ? { replaced: base.replaced } : {}),
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),
@@ -153,6 +160,7 @@ export function summarise(
       byDistrict,
       byChangeType,
       outsideDistricts: outside,
+      ...(outsideTownships ? { outsideTownships } : {}),
     },
     timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, round(v, 3)])),
     megapixelsPerSecond,
@@ -178,4 +186,11 @@ function outsideWarnings(o: { polygons: number; areaM2: number; codes: string[] 
   return [
     `${o.polygons} polygon(s) (${(o.areaM2 / 1e4).toFixed(2)} ha) lie outside every district of the zone files and were coded ${UNASSIGNED_DISTRICT.code} (${UNASSIGNED_DISTRICT.name}) with the default lead bureau: ${list}. Check that the district layer covers the tiles (or its CRS: --zones file@gcj02)`,
   ];
+}
+
+/** Not an error either: the ledger's 乡镇/街道 is blank for these until the township layer covers them. */
+function outsideTownshipWarnings(o: { polygons: number; areaM2: number; codes: string[] } | null): string[] {
+  if (!o || o.polygons === 0) return [];
+  const list = o.codes.length > 20 ? `${o.codes.slice(0, 20).join(', ')} … (${o.codes.length - 20} more)` : o.codes.join(', ');
+  return [`${o.polygons} polygon(s) (${(o.areaM2 / 1e4).toFixed(2)} ha) lie outside every township (乡镇/街道) of the zone files; their 乡镇/街道 is blank: ${list}. Check that the township layer covers the tiles (or its CRS)`];
 }

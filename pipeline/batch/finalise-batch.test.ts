@@ -1,7 +1,13 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
 import type { Detection } from '../model.js';
-import { dropSeamDuplicates } from './finalise-batch.js';
+import { loadRuleTable } from '../route/load-rule-table.js';
+import { BatchArgsSchema } from './batch-args.js';
+import { dropSeamDuplicates, finaliseDetections } from './finalise-batch.js';
+import type { BatchPlan } from './plan-batch.js';
 
 function square(x: number, y: number, s = 0.001): Polygon {
   return { type: 'Polygon', coordinates: [[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]] };
@@ -32,5 +38,66 @@ describe('dropSeamDuplicates', () => {
     const x = det('tileB', 0, square(118, 36), 0.8);
     const y = det('tileA', 5, square(118, 36), 0.8);
     expect(dropSeamDuplicates([x, y]).map((k) => k.tileId)).toEqual(['tileA']);
+  });
+});
+
+describe('finaliseDetections with a 乡镇/街道 (township) layer', () => {
+  const stamp = { name: 'spectral', version: '1.0.0', paramsHash: 'abc123' };
+  const noPrevious = async (geoms: Polygon[]) => geoms.map(() => null);
+  const big = (x: number, y: number) => square(x, y, 0.1);
+
+  async function finalise(zoneFiles: Record<string, unknown[]>, detections: Detection[]) {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-finalise-township-'));
+    try {
+      const zones = await Promise.all(Object.entries(zoneFiles).map(async ([name, features]) => {
+        const path = join(dir, `${name}.geojson`);
+        await writeFile(path, JSON.stringify({ type: 'FeatureCollection', features }));
+        return path;
+      }));
+      const args = BatchArgsSchema.parse({ epoch: '2026-10', tiles: [join(dir, 'a.tif')], prior: [join(dir, 'b.tif')], zones });
+      const plan: BatchPlan = { batchId: 'b1', plannedAt: '2026-10-09T00:00:00Z', args, tiles: [], prior: [], rejected: [] };
+      return await finaliseDetections(plan, await loadRuleTable(), detections, stamp, noPrevious);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const feature = (properties: Record<string, unknown>, geometry: Polygon) => ({ type: 'Feature', properties, geometry });
+  const districts = [feature({ kind: 'district', code: '370112', name: '历城区' }, big(117, 36))];
+  const detections = [
+    det('t', 0, square(117.01, 36.01), 0.8), // in 王家镇
+    det('t', 1, square(117.0599, 36.02, 0.002), 0.8), // straddles: 0.0001° in 王家镇, 0.0019° in 港沟街道
+    det('t', 2, square(117.05, 36.095, 0.002), 0.8), // north of both townships: outside every one
+  ];
+
+  it('gives each polygon the township it overlaps most, blank outside them, named in the reason; warns on a code of another district', async () => {
+    const r = await finalise({
+      districts,
+      townships: [
+        feature({ kind: '乡镇', XZQDM: '370112001', XZQMC: '王家镇' }, square(117, 36, 0.06)),
+        // A code of another district (370113): kept, and the report says so.
+        feature({ kind: '街道', XZQDM: '370113002', XZQMC: '港沟街道' }, square(117.06, 36, 0.04)),
+      ],
+    }, detections);
+    expect(r.townshipLayer).toBe(true);
+    // The polygon of detection i, by its centre (codes are given north to south).
+    const byIndex = (i: number) => {
+      const [[x0, y0], , [x1, y1]] = detections[i].geometry.coordinates[0];
+      return r.polygons.find((p) => Math.abs(p.centroid[0] - (x0 + x1) / 2) < 1e-6 && Math.abs(p.centroid[1] - (y0 + y1) / 2) < 1e-6)!;
+    };
+    expect(r.polygons.map((p) => [p.townshipCode, p.townshipName]).sort()).toEqual([['370112001', '王家镇'], ['370113002', '港沟街道'], [null, null]].sort());
+    expect(byIndex(0)).toMatchObject({ districtCode: '370112', townshipCode: '370112001', townshipName: '王家镇' });
+    expect(byIndex(1)).toMatchObject({ townshipCode: '370113002', townshipName: '港沟街道' });
+    expect(byIndex(1).routingReason).toMatch(/；属地: 港沟街道$/);
+    expect(byIndex(2)).toMatchObject({ townshipCode: null, townshipName: null });
+    expect(byIndex(2).routingReason).not.toContain('属地');
+    expect(r.warnings.filter((w) => w.includes('township'))).toEqual([
+      `township 370113002 港沟街道 does not begin with the code of district 370112 历城区 its 1 polygon(s) lie in (${byIndex(1).code}): check the township and district layers`,
+    ]);
+  });
+
+  it('without a township layer gives every polygon a blank township and says there is no layer', async () => {
+    const r = await finalise({ districts }, detections);
+    expect(r.townshipLayer).toBe(false);
+    expect(r.polygons.every((p) => p.townshipCode === null && p.townshipName === null && !p.routingReason.includes('属地'))).toBe(true);
   });
 });

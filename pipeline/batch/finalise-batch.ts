@@ -33,6 +33,8 @@ export interface FinaliseResult {
   seasonal: { polygons: number; areaM2: number };
   /** The district outlines the polygons were routed with, for the server's clue check (`storeDistricts`). */
   districts: DistrictOutline[];
+  /** Whether the zone files hold a 乡镇/街道 layer (so a polygon without a township lies outside it). */
+  townshipLayer: boolean;
 }
 
 /** Unknown district: polygons outside every district polygon still get routed and coded. */
@@ -95,7 +97,7 @@ export async function finaliseDetections(
   const routed = kept.flatMap((d) => {
     const ov = earlier(d) ?? overlayDetection(d, batchZones);
     for (const id of ov.failedZoneIds) warnings.push(`zone ${id}: intersection failed, skipped for ${d.tileId}#${d.index}`);
-    const input = { overlaps: ov.overlaps, changeType: d.changeType, landClassBefore: ov.landClassBefore, areaM2: d.areaM2 };
+    const input = { overlaps: ov.overlaps, changeType: d.changeType, landClassBefore: ov.landClassBefore, areaM2: d.areaM2, township: ov.township?.name };
     // Before codes are given, so serials stay dense over the polygons issued.
     if (seasonalBasis(input, rules) !== null) {
       seasonal.polygons++;
@@ -130,6 +132,8 @@ export async function finaliseDetections(
     overlaps: r.ov.overlaps,
     districtCode: r.district.code,
     districtName: r.district.name,
+    townshipCode: r.ov.township?.code ?? null,
+    townshipName: r.ov.township?.name ?? null,
     leadBureau: r.decision.lead,
     coBureaus: r.decision.co,
     routingReason: r.decision.reason,
@@ -141,7 +145,29 @@ export async function finaliseDetections(
     tileId: r.d.tileId,
   }));
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones) };
+  warnings.push(...townshipDistrictWarnings(polygons));
+  const townshipLayer = batchZones.zones.items.some((z) => z.kind === 'township');
+  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones), townshipLayer };
+}
+
+/**
+ * A township code begins with its district's six digits (GB/T 2260 + 3): one that does not names the
+ * wrong district or township layer (another county's file, a stale code). The polygon keeps both as
+ * the layers say; the report says so once per township and district.
+ */
+function townshipDistrictWarnings(polygons: readonly MonitoringPolygon[]): string[] {
+  const odd = new Map<string, { township: string; district: string; codes: string[] }>();
+  for (const p of polygons) {
+    const t = p.townshipCode;
+    if (!t || p.districtCode === UNASSIGNED_DISTRICT.code || t.startsWith(p.districtCode)) continue;
+    const key = `${t}\0${p.districtCode}`;
+    const entry = odd.get(key) ?? { township: `${t} ${p.townshipName ?? ''}`.trim(), district: `${p.districtCode} ${p.districtName}`.trim(), codes: [] };
+    entry.codes.push(p.code);
+    odd.set(key, entry);
+  }
+  return [...odd.values()].map(
+    (o) => `township ${o.township} does not begin with the code of district ${o.district} its ${o.codes.length} polygon(s) lie in (${o.codes.slice(0, 5).join(', ')}${o.codes.length > 5 ? ' …' : ''}): check the township and district layers`,
+  );
 }
 
 /** The batch's district zones, coded as the overlay codes them (`overlayPolygon`). */

@@ -155,6 +155,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           repaired: result.repaired,
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,
+          townshipLayer: result.townshipLayer,
           extraTimings: { finalise: (performance.now() - t0) / 1000 },
           rejectedGroundM2,
         },

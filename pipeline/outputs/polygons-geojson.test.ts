@@ -23,6 +23,8 @@ describe('polygonFeature', () => {
       code: '370102-202610-0007',
       district_code: '370102',
       district_name: '历下区',
+      township_code: '370102001',
+      township_name: '解放路街道',
       lead_bureau: 'forestry',
       lead_bureau_name: '园林和林业绿化局',
       co_bureaus: ['natural_resources'],

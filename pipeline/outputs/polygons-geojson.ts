@@ -46,6 +46,8 @@ export function polygonFeature(p: MonitoringPolygon, bureauName: (id: BureauId) 
       epoch: p.epoch,
       district_code: p.districtCode,
       district_name: p.districtName,
+      township_code: p.townshipCode,
+      township_name: p.townshipName,
       lead_bureau: p.leadBureau,
       lead_bureau_name: bureauName(p.leadBureau),
       co_bureaus: [...p.coBureaus],

@@ -39,6 +39,7 @@ export const DEFAULT_RULES: RuleTable = {
     approved_construction: '已批建设用地',
     key_patrol_area: '重点巡查区域',
     district: '区县',
+    township: '乡镇街道',
   },
   min_share: 0.1,
   always_co: ['township'],

@@ -52,6 +52,22 @@ describe('overlayPolygon', () => {
     expect(overlayPolygon(rect(5000, 0, 5100, 100), new ZoneIndex([d1, d2])).district).toBeNull();
   });
 
+  it('takes the township (乡镇/街道) with the largest overlap, none outside every township (no snapping), and keeps townships out of the overlaps', () => {
+    const d = zone('d', 'district', rect(-5000, -5000, 5000, 5000), { code: '370112', name: '历城区' });
+    const t1 = zone('t1', 'township', rect(-1000, -1000, 40, 1000), { code: '370112001', name: '王家镇' });
+    const t2 = zone('t2', 'township', rect(40, -1000, 2000, 1000), { code: '370112002', name: '城关街道' });
+    const r = overlayPolygon(poly, new ZoneIndex([d, t1, t2]));
+    expect(r.township).toEqual({ code: '370112002', name: '城关街道' }); // 60 % against 40 %
+    expect(r.district?.code).toBe('370112');
+    expect(r.overlaps).toEqual({});
+    // 250 m east of t2 (a district would snap to it): no township.
+    expect(overlayPolygon(rect(2250, 0, 2350, 100), new ZoneIndex([d, t1, t2])).township).toBeNull();
+    // No township layer at all: none, as before.
+    expect(overlayPolygon(poly, new ZoneIndex([d])).township).toBeNull();
+    // A layer of names only gives the name and no code.
+    expect(overlayPolygon(poly, new ZoneIndex([zone('t3', 'township', rect(-10, -10, 110, 110), { name: '无码街道' })])).township).toEqual({ code: null, name: '无码街道' });
+  });
+
   it('takes the land class before from the parcel class covering most of the polygon', () => {
     const parcels = new ZoneIndex<LandUseParcel>([
       { dlbm: '0103', geometry: rect(-100, -100, 30, 200) },

@@ -24,13 +24,19 @@ export const DISTRICT_SNAP_M = 1000;
 export interface OverlayResult {
   /** Area of the polygon itself, m². */
   areaM2: number;
-  /** Per zone kind (districts excluded): m² inside the union of that kind's zones, and share of the polygon. */
+  /** Per zone kind (districts and townships excluded): m² inside the union of that kind's zones, and share of the polygon. */
   overlaps: Partial<Record<ZoneKind, Overlap>>;
   /**
    * The district zone with the largest overlap; when none overlaps, the nearest district within
    * DISTRICT_SNAP_M of the polygon's centroid; else null (the caller decides, e.g. report it unassigned).
    */
   district: { code: string; name: string } | null;
+  /**
+   * The township (乡镇/街道) zone with the largest overlap, null when the polygon overlaps none (no
+   * township layer, or outside it: no snapping, a township layer is the 三调 boundary, not a sketch).
+   * Code null when the layer gives only names.
+   */
+  township: { code: string | null; name: string } | null;
   /** 三调 dlbm with the largest overlap among land-use parcels; null without parcels or overlap. */
   landClassBefore: string | null;
   /** Ids of zones (or 'parcel#i') whose intersection turf could not compute (bad geometry); they were skipped. */
@@ -144,7 +150,8 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
   const failedZoneIds: string[] = [];
 
   const piecesByKind = new Map<ZoneKind, Piece[]>();
-  let bestDistrict: { zone: Zone; m2: number } | null = null;
+  // The administrative units a polygon lies in: the one it overlaps most of each, not an overlap share.
+  const best: Partial<Record<'district' | 'township', { zone: Zone; m2: number }>> = {};
   for (const zone of zones.candidates(bbox)) {
     let piece: Piece | null;
     try {
@@ -154,9 +161,10 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
       continue;
     }
     if (!piece) continue;
-    if (zone.kind === 'district') {
+    if (zone.kind === 'district' || zone.kind === 'township') {
       const m2 = pieceArea(piece, s);
-      if (m2 > 0 && (!bestDistrict || m2 > bestDistrict.m2)) bestDistrict = { zone, m2 };
+      const held = best[zone.kind];
+      if (m2 > 0 && (!held || m2 > held.m2)) best[zone.kind] = { zone, m2 };
       continue;
     }
     const list = piecesByKind.get(zone.kind);
@@ -171,10 +179,12 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
     overlaps[kind] = { m2, share: polyArea > 0 ? clamp01(m2 / polyArea) : 0 };
   }
 
-  const districtZone = bestDistrict?.zone ?? nearestDistrict(geom, zones);
+  const districtZone = best.district?.zone ?? nearestDistrict(geom, zones);
   const district = districtZone ? { code: districtZone.code ?? districtZone.id, name: districtZone.name ?? '' } : null;
+  const townshipZone = best.township?.zone;
+  const township = townshipZone ? { code: townshipZone.code ?? null, name: townshipZone.name ?? townshipZone.code ?? '' } : null;
 
-  return { areaM2: polyArea, overlaps, district, landClassBefore: landUse ? dominantLandClass(s, landUse, failedZoneIds) : null, failedZoneIds };
+  return { areaM2: polyArea, overlaps, district, township, landClassBefore: landUse ? dominantLandClass(s, landUse, failedZoneIds) : null, failedZoneIds };
 }
 
 function nearestDistrict(geom: Polygon, zones: ZoneIndex<Zone>): Zone | null {

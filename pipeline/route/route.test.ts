@@ -56,6 +56,16 @@ describe('routePolygon with the Jinan default table', () => {
     }
   });
 
+  it('names the township in the reason when it is co-responsible (属地), keeping the bureau id', () => {
+    const d = routePolygon(input({ forest: 0.8 }, 'vegetation_loss', { township: '王家镇' }), DEFAULT_RULES);
+    expect(d.co).toEqual(['natural_resources', 'township']);
+    expect(d.reason).toBe('林地 占 80%；涉及林地的图斑由园林和林业绿化局牵头审核；属地: 王家镇');
+    // Without a township (no layer, or outside it), the reason is as it was.
+    expect(routePolygon(input({}), DEFAULT_RULES).reason).toBe('其他疑似违法用地由自然资源和规划局牵头审核');
+    // A table without the township among the co-bureaus does not name one.
+    expect(routePolygon(input({}, 'construction', { township: '王家镇' }), { ...DEFAULT_RULES, always_co: [] }).reason).toBe('其他疑似违法用地由自然资源和规划局牵头审核');
+  });
+
   it('ignores shares below min_share', () => {
     const d = routePolygon(input({ drinking_water_source: 0.05, urban_construction: 0.95 }), DEFAULT_RULES);
     expect(d.lead).toBe('urban_management');

@@ -14,6 +14,8 @@ export interface RouteInput {
   landClassBefore: string | null;
   /** Polygon area, m². */
   areaM2: number;
+  /** Name of the 乡镇/街道 the polygon lies in, named in the reason when the township is co-responsible (属地). */
+  township?: string | null;
 }
 
 export interface RouteDecision {
@@ -98,6 +100,8 @@ export function routePolygon(input: RouteInput, rules: RuleTable): RouteDecision
   const permitOnFile = permit !== null;
   const parts = first ? [first.basis, first.rule.reason_zh] : [rules.default_rule.reason_zh];
   if (permit) parts.push(`${rules.permit.reason_zh} (${permit})`);
+  // The bureau id stays 'township' (one for every 乡镇): the reason says which one it is.
+  if (input.township && (lead === 'township' || co.includes('township'))) parts.push(`属地: ${input.township}`);
 
   const priorityReasons: string[] = [];
   for (const kind of rules.priority.kinds) {

@@ -376,6 +376,32 @@ ALTER TABLE not_observed ADD COLUMN reason text;
 ALTER TABLE not_observed ADD COLUMN file text;
 `,
   },
+  {
+    version: 14,
+    name: 'the township (乡镇/街道) of each polygon: polygons.township_code, township_name (and polygons_gone, work_items)',
+    // NULL: no township layer was given, or the polygon lies outside it; clues have none. The view
+    // gains the two columns at its end (CREATE OR REPLACE VIEW may only append).
+    sql: `
+ALTER TABLE polygons ADD COLUMN township_code text;
+ALTER TABLE polygons ADD COLUMN township_name text;
+ALTER TABLE polygons_gone ADD COLUMN township_code text;
+ALTER TABLE polygons_gone ADD COLUMN township_name text;
+CREATE OR REPLACE VIEW work_items AS
+  SELECT p.code, p.epoch, 'satellite'::text AS source, p.geom::geometry AS geom, p.centroid::geometry AS centroid, p.area_m2, p.area_mu,
+         p.change_type, p.change_class, p.confidence, p.reasons, p.before_date, p.after_date, p.land_class_before,
+         p.zone_overlaps, p.district_code, p.district_name, p.lead_bureau, p.co_bureaus, p.routing_reason, p.rule_id,
+         p.priority, p.priority_reasons, p.previous_code, p.detector, p.tile_id, NULL::text AS description,
+         p.batch_id, NULL::date AS reported_on, p.created_at AS loaded_at, p.township_code, p.township_name
+  FROM polygons p
+  UNION ALL
+  SELECT c.code, c.epoch, c.source, c.geom, ST_PointOnSurface(c.geom), c.area_m2, c.area_m2 / (10000.0 / 15),
+         'clue', 'XS', 1.0, '[]'::jsonb, NULL, c.reported_on, NULL,
+         '{}'::jsonb, c.district_code, c.district_name, c.lead_bureau, c.co_bureaus, '线索: ' || c.source, 'clue',
+         'normal', '[]'::jsonb, NULL, jsonb_build_object('name', 'clue', 'version', '', 'paramsHash', ''), '', c.description,
+         NULL, c.reported_on, c.created_at, NULL::text, NULL::text
+  FROM clues c;
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

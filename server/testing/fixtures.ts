@@ -50,6 +50,8 @@ export function polygon(code: string, epoch: string, geometry: Polygon, extra: P
     overlaps: { drinking_water_source: { m2: 5670, share: 0.63 } },
     districtCode: code.slice(0, 6),
     districtName: code.startsWith('370102') ? '历下区' : '市中区',
+    townshipCode: null,
+    townshipName: null,
     leadBureau: 'natural_resources',
     coBureaus: [],
     routingReason: '其他疑似违法用地',

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { generateScene } from '../../fixtures/synthetic-scene.js';
+import { writeSceneTownships } from '../../fixtures/scene-townships.js';
 import { BatchArgsSchema } from '../../pipeline/batch/batch-args.js';
 import { createHandlers } from '../../pipeline/batch/handlers.js';
 import { exportBatch, planAndStore, runBatch } from '../../pipeline/batch/run-batch.js';
@@ -42,7 +43,10 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     const scene = await generateScene({ dir, size: 256, seed: 5, tilesPerSide: 2 });
     // A poisoned current tile: named like a tile, not a TIFF.
     await writeFile(join(scene.currentDir, 'zz_poison.tif'), Buffer.from('this is not a GeoTIFF'));
-    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+    // A 乡镇/街道 layer that leaves the scene's south uncovered: townships and blanks both ways.
+    const townships = join(dir, 'townships.geojson');
+    await writeSceneTownships(scene.zonesPath, townships);
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath, townships] });
 
     const schemaA = uniqueName('equiv_embedded');
     const schemaB = uniqueName('equiv_queue');
@@ -82,9 +86,21 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     const [outlinesA, outlinesB] = await Promise.all([outlines(dbA), outlines(dbB)]);
     expect(outlinesA.length).toBe(3);
     expect(outlinesB).toEqual(outlinesA);
+    // Each polygon's township, the same both ways (compared above), in its own district, and blank
+    // only for those the report counts outside every township.
+    const inTownship = polysA.filter((p) => p.townshipName !== null);
+    expect(inTownship.length).toBeGreaterThan(0);
+    expect(inTownship.every((p) => p.townshipCode!.startsWith(p.districtCode) && p.routingReason.endsWith(`属地: ${p.townshipName}`))).toBe(true);
+    const blank = polysA.filter((p) => p.townshipName === null).map((p) => p.code);
+    expect(blank.length).toBeGreaterThan(0);
+    expect([...(embedded.report.counts.outsideTownships?.codes ?? [])].sort()).toEqual([...blank].sort());
     // The files, as an analyst gets them: polygons.geojson (codes, geometries, properties),
     // ledger.csv rows and the report without its run-specific fields.
-    expect(await comparableOutputs(join(dir, 'out-queue'))).toEqual(await comparableOutputs(join(dir, 'out-embedded')));
+    const files = await comparableOutputs(join(dir, 'out-embedded'));
+    expect(await comparableOutputs(join(dir, 'out-queue'))).toEqual(files);
+    expect(files.ledger[0].split(',')).toContain('乡镇/街道');
+    expect(files.ledger.some((line) => /(城关街道|王家镇)/.test(line))).toBe(true);
+    expect(files.polygons.some((f) => typeof f.properties?.township_code === 'string')).toBe(true);
     const rows = async (db: Database, table: string) => (await db.query<{ n: number }>(`select count(*)::int as n from ${table} where batch_id = $1`, [plan.batchId])).rows[0].n;
     for (const table of ['detections', 'tiles', 'polygons', 'rejected_inputs']) expect(await rows(dbB, table), table).toBe(await rows(dbA, table));
 
