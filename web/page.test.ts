@@ -754,8 +754,12 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await clickMap(page, [o.x, o.y]);
     await expect.poll(() => page.textContent('#clue-where')).toContain('°N');
     await page.fill('#clue-description', '巡查发现');
+    const refusedBefore = consoleErrors.length;
     await page.click('#clue-submit');
     await expect.poll(() => page.textContent('#toast')).toContain('线索位置不在所选区县内');
+    // The refusal's 400 is the browser's own console line, expected here (the last test counts the rest).
+    await expect.poll(() => consoleErrors.length).toBe(refusedBefore + 1);
+    expect(consoleErrors.splice(refusedBefore)).toEqual([expect.stringContaining('400')]);
     expect(await page.textContent('#toast')).toContain(`位于${o.name}（`);
     expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM clues')).rows[0].n).toBe(clues);
     await page.context().close();
