@@ -37,6 +37,7 @@ import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type A
 import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
 import { fieldKml } from './workflow/field-kml.js';
 import { registerMapRoutes } from './map-routes.js';
+import { checkDatabase, packageVersion } from './health.js';
 import { pageRoutes } from './page-routes.js';
 import { chinaDate } from '../pipeline/iso-date.js';
 
@@ -83,6 +84,8 @@ export interface AppOptions {
    * cookie's Secure flag, and the host the cross-origin check compares.
    */
   trustProxy?: string;
+  /** How long `GET /api/health` waits for the database (ms; default HEALTH_TIMEOUT_MS). */
+  healthTimeoutMs?: number;
   /** Extra routes (imagery tiles …), registered inside the authenticated /api context. */
   plugins?: ((api: FastifyInstance, deps: ServerDeps) => Promise<void>)[];
 }
@@ -392,6 +395,37 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         if (user) await endSessions(opts.db, user.name, now());
         reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
         return { ok: true };
+      },
+    );
+    // For monitoring, without a sign-in: one trivial query, never the case sync (maintain) nor the
+    // sign-in throttle; a probe's requests are logged only when the database does not answer.
+    let databaseAnswered = true;
+    registry.route(
+      pub,
+      {
+        method: 'GET',
+        url: '/api/health',
+        summary: 'For monitoring, no sign-in: 200 when the database answers a trivial query within 2 s, else 503 with the class of the problem (reason: timeout, unreachable, closed, error)',
+        tags: ['health'],
+        auth: false,
+        logLevel: 'warn',
+        responses: {
+          200: '{status: "ok", database: "ok", version, schema}: version is this Tuban\'s, schema the database\'s migration version',
+          503: '{status: "unavailable", database: "unavailable", reason, version, schema: null}',
+        },
+      },
+      async (req, reply) => {
+        const health = await checkDatabase(opts.db, opts.healthTimeoutMs);
+        reply.header('cache-control', 'no-store');
+        if (health.ok) {
+          if (!databaseAnswered) req.log.warn('health: the database answers again');
+          databaseAnswered = true;
+          return { status: 'ok', database: 'ok', version: packageVersion(), schema: health.schema };
+        }
+        // The detail (a host, a port, a path) is for the log only; the answer says the class.
+        req.log.warn(`health: the database is unavailable (${health.problem}): ${health.detail}`);
+        databaseAnswered = false;
+        return reply.code(503).send({ status: 'unavailable', database: 'unavailable', reason: health.problem, version: packageVersion(), schema: null });
       },
     );
     pub.get('/openapi.json', async () => registry.openapi({ title: 'Tuban bureau triage API', version: '1.0.0' }));
