@@ -86,11 +86,19 @@ export interface AppOptions {
   trustProxy?: string;
   /** How long `GET /api/health` waits for the database (ms; default HEALTH_TIMEOUT_MS). */
   healthTimeoutMs?: number;
+  /**
+   * How long a stopping server (close(): SIGTERM/SIGINT in `tuban serve`) waits for the requests in
+   * flight before it cuts their connections (ms; default STOP_GRACE_MS).
+   */
+  stopGraceMs?: number;
   /** Extra routes (imagery tiles …), registered inside the authenticated /api context. */
   plugins?: ((api: FastifyInstance, deps: ServerDeps) => Promise<void>)[];
 }
 
 export const SESSION_COOKIE = 'tuban_session';
+
+/** Under systemd's default TimeoutStopSec (90 s), so the server closes its database itself before a SIGKILL. */
+export const STOP_GRACE_MS = 20_000;
 
 /** Never log credentials: the Authorization header, cookies, and any `password` field. */
 export const LOG_REDACT = {
@@ -235,7 +243,31 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler: answerMalformedRequest,
   });
   app.decorateRequest('user', null);
+  // Stopping (close): Fastify stops accepting, answers 503 to new requests on open connections and
+  // lets the requests in flight finish, but a keep-alive connection whose request finishes after
+  // that stays open for its keep-alive timeout (72 s) and holds the stop up. So the answers sent
+  // while stopping say `Connection: close`, idle connections are closed as they come, and after
+  // the grace period the connections still busy are cut.
+  let stopping = false;
+  const stopTimers: NodeJS.Timeout[] = [];
+  app.addHook('preClose', async () => {
+    stopping = true;
+    const server = app.server;
+    if (!server.listening) return;
+    stopTimers.push(setInterval(() => server.closeIdleConnections(), 100).unref());
+    const graceMs = opts.stopGraceMs ?? STOP_GRACE_MS;
+    stopTimers.push(
+      setTimeout(() => {
+        app.log.warn(`stopping: requests still in flight after ${graceMs / 1000} s; their connections are cut`);
+        server.closeAllConnections();
+      }, graceMs).unref(),
+    );
+  });
+  app.addHook('onClose', async () => {
+    for (const t of stopTimers) clearTimeout(t);
+  });
   app.addHook('onSend', async (_req, reply, payload) => {
+    if (stopping) reply.header('connection', 'close');
     // Evidence and page files are served with their own types; browsers must not guess others.
     reply.header('x-content-type-options', 'nosniff');
     // No other site may frame the page (clickjacking); CSP's frame-ancestors says it to newer browsers.

@@ -3,10 +3,11 @@
  * database answers, 503 with only the class of the problem when it does not (a held lock, a
  * database that went away, one that was closed), never the case sync, never the sign-in throttle.
  * With TUBAN_TEST_DATABASE_URL (`node scripts/test-servers.mjs -- npx vitest run server/health.test.ts`)
- * also a PostgreSQL that stops answering behind a TCP proxy and comes back.
+ * also a PostgreSQL that stops answering behind a TCP proxy and comes back. And a stopping server
+ * does not wait for ever on a request that never finishes.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
@@ -88,6 +89,23 @@ describe('GET /api/health', () => {
     expect(get.security).toEqual([]);
     expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['200', '503']));
   });
+
+  it('a stopping server cuts a request still in flight after its grace period, so that close() ends', async () => {
+    const app = (await testApp(db, { stopGraceMs: 300 })).app;
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const cut = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.on('error', () => undefined);
+    // A sign-in whose body never comes (a client gone quiet on a slow link).
+    socket.write('POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":');
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    await app.close();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await cut;
+  }, 20_000);
 
   it('answers 503 closed once the database is closed (a stopping server)', async () => {
     await db.close();
