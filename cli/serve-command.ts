@@ -1,7 +1,8 @@
 /**
  * `tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>]
  *  [--calendar FILE…] [--deadlines FILE] [--log-level info]`: migrate, load the secret and the holiday calendar,
- * build the app (API, page, imagery tiles and chips, warmed for the newest month), listen; SIGINT/SIGTERM close the server, then the database. An embedded database
+ * build the app (API, page, imagery tiles and chips, warmed for the newest month), listen; SIGINT/SIGTERM close the server
+ * (the requests in flight finish), then the database; a second signal exits at once (128 + its number). An embedded database
  * directory is locked for the server's whole life (`--wait-db` as for batch): a batch or migrate
  * run meanwhile gets DB.LOCKED instead of a second PGlite writing the same files.
  */
@@ -15,7 +16,7 @@ import { config } from '../pipeline/config.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { shareDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
-import { LOG_REDACT, type AppOptions } from '../server/app.js';
+import { LOG_REDACT, STOP_GRACE_MS, type AppOptions } from '../server/app.js';
 import { chinaDate } from '../pipeline/iso-date.js';
 import { buildServeApp } from '../server/serve-app.js';
 import { loadSecret } from '../server/auth/secret.js';
@@ -77,8 +78,29 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     await app.close();
     await db.close();
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  // The first SIGTERM/SIGINT stops gracefully (the requests in flight finish, for at most
+  // STOP_GRACE_MS; then the database closes and its lock is released). A second one, of either
+  // kind, while that runs means "now": exit at once, 128 + the signal's number like a shell, and
+  // the lock file goes on 'exit' (directory-lock.ts); the embedded database recovers from its WAL
+  // on the next start, as after a crash.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      app.log.warn(`${signal} again while stopping: exiting now, without waiting for the requests in flight`);
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
+    stopping = true;
+    app.log.info(`${signal}: stopping (no new connections; the requests in flight finish, for at most ${STOP_GRACE_MS / 1000} s)`);
+    void stop().then(
+      () => app.log.info('stopped; the database is closed'),
+      (err: unknown) => {
+        app.log.error({ err }, 'stopping failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     await app.listen({ port, host });
   } catch (err) {

@@ -3,10 +3,14 @@
  * password on standard input, then `tuban serve` on a real port over an embedded database: the
  * secret file (0600), sign-in, 401 for the anonymous, the page and imagery routes, tuban user and
  * a month's batch run beside it through the database it shares (a second server is refused, exit
- * 75), and no password or token in the logs.
+ * 75), and no password or token in the logs. Stopping: a request in flight at SIGTERM still gets its
+ * whole answer, new connections are refused, the process exits 0 soon after and the database's
+ * lock is released; a second signal while stopping exits at once.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +26,68 @@ const tuban = (args: string[], stdin = '') => runCli(args, { env: { TUBAN_SECRET
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tuban-serve-'));
 });
+
+/** `tuban serve` on a free port; resolves once it listens. */
+async function startServe(db: string, data: string): Promise<{ p: ChildProcess; port: number; output: () => string; exited: Promise<{ code: number | null; signal: string | null; at: number }> }> {
+  const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--data', data], { env: { ...process.env, TUBAN_SECRET: undefined } });
+  let out = '';
+  p.stdout!.on('data', (d) => (out += d));
+  p.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: string | null; at: number }>((r) => p.once('exit', (code, signal) => r({ code, signal, at: Date.now() })));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line in: ${out}`)), 90_000);
+    const check = () => {
+      const m = out.match(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    p.stdout!.on('data', check);
+    void exited.then(() => reject(new Error(`serve exited: ${out}`)));
+  });
+  return { p, port, output: () => out, exited };
+}
+
+/**
+ * A sign-in whose body is only half sent: in flight (its headers read by the server) until `finish`,
+ * which sends the rest and resolves with the whole answer once the server ends the connection.
+ */
+async function halfSentSignIn(port: number): Promise<{ finish: () => Promise<string> }> {
+  const body = JSON.stringify({ name: 'nobody', password: 'not the password at all' });
+  const socket: Socket = connect(port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  let answer = '';
+  socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
+  const ended = new Promise<void>((r) => socket.once('close', () => r()));
+  socket.write(`POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+  await new Promise((r) => setTimeout(r, 300));
+  return {
+    finish: async () => {
+      socket.write(body.slice(10));
+      await ended;
+      return answer;
+    },
+  };
+}
+
+/** Whether a new connection to the port is refused, tried until `withinMs`. */
+async function refusedWithin(port: number, withinMs: number): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  while (Date.now() < until) {
+    const refused = await new Promise<boolean>((r) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => {
+        c.destroy();
+        r(false);
+      });
+      c.once('error', () => r(true));
+    });
+    if (refused) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
 
 describe('tuban user and tuban serve', () => {
   it('adds, refuses and lists users; the password comes from standard input', async () => {
@@ -134,4 +200,46 @@ describe('tuban user and tuban serve', () => {
     expect(disable.code).toBe(0);
     expect((await tuban(['user', 'list', '--db', join(dir, 'db')])).stdout).toContain('chief\tlead\t-\tdisabled');
   }, 180_000);
+
+  it('stops on SIGTERM: the request in flight gets its whole answer, new connections are refused, exit 0, the database is free', async () => {
+    const db = join(dir, 'db-stop');
+    const server = await startServe(db, join(dir, 'data-stop'));
+    const inFlight = await halfSentSignIn(server.port);
+    const signalled = Date.now();
+    server.p.kill('SIGTERM');
+    expect(await refusedWithin(server.port, 10_000)).toBe(true);
+    // Still running: the request in flight holds the stop up, and is answered whole.
+    expect(server.p.exitCode).toBe(null);
+    const answer = await inFlight.finish();
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer).toContain('"code":"AUTH.BAD_CREDENTIALS"');
+    // Told to close its connection, not kept alive for 72 s (which held the process up as long).
+    expect(answer.toLowerCase()).toContain('connection: close');
+    const exit = await server.exited;
+    expect([exit.code, exit.signal]).toEqual([0, null]);
+    expect(exit.at - signalled).toBeLessThan(15_000);
+    expect(server.output()).toContain('SIGTERM: stopping');
+    expect(server.output()).toContain('stopped; the database is closed');
+    // The lock and the socket are gone: the next command opens the directory itself.
+    expect(existsSync(`${db}.lock`)).toBe(false);
+    const ledger = await runCli(['ledger', '--epoch', '2026-10', '--db', db, '--out', join(dir, 'ledger-after-stop')]);
+    expect(ledger.code, ledger.stderr).toBe(0);
+    expect(ledger.stderr).not.toContain('DB.LOCKED');
+  }, 120_000);
+
+  it('exits at once on a second signal while stopping (SIGTERM, then SIGINT: 130), and the lock goes with it', async () => {
+    const db = join(dir, 'db-stop-twice');
+    const server = await startServe(db, join(dir, 'data-stop-twice'));
+    await halfSentSignIn(server.port); // never finished: only the second signal ends the stop
+    server.p.kill('SIGTERM');
+    expect(await refusedWithin(server.port, 10_000)).toBe(true);
+    server.p.kill('SIGINT');
+    const exit = await Promise.race([server.exited, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    if (exit === null) server.p.kill('SIGKILL');
+    expect(exit).toMatchObject({ code: 130, signal: null });
+    expect(server.output()).toContain('SIGINT again while stopping: exiting now');
+    expect(existsSync(`${db}.lock`)).toBe(false);
+    const list = await tuban(['user', 'list', '--db', db]);
+    expect(list.code, list.stderr).toBe(0);
+  }, 120_000);
 });

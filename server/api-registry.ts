@@ -20,9 +20,11 @@ export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodTy
   rawBody?: string[];
   /** Documented responses besides the errors every route can give. */
   responses?: Record<number, string>;
-  /** false: no sign-in needed (only the session route and the OpenAPI document). */
+  /** false: no sign-in needed (only the session routes and the health check; the OpenAPI document is public too). */
   auth?: boolean;
   bodyLimit?: number;
+  /** The route's own log level (Fastify's): 'warn' keeps a monitoring probe's every request out of the log. */
+  logLevel?: 'warn' | 'info';
 }
 
 export interface Parsed<P, Q, B> {
@@ -52,6 +54,7 @@ export class ApiRegistry {
       method: spec.method,
       url: spec.url,
       ...(spec.bodyLimit ? { bodyLimit: spec.bodyLimit } : {}),
+      ...(spec.logLevel ? { logLevel: spec.logLevel } : {}),
       handler: async (req, reply) => {
         const input = {
           params: parseWith(spec.params, req.params, 'params'),

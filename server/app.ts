@@ -37,6 +37,7 @@ import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type A
 import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
 import { fieldKml } from './workflow/field-kml.js';
 import { registerMapRoutes } from './map-routes.js';
+import { checkDatabase, packageVersion } from './health.js';
 import { pageRoutes } from './page-routes.js';
 import { chinaDate } from '../pipeline/iso-date.js';
 
@@ -83,11 +84,21 @@ export interface AppOptions {
    * cookie's Secure flag, and the host the cross-origin check compares.
    */
   trustProxy?: string;
+  /** How long `GET /api/health` waits for the database (ms; default HEALTH_TIMEOUT_MS). */
+  healthTimeoutMs?: number;
+  /**
+   * How long a stopping server (close(): SIGTERM/SIGINT in `tuban serve`) waits for the requests in
+   * flight before it cuts their connections (ms; default STOP_GRACE_MS).
+   */
+  stopGraceMs?: number;
   /** Extra routes (imagery tiles …), registered inside the authenticated /api context. */
   plugins?: ((api: FastifyInstance, deps: ServerDeps) => Promise<void>)[];
 }
 
 export const SESSION_COOKIE = 'tuban_session';
+
+/** Under systemd's default TimeoutStopSec (90 s), so the server closes its database itself before a SIGKILL. */
+export const STOP_GRACE_MS = 20_000;
 
 /** Never log credentials: the Authorization header, cookies, and any `password` field. */
 export const LOG_REDACT = {
@@ -232,7 +243,31 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler: answerMalformedRequest,
   });
   app.decorateRequest('user', null);
+  // Stopping (close): Fastify stops accepting, answers 503 to new requests on open connections and
+  // lets the requests in flight finish, but a keep-alive connection whose request finishes after
+  // that stays open for its keep-alive timeout (72 s) and holds the stop up. So the answers sent
+  // while stopping say `Connection: close`, idle connections are closed as they come, and after
+  // the grace period the connections still busy are cut.
+  let stopping = false;
+  const stopTimers: NodeJS.Timeout[] = [];
+  app.addHook('preClose', async () => {
+    stopping = true;
+    const server = app.server;
+    if (!server.listening) return;
+    stopTimers.push(setInterval(() => server.closeIdleConnections(), 100).unref());
+    const graceMs = opts.stopGraceMs ?? STOP_GRACE_MS;
+    stopTimers.push(
+      setTimeout(() => {
+        app.log.warn(`stopping: requests still in flight after ${graceMs / 1000} s; their connections are cut`);
+        server.closeAllConnections();
+      }, graceMs).unref(),
+    );
+  });
+  app.addHook('onClose', async () => {
+    for (const t of stopTimers) clearTimeout(t);
+  });
   app.addHook('onSend', async (_req, reply, payload) => {
+    if (stopping) reply.header('connection', 'close');
     // Evidence and page files are served with their own types; browsers must not guess others.
     reply.header('x-content-type-options', 'nosniff');
     // No other site may frame the page (clickjacking); CSP's frame-ancestors says it to newer browsers.
@@ -392,6 +427,37 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         if (user) await endSessions(opts.db, user.name, now());
         reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
         return { ok: true };
+      },
+    );
+    // For monitoring, without a sign-in: one trivial query, never the case sync (maintain) nor the
+    // sign-in throttle; a probe's requests are logged only when the database does not answer.
+    let databaseAnswered = true;
+    registry.route(
+      pub,
+      {
+        method: 'GET',
+        url: '/api/health',
+        summary: 'For monitoring, no sign-in: 200 when the database answers a trivial query within 2 s, else 503 with the class of the problem (reason: timeout, unreachable, closed, error)',
+        tags: ['health'],
+        auth: false,
+        logLevel: 'warn',
+        responses: {
+          200: '{status: "ok", database: "ok", version, schema}: version is this Tuban\'s, schema the database\'s migration version',
+          503: '{status: "unavailable", database: "unavailable", reason, version, schema: null}',
+        },
+      },
+      async (req, reply) => {
+        const health = await checkDatabase(opts.db, opts.healthTimeoutMs);
+        reply.header('cache-control', 'no-store');
+        if (health.ok) {
+          if (!databaseAnswered) req.log.warn('health: the database answers again');
+          databaseAnswered = true;
+          return { status: 'ok', database: 'ok', version: packageVersion(), schema: health.schema };
+        }
+        // The detail (a host, a port, a path) is for the log only; the answer says the class.
+        req.log.warn(`health: the database is unavailable (${health.problem}): ${health.detail}`);
+        databaseAnswered = false;
+        return reply.code(503).send({ status: 'unavailable', database: 'unavailable', reason: health.problem, version: packageVersion(), schema: null });
       },
     );
     pub.get('/openapi.json', async () => registry.openapi({ title: 'Tuban bureau triage API', version: '1.0.0' }));

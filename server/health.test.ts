@@ -1,0 +1,173 @@
+/**
+ * GET /api/health, what the city's monitoring polls: public, 200 with the versions while the
+ * database answers, 503 with only the class of the problem when it does not (a held lock, a
+ * database that went away, one that was closed), never the case sync, never the sign-in throttle.
+ * With TUBAN_TEST_DATABASE_URL (`node scripts/test-servers.mjs -- npx vitest run server/health.test.ts`)
+ * also a PostgreSQL that stops answering behind a TCP proxy and comes back. And a stopping server
+ * does not wait for ever on a request that never finishes.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS, migrate } from '../pipeline/store/migrations.js';
+import { openDatabase } from '../pipeline/store/open-database.js';
+import type { Database } from '../pipeline/store/queryable.js';
+import { addUsers, openTestDatabase, PASSWORD, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const SCHEMA = Math.max(...MIGRATIONS.map((m) => m.version));
+
+let db: Database;
+let t: TestApp;
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  await addUsers(db, [['chief', 'lead']]);
+  t = await testApp(db, { healthTimeoutMs: 300 });
+}, 120_000);
+
+afterAll(async () => {
+  await t?.app.close();
+  await db?.close();
+});
+
+const health = (app = t.app) => app.inject({ method: 'GET', url: '/api/health' });
+
+describe('GET /api/health', () => {
+  it('answers 200 without a sign-in: status, database, version and schema, nothing else, never cached', async () => {
+    const r = await health();
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({ status: 'ok', database: 'ok', version: VERSION, schema: SCHEMA });
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect((await t.app.inject({ method: 'HEAD', url: '/api/health' })).statusCode).toBe(200);
+  });
+
+  it('does not run the case sync: a new batch gets its cases from a read of cases, not from a probe', async () => {
+    await writeBatch(db, 'b-health', '2026-10', [polygon('370102-202610-0001', '2026-10', square(117.0, 36.0))], '2026-11-02');
+    const cases = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cases')).rows[0].n;
+    expect((await health()).statusCode).toBe(200);
+    expect(await cases()).toBe(0);
+    expect((await t.request('chief', '/api/inbox/counts')).statusCode).toBe(200);
+    expect(await cases()).toBe(1);
+  });
+
+  it('is not refused by the sign-in throttle that refuses the same address', async () => {
+    await db.query(`INSERT INTO sign_in_failures (client, name, at) SELECT '127.0.0.1', 'guess' || i, now() FROM generate_series(1, 50) AS i`);
+    const signIn = await t.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'chief', password: PASSWORD } });
+    expect(signIn.statusCode).toBe(429);
+    expect((await health()).statusCode).toBe(200);
+    await db.query('DELETE FROM sign_in_failures');
+  });
+
+  it('answers 503 timeout, within its bound, while the database does not answer (a lock held on the table it reads)', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = db.transaction(async (tx) => {
+      await tx.query('LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE');
+      locked();
+      await held;
+    });
+    try {
+      await isLocked;
+      const started = Date.now();
+      const r = await health();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(r.statusCode).toBe(503);
+      expect(r.json()).toEqual({ status: 'unavailable', database: 'unavailable', reason: 'timeout', version: VERSION, schema: null });
+    } finally {
+      release();
+      await holder;
+    }
+    expect((await health()).statusCode).toBe(200);
+  });
+
+  it('is listed in /openapi.json as public, with its 503', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>> };
+    const get = doc.paths['/api/health'].get;
+    expect(get.security).toEqual([]);
+    expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['200', '503']));
+  });
+
+  it('a stopping server cuts a request still in flight after its grace period, so that close() ends', async () => {
+    const app = (await testApp(db, { stopGraceMs: 300 })).app;
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const cut = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.on('error', () => undefined);
+    // A sign-in whose body never comes (a client gone quiet on a slow link).
+    socket.write('POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":');
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    await app.close();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await cut;
+  }, 20_000);
+
+  it('answers 503 closed once the database is closed (a stopping server)', async () => {
+    await db.close();
+    const r = await health();
+    expect(r.statusCode).toBe(503);
+    expect(r.json()).toEqual({ status: 'unavailable', database: 'unavailable', reason: 'closed', version: VERSION, schema: null });
+  });
+});
+
+/** A TCP proxy to `target` that can be stopped (every connection cut, new ones refused) and started again on its port. */
+function tcpProxy(targetHost: string, targetPort: number) {
+  let server: Server | null = null;
+  const sockets = new Set<Socket>();
+  let port = 0;
+  const start = () =>
+    new Promise<number>((resolve, reject) => {
+      server = createServer((client) => {
+        const upstream = connect(targetPort, targetHost);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => s.destroy());
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve((port = (server!.address() as { port: number }).port)));
+    });
+  const stop = async () => {
+    const s = server!;
+    server = null;
+    const closed = new Promise<void>((r) => s.close(() => r()));
+    for (const sock of sockets) sock.destroy();
+    await closed;
+  };
+  return { start, stop };
+}
+
+describe.runIf(process.env.TUBAN_TEST_DATABASE_URL)('GET /api/health against a PostgreSQL that goes away', () => {
+  it('answers 503 unreachable without the address, and 200 again once the server is back', async () => {
+    const url = new URL(process.env.TUBAN_TEST_DATABASE_URL!);
+    const proxy = tcpProxy(url.hostname, Number(url.port || 5432));
+    const port = await proxy.start();
+    const viaProxy = new URL(url);
+    viaProxy.port = String(port);
+    const remote = await openDatabase(viaProxy.toString(), { schema: `tuban_health_${process.pid}_${Date.now()}` });
+    await migrate(remote);
+    const app = (await testApp(remote, { healthTimeoutMs: 1500 })).app;
+    try {
+      expect((await health(app)).statusCode).toBe(200);
+      await proxy.stop();
+      const down = await health(app);
+      expect(down.statusCode).toBe(503);
+      expect(down.json()).toEqual({ status: 'unavailable', database: 'unavailable', reason: 'unreachable', version: VERSION, schema: null });
+      expect(down.body).not.toContain(String(port));
+      expect(down.body).not.toContain('127.0.0.1');
+      await proxy.start();
+      expect((await health(app)).json()).toMatchObject({ status: 'ok', schema: SCHEMA });
+    } finally {
+      await app.close();
+      await remote.close();
+      await proxy.stop().catch(() => undefined);
+    }
+  }, 60_000);
+});

@@ -1,0 +1,71 @@
+/**
+ * `GET /api/health` for the city's monitoring (Zabbix, Prometheus' blackbox exporter, a load
+ * balancer's upstream check): public, and cheap — one trivial query (the schema's migration
+ * version) under a short timeout, no case sync, no deadline sweep, no sign-in throttle. It says
+ * whether the database answers and nothing a stranger should not know: the package and schema
+ * versions, and for a database that does not answer only the class of the problem (the message,
+ * which may name a host, a port or a path, goes to the server's log).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TubanError } from '../schemas/errors.js';
+import type { Queryable } from '../pipeline/store/queryable.js';
+
+/** Long enough for a PostgreSQL round trip under load, short enough to answer within a probe's own timeout (Zabbix: 3 s). */
+export const HEALTH_TIMEOUT_MS = 2000;
+
+/**
+ * Why the database is unavailable, as a class: `timeout` (no answer within the timeout: a server
+ * overloaded, a lock held, the embedded database busy with one long statement), `unreachable`
+ * (connection refused, lost or shut down), `closed` (this process closed it: the server is
+ * stopping), `error` (it answered with an error: a missing table, a permission).
+ */
+export type DatabaseProblem = 'timeout' | 'unreachable' | 'closed' | 'error';
+
+export type DatabaseHealth = { ok: true; schema: number | null } | { ok: false; problem: DatabaseProblem; detail: string };
+
+class HealthTimeout extends Error {}
+
+function problemOf(err: unknown): DatabaseProblem {
+  if (err instanceof HealthTimeout) return 'timeout';
+  const message = err instanceof Error ? err.message : String(err);
+  if (/\bis closed\b|\bis closing\b|after calling end on the pool|database is closed|tuban serve stopped/i.test(message)) return 'closed';
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof TubanError && code === 'DB.TRANSIENT') return 'unreachable';
+  if (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P') || /^E(CONN|HOST|NET|ADDR|PIPE|NOTFOUND|AI_AGAIN)/.test(code))) return 'unreachable';
+  return 'error';
+}
+
+/** The database's schema version in at most `timeoutMs`; a query still running then is left to finish on its own. */
+export async function checkDatabase(db: Queryable, timeoutMs = HEALTH_TIMEOUT_MS): Promise<DatabaseHealth> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HealthTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const query = db.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+  query.catch(() => undefined); // a query that fails after the timeout has nobody waiting for it
+  try {
+    const r = await Promise.race([query, timeout]);
+    return { ok: true, schema: r.rows[0]?.version ?? null };
+  } catch (err) {
+    return { ok: false, problem: problemOf(err), detail: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+let version: string | undefined;
+
+/** This Tuban's version, from its package.json (beside `server/` in the source tree, two up from dist/server/). */
+export function packageVersion(): string {
+  if (version !== undefined) return version;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const p = join(dir, 'package.json');
+    if (!existsSync(p)) continue;
+    const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'tuban' && pkg.version) return (version = pkg.version);
+  }
+  return (version = 'unknown');
+}
