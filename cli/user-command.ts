@@ -70,6 +70,16 @@ function askHidden(prompt: string): Promise<string> {
   });
 }
 
+/** What `tuban user list` says of a database with no account: which database, and how to add its first. */
+function noUsersYet(flags: Flags): string {
+  const target = dbTarget(flags);
+  // A postgres:// URL may carry a password: never echoed.
+  const server = /^postgres(ql)?:\/\//.test(target);
+  const where = server ? 'this database' : target;
+  const dbFlag = one(flags, 'db') === undefined ? '' : ` --db ${server ? '<url>' : target}`;
+  return `tuban user: no users in ${where} yet; add the first (a lead bureau account; the password on standard input, or typed twice) with:\n  tuban user add <name> --role lead${dbFlag}\n`;
+}
+
 export async function userCommand(flags: Flags, positional: string[]): Promise<number> {
   const [sub, name] = positional;
   if (!sub || !SUBCOMMANDS.includes(sub)) throw new UsageError(`tuban user ${SUBCOMMANDS.join('|')}`, 'user');
@@ -119,9 +129,13 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
         process.stderr.write(`tuban user: note: ${name} is disabled and still cannot sign in; tuban user enable ${name} lets them\n`);
       }
     } else {
-      for (const u of await listUsers(db)) {
+      const users = await listUsers(db);
+      for (const u of users) {
         process.stdout.write(`${u.name}\t${u.role}\t${u.bureau ?? u.district ?? '-'}\t${u.disabled ? 'disabled' : 'active'}\n`);
       }
+      // Nothing at all left a newcomer guessing (and a mistyped --db looks the same): say so on
+      // stderr, where a script counting the rows does not read it, with the command that adds the first.
+      if (users.length === 0) process.stderr.write(noUsersYet(flags));
     }
     return 0;
   } catch (err) {

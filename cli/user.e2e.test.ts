@@ -59,6 +59,15 @@ describe('tuban user', () => {
     expect(first).not.toContain('PASSWORD_TOO_SHORT');
   });
 
+  it('lists no users on a fresh database by saying so and how to add the first, exit 0', async () => {
+    const r = await tuban(['user', 'list']);
+    expect(r.code, r.stderr).toBe(0);
+    // Rows only on stdout (a script counting them counts none); the word for a person on stderr.
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`tuban user: no users in ${join(dir, 'db')} yet`);
+    expect(r.stderr).toContain(`tuban user add <name> --role lead --db ${join(dir, 'db')}`);
+  });
+
   it('adds a district user whose district no batch has routed a polygon to, with a warning; none for a known district', async () => {
     const unknown = await tuban(['user', 'add', 'li', '--role', 'district', '--district', '999999']);
     expect(unknown.code, unknown.stderr).toBe(0);

@@ -1,6 +1,7 @@
 /**
  * `npm run demo` replaces its folder: not while a tuban process (a `tuban serve --db out/demo/db`)
- * holds the demo's database, whose users and verdicts it would delete under the server. Needs
+ * holds the demo's database, whose users and verdicts it would delete under the server; it says so
+ * before anything else, and generates nothing. Needs
  * `npm run build` first (npm test does it).
  */
 import { execFile } from 'node:child_process';
@@ -27,12 +28,17 @@ describe('npm run demo', () => {
     await writeFile(join(dir, 'db', 'kept'), 'a verdict');
     const lock = await acquireDirectoryLock(join(dir, 'db'), { command: 'tuban serve --db out/demo/db' });
     try {
-      const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, [DEMO, '--dir', dir!, '--size', '256', '--tiles', '1'], (err, _stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stderr })),
+      const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [DEMO, '--dir', dir!, '--size', '256', '--tiles', '1'], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr })),
       );
       expect(r.code, r.stderr).toBe(75);
       expect(r.stderr).toContain('DB.LOCKED');
       expect(r.stderr).toContain('tuban serve --db out/demo/db');
+      // The refusal is all it says: no "Generating … scene" first, as if it were going ahead, and
+      // not the batch's advice of a --wait-db the demo does not take.
+      expect(r.stdout).toBe('');
+      expect(r.stderr).not.toContain('--wait-db');
+      expect(r.stderr).toContain('give the demo another --dir');
       expect(existsSync(join(dir, 'db', 'kept'))).toBe(true);
       expect(existsSync(join(dir, 'scene'))).toBe(false);
     } finally {

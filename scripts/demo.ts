@@ -25,16 +25,19 @@ const seed = Number(one(flags, 'seed') ?? '7');
 const tiles = Number(one(flags, 'tiles') ?? '2');
 
 const sceneDir = join(dir, 'scene');
-console.log(`Generating a ${size}×${size} px two-epoch scene (seed ${seed}, ${tiles}×${tiles} tiles, prior in CGCS2000 Gauss-Krüger) in ${sceneDir} …`);
 // A `tuban serve --db out/demo/db` (or any tuban command) holding the last demo's database keeps it:
 // removing it under the server would lose its users and verdicts and leave it on deleted files.
+// Checked before a word about generating, so the refusal is the first and only thing said.
 try {
   await (await acquireDirectoryLock(join(dir, 'db'))).release();
 } catch (err) {
   if (!(err instanceof TubanError && err.code === 'DB.LOCKED')) throw err;
-  process.stderr.write(`demo: DB.LOCKED ${err.message}\nStop it (the demo replaces ${dir}), or give the demo another --dir.\n`);
+  // The lock's own advice is the batch's (--wait-db, wait for it to finish): a server never finishes, and the demo takes no --wait-db.
+  const held = err.message.replace(/\s*Wait for it to finish, pass --wait-db .*$/s, '');
+  process.stderr.write(`demo: DB.LOCKED ${held}\nStop it (the demo replaces ${dir}, its users and verdicts included), or give the demo another --dir.\n`);
   process.exit(EXIT_DB_LOCKED);
 }
+console.log(`Generating a ${size}×${size} px two-epoch scene (seed ${seed}, ${tiles}×${tiles} tiles, prior in CGCS2000 Gauss-Krüger) in ${sceneDir} …`);
 await rm(dir, { recursive: true, force: true });
 const scene = await generateScene({ dir: sceneDir, size, seed, tilesPerSide: tiles, priorCrs: 'EPSG:4527', clouds: true, parallel: true });
 console.log(`  ${scene.planted.length} planted changes, epoch ${scene.epoch} (${scene.beforeDate} → ${scene.afterDate})\n`);

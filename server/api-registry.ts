@@ -33,11 +33,55 @@ export interface Parsed<P, Q, B> {
   body: B;
 }
 
+/** Edit distance with adjacent transpositions (optimal string alignment): `stauts` is 1 from `status`. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * What to say of a key the schema does not declare: its name, the declared key it is likely a
+ * typo of (within 2 edits), else the keys there are. A dropped filter once answered with the
+ * caller's whole scope; a refusal that names the key is the fix a script's author needs.
+ */
+export function unknownKeyMessage(part: 'query' | 'body', key: string, known: string[]): string {
+  const what = part === 'query' ? 'query parameter' : 'field';
+  const near = known
+    .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
+    .filter(({ k, d }) => d <= Math.min(2, Math.max(1, Math.floor(k.length / 3))))
+    .sort((x, y) => x.d - y.d)[0];
+  if (near) return `unknown ${what} '${key}' (did you mean '${near.k}'?)`;
+  if (known.length === 0) return part === 'query' ? `unknown ${what} '${key}' (this route takes none)` : `unknown ${what} '${key}'`;
+  return `unknown ${what} '${key}' (it takes ${known.join(', ')})`;
+}
+
+/** A query schema as a route checks it: strict, so an unknown key is refused rather than dropped; none at all when the route declares none. */
+export function strictQuery(schema: ZodType | undefined): ZodType {
+  if (schema === undefined) return z.object({}).strict();
+  if (!(schema instanceof z.ZodObject)) throw new Error('a route query schema must be a z.object (its keys are what the route accepts)');
+  return schema.strict();
+}
+
 export function parseWith<T>(schema: ZodType<T> | undefined, data: unknown, part: string): T {
   if (!schema) return undefined as T;
   const r = schema.safeParse(data ?? (part === 'body' ? undefined : {}));
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({ path: [part, ...i.path.map(String)].join('.'), message: i.message }));
+  const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+  const issues = r.error.issues.flatMap((i) => {
+    const at = [part, ...i.path.map(String)];
+    // One issue per unknown key, at its own path, saying which key it is and which was meant.
+    if (i.code === 'unrecognized_keys' && (part === 'query' || part === 'body') && i.path.length === 0) {
+      return i.keys.map((key) => ({ path: [...at, key].join('.'), message: unknownKeyMessage(part, key, known) }));
+    }
+    return [{ path: at.join('.'), message: i.message }];
+  });
   throw new ApiError('VALIDATION', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
 }
 
@@ -50,6 +94,8 @@ export class ApiRegistry {
     handler: (req: FastifyRequest, reply: FastifyReply, input: Parsed<z.output<P>, z.output<Q>, z.output<B>>) => Promise<unknown>,
   ): void {
     this.specs.push(spec as unknown as RouteSpec<ZodType, ZodType, ZodType>);
+    // Every route's query is strict, one that declares none included: a mistyped filter is a 400, never "everything".
+    const query = strictQuery(spec.query);
     app.route({
       method: spec.method,
       url: spec.url,
@@ -58,7 +104,7 @@ export class ApiRegistry {
       handler: async (req, reply) => {
         const input = {
           params: parseWith(spec.params, req.params, 'params'),
-          query: parseWith(spec.query, req.query, 'query'),
+          query: parseWith(query, req.query, 'query'),
           body: spec.rawBody ? req.body : parseWith(spec.body, req.body, 'body'),
         } as Parsed<z.output<P>, z.output<Q>, z.output<B>>;
         return handler(req, reply, input);

@@ -70,8 +70,10 @@ describe('GET /api/polygons.kml', () => {
     expect((await t.request('nr', '/api/polygons.kml?epoch=2026-1')).statusCode).toBe(400);
   });
 
-  it("is a map's file whatever view is asked for: each placemark has its pin and outline", async () => {
-    const r = await t.request('nr', '/api/polygons.kml?epoch=2026-10&view=list');
+  it("is a map's file: each placemark has its pin and outline, and the list's view is refused, not taken", async () => {
+    const list = await t.request('nr', '/api/polygons.kml?epoch=2026-10&view=list');
+    expect([list.statusCode, list.json().message]).toEqual([400, expect.stringContaining("unknown query parameter 'view'")]);
+    const r = await t.request('nr', '/api/polygons.kml?epoch=2026-10');
     expect(r.statusCode, r.body).toBe(200);
     const placemarks = r.body.split('<Placemark>').slice(1);
     expect(placemarks).toHaveLength(3);

@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z, type ZodType } from 'zod';
-import type { ApiRegistry, RouteSpec } from './api-registry.js';
+import { parseWith, strictQuery, type ApiRegistry, type RouteSpec } from './api-registry.js';
 import { CREDENTIALS_VARY, sendPrivateCached } from './private-cache.js';
 import type { ImageryService, TileFormat } from './imagery/imagery-service.js';
 import { ImageryError } from './imagery/imagery-error.js';
@@ -139,14 +139,22 @@ export function imageryPlugin(
   return async (api, deps) => {
     for (const spec of IMAGERY_API) deps.registry?.document(spec);
     const scopeOf = cachedImageryScope(deps.db);
-    await api.register(imageryRoutes, {
-      imagery,
-      chips: false,
-      canReadImagery: (request) => {
-        deps.requireUser(request, 'polygons.read'); // throws the server's own 401/403
-        return true;
-      },
-      tileScope: (request, epoch) => scopeOf(deps.requireUser(request, 'polygons.read'), epoch),
+    await api.register(async (scoped) => {
+      // These routes take no query, as every /api route the registry parses: a key is the API's 400
+      // VALIDATION naming it (after the credentials are checked), not ignored. MapLibre appends none.
+      const noQuery = strictQuery(undefined);
+      scoped.addHook('preValidation', async (request) => {
+        parseWith(noQuery, request.query, 'query');
+      });
+      await scoped.register(imageryRoutes, {
+        imagery,
+        chips: false,
+        canReadImagery: (request) => {
+          deps.requireUser(request, 'polygons.read'); // throws the server's own 401/403
+          return true;
+        },
+        tileScope: (request, epoch) => scopeOf(deps.requireUser(request, 'polygons.read'), epoch),
+      });
     });
   };
 }
