@@ -7,23 +7,16 @@
  *  - The map (GeoJSON by bounding box on the embedded database) asks for a padded box and does not
  *    ask again for a view inside it; a view outside it, or another month, is asked for.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser, Page, Request } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
 import { addUsers, openTestDatabase, PASSWORD, polygon, square, writeBatch } from '../server/testing/fixtures.js';
-import { buildServeApp } from '../server/serve-app.js';
-import { loadCalendar } from '../server/deadlines/calendar.js';
-import { DEFAULT_DEADLINES } from '../server/deadlines/rules.js';
+import { haveBrowser, servePage } from '../server/testing/browser.js';
 
-const CHROMIUM = process.env.TUBAN_CHROMIUM ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
-const ARGS = ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--disable-background-networking', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions'];
 
 type MapLike = { panBy(o: [number, number], opts: object): void; getBounds(): { getWest(): number; getEast(): number }; isMoving(): boolean; loaded(): boolean };
 type Tuban = { mapReady: boolean; map: MapLike };
@@ -35,7 +28,7 @@ describe.skipIf(!haveBrowser)('the lead bureau\'s month in Chromium', () => {
   let base: string;
   let browser: Browser;
   let page: Page;
-  const external: string[] = [];
+  let external: string[] = [];
   const consoleErrors: string[] = [];
   /** Every request of the map's polygon layer, in order. */
   const layerRequests: URL[] = [];
@@ -46,27 +39,7 @@ describe.skipIf(!haveBrowser)('the lead bureau\'s month in Chromium', () => {
     await writeBatch(db, 'b-2026-10', '2026-10', [0, 1, 2, 3].map((i) => polygon(`370102-202610-000${i + 1}`, '2026-10', square(117.0 + i * 0.002, 36.6))), '2026-10-28');
     await writeBatch(db, 'b-2026-11', '2026-11', [polygon('370102-202611-0001', '2026-11', square(117.001, 36.603))], '2026-11-28');
     await addUsers(db, [['chief', 'lead']]);
-    const served = await buildServeApp({
-      db,
-      dataDir: join(dir, 'data'),
-      secret: Buffer.from('lead-month-secret-lead-month-secret-01'),
-      deadlines: { rules: DEFAULT_DEADLINES, calendar: await loadCalendar() },
-      webDir: 'web',
-      logger: false,
-      now: () => new Date('2026-12-03T02:00:00Z'),
-    });
-    app = served.app;
-    await served.warmed;
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
-    page = await context.newPage();
-    await page.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith(base) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
-      external.push(url);
-      return route.abort();
-    });
+    ({ app, base, browser, page, external } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'lead-month-secret-lead-month-secret-01', now: new Date('2026-12-03T02:00:00Z') }));
     page.on('request', (r: Request) => r.url().includes('/api/map/polygons.geojson') && layerRequests.push(new URL(r.url())));
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
     page.on('pageerror', (e) => consoleErrors.push(e.message));

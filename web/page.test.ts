@@ -5,11 +5,11 @@
  * directory, with accounts made by the real user store. Every request that leaves the host is
  * blocked and counted (the page must need none). Screenshots land in out/test-artifacts/.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { CHROMIUM, CHROMIUM_ARGS, haveBrowser } from '../server/testing/browser.js';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
@@ -29,16 +29,7 @@ interface PageUser {
   bureau: string | null;
 }
 
-const CHROMIUM = process.env.TUBAN_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = 'out/test-artifacts';
-// Under CI a missing browser is a failure, not a skip (as for the database servers).
-const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
-
-/**
- * Chromium flags: no GPU on a server, so WebGL (which MapLibre needs) runs on SwiftShader
- * through ANGLE; `--disable-gpu` would turn WebGL off altogether, so it is not used.
- */
-const ARGS = ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--disable-background-networking', '--disable-dev-shm-usage', '--no-first-run', '--disable-extensions'];
 
 describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   let dir: string;
@@ -95,7 +86,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     app = served.app;
     await served.warmed;
     base = await app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
 
   afterAll(async () => {
