@@ -93,6 +93,15 @@ describe("a township's own account", () => {
     expect(map.statusCode, map.body).toBe(200);
     expect(codesOf(map.body)).toEqual(OWN);
     expect(codesOf((await get('townB', '/api/map/polygons.geojson?epoch=2026-10&bbox=116,36,118,37.5')).body)).toEqual([B_CO]);
+    // Vector tiles where PostGIS makes them (a PostgreSQL server): one low-zoom tile holds all six.
+    expect((await get('townA', '/api/map/layer?epoch=2026-10')).json().format).toBe(db.kind === 'postgres' ? 'mvt' : 'geojson');
+    if (db.kind === 'postgres') {
+      const { x, y } = tileAt(117.2, 36.75, 6);
+      const tile = async (user: string) => codesOf((await get(user, `/api/map/tiles/6/${x}/${y}.pbf?epoch=2026-10`)).rawPayload.toString('latin1'));
+      expect(await tile('chief')).toEqual([...OWN, B_CO, NONE, A_OTHER].sort());
+      expect(await tile('townA')).toEqual(OWN);
+      expect(await tile('townB')).toEqual([B_CO]);
+    }
 
     expect((await get('townA', '/api/inbox/counts?epoch=2026-10')).json().total).toBe(3);
     expect((await get('townB', '/api/inbox/counts?epoch=2026-10')).json().total).toBe(1);
