@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import type { Database } from '../pipeline/store/queryable.js';
-import { imageryScope } from './access/imagery-scope.js';
+import { cachedImageryScope, imageryScope, type ScopedImagery } from './access/imagery-scope.js';
 import type { User } from './access/roles.js';
 import { addUser, citywideTownshipUsers } from './auth/user-store.js';
 import { imageryPlugin } from './imagery-routes.js';
@@ -93,6 +93,12 @@ describe("a township's own account", () => {
     expect(map.statusCode, map.body).toBe(200);
     expect(codesOf(map.body)).toEqual(OWN);
     expect(codesOf((await get('townB', '/api/map/polygons.geojson?epoch=2026-10&bbox=116,36,118,37.5')).body)).toEqual([B_CO]);
+    // A map answer's ETag is the township's own: township B's cached copy is never A's 304.
+    const url = '/api/map/polygons.geojson?epoch=2026-10&bbox=116,36,118,37.5';
+    const etagB = (await get('townB', url)).headers.etag as string;
+    const asA = await t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await t.token('townA')}`, 'if-none-match': etagB } });
+    expect(asA.statusCode).toBe(200);
+    expect(codesOf(asA.body)).toEqual(OWN);
     // Vector tiles where PostGIS makes them (a PostgreSQL server): one low-zoom tile holds all six.
     expect((await get('townA', '/api/map/layer?epoch=2026-10')).json().format).toBe(db.kind === 'postgres' ? 'mvt' : 'geojson');
     if (db.kind === 'postgres') {
@@ -186,6 +192,10 @@ describe("a township's own account", () => {
     if (b === null || b === 'all') throw new Error(`township B's imagery scope is ${b}`);
     expect(b.boxes.length / 4).toBe(1);
     expect(await imageryScope(db, user('370102009'), '2026-10')).toBeNull();
+    // Remembered per township: B's scope, asked first, is not A's.
+    const cached = cachedImageryScope(db);
+    expect(((await cached(user(B), '2026-10')) as ScopedImagery).boxes.length / 4).toBe(1);
+    expect(((await cached(user(A), '2026-10')) as ScopedImagery).boxes.length / 4).toBe(3);
     const { x, y } = tileAt(117.4005, 36.9005, 15);
     const r = await get('townA', `/api/imagery/2026-10/after/15/${x}/${y}.png`);
     expect(r.statusCode).toBe(204);
