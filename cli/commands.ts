@@ -67,13 +67,16 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   143/130 a second SIGTERM/SIGINT while stopping (exited at once), ${LOCKED}`,
   },
   user: {
-    usage: `tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--db …] [--wait-db <seconds>]
+    usage: `tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--township <code>] [--db …] [--wait-db <seconds>]
   tuban user password <name>   [--db …] [--wait-db <seconds>]   (the password on standard input, or asked twice on a terminal)
   tuban user list | tuban user disable <name> | tuban user enable <name>   [--db …] [--wait-db <seconds>]
     --bureau    ${BUREAU_IDS.join(', ')}
-    --district  the six-digit district code (区划代码) the batch routes polygons to, e.g. 370102`,
-    flags: ['role', 'bureau', 'district', 'db', 'wait-db'],
-    exits: `0 done, 64 usage error (an unknown role or bureau, a district code not of six digits, no password on
+    --district  the six-digit district code (区划代码) the batch routes polygons to, e.g. 370102
+    --township  with --bureau township: the one 乡镇/街道 (its code in the batch's township layer, nine digits,
+                e.g. 370102001, or twelve ending in 000) whose polygons the account sees; without it, all of them`,
+    flags: ['role', 'bureau', 'district', 'township', 'db', 'wait-db'],
+    exits: `0 done, 64 usage error (an unknown role or bureau, a district code not of six digits, a township code not of
+  9 or 12 digits, --township without --bureau township, no password on
   standard input), 65 refused (two typed passwords differ, USER.PASSWORD_TOO_SHORT, USER.EXISTS, USER.NOT_FOUND, USER.INVALID), 1 failure,
   ${LOCKED}`,
   },

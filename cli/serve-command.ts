@@ -14,6 +14,7 @@ import { dbTarget } from './db-target.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 import { config } from '../pipeline/config.js';
 import { migrate } from '../pipeline/store/migrations.js';
+import { citywideTownshipUsers } from '../server/auth/user-store.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { shareDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
 import { LOG_REDACT, STOP_GRACE_MS, type AppOptions } from '../server/app.js';
@@ -66,6 +67,12 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   });
   const gap = calendarGapWarning(deadlines, chinaDate(new Date()));
   if (gap) app.log.warn(gap);
+  // Kept working as they were (no account loses access on an upgrade), but named: before --township
+  // a township's account saw every 乡镇/街道 of the city, which is rarely what was meant.
+  const citywide = await citywideTownshipUsers(db);
+  if (citywide.length > 0) {
+    app.log.warn(`township accounts without a township see every 乡镇/街道's polygons in the city: ${citywide.join(', ')}; a 乡镇/街道's own account is one added with tuban user add <name> --role bureau --bureau township --township <code>`);
+  }
   // The month's batch, tuban user, ledger and report reach the embedded database through the server while it runs.
   const shared = isEmbeddedTarget(target)
     ? await shareDatabase(db, target).catch((err: Error) => {

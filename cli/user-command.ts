@@ -1,8 +1,8 @@
 /**
- * `tuban user add <name> --role … [--bureau id] [--district code] [--db …]` and `tuban user password
+ * `tuban user add <name> --role … [--bureau id] [--district code] [--township code] [--db …]` and `tuban user password
  * <name>` (password on standard input), `tuban user list`, `tuban user disable|enable <name>`.
  * Exit 0 done, 64 usage error (unknown role or bureau, a district code that is not 6 digits, no
- * password given), 65 refused input (short password, two typed passwords that differ, existing or
+ * township code that is not 9 or 12 digits, no password given), 65 refused input (short password, two typed passwords that differ, existing or
  * unknown user…), each with the error code on stderr.
  */
 import { one, UsageError, type Flags } from './args.js';
@@ -12,7 +12,7 @@ import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { BUREAU_IDS } from '../schemas/vocabulary.js';
 import { ROLES, type Role } from '../server/access/roles.js';
-import { addUser, disableUser, districtHasPolygons, enableUser, listUsers, setPassword } from '../server/auth/user-store.js';
+import { addUser, disableUser, districtHasPolygons, enableUser, listUsers, setPassword, TOWNSHIP_CODE_RE, townshipHasPolygons } from '../server/auth/user-store.js';
 import { ApiError } from '../server/errors.js';
 
 const SUBCOMMANDS = ['add', 'list', 'disable', 'enable', 'password'];
@@ -87,6 +87,7 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
   let role: Role | undefined;
   let bureau: string | undefined;
   let district: string | undefined;
+  let township: string | undefined;
   if (sub === 'add') {
     const r = one(flags, 'role');
     if (!r || !ROLES.includes(r as Role)) throw new UsageError(`--role must be one of ${ROLES.join('|')}`, 'user');
@@ -99,6 +100,9 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
     // A scope flag on another role would be dropped: say so rather than add a user who sees other than meant.
     if (bureau !== undefined && role !== 'bureau') throw new UsageError(`--bureau is for --role bureau, not ${role}: only a bureau user has a bureau`, 'user');
     if (district !== undefined && role !== 'district') throw new UsageError(`--district is for --role district, not ${role}: only a district user has a district`, 'user');
+    township = one(flags, 'township');
+    if (township !== undefined && !TOWNSHIP_CODE_RE.test(township)) throw new UsageError(`--township: '${township}' is not a 乡镇/街道 code (nine digits, e.g. 370102001, or twelve ending in 000)`, 'user');
+    if (township !== undefined && (role !== 'bureau' || bureau !== 'township')) throw new UsageError(`--township is for --role bureau --bureau township: only a township's own account has a township`, 'user');
   }
   const password = sub === 'add' || sub === 'password' ? await readPassword() : '';
   if (password === null) {
@@ -109,8 +113,15 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
   try {
     await migrate(db);
     if (sub === 'add') {
-      const u = await addUser(db, { name, role: role!, bureau: bureau ?? null, district: district ?? null, password });
-      process.stdout.write(`added ${u.name} (${u.role}${u.bureau ? `, bureau ${u.bureau}` : ''}${u.district ? `, district ${u.district}` : ''})\n`);
+      const u = await addUser(db, { name, role: role!, bureau: bureau ?? null, district: district ?? null, township: township ?? null, password });
+      process.stdout.write(`added ${u.name} (${u.role}${u.bureau ? `, bureau ${u.bureau}` : ''}${u.district ? `, district ${u.district}` : ''}${u.township ? `, township ${u.township}` : ''})\n`);
+      if (u.township && !(await townshipHasPolygons(db, u.township))) {
+        process.stderr.write(`tuban user: warning: no polygon of township ${u.township} is known yet (no batch has placed one there: no township layer, or another code); check the code if ${u.name} should see some\n`);
+      }
+      // Allowed (a city-wide township office; accounts from before --township), but rarely meant.
+      if (u.bureau === 'township' && !u.township) {
+        process.stderr.write(`tuban user: warning: ${u.name} sees every township's polygons in the city; a 乡镇/街道's own account is added with --township <code>\n`);
+      }
       // Added all the same: the district's first batch may not have run yet.
       if (u.district && !(await districtHasPolygons(db, u.district))) {
         process.stderr.write(`tuban user: warning: no polygon of district ${u.district} is known yet (no batch has routed one there); check the code if ${u.name} should see some\n`);
@@ -131,7 +142,8 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
     } else {
       const users = await listUsers(db);
       for (const u of users) {
-        process.stdout.write(`${u.name}\t${u.role}\t${u.bureau ?? u.district ?? '-'}\t${u.disabled ? 'disabled' : 'active'}\n`);
+        const scope = u.township ? `${u.bureau} ${u.township}` : (u.bureau ?? u.district ?? '-');
+        process.stdout.write(`${u.name}\t${u.role}\t${scope}\t${u.disabled ? 'disabled' : 'active'}\n`);
       }
       // Nothing at all left a newcomer guessing (and a mistyped --db looks the same): say so on
       // stderr, where a script counting the rows does not read it, with the command that adds the first.

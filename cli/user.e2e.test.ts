@@ -1,6 +1,7 @@
 /**
- * `tuban user` through the built CLI on an embedded database: bureau ids and district codes checked
- * before anything is added, a warning for a district no batch has routed a polygon to, an empty
+ * `tuban user` through the built CLI on an embedded database: bureau ids, district and township codes
+ * checked before anything is added, a warning for a district or township no batch has routed a polygon to,
+ * a township's own account and a city-wide one (named by tuban serve), an empty
  * standard input said as such, a password typed twice on a terminal, `enable` and `password`, and each subcommand's own exit codes in
  * its help. Needs `npm run build` first (npm test does it).
  */
@@ -12,7 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { polygon, square, writeBatch } from '../server/testing/fixtures.js';
 import { findUser } from '../server/auth/user-store.js';
 import { verifyPassword } from '../server/auth/password.js';
 import { BUREAU_IDS } from '../schemas/vocabulary.js';
@@ -154,6 +157,63 @@ describe('tuban user', () => {
       await store.close();
     }
   }, 120_000);
+
+  it("adds a township's own account (--township), refuses a malformed code or one on another user, warns of an unknown township and a city-wide account; list and serve name them", async () => {
+    const tdir = await mkdtemp(join(tmpdir(), 'tuban-user-township-'));
+    const tdb = ['--db', join(tdir, 'db')];
+    const town = (args: string[]) => runCli([...args, ...tdb], { stdin: PASSWORD + '\n' });
+    try {
+      for (const code of ['37010200', '3701020011', '370102001001', 'wangjia']) {
+        const r = await town(['user', 'add', 'li', '--role', 'bureau', '--bureau', 'township', '--township', code]);
+        expect([r.code, r.stderr], code).toEqual([64, expect.stringContaining(`--township: '${code}' is not a 乡镇/街道 code`)]);
+      }
+      for (const other of [['--role', 'bureau', '--bureau', 'forestry'], ['--role', 'district', '--district', '370102']]) {
+        const r = await town(['user', 'add', 'li', ...other, '--township', '370102001']);
+        expect([r.code, r.stderr], other.join(' ')).toEqual([64, expect.stringContaining('--township is for --role bureau --bureau township')]);
+      }
+      expect(existsSync(join(tdir, 'db'))).toBe(false); // refused before the database is opened
+      // A month whose batch placed a polygon in township 370102001 (its layer's twelve-digit code).
+      const store = await openDatabase(join(tdir, 'db'));
+      try {
+        await migrate(store);
+        await writeBatch(store, 'b', '2026-10', [polygon('370102-202610-0001', '2026-10', square(117, 36.6), { townshipCode: '370102001000', townshipName: '王家镇', coBureaus: ['township'] })], '2026-11-02');
+      } finally {
+        await store.close();
+      }
+      const li = await town(['user', 'add', 'li', '--role', 'bureau', '--bureau', 'township', '--township', '370102001']);
+      expect([li.code, li.stdout, li.stderr]).toEqual([0, 'added li (bureau, bureau township, township 370102001)\n', '']);
+      const zhou = await town(['user', 'add', 'zhou', '--role', 'bureau', '--bureau', 'township', '--township', '370102009']);
+      expect(zhou.code, zhou.stderr).toBe(0);
+      expect(zhou.stderr).toContain('warning: no polygon of township 370102009 is known yet');
+      const office = await town(['user', 'add', 'office', '--role', 'bureau', '--bureau', 'township']);
+      expect(office.code, office.stderr).toBe(0);
+      expect(office.stderr).toContain("warning: office sees every township's polygons in the city; a 乡镇/街道's own account is added with --township <code>");
+      const list = await town(['user', 'list']);
+      expect(list.stdout.split('\n').filter(Boolean)).toEqual(['li\tbureau\ttownship 370102001\tactive', 'office\tbureau\ttownship\tactive', 'zhou\tbureau\ttownship 370102009\tactive']);
+      // tuban serve names the city-wide township accounts as it starts (they keep working).
+      const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--host', '127.0.0.1', ...tdb, '--data', join(tdir, 'data')], { env: { ...process.env, TUBAN_SECRET: undefined } });
+      let out = '';
+      const exited = new Promise((resolve) => p.on('close', resolve));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listening line in: ${out}`)), 90_000);
+        const onData = (d: Buffer) => {
+          out += d;
+          if (/Server listening at/.test(out)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        p.stdout.on('data', onData);
+        p.stderr.on('data', onData);
+      });
+      p.kill('SIGTERM');
+      await exited;
+      expect(out).toContain("township accounts without a township see every 乡镇/街道's polygons in the city: office;");
+      expect(out).not.toMatch(/city: [^;]*\bli\b/);
+    } finally {
+      await rm(tdir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it("prints each command's own exit codes in its help", async () => {
     const user = await runCli(['user', '--help']);

@@ -366,7 +366,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const row = await findUser(opts.db, payload.sub);
     if (!row || row.disabled) throw new ApiError('AUTH.TOKEN_INVALID', 'the account is disabled or gone');
     if (row.sessions_valid_after_ms !== null && payload.iat_ms <= row.sessions_valid_after_ms) throw new ApiError('AUTH.TOKEN_INVALID', 'signed out');
-    req.user = { name: row.name, role: row.role, bureau: row.bureau, district: row.district };
+    req.user = { name: row.name, role: row.role, bureau: row.bureau, district: row.district, township: row.township };
   };
 
   /** The user the request's credentials name, or null when it has none or none valid (sign-out). */
@@ -382,7 +382,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const requireUser = (req: FastifyRequest, permission?: Permission): User => {
     if (!req.user) throw new ApiError('AUTH.REQUIRED');
-    if (permission && !can(req.user, permission)) throw new ApiError('AUTH.FORBIDDEN', `${req.user.role} lacks ${permission}`);
+    if (permission && !can(req.user, permission)) throw new ApiError('AUTH.FORBIDDEN', `${req.user.role}${req.user.township ? ` of township ${req.user.township}` : ''} lacks ${permission}`);
     return req.user;
   };
 
@@ -416,7 +416,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         const token = signToken(opts.secret, row.name, issued);
         const secure = req.protocol === 'https' ? '; Secure' : '';
         reply.header('set-cookie', `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${TOKEN_TTL_S}${secure}`);
-        return { token, expires_in: TOKEN_TTL_S, user: { name: row.name, role: row.role, bureau: row.bureau, district: row.district } };
+        return { token, expires_in: TOKEN_TTL_S, user: { name: row.name, role: row.role, bureau: row.bureau, district: row.district, township: row.township } };
       },
     );
     registry.route(
@@ -491,8 +491,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return polygonFeatureByCode(opts.db, user, code, today(), bureauName, opts.deadlines);
     };
 
-    registry.route(api, { method: 'GET', url: '/api/me', summary: "The signed-in user; a district user's district also by the name its layer gives it (district_name)", tags: ['session'] }, async (req) => {
+    registry.route(api, { method: 'GET', url: '/api/me', summary: "The signed-in user; a district user's district also by the name its layer gives it (district_name), a township user's township likewise (township_name)", tags: ['session'] }, async (req) => {
       const user = requireUser(req);
+      if (user.township) {
+        // The name the batches' township layer gives it (null before any batch placed a polygon there).
+        const r = await opts.db.query<{ name: string }>('SELECT township_name AS name FROM polygons WHERE left(township_code, 9) = $1 AND township_name IS NOT NULL LIMIT 1', [user.township.slice(0, 9)]);
+        return { ...user, township_name: r.rows[0]?.name ?? null };
+      }
       if (!user.district) return user;
       // The name the batches' district layer gives the code (null before any batch routed there).
       const r = await opts.db.query<{ name: string }>('SELECT district_name AS name FROM work_items WHERE district_code = $1 AND district_name IS NOT NULL LIMIT 1', [user.district]);
@@ -531,8 +536,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       async (req, reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        const scope = user.bureau ?? user.district ?? 'all';
-        const title = `${query.epoch ?? '全部月份'} ${user.bureau ? bureauName(user.bureau) : (user.district ?? '')} 外业核查图斑`.replace(/\s+/g, ' ');
+        const scope = user.township ?? user.bureau ?? user.district ?? 'all';
+        const title = `${query.epoch ?? '全部月份'} ${user.bureau ? bureauName(user.bureau) : (user.district ?? '')} ${user.township ?? ''} 外业核查图斑`.replace(/\s+/g, ' ');
         const { kml } = await fieldKml(opts.db, user, query, today(), names.bureaus, opts.deadlines, title);
         return sendDownload(reply, Buffer.from(kml, 'utf8'), 'application/vnd.google-earth.kml+xml; charset=utf-8', `tuban-${query.epoch ?? 'all'}-${scope}.kml`);
       },

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../pipeline/store/queryable.js';
-import type { Permission, User } from './access/roles.js';
+import { scopeKey, type Permission, type User } from './access/roles.js';
 import type { ApiRegistry } from './api-registry.js';
 import { ApiError } from './errors.js';
 import { ifNoneMatchHits } from './compression.js';
@@ -30,8 +30,6 @@ export interface MapRouteDeps {
   maintain: () => Promise<void>;
   requireUser: (req: FastifyRequest, permission?: Permission) => User;
 }
-
-const scopeKey = (u: User) => `${u.role}|${u.bureau ?? ''}|${u.district ?? ''}`;
 
 const etagOf = (version: string, user: User, today: string, key: string) =>
   `"${createHash('sha256').update(`${version}\n${today}\n${scopeKey(user)}\n${key}`).digest('base64url').slice(0, 27)}"`;

@@ -23,7 +23,7 @@ async function start() {
   $('app').hidden = false;
   $('logout').hidden = false;
   const u = state.user;
-  $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district_name ?? u.district}` : ''}`;
+  $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district_name ?? u.district}` : ''}${u.township ? ` · ${u.township_name ?? u.township}` : ''}`;
   showTabsFor(u);
   setLeadFilter(u);
   const params = new URLSearchParams(location.search);

@@ -15,7 +15,7 @@ function toggleButton(u) {
 export async function loadUsers() {
   const users = await api('/api/users');
   const rows = users
-    .map((u) => `<tr><th>${esc(u.name)}</th><td>${esc(L.ROLES[u.role] ?? u.role)}</td><td class="left">${esc(u.bureau ? L.BUREAUS[u.bureau] ?? u.bureau : u.district ?? '')}</td><td>${u.disabled ? '<span class="overdue">已停用</span>' : '正常'}</td><td>${esc(fmtTime(u.created_at))}</td><td>${toggleButton(u)}</td></tr>`)
+    .map((u) => `<tr><th>${esc(u.name)}</th><td>${esc(L.ROLES[u.role] ?? u.role)}</td><td class="left">${esc(u.bureau ? `${L.BUREAUS[u.bureau] ?? u.bureau}${u.township ? ` ${u.township}` : ''}` : u.district ?? '')}</td><td>${u.disabled ? '<span class="overdue">已停用</span>' : '正常'}</td><td>${esc(fmtTime(u.created_at))}</td><td>${toggleButton(u)}</td></tr>`)
     .join('');
   $('view-users').innerHTML = `<h2>账户</h2>
     <table class="table" id="users-table"><thead><tr><th>用户名</th><th>角色</th><th class="left">部门/区县</th><th>状态</th><th>创建时间</th><th></th></tr></thead><tbody>${rows}</tbody></table>

@@ -20,13 +20,13 @@ export function showView(name) {
   loaders[name]?.();
 }
 
-/** Which tabs a role gets: the clue form for bureaus and districts, the ledger for the lead bureau, accounts (only) for the admin. */
+/** Which tabs a role gets: the clue form for bureaus (not a township's own account: the server refuses its clues) and districts, the ledger for the lead bureau, accounts (only) for the admin. */
 export function showTabsFor(user) {
   const admin = user.role === 'admin';
   $('tab-inbox').hidden = admin;
   $('tab-overdue').hidden = admin;
   $('tab-ledger').hidden = user.role !== 'lead';
-  $('tab-clue').hidden = !['bureau', 'district'].includes(user.role);
+  $('tab-clue').hidden = !['bureau', 'district'].includes(user.role) || Boolean(user.township);
   $('tab-users').hidden = !admin;
   if ($(`tab-${activeView()}`).hidden) showView(admin ? 'users' : 'inbox');
 }

@@ -402,6 +402,22 @@ CREATE OR REPLACE VIEW work_items AS
   FROM clues c;
 `,
   },
+  {
+    version: 15,
+    name: "a township's own accounts: users.township (a 'township' bureau user limited to one 乡镇/街道), cases.township_code",
+    // cases.township_code is the polygon's (a copy, as district_code is, so every scope predicate
+    // stays on `cases`), kept current by syncCases when a re-run gives the polygon another township
+    // (a township layer added later); clues have none. The scope compares the first nine digits, so
+    // a nine-digit (三调/行政区划) account and a twelve-digit (统计用区划代码, …000) layer agree.
+    sql: `
+ALTER TABLE users ADD COLUMN township text;
+ALTER TABLE users ADD CONSTRAINT users_township_check CHECK (township IS NULL OR role = 'bureau' AND bureau = 'township' AND township ~ '^[0-9]{9}([0-9]{3})?$');
+ALTER TABLE cases ADD COLUMN township_code text;
+UPDATE cases c SET township_code = p.township_code FROM polygons p WHERE p.code = c.code AND p.township_code IS NOT NULL;
+UPDATE cases c SET township_code = g.township_code FROM polygons_gone g WHERE g.code = c.code AND c.township_code IS NULL AND g.township_code IS NOT NULL;
+CREATE INDEX cases_township ON cases ((left(township_code, 9)));
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

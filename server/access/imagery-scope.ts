@@ -14,7 +14,7 @@ import Flatbush from 'flatbush';
 import type { Queryable } from '../../pipeline/store/queryable.js';
 import type { PixelRect } from '../imagery/tile-mask.js';
 import { lonLatToMercator, tileBounds } from '../imagery/web-mercator.js';
-import { scopePredicate, type User } from './roles.js';
+import { scopeKey, scopePredicate, type User } from './roles.js';
 
 /** How far around each of their polygons a user sees the imagery, m. */
 export const MARGIN_M = 2000;
@@ -43,7 +43,7 @@ export async function imageryScope(db: Queryable, user: User, epoch: string, mar
   const r = await db.query<{ w: number; s: number; e: number; n: number }>(
     `SELECT ST_XMin(s.geom) AS w, ST_YMin(s.geom) AS s, ST_XMax(s.geom) AS e, ST_YMax(s.geom) AS n
      FROM (SELECT w.geom, coalesce(c.lead_bureau, w.lead_bureau) AS lead_bureau, coalesce(c.co_bureaus, w.co_bureaus) AS co_bureaus,
-                  coalesce(c.district_code, w.district_code) AS district_code
+                  coalesce(c.district_code, w.district_code) AS district_code, CASE WHEN c.code IS NULL THEN w.township_code ELSE c.township_code END AS township_code
            FROM work_items w LEFT JOIN cases c ON c.code = w.code WHERE w.epoch = $1) s
      WHERE ${scope} AND s.geom IS NOT NULL`,
     params,
@@ -105,7 +105,7 @@ export function tileView(scope: ImageryScope, z: number, x: number, y: number): 
 export function cachedImageryScope(db: Queryable, ttlMs = 30_000): (user: User, epoch: string) => Promise<ImageryScope> {
   const cache = new Map<string, { at: number; scope: Promise<ImageryScope> }>();
   return (user, epoch) => {
-    const key = `${user.role}\0${user.bureau ?? ''}\0${user.district ?? ''}\0${epoch}`;
+    const key = `${scopeKey(user)}\0${epoch}`;
     const now = Date.now();
     const hit = cache.get(key);
     if (hit && now - hit.at < ttlMs) return hit.scope;

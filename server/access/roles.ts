@@ -12,6 +12,11 @@ export interface User {
   bureau: string | null;
   /** District (区县) code for role `district`. */
   district: string | null;
+  /**
+   * 乡镇/街道 code (9 digits, or 12 ending 000) of a `township` bureau user limited to its own
+   * township; null (or absent): the whole city's, as every other bureau.
+   */
+  township?: string | null;
 }
 
 export type Permission =
@@ -31,13 +36,25 @@ const GRANTS: Record<Role, readonly Permission[]> = {
 };
 
 export function can(user: User, permission: Permission): boolean {
+  // A township's clue would be nobody's: clues carry no township (none is stored to place them in),
+  // so its own account could not see it. Its district (or the city's township office) registers it.
+  if (permission === 'clue.add' && user.township) return false;
   return GRANTS[user.role]?.includes(permission) ?? false;
 }
 
+/** The first nine digits: a township's code in 三调/行政区划 data, and its 统计用区划代码 without the trailing 000. */
+export const townshipKey = (code: string): string => code.slice(0, 9);
+
+/** What decides a user's scope, as one string: caches and ETags keyed by it never cross scopes. */
+export const scopeKey = (u: User): string => `${u.role}|${u.bureau ?? ''}|${u.district ?? ''}|${u.township ?? ''}`;
+
 /**
  * The SQL predicate limiting rows of `cases` (alias `alias`) to what `user` may see, with its values
- * appended to `params` as bind parameters. Bureau: the polygons it leads or co-handles; district:
- * its district's; lead and analyst: all; anyone else: none.
+ * appended to `params` as bind parameters. Bureau: the polygons it leads or co-handles — for a
+ * township's own account, only those of its township (the rule table decides the duty, the
+ * polygon's township_code whose it is; a case without one, a clue, is the district's and the city
+ * township office's); district: its district's; lead and analyst: all; anyone else: none.
+ * Every alias it is given has the columns of `cases` that it names.
  */
 export function scopePredicate(user: User, params: unknown[], alias = 'c'): string {
   switch (user.role) {
@@ -47,7 +64,10 @@ export function scopePredicate(user: User, params: unknown[], alias = 'c'): stri
     case 'bureau': {
       params.push(user.bureau);
       const n = params.length;
-      return `(${alias}.lead_bureau = $${n}::text OR ${alias}.co_bureaus @> jsonb_build_array($${n}::text))`;
+      const duty = `(${alias}.lead_bureau = $${n}::text OR ${alias}.co_bureaus @> jsonb_build_array($${n}::text))`;
+      if (!user.township) return duty;
+      params.push(townshipKey(user.township));
+      return `(${duty} AND left(${alias}.township_code, 9) = $${params.length}::text)`;
     }
     case 'district':
       params.push(user.district);

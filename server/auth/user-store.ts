@@ -20,8 +20,13 @@ export interface NewUser {
   role: Role;
   bureau?: string | null;
   district?: string | null;
+  /** A `township` bureau user's own 乡镇/街道 (its code): it sees that township's polygons only. */
+  township?: string | null;
   password: string;
 }
+
+/** A township code: nine digits (三调, 行政区划), or twelve ending in 000 (统计用区划代码 of a 乡镇/街道; others name a village). */
+export const TOWNSHIP_CODE_RE = /^\d{9}(000)?$/;
 
 const NAME_RE = /^[A-Za-z0-9_.@-]{1,64}$/;
 
@@ -30,22 +35,25 @@ export async function addUser(db: Queryable, u: NewUser, actor = 'cli'): Promise
   if (!ROLES.includes(u.role)) throw new ApiError('USER.INVALID', `role must be one of ${ROLES.join(', ')}`);
   if (u.role === 'bureau' && !u.bureau) throw new ApiError('USER.INVALID', 'a bureau user needs --bureau <id>');
   if (u.role === 'district' && !u.district) throw new ApiError('USER.INVALID', 'a district user needs --district <code>');
+  if (u.township && (u.role !== 'bureau' || u.bureau !== 'township')) throw new ApiError('USER.INVALID', 'only a township bureau user (--role bureau --bureau township) has a township');
+  if (u.township && !TOWNSHIP_CODE_RE.test(u.township)) throw new ApiError('USER.INVALID', `township '${u.township}' is not a 乡镇/街道 code (nine digits, or twelve ending in 000)`);
   const hash = await hashPassword(u.password);
   const bureau = u.role === 'bureau' ? u.bureau! : null;
   const district = u.role === 'district' ? u.district! : null;
+  const township = u.township ?? null;
   const r = await db.query<{ name: string }>(
     `WITH ins AS (
-       INSERT INTO users (name, role, bureau, district, password_hash) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (name) DO NOTHING RETURNING name, role, bureau, district
+       INSERT INTO users (name, role, bureau, district, township, password_hash) VALUES ($1, $2, $3, $4, $7, $5)
+       ON CONFLICT (name) DO NOTHING RETURNING name, role, bureau, district, township
      ), audit AS (
        INSERT INTO audit_log (actor, action, code, before, after)
        SELECT $6, 'user.add', NULL, NULL, to_jsonb(ins) FROM ins
      )
      SELECT name FROM ins`,
-    [u.name, u.role, bureau, district, hash, actor],
+    [u.name, u.role, bureau, district, hash, actor, township],
   );
   if (r.rows.length === 0) throw new ApiError('USER.EXISTS', u.name);
-  return { name: u.name, role: u.role, bureau, district };
+  return { name: u.name, role: u.role, bureau, district, township };
 }
 
 /**
@@ -93,6 +101,21 @@ export async function setPassword(db: Queryable, name: string, password: string,
   if (r.rows.length === 0) throw new ApiError('USER.NOT_FOUND', name);
 }
 
+/** Whether any batch has placed a polygon in this township (same first nine digits as the scope compares). */
+export async function townshipHasPolygons(db: Queryable, township: string): Promise<boolean> {
+  const r = await db.query(`SELECT 1 FROM polygons WHERE left(township_code, 9) = $1 LIMIT 1`, [township.slice(0, 9)]);
+  return r.rows.length > 0;
+}
+
+/**
+ * Active `township` bureau accounts without a township: each sees every township's polygons in the
+ * city (accounts from before townships could be given, or a city-wide township office).
+ */
+export async function citywideTownshipUsers(db: Queryable): Promise<string[]> {
+  const r = await db.query<{ name: string }>(`SELECT name FROM users WHERE role = 'bureau' AND bureau = 'township' AND township IS NULL AND NOT disabled ORDER BY name`);
+  return r.rows.map((u) => u.name);
+}
+
 /** Whether any batch has routed a polygon to this district code (a district user's scope is otherwise empty). */
 export async function districtHasPolygons(db: Queryable, district: string): Promise<boolean> {
   const r = await db.query(`SELECT 1 FROM polygons WHERE district_code = $1 LIMIT 1`, [district]);
@@ -101,7 +124,7 @@ export async function districtHasPolygons(db: Queryable, district: string): Prom
 
 export async function listUsers(db: Queryable): Promise<Omit<UserRow, 'password_hash' | 'sessions_valid_after_ms'>[]> {
   const r = await db.query<Omit<UserRow, 'password_hash' | 'sessions_valid_after_ms'>>(
-    `SELECT name, role, bureau, district, disabled, created_at::text AS created_at FROM users ORDER BY name`,
+    `SELECT name, role, bureau, district, township, disabled, created_at::text AS created_at FROM users ORDER BY name`,
   );
   return r.rows;
 }
@@ -109,7 +132,7 @@ export async function listUsers(db: Queryable): Promise<Omit<UserRow, 'password_
 /** A user with its hash and disabled flag (sign-in, and every request's token check), or null. */
 export async function findUser(db: Queryable, name: string): Promise<UserRow | null> {
   const r = await db.query<UserRow>(
-    `SELECT name, role, bureau, district, password_hash, disabled, created_at::text AS created_at,
+    `SELECT name, role, bureau, district, township, password_hash, disabled, created_at::text AS created_at,
             (extract(epoch FROM sessions_valid_after) * 1000)::float8 AS sessions_valid_after_ms
      FROM users WHERE name = $1`,
     [name],

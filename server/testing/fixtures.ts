@@ -75,9 +75,10 @@ export async function writeBatch(db: Database, batchId: string, epoch: string, p
 
 export const PASSWORD = 'correct horse battery';
 
-export async function addUsers(db: Database, users: [string, Role, string?][]): Promise<void> {
-  for (const [name, role, scope] of users) {
-    await addUser(db, { name, role, bureau: role === 'bureau' ? scope : null, district: role === 'district' ? scope : null, password: PASSWORD }, 'test');
+/** Users [name, role, bureau or district, township (a township bureau user's own)]. */
+export async function addUsers(db: Database, users: [string, Role, string?, string?][]): Promise<void> {
+  for (const [name, role, scope, township] of users) {
+    await addUser(db, { name, role, bureau: role === 'bureau' ? scope : null, district: role === 'district' ? scope : null, township: township ?? null, password: PASSWORD }, 'test');
   }
 }
 

@@ -100,12 +100,12 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       for (const epoch of [...new Set(pending.rows.map((r) => r.epoch))].sort()) {
         const q = bind(
           `WITH fresh AS (
-             SELECT w.code, w.epoch, w.source, w.lead_bureau, w.co_bureaus, w.district_code, w.area_m2, ${ISSUED_ON} AS issued_on,
+             SELECT w.code, w.epoch, w.source, w.lead_bureau, w.co_bureaus, w.district_code, w.township_code, w.area_m2, ${ISSUED_ON} AS issued_on,
                     md5(ST_AsBinary(w.geom)) AS geom_hash, ${CARRIER_SQL} AS carrier
              FROM work_items w WHERE w.epoch = $2 AND ${recent} AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.code = w.code)
            ), ins AS (
-             INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash, status, merged_into)
-             SELECT code, epoch, source, coalesce((SELECT r.lead_bureau FROM cases r WHERE r.code = fresh.carrier), lead_bureau), co_bureaus, district_code, issued_on,
+             INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, township_code, issued_on, due_rule, due_date, geom_hash, status, merged_into)
+             SELECT code, epoch, source, coalesce((SELECT r.lead_bureau FROM cases r WHERE r.code = fresh.carrier), lead_bureau), co_bureaus, district_code, township_code, issued_on,
                     CASE WHEN carrier IS NULL THEN 'verification' END,
                     CASE WHEN carrier IS NULL THEN ($1::jsonb ->> issued_on::text)::date END,
                     geom_hash, CASE WHEN carrier IS NULL THEN 'issued' ELSE 'merged' END, carrier
@@ -158,6 +158,15 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       [],
     );
     let flagged = (await tx.query<{ n: number }>(f.sql, f.params)).rows[0].n;
+    // The township is the place's, not the workflow's: a re-run that places the polygon in another
+    // township (a township layer given to the month's batch only now) moves the case to that
+    // township's account without touching its version, state or history. Clues have none to take.
+    const t = bind(
+      `UPDATE cases c SET township_code = w.township_code FROM work_items w
+       WHERE w.code = c.code AND w.source = 'satellite' AND ${recent} AND c.township_code IS DISTINCT FROM w.township_code`,
+      [],
+    );
+    await tx.query(t.sql, t.params);
     if (!since) {
       // A re-run that no longer finds a polygon leaves its case without geometry. Nobody had touched
       // it (still issued, no one's note, evidence or action): withdrawn at once (图形灭失), so no
