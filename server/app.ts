@@ -22,7 +22,7 @@ import { workflowLabelsModule } from './workflow-labels.js';
 import { exportLedger } from '../pipeline/outputs/ledger-exports.js';
 import { quarterReport, reportCsvBytes, reportXlsxBytes } from '../pipeline/reports/quarter-report.js';
 import type { LedgerFormat } from '../schemas/api.js';
-import { can, type Permission, type User } from './access/roles.js';
+import { can, townshipKey, type Permission, type User } from './access/roles.js';
 import { ApiRegistry } from './api-registry.js';
 import * as S from '../schemas/api.js';
 import { DUMMY_HASH, verifyPassword } from './auth/password.js';
@@ -491,12 +491,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return polygonFeatureByCode(opts.db, user, code, today(), bureauName, opts.deadlines);
     };
 
-    registry.route(api, { method: 'GET', url: '/api/me', summary: "The signed-in user; a district user's district also by the name its layer gives it (district_name), a township user's township likewise (township_name)", tags: ['session'] }, async (req) => {
+    registry.route(api, { method: 'GET', url: '/api/me', summary: "The signed-in user; a district user's district also by the name its layer gives it (district_name), a township user's township likewise (township_name) and whether a batch stored its outline (township_outline: it registers clues there)", tags: ['session'] }, async (req) => {
       const user = requireUser(req);
       if (user.township) {
-        // The name the batches' township layer gives it (null before any batch placed a polygon there).
-        const r = await opts.db.query<{ name: string }>('SELECT township_name AS name FROM polygons WHERE left(township_code, 9) = $1 AND township_name IS NOT NULL LIMIT 1', [user.township.slice(0, 9)]);
-        return { ...user, township_name: r.rows[0]?.name ?? null };
+        // The name the batches' township layer gives it (null before any batch placed a polygon there
+        // or stored its outline); with its outline stored, its clues can be placed in it (clue-township.ts).
+        const r = await opts.db.query<{ name: string | null; outline: boolean }>(
+          `SELECT coalesce((SELECT name FROM townships WHERE left(code, 9) = $1 ORDER BY epoch DESC, key LIMIT 1),
+                           (SELECT township_name FROM polygons WHERE left(township_code, 9) = $1 AND township_name IS NOT NULL LIMIT 1)) AS name,
+                  EXISTS (SELECT 1 FROM townships WHERE left(code, 9) = $1) AS outline`,
+          [townshipKey(user.township)],
+        );
+        return { ...user, township_name: r.rows[0].name, township_outline: r.rows[0].outline };
       }
       if (!user.district) return user;
       // The name the batches' district layer gives the code (null before any batch routed there).

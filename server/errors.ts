@@ -40,6 +40,7 @@ export const API_ERRORS = {
   'CLUE.BAD_DATE': { status: 400, message: 'a clue is reported on a day from the start of last month to today' },
   'CLUE.TOO_LARGE': { status: 400, message: 'a clue outline covers one site: at most 10 km²' },
   'CLUE.OUTSIDE_DISTRICT': { status: 400, message: 'the clue does not lie in the district it names' },
+  'CLUE.OUTSIDE_TOWNSHIP': { status: 400, message: "the clue does not lie in the township account's own township" },
   'USER.PASSWORD_TOO_SHORT': { status: 400, message: 'the password is too short' },
   'USER.EXISTS': { status: 409, message: 'a user of that name exists' },
   'USER.NOT_FOUND': { status: 404, message: 'no such user' },

@@ -4,7 +4,8 @@
  * polygon's township_code decides whose. Township A's account sees A's polygons only — list, card,
  * actions, evidence, chips, field file, counts, map, months and imagery answer for B's exactly as for
  * a code that does not exist — leads what the township leads there, co-handles the rest, adds no
- * clue (clues have no township); a city-wide township account (no --township) sees every township's.
+ * clue while no township outline is stored (server/clue-township.test.ts: once one is, clues in its
+ * own township); a city-wide township account (no --township) sees every township's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate } from '../pipeline/store/migrations.js';
@@ -166,11 +167,12 @@ describe("a township's own account", () => {
     expect((await get('townB', `/api/polygons/${B_CO}/evidence/${id}`)).statusCode).toBe(404);
   });
 
-  it('adds no clue (a clue has no township: its own account could not see it); the city-wide township account and districts do', async () => {
+  it('adds no clue while no batch stored the township outlines (its clue could not be placed, so it would not see it); the city-wide township account and districts do', async () => {
     const clue = { source: 'patrol', district_code: '370102', geometry: { type: 'Point', coordinates: [117.0, 36.6] }, description: '巡查发现' };
     const refused = await post('townA', '/api/clues', clue);
     expect([refused.statusCode, refused.json().code]).toEqual([403, 'AUTH.FORBIDDEN']);
     expect(refused.json().message).toContain(`township ${A}`);
+    expect(refused.json().message).toContain('乡镇/街道 (township) zone layer');
     expect((await post('town', '/api/clues', clue)).statusCode).toBe(201);
     expect((await post('d102', '/api/clues', clue)).statusCode).toBe(201);
     // Nor do the clues of others reach it.
@@ -239,7 +241,7 @@ describe('migration 15 on a database with cases', () => {
       await writeBatch(old, 'b', '2026-10', [polygon(A_CO, '2026-10', square(117.0, 36.6), { ...inA, coBureaus: ['township'] })], '2026-11-02');
       await old.query(`INSERT INTO cases (code, epoch, lead_bureau, co_bureaus, district_code, issued_on, geom_hash) VALUES ($1, '2026-10', 'natural_resources', '["township"]', '370102', '2026-11-02', 'h')`, [A_CO]);
       await old.query(`INSERT INTO users (name, role, bureau, password_hash) VALUES ('old', 'bureau', 'township', 'x')`);
-      expect(await migrate(old)).toEqual([15]);
+      expect(await migrate(old)).toEqual([15, 16]);
       expect((await old.query<{ t: string }>('SELECT township_code AS t FROM cases')).rows).toEqual([{ t: A }]);
       // The account from before keeps seeing what it saw: city-wide, and named.
       expect(await citywideTownshipUsers(old)).toEqual(['old']);

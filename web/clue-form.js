@@ -1,5 +1,6 @@
 // Clues from other sources (巡查发现, 群众举报, 热线): bureau and district users file a point or an
-// outline clicked on the map; the clue gets a code and enters the same workflow and ledger.
+// outline clicked on the map (a township's own account, in its township); the clue gets a code, the
+// 乡镇/街道 it lies in, and enters the same workflow and ledger.
 import { api, errorText } from './api.js';
 import { $, chinaToday, esc, m2, oneClick, options, toast } from './dom.js';
 import { draw } from './draw.js';
@@ -19,7 +20,10 @@ function describe(g) {
 
 export function renderClueForm() {
   const u = state.user;
-  const districts = state.districts.length ? state.districts : u.district ? [{ code: u.district, name: u.district }] : [];
+  const all = state.districts.length ? state.districts : u.district ? [{ code: u.district, name: u.district }] : [];
+  // A township's account: its township's district (the code's first six digits), where the layer has it.
+  const own = u.township ? all.filter((d) => d.code === u.township.slice(0, 6)) : [];
+  const districts = own.length ? own : all;
   $('view-clue').innerHTML = `<h2>登记线索</h2>
     <form id="clue-form" class="verdict">
       <label>发现方式 <select name="source" id="clue-source" required><option value="">请选择</option>${options(L.CLUE_SOURCES)}</select></label>
@@ -93,6 +97,11 @@ function clueRefusal(err) {
       const where = b.share_inside !== undefined ? `所画范围只有 ${Math.round(b.share_inside * 100)}% 在${named(b.district)}内` : `所选位置在${named(b.district)}界外约 ${away}`;
       const there = b.lies_in ? `，位于${named(b.lies_in)}` : '，不在任何区县范围内';
       return `线索位置不在所选区县内：${where}${there}。请核对区县或重新选择位置（线索未登记）`;
+    }
+    case 'CLUE.OUTSIDE_TOWNSHIP': {
+      // The server names the account's township and the township the place lies in.
+      const there = b.lies_in ? `位于${b.lies_in.name || b.lies_in.code}` : '不在任何乡镇/街道范围内';
+      return `线索位置不在本乡镇/街道（${b.township?.name ?? b.township?.code ?? ''}）内，${there}。请重新选择位置（线索未登记）`;
     }
     default:
       return null;

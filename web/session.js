@@ -9,7 +9,9 @@ async function signIn(name, password) {
   const r = await api('/api/session', { method: 'POST', body: { name, password } });
   state.token = r.token;
   sessionStorage.setItem('tuban.token', r.token);
-  state.user = r.user ?? (await api('/api/me'));
+  // /api/me, not the sign-in answer's bare user: it adds the district's or township's name from the
+  // layer (the header shows it, not the code) and whether a township's outline is stored (its clue tab).
+  state.user = await api('/api/me');
 }
 
 /** The sign-in form, with a message if given (the page's start without a token). */

@@ -20,13 +20,17 @@ export function showView(name) {
   loaders[name]?.();
 }
 
-/** Which tabs a role gets: the clue form for bureaus (not a township's own account: the server refuses its clues) and districts, the ledger for the lead bureau, accounts (only) for the admin. */
+/**
+ * Which tabs a role gets: the clue form for bureaus and districts (a township's own account once a
+ * batch stored its township's outline: its clues lie in its township, and before that the server
+ * refuses them), the ledger for the lead bureau, accounts (only) for the admin.
+ */
 export function showTabsFor(user) {
   const admin = user.role === 'admin';
   $('tab-inbox').hidden = admin;
   $('tab-overdue').hidden = admin;
   $('tab-ledger').hidden = user.role !== 'lead';
-  $('tab-clue').hidden = !['bureau', 'district'].includes(user.role) || Boolean(user.township);
+  $('tab-clue').hidden = !['bureau', 'district'].includes(user.role) || (Boolean(user.township) && !user.township_outline);
   $('tab-users').hidden = !admin;
   if ($(`tab-${activeView()}`).hidden) showView(admin ? 'users' : 'inbox');
 }

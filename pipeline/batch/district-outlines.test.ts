@@ -1,6 +1,7 @@
 /**
  * Finalising stores the district outlines the batch routed with (`districts`, migration 12), which
- * the triage server checks a clue's place against: exact (not simplified), one row per code, the
+ * the triage server checks a clue's place against, and the township outlines (`townships`,
+ * migration 16) a clue takes its 乡镇/街道 from: exact (not simplified), one row per code, the
  * same after a re-run, the newest month's layer winning. On PGlite, or on the PostgreSQL server of
  * TUBAN_TEST_DATABASE_URL in a fresh schema. The queue runner stores the same rows
  * (workers/queue/queue-equivalence.test.ts).
@@ -12,7 +13,8 @@ import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../../fixtures/synthetic-scene.js';
-import { storeDistricts } from '../store/districts.js';
+import { writeSceneTownships } from '../../fixtures/scene-townships.js';
+import { storeDistricts, storeTownships } from '../store/districts.js';
 import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
@@ -45,7 +47,8 @@ interface Row {
   epoch: string;
 }
 const stored = async () => (await db.query<Row>('SELECT code, name, geom::text AS geom, batch_id, epoch FROM districts ORDER BY code')).rows;
-const batch = (zones: string, out: string) => runBatch(BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [zones] }), { db, log, out: join(dir, out) });
+const batch = (zones: string | string[], out: string) =>
+  runBatch(BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: typeof zones === 'string' ? [zones] : zones }), { db, log, out: join(dir, out) });
 
 describe('a batch stores its district outlines', () => {
   it('exact, one per code, named as the layer names them; a re-run writes the same rows', async () => {
@@ -87,6 +90,33 @@ describe('a batch stores its district outlines', () => {
   });
 });
 
+describe('a batch with a township layer stores its township outlines', () => {
+  interface TownshipRow { key: string; code: string | null; name: string; batch_id: string }
+  const townships = async () => (await db.query<TownshipRow>('SELECT key, code, name, batch_id FROM townships ORDER BY key')).rows;
+
+  it('exact, one per code, named as the layer names them; none without the layer; a re-run writes the same rows', async () => {
+    expect(await townships()).toEqual([]); // the batches above had no township layer
+    const path = join(dir, 'townships.geojson');
+    const layer = await writeSceneTownships(scene.zonesPath, path);
+    expect(layer.features.length).toBeGreaterThan(2);
+    const run = await batch([scene.zonesPath, path], 'townships');
+    expect(await townships()).toEqual(
+      layer.features.map((f) => ({ key: f.properties!.XZQDM, code: f.properties!.XZQDM, name: f.properties!.XZQMC, batch_id: run.plan.batchId })).sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
+    for (const f of layer.features) {
+      const same = await db.query<{ equal: boolean }>('SELECT ST_Equals(geom, ST_SetSRID(ST_GeomFromGeoJSON($2), 4326)) AS equal FROM townships WHERE code = $1', [f.properties!.XZQDM, JSON.stringify(f.geometry)]);
+      expect(same.rows[0], f.properties!.XZQDM).toEqual({ equal: true });
+    }
+    // Every polygon's township is an outline stored (a clue and a polygon in one place get one township).
+    const placed = await db.query<{ n: number; stored: number }>('SELECT count(*)::int AS n, count(*) FILTER (WHERE township_code IN (SELECT code FROM townships))::int AS stored FROM polygons WHERE batch_id = $1 AND township_code IS NOT NULL', [run.plan.batchId]);
+    expect(placed.rows[0].n).toBeGreaterThan(0);
+    expect(placed.rows[0].stored).toBe(placed.rows[0].n);
+    const rows = await db.query('SELECT key, geom::text AS geom, updated_at FROM townships ORDER BY key');
+    await batch([scene.zonesPath, path], 'townships-again');
+    expect((await db.query('SELECT key, geom::text AS geom FROM townships ORDER BY key')).rows).toEqual(rows.rows.map(({ key, geom }) => ({ key, geom })));
+  });
+});
+
 describe('storeDistricts', () => {
   const square = (lon: number, lat: number, d: number): Polygon => ({ type: 'Polygon', coordinates: [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]] });
 
@@ -108,5 +138,17 @@ describe('storeDistricts', () => {
       "SELECT name, ST_IsValid(geom) AS valid, ST_NumGeometries(geom) AS parts, GeometryType(geom) AS type FROM districts WHERE code = '379902'",
     );
     expect(r.rows[0]).toEqual({ name: '分区', valid: true, parts: 2, type: 'MULTIPOLYGON' });
+  });
+});
+
+describe('storeTownships', () => {
+  const square = (lon: number, lat: number, d: number): Polygon => ({ type: 'Polygon', coordinates: [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d], [lon, lat]]] });
+  const row = async (key: string) => (await db.query<{ code: string | null; name: string; epoch: string }>('SELECT code, name, epoch FROM townships WHERE key = $1', [key])).rows[0];
+
+  it("keeps the newest month's outline, and keys a township the layer gives no code by its name", async () => {
+    await storeTownships(db, { batchId: 'b-new', epoch: '2031-05' }, [{ code: '379901001', name: '新镇', geometry: square(100, 30, 0.1) }, { code: null, name: '无码街道', geometry: square(100.2, 30, 0.1) }]);
+    expect(await storeTownships(db, { batchId: 'b-old', epoch: '2031-04' }, [{ code: '379901001', name: '旧镇', geometry: square(101, 30, 0.1) }])).toBe(0);
+    expect(await row('379901001')).toEqual({ code: '379901001', name: '新镇', epoch: '2031-05' });
+    expect(await row('名称:无码街道')).toEqual({ code: null, name: '无码街道', epoch: '2031-05' });
   });
 });

@@ -19,7 +19,7 @@ import { ZoneIndex, bboxOf } from '../route/zone-index.js';
 import { loadLandUse, loadZones, type ZoneLoader } from '../zones.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchPlan } from './plan-batch.js';
-import type { DistrictOutline } from '../store/districts.js';
+import type { DistrictOutline, TownshipOutline } from '../store/districts.js';
 
 export interface FinaliseResult {
   polygons: MonitoringPolygon[];
@@ -33,6 +33,8 @@ export interface FinaliseResult {
   seasonal: { polygons: number; areaM2: number };
   /** The district outlines the polygons were routed with, for the server's clue check (`storeDistricts`). */
   districts: DistrictOutline[];
+  /** The township outlines the polygons were placed with, for the clues' 乡镇/街道 (`storeTownships`). */
+  townships: TownshipOutline[];
   /** Whether the zone files hold a 乡镇/街道 layer (so a polygon without a township lies outside it). */
   townshipLayer: boolean;
 }
@@ -147,7 +149,7 @@ export async function finaliseDetections(
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   warnings.push(...townshipDistrictWarnings(polygons));
   const townshipLayer = batchZones.zones.items.some((z) => z.kind === 'township');
-  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones), townshipLayer };
+  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones), townships: townshipOutlines(batchZones), townshipLayer };
 }
 
 /**
@@ -173,6 +175,11 @@ function townshipDistrictWarnings(polygons: readonly MonitoringPolygon[]): strin
 /** The batch's district zones, coded as the overlay codes them (`overlayPolygon`). */
 export function districtOutlines(zones: BatchZones): DistrictOutline[] {
   return zones.zones.items.filter((z) => z.kind === 'district').map((z) => ({ code: z.code ?? z.id, name: z.name ?? '', geometry: z.geometry }));
+}
+
+/** The batch's township zones, coded and named as the overlay gives them to polygons (`overlayPolygon`). */
+export function townshipOutlines(zones: BatchZones): TownshipOutline[] {
+  return zones.zones.items.filter((z) => z.kind === 'township').map((z) => ({ code: z.code ?? null, name: z.name ?? z.code ?? '', geometry: z.geometry }));
 }
 
 /**

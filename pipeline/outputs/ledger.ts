@@ -26,7 +26,7 @@ export const LEDGER_FILLED_COLUMNS = [
   '市',
   '区县代码',
   '区县',
-  // 属地: blank without a township (乡镇/街道) zone layer, outside it, and for clues.
+  // 属地: blank without a township (乡镇/街道) zone layer, and outside it (a clue: outside every stored township).
   '乡镇/街道',
   '中心点经度',
   '中心点纬度',
@@ -94,6 +94,8 @@ export interface LedgerClue {
   areaM2: number;
   districtCode: string;
   districtName: string;
+  /** The 乡镇/街道 it lies in, by the outlines stored when it was registered; null outside every one, or none stored. */
+  townshipName?: string | null;
   leadBureau: BureauId;
   coBureaus: BureauId[];
   description: string;
@@ -144,7 +146,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
       市: ctx.city ?? '',
       区县代码: c.districtCode,
       区县: c.districtName,
-      '乡镇/街道': '',
+      '乡镇/街道': c.townshipName ?? '',
       中心点经度: round(c.centroid[0], 6),
       中心点纬度: round(c.centroid[1], 6),
       前时相: '',

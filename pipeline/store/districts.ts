@@ -1,6 +1,7 @@
 /**
- * The district outlines a batch routed with (migration 12, `districts`), kept for the triage server:
- * only the batch reads the zone files, and a clue must lie in the district it names.
+ * The district (migration 12, `districts`) and township (migration 16, `townships`) outlines a batch
+ * routed with, kept for the triage server: only the batch reads the zone files, a clue must lie in
+ * the district it names, and a clue takes the 乡镇/街道 it lies in (as a polygon does).
  *
  * Stored exact, as the batch's overlay used them: the server refuses a clue by them, and a simplified
  * outline moves the boundary (both ways) by its tolerance.
@@ -15,6 +16,13 @@ export interface DistrictOutline {
   geometry: Polygon | MultiPolygon;
 }
 
+/** A 乡镇/街道 of the layer: a layer may name a township without a code (the ledger shows the name). */
+export interface TownshipOutline {
+  code: string | null;
+  name: string;
+  geometry: Polygon | MultiPolygon;
+}
+
 /**
  * Upsert the batch's districts, one row per code (a district given as several features is their
  * union). The newest month's layer wins: a re-run of an older month's batch, with the layer of its
@@ -22,30 +30,50 @@ export interface DistrictOutline {
  * (a batch over part of the city does not forget the rest). Idempotent: a re-run writes the same rows.
  * One statement: a city's district layer is a few MB of WKB, parsed once.
  */
-export async function storeDistricts(db: Queryable, batch: { batchId: string; epoch: string }, districts: readonly DistrictOutline[]): Promise<number> {
-  const byCode = new Map<string, { name: string; polygons: Polygon['coordinates'][] }>();
-  for (const d of districts) {
-    const entry = byCode.get(d.code) ?? { name: '', polygons: [] };
+export function storeDistricts(db: Queryable, batch: { batchId: string; epoch: string }, districts: readonly DistrictOutline[]): Promise<number> {
+  return storeOutlines(db, 'districts', batch, districts.map((d) => ({ key: d.code, ...d })));
+}
+
+/**
+ * Upsert the batch's townships as `storeDistricts` does its districts: one row per code (per name
+ * for a township the layer gives no code), the newest month's layer winning.
+ */
+export function storeTownships(db: Queryable, batch: { batchId: string; epoch: string }, townships: readonly TownshipOutline[]): Promise<number> {
+  return storeOutlines(db, 'townships', batch, townships.map((t) => ({ key: t.code ?? `名称:${t.name}`, ...t })));
+}
+
+async function storeOutlines(
+  db: Queryable,
+  table: 'districts' | 'townships',
+  batch: { batchId: string; epoch: string },
+  outlines: readonly { key: string; code: string | null; name: string; geometry: Polygon | MultiPolygon }[],
+): Promise<number> {
+  const byKey = new Map<string, { code: string | null; name: string; polygons: Polygon['coordinates'][] }>();
+  for (const d of outlines) {
+    const entry = byKey.get(d.key) ?? { code: d.code, name: '', polygons: [] };
     if (!entry.name && d.name) entry.name = d.name;
     entry.polygons.push(...(d.geometry.type === 'Polygon' ? [d.geometry.coordinates] : d.geometry.coordinates));
-    byCode.set(d.code, entry);
+    byKey.set(d.key, entry);
   }
-  if (byCode.size === 0) return 0;
-  const rows = [...byCode].map(([code, { name, polygons }]) => ({
+  if (byKey.size === 0) return 0;
+  const rows = [...byKey].map(([key, { code, name, polygons }]) => ({
+    key,
     code,
     name,
     // Several features of one code may touch or overlap: their union is one valid outline.
     parts: polygons.length,
     wkb: wkbHex(polygons.length === 1 ? { type: 'Polygon', coordinates: polygons[0] } : { type: 'MultiPolygon', coordinates: polygons }),
   }));
+  // districts are keyed by their code; townships by `key` (a code may be missing).
+  const [keyColumns, keyValues, conflict] = table === 'townships' ? ['key, ', "e->>'key', ", 'key'] : ['', '', 'code'];
   const r = await db.query(
-    `INSERT INTO districts (code, name, geom, batch_id, epoch, updated_at)
-     SELECT e->>'code', e->>'name',
+    `INSERT INTO ${table} (${keyColumns}code, name, geom, batch_id, epoch, updated_at)
+     SELECT ${keyValues}e->>'code', e->>'name',
             CASE WHEN (e->>'parts')::int > 1 THEN ST_Multi(ST_CollectionExtract(ST_UnaryUnion(g), 3)) ELSE ST_Multi(g) END,
             $1, $2, now()
      FROM jsonb_array_elements($3::jsonb) e, LATERAL (SELECT ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326) AS g) s
-     ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, geom = EXCLUDED.geom, batch_id = EXCLUDED.batch_id, epoch = EXCLUDED.epoch, updated_at = EXCLUDED.updated_at
-     WHERE districts.epoch <= EXCLUDED.epoch
+     ON CONFLICT (${conflict}) DO UPDATE SET code = EXCLUDED.code, name = EXCLUDED.name, geom = EXCLUDED.geom, batch_id = EXCLUDED.batch_id, epoch = EXCLUDED.epoch, updated_at = EXCLUDED.updated_at
+     WHERE ${table}.epoch <= EXCLUDED.epoch
      RETURNING code`,
     [batch.batchId, batch.epoch, JSON.stringify(rows)],
   );

@@ -418,6 +418,42 @@ UPDATE cases c SET township_code = g.township_code FROM polygons_gone g WHERE g.
 CREATE INDEX cases_township ON cases ((left(township_code, 9)));
 `,
   },
+  {
+    version: 16,
+    name: 'townships: the 乡镇/街道 outlines the newest batch placed polygons with; clues.township_code, township_name (and work_items)',
+    // As districts (migration 12): exact, the newest month's layer wins. Keyed by the code, or by
+    // the name where the layer gives none (its polygons have a name and no code too). A clue takes
+    // the township it lies in when registered (NULL outside every stored outline, or none stored);
+    // clues from before keep NULL: the outlines they would be placed by were not kept.
+    sql: `
+CREATE TABLE townships (
+  key text PRIMARY KEY,
+  code text,
+  name text NOT NULL,
+  geom geometry(MultiPolygon, 4326) NOT NULL,
+  batch_id text NOT NULL,
+  epoch text NOT NULL CHECK (epoch ~ '^[0-9]{4}-[0-9]{2}$'),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX townships_geom_gist ON townships USING gist (geom);
+ALTER TABLE clues ADD COLUMN township_code text;
+ALTER TABLE clues ADD COLUMN township_name text;
+CREATE OR REPLACE VIEW work_items AS
+  SELECT p.code, p.epoch, 'satellite'::text AS source, p.geom::geometry AS geom, p.centroid::geometry AS centroid, p.area_m2, p.area_mu,
+         p.change_type, p.change_class, p.confidence, p.reasons, p.before_date, p.after_date, p.land_class_before,
+         p.zone_overlaps, p.district_code, p.district_name, p.lead_bureau, p.co_bureaus, p.routing_reason, p.rule_id,
+         p.priority, p.priority_reasons, p.previous_code, p.detector, p.tile_id, NULL::text AS description,
+         p.batch_id, NULL::date AS reported_on, p.created_at AS loaded_at, p.township_code, p.township_name
+  FROM polygons p
+  UNION ALL
+  SELECT c.code, c.epoch, c.source, c.geom, ST_PointOnSurface(c.geom), c.area_m2, c.area_m2 / (10000.0 / 15),
+         'clue', 'XS', 1.0, '[]'::jsonb, NULL, c.reported_on, NULL,
+         '{}'::jsonb, c.district_code, c.district_name, c.lead_bureau, c.co_bureaus, '线索: ' || c.source, 'clue',
+         'normal', '[]'::jsonb, NULL, jsonb_build_object('name', 'clue', 'version', '', 'paramsHash', ''), '', c.description,
+         NULL, c.reported_on, c.created_at, c.township_code, c.township_name
+  FROM clues c;
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

@@ -36,9 +36,8 @@ const GRANTS: Record<Role, readonly Permission[]> = {
 };
 
 export function can(user: User, permission: Permission): boolean {
-  // A township's clue would be nobody's: clues carry no township (none is stored to place them in),
-  // so its own account could not see it. Its district (or the city's township office) registers it.
-  if (permission === 'clue.add' && user.township) return false;
+  // A township's own account adds clues in its own township only (workflow/clue-township.ts), where
+  // the clue is placed by the stored township outlines: the place is checked when the clue is added.
   return GRANTS[user.role]?.includes(permission) ?? false;
 }
 

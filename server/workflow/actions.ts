@@ -12,6 +12,7 @@ import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';
 import { checkClueDistrict } from './clue-district.js';
+import { checkClueTownship, clueTownship } from './clue-township.js';
 import { issuedOn, reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
 
 const SQM_PER_MU = 10000 / 15;
@@ -356,6 +357,9 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
     if (layerName !== null && body.district_name !== undefined && body.district_name !== layerName) {
       throw new ApiError('VALIDATION', `district ${body.district_code} is ${layerName}, not ${body.district_name}`);
     }
+    // Its 乡镇/街道, as a polygon's: a township's own account registers clues in its township only.
+    const township = await clueTownship(tx, geom);
+    await checkClueTownship(tx, user, township);
     // Where the district's outline is stored, the clue lies in it: its ledger and imagery follow the place.
     await checkClueDistrict(tx, geom, body.district_code);
     // Serialise clue numbering per district and month.
@@ -365,20 +369,20 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
     const code = `${prefix}${String(s.rows[0].n + 1).padStart(4, '0')}`;
     const districtName = layerName ?? body.district_name ?? body.district_code;
     await tx.query(
-      `INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on)
-       SELECT $1, $2, $3, g, CASE WHEN GeometryType(g) = 'POLYGON' THEN ST_Area(g::geography) ELSE 0 END, $5, $6, $7, $8, $9, $10::date
+      `INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on, township_code, township_name)
+       SELECT $1, $2, $3, g, CASE WHEN GeometryType(g) = 'POLYGON' THEN ST_Area(g::geography) ELSE 0 END, $5, $6, $7, $8, $9, $10::date, $11, $12
        FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($4), 4326) AS g) s`,
-      [code, epoch, body.source, geom, body.district_code, districtName, lead, body.description, user.name, reported],
+      [code, epoch, body.source, geom, body.district_code, districtName, lead, body.description, user.name, reported, township?.code ?? null, township?.name ?? null],
     );
     await tx.query(
-      `INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, issued_on, due_rule, due_date, geom_hash)
-       SELECT code, epoch, source, lead_bureau, co_bureaus, district_code, $2::date, 'verification', $3::date, md5(ST_AsBinary(geom)) FROM clues WHERE code = $1`,
+      `INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, township_code, issued_on, due_rule, due_date, geom_hash)
+       SELECT code, epoch, source, lead_bureau, co_bureaus, district_code, township_code, $2::date, 'verification', $3::date, md5(ST_AsBinary(geom)) FROM clues WHERE code = $1`,
       [code, today, due],
     );
     await tx.query(`INSERT INTO audit_log (actor, action, code, before, after) VALUES ($1, 'clue.add', $2, NULL, $3::jsonb)`, [
       user.name,
       code,
-      JSON.stringify({ ...body, lead_bureau: lead, status: 'issued', due_date: due }),
+      JSON.stringify({ ...body, lead_bureau: lead, township_code: township?.code ?? null, status: 'issued', due_date: due }),
     ]);
     return code;
   });

@@ -160,7 +160,8 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
     let flagged = (await tx.query<{ n: number }>(f.sql, f.params)).rows[0].n;
     // The township is the place's, not the workflow's: a re-run that places the polygon in another
     // township (a township layer given to the month's batch only now) moves the case to that
-    // township's account without touching its version, state or history. Clues have none to take.
+    // township's account without touching its version, state or history. A clue keeps the township
+    // it was registered in (workflow/clue-township.ts).
     const t = bind(
       `UPDATE cases c SET township_code = w.township_code FROM work_items w
        WHERE w.code = c.code AND w.source = 'satellite' AND ${recent} AND c.township_code IS DISTINCT FROM w.township_code`,

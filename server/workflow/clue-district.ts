@@ -27,7 +27,7 @@ export const TOLERANCE_M = 50;
  * east-west up to China's northern tip (53.6°N: 0.0015° ≈ 99 m), so the clipped outline widened by
  * TOLERANCE_M equals the whole outline widened, inside the clue's box.
  */
-const CLIP_MARGIN_DEG = 0.0015;
+export const CLIP_MARGIN_DEG = 0.0015;
 
 interface Placement {
   name: string;
@@ -46,9 +46,10 @@ interface Distance {
   nearest: string | null;
 }
 
-/** The clue `c` (geometry `g`, its point `p`, whether a point, its box widened by CLIP_MARGIN_DEG), from GeoJSON text $1. */
-const CLUE_SQL = `c AS (SELECT g, ST_PointOnSurface(g) AS p, GeometryType(g) = 'POINT' AS point, ST_Expand(g, $3) AS box
-                       FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) s)`;
+/** The clue `c` (geometry `g`, its point `p`, whether a point, its box widened by CLIP_MARGIN_DEG), from GeoJSON text `geometry` (a bind parameter) and the margin `margin`. */
+export const clueSql = (geometry: string, margin: string) => `c AS (SELECT g, ST_PointOnSurface(g) AS p, GeometryType(g) = 'POINT' AS point, ST_Expand(g, ${margin}) AS box
+                       FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(${geometry}), 4326) AS g) s)`;
+const CLUE_SQL = clueSql('$1', '$3');
 
 /**
  * Refuses (`400 CLUE.OUTSIDE_DISTRICT`, nothing written) a clue `geometry` (GeoJSON text) outside
@@ -100,7 +101,7 @@ export async function checkClueDistrict(tx: Queryable, geometry: string, code: s
 }
 
 /** SQL: the share of the clue (`c`) inside `area`: a point 1 or 0, an outline the part of its area. */
-function shareIn(area: string): string {
+export function shareIn(area: string): string {
   return `(CASE WHEN c.point THEN (CASE WHEN ST_Intersects(c.g, ${area}) THEN 1 ELSE 0 END)
                 ELSE coalesce(ST_Area(ST_Intersection(c.g, ${area})) / nullif(ST_Area(c.g), 0), 0) END)::float8`;
 }

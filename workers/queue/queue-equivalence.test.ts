@@ -86,6 +86,11 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     const [outlinesA, outlinesB] = await Promise.all([outlines(dbA), outlines(dbB)]);
     expect(outlinesA.length).toBe(3);
     expect(outlinesB).toEqual(outlinesA);
+    // And the township outlines a clue is placed by (migration 16): two halves of each district.
+    const townshipRows = (db: Database) => db.query('SELECT key, code, name, geom::text AS geom, batch_id, epoch FROM townships ORDER BY key').then((r) => r.rows);
+    const [townshipsA, townshipsB] = await Promise.all([townshipRows(dbA), townshipRows(dbB)]);
+    expect(townshipsA.length).toBe(6);
+    expect(townshipsB).toEqual(townshipsA);
     // Each polygon's township, the same both ways (compared above), in its own district, and blank
     // only for those the report counts outside every township.
     const inTownship = polysA.filter((p) => p.townshipName !== null);
