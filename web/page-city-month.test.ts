@@ -12,8 +12,8 @@ import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
-import { addUsers, insertSyntheticPolygons, openTestDatabase, PASSWORD } from '../server/testing/fixtures.js';
-import { haveBrowser, servePage } from '../server/testing/browser.js';
+import { addUsers, insertSyntheticPolygons, openTestDatabase } from '../server/testing/fixtures.js';
+import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
 
 
 describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
@@ -40,12 +40,7 @@ describe.skipIf(!haveBrowser)('the page over a city month in Chromium', () => {
     ({ app, base, browser, page, external } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'city-test-secret-city-test-secret-0123', now: new Date('2026-11-03T02:00:00Z') }));
     page.on('request', (r) => r.url().includes('/api/polygons?') && inboxUrls.push(r.url()));
     page.on('request', (r) => r.url().includes('/api/map/polygons.geojson') && layerUrls.push(new URL(r.url())));
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(`${base}/?epoch=2026-10#map=14/36.117/117.25`);
-    await page.fill('#login-name', 'chief');
-    await page.fill('#login-password', PASSWORD);
-    await page.press('#login-password', 'Enter');
+    await openSignedIn(page, base, '/?epoch=2026-10#map=14/36.117/117.25', 'chief', consoleErrors);
     // The first request syncs the month's 10 100 cases (a minute on a busy machine).
     await page.waitForSelector('#inbox-list li', { timeout: 150_000 }).catch(async (err) => {
       await page.screenshot({ path: 'out/test-artifacts/page-city-month-start.png' });

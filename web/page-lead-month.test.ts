@@ -14,8 +14,8 @@ import type { Browser, Page, Request } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
-import { addUsers, openTestDatabase, PASSWORD, polygon, square, writeBatch } from '../server/testing/fixtures.js';
-import { haveBrowser, servePage } from '../server/testing/browser.js';
+import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
 
 
 type MapLike = { panBy(o: [number, number], opts: object): void; getBounds(): { getWest(): number; getEast(): number }; isMoving(): boolean; loaded(): boolean };
@@ -41,12 +41,7 @@ describe.skipIf(!haveBrowser)('the lead bureau\'s month in Chromium', () => {
     await addUsers(db, [['chief', 'lead']]);
     ({ app, base, browser, page, external } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'lead-month-secret-lead-month-secret-01', now: new Date('2026-12-03T02:00:00Z') }));
     page.on('request', (r: Request) => r.url().includes('/api/map/polygons.geojson') && layerRequests.push(new URL(r.url())));
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(`${base}/?epoch=2026-10#map=15/36.6005/117.004`);
-    await page.fill('#login-name', 'chief');
-    await page.fill('#login-password', PASSWORD);
-    await page.press('#login-password', 'Enter');
+    await openSignedIn(page, base, '/?epoch=2026-10#map=15/36.6005/117.004', 'chief', consoleErrors);
     await page.waitForSelector('#inbox-list li', { timeout: 120_000 });
   }, 180_000);
 

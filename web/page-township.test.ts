@@ -14,8 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeDistricts, storeTownships } from '../pipeline/store/districts.js';
 import type { Database } from '../pipeline/store/queryable.js';
-import { addUsers, openTestDatabase, PASSWORD, polygon, square, writeBatch } from '../server/testing/fixtures.js';
-import { haveBrowser, servePage } from '../server/testing/browser.js';
+import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
 
 type MapLike = { project(l: [number, number]): { x: number; y: number }; jumpTo(o: object): void; loaded(): boolean; isMoving(): boolean };
 type Tuban = { mapReady: boolean; map: MapLike };
@@ -53,12 +53,7 @@ describe.skipIf(!haveBrowser)("a township's own account in Chromium", () => {
     ]);
     await addUsers(db, [['townA', 'bureau', 'township', A]]);
     ({ app, base, browser, page, external } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'township-page-secret-township-page-01', now: new Date('2026-11-03T02:00:00Z') }));
-    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    await page.goto(`${base}/?epoch=2026-10#map=14/36.655/117.1`);
-    await page.fill('#login-name', 'townA');
-    await page.fill('#login-password', PASSWORD);
-    await page.press('#login-password', 'Enter');
+    await openSignedIn(page, base, '/?epoch=2026-10#map=14/36.655/117.1', 'townA', consoleErrors);
     await page.waitForSelector('#inbox-list button.item', { timeout: 120_000 });
   }, 180_000);
 

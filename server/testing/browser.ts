@@ -10,6 +10,7 @@ import type { Database } from '../../pipeline/store/queryable.js';
 import { buildServeApp } from '../serve-app.js';
 import { loadCalendar } from '../deadlines/calendar.js';
 import { DEFAULT_DEADLINES } from '../deadlines/rules.js';
+import { PASSWORD } from './fixtures.js';
 
 export const CHROMIUM = process.env.TUBAN_CHROMIUM ?? '/usr/bin/chromium';
 /** Under CI a missing browser is a failure, not a skip (as for the database servers). */
@@ -54,4 +55,14 @@ export async function servePage(db: Database, opts: { dataDir: string; secret: s
     return route.abort();
   });
   return { app: served.app, base, browser, page, external };
+}
+
+/** Collect the page's console errors into `errors`, open `path` and sign in as `name` (the fixtures' PASSWORD). */
+export async function openSignedIn(page: Page, base: string, path: string, name: string, errors: string[]): Promise<void> {
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}${path}`);
+  await page.fill('#login-name', name);
+  await page.fill('#login-password', PASSWORD);
+  await page.press('#login-password', 'Enter');
 }
