@@ -6,11 +6,11 @@
  * versions, and for a database that does not answer only the class of the problem (the message,
  * which may name a host, a port or a path, goes to the server's log).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TubanError } from '../schemas/errors.js';
 import type { Queryable } from '../pipeline/store/queryable.js';
+import { packageVersionFrom } from '../pipeline/package-version.js';
 
 /** Long enough for a PostgreSQL round trip under load, short enough to answer within a probe's own timeout (Zabbix: 3 s). */
 export const HEALTH_TIMEOUT_MS = 2000;
@@ -59,13 +59,5 @@ let version: string | undefined;
 
 /** This Tuban's version, from its package.json (beside `server/` in the source tree, two up from dist/server/). */
 export function packageVersion(): string {
-  if (version !== undefined) return version;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-    const p = join(dir, 'package.json');
-    if (!existsSync(p)) continue;
-    const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'tuban' && pkg.version) return (version = pkg.version);
-  }
-  return (version = 'unknown');
+  return (version ??= packageVersionFrom(dirname(fileURLToPath(import.meta.url)), 'tuban', 4));
 }

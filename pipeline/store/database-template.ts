@@ -19,12 +19,13 @@
  * `postgis-bundle.ts`), `template.json` (key and provenance, written last).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { constants, existsSync, readFileSync } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { copyFile, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { config } from '../config.js';
 import { makeDirectory } from '../make-directory.js';
+import { packageVersionFrom } from '../package-version.js';
 import { acquireDirectoryLock } from './directory-lock.js';
 import { MIGRATIONS } from './migrations.js';
 import { writeTrimmedPostgisBundle } from './postgis-bundle.js';
@@ -70,22 +71,8 @@ export function templateMigrationVersion(): number {
   return Math.max(0, ...MIGRATIONS.map((m) => m.version));
 }
 
-function packageVersion(name: string): string {
-  // Resolve the package's entry, then walk up to its package.json: its `exports` may not list it.
-  let dir = dirname(createRequire(import.meta.url).resolve(name));
-  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === name && pkg.version) return pkg.version;
-      } catch {
-        // keep walking
-      }
-    }
-  }
-  return 'unknown';
-}
+/** An installed package's version: its entry resolved, then up to its package.json (its `exports` may not list it). */
+const packageVersion = (name: string): string => packageVersionFrom(dirname(createRequire(import.meta.url).resolve(name)), name, 5);
 
 function entryDir(root: string, key: string): string {
   return join(root, 'db-template', key);
