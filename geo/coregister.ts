@@ -71,7 +71,6 @@ function allFinite(g: Float32Array, w: number, h: number, m: number): boolean {
  * offset) and only Σb, Σb² and Σab are summed per offset. ~40 % of the work of the general loop.
  */
 function accumulateComplete(ga: Float32Array, gb: Float32Array, w: number, h: number, R: number, acc: Float64Array): void {
-  const side = 2 * R + 1;
   let n = 0, sa = 0, saa = 0;
   for (let y = R + 1; y < h - R - 1; y++) {
     for (let x = R + 1, i = y * w + R + 1; x < w - R - 1; x++, i++) {
@@ -82,21 +81,58 @@ function accumulateComplete(ga: Float32Array, gb: Float32Array, w: number, h: nu
     }
   }
   for (let sy = -R; sy <= R; sy++) {
-    for (let sx = -R; sx <= R; sx++) {
-      let sb = 0, sbb = 0, sab = 0;
-      for (let y = R + 1; y < h - R - 1; y++) {
-        let i = y * w + R + 1;
-        let j = (y + sy) * w + R + 1 + sx;
-        for (let x = R + 1; x < w - R - 1; x++, i++, j++) {
-          const b = gb[j];
-          sb += b;
-          sbb += b * b;
-          sab += ga[i] * b;
-        }
-      }
-      addMoments(acc, ((sy + R) * side + sx + R) * 6, n, sa, sb, saa, sbb, sab);
+    let sx = -R;
+    // Three offsets per pass: each load of a serves three sums, and each offset's sums still add
+    // its pixels in the same order (so the same bits as one offset per pass, ~2× faster).
+    for (; sx + 2 <= R; sx += 3) accumulateThree(ga, gb, w, h, R, sy, sx, n, sa, saa, acc);
+    for (; sx <= R; sx++) accumulateOne(ga, gb, w, h, R, sy, sx, n, sa, saa, acc);
+  }
+}
+
+/** One offset's Σb, Σb², Σab over the window's interior, added at its slot of acc (accumulateComplete). */
+function accumulateOne(ga: Float32Array, gb: Float32Array, w: number, h: number, R: number, sy: number, sx: number, n: number, sa: number, saa: number, acc: Float64Array): void {
+  let sb = 0, sbb = 0, sab = 0;
+  for (let y = R + 1; y < h - R - 1; y++) {
+    let i = y * w + R + 1;
+    let j = (y + sy) * w + R + 1 + sx;
+    for (let x = R + 1; x < w - R - 1; x++, i++, j++) {
+      const b = gb[j];
+      sb += b;
+      sbb += b * b;
+      sab += ga[i] * b;
     }
   }
+  addMoments(acc, offsetSlot(R, sy, sx), n, sa, sb, saa, sbb, sab);
+}
+
+/** accumulateOne for the offsets sx, sx + 1 and sx + 2 in one pass. */
+function accumulateThree(ga: Float32Array, gb: Float32Array, w: number, h: number, R: number, sy: number, sx: number, n: number, sa: number, saa: number, acc: Float64Array): void {
+  let sb0 = 0, sbb0 = 0, sab0 = 0, sb1 = 0, sbb1 = 0, sab1 = 0, sb2 = 0, sbb2 = 0, sab2 = 0;
+  for (let y = R + 1; y < h - R - 1; y++) {
+    let i = y * w + R + 1;
+    let j = (y + sy) * w + R + 1 + sx;
+    for (let x = R + 1; x < w - R - 1; x++, i++, j++) {
+      const a = ga[i];
+      const b0 = gb[j], b1 = gb[j + 1], b2 = gb[j + 2];
+      sb0 += b0;
+      sbb0 += b0 * b0;
+      sab0 += a * b0;
+      sb1 += b1;
+      sbb1 += b1 * b1;
+      sab1 += a * b1;
+      sb2 += b2;
+      sbb2 += b2 * b2;
+      sab2 += a * b2;
+    }
+  }
+  addMoments(acc, offsetSlot(R, sy, sx), n, sa, sb0, saa, sbb0, sab0);
+  addMoments(acc, offsetSlot(R, sy, sx + 1), n, sa, sb1, saa, sbb1, sab1);
+  addMoments(acc, offsetSlot(R, sy, sx + 2), n, sa, sb2, saa, sbb2, sab2);
+}
+
+/** Where an offset's six moments start in the pooled sums. */
+function offsetSlot(R: number, sy: number, sx: number): number {
+  return ((sy + R) * (2 * R + 1) + sx + R) * 6;
 }
 
 /**
@@ -134,7 +170,7 @@ export function estimateShift(samples: ShiftSample[], maxShift = 4): ShiftEstima
             sab += a * b;
           }
         }
-        addMoments(acc, ((sy + R) * side + sx + R) * 6, n, sa, sb, saa, sbb, sab);
+        addMoments(acc, offsetSlot(R, sy, sx), n, sa, sb, saa, sbb, sab);
       }
     }
   }

@@ -84,12 +84,15 @@ export function fitNormalisation(
   for (const s of samples) {
     const v0 = s.before.valid;
     const v1 = s.after.valid;
+    // The window's band arrays looked up once, not per pixel and band (a keyed lookup each).
+    const after = bands.map((b) => s.after.bands[b]!);
+    const before = bands.map((b) => s.before.bands[b]!);
     for (let i = 0; i < v0.length; i++) {
       if (!v0[i] || !v1[i]) continue;
       if (seen++ % stride !== 0 || k >= n) continue;
       for (let b = 0; b < nb; b++) {
-        x[b * n + k] = s.after.bands[bands[b]]![i];
-        y[b * n + k] = s.before.bands[bands[b]]![i];
+        x[b * n + k] = after[b][i];
+        y[b * n + k] = before[b][i];
       }
       k++;
     }
