@@ -291,6 +291,24 @@ describe('openTile: zero fill in files without a nodata value', () => {
     await reader.close();
   });
 
+  it('counts -0.0 in every band of a float file as 0, and a tiny value as data', async () => {
+    const path = join(dir, 'zero-float_20261008.tif');
+    const data = [0, 1, 2, 3].map((b) => Float32Array.from({ length: n }, (_, i) => 0.03 + b * 0.01 + (i % 7) * 0.001));
+    for (const band of data) band[3 * grid.width + 5] = -0; // a fill written as negative zero
+    data[0][4 * grid.width + 5] = 0; // 0 in the first band only: data
+    for (const band of data) band[6 * grid.width + 7] = 1e-45; // the smallest float: not zero
+    await writeGeoTiffArrays(path, { grid, dtype: 'float32', bands: data, tileSize: 32 });
+    const { tiles } = await catalogueTiles([path]);
+    const reader = await openTile(tiles[0]);
+    const r = await reader.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, ['blue', 'green', 'red', 'nir']);
+    expect(r.valid[3 * grid.width + 5]).toBe(0);
+    expect(r.bands.nir![3 * grid.width + 5]).toBeNaN();
+    expect(r.valid[4 * grid.width + 5]).toBe(1);
+    expect(r.valid[6 * grid.width + 7]).toBe(1);
+    expect(r.valid.reduce((a, v) => a + v, 0)).toBe(n - 1);
+    await reader.close();
+  });
+
   it('leaves zeros valid where the file declares another nodata value', async () => {
     const path = join(dir, 'zero-declared_20261008.tif');
     await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: bands(), tileSize: 32, nodata: 65535 });
