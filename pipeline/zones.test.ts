@@ -30,6 +30,13 @@ describe('resolveZoneKind', () => {
     expect(resolveZoneKind('城镇开发边界')).toBe('urban_construction');
     expect(resolveZoneKind('golf_course')).toBeNull();
   });
+
+  it('maps the names of a 生态保护红线 layer to ecological_redline, and not a bare 红线 (道路红线 is a road line)', () => {
+    for (const label of ['ecological_redline', '生态保护红线', '生态红线', '生态保护红线区', '生态保护红线范围', 'STBHHX', 'stbhhx', 'eco_redline', 'Eco-Redline', 'ecological red line', 'Ecological Protection Red Line']) {
+      expect(resolveZoneKind(label), label).toBe('ecological_redline');
+    }
+    for (const label of ['红线', '道路红线', 'red_line', 'redline']) expect(resolveZoneKind(label), label).toBeNull();
+  });
 });
 
 describe('loadZones', () => {

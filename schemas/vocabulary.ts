@@ -13,6 +13,8 @@ export const ZONE_KINDS = [
   'wetland_park',
   'scenic_area',
   'geopark',
+  // 生态保护红线 (三区三线): recorded, flagged and measured in the ledger; no built-in routing rule.
+  'ecological_redline',
   'drinking_water_source',
   'river_management',
   'lake_reservoir',

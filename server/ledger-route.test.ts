@@ -110,5 +110,8 @@ describe('GET /workflow-labels.js', () => {
     });
     // Every id the API accepts has its label on the page.
     expect(Object.keys(mod.VIOLATION_TYPES as object)).toEqual(W.violationTypeSchema.options);
+    // Every zone kind a polygon's overlaps may hold is named on the card's 叠加分析 table (生态保护红线 too).
+    expect(Object.keys(mod.ZONE_KINDS as object).sort()).toEqual([...V.ZONE_KINDS].sort());
+    expect((mod.ZONE_KINDS as Record<string, string>).ecological_redline).toBe('生态保护红线');
   });
 });

@@ -81,7 +81,8 @@ beforeAll(async () => {
   await upsertBatch(db, { id: 'b-2026-10', epoch: '2026-10', params: {}, plan: { args: { zones: [districts] }, tiles: [{ tile: { id: 't-all', footprint: sq(116, 35, 3) } }] } });
   await db.query("INSERT INTO tiles (batch_id, tile_id, status) VALUES ('b-2026-10', 't-all', 'done')");
   await replaceBatchPolygons(db, 'b-2026-10', [
-    samplePolygon({ code: '370102-202610-0001', geometry: sq(117.0, 36.0), areaM2: 3000, leadBureau: 'natural_resources' }),
+    // In 生态保护红线 (1000 m² = 1.5 亩) and 永久基本农田 (2000 m² = 3 亩).
+    samplePolygon({ code: '370102-202610-0001', geometry: sq(117.0, 36.0), areaM2: 3000, leadBureau: 'natural_resources', overlaps: { ecological_redline: { m2: 1000, share: 1 / 3 }, permanent_basic_farmland: { m2: 2000, share: 2 / 3 } } }),
     samplePolygon({ code: '370102-202610-0002', geometry: sq(117.01, 36.0), areaM2: 1500, leadBureau: 'forestry' }),
     samplePolygon({ code: '370103-202610-0001', geometry: sq(117.3, 36.0), areaM2: 900, districtCode: '370103', districtName: '市中区', townshipCode: '370103002', townshipName: '大观园街道', previousCode: '370103-202609-0001' }),
     // Outside every township of its batch's layer (or no layer): 乡镇/街道 blank.
@@ -203,6 +204,9 @@ describe('ledger exports read back', () => {
     const illegal = csvRows(text).find((r) => r.图斑编号 === '370102-202610-0001')!;
     expect(illegal['乡镇/街道']).toBe('解放路街道');
     expect([illegal.立案时间, illegal['罚没金额(元)'], illegal['拆除复耕面积(亩)'], illegal['拆除复耕面积(平方米)'], illegal.是否申请法院强制执行]).toEqual(['2026-11-04', '56000.5', '1.5', '1000', '是']);
+    expect([illegal['永久基本农田面积(亩)'], illegal['生态保护红线面积(亩)'], illegal.是否涉及永久基本农田, illegal.是否涉及生态保护红线]).toEqual(['3', '1.5', '是', '是']);
+    const legal = csvRows(text).find((r) => r.图斑编号 === '370102-202610-0002')!;
+    expect([legal['生态保护红线面积(亩)'], legal.是否涉及永久基本农田, legal.是否涉及生态保护红线]).toEqual(['0', '否', '否']);
   });
 
   it('xlsx: re-read with exceljs, verdicts in place', async () => {
@@ -217,6 +221,9 @@ describe('ledger exports read back', () => {
     expect(at('乡镇/街道').value).toBe('解放路街道');
     expect(['立案时间', '罚没金额(元)', '拆除复耕面积(亩)', '拆除复耕面积(平方米)', '是否申请法院强制执行'].map((c) => at(c).value)).toEqual(['2026-11-04', 56000.5, 1.5, 1000, '是']);
     expect([at('罚没金额(元)').numFmt, at('拆除复耕面积(亩)').numFmt, at('拆除复耕面积(平方米)').numFmt]).toEqual(['0.00', '0.00', '0.0']);
+    expect(['生态保护红线面积(亩)', '是否涉及永久基本农田', '是否涉及生态保护红线'].map((c) => at(c).value)).toEqual([1.5, '是', '是']);
+    expect(at('生态保护红线面积(亩)').numFmt).toBe('0.00');
+    expect(ws.getRow(4).getCell(LEDGER_COLUMNS.indexOf('是否涉及生态保护红线') + 1).value).toBe('否');
   });
 
   const gdal = it.skipIf(missing !== null && !CI);
@@ -245,6 +252,11 @@ describe('ledger exports read back', () => {
     expect(full).toMatch(/拆除复耕面积\(亩\) \(Real\) = 1\.5\b/);
     expect(full).toMatch(/拆除复耕面积\(平方米\) \(Real\) = 1000\b/);
     expect(full).toContain('是否申请法院强制执行 (String) = 是');
+    expect(summary).toContain('生态保护红线面积(亩): Real');
+    for (const c of ['是否涉及永久基本农田', '是否涉及生态保护红线']) expect(summary).toContain(`${c}: String`);
+    expect(full).toMatch(/生态保护红线面积\(亩\) \(Real\) = 1\.5\b/);
+    expect(full).toContain('是否涉及永久基本农田 (String) = 是');
+    expect(full).toContain('是否涉及生态保护红线 (String) = 是');
   });
 
   gdal('shp.zip: ogrinfo via /vsizip/ reads the polygon and point layers, WGS 84, UTF-8 values', () => {
@@ -276,6 +288,13 @@ describe('ledger exports read back', () => {
     expect(full).toMatch(/CCFGMJ \(Real\) = 1\.50\b/);
     expect(full).toMatch(/CCFGMJPFM \(Real\) = 1000\.0\b/);
     expect(full).toContain('SFSQFYQZZX (String) = 是');
+    expect(poly).toMatch(/STBHHXMJ: Real \(16\.2\)/);
+    expect(full).toMatch(/STBHHXMJ \(Real\) = 1\.50\b/);
+    expect(full).toMatch(/JBNTMJ \(Real\) = 3\.00\b/);
+    expect(full).toContain('SFYN (String) = 是');
+    expect(full).toContain('SFHX (String) = 是');
+    const legal = ogrinfo('-q', `/vsizip/${files['shp.zip']!}`, 'ledger', '-where', `TBBH = '370102-202610-0002'`);
+    expect(legal).toContain('SFHX (String) = 否');
   });
 
   gdal('geojson: ogrinfo reads 5 features in EPSG:4326 with Chinese values', () => {
@@ -293,6 +312,9 @@ describe('ledger exports read back', () => {
     expect(full).toMatch(/拆除复耕面积\(亩\) \(Real\) = 1\.5\b/);
     expect(full).toMatch(/拆除复耕面积\(平方米\) \(Integer\) = 1000\b|拆除复耕面积\(平方米\) \(Real\) = 1000\b/);
     expect(full).toContain('是否申请法院强制执行 (String) = 是');
+    expect(full).toMatch(/生态保护红线面积\(亩\) \(Real\) = 1\.5\b/);
+    expect(full).toContain('是否涉及生态保护红线 (String) = 是');
+    expect(full).toContain('是否涉及生态保护红线 (String) = 否');
   });
 });
 

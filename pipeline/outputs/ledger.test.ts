@@ -109,6 +109,26 @@ describe('ledgerRows', () => {
     expect(ledgerRows(polys, ctx).every((r) => r.是否发现不及时 === '')).toBe(true);
   });
 
+  it('fills 生态保护红线面积(亩) from the red-line overlap, and the SFYN/SFHX flags 是/否 (blank for a clue), among the 三区三线 areas', () => {
+    // RESEARCH.md §3.8 item 4 order: 耕地, 永久基本农田, 生态保护红线, 占城镇开发边界; then the two flags.
+    const at = LEDGER_COLUMNS.indexOf('耕地面积(亩)');
+    expect(LEDGER_COLUMNS.slice(at, at + 6)).toEqual(['耕地面积(亩)', '永久基本农田面积(亩)', '生态保护红线面积(亩)', '占城镇开发边界面积(亩)', '是否涉及永久基本农田', '是否涉及生态保护红线']);
+    const red = samplePolygon({ code: '370102-202610-0011', overlaps: { ecological_redline: { m2: 1000, share: 0.11 }, forest: { m2: 10, share: 0.0011 } } });
+    // 3 m² of PBF is 0.0045 亩: shown as 0 亩, so not 涉及 (the flag agrees with the area beside it).
+    const sliver = samplePolygon({ code: '370102-202610-0012', overlaps: { permanent_basic_farmland: { m2: 3, share: 0.0003 }, ecological_redline: { m2: 4, share: 0.0004 } } });
+    const clue: LedgerClue = {
+      code: '370102-202610-X001', epoch: '2026-10', source: 'hotline', geometry: { type: 'Point', coordinates: [117, 36.6] }, areaM2: 0, districtCode: '370102', districtName: '历下区',
+      leadBureau: 'natural_resources', coBureaus: [], description: '线索', reportedOn: '2026-10-12', centroid: [117, 36.6],
+    };
+    const rows = Object.fromEntries(ledgerRows([...polys, red, sliver], ctx, [], [clue]).map((r) => [r.图斑编号, r]));
+    const cells = (code: string) => ['永久基本农田面积(亩)', '生态保护红线面积(亩)', '占城镇开发边界面积(亩)', '是否涉及永久基本农田', '是否涉及生态保护红线'].map((c) => rows[code][c as never]);
+    expect(cells('370102-202610-0007')).toEqual([3, 0, 0.75, '是', '否']);
+    expect(cells('370102-202610-0011')).toEqual([0, 1.5, 0, '否', '是']); // 1000 m² = 1.5 亩
+    expect(cells('370102-202610-0012')).toEqual([0, 0.01, 0, '否', '是']); // 4 m² = 0.006 亩, shown 0.01
+    expect(cells('370103-202610-0002')).toEqual([0, 0, 0, '否', '否']);
+    expect(cells('370102-202610-X001')).toEqual([null, null, null, '', '']);
+  });
+
   it('counts days across month and year ends', () => {
     expect(addDays('2026-12-20', 15)).toBe('2027-01-04');
     expect(addDays('2028-02-28', 1)).toBe('2028-02-29');

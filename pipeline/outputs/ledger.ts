@@ -39,7 +39,11 @@ export const LEDGER_FILLED_COLUMNS = [
   '监测面积(平方米)',
   '耕地面积(亩)',
   '永久基本农田面积(亩)',
+  '生态保护红线面积(亩)',
   '占城镇开发边界面积(亩)',
+  // RESEARCH.md §3.1 SFYN/SFHX quick flags: 是 when the area beside it is (0.01 亩 or more), else 否.
+  '是否涉及永久基本农田',
+  '是否涉及生态保护红线',
   '置信度',
   // What the detection rests on (the detector's reasons; a clue's description). Not 判定依据说明, which
   // is the verifier's basis for 合法/违法/其他 (RESEARCH.md §3.2) and no machine writes.
@@ -81,6 +85,7 @@ const CHANGE_CLASS_ZH: Record<string, string> = { JZ: '不明用途建/构筑物
 
 const mu = (m2: number) => Math.round((m2 / SQM_PER_MU) * 100) / 100;
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
+const yesNo = (b: boolean) => (b ? '是' : '否');
 
 /** A clue added by a bureau or district (a point or an outline); a ledger item like a polygon. */
 export interface LedgerClue {
@@ -158,7 +163,10 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
       '监测面积(平方米)': round(c.areaM2, 1),
       '耕地面积(亩)': null,
       '永久基本农田面积(亩)': null,
+      '生态保护红线面积(亩)': null,
       '占城镇开发边界面积(亩)': null,
+      是否涉及永久基本农田: '',
+      是否涉及生态保护红线: '',
       置信度: null,
       发现依据说明: c.description,
       主办单位: ctx.bureauName(c.leadBureau),
@@ -201,7 +209,10 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
         // 永久基本农田 is 耕地 too; a PBF layer without a farmland layer would otherwise report 0 耕地.
         '耕地面积(亩)': Math.max(overlapMu(p, 'farmland'), overlapMu(p, 'permanent_basic_farmland')),
         '永久基本农田面积(亩)': overlapMu(p, 'permanent_basic_farmland'),
+        '生态保护红线面积(亩)': overlapMu(p, 'ecological_redline'),
         '占城镇开发边界面积(亩)': overlapMu(p, 'urban_construction'),
+        是否涉及永久基本农田: yesNo(overlapMu(p, 'permanent_basic_farmland') > 0),
+        是否涉及生态保护红线: yesNo(overlapMu(p, 'ecological_redline') > 0),
         置信度: round(p.confidence, 2),
         发现依据说明: p.reasons.join('；'),
         主办单位: ctx.bureauName(p.leadBureau),

@@ -28,6 +28,7 @@ export const DEFAULT_RULES: RuleTable = {
     wetland_park: '湿地公园',
     scenic_area: '风景名胜区',
     geopark: '地质公园',
+    ecological_redline: '生态保护红线',
     drinking_water_source: '饮用水水源保护区',
     river_management: '河道(堤防)管理范围',
     lake_reservoir: '湖泊水库管理范围',
