@@ -1,8 +1,9 @@
 /**
  * The life of one tile inside the detector, as four stages composed here:
  *   1. fitEpochs (epoch-fit.ts): sample both epochs, co-register them, fit the normalisation;
- *   2. streamScores (score-stream.ts): stream row strips with read-ahead, score every pixel
- *      (worker pool or calling thread, identical output);
+ *   2. the score stream (score-stream.ts): stream row strips with read-ahead, score every pixel
+ *      (worker pool or calling thread, identical output); opened before stage 1, so its workers
+ *      start while the fit runs;
  *   3. extractComponents (components.ts): hide cloud fringes, threshold (with hysteresis under
  *      the learned model), clean, label, minimum mapping unit;
  *   4. vectoriseComponents (vectorise.ts): change type, confidence, outline, lon/lat, area.
@@ -25,13 +26,13 @@ import type { Detection } from '../model.js';
 import { modelHash, modelNeedsSwir, shippedChangeModel, shippedChangeModel4Band, type ChangeModel } from './change-model.js';
 import { extractComponents } from './components.js';
 import { DETECTOR_NAME, DETECTOR_VERSION, atPixelSize, componentParams, paramsHash, usesLearnedModel, withModelSettings, type DetectorParams } from './detector-params.js';
-import { fitEpochs, type Coregistration } from './epoch-fit.js';
+import { fitEpochs, type Coregistration, type EpochFit } from './epoch-fit.js';
 import { tilePair, type EpochPair } from './epoch-pair.js';
 import { MIN_FIT_SAMPLES, type NormFit } from './normalise.js';
 import { notObservedGeometry } from './not-observed.js';
 import { objectModelFits, objectModelFor, objectModelHash, type ObjectModel } from './object-model.js';
 import { defaultScoreWorkers } from './score-pool.js';
-import { streamScores } from './score-stream.js';
+import { openScoreStream, type ScoreStream, type TileScores } from './score-stream.js';
 import { StageTimer } from './stage-timer.js';
 import { vectoriseComponents } from './vectorise.js';
 
@@ -179,31 +180,15 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
   const timer = new StageTimer();
   const progress = opts.progress ?? (() => {});
 
-  const fitted = await timer.time('normalise', () => fitEpochs(pair, bands, params.score));
-  // A tile under cloud or nodata almost everywhere has nothing to compare: rejected by name, and
-  // the batch goes on with its other tiles.
-  if (fitted.fit.samplePixels < MIN_FIT_SAMPLES) {
-    throw new TubanError('TILE.NOT_OBSERVABLE', `only ${fitted.fit.samplePixels} sampled pixels are valid in both epochs (nodata or cloud nearly everywhere): nothing to compare`, pair.file);
+  // The score workers start now, on the cores the single-threaded epoch fit leaves idle.
+  const stream = openScoreStream(grid, { bands, params, model, stripRows: opts.stripRows, workers: opts.scoreWorkers ?? defaultScoreWorkers() });
+  let fitted: EpochFit;
+  let scores: TileScores;
+  try {
+    ({ fitted, scores } = await fitAndScore(pair, stream, bands, params, timer, opts, progress));
+  } finally {
+    await stream.close();
   }
-  // Weather in one epoch over more of the sample than the fit leaves out: the fit matches the cloud
-  // onto the other epoch's ground, the weather tests then see none, and the tile would come out
-  // observed and unchanged ("no look" filed as "no change"). Rejected by name instead.
-  // (At least a quarter: a fit that keeps every pixel would otherwise refuse a tile for a white roof.)
-  const clouded = Math.max(fitted.weather.after, fitted.weather.before);
-  const cloudLimit = Math.max(MIN_CLOUD_LIMIT, 1 - params.score.normKeepShare);
-  if (clouded > cloudLimit) {
-    const epoch = fitted.weather.after >= fitted.weather.before ? 'current' : 'prior';
-    throw new TubanError(
-      'TILE.NOT_OBSERVABLE',
-      `the ${epoch} epoch is cloud or shadow over ${Math.round(clouded * 100)} % of the sampled pixels where the other is clear (more than ${Math.round(cloudLimit * 100)} %): ` +
-        `the epochs cannot be matched, and no change could be told from the weather; use a clearer ${epoch === 'current' ? 'acquisition of the month' : 'prior acquisition'}, or one with the clouds masked as nodata`,
-      pair.file,
-    );
-  }
-  const scores = await streamScores(fitted.pair, {
-    bands, params, fit: fitted.fit, model, stripRows: opts.stripRows, workers: opts.scoreWorkers ?? defaultScoreWorkers(),
-    signal: opts.signal, progress: (f) => progress(f * 0.7), timer,
-  });
   const comps = await extractComponents(scores, { params: { ...params, components }, model, width: w, height: h, pixelAreaM2, timer });
   progress(0.8);
   const { detections, labelConfidence } = await vectoriseComponents(scores, comps, {
@@ -226,6 +211,35 @@ export async function detectPair(pair: EpochPair, opts: DetectPairOptions): Prom
     },
     rasters: { width: w, height: h, score: scores.score, type: scores.type, labels: comps.labels, labelConfidence },
   };
+}
+
+/** Stage 1 (the epoch fit, which may reject the tile) and stage 2 (the score stream) of detectPair. */
+async function fitAndScore(
+  pair: EpochPair, stream: ScoreStream, bands: BandName[], params: DetectorParams, timer: StageTimer,
+  opts: DetectPairOptions, progress: (f: number) => void,
+): Promise<{ fitted: EpochFit; scores: TileScores }> {
+  const fitted = await timer.time('normalise', () => fitEpochs(pair, bands, params.score));
+  // A tile under cloud or nodata almost everywhere has nothing to compare: rejected by name, and
+  // the batch goes on with its other tiles.
+  if (fitted.fit.samplePixels < MIN_FIT_SAMPLES) {
+    throw new TubanError('TILE.NOT_OBSERVABLE', `only ${fitted.fit.samplePixels} sampled pixels are valid in both epochs (nodata or cloud nearly everywhere): nothing to compare`, pair.file);
+  }
+  // Weather in one epoch over more of the sample than the fit leaves out: the fit matches the cloud
+  // onto the other epoch's ground, the weather tests then see none, and the tile would come out
+  // observed and unchanged ("no look" filed as "no change"). Rejected by name instead.
+  // (At least a quarter: a fit that keeps every pixel would otherwise refuse a tile for a white roof.)
+  const clouded = Math.max(fitted.weather.after, fitted.weather.before);
+  const cloudLimit = Math.max(MIN_CLOUD_LIMIT, 1 - params.score.normKeepShare);
+  if (clouded > cloudLimit) {
+    const epoch = fitted.weather.after >= fitted.weather.before ? 'current' : 'prior';
+    throw new TubanError(
+      'TILE.NOT_OBSERVABLE',
+      `the ${epoch} epoch is cloud or shadow over ${Math.round(clouded * 100)} % of the sampled pixels where the other is clear (more than ${Math.round(cloudLimit * 100)} %): ` +
+        `the epochs cannot be matched, and no change could be told from the weather; use a clearer ${epoch === 'current' ? 'acquisition of the month' : 'prior acquisition'}, or one with the clouds masked as nodata`,
+      pair.file,
+    );
+  }
+  return { fitted, scores: await stream.run(fitted.pair, { fit: fitted.fit, signal: opts.signal, progress: (f) => progress(f * 0.7), timer }) };
 }
 
 /** The least share of a tile's sample under weather in one epoch that rejects it (see detectPair). */

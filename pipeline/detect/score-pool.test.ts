@@ -17,10 +17,10 @@ describe('ScorePool', () => {
       bands: Object.fromEntries(['blue', 'green', 'red', 'nir'].map((b, k) => [b, new Float32Array(w * h).fill(v + 100 * k)])),
     });
     const fit = fitNormalisation([{ before: raster(16, 16, 500), after: raster(16, 16, 520) }]);
-    const pool = new ScorePool(1, { params: DEFAULT_DETECTOR_PARAMS, fit, model: null, width: 16, haloRows: 16, outRows: 16 });
+    const pool = new ScorePool(1, { params: DEFAULT_DETECTOR_PARAMS, model: null, width: 16, haloRows: 16, outRows: 16 });
     try {
-      await expect(pool.score(raster(16, 16, 500), raster(16, 8, 500), 0, 8)).rejects.toThrow(/grids differ/);
-      const ok = await pool.score(raster(16, 16, 500), raster(16, 16, 520), 0, 16);
+      await expect(pool.score(fit, raster(16, 16, 500), raster(16, 8, 500), 0, 8)).rejects.toThrow(/grids differ/);
+      const ok = await pool.score(fit, raster(16, 16, 500), raster(16, 16, 520), 0, 16);
       expect(ok.score).toHaveLength(256);
       expect(ok.type).toHaveLength(256);
     } finally {

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Raster } from '../../geo/raster.js';
 import { config, type Config } from '../config.js';
+import type { NormFit } from './normalise.js';
 import type { ScoreReply, ScoreTask, ScoreWorkerInit } from './score-worker.js';
 
 /** Most score workers one tile gets by default: past this, strips are too few to keep more busy. */
@@ -66,9 +67,9 @@ export class ScorePool {
    * Scores output rows [first, first + count) of a halo'd strip. The bands are copied before this
    * returns, so the caller may reuse the rasters at once.
    */
-  async score(before: Raster, after: Raster, first: number, count: number): Promise<{ score: Float32Array; type: Uint8Array }> {
+  async score(fit: NormFit, before: Raster, after: Raster, first: number, count: number): Promise<{ score: Float32Array; type: Uint8Array }> {
     const transfer: ArrayBuffer[] = [];
-    const task: ScoreTask = { id: this.nextId++, before: detached(before, transfer), after: detached(after, transfer), first, count };
+    const task: ScoreTask = { id: this.nextId++, fit, before: detached(before, transfer), after: detached(after, transfer), first, count };
     const r = await this.submit(task, transfer);
     if (!r.score || !r.type) throw new Error('score worker: no result');
     return { score: r.score, type: r.type };
@@ -79,10 +80,10 @@ export class ScorePool {
    * pool was made with, from `offset` on. The strip's arrays must be on SharedArrayBuffers (the
    * worker reads them in place): the caller must not touch them until this settles.
    */
-  async scoreInto(before: Raster, after: Raster, first: number, count: number, offset: number): Promise<void> {
+  async scoreInto(fit: NormFit, before: Raster, after: Raster, first: number, count: number, offset: number): Promise<void> {
     if (!this.shared) throw new Error('ScorePool.scoreInto: the pool was made without shared outputs');
     if (!rasterShared(before) || !rasterShared(after)) throw new Error('ScorePool.scoreInto: strip arrays must be on SharedArrayBuffers');
-    await this.submit({ id: this.nextId++, before, after, first, count, offset }, []);
+    await this.submit({ id: this.nextId++, fit, before, after, first, count, offset }, []);
   }
 
   private submit(task: ScoreTask, transfer: ArrayBuffer[]): Promise<ScoreReply> {

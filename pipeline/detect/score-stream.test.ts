@@ -9,7 +9,7 @@ import { windowGrid } from '../../geo/raster.js';
 import { DEFAULT_DETECTOR_PARAMS } from './detector-params.js';
 import type { EpochPair } from './epoch-pair.js';
 import { fitNormalisation } from './normalise.js';
-import { streamScores } from './score-stream.js';
+import { openScoreStream, streamScores } from './score-stream.js';
 import { StageTimer } from './stage-timer.js';
 
 const BANDS: BandName[] = ['blue', 'green', 'red', 'nir'];
@@ -57,15 +57,20 @@ function windowOf(r: Raster, win: Window): Raster {
   return { ...windowGrid(r, win), bands, valid: r.valid.slice(win.row * r.width, (win.row + win.height) * r.width) };
 }
 
+/** The scene's two epochs as a pair read through windowOf. */
+function scenePair(before: Raster, after: Raster): EpochPair {
+  return {
+    id: 't', file: 't.tif', afterDate: '2026-10-01', grid, fixedEpoch: 'after',
+    fixed: { readWindow: async (win) => windowOf(after, win) },
+    moving: { readAligned: async (target) => windowOf(before, { col: 0, row: Math.round((grid.transform[3] - target.transform[3]) / 10), width: target.width, height: target.height }), close: async () => {} },
+  };
+}
+
 describe('streamScores', () => {
   it('scores in a pool over shared strips exactly as on the calling thread, whatever the strip height', async () => {
     const before = scene(false);
     const after = scene(true);
-    const pair: EpochPair = {
-      id: 't', file: 't.tif', afterDate: '2026-10-01', grid, fixedEpoch: 'after',
-      fixed: { readWindow: async (win) => windowOf(after, win) },
-      moving: { readAligned: async (target) => windowOf(before, { col: 0, row: Math.round((grid.transform[3] - target.transform[3]) / 10), width: target.width, height: target.height }), close: async () => {} },
-    };
+    const pair = scenePair(before, after);
     const fit = fitNormalisation([{ before, after }]);
     const run = (workers: number, stripRows: number) =>
       streamScores(pair, { bands: BANDS, params: DEFAULT_DETECTOR_PARAMS, fit, model: null, workers, stripRows, timer: new StageTimer() });
@@ -80,5 +85,29 @@ describe('streamScores', () => {
       expect(Buffer.from(pooled.score.buffer).equals(Buffer.from(inline.score.buffer)), `${workers} workers, ${rows} rows`).toBe(true);
       expect(Buffer.from(pooled.type.buffer).equals(Buffer.from(inline.type.buffer))).toBe(true);
     }
+  }, 60_000);
+
+  it('opens its workers before the fit exists, scores as the calling thread once given it, and closes unused', async () => {
+    const before = scene(false);
+    const after = scene(true);
+    const pair = scenePair(before, after);
+    const setup = { bands: BANDS, params: DEFAULT_DETECTOR_PARAMS, model: null, workers: 2, stripRows: 40 };
+    // detectPair's order: the stream (and its workers) first, the epochs' fit after.
+    const stream = openScoreStream(grid, setup);
+    const fit = fitNormalisation([{ before, after }]);
+    let pooled;
+    try {
+      pooled = await stream.run(pair, { fit, timer: new StageTimer() });
+      expect(() => stream.run(pair, { fit, timer: new StageTimer() })).toThrow(/once/);
+    } finally {
+      await stream.close();
+    }
+    const inline = await streamScores(pair, { ...setup, fit, workers: 0, timer: new StageTimer() });
+    expect(Buffer.from(pooled.score.buffer).equals(Buffer.from(inline.score.buffer))).toBe(true);
+    expect(Buffer.from(pooled.type.buffer).equals(Buffer.from(inline.type.buffer))).toBe(true);
+    // A tile the fit rejects: its stream is closed without a run, and its workers end.
+    const unused = openScoreStream(grid, setup);
+    await unused.close();
+    await expect(unused.run(pair, { fit, timer: new StageTimer() })).rejects.toThrow(/closed/);
   }, 60_000);
 });

@@ -4,7 +4,7 @@
  * cores to spare or on the calling thread. Output is identical either way. Full-tile outputs:
  * score f32 and type u8; band data only ever lives two strips at a time.
  */
-import { windowGrid, type BandName, type Raster, type Window } from '../../geo/raster.js';
+import { windowGrid, type BandName, type Grid, type Raster, type Window } from '../../geo/raster.js';
 import { TubanError } from '../../schemas/errors.js';
 import { createFeaturePlanes, createFeatureScratch, featureRadii } from './change-features.js';
 import { foldModel, foldedFeatureUse, type ChangeModel } from './change-model.js';
@@ -93,12 +93,34 @@ function inSlot(r: Raster, slot: Raster, bands: BandName[]): Raster {
 }
 
 export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): Promise<TileScores> {
-  const { bands, params, fit, model, timer } = opts;
-  if (opts.observe && !model) throw new Error('streamScores: a strip observer reads the learned features, and there is no model');
-  const grid = pair.grid;
+  const stream = openScoreStream(pair.grid, opts);
+  try {
+    return await stream.run(pair, opts);
+  } finally {
+    await stream.close();
+  }
+}
+
+/** What a score stream is set up with: everything but the epochs' fit. */
+export type ScoreStreamSetup = Pick<ScoreStreamOptions, 'bands' | 'params' | 'model' | 'stripRows' | 'workers' | 'observe'>;
+
+/** A tile's score stream, opened before its epochs are fitted: `run` once, then `close` (always). */
+export interface ScoreStream {
+  run(pair: EpochPair, opts: Pick<ScoreStreamOptions, 'fit' | 'signal' | 'progress' | 'timer'>): Promise<TileScores>;
+  close(): Promise<void>;
+}
+
+/**
+ * Sets up a tile's strips, outputs and score workers on `grid`. The workers start here: opened
+ * before the epoch fit (detectPair), their start-up (~0.3 s of module loading and compiling per
+ * worker) runs on the cores the single-threaded fit leaves idle, not after it.
+ */
+export function openScoreStream(grid: Grid, setup: ScoreStreamSetup): ScoreStream {
+  const { bands, params, model } = setup;
+  if (setup.observe && !model) throw new Error('streamScores: a strip observer reads the learned features, and there is no model');
   const { width: w, height: h } = grid;
-  const requested = opts.observe ? 0 : opts.workers;
-  const stripRows = opts.stripRows ?? defaultStripRows(w, model !== null, requested);
+  const requested = setup.observe ? 0 : setup.workers;
+  const stripRows = setup.stripRows ?? defaultStripRows(w, model !== null, requested);
   // Halo rows read above and below each strip: the before-range needs its radius (1 at 10 m), the
   // box means (score smoothing, learned context) their radius more, so strip seams do not show.
   // Radii follow the tile's pixel size (params come through atPixelSize).
@@ -115,7 +137,36 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
   // With a pool the tile's outputs live on SharedArrayBuffers: workers write their rows in place.
   const score = workers > 0 ? new Float32Array(new SharedArrayBuffer(w * h * 4)) : new Float32Array(w * h);
   const type = workers > 0 ? new Uint8Array(new SharedArrayBuffer(w * h)) : new Uint8Array(w * h);
-  const pool = workers > 0 ? new ScorePool(workers, { params, fit, model, width: w, haloRows, outRows: stripRows, score, type }) : null;
+  const pool = workers > 0 ? new ScorePool(workers, { params, model, width: w, haloRows, outRows: stripRows, score, type }) : null;
+  let ran = false;
+  return {
+    run(pair, opts) {
+      if (ran) throw new Error('ScoreStream.run: a stream scores one tile once');
+      ran = true;
+      return runStream(pair, { ...setup, ...opts }, { strips, haloRows, stripRows, score, type, pool });
+    },
+    close: async () => {
+      await pool?.close();
+    },
+  };
+}
+
+/** What openScoreStream prepared for runStream. */
+interface Prepared {
+  strips: { win: Window; first: number; count: number }[];
+  haloRows: number;
+  stripRows: number;
+  score: Float32Array;
+  type: Uint8Array;
+  pool: ScorePool | null;
+}
+
+async function runStream(pair: EpochPair, opts: ScoreStreamOptions, prepared: Prepared): Promise<TileScores> {
+  const { bands, params, fit, model, timer } = opts;
+  const { strips, haloRows, stripRows, score, type, pool } = prepared;
+  const grid = pair.grid;
+  const w = grid.width;
+  const workers = pool?.size ?? 0;
   const scratch = pool ? null : createScoreScratch(w, haloRows, params.score.pixelSizeM);
   let learned: LearnedScoring | undefined;
   if (model && !pool) {
@@ -170,7 +221,7 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
       const { before, after } = asEpochs(pair, strip.fixed, strip.moving);
       const off = (win.row + first) * w;
       if (pool) {
-        const job: Promise<void> = pool.scoreInto(before, after, first, count, off).then(() => {
+        const job: Promise<void> = pool.scoreInto(fit, before, after, first, count, off).then(() => {
           inflight.delete(job);
           free.push(strip.slot);
           progress(++scored / strips.length);
@@ -200,7 +251,6 @@ export async function streamScores(pair: EpochPair, opts: ScoreStreamOptions): P
     await timer.time('score', () => Promise.all(inflight));
   } finally {
     stopped = true;
-    await pool?.close();
   }
   // Every read has been awaited: nothing writes into the slots any more.
   if (!pool) giveBackShared(buffers);

@@ -4,7 +4,8 @@
  * The strip's bands arrive as views of SharedArrayBuffers (the caller's strip slot: nothing is
  * copied on the way in) and the score and type rows are written straight into the tile's shared
  * outputs at `offset` (nothing is copied on the way out). Its scratch (and the learned model's
- * feature planes) is allocated once, for the largest strip.
+ * feature planes) is allocated once, for the largest strip. The epochs' normalisation comes with
+ * each task, not at start: the pool is started while the tile's epochs are still being fitted.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Raster } from '../../geo/raster.js';
@@ -16,7 +17,6 @@ import { createScoreScratch, scorePixels, type LearnedScoring } from './score.js
 
 export interface ScoreWorkerInit {
   params: Pick<DetectorParams, 'score' | 'learned'>;
-  fit: NormFit;
   model: ChangeModel | null;
   width: number;
   /** Rows of the largest halo'd strip, and of the largest output. */
@@ -29,6 +29,8 @@ export interface ScoreWorkerInit {
 
 export interface ScoreTask {
   id: number;
+  /** The tile's normalisation (a few numbers a band: cloned with every task at no measurable cost). */
+  fit: NormFit;
   before: Raster;
   after: Raster;
   first: number;
@@ -64,12 +66,12 @@ parentPort!.on('message', (task: ScoreTask) => {
     const n = task.before.width * task.count;
     if (init.score && init.type && task.offset !== undefined) {
       const out = { score: init.score.subarray(task.offset, task.offset + n), type: init.type.subarray(task.offset, task.offset + n) };
-      scorePixels(task.before, task.after, init.fit, init.params, out, { first: task.first, count: task.count }, scratch, learned);
+      scorePixels(task.before, task.after, task.fit, init.params, out, { first: task.first, count: task.count }, scratch, learned);
       parentPort!.postMessage({ id: task.id } satisfies ScoreReply);
       return;
     }
     const out = { score: new Float32Array(n), type: new Uint8Array(n) };
-    scorePixels(task.before, task.after, init.fit, init.params, out, { first: task.first, count: task.count }, scratch, learned);
+    scorePixels(task.before, task.after, task.fit, init.params, out, { first: task.first, count: task.count }, scratch, learned);
     parentPort!.postMessage({ id: task.id, ...out } satisfies ScoreReply, [out.score.buffer, out.type.buffer]);
   } catch (e) {
     parentPort!.postMessage({ id: task.id, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies ScoreReply);
