@@ -99,6 +99,7 @@ describe('GET /workflow-labels.js', () => {
       VERDICTS: W.VERDICT_ZH,
       VIOLATION_TYPES: W.VIOLATION_TYPE_ZH,
       VIOLATION_SUBTYPES: W.VIOLATION_SUBTYPE_ZH,
+      VIOLATION_NATURES: W.VIOLATION_NATURE_ZH,
       OTHER_SITUATIONS: W.OTHER_SITUATION_ZH,
       RECTIFICATION_METHODS: W.RECTIFICATION_METHOD_ZH,
       CLUE_SOURCES: W.CLUE_SOURCE_ZH,
@@ -110,5 +111,6 @@ describe('GET /workflow-labels.js', () => {
     });
     // Every id the API accepts has its label on the page.
     expect(Object.keys(mod.VIOLATION_TYPES as object)).toEqual(W.violationTypeSchema.options);
+    expect(Object.keys(mod.VIOLATION_NATURES as object)).toEqual(W.violationNatureSchema.options);
   });
 });
