@@ -10,6 +10,7 @@ import {
   handoverRecipientSchema,
   otherSituationSchema,
   rectificationMethodSchema,
+  violationNatureSchema,
   violationSubtypeSchema,
   violationTypeSchema,
   workflowStatusSchema,
@@ -78,8 +79,11 @@ export const MapBboxQuery = MapLayerQuery.extend({
 });
 
 const parcelIndex = z.number().int().min(1).max(1000).optional().describe('set the verdict of this parcel (after a split)');
+const violationNature = violationNatureSchema.describe('违法性质 (主体分类): who violated — individual 个人违法, organisation 单位违法, government 政府及部门违法');
+/** 违法性质 says who violated: a legal or "other" verdict has no violator (refused by name, not as an unknown key). */
+const violationNatureRefused = z.never({ error: 'violation_nature (违法性质) goes with verdict illegal: a legal or other verdict has no violator' }).optional();
 export const Verdict = z.discriminatedUnion('verdict', [
-  z.object({ verdict: z.literal('legal'), approval_doc_no: text(100).describe('批准文号'), actual_use: text(200).optional(), note: text(2000).optional(), parcel: parcelIndex }).strict(),
+  z.object({ verdict: z.literal('legal'), approval_doc_no: text(100).describe('批准文号'), actual_use: text(200).optional(), note: text(2000).optional(), parcel: parcelIndex, violation_nature: violationNatureRefused }).strict(),
   z
     .object({
       verdict: z.literal('illegal'),
@@ -87,12 +91,13 @@ export const Verdict = z.discriminatedUnion('verdict', [
       violation_subtype: violationSubtypeSchema.optional(),
       actual_use: text(200).optional(),
       party: text(200).optional().describe('当事人'),
+      violation_nature: violationNature.optional(),
       patrol_found_on: day.optional().describe('巡查首次发现时间: the day the local patrol first found it, if it did (卫片先于巡查发现 is 发现不及时); not after today'),
       note: text(2000).optional(),
       parcel: parcelIndex,
     })
     .strict(),
-  z.object({ verdict: z.literal('other'), situation: otherSituationSchema, reason: text(2000), parcel: parcelIndex }).strict(),
+  z.object({ verdict: z.literal('other'), situation: otherSituationSchema, reason: text(2000), parcel: parcelIndex, violation_nature: violationNatureRefused }).strict(),
 ]);
 export type VerdictBody = z.infer<typeof Verdict>;
 
@@ -118,6 +123,10 @@ export const SplitPreview = z
 
 /** The rectification's facts that only a filed case (立案) has: dropped when the decision becomes 不予立案. */
 export const FILED_CASE_FACTS = ['case_filed_on', 'fine_amount_yuan', 'court_enforcement'] as const;
+/** The rectification's facts of a retroactive approval (补办手续): dropped when the method becomes one without it. */
+export const RETROACTIVE_FACTS = ['retroactive_doc_no', 'retroactive_area_m2'] as const;
+/** 整改方式 that include 补办手续: 补办手续 itself and 拆补组合 (part demolished, part approved). */
+export const RETROACTIVE_METHODS: readonly string[] = ['retroactive_approval', 'combined'];
 
 export const Rectification = z
   .object({
@@ -142,6 +151,16 @@ export const Rectification = z
       .optional()
       .describe("拆除复耕面积 (m², not 亩): the area demolished and restored to its former use; at most 1.5 × the site's monitored area"),
     court_enforcement: z.boolean().optional().describe('是否申请法院强制执行, with case_filed true: the penalty decision was sent to the people’s court for enforcement'),
+    retroactive_doc_no: text(100).optional().describe('补办手续批准文号, with method retroactive_approval or combined: the approval issued after the fact'),
+    retroactive_area_m2: z
+      .number()
+      .min(0)
+      .max(10_000_000)
+      .optional()
+      .describe("补办手续批准面积 (m², not 亩), with method retroactive_approval or combined: the area the retroactive approval covers; at most 1.5 × the site's monitored area"),
+    violation_nature: violationNature
+      .optional()
+      .describe('违法性质 (主体分类) found while the case is handled: stored with the verdict (as if sent with it), the ledger’s 违法性质'),
     note: text(2000).optional(),
   })
   .strict()
@@ -150,6 +169,12 @@ export const Rectification = z
     // 立案时间, 罚没金额 and 申请法院强制执行 are facts of a filed case: stated with it, as 不予立案说明 is with its decision.
     for (const key of FILED_CASE_FACTS) {
       if (b[key] !== undefined && b.case_filed !== true) ctx.addIssue({ code: 'custom', message: `${key} goes with case_filed true (立案)`, path: [key] });
+    }
+    // 补办手续文号 and 面积 are an approval's: only a method that seeks one has them.
+    for (const key of RETROACTIVE_FACTS) {
+      if (b[key] !== undefined && !RETROACTIVE_METHODS.includes(b.method)) {
+        ctx.addIssue({ code: 'custom', message: `${key} goes with method retroactive_approval (补办手续) or combined (拆补组合), not ${b.method}`, path: [key] });
+      }
     }
   });
 

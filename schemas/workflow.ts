@@ -2,7 +2,7 @@
  * The verification workflow's vocabulary (RESEARCH.md §4.4), one copy for the server (which
  * validates request bodies with these enums) and pipeline/ (whose ledger turns the stored ids into
  * the Chinese labels): workflow states, verdicts, violation types (level 1 after the 土地管理法
- * offences, level 2 the sub-types seen in practice), "other" situations, rectification methods and
+ * offences, level 2 the sub-types seen in practice), 违法性质, "other" situations, rectification methods and
  * clue sources (发现方式). Ids are ASCII for the API and the database; each label table is what the
  * ledger and the page show, and each enum is built from its table's keys, so the two cannot drift.
  */
@@ -75,6 +75,18 @@ export const VIOLATION_SUBTYPE_ZH = {
 } as const;
 export const violationSubtypeSchema = idsOf(VIOLATION_SUBTYPE_ZH);
 export type ViolationSubtype = z.infer<typeof violationSubtypeSchema>;
+
+/**
+ * 违法性质 (主体分类, RESEARCH.md §3.5, §4.4): who violated. The provincial systems keep the values
+ * server-side; these are the typical three.
+ */
+export const VIOLATION_NATURE_ZH = {
+  individual: '个人违法',
+  organisation: '单位违法',
+  government: '政府及部门违法',
+} as const;
+export const violationNatureSchema = idsOf(VIOLATION_NATURE_ZH);
+export type ViolationNature = z.infer<typeof violationNatureSchema>;
 
 /** 其他情形: why a change is neither legal nor illegal. */
 export const OTHER_SITUATION_ZH = {

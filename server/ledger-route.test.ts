@@ -99,6 +99,7 @@ describe('GET /workflow-labels.js', () => {
       VERDICTS: W.VERDICT_ZH,
       VIOLATION_TYPES: W.VIOLATION_TYPE_ZH,
       VIOLATION_SUBTYPES: W.VIOLATION_SUBTYPE_ZH,
+      VIOLATION_NATURES: W.VIOLATION_NATURE_ZH,
       OTHER_SITUATIONS: W.OTHER_SITUATION_ZH,
       RECTIFICATION_METHODS: W.RECTIFICATION_METHOD_ZH,
       CLUE_SOURCES: W.CLUE_SOURCE_ZH,
@@ -113,5 +114,6 @@ describe('GET /workflow-labels.js', () => {
     // Every zone kind a polygon's overlaps may hold is named on the card's 叠加分析 table (生态保护红线 too).
     expect(Object.keys(mod.ZONE_KINDS as object).sort()).toEqual([...V.ZONE_KINDS].sort());
     expect((mod.ZONE_KINDS as Record<string, string>).ecological_redline).toBe('生态保护红线');
+    expect(Object.keys(mod.VIOLATION_NATURES as object)).toEqual(W.violationNatureSchema.options);
   });
 });

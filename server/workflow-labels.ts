@@ -1,6 +1,6 @@
 /**
  * `GET /workflow-labels.js`: the page's copy of the vocabulary, generated from the one in
- * `schemas/` (workflow states, verdicts, violation types, situations, rectification methods,
+ * `schemas/` (workflow states, verdicts, violation types, 违法性质, situations, rectification methods,
  * 发现方式; change types and priorities from `schemas/vocabulary.ts`, the names the ledger prints)
  * and the bureau and zone names of the rule tables the database's batches routed with, as an ES
  * module. `web/labels.js` re-exports it, so a label changed in schemas/ or in a city's rule table
@@ -12,6 +12,7 @@ import {
   OTHER_SITUATION_ZH,
   RECTIFICATION_METHOD_ZH,
   VERDICT_ZH,
+  VIOLATION_NATURE_ZH,
   VIOLATION_SUBTYPE_ZH,
   VIOLATION_TYPE_ZH,
   WORKFLOW_STATUS_ZH,
@@ -26,6 +27,7 @@ export function workflowLabels(names: RuleNames): Record<string, Record<string, 
     VERDICTS: VERDICT_ZH,
     VIOLATION_TYPES: VIOLATION_TYPE_ZH,
     VIOLATION_SUBTYPES: VIOLATION_SUBTYPE_ZH,
+    VIOLATION_NATURES: VIOLATION_NATURE_ZH,
     OTHER_SITUATIONS: OTHER_SITUATION_ZH,
     RECTIFICATION_METHODS: RECTIFICATION_METHOD_ZH,
     CLUE_SOURCES: CLUE_SOURCE_ZH,

@@ -105,6 +105,30 @@ function wireFilingFields(box) {
   show();
 }
 
+/** 整改方式 that seek a retroactive approval (补办手续, 拆补组合): only they carry its 文号 and 面积 (the server refuses them otherwise). */
+const RETROACTIVE_METHODS = ['retroactive_approval', 'combined'];
+
+function retroactiveFields(r) {
+  const on = RETROACTIVE_METHODS.includes(r.method);
+  return `<div id="retroactive-facts"${on ? '' : ' hidden'}>
+           <label>补办手续批准文号 <input name="retroactive_doc_no" maxlength="100" pattern=".*\\S.*" value="${esc(r.retroactive_doc_no ?? '')}"></label>
+           <label>补办手续批准面积（平方米） <input name="retroactive_area_m2" type="number" min="0" step="0.01" value="${esc(r.retroactive_area_m2 ?? '')}"></label>
+         </div>`;
+}
+
+/** Show 补办手续's fields with a method that seeks an approval; hidden ones are disabled, so the form leaves them out. */
+function wireRetroactiveFields(box) {
+  const facts = box?.querySelector('#retroactive-facts');
+  const method = box?.querySelector('select[name=method]');
+  if (!facts || !method) return;
+  const show = () => {
+    facts.hidden = !RETROACTIVE_METHODS.includes(method.value);
+    for (const el of facts.querySelectorAll('input')) el.disabled = facts.hidden;
+  };
+  method.addEventListener('change', show);
+  show();
+}
+
 /** A rectification's dates or area the server refused (400), in words; the form's own limits catch most before. */
 function rectificationRefusal(err) {
   if (err.code !== 'VALIDATION') return null;
@@ -113,6 +137,9 @@ function rectificationRefusal(err) {
   if (/penalty_decided_on \S+ is before case_filed_on/.test(err.message)) return '处罚决定日期不能早于立案日期';
   if (/restored_area_m2 \S+ m² is more than/.test(err.message)) {
     return `拆除复耕面积超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：请以平方米填写（1 亩 ≈ 666.67 平方米）`;
+  }
+  if (/retroactive_area_m2 \S+ m² is more than/.test(err.message)) {
+    return `补办手续批准面积超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：请以平方米填写（1 亩 ≈ 666.67 平方米）`;
   }
   return null;
 }
@@ -144,6 +171,8 @@ export function renderActions(card) {
          <label class="check"><input type="checkbox" name="party_official"${r.party_official ? ' checked' : ''}> 当事人含党员干部、公职人员（处罚决定后30日内向纪委监委移送案卷）</label>
          <label>处罚决定日期 <input name="penalty_decided_on" type="date" value="${esc(r.penalty_decided_on ?? '')}"></label>
          <label>拆除复耕面积（平方米） <input name="restored_area_m2" type="number" min="0" step="0.01" value="${esc(r.restored_area_m2 ?? '')}"></label>
+         ${retroactiveFields(r)}
+         <label>违法性质 <select name="violation_nature"><option value="">未定</option>${options(L.VIOLATION_NATURES, c.verdict_details?.violation_nature)}</select></label>
          <label>说明 <textarea name="note" rows="2" maxlength="2000"></textarea></label>`,
         status === 'verified',
       ),
@@ -222,6 +251,7 @@ export function renderActions(card) {
     });
   }
   wireFilingFields($('more-rectification'));
+  wireRetroactiveFields($('more-rectification'));
   const vf = $('verdict-form');
   if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存', undefined, c.version)));
   // What this user typed here before their session expired (drafts.js), now that the forms are wired.

@@ -169,6 +169,8 @@ function rectificationFacts(r) {
   if (r.case_filed === true && r.fine_amount_yuan != null) bits.push(`罚没 ${Number(r.fine_amount_yuan).toFixed(2)} 元`);
   if (r.case_filed === true && r.court_enforcement === true) bits.push('已申请法院强制执行');
   if (r.restored_area_m2 != null) bits.push(`拆除复耕 ${m2(r.restored_area_m2)} m²`);
+  if (r.retroactive_doc_no) bits.push(`补办手续 ${r.retroactive_doc_no}`);
+  if (r.retroactive_area_m2 != null) bits.push(`补办手续面积 ${m2(r.retroactive_area_m2)} m²`);
   if (r.case_filed === false) bits.push(r.not_filed_reason ? `不予立案（${r.not_filed_reason}）` : '未立案');
   if (r.files_due) bits.push(`案卷移交期限 ${r.files_due}`);
   const closure = r.closure ? `<dt>销号</dt><dd>${esc(r.closure.closed_on ?? '')} ${esc(r.closure.reason ?? '')}</dd>` : '';
@@ -213,9 +215,9 @@ function handoversHtml(list) {
 
 export function verdictDetail(d) {
   if (!d) return '';
-  if (d.parcels) return '（按地块判定）';
+  if (d.parcels) return d.violation_nature ? `（按地块判定；${L.VIOLATION_NATURES[d.violation_nature] ?? d.violation_nature}）` : '（按地块判定）';
   if (d.approval_doc_no) return `（批准文号 ${d.approval_doc_no}）`;
-  if (d.violation_type) return `（${L.VIOLATION_TYPES[d.violation_type] ?? d.violation_type}${d.patrol_found_on ? `；巡查 ${d.patrol_found_on} 发现` : '；巡查未发现'}）`;
+  if (d.violation_type) return `（${L.VIOLATION_TYPES[d.violation_type] ?? d.violation_type}${d.violation_nature ? `；${L.VIOLATION_NATURES[d.violation_nature] ?? d.violation_nature}` : ''}${d.patrol_found_on ? `；巡查 ${d.patrol_found_on} 发现` : '；巡查未发现'}）`;
   if (d.situation || d.reason) return `（${L.OTHER_SITUATIONS[d.situation] ?? ''}${d.reason ? `：${d.reason}` : ''}）`;
   return '';
 }

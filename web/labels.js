@@ -5,7 +5,7 @@
 // What follows them is the page's own: colours, role and action names, ledger links.
 import * as W from './workflow-labels.js';
 
-export const { STATUS, VERDICTS, VIOLATION_TYPES, VIOLATION_SUBTYPES, OTHER_SITUATIONS, RECTIFICATION_METHODS, CLUE_SOURCES, HANDOVER_RECIPIENTS, BUREAUS, PRIORITY } = W;
+export const { STATUS, VERDICTS, VIOLATION_TYPES, VIOLATION_SUBTYPES, VIOLATION_NATURES, OTHER_SITUATIONS, RECTIFICATION_METHODS, CLUE_SOURCES, HANDOVER_RECIPIENTS, BUREAUS, PRIORITY } = W;
 // A clue has no detected change type; the page shows where it came from instead.
 export const CHANGE_TYPES = { ...W.CHANGE_TYPES, clue: '线索' };
 // Overlaps may also name the district layer.

@@ -20,6 +20,7 @@ export function verdictFormHtml(parcels) {
     <div data-for="illegal" hidden>
       <label>违法类型 <select name="violation_type" id="violation-type" data-required="1"><option value="">请选择</option>${options(L.VIOLATION_TYPES)}</select></label>
       <label>当事人 <input name="party" maxlength="200"></label>
+      <label>违法性质 <select name="violation_nature" id="violation-nature"><option value="">未定</option>${options(L.VIOLATION_NATURES)}</select></label>
       <label>实际用途 <input name="actual_use" maxlength="200"></label>
       <label>巡查首次发现时间 <input name="patrol_found_on" type="date" max="${chinaToday()}" title="本地巡查最早发现此问题的日期；巡查未曾发现则留空（卫片先于巡查发现即为发现不及时）"></label>
     </div>
@@ -53,7 +54,7 @@ export function wireVerdictForm(form, send) {
     if (v === 'legal') body.approval_doc_no = val('approval_doc_no');
     if (v === 'illegal') {
       body.violation_type = val('violation_type');
-      for (const k of ['party', 'actual_use', 'patrol_found_on']) if (val(k)) body[k] = val(k);
+      for (const k of ['party', 'violation_nature', 'actual_use', 'patrol_found_on']) if (val(k)) body[k] = val(k);
     }
     if (v === 'other') Object.assign(body, { situation: val('situation'), reason: val('reason') });
     if (val('note') && v !== 'other') body.note = val('note');

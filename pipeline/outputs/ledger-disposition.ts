@@ -45,6 +45,8 @@ export interface LedgerDisposition {
   violationType: string | null;
   /** 其他: why (no real change, seasonal, already handled…). */
   otherReason: string | null;
+  /** 违法性质 (主体分类: 个人违法 / 单位违法 / 政府及部门违法) of a violation, as recorded (absent: not said). */
+  violationNature?: string | null;
   /** 巡查首次发现时间 (yyyy-mm-dd), as the verifier of a violation recorded it: null when the patrol had not found it. */
   patrolFoundOn: string | null;
   /** 实际用途 and 当事人, as recorded by the verifier. */
@@ -67,6 +69,9 @@ export interface LedgerDisposition {
   restoredAreaM2?: number | null;
   /** 是否申请法院强制执行 (absent: not said). */
   courtEnforcement?: boolean | null;
+  /** 补办手续批准文号 and 面积 (m²) of a retroactive approval (补办手续 / 拆补组合), as the rectification records them (absent: not said). */
+  retroactiveDocNo?: string | null;
+  retroactiveAreaM2?: number | null;
   penaltyDone: boolean | null;
   /**
    * 整改期限 (yyyy-mm-dd): the due date of the rectification clock, set when the item was first judged
@@ -131,6 +136,7 @@ export function oneDispositionEach(codes: readonly string[], dispositions: reado
 export interface DispositionCells {
   判定类型: DispositionLabel;
   违法类型: string;
+  违法性质: string;
   批准文号: string;
   其他情形: string;
   实际用途: string;
@@ -145,6 +151,9 @@ export interface DispositionCells {
   整改期限: string;
   '拆除复耕面积(亩)': number | null;
   '拆除复耕面积(平方米)': number | null;
+  补办手续文号: string;
+  '补办手续面积(亩)': number | null;
+  '补办手续面积(平方米)': number | null;
   是否整改到位: string;
   是否处罚到位: string;
   是否申请法院强制执行: string;
@@ -173,6 +182,9 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
   const illegal = d.verdict === 'illegal';
   const filed = illegal && d.caseFiled === true;
   const restored = d.restoredAreaM2 ?? null;
+  // 补办手续's number and area are an approval's: shown with a method that seeks one (the server drops them otherwise).
+  const retroactive = illegal && (d.rectificationMethod === '补办手续' || d.rectificationMethod === '拆补组合');
+  const approvedM2 = retroactive ? (d.retroactiveAreaM2 ?? null) : null;
   const discipline = d.handovers.filter((h) => h.to === 'discipline');
   const parcels = d.parcels.length
     ? `拆分为${d.parcels.length}个地块：` +
@@ -183,6 +195,7 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
   return {
     判定类型: dispositionLabel(d),
     违法类型: d.violationType ?? '',
+    违法性质: illegal ? (d.violationNature ?? '') : '',
     批准文号: d.approvalDocNo ?? '',
     其他情形: d.otherReason ?? '',
     实际用途: d.actualUse ?? '',
@@ -199,6 +212,9 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     // In 亩 and m² as 监测面积 (2 and 1 decimals): demolition and restoration is a violation's, filed or not.
     '拆除复耕面积(亩)': illegal && restored !== null ? Math.round((restored / SQM_PER_MU) * 100) / 100 : null,
     '拆除复耕面积(平方米)': illegal && restored !== null ? Math.round(restored * 10) / 10 : null,
+    补办手续文号: retroactive ? (d.retroactiveDocNo ?? '') : '',
+    '补办手续面积(亩)': approvedM2 !== null ? Math.round((approvedM2 / SQM_PER_MU) * 100) / 100 : null,
+    '补办手续面积(平方米)': approvedM2 !== null ? Math.round(approvedM2 * 10) / 10 : null,
     是否整改到位: yesNo(d.rectified),
     是否处罚到位: yesNo(d.penaltyDone),
     是否申请法院强制执行: filed ? yesNo(d.courtEnforcement ?? null) : '',

@@ -100,10 +100,11 @@ beforeAll(async () => {
   // Illegal, split in two parcels, rectifying past its deadline, escalated.
   // (The server sets a split polygon's verdict once every parcel has one: illegal if any is.)
   await kase('370102-202610-0001', 'rectifying', 'illegal', { violation_type: 'illegal_occupation', violation_subtype: 'built_before_approval', party: '某建材公司' },
-    { method: 'demolish_restore', progress: 40, case_filed: true, penalty_decided_on: '2026-11-10', case_filed_on: '2026-11-04', fine_amount_yuan: 56000.5, restored_area_m2: 1000, court_enforcement: true }, '2026-11-20');
+    { method: 'combined', progress: 40, case_filed: true, penalty_decided_on: '2026-11-10', case_filed_on: '2026-11-04', fine_amount_yuan: 56000.5, restored_area_m2: 1000, court_enforcement: true,
+      retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 1500 }, '2026-11-20');
   await db.query(`UPDATE cases SET due_rule = 'rectification' WHERE code = '370102-202610-0001'`);
   await db.query(`INSERT INTO parcels (code, idx, geom, area_m2, area_mu, verdict, verdict_details) VALUES
-    ('370102-202610-0001', 1, ST_GeomFromText('POLYGON((117 36,117.0005 36,117.0005 36.001,117 36.001,117 36))', 4326), 2000, 3, 'illegal', '{"violation_type":"illegal_occupation"}'),
+    ('370102-202610-0001', 1, ST_GeomFromText('POLYGON((117 36,117.0005 36,117.0005 36.001,117 36.001,117 36))', 4326), 2000, 3, 'illegal', '{"violation_type":"illegal_occupation","violation_nature":"organisation"}'),
     ('370102-202610-0001', 2, ST_GeomFromText('POLYGON((117.0005 36,117.001 36,117.001 36.001,117.0005 36.001,117.0005 36))', 4326), 1000, 1.5, 'legal', '{"approval_doc_no":"济自然资批〔2026〕12号"}')`);
   await db.query(`INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by) VALUES ('370102-202610-0001', 'overdue', 'handover', 1, '2026-11-20', '逾期未整改', 'system')`);
   await db.query(`INSERT INTO handovers (code, recipient, handed_on, reference, note, created_by) VALUES ('370102-202610-0001', 'discipline', '2026-12-01', '济自然资移〔2026〕3号', '逾期未整改，移送问题线索', 'lead1')`);
@@ -138,7 +139,7 @@ describe('the month ledger from the database', () => {
     const byCode = Object.fromEntries(data.rows.map((r) => [r.图斑编号, r]));
     const a = byCode['370102-202610-0001'];
     expect([a.判定类型, a.违法类型, a.当事人, a.整改方式, a.是否整改到位, a.销号状态, a.是否逾期, a.是否移送纪委监委, a.办理期限]).toEqual([
-      '违法', '非法占用土地（未批先建）', '某建材公司', '拆除复耕', '否', '县级已填报违法', '是', '是', '2026-11-20',
+      '违法', '非法占用土地（未批先建）', '某建材公司', '拆补组合', '否', '县级已填报违法', '是', '是', '2026-11-20',
     ]);
     expect(a.备注).toContain('370102-202610-0001-2 合法 1.50亩');
     expect(a.备注).toContain('移送纪委监委 2026-12-01（济自然资移〔2026〕3号）');
@@ -149,9 +150,12 @@ describe('the month ledger from the database', () => {
     expect([a.处罚决定时间, a.整改期限, a.结案时间, a.移送纪委监委时间, a.移送纪委监委理由]).toEqual(['2026-11-10', '2026-11-20', '', '2026-12-01', '逾期未整改，移送问题线索']);
     // The filed case's day, fine and court enforcement; the area restored, in 亩 and m² as 监测面积.
     expect([a.立案时间, a['罚没金额(元)'], a['拆除复耕面积(亩)'], a['拆除复耕面积(平方米)'], a.是否申请法院强制执行]).toEqual(['2026-11-04', 56000.5, 1.5, 1000, '是']);
+    // 拆补组合: the retroactive approval's number and area (亩 and m²); 违法性质 from its illegal parcel.
+    expect([a.违法性质, a.补办手续文号, a['补办手续面积(亩)'], a['补办手续面积(平方米)']]).toEqual(['单位违法', '济自然资补〔2026〕3号', 2.25, 1500]);
     const b = byCode['370102-202610-0002'];
     // Legal: none of a violation's case facts.
     expect([b.立案时间, b['罚没金额(元)'], b['拆除复耕面积(亩)'], b.是否申请法院强制执行]).toEqual(['', null, null, '']);
+    expect([b.违法性质, b.补办手续文号, b['补办手续面积(亩)'], b['补办手续面积(平方米)']]).toEqual(['', '', null, null]);
     // 销号时间: the day the review approved it, not the day the bureau closed it (2026-11-25).
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-28', '审核通过']);
     // No case yet (no server opened the month): the default clock its row shows, past by 2026-12-10.
@@ -207,6 +211,7 @@ describe('ledger exports read back', () => {
     expect([illegal['永久基本农田面积(亩)'], illegal['生态保护红线面积(亩)'], illegal.是否涉及永久基本农田, illegal.是否涉及生态保护红线]).toEqual(['3', '1.5', '是', '是']);
     const legal = csvRows(text).find((r) => r.图斑编号 === '370102-202610-0002')!;
     expect([legal['生态保护红线面积(亩)'], legal.是否涉及永久基本农田, legal.是否涉及生态保护红线]).toEqual(['0', '否', '否']);
+    expect([illegal.违法性质, illegal.补办手续文号, illegal['补办手续面积(亩)'], illegal['补办手续面积(平方米)']]).toEqual(['单位违法', '济自然资补〔2026〕3号', '2.25', '1500']);
   });
 
   it('xlsx: re-read with exceljs, verdicts in place', async () => {
@@ -224,6 +229,8 @@ describe('ledger exports read back', () => {
     expect(['生态保护红线面积(亩)', '是否涉及永久基本农田', '是否涉及生态保护红线'].map((c) => at(c).value)).toEqual([1.5, '是', '是']);
     expect(at('生态保护红线面积(亩)').numFmt).toBe('0.00');
     expect(ws.getRow(4).getCell(LEDGER_COLUMNS.indexOf('是否涉及生态保护红线') + 1).value).toBe('否');
+    expect(['违法性质', '补办手续文号', '补办手续面积(亩)', '补办手续面积(平方米)'].map((c) => at(c).value)).toEqual(['单位违法', '济自然资补〔2026〕3号', 2.25, 1500]);
+    expect([at('补办手续面积(亩)').numFmt, at('补办手续面积(平方米)').numFmt]).toEqual(['0.00', '0.0']);
   });
 
   const gdal = it.skipIf(missing !== null && !CI);
@@ -257,6 +264,12 @@ describe('ledger exports read back', () => {
     expect(full).toMatch(/生态保护红线面积\(亩\) \(Real\) = 1\.5\b/);
     expect(full).toContain('是否涉及永久基本农田 (String) = 是');
     expect(full).toContain('是否涉及生态保护红线 (String) = 是');
+    for (const c of ['补办手续面积(亩)', '补办手续面积(平方米)']) expect(summary).toContain(`${c}: Real`);
+    for (const c of ['违法性质', '补办手续文号']) expect(summary).toContain(`${c}: String`);
+    expect(full).toContain('违法性质 (String) = 单位违法');
+    expect(full).toContain('补办手续文号 (String) = 济自然资补〔2026〕3号');
+    expect(full).toMatch(/补办手续面积\(亩\) \(Real\) = 2\.25\b/);
+    expect(full).toMatch(/补办手续面积\(平方米\) \(Real\) = 1500\b/);
   });
 
   gdal('shp.zip: ogrinfo via /vsizip/ reads the polygon and point layers, WGS 84, UTF-8 values', () => {
@@ -295,6 +308,12 @@ describe('ledger exports read back', () => {
     expect(full).toContain('SFHX (String) = 是');
     const legal = ogrinfo('-q', `/vsizip/${files['shp.zip']!}`, 'ledger', '-where', `TBBH = '370102-202610-0002'`);
     expect(legal).toContain('SFHX (String) = 否');
+    expect(poly).toMatch(/BBSXPZMJ: Real \(16\.2\)/);
+    expect(poly).toMatch(/BBSXMJPFM: Real \(18\.1\)/);
+    expect(full).toContain('WFXZ (String) = 单位违法');
+    expect(full).toContain('BBSXPZWH (String) = 济自然资补〔2026〕3号');
+    expect(full).toMatch(/BBSXPZMJ \(Real\) = 2\.25\b/);
+    expect(full).toMatch(/BBSXMJPFM \(Real\) = 1500\.0\b/);
   });
 
   gdal('geojson: ogrinfo reads 5 features in EPSG:4326 with Chinese values', () => {
@@ -315,6 +334,10 @@ describe('ledger exports read back', () => {
     expect(full).toMatch(/生态保护红线面积\(亩\) \(Real\) = 1\.5\b/);
     expect(full).toContain('是否涉及生态保护红线 (String) = 是');
     expect(full).toContain('是否涉及生态保护红线 (String) = 否');
+    expect(full).toContain('违法性质 (String) = 单位违法');
+    expect(full).toContain('补办手续文号 (String) = 济自然资补〔2026〕3号');
+    expect(full).toMatch(/补办手续面积\(亩\) \(Real\) = 2\.25\b/);
+    expect(full).toMatch(/补办手续面积\(平方米\) \(Integer\) = 1500\b|补办手续面积\(平方米\) \(Real\) = 1500\b/);
   });
 });
 

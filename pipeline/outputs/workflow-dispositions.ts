@@ -6,9 +6,9 @@
  * every polygon with exactly one disposition.
  *
  * The JSON columns are read with the keys of the server's request bodies (schemas/api.ts):
- * verdict_details {approval_doc_no | violation_type, violation_subtype, party | situation, reason;
+ * verdict_details {approval_doc_no | violation_type, violation_subtype, party, violation_nature | situation, reason;
  * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, case_filed, not_filed_reason, penalty_decided_on, case_filed_on,
- * fine_amount_yuan, restored_area_m2, court_enforcement, note,
+ * fine_amount_yuan, restored_area_m2, court_enforcement, retroactive_doc_no, retroactive_area_m2, note,
  * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here, from the
  * one vocabulary in schemas/workflow.ts. A split
  * polygon's verdict is the case's, which the server sets once every parcel is judged.
@@ -18,7 +18,7 @@ import type { MultiPolygon, Point, Polygon } from 'geojson';
 import { TubanError } from '../../schemas/errors.js';
 import type { BureauId } from '../../schemas/vocabulary.js';
 import {
-  OTHER_SITUATION_ZH, RECTIFICATION_METHOD_ZH, VIOLATION_SUBTYPE_ZH, VIOLATION_TYPE_ZH,
+  OTHER_SITUATION_ZH, RECTIFICATION_METHOD_ZH, VIOLATION_NATURE_ZH, VIOLATION_SUBTYPE_ZH, VIOLATION_TYPE_ZH,
   type ClueSource, type HandoverRecipient, type Verdict, type WorkflowStatus,
 } from '../../schemas/workflow.js';
 import type { Queryable } from '../store/queryable.js';
@@ -55,7 +55,7 @@ async function tablesPresent(db: Queryable, names: readonly string[]): Promise<S
 }
 
 /** The verdict's detail columns from a verdict_details object. */
-function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDisposition, 'approvalDocNo' | 'violationType' | 'otherReason' | 'actualUse' | 'party' | 'patrolFoundOn' | 'note'> {
+function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDisposition, 'approvalDocNo' | 'violationType' | 'otherReason' | 'actualUse' | 'party' | 'patrolFoundOn' | 'note'> & { violationNature: string | null } {
   const type = label(VIOLATION_TYPE_ZH, str(j, 'violation_type'));
   const sub = label(VIOLATION_SUBTYPE_ZH, str(j, 'violation_subtype'));
   const situation = label(OTHER_SITUATION_ZH, str(j, 'situation'));
@@ -66,6 +66,7 @@ function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDispositio
     otherReason: verdict === 'other' ? ([situation, reason].filter(Boolean).join('：') || null) : null,
     actualUse: str(j, 'actual_use'),
     party: str(j, 'party'),
+    violationNature: verdict === 'illegal' ? label(VIOLATION_NATURE_ZH, str(j, 'violation_nature')) : null,
     patrolFoundOn: verdict === 'illegal' ? str(j, 'patrol_found_on') : null,
     note: str(j, 'note'),
   };
@@ -82,7 +83,7 @@ function splitDetails(verdict: Verdict | null, parcels: { verdict: Verdict | nul
   const join = (k: keyof Details) => [...new Set(carrying.map((d) => d[k]).filter((v): v is string => v !== null))].join('；') || null;
   // The site was found by the patrol when its first parcel was.
   const found = carrying.map((d) => d.patrolFoundOn).filter((v): v is string => v !== null).sort()[0] ?? null;
-  return { approvalDocNo: join('approvalDocNo'), violationType: join('violationType'), otherReason: join('otherReason'), actualUse: join('actualUse'), party: join('party'), patrolFoundOn: found, note: join('note') };
+  return { approvalDocNo: join('approvalDocNo'), violationType: join('violationType'), otherReason: join('otherReason'), actualUse: join('actualUse'), party: join('party'), violationNature: join('violationNature'), patrolFoundOn: found, note: join('note') };
 }
 
 /** The case's own details, each filled from its parcels' where the case has none (the server keeps a split polygon's on its parcels). */
@@ -204,6 +205,8 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       fineAmountYuan: num(rect, 'fine_amount_yuan'),
       restoredAreaM2: num(rect, 'restored_area_m2'),
       courtEnforcement: rect && typeof rect.court_enforcement === 'boolean' ? rect.court_enforcement : null,
+      retroactiveDocNo: str(rect, 'retroactive_doc_no'),
+      retroactiveAreaM2: num(rect, 'retroactive_area_m2'),
       penaltyDone: closure && typeof closure.penalty_done === 'boolean' ? closure.penalty_done : null,
       rectificationDue: c.rectification_due,
       // The closure standing (a review's refusal removes it): the day the bureau closed the item.

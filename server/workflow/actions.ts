@@ -6,7 +6,7 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import { FILED_CASE_FACTS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
+import { FILED_CASE_FACTS, RETROACTIVE_FACTS, RETROACTIVE_METHODS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
 import { applyRule, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
@@ -118,7 +118,7 @@ export function split(ctx: ActionContext, user: User, code: string, body: z.infe
 }
 
 /**
- * 拆除复耕面积 may exceed the monitored area (the outline is traced on 10 m pixels, the ground is
+ * 拆除复耕面积 (and 补办手续面积) may exceed the monitored area (the outline is traced on 10 m pixels, the ground is
  * measured), not by half again: more is a figure in the wrong unit, with a digit too many, or of
  * another site. The site is the case's polygon and the later polygons merged into it (it grew).
  */
@@ -154,13 +154,15 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
   if ((body.case_filed_on !== undefined || body.penalty_decided_on !== undefined) && typeof rect.case_filed_on === 'string' && typeof rect.penalty_decided_on === 'string' && rect.penalty_decided_on < rect.case_filed_on) {
     throw new ApiError('VALIDATION', `penalty_decided_on ${rect.penalty_decided_on} is before case_filed_on ${rect.case_filed_on}: a penalty is decided on a filed case`);
   }
-  if (body.restored_area_m2 !== undefined) {
+  for (const key of ['restored_area_m2', 'retroactive_area_m2'] as const) {
+    const m2 = body[key];
+    if (m2 === undefined) continue;
     const site = await siteAreaM2(tx, c.code);
-    if (site !== null && body.restored_area_m2 > site * RESTORED_AREA_MAX_SHARE) {
+    if (site !== null && m2 > site * RESTORED_AREA_MAX_SHARE) {
       throw new ApiError(
         'VALIDATION',
-        `restored_area_m2 ${body.restored_area_m2} m² is more than ${RESTORED_AREA_MAX_SHARE} × the site's ${Math.round(site)} m² (${(site / SQM_PER_MU).toFixed(2)} 亩): give the area in m² (1 亩 = 666.67 m²)`,
-        { max_m2: Math.floor(site * RESTORED_AREA_MAX_SHARE * 100) / 100 },
+        `${key} ${m2} m² is more than ${RESTORED_AREA_MAX_SHARE} × the site's ${Math.round(site)} m² (${(site / SQM_PER_MU).toFixed(2)} 亩): give the area in m² (1 亩 = 666.67 m²)`,
+        { field: key, max_m2: Math.floor(site * RESTORED_AREA_MAX_SHARE * 100) / 100 },
       );
     }
   }
@@ -169,13 +171,16 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
 export function rectify(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Rectification>) {
   return runAction(ctx, user, code, 'rectification', async (tx, c) => {
     if (c.verdict !== 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is judged ${c.verdict ?? 'not yet'}; only illegal findings are rectified`);
-    const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...body, updated_on: ctx.today() };
+    const { violation_nature, ...report } = body;
+    const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...report, updated_on: ctx.today() };
     // Progress reported after a refused closure (销号退回) is the bureau's answer to it.
     delete rect.sent_back;
     // A case filed after all (立案) no longer carries the reason it was not; one not filed after all
     // (不予立案) no longer carries a filed case's day, penalty amount or court enforcement.
     if (body.case_filed === true) delete rect.not_filed_reason;
     if (body.case_filed === false) for (const key of FILED_CASE_FACTS) delete rect[key];
+    // A method without 补办手续 (the bureau turned to demolition) no longer carries an approval's number or area.
+    if (!RETROACTIVE_METHODS.includes(body.method)) for (const key of RETROACTIVE_FACTS) delete rect[key];
     await checkCaseFacts(tx, ctx, c, body, rect);
     // Jinan (seeds/000 item 9): when the parties include a party member or public official, the case
     // files go to the discipline commission within 30 days of the penalty decision; the sweep
@@ -183,7 +188,10 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
     if (rect.party_official === true && typeof rect.penalty_decided_on === 'string') {
       rect.files_due = applyRule(ctx.deadlines.rules.penalty_files, rect.penalty_decided_on, ctx.deadlines.calendar);
     } else delete rect.files_due;
-    return { set: { status: 'rectifying', rectification: rect }, detail: body };
+    // 违法性质 is found while the case is handled (立案调查): kept with the verdict it qualifies, where the
+    // verdict would have put it (a split polygon's case's own value stands over its parcels').
+    if (violation_nature === undefined) return { set: { status: 'rectifying', rectification: rect }, detail: body };
+    return { set: { status: 'rectifying', rectification: rect, verdict_details: { ...(c.verdict_details ?? {}), violation_nature } }, detail: body };
   });
 }
 

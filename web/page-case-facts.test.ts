@@ -1,0 +1,140 @@
+/**
+ * The card's forms for 违法性质 and 补办手续 in Chromium (as web/page.test.ts: Debian's /usr/bin/chromium
+ * through playwright-core, the app `tuban serve` runs, nothing leaving 127.0.0.1): the bureau judges a
+ * polygon 违法 with its 违法性质; the 整改进度 form shows 补办手续批准文号 and 面积 only with 补办手续 or
+ * 拆补组合 and sends them only then; a 违法性质 found later goes with the report; an approved area past
+ * the site's bound is refused in Chinese.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
+
+const JUDGED = '370102-202610-0001';
+const LATER = '370102-202610-0002';
+
+describe.skipIf(!haveBrowser)('违法性质 and 补办手续 on the card, in Chromium', () => {
+  let dir: string;
+  let db: Database;
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  let external: string[] = [];
+  const consoleErrors: string[] = [];
+  const notFound: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tuban-case-facts-page-'));
+    db = await openTestDatabase();
+    // 9000 m² each (13.5 亩), the natural resources bureau's.
+    await writeBatch(db, 'b-2026-10', '2026-10', [polygon(JUDGED, '2026-10', square(117.05, 36.65)), polygon(LATER, '2026-10', square(117.06, 36.65))], '2026-11-02');
+    await addUsers(db, [['nr', 'bureau', 'natural_resources']]);
+    ({ app, base, browser, page, external } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'case-facts-page-secret-case-facts-01', now: new Date('2026-11-05T02:00:00Z') }));
+    // These polygons have no imagery stored: their chips are 404, which the card shows as such.
+    page.on('response', (r) => void (r.status() === 404 && notFound.push(new URL(r.url()).pathname)));
+    await openSignedIn(page, base, '/?epoch=2026-10', 'nr', consoleErrors);
+    await page.waitForSelector('#inbox-list button.item', { timeout: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const stored = async (code: string) => (await db.query<{ d: Record<string, unknown> | null; r: Record<string, unknown> | null }>('SELECT verdict_details AS d, rectification AS r FROM cases WHERE code = $1', [code])).rows[0];
+
+  async function openCard(code: string): Promise<void> {
+    if (await page.isVisible('#card-back')) await page.click('#card-back');
+    await page.click('#tab-inbox');
+    await page.click(`#inbox-list button.item[data-code="${code}"]`);
+    await expect.poll(() => page.textContent('#card-code')).toBe(code);
+    await page.waitForSelector('#card-body .facts');
+  }
+
+  async function judgeIllegal(code: string, nature?: string): Promise<void> {
+    await openCard(code);
+    if (await page.isVisible('#act-accept')) {
+      await page.click('#act-accept');
+      await expect.poll(() => page.textContent('#card-status')).toBe('核查中');
+    }
+    await page.waitForSelector('#verdict-form');
+    await page.check('#verdict-form input[name=verdict][value=illegal]');
+    await page.selectOption('#violation-type', 'illegal_occupation');
+    if (nature) await page.selectOption('#violation-nature', nature);
+    await page.click('#verdict-submit');
+    await expect.poll(() => page.textContent('#card-status')).toBe('已判定');
+  }
+
+  it('records 违法性质 with the 违法 verdict, and the card says it', async () => {
+    // Its labels come from the server's vocabulary (schemas/workflow.ts).
+    await openCard(JUDGED);
+    await page.click('#act-accept');
+    await page.waitForSelector('#verdict-form');
+    await page.check('#verdict-form input[name=verdict][value=illegal]');
+    expect(await page.$$eval('#violation-nature option', (os) => os.map((o) => o.textContent))).toEqual(['未定', '个人违法', '单位违法', '政府及部门违法']);
+    await judgeIllegal(JUDGED, 'organisation');
+    expect((await stored(JUDGED)).d).toMatchObject({ violation_type: 'illegal_occupation', violation_nature: 'organisation' });
+    expect(await page.textContent('#card-body')).toContain('单位违法');
+  });
+
+  it('shows 补办手续批准文号 and 面积 with 补办手续 or 拆补组合 only, sends them then, and refuses an area past the bound in Chinese', async () => {
+    const form = '#more-rectification';
+    expect(await page.isVisible(`${form} input[name=retroactive_doc_no]`)).toBe(false);
+    await page.selectOption(`${form} select[name=method]`, 'combined');
+    expect(await page.isVisible(`${form} input[name=retroactive_doc_no]`)).toBe(true);
+    await page.fill(`${form} input[name=progress]`, '40');
+    await page.fill(`${form} input[name=retroactive_doc_no]`, '济自然资补〔2026〕3号');
+    // 13 501 m² is more than 1.5 × the site's 9000 m².
+    await page.fill(`${form} input[name=retroactive_area_m2]`, '13501');
+    const before = consoleErrors.length;
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#toast')).toContain('补办手续批准面积超过图斑监测面积的 1.5 倍（最多 13500 平方米）');
+    await expect.poll(() => consoleErrors.length).toBe(before + 1);
+    expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('400')]);
+    expect((await stored(JUDGED)).r).toBeNull();
+    await page.fill(`${form} input[name=retroactive_area_m2]`, '6000');
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#card-status')).toBe('整改中');
+    expect((await stored(JUDGED)).r).toMatchObject({ method: 'combined', retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 6000 });
+    expect(await page.textContent('#card-rectification')).toContain('补办手续 济自然资补〔2026〕3号');
+    // Turned to demolition: the fields hide and are not sent (the server would refuse them there).
+    await page.click(`${form} summary`);
+    expect(await page.inputValue(`${form} input[name=retroactive_doc_no]`)).toBe('济自然资补〔2026〕3号');
+    await page.selectOption(`${form} select[name=method]`, 'demolish_restore');
+    expect(await page.isVisible(`${form} input[name=retroactive_doc_no]`)).toBe(false);
+    await page.click('#submit-rectification');
+    await expect.poll(async () => (await stored(JUDGED)).r?.method).toBe('demolish_restore');
+    expect(Object.keys((await stored(JUDGED)).r!).filter((k) => k.startsWith('retroactive'))).toEqual([]);
+  });
+
+  it('sends a 违法性质 found later with the 整改进度 report, kept with the verdict', async () => {
+    await judgeIllegal(LATER);
+    expect((await stored(LATER)).d).not.toHaveProperty('violation_nature');
+    const form = '#more-rectification';
+    await page.selectOption(`${form} select[name=method]`, 'demolish_restore');
+    await page.fill(`${form} input[name=progress]`, '10');
+    await page.selectOption(`${form} select[name=violation_nature]`, 'individual');
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#card-status')).toBe('整改中');
+    expect((await stored(LATER)).d).toMatchObject({ violation_nature: 'individual' });
+    expect(await page.textContent('#card-body')).toContain('个人违法');
+    // The next report's form starts from it.
+    await page.click(`${form} summary`);
+    expect(await page.inputValue(`${form} select[name=violation_nature]`)).toBe('individual');
+  });
+
+  it('asked nothing of the internet and logged no error but the missing chips’ 404', () => {
+    expect(external).toEqual([]);
+    // The browser's own line for each chip's 404; nothing else.
+    expect(notFound.filter((p) => !/^\/api\/polygons\/[\w-]+\/chips\/(before|after)\.png$/.test(p))).toEqual([]);
+    expect(consoleErrors.filter((e) => !/status of 404 \(Not Found\)/.test(e))).toEqual([]);
+  });
+});
