@@ -229,6 +229,8 @@ export function summaryTable(r: BatchReport): string {
   if (outside?.polygons) lines.push(`Outside every district: ${outside.polygons} polygon(s) coded ${UNASSIGNED_DISTRICT.code}, need a district before notices go out: ${outside.codes.slice(0, 10).join(', ')}${outside.codes.length > 10 ? ' …' : ''}`);
   const noTownship = r.counts.outsideTownships;
   if (noTownship?.polygons) lines.push(`Outside every township: ${noTownship.polygons} polygon(s) with a blank 乡镇/街道: ${noTownship.codes.slice(0, 10).join(', ')}${noTownship.codes.length > 10 ? ' …' : ''}`);
+  const noVillage = r.counts.outsideVillages;
+  if (noVillage?.polygons) lines.push(`Outside every village: ${noVillage.polygons} polygon(s) with a blank 村: ${noVillage.codes.slice(0, 10).join(', ')}${noVillage.codes.length > 10 ? ' …' : ''}`);
   lines.push('');
   lines.push(`${'district'.padEnd(24)}${'polygons'.padStart(9)}${'area m²'.padStart(14)}`);
   for (const [code, d] of Object.entries(r.counts.byDistrict).sort()) lines.push(`${`${code} ${d.name}`.padEnd(24)}${String(d.polygons).padStart(9)}${d.areaM2.toFixed(0).padStart(14)}`);

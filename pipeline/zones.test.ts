@@ -215,6 +215,59 @@ describe('loadZones: 乡镇/街道 (township) layers', () => {
   });
 });
 
+describe('loadZones: 村/社区 (village) layers', () => {
+  it('reads the kind names people use for villages, and keeps 村庄规划 a routing zone', () => {
+    for (const label of ['village', 'Village', 'admin_village', 'community', 'CJQ', 'CJDCQ', '村', '社区', '行政村', '村级行政区', '村级调查区', '村/社区', '村社区']) expect(resolveZoneKind(label), label).toBe('village');
+    expect(resolveZoneKind('村庄规划')).toBe('village_planning');
+    expect(resolveZoneKind('village_planning')).toBe('village_planning');
+  });
+
+  it('takes the code from code/XZQDM/CJDM and the name from name/XZQMC/CJMC, warning on a code that is no 村级 code but keeping it', async () => {
+    const path = join(dir, 'villages.geojson');
+    await writeFile(path, fc([
+      { id: 'v1', properties: { kind: '村', CJDM: '370112001201', CJMC: '东村' }, geometry: square(117, 36.6) },
+      { id: 'v2', properties: { kind: '社区', XZQDM: '370112002001', XZQMC: '城关社区' }, geometry: square(117.1, 36.6) },
+      { id: 'v3', properties: { kind: 'village', code: '370112002000', name: '镇码村' }, geometry: square(117.2, 36.6) },
+      { id: 'v4', properties: { kind: '行政村', CJMC: '无码村' }, geometry: square(117.3, 36.6) },
+      { id: 'v5', properties: { kind: 'village' }, geometry: square(117.4, 36.6) },
+    ]));
+    const r = await loadZones([path]);
+    expect(r.rejected).toEqual([]);
+    expect(r.zones.map((z) => [z.kind, z.code, z.name])).toEqual([
+      ['village', '370112001201', '东村'],
+      ['village', '370112002001', '城关社区'],
+      ['village', '370112002000', '镇码村'],
+      ['village', undefined, '无码村'],
+    ]);
+    expect(r.warnings.join('\n')).toMatch(/v3 has code 370112002000, not a 12-digit 村\/社区 code/);
+    expect(r.warnings.join('\n')).not.toMatch(/v1 has code|v2 has code/);
+    expect(r.warnings.join('\n')).toMatch(/v5 has neither a code .* nor a name .*; skipped \(a village planning layer is kind village_planning/);
+  });
+
+  it('loads a file of 12-digit codes without a kind column by its codes: ending in 000 a township, else a village', async () => {
+    const path = join(dir, 'xzq-villages.geojson');
+    await writeFile(path, fc([
+      { properties: { XZQDM: '370112001', XZQMC: '王家镇' }, geometry: square(117, 36.6) },
+      { properties: { XZQDM: '370112002000', XZQMC: '城关街道' }, geometry: square(117.1, 36.6) },
+      { properties: { XZQDM: '370112002001', XZQMC: '城关社区' }, geometry: square(117.1, 36.6, 0.005) },
+      { properties: { XZQDM: '370112001201', XZQMC: '东村' }, geometry: square(117, 36.6, 0.005) },
+    ]));
+    const r = await loadZones([path]);
+    expect(r.rejected).toEqual([]);
+    expect(r.zones.map((z) => [z.kind, z.code, z.name])).toEqual([
+      ['township', '370112001', '王家镇'],
+      ['township', '370112002000', '城关街道'],
+      ['village', '370112002001', '城关社区'],
+      ['village', '370112001201', '东村'],
+    ]);
+    expect(r.warnings.join('\n')).toMatch(/loaded as 2 township\(s\) \(9 digits, or 12 ending in 000\) and 2 village\(s\)/);
+    // Only villages: none a township.
+    const only = join(dir, 'xzq-only-villages.geojson');
+    await writeFile(only, fc([{ properties: { adcode: '370112001201', name: '东村' }, geometry: square(117, 36.6) }]));
+    expect((await loadZones([only])).zones.map((z) => z.kind)).toEqual(['village']);
+  });
+});
+
 describe('loadZones with a CRS per file', () => {
   it('converts only the file given as GCJ-02, whatever zonesCrs says for the others', async () => {
     const a = join(dir, 'per-file-a.geojson');

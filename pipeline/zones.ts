@@ -53,7 +53,7 @@ export const ZONE_KIND_ALIASES: Readonly<Record<string, ZoneKind>> = {
   urban_development_boundary: 'urban_construction',
   urban: 'urban_construction',
   town_construction: 'urban_construction',
-  village: 'village_planning',
+  // 'village' is the kind of 村级行政区 (村/社区) layers; a village planning layer is village_planning (村庄规划).
   transport: 'transport_project',
   road_project: 'transport_project',
   mine: 'mining',
@@ -66,6 +66,10 @@ export const ZONE_KIND_ALIASES: Readonly<Record<string, ZoneKind>> = {
   town: 'township',
   street: 'township',
   subdistrict: 'township',
+  admin_village: 'village',
+  community: 'village',
+  cjq: 'village', // 村级区 (三调 村级调查区 CJDCQ)
+  cjdcq: 'village',
   // Chinese layer names (国土空间规划 / 三区三线 / 卫片执法 usage)
   永久基本农田: 'permanent_basic_farmland',
   基本农田: 'permanent_basic_farmland',
@@ -117,6 +121,15 @@ export const ZONE_KIND_ALIASES: Readonly<Record<string, ZoneKind>> = {
   乡镇_街道: 'township',
   '乡镇/街道': 'township',
   乡级行政区: 'township',
+  村: 'village',
+  社区: 'village',
+  行政村: 'village',
+  村社区: 'village',
+  村居: 'village',
+  '村/社区': 'village',
+  村_社区: 'village',
+  村级行政区: 'village',
+  村级调查区: 'village',
 };
 
 const KIND_KEYS = ['kind', 'zone_kind', 'KIND', 'ZONE_KIND', 'type', 'TYPE'];
@@ -127,6 +140,16 @@ const TOWNSHIP_CODE_KEYS = [...CODE_KEYS, 'XZDM', 'xzdm'];
 const TOWNSHIP_NAME_KEYS = [...NAME_KEYS, 'XZMC', 'xzmc'];
 /** 乡级 codes: the district's six digits and three more (三调 XZQDM), or twelve (统计用区划代码, ending 000). */
 const TOWNSHIP_CODE = /^\d{9}(\d{3})?$/;
+/** 村/社区 layers name theirs CJDM/CJMC (村级代码/名称). */
+const VILLAGE_CODE_KEYS = [...CODE_KEYS, 'CJDM', 'cjdm'];
+const VILLAGE_NAME_KEYS = [...NAME_KEYS, 'CJMC', 'cjmc'];
+/**
+ * 村级 codes (统计用区划代码): the township's nine digits and three more, not 000 (a twelve-digit
+ * code ending in 000 is the township's own).
+ */
+const VILLAGE_CODE = /^\d{9}(?!000)\d{3}$/;
+/** The level a code of a file without kinds names: 9 digits or 12 ending 000 a township, other 12 a village. */
+const subDistrictKind = (code: string): 'township' | 'village' => (VILLAGE_CODE.test(code) ? 'village' : 'township');
 
 function normaliseKindName(s: string): string {
   return s.trim().toLowerCase().replace(/[\s-]+/g, '_');
@@ -230,13 +253,23 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     }
     if (read.crs === 'gcj02') warnings.push(`${file}: converted from GCJ-02 to WGS84`);
 
-    // Files of districts (DataV, 行政区 exports) usually carry no kind column at all; nor do 乡级
-    // 行政区 exports, whose codes are nine or twelve digits, not six.
-    const unkinded = read.features.every((f) => firstProp(f.properties, KIND_KEYS) === undefined && firstProp(f.properties, ['adcode', 'XZQDM', 'xzqdm']) !== undefined);
-    const allTownships = unkinded && read.features.every((f) => TOWNSHIP_CODE.test(firstProp(f.properties, ['adcode', 'XZQDM', 'xzqdm']) ?? ''));
-    const allDistricts = unkinded && !allTownships;
+    // Files of districts (DataV, 行政区 exports) usually carry no kind column at all; nor do 乡级 and
+    // 村级 行政区 exports, whose codes are nine or twelve digits, not six: each feature is then a
+    // township or a village by its code (subDistrictKind).
+    const unkindedCode = (f: VectorFeature) => firstProp(f.properties, ['adcode', 'XZQDM', 'xzqdm']);
+    const unkinded = read.features.every((f) => firstProp(f.properties, KIND_KEYS) === undefined && unkindedCode(f) !== undefined);
+    const subDistrict = unkinded && read.features.every((f) => TOWNSHIP_CODE.test(unkindedCode(f) ?? ''));
+    const allDistricts = unkinded && !subDistrict;
     if (allDistricts) warnings.push(`${file}: no kind property but every feature has a district code; loaded as districts`);
-    if (allTownships) warnings.push(`${file}: no kind property but every feature has a 9- or 12-digit 乡镇/街道 code; loaded as townships`);
+    if (subDistrict) {
+      const villages = read.features.filter((f) => subDistrictKind(unkindedCode(f)!) === 'village').length;
+      const townships = read.features.length - villages;
+      if (villages === 0) warnings.push(`${file}: no kind property but every feature has a 9- or 12-digit 乡镇/街道 code; loaded as townships`);
+      else
+        warnings.push(
+          `${file}: no kind property but every feature has a 9- or 12-digit code; loaded as ${townships} township(s) (9 digits, or 12 ending in 000) and ${villages} village(s) (村/社区: other 12-digit codes)`,
+        );
+    }
 
     const unknown = new Map<string, number>();
     const usedIds = new Set<string>();
@@ -259,7 +292,7 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     }
     read.features.forEach((f, index) => {
       if (skip.has(f)) return;
-      const label = allDistricts ? 'district' : allTownships ? 'township' : firstProp(f.properties, KIND_KEYS);
+      const label = allDistricts ? 'district' : subDistrict ? subDistrictKind(unkindedCode(f)!) : firstProp(f.properties, KIND_KEYS);
       const kind = label === undefined ? null : resolveZoneKind(label);
       if (!kind) {
         const key = label ?? '(no kind property)';
@@ -291,6 +324,18 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
         }
         // Kept whatever the code looks like: the name is what the ledger's 乡镇/街道 column shows.
         if (code && !TOWNSHIP_CODE.test(code)) warnings.push(`${file}: township feature ${f.id} has code ${code}, not a 9-digit (三调) or 12-digit (统计用区划代码) 乡镇/街道 code`);
+        if (code) zone.code = code;
+        if (name) zone.name = name;
+      }
+      if (kind === 'village') {
+        const code = firstProp(f.properties, VILLAGE_CODE_KEYS);
+        const name = firstProp(f.properties, VILLAGE_NAME_KEYS);
+        if (!code && !name) {
+          warnings.push(`${file}: village feature ${f.id} has neither a code (code/adcode/XZQDM/CJDM) nor a name (name/XZQMC/CJMC); skipped (a village planning layer is kind village_planning, 村庄规划)`);
+          return;
+        }
+        // Kept as the township's is: the name is what the ledger's 村 column shows.
+        if (code && !VILLAGE_CODE.test(code)) warnings.push(`${file}: village feature ${f.id} has code ${code}, not a 12-digit 村/社区 code (the township's nine digits and three more, not 000)`);
         if (code) zone.code = code;
         if (name) zone.name = name;
       }

@@ -45,6 +45,9 @@ export interface MonitoringPolygon {
   /** 乡镇/街道 the polygon overlaps most (a `township` zone layer); null without one or outside it. Code null when the layer names only. */
   townshipCode: string | null;
   townshipName: string | null;
+  /** 村/社区 the polygon overlaps most (a `village` zone layer); null without one or outside it. Code null when the layer names only. */
+  villageCode: string | null;
+  villageName: string | null;
   leadBureau: BureauId;
   coBureaus: BureauId[];
   routingReason: string;
@@ -68,6 +71,9 @@ export const polygonPropertiesSchema = z.object({
   /** 乡镇/街道 (属地): null without a township zone layer, or outside every township of it. */
   township_code: z.string().nullable(),
   township_name: z.string().nullable(),
+  /** 村/社区: null without a village zone layer, or outside every village of it. */
+  village_code: z.string().nullable(),
+  village_name: z.string().nullable(),
   lead_bureau: z.enum(BUREAU_IDS),
   lead_bureau_name: z.string(),
   co_bureaus: z.array(z.enum(BUREAU_IDS)),

@@ -28,6 +28,8 @@ export const ZONE_KINDS = [
   'district',
   // 乡镇/街道: where a polygon lies below its district (属地), never a routing zone.
   'township',
+  // 村/社区 (村级行政区): the level below the township, likewise only where a polygon lies.
+  'village',
 ] as const;
 export type ZoneKind = (typeof ZONE_KINDS)[number];
 

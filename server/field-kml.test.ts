@@ -28,7 +28,7 @@ beforeAll(async () => {
     'b1',
     '2026-10',
     [
-      polygon(code(1), '2026-10', square(117.0, 36.6), { townshipCode: '370102001', townshipName: '解放路街道' }),
+      polygon(code(1), '2026-10', square(117.0, 36.6), { townshipCode: '370102001', townshipName: '解放路街道', villageCode: '370102001002', villageName: '文化东路社区' }),
       polygon(code(2), '2026-10', square(117.01, 36.6)),
       polygon(code(3), '2026-10', square(117.02, 36.6), { leadBureau: 'forestry' }),
       polygon(code(4), '2026-10', square(117.03, 36.6), { leadBureau: 'forestry', coBureaus: ['natural_resources'] }),
@@ -62,6 +62,11 @@ describe('GET /api/polygons.kml', () => {
     const placemarks = r.body.split('<Placemark>').slice(1);
     expect(placemarks[0]).toContain('<Data name="乡镇/街道"><value>解放路街道 370102001</value></Data>');
     expect(placemarks[1]).not.toContain('乡镇/街道');
+    // And its 村/社区, after the township, in the description and the data.
+    expect(placemarks[0]).toContain('<Data name="村"><value>文化东路社区 370102001002</value></Data>');
+    expect(placemarks[0].indexOf('<Data name="村">')).toBeGreaterThan(placemarks[0].indexOf('<Data name="乡镇/街道">'));
+    expect(placemarks[0]).toMatch(/村：文化东路社区 370102001002/);
+    expect(placemarks[1]).not.toContain('<Data name="村">');
     // What forestry sees is forestry's.
     expect(placemarkNames((await t.request('fo', '/api/polygons.kml?epoch=2026-10')).body)).toEqual([code(3), code(4)]);
     // The inbox's filters: after a 签收, 仅已下发 leaves it out.

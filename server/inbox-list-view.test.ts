@@ -33,6 +33,8 @@ beforeAll(async () => {
       reasons: ['ndvi_drop', 'brightness_rise', 'learned_score'],
       // Every other polygon lies outside the township layer.
       ...(i % 2 === 0 ? { townshipCode: '370102001', townshipName: '解放路街道' } : {}),
+      // And every third outside the village layer.
+      ...(i % 3 === 0 ? { villageCode: '370102001002', villageName: '文化东路社区' } : {}),
     }),
   );
   await writeBatch(db, 'b-2026-10', '2026-10', polys, '2026-11-02');
@@ -70,11 +72,14 @@ describe('GET /api/polygons?view=list', () => {
     const f = list.fcs[0].features[0];
     expect(f.geometry).toBeNull();
     expect(Object.keys(f.properties ?? {}).sort()).toEqual(
-      ['area_m2', 'area_mu', 'change_type', 'code', 'confidence', 'days_overdue', 'district_code', 'district_name', 'due_date', 'due_rule', 'epoch', 'geometry_changed', 'last_sighting', 'last_urged_on', 'lead_bureau', 'lead_bureau_name', 'overdue', 'priority', 'review_overdue', 'source', 'status', 'township_code', 'township_name', 'urged', 'verdict'].sort(),
+      ['area_m2', 'area_mu', 'change_type', 'code', 'confidence', 'days_overdue', 'district_code', 'district_name', 'due_date', 'due_rule', 'epoch', 'geometry_changed', 'last_sighting', 'last_urged_on', 'lead_bureau', 'lead_bureau_name', 'overdue', 'priority', 'review_overdue', 'source', 'status', 'township_code', 'township_name', 'urged', 'verdict', 'village_code', 'village_name'].sort(),
     );
     // 乡镇/街道 as the batch stored it, null outside every township.
     const township = new Map(list.fcs.flatMap((fc) => fc.features).map((x) => [x.id, x.properties?.township_name]));
     expect([township.get('370102-202610-0001'), township.get('370102-202610-0002')]).toEqual(['解放路街道', null]);
+    // 村 likewise, null outside every village.
+    const village = new Map(list.fcs.flatMap((fc) => fc.features).map((x) => [x.id, [x.properties?.village_code, x.properties?.village_name]]));
+    expect([village.get('370102-202610-0001'), village.get('370102-202610-0002')]).toEqual([['370102001002', '文化东路社区'], [null, null]]);
     // Each list item's values are the full view's.
     const byCode = new Map(full.fcs.flatMap((fc) => fc.features).map((x) => [x.id, x.properties]));
     for (const item of list.fcs.flatMap((fc) => fc.features)) for (const [k, v] of Object.entries(item.properties ?? {})) expect(v, `${item.id} ${k}`).toEqual(byCode.get(item.id)?.[k]);

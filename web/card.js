@@ -85,6 +85,7 @@ function renderCard(card) {
     <dl class="facts">
       <dt>区县</dt><dd>${esc(p.district_name ?? '')} (${esc(p.district_code ?? '')})</dd>
       ${p.township_name ? `<dt>乡镇/街道</dt><dd id="card-township">${esc(p.township_name)}${p.township_code ? ` (${esc(p.township_code)})` : ''}</dd>` : ''}
+      ${p.village_name ? `<dt>村</dt><dd id="card-village">${esc(p.village_name)}${p.village_code ? ` (${esc(p.village_code)})` : ''}</dd>` : ''}
       ${clue ? `<dt>发现方式</dt><dd>${esc(L.CLUE_SOURCES[p.source] ?? p.source)}</dd><dt>线索描述</dt><dd>${esc(p.description ?? '')}</dd>` : `<dt>变化类型</dt><dd>${esc(L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '')} ${esc(p.change_class ?? '')}</dd>`}
       <dt>面积</dt><dd>${mu(p.area_mu)} 亩 (${m2(p.area_m2)} m²)</dd>
       ${clue ? '' : `<dt>置信度</dt><dd>${fmtPct(p.confidence)}</dd>`}

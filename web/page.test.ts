@@ -50,7 +50,7 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tuban-page-'));
     await mkdir(ARTIFACTS, { recursive: true });
-    demo = await demoBatch(dir, { dbTarget: join(dir, 'db'), townships: true });
+    demo = await demoBatch(dir, { dbTarget: join(dir, 'db'), townships: true, villages: true });
     // A bureau that leads polygons but does not see them all, so "only its own" can fail.
     const top = await demo.db.query<{ lead_bureau: string }>(
       `SELECT b.lead_bureau FROM (SELECT DISTINCT lead_bureau FROM polygons) b
@@ -224,6 +224,10 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     const township = (await demo.db.query<{ township_name: string | null; township_code: string | null }>('SELECT township_name, township_code FROM polygons WHERE code = $1', [first])).rows[0];
     expect(township.township_name).not.toBeNull();
     expect(await page.textContent('#card-township')).toBe(`${township.township_name} (${township.township_code})`);
+    // And its 村/社区 from the village layer (this polygon lies in one).
+    const village = (await demo.db.query<{ village_name: string | null; village_code: string | null }>('SELECT village_name, village_code FROM polygons WHERE code = $1', [first])).rows[0];
+    expect(village.village_name).not.toBeNull();
+    expect(await page.textContent('#card-village')).toBe(`${village.village_name} (${village.village_code})`);
     await mapIdle(page);
     await page.screenshot({ path: join(ARTIFACTS, 'page-card.png') });
     // The open card's polygon stands out among its neighbours of the same status colour: a cyan halo.

@@ -47,4 +47,27 @@ describe('batch report', () => {
     expect(without.counts.outsideTownships).toBeUndefined();
     expect(without.warnings).toEqual([]);
   });
+
+  it('counts the polygons outside every village as those outside every township, apart from them', () => {
+    const base = {
+      batchId: 'b', epoch: '2026-10', mode: 'embedded' as const, database: 'pglite' as const, startedAt: new Date().toISOString(),
+      detector: { name: 'd', version: 'v', paramsHash: 'h', params: flatParams(DEFAULT_DETECTOR_PARAMS) }, warnings: [],
+      seamDuplicates: 0, seasonal: { polygons: 0, areaM2: 0 }, extraTimings: {},
+    };
+    const polygons = [
+      samplePolygon({ code: '370102-202610-0001', areaM2: 5000, villageCode: null, villageName: null }),
+      samplePolygon({ code: '370102-202610-0002', areaM2: 15000, townshipCode: null, townshipName: null }),
+      samplePolygon({ code: '370102-202610-0003', areaM2: 2500, villageCode: null, villageName: null }),
+    ];
+    const both = summarise({ ...base, townshipLayer: true, villageLayer: true }, [], [], polygons);
+    expect(both.counts.outsideVillages).toEqual({ polygons: 2, areaM2: 7500, codes: ['370102-202610-0001', '370102-202610-0003'] });
+    expect(both.counts.outsideTownships).toEqual({ polygons: 1, areaM2: 15000, codes: ['370102-202610-0002'] });
+    expect(both.warnings[1]).toBe(
+      '2 polygon(s) (0.75 ha) lie outside every village (村/社区) of the zone files; their 村 is blank: 370102-202610-0001, 370102-202610-0003. Check that the village layer covers the tiles (or its CRS)',
+    );
+    // A village layer without a township layer: only villages counted.
+    const villagesOnly = summarise({ ...base, villageLayer: true }, [], [], polygons);
+    expect([villagesOnly.counts.outsideTownships, villagesOnly.counts.outsideVillages?.polygons, villagesOnly.warnings.length]).toEqual([undefined, 2, 1]);
+    expect(summarise(base, [], [], polygons).counts.outsideVillages).toBeUndefined();
+  });
 });

@@ -91,6 +91,8 @@ export interface BatchReport {
      * 乡镇/街道 is blank. Absent without a township layer (every township is blank then).
      */
     outsideTownships?: { polygons: number; areaM2: number; codes: string[] };
+    /** As `outsideTownships`, with a 村/社区 (village) zone layer: the polygons whose 村 is blank. */
+    outsideVillages?: { polygons: number; areaM2: number; codes: string[] };
   };
   /** Seconds per stage, summed over tiles, plus plan/finalise/outputs. */
   timings: Record<string, number>;
@@ -101,7 +103,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number; townshipLayer?: boolean },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number; townshipLayer?: boolean; villageLayer?: boolean },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -130,6 +132,8 @@ export function summarise(
   const outside = { polygons: outsidePolygons.length, areaM2: round(sum(outsidePolygons.map((p) => p.areaM2)), 2), codes: outsidePolygons.map((p) => p.code) };
   const noTownship = base.townshipLayer ? polygons.filter((p) => p.townshipName === null) : null;
   const outsideTownships = noTownship && { polygons: noTownship.length, areaM2: round(sum(noTownship.map((p) => p.areaM2)), 2), codes: noTownship.map((p) => p.code) };
+  const noVillage = base.villageLayer ? polygons.filter((p) => p.villageName === null) : null;
+  const outsideVillages = noVillage && { polygons: noVillage.length, areaM2: round(sum(noVillage.map((p) => p.areaM2)), 2), codes: noVillage.map((p) => p.code) };
   const finishedAt = new Date().toISOString();
   const rssNow = process.resourceUsage().maxRSS * 1024;
   return {
@@ -143,7 +147,7 @@ export function summarise(
     tiles,
     rejected,
     repaired: base.repaired ?? [],
-    warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside), ...outsideTownshipWarnings(outsideTownships)],
+    warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside), ...outsideUnitWarnings('township', '乡镇/街道', outsideTownships), ...outsideUnitWarnings('village', '村', outsideVillages)],
     ...(base.replaced?.length ? { replaced: base.replaced } : {}),
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),
@@ -161,6 +165,7 @@ export function summarise(
       byChangeType,
       outsideDistricts: outside,
       ...(outsideTownships ? { outsideTownships } : {}),
+      ...(outsideVillages ? { outsideVillages } : {}),
     },
     timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, round(v, 3)])),
     megapixelsPerSecond,
@@ -188,9 +193,13 @@ function outsideWarnings(o: { polygons: number; areaM2: number; codes: string[] 
   ];
 }
 
-/** Not an error either: the ledger's 乡镇/街道 is blank for these until the township layer covers them. */
-function outsideTownshipWarnings(o: { polygons: number; areaM2: number; codes: string[] } | null): string[] {
+/**
+ * Not an error either: the ledger's 乡镇/街道 (or 村) is blank for these until the township (village)
+ * layer covers them. `unit` is the layer's kind, `column` the ledger column left blank.
+ */
+function outsideUnitWarnings(unit: 'township' | 'village', column: string, o: { polygons: number; areaM2: number; codes: string[] } | null): string[] {
   if (!o || o.polygons === 0) return [];
   const list = o.codes.length > 20 ? `${o.codes.slice(0, 20).join(', ')} … (${o.codes.length - 20} more)` : o.codes.join(', ');
-  return [`${o.polygons} polygon(s) (${(o.areaM2 / 1e4).toFixed(2)} ha) lie outside every township (乡镇/街道) of the zone files; their 乡镇/街道 is blank: ${list}. Check that the township layer covers the tiles (or its CRS)`];
+  const named = unit === 'township' ? 'township (乡镇/街道)' : 'village (村/社区)';
+  return [`${o.polygons} polygon(s) (${(o.areaM2 / 1e4).toFixed(2)} ha) lie outside every ${named} of the zone files; their ${column} is blank: ${list}. Check that the ${unit} layer covers the tiles (or its CRS)`];
 }

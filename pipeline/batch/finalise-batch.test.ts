@@ -101,3 +101,73 @@ describe('finaliseDetections with a 乡镇/街道 (township) layer', () => {
     expect(r.polygons.every((p) => p.townshipCode === null && p.townshipName === null && !p.routingReason.includes('属地'))).toBe(true);
   });
 });
+
+describe('finaliseDetections with a 村/社区 (village) layer', () => {
+  const stamp = { name: 'spectral', version: '1.0.0', paramsHash: 'abc123' };
+  const noPrevious = async (geoms: Polygon[]) => geoms.map(() => null);
+  const feature = (properties: Record<string, unknown>, geometry: Polygon) => ({ type: 'Feature', properties, geometry });
+
+  async function finalise(zoneFiles: Record<string, unknown[]>, detections: Detection[]) {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-finalise-village-'));
+    try {
+      const zones = await Promise.all(Object.entries(zoneFiles).map(async ([name, features]) => {
+        const path = join(dir, `${name}.geojson`);
+        await writeFile(path, JSON.stringify({ type: 'FeatureCollection', features }));
+        return path;
+      }));
+      const args = BatchArgsSchema.parse({ epoch: '2026-10', tiles: [join(dir, 'a.tif')], prior: [join(dir, 'b.tif')], zones });
+      const plan: BatchPlan = { batchId: 'b1', plannedAt: '2026-10-09T00:00:00Z', args, tiles: [], prior: [], rejected: [] };
+      return await finaliseDetections(plan, await loadRuleTable(), detections, stamp, noPrevious);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const districts = [feature({ kind: 'district', code: '370112', name: '历城区' }, square(117, 36, 0.1))];
+  const townships = [feature({ kind: '乡镇', XZQDM: '370112001', XZQMC: '王家镇' }, square(117, 36, 0.1))];
+  const detections = [
+    det('t', 0, square(117.01, 36.01), 0.8), // in 东村
+    det('t', 1, square(117.0599, 36.02, 0.002), 0.8), // straddles: 0.0001° in 东村, 0.0019° in 西村
+    det('t', 2, square(117.05, 36.095, 0.002), 0.8), // north of both villages: outside every one
+  ];
+  const byCentre = (polygons: { centroid: [number, number] }[], i: number) => {
+    const [[x0, y0], , [x1, y1]] = detections[i].geometry.coordinates[0];
+    return polygons.find((p) => Math.abs(p.centroid[0] - (x0 + x1) / 2) < 1e-6 && Math.abs(p.centroid[1] - (y0 + y1) / 2) < 1e-6)!;
+  };
+
+  it('gives each polygon the village it overlaps most, blank outside them; warns on a village not of its township', async () => {
+    const r = await finalise({
+      districts,
+      townships,
+      villages: [
+        feature({ kind: '村', CJDM: '370112001201', CJMC: '东村' }, square(117, 36, 0.06)),
+        // Of another township (370112002): kept, and the report says so.
+        feature({ kind: '村', CJDM: '370112002202', CJMC: '西村' }, square(117.06, 36, 0.04)),
+      ],
+    }, detections);
+    expect([r.villageLayer, r.townshipLayer]).toEqual([true, true]);
+    expect(byCentre(r.polygons, 0)).toMatchObject({ townshipName: '王家镇', villageCode: '370112001201', villageName: '东村' });
+    expect(byCentre(r.polygons, 1)).toMatchObject({ villageCode: '370112002202', villageName: '西村' });
+    expect(byCentre(r.polygons, 2)).toMatchObject({ townshipName: '王家镇', villageCode: null, villageName: null });
+    expect(r.warnings.filter((w) => w.includes('village'))).toEqual([
+      `village 370112002202 西村 does not begin with the code of township 370112001 王家镇 its 1 polygon(s) lie in (${byCentre(r.polygons, 1).code}): check the village and township layers`,
+    ]);
+  });
+
+  it('without a township layer checks a village against its district; without a village layer every 村 is blank', async () => {
+    const r = await finalise({
+      districts,
+      villages: [
+        feature({ kind: '村', CJDM: '370112001201', CJMC: '东村' }, square(117, 36, 0.06)),
+        feature({ kind: '村', CJDM: '370113002202', CJMC: '外县村' }, square(117.06, 36, 0.04)),
+      ],
+    }, detections);
+    expect([r.villageLayer, r.townshipLayer]).toEqual([true, false]);
+    expect(r.polygons.map((p) => p.villageName).sort()).toEqual(['东村', '外县村', null].sort());
+    expect(r.warnings.filter((w) => w.includes('village'))).toEqual([
+      `village 370113002202 外县村 does not begin with the code of district 370112 历城区 its 1 polygon(s) lie in (${byCentre(r.polygons, 1).code}): check the village and district layers`,
+    ]);
+    const none = await finalise({ districts, townships }, detections);
+    expect(none.villageLayer).toBe(false);
+    expect(none.polygons.every((p) => p.villageCode === null && p.villageName === null)).toBe(true);
+  });
+});

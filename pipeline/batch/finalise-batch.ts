@@ -37,6 +37,8 @@ export interface FinaliseResult {
   townships: TownshipOutline[];
   /** Whether the zone files hold a 乡镇/街道 layer (so a polygon without a township lies outside it). */
   townshipLayer: boolean;
+  /** Whether they hold a 村/社区 layer (so a polygon without a village lies outside it). */
+  villageLayer: boolean;
 }
 
 /** Unknown district: polygons outside every district polygon still get routed and coded. */
@@ -136,6 +138,8 @@ export async function finaliseDetections(
     districtName: r.district.name,
     townshipCode: r.ov.township?.code ?? null,
     townshipName: r.ov.township?.name ?? null,
+    villageCode: r.ov.village?.code ?? null,
+    villageName: r.ov.village?.name ?? null,
     leadBureau: r.decision.lead,
     coBureaus: r.decision.co,
     routingReason: r.decision.reason,
@@ -147,9 +151,35 @@ export async function finaliseDetections(
     tileId: r.d.tileId,
   }));
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  warnings.push(...townshipDistrictWarnings(polygons));
+  warnings.push(...townshipDistrictWarnings(polygons), ...villageTownshipWarnings(polygons));
   const townshipLayer = batchZones.zones.items.some((z) => z.kind === 'township');
-  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones), townships: townshipOutlines(batchZones), townshipLayer };
+  const villageLayer = batchZones.zones.items.some((z) => z.kind === 'village');
+  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones), townships: townshipOutlines(batchZones), townshipLayer, villageLayer };
+}
+
+/**
+ * A village code begins with its township's nine digits (a twelve-digit township code ends in 000):
+ * one that does not names the wrong village or township layer. Where the polygon has no township
+ * code (no township layer, outside it, or a layer of names), the village is checked against the
+ * district's six digits instead. As for townships, both are kept as the layers say; the report says
+ * so once per village and township (or district).
+ */
+function villageTownshipWarnings(polygons: readonly MonitoringPolygon[]): string[] {
+  const odd = new Map<string, { village: string; parent: string; codes: string[] }>();
+  for (const p of polygons) {
+    const v = p.villageCode;
+    if (!v) continue;
+    const t = p.townshipCode;
+    const parent = t ? { prefix: t.slice(0, 9), label: `township ${`${t} ${p.townshipName ?? ''}`.trim()}` } : p.districtCode === UNASSIGNED_DISTRICT.code ? null : { prefix: p.districtCode, label: `district ${`${p.districtCode} ${p.districtName}`.trim()}` };
+    if (!parent || v.startsWith(parent.prefix)) continue;
+    const key = `${v}\0${parent.label}`;
+    const entry = odd.get(key) ?? { village: `${v} ${p.villageName ?? ''}`.trim(), parent: parent.label, codes: [] };
+    entry.codes.push(p.code);
+    odd.set(key, entry);
+  }
+  return [...odd.values()].map(
+    (o) => `village ${o.village} does not begin with the code of ${o.parent} its ${o.codes.length} polygon(s) lie in (${o.codes.slice(0, 5).join(', ')}${o.codes.length > 5 ? ' …' : ''}): check the village and ${o.parent.split(' ')[0]} layers`,
+  );
 }
 
 /**

@@ -157,6 +157,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,
           townshipLayer: result.townshipLayer,
+          villageLayer: result.villageLayer,
           extraTimings: { finalise: (performance.now() - t0) / 1000 },
           rejectedGroundM2,
         },

@@ -84,9 +84,9 @@ beforeAll(async () => {
     // In 生态保护红线 (1000 m² = 1.5 亩) and 永久基本农田 (2000 m² = 3 亩).
     samplePolygon({ code: '370102-202610-0001', geometry: sq(117.0, 36.0), areaM2: 3000, leadBureau: 'natural_resources', overlaps: { ecological_redline: { m2: 1000, share: 1 / 3 }, permanent_basic_farmland: { m2: 2000, share: 2 / 3 } } }),
     samplePolygon({ code: '370102-202610-0002', geometry: sq(117.01, 36.0), areaM2: 1500, leadBureau: 'forestry' }),
-    samplePolygon({ code: '370103-202610-0001', geometry: sq(117.3, 36.0), areaM2: 900, districtCode: '370103', districtName: '市中区', townshipCode: '370103002', townshipName: '大观园街道', previousCode: '370103-202609-0001' }),
+    samplePolygon({ code: '370103-202610-0001', geometry: sq(117.3, 36.0), areaM2: 900, districtCode: '370103', districtName: '市中区', townshipCode: '370103002', townshipName: '大观园街道', villageCode: null, villageName: null, previousCode: '370103-202609-0001' }),
     // Outside every township of its batch's layer (or no layer): 乡镇/街道 blank.
-    samplePolygon({ code: '370103-202610-0002', geometry: sq(117.31, 36.0), areaM2: 600, districtCode: '370103', districtName: '市中区', townshipCode: null, townshipName: null, leadBureau: 'natural_resources' }),
+    samplePolygon({ code: '370103-202610-0002', geometry: sq(117.31, 36.0), areaM2: 600, districtCode: '370103', districtName: '市中区', townshipCode: null, townshipName: null, villageCode: null, villageName: null, leadBureau: 'natural_resources' }),
   ]);
   await setBatchStatus(db, 'b-2026-10', 'done');
   await db.query("UPDATE batches SET finished_at = '2026-11-02T08:00:00Z' WHERE id = 'b-2026-10'");
@@ -136,6 +136,8 @@ describe('the month ledger from the database', () => {
     expect(data.rows.map((r) => r.序号)).toEqual([1, 2, 3, 4, 5]);
     // 乡镇/街道 as the batch stored it; blank outside every township and for clues.
     expect(data.rows.map((r) => r['乡镇/街道'])).toEqual(['解放路街道', '解放路街道', '', '', '']);
+    // 村 likewise: blank outside every village, and for clues.
+    expect(data.rows.map((r) => r.村)).toEqual(['文化东路社区', '文化东路社区', '', '', '']);
     const byCode = Object.fromEntries(data.rows.map((r) => [r.图斑编号, r]));
     const a = byCode['370102-202610-0001'];
     expect([a.判定类型, a.违法类型, a.当事人, a.整改方式, a.是否整改到位, a.销号状态, a.是否逾期, a.是否移送纪委监委, a.办理期限]).toEqual([
@@ -207,6 +209,8 @@ describe('ledger exports read back', () => {
     expect(lines[0].split(',')).toEqual([...LEDGER_COLUMNS]);
     const illegal = csvRows(text).find((r) => r.图斑编号 === '370102-202610-0001')!;
     expect(illegal['乡镇/街道']).toBe('解放路街道');
+    expect(illegal.村).toBe('文化东路社区');
+    expect(csvRows(text).find((r) => r.图斑编号 === '370103-202610-0002')!.村).toBe('');
     expect([illegal.立案时间, illegal['罚没金额(元)'], illegal['拆除复耕面积(亩)'], illegal['拆除复耕面积(平方米)'], illegal.是否申请法院强制执行]).toEqual(['2026-11-04', '56000.5', '1.5', '1000', '是']);
     expect([illegal['永久基本农田面积(亩)'], illegal['生态保护红线面积(亩)'], illegal.是否涉及永久基本农田, illegal.是否涉及生态保护红线]).toEqual(['3', '1.5', '是', '是']);
     const legal = csvRows(text).find((r) => r.图斑编号 === '370102-202610-0002')!;
@@ -224,6 +228,7 @@ describe('ledger exports read back', () => {
     // Amounts and areas as numbers (yuan to the fen, 亩 to 2 decimals), the day and 是/否 as text.
     const at = (c: string) => ws.getRow(3).getCell(LEDGER_COLUMNS.indexOf(c as never) + 1);
     expect(at('乡镇/街道').value).toBe('解放路街道');
+    expect(at('村').value).toBe('文化东路社区');
     expect(['立案时间', '罚没金额(元)', '拆除复耕面积(亩)', '拆除复耕面积(平方米)', '是否申请法院强制执行'].map((c) => at(c).value)).toEqual(['2026-11-04', 56000.5, 1.5, 1000, '是']);
     expect([at('罚没金额(元)').numFmt, at('拆除复耕面积(亩)').numFmt, at('拆除复耕面积(平方米)').numFmt]).toEqual(['0.00', '0.00', '0.0']);
     expect(['生态保护红线面积(亩)', '是否涉及永久基本农田', '是否涉及生态保护红线'].map((c) => at(c).value)).toEqual([1.5, '是', '是']);
@@ -249,6 +254,8 @@ describe('ledger exports read back', () => {
     expect(full).toContain('违法类型 (String) = 非法占用土地（未批先建）');
     expect(full).toContain('区县 (String) = 历下区');
     expect(full).toContain('乡镇/街道 (String) = 解放路街道');
+    expect(full).toContain('村 (String) = 文化东路社区');
+    expect(summary).toContain('村: String');
     for (const c of ['处罚决定时间', '整改期限', '结案时间', '移送纪委监委时间', '移送纪委监委理由']) expect(summary).toContain(`${c}: String`);
     expect(full).toContain('整改期限 (String) = 2026-11-20');
     expect(full).toContain('移送纪委监委理由 (String) = 逾期未整改，移送问题线索');
@@ -287,6 +294,8 @@ describe('ledger exports read back', () => {
     const full = ogrinfo('-q', `/vsizip/${files['shp.zip']!}`, 'ledger', '-where', `TBBH = '370102-202610-0001'`);
     expect(full).toContain('QXMC (String) = 历下区');
     expect(full).toContain('XZJD (String) = 解放路街道');
+    expect(full).toContain('CJ (String) = 文化东路社区');
+    expect(poly).toMatch(/\nCJ: String \(\d+\.0\)/);
     expect(full).toContain('PDLX (String) = 违法');
     expect(full).toMatch(/JCMJ \(Real\) = 4\.50/);
     expect(full).toContain('CFJDSJ (String) = 2026-11-10');
@@ -324,6 +333,7 @@ describe('ledger exports read back', () => {
     const full = ogrinfo('-q', '-al', files.geojson!);
     expect(full).toContain('发现方式 (String) = 巡查发现');
     expect(full).toContain('乡镇/街道 (String) = 解放路街道');
+    expect(full).toContain('村 (String) = 文化东路社区');
     expect(full).toContain('销号状态 (String) = 县级已填报违法');
     expect(full).toContain('处罚决定时间 (String) = 2026-11-10');
     expect(full).toContain('立案时间 (String) = 2026-11-04');

@@ -28,6 +28,7 @@ export const LEDGER_SHP_FIELDS: readonly LedgerShpField[] = [
   C('区县代码', 'QXDM', 12),
   C('区县', 'QXMC', 60),
   C('乡镇/街道', 'XZJD', 60),
+  C('村', 'CJ', 60),
   N('中心点经度', 'ZXDJD', 12, 6),
   N('中心点纬度', 'ZXDWD', 12, 6),
   C('前时相', 'QSX', 10),

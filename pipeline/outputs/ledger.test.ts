@@ -11,7 +11,7 @@ import { sampleBureauName, samplePolygon } from '../../fixtures/sample-polygon.j
 
 const ctx = { bureauName: sampleBureauName, issuedOn: '2026-10-20', city: '济南市' };
 const polys = [
-  samplePolygon({ code: '370103-202610-0002', districtCode: '370103', districtName: '市中区', townshipCode: null, townshipName: null, reasons: ['亮度上升, "明显"', '第二行\n说明'], priority: 'normal', coBureaus: [] }),
+  samplePolygon({ code: '370103-202610-0002', districtCode: '370103', districtName: '市中区', townshipCode: null, townshipName: null, villageCode: null, villageName: null, reasons: ['亮度上升, "明显"', '第二行\n说明'], priority: 'normal', coBureaus: [] }),
   samplePolygon({ overlaps: { permanent_basic_farmland: { m2: 2000, share: 0.2 }, urban_construction: { m2: 500, share: 0.05 } }, previousCode: '370102-202609-0003' }),
 ];
 
@@ -53,8 +53,10 @@ describe('ledgerRows', () => {
     expect(a.市).toBe('济南市');
     expect(a.区县代码).toBe('370102');
     // 乡镇/街道 (属地) right after 区县; blank for a polygon outside every township.
-    expect(LEDGER_COLUMNS.slice(LEDGER_COLUMNS.indexOf('区县'), LEDGER_COLUMNS.indexOf('区县') + 2)).toEqual(['区县', '乡镇/街道']);
+    expect(LEDGER_COLUMNS.slice(LEDGER_COLUMNS.indexOf('区县'), LEDGER_COLUMNS.indexOf('区县') + 3)).toEqual(['区县', '乡镇/街道', '村']);
     expect([a['乡镇/街道'], b['乡镇/街道']]).toEqual(['解放路街道', '']);
+    // 村 (the 村/社区 below it) likewise, blank outside every village.
+    expect([a.村, b.村]).toEqual(['文化东路社区', '']);
     expect(a.往期图斑编号).toBe('370102-202609-0003');
     expect(a['监测面积(亩)']).toBe(13.46);
     expect(a['监测面积(平方米)']).toBe(8974.1);
@@ -150,6 +152,7 @@ describe('ledger writers', () => {
     expect(table[1][col('监测面积(亩)')]).toBe('13.46');
     expect(table[1][col('区县')]).toBe('历下区');
     expect([table[1][col('乡镇/街道')], table[2][col('乡镇/街道')]]).toEqual(['解放路街道', '']);
+    expect([table[1][col('村')], table[2][col('村')]]).toEqual(['文化东路社区', '']);
     expect(table[1][col('备注')]).toBe('');
     expect(table.every((r) => r.length === LEDGER_COLUMNS.length)).toBe(true);
   });
@@ -170,6 +173,7 @@ describe('ledger writers', () => {
     expect(c(3, '图斑编号').value).toBe('370102-202610-0007');
     expect(c(3, '监测面积(亩)').value).toBe(13.46);
     expect(c(3, '乡镇/街道').value).toBe('解放路街道');
+    expect([c(3, '村').value, c(4, '村').value]).toEqual(['文化东路社区', null]);
     expect(typeof c(3, '中心点经度').value).toBe('number');
     expect(c(3, '序号').value).toBe(1);
     expect(c(4, '发现依据说明').value).toBe('亮度上升, "明显"；第二行\n说明');

@@ -28,6 +28,8 @@ export const LEDGER_FILLED_COLUMNS = [
   '区县',
   // 属地: blank without a township (乡镇/街道) zone layer, and outside it (a clue: outside every stored township).
   '乡镇/街道',
+  // The 村/社区 below it: blank without a village zone layer, outside it, and for clues (no village outlines are stored).
+  '村',
   '中心点经度',
   '中心点纬度',
   '前时相',
@@ -152,6 +154,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
       区县代码: c.districtCode,
       区县: c.districtName,
       '乡镇/街道': c.townshipName ?? '',
+      村: '',
       中心点经度: round(c.centroid[0], 6),
       中心点纬度: round(c.centroid[1], 6),
       前时相: '',
@@ -197,6 +200,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
         区县代码: p.districtCode,
         区县: p.districtName,
         '乡镇/街道': p.townshipName ?? '',
+        村: p.villageName ?? '',
         中心点经度: round(p.centroid[0], 6),
         中心点纬度: round(p.centroid[1], 6),
         前时相: p.beforeDate,

@@ -25,6 +25,8 @@ describe('polygonFeature', () => {
       district_name: '历下区',
       township_code: '370102001',
       township_name: '解放路街道',
+      village_code: '370102001002',
+      village_name: '文化东路社区',
       lead_bureau: 'forestry',
       lead_bureau_name: '园林和林业绿化局',
       co_bureaus: ['natural_resources'],

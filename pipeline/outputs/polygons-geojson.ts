@@ -48,6 +48,8 @@ export function polygonFeature(p: MonitoringPolygon, bureauName: (id: BureauId) 
       district_name: p.districtName,
       township_code: p.townshipCode,
       township_name: p.townshipName,
+      village_code: p.villageCode,
+      village_name: p.villageName,
       lead_bureau: p.leadBureau,
       lead_bureau_name: bureauName(p.leadBureau),
       co_bureaus: [...p.coBureaus],

@@ -25,7 +25,7 @@ describe('polygons.gpkg encoded on its thread', () => {
     const rules = await loadRuleTable();
     const polys = [
       samplePolygon(),
-      samplePolygon({ code: '370102-202610-0002', previousCode: '370102-202609-0007', coBureaus: [], overlaps: {}, townshipCode: null, townshipName: null }),
+      samplePolygon({ code: '370102-202610-0002', previousCode: '370102-202609-0007', coBureaus: [], overlaps: {}, townshipCode: null, townshipName: null, villageCode: null, villageName: null }),
       // A bureau the rule table does not name: the id stands in for the name, on both threads.
       samplePolygon({ code: '370102-202610-0003', leadBureau: 'unnamed_bureau' as never }),
     ];
@@ -35,6 +35,8 @@ describe('polygons.gpkg encoded on its thread', () => {
     expect(table[2].lead_bureau_name).toBe('unnamed_bureau');
     // 乡镇/街道: the township's code and name, null outside every township.
     expect(table.map((r) => [r.township_code, r.township_name])).toEqual([['370102001', '解放路街道'], [null, null], ['370102001', '解放路街道']]);
+    // 村/社区 likewise.
+    expect(table.map((r) => [r.village_code, r.village_name])).toEqual([['370102001002', '文化东路社区'], [null, null], ['370102001002', '文化东路社区']]);
     expect(typeof table[0].lead_bureau_name).toBe('string');
     expect(table[0].lead_bureau_name).not.toBe(polys[0].leadBureau);
     expect(await contents(there)).toEqual(await contents(here));

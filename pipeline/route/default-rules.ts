@@ -41,6 +41,7 @@ export const DEFAULT_RULES: RuleTable = {
     key_patrol_area: '重点巡查区域',
     district: '区县',
     township: '乡镇街道',
+    village: '村社区',
   },
   min_share: 0.1,
   always_co: ['township'],

@@ -68,6 +68,26 @@ describe('overlayPolygon', () => {
     expect(overlayPolygon(poly, new ZoneIndex([zone('t3', 'township', rect(-10, -10, 110, 110), { name: '无码街道' })])).township).toEqual({ code: null, name: '无码街道' });
   });
 
+  it('takes the village (村/社区) with the largest overlap, none outside every village (no snapping), apart from the township and out of the overlaps', () => {
+    const d = zone('d', 'district', rect(-5000, -5000, 5000, 5000), { code: '370112', name: '历城区' });
+    const t = zone('t', 'township', rect(-5000, -5000, 5000, 5000), { code: '370112001', name: '王家镇' });
+    const v1 = zone('v1', 'village', rect(-1000, -1000, 70, 1000), { code: '370112001201', name: '东村' });
+    const v2 = zone('v2', 'village', rect(70, -1000, 2000, 1000), { code: '370112001202', name: '西村' });
+    // A village planning zone (村庄规划) is a routing zone, not a village.
+    const plan = zone('p', 'village_planning', rect(-10, -10, 110, 110));
+    const r = overlayPolygon(poly, new ZoneIndex([d, t, v2, v1, plan]));
+    expect(r.village).toEqual({ code: '370112001201', name: '东村' }); // 70 % against 30 %
+    expect(r.township).toEqual({ code: '370112001', name: '王家镇' });
+    expect(Object.keys(r.overlaps)).toEqual(['village_planning']);
+    // 250 m east of v2, still in the township: no village.
+    const east = overlayPolygon(rect(2250, 0, 2350, 100), new ZoneIndex([d, t, v1, v2]));
+    expect([east.village, east.township?.name]).toEqual([null, '王家镇']);
+    // No village layer at all: none.
+    expect(overlayPolygon(poly, new ZoneIndex([d, t])).village).toBeNull();
+    // A layer of names only gives the name and no code.
+    expect(overlayPolygon(poly, new ZoneIndex([zone('v3', 'village', rect(-10, -10, 110, 110), { name: '无码村' })])).village).toEqual({ code: null, name: '无码村' });
+  });
+
   it('takes the land class before from the parcel class covering most of the polygon', () => {
     const parcels = new ZoneIndex<LandUseParcel>([
       { dlbm: '0103', geometry: rect(-100, -100, 30, 200) },

@@ -24,7 +24,7 @@ export const DISTRICT_SNAP_M = 1000;
 export interface OverlayResult {
   /** Area of the polygon itself, m². */
   areaM2: number;
-  /** Per zone kind (districts and townships excluded): m² inside the union of that kind's zones, and share of the polygon. */
+  /** Per zone kind (districts, townships and villages excluded): m² inside the union of that kind's zones, and share of the polygon. */
   overlaps: Partial<Record<ZoneKind, Overlap>>;
   /**
    * The district zone with the largest overlap; when none overlaps, the nearest district within
@@ -37,6 +37,8 @@ export interface OverlayResult {
    * Code null when the layer gives only names.
    */
   township: { code: string | null; name: string } | null;
+  /** The village (村/社区) zone with the largest overlap, as the township: none outside every village. */
+  village: { code: string | null; name: string } | null;
   /** 三调 dlbm with the largest overlap among land-use parcels; null without parcels or overlap. */
   landClassBefore: string | null;
   /** Ids of zones (or 'parcel#i') whose intersection turf could not compute (bad geometry); they were skipped. */
@@ -151,7 +153,7 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
 
   const piecesByKind = new Map<ZoneKind, Piece[]>();
   // The administrative units a polygon lies in: the one it overlaps most of each, not an overlap share.
-  const best: Partial<Record<'district' | 'township', { zone: Zone; m2: number }>> = {};
+  const best: Partial<Record<'district' | 'township' | 'village', { zone: Zone; m2: number }>> = {};
   for (const zone of zones.candidates(bbox)) {
     let piece: Piece | null;
     try {
@@ -161,7 +163,7 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
       continue;
     }
     if (!piece) continue;
-    if (zone.kind === 'district' || zone.kind === 'township') {
+    if (zone.kind === 'district' || zone.kind === 'township' || zone.kind === 'village') {
       const m2 = pieceArea(piece, s);
       const held = best[zone.kind];
       if (m2 > 0 && (!held || m2 > held.m2)) best[zone.kind] = { zone, m2 };
@@ -181,10 +183,9 @@ export function overlayPolygon(geom: Polygon, zones: ZoneIndex<Zone>, landUse?: 
 
   const districtZone = best.district?.zone ?? nearestDistrict(geom, zones);
   const district = districtZone ? { code: districtZone.code ?? districtZone.id, name: districtZone.name ?? '' } : null;
-  const townshipZone = best.township?.zone;
-  const township = townshipZone ? { code: townshipZone.code ?? null, name: townshipZone.name ?? townshipZone.code ?? '' } : null;
+  const unit = (z: Zone | undefined) => (z ? { code: z.code ?? null, name: z.name ?? z.code ?? '' } : null);
 
-  return { areaM2: polyArea, overlaps, district, township, landClassBefore: landUse ? dominantLandClass(s, landUse, failedZoneIds) : null, failedZoneIds };
+  return { areaM2: polyArea, overlaps, district, township: unit(best.township?.zone), village: unit(best.village?.zone), landClassBefore: landUse ? dominantLandClass(s, landUse, failedZoneIds) : null, failedZoneIds };
 }
 
 function nearestDistrict(geom: Polygon, zones: ZoneIndex<Zone>): Zone | null {

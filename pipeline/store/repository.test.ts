@@ -87,6 +87,8 @@ function polygon(code: string, epoch: string, geometry: Polygon, extra: Partial<
     districtName: '历下区',
     townshipCode: '370102001',
     townshipName: '解放路街道',
+    villageCode: '370102001002',
+    villageName: '文化东路社区',
     leadBureau: 'ecology_environment',
     coBureaus: ['natural_resources', 'township'],
     routingReason: '饮用水水源保护区 占 63%',
@@ -153,6 +155,35 @@ describe('migrate', () => {
       await old.query(`INSERT INTO cases (code, epoch, lead_bureau, co_bureaus, district_code, issued_on, geom_hash) VALUES ('370102-202610-0001', '2026-10', 'natural_resources', '[]', '370102', '2026-10-20', 'h')`);
       await replaceBatchPolygons(old, 'b-new', []);
       expect((await loadGonePolygons(old, '2026-10')).map((p) => [p.code, p.townshipCode, p.townshipName])).toEqual([['370102-202610-0001', '370102001', '解放路街道']]);
+    } finally {
+      await old.close();
+    }
+  }, 120_000);
+
+  it('adds the village (村/社区) to a database of the migrations before it: old rows and clues blank, then stored, kept when gone and read through work_items', async () => {
+    const village = MIGRATIONS.find((m) => m.sql.includes('ADD COLUMN village_code'))!;
+    const url = process.env.TUBAN_TEST_DATABASE_URL;
+    const old = url ? await openDatabase(url, { schema: `tuban_village_${process.pid}_${Date.now()}` }) : await openDatabase('memory://');
+    try {
+      await migrate(old, MIGRATIONS.filter((m) => m.version < village.version));
+      await upsertBatch(old, { id: 'b-old', epoch: '2026-09', params: {} });
+      await old.query(`INSERT INTO polygons (epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence, reasons, before_date, after_date, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus, routing_reason, rule_id, priority, priority_reasons, detector, tile_id, township_code, township_name)
+        VALUES ('2026-09', '370102-202609-0001', 'b-old', ST_MakeEnvelope(117, 36, 117.001, 36.001, 4326), ST_SetSRID(ST_MakePoint(117.0005, 36.0005), 4326), 100, 0.15, 'construction', 'JZ', 0.9, '[]', '2026-08-01', '2026-09-01', '{}', '370102', '历下区', 'natural_resources', '[]', 'r', 'r', 'normal', '[]', '{}', 't', '370102001', '解放路街道')`);
+      await old.query(`INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on)
+        VALUES ('370102-202609-X001', '2026-09', 'patrol', ST_SetSRID(ST_MakePoint(117.2, 36.2), 4326), 0, '370102', '历下区', 'natural_resources', '堆土', 'd1', '2026-09-12')`);
+      expect(await migrate(old)).toEqual(MIGRATIONS.filter((m) => m.version >= village.version).map((m) => m.version));
+      const items = await old.query('SELECT code, township_name, village_code, village_name FROM work_items ORDER BY code');
+      expect(items.rows).toEqual([
+        { code: '370102-202609-0001', township_name: '解放路街道', village_code: null, village_name: null },
+        { code: '370102-202609-X001', township_name: null, village_code: null, village_name: null },
+      ]);
+      expect((await loadPolygons(old, 'b-old'))[0]).toMatchObject({ townshipName: '解放路街道', villageCode: null, villageName: null });
+      await upsertBatch(old, { id: 'b-new', epoch: '2026-10', params: {} });
+      await replaceBatchPolygons(old, 'b-new', [polygon('370102-202610-0001', '2026-10', square(117, 36.6))]);
+      expect((await old.query('SELECT village_code, village_name FROM work_items WHERE code = $1', ['370102-202610-0001'])).rows).toEqual([{ village_code: '370102001002', village_name: '文化东路社区' }]);
+      await old.query(`INSERT INTO cases (code, epoch, lead_bureau, co_bureaus, district_code, issued_on, geom_hash) VALUES ('370102-202610-0001', '2026-10', 'natural_resources', '[]', '370102', '2026-10-20', 'h')`);
+      await replaceBatchPolygons(old, 'b-new', []);
+      expect((await loadGonePolygons(old, '2026-10')).map((p) => [p.code, p.villageCode, p.villageName])).toEqual([['370102-202610-0001', '370102001002', '文化东路社区']]);
     } finally {
       await old.close();
     }
@@ -271,11 +302,13 @@ describe('polygons', () => {
       polygon('370102-202610-0001', '2026-10', square(117, 36.6)),
       // Outside every township (or no township layer): both null.
       polygon('370102-202610-0002', '2026-10', square(117.1, 36.6), { previousCode: '370102-202609-0004', landClassBefore: null, priority: 'normal', priorityReasons: [], townshipCode: null, townshipName: null }),
+      // In a village of a layer that names its villages only.
+      polygon('370102-202610-0009', '2026-10', square(117.2, 36.6), { villageCode: null, villageName: '无码村' }),
     ];
     await replaceBatchPolygons(db, 'b-poly', polys);
     await replaceBatchPolygons(db, 'b-poly', polys);
     const loaded = await loadPolygons(db, 'b-poly');
-    expect(loaded).toHaveLength(2);
+    expect(loaded).toHaveLength(3);
     expect(loaded).toEqual(polys);
   });
 

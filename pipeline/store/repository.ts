@@ -459,7 +459,7 @@ export async function sitesHeldByOtherBatches(db: Queryable, batchId: string, ep
  */
 const POLYGON_COLUMNS = `epoch, code, batch_id, geom, centroid, area_m2, area_mu, change_type, change_class, confidence,
          reasons, before_date, after_date, land_class_before, zone_overlaps, district_code, district_name, lead_bureau, co_bureaus,
-         routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id, township_code, township_name`;
+         routing_reason, rule_id, priority, priority_reasons, previous_code, detector, tile_id, township_code, township_name, village_code, village_name`;
 
 /**
  * Delete the polygons `where` selects, keeping in polygons_gone those a case was opened for: the
@@ -496,7 +496,7 @@ async function writeBatchPolygons(
          (e->>'areaM2')::float8, (e->>'areaMu')::float8, e->>'changeType', e->>'changeClass', (e->>'confidence')::float8,
          e->'reasons', (e->>'beforeDate')::date, (e->>'afterDate')::date, e->>'landClassBefore', e->'overlaps',
          e->>'districtCode', e->>'districtName', e->>'leadBureau', e->'coBureaus', e->>'routingReason', e->>'ruleId',
-         e->>'priority', e->'priorityReasons', e->>'previousCode', e->'detector', e->>'tileId', e->>'townshipCode', e->>'townshipName'
+         e->>'priority', e->'priorityReasons', e->>'previousCode', e->'detector', e->>'tileId', e->>'townshipCode', e->>'townshipName', e->>'villageCode', e->>'villageName'
        FROM jsonb_array_elements($2::jsonb) AS e`,
       [batchId, JSON.stringify(part.map(({ geometry, ...p }) => ({ ...p, wkb: wkbHex(geometry) })))],
     );
@@ -515,7 +515,8 @@ const POLYGON_SELECT = `SELECT epoch, code, geom, ST_X(centroid) AS lon, ST_Y(ce
             before_date::text AS "beforeDate", after_date::text AS "afterDate", land_class_before AS "landClassBefore",
             zone_overlaps AS overlaps, district_code AS "districtCode", district_name AS "districtName", lead_bureau AS "leadBureau",
             co_bureaus AS "coBureaus", routing_reason AS "routingReason", rule_id AS "ruleId", priority, priority_reasons AS "priorityReasons",
-            previous_code AS "previousCode", detector, tile_id AS "tileId", township_code AS "townshipCode", township_name AS "townshipName"`;
+            previous_code AS "previousCode", detector, tile_id AS "tileId", township_code AS "townshipCode", township_name AS "townshipName",
+            village_code AS "villageCode", village_name AS "villageName"`;
 
 const asPolygons = (rows: PolygonRow[]): MonitoringPolygon[] =>
   rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: geometryFromEwkbHex(geom) as Polygon, centroid: [lon, lat], ...rest }));

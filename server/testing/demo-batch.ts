@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { generateScene } from '../../fixtures/synthetic-scene.js';
-import { writeSceneTownships } from '../../fixtures/scene-townships.js';
+import { writeSceneTownships, writeSceneVillages } from '../../fixtures/scene-townships.js';
 import type { SceneManifest } from '../../fixtures/synthetic-scene.js';
 import { createLogger } from '../../pipeline/log.js';
 import { runBatch } from '../../pipeline/batch/run-batch.js';
@@ -23,9 +23,9 @@ export interface DemoBatch {
 /**
  * Generate a scene in `dir` (`size` px, 2×2 tiles, prior epoch on a CGCS2000 Gauss-Krüger grid so
  * the before imagery is reprojected) and run the batch into `dbTarget` (default in memory), with the
- * scene's 乡镇/街道 layer too when `townships` (fixtures/scene-townships.ts).
+ * scene's 乡镇/街道 layer too when `townships`, and its 村/社区 layer when `villages` (fixtures/scene-townships.ts).
  */
-export async function demoBatch(dir: string, opts: { size?: number; seed?: number; dbTarget?: string; townships?: boolean } = {}): Promise<DemoBatch> {
+export async function demoBatch(dir: string, opts: { size?: number; seed?: number; dbTarget?: string; townships?: boolean; villages?: boolean } = {}): Promise<DemoBatch> {
   const scene = await generateScene({ dir: join(dir, 'scene'), size: opts.size ?? 384, seed: opts.seed ?? 7, tilesPerSide: 2, priorCrs: 'EPSG:4527', clouds: true });
   const db = await openDatabase(opts.dbTarget ?? 'memory://');
   await migrate(db);
@@ -35,6 +35,11 @@ export async function demoBatch(dir: string, opts: { size?: number; seed?: numbe
     const townships = join(dir, 'townships.geojson');
     await writeSceneTownships(scene.zonesPath, townships);
     zones.push(townships);
+  }
+  if (opts.villages) {
+    const villages = join(dir, 'villages.geojson');
+    await writeSceneVillages(scene.zonesPath, villages);
+    zones.push(villages);
   }
   const { plan } = await runBatch(
     { epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones, bands: ['blue', 'green', 'red', 'nir'] },

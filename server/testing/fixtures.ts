@@ -52,6 +52,8 @@ export function polygon(code: string, epoch: string, geometry: Polygon, extra: P
     districtName: code.startsWith('370102') ? '历下区' : '市中区',
     townshipCode: null,
     townshipName: null,
+    villageCode: null,
+    villageName: null,
     leadBureau: 'natural_resources',
     coBureaus: [],
     routingReason: '其他疑似违法用地',

@@ -51,6 +51,8 @@ export function placemarkOf(f: Feature<Geometry>, bureauName: (id: string) => st
     ['区县', [p.district_name, p.district_code].filter(Boolean).join(' ')],
     // 属地: which 乡镇/街道 sends its people (blank, and left out, without a township layer).
     ['乡镇/街道', [p.township_name, p.township_code].filter(Boolean).join(' ')],
+    // And the 村/社区 within it (left out likewise without a village layer).
+    ['村', [p.village_name, p.village_code].filter(Boolean).join(' ')],
     // A clue (巡查, 举报, 热线) has a source, not a detected change.
     p.source === 'satellite' ? ['变化类型', label(CHANGE_TYPE_ZH, p.change_type)] : ['线索来源', label(CLUE_SOURCE_ZH, p.source)],
     ['面积', p.area_mu == null ? '' : `${p.area_mu} 亩（${p.area_m2} 平方米）`],

@@ -46,7 +46,7 @@ const sightingAndUrgedSql = (seen: (alias: string) => string) =>
  * is not one of its sightings' bureaus). `previous_code` is the batch's own property, named to
  * every caller of the polygon (continuing-site.test.ts); where that case stands is `previous_case`.
  */
-const propertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, w.township_code, w.township_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
+const propertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, w.township_code, w.township_name, w.village_code, w.village_name, c.lead_bureau, c.co_bureaus, w.routing_reason, w.rule_id,
   w.priority, w.priority_reasons, round(w.area_m2::numeric, 2)::float8 AS area_m2, round(w.area_mu::numeric, 4)::float8 AS area_mu,
   round(ST_X(w.centroid)::numeric, 7)::float8 AS centroid_lon, round(ST_Y(w.centroid)::numeric, 7)::float8 AS centroid_lat,
   w.change_type, w.change_class, round(w.confidence::numeric, 4)::float8 AS confidence, w.reasons,
@@ -93,7 +93,7 @@ function daysOverdueSql(d: Deadlines, params: unknown[]): string {
  * detector (~1.2 kB a square, several kB a traced parcel), which the card and the map read on their
  * own. Values as `propertySql`'s.
  */
-const listPropertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, w.township_code, w.township_name, c.lead_bureau, w.priority,
+const listPropertySql = (seen: (alias: string) => string, daysOverdue: string) => `c.code, c.epoch, c.source, w.district_code, w.district_name, w.township_code, w.township_name, w.village_code, w.village_name, c.lead_bureau, w.priority,
   round(w.area_m2::numeric, 2)::float8 AS area_m2, round(w.area_mu::numeric, 4)::float8 AS area_mu, w.change_type, round(w.confidence::numeric, 4)::float8 AS confidence,
   c.status, c.verdict, c.due_date::text AS due_date, c.due_rule,
   ${lateSql(daysOverdue)},

@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { generateScene } from '../../fixtures/synthetic-scene.js';
-import { writeSceneTownships } from '../../fixtures/scene-townships.js';
+import { writeSceneTownships, writeSceneVillages } from '../../fixtures/scene-townships.js';
 import { BatchArgsSchema } from '../../pipeline/batch/batch-args.js';
 import { createHandlers } from '../../pipeline/batch/handlers.js';
 import { exportBatch, planAndStore, runBatch } from '../../pipeline/batch/run-batch.js';
@@ -46,7 +46,10 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     // A 乡镇/街道 layer that leaves the scene's south uncovered: townships and blanks both ways.
     const townships = join(dir, 'townships.geojson');
     await writeSceneTownships(scene.zonesPath, townships);
-    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath, townships] });
+    // And a 村/社区 layer (no kind column: its 12-digit codes make it villages) over each township's north half.
+    const villages = join(dir, 'villages.geojson');
+    await writeSceneVillages(scene.zonesPath, villages);
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath, townships, villages] });
 
     const schemaA = uniqueName('equiv_embedded');
     const schemaB = uniqueName('equiv_queue');
@@ -99,6 +102,14 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     const blank = polysA.filter((p) => p.townshipName === null).map((p) => p.code);
     expect(blank.length).toBeGreaterThan(0);
     expect([...(embedded.report.counts.outsideTownships?.codes ?? [])].sort()).toEqual([...blank].sort());
+    // Each polygon's village likewise: under its own township, blank only where the report counts it.
+    const inVillage = polysA.filter((p) => p.villageName !== null);
+    expect(inVillage.length).toBeGreaterThan(0);
+    expect(inVillage.every((p) => p.townshipCode !== null && p.villageCode!.startsWith(p.townshipCode))).toBe(true);
+    const noVillage = polysA.filter((p) => p.villageName === null).map((p) => p.code);
+    expect(noVillage.length).toBeGreaterThan(blank.length);
+    expect([...(embedded.report.counts.outsideVillages?.codes ?? [])].sort()).toEqual([...noVillage].sort());
+    expect(embedded.report.warnings.filter((w) => /village .* does not begin/.test(w))).toEqual([]);
     // The files, as an analyst gets them: polygons.geojson (codes, geometries, properties),
     // ledger.csv rows and the report without its run-specific fields.
     const files = await comparableOutputs(join(dir, 'out-embedded'));
@@ -106,6 +117,9 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     expect(files.ledger[0].split(',')).toContain('乡镇/街道');
     expect(files.ledger.some((line) => /(城关街道|王家镇)/.test(line))).toBe(true);
     expect(files.polygons.some((f) => typeof f.properties?.township_code === 'string')).toBe(true);
+    expect(files.ledger[0].split(',')).toContain('村');
+    expect(files.ledger.some((line) => line.includes('前进村'))).toBe(true);
+    expect(files.polygons.some((f) => typeof f.properties?.village_code === 'string')).toBe(true);
     const rows = async (db: Database, table: string) => (await db.query<{ n: number }>(`select count(*)::int as n from ${table} where batch_id = $1`, [plan.batchId])).rows[0].n;
     for (const table of ['detections', 'tiles', 'polygons', 'rejected_inputs']) expect(await rows(dbB, table), table).toBe(await rows(dbA, table));
 
