@@ -50,7 +50,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   worker: {
     usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)',
     flags: ['concurrency', 'db', 'log-level'],
-    exits: '0 stopped by SIGTERM/SIGINT, 64 usage error (or DATABASE_URL/REDIS_URL not set), 1 failure',
+    exits: '0 stopped by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set), 1 failure',
   },
   status: {
     usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)',
