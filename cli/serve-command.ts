@@ -22,6 +22,7 @@ import { shareDatabase, socketPathFor } from '../pipeline/store/shared-database.
 import { LOG_REDACT, STOP_GRACE_MS, type AppOptions } from '../server/app.js';
 import { chinaDate } from '../pipeline/iso-date.js';
 import { buildServeApp } from '../server/serve-app.js';
+import { trackStatements } from '../server/statements-in-flight.js';
 import { loadSecret } from '../server/auth/secret.js';
 import { addCalendarFile, loadCalendar } from '../server/deadlines/calendar.js';
 import { loadDeadlines } from '../server/deadlines/load-deadlines.js';
@@ -58,7 +59,9 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     throw new ConfigError(err.message.split('\n')[0]);
   });
   const target = dbTarget(flags);
-  const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags), viaServer: false });
+  // Counted (statements-in-flight.ts) before the app and the shared socket use it: a long export by
+  // `tuban ledger` through the socket keeps the database busy as much as one of the app's own.
+  const db = trackStatements(await openDatabase(target, { lock: lockOptionsFromFlags(flags), viaServer: false }));
   await migrate(db);
   const { app } = await buildServeApp({
     db,
