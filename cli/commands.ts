@@ -50,7 +50,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   worker: {
     usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)',
     flags: ['concurrency', 'db', 'log-level'],
-    exits: '0 stopped by SIGTERM/SIGINT, 64 usage error (or DATABASE_URL/REDIS_URL not set), 1 failure',
+    exits: '0 stopped by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set), 1 failure',
   },
   status: {
     usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)',
@@ -62,9 +62,9 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               [--deadlines <yaml>] [--log-level info] [--wait-db <seconds>]   the bureau triage server and its page
     --wait-db   seconds to wait for another tuban process holding the embedded database; serve then holds it until it stops`,
     flags: ['port', 'host', 'db', 'data', 'calendar', 'deadlines', 'log-level', 'wait-db'],
-    exits: `0 stopped by SIGTERM/SIGINT (the requests in flight finished, the database closed), 64 usage error (or a
+    exits: `0 stopped by SIGTERM/SIGINT/SIGHUP (the requests in flight finished, the database closed), 64 usage error (or a
   --deadlines/--calendar file that cannot be read or is invalid, or a --port/--host it cannot listen on), 1 failure,
-  143/130 a second SIGTERM/SIGINT while stopping (exited at once), ${LOCKED}`,
+  143/130/129 a second SIGTERM/SIGINT/SIGHUP while stopping (exited at once), ${LOCKED}`,
   },
   user: {
     usage: `tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--township <code>] [--db …] [--wait-db <seconds>]

@@ -1,18 +1,20 @@
 /**
  * `tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>]
  *  [--calendar FILE…] [--deadlines FILE] [--log-level info]`: migrate, load the secret and the holiday calendar,
- * build the app (API, page, imagery tiles and chips, warmed for the newest month), listen; SIGINT/SIGTERM close the server
- * (the requests in flight finish), then the database; a second signal exits at once (128 + its number). An embedded database
+ * build the app (API, page, imagery tiles and chips, warmed for the newest month), listen; SIGINT/SIGTERM/SIGHUP close the
+ * server (the requests in flight finish), then the database; a second signal exits at once (128 + its number). An embedded database
  * directory is locked for the server's whole life (`--wait-db` as for batch): a batch or migrate
  * run meanwhile gets DB.LOCKED instead of a second PGlite writing the same files.
  */
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfigFile, logLevel, one, paths, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 import { config } from '../pipeline/config.js';
+import { stdioDestination } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { citywideTownshipUsers } from '../server/auth/user-store.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
@@ -20,10 +22,14 @@ import { shareDatabase, socketPathFor } from '../pipeline/store/shared-database.
 import { LOG_REDACT, STOP_GRACE_MS, type AppOptions } from '../server/app.js';
 import { chinaDate } from '../pipeline/iso-date.js';
 import { buildServeApp } from '../server/serve-app.js';
+import { trackStatements } from '../server/statements-in-flight.js';
 import { loadSecret } from '../server/auth/secret.js';
 import { addCalendarFile, loadCalendar } from '../server/deadlines/calendar.js';
 import { loadDeadlines } from '../server/deadlines/load-deadlines.js';
 import { calendarGapWarning } from '../server/deadlines/rules.js';
+
+/** The signals that stop the server gracefully: systemctl stop, Ctrl-C, and the terminal closing. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 /** The page: `web/` at the package root, from the source tree or from dist/. */
 function findWebDir(): string | null {
@@ -53,7 +59,9 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     throw new ConfigError(err.message.split('\n')[0]);
   });
   const target = dbTarget(flags);
-  const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags), viaServer: false });
+  // Counted (statements-in-flight.ts) before the app and the shared socket use it: a long export by
+  // `tuban ledger` through the socket keeps the database busy as much as one of the app's own.
+  const db = trackStatements(await openDatabase(target, { lock: lockOptionsFromFlags(flags), viaServer: false }));
   await migrate(db);
   const { app } = await buildServeApp({
     db,
@@ -61,7 +69,8 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     secret,
     deadlines,
     webDir: findWebDir(),
-    logger: { level, redact: LOG_REDACT },
+    // stdout that outlives a closed terminal: stopping on SIGHUP must not die (or hang) writing its log.
+    logger: { level, redact: LOG_REDACT, stream: stdioDestination(1) },
     trustProxy: config().trustProxy,
     ...extra,
   });
@@ -85,29 +94,30 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     await app.close();
     await db.close();
   };
-  // The first SIGTERM/SIGINT stops gracefully (the requests in flight finish, for at most
-  // STOP_GRACE_MS; then the database closes and its lock is released). A second one, of either
-  // kind, while that runs means "now": exit at once, 128 + the signal's number like a shell, and
-  // the lock file goes on 'exit' (directory-lock.ts); the embedded database recovers from its WAL
-  // on the next start, as after a crash.
+  // The first SIGTERM/SIGINT/SIGHUP stops gracefully (the requests in flight finish, for at most
+  // STOP_GRACE_MS; then the database closes and its lock is released). SIGHUP is what a terminal
+  // sends when it closes (an SSH session ending under a server started without nohup): without a
+  // handler of ours it killed the process with the database open and its socket left behind. A
+  // second signal, of any of them, while that runs means "now": exit at once, 128 + the signal's
+  // number like a shell, and the lock file goes on 'exit' (directory-lock.ts); the embedded
+  // database recovers from its WAL on the next start, as after a crash.
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       app.log.warn(`${signal} again while stopping: exiting now, without waiting for the requests in flight`);
-      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+      process.exit(128 + constants.signals[signal]);
     }
     stopping = true;
     app.log.info(`${signal}: stopping (no new connections; the requests in flight finish, for at most ${STOP_GRACE_MS / 1000} s)`);
     void stop().then(
-      () => app.log.info('stopped; the database is closed'),
+      () => app.log.info(`stopped on ${signal}; the database is closed`),
       (err: unknown) => {
-        app.log.error({ err }, 'stopping failed');
+        app.log.error({ err }, `stopping on ${signal} failed`);
         process.exitCode = 1;
       },
     );
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
     await app.listen({ port, host });
   } catch (err) {

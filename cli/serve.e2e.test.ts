@@ -5,7 +5,8 @@
  * a month's batch run beside it through the database it shares (a second server is refused, exit
  * 75), and no password or token in the logs. Stopping: a request in flight at SIGTERM still gets its
  * whole answer, new connections are refused, the process exits 0 soon after and the database's
- * lock is released; a second signal while stopping exits at once.
+ * lock is released; a second signal while stopping exits at once. SIGHUP (a terminal closing under a
+ * server started without nohup) stops it as SIGTERM does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -219,12 +220,81 @@ describe('tuban user and tuban serve', () => {
     expect([exit.code, exit.signal]).toEqual([0, null]);
     expect(exit.at - signalled).toBeLessThan(15_000);
     expect(server.output()).toContain('SIGTERM: stopping');
-    expect(server.output()).toContain('stopped; the database is closed');
+    expect(server.output()).toContain('stopped on SIGTERM; the database is closed');
     // The lock and the socket are gone: the next command opens the directory itself.
     expect(existsSync(`${db}.lock`)).toBe(false);
     const ledger = await runCli(['ledger', '--epoch', '2026-10', '--db', db, '--out', join(dir, 'ledger-after-stop')]);
     expect(ledger.code, ledger.stderr).toBe(0);
     expect(ledger.stderr).not.toContain('DB.LOCKED');
+  }, 120_000);
+
+  it('stops on SIGHUP as on SIGTERM: the request in flight is answered, exit 0, the lock and the socket go, the data is kept', async () => {
+    const db = join(dir, 'db-hup');
+    const server = await startServe(db, join(dir, 'data-hup'));
+    // Written through the running server's shared database, so it is the server's to keep.
+    const added = await tuban(['user', 'add', 'night', '--role', 'lead', '--db', db], PASSWORD + '\n');
+    expect(added.code, added.stderr).toBe(0);
+    const inFlight = await halfSentSignIn(server.port);
+    server.p.kill('SIGHUP');
+    expect(await refusedWithin(server.port, 10_000)).toBe(true);
+    expect(server.p.exitCode).toBe(null);
+    expect(await inFlight.finish()).toMatch(/^HTTP\/1\.1 401 /);
+    const exit = await Promise.race([server.exited, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+    if (exit === null) server.p.kill('SIGKILL');
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(server.output()).toContain('SIGHUP: stopping');
+    expect(server.output()).toContain('stopped on SIGHUP; the database is closed');
+    expect([existsSync(`${db}.lock`), existsSync(`${db}.sock`)]).toEqual([false, false]);
+    const list = await tuban(['user', 'list', '--db', db]);
+    expect([list.code, list.stdout], list.stderr).toEqual([0, 'night\tlead\t-\tactive\n']);
+  }, 120_000);
+
+  // util-linux `script` gives the server a real terminal; killing it closes that terminal, as an SSH
+  // session ending does: the kernel sends SIGHUP, and every later write to the terminal fails with EIO.
+  it.runIf(existsSync('/usr/bin/script'))('stops cleanly when its terminal closes: the database is closed and the process ends', async () => {
+    const db = join(dir, 'db-tty');
+    const command = [process.execPath, CLI, 'serve', '--port', '0', '--db', db, '--data', join(dir, 'data-tty')].map((a) => `'${a}'`).join(' ');
+    const terminal = spawn('/usr/bin/script', ['-qfec', `exec ${command}`, '/dev/null'], { env: { ...process.env, TUBAN_SECRET: undefined } });
+    let out = '';
+    terminal.stdout.on('data', (d) => (out += d));
+    const until = Date.now() + 90_000;
+    while (!/Server listening/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    expect(out).toMatch(/Server listening/);
+    const added = await tuban(['user', 'add', 'tty', '--role', 'lead', '--db', db], PASSWORD + '\n');
+    expect(added.code, added.stderr).toBe(0);
+    const pid = (JSON.parse(await readFile(`${db}.lock`, 'utf8')) as { pid: number }).pid;
+    terminal.kill('SIGKILL');
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const stopBy = Date.now() + 15_000;
+    while (alive() && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 100));
+    const hung = alive();
+    if (hung) process.kill(pid, 'SIGKILL');
+    expect(hung, 'the server still ran 15 s after its terminal closed').toBe(false);
+    // Closed by the server itself: its socket is removed only by a clean stop.
+    expect([existsSync(`${db}.lock`), existsSync(`${db}.sock`)]).toEqual([false, false]);
+    const list = await tuban(['user', 'list', '--db', db]);
+    expect([list.code, list.stdout], list.stderr).toEqual([0, 'tty\tlead\t-\tactive\n']);
+  }, 150_000);
+
+  it('exits at once with 129 on SIGHUP while stopping', async () => {
+    const db = join(dir, 'db-stop-hup');
+    const server = await startServe(db, join(dir, 'data-stop-hup'));
+    await halfSentSignIn(server.port); // never finished: only the second signal ends the stop
+    server.p.kill('SIGTERM');
+    expect(await refusedWithin(server.port, 10_000)).toBe(true);
+    server.p.kill('SIGHUP');
+    const exit = await Promise.race([server.exited, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    if (exit === null) server.p.kill('SIGKILL');
+    expect(exit).toMatchObject({ code: 129, signal: null });
+    expect(server.output()).toContain('SIGHUP again while stopping: exiting now');
+    expect(existsSync(`${db}.lock`)).toBe(false);
   }, 120_000);
 
   it('exits at once on a second signal while stopping (SIGTERM, then SIGINT: 130), and the lock goes with it', async () => {

@@ -2,6 +2,7 @@
  * GET /api/health, what the city's monitoring polls: public, 200 with the versions while the
  * database answers, 503 with only the class of the problem when it does not (a held lock, a
  * database that went away, one that was closed), never the case sync, never the sign-in throttle.
+ * An embedded database busy with one long statement of the server's own answers 200 `busy`.
  * With TUBAN_TEST_DATABASE_URL (`node scripts/test-servers.mjs -- npx vitest run server/health.test.ts`)
  * also a PostgreSQL that stops answering behind a TCP proxy and comes back. And a stopping server
  * does not wait for ever on a request that never finishes.
@@ -12,16 +13,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import type { Database } from '../pipeline/store/queryable.js';
+import { trackStatements } from './statements-in-flight.js';
 import { addUsers, openTestDatabase, PASSWORD, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const SCHEMA = Math.max(...MIGRATIONS.map((m) => m.version));
 
+let raw: Database;
 let db: Database;
 let t: TestApp;
 
 beforeAll(async () => {
-  db = await openTestDatabase();
+  // The handle the app counts statements on (as tuban serve gives it the one its socket shares).
+  raw = await openTestDatabase();
+  db = trackStatements(raw);
   await addUsers(db, [['chief', 'lead']]);
   t = await testApp(db, { healthTimeoutMs: 300 });
 }, 120_000);
@@ -59,12 +64,13 @@ describe('GET /api/health', () => {
     await db.query('DELETE FROM sign_in_failures');
   });
 
-  it('answers 503 timeout, within its bound, while the database does not answer (a lock held on the table it reads)', async () => {
+  it('answers 503 timeout, within its bound, while the database does not answer and none of the server\'s own work holds it (a lock held on the table it reads)', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let locked!: () => void;
     const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = db.transaction(async (tx) => {
+    // Through the raw handle: work the server does not know of (on PostgreSQL, another session).
+    const holder = raw.transaction(async (tx) => {
       await tx.query('LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE');
       locked();
       await held;
@@ -81,6 +87,41 @@ describe('GET /api/health', () => {
       await holder;
     }
     expect((await health()).statusCode).toBe(200);
+  });
+
+  it('answers 200 busy, not 503, while a transaction of the server\'s own holds the embedded database (an export writing its files)', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let begun!: () => void;
+    const isBegun = new Promise<void>((r) => (begun = r));
+    const work = db.transaction(async (tx) => {
+      await tx.query('SELECT count(*) FROM schema_migrations');
+      begun();
+      await held; // files being written between its statements
+    });
+    try {
+      await isBegun;
+      const r = await health();
+      if (db.kind === 'pglite') {
+        // One transaction at a time: the probe waits behind ours, which is work, not an outage.
+        expect([r.statusCode, r.json()]).toEqual([200, { status: 'ok', database: 'busy', version: VERSION, schema: null }]);
+      } else {
+        // A PostgreSQL server gives the probe a connection of its own: it answers at once.
+        expect(r.json()).toEqual({ status: 'ok', database: 'ok', version: VERSION, schema: SCHEMA });
+      }
+    } finally {
+      release();
+      await work;
+    }
+    expect((await health()).json()).toMatchObject({ database: 'ok', schema: SCHEMA });
+  });
+
+  it('answers after one long statement on the embedded database, which holds the whole process meanwhile', async () => {
+    // PGlite runs on the server's own thread: a probe is not even read until the statement ends, then answered at once.
+    const long = db.query('SELECT pg_sleep(1)');
+    const r = await health();
+    await long;
+    expect(r.json()).toEqual({ status: 'ok', database: 'ok', version: VERSION, schema: SCHEMA });
   });
 
   it('is listed in /openapi.json as public, with its 503', async () => {

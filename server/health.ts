@@ -9,7 +9,8 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TubanError } from '../schemas/errors.js';
-import type { Queryable } from '../pipeline/store/queryable.js';
+import type { Database } from '../pipeline/store/queryable.js';
+import { workInFlight } from './statements-in-flight.js';
 import { packageVersionFrom } from '../pipeline/package-version.js';
 
 /** Long enough for a PostgreSQL round trip under load, short enough to answer within a probe's own timeout (Zabbix: 3 s). */
@@ -23,7 +24,15 @@ export const HEALTH_TIMEOUT_MS = 2000;
  */
 export type DatabaseProblem = 'timeout' | 'unreachable' | 'closed' | 'error';
 
-export type DatabaseHealth = { ok: true; schema: number | null } | { ok: false; problem: DatabaseProblem; detail: string };
+/**
+ * `busy`: no answer within the timeout, but the embedded database is held by this server's own work
+ * meanwhile (`running`: statements and transactions besides the probe): it serves one at a time, so
+ * it is at work, not gone.
+ */
+export type DatabaseHealth =
+  | { ok: true; schema: number | null }
+  | { ok: true; busy: true; running: number }
+  | { ok: false; problem: DatabaseProblem; detail: string };
 
 class HealthTimeout extends Error {}
 
@@ -37,8 +46,13 @@ function problemOf(err: unknown): DatabaseProblem {
   return 'error';
 }
 
-/** The database's schema version in at most `timeoutMs`; a query still running then is left to finish on its own. */
-export async function checkDatabase(db: Queryable, timeoutMs = HEALTH_TIMEOUT_MS): Promise<DatabaseHealth> {
+/**
+ * The database's schema version in at most `timeoutMs`; a query still running then is left to finish
+ * on its own. An embedded database tracked by `trackStatements` that does not answer in time while
+ * other work of ours is under way on it is `busy`. Not a PostgreSQL server: the probe has a connection
+ * of its own there, and one that waits behind other sessions' locks is a problem worth the alarm.
+ */
+export async function checkDatabase(db: Database, timeoutMs = HEALTH_TIMEOUT_MS): Promise<DatabaseHealth> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new HealthTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -49,6 +63,9 @@ export async function checkDatabase(db: Queryable, timeoutMs = HEALTH_TIMEOUT_MS
     const r = await Promise.race([query, timeout]);
     return { ok: true, schema: r.rows[0]?.version ?? null };
   } catch (err) {
+    // The probe's own query is one of those under way when it timed out.
+    const others = (workInFlight(db) ?? 0) - 1;
+    if (err instanceof HealthTimeout && db.kind === 'pglite' && others > 0) return { ok: true, busy: true, running: others };
     return { ok: false, problem: problemOf(err), detail: err instanceof Error ? err.message : String(err) };
   } finally {
     clearTimeout(timer);

@@ -176,8 +176,8 @@ describe('the lock of a process that ends', () => {
     expect(existsSync(lockPathFor(db))).toBe(false);
   });
 
-  it('is released on SIGTERM and SIGINT', async () => {
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  it('is released on SIGTERM, SIGINT and SIGHUP (what tuban batch relies on when its terminal closes)', async () => {
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
       const db = join(dir, `signal-${sig}`, 'db');
       const h = await holder(db, 'wait');
       expect(existsSync(lockPathFor(db))).toBe(true);

@@ -41,7 +41,7 @@ export interface StartWorkerOptions {
   stalledIntervalMs?: number;
   /** Times a job may be recovered from a dead worker before it fails. Default 2. */
   maxStalledCount?: number;
-  /** Close gracefully on SIGTERM/SIGINT. Default true; tests running several workers in one process pass false. */
+  /** Close gracefully on SIGTERM/SIGINT/SIGHUP (a terminal closing). Default true; tests running several workers in one process pass false. */
   handleSignals?: boolean;
   /**
    * How long closing may wait for Redis before the worker disconnects without it. Default 10 000 ms.
@@ -61,6 +61,8 @@ export interface WorkerHandle {
 
 /** Least time between two progress updates of a job, and before its first. */
 const PROGRESS_INTERVAL_MS = 1000;
+/** systemctl stop, Ctrl-C, and the terminal closing (an SSH session ending under a worker started without nohup). */
+const CLOSE_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 function isJobName(name: string): name is JobName {
   return Object.hasOwn(JobPayloads, name);
@@ -165,8 +167,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
     signal: shutdown.signal,
     close() {
       closing ??= (async () => {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
+        for (const s of CLOSE_SIGNALS) process.off(s, onSignal);
         shutdown.abort(new TubanError('QUEUE.TRANSIENT', 'worker shutting down'));
         const timeoutMs = opts.closeTimeoutMs ?? 10_000;
         let timer: NodeJS.Timeout | undefined;
@@ -186,8 +187,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
     },
   };
   if (opts.handleSignals ?? true) {
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    for (const s of CLOSE_SIGNALS) process.once(s, onSignal);
   }
   return handle;
 }
