@@ -97,7 +97,20 @@ export const Verdict = z.discriminatedUnion('verdict', [
       parcel: parcelIndex,
     })
     .strict(),
-  z.object({ verdict: z.literal('other'), situation: otherSituationSchema, reason: text(2000), parcel: parcelIndex, violation_nature: violationNatureRefused }).strict(),
+  z
+    .object({
+      verdict: z.literal('other'),
+      situation: otherSituationSchema,
+      reason: text(2000),
+      watch: text(500).optional().describe('持续监测: what the re-check against later imagery looks for (用途, 是否建房…); required with situation continuous_monitoring'),
+      parcel: parcelIndex,
+      violation_nature: violationNatureRefused,
+    })
+    .strict()
+    .refine((b) => (b.situation === 'continuous_monitoring') === (b.watch !== undefined), {
+      message: 'watch (持续监测关注事项) goes with situation continuous_monitoring, and that situation needs it',
+      path: ['watch'],
+    }),
 ]);
 export type VerdictBody = z.infer<typeof Verdict>;
 

@@ -18,6 +18,7 @@ export const WORKFLOW_STATUS_ZH = {
   issued: '已下发',
   accepted: '核查中',
   verified: '已判定',
+  monitoring: '持续监测',
   rectifying: '整改中',
   closed: '已销号待审核',
   reviewed: '审核通过',
@@ -95,6 +96,8 @@ export const OTHER_SITUATION_ZH = {
   already_handled: '已处理/往期已查处',
   temporary_use: '临时用地',
   facility_agriculture: '设施农用地',
+  /** Not yet judgeable (推堆土, 推平, 在建而用途不明): the case stays open, state `monitoring`, re-checked against later imagery. */
+  continuous_monitoring: '持续监测（推堆土/在建，用途待定）',
   other: '其他',
 } as const;
 export const otherSituationSchema = idsOf(OTHER_SITUATION_ZH);

@@ -567,7 +567,7 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     );
     registry.route(
       api,
-      { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing; for a continuing site, where its earlier case stands (previous_case, when in your scope) and, on a case that carries a site, the later polygons merged into it (sightings)', tags: ['polygons'], params: S.CodeParams },
+      { method: 'GET', url: '/api/polygons/:code', summary: 'The polygon card: properties, case, history, evidence, parcels, escalations, chips, routing; for a continuing site, where its earlier case stands (previous_case, when in your scope) and, on a case that carries a site, the later polygons merged into it (sightings); later polygons of the site issued as their own cases (later_cases: the re-detection a 持续监测 case is re-checked against); previous_case.monitoring {watch, recheck_by} when the earlier case is under 持续监测', tags: ['polygons'], params: S.CodeParams },
       async (req, _reply, { params }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();

@@ -157,6 +157,8 @@ export function renderActions(card) {
     const form = verdictFormHtml(card.parcels ?? []);
     parts.push(c.verdict && !(card.parcels ?? []).some((x) => !x.verdict) ? `<details class="more"><summary>修改判定</summary>${form}</details>` : form);
   }
+  // 持续监测: re-checked against later imagery, then judged (合法/违法/其他), or monitored on to the next re-check.
+  if (mine && status === 'monitoring') parts.push(`<details class="more" id="monitoring-verdict" open><summary>复查判定</summary>${verdictFormHtml(card.parcels ?? [])}</details>`);
   if (coHandler) parts.push('<p class="muted">本单位为协办单位：可添加备注和证据，判定由主办单位录入。</p>');
   const forms = [];
   if (mine && c.verdict === 'illegal' && ['verified', 'rectifying'].includes(status)) {
@@ -195,7 +197,7 @@ export function renderActions(card) {
   const settled = L.SETTLED.includes(status);
   if (oversee && status === 'merged') forms.push(miniForm('separate', '拆出单独下发', reason('说明（如：相邻新建，非同一地块）'), true));
   // 督办: presses the bureau (recorded, dated); no state, clock or hand-over changes. Not on a closure: that waits on the lead bureau's own review.
-  if (oversee && ['issued', 'accepted', 'verified', 'rectifying', 'reassignment_requested'].includes(status)) {
+  if (oversee && ['issued', 'accepted', 'verified', 'monitoring', 'rectifying', 'reassignment_requested'].includes(status)) {
     forms.push(
       miniForm(
         'urge',

@@ -95,8 +95,10 @@ function renderCard(card) {
       ${rectificationFacts(c.rectification)}
       ${urgedHtml(card.history, p)}
       ${c.escalation_level ? `<dt>升级级别</dt><dd class="overdue" id="card-escalation">${c.escalation_level} 级</dd>` : ''}
+      ${status === 'monitoring' ? monitoringHtml(c, card.later_cases) : ''}
       ${p.previous_code ? `<dt>往期图斑</dt><dd>${previousHtml(p.previous_code, card.previous_case)}</dd>` : ''}
       ${card.sightings?.length ? `<dt>后续监测</dt><dd id="card-sightings">${card.sightings.map(sightingHtml).join('<br>')}</dd>` : ''}
+      ${card.later_cases?.length ? `<dt>后续图斑</dt><dd id="card-later">${card.later_cases.map(laterHtml).join('<br>')}</dd>` : ''}
     </dl>
     <h3>分派</h3>
     <dl class="facts">
@@ -153,7 +155,27 @@ function openLink(code) {
 function previousHtml(code, prev) {
   if (!prev) return esc(code);
   const verdict = prev.verdict ? ` · ${esc(L.VERDICTS[prev.verdict] ?? prev.verdict)}` : '';
-  return `${openLink(code)} <span class="muted">${esc(prev.epoch)} · ${esc(L.STATUS[prev.status] ?? prev.status)}${verdict}</span>`;
+  // Under 持续监测: this polygon is the re-detection that case waits for.
+  const m = prev.monitoring
+    ? `<div class="info" id="card-previous-monitoring">往期图斑持续监测中${watchText(prev.monitoring.watch)}${prev.monitoring.recheck_by ? `，复查期限 ${esc(prev.monitoring.recheck_by)}` : ''}：本期再次监测到该地块，请结合往期情况核查判定。</div>`
+    : '';
+  return `${openLink(code)} <span class="muted">${esc(prev.epoch)} · ${esc(L.STATUS[prev.status] ?? prev.status)}${verdict}</span>${m}`;
+}
+
+const watchText = (w) => (w ? `（关注：${esc(w)}）` : '');
+
+/** A case under 持续监测: what to watch for, by when, and whether a later batch has detected the site again. */
+function monitoringHtml(c, later) {
+  const watch = c.verdict_details?.watch;
+  const again = (later ?? []).length
+    ? `后续批次已再次监测到该地块（${later.map((x) => esc(x.code)).join('、')}），请对照复查并判定。`
+    : '尚无后续批次再次监测到该地块；到期前对照下期影像复查。';
+  return `<dt>持续监测</dt><dd id="card-monitoring">${watch ? `关注：${esc(watch)}；` : ''}复查期限 ${esc(c.due_date ?? '—')}。${again}</dd>`;
+}
+
+/** A later polygon of this site issued as its own case: its month and where it stands. */
+function laterHtml(x) {
+  return `${openLink(x.code)} <span class="muted">${esc(x.epoch)} · ${esc(L.STATUS[x.status] ?? x.status)}${x.verdict ? ` · ${esc(L.VERDICTS[x.verdict] ?? x.verdict)}` : ''}</span>`;
 }
 
 /** A later polygon of this site merged into this case: its month and area. */
@@ -237,6 +259,7 @@ function historyDetail(h) {
   if (a.reason) bits.push(a.reason);
   if (a.text) bits.push(a.text);
   if (a.comment) bits.push(a.comment);
+  if (a.watch) bits.push(`关注：${a.watch}`);
   if (a.merged_into) bits.push(`并入 ${a.merged_into}`);
   // 移送: to whom, on which day, under which 文号 (the history said only 移送).
   if (h.action === 'urge' && a.respond_by) bits.push(`限 ${a.respond_by} 前办理`);

@@ -15,6 +15,7 @@ export const STATUS_COLOR = {
   issued: '#e8590c',
   accepted: '#f59f00',
   verified: '#1c7ed6',
+  monitoring: '#0c8599',
   rectifying: '#ae3ec9',
   closed: '#2f9e44',
   reviewed: '#868e96',
@@ -57,7 +58,7 @@ export const ACTIONS = {
   create: '下发',
 };
 export const ESCALATION_KINDS = { manual: '人工移交', overdue: '逾期', construction_stage: '建设阶段升级' };
-export const DEADLINE_RULES = { verification: '核查（月清）', rectification: '整改（15 个工作日）', monthly_report: '牵头局复核（次月 5 日）', handover: '移交纪委监委（15 日）', penalty_files: '处罚后移交（30 日）', haikou_stage: '建设阶段' };
+export const DEADLINE_RULES = { verification: '核查（月清）', monitoring: '持续监测复查（次月底）', rectification: '整改（15 个工作日）', monthly_report: '牵头局复核（次月 5 日）', handover: '移交纪委监委（15 日）', penalty_files: '处罚后移交（30 日）', haikou_stage: '建设阶段' };
 export const LEDGER_FORMATS = [
   ['xlsx', 'Excel 台账 (.xlsx)'],
   ['csv', 'CSV (.csv, UTF-8)'],

@@ -1,5 +1,5 @@
-// The verdict form: 合法 (approval document no.), 违法 (violation type), 其他 (situation and reason);
-// after a split, one verdict per parcel (the parcel chosen first).
+// The verdict form: 合法 (approval document no.), 违法 (violation type), 其他 (situation and reason;
+// 持续监测 also what the re-check looks for); after a split, one verdict per parcel (the parcel chosen first).
 import { chinaToday, esc, options } from './dom.js';
 import * as L from './labels.js';
 
@@ -27,6 +27,8 @@ export function verdictFormHtml(parcels) {
     <div data-for="other" hidden>
       <label>情形 <select name="situation" id="other-situation" data-required="1"><option value="">请选择</option>${options(L.OTHER_SITUATIONS)}</select></label>
       <label>理由 <textarea name="reason" id="other-reason" data-required="1" rows="2" maxlength="2000"></textarea></label>
+      <label data-for-situation="continuous_monitoring" hidden>关注事项（下期影像复查什么） <textarea name="watch" id="other-watch" rows="2" maxlength="500" placeholder="如：堆土是否平整后建房、地基上是否起建筑"></textarea></label>
+      <p class="muted hint" data-for-situation="continuous_monitoring" hidden>持续监测：不销号，转入持续监测，复查期限前（默认次月底）对照下期影像复查并判定。</p>
     </div>
     <label data-for-not="other">备注 <textarea name="note" rows="2" maxlength="2000"></textarea></label>
     <button type="submit" class="primary" id="verdict-submit">保存判定</button>
@@ -42,6 +44,12 @@ export function wireVerdictForm(form, send) {
       for (const i of f.querySelectorAll('input,select,textarea')) i.required = f.dataset.for === v && i.dataset.required === '1';
     }
     for (const f of form.querySelectorAll('[data-for-not]')) f.hidden = f.dataset.forNot === v;
+    // 持续监测 needs what to watch for (the server refuses it without).
+    const situation = v === 'other' ? form.querySelector('select[name=situation]')?.value : '';
+    for (const f of form.querySelectorAll('[data-for-situation]')) {
+      f.hidden = f.dataset.forSituation !== situation;
+      for (const i of f.querySelectorAll('textarea')) i.required = !f.hidden;
+    }
   };
   form.addEventListener('change', sync);
   sync();
@@ -57,6 +65,7 @@ export function wireVerdictForm(form, send) {
       for (const k of ['party', 'violation_nature', 'actual_use', 'patrol_found_on']) if (val(k)) body[k] = val(k);
     }
     if (v === 'other') Object.assign(body, { situation: val('situation'), reason: val('reason') });
+    if (v === 'other' && body.situation === 'continuous_monitoring') body.watch = val('watch');
     if (val('note') && v !== 'other') body.note = val('note');
     if (val('parcel')) body.parcel = Number(val('parcel'));
     await send(body);

@@ -6,7 +6,7 @@
  * every polygon with exactly one disposition.
  *
  * The JSON columns are read with the keys of the server's request bodies (schemas/api.ts):
- * verdict_details {approval_doc_no | violation_type, violation_subtype, party, violation_nature | situation, reason;
+ * verdict_details {approval_doc_no | violation_type, violation_subtype, party, violation_nature | situation, reason, watch;
  * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, case_filed, not_filed_reason, penalty_decided_on, case_filed_on,
  * fine_amount_yuan, restored_area_m2, court_enforcement, retroactive_doc_no, retroactive_area_m2, note,
  * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here, from the
@@ -60,10 +60,12 @@ function verdictDetails(verdict: Verdict | null, j: Json): Pick<LedgerDispositio
   const sub = label(VIOLATION_SUBTYPE_ZH, str(j, 'violation_subtype'));
   const situation = label(OTHER_SITUATION_ZH, str(j, 'situation'));
   const reason = str(j, 'reason');
+  // 持续监测: what the re-check looks for goes with the situation and its reason (no column of its own).
+  const watch = str(j, 'watch');
   return {
     approvalDocNo: verdict === 'legal' ? str(j, 'approval_doc_no') : null,
     violationType: verdict === 'illegal' ? ([type, sub].filter(Boolean).join('（') + (sub ? '）' : '') || null) : null,
-    otherReason: verdict === 'other' ? ([situation, reason].filter(Boolean).join('：') || null) : null,
+    otherReason: verdict === 'other' ? ([[situation, reason].filter(Boolean).join('：'), watch && `关注：${watch}`].filter(Boolean).join('；') || null) : null,
     actualUse: str(j, 'actual_use'),
     party: str(j, 'party'),
     violationNature: verdict === 'illegal' ? label(VIOLATION_NATURE_ZH, str(j, 'violation_nature')) : null,
@@ -99,6 +101,8 @@ export function closureOf(status: WorkflowStatus | null, verdict: Verdict | null
   // CLOSED_CANCELLED by 审核; 办理状态 says 已销号待审核 while it waits): until then the item stands as before.
   if (status === 'reviewed') return '已销号';
   if (verdict === 'illegal') return '县级已填报违法';
+  // 其他 · 持续监测: open, re-checked against later imagery (a split polygon with a monitored part too).
+  if (status === 'monitoring') return '持续监测';
   return '未销号';
 }
 

@@ -44,6 +44,11 @@ export interface ReportLine {
   legal: number;
   illegal: number;
   other: number;
+  /**
+   * Of `other`: items under 持续监测 (销号状态 持续监测: judged 其他 as not judgeable yet, open and
+   * re-checked against later imagery). Verified, so not 未核查; not closed, so not 已销号.
+   */
+  monitoring: number;
   unverified: number;
   illegalAreaMu: number;
   /** Illegal items rectified / illegal items (null when none is illegal). */
@@ -122,6 +127,7 @@ function line(group: ReportLine['group'], key: string, name: string, items: Item
     legal: count('合法'),
     illegal: illegal.length,
     other: count('其他'),
+    monitoring: items.filter((i) => i.d.closure === '持续监测').length,
     unverified: count('未核查'),
     illegalAreaMu: round(illegalM2 / SQM_PER_MU, 2),
     rectificationRate: illegal.length ? round(rectified / illegal.length, 4) : null,
@@ -255,6 +261,7 @@ export const REPORT_COLUMNS: readonly [string, (l: ReportLine) => string | numbe
   ['合法', (l) => l.legal],
   ['违法', (l) => l.illegal],
   ['其他', (l) => l.other],
+  ['其中持续监测', (l) => l.monitoring],
   ['未核查', (l) => l.unverified],
   ['合法占比', (l) => (l.items ? round(l.legal / l.items, 4) : null)],
   ['违法占比', (l) => (l.items ? round(l.illegal / l.items, 4) : null)],
@@ -309,6 +316,7 @@ export async function reportXlsxBytes(r: QuarterReport): Promise<Buffer> {
   const notes = wb.addWorksheet('说明');
   notes.addRow(['区县来源', '本季度批次所用区划图层中的区县，加上有问题的区县；无问题者记“零报告”，本季度无已检测影像覆盖者记“无影像覆盖”']);
   notes.addRow(['督办', '督办次数：牵头单位本季度（至统计日）督办的次数，含以往各月下发的案件，计入督办当日的主办单位；督办案件数：其中被督办的案件数（同一案件多次督办计一件）']);
+  notes.addRow(['其中持续监测', '“其他”中尚不能判定、持续监测的件数（推堆土、在建而用途不明；台账销号状态“持续监测”）：已核查，不计入“未核查”；未销号，不计入“已销号”']);
   notes.addRow(['发现不及时', '违法问题先由卫片（后时相）或举报发现、本地巡查此前未发现的件数（台账“是否发现不及时”为“是”；巡查首次发现时间由核查单位随判定录入）']);
   if (!r.workflow) notes.addRow(['核查数据', '数据库中没有核查流程数据：全部按“未核查”统计']);
   for (const w of r.warnings) notes.addRow(['警告', w]);
@@ -333,6 +341,7 @@ export function reportText(r: QuarterReport): string {
     ['合法', (l) => String(l.legal)],
     ['违法', (l) => String(l.illegal)],
     ['其他', (l) => String(l.other)],
+    ['持续监测', (l) => String(l.monitoring)],
     ['未核查', (l) => String(l.unverified)],
     ['整改率', (l) => (l.rectificationRate === null ? '-' : `${(l.rectificationRate * 100).toFixed(1)}%`)],
     ['逾期', (l) => String(l.overdue)],

@@ -481,6 +481,14 @@ CREATE OR REPLACE VIEW work_items AS
   FROM clues c;
 `,
   },
+  {
+    version: 18,
+    name: "status 'monitoring' (持续监测): judged 其他 as not yet judgeable, re-checked against later imagery",
+    sql: `
+ALTER TABLE cases DROP CONSTRAINT cases_status_check;
+ALTER TABLE cases ADD CONSTRAINT cases_status_check CHECK (status IN ('issued', 'accepted', 'verified', 'monitoring', 'rectifying', 'closed', 'reviewed', 'reassignment_requested', 'vanished', 'merged'));
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

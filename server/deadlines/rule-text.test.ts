@@ -16,6 +16,13 @@ describe('the deadline rule a card names', () => {
     expect(text('monthly_report')).toBe('牵头局复核（次月 5 日）');
     expect(text('handover')).toBe('移交纪委监委（15 日）');
     expect(text('penalty_files')).toBe('处罚后移交（30 日）');
+    expect(text('monitoring')).toBe('持续监测复查（次月底）');
+  });
+
+  it('sets the 持续监测 re-check like any other clock', () => {
+    const r = parseDeadlines({ monitoring: { kind: 'calendar_days', days: 20 } }, 'city.yaml');
+    expect(ruleText('monitoring', r.monitoring)).toBe('持续监测复查（20 日）');
+    expect(r.monitoring).toMatchObject({ kind: 'calendar_days', days: 20, source: 'city.yaml' });
   });
 
   it("says a city's own clocks from its --deadlines file", () => {

@@ -19,7 +19,7 @@ export interface DeadlineRule {
   source: string;
 }
 
-export type DeadlineRuleId = 'verification' | 'rectification' | 'handover' | 'penalty_files' | 'monthly_report';
+export type DeadlineRuleId = 'verification' | 'rectification' | 'handover' | 'penalty_files' | 'monthly_report' | 'monitoring';
 
 export const DEFAULT_DEADLINES: Record<DeadlineRuleId, DeadlineRule> = {
   verification: { kind: 'end_of_month', label: '月清: 当月完成核查填报', source: 'DOMAIN.md monthly clearance; RESEARCH.md §5' },
@@ -29,6 +29,10 @@ export const DEFAULT_DEADLINES: Record<DeadlineRuleId, DeadlineRule> = {
   // The lead bureau's clock, not the bureau's: a closure is the bureau's report (反馈); the review of
   // it is due by the 5th of the next month, when the month's results are reported (长治: 每月5日前…反馈).
   monthly_report: { kind: 'day_of_next_month', day: 5, label: '牵头局次月5日前复核销号 (长治: 每月5日前反馈)', source: 'seeds/001 (长治上党区), DOMAIN.md Changzhi' },
+  // 持续监测: re-checked against the next month's imagery (the next batch, which re-detects a site still
+  // changing: state_machine.yaml CONTINUOUS_MONITORING → ISSUED via 往期图斑编号), counted from the
+  // day the bureau records it; each re-check that still cannot judge sets the next.
+  monitoring: { kind: 'end_of_month', months: 1, label: '持续监测: 次月底前对照下期影像复查', source: 'RESEARCH.md §3.7, domain/state_machine.yaml CONTINUOUS_MONITORING' },
 };
 
 /** A rule's name, as the card and the escalation table say it. */
@@ -38,6 +42,7 @@ export const DEADLINE_RULE_ZH: Record<DeadlineRuleId, string> = {
   handover: '移交纪委监委',
   penalty_files: '处罚后移交',
   monthly_report: '牵头局复核',
+  monitoring: '持续监测复查',
 };
 
 /** The clock a rule runs, in a card's words: 15 个工作日, 月清, 次月底, 次月 5 日. */
@@ -111,6 +116,8 @@ export function ruleForState(status: string, verdict: string | null): DeadlineRu
       return verdict === 'illegal' ? 'rectification' : 'verification';
     case 'rectifying':
       return 'rectification';
+    case 'monitoring':
+      return 'monitoring';
     case 'closed':
       return 'monthly_report';
     default:

@@ -21,17 +21,30 @@ const MAX_CLUE_KM2 = 10;
 
 type Verdict = 'legal' | 'illegal' | 'other';
 
-async function parcelsOf(tx: Queryable, code: string): Promise<{ idx: number; verdict: Verdict | null }[]> {
-  return (await tx.query<{ idx: number; verdict: Verdict | null }>('SELECT idx, verdict FROM parcels WHERE code = $1 ORDER BY idx', [code])).rows;
+async function parcelsOf(tx: Queryable, code: string): Promise<{ idx: number; verdict: Verdict | null; monitored: boolean }[]> {
+  return (
+    await tx.query<{ idx: number; verdict: Verdict | null; monitored: boolean }>(
+      `SELECT idx, verdict, coalesce(verdict_details->>'situation' = 'continuous_monitoring', false) AS monitored FROM parcels WHERE code = $1 ORDER BY idx`,
+      [code],
+    )
+  ).rows;
 }
 
-/** A split polygon's verdict once every parcel has one: illegal if any part is, else legal if any is, else other. */
-function aggregate(vs: (Verdict | null)[]): Verdict | null {
-  if (vs.some((v) => v === null)) return null;
-  if (vs.includes('illegal')) return 'illegal';
-  if (vs.includes('legal')) return 'legal';
+/**
+ * A split polygon's verdict once every parcel has one: illegal if any part is; else, with a part
+ * under 持续监测, other (the site stays open: the polygon is monitored, its legal parts wait with
+ * it); else legal if any is, else other.
+ */
+function aggregate(vs: { verdict: Verdict | null; monitored: boolean }[]): Verdict | null {
+  if (vs.some((v) => v.verdict === null)) return null;
+  if (vs.some((v) => v.verdict === 'illegal')) return 'illegal';
+  if (vs.some((v) => v.monitored)) return 'other';
+  if (vs.some((v) => v.verdict === 'legal')) return 'legal';
   return 'other';
 }
+
+/** 其他 · 持续监测: not judgeable yet (推堆土, 在建而用途不明), so the case is monitored, not closeable. */
+const monitors = (body: VerdictBody) => body.verdict === 'other' && body.situation === 'continuous_monitoring';
 
 export const accept = (ctx: ActionContext, user: User, code: string) => runAction(ctx, user, code, 'accept', async () => ({ set: { status: 'accepted' } }));
 
@@ -61,18 +74,23 @@ export function recordVerdict(ctx: ActionContext, user: User, code: string, body
       throw new ApiError('VALIDATION', `patrol_found_on ${body.patrol_found_on} is after today (${ctx.today()})`);
     }
     const { verdict, parcel, ...details } = body;
+    // The day a definitive verdict ended 持续监测: the verification clock of the closure counts from it (case-store.ts resumedDue).
+    const left = (status: string) => (c.status === 'monitoring' && status !== 'monitoring' ? { left_monitoring_on: ctx.today() } : {});
     const parcels = await parcelsOf(tx, code);
     if (parcels.length === 0) {
       if (parcel !== undefined) throw new ApiError('PARCEL.NOT_FOUND', `${code} is not split`);
-      return { set: { status: 'verified', verdict, verdict_details: details }, detail: { verdict, ...details } };
+      const status = monitors(body) ? 'monitoring' : 'verified';
+      return { set: { status, verdict, verdict_details: details }, detail: { verdict, ...details, ...left(status) }, restartClock: monitors(body) };
     }
     if (parcel === undefined) throw new ApiError('CASE.SPLIT', `${code} has ${parcels.length} parcels; send "parcel": n`);
     if (!parcels.some((p) => p.idx === parcel)) throw new ApiError('PARCEL.NOT_FOUND', `${code} parcel ${parcel}`);
     await tx.query('UPDATE parcels SET verdict = $3, verdict_details = $4::jsonb WHERE code = $1 AND idx = $2', [code, parcel, verdict, JSON.stringify(details)]);
-    const all = aggregate(parcels.map((p) => (p.idx === parcel ? verdict : p.verdict)));
-    const detail = { parcel, verdict, ...details };
+    const judged = parcels.map((p) => (p.idx === parcel ? { verdict, monitored: monitors(body) } : p));
+    const all = aggregate(judged);
     // Until every parcel is judged the polygon stays under verification.
-    return all ? { set: { status: 'verified', verdict: all, verdict_details: { parcels: true } }, detail } : { set: { status: c.status }, detail };
+    if (!all) return { set: { status: c.status }, detail: { parcel, verdict, ...details } };
+    const status = all !== 'illegal' && judged.some((p) => p.monitored) ? 'monitoring' : 'verified';
+    return { set: { status, verdict: all, verdict_details: { parcels: true } }, detail: { parcel, verdict, ...details, ...left(status) }, restartClock: status === 'monitoring' && monitors(body) };
   });
 }
 

@@ -52,7 +52,10 @@ const ISSUED_ON = `coalesce(w.reported_on, (SELECT ${chinaDateSql('coalesce(b.fi
  * second verification of one place every month. A site already judged legal or other, or whose case
  * is closed (awaiting review), reviewed or withdrawn, is issued again: changing once more after the
  * judgement is news, a new violation or work beyond an approval, which no one would otherwise verify
- * (a closure reviewed after the sighting merged would settle it unseen). So is a polygon routed to
+ * (a closure reviewed after the sighting merged would settle it unseen). So is one at a site under
+ * 持续监测 (monitoring): it is the re-detection the monitored case waits for (state_machine.yaml
+ * CONTINUOUS_MONITORING → ISSUED via 往期图斑编号), verified on its own, and each card names the other
+ * (polygon-queries.ts previous_case, later_cases). So is a polygon routed to
  * another bureau or district, say one grown into a forest: its own bureau has not seen it yet. A
  * polygon the batch routes as it routed the earlier one joins the case even where the lead bureau
  * reassigned that case since (the site is the new bureau's: the merged case takes its lead bureau),
@@ -319,6 +322,8 @@ export interface ActionOutcome {
   /** What the audit row records beyond the changed columns (the action's input, ids of new rows). */
   detail?: Record<string, unknown>;
   result?: unknown;
+  /** The state's clock starts again today though its rule is the same: a 持续监测 re-check that still cannot judge sets the next re-check. */
+  restartClock?: boolean;
 }
 
 const SETTABLE = ['status', 'issued_on', 'lead_bureau', 'co_bureaus', 'verdict', 'verdict_details', 'rectification', 'geometry_changed', 'geom_hash', 'escalation_level', 'merged_into', 'due_date', 'due_rule'] as const;
@@ -332,7 +337,17 @@ const JSON_COLUMNS = new Set(['co_bureaus', 'verdict_details', 'rectification'])
  * overdue case, and leaving the rectification clock does not reopen a month already past.
  */
 async function resumedDue(tx: Queryable, d: Deadlines, c: CaseRow, next: { rule: DeadlineRuleId; due: string }): Promise<string> {
-  if (next.rule === 'verification') return applyRule(d.rules.verification, c.issued_on, d.calendar);
+  // 持续监测: each time the bureau records that it still cannot judge, the re-check is the next one.
+  if (next.rule === 'monitoring') return next.due;
+  if (next.rule === 'verification') {
+    // Judged out of monitoring (合法/其他: to be closed): the month's clearance counts from that day,
+    // not from an issue day months back, which would make the case overdue the day it is judged. So
+    // does a refused closure of such a case (the last day it left monitoring).
+    if (c.status === 'monitoring') return next.due;
+    const left = await tx.query<{ day: string | null }>(`SELECT max(after->>'left_monitoring_on') AS day FROM audit_log WHERE code = $1 AND action = 'verdict'`, [c.code]);
+    const from = left.rows[0]?.day ?? null;
+    return applyRule(d.rules.verification, from !== null && from > c.issued_on ? from : c.issued_on, d.calendar);
+  }
   const first = await tx.query<{ due: string }>(
     `SELECT after->>'due_date' AS due FROM audit_log WHERE code = $1 AND after->>'due_rule' = $2 AND after->>'due_date' IS NOT NULL ORDER BY id LIMIT 1`,
     [c.code, next.rule],
@@ -362,7 +377,7 @@ export async function runAction(
     const status = (set.status as string | undefined) ?? before.status;
     const verdict = set.verdict !== undefined ? (set.verdict as string | null) : before.verdict;
     const next = dueFor(ctx.deadlines, status, verdict, ctx.today());
-    if ((next?.rule ?? null) !== before.due_rule) {
+    if ((next?.rule ?? null) !== before.due_rule || out.restartClock) {
       set.due_rule = next?.rule ?? null;
       // A case issued anew (a merged polygon separated) counts its verification from that day.
       set.due_date = next ? await resumedDue(tx, ctx.deadlines, { ...before, issued_on: (set.issued_on as string | undefined) ?? before.issued_on }, next) : null;

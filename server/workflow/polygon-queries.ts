@@ -384,7 +384,36 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
   if (r.rows.length === 0) throw new ApiError('POLYGON.NOT_FOUND', code);
   const { case: c, history, evidence, parcels, escalations, handovers, ...row } = r.rows[0];
   const previous = typeof row.previous_code === 'string' ? await previousCase(q, user, row.previous_code) : null;
-  return { feature: toFeature(row as Row, bureauName), case: c, history, evidence, parcels, escalations, handovers, previous_case: previous, sightings: await sightings(q, user, code) };
+  return {
+    feature: toFeature(row as Row, bureauName),
+    case: c,
+    history,
+    evidence,
+    parcels,
+    escalations,
+    handovers,
+    previous_case: previous,
+    sightings: await sightings(q, user, code),
+    later_cases: await laterCases(q, user, code),
+  };
+}
+
+/**
+ * The later polygons of this site issued as cases of their own (their 往期图斑编号 is this polygon or
+ * one merged into its case; not merged themselves), oldest first, as far as the caller may see them:
+ * for a case under 持续监测 (monitoring), the next batch's detection it is re-checked against.
+ */
+async function laterCases(q: Queryable, user: User, code: string): Promise<{ code: string; epoch: string; status: string; verdict: string | null }[]> {
+  const params: unknown[] = [code];
+  const scope = scopePredicate(user, params);
+  const r = await q.query<{ code: string; epoch: string; status: string; verdict: string | null }>(
+    `SELECT c.code, c.epoch, c.status, c.verdict FROM cases c JOIN work_items w ON w.code = c.code
+     WHERE (w.previous_code = $1 OR w.previous_code IN (SELECT m.code FROM cases m WHERE m.merged_into = $1))
+       AND c.status <> 'merged' AND ${scope}
+     ORDER BY c.epoch, c.code`,
+    params,
+  );
+  return r.rows;
 }
 
 /**
@@ -407,9 +436,24 @@ async function sightings(q: Queryable, user: User, code: string): Promise<{ code
  * so whoever verifies it again knows; null when the caller may not see that case (another bureau's:
  * the same scope as any card) or it has none.
  */
-async function previousCase(q: Queryable, user: User, code: string): Promise<{ code: string; epoch: string; status: string; verdict: string | null } | null> {
+async function previousCase(q: Queryable, user: User, code: string): Promise<PreviousCase | null> {
   const params: unknown[] = [code];
   const scope = scopePredicate(user, params);
-  const r = await q.query<{ code: string; epoch: string; status: string; verdict: string | null }>(`SELECT c.code, c.epoch, c.status, c.verdict FROM cases c WHERE c.code = $1 AND ${scope}`, params);
-  return r.rows[0] ?? null;
+  const r = await q.query<PreviousCase & { watch: string | null; recheck_by: string | null }>(
+    `SELECT c.code, c.epoch, c.status, c.verdict, c.verdict_details->>'watch' AS watch, c.due_date::text AS recheck_by FROM cases c WHERE c.code = $1 AND ${scope}`,
+    params,
+  );
+  const row = r.rows[0];
+  if (!row) return null;
+  const { watch, recheck_by, ...prev } = row;
+  // Under 持续监测: what its bureau is watching for, and by when it re-checks (this polygon is that re-detection).
+  return row.status === 'monitoring' ? { ...prev, monitoring: { watch, recheck_by } } : prev;
+}
+
+interface PreviousCase {
+  code: string;
+  epoch: string;
+  status: string;
+  verdict: string | null;
+  monitoring?: { watch: string | null; recheck_by: string | null };
 }

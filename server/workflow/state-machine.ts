@@ -2,6 +2,9 @@
  * The bureau workflow as data, after shared/domain/state_machine.yaml reduced to what one city's
  * bureaus do in Tuban: issued (下发) → accepted (签收, 核查中) → verified (已判定: 合法/违法/其他)
  * → rectifying (整改中, illegal only) → closed (已销号, pending review) → reviewed (审核通过).
+ * A change that cannot be judged yet (推堆土, 在建而用途不明: 其他 with situation
+ * continuous_monitoring) goes to monitoring (持续监测, CONTINUOUS_MONITORING) instead of verified: it
+ * is not closed, runs to a re-check date, and its bureau gives the definitive verdict from there.
  * Reassignment goes through the lead bureau (request → reassign → issued to the new bureau). A case
  * whose polygon a batch re-run no longer finds is withdrawn (图形灭失, vanished). A polygon that
  * continues a site its bureau's case still has open is merged into that case (已并入往期); the lead
@@ -37,12 +40,13 @@ export interface ActionSpec {
   actor: Actor;
 }
 
-const OPEN: readonly Status[] = ['issued', 'accepted', 'verified', 'rectifying', 'closed', 'reassignment_requested'];
+const OPEN: readonly Status[] = ['issued', 'accepted', 'verified', 'monitoring', 'rectifying', 'closed', 'reassignment_requested'];
 
 export const ACTIONS = {
   accept: { from: ['issued'], to: 'accepted', actor: 'lead_bureau' },
   split: { from: ['accepted'], to: null, actor: 'lead_bureau' },
-  verdict: { from: ['accepted', 'verified'], to: 'verified', actor: 'lead_bureau' },
+  /** To verified, or to monitoring for 其他 · continuous_monitoring (actions.ts recordVerdict); from monitoring, the definitive verdict. */
+  verdict: { from: ['accepted', 'verified', 'monitoring'], to: 'verified', actor: 'lead_bureau' },
   rectification: { from: ['verified', 'rectifying'], to: 'rectifying', actor: 'lead_bureau' },
   close: { from: ['verified', 'rectifying'], to: 'closed', actor: 'lead_bureau' },
   request_reassignment: { from: ['issued', 'accepted'], to: 'reassignment_requested', actor: 'lead_bureau' },
@@ -56,7 +60,7 @@ export const ACTIONS = {
    * changes no state, clock or escalation level and starts no hand-over; a closure awaiting review
    * waits on the lead bureau itself, so it is not urged.
    */
-  urge: { from: ['issued', 'accepted', 'verified', 'rectifying', 'reassignment_requested'], to: null, actor: 'oversee' },
+  urge: { from: ['issued', 'accepted', 'verified', 'monitoring', 'rectifying', 'reassignment_requested'], to: null, actor: 'oversee' },
   note: { from: [...OPEN, 'reviewed', 'merged'], to: null, actor: 'contributor' },
   evidence: { from: OPEN, to: null, actor: 'contributor' },
   /** After a batch re-run changed the polygon's outline: the lead bureau checks the verdict still holds. */

@@ -1,0 +1,93 @@
+/**
+ * 持续监测 on the page, in Chromium (as web/page.test.ts: Debian's /usr/bin/chromium through
+ * playwright-core, the app `tuban serve` runs, nothing leaving 127.0.0.1): the bureau picks 其他 ·
+ * 持续监测, the form asks what to watch for, and the card then says 持续监测 with what is watched and
+ * the re-check date, offers 复查判定 and no 销号; the inbox filter names the state; the next month's
+ * polygon at the site says on its card that its earlier site is under 持续监测.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { addUsers, openTestDatabase, PASSWORD, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
+
+const OCT = '370102-202610-0001';
+const NOV = '370102-202611-0001';
+
+describe.skipIf(!haveBrowser)('持续监测 on the page', () => {
+  let dir: string;
+  let db: Database;
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  let external: string[] = [];
+  const consoleErrors: string[] = [];
+  const notFound: string[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tuban-monitoring-page-'));
+    db = await openTestDatabase();
+    await writeBatch(db, 'b-2026-10', '2026-10', [polygon(OCT, '2026-10', square(117.05, 36.65))], '2026-10-28');
+    await addUsers(db, [['nr', 'bureau', 'natural_resources'], ['chief', 'lead']]);
+    ({ app, base, browser, page, external } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'monitoring-page-secret-monitoring-01', now: new Date('2026-11-03T02:00:00Z') }));
+    page.on('response', (r) => r.status() === 404 && notFound.push(new URL(r.url()).pathname));
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT}`, 'nr', consoleErrors);
+    await page.waitForSelector('#act-accept', { timeout: 120_000 });
+    await page.click('#act-accept');
+    await page.waitForSelector('#verdict-form');
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('asks what to watch for with 持续监测 only, and the card then says 持续监测, by when, and offers no 销号', async () => {
+    await page.check('input[name=verdict][value=other]');
+    await page.selectOption('#other-situation', 'seasonal');
+    expect(await page.isHidden('#other-watch')).toBe(true);
+    await page.selectOption('#other-situation', 'continuous_monitoring');
+    expect(await page.isVisible('#other-watch')).toBe(true);
+    expect(await page.$eval('#other-watch', (e) => (e as HTMLTextAreaElement).required)).toBe(true);
+    await page.fill('#other-reason', '现场推堆土，用途不明');
+    await page.fill('#other-watch', '堆土平整后是否起建筑');
+    await page.click('#verdict-submit');
+    await expect.poll(() => page.textContent('#card-status')).toBe('持续监测');
+    expect(await page.textContent('#card-monitoring')).toContain('关注：堆土平整后是否起建筑；复查期限 2026-12-31');
+    expect(await page.textContent('#card-verdict')).toContain('持续监测（推堆土/在建，用途待定）');
+    expect(await page.$('#monitoring-verdict #verdict-form')).not.toBeNull();
+    expect(await page.$('#more-close')).toBeNull();
+    const stored = (await db.query('SELECT status, due_date::text AS due FROM cases WHERE code = $1', [OCT])).rows[0];
+    expect(stored).toEqual({ status: 'monitoring', due: '2026-12-31' });
+    expect(await page.$$eval('#f-status option', (os) => os.map((o) => o.textContent))).toContain('持续监测');
+  });
+
+  it("the next month's polygon at the site says its earlier site is under 持续监测", async () => {
+    await writeBatch(db, 'b-2026-11', '2026-11', [polygon(NOV, '2026-11', square(117.05, 36.65, 0.0012), { previousCode: OCT })], '2026-11-03');
+    // The server makes the new month's cases (the lead's sweep) before the page opens the card.
+    const token = (await app.inject({ method: 'POST', url: '/api/session', payload: { name: 'chief', password: PASSWORD } })).json().token;
+    expect((await app.inject({ method: 'POST', url: '/api/sweep', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    await page.goto(`${base}/?epoch=2026-11&case=${NOV}`);
+    await expect.poll(() => page.textContent('#card-body').catch(() => ''), { timeout: 60_000 }).toContain('往期图斑持续监测中');
+    expect(await page.textContent('#card-previous-monitoring')).toContain('关注：堆土平整后是否起建筑');
+    expect(await page.textContent('#card-previous-monitoring')).toContain('复查期限 2026-12-31');
+    await page.goto(`${base}/?epoch=2026-10&case=${OCT}`);
+    await expect.poll(() => page.textContent('#card-later').catch(() => ''), { timeout: 60_000 }).toContain(NOV);
+    expect(await page.textContent('#card-monitoring')).toContain('后续批次已再次监测到该地块');
+  });
+
+  it('asked nothing of the internet and logged no error but the chips this batch without imagery lacks', () => {
+    expect(external).toEqual([]);
+    expect(notFound.length).toBeGreaterThan(0);
+    expect(notFound.filter((u) => !/^\/api\/polygons\/[0-9-]+\/chips\//.test(u))).toEqual([]);
+    expect(consoleErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    expect(consoleErrors.length).toBe(notFound.length);
+  });
+});
