@@ -21,7 +21,8 @@ from osgeo import gdal, ogr
 from scipy import ndimage
 
 gdal.UseExceptions()
-sys.path.insert(0, '/work/shared/bench/gen')
+# The generator beside the repository (../shared/bench/gen), as the bench finds its peers.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'bench', 'gen'))
 import gen_scene as G  # noqa: E402
 
 
