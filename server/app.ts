@@ -87,6 +87,8 @@ export interface AppOptions {
   trustProxy?: string;
   /** How long `GET /api/health` waits for the database (ms; default HEALTH_TIMEOUT_MS). */
   healthTimeoutMs?: number;
+  /** How long the oldest of this server's own work may hold a busy embedded database before `GET /api/health` says `stuck` (ms; default HEALTH_STUCK_MS). */
+  healthStuckMs?: number;
   /**
    * How long a stopping server (close(): SIGTERM/SIGINT in `tuban serve`) waits for the requests in
    * flight before it cuts their connections (ms; default STOP_GRACE_MS).
@@ -440,7 +442,7 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
       {
         method: 'GET',
         url: '/api/health',
-        summary: 'For monitoring, no sign-in: 200 when the database answers a trivial query within 2 s (or, embedded, is busy with this server\'s own work), else 503 with the class of the problem (reason: timeout, unreachable, closed, error)',
+        summary: 'For monitoring, no sign-in: 200 when the database answers a trivial query within 2 s (or, embedded, is busy with this server\'s own work, the oldest of it under way for at most 5 min), else 503 with the class of the problem (reason: timeout, unreachable, closed, error, stuck)',
         tags: ['health'],
         auth: false,
         logLevel: 'warn',
@@ -450,11 +452,11 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
         },
       },
       async (req, reply) => {
-        const health = await checkDatabase(opts.db, opts.healthTimeoutMs);
+        const health = await checkDatabase(opts.db, opts.healthTimeoutMs, opts.healthStuckMs);
         reply.header('cache-control', 'no-store');
         if ('busy' in health) {
           // Alive and at work: no alarm, but a line, so a busy database that never frees shows in the log.
-          req.log.info(`health: the embedded database did not answer within the timeout while ${health.running} statement(s) or transaction(s) of this server were under way: busy`);
+          req.log.info(`health: the embedded database did not answer within the timeout while ${health.running} statement(s) or transaction(s) of this server were under way, the oldest for ${Math.round(health.oldestMs / 1000)} s: busy`);
           return { status: 'ok', database: 'busy', version: packageVersion(), schema: null };
         }
         if (health.ok) {

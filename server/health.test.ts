@@ -2,7 +2,8 @@
  * GET /api/health, what the city's monitoring polls: public, 200 with the versions while the
  * database answers, 503 with only the class of the problem when it does not (a held lock, a
  * database that went away, one that was closed), never the case sync, never the sign-in throttle.
- * An embedded database busy with one long statement of the server's own answers 200 `busy`.
+ * An embedded database busy with the server's own work answers 200 `busy`, or 503 `stuck` once the
+ * oldest of that work has been under way for longer than a bound.
  * With TUBAN_TEST_DATABASE_URL (`node scripts/test-servers.mjs -- npx vitest run server/health.test.ts`)
  * also a PostgreSQL that stops answering behind a TCP proxy and comes back. And a stopping server
  * does not wait for ever on a request that never finishes.
@@ -113,6 +114,42 @@ describe('GET /api/health', () => {
       release();
       await work;
     }
+    expect((await health()).json()).toMatchObject({ database: 'ok', schema: SCHEMA });
+  });
+
+  it('answers 503 stuck, with a warning naming how long, once the oldest of the server\'s own work holding the embedded database is older than the bound (a transaction that never ends)', async () => {
+    // The bound shortened as the probe's timeout is (production: HEALTH_STUCK_MS, 5 min); the probe's 300 ms wait alone exceeds it.
+    const lines: string[] = [];
+    const stream = { write: (line: string) => void lines.push(line) };
+    const app = (await testApp(db, { healthTimeoutMs: 300, healthStuckMs: 200, logger: { level: 'warn', stream } })).app;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let begun!: () => void;
+    const isBegun = new Promise<void>((r) => (begun = r));
+    const work = db.transaction(async (tx) => {
+      await tx.query('SELECT count(*) FROM schema_migrations');
+      begun();
+      await held; // a hung export: never ends on its own
+    });
+    try {
+      await isBegun;
+      const r = await health(app);
+      if (db.kind === 'pglite') {
+        expect([r.statusCode, r.json()]).toEqual([503, { status: 'unavailable', database: 'unavailable', reason: 'stuck', version: VERSION, schema: null }]);
+        const warning = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.includes('(stuck)'));
+        expect(warning?.level).toBe(40);
+        const [, held] = warning?.msg.match(/the oldest for (\d+\.\d) s \(more than 0\.2 s\)/) ?? [];
+        expect(Number(held)).toBeGreaterThanOrEqual(0.3); // at least the probe's own wait
+      } else {
+        // PostgreSQL answers the probe on a connection of its own: never busy, so never stuck.
+        expect(r.json()).toEqual({ status: 'ok', database: 'ok', version: VERSION, schema: SCHEMA });
+      }
+    } finally {
+      release();
+      await work;
+      await app.close();
+    }
+    // The same bound, nothing of ours under way: healthy again.
     expect((await health()).json()).toMatchObject({ database: 'ok', schema: SCHEMA });
   });
 

@@ -3,26 +3,38 @@
  * answered, and transactions open. The embedded database serves one transaction at a time, so while
  * one of ours holds it (a big export writing its files between statements, a batch storing through
  * the shared socket) a health probe's trivial query waits behind it: that is the database at work,
- * not gone, and `GET /api/health` says `busy` instead of failing (health.ts).
+ * not gone, and `GET /api/health` says `busy` instead of failing (health.ts) — unless the oldest of
+ * that work has been under way for longer than any legitimate piece of work takes: then `stuck`.
  */
+import { performance } from 'node:perf_hooks';
 import type { Database, Queryable } from '../pipeline/store/queryable.js';
 
-const counters = new WeakMap<Database, { running: number }>();
+/** Work under way through a tracked database: how many pieces, and since when the oldest (performance.now() ms). */
+export interface WorkInFlight {
+  running: number;
+  oldestSince: number | null;
+}
+
+// Start times by piece; a Map keeps insertion order, so its first entry is the oldest still under way.
+const counters = new WeakMap<Database, Map<number, number>>();
 
 /** `db`, counting every statement and transaction sent through it until it is answered or ends. */
 export function trackStatements(db: Database): Database {
   if (counters.has(db)) return db;
-  const counter = { running: 0 };
+  const started = new Map<number, number>();
+  let next = 0;
   const counted = <T>(run: () => Promise<T>): Promise<T> => {
-    counter.running += 1;
+    const id = next++;
+    // Monotonic: a clock set back (NTP, a VM resumed) neither hides nor invents a stuck transaction.
+    started.set(id, performance.now());
     let p: Promise<T>;
     try {
       p = run();
     } catch (err) {
-      counter.running -= 1;
+      started.delete(id);
       throw err;
     }
-    return p.finally(() => (counter.running -= 1));
+    return p.finally(() => started.delete(id));
   };
   const counting = (q: Queryable): Queryable => ({
     query<R>(text: string, params?: unknown[]) {
@@ -37,11 +49,14 @@ export function trackStatements(db: Database): Database {
     transaction: (fn) => counted(() => db.transaction((tx) => fn(counting(tx)))),
     close: () => db.close(),
   };
-  counters.set(tracked, counter);
+  counters.set(tracked, started);
   return tracked;
 }
 
-/** Statements and transactions under way through a tracked `db`; undefined for a database not tracked. */
-export function workInFlight(db: Database): number | undefined {
-  return counters.get(db)?.running;
+/** Statements and transactions under way through a tracked `db`, and since when the oldest; undefined for a database not tracked. */
+export function workInFlight(db: Database): WorkInFlight | undefined {
+  const started = counters.get(db);
+  if (!started) return undefined;
+  const oldest = started.values().next();
+  return { running: started.size, oldestSince: oldest.done ? null : oldest.value };
 }
