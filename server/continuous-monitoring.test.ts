@@ -169,3 +169,60 @@ describe('持续监测 in the ledger and the quarterly report', () => {
     expect([r.total.items, r.total.other, r.total.monitoring, r.total.legal, r.total.illegal, r.total.unverified, r.total.closed]).toEqual([4, 1, 1, 1, 1, 1, 0]);
   });
 });
+
+describe('持续监测: reassignment (改派) of a case judged by the wrong bureau', () => {
+  // After the report's counts above: these two are more of October's items.
+  const ASKED = '370102-202610-0004'; // nr asks to hand it on, the lead bureau reassigns it
+  const SPLIT = '370102-202610-0005'; // split, one parcel 持续监测: the lead bureau reassigns it unasked
+  const half = (w: number) => ({ type: 'Polygon', coordinates: [[[117.04 + w, 36.6], [117.04 + w + 0.0005, 36.6], [117.04 + w + 0.0005, 36.601], [117.04 + w, 36.601], [117.04 + w, 36.6]]] });
+
+  beforeAll(async () => {
+    await writeBatch(db, 'b-10b', '2026-10', [polygon(ASKED, '2026-10', square(117.03, 36.6)), polygon(SPLIT, '2026-10', square(117.04, 36.6))], '2026-11-02');
+    await ok('chief', '/api/sweep');
+    for (const code of [ASKED, SPLIT]) await ok('nr', `/api/polygons/${code}/accept`);
+    await ok('nr', `/api/polygons/${ASKED}/verdict`, PILED);
+    await ok('nr', `/api/polygons/${SPLIT}/split`, { parcels: [half(0), half(0.0005)] });
+    await ok('nr', `/api/polygons/${SPLIT}/verdict`, { parcel: 1, verdict: 'legal', approval_doc_no: '济自然资批〔2026〕3号' });
+    expect((await ok('nr', `/api/polygons/${SPLIT}/verdict`, { ...PILED, parcel: 2 })).case.status).toBe('monitoring');
+  });
+
+  it('the request is the bureau handling the case\'s, the reassignment the lead role\'s', async () => {
+    expect((await t.request('water', `/api/polygons/${ASKED}/request-reassignment`, { reason: '不是我们的' })).statusCode).toBe(404);
+    const chief = await t.request('chief', `/api/polygons/${ASKED}/request-reassignment`, { reason: '不是我们的' });
+    expect([chief.statusCode, chief.json().code]).toEqual([403, 'AUTH.FORBIDDEN']);
+    const self = await t.request('nr', `/api/polygons/${ASKED}/reassign`, { lead_bureau: 'water', reason: '水利工程范围' });
+    expect([self.statusCode, self.json().code]).toEqual([403, 'AUTH.FORBIDDEN']);
+    expect((await card('nr', ASKED)).case).toMatchObject({ status: 'monitoring', lead_bureau: 'natural_resources', verdict: 'other' });
+  });
+
+  it('asked from monitoring: the verdict stays while the lead bureau decides; reassigned, issued to the new bureau without it, on the month\'s clock', async () => {
+    t.setToday('2026-11-20');
+    const req = await ok('nr', `/api/polygons/${ASKED}/request-reassignment`, { reason: '位于河道管理范围', suggested_bureau: 'water' });
+    // The verification clock from the day it left 持续监测, not the issue month's (that is the same month here).
+    expect(req.case).toMatchObject({ status: 'reassignment_requested', verdict: 'other', due_rule: 'verification', due_date: '2026-11-30' });
+    const r = await ok('chief', `/api/polygons/${ASKED}/reassign`, { lead_bureau: 'water', reason: '河道管理范围内' });
+    expect(r.case).toMatchObject({ status: 'issued', lead_bureau: 'water', verdict: null, verdict_details: null, due_rule: 'verification', due_date: '2026-11-30' });
+    expect((await t.request('nr', `/api/polygons/${ASKED}`)).statusCode).toBe(404);
+    const c = await card('water', ASKED);
+    expect(c.properties.overdue).toBe(false);
+    // The history keeps what the old bureau judged.
+    expect(c.history.some((h: { action: string; after: { situation?: string } }) => h.action === 'verdict' && h.after.situation === 'continuous_monitoring')).toBe(true);
+    await ok('water', `/api/polygons/${ASKED}/accept`);
+    expect((await ok('water', `/api/polygons/${ASKED}/verdict`, PILED)).case).toMatchObject({ status: 'monitoring', due_date: '2026-12-31' });
+    t.setToday('2026-11-03');
+  });
+
+  it('reassigned from monitoring unasked: every parcel\'s verdict goes with the case\'s, and the clock counts from that day', async () => {
+    t.setToday('2026-12-05');
+    const r = await ok('chief', `/api/polygons/${SPLIT}/reassign`, { lead_bureau: 'water', reason: '河道管理范围内' });
+    // From the issue month's clock it would be overdue since 2026-11-30.
+    expect(r.case).toMatchObject({ status: 'issued', lead_bureau: 'water', verdict: null, due_rule: 'verification', due_date: '2026-12-31' });
+    const parcels = (await db.query('SELECT idx, verdict, verdict_details FROM parcels WHERE code = $1 ORDER BY idx', [SPLIT])).rows;
+    expect(parcels).toEqual([{ idx: 1, verdict: null, verdict_details: null }, { idx: 2, verdict: null, verdict_details: null }]);
+    expect((await card('water', SPLIT)).properties.overdue).toBe(false);
+    // The new bureau's verdict of one parcel does not complete the polygon with the old bureau's other one.
+    await ok('water', `/api/polygons/${SPLIT}/accept`);
+    expect((await ok('water', `/api/polygons/${SPLIT}/verdict`, { parcel: 1, verdict: 'legal', approval_doc_no: '济水批〔2026〕1号' })).case).toMatchObject({ status: 'accepted', verdict: null });
+    t.setToday('2026-11-03');
+  });
+});

@@ -188,11 +188,13 @@ export function renderActions(card) {
       : '';
     forms.push(miniForm('close', '销号', `${reason('说明')}${illegal}`));
   }
-  if (mine && ['issued', 'accepted'].includes(status)) forms.push(miniForm('request-reassignment', '申请改派', `${reason()}<label>建议主办单位 <select name="suggested_bureau"><option value="">不指定</option>${options(L.BUREAUS)}</select></label>`));
+  // Also under 持续监测: a site judged by the wrong bureau is handed on (its verdict goes with the 改派).
+  if (mine && ['issued', 'accepted', 'monitoring'].includes(status)) forms.push(miniForm('request-reassignment', '申请改派', `${reason()}<label>建议主办单位 <select name="suggested_bureau"><option value="">不指定</option>${options(L.BUREAUS)}</select></label>`));
   if (oversee && status === 'closed') forms.push(miniForm('review', '复核', `<div class="radios"><label class="check"><input type="radio" name="approve" value="true" required> 通过</label><label class="check"><input type="radio" name="approve" value="false"> 退回</label></div><label>意见 <textarea name="comment" rows="2" maxlength="2000"></textarea></label>`, true));
-  if (oversee && ['issued', 'accepted', 'reassignment_requested'].includes(status)) {
+  if (oversee && ['issued', 'accepted', 'monitoring', 'reassignment_requested'].includes(status)) {
     const asked = (card.history ?? []).findLast?.((h) => h.action === 'request_reassignment')?.after ?? {};
-    forms.push(miniForm('reassign', '改派', `${asked.reason ? `<p class="muted">申请理由：${esc(asked.reason)}</p>` : ''}<label>主办单位 <select name="lead_bureau" required><option value="">请选择</option>${options(L.BUREAUS, asked.suggested_bureau)}</select></label>${reason()}`, status === 'reassignment_requested'));
+    const cleared = c.verdict ? '<p class="muted" id="reassign-verdict-note">改派后原判定清除，由新主办单位重新核查判定。</p>' : '';
+    forms.push(miniForm('reassign', '改派', `${asked.reason ? `<p class="muted">申请理由：${esc(asked.reason)}</p>` : ''}${cleared}<label>主办单位 <select name="lead_bureau" required><option value="">请选择</option>${options(L.BUREAUS, asked.suggested_bureau)}</select></label>${reason()}`, status === 'reassignment_requested'));
   }
   const settled = L.SETTLED.includes(status);
   if (oversee && status === 'merged') forms.push(miniForm('separate', '拆出单独下发', reason('说明（如：相邻新建，非同一地块）'), true));

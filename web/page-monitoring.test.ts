@@ -2,7 +2,8 @@
  * 持续监测 on the page, in Chromium (as web/page.test.ts: Debian's /usr/bin/chromium through
  * playwright-core, the app `tuban serve` runs, nothing leaving 127.0.0.1): the bureau picks 其他 ·
  * 持续监测, the form asks what to watch for, and the card then says 持续监测 with what is watched and
- * the re-check date, offers 复查判定 and no 销号; the inbox filter names the state; the next month's
+ * the re-check date, offers 复查判定 and 申请改派 and no 销号; the inbox filter names the state; the lead
+ * bureau's month summary counts it under 持续监测; the next month's
  * polygon at the site says on its card that its earlier site is under 持续监测.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -67,6 +68,25 @@ describe.skipIf(!haveBrowser)('持续监测 on the page', () => {
     const stored = (await db.query('SELECT status, due_date::text AS due FROM cases WHERE code = $1', [OCT])).rows[0];
     expect(stored).toEqual({ status: 'monitoring', due: '2026-12-31' });
     expect(await page.$$eval('#f-status option', (os) => os.map((o) => o.textContent))).toContain('持续监测');
+    // Judged by the wrong bureau, it can be handed on (改派 goes through the lead bureau).
+    expect(await page.$('#more-request-reassignment')).not.toBeNull();
+  });
+
+  it("the lead bureau's month summary counts it under 持续监测, by district and by lead bureau", async () => {
+    const lp = await browser.newPage();
+    const errors: string[] = [];
+    await openSignedIn(lp, base, '/?epoch=2026-10', 'chief', errors);
+    await lp.waitForSelector('#tab-ledger:not([hidden])', { timeout: 60_000 });
+    await lp.click('#tab-ledger');
+    await lp.waitForSelector('#summary-bureau-table');
+    const cells = (table: string, part: string) => lp.$$eval(`#${table} ${part}`, (cs) => cs.map((x) => x.textContent));
+    // 其他 1 (the 持续监测 verdict), of which 持续监测 1, still 未销号.
+    expect((await cells('summary-table', 'thead th')).slice(5, 8)).toEqual(['其他', '持续监测', '未销号']);
+    expect((await cells('summary-table', 'tfoot td')).slice(4, 7)).toEqual(['1', '1', '1']);
+    expect((await cells('summary-bureau-table', 'thead th')).slice(4, 7)).toEqual(['已判定', '持续监测', '整改中']);
+    expect((await cells('summary-bureau-table', 'tfoot td')).slice(3, 6)).toEqual(['1', '1', '0']);
+    expect(errors).toEqual([]);
+    await lp.close();
   });
 
   it("the next month's polygon at the site says its earlier site is under 持续监测", async () => {

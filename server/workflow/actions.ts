@@ -230,12 +230,27 @@ export function close(ctx: ActionContext, user: User, code: string, body: z.infe
   });
 }
 
-export const requestReassignment = (ctx: ActionContext, user: User, code: string, body: z.infer<typeof RequestReassignment>) =>
-  runAction(ctx, user, code, 'request_reassignment', async () => ({ set: { status: 'reassignment_requested' }, detail: body }));
+/**
+ * The day a case left 持续监测 other than by a verdict (asked to be reassigned, reassigned): its
+ * verification clock counts from that day, as after a definitive verdict (case-store.ts resumedDue).
+ */
+const leftMonitoring = (ctx: ActionContext, c: CaseRow) => (c.status === 'monitoring' ? { left_monitoring_on: ctx.today() } : {});
 
+/** From monitoring the 持续监测 verdict stays while the lead bureau decides: it shows what the bureau judged. */
+export const requestReassignment = (ctx: ActionContext, user: User, code: string, body: z.infer<typeof RequestReassignment>) =>
+  runAction(ctx, user, code, 'request_reassignment', async (_tx, c) => ({ set: { status: 'reassignment_requested' }, detail: { ...body, ...leftMonitoring(ctx, c) } }));
+
+/**
+ * Issued to the new bureau as a case not judged yet, as an accepted case is: the old bureau's verdict
+ * (a 持续监测 one, from monitoring) and its parcels' verdicts are cleared (the history keeps them), so
+ * the new bureau's own verdict decides the site and no parcel is counted judged by a bureau that was
+ * not the site's. The clock is verification: from the issue day, or from the day the case left
+ * 持续监测 (not months late at once).
+ */
 export function reassign(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Reassign>) {
   return runAction(ctx, user, code, 'reassign', async (tx, c) => {
     const co = (body.co_bureaus ?? c.co_bureaus).filter((b) => b !== body.lead_bureau);
+    await tx.query('UPDATE parcels SET verdict = NULL, verdict_details = NULL WHERE code = $1 AND (verdict IS NOT NULL OR verdict_details IS NOT NULL)', [code]);
     // The site's later polygons merged into this case move with it: the new bureau handles the site.
     await tx.query(
       `WITH old AS (SELECT code, lead_bureau FROM cases WHERE merged_into = $1 AND lead_bureau <> $2
@@ -245,7 +260,10 @@ export function reassign(ctx: ActionContext, user: User, code: string, body: z.i
          SELECT $3, 'reassign', code, jsonb_build_object('lead_bureau', lead_bureau), jsonb_build_object('lead_bureau', $2::text, 'with', $1::text) FROM moved`,
       [code, body.lead_bureau, user.name],
     );
-    return { set: { status: 'issued', lead_bureau: body.lead_bureau, co_bureaus: [...new Set(co)] }, detail: { reason: body.reason } };
+    return {
+      set: { status: 'issued', lead_bureau: body.lead_bureau, co_bureaus: [...new Set(co)], verdict: null, verdict_details: null },
+      detail: { reason: body.reason, ...leftMonitoring(ctx, c) },
+    };
   });
 }
 

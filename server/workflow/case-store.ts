@@ -344,7 +344,11 @@ async function resumedDue(tx: Queryable, d: Deadlines, c: CaseRow, next: { rule:
     // not from an issue day months back, which would make the case overdue the day it is judged. So
     // does a refused closure of such a case (the last day it left monitoring).
     if (c.status === 'monitoring') return next.due;
-    const left = await tx.query<{ day: string | null }>(`SELECT max(after->>'left_monitoring_on') AS day FROM audit_log WHERE code = $1 AND action = 'verdict'`, [c.code]);
+    // Left by a definitive verdict, or by a request for reassignment or a reassignment (actions.ts).
+    const left = await tx.query<{ day: string | null }>(
+      `SELECT max(after->>'left_monitoring_on') AS day FROM audit_log WHERE code = $1 AND action IN ('verdict', 'request_reassignment', 'reassign')`,
+      [c.code],
+    );
     const from = left.rows[0]?.day ?? null;
     return applyRule(d.rules.verification, from !== null && from > c.issued_on ? from : c.issued_on, d.calendar);
   }

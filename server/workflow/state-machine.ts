@@ -5,7 +5,8 @@
  * A change that cannot be judged yet (推堆土, 在建而用途不明: 其他 with situation
  * continuous_monitoring) goes to monitoring (持续监测, CONTINUOUS_MONITORING) instead of verified: it
  * is not closed, runs to a re-check date, and its bureau gives the definitive verdict from there.
- * Reassignment goes through the lead bureau (request → reassign → issued to the new bureau). A case
+ * Reassignment goes through the lead bureau (request → reassign → issued to the new bureau), also of a
+ * case under 持续监测. A case
  * whose polygon a batch re-run no longer finds is withdrawn (图形灭失, vanished). A polygon that
  * continues a site its bureau's case still has open is merged into that case (已并入往期); the lead
  * bureau separates it when it is another site after all (→ issued).
@@ -49,8 +50,12 @@ export const ACTIONS = {
   verdict: { from: ['accepted', 'verified', 'monitoring'], to: 'verified', actor: 'lead_bureau' },
   rectification: { from: ['verified', 'rectifying'], to: 'rectifying', actor: 'lead_bureau' },
   close: { from: ['verified', 'rectifying'], to: 'closed', actor: 'lead_bureau' },
-  request_reassignment: { from: ['issued', 'accepted'], to: 'reassignment_requested', actor: 'lead_bureau' },
-  reassign: { from: ['issued', 'accepted', 'reassignment_requested'], to: 'issued', actor: 'oversee' },
+  /**
+   * Also from monitoring: a case judged 持续监测 by the wrong bureau is handed on like one not judged
+   * yet; reassigned, it is issued to the new bureau without the verdict (actions.ts reassign).
+   */
+  request_reassignment: { from: ['issued', 'accepted', 'monitoring'], to: 'reassignment_requested', actor: 'lead_bureau' },
+  reassign: { from: ['issued', 'accepted', 'monitoring', 'reassignment_requested'], to: 'issued', actor: 'oversee' },
   review: { from: ['closed'], to: null, actor: 'oversee' },
   escalate: { from: OPEN, to: null, actor: 'oversee' },
   /** 移送 done: recorded by the lead bureau, also after the case is closed (an official's part is handed over on its own clock). */
