@@ -137,7 +137,7 @@ export const SplitPreview = z
 /** The rectification's facts that only a filed case (立案) has: dropped when the decision becomes 不予立案. */
 export const FILED_CASE_FACTS = ['case_filed_on', 'fine_amount_yuan', 'court_enforcement'] as const;
 /** The rectification's facts of a retroactive approval (补办手续): dropped when the method becomes one without it. */
-export const RETROACTIVE_FACTS = ['retroactive_doc_no', 'retroactive_area_m2'] as const;
+export const RETROACTIVE_FACTS = ['retroactive_doc_no', 'retroactive_area_m2', 'retroactive_farmland_m2'] as const;
 /** 整改方式 that include 补办手续: 补办手续 itself and 拆补组合 (part demolished, part approved). */
 export const RETROACTIVE_METHODS: readonly string[] = ['retroactive_approval', 'combined'];
 
@@ -171,6 +171,12 @@ export const Rectification = z
       .max(10_000_000)
       .optional()
       .describe("补办手续批准面积 (m², not 亩), with method retroactive_approval or combined: the area the retroactive approval covers; at most 1.5 × the site's monitored area"),
+    retroactive_farmland_m2: z
+      .number()
+      .min(0)
+      .max(10_000_000)
+      .optional()
+      .describe('补办手续其中耕地面积 (m², not 亩), with method retroactive_approval or combined: of the approved area, the cultivated land (耕地); at most retroactive_area_m2'),
     violation_nature: violationNature
       .optional()
       .describe('违法性质 (主体分类) found while the case is handled: stored with the verdict (as if sent with it), the ledger’s 违法性质'),

@@ -1,7 +1,8 @@
 /**
  * Two groups of case facts the ledger carries (RESEARCH.md §3.5, §3.6, §3.8 items 5, 6 and 10, §4.4):
  * 违法性质 / 主体分类 (`violation_nature`) of an illegal verdict, given with it or later with a
- * rectification, and 补办手续文号 / 面积 (`retroactive_doc_no`, `retroactive_area_m2`) of a rectification
+ * rectification, and 补办手续文号 / 面积 / 其中耕地面积 (`retroactive_doc_no`, `retroactive_area_m2`,
+ * `retroactive_farmland_m2`) of a rectification
  * whose method seeks a retroactive approval (补办手续, 拆补组合). What is refused, who may record them,
  * what is kept and dropped, and the ledger's columns for them, through the server's HTTP API.
  */
@@ -16,7 +17,7 @@ const LEGAL = '370102-202610-0003';
 const OTHER = '370102-202610-0004';
 const APPROVED = '370102-202610-0005';
 const DEMOLISHED = '370102-202610-0006';
-const COLUMNS = ['违法性质', '补办手续文号', '补办手续面积(亩)', '补办手续面积(平方米)'] as const;
+const COLUMNS = ['违法性质', '补办手续文号', '补办手续面积(亩)', '补办手续面积(平方米)', '补办手续其中耕地面积(亩)'] as const;
 
 let db: Database;
 let t: TestApp;
@@ -98,7 +99,7 @@ describe('违法性质 (violation_nature)', () => {
   });
 });
 
-describe('补办手续文号 and 面积 (retroactive_doc_no, retroactive_area_m2)', () => {
+describe('补办手续文号, 面积 and 其中耕地面积 (retroactive_doc_no, retroactive_area_m2, retroactive_farmland_m2)', () => {
   it('are refused (400 VALIDATION naming the field, nothing stored) without a method that seeks an approval, or past the site’s bound', async () => {
     const before = await stored(APPROVED);
     const refusals: [Record<string, unknown>, RegExp][] = [
@@ -109,6 +110,11 @@ describe('补办手续文号 and 面积 (retroactive_doc_no, retroactive_area_m2
       [{ retroactive_doc_no: '  ' }, /retroactive_doc_no/],
       // m², at most 1.5 × the site's 9000 m² (亩 typed as m² would pass, m² typed with a digit too many not).
       [{ retroactive_area_m2: 13_501 }, /retroactive_area_m2 13501 m² is more than 1\.5 × the site's 9000 m²/],
+      // 其中耕地: a part of the approved area, in m², with a method that seeks an approval.
+      [{ method: 'demolish_restore', retroactive_farmland_m2: 100 }, /retroactive_farmland_m2 goes with method retroactive_approval \(补办手续\) or combined \(拆补组合\), not demolish_restore/],
+      [{ retroactive_farmland_m2: -1 }, /retroactive_farmland_m2/],
+      [{ retroactive_farmland_m2: '100' }, /retroactive_farmland_m2/],
+      [{ retroactive_area_m2: 6000, retroactive_farmland_m2: 6000.5 }, /retroactive_farmland_m2 6000\.5 m² is more than retroactive_area_m2 6000 m²/],
     ];
     for (const [body, message] of refusals) {
       const r = await rectify(APPROVED, body);
@@ -119,7 +125,7 @@ describe('补办手续文号 and 面积 (retroactive_doc_no, retroactive_area_m2
   });
 
   it('are recorded by the lead bureau under 补办手续 and kept by a later report that leaves them out; not by a co-handling bureau', async () => {
-    const facts = { retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 8000 };
+    const facts = { retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 8000, retroactive_farmland_m2: 5000 };
     const co = await rectify(APPROVED, facts, 'um');
     expect([co.statusCode, co.json().code]).toEqual([403, 'CASE.NOT_LEAD']);
     const r = await rectify(APPROVED, facts);
@@ -129,22 +135,40 @@ describe('补办手续文号 and 面积 (retroactive_doc_no, retroactive_area_m2
     expect((await stored(APPROVED)).r).toMatchObject({ progress: 100, ...facts });
   });
 
+  it('其中耕地面积 is refused past the approved area recorded earlier, either figure sent alone (400 naming both, nothing stored)', async () => {
+    const before = await stored(APPROVED);
+    for (const [body, message] of [
+      [{ retroactive_farmland_m2: 8000.01 }, /retroactive_farmland_m2 8000\.01 m² is more than retroactive_area_m2 8000 m²/],
+      [{ retroactive_area_m2: 4999 }, /retroactive_farmland_m2 5000 m² is more than retroactive_area_m2 4999 m²/],
+    ] as const) {
+      const r = await rectify(APPROVED, body);
+      expect([JSON.stringify(body), r.statusCode, r.json().code], r.body).toEqual([JSON.stringify(body), 400, 'VALIDATION']);
+      expect(r.json().message).toMatch(message);
+    }
+    expect(await stored(APPROVED)).toEqual(before);
+    // All of it cultivated land is allowed, and 0.
+    expect((await rectify(APPROVED, { retroactive_farmland_m2: 8000 })).statusCode).toBe(200);
+    expect((await rectify(APPROVED, { retroactive_farmland_m2: 0 })).statusCode).toBe(200);
+    expect((await rectify(APPROVED, { retroactive_farmland_m2: 5000 })).statusCode).toBe(200);
+  });
+
   it('go with 拆补组合 beside the restored area, and are dropped when the method turns to demolition only', async () => {
-    const r = await rectify(DEMOLISHED, { method: 'combined', restored_area_m2: 3000, retroactive_doc_no: '济自然资补〔2026〕9号', retroactive_area_m2: 6000 });
+    const r = await rectify(DEMOLISHED, { method: 'combined', restored_area_m2: 3000, retroactive_doc_no: '济自然资补〔2026〕9号', retroactive_area_m2: 6000, retroactive_farmland_m2: 3000 });
     expect(r.statusCode, r.body).toBe(200);
     const rows = await ledger();
-    expect(cells(rows, DEMOLISHED)).toEqual(['', '济自然资补〔2026〕9号', '9', '6000']);
+    expect(cells(rows, DEMOLISHED)).toEqual(['', '济自然资补〔2026〕9号', '9', '6000', '4.5']);
     const d = await rectify(DEMOLISHED, { method: 'demolish_restore', progress: 60 });
     expect(d.statusCode, d.body).toBe(200);
     const rect = d.json().case.rectification;
-    expect([rect.retroactive_doc_no, rect.retroactive_area_m2, rect.restored_area_m2]).toEqual([undefined, undefined, 3000]);
+    expect([rect.retroactive_doc_no, rect.retroactive_area_m2, rect.retroactive_farmland_m2, rect.restored_area_m2]).toEqual([undefined, undefined, undefined, 3000]);
   });
 
   it('are in the OpenAPI document of the rectification body, and 违法性质 in the verdict’s', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const rect = doc.paths['/api/polygons/{code}/rectification'].post.requestBody.content['application/json'].schema;
-    expect(Object.keys(rect.properties)).toEqual(expect.arrayContaining(['retroactive_doc_no', 'retroactive_area_m2', 'violation_nature']));
+    expect(Object.keys(rect.properties)).toEqual(expect.arrayContaining(['retroactive_doc_no', 'retroactive_area_m2', 'retroactive_farmland_m2', 'violation_nature']));
     expect(rect.properties.retroactive_area_m2).toMatchObject({ type: 'number', minimum: 0 });
+    expect(rect.properties.retroactive_farmland_m2).toMatchObject({ type: 'number', minimum: 0 });
     const verdict = doc.paths['/api/polygons/{code}/verdict'].post.requestBody.content['application/json'].schema;
     const variants = verdict.oneOf ?? verdict.anyOf;
     const illegalVariant = variants.find((v: { properties: { verdict: { const?: string; enum?: string[] } } }) => (v.properties.verdict.const ?? v.properties.verdict.enum?.[0]) === 'illegal');
@@ -158,17 +182,17 @@ describe('the ledger’s columns for them', () => {
     const header = text.slice(1, text.indexOf('\r\n')).split(',');
     const at = (c: string) => header.indexOf(c);
     expect(COLUMNS.map(at).every((i) => i > 0)).toBe(true);
-    expect([at('违法类型') + 1 === at('违法性质'), at('拆除复耕面积(平方米)') + 1 === at('补办手续文号'), at('补办手续面积(平方米)') < at('是否整改到位')]).toEqual([true, true, true]);
+    expect([at('违法类型') + 1 === at('违法性质'), at('拆除复耕面积(平方米)') + 1 === at('补办手续文号'), at('补办手续面积(平方米)') + 1 === at('补办手续其中耕地面积(亩)'), at('补办手续其中耕地面积(亩)') < at('是否整改到位')]).toEqual([true, true, true, true]);
   });
 
-  it('give each violation who violated, in Chinese, and an approval under 补办手续 in 亩 and m²; blank for legal and other rows', async () => {
+  it('give each violation who violated, in Chinese, and an approval under 补办手续 in 亩 and m², its cultivated land in 亩; blank for legal and other rows', async () => {
     const rows = await ledger();
-    expect(cells(rows, WITH_VERDICT)).toEqual(['政府及部门违法', '', '', '']);
-    expect(cells(rows, LATER)).toEqual(['单位违法', '', '', '']);
-    expect(cells(rows, APPROVED)).toEqual(['', '济自然资补〔2026〕3号', '12', '8000']);
+    expect(cells(rows, WITH_VERDICT)).toEqual(['政府及部门违法', '', '', '', '']);
+    expect(cells(rows, LATER)).toEqual(['单位违法', '', '', '', '']);
+    expect(cells(rows, APPROVED)).toEqual(['', '济自然资补〔2026〕3号', '12', '8000', '7.5']);
     // 拆补组合 turned to 拆除复耕: no approval any more.
-    expect(cells(rows, DEMOLISHED)).toEqual(['', '', '', '']);
-    expect(cells(rows, LEGAL)).toEqual(['', '', '', '']);
-    expect(cells(rows, OTHER)).toEqual(['', '', '', '']);
+    expect(cells(rows, DEMOLISHED)).toEqual(['', '', '', '', '']);
+    expect(cells(rows, LEGAL)).toEqual(['', '', '', '', '']);
+    expect(cells(rows, OTHER)).toEqual(['', '', '', '', '']);
   });
 });

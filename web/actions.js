@@ -105,7 +105,7 @@ function wireFilingFields(box) {
   show();
 }
 
-/** 整改方式 that seek a retroactive approval (补办手续, 拆补组合): only they carry its 文号 and 面积 (the server refuses them otherwise). */
+/** 整改方式 that seek a retroactive approval (补办手续, 拆补组合): only they carry its 文号, 面积 and 其中耕地面积 (the server refuses them otherwise). */
 const RETROACTIVE_METHODS = ['retroactive_approval', 'combined'];
 
 function retroactiveFields(r) {
@@ -113,6 +113,7 @@ function retroactiveFields(r) {
   return `<div id="retroactive-facts"${on ? '' : ' hidden'}>
            <label>补办手续批准文号 <input name="retroactive_doc_no" maxlength="100" pattern=".*\\S.*" value="${esc(r.retroactive_doc_no ?? '')}"></label>
            <label>补办手续批准面积（平方米） <input name="retroactive_area_m2" type="number" min="0" step="0.01" value="${esc(r.retroactive_area_m2 ?? '')}"></label>
+           <label>其中耕地面积（平方米） <input name="retroactive_farmland_m2" type="number" min="0" step="0.01" value="${esc(r.retroactive_farmland_m2 ?? '')}"></label>
          </div>`;
 }
 
@@ -140,6 +141,10 @@ function rectificationRefusal(err) {
   }
   if (/retroactive_area_m2 \S+ m² is more than/.test(err.message)) {
     return `补办手续批准面积超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：请以平方米填写（1 亩 ≈ 666.67 平方米）`;
+  }
+  if (/retroactive_farmland_m2 \S+ m² is more than retroactive_area_m2/.test(err.message)) return '其中耕地面积不能大于补办手续批准面积';
+  if (/retroactive_farmland_m2 \S+ m² is more than/.test(err.message)) {
+    return `其中耕地面积超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：请以平方米填写（1 亩 ≈ 666.67 平方米）`;
   }
   return null;
 }

@@ -194,6 +194,7 @@ function rectificationFacts(r) {
   if (r.restored_area_m2 != null) bits.push(`拆除复耕 ${m2(r.restored_area_m2)} m²`);
   if (r.retroactive_doc_no) bits.push(`补办手续 ${r.retroactive_doc_no}`);
   if (r.retroactive_area_m2 != null) bits.push(`补办手续面积 ${m2(r.retroactive_area_m2)} m²`);
+  if (r.retroactive_farmland_m2 != null) bits.push(`其中耕地 ${m2(r.retroactive_farmland_m2)} m²`);
   if (r.case_filed === false) bits.push(r.not_filed_reason ? `不予立案（${r.not_filed_reason}）` : '未立案');
   if (r.files_due) bits.push(`案卷移交期限 ${r.files_due}`);
   const closure = r.closure ? `<dt>销号</dt><dd>${esc(r.closure.closed_on ?? '')} ${esc(r.closure.reason ?? '')}</dd>` : '';

@@ -85,11 +85,12 @@ describe.skipIf(!haveBrowser)('违法性质 and 补办手续 on the card, in Chr
     expect(await page.textContent('#card-body')).toContain('单位违法');
   });
 
-  it('shows 补办手续批准文号 and 面积 with 补办手续 or 拆补组合 only, sends them then, and refuses an area past the bound in Chinese', async () => {
+  it('shows 补办手续批准文号, 面积 and 其中耕地面积 with 补办手续 or 拆补组合 only, sends them then, and refuses an area past its bound in Chinese', async () => {
     const form = '#more-rectification';
     expect(await page.isVisible(`${form} input[name=retroactive_doc_no]`)).toBe(false);
     await page.selectOption(`${form} select[name=method]`, 'combined');
     expect(await page.isVisible(`${form} input[name=retroactive_doc_no]`)).toBe(true);
+    expect(await page.isVisible(`${form} input[name=retroactive_farmland_m2]`)).toBe(true);
     await page.fill(`${form} input[name=progress]`, '40');
     await page.fill(`${form} input[name=retroactive_doc_no]`, '济自然资补〔2026〕3号');
     // 13 501 m² is more than 1.5 × the site's 9000 m².
@@ -101,9 +102,18 @@ describe.skipIf(!haveBrowser)('违法性质 and 补办手续 on the card, in Chr
     expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('400')]);
     expect((await stored(JUDGED)).r).toBeNull();
     await page.fill(`${form} input[name=retroactive_area_m2]`, '6000');
+    // 其中耕地 is part of the approved area: more is refused, in Chinese.
+    await page.fill(`${form} input[name=retroactive_farmland_m2]`, '6001');
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#toast')).toContain('其中耕地面积不能大于补办手续批准面积');
+    await expect.poll(() => consoleErrors.length).toBe(before + 1);
+    expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('400')]);
+    expect((await stored(JUDGED)).r).toBeNull();
+    await page.fill(`${form} input[name=retroactive_farmland_m2]`, '2000');
     await page.click('#submit-rectification');
     await expect.poll(() => page.textContent('#card-status')).toBe('整改中');
-    expect((await stored(JUDGED)).r).toMatchObject({ method: 'combined', retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 6000 });
+    expect((await stored(JUDGED)).r).toMatchObject({ method: 'combined', retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 6000, retroactive_farmland_m2: 2000 });
+    expect(await page.textContent('#card-rectification')).toContain('其中耕地 2,000 m²');
     expect(await page.textContent('#card-rectification')).toContain('补办手续 济自然资补〔2026〕3号');
     // Turned to demolition: the fields hide and are not sent (the server would refuse them there).
     await page.click(`${form} summary`);

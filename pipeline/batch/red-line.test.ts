@@ -16,7 +16,7 @@ import { BASE_ZONE_FILES, RED_LINE_FILE, SCENE_DETECTIONS, finaliseScene, sceneL
 type Situation = keyof typeof SCENE_DETECTIONS;
 const NEW_COLUMNS = ['生态保护红线面积(亩)', '是否涉及永久基本农田', '是否涉及生态保护红线'];
 /** Columns added beside the red line's since e33ea2d (the digest below is of that ledger's columns). */
-const OTHER_NEW_COLUMNS = ['村', '违法性质', '补办手续文号', '补办手续面积(亩)', '补办手续面积(平方米)'];
+const OTHER_NEW_COLUMNS = ['村', '违法性质', '补办手续文号', '补办手续面积(亩)', '补办手续面积(平方米)', '补办手续其中耕地面积(亩)'];
 const RED_LINE_COLUMNS = ['生态保护红线面积(亩)', '是否涉及生态保护红线'];
 
 /** The polygon of each situation, found by its centre (codes are given north to south, west to east). */

@@ -100,17 +100,17 @@ describe('dispositionCells', () => {
     expect(cols(dispositionCells(undetermined('x')))).toEqual(['', null, null, null, '']);
   });
 
-  it('gives 违法性质 of a violation only, 补办手续文号 and 面积 (亩 and m²) only under 补办手续 or 拆补组合', () => {
-    const facts = { status: 'rectifying', violationNature: '政府及部门违法', retroactiveDocNo: '济自然资补〔2026〕3号', retroactiveAreaM2: 2000 } as const;
-    const cols = (c: ReturnType<typeof dispositionCells>) => [c.违法性质, c.补办手续文号, c['补办手续面积(亩)'], c['补办手续面积(平方米)']];
-    expect(cols(dispositionCells(judged('r', { ...facts, verdict: 'illegal', rectificationMethod: '补办手续' })))).toEqual(['政府及部门违法', '济自然资补〔2026〕3号', 3, 2000]);
-    expect(cols(dispositionCells(judged('c', { ...facts, verdict: 'illegal', rectificationMethod: '拆补组合', retroactiveAreaM2: 1000.04 })))).toEqual(['政府及部门违法', '济自然资补〔2026〕3号', 1.5, 1000]);
+  it('gives 违法性质 of a violation only, 补办手续文号, 面积 (亩 and m²) and 其中耕地面积 (亩) only under 补办手续 or 拆补组合', () => {
+    const facts = { status: 'rectifying', violationNature: '政府及部门违法', retroactiveDocNo: '济自然资补〔2026〕3号', retroactiveAreaM2: 2000, retroactiveFarmlandM2: 1500 } as const;
+    const cols = (c: ReturnType<typeof dispositionCells>) => [c.违法性质, c.补办手续文号, c['补办手续面积(亩)'], c['补办手续面积(平方米)'], c['补办手续其中耕地面积(亩)']];
+    expect(cols(dispositionCells(judged('r', { ...facts, verdict: 'illegal', rectificationMethod: '补办手续' })))).toEqual(['政府及部门违法', '济自然资补〔2026〕3号', 3, 2000, 2.25]);
+    expect(cols(dispositionCells(judged('c', { ...facts, verdict: 'illegal', rectificationMethod: '拆补组合', retroactiveAreaM2: 1000.04, retroactiveFarmlandM2: 333.335 })))).toEqual(['政府及部门违法', '济自然资补〔2026〕3号', 1.5, 1000, 0.5]);
     // Demolition only (or no method yet): no approval is sought, so none is the row's.
-    expect(cols(dispositionCells(judged('d', { ...facts, verdict: 'illegal', rectificationMethod: '拆除复耕' })))).toEqual(['政府及部门违法', '', null, null]);
-    expect(cols(dispositionCells(judged('n', { ...facts, verdict: 'illegal', rectificationMethod: null })))).toEqual(['政府及部门违法', '', null, null]);
+    expect(cols(dispositionCells(judged('d', { ...facts, verdict: 'illegal', rectificationMethod: '拆除复耕' })))).toEqual(['政府及部门违法', '', null, null, null]);
+    expect(cols(dispositionCells(judged('n', { ...facts, verdict: 'illegal', rectificationMethod: null })))).toEqual(['政府及部门违法', '', null, null, null]);
     // Judged again, 合法: who violated and the violation's rectification are not this row's.
-    expect(cols(dispositionCells(judged('l', { ...facts, verdict: 'legal', rectificationMethod: '补办手续' })))).toEqual(['', '', null, null]);
-    expect(cols(dispositionCells(undetermined('x')))).toEqual(['', '', null, null]);
+    expect(cols(dispositionCells(judged('l', { ...facts, verdict: 'legal', rectificationMethod: '补办手续' })))).toEqual(['', '', null, null, null]);
+    expect(cols(dispositionCells(undetermined('x')))).toEqual(['', '', null, null, null]);
   });
 
   it('carries 巡查首次发现时间 of a violation only', () => {

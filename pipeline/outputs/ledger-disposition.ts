@@ -72,6 +72,8 @@ export interface LedgerDisposition {
   /** 补办手续批准文号 and 面积 (m²) of a retroactive approval (补办手续 / 拆补组合), as the rectification records them (absent: not said). */
   retroactiveDocNo?: string | null;
   retroactiveAreaM2?: number | null;
+  /** 补办手续其中耕地面积 (m²): the cultivated land (耕地) within the approved area (absent: not said). */
+  retroactiveFarmlandM2?: number | null;
   penaltyDone: boolean | null;
   /**
    * 整改期限 (yyyy-mm-dd): the due date of the rectification clock, set when the item was first judged
@@ -154,6 +156,7 @@ export interface DispositionCells {
   补办手续文号: string;
   '补办手续面积(亩)': number | null;
   '补办手续面积(平方米)': number | null;
+  '补办手续其中耕地面积(亩)': number | null;
   是否整改到位: string;
   是否处罚到位: string;
   是否申请法院强制执行: string;
@@ -185,6 +188,7 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
   // 补办手续's number and area are an approval's: shown with a method that seeks one (the server drops them otherwise).
   const retroactive = illegal && (d.rectificationMethod === '补办手续' || d.rectificationMethod === '拆补组合');
   const approvedM2 = retroactive ? (d.retroactiveAreaM2 ?? null) : null;
+  const farmlandM2 = retroactive ? (d.retroactiveFarmlandM2 ?? null) : null;
   const discipline = d.handovers.filter((h) => h.to === 'discipline');
   const parcels = d.parcels.length
     ? `拆分为${d.parcels.length}个地块：` +
@@ -215,6 +219,7 @@ export function dispositionCells(d: LedgerDisposition): DispositionCells {
     补办手续文号: retroactive ? (d.retroactiveDocNo ?? '') : '',
     '补办手续面积(亩)': approvedM2 !== null ? Math.round((approvedM2 / SQM_PER_MU) * 100) / 100 : null,
     '补办手续面积(平方米)': approvedM2 !== null ? Math.round(approvedM2 * 10) / 10 : null,
+    '补办手续其中耕地面积(亩)': farmlandM2 !== null ? Math.round((farmlandM2 / SQM_PER_MU) * 100) / 100 : null,
     是否整改到位: yesNo(d.rectified),
     是否处罚到位: yesNo(d.penaltyDone),
     是否申请法院强制执行: filed ? yesNo(d.courtEnforcement ?? null) : '',

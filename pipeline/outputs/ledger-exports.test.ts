@@ -101,7 +101,7 @@ beforeAll(async () => {
   // (The server sets a split polygon's verdict once every parcel has one: illegal if any is.)
   await kase('370102-202610-0001', 'rectifying', 'illegal', { violation_type: 'illegal_occupation', violation_subtype: 'built_before_approval', party: '某建材公司' },
     { method: 'combined', progress: 40, case_filed: true, penalty_decided_on: '2026-11-10', case_filed_on: '2026-11-04', fine_amount_yuan: 56000.5, restored_area_m2: 1000, court_enforcement: true,
-      retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 1500 }, '2026-11-20');
+      retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 1500, retroactive_farmland_m2: 1200 }, '2026-11-20');
   await db.query(`UPDATE cases SET due_rule = 'rectification' WHERE code = '370102-202610-0001'`);
   await db.query(`INSERT INTO parcels (code, idx, geom, area_m2, area_mu, verdict, verdict_details) VALUES
     ('370102-202610-0001', 1, ST_GeomFromText('POLYGON((117 36,117.0005 36,117.0005 36.001,117 36.001,117 36))', 4326), 2000, 3, 'illegal', '{"violation_type":"illegal_occupation","violation_nature":"organisation"}'),
@@ -152,12 +152,12 @@ describe('the month ledger from the database', () => {
     expect([a.处罚决定时间, a.整改期限, a.结案时间, a.移送纪委监委时间, a.移送纪委监委理由]).toEqual(['2026-11-10', '2026-11-20', '', '2026-12-01', '逾期未整改，移送问题线索']);
     // The filed case's day, fine and court enforcement; the area restored, in 亩 and m² as 监测面积.
     expect([a.立案时间, a['罚没金额(元)'], a['拆除复耕面积(亩)'], a['拆除复耕面积(平方米)'], a.是否申请法院强制执行]).toEqual(['2026-11-04', 56000.5, 1.5, 1000, '是']);
-    // 拆补组合: the retroactive approval's number and area (亩 and m²); 违法性质 from its illegal parcel.
-    expect([a.违法性质, a.补办手续文号, a['补办手续面积(亩)'], a['补办手续面积(平方米)']]).toEqual(['单位违法', '济自然资补〔2026〕3号', 2.25, 1500]);
+    // 拆补组合: the retroactive approval's number and area (亩 and m²), its cultivated land (亩); 违法性质 from its illegal parcel.
+    expect([a.违法性质, a.补办手续文号, a['补办手续面积(亩)'], a['补办手续面积(平方米)'], a['补办手续其中耕地面积(亩)']]).toEqual(['单位违法', '济自然资补〔2026〕3号', 2.25, 1500, 1.8]);
     const b = byCode['370102-202610-0002'];
     // Legal: none of a violation's case facts.
     expect([b.立案时间, b['罚没金额(元)'], b['拆除复耕面积(亩)'], b.是否申请法院强制执行]).toEqual(['', null, null, '']);
-    expect([b.违法性质, b.补办手续文号, b['补办手续面积(亩)'], b['补办手续面积(平方米)']]).toEqual(['', '', null, null]);
+    expect([b.违法性质, b.补办手续文号, b['补办手续面积(亩)'], b['补办手续面积(平方米)'], b['补办手续其中耕地面积(亩)']]).toEqual(['', '', null, null, null]);
     // 销号时间: the day the review approved it, not the day the bureau closed it (2026-11-25).
     expect([b.判定类型, b.批准文号, b.实际用途, b.销号状态, b.销号时间, b.办理状态]).toEqual(['合法', '济自然资批〔2026〕7号', '厂房', '已销号', '2026-11-28', '审核通过']);
     // No case yet (no server opened the month): the default clock its row shows, past by 2026-12-10.
@@ -215,7 +215,8 @@ describe('ledger exports read back', () => {
     expect([illegal['永久基本农田面积(亩)'], illegal['生态保护红线面积(亩)'], illegal.是否涉及永久基本农田, illegal.是否涉及生态保护红线]).toEqual(['3', '1.5', '是', '是']);
     const legal = csvRows(text).find((r) => r.图斑编号 === '370102-202610-0002')!;
     expect([legal['生态保护红线面积(亩)'], legal.是否涉及永久基本农田, legal.是否涉及生态保护红线]).toEqual(['0', '否', '否']);
-    expect([illegal.违法性质, illegal.补办手续文号, illegal['补办手续面积(亩)'], illegal['补办手续面积(平方米)']]).toEqual(['单位违法', '济自然资补〔2026〕3号', '2.25', '1500']);
+    expect([illegal.违法性质, illegal.补办手续文号, illegal['补办手续面积(亩)'], illegal['补办手续面积(平方米)'], illegal['补办手续其中耕地面积(亩)']]).toEqual(['单位违法', '济自然资补〔2026〕3号', '2.25', '1500', '1.8']);
+    expect(legal['补办手续其中耕地面积(亩)']).toBe('');
   });
 
   it('xlsx: re-read with exceljs, verdicts in place', async () => {
@@ -234,8 +235,8 @@ describe('ledger exports read back', () => {
     expect(['生态保护红线面积(亩)', '是否涉及永久基本农田', '是否涉及生态保护红线'].map((c) => at(c).value)).toEqual([1.5, '是', '是']);
     expect(at('生态保护红线面积(亩)').numFmt).toBe('0.00');
     expect(ws.getRow(4).getCell(LEDGER_COLUMNS.indexOf('是否涉及生态保护红线') + 1).value).toBe('否');
-    expect(['违法性质', '补办手续文号', '补办手续面积(亩)', '补办手续面积(平方米)'].map((c) => at(c).value)).toEqual(['单位违法', '济自然资补〔2026〕3号', 2.25, 1500]);
-    expect([at('补办手续面积(亩)').numFmt, at('补办手续面积(平方米)').numFmt]).toEqual(['0.00', '0.0']);
+    expect(['违法性质', '补办手续文号', '补办手续面积(亩)', '补办手续面积(平方米)', '补办手续其中耕地面积(亩)'].map((c) => at(c).value)).toEqual(['单位违法', '济自然资补〔2026〕3号', 2.25, 1500, 1.8]);
+    expect([at('补办手续面积(亩)').numFmt, at('补办手续面积(平方米)').numFmt, at('补办手续其中耕地面积(亩)').numFmt]).toEqual(['0.00', '0.0', '0.00']);
   });
 
   const gdal = it.skipIf(missing !== null && !CI);
@@ -271,12 +272,13 @@ describe('ledger exports read back', () => {
     expect(full).toMatch(/生态保护红线面积\(亩\) \(Real\) = 1\.5\b/);
     expect(full).toContain('是否涉及永久基本农田 (String) = 是');
     expect(full).toContain('是否涉及生态保护红线 (String) = 是');
-    for (const c of ['补办手续面积(亩)', '补办手续面积(平方米)']) expect(summary).toContain(`${c}: Real`);
+    for (const c of ['补办手续面积(亩)', '补办手续面积(平方米)', '补办手续其中耕地面积(亩)']) expect(summary).toContain(`${c}: Real`);
     for (const c of ['违法性质', '补办手续文号']) expect(summary).toContain(`${c}: String`);
     expect(full).toContain('违法性质 (String) = 单位违法');
     expect(full).toContain('补办手续文号 (String) = 济自然资补〔2026〕3号');
     expect(full).toMatch(/补办手续面积\(亩\) \(Real\) = 2\.25\b/);
     expect(full).toMatch(/补办手续面积\(平方米\) \(Real\) = 1500\b/);
+    expect(full).toMatch(/补办手续其中耕地面积\(亩\) \(Real\) = 1\.8\b/);
   });
 
   gdal('shp.zip: ogrinfo via /vsizip/ reads the polygon and point layers, WGS 84, UTF-8 values', () => {
@@ -323,6 +325,8 @@ describe('ledger exports read back', () => {
     expect(full).toContain('BBSXPZWH (String) = 济自然资补〔2026〕3号');
     expect(full).toMatch(/BBSXPZMJ \(Real\) = 2\.25\b/);
     expect(full).toMatch(/BBSXMJPFM \(Real\) = 1500\.0\b/);
+    expect(poly).toMatch(/BBSXGDMJ: Real \(16\.2\)/);
+    expect(full).toMatch(/BBSXGDMJ \(Real\) = 1\.80\b/);
   });
 
   gdal('geojson: ogrinfo reads 5 features in EPSG:4326 with Chinese values', () => {
@@ -348,6 +352,7 @@ describe('ledger exports read back', () => {
     expect(full).toContain('补办手续文号 (String) = 济自然资补〔2026〕3号');
     expect(full).toMatch(/补办手续面积\(亩\) \(Real\) = 2\.25\b/);
     expect(full).toMatch(/补办手续面积\(平方米\) \(Integer\) = 1500\b|补办手续面积\(平方米\) \(Real\) = 1500\b/);
+    expect(full).toMatch(/补办手续其中耕地面积\(亩\) \(Real\) = 1\.8\b/);
   });
 });
 

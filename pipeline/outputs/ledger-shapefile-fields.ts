@@ -75,6 +75,7 @@ export const LEDGER_SHP_FIELDS: readonly LedgerShpField[] = [
   C('补办手续文号', 'BBSXPZWH', 100),
   N('补办手续面积(亩)', 'BBSXPZMJ', 16, 2),
   N('补办手续面积(平方米)', 'BBSXMJPFM', 18, 1),
+  N('补办手续其中耕地面积(亩)', 'BBSXGDMJ', 16, 2),
   C('是否整改到位', 'SFZGDW', 3),
   C('是否处罚到位', 'SFCFDW', 3),
   C('是否申请法院强制执行', 'SFSQFYQZZX', 3),

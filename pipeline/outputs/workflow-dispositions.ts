@@ -8,7 +8,7 @@
  * The JSON columns are read with the keys of the server's request bodies (schemas/api.ts):
  * verdict_details {approval_doc_no | violation_type, violation_subtype, party, violation_nature | situation, reason, watch;
  * actual_use, note} (on a split polygon, on each parcel), rectification {method, progress, case_filed, not_filed_reason, penalty_decided_on, case_filed_on,
- * fine_amount_yuan, restored_area_m2, court_enforcement, retroactive_doc_no, retroactive_area_m2, note,
+ * fine_amount_yuan, restored_area_m2, court_enforcement, retroactive_doc_no, retroactive_area_m2, retroactive_farmland_m2, note,
  * closure: {reason, rectified, penalty_done, closed_on}}. Ids become Chinese labels here, from the
  * one vocabulary in schemas/workflow.ts. A split
  * polygon's verdict is the case's, which the server sets once every parcel is judged.
@@ -211,6 +211,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       courtEnforcement: rect && typeof rect.court_enforcement === 'boolean' ? rect.court_enforcement : null,
       retroactiveDocNo: str(rect, 'retroactive_doc_no'),
       retroactiveAreaM2: num(rect, 'retroactive_area_m2'),
+      retroactiveFarmlandM2: num(rect, 'retroactive_farmland_m2'),
       penaltyDone: closure && typeof closure.penalty_done === 'boolean' ? closure.penalty_done : null,
       rectificationDue: c.rectification_due,
       // The closure standing (a review's refusal removes it): the day the bureau closed the item.

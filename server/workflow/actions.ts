@@ -172,7 +172,14 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
   if ((body.case_filed_on !== undefined || body.penalty_decided_on !== undefined) && typeof rect.case_filed_on === 'string' && typeof rect.penalty_decided_on === 'string' && rect.penalty_decided_on < rect.case_filed_on) {
     throw new ApiError('VALIDATION', `penalty_decided_on ${rect.penalty_decided_on} is before case_filed_on ${rect.case_filed_on}: a penalty is decided on a filed case`);
   }
-  for (const key of ['restored_area_m2', 'retroactive_area_m2'] as const) {
+  // 其中耕地 is a part of the approved area: checked against the area recorded with it (this body's or an earlier one's).
+  if (body.retroactive_farmland_m2 !== undefined || body.retroactive_area_m2 !== undefined) {
+    const farmland = rect.retroactive_farmland_m2, approved = rect.retroactive_area_m2;
+    if (typeof farmland === 'number' && typeof approved === 'number' && farmland > approved) {
+      throw new ApiError('VALIDATION', `retroactive_farmland_m2 ${farmland} m² is more than retroactive_area_m2 ${approved} m²: the cultivated land (其中耕地) is part of the approved area`, { field: 'retroactive_farmland_m2' });
+    }
+  }
+  for (const key of ['restored_area_m2', 'retroactive_area_m2', 'retroactive_farmland_m2'] as const) {
     const m2 = body[key];
     if (m2 === undefined) continue;
     const site = await siteAreaM2(tx, c.code);
@@ -197,7 +204,7 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
     // (不予立案) no longer carries a filed case's day, penalty amount or court enforcement.
     if (body.case_filed === true) delete rect.not_filed_reason;
     if (body.case_filed === false) for (const key of FILED_CASE_FACTS) delete rect[key];
-    // A method without 补办手续 (the bureau turned to demolition) no longer carries an approval's number or area.
+    // A method without 补办手续 (the bureau turned to demolition) no longer carries an approval's number or areas.
     if (!RETROACTIVE_METHODS.includes(body.method)) for (const key of RETROACTIVE_FACTS) delete rect[key];
     await checkCaseFacts(tx, ctx, c, body, rect);
     // Jinan (seeds/000 item 9): when the parties include a party member or public official, the case
