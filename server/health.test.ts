@@ -83,6 +83,11 @@ describe('GET /api/health', () => {
       expect(Date.now() - started).toBeLessThan(2000);
       expect(r.statusCode).toBe(503);
       expect(r.json()).toEqual({ status: 'unavailable', database: 'unavailable', reason: 'timeout', version: VERSION, schema: null });
+      // The first probe's query still waits behind the lock: a probe is not the server's work, so the
+      // next one says timeout too, not busy.
+      const again = await health();
+      expect(again.statusCode).toBe(503);
+      expect(again.json()).toMatchObject({ reason: 'timeout' });
     } finally {
       release();
       await holder;

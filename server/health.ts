@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { TubanError } from '../schemas/errors.js';
 import type { Database } from '../pipeline/store/queryable.js';
-import { workInFlight } from './statements-in-flight.js';
+import { uncounted, workInFlight } from './statements-in-flight.js';
 import { packageVersionFrom } from '../pipeline/package-version.js';
 
 /** Long enough for a PostgreSQL round trip under load, short enough to answer within a probe's own timeout (Zabbix: 3 s). */
@@ -71,15 +71,15 @@ export async function checkDatabase(db: Database, timeoutMs = HEALTH_TIMEOUT_MS,
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new HealthTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
-  const query = db.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
+  // Not counted as the server's work (statements-in-flight.ts): only what else is under way tells busy from gone.
+  const query = uncounted(db).query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations');
   query.catch(() => undefined); // a query that fails after the timeout has nobody waiting for it
   try {
     const r = await Promise.race([query, timeout]);
     return { ok: true, schema: r.rows[0]?.version ?? null };
   } catch (err) {
-    // The probe's own query is one of those under way when it timed out, and not the oldest when others are.
     const work = workInFlight(db);
-    const others = (work?.running ?? 0) - 1;
+    const others = work?.running ?? 0;
     if (err instanceof HealthTimeout && db.kind === 'pglite' && others > 0) {
       const oldestMs = Math.round(performance.now() - (work!.oldestSince ?? performance.now()));
       if (oldestMs <= stuckMs) return { ok: true, busy: true, running: others, oldestMs };

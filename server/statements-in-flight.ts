@@ -17,6 +17,8 @@ export interface WorkInFlight {
 
 // Start times by piece; a Map keeps insertion order, so its first entry is the oldest still under way.
 const counters = new WeakMap<Database, Map<number, number>>();
+// The handle each tracked one counts for: what a health probe queries through (`uncounted`).
+const underlying = new WeakMap<Database, Database>();
 
 /** `db`, counting every statement and transaction sent through it until it is answered or ends. */
 export function trackStatements(db: Database): Database {
@@ -50,7 +52,17 @@ export function trackStatements(db: Database): Database {
     close: () => db.close(),
   };
   counters.set(tracked, started);
+  underlying.set(tracked, db);
   return tracked;
+}
+
+/**
+ * The handle `db` counts for, or `db` itself when it is not tracked: for a health probe's own query,
+ * which is not work of the server's. A probe's query that timed out still waits behind whatever
+ * holds the database; counted, it made the next probe read that holder as work of ours (`busy`).
+ */
+export function uncounted(db: Database): Database {
+  return underlying.get(db) ?? db;
 }
 
 /** Statements and transactions under way through a tracked `db`, and since when the oldest; undefined for a database not tracked. */
