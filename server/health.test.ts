@@ -39,6 +39,23 @@ afterAll(async () => {
 
 const health = (app = t.app) => app.inject({ method: 'GET', url: '/api/health' });
 
+/**
+ * A transaction on `handle` that runs `statement`, then holds the database until released: `begun`
+ * once the statement has run, `release()` ends it and waits for it.
+ */
+function holdDatabase(handle: Database, statement: string): { begun: Promise<void>; release: () => Promise<void> } {
+  let free!: () => void;
+  const held = new Promise<void>((r) => (free = r));
+  let started!: () => void;
+  const begun = new Promise<void>((r) => (started = r));
+  const work = handle.transaction(async (tx) => {
+    await tx.query(statement);
+    started();
+    await held;
+  });
+  return { begun, release: async () => { free(); await work; } };
+}
+
 describe('GET /api/health', () => {
   it('answers 200 without a sign-in: status, database, version and schema, nothing else, never cached', async () => {
     const r = await health();
@@ -66,18 +83,10 @@ describe('GET /api/health', () => {
   });
 
   it('answers 503 timeout, within its bound, while the database does not answer and none of the server\'s own work holds it (a lock held on the table it reads)', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
     // Through the raw handle: work the server does not know of (on PostgreSQL, another session).
-    const holder = raw.transaction(async (tx) => {
-      await tx.query('LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE');
-      locked();
-      await held;
-    });
+    const holder = holdDatabase(raw, 'LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE');
     try {
-      await isLocked;
+      await holder.begun;
       const started = Date.now();
       const r = await health();
       expect(Date.now() - started).toBeLessThan(2000);
@@ -89,24 +98,16 @@ describe('GET /api/health', () => {
       expect(again.statusCode).toBe(503);
       expect(again.json()).toMatchObject({ reason: 'timeout' });
     } finally {
-      release();
-      await holder;
+      await holder.release();
     }
     expect((await health()).statusCode).toBe(200);
   });
 
   it('answers 200 busy, not 503, while a transaction of the server\'s own holds the embedded database (an export writing its files)', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let begun!: () => void;
-    const isBegun = new Promise<void>((r) => (begun = r));
-    const work = db.transaction(async (tx) => {
-      await tx.query('SELECT count(*) FROM schema_migrations');
-      begun();
-      await held; // files being written between its statements
-    });
+    // Its files being written between its statements.
+    const work = holdDatabase(db, 'SELECT count(*) FROM schema_migrations');
     try {
-      await isBegun;
+      await work.begun;
       const r = await health();
       if (db.kind === 'pglite') {
         // One transaction at a time: the probe waits behind ours, which is work, not an outage.
@@ -116,8 +117,7 @@ describe('GET /api/health', () => {
         expect(r.json()).toEqual({ status: 'ok', database: 'ok', version: VERSION, schema: SCHEMA });
       }
     } finally {
-      release();
-      await work;
+      await work.release();
     }
     expect((await health()).json()).toMatchObject({ database: 'ok', schema: SCHEMA });
   });
@@ -127,17 +127,10 @@ describe('GET /api/health', () => {
     const lines: string[] = [];
     const stream = { write: (line: string) => void lines.push(line) };
     const app = (await testApp(db, { healthTimeoutMs: 300, healthStuckMs: 200, logger: { level: 'warn', stream } })).app;
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let begun!: () => void;
-    const isBegun = new Promise<void>((r) => (begun = r));
-    const work = db.transaction(async (tx) => {
-      await tx.query('SELECT count(*) FROM schema_migrations');
-      begun();
-      await held; // a hung export: never ends on its own
-    });
+    // A hung export: never ends on its own.
+    const work = holdDatabase(db, 'SELECT count(*) FROM schema_migrations');
     try {
-      await isBegun;
+      await work.begun;
       const r = await health(app);
       if (db.kind === 'pglite') {
         expect([r.statusCode, r.json()]).toEqual([503, { status: 'unavailable', database: 'unavailable', reason: 'stuck', version: VERSION, schema: null }]);
@@ -150,8 +143,7 @@ describe('GET /api/health', () => {
         expect(r.json()).toEqual({ status: 'ok', database: 'ok', version: VERSION, schema: SCHEMA });
       }
     } finally {
-      release();
-      await work;
+      await work.release();
       await app.close();
     }
     // The same bound, nothing of ours under way: healthy again.

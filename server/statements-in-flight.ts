@@ -15,14 +15,13 @@ export interface WorkInFlight {
   oldestSince: number | null;
 }
 
-// Start times by piece; a Map keeps insertion order, so its first entry is the oldest still under way.
-const counters = new WeakMap<Database, Map<number, number>>();
-// The handle each tracked one counts for: what a health probe queries through (`uncounted`).
-const underlying = new WeakMap<Database, Database>();
+// Per tracked handle: the start times of its pieces under way (a Map keeps insertion order, so its
+// first entry is the oldest), and the handle it counts for, which a health probe queries through.
+const tracking = new WeakMap<Database, { started: Map<number, number>; raw: Database }>();
 
 /** `db`, counting every statement and transaction sent through it until it is answered or ends. */
 export function trackStatements(db: Database): Database {
-  if (counters.has(db)) return db;
+  if (tracking.has(db)) return db;
   const started = new Map<number, number>();
   let next = 0;
   const counted = <T>(run: () => Promise<T>): Promise<T> => {
@@ -51,8 +50,7 @@ export function trackStatements(db: Database): Database {
     transaction: (fn) => counted(() => db.transaction((tx) => fn(counting(tx)))),
     close: () => db.close(),
   };
-  counters.set(tracked, started);
-  underlying.set(tracked, db);
+  tracking.set(tracked, { started, raw: db });
   return tracked;
 }
 
@@ -62,12 +60,12 @@ export function trackStatements(db: Database): Database {
  * holds the database; counted, it made the next probe read that holder as work of ours (`busy`).
  */
 export function uncounted(db: Database): Database {
-  return underlying.get(db) ?? db;
+  return tracking.get(db)?.raw ?? db;
 }
 
 /** Statements and transactions under way through a tracked `db`, and since when the oldest; undefined for a database not tracked. */
 export function workInFlight(db: Database): WorkInFlight | undefined {
-  const started = counters.get(db);
+  const started = tracking.get(db)?.started;
   if (!started) return undefined;
   const oldest = started.values().next();
   return { running: started.size, oldestSince: oldest.done ? null : oldest.value };

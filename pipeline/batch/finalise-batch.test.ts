@@ -41,27 +41,30 @@ describe('dropSeamDuplicates', () => {
   });
 });
 
-describe('finaliseDetections with a 乡镇/街道 (township) layer', () => {
+/** finaliseDetections on `detections` with these zone files (name → features) written as GeoJSON, no earlier months. */
+async function finaliseWithZones(zoneFiles: Record<string, unknown[]>, detections: Detection[]) {
   const stamp = { name: 'spectral', version: '1.0.0', paramsHash: 'abc123' };
   const noPrevious = async (geoms: Polygon[]) => geoms.map(() => null);
-  const big = (x: number, y: number) => square(x, y, 0.1);
-
-  async function finalise(zoneFiles: Record<string, unknown[]>, detections: Detection[]) {
-    const dir = await mkdtemp(join(tmpdir(), 'tuban-finalise-township-'));
-    try {
-      const zones = await Promise.all(Object.entries(zoneFiles).map(async ([name, features]) => {
-        const path = join(dir, `${name}.geojson`);
-        await writeFile(path, JSON.stringify({ type: 'FeatureCollection', features }));
-        return path;
-      }));
-      const args = BatchArgsSchema.parse({ epoch: '2026-10', tiles: [join(dir, 'a.tif')], prior: [join(dir, 'b.tif')], zones });
-      const plan: BatchPlan = { batchId: 'b1', plannedAt: '2026-10-09T00:00:00Z', args, tiles: [], prior: [], rejected: [] };
-      return await finaliseDetections(plan, await loadRuleTable(), detections, stamp, noPrevious);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  const dir = await mkdtemp(join(tmpdir(), 'tuban-finalise-zones-'));
+  try {
+    const zones = await Promise.all(Object.entries(zoneFiles).map(async ([name, features]) => {
+      const path = join(dir, `${name}.geojson`);
+      await writeFile(path, JSON.stringify({ type: 'FeatureCollection', features }));
+      return path;
+    }));
+    const args = BatchArgsSchema.parse({ epoch: '2026-10', tiles: [join(dir, 'a.tif')], prior: [join(dir, 'b.tif')], zones });
+    const plan: BatchPlan = { batchId: 'b1', plannedAt: '2026-10-09T00:00:00Z', args, tiles: [], prior: [], rejected: [] };
+    return await finaliseDetections(plan, await loadRuleTable(), detections, stamp, noPrevious);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  const feature = (properties: Record<string, unknown>, geometry: Polygon) => ({ type: 'Feature', properties, geometry });
+}
+
+const feature = (properties: Record<string, unknown>, geometry: Polygon) => ({ type: 'Feature', properties, geometry });
+
+describe('finaliseDetections with a 乡镇/街道 (township) layer', () => {
+  const big = (x: number, y: number) => square(x, y, 0.1);
+  const finalise = finaliseWithZones;
   const districts = [feature({ kind: 'district', code: '370112', name: '历城区' }, big(117, 36))];
   const detections = [
     det('t', 0, square(117.01, 36.01), 0.8), // in 王家镇
@@ -103,25 +106,7 @@ describe('finaliseDetections with a 乡镇/街道 (township) layer', () => {
 });
 
 describe('finaliseDetections with a 村/社区 (village) layer', () => {
-  const stamp = { name: 'spectral', version: '1.0.0', paramsHash: 'abc123' };
-  const noPrevious = async (geoms: Polygon[]) => geoms.map(() => null);
-  const feature = (properties: Record<string, unknown>, geometry: Polygon) => ({ type: 'Feature', properties, geometry });
-
-  async function finalise(zoneFiles: Record<string, unknown[]>, detections: Detection[]) {
-    const dir = await mkdtemp(join(tmpdir(), 'tuban-finalise-village-'));
-    try {
-      const zones = await Promise.all(Object.entries(zoneFiles).map(async ([name, features]) => {
-        const path = join(dir, `${name}.geojson`);
-        await writeFile(path, JSON.stringify({ type: 'FeatureCollection', features }));
-        return path;
-      }));
-      const args = BatchArgsSchema.parse({ epoch: '2026-10', tiles: [join(dir, 'a.tif')], prior: [join(dir, 'b.tif')], zones });
-      const plan: BatchPlan = { batchId: 'b1', plannedAt: '2026-10-09T00:00:00Z', args, tiles: [], prior: [], rejected: [] };
-      return await finaliseDetections(plan, await loadRuleTable(), detections, stamp, noPrevious);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
+  const finalise = finaliseWithZones;
   const districts = [feature({ kind: 'district', code: '370112', name: '历城区' }, square(117, 36, 0.1))];
   const townships = [feature({ kind: '乡镇', XZQDM: '370112001', XZQMC: '王家镇' }, square(117, 36, 0.1))];
   const detections = [
