@@ -262,9 +262,22 @@ async function openServer(url: string, opts: OpenOptions): Promise<Database> {
   const options = opts.schema ? `-c search_path=${quoteIdent(opts.schema)},public` : undefined;
   // Loaded here: an embedded run never needs the server client.
   const { default: pgModule } = await import('pg');
-  const pool = new pgModule.Pool({ connectionString: url, max: 8, ...(options ? { options } : {}) });
+  const max = 8;
+  const pool = new pgModule.Pool({ connectionString: url, max, ...(options ? { options } : {}) });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // The backends of this pool's connections: how the health check tells this process's sessions
+  // from other applications' (and other tuban processes') in pg_stat_activity.
+  const pids = new Set<number>();
+  const pidOf = (client: pg.PoolClient) => (client as unknown as { processID: number | null }).processID;
+  pool.on('connect', (client) => {
+    const pid = pidOf(client);
+    if (pid !== null) pids.add(pid);
+  });
+  pool.on('remove', (client) => {
+    const pid = pidOf(client);
+    if (pid !== null) pids.delete(pid);
+  });
   let closed = false;
   const run = async <R>(q: Queryable | pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<QueryResult<R>> => {
     try {
@@ -310,6 +323,7 @@ async function openServer(url: string, opts: OpenOptions): Promise<Database> {
         client.release(broken ?? false);
       }
     },
+    connections: () => ({ max, open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, pids: [...pids] }),
     async close() {
       if (closed) return;
       closed = true;

@@ -16,4 +16,15 @@ export interface Database extends Queryable {
   close(): Promise<void>;
   /** 'pglite' (embedded, persisted in a directory) or 'postgres' (server URL). */
   readonly kind: 'pglite' | 'postgres';
+  /** A PostgreSQL server's pool, as it is now (the health check's view of this process's sessions); absent elsewhere. */
+  connections?(): PoolConnections;
+}
+
+/** A pool's connections: at most `max`, `open` of them (`idle` of those free), `waiting` callers queued for one, and the backends' pids (pg_stat_activity.pid). */
+export interface PoolConnections {
+  max: number;
+  open: number;
+  idle: number;
+  waiting: number;
+  pids: number[];
 }
