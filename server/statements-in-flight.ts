@@ -5,6 +5,9 @@
  * the shared socket) a health probe's trivial query waits behind it: that is the database at work,
  * not gone, and `GET /api/health` says `busy` instead of failing (health.ts) — unless the oldest of
  * that work has been under way for longer than any legitimate piece of work takes: then `stuck`.
+ * On a PostgreSQL server the probe does not wait behind ours, so the age of ours says it there: a
+ * request waiting on another session's lock, a transaction whose request never ended, a query
+ * queued for a connection of the pool all count from when they were sent.
  */
 import { performance } from 'node:perf_hooks';
 import type { Database, Queryable } from '../pipeline/store/queryable.js';
