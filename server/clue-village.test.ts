@@ -8,7 +8,7 @@
  * 王家镇 370102001 lies west of 117.1°E, 李庄街道 east of it, both from 36.6° to 36.7°N; the villages:
  * 前进村 and 后街村 the north half of 王家镇 (west, east), 飞地村 (a code of another township) the
  * north half of 李庄街道, 无码社区 (no code) its south half, and 外区村 (a code of another district)
- * north of both townships.
+ * north of both townships; 外区镇 (a township of another district's code) east of 李庄街道.
  */
 import type { Polygon } from 'geojson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,8 @@ const box = (x0: number, y0: number, x1: number, y1: number): Polygon => ({ type
 const TOWNSHIPS = [
   { code: '370102001', name: '王家镇', geometry: square(117.0, 36.6, 0.1) },
   { code: '370102002000', name: '李庄街道', geometry: square(117.1, 36.6, 0.1) },
+  // A township of another district's code, east of 李庄街道.
+  { code: '370103001', name: '外区镇', geometry: square(117.2, 36.6, 0.1) },
 ];
 const VILLAGES = [
   { code: '370102001201', name: '前进村', geometry: box(117.0, 36.65, 117.05, 36.7) },
@@ -88,13 +90,17 @@ describe('with the village outlines stored', () => {
     Object.assign(codes, { 村东新建彩钢棚: inside.code, 跨村界: most.code, 村界外: outside.code, 无码社区内: named.code });
   });
 
-  it('keeps a village whose code is not under the clue\'s township (or, outside every township, its district) and warns, as the batch does', async () => {
+  it('keeps a village whose code is not under the clue\'s township (or, outside every township, its district), or a township not under its district, and warns, as the batch does', async () => {
     const other = await add(point(117.15, 36.67), '飞地');
     expect(await placed(other.code)).toEqual({ township_code: '370102002000', village_code: '370102009203', village_name: '飞地村' });
     expect(other.warnings).toEqual([`village 370102009203 飞地村 does not begin with the code of township 370102002000 李庄街道 clue ${other.code} lies in: check the village and township layers`]);
     const district = await add(point(117.05, 36.72), '外区');
     expect(await placed(district.code)).toEqual({ township_code: null, village_code: '370103005201', village_name: '外区村' });
     expect(district.warnings).toEqual([`village 370103005201 外区村 does not begin with the code of district 370102 历下区 clue ${district.code} lies in: check the village and district layers`]);
+    // The township's code likewise against the clue's district (a batch warns on a polygon's too).
+    const township = await add(point(117.25, 36.65), '外区镇内');
+    expect(await placed(township.code)).toEqual({ township_code: '370103001', village_code: null, village_name: null });
+    expect(township.warnings).toEqual([`township 370103001 外区镇 does not begin with the code of district 370102 历下区 clue ${township.code} lies in: check the township and district layers`]);
     Object.assign(codes, { 飞地: other.code, 外区: district.code });
   });
 
@@ -120,6 +126,6 @@ describe('with the village outlines stored', () => {
     const [header, ...rows] = r.body.replace(/^\uFEFF/, '').trim().split('\r\n').map((l: string) => l.split(','));
     const [codeAt, villageAt, basisAt] = ['图斑编号', '村', '发现依据说明'].map((c) => header.indexOf(c));
     const byDescription = Object.fromEntries(rows.filter((row: string[]) => row[codeAt].includes('-X')).map((row: string[]) => [row[basisAt], row[villageAt]]));
-    expect(byDescription).toEqual({ 早于村界: '', 村东新建彩钢棚: '前进村', 跨村界: '后街村', 村界外: '', 无码社区内: '无码社区', 飞地: '飞地村', 外区: '外区村' });
+    expect(byDescription).toEqual({ 早于村界: '', 村东新建彩钢棚: '前进村', 跨村界: '后街村', 村界外: '', 无码社区内: '无码社区', 飞地: '飞地村', 外区: '外区村', 外区镇内: '' });
   });
 });
