@@ -1,10 +1,10 @@
 /**
  * Finalising stores the district outlines the batch routed with (`districts`, migration 12), which
  * the triage server checks a clue's place against, and the township outlines (`townships`,
- * migration 16) a clue takes its 乡镇/街道 from: exact (not simplified), one row per code, the
- * same after a re-run, the newest month's layer winning. On PGlite, or on the PostgreSQL server of
- * TUBAN_TEST_DATABASE_URL in a fresh schema. The queue runner stores the same rows
- * (workers/queue/queue-equivalence.test.ts).
+ * migration 16) and village outlines (`villages`, migration 19) a clue takes its 乡镇/街道 and 村
+ * from: exact (not simplified), one row per code, the same after a re-run, the newest month's layer
+ * winning. On PGlite, or on the PostgreSQL server of TUBAN_TEST_DATABASE_URL in a fresh schema. The
+ * queue runner stores the same rows (workers/queue/queue-equivalence.test.ts).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../../fixtures/synthetic-scene.js';
-import { writeSceneTownships } from '../../fixtures/scene-townships.js';
+import { writeSceneTownships, writeSceneVillages } from '../../fixtures/scene-townships.js';
 import { storeDistricts, storeTownships } from '../store/districts.js';
 import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
@@ -114,6 +114,30 @@ describe('a batch with a township layer stores its township outlines', () => {
     const rows = await db.query('SELECT key, geom::text AS geom, updated_at FROM townships ORDER BY key');
     await batch([scene.zonesPath, path], 'townships-again');
     expect((await db.query('SELECT key, geom::text AS geom FROM townships ORDER BY key')).rows).toEqual(rows.rows.map(({ key, geom }) => ({ key, geom })));
+  });
+});
+
+describe('a batch with a village layer stores its village outlines', () => {
+  it('exact, one per code, named as the layer names them, beside the townships; every polygon\'s village among them', async () => {
+    expect((await db.query('SELECT key FROM villages')).rows).toEqual([]); // the batches above had no village layer
+    const townships = join(dir, 'townships-v.geojson');
+    await writeSceneTownships(scene.zonesPath, townships);
+    const path = join(dir, 'villages.geojson');
+    const layer = await writeSceneVillages(scene.zonesPath, path);
+    expect(layer.features.length).toBeGreaterThan(2);
+    const run = await batch([scene.zonesPath, townships, path], 'villages');
+    expect((await db.query('SELECT key, code, name, batch_id FROM villages ORDER BY key')).rows).toEqual(
+      layer.features.map((f) => ({ key: f.properties!.XZQDM, code: f.properties!.XZQDM, name: f.properties!.XZQMC, batch_id: run.plan.batchId })).sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
+    for (const f of layer.features) {
+      const same = await db.query<{ equal: boolean }>('SELECT ST_Equals(geom, ST_SetSRID(ST_GeomFromGeoJSON($2), 4326)) AS equal FROM villages WHERE code = $1', [f.properties!.XZQDM, JSON.stringify(f.geometry)]);
+      expect(same.rows[0], f.properties!.XZQDM).toEqual({ equal: true });
+    }
+    // The townships are the township layer's, not the villages' (a kindless file's codes say which).
+    expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM townships WHERE code IN (SELECT code FROM villages)')).rows[0].n).toBe(0);
+    const placed = await db.query<{ n: number; stored: number }>('SELECT count(*)::int AS n, count(*) FILTER (WHERE village_code IN (SELECT code FROM villages))::int AS stored FROM polygons WHERE batch_id = $1 AND village_code IS NOT NULL', [run.plan.batchId]);
+    expect(placed.rows[0].n).toBeGreaterThan(0);
+    expect(placed.rows[0].stored).toBe(placed.rows[0].n);
   });
 });
 

@@ -133,6 +133,8 @@ describe('finaliseDetections with a 村/社区 (village) layer', () => {
     expect(byCentre(r.polygons, 0)).toMatchObject({ townshipName: '王家镇', villageCode: '370112001201', villageName: '东村' });
     expect(byCentre(r.polygons, 1)).toMatchObject({ villageCode: '370112002202', villageName: '西村' });
     expect(byCentre(r.polygons, 2)).toMatchObject({ townshipName: '王家镇', villageCode: null, villageName: null });
+    // The outlines the server places clues by (storeVillages), coded and named as the polygons' villages.
+    expect(r.villages.map((v) => [v.code, v.name, v.geometry.type])).toEqual([['370112001201', '东村', 'Polygon'], ['370112002202', '西村', 'Polygon']]);
     expect(r.warnings.filter((w) => w.includes('village'))).toEqual([
       `village 370112002202 西村 does not begin with the code of township 370112001 王家镇 its 1 polygon(s) lie in (${byCentre(r.polygons, 1).code}): check the village and township layers`,
     ]);
@@ -153,6 +155,7 @@ describe('finaliseDetections with a 村/社区 (village) layer', () => {
     ]);
     const none = await finalise({ districts, townships }, detections);
     expect(none.villageLayer).toBe(false);
+    expect(none.villages).toEqual([]);
     expect(none.polygons.every((p) => p.villageCode === null && p.villageName === null)).toBe(true);
   });
 });

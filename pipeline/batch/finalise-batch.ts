@@ -16,10 +16,11 @@ import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js'
 import { overlayPolygon, type OverlayResult } from '../route/overlay.js';
 import { routePolygon, seasonalBasis } from '../route/route.js';
 import { ZoneIndex, bboxOf } from '../route/zone-index.js';
+import { codeMismatchWarning, codeMismatches, type CodeMismatch } from '../route/unit-codes.js';
 import { loadLandUse, loadZones, type ZoneLoader } from '../zones.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchPlan } from './plan-batch.js';
-import type { DistrictOutline, TownshipOutline } from '../store/districts.js';
+import type { AdminUnitOutline, DistrictOutline } from '../store/districts.js';
 
 export interface FinaliseResult {
   polygons: MonitoringPolygon[];
@@ -34,7 +35,9 @@ export interface FinaliseResult {
   /** The district outlines the polygons were routed with, for the server's clue check (`storeDistricts`). */
   districts: DistrictOutline[];
   /** The township outlines the polygons were placed with, for the clues' 乡镇/街道 (`storeTownships`). */
-  townships: TownshipOutline[];
+  townships: AdminUnitOutline[];
+  /** The village outlines, likewise for the clues' 村/社区 (`storeVillages`). */
+  villages: AdminUnitOutline[];
   /** Whether the zone files hold a 乡镇/街道 layer (so a polygon without a township lies outside it). */
   townshipLayer: boolean;
   /** Whether they hold a 村/社区 layer (so a polygon without a village lies outside it). */
@@ -151,55 +154,30 @@ export async function finaliseDetections(
     tileId: r.d.tileId,
   }));
   polygons.sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
-  warnings.push(...townshipDistrictWarnings(polygons), ...villageTownshipWarnings(polygons));
+  warnings.push(...unitCodeWarnings(polygons));
   const townshipLayer = batchZones.zones.items.some((z) => z.kind === 'township');
   const villageLayer = batchZones.zones.items.some((z) => z.kind === 'village');
-  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones), townships: townshipOutlines(batchZones), townshipLayer, villageLayer };
+  return { polygons, rejected, repaired: batchZones.repaired, warnings, seamDuplicates: detections.length - kept.length, seasonal, districts: districtOutlines(batchZones), townships: adminUnitOutlines(batchZones, 'township'), villages: adminUnitOutlines(batchZones, 'village'), townshipLayer, villageLayer };
 }
 
 /**
- * A village code begins with its township's nine digits (a twelve-digit township code ends in 000):
- * one that does not names the wrong village or township layer. Where the polygon has no township
- * code (no township layer, outside it, or a layer of names), the village is checked against the
- * district's six digits instead. As for townships, both are kept as the layers say; the report says
- * so once per village and township (or district).
+ * A township or village whose code does not begin with the code of the unit above it (`codeMismatches`)
+ * names the wrong layer. The polygon keeps both as the layers say; the report says so once per unit
+ * and parent, the townships' first.
  */
-function villageTownshipWarnings(polygons: readonly MonitoringPolygon[]): string[] {
-  const odd = new Map<string, { village: string; parent: string; codes: string[] }>();
+function unitCodeWarnings(polygons: readonly MonitoringPolygon[]): string[] {
+  const odd = new Map<string, { mismatch: CodeMismatch; codes: string[] }>();
   for (const p of polygons) {
-    const v = p.villageCode;
-    if (!v) continue;
-    const t = p.townshipCode;
-    const parent = t ? { prefix: t.slice(0, 9), label: `township ${`${t} ${p.townshipName ?? ''}`.trim()}` } : p.districtCode === UNASSIGNED_DISTRICT.code ? null : { prefix: p.districtCode, label: `district ${`${p.districtCode} ${p.districtName}`.trim()}` };
-    if (!parent || v.startsWith(parent.prefix)) continue;
-    const key = `${v}\0${parent.label}`;
-    const entry = odd.get(key) ?? { village: `${v} ${p.villageName ?? ''}`.trim(), parent: parent.label, codes: [] };
-    entry.codes.push(p.code);
-    odd.set(key, entry);
+    for (const m of codeMismatches({ ...p, districtCode: p.districtCode === UNASSIGNED_DISTRICT.code ? null : p.districtCode })) {
+      const key = `${m.unit}\0${m.parent}`;
+      const entry = odd.get(key) ?? { mismatch: m, codes: [] };
+      entry.codes.push(p.code);
+      odd.set(key, entry);
+    }
   }
-  return [...odd.values()].map(
-    (o) => `village ${o.village} does not begin with the code of ${o.parent} its ${o.codes.length} polygon(s) lie in (${o.codes.slice(0, 5).join(', ')}${o.codes.length > 5 ? ' …' : ''}): check the village and ${o.parent.split(' ')[0]} layers`,
-  );
-}
-
-/**
- * A township code begins with its district's six digits (GB/T 2260 + 3): one that does not names the
- * wrong district or township layer (another county's file, a stale code). The polygon keeps both as
- * the layers say; the report says so once per township and district.
- */
-function townshipDistrictWarnings(polygons: readonly MonitoringPolygon[]): string[] {
-  const odd = new Map<string, { township: string; district: string; codes: string[] }>();
-  for (const p of polygons) {
-    const t = p.townshipCode;
-    if (!t || p.districtCode === UNASSIGNED_DISTRICT.code || t.startsWith(p.districtCode)) continue;
-    const key = `${t}\0${p.districtCode}`;
-    const entry = odd.get(key) ?? { township: `${t} ${p.townshipName ?? ''}`.trim(), district: `${p.districtCode} ${p.districtName}`.trim(), codes: [] };
-    entry.codes.push(p.code);
-    odd.set(key, entry);
-  }
-  return [...odd.values()].map(
-    (o) => `township ${o.township} does not begin with the code of district ${o.district} its ${o.codes.length} polygon(s) lie in (${o.codes.slice(0, 5).join(', ')}${o.codes.length > 5 ? ' …' : ''}): check the township and district layers`,
-  );
+  return [...odd.values()]
+    .sort((x, y) => (x.mismatch.kind === y.mismatch.kind ? 0 : x.mismatch.kind === 'township' ? -1 : 1))
+    .map(({ mismatch, codes }) => codeMismatchWarning(mismatch, `its ${codes.length} polygon(s) lie in (${codes.slice(0, 5).join(', ')}${codes.length > 5 ? ' …' : ''})`));
 }
 
 /** The batch's district zones, coded as the overlay codes them (`overlayPolygon`). */
@@ -207,9 +185,9 @@ export function districtOutlines(zones: BatchZones): DistrictOutline[] {
   return zones.zones.items.filter((z) => z.kind === 'district').map((z) => ({ code: z.code ?? z.id, name: z.name ?? '', geometry: z.geometry }));
 }
 
-/** The batch's township zones, coded and named as the overlay gives them to polygons (`overlayPolygon`). */
-export function townshipOutlines(zones: BatchZones): TownshipOutline[] {
-  return zones.zones.items.filter((z) => z.kind === 'township').map((z) => ({ code: z.code ?? null, name: z.name ?? z.code ?? '', geometry: z.geometry }));
+/** The batch's township or village zones, coded and named as the overlay gives them to polygons (`overlayPolygon`). */
+export function adminUnitOutlines(zones: BatchZones, kind: 'township' | 'village'): AdminUnitOutline[] {
+  return zones.zones.items.filter((z) => z.kind === kind).map((z) => ({ code: z.code ?? null, name: z.name ?? z.code ?? '', geometry: z.geometry }));
 }
 
 /**

@@ -15,7 +15,7 @@ import { asTubanError } from '../../schemas/errors.js';
 import { config } from '../config.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
-import { storeDistricts, storeTownships } from '../store/districts.js';
+import { storeDistricts, storeTownships, storeVillages } from '../store/districts.js';
 import * as store from './batch-store.js';
 import { detectorParamsFor } from './batch-args.js';
 import { flatParams } from '../detect/detector-params.js';
@@ -131,9 +131,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       ctx.progress(0.8);
       const replacedCodes = await repo.codesOfBatches(db, plan.args.epoch, plan.args.replaces ?? []);
       result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds, replaces: plan.args.replaces });
-      // The outlines the server checks a clue's place against and places a clue in a township by; the newest month's layer wins.
+      // The outlines the server checks a clue's place against and places a clue in a township and village by; the newest month's layer wins.
       await storeDistricts(db, { batchId, epoch: plan.args.epoch }, result.districts);
       await storeTownships(db, { batchId, epoch: plan.args.epoch }, result.townships);
+      await storeVillages(db, { batchId, epoch: plan.args.epoch }, result.villages);
       const kept = new Set(result.polygons.map((p) => p.code));
       const replaced = [...replacedCodes].map(([id, codes]) => ({ batchId: id, polygons: codes.length, kept: codes.filter((c) => kept.has(c)).length }));
       result.warnings.push(...sameGroundWarnings(await repo.sitesHeldByOtherBatches(db, batchId, plan.args.epoch), plan.args.epoch));

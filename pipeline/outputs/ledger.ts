@@ -28,7 +28,7 @@ export const LEDGER_FILLED_COLUMNS = [
   '区县',
   // 属地: blank without a township (乡镇/街道) zone layer, and outside it (a clue: outside every stored township).
   '乡镇/街道',
-  // The 村/社区 below it: blank without a village zone layer, outside it, and for clues (no village outlines are stored).
+  // The 村/社区 below it: blank without a village zone layer, and outside it (a clue: outside every stored village).
   '村',
   '中心点经度',
   '中心点纬度',
@@ -103,6 +103,8 @@ export interface LedgerClue {
   districtName: string;
   /** The 乡镇/街道 it lies in, by the outlines stored when it was registered; null outside every one, or none stored. */
   townshipName?: string | null;
+  /** The 村/社区 likewise, by the stored village outlines. */
+  villageName?: string | null;
   leadBureau: BureauId;
   coBureaus: BureauId[];
   description: string;
@@ -154,7 +156,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
       区县代码: c.districtCode,
       区县: c.districtName,
       '乡镇/街道': c.townshipName ?? '',
-      村: '',
+      村: c.villageName ?? '',
       中心点经度: round(c.centroid[0], 6),
       中心点纬度: round(c.centroid[1], 6),
       前时相: '',

@@ -115,10 +115,10 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
   const clues: LedgerClue[] = [];
   if (have.has('clues')) {
     const r = await db.query<{
-      code: string; epoch: string; source: ClueSource; geom: string; area_m2: number; district_code: string; district_name: string; township_name: string | null;
+      code: string; epoch: string; source: ClueSource; geom: string; area_m2: number; district_code: string; district_name: string; township_name: string | null; village_name: string | null;
       lead_bureau: BureauId; co_bureaus: BureauId[]; description: string; reported_on: string; lon: number; lat: number;
     }>(
-      `SELECT code, epoch, source, ST_AsGeoJSON(geom, 9) AS geom, area_m2, district_code, district_name, township_name, lead_bureau, co_bureaus,
+      `SELECT code, epoch, source, ST_AsGeoJSON(geom, 9) AS geom, area_m2, district_code, district_name, township_name, village_name, lead_bureau, co_bureaus,
               description, reported_on::text AS reported_on, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat
        FROM clues WHERE epoch = $1 ORDER BY code`,
       [epoch],
@@ -129,7 +129,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
         throw new TubanError('LEDGER.BAD_GEOMETRY', `clue geometry is a ${geometry.type}; the ledger takes a point or a polygon`, c.code);
       }
       clues.push({
-        code: c.code, epoch: c.epoch, source: c.source, geometry, areaM2: c.area_m2, districtCode: c.district_code, districtName: c.district_name, townshipName: c.township_name,
+        code: c.code, epoch: c.epoch, source: c.source, geometry, areaM2: c.area_m2, districtCode: c.district_code, districtName: c.district_name, townshipName: c.township_name, villageName: c.village_name,
         leadBureau: c.lead_bureau, coBureaus: c.co_bureaus, description: c.description, reportedOn: c.reported_on, centroid: [c.lon, c.lat],
       });
     }

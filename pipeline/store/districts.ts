@@ -1,7 +1,8 @@
 /**
- * The district (migration 12, `districts`) and township (migration 16, `townships`) outlines a batch
- * routed with, kept for the triage server: only the batch reads the zone files, a clue must lie in
- * the district it names, and a clue takes the 乡镇/街道 it lies in (as a polygon does).
+ * The district (migration 12, `districts`), township (migration 16, `townships`) and village
+ * (migration 19, `villages`) outlines a batch routed with, kept for the triage server: only the batch
+ * reads the zone files, a clue must lie in the district it names, and a clue takes the 乡镇/街道 and
+ * the 村/社区 it lies in (as a polygon does).
  *
  * Stored exact, as the batch's overlay used them: the server refuses a clue by them, and a simplified
  * outline moves the boundary (both ways) by its tolerance.
@@ -16,8 +17,11 @@ export interface DistrictOutline {
   geometry: Polygon | MultiPolygon;
 }
 
-/** A 乡镇/街道 of the layer: a layer may name a township without a code (the ledger shows the name). */
-export interface TownshipOutline {
+/**
+ * A 乡镇/街道 or 村/社区 of its layer: an administrative unit below the district that a clue is placed
+ * in. A layer may name one without a code (the ledger shows the name).
+ */
+export interface AdminUnitOutline {
   code: string | null;
   name: string;
   geometry: Polygon | MultiPolygon;
@@ -34,17 +38,24 @@ export function storeDistricts(db: Queryable, batch: { batchId: string; epoch: s
   return storeOutlines(db, 'districts', batch, districts.map((d) => ({ key: d.code, ...d })));
 }
 
+/** The tables of the administrative units below the district, one per zone kind (`AdminUnitOutline`). */
+export type AdminUnitTable = 'townships' | 'villages';
+
 /**
- * Upsert the batch's townships as `storeDistricts` does its districts: one row per code (per name
- * for a township the layer gives no code), the newest month's layer winning.
+ * Upsert the batch's townships or villages as `storeDistricts` does its districts: one row per code
+ * (per name for a unit the layer gives no code), the newest month's layer winning.
  */
-export function storeTownships(db: Queryable, batch: { batchId: string; epoch: string }, townships: readonly TownshipOutline[]): Promise<number> {
-  return storeOutlines(db, 'townships', batch, townships.map((t) => ({ key: t.code ?? `名称:${t.name}`, ...t })));
+function storeAdminUnits(db: Queryable, table: AdminUnitTable, batch: { batchId: string; epoch: string }, units: readonly AdminUnitOutline[]): Promise<number> {
+  return storeOutlines(db, table, batch, units.map((u) => ({ key: u.code ?? `名称:${u.name}`, ...u })));
 }
+
+/** The batch's 乡镇/街道 (`townships`), and its 村/社区 (`villages`): the same kind of rows. */
+export const storeTownships = (db: Queryable, batch: { batchId: string; epoch: string }, townships: readonly AdminUnitOutline[]) => storeAdminUnits(db, 'townships', batch, townships);
+export const storeVillages = (db: Queryable, batch: { batchId: string; epoch: string }, villages: readonly AdminUnitOutline[]) => storeAdminUnits(db, 'villages', batch, villages);
 
 async function storeOutlines(
   db: Queryable,
-  table: 'districts' | 'townships',
+  table: 'districts' | AdminUnitTable,
   batch: { batchId: string; epoch: string },
   outlines: readonly { key: string; code: string | null; name: string; geometry: Polygon | MultiPolygon }[],
 ): Promise<number> {
@@ -64,8 +75,8 @@ async function storeOutlines(
     parts: polygons.length,
     wkb: wkbHex(polygons.length === 1 ? { type: 'Polygon', coordinates: polygons[0] } : { type: 'MultiPolygon', coordinates: polygons }),
   }));
-  // districts are keyed by their code; townships by `key` (a code may be missing).
-  const [keyColumns, keyValues, conflict] = table === 'townships' ? ['key, ', "e->>'key', ", 'key'] : ['', '', 'code'];
+  // districts are keyed by their code; townships and villages by `key` (a code may be missing).
+  const [keyColumns, keyValues, conflict] = table === 'districts' ? ['', '', 'code'] : ['key, ', "e->>'key', ", 'key'];
   const r = await db.query(
     `INSERT INTO ${table} (${keyColumns}code, name, geom, batch_id, epoch, updated_at)
      SELECT ${keyValues}e->>'code', e->>'name',

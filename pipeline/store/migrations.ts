@@ -458,7 +458,7 @@ CREATE OR REPLACE VIEW work_items AS
     version: 17,
     name: 'the village (村/社区) of each polygon: polygons.village_code, village_name (and polygons_gone, work_items)',
     // As the township's (migration 14): NULL without a village layer or outside it; clues have none
-    // (no village outlines are stored to place them by). The view appends the two columns.
+    // here (migration 19 stores the village outlines they are placed by). The view appends the two columns.
     sql: `
 ALTER TABLE polygons ADD COLUMN village_code text;
 ALTER TABLE polygons ADD COLUMN village_name text;
@@ -487,6 +487,41 @@ CREATE OR REPLACE VIEW work_items AS
     sql: `
 ALTER TABLE cases DROP CONSTRAINT cases_status_check;
 ALTER TABLE cases ADD CONSTRAINT cases_status_check CHECK (status IN ('issued', 'accepted', 'verified', 'monitoring', 'rectifying', 'closed', 'reviewed', 'reassignment_requested', 'vanished', 'merged'));
+`,
+  },
+  {
+    version: 19,
+    name: 'villages: the 村/社区 outlines the newest batch placed polygons with; clues.village_code, village_name (and work_items)',
+    // As townships (migration 16): keyed by the code, or by the name where the layer gives none; a
+    // clue takes the village it lies in when registered; clues from before keep NULL.
+    sql: `
+CREATE TABLE villages (
+  key text PRIMARY KEY,
+  code text,
+  name text NOT NULL,
+  geom geometry(MultiPolygon, 4326) NOT NULL,
+  batch_id text NOT NULL,
+  epoch text NOT NULL CHECK (epoch ~ '^[0-9]{4}-[0-9]{2}$'),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX villages_geom_gist ON villages USING gist (geom);
+ALTER TABLE clues ADD COLUMN village_code text;
+ALTER TABLE clues ADD COLUMN village_name text;
+CREATE OR REPLACE VIEW work_items AS
+  SELECT p.code, p.epoch, 'satellite'::text AS source, p.geom::geometry AS geom, p.centroid::geometry AS centroid, p.area_m2, p.area_mu,
+         p.change_type, p.change_class, p.confidence, p.reasons, p.before_date, p.after_date, p.land_class_before,
+         p.zone_overlaps, p.district_code, p.district_name, p.lead_bureau, p.co_bureaus, p.routing_reason, p.rule_id,
+         p.priority, p.priority_reasons, p.previous_code, p.detector, p.tile_id, NULL::text AS description,
+         p.batch_id, NULL::date AS reported_on, p.created_at AS loaded_at, p.township_code, p.township_name,
+         p.village_code, p.village_name
+  FROM polygons p
+  UNION ALL
+  SELECT c.code, c.epoch, c.source, c.geom, ST_PointOnSurface(c.geom), c.area_m2, c.area_m2 / (10000.0 / 15),
+         'clue', 'XS', 1.0, '[]'::jsonb, NULL, c.reported_on, NULL,
+         '{}'::jsonb, c.district_code, c.district_name, c.lead_bureau, c.co_bureaus, '线索: ' || c.source, 'clue',
+         'normal', '[]'::jsonb, NULL, jsonb_build_object('name', 'clue', 'version', '', 'paramsHash', ''), '', c.description,
+         NULL, c.reported_on, c.created_at, c.township_code, c.township_name, c.village_code, c.village_name
+  FROM clues c;
 `,
   },
 ];

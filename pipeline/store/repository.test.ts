@@ -189,6 +189,28 @@ describe('migrate', () => {
     }
   }, 120_000);
 
+  it("adds the village outlines a clue is placed by to a database of the migrations before it: an old clue keeps none, a new one's read through work_items", async () => {
+    const villages = MIGRATIONS.find((m) => m.sql.includes('CREATE TABLE villages'))!;
+    const url = process.env.TUBAN_TEST_DATABASE_URL;
+    const old = url ? await openDatabase(url, { schema: `tuban_village_clue_${process.pid}_${Date.now()}` }) : await openDatabase('memory://');
+    const clue = (code: string, extra: string, values: string) =>
+      old.query(`INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on${extra})
+        VALUES ('${code}', '2026-09', 'patrol', ST_SetSRID(ST_MakePoint(117.2, 36.2), 4326), 0, '370102', '历下区', 'natural_resources', '堆土', 'd1', '2026-09-12'${values})`);
+    try {
+      await migrate(old, MIGRATIONS.filter((m) => m.version < villages.version));
+      await clue('370102-202609-X0001', ', township_code, township_name', ", '370102001', '解放路街道'");
+      expect(await migrate(old)).toEqual(MIGRATIONS.filter((m) => m.version >= villages.version).map((m) => m.version));
+      await clue('370102-202609-X0002', ', village_code, village_name', ", '370102001002', '文化东路社区'");
+      expect((await old.query('SELECT code, township_name, village_code, village_name FROM work_items ORDER BY code')).rows).toEqual([
+        { code: '370102-202609-X0001', township_name: '解放路街道', village_code: null, village_name: null },
+        { code: '370102-202609-X0002', township_name: null, village_code: '370102001002', village_name: '文化东路社区' },
+      ]);
+      expect((await old.query(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'villages' AND indexdef ILIKE '%USING gist%'`)).rows).toEqual([{ indexname: 'villages_geom_gist' }]);
+    } finally {
+      await old.close();
+    }
+  }, 120_000);
+
   it('rolls back a failing migration entirely and records nothing', async () => {
     const broken = [...MIGRATIONS, { version: 9999, name: 'broken', sql: 'CREATE TABLE tmp_ok (x int);\nSELECT no_such_function();\n' }];
     await expect(migrate(db, broken)).rejects.toThrow();

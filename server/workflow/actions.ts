@@ -13,6 +13,7 @@ import { addDays } from '../../pipeline/iso-date.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';
 import { checkClueDistrict } from './clue-district.js';
 import { checkClueTownship, clueTownship } from './clue-township.js';
+import { clueUnit, clueUnitWarnings } from './clue-units.js';
 import { issuedOn, reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
 
 const SQM_PER_MU = 10000 / 15;
@@ -373,9 +374,10 @@ export function attachEvidence(ctx: ActionContext, user: User, code: string, fil
 /**
  * A clue from patrol, a public report or the hotline: a point or polygon that enters the same
  * workflow as a satellite polygon (a case, issued, on the verification clock). Code:
- * `<district>-<YYYYMM>-X<serial>`, so it never collides with a batch serial.
+ * `<district>-<YYYYMM>-X<serial>`, so it never collides with a batch serial. `warnings`: its township's
+ * or village's code not under the unit above it (clue-units.ts), as a batch's report says for a polygon.
  */
-export async function addClue(db: Database, deadlines: Deadlines, user: User, body: z.infer<typeof Clue>, today: string): Promise<CaseRow['code']> {
+export async function addClue(db: Database, deadlines: Deadlines, user: User, body: z.infer<typeof Clue>, today: string): Promise<{ code: CaseRow['code']; warnings: string[] }> {
   if (!can(user, 'clue.add')) throw new ApiError('AUTH.FORBIDDEN', 'clues are added by bureau and district users');
   if (user.role === 'district' && body.district_code !== user.district) throw new ApiError('CLUE.OUT_OF_SCOPE', `${body.district_code} is not ${user.district}`);
   const lead = user.role === 'bureau' ? user.bureau! : (body.lead_bureau ?? 'natural_resources');
@@ -411,6 +413,8 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
     // Its 乡镇/街道, as a polygon's: a township's own account registers clues in its township only.
     const township = await clueTownship(tx, geom);
     await checkClueTownship(tx, user, township);
+    // And its 村/社区 likewise (no account is scoped by it).
+    const village = await clueUnit(tx, 'villages', geom);
     // Where the district's outline is stored, the clue lies in it: its ledger and imagery follow the place.
     await checkClueDistrict(tx, geom, body.district_code);
     // Serialise clue numbering per district and month.
@@ -420,10 +424,10 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
     const code = `${prefix}${String(s.rows[0].n + 1).padStart(4, '0')}`;
     const districtName = layerName ?? body.district_name ?? body.district_code;
     await tx.query(
-      `INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on, township_code, township_name)
-       SELECT $1, $2, $3, g, CASE WHEN GeometryType(g) = 'POLYGON' THEN ST_Area(g::geography) ELSE 0 END, $5, $6, $7, $8, $9, $10::date, $11, $12
+      `INSERT INTO clues (code, epoch, source, geom, area_m2, district_code, district_name, lead_bureau, description, reported_by, reported_on, township_code, township_name, village_code, village_name)
+       SELECT $1, $2, $3, g, CASE WHEN GeometryType(g) = 'POLYGON' THEN ST_Area(g::geography) ELSE 0 END, $5, $6, $7, $8, $9, $10::date, $11, $12, $13, $14
        FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($4), 4326) AS g) s`,
-      [code, epoch, body.source, geom, body.district_code, districtName, lead, body.description, user.name, reported, township?.code ?? null, township?.name ?? null],
+      [code, epoch, body.source, geom, body.district_code, districtName, lead, body.description, user.name, reported, township?.code ?? null, township?.name ?? null, village?.code ?? null, village?.name ?? null],
     );
     await tx.query(
       `INSERT INTO cases (code, epoch, source, lead_bureau, co_bureaus, district_code, township_code, issued_on, due_rule, due_date, geom_hash)
@@ -433,8 +437,8 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
     await tx.query(`INSERT INTO audit_log (actor, action, code, before, after) VALUES ($1, 'clue.add', $2, NULL, $3::jsonb)`, [
       user.name,
       code,
-      JSON.stringify({ ...body, lead_bureau: lead, township_code: township?.code ?? null, status: 'issued', due_date: due }),
+      JSON.stringify({ ...body, lead_bureau: lead, township_code: township?.code ?? null, village_code: village?.code ?? null, status: 'issued', due_date: due }),
     ]);
-    return code;
+    return { code, warnings: clueUnitWarnings(code, { code: body.district_code, name: districtName }, township, village) };
   });
 }

@@ -1,35 +1,17 @@
 /**
- * A clue's 乡镇/街道 (属地), as a polygon's: the stored township (`townships`, migration 16, the
- * outlines the newest batch placed polygons with) holding most of it — a point's, the one it lies in;
- * none outside every stored township or before any is stored (no snapping: a township layer is the
- * 三调 boundary, as route/overlay.ts takes it). The ledger's 乡镇/街道 column and a township's own
- * account read it, so a township's account registers clues in its own township only.
+ * A clue's 乡镇/街道 (属地), as a polygon's: the stored township (`townships`, migration 16) holding
+ * most of it (clue-units.ts). The ledger's 乡镇/街道 column and a township's own account read it, so a
+ * township's account registers clues in its own township only.
  */
 import type { Queryable } from '../../pipeline/store/queryable.js';
 import { townshipKey, type User } from '../access/roles.js';
 import { ApiError } from '../errors.js';
-import { CLIP_MARGIN_DEG, clueSql, shareIn } from './clue-district.js';
+import { clueUnit, type ClueUnit } from './clue-units.js';
 
-export interface ClueTownship {
-  /** Null where the layer names the township without a code. */
-  code: string | null;
-  name: string;
-}
+export type ClueTownship = ClueUnit;
 
 /** The stored township holding most of the clue `geometry` (GeoJSON text), or null. */
-export async function clueTownship(tx: Queryable, geometry: string): Promise<ClueTownship | null> {
-  // Outlines clipped to the clue's box first (as the district check): a township is thousands of
-  // vertices, the clue's neighbourhood a few, and inside the box the two are the same.
-  const r = await tx.query<ClueTownship>(
-    `WITH ${clueSql('$1', '$2')}
-     SELECT o.code, o.name FROM (
-       SELECT t.key, t.code, t.name, ${shareIn('ST_CollectionExtract(ST_MakeValid(ST_ClipByBox2D(t.geom, c.box)), 3)')} AS share
-       FROM c, townships t WHERE t.geom && c.g
-     ) o WHERE o.share > 0 ORDER BY o.share DESC, o.key LIMIT 1`,
-    [geometry, CLIP_MARGIN_DEG],
-  );
-  return r.rows[0] ?? null;
-}
+export const clueTownship = (tx: Queryable, geometry: string): Promise<ClueTownship | null> => clueUnit(tx, 'townships', geometry);
 
 /**
  * A township's own account registers a clue only where a batch stored its township's outline

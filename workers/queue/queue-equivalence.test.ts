@@ -94,6 +94,11 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     const [townshipsA, townshipsB] = await Promise.all([townshipRows(dbA), townshipRows(dbB)]);
     expect(townshipsA.length).toBe(6);
     expect(townshipsB).toEqual(townshipsA);
+    // And the village outlines (migration 19): the north half of each township.
+    const villageRows = (db: Database) => db.query('SELECT key, code, name, geom::text AS geom, batch_id, epoch FROM villages ORDER BY key').then((r) => r.rows);
+    const [villagesA, villagesB] = await Promise.all([villageRows(dbA), villageRows(dbB)]);
+    expect(villagesA.length).toBe(6);
+    expect(villagesB).toEqual(villagesA);
     // Each polygon's township, the same both ways (compared above), in its own district, and blank
     // only for those the report counts outside every township.
     const inTownship = polysA.filter((p) => p.townshipName !== null);

@@ -1,0 +1,41 @@
+/**
+ * A clue's place among the administrative units below the district that batches stored (`townships`,
+ * migration 16; `villages`, migration 19: the outlines the newest batch placed polygons with), as a
+ * polygon's: the unit holding most of it — a point's, the one it lies in; none outside every stored
+ * unit or before any is stored (no snapping: the layers are the 三调 boundaries, as route/overlay.ts
+ * takes them). A code not under the unit above it is kept as the layer says, with the batch's warning.
+ */
+import type { AdminUnitTable } from '../../pipeline/store/districts.js';
+import type { Queryable } from '../../pipeline/store/queryable.js';
+import { codeMismatchWarning, codeMismatches } from '../../pipeline/route/unit-codes.js';
+import { CLIP_MARGIN_DEG, clueSql, shareIn } from './clue-district.js';
+
+export interface ClueUnit {
+  /** Null where the layer names the unit without a code. */
+  code: string | null;
+  name: string;
+}
+
+/** The stored township or village holding most of the clue `geometry` (GeoJSON text), or null. */
+export async function clueUnit(tx: Queryable, table: AdminUnitTable, geometry: string): Promise<ClueUnit | null> {
+  // Outlines clipped to the clue's box first (as the district check): a township is thousands of
+  // vertices, the clue's neighbourhood a few, and inside the box the two are the same.
+  const r = await tx.query<ClueUnit>(
+    `WITH ${clueSql('$1', '$2')}
+     SELECT o.code, o.name FROM (
+       SELECT t.key, t.code, t.name, ${shareIn('ST_CollectionExtract(ST_MakeValid(ST_ClipByBox2D(t.geom, c.box)), 3)')} AS share
+       FROM c, ${table} t WHERE t.geom && c.g
+     ) o WHERE o.share > 0 ORDER BY o.share DESC, o.key LIMIT 1`,
+    [geometry, CLIP_MARGIN_DEG],
+  );
+  return r.rows[0] ?? null;
+}
+
+/**
+ * The batch's warnings for a township code not under the clue's district, and a village code not
+ * under its township (or, with no township code, its district): the clue `code` keeps both.
+ */
+export function clueUnitWarnings(code: string, district: { code: string; name: string }, township: ClueUnit | null, village: ClueUnit | null): string[] {
+  const placed = { districtCode: district.code, districtName: district.name, townshipCode: township?.code ?? null, townshipName: township?.name ?? null, villageCode: village?.code ?? null, villageName: village?.name ?? null };
+  return codeMismatches(placed).map((m) => codeMismatchWarning(m, `clue ${code} lies in`));
+}
