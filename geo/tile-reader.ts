@@ -15,7 +15,7 @@ import type { CoarseMap } from './warp.js';
 
 /** A tile as catalogued: one multiband file, or one file per Sentinel-2 band. */
 export interface TileInfo {
-  /** Deterministic: hash of sorted file paths' basenames + sizes + grid. */
+  /** Deterministic: hash of sorted file paths' basenames + sizes (+ the radiometry an .aux.xml sidecar changed) + grid. */
   id: string;
   files: string[];
   /** Which file and which sample holds each band. */

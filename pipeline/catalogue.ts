@@ -235,9 +235,13 @@ function footprintOf(grids: readonly Grid[]): { footprint?: Polygon } {
   }
 }
 
-async function tileId(files: string[], grid: Grid): Promise<string> {
+/**
+ * What the files' own radiometry a `.aux.xml` sidecar changed counts too (a tag that changes it
+ * changes the file's size): the same TIFF read another way is another tile, and another batch.
+ */
+async function tileId(files: GeoTiffFile[], grid: Grid): Promise<string> {
   const h = createHash('sha1');
-  const entries = await Promise.all(files.map(async (f) => `${basename(f)}:${(await stat(f)).size}`));
+  const entries = await Promise.all(files.map(async (f) => `${basename(f.path)}:${(await stat(f.path)).size}${f.sidecarRadiometry === null ? '' : `:${f.sidecarRadiometry}`}`));
   for (const e of entries.sort()) h.update(`${e}\n`);
   h.update(JSON.stringify([grid.width, grid.height, grid.transform, grid.crs]));
   return h.digest('hex').slice(0, 16);
@@ -261,7 +265,7 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
   }
   if (!date) throw new TubanError('TILE.DATE_MISSING', `${DATE_MISSING}; name the file like after-2026-10.tif or pass --tiles-date / --prior-date`, paths[0]);
   return {
-    id: await tileId(paths, finest.grid),
+    id: await tileId(files, finest.grid),
     files: paths,
     bands,
     grid: finest.grid,

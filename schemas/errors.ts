@@ -5,7 +5,7 @@
  */
 
 export type ErrorCode =
-  | 'TILE.UNREADABLE' // corrupt / truncated / not a TIFF
+  | 'TILE.UNREADABLE' // corrupt / truncated / not a TIFF, or its GDAL .aux.xml sidecar cannot be read
   | 'TILE.CRS_MISSING'
   | 'TILE.CRS_UNSUPPORTED'
   | 'TILE.BAND_MISMATCH' // wrong band count or missing bands

@@ -5,7 +5,7 @@
  * native inflate (../shared/bench/MEASUREMENTS.md §7). Other compressions fall back to
  * geotiff.js `readRasters({ window })`.
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { fromFile } from 'geotiff';
 type GeoTiffHandle = Awaited<ReturnType<typeof fromFile>>;
@@ -15,6 +15,8 @@ import { normaliseCrs } from '../crs.js';
 import { TubanError } from '../../schemas/errors.js';
 import { CACHE_MISS, sharedInflatePool } from './inflate-pool.js';
 import { checkTiffHeader } from './tiff-header.js';
+import { pamSidecarError, readPamSidecar } from './pam-sidecar.js';
+import type { PamSidecar } from './pam-sidecar.js';
 import type { ChunkJob, ChunkResult } from './inflate-pool.js';
 
 export type TiffDtype = 'uint8' | 'uint16' | 'int16' | 'float32' | 'float64';
@@ -35,9 +37,18 @@ export interface GeoTiffFile {
   /** Each sample's description (GDAL's band description, e.g. 'B4' or 'red'), null where none is written. */
   readonly bandDescriptions: (string | null)[];
   readonly dtype: TiffDtype;
-  /** Each sample's declared value = count · scale + offset (GDAL's SCALE/OFFSET), null where none (or 1 and 0) is declared. */
+  /**
+   * Each sample's declared value = count · scale + offset (GDAL's SCALE/OFFSET, the file's own or
+   * else its `.aux.xml` sidecar's), null where none (or 1 and 0) is declared.
+   */
   readonly bandScaling: (BandScaling | null)[];
+  /** One value for every sample: the GDAL_NODATA tag's, or the `.aux.xml` sidecar's where it gives one. */
   readonly nodata: number | null;
+  /**
+   * `bandScaling` and `nodata` as text where the `.aux.xml` sidecar made them other than the file's
+   * own tags would, else null: the same TIFF read with other radiometry is another tile (its id).
+   */
+  readonly sidecarRadiometry: string | null;
   /** ISO yyyy-mm-dd from the TIFF DateTime tag or GDAL metadata, else null. */
   readonly date: string | null;
   readonly blockWidth: number;
@@ -116,7 +127,7 @@ async function readDate(img: GeoTIFFImage): Promise<string | null> {
 }
 
 /** GDAL writes a band's description as `<Item name="DESCRIPTION" sample="N" role="description">` in GDAL_METADATA. */
-async function readBandDescriptions(img: GeoTIFFImage, spp: number, path: string): Promise<(string | null)[]> {
+async function readBandDescriptions(img: GeoTIFFImage, spp: number, pam: PamSidecar | null): Promise<(string | null)[]> {
   const out: (string | null)[] = Array(spp).fill(null);
   if (img.fileDirectory.hasTag('GDAL_METADATA')) {
     for (let s = 0; s < spp; s++) {
@@ -126,42 +137,92 @@ async function readBandDescriptions(img: GeoTIFFImage, spp: number, path: string
     }
   }
   // A band described on a file GDAL opened read-only (QGIS, Python's SetDescription) keeps its
-  // description in a `.aux.xml` sidecar; gdalinfo shows it where the file itself has none.
-  if (out.some((d) => d === null)) {
-    const aux = await readFile(`${path}.aux.xml`, 'utf8').catch(() => null);
-    if (aux) {
-      for (const m of aux.matchAll(/<PAMRasterBand\b[^>]*\bband="(\d+)"[^>]*>([\s\S]*?)<\/PAMRasterBand>/g)) {
-        const s = Number(m[1]) - 1;
-        const d = /<Description>([\s\S]*?)<\/Description>/.exec(m[2])?.[1];
-        if (s >= 0 && s < spp && out[s] === null && d && d.trim()) out[s] = unescapeXml(d).trim();
-      }
-    }
-  }
+  // description in the `.aux.xml` sidecar; gdalinfo shows it where the file itself has none.
+  for (let s = 0; s < spp; s++) out[s] ??= pam?.bands.get(s)?.description ?? null;
   return out;
 }
 
 /**
  * GDAL writes a band's scale and offset (`gdal_translate -a_scale/-a_offset`, SetScale/SetOffset) as
- * `<Item name="SCALE|OFFSET" sample="N" role="scale|offset">`; Sentinel-2 L2A of processing
- * baseline 04.00 on, converted with its metadata, carries `BOA_ADD_OFFSET` (−1000, in counts) instead.
+ * `<Item name="SCALE|OFFSET" sample="N" role="scale|offset">`, or, on a file it opened read-only, as
+ * `<Scale>`/`<Offset>` in the `.aux.xml` sidecar; Sentinel-2 L2A of processing baseline 04.00 on,
+ * converted with its metadata, carries `BOA_ADD_OFFSET` (−1000, in counts) instead.
+ * As GDAL (3.6) reads them: a band's own SCALE/OFFSET, either, first (the sidecar's are not
+ * looked at then); else the sidecar's pair, the one it leaves out 1 or 0. Metadata items (here
+ * BOA_ADD_OFFSET) are the sidecar's over the file's, a band's over the dataset's.
  */
-async function readBandScaling(img: GeoTIFFImage, spp: number, path: string): Promise<(BandScaling | null)[]> {
+async function readBandScaling(img: GeoTIFFImage, spp: number, path: string, pam: PamSidecar | null): Promise<(BandScaling | null)[]> {
   const out: (BandScaling | null)[] = Array(spp).fill(null);
-  if (!img.fileDirectory.hasTag('GDAL_METADATA')) return out;
+  const tagged = img.fileDirectory.hasTag('GDAL_METADATA');
+  if (!tagged && !pam) return out;
   const num = (v: unknown): number | null => {
     if (typeof v !== 'string' || v.trim() === '') return null;
     const x = Number(v.trim());
     return Number.isFinite(x) ? x : null;
   };
-  const dataset = (await img.getGDALMetadata().catch(() => null)) ?? {};
+  const dataset = (tagged ? await img.getGDALMetadata().catch(() => null) : null) ?? {};
   for (let s = 0; s < spp; s++) {
-    const meta = (await img.getGDALMetadata(s).catch(() => null)) ?? {};
-    const scale = num(meta.SCALE) ?? 1;
-    const offset = num(meta.OFFSET) ?? (num(meta.SCALE) === null ? num(meta.BOA_ADD_OFFSET) ?? num(dataset.BOA_ADD_OFFSET) ?? 0 : 0);
+    const meta = (tagged ? await img.getGDALMetadata(s).catch(() => null) : null) ?? {};
+    const side = pam?.bands.get(s);
+    let scale: number;
+    let offset: number;
+    if (num(meta.SCALE) !== null || num(meta.OFFSET) !== null) {
+      scale = num(meta.SCALE) ?? 1;
+      offset = num(meta.OFFSET) ?? 0;
+    } else if (side && (side.scale !== null || side.offset !== null)) {
+      scale = side.scale ?? 1;
+      offset = side.offset ?? 0;
+    } else {
+      scale = 1;
+      offset = num(side?.metadata.BOA_ADD_OFFSET) ?? num(meta.BOA_ADD_OFFSET) ?? num(pam?.metadata.BOA_ADD_OFFSET) ?? num(dataset.BOA_ADD_OFFSET) ?? 0;
+    }
     if (scale === 0) throw unreadable(path, `band ${s + 1} declares SCALE 0: every value would be its offset`);
     if (scale !== 1 || offset !== 0) out[s] = { scale, offset };
   }
   return out;
+}
+
+/**
+ * The file's one nodata value: the GDAL_NODATA tag's, each band's replaced by the sidecar's
+ * `<NoDataValue>` where it gives one, as GDAL does. Tuban masks every band with one value (the tag
+ * holds one), so bands without one take the one declared (`gdal_edit.py -ro -a_nodata` puts it on
+ * band 1 only), and two different values are refused rather than one of them ignored.
+ */
+function readNodata(fd: GeoTIFFImage['fileDirectory'], spp: number, path: string, pam: PamSidecar | null): number | null {
+  const text = fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')).replace(/\0/g, '').trim() : '';
+  const tagNum = text === '' ? null : Number(text);
+  const tag = tagNum === null || Number.isNaN(tagNum) && !/nan/i.test(text) ? null : tagNum;
+  if (!pam) return tag;
+  let first: { band: number; value: number; from: string } | null = null;
+  for (let s = 0; s < spp; s++) {
+    const side = pam.bands.get(s)?.nodata ?? null;
+    const value = side ?? tag;
+    if (value === null) continue;
+    const from = side !== null ? "the sidecar's" : "the file's GDAL_NODATA tag";
+    if (!first) first = { band: s + 1, value, from };
+    else if (!Object.is(value, first.value) && value !== first.value) {
+      throw pamSidecarError(path, `leaves band ${first.band} nodata ${first.value} (${first.from}) and band ${s + 1} nodata ${value} (${from}); Tuban applies one nodata value to every band: write one into the file, e.g. gdal_translate -a_nodata ${first.value} in.tif out.tif`);
+    }
+  }
+  return first?.value ?? null;
+}
+
+/** What the sidecar changed, as text (GeoTiffFile.sidecarRadiometry): null where the file's own tags read the same. */
+async function sidecarRadiometryOf(img: GeoTIFFImage, spp: number, path: string, pam: PamSidecar | null, bandScaling: (BandScaling | null)[], nodata: number | null): Promise<string | null> {
+  if (!pam) return null;
+  const text = (scaling: (BandScaling | null)[], nd: number | null) => JSON.stringify({ bandScaling: scaling, nodata: nd === null ? null : String(nd) });
+  const read = text(bandScaling, nodata);
+  return read === text(await readBandScaling(img, spp, path, null), readNodata(img.fileDirectory, spp, path, null)) ? null : read;
+}
+
+/** GDAL takes a sidecar's GeoTransform over the file's own; Tuban reads the file's, so a sidecar that moves the image is refused. */
+function checkSidecarTransform(transform: GeoTransform, path: string, pam: PamSidecar | null): void {
+  const gt = pam?.geoTransform;
+  if (!gt) return;
+  const same = gt.every((v, k) => Math.abs(v - transform[k]) <= 1e-9 * Math.max(1, Math.abs(v), Math.abs(transform[k])));
+  if (!same) {
+    throw pamSidecarError(path, `places the image elsewhere (GeoTransform ${gt.join(', ')}; the file's own ${transform.join(', ')}), which GDAL would use and Tuban does not read: write it into the file (gdal_translate in.tif out.tif) or remove the sidecar's <GeoTransform>`);
+  }
 }
 
 function unescapeXml(text: string): string {
@@ -259,12 +320,13 @@ async function describe(
   const transform = readTransform(img, geoKeys ?? {}, path);
   const grid: Grid = { width, height, transform, crs };
 
-  const nodataText = fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')).replace(/\0/g, '').trim() : '';
-  const nodataNum = nodataText === '' ? null : Number(nodataText);
-  const nodata = nodataNum === null || Number.isNaN(nodataNum) && !/nan/i.test(nodataText) ? null : nodataNum;
+  const pam = await readPamSidecar(path, spp);
+  checkSidecarTransform(transform, path, pam);
+  const nodata = readNodata(fd, spp, path, pam);
   const date = await readDate(img);
-  const bandDescriptions = await readBandDescriptions(img, spp, path);
-  const bandScaling = await readBandScaling(img, spp, path);
+  const bandDescriptions = await readBandDescriptions(img, spp, pam);
+  const bandScaling = await readBandScaling(img, spp, path, pam);
+  const sidecarRadiometry = await sidecarRadiometryOf(img, spp, path, pam, bandScaling, nodata);
 
   const tiled = img.isTiled;
   const blockWidth = tiled ? img.getTileWidth() : width;
@@ -509,6 +571,7 @@ async function describe(
     bandScaling,
     dtype,
     nodata,
+    sidecarRadiometry,
     date,
     blockWidth,
     blockHeight,

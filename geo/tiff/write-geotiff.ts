@@ -30,6 +30,8 @@ export interface WriteGeoTiffOptions {
   compression?: 'deflate' | 'none';
   /** One description per band ('B2', 'blue', …), written as GDAL does: GDAL_METADATA items with role="description". */
   bandDescriptions?: string[];
+  /** Each band's scale and offset (null: none), written as GDAL's `-a_scale/-a_offset` do: GDAL_METADATA items with role="scale"/"offset". */
+  bandScaling?: ({ scale: number; offset: number } | null)[];
   /**
    * Band values for rows [row0, row0 + rowCount) — one array per band, row-major,
    * `grid.width * rowCount` long. Called once per tile row, in order. Integer dtypes are
@@ -216,11 +218,12 @@ export async function writeGeoTiff(path: string, opts: WriteGeoTiffOptions): Pro
       tags.push({ id: 306, type: ASCII, values: `${m[1]}:${m[2]}:${m[3]} 00:00:00` });
     }
     if (opts.nodata !== undefined) tags.push({ id: 42113, type: ASCII, values: String(opts.nodata) });
-    if (opts.bandDescriptions?.length) {
-      const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-      const items = opts.bandDescriptions.map((d, k) => `<Item name="DESCRIPTION" sample="${k}" role="description">${esc(d)}</Item>`);
-      tags.push({ id: 42112, type: ASCII, values: `<GDALMetadata>${items.join('')}</GDALMetadata>` });
-    }
+    const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const items = [
+      ...(opts.bandDescriptions ?? []).map((d, k) => `<Item name="DESCRIPTION" sample="${k}" role="description">${esc(d)}</Item>`),
+      ...(opts.bandScaling ?? []).flatMap((s, k) => (s ? [`<Item name="OFFSET" sample="${k}" role="offset">${s.offset}</Item>`, `<Item name="SCALE" sample="${k}" role="scale">${s.scale}</Item>`] : [])),
+    ];
+    if (items.length) tags.push({ id: 42112, type: ASCII, values: `<GDALMetadata>${items.join('')}</GDALMetadata>` });
     const ifd = encodeIfd(tags, pos);
     if (pos + ifd.length > 0xffffffff) {
       throw new TubanError('RASTER.TOO_LARGE', `output would exceed 4 GiB (classic TIFF); write smaller tiles of the grid`, path);

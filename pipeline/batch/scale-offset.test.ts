@@ -3,10 +3,11 @@
  * Sentinel-2 L2A from processing baseline 04.00 carries an offset of −1000 counts) is applied when
  * the tile is read. It used to be ignored: a pair written as count + 1000 with offset −1000 was
  * scored on counts 1000 too bright, and gave other polygons than the same imagery without it.
- * Now it gives the very same polygons, whether the offset is in counts or in reflectance units.
+ * Now it gives the very same polygons, whether the offset is in counts or in reflectance units, and
+ * whether it is in the file's tags or in a GDAL `.aux.xml` sidecar beside it (ignored too, before).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureCollection } from 'geojson';
@@ -25,8 +26,11 @@ import { runBatch } from './run-batch.js';
 const gdalMissing = spawnSync('gdal_translate', ['--version']).status !== 0;
 const CI = process.env.CI === 'true';
 
-/** Every file of `from` written to `to` as count + 1000, then given `-a_scale/-a_offset` by GDAL itself. */
-async function shifted(from: string, to: string, gdalArgs: string[]): Promise<void> {
+/**
+ * Every file of `from` written to `to` as count + 1000, then given `-a_scale/-a_offset` by GDAL
+ * itself, or (`sidecar`) left without and given a `.aux.xml` beside it, as `gdal_edit.py -ro` does.
+ */
+async function shifted(from: string, to: string, gdalArgs: string[], sidecar?: (bands: number) => string): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const name of (await readdir(from)).filter((f) => f.endsWith('.tif'))) {
     const { tiles: [info] } = await catalogueTiles([join(from, name)]);
@@ -38,17 +42,18 @@ async function shifted(from: string, to: string, gdalArgs: string[]): Promise<vo
     // NaN (nodata) stays nodata; 0 is the nodata value, as in the plain file.
     await writeGeoTiffArrays(raw, { grid: info.grid, dtype: 'uint16', nodata: 0, date: info.date, bands: bands.map((b) => r.bands[b]!.map((v) => v + 1000)) });
     execFileSync('gdal_translate', ['-q', ...gdalArgs, '-co', 'TILED=YES', '-co', 'COMPRESS=DEFLATE', raw, join(to, name)]);
+    if (sidecar) await writeFile(`${join(to, name)}.aux.xml`, sidecar(bands.length));
     await rm(raw);
   }
 }
 
-describe.skipIf(gdalMissing && !CI)('declared scale/offset (GDAL_METADATA)', () => {
+describe.skipIf(gdalMissing && !CI)('declared scale/offset (GDAL_METADATA or a .aux.xml sidecar)', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
     for (const f of cleanup.reverse()) await f().catch(() => {});
   });
 
-  it('gives the same polygons as the same imagery without it, offset in counts or in reflectance', async () => {
+  it('gives the same polygons as the same imagery without it, offset in counts or in reflectance, in the tags or a sidecar', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tuban-scale-offset-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const scene = await generateScene({ dir: join(dir, 'scene'), size: 256, seed: 11, tilesPerSide: 1 });
@@ -57,6 +62,10 @@ describe.skipIf(gdalMissing && !CI)('declared scale/offset (GDAL_METADATA)', () 
       await shifted(scene.currentDir, join(dir, name, 'cur'), args);
       await shifted(scene.priorDir, join(dir, name, 'pri'), args);
     }
+    // The offset only in a GDAL .aux.xml sidecar (a read-only share edited with gdal_edit.py -ro, QGIS).
+    const pam = (bands: number) => `<PAMDataset>\n${Array.from({ length: bands }, (_, k) => `  <PAMRasterBand band="${k + 1}">\n    <Offset>-1000</Offset>\n    <Scale>1</Scale>\n  </PAMRasterBand>\n`).join('')}</PAMDataset>\n`;
+    await shifted(scene.currentDir, join(dir, 'sidecar', 'cur'), [], pam);
+    await shifted(scene.priorDir, join(dir, 'sidecar', 'pri'), [], pam);
     const sample = (await readdir(join(dir, 'counts', 'cur'))).find((f) => f.endsWith('.tif'))!;
     const f = await openGeoTiff(join(dir, 'counts', 'cur', sample));
     expect(f.bandScaling).toEqual([0, 1, 2, 3].map(() => ({ scale: 1, offset: -1000 })));
@@ -75,5 +84,6 @@ describe.skipIf(gdalMissing && !CI)('declared scale/offset (GDAL_METADATA)', () 
     expect(plain.length).toBeGreaterThan(5);
     expect(await polygons(join(dir, 'counts', 'cur'), join(dir, 'counts', 'pri'), join(dir, 'out-counts'))).toEqual(plain);
     expect(await polygons(join(dir, 'reflectance', 'cur'), join(dir, 'reflectance', 'pri'), join(dir, 'out-reflectance'))).toEqual(plain);
+    expect(await polygons(join(dir, 'sidecar', 'cur'), join(dir, 'sidecar', 'pri'), join(dir, 'out-sidecar'))).toEqual(plain);
   }, 300_000);
 });

@@ -1,0 +1,167 @@
+/**
+ * GDAL's `.aux.xml` sidecar beside a GeoTIFF: its scale/offset and nodata are read as GDAL reads
+ * them (a sidecar-only scale as a tag's would be; the file's own scale/offset before the sidecar's,
+ * the sidecar's nodata before the file's), and a sidecar that cannot be read is an error naming it.
+ * Before, a sidecar's radiometry was not read at all: a silent wrong answer.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TubanError } from '../../schemas/errors.js';
+import type { Grid } from '../raster.js';
+import { openGeoTiff } from './open-geotiff.js';
+import { writeGeoTiffArrays } from './write-geotiff.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tuban-pam-'));
+const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000300, 0, -10] };
+const n = grid.width * grid.height;
+const bands = Array.from({ length: 4 }, (_, b) => Uint16Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : 1200 + b * 300 + (i % 97))));
+
+/** One band's PAM element, as GDAL writes it. */
+function pamBand(band: number, inner: string): string {
+  return `  <PAMRasterBand band="${band}">\n${inner}  </PAMRasterBand>\n`;
+}
+
+/** What `gdal_edit.py -ro -scale S -offset O -a_nodata N` leaves beside a 4-band file (GDAL 3.6: the nodata on band 1 only). */
+function gdalEditSidecar(scale: number, offset: number, nodata?: number): string {
+  const sc = `    <Offset>${offset}</Offset>\n    <Scale>${scale}</Scale>\n`;
+  const nd = nodata === undefined ? '' : `    <NoDataValue>${nodata.toExponential(14).toUpperCase().replace(/E([+-])(\d)$/, 'E$10$2')}</NoDataValue>\n`;
+  return `<PAMDataset>\n${[1, 2, 3, 4].map((b) => pamBand(b, (b === 1 ? nd : '') + sc)).join('')}</PAMDataset>\n`;
+}
+
+async function write(name: string, opts: { nodata?: number; scaling?: { scale: number; offset: number } | null; sidecar?: string } = {}): Promise<string> {
+  const path = join(dir, name);
+  await writeGeoTiffArrays(path, {
+    grid, dtype: 'uint16', bands, tileSize: 16,
+    ...(opts.nodata === undefined ? {} : { nodata: opts.nodata }),
+    ...(opts.scaling ? { bandScaling: bands.map(() => opts.scaling!) } : {}),
+  });
+  if (opts.sidecar !== undefined) writeFileSync(`${path}.aux.xml`, opts.sidecar);
+  return path;
+}
+
+async function header(path: string) {
+  const f = await openGeoTiff(path);
+  try {
+    const px = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [0, 1, 2, 3]);
+    return { bandScaling: f.bandScaling, nodata: f.nodata, px };
+  } finally {
+    await f.close();
+  }
+}
+
+async function rejection(path: string): Promise<TubanError> {
+  const err = await openGeoTiff(path).then(async (f) => { await f.close(); return null; }, (e: unknown) => e);
+  expect(err).toBeInstanceOf(TubanError);
+  return err as TubanError;
+}
+
+describe('a GDAL .aux.xml sidecar', () => {
+  it('gives a scale, offset and nodata that read as the same ones in the tags do', async () => {
+    const reflectance = { scale: 0.0001, offset: -0.1 };
+    const tagged = await header(await write('tagged.tif', { nodata: 0, scaling: reflectance }));
+    expect(tagged.bandScaling).toEqual([reflectance, reflectance, reflectance, reflectance]);
+    const side = await header(await write('side.tif', { sidecar: gdalEditSidecar(0.0001, -0.1, 0) }));
+    expect(side.bandScaling).toEqual(tagged.bandScaling);
+    expect(side.nodata).toBe(0);
+    expect(side.px).toEqual(tagged.px);
+    // The same file without its sidecar: what was read before.
+    const plain = await header(await write('plain.tif'));
+    expect([plain.bandScaling, plain.nodata]).toEqual([[null, null, null, null], null]);
+    expect(plain.px).not.toEqual(tagged.px);
+  });
+
+  it('follows GDAL when the file has its own: the file\'s scale/offset, the sidecar\'s nodata; offset-only or scale-only sidecars default the other', async () => {
+    const own = { scale: 2, offset: 5 };
+    const both = await header(await write('both.tif', { nodata: 0, scaling: own, sidecar: `<PAMDataset>\n${[1, 2, 3, 4].map((b) => pamBand(b, '    <NoDataValue>1.20000000000000E+03</NoDataValue>\n    <Scale>3</Scale>\n')).join('')}</PAMDataset>\n` }));
+    expect(both.bandScaling).toEqual([own, own, own, own]);
+    expect(both.nodata).toBe(1200);
+
+    const partial = await header(await write('partial.tif', { sidecar: `<PAMDataset>\n${pamBand(1, '    <Scale>0.0001</Scale>\n')}${pamBand(2, '    <Offset>-1000</Offset>\n')}</PAMDataset>` }));
+    expect(partial.bandScaling).toEqual([{ scale: 0.0001, offset: 0 }, { scale: 1, offset: -1000 }, null, null]);
+  });
+
+  it('reads BOA_ADD_OFFSET from its metadata over the file\'s, and entities in its numbers', async () => {
+    const sidecar = `<?xml version="1.0"?>\n<!-- written by hand -->\n<PAMDataset>\n  <Metadata>\n    <MDI key="BOA_ADD_OFFSET">&#45;1000</MDI>\n  </Metadata>\n${pamBand(4, '    <Metadata><MDI key="BOA_ADD_OFFSET">-2000</MDI></Metadata>\n    <Metadata domain="IMAGE_STRUCTURE"><MDI key="BOA_ADD_OFFSET">7</MDI></Metadata>\n')}</PAMDataset>\n`;
+    const got = await header(await write('boa.tif', { sidecar }));
+    expect(got.bandScaling).toEqual([-1000, -1000, -1000, -2000].map((offset) => ({ scale: 1, offset })));
+  });
+
+  it('applies one nodata to every band: bands without one take the one declared, two different ones are refused', async () => {
+    // gdal_edit.py -ro -a_nodata 0 on a 4-band file: GDAL 3.6 puts it on band 1 only.
+    expect((await header(await write('band1.tif', { sidecar: gdalEditSidecar(1, 0, 0) }))).nodata).toBe(0);
+    // Band 1's from the sidecar, the others' from the file's GDAL_NODATA tag.
+    const path = await write('mixed.tif', { nodata: 0, sidecar: `<PAMDataset>\n${pamBand(1, '    <NoDataValue>9</NoDataValue>\n')}</PAMDataset>` });
+    const err = await rejection(path);
+    expect([err.code, err.subject]).toEqual(['TILE.UNREADABLE', path]);
+    expect(err.message).toContain('mixed.tif.aux.xml');
+    expect(err.message).toContain('band 1 nodata 9');
+    expect(err.message).toContain('band 2 nodata 0');
+    const nan = await write('nan.tif', { sidecar: `<PAMDataset>\n${[1, 2, 3, 4].map((b) => pamBand(b, '    <NoDataValue le_hex_equiv="000000000000F87F">nan</NoDataValue>\n')).join('')}</PAMDataset>` });
+    expect((await header(nan)).nodata).toBeNaN();
+  });
+
+  it('is refused by name when it cannot be read: bad XML, a band the file lacks, a value that is no number, another georeferencing', async () => {
+    const cases: [string, string, string][] = [
+      ['badxml.tif', '<PAMDataset>\n  <PAMRasterBand band="1">\n    <Scale>2</Scale>\n</PAMDataset>\n', 'is not well-formed XML: </PAMDataset> closes <PAMRasterBand> of line 2 (line 4)'],
+      ['empty.tif', '', 'is not well-formed XML: no root element (empty file?) (line 1)'],
+      ['notpam.tif', '<VRTDataset/>', "has root element <VRTDataset>, not GDAL's <PAMDataset> (line 1)"],
+      ['band5.tif', `<PAMDataset>\n${pamBand(5, '    <Scale>2</Scale>\n')}</PAMDataset>`, 'describes band 5, the file has 4 bands (line 2)'],
+      ['band0.tif', `<PAMDataset>\n${pamBand(0, '    <Scale>2</Scale>\n')}</PAMDataset>`, 'describes band 0, the file has 4 bands (line 2)'],
+      ['twice.tif', `<PAMDataset>\n${pamBand(2, '')}${pamBand(2, '')}</PAMDataset>`, 'describes band 2 twice (line 4)'],
+      ['scale.tif', `<PAMDataset>\n${pamBand(1, '    <Scale>0,0001</Scale>\n')}</PAMDataset>`, "gives band 1 Scale '0,0001', not a number (line 3)"],
+      ['nodata.tif', `<PAMDataset>\n${pamBand(3, '    <NoDataValue>none</NoDataValue>\n')}</PAMDataset>`, "gives band 3 NoDataValue 'none', not a number (line 3)"],
+      ['amp.tif', `<PAMDataset>\n${pamBand(1, '    <Description>R&D</Description>\n')}</PAMDataset>`, "is not well-formed XML: '&D' is not an entity reference (a bare & is written &amp;) (line 3)"],
+      ['zero.tif', `<PAMDataset>\n${pamBand(2, '    <Scale>0</Scale>\n')}</PAMDataset>`, 'gives band 2 Scale 0: every value would be its offset (line 3)'],
+      ['moved.tif', '<PAMDataset>\n  <GeoTransform>  6.0000000000000000e+05,  1.0e+01,  0,  4.0003e+06,  0, -1.0e+01</GeoTransform>\n</PAMDataset>', 'places the image elsewhere (GeoTransform 600000, 10, 0, 4000300, 0, -10; the file\'s own 500000, 10, 0, 4000300, 0, -10)'],
+    ];
+    for (const [name, xml, problem] of cases) {
+      const path = await write(name, { sidecar: xml });
+      const err = await rejection(path);
+      expect([err.code, err.subject], name).toEqual(['TILE.UNREADABLE', path]);
+      expect(err.message, name).toContain(`GDAL sidecar ${name}.aux.xml ${problem}`);
+    }
+    // The same georeferencing as the file's own, as GDAL writes it: read.
+    const same = await write('same.tif', { sidecar: '<PAMDataset>\n  <GeoTransform>  5.0000000000000000e+05,  1.0000000000000000e+01,  0.0000000000000000e+00,  4.0003000000000000e+06,  0.0000000000000000e+00, -1.0000000000000000e+01</GeoTransform>\n</PAMDataset>\n' });
+    expect((await header(same)).nodata).toBeNull();
+  });
+});
+
+const CI = process.env.CI === 'true';
+const gdalinfoMissing = spawnSync('gdalinfo', ['--version']).status === 0 ? null : 'gdalinfo not runnable; install Debian\'s gdal-bin';
+
+describe.skipIf(gdalinfoMissing !== null && !CI)('read back in GDAL (gdalinfo -json)', () => {
+  it('gives each band the scale, offset and nodata gdalinfo gives it', async () => {
+    expect(gdalinfoMissing, 'CI=true needs gdalinfo (apt-get install gdal-bin)').toBeNull();
+    const variants: [string, Parameters<typeof write>[1]][] = [
+      ['g-side.tif', { sidecar: gdalEditSidecar(0.0001, -0.1, 0) }],
+      ['g-both.tif', { nodata: 0, scaling: { scale: 2, offset: 5 }, sidecar: `<PAMDataset>\n${[1, 2, 3, 4].map((b) => pamBand(b, '    <NoDataValue>7</NoDataValue>\n    <Offset>-1</Offset>\n')).join('')}</PAMDataset>` }],
+      ['g-partial.tif', { sidecar: `<PAMDataset>\n${pamBand(1, '    <Scale>0.0001</Scale>\n')}${pamBand(3, '    <Offset>-1000</Offset>\n    <Description>red</Description>\n')}</PAMDataset>` }],
+      ['g-tag.tif', { nodata: 0, scaling: { scale: 1, offset: -1000 } }],
+    ];
+    for (const [name, opts] of variants) {
+      const path = await write(name, opts);
+      const info = JSON.parse(execFileSync('gdalinfo', ['-json', path], { encoding: 'utf8' })) as { bands: { scale?: number; offset?: number; noDataValue?: number | string }[] };
+      const f = await openGeoTiff(path);
+      await f.close();
+      const gdalScaling = info.bands.map((b) => ((b.scale ?? 1) === 1 && (b.offset ?? 0) === 0 ? null : { scale: b.scale ?? 1, offset: b.offset ?? 0 }));
+      expect(f.bandScaling, name).toEqual(gdalScaling);
+      // Tuban applies one nodata to every band; GDAL leaves a band the sidecar gives none without.
+      const declared = [...new Set(info.bands.filter((b) => b.noDataValue !== undefined).map((b) => Number(b.noDataValue)))];
+      expect(declared.length, name).toBeLessThanOrEqual(1);
+      expect(f.nodata, name).toBe(declared.length ? declared[0] : null);
+    }
+  }, 60_000);
+
+  // gdal_edit.py exits 2 even on --version; it is there when it names GDAL.
+  const gdalEdit = /GDAL/.test(spawnSync('gdal_edit.py', ['--version'], { encoding: 'utf8' }).stdout ?? '');
+  it.skipIf(!gdalEdit)('reads what gdal_edit.py -ro leaves beside a file', async () => {
+    const path = await write('g-edited.tif');
+    execFileSync('gdal_edit.py', ['-ro', '-scale', '0.0001', '-offset', '-0.1', '-a_nodata', '0', path]);
+    const f = await openGeoTiff(path);
+    await f.close();
+    expect([f.bandScaling, f.nodata]).toEqual([[0, 1, 2, 3].map(() => ({ scale: 0.0001, offset: -0.1 })), 0]);
+  });
+});
