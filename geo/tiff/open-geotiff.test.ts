@@ -98,6 +98,26 @@ describe('openGeoTiff', () => {
     await f.close();
   });
 
+  it('rejects a tile whose zlib checksum does not match its data (the check a raw inflate would skip)', async () => {
+    // Most single-bit flips inside a deflate stream still decode to a full tile of wrong pixels
+    // (332 of 400 on the 10980² bench tiles): only zlib's adler32 trailer tells. Flip a trailer bit.
+    const good = join(dir, 'adler-good.tif');
+    await writeGeoTiffArrays(good, { grid: utm, dtype: 'uint16', bands: randomBands(utm.width * utm.height, 2), tileSize: 64 });
+    const dir0 = (await (await fromFile(good)).getImage()).fileDirectory;
+    const end = Number((await dir0.loadValue('TileOffsets'))[0]) + Number((await dir0.loadValue('TileByteCounts'))[0]);
+    const copy = Buffer.from(readFileSync(good));
+    copy[end - 1] ^= 1;
+    const bad = join(dir, 'adler-bad.tif');
+    writeFileSync(bad, copy);
+    const f = await openGeoTiff(bad);
+    const err = await f.readWindow({ col: 0, row: 0, width: 10, height: 10 }, [0, 1]).then(() => null, (e: unknown) => e);
+    await f.close();
+    expect(err).toBeInstanceOf(TubanError);
+    expect((err as TubanError).code).toBe('TILE.UNREADABLE');
+    expect((err as TubanError).subject).toBe(bad);
+    expect((err as TubanError).message).toMatch(/chunk 0 cannot be decoded \(incorrect data check\)/);
+  });
+
   it('reports a missing CRS and an unsupported one', async () => {
     const good = join(dir, 'crs.tif');
     await writeGeoTiffArrays(good, { grid: utm, dtype: 'uint8', bands: [new Uint8Array(utm.width * utm.height)] });
