@@ -197,15 +197,34 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
       throw new ApiError('VALIDATION', `retroactive_farmland_m2 ${farmland} m² is more than retroactive_area_m2 ${approved} m²: the cultivated land (其中耕地) is part of the approved area`, { field: 'retroactive_farmland_m2' });
     }
   }
+  // The site's area, measured once for the bounds below.
+  let measured: number | null | undefined;
+  const siteM2 = async () => (measured === undefined ? (measured = await siteAreaM2(tx, c.code)) : measured);
   for (const key of ['restored_area_m2', 'retroactive_area_m2', 'retroactive_farmland_m2'] as const) {
     const m2 = body[key];
     if (m2 === undefined) continue;
-    const site = await siteAreaM2(tx, c.code);
+    const site = await siteM2();
     if (site !== null && m2 > site * RESTORED_AREA_MAX_SHARE) {
       throw new ApiError(
         'VALIDATION',
         `${key} ${m2} m² is more than ${RESTORED_AREA_MAX_SHARE} × the site's ${Math.round(site)} m² (${(site / SQM_PER_MU).toFixed(2)} 亩): give the area in m² (1 亩 = 666.67 m²)`,
         { field: key, max_m2: Math.floor(site * RESTORED_AREA_MAX_SHARE * 100) / 100 },
+      );
+    }
+  }
+  // 拆补组合: part of the site demolished, part approved after the fact; the two parts are of one site,
+  // so together they have the bound each has alone. Checked against the figures as recorded (this
+  // body's or an earlier one's), when either is given or the method becomes 拆补组合.
+  const restored = rect.restored_area_m2, approved = rect.retroactive_area_m2;
+  const touched = body.restored_area_m2 !== undefined || body.retroactive_area_m2 !== undefined || c.rectification?.method !== 'combined';
+  if (body.method === 'combined' && touched && typeof restored === 'number' && typeof approved === 'number') {
+    const site = await siteM2();
+    const sum = restored + approved;
+    if (site !== null && sum > site * RESTORED_AREA_MAX_SHARE) {
+      throw new ApiError(
+        'VALIDATION',
+        `restored_area_m2 ${restored} m² + retroactive_area_m2 ${approved} m² = ${Math.round(sum * 100) / 100} m² is more than ${RESTORED_AREA_MAX_SHARE} × the site's ${Math.round(site)} m² (${(site / SQM_PER_MU).toFixed(2)} 亩): under 拆补组合 the demolished and the approved parts are parts of one site`,
+        { fields: ['restored_area_m2', 'retroactive_area_m2'], max_m2: Math.floor(site * RESTORED_AREA_MAX_SHARE * 100) / 100 },
       );
     }
   }
