@@ -145,6 +145,9 @@ function rectificationRefusal(err) {
   if (/case_filed_on \S+ is after today/.test(err.message)) return '立案日期不能晚于今天';
   if (/case_filed_on \S+ is before/.test(err.message)) return '立案日期早于图斑下发（或巡查首次发现）日期，请核对年份';
   if (/penalty_decided_on \S+ is before case_filed_on/.test(err.message)) return '处罚决定日期不能早于立案日期';
+  if (/restored_area_m2 \S+ m² \+ retroactive_area_m2 \S+ m² = \S+ m² is more than/.test(err.message)) {
+    return `拆除复耕面积与补办手续批准面积之和超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：拆补组合中拆除部分与补办部分同属一个地块，请核对面积`;
+  }
   if (/restored_area_m2 \S+ m² is more than/.test(err.message)) {
     return `拆除复耕面积超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：请以平方米填写（1 亩 ≈ 666.67 平方米）`;
   }
