@@ -82,8 +82,11 @@ const parcelIndex = z.number().int().min(1).max(1000).optional().describe('set t
 const violationNature = violationNatureSchema.describe('违法性质 (主体分类): who violated — individual 个人违法, organisation 单位违法, government 政府及部门违法');
 /** 违法性质 says who violated: a legal or "other" verdict has no violator (refused by name, not as an unknown key). */
 const violationNatureRefused = z.never({ error: 'violation_nature (违法性质) goes with verdict illegal: a legal or other verdict has no violator' }).optional();
+/** A 持续监测 re-check date: only that verdict sets one (refused by name with the others). */
+const recheckRefused = z.never({ error: 'recheck_on (复查期限) goes with verdict other and situation continuous_monitoring' }).optional();
+const recheckOn = day.describe('复查期限 of 持续监测: the day the site is re-checked by (the case\'s due date); not before today, at most recheck_max_months (--deadlines, default 2) past the monitoring rule\'s date; default the rule\'s');
 export const Verdict = z.discriminatedUnion('verdict', [
-  z.object({ verdict: z.literal('legal'), approval_doc_no: text(100).describe('批准文号'), actual_use: text(200).optional(), note: text(2000).optional(), parcel: parcelIndex, violation_nature: violationNatureRefused }).strict(),
+  z.object({ verdict: z.literal('legal'), approval_doc_no: text(100).describe('批准文号'), actual_use: text(200).optional(), note: text(2000).optional(), parcel: parcelIndex, violation_nature: violationNatureRefused, recheck_on: recheckRefused }).strict(),
   z
     .object({
       verdict: z.literal('illegal'),
@@ -95,6 +98,7 @@ export const Verdict = z.discriminatedUnion('verdict', [
       patrol_found_on: day.optional().describe('巡查首次发现时间: the day the local patrol first found it, if it did (卫片先于巡查发现 is 发现不及时); not after today'),
       note: text(2000).optional(),
       parcel: parcelIndex,
+      recheck_on: recheckRefused,
     })
     .strict(),
   z
@@ -103,6 +107,7 @@ export const Verdict = z.discriminatedUnion('verdict', [
       situation: otherSituationSchema,
       reason: text(2000),
       watch: text(500).optional().describe('持续监测: what the re-check against later imagery looks for (用途, 是否建房…); required with situation continuous_monitoring'),
+      recheck_on: recheckOn.optional(),
       parcel: parcelIndex,
       violation_nature: violationNatureRefused,
     })
@@ -110,6 +115,10 @@ export const Verdict = z.discriminatedUnion('verdict', [
     .refine((b) => (b.situation === 'continuous_monitoring') === (b.watch !== undefined), {
       message: 'watch (持续监测关注事项) goes with situation continuous_monitoring, and that situation needs it',
       path: ['watch'],
+    })
+    .refine((b) => b.recheck_on === undefined || b.situation === 'continuous_monitoring', {
+      message: 'recheck_on (复查期限) goes with situation continuous_monitoring',
+      path: ['recheck_on'],
     }),
 ]);
 export type VerdictBody = z.infer<typeof Verdict>;
@@ -214,6 +223,8 @@ export const Note = z.object({ text: text(4000) }).strict();
 /** 督办: the lead bureau presses the bureau to act (seeds/000 审核、督导; seeds/004 第四条(十一) 督促), optionally by a day. */
 export const Urge = z.object({ comment: text(2000), respond_by: day.optional().describe('限期: the day the bureau is asked to act or answer by (not before today)') }).strict();
 export const ConfirmGeometry = z.object({ comment: text(2000).optional() }).strict();
+/** 持续监测: the bureau handling the case moves its re-check (a site that needs the imagery of a later month, or an earlier look). */
+export const RecheckDate = z.object({ recheck_on: recheckOn, reason: text(2000).describe('why the re-check moves (地基已浇筑，待下期影像…)') }).strict();
 export const Withdraw = z.object({ reason: text(2000) }).strict();
 export const Separate = z.object({ reason: text(2000) }).strict();
 

@@ -36,6 +36,8 @@ import * as A from './workflow/actions.js';
 import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
 import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
 import { fieldKml } from './workflow/field-kml.js';
+import { recheckLatest, verdictRecheckWindow } from './workflow/recheck-date.js';
+import { allowedFrom } from './workflow/state-machine.js';
 import { registerMapRoutes } from './map-routes.js';
 import { checkDatabase, packageVersion } from './health.js';
 import { trackStatements } from './statements-in-flight.js';
@@ -581,7 +583,13 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
         return {
           ...feature,
           // A working-day due date in a year whose holidays no calendar gave counted weekends only.
-          case: { ...c, due_holidays_unknown: holidaysUnknownFor(opts.deadlines, c.due_rule, c.due_date) },
+          case: {
+            ...c,
+            due_holidays_unknown: holidaysUnknownFor(opts.deadlines, c.due_rule, c.due_date),
+            // 持续监测's re-check dates the page offers: a verdict's today (where one may be given), and how far the current one may move.
+            recheck_window: allowedFrom('verdict', c.status) ? verdictRecheckWindow(opts.deadlines, today()) : null,
+            recheck_latest: c.status === 'monitoring' ? await recheckLatest(opts.db, opts.deadlines, c) : null,
+          },
           ...details,
           chips: { before: `${base}/chips/before.png`, after: `${base}/chips/after.png`, before_date: p.before_date, after_date: p.after_date },
           routing: {
@@ -640,6 +648,7 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
       },
     );
     action('verdict', 'Lead bureau records the verdict: legal (approval no.), illegal (violation type), other (reason); per parcel after a split', S.Verdict, (x, u, c, b) => A.recordVerdict(x, u, c, b));
+    action('recheck-date', 'The bureau handling the case moves the re-check date of a case under 持续监测 (monitoring): not before today, at most recheck_max_months past the monitoring rule\'s date counted from the day it was put under monitoring; recorded in the history with the old and new dates', S.RecheckDate, (x, u, c, b) => A.moveRecheck(x, u, c, b));
     action('split', 'Split into parcels inside the polygon (areas recomputed in m² and 亩)', S.Split, (x, u, c, b) => A.split(x, u, c, b));
     action('rectification', 'Report rectification progress of an illegal finding', S.Rectification, (x, u, c, b) => A.rectify(x, u, c, b));
     action('close', 'Close (销号): legal/other verdicts, or illegal ones rectified to 100 %', S.Close, (x, u, c, b) => A.close(x, u, c, b));

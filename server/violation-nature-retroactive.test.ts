@@ -163,6 +163,32 @@ describe('补办手续文号, 面积 and 其中耕地面积 (retroactive_doc_no,
     expect([rect.retroactive_doc_no, rect.retroactive_area_m2, rect.retroactive_farmland_m2, rect.restored_area_m2]).toEqual([undefined, undefined, undefined, 3000]);
   });
 
+  it('under 拆补组合 add up with the restored area to at most 1.5 × the site, checked against what is stored in either order (400 naming both, nothing stored)', async () => {
+    // DEMOLISHED: 3000 m² restored recorded; the site's 9000 m² allow 13 500 m² in all.
+    const combined = (body: Record<string, unknown>) => rectify(DEMOLISHED, { method: 'combined', ...body });
+    const refuse = async (body: Record<string, unknown>, message: RegExp) => {
+      const before = await stored(DEMOLISHED);
+      const r = await combined(body);
+      expect([JSON.stringify(body), r.statusCode, r.json().code], r.body).toEqual([JSON.stringify(body), 400, 'VALIDATION']);
+      expect(r.json().message).toMatch(message);
+      expect(r.json()).toMatchObject({ fields: ['restored_area_m2', 'retroactive_area_m2'], max_m2: 13500 });
+      expect(await stored(DEMOLISHED)).toEqual(before);
+    };
+    // The approval after the demolition, and both in one report.
+    await refuse({ retroactive_area_m2: 10_500.5 }, /restored_area_m2 3000 m² \+ retroactive_area_m2 10500\.5 m² = 13500\.5 m² is more than 1\.5 × the site's 9000 m² \(13\.50 亩\)/);
+    await refuse({ restored_area_m2: 7000, retroactive_area_m2: 7000 }, /restored_area_m2 7000 m² \+ retroactive_area_m2 7000 m² = 14000 m² is more than/);
+    expect((await combined({ retroactive_area_m2: 10_500 })).statusCode).toBe(200);
+    // The demolition after the approval.
+    await refuse({ restored_area_m2: 3000.5 }, /restored_area_m2 3000\.5 m² \+ retroactive_area_m2 10500 m² = 13500\.5 m²/);
+    expect((await combined({ restored_area_m2: 2000 })).statusCode).toBe(200);
+    expect((await stored(DEMOLISHED)).r).toMatchObject({ method: 'combined', restored_area_m2: 2000, retroactive_area_m2: 10500 });
+    // 补办手续 alone is not a split of the site: each figure has its own bound. Turned to 拆补组合, the two recorded add up.
+    expect((await rectify(DEMOLISHED, { restored_area_m2: 9000 })).statusCode).toBe(200);
+    await refuse({ progress: 70 }, /restored_area_m2 9000 m² \+ retroactive_area_m2 10500 m² = 19500 m²/);
+    // Demolition only drops the approval (the ledger's columns below are blank for it).
+    expect((await rectify(DEMOLISHED, { method: 'demolish_restore', progress: 60 })).statusCode).toBe(200);
+  });
+
   it('are in the OpenAPI document of the rectification body, and 违法性质 in the verdict’s', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const rect = doc.paths['/api/polygons/{code}/rectification'].post.requestBody.content['application/json'].schema;

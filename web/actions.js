@@ -65,6 +65,15 @@ function handOverRefusal(err) {
   return err.code === 'VALIDATION' && /handed_on/.test(err.message) ? '移送日期不能晚于今天：请在移送完成后登记' : null;
 }
 
+/** A 持续监测 re-check date the server refused: outside its bounds (VALIDATION, with them), or a re-check already late (moved no more). */
+function recheckRefusal(err) {
+  if (err.code === 'VALIDATION' && err.body?.field === 'recheck_on') {
+    return err.body.latest ? `复查期限须在 ${err.body.earliest} 至 ${err.body.latest} 之间` : '复查期限由使地块转入持续监测的判定设定：请在最后一个地块判定时填写，或在转入后调整';
+  }
+  if (err.code === 'CASE.BAD_STATE' && err.body?.due_date) return `复查期限 ${err.body.due_date} 已过，不能再调整：请录入复查判定（仍无法判定的，再次选择持续监测即设定下次复查期限）`;
+  return null;
+}
+
 /** A collapsed form for one workflow action. */
 function miniForm(action, label, fields, open = false) {
   return `<details class="more" id="more-${action}"${open ? ' open' : ''}><summary>${esc(label)}</summary><form class="mini verdict" data-action="${action}" data-label="${esc(label)}">${fields}<button type="submit" class="primary" id="submit-${action}">提交${esc(label)}</button></form></details>`;
@@ -136,6 +145,9 @@ function rectificationRefusal(err) {
   if (/case_filed_on \S+ is after today/.test(err.message)) return '立案日期不能晚于今天';
   if (/case_filed_on \S+ is before/.test(err.message)) return '立案日期早于图斑下发（或巡查首次发现）日期，请核对年份';
   if (/penalty_decided_on \S+ is before case_filed_on/.test(err.message)) return '处罚决定日期不能早于立案日期';
+  if (/restored_area_m2 \S+ m² \+ retroactive_area_m2 \S+ m² = \S+ m² is more than/.test(err.message)) {
+    return `拆除复耕面积与补办手续批准面积之和超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：拆补组合中拆除部分与补办部分同属一个地块，请核对面积`;
+  }
   if (/restored_area_m2 \S+ m² is more than/.test(err.message)) {
     return `拆除复耕面积超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：请以平方米填写（1 亩 ≈ 666.67 平方米）`;
   }
@@ -159,11 +171,11 @@ export function renderActions(card) {
   const parts = [];
   if (mine && status === 'issued') parts.push(`<button type="button" class="primary" id="act-accept">签收</button>`);
   if (mine && ['accepted', 'verified'].includes(status)) {
-    const form = verdictFormHtml(card.parcels ?? []);
+    const form = verdictFormHtml(card.parcels ?? [], c.recheck_window);
     parts.push(c.verdict && !(card.parcels ?? []).some((x) => !x.verdict) ? `<details class="more"><summary>修改判定</summary>${form}</details>` : form);
   }
   // 持续监测: re-checked against later imagery, then judged (合法/违法/其他), or monitored on to the next re-check.
-  if (mine && status === 'monitoring') parts.push(`<details class="more" id="monitoring-verdict" open><summary>复查判定</summary>${verdictFormHtml(card.parcels ?? [])}</details>`);
+  if (mine && status === 'monitoring') parts.push(`<details class="more" id="monitoring-verdict" open><summary>复查判定</summary>${verdictFormHtml(card.parcels ?? [], c.recheck_window)}</details>`);
   if (coHandler) parts.push('<p class="muted">本单位为协办单位：可添加备注和证据，判定由主办单位录入。</p>');
   const forms = [];
   if (mine && c.verdict === 'illegal' && ['verified', 'rectifying'].includes(status)) {
@@ -192,6 +204,18 @@ export function renderActions(card) {
       ? `<label class="check"><input type="checkbox" name="rectified" checked required> 已整改到位</label><label class="check"><input type="checkbox" name="penalty_done"${filed ? ' required' : ''}> 处罚已执行</label>${filed ? '<p class="muted" id="close-penalty-note">本案已立案：处罚执行到位后方可销号。</p>' : ''}`
       : '';
     forms.push(miniForm('close', '销号', `${reason('说明')}${illegal}`));
+  }
+  // 持续监测: the re-check moved (a site that needs a later month's imagery, or an earlier look), up to the bound set when it was put under monitoring.
+  if (mine && status === 'monitoring' && c.recheck_latest) {
+    forms.push(
+      miniForm(
+        'recheck-date',
+        '调整复查期限',
+        `<p class="muted hint">当前复查期限 ${esc(c.due_date ?? '—')}；可提前，或延后至 ${esc(c.recheck_latest)}；记入办理记录。逾期后不能调整，请录入复查判定。</p>
+         <label>新复查期限 <input name="recheck_on" type="date" required min="${esc(c.recheck_window?.earliest ?? chinaToday())}" max="${esc(c.recheck_latest)}" value="${esc(c.due_date ?? '')}"></label>
+         ${reason('调整理由')}`,
+      ),
+    );
   }
   // Also under 持续监测: a site judged by the wrong bureau is handed on (its verdict goes with the 改派).
   if (mine && ['issued', 'accepted', 'monitoring'].includes(status)) forms.push(miniForm('request-reassignment', '申请改派', `${reason()}<label>建议主办单位 <select name="suggested_bureau"><option value="">不指定</option>${options(L.BUREAUS)}</select></label>`));
@@ -237,7 +261,7 @@ export function renderActions(card) {
   if (oversee || mine || coHandler) forms.push(miniForm('notes', '备注', `<label>内容 <textarea name="text" rows="2" required maxlength="4000"></textarea></label>`));
   if (forms.length) parts.push(`<div class="more-actions">${forms.join('')}</div>`);
   box.innerHTML = parts.length ? `<h3>办理</h3>${parts.join('')}` : '';
-  const refusals = { close: (err, body) => closeRefusal(err, body, c, status), 'hand-over': handOverRefusal, rectification: rectificationRefusal };
+  const refusals = { close: (err, body) => closeRefusal(err, body, c, status), 'hand-over': handOverRefusal, rectification: rectificationRefusal, 'recheck-date': recheckRefusal };
   // Decisions are made on the card as loaded: sent with its version, so a colleague's change since is
   // refused (CASE.STALE), not overwritten. Notes and hand-overs add to the case and are sent as they are.
   const guarded = (action) => (['notes', 'hand-over'].includes(action) ? undefined : c.version);
@@ -262,7 +286,7 @@ export function renderActions(card) {
   wireFilingFields($('more-rectification'));
   wireRetroactiveFields($('more-rectification'));
   const vf = $('verdict-form');
-  if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存', undefined, c.version)));
+  if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存', recheckRefusal, c.version)));
   // What this user typed here before their session expired (drafts.js), now that the forms are wired.
   restoreDraft(card);
 }

@@ -261,6 +261,9 @@ function historyDetail(h) {
   if (a.text) bits.push(a.text);
   if (a.comment) bits.push(a.comment);
   if (a.watch) bits.push(`关注：${a.watch}`);
+  // 持续监测's re-check: the date a verdict chose, or a move from the old date to the new.
+  if (h.action === 'recheck_date') bits.push(`复查期限 ${a.recheck_from ?? '—'} → ${a.recheck_on}`);
+  else if (a.recheck_on) bits.push(`复查期限 ${a.recheck_on}`);
   if (a.merged_into) bits.push(`并入 ${a.merged_into}`);
   // 移送: to whom, on which day, under which 文号 (the history said only 移送).
   if (h.action === 'urge' && a.respond_by) bits.push(`限 ${a.respond_by} 前办理`);

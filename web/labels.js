@@ -31,6 +31,7 @@ export const ROLES = { analyst: '分析员', bureau: '部门', district: '区县
 export const ACTIONS = {
   accept: '签收',
   verdict: '判定',
+  recheck_date: '调整复查期限',
   split: '分割地块',
   evidence: '上传证据',
   rectification: '整改进度',

@@ -110,6 +110,14 @@ describe.skipIf(!haveBrowser)('违法性质 and 补办手续 on the card, in Chr
     expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('400')]);
     expect((await stored(JUDGED)).r).toBeNull();
     await page.fill(`${form} input[name=retroactive_farmland_m2]`, '2000');
+    // 拆补组合: the demolished and the approved parts together are at most 1.5 × the site too.
+    await page.fill(`${form} input[name=restored_area_m2]`, '8000');
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#toast')).toContain('拆除复耕面积与补办手续批准面积之和超过图斑监测面积的 1.5 倍（最多 13500 平方米）');
+    await expect.poll(() => consoleErrors.length).toBe(before + 1);
+    expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('400')]);
+    expect((await stored(JUDGED)).r).toBeNull();
+    await page.fill(`${form} input[name=restored_area_m2]`, '');
     await page.click('#submit-rectification');
     await expect.poll(() => page.textContent('#card-status')).toBe('整改中');
     expect((await stored(JUDGED)).r).toMatchObject({ method: 'combined', retroactive_doc_no: '济自然资补〔2026〕3号', retroactive_area_m2: 6000, retroactive_farmland_m2: 2000 });

@@ -57,6 +57,8 @@ describe.skipIf(!haveBrowser)('持续监测 on the page', () => {
     await page.selectOption('#other-situation', 'continuous_monitoring');
     expect(await page.isVisible('#other-watch')).toBe(true);
     expect(await page.$eval('#other-watch', (e) => (e as HTMLTextAreaElement).required)).toBe(true);
+    // The re-check date is optional: from today to the rule's 2026-12-31 plus 2 months; empty, the rule's.
+    expect(await page.$eval('#other-recheck', (e) => [(e as HTMLInputElement).min, (e as HTMLInputElement).max, (e as HTMLInputElement).required])).toEqual(['2026-11-03', '2027-02-28', false]);
     await page.fill('#other-reason', '现场推堆土，用途不明');
     await page.fill('#other-watch', '堆土平整后是否起建筑');
     await page.click('#verdict-submit');
@@ -101,6 +103,28 @@ describe.skipIf(!haveBrowser)('持续监测 on the page', () => {
     await page.goto(`${base}/?epoch=2026-10&case=${OCT}`);
     await expect.poll(() => page.textContent('#card-later').catch(() => ''), { timeout: 60_000 }).toContain(NOV);
     expect(await page.textContent('#card-monitoring')).toContain('后续批次已再次监测到该地块');
+  });
+
+  it('moves the re-check date (调整复查期限, in the history), and a 复查判定 of 持续监测 sets the date it is given', async () => {
+    await page.click('#more-recheck-date summary');
+    expect(await page.$eval('#more-recheck-date input[name=recheck_on]', (e) => [(e as HTMLInputElement).value, (e as HTMLInputElement).min, (e as HTMLInputElement).max])).toEqual(['2026-12-31', '2026-11-03', '2027-02-28']);
+    await page.fill('#more-recheck-date input[name=recheck_on]', '2027-01-15');
+    await page.fill('#more-recheck-date textarea[name=reason]', '地基已浇筑，待下期影像');
+    await page.click('#submit-recheck-date');
+    await expect.poll(() => page.textContent('#card-monitoring')).toContain('复查期限 2027-01-15');
+    expect(await page.textContent('#history')).toContain('调整复查期限');
+    expect(await page.textContent('#history')).toContain('复查期限 2026-12-31 → 2027-01-15');
+    const due = async () => (await db.query('SELECT due_date::text AS due FROM cases WHERE code = $1', [OCT])).rows[0].due;
+    expect(await due()).toBe('2027-01-15');
+
+    await page.check('#monitoring-verdict input[name=verdict][value=other]');
+    await page.selectOption('#monitoring-verdict #other-situation', 'continuous_monitoring');
+    await page.fill('#monitoring-verdict #other-reason', '堆土已平整');
+    await page.fill('#monitoring-verdict #other-watch', '是否起建筑');
+    await page.fill('#monitoring-verdict #other-recheck', '2026-11-30');
+    await page.click('#monitoring-verdict #verdict-submit');
+    await expect.poll(() => page.textContent('#card-monitoring')).toContain('复查期限 2026-11-30');
+    expect(await due()).toBe('2026-11-30');
   });
 
   it('asked nothing of the internet and logged no error but the chips this batch without imagery lacks', () => {

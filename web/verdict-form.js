@@ -1,9 +1,13 @@
 // The verdict form: 合法 (approval document no.), 违法 (violation type), 其他 (situation and reason;
-// 持续监测 also what the re-check looks for); after a split, one verdict per parcel (the parcel chosen first).
+// 持续监测 also what the re-check looks for, and optionally by when); after a split, one verdict per parcel (the parcel chosen first).
 import { chinaToday, esc, options } from './dom.js';
 import * as L from './labels.js';
 
-export function verdictFormHtml(parcels) {
+/**
+ * `recheck`: the card's `case.recheck_window` ({earliest, default, latest}: a 持续监测 re-check set
+ * today), the bounds of its date field; left empty, the server sets the rule's date.
+ */
+export function verdictFormHtml(parcels, recheck = null) {
   const parcelPick = parcels.length
     ? `<label>地块 <select name="parcel" id="verdict-parcel" required><option value="">请选择</option>${parcels
         .map((p) => `<option value="${p.idx}">地块 ${p.idx}（${Number(p.area_mu).toFixed(2)} 亩）${p.verdict ? ` · ${esc(L.VERDICTS[p.verdict])}` : ' · 未判定'}</option>`)
@@ -28,7 +32,8 @@ export function verdictFormHtml(parcels) {
       <label>情形 <select name="situation" id="other-situation" data-required="1"><option value="">请选择</option>${options(L.OTHER_SITUATIONS)}</select></label>
       <label>理由 <textarea name="reason" id="other-reason" data-required="1" rows="2" maxlength="2000"></textarea></label>
       <label data-for-situation="continuous_monitoring" hidden>关注事项（下期影像复查什么） <textarea name="watch" id="other-watch" rows="2" maxlength="500" placeholder="如：堆土是否平整后建房、地基上是否起建筑"></textarea></label>
-      <p class="muted hint" data-for-situation="continuous_monitoring" hidden>持续监测：不销号，转入持续监测，复查期限前（默认次月底）对照下期影像复查并判定。</p>
+      <label data-for-situation="continuous_monitoring" hidden>复查期限（可选） <input name="recheck_on" id="other-recheck" type="date" min="${esc(recheck?.earliest ?? chinaToday())}"${recheck ? ` max="${esc(recheck.latest)}"` : ''}${recheck ? ` placeholder="${esc(recheck.default)}"` : ''}></label>
+      <p class="muted hint" data-for-situation="continuous_monitoring" hidden>持续监测：不销号，转入持续监测，复查期限前对照下期影像复查并判定。复查期限留空则为${recheck ? ` ${esc(recheck.default)}（默认次月底）` : '默认次月底'}；可按现场情况提前${recheck ? `，或延后至 ${esc(recheck.latest)}` : '或延后'}。</p>
     </div>
     <label data-for-not="other">备注 <textarea name="note" rows="2" maxlength="2000"></textarea></label>
     <button type="submit" class="primary" id="verdict-submit">保存判定</button>
@@ -65,7 +70,10 @@ export function wireVerdictForm(form, send) {
       for (const k of ['party', 'violation_nature', 'actual_use', 'patrol_found_on']) if (val(k)) body[k] = val(k);
     }
     if (v === 'other') Object.assign(body, { situation: val('situation'), reason: val('reason') });
-    if (v === 'other' && body.situation === 'continuous_monitoring') body.watch = val('watch');
+    if (v === 'other' && body.situation === 'continuous_monitoring') {
+      body.watch = val('watch');
+      if (val('recheck_on')) body.recheck_on = val('recheck_on');
+    }
     if (val('note') && v !== 'other') body.note = val('note');
     if (val('parcel')) body.parcel = Number(val('parcel'));
     await send(body);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkCalendar } from './calendar.js';
 import { parseDeadlines } from './load-deadlines.js';
-import { DEFAULT_DEADLINES, applyRule } from './rules.js';
+import { DEFAULT_DEADLINES, applyRule, recheckWindow } from './rules.js';
 
 describe('deadline rules from a file', () => {
   it('overrides only the rules it names', () => {
@@ -38,6 +38,18 @@ describe('deadline rules from a file', () => {
     // The same clock as the default keeps the default's words; a label given in the file wins.
     expect(r.handover.label).toBe(DEFAULT_DEADLINES.handover.label);
     expect(r.penalty_files.label).toBe('处罚决定后20日内移送案卷');
+  });
+
+  it('bounds a 持续监测 re-check a bureau chooses by recheck_max_months past the rule\'s date (default 2), on the monitoring rule only', () => {
+    const cal = new WorkCalendar();
+    expect(recheckWindow({ rules: DEFAULT_DEADLINES, calendar: cal }, '2026-11-03')).toEqual({ default: '2026-12-31', latest: '2027-02-28' });
+    const shorter = parseDeadlines({ monitoring: { kind: 'end_of_month', months: 1, recheck_max_months: 0 } }, 'city.yaml');
+    expect(recheckWindow({ rules: shorter, calendar: cal }, '2026-11-03')).toEqual({ default: '2026-12-31', latest: '2026-12-31' });
+    // A city's rule that leaves it out keeps the default's 2 months, past its own date.
+    const days = parseDeadlines({ monitoring: { kind: 'calendar_days', days: 30 } }, 'city.yaml');
+    expect(recheckWindow({ rules: days, calendar: cal }, '2026-11-03')).toEqual({ default: '2026-12-03', latest: '2027-02-28' });
+    expect(() => parseDeadlines({ rectification: { kind: 'working_days', days: 10, recheck_max_months: 1 } }, 'city.yaml')).toThrow(/city\.yaml: rectification\.recheck_max_months: recheck_max_months goes with the monitoring rule only/);
+    expect(() => parseDeadlines({ monitoring: { kind: 'end_of_month', months: 1, recheck_max_months: 13 } }, 'city.yaml')).toThrow(/monitoring\.recheck_max_months/);
   });
 
   it('names the file and the rule when a rule is wrong or unknown', () => {

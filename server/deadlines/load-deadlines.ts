@@ -5,6 +5,7 @@
  *   rectification: {kind: working_days, days: 10, label: 十个工作日}
  *   monthly_report: {kind: day_of_next_month, day: 10}
  *   verification: {kind: end_of_month, months: 1, label: 下发次月底前核查填报}
+ *   monitoring: {kind: end_of_month, months: 1, recheck_max_months: 3}
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -17,6 +18,7 @@ const Rule = z
     days: z.number().int().min(1).max(366).optional(),
     day: z.number().int().min(1).max(28).optional(),
     months: z.number().int().min(0).max(12).optional(),
+    recheck_max_months: z.number().int().min(0).max(12).optional(),
     label: z.string().optional(),
     source: z.string().optional(),
   })
@@ -25,7 +27,15 @@ const Rule = z
   .refine((r) => r.kind !== 'day_of_next_month' || r.day !== undefined, { message: 'day_of_next_month needs day' })
   .refine((r) => r.months === undefined || r.kind === 'end_of_month', { message: 'months goes with end_of_month only' });
 
-const File = z.object(Object.fromEntries(Object.keys(DEFAULT_DEADLINES).map((k) => [k, Rule.optional()])) as Record<DeadlineRuleId, z.ZodOptional<typeof Rule>>).strict();
+const File = z
+  .object(Object.fromEntries(Object.keys(DEFAULT_DEADLINES).map((k) => [k, Rule.optional()])) as Record<DeadlineRuleId, z.ZodOptional<typeof Rule>>)
+  .strict()
+  .superRefine((file, ctx) => {
+    // How far a bureau may move a 持续监测 re-check: no other clock is chosen per case.
+    for (const [id, rule] of Object.entries(file)) {
+      if (id !== 'monitoring' && rule?.recheck_max_months !== undefined) ctx.addIssue({ code: 'custom', message: 'recheck_max_months goes with the monitoring rule only', path: [id, 'recheck_max_months'] });
+    }
+  });
 
 export function parseDeadlines(input: unknown, subject = 'deadlines'): Record<DeadlineRuleId, DeadlineRule> {
   const r = File.safeParse(input ?? {});

@@ -15,6 +15,11 @@ export interface DeadlineRule {
   day?: number;
   /** For end_of_month: the end of the month this many months after the start's (default 0, its own). */
   months?: number;
+  /**
+   * For `monitoring` only: how far past the rule's date a bureau may set a case's re-check, in months
+   * (recheckWindow). Policy names no monitoring period, so it is a setting (default 2).
+   */
+  recheck_max_months?: number;
   label: string;
   source: string;
 }
@@ -32,7 +37,7 @@ export const DEFAULT_DEADLINES: Record<DeadlineRuleId, DeadlineRule> = {
   // 持续监测: re-checked against the next month's imagery (the next batch, which re-detects a site still
   // changing: state_machine.yaml CONTINUOUS_MONITORING → ISSUED via 往期图斑编号), counted from the
   // day the bureau records it; each re-check that still cannot judge sets the next.
-  monitoring: { kind: 'end_of_month', months: 1, label: '持续监测: 次月底前对照下期影像复查', source: 'RESEARCH.md §3.7, domain/state_machine.yaml CONTINUOUS_MONITORING' },
+  monitoring: { kind: 'end_of_month', months: 1, recheck_max_months: 2, label: '持续监测: 次月底前对照下期影像复查', source: 'RESEARCH.md §3.7, domain/state_machine.yaml CONTINUOUS_MONITORING' },
 };
 
 /** A rule's name, as the card and the escalation table say it. */
@@ -103,6 +108,21 @@ export function calendarGapWarning(d: Deadlines, today: string, aheadDays = 60):
     `falling in ${years.join(', ')} count Monday to Friday only and may end on a holiday; add that year's holidays and make-up working days ` +
     `(the State Council's notice) with --calendar FILE, in the format of server/deadlines/holidays-cn-2026.yaml`
   );
+}
+
+/** recheck_max_months where a city's `monitoring` rule leaves it out. */
+export const DEFAULT_RECHECK_MAX_MONTHS = 2;
+
+/**
+ * 持续监测's re-check dates for a case put under monitoring on `since`: the rule's (`default`, what
+ * runs when the bureau chooses none) and the latest the bureau may choose, the end of the month
+ * `recheck_max_months` after the rule's date (a soil heap is re-checked sooner, a poured foundation
+ * may need the imagery of a later month; not indefinitely later: the site stays open meanwhile).
+ */
+export function recheckWindow(d: Deadlines, since: string): { default: string; latest: string } {
+  const rule = d.rules.monitoring;
+  const def = applyRule(rule, since, d.calendar);
+  return { default: def, latest: endOfMonth(def, rule.recheck_max_months ?? DEFAULT_RECHECK_MAX_MONTHS) };
 }
 
 /** Which clock runs in a state (null: none). Illegal verdicts run the rectification clock. */

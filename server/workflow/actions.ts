@@ -6,8 +6,8 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import { FILED_CASE_FACTS, RETROACTIVE_FACTS, RETROACTIVE_METHODS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
-import { applyRule, type Deadlines } from '../deadlines/rules.js';
+import { FILED_CASE_FACTS, RETROACTIVE_FACTS, RETROACTIVE_METHODS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type RecheckDate, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
+import { applyRule, recheckWindow, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';
@@ -15,6 +15,7 @@ import { checkClueDistrict } from './clue-district.js';
 import { checkClueTownship, clueTownship } from './clue-township.js';
 import { clueUnit, clueUnitWarnings } from './clue-units.js';
 import { issuedOn, reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
+import { checkRecheckOn, latestWhy, recheckLatest } from './recheck-date.js';
 
 const SQM_PER_MU = 10000 / 15;
 /** A clue is one site: even a 百亩大图斑 is 0.07 km²; an outline of a district or a province is a mistake. */
@@ -74,24 +75,41 @@ export function recordVerdict(ctx: ActionContext, user: User, code: string, body
     if (body.verdict === 'illegal' && body.patrol_found_on && body.patrol_found_on > ctx.today()) {
       throw new ApiError('VALIDATION', `patrol_found_on ${body.patrol_found_on} is after today (${ctx.today()})`);
     }
-    const { verdict, parcel, ...details } = body;
+    // The re-check date is the case's due date, not a verdict detail: moving it later changes no verdict.
+    const { verdict, parcel, recheck_on, ...details } = body;
+    // 持续监测's re-check: the rule's date, or the bureau's within the window of today (recheck-date.ts).
+    const window = recheckWindow(ctx.deadlines, ctx.today());
+    if (recheck_on !== undefined) checkRecheckOn(recheck_on, ctx.today(), window.latest, latestWhy(ctx.deadlines, window.default));
     // The day a definitive verdict ended 持续监测: the verification clock of the closure counts from it (case-store.ts resumedDue).
     const left = (status: string) => (c.status === 'monitoring' && status !== 'monitoring' ? { left_monitoring_on: ctx.today() } : {});
+    // A verdict that (re)starts the re-check records the bound a later move is held to.
+    const recheck = (status: string) =>
+      status === 'monitoring' && (monitors(body) || c.status !== 'monitoring') ? { recheck_latest: window.latest, ...(recheck_on ? { recheck_on } : {}) } : {};
     const parcels = await parcelsOf(tx, code);
     if (parcels.length === 0) {
       if (parcel !== undefined) throw new ApiError('PARCEL.NOT_FOUND', `${code} is not split`);
       const status = monitors(body) ? 'monitoring' : 'verified';
-      return { set: { status, verdict, verdict_details: details }, detail: { verdict, ...details, ...left(status) }, restartClock: monitors(body) };
+      return { set: { status, verdict, verdict_details: details }, detail: { verdict, ...details, ...left(status), ...recheck(status) }, restartClock: monitors(body), dueDate: recheck_on };
     }
     if (parcel === undefined) throw new ApiError('CASE.SPLIT', `${code} has ${parcels.length} parcels; send "parcel": n`);
     if (!parcels.some((p) => p.idx === parcel)) throw new ApiError('PARCEL.NOT_FOUND', `${code} parcel ${parcel}`);
     await tx.query('UPDATE parcels SET verdict = $3, verdict_details = $4::jsonb WHERE code = $1 AND idx = $2', [code, parcel, verdict, JSON.stringify(details)]);
     const judged = parcels.map((p) => (p.idx === parcel ? { verdict, monitored: monitors(body) } : p));
     const all = aggregate(judged);
+    // The re-check is the polygon's: set by the verdict that puts it under 持续监测, not kept unused on a parcel.
+    if (recheck_on !== undefined && !all) {
+      const open = parcels.filter((p) => p.idx !== parcel && p.verdict === null).map((p) => p.idx);
+      throw new ApiError('VALIDATION', `recheck_on is the polygon's re-check: give it with the verdict that puts ${code} under 持续监测 (parcel ${open.join(', ')} not judged yet), or move it then`, { field: 'recheck_on' });
+    }
     // Until every parcel is judged the polygon stays under verification.
     if (!all) return { set: { status: c.status }, detail: { parcel, verdict, ...details } };
     const status = all !== 'illegal' && judged.some((p) => p.monitored) ? 'monitoring' : 'verified';
-    return { set: { status, verdict: all, verdict_details: { parcels: true } }, detail: { parcel, verdict, ...details, ...left(status) }, restartClock: status === 'monitoring' && monitors(body) };
+    return {
+      set: { status, verdict: all, verdict_details: { parcels: true } },
+      detail: { parcel, verdict, ...details, ...left(status), ...recheck(status) },
+      restartClock: status === 'monitoring' && monitors(body),
+      dueDate: status === 'monitoring' ? recheck_on : undefined,
+    };
   });
 }
 
@@ -180,15 +198,34 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
       throw new ApiError('VALIDATION', `retroactive_farmland_m2 ${farmland} m² is more than retroactive_area_m2 ${approved} m²: the cultivated land (其中耕地) is part of the approved area`, { field: 'retroactive_farmland_m2' });
     }
   }
+  // The site's area, measured once for the bounds below.
+  let measured: number | null | undefined;
+  const siteM2 = async () => (measured === undefined ? (measured = await siteAreaM2(tx, c.code)) : measured);
   for (const key of ['restored_area_m2', 'retroactive_area_m2', 'retroactive_farmland_m2'] as const) {
     const m2 = body[key];
     if (m2 === undefined) continue;
-    const site = await siteAreaM2(tx, c.code);
+    const site = await siteM2();
     if (site !== null && m2 > site * RESTORED_AREA_MAX_SHARE) {
       throw new ApiError(
         'VALIDATION',
         `${key} ${m2} m² is more than ${RESTORED_AREA_MAX_SHARE} × the site's ${Math.round(site)} m² (${(site / SQM_PER_MU).toFixed(2)} 亩): give the area in m² (1 亩 = 666.67 m²)`,
         { field: key, max_m2: Math.floor(site * RESTORED_AREA_MAX_SHARE * 100) / 100 },
+      );
+    }
+  }
+  // 拆补组合: part of the site demolished, part approved after the fact; the two parts are of one site,
+  // so together they have the bound each has alone. Checked against the figures as recorded (this
+  // body's or an earlier one's), when either is given or the method becomes 拆补组合.
+  const restored = rect.restored_area_m2, approved = rect.retroactive_area_m2;
+  const touched = body.restored_area_m2 !== undefined || body.retroactive_area_m2 !== undefined || c.rectification?.method !== 'combined';
+  if (body.method === 'combined' && touched && typeof restored === 'number' && typeof approved === 'number') {
+    const site = await siteM2();
+    const sum = restored + approved;
+    if (site !== null && sum > site * RESTORED_AREA_MAX_SHARE) {
+      throw new ApiError(
+        'VALIDATION',
+        `restored_area_m2 ${restored} m² + retroactive_area_m2 ${approved} m² = ${Math.round(sum * 100) / 100} m² is more than ${RESTORED_AREA_MAX_SHARE} × the site's ${Math.round(site)} m² (${(site / SQM_PER_MU).toFixed(2)} 亩): under 拆补组合 the demolished and the approved parts are parts of one site`,
+        { fields: ['restored_area_m2', 'retroactive_area_m2'], max_m2: Math.floor(site * RESTORED_AREA_MAX_SHARE * 100) / 100 },
       );
     }
   }
@@ -235,6 +272,22 @@ export function close(ctx: ActionContext, user: User, code: string, body: z.infe
     }
     const { sent_back: _answered, ...rect } = c.rectification ?? {};
     return { set: { status: 'closed', rectification: { ...rect, closure: { ...body, closed_on: ctx.today() } } }, detail: body };
+  });
+}
+
+/**
+ * 持续监测: the bureau handling the case moves its re-check (recorded with the old and new dates), from
+ * today to the bound recorded when the case was put under monitoring. Not once it is late: the
+ * re-check is then recorded (持续监测 again sets the next), not put off after the fact.
+ */
+export function moveRecheck(ctx: ActionContext, user: User, code: string, body: z.infer<typeof RecheckDate>) {
+  return runAction(ctx, user, code, 'recheck_date', async (tx, c) => {
+    if (c.due_date !== null && c.due_date < ctx.today()) {
+      throw new ApiError('CASE.BAD_STATE', `${code}'s re-check was due ${c.due_date}: record the re-check (a verdict; 持续监测 again sets the next), a late one is not moved`, { status: c.status, due_date: c.due_date });
+    }
+    const latest = (await recheckLatest(tx, ctx.deadlines, c)) ?? body.recheck_on;
+    checkRecheckOn(body.recheck_on, ctx.today(), latest, 'recorded when the case was put under 持续监测: the monitoring rule\'s date plus recheck_max_months');
+    return { detail: { recheck_from: c.due_date, recheck_on: body.recheck_on, reason: body.reason }, dueDate: body.recheck_on, result: { recheck_from: c.due_date, recheck_on: body.recheck_on } };
   });
 }
 

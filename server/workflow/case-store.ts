@@ -324,6 +324,8 @@ export interface ActionOutcome {
   result?: unknown;
   /** The state's clock starts again today though its rule is the same: a 持续监测 re-check that still cannot judge sets the next re-check. */
   restartClock?: boolean;
+  /** The due date of the state's clock, chosen instead of its rule's: a 持续监测 re-check the bureau set (recheck-date.ts). */
+  dueDate?: string;
 }
 
 const SETTABLE = ['status', 'issued_on', 'lead_bureau', 'co_bureaus', 'verdict', 'verdict_details', 'rectification', 'geometry_changed', 'geom_hash', 'escalation_level', 'merged_into', 'due_date', 'due_rule'] as const;
@@ -381,10 +383,10 @@ export async function runAction(
     const status = (set.status as string | undefined) ?? before.status;
     const verdict = set.verdict !== undefined ? (set.verdict as string | null) : before.verdict;
     const next = dueFor(ctx.deadlines, status, verdict, ctx.today());
-    if ((next?.rule ?? null) !== before.due_rule || out.restartClock) {
+    if ((next?.rule ?? null) !== before.due_rule || out.restartClock || (next && out.dueDate !== undefined)) {
       set.due_rule = next?.rule ?? null;
       // A case issued anew (a merged polygon separated) counts its verification from that day.
-      set.due_date = next ? await resumedDue(tx, ctx.deadlines, { ...before, issued_on: (set.issued_on as string | undefined) ?? before.issued_on }, next) : null;
+      set.due_date = !next ? null : (out.dueDate ?? (await resumedDue(tx, ctx.deadlines, { ...before, issued_on: (set.issued_on as string | undefined) ?? before.issued_on }, next)));
     }
     const changedBefore: Record<string, unknown> = {};
     const changedAfter: Record<string, unknown> = {};

@@ -48,6 +48,8 @@ export const ACTIONS = {
   split: { from: ['accepted'], to: null, actor: 'lead_bureau' },
   /** To verified, or to monitoring for 其他 · continuous_monitoring (actions.ts recordVerdict); from monitoring, the definitive verdict. */
   verdict: { from: ['accepted', 'verified', 'monitoring'], to: 'verified', actor: 'lead_bureau' },
+  /** 持续监测: the bureau handling the case moves its re-check date (actions.ts moveRecheck), as it gives the verdict. */
+  recheck_date: { from: ['monitoring'], to: null, actor: 'lead_bureau' },
   rectification: { from: ['verified', 'rectifying'], to: 'rectifying', actor: 'lead_bureau' },
   close: { from: ['verified', 'rectifying'], to: 'closed', actor: 'lead_bureau' },
   /**
