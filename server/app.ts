@@ -730,14 +730,14 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     );
     registry.route(
       api,
-      { method: 'POST', url: '/api/clues', summary: "Add a clue (patrol, public report, hotline) as a point or polygon; it enters the same workflow. warnings: its township's or village's code not under the unit above it (the layers disagree; kept as they say)", tags: ['workflow'], body: S.Clue, responses: { 201: '{code, warnings}' } },
+      { method: 'POST', url: '/api/clues', summary: "Add a clue (patrol, public report, hotline) as a point or polygon; it enters the same workflow. warnings: its township's or village's code not under the unit above it (the layers disagree; kept as they say)", tags: ['workflow'], body: S.Clue, responses: { 201: "{code, warnings, code_mismatches}: warnings in English (as the log has them); code_mismatches the same, one each, as {unit, parent}, each unit {kind: district|township|village, code, name} (the page says them in Chinese)" } },
       async (req, reply, { body }) => {
         const user = requireUser(req, 'clue.add');
-        const { code, warnings } = await A.addClue(opts.db, opts.deadlines, user, body, today());
+        const { code, warnings, mismatches } = await A.addClue(opts.db, opts.deadlines, user, body, today());
         // The layers are the operator's to fix, as a batch's report tells them.
         for (const w of warnings) req.log.warn({ code }, w);
         reply.code(201);
-        return { code, warnings };
+        return { code, warnings, code_mismatches: mismatches };
       },
     );
     registry.route(

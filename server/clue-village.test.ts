@@ -55,7 +55,7 @@ const clue = (geometry: unknown, description: string) => ({ source: 'patrol', di
 const add = async (geometry: unknown, description: string) => {
   const r = await t.request('d102', '/api/clues', clue(geometry, description));
   expect(r.statusCode, r.body).toBe(201);
-  return r.json() as { code: string; warnings: string[] };
+  return r.json() as { code: string; warnings: string[]; code_mismatches: unknown[] };
 };
 const placed = async (code: string) => (await db.query('SELECT township_code, village_code, village_name FROM clues WHERE code = $1', [code])).rows[0];
 const codes: Record<string, string> = {};
@@ -86,7 +86,7 @@ describe('with the village outlines stored', () => {
     // A village the layer names without a code: its name, no code, nothing to check.
     const named = await add(point(117.15, 36.62), '无码社区内');
     expect(await placed(named.code)).toEqual({ township_code: '370102002000', village_code: null, village_name: '无码社区' });
-    for (const r of [inside, most, outside, named]) expect(r.warnings, r.code).toEqual([]);
+    for (const r of [inside, most, outside, named]) expect([r.warnings, r.code_mismatches], r.code).toEqual([[], []]);
     Object.assign(codes, { 村东新建彩钢棚: inside.code, 跨村界: most.code, 村界外: outside.code, 无码社区内: named.code });
   });
 
@@ -102,6 +102,19 @@ describe('with the village outlines stored', () => {
     expect(await placed(township.code)).toEqual({ township_code: '370103001', village_code: null, village_name: null });
     expect(township.warnings).toEqual([`township 370103001 外区镇 does not begin with the code of district 370102 历下区 clue ${township.code} lies in: check the township and district layers`]);
     Object.assign(codes, { 飞地: other.code, 外区: district.code });
+  });
+
+  it('gives each warning also as its units (kind, code, name) for the page to say in Chinese, and /openapi.json documents both', async () => {
+    const other = await add(point(117.16, 36.68), '飞地二');
+    expect(other.code_mismatches).toEqual([{ unit: { kind: 'village', code: '370102009203', name: '飞地村' }, parent: { kind: 'township', code: '370102002000', name: '李庄街道' } }]);
+    expect(other.warnings).toHaveLength(1);
+    const district = await add(point(117.05, 36.73), '外区二');
+    expect(district.code_mismatches).toEqual([{ unit: { kind: 'village', code: '370103005201', name: '外区村' }, parent: { kind: 'district', code: '370102', name: '历下区' } }]);
+    const township = await add(point(117.26, 36.65), '外区镇二');
+    expect(township.code_mismatches).toEqual([{ unit: { kind: 'township', code: '370103001', name: '外区镇' }, parent: { kind: 'district', code: '370102', name: '历下区' } }]);
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> };
+    expect(doc.paths['/api/clues'].post.responses['201'].description).toMatch(/warnings.*code_mismatches/s);
+    Object.assign(codes, { 飞地二: other.code, 外区二: district.code, 外区镇二: township.code });
   });
 
   it('the card, the list view and the field file show the clue\'s village', async () => {
@@ -126,6 +139,6 @@ describe('with the village outlines stored', () => {
     const [header, ...rows] = r.body.replace(/^\uFEFF/, '').trim().split('\r\n').map((l: string) => l.split(','));
     const [codeAt, villageAt, basisAt] = ['图斑编号', '村', '发现依据说明'].map((c) => header.indexOf(c));
     const byDescription = Object.fromEntries(rows.filter((row: string[]) => row[codeAt].includes('-X')).map((row: string[]) => [row[basisAt], row[villageAt]]));
-    expect(byDescription).toEqual({ 早于村界: '', 村东新建彩钢棚: '前进村', 跨村界: '后街村', 村界外: '', 无码社区内: '无码社区', 飞地: '飞地村', 外区: '外区村', 外区镇内: '' });
+    expect(byDescription).toEqual({ 早于村界: '', 村东新建彩钢棚: '前进村', 跨村界: '后街村', 村界外: '', 无码社区内: '无码社区', 飞地: '飞地村', 外区: '外区村', 外区镇内: '', 飞地二: '飞地村', 外区二: '外区村', 外区镇二: '' });
   });
 });

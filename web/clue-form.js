@@ -62,8 +62,12 @@ export function renderClueForm() {
       ...(fd.get('lead_bureau') ? { lead_bureau: fd.get('lead_bureau') } : {}),
     };
     try {
-      const { code } = await api('/api/clues', { method: 'POST', body });
-      toast(`线索已登记：${code}`, 'ok');
+      const { code, code_mismatches: mismatches } = await api('/api/clues', { method: 'POST', body });
+      if (mismatches?.length) showClueNotice(code, mismatches);
+      else {
+        hideClueNotice();
+        toast(`线索已登记：${code}`, 'ok');
+      }
       geometry = null;
       showDrawing([]);
       renderClueForm();
@@ -78,10 +82,36 @@ export function renderClueForm() {
   };
 }
 
+const named = (d) => (d?.name ? `${d.name}（${d.code}）` : d?.code ?? '');
+
+/**
+ * A unit's code not under the one above it, in words (the server's code_mismatches; its English
+ * `warnings` say the same, for the log): the layers disagree, and the clue keeps both as they say.
+ */
+function mismatchText({ unit, parent }) {
+  const kind = (u) => L.ZONE_KINDS[u.kind] ?? u.kind;
+  return `${kind(unit)} ${named(unit)}的代码不以所在${kind(parent)} ${named(parent)}的代码开头，请核对${kind(unit)}和${kind(parent)}图层`;
+}
+
+/** What the server warned of the clue `code`: above the views (the case opens as usual) until dismissed. */
+function showClueNotice(code, mismatches) {
+  const box = $('clue-notice');
+  box.innerHTML = `<p>已登记 ${esc(code)}；请注意：</p>
+    <ul>${mismatches.map((m) => `<li>${esc(mismatchText(m))}</li>`).join('')}</ul>
+    <p class="muted">线索已照常登记，所在单位按图层原样记录。</p>
+    <button type="button" class="link" id="clue-notice-close">知道了</button>`;
+  box.hidden = false;
+  $('clue-notice-close').addEventListener('click', hideClueNotice);
+}
+
+function hideClueNotice() {
+  $('clue-notice').hidden = true;
+  $('clue-notice').replaceChildren();
+}
+
 /** The clue route's own refusals in words; null for the others (errorText's). */
 function clueRefusal(err) {
   const b = err.body ?? {};
-  const named = (d) => (d?.name ? `${d.name}（${d.code}）` : d?.code ?? '');
   switch (err.code) {
     case 'CLUE.OUT_OF_SCOPE':
       return '只能登记本区县的线索';

@@ -16,7 +16,7 @@ import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js'
 import { overlayPolygon, type OverlayResult } from '../route/overlay.js';
 import { routePolygon, seasonalBasis } from '../route/route.js';
 import { ZoneIndex, bboxOf } from '../route/zone-index.js';
-import { codeMismatchWarning, codeMismatches, type CodeMismatch } from '../route/unit-codes.js';
+import { codeMismatchWarning, codeMismatches, unitLabel, type CodeMismatch } from '../route/unit-codes.js';
 import { loadLandUse, loadZones, type ZoneLoader } from '../zones.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchPlan } from './plan-batch.js';
@@ -169,14 +169,14 @@ function unitCodeWarnings(polygons: readonly MonitoringPolygon[]): string[] {
   const odd = new Map<string, { mismatch: CodeMismatch; codes: string[] }>();
   for (const p of polygons) {
     for (const m of codeMismatches({ ...p, districtCode: p.districtCode === UNASSIGNED_DISTRICT.code ? null : p.districtCode })) {
-      const key = `${m.unit}\0${m.parent}`;
+      const key = `${unitLabel(m.unit)}\0${unitLabel(m.parent)}`;
       const entry = odd.get(key) ?? { mismatch: m, codes: [] };
       entry.codes.push(p.code);
       odd.set(key, entry);
     }
   }
   return [...odd.values()]
-    .sort((x, y) => (x.mismatch.kind === y.mismatch.kind ? 0 : x.mismatch.kind === 'township' ? -1 : 1))
+    .sort((x, y) => (x.mismatch.unit.kind === y.mismatch.unit.kind ? 0 : x.mismatch.unit.kind === 'township' ? -1 : 1))
     .map(({ mismatch, codes }) => codeMismatchWarning(mismatch, `its ${codes.length} polygon(s) lie in (${codes.slice(0, 5).join(', ')}${codes.length > 5 ? ' …' : ''})`));
 }
 

@@ -15,15 +15,21 @@ export interface PlacedUnits {
   villageName: string | null;
 }
 
-export interface CodeMismatch {
-  kind: 'township' | 'village';
-  /** The unit and the one above it that its code should begin with, as a warning names them ('township 370113002 港沟街道'). */
-  unit: string;
-  parent: string;
-  parentKind: 'district' | 'township';
+/** A unit as a mismatch names it: its layer's kind, its code, the layer's name (null where it has none). */
+export interface NamedUnit {
+  kind: 'district' | 'township' | 'village';
+  code: string;
+  name: string | null;
 }
 
-const label = (kind: string, code: string, name: string | null) => `${kind} ${`${code} ${name ?? ''}`.trim()}`;
+/** A unit whose code does not begin with the code of `parent`, the unit above it. */
+export interface CodeMismatch {
+  unit: NamedUnit & { kind: 'township' | 'village' };
+  parent: NamedUnit & { kind: 'district' | 'township' };
+}
+
+/** The unit as a warning names it ('township 370113002 港沟街道'). */
+export const unitLabel = (u: NamedUnit) => `${u.kind} ${`${u.code} ${u.name ?? ''}`.trim()}`;
 
 /**
  * The township's code against the district's; the village's against the township's nine digits or,
@@ -32,16 +38,18 @@ const label = (kind: string, code: string, name: string | null) => `${kind} ${`$
  */
 export function codeMismatches(p: PlacedUnits): CodeMismatch[] {
   const out: CodeMismatch[] = [];
-  const district = p.districtCode === null ? null : { prefix: p.districtCode, label: label('district', p.districtCode, p.districtName), kind: 'district' as const };
+  const district = p.districtCode === null ? null : { kind: 'district' as const, code: p.districtCode, name: p.districtName };
   const t = p.townshipCode;
-  if (t && district && !t.startsWith(district.prefix)) out.push({ kind: 'township', unit: label('township', t, p.townshipName), parent: district.label, parentKind: 'district' });
+  const township = t ? { kind: 'township' as const, code: t, name: p.townshipName } : null;
+  if (township && district && !township.code.startsWith(district.code)) out.push({ unit: township, parent: district });
   const v = p.villageCode;
-  const parent = t ? { prefix: t.slice(0, 9), label: label('township', t, p.townshipName), kind: 'township' as const } : district;
-  if (v && parent && !v.startsWith(parent.prefix)) out.push({ kind: 'village', unit: label('village', v, p.villageName), parent: parent.label, parentKind: parent.kind });
+  const parent = township ?? district;
+  // A township's code is nine digits, or twelve ending 000: its villages begin with the nine.
+  if (v && parent && !v.startsWith(parent.kind === 'township' ? parent.code.slice(0, 9) : parent.code)) out.push({ unit: { kind: 'village', code: v, name: p.villageName }, parent });
   return out;
 }
 
 /** The warning: `where` says what lies in the parent ("its 2 polygon(s) lie in (…)", "clue … lies in"). */
 export function codeMismatchWarning(m: CodeMismatch, where: string): string {
-  return `${m.unit} does not begin with the code of ${m.parent} ${where}: check the ${m.kind} and ${m.parentKind} layers`;
+  return `${unitLabel(m.unit)} does not begin with the code of ${unitLabel(m.parent)} ${where}: check the ${m.unit.kind} and ${m.parent.kind} layers`;
 }

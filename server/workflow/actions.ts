@@ -10,6 +10,7 @@ import { FILED_CASE_FACTS, RETROACTIVE_FACTS, RETROACTIVE_METHODS, type Clue, ty
 import { applyRule, recheckWindow, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
+import type { CodeMismatch } from '../../pipeline/route/unit-codes.js';
 import type { StoredEvidence } from '../evidence/evidence-store.js';
 import { checkClueDistrict } from './clue-district.js';
 import { checkClueTownship, clueTownship } from './clue-township.js';
@@ -428,9 +429,10 @@ export function attachEvidence(ctx: ActionContext, user: User, code: string, fil
  * A clue from patrol, a public report or the hotline: a point or polygon that enters the same
  * workflow as a satellite polygon (a case, issued, on the verification clock). Code:
  * `<district>-<YYYYMM>-X<serial>`, so it never collides with a batch serial. `warnings`: its township's
- * or village's code not under the unit above it (clue-units.ts), as a batch's report says for a polygon.
+ * or village's code not under the unit above it (clue-units.ts), as a batch's report says for a polygon;
+ * `mismatches`: the same, one each, as the units.
  */
-export async function addClue(db: Database, deadlines: Deadlines, user: User, body: z.infer<typeof Clue>, today: string): Promise<{ code: CaseRow['code']; warnings: string[] }> {
+export async function addClue(db: Database, deadlines: Deadlines, user: User, body: z.infer<typeof Clue>, today: string): Promise<{ code: CaseRow['code']; warnings: string[]; mismatches: CodeMismatch[] }> {
   if (!can(user, 'clue.add')) throw new ApiError('AUTH.FORBIDDEN', 'clues are added by bureau and district users');
   if (user.role === 'district' && body.district_code !== user.district) throw new ApiError('CLUE.OUT_OF_SCOPE', `${body.district_code} is not ${user.district}`);
   const lead = user.role === 'bureau' ? user.bureau! : (body.lead_bureau ?? 'natural_resources');
@@ -492,6 +494,6 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
       code,
       JSON.stringify({ ...body, lead_bureau: lead, township_code: township?.code ?? null, village_code: village?.code ?? null, status: 'issued', due_date: due }),
     ]);
-    return { code, warnings: clueUnitWarnings(code, { code: body.district_code, name: districtName }, township, village) };
+    return { code, ...clueUnitWarnings(code, { code: body.district_code, name: districtName }, township, village) };
   });
 }

@@ -7,7 +7,7 @@
  */
 import type { AdminUnitTable } from '../../pipeline/store/districts.js';
 import type { Queryable } from '../../pipeline/store/queryable.js';
-import { codeMismatchWarning, codeMismatches } from '../../pipeline/route/unit-codes.js';
+import { codeMismatchWarning, codeMismatches, type CodeMismatch } from '../../pipeline/route/unit-codes.js';
 import { CLIP_MARGIN_DEG, clueSql, shareIn } from './clue-district.js';
 
 export interface ClueUnit {
@@ -33,9 +33,11 @@ export async function clueUnit(tx: Queryable, table: AdminUnitTable, geometry: s
 
 /**
  * The batch's warnings for a township code not under the clue's district, and a village code not
- * under its township (or, with no township code, its district): the clue `code` keeps both.
+ * under its township (or, with no township code, its district): the clue `code` keeps both. Each
+ * also as its units (`mismatches`, one a warning), for the page to say in Chinese.
  */
-export function clueUnitWarnings(code: string, district: { code: string; name: string }, township: ClueUnit | null, village: ClueUnit | null): string[] {
+export function clueUnitWarnings(code: string, district: { code: string; name: string }, township: ClueUnit | null, village: ClueUnit | null): { warnings: string[]; mismatches: CodeMismatch[] } {
   const placed = { districtCode: district.code, districtName: district.name, townshipCode: township?.code ?? null, townshipName: township?.name ?? null, villageCode: village?.code ?? null, villageName: village?.name ?? null };
-  return codeMismatches(placed).map((m) => codeMismatchWarning(m, `clue ${code} lies in`));
+  const mismatches = codeMismatches(placed);
+  return { warnings: mismatches.map((m) => codeMismatchWarning(m, `clue ${code} lies in`)), mismatches };
 }
