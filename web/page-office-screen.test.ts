@@ -3,6 +3,8 @@
  * Debian's /usr/bin/chromium through playwright-core, the app `tuban serve` runs, nothing leaving
  * 127.0.0.1), read as its users read it: in Chinese.
  *  - The map's own controls (MapLibre's zoom buttons and the map's label) speak Chinese, not English.
+ *  - The card's 分派理由 is the rule's reason; the rule table's id (`forest_land`) is no text of the
+ *    card or its printed 外业核查表, only a tooltip for whoever maintains the table.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,6 +63,19 @@ describe.skipIf(!haveBrowser)('the page on a 1366 × 768 office screen', () => {
     const zoomOut = page.locator('.maplibregl-ctrl-zoom-out');
     expect([await zoomOut.getAttribute('title'), await zoomOut.getAttribute('aria-label')]).toEqual(['缩小', '缩小']);
     expect(await page.locator('canvas.maplibregl-canvas').getAttribute('aria-label')).toBe('地图');
+  });
+
+  it('the card\'s 分派理由 is the reason, the rule\'s id only a tooltip (on screen and on paper)', async () => {
+    await page.fill('#f-code', '370102-202610-0001');
+    await page.press('#f-code', 'Enter');
+    const reason = page.locator('#card-routing-reason');
+    await reason.waitFor({ timeout: 30_000 });
+    expect(await reason.innerText()).toBe('林地 占 100%；涉及林地的图斑由园林和林业绿化局牵头审核');
+    expect(await reason.getAttribute('title')).toBe('分派规则 forest_land');
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('#card-body').innerText()).not.toContain('forest_land');
+    await page.emulateMedia({ media: 'screen' });
+    await page.click('#card-back');
   });
 
   it('asked nothing of the internet and logged no error but the missing chips’ 404', () => {
