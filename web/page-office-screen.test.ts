@@ -5,6 +5,8 @@
  *  - The map's own controls (MapLibre's zoom buttons and the map's label) speak Chinese, not English.
  *  - The card's 分派理由 is the rule's reason; the rule table's id (`forest_land`) is no text of the
  *    card or its printed 外业核查表, only a tooltip for whoever maintains the table.
+ *  - The lead bureau's month summary keeps each column heading whole on one line in the 440 px panel
+ *    (图斑 was split 图 / 斑, 待签收 待签 / 收), and neither table is wider than the panel.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,6 +78,27 @@ describe.skipIf(!haveBrowser)('the page on a 1366 × 768 office screen', () => {
     expect(await page.locator('#card-body').innerText()).not.toContain('forest_land');
     await page.emulateMedia({ media: 'screen' });
     await page.click('#card-back');
+  });
+
+  it('the lead bureau\'s summary keeps every column heading on one line, within the panel', async () => {
+    await page.click('#tab-ledger');
+    await page.locator('#summary-bureau-table tbody tr').nth(BUREAUS.length - 1).waitFor({ timeout: 30_000 });
+    const tables = await page.evaluate(() =>
+      ['#summary-table', '#summary-bureau-table'].map((id) => {
+        const table = document.querySelector(id)!;
+        // A heading's text on two lines has two line boxes.
+        const split = [...table.querySelectorAll('thead th')].filter((th) => {
+          const range = document.createRange();
+          range.selectNodeContents(th);
+          return range.getClientRects().length > 1;
+        });
+        return { id, split: split.map((th) => th.textContent), width: table.scrollWidth, panel: document.querySelector('#summary')!.clientWidth };
+      }),
+    );
+    for (const t of tables) {
+      expect(t.split, t.id).toEqual([]);
+      expect(t.width, t.id).toBeLessThanOrEqual(t.panel);
+    }
   });
 
   it('asked nothing of the internet and logged no error but the missing chips’ 404', () => {
