@@ -224,7 +224,7 @@ export function summaryTable(r: BatchReport): string {
   lines.push(`Polygons ${r.counts.polygons} (new ${r.counts.newSites}, continuing ${r.counts.continuingSites}, high priority ${r.counts.highPriority})`);
   // Reports of batches finished before the seasonal rule have no such count.
   const farming = r.counts.seasonal;
-  if (farming?.polygons) lines.push(`Not issued: ${farming.polygons} farming changes (harvest, mowing; ${(farming.areaM2 / 1e4).toFixed(1)} ha), see the rule table's seasonal`);
+  if (farming?.polygons) lines.push(`Not issued: ${farming.polygons} farming changes (harvest, mowing; ${(farming.areaM2 / 1e4).toFixed(1)} ha), set aside by the rule table's seasonal section (--rules)`);
   const outside = r.counts.outsideDistricts;
   if (outside?.polygons) lines.push(`Outside every district: ${outside.polygons} polygon(s) coded ${UNASSIGNED_DISTRICT.code}, need a district before notices go out: ${outside.codes.slice(0, 10).join(', ')}${outside.codes.length > 10 ? ' …' : ''}`);
   const noTownship = r.counts.outsideTownships;

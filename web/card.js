@@ -104,7 +104,7 @@ function renderCard(card) {
     <dl class="facts">
       <dt>主办单位</dt><dd id="card-lead-bureau">${esc(r.lead_bureau_name ?? p.lead_bureau_name ?? p.lead_bureau ?? '')}</dd>
       <dt>协办单位</dt><dd>${co}</dd>
-      <dt>分派理由</dt><dd>${clue ? `线索（${esc(L.CLUE_SOURCES[p.source] ?? p.source)}）` : `${esc(r.reason ?? p.routing_reason ?? '')} <span class="muted">${esc(r.rule_id ?? p.rule_id ?? '')}</span>`}</dd>
+      <dt>分派理由</dt>${clue ? `<dd>线索（${esc(L.CLUE_SOURCES[p.source] ?? p.source)}）</dd>` : routingReasonHtml(r.reason ?? p.routing_reason, r.rule_id ?? p.rule_id)}
     </dl>
     ${overlaps ? `<h3>叠加分析</h3><table class="table"><tbody>${overlaps}</tbody></table>` : ''}
     <div id="parcels-box"></div>
@@ -147,6 +147,14 @@ function fieldSheetHtml(p) {
 }
 
 /** A button that opens another polygon's card in this one (wireCard). */
+/**
+ * 分派理由: the rule's own words. Its id in the rule table (`forest_land`) is no word of the card a
+ * bureau reads or prints for the field, only a tooltip for whoever maintains the table.
+ */
+function routingReasonHtml(reason, ruleId) {
+  return `<dd id="card-routing-reason"${ruleId ? ` title="分派规则 ${esc(ruleId)}"` : ''}>${esc(reason ?? '')}</dd>`;
+}
+
 function openLink(code) {
   return `<button type="button" class="link" data-open="${esc(code)}">${esc(code)}</button>`;
 }

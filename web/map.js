@@ -9,6 +9,14 @@ function imageryTiles(side) {
   return [`${location.origin}/api/imagery/${state.epoch}/${side}/{z}/{x}/{y}.png`];
 }
 
+/** MapLibre's own words (its buttons' tooltips, what a screen reader says of the map) in the page's Chinese: its defaults are English. */
+const MAP_LOCALE = {
+  'Map.Title': '地图',
+  'NavigationControl.ZoomIn': '放大',
+  'NavigationControl.ZoomOut': '缩小',
+  'NavigationControl.ResetBearing': '拖动旋转地图，单击恢复正北',
+};
+
 function epochBounds() {
   return state.epochs.find((e) => e.epoch === state.epoch)?.bounds ?? null;
 }
@@ -33,6 +41,7 @@ export function initMap() {
     maxZoom: 19,
     fadeDuration: 0,
     attributionControl: false,
+    locale: MAP_LOCALE,
     canvasContextAttributes: { preserveDrawingBuffer: true },
   });
   state.map = map;
