@@ -135,6 +135,35 @@ function heldBeforeCommit(base: Database) {
   return { db: held, ready, release };
 }
 
+/**
+ * `db`, whose transactions stop before their first statement matching `pattern` (once: a transaction
+ * run again runs through) until `release()`: a pass caught between two of its statements.
+ */
+function heldBeforeStatement(base: Database, pattern: RegExp) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let reached!: () => void;
+  const ready = new Promise<void>((r) => (reached = r));
+  let stopped = false;
+  const held: Database = {
+    ...base,
+    transaction: (fn) =>
+      base.transaction((tx) =>
+        fn({
+          query: async (text, params) => {
+            if (!stopped && pattern.test(text)) {
+              stopped = true;
+              reached();
+              await gate;
+            }
+            return tx.query(text, params);
+          },
+        }),
+      ),
+  };
+  return { db: held, ready, release };
+}
+
 /** Until `n` sessions wait for a row lock (the passes blocked behind the held action). */
 async function waitingForLocks(n: number): Promise<void> {
   for (let i = 0; i < 500; i++) {
@@ -240,6 +269,30 @@ describe.runIf(onServer)('passes of other server processes running while an acti
       { action: 'note', after: { text: '已到现场' } },
       { action: 'polygon.vanished', after: { geometry_changed: true } },
     ]);
+  });
+
+  it('a sync pass and a sweep that lock two cases in opposite orders both finish: the deadlock victim runs again', async () => {
+    const [LOST, MOVED] = ['370102-202608-0001', '370102-202608-0002'];
+    const august = (township: string | null) => [polygon(MOVED, '2026-08', square(117.3, 36.6), { townshipCode: township, townshipName: township && '某街道' })];
+    await writeBatch(db, 'b-2026-08', '2026-08', [polygon(LOST, '2026-08', square(117.29, 36.6)), ...august(null)], '2026-09-02');
+    await syncCases(db, deadlines, null, '2026-12-15'); // both overdue since 09-30, not escalated yet
+    // A re-run that no longer finds LOST and places MOVED in a township.
+    await replaceBatchPolygons(db, 'b-2026-08', august('370102001'));
+    // The pass moves MOVED to its township (locking it), and stops before it locks the lost cases.
+    const h = heldBeforeStatement(db, /FOR UPDATE OF c/);
+    const pass = syncCases(h.db, deadlines, null, '2026-12-15');
+    await h.ready;
+    const sweeping = sweepDeadlines(db, '2026-12-15', deadlines); // locks LOST, then waits for MOVED
+    await waitingForLocks(1);
+    h.release(); // the pass now waits for LOST: a deadlock, which PostgreSQL ends by failing one of the two
+    await Promise.all([pass, sweeping]);
+    // As had one run after the other: withdrawn (escalated first, or not at all when the sweep ran
+    // again after the withdrawal), and MOVED in its township, escalated once.
+    const lost = await caseOf(LOST);
+    expect([lost.status, lost.escalation_level]).toEqual(['vanished', await auditCount(LOST, 'escalate.overdue')]);
+    expect(await caseOf(MOVED)).toMatchObject({ status: 'issued', escalation_level: 1 });
+    expect(await auditCount(MOVED, 'escalate.overdue')).toBe(1);
+    expect((await db.query<{ t: string }>('SELECT township_code AS t FROM cases WHERE code = $1', [MOVED])).rows[0].t).toBe('370102001');
   });
 
   it('a site withdrawn while the lead bureau separates its sighting reissues the sighting once, not over the separation', async () => {

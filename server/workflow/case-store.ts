@@ -10,6 +10,7 @@ import { can, scopePredicate, type User } from '../access/roles.js';
 import type { DeadlineRuleId, Deadlines } from '../deadlines/rules.js';
 import { applyRule, dueFor } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
+import { retriedTransaction } from './retried-transaction.js';
 import { ACTIONS, allowedFrom, NOT_LATE_SQL, type ActionName } from './state-machine.js';
 
 export interface CaseRow {
@@ -82,7 +83,7 @@ const CARRIER_SQL = `(SELECT CASE WHEN (r.status IN ('issued', 'accepted', 'reas
  * issued on its own because the case it joined was withdrawn (reissueSightings).
  */
 export async function syncCases(db: Database, deadlines: Deadlines, since: string | null, today: string): Promise<{ created: number; merged: number; flagged: number; watermark: string }> {
-  return db.transaction(async (tx) => {
+  return retriedTransaction(db, async (tx) => {
     const watermark = (await tx.query<{ t: string }>(`SELECT to_json(now()) #>> '{}' AS t`)).rows[0].t;
     const recent = since ? `w.loaded_at >= $SINCE::timestamptz` : 'TRUE';
     const bind = (sql: string, params: unknown[]) => {
@@ -366,7 +367,8 @@ async function resumedDue(tx: Queryable, d: Deadlines, c: CaseRow, next: { rule:
 /**
  * Run one workflow action: lock the case (scoped), check the actor and the state, let `apply` decide
  * the change (and write its own rows in `tx`), move the deadline to the state's clock when its rule
- * changes (resumedDue), update the case, append the audit row. All or nothing.
+ * changes (resumedDue), update the case, append the audit row. All or nothing; run again, checks
+ * and all, when the database fails it to end a deadlock (retried-transaction.ts).
  */
 export async function runAction(
   ctx: ActionContext,
@@ -375,7 +377,7 @@ export async function runAction(
   action: ActionName,
   apply: (tx: Queryable, c: CaseRow) => Promise<ActionOutcome>,
 ): Promise<{ case: CaseRow; result?: unknown }> {
-  return ctx.db.transaction(async (tx) => {
+  return retriedTransaction(ctx.db, async (tx) => {
     const before = await loadCase(tx, user, code, true);
     assertActor(user, action, before);
     await assertVersion(tx, user, before, ctx.expectedVersion);
@@ -434,15 +436,16 @@ export async function runAction(
  * a level read before the lock said 0 → 1 of a case left at 3).
  */
 async function escalateOverdue(tx: Queryable, due: string, params: unknown[]): Promise<number> {
-  const locked = await tx.query<{ code: string }>(`SELECT c.code FROM cases c WHERE c.code IN (SELECT d.code FROM (${due}) d) ORDER BY c.code FOR UPDATE OF c`, params);
+  // Only those not escalated yet: locking every overdue case on every pass would write each row.
+  const pending = `SELECT d.* FROM (${due}) d
+    WHERE NOT EXISTS (SELECT 1 FROM escalations e WHERE e.code = d.code AND e.kind = 'overdue' AND e.rule = d.due_rule AND e.due_date = d.due_date)`;
+  const locked = await tx.query<{ code: string }>(`SELECT c.code FROM cases c WHERE c.code IN (SELECT p.code FROM (${pending}) p) ORDER BY c.code FOR UPDATE OF c`, params);
   if (locked.rows.length === 0) return 0;
   const codes = `$${params.length + 1}::text[]`;
   const r = await tx.query<{ n: number }>(
     `WITH due AS (
-       SELECT d.code, d.due_rule, d.due_date, d.escalation_level + row_number() OVER (PARTITION BY d.code ORDER BY d.due_rule, d.due_date) AS level
-       FROM (${due}) d
-       WHERE d.code = ANY(${codes})
-         AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.code = d.code AND e.kind = 'overdue' AND e.rule = d.due_rule AND e.due_date = d.due_date)
+       SELECT p.code, p.due_rule, p.due_date, p.escalation_level + row_number() OVER (PARTITION BY p.code ORDER BY p.due_rule, p.due_date) AS level
+       FROM (${pending}) p WHERE p.code = ANY(${codes})
      ), ins AS (
        INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
        SELECT code, 'overdue', due_rule, level, due_date, '期限已过，截止 ' || due_date::text, 'system' FROM due
@@ -497,7 +500,7 @@ async function rectificationHandoversDue(tx: Queryable, d: Deadlines, today: str
  * index), so it runs on read as well as on a timer.
  */
 export async function sweepDeadlines(db: Database, today: string, deadlines: Deadlines): Promise<{ overdue: number; stage: number }> {
-  return db.transaction(async (tx) => {
+  return retriedTransaction(db, async (tx) => {
     const overdue = await escalateOverdue(
       tx,
       `
