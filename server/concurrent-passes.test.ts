@@ -14,7 +14,7 @@ import { replaceBatchPolygons } from '../pipeline/store/repository.js';
 import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
 const onServer = !!process.env.TUBAN_TEST_DATABASE_URL;
-const ROUNDS = onServer ? 25 : 4;
+const ROUNDS = onServer ? 20 : 4;
 const OCT = Array.from({ length: 8 }, (_, i) => `370102-202610-${String(i + 1).padStart(4, '0')}`);
 /** November's sightings of the first four October sites (not grown: merged, no construction stage). */
 const NOV = OCT.slice(0, 4).map((_, i) => `370102-202611-${String(i + 1).padStart(4, '0')}`);
