@@ -20,9 +20,12 @@ const P_BOTH = '370102-202610-0002';
 const P_SWEEP = '370102-202610-0003';
 const P_GEOM = '370102-202610-0004';
 const P_DROP = '370102-202610-0005';
-const ALL = [P_STALE, P_BOTH, P_SWEEP, P_GEOM, P_DROP];
+const P_NOTE = '370102-202610-0006';
+const ALL = [P_STALE, P_BOTH, P_SWEEP, P_GEOM, P_DROP, P_NOTE];
+/** A September case, late on two counts at once (tests of the sweep's history). */
+const P_TWICE = '370102-202609-0001';
 const batch = (moved: string[] = [], dropped: string[] = []) =>
-  ALL.filter((c) => !dropped.includes(c)).map((c, i) => polygon(c, '2026-10', square(117 + i / 100, 36.6, moved.includes(c) ? 0.0012 : 0.001)));
+  ALL.map((c, i) => polygon(c, '2026-10', square(117 + i / 100, 36.6, moved.includes(c) ? 0.0012 : 0.001))).filter((p) => !dropped.includes(p.code));
 const onServer = !!process.env.TUBAN_TEST_DATABASE_URL;
 
 let db: Database;
@@ -132,6 +135,35 @@ function heldBeforeCommit(base: Database) {
   return { db: held, ready, release };
 }
 
+/**
+ * `db`, whose transactions stop before their first statement matching `pattern` (once: a transaction
+ * run again runs through) until `release()`: a pass caught between two of its statements.
+ */
+function heldBeforeStatement(base: Database, pattern: RegExp) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let reached!: () => void;
+  const ready = new Promise<void>((r) => (reached = r));
+  let stopped = false;
+  const held: Database = {
+    ...base,
+    transaction: (fn) =>
+      base.transaction((tx) =>
+        fn({
+          query: async (text, params) => {
+            if (!stopped && pattern.test(text)) {
+              stopped = true;
+              reached();
+              await gate;
+            }
+            return tx.query(text, params);
+          },
+        }),
+      ),
+  };
+  return { db: held, ready, release };
+}
+
 /** Until `n` sessions wait for a row lock (the passes blocked behind the held action). */
 async function waitingForLocks(n: number): Promise<void> {
   for (let i = 0; i < 500; i++) {
@@ -142,8 +174,36 @@ async function waitingForLocks(n: number): Promise<void> {
   throw new Error(`fewer than ${n} sessions waiting for a lock`);
 }
 
+/**
+ * The escalation levels the case's history says it went through, [before, after] per row that
+ * changed it, and the level it is at: each row must start where the one before it ended.
+ */
+async function levelHistory(code: string): Promise<{ steps: [number, number][]; now: number }> {
+  const r = await db.query<{ before: { escalation_level?: number } | null; after: { escalation_level?: number } | null }>(
+    `SELECT before, after FROM audit_log WHERE code = $1 AND after ? 'escalation_level' ORDER BY id`,
+    [code],
+  );
+  const steps = r.rows.map((h) => [h.before?.escalation_level ?? 0, h.after!.escalation_level!] as [number, number]);
+  return { steps, now: (await caseOf(code)).escalation_level };
+}
+
 const caseOf = async (code: string) =>
   (await db.query<{ status: string; escalation_level: number; geometry_changed: boolean }>('SELECT status, escalation_level, geometry_changed FROM cases WHERE code = $1', [code])).rows[0];
+
+describe('the deadline sweep escalating a case late on two counts in one pass', () => {
+  it('raises the level one step per escalation, and each history row starts where the last ended', async () => {
+    await writeBatch(db, 'b-2026-09', '2026-09', [polygon(P_TWICE, '2026-09', square(117.2, 36.6))], '2026-10-02');
+    t.setToday('2026-10-10');
+    const escalated = await post('chief', `/api/polygons/${P_TWICE}/escalate`, { reason: '拒不整改' }); // hand-over due 2026-10-25
+    expect(escalated.statusCode, escalated.body).toBe(200);
+    t.setToday('2026-11-03');
+    // No pass ran since: the hand-over (due 10-25) and the verification (due 10-31) are late in the same one.
+    expect((await sweepDeadlines(db, '2026-11-02', deadlines)).overdue).toBe(2);
+    const levels = await db.query<{ kind: string; rule: string; level: number }>(`SELECT kind, rule, level FROM escalations WHERE code = $1 ORDER BY id`, [P_TWICE]);
+    expect(levels.rows.map((e) => `${e.kind} ${e.rule} ${e.level}`)).toEqual(['manual handover 1', 'overdue handover 2', 'overdue verification 3']);
+    expect(await levelHistory(P_TWICE)).toEqual({ steps: [[0, 1], [1, 2], [2, 3]], now: 3 });
+  });
+});
 
 describe.runIf(onServer)('passes of other server processes running while an action commits (PostgreSQL)', () => {
   const ctx = (d: Database): ActionContext => ({ db: d, deadlines, today: () => '2026-12-15' });
@@ -157,7 +217,9 @@ describe.runIf(onServer)('passes of other server processes running while an acti
     h.release();
     await escalating;
     expect((await sweeping).overdue).toBeGreaterThanOrEqual(1);
-    expect((await caseOf(P_SWEEP)).escalation_level).toBe(3);
+    // The sweep waited for the case and escalated it from the level committed: one step above, as
+    // had it run after; its history row says 3 → 4, not the 0 → 1 it would have read before.
+    expect(await levelHistory(P_SWEEP)).toEqual({ steps: [[0, 3], [3, 4]], now: 4 });
   });
 
   it('two sync passes flag a re-run outline once (one geometry.changed row), not once each', async () => {
@@ -189,6 +251,48 @@ describe.runIf(onServer)('passes of other server processes running while an acti
     await syncCases(db, deadlines, null, '2026-12-15');
     expect(await caseOf(P_DROP)).toMatchObject({ status: 'accepted', geometry_changed: true });
     expect(await auditCount(P_DROP, 'polygon.vanished')).toBe(1);
+  });
+
+  it('a sync pass does not withdraw as untouched a case a bureau noted while it ran', async () => {
+    await replaceBatchPolygons(db, 'b-2026-10', batch([P_GEOM], [P_DROP, P_NOTE]));
+    const h = heldBeforeCommit(db);
+    const noting = A.addNote(ctx(h.db), nr, P_NOTE, { text: '已到现场' }); // a note changes no column of the case
+    await h.ready;
+    const pass = syncCases(db, deadlines, null, '2026-12-15');
+    await waitingForLocks(1);
+    h.release();
+    await noting;
+    await pass;
+    expect(await caseOf(P_NOTE)).toMatchObject({ status: 'issued', geometry_changed: true });
+    const history = await db.query<{ action: string; after: Record<string, unknown> }>(`SELECT action, after FROM audit_log WHERE code = $1 AND action IN ('note', 'polygon.vanished') ORDER BY id`, [P_NOTE]);
+    expect(history.rows).toEqual([
+      { action: 'note', after: { text: '已到现场' } },
+      { action: 'polygon.vanished', after: { geometry_changed: true } },
+    ]);
+  });
+
+  it('a sync pass and a sweep that lock two cases in opposite orders both finish: the deadlock victim runs again', async () => {
+    const [LOST, MOVED] = ['370102-202608-0001', '370102-202608-0002'];
+    const august = (township: string | null) => [polygon(MOVED, '2026-08', square(117.3, 36.6), { townshipCode: township, townshipName: township && '某街道' })];
+    await writeBatch(db, 'b-2026-08', '2026-08', [polygon(LOST, '2026-08', square(117.29, 36.6)), ...august(null)], '2026-09-02');
+    await syncCases(db, deadlines, null, '2026-12-15'); // both overdue since 09-30, not escalated yet
+    // A re-run that no longer finds LOST and places MOVED in a township.
+    await replaceBatchPolygons(db, 'b-2026-08', august('370102001'));
+    // The pass moves MOVED to its township (locking it), and stops before it locks the lost cases.
+    const h = heldBeforeStatement(db, /FOR UPDATE OF c/);
+    const pass = syncCases(h.db, deadlines, null, '2026-12-15');
+    await h.ready;
+    const sweeping = sweepDeadlines(db, '2026-12-15', deadlines); // locks LOST, then waits for MOVED
+    await waitingForLocks(1);
+    h.release(); // the pass now waits for LOST: a deadlock, which PostgreSQL ends by failing one of the two
+    await Promise.all([pass, sweeping]);
+    // As had one run after the other: withdrawn (escalated first, or not at all when the sweep ran
+    // again after the withdrawal), and MOVED in its township, escalated once.
+    const lost = await caseOf(LOST);
+    expect([lost.status, lost.escalation_level]).toEqual(['vanished', await auditCount(LOST, 'escalate.overdue')]);
+    expect(await caseOf(MOVED)).toMatchObject({ status: 'issued', escalation_level: 1 });
+    expect(await auditCount(MOVED, 'escalate.overdue')).toBe(1);
+    expect((await db.query<{ t: string }>('SELECT township_code AS t FROM cases WHERE code = $1', [MOVED])).rows[0].t).toBe('370102001');
   });
 
   it('a site withdrawn while the lead bureau separates its sighting reissues the sighting once, not over the separation', async () => {

@@ -10,6 +10,7 @@ import { can, scopePredicate, type User } from '../access/roles.js';
 import type { DeadlineRuleId, Deadlines } from '../deadlines/rules.js';
 import { applyRule, dueFor } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
+import { retriedTransaction } from './retried-transaction.js';
 import { ACTIONS, allowedFrom, NOT_LATE_SQL, type ActionName } from './state-machine.js';
 
 export interface CaseRow {
@@ -82,7 +83,7 @@ const CARRIER_SQL = `(SELECT CASE WHEN (r.status IN ('issued', 'accepted', 'reas
  * issued on its own because the case it joined was withdrawn (reissueSightings).
  */
 export async function syncCases(db: Database, deadlines: Deadlines, since: string | null, today: string): Promise<{ created: number; merged: number; flagged: number; watermark: string }> {
-  return db.transaction(async (tx) => {
+  return retriedTransaction(db, async (tx) => {
     const watermark = (await tx.query<{ t: string }>(`SELECT to_json(now()) #>> '{}' AS t`)).rows[0].t;
     const recent = since ? `w.loaded_at >= $SINCE::timestamptz` : 'TRUE';
     const bind = (sql: string, params: unknown[]) => {
@@ -176,6 +177,11 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       // it (still issued, no one's note, evidence or action): withdrawn at once (图形灭失), so no
       // bureau is asked to verify a polygon that is gone. Otherwise flagged, so the lead bureau sees
       // it and withdraws it or confirms again (`withdraw`); its verdict and history stay.
+      // Locked first, in code order, and judged untouched after (the next statement's snapshot): a
+      // note or evidence is added under the case's lock (runAction), so one committed while this pass
+      // waited is seen, and none can be committed between the judgement and the withdrawal.
+      const lost = `NOT c.geometry_changed AND c.status <> 'vanished' AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code)`;
+      const locked = (await tx.query<{ code: string }>(`SELECT c.code FROM cases c WHERE ${lost} ORDER BY c.code FOR UPDATE OF c`)).rows.map((r) => r.code);
       const g = await tx.query<{ n: number }>(
         `WITH lost AS (
            SELECT c.code, c.geom_hash, c.status,
@@ -183,7 +189,7 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
                   OR c.status = 'issued' AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.code = c.code AND a.actor <> 'system')
                                          AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.code = c.code) AS untouched
            FROM cases c
-           WHERE NOT c.geometry_changed AND c.status <> 'vanished' AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code)
+           WHERE c.code = ANY($1::text[]) AND ${lost} -- again: a batch re-run may have brought its polygon back
          ), gone AS (
            UPDATE cases c SET geometry_changed = NOT l.untouched,
                   status = CASE WHEN l.untouched THEN 'vanished' ELSE c.status END,
@@ -191,9 +197,7 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
                   due_rule = CASE WHEN l.untouched THEN NULL ELSE c.due_rule END,
                   due_date = CASE WHEN l.untouched THEN NULL ELSE c.due_date END,
                   version = c.version + 1, updated_at = now()
-           -- A case accepted (or flagged by another pass) while this ran is left to the next pass, which
-           -- sees it as it is: untouched is this statement's snapshot, not the row's state once locked.
-           FROM lost l WHERE c.code = l.code AND NOT c.geometry_changed AND c.status = l.status
+           FROM lost l WHERE c.code = l.code
            RETURNING c.code, l.geom_hash, l.untouched
          ), audit AS (
            INSERT INTO audit_log (actor, action, code, before, after)
@@ -201,6 +205,7 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
                   CASE WHEN untouched THEN jsonb_build_object('status', 'vanished') ELSE jsonb_build_object('geometry_changed', true) END
            FROM gone
          ) SELECT count(*)::int AS n FROM gone`,
+        [locked],
       );
       flagged += g.rows[0].n;
       await reissueSightings(tx, deadlines, null, today);
@@ -364,7 +369,8 @@ async function resumedDue(tx: Queryable, d: Deadlines, c: CaseRow, next: { rule:
 /**
  * Run one workflow action: lock the case (scoped), check the actor and the state, let `apply` decide
  * the change (and write its own rows in `tx`), move the deadline to the state's clock when its rule
- * changes (resumedDue), update the case, append the audit row. All or nothing.
+ * changes (resumedDue), update the case, append the audit row. All or nothing; run again, checks
+ * and all, when the database fails it to end a deadlock (retried-transaction.ts).
  */
 export async function runAction(
   ctx: ActionContext,
@@ -373,7 +379,7 @@ export async function runAction(
   action: ActionName,
   apply: (tx: Queryable, c: CaseRow) => Promise<ActionOutcome>,
 ): Promise<{ case: CaseRow; result?: unknown }> {
-  return ctx.db.transaction(async (tx) => {
+  return retriedTransaction(ctx.db, async (tx) => {
     const before = await loadCase(tx, user, code, true);
     assertActor(user, action, before);
     await assertVersion(tx, user, before, ctx.expectedVersion);
@@ -421,23 +427,46 @@ export async function runAction(
   });
 }
 
-/** Insert one `overdue` escalation per row of `due` (code, due_rule, due_date, escalation_level) not escalated yet, raise the level, audit it. */
-const escalateOverdue = (due: string) => `WITH due AS (${due}), ins AS (
-         INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
-         SELECT code, 'overdue', due_rule, escalation_level + 1, due_date, '期限已过，截止 ' || due_date::text, 'system' FROM due
-         ON CONFLICT DO NOTHING
-         RETURNING code, level, rule, due_date
-       ), upd AS (
-         -- greatest: an escalation the lead bureau committed while this statement ran (its snapshot
-         -- read the level before it) is not lowered again.
-         UPDATE cases c SET escalation_level = greatest(c.escalation_level, ins.level), version = c.version + 1, updated_at = now() FROM ins WHERE c.code = ins.code
-         RETURNING c.code
-       ), audit AS (
-         INSERT INTO audit_log (actor, action, code, before, after)
-         SELECT 'system', 'escalate.overdue', ins.code, jsonb_build_object('escalation_level', ins.level - 1),
-                jsonb_build_object('escalation_level', ins.level, 'rule', ins.rule, 'due_date', ins.due_date)
-         FROM ins
-       ) SELECT count(*)::int AS n FROM ins`;
+/**
+ * One `overdue` escalation per row of `due` (code, due_rule, due_date, escalation_level; `params` its
+ * parameters) not escalated yet, each one level above the last: a case late on two counts in one pass
+ * climbs two, as it would in two passes. Raises the case's level and audits each step.
+ *
+ * The cases are locked first, in code order, and read after (the next statement's snapshot): the
+ * steps start from the level as committed, so an escalation by hand committed while the sweep waited
+ * for the case is climbed from, and each history row says from where to where (a step computed from
+ * a level read before the lock said 0 → 1 of a case left at 3).
+ */
+async function escalateOverdue(tx: Queryable, due: string, params: unknown[]): Promise<number> {
+  // Only those not escalated yet: locking every overdue case on every pass would write each row.
+  const pending = `SELECT d.* FROM (${due}) d
+    WHERE NOT EXISTS (SELECT 1 FROM escalations e WHERE e.code = d.code AND e.kind = 'overdue' AND e.rule = d.due_rule AND e.due_date = d.due_date)`;
+  const locked = await tx.query<{ code: string }>(`SELECT c.code FROM cases c WHERE c.code IN (SELECT p.code FROM (${pending}) p) ORDER BY c.code FOR UPDATE OF c`, params);
+  if (locked.rows.length === 0) return 0;
+  const codes = `$${params.length + 1}::text[]`;
+  const r = await tx.query<{ n: number }>(
+    `WITH due AS (
+       SELECT p.code, p.due_rule, p.due_date, p.escalation_level + row_number() OVER (PARTITION BY p.code ORDER BY p.due_rule, p.due_date) AS level
+       FROM (${pending}) p WHERE p.code = ANY(${codes})
+     ), ins AS (
+       INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
+       SELECT code, 'overdue', due_rule, level, due_date, '期限已过，截止 ' || due_date::text, 'system' FROM due
+       ON CONFLICT DO NOTHING
+       RETURNING code, level, rule, due_date
+     ), upd AS (
+       UPDATE cases c SET escalation_level = i.level, version = c.version + 1, updated_at = now()
+       FROM (SELECT code, max(level) AS level FROM ins GROUP BY code) i WHERE c.code = i.code
+       RETURNING c.code
+     ), audit AS (
+       INSERT INTO audit_log (actor, action, code, before, after)
+       SELECT 'system', 'escalate.overdue', code, jsonb_build_object('escalation_level', level - 1),
+              jsonb_build_object('escalation_level', level, 'rule', rule, 'due_date', due_date)
+       FROM ins ORDER BY code, level
+     ) SELECT count(*)::int AS n FROM ins`,
+    [...params, locked.rows.map((x) => x.code)],
+  );
+  return r.rows[0].n;
+}
 
 /**
  * Jinan's 纪行衔接 (seeds/000 item 8: "未能按照要求落实整改的…15日内作为问题线索移交市纪委监委"): a
@@ -473,9 +502,10 @@ async function rectificationHandoversDue(tx: Queryable, d: Deadlines, today: str
  * index), so it runs on read as well as on a timer.
  */
 export async function sweepDeadlines(db: Database, today: string, deadlines: Deadlines): Promise<{ overdue: number; stage: number }> {
-  return db.transaction(async (tx) => {
-    const o = await tx.query<{ n: number }>(
-      escalateOverdue(`
+  return retriedTransaction(db, async (tx) => {
+    const overdue = await escalateOverdue(
+      tx,
+      `
          -- Not a closure awaiting review: its clock is the lead bureau's, not the bureau's to be escalated for.
          SELECT code, due_rule, due_date, escalation_level FROM cases
          WHERE due_date < $1::date AND status NOT IN ${NOT_LATE_SQL} AND due_rule IS NOT NULL
@@ -494,15 +524,16 @@ export async function sweepDeadlines(db: Database, today: string, deadlines: Dea
          FROM cases c
          WHERE c.rectification->>'files_due' IS NOT NULL AND (c.rectification->>'files_due')::date < $1::date AND c.status NOT IN ('vanished', 'merged')
            AND NOT EXISTS (SELECT 1 FROM handovers h WHERE h.code = c.code AND h.recipient = 'discipline'
-                             AND h.handed_on >= (c.rectification->>'penalty_decided_on')::date)`),
+                             AND h.handed_on >= (c.rectification->>'penalty_decided_on')::date)`,
       [today],
     );
     // After the rectification escalations above, so a clock that ran out long ago (a server that was
     // down) gets its hand-over escalation in the same pass.
     const late = await rectificationHandoversDue(tx, deadlines, today);
-    const h = await tx.query<{ n: number }>(
-      escalateOverdue(`SELECT c.code, 'handover' AS due_rule, x.due AS due_date, c.escalation_level
-         FROM unnest($1::text[], $2::date[]) AS x(code, due) JOIN cases c ON c.code = x.code`),
+    const handovers = await escalateOverdue(
+      tx,
+      `SELECT c.code, 'handover' AS due_rule, x.due AS due_date, c.escalation_level
+         FROM unnest($1::text[], $2::date[]) AS x(code, due) JOIN cases c ON c.code = x.code`,
       [late.codes, late.dues],
     );
     // Construction stage (seeds/004): first seen = stage 1 (foundation below ±0); each later batch
@@ -551,6 +582,6 @@ export async function sweepDeadlines(db: Database, today: string, deadlines: Dea
       );
       stage += r.rows[0].n;
     }
-    return { overdue: o.rows[0].n + h.rows[0].n, stage };
+    return { overdue: overdue + handovers, stage };
   });
 }
