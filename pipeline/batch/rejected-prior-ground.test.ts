@@ -6,7 +6,7 @@
  * nodata (or the current tile's own file was named), so an analyst could not tell "no prior imagery
  * here" from "the prior file for here is broken: download it again".
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
@@ -14,9 +14,14 @@ import { pino } from 'pino';
 import { difference, featureCollection, feature, intersect, union } from '@turf/turf';
 import { afterAll, describe, expect, it } from 'vitest';
 import { areaM2 } from '../../geo/area.js';
+import type { Grid } from '../../geo/raster.js';
+import { writeGeoTiffArrays } from '../../geo/tiff/write-geotiff.js';
+import * as repo from '../store/repository.js';
 import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
 import { BatchArgsSchema } from './batch-args.js';
+import { loadNotObserved, storePlan } from './batch-store.js';
+import { planBatch } from './plan-batch.js';
 import { runBatch } from './run-batch.js';
 import { rejectedPriorScene } from './testing/rejected-prior-scene.js';
 
@@ -88,4 +93,40 @@ describe('a rejected prior tile', () => {
     expect(report.rejectedNotObservedM2).toBeCloseTo(nwGround + overUsed, -3);
     expect(report.rejectedNotObservedM2!).toBeLessThanOrEqual(report.notObservedM2);
   }, 240_000);
+
+  it('over a current tile it alone would have served: the tile is rejected naming the prior, and the ground counts once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-rejected-prior-only-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const grid: Grid = { crs: 'EPSG:32650', width: 32, height: 32, transform: [500000, 10, 0, 4000000, 0, -10] };
+    const band = () => new Uint16Array(32 * 32).fill(500);
+    await mkdir(join(dir, 'cur'));
+    await mkdir(join(dir, 'pri'));
+    const tile = join(dir, 'cur', 'after_20261005.tif');
+    const prior = join(dir, 'pri', 'before_20260905.tif');
+    await writeGeoTiffArrays(tile, { grid, dtype: 'uint16', bands: [band(), band(), band(), band()] });
+    await writeGeoTiffArrays(prior, { grid, dtype: 'uint16', bands: [band(), band(), band()] }); // RGB: no nir
+    const districts = join(dir, 'districts.geojson');
+    const ring = [[117, 36.1], [117.01, 36.1], [117.01, 36.11], [117, 36.11], [117, 36.1]];
+    await writeFile(districts, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { kind: 'district', code: '370102' }, geometry: { type: 'Polygon', coordinates: [ring] } }] }));
+
+    const plan = await planBatch(BatchArgsSchema.parse({ epoch: '2026-10', tiles: [join(dir, 'cur')], prior: [join(dir, 'pri')], zones: [districts] }));
+    const noOverlap = plan.rejected.find((r) => r.subject === tile)!;
+    expect(noOverlap.error.code).toBe('TILE.NO_OVERLAP');
+    expect(noOverlap.error.message).toContain(`the prior tile(s) over it were rejected, ${prior} (TILE.BAND_MISMATCH)`);
+
+    const db = await openDatabase('memory://');
+    cleanup.push(() => db.close());
+    await migrate(db);
+    await storePlan(db, plan);
+    const features = (await loadNotObserved(db, plan.batchId)).features.map((f) => ({ ...f.properties, area_m2: Math.round(f.properties!.area_m2 / 100) }));
+    const ground = Math.round(areaM2(plan.rejectedFootprints![0].footprint) / 100);
+    expect(features.sort((a, b) => String(a.epoch).localeCompare(String(b.epoch)))).toEqual([
+      { tile_id: plan.rejectedFootprints![0].tileId, area_m2: ground, reason: 'TILE.NO_OVERLAP', file: tile, epoch: 'current' },
+      { tile_id: prior, area_m2: ground, reason: 'TILE.BAND_MISMATCH', file: prior, epoch: 'prior' },
+    ]);
+    // The prior's ground is the rejected tile's footprint: once in the rejected inputs' ground, not twice.
+    const rejected = await repo.loadRejectedGround(db, plan.batchId);
+    expect(rejected.footprintsM2).toBeCloseTo(ground * 100, -2);
+    expect(rejected.priorOverUsedM2).toBeLessThan(1);
+  }, 60_000);
 });

@@ -68,7 +68,8 @@ export async function rejectedPriorScene(dir: string, seed = 23): Promise<Reject
   const nw = prior[0].file;
   const ifd = (await (await fromFile(nw)).getImage()).fileDirectory;
   const tiled = ifd.hasTag('TileOffsets');
-  const end = Number((await ifd.loadValue(tiled ? 'TileOffsets' : 'StripOffsets'))[0]) + Number((await ifd.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts'))[0]);
+  const first = async (tag: 'TileOffsets' | 'StripOffsets' | 'TileByteCounts' | 'StripByteCounts') => Number(((await ifd.loadValue(tag)) as ArrayLike<number>)[0]);
+  const end = (await first(tiled ? 'TileOffsets' : 'StripOffsets')) + (await first(tiled ? 'TileByteCounts' : 'StripByteCounts'));
   const bytes = Buffer.from(await readFile(nw));
   bytes[end - 1] ^= 1;
   await writeFile(nw, bytes);
