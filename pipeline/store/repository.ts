@@ -233,9 +233,9 @@ export async function writeRejectedFootprints(tx: Queryable, batchId: string, re
 export const PRIOR_GROUND_KEY = 'prior:';
 
 /**
- * Overlays of footprints are run on a 1e-9° grid (0.1 mm): left floating, GEOS failed on two
- * footprints of one grid measured apart in their last digits (a prior rejected under the tile it
- * alone serves), and PGlite answered no row instead of an error.
+ * Overlays of footprints run on a 1e-9° grid (0.1 mm): left floating, the difference of two
+ * footprints of one grid that differ in their last digits (a prior rejected under the tile it alone
+ * serves) gave no row at all on PGlite, and no error either.
  */
 const OVERLAY_GRID = 1e-9;
 
@@ -290,7 +290,9 @@ export async function loadRejectedGround(db: Queryable, batchId: string): Promis
      FROM footprints f CROSS JOIN prior_ground p`,
     [batchId, PRIOR_GROUND_KEY, OVERLAY_GRID],
   );
-  return { footprintsM2: r.rows[0].footprints ?? 0, priorOverUsedM2: r.rows[0].prior ?? 0 };
+  const row = r.rows.at(0);
+  if (!row) throw new TubanError('INTERNAL', `batch ${batchId}: the rejected inputs' not-observed ground could not be measured (no row from the overlay)`);
+  return { footprintsM2: row.footprints ?? 0, priorOverUsedM2: row.prior ?? 0 };
 }
 
 /**
