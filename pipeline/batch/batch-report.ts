@@ -67,7 +67,11 @@ export interface BatchReport {
   notObservedM2: number;
   /** Share of the current tiles' ground that could not be compared, [0, 1], rejected tiles' footprints included. */
   notObservedShare: number;
-  /** Of notObservedM2, the footprints of rejected tiles (where their header was read); absent in older reports. */
+  /**
+   * Of notObservedM2, the ground of rejected tiles (where their header was read): a current tile's
+   * footprint, and a prior tile's where it alone would have served the current tiles (each piece of
+   * ground once). Absent in older reports.
+   */
   rejectedNotObservedM2?: number;
   counts: {
     polygons: number;
@@ -103,15 +107,18 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number; townshipLayer?: boolean; villageLayer?: boolean },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number; rejectedPriorGroundM2?: number; townshipLayer?: boolean; villageLayer?: boolean },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
 ): BatchReport {
   const done = tiles.filter((t) => t.status === 'done');
   const observedM2 = sum(done.map((t) => t.observedM2));
+  // Rejected current tiles' footprints are ground no used tile covers; a rejected prior's ground
+  // outside them lies over the used tiles, nodata in their notObservedM2 already: it only says why.
   const rejectedGroundM2 = base.rejectedGroundM2 ?? 0;
   const notObservedM2 = sum(done.map((t) => t.notObservedM2)) + rejectedGroundM2;
+  const rejectedNotObservedM2 = Math.min(notObservedM2, rejectedGroundM2 + (base.rejectedPriorGroundM2 ?? 0));
   const timings: Record<string, number> = {};
   for (const t of done) for (const [k, v] of Object.entries(t.timings)) timings[k] = (timings[k] ?? 0) + v;
   const pixels = sum(done.map((t) => t.pixels));
@@ -152,7 +159,7 @@ export function summarise(
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),
     notObservedShare: observedM2 + notObservedM2 > 0 ? round(notObservedM2 / (observedM2 + notObservedM2), 4) : 1,
-    rejectedNotObservedM2: round(rejectedGroundM2, 0),
+    rejectedNotObservedM2: round(rejectedNotObservedM2, 0),
     counts: {
       polygons: polygons.length,
       newSites: polygons.filter((p) => p.previousCode === null).length,

@@ -19,6 +19,10 @@ export async function storePlan(db: Database, plan: BatchPlan): Promise<void> {
     await repo.upsertTiles(tx, plan.batchId, plan.tiles.map((t) => ({ tileId: t.tile.id, role: 'current' as const, info: { tile: t.tile } })));
     await repo.recordRejected(tx, plan.batchId, plan.rejected);
     await repo.writeRejectedFootprints(tx, plan.batchId, plan.rejectedFootprints ?? []);
+    await repo.writeRejectedPriorGround(tx, plan.batchId, plan.rejectedPriorFootprints ?? [], {
+      current: [...plan.tiles.map((t) => t.tile.footprint), ...(plan.rejectedFootprints ?? []).map((r) => r.footprint)],
+      acceptedPrior: plan.prior.map((p) => p.footprint),
+    });
   });
 }
 
@@ -109,18 +113,29 @@ export async function loadReport(db: Database, batchId: string): Promise<BatchRe
   return row.report as BatchReport;
 }
 
-/** Every tile's not-observed outline, as lon/lat features with tile_id and area_m2. */
+/**
+ * Every tile's not-observed outline, as lon/lat features with tile_id and area_m2; a rejected input's
+ * ground also says why (`reason`, its error code), which file (`file`) and from which epoch (`epoch`:
+ * 'current' for a `--tiles` file, 'prior' for a `--prior` one).
+ */
 export async function loadNotObserved(db: Database, batchId: string): Promise<FeatureCollection<MultiPolygon>> {
-  const r = await db.query<{ tile_id: string; area_m2: number; geom: string; reason: string | null; file: string | null }>(
-    `SELECT tile_id, area_m2, ST_AsGeoJSON(geom, 7) AS geom, reason, file FROM not_observed WHERE batch_id = $1 AND geom IS NOT NULL ORDER BY tile_id`,
-    [batchId],
+  // A tile's own row names another file only where one of its prior tiles failed to read (handlers.ts).
+  const r = await db.query<{ tile_id: string; area_m2: number; geom: string; reason: string | null; file: string | null; prior: boolean }>(
+    `SELECT n.tile_id, n.area_m2, ST_AsGeoJSON(n.geom, 7) AS geom, n.reason, n.file,
+            n.tile_id LIKE $2::text || '%' OR coalesce(NOT (t.info->'tile'->'files' ? n.file), false) AS prior
+     FROM not_observed n LEFT JOIN tiles t ON t.batch_id = n.batch_id AND t.tile_id = n.tile_id
+     WHERE n.batch_id = $1 AND n.geom IS NOT NULL ORDER BY n.tile_id`,
+    [batchId, repo.PRIOR_GROUND_KEY],
   );
   return {
     type: 'FeatureCollection',
     features: r.rows.map((row) => ({
       type: 'Feature',
-      // A rejected tile's whole footprint says why (its error code) and which file.
-      properties: { tile_id: row.tile_id, area_m2: Math.round(row.area_m2), ...(row.reason ? { reason: row.reason, file: row.file } : {}) },
+      properties: {
+        tile_id: row.prior && row.tile_id.startsWith(repo.PRIOR_GROUND_KEY) ? row.tile_id.slice(repo.PRIOR_GROUND_KEY.length) : row.tile_id,
+        area_m2: Math.round(row.area_m2),
+        ...(row.reason ? { reason: row.reason, file: row.file, epoch: row.prior ? 'prior' : 'current' } : {}),
+      },
       geometry: JSON.parse(row.geom) as MultiPolygon,
     })),
   };

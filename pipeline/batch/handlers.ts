@@ -106,8 +106,11 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
         if (e.disposition !== 'skip') throw e;
         // Bad input: report it by name, store nothing of the tile, let the batch go on.
         tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
-        // Its ground was given and never compared: not observed, with the reason, not "no change".
-        const ground = rejectedFootprint(tileId, tile.tile.files[0], e.code, tile.tile.footprint);
+        // Its ground was given and never compared: not observed, with the reason, not "no change",
+        // and the file at fault: a prior tile that would not read (a chunk whose checksum fails) is
+        // the file to download again, not this tile.
+        const priorAtFault = e.subject !== undefined && !t.files.includes(e.subject) && priors.some((p) => p.files.includes(e.subject!));
+        const ground = rejectedFootprint(tileId, priorAtFault ? e.subject! : t.files[0], e.code, t.footprint);
         const outcome: TileOutcome = { ...base, status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0 };
         await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground);
         return outcome;
@@ -142,8 +145,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // Last month's imagery given as this month's: every change of it issued a second time.
       const refiled = await refiledImageryWarnings(db, plan);
       const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...result.rejected];
-      // Rejected tiles' footprints (planning's and the tile jobs'): ground given and not looked at.
-      const rejectedGroundM2 = await repo.loadRejectedFootprintArea(db, batchId);
+      // Rejected tiles' footprints (planning's and the tile jobs'): ground given and not looked at;
+      // and rejected prior tiles' ground over the tiles used (nodata of theirs, counted there already).
+      const rejectedGround = await repo.loadRejectedGround(db, batchId);
       const report = summarise(
         {
           batchId,
@@ -160,7 +164,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           townshipLayer: result.townshipLayer,
           villageLayer: result.villageLayer,
           extraTimings: { finalise: (performance.now() - t0) / 1000 },
-          rejectedGroundM2,
+          rejectedGroundM2: rejectedGround.footprintsM2,
+          rejectedPriorGroundM2: rejectedGround.priorOverUsedM2,
         },
         tiles,
         rejected,

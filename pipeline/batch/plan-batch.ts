@@ -45,6 +45,12 @@ export interface BatchPlan {
    * "no change there". Absent in older plans.
    */
   rejectedFootprints?: RejectedFootprint[];
+  /**
+   * The footprints of the prior tiles rejected while planning (those whose header was read): where
+   * they alone would have served a current tile, their ground is stored as not observed with the
+   * error code and the prior file (`writeRejectedPriorGround`). Absent in older plans.
+   */
+  rejectedPriorFootprints?: RejectedFootprint[];
   /** Notes from cataloguing (tiles dated by the epoch, STAC assets skipped); absent in older plans. */
   warnings?: string[];
 }
@@ -65,7 +71,8 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
   stopWhenNothingFound('--tiles', args.tiles, cur, args.epoch);
   stopWhenNothingFound('--prior', args.prior, pri, args.epoch);
   const rejectedFootprints: RejectedFootprint[] = cur.rejected.filter((r) => r.footprint).map((r) => rejectedFootprint(r.subject, r.subject, r.error.code, r.footprint!));
-  // A prior tile's footprint is not the month's ground: where no other prior covers a tile, its pixels are nodata, not observed.
+  // A prior tile's footprint is not the month's ground: only where it alone would have served a current tile (stored with the plan).
+  const rejectedPriorFootprints: RejectedFootprint[] = pri.rejected.filter((r) => r.footprint).map((r) => rejectedFootprint(r.subject, r.subject, r.error.code, r.footprint!));
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected].map(({ footprint: _, ...r }) => r);
   const warnings = [...cur.warnings, ...pri.warnings];
   const tiles: TilePlan[] = [];
@@ -83,7 +90,10 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     if (monthsBefore > STALE_MONTHS) warnings.push(`${tile.files[0]}: dated ${tile.date}, ${monthsBefore} months before the batch's month ${args.epoch}`);
     const overlapping = pri.tiles.filter((p) => booleanIntersects(p.footprint, tile.footprint));
     if (overlapping.length === 0) {
-      reject(new TubanError('TILE.NO_OVERLAP', 'no prior-epoch tile overlaps this tile', tile.files[0]));
+      // "No prior imagery here" and "the prior file here is broken" call for different fixes.
+      const broken = rejectedPriorFootprints.filter((p) => booleanIntersects(p.footprint, tile.footprint)).map((p) => `${p.file} (${p.reason})`);
+      const why = broken.length > 0 ? `: the prior tile(s) over it were rejected, ${broken.join(', ')}` : '';
+      reject(new TubanError('TILE.NO_OVERLAP', `no prior-epoch tile overlaps this tile${why}`, tile.files[0]));
       continue;
     }
     // A prior is earlier imagery: the same acquisition, or a later one, would compare the tile with
@@ -120,7 +130,7 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     pri.tiles.map((t) => t.id),
     await digestFiles([...args.zones, ...(args.landuse ? [args.landuse] : []), ...(args.rules ? [args.rules] : [])]),
   );
-  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, rejectedFootprints, warnings };
+  return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, rejectedFootprints, rejectedPriorFootprints, warnings };
 }
 
 /** A rejected tile's ground: its footprint, measured in a local equal-area projection like every area. */

@@ -225,10 +225,74 @@ export async function writeRejectedFootprints(tx: Queryable, batchId: string, re
   }
 }
 
-/** Ground of rejected tiles, m² (their footprints in not_observed). */
-export async function loadRejectedFootprintArea(db: Queryable, batchId: string): Promise<number> {
-  const r = await db.query<{ a: number | null }>('SELECT sum(area_m2)::float8 AS a FROM not_observed WHERE batch_id = $1 AND reason IS NOT NULL', [batchId]);
-  return r.rows[0].a ?? 0;
+/**
+ * The key of a rejected prior tile's not_observed row: `prior:` and its file. A prior is no tile of
+ * the batch (and its file may be a current tile's too, one folder given as both), so it gets a row
+ * of its own beside the current tiles' rows, which are keyed by tile id.
+ */
+export const PRIOR_GROUND_KEY = 'prior:';
+
+/**
+ * Overlays of footprints run on a 1e-9° grid (0.1 mm): left floating, the difference of two
+ * footprints of one grid that differ in their last digits (a prior rejected under the tile it alone
+ * serves) gave no row at all on PGlite, and no error either.
+ */
+const OVERLAY_GRID = 1e-9;
+
+/**
+ * A rejected prior tile's ground: where its footprint lies over the current tiles' and no accepted
+ * prior tile covers it, no tile had imagery to compare with. Stored marked with its error code and
+ * file, so "no polygon there" reads as "the prior file there is broken", not as "no change" or as
+ * "no prior imagery". Measured in PostGIS on the ellipsoid, as `areaM2` measures (equal-area).
+ */
+export async function writeRejectedPriorGround(
+  tx: Queryable,
+  batchId: string,
+  priors: readonly Pick<RejectedFootprint, 'file' | 'reason' | 'footprint'>[],
+  ground: { current: readonly Polygon[]; acceptedPrior: readonly Polygon[] },
+): Promise<void> {
+  if (priors.length === 0 || ground.current.length === 0) return;
+  await tx.query(
+    `WITH cur AS (SELECT ST_Union(ST_GeomFromWKB(decode(h, 'hex'), 4326), $6::float8) AS g FROM unnest($3::text[]) AS h),
+          acc AS (SELECT ST_Union(ST_GeomFromWKB(decode(h, 'hex'), 4326), $6::float8) AS g FROM unnest($4::text[]) AS h),
+          served AS (
+            SELECT e->>'file' AS file, e->>'reason' AS reason, ST_Intersection(ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326), cur.g, $6::float8) AS g, acc.g AS covered
+            FROM jsonb_array_elements($2::jsonb) AS e, cur, acc),
+          alone AS (
+            SELECT file, reason, ST_CollectionExtract(CASE WHEN covered IS NULL THEN g ELSE ST_Difference(g, covered, $6::float8) END, 3) AS g FROM served)
+     INSERT INTO not_observed (batch_id, tile_id, area_m2, geom, reason, file)
+     SELECT $1, $5::text || file, ST_Area(g::geography), ST_Multi(g), reason, file FROM alone WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)
+     ON CONFLICT (batch_id, tile_id) DO UPDATE SET area_m2 = EXCLUDED.area_m2, geom = EXCLUDED.geom, reason = EXCLUDED.reason, file = EXCLUDED.file`,
+    [
+      batchId,
+      JSON.stringify(priors.map((p) => ({ file: p.file, reason: p.reason, wkb: wkbHex(p.footprint) }))),
+      ground.current.map((g) => wkbHex(g)),
+      ground.acceptedPrior.map((g) => wkbHex(g)),
+      PRIOR_GROUND_KEY,
+      OVERLAY_GRID,
+    ],
+  );
+}
+
+/**
+ * Ground of rejected inputs, m², counted once. `footprintsM2`: the rejected current tiles' footprints
+ * (ground no used tile covers: it adds to the not-observed area). `priorOverUsedM2`: rejected prior
+ * tiles' ground outside those footprints, so over the tiles used, where it is nodata of theirs and
+ * in their not-observed area already: it only says why.
+ */
+export async function loadRejectedGround(db: Queryable, batchId: string): Promise<{ footprintsM2: number; priorOverUsedM2: number }> {
+  const r = await db.query<{ footprints: number | null; prior: number | null }>(
+    `WITH rejected AS (SELECT tile_id LIKE $2::text || '%' AS of_prior, area_m2, geom FROM not_observed WHERE batch_id = $1 AND reason IS NOT NULL),
+          footprints AS (SELECT sum(area_m2) AS a, ST_Union(geom, $3::float8) AS g FROM rejected WHERE NOT of_prior),
+          prior_ground AS (SELECT ST_Union(geom, $3::float8) AS g FROM rejected WHERE of_prior)
+     SELECT f.a::float8 AS footprints,
+            ST_Area((CASE WHEN f.g IS NULL THEN p.g ELSE ST_Difference(p.g, f.g, $3::float8) END)::geography)::float8 AS prior
+     FROM footprints f CROSS JOIN prior_ground p`,
+    [batchId, PRIOR_GROUND_KEY, OVERLAY_GRID],
+  );
+  const row = r.rows.at(0);
+  if (!row) throw new TubanError('INTERNAL', `batch ${batchId}: the rejected inputs' not-observed ground could not be measured (no row from the overlay)`);
+  return { footprintsM2: row.footprints ?? 0, priorOverUsedM2: row.prior ?? 0 };
 }
 
 /**
@@ -320,9 +384,15 @@ export async function loadDetections(db: Queryable, batchId: string): Promise<De
   }));
 }
 
-/** Total not-observed area of a batch, m², and how many tiles reported some. */
+/**
+ * Total not-observed area of a batch's tiles, m², and how many tiles reported some. A rejected prior's
+ * ground is left out: it lies on the tiles' own (`loadRejectedGround`).
+ */
 export async function loadNotObservedSummary(db: Queryable, batchId: string): Promise<{ areaM2: number; tiles: number }> {
-  const r = await db.query<{ a: number | null; n: number }>('SELECT sum(area_m2)::float8 AS a, count(*)::int AS n FROM not_observed WHERE batch_id = $1', [batchId]);
+  const r = await db.query<{ a: number | null; n: number }>(
+    `SELECT sum(area_m2)::float8 AS a, count(*)::int AS n FROM not_observed WHERE batch_id = $1 AND tile_id NOT LIKE $2::text || '%'`,
+    [batchId, PRIOR_GROUND_KEY],
+  );
   return { areaM2: r.rows[0].a ?? 0, tiles: r.rows[0].n };
 }
 

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { generateScene } from '../../fixtures/synthetic-scene.js';
+import { areaM2 } from '../../geo/area.js';
 import { writeSceneTownships, writeSceneVillages } from '../../fixtures/scene-townships.js';
 import { BatchArgsSchema } from '../../pipeline/batch/batch-args.js';
 import { createHandlers } from '../../pipeline/batch/handlers.js';
@@ -14,6 +15,7 @@ import { openDatabase } from '../../pipeline/store/open-database.js';
 import { migrate } from '../../pipeline/store/migrations.js';
 import type { Database } from '../../pipeline/store/queryable.js';
 import * as repo from '../../pipeline/store/repository.js';
+import { rejectedPriorScene } from '../../pipeline/batch/testing/rejected-prior-scene.js';
 import { comparableOutputs } from '../testing/batch-outputs.js';
 import { servers, uniqueName } from '../testing/test-servers.js';
 import { enqueueBatch } from './enqueue-batch.js';
@@ -133,4 +135,37 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
     expect(poisoned(embedded.report)).toBe(true);
     expect(poisoned(queued.report)).toBe(true);
   });
+
+  it('gives the same not-observed ground of rejected prior tiles, named by the prior file, and the same report figures', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-equiv-prior-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const scene = await rejectedPriorScene(dir);
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+
+    const dbA = await database(uniqueName('equiv_prior_embedded'));
+    await migrate(dbA);
+    const embedded = await runBatch(args, { db: dbA, log, out: join(dir, 'out-embedded') });
+
+    const schemaB = uniqueName('equiv_prior_queue');
+    const dbB = await database(schemaB);
+    await migrate(dbB);
+    const plan = await planAndStore(dbB, args, log);
+    expect(plan.batchId).toBe(embedded.plan.batchId);
+    const ref = { queueName: uniqueName('q'), queuePrefix: uniqueName('p') };
+    const workers: WorkerHandle[] = [];
+    for (let i = 0; i < 2; i++) workers.push(startWorker({ connection: servers!.redisUrl, handlers: createHandlers({ db: await database(schemaB), log, mode: 'queue' }), ...ref, log, handleSignals: false }));
+    cleanup.push(() => Promise.all(workers.map((w) => w.close())));
+    await enqueueBatch(servers!.redisUrl, { batchId: plan.batchId, tileIds: plan.tiles.map((t) => t.tile.id), ...ref });
+    await followBatch(servers!.redisUrl, plan.batchId, () => {}, { ...ref, pollMs: 200 });
+    const queued = await exportBatch(dbB, plan.batchId, join(dir, 'out-queue'), await loadRuleTable(args.rules));
+
+    const files = await comparableOutputs(join(dir, 'out-embedded'));
+    expect(await comparableOutputs(join(dir, 'out-queue'))).toEqual(files);
+    expect(files.notObserved.filter((p) => p.reason).map((p) => [p.reason, p.file, p.epoch]).sort()).toEqual(
+      [['TILE.BAND_MISMATCH', scene.threeBands, 'prior'], ['TILE.UNREADABLE', scene.badChecksum, 'prior']].sort(),
+    );
+    expect(queued.report.rejectedNotObservedM2).toBe(embedded.report.rejectedNotObservedM2);
+    expect(queued.report.notObservedM2).toBe(embedded.report.notObservedM2);
+    expect(embedded.report.rejectedNotObservedM2!).toBeGreaterThan(areaM2(scene.current[0].footprint) * 1.2);
+  }, 300_000);
 });

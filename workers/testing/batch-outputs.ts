@@ -15,7 +15,7 @@ export interface ComparableOutputs {
   ledger: string[];
   /** batch-report.json without what only says how and when it ran. */
   report: Record<string, unknown>;
-  /** not-observed.geojson's properties (tile, area, and a rejected tile's reason and file), in file order. */
+  /** not-observed.geojson's properties (tile, area, and a rejected input's reason, file and epoch), in file order. */
   notObserved: Record<string, unknown>[];
 }
 
