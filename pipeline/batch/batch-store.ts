@@ -134,7 +134,7 @@ export async function loadNotObserved(db: Database, batchId: string): Promise<Fe
       properties: {
         tile_id: row.prior && row.tile_id.startsWith(repo.PRIOR_GROUND_KEY) ? row.tile_id.slice(repo.PRIOR_GROUND_KEY.length) : row.tile_id,
         area_m2: Math.round(row.area_m2),
-        ...(row.reason ? { reason: row.reason, file: row.file, epoch: row.prior ? 'prior' : 'current' } : {}),
+        ...(row.reason ? { reason: row.reason, file: row.file, input: row.prior ? 'prior' : 'current' } : {}),
       },
       geometry: JSON.parse(row.geom) as MultiPolygon,
     })),

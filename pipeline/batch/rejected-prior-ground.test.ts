@@ -66,7 +66,7 @@ describe('a rejected prior tile', () => {
     // The centre prior (rejected when planned): the part of its footprint over the current tiles that
     // no accepted prior covers, named by its file, its code and its epoch.
     const centre = byFile.get(scene.threeBands)!;
-    expect(centre.properties).toMatchObject({ reason: 'TILE.BAND_MISMATCH', file: scene.threeBands, epoch: 'prior' });
+    expect(centre.properties).toMatchObject({ reason: 'TILE.BAND_MISMATCH', file: scene.threeBands, input: 'prior' });
     const accepted = scene.prior.filter((p) => p.file !== scene.threeBands).map((p) => p.footprint);
     const currentGround = unionOf(scene.current.map((c) => c.footprint));
     const alone = minus(and(scene.prior[4].footprint, currentGround)!, unionOf(accepted))!;
@@ -78,7 +78,7 @@ describe('a rejected prior tile', () => {
     // The north-west current tile (rejected when its prior would not decode): its whole footprint, named
     // by the prior file that needs downloading again, not by the current tile that is sound.
     const nw = byFile.get(scene.badChecksum)!;
-    expect(nw.properties).toMatchObject({ reason: 'TILE.UNREADABLE', file: scene.badChecksum, epoch: 'prior', tile_id: nwTile.tileId });
+    expect(nw.properties).toMatchObject({ reason: 'TILE.UNREADABLE', file: scene.badChecksum, input: 'prior', tile_id: nwTile.tileId });
     const nwGround = areaM2(scene.current[0].footprint);
     expect(nw.properties!.area_m2).toBeCloseTo(nwGround, -3);
 
@@ -121,8 +121,8 @@ describe('a rejected prior tile', () => {
     const features = (await loadNotObserved(db, plan.batchId)).features.map((f) => ({ ...f.properties, area_m2: Math.round(f.properties!.area_m2 / 100) }));
     const ground = Math.round(areaM2(plan.rejectedFootprints![0].footprint) / 100);
     expect(features.sort((a, b) => String(a.epoch).localeCompare(String(b.epoch)))).toEqual([
-      { tile_id: plan.rejectedFootprints![0].tileId, area_m2: ground, reason: 'TILE.NO_OVERLAP', file: tile, epoch: 'current' },
-      { tile_id: prior, area_m2: ground, reason: 'TILE.BAND_MISMATCH', file: prior, epoch: 'prior' },
+      { tile_id: plan.rejectedFootprints![0].tileId, area_m2: ground, reason: 'TILE.NO_OVERLAP', file: tile, input: 'current' },
+      { tile_id: prior, area_m2: ground, reason: 'TILE.BAND_MISMATCH', file: prior, input: 'prior' },
     ]);
     // The prior's ground is the rejected tile's footprint: once in the rejected inputs' ground, not twice.
     const rejected = await repo.loadRejectedGround(db, plan.batchId);
