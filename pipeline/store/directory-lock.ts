@@ -14,7 +14,7 @@
  * `release()`, and on exit and on SIGINT/SIGTERM/SIGHUP when nothing else handles them.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -121,9 +121,12 @@ function describe(h: LockHolder): string {
  */
 function serverAdvice(dir: string, mine: LockRole): string {
   if (mine === 'server') return 'A second tuban serve on one directory is refused, and a server holds it until it is stopped: stop that server first, or use its page (it already serves this database)';
+  const socket = socketPathFor(dir);
+  // With the socket there, the command is one that needs the directory to itself (backup restore).
+  const why = existsSync(socket) ? 'this command needs the directory to itself' : `it could not make its socket ${socket} (its log says why)`;
   return (
-    'A server holds it until it is stopped, and it shares it with tuban batch, user, ledger, report and migrate only through its socket ' +
-    `${socketPathFor(dir)}, which it could not make (its log says why): stop it (systemctl stop, or Ctrl-C where it runs), run this, then start it again`
+    `A server holds it until it is stopped and shares it with tuban batch, user, ledger, report and migrate only through its socket; ${why}: ` +
+    'stop it (systemctl stop, or Ctrl-C where it runs), run this, then start it again'
   );
 }
 
