@@ -61,7 +61,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   const target = dbTarget(flags);
   // Counted (statements-in-flight.ts) before the app and the shared socket use it: a long export by
   // `tuban ledger` through the socket keeps the database busy as much as one of the app's own.
-  const db = trackStatements(await openDatabase(target, { lock: lockOptionsFromFlags(flags), viaServer: false }));
+  const db = trackStatements(await openDatabase(target, { lock: { ...lockOptionsFromFlags(flags), role: 'server' }, viaServer: false }));
   await migrate(db);
   const { app } = await buildServeApp({
     db,

@@ -26,7 +26,7 @@ describe('npm run demo', () => {
     dir = await mkdtemp(join(tmpdir(), 'tuban-demo-'));
     await mkdir(join(dir, 'db'));
     await writeFile(join(dir, 'db', 'kept'), 'a verdict');
-    const lock = await acquireDirectoryLock(join(dir, 'db'), { command: 'tuban serve --db out/demo/db' });
+    const lock = await acquireDirectoryLock(join(dir, 'db'), { command: 'tuban serve --db out/demo/db', role: 'server' });
     try {
       const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
         execFile(process.execPath, [DEMO, '--dir', dir!, '--size', '256', '--tiles', '1'], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr })),
@@ -38,6 +38,8 @@ describe('npm run demo', () => {
       // not the batch's advice of a --wait-db the demo does not take.
       expect(r.stdout).toBe('');
       expect(r.stderr).not.toContain('--wait-db');
+      expect(r.stderr).not.toContain('start it again');
+      expect(r.stderr).toContain('a running tuban serve');
       expect(r.stderr).toContain('give the demo another --dir');
       expect(existsSync(join(dir, 'db', 'kept'))).toBe(true);
       expect(existsSync(join(dir, 'scene'))).toBe(false);

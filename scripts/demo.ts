@@ -32,8 +32,9 @@ try {
   await (await acquireDirectoryLock(join(dir, 'db'))).release();
 } catch (err) {
   if (!(err instanceof TubanError && err.code === 'DB.LOCKED')) throw err;
-  // The lock's own advice is the batch's (--wait-db, wait for it to finish): a server never finishes, and the demo takes no --wait-db.
-  const held = err.message.replace(/\s*Wait for it to finish, pass --wait-db .*$/s, '');
+  // The lock's own advice is a command's (wait for a batch, or stop the server, run the command and
+  // start it again): the demo takes no --wait-db, and replaces the database the server would reopen.
+  const held = err.message.replace(/\s*(?:Wait for it to finish, pass --wait-db|A server holds it|A second tuban serve) .*$/s, '');
   process.stderr.write(`demo: DB.LOCKED ${held}\nStop it (the demo replaces ${dir}, its users and verdicts included), or give the demo another --dir.\n`);
   process.exit(EXIT_DB_LOCKED);
 }

@@ -185,7 +185,7 @@ export function renderActions(card) {
         'rectification',
         '整改进度',
         `<label>整改方式 <select name="method" required><option value="">请选择</option>${options(L.RECTIFICATION_METHODS, r.method)}</select></label>
-         <label>完成比例 (%) <input name="progress" type="number" min="0" max="100" step="1" required value="${esc(r.progress ?? '')}"></label>
+         <label>完成比例（%） <input name="progress" type="number" min="0" max="100" step="1" required value="${esc(r.progress ?? '')}"></label>
          ${filingFields(r)}
          <label class="check"><input type="checkbox" name="party_official"${r.party_official ? ' checked' : ''}> 当事人含党员干部、公职人员（处罚决定后30日内向纪委监委移送案卷）</label>
          <label>处罚决定日期 <input name="penalty_decided_on" type="date" value="${esc(r.penalty_decided_on ?? '')}"></label>
@@ -239,7 +239,7 @@ export function renderActions(card) {
       ),
     );
   }
-  if (oversee && !settled) forms.push(miniForm('escalate', '移交/升级', `<p class="muted hint">决定移交或升级：移交期限 15 日；移交完成后在「移送」中登记。</p>${reason()}<label>级别 (1–5，留空则升一级) <input name="level" type="number" min="1" max="5" step="1"></label>`));
+  if (oversee && !settled) forms.push(miniForm('escalate', '移交/升级', `<p class="muted hint">决定移交或升级：移交期限 15 日；移交完成后在「移送」中登记。</p>${reason()}<label>级别（1–5，留空则升一级） <input name="level" type="number" min="1" max="5" step="1"></label>`));
   // 移送 is recorded once done (是否移送纪委监委, its 时间 and 理由 in the ledger read it), also after the closure is reviewed.
   if (oversee && (!settled || status === 'reviewed')) {
     forms.push(

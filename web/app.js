@@ -23,7 +23,7 @@ async function start() {
   $('app').hidden = false;
   $('logout').hidden = false;
   const u = state.user;
-  $('who').textContent = `${u.name} · ${L.ROLES[u.role] ?? u.role}${u.bureau ? ` · ${L.BUREAUS[u.bureau] ?? u.bureau}` : ''}${u.district ? ` · ${u.district_name ?? u.district}` : ''}${u.township ? ` · ${u.township_name ?? u.township}` : ''}`;
+  $('who').textContent = whoLine(u);
   showTabsFor(u);
   setLeadFilter(u);
   const params = new URLSearchParams(location.search);
@@ -48,7 +48,23 @@ async function start() {
   initMap();
   await refresh();
   const code = params.get('case') ?? draft?.code;
-  if (code) openCard(code);
+  if (code) {
+    openCard(code);
+    return;
+  }
+  // The sign-in form is gone with the focus on it: keyboard users start at the inbox (J/K, Enter),
+  // unless they already went somewhere else meanwhile.
+  const focused = document.activeElement;
+  if (!focused || focused === document.body || $('login').contains(focused)) ($('inbox-list').querySelector('button.item') ?? $('inbox-list')).focus();
+}
+
+/** The header's account line: name, role, bureau, district, township. A bureau account's role (部门) says nothing its bureau does not. */
+function whoLine(u) {
+  const role = u.role === 'bureau' && u.bureau ? null : L.ROLES[u.role] ?? u.role;
+  const bureau = u.bureau ? L.BUREAUS[u.bureau] ?? u.bureau : null;
+  const district = u.district ? u.district_name ?? u.district : null;
+  const township = u.township ? u.township_name ?? u.township : null;
+  return [u.name, role, bureau, district, township].filter(Boolean).join(' · ');
 }
 
 async function refresh() {

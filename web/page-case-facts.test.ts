@@ -87,6 +87,10 @@ describe.skipIf(!haveBrowser)('违法性质 and 补办手续 on the card, in Chr
 
   it('shows 补办手续批准文号, 面积 and 其中耕地面积 with 补办手续 or 拆补组合 only, sends them then, and refuses an area past its bound in Chinese', async () => {
     const form = '#more-rectification';
+    // Its labels' brackets are full-width （）, as the page's other labels.
+    const labels = await page.$$eval(`${form} label`, (ls) => ls.map((l) => l.firstChild?.textContent?.trim() ?? ''));
+    expect(labels).toContain('完成比例（%）');
+    expect(labels.filter((t) => /[()]/.test(t))).toEqual([]);
     expect(await page.isVisible(`${form} input[name=retroactive_doc_no]`)).toBe(false);
     await page.selectOption(`${form} select[name=method]`, 'combined');
     expect(await page.isVisible(`${form} input[name=retroactive_doc_no]`)).toBe(true);

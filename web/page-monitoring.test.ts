@@ -85,8 +85,38 @@ describe.skipIf(!haveBrowser)('持续监测 on the page', () => {
     // 其他 1 (the 持续监测 verdict), of which 持续监测 1, still 未销号.
     expect((await cells('summary-table', 'thead th')).slice(5, 8)).toEqual(['其他', '持续监测', '未销号']);
     expect((await cells('summary-table', 'tfoot td')).slice(4, 7)).toEqual(['1', '1', '1']);
-    expect((await cells('summary-bureau-table', 'thead th')).slice(4, 7)).toEqual(['已判定', '持续监测', '整改中']);
-    expect((await cells('summary-bureau-table', 'tfoot td')).slice(3, 6)).toEqual(['1', '1', '0']);
+    // By lead bureau, each status column is the polygons now in the status of that name (the inbox
+    // filter's): judged 其他 · 持续监测, it is 持续监测 only, not also 已判定.
+    const statuses = ['已下发', '核查中', '已判定', '持续监测', '整改中', '已销号待审核', '申请改派', '已办结'];
+    expect(await cells('summary-bureau-table', 'thead tr:last-child th')).toEqual(statuses);
+    expect(await cells('summary-bureau-table', 'thead tr:first-child th')).toEqual(['牵头单位', '图斑', '当前状态', '未销号', '逾期']);
+    expect(await cells('summary-bureau-table', 'tfoot td')).toEqual(['1', '0', '0', '0', '1', '0', '0', '0', '0', '1', '0']);
+    // The verdicts so far, cumulative, are not the status 已判定.
+    expect(await lp.textContent('#summary p.muted')).toContain('已出核查结论 1/1');
+    expect(await lp.textContent('#summary p.muted')).not.toContain('已判定');
+    expect(errors).toEqual([]);
+    await lp.close();
+  });
+
+  it("the by-bureau summary's status columns add up to 图斑 on every row, the 合计 line included", async () => {
+    // Another bureau's polygons, in other states: the month holds more than the one under 持续监测.
+    await writeBatch(db, 'b-2026-10-more', '2026-10', [1, 2, 3].map((i) => polygon(`370102-202610-100${i}`, '2026-10', square(117.1 + i * 0.002, 36.65), { leadBureau: 'water' })), '2026-10-28');
+    const token = (await app.inject({ method: 'POST', url: '/api/session', payload: { name: 'chief', password: PASSWORD } })).json().token;
+    expect((await app.inject({ method: 'POST', url: '/api/sweep', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    await db.query(`UPDATE cases SET status = 'accepted' WHERE code = '370102-202610-1001'`);
+    const lp = await browser.newPage();
+    const errors: string[] = [];
+    await openSignedIn(lp, base, '/?epoch=2026-10', 'chief', errors);
+    await lp.waitForSelector('#tab-ledger:not([hidden])', { timeout: 60_000 });
+    await lp.click('#tab-ledger');
+    await lp.waitForSelector('#summary-bureau-table');
+    const rows = await lp.$$eval('#summary-bureau-table tbody tr, #summary-bureau-table tfoot tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent))));
+    expect(rows.length).toBe(3); // 自然资源局, 城乡水务局, 合计
+    for (const [n, ...rest] of rows) {
+      const statusColumns = rest.slice(0, 8);
+      expect(statusColumns.reduce((a, b) => a + b, 0)).toBe(n);
+    }
+    expect(rows[2].slice(0, 3)).toEqual([4, 2, 1]); // 图斑 4: 已下发 2, 核查中 1 (and 持续监测 1)
     expect(errors).toEqual([]);
     await lp.close();
   });

@@ -94,7 +94,17 @@ describe.skipIf(!haveBrowser)("a township's own account in Chromium", () => {
 
   it('names its township in the header and lists its own township’s polygons only', async () => {
     await expect.poll(() => page.textContent('#who')).toContain('王家镇');
+    // The account's bureau says what it is; the role 部门 said nothing more.
+    expect(await page.textContent('#who')).toBe('townA · 乡镇街道 · 王家镇');
     expect(await inbox()).toEqual(OWN);
+  });
+
+  it('after sign-in, the keyboard starts on the inbox’s first polygon', async () => {
+    const first = await page.$eval('#inbox-list button.item', (b) => (b as HTMLElement).dataset.code);
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset?.code ?? document.activeElement?.id)).toBe(first);
+    // J moves on from it at once, no click first.
+    await page.keyboard.press('j');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.code)).toBe(OWN.find((c) => c !== first));
   });
 
   it('registers a clue clicked in its township, and then sees it', async () => {

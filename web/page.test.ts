@@ -201,11 +201,12 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await mapIdle(page);
     await page.locator('#map').screenshot({ path: join(ARTIFACTS, 'page-map-before.png') });
 
-    // Keyboard: J moves down the list (to the first polygon this bureau leads), Enter opens the card.
+    // Keyboard: the list's first polygon has the focus since sign-in; J moves down the list (to the
+    // first polygon this bureau leads), Enter opens the card.
     const led = new Set((await demo.db.query<{ code: string }>('SELECT code FROM polygons WHERE lead_bureau = $1', [bureau.bureau])).rows.map((r) => r.code));
     let first: string | undefined;
     for (let i = 0; i < codes.length; i++) {
-      await page.keyboard.press('j');
+      if (i > 0) await page.keyboard.press('j');
       first = await page.evaluate(() => (document.activeElement as HTMLElement).dataset.code);
       expect(first).toBe(codes[i]);
       if (led.has(first!)) break;
@@ -367,11 +368,15 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(totals[0]).toBe(String(all.rows[0].n));
     expect(totals[1]).toBe((all.rows[0].m2 / (10000 / 15)).toFixed(2)); // the month's m² in 亩, as `tuban report` converts it
     expect(totals[3]).toBe('1'); // 违法: the verdict the bureau just recorded
-    // By lead bureau: one row per bureau leading polygons this month, the same total, the verdict counted as 已判定.
+    // By lead bureau: one row per bureau leading polygons this month, the same total; its status
+    // columns are the cases in each status (已下发, 核查中, 已判定: the judged one, …), adding up to it.
     const leads = await demo.db.query<{ n: number }>(`SELECT count(DISTINCT lead_bureau)::int AS n FROM cases WHERE epoch = $1`, [demo.scene.epoch]);
     expect(await page.$$eval('#summary-bureau-table tbody tr', (trs) => trs.length)).toBe(leads.rows[0].n);
-    const byBureau = await page.$$eval('#summary-bureau-table tfoot td', (tds) => tds.map((t) => t.textContent));
-    expect([byBureau[0], byBureau[3]]).toEqual([String(all.rows[0].n), '1']);
+    const byBureau = (await page.$$eval('#summary-bureau-table tfoot td', (tds) => tds.map((t) => t.textContent))).map(Number);
+    const inStatus = async (status: string) => (await demo.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE epoch = $1 AND status = $2`, [demo.scene.epoch, status])).rows[0].n;
+    expect(byBureau.slice(0, 4)).toEqual([all.rows[0].n, await inStatus('issued'), await inStatus('accepted'), await inStatus('verified')]);
+    expect(byBureau[3]).toBe(1);
+    expect(byBureau.slice(1, 9).reduce((a, b) => a + b, 0)).toBe(all.rows[0].n);
     // The ledger link the page offers is the real export: the judged polygon's row carries the verdict, the others are 未核查.
     const csvHref = links.find((h) => h!.endsWith('.csv'))!;
     const csv = await page.evaluate(async (href) => {

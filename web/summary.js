@@ -41,18 +41,32 @@ export async function loadLedger() {
   const byBureau = tally(features, (p) => p.lead_bureau_name ?? p.lead_bureau ?? '—');
   const total = byDistrict.total;
   const tr = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${(r.m2 / SQM_PER_MU).toFixed(2)}</td><td>${r.legal}</td><td>${r.illegal}</td><td>${r.other}</td><td>${r.monitoring}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
-  // By lead bureau: where each bureau stands with its work, for the lead bureau's 督导.
-  const bt = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${r.issued}</td><td>${r.accepted}</td><td>${r.judged}</td><td>${r.monitoring}</td><td>${r.rectifying}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
+  // By lead bureau: where each bureau stands with its work, for the lead bureau's 督导. Each polygon in
+  // exactly one status column, named as the inbox's status filter names it, so a row adds up to its 图斑.
+  const bt = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td>${STATUS_COLUMNS.map(([key]) => `<td>${r.status[key]}</td>`).join('')}<td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
+  const statusHeadings = STATUS_COLUMNS.map(([, label, title]) => `<th class="status"${title ? ` title="${esc(title)}"` : ''}>${esc(label)}</th>`).join('');
   summary.innerHTML = `<table class="table" id="summary-table"><thead><tr><th>区县</th><th>图斑</th><th>面积(亩)</th><th>合法</th><th>违法</th><th>其他</th><th>持续监测</th><th>未销号</th><th>逾期</th></tr></thead>
     <tbody>${[...byDistrict.rows].sort().map(([k, r]) => tr(k, r)).join('')}</tbody><tfoot>${tr('合计', total)}</tfoot></table>
-    <p class="muted">已判定 ${total.judged}/${total.n}，违法占比 ${total.n ? ((total.illegal / total.n) * 100).toFixed(1) : 0}%</p>
-    <table class="table" id="summary-bureau-table"><thead><tr><th>牵头单位</th><th>图斑</th><th>待签收</th><th>核查中</th><th>已判定</th><th>持续监测</th><th>整改中</th><th>未销号</th><th>逾期</th></tr></thead>
+    <p class="muted">已出核查结论 ${total.judged}/${total.n}，违法占比 ${total.n ? ((total.illegal / total.n) * 100).toFixed(1) : 0}%</p>
+    <table class="table" id="summary-bureau-table"><thead><tr><th rowspan="2">牵头单位</th><th rowspan="2">图斑</th><th colspan="${STATUS_COLUMNS.length}" class="group">当前状态</th><th rowspan="2">未销号</th><th rowspan="2">逾期</th></tr><tr>${statusHeadings}</tr></thead>
     <tbody>${[...byBureau.rows].sort().map(([k, r]) => bt(k, r)).join('')}</tbody><tfoot>${bt('合计', byBureau.total)}</tfoot></table>`;
 }
 
+/**
+ * The by-bureau table's status columns, [key, heading, tooltip]: each workflow status under its own
+ * label, the settled ones (asking nothing more of anyone) together as 已办结.
+ */
+const SETTLED_KEY = 'settled';
+const STATUS_COLUMNS = [
+  ...Object.keys(L.STATUS)
+    .filter((s) => !L.SETTLED.includes(s))
+    .map((s) => [s, L.STATUS[s], null]),
+  [SETTLED_KEY, '已办结', L.SETTLED.map((s) => L.STATUS[s]).join('、')],
+];
+
 /** Counts of `features` per `keyOf(properties)`, and over all. */
 function tally(features, keyOf) {
-  const blank = () => ({ n: 0, m2: 0, legal: 0, illegal: 0, other: 0, judged: 0, issued: 0, accepted: 0, monitoring: 0, rectifying: 0, open: 0, overdue: 0 });
+  const blank = () => ({ n: 0, m2: 0, legal: 0, illegal: 0, other: 0, judged: 0, monitoring: 0, status: Object.fromEntries(STATUS_COLUMNS.map(([key]) => [key, 0])), open: 0, overdue: 0 });
   const rows = new Map();
   const total = blank();
   for (const f of features) {
@@ -68,7 +82,8 @@ function tally(features, keyOf) {
         t.judged++;
       }
       // 持续监测: of the 其他 (judged, open), those now waiting on their re-check.
-      if (p.status === 'issued' || p.status === 'accepted' || p.status === 'monitoring' || p.status === 'rectifying') t[p.status]++;
+      if (p.status === 'monitoring') t.monitoring++;
+      t.status[L.SETTLED.includes(p.status) ? SETTLED_KEY : p.status]++;
       // 销号 is the review's approval (a closure awaiting it is not yet 销号); withdrawn and merged ask nothing more.
       if (!L.SETTLED.includes(p.status)) t.open++;
       if (p.overdue) t.overdue++;

@@ -87,6 +87,38 @@ describe('acquireDirectoryLock', () => {
     }
   });
 
+  it('held by a running server, says that a server does not finish: stop it, or go through it', async () => {
+    const db = join(dir, 'served', 'db');
+    const s = sleeper();
+    try {
+      // The server's lock records that it is one; a server holds the directory until it is stopped.
+      await writeHolder(db, { pid: s.pid, command: 'tuban serve --db /var/lib/tuban/db', role: 'server' });
+      const second = await lockedError(acquireDirectoryLock(db, { role: 'server' }));
+      expect(second.message).toContain(`a running tuban serve (pid ${s.pid}`);
+      expect(second.message).not.toContain('Wait for it to finish');
+      expect(second.message).toContain('a server holds it until it is stopped: stop that server first, or use its page');
+      const batch = await lockedError(acquireDirectoryLock(db));
+      expect(batch.message).not.toContain('Wait for it to finish');
+      expect(batch.message).toContain(`stop it (systemctl stop, or Ctrl-C where it runs), run this, then start it again`);
+      expect(batch.message).toContain(`it could not make its socket ${db}.sock`);
+      // Its socket there, the command is one that will not go through it (backup restore).
+      await writeFile(`${db}.sock`, '');
+      expect((await lockedError(acquireDirectoryLock(db))).message).toContain('this command needs the directory to itself: stop it');
+      await rm(`${db}.sock`);
+      // A lock written before the role was recorded: the command still says it is a server.
+      await writeHolder(db, { pid: s.pid, command: 'tuban serve --db /var/lib/tuban/db' });
+      expect((await lockedError(acquireDirectoryLock(db))).message).toContain('a running tuban serve');
+      // A batch holding it does finish: waiting for it is the advice.
+      await writeHolder(db, { pid: s.pid });
+      const behindBatch = await lockedError(acquireDirectoryLock(db, { role: 'server' }));
+      expect(behindBatch.message).toContain('Wait for it to finish');
+      expect(behindBatch.message).not.toContain('tuban serve');
+    } finally {
+      s.kill();
+      await s.done;
+    }
+  });
+
   it('waits for a live holder to let go, saying so once, then takes the lock', async () => {
     const db = join(dir, 'wait', 'db');
     const s = sleeper();

@@ -6,18 +6,21 @@
  * directory (PGlite's initdb wants the directory to itself), before anything is written there.
  *
  * The lock file is created atomically and complete (written under a temporary name, then hard-linked
- * to its name: `link` fails if it exists), and holds the holder's pid, host, command and start time.
+ * to its name: `link` fails if it exists), and holds the holder's pid, host, command, start time and
+ * role: a `tuban serve` holds the directory until it is stopped, so whoever finds it held is told to
+ * stop that server (or go through it), not to wait for it to finish.
  * A lock left by a dead process on this host (SIGKILL, power loss) is taken over, and the caller is
  * told; one from another host (a directory on shared storage) is never guessed at. Released by
  * `release()`, and on exit and on SIGINT/SIGTERM/SIGHUP when nothing else handles them.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { TubanError } from '../../schemas/errors.js';
 import { makeDirectory } from '../make-directory.js';
+import { socketPathFor } from './shared-database.js';
 
 export interface LockHolder {
   pid: number;
@@ -28,7 +31,11 @@ export interface LockHolder {
   startedAt: string;
   /** Unique per acquisition, so a release never removes a lock someone else took over. */
   token: string;
+  /** A `tuban serve` (held for its lifetime) or a command that ends by itself (batch, migrate, …). */
+  role: LockRole;
 }
+
+export type LockRole = 'server' | 'command';
 
 export interface DirectoryLock {
   /** The lock file's path. */
@@ -43,6 +50,8 @@ export interface LockOptions {
   waitSeconds?: number;
   /** Recorded for whoever finds the lock held; default `tuban <argv>`. */
   command?: string;
+  /** Recorded too, and shapes the advice when we find it held; default 'command'. */
+  role?: LockRole;
   /** Called once when the lock is held by a live process and we start waiting. */
   onWait?: (message: string, holder: LockHolder) => void;
   /** Called when a dead process's lock is taken over. */
@@ -71,6 +80,7 @@ export async function acquireDirectoryLock(dir: string, opts: LockOptions = {}):
     command: shorten(opts.command ?? `tuban ${process.argv.slice(2).join(' ')}`),
     startedAt: new Date().toISOString(),
     token: randomUUID(),
+    role: opts.role ?? 'command',
   };
   await makeDirectory(dirname(path));
   let announced = false;
@@ -87,12 +97,9 @@ export async function acquireDirectoryLock(dir: string, opts: LockOptions = {}):
     const who = current === 'unreadable' ? `an unreadable lock file ${path}` : describe(current);
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
-      throw new TubanError(
-        'DB.LOCKED',
-        `the embedded database is in use by ${who}${waitMs > 0 ? `, still after waiting ${Math.round(waitMs / 1000)} s` : ''}. ` +
-          `Wait for it to finish, pass --wait-db <seconds> to wait for it, or, if that process is gone, delete ${path}`,
-        dir,
-      );
+      const waited = waitMs > 0 ? `, still after waiting ${Math.round(waitMs / 1000)} s` : '';
+      const advice = current !== 'unreadable' && current.role === 'server' ? serverAdvice(dir, mine.role) : 'Wait for it to finish, pass --wait-db <seconds> to wait for it';
+      throw new TubanError('DB.LOCKED', `the embedded database is in use by ${who}${waited}. ${advice}, or, if that process is gone, delete ${path}`, dir);
     }
     if (!announced && current !== 'unreadable') {
       announced = true;
@@ -103,7 +110,24 @@ export async function acquireDirectoryLock(dir: string, opts: LockOptions = {}):
 }
 
 function describe(h: LockHolder): string {
-  return `pid ${h.pid} on ${h.host} ("${h.command}", since ${h.startedAt})`;
+  const who = `pid ${h.pid} on ${h.host} ("${h.command}", since ${h.startedAt})`;
+  return h.role === 'server' ? `a running tuban serve (${who})` : who;
+}
+
+/**
+ * What to do about a server holding the directory: it never finishes, so waiting is no advice. A
+ * second server is refused (the first already serves the database); a command reaches here only
+ * where the server could not share it on its socket (README: "tuban serve shares the embedded database").
+ */
+function serverAdvice(dir: string, mine: LockRole): string {
+  if (mine === 'server') return 'A second tuban serve on one directory is refused, and a server holds it until it is stopped: stop that server first, or use its page (it already serves this database)';
+  const socket = socketPathFor(dir);
+  // With the socket there, the command is one that needs the directory to itself (backup restore).
+  const why = existsSync(socket) ? 'this command needs the directory to itself' : `it could not make its socket ${socket} (its log says why)`;
+  return (
+    `A server holds it until it is stopped and shares it with tuban batch, user, ledger, report and migrate only through its socket; ${why}: ` +
+    'stop it (systemctl stop, or Ctrl-C where it runs), run this, then start it again'
+  );
 }
 
 function shorten(s: string): string {
@@ -140,7 +164,10 @@ function parseHolder(text: string): LockHolder | null {
   try {
     const h = JSON.parse(text) as Partial<LockHolder>;
     if (typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.token === 'string') {
-      return { pid: h.pid, host: h.host, command: String(h.command ?? ''), startedAt: String(h.startedAt ?? ''), token: h.token };
+      const command = String(h.command ?? '');
+      // A lock written before the role was recorded: a server's command says what it is.
+      const role: LockRole = h.role === 'server' || h.role === 'command' ? h.role : /^tuban serve\b/.test(command) ? 'server' : 'command';
+      return { pid: h.pid, host: h.host, command, startedAt: String(h.startedAt ?? ''), token: h.token, role };
     }
   } catch {
     // not ours: reported as unreadable, never removed behind the user's back
