@@ -1,5 +1,5 @@
 /**
- * `tuban batch`: parse flags, open the database (embedded PGlite directory by default),
+ * `tuban batch`: parse flags, plan, open the database (embedded PGlite directory by default),
  * run the batch embedded or through the queue, print a summary table and where the files are.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { parseDetectorParams } from '../pipeline/detect/detector-params.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { UNASSIGNED_DISTRICT } from '../pipeline/batch/finalise-batch.js';
 import type { RejectedInput } from '../pipeline/model.js';
-import { runBatch } from '../pipeline/batch/run-batch.js';
+import { planForRun, runBatch } from '../pipeline/batch/run-batch.js';
 import { createLogger } from '../pipeline/log.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { migrate } from '../pipeline/store/migrations.js';
@@ -143,11 +143,16 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const rulesFile = one(flags, 'rules');
   if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
   const target = dbTarget(flags);
+  // Planned before the database is touched (ARCHITECTURE.md, "1. Plan"): a mistyped --tiles, or zone
+  // files without a district, is said in about a second and creates nothing, no database folder (made
+  // from the template, or built cold, while the user waits) and no output folder. Planning takes
+  // ~0.1 s on the demo; the database still opens while the first tile is detected.
+  const planned = await planForRun(args);
   const embedded = isEmbeddedTarget(target);
   // The embedded directory open in a running `tuban serve`: the batch stores through the server.
   const viaServer = embedded ? await connectSharedDatabase(target) : null;
-  // Else the embedded directory is taken before anything else: a second run fails (or waits) now,
-  // not after detecting its first tile, and never writes beside another process. What the wait
+  // Else the embedded directory is taken before anything else is written: a second run fails (or
+  // waits) now, not after detecting its first tile, and never writes beside another process. What the wait
   // says goes to stderr at once and into batch.log once there is one.
   const waited: string[] = [];
   const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => waited.push(m))) : undefined;
@@ -175,8 +180,8 @@ export async function batchCommand(flags: Flags): Promise<number> {
   try {
     const result = bool(flags, 'queue')
       ? // Loaded only for --queue: BullMQ and its Redis client are ~0.3 s of start-up an embedded run never uses.
-        await (await import('./queue-commands.js')).runQueuedBatch(args, { db, log, out, onProgress: progress.update })
-      : await runBatch(args, { db, log, out, onProgress: progress.update });
+        await (await import('./queue-commands.js')).runQueuedBatch(args, { db, log, out, onProgress: progress.update, planned })
+      : await runBatch(args, { db, log, out, onProgress: progress.update, planned });
     progress.done(`batch ${result.report.batchId} finished`);
     logFindings(result.report, log);
     process.stdout.write(summaryTable(result.report) + `\nOutputs in ${out}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n`);
