@@ -227,6 +227,7 @@ export function summaryTable(r: BatchReport): string {
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
   for (const b of r.replaced ?? []) lines.push(`Replaced batch ${b.batchId}: ${b.kept} of its ${b.polygons} polygons found again, under their codes; the others left the month (Workflow)`);
   lines.push(`Polygons ${r.counts.polygons} (new ${r.counts.newSites}, continuing ${r.counts.continuingSites}, high priority ${r.counts.highPriority})`);
+  if (r.rerun) lines.push(rerunLine(r.batchId, r.counts.polygons, r.rerun));
   // Reports of batches finished before the seasonal rule have no such count.
   const farming = r.counts.seasonal;
   if (farming?.polygons) lines.push(`Not issued: ${farming.polygons} farming changes (harvest, mowing; ${(farming.areaM2 / 1e4).toFixed(1)} ha), set aside by the rule table's seasonal section (--rules)`);
@@ -255,6 +256,29 @@ export function summaryTable(r: BatchReport): string {
     lines.push(`Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`);
   }
   return lines.join('\n');
+}
+
+/**
+ * A batch that replaced what the month held on its tiles (run again, resumed, over another batch's
+ * tiles) says what became of the codes and cases: "new" above counts sites new since last month, and
+ * a re-run's 68 read as 68 more cases in the inboxes.
+ */
+function rerunLine(batchId: string, polygons: number, rr: NonNullable<BatchReport['rerun']>): string {
+  const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : 'earlier');
+  const over = rr.supersedes.length ? `over the tiles of batch ${rr.supersedes.join(', ')}` : '';
+  const head =
+    rr.earlier === 'finished'
+      ? `Re-run of batch ${batchId} (first run ${when(rr.firstRunAt)}${over ? `; ${over}` : ''})`
+      : rr.earlier === 'interrupted'
+        ? `Resumed batch ${batchId} (first started ${when(rr.firstRunAt)}; that run stopped before it finished${over ? `; ${over}` : ''})`
+        : `Re-run ${over}`;
+  const codes =
+    rr.codesKept === polygons && rr.codesGone === 0
+      ? 'the same codes'
+      : `${rr.codesKept} under the codes they had, ${rr.codesNew} new, ${rr.codesGone} code${rr.codesGone === 1 ? '' : 's'} no longer found`;
+  const newCases = `${rr.casesNew} new cases${rr.casesNew ? " (at the server's next pass)" : ''}`;
+  const gone = `${rr.casesGone} whose polygon is gone${rr.casesGone ? ` (the server withdraws ${rr.casesGone === 1 ? 'it' : 'them'} as 图形灭失 if nobody touched ${rr.casesGone === 1 ? 'it' : 'them'}, else flags ${rr.casesGone === 1 ? 'it' : 'them'} for the lead bureau)` : ''}`;
+  return `${head}: ${polygons} polygons, ${codes}; ${newCases}, ${rr.casesKept} cases kept, ${gone}`;
 }
 
 /**
