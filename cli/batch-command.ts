@@ -1,5 +1,5 @@
 /**
- * `tuban batch`: parse flags, open the database (embedded PGlite directory by default),
+ * `tuban batch`: parse flags, plan, open the database (embedded PGlite directory by default),
  * run the batch embedded or through the queue, print a summary table and where the files are.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { parseDetectorParams } from '../pipeline/detect/detector-params.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { UNASSIGNED_DISTRICT } from '../pipeline/batch/finalise-batch.js';
 import type { RejectedInput } from '../pipeline/model.js';
-import { runBatch } from '../pipeline/batch/run-batch.js';
+import { planForRun, runBatch } from '../pipeline/batch/run-batch.js';
 import { createLogger } from '../pipeline/log.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { migrate } from '../pipeline/store/migrations.js';
@@ -143,11 +143,16 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const rulesFile = one(flags, 'rules');
   if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
   const target = dbTarget(flags);
+  // Planned before the database is touched (ARCHITECTURE.md, "1. Plan"): a mistyped --tiles, or zone
+  // files without a district, is said in about a second and creates nothing, no database folder (made
+  // from the template, or built cold, while the user waits) and no output folder. Planning takes
+  // ~0.1 s on the demo; the database still opens while the first tile is detected.
+  const planned = await planForRun(args);
   const embedded = isEmbeddedTarget(target);
   // The embedded directory open in a running `tuban serve`: the batch stores through the server.
   const viaServer = embedded ? await connectSharedDatabase(target) : null;
-  // Else the embedded directory is taken before anything else: a second run fails (or waits) now,
-  // not after detecting its first tile, and never writes beside another process. What the wait
+  // Else the embedded directory is taken before anything else is written: a second run fails (or
+  // waits) now, not after detecting its first tile, and never writes beside another process. What the wait
   // says goes to stderr at once and into batch.log once there is one.
   const waited: string[] = [];
   const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => waited.push(m))) : undefined;
@@ -175,8 +180,8 @@ export async function batchCommand(flags: Flags): Promise<number> {
   try {
     const result = bool(flags, 'queue')
       ? // Loaded only for --queue: BullMQ and its Redis client are ~0.3 s of start-up an embedded run never uses.
-        await (await import('./queue-commands.js')).runQueuedBatch(args, { db, log, out, onProgress: progress.update })
-      : await runBatch(args, { db, log, out, onProgress: progress.update });
+        await (await import('./queue-commands.js')).runQueuedBatch(args, { db, log, out, onProgress: progress.update, planned })
+      : await runBatch(args, { db, log, out, onProgress: progress.update, planned });
     progress.done(`batch ${result.report.batchId} finished`);
     logFindings(result.report, log);
     process.stdout.write(summaryTable(result.report) + `\nOutputs in ${out}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n`);
@@ -222,6 +227,7 @@ export function summaryTable(r: BatchReport): string {
   for (const w of r.warnings) lines.push(`  warning   ${w}`);
   for (const b of r.replaced ?? []) lines.push(`Replaced batch ${b.batchId}: ${b.kept} of its ${b.polygons} polygons found again, under their codes; the others left the month (Workflow)`);
   lines.push(`Polygons ${r.counts.polygons} (new ${r.counts.newSites}, continuing ${r.counts.continuingSites}, high priority ${r.counts.highPriority})`);
+  if (r.rerun) lines.push(rerunLine(r.batchId, r.counts.polygons, r.rerun));
   // Reports of batches finished before the seasonal rule have no such count.
   const farming = r.counts.seasonal;
   if (farming?.polygons) lines.push(`Not issued: ${farming.polygons} farming changes (harvest, mowing; ${(farming.areaM2 / 1e4).toFixed(1)} ha), set aside by the rule table's seasonal section (--rules)`);
@@ -250,6 +256,29 @@ export function summaryTable(r: BatchReport): string {
     lines.push(`Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`);
   }
   return lines.join('\n');
+}
+
+/**
+ * A batch that replaced what the month held on its tiles (run again, resumed, over another batch's
+ * tiles) says what became of the codes and cases: "new" above counts sites new since last month, and
+ * a re-run's 68 read as 68 more cases in the inboxes.
+ */
+function rerunLine(batchId: string, polygons: number, rr: NonNullable<BatchReport['rerun']>): string {
+  const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : 'earlier');
+  const over = rr.supersedes.length ? `over the tiles of batch ${rr.supersedes.join(', ')}` : '';
+  const head =
+    rr.earlier === 'finished'
+      ? `Re-run of batch ${batchId} (first run ${when(rr.firstRunAt)}${over ? `; ${over}` : ''})`
+      : rr.earlier === 'interrupted'
+        ? `Resumed batch ${batchId} (first started ${when(rr.firstRunAt)}; that run stopped before it finished${over ? `; ${over}` : ''})`
+        : `Re-run ${over}`;
+  const codes =
+    rr.codesKept === polygons && rr.codesGone === 0
+      ? 'the same codes'
+      : `${rr.codesKept} under the codes they had, ${rr.codesNew} new, ${rr.codesGone} code${rr.codesGone === 1 ? '' : 's'} no longer found`;
+  const newCases = `${rr.casesNew} new cases${rr.casesNew ? " (at the server's next pass)" : ''}`;
+  const gone = `${rr.casesGone} whose polygon is gone${rr.casesGone ? ` (the server withdraws ${rr.casesGone === 1 ? 'it' : 'them'} as 图形灭失 if nobody touched ${rr.casesGone === 1 ? 'it' : 'them'}, else flags ${rr.casesGone === 1 ? 'it' : 'them'} for the lead bureau)` : ''}`;
+  return `${head}: ${polygons} polygons, ${codes}; ${newCases}, ${rr.casesKept} cases kept, ${gone}`;
 }
 
 /**

@@ -32,7 +32,7 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
   // which imports this file too, never uses; a smaller old generation also makes every major GC
   // in the worker's tile loop cheaper.
   const { exportBatch, planAndStore } = await import('../pipeline/batch/run-batch.js');
-  const plan = await planAndStore(opts.db, args, opts.log);
+  const plan = await planAndStore(opts.db, args, opts.log, opts.planned?.plan);
   await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan) });
   opts.log.info({ batchId: plan.batchId }, 'batch enqueued');
   await followBatch(

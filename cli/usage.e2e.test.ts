@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateScene } from '../fixtures/synthetic-scene.js';
 import { CLI, runCli } from './testing/run-cli.js';
 
 
@@ -90,9 +91,12 @@ describe('tuban usage', () => {
 
   // Node's recursive mkdir never returns under /proc (procfs answers ENOENT for a child it cannot
   // hold): these hung at 100 % of a core before, and would now time out rather than pass.
+  // Both are found once the batch is planned (a plan that fails creates nothing): real inputs here.
   it.runIf(existsSync('/proc/self'))('ends with a sentence for an --out or --db where no directory can be made', async () => {
-    expectUsageError(await tuban(batch('--zones', join(dir, 'z.geojson'), '--out', '/proc/tuban-no-such/out')), '--out /proc/tuban-no-such/out: cannot create this directory (ENOENT)');
-    const r = await tuban(['batch', '--epoch', '2026-10', '--tiles', join(dir, 'cur'), '--prior', join(dir, 'pri'), '--zones', join(dir, 'z.geojson'), '--out', join(dir, 'out-db'), '--db', '/proc/tuban-no-such/db']);
+    const scene = await generateScene({ dir: join(dir, 'scene'), size: 128, seed: 3, tilesPerSide: 1 });
+    const inputs = ['--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath];
+    expectUsageError(await tuban(['batch', ...inputs, '--db', join(dir, 'db-out'), '--out', '/proc/tuban-no-such/out']), '--out /proc/tuban-no-such/out: cannot create this directory (ENOENT)');
+    const r = await tuban(['batch', ...inputs, '--out', join(dir, 'out-db'), '--db', '/proc/tuban-no-such/db']);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr.trim()).toBe("tuban: ENOENT: cannot create directory '/proc/tuban-no-such' (its parent cannot hold it)");
   }, 20_000);

@@ -80,7 +80,9 @@ describe('a batch re-run over a month with verdicts', () => {
     // A corrected zone file: the same features, other bytes — another batch id for the same month and tile.
     const corrected = join(dir, 'zones-corrected.geojson');
     await writeFile(corrected, JSON.stringify(JSON.parse(await readFile(scene.zonesPath, 'utf8')), null, 1));
-    await batch(corrected);
+    const rerun = await batch(corrected);
+    // The summary says the month's codes and the bureaus' cases were kept: nothing new in any inbox.
+    expect(rerun).toMatch(new RegExp(`\\nRe-run over the tiles of batch ${batchBefore}: (\\d+) polygons, the same codes; 0 new cases, \\1 cases kept, 0 whose polygon is gone\\n`));
 
     await withApp(async (db, t) => {
       const row = (await db.query<{ batch_id: string }>('SELECT batch_id FROM polygons WHERE code = $1', [code])).rows[0];

@@ -62,6 +62,30 @@ export interface BatchReport {
    * Absent when it replaced none.
    */
   replaced?: { batchId: string; polygons: number; kept: number }[];
+  /**
+   * Set when this batch replaced polygons the month held on its tiles: the same batch run again,
+   * a run resumed after a crash, or a batch over tiles other batches held (`supersedes`). Codes
+   * found again keep their cases. Absent on a first run (and in older reports).
+   */
+  rerun?: {
+    /** 'finished': an earlier run of this batch id finished; 'interrupted': one stored its polygons and stopped; null: only other batches held the tiles. */
+    earlier: 'finished' | 'interrupted' | null;
+    /** When this batch id was first planned (ISO); null when it had not run before. */
+    firstRunAt: string | null;
+    /** Other batches of the month whose polygons on these tiles this one took over. */
+    supersedes: string[];
+    polygonsBefore: number;
+    /** Of the polygons now, those under a code the month held before, and those under a new code. */
+    codesKept: number;
+    codesNew: number;
+    /** Codes held before that this run no longer finds. */
+    codesGone: number;
+    /** Cases (the server's, by code) of codes kept; polygons with no case yet (opened at the server's next pass). */
+    casesKept: number;
+    casesNew: number;
+    /** Cases whose polygon this run no longer finds: withdrawn (图形灭失) if untouched, else flagged for the lead bureau, at the server's next pass. */
+    casesGone: number;
+  };
   observedM2: number;
   /** Ground not compared: cloud, shadow and nodata of the tiles used, and the footprints of rejected tiles. */
   notObservedM2: number;
@@ -107,7 +131,7 @@ export interface BatchReport {
 }
 
 export function summarise(
-  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number; rejectedPriorGroundM2?: number; townshipLayer?: boolean; villageLayer?: boolean },
+  base: Pick<BatchReport, 'batchId' | 'epoch' | 'mode' | 'database' | 'startedAt' | 'detector' | 'warnings' | 'repaired' | 'replaced' | 'rerun'> & { seamDuplicates: number; seasonal: { polygons: number; areaM2: number }; extraTimings: Record<string, number>; rejectedGroundM2?: number; rejectedPriorGroundM2?: number; townshipLayer?: boolean; villageLayer?: boolean },
   tiles: TileOutcome[],
   rejected: RejectedInput[],
   polygons: MonitoringPolygon[],
@@ -156,6 +180,7 @@ export function summarise(
     repaired: base.repaired ?? [],
     warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside), ...outsideUnitWarnings('township', '乡镇/街道', outsideTownships), ...outsideUnitWarnings('village', '村', outsideVillages)],
     ...(base.replaced?.length ? { replaced: base.replaced } : {}),
+    ...(base.rerun ? { rerun: base.rerun } : {}),
     observedM2: round(observedM2, 0),
     notObservedM2: round(notObservedM2, 0),
     notObservedShare: observedM2 + notObservedM2 > 0 ? round(notObservedM2 / (observedM2 + notObservedM2), 4) : 1,

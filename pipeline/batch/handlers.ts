@@ -25,6 +25,7 @@ import { planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
 import { summarise } from './batch-report.js';
 import { refiledImageryWarnings } from './refiled-imagery.js';
+import { rerunFacts } from './rerun-facts.js';
 
 /**
  * A tile whose full-size rasters (BYTES_PER_PIXEL a pixel) reach this is followed by a full GC
@@ -133,7 +134,11 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), {}, ahead?.headStart());
       ctx.progress(0.8);
       const replacedCodes = await repo.codesOfBatches(db, plan.args.epoch, plan.args.replaces ?? []);
-      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds, replaces: plan.args.replaces });
+      // Read before this run is marked done: whether an earlier run of the batch finished.
+      const runs = await repo.batchRuns(db, batchId);
+      let held: repo.HeldPolygon[] = [];
+      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds, replaces: plan.args.replaces }, (h) => (held = h));
+      const rerun = rerunFacts(batchId, runs, held, result.polygons);
       // The outlines the server checks a clue's place against and places a clue in a township and village by; the newest month's layer wins.
       await storeDistricts(db, { batchId, epoch: plan.args.epoch }, result.districts);
       await storeTownships(db, { batchId, epoch: plan.args.epoch }, result.townships);
@@ -158,6 +163,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           detector: { ...stamp, params: flatParams(params), models: models.map(modelRecord) },
           warnings: [...(plan.warnings ?? []), ...result.warnings, ...refiled],
           replaced,
+          rerun,
           repaired: result.repaired,
           seamDuplicates: result.seamDuplicates,
           seasonal: result.seasonal,

@@ -26,6 +26,14 @@ export interface RunOptions {
   out: string;
   onProgress?: (fraction: number, label: string) => void;
   signal?: AbortSignal;
+  /** The batch planned already (`planForRun`): the CLI plans before it opens the database. */
+  planned?: PlannedBatch;
+}
+
+/** A plan, with the zone files planning read (kept for finalising: `onceEachZoneFile`). */
+export interface PlannedBatch {
+  plan: BatchPlan;
+  loadZones: ReturnType<typeof onceEachZoneFile>;
 }
 
 export interface RunResult {
@@ -35,8 +43,8 @@ export interface RunResult {
 }
 
 /** Plan the batch and store the plan (idempotent: the same inputs give the same batch id and rows). */
-export async function planAndStore(db: Database, args: BatchArgs, log: Logger): Promise<BatchPlan> {
-  const plan = await planBatch(args);
+export async function planAndStore(db: Database, args: BatchArgs, log: Logger, planned?: BatchPlan): Promise<BatchPlan> {
+  const plan = planned ?? (await planBatch(args));
   await storePlan(db, plan);
   logPlan(plan, log);
   return plan;
@@ -47,13 +55,18 @@ function logPlan(plan: BatchPlan, log: Logger): void {
   log.info({ batchId: plan.batchId, tiles: plan.tiles.length, prior: plan.prior.length, rejected: plan.rejected.length }, 'batch planned');
 }
 
+/** Plan for the embedded run: the zone files read to check for districts are kept for finalising. */
+export async function planForRun(args: BatchArgs): Promise<PlannedBatch> {
+  // Zone files read once: planning checks them for districts, finalising overlays with them.
+  const loadZones = onceEachZoneFile();
+  return { plan: await planBatch(args, loadZones), loadZones };
+}
+
 export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
   const { db, log } = opts;
   const progress = opts.onProgress ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
-  // Zone files read once: planning checks them for districts, finalising overlays with them.
-  const loadZones = onceEachZoneFile();
-  const plan = await planBatch(args, loadZones);
+  const { plan, loadZones } = opts.planned ?? (await planForRun(args));
   logPlan(plan, log);
   // The files planning did not need (it stops at the first with a district, smallest first) are
   // read on a thread of their own while the first tile is detected.

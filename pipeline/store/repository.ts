@@ -110,6 +110,12 @@ export async function loadBatch(db: Queryable, batchId: string): Promise<BatchRo
   return { id: row.id, epoch: row.epoch, params: row.params, plan: row.plan, status: row.status, createdAt: row.created_at, finishedAt: row.finished_at, report: row.report };
 }
 
+/** When a batch was first planned, and when a run of it last finished (null: none has yet); null when there is no such batch. */
+export async function batchRuns(db: Queryable, batchId: string): Promise<{ createdAt: Date; finishedAt: Date | null } | null> {
+  const r = await db.query<{ created_at: Date; finished_at: Date | null }>('SELECT created_at, finished_at FROM batches WHERE id = $1', [batchId]);
+  return r.rows[0] ? { createdAt: r.rows[0].created_at, finishedAt: r.rows[0].finished_at } : null;
+}
+
 /** Set the status; 'done' and 'failed' stamp finished_at, other statuses clear it. Report replaced when given. */
 export async function setBatchStatus(db: Queryable, batchId: string, status: BatchStatus, report?: unknown): Promise<void> {
   const r = await db.query<{ id: string }>(
@@ -427,12 +433,15 @@ export async function storeBatchPolygons(
   batchId: string,
   polys: readonly MonitoringPolygon[],
   batchScope: { epoch: string; tileIds: readonly string[]; replaces?: readonly string[] },
+  /** Told, in the storing transaction, the month's polygons this store replaces (the batch's summary says what became of them). */
+  onHeld?: (held: HeldPolygon[]) => void,
 ): Promise<MonitoringPolygon[]> {
   const counts = new Map<string, number>();
   for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
   return db.transaction(async (tx) => {
     await lockSerials(tx, batchScope.epoch, await serialLockDistricts(tx, batchScope, counts.keys()));
     const scope = await withReplacedTiles(tx, batchId, batchScope);
+    if (onHeld) onHeld(await heldPolygons(tx, batchId, scope));
     // A re-run over tiles that hold the month's polygons: the sites found again keep their codes.
     const inherited = await inheritCodes(tx, scope.epoch, batchId, scope.tileIds, polys);
     if (inherited) {
@@ -445,6 +454,23 @@ export async function storeBatchPolygons(
     await writeBatchPolygons(tx, batchId, coded, scope);
     return coded;
   });
+}
+
+/** A polygon of the month a batch's store replaces: its code, the batch that held it, whether the server opened a case for it. */
+export interface HeldPolygon {
+  code: string;
+  batchId: string;
+  hasCase: boolean;
+}
+
+/** The month's polygons `writeBatchPolygons` deletes for this batch: its own, and those on the tiles it supersedes. */
+async function heldPolygons(tx: Queryable, batchId: string, scope: { epoch: string; tileIds: readonly string[] }): Promise<HeldPolygon[]> {
+  const r = await tx.query<{ code: string; batch_id: string; has_case: boolean }>(
+    `SELECT p.code, p.batch_id, EXISTS (SELECT 1 FROM cases c WHERE c.code = p.code) AS has_case
+     FROM polygons p WHERE p.batch_id = $1 OR (p.epoch = $2 AND p.tile_id = ANY($3::text[])) ORDER BY p.code`,
+    [batchId, scope.epoch, [...scope.tileIds]],
+  );
+  return r.rows.map((row) => ({ code: row.code, batchId: row.batch_id, hasCase: row.has_case }));
 }
 
 /**
