@@ -161,7 +161,7 @@ describe.runIf(servers)('embedded vs queue (3 workers) on one seeded scene', () 
 
     const files = await comparableOutputs(join(dir, 'out-embedded'));
     expect(await comparableOutputs(join(dir, 'out-queue'))).toEqual(files);
-    expect(files.notObserved.filter((p) => p.reason).map((p) => [p.reason, p.file, p.epoch]).sort()).toEqual(
+    expect(files.notObserved.filter((p) => p.reason).map((p) => [p.reason, p.file, p.input]).sort()).toEqual(
       [['TILE.BAND_MISMATCH', scene.threeBands, 'prior'], ['TILE.UNREADABLE', scene.badChecksum, 'prior']].sort(),
     );
     expect(queued.report.rejectedNotObservedM2).toBe(embedded.report.rejectedNotObservedM2);
