@@ -178,3 +178,22 @@ describe('a split polygon', () => {
     expect((await ok('nr', `/api/polygons/${SPLIT}/verdict`, { ...PILED, parcel: 2, recheck_on: '2026-12-01' })).case).toMatchObject({ status: 'monitoring', due_date: '2026-12-01' });
   });
 });
+
+describe('a case put under 持续监测 before the bound was recorded (its verdict has no recheck_latest)', () => {
+  it('is held to the rule\'s date it was given plus recheck_max_months, and moving it does not move that bound', async () => {
+    t.setToday('2026-11-21');
+    expect((await ok('nr', `/api/polygons/${ACCEPTED}/verdict`, PILED)).case.due_date).toBe('2026-12-31');
+    // As a verdict recorded before re-check dates were: no bound in its history (the log refuses updates, so the test lifts that for one).
+    await db.transaction(async (tx) => {
+      await tx.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update');
+      await tx.query(`UPDATE audit_log SET after = after - 'recheck_latest' WHERE code = $1 AND action = 'verdict'`, [ACCEPTED]);
+      await tx.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update');
+    });
+    expect((await card('nr', ACCEPTED)).case.recheck_latest).toBe('2027-02-28');
+    const url = `/api/polygons/${ACCEPTED}/recheck-date`;
+    await ok('nr', url, { recheck_on: '2027-02-28', reason: '地基已浇筑' });
+    // Its due date is now 2027-02-28; the bound stays the one of the rule's 2026-12-31, not 2027-04-30.
+    await refused('nr', url, { recheck_on: '2027-04-30', reason: '再看一期' }, 400, 'VALIDATION', /recheck_on 2027-04-30 is after 2027-02-28/);
+    expect((await card('nr', ACCEPTED)).case.recheck_latest).toBe('2027-02-28');
+  });
+});

@@ -288,7 +288,7 @@ export function moveRecheck(ctx: ActionContext, user: User, code: string, body: 
     }
     const latest = (await recheckLatest(tx, ctx.deadlines, c)) ?? body.recheck_on;
     checkRecheckOn(body.recheck_on, ctx.today(), latest, 'recorded when the case was put under 持续监测: the monitoring rule\'s date plus recheck_max_months');
-    return { detail: { recheck_from: c.due_date, recheck_on: body.recheck_on, reason: body.reason }, dueDate: body.recheck_on, result: { recheck_from: c.due_date, recheck_on: body.recheck_on } };
+    return { detail: { recheck_from: c.due_date, recheck_on: body.recheck_on, reason: body.reason, recheck_latest: latest }, dueDate: body.recheck_on, result: { recheck_from: c.due_date, recheck_on: body.recheck_on } };
   });
 }
 

@@ -31,11 +31,13 @@ export function latestWhy(d: Deadlines, ruleDate: string): string {
 /**
  * The latest re-check of a case under 持续监测: the bound recorded by the verdict that put it there
  * (`recheck_latest` in its history), so moving the date day after day does not move the bound; a case
- * put under monitoring before the bound was recorded had the rule's date as its due date.
+ * put under monitoring before the bound was recorded had the rule's date as its due date, and its
+ * first move records the bound worked out from that date (a move's `recheck_latest`), or each move
+ * would reckon the bound from the date the one before set.
  */
 export async function recheckLatest(q: Queryable, d: Deadlines, c: Pick<CaseRow, 'code' | 'due_date'>): Promise<string | null> {
   const r = await q.query<{ latest: string | null }>(
-    `SELECT after->>'recheck_latest' AS latest FROM audit_log WHERE code = $1 AND action = 'verdict' AND after->>'recheck_latest' IS NOT NULL ORDER BY id DESC LIMIT 1`,
+    `SELECT after->>'recheck_latest' AS latest FROM audit_log WHERE code = $1 AND action IN ('verdict', 'recheck_date') AND after->>'recheck_latest' IS NOT NULL ORDER BY id DESC LIMIT 1`,
     [c.code],
   );
   const latest = r.rows[0]?.latest ?? null;
