@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { TubanError } from '../../schemas/errors.js';
 import type { Grid } from '../raster.js';
 import { openGeoTiff } from './open-geotiff.js';
+import { parsePamSidecar } from './pam-sidecar.js';
 import { writeGeoTiffArrays } from './write-geotiff.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tuban-pam-'));
@@ -101,6 +102,21 @@ describe('a GDAL .aux.xml sidecar', () => {
     expect(err.message).toContain('band 2 nodata 0');
     const nan = await write('nan.tif', { sidecar: `<PAMDataset>\n${[1, 2, 3, 4].map((b) => pamBand(b, '    <NoDataValue le_hex_equiv="000000000000F87F">nan</NoDataValue>\n')).join('')}</PAMDataset>` });
     expect((await header(nan)).nodata).toBeNaN();
+  });
+
+  it('reads a nodata GDAL could not write as text exactly from its le_hex_equiv bytes, as GDAL does', () => {
+    const exact = [-3.4028234663852886e38, -1.7976931348623157e308, -9999.000000000002];
+    for (const value of exact) {
+      const bytes = Buffer.alloc(8);
+      bytes.writeDoubleLE(value);
+      // The text GDAL writes beside it (%.14E) reads back as another double, or as -Infinity.
+      const text = value.toExponential(14).toUpperCase();
+      expect(Number(text), text).not.toBe(value);
+      const xml = `<PAMDataset>\n  <PAMRasterBand band="1">\n    <NoDataValue le_hex_equiv="${bytes.toString('hex').toUpperCase()}">${text}</NoDataValue>\n  </PAMRasterBand>\n</PAMDataset>\n`;
+      expect(parsePamSidecar(xml, 1, 'f64.tif').bands.get(0)?.nodata).toBe(value);
+    }
+    const bad = '<PAMDataset>\n  <PAMRasterBand band="1">\n    <NoDataValue le_hex_equiv="00F8FF">-1E+308</NoDataValue>\n  </PAMRasterBand>\n</PAMDataset>\n';
+    expect(() => parsePamSidecar(bad, 1, 'f64.tif')).toThrow(/le_hex_equiv="00F8FF", not the 16 hex digits of a double \(line 3\)/);
   });
 
   it('is refused by name when it cannot be read: bad XML, a band the file lacks, a value that is no number, another georeferencing', async () => {

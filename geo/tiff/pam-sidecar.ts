@@ -71,6 +71,15 @@ export function parsePamSidecar(xml: string, bandCount: number, tiffPath: string
     if (special && /^[+-]?(?:nan|inf(?:inity)?)$/i.test(t)) return /nan/i.test(t) ? NaN : t.startsWith('-') ? -Infinity : Infinity;
     return fail(`gives ${what} '${t.slice(0, 40)}', not a number`, el);
   };
+  // GDAL writes nodata as %.14E text, and where that text does not give the same double back, the
+  // double's own 8 bytes (little-endian, hex) in le_hex_equiv, which it reads in place of the text:
+  // -3.4028234663852886e+38 would otherwise come back as another double and match no pixel.
+  const nodataOf = (el: XmlElement, band: number): number => {
+    const hex = el.attrs.le_hex_equiv?.trim();
+    if (hex === undefined) return number(el, `band ${band} NoDataValue`, true);
+    if (!/^[0-9a-fA-F]{16}$/.test(hex)) return fail(`gives band ${band} NoDataValue le_hex_equiv="${hex.slice(0, 40)}", not the 16 hex digits of a double`, el);
+    return Buffer.from(hex, 'hex').readDoubleLE(0);
+  };
   const metadata = (el: XmlElement): Record<string, string> => {
     const out: Record<string, string> = {};
     for (const mdi of el.children) {
@@ -105,7 +114,7 @@ export function parsePamSidecar(xml: string, bandCount: number, tiffPath: string
         band.scale ??= number(c, `band ${n} Scale`, false);
         if (band.scale === 0) fail(`gives band ${n} Scale 0: every value would be its offset`, c);
       } else if (c.name === 'Offset') band.offset ??= number(c, `band ${n} Offset`, false);
-      else if (c.name === 'NoDataValue') band.nodata ??= number(c, `band ${n} NoDataValue`, true);
+      else if (c.name === 'NoDataValue') band.nodata ??= nodataOf(c, n);
       else if (c.name === 'Description') band.description ??= c.text.trim() || null;
       else if (isDefaultMetadata(c)) Object.assign(band.metadata, metadata(c));
     }
