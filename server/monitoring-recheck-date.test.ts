@@ -179,6 +179,24 @@ describe('a split polygon', () => {
   });
 });
 
+describe('a split polygon with a parcel judged illegal', () => {
+  it('refuses a re-check date with a parcel\'s 持续监测 that leaves the polygon illegal, rather than dropping it', async () => {
+    t.setToday('2026-11-21');
+    const code = '370102-202610-0007';
+    await writeBatch(db, 'b-10b', '2026-10', [polygon(code, '2026-10', square(117.2, 36.6))], '2026-11-02');
+    await ok('chief', '/api/sweep');
+    await ok('nr', `/api/polygons/${code}/accept`);
+    const h = (w: number) => ({ type: 'Polygon', coordinates: [[[117.2 + w, 36.6], [117.2 + w + 0.0005, 36.6], [117.2 + w + 0.0005, 36.601], [117.2 + w, 36.601], [117.2 + w, 36.6]]] });
+    await ok('nr', `/api/polygons/${code}/split`, { parcels: [h(0), h(0.0005)] });
+    await ok('nr', `/api/polygons/${code}/verdict`, { parcel: 2, verdict: 'illegal', violation_type: 'illegal_occupation' });
+    const before = await stored(code);
+    await refused('nr', `/api/polygons/${code}/verdict`, { ...PILED, parcel: 1, recheck_on: '2026-12-15' }, 400, 'VALIDATION', /does not put .* under 持续监测: parcel 2 is judged illegal/);
+    expect(await stored(code)).toEqual(before);
+    // Without the date the parcel's verdict is taken, and the polygon is illegal.
+    expect((await ok('nr', `/api/polygons/${code}/verdict`, { ...PILED, parcel: 1 })).case).toMatchObject({ status: 'verified', verdict: 'illegal' });
+  });
+});
+
 describe('a case put under 持续监测 before the bound was recorded (its verdict has no recheck_latest)', () => {
   it('is held to the rule\'s date it was given plus recheck_max_months, and moving it does not move that bound', async () => {
     t.setToday('2026-11-21');

@@ -105,6 +105,11 @@ export function recordVerdict(ctx: ActionContext, user: User, code: string, body
     // Until every parcel is judged the polygon stays under verification.
     if (!all) return { set: { status: c.status }, detail: { parcel, verdict, ...details } };
     const status = all !== 'illegal' && judged.some((p) => p.monitored) ? 'monitoring' : 'verified';
+    // A parcel judged illegal makes the polygon illegal, not monitored: a date given now would be dropped unsaid.
+    if (recheck_on !== undefined && status !== 'monitoring') {
+      const illegal = judged.flatMap((p, i) => (p.verdict === 'illegal' ? [parcels[i].idx] : []));
+      throw new ApiError('VALIDATION', `recheck_on is the polygon's re-check, and this verdict does not put ${code} under 持续监测: parcel ${illegal.join(', ')} is judged illegal, so the polygon is`, { field: 'recheck_on' });
+    }
     return {
       set: { status, verdict: all, verdict_details: { parcels: true } },
       detail: { parcel, verdict, ...details, ...left(status), ...recheck(status) },
