@@ -276,7 +276,8 @@ function rerunLine(batchId: string, polygons: number, rr: NonNullable<BatchRepor
     rr.codesKept === polygons && rr.codesGone === 0
       ? 'the same codes'
       : `${rr.codesKept} under the codes they had, ${rr.codesNew} new, ${rr.codesGone} code${rr.codesGone === 1 ? '' : 's'} no longer found`;
-  const newCases = `${rr.casesNew} new cases${rr.casesNew ? " (at the server's next pass)" : ''}`;
+  // Not "new cases": the server's pass joins a polygon at a site whose case is still open to that case (site merge).
+  const newCases = `${rr.casesNew} awaiting a case${rr.casesNew ? " (the server's next pass opens one, or joins it to an open case at the same site)" : ''}`;
   const gone = `${rr.casesGone} whose polygon is gone${rr.casesGone ? ` (the server withdraws ${rr.casesGone === 1 ? 'it' : 'them'} as 图形灭失 if nobody touched ${rr.casesGone === 1 ? 'it' : 'them'}, else flags ${rr.casesGone === 1 ? 'it' : 'them'} for the lead bureau)` : ''}`;
   return `${head}: ${polygons} polygons, ${codes}; ${newCases}, ${rr.casesKept} cases kept, ${gone}`;
 }

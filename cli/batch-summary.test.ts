@@ -31,13 +31,13 @@ describe('the batch summary', () => {
     expect(summaryTable(report)).not.toMatch(/Re-run|Resumed/);
     const rerun = { earlier: 'finished', firstRunAt: '2026-11-03T06:05:09.000Z', supersedes: [], polygonsBefore: 68, codesKept: 68, codesNew: 0, codesGone: 0, casesKept: 68, casesNew: 0, casesGone: 0 } as const;
     const lines = summaryTable({ ...report, rerun }).split('\n');
-    expect(lines[lines.findIndex((l) => l.startsWith('Polygons 68')) + 1]).toBe('Re-run of batch 202610-abc (first run 2026-11-03 06:05 UTC): 68 polygons, the same codes; 0 new cases, 68 cases kept, 0 whose polygon is gone');
+    expect(lines[lines.findIndex((l) => l.startsWith('Polygons 68')) + 1]).toBe('Re-run of batch 202610-abc (first run 2026-11-03 06:05 UTC): 68 polygons, the same codes; 0 awaiting a case, 68 cases kept, 0 whose polygon is gone');
     const changed = { ...rerun, codesKept: 66, codesNew: 2, codesGone: 1, casesKept: 66, casesNew: 2, casesGone: 1 };
     expect(summaryTable({ ...report, rerun: changed })).toContain(
-      "Re-run of batch 202610-abc (first run 2026-11-03 06:05 UTC): 68 polygons, 66 under the codes they had, 2 new, 1 code no longer found; 2 new cases (at the server's next pass), 66 cases kept, 1 whose polygon is gone (the server withdraws it as 图形灭失 if nobody touched it, else flags it for the lead bureau)",
+      "Re-run of batch 202610-abc (first run 2026-11-03 06:05 UTC): 68 polygons, 66 under the codes they had, 2 new, 1 code no longer found; 2 awaiting a case (the server's next pass opens one, or joins it to an open case at the same site), 66 cases kept, 1 whose polygon is gone (the server withdraws it as 图形灭失 if nobody touched it, else flags it for the lead bureau)",
     );
     expect(summaryTable({ ...report, rerun: { ...rerun, earlier: 'interrupted', casesKept: 0, casesNew: 68 } })).toContain(
-      "Resumed batch 202610-abc (first started 2026-11-03 06:05 UTC; that run stopped before it finished): 68 polygons, the same codes; 68 new cases (at the server's next pass), 0 cases kept, 0 whose polygon is gone",
+      "Resumed batch 202610-abc (first started 2026-11-03 06:05 UTC; that run stopped before it finished): 68 polygons, the same codes; 68 awaiting a case (the server's next pass opens one, or joins it to an open case at the same site), 0 cases kept, 0 whose polygon is gone",
     );
     expect(summaryTable({ ...report, rerun: { ...rerun, earlier: null, firstRunAt: null, supersedes: ['202610-old'] } })).toContain('Re-run over the tiles of batch 202610-old: 68 polygons, the same codes;');
   });

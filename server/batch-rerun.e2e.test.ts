@@ -82,7 +82,7 @@ describe('a batch re-run over a month with verdicts', () => {
     await writeFile(corrected, JSON.stringify(JSON.parse(await readFile(scene.zonesPath, 'utf8')), null, 1));
     const rerun = await batch(corrected);
     // The summary says the month's codes and the bureaus' cases were kept: nothing new in any inbox.
-    expect(rerun).toMatch(new RegExp(`\\nRe-run over the tiles of batch ${batchBefore}: (\\d+) polygons, the same codes; 0 new cases, \\1 cases kept, 0 whose polygon is gone\\n`));
+    expect(rerun).toMatch(new RegExp(`\\nRe-run over the tiles of batch ${batchBefore}: (\\d+) polygons, the same codes; 0 awaiting a case, \\1 cases kept, 0 whose polygon is gone\\n`));
 
     await withApp(async (db, t) => {
       const row = (await db.query<{ batch_id: string }>('SELECT batch_id FROM polygons WHERE code = $1', [code])).rows[0];
