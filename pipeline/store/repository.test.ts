@@ -32,6 +32,7 @@ import {
   storeBatchPolygons,
   upsertTiles,
   warmUpGeometry,
+  writeRejectedPriorGround,
 } from './repository.js';
 
 let db: Database;
@@ -511,5 +512,21 @@ describe('geometries written as WKB', () => {
     const point = { ...detection('t-bad', 0), geometry: { type: 'Point', coordinates: [117, 36] } as unknown as Polygon };
     await expect(replaceTileDetections(db, 'b-wkb-bad', 't-bad', [point], null)).rejects.toThrow(/got Point/);
     expect(await count('SELECT count(*)::int AS n FROM detections WHERE batch_id = $1', ['b-wkb-bad'])).toBe(0);
+  });
+});
+
+describe('writeRejectedPriorGround', () => {
+  const rows = async (id: string) =>
+    (await db.query<{ tile_id: string; file: string }>('SELECT tile_id, file FROM not_observed WHERE batch_id = $1 ORDER BY tile_id', [id])).rows.map((r) => [r.tile_id, r.file]);
+
+  it('stores a file named twice (a STAC collection repeating an item) once, and a re-plan replaces the last plan\'s rows', async () => {
+    await upsertBatch(db, { id: 'b-prior-ground', epoch: '2026-10', params: {} });
+    const ground = { current: [square(117, 36, 0.01)], acceptedPrior: [square(117, 36, 0.005)] };
+    const broken = { file: '/prior/items.json#S2_0906', reason: 'TILE.UNREADABLE' as const, footprint: square(117.004, 36.004, 0.01) };
+    await writeRejectedPriorGround(db, 'b-prior-ground', [broken, { ...broken }], ground);
+    expect(await rows('b-prior-ground')).toEqual([['prior:/prior/items.json#S2_0906', '/prior/items.json#S2_0906']]);
+    // The broken prior deleted, not fixed (the batch id does not move): its ground is no longer reported.
+    await writeRejectedPriorGround(db, 'b-prior-ground', [], ground);
+    expect(await rows('b-prior-ground')).toEqual([]);
   });
 });

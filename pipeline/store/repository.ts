@@ -257,7 +257,14 @@ export async function writeRejectedPriorGround(
   priors: readonly Pick<RejectedFootprint, 'file' | 'reason' | 'footprint'>[],
   ground: { current: readonly Polygon[]; acceptedPrior: readonly Polygon[] },
 ): Promise<void> {
-  if (priors.length === 0 || ground.current.length === 0) return;
+  // Rejected priors are not part of the batch id: a broken prior deleted, not fixed, leaves the id as it
+  // was, so a re-plan's rows replace the last plan's rather than add to them.
+  await tx.query(`DELETE FROM not_observed WHERE batch_id = $1 AND tile_id LIKE $2::text || '%'`, [batchId, PRIOR_GROUND_KEY]);
+  // One row per file: a STAC collection repeating an item names its file twice, and one INSERT … ON
+  // CONFLICT DO UPDATE cannot touch a row twice.
+  const files = new Set<string>();
+  const byFile = priors.filter((p) => !files.has(p.file) && files.add(p.file));
+  if (byFile.length === 0 || ground.current.length === 0) return;
   await tx.query(
     `WITH cur AS (SELECT ST_Union(ST_GeomFromWKB(decode(h, 'hex'), 4326), $6::float8) AS g FROM unnest($3::text[]) AS h),
           acc AS (SELECT ST_Union(ST_GeomFromWKB(decode(h, 'hex'), 4326), $6::float8) AS g FROM unnest($4::text[]) AS h),
@@ -271,7 +278,7 @@ export async function writeRejectedPriorGround(
      ON CONFLICT (batch_id, tile_id) DO UPDATE SET area_m2 = EXCLUDED.area_m2, geom = EXCLUDED.geom, reason = EXCLUDED.reason, file = EXCLUDED.file`,
     [
       batchId,
-      JSON.stringify(priors.map((p) => ({ file: p.file, reason: p.reason, wkb: wkbHex(p.footprint) }))),
+      JSON.stringify(byFile.map((p) => ({ file: p.file, reason: p.reason, wkb: wkbHex(p.footprint) }))),
       ground.current.map((g) => wkbHex(g)),
       ground.acceptedPrior.map((g) => wkbHex(g)),
       PRIOR_GROUND_KEY,
