@@ -40,7 +40,7 @@ export async function loadLedger() {
   const byDistrict = tally(features, (p) => p.district_name ?? p.district_code ?? '—');
   const byBureau = tally(features, (p) => p.lead_bureau_name ?? p.lead_bureau ?? '—');
   const total = byDistrict.total;
-  const tr = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${(r.m2 / SQM_PER_MU).toFixed(2)}</td><td>${r.legal}</td><td>${r.illegal}</td><td>${r.other}</td><td>${r.monitoring}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
+  const tr = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td><td>${(r.m2 / SQM_PER_MU).toFixed(2)}</td><td>${r.legal}</td><td>${r.illegal}</td><td>${r.other}</td><td>${r.status.monitoring}</td><td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
   // By lead bureau: where each bureau stands with its work, for the lead bureau's 督导. Each polygon in
   // exactly one status column, named as the inbox's status filter names it, so a row adds up to its 图斑.
   const bt = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td>${STATUS_COLUMNS.map(([key]) => `<td>${r.status[key]}</td>`).join('')}<td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
@@ -66,7 +66,7 @@ const STATUS_COLUMNS = [
 
 /** Counts of `features` per `keyOf(properties)`, and over all. */
 function tally(features, keyOf) {
-  const blank = () => ({ n: 0, m2: 0, legal: 0, illegal: 0, other: 0, judged: 0, monitoring: 0, status: Object.fromEntries(STATUS_COLUMNS.map(([key]) => [key, 0])), open: 0, overdue: 0 });
+  const blank = () => ({ n: 0, m2: 0, legal: 0, illegal: 0, other: 0, judged: 0, status: Object.fromEntries(STATUS_COLUMNS.map(([key]) => [key, 0])), open: 0, overdue: 0 });
   const rows = new Map();
   const total = blank();
   for (const f of features) {
@@ -81,8 +81,7 @@ function tally(features, keyOf) {
         t[p.verdict]++;
         t.judged++;
       }
-      // 持续监测: of the 其他 (judged, open), those now waiting on their re-check.
-      if (p.status === 'monitoring') t.monitoring++;
+      // Each status once; the district table's 持续监测 is its column here: of the 其他, those now waiting on their re-check.
       t.status[L.SETTLED.includes(p.status) ? SETTLED_KEY : p.status]++;
       // 销号 is the review's approval (a closure awaiting it is not yet 销号); withdrawn and merged ask nothing more.
       if (!L.SETTLED.includes(p.status)) t.open++;
