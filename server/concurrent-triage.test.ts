@@ -316,4 +316,61 @@ describe.runIf(onServer)('passes of other server processes running while an acti
     const withdrawn = await db.query<{ after: Record<string, unknown> }>(`SELECT after FROM audit_log WHERE code = $1 AND action = 'withdraw'`, [P_SWEEP]);
     expect(withdrawn.rows[0].after.reissued).toBeUndefined();
   });
+
+  // Two May sites, each seen again in June (merged into its May case), and a May polygon the re-runs keep.
+  const [SITE_A, SITE_B, MAY_KEPT] = ['370102-202605-0001', '370102-202605-0002', '370102-202605-0003'];
+  const [SEEN_A, SEEN_B] = ['370102-202606-0001', '370102-202606-0002'];
+  const may = (dropped: string[]) => [SITE_A, SITE_B, MAY_KEPT].map((c, i) => polygon(c, '2026-05', square(117.5 + i / 100, 36.6))).filter((p) => !dropped.includes(p.code));
+  const actionsOn = async (code: string, actions: string[]) =>
+    (await db.query<{ action: string; after: Record<string, unknown> }>(`SELECT action, after FROM audit_log WHERE code = $1 AND action = ANY($2::text[]) ORDER BY id`, [code, actions])).rows;
+
+  it('a sync pass does not withdraw as untouched a site whose sighting the lead bureau separated while it ran', async () => {
+    await writeBatch(db, 'b-2026-05', '2026-05', may([]), '2026-06-02');
+    await writeBatch(db, 'b-2026-06', '2026-06', [SEEN_A, SEEN_B].map((c, i) => polygon(c, '2026-06', square(117.5 + i / 100, 36.6), { previousCode: [SITE_A, SITE_B][i] })), '2026-07-02');
+    await syncCases(db, deadlines, null, '2026-12-15');
+    expect(await caseOf(SEEN_A)).toMatchObject({ status: 'merged' });
+    expect(await caseOf(SITE_A)).toMatchObject({ status: 'issued', geometry_changed: false }); // nobody touched it yet
+    expect(await caseOf(SITE_B)).toMatchObject({ status: 'issued', geometry_changed: false });
+    await replaceBatchPolygons(db, 'b-2026-05', may([SITE_A])); // a re-run that no longer finds the site's May polygon
+    const h = heldBeforeCommit(db);
+    const separating = A.separate(ctx(h.db), chief, SEEN_A, { reason: '相邻新建，非同一地块' });
+    await h.ready;
+    const pass = syncCases(db, deadlines, null, '2026-12-15');
+    await waitingForLocks(1); // the pass waits for the separation
+    h.release();
+    await separating;
+    await pass;
+    expect(await caseOf(SITE_B)).toMatchObject({ status: 'issued', geometry_changed: false }); // still there: untouched by the pass
+    // The separation is the lead bureau's work on the site's case (its history says so): kept and
+    // flagged for the lead bureau to withdraw or confirm, as had the pass run after it.
+    expect(await caseOf(SITE_A)).toMatchObject({ status: 'issued', geometry_changed: true });
+    expect((await actionsOn(SITE_A, ['site.separated', 'polygon.vanished'])).map((r) => [r.action, r.after])).toEqual([
+      ['site.separated', { code: SEEN_A, reason: '相邻新建，非同一地块' }],
+      ['polygon.vanished', { geometry_changed: true }],
+    ]);
+    expect(await caseOf(SEEN_A)).toMatchObject({ status: 'issued' });
+    expect((await actionsOn(SEEN_A, ['separate', 'reissue'])).map((r) => r.action)).toEqual(['separate']);
+  });
+
+  it('a separation waits for a sync pass that locked the site, and is refused once the pass withdrew it and reissued the sighting', async () => {
+    await replaceBatchPolygons(db, 'b-2026-05', may([SITE_A, SITE_B]));
+    // The pass has locked the lost site and stops before it judges it untouched.
+    const h = heldBeforeStatement(db, /WITH lost AS/);
+    const pass = syncCases(h.db, deadlines, null, '2026-12-15');
+    await h.ready;
+    const separating = A.separate(ctx(db), chief, SEEN_B, { reason: '相邻新建，非同一地块' });
+    const refused = expect(separating).rejects.toMatchObject({ code: 'CASE.BAD_STATE' });
+    try {
+      await waitingForLocks(1); // the separation waits for the site, holding nothing the pass needs
+    } finally {
+      h.release();
+    }
+    await pass;
+    await refused;
+    // As had the pass run first: withdrawn untouched, its sighting issued on its own by the pass.
+    expect(await caseOf(SITE_B)).toMatchObject({ status: 'vanished' });
+    expect(await caseOf(SEEN_B)).toMatchObject({ status: 'issued' });
+    expect((await actionsOn(SEEN_B, ['separate', 'reissue'])).map((r) => r.action)).toEqual(['reissue']);
+    expect(await actionsOn(SITE_B, ['site.separated'])).toEqual([]);
+  });
 });

@@ -15,7 +15,7 @@ import type { StoredEvidence } from '../evidence/evidence-store.js';
 import { checkClueDistrict } from './clue-district.js';
 import { checkClueTownship, clueTownship } from './clue-township.js';
 import { clueUnit, clueUnitWarnings } from './clue-units.js';
-import { issuedOn, reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
+import { issuedOn, lockCarrier, reissueSightings, runAction, type ActionContext, type CaseRow } from './case-store.js';
 import { checkRecheckOn, latestWhy, recheckLatest } from './recheck-date.js';
 
 const SQM_PER_MU = 10000 / 15;
@@ -406,17 +406,26 @@ export function withdraw(ctx: ActionContext, user: User, code: string, body: z.i
 /**
  * A polygon merged into an earlier site's case that is another site after all (a neighbour's new
  * building beside it, say): issued as its own case that day, its verification clock starting then
- * (issuedOn); the case it had joined records that it left.
+ * (issuedOn); the case it had joined records that it left. That row is the lead bureau's work on
+ * the carrier (a touch: the withdrawal pass keeps it and flags it), so the carrier is locked too,
+ * before the sighting (lockCarrier): a pass judging it meanwhile waits for the row.
  */
 export function separate(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Separate>) {
-  return runAction(ctx, user, code, 'separate', async (tx, c) => {
-    await tx.query(`INSERT INTO audit_log (actor, action, code, before, after) VALUES ($1, 'site.separated', $2, NULL, $3::jsonb)`, [
-      user.name,
-      c.merged_into,
-      JSON.stringify({ code, reason: body.reason }),
-    ]);
-    return { set: { status: 'issued', merged_into: null, issued_on: issuedOn(c.issued_on, ctx.today()) }, detail: body };
-  });
+  return runAction(
+    ctx,
+    user,
+    code,
+    'separate',
+    async (tx, c) => {
+      await tx.query(`INSERT INTO audit_log (actor, action, code, before, after) VALUES ($1, 'site.separated', $2, NULL, $3::jsonb)`, [
+        user.name,
+        c.merged_into,
+        JSON.stringify({ code, reason: body.reason }),
+      ]);
+      return { set: { status: 'issued', merged_into: null, issued_on: issuedOn(c.issued_on, ctx.today()) }, detail: body };
+    },
+    lockCarrier,
+  );
 }
 
 export function attachEvidence(ctx: ActionContext, user: User, code: string, file: StoredEvidence, name: string, note: string | undefined) {

@@ -178,8 +178,9 @@ export async function syncCases(db: Database, deadlines: Deadlines, since: strin
       // bureau is asked to verify a polygon that is gone. Otherwise flagged, so the lead bureau sees
       // it and withdraws it or confirms again (`withdraw`); its verdict and history stay.
       // Locked first, in code order, and judged untouched after (the next statement's snapshot): a
-      // note or evidence is added under the case's lock (runAction), so one committed while this pass
-      // waited is seen, and none can be committed between the judgement and the withdrawal.
+      // note or evidence is added under the case's lock (runAction), and a separation's row under its
+      // carrier's (lockCarrier), so one committed while this pass waited is seen, and none can be
+      // committed between the judgement and the withdrawal.
       const lost = `NOT c.geometry_changed AND c.status <> 'vanished' AND NOT EXISTS (SELECT 1 FROM work_items w WHERE w.code = c.code)`;
       const locked = (await tx.query<{ code: string }>(`SELECT c.code FROM cases c WHERE ${lost} ORDER BY c.code FOR UPDATE OF c`)).rows.map((r) => r.code);
       const g = await tx.query<{ n: number }>(
@@ -367,10 +368,23 @@ async function resumedDue(tx: Queryable, d: Deadlines, c: CaseRow, next: { rule:
 }
 
 /**
+ * Lock the case the sighting `code` is merged into (if any) before the sighting itself: the carrier
+ * first, as every transaction takes the two (retried-transaction.ts). An action that writes to the
+ * carrier's history (a separation) so holds it, and the withdrawal pass, which locks the carrier
+ * before judging it untouched, sees that row or withdraws the carrier first. Read unlocked: a
+ * sighting's carrier never changes, only goes (reissued or separated: the sighting is then issued,
+ * and the action's state check refuses it).
+ */
+export async function lockCarrier(tx: Queryable, code: string): Promise<void> {
+  await tx.query(`SELECT r.code FROM cases r WHERE r.code = (SELECT s.merged_into FROM cases s WHERE s.code = $1) FOR UPDATE OF r`, [code]);
+}
+
+/**
  * Run one workflow action: lock the case (scoped), check the actor and the state, let `apply` decide
  * the change (and write its own rows in `tx`), move the deadline to the state's clock when its rule
  * changes (resumedDue), update the case, append the audit row. All or nothing; run again, checks
- * and all, when the database fails it to end a deadlock (retried-transaction.ts).
+ * and all, when the database fails it to end a deadlock (retried-transaction.ts). `lockFirst` takes
+ * a lock the lock order puts before the case's (lockCarrier).
  */
 export async function runAction(
   ctx: ActionContext,
@@ -378,8 +392,10 @@ export async function runAction(
   code: string,
   action: ActionName,
   apply: (tx: Queryable, c: CaseRow) => Promise<ActionOutcome>,
+  lockFirst?: (tx: Queryable, code: string) => Promise<void>,
 ): Promise<{ case: CaseRow; result?: unknown }> {
   return retriedTransaction(ctx.db, async (tx) => {
+    if (lockFirst) await lockFirst(tx, code);
     const before = await loadCase(tx, user, code, true);
     assertActor(user, action, before);
     await assertVersion(tx, user, before, ctx.expectedVersion);

@@ -3,13 +3,16 @@
  * serialise them (40001): such a transaction was rolled back whole and nothing of it was seen, so
  * run again it meets the other one committed, instead of answering its user 500.
  *
- * Lock order: an action locks its case first (runAction), then the sightings merged into it
- * (reassign, withdraw): a carrier's code sorts before its sightings' (an earlier month, same
- * district), so this is code order; the sweep and the withdrawal pass lock each set they change in
- * code order. But a pass runs several statements, each locking a set of its own (the sync moves
- * cases to their township before it locks the lost ones; the sweep locks the late cases before the
- * late hand-overs), so two passes of two server processes, or a pass and an action, can still wait
- * for each other: PostgreSQL fails one of them after `deadlock_timeout` (1 s), and it runs again here.
+ * Lock order: a carrier before the sightings merged into it. An action locks its case first
+ * (runAction), then the sightings merged into it (reassign, withdraw); a separation, acting on a
+ * sighting, locks its carrier before it (case-store.ts lockCarrier). A carrier's code sorts before
+ * its sightings' (an earlier month, same district), so this is code order; the sweep and the
+ * withdrawal pass lock each set they change in code order, and the pass reissues the sightings of
+ * the carriers it withdrew after locking them. But a pass runs several statements, each locking a
+ * set of its own (the sync moves cases to their township before it locks the lost ones; the sweep
+ * locks the late cases before the late hand-overs), so two passes of two server processes, or a pass
+ * and an action, can still wait for each other: PostgreSQL fails one of them after
+ * `deadlock_timeout` (1 s), and it runs again here.
  */
 import { TubanError } from '../../schemas/errors.js';
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
