@@ -12,7 +12,7 @@ import { parseDetectorParams } from '../pipeline/detect/detector-params.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { UNASSIGNED_DISTRICT } from '../pipeline/batch/finalise-batch.js';
 import type { RejectedInput } from '../pipeline/model.js';
-import { planForRun, runBatch } from '../pipeline/batch/run-batch.js';
+import { planForRun, runBatch, type PlannedBatch } from '../pipeline/batch/run-batch.js';
 import { createLogger } from '../pipeline/log.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { migrate } from '../pipeline/store/migrations.js';
@@ -25,7 +25,8 @@ import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { createProgress } from './progress.js';
 import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
 import { dbTarget } from './db-target.js';
-import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
+import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from '../pipeline/store/directory-lock.js';
+import type { Database } from '../pipeline/store/queryable.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 
 /**
@@ -134,6 +135,28 @@ async function makeOutDir(out: string): Promise<void> {
   }
 }
 
+/**
+ * The batch's plan and its database, in that order. Planned before the database is touched
+ * (ARCHITECTURE.md, "1. Plan"): a mistyped --tiles, or zone files without a district, is said in
+ * about a second and creates nothing, no database folder (made from the template, or built cold,
+ * while the user waits) and no output folder. Planning takes ~0.1 s on the demo; the database still
+ * opens while the first tile is detected. The embedded directory open in a running `tuban serve` is
+ * used through the server; else it is taken now (`lockOptions`: how long to wait for another
+ * holder), so a second run fails (or waits) before detecting its first tile and never writes beside
+ * another process.
+ */
+export async function planAndTakeDatabase(
+  args: BatchArgs,
+  target: string,
+  lockOptions: LockOptions,
+): Promise<{ planned: PlannedBatch; lock?: DirectoryLock; viaServer: Database | null }> {
+  const planned = await planForRun(args);
+  const embedded = isEmbeddedTarget(target);
+  const viaServer = embedded ? await connectSharedDatabase(target) : null;
+  const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptions) : undefined;
+  return { planned, lock, viaServer };
+}
+
 export async function batchCommand(flags: Flags): Promise<number> {
   const args = batchArgsFromFlags(flags);
   const level = logLevel(flags, 'batch', 'info');
@@ -143,19 +166,9 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const rulesFile = one(flags, 'rules');
   if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
   const target = dbTarget(flags);
-  // Planned before the database is touched (ARCHITECTURE.md, "1. Plan"): a mistyped --tiles, or zone
-  // files without a district, is said in about a second and creates nothing, no database folder (made
-  // from the template, or built cold, while the user waits) and no output folder. Planning takes
-  // ~0.1 s on the demo; the database still opens while the first tile is detected.
-  const planned = await planForRun(args);
-  const embedded = isEmbeddedTarget(target);
-  // The embedded directory open in a running `tuban serve`: the batch stores through the server.
-  const viaServer = embedded ? await connectSharedDatabase(target) : null;
-  // Else the embedded directory is taken before anything else is written: a second run fails (or
-  // waits) now, not after detecting its first tile, and never writes beside another process. What the wait
-  // says goes to stderr at once and into batch.log once there is one.
+  // What the wait says goes to stderr at once and into batch.log once there is one.
   const waited: string[] = [];
-  const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => waited.push(m))) : undefined;
+  const { planned, lock, viaServer } = await planAndTakeDatabase(args, target, lockOptionsFromFlags(flags, (m) => waited.push(m)));
   try {
     await makeOutDir(out);
   } catch (e) {
