@@ -144,17 +144,33 @@ async function makeOutDir(out: string): Promise<void> {
  * used through the server; else it is taken now (`lockOptions`: how long to wait for another
  * holder), so a second run fails (or waits) before detecting its first tile and never writes beside
  * another process.
+ *
+ * A wait (`--wait-db`) can last long enough for the inputs to change under it: a scene re-delivered,
+ * a sidecar written. The plan made before it, its tile ids read then, would run the new files under
+ * the old ids (the batch id, the stored rows, the report). So after a wait the batch is simply
+ * planned again (`plannedBeforeWait` says what it was): the plan it runs is made from the files as
+ * they are, and the one before the wait only did the fast failure. Planning again is cheaper than
+ * comparing: a folder given as --tiles can gain or lose files, a sidecar can appear, and a second
+ * plan reads them all the way the first did; it costs one more planning (~0.1 s on the demo) only
+ * on a run that waited anyway. A run that did not wait plans once.
  */
 export async function planAndTakeDatabase(
   args: BatchArgs,
   target: string,
   lockOptions: LockOptions,
-): Promise<{ planned: PlannedBatch; lock?: DirectoryLock; viaServer: Database | null }> {
-  const planned = await planForRun(args);
+): Promise<{ planned: PlannedBatch; lock?: DirectoryLock; viaServer: Database | null; plannedBeforeWait?: PlannedBatch }> {
+  const first = await planForRun(args);
   const embedded = isEmbeddedTarget(target);
   const viaServer = embedded ? await connectSharedDatabase(target) : null;
   const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptions) : undefined;
-  return { planned, lock, viaServer };
+  if (!lock?.waited) return { planned: first, lock, viaServer };
+  try {
+    return { planned: await planForRun(args), lock, viaServer, plannedBeforeWait: first };
+  } catch (e) {
+    // Inputs gone during the wait: the same refusal as before one, and the directory left to others.
+    await lock.release();
+    throw e;
+  }
 }
 
 export async function batchCommand(flags: Flags): Promise<number> {
@@ -168,7 +184,7 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const target = dbTarget(flags);
   // What the wait says goes to stderr at once and into batch.log once there is one.
   const waited: string[] = [];
-  const { planned, lock, viaServer } = await planAndTakeDatabase(args, target, lockOptionsFromFlags(flags, (m) => waited.push(m)));
+  const { planned, lock, viaServer, plannedBeforeWait } = await planAndTakeDatabase(args, target, lockOptionsFromFlags(flags, (m) => waited.push(m)));
   try {
     await makeOutDir(out);
   } catch (e) {
@@ -178,6 +194,9 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });
   for (const m of waited) log.warn(m);
+  if (plannedBeforeWait && plannedBeforeWait.plan.batchId !== planned.plan.batchId) {
+    log.warn(`the inputs changed while this waited for the database: planned again from the files as they are now, batch ${planned.plan.batchId} (before the wait ${plannedBeforeWait.plan.batchId})`);
+  } else if (plannedBeforeWait) log.info('planned again after waiting for the database: the inputs are as they were');
   if (viaServer) log.info(`${target} is open in a running tuban serve; storing through ${socketPathFor(target)}`);
   const progress = createProgress();
   // Before PGlite compiles Postgres: a one-shot batch gains nothing from optimising most of it.
