@@ -12,7 +12,7 @@ import { parseDetectorParams } from '../pipeline/detect/detector-params.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { UNASSIGNED_DISTRICT } from '../pipeline/batch/finalise-batch.js';
 import type { RejectedInput } from '../pipeline/model.js';
-import { planForRun, runBatch } from '../pipeline/batch/run-batch.js';
+import { planForRun, runBatch, type PlannedBatch } from '../pipeline/batch/run-batch.js';
 import { createLogger } from '../pipeline/log.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { migrate } from '../pipeline/store/migrations.js';
@@ -25,7 +25,8 @@ import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { createProgress } from './progress.js';
 import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
 import { dbTarget } from './db-target.js';
-import { acquireDirectoryLock } from '../pipeline/store/directory-lock.js';
+import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from '../pipeline/store/directory-lock.js';
+import type { Database } from '../pipeline/store/queryable.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 
 /**
@@ -134,6 +135,44 @@ async function makeOutDir(out: string): Promise<void> {
   }
 }
 
+/**
+ * The batch's plan and its database, in that order. Planned before the database is touched
+ * (ARCHITECTURE.md, "1. Plan"): a mistyped --tiles, or zone files without a district, is said in
+ * about a second and creates nothing, no database folder (made from the template, or built cold,
+ * while the user waits) and no output folder. Planning takes ~0.1 s on the demo; the database still
+ * opens while the first tile is detected. The embedded directory open in a running `tuban serve` is
+ * used through the server; else it is taken now (`lockOptions`: how long to wait for another
+ * holder), so a second run fails (or waits) before detecting its first tile and never writes beside
+ * another process.
+ *
+ * A wait (`--wait-db`) can last long enough for the inputs to change under it: a scene re-delivered,
+ * a sidecar written. The plan made before it, its tile ids read then, would run the new files under
+ * the old ids (the batch id, the stored rows, the report). So after a wait the batch is simply
+ * planned again (`plannedBeforeWait` says what it was): the plan it runs is made from the files as
+ * they are, and the one before the wait only did the fast failure. Planning again is cheaper than
+ * comparing: a folder given as --tiles can gain or lose files, a sidecar can appear, and a second
+ * plan reads them all the way the first did; it costs one more planning (~0.1 s on the demo) only
+ * on a run that waited anyway. A run that did not wait plans once.
+ */
+export async function planAndTakeDatabase(
+  args: BatchArgs,
+  target: string,
+  lockOptions: LockOptions,
+): Promise<{ planned: PlannedBatch; lock?: DirectoryLock; viaServer: Database | null; plannedBeforeWait?: PlannedBatch }> {
+  const first = await planForRun(args);
+  const embedded = isEmbeddedTarget(target);
+  const viaServer = embedded ? await connectSharedDatabase(target) : null;
+  const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptions) : undefined;
+  if (!lock?.waited) return { planned: first, lock, viaServer };
+  try {
+    return { planned: await planForRun(args), lock, viaServer, plannedBeforeWait: first };
+  } catch (e) {
+    // Inputs gone during the wait: the same refusal as before one, and the directory left to others.
+    await lock.release();
+    throw e;
+  }
+}
+
 export async function batchCommand(flags: Flags): Promise<number> {
   const args = batchArgsFromFlags(flags);
   const level = logLevel(flags, 'batch', 'info');
@@ -143,19 +182,9 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const rulesFile = one(flags, 'rules');
   if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
   const target = dbTarget(flags);
-  // Planned before the database is touched (ARCHITECTURE.md, "1. Plan"): a mistyped --tiles, or zone
-  // files without a district, is said in about a second and creates nothing, no database folder (made
-  // from the template, or built cold, while the user waits) and no output folder. Planning takes
-  // ~0.1 s on the demo; the database still opens while the first tile is detected.
-  const planned = await planForRun(args);
-  const embedded = isEmbeddedTarget(target);
-  // The embedded directory open in a running `tuban serve`: the batch stores through the server.
-  const viaServer = embedded ? await connectSharedDatabase(target) : null;
-  // Else the embedded directory is taken before anything else is written: a second run fails (or
-  // waits) now, not after detecting its first tile, and never writes beside another process. What the wait
-  // says goes to stderr at once and into batch.log once there is one.
+  // What the wait says goes to stderr at once and into batch.log once there is one.
   const waited: string[] = [];
-  const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptionsFromFlags(flags, (m) => waited.push(m))) : undefined;
+  const { planned, lock, viaServer, plannedBeforeWait } = await planAndTakeDatabase(args, target, lockOptionsFromFlags(flags, (m) => waited.push(m)));
   try {
     await makeOutDir(out);
   } catch (e) {
@@ -165,6 +194,9 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const log = createLogger({ level, file: join(out, 'batch.log'), stderrLevel: tty ? 'warn' : level });
   for (const m of waited) log.warn(m);
+  if (plannedBeforeWait && plannedBeforeWait.plan.batchId !== planned.plan.batchId) {
+    log.warn(`the inputs changed while this waited for the database: planned again from the files as they are now, batch ${planned.plan.batchId} (before the wait ${plannedBeforeWait.plan.batchId})`);
+  } else if (plannedBeforeWait) log.info('planned again after waiting for the database: the inputs are as they were');
   if (viaServer) log.info(`${target} is open in a running tuban serve; storing through ${socketPathFor(target)}`);
   const progress = createProgress();
   // Before PGlite compiles Postgres: a one-shot batch gains nothing from optimising most of it.

@@ -27,6 +27,15 @@ function builtinDef(code: number): string | null {
   return null;
 }
 
+/**
+ * Whether EPSG defines the CRS latitude/northing first (GDAL then writes dataAxisToSRSAxisMapping
+ * "2,1" for it): the lon/lat ones and CGCS2000 Gauss-Krüger; UTM, web mercator and Lambert-93 are
+ * easting first. proj4 (and so Tuban) takes x as east for every one of them.
+ */
+export function epsgNorthFirst(code: number): boolean {
+  return code === 4326 || code === 4490 || (code >= 4491 && code <= 4554);
+}
+
 /** The EPSG codes builtinDef knows, in words, for messages that must say what is accepted. */
 export const SUPPORTED_EPSG_CODES = '4326 and 4490 (lon/lat), 32601–32660 and 32701–32760 (UTM), 4491–4554 (CGCS2000 Gauss-Krüger), 3857, 2154';
 

@@ -97,4 +97,26 @@ describe('catalogueTiles with GDAL .aux.xml sidecars', () => {
     ]);
     expect(DISPOSITION['TILE.UNREADABLE']).toBe('skip');
   });
+
+  it('keeps the bare file\'s tile id under a sidecar <SRS> of its own CRS, and rejects by name one that would place the tile in another', async () => {
+    const dir = join(root, 'srs');
+    await writeTiles(dir, 'bare');
+    const before = (await catalogueTiles([dir])).tiles;
+    // As `gdal_edit.py -ro -a_srs EPSG:32650` writes it (GDAL 3.6), beside every band file.
+    const own = 'PROJCS["WGS 84 / UTM zone 50N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",117],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH],AUTHORITY["EPSG","32650"]]';
+    const srs = (wkt: string) => `<PAMDataset>\n  <SRS dataAxisToSRSAxisMapping="1,2">${wkt}</SRS>\n</PAMDataset>\n`;
+    for (const b of S2) writeFileSync(join(dir, 's2', `T50SMF_20261008_${b}.tif.aux.xml`), srs(own));
+    const stack = join(dir, 'stack_20261008.tif');
+    writeFileSync(`${stack}.aux.xml`, srs(own));
+    const same = await catalogueTiles([dir]);
+    expect(same.rejected).toEqual([]);
+    expect(same.tiles.map((t) => [t.id, t.grid.crs])).toEqual(before.map((t) => [t.id, 'EPSG:32650']));
+
+    // The zone east of it: GDAL would put the stack 6° away.
+    writeFileSync(`${stack}.aux.xml`, srs(own.replace('zone 50N', 'zone 51N').replace('central_meridian",117', 'central_meridian",123').replace('"32650"', '"32651"')));
+    const moved = await catalogueTiles([dir]);
+    expect(moved.tiles.map((t) => t.files.length)).toEqual([4]);
+    expect(moved.rejected.map((r) => [r.subject, r.error.code])).toEqual([[stack, 'TILE.UNREADABLE']]);
+    expect(moved.rejected[0].error.message).toContain('GDAL sidecar stack_20261008.tif.aux.xml gives another coordinate system (SRS EPSG:32651 "WGS 84 / UTM zone 51N"; the file\'s own EPSG:32650)');
+  });
 });

@@ -32,10 +32,49 @@ function gdalEditSidecar(scale: number, offset: number, nodata?: number): string
   return `<PAMDataset>\n${[1, 2, 3, 4].map((b) => pamBand(b, (b === 1 ? nd : '') + sc)).join('')}</PAMDataset>\n`;
 }
 
-async function write(name: string, opts: { nodata?: number; scaling?: { scale: number; offset: number } | null; sidecar?: string } = {}): Promise<string> {
+/** The file's own CRS as GDAL 3.6 writes it into a sidecar (`gdal_edit.py -ro -a_srs EPSG:32650`, WKT1). */
+const WKT_32650 = 'PROJCS["WGS 84 / UTM zone 50N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",117],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH],AUTHORITY["EPSG","32650"]]';
+/** The zone east of it, as GDAL writes it: another place for every pixel. */
+const WKT_32651 = WKT_32650.replace('zone 50N', 'zone 51N').replace('central_meridian",117', 'central_meridian",123').replace('"32650"', '"32651"');
+/** What `gdal_edit.py -ro -a_srs '+proj=utm +zone=50 +datum=WGS84'` writes: the same CRS, named by no EPSG code at its top. */
+const WKT_UNKNOWN = WKT_32650.replace('"WGS 84 / UTM zone 50N"', '"unknown"').replace(/,AUTHORITY\["EPSG","32650"\]\]$/, ']');
+/** WKT2 of EPSG:32650, as `gdalsrsinfo -o wkt2` prints it (lines and indentation included). */
+const WKT2_32650 = `PROJCRS["WGS 84 / UTM zone 50N",
+    BASEGEOGCRS["WGS 84",
+        DATUM["World Geodetic System 1984",
+            ELLIPSOID["WGS 84",6378137,298.257223563,
+                LENGTHUNIT["metre",1]]],
+        PRIMEM["Greenwich",0,
+            ANGLEUNIT["degree",0.0174532925199433]],
+        ID["EPSG",4326]],
+    CONVERSION["UTM zone 50N",
+        METHOD["Transverse Mercator",
+            ID["EPSG",9807]],
+        PARAMETER["Longitude of natural origin",117,
+            ANGLEUNIT["degree",0.0174532925199433],
+            ID["EPSG",8802]]],
+    CS[Cartesian,2],
+        AXIS["(E)",east,
+            ORDER[1],
+            LENGTHUNIT["metre",1]],
+        AXIS["(N)",north,
+            ORDER[2],
+            LENGTHUNIT["metre",1]],
+    USAGE[
+        SCOPE["Engineering survey, topographic mapping."],
+        BBOX[0,114,84,120]],
+    ID["EPSG",32650]]`;
+/** A sidecar giving only `<SRS>`, with GDAL's axis-mapping attribute where `mapping` is given. */
+function srsSidecar(srs: string, mapping?: string): string {
+  return `<PAMDataset>\n  <SRS${mapping === undefined ? '' : ` dataAxisToSRSAxisMapping="${mapping}"`}>${srs.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</SRS>\n</PAMDataset>\n`;
+}
+/** A lon/lat grid over the same ground, for the CRSs whose EPSG axis order is latitude first. */
+const lonLatGrid: Grid = { width: 40, height: 30, crs: 'EPSG:4326', transform: [117, 0.001, 0, 36.1, 0, -0.001] };
+
+async function write(name: string, opts: { nodata?: number; scaling?: { scale: number; offset: number } | null; sidecar?: string; grid?: Grid } = {}): Promise<string> {
   const path = join(dir, name);
   await writeGeoTiffArrays(path, {
-    grid, dtype: 'uint16', bands, tileSize: 16,
+    grid: opts.grid ?? grid, dtype: 'uint16', bands, tileSize: 16,
     ...(opts.nodata === undefined ? {} : { nodata: opts.nodata }),
     ...(opts.scaling ? { bandScaling: bands.map(() => opts.scaling!) } : {}),
   });
@@ -143,6 +182,45 @@ describe('a GDAL .aux.xml sidecar', () => {
     const same = await write('same.tif', { sidecar: '<PAMDataset>\n  <GeoTransform>  5.0000000000000000e+05,  1.0000000000000000e+01,  0.0000000000000000e+00,  4.0003000000000000e+06,  0.0000000000000000e+00, -1.0000000000000000e+01</GeoTransform>\n</PAMDataset>\n' });
     expect((await header(same)).nodata).toBeNull();
   });
+
+  it('is refused by name when its <SRS> is another coordinate system than the file\'s, or one it cannot tell, naming both', async () => {
+    const theFiles = "the file's own EPSG:32650";
+    const cases: [string, string, string, Grid?][] = [
+      ['srs-other.tif', srsSidecar(WKT_32651, '1,2'), `gives another coordinate system (SRS EPSG:32651 "WGS 84 / UTM zone 51N"; ${theFiles}), which GDAL would use`],
+      ['srs-code.tif', srsSidecar('EPSG:4326'), `gives another coordinate system (SRS EPSG:4326; ${theFiles}), which GDAL would use`],
+      // The datum's and the base GEOGCS's codes are not the whole's: no guess from them.
+      ['srs-unknown.tif', srsSidecar(WKT_UNKNOWN, '1,2'), `gives a coordinate system named by no EPSG code (SRS 'PROJCS["unknown",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.…'), which GDAL would use and Tuban cannot compare with ${theFiles}`],
+      ['srs-proj.tif', srsSidecar('+proj=utm +zone=50 +datum=WGS84 +units=m +no_defs'), `gives a coordinate system named by no EPSG code (SRS '+proj=utm +zone=50 +datum=WGS84 +units=m +no_defs'), which GDAL would use and Tuban cannot compare with ${theFiles}`],
+      ['srs-broken.tif', srsSidecar(WKT_32650.slice(0, -1)), `gives a coordinate system named by no EPSG code (SRS 'PROJCS["WGS 84 / UTM zone 50N"`],
+      ['srs-empty.tif', '<PAMDataset>\n  <SRS></SRS>\n</PAMDataset>\n', `gives an empty <SRS>, with which GDAL reads the file with no coordinate system (${theFiles})`],
+      // The same CRS, but GDAL would take the image's x as northing: everything mirrored.
+      ['srs-swapped.tif', srsSidecar(WKT_32650, '2,1'), `gives EPSG:32650 with dataAxisToSRSAxisMapping="2,1", which GDAL would read with the image's x and y swapped (it writes "1,2" for it)`],
+      ['srs-swapped-ll.tif', srsSidecar('EPSG:4326', '1,2'), `gives EPSG:4326 with dataAxisToSRSAxisMapping="1,2", which GDAL would read with the image's x and y swapped (it writes "2,1" for it)`, lonLatGrid],
+      ['srs-mapping.tif', srsSidecar(WKT_32650, 'x'), `gives EPSG:32650 with dataAxisToSRSAxisMapping="x", not axis numbers`],
+    ];
+    for (const [name, xml, problem, g] of cases) {
+      const path = await write(name, { sidecar: xml, grid: g });
+      const err = await rejection(path);
+      expect([err.code, err.subject], name).toEqual(['TILE.UNREADABLE', path]);
+      expect(err.message, name).toContain(`GDAL sidecar ${name}.aux.xml ${problem}`);
+    }
+  });
+
+  it('reads a file whose <SRS> is its own CRS, however GDAL wrote it', async () => {
+    const same: [string, string, Grid?][] = [
+      ['srs-wkt1.tif', srsSidecar(WKT_32650, '1,2')],
+      ['srs-wkt1-nomap.tif', srsSidecar(WKT_32650)],
+      ['srs-wkt2.tif', srsSidecar(WKT2_32650)],
+      ['srs-urn.tif', srsSidecar('urn:ogc:def:crs:EPSG::32650')],
+      // GDAL writes latitude-first CRSs with "2,1": lon/lat data as the file has it.
+      ['srs-ll.tif', srsSidecar('EPSG:4326', '2,1'), lonLatGrid],
+    ];
+    for (const [name, xml, g] of same) {
+      const f = await openGeoTiff(await write(name, { sidecar: xml, grid: g }));
+      await f.close();
+      expect([f.grid.crs, f.sidecarRadiometry], name).toEqual([(g ?? grid).crs, null]);
+    }
+  });
 });
 
 const CI = process.env.CI === 'true';
@@ -179,5 +257,41 @@ describe.skipIf(gdalinfoMissing !== null && !CI)('read back in GDAL (gdalinfo -j
     const f = await openGeoTiff(path);
     await f.close();
     expect([f.bandScaling, f.nodata]).toEqual([[0, 1, 2, 3].map(() => ({ scale: 0.0001, offset: -0.1 })), 0]);
+  });
+
+  /** The EPSG code gdalinfo places the file in. */
+  const gdalEpsg = (path: string) => {
+    const info = JSON.parse(execFileSync('gdalinfo', ['-json', path], { encoding: 'utf8' })) as { coordinateSystem?: { wkt: string } };
+    return /ID\["EPSG",(\d+)\]\]\s*$/.exec(info.coordinateSystem?.wkt ?? '')?.[1] ?? null;
+  };
+
+  it.skipIf(!gdalEdit)('refuses what gdal_edit.py -ro -a_srs leaves beside a file when GDAL would place it in another CRS, and reads its own', async () => {
+    // GDAL takes the sidecar's SRS over the file's GeoKeys: the premise of the refusal.
+    const moved = await write('g-srs-other.tif');
+    execFileSync('gdal_edit.py', ['-ro', '-a_srs', 'EPSG:32651', moved]);
+    expect(gdalEpsg(moved)).toBe('32651');
+    const err = await rejection(moved);
+    expect([err.code, err.subject]).toEqual(['TILE.UNREADABLE', moved]);
+    expect(err.message).toContain('GDAL sidecar g-srs-other.tif.aux.xml gives another coordinate system (SRS EPSG:32651 "WGS 84 / UTM zone 51N"; the file\'s own EPSG:32650)');
+
+    const proj = await write('g-srs-proj.tif');
+    execFileSync('gdal_edit.py', ['-ro', '-a_srs', '+proj=utm +zone=50 +datum=WGS84 +units=m +no_defs', proj]);
+    expect((await rejection(proj)).message).toContain('GDAL sidecar g-srs-proj.tif.aux.xml gives a coordinate system named by no EPSG code');
+
+    // Its own CRS copied into the sidecar, beside a scale: read, the scale applied.
+    const own = await write('g-srs-own.tif');
+    execFileSync('gdal_edit.py', ['-ro', '-a_srs', 'EPSG:32650', '-scale', '0.0001', own]);
+    expect(gdalEpsg(own)).toBe('32650');
+    const f = await openGeoTiff(own);
+    await f.close();
+    expect([f.grid.crs, f.bandScaling[0]]).toEqual(['EPSG:32650', { scale: 0.0001, offset: 0 }]);
+    for (const [code, g] of [['4326', lonLatGrid], ['4513', { ...grid, crs: 'EPSG:4513', transform: [25500000, 10, 0, 4000300, 0, -10] } as Grid]] as const) {
+      const path = await write(`g-srs-${code}.tif`, { grid: g });
+      execFileSync('gdal_edit.py', ['-ro', '-a_srs', `EPSG:${code}`, path]);
+      expect(gdalEpsg(path), code).toBe(code);
+      const h = await openGeoTiff(path);
+      await h.close();
+      expect(h.grid.crs, code).toBe(`EPSG:${code}`);
+    }
   });
 });

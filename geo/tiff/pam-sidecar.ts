@@ -28,6 +28,11 @@ export interface PamSidecar {
   bands: Map<number, PamBand>;
   /** GDAL's six coefficients, where the sidecar gives them (GDAL then uses them over the file's own). */
   geoTransform: number[] | null;
+  /**
+   * The first `<SRS>` as written (GDAL uses it over the file's own CRS), with its
+   * dataAxisToSRSAxisMapping attribute (null where absent: GDAL then takes x as east).
+   */
+  srs: { text: string; axisMapping: string | null } | null;
 }
 
 /** The sidecar of `tiffPath` (`<tiffPath>.aux.xml`) read and checked against a file of `bandCount` bands; null when there is none. */
@@ -92,7 +97,7 @@ export function parsePamSidecar(xml: string, bandCount: number, tiffPath: string
   // GDAL's default metadata domain is a <Metadata> without a domain (or an empty one).
   const isDefaultMetadata = (el: XmlElement) => el.name === 'Metadata' && !el.attrs.domain;
 
-  const out: PamSidecar = { metadata: {}, bands: new Map(), geoTransform: null };
+  const out: PamSidecar = { metadata: {}, bands: new Map(), geoTransform: null, srs: null };
   for (const el of root.children) {
     if (isDefaultMetadata(el)) Object.assign(out.metadata, metadata(el));
     if (el.name === 'GeoTransform') {
@@ -100,6 +105,8 @@ export function parsePamSidecar(xml: string, bandCount: number, tiffPath: string
       if (parts.length !== 6 || parts.some((p) => !NUMBER.test(p))) fail(`gives GeoTransform '${el.text.trim().slice(0, 80)}', not six numbers`, el);
       out.geoTransform = parts.map(Number);
     }
+    // The first, as GDAL's CPLGetXMLNode finds it.
+    if (el.name === 'SRS') out.srs ??= { text: el.text.trim(), axisMapping: el.attrs.dataAxisToSRSAxisMapping ?? null };
     if (el.name !== 'PAMRasterBand') continue;
     const attr = el.attrs.band;
     if (attr === undefined) fail('has a <PAMRasterBand> without band="…"', el);

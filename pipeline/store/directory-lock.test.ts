@@ -60,6 +60,7 @@ describe('acquireDirectoryLock', () => {
     const lock = await acquireDirectoryLock(db, { command: 'tuban batch --epoch 2026-10 --tiles west/' });
     const onDisk = JSON.parse(await readFile(lock.path, 'utf8')) as LockHolder;
     expect(onDisk).toMatchObject({ pid: process.pid, host: hostname(), command: 'tuban batch --epoch 2026-10 --tiles west/' });
+    expect(lock.waited).toBe(false);
     const err = await lockedError(acquireDirectoryLock(db));
     expect(err.message).toContain(`pid ${process.pid}`);
     expect(err.message).toContain('tuban batch --epoch 2026-10 --tiles west/');
@@ -131,6 +132,8 @@ describe('acquireDirectoryLock', () => {
       expect(said[0]).toContain(`pid ${s.pid}`);
       expect(said[0]).toContain('waiting up to 30 s');
       expect(lock.holder.pid).toBe(process.pid);
+      // What a batch plans again after (cli/batch-command.ts, planAndTakeDatabase).
+      expect(lock.waited).toBe(true);
       await lock.release();
     } finally {
       s.kill();

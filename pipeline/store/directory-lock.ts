@@ -41,6 +41,8 @@ export interface DirectoryLock {
   /** The lock file's path. */
   readonly path: string;
   readonly holder: LockHolder;
+  /** Whether it was held (or its file unreadable) when first tried, so this waited for it. */
+  readonly waited: boolean;
   /** Remove the lock file if it is still ours. Idempotent. */
   release(): Promise<void>;
 }
@@ -84,8 +86,9 @@ export async function acquireDirectoryLock(dir: string, opts: LockOptions = {}):
   };
   await makeDirectory(dirname(path));
   let announced = false;
+  let waited = false;
   for (;;) {
-    if (await tryCreate(path, mine)) return hold(path, mine);
+    if (await tryCreate(path, mine)) return hold(path, mine, waited);
     const current = await readHolder(path);
     if (current === 'gone') continue; // released between our attempt and the read
     if (current !== 'unreadable' && isStale(current)) {
@@ -105,6 +108,7 @@ export async function acquireDirectoryLock(dir: string, opts: LockOptions = {}):
       announced = true;
       opts.onWait?.(`${dir}: the embedded database is in use by ${who}; waiting up to ${Math.round(waitMs / 1000)} s for it`, current);
     }
+    waited = true;
     await new Promise((r) => setTimeout(r, Math.min(pollMs, remaining)));
   }
 }
@@ -242,13 +246,14 @@ function uninstall(): void {
   for (const s of SIGNALS) process.off(s, onSignal);
 }
 
-function hold(path: string, holder: LockHolder): DirectoryLock {
+function hold(path: string, holder: LockHolder, waited: boolean): DirectoryLock {
   if (held.size === 0) install();
   held.set(path, holder);
   let released = false;
   return {
     path,
     holder,
+    waited,
     async release() {
       if (released) return;
       released = true;
