@@ -3,8 +3,8 @@
  * `EPSG:n` / `urn:ogc:def:crs:EPSG::n` string as GDAL also takes) says it is, read only where it
  * says so of itself: the EPSG code of its top-level AUTHORITY (WKT1) or ID (WKT2), and its top-level
  * axes. The codes inside it (the datum's, the base GEOGCS's, a unit's) name parts, not the whole, and
- * a text without a code of its own (ESRI WKT, a PROJ string, `unknown` from one) is not matched by its
- * parameters: that would be a guess, and a wrong one places every pixel elsewhere.
+ * a text without a code of its own (ESRI WKT, a PROJ string, `unknown` from one) gets none here:
+ * srs-equivalence.ts judges it by where it puts a grid, not by its parameters' names.
  */
 
 export interface SrsAuthority {

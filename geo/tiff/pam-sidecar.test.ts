@@ -38,6 +38,10 @@ const WKT_32650 = 'PROJCS["WGS 84 / UTM zone 50N",GEOGCS["WGS 84",DATUM["WGS_198
 const WKT_32651 = WKT_32650.replace('zone 50N', 'zone 51N').replace('central_meridian",117', 'central_meridian",123').replace('"32650"', '"32651"');
 /** What `gdal_edit.py -ro -a_srs '+proj=utm +zone=50 +datum=WGS84'` writes: the same CRS, named by no EPSG code at its top. */
 const WKT_UNKNOWN = WKT_32650.replace('"WGS 84 / UTM zone 50N"', '"unknown"').replace(/,AUTHORITY\["EPSG","32650"\]\]$/, ']');
+/** ESRI WKT of the same CRS, as ArcGIS writes it into a sidecar: no EPSG code, ESRI's names. */
+const ESRI_32650 = 'PROJCS["WGS_1984_UTM_Zone_50N",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",117.0],PARAMETER["Scale_Factor",0.9996],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]';
+/** ESRI WKT of CGCS2000 3° Gauss-Krüger at 117°E, no zone prefix (EPSG:4548's ground): ~ the same numbers, another place. */
+const ESRI_GK117 = 'PROJCS["CGCS2000_3_Degree_GK_CM_117E",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",117.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]';
 /** WKT2 of EPSG:32650, as `gdalsrsinfo -o wkt2` prints it (lines and indentation included). */
 const WKT2_32650 = `PROJCRS["WGS 84 / UTM zone 50N",
     BASEGEOGCRS["WGS 84",
@@ -189,9 +193,11 @@ describe('a GDAL .aux.xml sidecar', () => {
       ['srs-other.tif', srsSidecar(WKT_32651, '1,2'), `gives another coordinate system (SRS EPSG:32651 "WGS 84 / UTM zone 51N"; ${theFiles}), which GDAL would use`],
       ['srs-code.tif', srsSidecar('EPSG:4326'), `gives another coordinate system (SRS EPSG:4326; ${theFiles}), which GDAL would use`],
       // The datum's and the base GEOGCS's codes are not the whole's: no guess from them.
-      ['srs-unknown.tif', srsSidecar(WKT_UNKNOWN, '1,2'), `gives a coordinate system named by no EPSG code (SRS 'PROJCS["unknown",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.…'), which GDAL would use and Tuban cannot compare with ${theFiles}`],
-      ['srs-proj.tif', srsSidecar('+proj=utm +zone=50 +datum=WGS84 +units=m +no_defs'), `gives a coordinate system named by no EPSG code (SRS '+proj=utm +zone=50 +datum=WGS84 +units=m +no_defs'), which GDAL would use and Tuban cannot compare with ${theFiles}`],
-      ['srs-broken.tif', srsSidecar(WKT_32650.slice(0, -1)), `gives a coordinate system named by no EPSG code (SRS 'PROJCS["WGS 84 / UTM zone 50N"`],
+      // Named by no EPSG code: judged by where it puts the image (the same numbers, 36 m to 1.4 km apart on this grid).
+      ['srs-esri-gk.tif', srsSidecar(ESRI_GK117), `gives another coordinate system (SRS "CGCS2000_3_Degree_GK_CM_117E", named by no EPSG code: it puts the image's corners up to `],
+      ['srs-proj-51.tif', srsSidecar('+proj=utm +zone=51 +datum=WGS84 +units=m +no_defs'), `gives another coordinate system (SRS '+proj=utm +zone=51 +datum=WGS84 +units=m +no_defs', named by no EPSG code: it puts the image's corners up to `],
+      ['srs-broken.tif', srsSidecar(WKT_32650.slice(0, -1)), `gives a coordinate system named by no EPSG code that Tuban cannot read (SRS 'PROJCS["WGS 84 / UTM zone 50N"`],
+      ['srs-words.tif', srsSidecar('unknown'), `gives a coordinate system named by no EPSG code that Tuban cannot read (SRS 'unknown'), which GDAL would use instead of ${theFiles}`],
       ['srs-empty.tif', '<PAMDataset>\n  <SRS></SRS>\n</PAMDataset>\n', `gives an empty <SRS>, with which GDAL reads the file with no coordinate system (${theFiles})`],
       // The same CRS, but GDAL would take the image's x as northing: everything mirrored.
       ['srs-swapped.tif', srsSidecar(WKT_32650, '2,1'), `gives EPSG:32650 with dataAxisToSRSAxisMapping="2,1", which GDAL would read with the image's x and y swapped (it writes "1,2" for it)`],
@@ -212,6 +218,10 @@ describe('a GDAL .aux.xml sidecar', () => {
       ['srs-wkt1-nomap.tif', srsSidecar(WKT_32650)],
       ['srs-wkt2.tif', srsSidecar(WKT2_32650)],
       ['srs-urn.tif', srsSidecar('urn:ogc:def:crs:EPSG::32650')],
+      // Named by no EPSG code, the same ground: ArcGIS's ESRI WKT, GDAL's "unknown", a PROJ string.
+      ['srs-esri.tif', srsSidecar(ESRI_32650)],
+      ['srs-unknown.tif', srsSidecar(WKT_UNKNOWN, '1,2')],
+      ['srs-proj.tif', srsSidecar('+proj=utm +zone=50 +datum=WGS84 +units=m +no_defs')],
       // GDAL writes latitude-first CRSs with "2,1": lon/lat data as the file has it.
       ['srs-ll.tif', srsSidecar('EPSG:4326', '2,1'), lonLatGrid],
     ];
@@ -274,9 +284,15 @@ describe.skipIf(gdalinfoMissing !== null && !CI)('read back in GDAL (gdalinfo -j
     expect([err.code, err.subject]).toEqual(['TILE.UNREADABLE', moved]);
     expect(err.message).toContain('GDAL sidecar g-srs-other.tif.aux.xml gives another coordinate system (SRS EPSG:32651 "WGS 84 / UTM zone 51N"; the file\'s own EPSG:32650)');
 
+    // Named by no EPSG code: refused where GDAL's own reading puts it elsewhere, read where it is the file's ground.
     const proj = await write('g-srs-proj.tif');
-    execFileSync('gdal_edit.py', ['-ro', '-a_srs', '+proj=utm +zone=50 +datum=WGS84 +units=m +no_defs', proj]);
-    expect((await rejection(proj)).message).toContain('GDAL sidecar g-srs-proj.tif.aux.xml gives a coordinate system named by no EPSG code');
+    execFileSync('gdal_edit.py', ['-ro', '-a_srs', '+proj=utm +zone=51 +datum=WGS84 +units=m +no_defs', proj]);
+    expect((await rejection(proj)).message).toContain('GDAL sidecar g-srs-proj.tif.aux.xml gives another coordinate system (SRS "unknown", named by no EPSG code: it puts the image\'s corners up to ');
+    const projSame = await write('g-srs-proj-same.tif');
+    execFileSync('gdal_edit.py', ['-ro', '-a_srs', '+proj=utm +zone=50 +datum=WGS84 +units=m +no_defs', projSame]);
+    const p = await openGeoTiff(projSame);
+    await p.close();
+    expect(p.grid.crs).toBe('EPSG:32650');
 
     // Its own CRS copied into the sidecar, beside a scale: read, the scale applied.
     const own = await write('g-srs-own.tif');
