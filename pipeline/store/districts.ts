@@ -104,7 +104,7 @@ async function storeOutlines(
     key,
     code,
     name,
-    // Several features of one code may touch or overlap: their union is one valid outline.
+    // Several features of one key may touch or overlap: their union is one valid outline.
     parts: polygons.length,
     wkb: wkbHex(polygons.length === 1 ? { type: 'Polygon', coordinates: polygons[0] } : { type: 'MultiPolygon', coordinates: polygons }),
   }));
