@@ -173,6 +173,37 @@ describe('storeTownships', () => {
     await storeTownships(db, { batchId: 'b-new', epoch: '2031-05' }, [{ code: '379901001', name: '新镇', geometry: square(100, 30, 0.1) }, { code: null, name: '无码街道', geometry: square(100.2, 30, 0.1) }]);
     expect(await storeTownships(db, { batchId: 'b-old', epoch: '2031-04' }, [{ code: '379901001', name: '旧镇', geometry: square(101, 30, 0.1) }])).toBe(0);
     expect(await row('379901001')).toEqual({ code: '379901001', name: '新镇', epoch: '2031-05' });
-    expect(await row('名称:无码街道')).toEqual({ code: null, name: '无码街道', epoch: '2031-05' });
+    expect(await row('/无码街道')).toEqual({ code: null, name: '无码街道', epoch: '2031-05' });
+  });
+
+  it('keys a township without a code by the unit above and its name, and two of one name there each by its geometry; a re-run writes the same rows', async () => {
+    const layer = [
+      { code: null, name: '城关镇', parent: '379903', geometry: square(102, 30, 0.1) },
+      { code: null, name: '城关镇', parent: '379904', geometry: square(102.2, 30, 0.1) },
+      // One name twice in one district: two places, or one in two pieces.
+      { code: null, name: '新村镇', parent: '379903', geometry: square(102, 30.2, 0.05) },
+      { code: null, name: '新村镇', parent: '379903', geometry: square(102.05, 30.2, 0.05) },
+    ];
+    expect(await storeTownships(db, { batchId: 'b-names', epoch: '2031-05' }, layer)).toBe(4);
+    const keys = async () => (await db.query<{ key: string; geom: string }>("SELECT key, geom::text AS geom FROM townships WHERE name IN ('城关镇', '新村镇') ORDER BY key")).rows;
+    const first = await keys();
+    expect(first.map((r) => r.key.replace(/#[0-9a-f]{16}$/, '#…'))).toEqual(['379903/城关镇', '379903/新村镇#…', '379903/新村镇#…', '379904/城关镇']);
+    expect(await storeTownships(db, { batchId: 'b-names', epoch: '2031-05' }, layer)).toBe(4);
+    expect(await keys()).toEqual(first);
+  });
+
+  it('drops a row keyed by the name alone (before units of one name were kept apart) when a batch of its month or later stores that name', async () => {
+    await db.query(
+      `INSERT INTO townships (key, code, name, geom, batch_id, epoch) VALUES
+         ('名称:旧名镇', NULL, '旧名镇', ST_Multi(ST_MakeEnvelope(103, 30, 103.1, 30.1, 4326)), 'b-legacy', '2031-04'),
+         ('名称:他名镇', NULL, '他名镇', ST_Multi(ST_MakeEnvelope(103.2, 30, 103.3, 30.1, 4326)), 'b-legacy', '2031-04')`,
+    );
+    // An older month's batch leaves it; one of its month replaces it; another name keeps its row.
+    await storeTownships(db, { batchId: 'b-older', epoch: '2031-03' }, [{ code: null, name: '旧名镇', parent: '379905', geometry: square(103, 30, 0.1) }]);
+    expect(await row('名称:旧名镇')).toEqual({ code: null, name: '旧名镇', epoch: '2031-04' });
+    await storeTownships(db, { batchId: 'b-legacy', epoch: '2031-04' }, [{ code: null, name: '旧名镇', parent: '379905', geometry: square(103, 30, 0.1) }]);
+    expect(await row('名称:旧名镇')).toBeUndefined();
+    expect(await row('379905/旧名镇')).toEqual({ code: null, name: '旧名镇', epoch: '2031-04' });
+    expect(await row('名称:他名镇')).toEqual({ code: null, name: '他名镇', epoch: '2031-04' });
   });
 });

@@ -16,11 +16,12 @@ import type { DetectorStamp, MonitoringPolygon } from '../../schemas/polygon.js'
 import { overlayPolygon, type OverlayResult } from '../route/overlay.js';
 import { routePolygon, seasonalBasis } from '../route/route.js';
 import { ZoneIndex, bboxOf } from '../route/zone-index.js';
+import { parentZone } from '../route/unit-parent.js';
 import { codeMismatchWarning, codeMismatches, unitLabel, type CodeMismatch } from '../route/unit-codes.js';
 import { loadLandUse, loadZones, type ZoneLoader } from '../zones.js';
 import type { BatchArgs } from './batch-args.js';
 import type { BatchPlan } from './plan-batch.js';
-import type { AdminUnitOutline, DistrictOutline } from '../store/districts.js';
+import { adminUnitKeys, type AdminUnitOutline, type DistrictOutline } from '../store/districts.js';
 
 export interface FinaliseResult {
   polygons: MonitoringPolygon[];
@@ -185,9 +186,34 @@ export function districtOutlines(zones: BatchZones): DistrictOutline[] {
   return zones.zones.items.filter((z) => z.kind === 'district').map((z) => ({ code: z.code ?? z.id, name: z.name ?? '', geometry: z.geometry }));
 }
 
-/** The batch's township or village zones, coded and named as the overlay gives them to polygons (`overlayPolygon`). */
+/**
+ * The batch's township or village zones, coded and named as the overlay gives them to polygons
+ * (`overlayPolygon`); one without a code also with the unit above holding it (`AdminUnitOutline.parent`,
+ * keyed as stored: a district as the overlay codes it, a township by `adminUnitKeys`), which keeps
+ * units of one name apart.
+ */
 export function adminUnitOutlines(zones: BatchZones, kind: 'township' | 'village'): AdminUnitOutline[] {
-  return zones.zones.items.filter((z) => z.kind === kind).map((z) => ({ code: z.code ?? null, name: z.name ?? z.code ?? '', geometry: z.geometry }));
+  const units = zones.zones.items.filter((z) => z.kind === kind);
+  const districtOf = (z: Zone) => {
+    const d = parentZone(z, zones.zones, 'district');
+    return d ? (d.code ?? d.id) : null;
+  };
+  let townshipKeys: Map<Zone, string> | undefined;
+  const townshipOf = (z: Zone) => {
+    if (!townshipKeys) {
+      const townships = zones.zones.items.filter((t) => t.kind === 'township');
+      const keys = adminUnitKeys(adminUnitOutlines(zones, 'township'));
+      townshipKeys = new Map(townships.map((t, i) => [t, keys[i]]));
+    }
+    const t = parentZone(z, zones.zones, 'township');
+    return t ? townshipKeys.get(t)! : null;
+  };
+  return units.map((z) => ({
+    code: z.code ?? null,
+    name: z.name ?? z.code ?? '',
+    geometry: z.geometry,
+    ...(z.code !== undefined ? {} : { parent: kind === 'township' ? districtOf(z) : (townshipOf(z) ?? districtOf(z)) }),
+  }));
 }
 
 /**

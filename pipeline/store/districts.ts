@@ -7,6 +7,7 @@
  * Stored exact, as the batch's overlay used them: the server refuses a clue by them, and a simplified
  * outline moves the boundary (both ways) by its tolerance.
  */
+import { createHash } from 'node:crypto';
 import type { MultiPolygon, Polygon } from 'geojson';
 import type { Queryable } from './queryable.js';
 import { wkbHex } from './wkb.js';
@@ -25,6 +26,12 @@ export interface AdminUnitOutline {
   code: string | null;
   name: string;
   geometry: Polygon | MultiPolygon;
+  /**
+   * For a unit without a code, the key of the unit one level up holding it (a township's district
+   * code; a village's township key, or its district's code outside every township), null in none:
+   * the batch's `adminUnitOutlines` sets it.
+   */
+  parent?: string | null;
 }
 
 /**
@@ -42,11 +49,37 @@ export function storeDistricts(db: Queryable, batch: { batchId: string; epoch: s
 export type AdminUnitTable = 'townships' | 'villages';
 
 /**
- * Upsert the batch's townships or villages as `storeDistricts` does its districts: one row per code
- * (per name for a unit the layer gives no code), the newest month's layer winning.
+ * The row key of each unit (in order): its code; without one, the unit above it and its name
+ * (`370102001/王庄村`, `370102/城关镇/王庄村`), and where the layer has several features of that name
+ * there, each also by its geometry (`…/王庄村#<hash of its WKB>`).
+ *
+ * A name recurs across a city (a 王庄村 in many townships, a 城关镇 in many counties), so the name
+ * alone would make them one row: one outline for two places, and a later batch over part of the
+ * city would replace both by the one its layer holds. The unit above tells them apart and stays the
+ * same when a later month's layer moves the boundary, so that outline replaces the old one. Two
+ * features of one name in one unit above are one unit in pieces or two units (both occur) and no
+ * attribute says which: each piece is its own row, keyed by what is the same in every run of the
+ * same layer. A clue in either gets the same name and the same unit above, and is placed by the
+ * piece holding most of it, as the batch's overlay places a polygon (feature by feature).
+ */
+export function adminUnitKeys(units: readonly AdminUnitOutline[]): string[] {
+  const named = (u: AdminUnitOutline) => `${u.parent ?? ''}/${u.name}`;
+  const count = new Map<string, number>();
+  for (const u of units) if (u.code === null) count.set(named(u), (count.get(named(u)) ?? 0) + 1);
+  return units.map((u) => {
+    if (u.code !== null) return u.code;
+    const key = named(u);
+    return count.get(key)! > 1 ? `${key}#${createHash('sha256').update(wkbHex(u.geometry)).digest('hex').slice(0, 16)}` : key;
+  });
+}
+
+/**
+ * Upsert the batch's townships or villages as `storeDistricts` does its districts: one row per key
+ * (`adminUnitKeys`), the newest month's layer winning.
  */
 function storeAdminUnits(db: Queryable, table: AdminUnitTable, batch: { batchId: string; epoch: string }, units: readonly AdminUnitOutline[]): Promise<number> {
-  return storeOutlines(db, table, batch, units.map((u) => ({ key: u.code ?? `名称:${u.name}`, ...u })));
+  const keys = adminUnitKeys(units);
+  return storeOutlines(db, table, batch, units.map((u, i) => ({ key: keys[i], code: u.code, name: u.name, geometry: u.geometry })));
 }
 
 /** The batch's 乡镇/街道 (`townships`), and its 村/社区 (`villages`): the same kind of rows. */
@@ -71,14 +104,17 @@ async function storeOutlines(
     key,
     code,
     name,
-    // Several features of one code may touch or overlap: their union is one valid outline.
+    // Several features of one key may touch or overlap: their union is one valid outline.
     parts: polygons.length,
     wkb: wkbHex(polygons.length === 1 ? { type: 'Polygon', coordinates: polygons[0] } : { type: 'MultiPolygon', coordinates: polygons }),
   }));
   // districts are keyed by their code; townships and villages by `key` (a code may be missing).
   const [keyColumns, keyValues, conflict] = table === 'districts' ? ['', '', 'code'] : ['key, ', "e->>'key', ", 'key'];
+  // A row keyed by the name alone (before stop 39: '名称:王庄村', every 王庄村 of its layer as one) goes
+  // when a batch of its month or later stores units of that name apart; other names keep theirs.
+  const legacy = table === 'districts' ? '' : `WITH legacy AS (DELETE FROM ${table} WHERE key IN (SELECT '名称:' || (e->>'name') FROM jsonb_array_elements($3::jsonb) e WHERE e->>'code' IS NULL) AND epoch <= $2) `;
   const r = await db.query(
-    `INSERT INTO ${table} (${keyColumns}code, name, geom, batch_id, epoch, updated_at)
+    `${legacy}INSERT INTO ${table} (${keyColumns}code, name, geom, batch_id, epoch, updated_at)
      SELECT ${keyValues}e->>'code', e->>'name',
             CASE WHEN (e->>'parts')::int > 1 THEN ST_Multi(ST_CollectionExtract(ST_UnaryUnion(g), 3)) ELSE ST_Multi(g) END,
             $1, $2, now()
