@@ -206,7 +206,11 @@ export function renderActions(card) {
     forms.push(miniForm('close', '销号', `${reason('说明')}${illegal}`));
   }
   // 持续监测: the re-check moved (a site that needs a later month's imagery, or an earlier look), up to the bound set when it was put under monitoring.
-  if (mine && status === 'monitoring' && c.recheck_latest) {
+  // Not once it is late (the server refuses it, 409; the date field's min would stop it first, unexplained):
+  // the re-check is recorded instead, and the card says so. Late by the server's today, the verdict window's earliest.
+  const recheckLate = status === 'monitoring' && c.due_date != null && c.due_date < (c.recheck_window?.earliest ?? chinaToday());
+  if (mine && recheckLate) forms.push(`<p class="muted hint" id="recheck-late">复查期限 ${esc(c.due_date)} 已过，不能再调整：请在上方「复查判定」录入复查结果（仍无法判定的，再次选择持续监测即设定下次复查期限）。</p>`);
+  if (mine && status === 'monitoring' && c.recheck_latest && !recheckLate) {
     forms.push(
       miniForm(
         'recheck-date',

@@ -16,6 +16,7 @@ import { showLogin, wireLogin } from './session.js';
 import { on, state } from './state.js';
 import { loadLedger } from './summary.js';
 import { loadUsers } from './users.js';
+import { wireChineseValidation } from './validity.js';
 import { activeView, onShow, showTabsFor, showView } from './views.js';
 
 async function start() {
@@ -30,8 +31,13 @@ async function start() {
   // A card this user was filling in when their session expired is opened again, in its month (another
   // user's draft is dropped here).
   const draft = pendingDraft(u.name);
-  // The admin manages accounts and sees no polygons (the API answers 403 for them).
-  if (u.role === 'admin') return;
+  // The admin manages accounts and sees no polygons (the API answers 403 for them). Their tab has the
+  // focus, as the inbox's first item has others': Tab goes on to the accounts, and a stray Enter does
+  // nothing (on an account's 停用 it would end that account's sessions at once).
+  if (u.role === 'admin') {
+    if (focusIsFree()) $('tab-users').focus();
+    return;
+  }
   // A server without imagery (no batch yet) still gives a working inbox, just no map imagery.
   const [{ epochs }, districts, deadlines] = await Promise.all([
     api('/api/imagery/epochs').catch(() => ({ epochs: [] })),
@@ -54,8 +60,13 @@ async function start() {
   }
   // The sign-in form is gone with the focus on it: keyboard users start at the inbox (J/K, Enter),
   // unless they already went somewhere else meanwhile.
+  if (focusIsFree()) ($('inbox-list').querySelector('button.item') ?? $('inbox-list')).focus();
+}
+
+/** The focus is nowhere the user put it: on the page itself, or on the sign-in form now gone. */
+function focusIsFree() {
   const focused = document.activeElement;
-  if (!focused || focused === document.body || $('login').contains(focused)) ($('inbox-list').querySelector('button.item') ?? $('inbox-list')).focus();
+  return !focused || focused === document.body || $('login').contains(focused);
 }
 
 /** The header's account line: name, role, bureau, district, township. A bureau account's role (部门) says nothing its bureau does not. */
@@ -107,6 +118,7 @@ window.addEventListener('unhandledrejection', (ev) => {
   toast(`未能加载最新数据（${ev.reason?.message ?? ev.reason}），请稍后重试或重新加载页面`, 'error');
 });
 
+wireChineseValidation();
 wireLogin(start);
 wireInbox();
 wireCard();

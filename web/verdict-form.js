@@ -32,7 +32,7 @@ export function verdictFormHtml(parcels, recheck = null) {
       <label>情形 <select name="situation" id="other-situation" data-required="1"><option value="">请选择</option>${options(L.OTHER_SITUATIONS)}</select></label>
       <label>理由 <textarea name="reason" id="other-reason" data-required="1" rows="2" maxlength="2000"></textarea></label>
       <label data-for-situation="continuous_monitoring" hidden>关注事项（下期影像复查什么） <textarea name="watch" id="other-watch" rows="2" maxlength="500" placeholder="如：堆土是否平整后建房、地基上是否起建筑"></textarea></label>
-      <label data-for-situation="continuous_monitoring" hidden>复查期限（可选） <input name="recheck_on" id="other-recheck" type="date" min="${esc(recheck?.earliest ?? chinaToday())}"${recheck ? ` max="${esc(recheck.latest)}"` : ''}${recheck ? ` placeholder="${esc(recheck.default)}"` : ''}></label>
+      <label data-for-situation="continuous_monitoring" hidden>复查期限（可选） <input name="recheck_on" id="other-recheck" type="date" min="${esc(recheck?.earliest ?? chinaToday())}"${recheck ? ` max="${esc(recheck.latest)}"` : ''}></label>
       <p class="muted hint" data-for-situation="continuous_monitoring" hidden>持续监测：不销号，转入持续监测，复查期限前对照下期影像复查并判定。复查期限留空则为${recheck ? ` ${esc(recheck.default)}（默认次月底）` : '默认次月底'}；可按现场情况提前${recheck ? `，或延后至 ${esc(recheck.latest)}` : '或延后'}。</p>
     </div>
     <label data-for-not="other">备注 <textarea name="note" rows="2" maxlength="2000"></textarea></label>

@@ -31,8 +31,12 @@ export interface ServedPage {
   external: string[];
 }
 
-/** `tuban serve`'s app over `db` with the default deadlines and the clock at `now`, listening on loopback, and a zh-CN page in Chromium. */
-export async function servePage(db: Database, opts: { dataDir: string; secret: string; now: Date }): Promise<ServedPage> {
+/**
+ * `tuban serve`'s app over `db` with the default deadlines and the clock at `now`, listening on
+ * loopback, and a page in Chromium: zh-CN at 1400 × 900, or the `locale` (the browser's language as
+ * well, `--lang`) and `viewport` given.
+ */
+export async function servePage(db: Database, opts: { dataDir: string; secret: string; now: Date; locale?: string; viewport?: { width: number; height: number } }): Promise<ServedPage> {
   const served = await buildServeApp({
     db,
     dataDir: opts.dataDir,
@@ -44,8 +48,8 @@ export async function servePage(db: Database, opts: { dataDir: string; secret: s
   });
   await served.warmed;
   const base = await served.app.listen({ host: '127.0.0.1', port: 0 });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: opts.locale ? [...CHROMIUM_ARGS, `--lang=${opts.locale}`] : CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1400, height: 900 }, locale: opts.locale ?? 'zh-CN' });
   const page = await context.newPage();
   const external: string[] = [];
   await page.route('**/*', (route) => {
