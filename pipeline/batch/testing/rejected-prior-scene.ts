@@ -64,15 +64,9 @@ export async function rejectedPriorScene(dir: string, seed = 23): Promise<Reject
     bands: [r.bands.blue!, r.bands.green!, r.bands.red!].map((b) => Float32Array.from(b)),
   });
 
-  // The north-west prior tile: flip a bit of its first chunk's adler32 trailer (a bad download).
+  // The north-west prior tile: its first chunk's checksum broken (a bad download).
   const nw = prior[0].file;
-  const ifd = (await (await fromFile(nw)).getImage()).fileDirectory;
-  const tiled = ifd.hasTag('TileOffsets');
-  const first = async (tag: 'TileOffsets' | 'StripOffsets' | 'TileByteCounts' | 'StripByteCounts') => Number(((await ifd.loadValue(tag)) as ArrayLike<number>)[0]);
-  const end = (await first(tiled ? 'TileOffsets' : 'StripOffsets')) + (await first(tiled ? 'TileByteCounts' : 'StripByteCounts'));
-  const bytes = Buffer.from(await readFile(nw));
-  bytes[end - 1] ^= 1;
-  await writeFile(nw, bytes);
+  await breakFirstChunk(nw);
 
   return {
     epoch: cur.epoch,
@@ -84,4 +78,18 @@ export async function rejectedPriorScene(dir: string, seed = 23): Promise<Reject
     threeBands: centre.file,
     badChecksum: nw,
   };
+}
+
+/**
+ * Flip a bit of a deflated GeoTIFF's first chunk's adler32 trailer, as a bad download does: the
+ * header (grid, date) still reads, the chunk does not decode (TILE.UNREADABLE when read).
+ */
+export async function breakFirstChunk(file: string): Promise<void> {
+  const ifd = (await (await fromFile(file)).getImage()).fileDirectory;
+  const tiled = ifd.hasTag('TileOffsets');
+  const first = async (tag: 'TileOffsets' | 'StripOffsets' | 'TileByteCounts' | 'StripByteCounts') => Number(((await ifd.loadValue(tag)) as ArrayLike<number>)[0]);
+  const end = (await first(tiled ? 'TileOffsets' : 'StripOffsets')) + (await first(tiled ? 'TileByteCounts' : 'StripByteCounts'));
+  const bytes = Buffer.from(await readFile(file));
+  bytes[end - 1] ^= 1;
+  await writeFile(file, bytes);
 }
