@@ -7,7 +7,8 @@
  * - the centre one has 3 bands (TILE.BAND_MISMATCH when planned: its header, so its footprint, was
  *   read); the four current tiles around it are compared with the prior that remains;
  * - the north-west corner one has a zlib checksum that does not match its first chunk (TILE.UNREADABLE
- *   when the current tile it serves reads it: only it covers most of that tile).
+ *   when the current tile it serves reads it: that tile falls back to the prior tiles north and west
+ *   of the centre, which cover its east and south edges only).
  */
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
