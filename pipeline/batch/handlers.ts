@@ -49,9 +49,16 @@ export interface HandlerDeps {
    * detections just before they are stored, asked for what it prepared when the batch finalises.
    */
   ahead?: { detected(detections: readonly Detection[]): void; headStart(): FinaliseHeadStart };
+  /**
+   * The embedded runner stores the plan while the first tile is detected: a tile's rows (which
+   * reference the batch row) wait for it. On PGlite they queued behind it anyway, on its one
+   * connection; on PostgreSQL they come on another of the pool's, and a tile quicker than the plan's
+   * transaction (a small tile, a rejected prior's ground to overlay) found no batch row.
+   */
+  planStored?: Promise<unknown>;
 }
 
-export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable, ahead }: HandlerDeps): JobHandlers {
+export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable, ahead, planStored }: HandlerDeps): JobHandlers {
   const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
   const planOf = async (batchId: string): Promise<BatchPlan> => {
     const cached = plans.get(batchId);
@@ -113,6 +120,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
               peakRssBytes: process.resourceUsage().maxRSS * 1024,
             };
             ahead?.detected(detections);
+            await planStored;
             await store.saveTileResult(db, batchId, tileId, detections, outcome, r.notObserved, undecodedHere);
             tlog.info({ detections: detections.length, threshold: r.threshold, coregistration: r.coregistration, timings: r.timings }, 'tile done');
             return outcome;
@@ -144,6 +152,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             ...base, ...(named?.rejected.length ? { rejectedPriors: named.rejected } : {}),
             status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
           };
+          await planStored;
           await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named);
           return outcome;
         }
