@@ -25,6 +25,11 @@ export interface TileOutcome {
   cloudCover?: number;
   status: 'done' | 'rejected';
   error?: RejectedInput['error'];
+  /**
+   * Prior tiles that did not decode when this tile read them (by file, with why): the tile was
+   * compared with the priors the plan would have chosen without them. Absent when none.
+   */
+  rejectedPriors?: RejectedInput[];
   pixels: number;
   detections: number;
   observedM2: number;

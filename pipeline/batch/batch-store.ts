@@ -19,11 +19,30 @@ export async function storePlan(db: Database, plan: BatchPlan): Promise<void> {
     await repo.upsertTiles(tx, plan.batchId, plan.tiles.map((t) => ({ tileId: t.tile.id, role: 'current' as const, info: { tile: t.tile } })));
     await repo.recordRejected(tx, plan.batchId, plan.rejected);
     await repo.writeRejectedFootprints(tx, plan.batchId, plan.rejectedFootprints ?? []);
-    await repo.writeRejectedPriorGround(tx, plan.batchId, plan.rejectedPriorFootprints ?? [], {
-      current: [...plan.tiles.map((t) => t.tile.footprint), ...(plan.rejectedFootprints ?? []).map((r) => r.footprint)],
-      acceptedPrior: plan.prior.map((p) => p.footprint),
-    });
+    await repo.writeRejectedPriorGround(tx, plan.batchId, plan.rejectedPriorFootprints ?? [], servedGround(plan));
   });
+}
+
+/**
+ * Each current tile's ground with the priors that could serve it (the plan's rule: a tile planned
+ * has them as its priors; one rejected while planning names them too, except in older plans, where
+ * every accepted prior over it stands in).
+ */
+function servedGround(plan: BatchPlan): repo.ServedGround[] {
+  const footprints = new Map(plan.prior.map((p) => [p.id, p.footprint]));
+  const cover = (ids: readonly string[]) => ids.map((id) => footprints.get(id)).filter((g) => g !== undefined);
+  return [
+    ...plan.tiles.map((t) => ({ footprint: t.tile.footprint, cover: cover(t.priorIds) })),
+    ...(plan.rejectedFootprints ?? []).map((r) => ({ footprint: r.footprint, cover: r.priorIds ? cover(r.priorIds) : plan.prior.map((p) => p.footprint) })),
+  ];
+}
+
+/** Priors that did not decode when a tile read them: their files and footprints, with why. */
+export interface UndecodedPriors {
+  rejected: RejectedInput[];
+  /** Their ground over the tile, and the footprints of the priors the tile fell back to. */
+  footprints: Pick<repo.RejectedFootprint, 'file' | 'reason' | 'footprint'>[];
+  tile: repo.ServedGround;
 }
 
 /**
@@ -63,21 +82,32 @@ export async function saveTileResult(
   detections: Detection[],
   outcome: TileOutcome,
   notObserved: MultiPolygon | null,
+  undecoded?: UndecodedPriors,
 ): Promise<void> {
   // One transaction (one commit, one round trip fewer): the detections and the outcome the report
   // reads are stored together or not at all.
   await db.transaction(async (tx) => {
     await repo.writeTileDetections(tx, batchId, tileId, detections, { areaM2: outcome.notObservedM2, geometry: notObserved });
+    await writeUndecoded(tx, batchId, tileId, undecoded);
     await setOutcome(tx, batchId, tileId, outcome);
   });
 }
 
+/** The tile's rows of priors that did not decode, replacing its earlier run's (none: they go). */
+async function writeUndecoded(tx: Queryable, batchId: string, tileId: string, undecoded: UndecodedPriors | undefined): Promise<void> {
+  await repo.writeTilePriorGround(tx, batchId, tileId, undecoded?.footprints ?? [], undecoded?.tile ?? null);
+  if (undecoded) await repo.recordRejected(tx, batchId, undecoded.rejected);
+}
+
 /** A tile that is bad input: no detections of it remain, it is marked skipped and reported by name. */
 /** Its footprint becomes not-observed ground, marked with the error code. */
-export async function rejectTile(db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput, footprint: repo.RejectedFootprint): Promise<void> {
+export async function rejectTile(
+  db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput, footprint: repo.RejectedFootprint, undecoded?: UndecodedPriors,
+): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
     await repo.writeRejectedFootprints(tx, batchId, [footprint]);
+    await writeUndecoded(tx, batchId, tileId, undecoded);
     await repo.setTileStatus(tx, batchId, tileId, 'skipped', rejected.error);
     await repo.recordRejected(tx, batchId, [rejected]);
   });
@@ -122,17 +152,18 @@ export async function loadNotObserved(db: Database, batchId: string): Promise<Fe
   // A tile's own row names another file only where one of its prior tiles failed to read (handlers.ts).
   const r = await db.query<{ tile_id: string; area_m2: number; geom: string; reason: string | null; file: string | null; prior: boolean }>(
     `SELECT n.tile_id, n.area_m2, ST_AsGeoJSON(n.geom, 7) AS geom, n.reason, n.file,
-            n.tile_id LIKE $2::text || '%' OR coalesce(NOT (t.info->'tile'->'files' ? n.file), false) AS prior
+            ${repo.PRIOR_GROUND_ROW('n.tile_id')} OR coalesce(NOT (t.info->'tile'->'files' ? n.file), false) AS prior
      FROM not_observed n LEFT JOIN tiles t ON t.batch_id = n.batch_id AND t.tile_id = n.tile_id
      WHERE n.batch_id = $1 AND n.geom IS NOT NULL ORDER BY n.tile_id`,
-    [batchId, repo.PRIOR_GROUND_KEY],
+    [batchId],
   );
   return {
     type: 'FeatureCollection',
     features: r.rows.map((row) => ({
       type: 'Feature',
       properties: {
-        tile_id: row.prior && row.tile_id.startsWith(repo.PRIOR_GROUND_KEY) ? row.tile_id.slice(repo.PRIOR_GROUND_KEY.length) : row.tile_id,
+        // A plan's prior row is named by its file; a tile job's by the tile that read the prior.
+        tile_id: row.prior && row.tile_id.startsWith(repo.PRIOR_GROUND_KEY) ? row.tile_id.slice(repo.PRIOR_GROUND_KEY.length) : (repo.tileOfPriorGround(row.tile_id) ?? row.tile_id),
         area_m2: Math.round(row.area_m2),
         ...(row.reason ? { reason: row.reason, file: row.file, input: row.prior ? 'prior' : 'current' } : {}),
       },

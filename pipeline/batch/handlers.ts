@@ -4,14 +4,14 @@
  * result in one transaction, so a retried or duplicated job replaces its own rows.
  */
 import type { Logger } from 'pino';
-import { openMosaic, openTile } from '../../geo/tile-reader.js';
+import { openMosaic, openTile, type TileInfo } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../schemas/jobs.js';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import { loadRuleTable } from '../route/load-rule-table.js';
 import { BYTES_PER_PIXEL, detectTile, detectorStamp, modelRecord, modelsFor } from '../detect/detect-tile.js';
 import { collectGarbage } from '../collect-garbage.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
-import { asTubanError } from '../../schemas/errors.js';
+import { asTubanError, type TubanError } from '../../schemas/errors.js';
 import { config } from '../config.js';
 import type { Database } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
@@ -20,8 +20,8 @@ import * as store from './batch-store.js';
 import { detectorParamsFor } from './batch-args.js';
 import { flatParams } from '../detect/detector-params.js';
 import { finaliseDetections, type FinaliseHeadStart } from './finalise-batch.js';
-import type { Detection } from '../model.js';
-import { planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
+import type { Detection, RejectedInput } from '../model.js';
+import { fallbackPriors, planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
 import { summarise } from './batch-report.js';
 import { refiledImageryWarnings } from './refiled-imagery.js';
@@ -49,9 +49,16 @@ export interface HandlerDeps {
    * detections just before they are stored, asked for what it prepared when the batch finalises.
    */
   ahead?: { detected(detections: readonly Detection[]): void; headStart(): FinaliseHeadStart };
+  /**
+   * The embedded runner stores the plan while the first tile is detected: a tile's rows (which
+   * reference the batch row) wait for it. On PGlite they queued behind it anyway, on its one
+   * connection; on PostgreSQL they come on another of the pool's, and a tile quicker than the plan's
+   * transaction (a small tile, a rejected prior's ground to overlay) found no batch row.
+   */
+  planStored?: Promise<unknown>;
 }
 
-export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable, ahead }: HandlerDeps): JobHandlers {
+export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable, ahead, planStored }: HandlerDeps): JobHandlers {
   const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
   const planOf = async (batchId: string): Promise<BatchPlan> => {
     const cached = plans.get(batchId);
@@ -64,57 +71,91 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
   return {
     'tile.detect': async ({ batchId, tileId }, ctx) => {
       const plan = await planOf(batchId);
-      const { tile, priors } = planTile(plan, tileId);
+      const { tile, priors: planned } = planTile(plan, tileId);
       const tlog = log.child({ batchId, tileId, file: tile.tile.files[0] });
       const params = detectorParamsFor(plan.args);
-      const latestPrior = [...priors].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)).at(-1);
       const t = tile.tile;
-      const base = {
-        tileId, files: t.files, date: t.date, datePrecision: t.datePrecision ?? 'day', priorDatePrecision: latestPrior?.datePrecision ?? 'day', bands: tile.bands,
-        ...(t.stacItem ? { stacItem: t.stacItem } : {}), ...(t.cloudCover !== undefined ? { cloudCover: t.cloudCover } : {}),
-      } as const;
-      try {
-        const current = await openTile(tile.tile);
-        const prior = await openMosaic(priors);
+      // Priors that did not decode when this tile read them (a chunk whose checksum fails): the tile
+      // falls back to the priors the plan would have chosen without them, and only the ground none
+      // of those covers is not observed, named by the broken file. Each run of the job reads them
+      // again, so a re-run (a crash, a retry, another worker) comes to the same.
+      const undecoded: { prior: TileInfo; error: TubanError }[] = [];
+      let priors = planned;
+      const undecodedRows = (left: readonly TileInfo[], named: typeof undecoded): store.UndecodedPriors | undefined =>
+        named.length === 0
+          ? undefined
+          : {
+              rejected: named.map((u) => ({ subject: u.error.subject!, error: u.error.toJSON() })),
+              footprints: named.map((u) => ({ file: u.error.subject!, reason: u.error.code, footprint: u.prior.footprint })),
+              tile: { footprint: t.footprint, cover: left.map((p) => p.footprint) },
+            };
+      for (;;) {
+        const latestPrior = [...priors].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0)).at(-1);
+        const base = {
+          tileId, files: t.files, date: t.date, datePrecision: t.datePrecision ?? 'day', priorDatePrecision: latestPrior?.datePrecision ?? 'day', bands: tile.bands,
+          ...(t.stacItem ? { stacItem: t.stacItem } : {}), ...(t.cloudCover !== undefined ? { cloudCover: t.cloudCover } : {}),
+        } as const;
         try {
-          const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: config().maxTileBytes, scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
-          // The tile's rasters are garbage from here: give them back before its rows are stored and
-          // the batch goes on (the next tile, finalising, the output files).
-          if (r.pixels * BYTES_PER_PIXEL >= COLLECT_AFTER_BYTES) collectGarbage();
-          const beforeDate = priors.map((p) => p.date).sort().at(-1) ?? '';
-          const detections = r.detections.map((d) => ({ ...d, beforeDate }));
+          const current = await openTile(tile.tile);
+          const prior = await openMosaic(priors);
+          try {
+            const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: config().maxTileBytes, scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
+            // The tile's rasters are garbage from here: give them back before its rows are stored and
+            // the batch goes on (the next tile, finalising, the output files).
+            if (r.pixels * BYTES_PER_PIXEL >= COLLECT_AFTER_BYTES) collectGarbage();
+            const beforeDate = latestPrior?.date ?? '';
+            const detections = r.detections.map((d) => ({ ...d, beforeDate }));
+            const undecodedHere = undecodedRows(priors, undecoded);
+            const outcome: TileOutcome = {
+              ...base,
+              ...(undecodedHere ? { rejectedPriors: undecodedHere.rejected } : {}),
+              status: 'done',
+              pixels: r.pixels,
+              detections: detections.length,
+              observedM2: r.observedM2,
+              notObservedM2: r.notObservedM2,
+              threshold: r.threshold,
+              coregistration: r.coregistration,
+              timings: r.timings,
+              peakRssBytes: process.resourceUsage().maxRSS * 1024,
+            };
+            ahead?.detected(detections);
+            await planStored;
+            await store.saveTileResult(db, batchId, tileId, detections, outcome, r.notObserved, undecodedHere);
+            tlog.info({ detections: detections.length, threshold: r.threshold, coregistration: r.coregistration, timings: r.timings }, 'tile done');
+            return outcome;
+          } finally {
+            await Promise.allSettled([current.close(), prior.close()]);
+          }
+        } catch (err) {
+          const e = asTubanError(err, tile.tile.files[0]);
+          if (e.disposition !== 'skip') throw e;
+          // A prior tile that would not read is the file to download again, not this tile.
+          const badPrior = e.subject !== undefined && !t.files.includes(e.subject) ? priors.find((p) => p.files.includes(e.subject!)) : undefined;
+          if (badPrior) {
+            undecoded.push({ prior: badPrior, error: e });
+            const left = fallbackPriors(plan, tile, new Set(undecoded.map((u) => u.prior.id)));
+            if (left.length > 0) {
+              tlog.warn({ code: e.code, prior: e.subject, err: e.message, next: left.map((p) => p.files[0]) }, 'prior tile did not decode; the tile falls back to the next prior over it');
+              priors = left;
+              continue;
+            }
+          }
+          // Bad input: report it by name, store nothing of the tile, let the batch go on.
+          tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
+          // Its ground was given and never compared: not observed, with the reason, not "no change",
+          // and the file at fault (the last prior that would not read, where none is left). The
+          // priors that failed before it are named on their ground of the tile.
+          const named = undecodedRows(badPrior ? [] : priors, badPrior ? undecoded.slice(0, -1) : undecoded);
+          const ground = rejectedFootprint(tileId, badPrior ? e.subject! : t.files[0], e.code, t.footprint);
           const outcome: TileOutcome = {
-            ...base,
-            status: 'done',
-            pixels: r.pixels,
-            detections: detections.length,
-            observedM2: r.observedM2,
-            notObservedM2: r.notObservedM2,
-            threshold: r.threshold,
-            coregistration: r.coregistration,
-            timings: r.timings,
-            peakRssBytes: process.resourceUsage().maxRSS * 1024,
+            ...base, ...(named?.rejected.length ? { rejectedPriors: named.rejected } : {}),
+            status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
           };
-          ahead?.detected(detections);
-          await store.saveTileResult(db, batchId, tileId, detections, outcome, r.notObserved);
-          tlog.info({ detections: detections.length, threshold: r.threshold, coregistration: r.coregistration, timings: r.timings }, 'tile done');
+          await planStored;
+          await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named);
           return outcome;
-        } finally {
-          await Promise.allSettled([current.close(), prior.close()]);
         }
-      } catch (err) {
-        const e = asTubanError(err, tile.tile.files[0]);
-        if (e.disposition !== 'skip') throw e;
-        // Bad input: report it by name, store nothing of the tile, let the batch go on.
-        tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
-        // Its ground was given and never compared: not observed, with the reason, not "no change",
-        // and the file at fault: a prior tile that would not read (a chunk whose checksum fails) is
-        // the file to download again, not this tile.
-        const priorAtFault = e.subject !== undefined && !t.files.includes(e.subject) && priors.some((p) => p.files.includes(e.subject!));
-        const ground = rejectedFootprint(tileId, priorAtFault ? e.subject! : t.files[0], e.code, t.footprint);
-        const outcome: TileOutcome = { ...base, status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0 };
-        await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground);
-        return outcome;
       }
     },
 
@@ -149,7 +190,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const tiles = await store.loadTileOutcomes(db, batchId);
       // Last month's imagery given as this month's: every change of it issued a second time.
       const refiled = await refiledImageryWarnings(db, plan);
-      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...result.rejected];
+      // A prior that did not decode for several tiles is one rejected input.
+      const undecoded = onceEach(tiles.flatMap((t) => t.rejectedPriors ?? []));
+      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...undecoded, ...result.rejected];
       // Rejected tiles' footprints (planning's and the tile jobs'): ground given and not looked at;
       // and rejected prior tiles' ground over the tiles used (nodata of theirs, counted there already).
       const rejectedGround = await repo.loadRejectedGround(db, batchId);
@@ -191,4 +234,13 @@ function sameGroundWarnings(others: readonly { batchId: string; polygons: number
       `${o.polygons} polygon(s) lie on sites batch ${o.batchId}${o.file ? ` (tiles such as ${o.file})` : ''} already holds for ${epoch}, from other tile files over the same ground: ` +
       `the month's ledger lists both; if this run re-prepared that imagery, the sites are there twice under two codes: run it again with --replaces ${o.batchId}`,
   );
+}
+
+/** Each (file, code) once, first kept. */
+function onceEach(inputs: readonly RejectedInput[]): RejectedInput[] {
+  const seen = new Set<string>();
+  return inputs.filter((r) => {
+    const key = `${r.subject}\n${r.error.code}`;
+    return !seen.has(key) && seen.add(key);
+  });
 }

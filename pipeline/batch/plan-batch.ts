@@ -70,7 +70,11 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
   ]);
   stopWhenNothingFound('--tiles', args.tiles, cur, args.epoch);
   stopWhenNothingFound('--prior', args.prior, pri, args.epoch);
-  const rejectedFootprints: RejectedFootprint[] = cur.rejected.filter((r) => r.footprint).map((r) => rejectedFootprint(r.subject, r.subject, r.error.code, r.footprint!));
+  // A current tile rejected by the catalogue has no date: dated by the epoch, as a current tile with none is.
+  const epochDated = { date: `${args.epoch}-01`, datePrecision: 'month' as const };
+  const rejectedFootprints: RejectedFootprint[] = cur.rejected
+    .filter((r) => r.footprint)
+    .map((r) => ({ ...rejectedFootprint(r.subject, r.subject, r.error.code, r.footprint!), priorIds: idsOf(servingPriors({ ...epochDated, footprint: r.footprint! }, pri.tiles)) }));
   // A prior tile's footprint is not the month's ground: only where it alone would have served a current tile (stored with the plan).
   const rejectedPriorFootprints: RejectedFootprint[] = pri.rejected.filter((r) => r.footprint).map((r) => rejectedFootprint(r.subject, r.subject, r.error.code, r.footprint!));
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected].map(({ footprint: _, ...r }) => r);
@@ -79,7 +83,7 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
   for (const tile of cur.tiles) {
     const reject = (err: TubanError) => {
       rejected.push({ subject: tile.files[0], error: err.toJSON() });
-      rejectedFootprints.push(rejectedFootprint(tile.id, tile.files[0], err.code, tile.footprint));
+      rejectedFootprints.push({ ...rejectedFootprint(tile.id, tile.files[0], err.code, tile.footprint), priorIds: idsOf(servingPriors(tile, pri.tiles)) });
     };
     // Imagery from after the month it is filed under would put its polygons in the wrong ledger.
     if (tile.date.slice(0, 7) > args.epoch) {
@@ -96,9 +100,7 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
       reject(new TubanError('TILE.NO_OVERLAP', `no prior-epoch tile overlaps this tile${why}`, tile.files[0]));
       continue;
     }
-    // A prior is earlier imagery: the same acquisition, or a later one, would compare the tile with
-    // itself or run time backwards (change types reversed).
-    const priors = overlapping.filter((p) => earlier(p, tile));
+    const priors = servingPriors(tile, overlapping);
     if (priors.length === 0) {
       const dates = [...new Set(overlapping.map((p) => p.date))].sort().join(', ');
       reject(new TubanError('TILE.PRIOR_NOT_EARLIER', `the prior tiles over it are dated ${dates}, not before this tile's ${tile.date}: are --tiles and --prior swapped, or one folder given as both?`, tile.files[0]));
@@ -121,7 +123,7 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     // `--bands` given: only the bands named (the catalogue read no others); else every optional band both epochs have.
     const allowed = (b: BandName) => args.bands === undefined || args.bands.includes(b);
     const bands = [...REQUIRED_BANDS, ...OPTIONAL_BANDS.filter((b) => allowed(b) && has(tile, b) && priors.every((p) => has(p, b)))];
-    tiles.push({ tile, priorIds: priors.map((p) => p.id).sort(), bands });
+    tiles.push({ tile, priorIds: idsOf(priors), bands });
   }
   tiles.sort((a, b) => (a.tile.id < b.tile.id ? -1 : 1));
   const batchId = batchIdFor(
@@ -131,6 +133,29 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     await digestFiles([...args.zones, ...(args.landuse ? [args.landuse] : []), ...(args.rules ? [args.rules] : [])]),
   );
   return { batchId, plannedAt, args, tiles, prior: pri.tiles, rejected, rejectedFootprints, rejectedPriorFootprints, warnings };
+}
+
+/**
+ * The plan's rule for a tile's prior: every prior tile over it (footprints overlapping) acquired
+ * before it. The same acquisition, or a later one, would compare the tile with itself or run time
+ * backwards (change types reversed). Its mosaic takes them in `priors`' order, the first with data
+ * winning (`openMosaic`). The fall-back from a prior that does not decode (`fallbackPriors`) and the
+ * cover of a rejected prior's ground (batch-store.ts) apply it too.
+ */
+export function servingPriors(tile: Pick<TileInfo, 'footprint' | 'date' | 'datePrecision'>, priors: readonly TileInfo[]): TileInfo[] {
+  return priors.filter((p) => booleanIntersects(p.footprint, tile.footprint) && earlier(p, tile));
+}
+
+const idsOf = (tiles: readonly TileInfo[]) => tiles.map((t) => t.id).sort();
+
+/**
+ * The priors a tile is compared with once `rejected` (prior ids) did not decode: those the plan
+ * would have chosen without them, in the plan's order. The tile's bands stay the plan's: every
+ * prior left has them (the plan chose bands that all of its priors have), and the batch's models
+ * are named by them.
+ */
+export function fallbackPriors(plan: Pick<BatchPlan, 'prior'>, tile: TilePlan, rejected: ReadonlySet<string>): TileInfo[] {
+  return servingPriors(tile.tile, plan.prior.filter((p) => !rejected.has(p.id)));
 }
 
 /** A rejected tile's ground: its footprint, measured in a local equal-area projection like every area. */
@@ -175,7 +200,7 @@ function monthsBetween(a: string, b: string): number {
  * Whether prior tile `p` was acquired before tile `t`: by day where both dates are days; where
  * either is known to the month only, a later month is not earlier and the same month cannot be told.
  */
-function earlier(p: TileInfo, t: TileInfo): boolean {
+function earlier(p: TileInfo, t: Pick<TileInfo, 'date' | 'datePrecision'>): boolean {
   if ((p.datePrecision ?? 'day') === 'day' && (t.datePrecision ?? 'day') === 'day') return p.date < t.date;
   return p.date.slice(0, 7) <= t.date.slice(0, 7);
 }

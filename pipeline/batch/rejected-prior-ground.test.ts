@@ -4,7 +4,9 @@
  * a rejected prior tile used to add nothing of its own: the current tiles it would have served were
  * compared with the prior that remained, and where none remained the ground was outlined as
  * nodata (or the current tile's own file was named), so an analyst could not tell "no prior imagery
- * here" from "the prior file for here is broken: download it again".
+ * here" from "the prior file for here is broken: download it again". A prior that does not decode
+ * when a tile reads it is named the same way, on the ground the priors the tile falls back to do
+ * not cover (prior-fallback.test.ts).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,14 +51,16 @@ describe('a rejected prior tile', () => {
 
     // Both broken prior files are rejected inputs, named (which makes the batch exit 3, as a rejected
     // current tile does): the centre one when planned, the north-west one by the current tile it
-    // serves, which could not be compared; the other three were.
+    // serves, which fell back to the priors left over it (north and west of the centre) and was
+    // compared there, as the other three were.
     const byCode = new Map(report.rejected.map((r) => [r.error.code, r]));
     expect([...byCode.keys()].sort()).toEqual(['TILE.BAND_MISMATCH', 'TILE.UNREADABLE']);
     expect(byCode.get('TILE.BAND_MISMATCH')!.subject).toBe(scene.threeBands);
+    expect(byCode.get('TILE.UNREADABLE')!.subject).toBe(scene.badChecksum);
     expect(byCode.get('TILE.UNREADABLE')!.error.subject).toBe(scene.badChecksum);
     const nwTile = report.tiles.find((t) => t.files[0] === scene.current[0].file)!;
-    expect(nwTile.status).toBe('rejected');
-    expect(report.tiles.filter((t) => t.status === 'done')).toHaveLength(3);
+    expect(report.tiles.map((t) => t.status)).toEqual(['done', 'done', 'done', 'done']);
+    expect(nwTile.rejectedPriors?.map((r) => [r.subject, r.error.code])).toEqual([[scene.badChecksum, 'TILE.UNREADABLE']]);
 
     const hidden = JSON.parse(await readFile(join(out, 'not-observed.geojson'), 'utf8')) as FeatureCollection<MultiPolygon>;
     const reasoned = hidden.features.filter((f) => f.properties?.reason);
@@ -75,22 +79,22 @@ describe('a rejected prior tile', () => {
     expect(m2(minus(centre.geometry, alone))).toBeLessThan(0.01 * m2(alone));
     expect(m2(minus(alone, centre.geometry))).toBeLessThan(0.01 * m2(alone));
 
-    // The north-west current tile (rejected when its prior would not decode): its whole footprint, named
-    // by the prior file that needs downloading again, not by the current tile that is sound.
+    // The north-west prior (it did not decode when the north-west tile read it): its ground over that
+    // tile which the priors the tile fell back to (north and west of the centre) do not cover, named
+    // by the prior file that needs downloading again, on the tile that read it.
     const nw = byFile.get(scene.badChecksum)!;
     expect(nw.properties).toMatchObject({ reason: 'TILE.UNREADABLE', file: scene.badChecksum, input: 'prior', tile_id: nwTile.tileId });
-    const nwGround = areaM2(scene.current[0].footprint);
-    expect(nw.properties!.area_m2).toBeCloseTo(nwGround, -3);
+    const nwGround = minus(and(scene.current[0].footprint, scene.prior[0].footprint)!, unionOf([scene.prior[1].footprint, scene.prior[3].footprint]))!;
+    expect(m2(nwGround)).toBeGreaterThan(0.35 * areaM2(scene.current[0].footprint));
+    expect(nw.properties!.area_m2).toBeCloseTo(m2(nwGround), -3);
+    expect(m2(minus(nw.geometry, nwGround))).toBeLessThan(0.01 * m2(nwGround));
 
-    // Counted once: the centre prior's ground over the north-west tile is that tile's footprint already,
-    // and over the three tiles used it is in their nodata already (their notObservedM2); it adds to
-    // the rejected inputs' share of the not-observed ground, not to the not-observed ground.
-    const overUsed = m2(minus(alone, scene.current[0].footprint));
-    const used = report.tiles.filter((t) => t.status === 'done');
-    const usedNotObserved = used.reduce((n, t) => n + t.notObservedM2, 0);
-    expect(usedNotObserved).toBeGreaterThan(0.95 * overUsed);
-    expect(report.notObservedM2).toBeCloseTo(usedNotObserved + nwGround, -2);
-    expect(report.rejectedNotObservedM2).toBeCloseTo(nwGround + overUsed, -3);
+    // Counted once: both lie over the tiles used, in their nodata already (their notObservedM2); they
+    // add to the rejected inputs' share of the not-observed ground, not to the not-observed ground.
+    const usedNotObserved = report.tiles.reduce((n, t) => n + t.notObservedM2, 0);
+    expect(usedNotObserved).toBeGreaterThan(0.95 * (m2(alone) + m2(nwGround)));
+    expect(report.notObservedM2).toBeCloseTo(usedNotObserved, -2);
+    expect(report.rejectedNotObservedM2).toBeCloseTo(m2(alone) + m2(nwGround), -3);
     expect(report.rejectedNotObservedM2!).toBeLessThanOrEqual(report.notObservedM2);
   }, 240_000);
 

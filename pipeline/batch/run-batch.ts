@@ -73,7 +73,7 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   let zoneThread: ZoneFileThread | undefined;
   loadZones.prefetch(args.zones, { zonesCrs: args.zonesCrs, crsByPath: args.zonesCrsByPath }, (path, crs) => (zoneThread ??= startZoneFileThread()).load(path, crs));
   zoneThread?.close();
-  // Stored while the first tile is detected; the tile's own write queues behind it.
+  // Stored while the first tile is detected; the tile's own write waits for it (`planStored`).
   const stored = storePlan(db, plan);
   stored.catch(() => undefined);
   // Storing checks the batches it replaces: a wrong id ends the batch before a tile is read.
@@ -83,7 +83,7 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   // Read once for the whole batch (finalise routes with it, the outputs name the bureaus), on first use.
   let rules: Promise<RuleTable> | undefined;
   const loadRules = () => (rules ??= loadRuleTable(args.rules));
-  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan], loadRules, ahead: new FinaliseAhead(plan.args, loadZones) });
+  const handlers = createHandlers({ db, log, mode: 'embedded', plans: [plan], loadRules, ahead: new FinaliseAhead(plan.args, loadZones), planStored: stored });
   const steps = plan.tiles.length + 1;
   const ctx = (step: number, label: string): JobContext => ({ progress: (f) => progress((step + f) / steps, label), signal });
   for (const [i, t] of plan.tiles.entries()) {

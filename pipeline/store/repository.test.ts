@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detection } from '../model.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { SQM_PER_MU } from '../../schemas/vocabulary.js';
+import { areaM2 } from '../../geo/area.js';
 import { MIGRATIONS, migrate } from './migrations.js';
 import { openDatabase } from './open-database.js';
 import type { Database } from './queryable.js';
@@ -17,6 +18,7 @@ import {
   loadDetections,
   loadGonePolygons,
   loadNotObservedSummary,
+  loadRejectedGround,
   loadPolygons,
   loadRejected,
   loadTiles,
@@ -33,6 +35,7 @@ import {
   upsertTiles,
   warmUpGeometry,
   writeRejectedPriorGround,
+  writeTilePriorGround,
 } from './repository.js';
 
 let db: Database;
@@ -521,12 +524,28 @@ describe('writeRejectedPriorGround', () => {
 
   it('stores a file named twice (a STAC collection repeating an item) once, and a re-plan replaces the last plan\'s rows', async () => {
     await upsertBatch(db, { id: 'b-prior-ground', epoch: '2026-10', params: {} });
-    const ground = { current: [square(117, 36, 0.01)], acceptedPrior: [square(117, 36, 0.005)] };
+    const ground = [{ footprint: square(117, 36, 0.01), cover: [square(117, 36, 0.005)] }];
     const broken = { file: '/prior/items.json#S2_0906', reason: 'TILE.UNREADABLE' as const, footprint: square(117.004, 36.004, 0.01) };
     await writeRejectedPriorGround(db, 'b-prior-ground', [broken, { ...broken }], ground);
     expect(await rows('b-prior-ground')).toEqual([['prior:/prior/items.json#S2_0906', '/prior/items.json#S2_0906']]);
     // The broken prior deleted, not fixed (the batch id does not move): its ground is no longer reported.
     await writeRejectedPriorGround(db, 'b-prior-ground', [], ground);
     expect(await rows('b-prior-ground')).toEqual([]);
+  });
+
+  it("keeps a tile job's rows of a prior that did not decode (a re-plan does not run a finished tile again); the tile's re-run replaces them", async () => {
+    await upsertBatch(db, { id: 'b-tile-prior', epoch: '2026-10', params: {} });
+    const tile = { footprint: square(117, 36, 0.01), cover: [square(117, 36, 0.005)] };
+    const broken = { file: '/prior/b.tif', reason: 'TILE.UNREADABLE' as const, footprint: square(117, 36, 0.01) };
+    await writeTilePriorGround(db, 'b-tile-prior', 'abc123', [broken], tile);
+    await writeRejectedPriorGround(db, 'b-tile-prior', [], [tile]);
+    expect(await rows('b-tile-prior')).toEqual([['abc123/prior:/prior/b.tif', '/prior/b.tif']]);
+    // A quarter of the tile is covered by the prior it fell back to: three quarters are left.
+    const ground = await loadRejectedGround(db, 'b-tile-prior');
+    expect(ground.footprintsM2).toBe(0);
+    expect(ground.priorOverUsedM2 / areaM2(tile.footprint)).toBeCloseTo(0.75, 2);
+    expect((await loadNotObservedSummary(db, 'b-tile-prior')).tiles).toBe(0);
+    await writeTilePriorGround(db, 'b-tile-prior', 'abc123', [], null);
+    expect(await rows('b-tile-prior')).toEqual([]);
   });
 });

@@ -217,6 +217,12 @@ export interface RejectedFootprint {
   reason: string;
   footprint: Polygon;
   areaM2: number;
+  /**
+   * A current tile rejected while planning: the accepted prior tiles that could have served it (the
+   * plan's rule, `servingPriors`), where a rejected prior's ground over it counts as covered.
+   * Absent in older plans (every accepted prior over it then).
+   */
+  priorIds?: string[];
 }
 
 /** Replaces each tile's not-observed row with its whole footprint, marked with why it was rejected. */
@@ -239,49 +245,104 @@ export async function writeRejectedFootprints(tx: Queryable, batchId: string, re
 export const PRIOR_GROUND_KEY = 'prior:';
 
 /**
+ * The key of the row a tile's job writes for a prior that did not decode when the tile read it:
+ * the tile id, `/prior:` and the prior's file. The tile's re-run replaces it (`tilePriorGroundPattern`),
+ * a re-plan keeps it (the plan replaces only `prior:` rows, and a finished tile job is not run again).
+ */
+export const tilePriorGroundKey = (tileId: string, file: string): string => `${tileId}${TILE_PRIOR_GROUND_INFIX}${file}`;
+const TILE_PRIOR_GROUND_INFIX = '/prior:';
+/** LIKE pattern of one tile's rows of priors that did not decode (tile ids are hex: nothing to escape). */
+const tilePriorGroundPattern = (tileId: string): string => `${tileId}${TILE_PRIOR_GROUND_INFIX}%`;
+/** Whether a not_observed row (its key in `column`) is a rejected prior's ground, the plan's or a tile job's. */
+export const PRIOR_GROUND_ROW = (column: string): string => `(${column} LIKE '${PRIOR_GROUND_KEY}%' OR ${column} LIKE '%${TILE_PRIOR_GROUND_INFIX}%')`;
+
+/** The tile a tile job's prior row belongs to, else null (a plan's prior row, or a tile's own). */
+export function tileOfPriorGround(key: string): string | null {
+  if (key.startsWith(PRIOR_GROUND_KEY)) return null;
+  const at = key.indexOf(TILE_PRIOR_GROUND_INFIX);
+  return at < 0 ? null : key.slice(0, at);
+}
+
+/**
  * Overlays of footprints run on a 1e-9° grid (0.1 mm): left floating, the difference of two
  * footprints of one grid that differ in their last digits (a prior rejected under the tile it alone
  * serves) gave no row at all on PGlite, and no error either.
  */
 const OVERLAY_GRID = 1e-9;
 
+/** A current tile's ground and the footprints of the priors that could serve it (`servingPriors`). */
+export interface ServedGround {
+  footprint: Polygon;
+  cover: readonly Polygon[];
+}
+
 /**
- * A rejected prior tile's ground: where its footprint lies over the current tiles' and no accepted
- * prior tile covers it, no tile had imagery to compare with. Stored marked with its error code and
- * file, so "no polygon there" reads as "the prior file there is broken", not as "no change" or as
- * "no prior imagery". Measured in PostGIS on the ellipsoid, as `areaM2` measures (equal-area).
+ * A rejected prior tile's ground: where its footprint lies over the current tiles' and no prior that
+ * could serve the tile there covers it, no tile had imagery to compare with. An accepted prior
+ * dated on or after a tile is never in its mosaic, so it covers nothing of it. Stored marked with its
+ * error code and file, so "no polygon there" reads as "the prior file there is broken", not as
+ * "no change" or as "no prior imagery". Measured in PostGIS on the ellipsoid, as `areaM2` measures
+ * (equal-area).
  */
 export async function writeRejectedPriorGround(
   tx: Queryable,
   batchId: string,
   priors: readonly Pick<RejectedFootprint, 'file' | 'reason' | 'footprint'>[],
-  ground: { current: readonly Polygon[]; acceptedPrior: readonly Polygon[] },
+  current: readonly ServedGround[],
 ): Promise<void> {
   // Rejected priors are not part of the batch id: a broken prior deleted, not fixed, leaves the id as it
   // was, so a re-plan's rows replace the last plan's rather than add to them.
   await tx.query(`DELETE FROM not_observed WHERE batch_id = $1 AND tile_id LIKE $2::text || '%'`, [batchId, PRIOR_GROUND_KEY]);
+  await insertPriorGround(tx, batchId, (file) => `${PRIOR_GROUND_KEY}${file}`, priors, current);
+}
+
+/**
+ * The ground of the priors that did not decode when tile `tileId` read them: over the tile, where no
+ * prior it fell back to covers. Replaces the tile's earlier rows (a re-run of its job).
+ */
+export async function writeTilePriorGround(
+  tx: Queryable,
+  batchId: string,
+  tileId: string,
+  priors: readonly Pick<RejectedFootprint, 'file' | 'reason' | 'footprint'>[],
+  tile: ServedGround | null,
+): Promise<void> {
+  await tx.query('DELETE FROM not_observed WHERE batch_id = $1 AND tile_id LIKE $2', [batchId, tilePriorGroundPattern(tileId)]);
+  if (tile) await insertPriorGround(tx, batchId, (file) => tilePriorGroundKey(tileId, file), priors, [tile]);
+}
+
+async function insertPriorGround(
+  tx: Queryable,
+  batchId: string,
+  keyOf: (file: string) => string,
+  priors: readonly Pick<RejectedFootprint, 'file' | 'reason' | 'footprint'>[],
+  current: readonly ServedGround[],
+): Promise<void> {
   // One row per file: a STAC collection repeating an item names its file twice, and one INSERT … ON
   // CONFLICT DO UPDATE cannot touch a row twice.
   const files = new Set<string>();
   const byFile = priors.filter((p) => !files.has(p.file) && files.add(p.file));
-  if (byFile.length === 0 || ground.current.length === 0) return;
+  if (byFile.length === 0 || current.length === 0) return;
+  // Ground some tile observed is observed: covered is each tile's footprint where a prior that could
+  // serve it lies, over every tile.
   await tx.query(
-    `WITH cur AS (SELECT ST_Union(ST_GeomFromWKB(decode(h, 'hex'), 4326), $6::float8) AS g FROM unnest($3::text[]) AS h),
-          acc AS (SELECT ST_Union(ST_GeomFromWKB(decode(h, 'hex'), 4326), $6::float8) AS g FROM unnest($4::text[]) AS h),
+    `WITH cur AS (SELECT ST_GeomFromWKB(decode(c->>'wkb', 'hex'), 4326) AS g, c->'cover' AS cover FROM jsonb_array_elements($3::jsonb) AS c),
+          ground AS (SELECT ST_Union(g, $4::float8) AS g FROM cur),
+          acc AS (
+            SELECT ST_Union(ST_CollectionExtract(ST_Intersection(cur.g, ST_GeomFromWKB(decode(h, 'hex'), 4326), $4::float8), 3), $4::float8) AS g
+            FROM cur, jsonb_array_elements_text(cur.cover) AS h),
           served AS (
-            SELECT e->>'file' AS file, e->>'reason' AS reason, ST_Intersection(ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326), cur.g, $6::float8) AS g, acc.g AS covered
-            FROM jsonb_array_elements($2::jsonb) AS e, cur, acc),
+            SELECT e->>'key' AS key, e->>'file' AS file, e->>'reason' AS reason, ST_Intersection(ST_GeomFromWKB(decode(e->>'wkb', 'hex'), 4326), ground.g, $4::float8) AS g, acc.g AS covered
+            FROM jsonb_array_elements($2::jsonb) AS e, ground, acc),
           alone AS (
-            SELECT file, reason, ST_CollectionExtract(CASE WHEN covered IS NULL THEN g ELSE ST_Difference(g, covered, $6::float8) END, 3) AS g FROM served)
+            SELECT key, file, reason, ST_CollectionExtract(CASE WHEN covered IS NULL OR ST_IsEmpty(covered) THEN g ELSE ST_Difference(g, covered, $4::float8) END, 3) AS g FROM served)
      INSERT INTO not_observed (batch_id, tile_id, area_m2, geom, reason, file)
-     SELECT $1, $5::text || file, ST_Area(g::geography), ST_Multi(g), reason, file FROM alone WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)
+     SELECT $1, key, ST_Area(g::geography), ST_Multi(g), reason, file FROM alone WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)
      ON CONFLICT (batch_id, tile_id) DO UPDATE SET area_m2 = EXCLUDED.area_m2, geom = EXCLUDED.geom, reason = EXCLUDED.reason, file = EXCLUDED.file`,
     [
       batchId,
-      JSON.stringify(byFile.map((p) => ({ file: p.file, reason: p.reason, wkb: wkbHex(p.footprint) }))),
-      ground.current.map((g) => wkbHex(g)),
-      ground.acceptedPrior.map((g) => wkbHex(g)),
-      PRIOR_GROUND_KEY,
+      JSON.stringify(byFile.map((p) => ({ key: keyOf(p.file), file: p.file, reason: p.reason, wkb: wkbHex(p.footprint) }))),
+      JSON.stringify(current.map((c) => ({ wkb: wkbHex(c.footprint), cover: c.cover.map((g) => wkbHex(g)) }))),
       OVERLAY_GRID,
     ],
   );
@@ -295,13 +356,13 @@ export async function writeRejectedPriorGround(
  */
 export async function loadRejectedGround(db: Queryable, batchId: string): Promise<{ footprintsM2: number; priorOverUsedM2: number }> {
   const r = await db.query<{ footprints: number | null; prior: number | null }>(
-    `WITH rejected AS (SELECT tile_id LIKE $2::text || '%' AS of_prior, area_m2, geom FROM not_observed WHERE batch_id = $1 AND reason IS NOT NULL),
-          footprints AS (SELECT sum(area_m2) AS a, ST_Union(geom, $3::float8) AS g FROM rejected WHERE NOT of_prior),
-          prior_ground AS (SELECT ST_Union(geom, $3::float8) AS g FROM rejected WHERE of_prior)
+    `WITH rejected AS (SELECT ${PRIOR_GROUND_ROW('tile_id')} AS of_prior, area_m2, geom FROM not_observed WHERE batch_id = $1 AND reason IS NOT NULL),
+          footprints AS (SELECT sum(area_m2) AS a, ST_Union(geom, $2::float8) AS g FROM rejected WHERE NOT of_prior),
+          prior_ground AS (SELECT ST_Union(geom, $2::float8) AS g FROM rejected WHERE of_prior)
      SELECT f.a::float8 AS footprints,
-            ST_Area((CASE WHEN f.g IS NULL THEN p.g ELSE ST_Difference(p.g, f.g, $3::float8) END)::geography)::float8 AS prior
+            ST_Area((CASE WHEN f.g IS NULL THEN p.g ELSE ST_Difference(p.g, f.g, $2::float8) END)::geography)::float8 AS prior
      FROM footprints f CROSS JOIN prior_ground p`,
-    [batchId, PRIOR_GROUND_KEY, OVERLAY_GRID],
+    [batchId, OVERLAY_GRID],
   );
   const row = r.rows.at(0);
   if (!row) throw new TubanError('INTERNAL', `batch ${batchId}: the rejected inputs' not-observed ground could not be measured (no row from the overlay)`);
@@ -403,8 +464,8 @@ export async function loadDetections(db: Queryable, batchId: string): Promise<De
  */
 export async function loadNotObservedSummary(db: Queryable, batchId: string): Promise<{ areaM2: number; tiles: number }> {
   const r = await db.query<{ a: number | null; n: number }>(
-    `SELECT sum(area_m2)::float8 AS a, count(*)::int AS n FROM not_observed WHERE batch_id = $1 AND tile_id NOT LIKE $2::text || '%'`,
-    [batchId, PRIOR_GROUND_KEY],
+    `SELECT sum(area_m2)::float8 AS a, count(*)::int AS n FROM not_observed WHERE batch_id = $1 AND NOT ${PRIOR_GROUND_ROW('tile_id')}`,
+    [batchId],
   );
   return { areaM2: r.rows[0].a ?? 0, tiles: r.rows[0].n };
 }

@@ -7,7 +7,8 @@
  * - the centre one has 3 bands (TILE.BAND_MISMATCH when planned: its header, so its footprint, was
  *   read); the four current tiles around it are compared with the prior that remains;
  * - the north-west corner one has a zlib checksum that does not match its first chunk (TILE.UNREADABLE
- *   when the current tile it serves reads it: only it covers most of that tile).
+ *   when the current tile it serves reads it: that tile falls back to the prior tiles north and west
+ *   of the centre, which cover its east and south edges only).
  */
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -64,15 +65,9 @@ export async function rejectedPriorScene(dir: string, seed = 23): Promise<Reject
     bands: [r.bands.blue!, r.bands.green!, r.bands.red!].map((b) => Float32Array.from(b)),
   });
 
-  // The north-west prior tile: flip a bit of its first chunk's adler32 trailer (a bad download).
+  // The north-west prior tile: its first chunk's checksum broken (a bad download).
   const nw = prior[0].file;
-  const ifd = (await (await fromFile(nw)).getImage()).fileDirectory;
-  const tiled = ifd.hasTag('TileOffsets');
-  const first = async (tag: 'TileOffsets' | 'StripOffsets' | 'TileByteCounts' | 'StripByteCounts') => Number(((await ifd.loadValue(tag)) as ArrayLike<number>)[0]);
-  const end = (await first(tiled ? 'TileOffsets' : 'StripOffsets')) + (await first(tiled ? 'TileByteCounts' : 'StripByteCounts'));
-  const bytes = Buffer.from(await readFile(nw));
-  bytes[end - 1] ^= 1;
-  await writeFile(nw, bytes);
+  await breakFirstChunk(nw);
 
   return {
     epoch: cur.epoch,
@@ -84,4 +79,18 @@ export async function rejectedPriorScene(dir: string, seed = 23): Promise<Reject
     threeBands: centre.file,
     badChecksum: nw,
   };
+}
+
+/**
+ * Flip a bit of a deflated GeoTIFF's first chunk's adler32 trailer, as a bad download does: the
+ * header (grid, date) still reads, the chunk does not decode (TILE.UNREADABLE when read).
+ */
+export async function breakFirstChunk(file: string): Promise<void> {
+  const ifd = (await (await fromFile(file)).getImage()).fileDirectory;
+  const tiled = ifd.hasTag('TileOffsets');
+  const first = async (tag: 'TileOffsets' | 'StripOffsets' | 'TileByteCounts' | 'StripByteCounts') => Number(((await ifd.loadValue(tag)) as ArrayLike<number>)[0]);
+  const end = (await first(tiled ? 'TileOffsets' : 'StripOffsets')) + (await first(tiled ? 'TileByteCounts' : 'StripByteCounts'));
+  const bytes = Buffer.from(await readFile(file));
+  bytes[end - 1] ^= 1;
+  await writeFile(file, bytes);
 }
