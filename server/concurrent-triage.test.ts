@@ -188,7 +188,7 @@ async function levelHistory(code: string): Promise<{ steps: [number, number][]; 
 }
 
 const caseOf = async (code: string) =>
-  (await db.query<{ status: string; escalation_level: number; geometry_changed: boolean }>('SELECT status, escalation_level, geometry_changed FROM cases WHERE code = $1', [code])).rows[0];
+  (await db.query<{ status: string; escalation_level: number; geometry_changed: boolean }>('SELECT status, escalation_level, geometry_changed, merged_into FROM cases WHERE code = $1', [code])).rows[0];
 
 describe('the deadline sweep escalating a case late on two counts in one pass', () => {
   it('raises the level one step per escalation, and each history row starts where the last ended', async () => {
@@ -372,5 +372,30 @@ describe.runIf(onServer)('passes of other server processes running while an acti
     expect(await caseOf(SEEN_B)).toMatchObject({ status: 'issued' });
     expect((await actionsOn(SEEN_B, ['separate', 'reissue'])).map((r) => r.action)).toEqual(['reissue']);
     expect(await actionsOn(SITE_B, ['site.separated'])).toEqual([]);
+  });
+
+  it('a separation asked by an account outside the sighting\'s scope is refused at once, not after waiting on (and locking) its site', async () => {
+    const [SITE_C, SEEN_C] = ['370102-202603-0001', '370102-202604-0001'];
+    await writeBatch(db, 'b-2026-03', '2026-03', [polygon(SITE_C, '2026-03', square(117.6, 36.6))], '2026-04-02');
+    await writeBatch(db, 'b-2026-04', '2026-04', [polygon(SEEN_C, '2026-04', square(117.6, 36.6), { previousCode: SITE_C })], '2026-05-02');
+    await syncCases(db, deadlines, null, '2026-12-15');
+    expect(await caseOf(SEEN_C)).toMatchObject({ status: 'merged', merged_into: SITE_C });
+    const outsider: User = { name: 'fo', role: 'district', bureau: null, district: '370199' };
+    const admin: User = { name: 'adm', role: 'admin', bureau: null, district: null };
+    for (const who of [outsider, admin]) {
+      // The lead bureau is working on the site (a note not yet committed): its row is locked.
+      const h = heldBeforeCommit(db);
+      const note = A.addNote(ctx(h.db), chief, SITE_C, { text: '现场核查中' });
+      await h.ready;
+      try {
+        const answer = A.separate(ctx(db), who, SEEN_C, { reason: 'x' }).then(() => 'separated', (e: { code?: string }) => e.code);
+        // Before, the request waited for the site's lock (telling by its wait that the case exists and is being worked on).
+        expect(await Promise.race([answer, new Promise((r) => setTimeout(() => r('still waiting'), 3000))]), who.role).toMatch(/^(POLYGON\.NOT_FOUND|AUTH\.FORBIDDEN)$/);
+      } finally {
+        h.release();
+      }
+      await note;
+    }
+    expect(await caseOf(SEEN_C)).toMatchObject({ status: 'merged', merged_into: SITE_C });
   });
 });

@@ -105,6 +105,27 @@ describe.skipIf(!haveBrowser)('the 1366 × 768 walkthrough, in an English Chromi
     await page.fill('#more-notes textarea[name=text]', '已电话联系村委');
     await page.click('#submit-notes');
     await expect.poll(() => page.textContent('#history')).toContain('已电话联系村委');
+    // A field the chosen verdict hides holds nothing back (before, its min/max still counted, with a
+    // message nobody could see): a 复查期限 typed out of range, once another 情形 is chosen …
+    const form = '#monitoring-verdict #verdict-form';
+    const valid = () => page.$eval(form, (f) => (f as HTMLFormElement).checkValidity());
+    await page.check('#monitoring-verdict input[name=verdict][value=other]');
+    await page.selectOption('#monitoring-verdict #other-situation', 'continuous_monitoring');
+    await page.fill('#monitoring-verdict #other-reason', '堆土未动');
+    await page.fill('#monitoring-verdict #other-watch', '是否起建筑');
+    await page.fill('#monitoring-verdict #other-recheck', '2026-11-01');
+    expect(await valid()).toBe(false);
+    const otherSituation = await page.$eval('#monitoring-verdict #other-situation', (s) => [...(s as HTMLSelectElement).options].map((o) => o.value).find((v) => v && v !== 'continuous_monitoring'));
+    await page.selectOption('#monitoring-verdict #other-situation', otherSituation!);
+    expect(await valid()).toBe(true);
+    // … and 违法's future 巡查首次发现时间 once 其他 is chosen again.
+    await page.check('#monitoring-verdict input[name=verdict][value=illegal]');
+    await page.fill('#monitoring-verdict input[name=patrol_found_on]', '2099-01-01');
+    await page.check('#monitoring-verdict input[name=verdict][value=other]');
+    expect(await valid()).toBe(true);
+    // Shown again, the out-of-range date counts again.
+    await page.selectOption('#monitoring-verdict #other-situation', 'continuous_monitoring');
+    expect(await valid()).toBe(false);
   });
 
   it('the admin starts with the focus on the 账户 tab, the accounts listed after it', async () => {

@@ -44,9 +44,14 @@ export function verdictFormHtml(parcels, recheck = null) {
 export function wireVerdictForm(form, send) {
   const sync = () => {
     const v = form.querySelector('input[name=verdict]:checked')?.value;
+    // A hidden field is disabled, not only not required: its min/max (a date typed under another
+    // verdict) would otherwise hold the form back with a message nobody can see.
     for (const f of form.querySelectorAll('[data-for]')) {
       f.hidden = f.dataset.for !== v;
-      for (const i of f.querySelectorAll('input,select,textarea')) i.required = f.dataset.for === v && i.dataset.required === '1';
+      for (const i of f.querySelectorAll('input,select,textarea')) {
+        i.required = !f.hidden && i.dataset.required === '1';
+        i.disabled = f.hidden;
+      }
     }
     for (const f of form.querySelectorAll('[data-for-not]')) f.hidden = f.dataset.forNot === v;
     // 持续监测 needs what to watch for (the server refuses it without).
@@ -54,6 +59,7 @@ export function wireVerdictForm(form, send) {
     for (const f of form.querySelectorAll('[data-for-situation]')) {
       f.hidden = f.dataset.forSituation !== situation;
       for (const i of f.querySelectorAll('textarea')) i.required = !f.hidden;
+      for (const i of f.querySelectorAll('input,select,textarea')) i.disabled = f.hidden;
     }
   };
   form.addEventListener('change', sync);

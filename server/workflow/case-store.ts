@@ -395,7 +395,12 @@ export async function runAction(
   lockFirst?: (tx: Queryable, code: string) => Promise<void>,
 ): Promise<{ case: CaseRow; result?: unknown }> {
   return retriedTransaction(ctx.db, async (tx) => {
-    if (lockFirst) await lockFirst(tx, code);
+    if (lockFirst) {
+      // Who may act is settled before waiting on another case's lock: a user outside the case's
+      // scope gets its 404 at once, and neither holds nor learns from (by the wait) a lock there.
+      assertActor(user, action, await loadCase(tx, user, code, false));
+      await lockFirst(tx, code);
+    }
     const before = await loadCase(tx, user, code, true);
     assertActor(user, action, before);
     await assertVersion(tx, user, before, ctx.expectedVersion);
