@@ -196,7 +196,7 @@ export async function batchCommand(flags: Flags): Promise<number> {
   for (const m of waited) log.warn(m);
   if (plannedBeforeWait && plannedBeforeWait.plan.batchId !== planned.plan.batchId) {
     log.warn(`the inputs changed while this waited for the database: planned again from the files as they are now, batch ${planned.plan.batchId} (before the wait ${plannedBeforeWait.plan.batchId})`);
-  } else if (plannedBeforeWait) log.info('planned again after waiting for the database: the inputs are as they were');
+  } else if (plannedBeforeWait) log.info('planned again after waiting for the database: the batch id is unchanged');
   if (viaServer) log.info(`${target} is open in a running tuban serve; storing through ${socketPathFor(target)}`);
   const progress = createProgress();
   // Before PGlite compiles Postgres: a one-shot batch gains nothing from optimising most of it.

@@ -74,7 +74,7 @@ describe('two tuban batch runs on one embedded database', () => {
     expect(b.stderr).toContain('waiting up to 600 s');
     expect(readFileSync(join(dir, 'out-b', 'batch.log'), 'utf8')).toContain('waiting up to 600 s');
     // Planned again once the database was free (cli/batch-wait-db.test.ts: a tile replaced meanwhile).
-    expect(readFileSync(join(dir, 'out-b', 'batch.log'), 'utf8')).toContain('planned again after waiting for the database: the inputs are as they were');
+    expect(readFileSync(join(dir, 'out-b', 'batch.log'), 'utf8')).toContain('planned again after waiting for the database: the batch id is unchanged');
     expect(existsSync(lockPathFor(db))).toBe(false);
 
     const database = await openDatabase(db);

@@ -251,7 +251,11 @@ function checkSidecarCrs(grid: Grid, path: string, pam: PamSidecar | null): void
   } else {
     const shown = side.name !== null ? `"${side.name}"` : `'${srs.text.length > 80 ? `${srs.text.slice(0, 80)}…` : srs.text}'`;
     sideCrs = `SRS ${shown}`;
-    const placed = side.axes.length > 0 && (side.axes[0] !== 'east' || side.axes[1] !== 'north') ? { kind: 'unreadable' as const } : srsPlacement(grid, srs.text);
+    if (side.axes.length > 0 && (side.axes[0] !== 'east' || side.axes[1] !== 'north')) {
+      // proj4 and GDAL's axis mapping read such axes differently: no comparison Tuban can trust.
+      throw pamSidecarError(path, `gives a coordinate system named by no EPSG code with its axes ${side.axes.join(', ')} (${sideCrs}), which Tuban does not compare with ${own}: remove the sidecar's <SRS> if it is that one, or write it into the file (gdal_translate in.tif out.tif)`);
+    }
+    const placed = srsPlacement(grid, srs.text);
     if (placed.kind === 'unreadable') {
       throw pamSidecarError(path, `gives a coordinate system named by no EPSG code that Tuban cannot read (${sideCrs}), which GDAL would use instead of ${own}: remove the sidecar's <SRS> if it is that one, or write it into the file (gdal_translate in.tif out.tif)`);
     }

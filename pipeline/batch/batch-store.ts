@@ -107,9 +107,11 @@ export async function rejectTile(
   await db.transaction(async (tx) => {
     await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
     await repo.writeRejectedFootprints(tx, batchId, [footprint]);
-    await writeUndecoded(tx, batchId, tileId, undecoded);
+    await repo.writeTilePriorGround(tx, batchId, tileId, undecoded?.footprints ?? [], undecoded?.tile ?? null);
     await repo.setTileStatus(tx, batchId, tileId, 'skipped', rejected.error);
-    await repo.recordRejected(tx, batchId, [rejected]);
+    // One statement, its rows in key order: two tiles rejecting two shared priors in opposite orders
+    // would otherwise lock their rows in opposite orders (a deadlock between two queue workers).
+    await repo.recordRejected(tx, batchId, [...(undecoded?.rejected ?? []), rejected]);
   });
   await setOutcome(db, batchId, tileId, outcome);
 }

@@ -134,7 +134,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           const badPrior = e.subject !== undefined && !t.files.includes(e.subject) ? priors.find((p) => p.files.includes(e.subject!)) : undefined;
           if (badPrior) {
             undecoded.push({ prior: badPrior, error: e });
-            const left = fallbackPriors(plan, tile, new Set(undecoded.map((u) => u.prior.id)));
+            const left = fallbackPriors(planned, new Set(undecoded.map((u) => u.prior.id)));
             if (left.length > 0) {
               tlog.warn({ code: e.code, prior: e.subject, err: e.message, next: left.map((p) => p.files[0]) }, 'prior tile did not decode; the tile falls back to the next prior over it');
               priors = left;
@@ -145,11 +145,13 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
           // Its ground was given and never compared: not observed, with the reason, not "no change",
           // and the file at fault (the last prior that would not read, where none is left). The
-          // priors that failed before it are named on their ground of the tile.
+          // priors that failed before it are named on their ground of the tile; every one that failed
+          // is a rejected input of its own (rejectedPriors), the last one too.
           const named = undecodedRows(badPrior ? [] : priors, badPrior ? undecoded.slice(0, -1) : undecoded);
           const ground = rejectedFootprint(tileId, badPrior ? e.subject! : t.files[0], e.code, t.footprint);
+          const rejectedPriors = undecoded.map((u) => ({ subject: u.error.subject!, error: u.error.toJSON() }));
           const outcome: TileOutcome = {
-            ...base, ...(named?.rejected.length ? { rejectedPriors: named.rejected } : {}),
+            ...base, ...(rejectedPriors.length ? { rejectedPriors } : {}),
             status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
           };
           await planStored;

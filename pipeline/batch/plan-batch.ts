@@ -139,8 +139,7 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
  * The plan's rule for a tile's prior: every prior tile over it (footprints overlapping) acquired
  * before it. The same acquisition, or a later one, would compare the tile with itself or run time
  * backwards (change types reversed). Its mosaic takes them in `priors`' order, the first with data
- * winning (`openMosaic`). The fall-back from a prior that does not decode (`fallbackPriors`) and the
- * cover of a rejected prior's ground (batch-store.ts) apply it too.
+ * winning (`openMosaic`). The cover of a rejected prior's ground (batch-store.ts) applies it too.
  */
 export function servingPriors(tile: Pick<TileInfo, 'footprint' | 'date' | 'datePrecision'>, priors: readonly TileInfo[]): TileInfo[] {
   return priors.filter((p) => booleanIntersects(p.footprint, tile.footprint) && earlier(p, tile));
@@ -149,13 +148,13 @@ export function servingPriors(tile: Pick<TileInfo, 'footprint' | 'date' | 'dateP
 const idsOf = (tiles: readonly TileInfo[]) => tiles.map((t) => t.id).sort();
 
 /**
- * The priors a tile is compared with once `rejected` (prior ids) did not decode: those the plan
- * would have chosen without them, in the plan's order. The tile's bands stay the plan's: every
- * prior left has them (the plan chose bands that all of its priors have), and the batch's models
- * are named by them.
+ * The priors a tile is compared with once `rejected` (prior ids) did not decode: the plan's own
+ * priors for it (`planTile`) without them, in the plan's order. Narrowed, not chosen again, so a
+ * plan stored by another version and resumed from the queue falls back only to priors it chose,
+ * whose bands the tile's are (the plan chose bands all of its priors have; the models are named by them).
  */
-export function fallbackPriors(plan: Pick<BatchPlan, 'prior'>, tile: TilePlan, rejected: ReadonlySet<string>): TileInfo[] {
-  return servingPriors(tile.tile, plan.prior.filter((p) => !rejected.has(p.id)));
+export function fallbackPriors(planned: readonly TileInfo[], rejected: ReadonlySet<string>): TileInfo[] {
+  return planned.filter((p) => !rejected.has(p.id));
 }
 
 /** A rejected tile's ground: its footprint, measured in a local equal-area projection like every area. */

@@ -29,6 +29,7 @@ import { createHandlers } from './handlers.js';
 import { planBatch } from './plan-batch.js';
 import { exportBatch, runBatch } from './run-batch.js';
 import { priorFallbackScene } from './testing/prior-fallback-scene.js';
+import { breakFirstChunk } from './testing/rejected-prior-scene.js';
 
 type Area = Polygon | MultiPolygon;
 const minus = (a: Area, b: Area): Area | null => difference(featureCollection([feature(a), feature(b)]))?.geometry ?? null;
@@ -100,6 +101,20 @@ describe('a prior tile that does not decode', () => {
     expect(again.report.tiles.map((t) => t.status)).toEqual(['done']);
     expect(await loadNotObserved(db, plan.batchId)).toEqual(hidden);
   }, 240_000);
+
+  it('where every prior over the tile fails to decode, the tile is rejected and each prior is a rejected input by its own name, the last one too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-prior-fallback-all-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const scene = await priorFallbackScene(dir, 37);
+    await breakFirstChunk(scene.westHalf.file);
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+    const { report } = await runBatch(args, { db: await database(), log, out: join(dir, 'out') });
+    const subjects = report.rejected.map((r) => r.subject);
+    // Before, the west half (the last to fail) was reported under the current tile's name only.
+    expect(subjects).toContain(scene.broken.file);
+    expect(subjects).toContain(scene.westHalf.file);
+    expect(report.rejected.every((r) => r.error.code === 'TILE.UNREADABLE')).toBe(true);
+  }, 240_000);
 });
 
 describe('the ground of a prior rejected when planned', () => {
@@ -107,6 +122,7 @@ describe('the ground of a prior rejected when planned', () => {
   afterAll(async () => {
     for (const f of cleanup.reverse()) await f().catch(() => {});
   });
+
 
   it('is covered only by priors that could serve the tile: one dated on or after it is not', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tuban-prior-cover-'));
