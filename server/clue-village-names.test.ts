@@ -117,4 +117,11 @@ describe('two villages of one name in different townships, and two townships of 
     await storeLayers(db, { batchId: 'b-2026-11', epoch: '2026-11' }, PART);
     expect([await rows('villages', '王庄村'), await rows('townships', '城关镇')]).toEqual([villages, townships]);
   });
+
+  it('a village renamed in a later month (村改社区: a new key, the old row left beside it) gives a clue the newer name', async () => {
+    const renamed = { ...WANGZHUANG_WANGJIA, id: 'village-renamed', name: '王庄社区' };
+    await storeLayers(db, { batchId: 'b-2026-12', epoch: '2026-12' }, [LIXIA, WANGJIA, renamed]);
+    // Both outlines hold the clue whole: the newest month's decides, not the older row's key.
+    expect(await placedAt('370102', 117.02, 36.62)).toEqual({ ...IN_WANGJIA, village_name: '王庄社区' });
+  });
 });

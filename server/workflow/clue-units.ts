@@ -19,13 +19,15 @@ export interface ClueUnit {
 /** The stored township or village holding most of the clue `geometry` (GeoJSON text), or null. */
 export async function clueUnit(tx: Queryable, table: AdminUnitTable, geometry: string): Promise<ClueUnit | null> {
   // Outlines clipped to the clue's box first (as the district check): a township is thousands of
-  // vertices, the clue's neighbourhood a few, and inside the box the two are the same.
+  // vertices, the clue's neighbourhood a few, and inside the box the two are the same. Of outlines
+  // holding as much of it, the newest month's: a unit whose key changed (renamed, 村改社区, or keyed
+  // by another unit above) leaves its old row beside the new one.
   const r = await tx.query<ClueUnit>(
     `WITH ${clueSql('$1', '$2')}
      SELECT o.code, o.name FROM (
-       SELECT t.key, t.code, t.name, ${shareIn('ST_CollectionExtract(ST_MakeValid(ST_ClipByBox2D(t.geom, c.box)), 3)')} AS share
+       SELECT t.key, t.code, t.name, t.epoch, ${shareIn('ST_CollectionExtract(ST_MakeValid(ST_ClipByBox2D(t.geom, c.box)), 3)')} AS share
        FROM c, ${table} t WHERE t.geom && c.g
-     ) o WHERE o.share > 0 ORDER BY o.share DESC, o.key LIMIT 1`,
+     ) o WHERE o.share > 0 ORDER BY o.share DESC, o.epoch DESC, o.key LIMIT 1`,
     [geometry, CLIP_MARGIN_DEG],
   );
   return r.rows[0] ?? null;
