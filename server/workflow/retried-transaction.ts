@@ -10,7 +10,9 @@
  * withdrawal pass lock each set they change in code order, and the pass reissues the sightings of
  * the carriers it withdrew after locking them. But a pass runs several statements, each locking a
  * set of its own (the sync moves cases to their township before it locks the lost ones; the sweep
- * locks the late cases before the late hand-overs), so two passes of two server processes, or a pass
+ * locks the late cases before the late hand-overs), and some single statements lock rows in no
+ * order of ours (the sync's geometry flags, the sweep's construction-stage escalations: a sighting
+ * may be locked before its carrier there), so two passes of two server processes, or a pass
  * and an action, can still wait for each other: PostgreSQL fails one of them after
  * `deadlock_timeout` (1 s), and it runs again here.
  */
