@@ -16,13 +16,13 @@ import { OUTLINE_MINZOOM, polygonLayerGeoJson, polygonTileMvt, supportsMvt } fro
 const WARM_USER: User = { name: 'map-warm-up', role: 'lead', bureau: null, district: null };
 
 /** One polygon of the newest month, one with a case if any (the map joins cases; without one no feature is built). */
-async function newestPolygon(q: Queryable): Promise<{ epoch: string; w: number; s: number; e: number; n: number; lon: number; lat: number } | null> {
+interface PolygonPlace { epoch: string; w: number; s: number; e: number; n: number; lon: number; lat: number }
+
+async function newestPolygon(q: Queryable): Promise<PolygonPlace | null> {
   const box = `p.epoch, ST_XMin(p.geom) AS w, ST_YMin(p.geom) AS s, ST_XMax(p.geom) AS e, ST_YMax(p.geom) AS n, ST_X(p.centroid) AS lon, ST_Y(p.centroid) AS lat`;
-  const withCase = await q.query<{ epoch: string; w: number; s: number; e: number; n: number; lon: number; lat: number }>(
-    `SELECT ${box} FROM cases c JOIN polygons p ON p.code = c.code AND p.epoch = c.epoch ORDER BY c.epoch DESC LIMIT 1`,
-  );
+  const withCase = await q.query<PolygonPlace>(`SELECT ${box} FROM cases c JOIN polygons p ON p.code = c.code AND p.epoch = c.epoch ORDER BY c.epoch DESC LIMIT 1`);
   if (withCase.rows[0]) return withCase.rows[0];
-  const any = await q.query<{ epoch: string; w: number; s: number; e: number; n: number; lon: number; lat: number }>(`SELECT ${box} FROM polygons p ORDER BY p.epoch DESC LIMIT 1`);
+  const any = await q.query<PolygonPlace>(`SELECT ${box} FROM polygons p ORDER BY p.epoch DESC LIMIT 1`);
   return any.rows[0] ?? null;
 }
 

@@ -42,19 +42,16 @@ export async function buildServeApp(opts: Omit<AppOptions, 'chips'>): Promise<Se
   // (0.3-1.3 s embedded). Not before listening: the embedded database runs one statement at a time,
   // and the start's own statements would wait behind it.
   const now = opts.now ?? (() => new Date());
-  let startMapWarmUp = () => {};
   let mapWarming: Promise<void> | null = null;
-  const mapWarmed = new Promise<void>((resolve) => {
-    startMapWarmUp = () => {
-      mapWarming ??= warmMapLayer(opts.db, chinaDate(now())).then(
+  let markMapWarmed!: () => void;
+  const mapWarmed = new Promise<void>((resolve) => (markMapWarmed = resolve));
+  app.addHook('onListen', (done) => {
+    mapWarming ??= warmMapLayer(opts.db, chinaDate(now()))
+      .then(
         (kind) => void app.log.debug(`map layer warmed (${kind})`),
         (err: unknown) => void app.log.warn({ err }, 'map layer warm-up failed; the first map request runs its query cold'),
-      );
-      void mapWarming.then(resolve);
-    };
-  });
-  app.addHook('onListen', (done) => {
-    startMapWarmUp();
+      )
+      .finally(markMapWarmed);
     done();
   });
   // The database closes after the app: not under a warm-up statement still running.

@@ -88,15 +88,11 @@ export async function saveTileResult(
   // reads are stored together or not at all.
   await db.transaction(async (tx) => {
     await repo.writeTileDetections(tx, batchId, tileId, detections, { areaM2: outcome.notObservedM2, geometry: notObserved });
-    await writeUndecoded(tx, batchId, tileId, undecoded);
+    // The tile's rows of priors that did not decode replace its earlier run's (none: they go).
+    await repo.writeTilePriorGround(tx, batchId, tileId, undecoded?.footprints ?? [], undecoded?.tile ?? null);
+    if (undecoded) await repo.recordRejected(tx, batchId, undecoded.rejected);
     await setOutcome(tx, batchId, tileId, outcome);
   });
-}
-
-/** The tile's rows of priors that did not decode, replacing its earlier run's (none: they go). */
-async function writeUndecoded(tx: Queryable, batchId: string, tileId: string, undecoded: UndecodedPriors | undefined): Promise<void> {
-  await repo.writeTilePriorGround(tx, batchId, tileId, undecoded?.footprints ?? [], undecoded?.tile ?? null);
-  if (undecoded) await repo.recordRejected(tx, batchId, undecoded.rejected);
 }
 
 /** A tile that is bad input: no detections of it remain, it is marked skipped and reported by name. */

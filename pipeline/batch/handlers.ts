@@ -21,7 +21,7 @@ import { detectorParamsFor } from './batch-args.js';
 import { flatParams } from '../detect/detector-params.js';
 import { finaliseDetections, type FinaliseHeadStart } from './finalise-batch.js';
 import type { Detection, RejectedInput } from '../model.js';
-import { fallbackPriors, planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
+import { planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
 import { summarise } from './batch-report.js';
 import { refiledImageryWarnings } from './refiled-imagery.js';
@@ -134,7 +134,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           const badPrior = e.subject !== undefined && !t.files.includes(e.subject) ? priors.find((p) => p.files.includes(e.subject!)) : undefined;
           if (badPrior) {
             undecoded.push({ prior: badPrior, error: e });
-            const left = fallbackPriors(planned, new Set(undecoded.map((u) => u.prior.id)));
+            // The plan's own priors for the tile, narrowed (not chosen again: a plan stored by another
+            // version falls back only to priors it chose, whose bands are the tile's), in its order.
+            const left = planned.filter((p) => !undecoded.some((u) => u.prior.id === p.id));
             if (left.length > 0) {
               tlog.warn({ code: e.code, prior: e.subject, err: e.message, next: left.map((p) => p.files[0]) }, 'prior tile did not decode; the tile falls back to the next prior over it');
               priors = left;

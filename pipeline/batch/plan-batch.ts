@@ -147,16 +147,6 @@ export function servingPriors(tile: Pick<TileInfo, 'footprint' | 'date' | 'dateP
 
 const idsOf = (tiles: readonly TileInfo[]) => tiles.map((t) => t.id).sort();
 
-/**
- * The priors a tile is compared with once `rejected` (prior ids) did not decode: the plan's own
- * priors for it (`planTile`) without them, in the plan's order. Narrowed, not chosen again, so a
- * plan stored by another version and resumed from the queue falls back only to priors it chose,
- * whose bands the tile's are (the plan chose bands all of its priors have; the models are named by them).
- */
-export function fallbackPriors(planned: readonly TileInfo[], rejected: ReadonlySet<string>): TileInfo[] {
-  return planned.filter((p) => !rejected.has(p.id));
-}
-
 /** A rejected tile's ground: its footprint, measured in a local equal-area projection like every area. */
 export function rejectedFootprint(tileId: string, file: string, reason: string, footprint: Polygon): RejectedFootprint {
   return { tileId, file, reason, footprint, areaM2: areaM2(footprint) };
