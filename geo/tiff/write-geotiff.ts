@@ -32,6 +32,10 @@ export interface WriteGeoTiffOptions {
   bandDescriptions?: string[];
   /** Each band's scale and offset (null: none), written as GDAL's `-a_scale/-a_offset` do: GDAL_METADATA items with role="scale"/"offset". */
   bandScaling?: ({ scale: number; offset: number } | null)[];
+  /** 'rgb': TIFF photometric RGB, the first three bands red, green, blue (as `-co PHOTOMETRIC=RGB`); default min-is-black. */
+  photometric?: 'rgb' | 'minisblack';
+  /** The IFD before the pixels, as a COG has it (a download cut short keeps its header); default after them, as GDAL's GTiff writes it. */
+  ifdFirst?: boolean;
   /**
    * Band values for rows [row0, row0 + rowCount) — one array per band, row-major,
    * `grid.width * rowCount` long. Called once per tile row, in order. Integer dtypes are
@@ -141,6 +145,42 @@ export async function writeGeoTiff(path: string, opts: WriteGeoTiffOptions): Pro
   const counts: number[] = [];
   const make = (n: number): TypedArray => (dtype === 'uint8' ? new Uint8Array(n) : dtype === 'uint16' ? new Uint16Array(n) : new Float32Array(n));
   const geo = geoTags(grid, path); // validate the CRS before creating the file
+  if (opts.date && !/^\d{4}-\d{2}-\d{2}$/.test(opts.date)) throw new TubanError('INTERNAL', `date '${opts.date}' is not yyyy-mm-dd`, path);
+  const rgb = opts.photometric === 'rgb';
+  if (rgb && spp < 3) throw new TubanError('INTERNAL', `photometric RGB needs 3 bands or more, got ${spp}`, path);
+  const tagsFor = (offsets: number[], counts: number[]): Tag[] => {
+    const bits = dtype === 'uint8' ? 8 : dtype === 'uint16' ? 16 : 32;
+    const tags: Tag[] = [
+      { id: 256, type: LONG, values: [width] },
+      { id: 257, type: LONG, values: [height] },
+      { id: 258, type: SHORT, values: Array(spp).fill(bits) },
+      { id: 259, type: SHORT, values: [compress ? 8 : 1] },
+      { id: 262, type: SHORT, values: [rgb ? 2 : 1] }, // RGB or min-is-black
+      { id: 277, type: SHORT, values: [spp] },
+      { id: 284, type: SHORT, values: [1] }, // chunky
+      { id: 317, type: SHORT, values: [predictor] },
+      { id: 322, type: LONG, values: [ts] },
+      { id: 323, type: LONG, values: [ts] },
+      { id: 324, type: LONG, values: offsets },
+      { id: 325, type: LONG, values: counts },
+      { id: 339, type: SHORT, values: Array(spp).fill(integer ? 1 : 3) },
+      ...geo,
+    ];
+    const extra = spp - (rgb ? 3 : 1);
+    if (extra > 0) tags.push({ id: 338, type: SHORT, values: Array(extra).fill(0) }); // unspecified extra samples
+    if (opts.date) {
+      const [y, m, d] = opts.date.split('-');
+      tags.push({ id: 306, type: ASCII, values: `${y}:${m}:${d} 00:00:00` });
+    }
+    if (opts.nodata !== undefined) tags.push({ id: 42113, type: ASCII, values: String(opts.nodata) });
+    const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const items = [
+      ...(opts.bandDescriptions ?? []).map((d, k) => `<Item name="DESCRIPTION" sample="${k}" role="description">${esc(d)}</Item>`),
+      ...(opts.bandScaling ?? []).flatMap((s, k) => (s ? [`<Item name="OFFSET" sample="${k}" role="offset">${s.offset}</Item>`, `<Item name="SCALE" sample="${k}" role="scale">${s.scale}</Item>`] : [])),
+    ];
+    if (items.length) tags.push({ id: 42112, type: ASCII, values: `<GDALMetadata>${items.join('')}</GDALMetadata>` });
+    return tags;
+  };
 
   const fh = await open(path, 'w');
   try {
@@ -148,7 +188,10 @@ export async function writeGeoTiff(path: string, opts: WriteGeoTiffOptions): Pro
     header.write('II', 0, 'latin1');
     header.writeUInt16LE(42, 2);
     await fh.write(header, 0, 8, 0);
-    let pos = 8;
+    // The IFD's size does not depend on the offsets it lists: reserve it ahead of the pixels.
+    const chunks = Array(nx * ny).fill(0);
+    let pos = opts.ifdFirst ? 8 + encodeIfd(tagsFor(chunks, chunks), 8).length : 8;
+    if (pos % 2) pos += 1;
     for (let ty = 0; ty < ny; ty++) {
       const row0 = ty * ts;
       const rowCount = Math.min(ts, height - row0);
@@ -194,43 +237,14 @@ export async function writeGeoTiff(path: string, opts: WriteGeoTiffOptions): Pro
       }
     }
     if (pos % 2) pos += 1; // IFD on a word boundary
-    const bits = dtype === 'uint8' ? 8 : dtype === 'uint16' ? 16 : 32;
-    const tags: Tag[] = [
-      { id: 256, type: LONG, values: [width] },
-      { id: 257, type: LONG, values: [height] },
-      { id: 258, type: SHORT, values: Array(spp).fill(bits) },
-      { id: 259, type: SHORT, values: [compress ? 8 : 1] },
-      { id: 262, type: SHORT, values: [1] }, // min-is-black
-      { id: 277, type: SHORT, values: [spp] },
-      { id: 284, type: SHORT, values: [1] }, // chunky
-      { id: 317, type: SHORT, values: [predictor] },
-      { id: 322, type: LONG, values: [ts] },
-      { id: 323, type: LONG, values: [ts] },
-      { id: 324, type: LONG, values: offsets },
-      { id: 325, type: LONG, values: counts },
-      { id: 339, type: SHORT, values: Array(spp).fill(integer ? 1 : 3) },
-      ...geo,
-    ];
-    if (spp > 1) tags.push({ id: 338, type: SHORT, values: Array(spp - 1).fill(0) }); // unspecified extra samples
-    if (opts.date) {
-      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(opts.date);
-      if (!m) throw new TubanError('INTERNAL', `date '${opts.date}' is not yyyy-mm-dd`, path);
-      tags.push({ id: 306, type: ASCII, values: `${m[1]}:${m[2]}:${m[3]} 00:00:00` });
-    }
-    if (opts.nodata !== undefined) tags.push({ id: 42113, type: ASCII, values: String(opts.nodata) });
-    const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-    const items = [
-      ...(opts.bandDescriptions ?? []).map((d, k) => `<Item name="DESCRIPTION" sample="${k}" role="description">${esc(d)}</Item>`),
-      ...(opts.bandScaling ?? []).flatMap((s, k) => (s ? [`<Item name="OFFSET" sample="${k}" role="offset">${s.offset}</Item>`, `<Item name="SCALE" sample="${k}" role="scale">${s.scale}</Item>`] : [])),
-    ];
-    if (items.length) tags.push({ id: 42112, type: ASCII, values: `<GDALMetadata>${items.join('')}</GDALMetadata>` });
-    const ifd = encodeIfd(tags, pos);
-    if (pos + ifd.length > 0xffffffff) {
+    const at = opts.ifdFirst ? 8 : pos;
+    const ifd = encodeIfd(tagsFor(offsets, counts), at);
+    if (at + ifd.length > 0xffffffff) {
       throw new TubanError('RASTER.TOO_LARGE', `output would exceed 4 GiB (classic TIFF); write smaller tiles of the grid`, path);
     }
-    await fh.write(ifd, 0, ifd.length, pos);
+    await fh.write(ifd, 0, ifd.length, at);
     const ptr = Buffer.alloc(4);
-    ptr.writeUInt32LE(pos, 0);
+    ptr.writeUInt32LE(at, 0);
     await fh.write(ptr, 0, 4, 4);
   } finally {
     await fh.close();
