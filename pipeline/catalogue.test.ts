@@ -298,4 +298,35 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     const own = await catalogueTiles([join(d, 'own_20261008.tif')]);
     expect(samples(own.tiles[0].bands)).toEqual({ blue: 0, green: 1, red: 2, nir: 3 });
   });
+
+  it('reads a 16-bit file whose TIFF says its first bands are red, green, blue (photometric RGB) by that, not as blue, green, red', async () => {
+    // A true-colour stack (bands 4, 3, 2, 8) written with PHOTOMETRIC=RGB and no descriptions: read
+    // in --bands order it had red and blue swapped, and the batch gave 295 polygons where the same
+    // imagery in blue, green, red, nir gives 182 (OSCD Nantes), with exit 0 and no word.
+    const d = join(root, 'photometric');
+    mkdirSync(d);
+    const rgbn = join(d, 'rgbn_20261008.tif');
+    await writeGeoTiffArrays(rgbn, { grid, dtype: 'uint16', nodata: 0, photometric: 'rgb', bands: [band(3), band(2), band(1), band(4)] });
+    const got = await catalogueTiles([rgbn]);
+    expect(got.rejected).toEqual([]);
+    expect(samples(got.tiles[0].bands)).toEqual({ red: 0, green: 1, blue: 2, nir: 3 });
+    expect(got.warnings).toEqual([
+      `${rgbn}: bands taken by the file's colour interpretation (TIFF photometric RGB: band 1 red, 2 green, 3 blue; nir band 4), not in the order blue, green, red, nir`,
+    ]);
+    // --bands in the file's own order: nothing to say.
+    const asked = await catalogueTiles([rgbn], { bands: ['red', 'green', 'blue', 'nir'] });
+    expect([samples(asked.tiles[0].bands), asked.warnings]).toEqual([{ red: 0, green: 1, blue: 2, nir: 3 }, []]);
+    // GDAL makes every 3- or 4-band 8-bit file it creates RGB, whatever its bands hold (a BGRN GF-2
+    // export too): there the tag says nothing, and the file is read in --bands order as before.
+    const bytes = join(d, 'bgrn8_20261008.tif');
+    await writeGeoTiffArrays(bytes, { grid, dtype: 'uint8', nodata: 0, photometric: 'rgb', bands: [band(1), band(2), band(3), band(4)].map((b) => b.map((v) => v / 10)) });
+    const eight = await catalogueTiles([bytes]);
+    expect([samples(eight.tiles[0].bands), eight.warnings]).toEqual([{ blue: 0, green: 1, red: 2, nir: 3 }, []]);
+    // Band descriptions still come first.
+    const described = join(d, 'described_20261008.tif');
+    await writeGeoTiffArrays(described, { grid, dtype: 'uint16', nodata: 0, photometric: 'rgb', bands: [band(1), band(2), band(3), band(4)], bandDescriptions: ['B2', 'B3', 'B4', 'B8'] });
+    const byDesc = await catalogueTiles([described]);
+    expect([samples(byDesc.tiles[0].bands), byDesc.warnings]).toEqual([{ blue: 0, green: 1, red: 2, nir: 3 }, []]);
+  });
+
 });

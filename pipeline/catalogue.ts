@@ -461,7 +461,7 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
     }
     return take(described, (b) => byDesc.get(b)!);
   }
-  if (spp === wanted.length) return take(wanted, (_, k) => k);
+  if (spp === wanted.length) return colourOrder(f, wanted, warnings) ?? take(wanted, (_, k) => k);
   const named = `${wanted.length} named (${wanted.join(', ')})`;
   if (spp < wanted.length) {
     const short = spp < DEFAULT_BANDS.length
@@ -481,6 +481,30 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
       (spp === BAND_NAMES.length ? `; if its bands are ${BAND_NAMES.join(', ')} in that order, say so: --bands ${BAND_NAMES.join(',')}` : ''),
     f.path,
   );
+}
+
+const PHOTOMETRIC_RGB = 2;
+const RGB: BandName[] = ['red', 'green', 'blue'];
+
+/**
+ * A file whose TIFF says its first three samples are red, green, blue (photometric RGB): a true-colour
+ * stack (bands 4, 3, 2, 8), read in `--bands` order, had red and blue swapped with no word. Its other
+ * samples keep `--bands` order. Not for 8-bit files: GDAL makes every 3- or 4-band Byte file it creates
+ * RGB, whatever its bands hold (a BGRN GF-2 export too), so there the tag says nothing.
+ */
+function colourOrder(f: GeoTiffFile, wanted: BandName[], warnings: string[]): TileInfo['bands'] | null {
+  if (f.photometric !== PHOTOMETRIC_RGB || f.dtype === 'uint8' || !RGB.every((b) => wanted.includes(b))) return null;
+  const rest = wanted.filter((b) => !RGB.includes(b));
+  const sample = (b: BandName) => (RGB.includes(b) ? RGB.indexOf(b) : RGB.length + rest.indexOf(b));
+  const bands: TileInfo['bands'] = {};
+  for (const b of wanted) bands[b] = { file: f.path, sample: sample(b) };
+  if (wanted.some((b, k) => sample(b) !== k)) {
+    const others = rest.map((b) => `${b} band ${sample(b) + 1}`).join(', ');
+    warnings.push(
+      `${f.path}: bands taken by the file's colour interpretation (TIFF photometric RGB: band 1 red, 2 green, 3 blue${others ? `; ${others}` : ''}), not in the order ${wanted.join(', ')}`,
+    );
+  }
+  return bands;
 }
 
 function userDate(text: string, flag: string): TileDate {

@@ -35,6 +35,8 @@ export interface GeoTiffFile {
   /** Full-resolution grid; transform in the units of `grid.crs`, pixel-is-area corners. */
   readonly grid: Grid;
   readonly samplesPerPixel: number;
+  /** TIFF PhotometricInterpretation: 2 (RGB) says samples 1–3 are red, green, blue; 1 (min-is-black) says nothing. */
+  readonly photometric: number;
   /** Each sample's description (GDAL's band description, e.g. 'B4' or 'red'), null where none is written. */
   readonly bandDescriptions: (string | null)[];
   readonly dtype: TiffDtype;
@@ -558,6 +560,7 @@ async function describe(
     path,
     grid,
     samplesPerPixel: spp,
+    photometric: Number(fd.getValue('PhotometricInterpretation') ?? 1),
     bandDescriptions,
     bandScaling,
     dtype,
