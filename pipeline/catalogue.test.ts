@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Grid } from '../geo/raster.js';
@@ -329,4 +329,26 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     expect([samples(byDesc.tiles[0].bands), byDesc.warnings]).toEqual([{ blue: 0, green: 1, red: 2, nir: 3 }, []]);
   });
 
+  it('gives a tile rejected after its header was read (a COG cut short, a broken sidecar) its footprint', async () => {
+    // A COG keeps its header before the pixels, so a download cut short still gives its grid: the
+    // tile was rejected without its footprint, and its ground was missing from not-observed.geojson
+    // (the batch said "not observable 0.2 %" with half the month's ground unread).
+    const d = join(root, 'cut-short');
+    mkdirSync(d);
+    const whole = join(d, 'whole_20261008.tif');
+    await writeGeoTiffArrays(whole, { grid, dtype: 'uint16', nodata: 0, ifdFirst: true, tileSize: 16, compression: 'none', bands: [1, 2, 3, 4].map(band) });
+    const { tiles: [ok] } = await catalogueTiles([whole]);
+    const bytes = readFileSync(whole);
+    const cut = join(d, 'cut_20261008.tif');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 1000));
+    const sidecar = join(d, 'sidecar_20261008.tif');
+    writeFileSync(sidecar, bytes);
+    writeFileSync(`${sidecar}.aux.xml`, '<PAMDataset><PAMRasterBand band="1"><Scale>0.0001</Scale></PAMRasterBand>'); // not closed
+    const { tiles, rejected } = await catalogueTiles([cut, sidecar]);
+    expect(tiles).toEqual([]);
+    const by = Object.fromEntries(rejected.map((r) => [r.subject, r]));
+    expect(by[cut].error.message).toMatch(/chunk \d+ lies beyond the end of the file/);
+    expect(by[sidecar].error.message).toMatch(/not well-formed XML/);
+    for (const r of [by[cut], by[sidecar]]) expect(r.footprint).toEqual(ok.footprint);
+  });
 });

@@ -282,10 +282,7 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
 async function withFiles<T>(paths: string[], fn: (files: GeoTiffFile[]) => Promise<T>, grids: Grid[] = []): Promise<T> {
   const opened: GeoTiffFile[] = [];
   try {
-    for (const p of paths) {
-      opened.push(await openGeoTiff(p));
-      grids.push(opened[opened.length - 1].grid);
-    }
+    for (const p of paths) opened.push(await openGeoTiff(p, { onGrid: (g) => grids.push(g) }));
     return await fn(opened);
   } finally {
     await Promise.all(opened.map((f) => f.close()));

@@ -28,6 +28,11 @@ export const DEFAULT_MAX_WINDOW_BYTES = 2 * 1024 ** 3;
 export interface OpenGeoTiffOptions {
   /** Largest allocation (bytes of Float32 output) one readWindow may make; default 2 GiB. */
   maxWindowBytes?: number;
+  /**
+   * Called with the grid as soon as it is read, before the checks that follow it (sidecar, chunk
+   * index): a file rejected by those still has a footprint, its ground not observed.
+   */
+  onGrid?: (grid: Grid) => void;
 }
 
 export interface GeoTiffFile {
@@ -312,6 +317,7 @@ async function describe(
   const crs = readCrs(geoKeys, path);
   const transform = readTransform(img, geoKeys ?? {}, path);
   const grid: Grid = { width, height, transform, crs };
+  opts.onGrid?.(grid);
 
   const pam = await readPamSidecar(path, spp);
   checkSidecarGeoreferencing(grid, path, pam);
