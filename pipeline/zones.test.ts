@@ -64,6 +64,22 @@ describe('loadZones', () => {
     expect(r.rejected[0].error.message).toContain("'(no kind property)' ×1");
   });
 
+  it('says which column of a file without a kind property holds the kinds, naming the columns it has', async () => {
+    // A district GeoJSON with Chinese column names (类型 区县, 区县代码, 区县名称) was rejected as
+    // "'(no kind property)' ×2" with no word of which names are read or what the file has instead.
+    const path = join(dir, 'cn-columns.geojson');
+    await writeFile(path, fc([
+      { properties: { 区县代码: '370102', 区县名称: '历下区', 类型: '区县' }, geometry: square(117, 36.6) },
+      { properties: { 区县代码: '370103', 区县名称: '市中区', 类型: '区县' }, geometry: square(117.1, 36.6) },
+    ]));
+    const r = await loadZones([path]);
+    expect(r.zones).toEqual([]);
+    expect(r.rejected[0].error.message).toContain(
+      "'(no kind property)' ×2: a feature's kind is read from its column kind, zone_kind, KIND, ZONE_KIND, type or TYPE; these features have 区县代码, 区县名称, 类型, and 类型 holds zone kinds (区县): rename that column kind " +
+        '(a district also needs its code in code, adcode or XZQDM and its name in name or XZQMC)',
+    );
+  });
+
   it('repairs a self-intersecting bowtie and reports it by feature id, keeping the other features', async () => {
     const path = join(dir, 'bowtie.geojson');
     const bowtie = { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36.01], [117.01, 36], [117, 36.01], [117, 36]]] };

@@ -272,6 +272,7 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     }
 
     const unknown = new Map<string, number>();
+    const kindless: VectorFeature[] = [];
     const usedIds = new Set<string>();
     // Inferred from codes alone, a city or province is no 区县: a DataV province-children file lists
     // prefecture-level cities (level 'city', 320100 南京市), which would take every polygon as a district.
@@ -297,6 +298,7 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
       if (!kind) {
         const key = label ?? '(no kind property)';
         unknown.set(key, (unknown.get(key) ?? 0) + 1);
+        if (label === undefined) kindless.push(f);
         return;
       }
       // GeoJSON ids need not be unique; the index disambiguates so ids stay deterministic and distinct.
@@ -342,7 +344,7 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
       zones.push(zone);
     });
     if (unknown.size > 0) {
-      const list = [...unknown].map(([k, n]) => `'${k}' ×${n}`).join(', ');
+      const list = [...unknown].map(([k, n]) => `'${k}' ×${n}${k === '(no kind property)' ? kindlessHint(kindless) : ''}`).join(', ');
       const total = [...unknown.values()].reduce((a, b) => a + b, 0);
       rejected.push({
         subject: path,
@@ -351,6 +353,25 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     }
   }
   return { zones, rejected, repaired, warnings };
+}
+
+/**
+ * What to do about features without a kind property: the columns read, the columns they have, and
+ * the one whose values are zone kinds where there is one (a 类型 column holding 区县, from a file
+ * with Chinese column names).
+ */
+function kindlessHint(features: VectorFeature[]): string {
+  const or = (keys: string[]) => `${keys.slice(0, -1).join(', ')} or ${keys[keys.length - 1]}`;
+  const columns = [...new Set(features.flatMap((f) => Object.keys(f.properties ?? {})))];
+  const holdsKinds = columns.find((c) => features.every((f) => {
+    const v = f.properties?.[c];
+    return v !== undefined && v !== null && resolveZoneKind(String(v).trim()) !== null;
+  }));
+  const has = columns.length ? `these features have ${columns.slice(0, 8).join(', ')}${columns.length > 8 ? ' …' : ''}` : 'these features have no columns';
+  const rename = holdsKinds
+    ? `, and ${holdsKinds} holds zone kinds (${[...new Set(features.map((f) => String(f.properties[holdsKinds]).trim()))].slice(0, 3).join(', ')}): rename that column kind`
+    : '';
+  return `: a feature's kind is read from its column ${or(KIND_KEYS)}; ${has}${rename} (a district also needs its code in ${or(CODE_KEYS.filter((k) => k !== 'xzqdm' && k !== 'CODE'))} and its name in ${or(NAME_KEYS.filter((k) => k !== 'xzqmc' && k !== 'NAME'))})`;
 }
 
 /** A feature of a file without kinds that names a city or province: DataV's `level`, else a six-digit code ending in 00 (GB/T 2260). */
