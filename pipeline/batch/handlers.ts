@@ -24,7 +24,7 @@ import type { Detection, RejectedInput } from '../model.js';
 import { planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
 import { summarise } from './batch-report.js';
-import { refiledImageryWarnings } from './refiled-imagery.js';
+import { alreadyFiledError, filedInEarlierMonth } from './refiled-imagery.js';
 import { rerunFacts } from './rerun-facts.js';
 
 /**
@@ -81,6 +81,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // again, so a re-run (a crash, a retry, another worker) comes to the same.
       const undecoded: { prior: TileInfo; error: TubanError }[] = [];
       let priors = planned;
+      // Asked beside the detection (the database may still be opening) and answered before anything
+      // of the tile is kept: last month's acquisition is not this month's observation.
+      const filedEarlier = filedInEarlierMonth(db, plan.args.epoch, t);
+      filedEarlier.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
       const undecodedRows = (left: readonly TileInfo[], named: typeof undecoded): store.UndecodedPriors | undefined =>
         named.length === 0
           ? undefined
@@ -100,6 +104,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           const prior = await openMosaic(priors);
           try {
             const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: config().maxTileBytes, scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
+            const earlier = await filedEarlier;
+            if (earlier) throw alreadyFiledError(t, plan.args.epoch, earlier);
             // The tile's rasters are garbage from here: give them back before its rows are stored and
             // the batch goes on (the next tile, finalising, the output files).
             if (r.pixels * BYTES_PER_PIXEL >= COLLECT_AFTER_BYTES) collectGarbage();
@@ -192,8 +198,6 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const replaced = [...replacedCodes].map(([id, codes]) => ({ batchId: id, polygons: codes.length, kept: codes.filter((c) => kept.has(c)).length }));
       result.warnings.push(...sameGroundWarnings(await repo.sitesHeldByOtherBatches(db, batchId, plan.args.epoch), plan.args.epoch));
       const tiles = await store.loadTileOutcomes(db, batchId);
-      // Last month's imagery given as this month's: every change of it issued a second time.
-      const refiled = await refiledImageryWarnings(db, plan);
       // A prior that did not decode for several tiles is one rejected input.
       const undecoded = onceEach(tiles.flatMap((t) => t.rejectedPriors ?? []));
       const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...undecoded, ...result.rejected];
@@ -208,7 +212,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           database: db.kind,
           startedAt: plan.plannedAt,
           detector: { ...stamp, params: flatParams(params), models: models.map(modelRecord) },
-          warnings: [...(plan.warnings ?? []), ...result.warnings, ...refiled],
+          warnings: [...(plan.warnings ?? []), ...result.warnings],
           replaced,
           rerun,
           repaired: result.repaired,

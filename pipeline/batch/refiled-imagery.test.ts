@@ -1,39 +1,84 @@
 /**
  * A month's batch over the very acquisition an earlier month filed (last month's folder given as
- * --tiles) is said in a warning; a tile of the same files with another date, or the month's own
- * batch run again, is not. Embedded PGlite.
+ * --tiles) rejects that tile (TILE.ALREADY_FILED): it made every site over it "continuing" and the
+ * month read "no new violation", exit 0, over ground nobody had looked at this month. Its ground is
+ * not observed, the batch exits 3. A tile of the same files with another date, the month's own batch
+ * run again, or an earlier month's, are not "already filed". Embedded PGlite.
  */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FeatureCollection } from 'geojson';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchExitCode } from '../../cli/batch-command.js';
+import { generateScene } from '../../fixtures/synthetic-scene.js';
 import type { TileInfo } from '../../geo/tile-reader.js';
 import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
 import { upsertBatch, upsertTiles } from '../store/repository.js';
-import type { BatchArgs } from './batch-args.js';
-import { refiledImageryWarnings } from './refiled-imagery.js';
+import { BatchArgsSchema } from './batch-args.js';
+import { filedInEarlierMonth } from './refiled-imagery.js';
+import { runBatch } from './run-batch.js';
 
 let db: Database;
+const cleanup: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
   db = await openDatabase('memory://');
   await migrate(db);
 }, 120_000);
 afterAll(async () => {
+  for (const f of cleanup.reverse()) await f().catch(() => {});
   await db?.close();
 });
 
-const tile = (id: string, date: string) => ({ tile: { id, date, files: [`/data/${id}.tif`] } as unknown as TileInfo, priorIds: [], bands: [] });
-const plan = (batchId: string, epoch: string, tiles: ReturnType<typeof tile>[]) => ({ batchId, args: { epoch } as BatchArgs, tiles });
+const tile = (id: string, date: string) => ({ id, date, files: [`/data/${id}.tif`] }) as unknown as TileInfo;
 
-describe('refiledImageryWarnings', () => {
-  it("names a current tile an earlier month's batch already filed with the same date", async () => {
+describe('filedInEarlierMonth', () => {
+  it("names the earlier month's batch that used the same acquisition of the tile as its current imagery", async () => {
+    await upsertBatch(db, { id: 'b-sep', epoch: '2026-09', params: {} });
     await upsertBatch(db, { id: 'b-oct', epoch: '2026-10', params: {} });
-    await upsertTiles(db, 'b-oct', [tile('t1', '2026-10-08'), tile('t2', '2026-10-08')].map((t) => ({ tileId: t.tile.id, role: 'current' as const, info: { tile: t.tile } })));
-    const nov = plan('b-nov', '2026-11', [tile('t1', '2026-10-08'), tile('t2', '2026-11-05'), tile('t3', '2026-10-08')]);
-    const w = await refiledImageryWarnings(db, nov);
-    expect(w).toHaveLength(1);
-    expect(w[0]).toContain('/data/t1.tif: this acquisition (2026-10-08) was already the current imagery of 2026-10 (batch b-oct)');
-    // The month's own re-run, and an earlier month, are not "already filed".
-    expect(await refiledImageryWarnings(db, plan('b-oct-2', '2026-10', [tile('t1', '2026-10-08')]))).toEqual([]);
-    expect(await refiledImageryWarnings(db, plan('b-sep', '2026-09', [tile('t1', '2026-10-08')]))).toEqual([]);
+    const rows = (ts: TileInfo[], role: 'current' | 'prior') => ts.map((t) => ({ tileId: t.id, role, info: { tile: t } }));
+    await upsertTiles(db, 'b-oct', rows([tile('t1', '2026-10-08'), tile('t2', '2026-10-08')], 'current'));
+    await upsertTiles(db, 'b-oct', rows([tile('p1', '2026-09-08')], 'prior'));
+    await upsertTiles(db, 'b-sep', rows([tile('t1', '2026-10-08')], 'current'));
+    expect(await filedInEarlierMonth(db, '2026-11', tile('t1', '2026-10-08'))).toEqual({ epoch: '2026-10', batchId: 'b-oct' });
+    // Another acquisition of the tile, a tile never current, the month's own re-run, an earlier month.
+    expect(await filedInEarlierMonth(db, '2026-11', tile('t2', '2026-11-05'))).toBeNull();
+    expect(await filedInEarlierMonth(db, '2026-11', tile('p1', '2026-09-08'))).toBeNull();
+    expect(await filedInEarlierMonth(db, '2026-10', tile('t2', '2026-10-08'))).toBeNull();
+    expect(await filedInEarlierMonth(db, '2026-09', tile('t2', '2026-10-08'))).toBeNull();
   });
+});
+
+describe("a batch given last month's imagery", () => {
+  it('rejects the tile an earlier month filed, its ground not observed, and exits 3; the other tiles are detected', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-refiled-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const scene = await generateScene({ dir, size: 256, seed: 5, tilesPerSide: 2, epoch: '2026-10' });
+    const tiles = (await readdir(scene.currentDir)).filter((f) => f.endsWith('.tif')).sort().map((f) => join(scene.currentDir, f));
+    const log = pino({ level: 'silent' });
+    const run = (epoch: string, tileInputs: string[], out: string) =>
+      runBatch(BatchArgsSchema.parse({ epoch, tiles: tileInputs, prior: [scene.priorDir], zones: [scene.zonesPath] }), { db, log, out: join(dir, out) });
+
+    const october = await run('2026-10', [tiles[0]], 'oct');
+    expect(october.report.rejected).toEqual([]);
+    expect(batchExitCode(october.report)).toBe(0);
+
+    const november = await run('2026-11', [scene.currentDir], 'nov');
+    expect(november.report.rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([`TILE.ALREADY_FILED ${tiles[0]}`]);
+    expect(november.report.rejected[0].error.message).toContain(`already the current imagery of 2026-10 (batch ${october.plan.batchId})`);
+    expect(november.report.tiles.filter((t) => t.status === 'done')).toHaveLength(3);
+    expect(batchExitCode(november.report)).toBe(3);
+    const hidden = JSON.parse(await readFile(join(dir, 'nov', 'not-observed.geojson'), 'utf8')) as FeatureCollection;
+    expect(hidden.features.filter((f) => f.properties?.reason === 'TILE.ALREADY_FILED').map((f) => f.properties!.file)).toEqual([tiles[0]]);
+    // Nothing of the rejected tile is stored as November's.
+    const stored = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM detections WHERE batch_id = $1 AND tile_id = $2", [november.plan.batchId, october.report.tiles[0].tileId]);
+    expect(stored.rows[0].n).toBe(0);
+
+    // October's batch run again is not "already filed" by itself.
+    const again = await run('2026-10', [tiles[0]], 'oct-again');
+    expect(again.report.rejected).toEqual([]);
+  }, 240_000);
 });

@@ -1,31 +1,40 @@
 /**
  * Current imagery an earlier month already filed: the same tile (same files, same grid: its id) with
  * the same acquisition date as a current tile of a batch of an earlier month. Its changes were
- * issued in that month, so this month's polygons over it repeat them (new codes, new cases; the ones
- * that month's re-run dropped even as "new" in this month's ledger). Usually `--tiles` names last
- * month's folder. Said as a warning, naming the month and the batch.
+ * issued in that month, and it shows nothing of this one: compared again, it made every site over
+ * it "continuing" and the month's ledger read "no new violation" over ground nobody had looked at
+ * this month (last month's folder given as `--tiles`, exit 0). The tile job rejects such a tile
+ * (`TILE.ALREADY_FILED`): its ground is not observed this month, the batch exits 3 (2 when no tile
+ * is left). A tile dated after an earlier batch's month never got into it (`TILE.DATE_MISMATCH`),
+ * so the earlier month rightly filed it.
  */
+import type { TileInfo } from '../../geo/tile-reader.js';
+import { TubanError } from '../../schemas/errors.js';
 import type { Queryable } from '../store/queryable.js';
-import type { BatchPlan } from './plan-batch.js';
 
-export async function refiledImageryWarnings(db: Queryable, plan: Pick<BatchPlan, 'batchId' | 'args' | 'tiles'>): Promise<string[]> {
-  if (plan.tiles.length === 0) return [];
-  const r = await db.query<{ tile_id: string; date: string; epoch: string; batch_id: string }>(
-    `SELECT DISTINCT ON (t.tile_id, t.info->'tile'->>'date') t.tile_id, t.info->'tile'->>'date' AS date, b.epoch, b.id AS batch_id
+export interface EarlierFiling {
+  epoch: string;
+  batchId: string;
+}
+
+/** The latest earlier month whose batch used this acquisition of the tile as its current imagery, or null. */
+export async function filedInEarlierMonth(db: Queryable, epoch: string, tile: Pick<TileInfo, 'id' | 'date'>): Promise<EarlierFiling | null> {
+  const r = await db.query<{ epoch: string; batch_id: string }>(
+    `SELECT b.epoch, b.id AS batch_id
      FROM tiles t JOIN batches b ON b.id = t.batch_id
-     WHERE t.role = 'current' AND t.status <> 'rejected' AND b.epoch < $1 AND t.tile_id = ANY($2::text[])
-     ORDER BY t.tile_id, t.info->'tile'->>'date', b.epoch DESC, b.id`,
-    [plan.args.epoch, plan.tiles.map((t) => t.tile.id)],
+     WHERE t.role = 'current' AND t.status <> 'rejected' AND b.epoch < $1 AND t.tile_id = $2 AND t.info->'tile'->>'date' = $3
+     ORDER BY b.epoch DESC, b.id LIMIT 1`,
+    [epoch, tile.id, tile.date],
   );
-  const filed = new Map(r.rows.map((row) => [`${row.tile_id}\0${row.date}`, row]));
-  const out: string[] = [];
-  for (const t of plan.tiles) {
-    const f = filed.get(`${t.tile.id}\0${t.tile.date}`);
-    if (!f) continue;
-    out.push(
-      `${t.tile.files[0]}: this acquisition (${t.tile.date}) was already the current imagery of ${f.epoch} (batch ${f.batch_id}); ` +
-        `its changes were issued in ${f.epoch}, and ${plan.args.epoch}'s polygons over it repeat them as new cases: is --tiles last month's folder?`,
-    );
-  }
-  return out;
+  const row = r.rows[0];
+  return row ? { epoch: row.epoch, batchId: row.batch_id } : null;
+}
+
+export function alreadyFiledError(tile: Pick<TileInfo, 'date' | 'files'>, epoch: string, earlier: EarlierFiling): TubanError {
+  return new TubanError(
+    'TILE.ALREADY_FILED',
+    `this acquisition (${tile.date}) was already the current imagery of ${earlier.epoch} (batch ${earlier.batchId}), whose changes were issued then; ` +
+      `it shows nothing of ${epoch}, so its ground is not observed this month: is --tiles last month's folder?`,
+    tile.files[0],
+  );
 }
