@@ -563,11 +563,11 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     );
     registry.route(
       api,
-      { method: 'GET', url: '/api/inbox/counts', summary: 'Inbox counts in your scope: by status, overdue, geometry changed; the codes of open cases whose polygon a re-run no longer finds (vanished)', tags: ['polygons'], query: S.PolygonQuery.pick({ epoch: true }) },
+      { method: 'GET', url: '/api/inbox/counts', summary: 'Inbox counts in your scope: by status, overdue, geometry changed; the codes of open cases whose polygon a re-run no longer finds (vanished). lead_bureau: of the cases that bureau leads (the list\'s 主办 filter)', tags: ['polygons'], query: S.PolygonQuery.pick({ epoch: true, lead_bureau: true }) },
       async (req, _reply, { query }) => {
         const user = requireUser(req, 'polygons.read');
         await maintain();
-        return inboxCounts(opts.db, user, today(), query.epoch);
+        return inboxCounts(opts.db, user, today(), query.epoch, query.lead_bureau);
       },
     );
     registry.route(

@@ -6,7 +6,7 @@ import { $, chinaToday, esc, oneClick, options, toast } from './dom.js';
 import * as L from './labels.js';
 import { emit, state } from './state.js';
 import { verdictFormHtml, wireVerdictForm } from './verdict-form.js';
-import { restoreDraft, restoreTyped, typedInForms } from './drafts.js';
+import { editsBesides, restoreDraft, restoreTyped, typedInForms } from './drafts.js';
 
 /** The user's relation to the card: the polygon's lead bureau, a co-handling bureau, the lead role. */
 export function relation(card) {
@@ -40,8 +40,11 @@ export async function act(code, action, body, done, refused, version) {
     return null;
   }
   toast(done, 'ok');
+  // The card is drawn again: what was typed in its other forms, not yet sent, goes back in (not the form just sent).
+  const typed = editsBesides(action === 'verdict' ? 'verdict-form' : action);
   // Saved: a refresh that fails afterwards must not read as a failed save (and invite a second one).
   await emit('changed', code).catch(() => toast(`${done}；但页面未能刷新，请重新加载页面查看最新状态`, 'error'));
+  if (state.openCode === code) restoreTyped(typed);
   return r;
 }
 
@@ -171,8 +174,11 @@ export function renderActions(card) {
   const parts = [];
   if (mine && status === 'issued') parts.push(`<button type="button" class="primary" id="act-accept">签收</button>`);
   if (mine && ['accepted', 'verified'].includes(status)) {
-    const form = verdictFormHtml(card.parcels ?? [], c.recheck_window);
-    parts.push(c.verdict && !(card.parcels ?? []).some((x) => !x.verdict) ? `<details class="more"><summary>修改判定</summary>${form}</details>` : form);
+    const parcels = card.parcels ?? [];
+    const correcting = c.verdict && !parcels.some((x) => !x.verdict);
+    // 修改判定 opens with the verdict as recorded (a split polygon's is per parcel, chosen in the form).
+    const form = verdictFormHtml(parcels, c.recheck_window, correcting && !parcels.length ? c : null);
+    parts.push(correcting ? `<details class="more"><summary>修改判定</summary>${form}</details>` : form);
   }
   // 持续监测: re-checked against later imagery, then judged (合法/违法/其他), or monitored on to the next re-check.
   if (mine && status === 'monitoring') parts.push(`<details class="more" id="monitoring-verdict" open><summary>复查判定</summary>${verdictFormHtml(card.parcels ?? [], c.recheck_window)}</details>`);

@@ -248,8 +248,13 @@ function handoversHtml(list) {
 export function verdictDetail(d) {
   if (!d) return '';
   if (d.parcels) return d.violation_nature ? `（按地块判定；${L.VIOLATION_NATURES[d.violation_nature] ?? d.violation_nature}）` : '（按地块判定）';
-  if (d.approval_doc_no) return `（批准文号 ${d.approval_doc_no}）`;
-  if (d.violation_type) return `（${L.VIOLATION_TYPES[d.violation_type] ?? d.violation_type}${d.violation_nature ? `；${L.VIOLATION_NATURES[d.violation_nature] ?? d.violation_nature}` : ''}${d.patrol_found_on ? `；巡查 ${d.patrol_found_on} 发现` : '；巡查未发现'}）`;
+  // What the verdict recorded, 当事人 and 实际用途 included: the ledger's columns, and what 修改判定 keeps.
+  const use = d.actual_use ? `；实际用途 ${d.actual_use}` : '';
+  if (d.approval_doc_no) return `（批准文号 ${d.approval_doc_no}${use}）`;
+  if (d.violation_type) {
+    const type = `${L.VIOLATION_TYPES[d.violation_type] ?? d.violation_type}${d.violation_subtype ? `（${L.VIOLATION_SUBTYPES[d.violation_subtype] ?? d.violation_subtype}）` : ''}`;
+    return `（${type}${d.violation_nature ? `；${L.VIOLATION_NATURES[d.violation_nature] ?? d.violation_nature}` : ''}${d.party ? `；当事人 ${d.party}` : ''}${use}${d.patrol_found_on ? `；巡查 ${d.patrol_found_on} 发现` : '；巡查未发现'}）`;
+  }
   if (d.situation || d.reason) return `（${L.OTHER_SITUATIONS[d.situation] ?? ''}${d.reason ? `：${d.reason}` : ''}）`;
   return '';
 }

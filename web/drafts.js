@@ -18,6 +18,28 @@ export function typedInForms() {
   }));
 }
 
+/** A field changed from what the card drew into it (a select: from its drawn choice, else its first option). */
+function edited(el) {
+  if (el.type === 'radio' || el.type === 'checkbox') return el.checked !== el.defaultChecked;
+  if (el.tagName === 'SELECT') return el.value !== ([...el.options].find((o) => o.defaultSelected) ?? el.options[0])?.value;
+  return el.value !== el.defaultValue;
+}
+
+/**
+ * What the user changed in the card's forms other than `except` (the form just sent), to put back
+ * after a save or an upload draws the card again. Only the changed fields: an untouched field takes
+ * the new card's value (a rectification's 违法性质 after a corrected verdict), not the old card's.
+ */
+export function editsBesides(except) {
+  return [...($('actions')?.querySelectorAll('form') ?? [])]
+    .map((f) => ({
+      key: f.id || f.dataset.action,
+      open: f.closest('details')?.open ?? false,
+      fields: [...f.elements].filter((el) => el.name && !el.disabled && edited(el)).map((el) => ({ name: el.name, value: el.value, checked: el.checked, type: el.type })),
+    }))
+    .filter((t) => t.key !== except && t.fields.length);
+}
+
 /** Fill the reloaded card's forms that are still offered with what was typed (change events redraw dependent fields). */
 export function restoreTyped(typed) {
   for (const t of typed) {

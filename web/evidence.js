@@ -4,8 +4,9 @@ import { errorText, upload } from './api.js';
 import { $, esc, fmtTime, toast } from './dom.js';
 import { distanceM } from './geo.js';
 import { relation } from './actions.js';
+import { editsBesides, restoreTyped } from './drafts.js';
 import * as L from './labels.js';
-import { emit } from './state.js';
+import { emit, state } from './state.js';
 
 const size = (b) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.max(1, Math.round(b / 1024))} KB`);
 
@@ -79,7 +80,12 @@ export function renderEvidence(card) {
     btn.textContent = '上传';
     // One message for the whole choice, said after the card has re-rendered: a refusal must not be
     // replaced a moment later by "已上传" for the files that did go through.
-    if (ok) await emit('changed', p.code);
+    if (ok) {
+      // A report typed in the card's forms before its photo was uploaded is not lost when the card is drawn again.
+      const typed = editsBesides(null);
+      await emit('changed', p.code);
+      if (state.openCode === p.code) restoreTyped(typed);
+    }
     if (refused.length) toast(`${ok ? `已上传 ${ok} 个文件；` : ''}未上传 ${refused.length} 个：${refused.join('；')}`, 'error');
     else toast(`已上传 ${ok} 个文件`, 'ok');
   });

@@ -118,8 +118,11 @@ function renderItems(list, features, withConfidence = false, append = false) {
   else list.innerHTML = html;
 }
 
+/** The 主办 filter's bureau: the counts and the overdue list follow it, as the list does (a bureau's 本单位主办: its own lateness, not the cases it co-handles). */
+const leadFilter = () => ({ lead_bureau: $('f-lead').value });
+
 export async function loadCounts() {
-  const c = await api(`/api/inbox/counts?${query({})}`);
+  const c = await api(`/api/inbox/counts?${query(leadFilter())}`);
   const parts = [`<span class="count">全部 <b>${c.total ?? 0}</b></span>`];
   for (const [id, label] of Object.entries(L.STATUS)) {
     const n = c.by_status?.[id] ?? 0;
@@ -146,7 +149,7 @@ export async function loadOverdue(more = false) {
   overdueLoad.busy = true;
   let fc;
   try {
-    fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', cursor: more ? state.overdueCursor : '' })}`);
+    fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', ...leadFilter(), cursor: more ? state.overdueCursor : '' })}`);
   } finally {
     if (load === overdueLoad.n) overdueLoad.busy = false;
   }
@@ -241,7 +244,10 @@ export function wireInbox() {
   });
   for (const [id, label] of Object.entries(L.STATUS)) $('f-status').insertAdjacentHTML('beforeend', `<option value="${id}">${label}</option>`);
   $('f-priority').innerHTML = `<option value="">全部</option>${Object.entries(L.PRIORITY).map(([k, v]) => `<option value="${k}">${esc(v)}</option>`).join('')}`;
-  $('filters').addEventListener('change', () => loadInbox());
+  $('filters').addEventListener('change', (ev) => {
+    loadInbox();
+    if (ev.target.id === 'f-lead') Promise.all([loadCounts(), loadOverdue()]).catch((err) => toast(errorText(err), 'error'));
+  });
   $('inbox-more').addEventListener('click', () => loadInbox(true));
   $('overdue-more').addEventListener('click', () => loadOverdue(true));
   for (const id of ['inbox-list', 'overdue-list']) {

@@ -6,8 +6,14 @@ import * as L from './labels.js';
 /**
  * `recheck`: the card's `case.recheck_window` ({earliest, default, latest}: a 持续监测 re-check set
  * today), the bounds of its date field; left empty, the server sets the rule's date.
+ * `recorded`: the case's verdict ({verdict, verdict_details}) when the form corrects it (修改判定): the
+ * form opens filled with it, since the server replaces a verdict whole and a field left empty is dropped.
  */
-export function verdictFormHtml(parcels, recheck = null) {
+export function verdictFormHtml(parcels, recheck = null, recorded = null) {
+  const was = recorded?.verdict ?? null;
+  const d = recorded?.verdict_details ?? {};
+  const checked = (v) => (was === v ? ' checked' : '');
+  const value = (k) => (d[k] == null ? '' : ` value="${esc(d[k])}"`);
   const parcelPick = parcels.length
     ? `<label>地块 <select name="parcel" id="verdict-parcel" required><option value="">请选择</option>${parcels
         .map((p) => `<option value="${p.idx}">地块 ${p.idx}（${Number(p.area_mu).toFixed(2)} 亩）${p.verdict ? ` · ${esc(L.VERDICTS[p.verdict])}` : ' · 未判定'}</option>`)
@@ -16,26 +22,30 @@ export function verdictFormHtml(parcels, recheck = null) {
   return `<form id="verdict-form" class="verdict">
     ${parcelPick}
     <fieldset><legend>判定</legend>
-      <label><input type="radio" name="verdict" value="legal" required> 合法</label>
-      <label><input type="radio" name="verdict" value="illegal"> 违法</label>
-      <label><input type="radio" name="verdict" value="other"> 其他</label>
+      <label><input type="radio" name="verdict" value="legal" required${checked('legal')}> 合法</label>
+      <label><input type="radio" name="verdict" value="illegal"${checked('illegal')}> 违法</label>
+      <label><input type="radio" name="verdict" value="other"${checked('other')}> 其他</label>
     </fieldset>
-    <label data-for="legal" hidden>批准文号 <input name="approval_doc_no" id="approval-doc" data-required="1" maxlength="100" placeholder="如 济政土批〔2026〕15号"></label>
+    <div data-for="legal" hidden>
+      <label>批准文号 <input name="approval_doc_no" id="approval-doc" data-required="1" maxlength="100" placeholder="如 济政土批〔2026〕15号"${value('approval_doc_no')}></label>
+      <label>实际用途 <input name="actual_use" id="legal-use" maxlength="200"${was === 'legal' ? value('actual_use') : ''}></label>
+    </div>
     <div data-for="illegal" hidden>
-      <label>违法类型 <select name="violation_type" id="violation-type" data-required="1"><option value="">请选择</option>${options(L.VIOLATION_TYPES)}</select></label>
-      <label>当事人 <input name="party" maxlength="200"></label>
-      <label>违法性质 <select name="violation_nature" id="violation-nature"><option value="">未定</option>${options(L.VIOLATION_NATURES)}</select></label>
-      <label>实际用途 <input name="actual_use" maxlength="200"></label>
-      <label>巡查首次发现时间 <input name="patrol_found_on" type="date" max="${chinaToday()}" title="本地巡查最早发现此问题的日期；巡查未曾发现则留空（卫片先于巡查发现即为发现不及时）"></label>
+      <label>违法类型 <select name="violation_type" id="violation-type" data-required="1"><option value="">请选择</option>${options(L.VIOLATION_TYPES, d.violation_type)}</select></label>
+      <label>违法情形 <select name="violation_subtype" id="violation-subtype"><option value="">未定</option>${options(L.VIOLATION_SUBTYPES, d.violation_subtype)}</select></label>
+      <label>当事人 <input name="party" maxlength="200"${value('party')}></label>
+      <label>违法性质 <select name="violation_nature" id="violation-nature"><option value="">未定</option>${options(L.VIOLATION_NATURES, d.violation_nature)}</select></label>
+      <label>实际用途 <input name="actual_use" maxlength="200"${was === 'illegal' ? value('actual_use') : ''}></label>
+      <label>巡查首次发现时间 <input name="patrol_found_on" type="date" max="${chinaToday()}" title="本地巡查最早发现此问题的日期；巡查未曾发现则留空（卫片先于巡查发现即为发现不及时）"${value('patrol_found_on')}></label>
     </div>
     <div data-for="other" hidden>
-      <label>情形 <select name="situation" id="other-situation" data-required="1"><option value="">请选择</option>${options(L.OTHER_SITUATIONS)}</select></label>
-      <label>理由 <textarea name="reason" id="other-reason" data-required="1" rows="2" maxlength="2000"></textarea></label>
-      <label data-for-situation="continuous_monitoring" hidden>关注事项（下期影像复查什么） <textarea name="watch" id="other-watch" rows="2" maxlength="500" placeholder="如：堆土是否平整后建房、地基上是否起建筑"></textarea></label>
+      <label>情形 <select name="situation" id="other-situation" data-required="1"><option value="">请选择</option>${options(L.OTHER_SITUATIONS, d.situation)}</select></label>
+      <label>理由 <textarea name="reason" id="other-reason" data-required="1" rows="2" maxlength="2000">${esc(d.reason ?? '')}</textarea></label>
+      <label data-for-situation="continuous_monitoring" hidden>关注事项（下期影像复查什么） <textarea name="watch" id="other-watch" rows="2" maxlength="500" placeholder="如：堆土是否平整后建房、地基上是否起建筑">${esc(d.watch ?? '')}</textarea></label>
       <label data-for-situation="continuous_monitoring" hidden>复查期限（可选） <input name="recheck_on" id="other-recheck" type="date" min="${esc(recheck?.earliest ?? chinaToday())}"${recheck ? ` max="${esc(recheck.latest)}"` : ''}></label>
       <p class="muted hint" data-for-situation="continuous_monitoring" hidden>持续监测：不销号，转入持续监测，复查期限前对照下期影像复查并判定。复查期限留空则为${recheck ? ` ${esc(recheck.default)}（默认次月底）` : '默认次月底'}；可按现场情况提前${recheck ? `，或延后至 ${esc(recheck.latest)}` : '或延后'}。</p>
     </div>
-    <label data-for-not="other">备注 <textarea name="note" rows="2" maxlength="2000"></textarea></label>
+    <label data-for-not="other">备注 <textarea name="note" rows="2" maxlength="2000">${esc(d.note ?? '')}</textarea></label>
     <button type="submit" class="primary" id="verdict-submit">保存判定</button>
   </form>`;
 }
@@ -70,10 +80,14 @@ export function wireVerdictForm(form, send) {
     const v = fd.get('verdict');
     const body = { verdict: v };
     const val = (k) => String(fd.get(k) ?? '').trim();
-    if (v === 'legal') body.approval_doc_no = val('approval_doc_no');
+    // Each verdict's own fields only: its hidden sections are disabled, so FormData has the shown one's.
+    if (v === 'legal') {
+      body.approval_doc_no = val('approval_doc_no');
+      if (val('actual_use')) body.actual_use = val('actual_use');
+    }
     if (v === 'illegal') {
       body.violation_type = val('violation_type');
-      for (const k of ['party', 'violation_nature', 'actual_use', 'patrol_found_on']) if (val(k)) body[k] = val(k);
+      for (const k of ['violation_subtype', 'party', 'violation_nature', 'actual_use', 'patrol_found_on']) if (val(k)) body[k] = val(k);
     }
     if (v === 'other') Object.assign(body, { situation: val('situation'), reason: val('reason') });
     if (v === 'other' && body.situation === 'continuous_monitoring') {

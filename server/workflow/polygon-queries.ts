@@ -321,12 +321,18 @@ export async function inboxCounts(
   user: User,
   today: string,
   epoch?: string,
+  leadBureau?: string,
 ): Promise<{ by_status: Record<string, number>; overdue: number; review_overdue: number; total: number; geometry_changed: number; vanished: string[] }> {
   const params: unknown[] = [today];
   const where = [scopePredicate(user, params)];
   if (epoch) {
     params.push(epoch);
     where.push(`c.epoch = $${params.length}`);
+  }
+  // The list's 主办 filter: a bureau's own cases apart from those it co-handles (whose lateness is not its own).
+  if (leadBureau) {
+    params.push(leadBureau);
+    where.push(`c.lead_bureau = $${params.length}`);
   }
   // A case whose polygon a re-run dropped is flagged (geometry_changed) until it is withdrawn, so only
   // the flagged few are looked up in work_items, not every case in scope on every count.

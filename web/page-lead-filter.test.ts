@@ -1,0 +1,77 @@
+/**
+ * The 主办 filter governs the whole panel (stop 40's walkthrough as a bureau that co-handles most of
+ * its scope): with 本单位主办 picked, the counts above the list and the 逾期 tab and its badge are of the
+ * cases the bureau leads — not 全部 68 over a list of 24, nor 逾期 67 for its own 23 late cases.
+ * Debian's /usr/bin/chromium through playwright-core, as web/page.test.ts.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
+
+const code = (n: number) => `370102-202610-000${n}`;
+
+describe.skipIf(!haveBrowser)('the 主办 filter, counts and 逾期 included', () => {
+  let dir: string;
+  let db: Database;
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+  // Past the end of the month of issue: every verification is late.
+  const now = new Date('2026-11-03T02:00:00Z');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tuban-lead-filter-page-'));
+    db = await openTestDatabase();
+    await writeBatch(db, 'b-2026-10', '2026-10', [
+      polygon(code(1), '2026-10', square(117.05, 36.65)),
+      polygon(code(2), '2026-10', square(117.06, 36.65), { leadBureau: 'forestry', coBureaus: ['natural_resources'] }),
+      polygon(code(3), '2026-10', square(117.07, 36.65), { leadBureau: 'forestry', coBureaus: ['natural_resources'] }),
+    ], '2026-10-28');
+    await addUsers(db, [['nr', 'bureau', 'natural_resources']]);
+    ({ app, base, browser, page } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'lead-filter-page-secret-lead-filter-1', now }));
+    await openSignedIn(page, base, '/?epoch=2026-10', 'nr', consoleErrors);
+    await page.waitForSelector('#inbox-list li', { timeout: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('全部（含协办）: everything in scope, counted and listed', async () => {
+    await page.waitForFunction(() => document.querySelector('#overdue-badge')?.textContent === '3');
+    expect(await page.textContent('#counts')).toContain('全部 3');
+  });
+
+  it('本单位主办: the counts, the 逾期 badge and the 逾期 list are of its own cases', async () => {
+    await page.selectOption('#f-lead', 'natural_resources');
+    await page.waitForFunction(() => document.querySelectorAll('#inbox-list li').length === 1);
+    await page.waitForFunction(() => document.querySelector('#overdue-badge')?.textContent === '1');
+    expect(await page.textContent('#counts')).toContain('全部 1');
+    await page.click('#tab-overdue');
+    await page.waitForFunction(() => document.querySelectorAll('#overdue-list li').length === 1);
+    expect(await page.textContent('#overdue-list')).toContain(code(1));
+  });
+
+  it('back to 全部（含协办）, all three again', async () => {
+    await page.click('#tab-inbox');
+    await page.selectOption('#f-lead', '');
+    await page.waitForFunction(() => document.querySelector('#overdue-badge')?.textContent === '3');
+    expect(await page.textContent('#counts')).toContain('全部 3');
+  });
+
+  it('no console errors', () => {
+    // 404s: the fixtures' polygons have no imagery chips.
+    expect(consoleErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+  });
+});
