@@ -14,6 +14,7 @@ import { CLUE_SOURCE_ZH, type ClueSource } from '../../schemas/workflow.js';
 import { dispositionCells, oneDispositionEach, type LedgerDisposition } from './ledger-disposition.js';
 import { endOfMonth } from '../iso-date.js';
 import { csvCell } from './csv-cell.js';
+import { reasonInChinese } from './reason-text.js';
 
 /** Columns Tuban fills, in ledger order. */
 export const LEDGER_FILLED_COLUMNS = [
@@ -220,7 +221,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
         是否涉及永久基本农田: yesNo(overlapMu(p, 'permanent_basic_farmland') > 0),
         是否涉及生态保护红线: yesNo(overlapMu(p, 'ecological_redline') > 0),
         置信度: round(p.confidence, 2),
-        发现依据说明: p.reasons.join('；'),
+        发现依据说明: p.reasons.map(reasonInChinese).join('；'),
         主办单位: ctx.bureauName(p.leadBureau),
         协办单位: p.coBureaus.map((b) => ctx.bureauName(b)).join('、'),
         分派依据: p.ruleId ? `${p.routingReason}（规则 ${p.ruleId}）` : p.routingReason,
