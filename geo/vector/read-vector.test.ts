@@ -86,6 +86,18 @@ describe('readVectorFile', () => {
     expect(p[1]).toBeCloseTo(36.65, 7);
   });
 
+  it('undoes GCJ-02 in a file reprojected from it (a DataV download saved in CGCS2000 Gauss-Krüger by a desktop GIS)', async () => {
+    const path = join(dir, 'gcj-gk.geojson');
+    const [glon, glat] = wgs84ToGcj02(117.05, 36.65);
+    const named = { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::4527' } };
+    await writeFile(path, JSON.stringify({ type: 'FeatureCollection', crs: named, features: [{ type: 'Feature', properties: {}, geometry: toGk(square(glon, glat)) }] }));
+    const r = await readVectorFile(path, { sourceCrs: 'gcj02' });
+    expect(r.crs).toBe('gcj02');
+    const p = firstPos(r.features[0].geometry);
+    expect(p[0]).toBeCloseTo(117.05, 6);
+    expect(p[1]).toBeCloseTo(36.65, 6);
+  });
+
   it('reads back a GeoPackage written by writeGeoPackage identically', async () => {
     const path = join(dir, 'round.gpkg');
     const multi: MultiPolygon = {

@@ -82,7 +82,7 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
 
   const swap = needsAxisSwap(crs, polys[0].geometry);
   if (swap) warnings.push(`${name}: coordinates look like northing,easting for ${crs}; swapped to easting,northing`);
-  const fwd = crs === GCJ02 ? gcj02ToWgs84 : crs === LONLAT || crs === 'EPSG:4490' ? null : transformer(crs, LONLAT);
+  const fwd = crs === GCJ02 ? gcj02From(raw.crs) : crs === LONLAT || crs === 'EPSG:4490' ? null : transformer(crs, LONLAT);
   const fix = (p: Position): Position => {
     const x = swap ? p[1] : p[0];
     const y = swap ? p[0] : p[1];
@@ -112,6 +112,20 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
         : { type: 'MultiPolygon' as const, coordinates: f.geometry.coordinates.map((p) => p.map(ring)) },
   }));
   return { features, crs, warnings };
+}
+
+/**
+ * GCJ-02 undone from a file in its own CRS: a DataV download reprojected by a desktop GIS (into
+ * CGCS2000 Gauss-Krüger, say) keeps the offset in its coordinates, so they are taken to lon/lat by
+ * the file's CRS first. Reading its metres as GCJ-02 lon/lat failed as "not a valid position".
+ */
+function gcj02From(fileCrs: string | null): (x: number, y: number) => [number, number] {
+  if (fileCrs === null || fileCrs === LONLAT || fileCrs === 'EPSG:4490') return gcj02ToWgs84;
+  const toLonLat = transformer(fileCrs, LONLAT);
+  return (x, y) => {
+    const [lon, lat] = toLonLat(x, y);
+    return gcj02ToWgs84(lon, lat);
+  };
 }
 
 /** Chinese GK zone-prefixed systems put a 2-digit zone before the easting (e.g. 39 500 000); a file with that in y has its axes swapped. */
