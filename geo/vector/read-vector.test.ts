@@ -138,6 +138,7 @@ describe('readVectorFile', () => {
     const bare = join(dir, 'noprj');
     await writeShapefile(bare, [{ geometry: toGk(sq), properties: { dlbm: '0101' } }]);
     await expectCode(readVectorFile(`${bare}.shp`), 'ZONES.CRS_MISSING', 'noprj.shp');
+    await expect(readVectorFile(`${bare}.shp`)).rejects.toThrow(`${bare}.shp@EPSG:4527`);
     const forced = await readVectorFile(`${bare}.shp`, { sourceCrs: 'EPSG:4527' });
     expect(forced.features[0].geometry.type).toBe('Polygon');
   });

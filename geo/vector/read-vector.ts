@@ -59,7 +59,7 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
     if (opts.sourceCrs && /^gcj-?02$/i.test(opts.sourceCrs.trim())) crs = GCJ02;
     else if (opts.sourceCrs) crs = normaliseCrs(opts.sourceCrs, path);
     else if (raw.crs) crs = raw.crs;
-    else throw new TubanError('ZONES.CRS_MISSING', `${name} declares no coordinate system (a shapefile needs its .prj); pass the CRS explicitly`, path);
+    else throw new TubanError('ZONES.CRS_MISSING', `${name} declares no coordinate system (a shapefile needs its .prj); put the .prj beside it (in --zones the CRS can follow the path instead: ${path}@EPSG:4527, its EPSG code, or @cgcs2000, @wgs84, @gcj02)`, path);
   } catch (err) {
     if (err instanceof TubanError && err.code.startsWith('ZONES.')) throw err;
     throw new TubanError('ZONES.UNREADABLE', `unsupported coordinate system: ${(err as Error).message}`, path, { cause: err });
