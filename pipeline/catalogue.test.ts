@@ -183,6 +183,11 @@ describe('catalogueTiles: other files in a tiles folder', () => {
     expect(message('bands.vrt')).toMatch(/GDAL virtual raster.*gdal_translate -of COG bands\.vrt bands\.tif/);
     expect(message('2000TM.HDR')).toMatch(/ENVI.*gdal_translate -of COG 2000TM 2000TM\.tif/);
     expect(message('scene.img')).toMatch(/gdal_translate -of COG scene\.img scene\.tif/);
+    // The ENVI data file itself (no extension, its header beside it) was "not a TIFF: the file does not start with II or MM".
+    writeFileSync(join(d, '2000TM'), Buffer.alloc(64, 7));
+    const data = await catalogueTiles([join(d, '2000TM')]);
+    expect(data.rejected.map((r) => r.error.code)).toEqual(['TILE.FORMAT_UNSUPPORTED']);
+    expect(data.rejected[0].error.message).toMatch(/an ENVI raster \(its header 2000TM\.HDR beside it\).*gdal_translate -of COG 2000TM 2000TM\.tif/);
     // In a folder they are not tiles: only GeoTIFFs and STAC items are looked for there.
     expect((await catalogueTiles([d])).rejected.map((r) => r.error.code)).not.toContain('TILE.FORMAT_UNSUPPORTED');
   });

@@ -9,6 +9,7 @@
  * read by window (measured 2026-12-04; see README "Common mistakes"). Converting once with GDAL is
  * the better deal, so these inputs are rejected with the command to run.
  */
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { TubanError } from '../schemas/errors.js';
 
@@ -40,10 +41,23 @@ export function unsupportedInput(path: string, isDirectory: boolean, named: bool
   // used to be read as TIFFs and rejected as "not a TIFF: the file does not start with II or MM".
   // In a folder they are not looked at (a .vrt beside its band files is the user's own).
   if (!named) return null;
-  const other = /\.vrt$/i.test(name) ? 'a GDAL virtual raster (.vrt, XML naming other files)' : /\.(hdr|img)$/i.test(name) ? 'an ENVI or ERDAS Imagine raster' : null;
+  const other = /\.vrt$/i.test(name)
+    ? 'a GDAL virtual raster (.vrt, XML naming other files)'
+    : /\.(hdr|img)$/i.test(name)
+      ? 'an ENVI or ERDAS Imagine raster'
+      : enviHeaderBeside(path)
+        ? `an ENVI raster (its header ${enviHeaderBeside(path)} beside it)`
+        : null;
   if (other) {
     const source = /\.hdr$/i.test(name) ? name.replace(/\.hdr$/i, '') : name;
     return new TubanError('TILE.FORMAT_UNSUPPORTED', `${other}. Tuban reads GeoTIFF/COG: write it out once with GDAL, e.g. \`gdal_translate -of COG ${source} ${source.replace(/\.[^.]*$/, '')}.tif\`, and pass the .tif`, path);
   }
+  return null;
+}
+
+/** The ENVI header of a data file (`2003TM` beside `2003TM.HDR`, `scene.dat` beside `scene.hdr`), or null. */
+function enviHeaderBeside(path: string): string | null {
+  const stem = path.replace(/\.[^./\\]*$/, '');
+  for (const h of [`${path}.hdr`, `${path}.HDR`, `${stem}.hdr`, `${stem}.HDR`]) if (h !== path && existsSync(h)) return basename(h);
   return null;
 }
