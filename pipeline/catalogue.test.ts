@@ -188,6 +188,10 @@ describe('catalogueTiles: other files in a tiles folder', () => {
     const data = await catalogueTiles([join(d, '2000TM')]);
     expect(data.rejected.map((r) => r.error.code)).toEqual(['TILE.FORMAT_UNSUPPORTED']);
     expect(data.rejected[0].error.message).toMatch(/an ENVI raster \(its header 2000TM\.HDR beside it\).*gdal_translate -of COG 2000TM 2000TM\.tif/);
+    // A GeoTIFF with a .hdr beside it (ENVI writes one for a TIFF it opens) is read as the TIFF it is.
+    writeFileSync(join(d, 'bands.hdr'), 'ENVI\n');
+    writeFileSync(join(d, 'bands.tif'), Buffer.alloc(64, 7));
+    expect((await catalogueTiles([join(d, 'bands.tif')])).rejected.map((r) => r.error.code)).toEqual(['TILE.UNREADABLE']);
     // In a folder they are not tiles: only GeoTIFFs and STAC items are looked for there.
     expect((await catalogueTiles([d])).rejected.map((r) => r.error.code)).not.toContain('TILE.FORMAT_UNSUPPORTED');
   });

@@ -45,7 +45,7 @@ export function unsupportedInput(path: string, isDirectory: boolean, named: bool
     ? 'a GDAL virtual raster (.vrt, XML naming other files)'
     : /\.(hdr|img)$/i.test(name)
       ? 'an ENVI or ERDAS Imagine raster'
-      : enviHeaderBeside(path)
+      : !/\.(tiff?|json)$/i.test(name) && enviHeaderBeside(path) // ENVI software writes a .hdr beside GeoTIFFs it opens too
         ? `an ENVI raster (its header ${enviHeaderBeside(path)} beside it)`
         : null;
   if (other) {
