@@ -182,6 +182,7 @@ function rebuild(e: SerialisedError): Error {
   if (e.name === 'TubanError' && e.code) return TubanError.fromJSON({ code: e.code as ErrorCode, message: e.message, subject: e.subject });
   const err = new Error(e.message);
   err.name = e.name;
+  if (e.stack) err.stack = e.stack;
   if (e.code) Object.assign(err, { code: e.code });
   return err;
 }

@@ -22,6 +22,8 @@ export interface SerialisedError {
   message: string;
   code?: string;
   subject?: string;
+  /** The worker's stack, for the server's log of a 500. */
+  stack?: string;
 }
 
 export interface RenderReply {
@@ -42,7 +44,7 @@ function owned(b: Uint8Array): Uint8Array {
 function serialise(e: unknown): SerialisedError {
   if (e instanceof ImageryError) return { name: e.name, message: e.message, code: e.code };
   if (e instanceof TubanError) return { name: e.name, message: e.message, code: e.code, subject: e.subject };
-  if (e instanceof Error) return { name: e.name, message: e.stack ?? e.message, ...('code' in e && typeof e.code === 'string' ? { code: e.code } : {}) };
+  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack, ...('code' in e && typeof e.code === 'string' ? { code: e.code } : {}) };
   return { name: 'Error', message: String(e) };
 }
 
