@@ -22,6 +22,7 @@ const envSchema = z.object({
   TUBAN_QUEUE_PREFIX: optional(z.string()),
   TUBAN_MAX_TILE_BYTES: optional(z.coerce.number().int().positive()),
   TUBAN_SCORE_WORKERS: optional(z.string()),
+  TUBAN_IMAGERY_WORKERS: optional(z.string()),
   TUBAN_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
   TUBAN_DATA: optional(z.string()),
   PORT: optional(z.coerce.number().int().min(0).max(65535)),
@@ -44,6 +45,8 @@ export interface Config {
   maxTileBytes: number;
   /** Score worker threads per tile when set (≥ 0); undefined: chosen from the cores (`defaultScoreWorkers`). */
   scoreWorkers: number | undefined;
+  /** Worker threads of `tuban serve` that cut imagery tiles and chips when set (0–16; 0: its main thread); undefined: from the cores. */
+  imageryWorkers: number | undefined;
   /** Token-signing secret of `tuban serve`; unset: generated once into `<data>/secret` (0600). */
   secret: string | undefined;
   /** `tuban serve`'s data directory (secret, evidence files); `--data` wins. */
@@ -79,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Half of this machine's memory by default: the rest is for strips, decoded blocks and the database.
     maxTileBytes: e.TUBAN_MAX_TILE_BYTES ?? Math.floor(totalmem() / 2),
     scoreWorkers: scoreWorkersFrom(e.TUBAN_SCORE_WORKERS),
+    imageryWorkers: imageryWorkersFrom(e.TUBAN_IMAGERY_WORKERS),
     secret: e.TUBAN_SECRET,
     dataDir: e.TUBAN_DATA ?? '.tuban/data',
     port: e.PORT ?? 8080,
@@ -115,6 +119,13 @@ function scoreWorkersFrom(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new TubanError('CONFIG.INVALID', `TUBAN_SCORE_WORKERS must be a whole number ≥ 0, got '${v}'`, 'environment');
+  return n;
+}
+
+function imageryWorkersFrom(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 16) throw new TubanError('CONFIG.INVALID', `TUBAN_IMAGERY_WORKERS must be a whole number from 0 to 16, got '${v}'`, 'environment');
   return n;
 }
 

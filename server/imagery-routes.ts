@@ -85,7 +85,21 @@ export async function imageryRoutes(app: FastifyInstance, opts: ImageryRoutesOpt
       const view = tileView(await tileScope(request, epoch), Number(z), Number(x), Number(m[1]));
       if (view === 'none') return reply.code(204).header('Cache-Control', 'private, max-age=60').header('Vary', CREDENTIALS_VARY).send();
       const format = m[2] as TileFormat;
-      const t = await imagery.tile(epoch, side as Side, Number(z), Number(x), Number(m[1]), format);
+      // A pan leaves many requests behind: a tile still waiting for a render worker when its client
+      // goes is not cut (one already being cut still fills the cache).
+      const gone = new AbortController();
+      const onClose = () => reply.raw.writableFinished || gone.abort();
+      reply.raw.once('close', onClose);
+      let t;
+      try {
+        t = await imagery.tile(epoch, side as Side, Number(z), Number(x), Number(m[1]), format, gone.signal);
+      } catch (err) {
+        // Nobody is left to answer; nothing was cut or cached.
+        if (gone.signal.aborted) return reply.code(204).header('Cache-Control', 'no-store').send();
+        throw err;
+      } finally {
+        reply.raw.off('close', onClose);
+      }
       if (!t.bytes) return reply.code(204).header('Cache-Control', 'private, max-age=3600').send();
       if (view === 'whole') return sendPrivateCached(request, reply, t.bytes, t.contentType, 86_400);
       // The edge of the caller's part: kept briefly too, for the same reason as above.

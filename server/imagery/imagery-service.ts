@@ -8,32 +8,30 @@ import type { Feature, Geometry, MultiPolygon, Polygon } from 'geojson';
 import { bboxPolygon } from '@turf/bbox-polygon';
 import { booleanIntersects } from '@turf/boolean-intersects';
 import type { Queryable } from '../../pipeline/store/queryable.js';
-import type { Grid } from '../../geo/raster.js';
-import type { TileInfo } from '../../geo/tile-reader.js';
+import { config } from '../../pipeline/config.js';
 import { LruCache } from './lru.js';
-import { TileSource } from './tile-source.js';
-import type { TileSourceOptions } from './tile-source.js';
 import { loadEpochScene } from './epoch-scenes.js';
 import type { EpochScene, Side } from './epoch-scenes.js';
-import { renderGrid } from './render.js';
-import { pooledStretch } from './stretch.js';
 import type { RgbStretch } from './stretch.js';
-import { chipGrid, chipPng } from './chip.js';
+import { chipGrid } from './chip.js';
 import type { ChipOptions } from './chip.js';
-import { isValidTile, tileBounds, tileGrid, MERCATOR_HALF } from './web-mercator.js';
+import { isValidTile, tileBounds, MERCATOR_HALF } from './web-mercator.js';
 import { ImageryError } from './imagery-error.js';
 import { encodeTile } from './tile-encoding.js';
+import { createTileRenderer, type TileFormat, type TileRenderer, type TileRendererOptions } from './tile-renderer.js';
+import { RenderPool, defaultImageryWorkers } from './render-pool.js';
 
-export type TileFormat = 'png' | 'webp';
+export type { TileFormat };
 export const EPOCH_RE = /^\d{4}-(0[1-9]|1[0-2])$/;
 
-export interface ImageryServiceOptions extends TileSourceOptions {
+export interface ImageryServiceOptions extends TileRendererOptions {
   /** Bytes of encoded map tiles kept (default 64 MiB). */
   tileCacheBytes?: number;
-  /** Bytes of overviews kept across tile sources (default 512 MiB; a 10980² tile's is ~6 MiB). */
-  sourceCacheBytes?: number;
-  /** Tile sources whose files stay open for full-resolution reads (default 4; each holds up to two decoded block rows). */
-  openReaders?: number;
+  /**
+   * Worker threads that cut the imagery (render-pool.ts); 0 cuts it on the calling thread.
+   * Default TUBAN_IMAGERY_WORKERS, else one fewer than the cores, 1 to 4.
+   */
+  workers?: number;
   /** How long a month's scene (the list of its tiles) is trusted before the database is asked again, ms (default 60 s). */
   sceneTtlMs?: number;
   chip?: ChipOptions;
@@ -61,8 +59,11 @@ export interface ChipInfo {
 }
 
 export interface ImageryService {
-  /** Map tile z/x/y of a month's after or before imagery. */
-  tile(epoch: string, side: Side, z: number, x: number, y: number, format?: TileFormat): Promise<TileResult>;
+  /**
+   * Map tile z/x/y of a month's after or before imagery. `signal`: the request's; aborted while the
+   * tile still waits for a worker, it is not cut (the promise rejects with an `AbortError`).
+   */
+  tile(epoch: string, side: Side, z: number, x: number, y: number, format?: TileFormat, signal?: AbortSignal): Promise<TileResult>;
   /** Chip of a polygon (by code) for one side. */
   chip(code: string, side: Side): Promise<ChipResult>;
   /**
@@ -87,18 +88,11 @@ export interface ImageryService {
 
 export function createImageryService(db: Queryable, opts: ImageryServiceOptions = {}): ImageryService {
   const tiles = new LruCache<string, TileResult>(opts.tileCacheBytes ?? 64 * 1024 ** 2);
-  const sources = new LruCache<string, TileSource>(opts.sourceCacheBytes ?? 512 * 1024 ** 2, Infinity, (_k, s) => void s.close().catch(() => undefined));
+  const workers = opts.workers ?? config().imageryWorkers ?? defaultImageryWorkers();
+  const renderer: TileRenderer = workers > 0 ? new RenderPool(workers, opts) : createTileRenderer(opts);
   const scenes = new Map<string, { at: number; scene: Promise<EpochScene | null> }>();
   const ttl = opts.sceneTtlMs ?? 60_000;
   const stretches = new Map<string, Promise<RgbStretch | null>>();
-  // Open files cost far more than overviews (decoded block rows): only the few in use stay open.
-  const readers = new LruCache<string, TileSource>(Infinity, opts.openReaders ?? 4, (_k, s) => s.releaseReader());
-
-  async function render(srcs: TileSource[], grid: Grid, stretch: RgbStretch | null) {
-    const r = await renderGrid(srcs, grid, stretch);
-    r.paths.forEach((p, i) => p === 'full' && readers.set(srcs[i].info.id, srcs[i]));
-    return r;
-  }
   let empty: Buffer | null = null;
 
   function scene(epoch: string): Promise<EpochScene | null> {
@@ -117,16 +111,6 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     return s;
   }
 
-  function source(info: TileInfo): TileSource {
-    // Keyed by id: the same prior tile shared by several current tiles is opened once.
-    let s = sources.get(info.id);
-    if (!s) {
-      s = new TileSource(info, opts);
-      sources.set(info.id, s, s.overviewBytes);
-    }
-    return s;
-  }
-
   /**
    * The month's stretch for one side, pooled over a sample of every tile (nine 256² windows each,
    * computed once). One stretch per side means no seams between satellite tiles and no jump in
@@ -136,8 +120,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     const key = `${s.epoch}/${side}/${(side === 'after' ? s.after : s.before).map((t) => t.id).join(',')}`;
     let p = stretches.get(key);
     if (!p) {
-      const infos = side === 'after' ? s.after : s.before;
-      p = Promise.all(infos.map((t) => source(t).sample())).then((parts) => pooledStretch(parts));
+      p = renderer.stretch(side === 'after' ? s.after : s.before);
       stretches.set(key, p);
       p.catch(() => stretches.delete(key));
     }
@@ -182,15 +165,16 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
     // The polygon's own tile (or its paired priors) first, then neighbours for chips that cross a tile edge.
     const own = !pair ? [] : side === 'after' ? [pair.tile] : pair.priors;
     const rest = (side === 'after' ? s.after : s.before).filter((t) => !own.some((o) => o.id === t.id));
-    const r = await render([...own, ...rest].map(source), grid, await sideStretch(s, side));
-    const png = await chipPng(r.rgba, grid, subject.geometry);
-    // The detection's own dates; for a clue, the date of the tile that filled the chip's centre.
-    const date = (side === 'after' ? subject.afterDate : subject.beforeDate) ?? ([...own, ...rest][r.paths.findIndex((p) => p !== 'none')]?.date ?? null);
+    const infos = [...own, ...rest];
+    const r = await renderer.chip({ infos, grid, stretch: await sideStretch(s, side), geometry: subject.geometry });
+    const png = Buffer.from(r.png.buffer, r.png.byteOffset, r.png.byteLength);
+    // The detection's own dates; for a clue, the date of the first tile that painted any of the chip.
+    const date = (side === 'after' ? subject.afterDate : subject.beforeDate) ?? (infos[r.firstPainted]?.date ?? null);
     return { png, ...(date ? { date } : {}), epoch: subject.epoch, code: subject.code };
   }
 
   return {
-    async tile(epoch, side, z, x, y, format = 'png') {
+    async tile(epoch, side, z, x, y, format = 'png', signal) {
       checkSide(side);
       if (!isValidTile(z, x, y)) throw new ImageryError('IMAGERY.BAD_TILE', `tile ${z}/${x}/${y} is outside the web-mercator pyramid`);
       const key = `${epoch}/${side}/${z}/${x}/${y}.${format}`;
@@ -205,8 +189,8 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
       let result: TileResult;
       if (infos.length === 0) result = { bytes: null, contentType };
       else {
-        const r = await render(infos.map(source), tileGrid(z, x, y), await sideStretch(s, side));
-        const bytes = r.filled === 0 && format === 'png' ? await emptyPng() : await encodeTile(r.rgba, r.width, r.height, format);
+        const cut = await renderer.tile({ infos, z, x, y, stretch: await sideStretch(s, side), format }, signal);
+        const bytes = cut ? Buffer.from(cut.buffer, cut.byteOffset, cut.byteLength) : await emptyPng();
         result = { bytes, contentType };
       }
       tiles.set(key, result, result.bytes?.length ?? 64);
@@ -248,7 +232,7 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
       for (const side of ['after', 'before'] as const) {
         await sideStretch(s, side);
         // One tile at a time: warming must not take every core from the requests being served.
-        for (const t of side === 'after' ? s.after : s.before) await source(t).overview();
+        for (const t of side === 'after' ? s.after : s.before) await renderer.warm(t);
       }
     },
 
@@ -263,10 +247,9 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
 
     async close() {
       tiles.clear();
-      readers.clear();
-      sources.clear();
       scenes.clear();
       stretches.clear();
+      await renderer.close();
     },
   };
 }
