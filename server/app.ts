@@ -407,16 +407,16 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
       { method: 'POST', url: '/api/session', summary: 'Sign in: a token (also set as an HttpOnly SameSite cookie for the page)', tags: ['session'], body: S.Session, auth: false, responses: { 200: '{token, expires_in, user}' } },
       async (req, reply, { body }) => {
         // Password guessing, counted per client address (a stranger's failures never lock the
-        // owner out from elsewhere) and refused before the password is checked.
-        const wait = await throttle.retryAfterMs(req.ip, body.name, Date.now());
+        // owner out from elsewhere) and refused before the password is checked. Counted as a
+        // failure until the password proves right, so a burst of guesses at once passes no more.
+        const at = Date.now();
+        const wait = await throttle.attempt(req.ip, body.name, at);
         if (wait > 0) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil(wait / 60_000)} min`);
         const row = await findUser(opts.db, body.name);
         // Verify against a dummy hash when the user is missing, so timing does not reveal names.
         const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
-        if (!row || !ok || row.disabled) {
-          await throttle.recordFailure(req.ip, body.name, Date.now());
-          throw new ApiError('AUTH.BAD_CREDENTIALS');
-        }
+        if (!row || !ok || row.disabled) throw new ApiError('AUTH.BAD_CREDENTIALS');
+        await throttle.takeBack(req.ip, body.name, at);
         await throttle.recordSuccess(req.ip, body.name);
         // A sign-in always postdates the last sign-out, even within its millisecond (or a stopped test clock).
         const issued = Math.max(now().getTime(), (row.sessions_valid_after_ms ?? -Infinity) + 1);

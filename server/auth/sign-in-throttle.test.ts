@@ -18,7 +18,7 @@ beforeEach(async () => {
 });
 
 async function failTimes(th: SignInThrottle, client: string, name: string, n: number, at = T0): Promise<void> {
-  for (let i = 0; i < n; i++) await th.recordFailure(client, name, at);
+  for (let i = 0; i < n; i++) await th.attempt(client, name, at);
 }
 
 describe('SignInThrottle', () => {
@@ -42,7 +42,7 @@ describe('SignInThrottle', () => {
 
   it('refuses an address that sprays failures over many names', async () => {
     const th = new SignInThrottle(db);
-    for (let i = 0; i < 50; i++) await th.recordFailure('203.0.113.9', `user${i}`, T0);
+    for (let i = 0; i < 50; i++) await th.attempt('203.0.113.9', `user${i}`, T0);
     expect(await th.retryAfterMs('203.0.113.9', 'never-tried', T0)).toBe(15 * MIN);
     expect(await th.retryAfterMs('10.1.2.3', 'never-tried', T0)).toBe(0);
   });
@@ -54,6 +54,31 @@ describe('SignInThrottle', () => {
     expect(await th.retryAfterMs('a', 'x', T0)).toBe(0);
     await failTimes(th, 'a', 'y', 2);
     expect(await th.retryAfterMs('a', 'z', T0)).toBeGreaterThan(0);
+  });
+
+  it('lets through no more of a burst of attempts at once than the limit, and keeps no refused one', async () => {
+    const th = new SignInThrottle(db);
+    const waits = await Promise.all(Array.from({ length: 30 }, () => th.attempt('203.0.113.9', 'chief', T0)));
+    // Each counts the others already in: how many pass depends on the interleaving, never more than 10.
+    const passed = waits.filter((w) => w === 0).length;
+    expect(passed).toBeLessThanOrEqual(10);
+    const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sign_in_failures');
+    expect(n.rows[0].n).toBe(passed);
+    // One after another, the budget is the same ten.
+    await db.query('DELETE FROM sign_in_failures');
+    const serial: number[] = [];
+    for (let i = 0; i < 12; i++) serial.push(await th.attempt('203.0.113.9', 'chief', T0));
+    expect(serial.filter((w) => w === 0)).toHaveLength(10);
+  });
+
+  it('takes back the attempt of a right password: it counts against neither the name nor the address', async () => {
+    const th = new SignInThrottle(db, { perName: 3, perClient: 5 });
+    for (let i = 0; i < 8; i++) {
+      expect(await th.attempt('a', 'x', T0 + i)).toBe(0);
+      await th.takeBack('a', 'x', T0 + i);
+    }
+    const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sign_in_failures');
+    expect(n.rows[0].n).toBe(0);
   });
 
   it('is shared by every server on the database and outlives a restart (a new throttle over it)', async () => {

@@ -8,6 +8,11 @@
  * `tuban serve` process on one PostgreSQL counts the same failures (several behind a balancer would
  * each have granted the full budget). Rows older than the window are deleted as failures come in,
  * so the table holds at most one window of failures; a refused attempt adds none.
+ *
+ * An attempt is counted as a failure before its password is checked (`attempt`) and taken back
+ * when the password was right (`takeBack`): checked first and counted after, every one of a burst
+ * of concurrent guesses passed the check while the others were still being verified (30 at once
+ * were 30 guesses, not 10).
  */
 import type { Queryable } from '../../pipeline/store/queryable.js';
 
@@ -34,22 +39,42 @@ export class SignInThrottle {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
-  /** Milliseconds until `client` may try `name` again; 0 when it may now. */
-  async retryAfterMs(client: string, name: string, nowMs: number): Promise<number> {
+  /**
+   * Milliseconds until `client` may try `name` again; 0 when it may now. `own`: how many of the rows
+   * are the caller's own attempt, counted already (`attempt`), which the limits do not include.
+   */
+  async retryAfterMs(client: string, name: string, nowMs: number, own = 0): Promise<number> {
     // The oldest of the newest `limit` failures in the window: refused until it leaves the window.
     const r = await this.db.query<{ pair: number | null; any: number | null }>(
       `SELECT
          (SELECT extract(epoch FROM at) * 1000 FROM sign_in_failures WHERE client = $1 AND name = $2 AND at > ${AT(3)} ORDER BY at DESC OFFSET $4 LIMIT 1) AS pair,
          (SELECT extract(epoch FROM at) * 1000 FROM sign_in_failures WHERE client = $1 AND at > ${AT(3)} ORDER BY at DESC OFFSET $5 LIMIT 1) AS any`,
-      [client, name, nowMs - this.limits.windowMs, this.limits.perName - 1, this.limits.perClient - 1],
+      [client, name, nowMs - this.limits.windowMs, this.limits.perName - 1 + own, this.limits.perClient - 1 + own],
     );
     const oldest = Math.max(Number(r.rows[0].pair ?? -Infinity), Number(r.rows[0].any ?? -Infinity));
     return oldest === -Infinity ? 0 : Math.max(0, Math.round(oldest + this.limits.windowMs - nowMs));
   }
 
-  async recordFailure(client: string, name: string, nowMs: number): Promise<void> {
+  /**
+   * A sign-in of `name` from `client` at `nowMs`, counted as a failure before its password is
+   * checked; the milliseconds until it may be tried (0: check the password now). A refused attempt
+   * is taken back at once; a right password takes it back too (`takeBack`). Each attempt's own row
+   * is in place before it counts, so of any attempts at once only as many as the limits pass.
+   */
+  async attempt(client: string, name: string, nowMs: number): Promise<number> {
     await this.db.query(`INSERT INTO sign_in_failures (client, name, at) VALUES ($1, $2, ${AT(3)})`, [client, name, nowMs]);
     await this.db.query(`DELETE FROM sign_in_failures WHERE at <= ${AT(1)}`, [nowMs - this.limits.windowMs]);
+    const wait = await this.retryAfterMs(client, name, nowMs, 1);
+    if (wait > 0) await this.takeBack(client, name, nowMs);
+    return wait;
+  }
+
+  /** Removes the row of the attempt `attempt(client, name, atMs)` counted (rows alike are one as good as another). */
+  async takeBack(client: string, name: string, atMs: number): Promise<void> {
+    await this.db.query(
+      `DELETE FROM sign_in_failures WHERE ctid = (SELECT ctid FROM sign_in_failures WHERE client = $1 AND name = $2 AND at = ${AT(3)} LIMIT 1)`,
+      [client, name, atMs],
+    );
   }
 
   /**
