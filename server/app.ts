@@ -409,14 +409,13 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
         // Password guessing, counted per client address (a stranger's failures never lock the
         // owner out from elsewhere) and refused before the password is checked. Counted as a
         // failure until the password proves right, so a burst of guesses at once passes no more.
-        const at = Date.now();
-        const wait = await throttle.attempt(req.ip, body.name, at);
+        const { retryAfterMs: wait, attempt } = await throttle.attempt(req.ip, body.name, Date.now());
         if (wait > 0) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil(wait / 60_000)} min`);
         const row = await findUser(opts.db, body.name);
         // Verify against a dummy hash when the user is missing, so timing does not reveal names.
         const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
         if (!row || !ok || row.disabled) throw new ApiError('AUTH.BAD_CREDENTIALS');
-        await throttle.takeBack(req.ip, body.name, at);
+        await throttle.takeBack(attempt);
         await throttle.recordSuccess(req.ip, body.name);
         // A sign-in always postdates the last sign-out, even within its millisecond (or a stopped test clock).
         const issued = Math.max(now().getTime(), (row.sessions_valid_after_ms ?? -Infinity) + 1);

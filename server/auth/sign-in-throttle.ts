@@ -25,6 +25,16 @@ export interface ThrottleLimits {
   windowMs: number;
 }
 
+/**
+ * An attempt `attempt` counted: its row (its physical address; only a right password of the same
+ * name at the same moment moves it, which leaves one more failure counted, never fewer).
+ */
+export interface SignInAttempt {
+  client: string;
+  atMs: number;
+  row: string;
+}
+
 export const DEFAULT_LIMITS: ThrottleLimits = { perName: 10, perClient: 50, windowMs: 15 * 60_000 };
 
 /** Milliseconds since the epoch as the timestamptz a row holds (the caller's clock, so tests can move it). */
@@ -57,24 +67,25 @@ export class SignInThrottle {
 
   /**
    * A sign-in of `name` from `client` at `nowMs`, counted as a failure before its password is
-   * checked; the milliseconds until it may be tried (0: check the password now). A refused attempt
-   * is taken back at once; a right password takes it back too (`takeBack`). Each attempt's own row
-   * is in place before it counts, so of any attempts at once only as many as the limits pass.
+   * checked: how long until it may be tried (0: check the password now), and the attempt, which a
+   * right password takes back (`takeBack`). A refused attempt is taken back at once. Each attempt's
+   * own row is in place before it counts, so of any attempts at once only as many as the limits pass.
    */
-  async attempt(client: string, name: string, nowMs: number): Promise<number> {
-    await this.db.query(`INSERT INTO sign_in_failures (client, name, at) VALUES ($1, $2, ${AT(3)})`, [client, name, nowMs]);
+  async attempt(client: string, name: string, nowMs: number): Promise<{ retryAfterMs: number; attempt: SignInAttempt }> {
+    const r = await this.db.query<{ row: string }>(`INSERT INTO sign_in_failures (client, name, at) VALUES ($1, $2, ${AT(3)}) RETURNING ctid::text AS row`, [client, name, nowMs]);
     await this.db.query(`DELETE FROM sign_in_failures WHERE at <= ${AT(1)}`, [nowMs - this.limits.windowMs]);
-    const wait = await this.retryAfterMs(client, name, nowMs, 1);
-    if (wait > 0) await this.takeBack(client, name, nowMs);
-    return wait;
+    const attempt = { client, atMs: nowMs, row: r.rows[0].row };
+    const retryAfterMs = await this.retryAfterMs(client, name, nowMs, 1);
+    if (retryAfterMs > 0) await this.takeBack(attempt);
+    return { retryAfterMs, attempt };
   }
 
-  /** Removes the row of the attempt `attempt(client, name, atMs)` counted (rows alike are one as good as another). */
-  async takeBack(client: string, name: string, atMs: number): Promise<void> {
-    await this.db.query(
-      `DELETE FROM sign_in_failures WHERE ctid = (SELECT ctid FROM sign_in_failures WHERE client = $1 AND name = $2 AND at = ${AT(3)} LIMIT 1)`,
-      [client, name, atMs],
-    );
+  /**
+   * Removes the row `attempt` counted. By its own row, not one alike: attempts at once share their
+   * millisecond, and each taking back "one of them" took back the same one.
+   */
+  async takeBack(attempt: SignInAttempt): Promise<void> {
+    await this.db.query(`DELETE FROM sign_in_failures WHERE ctid = $1::tid AND client = $2 AND at = ${AT(3)}`, [attempt.row, attempt.client, attempt.atMs]);
   }
 
   /**
