@@ -70,7 +70,7 @@ export function strictQuery(schema: ZodType | undefined): ZodType {
 }
 
 /**
- * The body of a route that declares none: nothing, or `{}` (the page sends one to accept). A field
+ * The body of a route that declares none: nothing, an empty text, or `{}` (the page sends one to accept). A field
  * is refused by name like any undeclared one: `{"role": "lead"}` to a route that takes no body
  * was once answered 200 as if it had been applied.
  */
@@ -112,7 +112,7 @@ export class ApiRegistry {
         const input = {
           params: parseWith(spec.params, req.params, 'params'),
           query: parseWith(query, req.query, 'query'),
-          body: spec.rawBody ? req.body : spec.body ? parseWith(spec.body, req.body, 'body') : parseWith(NO_BODY, req.body ?? {}, 'body'),
+          body: spec.rawBody ? req.body : spec.body ? parseWith(spec.body, req.body, 'body') : parseWith(NO_BODY, req.body === '' ? {} : (req.body ?? {}), 'body'),
         } as Parsed<z.output<P>, z.output<Q>, z.output<B>>;
         return handler(req, reply, input);
       },
