@@ -31,7 +31,7 @@ import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
 import { holidaysUnknownFor, ruleText, type DeadlineRuleId, type Deadlines } from './deadlines/rules.js';
 import { API_ERRORS, ApiError } from './errors.js';
-import { checkFileName, discardUnrecorded, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
+import { checkFileName, discardUnrecorded, downloadName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
 import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
 import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
@@ -721,7 +721,9 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
         });
         return reply
           .type(e.mime)
-          .header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(e.file_name)}`)
+          .header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(downloadName(e.file_name, e.mime))}`)
+          // Were a browser to render it anyway (an old one, a PDF viewer), with no script and no origin of ours.
+          .header('content-security-policy', "default-src 'none'; sandbox")
           .header('cache-control', 'private, max-age=31536000, immutable')
           .header('vary', CREDENTIALS_VARY)
           .send(file.createReadStream());

@@ -284,6 +284,30 @@ describe('sign-in throttling under a burst', () => {
   });
 });
 
+describe('an evidence file served back', () => {
+  it('is saved under a name that ends as its type, and is rendered by no browser as a page of this origin', async () => {
+    const upload = async (name: string, type: string, bytes: Buffer) =>
+      t.app.inject({ method: 'POST', url: `/api/polygons/${OTHER}/evidence?name=${encodeURIComponent(name)}`, headers: { ...(await bearer('water')), 'content-type': type }, payload: bytes });
+    const pdf = Buffer.from('%PDF-1.4\n<html><script>alert(document.cookie)</script></html>\n%%EOF\n');
+    const jpeg = jpegWithExif({ taken: '2026:10:20 09:00:00', lat: 36.9, lon: 117.3, azimuth: 90 });
+    for (const [name, type, bytes, saved] of [
+      ['笔录.html', 'application/pdf', pdf, "笔录.html.pdf"],
+      ['scan.svg', 'application/octet-stream', pdf, 'scan.svg.pdf'],
+      ['现场.JPG', 'image/jpeg', jpeg, '现场.JPG'],
+      ['photo.jpeg.htm', 'image/jpeg', jpeg, 'photo.jpeg.htm.jpg'],
+      ['Report.PDF', 'application/pdf', pdf, 'Report.PDF'],
+    ] as const) {
+      const up = await upload(name, type, bytes);
+      expect(up.statusCode, up.body).toBe(200);
+      const back = await t.app.inject({ method: 'GET', url: `/api/polygons/${OTHER}/evidence/${up.json().result.id}`, headers: await bearer('water') });
+      expect(back.statusCode).toBe(200);
+      expect(back.headers['content-disposition'], name).toMatch(new RegExp(`filename\\*=UTF-8''${encodeURIComponent(saved).replace(/[.*]/g, '\\$&')}$`));
+      expect(back.headers['x-content-type-options']).toBe('nosniff');
+      expect(back.headers['content-security-policy'], name).toBe("default-src 'none'; sandbox");
+    }
+  });
+});
+
 describe('a district account whose district has no stored outline', () => {
   it("cannot file a clue inside another district's outline (nor widen its imagery there)", async () => {
     const clue = (lon: number, lat: number) => ({ source: 'patrol', district_code: '370171', geometry: { type: 'Point', coordinates: [lon, lat] }, description: '巡查发现' });
