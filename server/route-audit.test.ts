@@ -192,6 +192,11 @@ describe("another bureau's or district's polygon", () => {
         expect([403, 404], `${where}: ${missing.body}`).toContain(missing.statusCode);
       }
     }
+    // The bulk accept names each code it refuses: another's as a missing one.
+    for (const user of ['water', 'd112', 'root']) {
+      const many = async (code: string) => (await t.app.inject({ method: 'POST', url: '/api/polygons/accept', headers: await bearer(user), payload: { codes: [code] } })).body;
+      expect((await many(OWN)).replaceAll(OWN, MISSING), user).toBe(await many(MISSING));
+    }
     // The probe is not vacuous: the bureau that leads OWN reads its card, its evidence list and its history.
     expect((await send({ method: 'GET', path: '/api/polygons/{code}', open: false }, OWN, await bearer('nr'))).statusCode).toBe(200);
   }, 120_000);
@@ -208,6 +213,17 @@ describe("another bureau's or district's polygon", () => {
         expect(r.statusCode, `${user} ${url}: ${r.body}`).toBe(200);
         expect(r.body, `${user} ${url}`).not.toContain(foreign);
       }
+    }
+    // Vector tiles (PostgreSQL's ST_AsMVT): the codes are plain strings in the tile's bytes.
+    if ((await t.request('water', '/api/map/layer')).json().format === 'mvt') {
+      const z = 14;
+      const x = Math.floor(((117.0005 + 180) / 360) * 2 ** z);
+      const lat = (36.6005 * Math.PI) / 180;
+      const y = Math.floor(((1 - Math.log(Math.tan(lat) + 1 / Math.cos(lat)) / Math.PI) / 2) * 2 ** z);
+      const tile = async (user: string) => (await t.request(user, `/api/map/tiles/${z}/${x}/${y}.pbf`)).rawPayload.toString('latin1');
+      expect(await tile('nr')).toContain(OWN);
+      expect(await tile('water')).not.toContain(OWN);
+      expect(await tile('d112')).not.toContain(OWN);
     }
     // Counts: one case each, never the city's two.
     expect((await t.request('water', '/api/inbox/counts')).json().total).toBe(1);
