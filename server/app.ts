@@ -26,7 +26,7 @@ import { can, townshipKey, type Permission, type User } from './access/roles.js'
 import { ApiRegistry } from './api-registry.js';
 import * as S from '../schemas/api.js';
 import { DUMMY_HASH, verifyPassword } from './auth/password.js';
-import { SignInThrottle } from './auth/sign-in-throttle.js';
+import { SignInThrottle, throttleClient } from './auth/sign-in-throttle.js';
 import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
 import { holidaysUnknownFor, ruleText, type DeadlineRuleId, type Deadlines } from './deadlines/rules.js';
@@ -279,6 +279,9 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     reply.header('x-content-type-options', 'nosniff');
     // No other site may frame the page (clickjacking); CSP's frame-ancestors says it to newer browsers.
     reply.header('x-frame-options', 'DENY');
+    // The page's URL names a case and a month: a link out of it does not send them (its own requests do,
+    // so the cross-origin check's Referer stays).
+    reply.header('referrer-policy', 'same-origin');
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
     return payload;
   });
@@ -409,14 +412,15 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
         // Password guessing, counted per client address (a stranger's failures never lock the
         // owner out from elsewhere) and refused before the password is checked. Counted as a
         // failure until the password proves right, so a burst of guesses at once passes no more.
-        const { retryAfterMs: wait, attempt } = await throttle.attempt(req.ip, body.name, Date.now());
+        const client = throttleClient(req.ip);
+        const { retryAfterMs: wait, attempt } = await throttle.attempt(client, body.name, Date.now());
         if (wait > 0) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil(wait / 60_000)} min`);
         const row = await findUser(opts.db, body.name);
         // Verify against a dummy hash when the user is missing, so timing does not reveal names.
         const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
         if (!row || !ok || row.disabled) throw new ApiError('AUTH.BAD_CREDENTIALS');
         await throttle.takeBack(attempt);
-        await throttle.recordSuccess(req.ip, body.name);
+        await throttle.recordSuccess(client, body.name);
         // A sign-in always postdates the last sign-out, even within its millisecond (or a stopped test clock).
         const issued = Math.max(now().getTime(), (row.sessions_valid_after_ms ?? -Infinity) + 1);
         const token = signToken(opts.secret, row.name, issued);

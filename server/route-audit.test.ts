@@ -290,6 +290,19 @@ describe('sign-in throttling under a burst', () => {
     expect(owner.statusCode).toBe(200);
   });
 
+  it('counts an IPv6 client by its /64 (one host holds millions of addresses), an IPv4-mapped one by its IPv4 address', async () => {
+    const guess = (remoteAddress: string) => t.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'root', password: 'wrong guess' }, remoteAddress });
+    const codes: string[] = [];
+    for (let i = 1; i <= 11; i++) codes.push((await guess(`2001:db8:40:7:${i.toString(16)}::${i}`)).json().code);
+    expect(codes.slice(0, 10).every((c) => c === 'AUTH.BAD_CREDENTIALS'), codes.join()).toBe(true);
+    expect(codes[10]).toBe('AUTH.THROTTLED');
+    // The same /64 written out in full, and another /64, and an IPv4 client as IPv6 shows it.
+    expect((await guess('2001:0db8:0040:0007:ffff:ffff:ffff:ffff')).json().code).toBe('AUTH.THROTTLED');
+    expect((await guess('2001:db8:40:8::1')).json().code).toBe('AUTH.BAD_CREDENTIALS');
+    for (let i = 0; i < 10; i++) await guess('198.51.100.40');
+    expect((await guess('::ffff:198.51.100.40')).json().code).toBe('AUTH.THROTTLED');
+  });
+
   it('a right password does not count against its address', async () => {
     for (let i = 0; i < 12; i++) {
       const r = await t.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'chief', password: PASSWORD }, remoteAddress: '203.0.113.41' });
@@ -297,6 +310,15 @@ describe('sign-in throttling under a burst', () => {
     }
     const n = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM sign_in_failures WHERE client = '203.0.113.41'`);
     expect(n.rows[0].n).toBe(0);
+  });
+});
+
+describe('response headers', () => {
+  it('every answer keeps its URL (a case code, a month) from other sites: Referrer-Policy same-origin', async () => {
+    for (const [user, url] of [[null, '/'], [null, '/api/health'], ['nr', `/api/polygons/${OWN}`], ['nr', '/api/polygons?view=list'], [null, '/api/nothing']] as const) {
+      const r = await t.app.inject({ method: 'GET', url, headers: user ? await bearer(user) : {} });
+      expect(r.headers['referrer-policy'], url).toBe('same-origin');
+    }
   });
 });
 

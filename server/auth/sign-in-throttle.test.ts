@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../pipeline/store/queryable.js';
 import { openTestDatabase } from '../testing/fixtures.js';
-import { SignInThrottle } from './sign-in-throttle.js';
+import { SignInThrottle, throttleClient } from './sign-in-throttle.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 3, 2);
@@ -93,5 +93,13 @@ describe('SignInThrottle', () => {
     await failTimes(th, '203.0.113.9', 'chief', 2, T0 + 15 * MIN + 1);
     const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sign_in_failures');
     expect(n.rows[0].n).toBe(2);
+  });
+});
+
+describe('throttleClient', () => {
+  it('keeps an IPv4 address, maps an IPv4-mapped one back, and counts IPv6 by its /64', () => {
+    expect(
+      ['127.0.0.1', '::ffff:198.51.100.7', '::1', '2001:db8::1', '2001:0DB8:0000:0007:1:2:3:4', 'fe80::1%eth0', '64:ff9b::198.51.100.7', '2001:db8:1:2:3::198.51.100.7', 'not an address'].map(throttleClient),
+    ).toEqual(['127.0.0.1', '198.51.100.7', '0:0:0:0::/64', '2001:db8:0:0::/64', '2001:db8:0:7::/64', 'fe80:0:0:0::/64', '64:ff9b:0:0::/64', '2001:db8:1:2::/64', 'not an address']);
   });
 });

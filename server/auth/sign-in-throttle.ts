@@ -14,7 +14,27 @@
  * of concurrent guesses passed the check while the others were still being verified (30 at once
  * were 30 guesses, not 10).
  */
+import { isIPv6 } from 'node:net';
 import type { Queryable } from '../../pipeline/store/queryable.js';
+
+/**
+ * The client failures are counted against, of a request's address: an IPv4 address as it is (an
+ * IPv4-mapped IPv6 one, `::ffff:198.51.100.7`, as its IPv4 address); an IPv6 address by its /64,
+ * `2001:db8:40:7::/64`, the least a site or a phone network hands one host, which may use any of
+ * its 2^64 addresses: counted one by one, each was a fresh budget of guesses.
+ */
+export function throttleClient(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1];
+  const address = ip.replace(/%.*$/, ''); // a zone (fe80::1%eth0) names the interface, not the host
+  if (!isIPv6(address)) return ip;
+  const [head, tail] = address.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  // An embedded IPv4 address (…:198.51.100.7) stands for two groups, always the last.
+  const width = (gs: string[]) => gs.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - width(groups(head)) - width(groups(tail))).fill('0'), ...groups(tail)];
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
 
 export interface ThrottleLimits {
   /** Failures for one name from one address before that pair is refused. */
