@@ -26,12 +26,12 @@ import { can, townshipKey, type Permission, type User } from './access/roles.js'
 import { ApiRegistry } from './api-registry.js';
 import * as S from '../schemas/api.js';
 import { DUMMY_HASH, verifyPassword } from './auth/password.js';
-import { SignInThrottle } from './auth/sign-in-throttle.js';
+import { SignInThrottle, throttleClient } from './auth/sign-in-throttle.js';
 import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
 import { holidaysUnknownFor, ruleText, type DeadlineRuleId, type Deadlines } from './deadlines/rules.js';
 import { API_ERRORS, ApiError } from './errors.js';
-import { checkFileName, discardUnrecorded, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
+import { checkFileName, discardUnrecorded, downloadName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
 import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
 import { inboxCounts, listPolygonsJson, polygonCard, polygonFeatureByCode } from './workflow/polygon-queries.js';
@@ -279,6 +279,9 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     reply.header('x-content-type-options', 'nosniff');
     // No other site may frame the page (clickjacking); CSP's frame-ancestors says it to newer browsers.
     reply.header('x-frame-options', 'DENY');
+    // The page's URL names a case and a month: a link out of it does not send them (its own requests do,
+    // so the cross-origin check's Referer stays).
+    reply.header('referrer-policy', 'same-origin');
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
     return payload;
   });
@@ -407,17 +410,17 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
       { method: 'POST', url: '/api/session', summary: 'Sign in: a token (also set as an HttpOnly SameSite cookie for the page)', tags: ['session'], body: S.Session, auth: false, responses: { 200: '{token, expires_in, user}' } },
       async (req, reply, { body }) => {
         // Password guessing, counted per client address (a stranger's failures never lock the
-        // owner out from elsewhere) and refused before the password is checked.
-        const wait = await throttle.retryAfterMs(req.ip, body.name, Date.now());
+        // owner out from elsewhere) and refused before the password is checked. Counted as a
+        // failure until the password proves right, so a burst of guesses at once passes no more.
+        const client = throttleClient(req.ip);
+        const { retryAfterMs: wait, attempt } = await throttle.attempt(client, body.name, Date.now());
         if (wait > 0) throw new ApiError('AUTH.THROTTLED', `retry after ${Math.ceil(wait / 60_000)} min`);
         const row = await findUser(opts.db, body.name);
         // Verify against a dummy hash when the user is missing, so timing does not reveal names.
         const ok = await verifyPassword(body.password, row?.password_hash ?? DUMMY_HASH);
-        if (!row || !ok || row.disabled) {
-          await throttle.recordFailure(req.ip, body.name, Date.now());
-          throw new ApiError('AUTH.BAD_CREDENTIALS');
-        }
-        await throttle.recordSuccess(req.ip, body.name);
+        if (!row || !ok || row.disabled) throw new ApiError('AUTH.BAD_CREDENTIALS');
+        await throttle.takeBack(attempt);
+        await throttle.recordSuccess(client, body.name);
         // A sign-in always postdates the last sign-out, even within its millisecond (or a stopped test clock).
         const issued = Math.max(now().getTime(), (row.sessions_valid_after_ms ?? -Infinity) + 1);
         const token = signToken(opts.secret, row.name, issued);
@@ -722,7 +725,9 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
         });
         return reply
           .type(e.mime)
-          .header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(e.file_name)}`)
+          .header('content-disposition', `${disposition}; filename*=UTF-8''${encodeURIComponent(downloadName(e.file_name, e.mime))}`)
+          // Were a browser to render it anyway (an old one, a PDF viewer), with no script and no origin of ours.
+          .header('content-security-policy', "default-src 'none'; sandbox")
           .header('cache-control', 'private, max-age=31536000, immutable')
           .header('vary', CREDENTIALS_VARY)
           .send(file.createReadStream());

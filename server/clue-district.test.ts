@@ -114,10 +114,19 @@ describe('a clue on its district\'s boundary', () => {
 });
 
 describe('a district with no stored outline', () => {
-  it('is not checked: its user\'s clue is accepted wherever it is (as before any batch routed it)', async () => {
-    const r = await t.request('d104', '/api/clues', clue('370104', point(117.05, 36.65)));
+  it('is not placed against one: its user\'s clue is accepted where the layer has no district (as before any batch routed it)', async () => {
+    const r = await t.request('d104', '/api/clues', clue('370104', point(117.5, 36.65)));
     expect(r.statusCode, r.body).toBe(201);
     expect(r.json().code).toMatch(/^370104-202611-X/);
+  });
+
+  it("refuses a clue inside another district of the layer (its imagery scope would grow into that district's), within 50 m of its edge taken", async () => {
+    const r = await t.request('d104', '/api/clues', clue('370104', point(117.05, 36.65)));
+    expect(r.statusCode, r.body).toBe(400);
+    expect(r.json()).toMatchObject({ code: 'CLUE.OUTSIDE_DISTRICT', lies_in: { code: '370102', name: '历下区' } });
+    expect(r.json().message).toContain('370104 has no stored outline');
+    const edge = await t.request('d104', '/api/clues', clue('370104', point(117.1 - 30 / M_PER_DEG_LON, 36.65)));
+    expect(edge.statusCode, edge.body).toBe(201);
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../pipeline/store/queryable.js';
 import { openTestDatabase } from '../testing/fixtures.js';
-import { SignInThrottle } from './sign-in-throttle.js';
+import { SignInThrottle, throttleClient } from './sign-in-throttle.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 3, 2);
@@ -18,7 +18,7 @@ beforeEach(async () => {
 });
 
 async function failTimes(th: SignInThrottle, client: string, name: string, n: number, at = T0): Promise<void> {
-  for (let i = 0; i < n; i++) await th.recordFailure(client, name, at);
+  for (let i = 0; i < n; i++) await th.attempt(client, name, at);
 }
 
 describe('SignInThrottle', () => {
@@ -42,7 +42,7 @@ describe('SignInThrottle', () => {
 
   it('refuses an address that sprays failures over many names', async () => {
     const th = new SignInThrottle(db);
-    for (let i = 0; i < 50; i++) await th.recordFailure('203.0.113.9', `user${i}`, T0);
+    for (let i = 0; i < 50; i++) await th.attempt('203.0.113.9', `user${i}`, T0);
     expect(await th.retryAfterMs('203.0.113.9', 'never-tried', T0)).toBe(15 * MIN);
     expect(await th.retryAfterMs('10.1.2.3', 'never-tried', T0)).toBe(0);
   });
@@ -56,6 +56,32 @@ describe('SignInThrottle', () => {
     expect(await th.retryAfterMs('a', 'z', T0)).toBeGreaterThan(0);
   });
 
+  it('lets through no more of a burst of attempts at once than the limit, and keeps no refused one', async () => {
+    const th = new SignInThrottle(db);
+    const waits = (await Promise.all(Array.from({ length: 30 }, () => th.attempt('203.0.113.9', 'chief', T0)))).map((a) => a.retryAfterMs);
+    // Each counts the others already in: how many pass depends on the interleaving, never more than 10.
+    const passed = waits.filter((w) => w === 0).length;
+    expect(passed).toBeLessThanOrEqual(10);
+    const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sign_in_failures');
+    expect(n.rows[0].n).toBe(passed);
+    // One after another, the budget is the same ten.
+    await db.query('DELETE FROM sign_in_failures');
+    const serial: number[] = [];
+    for (let i = 0; i < 12; i++) serial.push((await th.attempt('203.0.113.9', 'chief', T0)).retryAfterMs);
+    expect(serial.filter((w) => w === 0)).toHaveLength(10);
+  });
+
+  it('takes back the attempt of a right password: it counts against neither the name nor the address', async () => {
+    const th = new SignInThrottle(db, { perName: 3, perClient: 5 });
+    for (let i = 0; i < 8; i++) {
+      const { retryAfterMs, attempt } = await th.attempt('a', 'x', T0);
+      expect(retryAfterMs).toBe(0);
+      await th.takeBack(attempt);
+    }
+    const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sign_in_failures');
+    expect(n.rows[0].n).toBe(0);
+  });
+
   it('is shared by every server on the database and outlives a restart (a new throttle over it)', async () => {
     await failTimes(new SignInThrottle(db), '203.0.113.9', 'chief', 10);
     expect(await new SignInThrottle(db).retryAfterMs('203.0.113.9', 'chief', T0 + MIN)).toBe(14 * MIN);
@@ -67,5 +93,13 @@ describe('SignInThrottle', () => {
     await failTimes(th, '203.0.113.9', 'chief', 2, T0 + 15 * MIN + 1);
     const n = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sign_in_failures');
     expect(n.rows[0].n).toBe(2);
+  });
+});
+
+describe('throttleClient', () => {
+  it('keeps an IPv4 address, maps an IPv4-mapped one back, and counts IPv6 by its /64', () => {
+    expect(
+      ['127.0.0.1', '::ffff:198.51.100.7', '::1', '2001:db8::1', '2001:0DB8:0000:0007:1:2:3:4', 'fe80::1%eth0', '64:ff9b::198.51.100.7', '2001:db8:1:2:3::198.51.100.7', 'not an address'].map(throttleClient),
+    ).toEqual(['127.0.0.1', '198.51.100.7', '0:0:0:0::/64', '2001:db8:0:0::/64', '2001:db8:0:7::/64', 'fe80:0:0:0::/64', '64:ff9b:0:0::/64', '2001:db8:1:2::/64', 'not an address']);
   });
 });

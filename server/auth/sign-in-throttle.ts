@@ -8,8 +8,33 @@
  * `tuban serve` process on one PostgreSQL counts the same failures (several behind a balancer would
  * each have granted the full budget). Rows older than the window are deleted as failures come in,
  * so the table holds at most one window of failures; a refused attempt adds none.
+ *
+ * An attempt is counted as a failure before its password is checked (`attempt`) and taken back
+ * when the password was right (`takeBack`): checked first and counted after, every one of a burst
+ * of concurrent guesses passed the check while the others were still being verified (30 at once
+ * were 30 guesses, not 10).
  */
+import { isIPv6 } from 'node:net';
 import type { Queryable } from '../../pipeline/store/queryable.js';
+
+/**
+ * The client failures are counted against, of a request's address: an IPv4 address as it is (an
+ * IPv4-mapped IPv6 one, `::ffff:198.51.100.7`, as its IPv4 address); an IPv6 address by its /64,
+ * `2001:db8:40:7::/64`, the least a site or a phone network hands one host, which may use any of
+ * its 2^64 addresses: counted one by one, each was a fresh budget of guesses.
+ */
+export function throttleClient(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1];
+  const address = ip.replace(/%.*$/, ''); // a zone (fe80::1%eth0) names the interface, not the host
+  if (!isIPv6(address)) return ip;
+  const [head, tail] = address.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  // An embedded IPv4 address (…:198.51.100.7) stands for two groups, always the last.
+  const width = (gs: string[]) => gs.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - width(groups(head)) - width(groups(tail))).fill('0'), ...groups(tail)];
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
 
 export interface ThrottleLimits {
   /** Failures for one name from one address before that pair is refused. */
@@ -18,6 +43,16 @@ export interface ThrottleLimits {
   perClient: number;
   /** The window the failures are counted over, ms. */
   windowMs: number;
+}
+
+/**
+ * An attempt `attempt` counted: its row (its physical address; only a right password of the same
+ * name at the same moment moves it, which leaves one more failure counted, never fewer).
+ */
+export interface SignInAttempt {
+  client: string;
+  atMs: number;
+  row: string;
 }
 
 export const DEFAULT_LIMITS: ThrottleLimits = { perName: 10, perClient: 50, windowMs: 15 * 60_000 };
@@ -34,22 +69,43 @@ export class SignInThrottle {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
-  /** Milliseconds until `client` may try `name` again; 0 when it may now. */
-  async retryAfterMs(client: string, name: string, nowMs: number): Promise<number> {
+  /**
+   * Milliseconds until `client` may try `name` again; 0 when it may now. `own`: how many of the rows
+   * are the caller's own attempt, counted already (`attempt`), which the limits do not include.
+   */
+  async retryAfterMs(client: string, name: string, nowMs: number, own = 0): Promise<number> {
     // The oldest of the newest `limit` failures in the window: refused until it leaves the window.
     const r = await this.db.query<{ pair: number | null; any: number | null }>(
       `SELECT
          (SELECT extract(epoch FROM at) * 1000 FROM sign_in_failures WHERE client = $1 AND name = $2 AND at > ${AT(3)} ORDER BY at DESC OFFSET $4 LIMIT 1) AS pair,
          (SELECT extract(epoch FROM at) * 1000 FROM sign_in_failures WHERE client = $1 AND at > ${AT(3)} ORDER BY at DESC OFFSET $5 LIMIT 1) AS any`,
-      [client, name, nowMs - this.limits.windowMs, this.limits.perName - 1, this.limits.perClient - 1],
+      [client, name, nowMs - this.limits.windowMs, this.limits.perName - 1 + own, this.limits.perClient - 1 + own],
     );
     const oldest = Math.max(Number(r.rows[0].pair ?? -Infinity), Number(r.rows[0].any ?? -Infinity));
     return oldest === -Infinity ? 0 : Math.max(0, Math.round(oldest + this.limits.windowMs - nowMs));
   }
 
-  async recordFailure(client: string, name: string, nowMs: number): Promise<void> {
-    await this.db.query(`INSERT INTO sign_in_failures (client, name, at) VALUES ($1, $2, ${AT(3)})`, [client, name, nowMs]);
+  /**
+   * A sign-in of `name` from `client` at `nowMs`, counted as a failure before its password is
+   * checked: how long until it may be tried (0: check the password now), and the attempt, which a
+   * right password takes back (`takeBack`). A refused attempt is taken back at once. Each attempt's
+   * own row is in place before it counts, so of any attempts at once only as many as the limits pass.
+   */
+  async attempt(client: string, name: string, nowMs: number): Promise<{ retryAfterMs: number; attempt: SignInAttempt }> {
+    const r = await this.db.query<{ row: string }>(`INSERT INTO sign_in_failures (client, name, at) VALUES ($1, $2, ${AT(3)}) RETURNING ctid::text AS row`, [client, name, nowMs]);
     await this.db.query(`DELETE FROM sign_in_failures WHERE at <= ${AT(1)}`, [nowMs - this.limits.windowMs]);
+    const attempt = { client, atMs: nowMs, row: r.rows[0].row };
+    const retryAfterMs = await this.retryAfterMs(client, name, nowMs, 1);
+    if (retryAfterMs > 0) await this.takeBack(attempt);
+    return { retryAfterMs, attempt };
+  }
+
+  /**
+   * Removes the row `attempt` counted. By its own row, not one alike: attempts at once share their
+   * millisecond, and each taking back "one of them" took back the same one.
+   */
+  async takeBack(attempt: SignInAttempt): Promise<void> {
+    await this.db.query(`DELETE FROM sign_in_failures WHERE ctid = $1::tid AND client = $2 AND at = ${AT(3)}`, [attempt.row, attempt.client, attempt.atMs]);
   }
 
   /**

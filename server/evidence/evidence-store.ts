@@ -32,6 +32,21 @@ export function checkFileName(name: string): string {
   return n;
 }
 
+const EXTENSION: Record<EvidenceMime, { ends: RegExp; add: string }> = {
+  'image/jpeg': { ends: /\.jpe?g$/i, add: '.jpg' },
+  'application/pdf': { ends: /\.pdf$/i, add: '.pdf' },
+};
+
+/**
+ * The name a file is saved under: its display name, with its type's extension added when the name
+ * does not end in it. The type is the content's (sniffType), the name the uploader's: a PDF named
+ * `笔录.html` saved as such would open from the downloads folder as a page.
+ */
+export function downloadName(name: string, mime: string): string {
+  const ext = EXTENSION[mime as EvidenceMime];
+  return !ext || ext.ends.test(name) ? name : `${name}${ext.add}`;
+}
+
 export interface StoredEvidence {
   sha256: string;
   mime: EvidenceMime;

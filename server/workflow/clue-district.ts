@@ -71,7 +71,7 @@ export async function checkClueDistrict(tx: Queryable, geometry: string, code: s
     [geometry, code, CLIP_MARGIN_DEG, TOLERANCE_M],
   );
   const at = r.rows[0];
-  if (!at) return; // no outline stored for this district
+  if (!at) return checkUnplaced(tx, geometry, code);
   if (at.share_inside > 0 && at.share_inside >= (at.lies_in?.share ?? 0)) return;
   // Measured against whole outlines (O(vertices) each), so only for a clue refused or past the edge.
   const far = (
@@ -98,6 +98,32 @@ export async function checkClueDistrict(tx: Queryable, geometry: string, code: s
     ...(at.point ? {} : { share_inside: Math.round(at.share_inside * 100) / 100 }),
     lies_in: at.lies_in && { code: at.lies_in.code, name: at.lies_in.name },
   });
+}
+
+/**
+ * A district the layer has no outline of (a district user's before its first batch, or a zone such
+ * as a 高新区 the layer does not draw) is not placed against: its clue may lie where the layer has
+ * no district. But not inside another district of the layer, further than TOLERANCE_M from its
+ * boundary (the clue's point, an outline's point on its surface): the clue would widen its district's
+ * imagery scope into that district's (access/imagery-scope.ts) and put that district's place in
+ * its ledger.
+ */
+async function checkUnplaced(tx: Queryable, geometry: string, code: string): Promise<void> {
+  const r = await tx.query<{ code: string; name: string; inside_m: number }>(
+    `WITH ${CLUE_SQL}
+     SELECT o.code, o.name, ST_Distance(c.p::geography, ST_Boundary(o.geom)::geography)::float8 AS inside_m
+     FROM c, districts o WHERE o.code <> $2 AND o.geom && c.p AND ST_Intersects(o.geom, c.p)
+     ORDER BY inside_m DESC, o.code LIMIT 1`,
+    [geometry, code, CLIP_MARGIN_DEG],
+  );
+  const lies = r.rows[0];
+  if (!lies || lies.inside_m <= TOLERANCE_M) return;
+  const inside = lies.inside_m >= 1000 ? `${(lies.inside_m / 1000).toFixed(1)} km` : `${Math.round(lies.inside_m)} m`;
+  throw new ApiError(
+    'CLUE.OUTSIDE_DISTRICT',
+    `it lies in district ${`${lies.code} ${lies.name}`.trim()}, ${inside} inside its boundary; district ${code} has no stored outline, and a clue lies in the district it names, not in another of the layer`,
+    { district: { code, name: null }, outside_m: null, lies_in: { code: lies.code, name: lies.name } },
+  );
 }
 
 /** SQL: the share of the clue (`c`) inside `area`: a point 1 or 0, an outline the part of its area. */
