@@ -60,6 +60,9 @@ export interface HandlerDeps {
 
 export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable, ahead, planStored }: HandlerDeps): JobHandlers {
   const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
+  // Once the plan is stored the database is open, and a question to it costs milliseconds.
+  let databaseOpen = planStored === undefined;
+  planStored?.then(() => (databaseOpen = true), () => {});
   const planOf = async (batchId: string): Promise<BatchPlan> => {
     const cached = plans.get(batchId);
     if (cached) return cached;
@@ -81,8 +84,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // again, so a re-run (a crash, a retry, another worker) comes to the same.
       const undecoded: { prior: TileInfo; error: TubanError }[] = [];
       let priors = planned;
-      // Asked beside the detection (the database may still be opening) and answered before anything
-      // of the tile is kept: last month's acquisition is not this month's observation.
+      // Last month's acquisition is not this month's observation. Answered before the detection once
+      // the database is open; the first tile of an embedded run, detected while it opens, is asked
+      // beside it and answered before anything of the tile is kept.
       const filedEarlier = filedInEarlierMonth(db, plan.args.epoch, t);
       filedEarlier.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
       const undecodedRows = (left: readonly TileInfo[], named: typeof undecoded): store.UndecodedPriors | undefined =>
@@ -100,6 +104,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           ...(t.stacItem ? { stacItem: t.stacItem } : {}), ...(t.cloudCover !== undefined ? { cloudCover: t.cloudCover } : {}),
         } as const;
         try {
+          if (databaseOpen) {
+            const earlier = await filedEarlier;
+            if (earlier) throw alreadyFiledError(t, plan.args.epoch, earlier);
+          }
           const current = await openTile(tile.tile);
           const prior = await openMosaic(priors);
           try {
@@ -178,17 +186,23 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const stamp = detectorStamp(params, models);
       const detections = await repo.loadDetections(db, batchId);
       ctx.progress(0.2);
-      const tileIds = plan.tiles.map((t) => t.tile.id);
+      const tiles = await store.loadTileOutcomes(db, batchId);
+      // The ground this batch speaks for: not a tile refused as last month's imagery, which says
+      // nothing of the month, so the month's polygons there stay; and a batch none of whose tiles was
+      // compared (exit 2) replaces no other (--replaces).
+      const refiled = new Set(tiles.filter((t) => t.error?.code === 'TILE.ALREADY_FILED').map((t) => t.tileId));
+      const tileIds = plan.tiles.map((t) => t.tile.id).filter((id) => !refiled.has(id));
+      const replaces = tiles.some((t) => t.status === 'done') ? plan.args.replaces : undefined;
       // Serials from 1 per district here; the storing transaction moves them past other batches'
       // under a per-district lock, so batches finalising at once never read the same highest serial.
       const rules = await loadRules(plan.args.rules);
       const result = await finaliseDetections(plan, rules, detections, stamp, (geoms) => repo.findPreviousSites(db, plan.args.epoch, geoms), {}, ahead?.headStart());
       ctx.progress(0.8);
-      const replacedCodes = await repo.codesOfBatches(db, plan.args.epoch, plan.args.replaces ?? []);
+      const replacedCodes = await repo.codesOfBatches(db, plan.args.epoch, replaces ?? []);
       // Read before this run is marked done: whether an earlier run of the batch finished.
       const runs = await repo.batchRuns(db, batchId);
       let held: repo.HeldPolygon[] = [];
-      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds, replaces: plan.args.replaces }, (h) => (held = h));
+      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds, replaces }, (h) => (held = h));
       const rerun = rerunFacts(batchId, runs, held, result.polygons);
       // The outlines the server checks a clue's place against and places a clue in a township and village by; the newest month's layer wins.
       await storeDistricts(db, { batchId, epoch: plan.args.epoch }, result.districts);
@@ -197,7 +211,6 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const kept = new Set(result.polygons.map((p) => p.code));
       const replaced = [...replacedCodes].map(([id, codes]) => ({ batchId: id, polygons: codes.length, kept: codes.filter((c) => kept.has(c)).length }));
       result.warnings.push(...sameGroundWarnings(await repo.sitesHeldByOtherBatches(db, batchId, plan.args.epoch), plan.args.epoch));
-      const tiles = await store.loadTileOutcomes(db, batchId);
       // A prior that did not decode for several tiles is one rejected input.
       const undecoded = onceEach(tiles.flatMap((t) => t.rejectedPriors ?? []));
       const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...undecoded, ...result.rejected];

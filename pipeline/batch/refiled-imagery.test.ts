@@ -43,7 +43,25 @@ describe('filedInEarlierMonth', () => {
     await upsertTiles(db, 'b-oct', rows([tile('t1', '2026-10-08'), tile('t2', '2026-10-08')], 'current'));
     await upsertTiles(db, 'b-oct', rows([tile('p1', '2026-09-08')], 'prior'));
     await upsertTiles(db, 'b-sep', rows([tile('t1', '2026-10-08')], 'current'));
+    await db.query("UPDATE tiles SET status = 'done' WHERE role = 'current'");
     expect(await filedInEarlierMonth(db, '2026-11', tile('t1', '2026-10-08'))).toEqual({ epoch: '2026-10', batchId: 'b-oct' });
+    // A tile that month rejected (or never finished), a batch that failed or was replaced: nothing
+    // of the acquisition was issued, so it may serve a later month.
+    for (const [id, status] of [['b-aug-skip', 'skipped'], ['b-aug-pend', 'pending']] as const) {
+      await upsertBatch(db, { id, epoch: '2026-08', params: {} });
+      await upsertTiles(db, id, rows([tile(`t-${status}`, '2026-08-08')], 'current'));
+      await db.query('UPDATE tiles SET status = $2 WHERE batch_id = $1', [id, status]);
+      expect(await filedInEarlierMonth(db, '2026-09', tile(`t-${status}`, '2026-08-08'))).toBeNull();
+    }
+    await upsertBatch(db, { id: 'b-jul', epoch: '2026-07', params: {} });
+    await upsertBatch(db, { id: 'b-jul-2', epoch: '2026-07', params: {} });
+    await upsertTiles(db, 'b-jul', rows([tile('t-jul', '2026-07-08')], 'current'));
+    await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'b-jul'");
+    expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toEqual({ epoch: '2026-07', batchId: 'b-jul' });
+    await db.query("UPDATE batches SET replaced_by = 'b-jul-2' WHERE id = 'b-jul'");
+    expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toBeNull();
+    await db.query("UPDATE batches SET replaced_by = NULL, status = 'failed' WHERE id = 'b-jul'");
+    expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toBeNull();
     // Another acquisition of the tile, a tile never current, the month's own re-run, an earlier month.
     expect(await filedInEarlierMonth(db, '2026-11', tile('t2', '2026-11-05'))).toBeNull();
     expect(await filedInEarlierMonth(db, '2026-11', tile('p1', '2026-09-08'))).toBeNull();
@@ -66,10 +84,10 @@ describe("a batch given last month's imagery", () => {
     expect(october.report.rejected).toEqual([]);
     expect(batchExitCode(october.report)).toBe(0);
 
-    const november = await run('2026-11', [scene.currentDir], 'nov');
+    const november = await run('2026-11', tiles.slice(0, 3), 'nov');
     expect(november.report.rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([`TILE.ALREADY_FILED ${tiles[0]}`]);
     expect(november.report.rejected[0].error.message).toContain(`already the current imagery of 2026-10 (batch ${october.plan.batchId})`);
-    expect(november.report.tiles.filter((t) => t.status === 'done')).toHaveLength(3);
+    expect(november.report.tiles.filter((t) => t.status === 'done')).toHaveLength(2);
     expect(batchExitCode(november.report)).toBe(3);
     const hidden = JSON.parse(await readFile(join(dir, 'nov', 'not-observed.geojson'), 'utf8')) as FeatureCollection;
     expect(hidden.features.filter((f) => f.properties?.reason === 'TILE.ALREADY_FILED').map((f) => f.properties!.file)).toEqual([tiles[0]]);
@@ -80,5 +98,20 @@ describe("a batch given last month's imagery", () => {
     // October's batch run again is not "already filed" by itself.
     const again = await run('2026-10', [tiles[0]], 'oct-again');
     expect(again.report.rejected).toEqual([]);
+
+    // A December batch of last month's imagery only, replacing December's batch: nothing of it was
+    // compared (exit 2), so the batch it names keeps its polygons in the month.
+    const december = await run('2026-12', [tiles[3]], 'dec');
+    const decCodes = await db.query<{ code: string }>('SELECT code FROM polygons WHERE epoch = $1', ['2026-12']);
+    expect(decCodes.rows.length).toBeGreaterThan(0);
+    const wrong = await runBatch(
+      BatchArgsSchema.parse({ epoch: '2026-12', tiles: [tiles[0]], prior: [scene.priorDir], zones: [scene.zonesPath], replaces: [december.plan.batchId] }),
+      { db, log, out: join(dir, 'dec-wrong') },
+    );
+    expect(wrong.report.rejected.map((r) => r.error.code)).toEqual(['TILE.ALREADY_FILED']);
+    expect(batchExitCode(wrong.report)).toBe(2);
+    expect((await db.query('SELECT code FROM polygons WHERE epoch = $1', ['2026-12'])).rows).toEqual(decCodes.rows);
+    const held = await db.query<{ replaced_by: string | null }>('SELECT replaced_by FROM batches WHERE id = $1', [december.plan.batchId]);
+    expect(held.rows[0].replaced_by).toBeNull();
   }, 240_000);
 });
