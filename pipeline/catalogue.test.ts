@@ -325,6 +325,10 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     // --bands in the file's own order: nothing to say.
     const asked = await catalogueTiles([rgbn], { bands: ['red', 'green', 'blue', 'nir'] });
     expect([samples(asked.tiles[0].bands), asked.warnings]).toEqual([{ red: 0, green: 1, blue: 2, nir: 3 }, []]);
+    // --bands in another order than the tag's: the user's word wins (a stale tag), and it is said.
+    const told = await catalogueTiles([rgbn], { bands: ['blue', 'green', 'red', 'nir'] });
+    expect(samples(told.tiles[0].bands)).toEqual({ blue: 0, green: 1, red: 2, nir: 3 });
+    expect(told.warnings).toEqual([`${rgbn}: read in the --bands order blue, green, red, nir, although the TIFF says its bands 1-3 are red, green, blue (photometric RGB)`]);
     // GDAL makes every 3- or 4-band 8-bit file it creates RGB, whatever its bands hold (a BGRN GF-2
     // export too): there the tag says nothing, and the file is read in --bands order as before.
     const bytes = join(d, 'bgrn8_20261008.tif');
@@ -359,5 +363,12 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     expect(by[cut].error.message).toMatch(/chunk \d+ lies beyond the end of the file/);
     expect(by[sidecar].error.message).toMatch(/not well-formed XML/);
     for (const r of [by[cut], by[sidecar]]) expect(r.footprint).toEqual(ok.footprint);
+    // A sidecar that puts the file in another coordinate system: where its ground is, is the question.
+    const moved = join(d, 'moved_20261008.tif');
+    writeFileSync(moved, bytes);
+    writeFileSync(`${moved}.aux.xml`, '<PAMDataset><SRS>EPSG:32651</SRS></PAMDataset>');
+    const elsewhere = (await catalogueTiles([moved])).rejected[0];
+    expect(elsewhere.error.message).toMatch(/another coordinate system/);
+    expect(elsewhere.footprint).toBeUndefined();
   });
 });

@@ -229,7 +229,10 @@ export function footprintLonLat(grid: Grid, perEdge = 16): Polygon {
 function footprintOf(grids: readonly Grid[]): { footprint?: Polygon } {
   if (grids.length === 0) return {};
   try {
-    return { footprint: footprintLonLat(grids.reduce((a, b) => (pixelSize(b) < pixelSize(a) ? b : a))) };
+    const footprint = footprintLonLat(grids.reduce((a, b) => (pixelSize(b) < pixelSize(a) ? b : a)));
+    // Metres under a lon/lat CRS tag put it off the globe: no ground to name.
+    const onGlobe = footprint.coordinates[0].every(([lon, lat]) => Math.abs(lon) <= 180 && Math.abs(lat) <= 90);
+    return onGlobe ? { footprint } : {};
   } catch {
     return {}; // a grid whose CRS cannot be transformed has no footprint to give
   }
@@ -458,7 +461,7 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
     }
     return take(described, (b) => byDesc.get(b)!);
   }
-  if (spp === wanted.length) return colourOrder(f, wanted, warnings) ?? take(wanted, (_, k) => k);
+  if (spp === wanted.length) return colourOrder(f, wanted, asked !== undefined, warnings) ?? take(wanted, (_, k) => k);
   const named = `${wanted.length} named (${wanted.join(', ')})`;
   if (spp < wanted.length) {
     const short = spp < DEFAULT_BANDS.length
@@ -485,14 +488,22 @@ const RGB: BandName[] = ['red', 'green', 'blue'];
 
 /**
  * A file whose TIFF says its first three samples are red, green, blue (photometric RGB): a true-colour
- * stack (bands 4, 3, 2, 8), read in `--bands` order, had red and blue swapped with no word. Its other
+ * stack (bands 4, 3, 2, 8), read in the default band order, had red and blue swapped with no word. Its other
  * samples keep `--bands` order. Not for 8-bit files: GDAL makes every 3- or 4-band Byte file it creates
  * RGB, whatever its bands hold (a BGRN GF-2 export too), so there the tag says nothing.
  */
-function colourOrder(f: GeoTiffFile, wanted: BandName[], warnings: string[]): TileInfo['bands'] | null {
+function colourOrder(f: GeoTiffFile, wanted: BandName[], askedFor: boolean, warnings: string[]): TileInfo['bands'] | null {
   if (f.photometric !== PHOTOMETRIC_RGB || f.dtype === 'uint8' || !RGB.every((b) => wanted.includes(b))) return null;
   const rest = wanted.filter((b) => !RGB.includes(b));
   const sample = (b: BandName) => (RGB.includes(b) ? RGB.indexOf(b) : RGB.length + rest.indexOf(b));
+  // `--bands` given is the user's word on a tag that may be stale (a BGRN file converted to 16 bits
+  // keeps GDAL's RGB): followed, and the disagreement said.
+  if (askedFor) {
+    if (wanted.some((b, k) => sample(b) !== k)) {
+      warnings.push(`${f.path}: read in the --bands order ${wanted.join(', ')}, although the TIFF says its bands 1-3 are red, green, blue (photometric RGB)`);
+    }
+    return null;
+  }
   const bands: TileInfo['bands'] = {};
   for (const b of wanted) bands[b] = { file: f.path, sample: sample(b) };
   if (wanted.some((b, k) => sample(b) !== k)) {

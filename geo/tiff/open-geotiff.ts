@@ -317,10 +317,14 @@ async function describe(
   const crs = readCrs(geoKeys, path);
   const transform = readTransform(img, geoKeys ?? {}, path);
   const grid: Grid = { width, height, transform, crs };
-  opts.onGrid?.(grid);
-
-  const pam = await readPamSidecar(path, spp);
+  // The grid is known from here, but not where a sidecar puts the file elsewhere: that rejection
+  // has no ground to name.
+  const pam = await readPamSidecar(path, spp).catch((e: unknown) => {
+    opts.onGrid?.(grid);
+    throw e;
+  });
   checkSidecarGeoreferencing(grid, path, pam);
+  opts.onGrid?.(grid);
   const nodata = readNodata(fd, spp, path, pam);
   const date = await readDate(img);
   const bandDescriptions = await readBandDescriptions(img, spp, pam);

@@ -96,6 +96,14 @@ describe('readVectorFile', () => {
     const p = firstPos(r.features[0].geometry);
     expect(p[0]).toBeCloseTo(117.05, 6);
     expect(p[1]).toBeCloseTo(36.65, 6);
+    // Northing first (a zone-prefixed easting in y): swapped by its own CRS's rule, as without @gcj02.
+    const swapped = join(dir, 'gcj-gk-ne.geojson');
+    const ne = toGk(square(glon, glat));
+    ne.coordinates = ne.coordinates.map((ring) => ring.map(([x, y]) => [y, x]));
+    await writeFile(swapped, JSON.stringify({ type: 'FeatureCollection', crs: named, features: [{ type: 'Feature', properties: {}, geometry: ne }] }));
+    const q = firstPos((await readVectorFile(swapped, { sourceCrs: 'gcj02' })).features[0].geometry);
+    expect(q[0]).toBeCloseTo(117.05, 6);
+    expect(q[1]).toBeCloseTo(36.65, 6);
   });
 
   it('reads back a GeoPackage written by writeGeoPackage identically', async () => {
