@@ -59,8 +59,8 @@ async function appWithLog(stuckMs: number) {
 }
 
 /** A sign-in, which first reads sign_in_failures (the throttle): it waits while another session locks that table. */
-const signIn = (app: Awaited<ReturnType<typeof appWithLog>>['app']) =>
-  app.inject({ method: 'POST', url: '/api/session', payload: { name: 'nobody', password: 'not-a-password' } });
+const signIn = (app: Awaited<ReturnType<typeof appWithLog>>['app'], name = 'nobody') =>
+  app.inject({ method: 'POST', url: '/api/session', payload: { name, password: 'not-a-password' } });
 
 const BUSY = { status: 'ok', database: 'busy', version: VERSION, schema: null };
 const STUCK = { status: 'unavailable', database: 'unavailable', reason: 'stuck', version: VERSION, schema: null };
@@ -109,7 +109,8 @@ describe.runIf(DATABASE_URL)('GET /api/health on PostgreSQL: the server\'s own w
     try {
       await holder.pid;
       // More than the pool's 8 connections: every one waits on the lock, the rest (and the probe) queue.
-      for (let i = 0; i < 12; i++) requests.push(signIn(app));
+      // Each a name of its own: more than 10 wrong guesses of one name at once are throttled (429).
+      for (let i = 0; i < 12; i++) requests.push(signIn(app, `nobody${i}`));
       await sleep(500);
       const started = Date.now();
       const busy = await health();

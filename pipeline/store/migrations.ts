@@ -524,6 +524,17 @@ CREATE OR REPLACE VIEW work_items AS
   FROM clues c;
 `,
   },
+  {
+    version: 20,
+    name: "sign_in_failures.attempt: an attempt counted before its password is checked is taken back by its own id",
+    // By its physical row (ctid) it was lost when a right password of the same name cleared the
+    // name meanwhile (an UPDATE moves the row): the attempt stayed a failure of the address, and an
+    // office's sign-ins behind one address added up to a lock-out.
+    sql: `
+ALTER TABLE sign_in_failures ADD COLUMN attempt text;
+CREATE INDEX sign_in_failures_attempt ON sign_in_failures (attempt);
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

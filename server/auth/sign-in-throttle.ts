@@ -14,6 +14,7 @@
  * of concurrent guesses passed the check while the others were still being verified (30 at once
  * were 30 guesses, not 10).
  */
+import { randomUUID } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { Queryable } from '../../pipeline/store/queryable.js';
 
@@ -45,14 +46,9 @@ export interface ThrottleLimits {
   windowMs: number;
 }
 
-/**
- * An attempt `attempt` counted: its row (its physical address; only a right password of the same
- * name at the same moment moves it, which leaves one more failure counted, never fewer).
- */
+/** An attempt `attempt` counted: its row's own id, by which a right password takes it back. */
 export interface SignInAttempt {
-  client: string;
-  atMs: number;
-  row: string;
+  id: string;
 }
 
 export const DEFAULT_LIMITS: ThrottleLimits = { perName: 10, perClient: 50, windowMs: 15 * 60_000 };
@@ -92,20 +88,21 @@ export class SignInThrottle {
    * own row is in place before it counts, so of any attempts at once only as many as the limits pass.
    */
   async attempt(client: string, name: string, nowMs: number): Promise<{ retryAfterMs: number; attempt: SignInAttempt }> {
-    const r = await this.db.query<{ row: string }>(`INSERT INTO sign_in_failures (client, name, at) VALUES ($1, $2, ${AT(3)}) RETURNING ctid::text AS row`, [client, name, nowMs]);
+    const attempt = { id: randomUUID() };
+    await this.db.query(`INSERT INTO sign_in_failures (client, name, at, attempt) VALUES ($1, $2, ${AT(3)}, $4)`, [client, name, nowMs, attempt.id]);
     await this.db.query(`DELETE FROM sign_in_failures WHERE at <= ${AT(1)}`, [nowMs - this.limits.windowMs]);
-    const attempt = { client, atMs: nowMs, row: r.rows[0].row };
     const retryAfterMs = await this.retryAfterMs(client, name, nowMs, 1);
     if (retryAfterMs > 0) await this.takeBack(attempt);
     return { retryAfterMs, attempt };
   }
 
   /**
-   * Removes the row `attempt` counted. By its own row, not one alike: attempts at once share their
-   * millisecond, and each taking back "one of them" took back the same one.
+   * Removes the row `attempt` counted. By its own id, not a row alike: attempts at once share their
+   * millisecond, and each taking back "one of them" took back the same one; nor by its physical row,
+   * which a right password of the same name at the same moment moves (`recordSuccess`).
    */
   async takeBack(attempt: SignInAttempt): Promise<void> {
-    await this.db.query(`DELETE FROM sign_in_failures WHERE ctid = $1::tid AND client = $2 AND at = ${AT(3)}`, [attempt.row, attempt.client, attempt.atMs]);
+    await this.db.query('DELETE FROM sign_in_failures WHERE attempt = $1', [attempt.id]);
   }
 
   /**
