@@ -1,0 +1,118 @@
+/**
+ * A bureau's first view after sign-in (stop 40): the inbox does not wait for the map. The month list
+ * is asked beside the imagery's months (not after them), the list is in the page before MapLibre is
+ * even made (it held the browser's main thread and, through its imagery tiles, the server, while the
+ * list waited), and the map that follows still shows what the inbox's filters list, a filter chosen
+ * before the map was ready included. Order, not time, is asserted: each check holds an answer back
+ * until the thing that must come first has happened (or a generous wait has passed in vain).
+ * Debian's /usr/bin/chromium through playwright-core, as web/page.test.ts.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
+
+const code = (n: number) => `370102-202610-000${n}`;
+/** How long a held answer waits for what should come before it: far beyond any real ordering. */
+const HOLD_MS = 10_000;
+
+/** A promise and the function that settles it. */
+function signal(): { done: Promise<void>; fire: () => void } {
+  let fire = () => {};
+  const done = new Promise<void>((resolve) => (fire = resolve));
+  return { done, fire };
+}
+
+/** True once `p` settles within `ms`, false when the wait ran out first. */
+const within = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+describe.skipIf(!haveBrowser)("a bureau's first view", () => {
+  let dir: string;
+  let db: Database;
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+  /** Whether /api/months was asked while the imagery's months were still held back. */
+  let monthsAskedMeanwhile: boolean | undefined;
+  /** Whether the inbox's status filter had been chosen when the map's layer answer was let through. */
+  let filterChosenFirst: boolean | undefined;
+  const monthsAsked = signal();
+  const filterChosen = signal();
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tuban-first-view-page-'));
+    db = await openTestDatabase();
+    await writeBatch(db, 'b-2026-10', '2026-10', [
+      polygon(code(1), '2026-10', square(117.05, 36.65)),
+      polygon(code(2), '2026-10', square(117.06, 36.65), { leadBureau: 'forestry', coBureaus: ['natural_resources'] }),
+      polygon(code(3), '2026-10', square(117.07, 36.65), { leadBureau: 'forestry', coBureaus: ['natural_resources'] }),
+    ], '2026-10-28');
+    await addUsers(db, [['nr', 'bureau', 'natural_resources']]);
+    ({ app, base, browser, page } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'first-view-page-secret-first-view-01', now: new Date('2026-10-30T02:00:00Z') }));
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/months') monthsAsked.fire();
+    });
+    // The imagery's months are answered only once the month list has been asked (or the wait ran out).
+    await page.route('**/api/imagery/epochs', async (route) => {
+      monthsAskedMeanwhile = await within(monthsAsked.done, HOLD_MS);
+      await route.continue();
+    });
+    // The map's polygon layer is answered only once a status filter has been chosen: the map is then
+    // ready after the filter was set, and must still apply it.
+    await page.route('**/api/map/layer*', async (route) => {
+      filterChosenFirst = await within(filterChosen.done, HOLD_MS);
+      await route.continue();
+    });
+    // In the page: whether the map's canvas existed when the inbox's first item came in.
+    await page.addInitScript(() => {
+      const seen = new MutationObserver(() => {
+        if (!document.querySelector('#inbox-list button.item')) return;
+        (window as unknown as { mapBeforeList: boolean }).mapBeforeList = document.querySelector('#map canvas') !== null;
+        seen.disconnect();
+      });
+      seen.observe(document, { subtree: true, childList: true });
+    });
+    await openSignedIn(page, base, '/?epoch=2026-10', 'nr', consoleErrors);
+    await page.waitForSelector('#inbox-list li', { timeout: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('asks for the month list beside the imagery months, not after their answer', () => {
+    expect(monthsAskedMeanwhile).toBe(true);
+  });
+
+  it('lists the inbox before the map is made', async () => {
+    expect(await page.$$eval('#inbox-list button.item', (b) => b.map((e) => (e as HTMLElement).dataset.code))).toHaveLength(3);
+    expect(await page.evaluate(() => (window as unknown as { mapBeforeList?: boolean }).mapBeforeList)).toBe(false);
+    await page.waitForSelector('#map canvas', { state: 'attached', timeout: 60_000 });
+  });
+
+  it('a status filter chosen before the map is ready is applied to the map once it is', async () => {
+    expect(await page.evaluate(() => (window as unknown as { tuban: { mapReady: boolean } }).tuban.mapReady)).toBe(false);
+    await page.selectOption('#f-status', 'issued');
+    await page.waitForFunction(() => document.querySelector('#inbox-list')?.getAttribute('aria-busy') !== 'true');
+    filterChosen.fire();
+    await page.waitForFunction(() => (window as unknown as { tuban: { mapReady: boolean } }).tuban.mapReady, null, { timeout: 60_000 });
+    expect(filterChosenFirst).toBe(true);
+    const filter = await page.evaluate(() => (window as unknown as { tuban: { map: { getFilter(id: string): unknown } } }).tuban.map.getFilter('poly-fill'));
+    expect(JSON.stringify(filter)).toContain('["==",["get","status"],"issued"]');
+  });
+
+  it('no console errors', () => {
+    // 404s: the fixtures' polygons have no imagery chips.
+    expect(consoleErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+  });
+});
