@@ -1,4 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -121,6 +124,18 @@ describe('imagery cut in worker threads', () => {
     expect(await late).toMatch(/closed/);
     expect(pool.started).toBe(0);
     await expect(pool.warm(scene.after[0])).rejects.toThrow(/closed/);
+  });
+
+  it('keeps a process with no server alive while a tile is cut, and lets it exit once it is (an idle worker held it for ever)', async () => {
+    const scene = (await loadEpochScene(demo.db, demo.scene.epoch))!;
+    const [z, x, y] = tiles[0];
+    const jobFile = join(dir, 'one-tile.json');
+    await writeFile(jobFile, JSON.stringify({ infos: scene.after, z, x, y, stretch: null, format: 'png' } satisfies TileJob));
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const child = fileURLToPath(new URL('../testing/one-tile-process.ts', import.meta.url));
+    // It exits by itself (no close): the timeout fails the test if the idle worker held it.
+    const r = await promisify(execFile)(process.execPath, ['--import', './test-support/register-ts.mjs', child, jobFile], { cwd: root, timeout: 60_000 });
+    expect(r.stdout).toMatch(/^tile \d{4,} bytes$/m);
   });
 
   it('sizes the pool one below the cores, 1 to 4, or TUBAN_IMAGERY_WORKERS', () => {

@@ -5,8 +5,9 @@
  * live in one worker, chosen by its id: no overview is built or held twice, and a pan over one
  * tile reuses one worker's decoded blocks. Work waits in its worker's queue with at most
  * `IN_FLIGHT` tasks running per worker (reads interleave with compute); a queued task whose request
- * was aborted is dropped. Workers start on first use, are replaced if one dies, and never keep the
- * process alive; `close` stops them.
+ * was aborted is dropped. Workers start on first use, are replaced if one dies, and keep the process
+ * alive only while they have work (a script's pending tile is cut; an idle pool holds nothing);
+ * `close` stops them.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -131,15 +132,19 @@ export class RenderPool implements TileRenderer {
     while (slot.queue.length && slot.running.size < IN_FLIGHT) {
       const q = slot.queue.shift()!;
       slot.running.set(q.task.id, q);
-      this.workerOf(slot).postMessage(q.task);
+      const w = this.workerOf(slot);
+      // Held while it has work: a process with no server (a CLI, a script) waits for its tile.
+      w.ref();
+      w.postMessage(q.task);
     }
+    // Idle, it holds nothing: a server's close stops it, and nothing else should wait on it.
+    if (slot.running.size === 0) slot.worker?.unref();
   }
 
   private workerOf(slot: Slot): Worker {
     if (slot.worker) return slot.worker;
+    // Ref'd and unref'd by `dispatch` (after these listeners: a 'message' listener added later refs it again).
     const w = new Worker(workerUrl(), { workerData: this.init });
-    // A server's close stops it; nothing else should wait on an idle worker.
-    w.unref();
     w.on('message', (reply: RenderReply) => {
       const q = slot.running.get(reply.id);
       slot.running.delete(reply.id);
