@@ -13,7 +13,18 @@ import { loadEpochScene } from './epoch-scenes.js';
 import { RenderPool, defaultImageryWorkers } from './render-pool.js';
 import { createTileRenderer, type TileJob } from './tile-renderer.js';
 import { footprintBounds } from './epoch-scenes.js';
-import { tileAt } from './web-mercator.js';
+import { tileAt, tileBounds } from './web-mercator.js';
+import { bboxPolygon } from '@turf/bbox-polygon';
+import { booleanIntersects } from '@turf/boolean-intersects';
+
+/** Map tile z/x/y as a lon/lat box polygon (as the service picks the satellite tiles a map tile meets). */
+function tileBox(z: number, x: number, y: number) {
+  const R = 6378137;
+  const [x0, y0, x1, y1] = tileBounds(z, x, y);
+  const lon = (m: number) => (m / R) * (180 / Math.PI);
+  const lat = (m: number) => Math.atan(Math.sinh(m / R)) * (180 / Math.PI);
+  return bboxPolygon([lon(x0), lat(y0), lon(x1), lat(y1)]);
+}
 
 describe('imagery cut in worker threads', () => {
   let dir: string;
@@ -124,6 +135,29 @@ describe('imagery cut in worker threads', () => {
     expect(await late).toMatch(/closed/);
     expect(pool.started).toBe(0);
     await expect(pool.warm(scene.after[0])).rejects.toThrow(/closed/);
+  });
+
+  it("builds each overview only where warm() put it: a map tile over several satellite tiles goes to the worker of the lowest id, whatever the order", async () => {
+    const scene = (await loadEpochScene(demo.db, demo.scene.epoch))!;
+    const side = scene.after;
+    expect(side.length).toBeGreaterThan(1);
+    const pool = new RenderPool(4);
+    try {
+      // As the service warms a month: each tile with those whose footprints meet its.
+      for (const t of side) await pool.warm(t, side.filter((o) => o !== t && booleanIntersects(o.footprint, t.footprint)));
+      const warmed = await pool.overviewsHeld();
+      expect(warmed.flat().sort()).toEqual(expect.arrayContaining(side.map((t) => t.id).sort()));
+      // The whole scene's tile (every source), in the scene's order and reversed (a chip's own tile first), and each corner's.
+      for (const [z, x, y] of tiles.filter(([z]) => z <= 13)) {
+        const infos = side.filter((t) => booleanIntersects(t.footprint, tileBox(z, x, y)));
+        if (infos.length === 0) continue;
+        await pool.tile({ infos, z, x, y, stretch: null, format: 'png' });
+        await pool.tile({ infos: [...infos].reverse(), z, x, y, stretch: null, format: 'png' });
+      }
+      expect(await pool.overviewsHeld()).toEqual(warmed);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('keeps a process with no server alive while a tile is cut, and lets it exit once it is (an idle worker held it for ever)', async () => {
