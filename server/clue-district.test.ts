@@ -143,3 +143,63 @@ describe('a district of the layer with no polygon yet', () => {
     expect(row.rows[0].district_name).toBe('历城区');
   });
 });
+
+/**
+ * The imagery scope is each clue's whole box widened by 2 km, not its point (review 40): a clue
+ * whose point lies where it may but whose outline reaches far into another district opened that
+ * district's imagery. A 2 km square where the layer has no district with a 30 m arm along its south
+ * edge into 历下区 keeps its point on its surface in the square.
+ */
+describe("a clue's whole outline, not its point", () => {
+  const M_PER_DEG_LAT = 111_320;
+  /** A `side` m square with its south-west corner at (lon, lat), and a 30 m wide arm along its south edge `arm` m west (negative: east of its east edge). */
+  const squareWithArm = (lon: number, lat: number, side: number, arm: number) => {
+    const [x0, x1, y0, y1, w] = [lon, lon + side / M_PER_DEG_LON, lat, lat + side / M_PER_DEG_LAT, lat + 30 / M_PER_DEG_LAT];
+    const ring =
+      arm > 0
+        ? [[x0 - arm / M_PER_DEG_LON, y0], [x1, y0], [x1, y1], [x0, y1], [x0, w], [x0 - arm / M_PER_DEG_LON, w], [x0 - arm / M_PER_DEG_LON, y0]]
+        : [[x0, y0], [x1 - arm / M_PER_DEG_LON, y0], [x1 - arm / M_PER_DEG_LON, w], [x1, w], [x1, y1], [x0, y1], [x0, y0]];
+    return { type: 'Polygon', coordinates: [ring] };
+  };
+  const d104: User = { name: 'd104', role: 'district', bureau: null, district: '370104' };
+  const boxes = async (user: User) => {
+    const s = await imageryScope(db, user, '2026-11');
+    return s && s !== 'all' ? Array.from(s.boxes) : s;
+  };
+
+  it('refuses a district with no stored outline an outline reaching more than 50 m into another district, its point outside it', async () => {
+    const [scope, clues] = [await boxes(d104), await clueCount()];
+    // East of 历下区 (which ends at 117.1°E), where the layer has no district; the arm runs 2.5 km into it.
+    const r = await t.request('d104', '/api/clues', clue('370104', squareWithArm(117.1 + 100 / M_PER_DEG_LON, 36.64, 2000, 2500)));
+    expect(r.statusCode, r.body).toBe(400);
+    expect(r.json()).toMatchObject({ code: 'CLUE.OUTSIDE_DISTRICT', district: { code: '370104' }, lies_in: { code: '370102', name: '历下区' } });
+    expect(r.json().message).toContain('the outline reaches more than 50 m into district 370102 历下区; district 370104 has no stored outline');
+    expect([await boxes(d104), await clueCount()]).toEqual([scope, clues]);
+    // An arm that stops 30 m short of 历下区's inside (20 m into it) is taken.
+    const edge = await t.request('d104', '/api/clues', clue('370104', squareWithArm(117.1 + 100 / M_PER_DEG_LON, 36.62, 1000, 120)));
+    expect(edge.statusCode, edge.body).toBe(201);
+  });
+
+  it("refuses any clue more than 5 km across (its box opens 2 km around it): the review's 30 km arm, and an outlined district's 49 % in a neighbour", async () => {
+    const [scope, clues] = [await boxes(d104), await clueCount()];
+    // The review's: a 2 km square where the layer has no district, its arm 30 km west through 历下区 and 市中区.
+    const review = await t.request('d104', '/api/clues', clue('370104', squareWithArm(117.1 + 100 / M_PER_DEG_LON, 36.64, 2000, 30_000)));
+    expect(review.statusCode, review.body).toBe(400);
+    expect(review.json().code).toBe('CLUE.TOO_LARGE');
+    expect(review.json().message).toMatch(/3\d\.\d km east-west/);
+    expect(await boxes(d104)).toEqual(scope);
+    // Most of it in 历下区 (the share rule passes it), its arm 8 km west into 市中区.
+    const share = await t.request('d102', '/api/clues', clue('370102', squareWithArm(117.0 + 100 / M_PER_DEG_LON, 36.66, 1500, 8000)));
+    expect(share.statusCode, share.body).toBe(400);
+    expect(share.json().code).toBe('CLUE.TOO_LARGE');
+    // North-south too.
+    const tall = { type: 'Polygon', coordinates: [[[117.05, 36.61], [117.0504, 36.61], [117.0504, 36.67], [117.05, 36.67], [117.05, 36.61]]] };
+    const r = await t.request('d102', '/api/clues', clue('370102', tall));
+    expect([r.statusCode, r.json().code], r.body).toEqual([400, 'CLUE.TOO_LARGE']);
+    expect(r.json().message).toMatch(/6\.\d km north-south/);
+    expect(await clueCount()).toBe(clues);
+    // A 10 km² site twice as long as wide (4.5 × 2.2 km) is one clue.
+    const long = await t.request('d102', '/api/clues', clue('370102', squareWithArm(117.02, 36.62, 2200, -2300)));
+    expect(long.statusCode, long.body).toBe(201);
+  });
+});

@@ -131,3 +131,16 @@ describe('with the township outlines stored', () => {
     expect(byDescription).toEqual({ 早于乡镇界: '', 村东新建彩钢棚: '王家镇', 巡查发现: '李庄街道', 跨镇界: '王家镇', 镇界外: '' });
   });
 });
+
+describe("a township account's clue reaching far into another township", () => {
+  it('is refused when it is more than 5 km across, however much of it lies in its own (its box opens the imagery 2 km around it)', async () => {
+    const n = await written();
+    // 1 km in 王家镇 (most of it), a 30 m arm 8 km east through 李庄街道.
+    const m = 111_320 * Math.cos((36.65 * Math.PI) / 180);
+    const [x0, x1, y0, y1, w] = [117.08, 117.08 + 1000 / m, 36.65, 36.65 + 1000 / 111_320, 36.65 + 30 / 111_320];
+    const arm = { type: 'Polygon', coordinates: [[[x0, y0], [x1 + 8000 / m, y0], [x1 + 8000 / m, w], [x1, w], [x1, y1], [x0, y1], [x0, y0]]] };
+    const r = await t.request('townA', '/api/clues', clue(arm));
+    expect([r.statusCode, r.json().code], r.body).toEqual([400, 'CLUE.TOO_LARGE']);
+    expect(await written()).toBe(n);
+  });
+});

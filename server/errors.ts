@@ -38,7 +38,7 @@ export const API_ERRORS = {
   'CLUE.OUT_OF_SCOPE': { status: 403, message: 'you may only add clues for your own district' },
   'CLUE.UNKNOWN_DISTRICT': { status: 400, message: 'no batch or user knows this district code' },
   'CLUE.BAD_DATE': { status: 400, message: 'a clue is reported on a day from the start of last month to today' },
-  'CLUE.TOO_LARGE': { status: 400, message: 'a clue outline covers one site: at most 10 km²' },
+  'CLUE.TOO_LARGE': { status: 400, message: 'a clue outline covers one site: at most 10 km², and 5 km across' },
   'CLUE.OUTSIDE_DISTRICT': { status: 400, message: 'the clue does not lie in the district it names' },
   'CLUE.OUTSIDE_TOWNSHIP': { status: 400, message: "the clue does not lie in the township account's own township" },
   'USER.PASSWORD_TOO_SHORT': { status: 400, message: 'the password is too short' },

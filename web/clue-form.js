@@ -118,7 +118,7 @@ function clueRefusal(err) {
     case 'CLUE.BAD_DATE':
       return '发现日期须在上月 1 日至今天之间（线索计入发现当月的台账）';
     case 'CLUE.TOO_LARGE':
-      return '线索范围过大：一条线索对应一处地块，范围不超过 10 平方公里';
+      return '线索范围过大：一条线索对应一处地块，范围不超过 10 平方公里，东西、南北各不超过 5 公里';
     case 'CLUE.UNKNOWN_DISTRICT':
       return '没有这个区县：请选择批次或账号所属的区县';
     case 'CLUE.OUTSIDE_DISTRICT': {

@@ -119,4 +119,25 @@ describe('throttleClient', () => {
       ['127.0.0.1', '::ffff:198.51.100.7', '::1', '2001:db8::1', '2001:0DB8:0000:0007:1:2:3:4', 'fe80::1%eth0', '64:ff9b::198.51.100.7', '2001:db8:1:2:3::198.51.100.7', 'not an address'].map(throttleClient),
     ).toEqual(['127.0.0.1', '198.51.100.7', '0:0:0:0::/64', '2001:db8:0:0::/64', '2001:db8:0:7::/64', 'fe80:0:0:0::/64', '64:ff9b:0:0::/64', '2001:db8:1:2::/64', 'not an address']);
   });
+
+  it("strips the port and brackets a proxy's X-Forwarded-For may carry: each source port is not a fresh budget", () => {
+    expect(['198.51.100.7:5123', '198.51.100.7:443', '[2001:db8:40:7::9]:5123', '[2001:db8:40:7::a]', ' 198.51.100.7 ', '[::ffff:198.51.100.7]:80'].map(throttleClient)).toEqual([
+      '198.51.100.7',
+      '198.51.100.7',
+      '2001:db8:40:7::/64',
+      '2001:db8:40:7::/64',
+      '198.51.100.7',
+      '198.51.100.7',
+    ]);
+  });
+
+  it('maps an IPv4-mapped address back to its IPv4 address in any spelling: IPv4 clients never share one /64 bucket', () => {
+    const spellings = ['0:0:0:0:0:ffff:198.51.100.7', '0:0:0:0:0:FFFF:c633:6407', '::ffff:c633:6407', '::0:ffff:198.51.100.7', '0000:0000:0000:0000:0000:ffff:198.51.100.7', '[0:0:0:0:0:ffff:198.51.100.7]:8080'];
+    expect(spellings.map(throttleClient)).toEqual(spellings.map(() => '198.51.100.7'));
+    expect(throttleClient('0:0:0:0:0:ffff:203.0.113.9')).toBe('203.0.113.9');
+  });
+
+  it('keeps what is no address as it is, and does not take an IPv6 address for an address and a port', () => {
+    expect(['not an address', '198.51.100.7:99999:1', '[garbage]:80', '2001:db8::80'].map(throttleClient)).toEqual(['not an address', '198.51.100.7:99999:1', '[garbage]:80', '2001:db8:0:0::/64']);
+  });
 });

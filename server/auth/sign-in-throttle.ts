@@ -15,26 +15,50 @@
  * were 30 guesses, not 10).
  */
 import { randomUUID } from 'node:crypto';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import type { Queryable } from '../../pipeline/store/queryable.js';
 
 /**
  * The client failures are counted against, of a request's address: an IPv4 address as it is (an
- * IPv4-mapped IPv6 one, `::ffff:198.51.100.7`, as its IPv4 address); an IPv6 address by its /64,
+ * IPv4-mapped IPv6 one, `::ffff:198.51.100.7` in any spelling, as its IPv4 address: read as IPv6,
+ * every IPv4 client fell into the one bucket `0:0:0:0::/64`); an IPv6 address by its /64,
  * `2001:db8:40:7::/64`, the least a site or a phone network hands one host, which may use any of
- * its 2^64 addresses: counted one by one, each was a fresh budget of guesses.
+ * its 2^64 addresses: counted one by one, each was a fresh budget of guesses. A port and brackets
+ * (`198.51.100.7:5123`, `[2001:db8::1]:443`, as some proxies write X-Forwarded-For) are dropped:
+ * kept, each source port was a fresh budget. What is no address is kept as it is.
  */
 export function throttleClient(ip: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (mapped) return mapped[1];
-  const address = ip.replace(/%.*$/, ''); // a zone (fe80::1%eth0) names the interface, not the host
-  if (!isIPv6(address)) return ip;
+  const address = withoutPort(ip.trim()).replace(/%.*$/, ''); // a zone (fe80::1%eth0) names the interface, not the host
+  if (isIPv4(address)) return address;
+  if (isIP(address) !== 6) return ip;
+  const groups = ipv6Groups(address);
+  // ::ffff:0:0/96 is an IPv4 address (a dual-stack socket's IPv4 client).
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join('.');
+  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+}
+
+/** `[v6]:port`, `[v6]` and `v4:port` without the port and brackets; anything else as it is. */
+function withoutPort(s: string): string {
+  const bracketed = /^\[([^\]]*)\](?::\d{1,5})?$/.exec(s);
+  if (bracketed) return bracketed[1];
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(s);
+  return v4 ? v4[1] : s;
+}
+
+/** The 8 16-bit groups of a valid IPv6 address (`isIP` said so): `::` expanded, an embedded IPv4 tail as its two groups. */
+function ipv6Groups(address: string): number[] {
+  const parse = (part: string) =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [parseInt(g, 16)];
+          const [a, b, c, d] = g.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
   const [head, tail] = address.split('::');
-  const groups = (part: string | undefined) => (part ? part.split(':') : []);
-  // An embedded IPv4 address (…:198.51.100.7) stands for two groups, always the last.
-  const width = (gs: string[]) => gs.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
-  const all = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - width(groups(head)) - width(groups(tail))).fill('0'), ...groups(tail)];
-  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  if (tail === undefined) return parse(head);
+  const [h, t] = [parse(head), parse(tail)];
+  return [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
 }
 
 export interface ThrottleLimits {

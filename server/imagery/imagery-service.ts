@@ -232,7 +232,9 @@ export function createImageryService(db: Queryable, opts: ImageryServiceOptions 
       for (const side of ['after', 'before'] as const) {
         await sideStretch(s, side);
         // One tile at a time: warming must not take every core from the requests being served.
-        for (const t of side === 'after' ? s.after : s.before) await renderer.warm(t);
+        // With the tiles whose footprints meet its: a pool builds it also where map tiles over both go.
+        const tiles = side === 'after' ? s.after : s.before;
+        for (const t of tiles) await renderer.warm(t, tiles.filter((o) => o !== t && booleanIntersects(o.footprint, t.footprint)));
       }
     },
 

@@ -56,6 +56,11 @@ export class LruCache<K, V> {
     this.total = 0;
   }
 
+  /** The values, least recently used first (does not touch them). */
+  values(): V[] {
+    return [...this.map.values()].map((e) => e.value);
+  }
+
   get size(): number {
     return this.map.size;
   }

@@ -1,4 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,7 +13,18 @@ import { loadEpochScene } from './epoch-scenes.js';
 import { RenderPool, defaultImageryWorkers } from './render-pool.js';
 import { createTileRenderer, type TileJob } from './tile-renderer.js';
 import { footprintBounds } from './epoch-scenes.js';
-import { tileAt } from './web-mercator.js';
+import { tileAt, tileBounds } from './web-mercator.js';
+import { bboxPolygon } from '@turf/bbox-polygon';
+import { booleanIntersects } from '@turf/boolean-intersects';
+
+/** Map tile z/x/y as a lon/lat box polygon (as the service picks the satellite tiles a map tile meets). */
+function tileBox(z: number, x: number, y: number) {
+  const R = 6378137;
+  const [x0, y0, x1, y1] = tileBounds(z, x, y);
+  const lon = (m: number) => (m / R) * (180 / Math.PI);
+  const lat = (m: number) => Math.atan(Math.sinh(m / R)) * (180 / Math.PI);
+  return bboxPolygon([lon(x0), lat(y0), lon(x1), lat(y1)]);
+}
 
 describe('imagery cut in worker threads', () => {
   let dir: string;
@@ -121,6 +135,41 @@ describe('imagery cut in worker threads', () => {
     expect(await late).toMatch(/closed/);
     expect(pool.started).toBe(0);
     await expect(pool.warm(scene.after[0])).rejects.toThrow(/closed/);
+  });
+
+  it("builds each overview only where warm() put it: a map tile over several satellite tiles goes to the worker of the lowest id, whatever the order", async () => {
+    const scene = (await loadEpochScene(demo.db, demo.scene.epoch))!;
+    const side = scene.after;
+    expect(side.length).toBeGreaterThan(1);
+    const pool = new RenderPool(4);
+    try {
+      // As the service warms a month: each tile with those whose footprints meet its.
+      for (const t of side) await pool.warm(t, side.filter((o) => o !== t && booleanIntersects(o.footprint, t.footprint)));
+      const warmed = await pool.overviewsHeld();
+      expect(warmed.flat().sort()).toEqual(expect.arrayContaining(side.map((t) => t.id).sort()));
+      // The whole scene's tile (every source), in the scene's order and reversed (a chip's own tile first), and each corner's.
+      for (const [z, x, y] of tiles.filter(([z]) => z <= 13)) {
+        const infos = side.filter((t) => booleanIntersects(t.footprint, tileBox(z, x, y)));
+        if (infos.length === 0) continue;
+        await pool.tile({ infos, z, x, y, stretch: null, format: 'png' });
+        await pool.tile({ infos: [...infos].reverse(), z, x, y, stretch: null, format: 'png' });
+      }
+      expect(await pool.overviewsHeld()).toEqual(warmed);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('keeps a process with no server alive while a tile is cut, and lets it exit once it is (an idle worker held it for ever)', async () => {
+    const scene = (await loadEpochScene(demo.db, demo.scene.epoch))!;
+    const [z, x, y] = tiles[0];
+    const jobFile = join(dir, 'one-tile.json');
+    await writeFile(jobFile, JSON.stringify({ infos: scene.after, z, x, y, stretch: null, format: 'png' } satisfies TileJob));
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const child = fileURLToPath(new URL('../testing/one-tile-process.ts', import.meta.url));
+    // It exits by itself (no close): the timeout fails the test if the idle worker held it.
+    const r = await promisify(execFile)(process.execPath, ['--import', './test-support/register-ts.mjs', child, jobFile], { cwd: root, timeout: 60_000 });
+    expect(r.stdout).toMatch(/^tile \d{4,} bytes$/m);
   });
 
   it('sizes the pool one below the cores, 1 to 4, or TUBAN_IMAGERY_WORKERS', () => {

@@ -1,12 +1,15 @@
 /**
  * The TileRenderer in worker threads (render-worker.ts), so the server's main thread — which
  * answers everyone's requests and, on the embedded database, runs PGlite too — never reads,
- * decodes, warps or stretches imagery. Each satellite tile's sources (its overview, its open files)
- * live in one worker, chosen by its id: no overview is built or held twice, and a pan over one
- * tile reuses one worker's decoded blocks. Work waits in its worker's queue with at most
+ * decodes, warps or stretches imagery. A job goes to the worker of the lowest id among its
+ * satellite tiles (`homeOf`), whatever their order: a pan over one tile reuses one worker's decoded
+ * blocks, and a map tile or chip over tiles A < B goes to A's, which reads B's overview too. So a
+ * tile's overview is held in its own worker and in those of the lower-id tiles its footprint meets,
+ * where `warm` builds it ahead (the cost of cutting a multi-tile view in one worker, in one pass). Work waits in its worker's queue with at most
  * `IN_FLIGHT` tasks running per worker (reads interleave with compute); a queued task whose request
- * was aborted is dropped. Workers start on first use, are replaced if one dies, and never keep the
- * process alive; `close` stops them.
+ * was aborted is dropped. Workers start on first use, are replaced if one dies, and keep the process
+ * alive only while they have work (a script's pending tile is cut; an idle pool holds nothing);
+ * `close` stops them.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -68,21 +71,32 @@ export class RenderPool implements TileRenderer {
   }
 
   async tile(job: TileJob, signal?: AbortSignal): Promise<Uint8Array | null> {
-    const r = await this.run({ op: 'tile', job }, job.infos[0]?.id ?? '', signal);
+    const r = await this.run({ op: 'tile', job }, homeOf(job.infos), signal);
     return r.bytes ?? null;
   }
 
   async chip(job: ChipJob): Promise<{ png: Uint8Array; firstPainted: number }> {
-    const r = await this.run({ op: 'chip', job }, job.infos[0]?.id ?? '');
+    const r = await this.run({ op: 'chip', job }, homeOf(job.infos));
     return { png: r.bytes!, firstPainted: r.firstPainted ?? -1 };
   }
 
   async stretch(infos: readonly TileInfo[]) {
-    return (await this.run({ op: 'stretch', infos }, infos[0]?.id ?? '')).stretch ?? null;
+    return (await this.run({ op: 'stretch', infos }, homeOf(infos))).stretch ?? null;
   }
 
-  async warm(info: TileInfo): Promise<void> {
-    await this.run({ op: 'warm', info }, info.id);
+  /**
+   * In the worker of its own jobs, and in each that a job with it and a tile of `alongside` goes to
+   * (a lower id's): where its overview will be read. One worker at a time, as the service warms.
+   */
+  async warm(info: TileInfo, alongside: readonly TileInfo[] = []): Promise<void> {
+    const slots = new Set([info, ...alongside.filter((t) => t.id < info.id)].map((t) => this.slotOf(t.id)));
+    for (const slot of slots) await this.run({ op: 'warm', info }, slot);
+  }
+
+  /** Ids of the tiles whose overviews each started worker holds, sorted (for tests). */
+  async overviewsHeld(): Promise<string[][]> {
+    const held = await Promise.all(this.slots.map((s, i) => (s.worker ? this.run({ op: 'overviews' }, i) : null)));
+    return held.filter((r) => r !== null).map((r) => [...r.overviews!].sort());
   }
 
   /** Queued work is refused, running work rejected, and the workers stopped (none left to hold the process). */
@@ -106,10 +120,16 @@ export class RenderPool implements TileRenderer {
     return this.slots.filter((s) => s.worker).length;
   }
 
-  private run(body: TaskBody, affinity: string, signal?: AbortSignal): Promise<RenderReply> {
+  /** The worker a tile's jobs go to. */
+  private slotOf(id: string): number {
+    return hash(id) % this.size;
+  }
+
+  /** `at`: the job's home tile id (homeOf), or a worker's index. */
+  private run(body: TaskBody, at: string | number, signal?: AbortSignal): Promise<RenderReply> {
     if (this.closed) return Promise.reject(new Error('imagery render pool closed'));
     if (signal?.aborted) return Promise.reject(abortError());
-    const slot = this.slots[hash(affinity) % this.size];
+    const slot = this.slots[typeof at === 'number' ? at : this.slotOf(at)];
     return new Promise((resolve, reject) => {
       const q: Queued = { task: { ...body, id: this.nextId++ } as RenderTask, resolve, reject, signal };
       if (signal) {
@@ -131,15 +151,19 @@ export class RenderPool implements TileRenderer {
     while (slot.queue.length && slot.running.size < IN_FLIGHT) {
       const q = slot.queue.shift()!;
       slot.running.set(q.task.id, q);
-      this.workerOf(slot).postMessage(q.task);
+      const w = this.workerOf(slot);
+      // Held while it has work: a process with no server (a CLI, a script) waits for its tile.
+      w.ref();
+      w.postMessage(q.task);
     }
+    // Idle, it holds nothing: a server's close stops it, and nothing else should wait on it.
+    if (slot.running.size === 0) slot.worker?.unref();
   }
 
   private workerOf(slot: Slot): Worker {
     if (slot.worker) return slot.worker;
+    // Ref'd and unref'd by `dispatch` (after these listeners: a 'message' listener added later refs it again).
     const w = new Worker(workerUrl(), { workerData: this.init });
-    // A server's close stops it; nothing else should wait on an idle worker.
-    w.unref();
     w.on('message', (reply: RenderReply) => {
       const q = slot.running.get(reply.id);
       slot.running.delete(reply.id);
@@ -185,6 +209,14 @@ function rebuild(e: SerialisedError): Error {
   if (e.stack) err.stack = e.stack;
   if (e.code) Object.assign(err, { code: e.code });
   return err;
+}
+
+/**
+ * The tile a job over `infos` goes with: the lowest id, whatever their order (a map tile's are in the
+ * scene's order, a chip's own tile first), so every job over the same tiles goes to one worker.
+ */
+function homeOf(infos: readonly TileInfo[]): string {
+  return infos.reduce<string | null>((low, t) => (low === null || t.id < low ? t.id : low), null) ?? '';
 }
 
 /** FNV-1a of a tile id: the same satellite tile always goes to the same worker. */

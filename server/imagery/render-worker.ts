@@ -15,7 +15,8 @@ export type RenderTask =
   | { id: number; op: 'tile'; job: TileJob }
   | { id: number; op: 'chip'; job: ChipJob }
   | { id: number; op: 'stretch'; infos: readonly TileInfo[] }
-  | { id: number; op: 'warm'; info: TileInfo };
+  | { id: number; op: 'warm'; info: TileInfo }
+  | { id: number; op: 'overviews' };
 
 export interface SerialisedError {
   name: string;
@@ -30,6 +31,8 @@ export interface RenderReply {
   id: number;
   bytes?: Uint8Array | null;
   firstPainted?: number;
+  /** Ids of the tiles whose overviews it holds. */
+  overviews?: string[];
   stretch?: RgbStretch | null;
   error?: SerialisedError;
 }
@@ -65,6 +68,8 @@ async function answer(task: RenderTask): Promise<{ reply: RenderReply; transfer:
     case 'warm':
       await renderer.warm(task.info);
       return { reply: { id: task.id }, transfer: [] };
+    case 'overviews':
+      return { reply: { id: task.id, overviews: renderer.overviews() }, transfer: [] };
   }
 }
 

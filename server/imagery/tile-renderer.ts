@@ -53,12 +53,15 @@ export interface TileRenderer {
   chip(job: ChipJob): Promise<{ png: Uint8Array; firstPainted: number }>;
   /** The month's pooled stretch of one side, from a sample of each tile. */
   stretch(infos: readonly TileInfo[]): Promise<RgbStretch | null>;
-  /** Build a tile's overview ahead of the first request. */
-  warm(info: TileInfo): Promise<void>;
+  /**
+   * Build a tile's overview ahead of the first request. `alongside`: the tiles whose footprints meet
+   * its, which a map tile may ask for with it (a pool builds it also where such a job goes).
+   */
+  warm(info: TileInfo, alongside?: readonly TileInfo[]): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createTileRenderer(opts: TileRendererOptions = {}): TileRenderer {
+export function createTileRenderer(opts: TileRendererOptions = {}): TileRenderer & { overviews(): string[] } {
   const sources = new LruCache<string, TileSource>(opts.sourceCacheBytes ?? 512 * 1024 ** 2, Infinity, (_k, s) => void s.close().catch(() => undefined));
   // Open files cost far more than overviews (decoded block rows): only the few in use stay open.
   const readers = new LruCache<string, TileSource>(Infinity, opts.openReaders ?? 4, (_k, s) => s.releaseReader());
@@ -94,6 +97,9 @@ export function createTileRenderer(opts: TileRendererOptions = {}): TileRenderer
     },
     async warm(info) {
       await source(info).overview();
+    },
+    overviews() {
+      return sources.values().filter((s) => s.hasOverview).map((s) => s.info.id);
     },
     async close() {
       readers.clear();

@@ -76,6 +76,11 @@ export class TileSource {
     this.factor = overviewFactor(info.grid.width, info.grid.height, this.maxSide);
   }
 
+  /** Whether its overview is built or being built (for tests). */
+  get hasOverview(): boolean {
+    return this.overviewPromise !== null;
+  }
+
   /** Bytes the overview holds once built (3 float bands + mask), for cache accounting. */
   get overviewBytes(): number {
     const w = Math.ceil(this.info.grid.width / this.factor);

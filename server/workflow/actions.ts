@@ -21,6 +21,12 @@ import { checkRecheckOn, latestWhy, recheckLatest } from './recheck-date.js';
 const SQM_PER_MU = 10000 / 15;
 /** A clue is one site: even a 百亩大图斑 is 0.07 km²; an outline of a district or a province is a mistake. */
 const MAX_CLUE_KM2 = 10;
+/**
+ * Nor more than this across, east-west or north-south, m: its box, widened by 2 km, opens the imagery
+ * to its district (access/imagery-scope.ts), and 10 km² bounds no length (a 30 m wide arm 30 km long
+ * is 0.9 km²). A 10 km² site twice as long as wide (4.5 × 2.2 km) fits.
+ */
+export const MAX_CLUE_SPAN_M = 5000;
 
 type Verdict = 'legal' | 'illegal' | 'other';
 
@@ -459,13 +465,21 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
   const due = applyRule(deadlines.rules.verification, today, deadlines.calendar);
   return db.transaction(async (tx) => {
     const geom = JSON.stringify(body.geometry);
-    const v = await tx.query<{ valid: boolean; km2: number }>(
-      `SELECT ST_IsValid(g) AS valid, CASE WHEN GeometryType(g) = 'POLYGON' AND ST_IsValid(g) THEN ST_Area(g::geography) / 1e6 ELSE 0 END AS km2
+    // Across: the box's width along its middle latitude, its height along its middle meridian, on the spheroid.
+    const v = await tx.query<{ valid: boolean; km2: number; east_west_m: number; north_south_m: number }>(
+      `SELECT ST_IsValid(g) AS valid, CASE WHEN GeometryType(g) = 'POLYGON' AND ST_IsValid(g) THEN ST_Area(g::geography) / 1e6 ELSE 0 END AS km2,
+              ST_Distance(ST_MakePoint(ST_XMin(g), (ST_YMin(g) + ST_YMax(g)) / 2)::geography, ST_MakePoint(ST_XMax(g), (ST_YMin(g) + ST_YMax(g)) / 2)::geography)::float8 AS east_west_m,
+              ST_Distance(ST_MakePoint((ST_XMin(g) + ST_XMax(g)) / 2, ST_YMin(g))::geography, ST_MakePoint((ST_XMin(g) + ST_XMax(g)) / 2, ST_YMax(g))::geography)::float8 AS north_south_m
        FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) s`,
       [geom],
     );
-    if (!v.rows[0].valid) throw new ApiError('VALIDATION', 'the clue geometry is not valid');
-    if (v.rows[0].km2 > MAX_CLUE_KM2) throw new ApiError('CLUE.TOO_LARGE', `the outline covers ${v.rows[0].km2.toPrecision(3)} km²`);
+    const { valid, km2, east_west_m, north_south_m } = v.rows[0];
+    if (!valid) throw new ApiError('VALIDATION', 'the clue geometry is not valid');
+    if (km2 > MAX_CLUE_KM2) throw new ApiError('CLUE.TOO_LARGE', `the outline covers ${km2.toPrecision(3)} km²`);
+    const across = east_west_m >= north_south_m ? { m: east_west_m, way: 'east-west' } : { m: north_south_m, way: 'north-south' };
+    if (across.m > MAX_CLUE_SPAN_M) {
+      throw new ApiError('CLUE.TOO_LARGE', `the outline is ${(across.m / 1000).toFixed(1)} km ${across.way}, more than ${MAX_CLUE_SPAN_M / 1000} km across`);
+    }
     // A district is one of the district layer a batch stored or routed polygons to (with its name from
     // that layer) or a district user's own; the name is the layer's, so a clue cannot rename a district
     // in the ledger.

@@ -103,25 +103,32 @@ export async function checkClueDistrict(tx: Queryable, geometry: string, code: s
 /**
  * A district the layer has no outline of (a district user's before its first batch, or a zone such
  * as a 高新区 the layer does not draw) is not placed against: its clue may lie where the layer has
- * no district. But not inside another district of the layer, further than TOLERANCE_M from its
- * boundary (the clue's point, an outline's point on its surface): the clue would widen its district's
- * imagery scope into that district's (access/imagery-scope.ts) and put that district's place in
- * its ledger.
+ * no district. But no part of it may lie inside another district of the layer further than
+ * TOLERANCE_M from its boundary: the clue's box would widen its district's imagery scope into that
+ * district's (access/imagery-scope.ts) and put that district's place in its ledger. The whole clue,
+ * not its point: an outline whose point lies where the layer has no district may run an arm deep
+ * into a neighbour, and its box takes the arm in.
  */
 async function checkUnplaced(tx: Queryable, geometry: string, code: string): Promise<void> {
-  const r = await tx.query<{ code: string; name: string; inside_m: number }>(
+  // The outline shrunk by TOLERANCE_M, of its part in the clue's box: the clue lies at least
+  // CLIP_MARGIN_DEG (≥ 99 m) inside the box's edges, further than TOLERANCE_M, so the edges the clip
+  // adds do not shrink it where the clue is.
+  const r = await tx.query<{ code: string; name: string; inside_m: number | null }>(
     `WITH ${CLUE_SQL}
-     SELECT o.code, o.name, ST_Distance(c.p::geography, ST_Boundary(o.geom)::geography)::float8 AS inside_m
-     FROM c, districts o WHERE o.code <> $2 AND o.geom && c.p AND ST_Intersects(o.geom, c.p)
-     ORDER BY inside_m DESC, o.code LIMIT 1`,
-    [geometry, code, CLIP_MARGIN_DEG],
+     SELECT o.code, o.name, CASE WHEN c.point THEN ST_Distance(c.g::geography, ST_Boundary(o.geom)::geography)::float8 END AS inside_m
+     FROM c, districts o WHERE o.code <> $2 AND o.geom && c.g
+       AND ST_Intersects(c.g, ST_Buffer(ST_CollectionExtract(ST_MakeValid(ST_ClipByBox2D(o.geom, c.box)), 3)::geography, -$4::float8)::geometry)
+     ORDER BY o.code LIMIT 1`,
+    [geometry, code, CLIP_MARGIN_DEG, TOLERANCE_M],
   );
   const lies = r.rows[0];
-  if (!lies || lies.inside_m <= TOLERANCE_M) return;
-  const inside = lies.inside_m >= 1000 ? `${(lies.inside_m / 1000).toFixed(1)} km` : `${Math.round(lies.inside_m)} m`;
+  if (!lies) return;
+  const other = `${lies.code} ${lies.name}`.trim();
+  const inside = lies.inside_m === null ? '' : lies.inside_m >= 1000 ? `${(lies.inside_m / 1000).toFixed(1)} km` : `${Math.round(lies.inside_m)} m`;
+  const where = lies.inside_m === null ? `the outline reaches more than ${TOLERANCE_M} m into district ${other}` : `it lies in district ${other}, ${inside} inside its boundary`;
   throw new ApiError(
     'CLUE.OUTSIDE_DISTRICT',
-    `it lies in district ${`${lies.code} ${lies.name}`.trim()}, ${inside} inside its boundary; district ${code} has no stored outline, and a clue lies in the district it names, not in another of the layer`,
+    `${where}; district ${code} has no stored outline, and a clue lies in the district it names, not in another of the layer`,
     { district: { code, name: null }, outside_m: null, lies_in: { code: lies.code, name: lies.name } },
   );
 }
