@@ -6,7 +6,7 @@ import { $, chinaToday, esc, oneClick, options, toast } from './dom.js';
 import * as L from './labels.js';
 import { emit, state } from './state.js';
 import { verdictFormHtml, wireVerdictForm } from './verdict-form.js';
-import { editsBesides, restoreDraft, restoreTyped, typedInForms } from './drafts.js';
+import { editsBesides, restoreDraft, restoreTyped } from './drafts.js';
 
 /** The user's relation to the card: the polygon's lead bureau, a co-handling bureau, the lead role. */
 export function relation(card) {
@@ -32,8 +32,9 @@ export async function act(code, action, body, done, refused, version) {
   } catch (err) {
     toast(refused?.(err) ?? errorText(err), 'error');
     if (err.code === 'CASE.STALE') {
-      // Show the case as it now is, with what the user had typed still in its forms.
-      const typed = typedInForms();
+      // Show the case as it now is, with what the user had changed still in its forms (only that:
+      // the rest, as the old card drew it, would send the colleague's change back unseen).
+      const typed = editsBesides(null);
       await emit('changed', code).catch(() => undefined);
       if (state.openCode === code) restoreTyped(typed);
     }
@@ -176,7 +177,7 @@ export function renderActions(card) {
   if (mine && ['accepted', 'verified'].includes(status)) {
     const parcels = card.parcels ?? [];
     const correcting = c.verdict && !parcels.some((x) => !x.verdict);
-    // 修改判定 opens with the verdict as recorded (a split polygon's is per parcel, chosen in the form).
+    // 修改判定 opens with the verdict as recorded (a split polygon's is per parcel: the parcel chosen in the form brings its own, wireVerdictForm).
     const form = verdictFormHtml(parcels, c.recheck_window, correcting && !parcels.length ? c : null);
     parts.push(correcting ? `<details class="more"><summary>修改判定</summary>${form}</details>` : form);
   }
@@ -296,7 +297,9 @@ export function renderActions(card) {
   wireFilingFields($('more-rectification'));
   wireRetroactiveFields($('more-rectification'));
   const vf = $('verdict-form');
-  if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存', recheckRefusal, c.version)));
+  // A parcel chosen in the verdict form (修改判定 of a split polygon) brings its verdict as recorded; not in a 复查判定, judged afresh.
+  const recorded = status === 'monitoring' ? null : card.parcels;
+  if (vf) wireVerdictForm(vf, (body) => oneClick(vf.querySelector('button[type=submit]'), () => act(p.code, 'verdict', body, '判定已保存', recheckRefusal, c.version)), recorded);
   // What this user typed here before their session expired (drafts.js), now that the forms are wired.
   restoreDraft(card);
 }

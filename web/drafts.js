@@ -9,15 +9,6 @@ const KEY = 'tuban.draft';
 /** A draft older than a working day is not offered again. */
 const MAX_AGE_MS = 12 * 3600 * 1000;
 
-/** The card's action forms as filled in: per form (verdict form, or mini form by action), each field's value and whether its section was open. */
-export function typedInForms() {
-  return [...($('actions')?.querySelectorAll('form') ?? [])].map((f) => ({
-    key: f.id || f.dataset.action,
-    open: f.closest('details')?.open ?? false,
-    fields: [...f.elements].filter((el) => el.name && !el.disabled).map((el) => ({ name: el.name, value: el.value, checked: el.checked, type: el.type })),
-  }));
-}
-
 /** A field changed from what the card drew into it (a select: from its drawn choice, else its first option). */
 function edited(el) {
   if (el.type === 'radio' || el.type === 'checkbox') return el.checked !== el.defaultChecked;
@@ -26,9 +17,12 @@ function edited(el) {
 }
 
 /**
- * What the user changed in the card's forms other than `except` (the form just sent), to put back
- * after a save or an upload draws the card again. Only the changed fields: an untouched field takes
- * the new card's value (a rectification's 违法性质 after a corrected verdict), not the old card's.
+ * What the user changed in the card's forms other than `except` (the form just sent; null: every form),
+ * per form (verdict form, or mini form by action) with whether its section was open, to put back after
+ * the card is drawn again (a save, an upload, a colleague's change: CASE.STALE) or the user signs in
+ * again. Only the changed fields: an untouched field takes the new card's value (a colleague's
+ * corrected 当事人, a rectification's 违法性质 after a corrected verdict), not the old card's, which
+ * 修改判定 drew in as recorded.
  */
 export function editsBesides(except) {
   return [...($('actions')?.querySelectorAll('form') ?? [])]
@@ -48,8 +42,10 @@ export function restoreTyped(typed) {
     const details = f.closest('details');
     if (details && t.open) details.open = true;
     for (const v of t.fields) {
-      const el = v.type === 'radio' ? f.querySelector(`input[type=radio][name="${v.name}"][value="${CSS.escape(v.value)}"]`) : f.elements.namedItem(v.name);
-      if (!el || el instanceof RadioNodeList) continue;
+      const named = v.type === 'radio' ? f.querySelector(`input[type=radio][name="${v.name}"][value="${CSS.escape(v.value)}"]`) : f.elements.namedItem(v.name);
+      // Fields sharing a name: the one enabled now (its section shown by the choices restored before it), as it was captured.
+      const el = named instanceof RadioNodeList ? [...named].find((x) => !x.disabled) : named;
+      if (!el) continue;
       if (v.type === 'radio' || v.type === 'checkbox') {
         if (el.checked === v.checked) continue;
         el.checked = v.checked;
@@ -64,11 +60,11 @@ export function saveDraft() {
   const code = state.openCode;
   const user = state.user?.name;
   if (!code || !user) return;
-  const typed = typedInForms();
-  const anything = typed.some((t) => t.fields.some((f) => (f.type === 'radio' || f.type === 'checkbox' ? f.checked : f.value.trim() !== '')));
+  // What the user changed: a form drawn filled in (修改判定, the verdict as recorded) is no draft by itself.
+  const typed = editsBesides(null);
   // The case version it was typed against: a colleague's change while this user was signed out is told on restoring.
   const version = state.card?.case?.version ?? null;
-  if (anything) sessionStorage.setItem(KEY, JSON.stringify({ user, code, epoch: state.epoch, version, typed, at: Date.now() }));
+  if (typed.length) sessionStorage.setItem(KEY, JSON.stringify({ user, code, epoch: state.epoch, version, typed, at: Date.now() }));
 }
 
 /** The draft kept for `user` (else none, and another user's is dropped: it is not theirs to see). */

@@ -121,8 +121,13 @@ function renderItems(list, features, withConfidence = false, append = false) {
 /** The 主办 filter's bureau: the counts and the overdue list follow it, as the list does (a bureau's 本单位主办: its own lateness, not the cases it co-handles). */
 const leadFilter = () => ({ lead_bureau: $('f-lead').value });
 
+/** The counts' latest load: a reply to an earlier one (the 主办 filter changed meanwhile) is dropped, as loadOverdue's. */
+const countsLoad = { n: 0 };
+
 export async function loadCounts() {
+  const load = ++countsLoad.n;
   const c = await api(`/api/inbox/counts?${query(leadFilter())}`);
+  if (load !== countsLoad.n) return;
   const parts = [`<span class="count">全部 <b>${c.total ?? 0}</b></span>`];
   for (const [id, label] of Object.entries(L.STATUS)) {
     const n = c.by_status?.[id] ?? 0;

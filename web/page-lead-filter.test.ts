@@ -70,6 +70,33 @@ describe.skipIf(!haveBrowser)('the 主办 filter, counts and 逾期 included', (
     expect(await page.textContent('#counts')).toContain('全部 3');
   });
 
+  it('a late reply for the filter left behind does not overwrite the counts of the one now picked', async () => {
+    // 本单位主办's counts held back until 全部's are in, as a slow line may deliver them.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let delivered!: () => void;
+    const late = new Promise<void>((r) => (delivered = r));
+    const own = /\/api\/inbox\/counts\?.*lead_bureau=natural_resources/;
+    await page.route(own, async (route) => {
+      const response = await route.fetch();
+      await held;
+      await route.fulfill({ response });
+      delivered();
+    });
+    await page.selectOption('#f-lead', 'natural_resources');
+    await page.waitForFunction(() => document.querySelectorAll('#inbox-list li').length === 1);
+    await page.selectOption('#f-lead', '');
+    await page.waitForFunction(() => document.querySelectorAll('#inbox-list li').length === 3);
+    await page.waitForFunction(() => document.querySelector('#overdue-badge')?.textContent === '3');
+    release();
+    await late;
+    // The late reply has reached the page: whatever it would draw is drawn by the next round trip or two.
+    await page.waitForTimeout(300);
+    expect(await page.textContent('#counts')).toContain('全部 3');
+    expect(await page.textContent('#overdue-badge')).toBe('3');
+    await page.unroute(own);
+  });
+
   it('no console errors', () => {
     // 404s: the fixtures' polygons have no imagery chips.
     expect(consoleErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);

@@ -19,6 +19,12 @@ import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.
 
 const RECT = '370102-202610-0001';
 const CORRECT = '370102-202610-0002';
+const STALE = '370102-202610-0003';
+const USE = '370102-202610-0004';
+const SPLIT = '370102-202610-0005';
+const NOTE = '370102-202610-0006';
+/** The halves of SPLIT's square (square(117.08, 36.65)). */
+const half = (lon: number) => ({ type: 'Polygon', coordinates: [[[lon, 36.65], [lon + 0.0005, 36.65], [lon + 0.0005, 36.651], [lon, 36.651], [lon, 36.65]]] });
 
 describe.skipIf(!haveBrowser)("the card keeps what the bureau typed and recorded", () => {
   let dir: string;
@@ -37,15 +43,22 @@ describe.skipIf(!haveBrowser)("the card keeps what the bureau typed and recorded
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tuban-typed-work-page-'));
     db = await openTestDatabase();
-    await writeBatch(db, 'b-2026-10', '2026-10', [polygon(RECT, '2026-10', square(117.05, 36.65)), polygon(CORRECT, '2026-10', square(117.06, 36.65))], '2026-10-28');
+    const sites: [string, number][] = [[RECT, 117.05], [CORRECT, 117.06], [STALE, 117.07], [USE, 117.09], [SPLIT, 117.08], [NOTE, 117.1]];
+    await writeBatch(db, 'b-2026-10', '2026-10', sites.map(([code, lon]) => polygon(code, '2026-10', square(lon, 36.65))), '2026-10-28');
     await addUsers(db, [['nr', 'bureau', 'natural_resources']]);
     ({ app, base, browser, page, external } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'typed-work-page-secret-typed-work-1', now }));
     token = (await app.inject({ method: 'POST', url: '/api/session', payload: { name: 'nr', password: PASSWORD } })).json().token;
     // Both judged illegal through the API; the second with everything the verdict form takes.
-    for (const code of [RECT, CORRECT]) expect((await post(`/api/polygons/${code}/accept`, {})).statusCode).toBe(200);
+    for (const [code] of sites) expect((await post(`/api/polygons/${code}/accept`, {})).statusCode).toBe(200);
     expect((await post(`/api/polygons/${RECT}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' })).statusCode).toBe(200);
     const full = { verdict: 'illegal', violation_type: 'illegal_occupation', party: '某村委会', violation_nature: 'organisation', actual_use: '仓储', patrol_found_on: '2026-10-20', note: '现场核实为新建仓库' };
-    expect((await post(`/api/polygons/${CORRECT}/verdict`, full)).statusCode).toBe(200);
+    for (const code of [CORRECT, NOTE]) expect((await post(`/api/polygons/${code}/verdict`, full)).statusCode).toBe(200);
+    expect((await post(`/api/polygons/${STALE}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation', party: '张三', actual_use: '仓储' })).statusCode).toBe(200);
+    expect((await post(`/api/polygons/${USE}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation', actual_use: '仓储' })).statusCode).toBe(200);
+    // Split in two: the west half a violation, the east half approved.
+    expect((await post(`/api/polygons/${SPLIT}/split`, { parcels: [half(117.08), half(117.0805)] })).statusCode).toBe(200);
+    expect((await post(`/api/polygons/${SPLIT}/verdict`, { parcel: 1, verdict: 'illegal', violation_type: 'illegal_occupation', party: '赵六', violation_nature: 'individual', actual_use: '厂房', note: '西半部新建厂房' })).statusCode).toBe(200);
+    expect((await post(`/api/polygons/${SPLIT}/verdict`, { parcel: 2, verdict: 'legal', approval_doc_no: '济政土批〔2026〕3号', actual_use: '住宅' })).statusCode).toBe(200);
     await openSignedIn(page, base, `/?epoch=2026-10&case=${RECT}`, 'nr', consoleErrors);
     await page.waitForSelector('#more-rectification', { timeout: 120_000 });
   }, 180_000);
@@ -83,7 +96,8 @@ describe.skipIf(!haveBrowser)("the card keeps what the bureau typed and recorded
     await page.fill('#more-notes textarea[name=text]', '已约谈当事人');
     await page.click('#submit-notes');
     await page.waitForFunction(() => document.querySelector('#history')?.textContent?.includes('已约谈当事人'));
-    expect(await page.inputValue('#more-rectification input[name=progress]')).toBe('80');
+    // Put back once the lists and the map are refreshed too (act's emit('changed')).
+    await expect.poll(() => page.inputValue('#more-rectification input[name=progress]')).toBe('80');
     // The note that went is not offered again (a second click would record it twice).
     expect(await page.inputValue('#more-notes textarea[name=text]')).toBe('');
   });
@@ -112,6 +126,129 @@ describe.skipIf(!haveBrowser)("the card keeps what the bureau typed and recorded
     await page.waitForFunction(() => document.querySelector('#card-verdict')?.textContent?.includes('破坏耕地'));
     const d = (await card(CORRECT)).case.verdict_details;
     expect(d).toMatchObject({ violation_type: 'farmland_damage', violation_subtype: 'built_before_approval', party: '某村委会', violation_nature: 'organisation', actual_use: '仓储', patrol_found_on: '2026-10-20', note: '现场核实为新建仓库' });
+  });
+
+  it("a save refused as stale keeps what the user changed, and takes the colleague's correction for the rest", async () => {
+    await page.goto(`${base}/?epoch=2026-10&case=${STALE}`);
+    await page.waitForSelector('#verdict-form', { state: 'attached' });
+    await page.click('#actions details.more:has(#verdict-form) > summary');
+    await page.selectOption('#violation-type', 'farmland_damage');
+    // Meanwhile a colleague corrects the 当事人 (this card still shows 张三).
+    expect((await post(`/api/polygons/${STALE}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation', party: '李四', actual_use: '仓储' })).statusCode).toBe(200);
+    const before = consoleErrors.length;
+    await page.click('#verdict-submit');
+    await expect.poll(() => page.textContent('#card-verdict')).toContain('李四');
+    // The card as it now is, with the user's own change put back, not the old card's 张三.
+    await expect.poll(() => page.inputValue('#violation-type')).toBe('farmland_damage');
+    expect(await page.inputValue('#verdict-form input[name=party]')).toBe('李四');
+    await page.click('#verdict-submit');
+    await page.waitForFunction(() => document.querySelector('#card-verdict')?.textContent?.includes('破坏耕地'));
+    expect((await card(STALE)).case.verdict_details).toMatchObject({ violation_type: 'farmland_damage', party: '李四', actual_use: '仓储' });
+    // Chromium logs the refused POST (409): this check's, not the page's.
+    // (The card's imagery chips meanwhile: 404s, the fixtures have none.)
+    const logged = () => consoleErrors.slice(before).filter((e) => !/status of 404/.test(e));
+    await expect.poll(() => logged().length).toBe(1);
+    expect(logged()).toEqual([expect.stringContaining('409')]);
+    consoleErrors.splice(before);
+  });
+
+  it('a 实际用途 changed in 修改判定 is still there after a note is saved', async () => {
+    await page.goto(`${base}/?epoch=2026-10&case=${USE}`);
+    await page.waitForSelector('#verdict-form', { state: 'attached' });
+    await page.click('#actions details.more:has(#verdict-form) > summary');
+    await page.fill('#verdict-form [data-for=illegal] input[name=actual_use]', '厂房');
+    await page.click('#more-notes summary');
+    await page.fill('#more-notes textarea[name=text]', '实际用途待核');
+    await page.click('#submit-notes');
+    await page.waitForFunction(() => document.querySelector('#history')?.textContent?.includes('实际用途待核'));
+    // Put back once the lists and the map are refreshed too (act's emit('changed')).
+    await expect.poll(() => page.inputValue('#verdict-form [data-for=illegal] input[name=actual_use]')).toBe('厂房');
+    await page.click('#verdict-submit');
+    await page.waitForFunction(() => document.querySelector('#card-verdict')?.textContent?.includes('厂房'));
+    expect((await card(USE)).case.verdict_details).toMatchObject({ violation_type: 'illegal_occupation', actual_use: '厂房' });
+  });
+
+  it("修改判定 of a split polygon opens the chosen parcel's verdict as recorded, and a correction keeps the rest of it", async () => {
+    await page.goto(`${base}/?epoch=2026-10&case=${SPLIT}`);
+    await page.waitForSelector('#verdict-form', { state: 'attached' });
+    await page.click('#actions details.more:has(#verdict-form) > summary');
+    await page.selectOption('#verdict-parcel', '2');
+    expect(await page.isChecked('#verdict-form input[name=verdict][value=legal]')).toBe(true);
+    expect(await page.inputValue('#approval-doc')).toBe('济政土批〔2026〕3号');
+    expect(await page.inputValue('#legal-use')).toBe('住宅');
+    await page.selectOption('#verdict-parcel', '1');
+    expect(await page.isChecked('#verdict-form input[name=verdict][value=illegal]')).toBe(true);
+    expect(await page.inputValue('#violation-type')).toBe('illegal_occupation');
+    expect(await page.inputValue('#verdict-form input[name=party]')).toBe('赵六');
+    expect(await page.inputValue('#violation-nature')).toBe('individual');
+    expect(await page.inputValue('#verdict-form [data-for=illegal] input[name=actual_use]')).toBe('厂房');
+    expect(await page.inputValue('#verdict-form textarea[name=note]')).toBe('西半部新建厂房');
+    // Not parcel 2's: its 批准文号 is not left behind in parcel 1's form.
+    expect(await page.inputValue('#approval-doc')).toBe('');
+    await page.selectOption('#violation-type', 'farmland_damage');
+    await page.click('#verdict-submit');
+    await expect.poll(async () => (await card(SPLIT)).parcels.find((x: { idx: number }) => x.idx === 1).verdict_details).toMatchObject({ violation_type: 'farmland_damage', party: '赵六', violation_nature: 'individual', actual_use: '厂房', note: '西半部新建厂房' });
+    expect((await card(SPLIT)).parcels.find((x: { idx: number }) => x.idx === 2).verdict_details).toMatchObject({ approval_doc_no: '济政土批〔2026〕3号', actual_use: '住宅' });
+  });
+
+  it('a 备注 recorded with the verdict stays when the verdict is changed, and the form says it goes with the new one', async () => {
+    await page.goto(`${base}/?epoch=2026-10&case=${NOTE}`);
+    await page.waitForSelector('#verdict-form', { state: 'attached' });
+    await page.click('#actions details.more:has(#verdict-form) > summary');
+    expect(await page.isHidden('#verdict-note-hint')).toBe(true);
+    await page.check('#verdict-form input[name=verdict][value=legal]');
+    expect(await page.isVisible('#verdict-note-hint')).toBe(true);
+    expect(await page.textContent('#verdict-note-hint')).toContain('违法');
+    expect(await page.inputValue('#verdict-form textarea[name=note]')).toBe('现场核实为新建仓库');
+    // 其他 takes no 备注 (its 理由 says it): neither the note nor the hint is shown.
+    await page.check('#verdict-form input[name=verdict][value=other]');
+    expect(await page.isHidden('#verdict-note-hint')).toBe(true);
+    await page.check('#verdict-form input[name=verdict][value=legal]');
+    await page.fill('#approval-doc', '济政土批〔2026〕9号');
+    await page.click('#verdict-submit');
+    await page.waitForFunction(() => document.querySelector('#card-verdict')?.textContent?.includes('济政土批〔2026〕9号'));
+    // As shown: the note went with the legal verdict (the ledger's 备注); the violation's facts did not.
+    const d = (await card(NOTE)).case.verdict_details;
+    expect(d).toEqual({ approval_doc_no: '济政土批〔2026〕9号', note: '现场核实为新建仓库' });
+  });
+
+  it('a session that expires on a card offering 修改判定 keeps only what the user changed, and nothing when nothing was', async () => {
+    const expire = async () => {
+      await page.evaluate(() => ((window as unknown as { tuban: { token: string } }).tuban.token = 'expired'));
+      await page.click('#verdict-submit', { timeout: 3000 }).catch(() => undefined);
+      await page.waitForSelector('#login:not([hidden])');
+    };
+    const signIn = async () => {
+      await page.fill('#login-name', 'nr');
+      await page.fill('#login-password', PASSWORD);
+      await page.press('#login-password', 'Enter');
+      await page.waitForFunction(() => document.querySelector('#counts')?.textContent?.includes('全部'));
+    };
+    const before = consoleErrors.length;
+    await page.goto(`${base}/?epoch=2026-10&case=${CORRECT}`);
+    await page.waitForSelector('#verdict-form', { state: 'attached' });
+    await page.click('#actions details.more:has(#verdict-form) > summary');
+    // Nothing changed: the verdict as recorded is no draft, and nothing is said restored.
+    await expire();
+    expect(await page.evaluate(() => sessionStorage.getItem('tuban.draft'))).toBeNull();
+    await signIn();
+    expect(await page.isHidden('#view-card')).toBe(true);
+    expect((await page.textContent('#toast')) ?? '').not.toContain('已恢复');
+    // The 当事人 changed: that, and only that, is kept and given back.
+    await page.goto(`${base}/?epoch=2026-10&case=${CORRECT}`);
+    await page.waitForSelector('#verdict-form', { state: 'attached' });
+    await page.click('#actions details.more:has(#verdict-form) > summary');
+    await page.fill('#verdict-form input[name=party]', '某公司');
+    await expire();
+    const draft = JSON.parse((await page.evaluate(() => sessionStorage.getItem('tuban.draft')))!);
+    expect(draft.typed.flatMap((t: { fields: { name: string }[] }) => t.fields.map((f) => f.name))).toEqual(['party']);
+    await signIn();
+    await expect.poll(() => page.textContent('#card-code')).toBe(CORRECT);
+    await expect.poll(() => page.inputValue('#verdict-form input[name=party]')).toBe('某公司');
+    // The rest as recorded: the card's own values.
+    expect(await page.inputValue('#violation-type')).toBe((await card(CORRECT)).case.verdict_details.violation_type);
+    await expect.poll(() => page.textContent('#toast')).toContain('已恢复登录过期前');
+    for (const e of consoleErrors.splice(before).filter((e) => !/status of 404/.test(e))) expect(e).toContain('401');
   });
 
   it('no console errors, nothing asked of anywhere else', () => {

@@ -28,7 +28,7 @@ export function verdictFormHtml(parcels, recheck = null, recorded = null) {
     </fieldset>
     <div data-for="legal" hidden>
       <label>批准文号 <input name="approval_doc_no" id="approval-doc" data-required="1" maxlength="100" placeholder="如 济政土批〔2026〕15号"${value('approval_doc_no')}></label>
-      <label>实际用途 <input name="actual_use" id="legal-use" maxlength="200"${was === 'legal' ? value('actual_use') : ''}></label>
+      <label>实际用途 <input name="legal_actual_use" id="legal-use" maxlength="200"${was === 'legal' ? value('actual_use') : ''}></label>
     </div>
     <div data-for="illegal" hidden>
       <label>违法类型 <select name="violation_type" id="violation-type" data-required="1"><option value="">请选择</option>${options(L.VIOLATION_TYPES, d.violation_type)}</select></label>
@@ -46,12 +46,43 @@ export function verdictFormHtml(parcels, recheck = null, recorded = null) {
       <p class="muted hint" data-for-situation="continuous_monitoring" hidden>持续监测：不销号，转入持续监测，复查期限前对照下期影像复查并判定。复查期限留空则为${recheck ? ` ${esc(recheck.default)}（默认次月底）` : '默认次月底'}；可按现场情况提前${recheck ? `，或延后至 ${esc(recheck.latest)}` : '或延后'}。</p>
     </div>
     <label data-for-not="other">备注 <textarea name="note" rows="2" maxlength="2000">${esc(d.note ?? '')}</textarea></label>
+    <p class="muted hint" id="verdict-note-hint" hidden></p>
     <button type="submit" class="primary" id="verdict-submit">保存判定</button>
   </form>`;
 }
 
-/** Show the fields of the chosen verdict; submit calls `send(body)` with the API's verdict body. */
-export function wireVerdictForm(form, send) {
+/**
+ * Fill the form with a parcel's verdict as recorded (`recorded`: {verdict, verdict_details}; none: an
+ * empty form), as verdictFormHtml fills it with the polygon's. Filled as drawn (default values): what
+ * the user then changes is told apart from it (drafts.js), and the form's 备注 hint reads it.
+ */
+function fillRecorded(form, recorded) {
+  const was = recorded?.verdict ?? null;
+  const d = recorded?.verdict_details ?? {};
+  // The two 实际用途: the legal verdict's (legal_actual_use) and the violation's, each of its own verdict.
+  const value = (name) => (name === 'legal_actual_use' ? (was === 'legal' ? d.actual_use : null) : name === 'actual_use' && was !== 'illegal' ? null : d[name]);
+  for (const el of form.elements) {
+    if (!el.name || el.name === 'parcel') continue;
+    const v = String(value(el.name) ?? '');
+    if (el.type === 'radio') el.checked = el.defaultChecked = el.value === was;
+    else if (el.tagName === 'SELECT') for (const o of el.options) o.selected = o.defaultSelected = o.value === v;
+    else {
+      el.defaultValue = v;
+      el.value = v;
+    }
+  }
+}
+
+/**
+ * Show the fields of the chosen verdict; submit calls `send(body)` with the API's verdict body.
+ * `parcels`: the card's parcels when the form corrects a split polygon's verdicts (not a 复查判定): the
+ * chosen parcel's verdict as recorded fills the form, since the server replaces it whole.
+ */
+export function wireVerdictForm(form, send, parcels = null) {
+  const parcelPick = form.querySelector('#verdict-parcel');
+  // Before the form's own change listener (sync below): the bubbling event reaches the form after it.
+  if (parcelPick && parcels) parcelPick.addEventListener('change', () => fillRecorded(form, parcels.find((p) => String(p.idx) === parcelPick.value)));
+  const noteHint = form.querySelector('#verdict-note-hint');
   const sync = () => {
     const v = form.querySelector('input[name=verdict]:checked')?.value;
     // A hidden field is disabled, not only not required: its min/max (a date typed under another
@@ -71,6 +102,12 @@ export function wireVerdictForm(form, send) {
       for (const i of f.querySelectorAll('textarea')) i.required = !f.hidden;
       for (const i of f.querySelectorAll('input,select,textarea')) i.disabled = f.hidden;
     }
+    // The 备注 belongs to the verdict (the ledger's 备注): one recorded with another verdict is sent
+    // with the new one as shown (it is the user's text), and the form says so. 其他 takes none.
+    const recorded = [...form.querySelectorAll('input[name=verdict]')].find((r) => r.defaultChecked)?.value;
+    const noted = form.elements.namedItem('note').defaultValue.trim() !== '';
+    noteHint.hidden = !noted || !recorded || !v || v === recorded || v === 'other';
+    noteHint.textContent = noteHint.hidden ? '' : `此备注随原判定（${L.VERDICTS[recorded]}）录入，将随新判定一并保存（台账「备注」）；如不再适用，请修改或删除。`;
   };
   form.addEventListener('change', sync);
   sync();
@@ -83,7 +120,7 @@ export function wireVerdictForm(form, send) {
     // Each verdict's own fields only: its hidden sections are disabled, so FormData has the shown one's.
     if (v === 'legal') {
       body.approval_doc_no = val('approval_doc_no');
-      if (val('actual_use')) body.actual_use = val('actual_use');
+      if (val('legal_actual_use')) body.actual_use = val('legal_actual_use');
     }
     if (v === 'illegal') {
       body.violation_type = val('violation_type');
