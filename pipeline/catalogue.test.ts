@@ -192,6 +192,10 @@ describe('catalogueTiles: other files in a tiles folder', () => {
     writeFileSync(join(d, 'bands.hdr'), 'ENVI\n');
     writeFileSync(join(d, 'bands.tif'), Buffer.alloc(64, 7));
     expect((await catalogueTiles([join(d, 'bands.tif')])).rejected.map((r) => r.error.code)).toEqual(['TILE.UNREADABLE']);
+    // Nor a TIFF under another extension (its first bytes say II or MM).
+    writeFileSync(join(d, 'scene.gtif'), Buffer.from([0x49, 0x49, 0x2a, 0x00, 0x08, 0x00, 0x00, 0x00]));
+    writeFileSync(join(d, 'scene.hdr'), 'ENVI\n');
+    expect((await catalogueTiles([join(d, 'scene.gtif')])).rejected.map((r) => r.error.code)).not.toContain('TILE.FORMAT_UNSUPPORTED');
     // In a folder they are not tiles: only GeoTIFFs and STAC items are looked for there.
     expect((await catalogueTiles([d])).rejected.map((r) => r.error.code)).not.toContain('TILE.FORMAT_UNSUPPORTED');
   });
@@ -325,10 +329,11 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     // --bands in the file's own order: nothing to say.
     const asked = await catalogueTiles([rgbn], { bands: ['red', 'green', 'blue', 'nir'] });
     expect([samples(asked.tiles[0].bands), asked.warnings]).toEqual([{ red: 0, green: 1, blue: 2, nir: 3 }, []]);
-    // --bands in another order than the tag's: the user's word wins (a stale tag), and it is said.
+    // --bands in another order than the tag's: a stale tag, or the flag typed as usual? Refused, naming both ways out.
     const told = await catalogueTiles([rgbn], { bands: ['blue', 'green', 'red', 'nir'] });
-    expect(samples(told.tiles[0].bands)).toEqual({ blue: 0, green: 1, red: 2, nir: 3 });
-    expect(told.warnings).toEqual([`${rgbn}: read in the --bands order blue, green, red, nir, although the TIFF says its bands 1-3 are red, green, blue (photometric RGB)`]);
+    expect(told.tiles).toEqual([]);
+    expect(told.rejected.map((r) => r.error.code)).toEqual(['TILE.BAND_MISMATCH']);
+    expect(told.rejected[0].error.message).toMatch(/--bands says blue, green, red, nir, but the TIFF says .*photometric RGB.*PHOTOMETRIC=MINISBLACK/);
     // GDAL makes every 3- or 4-band 8-bit file it creates RGB, whatever its bands hold (a BGRN GF-2
     // export too): there the tag says nothing, and the file is read in --bands order as before.
     const bytes = join(d, 'bgrn8_20261008.tif');
@@ -370,5 +375,13 @@ describe('catalogueTiles: which band of a multiband file is which', () => {
     const elsewhere = (await catalogueTiles([moved])).rejected[0];
     expect(elsewhere.error.message).toMatch(/another coordinate system/);
     expect(elsewhere.footprint).toBeUndefined();
+    // Metres under a lon/lat tag: its corners off the globe. It was catalogued, and detected into
+    // polygons off the globe; now refused by name, with no ground to name.
+    const lonlat = join(d, 'metres_as_degrees_20261008.tif');
+    await writeGeoTiffArrays(lonlat, { grid: { ...grid, crs: 'EPSG:4326' }, dtype: 'uint16', nodata: 0, bands: [1, 2, 3, 4].map(band) });
+    const off = await catalogueTiles([lonlat]);
+    expect(off.tiles).toEqual([]);
+    expect(off.rejected.map((r) => [r.error.code, r.footprint])).toEqual([['TILE.CRS_UNSUPPORTED', undefined]]);
+    expect(off.rejected[0].error.message).toMatch(/off the globe in EPSG:4326/);
   });
 });

@@ -230,12 +230,15 @@ function footprintOf(grids: readonly Grid[]): { footprint?: Polygon } {
   if (grids.length === 0) return {};
   try {
     const footprint = footprintLonLat(grids.reduce((a, b) => (pixelSize(b) < pixelSize(a) ? b : a)));
-    // Metres under a lon/lat CRS tag put it off the globe: no ground to name.
-    const onGlobe = footprint.coordinates[0].every(([lon, lat]) => Math.abs(lon) <= 180 && Math.abs(lat) <= 90);
-    return onGlobe ? { footprint } : {};
+    return onGlobe(footprint) ? { footprint } : {}; // off the globe: no ground to name
   } catch {
     return {}; // a grid whose CRS cannot be transformed has no footprint to give
   }
+}
+
+/** Metres under a lon/lat CRS tag put a tile's corners off the globe. */
+function onGlobe(footprint: Polygon): boolean {
+  return footprint.coordinates[0].every(([lon, lat]) => Math.abs(lon) <= 180 && Math.abs(lat) <= 90);
 }
 
 /**
@@ -267,6 +270,11 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
     dates.warnings.push(`${stac?.item ?? paths[0]}: ${DATE_MISSING}; dated by the epoch ${dates.fallbackText} (pass --tiles-date to set it)`);
   }
   if (!date) throw new TubanError('TILE.DATE_MISSING', `${DATE_MISSING}; name the file like after-2026-10.tif or pass --tiles-date / --prior-date`, paths[0]);
+  const footprint = footprintLonLat(finest.grid);
+  if (!onGlobe(footprint)) {
+    const [x, y] = footprint.coordinates[0][0];
+    throw new TubanError('TILE.CRS_UNSUPPORTED', `its corner falls off the globe in ${finest.grid.crs} (${x}, ${y}): coordinates in metres under a lon/lat CRS tag? Set the file's true CRS (gdal_edit.py -a_srs EPSG:n)`, paths[0]);
+  }
   return {
     id: await tileId(files, finest.grid),
     files: paths,
@@ -274,7 +282,7 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
     grid: finest.grid,
     date: date.date,
     datePrecision: date.precision,
-    footprint: footprintLonLat(finest.grid),
+    footprint,
     dtype: finest.dtype,
     nodata: finest.nodata,
     ...(stac ? { stacItem: stac.item, ...(stac.cloudCover !== undefined ? { cloudCover: stac.cloudCover } : {}) } : {}),
@@ -496,11 +504,18 @@ function colourOrder(f: GeoTiffFile, wanted: BandName[], askedFor: boolean, warn
   if (f.photometric !== PHOTOMETRIC_RGB || f.dtype === 'uint8' || !RGB.every((b) => wanted.includes(b))) return null;
   const rest = wanted.filter((b) => !RGB.includes(b));
   const sample = (b: BandName) => (RGB.includes(b) ? RGB.indexOf(b) : RGB.length + rest.indexOf(b));
-  // `--bands` given is the user's word on a tag that may be stale (a BGRN file converted to 16 bits
-  // keeps GDAL's RGB): followed, and the disagreement said.
+  // `--bands` given in another order: either the tag is stale (a BGRN file converted to 16 bits
+  // keeps GDAL's RGB) or the flag was typed as usual (it names the bands of every file): which one,
+  // the file must say, not a guess that swaps red and blue.
   if (askedFor) {
     if (wanted.some((b, k) => sample(b) !== k)) {
-      warnings.push(`${f.path}: read in the --bands order ${wanted.join(', ')}, although the TIFF says its bands 1-3 are red, green, blue (photometric RGB)`);
+      throw new TubanError(
+        'TILE.BAND_MISMATCH',
+        `--bands says ${wanted.join(', ')}, but the TIFF says its bands 1-3 are red, green, blue (photometric RGB) and names no bands: ` +
+          `if the tag is right, leave --bands out or give it in the file's order (red, green, blue, …); if it is wrong, ` +
+          `rewrite the file with gdal_translate -co PHOTOMETRIC=MINISBLACK or give its bands descriptions`,
+        f.path,
+      );
     }
     return null;
   }

@@ -9,7 +9,7 @@
  * read by window (measured 2026-12-04; see README "Common mistakes"). Converting once with GDAL is
  * the better deal, so these inputs are rejected with the command to run.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { TubanError } from '../schemas/errors.js';
 
@@ -45,7 +45,7 @@ export function unsupportedInput(path: string, isDirectory: boolean, named: bool
     ? 'a GDAL virtual raster (.vrt, XML naming other files)'
     : /\.(hdr|img)$/i.test(name)
       ? 'an ENVI or ERDAS Imagine raster'
-      : !/\.(tiff?|json)$/i.test(name) && enviHeaderBeside(path) // ENVI software writes a .hdr beside GeoTIFFs it opens too
+      : !/\.(tiff?|json)$/i.test(name) && !startsLikeTiff(path) && enviHeaderBeside(path) // ENVI software writes a .hdr beside GeoTIFFs it opens too
         ? `an ENVI raster (its header ${enviHeaderBeside(path)} beside it)`
         : null;
   if (other) {
@@ -58,6 +58,21 @@ export function unsupportedInput(path: string, isDirectory: boolean, named: bool
 /** The ENVI header of a data file (`2003TM` beside `2003TM.HDR`, `scene.dat` beside `scene.hdr`), or null. */
 function enviHeaderBeside(path: string): string | null {
   const stem = path.replace(/\.[^./\\]*$/, '');
-  for (const h of [`${path}.hdr`, `${path}.HDR`, `${stem}.hdr`, `${stem}.HDR`]) if (h !== path && existsSync(h)) return basename(h);
+  for (const base of [path, stem]) for (const ext of ['.hdr', '.HDR', '.Hdr']) if (base + ext !== path && existsSync(base + ext)) return basename(base + ext);
   return null;
+}
+
+/** A TIFF under another extension (`.gtif`, `.cog`): read as one, whatever lies beside it. */
+function startsLikeTiff(path: string): boolean {
+  const head = Buffer.alloc(4);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const n = readSync(fd, head, 0, 4, 0);
+    return n === 4 && ((head[0] === 0x49 && head[1] === 0x49) || (head[0] === 0x4d && head[1] === 0x4d));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -81,8 +81,9 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
   if (polys.length === 0) throw new TubanError('ZONES.EMPTY', `${name} has no polygon features`, path);
 
   // A file read as GCJ-02 through its own projected CRS (gcj02From) has that CRS's axes.
-  const swap = needsAxisSwap(crs === GCJ02 ? raw.crs ?? crs : crs, polys[0].geometry);
-  if (swap) warnings.push(`${name}: coordinates look like northing,easting for ${crs}; swapped to easting,northing`);
+  const axesOf = crs === GCJ02 ? raw.crs ?? crs : crs;
+  const swap = needsAxisSwap(axesOf, polys[0].geometry);
+  if (swap) warnings.push(`${name}: coordinates look like northing,easting for ${axesOf}; swapped to easting,northing`);
   const fwd = crs === GCJ02 ? gcj02From(raw.crs) : crs === LONLAT || crs === 'EPSG:4490' ? null : transformer(crs, LONLAT);
   const fix = (p: Position): Position => {
     const x = swap ? p[1] : p[0];

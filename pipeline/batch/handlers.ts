@@ -187,12 +187,16 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const detections = await repo.loadDetections(db, batchId);
       ctx.progress(0.2);
       const tiles = await store.loadTileOutcomes(db, batchId);
-      // The ground this batch speaks for: not a tile refused as last month's imagery, which says
-      // nothing of the month, so the month's polygons there stay; and a batch none of whose tiles was
-      // compared (exit 2) replaces no other (--replaces).
-      const refiled = new Set(tiles.filter((t) => t.error?.code === 'TILE.ALREADY_FILED').map((t) => t.tileId));
-      const tileIds = plan.tiles.map((t) => t.tile.id).filter((id) => !refiled.has(id));
-      const replaces = tiles.some((t) => t.status === 'done') ? plan.args.replaces : undefined;
+      const planWarnings = [...(plan.warnings ?? [])];
+      // The ground this batch speaks for: the tiles it compared. A tile rejected (last month's
+      // imagery, a broken chunk, not observable) says nothing of the month, so other batches'
+      // polygons there stay, their cases open; and a batch none of whose tiles was compared (exit 2)
+      // replaces no other (--replaces).
+      const tileIds = tiles.filter((t) => t.status === 'done').map((t) => t.tileId);
+      const replaces = tileIds.length > 0 ? plan.args.replaces : undefined;
+      if (plan.args.replaces?.length && !replaces) {
+        planWarnings.push(`--replaces ${plan.args.replaces.join(', ')} not applied: no tile of this batch was compared, so it keeps its polygons`);
+      }
       // Serials from 1 per district here; the storing transaction moves them past other batches'
       // under a per-district lock, so batches finalising at once never read the same highest serial.
       const rules = await loadRules(plan.args.rules);
@@ -225,7 +229,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           database: db.kind,
           startedAt: plan.plannedAt,
           detector: { ...stamp, params: flatParams(params), models: models.map(modelRecord) },
-          warnings: [...(plan.warnings ?? []), ...result.warnings],
+          warnings: [...planWarnings, ...result.warnings],
           replaced,
           rerun,
           repaired: result.repaired,

@@ -43,23 +43,27 @@ describe('filedInEarlierMonth', () => {
     await upsertTiles(db, 'b-oct', rows([tile('p1', '2026-09-08')], 'prior'));
     await upsertTiles(db, 'b-sep', rows([tile('t1', '2026-10-08')], 'current'));
     await db.query("UPDATE tiles SET status = 'done' WHERE role = 'current'");
+    await db.query("UPDATE batches SET status = 'done'");
     expect(await filedInEarlierMonth(db, '2026-11', tile('t1', '2026-10-08'))).toEqual({ epoch: '2026-10', batchId: 'b-oct' });
-    // A tile that month rejected (or never finished), a batch that failed or was replaced: nothing
+    // A tile that month rejected (or never finished), a batch never finished or replaced: nothing
     // of the acquisition was issued, so it may serve a later month.
     for (const [id, status] of [['b-aug-skip', 'skipped'], ['b-aug-pend', 'pending']] as const) {
       await upsertBatch(db, { id, epoch: '2026-08', params: {} });
+      await db.query("UPDATE batches SET status = 'done' WHERE id = $1", [id]);
       await upsertTiles(db, id, rows([tile(`t-${status}`, '2026-08-08')], 'current'));
       await db.query('UPDATE tiles SET status = $2 WHERE batch_id = $1', [id, status]);
       expect(await filedInEarlierMonth(db, '2026-09', tile(`t-${status}`, '2026-08-08'))).toBeNull();
     }
     await upsertBatch(db, { id: 'b-jul', epoch: '2026-07', params: {} });
     await upsertBatch(db, { id: 'b-jul-2', epoch: '2026-07', params: {} });
+    await db.query("UPDATE batches SET status = 'done' WHERE epoch = '2026-07'");
     await upsertTiles(db, 'b-jul', rows([tile('t-jul', '2026-07-08')], 'current'));
     await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'b-jul'");
     expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toEqual({ epoch: '2026-07', batchId: 'b-jul' });
     await db.query("UPDATE batches SET replaced_by = 'b-jul-2' WHERE id = 'b-jul'");
     expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toBeNull();
-    await db.query("UPDATE batches SET replaced_by = NULL, status = 'failed' WHERE id = 'b-jul'");
+    // A batch that crashed or was abandoned before it finished (its tile rows done) issued nothing.
+    await db.query("UPDATE batches SET replaced_by = NULL, status = 'running' WHERE id = 'b-jul'");
     expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toBeNull();
     // Another acquisition of the tile, a tile never current, the month's own re-run, an earlier month.
     expect(await filedInEarlierMonth(db, '2026-11', tile('t2', '2026-11-05'))).toBeNull();
@@ -111,5 +115,6 @@ describe("a batch given last month's imagery", () => {
     expect((await db.query('SELECT code FROM polygons WHERE epoch = $1', ['2026-12'])).rows).toEqual(decCodes.rows);
     const held = await db.query<{ replaced_by: string | null }>('SELECT replaced_by FROM batches WHERE id = $1', [december.plan.batchId]);
     expect(held.rows[0].replaced_by).toBeNull();
+    expect(wrong.report.warnings).toContain(`--replaces ${december.plan.batchId} not applied: no tile of this batch was compared, so it keeps its polygons`);
   }, 240_000);
 });

@@ -19,14 +19,14 @@ export interface EarlierFiling {
 
 /**
  * The latest earlier month whose batch compared this acquisition of the tile as its current imagery
- * (the tile done there: one that month rejected, or a batch that failed or was replaced, issued
- * nothing of it), or null.
+ * (the tile done in a finished batch: one that month rejected, or a batch that never finished or
+ * was replaced, issued nothing of it), or null.
  */
 export async function filedInEarlierMonth(db: Queryable, epoch: string, tile: Pick<TileInfo, 'id' | 'date'>): Promise<EarlierFiling | null> {
   const r = await db.query<{ epoch: string; batch_id: string }>(
     `SELECT b.epoch, b.id AS batch_id
      FROM tiles t JOIN batches b ON b.id = t.batch_id
-     WHERE t.role = 'current' AND t.status = 'done' AND b.status <> 'failed' AND b.replaced_by IS NULL
+     WHERE t.role = 'current' AND t.status = 'done' AND b.status = 'done' AND b.replaced_by IS NULL
        AND b.epoch < $1 AND t.tile_id = $2 AND t.info->'tile'->>'date' = $3
      ORDER BY b.epoch DESC, b.id LIMIT 1`,
     [epoch, tile.id, tile.date],
