@@ -10,7 +10,7 @@ const KEY = 'tuban.draft';
 const MAX_AGE_MS = 12 * 3600 * 1000;
 
 /** A field changed from what the card drew into it (a select: from its drawn choice, else its first option). */
-function edited(el) {
+export function edited(el) {
   if (el.type === 'radio' || el.type === 'checkbox') return el.checked !== el.defaultChecked;
   if (el.tagName === 'SELECT') return el.value !== ([...el.options].find((o) => o.defaultSelected) ?? el.options[0])?.value;
   return el.value !== el.defaultValue;

@@ -49,13 +49,22 @@ export async function loadMapData(moved = false) {
   state.polygons.select(state.selected, true);
 }
 
+/**
+ * The card to fit the map to once it is ready: a card opened before (a `?case=` link, a draft's card
+ * after an expired session, an inbox item clicked in the map's first second) is selected then.
+ */
+let fitWhenReady = null;
+
+/** Select the open card's polygon (null: none); with `card`, fit the map to it. Before the map is ready, recorded for selectWhenReady. */
 export function select(code, card) {
   const map = state.map;
-  if (!state.mapReady) return;
-  state.polygons.select(state.selected, false);
+  if (state.mapReady) state.polygons.select(state.selected, false);
+  // A re-render of the same card (no `card`) keeps the fit it asked for before.
+  fitWhenReady = !code ? null : card ?? (code === state.selected ? fitWhenReady : null);
   state.selected = code;
   filterMap(); // the open card's polygon is shown whatever the filters
-  if (!code) return;
+  if (!state.mapReady || !code) return;
+  fitWhenReady = null;
   state.polygons.select(code, true);
   const g = card?.geometry;
   if (g) {
@@ -64,4 +73,9 @@ export function select(code, card) {
     const ys = pts.map((p) => p[1]);
     map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 120, maxZoom: 15, duration: 400 });
   }
+}
+
+/** The map now ready: the card opened before it, selected and fitted to as it would have been. */
+export function selectWhenReady() {
+  if (state.selected) select(state.selected, fitWhenReady);
 }

@@ -5,23 +5,28 @@ import * as L from './labels.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 let map = null;
+/** What each source shows, kept while the map is not ready (a card opened before it): drawn once it is. */
+const shown = { parcels: EMPTY, photos: EMPTY, draw: EMPTY };
 
 export function addOverlays(m) {
   map = m;
-  m.addSource('parcels', { type: 'geojson', data: EMPTY });
+  m.addSource('parcels', { type: 'geojson', data: shown.parcels });
   const byVerdict = ['match', ['coalesce', ['get', 'verdict'], 'none'], ...Object.entries(L.VERDICT_COLOR).flat(), '#f8f9fa'];
   m.addLayer({ id: 'parcel-fill', type: 'fill', source: 'parcels', paint: { 'fill-color': byVerdict, 'fill-opacity': 0.35 } });
   m.addLayer({ id: 'parcel-line', type: 'line', source: 'parcels', paint: { 'line-color': '#ffffff', 'line-width': 2, 'line-dasharray': [2, 1] } });
-  m.addSource('photos', { type: 'geojson', data: EMPTY });
+  m.addSource('photos', { type: 'geojson', data: shown.photos });
   m.addLayer({ id: 'photo-dir', type: 'line', source: 'photos', filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': '#ffd43b', 'line-width': 3 } });
   m.addLayer({ id: 'photo-pt', type: 'circle', source: 'photos', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-color': '#ffd43b', 'circle-radius': 6, 'circle-stroke-color': '#000', 'circle-stroke-width': 1.5 } });
-  m.addSource('draw', { type: 'geojson', data: EMPTY });
+  m.addSource('draw', { type: 'geojson', data: shown.draw });
   m.addLayer({ id: 'draw-fill', type: 'fill', source: 'draw', filter: ['==', ['geometry-type'], 'Polygon'], paint: { 'fill-color': '#4dabf7', 'fill-opacity': 0.3 } });
   m.addLayer({ id: 'draw-line', type: 'line', source: 'draw', filter: ['!=', ['geometry-type'], 'Point'], paint: { 'line-color': '#4dabf7', 'line-width': 2.5 } });
   m.addLayer({ id: 'draw-pt', type: 'circle', source: 'draw', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-color': '#fff', 'circle-radius': 5, 'circle-stroke-color': '#1c7ed6', 'circle-stroke-width': 2 } });
 }
 
-const set = (source, features) => map?.getSource(source)?.setData({ type: 'FeatureCollection', features });
+function set(source, features) {
+  shown[source] = { type: 'FeatureCollection', features };
+  map?.getSource(source)?.setData(shown[source]);
+}
 
 /** Parcels: [{geometry, verdict?, idx?}]. */
 export function showParcels(parcels) {

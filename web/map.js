@@ -1,7 +1,7 @@
 // The map: MapLibre over the batch's own imagery (after/before epochs, switchable), no basemap from
 // the internet. The polygon layer is map-layers.js; parcels, photos and drawings are map-overlays.js.
 import { $ } from './dom.js';
-import { addPolygonLayers, filterMap, loadMapData } from './map-layers.js';
+import { addPolygonLayers, filterMap, loadMapData, selectWhenReady } from './map-layers.js';
 import { addOverlays } from './map-overlays.js';
 import { state } from './state.js';
 
@@ -55,6 +55,8 @@ export function initMap() {
     state.mapReady = true;
     // What the inbox's filters list (filterMap kept them while the map was not ready: the list comes first).
     filterMap();
+    // The card opened meanwhile (a ?case= link opens it as soon as the inbox is in); its parcels and photos are drawn by addOverlays.
+    selectWhenReady();
     loadMapData();
   });
 }

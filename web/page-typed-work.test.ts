@@ -23,6 +23,7 @@ const STALE = '370102-202610-0003';
 const USE = '370102-202610-0004';
 const SPLIT = '370102-202610-0005';
 const NOTE = '370102-202610-0006';
+const PICK = '370102-202610-0007';
 /** The halves of SPLIT's square (square(117.08, 36.65)). */
 const half = (lon: number) => ({ type: 'Polygon', coordinates: [[[lon, 36.65], [lon + 0.0005, 36.65], [lon + 0.0005, 36.651], [lon, 36.651], [lon, 36.65]]] });
 
@@ -43,7 +44,7 @@ describe.skipIf(!haveBrowser)("the card keeps what the bureau typed and recorded
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tuban-typed-work-page-'));
     db = await openTestDatabase();
-    const sites: [string, number][] = [[RECT, 117.05], [CORRECT, 117.06], [STALE, 117.07], [USE, 117.09], [SPLIT, 117.08], [NOTE, 117.1]];
+    const sites: [string, number][] = [[RECT, 117.05], [CORRECT, 117.06], [STALE, 117.07], [USE, 117.09], [SPLIT, 117.08], [NOTE, 117.1], [PICK, 117.11]];
     await writeBatch(db, 'b-2026-10', '2026-10', sites.map(([code, lon]) => polygon(code, '2026-10', square(lon, 36.65))), '2026-10-28');
     await addUsers(db, [['nr', 'bureau', 'natural_resources']]);
     ({ app, base, browser, page, external } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'typed-work-page-secret-typed-work-1', now }));
@@ -59,6 +60,9 @@ describe.skipIf(!haveBrowser)("the card keeps what the bureau typed and recorded
     expect((await post(`/api/polygons/${SPLIT}/split`, { parcels: [half(117.08), half(117.0805)] })).statusCode).toBe(200);
     expect((await post(`/api/polygons/${SPLIT}/verdict`, { parcel: 1, verdict: 'illegal', violation_type: 'illegal_occupation', party: '赵六', violation_nature: 'individual', actual_use: '厂房', note: '西半部新建厂房' })).statusCode).toBe(200);
     expect((await post(`/api/polygons/${SPLIT}/verdict`, { parcel: 2, verdict: 'legal', approval_doc_no: '济政土批〔2026〕3号', actual_use: '住宅' })).statusCode).toBe(200);
+    // Split in two, only the east half judged yet (approved): the verdict form is the first one, not 修改判定.
+    expect((await post(`/api/polygons/${PICK}/split`, { parcels: [half(117.11), half(117.1105)] })).statusCode).toBe(200);
+    expect((await post(`/api/polygons/${PICK}/verdict`, { parcel: 2, verdict: 'legal', approval_doc_no: '济政土批〔2026〕5号', actual_use: '住宅', note: '东半部已批' })).statusCode).toBe(200);
     await openSignedIn(page, base, `/?epoch=2026-10&case=${RECT}`, 'nr', consoleErrors);
     await page.waitForSelector('#more-rectification', { timeout: 120_000 });
   }, 180_000);
@@ -210,6 +214,31 @@ describe.skipIf(!haveBrowser)("the card keeps what the bureau typed and recorded
     // As shown: the note went with the legal verdict (the ledger's 备注); the violation's facts did not.
     const d = (await card(NOTE)).case.verdict_details;
     expect(d).toEqual({ approval_doc_no: '济政土批〔2026〕9号', note: '现场核实为新建仓库' });
+  });
+
+  it('a parcel chosen after the verdict was typed keeps what was typed; the untouched fields take the parcel\'s record', async () => {
+    await page.goto(`${base}/?epoch=2026-10&case=${PICK}`);
+    await page.waitForSelector('#verdict-form', { state: 'attached' });
+    await page.check('#verdict-form input[name=verdict][value=illegal]');
+    await page.selectOption('#violation-type', 'illegal_occupation');
+    await page.fill('#verdict-form input[name=party]', '钱七');
+    const typed = async () => ({
+      illegal: await page.isChecked('#verdict-form input[name=verdict][value=illegal]'),
+      type: await page.inputValue('#violation-type'),
+      party: await page.inputValue('#verdict-form input[name=party]'),
+    });
+    // Parcel 2, approved as recorded: what was typed stays; the 备注 not touched is its record's.
+    await page.selectOption('#verdict-parcel', '2');
+    expect(await typed()).toEqual({ illegal: true, type: 'illegal_occupation', party: '钱七' });
+    expect(await page.isVisible('#violation-type')).toBe(true);
+    expect(await page.inputValue('#verdict-form textarea[name=note]')).toBe('东半部已批');
+    expect(await page.inputValue('#approval-doc')).toBe('济政土批〔2026〕5号');
+    // Parcel 1, not judged: nothing typed is blanked; the untouched fields are blank again.
+    await page.selectOption('#verdict-parcel', '1');
+    expect(await typed()).toEqual({ illegal: true, type: 'illegal_occupation', party: '钱七' });
+    expect(await page.inputValue('#verdict-form textarea[name=note]')).toBe('');
+    await page.click('#verdict-submit');
+    await expect.poll(async () => (await card(PICK)).parcels.find((x: { idx: number }) => x.idx === 1).verdict_details).toEqual({ violation_type: 'illegal_occupation', party: '钱七' });
   });
 
   it('a session that expires on a card offering 修改判定 keeps only what the user changed, and nothing when nothing was', async () => {

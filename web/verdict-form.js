@@ -1,6 +1,7 @@
 // The verdict form: 合法 (approval document no.), 违法 (violation type), 其他 (situation and reason;
 // 持续监测 also what the re-check looks for, and optionally by when); after a split, one verdict per parcel (the parcel chosen first).
 import { chinaToday, esc, options } from './dom.js';
+import { edited } from './drafts.js';
 import * as L from './labels.js';
 
 /**
@@ -54,15 +55,19 @@ export function verdictFormHtml(parcels, recheck = null, recorded = null) {
 /**
  * Fill the form with a parcel's verdict as recorded (`recorded`: {verdict, verdict_details}; none: an
  * empty form), as verdictFormHtml fills it with the polygon's. Filled as drawn (default values): what
- * the user then changes is told apart from it (drafts.js), and the form's 备注 hint reads it.
+ * the user then changes is told apart from it (drafts.js), and the form's 备注 hint reads it. What the
+ * user already changed (a verdict chosen and typed, then the parcel picked) stays as they left it.
  */
 function fillRecorded(form, recorded) {
   const was = recorded?.verdict ?? null;
   const d = recorded?.verdict_details ?? {};
   // The two 实际用途: the legal verdict's (legal_actual_use) and the violation's, each of its own verdict.
   const value = (name) => (name === 'legal_actual_use' ? (was === 'legal' ? d.actual_use : null) : name === 'actual_use' && was !== 'illegal' ? null : d[name]);
-  for (const el of form.elements) {
-    if (!el.name || el.name === 'parcel') continue;
+  const fields = [...form.elements].filter((el) => el.name && el.name !== 'parcel');
+  // By name: a radio group is the user's once any of its buttons is.
+  const changed = new Set(fields.filter(edited).map((el) => el.name));
+  const kept = fields.filter((el) => changed.has(el.name)).map((el) => [el, el.type === 'radio' ? el.checked : el.value]);
+  for (const el of fields) {
     const v = String(value(el.name) ?? '');
     if (el.type === 'radio') el.checked = el.defaultChecked = el.value === was;
     else if (el.tagName === 'SELECT') for (const o of el.options) o.selected = o.defaultSelected = o.value === v;
@@ -70,6 +75,10 @@ function fillRecorded(form, recorded) {
       el.defaultValue = v;
       el.value = v;
     }
+  }
+  for (const [el, v] of kept) {
+    if (el.type === 'radio') el.checked = v;
+    else el.value = v;
   }
 }
 
