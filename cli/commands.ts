@@ -70,6 +70,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     usage: `tuban user add <name> --role analyst|bureau|district|lead|admin [--bureau <id>] [--district <code>] [--township <code>] [--db …] [--wait-db <seconds>]
   tuban user password <name>   [--db …] [--wait-db <seconds>]   (the password on standard input, or asked twice on a terminal)
   tuban user list | tuban user disable <name> | tuban user enable <name>   [--db …] [--wait-db <seconds>]
+  tuban user unthrottle <address>   [--db …] [--wait-db <seconds>]   (forget the failed sign-ins counted against an address: an office locked out)
     --bureau    ${BUREAU_IDS.join(', ')}
     --district  the six-digit district code (区划代码) the batch routes polygons to, e.g. 370102
     --township  with --bureau township: the one 乡镇/街道 (its code in the batch's township layer, nine digits,

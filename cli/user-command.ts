@@ -1,6 +1,7 @@
 /**
  * `tuban user add <name> --role … [--bureau id] [--district code] [--township code] [--db …]` and `tuban user password
- * <name>` (password on standard input), `tuban user list`, `tuban user disable|enable <name>`.
+ * <name>` (password on standard input), `tuban user list`, `tuban user disable|enable <name>`,
+ * `tuban user unthrottle <address>` (forget the failed sign-ins counted against an address).
  * Exit 0 done, 64 usage error (unknown role or bureau, a district code that is not 6 digits, no
  * township code that is not 9 or 12 digits, no password given), 65 refused input (short password, two typed passwords that differ, existing or
  * unknown user…), each with the error code on stderr.
@@ -13,9 +14,10 @@ import { openDatabase } from '../pipeline/store/open-database.js';
 import { BUREAU_IDS } from '../schemas/vocabulary.js';
 import { ROLES, type Role } from '../server/access/roles.js';
 import { addUser, disableUser, districtHasPolygons, enableUser, listUsers, setPassword, TOWNSHIP_CODE_RE, townshipHasPolygons } from '../server/auth/user-store.js';
+import { SignInThrottle, throttleClient } from '../server/auth/sign-in-throttle.js';
 import { ApiError } from '../server/errors.js';
 
-const SUBCOMMANDS = ['add', 'list', 'disable', 'enable', 'password'];
+const SUBCOMMANDS = ['add', 'list', 'disable', 'enable', 'password', 'unthrottle'];
 
 /**
  * The password: the first line of standard input (piped), or typed twice without echo on a terminal;
@@ -83,7 +85,7 @@ function noUsersYet(flags: Flags): string {
 export async function userCommand(flags: Flags, positional: string[]): Promise<number> {
   const [sub, name] = positional;
   if (!sub || !SUBCOMMANDS.includes(sub)) throw new UsageError(`tuban user ${SUBCOMMANDS.join('|')}`, 'user');
-  if (sub !== 'list' && !name) throw new UsageError(`tuban user ${sub} <name>`, 'user');
+  if (sub !== 'list' && !name) throw new UsageError(`tuban user ${sub} ${sub === 'unthrottle' ? '<address>' : '<name>'}`, 'user');
   let role: Role | undefined;
   let bureau: string | undefined;
   let district: string | undefined;
@@ -132,6 +134,14 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
     } else if (sub === 'enable') {
       await enableUser(db, name);
       process.stdout.write(`enabled ${name}\n`);
+    } else if (sub === 'unthrottle') {
+      // Counted as the server counts them: an IPv6 address by its /64, an IPv4-mapped one as IPv4.
+      const client = throttleClient(name);
+      const n = await new SignInThrottle(db).clear(client);
+      process.stdout.write(`cleared ${n} failed sign-in(s) counted against ${client}\n`);
+      if (n === 0) {
+        process.stderr.write(`tuban user: note: no failed sign-in is counted against ${client} now: check the address the server sees (behind a proxy, the client's only with TUBAN_TRUST_PROXY; else the proxy's own)\n`);
+      }
     } else if (sub === 'password') {
       await setPassword(db, name, password);
       process.stdout.write(`password of ${name} changed\n`);

@@ -16,6 +16,7 @@ import type { BatchReport } from '../pipeline/batch/batch-report.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { SignInThrottle } from '../server/auth/sign-in-throttle.js';
 import { findUser } from '../server/auth/user-store.js';
 import { verifyPassword } from '../server/auth/password.js';
 import { BUREAU_IDS } from '../schemas/vocabulary.js';
@@ -86,6 +87,31 @@ describe('tuban user', () => {
     const added = await tuban(['user', 'add', 'zhao', '--role', 'district', '--district', known]);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stderr).not.toContain('warning');
+  });
+
+  it("forgets the failed sign-ins counted against an address (unthrottle), an IPv6 one by its /64, and says when there were none", async () => {
+    const store = await openDatabase(join(dir, 'db'));
+    try {
+      await migrate(store);
+      const th = new SignInThrottle(store);
+      for (let i = 0; i < 3; i++) await th.attempt('2001:db8:40:7::/64', 'wang', Date.now());
+      await th.attempt('203.0.113.9', 'wang', Date.now());
+    } finally {
+      await store.close();
+    }
+    const cleared = await tuban(['user', 'unthrottle', '2001:db8:40:7:a:b:c:d']);
+    expect([cleared.code, cleared.stdout, cleared.stderr]).toEqual([0, 'cleared 3 failed sign-in(s) counted against 2001:db8:40:7::/64\n', '']);
+    const none = await tuban(['user', 'unthrottle', '198.51.100.7']);
+    expect([none.code, none.stdout]).toEqual([0, 'cleared 0 failed sign-in(s) counted against 198.51.100.7\n']);
+    expect(none.stderr).toContain('TUBAN_TRUST_PROXY');
+    const usage = await tuban(['user', 'unthrottle']);
+    expect([usage.code, usage.stderr.includes('tuban user unthrottle <address>')]).toEqual([64, true]);
+    const left = await openDatabase(join(dir, 'db'));
+    try {
+      expect((await left.query<{ client: string }>('SELECT client FROM sign_in_failures')).rows).toEqual([{ client: '203.0.113.9' }]);
+    } finally {
+      await left.close();
+    }
   });
 
   it('disables and enables an account, resets its password, and exits 65 USER.NOT_FOUND for an unknown one', async () => {

@@ -99,6 +99,20 @@ describe('SignInThrottle', () => {
     expect(n.rows[0].n).toBe(0);
   });
 
+  it("forgets an address's failures when an admin clears it, that address only, and audits it", async () => {
+    const th = new SignInThrottle(db, { perName: 3, perClient: 5 });
+    await failTimes(th, 'office', 'wang', 3);
+    await failTimes(th, 'office', 'li', 2);
+    await failTimes(th, 'elsewhere', 'wang', 3);
+    expect(await th.retryAfterMs('office', 'zhao', T0)).toBeGreaterThan(0); // the address is locked out
+    expect(await th.clear('office', 'admin1')).toBe(5);
+    expect(await th.retryAfterMs('office', 'wang', T0)).toBe(0);
+    expect(await th.retryAfterMs('elsewhere', 'wang', T0)).toBeGreaterThan(0);
+    const audit = await db.query<{ actor: string; after: unknown }>("SELECT actor, after FROM audit_log WHERE action = 'user.unthrottle' ORDER BY id DESC LIMIT 1");
+    expect(audit.rows).toEqual([{ actor: 'admin1', after: { client: 'office', cleared: 5 } }]);
+    expect(await th.clear('office')).toBe(0);
+  });
+
   it('is shared by every server on the database and outlives a restart (a new throttle over it)', async () => {
     await failTimes(new SignInThrottle(db), '203.0.113.9', 'chief', 10);
     expect(await new SignInThrottle(db).retryAfterMs('203.0.113.9', 'chief', T0 + MIN)).toBe(14 * MIN);

@@ -130,6 +130,22 @@ export class SignInThrottle {
   }
 
   /**
+   * Forgets every failure counted against `client` (an admin's `tuban user unthrottle`: an office
+   * behind one address locked out by a colleague's slips waits no window), audited as `actor`'s.
+   * How many were forgotten.
+   */
+  async clear(client: string, actor = 'cli'): Promise<number> {
+    const r = await this.db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM sign_in_failures WHERE client = $1 RETURNING 1),
+            audit AS (INSERT INTO audit_log (actor, action, code, before, after)
+                      SELECT $2, 'user.unthrottle', NULL, NULL, jsonb_build_object('client', $1::text, 'cleared', (SELECT count(*) FROM gone)))
+       SELECT (SELECT count(*) FROM gone)::int AS n`,
+      [client, actor],
+    );
+    return r.rows[0].n;
+  }
+
+  /**
    * A right password clears that address's count for the name only: the per-address count stays,
    * or one valid account would let its holder reset his own spraying budget.
    */
