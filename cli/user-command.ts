@@ -6,6 +6,7 @@
  * township code that is not 9 or 12 digits, no password given), 65 refused input (short password, two typed passwords that differ, existing or
  * unknown user…), each with the error code on stderr.
  */
+import { isIP } from 'node:net';
 import { one, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
@@ -86,6 +87,12 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
   const [sub, name] = positional;
   if (!sub || !SUBCOMMANDS.includes(sub)) throw new UsageError(`tuban user ${SUBCOMMANDS.join('|')}`, 'user');
   if (sub !== 'list' && !name) throw new UsageError(`tuban user ${sub} ${sub === 'unthrottle' ? '<address>' : '<name>'}`, 'user');
+  // An address as the server counts it: IPv4, or an IPv6 address (or its /64) by its /64. A typo
+  // ('203.0.113', a user's name) would clear nothing and say so with exit 0.
+  const client = sub === 'unthrottle' ? throttleClient(name.replace(/\/64$/, '')) : '';
+  if (sub === 'unthrottle' && !isIP(client) && !/^[0-9a-f]+(:[0-9a-f]+){3}::\/64$/.test(client)) {
+    throw new UsageError(`tuban user unthrottle: '${name}' is not an IP address (203.0.113.9, 2001:db8:40:7::1 or its 2001:db8:40:7::/64)`, 'user');
+  }
   let role: Role | undefined;
   let bureau: string | undefined;
   let district: string | undefined;
@@ -135,8 +142,6 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
       await enableUser(db, name);
       process.stdout.write(`enabled ${name}\n`);
     } else if (sub === 'unthrottle') {
-      // Counted as the server counts them: an IPv6 address by its /64, an IPv4-mapped one as IPv4.
-      const client = throttleClient(name);
       const n = await new SignInThrottle(db).clear(client);
       process.stdout.write(`cleared ${n} failed sign-in(s) counted against ${client}\n`);
       if (n === 0) {

@@ -106,6 +106,13 @@ describe('tuban user', () => {
     expect(none.stderr).toContain('TUBAN_TRUST_PROXY');
     const usage = await tuban(['user', 'unthrottle']);
     expect([usage.code, usage.stderr.includes('tuban user unthrottle <address>')]).toEqual([64, true]);
+    for (const typo of ['203.0.113', 'wang']) {
+      const r = await tuban(['user', 'unthrottle', typo]);
+      expect([r.code, r.stderr.includes(`'${typo}' is not an IP address`)], typo).toEqual([64, true]);
+    }
+    // The /64 as printed, in any spelling.
+    const prefix = await tuban(['user', 'unthrottle', '2001:0DB8:40:7::/64']);
+    expect([prefix.code, prefix.stdout]).toEqual([0, 'cleared 0 failed sign-in(s) counted against 2001:db8:40:7::/64\n']);
     const left = await openDatabase(join(dir, 'db'));
     try {
       expect((await left.query<{ client: string }>('SELECT client FROM sign_in_failures')).rows).toEqual([{ client: '203.0.113.9' }]);

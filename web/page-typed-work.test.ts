@@ -241,6 +241,23 @@ describe.skipIf(!haveBrowser)("the card keeps what the bureau typed and recorded
     await expect.poll(async () => (await card(PICK)).parcels.find((x: { idx: number }) => x.idx === 1).verdict_details).toEqual({ violation_type: 'illegal_occupation', party: '钱七' });
   });
 
+  it("a choice the user made that matches a parcel's record stays the user's when another parcel is chosen", async () => {
+    // Both parcels judged now (the test above): 修改判定. 合法 ticked and a 批准文号 typed, then parcel 2
+    // (recorded 合法: the choice now reads as its default), then parcel 1 (recorded 违法): 合法 flipped
+    // back to 违法, the typed number left in a hidden section.
+    await page.goto(`${base}/?epoch=2026-10&case=${PICK}`);
+    await page.waitForSelector('#verdict-form', { state: 'attached' });
+    if (!(await page.isVisible('#verdict-form'))) await page.click('#actions details.more:has(#verdict-form) > summary');
+    await page.selectOption('#verdict-parcel', '1');
+    await page.check('#verdict-form input[name=verdict][value=legal]');
+    await page.fill('#approval-doc', '济政土批〔2026〕12号');
+    await page.selectOption('#verdict-parcel', '2');
+    await page.selectOption('#verdict-parcel', '1');
+    expect(await page.isChecked('#verdict-form input[name=verdict][value=legal]')).toBe(true);
+    expect(await page.isVisible('#approval-doc')).toBe(true);
+    expect(await page.inputValue('#approval-doc')).toBe('济政土批〔2026〕12号');
+  });
+
   it('a session that expires on a card offering 修改判定 keeps only what the user changed, and nothing when nothing was', async () => {
     const expire = async () => {
       await page.evaluate(() => ((window as unknown as { tuban: { token: string } }).tuban.token = 'expired'));

@@ -58,14 +58,15 @@ export function verdictFormHtml(parcels, recheck = null, recorded = null) {
  * the user then changes is told apart from it (drafts.js), and the form's 备注 hint reads it. What the
  * user already changed (a verdict chosen and typed, then the parcel picked) stays as they left it.
  */
-function fillRecorded(form, recorded) {
+function fillRecorded(form, recorded, touched) {
   const was = recorded?.verdict ?? null;
   const d = recorded?.verdict_details ?? {};
   // The two 实际用途: the legal verdict's (legal_actual_use) and the violation's, each of its own verdict.
   const value = (name) => (name === 'legal_actual_use' ? (was === 'legal' ? d.actual_use : null) : name === 'actual_use' && was !== 'illegal' ? null : d[name]);
   const fields = [...form.elements].filter((el) => el.name && el.name !== 'parcel');
-  // By name: a radio group is the user's once any of its buttons is.
-  const changed = new Set(fields.filter(edited).map((el) => el.name));
+  // By name: a radio group is the user's once any of its buttons is. And once the user touched it:
+  // a choice equal to the last parcel's record reads as that record's default, not as theirs.
+  const changed = new Set([...fields.filter(edited).map((el) => el.name), ...touched]);
   const kept = fields.filter((el) => changed.has(el.name)).map((el) => [el, el.type === 'radio' ? el.checked : el.value]);
   for (const el of fields) {
     const v = String(value(el.name) ?? '');
@@ -90,7 +91,10 @@ function fillRecorded(form, recorded) {
 export function wireVerdictForm(form, send, parcels = null) {
   const parcelPick = form.querySelector('#verdict-parcel');
   // Before the form's own change listener (sync below): the bubbling event reaches the form after it.
-  if (parcelPick && parcels) parcelPick.addEventListener('change', () => fillRecorded(form, parcels.find((p) => String(p.idx) === parcelPick.value)));
+  // The fields the user changed (or a draft put back), whatever the parcel's record says.
+  const touched = new Set();
+  for (const type of ['input', 'change']) form.addEventListener(type, (ev) => ev.target.name && ev.target !== parcelPick && touched.add(ev.target.name));
+  if (parcelPick && parcels) parcelPick.addEventListener('change', () => fillRecorded(form, parcels.find((p) => String(p.idx) === parcelPick.value), touched));
   const noteHint = form.querySelector('#verdict-note-hint');
   const sync = () => {
     const v = form.querySelector('input[name=verdict]:checked')?.value;
