@@ -6,7 +6,6 @@
  * township code that is not 9 or 12 digits, no password given), 65 refused input (short password, two typed passwords that differ, existing or
  * unknown user…), each with the error code on stderr.
  */
-import { isIP } from 'node:net';
 import { one, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
@@ -15,7 +14,7 @@ import { openDatabase } from '../pipeline/store/open-database.js';
 import { BUREAU_IDS } from '../schemas/vocabulary.js';
 import { ROLES, type Role } from '../server/access/roles.js';
 import { addUser, disableUser, districtHasPolygons, enableUser, listUsers, setPassword, TOWNSHIP_CODE_RE, townshipHasPolygons } from '../server/auth/user-store.js';
-import { SignInThrottle, throttleClient } from '../server/auth/sign-in-throttle.js';
+import { clientOfAddress, SignInThrottle } from '../server/auth/sign-in-throttle.js';
 import { ApiError } from '../server/errors.js';
 
 const SUBCOMMANDS = ['add', 'list', 'disable', 'enable', 'password', 'unthrottle'];
@@ -89,8 +88,8 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
   if (sub !== 'list' && !name) throw new UsageError(`tuban user ${sub} ${sub === 'unthrottle' ? '<address>' : '<name>'}`, 'user');
   // An address as the server counts it: IPv4, or an IPv6 address (or its /64) by its /64. A typo
   // ('203.0.113', a user's name) would clear nothing and say so with exit 0.
-  const client = sub === 'unthrottle' ? throttleClient(name.replace(/\/64$/, '')) : '';
-  if (sub === 'unthrottle' && !isIP(client) && !/^[0-9a-f]+(:[0-9a-f]+){3}::\/64$/.test(client)) {
+  const client = sub === 'unthrottle' ? clientOfAddress(name.replace(/\/64$/, '')) : null;
+  if (sub === 'unthrottle' && !client) {
     throw new UsageError(`tuban user unthrottle: '${name}' is not an IP address (203.0.113.9, 2001:db8:40:7::1 or its 2001:db8:40:7::/64)`, 'user');
   }
   let role: Role | undefined;
@@ -142,7 +141,7 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
       await enableUser(db, name);
       process.stdout.write(`enabled ${name}\n`);
     } else if (sub === 'unthrottle') {
-      const n = await new SignInThrottle(db).clear(client);
+      const n = await new SignInThrottle(db).clear(client!);
       process.stdout.write(`cleared ${n} failed sign-in(s) counted against ${client}\n`);
       if (n === 0) {
         process.stderr.write(`tuban user: note: no failed sign-in is counted against ${client} now: check the address the server sees (behind a proxy, the client's only with TUBAN_TRUST_PROXY; else the proxy's own)\n`);

@@ -504,30 +504,24 @@ function colourOrder(f: GeoTiffFile, wanted: BandName[], askedFor: boolean, warn
   if (f.photometric !== PHOTOMETRIC_RGB || f.dtype === 'uint8' || !RGB.every((b) => wanted.includes(b))) return null;
   const rest = wanted.filter((b) => !RGB.includes(b));
   const sample = (b: BandName) => (RGB.includes(b) ? RGB.indexOf(b) : RGB.length + rest.indexOf(b));
+  if (wanted.every((b, k) => sample(b) === k)) return null; // the order asked is the file's: nothing to say
   // `--bands` given in another order: either the tag is stale (a BGRN file converted to 16 bits
   // keeps GDAL's RGB) or the flag was typed as usual (it names the bands of every file): which one,
   // the file must say, not a guess that swaps red and blue.
   if (askedFor) {
-    if (wanted.some((b, k) => sample(b) !== k)) {
-      throw new TubanError(
-        'TILE.BAND_MISMATCH',
-        `--bands says ${wanted.join(', ')}, but the TIFF says its bands 1-3 are red, green, blue (photometric RGB) and names no bands: ` +
-          `if the tag is right, leave --bands out or give it in the file's order (red, green, blue, …); if it is wrong, ` +
-          `rewrite the file with gdal_translate -co PHOTOMETRIC=MINISBLACK or give its bands descriptions`,
-        f.path,
-      );
-    }
-    return null;
-  }
-  const bands: TileInfo['bands'] = {};
-  for (const b of wanted) bands[b] = { file: f.path, sample: sample(b) };
-  if (wanted.some((b, k) => sample(b) !== k)) {
-    const others = rest.map((b) => `${b} band ${sample(b) + 1}`).join(', ');
-    warnings.push(
-      `${f.path}: bands taken by the file's colour interpretation (TIFF photometric RGB: band 1 red, 2 green, 3 blue${others ? `; ${others}` : ''}), not in the order ${wanted.join(', ')}`,
+    throw new TubanError(
+      'TILE.BAND_MISMATCH',
+      `--bands says ${wanted.join(', ')}, but the TIFF says its bands 1-3 are red, green, blue (photometric RGB) and names no bands: ` +
+        `if the tag is right, leave --bands out or give it in the file's order (red, green, blue, …); if it is wrong, ` +
+        `rewrite the file with gdal_translate -co PHOTOMETRIC=MINISBLACK or give its bands descriptions`,
+      f.path,
     );
   }
-  return bands;
+  const others = rest.map((b) => `${b} band ${sample(b) + 1}`).join(', ');
+  warnings.push(
+    `${f.path}: bands taken by the file's colour interpretation (TIFF photometric RGB: band 1 red, 2 green, 3 blue${others ? `; ${others}` : ''}), not in the order ${wanted.join(', ')}`,
+  );
+  return Object.fromEntries(wanted.map((b) => [b, { file: f.path, sample: sample(b) }]));
 }
 
 function userDate(text: string, flag: string): TileDate {

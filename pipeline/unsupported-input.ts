@@ -11,6 +11,7 @@
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
+import { startsWithTiffByteOrder } from '../geo/tiff/tiff-header.js';
 import { TubanError } from '../schemas/errors.js';
 
 const CONVERT =
@@ -64,12 +65,11 @@ function enviHeaderBeside(path: string): string | null {
 
 /** A TIFF under another extension (`.gtif`, `.cog`): read as one, whatever lies beside it. */
 function startsLikeTiff(path: string): boolean {
-  const head = Buffer.alloc(4);
+  const head = Buffer.alloc(2);
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const n = readSync(fd, head, 0, 4, 0);
-    return n === 4 && ((head[0] === 0x49 && head[1] === 0x49) || (head[0] === 0x4d && head[1] === 0x4d));
+    return startsWithTiffByteOrder(head.subarray(0, readSync(fd, head, 0, 2, 0)));
   } catch {
     return false;
   } finally {

@@ -14,13 +14,17 @@ export interface TiffHeader {
   firstIfd: number;
 }
 
+/** The byte-order mark every TIFF starts with, II or MM. */
+export function startsWithTiffByteOrder(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === bytes[1] && (bytes[0] === 0x49 || bytes[0] === 0x4d);
+}
+
 /** Why the header is unusable, as a sentence for TILE.UNREADABLE; null when it is sound. */
 export function headerProblem(bytes: Uint8Array, fileSize: number): string | null {
   if (bytes.length < 8) return `not a TIFF: the file is ${fileSize} bytes, shorter than a TIFF header`;
+  if (!startsWithTiffByteOrder(bytes)) return 'not a TIFF: the file does not start with II or MM';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const bom = view.getUint16(0, false);
-  if (bom !== 0x4949 && bom !== 0x4d4d) return 'not a TIFF: the file does not start with II or MM';
-  const le = bom === 0x4949;
+  const le = bytes[0] === 0x49;
   const magic = view.getUint16(2, le);
   if (magic !== 42 && magic !== 43) return `not a TIFF: version ${magic}, expected 42 (TIFF) or 43 (BigTIFF)`;
   if (magic === 43 && bytes.length < 16) return 'not a TIFF: the BigTIFF header is cut short';

@@ -89,6 +89,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // beside it and answered before anything of the tile is kept.
       const filedEarlier = filedInEarlierMonth(db, plan.args.epoch, t);
       filedEarlier.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+      const refuseIfFiled = async () => {
+        const earlier = await filedEarlier;
+        if (earlier) throw alreadyFiledError(t, plan.args.epoch, earlier);
+      };
       const undecodedRows = (left: readonly TileInfo[], named: typeof undecoded): store.UndecodedPriors | undefined =>
         named.length === 0
           ? undefined
@@ -104,16 +108,12 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           ...(t.stacItem ? { stacItem: t.stacItem } : {}), ...(t.cloudCover !== undefined ? { cloudCover: t.cloudCover } : {}),
         } as const;
         try {
-          if (databaseOpen) {
-            const earlier = await filedEarlier;
-            if (earlier) throw alreadyFiledError(t, plan.args.epoch, earlier);
-          }
+          if (databaseOpen) await refuseIfFiled();
           const current = await openTile(tile.tile);
           const prior = await openMosaic(priors);
           try {
             const r = await detectTile(current, prior, { params, bands: tile.bands, progress: ctx.progress, signal: ctx.signal, maxTileBytes: config().maxTileBytes, scoreWorkers: defaultScoreWorkers(tilesAtOnce) });
-            const earlier = await filedEarlier;
-            if (earlier) throw alreadyFiledError(t, plan.args.epoch, earlier);
+            await refuseIfFiled();
             // The tile's rasters are garbage from here: give them back before its rows are stored and
             // the batch goes on (the next tile, finalising, the output files).
             if (r.pixels * BYTES_PER_PIXEL >= COLLECT_AFTER_BYTES) collectGarbage();

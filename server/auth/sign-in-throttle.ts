@@ -28,9 +28,14 @@ import type { Queryable } from '../../pipeline/store/queryable.js';
  * kept, each source port was a fresh budget. What is no address is kept as it is.
  */
 export function throttleClient(ip: string): string {
+  return clientOfAddress(ip) ?? ip;
+}
+
+/** `throttleClient` of an address; null for what is no IP address (an admin's typo in `tuban user unthrottle`). */
+export function clientOfAddress(ip: string): string | null {
   const address = withoutPort(ip.trim()).replace(/%.*$/, ''); // a zone (fe80::1%eth0) names the interface, not the host
   if (isIPv4(address)) return address;
-  if (isIP(address) !== 6) return ip;
+  if (isIP(address) !== 6) return null;
   const groups = ipv6Groups(address);
   // ::ffff:0:0/96 is an IPv4 address (a dual-stack socket's IPv4 client).
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join('.');

@@ -5,9 +5,9 @@
  * satellite tiles (`homeOf`), whatever their order: a pan over one tile reuses one worker's decoded
  * blocks, and a map tile or chip over tiles A < B goes to A's, which reads B's overview too. So a
  * tile's overview is held in its own worker and in those of the lower-id tiles its footprint meets,
- * where `warm` builds it ahead (the cost of cutting a multi-tile view in one worker, in one pass). Work waits in its worker's queue with at most
- * `IN_FLIGHT` tasks running per worker (reads interleave with compute); a queued task whose request
- * was aborted is dropped. Workers start on first use, are replaced if one dies, and keep the process
+ * where `warm` builds it ahead (the cost of cutting a multi-tile view in one worker, in one pass).
+ * Work waits in its worker's queue with at most `IN_FLIGHT` tasks running per worker (reads
+ * interleave with compute); a queued task whose request was aborted is dropped. Workers start on first use, are replaced if one dies, and keep the process
  * alive only while they have work (a script's pending tile is cut; an idle pool holds nothing);
  * `close` stops them.
  */

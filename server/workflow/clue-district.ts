@@ -88,7 +88,7 @@ export async function checkClueDistrict(tx: Queryable, geometry: string, code: s
   if (at.share_inside === 0 && at.lies_in === null && far.nearest === code) return;
   const district = `${code} ${at.name}`.trim();
   const where = at.lies_in ? `it lies in district ${`${at.lies_in.code} ${at.lies_in.name}`.trim()}` : 'it lies in no district of the layer';
-  const away = far.outside_m >= 1000 ? `${(far.outside_m / 1000).toFixed(1)} km` : `${Math.round(far.outside_m)} m`;
+  const away = distanceText(far.outside_m);
   const what = at.point
     ? `the point lies ${away} outside district ${district}`
     : `${Math.round(at.share_inside * 100)} % of the outline lies in district ${district}${far.outside_m > 0 ? `, its centre ${away} outside it` : ''}`;
@@ -124,13 +124,17 @@ async function checkUnplaced(tx: Queryable, geometry: string, code: string): Pro
   const lies = r.rows[0];
   if (!lies) return;
   const other = `${lies.code} ${lies.name}`.trim();
-  const inside = lies.inside_m === null ? '' : lies.inside_m >= 1000 ? `${(lies.inside_m / 1000).toFixed(1)} km` : `${Math.round(lies.inside_m)} m`;
-  const where = lies.inside_m === null ? `the outline reaches more than ${TOLERANCE_M} m into district ${other}` : `it lies in district ${other}, ${inside} inside its boundary`;
+  const where = lies.inside_m === null ? `the outline reaches more than ${TOLERANCE_M} m into district ${other}` : `it lies in district ${other}, ${distanceText(lies.inside_m)} inside its boundary`;
   throw new ApiError(
     'CLUE.OUTSIDE_DISTRICT',
     `${where}; district ${code} has no stored outline, and a clue lies in the district it names, not in another of the layer`,
     { district: { code, name: null }, outside_m: null, lies_in: { code: lies.code, name: lies.name } },
   );
+}
+
+/** A distance in a message: metres under a kilometre, else kilometres to 0.1. */
+function distanceText(m: number): string {
+  return m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m)} m`;
 }
 
 /** SQL: the share of the clue (`c`) inside `area`: a point 1 or 0, an outline the part of its area. */
