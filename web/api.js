@@ -2,6 +2,9 @@
 import { ACTIONS as ACTION_NAMES } from './labels.js';
 import { emit, state } from './state.js';
 
+/** What the sign-in form says after the server stopped taking the session (a 401 to any request of the page's, the map's included). */
+export const SESSION_EXPIRED = '登录已过期，请重新登录';
+
 export class ApiError extends Error {
   constructor(status, body) {
     super(body?.message ?? `HTTP ${status}`);
@@ -20,7 +23,7 @@ async function request(path, init) {
   if (res.status === 401 && path !== '/api/session') {
     // The page signs out and loads afresh (session.js): the caller never continues, and no
     // rejection is left unhandled behind the sign-in form.
-    await emit('signed-out', '登录已过期，请重新登录');
+    await emit('signed-out', SESSION_EXPIRED);
     return new Promise(() => {});
   }
   if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));

@@ -1,9 +1,10 @@
 // The map: MapLibre over the batch's own imagery (after/before epochs, switchable), no basemap from
 // the internet. The polygon layer is map-layers.js; parcels, photos and drawings are map-overlays.js.
+import { SESSION_EXPIRED } from './api.js';
 import { $ } from './dom.js';
 import { addPolygonLayers, filterMap, loadMapData, selectWhenReady } from './map-layers.js';
 import { addOverlays } from './map-overlays.js';
-import { state } from './state.js';
+import { emit, state } from './state.js';
 
 function imageryTiles(side) {
   return [`${location.origin}/api/imagery/${state.epoch}/${side}/{z}/{x}/{y}.png`];
@@ -45,6 +46,7 @@ export function initMap() {
     canvasContextAttributes: { preserveDrawingBuffer: true },
   });
   state.map = map;
+  map.on('error', onMapError);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.on('load', async () => {
@@ -59,6 +61,18 @@ export function initMap() {
     selectWhenReady();
     loadMapData();
   });
+}
+
+/**
+ * A request of the map's own (imagery, polygon tiles) that failed. A 401 is the session ended, as for
+ * the page's other calls (api.js): sign out, keeping what was typed; without this the map went on
+ * showing a month it could no longer fetch. Anything else is logged in words: MapLibre's default logs
+ * the error object, which for a tile fetched in its worker reads as a bare minified class name.
+ */
+function onMapError(ev) {
+  const err = ev.error ?? {};
+  if (err.status === 401) return void emit('signed-out', SESSION_EXPIRED);
+  console.error(`地图请求失败${err.status ? `（HTTP ${err.status}）` : ''}：${err.url ?? err.message ?? String(err)}`);
 }
 
 function addImagery() {

@@ -1286,6 +1286,20 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.context().close();
   });
 
+  it('a session that ends while only the map is asking (the earlier imagery shown) signs the page out, and says so', async () => {
+    const page = await open(bureau);
+    await mapIdle(page);
+    const before = consoleErrors.length;
+    await page.evaluate(() => ((window as unknown as { tuban: { token: string } }).tuban.token = 'expired'));
+    // Nothing but the map's own requests: the other epoch's imagery tiles.
+    await page.click('#show-before');
+    await page.waitForSelector('#login:not([hidden])', { timeout: 15_000 });
+    await expect.poll(() => page.textContent('#login-error')).toBe('登录已过期，请重新登录');
+    // Every error is a 401 said as such (Chromium's own network line, or none at all).
+    for (const e of consoleErrors.splice(before)) expect(e).toContain('401');
+    await page.context().close();
+  });
+
   it('needed nothing from outside the host and logged no errors', () => {
     expect(external).toEqual([]);
     expect(consoleErrors.filter((e) => !/favicon/.test(e)), consoleErrors.join('\n')).toEqual([]);
