@@ -145,10 +145,17 @@ describe('loadZones', () => {
   it('loads the real DataV Jinan districts (GCJ-02) as districts, shifted back to WGS84', async () => {
     const path = resolve(import.meta.dirname, '../../shared/data/vectors/china_admin_datav/370100_city_districts.geojson');
     if (!existsSync(path)) throw new Error(`shared data missing: expected ${path} (checkout ../shared/data beside the project)`);
-    const raw = await loadZones([path]);
-    expect(raw.warnings.join('\n')).toMatch(/GCJ-02/);
-    // The warning says how to convert that one file, in the syntax the CLI takes.
-    expect(raw.warnings.join('\n')).toContain(`--zones ${path}@gcj02`);
+    // Unsaid, it is refused by name: read as WGS84 it would route border polygons to the wrong district.
+    const unsaid = await loadZones([path]);
+    expect(unsaid.zones).toEqual([]);
+    expect(unsaid.rejected.map((x) => [x.subject, x.error.code])).toEqual([[path, 'ZONES.CRS_MISSING']]);
+    // It says both ways out, in the syntax the CLI takes.
+    expect(unsaid.rejected[0].error.message).toContain(`--zones ${path}@gcj02`);
+    expect(unsaid.rejected[0].error.message).toContain(`--zones ${path}@wgs84`);
+    // Said to be WGS84 already (a converted copy keeps DataV's properties), it is read as it is.
+    const raw = await loadZones([path], { crsByPath: { [path]: 'EPSG:4326' } });
+    expect(raw.rejected).toEqual([]);
+    expect(raw.warnings.join('\n')).not.toMatch(/GCJ-02/);
     const r = await loadZones([path], { zonesCrs: 'gcj02' });
     expect(r.rejected).toEqual([]);
     expect(r.zones.length).toBeGreaterThanOrEqual(10);

@@ -247,10 +247,17 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
       rejected.push({ subject: path, error: asTubanError(err, path).toJSON() });
       continue;
     }
-    warnings.push(...read.warnings);
-    if (read.crs !== 'gcj02' && looksLikeDataV(read.features)) {
-      warnings.push(`${file}: looks like an Aliyun DataV boundary file, which is in GCJ-02 (hundreds of metres off WGS84): convert it by passing --zones ${path}@gcj02`);
+    // A DataV download is GCJ-02 whatever it declares, and one converted already looks the same:
+    // read as WGS84 unasked, every polygon near a district border went to the wrong district (exit 0
+    // with a warning). Which one it is, only the user knows: refused until the path says.
+    if (crs === undefined && read.crs !== 'gcj02' && looksLikeDataV(read.features)) {
+      const message =
+        `looks like an Aliyun DataV boundary file (adcode, level/centroid), which is in GCJ-02, 400–800 m off WGS84; read as WGS84 every polygon near a district border would be routed to the wrong district. ` +
+        `Say which it is: --zones ${path}@gcj02 for a DataV download (converted on reading), or --zones ${path}@wgs84 if it was converted to WGS84 already`;
+      rejected.push({ subject: path, error: new TubanError('ZONES.CRS_MISSING', message, path).toJSON() });
+      continue;
     }
+    warnings.push(...read.warnings);
     if (read.crs === 'gcj02') warnings.push(`${file}: converted from GCJ-02 to WGS84`);
 
     // Files of districts (DataV, 行政区 exports) usually carry no kind column at all; nor do 乡级 and
