@@ -252,7 +252,11 @@ export function summaryTable(r: BatchReport): string {
   const used = r.tiles.filter((t) => t.status === 'done').length;
   lines.push(`Batch ${r.batchId}  epoch ${r.epoch}  (${r.mode}, ${r.database})`);
   const ofRejected = r.rejectedNotObservedM2 ? `, of which rejected tiles ${(r.rejectedNotObservedM2 / 1e6).toFixed(2)} km²` : '';
-  lines.push(`Tiles used ${used}, rejected inputs ${r.rejected.length}; not observable ${(r.notObservedShare * 100).toFixed(1)} % (${(r.notObservedM2 / 1e6).toFixed(2)} km²${ofRejected})`);
+  // No tile placed: the ground not observed is unknown, not the 0 km² the sum of no footprints gives.
+  const notObservable = r.notObservedUnknown
+    ? 'not observable: every tile (no footprint known: no tile could be placed)'
+    : `not observable ${(r.notObservedShare * 100).toFixed(1)} % (${(r.notObservedM2 / 1e6).toFixed(2)} km²${ofRejected})`;
+  lines.push(`Tiles used ${used}, rejected inputs ${r.rejected.length}; ${notObservable}`);
   for (const rej of r.rejected) lines.push(`  rejected  ${rej.error.code.padEnd(22)} ${rejectionText(rej)}`);
   if (r.repaired?.length) lines.push(`Repaired inputs ${r.repaired.length} (kept and used)`);
   for (const rep of r.repaired ?? []) lines.push(`  repaired  ${rep.error.code.padEnd(22)} ${rejectionText(rep)}`);

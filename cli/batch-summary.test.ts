@@ -41,4 +41,11 @@ describe('the batch summary', () => {
     );
     expect(summaryTable({ ...report, rerun: { ...rerun, earlier: null, firstRunAt: null, supersedes: ['202610-old'] } })).toContain('Re-run over the tiles of batch 202610-old: 68 polygons, the same codes;');
   });
+
+  it('says the ground not observed is unknown when no tile could be placed, not 0 km²', () => {
+    const nothing = { ...report, tiles: [{ id: 't0', status: 'rejected' }], rejected: [{ subject: '/data/x.tif', error: { code: 'TILE.UNREADABLE', message: 'not a TIFF', file: '/data/x.tif' } }], notObservedShare: 1, notObservedM2: 0, notObservedUnknown: true } as unknown as BatchReport;
+    const line = summaryTable(nothing).split('\n').find((l) => l.startsWith('Tiles used'));
+    expect(line).toBe('Tiles used 0, rejected inputs 1; not observable: every tile (no footprint known: no tile could be placed)');
+    expect(summaryTable(report).split('\n').find((l) => l.startsWith('Tiles used'))).toBe('Tiles used 1, rejected inputs 0; not observable 1.8 % (2.15 km²)');
+  });
 });

@@ -85,5 +85,9 @@ describe('tuban batch with no tile to read', () => {
     const report = JSON.parse(await readFile(join(dir, 'out-broken', 'batch-report.json'), 'utf8')) as BatchReport;
     expect(report.rejected.map((x) => [x.subject, x.error.code])).toEqual([[join(broken, 'x.tif'), 'TILE.UNREADABLE']]);
     expect(r.stdout).toContain('TILE.UNREADABLE');
+    // No footprint was read: how much ground went unobserved is unknown, not 0 km².
+    expect(r.stdout).toContain('not observable: every tile (no footprint known: no tile could be placed)');
+    expect(r.stdout).not.toContain('0.00 km²');
+    expect(report.notObservedUnknown).toBe(true);
   });
 });

@@ -25,6 +25,11 @@ export interface TileInfo {
   date: string;
   /** 'month' when only the month is known (`after-2026-10.tif`); outputs then show `2026-10`. Absent in older plans: day. */
   datePrecision?: 'day' | 'month';
+  /**
+   * Its imagery's content (tiff/imagery-fingerprint.ts): the same bytes whatever the names or date
+   * say. Absent in plans stored before it was kept.
+   */
+  fingerprint?: string;
   /** The STAC item the tile came from, and its `eo:cloud_cover` (percent) when the item gives one. */
   stacItem?: string;
   cloudCover?: number;

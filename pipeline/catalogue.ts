@@ -12,6 +12,7 @@ import { pixelSize, pixelToMap } from '../geo/raster.js';
 import { LONLAT, transformer } from '../geo/crs.js';
 import { openGeoTiff, parseIsoDate } from '../geo/tiff/open-geotiff.js';
 import type { GeoTiffFile } from '../geo/tiff/open-geotiff.js';
+import { tileFingerprint } from '../geo/tiff/imagery-fingerprint.js';
 import type { RejectedInput } from './model.js';
 import type { TileInfo } from '../geo/tile-reader.js';
 import { TubanError, asTubanError } from '../schemas/errors.js';
@@ -277,6 +278,7 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
   }
   return {
     id: await tileId(files, finest.grid),
+    fingerprint: await tileFingerprint(files),
     files: paths,
     bands,
     grid: finest.grid,

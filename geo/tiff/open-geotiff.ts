@@ -61,6 +61,8 @@ export interface GeoTiffFile {
   readonly date: string | null;
   readonly blockWidth: number;
   readonly blockHeight: number;
+  /** Where each stored chunk lies (TileOffsets/StripOffsets) and its bytes (TileByteCounts/StripByteCounts), in index order. */
+  readonly chunks: { readonly offsets: readonly number[]; readonly counts: readonly number[] };
   /**
    * Read a window of the listed samples (0-based) as one Float32Array per sample, row-major,
    * `win.width * win.height` long. Pixels outside the raster and nodata pixels are NaN.
@@ -579,6 +581,7 @@ async function describe(
     date,
     blockWidth,
     blockHeight,
+    chunks: { offsets, counts },
     async readWindow(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
       if (closed) throw new TubanError('INTERNAL', 'readWindow after close', path);
       if (!(win.width > 0 && win.height > 0) || !Number.isInteger(win.col) || !Number.isInteger(win.row)) {

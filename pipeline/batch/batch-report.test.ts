@@ -70,4 +70,19 @@ describe('batch report', () => {
     expect([villagesOnly.counts.outsideTownships, villagesOnly.counts.outsideVillages?.polygons, villagesOnly.warnings.length]).toEqual([undefined, 2, 1]);
     expect(summarise(base, [], [], polygons).counts.outsideVillages).toBeUndefined();
   });
+
+  it('says the ground not observed is unknown when no tile could be placed (no footprint read), not 0 m²', () => {
+    const base = {
+      batchId: 'b', epoch: '2026-10', mode: 'embedded' as const, database: 'pglite' as const, startedAt: new Date().toISOString(),
+      detector: { name: 'd', version: 'v', paramsHash: 'h', params: flatParams(DEFAULT_DETECTOR_PARAMS) }, warnings: [],
+      seamDuplicates: 0, seasonal: { polygons: 0, areaM2: 0 }, extraTimings: {},
+    };
+    const unreadable = { code: 'TILE.UNREADABLE' as const, message: 'not a TIFF', file: '/data/x.tif' };
+    const none = summarise(base, [], [{ subject: '/data/x.tif', error: unreadable }], []);
+    expect([none.notObservedM2, none.notObservedShare, none.notObservedUnknown]).toEqual([0, 1, true]);
+    // A rejected tile whose footprint was read: its ground is known, not observed.
+    const placed = summarise({ ...base, rejectedGroundM2: 1e8 }, [], [{ subject: '/data/x.tif', error: unreadable }], []);
+    expect([placed.notObservedM2, placed.notObservedShare, placed.notObservedUnknown]).toEqual([1e8, 1, false]);
+    expect(summarise(base, [tile('a', null)], [], []).notObservedUnknown).toBe(false);
+  });
 });

@@ -102,6 +102,12 @@ export interface BatchReport {
    * ground once). Absent in older reports.
    */
   rejectedNotObservedM2?: number;
+  /**
+   * True when no tile could be placed (none compared, no rejected tile's footprint read): how much
+   * ground went unobserved is unknown, and notObservedM2's 0 (notObservedShare 1) says nothing of it.
+   * Absent in older reports.
+   */
+  notObservedUnknown?: boolean;
   counts: {
     polygons: number;
     newSites: number;
@@ -190,6 +196,7 @@ export function summarise(
     notObservedM2: round(notObservedM2, 0),
     notObservedShare: observedM2 + notObservedM2 > 0 ? round(notObservedM2 / (observedM2 + notObservedM2), 4) : 1,
     rejectedNotObservedM2: round(rejectedNotObservedM2, 0),
+    notObservedUnknown: observedM2 + notObservedM2 === 0,
     counts: {
       polygons: polygons.length,
       newSites: polygons.filter((p) => p.previousCode === null).length,

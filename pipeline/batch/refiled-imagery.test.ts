@@ -2,17 +2,23 @@
  * A month's batch over the very acquisition an earlier month filed (last month's folder given as
  * --tiles) rejects that tile (TILE.ALREADY_FILED): it made every site over it "continuing" and the
  * month read "no new violation", exit 0, over ground nobody had looked at this month. Its ground is
- * not observed, the batch exits 3. A tile of the same files with another date, the month's own batch
- * run again, or an earlier month's, are not "already filed". Embedded PGlite.
+ * not observed, the batch exits 3. Another acquisition of the tile (another date and other bytes),
+ * the month's own batch run again, or an earlier month's, are not "already filed". Last month's
+ * undated tile (dated by each month's --epoch) is known by its bytes; another delivery of the same
+ * names, sizes and grid is not. On PGlite,
+ * or on the PostgreSQL server of TUBAN_TEST_DATABASE_URL in a fresh schema.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FeatureCollection } from 'geojson';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene } from '../../fixtures/synthetic-scene.js';
 import type { TileInfo } from '../../geo/tile-reader.js';
+import { openGeoTiff } from '../../geo/tiff/open-geotiff.js';
+import { writeGeoTiffArrays } from '../../geo/tiff/write-geotiff.js';
+import { catalogueTiles } from '../catalogue.js';
 import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
@@ -24,7 +30,8 @@ import { runBatch } from './run-batch.js';
 let db: Database;
 const cleanup: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
-  db = await openDatabase('memory://');
+  const url = process.env.TUBAN_TEST_DATABASE_URL;
+  db = url ? await openDatabase(url, { schema: `tuban_refiled_${process.pid}_${Date.now()}` }) : await openDatabase('memory://');
   await migrate(db);
 }, 120_000);
 afterAll(async () => {
@@ -32,7 +39,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-const tile = (id: string, date: string) => ({ id, date, files: [`/data/${id}.tif`] }) as unknown as TileInfo;
+const tile = (id: string, date: string, fingerprint?: string) => ({ id, date, files: [`/data/${id}.tif`], ...(fingerprint ? { fingerprint } : {}) }) as unknown as TileInfo;
 
 describe('filedInEarlierMonth', () => {
   it("names the earlier month's batch that used the same acquisition of the tile as its current imagery", async () => {
@@ -44,7 +51,7 @@ describe('filedInEarlierMonth', () => {
     await upsertTiles(db, 'b-sep', rows([tile('t1', '2026-10-08')], 'current'));
     await db.query("UPDATE tiles SET status = 'done' WHERE role = 'current'");
     await db.query("UPDATE batches SET status = 'done'");
-    expect(await filedInEarlierMonth(db, '2026-11', tile('t1', '2026-10-08'))).toEqual({ epoch: '2026-10', batchId: 'b-oct' });
+    expect(await filedInEarlierMonth(db, '2026-11', tile('t1', '2026-10-08'))).toEqual({ epoch: '2026-10', batchId: 'b-oct', date: '2026-10-08' });
     // A tile that month rejected (or never finished), a batch never finished or replaced: nothing
     // of the acquisition was issued, so it may serve a later month.
     for (const [id, status] of [['b-aug-skip', 'skipped'], ['b-aug-pend', 'pending']] as const) {
@@ -59,7 +66,7 @@ describe('filedInEarlierMonth', () => {
     await db.query("UPDATE batches SET status = 'done' WHERE epoch = '2026-07'");
     await upsertTiles(db, 'b-jul', rows([tile('t-jul', '2026-07-08')], 'current'));
     await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'b-jul'");
-    expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toEqual({ epoch: '2026-07', batchId: 'b-jul' });
+    expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toEqual({ epoch: '2026-07', batchId: 'b-jul', date: '2026-07-08' });
     await db.query("UPDATE batches SET replaced_by = 'b-jul-2' WHERE id = 'b-jul'");
     expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toBeNull();
     // A batch that crashed or was abandoned before it finished (its tile rows done) issued nothing.
@@ -71,6 +78,83 @@ describe('filedInEarlierMonth', () => {
     expect(await filedInEarlierMonth(db, '2026-10', tile('t2', '2026-10-08'))).toBeNull();
     expect(await filedInEarlierMonth(db, '2026-09', tile('t2', '2026-10-08'))).toBeNull();
   });
+});
+
+describe('filedInEarlierMonth by the imagery fingerprint', () => {
+  it("knows the same bytes dated otherwise (an undated tile dated by each month's --epoch); not another delivery of the same names", async () => {
+    await upsertBatch(db, { id: 'b-fp-jan', epoch: '2030-01', params: {} });
+    await upsertTiles(db, 'b-fp-jan', [
+      { tileId: 'u1', role: 'current', info: { tile: tile('u1', '2030-01-01', 'f-jan') } },
+      // Stored before fingerprints were kept.
+      { tileId: 'u2', role: 'current', info: { tile: tile('u2', '2030-01-01') } },
+    ]);
+    await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'b-fp-jan'");
+    await db.query("UPDATE batches SET status = 'done' WHERE id = 'b-fp-jan'");
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u1', '2030-02-01', 'f-jan'))).toEqual({ epoch: '2030-01', batchId: 'b-fp-jan', date: '2030-01-01' });
+    // Another delivery of the same names, sizes and grid (its id) with other pixels.
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u1', '2030-02-01', 'f-feb'))).toBeNull();
+    // The same bytes under other names (another id) are not matched here.
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u9', '2030-02-01', 'f-jan'))).toBeNull();
+    // A row with no fingerprint still matches by date, and only so.
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u2', '2030-01-01', 'f-any'))).toEqual({ epoch: '2030-01', batchId: 'b-fp-jan', date: '2030-01-01' });
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u2', '2030-02-01', 'f-any'))).toBeNull();
+  });
+});
+
+/** The pixels of `src`, written uncompressed with no date tag: a file's size says nothing of its pixels then. */
+async function undatedCopy(src: string, dest: string): Promise<void> {
+  const f = await openGeoTiff(src);
+  try {
+    const bands = await f.readWindow({ col: 0, row: 0, width: f.grid.width, height: f.grid.height }, [0, 1, 2, 3]);
+    await mkdir(dirname(dest), { recursive: true });
+    await writeGeoTiffArrays(dest, { grid: f.grid, dtype: 'uint16', bands, nodata: 0, compression: 'none' });
+  } finally {
+    await f.close();
+  }
+}
+
+describe("a batch given last month's undated imagery", () => {
+  it('rejects the tile dated by the epoch whose bytes an earlier month filed; a new delivery of the same names and sizes, and the month chain, are compared', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-refiled-undated-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    // Three acquisitions of one tile: no date in tags or names (monthNames writes no tag), written
+    // uncompressed under one name, so their names, sizes and grid (the tile id) are the same.
+    const scenes = await Promise.all([5, 6, 7].map((seed) => generateScene({ dir: join(dir, `scene-${seed}`), size: 192, seed, monthNames: true })));
+    const deliveries: string[] = [];
+    for (const [k, scene] of scenes.entries()) {
+      const [src] = (await readdir(scene.currentDir)).filter((f) => f.endsWith('.tif'));
+      const folder = join(dir, `delivery-${k}`);
+      await undatedCopy(join(scene.currentDir, src), join(folder, 'T50SMF.tif'));
+      deliveries.push(folder);
+    }
+    const ids = await Promise.all(deliveries.map(async (d) => (await catalogueTiles([d], { fallbackDate: '2027-01' })).tiles.map((t) => t.id)));
+    expect(new Set(ids.flat()).size).toBe(1);
+    const log = pino({ level: 'silent' });
+    const run = (epoch: string, tiles: string, out: string, prior: { dir: string; date?: string } = { dir: scenes[0].priorDir }) =>
+      runBatch(BatchArgsSchema.parse({ epoch, tiles: [tiles], prior: [prior.dir], ...(prior.date ? { priorDate: prior.date } : {}), zones: [scenes[0].zonesPath] }), { db, log, out: join(dir, out) });
+
+    const january = await run('2027-01', deliveries[0], 'jan');
+    expect(january.report.rejected).toEqual([]);
+    expect(january.report.tiles.map((t) => `${t.status} ${t.date}`)).toEqual(['done 2027-01-01']);
+
+    // January's folder again as February's: dated 2027-02 by the epoch, the same bytes.
+    const february = await run('2027-02', deliveries[0], 'feb');
+    expect(february.report.rejected.map((r) => r.error.code)).toEqual(['TILE.ALREADY_FILED']);
+    expect(february.report.rejected[0].error.message).toContain(
+      `this imagery (the same bytes, dated 2027-01-01 there and 2027-02-01 here) was already the current imagery of 2027-01 (batch ${january.plan.batchId})`,
+    );
+    expect(february.report.tiles.some((t) => t.status === 'done')).toBe(false);
+
+    // The provider's new delivery: the same name, size and grid, other pixels.
+    const march = await run('2027-03', deliveries[1], 'mar');
+    expect(march.report.rejected).toEqual([]);
+    expect(march.report.tiles.map((t) => t.status)).toEqual(['done']);
+
+    // The month chain: March's current is April's prior.
+    const april = await run('2027-04', deliveries[2], 'apr', { dir: deliveries[1], date: '2027-03' });
+    expect(april.report.rejected).toEqual([]);
+    expect(april.report.tiles.map((t) => t.status)).toEqual(['done']);
+  }, 240_000);
 });
 
 describe("a batch given last month's imagery", () => {

@@ -1,0 +1,58 @@
+/**
+ * The imagery fingerprint: the same pixels' bytes under another name or date tag are the same
+ * imagery; another acquisition (other pixels) of the same grid is not, compressed or not (where
+ * every chunk's byte count is the same).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Grid } from '../raster.js';
+import { imageryFingerprint } from './imagery-fingerprint.js';
+import { openGeoTiff } from './open-geotiff.js';
+import { writeGeoTiffArrays } from './write-geotiff.js';
+
+const grid: Grid = { width: 300, height: 210, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** Seeded pseudo-random reflectance-like bands: each seed another acquisition. */
+function bands(seed: number): Uint16Array[] {
+  let a = seed;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return [0, 1, 2, 3].map((b) => Uint16Array.from({ length: grid.width * grid.height }, (_, i) => 1000 + b * 400 + (i % 97) * 3 + ((rnd() * 200) | 0)));
+}
+
+async function fingerprintOf(path: string): Promise<string> {
+  const f = await openGeoTiff(path);
+  try {
+    return await imageryFingerprint(f);
+  } finally {
+    await f.close();
+  }
+}
+
+describe('imageryFingerprint', () => {
+  for (const compression of ['deflate', 'none'] as const) {
+    it(`is the same for the same pixels under another name and date, another for other pixels (${compression})`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tuban-fingerprint-'));
+      dirs.push(dir);
+      const write = (name: string, seed: number, date?: string) =>
+        writeGeoTiffArrays(join(dir, name), { grid, dtype: 'uint16', bands: bands(seed), nodata: 0, tileSize: 64, compression, ...(date ? { date } : {}) });
+      await write('a.tif', 1);
+      await write('S2_20261008.tif', 1, '2026-10-08');
+      await write('b.tif', 2);
+      const [a, again, other] = await Promise.all(['a.tif', 'S2_20261008.tif', 'b.tif'].map((n) => fingerprintOf(join(dir, n))));
+      expect(a).toMatch(/^[0-9a-f]{16}$/);
+      expect(again).toBe(a);
+      expect(other).not.toBe(a);
+    });
+  }
+});
