@@ -55,4 +55,20 @@ describe('imageryFingerprint', () => {
       expect(other).not.toBe(a);
     });
   }
+
+  it('tells uncompressed acquisitions apart that differ only in a band of columns, the rest nodata (a swath edge), wherever the band lies', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-fingerprint-edge-'));
+    dirs.push(dir);
+    // Data only in a 64-pixel-wide band of columns (one column of 64² chunks), zero (nodata) elsewhere.
+    const edge = (seed: number, col0: number) =>
+      bands(seed).map((b) => b.map((v, i) => (i % grid.width >= col0 && i % grid.width < col0 + 64 ? v : 0)));
+    for (const col0 of [0, 64, 128, 192, 236]) {
+      const write = (name: string, seed: number) =>
+        writeGeoTiffArrays(join(dir, name), { grid, dtype: 'uint16', bands: edge(seed, col0), nodata: 0, tileSize: 64, compression: 'none' });
+      await write(`a${col0}.tif`, 1);
+      await write(`b${col0}.tif`, 2);
+      expect(await fingerprintOf(join(dir, `b${col0}.tif`)), `data in columns ${col0}–${col0 + 63}`).not.toBe(await fingerprintOf(join(dir, `a${col0}.tif`)));
+    }
+  });
 });
+
