@@ -19,6 +19,13 @@ import { loadUsers } from './users.js';
 import { wireChineseValidation } from './validity.js';
 import { activeView, onShow, showTabsFor, showView } from './views.js';
 
+/**
+ * The card a `?case=` link (or a draft) opens once the first view is in; dropped when the user picks
+ * another month before then (showMonth): opened afterwards, it covered the month they chose with a
+ * card of the link's month.
+ */
+let linkedCase = null;
+
 async function start() {
   $('login').hidden = true;
   $('app').hidden = false;
@@ -53,10 +60,10 @@ async function start() {
   const wanted = params.get('epoch') ?? draft?.epoch;
   state.epoch = months.includes(wanted) ? wanted : epochs[0]?.epoch ?? months[0];
   $('epoch').value = state.epoch ?? '';
+  linkedCase = params.get('case') ?? draft?.code ?? null;
   await firstView();
-  const code = params.get('case') ?? draft?.code;
-  if (code) {
-    openCard(code);
+  if (linkedCase) {
+    openCard(linkedCase);
     return;
   }
   // The sign-in form is gone with the focus on it: keyboard users start at the inbox (J/K, Enter),
@@ -117,6 +124,7 @@ on('changed', async (code) => {
 
 /** Show another month: its imagery, inbox, counts and map (the selector's choice, or a clue filed in another month). */
 async function showMonth(month) {
+  linkedCase = null;
   state.epoch = month;
   $('epoch').value = month;
   setUrl({ epoch: state.epoch, case: null });

@@ -43,6 +43,8 @@ export async function openCard(code, { refit = true } = {}) {
     $('card-body').innerHTML = '<p class="muted">加载中…</p>';
   }
   setUrl({ case: code });
+  // The map's selection follows the card being opened (its fit waits for the card), not the one shown.
+  if (refit) select(code);
   let card;
   try {
     card = await api(`/api/polygons/${encodeURIComponent(code)}`);

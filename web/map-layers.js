@@ -50,32 +50,48 @@ export async function loadMapData(moved = false) {
 }
 
 /**
- * The card to fit the map to once it is ready: a card opened before (a `?case=` link, a draft's card
- * after an expired session, an inbox item clicked in the map's first second) is selected then.
+ * The fit the open card asks for: its `card` (null while it loads), and `jump`, whether it was opened
+ * before the map was ready. A card opened before (a `?case=` link, a draft's card after an expired
+ * session, an inbox item clicked in the map's first second) is jumped to, not flown to: a fit animated
+ * from the month's whole view asked for that view's polygons and imagery first, wasted once the
+ * card's own came in. Kept until a ready map has made it.
  */
-let fitWhenReady = null;
+let pendingFit = null;
 
-/** Select the open card's polygon (null: none); with `card`, fit the map to it. Before the map is ready, recorded for selectWhenReady. */
+/**
+ * Select the open card's polygon (null: none); with `card`, fit the map to it. Called without a card as
+ * a card starts loading (card.js openCard): the selection is the card being opened, not the one still
+ * shown, so a map ready meanwhile neither highlights nor fits the old one. A re-render of the same card
+ * without `card` keeps the fit it asked for before.
+ */
 export function select(code, card) {
   const map = state.map;
   if (state.mapReady) state.polygons.select(state.selected, false);
-  // A re-render of the same card (no `card`) keeps the fit it asked for before.
-  fitWhenReady = !code ? null : card ?? (code === state.selected ? fitWhenReady : null);
+  const jump = code === state.selected && pendingFit ? pendingFit.jump : !state.mapReady;
+  if (!code) pendingFit = null;
+  else if (card) pendingFit = { card, jump };
+  else if (code !== state.selected) pendingFit = { card: null, jump };
   state.selected = code;
   filterMap(); // the open card's polygon is shown whatever the filters
-  if (!state.mapReady || !code) return;
-  fitWhenReady = null;
-  state.polygons.select(code, true);
-  const g = card?.geometry;
-  if (g) {
-    const pts = g.type === 'Point' ? [g.coordinates] : g.coordinates.flat(g.type === 'MultiPolygon' ? 2 : 1);
-    const xs = pts.map((p) => p[0]);
-    const ys = pts.map((p) => p[1]);
-    map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 120, maxZoom: 15, duration: 400 });
-  }
+  if (!code || !map) return;
+  if (state.mapReady) state.polygons.select(code, true);
+  if (!pendingFit?.card) return;
+  // Before the map is ready its camera goes there already, so that its first tiles are the card's;
+  // the jump is made again once it is ready (the same view, unless moved meanwhile).
+  fitTo(map, pendingFit.card.geometry, !pendingFit.jump);
+  if (state.mapReady) pendingFit = null;
 }
 
-/** The map now ready: the card opened before it, selected and fitted to as it would have been. */
+/** Fit `map` to geometry `g` (a polygon, multipolygon or point), flying there when `animate`, else at once. */
+function fitTo(map, g, animate) {
+  if (!g) return;
+  const pts = g.type === 'Point' ? [g.coordinates] : g.coordinates.flat(g.type === 'MultiPolygon' ? 2 : 1);
+  const xs = pts.map((p) => p[0]);
+  const ys = pts.map((p) => p[1]);
+  map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 120, maxZoom: 15, ...(animate ? { duration: 400 } : { animate: false }) });
+}
+
+/** The map now ready: the card opened before it (or still loading), selected and fitted to as it would have been. */
 export function selectWhenReady() {
-  if (state.selected) select(state.selected, fitWhenReady);
+  if (state.selected) select(state.selected, pendingFit?.card ?? undefined);
 }

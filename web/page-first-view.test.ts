@@ -173,7 +173,7 @@ describe.skipIf(!haveBrowser)('a card opened before the map is ready', () => {
   it('selects the card and fits the map to its polygon', async () => {
     expect(cardFirst).toBe(true);
     expect(await page.evaluate(() => (window as unknown as { tuban: Tuban }).tuban.selected)).toBe(code(2));
-    // The fit is an animation (400 ms): where it ends.
+    // Where the fit ends (a jump, not a flight: web/page-case-link.test.ts).
     await page.waitForFunction(() => !(window as unknown as { tuban: Tuban }).tuban.map.isMoving());
     const view = await page.evaluate(() => {
       const m = (window as unknown as { tuban: Tuban }).tuban.map;

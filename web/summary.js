@@ -45,11 +45,12 @@ export async function loadLedger() {
   // exactly one status column, named as the inbox's status filter names it, so a row adds up to its 图斑.
   const bt = (name, r) => `<tr><th>${esc(name)}</th><td>${r.n}</td>${STATUS_COLUMNS.map(([key]) => `<td>${r.status[key]}</td>`).join('')}<td>${r.open}</td><td class="${r.overdue ? 'overdue' : ''}">${r.overdue}</td></tr>`;
   const statusHeadings = STATUS_COLUMNS.map(([, label, title]) => `<th class="status"${title ? ` title="${esc(title)}"` : ''}>${esc(label)}</th>`).join('');
-  summary.innerHTML = `<table class="table" id="summary-table"><thead><tr><th>区县</th><th>图斑</th><th>面积(亩)</th><th>合法</th><th>违法</th><th>其他</th><th>持续监测</th><th>未销号</th><th>逾期</th></tr></thead>
-    <tbody>${[...byDistrict.rows].sort().map(([k, r]) => tr(k, r)).join('')}</tbody><tfoot>${tr('合计', total)}</tfoot></table>
+  // Each table in its own sideways-scrolling box: the by-bureau table's columns are wider than the panel.
+  summary.innerHTML = `<div class="table-scroll"><table class="table" id="summary-table"><thead><tr><th>区县</th><th>图斑</th><th>面积(亩)</th><th>合法</th><th>违法</th><th>其他</th><th>持续监测</th><th>未销号</th><th>逾期</th></tr></thead>
+    <tbody>${[...byDistrict.rows].sort().map(([k, r]) => tr(k, r)).join('')}</tbody><tfoot>${tr('合计', total)}</tfoot></table></div>
     <p class="muted">已出核查结论 ${total.judged}/${total.n}，违法占比 ${total.n ? ((total.illegal / total.n) * 100).toFixed(1) : 0}%</p>
-    <table class="table" id="summary-bureau-table"><thead><tr><th rowspan="2">牵头单位</th><th rowspan="2">图斑</th><th colspan="${STATUS_COLUMNS.length}" class="group">当前状态</th><th rowspan="2">未销号</th><th rowspan="2">逾期</th></tr><tr>${statusHeadings}</tr></thead>
-    <tbody>${[...byBureau.rows].sort().map(([k, r]) => bt(k, r)).join('')}</tbody><tfoot>${bt('合计', byBureau.total)}</tfoot></table>`;
+    <div class="table-scroll"><table class="table" id="summary-bureau-table"><thead><tr><th rowspan="2">牵头单位</th><th rowspan="2">图斑</th><th colspan="${STATUS_COLUMNS.length}" class="group">当前状态</th><th rowspan="2">未销号</th><th rowspan="2">逾期</th></tr><tr>${statusHeadings}</tr></thead>
+    <tbody>${[...byBureau.rows].sort().map(([k, r]) => bt(k, r)).join('')}</tbody><tfoot>${bt('合计', byBureau.total)}</tfoot></table></div>`;
 }
 
 /**
