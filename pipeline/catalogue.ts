@@ -30,6 +30,8 @@ export interface CatalogueOptions {
   date?: string;
   /** `YYYY-MM` (the epoch) for tiles with no date at all; each use is a warning. */
   fallbackDate?: string;
+  /** Keep each tile's imagery fingerprint (the current tiles': TILE.ALREADY_FILED asks it; a prior's is never asked). */
+  fingerprint?: boolean;
 }
 
 export interface Catalogue {
@@ -262,7 +264,7 @@ interface DateChoice {
   warnings: string[];
 }
 
-async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], dates: DateChoice, stac?: StacTile): Promise<TileInfo> {
+async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], dates: DateChoice, fingerprint: boolean, stac?: StacTile): Promise<TileInfo> {
   const finest = files.reduce((a, b) => (pixelSize(b.grid) < pixelSize(a.grid) ? b : a));
   const paths = files.map((f) => f.path);
   let date = dates.override ?? stac?.date ?? (await tileDate(files));
@@ -278,7 +280,7 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
   }
   return {
     id: await tileId(files, finest.grid),
-    fingerprint: await tileFingerprint(files),
+    ...(fingerprint ? { fingerprint: await tileFingerprint(files) } : {}),
     files: paths,
     bands,
     grid: finest.grid,
@@ -392,7 +394,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
             if (sample >= spp) throw new TubanError('TILE.BAND_MISMATCH', `${band} is sample ${sample + 1} of ${file}, which has ${spp}`, subject);
             bands[band] = { file, sample };
           }
-          return describeTile(opened, bands, dates, stac);
+          return describeTile(opened, bands, dates, opts.fingerprint ?? false, stac);
         }, grids),
       );
     } catch (err) {
@@ -410,7 +412,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   for (const path of multiband) {
     const grids: Grid[] = [];
     try {
-      tiles.push(await withFiles([path], async ([f]) => describeTile([f], multibandBands(f, opts.bands, warnings), dates), grids));
+      tiles.push(await withFiles([path], async ([f]) => describeTile([f], multibandBands(f, opts.bands, warnings), dates, opts.fingerprint ?? false), grids));
     } catch (err) {
       const e = asTubanError(err, path);
       rejected.push({ subject: path, error: e.toJSON(), ...footprintOf(grids) });

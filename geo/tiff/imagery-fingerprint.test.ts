@@ -70,5 +70,24 @@ describe('imageryFingerprint', () => {
       expect(await fingerprintOf(join(dir, `b${col0}.tif`)), `data in columns ${col0}–${col0 + 63}`).not.toBe(await fingerprintOf(join(dir, `a${col0}.tif`)));
     }
   });
+
+  it('tells uncompressed acquisitions apart whose pixels are a corner sliver of the tile (0.5 %), the rest nodata', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-fingerprint-sliver-'));
+    dirs.push(dir);
+    // A triangle of ~25 × 25 px in one corner: a swath's edge across the tile's corner.
+    const sliver = (seed: number, corner: 'nw' | 'se') =>
+      bands(seed).map((b) =>
+        b.map((v, i) => {
+          const [x, y] = [i % grid.width, Math.floor(i / grid.width)];
+          const [u, w] = corner === 'nw' ? [x, y] : [grid.width - 1 - x, grid.height - 1 - y];
+          return u + w < 25 ? v : 0;
+        }),
+      );
+    for (const corner of ['nw', 'se'] as const) {
+      for (const [name, seed] of [[`a-${corner}.tif`, 1], [`b-${corner}.tif`, 2]] as const)
+        await writeGeoTiffArrays(join(dir, name), { grid, dtype: 'uint16', bands: sliver(seed, corner), nodata: 0, tileSize: 64, compression: 'none' });
+      expect(await fingerprintOf(join(dir, `b-${corner}.tif`)), corner).not.toBe(await fingerprintOf(join(dir, `a-${corner}.tif`)));
+    }
+  });
 });
 

@@ -63,7 +63,7 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
   const plannedAt = new Date().toISOString();
   const [cur, pri] = await Promise.all([
     // Only current tiles fall back to the epoch: a prior tile's month is not known from the batch.
-    catalogueTiles(args.tiles, { bands: args.bands, date: args.tilesDate, fallbackDate: args.epoch }),
+    catalogueTiles(args.tiles, { bands: args.bands, date: args.tilesDate, fallbackDate: args.epoch, fingerprint: true }),
     catalogueTiles(args.prior, { bands: args.bands, date: args.priorDate }),
     // Stop before detecting anything when no zone file gives a district.
     checkDistricts(args, loadZones),
