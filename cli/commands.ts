@@ -27,6 +27,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               (tiles: GeoTIFF/COG files, Sentinel-2 band files or STAC item / ItemCollection .json)
     --zones     zone layers; at least one must hold the districts (kind 'district' or a DataV file).
                 A suffix gives one file's CRS: --zones districts.json@gcj02 farmland.gpkg
+                (a DataV file needs one: @gcj02 as downloaded, @wgs84 once converted)
     --zones-crs the CRS of every zone file without a suffix (overrides what the file declares)
     --wait-db   seconds to wait for another tuban process holding the embedded database (default 0: exit 75)
     --detector  auto (default): the 6-band learned model on tiles with swir1/swir2, the 4-band one on

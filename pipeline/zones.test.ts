@@ -187,6 +187,24 @@ describe('loadZones: a DataV file of cities is not a district layer', () => {
     expect(cq.zones.filter((z) => z.kind === 'district').length).toBe(38);
   });
 
+  it('names the CRS a DataV-looking file declares as the way out for a converted copy (@wgs84 would read its metres as degrees)', async () => {
+    const gk = join(dir, 'datav-gk.geojson');
+    const [x, y] = [500000, 4060000];
+    await writeFile(gk, JSON.stringify({
+      type: 'FeatureCollection',
+      crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::4548' } },
+      features: [{ type: 'Feature', properties: { adcode: 370102, name: '历下区', level: 'district' }, geometry: { type: 'Polygon', coordinates: [[[x, y], [x + 5000, y], [x + 5000, y + 5000], [x, y + 5000], [x, y]]] } }],
+    }));
+    const unsaid = await loadZones([gk]);
+    expect(unsaid.rejected.map((x) => x.error.code)).toEqual(['ZONES.CRS_MISSING']);
+    expect(unsaid.rejected[0].error.message).toContain(`--zones ${gk}@EPSG:4548`);
+    expect(unsaid.rejected[0].error.message).not.toContain('@wgs84');
+    // The way out it names works.
+    const said = await loadZones([gk], { crsByPath: { [gk]: 'EPSG:4548' } });
+    expect(said.rejected).toEqual([]);
+    expect(said.zones.map((z) => z.code)).toEqual(['370102']);
+  });
+
   it('keeps a file\'s explicit kind district, and district codes of a hand-made file without a level', async () => {
     const a = join(dir, 'county-codes.geojson');
     await writeFile(a, fc([{ properties: { adcode: '370102', name: '历下区' }, geometry: square(117, 36.6) }, { properties: { adcode: '370100', name: '济南市' }, geometry: square(117.1, 36.6) }]));

@@ -10,6 +10,7 @@ import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon';
 import { featureCollection } from '@turf/helpers';
 import { kinks } from '@turf/kinks';
 import { union } from '@turf/union';
+import { LONLAT } from '../geo/crs.js';
 import { ringsSimple } from '../geo/kernels/segments.js';
 import { readVectorFile, type VectorFeature } from '../geo/vector/read-vector.js';
 import { TubanError, asTubanError } from '../schemas/errors.js';
@@ -175,6 +176,11 @@ export interface LoadZonesOptions {
   zonesCrs?: string;
   /** Per-file override (by the path as given), for mixed inputs such as one GCJ-02 district file. */
   crsByPath?: Record<string, string>;
+  /**
+   * Read a DataV-looking file given without a CRS as it declares instead of refusing it: for a stored
+   * batch's files (the quarter report), which batches before the refusal read that way.
+   */
+  unstatedDataVAsDeclared?: boolean;
 }
 
 export interface LoadZonesResult {
@@ -250,11 +256,8 @@ export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): P
     // A DataV download is GCJ-02 whatever it declares, and one converted already looks the same:
     // read as WGS84 unasked, every polygon near a district border went to the wrong district (exit 0
     // with a warning). Which one it is, only the user knows: refused until the path says.
-    if (crs === undefined && read.crs !== 'gcj02' && looksLikeDataV(read.features)) {
-      const message =
-        `looks like an Aliyun DataV boundary file (adcode, level/centroid), which is in GCJ-02, 400–800 m off WGS84; read as WGS84 every polygon near a district border would be routed to the wrong district. ` +
-        `Say which it is: --zones ${path}@gcj02 for a DataV download (converted on reading), or --zones ${path}@wgs84 if it was converted to WGS84 already`;
-      rejected.push({ subject: path, error: new TubanError('ZONES.CRS_MISSING', message, path).toJSON() });
+    if (crs === undefined && !opts.unstatedDataVAsDeclared && read.crs !== 'gcj02' && looksLikeDataV(read.features)) {
+      rejected.push({ subject: path, error: new TubanError('ZONES.CRS_MISSING', dataVUnstated(path, read.crs), path).toJSON() });
       continue;
     }
     warnings.push(...read.warnings);
@@ -388,6 +391,24 @@ function aboveDistrict(properties: VectorFeature['properties']): boolean {
   if (level === 'district') return false;
   const code = firstProp(properties, CODE_KEYS);
   return code !== undefined && /^\d{4}00$/.test(code);
+}
+
+/**
+ * Why a DataV-looking file given without a CRS is refused, and the two ways out. A converted copy is
+ * named in the CRS it declares: a suffix overrides the file's own, so @wgs84 on Gauss-Krüger metres
+ * would read them as degrees.
+ */
+function dataVUnstated(path: string, declared: string): string {
+  const lonLat = declared === LONLAT || declared === 'EPSG:4490';
+  const converted = lonLat
+    ? `--zones ${path}@wgs84 if it was converted to WGS84 already`
+    : /^EPSG:\d+$/.test(declared)
+      ? `--zones ${path}@${declared} (the CRS it declares) if it was converted already`
+      : `if it was converted already, reproject it to CGCS2000 (ogr2ogr -t_srs EPSG:4490 out.gpkg ${path}) and pass out.gpkg@cgcs2000`;
+  return (
+    `looks like an Aliyun DataV boundary file (adcode, level/centroid), which is in GCJ-02, 400–800 m off WGS84; read as it declares, every polygon near a district border would be routed to the wrong district. ` +
+    `Say which it is: --zones ${path}@gcj02 for a DataV download (converted on reading), or ${converted}`
+  );
 }
 
 function looksLikeDataV(features: VectorFeature[]): boolean {

@@ -419,6 +419,22 @@ describe('quarterly report', () => {
     }
   });
 
+  it('reads a DataV-looking file a batch was given without a suffix as that batch did (before such files were refused), so its districts keep their 零报告 line', async () => {
+    const datav = join(dir, 'districts-datav.geojson');
+    await writeFile(datav, JSON.stringify({
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: { adcode: 370112, name: '历城区', level: 'district', centroid: [117.3, 36.0] }, geometry: sq(117.2, 36.0, 0.2) }],
+    }));
+    await upsertBatch(db, { id: 'b-2026-11', epoch: '2026-11', params: {}, plan: { args: { zones: [datav] } } });
+    try {
+      const r = await quarterReport(db, '2026Q4', { asOf: '2026-12-10' });
+      expect(r.byDistrict.map((l) => [l.key, l.name, l.items, l.note])).toContainEqual(['370112', '历城区', 0, '零报告']);
+      expect(r.warnings).toEqual([]);
+    } finally {
+      await db.query("DELETE FROM batches WHERE id = 'b-2026-11'");
+    }
+  });
+
   it('says 无影像覆盖, not 零报告, for a district no detected tile looked at', async () => {
     await db.query("UPDATE tiles SET status = 'rejected' WHERE batch_id = 'b-2026-10'");
     try {

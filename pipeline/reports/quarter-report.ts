@@ -156,6 +156,9 @@ function detectedFootprints(rows: { plan: unknown; done: string[] | null }[]): P
   return out;
 }
 
+/** A zone file rejected whole (not one feature of it). */
+const FILE_REJECTED = new Set(['ZONES.UNREADABLE', 'ZONES.EMPTY', 'ZONES.CRS_MISSING', 'INPUT.NOT_FOUND']);
+
 /** Districts of the zone layers the batches ran with: code → name and outline. */
 async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<string, Zone>> {
   const out = new Map<string, Zone>();
@@ -169,9 +172,10 @@ async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<
       const key = `${path}\u0000${crs ?? ''}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const loaded = await loadZones([path], { zonesCrs: crs });
+      // As the batch read it: a DataV-looking file without a suffix was read as it declares before such files were refused.
+      const loaded = await loadZones([path], { zonesCrs: crs, unstatedDataVAsDeclared: true });
       for (const r of loaded.rejected) {
-        if (r.error.code === 'ZONES.UNREADABLE' || r.error.code === 'INPUT.NOT_FOUND') warnings.push(`${path}: zone file unreadable now (${r.error.message}); a district only it knew gets no 零报告 line`);
+        if (FILE_REJECTED.has(r.error.code)) warnings.push(`${path}: zone file unreadable now (${r.error.message}); a district only it knew gets no 零报告 line`);
       }
       for (const z of loaded.zones) if (z.kind === 'district' && z.code && !out.has(z.code)) out.set(z.code, z);
     }
