@@ -68,12 +68,18 @@ const defaultLog: TemplateLog = (level, message) => {
   if (level === 'warn') process.stderr.write(`tuban: ${message}\n`);
 };
 
-/** SQLSTATE classes that a retry can cure: connection loss, serialisation failure, deadlock, shutdown. */
+/** SQLSTATEs that a retry can cure: connection loss, serialisation failure, deadlock, shutdown, too many connections. */
+const TRANSIENT_SQLSTATE = /^(08...|40001|40P01|57P0[123]|53300)$/;
+/**
+ * Node's codes for a server that is not there (stopped, restarting, its host rebooting): the pg
+ * client passes them through as the error's `code`, beside SQLSTATEs. Once classified as not
+ * transient, a PostgreSQL stopped for a few seconds failed a batch's tiles for good at once.
+ */
+const TRANSIENT_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    return code.startsWith('08') || code === '40001' || code === '40P01' || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
-  }
+  if (typeof code === 'string') return TRANSIENT_SQLSTATE.test(code) || TRANSIENT_SOCKET.has(code);
   const msg = err instanceof Error ? err.message : '';
   return /ECONNRESET|ECONNREFUSED|EPIPE|Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(msg);
 }
