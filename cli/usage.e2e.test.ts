@@ -178,4 +178,23 @@ describe('tuban usage', () => {
       expect(existsSync(join(dir, 'out-typo')), args[0]).toBe(false);
     }
   });
+
+  it('says in one line that PostgreSQL did not answer, naming the address, when it is down (it was a stack trace)', async () => {
+    // A port nothing listens on: a PostgreSQL stopped, or not up yet when systemd starts tuban serve.
+    const { createServer } = await import('node:net');
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const url = `postgres://tuban:secret-pw@127.0.0.1:${closed}/tuban`;
+    for (const args of [['migrate'], ['serve', '--port', '0', '--data', join(dir, 'data-pg-down')]]) {
+      const r = await tuban([...args, '--db', url]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toContain(`tuban: DB.TRANSIENT: connect ECONNREFUSED 127.0.0.1:${closed}`);
+      expect(r.stderr).not.toContain('secret-pw');
+    }
+  });
 });
