@@ -1,7 +1,13 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
+/**
+ * PostgreSQL stopped for a few seconds while a worker runs (a restart for a minor upgrade): the
+ * connections it refuses meanwhile are DB.TRANSIENT, so the tile job is retried with backoff and the
+ * batch finishes once the server is back, instead of failing for good at once as INTERNAL. Needs a
+ * server: `node scripts/test-servers.mjs -- npx vitest run workers/queue/queue-db-down.test.ts`.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { openDatabase } from '../../pipeline/store/open-database.js';
+import { tcpRelay } from '../../pipeline/testing/tcp-relay.js';
 import type { Database } from '../../pipeline/store/queryable.js';
 import type { JobHandlers } from '../../schemas/jobs.js';
 import { TubanError } from '../../schemas/errors.js';
@@ -10,50 +16,9 @@ import { enqueueBatch } from './enqueue-batch.js';
 import { startWorker } from './start-worker.js';
 import { followBatch } from './follow-batch.js';
 
-/**
- * A TCP relay in front of the real PostgreSQL: `down()` closes the port and cuts every connection
- * through it, as a stopped server (`pg_ctl stop`, a package upgrade's restart) does; `up()` opens
- * the same port again. New connections meanwhile are refused (ECONNREFUSED).
- */
-function relay(target: URL) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port), target.hostname);
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => s.destroy());
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as { port: number }).port;
-        resolve();
-      });
-    });
-  return {
-    up: listen,
-    down: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server!.close(() => resolve());
-      }),
-    url: () => {
-      const u = new URL(target.href);
-      u.port = String(port);
-      return u.href;
-    },
-  };
-}
-
 describe.runIf(servers)('PostgreSQL stopped and started again (connection refused meanwhile)', () => {
   const schema = uniqueName('db_down');
-  const proxy = relay(new URL(servers?.databaseUrl ?? 'postgres://x@127.0.0.1:1/x'));
+  const proxy = tcpRelay(new URL(servers?.databaseUrl ?? 'postgres://x@127.0.0.1:1/x'));
   let db: Database;
 
   beforeAll(async () => {
