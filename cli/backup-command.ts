@@ -52,14 +52,27 @@ export async function backupCommand(flags: Flags): Promise<number> {
       await copyFile(from, to);
       if (createHash('sha256').update(await readFile(to)).digest('hex') !== sha) throw new Error(`${from}: its content no longer matches its hash ${sha}`);
     }
+    // Not one of them there: the wrong folder (the default .tuban/data, not tuban serve's --data),
+    // and a backup without a single photo that said so in a warning and exited 0 (cron saw success).
+    if (hashes.length > 0 && missing.length === hashes.length) {
+      throw new UsageError(
+        `--data ${dataDir} holds none of the ${hashes.length} evidence files the database names (such as evidence/${hashes[0].slice(0, 2)}/${hashes[0]}): give tuban serve's --data (TUBAN_DATA); nothing was written`,
+        'backup',
+      );
+    }
     await writeFile(join(partial, 'manifest.json'), JSON.stringify({ ...manifest, evidence: { files: hashes.length - missing.length, missing } }, null, 1) + '\n');
     await rename(partial, out);
     const rows = manifest.tables.reduce((a, t) => a + t.rows, 0);
     process.stdout.write(
-      `backup ${out}: schema version ${manifest.schemaVersion}, ${manifest.tables.length} tables, ${rows} rows, ${hashes.length - missing.length} evidence files\n` +
-        (missing.length ? `  warning: ${missing.length} evidence file(s) named in the database are not in ${dataDir}: ${missing.slice(0, 5).join(', ')}\n` : ''),
+      `backup ${out}: schema version ${manifest.schemaVersion}, ${manifest.tables.length} tables, ${rows} rows, ${hashes.length - missing.length} evidence files\n`,
     );
-    return 0;
+    if (missing.length === 0) return 0;
+    // Written (the database is whole), but a restore of it lacks these files: not a success to a script.
+    process.stderr.write(
+      `tuban backup: ${missing.length} evidence file(s) named in the database are not in ${dataDir}: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''} ` +
+        `(all in ${join(out, 'manifest.json')}, evidence.missing); the backup lacks them\n`,
+    );
+    return 1;
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
     throw err;

@@ -7,7 +7,7 @@
  * Needs `npm run build` first (npm test does it).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,34 @@ describe('tuban backup and tuban restore', () => {
     expect(r.stderr).toMatch(new RegExp(`^tuban: BACKUP.INVALID: .*bk-damaged: evidence/${sha256.slice(0, 2)}/${sha256}: its content does not match its hash; the backup is damaged\n$`));
     expect(existsSync(join(dir, 'db3'))).toBe(false);
     expect(existsSync(join(dir, 'data3'))).toBe(false);
+  }, 300_000);
+
+  it("refuses a --data that holds none of the evidence the database names (the default .tuban/data beside tuban serve's own: exit 0, a backup without a photo); one that lacks some writes the backup and exits 1, naming them", async () => {
+    // The worked month's database with a second evidence row whose file is lost from --data.
+    const lostDb = join(dir, 'db-lost');
+    await cp(join(dir, 'db'), lostDb, { recursive: true });
+    const lost = 'ab'.repeat(32);
+    const db = await openDatabase(lostDb);
+    try {
+      await db.query(`INSERT INTO evidence (code, sha256, file_name, mime, size_bytes, uploaded_by) VALUES ($1, $2, 'lost.jpg', 'image/jpeg', 10, 'nr')`, [A, lost]);
+    } finally {
+      await db.close();
+    }
+    const emptyData = join(dir, 'data-elsewhere');
+    await mkdir(emptyData);
+    const wrong = await runCli(['backup', '--db', lostDb, '--data', emptyData, '--out', join(dir, 'bk-wrong-data')]);
+    expect(wrong.code, wrong.stderr).toBe(64);
+    expect(wrong.stderr).toContain(`--data ${emptyData} holds none of the 2 evidence files the database names`);
+    expect(existsSync(join(dir, 'bk-wrong-data'))).toBe(false);
+    expect((await readdir(dir)).filter((f) => f.startsWith('bk-wrong-data'))).toEqual([]);
+
+    const bk = join(dir, 'bk-lost');
+    const partial = await runCli(['backup', '--db', lostDb, '--data', dataDir, '--out', bk]);
+    expect(partial.code, partial.stderr).toBe(1);
+    expect(partial.stdout).toContain('1 evidence files');
+    expect(partial.stderr).toContain(`1 evidence file(s) named in the database are not in ${dataDir}: ${lost}`);
+    const manifest = JSON.parse(await readFile(join(bk, 'manifest.json'), 'utf8')) as BackupManifest & { evidence: { files: number; missing: string[] } };
+    expect(manifest.evidence).toEqual({ files: 1, missing: [lost] });
   }, 300_000);
 
   it.runIf(process.env.TUBAN_TEST_DATABASE_URL)('restores the embedded backup into PostgreSQL', async () => {

@@ -101,7 +101,9 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               every table of the database, as one snapshot (also while tuban serve runs), and the evidence
               files it names, into a new folder (default backups/<date>-<time>)`,
     flags: ['out', 'db', 'data', 'wait-db'],
-    exits: `0 written, 64 usage error (an --out that exists, an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
+    exits: `0 written, 64 usage error (an --out that exists, an embedded --db that holds no database, a --data that holds
+  none of the evidence files the database names: nothing written), 1 failure (also: written, but evidence files
+  named in the database are missing from --data; manifest.json lists them),\n  ${LOCKED}`,
   },
   restore: {
     usage: `tuban restore --from <dir> [--db <dir|postgres-url>] [--data <dir>] [--wait-db <seconds>]

@@ -105,6 +105,27 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
     expect(await Promise.all(exits)).toEqual([0, 0]);
   });
 
+  it('says in one line that Redis does not answer, for tuban status and batch --queue, instead of hanging with a stack trace each second', async () => {
+    // A port nothing listens on: Redis stopped, or a REDIS_URL with the wrong port.
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const env = { ...queueEnv, DATABASE_URL: await databaseUrl('cli_redis_down'), REDIS_URL: `redis://:sekrit@127.0.0.1:${port}` };
+    for (const args of [['status', 'some-batch'], [...batchArgs(join(dir, 'out-redis-down')), '--queue']]) {
+      const started = Date.now();
+      const r = await tuban(args, env);
+      expect(r.code, r.stderr).toBe(1);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(r.stderr).toContain(`tuban: QUEUE.TRANSIENT: Redis at redis://127.0.0.1:${port} does not answer`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr).not.toContain('sekrit');
+    }
+  }, 120_000);
+
   it('refuses --queue without a server database or REDIS_URL (usage error, exit 64)', async () => {
     const noRedis = await tuban([...batchArgs(join(dir, 'out-x')), '--queue', '--db', await databaseUrl('cli_noredis')], { REDIS_URL: '' });
     expect(noRedis.code).toBe(64);

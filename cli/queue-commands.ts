@@ -8,6 +8,7 @@ import { largestFirst } from '../pipeline/batch/plan-batch.js';
 import { followBatch } from '../workers/queue/follow-batch.js';
 import { batchStatus } from '../workers/queue/batch-status.js';
 import { startWorker } from '../workers/queue/start-worker.js';
+import { assertRedisAnswers } from '../workers/queue/redis-answers.js';
 import type { BatchArgs } from '../pipeline/batch/batch-args.js';
 import { createHandlers } from '../pipeline/batch/handlers.js';
 import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
@@ -27,6 +28,7 @@ function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
 export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
   if (opts.db.kind !== 'postgres') throw new UsageError('--queue needs a PostgreSQL server (--db postgres://… or DATABASE_URL): workers on other machines cannot reach an embedded database');
   const redis = need('REDIS_URL');
+  await assertRedisAnswers(redis);
   // Imported here, not at the top: run-batch pulls in the output writers (the ledger and the
   // shapefile/GeoPackage code), ~10 MiB of live heap and ~0.5 s of start-up that a `tuban worker`,
   // which imports this file too, never uses; a smaller old generation also makes every major GC
@@ -75,9 +77,11 @@ export async function workerCommand(flags: Flags): Promise<number> {
 export async function statusCommand(flags: Flags, positional: string[]): Promise<number> {
   const batchId = positional[0];
   if (!batchId) throw new UsageError('tuban status <batch-id>');
+  const redis = need('REDIS_URL');
+  await assertRedisAnswers(redis);
   const db = await openDatabase(need('DATABASE_URL', one(flags, 'db')));
   try {
-    const status = await batchStatus(need('REDIS_URL'), db, batchId);
+    const status = await batchStatus(redis, db, batchId);
     if (!status) {
       process.stderr.write(`batch ${batchId} is not on the queue\n`);
       return 2;

@@ -74,6 +74,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     trustProxy: config().trustProxy,
     ...extra,
   });
+  app.log.info(`serving ${isEmbeddedTarget(target) ? `the embedded database ${target}` : `the database ${target.replace(/:[^:@/]*@/, ':***@')}`}, evidence and secret in ${dataDir}`);
   const gap = calendarGapWarning(deadlines, chinaDate(new Date()));
   if (gap) app.log.warn(gap);
   // Kept working as they were (no account loses access on an upgrade), but named: before --township

@@ -190,6 +190,9 @@ describe('tuban user and tuban serve', () => {
       expect([restore.code, restore.stderr.includes('DB.LOCKED'), restore.stderr.includes(String(p.pid))], restore.stderr).toEqual([75, true, true]);
       await new Promise((r) => setTimeout(r, 200));
       expect(out).toContain('"url":"/api/session"');
+      // Which database and --data it serves: a server started without DATABASE_URL serves an empty
+      // embedded one, and its bureaus' sign-ins fail with nothing in the log to say why.
+      expect(out).toContain(`"msg":"serving the embedded database ${join(dir, 'db')}, evidence and secret in ${data}"`);
       expect(out).not.toContain(PASSWORD);
       expect(out).not.toContain('wrong-password-x');
       expect(out).not.toContain(token.split('.')[1]);

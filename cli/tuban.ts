@@ -79,6 +79,12 @@ main(process.argv.slice(2)).then(
       // sentence with its code is what the user needs, not a stack.
       process.stderr.write(`tuban: ${err.code}: ${err.message}\n`);
       process.exitCode = err.code.startsWith('ZONES.') || err.code.startsWith('TILE.') ? 2 : 1;
+    } else if (err instanceof TubanError && (err.code === 'DB.TRANSIENT' || err.code === 'QUEUE.TRANSIENT')) {
+      // A server that did not answer (PostgreSQL stopped or not up yet, Redis away): the address
+      // in the message is what the operator checks; a stack says nothing more. Exit 1, so systemd's
+      // Restart=on-failure tries again.
+      process.stderr.write(`tuban: ${err.code}: ${err.message}\n`);
+      process.exitCode = 1;
     } else if (isPlaceError(err)) {
       // A directory or file the machine refuses (no such place, no permission, read-only, full):
       // Node's message names the path and the reason, which is all the user can act on.

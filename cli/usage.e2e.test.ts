@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import { CLI, runCli } from './testing/run-cli.js';
@@ -176,6 +177,53 @@ describe('tuban usage', () => {
       expectUsageError(r, `--db ${typo}: no database there`, `run tuban ${args[0]} where you ran the batch`);
       expect(existsSync(typo), args[0]).toBe(false);
       expect(existsSync(join(dir, 'out-typo')), args[0]).toBe(false);
+    }
+  });
+
+  it('says in one line that PostgreSQL did not answer, naming the address, when it is down (it was a stack trace)', async () => {
+    // A port nothing listens on: a PostgreSQL stopped, or not up yet when systemd starts tuban serve.
+    const { createServer } = await import('node:net');
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const url = `postgres://tuban:secret-pw@127.0.0.1:${closed}/tuban`;
+    for (const args of [['migrate'], ['serve', '--port', '0', '--data', join(dir, 'data-pg-down')]]) {
+      const r = await tuban([...args, '--db', url]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toContain(`tuban: DB.TRANSIENT: connect ECONNREFUSED 127.0.0.1:${closed}`);
+      expect(r.stderr).not.toContain('secret-pw');
+    }
+  });
+
+  it.runIf(process.env.TUBAN_TEST_DATABASE_URL)('names what to set up, in one line, when PostgreSQL refuses the database: none of that name, no PostGIS in it (each was a stack trace)', async () => {
+    const server = new URL(process.env.TUBAN_TEST_DATABASE_URL!);
+    const url = (db: string, user = server.username, password = 'secret-pw') => `postgres://${user}:${password}@${server.host}/${db}`;
+    const admin = new pg.Client({ connectionString: server.href });
+    await admin.connect();
+    const bare = `tuban_bare_${process.pid}`;
+    const role = `tuban_role_${process.pid}`;
+    try {
+      const missing = await tuban(['migrate', '--db', url('no_such_db')]);
+      expect(missing.code, missing.stderr).toBe(1);
+      expect(missing.stderr).toBe(`tuban: DB.SETUP: postgres://${server.username}:***@${server.host}/no_such_db: database "no_such_db" does not exist (create it as the postgres user: CREATE DATABASE no_such_db OWNER <role>;)\n`);
+
+      // A database without PostGIS, opened by a role that may not create the extension.
+      await admin.query(`CREATE ROLE ${role} LOGIN`);
+      await admin.query(`CREATE DATABASE ${bare} OWNER ${role}`);
+      const noPostgis = await tuban(['migrate', '--db', url(bare, role)]);
+      expect(noPostgis.code, noPostgis.stderr).toBe(1);
+      expect(noPostgis.stderr.trim().split('\n'), noPostgis.stderr).toHaveLength(1);
+      expect(noPostgis.stderr).toContain(`tuban: DB.SETUP: postgres://${role}:***@${server.host}/${bare}: PostGIS is not available and could not be created: permission denied to create extension "postgis"`);
+      expect(noPostgis.stderr).toContain(`as the postgres user: CREATE EXTENSION postgis; in database ${bare}`);
+      expect(noPostgis.stderr).not.toContain('secret-pw');
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${bare}`);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
     }
   });
 });

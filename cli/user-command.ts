@@ -6,6 +6,8 @@
  * township code that is not 9 or 12 digits, no password given), 65 refused input (short password, two typed passwords that differ, existing or
  * unknown user…), each with the error code on stderr.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { one, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
@@ -117,12 +119,23 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
     process.stderr.write('tuban user: the two passwords differ; nothing was changed\n');
     return 65;
   }
-  const db = await openDatabase(dbTarget(flags), { lock: lockOptionsFromFlags(flags) });
+  const target = dbTarget(flags);
+  // Opening makes a database wherever the target points: the right start on a new embedded
+  // deployment, but on a PostgreSQL one run without DATABASE_URL (a shell that did not read the
+  // service's environment file) the account lands in a new .tuban/db that no server reads.
+  const made = !/^postgres(ql)?:\/\//.test(target) && !existsSync(join(target, 'PG_VERSION'));
+  const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags) });
   try {
     await migrate(db);
     if (sub === 'add') {
       const u = await addUser(db, { name, role: role!, bureau: bureau ?? null, district: district ?? null, township: township ?? null, password });
       process.stdout.write(`added ${u.name} (${u.role}${u.bureau ? `, bureau ${u.bureau}` : ''}${u.district ? `, district ${u.district}` : ''}${u.township ? `, township ${u.township}` : ''})\n`);
+      if (made) {
+        process.stderr.write(
+          `tuban user: note: no database was at ${target}: made a new embedded one there for ${u.name}. ` +
+            `If tuban serve runs on PostgreSQL, set DATABASE_URL (or --db postgres://…) and add ${u.name} again; this one sees nothing of it\n`,
+        );
+      }
       if (u.township && !(await townshipHasPolygons(db, u.township))) {
         process.stderr.write(`tuban user: warning: no polygon of township ${u.township} is known yet (no batch has placed one there: no township layer, or another code); check the code if ${u.name} should see some\n`);
       }

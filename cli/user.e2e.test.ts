@@ -72,6 +72,18 @@ describe('tuban user', () => {
     expect(r.stderr).toContain(`tuban user add <name> --role lead --db ${join(dir, 'db')}`);
   });
 
+  it('says when it made a new embedded database for the account (on a PostgreSQL deployment without DATABASE_URL the account went nowhere the server reads, exit 0 and no word)', async () => {
+    const fresh = join(dir, 'fresh-db');
+    const first = await runCli(['user', 'add', 'chief', '--role', 'lead', '--db', fresh], { stdin: PASSWORD + '\n', env: { DATABASE_URL: '' } });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('added chief (lead)');
+    expect(first.stderr).toContain(`tuban user: note: no database was at ${fresh}: made a new embedded one there for chief`);
+    expect(first.stderr).toContain('set DATABASE_URL');
+    const second = await runCli(['user', 'add', 'wang', '--role', 'lead', '--db', fresh], { stdin: PASSWORD + '\n', env: { DATABASE_URL: '' } });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).not.toContain('note');
+  });
+
   it('adds a district user whose district no batch has routed a polygon to, with a warning; none for a known district', async () => {
     const unknown = await tuban(['user', 'add', 'li', '--role', 'district', '--district', '999999']);
     expect(unknown.code, unknown.stderr).toBe(0);

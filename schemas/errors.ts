@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'DB.TOO_NEW' // the database was upgraded by a later Tuban: refused, never written
+  | 'DB.SETUP' // the PostgreSQL server refuses the database as set up: none of that name, a role or password it does not take, no PostGIS
   | 'BATCH.CANNOT_REPLACE' // --replaces names no finished batch of the month
   | 'BACKUP.INVALID' // a backup that cannot be restored here (damaged, newer than this Tuban, a database not empty)
   | 'QUEUE.TRANSIENT'
@@ -76,6 +77,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'DB.TRANSIENT': 'retry',
   'DB.LOCKED': 'fail',
   'DB.TOO_NEW': 'fail',
+  'DB.SETUP': 'fail',
   'BATCH.CANNOT_REPLACE': 'fail',
   'BACKUP.INVALID': 'fail',
   'QUEUE.TRANSIENT': 'retry',

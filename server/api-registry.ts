@@ -144,7 +144,7 @@ export class ApiRegistry {
           .reduce((m, [code, e]) => m.set(e.status, [...(m.get(e.status) ?? []), code]), new Map<number, string[]>()),
       );
       const responses: Record<string, unknown> = { ...Object.fromEntries(Object.entries(s.responses ?? { 200: 'OK' }).map(([k, v]) => [k, { description: v }])) };
-      for (const st of s.auth === false ? [400, 500] : [400, 401, 403, 404, 409, 500]) {
+      for (const st of s.auth === false ? [400, 500, 503] : [400, 401, 403, 404, 409, 500, 503]) {
         responses[st] ??= { description: `error {code, message}; codes: ${(errors[st] ?? []).join(', ')}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       }
       paths[path] ??= {};

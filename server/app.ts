@@ -31,6 +31,7 @@ import { signToken, TOKEN_TTL_S, verifyToken } from './auth/token.js';
 import { disableUser, enableUser, endSessions, findUser, listUsers } from './auth/user-store.js';
 import { holidaysUnknownFor, ruleText, type DeadlineRuleId, type Deadlines } from './deadlines/rules.js';
 import { API_ERRORS, ApiError } from './errors.js';
+import { TubanError } from '../schemas/errors.js';
 import { checkFileName, discardUnrecorded, downloadName, evidencePath, MAX_EVIDENCE_BYTES, storeEvidence } from './evidence/evidence-store.js';
 import * as A from './workflow/actions.js';
 import { assertActor, assertAllowed, loadCase, sweepDeadlines, syncCases, type ActionContext } from './workflow/case-store.js';
@@ -352,7 +353,13 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new ApiError(onEvidence ? 'EVIDENCE.BAD_TYPE' : 'BODY.UNSUPPORTED_TYPE');
     else if (err.code?.startsWith('FST_ERR_CTP') || (err.statusCode === 400 && err instanceof SyntaxError)) e = new ApiError('BODY.MALFORMED', err.message);
     else if (err.code === 'FST_ERR_VALIDATION') e = new ApiError('VALIDATION', err.message);
-    else {
+    else if (err instanceof TubanError && err.code === 'DB.TRANSIENT') {
+      // PostgreSQL stopped, restarting or failing over (or a deadlock its retries did not outlast):
+      // the client should come back, not report a bug; the operator's log says what the connection said.
+      req.log.error({ code: err.code, reason: err.message }, 'the database did not answer');
+      e = new ApiError('DB.UNAVAILABLE');
+      reply.header('retry-after', '30');
+    } else {
       req.log.error({ err }, 'unhandled error');
       e = new ApiError('INTERNAL', `request ${req.id}`);
     }

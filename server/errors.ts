@@ -45,6 +45,7 @@ export const API_ERRORS = {
   'USER.EXISTS': { status: 409, message: 'a user of that name exists' },
   'USER.NOT_FOUND': { status: 404, message: 'no such user' },
   'USER.INVALID': { status: 400, message: 'invalid user' },
+  'DB.UNAVAILABLE': { status: 503, message: 'the database does not answer (stopped or restarting); try again in a minute' },
   'INTERNAL': { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -68,12 +68,18 @@ const defaultLog: TemplateLog = (level, message) => {
   if (level === 'warn') process.stderr.write(`tuban: ${message}\n`);
 };
 
-/** SQLSTATE classes that a retry can cure: connection loss, serialisation failure, deadlock, shutdown. */
+/** SQLSTATEs that a retry can cure: connection loss, serialisation failure, deadlock, shutdown, too many connections. */
+const TRANSIENT_SQLSTATE = /^(08...|40001|40P01|57P0[123]|53300)$/;
+/**
+ * Node's codes for a server that is not there (stopped, restarting, its host rebooting): the pg
+ * client passes them through as the error's `code`, beside SQLSTATEs. Once classified as not
+ * transient, a PostgreSQL stopped for a few seconds failed a batch's tiles for good at once.
+ */
+const TRANSIENT_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') {
-    return code.startsWith('08') || code === '40001' || code === '40P01' || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
-  }
+  if (typeof code === 'string') return TRANSIENT_SQLSTATE.test(code) || TRANSIENT_SOCKET.has(code);
   const msg = err instanceof Error ? err.message : '';
   return /ECONNRESET|ECONNREFUSED|EPIPE|Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(msg);
 }
@@ -96,7 +102,9 @@ function quoteIdent(name: string): string {
 export async function openDatabase(target: string, opts: OpenOptions = {}): Promise<Database> {
   const db = /^postgres(ql)?:\/\//i.test(target) ? await openServer(target, opts) : await openEmbedded(target, opts);
   try {
-    await ensurePostgis(db);
+    await ensurePostgis(db).catch((err: unknown) => {
+      throw db.kind === 'postgres' ? setupError(target, err) : err;
+    });
     if (opts.schema) {
       const s = quoteIdent(opts.schema);
       await db.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
@@ -110,6 +118,29 @@ export async function openDatabase(target: string, opts: OpenOptions = {}): Prom
   return db;
 }
 
+/**
+ * SQLSTATEs of a server that refuses the database as it is set up, not for a moment: no database of
+ * that name, a role or password it does not take. Each was a stack trace from deep in the pg client.
+ */
+const SETUP_SQLSTATE: Record<string, (db: string) => string> = {
+  '3D000': (db) => `create it as the postgres user: CREATE DATABASE ${db} OWNER <role>;`,
+  '28P01': () => 'check the password in DATABASE_URL (or --db)',
+  '28000': () => "check the role in DATABASE_URL (or --db), and pg_hba.conf's line for this host",
+};
+
+/** The first query's failure on a server, as DB.SETUP naming the URL (its password hidden) and what to do. */
+function setupError(url: string, err: unknown): unknown {
+  const where = url.replace(/:[^:@/]*@/, ':***@').replace(/\?.*$/, '');
+  const dbName = decodeURIComponent(new URL(url).pathname.slice(1)) || '<database>';
+  if (err instanceof TubanError && err.code === 'DB.SETUP') return new TubanError('DB.SETUP', `${where}: ${err.message}${POSTGIS_HINT(dbName)}`, undefined, { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  const hint = typeof code === 'string' ? SETUP_SQLSTATE[code] : undefined;
+  if (!hint) return err;
+  return new TubanError('DB.SETUP', `${where}: ${(err as Error).message} (${hint(dbName)})`, undefined, { cause: err });
+}
+
+const POSTGIS_HINT = (db: string) => ` (as the postgres user: CREATE EXTENSION postgis; in database ${db}; Debian's package is postgresql-15-postgis-3)`;
+
 async function ensurePostgis(db: Database): Promise<void> {
   const has = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgis'`);
   if (has.rows[0].n > 0) return;
@@ -119,7 +150,7 @@ async function ensurePostgis(db: Database): Promise<void> {
     // Another process may have created it concurrently; anything else (no privilege, not installed) is fatal.
     const again = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgis'`);
     if (again.rows[0].n === 0) {
-      throw new TubanError('INTERNAL', `PostGIS is not available and could not be created: ${(err as Error).message}`, undefined, { cause: err });
+      throw new TubanError('DB.SETUP', `PostGIS is not available and could not be created: ${(err as Error).message}`, undefined, { cause: err });
     }
   }
 }

@@ -1,0 +1,37 @@
+/**
+ * One question to Redis before a command that only asks it (`tuban status`) or enqueues and then
+ * follows (`tuban batch --queue`): BullMQ's connections reconnect forever (`connection.ts`), which
+ * is right for a worker riding out a Redis restart, but a command started while Redis is down then
+ * hung, printing a stack trace a second, and never said which Redis it was waiting for.
+ */
+import { Redis } from 'ioredis';
+import { TubanError } from '../../schemas/errors.js';
+
+/** The URL without its password (a REDIS_URL may carry one), for messages. */
+export function redactedRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.href.replace(/\/$/, '');
+  } catch {
+    return 'REDIS_URL';
+  }
+}
+
+/** Resolves once Redis answers PING; throws QUEUE.TRANSIENT naming it when it does not within `timeoutMs`. */
+export async function assertRedisAnswers(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  let lastError: Error | undefined;
+  // Without a listener ioredis prints each connection error itself.
+  client.on('error', (err: Error) => (lastError ??= err));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (err) {
+    const reason = (lastError ?? (err instanceof Error ? err : new Error(String(err)))).message;
+    throw new TubanError('QUEUE.TRANSIENT', `Redis at ${redactedRedisUrl(url)} does not answer (${reason}): start it, or check REDIS_URL`);
+  } finally {
+    client.disconnect();
+  }
+}
