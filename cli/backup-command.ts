@@ -14,7 +14,7 @@ import { makeDirectory } from '../pipeline/make-directory.js';
 import { BACKUP_FORMAT, dumpDatabase, restoreDatabase, type BackupManifest } from '../pipeline/store/backup.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { TubanError } from '../schemas/errors.js';
-import { one, UsageError, type Flags } from './args.js';
+import { bool, one, UsageError, type Flags } from './args.js';
 import { lockOptionsFromFlags } from './db-lock.js';
 import { dbTarget, existingDbTarget } from './db-target.js';
 
@@ -40,6 +40,14 @@ export async function backupCommand(flags: Flags): Promise<number> {
     // The evidence rows of the snapshot name their files; each is copied and checked against its hash.
     const evidence = manifest.tables.find((t) => t.name === 'evidence');
     const hashes = evidence ? await evidenceHashes(partial) : [];
+    // --no-evidence: the database alone, asked for by name (a host without a copy of --data, the
+    // evidence disk lost): said in the manifest and the summary, so no one takes it for a whole backup.
+    if (bool(flags, 'no-evidence')) {
+      await writeFile(join(partial, 'manifest.json'), JSON.stringify({ ...manifest, evidence: { files: 0, missing: [], notCopied: hashes.length } }, null, 1) + '\n');
+      await rename(partial, out);
+      process.stdout.write(`backup ${out}: schema version ${manifest.schemaVersion}, ${manifest.tables.length} tables, ${rowCount(manifest)} rows; database only (--no-evidence): the ${hashes.length} evidence files it names were not copied\n`);
+      return 0;
+    }
     const missing: string[] = [];
     for (const sha of hashes) {
       const from = evidenceFile(dataDir, sha);
@@ -56,15 +64,14 @@ export async function backupCommand(flags: Flags): Promise<number> {
     // and a backup without a single photo that said so in a warning and exited 0 (cron saw success).
     if (hashes.length > 0 && missing.length === hashes.length) {
       throw new UsageError(
-        `--data ${dataDir} holds none of the ${hashes.length} evidence files the database names (such as evidence/${hashes[0].slice(0, 2)}/${hashes[0]}): give tuban serve's --data (TUBAN_DATA); nothing was written`,
+        `--data ${dataDir} holds none of the ${hashes.length} evidence files the database names (such as evidence/${hashes[0].slice(0, 2)}/${hashes[0]}): give tuban serve's --data (TUBAN_DATA), or --no-evidence for the database alone; nothing was written`,
         'backup',
       );
     }
     await writeFile(join(partial, 'manifest.json'), JSON.stringify({ ...manifest, evidence: { files: hashes.length - missing.length, missing } }, null, 1) + '\n');
     await rename(partial, out);
-    const rows = manifest.tables.reduce((a, t) => a + t.rows, 0);
     process.stdout.write(
-      `backup ${out}: schema version ${manifest.schemaVersion}, ${manifest.tables.length} tables, ${rows} rows, ${hashes.length - missing.length} evidence files\n`,
+      `backup ${out}: schema version ${manifest.schemaVersion}, ${manifest.tables.length} tables, ${rowCount(manifest)} rows, ${hashes.length - missing.length} evidence files\n`,
     );
     if (missing.length === 0) return 0;
     // Written (the database is whole), but a restore of it lacks these files: not a success to a script.
@@ -80,6 +87,8 @@ export async function backupCommand(flags: Flags): Promise<number> {
     await db.close();
   }
 }
+
+const rowCount = (m: BackupManifest) => m.tables.reduce((a, t) => a + t.rows, 0);
 
 /** The distinct sha256 of the backup's evidence rows. */
 async function evidenceHashes(dir: string): Promise<string[]> {

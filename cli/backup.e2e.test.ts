@@ -156,6 +156,14 @@ describe('tuban backup and tuban restore', () => {
     expect(partial.stderr).toContain(`1 evidence file(s) named in the database are not in ${dataDir}: ${lost}`);
     const manifest = JSON.parse(await readFile(join(bk, 'manifest.json'), 'utf8')) as BackupManifest & { evidence: { files: number; missing: string[] } };
     expect(manifest.evidence).toEqual({ files: 1, missing: [lost] });
+
+    // The database alone, asked for by name (a host without a copy of --data, the evidence disk lost): written, exit 0, said so.
+    const dbOnly = join(dir, 'bk-db-only');
+    const alone = await runCli(['backup', '--db', lostDb, '--data', emptyData, '--no-evidence', '--out', dbOnly]);
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stdout).toContain('database only (--no-evidence): the 2 evidence files it names were not copied');
+    expect(existsSync(join(dbOnly, 'evidence'))).toBe(false);
+    expect((JSON.parse(await readFile(join(dbOnly, 'manifest.json'), 'utf8')) as { evidence: unknown }).evidence).toEqual({ files: 0, missing: [], notCopied: 2 });
   }, 300_000);
 
   it.runIf(process.env.TUBAN_TEST_DATABASE_URL)('restores the embedded backup into PostgreSQL', async () => {

@@ -97,10 +97,10 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     exits: `0 written, 64 usage error (or an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
   },
   backup: {
-    usage: `tuban backup [--out <dir>] [--db <dir|postgres-url>] [--data <dir>] [--wait-db <seconds>]
+    usage: `tuban backup [--out <dir>] [--db <dir|postgres-url>] [--data <dir>] [--no-evidence] [--wait-db <seconds>]
               every table of the database, as one snapshot (also while tuban serve runs), and the evidence
-              files it names, into a new folder (default backups/<date>-<time>)`,
-    flags: ['out', 'db', 'data', 'wait-db'],
+              files it names, into a new folder (default backups/<date>-<time>); --no-evidence: the database alone`,
+    flags: ['out', 'db', 'data', 'no-evidence', 'wait-db'],
     exits: `0 written, 64 usage error (an --out that exists, an embedded --db that holds no database, a --data that holds
   none of the evidence files the database names: nothing written), 1 failure (also: written, but evidence files
   named in the database are missing from --data; manifest.json lists them),\n  ${LOCKED}`,

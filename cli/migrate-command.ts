@@ -7,6 +7,7 @@ import { openDatabase } from '../pipeline/store/open-database.js';
 import type { Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { lockOptionsFromFlags } from './db-lock.js';
+import { redactUrl } from '../pipeline/redact-url.js';
 
 export async function migrateCommand(flags: Flags): Promise<number> {
   const target = dbTarget(flags);
@@ -14,7 +15,7 @@ export async function migrateCommand(flags: Flags): Promise<number> {
   const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags), log: (_level, m) => process.stderr.write(`tuban: ${m}\n`) });
   try {
     const applied = await migrate(db);
-    process.stdout.write(`${db.kind} database ${target.replace(/:[^:@/]*@/, ':***@')}: ${applied.length ? `applied migrations ${applied.join(', ')}` : 'up to date'}\n`);
+    process.stdout.write(`${db.kind} database ${redactUrl(target)}: ${applied.length ? `applied migrations ${applied.join(', ')}` : 'up to date'}\n`);
     return 0;
   } finally {
     await db.close();

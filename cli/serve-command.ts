@@ -27,6 +27,7 @@ import { loadSecret } from '../server/auth/secret.js';
 import { addCalendarFile, loadCalendar } from '../server/deadlines/calendar.js';
 import { loadDeadlines } from '../server/deadlines/load-deadlines.js';
 import { calendarGapWarning } from '../server/deadlines/rules.js';
+import { redactUrl } from '../pipeline/redact-url.js';
 
 /** The signals that stop the server gracefully: systemctl stop, Ctrl-C, and the terminal closing. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
@@ -74,7 +75,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     trustProxy: config().trustProxy,
     ...extra,
   });
-  app.log.info(`serving ${isEmbeddedTarget(target) ? `the embedded database ${target}` : `the database ${target.replace(/:[^:@/]*@/, ':***@')}`}, evidence and secret in ${dataDir}`);
+  app.log.info(`serving ${isEmbeddedTarget(target) ? `the embedded database ${target}` : `the database ${redactUrl(target)}`}, evidence and secret in ${dataDir}`);
   const gap = calendarGapWarning(deadlines, chinaDate(new Date()));
   if (gap) app.log.warn(gap);
   // Kept working as they were (no account loses access on an upgrade), but named: before --township

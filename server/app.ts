@@ -356,7 +356,7 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     else if (err instanceof TubanError && err.code === 'DB.TRANSIENT') {
       // PostgreSQL stopped, restarting or failing over (or a deadlock its retries did not outlast):
       // the client should come back, not report a bug; the operator's log says what the connection said.
-      req.log.error({ code: err.code, reason: err.message }, 'the database did not answer');
+      req.log.error({ code: err.code, reason: err.message, err }, 'the database did not answer');
       e = new ApiError('DB.UNAVAILABLE');
       reply.header('retry-after', '30');
     } else {

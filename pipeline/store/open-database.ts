@@ -6,6 +6,7 @@
 import { rm } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
+import { redactUrl, urlDatabase } from '../redact-url.js';
 import { TubanError } from '../../schemas/errors.js';
 import {
   copyTemplateData,
@@ -69,7 +70,9 @@ const defaultLog: TemplateLog = (level, message) => {
 };
 
 /** SQLSTATEs that a retry can cure: connection loss, serialisation failure, deadlock, shutdown, too many connections. */
-const TRANSIENT_SQLSTATE = /^(08...|40001|40P01|57P0[123]|53300)$/;
+// 08P01 (protocol violation) is in class 08 but a bug's, not a connection's: a statement given the
+// wrong number of parameters, retried and answered 503 "try again", would have hidden it.
+const TRANSIENT_SQLSTATE = /^(08(?!P01)...|40001|40P01|57P0[123]|53300)$/;
 /**
  * Node's codes for a server that is not there (stopped, restarting, its host rebooting): the pg
  * client passes them through as the error's `code`, beside SQLSTATEs. Once classified as not
@@ -87,7 +90,19 @@ function isTransient(err: unknown): boolean {
 /** Transient failures become DB.TRANSIENT (retried by the batch); others pass through unchanged. */
 function mapError(err: unknown): unknown {
   if (err instanceof TubanError || !isTransient(err)) return err;
-  return new TubanError('DB.TRANSIENT', err instanceof Error ? err.message : String(err), undefined, { cause: err });
+  return new TubanError('DB.TRANSIENT', errorText(err), undefined, { cause: err });
+}
+
+/**
+ * An error's message; for the one Node gives when every address of a host refused (`localhost` as
+ * ::1 and 127.0.0.1: an AggregateError with an empty message), its addresses' messages.
+ */
+function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.message) return err.message;
+  const inner = (err as { errors?: unknown }).errors;
+  const parts = Array.isArray(inner) ? inner.map((e) => (e instanceof Error ? e.message : String(e))).filter(Boolean) : [];
+  return parts.length ? parts.join('; ') : ((err as { code?: unknown }).code as string | undefined) ?? err.name;
 }
 
 function quoteIdent(name: string): string {
@@ -130,8 +145,8 @@ const SETUP_SQLSTATE: Record<string, (db: string) => string> = {
 
 /** The first query's failure on a server, as DB.SETUP naming the URL (its password hidden) and what to do. */
 function setupError(url: string, err: unknown): unknown {
-  const where = url.replace(/:[^:@/]*@/, ':***@').replace(/\?.*$/, '');
-  const dbName = decodeURIComponent(new URL(url).pathname.slice(1)) || '<database>';
+  const where = redactUrl(url);
+  const dbName = urlDatabase(url) || '<database>';
   if (err instanceof TubanError && err.code === 'DB.SETUP') return new TubanError('DB.SETUP', `${where}: ${err.message}${POSTGIS_HINT(dbName)}`, undefined, { cause: err });
   const code = (err as { code?: unknown } | null)?.code;
   const hint = typeof code === 'string' ? SETUP_SQLSTATE[code] : undefined;

@@ -6,32 +6,34 @@
  */
 import { Redis } from 'ioredis';
 import { TubanError } from '../../schemas/errors.js';
+import { redactUrl } from '../../pipeline/redact-url.js';
 
-/** The URL without its password (a REDIS_URL may carry one), for messages. */
+/** The URL without its password (a REDIS_URL may carry one, after the user or as ?password=), for messages. */
 export function redactedRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.href.replace(/\/$/, '');
-  } catch {
-    return 'REDIS_URL';
-  }
+  return redactUrl(url);
 }
 
-/** Resolves once Redis answers PING; throws QUEUE.TRANSIENT naming it when it does not within `timeoutMs`. */
+/**
+ * Resolves once Redis answers PING; throws QUEUE.TRANSIENT naming it when it does not within
+ * `timeoutMs`, the whole check: ioredis' `connectTimeout` ends once the socket connects, so a port
+ * that accepts and never answers (a firewall, another service, a Redis loading its file) hung.
+ */
 export async function assertRedisAnswers(url: string, timeoutMs = 10_000): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   let lastError: Error | undefined;
   // Without a listener ioredis prints each connection error itself.
   client.on('error', (err: Error) => (lastError ??= err));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+  });
   try {
-    await client.connect();
-    await client.ping();
+    await Promise.race([client.connect().then(() => client.ping()), late]);
   } catch (err) {
     const reason = (lastError ?? (err instanceof Error ? err : new Error(String(err)))).message;
     throw new TubanError('QUEUE.TRANSIENT', `Redis at ${redactedRedisUrl(url)} does not answer (${reason}): start it, or check REDIS_URL`);
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
 }
