@@ -128,9 +128,14 @@ const SETUP_SQLSTATE: Record<string, (db: string) => string> = {
   '28000': () => "check the role in DATABASE_URL (or --db), and pg_hba.conf's line for this host",
 };
 
+/** A PostgreSQL URL for messages and logs: its password as `***`, its query (options) left off. */
+export function redactedDatabaseUrl(url: string): string {
+  return url.replace(/:[^:@/]*@/, ':***@').replace(/\?.*$/, '');
+}
+
 /** The first query's failure on a server, as DB.SETUP naming the URL (its password hidden) and what to do. */
 function setupError(url: string, err: unknown): unknown {
-  const where = url.replace(/:[^:@/]*@/, ':***@').replace(/\?.*$/, '');
+  const where = redactedDatabaseUrl(url);
   const dbName = decodeURIComponent(new URL(url).pathname.slice(1)) || '<database>';
   if (err instanceof TubanError && err.code === 'DB.SETUP') return new TubanError('DB.SETUP', `${where}: ${err.message}${POSTGIS_HINT(dbName)}`, undefined, { cause: err });
   const code = (err as { code?: unknown } | null)?.code;

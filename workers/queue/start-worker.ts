@@ -18,6 +18,8 @@ import { TubanError, asTubanError } from '../../schemas/errors.js';
 import { config } from '../../pipeline/config.js';
 import { resolveTarget } from './connection.js';
 import { decodeFailure, encodeFailure } from './job-failure.js';
+import { redactedRedisUrl } from './redis-answers.js';
+import { redisOutageLog } from './redis-outage-log.js';
 
 export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
@@ -49,6 +51,10 @@ export interface StartWorkerOptions {
    * worker hung for more than 25 s); a job it held is then recovered by another worker's stall check.
    */
   closeTimeoutMs?: number;
+  /** Least time between two reminders that Redis is still away. Default 60 000. */
+  redisReminderMs?: number;
+  /** The database the handlers use, its password hidden, for the `worker started` line. */
+  describeDatabase?: string;
 }
 
 export interface WorkerHandle {
@@ -104,6 +110,13 @@ async function describeTileFailure(queue: Worker, key: string, err: TubanError):
   const said = [tileId, id].find((name) => err.message.startsWith(`${name}: `));
   const message = said ? err.message.slice(said.length + 2) : err.message;
   return `tile ${tileId} (job ${id}): ${err.code}: ${message}${attempts}`;
+}
+
+/** Where the worker's Redis is, for the log: the URL without its password, or host:port of options. */
+function redisWhere(connection: string | ConnectionOptions): string {
+  if (typeof connection === 'string') return redactedRedisUrl(connection);
+  const { host, port } = connection as { host?: string; port?: number };
+  return `redis://${host ?? 'localhost'}:${port ?? 6379}`;
 }
 
 export function startWorker(opts: StartWorkerOptions): WorkerHandle {
@@ -174,11 +187,23 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     maxStalledCount: opts.maxStalledCount ?? 2,
   });
+  const redis = redisWhere(opts.connection);
+  const outage = redisOutageLog(log, redis, opts.redisReminderMs);
+  let closing: Promise<void> | undefined;
+  // The backend's connection events say when Redis goes and comes back (BullMQ forwards its
+  // connections' 'error', 'close' and 'ready' there). Prepended, so the outage is known before the
+  // same error reaches the worker's 'error' listener below.
+  const backend = worker.backend as unknown as Partial<Pick<NodeJS.EventEmitter, 'prependListener' | 'on'>>;
+  if (typeof backend.prependListener === 'function' && typeof backend.on === 'function') {
+    backend.prependListener('error', (err: Error) => closing || outage.lost(err.message));
+    backend.prependListener('close', () => closing || outage.lost('connection closed'));
+    backend.on('ready', () => outage.back());
+  }
   // Without a listener an 'error' event (Redis gone) would crash the process; ioredis reconnects.
-  worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
+  // While Redis is away every reconnect try is an error: the outage log speaks for them.
+  worker.on('error', (err) => outage.down || closing || log.warn({ err: err.message }, 'worker error'));
   worker.on('stalled', (id) => log.warn({ job: id }, 'job stalled; its worker died or starved the event loop'));
 
-  let closing: Promise<void> | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     log.info({ signal: sig }, 'closing worker');
     void handle.close();
@@ -210,5 +235,6 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
   if (opts.handleSignals ?? true) {
     for (const s of CLOSE_SIGNALS) process.once(s, onSignal);
   }
+  log.info({ prefix, redis, database: opts.describeDatabase, concurrency: opts.concurrency ?? 1 }, 'worker started');
   return handle;
 }
