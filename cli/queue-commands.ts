@@ -17,6 +17,7 @@ import { config } from '../pipeline/config.js';
 import { createLogger } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { redactUrl } from '../pipeline/redact-url.js';
 import { UsageError, logLevel, one, type Flags } from './args.js';
 
 function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
@@ -59,11 +60,18 @@ export async function workerCommand(flags: Flags): Promise<number> {
   const concurrency = Number(one(flags, 'concurrency') ?? '1');
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
   const log = createLogger({ level: logLevel(flags, 'worker', config().logLevel) });
-  const db = await openDatabase(need('DATABASE_URL', one(flags, 'db')));
+  const databaseUrl = need('DATABASE_URL', one(flags, 'db'));
+  const db = await openDatabase(databaseUrl);
   try {
     await migrate(db);
-    const handle = startWorker({ connection: need('REDIS_URL'), handlers: createHandlers({ db, log, mode: 'queue', tilesAtOnce: concurrency }), concurrency, log });
-    log.info({ concurrency }, 'worker started');
+    // startWorker logs `worker started` with its queue, Redis and this database (passwords hidden).
+    const handle = startWorker({
+      connection: need('REDIS_URL'),
+      handlers: createHandlers({ db, log, mode: 'queue', tilesAtOnce: concurrency }),
+      concurrency,
+      log,
+      describeDatabase: redactUrl(databaseUrl),
+    });
     // startWorker closes on SIGTERM/SIGINT and aborts its signal; we exit once it has closed.
     await new Promise<void>((resolve) => handle.signal.addEventListener('abort', () => resolve(), { once: true }));
     await handle.close();

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'DB.TOO_NEW' // the database was upgraded by a later Tuban: refused, never written
   | 'DB.SETUP' // the PostgreSQL server refuses the database as set up: none of that name, a role or password it does not take, no PostGIS
   | 'BATCH.CANNOT_REPLACE' // --replaces names no finished batch of the month
+  | 'BATCH.TILES_FAILED' // a queued batch's tile job(s) failed for good (retries spent, or a fail code): not finalised
   | 'BACKUP.INVALID' // a backup that cannot be restored here (damaged, newer than this Tuban, a database not empty)
   | 'QUEUE.TRANSIENT'
   | 'INTERNAL';
@@ -79,6 +80,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'DB.TOO_NEW': 'fail',
   'DB.SETUP': 'fail',
   'BATCH.CANNOT_REPLACE': 'fail',
+  'BATCH.TILES_FAILED': 'fail',
   'BACKUP.INVALID': 'fail',
   'QUEUE.TRANSIENT': 'retry',
   INTERNAL: 'fail',

@@ -78,4 +78,39 @@ describe.runIf(servers)('PostgreSQL stopped and started again (connection refuse
       await w.close();
     }
   });
+  it('a batch whose tile spent its retries while the database stayed away says in one line what failed and what to do', async () => {
+    const ref = { queueName: uniqueName('q'), queuePrefix: uniqueName('p') };
+    const batchId = uniqueName('b');
+    const handlers: JobHandlers = {
+      async 'tile.detect'({ batchId, tileId }) {
+        if (tileId === 'stored') return;
+        await db.query(`insert into tiles values ($1, $2, 1)`, [batchId, tileId]);
+      },
+      async 'batch.finalise'() {
+        return {};
+      },
+    };
+    const w = startWorker({ connection: servers!.redisUrl, handlers, ...ref, log: pino({ level: 'silent' }), handleSignals: false });
+    await proxy.down();
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      await enqueueBatch(servers!.redisUrl, { batchId, tileIds: ['stored', 'T50SMG'], ...ref, attempts: 2, backoffMs: 50 });
+      const err = await followBatch(servers!.redisUrl, batchId, () => {}, { ...ref, pollMs: 100 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TubanError);
+      const te = err as TubanError;
+      // Not INTERNAL: the CLI prints a code other than INTERNAL as one line, without a stack, exit 1.
+      expect(te.code).toBe('BATCH.TILES_FAILED');
+      expect(te.disposition).toBe('fail');
+      expect(te.message).not.toContain('\n');
+      expect(te.message).toContain(`batch ${batchId}`);
+      expect(te.message).toContain(`1 of 2 tile job(s) failed for good`);
+      expect(te.message).toContain(`tile T50SMG (job tile.detect~${batchId}~T50SMG)`);
+      expect(te.message).toMatch(/DB\.TRANSIENT: connect ECONNREFUSED 127\.0\.0\.1:\d+ \(2 attempts\)/);
+      expect(te.message).not.toContain('tile stored');
+      expect(te.message).toContain('run the same tuban batch --queue again: it runs the batch afresh, every tile');
+    } finally {
+      await proxy.up();
+      await w.close();
+    }
+  });
 });

@@ -114,8 +114,8 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
       await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'broken'], ...ref, backoffMs: 50 });
       const err = await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TubanError);
-      expect((err as TubanError).code).toBe('INTERNAL');
-      expect((err as TubanError).message).toContain('bug in the detector');
+      expect((err as TubanError).code).toBe('BATCH.TILES_FAILED');
+      expect((err as TubanError).message).toContain(`tile broken (job tile.detect~${batchId}~broken): INTERNAL: bug in the detector (1 attempt)`);
       expect(await rows(`select * from finalised where batch_id = $1`, [batchId])).toEqual([]);
       // INTERNAL is not retried either.
       expect(await rows(`select tile_id from tile_attempts where batch_id = $1 and tile_id = 'broken'`, [batchId])).toHaveLength(1);
@@ -136,7 +136,7 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
     try {
       await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'broken'], ...ref, backoffMs: 50 });
       const err = await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 }).catch((e: unknown) => e);
-      expect((err as TubanError).code).toBe('INTERNAL');
+      expect((err as TubanError).code).toBe('BATCH.TILES_FAILED');
       broken = false;
       await enqueueBatch(redisUrl, { batchId, tileIds: ['ok', 'broken'], ...ref, backoffMs: 50 });
       expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });

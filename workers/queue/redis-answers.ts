@@ -8,11 +8,6 @@ import { Redis } from 'ioredis';
 import { TubanError } from '../../schemas/errors.js';
 import { redactUrl } from '../../pipeline/redact-url.js';
 
-/** The URL without its password (a REDIS_URL may carry one, after the user or as ?password=), for messages. */
-export function redactedRedisUrl(url: string): string {
-  return redactUrl(url);
-}
-
 /**
  * Resolves once Redis answers PING; throws QUEUE.TRANSIENT naming it when it does not within
  * `timeoutMs`, the whole check: ioredis' `connectTimeout` ends once the socket connects, so a port
@@ -31,7 +26,7 @@ export async function assertRedisAnswers(url: string, timeoutMs = 10_000): Promi
     await Promise.race([client.connect().then(() => client.ping()), late]);
   } catch (err) {
     const reason = (lastError ?? (err instanceof Error ? err : new Error(String(err)))).message;
-    throw new TubanError('QUEUE.TRANSIENT', `Redis at ${redactedRedisUrl(url)} does not answer (${reason}): start it, or check REDIS_URL`);
+    throw new TubanError('QUEUE.TRANSIENT', `Redis at ${redactUrl(url)} does not answer (${reason}): start it, or check REDIS_URL`);
   } finally {
     clearTimeout(timer);
     client.disconnect();

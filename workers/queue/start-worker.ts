@@ -11,13 +11,15 @@
  * before another worker picks it up. Tests shorten both.
  */
 import { hostname } from 'node:os';
-import { Worker, UnrecoverableError, WaitingError, type ConnectionOptions, type Job } from 'bullmq';
+import { Job, Worker, UnrecoverableError, WaitingError, type ConnectionOptions } from 'bullmq';
 import { pino, type Logger } from 'pino';
 import { JobPayloads, type JobContext, type JobHandlers, type JobName } from '../../schemas/jobs.js';
 import { TubanError, asTubanError } from '../../schemas/errors.js';
 import { config } from '../../pipeline/config.js';
 import { resolveTarget } from './connection.js';
 import { decodeFailure, encodeFailure } from './job-failure.js';
+import { redactUrl } from '../../pipeline/redact-url.js';
+import { redisOutageLog } from './redis-outage-log.js';
 
 export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
@@ -49,6 +51,10 @@ export interface StartWorkerOptions {
    * worker hung for more than 25 s); a job it held is then recovered by another worker's stall check.
    */
   closeTimeoutMs?: number;
+  /** Least time between two reminders that Redis is still away. Default 60 000. */
+  redisReminderMs?: number;
+  /** The database the handlers use, its password hidden, for the `worker started` line. */
+  describeDatabase?: string;
 }
 
 export interface WorkerHandle {
@@ -68,21 +74,49 @@ function isJobName(name: string): name is JobName {
   return Object.hasOwn(JobPayloads, name);
 }
 
+/** Failed tiles named in full in the message; the rest are counted (`tuban status` lists them all). */
+const FAILURES_NAMED = 3;
+
 /**
  * The finaliser runs even when tiles failed for good (children use ignoreDependencyOnFailure),
  * but only `skip` failures are acceptable losses: the tile handler recorded those tiles as
  * rejected. A tile that failed with a `fail` code, or spent its retries, would silently be
- * missing from the ledger, so the batch stops instead, naming the tiles.
+ * missing from the ledger, so the batch stops instead, in one line an operator acts on: which
+ * tiles, their last error, and that the same command runs it again (enqueue-batch.ts removes a
+ * failed flow and enqueues every tile afresh: nothing of this run is resumed).
  */
-async function checkChildFailures(job: Job, batchId: string): Promise<void> {
-  const failures = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => decodeFailure(reason, key));
-  const blocking = failures.filter((f) => f.disposition !== 'skip');
+async function checkChildFailures(job: Job, batchId: string, queue: Worker): Promise<void> {
+  const failures = Object.entries(await job.getIgnoredChildrenFailures()).map(([key, reason]) => ({ key, error: decodeFailure(reason, key) }));
+  const blocking = failures.filter((f) => f.error.disposition !== 'skip');
   if (blocking.length === 0) return;
+  const counts = await job.getDependenciesCount();
+  const total = (counts.processed ?? 0) + (counts.failed ?? 0) + (counts.ignored ?? 0) + (counts.unprocessed ?? 0);
+  const named = await Promise.all(blocking.slice(0, FAILURES_NAMED).map((f) => describeTileFailure(queue, f.key, f.error)));
+  const more = blocking.length > FAILURES_NAMED ? `; and ${blocking.length - FAILURES_NAMED} more (tuban status ${batchId} lists them)` : '';
   throw new TubanError(
-    'INTERNAL',
-    `${blocking.length} tile job(s) failed for good: ${blocking.map((f) => `[${f.code}] ${f.message}`).join('; ')}`,
-    batchId,
+    'BATCH.TILES_FAILED',
+    `batch ${batchId}: ${blocking.length} of ${total} tile job(s) failed for good, so the batch was not finalised: ${named.join('; ')}${more}. ` +
+      'Fix the cause (a server named above that is away, a bad input), then run the same tuban batch --queue again: it runs the batch afresh, every tile',
   );
+}
+
+/** `tile T (job J): CODE: message (N attempts)`, from a child's job key (`prefix:queue:tile.detect~batch~tile`). */
+async function describeTileFailure(queue: Worker, key: string, err: TubanError): Promise<string> {
+  const id = key.slice(key.lastIndexOf(':') + 1);
+  const tileId = id.split('~').slice(2).join('~') || id;
+  const child = await Job.fromId(queue, id).catch(() => undefined);
+  const attempts = child ? ` (${child.attemptsMade} attempt${child.attemptsMade === 1 ? '' : 's'})` : '';
+  // An error about the tile or its job starts with that name, said once already.
+  const said = [tileId, id].find((name) => err.message.startsWith(`${name}: `));
+  const message = said ? err.message.slice(said.length + 2) : err.message;
+  return `tile ${tileId} (job ${id}): ${err.code}: ${message}${attempts}`;
+}
+
+/** Where the worker's Redis is, for the log: the URL without its password, or host:port of options. */
+function redisWhere(connection: string | ConnectionOptions): string {
+  if (typeof connection === 'string') return redactUrl(connection);
+  const { host, port } = connection as { host?: string; port?: number };
+  return `redis://${host ?? 'localhost'}:${port ?? 6379}`;
 }
 
 export function startWorker(opts: StartWorkerOptions): WorkerHandle {
@@ -123,7 +157,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
       signal: shutdown.signal,
     };
     try {
-      if (name === 'batch.finalise') await checkChildFailures(job, (parsed.data as { batchId: string }).batchId);
+      if (name === 'batch.finalise') await checkChildFailures(job, (parsed.data as { batchId: string }).batchId, worker);
       const result = await handlers[name](parsed.data, ctx);
       jobLog.info({ ms: Date.now() - started }, `${name} done`);
       return result;
@@ -153,11 +187,23 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     maxStalledCount: opts.maxStalledCount ?? 2,
   });
+  const redis = redisWhere(opts.connection);
+  const outage = redisOutageLog(log, redis, opts.redisReminderMs);
+  let closing: Promise<void> | undefined;
+  // The backend's connection events say when Redis goes and comes back (BullMQ forwards its
+  // connections' 'error', 'close' and 'ready' there). Prepended, so the outage is known before the
+  // same error reaches the worker's 'error' listener below.
+  const backend = worker.backend as unknown as Partial<Pick<NodeJS.EventEmitter, 'prependListener' | 'on'>>;
+  if (typeof backend.prependListener === 'function' && typeof backend.on === 'function') {
+    backend.prependListener('error', (err: Error) => closing || outage.lost(err.message));
+    backend.prependListener('close', () => closing || outage.lost('connection closed'));
+    backend.on('ready', () => outage.back());
+  }
   // Without a listener an 'error' event (Redis gone) would crash the process; ioredis reconnects.
-  worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
+  // While Redis is away every reconnect try is an error: the outage log speaks for them.
+  worker.on('error', (err) => outage.down || closing || log.warn({ err: err.message }, 'worker error'));
   worker.on('stalled', (id) => log.warn({ job: id }, 'job stalled; its worker died or starved the event loop'));
 
-  let closing: Promise<void> | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     log.info({ signal: sig }, 'closing worker');
     void handle.close();
@@ -189,5 +235,6 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
   if (opts.handleSignals ?? true) {
     for (const s of CLOSE_SIGNALS) process.once(s, onSignal);
   }
+  log.info({ prefix, redis, database: opts.describeDatabase, concurrency: opts.concurrency ?? 1 }, 'worker started');
   return handle;
 }
