@@ -48,7 +48,7 @@ describe.runIf(servers)('a worker says where it works and when Redis goes and co
     await w.close();
     const started = lines.find((l) => l.msg === 'worker started');
     expect(JSON.stringify(started)).not.toContain('sekrit');
-    expect(started).toMatchObject({ queue: queueName, prefix: 'pfx', redis: `redis://${url.host}`, database: 'postgres://tuban:***@db:5432/tuban' });
+    expect(started).toMatchObject({ queue: queueName, prefix: 'pfx', redis: `redis://:***@${url.host}`, database: 'postgres://tuban:***@db:5432/tuban' });
   });
 
   it('one warning when the connection is lost, reminders at most every remindMs while down, one info line when back', async () => {
