@@ -120,7 +120,7 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
       const r = await tuban(args, env);
       expect(r.code, r.stderr).toBe(1);
       expect(Date.now() - started).toBeLessThan(30_000);
-      expect(r.stderr).toContain(`tuban: QUEUE.TRANSIENT: Redis at redis://127.0.0.1:${port} does not answer`);
+      expect(r.stderr).toContain(`tuban: QUEUE.TRANSIENT: Redis at redis://:***@127.0.0.1:${port} does not answer`);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.stderr).not.toContain('sekrit');
     }
