@@ -130,7 +130,10 @@ export async function restoreCommand(flags: Flags): Promise<number> {
       files++;
     }
     const rows = manifest.tables.reduce((a, t) => a + t.rows, 0);
-    process.stdout.write(`restored ${from}: ${manifest.tables.length} tables, ${rows} rows (schema version ${manifest.schemaVersion}, made ${manifest.createdAt}), ${files} evidence files into ${dataDir}\n`);
+    // A database-only backup (--no-evidence): its cases are served with their files missing, said here.
+    const notCopied = (manifest as { evidence?: { notCopied?: number } }).evidence?.notCopied;
+    const alone = notCopied ? `; the backup was made --no-evidence: the ${notCopied} evidence files its rows name are not in it` : '';
+    process.stdout.write(`restored ${from}: ${manifest.tables.length} tables, ${rows} rows (schema version ${manifest.schemaVersion}, made ${manifest.createdAt}), ${files} evidence files into ${dataDir}${alone}\n`);
     return 0;
   } finally {
     await db.close();

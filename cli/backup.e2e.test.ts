@@ -164,6 +164,10 @@ describe('tuban backup and tuban restore', () => {
     expect(alone.stdout).toContain('database only (--no-evidence): the 2 evidence files it names were not copied');
     expect(existsSync(join(dbOnly, 'evidence'))).toBe(false);
     expect((JSON.parse(await readFile(join(dbOnly, 'manifest.json'), 'utf8')) as { evidence: unknown }).evidence).toEqual({ files: 0, missing: [], notCopied: 2 });
+    // Restored, it says the files are not in it.
+    const back = await runCli(['restore', '--from', dbOnly, '--db', join(dir, 'db-from-alone'), '--data', join(dir, 'data-from-alone')]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('the backup was made --no-evidence: the 2 evidence files its rows name are not in it');
   }, 300_000);
 
   it.runIf(process.env.TUBAN_TEST_DATABASE_URL)('restores the embedded backup into PostgreSQL', async () => {

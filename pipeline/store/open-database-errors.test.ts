@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TubanError } from '../../schemas/errors.js';
-import { openDatabase } from './open-database.js';
+import { isTransient, openDatabase } from './open-database.js';
 
 const url = process.env.TUBAN_TEST_DATABASE_URL;
 
@@ -16,6 +16,15 @@ describe('openDatabase: a server that is not there', () => {
     expect(err).not.toBeInstanceOf(TypeError);
     expect(err.message).toContain('/tmp/tuban-no-such-socket-dir');
     expect(err.message).not.toContain('s3cret-pw');
+  });
+});
+
+describe('isTransient: 08P01', () => {
+  const err = (message: string) => Object.assign(new Error(message), { code: '08P01' });
+  it("keeps PgBouncer's refusals retried (a pool at its limit, a server restarting behind it) and a bug's protocol violation not", () => {
+    expect(isTransient(err('no more connections allowed (max_client_conn)'))).toBe(true);
+    expect(isTransient(err('pgbouncer cannot connect to server'))).toBe(true);
+    expect(isTransient(err('bind message supplies 1 parameters, but prepared statement "" requires 2'))).toBe(false);
   });
 });
 

@@ -70,9 +70,13 @@ const defaultLog: TemplateLog = (level, message) => {
 };
 
 /** SQLSTATEs that a retry can cure: connection loss, serialisation failure, deadlock, shutdown, too many connections. */
-// 08P01 (protocol violation) is in class 08 but a bug's, not a connection's: a statement given the
-// wrong number of parameters, retried and answered 503 "try again", would have hidden it.
-const TRANSIENT_SQLSTATE = /^(08(?!P01)...|40001|40P01|57P0[123]|53300)$/;
+const TRANSIENT_SQLSTATE = /^(08...|40001|40P01|57P0[123]|53300)$/;
+/**
+ * A protocol violation (08P01, in the connection class) that is a bug's, not a connection's: a
+ * statement given the wrong number of parameters, retried and answered 503 "try again", was hidden.
+ * PgBouncer's refusals (no more connections, cannot reach the server) come as 08P01 too, and stay transient.
+ */
+const BUG_08P01 = /^bind message|prepared statement|invalid message format|insufficient data left in message/i;
 /**
  * Node's codes for a server that is not there (stopped, restarting, its host rebooting): the pg
  * client passes them through as the error's `code`, beside SQLSTATEs. Once classified as not
@@ -80,8 +84,10 @@ const TRANSIENT_SQLSTATE = /^(08(?!P01)...|40001|40P01|57P0[123]|53300)$/;
  */
 const TRANSIENT_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
-function isTransient(err: unknown): boolean {
+/** Whether a retry can cure `err` (a connection lost or refused, a deadlock, a server shutting down). */
+export function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
+  if (code === '08P01' && err instanceof Error && BUG_08P01.test(err.message)) return false;
   if (typeof code === 'string') return TRANSIENT_SQLSTATE.test(code) || TRANSIENT_SOCKET.has(code);
   const msg = err instanceof Error ? err.message : '';
   return /ECONNRESET|ECONNREFUSED|EPIPE|Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(msg);

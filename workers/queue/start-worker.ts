@@ -195,7 +195,9 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
   // same error reaches the worker's 'error' listener below.
   const backend = worker.backend as unknown as Partial<Pick<NodeJS.EventEmitter, 'prependListener' | 'on'>>;
   if (typeof backend.prependListener === 'function' && typeof backend.on === 'function') {
-    backend.prependListener('error', (err: Error) => closing || outage.lost(err.message));
+    // Only a connection's errors are an outage: a Redis that answers but refuses (a SELECT of a missing
+    // database, an ACL without INFO) is logged as the worker error it is, not as "lost" and "back".
+    backend.prependListener('error', (err: Error) => closing || (isConnectionError(err) && outage.lost(err.message)));
     backend.prependListener('close', () => closing || outage.lost('connection closed'));
     backend.on('ready', () => outage.back());
   }
@@ -237,4 +239,10 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
   }
   log.info({ prefix, redis, database: opts.describeDatabase, concurrency: opts.concurrency ?? 1 }, 'worker started');
   return handle;
+}
+
+/** An error of the connection itself (refused, reset, timed out, the host not found), not of a command Redis refused. */
+function isConnectionError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) || /Connection is closed|connect ETIMEDOUT/i.test(err.message);
 }

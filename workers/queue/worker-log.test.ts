@@ -81,4 +81,17 @@ describe.runIf(servers)('a worker says where it works and when Redis goes and co
       await w.close();
     }
   }, 30_000);
+
+  it('a Redis that answers but refuses (a database index it has not) is a worker error, not a lost connection and a "back"', async () => {
+    const { log, lines } = capturedLog();
+    const w = startWorker({ connection: `${servers!.redisUrl.replace(/\/\d*$/, '')}/99`, handlers, queueName: uniqueName('q'), queuePrefix: uniqueName('p'), log, handleSignals: false, closeTimeoutMs: 1000 });
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+    } finally {
+      await w.close();
+    }
+    expect(lines.filter((l) => /lost the connection|is back after/.test(l.msg))).toEqual([]);
+    expect(lines.some((l) => l.level === WARN && /DB index|out of range/i.test(String(l.err)))).toBe(true);
+  });
 });
+
