@@ -17,8 +17,6 @@ import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
 import { BatchArgsSchema } from './batch-args.js';
 import { planAndStore, runBatch } from './run-batch.js';
-import { breakFirstChunk } from './testing/rejected-prior-scene.js';
-import { readdir } from 'node:fs/promises';
 
 describe('a batch run again', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -85,36 +83,4 @@ describe('a batch run again', () => {
     const n = resumed.report.counts.polygons;
     expect(resumed.report.rerun).toMatchObject({ earlier: 'interrupted', polygonsBefore: n, codesKept: n, codesNew: 0, codesGone: 0, casesKept: 0, casesNew: n });
   }, 300_000);
-
-  it('keeps its earlier polygons, codes and cases on a tile this run could not read (its file corrupted since, same size): that ground was not looked at again', async () => {
-    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-rejected-'));
-    cleanup.push(() => rm(d, { recursive: true, force: true }));
-    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
-    const a = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
-    const db = await freshDb();
-    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
-    const rows = async () => (await db.query<{ code: string; tile_id: string }>('SELECT code, tile_id FROM polygons ORDER BY code')).rows;
-    const before = await rows();
-    for (const r of before) await openCase(db, r.code);
-    // The tile holding the most polygons, its file corrupted in place (a bad copy: same name and size, so the same batch).
-    const count = new Map<string, number>();
-    for (const r of before) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
-    const [victim] = [...count.entries()].sort((x, y) => y[1] - x[1])[0];
-    const file = (await db.query<{ f: string }>(`SELECT info->'tile'->'files'->>0 AS f FROM tiles WHERE batch_id = $1 AND tile_id = $2 AND role = 'current'`, [first.report.batchId, victim])).rows[0].f;
-    expect((await readdir(sc.currentDir)).length).toBeGreaterThan(1);
-    await breakFirstChunk(file);
-
-    const again = await runBatch(a(), { db, log, out: join(d, 'again') });
-    expect(again.report.batchId).toBe(first.report.batchId);
-    expect(again.report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[file, 'TILE.UNREADABLE']]);
-    const after = await rows();
-    // The unread tile's polygons are still the month's, under their codes; the other tiles' were found again.
-    const kept = before.filter((r) => r.tile_id === victim);
-    expect(kept.length).toBeGreaterThan(0);
-    expect(after.filter((r) => r.tile_id === victim)).toEqual(kept);
-    expect(new Set(after.map((r) => r.code)).size).toBe(after.length);
-    // None of their cases was withdrawn as gone.
-    expect((await db.query('SELECT code FROM polygons_gone WHERE code = ANY($1::text[])', [kept.map((r) => r.code)])).rows).toEqual([]);
-  }, 300_000);
 });
-

@@ -27,18 +27,17 @@ export interface InheritItem {
 
 /**
  * The code each item is stored with, aligned with `items`; null when no polygon of `epoch` is
- * stored on `tileIds` (a first run: number as usual).
+ * stored on `tileIds` or by `batchId` (a first run: number as usual).
  */
 export async function inheritCodes(
   tx: Queryable,
   epoch: string,
+  batchId: string,
   tileIds: readonly string[],
   items: readonly InheritItem[],
 ): Promise<string[] | null> {
-  // The polygons this store replaces: on the tiles compared (its own earlier ones there included; its
-  // own on a tile it could not read this time stay, and so keep their codes to themselves).
-  const mine = `p.epoch = $1 AND p.tile_id = ANY($2::text[])`;
-  const held = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM polygons p WHERE ${mine}`, [epoch, [...tileIds]]);
+  const mine = `p.epoch = $1 AND (p.batch_id = $2 OR p.tile_id = ANY($3::text[]))`;
+  const held = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM polygons p WHERE ${mine}`, [epoch, batchId, [...tileIds]]);
   if (held.rows[0].n === 0) return null;
 
   const pairs: { ord: number; code: string; m2: number }[] = [];
@@ -47,12 +46,12 @@ export async function inheritCodes(
     const r = await tx.query<{ ord: number; code: string; m2: number }>(
       `WITH q AS (
          SELECT t.ord::int - 1 AS ord, e->>'d' AS district, ST_GeomFromWKB(decode(e->>'g', 'hex'), 4326) AS geom
-         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(e, ord)
+         FROM jsonb_array_elements($4::jsonb) WITH ORDINALITY AS t(e, ord)
        )
        SELECT q.ord, p.code, ST_Area(ST_Intersection(p.geom, q.geom)::geography) AS m2
        FROM q JOIN polygons p ON p.district_code = q.district AND ST_Intersects(p.geom, q.geom) AND NOT ST_Touches(p.geom, q.geom)
        WHERE ${mine}`,
-      [epoch, [...tileIds], JSON.stringify(part.map((it) => ({ d: it.districtCode, g: wkbHex(it.geometry) })))],
+      [epoch, batchId, [...tileIds], JSON.stringify(part.map((it) => ({ d: it.districtCode, g: wkbHex(it.geometry) })))],
     );
     for (const row of r.rows) pairs.push({ ord: start + Number(row.ord), code: row.code, m2: Number(row.m2) });
   }

@@ -346,7 +346,7 @@ describe('polygons', () => {
     await replaceBatchPolygons(db, 'b-jul-1', [polygon('370102-202607-0001', epoch, square(119, 36.6), { tileId: 'west' }), polygon('370102-202607-0002', epoch, square(119.1, 36.6), { tileId: 'west' })]);
     await replaceBatchPolygons(db, 'b-jul-east', [polygon('370102-202607-0003', epoch, square(119.5, 36.6), { tileId: 'east' })]);
     // The corrected re-run over the west tile continues after the east batch's serial, not after its own predecessor's.
-    expect(await serialsInUse(db, epoch, ['west'])).toEqual({ '370102': 3 });
+    expect(await serialsInUse(db, epoch, 'b-jul-2', ['west'])).toEqual({ '370102': 3 });
     await replaceBatchPolygons(db, 'b-jul-2', [polygon('370102-202607-0004', epoch, square(119, 36.6), { tileId: 'west' })], { epoch, tileIds: ['west'] });
     expect(await loadPolygons(db, 'b-jul-1')).toEqual([]);
     expect((await loadPolygons(db, 'b-jul-2')).map((p) => p.code)).toEqual(['370102-202607-0004']);

@@ -509,15 +509,15 @@ export async function storeBatchPolygons(
   return db.transaction(async (tx) => {
     await lockSerials(tx, batchScope.epoch, await serialLockDistricts(tx, batchScope, counts.keys()));
     const scope = await withReplacedTiles(tx, batchId, batchScope);
-    if (onHeld) onHeld(await heldPolygons(tx, scope));
+    if (onHeld) onHeld(await heldPolygons(tx, batchId, scope));
     // A re-run over tiles that hold the month's polygons: the sites found again keep their codes.
-    const inherited = await inheritCodes(tx, scope.epoch, scope.tileIds, polys);
+    const inherited = await inheritCodes(tx, scope.epoch, batchId, scope.tileIds, polys);
     if (inherited) {
       const coded = polys.map((p, i) => ({ ...p, code: inherited[i] }));
       await writeBatchPolygons(tx, batchId, coded, scope);
       return coded;
     }
-    const offsets = await serialOffsets(tx, scope.epoch, batchId, counts, await serialsInUse(tx, scope.epoch, scope.tileIds));
+    const offsets = await serialOffsets(tx, scope.epoch, batchId, counts, await serialsInUse(tx, scope.epoch, batchId, scope.tileIds));
     const coded = polys.map((p) => ({ ...p, code: shiftSerial(p.code, offsets.get(p.districtCode) ?? 0) }));
     await writeBatchPolygons(tx, batchId, coded, scope);
     return coded;
@@ -531,12 +531,12 @@ export interface HeldPolygon {
   hasCase: boolean;
 }
 
-/** The month's polygons `writeBatchPolygons` deletes for this batch: those on the tiles it compared or supersedes, its own earlier ones there included. */
-async function heldPolygons(tx: Queryable, scope: { epoch: string; tileIds: readonly string[] }): Promise<HeldPolygon[]> {
+/** The month's polygons `writeBatchPolygons` deletes for this batch: its own, and those on the tiles it supersedes. */
+async function heldPolygons(tx: Queryable, batchId: string, scope: { epoch: string; tileIds: readonly string[] }): Promise<HeldPolygon[]> {
   const r = await tx.query<{ code: string; batch_id: string; has_case: boolean }>(
     `SELECT p.code, p.batch_id, EXISTS (SELECT 1 FROM cases c WHERE c.code = p.code) AS has_case
-     FROM polygons p WHERE p.epoch = $1 AND p.tile_id = ANY($2::text[]) ORDER BY p.code`,
-    [scope.epoch, [...scope.tileIds]],
+     FROM polygons p WHERE p.batch_id = $1 OR (p.epoch = $2 AND p.tile_id = ANY($3::text[])) ORDER BY p.code`,
+    [batchId, scope.epoch, [...scope.tileIds]],
   );
   return r.rows.map((row) => ({ code: row.code, batchId: row.batch_id, hasCase: row.has_case }));
 }
@@ -648,11 +648,10 @@ async function writeBatchPolygons(
   polys: readonly MonitoringPolygon[],
   supersedes: { epoch: string; tileIds: readonly string[] } | null,
 ): Promise<void> {
-  // Storing a finalised batch (`supersedes` given) replaces the month's polygons on the tiles it
-  // compared, its own earlier ones there included; its own on a tile it could not read this time (a
-  // file corrupted since) stay, as other batches' do: that ground was not looked at again.
-  if (supersedes === null) await dropPolygons(tx, 'batch_id = $1', [batchId]);
-  else if (supersedes.tileIds.length > 0) await dropPolygons(tx, 'epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
+  await dropPolygons(tx, 'batch_id = $1', [batchId]);
+  if (supersedes && supersedes.tileIds.length > 0) {
+    await dropPolygons(tx, 'epoch = $1 AND tile_id = ANY($2::text[])', [supersedes.epoch, [...supersedes.tileIds]]);
+  }
   for (const part of chunks(polys)) {
     await tx.query(
       `INSERT INTO polygons (${POLYGON_COLUMNS})
@@ -761,22 +760,21 @@ async function anyEarlierPolygonNear(db: Queryable, epoch: string, geoms: readon
 }
 
 /**
- * Highest serial per district already used in `epoch` by polygons on other tiles than `tileIds`
- * (other batches', and this batch's own on a tile it could not read this time: their codes stay; this
- * batch continues after them), and by cases whose polygon is gone (a code a re-run or a `--replaces`
- * batch dropped keeps its case, so it is never handed to another site). The tiles it compared are
- * excluded: it supersedes them.
+ * Highest serial per district already used in `epoch` by other batches on other tiles (their codes
+ * stay; this batch continues after them), and by cases whose polygon is gone (a code a re-run or a
+ * `--replaces` batch dropped keeps its case, so it is never handed to another site). Tiles of this
+ * batch are excluded: it supersedes them.
  */
-export async function serialsInUse(db: Queryable, epoch: string, tileIds: readonly string[]): Promise<Record<string, number>> {
+export async function serialsInUse(db: Queryable, epoch: string, batchId: string, tileIds: readonly string[]): Promise<Record<string, number>> {
   const r = await db.query<{ district_code: string; serial: number }>(
     maxSerialSql(
       `SELECT district_code, split_part(code, '-', 3) AS s FROM polygons
-       WHERE epoch = $1 AND NOT (tile_id = ANY($2::text[]))
+       WHERE epoch = $1 AND batch_id <> $2 AND NOT (tile_id = ANY($3::text[]))
        UNION ALL
        SELECT c.district_code, split_part(c.code, '-', 3) FROM cases c
-       WHERE c.epoch = $1 AND NOT EXISTS (SELECT 1 FROM polygons p WHERE p.code = c.code AND p.epoch = $1 AND p.tile_id = ANY($2::text[]))`,
+       WHERE c.epoch = $1 AND NOT EXISTS (SELECT 1 FROM polygons p WHERE p.code = c.code AND p.epoch = $1 AND (p.batch_id = $2 OR p.tile_id = ANY($3::text[])))`,
     ),
-    [epoch, [...tileIds]],
+    [epoch, batchId, [...tileIds]],
   );
   return Object.fromEntries(r.rows.map((row) => [row.district_code, Number(row.serial)]));
 }
