@@ -10,11 +10,12 @@
  * does not wait for ever on a request that never finishes.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { tcpRelay } from '../pipeline/testing/tcp-relay.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import { trackStatements } from './statements-in-flight.js';
 import { addUsers, openTestDatabase, PASSWORD, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
@@ -189,59 +190,28 @@ describe('GET /api/health', () => {
   });
 });
 
-/** A TCP proxy to `target` that can be stopped (every connection cut, new ones refused) and started again on its port. */
-function tcpProxy(targetHost: string, targetPort: number) {
-  let server: Server | null = null;
-  const sockets = new Set<Socket>();
-  let port = 0;
-  const start = () =>
-    new Promise<number>((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = connect(targetPort, targetHost);
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => s.destroy());
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve((port = (server!.address() as { port: number }).port)));
-    });
-  const stop = async () => {
-    const s = server!;
-    server = null;
-    const closed = new Promise<void>((r) => s.close(() => r()));
-    for (const sock of sockets) sock.destroy();
-    await closed;
-  };
-  return { start, stop };
-}
-
 describe.runIf(process.env.TUBAN_TEST_DATABASE_URL)('GET /api/health against a PostgreSQL that goes away', () => {
   it('answers 503 unreachable without the address, and 200 again once the server is back', async () => {
-    const url = new URL(process.env.TUBAN_TEST_DATABASE_URL!);
-    const proxy = tcpProxy(url.hostname, Number(url.port || 5432));
-    const port = await proxy.start();
-    const viaProxy = new URL(url);
-    viaProxy.port = String(port);
-    const remote = await openDatabase(viaProxy.toString(), { schema: `tuban_health_${process.pid}_${Date.now()}` });
+    const proxy = tcpRelay(new URL(process.env.TUBAN_TEST_DATABASE_URL!));
+    await proxy.up();
+    const port = new URL(proxy.url()).port;
+    const remote = await openDatabase(proxy.url(), { schema: `tuban_health_${process.pid}_${Date.now()}` });
     await migrate(remote);
     const app = (await testApp(remote, { healthTimeoutMs: 1500 })).app;
     try {
       expect((await health(app)).statusCode).toBe(200);
-      await proxy.stop();
+      await proxy.down();
       const down = await health(app);
       expect(down.statusCode).toBe(503);
       expect(down.json()).toEqual({ status: 'unavailable', database: 'unavailable', reason: 'unreachable', version: VERSION, schema: null });
       expect(down.body).not.toContain(String(port));
       expect(down.body).not.toContain('127.0.0.1');
-      await proxy.start();
+      await proxy.up();
       expect((await health(app)).json()).toMatchObject({ status: 'ok', schema: SCHEMA });
     } finally {
       await app.close();
       await remote.close();
-      await proxy.stop().catch(() => undefined);
+      await proxy.down().catch(() => undefined);
     }
   }, 60_000);
 });
