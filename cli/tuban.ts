@@ -67,8 +67,10 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof ConfigError) {
       process.stderr.write(`tuban: ${err.message}\n`);
       process.exitCode = 64;
-    } else if (err instanceof TubanError && err.code === 'CONFIG.INVALID') {
-      // A TUBAN_* variable out of its range: configuration, like a bad --deadlines file.
+    } else if (err instanceof TubanError && (err.code === 'CONFIG.INVALID' || err.code === 'DB.SETUP')) {
+      // A TUBAN_* variable out of its range, or PostgreSQL refusing the database as it is set up (no
+      // such database, a role or password it refuses, no PostGIS): configuration, like a bad
+      // --deadlines file. 64, so systemd does not restart it every 10 s while nobody has fixed it.
       process.stderr.write(`tuban: ${err.code}: ${err.message}\n`);
       process.exitCode = 64;
     } else if (err instanceof TubanError && err.code === 'DB.LOCKED') {

@@ -199,6 +199,13 @@ describe('tuban usage', () => {
     }
   });
 
+  it('names a DATABASE_URL host that does not exist in one line, exit 64 (configuration), not a stack trace', async () => {
+    const r = await tuban(['migrate', '--db', 'postgres://tuban:secret-pw@nosuchhost.invalid:5432/tuban']);
+    expect(r.code, r.stderr).toBe(64);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toContain('tuban: DB.SETUP: postgres://tuban:***@nosuchhost.invalid:5432/tuban: getaddrinfo ENOTFOUND nosuchhost.invalid (check the host in DATABASE_URL (or --db): no such host)');
+  });
+
   it.runIf(process.env.TUBAN_TEST_DATABASE_URL)('names what to set up, in one line, when PostgreSQL refuses the database: none of that name, no PostGIS in it (each was a stack trace)', async () => {
     const server = new URL(process.env.TUBAN_TEST_DATABASE_URL!);
     const url = (db: string, user = server.username, password = 'secret-pw') => `postgres://${user}:${password}@${server.host}/${db}`;
@@ -208,14 +215,14 @@ describe('tuban usage', () => {
     const role = `tuban_role_${process.pid}`;
     try {
       const missing = await tuban(['migrate', '--db', url('no_such_db')]);
-      expect(missing.code, missing.stderr).toBe(1);
+      expect(missing.code, missing.stderr).toBe(64);
       expect(missing.stderr).toBe(`tuban: DB.SETUP: postgres://${server.username}:***@${server.host}/no_such_db: database "no_such_db" does not exist (create it as the postgres user: CREATE DATABASE no_such_db OWNER <role>;)\n`);
 
       // A database without PostGIS, opened by a role that may not create the extension.
       await admin.query(`CREATE ROLE ${role} LOGIN`);
       await admin.query(`CREATE DATABASE ${bare} OWNER ${role}`);
       const noPostgis = await tuban(['migrate', '--db', url(bare, role)]);
-      expect(noPostgis.code, noPostgis.stderr).toBe(1);
+      expect(noPostgis.code, noPostgis.stderr).toBe(64);
       expect(noPostgis.stderr.trim().split('\n'), noPostgis.stderr).toHaveLength(1);
       expect(noPostgis.stderr).toContain(`tuban: DB.SETUP: postgres://${role}:***@${server.host}/${bare}: PostGIS is not available and could not be created: permission denied to create extension "postgis"`);
       expect(noPostgis.stderr).toContain(`as the postgres user: CREATE EXTENSION postgis; in database ${bare}`);

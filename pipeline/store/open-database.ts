@@ -141,12 +141,15 @@ export async function openDatabase(target: string, opts: OpenOptions = {}): Prom
 
 /**
  * SQLSTATEs of a server that refuses the database as it is set up, not for a moment: no database of
- * that name, a role or password it does not take. Each was a stack trace from deep in the pg client.
+ * that name, a role or password it does not take; and a host that does not exist. Each was a stack
+ * trace from deep in the pg client.
  */
 const SETUP_SQLSTATE: Record<string, (db: string) => string> = {
   '3D000': (db) => `create it as the postgres user: CREATE DATABASE ${db} OWNER <role>;`,
   '28P01': () => 'check the password in DATABASE_URL (or --db)',
   '28000': () => "check the role in DATABASE_URL (or --db), and pg_hba.conf's line for this host",
+  // A host name that does not resolve (a typo; a resolver not up yet says EAI_AGAIN, which is retried).
+  ENOTFOUND: () => 'check the host in DATABASE_URL (or --db): no such host',
 };
 
 /** The first query's failure on a server, as DB.SETUP naming the URL (its password hidden) and what to do. */
