@@ -46,12 +46,12 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   migrate: {
     usage: 'tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)',
     flags: ['db', 'wait-db'],
-    exits: `0 up to date, 64 usage error, 1 failure,\n  ${LOCKED}`,
+    exits: `0 up to date, 64 usage error (or DB.SETUP: PostgreSQL refuses the database as set up), 1 failure,\n  ${LOCKED}`,
   },
   worker: {
     usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)',
     flags: ['concurrency', 'db', 'log-level'],
-    exits: '0 stopped by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set), 1 failure',
+    exits: '0 stopped by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set, or DB.SETUP), 1 failure',
   },
   status: {
     usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)',
@@ -123,7 +123,7 @@ export function usage(command?: CommandName): string {
   if (command) return `Usage:\n  ${COMMANDS[command].usage}\n\nExit codes: ${COMMANDS[command].exits}`;
   return (
     `Usage:\n${Object.values(COMMANDS).map((s) => `  ${s.usage}`).join('\n')}\n\n` +
-    `Exit codes: 0 done, 64 usage error (or a TUBAN_* setting out of range), 1 failure, ${LOCKED};\n  each command's own (batch 2, user 65, …): tuban <command> --help`
+    `Exit codes: 0 done, 64 usage error (or a TUBAN_* setting out of range, or DB.SETUP: PostgreSQL refuses the database as set up), 1 failure, ${LOCKED};\n  each command's own (batch 2, user 65, …): tuban <command> --help`
   );
 }
 
