@@ -28,6 +28,7 @@ import { dbTarget } from './db-target.js';
 import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from '../pipeline/store/directory-lock.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
+import { ZONE_FILE_REJECTED } from '../pipeline/zones.js';
 
 /**
  * The flag each BatchArgs field comes from, so a validation message names what the user typed:
@@ -226,8 +227,6 @@ export async function batchCommand(flags: Flags): Promise<number> {
 /** Exit code of a batch that completed with some tile inputs or whole zone files rejected: the month is incomplete. */
 export const EXIT_INCOMPLETE = 3;
 
-/** A zone file rejected whole (unreadable, empty, no CRS): its layer is missing from every polygon's overlaps and routing. */
-const ZONE_FILE_REJECTED = new Set(['ZONES.UNREADABLE', 'ZONES.EMPTY', 'ZONES.CRS_MISSING']);
 
 /**
  * The rejected inputs that leave the month incomplete. A tile of either epoch, or a tile link that

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { one, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
-import { lockOptionsFromFlags } from './db-lock.js';
+import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { BUREAU_IDS } from '../schemas/vocabulary.js';
@@ -123,7 +123,7 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
   // Opening makes a database wherever the target points: the right start on a new embedded
   // deployment, but on a PostgreSQL one run without DATABASE_URL (a shell that did not read the
   // service's environment file) the account lands in a new .tuban/db that no server reads.
-  const made = !/^postgres(ql)?:\/\//.test(target) && !existsSync(join(target, 'PG_VERSION'));
+  const made = isEmbeddedTarget(target) && !existsSync(join(target, 'PG_VERSION'));
   const db = await openDatabase(target, { lock: lockOptionsFromFlags(flags) });
   try {
     await migrate(db);

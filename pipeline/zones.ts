@@ -237,6 +237,9 @@ export function onceEachZoneFile(): ZoneFileCache {
   });
 }
 
+/** The codes of a zone file rejected whole (unreadable, empty, no CRS said), not one feature of it: its layer is missing. */
+export const ZONE_FILE_REJECTED: ReadonlySet<string> = new Set(['ZONES.UNREADABLE', 'ZONES.EMPTY', 'ZONES.CRS_MISSING']);
+
 /** Load zone layers from `paths`; every problem is a RejectedInput or a warning, never a silent drop. */
 export async function loadZones(paths: string[], opts: LoadZonesOptions = {}): Promise<LoadZonesResult> {
   const zones: Zone[] = [];

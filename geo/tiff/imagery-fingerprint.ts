@@ -74,10 +74,10 @@ function samplePlaces(counts: readonly number[]): [number, number, number][] {
     }
     return places;
   }
+  // Spread evenly over the index: with sampled ≤ chunks each step moves at least one chunk on, so no chunk twice.
   const sampled = Math.min(COMPRESSED_SAMPLES, counts.length);
-  const picks = new Set<number>();
-  for (let i = 0; i < sampled; i++) picks.add(Math.floor(((i + 0.5) * counts.length) / sampled));
-  for (const chunk of [...picks].sort((a, b) => a - b)) {
+  for (let i = 0; i < sampled; i++) {
+    const chunk = Math.floor(((i + 0.5) * counts.length) / sampled);
     const n = Math.min(SAMPLE_BYTES, counts[chunk]);
     if (n > 0) places.push([chunk, Math.floor(jitter(chunk) * (counts[chunk] - n + 1)), n]); // count 0: a sparse chunk, nothing stored
   }

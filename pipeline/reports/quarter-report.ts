@@ -21,7 +21,7 @@ import { dispositionLabel, type LedgerDisposition } from '../outputs/ledger-disp
 import type { Queryable } from '../store/queryable.js';
 import { booleanIntersects } from '@turf/boolean-intersects';
 import type { Polygon } from 'geojson';
-import { loadZones } from '../zones.js';
+import { loadZones, ZONE_FILE_REJECTED } from '../zones.js';
 import type { Zone } from '../model.js';
 import type { BatchArgs } from '../batch/batch-args.js';
 import { csvCell } from '../outputs/csv-cell.js';
@@ -156,9 +156,6 @@ function detectedFootprints(rows: { plan: unknown; done: string[] | null }[]): P
   return out;
 }
 
-/** A zone file rejected whole (not one feature of it). */
-const FILE_REJECTED = new Set(['ZONES.UNREADABLE', 'ZONES.EMPTY', 'ZONES.CRS_MISSING', 'INPUT.NOT_FOUND']);
-
 /** Districts of the zone layers the batches ran with: code → name and outline. */
 async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<string, Zone>> {
   const out = new Map<string, Zone>();
@@ -175,7 +172,7 @@ async function zoneDistricts(plans: unknown[], warnings: string[]): Promise<Map<
       // As the batch read it: a DataV-looking file without a suffix was read as it declares before such files were refused.
       const loaded = await loadZones([path], { zonesCrs: crs, unstatedDataVAsDeclared: true });
       for (const r of loaded.rejected) {
-        if (FILE_REJECTED.has(r.error.code)) warnings.push(`${path}: zone file unreadable now (${r.error.message}); a district only it knew gets no 零报告 line`);
+        if (ZONE_FILE_REJECTED.has(r.error.code) || r.error.code === 'INPUT.NOT_FOUND') warnings.push(`${path}: zone file unreadable now (${r.error.message}); a district only it knew gets no 零报告 line`);
       }
       for (const z of loaded.zones) if (z.kind === 'district' && z.code && !out.has(z.code)) out.set(z.code, z);
     }

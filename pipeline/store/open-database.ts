@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { redactUrl, urlDatabase } from '../redact-url.js';
+import { UNREACHABLE_CODES } from '../socket-errors.js';
 import { TubanError } from '../../schemas/errors.js';
 import {
   copyTemplateData,
@@ -77,18 +78,14 @@ const TRANSIENT_SQLSTATE = /^(08...|40001|40P01|57P0[123]|53300)$/;
  * PgBouncer's refusals (no more connections, cannot reach the server) come as 08P01 too, and stay transient.
  */
 const BUG_08P01 = /^bind message|prepared statement|invalid message format|insufficient data left in message/i;
-/**
- * Node's codes for a server that is not there (stopped, restarting, its host rebooting): the pg
- * client passes them through as the error's `code`, beside SQLSTATEs. Once classified as not
- * transient, a PostgreSQL stopped for a few seconds failed a batch's tiles for good at once.
- */
-const TRANSIENT_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 /** Whether a retry can cure `err` (a connection lost or refused, a deadlock, a server shutting down). */
 export function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === '08P01' && err instanceof Error && BUG_08P01.test(err.message)) return false;
-  if (typeof code === 'string') return TRANSIENT_SQLSTATE.test(code) || TRANSIENT_SOCKET.has(code);
+  // Node's codes for a server not there: the pg client passes them as the error's `code`, beside
+  // SQLSTATEs. Once not transient, a PostgreSQL stopped for a few seconds failed a batch's tiles for good.
+  if (typeof code === 'string') return TRANSIENT_SQLSTATE.test(code) || UNREACHABLE_CODES.has(code);
   const msg = err instanceof Error ? err.message : '';
   return /ECONNRESET|ECONNREFUSED|EPIPE|Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(msg);
 }

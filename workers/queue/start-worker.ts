@@ -19,6 +19,7 @@ import { config } from '../../pipeline/config.js';
 import { resolveTarget } from './connection.js';
 import { decodeFailure, encodeFailure } from './job-failure.js';
 import { redactUrl } from '../../pipeline/redact-url.js';
+import { UNREACHABLE_CODES } from '../../pipeline/socket-errors.js';
 import { redisOutageLog } from './redis-outage-log.js';
 
 export interface StartWorkerOptions {
@@ -244,5 +245,5 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
 /** An error of the connection itself (refused, reset, timed out, the host not found), not of a command Redis refused. */
 function isConnectionError(err: Error): boolean {
   const code = (err as { code?: unknown }).code;
-  return (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)) || /Connection is closed|connect ETIMEDOUT/i.test(err.message);
+  return (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || code === 'ENOTFOUND')) || /Connection is closed|connect ETIMEDOUT/i.test(err.message);
 }
