@@ -148,4 +148,27 @@ describe('a batch run again', () => {
     const notObserved = JSON.parse(await readFile(join(d, 'again', 'not-observed.geojson'), 'utf8')) as { features: { properties: { reason?: string } }[] };
     expect(notObserved.features.filter((f) => f.properties.reason)).toEqual([]);
   }, 300_000);
+
+  it("keeps it likewise when the file it cannot read now is the tile's only prior: the tile cannot be compared, and the prior is named", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-unread-prior-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 256, seed: 7, tilesPerSide: 1 });
+    const a = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const db = await freshDb();
+    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
+    const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+    expect(before.length).toBeGreaterThan(3);
+    expect(first.plan.prior).toHaveLength(1);
+    const prior = first.plan.prior[0].files[0];
+    await breakFirstChunk(prior);
+
+    const again = await runBatch(a(), { db, log, out: join(d, 'again') });
+    expect(again.report.batchId).toBe(first.report.batchId);
+    expect(await month()).toEqual(before);
+    expect(again.report.tiles.map((t) => [t.status, t.keptFromEarlierRun?.file, t.keptFromEarlierRun?.error.code])).toEqual([['done', prior, 'TILE.UNREADABLE']]);
+    expect(again.report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[prior, 'TILE.UNREADABLE']]);
+    expect(again.report.warnings.filter((w) => w.startsWith(`${prior}: cannot be read now`))).toHaveLength(1);
+    expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
+  }, 300_000);
 });
