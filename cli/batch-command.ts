@@ -283,9 +283,14 @@ export function summaryTable(r: BatchReport): string {
   lines.push(`Total ${r.totalSeconds.toFixed(1)} s, peak memory ${(r.peakRssBytes / 1024 ** 3).toFixed(2)} GiB`);
   const left = incompleteInputs(r);
   const zoneFiles = left.filter((x) => ZONE_FILE_REJECTED.has(x.error.code)).length;
+  // A file damaged since this batch's earlier run read it: that run's result of its tile was kept (warnings).
+  const keptFiles = new Set(r.tiles.flatMap((t) => (t.keptFromEarlierRun ? [t.keptFromEarlierRun.file] : [])));
+  const kept = left.filter((x) => keptFiles.has(x.subject)).length;
+  const tileInputs = left.length - zoneFiles - kept;
   if (left.length > 0 && used > 0) {
     const parts = [
-      ...(left.length > zoneFiles ? [`${left.length - zoneFiles} tile input(s) rejected: their ground is in not-observed.geojson, not "no change"`] : []),
+      ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground is in not-observed.geojson, not "no change"`] : []),
+      ...(kept > 0 ? [`${kept} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
       ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
     ];
     lines.push(`Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`);

@@ -2,7 +2,7 @@
  * The batch's summary on the terminal: each line a whole sentence an analyst can act on.
  */
 import { describe, expect, it } from 'vitest';
-import { summaryTable } from './batch-command.js';
+import { batchExitCode, EXIT_INCOMPLETE, summaryTable } from './batch-command.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
 
 const report = {
@@ -47,5 +47,22 @@ describe('the batch summary', () => {
     const line = summaryTable(nothing).split('\n').find((l) => l.startsWith('Tiles used'));
     expect(line).toBe('Tiles used 0, rejected inputs 1; not observable: every tile (no footprint known: no tile could be placed)');
     expect(summaryTable(report).split('\n').find((l) => l.startsWith('Tiles used'))).toBe('Tiles used 1, rejected inputs 0; not observable 1.8 % (2.15 km²)');
+  });
+
+  it("says a tile kept from the batch's earlier run is a damaged file, not ground left unobserved; the month still exits 3", () => {
+    const error = { code: 'TILE.UNREADABLE', message: '/data/t1.tif: chunk 0 does not decode', subject: '/data/t1.tif' };
+    const kept = {
+      ...report,
+      tiles: [{ tileId: 't0', status: 'done' }, { tileId: 't1', status: 'done', keptFromEarlierRun: { file: '/data/t1.tif', error, storedAt: '2026-11-03T06:05:09.000Z' } }],
+      rejected: [{ subject: '/data/t1.tif', error }],
+      warnings: ["/data/t1.tif: cannot be read now (TILE.UNREADABLE: chunk 0 does not decode); tile t1's result … is kept from this batch's earlier run …"],
+    } as unknown as BatchReport;
+    const lines = summaryTable(kept).split('\n');
+    expect(lines).toContain('  rejected  TILE.UNREADABLE        /data/t1.tif: chunk 0 does not decode');
+    expect(lines.some((l) => l.startsWith('  warning   /data/t1.tif: cannot be read now'))).toBe(true);
+    expect(lines.find((l) => l.startsWith('Incomplete month:'))).toBe(
+      "Incomplete month: 1 tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run (above; exit 3)",
+    );
+    expect(batchExitCode(kept)).toBe(EXIT_INCOMPLETE);
   });
 });

@@ -30,6 +30,13 @@ export interface TileOutcome {
    * compared with the priors the plan would have chosen without them. Absent when none.
    */
   rejectedPriors?: RejectedInput[];
+  /**
+   * Set when this run could not read the tile (`file`, why: `error`; a file damaged since) and this
+   * batch's earlier run had read it: that run's result (detections, not-observed outline, the numbers
+   * here) is kept, stored at `storedAt` (ISO), and the tile counts as compared; `rejectedPriors`:
+   * priors that did not decode either this time. Absent otherwise.
+   */
+  keptFromEarlierRun?: { file: string; error: RejectedInput['error']; storedAt: string; rejectedPriors?: RejectedInput[] };
   pixels: number;
   detections: number;
   observedM2: number;
@@ -189,7 +196,7 @@ export function summarise(
     tiles,
     rejected,
     repaired: base.repaired ?? [],
-    warnings: [...base.warnings, ...misregistrationWarnings(done), ...outsideWarnings(outside), ...outsideUnitWarnings('township', '乡镇/街道', outsideTownships), ...outsideUnitWarnings('village', '村', outsideVillages)],
+    warnings: [...base.warnings, ...keptTileWarnings(done), ...misregistrationWarnings(done), ...outsideWarnings(outside), ...outsideUnitWarnings('township', '乡镇/街道', outsideTownships), ...outsideUnitWarnings('village', '村', outsideVillages)],
     ...(base.replaced?.length ? { replaced: base.replaced } : {}),
     ...(base.rerun ? { rerun: base.rerun } : {}),
     observedM2: round(observedM2, 0),
@@ -220,6 +227,22 @@ export function summarise(
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * A tile kept from this batch's earlier run looks compared everywhere else in the report: say which
+ * file is damaged, why, and that the tile's polygons are that run's, not this one's.
+ */
+function keptTileWarnings(done: TileOutcome[]): string[] {
+  return done.flatMap((t) => {
+    const k = t.keptFromEarlierRun;
+    if (!k) return [];
+    const message = k.error.message.startsWith(`${k.file}: `) ? k.error.message.slice(k.file.length + 2) : k.error.message;
+    return [
+      `${k.file}: cannot be read now (${k.error.code}: ${message}); tile ${t.tileId}'s result (${t.detections} detection(s)) is kept from this batch's earlier run of ${k.storedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
+        `its polygons, codes and cases as they were: that ground was not looked at again. The imagery file is damaged: restore it (download it again, same file) and run the batch again`,
+    ];
+  });
+}
 
 /** A misregistered prior is worth an analyst's look even when it was corrected: it says the epochs were processed differently. */
 function misregistrationWarnings(done: TileOutcome[]): string[] {

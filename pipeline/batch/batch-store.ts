@@ -95,21 +95,59 @@ export async function saveTileResult(
   });
 }
 
-/** A tile that is bad input: no detections of it remain, it is marked skipped and reported by name. */
-/** Its footprint becomes not-observed ground, marked with the error code. */
+/**
+ * A tile that is bad input: no detections of it remain, it is marked skipped and reported by name;
+ * its footprint becomes not-observed ground, marked with the error code. Returns the outcome stored.
+ *
+ * Except a file this run cannot read (damaged since: same name and size, so the same batch) of a
+ * tile this batch's earlier run had read: that run's rows of the tile (detections, not-observed
+ * outline, outcome) stay, marked `keptFromEarlierRun`, and finalising uses them as a tile read now.
+ * Nobody looked at that ground again, so its polygons, codes and cases stay the month's as they were.
+ */
 export async function rejectTile(
   db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput, footprint: repo.RejectedFootprint, undecoded?: UndecodedPriors,
-): Promise<void> {
-  await db.transaction(async (tx) => {
+): Promise<TileOutcome> {
+  // One statement, its rows in key order: two tiles rejecting two shared priors in opposite orders
+  // would otherwise lock their rows in opposite orders (a deadlock between two queue workers).
+  const rejectedNow = [...(undecoded?.rejected ?? []), rejected];
+  const kept = await db.transaction(async (tx) => {
+    const earlier = rejected.error.code === 'TILE.UNREADABLE' ? await earlierReadOf(tx, batchId, tileId) : null;
+    if (earlier) {
+      const others = undecoded?.rejected ?? [];
+      const keptOutcome: TileOutcome = {
+        ...earlier.outcome,
+        // A third run that still cannot read it keeps the same result: stored when it was read.
+        keptFromEarlierRun: { file: rejected.subject, error: rejected.error, storedAt: earlier.outcome.keptFromEarlierRun?.storedAt ?? earlier.storedAt, ...(others.length ? { rejectedPriors: others } : {}) },
+      };
+      await repo.recordRejected(tx, batchId, rejectedNow);
+      await setOutcome(tx, batchId, tileId, keptOutcome);
+      return keptOutcome;
+    }
     await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
     await repo.writeRejectedFootprints(tx, batchId, [footprint]);
     await repo.writeTilePriorGround(tx, batchId, tileId, undecoded?.footprints ?? [], undecoded?.tile ?? null);
     await repo.setTileStatus(tx, batchId, tileId, 'skipped', rejected.error);
-    // One statement, its rows in key order: two tiles rejecting two shared priors in opposite orders
-    // would otherwise lock their rows in opposite orders (a deadlock between two queue workers).
-    await repo.recordRejected(tx, batchId, [...(undecoded?.rejected ?? []), rejected]);
+    await repo.recordRejected(tx, batchId, rejectedNow);
+    return null;
   });
+  if (kept) return kept;
   await setOutcome(db, batchId, tileId, outcome);
+  return outcome;
+}
+
+/**
+ * The tile's result as a run of this batch stored it from a successful read (its detections and
+ * not-observed rows are stored with it: `saveTileResult`), with when; null when no run read it.
+ * Locks the tile's row: a duplicate job of the tile waits for this one's decision.
+ */
+async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Promise<{ outcome: TileOutcome; storedAt: string } | null> {
+  const r = await tx.query<{ outcome: TileOutcome; updated_at: Date | string }>(
+    `SELECT info->'outcome' AS outcome, updated_at FROM tiles
+     WHERE batch_id = $1 AND tile_id = $2 AND status = 'done' AND info->'outcome'->>'status' = 'done' FOR UPDATE`,
+    [batchId, tileId],
+  );
+  const row = r.rows[0];
+  return row ? { outcome: row.outcome, storedAt: new Date(row.updated_at).toISOString() } : null;
 }
 
 async function setOutcome(db: Queryable, batchId: string, tileId: string, outcome: TileOutcome): Promise<void> {

@@ -157,8 +157,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
               continue;
             }
           }
-          // Bad input: report it by name, store nothing of the tile, let the batch go on.
-          tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
+          // Bad input: report it by name, store nothing of the tile (unless this batch read it before:
+          // rejectTile keeps that result), let the batch go on.
           // Its ground was given and never compared: not observed, with the reason, not "no change",
           // and the file at fault (the last prior that would not read, where none is left). The
           // priors that failed before it are named on their ground of the tile; every one that failed
@@ -171,8 +171,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
           };
           await planStored;
-          await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named);
-          return outcome;
+          const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named);
+          if (stored.keptFromEarlierRun) tlog.warn({ code: e.code, err: e.message, storedAt: stored.keptFromEarlierRun.storedAt }, "file cannot be read now; the tile's result of this batch's earlier run is kept");
+          else tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
+          return stored;
         }
       }
     },
@@ -191,7 +193,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // The ground this batch speaks for: the tiles it compared. A tile rejected (last month's
       // imagery, a broken chunk, not observable) says nothing of the month, so other batches'
       // polygons there stay, their cases open; and a batch none of whose tiles was compared (exit 2)
-      // replaces no other (--replaces).
+      // replaces no other (--replaces). A tile whose file cannot be read now but that this batch read
+      // before is done (keptFromEarlierRun): its earlier detections stand for it, as stored then.
       const tileIds = tiles.filter((t) => t.status === 'done').map((t) => t.tileId);
       const replaces = tileIds.length > 0 ? plan.args.replaces : undefined;
       if (plan.args.replaces?.length && !replaces) {
@@ -217,7 +220,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       result.warnings.push(...sameGroundWarnings(await repo.sitesHeldByOtherBatches(db, batchId, plan.args.epoch), plan.args.epoch));
       // A prior that did not decode for several tiles is one rejected input.
       const undecoded = onceEach(tiles.flatMap((t) => t.rejectedPriors ?? []));
-      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...undecoded, ...result.rejected];
+      // A tile whose earlier result was kept (its file cannot be read now) names the file too: the imagery is damaged.
+      const unreadNow = tiles.flatMap((t) => (t.keptFromEarlierRun ? [{ subject: t.keptFromEarlierRun.file, error: t.keptFromEarlierRun.error }, ...(t.keptFromEarlierRun.rejectedPriors ?? [])] : []));
+      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...onceEach([...undecoded, ...unreadNow]), ...result.rejected];
       // Rejected tiles' footprints (planning's and the tile jobs'): ground given and not looked at;
       // and rejected prior tiles' ground over the tiles used (nodata of theirs, counted there already).
       const rejectedGround = await repo.loadRejectedGround(db, batchId);

@@ -4,9 +4,11 @@
  * analyst read as 68 more cases in the inboxes. The report now says it was a re-run (`rerun`), when
  * the batch first ran, and what the database holds: codes kept, new and gone, cases kept and new,
  * and cases whose polygon the run no longer finds. A run resumed after a crash says so; a crash
- * before any polygon was stored leaves nothing issued, and the run reads as a first one.
+ * before any polygon was stored leaves nothing issued, and the run reads as a first one. A tile whose
+ * file cannot be read this time (damaged since, same size: the same batch) keeps the tile's result
+ * of the batch's earlier run, so its polygons, codes and cases stay, and the run says so.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -17,6 +19,7 @@ import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
 import { BatchArgsSchema } from './batch-args.js';
 import { planAndStore, runBatch } from './run-batch.js';
+import { breakFirstChunk } from './testing/rejected-prior-scene.js';
 
 describe('a batch run again', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -29,6 +32,15 @@ describe('a batch run again', () => {
   const args = () => BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
   const freshDb = async () => {
     const db = await openDatabase('memory://');
+    cleanup.push(() => db.close());
+    await migrate(db);
+    return db;
+  };
+  /** On the PostgreSQL server of TUBAN_TEST_DATABASE_URL in a fresh schema when set, else PGlite. */
+  const serverOrFreshDb = async () => {
+    const url = process.env.TUBAN_TEST_DATABASE_URL;
+    if (!url) return freshDb();
+    const db = await openDatabase(url, { schema: `tuban_rerun_${process.pid}_${Date.now()}` });
     cleanup.push(() => db.close());
     await migrate(db);
     return db;
@@ -82,5 +94,81 @@ describe('a batch run again', () => {
     const resumed = await runBatch(args(), { db, log, out: join(dir, 'late') });
     const n = resumed.report.counts.polygons;
     expect(resumed.report.rerun).toMatchObject({ earlier: 'interrupted', polygonsBefore: n, codesKept: n, codesNew: 0, codesGone: 0, casesKept: 0, casesNew: n });
+  }, 300_000);
+
+  it('keeps its earlier result of a tile whose file it cannot read this time (corrupted in place, same size): the same polygons, codes and cases, and it says so', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-unread-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
+    const a = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const db = await serverOrFreshDb();
+    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
+    // A site across a tile seam is one polygon (the tiles overlap by 32 px).
+    expect(first.report.counts.seamDuplicates).toBeGreaterThan(0);
+    expect(first.report.tiles.every((t) => t.status === 'done')).toBe(true);
+    const month = async () =>
+      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+    for (const r of before) await openCase(db, r.code);
+    // The tile holding the most polygons, its file corrupted in place (a bad copy: same name and size, so the same batch).
+    const count = new Map<string, number>();
+    for (const r of before) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
+    const [victim] = [...count.entries()].sort((x, y) => y[1] - x[1])[0];
+    const firstOutcome = first.report.tiles.find((t) => t.tileId === victim)!;
+    const file = firstOutcome.files[0];
+    const size = (await stat(file)).size;
+    await breakFirstChunk(file);
+    expect((await stat(file)).size).toBe(size);
+
+    const again = await runBatch(a(), { db, log, out: join(d, 'again') });
+    expect(again.report.batchId).toBe(first.report.batchId);
+    // The month holds the very polygons of the first run, the unread tile's under their codes, each site once.
+    const after = await month();
+    expect(before.filter((r) => r.tile_id === victim).length).toBeGreaterThan(0);
+    expect(after).toEqual(before);
+    expect(again.report.counts.seamDuplicates).toBe(first.report.counts.seamDuplicates);
+    expect(again.report.rerun).toMatchObject({ earlier: 'finished', polygonsBefore: before.length, codesKept: before.length, codesNew: 0, codesGone: 0, casesKept: before.length, casesGone: 0 });
+    expect((await db.query('SELECT code FROM polygons_gone')).rows).toEqual([]);
+    // The tile reads as compared, with the earlier run's numbers, and says why they are the earlier run's.
+    const outcome = again.report.tiles.find((t) => t.tileId === victim)!;
+    expect(outcome).toMatchObject({ status: 'done', detections: firstOutcome.detections, observedM2: firstOutcome.observedM2, notObservedM2: firstOutcome.notObservedM2 });
+    expect(outcome.keptFromEarlierRun).toMatchObject({ file, error: { code: 'TILE.UNREADABLE' } });
+    // The damaged file is named: a rejected input (the month's exit code is not 0) and a warning saying what was kept.
+    expect(again.report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[file, 'TILE.UNREADABLE']]);
+    const warning = again.report.warnings.filter((w) => w.includes(file));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toMatch(/cannot be read now \(TILE\.UNREADABLE: .+\).*kept from this batch's earlier run/);
+    // The outputs agree with the report; the tile's not-observed outline is its earlier one, no rejected footprint.
+    const geojson = JSON.parse(await readFile(join(d, 'again', 'polygons.geojson'), 'utf8')) as { features: unknown[] };
+    expect(geojson.features.length).toBe(again.report.counts.polygons);
+    expect(again.report.counts.polygons).toBe(before.length);
+    const written = JSON.parse(await readFile(join(d, 'again', 'batch-report.json'), 'utf8')) as typeof again.report;
+    expect(written.counts.polygons).toBe(geojson.features.length);
+    expect(again.report.notObservedM2).toBe(first.report.notObservedM2);
+    const notObserved = JSON.parse(await readFile(join(d, 'again', 'not-observed.geojson'), 'utf8')) as { features: { properties: { reason?: string } }[] };
+    expect(notObserved.features.filter((f) => f.properties.reason)).toEqual([]);
+  }, 300_000);
+
+  it("keeps it likewise when the file it cannot read now is the tile's only prior: the tile cannot be compared, and the prior is named", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-unread-prior-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 256, seed: 7, tilesPerSide: 1 });
+    const a = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const db = await freshDb();
+    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
+    const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+    expect(before.length).toBeGreaterThan(3);
+    expect(first.plan.prior).toHaveLength(1);
+    const prior = first.plan.prior[0].files[0];
+    await breakFirstChunk(prior);
+
+    const again = await runBatch(a(), { db, log, out: join(d, 'again') });
+    expect(again.report.batchId).toBe(first.report.batchId);
+    expect(await month()).toEqual(before);
+    expect(again.report.tiles.map((t) => [t.status, t.keptFromEarlierRun?.file, t.keptFromEarlierRun?.error.code])).toEqual([['done', prior, 'TILE.UNREADABLE']]);
+    expect(again.report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[prior, 'TILE.UNREADABLE']]);
+    expect(again.report.warnings.filter((w) => w.startsWith(`${prior}: cannot be read now`))).toHaveLength(1);
+    expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
   }, 300_000);
 });
