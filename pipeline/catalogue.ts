@@ -278,9 +278,11 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
     const [x, y] = footprint.coordinates[0][0];
     throw new TubanError('TILE.CRS_UNSUPPORTED', `its corner falls off the globe in ${finest.grid.crs} (${x}, ${y}): coordinates in metres under a lon/lat CRS tag? Set the file's true CRS (gdal_edit.py -a_srs EPSG:n)`, paths[0]);
   }
+  // A blank tile's (all nodata, or constant) tells nothing of its acquisition: none is kept.
+  const print = fingerprint ? await tileFingerprint(files) : undefined;
   return {
     id: await tileId(files, finest.grid),
-    ...(fingerprint ? { fingerprint: await tileFingerprint(files) } : {}),
+    ...(print ? { fingerprint: print } : {}),
     files: paths,
     bands,
     grid: finest.grid,
