@@ -10,7 +10,7 @@
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { FeatureCollection } from 'geojson';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,9 +209,14 @@ describe("a batch given last month's imagery", () => {
     const october = await run('2026-10', [tiles[0]], 'oct');
     expect(october.report.rejected).toEqual([]);
 
-    const november = await run('2026-11', tiles.slice(0, 3), 'nov');
-    expect(november.report.rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([`TILE.ALREADY_FILED ${tiles[0]}`]);
-    expect(november.report.rejected[0].error.message).toContain(`already the current imagery of 2026-10 (batch ${october.plan.batchId})`);
+    // One of November's tiles given twice besides, under another name (a download saved again).
+    const twice = join(dir, 'zz-again', basename(tiles[1]).replace(/\.tif$/, ' (1).tif'));
+    await mkdir(dirname(twice), { recursive: true });
+    await copyFile(tiles[1], twice);
+    const november = await run('2026-11', [...tiles.slice(0, 3), twice], 'nov');
+    expect(november.report.rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([`TILE.DUPLICATE ${twice}`, `TILE.ALREADY_FILED ${tiles[0]}`]);
+    expect(november.report.rejected[0].error.message).toContain(`the same imagery as ${tiles[1]} (the same bytes under other file names), given twice in this batch`);
+    expect(november.report.rejected[1].error.message).toContain(`already the current imagery of 2026-10 (batch ${october.plan.batchId})`);
     expect(november.report.tiles.filter((t) => t.status === 'done')).toHaveLength(2);
     // Some tiles compared, one input rejected: `tuban batch` exits 3 (cli/batch-exit-code.test.ts).
     const hidden = JSON.parse(await readFile(join(dir, 'nov', 'not-observed.geojson'), 'utf8')) as FeatureCollection;
