@@ -283,9 +283,12 @@ export function summaryTable(r: BatchReport): string {
   lines.push(`Total ${r.totalSeconds.toFixed(1)} s, peak memory ${(r.peakRssBytes / 1024 ** 3).toFixed(2)} GiB`);
   const left = incompleteInputs(r);
   const zoneFiles = left.filter((x) => ZONE_FILE_REJECTED.has(x.error.code)).length;
+  // A copy of imagery used under another name: its ground is observed; a tile of that name may be missing.
+  const twice = left.filter((x) => x.error.code === 'TILE.DUPLICATE').length;
   if (left.length > 0 && used > 0) {
     const parts = [
-      ...(left.length > zoneFiles ? [`${left.length - zoneFiles} tile input(s) rejected: their ground is in not-observed.geojson, not "no change"`] : []),
+      ...(left.length > zoneFiles + twice ? [`${left.length - zoneFiles - twice} tile input(s) rejected: their ground is in not-observed.geojson, not "no change"`] : []),
+      ...(twice > 0 ? [`${twice} tile file(s) the same imagery as another under other names: is a tile missing?`] : []),
       ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
     ];
     lines.push(`Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`);

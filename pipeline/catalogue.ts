@@ -32,7 +32,7 @@ export interface CatalogueOptions {
   fallbackDate?: string;
   /**
    * Keep each tile's imagery fingerprint (the current tiles': TILE.ALREADY_FILED asks it; a prior's
-   * is never asked), and refuse a tile given twice (`TILE.DUPLICATE`) rather than read it once.
+   * is never asked), and refuse the same imagery given twice under other names (`TILE.DUPLICATE`).
    */
   fingerprint?: boolean;
 }
@@ -424,30 +424,29 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
   }
   tiles.sort((a, b) => a.files[0].localeCompare(b.files[0]));
-  return { tiles: onceEach(tiles, warnings, rejected, opts.fingerprint ?? false), rejected, warnings };
+  return { tiles: onceEach(tiles, warnings, rejected), rejected, warnings };
 }
 
 /**
- * A tile found twice (the same file names, sizes and grid: its id), say a copy in a subfolder, or
- * (current tiles, whose fingerprint is taken) the same imagery under other names (`T50SMG (1).tif`,
- * two folders that overlap): counted twice it doubled its share of "tiles used" and of the observed
- * area. The first in file-name order is used; a current tile's other copies are refused by name
- * (`TILE.DUPLICATE`, the batch exits 3: its input wants mending), with no footprint, the ground being
- * observed; a prior tile's copy is read once with a warning. A blank tile has no fingerprint (every
- * blank tile would share it): only its id tells.
+ * A tile found twice (the same file names, sizes and grid: its id), say a copy in a subfolder, is
+ * read once with a warning: counted twice it doubled its share of "tiles used" and of the observed
+ * area. The same imagery under other names (`T50SMG (1).tif`; current tiles only, whose fingerprint
+ * is taken) is read once too, and the other copy refused by name (`TILE.DUPLICATE`, exit 3): the
+ * name may be another tile's, whose imagery is then missing from the month. The first in file-name
+ * order is used. A blank tile has no fingerprint (every blank tile would share it): only its id tells.
  */
-function onceEach(tiles: TileInfo[], warnings: string[], rejected: RejectedInput[], refuse: boolean): TileInfo[] {
+function onceEach(tiles: TileInfo[], warnings: string[], rejected: RejectedInput[]): TileInfo[] {
   const byId = new Map<string, TileInfo>();
   const byImagery = new Map<string, TileInfo>();
   const kept: TileInfo[] = [];
   for (const t of tiles) {
     const sameTile = byId.get(t.id);
     const sameImagery = t.fingerprint === undefined ? undefined : byImagery.get(t.fingerprint);
-    if (sameTile && !refuse) warnings.push(`${t.files[0]}: the same tile as ${sameTile.files[0]} (same file names, sizes and grid); read once`);
-    else if (sameTile || sameImagery) {
-      const what = sameTile ? `the same tile as ${sameTile.files[0]} (the same file names, sizes and grid)` : `the same imagery as ${sameImagery!.files[0]} (the same bytes under other file names)`;
+    if (sameTile) warnings.push(`${t.files[0]}: the same tile as ${sameTile.files[0]} (same file names, sizes and grid); read once`);
+    else if (sameImagery) {
       const subject = t.stacItem ?? t.files[0];
-      rejected.push({ subject, error: new TubanError('TILE.DUPLICATE', `${what}, given twice in this batch: that one is used, this one left out (counted twice, it doubled the tiles used and the observed area); give each tile once`, subject).toJSON() });
+      const message = `the same imagery as ${sameImagery.files[0]} (the same bytes under other file names), given twice in this batch: that one is used, this one left out (counted twice, it doubled the tiles used and the observed area). If this name is another tile's, that tile's imagery is missing from the month: give each tile once`;
+      rejected.push({ subject, error: new TubanError('TILE.DUPLICATE', message, subject).toJSON() });
     } else {
       byId.set(t.id, t);
       if (t.fingerprint !== undefined) byImagery.set(t.fingerprint, t);
