@@ -21,6 +21,8 @@ describe('batchExitCode', () => {
   it('is 3 when a tile input was rejected', () => {
     expect(batchExitCode(report(['done', 'rejected'], ['TILE.UNREADABLE']))).toBe(EXIT_INCOMPLETE);
     expect(batchExitCode(report(['done'], ['INPUT.NOT_FOUND']))).toBe(EXIT_INCOMPLETE);
+    // A tile given twice: its ground is observed (by the copy used), but the input wants mending.
+    expect(batchExitCode(report(['done'], ['TILE.DUPLICATE']))).toBe(EXIT_INCOMPLETE);
   });
 
   it('is 3 when a zone file was rejected whole: its layer is missing from every polygon', () => {

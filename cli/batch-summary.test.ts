@@ -65,4 +65,13 @@ describe('the batch summary', () => {
     );
     expect(batchExitCode(kept)).toBe(EXIT_INCOMPLETE);
   });
+
+  it('says the same imagery given twice under other names may mean a tile is missing, not ground left unobserved', () => {
+    const error = { code: 'TILE.DUPLICATE', message: '/data/T50SMG.tif: the same imagery as /data/T50SMG (1).tif …', subject: '/data/T50SMG.tif' };
+    const twice = { ...report, rejected: [{ subject: '/data/T50SMG.tif', error }] } as unknown as BatchReport;
+    expect(summaryTable(twice).split('\n').find((l) => l.startsWith('Incomplete month:'))).toBe(
+      'Incomplete month: 1 tile file(s) the same imagery as another under other names: is a tile missing? (above; exit 3)',
+    );
+    expect(batchExitCode(twice)).toBe(EXIT_INCOMPLETE);
+  });
 });

@@ -47,6 +47,41 @@ describe('catalogueTiles', () => {
     expect(warnings).toContainEqual(expect.stringMatching(/T50SMF_20261008\.tif: the same tile as .*T50SMF_20261008\.tif .*read once$/));
   });
 
+  it('refuses the same imagery under another name in one batch (a copy in a subfolder is read once), naming both and keeping the first', async () => {
+    const d = join(root, 'twice');
+    mkdirSync(join(d, 'x-copy'), { recursive: true });
+    // Real pixels (not one value): their fingerprint tells the acquisition.
+    const pixels = (seed: number) => [0, 1, 2, 3].map((b) => Uint16Array.from({ length: grid.width * grid.height }, (_, i) => 1000 + b * 300 + ((i * 7919 + seed * 104729) % 613)));
+    const write = (path: string, seed: number) => writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: pixels(seed), nodata: 0, date: '2026-10-08' });
+    await write(join(d, 'T50SMG.tif'), 1);
+    await write(join(d, 'T50SMG (1).tif'), 1);
+    await write(join(d, 'x-copy', 'T50SMG.tif'), 1);
+    await write(join(d, 'T50SMH.tif'), 2);
+    // Blank tiles (one value each band) share a fingerprint whatever was acquired: not duplicates by
+    // it; a copy of one in a subfolder is the same tile (names, sizes and grid).
+    await multi(join(d, 'blank-a_20261008.tif'), 4);
+    await multi(join(d, 'blank-b_20261008.tif'), 4);
+    await multi(join(d, 'x-copy', 'blank-a_20261008.tif'), 4);
+    const { tiles, rejected, warnings } = await catalogueTiles([d], { fingerprint: true });
+    const kept = join(d, 'T50SMG (1).tif'); // the first in file-name order
+    expect(tiles.map((t) => t.files[0])).toEqual([join(d, 'blank-a_20261008.tif'), join(d, 'blank-b_20261008.tif'), kept, join(d, 'T50SMH.tif')]);
+    expect(rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([
+      `TILE.DUPLICATE ${join(d, 'T50SMG.tif')}`,
+      `TILE.DUPLICATE ${join(d, 'x-copy', 'T50SMG.tif')}`,
+    ]);
+    const [byName, copy] = rejected.map((r) => r.error.message);
+    expect(byName).toContain(`: the same imagery as ${kept} (the same bytes under other file names), given twice in this batch`);
+    expect(byName).toContain("If this name is another tile's, that tile's imagery is missing from the month");
+    expect(copy).toContain(`: the same imagery as ${kept} `);
+    // A copy in a subfolder (the same names, sizes and grid) is plainly one tile: read once, a warning.
+    expect(warnings).toContainEqual(`${join(d, 'x-copy', 'blank-a_20261008.tif')}: the same tile as ${join(d, 'blank-a_20261008.tif')} (same file names, sizes and grid); read once`);
+    expect(rejected.every((r) => r.footprint === undefined)).toBe(true); // its ground is observed, by the tile kept
+    // Prior tiles (no fingerprint taken): a copy in a subfolder is read once (above), other names are other tiles.
+    const prior = await catalogueTiles([d]);
+    expect(prior.rejected).toEqual([]);
+    expect(prior.tiles).toHaveLength(5);
+  });
+
   it('groups Sentinel-2 band files per folder, plain B02.tif names included, dates from dates.txt', async () => {
     const city = join(root, 'oscd', 'town');
     for (const n of [1, 2]) {

@@ -30,7 +30,10 @@ export interface CatalogueOptions {
   date?: string;
   /** `YYYY-MM` (the epoch) for tiles with no date at all; each use is a warning. */
   fallbackDate?: string;
-  /** Keep each tile's imagery fingerprint (the current tiles': TILE.ALREADY_FILED asks it; a prior's is never asked). */
+  /**
+   * Keep each tile's imagery fingerprint (the current tiles': TILE.ALREADY_FILED asks it; a prior's
+   * is never asked), and refuse the same imagery given twice under other names (`TILE.DUPLICATE`).
+   */
   fingerprint?: boolean;
 }
 
@@ -278,9 +281,11 @@ async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], date
     const [x, y] = footprint.coordinates[0][0];
     throw new TubanError('TILE.CRS_UNSUPPORTED', `its corner falls off the globe in ${finest.grid.crs} (${x}, ${y}): coordinates in metres under a lon/lat CRS tag? Set the file's true CRS (gdal_edit.py -a_srs EPSG:n)`, paths[0]);
   }
+  // A blank tile's (all nodata, or constant) tells nothing of its acquisition: none is kept.
+  const print = fingerprint ? await tileFingerprint(files) : undefined;
   return {
     id: await tileId(files, finest.grid),
-    ...(fingerprint ? { fingerprint: await tileFingerprint(files) } : {}),
+    ...(print ? { fingerprint: print } : {}),
     files: paths,
     bands,
     grid: finest.grid,
@@ -419,21 +424,36 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
   }
   tiles.sort((a, b) => a.files[0].localeCompare(b.files[0]));
-  return { tiles: onceEach(tiles, warnings), rejected, warnings };
+  return { tiles: onceEach(tiles, warnings, rejected), rejected, warnings };
 }
 
 /**
  * A tile found twice (the same file names, sizes and grid: its id), say a copy in a subfolder, is
- * read once: counted twice it doubled its share of "tiles used" and of the not-observed area.
+ * read once with a warning: counted twice it doubled its share of "tiles used" and of the observed
+ * area. The same imagery under other names (`T50SMG (1).tif`; current tiles only, whose fingerprint
+ * is taken) is read once too, and the other copy refused by name (`TILE.DUPLICATE`, exit 3): the
+ * name may be another tile's, whose imagery is then missing from the month. The first in file-name
+ * order is used. A blank tile has no fingerprint (every blank tile would share it): only its id tells.
  */
-function onceEach(tiles: TileInfo[], warnings: string[]): TileInfo[] {
-  const first = new Map<string, TileInfo>();
+function onceEach(tiles: TileInfo[], warnings: string[], rejected: RejectedInput[]): TileInfo[] {
+  const byId = new Map<string, TileInfo>();
+  const byImagery = new Map<string, TileInfo>();
+  const kept: TileInfo[] = [];
   for (const t of tiles) {
-    const seen = first.get(t.id);
-    if (seen) warnings.push(`${t.files[0]}: the same tile as ${seen.files[0]} (same file names, sizes and grid); read once`);
-    else first.set(t.id, t);
+    const sameTile = byId.get(t.id);
+    const sameImagery = t.fingerprint === undefined ? undefined : byImagery.get(t.fingerprint);
+    if (sameTile) warnings.push(`${t.files[0]}: the same tile as ${sameTile.files[0]} (same file names, sizes and grid); read once`);
+    else if (sameImagery) {
+      const subject = t.stacItem ?? t.files[0];
+      const message = `the same imagery as ${sameImagery.files[0]} (the same bytes under other file names), given twice in this batch: that one is used, this one left out (counted twice, it doubled the tiles used and the observed area). If this name is another tile's, that tile's imagery is missing from the month: give each tile once`;
+      rejected.push({ subject, error: new TubanError('TILE.DUPLICATE', message, subject).toJSON() });
+    } else {
+      byId.set(t.id, t);
+      if (t.fingerprint !== undefined) byImagery.set(t.fingerprint, t);
+      kept.push(t);
+    }
   }
-  return [...first.values()];
+  return kept;
 }
 
 /**

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'TILE.PRIOR_NOT_EARLIER' // the prior tiles over it are not dated before it (epochs swapped?)
   | 'TILE.DATE_MISMATCH' // dated after the batch's month (wrong --epoch?)
   | 'TILE.ALREADY_FILED' // the very acquisition an earlier month's batch used as its current imagery (last month's folder?)
+  | 'TILE.DUPLICATE' // a current tile's imagery given twice in one batch under other names: the first is used
   | 'TILE.NOT_OBSERVABLE' // hardly a pixel valid in both epochs (nodata, cloud): nothing to compare
   | 'TILE.NOT_FOUND' // --tiles or --prior gave nothing to read (a folder that does not exist or holds no tile): the batch stops
   | 'TILE.DATE_MISSING'
@@ -56,6 +57,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'TILE.PRIOR_NOT_EARLIER': 'skip',
   'TILE.DATE_MISMATCH': 'skip',
   'TILE.ALREADY_FILED': 'skip',
+  'TILE.DUPLICATE': 'skip',
   'TILE.NOT_FOUND': 'fail',
   'TILE.DATE_MISSING': 'skip',
   'TILE.FORMAT_UNSUPPORTED': 'skip',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Grid } from '../raster.js';
-import { imageryFingerprint } from './imagery-fingerprint.js';
+import { imageryFingerprint, tileFingerprint } from './imagery-fingerprint.js';
 import { openGeoTiff } from './open-geotiff.js';
 import { writeGeoTiffArrays } from './write-geotiff.js';
 
@@ -33,7 +33,7 @@ function bands(seed: number): Uint16Array[] {
 async function fingerprintOf(path: string): Promise<string> {
   const f = await openGeoTiff(path);
   try {
-    return await imageryFingerprint(f);
+    return (await imageryFingerprint(f)).hex;
   } finally {
     await f.close();
   }
@@ -89,5 +89,41 @@ describe('imageryFingerprint', () => {
       expect(await fingerprintOf(join(dir, `b-${corner}.tif`)), corner).not.toBe(await fingerprintOf(join(dir, `a-${corner}.tif`)));
     }
   });
-});
 
+  it('carries no information where every place sampled is one pixel repeated (all nodata, a constant tile): compressed or not, whatever the tile size', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-fingerprint-blank-'));
+    dirs.push(dir);
+    const n = grid.width * grid.height;
+    const fills: Record<string, number[]> = { nodata: [0, 0, 0, 0], constant: [1200, 1500, 900, 3000] };
+    const of = async (name: string) => {
+      const f = await openGeoTiff(join(dir, name));
+      try {
+        return { one: await imageryFingerprint(f), tile: await tileFingerprint([f]) };
+      } finally {
+        await f.close();
+      }
+    };
+    // 300 × 210 in 64² or 128² tiles: the edge tiles padded, other byte counts than the inner ones.
+    for (const compression of ['deflate', 'none'] as const) {
+      for (const tileSize of [64, 128]) {
+        const how = `${compression}, ${tileSize}² tiles`;
+        for (const [what, values] of Object.entries(fills)) {
+          const name = `${what}-${compression}-${tileSize}.tif`;
+          await writeGeoTiffArrays(join(dir, name), { grid, dtype: 'uint16', bands: values.map((v) => new Uint16Array(n).fill(v)), nodata: 0, compression, tileSize });
+          const { one, tile } = await of(name);
+          expect(one.informative, `${what} (${how})`).toBe(false);
+          expect(tile, `${what} (${how})`).toBeUndefined();
+        }
+        // A real acquisition, and one whose pixels are a 0.5 % corner sliver, the rest nodata, still tell.
+        const sliver = bands(3).map((b) => b.map((v, i) => (i % grid.width) + Math.floor(i / grid.width) < 25 ? v : 0));
+        for (const [what, data] of [['imagery', bands(3)], ['sliver', sliver]] as const) {
+          const name = `${what}-${compression}-${tileSize}.tif`;
+          await writeGeoTiffArrays(join(dir, name), { grid, dtype: 'uint16', bands: data, nodata: 0, compression, tileSize });
+          const { one, tile } = await of(name);
+          expect(one.informative, `${what} (${how})`).toBe(true);
+          expect(tile).toBe(one.hex);
+        }
+      }
+    }
+  });
+});

@@ -8,9 +8,9 @@
  * names, sizes and grid is not. On PGlite,
  * or on the PostgreSQL server of TUBAN_TEST_DATABASE_URL in a fresh schema.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { FeatureCollection } from 'geojson';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,7 +51,7 @@ describe('filedInEarlierMonth', () => {
     await upsertTiles(db, 'b-sep', rows([tile('t1', '2026-10-08')], 'current'));
     await db.query("UPDATE tiles SET status = 'done' WHERE role = 'current'");
     await db.query("UPDATE batches SET status = 'done'");
-    expect(await filedInEarlierMonth(db, '2026-11', tile('t1', '2026-10-08'))).toEqual({ epoch: '2026-10', batchId: 'b-oct', date: '2026-10-08' });
+    expect(await filedInEarlierMonth(db, '2026-11', tile('t1', '2026-10-08'))).toEqual({ epoch: '2026-10', batchId: 'b-oct', date: '2026-10-08', tileId: 't1', file: '/data/t1.tif' });
     // A tile that month rejected (or never finished), a batch never finished or replaced: nothing
     // of the acquisition was issued, so it may serve a later month.
     for (const [id, status] of [['b-aug-skip', 'skipped'], ['b-aug-pend', 'pending']] as const) {
@@ -66,7 +66,7 @@ describe('filedInEarlierMonth', () => {
     await db.query("UPDATE batches SET status = 'done' WHERE epoch = '2026-07'");
     await upsertTiles(db, 'b-jul', rows([tile('t-jul', '2026-07-08')], 'current'));
     await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'b-jul'");
-    expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toEqual({ epoch: '2026-07', batchId: 'b-jul', date: '2026-07-08' });
+    expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toEqual({ epoch: '2026-07', batchId: 'b-jul', date: '2026-07-08', tileId: 't-jul', file: '/data/t-jul.tif' });
     await db.query("UPDATE batches SET replaced_by = 'b-jul-2' WHERE id = 'b-jul'");
     expect(await filedInEarlierMonth(db, '2026-08', tile('t-jul', '2026-07-08'))).toBeNull();
     // A batch that crashed or was abandoned before it finished (its tile rows done) issued nothing.
@@ -90,14 +90,43 @@ describe('filedInEarlierMonth by the imagery fingerprint', () => {
     ]);
     await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'b-fp-jan'");
     await db.query("UPDATE batches SET status = 'done' WHERE id = 'b-fp-jan'");
-    expect(await filedInEarlierMonth(db, '2030-02', tile('u1', '2030-02-01', 'f-jan'))).toEqual({ epoch: '2030-01', batchId: 'b-fp-jan', date: '2030-01-01' });
+    const january = { epoch: '2030-01', batchId: 'b-fp-jan', date: '2030-01-01', tileId: 'u1', file: '/data/u1.tif' };
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u1', '2030-02-01', 'f-jan'))).toEqual(january);
     // Another delivery of the same names, sizes and grid (its id) with other pixels.
     expect(await filedInEarlierMonth(db, '2030-02', tile('u1', '2030-02-01', 'f-feb'))).toBeNull();
-    // The same bytes under other names (another id) are not matched here.
-    expect(await filedInEarlierMonth(db, '2030-02', tile('u9', '2030-02-01', 'f-jan'))).toBeNull();
+    // The same bytes under other names (another id: last month's folder renamed, or delivered again
+    // under new names) are the same imagery; the same date under another id is another tile.
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u9', '2030-02-01', 'f-jan'))).toEqual(january);
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u9', '2030-01-01', 'f-other'))).toBeNull();
     // A row with no fingerprint still matches by date, and only so.
-    expect(await filedInEarlierMonth(db, '2030-02', tile('u2', '2030-01-01', 'f-any'))).toEqual({ epoch: '2030-01', batchId: 'b-fp-jan', date: '2030-01-01' });
+    expect(await filedInEarlierMonth(db, '2030-02', tile('u2', '2030-01-01', 'f-any'))).toEqual({ ...january, tileId: 'u2', file: '/data/u2.tif' });
     expect(await filedInEarlierMonth(db, '2030-02', tile('u2', '2030-02-01', 'f-any'))).toBeNull();
+  });
+});
+
+describe('filedInEarlierMonth for a blank tile (all nodata in both months)', () => {
+  it("is not last month's: a blank tile's fingerprint tells nothing of its acquisition, so only the tile and date match", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-refiled-blank-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const grid = { width: 300, height: 210, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] as [number, number, number, number, number, number] };
+    // Each month's new acquisition, all nodata (beyond the swath), under the same undated name.
+    const months: TileInfo[] = [];
+    for (const month of ['2031-01', '2031-02']) {
+      const path = join(dir, month, 'T50SMH.tif');
+      await mkdir(dirname(path), { recursive: true });
+      await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: [0, 1, 2, 3].map(() => new Uint16Array(grid.width * grid.height)), nodata: 0 });
+      const { tiles } = await catalogueTiles([path], { fallbackDate: month, fingerprint: true });
+      months.push(tiles[0]);
+    }
+    expect(months[0].id).toBe(months[1].id);
+    await upsertBatch(db, { id: 'b-blank-jan', epoch: '2031-01', params: {} });
+    await upsertTiles(db, 'b-blank-jan', [{ tileId: months[0].id, role: 'current', info: { tile: months[0] } }]);
+    await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'b-blank-jan'");
+    await db.query("UPDATE batches SET status = 'done' WHERE id = 'b-blank-jan'");
+    expect(await filedInEarlierMonth(db, '2031-02', months[1])).toBeNull();
+    expect(months.map((t) => t.fingerprint)).toEqual([undefined, undefined]);
+    // The same blank acquisition (its date) is still last month's.
+    expect(await filedInEarlierMonth(db, '2031-02', { ...months[1], date: months[0].date })).toMatchObject({ epoch: '2031-01', batchId: 'b-blank-jan' });
   });
 });
 
@@ -154,6 +183,16 @@ describe("a batch given last month's undated imagery", () => {
     const april = await run('2027-04', deliveries[2], 'apr', { dir: deliveries[1], date: '2027-03' });
     expect(april.report.rejected).toEqual([]);
     expect(april.report.tiles.map((t) => t.status)).toEqual(['done']);
+
+    // January's file renamed (another tile id): the same bytes, named with the month and file that used them.
+    const renamed = join(dir, 'renamed', 'T50SMF_may.tif');
+    await mkdir(dirname(renamed), { recursive: true });
+    await copyFile(join(deliveries[0], 'T50SMF.tif'), renamed);
+    const may = await run('2027-05', dirname(renamed), 'may', { dir: deliveries[1], date: '2027-03' });
+    expect(may.report.rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([`TILE.ALREADY_FILED ${renamed}`]);
+    expect(may.report.rejected[0].error.message).toContain(
+      `this imagery (the same bytes as ${join(deliveries[0], 'T50SMF.tif')}, dated 2027-01-01 there and 2027-05-01 here) was already the current imagery of 2027-01 (batch ${january.plan.batchId})`,
+    );
   }, 240_000);
 });
 
@@ -170,9 +209,14 @@ describe("a batch given last month's imagery", () => {
     const october = await run('2026-10', [tiles[0]], 'oct');
     expect(october.report.rejected).toEqual([]);
 
-    const november = await run('2026-11', tiles.slice(0, 3), 'nov');
-    expect(november.report.rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([`TILE.ALREADY_FILED ${tiles[0]}`]);
-    expect(november.report.rejected[0].error.message).toContain(`already the current imagery of 2026-10 (batch ${october.plan.batchId})`);
+    // One of November's tiles given twice besides, under another name (a download saved again).
+    const twice = join(dir, 'zz-again', basename(tiles[1]).replace(/\.tif$/, ' (1).tif'));
+    await mkdir(dirname(twice), { recursive: true });
+    await copyFile(tiles[1], twice);
+    const november = await run('2026-11', [...tiles.slice(0, 3), twice], 'nov');
+    expect(november.report.rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([`TILE.DUPLICATE ${twice}`, `TILE.ALREADY_FILED ${tiles[0]}`]);
+    expect(november.report.rejected[0].error.message).toContain(`the same imagery as ${tiles[1]} (the same bytes under other file names), given twice in this batch`);
+    expect(november.report.rejected[1].error.message).toContain(`already the current imagery of 2026-10 (batch ${october.plan.batchId})`);
     expect(november.report.tiles.filter((t) => t.status === 'done')).toHaveLength(2);
     // Some tiles compared, one input rejected: `tuban batch` exits 3 (cli/batch-exit-code.test.ts).
     const hidden = JSON.parse(await readFile(join(dir, 'nov', 'not-observed.geojson'), 'utf8')) as FeatureCollection;
