@@ -8,7 +8,9 @@
  *    card): the map's selection is that card, not the one shown nor none, and the map goes straight to
  *    it once it is in;
  *  - another month picked while the first inbox is still loading: the link's card is dropped, not
- *    opened afterwards over the month the user chose.
+ *    opened afterwards over the month the user chose;
+ *  - a card opened by the user while the counts and the overdue list load: the link's card is
+ *    dropped, not opened over the user's.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -251,6 +253,32 @@ describe.skipIf(!haveBrowser)('the first view of a ?case= link', () => {
     expect(cardAsked).toEqual([]);
     expect(await page.isHidden('#view-card')).toBe(true);
     expect(await page.evaluate(() => [(window as unknown as Win).tuban.openCode, location.search])).toEqual([null, '?epoch=2026-11']);
+  });
+
+  it("a card the user opens while the counts load: the link's card is not opened over it", async () => {
+    const page = await freshPage();
+    const opened = signal();
+    const linkAsked: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === `/api/polygons/${OCT_FAR}`) linkAsked.push(r.url());
+    });
+    // The counts (the first view's tail, after the inbox) are answered only once the user's card is open.
+    let countsDone = false;
+    await page.route('**/api/inbox/counts*', async (route) => {
+      await within(opened.done, HOLD_MS);
+      await route.continue();
+      countsDone = true;
+    });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_FAR}`, 'nr', consoleErrors);
+    await page.click(`#inbox-list button.item[data-code="${OCT_NEAR}"]`, { timeout: 120_000 });
+    await page.waitForFunction((code) => document.querySelector('#card-code')?.textContent === code && document.querySelector('#card-body .facts') !== null, OCT_NEAR, { timeout: 60_000 });
+    opened.fire();
+    await expect.poll(() => countsDone, { timeout: 30_000 }).toBe(true);
+    await page.waitForSelector('#counts .count', { state: 'attached', timeout: 30_000 });
+    await page.waitForTimeout(1500);
+    expect(linkAsked).toEqual([]);
+    expect(await page.textContent('#card-code')).toBe(OCT_NEAR);
+    expect(await page.evaluate(() => [(window as unknown as Win).tuban.openCode, location.search])).toEqual([OCT_NEAR, `?epoch=2026-10&case=${OCT_NEAR}`]);
   });
 
   it('no console errors', async () => {
