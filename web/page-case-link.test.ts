@@ -10,7 +10,8 @@
  *  - another month picked while the first inbox is still loading: the link's card is dropped, not
  *    opened afterwards over the month the user chose;
  *  - a card opened by the user while the counts and the overdue list load: the link's card is
- *    dropped, not opened over the user's.
+ *    dropped, not opened over the user's;
+ *  - the link's card closed before the map is ready: the map opens on the month's view, not on it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -279,6 +280,39 @@ describe.skipIf(!haveBrowser)('the first view of a ?case= link', () => {
     expect(linkAsked).toEqual([]);
     expect(await page.textContent('#card-code')).toBe(OCT_NEAR);
     expect(await page.evaluate(() => [(window as unknown as Win).tuban.openCode, location.search])).toEqual([OCT_NEAR, `?epoch=2026-10&case=${OCT_NEAR}`]);
+  });
+
+  it("the link's card closed before the map is ready: the map opens on the month's view", async () => {
+    const page = await freshPage();
+    const made = signal();
+    const closed = signal();
+    // The card waits until the map is made (its first view noted), the map's layer until the card is closed.
+    await page.route(`**/api/polygons/${OCT_FAR}`, async (route) => {
+      await within(made.done, HOLD_MS);
+      await route.continue();
+    });
+    await page.route('**/api/map/layer*', async (route) => {
+      await within(closed.done, HOLD_MS);
+      await route.continue();
+    });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_FAR}`, 'nr', consoleErrors);
+    await page.waitForFunction(() => (window as unknown as Win).tuban.map !== null, null, { timeout: 120_000 });
+    const month = await view(page);
+    expect(month.zoom).toBeLessThan(CARD_ZOOM);
+    made.fire();
+    await page.waitForSelector('#card-body .facts', { timeout: 60_000 });
+    // The camera is on the card already (its first imagery tiles are the card's) ...
+    expect((await view(page)).zoom).toBeGreaterThan(CARD_ZOOM);
+    await page.click('#card-back');
+    expect(await page.evaluate(() => (window as unknown as Win).tuban.mapReady)).toBe(false);
+    closed.fire();
+    await mapReady(page);
+    await settled(page);
+    // ... and back on the month's once the card is closed.
+    const v = await view(page);
+    expect(v.lng).toBeCloseTo(month.lng, 5);
+    expect(v.lat).toBeCloseTo(month.lat, 5);
+    expect(v.zoom).toBeCloseTo(month.zoom, 5);
   });
 
   it('no console errors', async () => {
