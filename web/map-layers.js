@@ -99,6 +99,14 @@ function fitTo(map, g, animate) {
   map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 120, maxZoom: 15, ...(animate ? { duration: 400 } : { animate: false }) });
 }
 
+/**
+ * The open card could not be loaded: no fit waits for it. Kept, a card that failed before the map was
+ * ready was jumped to when opened again on the ready map, not flown to as any other card.
+ */
+export function dropFit() {
+  pendingFit = null;
+}
+
 /** The map now ready: the card opened before it (or still loading), selected and fitted to as it would have been. */
 export function selectWhenReady() {
   viewBeforeCard = null;
