@@ -21,10 +21,11 @@ import { activeView, onShow, showTabsFor, showView } from './views.js';
 
 /**
  * The card a `?case=` link (or a draft) opens once the first view is in; dropped when the user picks
- * another month before then (showMonth): opened afterwards, it covered the month they chose with a
- * card of the link's month.
+ * another month before then (showMonth), or opens a card themselves (an inbox item clicked while the
+ * counts and the overdue list load): opened afterwards, it covered what they chose.
  */
 let linkedCase = null;
+on('open', () => (linkedCase = null));
 
 async function start() {
   $('login').hidden = true;

@@ -5,7 +5,7 @@ import { compareHtml, loadChips, wireSlider } from './compare.js';
 import { $, esc, fmtPct, fmtTime, lateText, m2, mu, setUrl } from './dom.js';
 import { renderEvidence } from './evidence.js';
 import * as L from './labels.js';
-import { select } from './map-layers.js';
+import { dropFit, select } from './map-layers.js';
 import { showParcels, showPhotos } from './map-overlays.js';
 import { renderActions } from './actions.js';
 import { renderParcels } from './parcels.js';
@@ -49,7 +49,10 @@ export async function openCard(code, { refit = true } = {}) {
   try {
     card = await api(`/api/polygons/${encodeURIComponent(code)}`);
   } catch (err) {
+    // Another card opened meanwhile is the one shown, and fitted to: this one's failure is not its.
+    if (state.openCode !== code) return;
     $('card-body').innerHTML = `<p class="error">${esc(errorText(err))}</p>`;
+    dropFit();
     return;
   }
   if (state.openCode !== code) return;

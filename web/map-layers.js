@@ -58,6 +58,9 @@ export async function loadMapData(moved = false) {
  */
 let pendingFit = null;
 
+/** The camera the map was made with (the month's view), while a card's fit has moved it before the map is ready. */
+let viewBeforeCard = null;
+
 /**
  * Select the open card's polygon (null: none); with `card`, fit the map to it. Called without a card as
  * a card starts loading (card.js openCard): the selection is the card being opened, not the one still
@@ -68,8 +71,12 @@ export function select(code, card) {
   const map = state.map;
   if (state.mapReady) state.polygons.select(state.selected, false);
   const jump = code === state.selected && pendingFit ? pendingFit.jump : !state.mapReady;
-  if (!code) pendingFit = null;
-  else if (card) pendingFit = { card, jump };
+  if (!code) {
+    pendingFit = null;
+    // A card closed before the map is ready: the map opens on the month's view, not on that card.
+    if (viewBeforeCard) map.jumpTo(viewBeforeCard);
+    viewBeforeCard = null;
+  } else if (card) pendingFit = { card, jump };
   else if (code !== state.selected) pendingFit = { card: null, jump };
   state.selected = code;
   filterMap(); // the open card's polygon is shown whatever the filters
@@ -78,6 +85,7 @@ export function select(code, card) {
   if (!pendingFit?.card) return;
   // Before the map is ready its camera goes there already, so that its first tiles are the card's;
   // the jump is made again once it is ready (the same view, unless moved meanwhile).
+  if (!state.mapReady) viewBeforeCard ??= { center: map.getCenter(), zoom: map.getZoom() };
   fitTo(map, pendingFit.card.geometry, !pendingFit.jump);
   if (state.mapReady) pendingFit = null;
 }
@@ -91,7 +99,16 @@ function fitTo(map, g, animate) {
   map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 120, maxZoom: 15, ...(animate ? { duration: 400 } : { animate: false }) });
 }
 
+/**
+ * The open card could not be loaded: no fit waits for it. Kept, a card that failed before the map was
+ * ready was jumped to when opened again on the ready map, not flown to as any other card.
+ */
+export function dropFit() {
+  pendingFit = null;
+}
+
 /** The map now ready: the card opened before it (or still loading), selected and fitted to as it would have been. */
 export function selectWhenReady() {
+  viewBeforeCard = null;
   if (state.selected) select(state.selected, pendingFit?.card ?? undefined);
 }

@@ -8,7 +8,12 @@
  *    card): the map's selection is that card, not the one shown nor none, and the map goes straight to
  *    it once it is in;
  *  - another month picked while the first inbox is still loading: the link's card is dropped, not
- *    opened afterwards over the month the user chose.
+ *    opened afterwards over the month the user chose;
+ *  - a card opened by the user while the counts and the overdue list load: the link's card is
+ *    dropped, not opened over the user's;
+ *  - the link's card closed before the map is ready: the map opens on the month's view, not on it;
+ *  - the link's card failed to load before the map was ready: opened again from the map once it
+ *    is, it is flown to like any card opened on a ready map, not jumped to.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -251,6 +256,119 @@ describe.skipIf(!haveBrowser)('the first view of a ?case= link', () => {
     expect(cardAsked).toEqual([]);
     expect(await page.isHidden('#view-card')).toBe(true);
     expect(await page.evaluate(() => [(window as unknown as Win).tuban.openCode, location.search])).toEqual([null, '?epoch=2026-11']);
+  });
+
+  it("a card the user opens while the counts load: the link's card is not opened over it", async () => {
+    const page = await freshPage();
+    const opened = signal();
+    const linkAsked: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === `/api/polygons/${OCT_FAR}`) linkAsked.push(r.url());
+    });
+    // The counts (the first view's tail, after the inbox) are answered only once the user's card is open.
+    let countsDone = false;
+    await page.route('**/api/inbox/counts*', async (route) => {
+      await within(opened.done, HOLD_MS);
+      await route.continue();
+      countsDone = true;
+    });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_FAR}`, 'nr', consoleErrors);
+    await page.click(`#inbox-list button.item[data-code="${OCT_NEAR}"]`, { timeout: 120_000 });
+    await page.waitForFunction((code) => document.querySelector('#card-code')?.textContent === code && document.querySelector('#card-body .facts') !== null, OCT_NEAR, { timeout: 60_000 });
+    opened.fire();
+    await expect.poll(() => countsDone, { timeout: 30_000 }).toBe(true);
+    await page.waitForSelector('#counts .count', { state: 'attached', timeout: 30_000 });
+    await page.waitForTimeout(1500);
+    expect(linkAsked).toEqual([]);
+    expect(await page.textContent('#card-code')).toBe(OCT_NEAR);
+    expect(await page.evaluate(() => [(window as unknown as Win).tuban.openCode, location.search])).toEqual([OCT_NEAR, `?epoch=2026-10&case=${OCT_NEAR}`]);
+  });
+
+  it("the link's card closed before the map is ready: the map opens on the month's view", async () => {
+    const page = await freshPage();
+    const made = signal();
+    const closed = signal();
+    // The card waits until the map is made (its first view noted), the map's layer until the card is closed.
+    await page.route(`**/api/polygons/${OCT_FAR}`, async (route) => {
+      await within(made.done, HOLD_MS);
+      await route.continue();
+    });
+    await page.route('**/api/map/layer*', async (route) => {
+      await within(closed.done, HOLD_MS);
+      await route.continue();
+    });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_FAR}`, 'nr', consoleErrors);
+    await page.waitForFunction(() => (window as unknown as Win).tuban.map !== null, null, { timeout: 120_000 });
+    const month = await view(page);
+    expect(month.zoom).toBeLessThan(CARD_ZOOM);
+    made.fire();
+    await page.waitForSelector('#card-body .facts', { timeout: 60_000 });
+    // The camera is on the card already (its first imagery tiles are the card's) ...
+    expect((await view(page)).zoom).toBeGreaterThan(CARD_ZOOM);
+    await page.click('#card-back');
+    expect(await page.evaluate(() => (window as unknown as Win).tuban.mapReady)).toBe(false);
+    closed.fire();
+    await mapReady(page);
+    await settled(page);
+    // ... and back on the month's once the card is closed.
+    const v = await view(page);
+    expect(v.lng).toBeCloseTo(month.lng, 5);
+    expect(v.lat).toBeCloseTo(month.lat, 5);
+    expect(v.zoom).toBeCloseTo(month.zoom, 5);
+  });
+
+  it("the link's card failed to load before the map was ready: opened again from the ready map, it is flown to", async () => {
+    const page = await freshPage();
+    const failed = signal();
+    const errors: string[] = [];
+    let asked = 0;
+    // The card's first answer is a refusal (the server busy); the next one is the card.
+    await page.route(`**/api/polygons/${OCT_NEAR}`, async (route) => {
+      if (++asked > 1) return route.continue();
+      await route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ code: 'SERVER.BUSY', message: '服务器繁忙' }) });
+    });
+    // The map is held until the failure is on the page: the card surely failed before the map was ready.
+    await page.route('**/api/map/layer*', async (route) => {
+      await within(failed.done, HOLD_MS);
+      await route.continue();
+    });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_NEAR}`, 'nr', errors);
+    await page.waitForSelector('#card-body .error', { timeout: 120_000 });
+    expect(await page.evaluate(() => (window as unknown as Win).tuban.mapReady)).toBe(false);
+    failed.fire();
+    await mapReady(page);
+    await settled(page);
+    await recordMoves(page);
+    // Its dot on the map (the month's view), clicked on its rim, clear of the polygon's own fill (a few
+    // pixels across): a click on both opens the card twice, and the second load would hide the jump.
+    const at = await page.waitForFunction(
+      ({ code, lngLat }) => {
+        type Hit = { properties: { code: string } }[];
+        const map = (window as unknown as { tuban: { map: { project(p: [number, number]): { x: number; y: number }; queryRenderedFeatures(p: [number, number], o: object): Hit } } }).tuban.map;
+        const c = map.project([lngLat.lng, lngLat.lat]);
+        const on = (layer: string, x: number, y: number) => map.queryRenderedFeatures([x, y], { layers: [layer] }).some((f) => f.properties.code === code);
+        const clearOfFill = (x: number, y: number) => [-1, 0, 1].every((a) => [-1, 0, 1].every((b) => !on('poly-fill', x + a, y + b)));
+        for (const [dx, dy] of [[4, 0], [-4, 0], [0, 4], [0, -4], [3, 3], [-3, -3]]) {
+          if (on('poly-dot', c.x + dx, c.y + dy) && clearOfFill(c.x + dx, c.y + dy)) return { x: c.x + dx, y: c.y + dy };
+        }
+        return false;
+      },
+      { code: OCT_NEAR, lngLat: centre(117.05, 36.65) },
+      { timeout: 60_000 },
+    );
+    const point = (await at.jsonValue()) as { x: number; y: number };
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(box.x + point.x, box.y + point.y);
+    await page.waitForSelector('#card-body .facts', { timeout: 60_000 });
+    await page.waitForFunction(() => (window as unknown as Win).moves.length > 0, null, { timeout: 30_000 });
+    await settled(page);
+    const moves = await page.evaluate(() => (window as unknown as Win).moves);
+    // Flown, in more than one frame, to the card.
+    expect(moves.map((m) => m.moves > 1)).toEqual([true]);
+    expect(moves.at(-1)!.lng).toBeCloseTo(centre(117.05, 36.65).lng, 3);
+    expect(moves.at(-1)!.lat).toBeCloseTo(centre(117.05, 36.65).lat, 3);
+    expect(asked).toBe(2);
+    expect(errors.filter((e) => !/status of (404|503)/.test(e))).toEqual([]);
   });
 
   it('no console errors', async () => {
