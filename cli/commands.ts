@@ -51,7 +51,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   worker: {
     usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)',
     flags: ['concurrency', 'db', 'log-level'],
-    exits: '0 stopped by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set, or DB.SETUP), 1 failure',
+    exits: `0 stopped cleanly by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set, or DB.SETUP), 1 failure,
+  or a stop that did not complete (Redis or PostgreSQL not answering, a job still running after 10 s: an error line says which)`,
   },
   status: {
     usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)',

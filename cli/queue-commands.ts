@@ -43,7 +43,8 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
     plan.batchId,
     (p) => {
       const total = p.tilesTotal + 1;
-      opts.onProgress?.((p.tilesDone + p.finalisePercent / 100) / total, `${p.tilesDone}/${p.tilesTotal} tiles (${p.state})`);
+      const stalled = p.stalledJobs > 0 ? `, ${p.stalledJobs} stalled (see the warning)` : '';
+      opts.onProgress?.((p.tilesDone + p.finalisePercent / 100) / total, `${p.tilesDone}/${p.tilesTotal} tiles (${p.state})${stalled}`);
     },
     {
       onNoWorker: (ms) =>
@@ -51,10 +52,14 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
           { batchId: plan.batchId },
           `no tuban worker has been connected to the queue for ${Math.round(ms / 1000)} s: the batch waits until one is; start \`tuban worker\` (same DATABASE_URL and REDIS_URL), or stop here with Ctrl-C (the batch stays queued)`,
         ),
+      onStalled: (job) => opts.log.warn({ batchId: plan.batchId, job: job.jobId, tile: job.tileId, worker: job.worker }, job.message),
     },
   );
   return { plan, ...(await exportBatch(opts.db, plan.batchId, opts.out, await loadRuleTable(args.rules))) };
 }
+
+/** How long a stopping worker waits for its database pool to close: a query left waiting on a silent server holds it for ever. */
+const DATABASE_CLOSE_TIMEOUT_MS = 10_000;
 
 export async function workerCommand(flags: Flags): Promise<number> {
   const concurrency = Number(one(flags, 'concurrency') ?? '1');
@@ -62,6 +67,7 @@ export async function workerCommand(flags: Flags): Promise<number> {
   const log = createLogger({ level: logLevel(flags, 'worker', config().logLevel) });
   const databaseUrl = need('DATABASE_URL', one(flags, 'db'));
   const db = await openDatabase(databaseUrl);
+  let stopped = false;
   try {
     await migrate(db);
     // startWorker logs `worker started` with its queue, Redis and this database (passwords hidden).
@@ -74,12 +80,42 @@ export async function workerCommand(flags: Flags): Promise<number> {
     });
     // startWorker closes on SIGTERM/SIGINT and aborts its signal; we exit once it has closed.
     await new Promise<void>((resolve) => handle.signal.addEventListener('abort', () => resolve(), { once: true }));
-    await handle.close();
+    const workerClosed = await handle.close();
+    stopped = true;
+    const databaseClosed = await closeDatabase(db, redactUrl(databaseUrl), log);
+    if (!workerClosed || !databaseClosed) {
+      // Not 0: systemd (and whoever stopped it) learns the stop was not clean; the error line above says why.
+      log.warn('worker stopped without closing cleanly: exit 1');
+      return 1;
+    }
     log.info('worker stopped');
     return 0;
   } finally {
-    await db.close();
+    // Start-up failed: its own error is the one to report, not the close's.
+    if (!stopped) await db.close().catch(() => undefined);
   }
+}
+
+/** Close the worker's database within DATABASE_CLOSE_TIMEOUT_MS; false (one error line, `where` has no password) when it failed or hung. */
+async function closeDatabase(db: { close(): Promise<void> }, where: string, log: ReturnType<typeof createLogger>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    db.close().then(
+      () => true,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), DATABASE_CLOSE_TIMEOUT_MS))),
+  ]).finally(() => clearTimeout(timer));
+  if (outcome === true) return true;
+  if (outcome === false) {
+    log.error(
+      { timeoutMs: DATABASE_CLOSE_TIMEOUT_MS },
+      `the database ${where} did not close within ${DATABASE_CLOSE_TIMEOUT_MS / 1000} s (a query still waiting on a server that does not answer); left open`,
+    );
+  } else {
+    log.error({ err: outcome.message }, `closing the database ${where} failed: ${outcome.message}`);
+  }
+  return false;
 }
 
 export async function statusCommand(flags: Flags, positional: string[]): Promise<number> {
@@ -95,6 +131,8 @@ export async function statusCommand(flags: Flags, positional: string[]): Promise
       return 2;
     }
     process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+    // Also said to a person who reads the JSON through jq or not at all (it is in `warnings` too).
+    for (const w of status.warnings) process.stderr.write(`tuban: warning: ${w}\n`);
     return 0;
   } finally {
     await db.close();

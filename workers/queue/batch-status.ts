@@ -8,6 +8,7 @@ import type { ErrorCode } from '../../schemas/errors.js';
 import { resolveTarget } from './connection.js';
 import { finaliseJobId } from './enqueue-batch.js';
 import { decodeFailure } from './job-failure.js';
+import { noWorkerLine, watchBatch, type StalledJob } from './stalled-jobs.js';
 
 export interface TileFailure {
   tileId: string;
@@ -32,6 +33,12 @@ export interface BatchProgress {
 
 export interface BatchStatus extends BatchProgress {
   failures: TileFailure[];
+  /** While the batch is unfinished: the workers connected to its queue (`host:pid`); null when Redis does not list its clients. */
+  workers?: string[] | null;
+  /** While the batch is unfinished: its running jobs whose worker is gone (stalled-jobs.ts). */
+  stalled: StalledJob[];
+  /** What an operator must act on, one line each: stalled jobs, no worker connected. */
+  warnings: string[];
   /** The batch's row from the database, when there is one (plan, timestamps). */
   record?: Record<string, unknown>;
 }
@@ -98,7 +105,15 @@ export async function batchStatus(
         record = (await db.query(`select id, epoch, status, created_at, finished_at, report->'counts' as counts from batches where id = $1`, [batchId])).rows[0];
       }
     }
-    return { ...read.progress, failures, record };
+    const status: BatchStatus = { ...read.progress, failures, stalled: [], warnings: [] };
+    if (read.progress.state !== 'completed' && read.progress.state !== 'failed') {
+      const watch = await watchBatch(queue, batchId);
+      status.workers = watch.workers ?? null;
+      status.stalled = watch.stalled;
+      const unfinished = read.progress.tilesTotal - read.progress.tilesDone + 1; // and the finalise job
+      status.warnings = [...(watch.workers?.length === 0 ? [noWorkerLine(queueName, prefix, unfinished)] : []), ...watch.stalled.map((s) => s.message)];
+    }
+    return { ...status, record };
   } finally {
     await queue.close();
   }

@@ -8,6 +8,7 @@ import { TubanError } from '../../schemas/errors.js';
 import { resolveTarget } from './connection.js';
 import { decodeFailure } from './job-failure.js';
 import { readBatchProgress, type BatchProgress, type QueueRef } from './batch-status.js';
+import { watchBatch, type StalledJob } from './stalled-jobs.js';
 
 export interface FollowBatchOptions extends QueueRef {
   /** Poll interval in ms. Default 500. */
@@ -22,6 +23,16 @@ export interface FollowBatchOptions extends QueueRef {
   onNoWorker?: (ms: number) => void;
   /** Default 15 000. */
   noWorkerMs?: number;
+  /**
+   * Called once for each run of a job whose worker is gone (killed, crashed: stalled-jobs.ts), while
+   * its lock still holds it or until BullMQ's stall check hands it back; it would otherwise look running.
+   */
+  onStalled?: (job: StalledJob) => void;
+}
+
+export interface FollowedProgress extends BatchProgress {
+  /** Running jobs whose worker is gone, at the last look (every 5 s, with `onStalled` or `onNoWorker`). */
+  stalledJobs: number;
 }
 
 /**
@@ -32,7 +43,7 @@ export interface FollowBatchOptions extends QueueRef {
 export async function followBatch(
   connection: string | ConnectionOptions,
   batchId: string,
-  onProgress: (progress: BatchProgress) => void,
+  onProgress: (progress: FollowedProgress) => void,
   opts: FollowBatchOptions = {},
 ): Promise<unknown> {
   const { connection: conn, queueName, prefix } = resolveTarget({ connection, ...opts });
@@ -45,6 +56,9 @@ export async function followBatch(
   let lastWorkerCheck = 0;
   let noWorkerSince: number | null = null;
   let told = false;
+  /** Runs of stalled jobs already told (`job@start`): a job handed back, then stalled again, is told again. */
+  const toldStalled = new Set<string>();
+  let stalledJobs = 0;
   try {
     for (;;) {
       opts.signal?.throwIfAborted();
@@ -54,22 +68,32 @@ export async function followBatch(
         throw new TubanError('INPUT.NOT_FOUND', 'the batch vanished from the queue while it ran (Redis restarted without its append-only file, or its keys were deleted); run the same tuban batch --queue again to enqueue it afresh', batchId);
       }
       if (!read) throw new TubanError('INPUT.NOT_FOUND', 'batch is not on the queue (was it enqueued?)', batchId);
-      const key = JSON.stringify(read.progress);
+      const progress: FollowedProgress = { ...read.progress, stalledJobs };
+      const key = JSON.stringify(progress);
       if (key !== last) {
         last = key;
-        onProgress(read.progress);
+        onProgress(progress);
       }
       if (read.progress.state === 'completed') return read.parent.returnvalue;
       if (read.progress.state === 'failed') throw decodeFailure(read.parent.failedReason, batchId);
-      if (opts.onNoWorker && Date.now() - lastWorkerCheck >= Math.min(noWorkerMs, 5000)) {
+      if ((opts.onNoWorker || opts.onStalled) && Date.now() - lastWorkerCheck >= Math.min(noWorkerMs, 5000)) {
         lastWorkerCheck = Date.now();
+        // A failed look is not worth stopping the follow for: the next one, 5 s on, may do.
+        const watch = await watchBatch(queue, batchId).catch(() => ({ workers: undefined, stalled: [] }));
+        stalledJobs = watch.stalled.length;
+        for (const job of watch.stalled) {
+          const run = `${job.jobId}@${job.startedAt}`;
+          if (toldStalled.has(run)) continue;
+          toldStalled.add(run);
+          opts.onStalled?.(job);
+        }
         // CLIENT LIST may be refused (a managed Redis): then nothing is said.
-        const workers = await queue.getWorkersCount().catch(() => 1);
+        const workers = watch.workers?.length ?? 1;
         if (workers > 0) noWorkerSince = null;
         else if (noWorkerSince === null) noWorkerSince = Date.now();
         else if (!told && Date.now() - noWorkerSince >= noWorkerMs) {
           told = true;
-          opts.onNoWorker(Date.now() - noWorkerSince);
+          opts.onNoWorker?.(Date.now() - noWorkerSince);
         }
         if (workers > 0) told = false;
       }

@@ -21,6 +21,7 @@ import { decodeFailure, encodeFailure } from './job-failure.js';
 import { redactUrl } from '../../pipeline/redact-url.js';
 import { UNREACHABLE_CODES } from '../../pipeline/socket-errors.js';
 import { redisOutageLog } from './redis-outage-log.js';
+import { LOCK_DURATION_MS, MAX_STALLED_COUNT, STALLED_INTERVAL_MS } from './worker-defaults.js';
 
 export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
@@ -62,8 +63,12 @@ export interface WorkerHandle {
   readonly worker: Worker;
   /** Aborted when the worker starts closing; the same signal handlers get as ctx.signal. */
   readonly signal: AbortSignal;
-  /** Stop taking jobs, let the current ones finish or hand them back, disconnect. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stop taking jobs, let the current ones finish or hand them back, disconnect. Idempotent; never
+   * rejects. Resolves true when that all happened, false when it did not (Redis not answering, a job
+   * still running at the timeout, closing failing): said in one error line, the exit code's to tell.
+   */
+  close(): Promise<boolean>;
 }
 
 /** Least time between two progress updates of a job, and before its first. */
@@ -139,6 +144,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
     }
     const jobLog = log.child({ job: job.id, attempt: job.attemptsMade + 1 });
     const started = Date.now();
+    running++;
     let lastPercent = -1;
     let lastReport = started;
     const ctx: JobContext = {
@@ -176,6 +182,8 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
       // `retry` codes go through BullMQ's exponential backoff.
       if (te.disposition === 'retry') throw new Error(encodeFailure(te), { cause: err });
       throw new UnrecoverableError(encodeFailure(te));
+    } finally {
+      running--;
     }
   };
 
@@ -184,13 +192,15 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
     prefix,
     concurrency: opts.concurrency ?? 1,
     name: `${hostname()}:${process.pid}`,
-    lockDuration: opts.lockDurationMs ?? 120_000,
-    stalledInterval: opts.stalledIntervalMs ?? 30_000,
-    maxStalledCount: opts.maxStalledCount ?? 2,
+    lockDuration: opts.lockDurationMs ?? LOCK_DURATION_MS,
+    stalledInterval: opts.stalledIntervalMs ?? STALLED_INTERVAL_MS,
+    maxStalledCount: opts.maxStalledCount ?? MAX_STALLED_COUNT,
   });
   const redis = redisWhere(opts.connection);
   const outage = redisOutageLog(log, redis, opts.redisReminderMs);
-  let closing: Promise<void> | undefined;
+  let closing: Promise<boolean> | undefined;
+  /** Jobs this process runs now: what a close that timed out was waiting for, if Redis answers. */
+  let running = 0;
   // The backend's connection events say when Redis goes and comes back (BullMQ forwards its
   // connections' 'error', 'close' and 'ready' there). Prepended, so the outage is known before the
   // same error reaches the worker's 'error' listener below.
@@ -221,16 +231,27 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
         const timeoutMs = opts.closeTimeoutMs ?? 10_000;
         let timer: NodeJS.Timeout | undefined;
         const closed = await Promise.race([
-          worker.close().then(() => true),
+          worker.close().then(
+            () => true,
+            (err: unknown) => err as Error,
+          ),
           new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
         ]).finally(() => clearTimeout(timer));
-        if (closed) {
+        if (closed === true) {
           log.info('worker closed');
-          return;
+          return true;
         }
-        log.warn({ timeoutMs }, 'Redis did not answer while closing; disconnected without it (a job this worker held is recovered by the stall check)');
+        // Error level: the stop did not complete, and systemd will say so too (exit 1).
+        if (closed instanceof Error) {
+          log.error({ err: closed.message }, `closing the worker failed (Redis at ${redis}): ${closed.message}; disconnected (a job this worker held is recovered by the stall check)`);
+        } else if (outage.down || running === 0) {
+          log.error({ timeoutMs }, `Redis at ${redis} did not answer within ${timeoutMs / 1000} s while the worker closed; disconnected without it (a job this worker held is recovered by the stall check)`);
+        } else {
+          log.error({ timeoutMs, running }, `${running} job(s) still running ${timeoutMs / 1000} s after the worker began closing (a handler not stopping, or waiting on a server that does not answer); disconnected (the stall check gives the job to another worker)`);
+        }
         // disconnect() stops ioredis reconnecting, so nothing keeps the process alive.
         await Promise.race([worker.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+        return false;
       })();
       return closing;
     },
