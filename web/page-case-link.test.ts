@@ -368,7 +368,7 @@ describe.skipIf(!haveBrowser)('the first view of a ?case= link', () => {
     await settled(page);
     await recordMoves(page);
     // Its dot on the map (the month's view), clicked on its rim, clear of the polygon's own fill (a few
-    // pixels across): a click on both opens the card twice, and the second load would hide the jump.
+    // pixels across): the dot alone (a click on both: web/page-map-click.test.ts).
     const at = await page.waitForFunction(
       ({ code, lngLat }) => {
         type Hit = { properties: { code: string } }[];
