@@ -21,8 +21,8 @@ import { activeView, onShow, showTabsFor, showView } from './views.js';
 
 /**
  * The card a `?case=` link (or a draft) opens once the first view is in; dropped when the user picks
- * another month before then (showMonth), or opens a card themselves (an inbox item clicked while the
- * counts and the overdue list load): opened afterwards, it covered what they chose.
+ * another month before then (showMonth), chooses a tab, or opens a card themselves (an inbox item
+ * clicked while the counts and the overdue list load): opened afterwards, it covered what they chose.
  */
 let linkedCase = null;
 on('open', () => (linkedCase = null));
@@ -140,6 +140,9 @@ $('epoch').addEventListener('change', (ev) => showMonth(ev.target.value));
 document.querySelector('.tabs').addEventListener('click', (ev) => {
   const t = ev.target.closest('[role=tab]');
   if (t) {
+    // The user's own choice: a ?case= link's card not opened yet is not (nor left in the URL for a reload).
+    linkedCase = null;
+    setUrl({ case: null });
     closeCard();
     showView(t.dataset.view);
   }

@@ -17,10 +17,12 @@ export async function addPolygonLayers(map) {
   map.addLayer({ id: 'poly-line', type: 'line', ...state.polygons.outlines, paint: { 'line-color': color, 'line-width': ['case', selected, 3.5, 1.6] } });
   // Polygons of a few hundred m² vanish below z13: a dot at each centroid keeps them findable.
   map.addLayer({ id: 'poly-dot', type: 'circle', ...state.polygons.dots, maxzoom: 13, paint: { 'circle-color': color, 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
-  map.on('click', 'poly-dot', (e) => emit('open', e.features[0].properties.code));
-  map.on('click', 'poly-fill', (e) => emit('open', e.features[0].properties.code));
-  map.on('mouseenter', 'poly-fill', () => (map.getCanvas().style.cursor = 'pointer'));
-  map.on('mouseleave', 'poly-fill', () => (map.getCanvas().style.cursor = ''));
+  // One listener over both layers: where a dot lies on its polygon's fill, one listener per layer
+  // opened the card twice (two requests, two fits). Its features come topmost first: the dot's.
+  const clickable = ['poly-dot', 'poly-fill'];
+  map.on('click', clickable, (e) => emit('open', e.features[0].properties.code));
+  map.on('mouseenter', clickable, () => (map.getCanvas().style.cursor = 'pointer'));
+  map.on('mouseleave', clickable, () => (map.getCanvas().style.cursor = ''));
   map.on('moveend', () => {
     clearTimeout(addPolygonLayers.t);
     addPolygonLayers.t = setTimeout(() => loadMapData(true), 150);

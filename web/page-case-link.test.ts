@@ -9,8 +9,8 @@
  *    it once it is in;
  *  - another month picked while the first inbox is still loading: the link's card is dropped, not
  *    opened afterwards over the month the user chose;
- *  - a card opened by the user while the counts and the overdue list load: the link's card is
- *    dropped, not opened over the user's;
+ *  - a card opened by the user, or another tab chosen, while the counts and the overdue list load:
+ *    the link's card is dropped, not opened over the user's choice;
  *  - the link's card closed before the map is ready: the map opens on the month's view, not on it;
  *  - the link's card failed to load before the map was ready: opened again from the map once it
  *    is, it is flown to like any card opened on a ready map, not jumped to.
@@ -284,6 +284,34 @@ describe.skipIf(!haveBrowser)('the first view of a ?case= link', () => {
     expect(await page.evaluate(() => [(window as unknown as Win).tuban.openCode, location.search])).toEqual([OCT_NEAR, `?epoch=2026-10&case=${OCT_NEAR}`]);
   });
 
+  it("another tab chosen while the counts load: the link's card is not opened over it", async () => {
+    const page = await freshPage();
+    const chosen = signal();
+    const linkAsked: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === `/api/polygons/${OCT_FAR}`) linkAsked.push(r.url());
+    });
+    // The counts (the first view's tail, after the inbox) are answered only once the user has chosen the overdue tab.
+    let countsDone = false;
+    await page.route('**/api/inbox/counts*', async (route) => {
+      await within(chosen.done, HOLD_MS);
+      await route.continue();
+      countsDone = true;
+    });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_FAR}`, 'nr', consoleErrors);
+    await page.waitForSelector(`#inbox-list button.item[data-code="${OCT_NEAR}"]`, { timeout: 120_000 });
+    await page.click('#tab-overdue');
+    chosen.fire();
+    await expect.poll(() => countsDone, { timeout: 30_000 }).toBe(true);
+    await page.waitForSelector('#counts .count', { state: 'attached', timeout: 30_000 });
+    await page.waitForTimeout(1500);
+    expect(linkAsked).toEqual([]);
+    expect(await page.isHidden('#view-card')).toBe(true);
+    expect(await page.isVisible('#view-overdue')).toBe(true);
+    // Nor left in the URL, where a reload would open it.
+    expect(await page.evaluate(() => [(window as unknown as Win).tuban.openCode, location.search])).toEqual([null, '?epoch=2026-10']);
+  });
+
   it("the link's card closed before the map is ready: the map opens on the month's view", async () => {
     const page = await freshPage();
     const made = signal();
@@ -340,7 +368,7 @@ describe.skipIf(!haveBrowser)('the first view of a ?case= link', () => {
     await settled(page);
     await recordMoves(page);
     // Its dot on the map (the month's view), clicked on its rim, clear of the polygon's own fill (a few
-    // pixels across): a click on both opens the card twice, and the second load would hide the jump.
+    // pixels across): the dot alone (a click on both: web/page-map-click.test.ts).
     const at = await page.waitForFunction(
       ({ code, lngLat }) => {
         type Hit = { properties: { code: string } }[];
