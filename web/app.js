@@ -22,7 +22,8 @@ import { activeView, onShow, showTabsFor, showView } from './views.js';
 /**
  * The card a `?case=` link (or a draft) opens once the first view is in; dropped when the user picks
  * another month before then (showMonth), chooses a tab, or opens a card themselves (an inbox item
- * clicked while the counts and the overdue list load): opened afterwards, it covered what they chose.
+ * clicked, or a code typed into 编号, at any time after the page is shown): opened afterwards, it
+ * covered what they chose.
  */
 let linkedCase = null;
 on('open', () => (linkedCase = null));
@@ -46,6 +47,9 @@ async function start() {
     if (focusIsFree()) $('tab-users').focus();
     return;
   }
+  // Noted before the first wait: the page is shown, so a card the user opens (a code typed into 编号)
+  // from now on drops it, not one opened only once the months are in.
+  linkedCase = params.get('case') ?? draft?.code ?? null;
   // A server without imagery (no batch yet) still gives a working inbox, just no map imagery. The
   // months that hold work are asked beside the rest, not after it: one round trip before the list.
   const worked = fetchWorkedMonths();
@@ -61,7 +65,6 @@ async function start() {
   const wanted = params.get('epoch') ?? draft?.epoch;
   state.epoch = months.includes(wanted) ? wanted : epochs[0]?.epoch ?? months[0];
   $('epoch').value = state.epoch ?? '';
-  linkedCase = params.get('case') ?? draft?.code ?? null;
   await firstView();
   if (linkedCase) {
     openCard(linkedCase);

@@ -76,8 +76,7 @@ export function select(code, card) {
   if (!code) {
     pendingFit = null;
     // A card closed before the map is ready: the map opens on the month's view, not on that card.
-    if (viewBeforeCard) map.jumpTo(viewBeforeCard);
-    viewBeforeCard = null;
+    restoreViewBeforeCard();
   } else if (card) pendingFit = { card, jump };
   else if (code !== state.selected) pendingFit = { card: null, jump };
   state.selected = code;
@@ -87,7 +86,8 @@ export function select(code, card) {
   if (!pendingFit?.card) return;
   // Before the map is ready its camera goes there already, so that its first tiles are the card's;
   // the jump is made again once it is ready (the same view, unless moved meanwhile).
-  if (!state.mapReady) viewBeforeCard ??= { center: map.getCenter(), zoom: map.getZoom() };
+  // Bearing and pitch too: the fit sets both to 0, and a rotated, tilted #map= link came back flat.
+  if (!state.mapReady) viewBeforeCard ??= { center: map.getCenter(), zoom: map.getZoom(), bearing: map.getBearing(), pitch: map.getPitch() };
   fitTo(map, pendingFit.card.geometry, !pendingFit.jump);
   if (state.mapReady) pendingFit = null;
 }
@@ -101,12 +101,21 @@ function fitTo(map, g, animate) {
   map.fitBounds([[Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]], { padding: 120, maxZoom: 15, ...(animate ? { duration: 400 } : { animate: false }) });
 }
 
+/** Back to the camera the map was made with, if a card's fit moved it before the map was ready. */
+function restoreViewBeforeCard() {
+  if (viewBeforeCard) state.map.jumpTo(viewBeforeCard);
+  viewBeforeCard = null;
+}
+
 /**
  * The open card could not be loaded: no fit waits for it. Kept, a card that failed before the map was
- * ready was jumped to when opened again on the ready map, not flown to as any other card.
+ * ready was jumped to when opened again on the ready map, not flown to as any other card. The map is
+ * taken back to the month's view if an earlier card's fit moved it before the map was ready: it opened
+ * on that card's area, no longer open, under this one's error.
  */
 export function dropFit() {
   pendingFit = null;
+  restoreViewBeforeCard();
 }
 
 /** The map now ready: the card opened before it (or still loading), selected and fitted to as it would have been. */

@@ -11,7 +11,10 @@
  *    opened afterwards over the month the user chose;
  *  - a card opened by the user, or another tab chosen, while the counts and the overdue list load:
  *    the link's card is dropped, not opened over the user's choice;
- *  - the link's card closed before the map is ready: the map opens on the month's view, not on it;
+ *  - a full code typed into 编号 (Enter) while the page's first answers load: the link's card is
+ *    dropped, as for any card the user opens;
+ *  - the link's card closed before the map is ready: the map opens on the month's view (a `#map=`
+ *    link's, rotated and tilted as it was), not on it; so too when another card opened from it failed;
  *  - the link's card failed to load before the map was ready: opened again from the map once it
  *    is, it is flown to like any card opened on a ready map, not jumped to.
  */
@@ -343,6 +346,104 @@ describe.skipIf(!haveBrowser)('the first view of a ?case= link', () => {
     expect(v.lng).toBeCloseTo(month.lng, 5);
     expect(v.lat).toBeCloseTo(month.lat, 5);
     expect(v.zoom).toBeCloseTo(month.zoom, 5);
+  });
+
+  it("a full code typed into 编号 while the page's first answers load: the link's card is not opened over it", async () => {
+    const page = await freshPage();
+    const opened = signal();
+    const linkAsked: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === `/api/polygons/${OCT_FAR}`) linkAsked.push(r.url());
+    });
+    // The months' imagery (the page's first answer, before the link is read) waits for the user's card.
+    await page.route('**/api/imagery/epochs', async (route) => {
+      await within(opened.done, HOLD_MS);
+      await route.continue();
+    });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_FAR}`, 'nr', consoleErrors);
+    await page.waitForSelector('#f-code', { state: 'visible', timeout: 120_000 });
+    await page.fill('#f-code', OCT_NEAR);
+    await page.press('#f-code', 'Enter');
+    await page.waitForFunction((code) => document.querySelector('#card-code')?.textContent === code && document.querySelector('#card-body .facts') !== null, OCT_NEAR, { timeout: 60_000 });
+    opened.fire();
+    await page.waitForSelector('#counts .count', { state: 'attached', timeout: 60_000 });
+    await page.waitForTimeout(1500);
+    expect(linkAsked).toEqual([]);
+    expect(await page.textContent('#card-code')).toBe(OCT_NEAR);
+    expect(await page.evaluate(() => (window as unknown as Win).tuban.openCode)).toBe(OCT_NEAR);
+  });
+
+  it("the link's card closed before the map is ready: a rotated, tilted #map= view comes back rotated and tilted", async () => {
+    const page = await freshPage();
+    const made = signal();
+    const closed = signal();
+    await page.route(`**/api/polygons/${OCT_FAR}`, async (route) => {
+      await within(made.done, HOLD_MS);
+      await route.continue();
+    });
+    await page.route('**/api/map/layer*', async (route) => {
+      await within(closed.done, HOLD_MS);
+      await route.continue();
+    });
+    const camera = () =>
+      page.evaluate(() => {
+        const m = (window as unknown as { tuban: { map: { getCenter(): { lng: number; lat: number }; getZoom(): number; getBearing(): number; getPitch(): number } } }).tuban.map;
+        return { ...m.getCenter(), zoom: m.getZoom(), bearing: m.getBearing(), pitch: m.getPitch() };
+      });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_FAR}#map=11/36.75/117.2/30/40`, 'nr', consoleErrors);
+    await page.waitForFunction(() => (window as unknown as Win).tuban.map !== null, null, { timeout: 120_000 });
+    const linked = await camera();
+    expect([linked.bearing, linked.pitch]).toEqual([30, 40]);
+    made.fire();
+    await page.waitForSelector('#card-body .facts', { timeout: 60_000 });
+    await page.click('#card-back');
+    expect(await page.evaluate(() => (window as unknown as Win).tuban.mapReady)).toBe(false);
+    closed.fire();
+    await mapReady(page);
+    await settled(page);
+    const v = await camera();
+    expect(v.lng).toBeCloseTo(linked.lng, 5);
+    expect(v.lat).toBeCloseTo(linked.lat, 5);
+    expect(v.zoom).toBeCloseTo(linked.zoom, 5);
+    expect(v.bearing).toBeCloseTo(30, 5);
+    expect(v.pitch).toBeCloseTo(40, 5);
+  });
+
+  it("another card failed to load over the link's card, before the map is ready: the map opens on the month's view, not the link's card", async () => {
+    const page = await freshPage();
+    const made = signal();
+    const failed = signal();
+    const errors: string[] = [];
+    // The link's card waits until the map is made (its first view noted), the map's layer until the other card failed.
+    await page.route(`**/api/polygons/${OCT_FAR}`, async (route) => {
+      await within(made.done, HOLD_MS);
+      await route.continue();
+    });
+    await page.route(`**/api/polygons/${SEP}`, (route) =>
+      route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ code: 'SERVER.BUSY', message: '服务器繁忙' }) }),
+    );
+    await page.route('**/api/map/layer*', async (route) => {
+      await within(failed.done, HOLD_MS);
+      await route.continue();
+    });
+    await openSignedIn(page, base, `/?epoch=2026-10&case=${OCT_FAR}`, 'nr', errors);
+    await page.waitForFunction(() => (window as unknown as Win).tuban.map !== null, null, { timeout: 120_000 });
+    const month = await view(page);
+    made.fire();
+    await page.waitForSelector(`#card-body button[data-open="${SEP}"]`, { timeout: 60_000 });
+    expect((await view(page)).zoom).toBeGreaterThan(CARD_ZOOM);
+    await page.click(`#card-body button[data-open="${SEP}"]`);
+    await page.waitForSelector('#card-body .error', { timeout: 60_000 });
+    expect(await page.evaluate(() => (window as unknown as Win).tuban.mapReady)).toBe(false);
+    failed.fire();
+    await mapReady(page);
+    await settled(page);
+    expect(await page.textContent('#card-code')).toBe(SEP);
+    const v = await view(page);
+    expect(v.lng).toBeCloseTo(month.lng, 5);
+    expect(v.lat).toBeCloseTo(month.lat, 5);
+    expect(v.zoom).toBeCloseTo(month.zoom, 5);
+    expect(errors.filter((e) => !/status of (404|503)/.test(e))).toEqual([]);
   });
 
   it("the link's card failed to load before the map was ready: opened again from the ready map, it is flown to", async () => {
