@@ -82,6 +82,10 @@ describe('catalogueTiles', () => {
       expect(warnings).toContainEqual(`${join(d, 'old', 'blank-a_20261008.tif')}: the same tile as ${join(d, 'blank-a_20261008.tif')} (same file names, sizes and grid); ${join(d, 'blank-a_20261008.tif')} is read, this copy left out`);
       expect(rejected.every((r) => r.footprint === undefined)).toBe(true); // its ground is observed, by the tile kept
     }
+    // The copies removed, as the message says: the same tile ids (the batch id with them).
+    const before = (await catalogueTiles([d], { fingerprint: true })).tiles.map((t) => t.id);
+    const alone = await catalogueTiles([original, join(d, 'T50SMH.tif'), join(d, 'blank-a_20261008.tif'), join(d, 'blank-b_20261008.tif')], { fingerprint: true });
+    expect(alone.tiles.map((t) => t.id)).toEqual(before);
     // Prior tiles (no fingerprint taken): a copy in a subfolder is read once (the shallower), other names are other tiles.
     const prior = await catalogueTiles([d]);
     expect(prior.rejected).toEqual([]);

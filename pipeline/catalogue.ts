@@ -32,7 +32,8 @@ export interface CatalogueOptions {
   fallbackDate?: string;
   /**
    * Keep each tile's imagery fingerprint (the current tiles': TILE.ALREADY_FILED asks it; a prior's
-   * is never asked), and refuse the same imagery given twice under other names (`TILE.DUPLICATE`).
+   * is never asked), and refuse the same imagery given twice under other names, or the same names
+   * with other pixels (`TILE.DUPLICATE`; the original used, `preferredCopy`).
    */
   fingerprint?: boolean;
 }
