@@ -286,14 +286,15 @@ export function summaryTable(r: BatchReport): string {
   // A file damaged since this batch's earlier run read it: that run's result of its tile was kept (warnings).
   const keptFiles = new Set(r.tiles.flatMap((t) => (t.keptFromEarlierRun ? [t.keptFromEarlierRun.file] : [])));
   const kept = left.filter((x) => keptFiles.has(x.subject)).length;
-  // A copy of imagery used under another name: its ground is observed; a tile of that name may be missing.
+  // A second copy of a tile used (the same imagery under other names, or the same names with other
+  // pixels): its ground is observed; a tile of that name may be missing, or the other delivery wanted.
   const twice = left.filter((x) => x.error.code === 'TILE.DUPLICATE').length;
   const tileInputs = left.length - zoneFiles - kept - twice;
   if (left.length > 0 && used > 0) {
     const parts = [
       ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground is in not-observed.geojson, not "no change"`] : []),
       ...(kept > 0 ? [`${kept} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
-      ...(twice > 0 ? [`${twice} tile file(s) the same imagery as another under other names: is a tile missing?`] : []),
+      ...(twice > 0 ? [`${twice} tile file(s) left out, another copy of their tile used: remove them (is a tile missing, or another delivery wanted?)`] : []),
       ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
     ];
     lines.push(`Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`);

@@ -66,11 +66,11 @@ describe('the batch summary', () => {
     expect(batchExitCode(kept)).toBe(EXIT_INCOMPLETE);
   });
 
-  it('says the same imagery given twice under other names may mean a tile is missing, not ground left unobserved', () => {
-    const error = { code: 'TILE.DUPLICATE', message: '/data/T50SMG.tif: the same imagery as /data/T50SMG (1).tif …', subject: '/data/T50SMG.tif' };
-    const twice = { ...report, rejected: [{ subject: '/data/T50SMG.tif', error }] } as unknown as BatchReport;
+  it('says a tile given twice (the same imagery under other names, or two deliveries) wants its copy removed, not that ground was left unobserved', () => {
+    const error = { code: 'TILE.DUPLICATE', message: '/data/T50SMG (1).tif: the same imagery as /data/T50SMG.tif …', subject: '/data/T50SMG (1).tif' };
+    const twice = { ...report, rejected: [{ subject: '/data/T50SMG (1).tif', error }] } as unknown as BatchReport;
     expect(summaryTable(twice).split('\n').find((l) => l.startsWith('Incomplete month:'))).toBe(
-      'Incomplete month: 1 tile file(s) the same imagery as another under other names: is a tile missing? (above; exit 3)',
+      'Incomplete month: 1 tile file(s) left out, another copy of their tile used: remove them (is a tile missing, or another delivery wanted?) (above; exit 3)',
     );
     expect(batchExitCode(twice)).toBe(EXIT_INCOMPLETE);
   });

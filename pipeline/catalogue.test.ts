@@ -37,49 +37,77 @@ describe('catalogueTiles', () => {
     expect(again.tiles.map((t) => t.id)).toEqual([a.id]);
   });
 
-  it('reads a tile found twice (a copy in a subfolder) once, with a warning naming both', async () => {
+  it('reads a tile found twice (a copy in a subfolder) once, with a warning naming both and the one read: the shallower', async () => {
     const d = join(root, 'copies');
     mkdirSync(join(d, 'backup'), { recursive: true });
     await multi(join(d, 'T50SMF_20261008.tif'), 4);
     await multi(join(d, 'backup', 'T50SMF_20261008.tif'), 4);
     const { tiles, rejected, warnings } = await catalogueTiles([d]);
     expect([tiles.length, rejected]).toEqual([1, []]);
-    expect(warnings).toContainEqual(expect.stringMatching(/T50SMF_20261008\.tif: the same tile as .*T50SMF_20261008\.tif .*read once$/));
+    // 'backup/…' sorts before 'T50SMF…': the copy was read.
+    expect(tiles[0].files).toEqual([join(d, 'T50SMF_20261008.tif')]);
+    expect(warnings).toContainEqual(
+      `${join(d, 'backup', 'T50SMF_20261008.tif')}: the same tile as ${join(d, 'T50SMF_20261008.tif')} (same file names, sizes and grid); ${join(d, 'T50SMF_20261008.tif')} is read, this copy left out`,
+    );
   });
 
-  it('refuses the same imagery under another name in one batch (a copy in a subfolder is read once), naming both and keeping the first', async () => {
+  // Real pixels (not one value): their fingerprint tells the acquisition.
+  const pixels = (seed: number) => [0, 1, 2, 3].map((b) => Uint16Array.from({ length: grid.width * grid.height }, (_, i) => 1000 + b * 300 + ((i * 7919 + seed * 104729) % 613)));
+  const writeSeeded = (path: string, seed: number, compression: 'deflate' | 'none' = 'deflate') =>
+    writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: pixels(seed), nodata: 0, date: '2026-10-08', compression });
+
+  it('refuses the same imagery under other names in one batch, keeping the original name (not a copy\'s, whatever the sort), and names the file to remove', async () => {
     const d = join(root, 'twice');
-    mkdirSync(join(d, 'x-copy'), { recursive: true });
-    // Real pixels (not one value): their fingerprint tells the acquisition.
-    const pixels = (seed: number) => [0, 1, 2, 3].map((b) => Uint16Array.from({ length: grid.width * grid.height }, (_, i) => 1000 + b * 300 + ((i * 7919 + seed * 104729) % 613)));
-    const write = (path: string, seed: number) => writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: pixels(seed), nodata: 0, date: '2026-10-08' });
-    await write(join(d, 'T50SMG.tif'), 1);
-    await write(join(d, 'T50SMG (1).tif'), 1);
-    await write(join(d, 'x-copy', 'T50SMG.tif'), 1);
-    await write(join(d, 'T50SMH.tif'), 2);
+    mkdirSync(join(d, 'old'), { recursive: true });
+    const original = join(d, 'T50SMG.tif');
+    const copies = ['T50SMG (1).tif', 'T50SMG_copy.tif', 'T50SMG - Copy.tif', 'T50SMG - 副本.tif'].map((n) => join(d, n));
+    for (const f of [original, ...copies, join(d, 'old', 'T50SMG.tif')]) await writeSeeded(f, 1);
+    await writeSeeded(join(d, 'T50SMH.tif'), 2);
     // Blank tiles (one value each band) share a fingerprint whatever was acquired: not duplicates by
     // it; a copy of one in a subfolder is the same tile (names, sizes and grid).
     await multi(join(d, 'blank-a_20261008.tif'), 4);
     await multi(join(d, 'blank-b_20261008.tif'), 4);
-    await multi(join(d, 'x-copy', 'blank-a_20261008.tif'), 4);
-    const { tiles, rejected, warnings } = await catalogueTiles([d], { fingerprint: true });
-    const kept = join(d, 'T50SMG (1).tif'); // the first in file-name order
-    expect(tiles.map((t) => t.files[0])).toEqual([join(d, 'blank-a_20261008.tif'), join(d, 'blank-b_20261008.tif'), kept, join(d, 'T50SMH.tif')]);
-    expect(rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([
-      `TILE.DUPLICATE ${join(d, 'T50SMG.tif')}`,
-      `TILE.DUPLICATE ${join(d, 'x-copy', 'T50SMG.tif')}`,
-    ]);
-    const [byName, copy] = rejected.map((r) => r.error.message);
-    expect(byName).toContain(`: the same imagery as ${kept} (the same bytes under other file names), given twice in this batch`);
-    expect(byName).toContain("If this name is another tile's, that tile's imagery is missing from the month");
-    expect(copy).toContain(`: the same imagery as ${kept} `);
-    // A copy in a subfolder (the same names, sizes and grid) is plainly one tile: read once, a warning.
-    expect(warnings).toContainEqual(`${join(d, 'x-copy', 'blank-a_20261008.tif')}: the same tile as ${join(d, 'blank-a_20261008.tif')} (same file names, sizes and grid); read once`);
-    expect(rejected.every((r) => r.footprint === undefined)).toBe(true); // its ground is observed, by the tile kept
-    // Prior tiles (no fingerprint taken): a copy in a subfolder is read once (above), other names are other tiles.
+    await multi(join(d, 'old', 'blank-a_20261008.tif'), 4);
+    // Whatever order the inputs come in, the original is used.
+    for (const inputs of [[d], [...copies, join(d, 'old'), original, join(d, 'T50SMH.tif'), join(d, 'blank-a_20261008.tif'), join(d, 'blank-b_20261008.tif')]]) {
+      const { tiles, rejected, warnings } = await catalogueTiles(inputs, { fingerprint: true });
+      expect(tiles.map((t) => t.files[0])).toEqual([join(d, 'blank-a_20261008.tif'), join(d, 'blank-b_20261008.tif'), original, join(d, 'T50SMH.tif')]);
+      expect(rejected.map((r) => `${r.error.code} ${r.subject}`).sort()).toEqual(copies.map((c) => `TILE.DUPLICATE ${c}`).sort());
+      for (const r of rejected) {
+        expect(r.error.message).toContain(`: the same imagery as ${original} (the same bytes under other file names), given twice in this batch: ${original} is used and this file, ${r.subject}, is left out`);
+        expect(r.error.message).toContain(`Remove ${r.subject}; if its name is another tile's, that tile's imagery is missing from the month`);
+      }
+      // A copy in a subfolder (the same names, sizes, grid and imagery) is plainly one tile: read once, a warning.
+      expect(warnings).toContainEqual(`${join(d, 'old', 'T50SMG.tif')}: the same tile as ${original} (same file names, sizes and grid); ${original} is read, this copy left out`);
+      expect(warnings).toContainEqual(`${join(d, 'old', 'blank-a_20261008.tif')}: the same tile as ${join(d, 'blank-a_20261008.tif')} (same file names, sizes and grid); ${join(d, 'blank-a_20261008.tif')} is read, this copy left out`);
+      expect(rejected.every((r) => r.footprint === undefined)).toBe(true); // its ground is observed, by the tile kept
+    }
+    // The copies removed, as the message says: the same tile ids (the batch id with them).
+    const before = (await catalogueTiles([d], { fingerprint: true })).tiles.map((t) => t.id);
+    const alone = await catalogueTiles([original, join(d, 'T50SMH.tif'), join(d, 'blank-a_20261008.tif'), join(d, 'blank-b_20261008.tif')], { fingerprint: true });
+    expect(alone.tiles.map((t) => t.id)).toEqual(before);
+    // Prior tiles (no fingerprint taken): a copy in a subfolder is read once (the shallower), other names are other tiles.
     const prior = await catalogueTiles([d]);
     expect(prior.rejected).toEqual([]);
-    expect(prior.tiles).toHaveLength(5);
+    expect(prior.tiles.map((t) => t.files[0])).toContain(original);
+    expect(prior.tiles).toHaveLength(8);
+  });
+
+  it('refuses a same-names copy with other pixels (two deliveries of one tile), naming both: the shallower is used whatever the sort', async () => {
+    const d = join(root, 'deliveries');
+    mkdirSync(join(d, 'old'), { recursive: true });
+    // Uncompressed: the same names and sizes (one tile id), other pixels.
+    const [now, before] = [join(d, 'T50SMG.tif'), join(d, 'old', 'T50SMG.tif')];
+    await writeSeeded(now, 2, 'none');
+    await writeSeeded(before, 1, 'none');
+    const { tiles, rejected, warnings } = await catalogueTiles([d], { fingerprint: true });
+    expect(tiles.map((t) => t.files[0])).toEqual([now]);
+    expect(rejected.map((r) => `${r.error.code} ${r.subject}`)).toEqual([`TILE.DUPLICATE ${before}`]);
+    expect(rejected[0].error.message).toContain(
+      `: the same file names, sizes and grid as ${now} but other pixels (two deliveries of this tile?): ${now} is used and this file, ${before}, is left out`,
+    );
+    expect(rejected[0].error.message).toContain(`if this one is the delivery wanted, remove ${now} and run again`);
+    expect(warnings.filter((w) => w.includes('the same tile'))).toEqual([]); // not "the same tile … read once"
   });
 
   it('groups Sentinel-2 band files per folder, plain B02.tif names included, dates from dates.txt', async () => {

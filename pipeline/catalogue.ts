@@ -32,7 +32,8 @@ export interface CatalogueOptions {
   fallbackDate?: string;
   /**
    * Keep each tile's imagery fingerprint (the current tiles': TILE.ALREADY_FILED asks it; a prior's
-   * is never asked), and refuse the same imagery given twice under other names (`TILE.DUPLICATE`).
+   * is never asked), and refuse the same imagery given twice under other names, or the same names
+   * with other pixels (`TILE.DUPLICATE`; the original used, `preferredCopy`).
    */
   fingerprint?: boolean;
 }
@@ -424,7 +425,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
   }
   tiles.sort((a, b) => a.files[0].localeCompare(b.files[0]));
-  return { tiles: onceEach(tiles, warnings, rejected), rejected, warnings };
+  return { tiles: onceEach(tiles, warnings, rejected, opts.fingerprint ?? false), rejected, warnings };
 }
 
 /**
@@ -432,28 +433,65 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
  * read once with a warning: counted twice it doubled its share of "tiles used" and of the observed
  * area. The same imagery under other names (`T50SMG (1).tif`; current tiles only, whose fingerprint
  * is taken) is read once too, and the other copy refused by name (`TILE.DUPLICATE`, exit 3): the
- * name may be another tile's, whose imagery is then missing from the month. The first in file-name
- * order is used. A blank tile has no fingerprint (every blank tile would share it): only its id tells.
+ * name may be another tile's, whose imagery is then missing from the month. The same names with
+ * other pixels (an old delivery in `old/` beside a reprocessed one) are not one tile: the other is
+ * refused too, both named. Which copy is used is `preferredCopy`'s choice, never the input's order.
+ * A blank tile has no fingerprint (every blank tile would share it): only its id tells.
  */
-function onceEach(tiles: TileInfo[], warnings: string[], rejected: RejectedInput[]): TileInfo[] {
+function onceEach(tiles: TileInfo[], warnings: string[], rejected: RejectedInput[], fingerprinted: boolean): TileInfo[] {
   const byId = new Map<string, TileInfo>();
   const byImagery = new Map<string, TileInfo>();
-  const kept: TileInfo[] = [];
-  for (const t of tiles) {
+  const kept = new Set<TileInfo>();
+  for (const t of [...tiles].sort(preferredCopy)) {
     const sameTile = byId.get(t.id);
     const sameImagery = t.fingerprint === undefined ? undefined : byImagery.get(t.fingerprint);
-    if (sameTile) warnings.push(`${t.files[0]}: the same tile as ${sameTile.files[0]} (same file names, sizes and grid); read once`);
-    else if (sameImagery) {
-      const subject = t.stacItem ?? t.files[0];
-      const message = `the same imagery as ${sameImagery.files[0]} (the same bytes under other file names), given twice in this batch: that one is used, this one left out (counted twice, it doubled the tiles used and the observed area). If this name is another tile's, that tile's imagery is missing from the month: give each tile once`;
-      rejected.push({ subject, error: new TubanError('TILE.DUPLICATE', message, subject).toJSON() });
+    const subject = t.stacItem ?? t.files[0];
+    const refuse = (message: string) => rejected.push({ subject, error: new TubanError('TILE.DUPLICATE', message, subject).toJSON() });
+    if (sameTile && fingerprinted && sameTile.fingerprint !== t.fingerprint) {
+      const used = sameTile.files[0];
+      refuse(
+        `the same file names, sizes and grid as ${used} but other pixels (two deliveries of this tile?): ${used} is used and this file, ${subject}, is left out ` +
+          `(of two copies the one whose name is not a copy's, then the shallower path, then the first in name order). ` +
+          `Remove the delivery not wanted: if this one is the delivery wanted, remove ${used} and run again`,
+      );
+    } else if (sameTile) {
+      warnings.push(`${t.files[0]}: the same tile as ${sameTile.files[0]} (same file names, sizes and grid); ${sameTile.files[0]} is read, this copy left out`);
+    } else if (sameImagery) {
+      const used = sameImagery.files[0];
+      refuse(
+        `the same imagery as ${used} (the same bytes under other file names), given twice in this batch: ${used} is used and this file, ${subject}, is left out ` +
+          `(counted twice, it doubled the tiles used and the observed area). Remove ${subject}; if its name is another tile's, that tile's imagery is missing from the month: fetch it`,
+      );
     } else {
       byId.set(t.id, t);
       if (t.fingerprint !== undefined) byImagery.set(t.fingerprint, t);
-      kept.push(t);
+      kept.add(t);
     }
   }
-  return kept;
+  return tiles.filter((t) => kept.has(t));
+}
+
+/**
+ * A name a copy is given by a file manager or a second download: `T50SMG (1).tif`, `T50SMG_copy.tif`,
+ * `T50SMG - Copy.tif`, `T50SMG copy 2.tif`, `T50SMG - 副本.tif`, `T50SMG 拷贝.tif` (or its folder's).
+ */
+const COPY_NAME = /\(\d+\)|(^|[\s_.-])(copy|kopie|copie)([\s_.\d-]|$)|副本|拷贝/i;
+
+/**
+ * Which of two copies of a tile is used: the one whose file and folder names are not a copy's, then
+ * the shallower path (`T50SMG.tif` before `old/T50SMG.tif`), then the first in code-point order (not
+ * the locale's, which varies by machine). The original is kept whatever the input's order, so the
+ * tile id (its base names) stays when the copy is removed, and the month's batch with it.
+ */
+function preferredCopy(a: TileInfo, b: TileInfo): number {
+  const rank = (t: TileInfo) => {
+    const parts = t.files[0].split(/[\\/]/);
+    return [parts.some((p) => COPY_NAME.test(p)) ? 1 : 0, parts.length];
+  };
+  const [ra, rb] = [rank(a), rank(b)];
+  const pa = a.files[0];
+  const pb = b.files[0];
+  return ra[0] - rb[0] || ra[1] - rb[1] || (pa < pb ? -1 : pa > pb ? 1 : 0);
 }
 
 /**

@@ -13,7 +13,7 @@ export type ErrorCode =
   | 'TILE.PRIOR_NOT_EARLIER' // the prior tiles over it are not dated before it (epochs swapped?)
   | 'TILE.DATE_MISMATCH' // dated after the batch's month (wrong --epoch?)
   | 'TILE.ALREADY_FILED' // the very acquisition an earlier month's batch used as its current imagery (last month's folder?)
-  | 'TILE.DUPLICATE' // a current tile's imagery given twice in one batch under other names: the first is used
+  | 'TILE.DUPLICATE' // a current tile given twice in one batch (its imagery under other names, or its names with other pixels): the original is used
   | 'TILE.NOT_OBSERVABLE' // hardly a pixel valid in both epochs (nodata, cloud): nothing to compare
   | 'TILE.NOT_FOUND' // --tiles or --prior gave nothing to read (a folder that does not exist or holds no tile): the batch stops
   | 'TILE.DATE_MISSING'

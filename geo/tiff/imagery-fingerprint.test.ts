@@ -126,4 +126,30 @@ describe('imageryFingerprint', () => {
       }
     }
   });
+
+  it('bounds the blank check of a compressed file stored in one chunk (a single strip): above the bound it is not decoded, and keeps its fingerprint as informative', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-fingerprint-strip-'));
+    dirs.push(dir);
+    const n = grid.width * grid.height;
+    // One chunk holds the whole image (a blank deflate tile stored as one strip, ~1.9 GB decoded at 10980² × 4 bands).
+    const path = join(dir, 'one-chunk.tif');
+    await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands: [0, 1, 2, 3].map(() => new Uint16Array(n)), nodata: 0, compression: 'deflate', tileSize: 304 });
+    const f = await openGeoTiff(path);
+    try {
+      expect(f.chunks.counts).toHaveLength(1);
+      const windows: number[] = [];
+      const counted = Object.assign(Object.create(f) as typeof f, {
+        readWindow: (...args: Parameters<typeof f.readWindow>) => (windows.push(args[0].width * args[0].height), f.readWindow(...args)),
+      });
+      // Within the bound (the default: 64 MiB decoded), the chunk is decoded and the file is blank.
+      const within = await imageryFingerprint(counted);
+      expect([within.informative, windows]).toEqual([false, [300 * 210]]);
+      // Above it (here 4 bands × 4 bytes × a 304 × 304 chunk, over 1 MB), nothing is decoded: informative, the same fingerprint.
+      const above = await imageryFingerprint(counted, { maxBlankDecodeBytes: 1_000_000 });
+      expect([above, windows.length]).toEqual([{ hex: within.hex, informative: true }, 1]);
+      expect(await tileFingerprint([counted], { maxBlankDecodeBytes: 1_000_000 })).toBe(within.hex);
+    } finally {
+      await f.close();
+    }
+  });
 });

@@ -9,7 +9,7 @@
  * A blank file (all nodata, or one value) has the fingerprint of every blank file of its layout, so
  * it is marked as telling nothing (`informative`): cheaply, from the samples uncompressed, from the
  * byte counts compressed (real imagery passes there, unread); only a file compressed like a blank
- * one has a chunk of each byte count decoded.
+ * one has a chunk of each byte count decoded (a chunk of at most 64 MiB decoded: a one-strip file is not).
  */
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
@@ -42,8 +42,24 @@ export interface ImageryFingerprint {
 
 type SampledFile = Pick<GeoTiffFile, 'path' | 'chunks' | 'grid' | 'blockWidth' | 'blockHeight' | 'samplesPerPixel' | 'dtype' | 'readWindow'>;
 
+export interface FingerprintOptions {
+  /**
+   * The most a chunk decoded to check a compressed file blank may take (its pixels as float32, every
+   * band); default MAX_BLANK_DECODE_BYTES. A file with a larger chunk is not checked: it counts as informative.
+   */
+  maxBlankDecodeBytes?: number;
+}
+
+/**
+ * A blank file stored as one strip (GDAL's default for a deflate file written without tiling) is one
+ * chunk of the whole image: ~1.9 GB decoded at 10980² × 4 bands, and over the 2 GiB window cap at 6
+ * bands, which rejected the blank tile at planning (RASTER.TOO_LARGE). Above this such a file keeps its
+ * fingerprint as informative, as before blank files were told: a COG's 512² or 1024² chunk is 4–24 MiB.
+ */
+export const MAX_BLANK_DECODE_BYTES = 64 * 1024 ** 2;
+
 /** The fingerprint of one file's imagery. */
-export async function imageryFingerprint(file: SampledFile): Promise<ImageryFingerprint> {
+export async function imageryFingerprint(file: SampledFile, opts: FingerprintOptions = {}): Promise<ImageryFingerprint> {
   const { offsets, counts } = file.chunks;
   const h = createHash('sha1');
   h.update(`${counts.length}:${counts.join(',')}\n`);
@@ -80,15 +96,16 @@ export async function imageryFingerprint(file: SampledFile): Promise<ImageryFing
     await fh.close();
   }
   const hex = h.digest('hex').slice(0, 16);
-  return { hex, informative: uncompressed ? varied : !mayBeBlank || differing || !(await compressedBlank(file, layout)) };
+  const maxDecode = opts.maxBlankDecodeBytes ?? MAX_BLANK_DECODE_BYTES;
+  return { hex, informative: uncompressed ? varied : !mayBeBlank || differing || !(await compressedBlank(file, layout, maxDecode)) };
 }
 
 /**
  * A tile's fingerprint from its files' (per-band files: in any order, as their content sorts);
  * undefined where none of them tells anything of the acquisition (all nodata, or constant).
  */
-export async function tileFingerprint(files: readonly SampledFile[]): Promise<string | undefined> {
-  const each = await Promise.all(files.map(imageryFingerprint));
+export async function tileFingerprint(files: readonly SampledFile[], opts: FingerprintOptions = {}): Promise<string | undefined> {
+  const each = await Promise.all(files.map((f) => imageryFingerprint(f, opts)));
   if (!each.some((f) => f.informative)) return undefined;
   if (each.length === 1) return each[0].hex;
   return createHash('sha1').update(each.map((f) => f.hex).sort().join('\n')).digest('hex').slice(0, 16);
@@ -166,7 +183,9 @@ const BLANK_COMPRESSION = 32;
 /** Sampled bytes kept to compare, one per byte count and place: a blank file has a few. */
 const MAX_BLANK_STREAMS = 64;
 
-async function compressedBlank(file: SampledFile, { nx, cells, planes }: ChunkLayout): Promise<boolean> {
+async function compressedBlank(file: SampledFile, { nx, cells, planes }: ChunkLayout, maxDecodeBytes: number): Promise<boolean> {
+  // A chunk is decoded whole, every band of it read as float32: too large, and the file is not checked.
+  if (file.blockWidth * file.blockHeight * file.samplesPerPixel * 4 > maxDecodeBytes) return false;
   const { counts } = file.chunks;
   const { width, height } = file.grid;
   const firstOfCount = new Map<number, number>();
