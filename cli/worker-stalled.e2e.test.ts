@@ -146,7 +146,7 @@ describe.runIf(servers)('a worker killed mid-tile, and one whose database goes s
     expect(await rescuer.exited).toEqual({ code: 0, signal: null });
   }, 180_000);
 
-  it('a worker whose PostgreSQL goes silent under a tile job: SIGTERM ends it in about 20 s, exit 1, one line per failure (password hidden)', async () => {
+  it('a worker whose PostgreSQL goes silent under a tile job: SIGTERM ends it in about 75 s (under systemd\'s 90 s), exit 1, one line per failure (password hidden)', async () => {
     const relay = tcpRelay(new URL(servers!.databaseUrl));
     await relay.up();
     try {
@@ -170,13 +170,15 @@ describe.runIf(servers)('a worker killed mid-tile, and one whose database goes s
 
       const t0 = Date.now();
       worker.child.kill('SIGTERM');
-      const outcome = await Promise.race([worker.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 40_000).unref())]);
+      const outcome = await Promise.race([worker.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 100_000).unref())]);
       const ms = Date.now() - t0;
       if (outcome === 'hung') worker.child.kill('SIGKILL');
       batch.child.kill('SIGINT');
       const stderr = worker.stderr();
-      expect(outcome, `worker still running 40 s after SIGTERM; stderr:\n${stderr.slice(-3000)}`).toEqual({ code: 1, signal: null });
-      expect(ms).toBeLessThan(30_000);
+      expect(outcome, `worker still running 100 s after SIGTERM; stderr:\n${stderr.slice(-3000)}`).toEqual({ code: 1, signal: null });
+      // 60 s for the job while Redis answers (start-worker.ts JOB_CLOSE_TIMEOUT_MS), 10 s for the database, 1 s to disconnect.
+      expect(ms).toBeGreaterThan(55_000);
+      expect(ms).toBeLessThan(85_000);
       const errors = stderr
         .split('\n')
         .filter((l) => l.startsWith('{'))
@@ -184,7 +186,7 @@ describe.runIf(servers)('a worker killed mid-tile, and one whose database goes s
         .filter((l) => l.level >= 50)
         .map((l) => l.msg);
       expect(errors).toEqual([
-        expect.stringMatching(/^1 job\(s\) still running 10 s after the worker began closing/),
+        expect.stringMatching(/^1 job\(s\) still running 6\d s after the worker began closing/),
         expect.stringContaining(`the database ${viaRelay.href.replace('sekrit', '***')} did not close within 10 s`),
       ]);
       expect(stderr).not.toContain('sekrit');
