@@ -52,7 +52,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)',
     flags: ['concurrency', 'db', 'log-level'],
     exits: `0 stopped cleanly by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set, or DB.SETUP), 1 failure,
-  or a stop that did not complete (Redis or PostgreSQL not answering, a job still running after 10 s: an error line says which)`,
+  or a stop that did not complete (Redis or PostgreSQL not answering, a job still running after 60 s: an error line says which)`,
   },
   status: {
     usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)',

@@ -116,7 +116,7 @@ describe.runIf(servers)('a worker killed mid-tile, and one whose database goes s
 
     const status = await runCli(['status', batchId], { env });
     expect(status.code, status.stderr).toBe(0);
-    const s = JSON.parse(status.stdout) as { workers: string[]; stalled: { tileId: string; jobId: string; worker: string; reason: string; lockExpiresInS: number }[]; warnings: string[] };
+    const s = JSON.parse(status.stdout) as { tilesDone: number; tilesTotal: number; workers: string[]; stalled: { tileId: string; jobId: string; worker: string; reason: string; lockExpiresInS: number }[]; warnings: string[] };
     expect(s.workers).toEqual([]);
     expect(s.stalled).toEqual([expect.objectContaining({ tileId, jobId: victim.id, worker: workerName, reason: 'worker-gone' })]);
     // Production's lock: 120 s from its last renewal (every 60 s), so between 60 and 120 s left.
@@ -130,14 +130,26 @@ describe.runIf(servers)('a worker killed mid-tile, and one whose database goes s
     // The batch following it says so too, within its 5 s look.
     await until('the batch to warn of the stalled tile', async () => batch.stderr().includes(`tile ${tileId} (job ${victim!.id}) is stalled`), 20_000, 200);
     // Its progress line too, at the next poll.
-    await until('the batch progress to count it', async () => /progress \d+% [\d.]+ s 0\/4 tiles \(waiting-children\), 1 stalled \(see the warning\)/.test(batch.stderr()), 5000, 100);
+    // (The tiles done before the victim, as status counts them: a retry of the loop above may have picked a later tile.)
+    const progress = ` ${s.tilesDone}/${s.tilesTotal} tiles (waiting-children), 1 stalled (see the warning)`;
+    await until('the batch progress to count it', async () => batch.stderr().includes(progress), 5000, 100);
 
     // A worker started: the tile is still stalled (its lock holds), and now a worker will take it over.
     const rescuer = await startedWorker(env);
     procs.push(rescuer);
-    const again = await runCli(['status', batchId], { env });
-    const s2 = JSON.parse(again.stdout) as { workers: string[]; stalled: { tileId: string }[]; warnings: string[] };
-    expect(s2.workers).toEqual([`${hostname()}:${rescuer.child.pid}`]);
+    // Its connection is named a moment after it logs `worker started`: ask until it is listed.
+    const rescuerName = `${hostname()}:${rescuer.child.pid}`;
+    const s2 = await until(
+      'the rescuer listed among the workers',
+      async () => {
+        const again = await runCli(['status', batchId], { env });
+        const parsed = JSON.parse(again.stdout) as { workers: string[]; stalled: { tileId: string }[]; warnings: string[] };
+        return parsed.workers.includes(rescuerName) && parsed;
+      },
+      15_000,
+      200,
+    );
+    expect(s2.workers).toEqual([rescuerName]);
     expect(s2.stalled.map((x) => x.tileId)).toEqual([tileId]);
     expect(s2.warnings).toEqual([expect.stringMatching(/BullMQ's stall check hands it to a worker within about \d+ s, and it runs again from the start \(hand-back 1 of 2/)]);
 
@@ -146,7 +158,7 @@ describe.runIf(servers)('a worker killed mid-tile, and one whose database goes s
     expect(await rescuer.exited).toEqual({ code: 0, signal: null });
   }, 180_000);
 
-  it('a worker whose PostgreSQL goes silent under a tile job: SIGTERM ends it in about 20 s, exit 1, one line per failure (password hidden)', async () => {
+  it('a worker whose PostgreSQL goes silent under a tile job: SIGTERM ends it in about 75 s (under systemd\'s 90 s), exit 1, one line per failure (password hidden)', async () => {
     const relay = tcpRelay(new URL(servers!.databaseUrl));
     await relay.up();
     try {
@@ -170,13 +182,15 @@ describe.runIf(servers)('a worker killed mid-tile, and one whose database goes s
 
       const t0 = Date.now();
       worker.child.kill('SIGTERM');
-      const outcome = await Promise.race([worker.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 40_000).unref())]);
+      const outcome = await Promise.race([worker.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 100_000).unref())]);
       const ms = Date.now() - t0;
       if (outcome === 'hung') worker.child.kill('SIGKILL');
       batch.child.kill('SIGINT');
       const stderr = worker.stderr();
-      expect(outcome, `worker still running 40 s after SIGTERM; stderr:\n${stderr.slice(-3000)}`).toEqual({ code: 1, signal: null });
-      expect(ms).toBeLessThan(30_000);
+      expect(outcome, `worker still running 100 s after SIGTERM; stderr:\n${stderr.slice(-3000)}`).toEqual({ code: 1, signal: null });
+      // 60 s for the job while Redis answers (start-worker.ts JOB_CLOSE_TIMEOUT_MS), 10 s for the database, 1 s to disconnect.
+      expect(ms).toBeGreaterThan(55_000);
+      expect(ms).toBeLessThan(85_000);
       const errors = stderr
         .split('\n')
         .filter((l) => l.startsWith('{'))
@@ -184,7 +198,7 @@ describe.runIf(servers)('a worker killed mid-tile, and one whose database goes s
         .filter((l) => l.level >= 50)
         .map((l) => l.msg);
       expect(errors).toEqual([
-        expect.stringMatching(/^1 job\(s\) still running 10 s after the worker began closing/),
+        expect.stringMatching(/^1 job\(s\) still running 6\d s after the worker began closing/),
         expect.stringContaining(`the database ${viaRelay.href.replace('sekrit', '***')} did not close within 10 s`),
       ]);
       expect(stderr).not.toContain('sekrit');

@@ -8,7 +8,7 @@ import type { ErrorCode } from '../../schemas/errors.js';
 import { resolveTarget } from './connection.js';
 import { finaliseJobId } from './enqueue-batch.js';
 import { decodeFailure } from './job-failure.js';
-import { noWorkerLine, watchBatch, type StalledJob } from './stalled-jobs.js';
+import { WORKER_RECHECK_MS, noWorkerLine, watchBatch, type StalledJob } from './stalled-jobs.js';
 
 export interface TileFailure {
   tileId: string;
@@ -107,7 +107,8 @@ export async function batchStatus(
     }
     const status: BatchStatus = { ...read.progress, failures, stalled: [], warnings: [] };
     if (read.progress.state !== 'completed' && read.progress.state !== 'failed') {
-      const watch = await watchBatch(queue, batchId);
+      // One look, so the worker list is read again a few seconds on before a job's worker is called gone.
+      const watch = await watchBatch(queue, batchId, { recheckAfterMs: WORKER_RECHECK_MS });
       status.workers = watch.workers ?? null;
       status.stalled = watch.stalled;
       const unfinished = read.progress.tilesTotal - read.progress.tilesDone + 1; // and the finalise job

@@ -24,7 +24,8 @@ export interface FollowBatchOptions extends QueueRef {
   /** Default 15 000. */
   noWorkerMs?: number;
   /**
-   * Called once for each run of a job whose worker is gone (killed, crashed: stalled-jobs.ts), while
+   * Called once for each run of a job whose worker is gone (killed, crashed: stalled-jobs.ts; missing
+   * from the worker list on two looks 5 s apart, so a worker reconnecting is not called gone), while
    * its lock still holds it or until BullMQ's stall check hands it back; it would otherwise look running.
    */
   onStalled?: (job: StalledJob) => void;
@@ -59,6 +60,8 @@ export async function followBatch(
   /** Runs of stalled jobs already told (`job@start`): a job handed back, then stalled again, is told again. */
   const toldStalled = new Set<string>();
   let stalledJobs = 0;
+  /** The previous look's worker-gone runs: a worker-gone job is told only when two looks, 5 s apart, found it so. */
+  let goneBefore = new Set<string>();
   try {
     for (;;) {
       opts.signal?.throwIfAborted();
@@ -79,7 +82,8 @@ export async function followBatch(
       if ((opts.onNoWorker || opts.onStalled) && Date.now() - lastWorkerCheck >= Math.min(noWorkerMs, 5000)) {
         lastWorkerCheck = Date.now();
         // A failed look is not worth stopping the follow for: the next one, 5 s on, may do.
-        const watch = await watchBatch(queue, batchId).catch(() => ({ workers: undefined, stalled: [] }));
+        const watch = await watchBatch(queue, batchId, { goneBefore }).catch(() => ({ workers: undefined, stalled: [], workerGone: new Set<string>() }));
+        goneBefore = watch.workerGone;
         stalledJobs = watch.stalled.length;
         for (const job of watch.stalled) {
           const run = `${job.jobId}@${job.startedAt}`;

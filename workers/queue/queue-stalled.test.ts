@@ -14,6 +14,12 @@ import { enqueueBatch } from './enqueue-batch.js';
 import { followBatch } from './follow-batch.js';
 import type { StalledJob } from './stalled-jobs.js';
 
+/**
+ * The stuck worker's lock. Long enough that a child starved of CPU on a loaded 2-core machine still
+ * renews it (every half of it) before the test freezes it: with 1.5 s it was read expired early.
+ */
+const LOCK_MS = 5000;
+
 describe.runIf(servers)('a worker stuck past its job lock (PostgreSQL + Redis)', () => {
   const redisUrl = servers?.redisUrl ?? '';
   let db: Awaited<ReturnType<typeof scratchSchema>>;
@@ -28,7 +34,7 @@ describe.runIf(servers)('a worker stuck past its job lock (PostgreSQL + Redis)',
     const ref = { queueName: uniqueName('q'), queuePrefix: uniqueName('p') };
     const batchId = uniqueName('b');
     const child = spawn(process.execPath, ['--import', './workers/testing/register-ts.mjs', 'workers/testing/hanging-worker.ts'], {
-      env: { ...process.env, TEST_REDIS_URL: redisUrl, TEST_DATABASE_URL: servers!.databaseUrl, TEST_SCHEMA: db.schema, TEST_QUEUE: ref.queueName, TEST_PREFIX: ref.queuePrefix, TEST_LOCK_MS: '1500' },
+      env: { ...process.env, TEST_REDIS_URL: redisUrl, TEST_DATABASE_URL: servers!.databaseUrl, TEST_SCHEMA: db.schema, TEST_QUEUE: ref.queueName, TEST_PREFIX: ref.queuePrefix, TEST_LOCK_MS: String(LOCK_MS) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -52,7 +58,7 @@ describe.runIf(servers)('a worker stuck past its job lock (PostgreSQL + Redis)',
       const told: StalledJob[] = [];
       const following = followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100, noWorkerMs: 1000, signal: stop.signal, onStalled: (job) => told.push(job) }).catch(() => undefined);
       let status = before;
-      const end = Date.now() + 10_000;
+      const end = Date.now() + LOCK_MS + 15_000;
       while (status?.stalled.length === 0 && Date.now() < end) {
         await new Promise((r) => setTimeout(r, 200));
         status = await batchStatus(redisUrl, undefined, batchId, ref);

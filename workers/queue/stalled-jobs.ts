@@ -35,7 +35,23 @@ export interface BatchWatch {
   /** The workers connected to the queue (`host:pid`); undefined when Redis does not list its clients (a managed Redis). */
   workers?: string[];
   stalled: StalledJob[];
+  /** The runs (`jobId@processedOn`) whose worker was missing from both reads of this look: the next look's `goneBefore`. */
+  workerGone: Set<string>;
 }
+
+export interface WatchOptions {
+  /**
+   * Wait this long before reading the worker list a second time, when a job's worker was missing
+   * from the first read: a worker whose connection drops reconnects within 1–3 s (ioredis) and is
+   * not gone. Default 0 (the second read straight after the jobs').
+   */
+  recheckAfterMs?: number;
+  /** The previous look's `workerGone`: when given, a job is reported worker-gone only if it was then too (two looks some time apart). */
+  goneBefore?: ReadonlySet<string>;
+}
+
+/** How long `tuban status` waits before it reads the worker list again: longer than an ioredis reconnect. */
+export const WORKER_RECHECK_MS = 3000;
 
 /** The lock's time to live in ms (-2: no lock), through the Redis client BullMQ holds; undefined when its backend has none to ask. */
 async function lockTtl(queue: Queue, jobId: string): Promise<number | undefined> {
@@ -50,31 +66,47 @@ async function connectedWorkers(queue: Queue): Promise<string[] | undefined> {
     const clients = (await queue.getWorkers()) as { rawname?: string }[];
     // A refused CLIENT LIST comes back as one made-up entry without a raw name.
     if (clients.some((c) => c.rawname === undefined)) return undefined;
-    return clients.map((c) => {
-      const raw = c.rawname!;
-      const at = raw.indexOf(':w:');
-      return at < 0 ? '' : raw.slice(at + 3);
-    });
+    // The name follows the queue's own client name (BullMQ's getWorkers() matches on it), which may hold ':w:' itself.
+    const named = `${queue.getBackend().clientName()}:w:`;
+    return clients.map((c) => (c.rawname!.startsWith(named) ? c.rawname!.slice(named.length) : ''));
   } catch {
     return undefined;
   }
 }
 
-export async function watchBatch(queue: Queue, batchId: string): Promise<BatchWatch> {
-  const workers = await connectedWorkers(queue);
+const runOf = (job: Job) => `${job.id}@${job.processedOn}`;
+
+export async function watchBatch(queue: Queue, batchId: string, opts: WatchOptions = {}): Promise<BatchWatch> {
+  const before = await connectedWorkers(queue);
   const ours = (await queue.getActive()).filter((job) => (job.data as { batchId?: unknown } | undefined)?.batchId === batchId);
-  const stalled: StalledJob[] = [];
+  const candidates: { job: Job; ttl: number | undefined; lockGone: boolean }[] = [];
   for (const job of ours) {
     const ttl = await lockTtl(queue, job.id!);
     const lockGone = ttl === -2;
-    const workerGone = !lockGone && workers !== undefined && job.processedBy !== undefined && !workers.includes(job.processedBy);
-    if (!lockGone && !workerGone) continue;
+    const workerGone = !lockGone && before !== undefined && job.processedBy !== undefined && !before.includes(job.processedBy);
+    if (lockGone || workerGone) candidates.push({ job, ttl, lockGone });
+  }
+  // The worker list is read again after the jobs: a worker that connected and took a job between the
+  // two reads, or whose connection was reconnecting, is not gone. Missing from both reads, it is.
+  let workers = before;
+  if (candidates.some((c) => !c.lockGone)) {
+    if (opts.recheckAfterMs) await new Promise((r) => setTimeout(r, opts.recheckAfterMs));
+    workers = await connectedWorkers(queue);
+  }
+  const stalled: StalledJob[] = [];
+  const workerGone = new Set<string>();
+  for (const { job, ttl, lockGone } of candidates) {
+    if (!lockGone && (workers === undefined || workers.includes(job.processedBy!))) continue;
     // Read again: a job that finished between the two reads has no lock either, and is no news.
     const now = await queue.getJob(job.id!);
     if (!now || now.processedOn !== job.processedOn || (await queue.getJobState(job.id!)) !== 'active') continue;
+    if (!lockGone) {
+      workerGone.add(runOf(job));
+      if (opts.goneBefore && !opts.goneBefore.has(runOf(job))) continue;
+    }
     stalled.push(describe(job, batchId, lockGone ? 'lock-expired' : 'worker-gone', lockGone ? 0 : Math.ceil((ttl ?? 0) / 1000), workers));
   }
-  return { workers, stalled };
+  return { workers, stalled, workerGone };
 }
 
 function describe(job: Job, batchId: string, reason: StalledJob['reason'], lockExpiresInS: number, workers: string[] | undefined): StalledJob {

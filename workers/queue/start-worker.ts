@@ -12,6 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { Job, Worker, UnrecoverableError, WaitingError, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { JobPayloads, type JobContext, type JobHandlers, type JobName } from '../../schemas/jobs.js';
 import { TubanError, asTubanError } from '../../schemas/errors.js';
@@ -48,11 +49,14 @@ export interface StartWorkerOptions {
   /** Close gracefully on SIGTERM/SIGINT/SIGHUP (a terminal closing). Default true; tests running several workers in one process pass false. */
   handleSignals?: boolean;
   /**
-   * How long closing may wait for Redis before the worker disconnects without it. Default 10 000 ms.
-   * BullMQ's close waits for a connection that an unreachable Redis never gives (a SIGTERMed
-   * worker hung for more than 25 s); a job it held is then recovered by another worker's stall check.
+   * How long closing waits before it asks whether Redis answers: if not, the worker disconnects
+   * without it (BullMQ's close waits for a connection that an unreachable Redis never gives: a
+   * SIGTERMed worker hung for more than 25 s; a job it held is recovered by another worker's stall
+   * check); if so, it waits on, up to `jobCloseTimeoutMs`. Default 10 000 ms.
    */
   closeTimeoutMs?: number;
+  /** How long closing waits for a running job while Redis answers. Default JOB_CLOSE_TIMEOUT_MS. */
+  jobCloseTimeoutMs?: number;
   /** Least time between two reminders that Redis is still away. Default 60 000. */
   redisReminderMs?: number;
   /** The database the handlers use, its password hidden, for the `worker started` line. */
@@ -70,6 +74,16 @@ export interface WorkerHandle {
    */
   close(): Promise<boolean>;
 }
+
+/**
+ * How long a closing worker waits for the job it runs while Redis answers: a 10980² tile takes
+ * 18–30 s and stops only between its stages, and a job left running is handed back only by the stall
+ * check (~2½ min later). Under systemd's default TimeoutStopSec (90 s) with the database's close
+ * (10 s) and the disconnect (1 s) after it, so systemd never has to SIGKILL.
+ */
+export const JOB_CLOSE_TIMEOUT_MS = 60_000;
+/** How long the question "does Redis answer now?" may take, at a close's deadline. */
+const REDIS_PING_TIMEOUT_MS = 2000;
 
 /** Least time between two progress updates of a job, and before its first. */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -229,25 +243,36 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
         for (const s of CLOSE_SIGNALS) process.off(s, onSignal);
         shutdown.abort(new TubanError('QUEUE.TRANSIENT', 'worker shutting down'));
         const timeoutMs = opts.closeTimeoutMs ?? 10_000;
-        let timer: NodeJS.Timeout | undefined;
-        const closed = await Promise.race([
-          worker.close().then(
-            () => true,
-            (err: unknown) => err as Error,
-          ),
-          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
-        ]).finally(() => clearTimeout(timer));
+        const jobTimeoutMs = Math.max(timeoutMs, opts.jobCloseTimeoutMs ?? JOB_CLOSE_TIMEOUT_MS);
+        const t0 = Date.now();
+        const finished = worker.close().then(
+          () => true as const,
+          (err: unknown) => ({ err: err instanceof Error ? err : new Error(String(err)) }),
+        );
+        let closed = await settledWithin(finished, timeoutMs);
+        // Redis answers: a job still running (a large tile does not stop mid-way) or close()'s last
+        // calls are worth waiting for, so the job is finished or handed back, not left to the stall check.
+        // Asked again at the end only after that longer wait.
+        let answers = closed === 'late' ? await redisAnswers(worker, outage.down) : undefined;
+        if (closed === 'late' && answers) {
+          closed = await settledWithin(finished, jobTimeoutMs - (Date.now() - t0));
+          answers = undefined;
+        }
         if (closed === true) {
           log.info('worker closed');
           return true;
         }
         // Error level: the stop did not complete, and systemd will say so too (exit 1).
-        if (closed instanceof Error) {
-          log.error({ err: closed.message }, `closing the worker failed (Redis at ${redis}): ${closed.message}; disconnected (a job this worker held is recovered by the stall check)`);
-        } else if (outage.down || running === 0) {
-          log.error({ timeoutMs }, `Redis at ${redis} did not answer within ${timeoutMs / 1000} s while the worker closed; disconnected without it (a job this worker held is recovered by the stall check)`);
+        const waitedS = Math.round((Date.now() - t0) / 1000);
+        if (closed !== 'late') {
+          log.error({ err: closed.err.message }, `closing the worker failed (Redis at ${redis}): ${closed.err.message}; disconnected (a job this worker held is recovered by the stall check)`);
+        } else if (!(answers ?? (await redisAnswers(worker, outage.down)))) {
+          // Asked now, not inferred from `running`: a job handing itself back waits on Redis too.
+          log.error({ waitedS }, `Redis at ${redis} did not answer within ${waitedS} s while the worker closed; disconnected without it (a job this worker held is recovered by the stall check)`);
+        } else if (running > 0) {
+          log.error({ waitedS, running }, `${running} job(s) still running ${waitedS} s after the worker began closing (a handler not stopping, or waiting on a server that does not answer); disconnected (the stall check gives the job to another worker)`);
         } else {
-          log.error({ timeoutMs, running }, `${running} job(s) still running ${timeoutMs / 1000} s after the worker began closing (a handler not stopping, or waiting on a server that does not answer); disconnected (the stall check gives the job to another worker)`);
+          log.error({ waitedS }, `the worker did not finish closing within ${waitedS} s though Redis at ${redis} answers and no job runs; disconnected (a job this worker held is recovered by the stall check)`);
         }
         // disconnect() stops ioredis reconnecting, so nothing keeps the process alive.
         await Promise.race([worker.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
@@ -261,6 +286,37 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
   }
   log.info({ prefix, redis, database: opts.describeDatabase, concurrency: opts.concurrency ?? 1 }, 'worker started');
   return handle;
+}
+
+/** `promise`'s value, or 'late' when it has not settled within `ms`. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, ms))))]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Whether Redis answers a PING now, on a connection of its own (the worker's may be closing, or
+ * queued behind a command that never returns), within REDIS_PING_TIMEOUT_MS. `knownDown`: the
+ * outage log already knows it is away, so no need to ask.
+ */
+async function redisAnswers(worker: Worker, knownDown: boolean): Promise<boolean> {
+  if (knownDown) return false;
+  let probe: Redis | undefined;
+  let over = false;
+  const asked = (async () => {
+    const client = await (worker.getBackend() as unknown as { client: Promise<Redis> }).client;
+    if (over) return false;
+    probe = client.duplicate({ lazyConnect: true, connectTimeout: REDIS_PING_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    probe.on('error', () => undefined);
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  })().catch(() => false);
+  try {
+    return (await settledWithin(asked, REDIS_PING_TIMEOUT_MS)) === true;
+  } finally {
+    over = true;
+    probe?.disconnect();
+  }
 }
 
 /** An error of the connection itself (refused, reset, timed out, the host not found), not of a command Redis refused. */
