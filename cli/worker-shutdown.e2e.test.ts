@@ -44,11 +44,11 @@ async function startedWorker(env: Record<string, string>) {
   return { w, out, exited };
 }
 
-/** SIGTERM, then the exit (or 'hung' after 15 s, the worker then killed) and how long it took. */
+/** SIGTERM, then the exit (or 'hung' after 25 s, the worker then killed) and how long it took. */
 async function terminate(worker: Awaited<ReturnType<typeof startedWorker>>) {
   const t0 = Date.now();
   worker.w.kill('SIGTERM');
-  const outcome = await Promise.race([worker.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000).unref())]);
+  const outcome = await Promise.race([worker.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 25_000).unref())]);
   if (outcome === 'hung') worker.w.kill('SIGKILL');
   return { outcome, ms: Date.now() - t0 };
 }
@@ -63,15 +63,15 @@ function linesAtLeast(stderr: string, level: number): { level: number; msg: stri
 }
 
 describe.runIf(servers)('tuban worker with Redis unreachable', () => {
-  it('exits within 15 s of SIGTERM with exit 1, saying in one line (password hidden) that it could not close cleanly', async () => {
+  it('exits within 25 s of SIGTERM (~11.5 s measured) with exit 1, saying in one line (password hidden) that it could not close cleanly', async () => {
     const port = await closedPort();
     const worker = await startedWorker({ DATABASE_URL: servers!.databaseUrl, REDIS_URL: `redis://:sekrit@127.0.0.1:${port}` });
     // Let it try (and fail) to reach Redis for a while, as a worker whose Redis went away would.
     await new Promise((r) => setTimeout(r, 2000));
     const { outcome, ms } = await terminate(worker);
     const { stderr } = worker.out;
-    expect(outcome, `worker still running 15 s after SIGTERM; stderr:\n${stderr.slice(-2000)}`).not.toBe('hung');
-    expect(ms).toBeLessThan(15_000);
+    expect(outcome, `worker still running 25 s after SIGTERM; stderr:\n${stderr.slice(-2000)}`).not.toBe('hung');
+    expect(ms).toBeLessThan(25_000); // ~11.5 s measured (10 s close + 2 s PING); slack for a loaded CI machine
     expect(stderr).toContain('closing worker');
     expect(outcome).toEqual({ code: 1, signal: null });
     const errors = linesAtLeast(stderr, 50);
@@ -86,7 +86,7 @@ describe.runIf(servers)('tuban worker, Redis reachable', () => {
   it('closes on SIGHUP as on SIGTERM: exit 0, the signal named', async () => {
     const worker = await startedWorker({ DATABASE_URL: servers!.databaseUrl, REDIS_URL: servers!.redisUrl });
     worker.w.kill('SIGHUP');
-    const outcome = await Promise.race([worker.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000).unref())]);
+    const outcome = await Promise.race([worker.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 25_000).unref())]);
     if (outcome === 'hung') worker.w.kill('SIGKILL');
     const { stderr } = worker.out;
     expect(outcome, stderr.slice(-2000)).toEqual({ code: 0, signal: null });
