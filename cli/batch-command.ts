@@ -25,6 +25,7 @@ import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { createProgress } from './progress.js';
 import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
 import { dbTarget } from './db-target.js';
+import { checkQueueTarget } from './queue-settings.js';
 import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from '../pipeline/store/directory-lock.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
@@ -183,6 +184,7 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const rulesFile = one(flags, 'rules');
   if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
   const target = dbTarget(flags);
+  if (bool(flags, 'queue')) checkQueueTarget(target);
   // What the wait says goes to stderr at once and into batch.log once there is one.
   const waited: string[] = [];
   const { planned, lock, viaServer, plannedBeforeWait } = await planAndTakeDatabase(args, target, lockOptionsFromFlags(flags, (m) => waited.push(m)));

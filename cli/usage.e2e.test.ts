@@ -187,6 +187,18 @@ describe('tuban usage', () => {
     }
   }, 20_000);
 
+  // Found once the run was under way: its --out and batch.log made, an embedded --db made from the template.
+  it('refuses --queue without a PostgreSQL --db or without REDIS_URL before anything is made (exit 64)', async () => {
+    const scene = await generateScene({ dir: join(dir, 'scene-queue'), size: 128, seed: 3, tilesPerSide: 1 });
+    const inputs = ['batch', '--queue', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath];
+    const embedded = await runCli([...inputs, '--db', join(dir, 'db-queue'), '--out', join(dir, 'out-queue')], { env: { DATABASE_URL: '', REDIS_URL: 'redis://127.0.0.1:1' } });
+    expectUsageError(embedded, '--queue needs a PostgreSQL server');
+    expect([existsSync(join(dir, 'db-queue')), existsSync(join(dir, 'out-queue'))]).toEqual([false, false]);
+    const noRedis = await runCli([...inputs, '--db', 'postgres://tuban@127.0.0.1:1/tuban', '--out', join(dir, 'out-queue')], { env: { REDIS_URL: '' } });
+    expectUsageError(noRedis, 'REDIS_URL is not set');
+    expect(existsSync(join(dir, 'out-queue'))).toBe(false);
+  }, 20_000);
+
   it('refuses tuban ledger and report on a --db that holds no database, creating nothing (a typo wrote an empty ledger, exit 0)', async () => {
     const typo = join(dir, 'db-typo');
     for (const args of [['ledger', '--epoch', '2026-10'], ['report', '--quarter', '2026Q4']]) {
