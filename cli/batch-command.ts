@@ -287,7 +287,7 @@ export function summaryTable(r: BatchReport): string {
   const zoneFiles = left.filter((x) => ZONE_FILE_REJECTED.has(x.error.code)).length;
   if (left.length > 0 && used > 0) {
     const parts = [
-      ...(left.length > zoneFiles ? [`${left.length - zoneFiles} tile input(s) rejected: their ground is in not-observed.geojson, not "no change"`] : []),
+      ...(left.length > zoneFiles ? [`${left.length - zoneFiles} tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read)`] : []),
       ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
     ];
     lines.push(`Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`);
