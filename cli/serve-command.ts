@@ -69,13 +69,21 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   // database recovers from its WAL on the next start, as after a crash. Ours from before the
   // database opens: one that comes while it opens, migrates and the app is built (seconds; a
   // `systemctl stop` right after a start) is acted on once there is a database to close, where
-  // the lock's own handler ended the process as killed (143) with the database unclosed.
+  // the lock's own handler ended the process as killed (143) with the database unclosed. Except
+  // while --wait-db waits for another holder (up to its seconds, nothing of ours open): then the
+  // signal is left to do what it did, at once.
   let stopping: NodeJS.Signals | null = null;
+  let waitingForLock = false;
   let startStop: ((signal: NodeJS.Signals) => void) | null = null;
   let warn: (message: string) => void = (message) => {
     process.stderr.write(`${message}\n`);
   };
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping === null && waitingForLock) {
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      process.kill(process.pid, signal);
+      return;
+    }
     if (stopping !== null) {
       warn(`${signal} again while stopping: exiting now, without waiting for the requests in flight`);
       process.exit(128 + constants.signals[signal]);
@@ -86,7 +94,9 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   // Counted (statements-in-flight.ts) before the app and the shared socket use it: a long export by
   // `tuban ledger` through the socket keeps the database busy as much as one of the app's own.
-  const db = trackStatements(await openDatabase(target, { lock: { ...lockOptionsFromFlags(flags), role: 'server' }, viaServer: false }));
+  const lock = { ...lockOptionsFromFlags(flags, () => (waitingForLock = true)), role: 'server' as const };
+  const db = trackStatements(await openDatabase(target, { lock, viaServer: false }));
+  waitingForLock = false;
   await migrate(db);
   const { app } = await buildServeApp({
     db,
