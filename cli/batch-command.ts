@@ -25,6 +25,7 @@ import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { createProgress } from './progress.js';
 import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
 import { dbTarget } from './db-target.js';
+import { checkQueueTarget } from './queue-settings.js';
 import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from '../pipeline/store/directory-lock.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
@@ -183,6 +184,7 @@ export async function batchCommand(flags: Flags): Promise<number> {
   const rulesFile = one(flags, 'rules');
   if (rulesFile !== undefined) await loadConfigFile('rules', rulesFile, () => loadRuleTable(args.rules));
   const target = dbTarget(flags);
+  if (bool(flags, 'queue')) checkQueueTarget(target);
   // What the wait says goes to stderr at once and into batch.log once there is one.
   const waited: string[] = [];
   const { planned, lock, viaServer, plannedBeforeWait } = await planAndTakeDatabase(args, target, lockOptionsFromFlags(flags, (m) => waited.push(m)));
@@ -292,7 +294,7 @@ export function summaryTable(r: BatchReport): string {
   const tileInputs = left.length - zoneFiles - kept - twice;
   if (left.length > 0 && used > 0) {
     const parts = [
-      ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground is in not-observed.geojson, not "no change"`] : []),
+      ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read)`] : []),
       ...(kept > 0 ? [`${kept} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
       ...(twice > 0 ? [`${twice} tile file(s) left out, another copy of their tile used: remove them (is a tile missing, or another delivery wanted?)`] : []),
       ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),

@@ -74,4 +74,12 @@ describe('the batch summary', () => {
     );
     expect(batchExitCode(twice)).toBe(EXIT_INCOMPLETE);
   });
+
+  // A file with no readable header (truncated before its image directory, not a TIFF) has no footprint
+  // to write: the line said its ground was in not-observed.geojson all the same.
+  it('says an incomplete month\'s rejected tiles are not observed, and that not-observed.geojson has only those whose header was read', () => {
+    const truncated = { ...report, rejected: [{ subject: '/data/x.tif', error: { code: 'TILE.UNREADABLE', message: 'truncated', file: '/data/x.tif' } }], rejectedNotObservedM2: 0 } as unknown as BatchReport;
+    const line = summaryTable(truncated).split('\n').find((l) => l.startsWith('Incomplete month'));
+    expect(line).toBe('Incomplete month: 1 tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read) (above; exit 3)');
+  });
 });

@@ -21,7 +21,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   batch: {
     usage: `tuban batch --epoch YYYY-MM --tiles <dir|glob|file>... --prior <dir|glob|file>... --zones <file>[@crs]...
               [--landuse <file>] [--rules <file>] [--bands blue,green,red,nir[,swir1,swir2]]
-              [--zones-crs gcj02|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
+              [--zones-crs gcj02|wgs84|cgcs2000|EPSG:n] [--mmu <m²>] [--out <dir>] [--db <dir|postgres-url>]
               [--log-level info] [--queue] [--wait-db <seconds>] [--tiles-date YYYY-MM[-DD]] [--prior-date YYYY-MM[-DD]]
               [--detector auto|learned|unsupervised] [--detector-params <json|file.json>] [--replaces <batch-id>]...
               (tiles: GeoTIFF/COG files, Sentinel-2 band files or STAC item / ItemCollection .json)
@@ -40,7 +40,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   3 batch completed, but some tile inputs or whole zone files were rejected: the month is incomplete (listed in
     batch-report.json, the tiles' footprints in not-observed.geojson),
   2 nothing usable could be processed (no tile found, no usable tile, no district layer),
-  64 usage error (or a --rules file that cannot be read or is invalid), 1 failure,
+  64 usage error (or a --rules file that cannot be read or is invalid, a TUBAN_* setting out of range: CONFIG.INVALID,
+    or DB.SETUP: PostgreSQL refuses the database as set up), 1 failure,
   ${LOCKED}`,
   },
   migrate: {
@@ -65,7 +66,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     --wait-db   seconds to wait for another tuban process holding the embedded database; serve then holds it until it stops`,
     flags: ['port', 'host', 'db', 'data', 'calendar', 'deadlines', 'log-level', 'wait-db'],
     exits: `0 stopped by SIGTERM/SIGINT/SIGHUP (the requests in flight finished, the database closed), 64 usage error (or a
-  --deadlines/--calendar file that cannot be read or is invalid, or a --port/--host it cannot listen on), 1 failure,
+  --deadlines/--calendar file that cannot be read or is invalid, a --port/--host it cannot listen on, a TUBAN_* setting
+  out of range such as a short TUBAN_SECRET: CONFIG.INVALID, or DB.SETUP), 1 failure,
   143/130/129 a second SIGTERM/SIGINT/SIGHUP while stopping (exited at once), ${LOCKED}`,
   },
   user: {

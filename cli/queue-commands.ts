@@ -19,15 +19,10 @@ import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { redactUrl } from '../pipeline/redact-url.js';
 import { UsageError, logLevel, one, type Flags } from './args.js';
-
-function need(name: 'DATABASE_URL' | 'REDIS_URL', flag?: string): string {
-  const v = flag ?? (name === 'DATABASE_URL' ? config().databaseUrl : config().redisUrl);
-  if (!v) throw new UsageError(`${name} is not set: production mode needs a PostgreSQL+PostGIS server and Redis (see README, "Production")`);
-  return v;
-}
+import { need, QUEUE_NEEDS_POSTGRES } from './queue-settings.js';
 
 export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
-  if (opts.db.kind !== 'postgres') throw new UsageError('--queue needs a PostgreSQL server (--db postgres://… or DATABASE_URL): workers on other machines cannot reach an embedded database');
+  if (opts.db.kind !== 'postgres') throw new UsageError(QUEUE_NEEDS_POSTGRES);
   const redis = need('REDIS_URL');
   await assertRedisAnswers(redis);
   // Imported here, not at the top: run-batch pulls in the output writers (the ledger and the

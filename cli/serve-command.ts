@@ -60,9 +60,43 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     throw new ConfigError(err.message.split('\n')[0]);
   });
   const target = dbTarget(flags);
+  // The first SIGTERM/SIGINT/SIGHUP stops gracefully (the requests in flight finish, for at most
+  // STOP_GRACE_MS; then the database closes and its lock is released). SIGHUP is what a terminal
+  // sends when it closes (an SSH session ending under a server started without nohup): without a
+  // handler of ours it killed the process with the database open and its socket left behind. A
+  // second signal, of any of them, while that runs means "now": exit at once, 128 + the signal's
+  // number like a shell, and the lock file goes on 'exit' (directory-lock.ts); the embedded
+  // database recovers from its WAL on the next start, as after a crash. Ours from before the
+  // database opens: one that comes while it opens, migrates and the app is built (seconds; a
+  // `systemctl stop` right after a start) is acted on once there is a database to close, where
+  // the lock's own handler ended the process as killed (143) with the database unclosed. Except
+  // while --wait-db waits for another holder (up to its seconds, nothing of ours open): then the
+  // signal is left to do what it did, at once.
+  let stopping: NodeJS.Signals | null = null;
+  let waitingForLock = false;
+  let startStop: ((signal: NodeJS.Signals) => void) | null = null;
+  let warn: (message: string) => void = (message) => {
+    process.stderr.write(`${message}\n`);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping === null && waitingForLock) {
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
+      process.kill(process.pid, signal);
+      return;
+    }
+    if (stopping !== null) {
+      warn(`${signal} again while stopping: exiting now, without waiting for the requests in flight`);
+      process.exit(128 + constants.signals[signal]);
+    }
+    stopping = signal;
+    startStop?.(signal);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   // Counted (statements-in-flight.ts) before the app and the shared socket use it: a long export by
   // `tuban ledger` through the socket keeps the database busy as much as one of the app's own.
-  const db = trackStatements(await openDatabase(target, { lock: { ...lockOptionsFromFlags(flags), role: 'server' }, viaServer: false }));
+  const lock = { ...lockOptionsFromFlags(flags, () => (waitingForLock = true)), role: 'server' as const };
+  const db = trackStatements(await openDatabase(target, { lock, viaServer: false }));
+  waitingForLock = false;
   await migrate(db);
   const { app } = await buildServeApp({
     db,
@@ -75,6 +109,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     trustProxy: config().trustProxy,
     ...extra,
   });
+  warn = (message) => app.log.warn(message);
   app.log.info(`serving ${isEmbeddedTarget(target) ? `the embedded database ${target}` : `the database ${redactUrl(target)}`}, evidence and secret in ${dataDir}`);
   const gap = calendarGapWarning(deadlines, chinaDate(new Date()));
   if (gap) app.log.warn(gap);
@@ -96,22 +131,9 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     await app.close();
     await db.close();
   };
-  // The first SIGTERM/SIGINT/SIGHUP stops gracefully (the requests in flight finish, for at most
-  // STOP_GRACE_MS; then the database closes and its lock is released). SIGHUP is what a terminal
-  // sends when it closes (an SSH session ending under a server started without nohup): without a
-  // handler of ours it killed the process with the database open and its socket left behind. A
-  // second signal, of any of them, while that runs means "now": exit at once, 128 + the signal's
-  // number like a shell, and the lock file goes on 'exit' (directory-lock.ts); the embedded
-  // database recovers from its WAL on the next start, as after a crash.
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      app.log.warn(`${signal} again while stopping: exiting now, without waiting for the requests in flight`);
-      process.exit(128 + constants.signals[signal]);
-    }
-    stopping = true;
+  const stopOn = async (signal: NodeJS.Signals) => {
     app.log.info(`${signal}: stopping (no new connections; the requests in flight finish, for at most ${STOP_GRACE_MS / 1000} s)`);
-    void stop().then(
+    await stop().then(
       () => app.log.info(`stopped on ${signal}; the database is closed`),
       (err: unknown) => {
         app.log.error({ err }, `stopping on ${signal} failed`);
@@ -119,7 +141,13 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
       },
     );
   };
-  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  const signalled: NodeJS.Signals | null = stopping;
+  if (signalled !== null) {
+    // Asked to stop while starting: close what is open, never listen.
+    await stopOn(signalled);
+    return process.exitCode === 1 ? 1 : 0;
+  }
+  startStop = (signal) => void stopOn(signal);
   try {
     await app.listen({ port, host });
   } catch (err) {

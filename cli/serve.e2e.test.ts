@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -285,6 +285,52 @@ describe('tuban user and tuban serve', () => {
     const list = await tuban(['user', 'list', '--db', db]);
     expect([list.code, list.stdout], list.stderr).toEqual([0, 'tty\tlead\t-\tactive\n']);
   }, 150_000);
+
+  // Before the server listens it opens, migrates and warms up (seconds on a fresh or busy machine):
+  // a systemctl stop then killed it (exit 143, the database not closed, its socket left behind).
+  it('stops on SIGTERM while it starts: exit 0, the database closed, the lock and the socket gone, never listening', async () => {
+    const db = join(dir, 'db-stop-starting');
+    const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--data', join(dir, 'data-stop-starting')], { env: { ...process.env, TUBAN_SECRET: undefined } });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => p.once('exit', (code, signal) => r({ code, signal })));
+    const until = Date.now() + 60_000;
+    while (!existsSync(`${db}.lock`) && p.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(existsSync(`${db}.lock`), out).toBe(true);
+    p.kill('SIGTERM');
+    const exit = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 60_000))]);
+    if (exit === null) p.kill('SIGKILL');
+    expect(exit, out).toMatchObject({ code: 0, signal: null });
+    expect(out).toContain('stopped on SIGTERM; the database is closed');
+    expect(out).not.toContain('Server listening');
+    expect([existsSync(`${db}.lock`), existsSync(`${db}.sock`)]).toEqual([false, false]);
+    const list = await tuban(['user', 'list', '--db', db]);
+    expect(list.code, list.stderr).toBe(0);
+  }, 150_000);
+
+  // What --wait-db waits for is another process's: nothing of the server's is open, so a stop ends it at once
+  // (the unit's --wait-db 60 outlasts systemd's TimeoutStopSec=45).
+  it('stops at once on SIGTERM while --wait-db waits for another holder of the directory', async () => {
+    const db = join(dir, 'db-stop-waiting');
+    const { hostname } = await import('node:os');
+    const holder = { pid: process.pid, host: hostname(), command: 'tuban batch (this test)', startedAt: new Date().toISOString(), token: 'test', role: 'command' };
+    await writeFile(`${db}.lock`, JSON.stringify(holder) + '\n');
+    const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--data', join(dir, 'data-stop-waiting'), '--wait-db', '60'], { env: { ...process.env, TUBAN_SECRET: undefined } });
+    let out = '';
+    p.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => p.once('exit', (code, signal) => r({ code, signal })));
+    const until = Date.now() + 30_000;
+    while (!out.includes('waiting up to 60 s') && p.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(out).toContain('waiting up to 60 s');
+    const sentAt = Date.now();
+    p.kill('SIGTERM');
+    const exit = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    if (exit === null) p.kill('SIGKILL');
+    expect(exit, out).toMatchObject({ signal: 'SIGTERM' });
+    expect(Date.now() - sentAt).toBeLessThan(5_000);
+    expect(JSON.parse(await readFile(`${db}.lock`, 'utf8'))).toMatchObject({ token: 'test' });
+  }, 60_000);
 
   it('exits at once with 129 on SIGHUP while stopping', async () => {
     const db = join(dir, 'db-stop-hup');

@@ -170,6 +170,35 @@ describe('tuban usage', () => {
     expect(existsSync(join(dir, 'db-serve-loud'))).toBe(false);
   });
 
+  // With --db given nothing asked for the settings before a tile was scored: the batch was planned,
+  // its --out and batch.log made, and the first tile begun before CONFIG.INVALID stopped it.
+  it('refuses a TUBAN_* setting out of its range before the batch is planned (CONFIG.INVALID, exit 64, nothing made)', async () => {
+    const scene = await generateScene({ dir: join(dir, 'scene-config'), size: 128, seed: 3, tilesPerSide: 1 });
+    const inputs = ['batch', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath];
+    for (const [name, value] of [['TUBAN_MAX_TILE_BYTES', 'abc'], ['TUBAN_SCORE_WORKERS', '-1'], ['TUBAN_INFLATE_WORKERS', 'x']]) {
+      const out = join(dir, `out-${name}`);
+      const r = await runCli([...inputs, '--db', join(dir, `db-${name}`), '--out', out], { env: { [name]: value } });
+      expect(r.code, r.stderr).toBe(64);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toContain(`tuban: CONFIG.INVALID: environment: ${name}`);
+      expect(r.stderr).toContain(`'${value}'`);
+      expect(existsSync(out), name).toBe(false);
+      expect(existsSync(join(dir, `db-${name}`)), name).toBe(false);
+    }
+  }, 20_000);
+
+  // Found once the run was under way: its --out and batch.log made, an embedded --db made from the template.
+  it('refuses --queue without a PostgreSQL --db or without REDIS_URL before anything is made (exit 64)', async () => {
+    const scene = await generateScene({ dir: join(dir, 'scene-queue'), size: 128, seed: 3, tilesPerSide: 1 });
+    const inputs = ['batch', '--queue', '--epoch', scene.epoch, '--tiles', scene.currentDir, '--prior', scene.priorDir, '--zones', scene.zonesPath];
+    const embedded = await runCli([...inputs, '--db', join(dir, 'db-queue'), '--out', join(dir, 'out-queue')], { env: { DATABASE_URL: '', REDIS_URL: 'redis://127.0.0.1:1' } });
+    expectUsageError(embedded, '--queue needs a PostgreSQL server');
+    expect([existsSync(join(dir, 'db-queue')), existsSync(join(dir, 'out-queue'))]).toEqual([false, false]);
+    const noRedis = await runCli([...inputs, '--db', 'postgres://tuban@127.0.0.1:1/tuban', '--out', join(dir, 'out-queue')], { env: { REDIS_URL: '' } });
+    expectUsageError(noRedis, 'REDIS_URL is not set');
+    expect(existsSync(join(dir, 'out-queue'))).toBe(false);
+  }, 20_000);
+
   it('refuses tuban ledger and report on a --db that holds no database, creating nothing (a typo wrote an empty ledger, exit 0)', async () => {
     const typo = join(dir, 'db-typo');
     for (const args of [['ledger', '--epoch', '2026-10'], ['report', '--quarter', '2026Q4']]) {

@@ -1,6 +1,7 @@
 import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultInflateWorkers } from '../geo/tiff/inflate-pool.js';
 import { TubanError } from '../schemas/errors.js';
 import { loadConfig } from './config.js';
 
@@ -14,6 +15,7 @@ describe('loadConfig', () => {
       queuePrefix: 'tuban',
       maxTileBytes: Math.floor(totalmem() / 2),
       scoreWorkers: undefined,
+      inflateWorkers: defaultInflateWorkers(),
       imageryWorkers: undefined,
       secret: undefined,
       dataDir: '.tuban/data',
@@ -34,6 +36,7 @@ describe('loadConfig', () => {
       TUBAN_QUEUE_PREFIX: '',
       TUBAN_MAX_TILE_BYTES: '100000',
       TUBAN_SCORE_WORKERS: '0',
+      TUBAN_INFLATE_WORKERS: '3',
       TUBAN_IMAGERY_WORKERS: '2',
       TUBAN_SECRET: 'x'.repeat(32),
       TUBAN_DATA: '/srv/tuban',
@@ -42,13 +45,13 @@ describe('loadConfig', () => {
       TUBAN_DB_TEMPLATE: 'off',
       TUBAN_TRUST_PROXY: 'loopback, 10.0.0.0/8,::1',
     });
-    expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0, imageryWorkers: 2, secret: 'x'.repeat(32), dataDir: '/srv/tuban', port: 9090 });
+    expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0, inflateWorkers: 3, imageryWorkers: 2, secret: 'x'.repeat(32), dataDir: '/srv/tuban', port: 9090 });
     expect(c).toMatchObject({ cacheDir: '/tmp/tc', dbTemplate: false, trustProxy: 'loopback,10.0.0.0/8,::1' });
   });
 
   it('rejects a bad value as CONFIG.INVALID naming the variable', () => {
     // A mistyped memory cap used to fall back silently to half the machine: now it is named.
-    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_IMAGERY_WORKERS: '17' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }, { TUBAN_SECRET: 'too short' }, { PORT: '70000' }, { TUBAN_DB_TEMPLATE: 'no' }, { TUBAN_TRUST_PROXY: '1' }, { TUBAN_TRUST_PROXY: 'true' }, { TUBAN_TRUST_PROXY: '10.0.0.0/33' }]) {
+    for (const env of [{ TUBAN_LOG_LEVEL: 'loud' }, { TUBAN_SCORE_WORKERS: 'many' }, { TUBAN_INFLATE_WORKERS: '1.5' }, { TUBAN_IMAGERY_WORKERS: '17' }, { TUBAN_MAX_TILE_BYTES: '6G' }, { TUBAN_MAX_TILE_BYTES: '-1' }, { TUBAN_SECRET: 'too short' }, { PORT: '70000' }, { TUBAN_DB_TEMPLATE: 'no' }, { TUBAN_TRUST_PROXY: '1' }, { TUBAN_TRUST_PROXY: 'true' }, { TUBAN_TRUST_PROXY: '10.0.0.0/33' }]) {
       let err: unknown;
       try {
         loadConfig(env);

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { inflateWorkersFrom } from '../geo/tiff/inflate-pool.js';
 import { TubanError } from '../schemas/errors.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -20,8 +21,9 @@ const envSchema = z.object({
   TUBAN_LOG_LEVEL: optional(z.enum(LOG_LEVELS)),
   TUBAN_QUEUE_NAME: optional(z.string()),
   TUBAN_QUEUE_PREFIX: optional(z.string()),
-  TUBAN_MAX_TILE_BYTES: optional(z.coerce.number().int().positive()),
+  TUBAN_MAX_TILE_BYTES: optional(z.string()),
   TUBAN_SCORE_WORKERS: optional(z.string()),
+  TUBAN_INFLATE_WORKERS: optional(z.string()),
   TUBAN_IMAGERY_WORKERS: optional(z.string()),
   TUBAN_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
   TUBAN_DATA: optional(z.string()),
@@ -45,6 +47,8 @@ export interface Config {
   maxTileBytes: number;
   /** Score worker threads per tile when set (≥ 0); undefined: chosen from the cores (`defaultScoreWorkers`). */
   scoreWorkers: number | undefined;
+  /** TIFF decode threads (the process-wide pool reads TUBAN_INFLATE_WORKERS itself: geo/ sits below this module); checked here with the rest. */
+  inflateWorkers: number;
   /** Worker threads of `tuban serve` that cut imagery tiles and chips when set (0–16; 0: its main thread); undefined: from the cores. */
   imageryWorkers: number | undefined;
   /** Token-signing secret of `tuban serve`; unset: generated once into `<data>/secret` (0600). */
@@ -80,8 +84,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueName: e.TUBAN_QUEUE_NAME ?? 'tuban',
     queuePrefix: e.TUBAN_QUEUE_PREFIX ?? 'tuban',
     // Half of this machine's memory by default: the rest is for strips, decoded blocks and the database.
-    maxTileBytes: e.TUBAN_MAX_TILE_BYTES ?? Math.floor(totalmem() / 2),
+    maxTileBytes: maxTileBytesFrom(e.TUBAN_MAX_TILE_BYTES) ?? Math.floor(totalmem() / 2),
     scoreWorkers: scoreWorkersFrom(e.TUBAN_SCORE_WORKERS),
+    inflateWorkers: inflateWorkersFrom(e.TUBAN_INFLATE_WORKERS),
     imageryWorkers: imageryWorkersFrom(e.TUBAN_IMAGERY_WORKERS),
     secret: e.TUBAN_SECRET,
     dataDir: e.TUBAN_DATA ?? '.tuban/data',
@@ -113,6 +118,14 @@ function trustProxyFrom(v: string | undefined): string | undefined {
   const bad = entries.filter((x) => !isProxyAddress(x));
   if (bad.length > 0) throw new TubanError('CONFIG.INVALID', `TUBAN_TRUST_PROXY must list the proxies' addresses (IP, CIDR, loopback, linklocal or uniquelocal, comma-separated), got '${bad.join("', '")}'`, 'environment');
   return entries.join(',');
+}
+
+/** zod's own words for '6G' were "expected number, received NaN": say what it takes, and what it got. */
+function maxTileBytesFrom(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new TubanError('CONFIG.INVALID', `TUBAN_MAX_TILE_BYTES must be a whole number of bytes above 0 (no unit: 6 GiB is 6442450944), got '${v}'`, 'environment');
+  return n;
 }
 
 function scoreWorkersFrom(v: string | undefined): number | undefined {
