@@ -22,11 +22,11 @@ export function dbTarget(flags: Flags): string {
  * run from another folder than the batch (`.tuban/db` is relative to it), would write an empty
  * ledger and exit 0; it is a usage error instead, and nothing is created.
  */
-export function existingDbTarget(flags: Flags, command: CommandName): string {
+export function existingDbTarget(flags: Flags, command: CommandName, makers = 'tuban batch makes it'): string {
   const target = dbTarget(flags);
   if (/^(postgres(ql)?|memory):\/\//i.test(target) || existsSync(join(target, 'PG_VERSION'))) return target;
   throw new UsageError(
-    `--db ${target}: no database there (tuban batch makes it; the default ${DEFAULT_DB_DIR} is relative to the folder you run in): run tuban ${command} where you ran the batch, or pass its --db`,
+    `--db ${target}: no database there (${makers}; the default ${DEFAULT_DB_DIR} is relative to the folder you run in): run tuban ${command} where you ran the batch, or pass its --db`,
     command,
   );
 }

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { one, UsageError, type Flags } from './args.js';
-import { dbTarget } from './db-target.js';
+import { dbTarget, existingDbTarget } from './db-target.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
@@ -114,12 +114,14 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
     if (township !== undefined && !TOWNSHIP_CODE_RE.test(township)) throw new UsageError(`--township: '${township}' is not a 乡镇/街道 code (nine digits, e.g. 370102001, or twelve ending in 000)`, 'user');
     if (township !== undefined && (role !== 'bureau' || bureau !== 'township')) throw new UsageError(`--township is for --role bureau --bureau township: only a township's own account has a township`, 'user');
   }
+  // Only `add` may start a database: list, disable, password … on a typo'd --db (or another folder
+  // than the deployment's .tuban/db) made an empty one there and said "no users yet", exit 0.
+  const target = sub === 'add' ? dbTarget(flags) : existingDbTarget(flags, 'user', 'tuban batch or tuban user add makes it');
   const password = sub === 'add' || sub === 'password' ? await readPassword() : '';
   if (password === null) {
     process.stderr.write('tuban user: the two passwords differ; nothing was changed\n');
     return 65;
   }
-  const target = dbTarget(flags);
   // Opening makes a database wherever the target points: the right start on a new embedded
   // deployment, but on a PostgreSQL one run without DATABASE_URL (a shell that did not read the
   // service's environment file) the account lands in a new .tuban/db that no server reads.

@@ -63,7 +63,18 @@ describe('tuban user', () => {
     expect(first).not.toContain('PASSWORD_TOO_SHORT');
   });
 
+  it('refuses list, disable, enable, password and unthrottle where there is no database (a typo, another folder), making none', async () => {
+    const nowhere = join(dir, 'no-db-here');
+    for (const args of [['list'], ['disable', 'chief'], ['enable', 'chief'], ['password', 'chief'], ['unthrottle', '10.0.0.1']]) {
+      const r = await runCli(['user', ...args, '--db', nowhere], { stdin: PASSWORD + '\n', env: { DATABASE_URL: '' } });
+      expect(r.code, `${args[0]}: ${r.stderr}`).toBe(64);
+      expect(r.stderr.split('\n')[0]).toContain(`--db ${nowhere}: no database there (tuban batch or tuban user add makes it`);
+      expect(existsSync(nowhere), args[0]).toBe(false);
+    }
+  });
+
   it('lists no users on a fresh database by saying so and how to add the first, exit 0', async () => {
+    expect((await runCli(['migrate', ...db], {})).code).toBe(0); // a database made, no user in it yet
     const r = await tuban(['user', 'list']);
     expect(r.code, r.stderr).toBe(0);
     // Rows only on stdout (a script counting them counts none); the word for a person on stderr.
