@@ -135,6 +135,13 @@ describe('a batch run again', () => {
     const outcome = again.report.tiles.find((t) => t.tileId === victim)!;
     expect(outcome).toMatchObject({ status: 'done', detections: firstOutcome.detections, observedM2: firstOutcome.observedM2, notObservedM2: firstOutcome.notObservedM2 });
     expect(outcome.keptFromEarlierRun).toMatchObject({ file, error: { code: 'TILE.UNREADABLE' } });
+    // This run's speed and memory are this run's: the kept tile took none of its seconds.
+    expect([outcome.timings, outcome.peakRssBytes]).toEqual([{}, 0]);
+    const read = again.report.tiles.filter((t) => !t.keptFromEarlierRun);
+    for (const [stage, mps] of Object.entries(again.report.megapixelsPerSecond)) {
+      const seconds = read.reduce((s, t) => s + (t.timings[stage] ?? 0), 0);
+      expect(mps).toBeCloseTo(read.reduce((s, t) => s + t.pixels, 0) / 1e6 / seconds, 0);
+    }
     // The damaged file is named: a rejected input (the month's exit code is not 0) and a warning saying what was kept.
     expect(again.report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[file, 'TILE.UNREADABLE']]);
     const warning = again.report.warnings.filter((w) => w.includes(file));
