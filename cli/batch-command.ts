@@ -285,17 +285,23 @@ export function summaryTable(r: BatchReport): string {
   lines.push(`Total ${r.totalSeconds.toFixed(1)} s, peak memory ${(r.peakRssBytes / 1024 ** 3).toFixed(2)} GiB`);
   const left = incompleteInputs(r);
   const zoneFiles = left.filter((x) => ZONE_FILE_REJECTED.has(x.error.code)).length;
-  // A file damaged since this batch's earlier run read it: that run's result of its tile was kept (warnings).
+  // A file not read now (damaged, moved, too large here) that this batch's earlier run read: that
+  // run's result of its tile was kept (warnings). Its other priors that did not decode now wrote no
+  // ground either, unless a tile read now fell back past them or was rejected over them.
   const keptFiles = new Set(r.tiles.flatMap((t) => (t.keptFromEarlierRun ? [t.keptFromEarlierRun.file] : [])));
+  const markedNow = new Set(r.tiles.filter((t) => !t.keptFromEarlierRun).flatMap((t) => [...(t.status === 'rejected' ? (t.files ?? []).slice(0, 1) : []), ...(t.rejectedPriors ?? []).map((p) => p.subject)]));
+  const keptPriors = new Set(r.tiles.flatMap((t) => (t.keptFromEarlierRun?.rejectedPriors ?? []).map((p) => p.subject)).filter((f) => !keptFiles.has(f) && !markedNow.has(f)));
   const kept = left.filter((x) => keptFiles.has(x.subject)).length;
+  const alsoUnread = left.filter((x) => keptPriors.has(x.subject)).length;
   // A second copy of a tile used (the same imagery under other names, or the same names with other
   // pixels): its ground is observed; a tile of that name may be missing, or the other delivery wanted.
   const twice = left.filter((x) => x.error.code === 'TILE.DUPLICATE').length;
-  const tileInputs = left.length - zoneFiles - kept - twice;
+  const tileInputs = left.length - zoneFiles - kept - alsoUnread - twice;
   if (left.length > 0 && used > 0) {
     const parts = [
       ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read)`] : []),
       ...(kept > 0 ? [`${kept} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
+      ...(alsoUnread > 0 ? [`${alsoUnread} prior file(s) of those tiles did not decode now either: no ground is marked for them, the kept results stand`] : []),
       ...(twice > 0 ? [`${twice} tile file(s) left out, another copy of their tile used: remove them (is a tile missing, or another delivery wanted?)`] : []),
       ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
     ];

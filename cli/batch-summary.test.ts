@@ -82,4 +82,28 @@ describe('the batch summary', () => {
     const line = summaryTable(truncated).split('\n').find((l) => l.startsWith('Incomplete month'));
     expect(line).toBe('Incomplete month: 1 tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read) (above; exit 3)');
   });
+
+  it("says the truth of a kept tile's other priors that did not decode now: no ground was marked for them", () => {
+    const error = { code: 'TILE.UNREADABLE', message: '/data/t1.tif: chunk 0 does not decode', subject: '/data/t1.tif' };
+    const priorError = { code: 'TILE.UNREADABLE', message: '/data/p1.tif: chunk 0 does not decode', subject: '/data/p1.tif' };
+    const kept = {
+      ...report,
+      tiles: [
+        { tileId: 't0', status: 'done' },
+        { tileId: 't1', status: 'done', keptFromEarlierRun: { file: '/data/t1.tif', error, storedAt: '2026-11-03T06:05:09.000Z', rejectedPriors: [{ subject: '/data/p1.tif', error: priorError }] } },
+      ],
+      rejected: [{ subject: '/data/t1.tif', error }, { subject: '/data/p1.tif', error: priorError }],
+      warnings: [],
+    } as unknown as BatchReport;
+    expect(summaryTable(kept).split('\n').find((l) => l.startsWith('Incomplete month:'))).toBe(
+      "Incomplete month: 1 tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run; " +
+        '1 prior file(s) of those tiles did not decode now either: no ground is marked for them, the kept results stand (above; exit 3)',
+    );
+    // The same prior rejected by a tile read now (it fell back past it): its ground there is marked.
+    const shared = { ...kept, tiles: [{ tileId: 't0', status: 'done', rejectedPriors: [{ subject: '/data/p1.tif', error: priorError }] }, kept.tiles[1]] } as unknown as BatchReport;
+    expect(summaryTable(shared).split('\n').find((l) => l.startsWith('Incomplete month:'))).toBe(
+      "Incomplete month: 1 tile input(s) rejected: their ground was not observed, not \"no change\" (not-observed.geojson has the footprint of each whose header could be read); 1 tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run (above; exit 3)",
+    );
+  });
 });
+

@@ -31,10 +31,11 @@ export interface TileOutcome {
    */
   rejectedPriors?: RejectedInput[];
   /**
-   * Set when this run could not read the tile (`file`, why: `error`; a file damaged since) and this
-   * batch's earlier run had read it: that run's result (detections, not-observed outline, the numbers
-   * here) is kept, stored at `storedAt` (ISO), and the tile counts as compared; `rejectedPriors`:
-   * priors that did not decode either this time. Absent otherwise.
+   * Set when this run could not read, find or fit the tile's file (`file`, why: `error`: damaged
+   * since, moved, over this machine's memory cap) and this batch's earlier run had read it, its result
+   * still the month's on the tile: that result (detections, not-observed outline, the numbers here but
+   * timings and peak memory, this run's: none) is kept, stored at `storedAt` (ISO), and the tile
+   * counts as compared; `rejectedPriors`: other priors that did not decode this time. Absent otherwise.
    */
   keptFromEarlierRun?: { file: string; error: RejectedInput['error']; storedAt: string; rejectedPriors?: RejectedInput[] };
   pixels: number;
@@ -163,7 +164,8 @@ export function summarise(
   const rejectedNotObservedM2 = Math.min(notObservedM2, rejectedGroundM2 + (base.rejectedPriorGroundM2 ?? 0));
   const timings: Record<string, number> = {};
   for (const t of done) for (const [k, v] of Object.entries(t.timings)) timings[k] = (timings[k] ?? 0) + v;
-  const pixels = sum(done.map((t) => t.pixels));
+  // A tile kept from the batch's earlier run was not read now: its pixels took none of these seconds.
+  const pixels = sum(done.filter((t) => !t.keptFromEarlierRun).map((t) => t.pixels));
   const megapixelsPerSecond: Record<string, number> = {};
   for (const [k, v] of Object.entries(timings)) if (v > 0) megapixelsPerSecond[k] = round(pixels / 1e6 / v, 1);
   for (const [k, v] of Object.entries(base.extraTimings)) timings[k] = (timings[k] ?? 0) + v;
@@ -230,19 +232,35 @@ const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
  * A tile kept from this batch's earlier run looks compared everywhere else in the report: say which
- * file is damaged, why, and that the tile's polygons are that run's, not this one's.
+ * file cannot be read now and why, what to do, and that the tile's polygons are that run's, not this
+ * one's; and name the other priors of the tile that did not decode this time either.
  */
 function keptTileWarnings(done: TileOutcome[]): string[] {
   return done.flatMap((t) => {
     const k = t.keptFromEarlierRun;
     if (!k) return [];
-    const message = k.error.message.startsWith(`${k.file}: `) ? k.error.message.slice(k.file.length + 2) : k.error.message;
+    const others = (k.rejectedPriors ?? []).map((p) => `${p.subject} (${p.error.code})`);
     return [
-      `${k.file}: cannot be read now (${k.error.code}: ${message}); tile ${t.tileId}'s result (${t.detections} detection(s)) is kept from this batch's earlier run of ${k.storedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
-        `its polygons, codes and cases as they were: that ground was not looked at again. The imagery file is damaged: restore it (download it again, same file) and run the batch again`,
+      `${k.file}: ${unreadNow(k.file, k.error)}; tile ${t.tileId}'s result (${t.detections} detection(s)) is kept from this batch's earlier run of ${k.storedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
+        `its polygons, codes and cases as they were: that ground was not looked at again` +
+        (others.length ? `; its other prior(s) ${others.join(', ')} did not decode now either` : '') +
+        `. ${WHAT_TO_DO[k.error.code] ?? 'Make the file readable here and run the batch again'}`,
     ];
   });
 }
+
+/** Why the file was not read now, in the words of its code. */
+function unreadNow(file: string, error: RejectedInput['error']): string {
+  const message = error.message.startsWith(`${file}: `) ? error.message.slice(file.length + 2) : error.message;
+  const why = error.code === 'INPUT.NOT_FOUND' ? 'not found now' : error.code === 'RASTER.TOO_LARGE' ? 'too large for this machine now' : 'cannot be read now';
+  return `${why} (${error.code}: ${message})`;
+}
+
+const WHAT_TO_DO: Record<string, string> = {
+  'TILE.UNREADABLE': 'The imagery file is damaged: restore it (download it again, same file) and run the batch again',
+  'INPUT.NOT_FOUND': 'Put the file back where the batch names it (on a queue, where every worker sees it) and run the batch again',
+  'RASTER.TOO_LARGE': 'Run the batch again on a machine with more memory, or raise TUBAN_MAX_TILE_BYTES',
+};
 
 /** A misregistered prior is worth an analyst's look even when it was corrected: it says the epochs were processed differently. */
 function misregistrationWarnings(done: TileOutcome[]): string[] {

@@ -99,8 +99,9 @@ export async function saveTileResult(
  * A tile that is bad input: no detections of it remain, it is marked skipped and reported by name;
  * its footprint becomes not-observed ground, marked with the error code. Returns the outcome stored.
  *
- * Except a file this run cannot read (damaged since: same name and size, so the same batch) of a
- * tile this batch's earlier run had read: that run's rows of the tile (detections, not-observed
+ * Except a file this run cannot read, find or fit on this machine (`KEPT_WHEN_UNREAD`: nothing said
+ * of the imagery's content) of a tile this batch's earlier run had read, while that result is still
+ * the month's on the tile (`earlierReadOf`): that run's rows of the tile (detections, not-observed
  * outline, outcome) stay, marked `keptFromEarlierRun`, and finalising uses them as a tile read now.
  * Nobody looked at that ground again, so its polygons, codes and cases stay the month's as they were.
  */
@@ -111,11 +112,16 @@ export async function rejectTile(
   // would otherwise lock their rows in opposite orders (a deadlock between two queue workers).
   const rejectedNow = [...(undecoded?.rejected ?? []), rejected];
   const kept = await db.transaction(async (tx) => {
-    const earlier = rejected.error.code === 'TILE.UNREADABLE' ? await earlierReadOf(tx, batchId, tileId) : null;
+    const earlier = KEPT_WHEN_UNREAD.has(rejected.error.code) ? await earlierReadOf(tx, batchId, tileId) : null;
     if (earlier) {
       const others = undecoded?.rejected ?? [];
+      // This run's figures are this run's: it spent no time on the tile, and the priors that did not
+      // decode in the earlier run are that run's (their ground stays in the kept outline).
+      const { rejectedPriors: _earlierRun, ...result } = earlier.outcome;
       const keptOutcome: TileOutcome = {
-        ...earlier.outcome,
+        ...result,
+        timings: {},
+        peakRssBytes: 0,
         // A third run that still cannot read it keeps the same result: stored when it was read.
         keptFromEarlierRun: { file: rejected.subject, error: rejected.error, storedAt: earlier.outcome.keptFromEarlierRun?.storedAt ?? earlier.storedAt, ...(others.length ? { rejectedPriors: others } : {}) },
       };
@@ -136,18 +142,35 @@ export async function rejectTile(
 }
 
 /**
+ * Rejections that say nothing of the imagery's content, only that this machine cannot read the file
+ * now: damaged since (a bad copy, same name and size), not found (moved; a queue worker that cannot
+ * see the path), too large for this machine's memory cap (TUBAN_MAX_TILE_BYTES is not part of the
+ * batch id). A statement about the imagery (TILE.ALREADY_FILED, TILE.NOT_OBSERVABLE) is a finding.
+ */
+export const KEPT_WHEN_UNREAD: ReadonlySet<string> = new Set(['TILE.UNREADABLE', 'INPUT.NOT_FOUND', 'RASTER.TOO_LARGE']);
+
+/**
  * The tile's result as a run of this batch stored it from a successful read (its detections and
- * not-observed rows are stored with it: `saveTileResult`), with when; null when no run read it.
+ * not-observed rows are stored with it: `saveTileResult`), with when; null when no run read it, or
+ * when that result is no longer what the month holds on the tile: the batch was replaced, or another
+ * batch of the month that compared the tile finished after this batch last finished or read it (it
+ * took the tile over, its polygons there or none; a normal rejection leaves them).
  * Locks the tile's row: a duplicate job of the tile waits for this one's decision.
  */
 async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Promise<{ outcome: TileOutcome; storedAt: string } | null> {
-  const r = await tx.query<{ outcome: TileOutcome; updated_at: Date | string }>(
-    `SELECT info->'outcome' AS outcome, updated_at FROM tiles
-     WHERE batch_id = $1 AND tile_id = $2 AND status = 'done' AND info->'outcome'->>'status' = 'done' FOR UPDATE`,
+  const r = await tx.query<{ outcome: TileOutcome; updated_at: Date | string; held: boolean }>(
+    `SELECT t.info->'outcome' AS outcome, t.updated_at,
+       b.replaced_by IS NULL AND NOT EXISTS (
+         SELECT 1 FROM batches o JOIN tiles ot ON ot.batch_id = o.id
+         WHERE o.epoch = b.epoch AND o.id <> b.id AND ot.tile_id = t.tile_id AND ot.role = 'current' AND ot.status = 'done'
+           AND o.finished_at > GREATEST(b.finished_at, t.updated_at)
+       ) AS held
+     FROM tiles t JOIN batches b ON b.id = t.batch_id
+     WHERE t.batch_id = $1 AND t.tile_id = $2 AND t.status = 'done' AND t.info->'outcome'->>'status' = 'done' FOR UPDATE OF t`,
     [batchId, tileId],
   );
   const row = r.rows[0];
-  return row ? { outcome: row.outcome, storedAt: new Date(row.updated_at).toISOString() } : null;
+  return row?.held ? { outcome: row.outcome, storedAt: new Date(row.updated_at).toISOString() } : null;
 }
 
 async function setOutcome(db: Queryable, batchId: string, tileId: string, outcome: TileOutcome): Promise<void> {

@@ -172,7 +172,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           };
           await planStored;
           const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named);
-          if (stored.keptFromEarlierRun) tlog.warn({ code: e.code, err: e.message, storedAt: stored.keptFromEarlierRun.storedAt }, "file cannot be read now; the tile's result of this batch's earlier run is kept");
+          if (stored.keptFromEarlierRun) tlog.warn({ code: e.code, err: e.message, storedAt: stored.keptFromEarlierRun.storedAt }, "file not read now (damaged, not found or too large here); the tile's result of this batch's earlier run is kept");
           else tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
           return stored;
         }

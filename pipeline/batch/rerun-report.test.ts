@@ -8,7 +8,7 @@
  * file cannot be read this time (damaged since, same size: the same batch) keeps the tile's result
  * of the batch's earlier run, so its polygons, codes and cases stay, and the run says so.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -18,8 +18,10 @@ import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
 import { BatchArgsSchema } from './batch-args.js';
-import { planAndStore, runBatch } from './run-batch.js';
-import { breakFirstChunk } from './testing/rejected-prior-scene.js';
+import { planAndStore, planForRun, runBatch } from './run-batch.js';
+import { breakFirstChunk, rejectedPriorScene } from './testing/rejected-prior-scene.js';
+import { config } from '../config.js';
+import { summaryTable } from '../../cli/batch-command.js';
 
 describe('a batch run again', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -133,6 +135,13 @@ describe('a batch run again', () => {
     const outcome = again.report.tiles.find((t) => t.tileId === victim)!;
     expect(outcome).toMatchObject({ status: 'done', detections: firstOutcome.detections, observedM2: firstOutcome.observedM2, notObservedM2: firstOutcome.notObservedM2 });
     expect(outcome.keptFromEarlierRun).toMatchObject({ file, error: { code: 'TILE.UNREADABLE' } });
+    // This run's speed and memory are this run's: the kept tile took none of its seconds.
+    expect([outcome.timings, outcome.peakRssBytes]).toEqual([{}, 0]);
+    const read = again.report.tiles.filter((t) => !t.keptFromEarlierRun);
+    for (const [stage, mps] of Object.entries(again.report.megapixelsPerSecond)) {
+      const seconds = read.reduce((s, t) => s + (t.timings[stage] ?? 0), 0);
+      expect(mps).toBeCloseTo(read.reduce((s, t) => s + t.pixels, 0) / 1e6 / seconds, 0);
+    }
     // The damaged file is named: a rejected input (the month's exit code is not 0) and a warning saying what was kept.
     expect(again.report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[file, 'TILE.UNREADABLE']]);
     const warning = again.report.warnings.filter((w) => w.includes(file));
@@ -170,5 +179,113 @@ describe('a batch run again', () => {
     expect(again.report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[prior, 'TILE.UNREADABLE']]);
     expect(again.report.warnings.filter((w) => w.startsWith(`${prior}: cannot be read now`))).toHaveLength(1);
     expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
+  }, 300_000);
+
+  // A later batch of the month (other parameters) that read the tile took it over: its polygons there
+  // (or none, where it found none) are the month's, and X's earlier result of it is not.
+  it.each([
+    ['with polygons of its own there', 50],
+    ['finding no polygon there', 1e9],
+  ])("does not keep a tile a later batch of the month read and took over since (%s): that batch's polygons and cases stay", async (_, mmuM2) => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-taken-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
+    const db = await serverOrFreshDb();
+    const X = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const x1 = await runBatch(X(), { db, log, out: join(d, 'x1') });
+    const month = async () =>
+      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const count = new Map<string, number>();
+    for (const r of await month()) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
+    const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
+    const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
+    // Z: the one tile, read later with another minimum mapping unit.
+    const z = await runBatch(BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2 }), { db, log, out: join(d, 'z') });
+    expect(z.report.batchId).not.toBe(x1.report.batchId);
+    const afterZ = await month();
+    for (const r of afterZ) await openCase(db, r.code);
+    expect(afterZ.filter((r) => r.tile_id === victim).every((r) => r.batch_id === z.report.batchId)).toBe(true);
+    if (mmuM2 === 50) expect(afterZ.filter((r) => r.tile_id === victim).length).toBeGreaterThan(0);
+    else expect(afterZ.filter((r) => r.tile_id === victim)).toEqual([]);
+
+    await breakFirstChunk(file);
+    const x2 = await runBatch(X(), { db, log, out: join(d, 'x2') });
+    expect(x2.report.batchId).toBe(x1.report.batchId);
+    // X rejects the tile as any unread tile: Z's polygons on it stay, Z is not replaced, no case withdrawn.
+    const afterX2 = await month();
+    const ofZ = (rows: typeof afterZ) => rows.filter((r) => r.batch_id === z.report.batchId);
+    expect(ofZ(afterX2)).toEqual(ofZ(afterZ));
+    expect(afterX2.filter((r) => r.tile_id === victim)).toEqual(afterZ.filter((r) => r.tile_id === victim));
+    expect((await db.query('SELECT code FROM polygons_gone')).rows).toEqual([]);
+    expect((await db.query<{ replaced_by: string | null }>('SELECT replaced_by FROM batches WHERE id = $1', [z.report.batchId])).rows[0].replaced_by).toBeNull();
+    const outcome = x2.report.tiles.find((t) => t.tileId === victim)!;
+    expect([outcome.status, outcome.keptFromEarlierRun, outcome.error?.code]).toEqual(['rejected', undefined, 'TILE.UNREADABLE']);
+    expect(x2.report.warnings.filter((w) => w.includes('kept from this batch'))).toEqual([]);
+  }, 300_000);
+
+  it("keeps a tile too large for this machine now (a smaller worker: the memory cap is not part of the batch id), says so, and counts this run's figures only", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-large-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    // Its north-west current tile falls back past a prior whose first chunk does not decode (rejectedPriors).
+    const sc = await rejectedPriorScene(d);
+    const a = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const db = await freshDb();
+    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
+    expect(first.report.tiles.some((t) => t.rejectedPriors?.some((p) => p.subject === sc.badChecksum))).toBe(true);
+    const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+    expect(before.length).toBeGreaterThan(0);
+    for (const r of before) await openCase(db, r.code);
+
+    const cap = config().maxTileBytes;
+    config().maxTileBytes = 1000;
+    const again = await runBatch(a(), { db, log, out: join(d, 'again') }).finally(() => (config().maxTileBytes = cap));
+    expect(again.report.batchId).toBe(first.report.batchId);
+    expect(await month()).toEqual(before);
+    expect((await db.query('SELECT code FROM polygons_gone')).rows).toEqual([]);
+    expect(again.report.tiles.map((t) => [t.status, t.keptFromEarlierRun?.error.code])).toEqual(sc.current.map(() => ['done', 'RASTER.TOO_LARGE']));
+    const warnings = again.report.warnings.filter((w) => w.includes('kept from this batch'));
+    expect(warnings).toHaveLength(4);
+    for (const w of warnings) {
+      expect(w).toMatch(/: too large for this machine now \(RASTER\.TOO_LARGE: .+\)/);
+      expect(w).not.toMatch(/damaged/);
+      expect(w).toMatch(/TUBAN_MAX_TILE_BYTES/);
+    }
+    // This run read no tile: no tile stage's seconds, speed or memory of the earlier run counted as this run's.
+    expect(again.report.tiles.every((t) => Object.keys(t.timings).length === 0 && t.peakRssBytes === 0)).toBe(true);
+    expect(again.report.megapixelsPerSecond).toEqual({});
+    expect(Object.keys(again.report.timings).filter((k) => first.report.tiles.some((t) => k in t.timings))).toEqual([]);
+    // Rejected: what this run rejected (planning's three-band prior, the four files too large), not the
+    // prior the earlier run could not decode, which this run never tried.
+    expect(again.report.rejected.map((r) => r.subject).sort()).toEqual([sc.threeBands, ...sc.current.map((c) => c.file)].sort());
+    expect(summaryTable(again.report).split('\n').find((l) => l.startsWith('Incomplete month:'))).toBe(
+      "Incomplete month: 1 tile input(s) rejected: their ground is in not-observed.geojson, not \"no change\"; 4 tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run (above; exit 3)",
+    );
+  }, 300_000);
+
+  it('keeps a tile whose file is not found now (moved; a queue worker that cannot see the path) and says it was not found', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-moved-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 256, seed: 7, tilesPerSide: 1 });
+    const a = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const db = await freshDb();
+    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
+    const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+    expect(before.length).toBeGreaterThan(3);
+    for (const r of before) await openCase(db, r.code);
+    const file = first.report.tiles[0].files[0];
+    // Planned where the file was; gone when the tile is read.
+    const planned = await planForRun(a());
+    await rename(file, `${file}.moved`);
+    const again = await runBatch(a(), { db, log, out: join(d, 'again'), planned }).finally(() => rename(`${file}.moved`, file));
+    expect(again.report.batchId).toBe(first.report.batchId);
+    expect(await month()).toEqual(before);
+    expect((await db.query('SELECT code FROM polygons_gone')).rows).toEqual([]);
+    expect(again.report.tiles.map((t) => [t.status, t.keptFromEarlierRun?.file, t.keptFromEarlierRun?.error.code])).toEqual([['done', file, 'INPUT.NOT_FOUND']]);
+    const warning = again.report.warnings.filter((w) => w.startsWith(`${file}: `));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toMatch(/: not found now \(INPUT\.NOT_FOUND: .+\); tile .* kept from this batch's earlier run/);
+    expect(warning[0]).not.toMatch(/damaged/);
   }, 300_000);
 });
