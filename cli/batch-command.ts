@@ -283,7 +283,18 @@ export function summaryTable(r: BatchReport): string {
   lines.push('');
   lines.push(`Stages: ${Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
   lines.push(`Total ${r.totalSeconds.toFixed(1)} s, peak memory ${(r.peakRssBytes / 1024 ** 3).toFixed(2)} GiB`);
+  const incomplete = incompleteMonthLine(r, used);
+  if (incomplete) lines.push(incomplete);
+  return lines.join('\n');
+}
+
+/**
+ * What an incomplete month (exit 3) lacks, in one line: rejected tiles whose ground was not observed,
+ * tiles whose earlier result was kept, copies left out, zone files rejected; null when complete.
+ */
+function incompleteMonthLine(r: BatchReport, used: number): string | null {
   const left = incompleteInputs(r);
+  if (left.length === 0 || used === 0) return null;
   const zoneFiles = left.filter((x) => ZONE_FILE_REJECTED.has(x.error.code)).length;
   // A file not read now (damaged, moved, too large here) that this batch's earlier run read: that
   // run's result of its tile was kept (warnings). Its other priors that did not decode now wrote no
@@ -297,17 +308,14 @@ export function summaryTable(r: BatchReport): string {
   // pixels): its ground is observed; a tile of that name may be missing, or the other delivery wanted.
   const twice = left.filter((x) => x.error.code === 'TILE.DUPLICATE').length;
   const tileInputs = left.length - zoneFiles - kept - alsoUnread - twice;
-  if (left.length > 0 && used > 0) {
-    const parts = [
-      ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read)`] : []),
-      ...(kept > 0 ? [`${kept} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
-      ...(alsoUnread > 0 ? [`${alsoUnread} prior file(s) of those tiles did not decode now either: no ground is marked for them, the kept results stand`] : []),
-      ...(twice > 0 ? [`${twice} tile file(s) left out, another copy of their tile used: remove them (is a tile missing, or another delivery wanted?)`] : []),
-      ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
-    ];
-    lines.push(`Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`);
-  }
-  return lines.join('\n');
+  const parts = [
+    ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read)`] : []),
+    ...(kept > 0 ? [`${kept} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
+    ...(alsoUnread > 0 ? [`${alsoUnread} prior file(s) of those tiles did not decode now either: no ground is marked for them, the kept results stand`] : []),
+    ...(twice > 0 ? [`${twice} tile file(s) left out, another copy of their tile used: remove them (is a tile missing, or another delivery wanted?)`] : []),
+    ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
+  ];
+  return `Incomplete month: ${parts.join('; ')} (above; exit ${EXIT_INCOMPLETE})`;
 }
 
 /**
