@@ -70,16 +70,19 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   // database opens: one that comes while it opens, migrates and the app is built (seconds; a
   // `systemctl stop` right after a start) is acted on once there is a database to close, where
   // the lock's own handler ended the process as killed (143) with the database unclosed. Except
-  // while --wait-db waits for another holder (up to its seconds, nothing of ours open): then the
-  // signal is left to do what it did, at once.
+  // while --wait-db waits for another holder (up to its seconds, nothing of ours open), and on a
+  // PostgreSQL server until the app is built (a server that never answers, a migration waiting on
+  // another's lock: nothing of ours to close, and the stop would wait for them): then the signal
+  // is left to do what it did, at once.
   let stopping: NodeJS.Signals | null = null;
   let waitingForLock = false;
   let startStop: ((signal: NodeJS.Signals) => void) | null = null;
+  const embedded = isEmbeddedTarget(target);
   let warn: (message: string) => void = (message) => {
     process.stderr.write(`${message}\n`);
   };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping === null && waitingForLock) {
+    if (stopping === null && (waitingForLock || (!embedded && startStop === null))) {
       for (const s of STOP_SIGNALS) process.off(s, onSignal);
       process.kill(process.pid, signal);
       return;
@@ -110,7 +113,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     ...extra,
   });
   warn = (message) => app.log.warn(message);
-  app.log.info(`serving ${isEmbeddedTarget(target) ? `the embedded database ${target}` : `the database ${redactUrl(target)}`}, evidence and secret in ${dataDir}`);
+  app.log.info(`serving ${embedded ? `the embedded database ${target}` : `the database ${redactUrl(target)}`}, evidence and secret in ${dataDir}`);
   const gap = calendarGapWarning(deadlines, chinaDate(new Date()));
   if (gap) app.log.warn(gap);
   // Kept working as they were (no account loses access on an upgrade), but named: before --township
@@ -120,7 +123,7 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
     app.log.warn(`township accounts without a township see every 乡镇/街道's polygons in the city: ${citywide.join(', ')}; a 乡镇/街道's own account is one added with tuban user add <name> --role bureau --bureau township --township <code>`);
   }
   // The month's batch, tuban user, ledger and report reach the embedded database through the server while it runs.
-  const shared = isEmbeddedTarget(target)
+  const shared = embedded
     ? await shareDatabase(db, target).catch((err: Error) => {
         app.log.warn(`other tuban commands cannot use ${target} while the server runs (DB.LOCKED): the socket ${socketPathFor(target)} could not be made: ${err.message}`);
         return null;

@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateScene } from '../fixtures/synthetic-scene.js';
 import type { BatchReport } from '../pipeline/batch/batch-report.js';
+import { tcpRelay } from '../pipeline/testing/tcp-relay.js';
+import { servers } from '../workers/testing/test-servers.js';
 import { CLI, runCli } from './testing/run-cli.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -361,4 +363,33 @@ describe('tuban user and tuban serve', () => {
     const list = await tuban(['user', 'list', '--db', db]);
     expect(list.code, list.stderr).toBe(0);
   }, 120_000);
+});
+
+// A PostgreSQL server that never answers (its machine off the network): nothing of the server's is
+// open to close, so a stop while it connects ends it at once; held until the database opened, a
+// `systemctl stop` waited the unit's whole TimeoutStopSec and then a SIGKILL.
+describe.runIf(servers)('tuban serve on a PostgreSQL server that does not answer', () => {
+  it('stops at once on SIGTERM while it connects', async () => {
+    const relay = tcpRelay(new URL(servers!.databaseUrl));
+    await relay.up();
+    relay.blackhole();
+    try {
+      const dataDir = await mkdtemp(join(tmpdir(), 'tuban-serve-silent-'));
+      const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', relay.url(), '--data', dataDir], { env: { ...process.env, TUBAN_SECRET: undefined, DATABASE_URL: undefined } });
+      let out = '';
+      p.stderr.on('data', (d) => (out += d));
+      p.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((r) => p.once('exit', (code, signal) => r({ code, signal })));
+      await new Promise((r) => setTimeout(r, 3000)); // connecting, never answered
+      expect(p.exitCode, out).toBeNull();
+      const sentAt = Date.now();
+      p.kill('SIGTERM');
+      const exit = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+      if (exit === null) p.kill('SIGKILL');
+      expect(exit, out).toMatchObject({ signal: 'SIGTERM' });
+      expect(Date.now() - sentAt).toBeLessThan(5_000);
+    } finally {
+      await relay.down();
+    }
+  }, 60_000);
 });
