@@ -18,6 +18,7 @@ import { stdioDestination } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { citywideTownshipUsers } from '../server/auth/user-store.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { acquireDirectoryLock, type LockHolder } from '../pipeline/store/directory-lock.js';
 import { shareDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
 import { LOG_REDACT, STOP_GRACE_MS, type AppOptions } from '../server/app.js';
 import { chinaDate } from '../pipeline/iso-date.js';
@@ -97,9 +98,14 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   // Counted (statements-in-flight.ts) before the app and the shared socket use it: a long export by
   // `tuban ledger` through the socket keeps the database busy as much as one of the app's own.
-  const lock = { ...lockOptionsFromFlags(flags, () => (waitingForLock = true)), role: 'server' as const };
-  const db = trackStatements(await openDatabase(target, { lock, viaServer: false }));
+  // The lock taken first, on its own: a signal while it waits for another holder is left to act at
+  // once, and from the moment it is ours (a dead server's taken over included: the start that
+  // follows may recover the database from its WAL) the database is opened to be closed.
+  const options = lockOptionsFromFlags(flags);
+  const lockOptions = { ...options, role: 'server' as const, onWait: (message: string, holder: LockHolder) => ((waitingForLock = true), options.onWait?.(message, holder)) };
+  const lock = embedded ? await acquireDirectoryLock(target, lockOptions) : undefined;
   waitingForLock = false;
+  const db = trackStatements(await openDatabase(target, { lock, viaServer: false }));
   await migrate(db);
   const { app } = await buildServeApp({
     db,
@@ -144,6 +150,9 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
       },
     );
   };
+  // Fastify's plugins loaded before the last look at a stop: one closed while listen() loads them
+  // still binds, a server listening on a closed database.
+  await app.ready();
   const signalled: NodeJS.Signals | null = stopping;
   if (signalled !== null) {
     // Asked to stop while starting: close what is open, never listen.

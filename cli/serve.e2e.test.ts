@@ -311,6 +311,30 @@ describe('tuban user and tuban serve', () => {
     expect(list.code, list.stderr).toBe(0);
   }, 150_000);
 
+  // A dead server's lock taken over (a power cut, systemd restarting it): the start that follows may
+  // recover the database from its WAL, and a stop then still closes it, not the signal's default.
+  it('stops on SIGTERM while it starts after taking over a dead holder\'s lock: exit 0, the database closed', async () => {
+    const db = join(dir, 'db-stop-takeover');
+    const { hostname } = await import('node:os');
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => dead.once('exit', r));
+    await writeFile(`${db}.lock`, JSON.stringify({ pid: dead.pid, host: hostname(), command: 'tuban serve (crashed)', startedAt: new Date().toISOString(), token: 'stale', role: 'server' }) + '\n');
+    const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', db, '--data', join(dir, 'data-stop-takeover')], { env: { ...process.env, TUBAN_SECRET: undefined } });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((r) => p.once('exit', (code, signal) => r({ code, signal })));
+    const until = Date.now() + 60_000;
+    while (!out.includes('took over the lock') && p.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(out).toContain('took over the lock');
+    p.kill('SIGTERM');
+    const exit = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 60_000))]);
+    if (exit === null) p.kill('SIGKILL');
+    expect(exit, out).toMatchObject({ code: 0, signal: null });
+    expect(out).toContain('stopped on SIGTERM; the database is closed');
+    expect([existsSync(`${db}.lock`), existsSync(`${db}.sock`)]).toEqual([false, false]);
+  }, 150_000);
+
   // What --wait-db waits for is another process's: nothing of the server's is open, so a stop ends it at once
   // (the unit's --wait-db 60 outlasts systemd's TimeoutStopSec=45).
   it('stops at once on SIGTERM while --wait-db waits for another holder of the directory', async () => {
