@@ -110,6 +110,85 @@ describe('catalogueTiles', () => {
     expect(warnings.filter((w) => w.includes('the same tile'))).toEqual([]); // not "the same tile … read once"
   });
 
+  it('tells copies by the names file managers give them (GNOME, Finder, Spanish/German/French/Chinese Windows), and real names from copies', async () => {
+    const d = join(root, 'copynames');
+    const original = join(d, 'T50SMG.tif');
+    // Each of these sorted before the original in code order (' ' and '(' before '.'), and was used.
+    const copies = ['T50SMG (copy).tif', 'T50SMG (another copy).tif', 'T50SMG (3rd copy).tif', 'T50SMG 2.tif', 'T50SMG - copia.tif', 'T50SMG - Kopie.tif', 'T50SMG - Copie.tif', 'T50SMG(1).tif', 'T50SMG - 副本 (2).tif', 'T50SMG - Copy - Copy.tif'].map((n) => join(d, n));
+    // Names that are not a copy's beside a copy of them (each pair its own imagery): a year in
+    // parentheses, 'copy' inside a folder name, product names ending in numbers.
+    const real = [join(d, 'imagery (2026)', 'T50SMH.tif'), join(d, 'hand_copy_desk', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1.tif'), join(d, 'T50SMK_20261008T030549_B02_10m.tif')];
+    const realCopies = [join(d, 'imagery (2026) (1)', 'T50SMH.tif'), join(d, 'hand_copy_desk (1)', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1 (1).tif'), join(d, 'T50SMK_20261008T030549_B02_10m 2.tif')];
+    for (const dir of ['imagery (2026)', 'imagery (2026) (1)', 'hand_copy_desk', 'hand_copy_desk (1)']) mkdirSync(join(d, dir), { recursive: true });
+    for (const f of [original, ...copies]) await writeSeeded(f, 1);
+    for (const [k, f] of real.entries()) {
+      await writeSeeded(f, 10 + k);
+      await writeSeeded(realCopies[k], 10 + k);
+    }
+    const { tiles, rejected } = await catalogueTiles([d], { fingerprint: true });
+    expect(tiles.map((t) => t.files[0]).sort()).toEqual([original, ...real].sort());
+    const left = rejected.filter((r) => r.error.code === 'TILE.DUPLICATE').map((r) => r.subject);
+    expect(left.sort()).toEqual([...copies, ...realCopies].filter((f) => !f.includes('(1)/')).sort()); // a folder copy: the same tile, read once
+    for (const r of rejected.filter((x) => copies.includes(x.subject))) expect(r.error.message).toContain(`Remove ${r.subject};`);
+  });
+
+  it('of two copies with neither name a copy\'s, at one depth, uses the first in code-point order (not UTF-16 code units), as README says', async () => {
+    const d = join(root, 'codepoints');
+    mkdirSync(d, { recursive: true });
+    // U+FF21 (fullwidth A) comes before U+1F600 by code point; its UTF-16 unit 0xFF21 after the surrogate 0xD83D.
+    const [fullwidth, emoji] = [join(d, 'T50SMG_\uFF21.tif'), join(d, 'T50SMG_\u{1F600}.tif')];
+    for (const f of [fullwidth, emoji]) await writeSeeded(f, 3);
+    const { tiles, rejected } = await catalogueTiles([d], { fingerprint: true });
+    expect(tiles.map((t) => t.files[0])).toEqual([fullwidth]);
+    expect(rejected.map((r) => r.subject)).toEqual([emoji]);
+  });
+
+  it('names a per-band tile left out as a whole (its folder, or every band file), not its first band file alone', async () => {
+    const d = join(root, 'perband');
+    const bandFiles = (dir: string, prefix: string) => ['B02', 'B03', 'B04', 'B08'].map((b) => join(dir, `${prefix}${b}.tif`));
+    const writeBands = async (files: string[], seed: number) => {
+      mkdirSync(join(files[0], '..'), { recursive: true });
+      for (const [k, f] of files.entries()) await writeGeoTiffArrays(f, { grid, dtype: 'uint16', bands: [pixels(seed)[k]], nodata: 0, date: '2026-10-08', compression: 'none' });
+    };
+    // Two deliveries of a plain B02.tif… folder: the same names and sizes, other pixels.
+    const [now, old] = [join(d, 'T50SMG'), join(d, 'old', 'T50SMG')];
+    await writeBands(bandFiles(now, ''), 1);
+    await writeBands(bandFiles(old, ''), 2);
+    // The same imagery under other names (prefixed band files): every file is named.
+    const [used, again] = [bandFiles(join(d, 'named'), 'T50SMH_20261008_'), bandFiles(join(d, 'named'), 'T50SMJ_20261008_')];
+    await writeBands(used, 3);
+    await writeBands(again, 3);
+    const { tiles, rejected } = await catalogueTiles([d], { fingerprint: true });
+    expect(tiles.map((t) => t.files[0]).sort()).toEqual([join(now, 'B02.tif'), used[0]].sort());
+    expect(rejected.map((r) => `${r.error.code} ${r.subject}`).sort()).toEqual([`TILE.DUPLICATE ${old}`, `TILE.DUPLICATE ${again.join(', ')}`].sort());
+    const byFolder = rejected.find((r) => r.subject === old)!;
+    expect(byFolder.error.message).toContain(`the same file names, sizes and grid as ${now} but other pixels`);
+    expect(byFolder.error.message).toContain(`this folder, ${old}, is left out`);
+    const byFiles = rejected.find((r) => r.subject !== old)!;
+    expect(byFiles.error.message).toContain(`the same imagery as ${used.join(', ')}`);
+    expect(byFiles.error.message).toContain(`Remove ${again.join(', ')};`);
+  });
+
+  it('refuses a second delivery\'s imagery under other names too (A; B: its names, other pixels; C: B\'s bytes renamed), whatever the order', async () => {
+    for (const cName of ['T50SMG (1).tif', 'T50SMF.tif']) {
+      const d = join(root, `deliveries3-${cName.length}`);
+      mkdirSync(join(d, 'old'), { recursive: true });
+      const [a, b, c] = [join(d, 'T50SMG.tif'), join(d, 'old', 'T50SMG.tif'), join(d, cName)];
+      await writeSeeded(a, 1, 'none');
+      await writeSeeded(b, 2, 'none');
+      await writeSeeded(c, 2, 'none');
+      const { tiles, rejected } = await catalogueTiles([d], { fingerprint: true });
+      // One ground, one tile used: C with A doubled the observed area.
+      expect(tiles).toHaveLength(1);
+      expect(rejected.map((r) => r.error.code)).toEqual(['TILE.DUPLICATE', 'TILE.DUPLICATE']);
+      expect(new Set([tiles[0].files[0], ...rejected.map((r) => r.subject)])).toEqual(new Set([a, b, c]));
+      if (cName === 'T50SMG (1).tif') {
+        expect(tiles[0].files[0]).toBe(a);
+        expect(rejected.find((r) => r.subject === c)!.error.message).toContain(`the same imagery as ${b} (the same bytes under other file names)`);
+      }
+    }
+  });
+
   it('groups Sentinel-2 band files per folder, plain B02.tif names included, dates from dates.txt', async () => {
     const city = join(root, 'oscd', 'town');
     for (const n of [1, 2]) {

@@ -1,7 +1,7 @@
 import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultInflateWorkers } from '../geo/tiff/inflate-pool.js';
+import { defaultInflateWorkers, inflateWorkersFrom } from '../geo/tiff/inflate-pool.js';
 import { TubanError } from '../schemas/errors.js';
 import { loadConfig } from './config.js';
 
@@ -47,6 +47,13 @@ describe('loadConfig', () => {
     });
     expect(c).toMatchObject({ databaseUrl: 'postgres://db/tuban', redisUrl: 'redis://r:6379', logLevel: 'warn', queueName: 'q2', queuePrefix: 'tuban', maxTileBytes: 100000, scoreWorkers: 0, inflateWorkers: 3, imageryWorkers: 2, secret: 'x'.repeat(32), dataDir: '/srv/tuban', port: 9090 });
     expect(c).toMatchObject({ cacheDir: '/tmp/tc', dbTemplate: false, trustProxy: 'loopback,10.0.0.0/8,::1' });
+  });
+
+  it('counts a blank variable (spaces only) as unset, not as 0: Number(\' \') is 0', () => {
+    // TUBAN_SCORE_WORKERS=' ' meant no score workers, PORT=' ' a random port, with no word.
+    const blank = { TUBAN_SCORE_WORKERS: ' ', TUBAN_INFLATE_WORKERS: '  ', TUBAN_IMAGERY_WORKERS: '\t', PORT: ' ', TUBAN_MAX_TILE_BYTES: ' ', TUBAN_QUEUE_NAME: ' ' };
+    expect(loadConfig(blank)).toEqual(loadConfig({}));
+    expect(inflateWorkersFrom(' ')).toBe(defaultInflateWorkers()); // the process-wide pool reads the variable itself: the same answer
   });
 
   it('rejects a bad value as CONFIG.INVALID naming the variable', () => {

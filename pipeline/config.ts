@@ -1,6 +1,7 @@
 /**
  * Tuban's settings from the environment, declared, validated (zod) and read in one place, once per
- * process. README's "Settings" table documents each. An empty variable counts as unset. Command-line
+ * process. README's "Settings" table documents each. An empty or blank (spaces only) variable counts as
+ * unset. Command-line
  * flags still win where a command has one (`--db`, `--log-level`).
  */
 import { isIP } from 'node:net';
@@ -12,8 +13,11 @@ import { TubanError } from '../schemas/errors.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Unset or '' → undefined, so every default is written once, below. */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+/**
+ * Unset, '' or blank → undefined, so every default is written once, below. Blank too: `Number(' ')` is
+ * 0, so TUBAN_SCORE_WORKERS=' ' meant no workers and PORT=' ' a random port, with no word.
+ */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 
 const envSchema = z.object({
   DATABASE_URL: optional(z.string()),

@@ -177,7 +177,7 @@ let shared: InflatePool | null = null;
  * threads only compete with the other processes and cost the hand-over to them.
  */
 export function inflateWorkersFrom(v: string | undefined): number {
-  if (v === undefined || v === '') return defaultInflateWorkers();
+  if (v === undefined || v.trim() === '') return defaultInflateWorkers(); // blank as unset, as pipeline/config.ts: Number(' ') is 0
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new TubanError('CONFIG.INVALID', `TUBAN_INFLATE_WORKERS must be a whole number ≥ 0, got '${v}'`, 'environment');
   return n;
