@@ -23,6 +23,7 @@ import { redactUrl } from '../../pipeline/redact-url.js';
 import { UNREACHABLE_CODES } from '../../pipeline/socket-errors.js';
 import { redisOutageLog } from './redis-outage-log.js';
 import { LOCK_DURATION_MS, MAX_STALLED_COUNT, STALLED_INTERVAL_MS } from './worker-defaults.js';
+import { settledWithin } from './settled-within.js';
 
 export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
@@ -257,6 +258,8 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
         if (closed === 'late' && answers) {
           closed = await settledWithin(finished, jobTimeoutMs - (Date.now() - t0));
           answers = undefined;
+        } else if (closed === 'late') {
+          closed = await settledWithin(finished, 0); // it may have finished while Redis was asked
         }
         if (closed === true) {
           log.info('worker closed');
@@ -286,12 +289,6 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
   }
   log.info({ prefix, redis, database: opts.describeDatabase, concurrency: opts.concurrency ?? 1 }, 'worker started');
   return handle;
-}
-
-/** `promise`'s value, or 'late' when it has not settled within `ms`. */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | 'late'> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, ms))))]).finally(() => clearTimeout(timer));
 }
 
 /**
