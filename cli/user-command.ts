@@ -116,7 +116,7 @@ export async function userCommand(flags: Flags, positional: string[]): Promise<n
   }
   // Only `add` may start a database: list, disable, password … on a typo'd --db (or another folder
   // than the deployment's .tuban/db) made an empty one there and said "no users yet", exit 0.
-  const target = sub === 'add' ? dbTarget(flags) : existingDbTarget(flags, 'user', 'tuban batch or tuban user add makes it');
+  const target = sub === 'add' ? dbTarget(flags) : existingDbTarget(flags, 'user', 'tuban batch, tuban serve or tuban user add makes it');
   const password = sub === 'add' || sub === 'password' ? await readPassword() : '';
   if (password === null) {
     process.stderr.write('tuban user: the two passwords differ; nothing was changed\n');

@@ -68,7 +68,7 @@ describe('tuban user', () => {
     for (const args of [['list'], ['disable', 'chief'], ['enable', 'chief'], ['password', 'chief'], ['unthrottle', '10.0.0.1']]) {
       const r = await runCli(['user', ...args, '--db', nowhere], { stdin: PASSWORD + '\n', env: { DATABASE_URL: '' } });
       expect(r.code, `${args[0]}: ${r.stderr}`).toBe(64);
-      expect(r.stderr.split('\n')[0]).toContain(`--db ${nowhere}: no database there (tuban batch or tuban user add makes it`);
+      expect(r.stderr.split('\n')[0]).toContain(`--db ${nowhere}: no database there (tuban batch, tuban serve or tuban user add makes it`);
       expect(existsSync(nowhere), args[0]).toBe(false);
     }
   });
