@@ -63,13 +63,16 @@ async function halfSentSignIn(port: number): Promise<{ finish: () => Promise<str
   let answer = '';
   socket.setEncoding('utf8').on('data', (d: string) => (answer += d));
   const ended = new Promise<void>((r) => socket.once('close', () => r()));
-  socket.write(`POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
-  await new Promise((r) => setTimeout(r, 300));
+  // Expect: 100-continue: the server says it has read the headers (the request is in flight), where a
+  // fixed pause lost the race to a busy server's start (the stop then found nothing in flight).
+  socket.write(`POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n${body.slice(0, 10)}`);
+  const until = Date.now() + 30_000;
+  while (!answer.includes('100 Continue') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   return {
     finish: async () => {
       socket.write(body.slice(10));
       await ended;
-      return answer;
+      return answer.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
     },
   };
 }
