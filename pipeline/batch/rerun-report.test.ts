@@ -259,7 +259,7 @@ describe('a batch run again', () => {
     // prior the earlier run could not decode, which this run never tried.
     expect(again.report.rejected.map((r) => r.subject).sort()).toEqual([sc.threeBands, ...sc.current.map((c) => c.file)].sort());
     expect(summaryTable(again.report).split('\n').find((l) => l.startsWith('Incomplete month:'))).toBe(
-      "Incomplete month: 1 tile input(s) rejected: their ground is in not-observed.geojson, not \"no change\"; 4 tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run (above; exit 3)",
+      "Incomplete month: 1 tile input(s) rejected: their ground was not observed, not \"no change\" (not-observed.geojson has the footprint of each whose header could be read); 4 tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run (above; exit 3)",
     );
   }, 300_000);
 
