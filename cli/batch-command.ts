@@ -297,7 +297,7 @@ function incompleteMonthLine(r: BatchReport, used: number): string | null {
   if (left.length === 0 || used === 0) return null;
   const zoneFiles = left.filter((x) => ZONE_FILE_REJECTED.has(x.error.code)).length;
   // A file not read now (damaged, moved, too large here) that this batch's earlier run read: that
-  // run's result of its tile was kept (warnings). Its other priors that did not decode now wrote no
+  // run's result of its tile was kept (warnings). Its other priors not read now wrote no
   // ground either, unless a tile read now fell back past them or was rejected over them.
   const keptFiles = new Set(r.tiles.flatMap((t) => (t.keptFromEarlierRun ? [t.keptFromEarlierRun.file] : [])));
   const markedNow = new Set(r.tiles.filter((t) => !t.keptFromEarlierRun).flatMap((t) => [...(t.status === 'rejected' ? (t.files ?? []).slice(0, 1) : []), ...(t.rejectedPriors ?? []).map((p) => p.subject)]));
@@ -311,7 +311,7 @@ function incompleteMonthLine(r: BatchReport, used: number): string | null {
   const parts = [
     ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read)`] : []),
     ...(kept > 0 ? [`${kept} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
-    ...(alsoUnread > 0 ? [`${alsoUnread} prior file(s) of those tiles did not decode now either: no ground is marked for them, the kept results stand`] : []),
+    ...(alsoUnread > 0 ? [`${alsoUnread} prior file(s) of those tiles could not be read now either: no ground is marked for them, the kept results stand`] : []),
     ...(twice > 0 ? [`${twice} tile file(s) left out, another copy of their tile used: remove them (is a tile missing, or another delivery wanted?)`] : []),
     ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),
   ];

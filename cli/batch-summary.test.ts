@@ -97,7 +97,7 @@ describe('the batch summary', () => {
     } as unknown as BatchReport;
     expect(summaryTable(kept).split('\n').find((l) => l.startsWith('Incomplete month:'))).toBe(
       "Incomplete month: 1 tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run; " +
-        '1 prior file(s) of those tiles did not decode now either: no ground is marked for them, the kept results stand (above; exit 3)',
+        '1 prior file(s) of those tiles could not be read now either: no ground is marked for them, the kept results stand (above; exit 3)',
     );
     // The same prior rejected by a tile read now (it fell back past it): its ground there is marked.
     const shared = { ...kept, tiles: [{ tileId: 't0', status: 'done', rejectedPriors: [{ subject: '/data/p1.tif', error: priorError }] }, kept.tiles[1]] } as unknown as BatchReport;

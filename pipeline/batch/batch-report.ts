@@ -38,6 +38,11 @@ export interface TileOutcome {
    * counts as compared; `rejectedPriors`: other priors that did not decode this time. Absent otherwise.
    */
   keptFromEarlierRun?: { file: string; error: RejectedInput['error']; storedAt: string; rejectedPriors?: RejectedInput[] };
+  /**
+   * A tile rejected at finalising though its tile job kept its earlier result: batch `takenOverBy` of
+   * the month compared the tile and finished meanwhile, so its polygons there are the month's. Absent otherwise.
+   */
+  takenOverBy?: string;
   pixels: number;
   detections: number;
   observedM2: number;
@@ -198,7 +203,7 @@ export function summarise(
     tiles,
     rejected,
     repaired: base.repaired ?? [],
-    warnings: [...base.warnings, ...keptTileWarnings(done), ...misregistrationWarnings(done), ...outsideWarnings(outside), ...outsideUnitWarnings('township', '乡镇/街道', outsideTownships), ...outsideUnitWarnings('village', '村', outsideVillages)],
+    warnings: [...base.warnings, ...keptTileWarnings(done), ...takenOverWarnings(tiles), ...misregistrationWarnings(done), ...outsideWarnings(outside), ...outsideUnitWarnings('township', '乡镇/街道', outsideTownships), ...outsideUnitWarnings('village', '村', outsideVillages)],
     ...(base.replaced?.length ? { replaced: base.replaced } : {}),
     ...(base.rerun ? { rerun: base.rerun } : {}),
     observedM2: round(observedM2, 0),
@@ -243,10 +248,30 @@ function keptTileWarnings(done: TileOutcome[]): string[] {
     return [
       `${k.file}: ${unreadNow(k.file, k.error)}; tile ${t.tileId}'s result (${t.detections} detection(s)) is kept from this batch's earlier run of ${k.storedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
         `its polygons, codes and cases as they were: that ground was not looked at again` +
-        (others.length ? `; its other prior(s) ${others.join(', ')} did not decode now either` : '') +
+        (others.length ? `; its other prior(s) ${others.join(', ')} could not be read now either` : '') +
         `. ${WHAT_TO_DO[k.error.code] ?? 'Make the file readable here and run the batch again'}`,
     ];
   });
+}
+
+/** A tile whose keep finalising undid (`takenOverBy`): the file, why it was not read, and whose polygons stand there. */
+function takenOverWarnings(tiles: TileOutcome[]): string[] {
+  return tiles.flatMap((t) =>
+    t.takenOverBy && t.error
+      ? [
+          `${t.error.subject ?? t.files[0]}: ${unreadNow(t.error.subject ?? t.files[0], t.error)}; tile ${t.tileId}'s result of this batch's earlier run is not kept: batch ${t.takenOverBy} has compared tile ${t.tileId} since, ` +
+            `its polygons there stay the month's and this batch supersedes nothing there (its ground is in not-observed.geojson)`,
+        ]
+      : [],
+  );
+}
+
+/**
+ * Why a file was not read, in the words of its code: this machine's reasons (not found here, too
+ * large for its memory cap) say nothing of the imagery, a chunk that does not decode does.
+ */
+export function whyNotRead(code: string): string {
+  return code === 'INPUT.NOT_FOUND' ? 'was not found here' : code === 'RASTER.TOO_LARGE' ? 'is too large for this machine' : code === 'TILE.UNREADABLE' ? 'did not decode' : 'could not be read';
 }
 
 /** Why the file was not read now, in the words of its code. */

@@ -10,7 +10,7 @@ import * as repo from '../store/repository.js';
 import type { BatchReport, TileOutcome } from './batch-report.js';
 import { detectorParamsFor } from './batch-args.js';
 import { flatParams } from '../detect/detector-params.js';
-import type { BatchPlan } from './plan-batch.js';
+import { planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
 
 export async function storePlan(db: Database, plan: BatchPlan): Promise<void> {
   await db.transaction(async (tx) => {
@@ -129,16 +129,58 @@ export async function rejectTile(
       await setOutcome(tx, batchId, tileId, keptOutcome);
       return keptOutcome;
     }
-    await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
-    await repo.writeRejectedFootprints(tx, batchId, [footprint]);
-    await repo.writeTilePriorGround(tx, batchId, tileId, undecoded?.footprints ?? [], undecoded?.tile ?? null);
-    await repo.setTileStatus(tx, batchId, tileId, 'skipped', rejected.error);
+    await rejectRows(tx, batchId, tileId, rejected.error, footprint, undecoded);
     await repo.recordRejected(tx, batchId, rejectedNow);
     return null;
   });
   if (kept) return kept;
   await setOutcome(db, batchId, tileId, outcome);
   return outcome;
+}
+
+/** A rejected tile's rows: none of its detections, its footprint not observed (with the reason), marked skipped. */
+async function rejectRows(tx: Queryable, batchId: string, tileId: string, error: RejectedInput['error'], footprint: repo.RejectedFootprint, undecoded?: UndecodedPriors): Promise<void> {
+  await tx.query('DELETE FROM detections WHERE batch_id = $1 AND tile_id = $2', [batchId, tileId]);
+  await repo.writeRejectedFootprints(tx, batchId, [footprint]);
+  await repo.writeTilePriorGround(tx, batchId, tileId, undecoded?.footprints ?? [], undecoded?.tile ?? null);
+  await repo.setTileStatus(tx, batchId, tileId, 'skipped', error);
+}
+
+/**
+ * Kept tiles (`keptFromEarlierRun`) of the batch whose kept result is no longer the month's: another
+ * batch of the month compared the tile and finished after the keep was decided (a tile job decides
+ * hours before finalising on a queue). Each is rejected now as `rejectTile` would have (its rows
+ * go, its footprint is not observed), its outcome naming the batch that took it over (`takenOverBy`).
+ * Run in finalise's storing transaction (and once before, so its detections are not routed), it
+ * returns the outcomes changed: those tiles supersede nothing.
+ */
+export async function unkeepTakenOver(tx: Queryable, plan: BatchPlan, tiles: readonly TileOutcome[]): Promise<TileOutcome[]> {
+  const kept = tiles.filter((t) => t.keptFromEarlierRun);
+  if (kept.length === 0) return [];
+  // Locks the rows in key order, as `rejectTile` does: a late duplicate tile job waits for this decision.
+  const r = await tx.query<{ tile_id: string; by: string | null }>(
+    `SELECT t.tile_id, ${TAKEN_OVER_BY} AS by FROM tiles t JOIN batches b ON b.id = t.batch_id
+     WHERE t.batch_id = $1 AND t.tile_id = ANY($2::text[]) ORDER BY t.tile_id FOR UPDATE OF t`,
+    [plan.batchId, kept.map((t) => t.tileId)],
+  );
+  const by = new Map(r.rows.map((row) => [row.tile_id, row.by]));
+  const changed: TileOutcome[] = [];
+  for (const t of kept) {
+    const taker = by.get(t.tileId);
+    if (!taker) continue;
+    const k = t.keptFromEarlierRun!;
+    const { tile } = planTile(plan, t.tileId);
+    const ground = rejectedFootprint(t.tileId, k.file, k.error.code, tile.tile.footprint);
+    const { keptFromEarlierRun: _kept, rejectedPriors: _earlierRun, coregistration: _c, ...base } = t;
+    const outcome: TileOutcome = {
+      ...base, ...(k.rejectedPriors ? { rejectedPriors: k.rejectedPriors } : {}),
+      status: 'rejected', error: k.error, takenOverBy: taker, pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
+    };
+    await rejectRows(tx, plan.batchId, t.tileId, k.error, ground);
+    await setOutcome(tx, plan.batchId, t.tileId, outcome);
+    changed.push(outcome);
+  }
+  return changed;
 }
 
 /**
@@ -152,19 +194,13 @@ export const KEPT_WHEN_UNREAD: ReadonlySet<string> = new Set(['TILE.UNREADABLE',
 /**
  * The tile's result as a run of this batch stored it from a successful read (its detections and
  * not-observed rows are stored with it: `saveTileResult`), with when; null when no run read it, or
- * when that result is no longer what the month holds on the tile: the batch was replaced, or another
- * batch of the month that compared the tile finished after this batch last finished or read it (it
- * took the tile over, its polygons there or none; a normal rejection leaves them).
+ * when that result is no longer what the month holds on the tile (`TAKEN_OVER_BY`: a normal
+ * rejection leaves the polygons of the batch that took it over). Finalising checks it again.
  * Locks the tile's row: a duplicate job of the tile waits for this one's decision.
  */
 async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Promise<{ outcome: TileOutcome; storedAt: string } | null> {
   const r = await tx.query<{ outcome: TileOutcome; updated_at: Date | string; held: boolean }>(
-    `SELECT t.info->'outcome' AS outcome, t.updated_at,
-       b.replaced_by IS NULL AND NOT EXISTS (
-         SELECT 1 FROM batches o JOIN tiles ot ON ot.batch_id = o.id
-         WHERE o.epoch = b.epoch AND o.id <> b.id AND ot.tile_id = t.tile_id AND ot.role = 'current' AND ot.status = 'done'
-           AND o.finished_at > GREATEST(b.finished_at, t.updated_at)
-       ) AS held
+    `SELECT t.info->'outcome' AS outcome, t.updated_at, ${TAKEN_OVER_BY} IS NULL AS held
      FROM tiles t JOIN batches b ON b.id = t.batch_id
      WHERE t.batch_id = $1 AND t.tile_id = $2 AND t.status = 'done' AND t.info->'outcome'->>'status' = 'done' FOR UPDATE OF t`,
     [batchId, tileId],
@@ -172,6 +208,19 @@ async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Pr
   const row = r.rows[0];
   return row?.held ? { outcome: row.outcome, storedAt: new Date(row.updated_at).toISOString() } : null;
 }
+
+/**
+ * Of a tile row `t` of batch `b`: the batch that took the tile's result over since it was stored, or
+ * NULL while it is still what the month holds on the tile. Taken over: the batch was replaced, or
+ * another batch of the month that compared the tile finished after this batch last finished or read
+ * it (its polygons there, or none, are the month's). The one notion for keeping a tile's earlier
+ * result (`earlierReadOf`) and for checking the keep again when finalising (`unkeepTakenOver`).
+ */
+const TAKEN_OVER_BY = `COALESCE(b.replaced_by, (
+  SELECT o.id FROM batches o JOIN tiles ot ON ot.batch_id = o.id
+  WHERE o.epoch = b.epoch AND o.id <> b.id AND ot.tile_id = t.tile_id AND ot.role = 'current' AND ot.status = 'done'
+    AND o.finished_at > GREATEST(b.finished_at, t.updated_at)
+  ORDER BY o.finished_at DESC, o.id LIMIT 1))`;
 
 async function setOutcome(db: Queryable, batchId: string, tileId: string, outcome: TileOutcome): Promise<void> {
   await db.query(`UPDATE tiles SET info = jsonb_set(COALESCE(info, '{}'::jsonb), '{outcome}', $3::jsonb) WHERE batch_id = $1 AND tile_id = $2`, [

@@ -13,7 +13,7 @@ import { collectGarbage } from '../collect-garbage.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
 import { asTubanError, type TubanError } from '../../schemas/errors.js';
 import { config } from '../config.js';
-import type { Database } from '../store/queryable.js';
+import type { Database, Queryable } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
 import { storeDistricts, storeTownships, storeVillages } from '../store/districts.js';
 import * as store from './batch-store.js';
@@ -23,7 +23,7 @@ import { finaliseDetections, type FinaliseHeadStart } from './finalise-batch.js'
 import type { Detection, RejectedInput } from '../model.js';
 import { planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
 import type { TileOutcome } from './batch-report.js';
-import { summarise } from './batch-report.js';
+import { summarise, whyNotRead } from './batch-report.js';
 import { alreadyFiledError, filedInEarlierMonth } from './refiled-imagery.js';
 import { rerunFacts } from './rerun-facts.js';
 
@@ -152,7 +152,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             // version falls back only to priors it chose, whose bands are the tile's), in its order.
             const left = planned.filter((p) => !undecoded.some((u) => u.prior.id === p.id));
             if (left.length > 0) {
-              tlog.warn({ code: e.code, prior: e.subject, err: e.message, next: left.map((p) => p.files[0]) }, 'prior tile did not decode; the tile falls back to the next prior over it');
+              tlog.warn({ code: e.code, prior: e.subject, err: e.message, next: left.map((p) => p.files[0]) }, `prior tile ${whyNotRead(e.code)} (${e.code}); the tile falls back to the next prior over it`);
               priors = left;
               continue;
             }
@@ -186,9 +186,18 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // Names the model(s) the batch's tiles were scored with: 6-band, 4-band or both.
       const models = modelsFor(params, plan.tiles.map((t) => t.bands));
       const stamp = detectorStamp(params, models);
+      // A kept tile (keptFromEarlierRun) whose result another batch of the month took over since its
+      // tile job decided (it read the tile and finished meanwhile: hours on a queue) is rejected now,
+      // before its detections are routed; the storing transaction checks again.
+      let tiles = await store.loadTileOutcomes(db, batchId);
+      const untaken = async (q: Queryable) => {
+        const changed = await store.unkeepTakenOver(q, plan, tiles);
+        tiles = tiles.map((t) => changed.find((c) => c.tileId === t.tileId) ?? t);
+        return changed.map((c) => c.tileId);
+      };
+      if (tiles.some((t) => t.keptFromEarlierRun)) await db.transaction(untaken);
       const detections = await repo.loadDetections(db, batchId);
       ctx.progress(0.2);
-      const tiles = await store.loadTileOutcomes(db, batchId);
       const planWarnings = [...(plan.warnings ?? [])];
       // The ground this batch speaks for: the tiles it compared. A tile rejected (last month's
       // imagery, a broken chunk, not observable) says nothing of the month, so other batches'
@@ -209,7 +218,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       // Read before this run is marked done: whether an earlier run of the batch finished.
       const runs = await repo.batchRuns(db, batchId);
       let held: repo.HeldPolygon[] = [];
-      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds, replaces }, (h) => (held = h));
+      // Under the transaction that supersedes: a batch finishing over a kept tile while this one routed.
+      const leaveOut = tiles.some((t) => t.keptFromEarlierRun) ? untaken : undefined;
+      result.polygons = await repo.storeBatchPolygons(db, batchId, result.polygons, { epoch: plan.args.epoch, tileIds, replaces }, (h) => (held = h), leaveOut);
       const rerun = rerunFacts(batchId, runs, held, result.polygons);
       // The outlines the server checks a clue's place against and places a clue in a township and village by; the newest month's layer wins.
       await storeDistricts(db, { batchId, epoch: plan.args.epoch }, result.districts);

@@ -27,7 +27,7 @@ import { BatchArgsSchema } from './batch-args.js';
 import { loadNotObserved, storePlan } from './batch-store.js';
 import { createHandlers } from './handlers.js';
 import { planBatch } from './plan-batch.js';
-import { exportBatch, runBatch } from './run-batch.js';
+import { exportBatch, planForRun, runBatch } from './run-batch.js';
 import { priorFallbackScene } from './testing/prior-fallback-scene.js';
 import { breakFirstChunk } from './testing/rejected-prior-scene.js';
 
@@ -114,6 +114,23 @@ describe('a prior tile that does not decode', () => {
     expect(subjects).toContain(scene.broken.file);
     expect(subjects).toContain(scene.westHalf.file);
     expect(report.rejected.every((r) => r.error.code === 'TILE.UNREADABLE')).toBe(true);
+  }, 240_000);
+
+  it('says why it fell back in the words of the reason: a prior not found here is not one that did not decode', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-prior-fallback-moved-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const scene = await priorFallbackScene(dir);
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+    // Planned where the first prior was; gone when the tile reads it (a queue worker that cannot see it).
+    const planned = await planForRun(args);
+    await rm(scene.broken.file);
+    const lines: { msg: string; code?: string }[] = [];
+    const capture = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string; code?: string }) });
+    const { report } = await runBatch(args, { db: await database(), log: capture, out: join(dir, 'out'), planned });
+    expect(report.tiles.map((t) => t.status)).toEqual(['done']);
+    expect(report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[scene.broken.file, 'INPUT.NOT_FOUND']]);
+    const fellBack = lines.filter((l) => l.msg.includes('falls back'));
+    expect(fellBack.map((l) => [l.code, l.msg])).toEqual([['INPUT.NOT_FOUND', 'prior tile was not found here (INPUT.NOT_FOUND); the tile falls back to the next prior over it']]);
   }, 240_000);
 });
 

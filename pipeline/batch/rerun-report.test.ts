@@ -8,7 +8,7 @@
  * file cannot be read this time (damaged since, same size: the same batch) keeps the tile's result
  * of the batch's earlier run, so its polygons, codes and cases stay, and the run says so.
  */
-import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -19,6 +19,8 @@ import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
 import { BatchArgsSchema } from './batch-args.js';
 import { planAndStore, planForRun, runBatch } from './run-batch.js';
+import { createHandlers } from './handlers.js';
+import { loadNotObserved, loadReport, loadTileOutcomes } from './batch-store.js';
 import { breakFirstChunk, rejectedPriorScene } from './testing/rejected-prior-scene.js';
 import { config } from '../config.js';
 import { summaryTable } from '../../cli/batch-command.js';
@@ -221,6 +223,64 @@ describe('a batch run again', () => {
     const outcome = x2.report.tiles.find((t) => t.tileId === victim)!;
     expect([outcome.status, outcome.keptFromEarlierRun, outcome.error?.code]).toEqual(['rejected', undefined, 'TILE.UNREADABLE']);
     expect(x2.report.warnings.filter((w) => w.includes('kept from this batch'))).toEqual([]);
+  }, 300_000);
+
+  // On a queue the tile job decides to keep hours before the batch finalises: a batch of the month
+  // that reads the tile meanwhile (corrected zones, another worker that sees the file) and finishes
+  // first took it over, and the keep must not bring the earlier result back over its polygons.
+  it('does not keep a tile another batch of the month read and finished over after the tile job kept it: finalising checks again, and says so', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-taken-late-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
+    const db = await serverOrFreshDb();
+    const X = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const x1 = await runBatch(X(), { db, log, out: join(d, 'x1') });
+    const month = async () =>
+      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const count = new Map<string, number>();
+    for (const r of await month()) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
+    const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
+    const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
+    const good = await readFile(file);
+
+    // X again, its tile jobs on a machine where the file does not read: the tile is kept.
+    const plan = await planAndStore(db, X(), log);
+    expect(plan.batchId).toBe(x1.report.batchId);
+    const handlers = createHandlers({ db, log, mode: 'queue' });
+    const ctx = { progress: () => {}, signal: new AbortController().signal };
+    await breakFirstChunk(file);
+    for (const t of plan.tiles) await handlers['tile.detect']({ batchId: plan.batchId, tileId: t.tile.id }, ctx);
+    await writeFile(file, good);
+    expect((await loadTileOutcomes(db, plan.batchId)).find((t) => t.tileId === victim)?.keptFromEarlierRun?.file).toBe(file);
+
+    // Meanwhile Z reads the tile (another minimum mapping unit) and finishes over it.
+    const z = await runBatch(BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2: 50 }), { db, log, out: join(d, 'z') });
+    const afterZ = await month();
+    for (const r of afterZ) await openCase(db, r.code);
+    const onVictim = (rows: typeof afterZ) => rows.filter((r) => r.tile_id === victim);
+    expect(onVictim(afterZ).length).toBeGreaterThan(0);
+    expect(onVictim(afterZ).every((r) => r.batch_id === z.report.batchId)).toBe(true);
+
+    // X finalises: Z's polygons on the tile stay, no case is withdrawn, Z is not replaced.
+    await handlers['batch.finalise']({ batchId: plan.batchId }, ctx);
+    const afterX = await month();
+    expect(onVictim(afterX)).toEqual(onVictim(afterZ));
+    expect(afterX.filter((r) => r.batch_id === z.report.batchId)).toEqual(afterZ.filter((r) => r.batch_id === z.report.batchId));
+    expect((await db.query('SELECT code FROM polygons_gone')).rows).toEqual([]);
+    expect((await db.query<{ replaced_by: string | null }>('SELECT replaced_by FROM batches WHERE id = $1', [z.report.batchId])).rows[0].replaced_by).toBeNull();
+    // The report: the tile rejected, naming Z; the file a rejected input; a warning saying why it was not kept.
+    const report = await loadReport(db, plan.batchId);
+    const outcome = report.tiles.find((t) => t.tileId === victim)!;
+    expect([outcome.status, outcome.keptFromEarlierRun, outcome.error?.code, outcome.takenOverBy]).toEqual(['rejected', undefined, 'TILE.UNREADABLE', z.report.batchId]);
+    expect(report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[file, 'TILE.UNREADABLE']]);
+    expect(report.warnings.filter((w) => w.includes('kept from this batch'))).toEqual([]);
+    const warning = report.warnings.filter((w) => w.startsWith(`${file}: `));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toContain(`not kept: batch ${z.report.batchId} has compared tile ${victim} since`);
+    // Its ground is not observed, with the reason, and this batch holds nothing there.
+    const notObserved = await loadNotObserved(db, plan.batchId);
+    expect(notObserved.features.filter((f) => f.properties.reason).map((f) => [f.properties.tile_id, f.properties.reason])).toEqual([[victim, 'TILE.UNREADABLE']]);
+    expect(afterX.filter((r) => r.batch_id === plan.batchId && r.tile_id === victim)).toEqual([]);
   }, 300_000);
 
   it("keeps a tile too large for this machine now (a smaller worker: the memory cap is not part of the batch id), says so, and counts this run's figures only", async () => {

@@ -503,10 +503,22 @@ export async function storeBatchPolygons(
   batchScope: { epoch: string; tileIds: readonly string[]; replaces?: readonly string[] },
   /** Told, in the storing transaction, the month's polygons this store replaces (the batch's summary says what became of them). */
   onHeld?: (held: HeldPolygon[]) => void,
+  /**
+   * Asked first in the storing transaction: tiles of `tileIds` this store must leave as they are
+   * (their polygons here are dropped, the month's there stay), decided under that transaction.
+   */
+  leaveOut?: (tx: Queryable) => Promise<readonly string[]>,
 ): Promise<MonitoringPolygon[]> {
-  const counts = new Map<string, number>();
-  for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
   return db.transaction(async (tx) => {
+    const left = new Set(leaveOut ? await leaveOut(tx) : []);
+    if (left.size > 0) {
+      polys = polys.filter((p) => !left.has(p.tileId));
+      const tileIds = batchScope.tileIds.filter((id) => !left.has(id));
+      // A batch none of whose tiles is compared replaces no other (as finalising decides before).
+      batchScope = { ...batchScope, tileIds, replaces: tileIds.length > 0 ? batchScope.replaces : undefined };
+    }
+    const counts = new Map<string, number>();
+    for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
     await lockSerials(tx, batchScope.epoch, await serialLockDistricts(tx, batchScope, counts.keys()));
     const scope = await withReplacedTiles(tx, batchId, batchScope);
     if (onHeld) onHeld(await heldPolygons(tx, batchId, scope));
