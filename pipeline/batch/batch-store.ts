@@ -213,14 +213,17 @@ async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Pr
  * Of a tile row `t` of batch `b`: the batch that took the tile's result over since it was stored, or
  * NULL while it is still what the month holds on the tile. Taken over: the batch was replaced, or
  * another batch of the month that compared the tile finished after this batch last finished or read
- * it (its polygons there, or none, are the month's). The one notion for keeping a tile's earlier
+ * it (its polygons there, or none, are the month's), or another batch's polygons hold the tile now
+ * (a batch stores its polygons, replacing the tile's, before it is marked finished). The one notion for keeping a tile's earlier
  * result (`earlierReadOf`) and for checking the keep again when finalising (`unkeepTakenOver`).
  */
 const TAKEN_OVER_BY = `COALESCE(b.replaced_by, (
   SELECT o.id FROM batches o JOIN tiles ot ON ot.batch_id = o.id
   WHERE o.epoch = b.epoch AND o.id <> b.id AND ot.tile_id = t.tile_id AND ot.role = 'current' AND ot.status = 'done'
     AND o.finished_at > GREATEST(b.finished_at, t.updated_at)
-  ORDER BY o.finished_at DESC, o.id LIMIT 1))`;
+  ORDER BY o.finished_at DESC, o.id LIMIT 1), (
+  SELECT p.batch_id FROM polygons p WHERE p.epoch = b.epoch AND p.tile_id = t.tile_id AND p.batch_id <> b.id
+  ORDER BY p.batch_id LIMIT 1))`;
 
 async function setOutcome(db: Queryable, batchId: string, tileId: string, outcome: TileOutcome): Promise<void> {
   await db.query(`UPDATE tiles SET info = jsonb_set(COALESCE(info, '{}'::jsonb), '{outcome}', $3::jsonb) WHERE batch_id = $1 AND tile_id = $2`, [

@@ -227,7 +227,12 @@ describe('a batch run again', () => {
   // On a queue the tile job decides to keep hours before the batch finalises: a batch of the month
   // that reads the tile meanwhile (corrected zones, another worker that sees the file) and finishes
   // first took it over, and the keep must not bring the earlier result back over its polygons.
-  it('does not keep a tile another batch of the month read and finished over after the tile job kept it: finalising checks again, and says so', async () => {
+  // Z stores its polygons (replacing the tile's) in one transaction and is marked finished in a later
+  // one: between the two, its polygons on the tile say it took the tile over.
+  it.each([
+    ['finished', false],
+    ['stored its polygons over, not yet marked finished', true],
+  ])('does not keep a tile another batch of the month read and %s after the tile job kept it: finalising checks again, and says so', async (_, unfinished) => {
     const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-taken-late-'));
     cleanup.push(() => rm(d, { recursive: true, force: true }));
     const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
@@ -259,6 +264,7 @@ describe('a batch run again', () => {
     const onVictim = (rows: typeof afterZ) => rows.filter((r) => r.tile_id === victim);
     expect(onVictim(afterZ).length).toBeGreaterThan(0);
     expect(onVictim(afterZ).every((r) => r.batch_id === z.report.batchId)).toBe(true);
+    if (unfinished) await db.query('UPDATE batches SET finished_at = NULL WHERE id = $1', [z.report.batchId]);
 
     // X finalises: Z's polygons on the tile stay, no case is withdrawn, Z is not replaced.
     await handlers['batch.finalise']({ batchId: plan.batchId }, ctx);

@@ -510,6 +510,10 @@ export async function storeBatchPolygons(
   leaveOut?: (tx: Queryable) => Promise<readonly string[]>,
 ): Promise<MonitoringPolygon[]> {
   return db.transaction(async (tx) => {
+    const districtsOf = (ps: readonly MonitoringPolygon[]) => new Set(ps.map((p) => p.districtCode));
+    // Locked before leaveOut is asked (a superset when it leaves tiles out): a batch storing over the
+    // same districts meanwhile has committed by then, and what it took is seen.
+    await lockSerials(tx, batchScope.epoch, await serialLockDistricts(tx, batchScope, districtsOf(polys)));
     const left = new Set(leaveOut ? await leaveOut(tx) : []);
     if (left.size > 0) {
       polys = polys.filter((p) => !left.has(p.tileId));
@@ -519,7 +523,6 @@ export async function storeBatchPolygons(
     }
     const counts = new Map<string, number>();
     for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
-    await lockSerials(tx, batchScope.epoch, await serialLockDistricts(tx, batchScope, counts.keys()));
     const scope = await withReplacedTiles(tx, batchId, batchScope);
     if (onHeld) onHeld(await heldPolygons(tx, batchId, scope));
     // A re-run over tiles that hold the month's polygons: the sites found again keep their codes.
