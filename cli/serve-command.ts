@@ -152,7 +152,12 @@ export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}
   };
   // Fastify's plugins loaded before the last look at a stop: one closed while listen() loads them
   // still binds, a server listening on a closed database.
-  await app.ready();
+  try {
+    await app.ready();
+  } catch (err) {
+    await stop(); // what is open closes, so the process ends and the lock goes
+    throw err;
+  }
   const signalled: NodeJS.Signals | null = stopping;
   if (signalled !== null) {
     // Asked to stop while starting: close what is open, never listen.
