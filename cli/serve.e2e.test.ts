@@ -68,6 +68,7 @@ async function halfSentSignIn(port: number): Promise<{ finish: () => Promise<str
   socket.write(`POST /api/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n${body.slice(0, 10)}`);
   const until = Date.now() + 30_000;
   while (!answer.includes('100 Continue') && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  if (!answer.includes('100 Continue')) throw new Error(`the server did not take the sign-in's headers within 30 s: ${answer || 'no answer'}`);
   return {
     finish: async () => {
       socket.write(body.slice(10));
