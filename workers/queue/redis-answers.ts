@@ -9,12 +9,20 @@ import { TubanError } from '../../schemas/errors.js';
 import { redactUrl } from '../../pipeline/redact-url.js';
 
 /**
+ * ioredis options for one question asked once: no reconnecting, no queue while away, no retries,
+ * the connect bounded (a worker's own connections reconnect forever, which is right for them).
+ */
+export function oneQuestionOptions(timeoutMs: number) {
+  return { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false } as const;
+}
+
+/**
  * Resolves once Redis answers PING; throws QUEUE.TRANSIENT naming it when it does not within
  * `timeoutMs`, the whole check: ioredis' `connectTimeout` ends once the socket connects, so a port
  * that accepts and never answers (a firewall, another service, a Redis loading its file) hung.
  */
 export async function assertRedisAnswers(url: string, timeoutMs = 10_000): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis(url, oneQuestionOptions(timeoutMs));
   let lastError: Error | undefined;
   // Without a listener ioredis prints each connection error itself.
   client.on('error', (err: Error) => (lastError ??= err));

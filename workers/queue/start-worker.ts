@@ -24,6 +24,7 @@ import { UNREACHABLE_CODES } from '../../pipeline/socket-errors.js';
 import { redisOutageLog } from './redis-outage-log.js';
 import { LOCK_DURATION_MS, MAX_STALLED_COUNT, STALLED_INTERVAL_MS } from './worker-defaults.js';
 import { settledWithin } from './settled-within.js';
+import { oneQuestionOptions } from './redis-answers.js';
 
 export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
@@ -303,7 +304,7 @@ async function redisAnswers(worker: Worker, knownDown: boolean): Promise<boolean
   const asked = (async () => {
     const client = await (worker.getBackend() as unknown as { client: Promise<Redis> }).client;
     if (over) return false;
-    probe = client.duplicate({ lazyConnect: true, connectTimeout: REDIS_PING_TIMEOUT_MS, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    probe = client.duplicate(oneQuestionOptions(REDIS_PING_TIMEOUT_MS));
     probe.on('error', () => undefined);
     await probe.connect();
     return (await probe.ping()) === 'PONG';
