@@ -52,7 +52,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   worker: {
     usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)',
     flags: ['concurrency', 'db', 'log-level'],
-    exits: `0 stopped cleanly by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set, or DB.SETUP), 1 failure,
+    exits: `0 stopped cleanly by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set, a TUBAN_* setting it uses out of range: CONFIG.INVALID, or DB.SETUP), 1 failure,
   or a stop that did not complete (Redis or PostgreSQL not answering, a job still running after 60 s: an error line says which)`,
   },
   status: {
@@ -126,7 +126,7 @@ export function usage(command?: CommandName): string {
   if (command) return `Usage:\n  ${COMMANDS[command].usage}\n\nExit codes: ${COMMANDS[command].exits}`;
   return (
     `Usage:\n${Object.values(COMMANDS).map((s) => `  ${s.usage}`).join('\n')}\n\n` +
-    `Exit codes: 0 done, 64 usage error (or a TUBAN_* setting out of range, or DB.SETUP: PostgreSQL refuses the database as set up), 1 failure, ${LOCKED};\n  each command's own (batch 2, user 65, …): tuban <command> --help`
+    `Exit codes: 0 done, 64 usage error (or a TUBAN_* setting the command uses out of range, or DB.SETUP: PostgreSQL refuses the database as set up), 1 failure, ${LOCKED};\n  each command's own (batch 2, user 65, …): tuban <command> --help`
   );
 }
 

@@ -54,7 +54,7 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
 }
 
 /** How long a stopping worker waits for its database pool to close: a query left waiting on a silent server holds it for ever. */
-const DATABASE_CLOSE_TIMEOUT_MS = 10_000;
+export const DATABASE_CLOSE_TIMEOUT_MS = 10_000;
 
 export async function workerCommand(flags: Flags): Promise<number> {
   const concurrency = Number(one(flags, 'concurrency') ?? '1');

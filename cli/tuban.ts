@@ -10,12 +10,12 @@
  *   tuban report --quarter 2026Q4             (quarterly summary, 零报告 lines)
  *   tuban backup [--out DIR] | tuban restore --from DIR   (the database and its evidence files)
  */
-import { config } from '../pipeline/config.js';
 import { TubanError } from '../schemas/errors.js';
 import { ConfigError, UsageError, parseFlags } from './args.js';
 import { checkFlags, isCommand, usage, type CommandName } from './commands.js';
 import { EXIT_DB_LOCKED } from './db-lock.js';
 import { tolerateClosedOutput } from './closed-output.js';
+import { checkSettings } from './settings-check.js';
 
 async function main(argv: string[]): Promise<number> {
   tolerateClosedOutput(process.stdout);
@@ -37,9 +37,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   checkFlags(command, flags);
-  // The environment's settings, checked before any input is read: read lazily, a bad
-  // TUBAN_MAX_TILE_BYTES stopped a batch only once its plan, --out and first tile were under way.
-  config();
+  // The environment's settings, checked before any input is read: those this command uses stop it
+  // when bad (exit 64), the others are a warning (settings-check.ts).
+  for (const warning of checkSettings(command)) process.stderr.write(`${warning}\n`);
   // Loaded on demand: the pipeline's modules (detector, GeoTIFF, database) are not needed to print usage or refuse a flag.
   const run: Record<CommandName, () => Promise<number>> = {
     batch: async () => (await import('./batch-command.js')).batchCommand(flags),

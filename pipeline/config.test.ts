@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultInflateWorkers, inflateWorkersFrom } from '../geo/tiff/inflate-pool.js';
 import { TubanError } from '../schemas/errors.js';
-import { loadConfig } from './config.js';
+import { loadConfig, settingsUsedBy, type IgnoredSetting } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -69,5 +69,19 @@ describe('loadConfig', () => {
       expect((err as TubanError).code).toBe('CONFIG.INVALID');
       expect((err as TubanError).message).toContain(Object.keys(env)[0]);
     }
+  });
+
+  it('refuses only the bad settings a command uses; the others are listed, and their fields throw if read', () => {
+    const env = { TUBAN_SCORE_WORKERS: 'many', TUBAN_LOG_LEVEL: 'loud', PORT: '9090' };
+    const ignored: IgnoredSetting[] = [];
+    const c = loadConfig(env, settingsUsedBy('serve'), ignored);
+    expect(c.port).toBe(9090);
+    expect(ignored.map((i) => i.name).sort()).toEqual(['TUBAN_LOG_LEVEL', 'TUBAN_SCORE_WORKERS']);
+    expect(ignored.find((i) => i.name === 'TUBAN_SCORE_WORKERS')?.problem).toBe("TUBAN_SCORE_WORKERS must be a whole number ≥ 0, got 'many'");
+    // Read by a command the table does not give it to: stopped there, not run on a default.
+    expect(() => c.scoreWorkers).toThrow("TUBAN_SCORE_WORKERS must be a whole number ≥ 0, got 'many'");
+    expect(() => c.logLevel).toThrow(/TUBAN_LOG_LEVEL/);
+    // The worker uses both: each named in one CONFIG.INVALID.
+    expect(() => loadConfig(env, settingsUsedBy('worker'))).toThrow(/TUBAN_LOG_LEVEL: .*; TUBAN_SCORE_WORKERS must be/);
   });
 });

@@ -37,6 +37,72 @@ const envSchema = z.object({
   TUBAN_TRUST_PROXY: optional(z.string()),
 });
 
+export type SettingName = keyof typeof envSchema.shape;
+
+const DATABASE_COMMANDS = ['batch', 'migrate', 'worker', 'status', 'serve', 'user', 'ledger', 'report', 'backup', 'restore'] as const;
+const QUEUE_COMMANDS = ['batch', 'worker', 'status'] as const; // batch: with --queue
+const TILE_COMMANDS = ['batch', 'worker'] as const;
+
+/**
+ * The `tuban` commands that read each setting (cli/settings-used.test.ts derives it from their code):
+ * a bad value stops those before they make anything, and is only a warning to the others, so a
+ * worker-only tuning variable mistyped in the EnvironmentFile that `tuban serve`, `tuban worker` and
+ * the backup cron share stops the workers, not the server and the backups. The embedded database's
+ * template settings go with every command that opens a database (`--db` may name a directory).
+ */
+export const SETTING_USERS = {
+  DATABASE_URL: DATABASE_COMMANDS,
+  REDIS_URL: QUEUE_COMMANDS,
+  // batch loads the worker's code for --queue (start-worker.ts reads it) without running it: its own level is --log-level's,
+  // but cli/settings-used.test.ts counts what the code a command loads reads, so a bad value still stops it, as before.
+  TUBAN_LOG_LEVEL: TILE_COMMANDS,
+  TUBAN_QUEUE_NAME: QUEUE_COMMANDS,
+  TUBAN_QUEUE_PREFIX: QUEUE_COMMANDS,
+  TUBAN_MAX_TILE_BYTES: TILE_COMMANDS,
+  TUBAN_SCORE_WORKERS: TILE_COMMANDS,
+  // serve decodes the imagery it cuts with the same pool.
+  TUBAN_INFLATE_WORKERS: [...TILE_COMMANDS, 'serve'],
+  TUBAN_IMAGERY_WORKERS: ['serve'],
+  TUBAN_SECRET: ['serve'],
+  TUBAN_DATA: ['serve', 'backup', 'restore'],
+  PORT: ['serve'],
+  TUBAN_CACHE_DIR: DATABASE_COMMANDS,
+  TUBAN_DB_TEMPLATE: DATABASE_COMMANDS,
+  TUBAN_TRUST_PROXY: ['serve'],
+} as const satisfies Record<SettingName, readonly string[]>;
+
+export const SETTING_NAMES = Object.keys(envSchema.shape) as SettingName[];
+
+/** The Config field each setting gives (the test that derives SETTING_USERS maps the code's reads back). */
+export const SETTING_FIELDS = {
+  DATABASE_URL: 'databaseUrl',
+  REDIS_URL: 'redisUrl',
+  TUBAN_LOG_LEVEL: 'logLevel',
+  TUBAN_QUEUE_NAME: 'queueName',
+  TUBAN_QUEUE_PREFIX: 'queuePrefix',
+  TUBAN_MAX_TILE_BYTES: 'maxTileBytes',
+  TUBAN_SCORE_WORKERS: 'scoreWorkers',
+  TUBAN_INFLATE_WORKERS: 'inflateWorkers',
+  TUBAN_IMAGERY_WORKERS: 'imageryWorkers',
+  TUBAN_SECRET: 'secret',
+  TUBAN_DATA: 'dataDir',
+  PORT: 'port',
+  TUBAN_CACHE_DIR: 'cacheDir',
+  TUBAN_DB_TEMPLATE: 'dbTemplate',
+  TUBAN_TRUST_PROXY: 'trustProxy',
+} as const satisfies Record<SettingName, keyof Config>;
+
+/** The settings `command` reads (SETTING_USERS). */
+export function settingsUsedBy(command: string): Set<SettingName> {
+  return new Set(SETTING_NAMES.filter((n) => (SETTING_USERS[n] as readonly string[]).includes(command)));
+}
+
+/** A bad value of a setting the command does not use: its message, for a warning. */
+export interface IgnoredSetting {
+  name: SettingName;
+  problem: string;
+}
+
 export interface Config {
   /** PostgreSQL URL or embedded database directory; `--db` wins. Unset: `.tuban/db` for batch/migrate, required for worker/status. */
   databaseUrl: string | undefined;
@@ -73,32 +139,62 @@ export interface Config {
   trustProxy: string | undefined;
 }
 
-/** Parse an environment (process.env by default); throws TubanError('CONFIG.INVALID') naming the variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const res = envSchema.safeParse(env);
-  if (!res.success) {
-    const msg = res.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ');
-    throw new TubanError('CONFIG.INVALID', msg, 'environment');
+/**
+ * Parse an environment (process.env by default); throws TubanError('CONFIG.INVALID') naming each bad
+ * variable among `uses` (every setting by default). A bad one not among them is pushed onto
+ * `ignored`, and its field throws that CONFIG.INVALID when read: were a command to read a setting
+ * SETTING_USERS does not give it, it would stop there, not run on a default nobody chose.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, uses: ReadonlySet<SettingName> = new Set(SETTING_NAMES), ignored: IgnoredSetting[] = []): Config {
+  const problems = new Map<SettingName, string>();
+  const e: Partial<Record<SettingName, unknown>> = {};
+  for (const name of SETTING_NAMES) {
+    const res = envSchema.shape[name].safeParse(env[name]);
+    if (res.success) e[name] = res.data;
+    else problems.set(name, `${name}: ${res.error.issues.map((i) => i.message).join('; ')}`);
   }
-  const e = res.data;
-  return {
-    databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
-    logLevel: e.TUBAN_LOG_LEVEL ?? 'info',
-    queueName: e.TUBAN_QUEUE_NAME ?? 'tuban',
-    queuePrefix: e.TUBAN_QUEUE_PREFIX ?? 'tuban',
-    // Half of this machine's memory by default: the rest is for strips, decoded blocks and the database.
-    maxTileBytes: maxTileBytesFrom(e.TUBAN_MAX_TILE_BYTES) ?? Math.floor(totalmem() / 2),
-    scoreWorkers: scoreWorkersFrom(e.TUBAN_SCORE_WORKERS),
-    inflateWorkers: inflateWorkersFrom(e.TUBAN_INFLATE_WORKERS),
-    imageryWorkers: imageryWorkersFrom(e.TUBAN_IMAGERY_WORKERS),
-    secret: e.TUBAN_SECRET,
-    dataDir: e.TUBAN_DATA ?? '.tuban/data',
-    port: e.PORT ?? 8080,
-    cacheDir: e.TUBAN_CACHE_DIR ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tuban'),
-    dbTemplate: e.TUBAN_DB_TEMPLATE !== 'off',
-    trustProxy: trustProxyFrom(e.TUBAN_TRUST_PROXY),
+  const v = e as z.infer<typeof envSchema>;
+  /** `from(v)`, or `fallback` with the problem noted, when it refuses the value. */
+  const checked = <T>(name: SettingName, from: () => T, fallback: T): T => {
+    if (problems.has(name)) return fallback;
+    try {
+      return from();
+    } catch (err) {
+      if (!(err instanceof TubanError) || err.code !== 'CONFIG.INVALID') throw err;
+      problems.set(name, err.subject ? err.message.slice(err.subject.length + 2) : err.message);
+      return fallback;
+    }
   };
+  const config: Config = {
+    databaseUrl: v.DATABASE_URL,
+    redisUrl: v.REDIS_URL,
+    logLevel: v.TUBAN_LOG_LEVEL ?? 'info',
+    queueName: v.TUBAN_QUEUE_NAME ?? 'tuban',
+    queuePrefix: v.TUBAN_QUEUE_PREFIX ?? 'tuban',
+    // Half of this machine's memory by default: the rest is for strips, decoded blocks and the database.
+    maxTileBytes: checked('TUBAN_MAX_TILE_BYTES', () => maxTileBytesFrom(v.TUBAN_MAX_TILE_BYTES), undefined) ?? Math.floor(totalmem() / 2),
+    scoreWorkers: checked('TUBAN_SCORE_WORKERS', () => scoreWorkersFrom(v.TUBAN_SCORE_WORKERS), undefined),
+    inflateWorkers: checked('TUBAN_INFLATE_WORKERS', () => inflateWorkersFrom(v.TUBAN_INFLATE_WORKERS), 0),
+    imageryWorkers: checked('TUBAN_IMAGERY_WORKERS', () => imageryWorkersFrom(v.TUBAN_IMAGERY_WORKERS), undefined),
+    secret: v.TUBAN_SECRET,
+    dataDir: v.TUBAN_DATA ?? '.tuban/data',
+    port: v.PORT ?? 8080,
+    cacheDir: v.TUBAN_CACHE_DIR ?? join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tuban'),
+    dbTemplate: v.TUBAN_DB_TEMPLATE !== 'off',
+    trustProxy: checked('TUBAN_TRUST_PROXY', () => trustProxyFrom(v.TUBAN_TRUST_PROXY), undefined),
+  };
+  const refused = [...problems].filter(([name]) => uses.has(name));
+  if (refused.length > 0) throw new TubanError('CONFIG.INVALID', refused.map(([, msg]) => msg).join('; '), 'environment');
+  for (const [name, problem] of problems) {
+    ignored.push({ name, problem });
+    Object.defineProperty(config, SETTING_FIELDS[name], {
+      enumerable: true,
+      get: () => {
+        throw new TubanError('CONFIG.INVALID', problem, 'environment');
+      },
+    });
+  }
+  return config;
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -148,8 +244,18 @@ function imageryWorkersFrom(v: string | undefined): number | undefined {
 
 let cached: Config | undefined;
 
-/** This process's settings, read from process.env on first use. */
+/** This process's settings, read from process.env on first use (every setting checked, unless configureFor came first). */
 export function config(): Config {
   cached ??= loadConfig();
   return cached;
+}
+
+/**
+ * Reads this process's settings for a command that uses `uses` (settingsUsedBy): throws
+ * CONFIG.INVALID for a bad one of them; returns the bad ones it ignores, for the command to warn of.
+ */
+export function configureFor(uses: ReadonlySet<SettingName>): IgnoredSetting[] {
+  const ignored: IgnoredSetting[] = [];
+  cached = loadConfig(process.env, uses, ignored);
+  return ignored;
 }

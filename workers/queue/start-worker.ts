@@ -81,11 +81,16 @@ export interface WorkerHandle {
  * How long a closing worker waits for the job it runs while Redis answers: a 10980² tile takes
  * 18–30 s and stops only between its stages, and a job left running is handed back only by the stall
  * check (~2½ min later). Under systemd's default TimeoutStopSec (90 s) with the database's close
- * (10 s) and the disconnect (1 s) after it, so systemd never has to SIGKILL.
+ * (10 s) and the disconnect (1 s) after it, so systemd never has to SIGKILL (README's tuban-worker@.service;
+ * cli/systemd-unit.test.ts adds these up).
  */
 export const JOB_CLOSE_TIMEOUT_MS = 60_000;
 /** How long the question "does Redis answer now?" may take, at a close's deadline. */
-const REDIS_PING_TIMEOUT_MS = 2000;
+export const REDIS_PING_TIMEOUT_MS = 2000;
+/** How long closing waits before asking whether Redis answers (the default of `closeTimeoutMs`). */
+export const WORKER_CLOSE_TIMEOUT_MS = 10_000;
+/** How long a close that did not complete waits for the disconnect. */
+export const DISCONNECT_TIMEOUT_MS = 1000;
 
 /** Least time between two progress updates of a job, and before its first. */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -244,7 +249,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
       closing ??= (async () => {
         for (const s of CLOSE_SIGNALS) process.off(s, onSignal);
         shutdown.abort(new TubanError('QUEUE.TRANSIENT', 'worker shutting down'));
-        const timeoutMs = opts.closeTimeoutMs ?? 10_000;
+        const timeoutMs = opts.closeTimeoutMs ?? WORKER_CLOSE_TIMEOUT_MS;
         const jobTimeoutMs = Math.max(timeoutMs, opts.jobCloseTimeoutMs ?? JOB_CLOSE_TIMEOUT_MS);
         const t0 = Date.now();
         const finished = worker.close().then(
@@ -279,7 +284,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
           log.error({ waitedS }, `the worker did not finish closing within ${waitedS} s though Redis at ${redis} answers and no job runs; disconnected (a job this worker held is recovered by the stall check)`);
         }
         // disconnect() stops ioredis reconnecting, so nothing keeps the process alive.
-        await Promise.race([worker.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+        await Promise.race([worker.disconnect().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS).unref())]);
         return false;
       })();
       return closing;

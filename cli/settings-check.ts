@@ -1,0 +1,23 @@
+/**
+ * The environment's settings for one command, checked before it reads any input (a bad
+ * TUBAN_MAX_TILE_BYTES once stopped a batch only once its plan, --out and first tile were under way).
+ * Only the settings the command uses can stop it (pipeline/config.ts, SETTING_USERS): `tuban serve`,
+ * `tuban worker` and the backup cron share one EnvironmentFile, and a worker-only variable mistyped
+ * there must not take the server or the backups down with the workers.
+ */
+import { configureFor, SETTING_NAMES, settingsUsedBy } from '../pipeline/config.js';
+import { nearest, type CommandName } from './commands.js';
+
+/** Throws CONFIG.INVALID for a bad setting `command` uses; returns one warning line per thing it goes on past. */
+export function checkSettings(command: CommandName, env: Record<string, string | undefined> = process.env): string[] {
+  const warnings = configureFor(settingsUsedBy(command)).map(({ name, problem }) => `tuban: warning: ${problem} (ignored: tuban ${command} does not use ${name})`);
+  // A misspelt name is otherwise silently unset. Only names near a setting: the test harness's
+  // TUBAN_TEST_* and other tools' variables are none of Tuban's business.
+  const known: readonly string[] = SETTING_NAMES;
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('TUBAN_') || known.includes(name)) continue;
+    const near = nearest(name, known);
+    if (near) warnings.push(`tuban: warning: ${name} is not a Tuban setting (did you mean ${near}?); ignored`);
+  }
+  return warnings;
+}
