@@ -11,6 +11,7 @@ import { TubanError } from '../schemas/errors.js';
 import { openGeoTiff, DEFAULT_MAX_WINDOW_BYTES } from './tiff/open-geotiff.js';
 import type { BandScaling, GeoTiffFile, ReadInfo } from './tiff/open-geotiff.js';
 import { coarseMapBounds, gridCoarseMap, integerShift, warpBilinear } from './warp.js';
+import { OneValueWatch } from './one-value-watch.js';
 import type { CoarseMap } from './warp.js';
 
 /** A tile as catalogued: one multiband file, or one file per Sentinel-2 band. */
@@ -50,6 +51,11 @@ export interface TileReader {
    * returned (strip loops allocate once instead of per strip — GC, first-touch of fresh memory).
    */
   readWindow(win: Window, bands: BandName[], reuse?: Raster): Promise<Raster>;
+  /**
+   * The one value of each band where every valid pixel read so far held it (at least `minPixels`
+   * read): a file that is not imagery (one-value-watch.ts); null for imagery.
+   */
+  oneValueBands(minPixels: number): Partial<Record<BandName, number>> | null;
   close(): Promise<void>;
 }
 
@@ -59,6 +65,8 @@ export interface AlignedSource {
    * overlap; `valid` 0 where no tile has data for every band. `reuse` as for `readWindow`.
    */
   readAligned(target: Grid, bands: BandName[], reuse?: Raster): Promise<Raster>;
+  /** The tiles read so far whose every valid pixel read held one value in each band (TileReader.oneValueBands); a source that does not watch has none. */
+  oneValueTiles?(minPixels: number): { info: TileInfo; values: Partial<Record<BandName, number>> }[];
   close(): Promise<void>;
 }
 
@@ -149,6 +157,7 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
   const step = opts.warpStep ?? 32;
   const files = new Map<string, Promise<GeoTiffFile>>();
   let closed = false;
+  const watch = new OneValueWatch();
   const fileFor = (path: string): Promise<GeoTiffFile> => {
     let f = files.get(path);
     if (!f) {
@@ -208,12 +217,15 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       for (const [band, scaling] of scaled) applyScaling(band, scaling);
       // Band by band, so each pass streams through one array.
       const valid = raster.valid.fill(1);
-      if (!maybeNaN) return raster;
-      for (const band of outs) {
-        for (let i = 0; i < band.length; i++) if (band[i] !== band[i]) valid[i] = 0;
+      if (maybeNaN) {
+        for (const band of outs) {
+          for (let i = 0; i < band.length; i++) if (band[i] !== band[i]) valid[i] = 0;
+        }
       }
+      watch.see(bands, outs, valid);
       return raster;
     },
+    oneValueBands: (minPixels) => watch.oneValue(minPixels),
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
@@ -268,11 +280,13 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
   const cap = opts.maxWindowBytes ?? DEFAULT_MAX_WINDOW_BYTES;
   const step = opts.warpStep ?? 32;
   const readers = new Map<string, Promise<TileReader>>();
+  const opened: { info: TileInfo; reader: TileReader }[] = [];
   let closed = false;
   const readerFor = (info: TileInfo): Promise<TileReader> => {
     let r = readers.get(info.id);
     if (!r) {
       r = openTile(info, opts);
+      r.then((reader) => opened.push({ info, reader }), () => {});
       readers.set(info.id, r);
     }
     return r;
@@ -321,6 +335,12 @@ export async function openMosaic(infos: TileInfo[], opts: TileReaderOptions = {}
         }
       }
       return raster;
+    },
+    oneValueTiles(minPixels: number) {
+      return opened.flatMap(({ info, reader }) => {
+        const values = reader.oneValueBands(minPixels);
+        return values ? [{ info, values }] : [];
+      });
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -271,7 +271,7 @@ function takenOverWarnings(tiles: TileOutcome[]): string[] {
  * large for its memory cap) say nothing of the imagery, a chunk that does not decode does.
  */
 export function whyNotRead(code: string): string {
-  return code === 'INPUT.NOT_FOUND' ? 'was not found here' : code === 'RASTER.TOO_LARGE' ? 'is too large for this machine' : code === 'TILE.UNREADABLE' ? 'did not decode' : 'could not be read';
+  return code === 'INPUT.NOT_FOUND' ? 'was not found here' : code === 'RASTER.TOO_LARGE' ? 'is too large for this machine' : code === 'TILE.UNREADABLE' ? 'did not decode' : code === 'TILE.NOT_OBSERVABLE' ? 'is not imagery (one value in every band)' : 'could not be read';
 }
 
 /** Why the file was not read now, in the words of its code. */

@@ -239,7 +239,12 @@ async function fitAndScore(
       pair.file,
     );
   }
-  return { fitted, scores: await stream.run(fitted.pair, { fit: fitted.fit, signal: opts.signal, progress: (f) => progress(f * 0.7), timer }) };
+  const scores = await stream.run(fitted.pair, { fit: fitted.fit, signal: opts.signal, progress: (f) => progress(f * 0.7), timer });
+  // Both epochs are read in full now: a file of one value in every band is not imagery, rejected
+  // before its "no change" (or its prior's false change) is drawn.
+  const notImagery = pair.notImagery?.();
+  if (notImagery) throw notImagery;
+  return { fitted, scores };
 }
 
 /** The least share of a tile's sample under weather in one epoch that rejects it (see detectPair). */

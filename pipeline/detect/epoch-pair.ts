@@ -7,6 +7,8 @@
  */
 import type { BandName, Grid, Raster, Window } from '../../geo/raster.js';
 import type { AlignedSource, TileReader } from '../../geo/tile-reader.js';
+import type { TubanError } from '../../schemas/errors.js';
+import { notImageryError } from './not-imagery.js';
 
 export interface EpochPair {
   /** Tile id (detections, shutdown errors) and the file named by errors about the tile. */
@@ -20,11 +22,13 @@ export interface EpochPair {
   moving: AlignedSource;
   /** Which epoch `fixed` holds: 'after' in the product, 'before' in the accuracy harness. */
   fixedEpoch: 'after' | 'before';
+  /** Asked once both epochs are read in full: the rejection of an epoch's file that is not imagery (not-imagery.ts), or null. */
+  notImagery?: () => TubanError | null;
 }
 
 /** The product's pair: the current tile, with the prior mosaic warped onto it. */
 export function tilePair(current: TileReader, prior: AlignedSource): EpochPair {
-  return { id: current.info.id, file: current.info.files[0], afterDate: current.info.date, grid: current.info.grid, fixed: current, moving: prior, fixedEpoch: 'after' };
+  return { id: current.info.id, file: current.info.files[0], afterDate: current.info.date, grid: current.info.grid, fixed: current, moving: prior, fixedEpoch: 'after', notImagery: () => notImageryError(current, prior) };
 }
 
 /** The fixed and moving rasters of one window, as before/after. */
