@@ -11,6 +11,7 @@
 import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { booleanIntersects } from '@turf/boolean-intersects';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../../fixtures/synthetic-scene.js';
@@ -179,6 +180,56 @@ describe('a batch run again', () => {
     expect(again.report.tiles.map((t) => [t.status, t.keptFromEarlierRun?.file, t.keptFromEarlierRun?.error.code])).toEqual([['done', prior, 'TILE.UNREADABLE']]);
     expect(again.report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[prior, 'TILE.UNREADABLE']]);
     expect(again.report.warnings.filter((w) => w.startsWith(`${prior}: cannot be read now`))).toHaveLength(1);
+    expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
+  }, 300_000);
+
+  // A prior that cannot be read here now makes a tile fall back to the priors left (less ground, or an
+  // older month): on a re-run that would replace the polygons its earlier run found against that prior.
+  it("keeps it likewise when a prior its earlier run compared the tile with cannot be read now, though priors are left; one that run could not read either is fallen back past as then", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-unread-newer-prior-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    // One current tile over four prior tiles (the same scene cut 2 × 2): each prior serves a quarter of it.
+    const cur = await generateScene({ dir: join(d, 'a'), size: 256, seed: 7, tilesPerSide: 1 });
+    const pri = await generateScene({ dir: join(d, 'b'), size: 256, seed: 7, tilesPerSide: 2, tileOverlap: 1 });
+    const a = () => BatchArgsSchema.parse({ epoch: cur.epoch, tiles: [cur.currentDir], prior: [pri.priorDir], zones: [cur.zonesPath] });
+    const db = await freshDb();
+    const { plan } = await planForRun(a());
+    expect([plan.tiles.length, plan.prior.length]).toEqual([1, 4]);
+    // The priors by how many of the scene's planted changes they serve: P, serving fewest, is broken
+    // from the first run on; Q, serving most, only once the batch has run twice.
+    const served = plan.prior.map((p) => ({ file: p.files[0], n: cur.planted.filter((c) => booleanIntersects(c.geometry, p.footprint)).length })).sort((x, y) => x.n - y.n);
+    const [P, Q] = [served[0].file, served[3].file];
+    expect(served[3].n).toBeGreaterThan(0);
+    await breakFirstChunk(P);
+
+    const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
+    // A first run falls back past P, as documented.
+    expect(first.report.tiles.map((t) => [t.status, t.rejectedPriors?.map((r) => r.subject)])).toEqual([['done', [P]]]);
+    const before = await month();
+    expect(before.length).toBeGreaterThan(0);
+    for (const r of before) await openCase(db, r.code);
+
+    // P still broken: the earlier run compared the tile without it too, so this run does so again (not a keep).
+    const second = await runBatch(a(), { db, log, out: join(d, 'second') });
+    expect(second.report.batchId).toBe(first.report.batchId);
+    expect(second.report.tiles.map((t) => [t.status, t.keptFromEarlierRun, t.rejectedPriors?.map((r) => r.subject)])).toEqual([['done', undefined, [P]]]);
+    expect(await month()).toEqual(before);
+
+    // Q, which the earlier runs compared the tile with, broken too: the tile does not fall back to the two priors left.
+    await breakFirstChunk(Q);
+    const again = await runBatch(a(), { db, log, out: join(d, 'again') });
+    expect(again.report.batchId).toBe(first.report.batchId);
+    expect(await month()).toEqual(before);
+    expect((await db.query('SELECT code FROM polygons_gone')).rows).toEqual([]);
+    const outcome = again.report.tiles[0];
+    expect([outcome.status, outcome.detections, outcome.notObservedM2]).toEqual(['done', second.report.tiles[0].detections, second.report.tiles[0].notObservedM2]);
+    expect(outcome.keptFromEarlierRun).toMatchObject({ file: Q, error: { code: 'TILE.UNREADABLE' }, rejectedPriors: [{ subject: P, error: { code: 'TILE.UNREADABLE' } }] });
+    expect(again.report.rejected.map((r) => r.subject).sort()).toEqual([P, Q].sort());
+    const warning = again.report.warnings.filter((w) => w.startsWith(`${Q}: `));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toMatch(/: cannot be read now \(TILE\.UNREADABLE: .+\); tile .* kept from this batch's earlier run .* its other prior\(s\) .* could not be read now either\. The imagery file is damaged/);
+    expect(warning[0]).toContain(P);
     expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
   }, 300_000);
 
