@@ -41,7 +41,7 @@ export interface TileOutcome {
   keptFromEarlierRun?: { file: string; error: RejectedInput['error']; storedAt: string; rejectedPriors?: RejectedInput[] };
   /**
    * A tile rejected at finalising though its tile job kept its earlier result: batch `takenOverBy` of
-   * the month compared the tile and finished meanwhile, so its polygons there are the month's. Absent otherwise.
+   * the month compared the tile and stored its result meanwhile, so its polygons there (or none) are the month's. Absent otherwise.
    */
   takenOverBy?: string;
   pixels: number;

@@ -170,7 +170,7 @@ async function rejectRows(tx: Queryable, batchId: string, tileId: string, error:
 
 /**
  * Kept tiles (`keptFromEarlierRun`) of the batch whose kept result is no longer the month's: another
- * batch of the month compared the tile and finished after the keep was decided (a tile job decides
+ * batch of the month compared the tile and stored its result after the keep was decided (a tile job decides
  * hours before finalising on a queue). Each is rejected now as `rejectTile` would have (its rows
  * go, its footprint is not observed), its outcome naming the batch that took it over (`takenOverBy`).
  * Run in finalise's storing transaction (and once before, so its detections are not routed), it
@@ -234,16 +234,19 @@ async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Pr
 /**
  * Of a tile row `t` of batch `b`: the batch that took the tile's result over since it was stored, or
  * NULL while it is still what the month holds on the tile. Taken over: the batch was replaced, or
- * another batch of the month that compared the tile finished after this batch last finished or read
- * it (its polygons there, or none, are the month's), or another batch's polygons hold the tile now
- * (a batch stores its polygons, replacing the tile's, before it is marked finished). The one notion for keeping a tile's earlier
- * result (`earlierReadOf`) and for checking the keep again when finalising (`unkeepTakenOver`).
+ * another batch of the month that compared the tile stored its result of it (its polygons there, or
+ * none: `storedAt`, stamped by its storing transaction) or finished after this batch last finished or
+ * read it, or another batch's polygons hold the tile now. A batch that has read the tile and not yet
+ * stored is not counted: its store will replace the month's polygons there (codes inherited), while
+ * dropping this batch's result first would leave the ground bare, cases withdrawn, should it never
+ * finish. The one notion for keeping a tile's earlier result (`earlierReadOf`) and for checking the
+ * keep again when finalising (`unkeepTakenOver`).
  */
 const TAKEN_OVER_BY = `COALESCE(b.replaced_by, (
   SELECT o.id FROM batches o JOIN tiles ot ON ot.batch_id = o.id
   WHERE o.epoch = b.epoch AND o.id <> b.id AND ot.tile_id = t.tile_id AND ot.role = 'current' AND ot.status = 'done'
-    AND o.finished_at > GREATEST(b.finished_at, t.updated_at)
-  ORDER BY o.finished_at DESC, o.id LIMIT 1), (
+    AND GREATEST(o.finished_at, (ot.info->>'storedAt')::timestamptz) > GREATEST(b.finished_at, t.updated_at)
+  ORDER BY GREATEST(o.finished_at, (ot.info->>'storedAt')::timestamptz) DESC, o.id LIMIT 1), (
   SELECT p.batch_id FROM polygons p WHERE p.epoch = b.epoch AND p.tile_id = t.tile_id AND p.batch_id <> b.id
   ORDER BY p.batch_id LIMIT 1))`;
 

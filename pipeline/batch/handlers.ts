@@ -199,7 +199,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const models = modelsFor(params, plan.tiles.map((t) => t.bands));
       const stamp = detectorStamp(params, models);
       // A kept tile (keptFromEarlierRun) whose result another batch of the month took over since its
-      // tile job decided (it read the tile and finished meanwhile: hours on a queue) is rejected now,
+      // tile job decided (it read the tile and stored its result meanwhile: hours on a queue) is rejected now,
       // before its detections are routed; the storing transaction checks again.
       let tiles = await store.loadTileOutcomes(db, batchId);
       const untaken = async (q: Queryable) => {

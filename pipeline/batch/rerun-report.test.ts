@@ -192,7 +192,7 @@ describe('a batch run again', () => {
     const cur = await generateScene({ dir: join(d, 'a'), size: 256, seed: 7, tilesPerSide: 1 });
     const pri = await generateScene({ dir: join(d, 'b'), size: 256, seed: 7, tilesPerSide: 2, tileOverlap: 1 });
     const a = () => BatchArgsSchema.parse({ epoch: cur.epoch, tiles: [cur.currentDir], prior: [pri.priorDir], zones: [cur.zonesPath] });
-    const db = await freshDb();
+    const db = await serverOrFreshDb();
     const { plan } = await planForRun(a());
     expect([plan.tiles.length, plan.prior.length]).toEqual([1, 4]);
     // The priors by how many of the scene's planted changes they serve: P, serving fewest, is broken
@@ -279,11 +279,13 @@ describe('a batch run again', () => {
   // that reads the tile meanwhile (corrected zones, another worker that sees the file) and finishes
   // first took it over, and the keep must not bring the earlier result back over its polygons.
   // Z stores its polygons (replacing the tile's) in one transaction and is marked finished in a later
-  // one: between the two, its polygons on the tile say it took the tile over.
+  // one: between the two, its polygons on the tile, or (finding none there) its stored result of the
+  // tile, say it took the tile over.
   it.each([
-    ['finished', false],
-    ['stored its polygons over, not yet marked finished', true],
-  ])('does not keep a tile another batch of the month read and %s after the tile job kept it: finalising checks again, and says so', async (_, unfinished) => {
+    ['finished', false, 50],
+    ['stored its polygons over, not yet marked finished', true, 50],
+    ['stored its result (no polygon there) over, not yet marked finished', true, 1e9],
+  ])('does not keep a tile another batch of the month read and %s after the tile job kept it: finalising checks again, and says so', async (_, unfinished, mmuM2) => {
     const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-taken-late-'));
     cleanup.push(() => rm(d, { recursive: true, force: true }));
     const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
@@ -309,11 +311,12 @@ describe('a batch run again', () => {
     expect((await loadTileOutcomes(db, plan.batchId)).find((t) => t.tileId === victim)?.keptFromEarlierRun?.file).toBe(file);
 
     // Meanwhile Z reads the tile (another minimum mapping unit) and finishes over it.
-    const z = await runBatch(BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2: 50 }), { db, log, out: join(d, 'z') });
+    const z = await runBatch(BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2 }), { db, log, out: join(d, 'z') });
     const afterZ = await month();
     for (const r of afterZ) await openCase(db, r.code);
     const onVictim = (rows: typeof afterZ) => rows.filter((r) => r.tile_id === victim);
-    expect(onVictim(afterZ).length).toBeGreaterThan(0);
+    if (mmuM2 === 50) expect(onVictim(afterZ).length).toBeGreaterThan(0);
+    else expect(onVictim(afterZ)).toEqual([]);
     expect(onVictim(afterZ).every((r) => r.batch_id === z.report.batchId)).toBe(true);
     if (unfinished) await db.query('UPDATE batches SET finished_at = NULL WHERE id = $1', [z.report.batchId]);
 
@@ -337,6 +340,49 @@ describe('a batch run again', () => {
     const notObserved = await loadNotObserved(db, plan.batchId);
     expect(notObserved.features.filter((f) => f.properties.reason).map((f) => [f.properties.tile_id, f.properties.reason])).toEqual([[victim, 'TILE.UNREADABLE']]);
     expect(afterX.filter((r) => r.batch_id === plan.batchId && r.tile_id === victim)).toEqual([]);
+  }, 300_000);
+
+  // Z having only read the tile (its tile jobs done, not finalised: hours on a queue, or crashed) has
+  // not taken it over: X keeps its result, and Z's store, when it comes, replaces it keeping the codes
+  // of the sites it finds again. Dropping X's result at once would leave the ground bare, its cases
+  // withdrawn, and Z's sites issued under new codes.
+  it("keeps a tile another batch of the month has read but not yet stored a result of; that batch's store then takes the sites over with their codes", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-read-not-stored-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
+    const db = await serverOrFreshDb();
+    const X = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const x1 = await runBatch(X(), { db, log, out: join(d, 'x1') });
+    const month = async () =>
+      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+    for (const r of before) await openCase(db, r.code);
+    const count = new Map<string, number>();
+    for (const r of before) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
+    const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
+    const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
+    const good = await readFile(file);
+    const handlers = createHandlers({ db, log, mode: 'queue' });
+    const ctx = { progress: () => {}, signal: new AbortController().signal };
+
+    const x = await planAndStore(db, X(), log);
+    await breakFirstChunk(file);
+    for (const t of x.tiles) await handlers['tile.detect']({ batchId: x.batchId, tileId: t.tile.id }, ctx);
+    await writeFile(file, good);
+    // Z reads the tile, and has not finalised.
+    const z = await planAndStore(db, BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2: 50 }), log);
+    for (const t of z.tiles) await handlers['tile.detect']({ batchId: z.batchId, tileId: t.tile.id }, ctx);
+    expect((await loadTileOutcomes(db, z.batchId)).map((t) => t.status)).toEqual(['done']);
+
+    await handlers['batch.finalise']({ batchId: x.batchId }, ctx);
+    expect((await loadReport(db, x.batchId)).tiles.find((t) => t.tileId === victim)?.keptFromEarlierRun?.file).toBe(file);
+    expect(await month()).toEqual(before);
+    await handlers['batch.finalise']({ batchId: z.batchId }, ctx);
+    const onVictim = (await month()).filter((r) => r.tile_id === victim);
+    expect(onVictim.length).toBeGreaterThan(0);
+    expect(onVictim.every((r) => r.batch_id === z.batchId)).toBe(true);
+    const codesBefore = new Set(before.filter((r) => r.tile_id === victim).map((r) => r.code));
+    expect(onVictim.filter((r) => codesBefore.has(r.code)).length).toBeGreaterThan(0);
   }, 300_000);
 
   it("keeps a tile too large for this machine now (a smaller worker: the memory cap is not part of the batch id), says so, and counts this run's figures only", async () => {
