@@ -548,7 +548,8 @@ export async function storeBatchPolygons(
  */
 async function stampStoredTiles(tx: Queryable, batchId: string, tileIds: readonly string[]): Promise<void> {
   await tx.query(
-    `UPDATE tiles SET info = jsonb_set(COALESCE(info, '{}'::jsonb), '{storedAt}', to_jsonb(clock_timestamp())) WHERE batch_id = $1 AND tile_id = ANY($2::text[])`,
+    `UPDATE tiles SET info = jsonb_set(CASE WHEN jsonb_typeof(info) = 'object' THEN info ELSE '{}'::jsonb END, '{storedAt}', to_jsonb(clock_timestamp()))
+     WHERE batch_id = $1 AND tile_id = ANY($2::text[])`,
     [batchId, [...tileIds]],
   );
 }
