@@ -31,8 +31,9 @@ export interface TileOutcome {
    */
   rejectedPriors?: RejectedInput[];
   /**
-   * Set when this run could not read, find or fit the tile's file (`file`, why: `error`: damaged
-   * since, moved, over this machine's memory cap) and this batch's earlier run had read it, its result
+   * Set when this run could not read, find or fit the tile's file or a prior the earlier run compared
+   * it with (`file`, why: `error`: damaged since, moved, over this machine's memory cap) and this
+   * batch's earlier run had read the tile, its result
    * still the month's on the tile: that result (detections, not-observed outline, the numbers here but
    * timings and peak memory, this run's: none) is kept, stored at `storedAt` (ISO), and the tile
    * counts as compared; `rejectedPriors`: other priors that did not decode this time. Absent otherwise.
@@ -40,7 +41,7 @@ export interface TileOutcome {
   keptFromEarlierRun?: { file: string; error: RejectedInput['error']; storedAt: string; rejectedPriors?: RejectedInput[] };
   /**
    * A tile rejected at finalising though its tile job kept its earlier result: batch `takenOverBy` of
-   * the month compared the tile and finished meanwhile, so its polygons there are the month's. Absent otherwise.
+   * the month compared the tile and stored its result meanwhile, so its polygons there (or none) are the month's. Absent otherwise.
    */
   takenOverBy?: string;
   pixels: number;

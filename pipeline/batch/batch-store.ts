@@ -99,44 +99,66 @@ export async function saveTileResult(
  * A tile that is bad input: no detections of it remain, it is marked skipped and reported by name;
  * its footprint becomes not-observed ground, marked with the error code. Returns the outcome stored.
  *
- * Except a file this run cannot read, find or fit on this machine (`KEPT_WHEN_UNREAD`: nothing said
- * of the imagery's content) of a tile this batch's earlier run had read, while that result is still
- * the month's on the tile (`earlierReadOf`): that run's rows of the tile (detections, not-observed
- * outline, outcome) stay, marked `keptFromEarlierRun`, and finalising uses them as a tile read now.
- * Nobody looked at that ground again, so its polygons, codes and cases stay the month's as they were.
+ * Except a file this run cannot read, find or fit on this machine of a tile this batch's earlier run
+ * had read (`keepEarlierResult`): that run's result stays, and finalising uses it as a tile read now.
  */
 export async function rejectTile(
   db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput, footprint: repo.RejectedFootprint, undecoded?: UndecodedPriors,
 ): Promise<TileOutcome> {
-  // One statement, its rows in key order: two tiles rejecting two shared priors in opposite orders
-  // would otherwise lock their rows in opposite orders (a deadlock between two queue workers).
-  const rejectedNow = [...(undecoded?.rejected ?? []), rejected];
   const kept = await db.transaction(async (tx) => {
-    const earlier = KEPT_WHEN_UNREAD.has(rejected.error.code) ? await earlierReadOf(tx, batchId, tileId) : null;
-    if (earlier) {
-      const others = undecoded?.rejected ?? [];
-      // This run's figures are this run's: it spent no time on the tile, and the priors that did not
-      // decode in the earlier run are that run's (their ground stays in the kept outline).
-      const { rejectedPriors: _earlierRun, ...result } = earlier.outcome;
-      const keptOutcome: TileOutcome = {
-        ...result,
-        timings: {},
-        peakRssBytes: 0,
-        // A third run that still cannot read it keeps the same result: stored when it was read.
-        keptFromEarlierRun: { file: rejected.subject, error: rejected.error, storedAt: earlier.outcome.keptFromEarlierRun?.storedAt ?? earlier.storedAt, ...(others.length ? { rejectedPriors: others } : {}) },
-      };
-      await repo.recordRejected(tx, batchId, rejectedNow);
-      await setOutcome(tx, batchId, tileId, keptOutcome);
-      return keptOutcome;
-    }
+    const keptOutcome = await keepIn(tx, batchId, tileId, rejected, undecoded);
+    if (keptOutcome) return keptOutcome;
     await rejectRows(tx, batchId, tileId, rejected.error, footprint, undecoded);
-    await repo.recordRejected(tx, batchId, rejectedNow);
+    await repo.recordRejected(tx, batchId, rejectedNow(rejected, undecoded));
     return null;
   });
   if (kept) return kept;
   await setOutcome(db, batchId, tileId, outcome);
   return outcome;
 }
+
+/**
+ * This batch's earlier result of the tile, kept in place of reading it now, or null (nothing stored).
+ * Kept when `rejected` is a file this run cannot read, find or fit on this machine (`KEPT_WHEN_UNREAD`:
+ * nothing said of the imagery's content), the tile's own or a prior the earlier run compared it with,
+ * and that run's result is still the month's on the tile (`earlierReadOf`): its rows (detections,
+ * not-observed outline, outcome) stay, marked `keptFromEarlierRun`. Nobody looked at that ground
+ * again, and falling back to the priors left (less ground, an older month) would replace the
+ * polygons found against that prior: its polygons, codes and cases stay the month's as they were.
+ * A prior the earlier run could not read either (its `rejectedPriors`) is not kept for: that run
+ * compared the tile without it, as this one does falling back past it, and comes to the same.
+ */
+export async function keepEarlierResult(db: Database, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors): Promise<TileOutcome | null> {
+  return db.transaction((tx) => keepIn(tx, batchId, tileId, rejected, undecoded));
+}
+
+async function keepIn(tx: Queryable, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors): Promise<TileOutcome | null> {
+  if (!KEPT_WHEN_UNREAD.has(rejected.error.code)) return null;
+  const earlier = await earlierReadOf(tx, batchId, tileId);
+  // (A kept result names no rejectedPriors of the read it keeps: kept again, the same result.)
+  if (!earlier || earlier.outcome.rejectedPriors?.some((p) => p.subject === rejected.subject)) return null;
+  const others = undecoded?.rejected ?? [];
+  // This run's figures are this run's: it spent no time on the tile, and the priors that did not
+  // decode in the earlier run are that run's (their ground stays in the kept outline).
+  const { rejectedPriors: _earlierRun, ...result } = earlier.outcome;
+  const keptOutcome: TileOutcome = {
+    ...result,
+    timings: {},
+    peakRssBytes: 0,
+    // A third run that still cannot read it keeps the same result: stored when it was read.
+    keptFromEarlierRun: { file: rejected.subject, error: rejected.error, storedAt: earlier.outcome.keptFromEarlierRun?.storedAt ?? earlier.storedAt, ...(others.length ? { rejectedPriors: others } : {}) },
+  };
+  await repo.recordRejected(tx, batchId, rejectedNow(rejected, undecoded));
+  await setOutcome(tx, batchId, tileId, keptOutcome);
+  return keptOutcome;
+}
+
+/**
+ * Every input rejected by this tile job, in one statement, its rows in key order: two tiles rejecting
+ * two shared priors in opposite orders would otherwise lock their rows in opposite orders (a deadlock
+ * between two queue workers).
+ */
+const rejectedNow = (rejected: RejectedInput, undecoded?: UndecodedPriors): RejectedInput[] => [...(undecoded?.rejected ?? []), rejected];
 
 /** A rejected tile's rows: none of its detections, its footprint not observed (with the reason), marked skipped. */
 async function rejectRows(tx: Queryable, batchId: string, tileId: string, error: RejectedInput['error'], footprint: repo.RejectedFootprint, undecoded?: UndecodedPriors): Promise<void> {
@@ -148,7 +170,7 @@ async function rejectRows(tx: Queryable, batchId: string, tileId: string, error:
 
 /**
  * Kept tiles (`keptFromEarlierRun`) of the batch whose kept result is no longer the month's: another
- * batch of the month compared the tile and finished after the keep was decided (a tile job decides
+ * batch of the month compared the tile and stored its result after the keep was decided (a tile job decides
  * hours before finalising on a queue). Each is rejected now as `rejectTile` would have (its rows
  * go, its footprint is not observed), its outcome naming the batch that took it over (`takenOverBy`).
  * Run in finalise's storing transaction (and once before, so its detections are not routed), it
@@ -212,16 +234,19 @@ async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Pr
 /**
  * Of a tile row `t` of batch `b`: the batch that took the tile's result over since it was stored, or
  * NULL while it is still what the month holds on the tile. Taken over: the batch was replaced, or
- * another batch of the month that compared the tile finished after this batch last finished or read
- * it (its polygons there, or none, are the month's), or another batch's polygons hold the tile now
- * (a batch stores its polygons, replacing the tile's, before it is marked finished). The one notion for keeping a tile's earlier
- * result (`earlierReadOf`) and for checking the keep again when finalising (`unkeepTakenOver`).
+ * another batch of the month that compared the tile stored its result of it (its polygons there, or
+ * none: `storedAt`, stamped by its storing transaction) or finished after this batch last finished or
+ * read it, or another batch's polygons hold the tile now. A batch that has read the tile and not yet
+ * stored is not counted: its store will replace the month's polygons there (codes inherited), while
+ * dropping this batch's result first would leave the ground bare, cases withdrawn, should it never
+ * finish. The one notion for keeping a tile's earlier result (`earlierReadOf`) and for checking the
+ * keep again when finalising (`unkeepTakenOver`).
  */
 const TAKEN_OVER_BY = `COALESCE(b.replaced_by, (
   SELECT o.id FROM batches o JOIN tiles ot ON ot.batch_id = o.id
   WHERE o.epoch = b.epoch AND o.id <> b.id AND ot.tile_id = t.tile_id AND ot.role = 'current' AND ot.status = 'done'
-    AND o.finished_at > GREATEST(b.finished_at, t.updated_at)
-  ORDER BY o.finished_at DESC, o.id LIMIT 1), (
+    AND GREATEST(o.finished_at, (ot.info->>'storedAt')::timestamptz) > GREATEST(b.finished_at, t.updated_at)
+  ORDER BY GREATEST(o.finished_at, (ot.info->>'storedAt')::timestamptz) DESC, o.id LIMIT 1), (
   SELECT p.batch_id FROM polygons p WHERE p.epoch = b.epoch AND p.tile_id = t.tile_id AND p.batch_id <> b.id
   ORDER BY p.batch_id LIMIT 1))`;
 

@@ -93,6 +93,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
         const earlier = await filedEarlier;
         if (earlier) throw alreadyFiledError(t, plan.args.epoch, earlier);
       };
+      const keptEarlier = (kept: TileOutcome, e: TubanError): TileOutcome => {
+        tlog.warn({ code: e.code, file: e.subject, err: e.message, storedAt: kept.keptFromEarlierRun?.storedAt }, "file not read now (damaged, not found or too large here); the tile's result of this batch's earlier run is kept");
+        return kept;
+      };
       const undecodedRows = (left: readonly TileInfo[], named: typeof undecoded): store.UndecodedPriors | undefined =>
         named.length === 0
           ? undefined
@@ -152,6 +156,14 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             // version falls back only to priors it chose, whose bands are the tile's), in its order.
             const left = planned.filter((p) => !undecoded.some((u) => u.prior.id === p.id));
             if (left.length > 0) {
+              // Not read here now (damaged, not found, too large) though this batch's earlier run
+              // compared the tile with it: falling back would replace that run's polygons with an
+              // older comparison's, so its result is kept as for the tile's own file (keepEarlierResult).
+              if (store.KEPT_WHEN_UNREAD.has(e.code)) {
+                await planStored;
+                const kept = await store.keepEarlierResult(db, batchId, tileId, { subject: e.subject!, error: e.toJSON() }, undecodedRows([], undecoded.slice(0, -1)));
+                if (kept) return keptEarlier(kept, e);
+              }
               tlog.warn({ code: e.code, prior: e.subject, err: e.message, next: left.map((p) => p.files[0]) }, `prior tile ${whyNotRead(e.code)} (${e.code}); the tile falls back to the next prior over it`);
               priors = left;
               continue;
@@ -172,8 +184,8 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           };
           await planStored;
           const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named);
-          if (stored.keptFromEarlierRun) tlog.warn({ code: e.code, err: e.message, storedAt: stored.keptFromEarlierRun.storedAt }, "file not read now (damaged, not found or too large here); the tile's result of this batch's earlier run is kept");
-          else tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
+          if (stored.keptFromEarlierRun) return keptEarlier(stored, e);
+          tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
           return stored;
         }
       }
@@ -187,7 +199,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const models = modelsFor(params, plan.tiles.map((t) => t.bands));
       const stamp = detectorStamp(params, models);
       // A kept tile (keptFromEarlierRun) whose result another batch of the month took over since its
-      // tile job decided (it read the tile and finished meanwhile: hours on a queue) is rejected now,
+      // tile job decided (it read the tile and stored its result meanwhile: hours on a queue) is rejected now,
       // before its detections are routed; the storing transaction checks again.
       let tiles = await store.loadTileOutcomes(db, batchId);
       const untaken = async (q: Queryable) => {

@@ -11,6 +11,7 @@
 import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { booleanIntersects } from '@turf/boolean-intersects';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateScene, type SceneManifest } from '../../fixtures/synthetic-scene.js';
@@ -182,6 +183,56 @@ describe('a batch run again', () => {
     expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
   }, 300_000);
 
+  // A prior that cannot be read here now makes a tile fall back to the priors left (less ground, or an
+  // older month): on a re-run that would replace the polygons its earlier run found against that prior.
+  it("keeps it likewise when a prior its earlier run compared the tile with cannot be read now, though priors are left; one that run could not read either is fallen back past as then", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-unread-newer-prior-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    // One current tile over four prior tiles (the same scene cut 2 × 2): each prior serves a quarter of it.
+    const cur = await generateScene({ dir: join(d, 'a'), size: 256, seed: 7, tilesPerSide: 1 });
+    const pri = await generateScene({ dir: join(d, 'b'), size: 256, seed: 7, tilesPerSide: 2, tileOverlap: 1 });
+    const a = () => BatchArgsSchema.parse({ epoch: cur.epoch, tiles: [cur.currentDir], prior: [pri.priorDir], zones: [cur.zonesPath] });
+    const db = await serverOrFreshDb();
+    const { plan } = await planForRun(a());
+    expect([plan.tiles.length, plan.prior.length]).toEqual([1, 4]);
+    // The priors by how many of the scene's planted changes they serve: P, serving fewest, is broken
+    // from the first run on; Q, serving most, only once the batch has run twice.
+    const served = plan.prior.map((p) => ({ file: p.files[0], n: cur.planted.filter((c) => booleanIntersects(c.geometry, p.footprint)).length })).sort((x, y) => x.n - y.n);
+    const [P, Q] = [served[0].file, served[3].file];
+    expect(served[3].n).toBeGreaterThan(0);
+    await breakFirstChunk(P);
+
+    const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
+    // A first run falls back past P, as documented.
+    expect(first.report.tiles.map((t) => [t.status, t.rejectedPriors?.map((r) => r.subject)])).toEqual([['done', [P]]]);
+    const before = await month();
+    expect(before.length).toBeGreaterThan(0);
+    for (const r of before) await openCase(db, r.code);
+
+    // P still broken: the earlier run compared the tile without it too, so this run does so again (not a keep).
+    const second = await runBatch(a(), { db, log, out: join(d, 'second') });
+    expect(second.report.batchId).toBe(first.report.batchId);
+    expect(second.report.tiles.map((t) => [t.status, t.keptFromEarlierRun, t.rejectedPriors?.map((r) => r.subject)])).toEqual([['done', undefined, [P]]]);
+    expect(await month()).toEqual(before);
+
+    // Q, which the earlier runs compared the tile with, broken too: the tile does not fall back to the two priors left.
+    await breakFirstChunk(Q);
+    const again = await runBatch(a(), { db, log, out: join(d, 'again') });
+    expect(again.report.batchId).toBe(first.report.batchId);
+    expect(await month()).toEqual(before);
+    expect((await db.query('SELECT code FROM polygons_gone')).rows).toEqual([]);
+    const outcome = again.report.tiles[0];
+    expect([outcome.status, outcome.detections, outcome.notObservedM2]).toEqual(['done', second.report.tiles[0].detections, second.report.tiles[0].notObservedM2]);
+    expect(outcome.keptFromEarlierRun).toMatchObject({ file: Q, error: { code: 'TILE.UNREADABLE' }, rejectedPriors: [{ subject: P, error: { code: 'TILE.UNREADABLE' } }] });
+    expect(again.report.rejected.map((r) => r.subject).sort()).toEqual([P, Q].sort());
+    const warning = again.report.warnings.filter((w) => w.startsWith(`${Q}: `));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toMatch(/: cannot be read now \(TILE\.UNREADABLE: .+\); tile .* kept from this batch's earlier run .* its other prior\(s\) .* could not be read now either\. The imagery file is damaged/);
+    expect(warning[0]).toContain(P);
+    expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
+  }, 300_000);
+
   // A later batch of the month (other parameters) that read the tile took it over: its polygons there
   // (or none, where it found none) are the month's, and X's earlier result of it is not.
   it.each([
@@ -228,11 +279,13 @@ describe('a batch run again', () => {
   // that reads the tile meanwhile (corrected zones, another worker that sees the file) and finishes
   // first took it over, and the keep must not bring the earlier result back over its polygons.
   // Z stores its polygons (replacing the tile's) in one transaction and is marked finished in a later
-  // one: between the two, its polygons on the tile say it took the tile over.
+  // one: between the two, its polygons on the tile, or (finding none there) its stored result of the
+  // tile, say it took the tile over.
   it.each([
-    ['finished', false],
-    ['stored its polygons over, not yet marked finished', true],
-  ])('does not keep a tile another batch of the month read and %s after the tile job kept it: finalising checks again, and says so', async (_, unfinished) => {
+    ['finished', false, 50],
+    ['stored its polygons over, not yet marked finished', true, 50],
+    ['stored its result (no polygon there) over, not yet marked finished', true, 1e9],
+  ])('does not keep a tile another batch of the month read and %s after the tile job kept it: finalising checks again, and says so', async (_, unfinished, mmuM2) => {
     const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-taken-late-'));
     cleanup.push(() => rm(d, { recursive: true, force: true }));
     const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
@@ -258,11 +311,12 @@ describe('a batch run again', () => {
     expect((await loadTileOutcomes(db, plan.batchId)).find((t) => t.tileId === victim)?.keptFromEarlierRun?.file).toBe(file);
 
     // Meanwhile Z reads the tile (another minimum mapping unit) and finishes over it.
-    const z = await runBatch(BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2: 50 }), { db, log, out: join(d, 'z') });
+    const z = await runBatch(BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2 }), { db, log, out: join(d, 'z') });
     const afterZ = await month();
     for (const r of afterZ) await openCase(db, r.code);
     const onVictim = (rows: typeof afterZ) => rows.filter((r) => r.tile_id === victim);
-    expect(onVictim(afterZ).length).toBeGreaterThan(0);
+    if (mmuM2 === 50) expect(onVictim(afterZ).length).toBeGreaterThan(0);
+    else expect(onVictim(afterZ)).toEqual([]);
     expect(onVictim(afterZ).every((r) => r.batch_id === z.report.batchId)).toBe(true);
     if (unfinished) await db.query('UPDATE batches SET finished_at = NULL WHERE id = $1', [z.report.batchId]);
 
@@ -286,6 +340,49 @@ describe('a batch run again', () => {
     const notObserved = await loadNotObserved(db, plan.batchId);
     expect(notObserved.features.filter((f) => f.properties.reason).map((f) => [f.properties.tile_id, f.properties.reason])).toEqual([[victim, 'TILE.UNREADABLE']]);
     expect(afterX.filter((r) => r.batch_id === plan.batchId && r.tile_id === victim)).toEqual([]);
+  }, 300_000);
+
+  // Z having only read the tile (its tile jobs done, not finalised: hours on a queue, or crashed) has
+  // not taken it over: X keeps its result, and Z's store, when it comes, replaces it keeping the codes
+  // of the sites it finds again. Dropping X's result at once would leave the ground bare, its cases
+  // withdrawn, and Z's sites issued under new codes.
+  it("keeps a tile another batch of the month has read but not yet stored a result of; that batch's store then takes the sites over with their codes", async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-read-not-stored-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
+    const db = await serverOrFreshDb();
+    const X = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const x1 = await runBatch(X(), { db, log, out: join(d, 'x1') });
+    const month = async () =>
+      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+    for (const r of before) await openCase(db, r.code);
+    const count = new Map<string, number>();
+    for (const r of before) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
+    const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
+    const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
+    const good = await readFile(file);
+    const handlers = createHandlers({ db, log, mode: 'queue' });
+    const ctx = { progress: () => {}, signal: new AbortController().signal };
+
+    const x = await planAndStore(db, X(), log);
+    await breakFirstChunk(file);
+    for (const t of x.tiles) await handlers['tile.detect']({ batchId: x.batchId, tileId: t.tile.id }, ctx);
+    await writeFile(file, good);
+    // Z reads the tile, and has not finalised.
+    const z = await planAndStore(db, BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2: 50 }), log);
+    for (const t of z.tiles) await handlers['tile.detect']({ batchId: z.batchId, tileId: t.tile.id }, ctx);
+    expect((await loadTileOutcomes(db, z.batchId)).map((t) => t.status)).toEqual(['done']);
+
+    await handlers['batch.finalise']({ batchId: x.batchId }, ctx);
+    expect((await loadReport(db, x.batchId)).tiles.find((t) => t.tileId === victim)?.keptFromEarlierRun?.file).toBe(file);
+    expect(await month()).toEqual(before);
+    await handlers['batch.finalise']({ batchId: z.batchId }, ctx);
+    const onVictim = (await month()).filter((r) => r.tile_id === victim);
+    expect(onVictim.length).toBeGreaterThan(0);
+    expect(onVictim.every((r) => r.batch_id === z.batchId)).toBe(true);
+    const codesBefore = new Set(before.filter((r) => r.tile_id === victim).map((r) => r.code));
+    expect(onVictim.filter((r) => codesBefore.has(r.code)).length).toBeGreaterThan(0);
   }, 300_000);
 
   it("keeps a tile too large for this machine now (a smaller worker: the memory cap is not part of the batch id), says so, and counts this run's figures only", async () => {

@@ -524,6 +524,7 @@ export async function storeBatchPolygons(
     const counts = new Map<string, number>();
     for (const p of polys) counts.set(p.districtCode, (counts.get(p.districtCode) ?? 0) + 1);
     const scope = await withReplacedTiles(tx, batchId, batchScope);
+    await stampStoredTiles(tx, batchId, batchScope.tileIds);
     if (onHeld) onHeld(await heldPolygons(tx, batchId, scope));
     // A re-run over tiles that hold the month's polygons: the sites found again keep their codes.
     const inherited = await inheritCodes(tx, scope.epoch, batchId, scope.tileIds, polys);
@@ -537,6 +538,20 @@ export async function storeBatchPolygons(
     await writeBatchPolygons(tx, batchId, coded, scope);
     return coded;
   });
+}
+
+/**
+ * Marks the batch's compared tiles with when its result of them became the month's (`storedAt`, in
+ * the tile row's info): with no polygon there, nothing else says so before the batch is marked
+ * finished (`TAKEN_OVER_BY`, pipeline/batch/batch-store.ts). The clock's time, not the transaction's:
+ * a store that waited on another's district lock comes after it.
+ */
+async function stampStoredTiles(tx: Queryable, batchId: string, tileIds: readonly string[]): Promise<void> {
+  await tx.query(
+    `UPDATE tiles SET info = jsonb_set(CASE WHEN jsonb_typeof(info) = 'object' THEN info ELSE '{}'::jsonb END, '{storedAt}', to_jsonb(clock_timestamp()))
+     WHERE batch_id = $1 AND tile_id = ANY($2::text[])`,
+    [batchId, [...tileIds]],
+  );
 }
 
 /** A polygon of the month a batch's store replaces: its code, the batch that held it, whether the server opened a case for it. */
