@@ -141,8 +141,16 @@ export function checkFlags(command: CommandName, flags: Flags): void {
 }
 
 /**
- * The known name within edit distance 2 (or of which `name` is a prefix), else null. Ties go to the
- * smaller plain edit distance, so --tiles-dat means --tiles-date, not --tiles.
+ * Where one name is the other's start, the rest may be this long and still count as a slip (`--wait`
+ * for --wait-db, TUBAN_DATA_DIR for TUBAN_DATA); longer, it is a word of its own that means something
+ * else (TUBAN_DATABASE_URL is not TUBAN_DATA, TUBAN_SECRET_FILE not TUBAN_SECRET).
+ */
+const PREFIX_SLIP = 4;
+
+/**
+ * The known name within edit distance 2 (or that starts `name`, or starts with it, but for at most
+ * PREFIX_SLIP characters), else null. Ties go to the smaller plain edit distance, so --tiles-dat
+ * means --tiles-date, not --tiles.
  */
 export function nearest(name: string, known: readonly string[]): string | null {
   let best: string | null = null;
@@ -150,7 +158,8 @@ export function nearest(name: string, known: readonly string[]): string | null {
   let bestRaw = Infinity;
   for (const k of known) {
     const raw = editDistance(name, k);
-    const d = k.startsWith(name) || name.startsWith(k) ? Math.min(1, raw) : raw;
+    const prefix = (k.startsWith(name) || name.startsWith(k)) && Math.abs(k.length - name.length) <= PREFIX_SLIP;
+    const d = prefix ? Math.min(1, raw) : raw;
     if (d < bestD || (d === bestD && raw < bestRaw)) [best, bestD, bestRaw] = [k, d, raw];
   }
   return bestD <= 2 ? best : null;

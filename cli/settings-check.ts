@@ -16,8 +16,19 @@ export function checkSettings(command: CommandName, env: Record<string, string |
   const known: readonly string[] = SETTING_NAMES;
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith('TUBAN_') || known.includes(name)) continue;
-    const near = nearest(name, known);
+    const near = settingMeant(name);
     if (near) warnings.push(`tuban: warning: ${name} is not a Tuban setting (did you mean ${near}?); ignored`);
   }
   return warnings;
+}
+
+/**
+ * The setting a TUBAN_* name that is none plainly means. DATABASE_URL, REDIS_URL and PORT have no
+ * prefix (the names other tools read too): TUBAN_DATABASE_URL is one of them with a TUBAN_ too many,
+ * not a slip for TUBAN_DATA.
+ */
+function settingMeant(name: string): string | null {
+  const bare = name.slice('TUBAN_'.length);
+  const unprefixed = SETTING_NAMES.find((n) => !n.startsWith('TUBAN_') && n === bare);
+  return unprefixed ?? nearest(name, SETTING_NAMES);
 }

@@ -97,10 +97,15 @@ describe('a bad setting of the command itself', () => {
 
 describe('a misspelt TUBAN_* name', () => {
   it('is a warning naming the setting meant; names near none (the test harness, other tools) say nothing', async () => {
-    const r = await runCli(['migrate', '--db', join(dir, 'db-typo')], { env: { TUBAN_SCORE_WORKER: '2', TUBAN_DATA_DIR: '/srv', TUBAN_SOMETHING_ELSE_ENTIRELY: '1' } });
+    const env = { TUBAN_SCORE_WORKER: '2', TUBAN_DATA_DIR: '/srv', TUBAN_SOMETHING_ELSE_ENTIRELY: '1', TUBAN_DATABASE_URL: 'postgres://db.internal/tuban', TUBAN_REDIS_URL: 'redis://redis.internal', TUBAN_PORT: '8081', TUBAN_SECRET_FILE: '/run/secrets/tuban' };
+    const r = await runCli(['migrate', '--db', join(dir, 'db-typo')], { env });
     expect(r.code, r.stderr).toBe(0);
+    // The unprefixed settings by their own names; TUBAN_SECRET_FILE is no slip for TUBAN_SECRET (its path would become the secret).
     expect(r.stderr.split('\n').filter((l) => l.startsWith('tuban: warning: '))).toEqual([
+      'tuban: warning: TUBAN_DATABASE_URL is not a Tuban setting (did you mean DATABASE_URL?); ignored',
       'tuban: warning: TUBAN_DATA_DIR is not a Tuban setting (did you mean TUBAN_DATA?); ignored',
+      'tuban: warning: TUBAN_PORT is not a Tuban setting (did you mean PORT?); ignored',
+      'tuban: warning: TUBAN_REDIS_URL is not a Tuban setting (did you mean REDIS_URL?); ignored',
       'tuban: warning: TUBAN_SCORE_WORKER is not a Tuban setting (did you mean TUBAN_SCORE_WORKERS?); ignored',
     ]);
   }, 60_000);
