@@ -9,7 +9,7 @@ import { checkSettings } from './settings-check.js';
 
 /** The hint checkSettings gives `name` ('' for a warning without one), or null for no warning. */
 function hint(name: string): string | null {
-  const line = checkSettings('migrate', { [name]: '1' }).find((w) => w.includes(`${name} is not a Tuban setting`));
+  const line = checkSettings('migrate', { [name]: '1' }).find((w) => w.setting === name)?.message;
   if (line === undefined) return null;
   return /did you mean (\w+)\?/.exec(line)?.[1] ?? '';
 }

@@ -53,9 +53,8 @@ const TILE_COMMANDS = ['batch', 'worker'] as const;
 export const SETTING_USERS = {
   DATABASE_URL: DATABASE_COMMANDS,
   REDIS_URL: QUEUE_COMMANDS,
-  // batch loads the worker's code for --queue (start-worker.ts reads it) without running it: its own level is --log-level's,
-  // but cli/settings-used.test.ts counts what the code a command loads reads, so a bad value still stops it, as before.
-  TUBAN_LOG_LEVEL: TILE_COMMANDS,
+  // Not batch: its level is --log-level's, and --queue enqueues without loading the worker's code.
+  TUBAN_LOG_LEVEL: ['worker'],
   TUBAN_QUEUE_NAME: QUEUE_COMMANDS,
   TUBAN_QUEUE_PREFIX: QUEUE_COMMANDS,
   TUBAN_MAX_TILE_BYTES: TILE_COMMANDS,
