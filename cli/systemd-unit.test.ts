@@ -112,6 +112,8 @@ describe('the tuban worker unit in README', () => {
     expect(positional).toEqual([]);
     expect(() => checkFlags('worker', flags)).not.toThrow();
     expect(flags.has('db')).toBe(false);
+    // Nor --log-level: it would win over TUBAN_LOG_LEVEL in the env file, which a bad value of still stops the worker (64).
+    expect(flags.has('log-level')).toBe(false);
     expect(section).toMatch(/DATABASE_URL=postgres:\/\/.*REDIS_URL=redis:\/\//s);
   });
 
