@@ -14,3 +14,13 @@ describe('nearest flag', () => {
     expect(nearest('concurrency', batch)).toBeNull();
   });
 });
+
+describe('exit codes in the usage', () => {
+  it("name, for every command that exits 64, a bad setting it uses (CONFIG.INVALID): each refuses its own (settings-check.ts)", () => {
+    for (const [command, spec] of Object.entries(COMMANDS)) {
+      expect(spec.exits, command).toMatch(/\b64\b/);
+      expect(spec.exits, command).toContain('a TUBAN_* setting it uses out of range');
+      expect(spec.exits, command).toContain('CONFIG.INVALID');
+    }
+  });
+});

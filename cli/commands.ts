@@ -16,6 +16,8 @@ interface CommandSpec {
 }
 
 const LOCKED = '75 the embedded database is in use by another tuban process (DB.LOCKED; --wait-db waits for it)';
+/** Each command refuses only the settings it uses (settings-check.ts); a bad one of the others is a warning. */
+const SETTING = 'a TUBAN_* setting it uses out of range: CONFIG.INVALID';
 
 export const COMMANDS: Record<CommandName, CommandSpec> = {
   batch: {
@@ -40,25 +42,25 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
   3 batch completed, but some tile inputs or whole zone files were rejected: the month is incomplete (listed in
     batch-report.json, the tiles' footprints in not-observed.geojson),
   2 nothing usable could be processed (no tile found, no usable tile, no district layer),
-  64 usage error (or a --rules file that cannot be read or is invalid, a TUBAN_* setting out of range: CONFIG.INVALID,
+  64 usage error (or a --rules file that cannot be read or is invalid, ${SETTING},
     or DB.SETUP: PostgreSQL refuses the database as set up), 1 failure,
   ${LOCKED}`,
   },
   migrate: {
     usage: 'tuban migrate [--db <dir|postgres-url>] [--wait-db <seconds>]   create or upgrade the database (PostGIS + tables)',
     flags: ['db', 'wait-db'],
-    exits: `0 up to date, 64 usage error (or DB.SETUP: PostgreSQL refuses the database as set up), 1 failure,\n  ${LOCKED}`,
+    exits: `0 up to date, 64 usage error (or ${SETTING}, or DB.SETUP: PostgreSQL refuses the database as set up), 1 failure,\n  ${LOCKED}`,
   },
   worker: {
     usage: 'tuban worker [--concurrency N] [--db <postgres-url>] [--log-level info]   (needs DATABASE_URL and REDIS_URL)',
     flags: ['concurrency', 'db', 'log-level'],
-    exits: `0 stopped cleanly by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set, a TUBAN_* setting it uses out of range: CONFIG.INVALID, or DB.SETUP), 1 failure,
+    exits: `0 stopped cleanly by SIGTERM/SIGINT/SIGHUP, 64 usage error (or DATABASE_URL/REDIS_URL not set, ${SETTING}, or DB.SETUP), 1 failure,
   or a stop that did not complete (Redis or PostgreSQL not answering, a job still running after 60 s: an error line says which)`,
   },
   status: {
     usage: 'tuban status <batch-id> [--db <postgres-url>]   (needs DATABASE_URL and REDIS_URL)',
     flags: ['db'],
-    exits: '0 status printed, 2 the batch is not on the queue, 64 usage error, 1 failure',
+    exits: `0 status printed, 2 the batch is not on the queue, 64 usage error (or DATABASE_URL/REDIS_URL not set, ${SETTING}), 1 failure`,
   },
   serve: {
     usage: `tuban serve [--port 8080] [--host 127.0.0.1] [--db <dir|postgres-url>] [--data <dir>] [--calendar <yaml>...]
@@ -66,8 +68,8 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     --wait-db   seconds to wait for another tuban process holding the embedded database; serve then holds it until it stops`,
     flags: ['port', 'host', 'db', 'data', 'calendar', 'deadlines', 'log-level', 'wait-db'],
     exits: `0 stopped by SIGTERM/SIGINT/SIGHUP (the requests in flight finished, the database closed), 64 usage error (or a
-  --deadlines/--calendar file that cannot be read or is invalid, a --port/--host it cannot listen on, a TUBAN_* setting
-  out of range such as a short TUBAN_SECRET: CONFIG.INVALID, or DB.SETUP), 1 failure,
+  --deadlines/--calendar file that cannot be read or is invalid, a --port/--host it cannot listen on,
+  ${SETTING} such as a short TUBAN_SECRET, or DB.SETUP), 1 failure,
   143/130/129 a second SIGTERM/SIGINT/SIGHUP while stopping (exited at once), ${LOCKED}`,
   },
   user: {
@@ -82,7 +84,7 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
     flags: ['role', 'bureau', 'district', 'township', 'db', 'wait-db'],
     exits: `0 done, 64 usage error (an unknown role or bureau, a district code not of six digits, a township code not of
   9 or 12 digits, --township without --bureau township, no password on
-  standard input), 65 refused (two typed passwords differ, USER.PASSWORD_TOO_SHORT, USER.EXISTS, USER.NOT_FOUND, USER.INVALID), 1 failure,
+  standard input, ${SETTING}), 65 refused (two typed passwords differ, USER.PASSWORD_TOO_SHORT, USER.EXISTS, USER.NOT_FOUND, USER.INVALID), 1 failure,
   ${LOCKED}`,
   },
   ledger: {
@@ -91,13 +93,13 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               the month's ledger with each item's one disposition from the workflow, in every format or those named
     --as-of     the day that decides what is overdue (default today)`,
     flags: ['epoch', 'out', 'db', 'format', 'as-of', 'wait-db'],
-    exits: `0 written, 64 usage error (or an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
+    exits: `0 written, 64 usage error (or an embedded --db that holds no database, ${SETTING}), 1 failure,\n  ${LOCKED}`,
   },
   report: {
     usage: `tuban report --quarter YYYYQn [--out <dir>] [--db <dir|postgres-url>] [--as-of YYYY-MM-DD] [--wait-db <seconds>]
               the quarterly summary by district and lead bureau, with 零报告 lines (printed, and as xlsx and csv)`,
     flags: ['quarter', 'out', 'db', 'as-of', 'wait-db'],
-    exits: `0 written, 64 usage error (or an embedded --db that holds no database), 1 failure,\n  ${LOCKED}`,
+    exits: `0 written, 64 usage error (or an embedded --db that holds no database, ${SETTING}), 1 failure,\n  ${LOCKED}`,
   },
   backup: {
     usage: `tuban backup [--out <dir>] [--db <dir|postgres-url>] [--data <dir>] [--no-evidence] [--wait-db <seconds>]
@@ -105,14 +107,14 @@ export const COMMANDS: Record<CommandName, CommandSpec> = {
               files it names, into a new folder (default backups/<date>-<time>); --no-evidence: the database alone`,
     flags: ['out', 'db', 'data', 'no-evidence', 'wait-db'],
     exits: `0 written, 64 usage error (an --out that exists, an embedded --db that holds no database, a --data that holds
-  none of the evidence files the database names: nothing written), 1 failure (also: written, but evidence files
+  none of the evidence files the database names: nothing written; ${SETTING}), 1 failure (also: written, but evidence files
   named in the database are missing from --data; manifest.json lists them),\n  ${LOCKED}`,
   },
   restore: {
     usage: `tuban restore --from <dir> [--db <dir|postgres-url>] [--data <dir>] [--wait-db <seconds>]
               a backup into an empty database (a new embedded directory or a PostgreSQL server), evidence into --data`,
     flags: ['from', 'db', 'data', 'wait-db'],
-    exits: `0 restored, 64 usage error (no --from, not a backup folder), 1 failure (BACKUP.INVALID: a database not
+    exits: `0 restored, 64 usage error (no --from, not a backup folder, ${SETTING}), 1 failure (BACKUP.INVALID: a database not
   empty, a backup damaged or newer than this Tuban; nothing is restored),\n  ${LOCKED}`,
   },
 };
@@ -141,8 +143,16 @@ export function checkFlags(command: CommandName, flags: Flags): void {
 }
 
 /**
- * The known name within edit distance 2 (or of which `name` is a prefix), else null. Ties go to the
- * smaller plain edit distance, so --tiles-dat means --tiles-date, not --tiles.
+ * Where one name is the other's start, the rest may be this long and still count as a slip (`--wait`
+ * for --wait-db, TUBAN_DATA_DIR for TUBAN_DATA); longer, it is a word of its own that means something
+ * else (TUBAN_DATABASE_URL is not TUBAN_DATA, TUBAN_SECRET_FILE not TUBAN_SECRET).
+ */
+const PREFIX_SLIP = 4;
+
+/**
+ * The known name within edit distance 2 (or that starts `name`, or starts with it, but for at most
+ * PREFIX_SLIP characters), else null. Ties go to the smaller plain edit distance, so --tiles-dat
+ * means --tiles-date, not --tiles.
  */
 export function nearest(name: string, known: readonly string[]): string | null {
   let best: string | null = null;
@@ -150,7 +160,8 @@ export function nearest(name: string, known: readonly string[]): string | null {
   let bestRaw = Infinity;
   for (const k of known) {
     const raw = editDistance(name, k);
-    const d = k.startsWith(name) || name.startsWith(k) ? Math.min(1, raw) : raw;
+    const prefix = (k.startsWith(name) || name.startsWith(k)) && Math.abs(k.length - name.length) <= PREFIX_SLIP;
+    const d = prefix ? Math.min(1, raw) : raw;
     if (d < bestD || (d === bestD && raw < bestRaw)) [best, bestD, bestRaw] = [k, d, raw];
   }
   return bestD <= 2 ? best : null;

@@ -1,6 +1,6 @@
 /**
  * What production mode needs from the environment (`tuban batch --queue`, `tuban worker`,
- * `tuban status`): a PostgreSQL server and Redis. Apart from queue-commands.ts, which loads BullMQ,
+ * `tuban status`): a PostgreSQL server and Redis. Apart from the commands' modules, which load BullMQ,
  * so that `tuban batch --queue` can refuse a missing one before it makes its --out or a database.
  */
 import { config } from '../pipeline/config.js';

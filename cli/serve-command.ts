@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import { ConfigError, loadConfigFile, logLevel, one, paths, UsageError, type Flags } from './args.js';
 import { dbTarget } from './db-target.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
@@ -29,6 +30,7 @@ import { addCalendarFile, loadCalendar } from '../server/deadlines/calendar.js';
 import { loadDeadlines } from '../server/deadlines/load-deadlines.js';
 import { calendarGapWarning } from '../server/deadlines/rules.js';
 import { redactUrl } from '../pipeline/redact-url.js';
+import { logSettingWarnings, type SettingWarning } from './settings-check.js';
 
 /** The signals that stop the server gracefully: systemctl stop, Ctrl-C, and the terminal closing. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
@@ -42,11 +44,14 @@ function findWebDir(): string | null {
   return null;
 }
 
-export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}): Promise<number> {
+/** `settingWarnings`: what the environment's check went on past (settings-check.ts), for its log. */
+export async function serveCommand(flags: Flags, extra: Partial<AppOptions> = {}, settingWarnings: readonly SettingWarning[] = []): Promise<number> {
+  const level = logLevel(flags, 'serve', 'info');
+  // Now, in the app's format on the app's stream: its logger comes only once the database is open.
+  if (settingWarnings.length > 0) logSettingWarnings(pino({ level, redact: LOG_REDACT }, stdioDestination(1)), settingWarnings);
   const port = Number(one(flags, 'port', String(config().port)));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535', 'serve');
   const host = one(flags, 'host', '127.0.0.1')!;
-  const level = logLevel(flags, 'serve', 'info');
   const dataDir = resolve(one(flags, 'data', config().dataDir)!);
   // The configuration files, each named in its error (exit 64, one line) before the database is opened.
   const deadlinesFile = one(flags, 'deadlines');

@@ -34,6 +34,20 @@ function expectIgnored(stderr: string, command: string): void {
   expect(stderr).not.toContain('CONFIG.INVALID');
 }
 
+/**
+ * serve and worker log pino JSON to the journal, read with `jq 'select(.level >= 40)'` (README,
+ * "Logs"): their warnings are such lines too, not plain text jq chokes on and never shows.
+ */
+function expectIgnoredLogged(log: string, plain: string, command: string): void {
+  const lines = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; code?: string; setting?: string });
+  const warnings = lines.filter((l) => l.setting !== undefined);
+  expect(warnings.map(({ level, code, setting, msg }) => ({ level, code, setting, msg })), log).toEqual([
+    { level: 40, code: 'CONFIG.INVALID', setting: 'TUBAN_MAX_TILE_BYTES', msg: `TUBAN_MAX_TILE_BYTES must be a whole number of bytes above 0 (no unit: 6 GiB is 6442450944), got '6G' (ignored: tuban ${command} does not use TUBAN_MAX_TILE_BYTES)` },
+    { level: 40, code: 'CONFIG.INVALID', setting: 'TUBAN_SCORE_WORKERS', msg: `TUBAN_SCORE_WORKERS must be a whole number ≥ 0, got 'many' (ignored: tuban ${command} does not use TUBAN_SCORE_WORKERS)` },
+  ]);
+  expect(plain).not.toContain('tuban: warning:');
+}
+
 describe('a bad setting of another command', () => {
   it('is a warning to tuban migrate and tuban backup, which go on (it was exit 64)', async () => {
     const db = join(dir, 'db');
@@ -47,7 +61,7 @@ describe('a bad setting of another command', () => {
     expect(existsSync(join(out, 'manifest.json'))).toBe(true);
   }, 120_000);
 
-  it('is a warning to tuban serve, which listens', async () => {
+  it('is a warning to tuban serve, which listens: a JSON log line at level 40 (warn), like its other warnings', async () => {
     const p = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--db', join(dir, 'db-serve'), '--data', join(dir, 'data-serve')], { env: { ...process.env, TUBAN_SECRET: undefined, ...WORKER_ONLY } });
     let out = '';
     let err = '';
@@ -61,7 +75,15 @@ describe('a bad setting of another command', () => {
     p.kill('SIGTERM');
     expect(await exited, err).toBe(0);
     expect(listening, `${err}\n${out}`).toBe(true);
-    expectIgnored(err, 'serve');
+    expectIgnoredLogged(out, err, 'serve');
+  }, 120_000);
+
+  it('is a warning to tuban batch for TUBAN_LOG_LEVEL, which only the worker reads (batch has --log-level)', async () => {
+    const batch = await runCli(['batch', '--epoch', '2026-10', '--tiles', join(dir, 'no-tiles'), '--prior', join(dir, 'no-prior'), '--zones', join(dir, 'z.geojson'), '--db', join(dir, 'db-loglevel'), '--out', join(dir, 'out-loglevel')], { env: { TUBAN_LOG_LEVEL: 'loud' } });
+    expect(batch.stderr).not.toContain('tuban: CONFIG.INVALID');
+    expect(batch.stderr).toMatch(/^tuban: warning: TUBAN_LOG_LEVEL: .* \(ignored: tuban batch does not use TUBAN_LOG_LEVEL\)$/m);
+    // On past it to its inputs: the first it checks is missing.
+    expect(batch.stderr).toContain(`--zones ${join(dir, 'z.geojson')}: no such file`);
   }, 120_000);
 });
 
@@ -89,7 +111,10 @@ describe('a bad setting of the command itself', () => {
     expect(existsSync(join(dir, 'db-imagery'))).toBe(false);
     // Then on to its own check: DATABASE_URL unset, a usage error of its own.
     const worker = await runCli(['worker'], { env: { TUBAN_IMAGERY_WORKERS: '17', DATABASE_URL: '' } });
-    expect(worker.stderr).toContain("tuban: warning: TUBAN_IMAGERY_WORKERS must be a whole number from 0 to 16, got '17' (ignored: tuban worker does not use TUBAN_IMAGERY_WORKERS)");
+    // In its JSON log (standard error), as its other warnings.
+    const logged = worker.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged, worker.stderr).toContainEqual(expect.objectContaining({ level: 40, code: 'CONFIG.INVALID', setting: 'TUBAN_IMAGERY_WORKERS', msg: "TUBAN_IMAGERY_WORKERS must be a whole number from 0 to 16, got '17' (ignored: tuban worker does not use TUBAN_IMAGERY_WORKERS)" }));
+    expect(worker.stderr).not.toContain('tuban: warning:');
     expect(worker.stderr).toContain('DATABASE_URL is not set');
     expect(worker.code).toBe(64);
   }, 60_000);
@@ -97,10 +122,15 @@ describe('a bad setting of the command itself', () => {
 
 describe('a misspelt TUBAN_* name', () => {
   it('is a warning naming the setting meant; names near none (the test harness, other tools) say nothing', async () => {
-    const r = await runCli(['migrate', '--db', join(dir, 'db-typo')], { env: { TUBAN_SCORE_WORKER: '2', TUBAN_DATA_DIR: '/srv', TUBAN_SOMETHING_ELSE_ENTIRELY: '1' } });
+    const env = { TUBAN_SCORE_WORKER: '2', TUBAN_DATA_DIR: '/srv', TUBAN_SOMETHING_ELSE_ENTIRELY: '1', TUBAN_DATABASE_URL: 'postgres://db.internal/tuban', TUBAN_REDIS_URL: 'redis://redis.internal', TUBAN_PORT: '8081', TUBAN_SECRET_FILE: '/run/secrets/tuban' };
+    const r = await runCli(['migrate', '--db', join(dir, 'db-typo')], { env });
     expect(r.code, r.stderr).toBe(0);
+    // The unprefixed settings by their own names; TUBAN_SECRET_FILE is no slip for TUBAN_SECRET (its path would become the secret).
     expect(r.stderr.split('\n').filter((l) => l.startsWith('tuban: warning: '))).toEqual([
+      'tuban: warning: TUBAN_DATABASE_URL is not a Tuban setting (did you mean DATABASE_URL?); ignored',
       'tuban: warning: TUBAN_DATA_DIR is not a Tuban setting (did you mean TUBAN_DATA?); ignored',
+      'tuban: warning: TUBAN_PORT is not a Tuban setting (did you mean PORT?); ignored',
+      'tuban: warning: TUBAN_REDIS_URL is not a Tuban setting (did you mean REDIS_URL?); ignored',
       'tuban: warning: TUBAN_SCORE_WORKER is not a Tuban setting (did you mean TUBAN_SCORE_WORKERS?); ignored',
     ]);
   }, 60_000);

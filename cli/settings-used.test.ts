@@ -4,7 +4,7 @@
  * stops) fails this test until the table says so. Each command's code is the module tuban.ts runs
  * it from and everything that module imports (statically, dynamically, or as a worker thread's
  * file), and a read is `config().field`, a `Pick<Config, 'field'>` default or `process.env.NAME`.
- * Commands sharing a module (worker and status, backup and restore) share its reads: the table's
+ * Commands sharing a module (backup and restore) share its reads: the table's
  * union for them must be the module's, and neither may read outside it.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -11,7 +11,7 @@ import { STOP_GRACE_MS } from '../server/app.js';
 import { DISCONNECT_TIMEOUT_MS, JOB_CLOSE_TIMEOUT_MS, REDIS_PING_TIMEOUT_MS, WORKER_CLOSE_TIMEOUT_MS } from '../workers/queue/start-worker.js';
 import { parseFlags } from './args.js';
 import { checkFlags, COMMANDS, type CommandName } from './commands.js';
-import { DATABASE_CLOSE_TIMEOUT_MS } from './queue-commands.js';
+import { DATABASE_CLOSE_TIMEOUT_MS } from './worker-command.js';
 
 const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
 const section = readme.slice(readme.indexOf('### `tuban serve` as a service (systemd)'), readme.indexOf('## Backups'));
@@ -112,6 +112,8 @@ describe('the tuban worker unit in README', () => {
     expect(positional).toEqual([]);
     expect(() => checkFlags('worker', flags)).not.toThrow();
     expect(flags.has('db')).toBe(false);
+    // Nor --log-level: it would win over TUBAN_LOG_LEVEL in the env file, which a bad value of still stops the worker (64).
+    expect(flags.has('log-level')).toBe(false);
     expect(section).toMatch(/DATABASE_URL=postgres:\/\/.*REDIS_URL=redis:\/\//s);
   });
 
@@ -123,7 +125,7 @@ describe('the tuban worker unit in README', () => {
 
   it('waits longer for a stop than the worker can take: its tile, a PING of Redis, the disconnect, the database, the exit', () => {
     // start-worker.ts's close: the running job (the longer of the two waits, from the signal), one
-    // last "does Redis answer?", the disconnect; queue-commands.ts's database close; then tuban.ts
+    // last "does Redis answer?", the disconnect; worker-command.ts's database close; then tuban.ts
     // exits 500 ms after the command returns.
     const boundMs = Math.max(WORKER_CLOSE_TIMEOUT_MS, JOB_CLOSE_TIMEOUT_MS) + REDIS_PING_TIMEOUT_MS + DISCONNECT_TIMEOUT_MS + DATABASE_CLOSE_TIMEOUT_MS + 500;
     expect(boundMs).toBeGreaterThanOrEqual(70_000);

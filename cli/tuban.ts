@@ -15,7 +15,7 @@ import { ConfigError, UsageError, parseFlags } from './args.js';
 import { checkFlags, isCommand, usage, type CommandName } from './commands.js';
 import { EXIT_DB_LOCKED } from './db-lock.js';
 import { tolerateClosedOutput } from './closed-output.js';
-import { checkSettings } from './settings-check.js';
+import { checkSettings, settingWarningLine } from './settings-check.js';
 
 async function main(argv: string[]): Promise<number> {
   tolerateClosedOutput(process.stdout);
@@ -38,15 +38,17 @@ async function main(argv: string[]): Promise<number> {
   }
   checkFlags(command, flags);
   // The environment's settings, checked before any input is read: those this command uses stop it
-  // when bad (exit 64), the others are a warning (settings-check.ts).
-  for (const warning of checkSettings(command)) process.stderr.write(`${warning}\n`);
+  // when bad (exit 64), the others are a warning (settings-check.ts): in the JSON log of serve and
+  // worker, which start their logger first; a plain line from the others.
+  const settingWarnings = checkSettings(command);
+  if (command !== 'serve' && command !== 'worker') for (const w of settingWarnings) process.stderr.write(`${settingWarningLine(w)}\n`);
   // Loaded on demand: the pipeline's modules (detector, GeoTIFF, database) are not needed to print usage or refuse a flag.
   const run: Record<CommandName, () => Promise<number>> = {
     batch: async () => (await import('./batch-command.js')).batchCommand(flags),
-    worker: async () => (await import('./queue-commands.js')).workerCommand(flags),
+    worker: async () => (await import('./worker-command.js')).workerCommand(flags, settingWarnings),
     migrate: async () => (await import('./migrate-command.js')).migrateCommand(flags),
-    status: async () => (await import('./queue-commands.js')).statusCommand(flags, positional),
-    serve: async () => (await import('./serve-command.js')).serveCommand(flags),
+    status: async () => (await import('./status-command.js')).statusCommand(flags, positional),
+    serve: async () => (await import('./serve-command.js')).serveCommand(flags, {}, settingWarnings),
     user: async () => (await import('./user-command.js')).userCommand(flags, positional),
     ledger: async () => (await import('./ledger-command.js')).ledgerCommand(flags),
     report: async () => (await import('./report-command.js')).reportCommand(flags),

@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -83,5 +84,28 @@ describe('loadConfig', () => {
     expect(() => c.logLevel).toThrow(/TUBAN_LOG_LEVEL/);
     // The worker uses both: each named in one CONFIG.INVALID.
     expect(() => loadConfig(env, settingsUsedBy('worker'))).toThrow(/TUBAN_LOG_LEVEL: .*; TUBAN_SCORE_WORKERS must be/);
+  });
+});
+
+describe('config() in a worker thread', () => {
+  /** Runs config() in a fresh thread with `env`; what it threw (code: message), or 'read'. */
+  function configInThread(env: Record<string, string>): Promise<string> {
+    const url = new URL('./config.ts', import.meta.url).href;
+    // The .ts source loads through the tests' loader (vitest.config.ts), registered here: an eval thread is given none.
+    const loader = new URL('../test-support/register-ts.mjs', import.meta.url).href;
+    const code = `const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(loader)}).then(() => import(${JSON.stringify(url)})).then((m) => { try { m.config(); parentPort.postMessage('read'); } catch (e) { parentPort.postMessage(e.code + ': ' + e.message); } });`;
+    const worker = new Worker(code, { eval: true, env: { ...process.env, ...env } });
+    return new Promise<string>((resolve, reject) => {
+      worker.once('message', (m: string) => void worker.terminate().then(() => resolve(m)));
+      worker.once('error', reject);
+    });
+  }
+
+  it('is an internal error saying to pass the value in workerData, not a second read that a value the command ignored would stop', async () => {
+    // The command's check (configureFor) ran on the main thread only: a thread's own read would
+    // refuse every bad value, those its command deliberately goes on past included.
+    const said = await configInThread({ TUBAN_IMAGERY_WORKERS: '17' });
+    expect(said).toMatch(/^INTERNAL: .*worker thread.*workerData/);
   });
 });

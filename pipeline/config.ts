@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { z } from 'zod';
 import { inflateWorkersFrom } from '../geo/tiff/inflate-pool.js';
 import { TubanError } from '../schemas/errors.js';
@@ -53,9 +54,8 @@ const TILE_COMMANDS = ['batch', 'worker'] as const;
 export const SETTING_USERS = {
   DATABASE_URL: DATABASE_COMMANDS,
   REDIS_URL: QUEUE_COMMANDS,
-  // batch loads the worker's code for --queue (start-worker.ts reads it) without running it: its own level is --log-level's,
-  // but cli/settings-used.test.ts counts what the code a command loads reads, so a bad value still stops it, as before.
-  TUBAN_LOG_LEVEL: TILE_COMMANDS,
+  // Not batch: its level is --log-level's, and --queue enqueues without loading the worker's code.
+  TUBAN_LOG_LEVEL: ['worker'],
   TUBAN_QUEUE_NAME: QUEUE_COMMANDS,
   TUBAN_QUEUE_PREFIX: QUEUE_COMMANDS,
   TUBAN_MAX_TILE_BYTES: TILE_COMMANDS,
@@ -244,8 +244,14 @@ function imageryWorkersFrom(v: string | undefined): number | undefined {
 
 let cached: Config | undefined;
 
-/** This process's settings, read from process.env on first use (every setting checked, unless configureFor came first). */
+/**
+ * This process's settings, read from process.env on first use (every setting checked, unless
+ * configureFor came first). The main thread's only: a worker thread has a module state of its own,
+ * where configureFor never ran, so its config() would check every setting again and stop on a bad
+ * value the command goes on past; the thread's starter passes what it needs in workerData.
+ */
 export function config(): Config {
+  if (!isMainThread) throw new TubanError('INTERNAL', "config() in a worker thread: read the setting on the main thread and pass its value in the thread's workerData", 'config');
   cached ??= loadConfig();
   return cached;
 }
