@@ -17,6 +17,7 @@ import type { Database, Queryable } from './queryable.js';
 import { inheritCodes } from './code-inheritance.js';
 import { lockSerials, maxSerialSql, serialOffsets } from './serial-allocation.js';
 import { geometryFromEwkbHex, wkbHex } from './wkb.js';
+import { asJsonb } from './as-jsonb.js';
 
 /** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
 const CHUNK = 500;
@@ -701,8 +702,37 @@ const asPolygons = (rows: PolygonRow[]): MonitoringPolygon[] =>
   rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: geometryFromEwkbHex(geom) as Polygon, centroid: [lon, lat], ...rest }));
 
 export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
-  const r = await db.query<PolygonRow>(`${POLYGON_SELECT} FROM polygons WHERE batch_id = $1 ORDER BY district_code, length(code), code`, [batchId]);
+  const r = await db.query<PolygonRow>(`${POLYGON_SELECT} FROM polygons WHERE batch_id = $1 ORDER BY district_code COLLATE "C", length(code), code COLLATE "C"`, [batchId]);
   return asPolygons(r.rows);
+}
+
+/**
+ * What `loadPolygons` reads back of the polygons `storeBatchPolygons` returned, without the read:
+ * the rows POLYGON_SELECT gives for what `writeBatchPolygons` sends (each polygon as jsonb, its
+ * geometry as WKB), in its order, through the same `asPolygons`. So the embedded run writes its
+ * outputs from the polygons finalise holds, byte for byte as the queue path writes them from the
+ * database (the equivalence test, export-held.test.ts, compares the files).
+ */
+export function asStoredPolygons(polys: readonly MonitoringPolygon[]): MonitoringPolygon[] {
+  const rows = polys.map(({ geometry, ...p }): PolygonRow => {
+    // The jsonb element the INSERT reads its columns from: an absent field is a NULL column.
+    const e = asJsonb(p);
+    return {
+      // POLYGON_SELECT's columns in its order (the order of the objects' keys); date columns are
+      // sent as ISO dates and read back as `::text`, the same string.
+      epoch: e.epoch, code: e.code, geom: wkbHex(geometry), lon: e.centroid[0], lat: e.centroid[1],
+      areaM2: e.areaM2, areaMu: e.areaMu, changeType: e.changeType, changeClass: e.changeClass, confidence: e.confidence, reasons: e.reasons,
+      beforeDate: e.beforeDate, afterDate: e.afterDate, landClassBefore: e.landClassBefore ?? null,
+      overlaps: e.overlaps, districtCode: e.districtCode, districtName: e.districtName, leadBureau: e.leadBureau,
+      coBureaus: e.coBureaus, routingReason: e.routingReason, ruleId: e.ruleId, priority: e.priority, priorityReasons: e.priorityReasons,
+      previousCode: e.previousCode ?? null, detector: e.detector, tileId: e.tileId, townshipCode: e.townshipCode ?? null, townshipName: e.townshipName ?? null,
+      villageCode: e.villageCode ?? null, villageName: e.villageName ?? null,
+    };
+  });
+  // loadPolygons' ORDER BY; "C" collation there is this comparison of the (ASCII) codes.
+  const before = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  rows.sort((a, b) => before(a.districtCode, b.districtCode) || a.code.length - b.code.length || before(a.code, b.code));
+  return asPolygons(rows);
 }
 
 /**
