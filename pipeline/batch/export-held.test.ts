@@ -31,9 +31,12 @@ describe('the embedded export from what finalise holds', () => {
     for (const f of cleanup.reverse()) await f().catch(() => {});
   });
   const log = pino({ level: 'silent' });
+  let schemas = 0;
 
+  /** On the PostgreSQL server of TUBAN_TEST_DATABASE_URL in a fresh schema when set, else PGlite. */
   async function freshDb(): Promise<Database> {
-    const db = await openDatabase('memory://');
+    const url = process.env.TUBAN_TEST_DATABASE_URL;
+    const db = url ? await openDatabase(url, { schema: `tuban_export_held_${process.pid}_${++schemas}` }) : await openDatabase('memory://');
     cleanup.push(() => db.close());
     await migrate(db);
     return db;
