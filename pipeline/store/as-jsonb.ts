@@ -6,12 +6,29 @@
  * shortest that parse to the same double. So a writer fed either gives the same bytes.
  */
 export function asJsonb<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value), (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? inJsonbKeyOrder(v as Record<string, unknown>) : v)) as T;
+  return inJsonbKeyOrder(JSON.parse(JSON.stringify(value)) as unknown) as T;
 }
 
-/** Keys in jsonb's order (PostgreSQL's `lengthCompareJsonbString`). */
-function inJsonbKeyOrder(o: Record<string, unknown>): Record<string, unknown> {
-  const keys = Object.keys(o).map((k) => ({ k, bytes: Buffer.from(k) }));
-  keys.sort((a, b) => a.bytes.length - b.bytes.length || Buffer.compare(a.bytes, b.bytes));
-  return Object.fromEntries(keys.map(({ k }) => [k, o[k]]));
+/** A value just parsed (so its own to change), every object's keys in jsonb's order (PostgreSQL's `lengthCompareJsonbString`). */
+function inJsonbKeyOrder(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = inJsonbKeyOrder(v[i]);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  for (const k of keys) o[k] = inJsonbKeyOrder(o[k]);
+  const sorted = [...keys].sort(jsonbKeyOrder);
+  // Most objects are in that order already (one key, or built so): kept as they are.
+  return sorted.every((k, i) => k === keys[i]) ? o : Object.fromEntries(sorted.map((k) => [k, o[k]]));
 }
+
+/** Shorter first, then by bytes: for ASCII keys (the usual) their length and code units are their bytes. */
+function jsonbKeyOrder(a: string, b: string): number {
+  if (!NON_ASCII.test(a) && !NON_ASCII.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length - y.length || Buffer.compare(x, y);
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;

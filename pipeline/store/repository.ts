@@ -686,7 +686,7 @@ async function writeBatchPolygons(
 }
 
 /** A polygons row as loadPolygons selects it: the record's own fields (columns aliased), the geometry as GeoJSON text. */
-type PolygonRow = Omit<MonitoringPolygon, 'geometry' | 'centroid'> & { geom: string; lon: number; lat: number };
+type PolygonRow = Omit<MonitoringPolygon, 'geometry' | 'centroid'> & { geom: string | Polygon; lon: number; lat: number };
 
 /** A batch's monitoring polygons, ordered by district then serial (length first, so 10000 follows 9999). */
 /** A polygons (or polygons_gone) row as a MonitoringPolygon. */
@@ -699,7 +699,7 @@ const POLYGON_SELECT = `SELECT epoch, code, geom, ST_X(centroid) AS lon, ST_Y(ce
             village_code AS "villageCode", village_name AS "villageName"`;
 
 const asPolygons = (rows: PolygonRow[]): MonitoringPolygon[] =>
-  rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: geometryFromEwkbHex(geom) as Polygon, centroid: [lon, lat], ...rest }));
+  rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: typeof geom === 'string' ? (geometryFromEwkbHex(geom) as Polygon) : geom, centroid: [lon, lat], ...rest }));
 
 export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
   const r = await db.query<PolygonRow>(`${POLYGON_SELECT} FROM polygons WHERE batch_id = $1 ORDER BY district_code COLLATE "C", length(code), code COLLATE "C"`, [batchId]);
@@ -714,21 +714,21 @@ export async function loadPolygons(db: Queryable, batchId: string): Promise<Moni
  * database (the equivalence test, export-held.test.ts, compares the files).
  */
 export function asStoredPolygons(polys: readonly MonitoringPolygon[]): MonitoringPolygon[] {
-  const rows = polys.map(({ geometry, ...p }): PolygonRow => {
-    // The jsonb element the INSERT reads its columns from: an absent field is a NULL column.
-    const e = asJsonb(p);
-    return {
-      // POLYGON_SELECT's columns in its order (the order of the objects' keys); date columns are
-      // sent as ISO dates and read back as `::text`, the same string.
-      epoch: e.epoch, code: e.code, geom: wkbHex(geometry), lon: e.centroid[0], lat: e.centroid[1],
-      areaM2: e.areaM2, areaMu: e.areaMu, changeType: e.changeType, changeClass: e.changeClass, confidence: e.confidence, reasons: e.reasons,
-      beforeDate: e.beforeDate, afterDate: e.afterDate, landClassBefore: e.landClassBefore ?? null,
-      overlaps: e.overlaps, districtCode: e.districtCode, districtName: e.districtName, leadBureau: e.leadBureau,
-      coBureaus: e.coBureaus, routingReason: e.routingReason, ruleId: e.ruleId, priority: e.priority, priorityReasons: e.priorityReasons,
-      previousCode: e.previousCode ?? null, detector: e.detector, tileId: e.tileId, townshipCode: e.townshipCode ?? null, townshipName: e.townshipName ?? null,
-      villageCode: e.villageCode ?? null, villageName: e.villageName ?? null,
-    };
-  });
+  // Column by column as the INSERT reads them from each polygon's jsonb: an absent field is a NULL
+  // column, a jsonb column's objects come back in jsonb's key order. Text, float8 and date columns
+  // give back what was sent (ISO dates, read as `::text`; a JSON number's digits parse to the same double).
+  // In POLYGON_SELECT's order: the order of the objects' keys.
+  const rows = polys.map((p): PolygonRow => ({
+    epoch: p.epoch, code: p.code,
+    // WKB keeps the 2D doubles as they are: the polygon as held, without encoding and decoding it.
+    geom: { type: 'Polygon', coordinates: p.geometry.coordinates }, lon: p.centroid[0], lat: p.centroid[1],
+    areaM2: p.areaM2, areaMu: p.areaMu, changeType: p.changeType, changeClass: p.changeClass, confidence: p.confidence, reasons: asJsonb(p.reasons),
+    beforeDate: p.beforeDate, afterDate: p.afterDate, landClassBefore: p.landClassBefore ?? null,
+    overlaps: asJsonb(p.overlaps), districtCode: p.districtCode, districtName: p.districtName, leadBureau: p.leadBureau,
+    coBureaus: asJsonb(p.coBureaus), routingReason: p.routingReason, ruleId: p.ruleId, priority: p.priority, priorityReasons: asJsonb(p.priorityReasons),
+    previousCode: p.previousCode ?? null, detector: asJsonb(p.detector), tileId: p.tileId, townshipCode: p.townshipCode ?? null, townshipName: p.townshipName ?? null,
+    villageCode: p.villageCode ?? null, villageName: p.villageName ?? null,
+  }));
   // loadPolygons' ORDER BY; "C" collation there is this comparison of the (ASCII) codes.
   const before = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   rows.sort((a, b) => before(a.districtCode, b.districtCode) || a.code.length - b.code.length || before(a.code, b.code));
