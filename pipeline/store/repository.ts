@@ -709,7 +709,7 @@ export async function loadPolygons(db: Queryable, batchId: string): Promise<Moni
 /**
  * What `loadPolygons` reads back of the polygons `storeBatchPolygons` returned, without the read:
  * the rows POLYGON_SELECT gives for what `writeBatchPolygons` sends (each polygon as jsonb, its
- * geometry as WKB), in its order, through the same `asPolygons`. So the embedded run writes its
+ * geometry as WKB), in its ORDER BY, through the same `asPolygons`. So the embedded run writes its
  * outputs from the polygons finalise holds, byte for byte as the queue path writes them from the
  * database (the equivalence test, export-held.test.ts, compares the files).
  */
