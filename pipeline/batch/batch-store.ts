@@ -7,6 +7,7 @@ import { TubanError } from '../../schemas/errors.js';
 import type { Detection, RejectedInput } from '../model.js';
 import type { Database, Queryable } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
+import { asJsonb } from '../store/as-jsonb.js';
 import type { BatchReport, TileOutcome } from './batch-report.js';
 import { detectorParamsFor } from './batch-args.js';
 import { flatParams } from '../detect/detector-params.js';
@@ -277,6 +278,11 @@ export async function loadReport(db: Database, batchId: string): Promise<BatchRe
   const row = await repo.loadBatch(db, batchId);
   if (!row?.report) throw new TubanError('INTERNAL', `batch ${batchId} has not been finalised`);
   return row.report as BatchReport;
+}
+
+/** What `loadReport` reads back of a report `finishBatch` stored (a jsonb column), without the read. */
+export function asStoredReport(report: BatchReport): BatchReport {
+  return asJsonb(report);
 }
 
 /**

@@ -22,7 +22,8 @@ import { flatParams } from '../detect/detector-params.js';
 import { finaliseDetections, type FinaliseHeadStart } from './finalise-batch.js';
 import type { Detection, RejectedInput } from '../model.js';
 import { planTile, rejectedFootprint, type BatchPlan } from './plan-batch.js';
-import type { TileOutcome } from './batch-report.js';
+import type { BatchReport, TileOutcome } from './batch-report.js';
+import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { summarise, whyNotRead } from './batch-report.js';
 import { alreadyFiledError, filedInEarlierMonth } from './refiled-imagery.js';
 import { rerunFacts } from './rerun-facts.js';
@@ -56,9 +57,20 @@ export interface HandlerDeps {
    * transaction (a small tile, a rejected prior's ground to overlay) found no batch row.
    */
   planStored?: Promise<unknown>;
+  /**
+   * Told the polygons and the report a finalise job stored, once they are: the embedded runner
+   * writes the outputs from them instead of reading them back (`exportFinalised`).
+   */
+  finalised?: (stored: FinalisedBatch) => void;
 }
 
-export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable, ahead, planStored }: HandlerDeps): JobHandlers {
+/** What finalising stored of a batch: its polygons as `storeBatchPolygons` returned them, and its report. */
+export interface FinalisedBatch {
+  polygons: MonitoringPolygon[];
+  report: BatchReport;
+}
+
+export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce = 1, loadRules = loadRuleTable, ahead, planStored, finalised }: HandlerDeps): JobHandlers {
   const plans = new Map<string, BatchPlan>(known.map((p) => [p.batchId, p]));
   // Once the plan is stored the database is open, and a question to it costs milliseconds.
   let databaseOpen = planStored === undefined;
@@ -274,6 +286,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
         result.polygons,
       );
       await store.finishBatch(db, batchId, report, result.rejected);
+      finalised?.({ polygons: result.polygons, report });
       log.info({ batchId, polygons: result.polygons.length, rejected: rejected.length }, 'batch finalised');
       return { polygons: result.polygons.length };
     },

@@ -1,6 +1,7 @@
 /**
- * Write a finished batch's files from the database, so the embedded run and a queue run
- * (finalised on another machine) produce the same outputs from the same rows.
+ * Write a finished batch's files from its rows: read back from the database (a queue run, finalised
+ * on another machine) or as finalise stored them (the embedded run: `asStoredPolygons`,
+ * `asStoredReport`), so both produce the same outputs from the same rows.
  */
 import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import type { FeatureCollection, MultiPolygon } from 'geojson';

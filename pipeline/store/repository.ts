@@ -17,6 +17,7 @@ import type { Database, Queryable } from './queryable.js';
 import { inheritCodes } from './code-inheritance.js';
 import { lockSerials, maxSerialSql, serialOffsets } from './serial-allocation.js';
 import { geometryFromEwkbHex, wkbHex } from './wkb.js';
+import { asJsonb } from './as-jsonb.js';
 
 /** Rows per INSERT: bounds one statement's parameter size (a polygon is a few kB of GeoJSON). */
 const CHUNK = 500;
@@ -700,7 +701,7 @@ async function writeBatchPolygons(
 }
 
 /** A polygons row as loadPolygons selects it: the record's own fields (columns aliased), the geometry as GeoJSON text. */
-type PolygonRow = Omit<MonitoringPolygon, 'geometry' | 'centroid'> & { geom: string; lon: number; lat: number };
+type PolygonRow = Omit<MonitoringPolygon, 'geometry' | 'centroid'> & { geom: string | Polygon; lon: number; lat: number };
 
 /** A batch's monitoring polygons, ordered by district then serial (length first, so 10000 follows 9999). */
 /** A polygons (or polygons_gone) row as a MonitoringPolygon. */
@@ -713,11 +714,40 @@ const POLYGON_SELECT = `SELECT epoch, code, geom, ST_X(centroid) AS lon, ST_Y(ce
             village_code AS "villageCode", village_name AS "villageName"`;
 
 const asPolygons = (rows: PolygonRow[]): MonitoringPolygon[] =>
-  rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: geometryFromEwkbHex(geom) as Polygon, centroid: [lon, lat], ...rest }));
+  rows.map(({ epoch, code, geom, lon, lat, ...rest }) => ({ code, epoch, geometry: typeof geom === 'string' ? (geometryFromEwkbHex(geom) as Polygon) : geom, centroid: [lon, lat], ...rest }));
 
 export async function loadPolygons(db: Queryable, batchId: string): Promise<MonitoringPolygon[]> {
-  const r = await db.query<PolygonRow>(`${POLYGON_SELECT} FROM polygons WHERE batch_id = $1 ORDER BY district_code, length(code), code`, [batchId]);
+  const r = await db.query<PolygonRow>(`${POLYGON_SELECT} FROM polygons WHERE batch_id = $1 ORDER BY district_code COLLATE "C", length(code), code COLLATE "C"`, [batchId]);
   return asPolygons(r.rows);
+}
+
+/**
+ * What `loadPolygons` reads back of the polygons `storeBatchPolygons` returned, without the read:
+ * the rows POLYGON_SELECT gives for what `writeBatchPolygons` sends (each polygon as jsonb, its
+ * geometry as WKB), in its ORDER BY, through the same `asPolygons`. So the embedded run writes its
+ * outputs from the polygons finalise holds, byte for byte as the queue path writes them from the
+ * database (the equivalence test, export-held.test.ts, compares the files).
+ */
+export function asStoredPolygons(polys: readonly MonitoringPolygon[]): MonitoringPolygon[] {
+  // Column by column as the INSERT reads them from each polygon's jsonb: an absent field is a NULL
+  // column, a jsonb column's objects come back in jsonb's key order. Text, float8 and date columns
+  // give back what was sent (ISO dates, read as `::text`; a JSON number's digits parse to the same double).
+  // In POLYGON_SELECT's order: the order of the objects' keys.
+  const rows = polys.map((p): PolygonRow => ({
+    epoch: p.epoch, code: p.code,
+    // WKB keeps the 2D doubles as they are: the polygon as held, without encoding and decoding it.
+    geom: { type: 'Polygon', coordinates: p.geometry.coordinates }, lon: p.centroid[0], lat: p.centroid[1],
+    areaM2: p.areaM2, areaMu: p.areaMu, changeType: p.changeType, changeClass: p.changeClass, confidence: p.confidence, reasons: asJsonb(p.reasons),
+    beforeDate: p.beforeDate, afterDate: p.afterDate, landClassBefore: p.landClassBefore ?? null,
+    overlaps: asJsonb(p.overlaps), districtCode: p.districtCode, districtName: p.districtName, leadBureau: p.leadBureau,
+    coBureaus: asJsonb(p.coBureaus), routingReason: p.routingReason, ruleId: p.ruleId, priority: p.priority, priorityReasons: asJsonb(p.priorityReasons),
+    previousCode: p.previousCode ?? null, detector: asJsonb(p.detector), tileId: p.tileId, townshipCode: p.townshipCode ?? null, townshipName: p.townshipName ?? null,
+    villageCode: p.villageCode ?? null, villageName: p.villageName ?? null,
+  }));
+  // loadPolygons' ORDER BY; "C" collation there is this comparison of the (ASCII) codes.
+  const before = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  rows.sort((a, b) => before(a.districtCode, b.districtCode) || a.code.length - b.code.length || before(a.code, b.code));
+  return asPolygons(rows);
 }
 
 /**
