@@ -63,7 +63,9 @@ export async function withScene<T>(files: BenchSceneFiles, fn: (scene: OpenScene
   const reader = await openTile(tile);
   const mosaic = await openMosaic(c2.tiles);
   try {
-    const pair: EpochPair = { ...tilePair(reader, mosaic), fixedEpoch: 'before', afterDate: c2.tiles[0].date };
+    // The epochs reversed (the first date fixed): the product's not-imagery check would name them the
+    // wrong way round, and the harness's reference scenes are imagery, so it is left out here.
+    const pair: EpochPair = { ...tilePair(reader, mosaic), fixedEpoch: 'before', afterDate: c2.tiles[0].date, notImagery: undefined };
     return await fn({ pair, bands, grid: tile.grid });
   } finally {
     await Promise.allSettled([reader.close(), mosaic.close()]);

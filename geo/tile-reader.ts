@@ -222,7 +222,7 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
           for (let i = 0; i < band.length; i++) if (band[i] !== band[i]) valid[i] = 0;
         }
       }
-      watch.see(bands, outs, valid);
+      watch.see(win, bands, outs, valid);
       return raster;
     },
     oneValueBands: (minPixels) => watch.oneValue(minPixels),

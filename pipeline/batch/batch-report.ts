@@ -245,11 +245,11 @@ function keptTileWarnings(done: TileOutcome[]): string[] {
   return done.flatMap((t) => {
     const k = t.keptFromEarlierRun;
     if (!k) return [];
-    const others = (k.rejectedPriors ?? []).map((p) => `${p.subject} (${p.error.code})`);
+    const others = (k.rejectedPriors ?? []).map((p) => `${p.subject} ${whyNotRead(p.error.code)} (${p.error.code})`);
     return [
       `${k.file}: ${unreadNow(k.file, k.error)}; tile ${t.tileId}'s result (${t.detections} detection(s)) is kept from this batch's earlier run of ${k.storedAt.slice(0, 16).replace('T', ' ')} UTC, ` +
         `its polygons, codes and cases as they were: that ground was not looked at again` +
-        (others.length ? `; its other prior(s) ${others.join(', ')} could not be read now either` : '') +
+        (others.length ? `; its other prior(s) not read now either: ${others.join(', ')}` : '') +
         `. ${WHAT_TO_DO[k.error.code] ?? 'Make the file readable here and run the batch again'}`,
     ];
   });

@@ -127,14 +127,17 @@ export async function rejectTile(
  * again, and falling back to the priors left (less ground, an older month) would replace the
  * polygons found against that prior: its polygons, codes and cases stay the month's as they were.
  * A prior the earlier run could not read either (its `rejectedPriors`) is not kept for: that run
- * compared the tile without it, as this one does falling back past it, and comes to the same.
+ * compared the tile without it, as this one does falling back past it, and comes to the same. Not
+ * kept where any prior this job dropped (`undecoded`) was rejected for its content (not imagery).
  */
 export async function keepEarlierResult(db: Database, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors): Promise<TileOutcome | null> {
   return db.transaction((tx) => keepIn(tx, batchId, tileId, rejected, undecoded));
 }
 
 async function keepIn(tx: Queryable, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors): Promise<TileOutcome | null> {
-  if (!KEPT_WHEN_UNREAD.has(rejected.error.code)) return null;
+  // Every file this job dropped must be one it could not read: a prior dropped for what it holds
+  // (not imagery) says something of the ground the earlier run compared, perhaps with that prior.
+  if (![rejected, ...(undecoded?.rejected ?? [])].every((r) => KEPT_WHEN_UNREAD.has(r.error.code))) return null;
   const earlier = await earlierReadOf(tx, batchId, tileId);
   // (A kept result names no rejectedPriors of the read it keeps: kept again, the same result.)
   if (!earlier || earlier.outcome.rejectedPriors?.some((p) => p.subject === rejected.subject)) return null;

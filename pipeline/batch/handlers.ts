@@ -8,10 +8,11 @@ import { openMosaic, openTile, type TileInfo } from '../../geo/tile-reader.js';
 import type { JobHandlers } from '../../schemas/jobs.js';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import { loadRuleTable } from '../route/load-rule-table.js';
-import { BYTES_PER_PIXEL, detectTile, detectorStamp, modelRecord, modelsFor } from '../detect/detect-tile.js';
+import { BYTES_PER_PIXEL, NothingToCompare, detectTile, detectorStamp, modelRecord, modelsFor } from '../detect/detect-tile.js';
+import { rejectedPriorsOf } from '../detect/not-imagery.js';
 import { collectGarbage } from '../collect-garbage.js';
 import { defaultScoreWorkers } from '../detect/score-pool.js';
-import { asTubanError, type TubanError } from '../../schemas/errors.js';
+import { TubanError, asTubanError } from '../../schemas/errors.js';
 import { config } from '../config.js';
 import type { Database, Queryable } from '../store/queryable.js';
 import * as repo from '../store/repository.js';
@@ -158,37 +159,56 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             await Promise.allSettled([current.close(), prior.close()]);
           }
         } catch (err) {
-          const e = asTubanError(err, tile.tile.files[0]);
-          if (e.disposition !== 'skip') throw e;
-          // A prior tile that would not read is the file to download again, not this tile.
-          const badPrior = e.subject !== undefined && !t.files.includes(e.subject) ? priors.find((p) => p.files.includes(e.subject!)) : undefined;
+          const thrown = asTubanError(err, tile.tile.files[0]);
+          if (thrown.disposition !== 'skip') throw thrown;
+          // Prior tiles that would not read are the files to download again, not this tile: every one
+          // the error names (all the priors found not imagery at once: rejectedPriorsOf).
+          const badPriors = rejectedPriorsOf(thrown).flatMap((error) => {
+            const prior = error.subject !== undefined && !t.files.includes(error.subject) ? priors.find((p) => p.files.includes(error.subject!)) : undefined;
+            return prior ? [{ prior, error }] : [];
+          });
+          const badPrior = badPriors.length > 0;
           if (badPrior) {
-            undecoded.push({ prior: badPrior, error: e });
+            undecoded.push(...badPriors);
+            const e = badPriors.at(-1)!.error;
             // The plan's own priors for the tile, narrowed (not chosen again: a plan stored by another
             // version falls back only to priors it chose, whose bands are the tile's), in its order.
             const left = planned.filter((p) => !undecoded.some((u) => u.prior.id === p.id));
             if (left.length > 0) {
               // Not read here now (damaged, not found, too large) though this batch's earlier run
               // compared the tile with it: falling back would replace that run's polygons with an
-              // older comparison's, so its result is kept as for the tile's own file (keepEarlierResult).
+              // older comparison's, so its result is kept as for the tile's own file (keepEarlierResult;
+              // not where a prior dropped before was rejected for what it holds).
               if (store.KEPT_WHEN_UNREAD.has(e.code)) {
                 await planStored;
                 const kept = await store.keepEarlierResult(db, batchId, tileId, { subject: e.subject!, error: e.toJSON() }, undecodedRows([], undecoded.slice(0, -1)));
                 if (kept) return keptEarlier(kept, e);
               }
-              tlog.warn({ code: e.code, prior: e.subject, err: e.message, next: left.map((p) => p.files[0]) }, `prior tile ${whyNotRead(e.code)} (${e.code}); the tile falls back to the next prior over it`);
+              for (const { error } of badPriors) {
+                tlog.warn({ code: error.code, prior: error.subject, err: error.message, next: left.map((p) => p.files[0]) }, `prior tile ${whyNotRead(error.code)} (${error.code}); the tile falls back to the next prior over it`);
+              }
               priors = left;
               continue;
             }
           }
-          // Bad input: report it by name, store nothing of the tile (unless this batch read it before:
-          // rejectTile keeps that result), let the batch go on.
-          // Its ground was given and never compared: not observed, with the reason, not "no change",
-          // and the file at fault (the last prior that would not read, where none is left). The
-          // priors that failed before it are named on their ground of the tile; every one that failed
-          // is a rejected input of its own (rejectedPriors), the last one too.
-          const named = undecodedRows(badPrior ? [] : priors, badPrior ? undecoded.slice(0, -1) : undecoded);
-          const ground = rejectedFootprint(tileId, badPrior ? e.subject! : t.files[0], e.code, t.footprint);
+          // The priors left after some were dropped cover too little of the tile to fit (with overlapping
+          // tiles, the neighbours' slivers over the overlap strip): the last prior dropped is the file
+          // at fault, not this tile.
+          const dropped = !badPrior && thrown instanceof NothingToCompare ? undecoded.at(-1) : undefined;
+          const e = badPrior
+            ? badPriors.at(-1)!.error
+            : dropped
+              ? new TubanError(
+                  'TILE.NOT_OBSERVABLE',
+                  `after prior ${dropped.prior.files[0]} was rejected (${whyNotRead(dropped.error.code)}), the priors left cover too little of the tile ${t.files[0]} to compare (${thrown.message})`,
+                  dropped.error.subject,
+                )
+              : thrown;
+          const blamesPrior = badPrior || dropped !== undefined;
+          // (Named by a prior, the tile's footprint is that prior's not-observed ground: the prior is not
+          // named on its ground of the tile again.)
+          const named = undecodedRows(blamesPrior ? [] : priors, blamesPrior ? undecoded.slice(0, -1) : undecoded);
+          const ground = rejectedFootprint(tileId, blamesPrior ? e.subject! : t.files[0], e.code, t.footprint);
           const rejectedPriors = undecoded.map((u) => ({ subject: u.error.subject!, error: u.error.toJSON() }));
           const outcome: TileOutcome = {
             ...base, ...(rejectedPriors.length ? { rejectedPriors } : {}),

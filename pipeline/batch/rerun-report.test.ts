@@ -21,7 +21,7 @@ import type { Database } from '../store/queryable.js';
 import { BatchArgsSchema } from './batch-args.js';
 import { planAndStore, planForRun, runBatch } from './run-batch.js';
 import { createHandlers } from './handlers.js';
-import { loadNotObserved, loadReport, loadTileOutcomes } from './batch-store.js';
+import { keepEarlierResult, loadNotObserved, loadReport, loadTileOutcomes } from './batch-store.js';
 import { breakFirstChunk, rejectedPriorScene } from './testing/rejected-prior-scene.js';
 import { config } from '../config.js';
 
@@ -228,9 +228,29 @@ describe('a batch run again', () => {
     expect(again.report.rejected.map((r) => r.subject).sort()).toEqual([P, Q].sort());
     const warning = again.report.warnings.filter((w) => w.startsWith(`${Q}: `));
     expect(warning).toHaveLength(1);
-    expect(warning[0]).toMatch(/: cannot be read now \(TILE\.UNREADABLE: .+\); tile .* kept from this batch's earlier run .* its other prior\(s\) .* could not be read now either\. The imagery file is damaged/);
+    expect(warning[0]).toMatch(/: cannot be read now \(TILE\.UNREADABLE: .+\); tile .* kept from this batch's earlier run .* its other prior\(s\) not read now either: .+ did not decode \(TILE\.UNREADABLE\)\. The imagery file is damaged/);
     expect(warning[0]).toContain(P);
     expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
+  }, 300_000);
+
+  // A prior this run found not imagery says something of the ground the earlier run compared: the
+  // earlier result (perhaps compared with that prior) is not kept because another prior, dropped after
+  // it, cannot be read here.
+  it('does not keep the earlier result when a prior dropped before the unread one was rejected for its content', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-dropped-for-content-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 256, seed: 7, tilesPerSide: 1 });
+    const db = await freshDb();
+    const first = await runBatch(BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] }), { db, log, out: join(d, 'first') });
+    const [{ tileId, status }] = first.report.tiles;
+    expect(status).toBe('done');
+    const [A, B] = [join(d, 'a.tif'), join(d, 'b.tif')];
+    const error = (code: 'TILE.NOT_OBSERVABLE' | 'INPUT.NOT_FOUND' | 'TILE.UNREADABLE', file: string) => ({ subject: file, error: { code, message: `${file}: ${code}`, subject: file } });
+    const dropped = (code: 'TILE.NOT_OBSERVABLE' | 'TILE.UNREADABLE') => ({ rejected: [error(code, A)], footprints: [], tile: { footprint: { type: 'Polygon' as const, coordinates: [] }, cover: [] } });
+    // A not imagery, then B not found: not kept.
+    expect(await keepEarlierResult(db, first.report.batchId, tileId, error('INPUT.NOT_FOUND', B), dropped('TILE.NOT_OBSERVABLE'))).toBeNull();
+    // A did not decode, then B not found: nothing said of the imagery, the earlier result is kept.
+    expect(await keepEarlierResult(db, first.report.batchId, tileId, error('INPUT.NOT_FOUND', B), dropped('TILE.UNREADABLE'))).not.toBeNull();
   }, 300_000);
 
   // A later batch of the month (other parameters) that read the tile took it over: its polygons there

@@ -219,11 +219,14 @@ async function fitAndScore(
   opts: DetectPairOptions, progress: (f: number) => void,
 ): Promise<{ fitted: EpochFit; scores: TileScores }> {
   const fitted = await timer.time('normalise', () => fitEpochs(pair, bands, params.score));
+  // A file of one value in every band is not imagery (not-imagery.ts): told from the fit's sample where
+  // it shows enough, before the gates below, which take a saturated or zero-scaled one for cloud or
+  // shadow (and would name the current tile for a prior's fault), and before a full read of both epochs.
+  const notImagery = pair.notImagery?.();
+  if (notImagery) throw notImagery;
   // A tile under cloud or nodata almost everywhere has nothing to compare: rejected by name, and
   // the batch goes on with its other tiles.
-  if (fitted.fit.samplePixels < MIN_FIT_SAMPLES) {
-    throw new TubanError('TILE.NOT_OBSERVABLE', `only ${fitted.fit.samplePixels} sampled pixels are valid in both epochs (nodata or cloud nearly everywhere): nothing to compare`, pair.file);
-  }
+  if (fitted.fit.samplePixels < MIN_FIT_SAMPLES) throw new NothingToCompare(fitted.fit.samplePixels, pair.file);
   // Weather in one epoch over more of the sample than the fit leaves out: the fit matches the cloud
   // onto the other epoch's ground, the weather tests then see none, and the tile would come out
   // observed and unchanged ("no look" filed as "no change"). Rejected by name instead.
@@ -240,11 +243,21 @@ async function fitAndScore(
     );
   }
   const scores = await stream.run(fitted.pair, { fit: fitted.fit, signal: opts.signal, progress: (f) => progress(f * 0.7), timer });
-  // Both epochs are read in full now: a file of one value in every band is not imagery, rejected
-  // before its "no change" (or its prior's false change) is drawn.
-  const notImagery = pair.notImagery?.();
-  if (notImagery) throw notImagery;
+  // Both epochs are read in full now: what the sample could not tell (a prior read only for the
+  // tile's holes), before its "no change" (or its prior's false change) is drawn.
+  const notImageryRead = pair.notImagery?.();
+  if (notImageryRead) throw notImageryRead;
   return { fitted, scores };
+}
+
+/**
+ * The fit's rejection of a tile whose sample has too few pixels valid in both epochs. Where priors of
+ * the tile were dropped before (handlers.ts), the ground left without a prior is their doing.
+ */
+export class NothingToCompare extends TubanError {
+  constructor(samplePixels: number, file: string) {
+    super('TILE.NOT_OBSERVABLE', `only ${samplePixels} sampled pixels are valid in both epochs (nodata or cloud nearly everywhere): nothing to compare`, file);
+  }
 }
 
 /** The least share of a tile's sample under weather in one epoch that rejects it (see detectPair). */
