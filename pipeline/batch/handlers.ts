@@ -94,7 +94,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
         if (earlier) throw alreadyFiledError(t, plan.args.epoch, earlier);
       };
       const keptEarlier = (kept: TileOutcome, e: TubanError): TileOutcome => {
-        tlog.warn({ code: e.code, file: e.subject, err: e.message, storedAt: kept.keptFromEarlierRun?.storedAt }, "file not read now (damaged, not found or too large here); the tile's result of this batch's earlier run is kept");
+        tlog.warn({ code: e.code, ...(t.files.includes(e.subject ?? '') ? {} : { prior: e.subject }), err: e.message, storedAt: kept.keptFromEarlierRun?.storedAt }, "file not read now (damaged, not found or too large here); the tile's result of this batch's earlier run is kept");
         return kept;
       };
       const undecodedRows = (left: readonly TileInfo[], named: typeof undecoded): store.UndecodedPriors | undefined =>
@@ -127,6 +127,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             const outcome: TileOutcome = {
               ...base,
               ...(undecodedHere ? { rejectedPriors: undecodedHere.rejected } : {}),
+              comparedWith: priors.map((p) => p.id),
               status: 'done',
               pixels: r.pixels,
               detections: detections.length,
@@ -146,8 +147,14 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             await Promise.allSettled([current.close(), prior.close()]);
           }
         } catch (err) {
-          const e = asTubanError(err, tile.tile.files[0]);
+          let e = asTubanError(err, tile.tile.files[0]);
           if (e.disposition !== 'skip') throw e;
+          // A kept result stands for this month's imagery: a tile that started before the database
+          // opened asks now whether an earlier month has filed it since.
+          if (store.KEPT_WHEN_UNREAD.has(e.code)) {
+            const earlier = await filedEarlier;
+            if (earlier) e = alreadyFiledError(t, plan.args.epoch, earlier);
+          }
           // A prior tile that would not read is the file to download again, not this tile.
           const badPrior = e.subject !== undefined && !t.files.includes(e.subject) ? priors.find((p) => p.files.includes(e.subject!)) : undefined;
           if (badPrior) {
@@ -161,7 +168,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
               // older comparison's, so its result is kept as for the tile's own file (keepEarlierResult).
               if (store.KEPT_WHEN_UNREAD.has(e.code)) {
                 await planStored;
-                const kept = await store.keepEarlierResult(db, batchId, tileId, { subject: e.subject!, error: e.toJSON() }, undecodedRows([], undecoded.slice(0, -1)));
+                const kept = await store.keepEarlierResult(db, batchId, tileId, { subject: e.subject!, error: e.toJSON() }, undecodedRows([], undecoded.slice(0, -1)), badPrior.id);
                 if (kept) return keptEarlier(kept, e);
               }
               tlog.warn({ code: e.code, prior: e.subject, err: e.message, next: left.map((p) => p.files[0]) }, `prior tile ${whyNotRead(e.code)} (${e.code}); the tile falls back to the next prior over it`);
@@ -183,7 +190,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
           };
           await planStored;
-          const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named);
+          const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named, badPrior?.id);
           if (stored.keptFromEarlierRun) return keptEarlier(stored, e);
           tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
           return stored;
@@ -245,7 +252,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const undecoded = onceEach(tiles.flatMap((t) => t.rejectedPriors ?? []));
       // A tile whose earlier result was kept (its file cannot be read now) names the file too: the imagery is damaged.
       const unreadNow = tiles.flatMap((t) => (t.keptFromEarlierRun ? [{ subject: t.keptFromEarlierRun.file, error: t.keptFromEarlierRun.error }, ...(t.keptFromEarlierRun.rejectedPriors ?? [])] : []));
-      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...onceEach([...undecoded, ...unreadNow]), ...result.rejected];
+      // A tile rejected over a prior (its last one, or a kept one taken over) names that prior among
+      // its rejectedPriors: its own files are healthy, not rejected inputs.
+      const overPrior = (t: TileOutcome) => t.rejectedPriors?.some((p) => p.subject === t.error?.subject && !t.files.includes(p.subject));
+      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected' && !overPrior(t)).map((t) => ({ subject: t.files[0], error: t.error! })), ...onceEach([...undecoded, ...unreadNow]), ...result.rejected];
       // Rejected tiles' footprints (planning's and the tile jobs'): ground given and not looked at;
       // and rejected prior tiles' ground over the tiles used (nodata of theirs, counted there already).
       const rejectedGround = await repo.loadRejectedGround(db, batchId);
