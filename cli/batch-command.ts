@@ -303,6 +303,9 @@ function incompleteMonthLine(r: BatchReport, used: number): string | null {
   const markedNow = new Set(r.tiles.filter((t) => !t.keptFromEarlierRun).flatMap((t) => [...(t.status === 'rejected' ? (t.files ?? []).slice(0, 1) : []), ...(t.rejectedPriors ?? []).map((p) => p.subject)]));
   const keptPriors = new Set(r.tiles.flatMap((t) => (t.keptFromEarlierRun?.rejectedPriors ?? []).map((p) => p.subject)).filter((f) => !keptFiles.has(f) && !markedNow.has(f)));
   const kept = left.filter((x) => keptFiles.has(x.subject)).length;
+  // Of those, the priors of the tiles kept (the tiles' own files are read and healthy).
+  const priorFiles = new Set(r.tiles.flatMap((t) => (t.keptFromEarlierRun && t.files && !t.files.includes(t.keptFromEarlierRun.file) ? [t.keptFromEarlierRun.file] : [])));
+  const keptPriorFiles = left.filter((x) => priorFiles.has(x.subject)).length;
   const alsoUnread = left.filter((x) => keptPriors.has(x.subject)).length;
   // A second copy of a tile used (the same imagery under other names, or the same names with other
   // pixels): its ground is observed; a tile of that name may be missing, or the other delivery wanted.
@@ -310,7 +313,8 @@ function incompleteMonthLine(r: BatchReport, used: number): string | null {
   const tileInputs = left.length - zoneFiles - kept - alsoUnread - twice;
   const parts = [
     ...(tileInputs > 0 ? [`${tileInputs} tile input(s) rejected: their ground was not observed, not "no change" (not-observed.geojson has the footprint of each whose header could be read)`] : []),
-    ...(kept > 0 ? [`${kept} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
+    ...(kept > keptPriorFiles ? [`${kept - keptPriorFiles} tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run`] : []),
+    ...(keptPriorFiles > 0 ? [`${keptPriorFiles} prior file(s) cannot be read now: the results of the tiles compared with them are kept from this batch's earlier run`] : []),
     ...(alsoUnread > 0 ? [`${alsoUnread} prior file(s) of those tiles could not be read now either: no ground is marked for them, the kept results stand`] : []),
     ...(twice > 0 ? [`${twice} tile file(s) left out, another copy of their tile used: remove them (is a tile missing, or another delivery wanted?)`] : []),
     ...(zoneFiles > 0 ? [`${zoneFiles} zone file(s) rejected: no polygon has their layer's overlaps or routing`] : []),

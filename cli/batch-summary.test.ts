@@ -64,6 +64,16 @@ describe('the batch summary', () => {
       "Incomplete month: 1 tile file(s) cannot be read now: their tiles' results are kept from this batch's earlier run (above; exit 3)",
     );
     expect(batchExitCode(kept)).toBe(EXIT_INCOMPLETE);
+    // A prior of the tile not read now: the tile's own file is healthy, the prior file is named as one.
+    const priorError = { ...error, subject: '/data/p1.tif' };
+    const keptForPrior = {
+      ...kept,
+      tiles: [{ tileId: 't1', files: ['/data/t1.tif'], status: 'done', keptFromEarlierRun: { file: '/data/p1.tif', error: priorError, storedAt: '2026-11-03T06:05:09.000Z' } }],
+      rejected: [{ subject: '/data/p1.tif', error: priorError }],
+    } as unknown as BatchReport;
+    expect(summaryTable(keptForPrior).split('\n').find((l) => l.startsWith('Incomplete month:'))).toBe(
+      "Incomplete month: 1 prior file(s) cannot be read now: the results of the tiles compared with them are kept from this batch's earlier run (above; exit 3)",
+    );
   });
 
   it('says a tile given twice (the same imagery under other names, or two deliveries) wants its copy removed, not that ground was left unobserved', () => {

@@ -31,6 +31,12 @@ export interface TileOutcome {
    */
   rejectedPriors?: RejectedInput[];
   /**
+   * The ids of the prior tiles the tile was compared with (the plan's, less those that did not
+   * decode): a re-run that cannot read one of these keeps this result (`keptFromEarlierRun`), one
+   * that cannot read another falls back past it. Absent on a rejected tile and on results stored before.
+   */
+  comparedWith?: string[];
+  /**
    * Set when this run could not read, find or fit the tile's file or a prior the earlier run compared
    * it with (`file`, why: `error`: damaged since, moved, over this machine's memory cap) and this
    * batch's earlier run had read the tile, its result

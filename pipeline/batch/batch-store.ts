@@ -104,10 +104,10 @@ export async function saveTileResult(
  * had read (`keepEarlierResult`): that run's result stays, and finalising uses it as a tile read now.
  */
 export async function rejectTile(
-  db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput, footprint: repo.RejectedFootprint, undecoded?: UndecodedPriors,
+  db: Database, batchId: string, tileId: string, outcome: TileOutcome, rejected: RejectedInput, footprint: repo.RejectedFootprint, undecoded?: UndecodedPriors, priorId?: string,
 ): Promise<TileOutcome> {
   const kept = await db.transaction(async (tx) => {
-    const keptOutcome = await keepIn(tx, batchId, tileId, rejected, undecoded);
+    const keptOutcome = await keepIn(tx, batchId, tileId, rejected, undecoded, priorId);
     if (keptOutcome) return keptOutcome;
     await rejectRows(tx, batchId, tileId, rejected.error, footprint, undecoded);
     await repo.recordRejected(tx, batchId, rejectedNow(rejected, undecoded));
@@ -121,26 +121,27 @@ export async function rejectTile(
 /**
  * This batch's earlier result of the tile, kept in place of reading it now, or null (nothing stored).
  * Kept when `rejected` is a file this run cannot read, find or fit on this machine (`KEPT_WHEN_UNREAD`:
- * nothing said of the imagery's content), the tile's own or a prior the earlier run compared it with,
- * and that run's result is still the month's on the tile (`earlierReadOf`): its rows (detections,
+ * nothing said of the imagery's content), the tile's own or one of prior `priorId`'s, a prior the
+ * earlier read compared the tile with (its `comparedWith`, by id: whichever of a prior's band files
+ * failed), and that run's result is still the month's on the tile (`earlierReadOf`): its rows (detections,
  * not-observed outline, outcome) stay, marked `keptFromEarlierRun`. Nobody looked at that ground
  * again, and falling back to the priors left (less ground, an older month) would replace the
  * polygons found against that prior: its polygons, codes and cases stay the month's as they were.
- * A prior the earlier run could not read either (its `rejectedPriors`) is not kept for: that run
- * compared the tile without it, as this one does falling back past it, and comes to the same. Not
- * kept where any prior this job dropped (`undecoded`) was rejected for its content (not imagery).
+ * A prior that read did not compare the tile with (it could not read it either, or a result stored
+ * before reads said which: none) is not kept for: falling back past it comes to what that read did.
+ * Not kept where any prior this job dropped (`undecoded`) was rejected for its content (not imagery).
  */
-export async function keepEarlierResult(db: Database, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors): Promise<TileOutcome | null> {
-  return db.transaction((tx) => keepIn(tx, batchId, tileId, rejected, undecoded));
+export async function keepEarlierResult(db: Database, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors, priorId?: string): Promise<TileOutcome | null> {
+  return db.transaction((tx) => keepIn(tx, batchId, tileId, rejected, undecoded, priorId));
 }
 
-async function keepIn(tx: Queryable, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors): Promise<TileOutcome | null> {
+async function keepIn(tx: Queryable, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors, priorId?: string): Promise<TileOutcome | null> {
   // Every file this job dropped must be one it could not read: a prior dropped for what it holds
   // (not imagery) says something of the ground the earlier run compared, perhaps with that prior.
   if (![rejected, ...(undecoded?.rejected ?? [])].every((r) => KEPT_WHEN_UNREAD.has(r.error.code))) return null;
   const earlier = await earlierReadOf(tx, batchId, tileId);
-  // (A kept result names no rejectedPriors of the read it keeps: kept again, the same result.)
-  if (!earlier || earlier.outcome.rejectedPriors?.some((p) => p.subject === rejected.subject)) return null;
+  // (A kept result carries the comparedWith of the read it keeps: kept again, the same result.)
+  if (!earlier || (priorId !== undefined && !earlier.outcome.comparedWith?.includes(priorId))) return null;
   const others = undecoded?.rejected ?? [];
   // This run's figures are this run's: it spent no time on the tile, and the priors that did not
   // decode in the earlier run are that run's (their ground stays in the kept outline).
@@ -197,9 +198,12 @@ export async function unkeepTakenOver(tx: Queryable, plan: BatchPlan, tiles: rea
     const k = t.keptFromEarlierRun!;
     const { tile } = planTile(plan, t.tileId);
     const ground = rejectedFootprint(t.tileId, k.file, k.error.code, tile.tile.footprint);
-    const { keptFromEarlierRun: _kept, rejectedPriors: _earlierRun, coregistration: _c, ...base } = t;
+    const { keptFromEarlierRun: _kept, rejectedPriors: _earlierRun, coregistration: _c, comparedWith: _read, ...base } = t;
+    // A prior not read names itself among the rejected priors, as the tile job's last prior does:
+    // the tile's own files are healthy.
+    const priors = [...(k.rejectedPriors ?? []), ...(t.files.includes(k.file) ? [] : [{ subject: k.file, error: k.error }])];
     const outcome: TileOutcome = {
-      ...base, ...(k.rejectedPriors ? { rejectedPriors: k.rejectedPriors } : {}),
+      ...base, ...(priors.length ? { rejectedPriors: priors } : {}),
       status: 'rejected', error: k.error, takenOverBy: taker, pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
     };
     await rejectRows(tx, plan.batchId, t.tileId, k.error, ground);
@@ -239,8 +243,11 @@ async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Pr
  * Of a tile row `t` of batch `b`: the batch that took the tile's result over since it was stored, or
  * NULL while it is still what the month holds on the tile. Taken over: the batch was replaced, or
  * another batch of the month that compared the tile stored its result of it (its polygons there, or
- * none: `storedAt`, stamped by its storing transaction) or finished after this batch last finished or
- * read it, or another batch's polygons hold the tile now. A batch that has read the tile and not yet
+ * none: `stored_at`, stamped by its storing transaction; a batch that stored before stamps were kept:
+ * when it finished) after this batch last stored its result of the tile, or read it (`t.updated_at`:
+ * a read after the other's store is the later comparison, which this batch's store puts over it),
+ * or another batch's polygons hold the tile now. Stores, not finishes: two batches finalising at once
+ * over a district store in the order of the district lock and finish in either order. A batch that has read the tile and not yet
  * stored is not counted: its store will replace the month's polygons there (codes inherited), while
  * dropping this batch's result first would leave the ground bare, cases withdrawn, should it never
  * finish. The one notion for keeping a tile's earlier result (`earlierReadOf`) and for checking the
@@ -249,8 +256,8 @@ async function earlierReadOf(tx: Queryable, batchId: string, tileId: string): Pr
 const TAKEN_OVER_BY = `COALESCE(b.replaced_by, (
   SELECT o.id FROM batches o JOIN tiles ot ON ot.batch_id = o.id
   WHERE o.epoch = b.epoch AND o.id <> b.id AND ot.tile_id = t.tile_id AND ot.role = 'current' AND ot.status = 'done'
-    AND GREATEST(o.finished_at, (ot.info->>'storedAt')::timestamptz) > GREATEST(b.finished_at, t.updated_at)
-  ORDER BY GREATEST(o.finished_at, (ot.info->>'storedAt')::timestamptz) DESC, o.id LIMIT 1), (
+    AND COALESCE(ot.stored_at, o.finished_at) > GREATEST(COALESCE(t.stored_at, b.finished_at), t.updated_at)
+  ORDER BY COALESCE(ot.stored_at, o.finished_at) DESC, o.id LIMIT 1), (
   SELECT p.batch_id FROM polygons p WHERE p.epoch = b.epoch AND p.tile_id = t.tile_id AND p.batch_id <> b.id
   ORDER BY p.batch_id LIMIT 1))`;
 

@@ -107,7 +107,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
         if (earlier) throw alreadyFiledError(t, plan.args.epoch, earlier);
       };
       const keptEarlier = (kept: TileOutcome, e: TubanError): TileOutcome => {
-        tlog.warn({ code: e.code, file: e.subject, err: e.message, storedAt: kept.keptFromEarlierRun?.storedAt }, "file not read now (damaged, not found or too large here); the tile's result of this batch's earlier run is kept");
+        tlog.warn({ code: e.code, ...(t.files.includes(e.subject ?? '') ? {} : { prior: e.subject }), err: e.message, storedAt: kept.keptFromEarlierRun?.storedAt }, "file not read now (damaged, not found or too large here); the tile's result of this batch's earlier run is kept");
         return kept;
       };
       const undecodedRows = (left: readonly TileInfo[], named: typeof undecoded): store.UndecodedPriors | undefined =>
@@ -140,6 +140,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             const outcome: TileOutcome = {
               ...base,
               ...(undecodedHere ? { rejectedPriors: undecodedHere.rejected } : {}),
+              comparedWith: priors.map((p) => p.id),
               status: 'done',
               pixels: r.pixels,
               detections: detections.length,
@@ -159,8 +160,14 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             await Promise.allSettled([current.close(), prior.close()]);
           }
         } catch (err) {
-          const thrown = asTubanError(err, tile.tile.files[0]);
+          let thrown = asTubanError(err, tile.tile.files[0]);
           if (thrown.disposition !== 'skip') throw thrown;
+          // A kept result stands for this month's imagery: a tile that started before the database
+          // opened asks now whether an earlier month has filed it since.
+          if (store.KEPT_WHEN_UNREAD.has(thrown.code)) {
+            const earlier = await filedEarlier;
+            if (earlier) thrown = alreadyFiledError(t, plan.args.epoch, earlier);
+          }
           // Prior tiles that would not read are the files to download again, not this tile: every one
           // the error names (all the priors found not imagery at once: rejectedPriorsOf).
           const badPriors = rejectedPriorsOf(thrown).flatMap((error) => {
@@ -181,7 +188,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
               // not where a prior dropped before was rejected for what it holds).
               if (store.KEPT_WHEN_UNREAD.has(e.code)) {
                 await planStored;
-                const kept = await store.keepEarlierResult(db, batchId, tileId, { subject: e.subject!, error: e.toJSON() }, undecodedRows([], undecoded.slice(0, -1)));
+                const kept = await store.keepEarlierResult(db, batchId, tileId, { subject: e.subject!, error: e.toJSON() }, undecodedRows([], undecoded.slice(0, -1)), badPriors.at(-1)!.prior.id);
                 if (kept) return keptEarlier(kept, e);
               }
               for (const { error } of badPriors) {
@@ -215,7 +222,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
           };
           await planStored;
-          const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named);
+          const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named, badPrior ? badPriors.at(-1)!.prior.id : undefined);
           if (stored.keptFromEarlierRun) return keptEarlier(stored, e);
           tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
           return stored;
@@ -277,7 +284,10 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
       const undecoded = onceEach(tiles.flatMap((t) => t.rejectedPriors ?? []));
       // A tile whose earlier result was kept (its file cannot be read now) names the file too: the imagery is damaged.
       const unreadNow = tiles.flatMap((t) => (t.keptFromEarlierRun ? [{ subject: t.keptFromEarlierRun.file, error: t.keptFromEarlierRun.error }, ...(t.keptFromEarlierRun.rejectedPriors ?? [])] : []));
-      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected').map((t) => ({ subject: t.files[0], error: t.error! })), ...onceEach([...undecoded, ...unreadNow]), ...result.rejected];
+      // A tile rejected over a prior (its last one, or a kept one taken over) names that prior among
+      // its rejectedPriors: its own files are healthy, not rejected inputs.
+      const overPrior = (t: TileOutcome) => t.rejectedPriors?.some((p) => p.subject === t.error?.subject && !t.files.includes(p.subject));
+      const rejected = [...plan.rejected, ...tiles.filter((t) => t.status === 'rejected' && !overPrior(t)).map((t) => ({ subject: t.files[0], error: t.error! })), ...onceEach([...undecoded, ...unreadNow]), ...result.rejected];
       // Rejected tiles' footprints (planning's and the tile jobs'): ground given and not looked at;
       // and rejected prior tiles' ground over the tiles used (nodata of theirs, counted there already).
       const rejectedGround = await repo.loadRejectedGround(db, batchId);

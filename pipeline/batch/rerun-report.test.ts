@@ -23,6 +23,8 @@ import { planAndStore, planForRun, runBatch } from './run-batch.js';
 import { createHandlers } from './handlers.js';
 import { keepEarlierResult, loadNotObserved, loadReport, loadTileOutcomes } from './batch-store.js';
 import { breakFirstChunk, rejectedPriorScene } from './testing/rejected-prior-scene.js';
+import { planTile } from './plan-batch.js';
+import { upsertBatch, upsertTiles } from '../store/repository.js';
 import { config } from '../config.js';
 
 describe('a batch run again', () => {
@@ -195,11 +197,14 @@ describe('a batch run again', () => {
     const db = await serverOrFreshDb();
     const { plan } = await planForRun(a());
     expect([plan.tiles.length, plan.prior.length]).toEqual([1, 4]);
-    // The priors by how many of the scene's planted changes they serve: P, serving fewest, is broken
-    // from the first run on; Q, serving most, only once the batch has run twice.
-    const served = plan.prior.map((p) => ({ file: p.files[0], n: cur.planted.filter((c) => booleanIntersects(c.geometry, p.footprint)).length })).sort((x, y) => x.n - y.n);
-    const [P, Q] = [served[0].file, served[3].file];
-    expect(served[3].n).toBeGreaterThan(0);
+    // By their place in the tile's plan (the order it reads them in): P, read first, is broken from
+    // the first run on; Q, read after it (of those, the one serving most planted changes), only once
+    // the batch has run twice.
+    const planned = planTile(plan, plan.tiles[0].tile.id).priors;
+    const served = planned.slice(1).map((p) => ({ file: p.files[0], n: cur.planted.filter((c) => booleanIntersects(c.geometry, p.footprint)).length })).sort((x, y) => y.n - x.n);
+    const [P, Q] = [planned[0].files[0], served[0].file];
+    expect(served[0].n).toBeGreaterThan(0);
+    const goodQ = await readFile(Q);
     await breakFirstChunk(P);
 
     const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
@@ -231,6 +236,13 @@ describe('a batch run again', () => {
     expect(warning[0]).toMatch(/: cannot be read now \(TILE\.UNREADABLE: .+\); tile .* kept from this batch's earlier run .* its other prior\(s\) not read now either: .+ did not decode \(TILE\.UNREADABLE\)\. The imagery file is damaged/);
     expect(warning[0]).toContain(P);
     expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
+
+    // Q readable again, P still not: no read of the tile compared it with P (the kept result is the
+    // second run's, which fell back past P), so the tile falls back past P again and is read, not kept.
+    await writeFile(Q, goodQ);
+    const fourth = await runBatch(a(), { db, log, out: join(d, 'fourth') });
+    expect(fourth.report.tiles.map((t) => [t.status, t.keptFromEarlierRun, t.rejectedPriors?.map((r) => r.subject)])).toEqual([['done', undefined, [P]]]);
+    expect(await month()).toEqual(before);
   }, 300_000);
 
   // A prior this run found not imagery says something of the ground the earlier run compared: the
@@ -403,6 +415,110 @@ describe('a batch run again', () => {
     expect(onVictim.every((r) => r.batch_id === z.batchId)).toBe(true);
     const codesBefore = new Set(before.filter((r) => r.tile_id === victim).map((r) => r.code));
     expect(onVictim.filter((r) => codesBefore.has(r.code)).length).toBeGreaterThan(0);
+  }, 300_000);
+
+  /**
+   * Batch X over four tiles run once, the tile holding most of its polygons (`victim`, its `file`),
+   * and batch Z's arguments: that tile's file with another minimum mapping unit (Z replaces no batch).
+   */
+  const monthOfTwo = async (name: string) => {
+    const d = await mkdtemp(join(tmpdir(), `tuban-rerun-${name}-`));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
+    const db = await serverOrFreshDb();
+    const X = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const x1 = await runBatch(X(), { db, log, out: join(d, 'x1') });
+    const month = async () =>
+      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const count = new Map<string, number>();
+    for (const r of await month()) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
+    const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
+    const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
+    const Z = (mmuM2: number) => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2 });
+    const onVictim = async () => (await month()).filter((r) => r.tile_id === victim);
+    expect((await onVictim()).length).toBeGreaterThan(0);
+    return { d, sc, db, X, Z, x1, victim, file, month, onVictim };
+  };
+
+  // Two batches finalising at once over a district: Z stores first, X waits on the district lock and
+  // stores over Z's polygons, then X is marked finished before Z. X's result is the month's on the
+  // tile: its store came last, whatever the order of the finishes.
+  it("keeps a tile whose result it stored over another batch's, though that batch was marked finished after it", async () => {
+    const { d, db, X, Z, x1, victim, file, month, onVictim } = await monthOfTwo('stored-last');
+    const z = await runBatch(Z(50), { db, log, out: join(d, 'z') });
+    expect((await onVictim()).every((r) => r.batch_id === z.report.batchId)).toBe(true);
+    await runBatch(X(), { db, log, out: join(d, 'x2') });
+    await db.query('UPDATE batches SET finished_at = clock_timestamp() WHERE id = $1', [z.report.batchId]);
+    const before = await month();
+    expect((await onVictim()).every((r) => r.batch_id === x1.report.batchId)).toBe(true);
+    for (const r of before) await openCase(db, r.code);
+
+    await breakFirstChunk(file);
+    const x3 = await runBatch(X(), { db, log, out: join(d, 'x3') });
+    const t = x3.report.tiles.find((o) => o.tileId === victim)!;
+    expect([t.status, t.keptFromEarlierRun?.file, t.takenOverBy]).toEqual(['done', file, undefined]);
+    expect(await month()).toEqual(before);
+    expect((await db.query('SELECT code FROM polygons_gone')).rows).toEqual([]);
+  }, 300_000);
+
+  // Z stored its result over the tile (finding no polygon there) and crashed before it was marked
+  // finished; `tuban batch` of Z again plans it again. Its store still took the tile over.
+  it('does not keep a tile another batch stored its result over, though that batch was planned again since', async () => {
+    const { d, db, X, Z, victim, file, onVictim } = await monthOfTwo('replanned-taker');
+    const z = await runBatch(Z(1e9), { db, log, out: join(d, 'z') });
+    expect(await onVictim()).toEqual([]);
+    await db.query("UPDATE batches SET status = 'planned', finished_at = NULL, report = NULL WHERE id = $1", [z.report.batchId]);
+    await planAndStore(db, Z(1e9), log);
+
+    await breakFirstChunk(file);
+    const x2 = await runBatch(X(), { db, log, out: join(d, 'x2') });
+    const t = x2.report.tiles.find((o) => o.tileId === victim)!;
+    expect([t.status, t.keptFromEarlierRun, t.error?.code]).toEqual(['rejected', undefined, 'TILE.UNREADABLE']);
+    expect(await onVictim()).toEqual([]);
+  }, 300_000);
+
+  // A prior kept (its tile job could not read it) whose keep finalising undoes: the file not read is
+  // the prior, not the tile's own, healthy file.
+  it("names the prior, not the tile's file, when finalising undoes a keep for a prior it cannot read", async () => {
+    const { d, db, X, Z, x1, victim, file, onVictim } = await monthOfTwo('prior-taken');
+    const { priors } = planTile(x1.plan, victim);
+    const prior = priors[0].files[0];
+    const good = await readFile(prior);
+    const plan = await planAndStore(db, X(), log);
+    const handlers = createHandlers({ db, log, mode: 'queue' });
+    const ctx = { progress: () => {}, signal: new AbortController().signal };
+    await breakFirstChunk(prior);
+    await handlers['tile.detect']({ batchId: plan.batchId, tileId: victim }, ctx);
+    await writeFile(prior, good);
+    for (const t of plan.tiles) if (t.tile.id !== victim) await handlers['tile.detect']({ batchId: plan.batchId, tileId: t.tile.id }, ctx);
+    expect((await loadTileOutcomes(db, plan.batchId)).find((t) => t.tileId === victim)?.keptFromEarlierRun?.file).toBe(prior);
+    const z = await runBatch(Z(50), { db, log, out: join(d, 'z') });
+    const afterZ = await onVictim();
+
+    await handlers['batch.finalise']({ batchId: plan.batchId }, ctx);
+    expect(await onVictim()).toEqual(afterZ);
+    const report = await loadReport(db, plan.batchId);
+    const t = report.tiles.find((o) => o.tileId === victim)!;
+    expect([t.status, t.takenOverBy, t.error?.code, t.rejectedPriors?.map((r) => r.subject)]).toEqual(['rejected', z.report.batchId, 'TILE.UNREADABLE', [prior]]);
+    expect(report.rejected.map((r) => [r.subject, r.error.code])).toEqual([[prior, 'TILE.UNREADABLE']]);
+    expect(report.rejected.map((r) => r.subject)).not.toContain(file);
+  }, 300_000);
+
+  // Embedded, the first tile starts before the plan is stored and the database answers: a file it
+  // cannot read must not keep a result over imagery an earlier month's batch has filed since.
+  it("does not keep a tile an earlier month's batch has filed since: it is rejected as already filed", async () => {
+    const { d, sc, db, X, x1, victim, file } = await monthOfTwo('filed-since');
+    const [y, m] = sc.epoch.split('-').map(Number);
+    const earlier = m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
+    const { tile } = planTile(x1.plan, victim);
+    await upsertBatch(db, { id: 'earlier-month', epoch: earlier, params: {}, status: 'done' });
+    await upsertTiles(db, 'earlier-month', [{ tileId: victim, role: 'current', info: { tile: tile.tile } }]);
+    await db.query("UPDATE tiles SET status = 'done' WHERE batch_id = 'earlier-month'");
+
+    await breakFirstChunk(file);
+    const x2 = await runBatch(X(), { db, log, out: join(d, 'x2') });
+    const t = x2.report.tiles.find((o) => o.tileId === victim)!;
+    expect([t.status, t.keptFromEarlierRun, t.error?.code]).toEqual(['rejected', undefined, 'TILE.ALREADY_FILED']);
   }, 300_000);
 
   it("keeps a tile too large for this machine now (a smaller worker: the memory cap is not part of the batch id), says so, and counts this run's figures only", async () => {

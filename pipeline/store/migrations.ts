@@ -535,6 +535,17 @@ ALTER TABLE sign_in_failures ADD COLUMN attempt text;
 CREATE INDEX sign_in_failures_attempt ON sign_in_failures (attempt);
 `,
   },
+  {
+    version: 21,
+    name: 'tiles.stored_at: when a batch stored its result of the tile as the month\'s, kept when the batch is planned again',
+    // It was a `storedAt` key of tiles.info, which planning the batch again (every `tuban batch` of
+    // it: a resume after a crash between its store and its finish) rewrites: the take-over it
+    // recorded was forgotten. Carried over from there.
+    sql: `
+ALTER TABLE tiles ADD COLUMN stored_at timestamptz;
+UPDATE tiles SET stored_at = (info->>'storedAt')::timestamptz, info = info - 'storedAt' WHERE jsonb_typeof(info) = 'object' AND info ? 'storedAt';
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

@@ -542,17 +542,13 @@ export async function storeBatchPolygons(
 }
 
 /**
- * Marks the batch's compared tiles with when its result of them became the month's (`storedAt`, in
- * the tile row's info): with no polygon there, nothing else says so before the batch is marked
- * finished (`TAKEN_OVER_BY`, pipeline/batch/batch-store.ts). The clock's time, not the transaction's:
- * a store that waited on another's district lock comes after it.
+ * Marks the batch's compared tiles with when its result of them became the month's (`stored_at`; a
+ * column, which planning the batch again leaves alone): with no polygon there, nothing else says so
+ * before the batch is marked finished (`TAKEN_OVER_BY`, pipeline/batch/batch-store.ts). The clock's
+ * time, not the transaction's: a store that waited on another's district lock comes after it.
  */
 async function stampStoredTiles(tx: Queryable, batchId: string, tileIds: readonly string[]): Promise<void> {
-  await tx.query(
-    `UPDATE tiles SET info = jsonb_set(CASE WHEN jsonb_typeof(info) = 'object' THEN info ELSE '{}'::jsonb END, '{storedAt}', to_jsonb(clock_timestamp()))
-     WHERE batch_id = $1 AND tile_id = ANY($2::text[])`,
-    [batchId, [...tileIds]],
-  );
+  await tx.query('UPDATE tiles SET stored_at = clock_timestamp() WHERE batch_id = $1 AND tile_id = ANY($2::text[])', [batchId, [...tileIds]]);
 }
 
 /** A polygon of the month a batch's store replaces: its code, the batch that held it, whether the server opened a case for it. */
