@@ -101,7 +101,8 @@ export async function runBatch(args: BatchArgs, opts: RunOptions): Promise<RunRe
   await stored;
   // The not-observed outline is the one output finalise does not hold. Its rows are final once the
   // tiles are stored, unless finalise rejects a kept tile another batch took over (`unkeepTakenOver`):
-  // so it is read now, while finalise overlays and routes on this thread, or after finalise.
+  // so it is read now, or after finalise. (On PostgreSQL it runs beside finalise's work; on PGlite,
+  // one connection, it goes before finalise's first queries: the read-back's time, no longer after.)
   const readNotObserved = () => loadNotObserved(db, plan.batchId);
   let notObserved = keptTiles ? undefined : readNotObserved();
   notObserved?.catch(() => undefined); // awaited below; finalise failing first must not leave it unhandled

@@ -732,8 +732,9 @@ export function asStoredPolygons(polys: readonly MonitoringPolygon[]): Monitorin
   const rows = polys.map((p): PolygonRow => ({
     epoch: p.epoch, code: p.code,
     // WKB keeps the 2D doubles as they are: the polygon as held, without encoding and decoding it.
-    geom: { type: 'Polygon', coordinates: p.geometry.coordinates }, lon: p.centroid[0], lat: p.centroid[1],
-    areaM2: p.areaM2, areaMu: p.areaMu, changeType: p.changeType, changeClass: p.changeClass, confidence: p.confidence, reasons: asJsonb(p.reasons),
+    // (`+ 0`: the INSERT reads numbers from JSON, where -0 is written 0.)
+    geom: { type: 'Polygon', coordinates: p.geometry.coordinates }, lon: p.centroid[0] + 0, lat: p.centroid[1] + 0,
+    areaM2: p.areaM2 + 0, areaMu: p.areaMu + 0, changeType: p.changeType, changeClass: p.changeClass, confidence: p.confidence + 0, reasons: asJsonb(p.reasons),
     beforeDate: p.beforeDate, afterDate: p.afterDate, landClassBefore: p.landClassBefore ?? null,
     overlaps: asJsonb(p.overlaps), districtCode: p.districtCode, districtName: p.districtName, leadBureau: p.leadBureau,
     coBureaus: asJsonb(p.coBureaus), routingReason: p.routingReason, ruleId: p.ruleId, priority: p.priority, priorityReasons: asJsonb(p.priorityReasons),
@@ -753,7 +754,7 @@ export function asStoredPolygons(polys: readonly MonitoringPolygon[]): Monitorin
 export async function loadGonePolygons(db: Queryable, epoch: string): Promise<MonitoringPolygon[]> {
   const r = await db.query<PolygonRow>(
     `${POLYGON_SELECT} FROM polygons_gone g WHERE epoch = $1 AND NOT EXISTS (SELECT 1 FROM polygons p WHERE p.epoch = g.epoch AND p.code = g.code)
-     ORDER BY district_code, length(code), code`,
+     ORDER BY district_code COLLATE "C", length(code), code COLLATE "C"`,
     [epoch],
   );
   return asPolygons(r.rows);
