@@ -41,6 +41,8 @@ function servedGround(plan: BatchPlan): repo.ServedGround[] {
 /** Priors that did not decode when a tile read them: their files and footprints, with why. */
 export interface UndecodedPriors {
   rejected: RejectedInput[];
+  /** The priors' ids, in the order of `rejected` (a keep asks whether the earlier read compared with them). */
+  priorIds: string[];
   /** Their ground over the tile, and the footprints of the priors the tile fell back to. */
   footprints: Pick<repo.RejectedFootprint, 'file' | 'reason' | 'footprint'>[];
   tile: repo.ServedGround;
@@ -127,21 +129,28 @@ export async function rejectTile(
  * not-observed outline, outcome) stay, marked `keptFromEarlierRun`. Nobody looked at that ground
  * again, and falling back to the priors left (less ground, an older month) would replace the
  * polygons found against that prior: its polygons, codes and cases stay the month's as they were.
- * A prior that read did not compare the tile with (it could not read it either, or a result stored
- * before reads said which: none) is not kept for: falling back past it comes to what that read did.
- * Not kept where any prior this job dropped (`undecoded`) was rejected for its content (not imagery).
+ * A prior that read did not compare the tile with (it could not read it either) is not kept for:
+ * falling back past it comes to what that read did. A result stored before reads said which priors
+ * they compared has the plan's priors of the tile less those it dropped (`comparedWithOf`).
+ * Not kept where a prior this job dropped (`undecoded`) for its content (not imagery) is one that read
+ * compared the tile with: it says something of the ground compared. (One it did not compare with, not
+ * imagery then too, has no bearing on it.)
  */
 export async function keepEarlierResult(db: Database, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors, priorId?: string): Promise<TileOutcome | null> {
   return db.transaction((tx) => keepIn(tx, batchId, tileId, rejected, undecoded, priorId));
 }
 
 async function keepIn(tx: Queryable, batchId: string, tileId: string, rejected: RejectedInput, undecoded?: UndecodedPriors, priorId?: string): Promise<TileOutcome | null> {
-  // Every file this job dropped must be one it could not read: a prior dropped for what it holds
-  // (not imagery) says something of the ground the earlier run compared, perhaps with that prior.
-  if (![rejected, ...(undecoded?.rejected ?? [])].every((r) => KEPT_WHEN_UNREAD.has(r.error.code))) return null;
+  if (!KEPT_WHEN_UNREAD.has(rejected.error.code)) return null;
   const earlier = await earlierReadOf(tx, batchId, tileId);
+  if (!earlier) return null;
   // (A kept result carries the comparedWith of the read it keeps: kept again, the same result.)
-  if (!earlier || (priorId !== undefined && !earlier.outcome.comparedWith?.includes(priorId))) return null;
+  const compared = await comparedWithOf(tx, batchId, tileId, earlier.outcome);
+  if (priorId !== undefined && !compared?.includes(priorId)) return null;
+  // A prior dropped for what it holds (not imagery) that the earlier read compared the tile with says
+  // something of the ground that read compared (unknown which it compared: it may have).
+  const forContent = (undecoded?.rejected ?? []).flatMap((r, i) => (KEPT_WHEN_UNREAD.has(r.error.code) ? [] : [undecoded!.priorIds[i]]));
+  if (forContent.length > 0 && (!compared || forContent.some((id) => compared.includes(id)))) return null;
   const others = undecoded?.rejected ?? [];
   // This run's figures are this run's: it spent no time on the tile, and the priors that did not
   // decode in the earlier run are that run's (their ground stays in the kept outline).
@@ -156,6 +165,21 @@ async function keepIn(tx: Queryable, batchId: string, tileId: string, rejected: 
   await repo.recordRejected(tx, batchId, rejectedNow(rejected, undecoded));
   await setOutcome(tx, batchId, tileId, keptOutcome);
   return keptOutcome;
+}
+
+/**
+ * The prior ids a stored successful read compared the tile with: its `comparedWith`, or for one stored
+ * before reads said (no `comparedWith`), the plan's priors of the tile less any with a file among its
+ * `rejectedPriors` (which then held every prior the read dropped). Unknown (undefined) for such a kept
+ * result: its `rejectedPriors` were the keeping run's, not the read's.
+ */
+async function comparedWithOf(tx: Queryable, batchId: string, tileId: string, outcome: TileOutcome): Promise<readonly string[] | undefined> {
+  if (outcome.comparedWith) return outcome.comparedWith;
+  if (outcome.keptFromEarlierRun) return undefined;
+  const row = await repo.loadBatch(tx, batchId);
+  if (!row?.plan) return undefined;
+  const dropped = new Set((outcome.rejectedPriors ?? []).map((r) => r.subject));
+  return planTile(row.plan as BatchPlan, tileId).priors.filter((p) => !p.files.some((f) => dropped.has(f))).map((p) => p.id);
 }
 
 /**

@@ -115,6 +115,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           ? undefined
           : {
               rejected: named.map((u) => ({ subject: u.error.subject!, error: u.error.toJSON() })),
+              priorIds: named.map((u) => u.prior.id),
               footprints: named.map((u) => ({ file: u.error.subject!, reason: u.error.code, footprint: u.prior.footprint })),
               tile: { footprint: t.footprint, cover: left.map((p) => p.footprint) },
             };
@@ -200,8 +201,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           }
           // The priors left after some were dropped cover too little of the tile to fit (with overlapping
           // tiles, the neighbours' slivers over the overlap strip): the last prior dropped is the file
-          // at fault, not this tile.
-          const dropped = !badPrior && thrown instanceof NothingToCompare ? undecoded.at(-1) : undefined;
+          // at fault, not this tile. Only where the tile itself showed enough: one under cloud or
+          // nodata has nothing to compare whatever its priors, and is rejected as itself.
+          const dropped = !badPrior && thrown instanceof NothingToCompare && thrown.currentPixels >= thrown.minimum ? undecoded.at(-1) : undefined;
           const e = badPrior
             ? badPriors.at(-1)!.error
             : dropped
@@ -215,7 +217,9 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           // (Named by a prior, the tile's footprint is that prior's not-observed ground: the prior is not
           // named on its ground of the tile again.)
           const named = undecodedRows(blamesPrior ? [] : priors, blamesPrior ? undecoded.slice(0, -1) : undecoded);
-          const ground = rejectedFootprint(tileId, blamesPrior ? e.subject! : t.files[0], e.code, t.footprint);
+          // The ground a dropped prior left uncompared is named by that prior's own reason (TILE.UNREADABLE:
+          // a file to download again), as its ground over the tiles compared is.
+          const ground = rejectedFootprint(tileId, blamesPrior ? e.subject! : t.files[0], dropped ? dropped.error.code : e.code, t.footprint);
           const rejectedPriors = undecoded.map((u) => ({ subject: u.error.subject!, error: u.error.toJSON() }));
           const outcome: TileOutcome = {
             ...base, ...(rejectedPriors.length ? { rejectedPriors } : {}),

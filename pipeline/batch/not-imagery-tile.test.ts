@@ -24,6 +24,7 @@ import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
 import { BatchArgsSchema, detectorParamsFor } from './batch-args.js';
 import { runBatch } from './run-batch.js';
+import { breakFirstChunk } from './testing/rejected-prior-scene.js';
 
 const BANDS: BandName[] = ['blue', 'green', 'red', 'nir'];
 
@@ -32,7 +33,7 @@ const BANDS: BandName[] = ['blue', 'green', 'red', 'nir'];
  * Nodata stays where it was (as `nodata` where given, else the file's), and the top 8 rows become nodata,
  * and the `nodataCols` leftmost columns where given.
  */
-async function rewrite(file: string, fill: (number | undefined)[], opts: { nodata?: number; nodataCols?: number } = {}): Promise<void> {
+async function rewrite(file: string, fill: (number | undefined)[], opts: { nodata?: number; nodataCols?: number; tileSize?: number } = {}): Promise<void> {
   const { tiles: [info] } = await catalogueTiles([file]);
   const reader = await openTile(info);
   const { width, height } = info.grid;
@@ -40,7 +41,7 @@ async function rewrite(file: string, fill: (number | undefined)[], opts: { nodat
   await reader.close();
   const nodata = opts.nodata ?? info.nodata ?? 0;
   const bands = BANDS.map((b, k) => Float32Array.from(r.bands[b]!, (v, i) => (!r.valid[i] || i < 8 * width || i % width < (opts.nodataCols ?? 0) ? nodata : fill[k] ?? v)));
-  await writeGeoTiffArrays(file, { grid: info.grid, dtype: 'uint16', nodata, date: info.date, bands });
+  await writeGeoTiffArrays(file, { grid: info.grid, dtype: 'uint16', nodata, date: info.date, bands, tileSize: opts.tileSize });
 }
 
 const tifs = async (dir: string) => (await readdir(dir)).filter((f) => f.endsWith('.tif')).sort().map((f) => join(dir, f));
@@ -167,26 +168,89 @@ describe('a tile that is not imagery (every valid pixel one value in every band)
   // overlap strip only; where they hold no data there (here: nodata over it) the epoch fit finds no
   // sampled pixel valid in both epochs. That is the dropped prior's doing: the tile is rejected naming
   // it, and its ground is not observed once, not once for each file.
-  it('as the prior of overlapping tiles: the tile left with its neighbours\' slivers is rejected naming the prior, its ground not observed once', async () => {
-    const s = await scene('prior-overlap', true);
+  // (A prior that does not decode likewise: its ground there named by its own reason, a file to download again.)
+  it.each([
+    ['not imagery', 'TILE.NOT_OBSERVABLE', /is not imagery \(one value in every band\)/],
+    ['not decoding', 'TILE.UNREADABLE', /did not decode/],
+  ])('as the prior of overlapping tiles (%s): the tile left with its neighbours\' slivers is rejected naming the prior, its ground not observed once', async (name, reason, why) => {
+    const s = await scene(`prior-overlap-${name.replace(' ', '-')}`, true);
     const [tile] = await tifs(s.currentDir);
     const [victim, right] = await tifs(s.priorDir);
     const { tiles: [t], rejected } = await catalogueTiles([tile, right]);
     expect(rejected).toEqual([]);
-    await rewrite(victim, [800, 900, 1000, 2500]);
+    if (reason === 'TILE.UNREADABLE') await breakFirstChunk(victim);
+    else await rewrite(victim, [800, 900, 1000, 2500]);
     // The right neighbour covers the tile's overlap strip (64 columns, both tiles' 32 px): no data there.
     await rewrite(right, [], { nodataCols: 64 });
     const { report, reasoned } = await run(s, { tiles: [tile], prior: [victim, right] });
 
     const [outcome] = report.tiles;
-    expect(outcome.rejectedPriors!.map((r) => [r.error.code, r.subject])).toEqual([['TILE.NOT_OBSERVABLE', victim]]);
+    expect(outcome.rejectedPriors!.map((r) => [r.error.code, r.subject])).toEqual([[reason, victim]]);
     expect(outcome.status).toBe('rejected');
     expect(outcome.error!.subject).toBe(victim);
-    expect(outcome.error!.message).toMatch(/after prior .+ was rejected \(is not imagery \(one value in every band\)\), the priors left cover too little of the tile/);
+    expect(outcome.error!.message).toMatch(/after prior .+ was rejected \(.+\), the priors left cover too little of the tile/);
+    expect(outcome.error!.message).toMatch(why);
     expect(outcome.error!.message).toContain(tile);
     const onTile = reasoned.filter((f) => f.tile_id === t.id);
-    expect(onTile).toEqual([expect.objectContaining({ reason: 'TILE.NOT_OBSERVABLE', file: victim, input: 'prior' })]);
+    expect(onTile).toEqual([expect.objectContaining({ reason, file: victim, input: 'prior' })]);
   }, 180_000);
+
+  // The tile's own epoch under nodata: the priors left after one was dropped are not why nothing is
+  // compared (they cover the tile), the tile is; its own rejection stands.
+  it('as a current tile under nodata, after a prior was dropped: rejected as the tile, not naming the prior', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-not-imagery-own-nodata-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const cur = await generateScene({ dir: join(dir, 'a'), size: 256, seed: 17, tilesPerSide: 1 });
+    const pri = await generateScene({ dir: join(dir, 'b'), size: 256, seed: 17, tilesPerSide: 2, tileOverlap: 0 });
+    const [tile] = await tifs(cur.currentDir);
+    const [constant] = await tifs(pri.priorDir);
+    await rewrite(constant, [1000, 1000, 1000, 1000]);
+    // Nodata all over the tile (a cloud mask over it all).
+    await rewrite(tile, [], { nodataCols: 256 });
+    const { report, reasoned } = await run({ dir, ...cur }, { tiles: [tile], prior: [pri.priorDir] });
+    const [outcome] = report.tiles;
+    expect(outcome.rejectedPriors?.map((r) => r.subject)).toEqual([constant]);
+    expect([outcome.status, outcome.error?.code, outcome.error?.subject]).toEqual(['rejected', 'TILE.NOT_OBSERVABLE', tile]);
+    expect(outcome.error!.message).toMatch(/sampled pixels are valid in both epochs/);
+    expect(outcome.error!.message).not.toMatch(/the priors left cover too little/);
+  }, 180_000);
+
+  // A prior the earlier run dropped as not imagery said nothing of what that run compared the tile
+  // with: another prior it did compare, unreadable now, keeps that run's result as it would alone.
+  it('on a re-run, does not stop a keep for a compared prior not read now, where it was not imagery in the earlier run too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-not-imagery-rerun-keep-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const cur = await generateScene({ dir: join(dir, 'a'), size: 512, seed: 17, tilesPerSide: 1 });
+    const pri = await generateScene({ dir: join(dir, 'b'), size: 512, seed: 17, tilesPerSide: 2, tileOverlap: 0 });
+    const priors = await tifs(pri.priorDir);
+    const { tiles: infos } = await catalogueTiles(priors);
+    const corner = (i: (typeof infos)[number]) => {
+      const ring = (i.footprint as { coordinates: number[][][] }).coordinates[0];
+      return [Math.max(...ring.map((c) => c[1])), -Math.min(...ring.map((c) => c[0]))];
+    };
+    // P: the north-west prior, in 16 px chunks, so its first chunk (the tile's top rows) lies outside
+    // the fit's sample and is read only once the constant prior C was told there.
+    const byCorner = [...infos].sort((x, y) => corner(y)[0] - corner(x)[0] || corner(y)[1] - corner(x)[1]);
+    const [P, C] = [byCorner[0].files[0], byCorner[3].files[0]];
+    await rewrite(P, [], { tileSize: 16 });
+    await rewrite(C, [1000, 1000, 1000, 1000]);
+    const db = await openDatabase('memory://');
+    cleanup.push(() => db.close());
+    await migrate(db);
+    const a = BatchArgsSchema.parse({ epoch: cur.epoch, tiles: [cur.currentDir], prior: [pri.priorDir], zones: [cur.zonesPath] });
+    const log = pino({ level: 'silent' });
+    const first = await runBatch(a, { db, log, out: join(dir, 'first') });
+    expect(first.report.tiles.map((t) => [t.status, t.rejectedPriors?.map((r) => r.subject)])).toEqual([['done', [C]]]);
+    const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+
+    await breakFirstChunk(P);
+    const again = await runBatch(a, { db, log, out: join(dir, 'again') });
+    expect(again.report.batchId).toBe(first.report.batchId);
+    const [outcome] = again.report.tiles;
+    expect([outcome.status, outcome.keptFromEarlierRun?.file, outcome.keptFromEarlierRun?.rejectedPriors?.map((r) => r.subject)]).toEqual(['done', P, [C]]);
+    expect(await month()).toEqual(before);
+  }, 300_000);
 
   it('is not a tile with one band constant and the others real: compared as usual', async () => {
     const s = await scene('one-band');

@@ -185,6 +185,28 @@ describe('a batch run again', () => {
     expect(again.report.rerun).toMatchObject({ codesKept: before.length, codesGone: 0 });
   }, 300_000);
 
+  // A result stored before reads named the priors they compared (`comparedWith`: before the upgrade)
+  // has the plan's priors of the tile, less those that read dropped: the first re-run keeps it too.
+  it('keeps it likewise for a result stored before reads named the priors they compared', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-legacy-'));
+    cleanup.push(() => rm(d, { recursive: true, force: true }));
+    const sc = await generateScene({ dir: d, size: 256, seed: 7, tilesPerSide: 1 });
+    const a = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
+    const db = await serverOrFreshDb();
+    const first = await runBatch(a(), { db, log, out: join(d, 'first') });
+    const month = async () => (await db.query<{ code: string; g: string }>('SELECT code, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const before = await month();
+    expect(before.length).toBeGreaterThan(3);
+    await db.query(`UPDATE tiles SET info = info #- '{outcome,comparedWith}' WHERE batch_id = $1`, [first.report.batchId]);
+    expect((await loadTileOutcomes(db, first.report.batchId)).map((t) => t.comparedWith)).toEqual([undefined]);
+    const prior = first.plan.prior[0].files[0];
+    await breakFirstChunk(prior);
+
+    const again = await runBatch(a(), { db, log, out: join(d, 'again') });
+    expect(again.report.tiles.map((t) => [t.status, t.keptFromEarlierRun?.file])).toEqual([['done', prior]]);
+    expect(await month()).toEqual(before);
+  }, 300_000);
+
   // A prior that cannot be read here now makes a tile fall back to the priors left (less ground, or an
   // older month): on a re-run that would replace the polygons its earlier run found against that prior.
   it("keeps it likewise when a prior its earlier run compared the tile with cannot be read now, though priors are left; one that run could not read either is fallen back past as then", async () => {
@@ -258,11 +280,15 @@ describe('a batch run again', () => {
     expect(status).toBe('done');
     const [A, B] = [join(d, 'a.tif'), join(d, 'b.tif')];
     const error = (code: 'TILE.NOT_OBSERVABLE' | 'INPUT.NOT_FOUND' | 'TILE.UNREADABLE', file: string) => ({ subject: file, error: { code, message: `${file}: ${code}`, subject: file } });
-    const dropped = (code: 'TILE.NOT_OBSERVABLE' | 'TILE.UNREADABLE') => ({ rejected: [error(code, A)], footprints: [], tile: { footprint: { type: 'Polygon' as const, coordinates: [] }, cover: [] } });
+    // A stands for the prior the earlier read compared the tile with, unless named another.
+    const compared = first.plan.prior[0].id;
+    const dropped = (code: 'TILE.NOT_OBSERVABLE' | 'TILE.UNREADABLE', id = compared) => ({ rejected: [error(code, A)], priorIds: [id], footprints: [], tile: { footprint: { type: 'Polygon' as const, coordinates: [] }, cover: [] } });
     // A not imagery, then B not found: not kept.
     expect(await keepEarlierResult(db, first.report.batchId, tileId, error('INPUT.NOT_FOUND', B), dropped('TILE.NOT_OBSERVABLE'))).toBeNull();
     // A did not decode, then B not found: nothing said of the imagery, the earlier result is kept.
     expect(await keepEarlierResult(db, first.report.batchId, tileId, error('INPUT.NOT_FOUND', B), dropped('TILE.UNREADABLE'))).not.toBeNull();
+    // A not imagery, but not a prior the earlier read compared with (not imagery then too): no bearing on it.
+    expect(await keepEarlierResult(db, first.report.batchId, tileId, error('INPUT.NOT_FOUND', B), dropped('TILE.NOT_OBSERVABLE', 'another prior'))).not.toBeNull();
   }, 300_000);
 
   // A later batch of the month (other parameters) that read the tile took it over: its polygons there
@@ -507,7 +533,11 @@ describe('a batch run again', () => {
   // Embedded, the first tile starts before the plan is stored and the database answers: a file it
   // cannot read must not keep a result over imagery an earlier month's batch has filed since.
   it("does not keep a tile an earlier month's batch has filed since: it is rejected as already filed", async () => {
-    const { d, sc, db, X, x1, victim, file } = await monthOfTwo('filed-since');
+    const { d, sc, db, X, x1 } = await monthOfTwo('filed-since');
+    // The plan's first tile: the embedded run detects it while the plan is stored, before the
+    // database answers, so the filed check that stops its keep is the one after its read failed.
+    const victim = x1.plan.tiles[0].tile.id;
+    const file = x1.plan.tiles[0].tile.files[0];
     const [y, m] = sc.epoch.split('-').map(Number);
     const earlier = m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`;
     const { tile } = planTile(x1.plan, victim);

@@ -226,7 +226,7 @@ async function fitAndScore(
   if (notImagery) throw notImagery;
   // A tile under cloud or nodata almost everywhere has nothing to compare: rejected by name, and
   // the batch goes on with its other tiles.
-  if (fitted.fit.samplePixels < MIN_FIT_SAMPLES) throw new NothingToCompare(fitted.fit.samplePixels, pair.file);
+  if (fitted.fit.samplePixels < MIN_FIT_SAMPLES) throw new NothingToCompare(fitted.fit.samplePixels, pair.file, fitted.currentPixels);
   // Weather in one epoch over more of the sample than the fit leaves out: the fit matches the cloud
   // onto the other epoch's ground, the weather tests then see none, and the tile would come out
   // observed and unchanged ("no look" filed as "no change"). Rejected by name instead.
@@ -252,11 +252,17 @@ async function fitAndScore(
 
 /**
  * The fit's rejection of a tile whose sample has too few pixels valid in both epochs. Where priors of
- * the tile were dropped before (handlers.ts), the ground left without a prior is their doing.
+ * the tile were dropped before (handlers.ts) and the current epoch alone shows enough (`currentPixels`
+ * of the sample valid, at least `minimum`), the ground left without a prior is their doing; else the
+ * tile itself is under cloud or nodata.
  */
 export class NothingToCompare extends TubanError {
-  constructor(samplePixels: number, file: string) {
+  readonly minimum = MIN_FIT_SAMPLES;
+  readonly currentPixels: number;
+
+  constructor(samplePixels: number, file: string, currentPixels: number) {
     super('TILE.NOT_OBSERVABLE', `only ${samplePixels} sampled pixels are valid in both epochs (nodata or cloud nearly everywhere): nothing to compare`, file);
+    this.currentPixels = currentPixels;
   }
 }
 

@@ -29,6 +29,8 @@ export interface EpochFit {
   coregistration: Coregistration | null;
   /** Share of the sample under weather (cloud, shadow) in one epoch only, by raw reflectances. */
   weather: WeatherShare;
+  /** The sample's pixels valid in the current epoch, whatever the prior holds there (NothingToCompare). */
+  currentPixels: number;
 }
 
 /** The score group's alignment and normalisation settings (ScoreParams). */
@@ -47,8 +49,10 @@ export async function fitEpochs(pair: EpochPair, bands: BandName[], params: Epoc
   }
   const fit = fitNormalisation(samples, params);
   const weather = weatherShare(samples, bands);
+  let currentPixels = 0;
+  for (const s of samples) for (const v of s.after.valid) currentPixels += v ? 1 : 0;
   giveBackShared(buffers);
-  return { pair, fit, coregistration, weather };
+  return { pair, fit, coregistration, weather, currentPixels };
 }
 
 /** Up to 16 windows of at most 256² over the tile, overlapping little or not at all (sample-windows.ts): enough pixels to fit gains without decoding it twice. */

@@ -17,7 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { TubanError } from '../../schemas/errors.js';
-import { MIGRATIONS, migrate } from './migrations.js';
+import { MIGRATIONS, migrate, reapplyDataFixes } from './migrations.js';
 import type { Database, Queryable } from './queryable.js';
 
 export const BACKUP_FORMAT = 'tuban-backup';
@@ -178,6 +178,9 @@ export async function restoreDatabase(db: Database, dir: string, manifest: Backu
         if (s.seq) await tx.query(`SELECT setval($1::regclass, coalesce((SELECT max(${ident(s.col)}) FROM ${ident(t.name)}), 0) + 1, false)`, [s.seq]);
       }
     }
+    // Rows of an older schema put into a database already past it: the later migrations' data steps
+    // (tiles.info's storedAt into tiles.stored_at) had nothing to move when they ran.
+    await reapplyDataFixes(tx, manifest.schemaVersion);
   });
   await migrate(db);
 }

@@ -13,6 +13,12 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * The migration's step over rows (after `sql`), idempotent: run again by a restore over the rows of
+   * a backup older than the migration, which go into a database already past it (a fresh embedded
+   * one is a copy of the current template) and so would miss it.
+   */
+  dataFix?: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -543,6 +549,8 @@ CREATE INDEX sign_in_failures_attempt ON sign_in_failures (attempt);
     // recorded was forgotten. Carried over from there.
     sql: `
 ALTER TABLE tiles ADD COLUMN stored_at timestamptz;
+`,
+    dataFix: `
 UPDATE tiles SET stored_at = (info->>'storedAt')::timestamptz, info = info - 'storedAt' WHERE jsonb_typeof(info) = 'object' AND info ? 'storedAt';
 `,
   },
@@ -587,10 +595,21 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
     const applied: number[] = [];
     for (const m of sorted) {
       if (done.has(m.version)) continue;
-      for (const stmt of statements(m.sql)) await tx.query(stmt);
+      for (const stmt of statements(`${m.sql}\n${m.dataFix ?? ''}`)) await tx.query(stmt);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m.version);
     }
     return applied;
   });
+}
+
+/**
+ * Runs again the data steps (`dataFix`) of the migrations newer than `version` that `q`'s database
+ * has applied: rows restored from a backup of schema `version` went in after them.
+ */
+export async function reapplyDataFixes(q: Queryable, version: number): Promise<void> {
+  const done = new Set((await q.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+  for (const m of MIGRATIONS) {
+    if (m.version > version && m.dataFix && done.has(m.version)) for (const stmt of statements(m.dataFix)) await q.query(stmt);
+  }
 }
