@@ -157,6 +157,9 @@ async function keepIn(tx: Queryable, batchId: string, tileId: string, rejected: 
   const { rejectedPriors: _earlierRun, ...result } = earlier.outcome;
   const keptOutcome: TileOutcome = {
     ...result,
+    // The priors that read compared with, derived for a result stored before reads said: kept again
+    // (a third run), the same keep.
+    ...(result.comparedWith || !compared ? {} : { comparedWith: [...compared] }),
     timings: {},
     peakRssBytes: 0,
     // A third run that still cannot read it keeps the same result: stored when it was read.

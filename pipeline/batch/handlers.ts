@@ -209,7 +209,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             : dropped
               ? new TubanError(
                   'TILE.NOT_OBSERVABLE',
-                  `after prior ${dropped.prior.files[0]} was rejected (${whyNotRead(dropped.error.code)}), the priors left cover too little of the tile ${t.files[0]} to compare (${thrown.message})`,
+                  `after prior ${dropped.error.subject} was rejected (${whyNotRead(dropped.error.code)}), the priors left cover too little of the tile ${t.files[0]} to compare (${thrown.message})`,
                   dropped.error.subject,
                 )
               : thrown;

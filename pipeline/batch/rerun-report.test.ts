@@ -205,6 +205,10 @@ describe('a batch run again', () => {
     const again = await runBatch(a(), { db, log, out: join(d, 'again') });
     expect(again.report.tiles.map((t) => [t.status, t.keptFromEarlierRun?.file])).toEqual([['done', prior]]);
     expect(await month()).toEqual(before);
+    // And kept again by a third run: the kept result carries the priors derived for it.
+    const third = await runBatch(a(), { db, log, out: join(d, 'third') });
+    expect(third.report.tiles.map((t) => [t.status, t.keptFromEarlierRun?.file])).toEqual([['done', prior]]);
+    expect(await month()).toEqual(before);
   }, 300_000);
 
   // A prior that cannot be read here now makes a tile fall back to the priors left (less ground, or an

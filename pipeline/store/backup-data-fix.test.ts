@@ -44,4 +44,12 @@ describe('restoring a backup older than a migration with a data step', () => {
     const r = await fresh.query<{ stored_at: Date | string | null; info: Record<string, unknown> }>(`SELECT stored_at, info FROM tiles WHERE batch_id = 'b1'`);
     expect(r.rows.map((row) => [row.stored_at && new Date(row.stored_at).toISOString(), row.info])).toEqual([['2026-11-02T03:04:05.000Z', { tile: { id: 't1' } }]]);
   }, 120_000);
+
+  // Migration 15 filled cases.township_code in its schema step: a pre-15 backup restored into a
+  // database past it left every case without a township, out of the township accounts' sight.
+  it('finds every migration\'s step over rows in its dataFix, where a restore runs it again', () => {
+    const rowSteps = (sql: string) => sql.split('\n').filter((line) => /^\s*(UPDATE|INSERT\s+INTO|DELETE\s+FROM)\b/i.test(line));
+    expect(MIGRATIONS.filter((m) => rowSteps(m.sql).length > 0).map((m) => [m.version, rowSteps(m.sql)])).toEqual([]);
+    expect(MIGRATIONS.filter((m) => m.dataFix).map((m) => m.version)).toEqual(expect.arrayContaining([15, 21]));
+  });
 });

@@ -419,9 +419,12 @@ CREATE OR REPLACE VIEW work_items AS
 ALTER TABLE users ADD COLUMN township text;
 ALTER TABLE users ADD CONSTRAINT users_township_check CHECK (township IS NULL OR role = 'bureau' AND bureau = 'township' AND township ~ '^[0-9]{9}([0-9]{3})?$');
 ALTER TABLE cases ADD COLUMN township_code text;
+CREATE INDEX cases_township ON cases ((left(township_code, 9)));
+`,
+    // (A restore of a pre-15 backup runs it again: its cases came without the column.)
+    dataFix: `
 UPDATE cases c SET township_code = p.township_code FROM polygons p WHERE p.code = c.code AND p.township_code IS NOT NULL;
 UPDATE cases c SET township_code = g.township_code FROM polygons_gone g WHERE g.code = c.code AND c.township_code IS NULL AND g.township_code IS NOT NULL;
-CREATE INDEX cases_township ON cases ((left(township_code, 9)));
 `,
   },
   {
@@ -595,7 +598,7 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
     const applied: number[] = [];
     for (const m of sorted) {
       if (done.has(m.version)) continue;
-      for (const stmt of statements(`${m.sql}\n${m.dataFix ?? ''}`)) await tx.query(stmt);
+      for (const stmt of [...statements(m.sql), ...statements(m.dataFix ?? '')]) await tx.query(stmt);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m.version);
     }
