@@ -2,9 +2,10 @@
  * The embedded run writes its outputs from the polygons and the report finalise holds, not from
  * the database (`exportFinalised`); the queue path reads them back (`exportBatch`). Both must give
  * the same files byte for byte: the database normalises what it keeps (jsonb's key order, NULL for
- * an absent field, the row order of its ORDER BY), and the held path must come out the same.
+ * an absent field, the row order of its ORDER BY), and the held path must come out the same. That
+ * the run took the held path is checked from the queries it ran: none read its polygons back.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureCollection, MultiPolygon, Polygon } from 'geojson';
@@ -21,8 +22,9 @@ import { migrate } from '../store/migrations.js';
 import { openDatabase } from '../store/open-database.js';
 import type { Database } from '../store/queryable.js';
 import { BatchArgsSchema, type BatchArgs } from './batch-args.js';
+import type { BatchReport } from './batch-report.js';
 import { exportBatch, runBatch } from './run-batch.js';
-import { rejectedPriorScene } from './testing/rejected-prior-scene.js';
+import { breakFirstChunk, rejectedPriorScene } from './testing/rejected-prior-scene.js';
 import { OUTPUT_FILES } from './write-outputs.js';
 
 describe('the embedded export from what finalise holds', () => {
@@ -39,7 +41,21 @@ describe('the embedded export from what finalise holds', () => {
     const db = url ? await openDatabase(url, { schema: `tuban_export_held_${process.pid}_${++schemas}` }) : await openDatabase('memory://');
     cleanup.push(() => db.close());
     await migrate(db);
+    queriesRun.set(db, recordQueries(db));
     return db;
+  }
+
+  /** The text of each query a database of `freshDb` ran, in a transaction too. */
+  const queriesRun = new WeakMap<Database, string[]>();
+
+  /** Records the text of every query `db` runs from now on; what each query does is left as it is. */
+  function recordQueries(db: Database): string[] {
+    const texts: string[] = [];
+    const query = db.query.bind(db);
+    const transaction = db.transaction.bind(db);
+    db.query = (text, params) => (texts.push(text), query(text, params));
+    db.transaction = (fn) => transaction((tx) => fn({ query: (text, params) => (texts.push(text), tx.query(text, params)) }));
+    return texts;
   }
 
   /**
@@ -72,7 +88,13 @@ describe('the embedded export from what finalise holds', () => {
   async function runAndReadBack(db: Database, args: BatchArgs, dir: string, name: string): Promise<{ batchId: string; held: string; read: string }> {
     const held = join(dir, `${name}-held`);
     const read = join(dir, `${name}-read`);
+    const queries = queriesRun.get(db)!;
+    const before = queries.length;
     const run = await runBatch(args, { db, log, out: held });
+    // The held path was the one taken: the run stored its polygons and never read them back (loadPolygons).
+    const during = queries.slice(before);
+    expect(during.some((q) => q.includes('INSERT INTO polygons ('))).toBe(true);
+    expect(during.filter((q) => q.includes('FROM polygons WHERE batch_id = $1 ORDER BY')), `${name}: polygons read back`).toEqual([]);
     await exportBatch(db, run.plan.batchId, read, await loadRuleTable(args.rules));
     return { batchId: run.plan.batchId, held, read };
   }
@@ -128,6 +150,12 @@ describe('the embedded export from what finalise holds', () => {
       overlaps: Object.fromEntries(Object.entries(overlaps).reverse()),
     })) as MonitoringPolygon[];
     expect(JSON.stringify(repo.asStoredPolygons(unordered))).toBe(JSON.stringify(stored));
+    // Serials past 9999 in one district: the database orders them length first (…-9999 before
+    // …-10000, loadPolygons' ORDER BY), where a comparison of the strings puts -10000 first.
+    const [p, q] = stored;
+    const serial = (n: number) => p.code.replace(/\d+$/, String(n));
+    const renumbered = repo.asStoredPolygons([{ ...p, code: serial(10000) }, { ...q, districtCode: p.districtCode, code: serial(9999) }]);
+    expect(renumbered.map((x) => x.code)).toEqual([serial(9999), serial(10000)]);
 
     // The same batch again: its codes kept (inherited), the report saying it is a re-run.
     const again = await runAndReadBack(db, args, dir, 'again');
@@ -144,6 +172,59 @@ describe('the embedded export from what finalise holds', () => {
     await expectSameFiles(held, read);
     const notObserved = await readFile(join(held, 'not-observed.geojson'), 'utf8');
     for (const reason of ['TILE.BAND_MISMATCH', 'TILE.UNREADABLE']) expect(notObserved).toContain(reason);
+  }, 300_000);
+
+  it('writes the files of a second batch of the month over other tiles, and of one that --replaces the first, as the read-back does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-export-held-month-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const db = await freshDb();
+    const scene = await generateScene({ dir: join(dir, 'scene'), size: 256, seed: 5, tilesPerSide: 2 });
+    const files = (await readdir(scene.currentDir)).sort().map((f) => join(scene.currentDir, f));
+    const over = (tiles: string[], replaces?: string[]) => BatchArgsSchema.parse({ epoch: scene.epoch, tiles, prior: [scene.priorDir], zones: [scene.zonesPath], ...(replaces ? { replaces } : {}) });
+
+    const first = await runAndReadBack(db, over(files.slice(0, 2)), dir, 'first');
+    await expectSameFiles(first.held, first.read);
+    // The second batch's serials move past the first's in the districts both number in (under the
+    // district's lock, while finalise stores): codes the held polygons did not carry when finalise began.
+    const second = await runAndReadBack(db, over(files.slice(2)), dir, 'second');
+    await expectSameFiles(second.held, second.read);
+    const serials = async (batch: { held: string }) => {
+      const props = (JSON.parse(await readFile(join(batch.held, 'polygons.geojson'), 'utf8')) as { features: { properties: { code: string; district_code: string } }[] }).features.map((f) => f.properties);
+      const by = new Map<string, number[]>();
+      for (const { code, district_code } of props) by.set(district_code, [...(by.get(district_code) ?? []), Number(code.split('-').at(-1))]);
+      return by;
+    };
+    const [a, b] = [await serials(first), await serials(second)];
+    const shared = [...b.keys()].filter((d) => a.has(d));
+    expect(shared.length, 'districts both batches number in').toBeGreaterThan(0);
+    for (const d of shared) expect(Math.min(...b.get(d)!), d).toBe(Math.max(...a.get(d)!) + 1);
+
+    // The first batch's tiles again under other names (another batch), taking its place and its codes.
+    const copies = join(dir, 'reprepared');
+    await mkdir(copies);
+    for (const f of files.slice(0, 2)) await copyFile(f, join(copies, `cog_${f.split('/').at(-1)}`));
+    const third = await runAndReadBack(db, over([copies], [first.batchId]), dir, 'replacing');
+    await expectSameFiles(third.held, third.read);
+    const report = JSON.parse(await readFile(join(third.held, 'batch-report.json'), 'utf8')) as { replaced: { batchId: string; kept: number }[] };
+    expect(report.replaced).toMatchObject([{ batchId: first.batchId }]);
+    expect(report.replaced[0].kept).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('writes the files of a re-run that keeps a tile it cannot read this time, its not-observed ground read after finalise, as the read-back does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-export-held-kept-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const db = await freshDb();
+    const scene = await generateScene({ dir: join(dir, 'scene'), size: 256, seed: 5, tilesPerSide: 2 });
+    const args = BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] });
+    const first = await runBatch(args, { db, log, out: join(dir, 'first') });
+    // A tile that held polygons, corrupted in place (same name and size: the same batch).
+    const file = first.report.tiles.find((t) => t.detections > 0)!.files[0];
+    await breakFirstChunk(file);
+    const again = await runAndReadBack(db, args, dir, 'again');
+    await expectSameFiles(again.held, again.read);
+    const report = JSON.parse(await readFile(join(again.held, 'batch-report.json'), 'utf8')) as BatchReport;
+    expect(report.batchId).toBe(first.plan.batchId);
+    expect(report.tiles.filter((t) => t.keptFromEarlierRun).map((t) => t.keptFromEarlierRun!.file)).toEqual([file]);
   }, 300_000);
 
   /** One ecological_redline zone over the box of every zone of `zones`. */
