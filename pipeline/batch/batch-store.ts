@@ -149,9 +149,9 @@ async function keepIn(tx: Queryable, batchId: string, tileId: string, rejected: 
   if (priorId !== undefined && !compared?.includes(priorId)) return null;
   // A prior dropped for what it holds (not imagery) that the earlier read compared the tile with says
   // something of the ground that read compared (unknown which it compared: it may have).
-  const forContent = (undecoded?.rejected ?? []).flatMap((r, i) => (KEPT_WHEN_UNREAD.has(r.error.code) ? [] : [undecoded!.priorIds[i]]));
-  if (forContent.length > 0 && (!compared || forContent.some((id) => compared.includes(id)))) return null;
   const others = undecoded?.rejected ?? [];
+  const forContent = others.flatMap((r, i) => (KEPT_WHEN_UNREAD.has(r.error.code) ? [] : [undecoded!.priorIds[i]]));
+  if (forContent.length > 0 && (!compared || forContent.some((id) => compared.includes(id)))) return null;
   // This run's figures are this run's: it spent no time on the tile, and the priors that did not
   // decode in the earlier run are that run's (their ground stays in the kept outline).
   const { rejectedPriors: _earlierRun, ...result } = earlier.outcome;

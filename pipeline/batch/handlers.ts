@@ -175,10 +175,11 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             const prior = error.subject !== undefined && !t.files.includes(error.subject) ? priors.find((p) => p.files.includes(error.subject!)) : undefined;
             return prior ? [{ prior, error }] : [];
           });
-          const badPrior = badPriors.length > 0;
+          const lastBad = badPriors.at(-1);
+          const badPrior = lastBad !== undefined;
           if (badPrior) {
             undecoded.push(...badPriors);
-            const e = badPriors.at(-1)!.error;
+            const e = lastBad.error;
             // The plan's own priors for the tile, narrowed (not chosen again: a plan stored by another
             // version falls back only to priors it chose, whose bands are the tile's), in its order.
             const left = planned.filter((p) => !undecoded.some((u) => u.prior.id === p.id));
@@ -189,7 +190,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
               // not where a prior dropped before was rejected for what it holds).
               if (store.KEPT_WHEN_UNREAD.has(e.code)) {
                 await planStored;
-                const kept = await store.keepEarlierResult(db, batchId, tileId, { subject: e.subject!, error: e.toJSON() }, undecodedRows([], undecoded.slice(0, -1)), badPriors.at(-1)!.prior.id);
+                const kept = await store.keepEarlierResult(db, batchId, tileId, { subject: e.subject!, error: e.toJSON() }, undecodedRows([], undecoded.slice(0, -1)), lastBad.prior.id);
                 if (kept) return keptEarlier(kept, e);
               }
               for (const { error } of badPriors) {
@@ -205,7 +206,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
           // nodata has nothing to compare whatever its priors, and is rejected as itself.
           const dropped = !badPrior && thrown instanceof NothingToCompare && thrown.currentPixels >= thrown.minimum ? undecoded.at(-1) : undefined;
           const e = badPrior
-            ? badPriors.at(-1)!.error
+            ? lastBad.error
             : dropped
               ? new TubanError(
                   'TILE.NOT_OBSERVABLE',
@@ -226,7 +227,7 @@ export function createHandlers({ db, log, mode, plans: known = [], tilesAtOnce =
             status: 'rejected', error: e.toJSON(), pixels: 0, detections: 0, observedM2: 0, notObservedM2: ground.areaM2, threshold: null, timings: {}, peakRssBytes: 0,
           };
           await planStored;
-          const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named, badPrior ? badPriors.at(-1)!.prior.id : undefined);
+          const stored = await store.rejectTile(db, batchId, tileId, outcome, { subject: e.subject ?? tile.tile.files[0], error: e.toJSON() }, ground, named, lastBad?.prior.id);
           if (stored.keptFromEarlierRun) return keptEarlier(stored, e);
           tlog.warn({ code: e.code, err: e.message }, 'tile rejected');
           return stored;

@@ -22,7 +22,7 @@ export interface EpochPair {
   moving: AlignedSource;
   /** Which epoch `fixed` holds: 'after' in the product, 'before' in the accuracy harness. */
   fixedEpoch: 'after' | 'before';
-  /** Asked once both epochs are read in full: the rejection of an epoch's file that is not imagery (not-imagery.ts), or null. */
+  /** The rejection of an epoch's file that is not imagery (not-imagery.ts), or null: asked after the fit's sample and again once both epochs are read in full. */
   notImagery?: () => TubanError | null;
 }
 
