@@ -295,13 +295,12 @@ describe('a batch run again', () => {
     expect(await keepEarlierResult(db, first.report.batchId, tileId, error('INPUT.NOT_FOUND', B), dropped('TILE.NOT_OBSERVABLE', 'another prior'))).not.toBeNull();
   }, 300_000);
 
-  // A later batch of the month (other parameters) that read the tile took it over: its polygons there
-  // (or none, where it found none) are the month's, and X's earlier result of it is not.
-  it.each([
-    ['with polygons of its own there', 50],
-    ['finding no polygon there', 1e9],
-  ])("does not keep a tile a later batch of the month read and took over since (%s): that batch's polygons and cases stay", async (_, mmuM2) => {
-    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-taken-'));
+  /**
+   * Batch X over four tiles (a 2 × 2 scene) run once; the tile holding most of its polygons (`victim`,
+   * its `file`), and the month's polygons (`month`).
+   */
+  const monthOfFour = async (name: string) => {
+    const d = await mkdtemp(join(tmpdir(), `tuban-rerun-${name}-`));
     cleanup.push(() => rm(d, { recursive: true, force: true }));
     const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
     const db = await serverOrFreshDb();
@@ -313,6 +312,16 @@ describe('a batch run again', () => {
     for (const r of await month()) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
     const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
     const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
+    return { d, sc, db, X, x1, month, victim, file };
+  };
+
+  // A later batch of the month (other parameters) that read the tile took it over: its polygons there
+  // (or none, where it found none) are the month's, and X's earlier result of it is not.
+  it.each([
+    ['with polygons of its own there', 50],
+    ['finding no polygon there', 1e9],
+  ])("does not keep a tile a later batch of the month read and took over since (%s): that batch's polygons and cases stay", async (_, mmuM2) => {
+    const { d, sc, db, X, x1, month, victim, file } = await monthOfFour('taken');
     // Z: the one tile, read later with another minimum mapping unit.
     const z = await runBatch(BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2 }), { db, log, out: join(d, 'z') });
     expect(z.report.batchId).not.toBe(x1.report.batchId);
@@ -348,18 +357,7 @@ describe('a batch run again', () => {
     ['stored its polygons over, not yet marked finished', true, 50],
     ['stored its result (no polygon there) over, not yet marked finished', true, 1e9],
   ])('does not keep a tile another batch of the month read and %s after the tile job kept it: finalising checks again, and says so', async (_, unfinished, mmuM2) => {
-    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-taken-late-'));
-    cleanup.push(() => rm(d, { recursive: true, force: true }));
-    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
-    const db = await serverOrFreshDb();
-    const X = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
-    const x1 = await runBatch(X(), { db, log, out: join(d, 'x1') });
-    const month = async () =>
-      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
-    const count = new Map<string, number>();
-    for (const r of await month()) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
-    const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
-    const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
+    const { d, sc, db, X, x1, month, victim, file } = await monthOfFour('taken-late');
     const good = await readFile(file);
 
     // X again, its tile jobs on a machine where the file does not read: the tile is kept.
@@ -409,20 +407,9 @@ describe('a batch run again', () => {
   // of the sites it finds again. Dropping X's result at once would leave the ground bare, its cases
   // withdrawn, and Z's sites issued under new codes.
   it("keeps a tile another batch of the month has read but not yet stored a result of; that batch's store then takes the sites over with their codes", async () => {
-    const d = await mkdtemp(join(tmpdir(), 'tuban-rerun-read-not-stored-'));
-    cleanup.push(() => rm(d, { recursive: true, force: true }));
-    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
-    const db = await serverOrFreshDb();
-    const X = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
-    const x1 = await runBatch(X(), { db, log, out: join(d, 'x1') });
-    const month = async () =>
-      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
+    const { sc, db, X, month, victim, file } = await monthOfFour('read-not-stored');
     const before = await month();
     for (const r of before) await openCase(db, r.code);
-    const count = new Map<string, number>();
-    for (const r of before) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
-    const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
-    const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
     const good = await readFile(file);
     const handlers = createHandlers({ db, log, mode: 'queue' });
     const ctx = { progress: () => {}, signal: new AbortController().signal };
@@ -448,22 +435,11 @@ describe('a batch run again', () => {
   }, 300_000);
 
   /**
-   * Batch X over four tiles run once, the tile holding most of its polygons (`victim`, its `file`),
-   * and batch Z's arguments: that tile's file with another minimum mapping unit (Z replaces no batch).
+   * monthOfFour, and batch Z's arguments: the victim tile's file with another minimum mapping unit (Z
+   * replaces no batch).
    */
   const monthOfTwo = async (name: string) => {
-    const d = await mkdtemp(join(tmpdir(), `tuban-rerun-${name}-`));
-    cleanup.push(() => rm(d, { recursive: true, force: true }));
-    const sc = await generateScene({ dir: d, size: 512, seed: 11, tilesPerSide: 2 });
-    const db = await serverOrFreshDb();
-    const X = () => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [sc.currentDir], prior: [sc.priorDir], zones: [sc.zonesPath] });
-    const x1 = await runBatch(X(), { db, log, out: join(d, 'x1') });
-    const month = async () =>
-      (await db.query<{ code: string; tile_id: string; batch_id: string; g: string }>('SELECT code, tile_id, batch_id, md5(ST_AsBinary(geom)) AS g FROM polygons ORDER BY code')).rows;
-    const count = new Map<string, number>();
-    for (const r of await month()) count.set(r.tile_id, (count.get(r.tile_id) ?? 0) + 1);
-    const [victim] = [...count.entries()].sort((a, b) => b[1] - a[1])[0];
-    const file = x1.report.tiles.find((t) => t.tileId === victim)!.files[0];
+    const { d, sc, db, X, x1, month, victim, file } = await monthOfFour(name);
     const Z = (mmuM2: number) => BatchArgsSchema.parse({ epoch: sc.epoch, tiles: [file], prior: [sc.priorDir], zones: [sc.zonesPath], mmuM2 });
     const onVictim = async () => (await month()).filter((r) => r.tile_id === victim);
     expect((await onVictim()).length).toBeGreaterThan(0);
