@@ -76,10 +76,35 @@ export function strictQuery(schema: ZodType | undefined): ZodType {
  */
 const NO_BODY = z.object({}).strict();
 
+/** A NUL, or half of a surrogate pair: JSON and a URL carry them, PostgreSQL's text and jsonb do not. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Where `data` (a parsed body, query or params) holds a string the database cannot store, each with why. */
+function unstorableText(data: unknown, at: string[], out: { path: string; message: string }[]): void {
+  if (typeof data === 'string') {
+    const m = UNSTORABLE.exec(data);
+    if (m) out.push({ path: at.join('.'), message: m[0] === '\u0000' ? `a NUL character (\\u0000) at position ${m.index}, which cannot be stored: remove it` : `half of a surrogate pair (\\u${m[0].charCodeAt(0).toString(16)}) at position ${m.index}: not Unicode text` });
+  } else if (Array.isArray(data)) {
+    data.forEach((v, i) => unstorableText(v, [...at, String(i)], out));
+  } else if (data !== null && typeof data === 'object' && !Buffer.isBuffer(data)) {
+    for (const [k, v] of Object.entries(data)) {
+      if (UNSTORABLE.test(k)) out.push({ path: at.join('.'), message: 'a key with a NUL character or half of a surrogate pair' });
+      unstorableText(v, [...at, k], out);
+    }
+  }
+}
+
 export function parseWith<T>(schema: ZodType<T> | undefined, data: unknown, part: string): T {
   if (!schema) return undefined as T;
   const r = schema.safeParse(data ?? (part === 'body' ? undefined : {}));
-  if (r.success) return r.data;
+  if (r.success) {
+    // Checked on what the route takes (unknown keys are refused above by name): such text once
+    // reached the database and came back a 500 INTERNAL (`unsupported Unicode escape sequence`).
+    const bad: { path: string; message: string }[] = [];
+    unstorableText(r.data, [part], bad);
+    if (bad.length > 0) throw new ApiError('VALIDATION', bad.map((i) => `${i.path}: ${i.message}`).join('; '), { issues: bad });
+    return r.data;
+  }
   const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
   const issues = r.error.issues.flatMap((i) => {
     const at = [part, ...i.path.map(String)];

@@ -139,7 +139,8 @@ export function split(ctx: ActionContext, user: User, code: string, body: z.infe
        )
        SELECT p.ord, ST_IsValid(p.geom) AS valid,
               CASE WHEN ST_IsValid(p.geom) THEN coalesce(ST_Area(ST_Difference(p.geom, poly.geom)::geography), 0) ELSE 0 END AS outside_m2,
-              ST_Area(p.geom::geography) AS area_m2,
+              -- Read only once valid: an invalid one's area may be an error (a hole outside its shell).
+              CASE WHEN ST_IsValid(p.geom) THEN ST_Area(p.geom::geography) ELSE 0 END AS area_m2,
               greatest(0.5, ST_Area(poly.geom::geography) * 1e-6) AS tol,
               (SELECT max(ST_Area(ST_Intersection(p.geom, q.geom)::geography)) FROM parts q
                 WHERE q.ord > p.ord AND ST_IsValid(q.geom) AND ST_IsValid(p.geom) AND ST_Intersects(p.geom, q.geom)) AS overlap
