@@ -114,6 +114,19 @@ describe('the patched dlsym', () => {
     });
   }
 
+  it('finds the position of a symbol added to the exports of a library after its first lookup', () => {
+    // The main module's exports (handle 0 in Emscripten) gain each side module's symbols as it loads.
+    const { source } = patchDlsym(SHIPPED['index.js'], 4);
+    const [before, after] = [runtime(SHIPPED['index.js'], 12), runtime(source, 12)];
+    for (const rt of [before, after]) loadLibraries(rt);
+    const first = [lookUp(before, [[1, 'lwgeom_3']]), lookUp(after, [[1, 'lwgeom_3']])];
+    expect(first[1]).toEqual(first[0]);
+    for (const rt of [before, after]) rt.libs[1]!.exports.merged_later = Object.assign(function mergedLater() {}, { sig: 'v' });
+    const later = lookUp(before, [[1, 'merged_later'], [1, 'lwgeom_9']]);
+    expect(later.map((l) => (l as { written: number }).written)).toEqual([43, 9]);
+    expect(lookUp(after, [[1, 'merged_later'], [1, 'lwgeom_9']])).toEqual(later);
+  });
+
   it('is applied once, and leaves a runtime of another shape alone', () => {
     const once = patchDlsym(SHIPPED['index.js']).source;
     expect(patchDlsym(once)).toEqual({ source: once, outcome: 'already' });

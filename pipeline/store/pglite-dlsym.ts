@@ -9,16 +9,18 @@
  * - `Object.keys(lib.exports).indexOf(symbol)` lists PostGIS's 23 265 exports again on every lookup;
  * - `addFunction` grows the function table by one slot, and V8 grows a table by copying it (35 605
  *   entries) into every instance that uses it.
- * The patched lookup lists a library's exports once (a map from name to the same position) and grows
- * the table `chunk` slots at a time, handing the slots out in the order single growth would: the
- * same addresses, the same symbol index written back, the same functions called.
+ * The patched lookup lists a library's exports once (a map from name to the same position, made again
+ * when a symbol is not in it) and grows the table `chunk` slots at a time, handing the slots out in
+ * the order single growth would: the same symbol index written back, the same functions called, at
+ * the same addresses unless a library is loaded between two lookups (it then lands after the spare
+ * slots; nothing depends on an address).
  */
 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-/** Marks a patched runtime (the patch is applied once). */
-export const DLSYM_PATCH_MARK = '/*tuban:dlsym*/';
+/** Marks a patched runtime (the patch is applied once; the version changes with the patch). */
+export const DLSYM_PATCH_MARK = '/*tuban:dlsym v2*/';
 
 /**
  * Emscripten's `_dlsym_js` as PGlite 0.5.8 ships it, minified: the names of its parameters and locals
@@ -49,8 +51,9 @@ export function patchDlsym(source: string, chunk = 256): { source: string; outco
     `__dlsym_js=(${handle},${sym},${out})=>{${DLSYM_PATCH_MARK}${sym}=UTF8ToString(${sym});var ${value},${index},${lib}=LDSO.loadedLibsByHandle[${handle}];` +
     `if(!${lib}.exports.hasOwnProperty(${sym})||${lib}.exports[${sym}].stub)return ${unknown},0;` +
     `if(${value}=${lib}.exports[${sym}],typeof ${value}=="function"){var ${address}=getFunctionAddress(${value});if(${address})${value}=${address};else{` +
-    // Object.keys(exports).indexOf(symbol), from a map made once per exports object.
-    `var __tk=${lib}.__tubanKeys;if(!__tk||__tk.exports!==${lib}.exports){__tk={exports:${lib}.exports,at:new Map};Object.keys(${lib}.exports).forEach((__k,__i)=>__tk.at.set(__k,__i));${lib}.__tubanKeys=__tk}` +
+    // Object.keys(exports).indexOf(symbol), from a map made once per exports object, and again when
+    // it lacks the symbol (the main module's exports gain the symbols of each side module loaded).
+    `var __tk=${lib}.__tubanKeys;if(!__tk||__tk.exports!==${lib}.exports||!__tk.at.has(${sym})){__tk={exports:${lib}.exports,at:new Map};Object.keys(${lib}.exports).forEach((__k,__i)=>__tk.at.set(__k,__i));${lib}.__tubanKeys=__tk}` +
     `${index}=__tk.at.has(${sym})?__tk.at.get(${sym}):-1;` +
     // getEmptyTableSlot pops a free slot before it grows the table by one: give it `chunk` in one growth, lowest first.
     `if(!freeTableIndexes.length){var __tn=wasmTable.length;wasmTable.grow(${chunk});for(var __ti=__tn+${chunk - 1};__ti>=__tn;__ti--)freeTableIndexes.push(__ti)}` +
