@@ -2,6 +2,9 @@
 import { parentPort } from 'node:worker_threads';
 import { loadZones } from './zones.js';
 import type { ZoneFileReply, ZoneFileRequest } from './zone-file-thread.js';
+import { nameThisThread } from './thread-name.js';
+
+nameThisThread('tuban-zones');
 
 const port = parentPort!;
 let queue: Promise<void> = Promise.resolve();

@@ -16,13 +16,13 @@
  *                    [--data DIR (default $BENCH_DATA or /tmp/tuban-bench/data)] [--out FILE]
  *                    [--params JSON (tuban batch --detector-params)]
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type RunResult, type ToolSummary, errorLine, median, parseTimeV } from './bench-lib.js';
+import { type RunResult, type ThreadStat, type ToolSummary, cpuByThreadName, errorLine, median, parseThreadStat, parseTimeV } from './bench-lib.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SHARED = resolve(ROOT, '..', 'shared', 'bench');
@@ -33,10 +33,11 @@ const TIME = '/usr/bin/time';
 
 type Tool = 'tuban' | 'peerA' | 'peerB';
 
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timed?: boolean; inherit?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timed?: boolean; inherit?: boolean; spawned?: (pid: number) => void } = {}): Promise<{ code: number; out: string; err: string }> {
   return new Promise((res, rej) => {
     const [c, a] = opts.timed ? [TIME, ['-v', cmd, ...args]] : [cmd, args];
     const p = spawn(c, a, { env: { ...process.env, ...opts.env }, stdio: opts.inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'] });
+    if (p.pid !== undefined) opts.spawned?.(p.pid);
     let out = '';
     let err = '';
     p.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -102,8 +103,10 @@ async function runTuban(data: string, size: number, work: string, k: number): Pr
   const init = await run('node', [TUBAN_CLI, 'migrate', '--db', db]);
   if (init.code !== 0) return { wallS: NaN, peakRssGiB: NaN, ok: false, error: `tuban migrate: ${errorLine(init.err)}` };
   const started = Date.now();
-  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), benchDistricts(work), '--out', out, '--db', db, ...tubanFlags], { timed: true });
+  let threads: ThreadSampler | undefined;
+  const r = await run('node', [TUBAN_CLI, 'batch', '--epoch', '2026-10', '--tiles', tiles, '--prior', prior, '--zones', join(data, String(size), 'zones.geojson'), benchDistricts(work), '--out', out, '--db', db, ...tubanFlags], { timed: true, spawned: (pid) => { threads = sampleThreads(pid); } });
   const ended = Date.now();
+  const threadCpu = threads?.stop();
   const t = parseTimeV(r.err);
   const res: TubanRun = { wallS: t?.wallS ?? NaN, peakRssGiB: t?.peakRssGiB ?? NaN, ok: r.code === 0 && t !== null };
   if (!res.ok) res.error = `exit ${r.code}: ${errorLine(r.err)}`;
@@ -116,11 +119,57 @@ async function runTuban(data: string, size: number, work: string, k: number): Pr
     const tileStaged = (rep.tiles ?? []).reduce((acc, tile) => acc + Object.values(tile.timings ?? {}).reduce((a, v) => a + v, 0), 0);
     res.untimed = untimedParts(r.err, started, ended, tileStaged, rep.timings ?? {});
   }
+  if (threadCpu?.length) res.threadCpuS = Object.fromEntries(threadCpu.map(([name, cpu]) => [name, Math.round(cpu * 100) / 100]));
   return res;
 }
 
-/** A Tuban run with its untimed wall split up (untimedParts). */
-type TubanRun = RunResult & { untimed?: Record<string, number> };
+/** A Tuban run with its untimed wall split up (untimedParts) and its CPU seconds by thread (sampleThreads). */
+type TubanRun = RunResult & { untimed?: Record<string, number>; threadCpuS?: Record<string, number> };
+
+interface ThreadSampler {
+  /** Stops sampling; CPU seconds by thread name (cpuByThreadName), empty without /proc. */
+  stop(): [string, number][];
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * Samples every 0.1 s the threads of the process `/usr/bin/time` (pid `timePid`) runs: Tuban's
+ * workers name themselves (pipeline/thread-name.ts), so the run's CPU splits into scoring, inflate,
+ * the database, the main thread and V8's own. A thread that ends between samples loses its last
+ * 0.1 s at most.
+ */
+function sampleThreads(timePid: number): ThreadSampler {
+  const samples: ThreadStat[][] = [];
+  let pid: number | undefined;
+  const read = (path: string): string | null => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const timer = setInterval(() => {
+    pid ??= Number(read(`/proc/${timePid}/task/${timePid}/children`)?.trim().split(/\s+/)[0]) || undefined;
+    if (pid === undefined) return;
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return; // ended
+    }
+    samples.push(tids.flatMap((tid) => {
+      const t = parseThreadStat(read(`/proc/${pid}/task/${tid}/stat`) ?? '', CLOCK_TICKS);
+      return t ? [t] : [];
+    }));
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return pid === undefined ? [] : cpuByThreadName(samples, pid);
+    },
+  };
+}
 
 /**
  * Where the wall time outside Tuban's stages goes, from the batch's log lines (pino, stderr, epoch
@@ -194,6 +243,11 @@ function stageTable(size: number, run: RunResult, probe: DecodeProbe | null): st
   if (u && Object.keys(u).length) {
     lines.push(`          of which: start-up, imports and plan ${fmt(u.startup, 2)} s; tile job outside its stages (storing detections, waiting for the database) ${fmt(u.tile, 2)} s;` +
       ` tile done → finalise ${fmt(u.gap, 2)} s; after finalise, outputs excepted (summary, closing, exit) ${fmt(u.exit, 2)} s`);
+  }
+  const cpu = (run as TubanRun).threadCpuS;
+  if (cpu) {
+    const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+    lines.push(`        CPU by thread ${fmt(total, 1)} s (${fmt(total / run.wallS, 2)} cores busy on average): ${Object.entries(cpu).map(([n, c]) => `${n} ${fmt(c, 2)}`).join(', ')}`);
   }
   const read = run.stages?.read;
   if (probe && read !== undefined) {

@@ -1,7 +1,7 @@
 // Plain JS on purpose: this file is loaded with `new Worker(new URL('./inflate-worker.js', import.meta.url))`
 // both from source (vitest) and from dist, and Node cannot start a worker from a .ts file.
 // It turns one compressed TIFF chunk (tile or strip) into Float32 sample planes of a sub-rectangle.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 
@@ -306,6 +306,12 @@ export function forgetFile(file) {
 // Only in a thread the pool started: imported elsewhere (a pool of no workers decoding on the calling
 // thread, a test runner's worker) this module must not answer that thread's own messages.
 if (parentPort && workerData?.inflateWorker) {
+  // Named as pipeline/thread-name.ts names the other threads (this file is plain JS below pipeline/).
+  try {
+    if (process.platform === 'linux') writeFileSync('/proc/thread-self/comm', 'tuban-inflate');
+  } catch {
+    // The thread stays `node`.
+  }
   const port = parentPort;
   port.on('message', (msg) => {
     if (msg.forget !== undefined) {

@@ -14,6 +14,9 @@ import { foldModel, foldedFeatureUse, type ChangeModel } from './change-model.js
 import type { DetectorParams } from './detector-params.js';
 import type { NormFit } from './normalise.js';
 import { createScoreScratch, scorePixels, type LearnedScoring } from './score.js';
+import { nameThisThread } from '../thread-name.js';
+
+nameThisThread('tuban-score');
 
 export interface ScoreWorkerInit {
   params: Pick<DetectorParams, 'score' | 'learned'>;

@@ -7,6 +7,9 @@ import { sqlJs } from '../../geo/vector/sqlite.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
 import { polygonsGpkgBytes, type BureauNames } from './polygons-gpkg.js';
 import type { GpkgReply } from './polygons-gpkg-thread.js';
+import { nameThisThread } from '../thread-name.js';
+
+nameThisThread('tuban-gpkg');
 
 const port = parentPort!;
 

@@ -7,6 +7,9 @@ import type { PGlite } from '@electric-sql/pglite';
 import { answeringCalls, wire } from './database-calls.js';
 import { startEmbedded } from './open-database.js';
 import type { ThreadInit, ThreadReply, ThreadRequest } from './pglite-thread.js';
+import { nameThisThread } from '../thread-name.js';
+
+nameThisThread('tuban-db');
 
 const port = parentPort!;
 const init = workerData as ThreadInit;

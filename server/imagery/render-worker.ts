@@ -10,6 +10,9 @@ import { ImageryError } from './imagery-error.js';
 import { createTileRenderer, type ChipJob, type TileJob, type TileRendererOptions } from './tile-renderer.js';
 import type { TileInfo } from '../../geo/tile-reader.js';
 import type { RgbStretch } from './stretch.js';
+import { nameThisThread } from '../../pipeline/thread-name.js';
+
+nameThisThread('tuban-imagery');
 
 export type RenderTask =
   | { id: number; op: 'tile'; job: TileJob }
