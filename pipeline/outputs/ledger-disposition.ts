@@ -85,6 +85,12 @@ export interface LedgerDisposition {
   closure: ClosureStatus;
   /** 销号时间, yyyy-mm-dd. */
   closedOn: string | null;
+  /**
+   * 下发时间, yyyy-mm-dd: the day the item was issued to the bureaus, which its verification clock runs
+   * from (the case's `issued_on`: a clue's the day it was registered, a polygon separated from the
+   * case it had joined the day it was separated). Null where no case holds it: the ledger's default.
+   */
+  issuedOn: string | null;
   /** 办理期限 from the workflow's deadline rule, yyyy-mm-dd (null: the ledger's default applies). */
   dueDate: string | null;
   /** Past `dueDate` without being closed, as of the day the ledger was compiled. */
@@ -109,7 +115,7 @@ export interface LedgerDisposition {
 export function undetermined(code: string): LedgerDisposition {
   return {
     code, status: null, verdict: null, approvalDocNo: null, violationType: null, otherReason: null, actualUse: null, party: null, patrolFoundOn: null,
-    rectificationMethod: null, rectified: null, caseFiled: null, notFiledReason: null, penaltyDecidedOn: null, penaltyDone: null, rectificationDue: null, closureReportedOn: null, closure: '未销号', closedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
+    rectificationMethod: null, rectified: null, caseFiled: null, notFiledReason: null, penaltyDecidedOn: null, penaltyDone: null, rectificationDue: null, closureReportedOn: null, closure: '未销号', closedOn: null, issuedOn: null, dueDate: null, overdue: false, escalations: 0, handovers: [], parcels: [], note: null,
   };
 }
 

@@ -41,7 +41,7 @@ export const LEDGER_CONTENT_TYPES: Record<LedgerFormat, string> = {
 
 export interface LedgerData {
   epoch: string;
-  /** Date the rows were issued (the latest of the epoch's batches), yyyy-mm-dd. */
+  /** The latest day the epoch's batches were issued, yyyy-mm-dd (each row's 下发时间 is its own: its case's issued_on). */
   issuedOn: string;
   rows: LedgerRow[];
   /** Geometry per row code (polygon or clue), lon/lat. */
@@ -96,10 +96,22 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
     [epoch],
   );
   const routed: MonitoringPolygon[] = [];
-  for (const b of batches.rows) routed.push(...(await loadPolygons(db, b.id)));
+  // The day each polygon was issued with its batch (a month may have several): what its case's
+  // issued_on is, until a separation or a re-issue moves it.
+  const batchIssued = new Map<string, string>();
+  for (const b of batches.rows) {
+    const ps = await loadPolygons(db, b.id);
+    for (const p of ps) batchIssued.set(p.code, b.issued_on);
+    routed.push(...ps);
+  }
   // Issued, then dropped by a re-run: still the month's items (图形灭失 once withdrawn), as issued.
   const gone = await loadGonePolygons(db, epoch);
   routed.push(...gone);
+  if (gone.length > 0) {
+    const batchDay = new Map(batches.rows.map((b) => [b.id, b.issued_on]));
+    const r = await db.query<{ code: string; batch_id: string }>('SELECT code, batch_id FROM polygons_gone WHERE epoch = $1 AND code = ANY($2::text[])', [epoch, gone.map((p) => p.code)]);
+    for (const g of r.rows) if (!batchIssued.has(g.code) && batchDay.has(g.batch_id)) batchIssued.set(g.code, batchDay.get(g.batch_id)!);
+  }
   const source = opts.source ?? loadWorkflowLedger;
   const wf = await source(db, epoch, routed.map((p) => p.code), asOf);
   // Rows: new sites, and continuing polygons the workflow issued to be verified on their own (not
@@ -107,13 +119,16 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   const own = new Set(wf.newSites ?? []);
   const allCodes = [...routed.map((p) => p.code), ...wf.clues.map((c) => c.code)];
   const issuedOn = batches.rows.map((b) => b.issued_on).sort().at(-1) ?? asOf;
-  const reportedOn = new Map(wf.clues.map((c) => [c.code, c.reportedOn]));
+  // 下发时间 of an item no case holds yet: the day the triage server will issue it (case-store.ts
+  // ISSUED_ON): a polygon's batch's day, a clue's reported_on.
+  const ownIssue = new Map<string, string>([...batchIssued, ...wf.clues.map((c) => [c.code, c.reportedOn] as const)]);
   // An item no case holds yet (no triage server has opened the month) runs on the default clock its
   // row shows as 办理期限 (月清), and is overdue past it like any other.
   const every = oneDispositionEach(allCodes, wf.dispositions).map((d) => {
-    if (d.status !== null || d.dueDate !== null) return d;
-    const due = endOfMonth(reportedOn.get(d.code) ?? issuedOn);
-    return { ...d, dueDate: due, overdue: due < asOf };
+    const issued = d.issuedOn ?? ownIssue.get(d.code) ?? issuedOn;
+    if (d.status !== null || d.dueDate !== null) return { ...d, issuedOn: issued };
+    const due = endOfMonth(issued);
+    return { ...d, issuedOn: issued, dueDate: due, overdue: due < asOf };
   });
   const byCode = new Map(every.map((d) => [d.code, d]));
   // The bureaus handling each item now: a reassignment (改派) moves the site, and a polygon merged

@@ -77,7 +77,10 @@ export type LedgerRow = Record<LedgerColumn, string | number | null>;
 
 export interface LedgerContext {
   bureauName(id: BureauId): string;
-  /** Date the ledger is issued to districts and bureaus, yyyy-mm-dd. */
+  /**
+   * Date the batch's polygons were issued to districts and bureaus, yyyy-mm-dd: the 下发时间 of a
+   * polygon whose disposition gives none (no case holds it yet).
+   */
   issuedOn: string;
   /** 市 column, e.g. '济南市'. */
   city?: string;
@@ -136,8 +139,9 @@ function foundLate(d: LedgerDisposition, patrolReported: string | null, foundEls
 }
 
 export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispositions: readonly LedgerDisposition[] = [], clues: readonly LedgerClue[] = []): LedgerRow[] {
-  // Where the workflow set no due date (the batch's own ledger): the default verification clock.
-  const deadline = endOfMonth(ctx.issuedOn);
+  // 下发时间 is the day the item was issued, which its verification clock runs from (the case's
+  // issued_on); where the workflow set no due date (the batch's own ledger), 办理期限 is that clock's
+  // default, the end of that month (月清).
   const codes = [...polys.map((p) => p.code), ...clues.map((c) => c.code)];
   const disp = new Map(oneDispositionEach(codes, dispositions).map((d) => [d.code, d]));
   const overlapMu = (p: MonitoringPolygon, k: ZoneKind) => mu(p.overlaps[k]?.m2 ?? 0);
@@ -147,10 +151,13 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
   };
   const clueRows = clues.map((c): LedgerRow => {
     const d = disp.get(c.code)!;
+    // Registered in the server, a clue is issued that day (its case); the day the report came in is
+    // its month (epoch) and what 是否发现不及时 compares. Without a case: issued as reported.
+    const issued = d.issuedOn ?? c.reportedOn;
     return {
       序号: 0,
       ...epochCells(c.epoch),
-      下发时间: c.reportedOn,
+      下发时间: issued,
       图斑编号: c.code,
       往期图斑编号: '',
       市: ctx.city ?? '',
@@ -178,7 +185,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
       主办单位: ctx.bureauName(c.leadBureau),
       协办单位: c.coBureaus.map((b) => ctx.bureauName(b)).join('、'),
       分派依据: `线索（${CLUE_SOURCE_ZH[c.source]}）`,
-      办理期限: d.dueDate ?? endOfMonth(c.reportedOn),
+      办理期限: d.dueDate ?? endOfMonth(issued),
       优先级: '一般',
       优先级说明: '',
       发现方式: CLUE_SOURCE_ZH[c.source],
@@ -192,11 +199,12 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
     .map((p): LedgerRow => {
       const em = /^(\d{4})-?(\d{2})/.exec(p.epoch);
       const d = disp.get(p.code)!;
+      const issued = d.issuedOn ?? ctx.issuedOn;
       const row: LedgerRow = {
         序号: 0,
         年度: em ? Number(em[1]) : null,
         '月份/批次': em ? `${em[1]}-${em[2]}` : p.epoch,
-        下发时间: ctx.issuedOn,
+        下发时间: issued,
         图斑编号: p.code,
         往期图斑编号: p.previousCode ?? '',
         市: ctx.city ?? '',
@@ -225,7 +233,7 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
         主办单位: ctx.bureauName(p.leadBureau),
         协办单位: p.coBureaus.map((b) => ctx.bureauName(b)).join('、'),
         分派依据: p.ruleId ? `${p.routingReason}（规则 ${p.ruleId}）` : p.routingReason,
-        办理期限: d.dueDate ?? deadline,
+        办理期限: d.dueDate ?? endOfMonth(issued),
         优先级: p.priority === 'high' ? '重点' : '一般',
         优先级说明: p.priorityReasons.join('；'),
         发现方式: '卫片',

@@ -176,10 +176,10 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
                 (SELECT a.after->>'due_date' FROM audit_log a WHERE a.code = c.code AND a.after->>'due_rule' = 'rectification' AND a.after->>'due_date' IS NOT NULL ORDER BY a.id LIMIT 1))`
     : `CASE WHEN c.due_rule = 'rectification' THEN c.due_date::text END`;
   const r = await db.query<{
-    code: string; status: WorkflowStatus; verdict: Verdict | null; verdict_details: Json; rectification: Json; due_date: string | null;
+    code: string; status: WorkflowStatus; verdict: Verdict | null; verdict_details: Json; rectification: Json; issued_on: string; due_date: string | null;
     escalation_level: number; escalations: number; closed_on: string; lead_bureau: BureauId; co_bureaus: BureauId[]; rectification_due: string | null;
   }>(
-    `SELECT c.code, c.status, c.lead_bureau, c.co_bureaus, c.verdict, c.verdict_details, c.rectification, c.due_date::text AS due_date, c.escalation_level,
+    `SELECT c.code, c.status, c.lead_bureau, c.co_bureaus, c.verdict, c.verdict_details, c.rectification, c.issued_on::text AS issued_on, c.due_date::text AS due_date, c.escalation_level,
             ${escalationCount} AS escalations, ${closedOn} AS closed_on, ${rectificationDue} AS rectification_due
      FROM cases c WHERE c.code = ANY($1::text[]) ORDER BY c.code`,
     [all],
@@ -218,6 +218,7 @@ export async function loadWorkflowLedger(db: Queryable, epoch: string, codes: re
       closureReportedOn: str(closure, 'closed_on'),
       closure: closureOf(c.status, verdict),
       closedOn: c.status === 'reviewed' ? c.closed_on : null,
+      issuedOn: c.issued_on,
       dueDate: c.due_date,
       overdue: !closed && c.due_date !== null && c.due_date < asOf,
       escalations: Math.max(c.escalations, c.escalation_level > 0 ? 1 : 0),
