@@ -1,9 +1,9 @@
 /**
- * The ledger's 下发时间 is the day the item was issued to the bureaus, the day its case's
- * verification clock (办理期限, 月清) runs from, as its card says: a clue's the day it was registered
- * (not the day the report came in, which stays the clue's month and what 是否发现不及时 compares), a
- * polygon's its own batch's (not the month's latest batch's), or the day it was separated from the
- * case it had joined. The API's ledger is `exportLedger`'s bytes (what `tuban ledger` writes).
+ * The ledger's 下发时间 is the day the item was issued: a clue's the day it was registered, its
+ * case's issued_on and the day its verification clock (办理期限, 月清) runs from (not the day the report
+ * came in, which stays the clue's month and what 是否发现不及时 compares); a polygon's its own batch's
+ * (not the month's latest batch's), batch metadata (XFSJ) even once a separation gave its case a later
+ * clock. The API's ledger is `exportLedger`'s bytes (what `tuban ledger` writes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
@@ -79,13 +79,13 @@ describe('下发时间 in the ledger', () => {
     expect([rows[EARLY].下发时间, rows[LATE].下发时间]).toEqual(['2026-12-01', '2026-12-03']);
   });
 
-  it('is the day a sighting was separated from the case it had joined, as on its card', async () => {
+  it("stays a sighting's batch's day once it is separated from the case it had joined; its clock runs from the separation", async () => {
     expect((await card(SIGHTING))).toMatchObject({ status: 'merged' });
     t.setToday('2026-12-15');
     await ok('chief', `/api/polygons/${SIGHTING}/separate`, { reason: '相邻新建，非同一地块' });
     const c = await card(SIGHTING);
     expect(c.issued_on).toBe('2026-12-15');
     const row = (await ledger('2026-11', '2026-12-15'))[SIGHTING];
-    expect([row.往期图斑编号, row.下发时间, row.办理期限]).toEqual([SITE, '2026-12-15', c.due_date]);
+    expect([row.往期图斑编号, row.下发时间, row.办理期限]).toEqual([SITE, '2026-12-03', c.due_date]);
   });
 });

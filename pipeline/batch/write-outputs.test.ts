@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { samplePolygon } from '../../fixtures/sample-polygon.js';
+import { csvRows } from '../outputs/testing/csv-rows.js';
 import { loadRuleTable } from '../route/load-rule-table.js';
 import type { BatchReport } from './batch-report.js';
 import { OUTPUT_FILES, writeOutputs } from './write-outputs.js';
@@ -29,6 +30,15 @@ describe('writeOutputs', () => {
     expect((await readdir(out)).sort()).toEqual([...OUTPUT_FILES].sort());
     await writeOutputs(out, [samplePolygon({ code: '370102-202610-0008' })], report(), rules, empty);
     expect(await readFile(join(out, 'ledger.csv'), 'utf8')).toContain('370102-202610-0008');
+  });
+
+  it("dates the ledger's 下发时间 by the day in China, as the triage server dates the batch's cases", async () => {
+    const out = await mkdtemp(join(tmpdir(), 'tuban-out-'));
+    dirs.push(out);
+    // 04:00 on 1 December in China: still 30 November in UTC.
+    await writeOutputs(out, [samplePolygon()], { ...report(), finishedAt: '2026-11-30T20:00:00.000Z' }, await loadRuleTable(), empty);
+    const [row] = csvRows(await readFile(join(out, 'ledger.csv'), 'utf8'));
+    expect([row!.下发时间, row!.办理期限]).toEqual(['2026-12-01', '2026-12-31']);
   });
 
   it('replaces none when one cannot be written, names the folder and leaves no temporary file', async () => {

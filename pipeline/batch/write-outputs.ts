@@ -15,6 +15,7 @@ import { ledgerRows, writeLedgerCsv } from '../outputs/ledger.js';
 import { writeLedgerXlsx } from '../outputs/ledger-xlsx.js';
 import type { BatchReport } from './batch-report.js';
 import { showDate } from '../name-date.js';
+import { chinaDate } from '../iso-date.js';
 import { TubanError } from '../../schemas/errors.js';
 import { makeDirectory } from '../make-directory.js';
 
@@ -77,7 +78,9 @@ export async function writeOutputs(
     await atomic('polygons.geojson', (tmp) => writePolygonsGeoJson(tmp, polygons, bureauName));
     // The ledger lists only new sites; a polygon continuing an earlier site is progression.
     const fresh = polygons.filter((p) => p.previousCode === null);
-    const rows = ledgerRows(fresh, { bureauName, issuedOn: report.finishedAt.slice(0, 10) });
+    // Issued on the batch's day in China, as the triage server's cases and `tuban ledger` date it (a
+    // batch finishing before 08:00 there is still the day before in UTC).
+    const rows = ledgerRows(fresh, { bureauName, issuedOn: chinaDate(new Date(report.finishedAt)) });
     await atomic('ledger.csv', (tmp) => writeLedgerCsv(tmp, rows));
     await atomic('ledger.xlsx', (tmp) => writeLedgerXlsx(tmp, rows, { title: `${report.epoch} 新增违法违规问题台账`, epoch: report.epoch }));
     const gpkgBytes = await gpkg;

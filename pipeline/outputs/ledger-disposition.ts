@@ -86,9 +86,8 @@ export interface LedgerDisposition {
   /** 销号时间, yyyy-mm-dd. */
   closedOn: string | null;
   /**
-   * 下发时间, yyyy-mm-dd: the day the item was issued to the bureaus, which its verification clock runs
-   * from (the case's `issued_on`: a clue's the day it was registered, a polygon separated from the
-   * case it had joined the day it was separated). Null where no case holds it: the ledger's default.
+   * 下发时间, yyyy-mm-dd: the day the item was issued (a polygon's batch's day, XFSJ being batch
+   * metadata; a clue's its case's `issued_on`, the day it was registered). Null: the ledger's default.
    */
   issuedOn: string | null;
   /** 办理期限 from the workflow's deadline rule, yyyy-mm-dd (null: the ledger's default applies). */

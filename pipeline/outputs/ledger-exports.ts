@@ -96,8 +96,8 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
     [epoch],
   );
   const routed: MonitoringPolygon[] = [];
-  // The day each polygon was issued with its batch (a month may have several): what its case's
-  // issued_on is, until a separation or a re-issue moves it.
+  // The day each polygon was issued with its batch (a month may have several): its 下发时间, which is
+  // batch metadata (XFSJ), also where a separation or a re-issue later gave its case another issued_on.
   const batchIssued = new Map<string, string>();
   for (const b of batches.rows) {
     const ps = await loadPolygons(db, b.id);
@@ -119,13 +119,13 @@ export async function loadLedger(db: Queryable, epoch: string, opts: LoadLedgerO
   const own = new Set(wf.newSites ?? []);
   const allCodes = [...routed.map((p) => p.code), ...wf.clues.map((c) => c.code)];
   const issuedOn = batches.rows.map((b) => b.issued_on).sort().at(-1) ?? asOf;
-  // 下发时间 of an item no case holds yet: the day the triage server will issue it (case-store.ts
-  // ISSUED_ON): a polygon's batch's day, a clue's reported_on.
-  const ownIssue = new Map<string, string>([...batchIssued, ...wf.clues.map((c) => [c.code, c.reportedOn] as const)]);
+  // A clue has no batch: its 下发时间 is its case's issued_on (the day it was registered), or, while no
+  // case holds it, the day the triage server will issue it (case-store.ts ISSUED_ON), its reported_on.
+  const clueIssue = new Map(wf.clues.map((c) => [c.code, c.reportedOn]));
   // An item no case holds yet (no triage server has opened the month) runs on the default clock its
   // row shows as 办理期限 (月清), and is overdue past it like any other.
   const every = oneDispositionEach(allCodes, wf.dispositions).map((d) => {
-    const issued = d.issuedOn ?? ownIssue.get(d.code) ?? issuedOn;
+    const issued = batchIssued.get(d.code) ?? d.issuedOn ?? clueIssue.get(d.code) ?? issuedOn;
     if (d.status !== null || d.dueDate !== null) return { ...d, issuedOn: issued };
     const due = endOfMonth(issued);
     return { ...d, issuedOn: issued, dueDate: due, overdue: due < asOf };
