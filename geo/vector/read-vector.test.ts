@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MultiPolygon, Polygon } from 'geojson';
@@ -9,6 +9,8 @@ import { TubanError } from '../../schemas/errors.js';
 import { wgs84ToGcj02 } from '../gcj02.js';
 import { readVectorFile } from './read-vector.js';
 import { writeGeoPackage } from './write-gpkg.js';
+import { sqlJs } from './sqlite.js';
+import { writeGpkgBlob } from './wkb.js';
 import { encodeShapefile, writeShapefile } from './write-shapefile.js';
 
 // CGCS2000 3° Gauss-Krüger zone 39 with zone-prefixed easting (EPSG:4527), written out here so the
@@ -127,6 +129,44 @@ describe('readVectorFile', () => {
     expect(r.features[1].geometry).toEqual(multi);
     expect(r.features[0].properties).toEqual({ kind: '林地', n: 3, share: 0.25, ok: true, tags: '["a","b"]', none: null });
     expect(r.features[1].properties.ok).toBe(false);
+  });
+
+  it('reads every layer of a GeoPackage whose layers are in different CRSs, each by its own', async () => {
+    // A GeoPackage put together in QGIS: districts in lon/lat, farmland in CGCS2000 Gauss-Krüger.
+    // Its second layer used to be skipped with a warning ("one CRS per file"): the batch routed every
+    // polygon without its farmland, exit 0.
+    const path = join(dir, 'mixed-crs.gpkg');
+    const district = square(117.0, 36.6, 0.1);
+    const farm = square(117.02, 36.62, 0.01);
+    await writeGeoPackage(path, [
+      { name: 'districts', features: [{ geometry: district, properties: { kind: 'district', code: '370102' } }] },
+      { name: 'farmland', features: [{ geometry: farm, properties: { kind: 'permanent_basic_farmland' } }] },
+    ]);
+    const SQL = await sqlJs();
+    const db = new SQL.Database(await readFile(path));
+    db.run('INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)', ['CGCS2000 / 3-degree Gauss-Kruger zone 39', 4527, 'EPSG', 4527, GK39_WKT, '']);
+    db.run('UPDATE farmland SET geom = ?', [writeGpkgBlob(toGk(farm), 4527)]);
+    db.run("UPDATE gpkg_geometry_columns SET srs_id = 4527 WHERE table_name = 'farmland'");
+    db.run("UPDATE gpkg_contents SET srs_id = 4527 WHERE table_name = 'farmland'");
+    await writeFile(path, db.export());
+    db.close();
+
+    const r = await readVectorFile(path);
+    expect(r.warnings).toEqual([]);
+    expect(r.features.map((f) => f.properties.kind)).toEqual(['district', 'permanent_basic_farmland']);
+    expect(r.features[0].geometry).toEqual(district);
+    const got = (r.features[1].geometry as Polygon).coordinates[0];
+    farm.coordinates[0].forEach((q, i) => {
+      expect(got[i][0]).toBeCloseTo(q[0], 7);
+      expect(got[i][1]).toBeCloseTo(q[1], 7);
+    });
+    // A layer with no CRS (srs_id -1) beside one with a CRS is not read in the other's.
+    const bare = join(dir, 'mixed-undefined.gpkg');
+    const db2 = new SQL.Database(await readFile(path));
+    db2.run("UPDATE gpkg_geometry_columns SET srs_id = -1 WHERE table_name = 'farmland'");
+    await writeFile(bare, db2.export());
+    db2.close();
+    await expectCode(readVectorFile(bare), 'ZONES.CRS_MISSING', "layer 'farmland' declares no coordinate system");
   });
 
   it('reads a shapefile with its .prj and fails with CRS_MISSING without one', async () => {
