@@ -201,6 +201,20 @@ describe('readVectorFile', () => {
     const empty = join(dir, 'empty.geojson');
     await writeFile(empty, JSON.stringify({ type: 'FeatureCollection', features: [] }));
     await expectCode(readVectorFile(empty), 'ZONES.EMPTY', 'empty.geojson');
+    // A file of lines only says so, and one whose geometries cannot be read says why.
+    const lines = join(dir, 'roads.geojson');
+    await writeFile(lines, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { kind: 'transport_project' }, geometry: { type: 'LineString', coordinates: [[117, 36], [117.1, 36]] } }] }));
+    await expectCode(readVectorFile(lines), 'ZONES.EMPTY', 'roads.geojson has no polygon features (it holds 1 feature(s) with LineString; only polygons are zones)');
+    const tin = join(dir, 'tin.gpkg');
+    await writeGeoPackage(tin, [{ name: 'zones', features: [{ geometry: square(117, 36), properties: { kind: 'forest' } }] }]);
+    const SQL = await sqlJs();
+    const db = new SQL.Database(await readFile(tin));
+    const blob = writeGpkgBlob(square(117, 36), 4326);
+    new DataView(blob.buffer).setUint32(41, 15, true); // WKB type PolyhedralSurface
+    db.run('UPDATE zones SET geom = ?', [blob]);
+    await writeFile(tin, db.export());
+    db.close();
+    await expectCode(readVectorFile(tin), 'ZONES.EMPTY', 'tin.gpkg has no polygon features (it holds 1 feature(s) with a geometry that could not be read, e.g. feature 1: unsupported WKB geometry type 15 (PolyhedralSurface); only polygons are zones)');
     await expectCode(readVectorFile(join(dir, 'missing.geojson')), 'ZONES.UNREADABLE', 'missing.geojson');
   });
 });

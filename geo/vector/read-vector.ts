@@ -43,6 +43,8 @@ interface RawFeature {
   crs?: string | null;
   /** Its layer's name, where the file has several (for messages). */
   layer?: string;
+  /** Why its geometry (null here) could not be read. */
+  unreadable?: string;
 }
 interface RawRead { features: RawFeature[]; crs: string | null; warnings: string[] }
 
@@ -68,14 +70,21 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
   for (const f of raw.features) {
     const g = f.geometry;
     if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon')) {
-      const t = g ? g.type : 'null geometry';
+      const t = g ? g.type : f.unreadable ? 'a geometry that could not be read' : 'null geometry';
       skipped.set(t, (skipped.get(t) ?? 0) + 1);
       continue;
     }
     polys.push({ ...f, geometry: g });
   }
   for (const [t, n] of skipped) warnings.push(`${name}: skipped ${n} feature(s) with ${t} (only polygons are zones)`);
-  if (polys.length === 0) throw new TubanError('ZONES.EMPTY', `${name} has no polygon features`, path);
+  if (polys.length === 0) {
+    // Say what it holds instead (lines, points, geometries that could not be read): "no polygon
+    // features" alone sent the user looking at a file full of them.
+    const held = [...skipped].map(([t, n]) => `${n} feature(s) with ${t}`);
+    const first = raw.features.find((f) => f.unreadable);
+    const why = first ? `, e.g. feature ${first.id}: ${first.unreadable}` : '';
+    throw new TubanError('ZONES.EMPTY', `${name} has no polygon features${held.length ? ` (it holds ${held.join(', ')}${why}; only polygons are zones)` : ''}`, path);
+  }
 
   // Each layer in its own declared CRS: a GeoPackage put together in a desktop GIS often holds a
   // district layer in lon/lat beside a farmland layer in Gauss-Krüger. (Skipping the second layer
@@ -263,11 +272,13 @@ async function readGpkg(path: string): Promise<RawRead> {
       rows.forEach((row, i) => {
         const blob = row[geomCol];
         let geometry: Geometry | null = null;
+        let unreadable: string | undefined;
         if (blob instanceof Uint8Array) {
           try {
             geometry = readGpkgBlob(blob).geometry;
           } catch (err) {
-            warnings.push(`${basename(path)}: feature ${prefix}${pk ? row[pk] : i} has an unreadable geometry (${(err as Error).message})`);
+            unreadable = (err as Error).message;
+            warnings.push(`${basename(path)}: feature ${prefix}${pk ? row[pk] : i} has an unreadable geometry (${unreadable})`);
           }
         }
         const properties: Record<string, unknown> = {};
@@ -275,7 +286,7 @@ async function readGpkg(path: string): Promise<RawRead> {
           if (k === geomCol || k === pk) continue;
           properties[k] = bools.has(k) && v !== null ? v === 1 : v;
         }
-        features.push({ id: `${prefix}${pk ? row[pk] : i}`, geometry, properties, crs: layerCrs, layer: table });
+        features.push({ id: `${prefix}${pk ? row[pk] : i}`, geometry, properties, crs: layerCrs, layer: table, unreadable });
       });
     }
     return { features, crs, warnings };
