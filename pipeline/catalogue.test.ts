@@ -239,6 +239,32 @@ describe('catalogueTiles', () => {
     expect(tiles.map((t) => [t.date, t.datePrecision])).toEqual([['2026-10-01', 'month'], ['2026-09-01', 'month']]);
   });
 
+  it('dates a tile by its file name, not by a TIFF DateTime tag of another day (when the copy was written), with a warning', async () => {
+    // A tile clipped on 2026-10-20 from an acquisition of 2026-10-05 carries DateTime 2026:10:20: read
+    // first, its 后时相 was the clipping day (exit 0, no word), and a prior clipped after its tile was
+    // rejected as "not earlier" (are --tiles and --prior swapped?).
+    const d = join(root, 'datetime');
+    mkdirSync(d);
+    await multi(join(d, 'T50SMF_20261005.tif'), 4, '2026-10-20');
+    await multi(join(d, 'before-2026-09.tif'), 4, '2026-10-12');
+    await multi(join(d, 'same_20261008.tif'), 4, '2026-10-08');
+    await multi(join(d, 'within-2026-10.tif'), 4, '2026-10-03');
+    const { tiles, rejected, warnings } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    const byFile = Object.fromEntries(tiles.map((t) => [t.files[0].slice(d.length + 1), [t.date, t.datePrecision]]));
+    expect(byFile).toEqual({
+      'T50SMF_20261005.tif': ['2026-10-05', 'day'],
+      'before-2026-09.tif': ['2026-09-01', 'month'],
+      // Tag and name agree (the same day; a day in the named month): the tag's day, as before.
+      'same_20261008.tif': ['2026-10-08', 'day'],
+      'within-2026-10.tif': ['2026-10-03', 'day'],
+    });
+    expect(warnings.sort()).toEqual([
+      `${join(d, 'T50SMF_20261005.tif')}: its TIFF date tag (DateTime or a DATE/TIME metadata item) says 2026-10-20, its file name T50SMF_20261005.tif says 2026-10-05; dated 2026-10-05: such a tag is usually when the file was written (a clipped or converted copy), not acquired; pass --tiles-date / --prior-date if the tag is right`,
+      `${join(d, 'before-2026-09.tif')}: its TIFF date tag (DateTime or a DATE/TIME metadata item) says 2026-10-12, its file name before-2026-09.tif says 2026-09; dated 2026-09: such a tag is usually when the file was written (a clipped or converted copy), not acquired; pass --tiles-date / --prior-date if the tag is right`,
+    ]);
+  });
+
   it('lets --tiles-date override every date, and falls back to the epoch with a warning only when asked', async () => {
     const d = join(root, 'override');
     mkdirSync(d);

@@ -59,6 +59,12 @@ export interface GeoTiffFile {
   readonly sidecarRadiometry: string | null;
   /** ISO yyyy-mm-dd from the TIFF DateTime tag or GDAL metadata, else null. */
   readonly date: string | null;
+  /**
+   * Whether `date` comes from an acquisition key of the GDAL metadata (ACQUISITION_DATE, SENSING_TIME,
+   * DATATAKE…) rather than the TIFF DateTime tag or another DATE/TIME item, which are often when the
+   * file was written (a clipped or converted copy).
+   */
+  readonly dateIsAcquisition: boolean;
   readonly blockWidth: number;
   readonly blockHeight: number;
   /** Where each stored chunk lies (TileOffsets/StripOffsets) and its bytes (TileByteCounts/StripByteCounts), in index order. */
@@ -113,27 +119,27 @@ export function parseIsoDate(text: string): string | null {
   return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
-async function readDate(img: GeoTIFFImage): Promise<string | null> {
+async function readDate(img: GeoTIFFImage): Promise<{ date: string | null; acquisition: boolean }> {
   const fd = img.fileDirectory;
   const meta = (await img.getGDALMetadata().catch(() => null)) ?? {};
   // Acquisition-specific keys first: the DateTime tag is often the processing time.
   for (const [key, value] of Object.entries(meta)) {
     if (/ACQ|SENSING|DATE_ACQUIRED|DATATAKE/i.test(key) && typeof value === 'string') {
       const d = parseIsoDate(value);
-      if (d) return d;
+      if (d) return { date: d, acquisition: true };
     }
   }
   if (fd.hasTag('DateTime')) {
     const d = parseIsoDate(String(await fd.loadValue('DateTime')));
-    if (d) return d;
+    if (d) return { date: d, acquisition: false };
   }
   for (const [key, value] of Object.entries(meta)) {
     if (/DATE|TIME/i.test(key) && typeof value === 'string') {
       const d = parseIsoDate(value);
-      if (d) return d;
+      if (d) return { date: d, acquisition: false };
     }
   }
-  return null;
+  return { date: null, acquisition: false };
 }
 
 /** GDAL writes a band's description as `<Item name="DESCRIPTION" sample="N" role="description">` in GDAL_METADATA. */
@@ -328,7 +334,7 @@ async function describe(
   checkSidecarGeoreferencing(grid, path, pam);
   opts.onGrid?.(grid);
   const nodata = readNodata(fd, spp, path, pam);
-  const date = await readDate(img);
+  const { date, acquisition: dateIsAcquisition } = await readDate(img);
   const bandDescriptions = await readBandDescriptions(img, spp, pam);
   const bandScaling = await readBandScaling(img, spp, path, pam);
   const sidecarRadiometry = await sidecarRadiometryOf(img, spp, path, pam, bandScaling, nodata);
@@ -579,6 +585,7 @@ async function describe(
     nodata,
     sidecarRadiometry,
     date,
+    dateIsAcquisition,
     blockWidth,
     blockHeight,
     chunks: { offsets, counts },
