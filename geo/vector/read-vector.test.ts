@@ -169,6 +169,26 @@ describe('readVectorFile', () => {
     await expectCode(readVectorFile(bare), 'ZONES.CRS_MISSING', "layer 'farmland' declares no coordinate system");
   });
 
+  it('refuses a layer on a datum it gives no shift for (Beijing 1954, Xian 1980: no TOWGS84), reads one that gives it', async () => {
+    // A Beijing 1954 Gauss-Krüger shapefile as ArcGIS writes its .prj: read without a datum shift
+    // it lay ~70 m off where QGIS and GDAL put it (Taizhou), districts and farmland misplaced, exit 0.
+    const bj54 = (towgs84: string) =>
+      `PROJCS["Beijing_1954_3_Degree_GK_CM_117E",GEOGCS["GCS_Beijing_1954",DATUM["D_Beijing_1954",SPHEROID["Krasovsky_1940",6378245.0,298.3]${towgs84}],` +
+      'PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],' +
+      'PARAMETER["Central_Meridian",117.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]';
+    const gk = (p: Polygon): Polygon => ({ type: 'Polygon', coordinates: p.coordinates.map((r) => r.map((q) => proj4('WGS84', '+proj=tmerc +lon_0=117 +k=1 +x_0=500000 +ellps=krass +towgs84=15.8,-154.4,-82.3', q))) });
+    const sq = square(117.02, 36.66);
+    const base = join(dir, 'bj54');
+    await writeShapefile(base, [{ geometry: gk(sq), properties: { kind: 'forest' } }], bj54(''));
+    await expectCode(readVectorFile(`${base}.shp`), 'ZONES.UNREADABLE', 'its datum, beijing 1954 (ellipsoid Krasovsky40), is not WGS84 or CGCS2000 and the file gives no shift to them');
+    await expect(readVectorFile(`${base}.shp`)).rejects.toThrow(`-t_srs EPSG:4490 ${base}-4490.gpkg ${base}.shp`);
+    const shifted = join(dir, 'bj54-towgs84');
+    await writeShapefile(shifted, [{ geometry: gk(sq), properties: { kind: 'forest' } }], bj54(',TOWGS84[15.8,-154.4,-82.3,0,0,0,0]'));
+    const q = firstPos((await readVectorFile(`${shifted}.shp`)).features[0].geometry);
+    expect(q[0]).toBeCloseTo(117.02, 6);
+    expect(q[1]).toBeCloseTo(36.66, 6);
+  });
+
   it('reads a shapefile with its .prj and fails with CRS_MISSING without one', async () => {
     const base = join(dir, 'parcels');
     const sq = square(117.3, 36.7, 0.002);

@@ -9,7 +9,7 @@ import { basename, extname } from 'node:path';
 import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
 import * as shapefile from 'shapefile';
 import type { Database } from 'sql.js';
-import { crsFromWkt, LONLAT, normaliseCrs, transformer } from '../crs.js';
+import { crsFromWkt, datumWithoutShift, LONLAT, normaliseCrs, transformer } from '../crs.js';
 import { gcj02ToWgs84 } from '../gcj02.js';
 import { TubanError } from '../../schemas/errors.js';
 import { readGpkgBlob } from './wkb.js';
@@ -111,6 +111,18 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
     } catch (err) {
       if (err instanceof TubanError && err.code.startsWith('ZONES.')) throw err;
       throw new TubanError('ZONES.UNREADABLE', `unsupported coordinate system: ${(err as Error).message}`, path, { cause: err });
+    }
+    // Beijing 1954, Xian 1980…: read without a datum shift (none in the file), the layer lay 50–150 m
+    // off where QGIS or GDAL put it, silently (districts and farmland misplaced, exit 0).
+    const datum = datumWithoutShift(crs === GCJ02 ? declared ?? LONLAT : crs);
+    if (datum) {
+      const stem = path.replace(/\.[^./]+$/, '');
+      throw new TubanError(
+        'ZONES.UNREADABLE',
+        `${layer !== undefined && groups.size > 1 ? `layer '${layer}': ` : ''}its datum, ${datum}, is not WGS84 or CGCS2000 and the file gives no shift to them (no TOWGS84 in its coordinate system): read as it stands, the layer would lie tens to hundreds of metres off. ` +
+          `Convert it to CGCS2000 with the transformation parameters your surveying office uses (ogr2ogr -s_srs '<its CRS> +towgs84=…' -t_srs EPSG:4490 ${stem}-4490.gpkg ${path}; GDAL's own -t_srs EPSG:4490 applies EPSG's shift where it has one, for Beijing 1954, not for Xian 1980) and pass the converted file`,
+        path,
+      );
     }
     // A file read as GCJ-02 through its own projected CRS (gcj02From) has that CRS's axes.
     const axesOf = crs === GCJ02 ? declared ?? crs : crs;
