@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Grid } from '../geo/raster.js';
 import { writeGeoTiffArrays } from '../geo/tiff/write-geotiff.js';
 import { catalogueTiles } from './catalogue.js';
+import { openTile } from '../geo/tile-reader.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tuban-cat-'));
 const grid: Grid = { crs: 'EPSG:32650', width: 20, height: 10, transform: [500000, 10, 0, 4000000, 0, -10] };
@@ -263,6 +264,28 @@ describe('catalogueTiles', () => {
       `${join(d, 'T50SMF_20261005.tif')}: its TIFF date tag (DateTime or a DATE/TIME metadata item) says 2026-10-20, its file name T50SMF_20261005.tif says 2026-10-05; dated 2026-10-05: such a tag is usually when the file was written (a clipped or converted copy), not acquired; pass --tiles-date / --prior-date if the tag is right`,
       `${join(d, 'before-2026-09.tif')}: its TIFF date tag (DateTime or a DATE/TIME metadata item) says 2026-10-12, its file name before-2026-09.tif says 2026-09; dated 2026-09: such a tag is usually when the file was written (a clipped or converted copy), not acquired; pass --tiles-date / --prior-date if the tag is right`,
     ]);
+  });
+
+  it('reads a file with an alpha band (gdalwarp -dstalpha) as its bands, transparent pixels as no data', async () => {
+    // Counted as a band, a 4-band file with its alpha was "5 bands, 4 named …, no band descriptions
+    // say which is which" and rejected.
+    const d = join(root, 'alpha');
+    mkdirSync(d);
+    const n = grid.width * grid.height;
+    // Transparent on the left half, where the bands still hold values (not 0: not fill by themselves).
+    const alpha = Uint16Array.from({ length: n }, (_, i) => (i % grid.width < grid.width / 2 ? 0 : 255));
+    await writeGeoTiffArrays(join(d, 'warped_20261005.tif'), { grid, dtype: 'uint16', bands: [band(1), band(2), band(3), band(4), alpha], alpha: true });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    const file = join(d, 'warped_20261005.tif');
+    expect(tiles[0].bands).toEqual({ blue: { file, sample: 0 }, green: { file, sample: 1 }, red: { file, sample: 2 }, nir: { file, sample: 3 } });
+    const reader = await openTile(tiles[0]);
+    const r = await reader.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, ['blue', 'nir']);
+    await reader.close();
+    const left = Array.from({ length: n }, (_, i) => i).filter((i) => i % grid.width < grid.width / 2);
+    const right = Array.from({ length: n }, (_, i) => i).filter((i) => i % grid.width >= grid.width / 2);
+    expect(left.every((i) => r.valid[i] === 0 && Number.isNaN(r.bands.blue![i]) && Number.isNaN(r.bands.nir![i]))).toBe(true);
+    expect(right.every((i) => r.valid[i] === 1 && r.bands.blue![i] === 100 && r.bands.nir![i] === 400)).toBe(true);
   });
 
   it('lets --tiles-date override every date, and falls back to the epoch with a warning only when asked', async () => {

@@ -456,8 +456,10 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
  */
 function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings: string[]): TileInfo['bands'] {
   const wanted = asked ?? DEFAULT_BANDS;
-  const spp = f.samplesPerPixel;
-  const descs = f.bandDescriptions.map((d) => d ?? '');
+  // An alpha sample (gdalwarp -dstalpha) is the file's mask, not a band: counted, a 6-band file with
+  // one was "7 bands, no band descriptions say which is which" and rejected.
+  const spp = f.samplesPerPixel - (f.alphaSample === null ? 0 : 1);
+  const descs = f.bandDescriptions.slice(0, spp).map((d) => d ?? '');
   const keys = descs.map((d) => d.toLowerCase().replace(/[\s_-]/g, ''));
   // Landsat stacks numbered B1…: 8/9 with thermal B10 and no B12 or B8A, 7 with thermal B6_VCID_1/2.
   // There B8 is panchromatic and B11 thermal, so their numbers are not read as Sentinel-2's.
