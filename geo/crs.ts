@@ -74,6 +74,26 @@ export function crsFromWkt(wkt: string, subject?: string): string {
   return key;
 }
 
+/**
+ * The datum of a CRS that proj4 would read without any shift to WGS84 though its ellipsoid is not
+ * WGS84's (Beijing 1954, Xian 1980, Pulkovo 1942, ED50, Tokyo…, a WKT with no TOWGS84): its
+ * coordinates would be taken as if they were WGS84 lon/lat on that ellipsoid, tens to hundreds of
+ * metres off, where GDAL applies one of EPSG's transformations. Null for WGS84-like datums
+ * (CGCS2000, RGF93, NAD83: GRS80, within a metre) and for a datum given with its shift.
+ */
+export function datumWithoutShift(crs: string): string | null {
+  let p: { datum?: { datum_type?: number }; a?: number; datumCode?: string; datumName?: string; ellps?: string };
+  try {
+    p = proj4.Proj(proj4Def(crs)) as unknown as typeof p;
+  } catch {
+    return null;
+  }
+  const PJD_NODATUM = 5;
+  if (p.datum?.datum_type !== PJD_NODATUM || p.a === undefined || Math.abs(p.a - 6378137) < 1) return null;
+  const name = (p.datumName ?? p.datumCode ?? 'unnamed').replace(/_/g, ' ');
+  return `${name}${p.ellps ? ` (ellipsoid ${p.ellps})` : ''}`;
+}
+
 /** proj4 definition of a canonical CRS string. */
 export function proj4Def(crs: string): string {
   const reg = registered.get(crs);

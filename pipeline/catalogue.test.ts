@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Grid } from '../geo/raster.js';
 import { writeGeoTiffArrays } from '../geo/tiff/write-geotiff.js';
 import { catalogueTiles } from './catalogue.js';
+import { openTile } from '../geo/tile-reader.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tuban-cat-'));
 const grid: Grid = { crs: 'EPSG:32650', width: 20, height: 10, transform: [500000, 10, 0, 4000000, 0, -10] };
@@ -237,6 +238,54 @@ describe('catalogueTiles', () => {
     const { tiles, rejected } = await catalogueTiles([d]);
     expect(rejected).toEqual([]);
     expect(tiles.map((t) => [t.date, t.datePrecision])).toEqual([['2026-10-01', 'month'], ['2026-09-01', 'month']]);
+  });
+
+  it('dates a tile by its file name, not by a TIFF DateTime tag of another day (when the copy was written), with a warning', async () => {
+    // A tile clipped on 2026-10-20 from an acquisition of 2026-10-05 carries DateTime 2026:10:20: read
+    // first, its 后时相 was the clipping day (exit 0, no word), and a prior clipped after its tile was
+    // rejected as "not earlier" (are --tiles and --prior swapped?).
+    const d = join(root, 'datetime');
+    mkdirSync(d);
+    await multi(join(d, 'T50SMF_20261005.tif'), 4, '2026-10-20');
+    await multi(join(d, 'before-2026-09.tif'), 4, '2026-10-12');
+    await multi(join(d, 'same_20261008.tif'), 4, '2026-10-08');
+    await multi(join(d, 'within-2026-10.tif'), 4, '2026-10-03');
+    const { tiles, rejected, warnings } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    const byFile = Object.fromEntries(tiles.map((t) => [t.files[0].slice(d.length + 1), [t.date, t.datePrecision]]));
+    expect(byFile).toEqual({
+      'T50SMF_20261005.tif': ['2026-10-05', 'day'],
+      'before-2026-09.tif': ['2026-09-01', 'month'],
+      // Tag and name agree (the same day; a day in the named month): the tag's day, as before.
+      'same_20261008.tif': ['2026-10-08', 'day'],
+      'within-2026-10.tif': ['2026-10-03', 'day'],
+    });
+    expect(warnings.sort()).toEqual([
+      `${join(d, 'T50SMF_20261005.tif')}: its TIFF date tag (DateTime or a DATE/TIME metadata item) says 2026-10-20, its file name T50SMF_20261005.tif says 2026-10-05; dated 2026-10-05: such a tag is usually when the file was written (a clipped or converted copy), not acquired; pass --tiles-date / --prior-date if the tag is right`,
+      `${join(d, 'before-2026-09.tif')}: its TIFF date tag (DateTime or a DATE/TIME metadata item) says 2026-10-12, its file name before-2026-09.tif says 2026-09; dated 2026-09: such a tag is usually when the file was written (a clipped or converted copy), not acquired; pass --tiles-date / --prior-date if the tag is right`,
+    ]);
+  });
+
+  it('reads a file with an alpha band (gdalwarp -dstalpha) as its bands, transparent pixels as no data', async () => {
+    // Counted as a band, a 4-band file with its alpha was "5 bands, 4 named …, no band descriptions
+    // say which is which" and rejected.
+    const d = join(root, 'alpha');
+    mkdirSync(d);
+    const n = grid.width * grid.height;
+    // Transparent on the left half, where the bands still hold values (not 0: not fill by themselves).
+    const alpha = Uint16Array.from({ length: n }, (_, i) => (i % grid.width < grid.width / 2 ? 0 : 255));
+    await writeGeoTiffArrays(join(d, 'warped_20261005.tif'), { grid, dtype: 'uint16', bands: [band(1), band(2), band(3), band(4), alpha], alpha: true });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    const file = join(d, 'warped_20261005.tif');
+    expect(tiles[0].bands).toEqual({ blue: { file, sample: 0 }, green: { file, sample: 1 }, red: { file, sample: 2 }, nir: { file, sample: 3 } });
+    const reader = await openTile(tiles[0]);
+    const r = await reader.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, ['blue', 'nir']);
+    await reader.close();
+    const left = Array.from({ length: n }, (_, i) => i).filter((i) => i % grid.width < grid.width / 2);
+    const right = Array.from({ length: n }, (_, i) => i).filter((i) => i % grid.width >= grid.width / 2);
+    expect(left.every((i) => r.valid[i] === 0 && Number.isNaN(r.bands.blue![i]) && Number.isNaN(r.bands.nir![i]))).toBe(true);
+    expect(right.every((i) => r.valid[i] === 1 && r.bands.blue![i] === 100 && r.bands.nir![i] === 400)).toBe(true);
   });
 
   it('lets --tiles-date override every date, and falls back to the epoch with a warning only when asked', async () => {

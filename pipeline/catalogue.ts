@@ -197,17 +197,35 @@ const DATE_MISSING = 'no acquisition date in TIFF tags, dates.txt or file name';
  * Date of a tile: TIFF tags, else a dates.txt beside it, else its file name (name-date.ts has the
  * rules, month-precision names included). The sidecar goes before the name because names such as
  * OSCD's `S2A_OPER_…_20160809T015434_…` carry the processing date, not the acquisition date, while
- * a dates.txt is a deliberate statement.
+ * a dates.txt is a deliberate statement. A tag that names no acquisition (the TIFF DateTime tag, by
+ * the TIFF spec when the file was written: a clipped or converted copy gets the day it was made)
+ * gives way to a dates.txt or a file name that says another day (another month for a month's
+ * name), with a warning naming both: read first, it filed a tile under the day it was clipped
+ * (后时相 wrong, exit 0), or rejected a prior clipped after its tile as "not earlier".
  */
-async function tileDate(files: GeoTiffFile[]): Promise<TileDate | null> {
-  for (const f of files) if (f.date) return { date: f.date, precision: 'day' };
+async function tileDate(files: GeoTiffFile[], warnings: string[]): Promise<TileDate | null> {
+  for (const f of files) if (f.date && f.dateIsAcquisition) return { date: f.date, precision: 'day' };
+  const tagged = files.find((f) => f.date);
   const fromSidecar = await sidecarDate(files[0].path);
-  if (fromSidecar) return { date: fromSidecar, precision: 'day' };
+  let stated: { date: TileDate; from: string } | null = fromSidecar ? { date: { date: fromSidecar, precision: 'day' }, from: 'its dates.txt' } : null;
   for (const f of files) {
+    if (stated) break;
     const d = dateFromName(basename(f.path));
-    if (d) return d;
+    if (d) stated = { date: d, from: `its file name ${basename(f.path)}` };
   }
-  return null;
+  if (tagged?.date) {
+    const tag: TileDate = { date: tagged.date, precision: 'day' };
+    if (!stated) return tag;
+    const agrees = stated.date.precision === 'day' ? stated.date.date === tag.date : stated.date.date.slice(0, 7) === tag.date.slice(0, 7);
+    if (agrees) return tag;
+    const said = stated.date.precision === 'day' ? stated.date.date : stated.date.date.slice(0, 7);
+    warnings.push(
+      `${tagged.path}: its TIFF date tag (DateTime or a DATE/TIME metadata item) says ${tag.date}, ${stated.from} says ${said}; dated ${said}: ` +
+        'such a tag is usually when the file was written (a clipped or converted copy), not acquired; pass --tiles-date / --prior-date if the tag is right',
+    );
+    return stated.date;
+  }
+  return stated?.date ?? null;
 }
 
 /** The grid's outline in lon/lat, 16 points per edge so curved edges of a reprojection survive. */
@@ -272,7 +290,7 @@ interface DateChoice {
 async function describeTile(files: GeoTiffFile[], bands: TileInfo['bands'], dates: DateChoice, fingerprint: boolean, stac?: StacTile): Promise<TileInfo> {
   const finest = files.reduce((a, b) => (pixelSize(b.grid) < pixelSize(a.grid) ? b : a));
   const paths = files.map((f) => f.path);
-  let date = dates.override ?? stac?.date ?? (await tileDate(files));
+  let date = dates.override ?? stac?.date ?? (await tileDate(files, dates.warnings));
   if (!date && dates.fallback) {
     date = dates.fallback;
     dates.warnings.push(`${stac?.item ?? paths[0]}: ${DATE_MISSING}; dated by the epoch ${dates.fallbackText} (pass --tiles-date to set it)`);
@@ -438,8 +456,10 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
  */
 function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings: string[]): TileInfo['bands'] {
   const wanted = asked ?? DEFAULT_BANDS;
-  const spp = f.samplesPerPixel;
-  const descs = f.bandDescriptions.map((d) => d ?? '');
+  // An alpha sample (gdalwarp -dstalpha) is the file's mask, not a band: counted, a 6-band file with
+  // one was "7 bands, no band descriptions say which is which" and rejected.
+  const spp = f.samplesPerPixel - (f.alphaSample === null ? 0 : 1);
+  const descs = f.bandDescriptions.slice(0, spp).map((d) => d ?? '');
   const keys = descs.map((d) => d.toLowerCase().replace(/[\s_-]/g, ''));
   // Landsat stacks numbered B1…: 8/9 with thermal B10 and no B12 or B8A, 7 with thermal B6_VCID_1/2.
   // There B8 is panchromatic and B11 thermal, so their numbers are not read as Sentinel-2's.

@@ -40,6 +40,11 @@ export interface GeoTiffFile {
   /** Full-resolution grid; transform in the units of `grid.crs`, pixel-is-area corners. */
   readonly grid: Grid;
   readonly samplesPerPixel: number;
+  /**
+   * The last sample where the TIFF's ExtraSamples say it is alpha (`gdalwarp -dstalpha`, an RGBA
+   * export), else null. It is no band: a read of other samples gives NaN where it is 0 (transparent).
+   */
+  readonly alphaSample: number | null;
   /** TIFF PhotometricInterpretation: 2 (RGB) says samples 1–3 are red, green, blue; 1 (min-is-black) says nothing. */
   readonly photometric: number;
   /** Each sample's description (GDAL's band description, e.g. 'B4' or 'red'), null where none is written. */
@@ -59,6 +64,12 @@ export interface GeoTiffFile {
   readonly sidecarRadiometry: string | null;
   /** ISO yyyy-mm-dd from the TIFF DateTime tag or GDAL metadata, else null. */
   readonly date: string | null;
+  /**
+   * Whether `date` comes from an acquisition key of the GDAL metadata (ACQUISITION_DATE, SENSING_TIME,
+   * DATATAKE…) rather than the TIFF DateTime tag or another DATE/TIME item, which are often when the
+   * file was written (a clipped or converted copy).
+   */
+  readonly dateIsAcquisition: boolean;
   readonly blockWidth: number;
   readonly blockHeight: number;
   /** Where each stored chunk lies (TileOffsets/StripOffsets) and its bytes (TileByteCounts/StripByteCounts), in index order. */
@@ -113,27 +124,27 @@ export function parseIsoDate(text: string): string | null {
   return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
-async function readDate(img: GeoTIFFImage): Promise<string | null> {
+async function readDate(img: GeoTIFFImage): Promise<{ date: string | null; acquisition: boolean }> {
   const fd = img.fileDirectory;
   const meta = (await img.getGDALMetadata().catch(() => null)) ?? {};
   // Acquisition-specific keys first: the DateTime tag is often the processing time.
   for (const [key, value] of Object.entries(meta)) {
     if (/ACQ|SENSING|DATE_ACQUIRED|DATATAKE/i.test(key) && typeof value === 'string') {
       const d = parseIsoDate(value);
-      if (d) return d;
+      if (d) return { date: d, acquisition: true };
     }
   }
   if (fd.hasTag('DateTime')) {
     const d = parseIsoDate(String(await fd.loadValue('DateTime')));
-    if (d) return d;
+    if (d) return { date: d, acquisition: false };
   }
   for (const [key, value] of Object.entries(meta)) {
     if (/DATE|TIME/i.test(key) && typeof value === 'string') {
       const d = parseIsoDate(value);
-      if (d) return d;
+      if (d) return { date: d, acquisition: false };
     }
   }
-  return null;
+  return { date: null, acquisition: false };
 }
 
 /** GDAL writes a band's description as `<Item name="DESCRIPTION" sample="N" role="description">` in GDAL_METADATA. */
@@ -328,7 +339,11 @@ async function describe(
   checkSidecarGeoreferencing(grid, path, pam);
   opts.onGrid?.(grid);
   const nodata = readNodata(fd, spp, path, pam);
-  const date = await readDate(img);
+  // ExtraSamples: 1 associated, 2 unassociated alpha (GDAL writes 2 for -dstalpha / -co ALPHA=YES), last.
+  const extraSamples = fd.hasTag('ExtraSamples') ? Array.from((await fd.loadValue('ExtraSamples')) as ArrayLike<number>, Number) : [];
+  const lastExtra = extraSamples[extraSamples.length - 1];
+  const alphaSample = spp > 1 && (lastExtra === 1 || lastExtra === 2) ? spp - 1 : null;
+  const { date, acquisition: dateIsAcquisition } = await readDate(img);
   const bandDescriptions = await readBandDescriptions(img, spp, pam);
   const bandScaling = await readBandScaling(img, spp, path, pam);
   const sidecarRadiometry = await sidecarRadiometryOf(img, spp, path, pam, bandScaling, nodata);
@@ -572,6 +587,7 @@ async function describe(
     path,
     grid,
     samplesPerPixel: spp,
+    alphaSample,
     photometric: Number(fd.getValue('PhotometricInterpretation') ?? 1),
     bandDescriptions,
     bandScaling,
@@ -579,52 +595,74 @@ async function describe(
     nodata,
     sidecarRadiometry,
     date,
+    dateIsAcquisition,
     blockWidth,
     blockHeight,
     chunks: { offsets, counts },
     async readWindow(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
-      if (closed) throw new TubanError('INTERNAL', 'readWindow after close', path);
-      if (!(win.width > 0 && win.height > 0) || !Number.isInteger(win.col) || !Number.isInteger(win.row)) {
-        throw new TubanError('INTERNAL', `bad window ${JSON.stringify(win)}`, path);
-      }
-      for (const s of samples) {
-        if (!Number.isInteger(s) || s < 0 || s >= spp) throw new TubanError('TILE.BAND_MISMATCH', `sample ${s} requested, file has ${spp}`, path);
-      }
-      const bytes = win.width * win.height * 4 * samples.length;
-      if (bytes > maxBytes) {
-        throw new TubanError('RASTER.TOO_LARGE', `window ${win.width}×${win.height}×${samples.length} needs ${bytes} bytes, cap is ${maxBytes}; read smaller strips`, path);
-      }
-      const x0 = Math.max(0, win.col);
-      const y0 = Math.max(0, win.row);
-      const x1 = Math.min(width, win.col + win.width);
-      const y1 = Math.min(height, win.row + win.height);
-      const inside = x0 === win.col && y0 === win.row && x1 === win.col + win.width && y1 === win.row + win.height;
+      if (alphaSample === null || samples.length === 0 || samples.includes(alphaSample)) return readRaw(win, samples, into, info);
+      // Transparent pixels are no data: read the alpha with the bands and blank them there.
       const n = win.width * win.height;
-      if (into && (into.length < samples.length || into.some((a) => a.length < n))) {
-        throw new TubanError('INTERNAL', `readWindow: 'into' needs ${samples.length} arrays of ≥ ${n} values`, path);
+      const outs = into ? into.slice(0, samples.length) : samples.map(() => new Float32Array(n));
+      // Shared like the outputs where they are, so the inflate workers still decode in place.
+      const alphaOut = outs[0].buffer instanceof SharedArrayBuffer ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
+      const got = await readRaw(win, [...samples, alphaSample], [...outs, alphaOut], info);
+      const alpha = got[samples.length];
+      let masked = false;
+      for (let i = 0; i < n; i++) {
+        if (alpha[i] !== 0) continue;
+        for (let k = 0; k < samples.length; k++) got[k][i] = NaN;
+        masked = true;
       }
-      const out = samples.map((_, k) => {
-        const a = into ? (into[k].length === n ? into[k] : into[k].subarray(0, n)) : new Float32Array(n);
-        return inside ? a : a.fill(NaN);
-      });
-      if (info) info.nan = !inside;
-      if (x1 <= x0 || y1 <= y0 || samples.length === 0) return out;
-      const nan = fast ? await readFast(x0, y0, x1, y1, win, samples, out) : await readSlow(x0, y0, x1, y1, win, samples, out);
-      if (info) info.nan = !inside || nan > 0;
-      return out;
+      if (info && masked) info.nan = true;
+      return got.slice(0, samples.length);
     },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      chunkCache.clear();
-      if (workerCacheUsed) sharedInflatePool().forget(fileId);
-      workerHeld.clear();
-      const h = handle;
-      handle = null;
-      if (h) await (await h).close();
-      await Promise.resolve(tiff.close()).catch(() => undefined);
-    },
+    close,
   };
+
+  async function readRaw(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
+    if (closed) throw new TubanError('INTERNAL', 'readWindow after close', path);
+    if (!(win.width > 0 && win.height > 0) || !Number.isInteger(win.col) || !Number.isInteger(win.row)) {
+      throw new TubanError('INTERNAL', `bad window ${JSON.stringify(win)}`, path);
+    }
+    for (const s of samples) {
+      if (!Number.isInteger(s) || s < 0 || s >= spp) throw new TubanError('TILE.BAND_MISMATCH', `sample ${s} requested, file has ${spp}`, path);
+    }
+    const bytes = win.width * win.height * 4 * samples.length;
+    if (bytes > maxBytes) {
+      throw new TubanError('RASTER.TOO_LARGE', `window ${win.width}×${win.height}×${samples.length} needs ${bytes} bytes, cap is ${maxBytes}; read smaller strips`, path);
+    }
+    const x0 = Math.max(0, win.col);
+    const y0 = Math.max(0, win.row);
+    const x1 = Math.min(width, win.col + win.width);
+    const y1 = Math.min(height, win.row + win.height);
+    const inside = x0 === win.col && y0 === win.row && x1 === win.col + win.width && y1 === win.row + win.height;
+    const n = win.width * win.height;
+    if (into && (into.length < samples.length || into.some((a) => a.length < n))) {
+      throw new TubanError('INTERNAL', `readWindow: 'into' needs ${samples.length} arrays of ≥ ${n} values`, path);
+    }
+    const out = samples.map((_, k) => {
+      const a = into ? (into[k].length === n ? into[k] : into[k].subarray(0, n)) : new Float32Array(n);
+      return inside ? a : a.fill(NaN);
+    });
+    if (info) info.nan = !inside;
+    if (x1 <= x0 || y1 <= y0 || samples.length === 0) return out;
+    const nan = fast ? await readFast(x0, y0, x1, y1, win, samples, out) : await readSlow(x0, y0, x1, y1, win, samples, out);
+    if (info) info.nan = !inside || nan > 0;
+    return out;
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    chunkCache.clear();
+    if (workerCacheUsed) sharedInflatePool().forget(fileId);
+    workerHeld.clear();
+    const h = handle;
+    handle = null;
+    if (h) await (await h).close();
+    await Promise.resolve(tiff.close()).catch(() => undefined);
+  }
 }
 
 /**

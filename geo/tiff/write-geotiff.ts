@@ -34,6 +34,8 @@ export interface WriteGeoTiffOptions {
   bandScaling?: ({ scale: number; offset: number } | null)[];
   /** 'rgb': TIFF photometric RGB, the first three bands red, green, blue (as `-co PHOTOMETRIC=RGB`); default min-is-black. */
   photometric?: 'rgb' | 'minisblack';
+  /** The last band is an unassociated alpha (ExtraSamples 2), as `gdalwarp -dstalpha` writes it. */
+  alpha?: boolean;
   /** The IFD before the pixels, as a COG has it (a download cut short keeps its header); default after them, as GDAL's GTiff writes it. */
   ifdFirst?: boolean;
   /**
@@ -167,7 +169,7 @@ export async function writeGeoTiff(path: string, opts: WriteGeoTiffOptions): Pro
       ...geo,
     ];
     const extra = spp - (rgb ? 3 : 1);
-    if (extra > 0) tags.push({ id: 338, type: SHORT, values: Array(extra).fill(0) }); // unspecified extra samples
+    if (extra > 0) tags.push({ id: 338, type: SHORT, values: Array.from({ length: extra }, (_, k) => (opts.alpha && k === extra - 1 ? 2 : 0)) }); // unspecified extra samples, or alpha last
     if (opts.date) {
       const [y, m, d] = opts.date.split('-');
       tags.push({ id: 306, type: ASCII, values: `${y}:${m}:${d} 00:00:00` });

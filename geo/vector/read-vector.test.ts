@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { MultiPolygon, Polygon } from 'geojson';
@@ -9,6 +9,8 @@ import { TubanError } from '../../schemas/errors.js';
 import { wgs84ToGcj02 } from '../gcj02.js';
 import { readVectorFile } from './read-vector.js';
 import { writeGeoPackage } from './write-gpkg.js';
+import { sqlJs } from './sqlite.js';
+import { writeGpkgBlob } from './wkb.js';
 import { encodeShapefile, writeShapefile } from './write-shapefile.js';
 
 // CGCS2000 3° Gauss-Krüger zone 39 with zone-prefixed easting (EPSG:4527), written out here so the
@@ -129,6 +131,64 @@ describe('readVectorFile', () => {
     expect(r.features[1].properties.ok).toBe(false);
   });
 
+  it('reads every layer of a GeoPackage whose layers are in different CRSs, each by its own', async () => {
+    // A GeoPackage put together in QGIS: districts in lon/lat, farmland in CGCS2000 Gauss-Krüger.
+    // Its second layer used to be skipped with a warning ("one CRS per file"): the batch routed every
+    // polygon without its farmland, exit 0.
+    const path = join(dir, 'mixed-crs.gpkg');
+    const district = square(117.0, 36.6, 0.1);
+    const farm = square(117.02, 36.62, 0.01);
+    await writeGeoPackage(path, [
+      { name: 'districts', features: [{ geometry: district, properties: { kind: 'district', code: '370102' } }] },
+      { name: 'farmland', features: [{ geometry: farm, properties: { kind: 'permanent_basic_farmland' } }] },
+    ]);
+    const SQL = await sqlJs();
+    const db = new SQL.Database(await readFile(path));
+    db.run('INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)', ['CGCS2000 / 3-degree Gauss-Kruger zone 39', 4527, 'EPSG', 4527, GK39_WKT, '']);
+    db.run('UPDATE farmland SET geom = ?', [writeGpkgBlob(toGk(farm), 4527)]);
+    db.run("UPDATE gpkg_geometry_columns SET srs_id = 4527 WHERE table_name = 'farmland'");
+    db.run("UPDATE gpkg_contents SET srs_id = 4527 WHERE table_name = 'farmland'");
+    await writeFile(path, db.export());
+    db.close();
+
+    const r = await readVectorFile(path);
+    expect(r.warnings).toEqual([]);
+    expect(r.features.map((f) => f.properties.kind)).toEqual(['district', 'permanent_basic_farmland']);
+    expect(r.features[0].geometry).toEqual(district);
+    const got = (r.features[1].geometry as Polygon).coordinates[0];
+    farm.coordinates[0].forEach((q, i) => {
+      expect(got[i][0]).toBeCloseTo(q[0], 7);
+      expect(got[i][1]).toBeCloseTo(q[1], 7);
+    });
+    // A layer with no CRS (srs_id -1) beside one with a CRS is not read in the other's.
+    const bare = join(dir, 'mixed-undefined.gpkg');
+    const db2 = new SQL.Database(await readFile(path));
+    db2.run("UPDATE gpkg_geometry_columns SET srs_id = -1 WHERE table_name = 'farmland'");
+    await writeFile(bare, db2.export());
+    db2.close();
+    await expectCode(readVectorFile(bare), 'ZONES.CRS_MISSING', "layer 'farmland' declares no coordinate system");
+  });
+
+  it('refuses a layer on a datum it gives no shift for (Beijing 1954, Xian 1980: no TOWGS84), reads one that gives it', async () => {
+    // A Beijing 1954 Gauss-Krüger shapefile as ArcGIS writes its .prj: read without a datum shift
+    // it lay ~70 m off where QGIS and GDAL put it (Taizhou), districts and farmland misplaced, exit 0.
+    const bj54 = (towgs84: string) =>
+      `PROJCS["Beijing_1954_3_Degree_GK_CM_117E",GEOGCS["GCS_Beijing_1954",DATUM["D_Beijing_1954",SPHEROID["Krasovsky_1940",6378245.0,298.3]${towgs84}],` +
+      'PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],' +
+      'PARAMETER["Central_Meridian",117.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]';
+    const gk = (p: Polygon): Polygon => ({ type: 'Polygon', coordinates: p.coordinates.map((r) => r.map((q) => proj4('WGS84', '+proj=tmerc +lon_0=117 +k=1 +x_0=500000 +ellps=krass +towgs84=15.8,-154.4,-82.3', q))) });
+    const sq = square(117.02, 36.66);
+    const base = join(dir, 'bj54');
+    await writeShapefile(base, [{ geometry: gk(sq), properties: { kind: 'forest' } }], bj54(''));
+    await expectCode(readVectorFile(`${base}.shp`), 'ZONES.UNREADABLE', 'its datum, beijing 1954 (ellipsoid Krasovsky40), is not WGS84 or CGCS2000 and the file gives no shift to them');
+    await expect(readVectorFile(`${base}.shp`)).rejects.toThrow(`-t_srs EPSG:4490 ${base}-4490.gpkg ${base}.shp`);
+    const shifted = join(dir, 'bj54-towgs84');
+    await writeShapefile(shifted, [{ geometry: gk(sq), properties: { kind: 'forest' } }], bj54(',TOWGS84[15.8,-154.4,-82.3,0,0,0,0]'));
+    const q = firstPos((await readVectorFile(`${shifted}.shp`)).features[0].geometry);
+    expect(q[0]).toBeCloseTo(117.02, 6);
+    expect(q[1]).toBeCloseTo(36.66, 6);
+  });
+
   it('reads a shapefile with its .prj and fails with CRS_MISSING without one', async () => {
     const base = join(dir, 'parcels');
     const sq = square(117.3, 36.7, 0.002);
@@ -161,6 +221,20 @@ describe('readVectorFile', () => {
     const empty = join(dir, 'empty.geojson');
     await writeFile(empty, JSON.stringify({ type: 'FeatureCollection', features: [] }));
     await expectCode(readVectorFile(empty), 'ZONES.EMPTY', 'empty.geojson');
+    // A file of lines only says so, and one whose geometries cannot be read says why.
+    const lines = join(dir, 'roads.geojson');
+    await writeFile(lines, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { kind: 'transport_project' }, geometry: { type: 'LineString', coordinates: [[117, 36], [117.1, 36]] } }] }));
+    await expectCode(readVectorFile(lines), 'ZONES.EMPTY', 'roads.geojson has no polygon features (it holds 1 feature(s) with LineString; only polygons are zones)');
+    const tin = join(dir, 'tin.gpkg');
+    await writeGeoPackage(tin, [{ name: 'zones', features: [{ geometry: square(117, 36), properties: { kind: 'forest' } }] }]);
+    const SQL = await sqlJs();
+    const db = new SQL.Database(await readFile(tin));
+    const blob = writeGpkgBlob(square(117, 36), 4326);
+    new DataView(blob.buffer).setUint32(41, 15, true); // WKB type PolyhedralSurface
+    db.run('UPDATE zones SET geom = ?', [blob]);
+    await writeFile(tin, db.export());
+    db.close();
+    await expectCode(readVectorFile(tin), 'ZONES.EMPTY', 'tin.gpkg has no polygon features (it holds 1 feature(s) with a geometry that could not be read, e.g. feature 1: unsupported WKB geometry type 15 (PolyhedralSurface); only polygons are zones)');
     await expectCode(readVectorFile(join(dir, 'missing.geojson')), 'ZONES.UNREADABLE', 'missing.geojson');
   });
 });

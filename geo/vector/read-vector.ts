@@ -9,7 +9,7 @@ import { basename, extname } from 'node:path';
 import type { Geometry, MultiPolygon, Polygon, Position } from 'geojson';
 import * as shapefile from 'shapefile';
 import type { Database } from 'sql.js';
-import { crsFromWkt, LONLAT, normaliseCrs, transformer } from '../crs.js';
+import { crsFromWkt, datumWithoutShift, LONLAT, normaliseCrs, transformer } from '../crs.js';
 import { gcj02ToWgs84 } from '../gcj02.js';
 import { TubanError } from '../../schemas/errors.js';
 import { readGpkgBlob } from './wkb.js';
@@ -35,7 +35,17 @@ export interface ReadVectorOptions {
   sourceCrs?: string;
 }
 
-interface RawFeature { id: string; geometry: Geometry | null; properties: Record<string, unknown> }
+interface RawFeature {
+  id: string;
+  geometry: Geometry | null;
+  properties: Record<string, unknown>;
+  /** The CRS of this feature's layer where a file's layers declare their own (a GeoPackage's), else the file's (`RawRead.crs`). */
+  crs?: string | null;
+  /** Its layer's name, where the file has several (for messages). */
+  layer?: string;
+  /** Why its geometry (null here) could not be read. */
+  unreadable?: string;
+}
 interface RawRead { features: RawFeature[]; crs: string | null; warnings: string[] }
 
 export const GCJ02 = 'gcj02';
@@ -54,65 +64,106 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
     throw new TubanError('ZONES.UNREADABLE', `cannot read vector file: ${why}`, path, { cause: err });
   }
 
-  let crs: string;
-  try {
-    if (opts.sourceCrs && /^gcj-?02$/i.test(opts.sourceCrs.trim())) crs = GCJ02;
-    else if (opts.sourceCrs) crs = normaliseCrs(opts.sourceCrs, path);
-    else if (raw.crs) crs = raw.crs;
-    else throw new TubanError('ZONES.CRS_MISSING', `${name} declares no coordinate system (a shapefile needs its .prj); put the .prj beside it (in --zones the CRS can follow the path instead: ${path}@EPSG:4527, its EPSG code, or @cgcs2000, @wgs84, @gcj02)`, path);
-  } catch (err) {
-    if (err instanceof TubanError && err.code.startsWith('ZONES.')) throw err;
-    throw new TubanError('ZONES.UNREADABLE', `unsupported coordinate system: ${(err as Error).message}`, path, { cause: err });
-  }
-
   const warnings = [...raw.warnings];
   const skipped = new Map<string, number>();
-  const polys: { id: string; geometry: Polygon | MultiPolygon; properties: Record<string, unknown> }[] = [];
+  const polys: (RawFeature & { geometry: Polygon | MultiPolygon })[] = [];
   for (const f of raw.features) {
     const g = f.geometry;
     if (!g || (g.type !== 'Polygon' && g.type !== 'MultiPolygon')) {
-      const t = g ? g.type : 'null geometry';
+      const t = g ? g.type : f.unreadable ? 'a geometry that could not be read' : 'null geometry';
       skipped.set(t, (skipped.get(t) ?? 0) + 1);
       continue;
     }
-    polys.push({ id: f.id, geometry: g, properties: f.properties });
+    polys.push({ ...f, geometry: g });
   }
   for (const [t, n] of skipped) warnings.push(`${name}: skipped ${n} feature(s) with ${t} (only polygons are zones)`);
-  if (polys.length === 0) throw new TubanError('ZONES.EMPTY', `${name} has no polygon features`, path);
+  if (polys.length === 0) {
+    // Say what it holds instead (lines, points, geometries that could not be read): "no polygon
+    // features" alone sent the user looking at a file full of them.
+    const held = [...skipped].map(([t, n]) => `${n} feature(s) with ${t}`);
+    const first = raw.features.find((f) => f.unreadable);
+    const why = first ? `, e.g. feature ${first.id}: ${first.unreadable}` : '';
+    throw new TubanError('ZONES.EMPTY', `${name} has no polygon features${held.length ? ` (it holds ${held.join(', ')}${why}; only polygons are zones)` : ''}`, path);
+  }
 
-  // A file read as GCJ-02 through its own projected CRS (gcj02From) has that CRS's axes.
-  const axesOf = crs === GCJ02 ? raw.crs ?? crs : crs;
-  const swap = needsAxisSwap(axesOf, polys[0].geometry);
-  if (swap) warnings.push(`${name}: coordinates look like northing,easting for ${axesOf}; swapped to easting,northing`);
-  const fwd = crs === GCJ02 ? gcj02From(raw.crs) : crs === LONLAT || crs === 'EPSG:4490' ? null : transformer(crs, LONLAT);
-  const fix = (p: Position): Position => {
-    const x = swap ? p[1] : p[0];
-    const y = swap ? p[0] : p[1];
-    const q = fwd ? fwd(x, y) : [x, y];
-    if (!Number.isFinite(q[0]) || !Number.isFinite(q[1]) || Math.abs(q[0]) > 180 || Math.abs(q[1]) > 90) {
+  // Each layer in its own declared CRS: a GeoPackage put together in a desktop GIS often holds a
+  // district layer in lon/lat beside a farmland layer in Gauss-Krüger. (Skipping the second layer
+  // with a warning routed every polygon without it, exit 0.) A CRS given on the command line wins
+  // over every layer's.
+  const declaredOf = (f: RawFeature): string | null => (f.crs !== undefined ? f.crs : raw.crs);
+  const groups = new Map<string | null, typeof polys>();
+  for (const f of polys) {
+    const key = declaredOf(f);
+    const list = groups.get(key);
+    if (list) list.push(f);
+    else groups.set(key, [f]);
+  }
+  const fixers = new Map<string | null, { crs: string; ring: (r: Position[]) => Position[] }>();
+  for (const [declared, members] of groups) {
+    const layer = members[0].layer;
+    let crs: string;
+    try {
+      if (opts.sourceCrs && /^gcj-?02$/i.test(opts.sourceCrs.trim())) crs = GCJ02;
+      else if (opts.sourceCrs) crs = normaliseCrs(opts.sourceCrs, path);
+      else if (declared) crs = declared;
+      else if (layer !== undefined) throw new TubanError('ZONES.CRS_MISSING', `${name}: layer '${layer}' declares no coordinate system (its srs_id is undefined); give it one in the GIS (QGIS: Layer CRS, then save), or state the CRS of the whole file after the path: ${path}@EPSG:4527, its EPSG code, or @cgcs2000, @wgs84, @gcj02`, path);
+      else throw new TubanError('ZONES.CRS_MISSING', `${name} declares no coordinate system (a shapefile needs its .prj); put the .prj beside it (in --zones the CRS can follow the path instead: ${path}@EPSG:4527, its EPSG code, or @cgcs2000, @wgs84, @gcj02)`, path);
+    } catch (err) {
+      if (err instanceof TubanError && err.code.startsWith('ZONES.')) throw err;
+      throw new TubanError('ZONES.UNREADABLE', `unsupported coordinate system: ${(err as Error).message}`, path, { cause: err });
+    }
+    // Beijing 1954, Xian 1980…: read without a datum shift (none in the file), the layer lay 50–150 m
+    // off where QGIS or GDAL put it, silently (districts and farmland misplaced, exit 0).
+    const datum = datumWithoutShift(crs === GCJ02 ? declared ?? LONLAT : crs);
+    if (datum) {
+      const stem = path.replace(/\.[^./]+$/, '');
       throw new TubanError(
-        'ZONES.CRS_MISSING',
-        `coordinate (${x}, ${y}) is not a valid position in ${crs}; the file's declared CRS is probably wrong (projected data without a CRS?)`,
+        'ZONES.UNREADABLE',
+        `${layer !== undefined && groups.size > 1 ? `layer '${layer}': ` : ''}its datum, ${datum}, is not WGS84 or CGCS2000 and the file gives no shift to them (no TOWGS84 in its coordinate system): read as it stands, the layer would lie tens to hundreds of metres off. ` +
+          `Convert it to CGCS2000 with the transformation parameters your surveying office uses (ogr2ogr -s_srs '<its CRS> +towgs84=…' -t_srs EPSG:4490 ${stem}-4490.gpkg ${path}; GDAL's own -t_srs EPSG:4490 applies EPSG's shift where it has one, for Beijing 1954, not for Xian 1980) and pass the converted file`,
         path,
       );
     }
-    return [q[0], q[1]];
-  };
-  const ring = (r: Position[]): Position[] => {
-    const out = r.map(fix);
-    const a = out[0];
-    const b = out[out.length - 1];
-    if (out.length > 0 && (a[0] !== b[0] || a[1] !== b[1])) out.push([a[0], a[1]]); // close rings: GeoJSON requires it
-    return out;
-  };
-  const features = polys.map((f) => ({
-    id: f.id,
-    properties: f.properties,
-    geometry:
-      f.geometry.type === 'Polygon'
-        ? { type: 'Polygon' as const, coordinates: f.geometry.coordinates.map(ring) }
-        : { type: 'MultiPolygon' as const, coordinates: f.geometry.coordinates.map((p) => p.map(ring)) },
-  }));
+    // A file read as GCJ-02 through its own projected CRS (gcj02From) has that CRS's axes.
+    const axesOf = crs === GCJ02 ? declared ?? crs : crs;
+    const swap = needsAxisSwap(axesOf, members[0].geometry);
+    if (swap) warnings.push(`${name}: ${layer !== undefined && groups.size > 1 ? `layer '${layer}': ` : ''}coordinates look like northing,easting for ${axesOf}; swapped to easting,northing`);
+    const fwd = crs === GCJ02 ? gcj02From(declared) : crs === LONLAT || crs === 'EPSG:4490' ? null : transformer(crs, LONLAT);
+    const fix = (p: Position): Position => {
+      const x = swap ? p[1] : p[0];
+      const y = swap ? p[0] : p[1];
+      const q = fwd ? fwd(x, y) : [x, y];
+      if (!Number.isFinite(q[0]) || !Number.isFinite(q[1]) || Math.abs(q[0]) > 180 || Math.abs(q[1]) > 90) {
+        throw new TubanError(
+          'ZONES.CRS_MISSING',
+          `coordinate (${x}, ${y}) is not a valid position in ${crs}; the file's declared CRS is probably wrong (projected data without a CRS?)`,
+          path,
+        );
+      }
+      return [q[0], q[1]];
+    };
+    const ring = (r: Position[]): Position[] => {
+      const out = r.map(fix);
+      const a = out[0];
+      const b = out[out.length - 1];
+      if (out.length > 0 && (a[0] !== b[0] || a[1] !== b[1])) out.push([a[0], a[1]]); // close rings: GeoJSON requires it
+      return out;
+    };
+    fixers.set(declared, { crs, ring });
+  }
+  const features = polys.map((f) => {
+    const { ring } = fixers.get(declaredOf(f))!;
+    return {
+      id: f.id,
+      properties: f.properties,
+      geometry:
+        f.geometry.type === 'Polygon'
+          ? { type: 'Polygon' as const, coordinates: f.geometry.coordinates.map(ring) }
+          : { type: 'MultiPolygon' as const, coordinates: f.geometry.coordinates.map((p) => p.map(ring)) },
+    };
+  });
+  // The file's CRS as read: its first layer's where its layers differ.
+  const crs = fixers.get(declaredOf(polys[0]))!.crs;
   return { features, crs, warnings };
 }
 
@@ -219,15 +270,12 @@ async function readGpkg(path: string): Promise<RawRead> {
     const warnings: string[] = [];
     const features: RawFeature[] = [];
     let crs: string | null = null;
-    for (const layer of layers) {
+    for (const [n, layer] of layers.entries()) {
       const table = String(layer.table_name);
       const geomCol = String(layer.column_name);
+      // Each layer keeps its own CRS (readVectorFile reprojects layer by layer).
       const layerCrs = gpkgCrs(db, Number(layer.srs_id), path);
-      if (crs && layerCrs !== crs) {
-        warnings.push(`${basename(path)}: layer '${table}' is in ${layerCrs}, not ${crs}; skipped (one CRS per file)`);
-        continue;
-      }
-      crs = layerCrs;
+      if (n === 0) crs = layerCrs;
       const info = queryRows(db, `PRAGMA table_info(${quoteIdent(table)})`);
       const pk = info.find((c) => Number(c.pk) === 1)?.name as string | undefined;
       const bools = new Set(info.filter((c) => String(c.type).toUpperCase() === 'BOOLEAN').map((c) => String(c.name)));
@@ -236,11 +284,13 @@ async function readGpkg(path: string): Promise<RawRead> {
       rows.forEach((row, i) => {
         const blob = row[geomCol];
         let geometry: Geometry | null = null;
+        let unreadable: string | undefined;
         if (blob instanceof Uint8Array) {
           try {
             geometry = readGpkgBlob(blob).geometry;
           } catch (err) {
-            warnings.push(`${basename(path)}: feature ${prefix}${pk ? row[pk] : i} has an unreadable geometry (${(err as Error).message})`);
+            unreadable = (err as Error).message;
+            warnings.push(`${basename(path)}: feature ${prefix}${pk ? row[pk] : i} has an unreadable geometry (${unreadable})`);
           }
         }
         const properties: Record<string, unknown> = {};
@@ -248,7 +298,7 @@ async function readGpkg(path: string): Promise<RawRead> {
           if (k === geomCol || k === pk) continue;
           properties[k] = bools.has(k) && v !== null ? v === 1 : v;
         }
-        features.push({ id: `${prefix}${pk ? row[pk] : i}`, geometry, properties });
+        features.push({ id: `${prefix}${pk ? row[pk] : i}`, geometry, properties, crs: layerCrs, layer: table, unreadable });
       });
     }
     return { features, crs, warnings };

@@ -14,6 +14,28 @@ function bigEndianPolygonZ(ring: number[][]): Uint8Array {
   return new Uint8Array(b.buffer);
 }
 
+
+/** Little-endian WKB built by hand: a header (byte order, type) then counts and doubles. */
+class WkbBytes {
+  private parts: number[] = [];
+  private kinds: ('u8' | 'u32' | 'f64')[] = [];
+  head(type: number, n?: number): this { this.push('u8', 1); this.push('u32', type); if (n !== undefined) this.push('u32', n); return this; }
+  points(pts: number[][]): this { this.push('u32', pts.length); for (const [x, y] of pts) { this.push('f64', x); this.push('f64', y); } return this; }
+  private push(kind: 'u8' | 'u32' | 'f64', v: number): void { this.kinds.push(kind); this.parts.push(v); }
+  bytes(): Uint8Array {
+    const size = this.kinds.reduce((s, k) => s + (k === 'u8' ? 1 : k === 'u32' ? 4 : 8), 0);
+    const v = new DataView(new ArrayBuffer(size));
+    let o = 0;
+    this.kinds.forEach((k, i) => {
+      if (k === 'u8') { v.setUint8(o, this.parts[i]); o += 1; } else if (k === 'u32') { v.setUint32(o, this.parts[i], true); o += 4; } else { v.setFloat64(o, this.parts[i], true); o += 8; }
+    });
+    return new Uint8Array(v.buffer);
+  }
+}
+
+/** Shoelace area of a ring. */
+const ringArea = (r: number[][]) => Math.abs(r.slice(1).reduce((s, p, i) => s + r[i][0] * p[1] - p[0] * r[i][1], 0)) / 2;
+
 describe('WKB and GeoPackage blobs', () => {
   it('round-trips Polygon and MultiPolygon through WKB', () => {
     const p: Polygon = { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] };
@@ -41,5 +63,35 @@ describe('WKB and GeoPackage blobs', () => {
     empty[3] = 0b0001_0001;
     expect(readGpkgBlob(empty).geometry).toBeNull();
     expect(() => readGpkgBlob(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]))).toThrow(/magic/);
+  });
+
+  it('reads curved polygons (MultiSurface, CurvePolygon, CompoundCurve, CircularString) as polygons, arcs as chords', () => {
+    // ArcGIS and `ogr2ogr -nlt MULTISURFACE` write polygon layers so: read as "unsupported WKB
+    // geometry type 12", every feature was dropped and the zone file rejected as having no polygons.
+    // A half disc of radius 100 around (500, 200): the diameter, then the arc through its top.
+    const halfDisc = new WkbBytes()
+      .head(10, 1) // CurvePolygon, one ring
+      .head(9, 2) // CompoundCurve of two parts
+      .head(2).points([[400, 200], [600, 200]]) // LineString
+      .head(8).points([[600, 200], [500, 300], [400, 200]]); // CircularString
+    const square = new WkbBytes().head(3, 1).points([[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]);
+    const ms = new WkbBytes().head(12, 2).bytes();
+    const bytes = new Uint8Array([...ms, ...halfDisc.bytes(), ...square.bytes()]);
+    const g = readWkb(bytes) as MultiPolygon;
+    expect(g.type).toBe('MultiPolygon');
+    expect(g.coordinates).toHaveLength(2);
+    const ring = g.coordinates[0][0];
+    expect(ring[0]).toEqual([400, 200]);
+    expect(ring[ring.length - 1]).toEqual([400, 200]);
+    // Every point after the diameter on the circle; the top reached; 180° in chords of at most 4°.
+    for (const [x, y] of ring.slice(2)) expect(Math.hypot(x - 500, y - 200)).toBeCloseTo(100, 6);
+    expect(Math.max(...ring.map((p) => p[1]))).toBeCloseTo(300, 6);
+    expect(ring.length).toBeGreaterThanOrEqual(2 + 45);
+    expect(ringArea(ring)).toBeGreaterThan(0.999 * (Math.PI * 100 * 100) / 2);
+    expect(ringArea(ring)).toBeLessThan((Math.PI * 100 * 100) / 2);
+    expect(g.coordinates[1]).toEqual([[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]);
+    // A full circle (first point = last) through the opposite point.
+    const circle = readWkb(new WkbBytes().head(10, 1).head(8).points([[1, 0], [-1, 0], [1, 0]]).bytes()) as Polygon;
+    expect(ringArea(circle.coordinates[0])).toBeCloseTo(Math.PI, 2);
   });
 });

@@ -2,11 +2,80 @@
  * Well-Known Binary (OGC 06-103r4 / ISO 13249) and the GeoPackage geometry blob that wraps it
  * (GeoPackage 1.3 §2.1.3). Reads every simple-feature type so callers can name what they skip;
  * Z and M ordinates (ISO 1000/2000/3000 offsets or EWKB high flags) are read and dropped.
+ * Curves (SQL/MM, GeoPackage's extension types: CircularString, CompoundCurve, CurvePolygon,
+ * MultiCurve, MultiSurface, as ArcGIS and `ogr2ogr -nlt MULTISURFACE` write polygon layers) are read
+ * as their linear counterparts, each arc as chords of at most 4° (GDAL's default stepping).
  * Writes Point / Polygon / MultiPolygon, little-endian, XY only. Coordinates are passed through untouched.
  */
 import type { Geometry, MultiPolygon, Point, Polygon, Position } from 'geojson';
 
-const TYPE_NAMES = ['', 'Point', 'LineString', 'Polygon', 'MultiPoint', 'MultiLineString', 'MultiPolygon', 'GeometryCollection'] as const;
+const TYPE_NAMES = [
+  '', 'Point', 'LineString', 'Polygon', 'MultiPoint', 'MultiLineString', 'MultiPolygon', 'GeometryCollection',
+  'CircularString', 'CompoundCurve', 'CurvePolygon', 'MultiCurve', 'MultiSurface', 'Curve', 'Surface', 'PolyhedralSurface', 'TIN', 'Triangle',
+] as const;
+
+/** Largest angle one chord of a linearised arc spans (GDAL's OGR_ARC_STEPSIZE default). */
+const ARC_STEP = (4 * Math.PI) / 180;
+
+/**
+ * The points after `a` along the circular arc a → b → c (ISO 13249 CircularString: b lies on the arc),
+ * b and c exactly among them. Collinear points are a straight segment; a == c is the full circle through b.
+ */
+function arcPoints(a: Position, b: Position, c: Position): Position[] {
+  const [x0, y0] = a;
+  const [x1, y1] = b;
+  const [x2, y2] = c;
+  let cx: number;
+  let cy: number;
+  let ccw = true;
+  if (x0 === x2 && y0 === y2) {
+    cx = (x0 + x1) / 2;
+    cy = (y0 + y1) / 2;
+  } else {
+    const d = 2 * (x0 * (y1 - y2) + x1 * (y2 - y0) + x2 * (y0 - y1));
+    const scale = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0), Math.abs(x2 - x1), Math.abs(y2 - y1));
+    if (!(Math.abs(d) > 1e-12 * scale * scale)) return [b, c];
+    const s0 = x0 * x0 + y0 * y0;
+    const s1 = x1 * x1 + y1 * y1;
+    const s2 = x2 * x2 + y2 * y2;
+    cx = (s0 * (y1 - y2) + s1 * (y2 - y0) + s2 * (y0 - y1)) / d;
+    cy = (s0 * (x2 - x1) + s1 * (x0 - x2) + s2 * (x1 - x0)) / d;
+    // Counter-clockwise when b lies right of a → c seen from the centre: b turns left from a to c.
+    ccw = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0) >= 0;
+  }
+  const r = Math.hypot(x0 - cx, y0 - cy);
+  const angle = (p: Position) => Math.atan2(p[1] - cy, p[0] - cx);
+  const out: Position[] = [];
+  // Each half (a → b, b → c) in chords of at most ARC_STEP, ending on its given point.
+  const span = (from: Position, to: Position) => {
+    const t0 = angle(from);
+    let sweep = angle(to) - t0;
+    if (ccw) { while (sweep <= 0) sweep += 2 * Math.PI; } else { while (sweep >= 0) sweep -= 2 * Math.PI; }
+    const n = Math.max(1, Math.ceil(Math.abs(sweep) / ARC_STEP));
+    for (let i = 1; i < n; i++) {
+      const t = t0 + (sweep * i) / n;
+      out.push([cx + r * Math.cos(t), cy + r * Math.sin(t)]);
+    }
+    out.push([to[0], to[1]]);
+  };
+  span(a, b);
+  span(b, c);
+  return out;
+}
+
+/** A CircularString's points as a line: each arc of three points (the last of one the first of the next) as chords. */
+function linearise(points: Position[]): Position[] {
+  if (points.length < 3) return points;
+  const out: Position[] = [points[0]];
+  for (let i = 0; i + 2 < points.length; i += 2) out.push(...arcPoints(points[i], points[i + 1], points[i + 2]));
+  return out;
+}
+
+/** A curve (LineString, CircularString or CompoundCurve) as one line of points. */
+function curvePoints(g: Geometry, what: string): Position[] {
+  if (g.type === 'LineString') return g.coordinates;
+  throw new Error(`a ${what} holds a ${g.type}, not a curve`);
+}
 
 class Cursor {
   off = 0;
@@ -49,7 +118,26 @@ function readGeom(c: Cursor): Geometry {
     case 5: return { type: 'MultiLineString', coordinates: parts<{ type: 'LineString'; coordinates: Position[] }>().map((p) => p.coordinates) };
     case 6: return { type: 'MultiPolygon', coordinates: parts<Polygon>().map((p) => p.coordinates) };
     case 7: return { type: 'GeometryCollection', geometries: parts<Geometry>() };
-    default: throw new Error(`unsupported WKB geometry type ${t}${TYPE_NAMES[t] ? '' : ' (curves/surfaces are not supported)'}`);
+    case 8: return { type: 'LineString', coordinates: linearise(seq()) };
+    case 9: {
+      // CompoundCurve: its LineStrings and CircularStrings end to end, each starting where the last ended.
+      const line: Position[] = [];
+      for (const part of parts<Geometry>()) {
+        const pts = curvePoints(part, 'CompoundCurve');
+        line.push(...(line.length ? pts.slice(1) : pts));
+      }
+      return { type: 'LineString', coordinates: line };
+    }
+    case 10: return { type: 'Polygon', coordinates: parts<Geometry>().map((r) => curvePoints(r, 'CurvePolygon')) };
+    case 11: return { type: 'MultiLineString', coordinates: parts<Geometry>().map((l) => curvePoints(l, 'MultiCurve')) };
+    case 12: return {
+      type: 'MultiPolygon',
+      coordinates: parts<Geometry>().map((p) => {
+        if (p.type !== 'Polygon') throw new Error(`a MultiSurface holds a ${p.type}, not a surface`);
+        return p.coordinates;
+      }),
+    };
+    default: throw new Error(`unsupported WKB geometry type ${t}${TYPE_NAMES[t] ? ` (${TYPE_NAMES[t]})` : ''}`);
   }
 }
 

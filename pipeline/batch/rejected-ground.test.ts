@@ -5,7 +5,7 @@
  * bureau read "no polygons there" as "no change there". Its footprint (the header was read) is now
  * not-observed ground with the error code; a file with no readable header is listed by name only.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureCollection } from 'geojson';
@@ -49,6 +49,10 @@ describe('a rejected tile', () => {
     const footprints = await Promise.all(tiles.slice(0, 2).map(async (t) => (await catalogueTiles([t])).tiles[0].footprint));
     await rewrite(tiles[0], { blank: true }); // rejected by its tile job
     await rewrite(tiles[1], { date: '2026-11-20' }); // rejected by planning
+    // Its name says the day too (a name's day wins over a DateTime tag that disagrees: catalogue.ts).
+    const late = tiles[1].replace('_20261008_', '_20261120_');
+    await rename(tiles[1], late);
+    tiles[1] = late;
     const broken = join(scene.currentDir, 'broken.tif');
     await writeFile(broken, Buffer.from([0x49, 0x49, 0x2a, 0x00, 0x08, 0x00, 0x00, 0x00, 0x13])); // no header: no footprint
 
