@@ -14,9 +14,12 @@ for (const file of pgliteRuntimeFiles()) {
     const { source, outcome } = patchDlsym(readFileSync(file, 'utf8'));
     if (outcome === 'patched') writeFileSync(file, source);
     console.log(
-      outcome === 'absent'
-        ? `tuban: ${file}: no dlsym of PGlite 0.5.8's shape, left as it is (PostGIS's first calls stay slower)`
-        : `tuban: ${file}: dlsym ${outcome === 'patched' ? 'patched' : 'already patched'}`,
+      {
+        patched: `tuban: ${file}: dlsym patched`,
+        already: `tuban: ${file}: dlsym already patched`,
+        stale: `tuban: ${file}: dlsym patched by an earlier Tuban, left as it is (npm ci installs a fresh copy to patch)`,
+        absent: `tuban: ${file}: no dlsym of PGlite 0.5.8's shape, left as it is (PostGIS's first calls stay slower)`,
+      }[outcome],
     );
   } catch (err) {
     console.log(`tuban: ${file}: not patched (${err instanceof Error ? err.message : String(err)})`);

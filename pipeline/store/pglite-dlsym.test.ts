@@ -133,6 +133,8 @@ describe('the patched dlsym', () => {
     const other = SHIPPED['index.js'].replace('Object.keys(_.exports).indexOf(t)', 'lookupIndex(_,t)');
     expect(patchDlsym(other)).toEqual({ source: other, outcome: 'absent' });
     expect(() => patchDlsym(SHIPPED['index.js'], 0)).toThrow(RangeError);
+    const earlier = once.replace(DLSYM_PATCH_MARK, '/*tuban:dlsym*/');
+    expect(patchDlsym(earlier)).toEqual({ source: earlier, outcome: 'stale' });
   });
 
   it('is in the installed PGlite (npm ci runs scripts/patch-pglite through prepare)', () => {

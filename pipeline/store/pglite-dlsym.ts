@@ -35,14 +35,16 @@ const DLSYM = new RegExp(
   ].join(''),
 );
 
-export type DlsymPatchOutcome = 'patched' | 'already' | 'absent';
+export type DlsymPatchOutcome = 'patched' | 'already' | 'stale' | 'absent';
 
 /**
- * `source` (a PGlite runtime file) with `_dlsym_js` replaced; 'absent' when the file has no
- * `_dlsym_js` of 0.5.8's shape (another PGlite version: left as it is, only slower).
+ * `source` (a PGlite runtime file) with `_dlsym_js` replaced; 'stale' when an earlier version of
+ * this patch is in it (left as it is: only a fresh copy, `npm ci`, can take this one); 'absent' when
+ * the file has no `_dlsym_js` of 0.5.8's shape (another PGlite version: left as it is, only slower).
  */
 export function patchDlsym(source: string, chunk = 256): { source: string; outcome: DlsymPatchOutcome } {
   if (source.includes(DLSYM_PATCH_MARK)) return { source, outcome: 'already' };
+  if (source.includes('/*tuban:dlsym')) return { source, outcome: 'stale' };
   if (!Number.isInteger(chunk) || chunk < 1) throw new RangeError(`chunk must be a whole number ≥ 1, not ${chunk}`);
   const m = DLSYM.exec(source);
   if (!m) return { source, outcome: 'absent' };
