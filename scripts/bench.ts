@@ -131,7 +131,8 @@ interface ThreadSampler {
   stop(): [string, number][];
 }
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+// Linux's USER_HZ (100 nearly everywhere); getconf may be missing (then stdout is null).
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 
 /**
  * Samples every 0.1 s the threads of the process `/usr/bin/time` (pid `timePid`) runs: Tuban's
