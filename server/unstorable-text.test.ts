@@ -5,6 +5,7 @@
  * INTERNAL (`unsupported Unicode escape sequence`) on notes, rectification, verdicts, evidence notes
  * and the sign-in; now a 400 VALIDATION naming the field, with nothing written.
  */
+import { randomBytes, scryptSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
 import { addUsers, jpegWithExif, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
@@ -69,5 +70,21 @@ describe('text the database cannot store', () => {
   it('the sign-in: a name with a NUL is a 400, not a 500', async () => {
     const r = await t.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'n\u0000r', password: 'correct horse battery' } });
     expect([r.statusCode, r.json().code], r.body).toEqual([400, 'VALIDATION']);
+  });
+
+  it('the sign-in: a password is never stored, so one with a NUL is checked like any other (an account set so before keeps signing in)', async () => {
+    // `printf 'pass\0word123\n' | tuban user add x` set such a password before the CLI refused a NUL:
+    // its hash is made here as password.ts makes one (scrypt$N$r$p$salt$key).
+    const salt = randomBytes(16);
+    const key = scryptSync('pass\u0000word123'.normalize('NFKC'), salt, 32, { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    await db.query(`INSERT INTO users (name, role, password_hash) VALUES ('x', 'lead', $1)`, [`scrypt$16384$8$1$${salt.toString('base64')}$${key.toString('base64')}`]);
+    const ok = await t.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'x', password: 'pass\u0000word123' } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().user.name).toBe('x');
+    // A wrong one (a lone surrogate too) is the usual 401, not a 400 telling what the password holds.
+    for (const password of ['pass\u0000word124', 'pass\ud800word123']) {
+      const r = await t.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'x', password } });
+      expect([r.statusCode, r.json().code], r.body).toEqual([401, 'AUTH.BAD_CREDENTIALS']);
+    }
   });
 });
