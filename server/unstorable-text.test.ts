@@ -7,7 +7,10 @@
  */
 import { randomBytes, scryptSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { Database } from '../pipeline/store/queryable.js';
+import { parseWith } from './api-registry.js';
+import { ApiError } from './errors.js';
 import { addUsers, jpegWithExif, openTestDatabase, polygon, square, testApp, writeBatch, type TestApp } from './testing/fixtures.js';
 
 const CODE = '370102-202610-0001';
@@ -86,5 +89,36 @@ describe('text the database cannot store', () => {
       const r = await t.app.inject({ method: 'POST', url: '/api/session', payload: { name: 'x', password } });
       expect([r.statusCode, r.json().code], r.body).toEqual([401, 'AUTH.BAD_CREDENTIALS']);
     }
+  });
+});
+
+describe('each such text is named by its path', () => {
+  it('at any depth, in arrays and under keys, in the order met; a key by the object holding it; a password skipped', () => {
+    const schema = z.object({
+      parcels: z.array(z.object({ coordinates: z.array(z.array(z.union([z.number(), z.string()]))) })),
+      notes: z.record(z.string(), z.array(z.string())),
+      password: z.string(),
+      old: z.object({ new_password: z.string() }),
+    });
+    const parcels = Array.from({ length: 3 }, () => ({ coordinates: [Array.from({ length: 1000 }, (_, i) => i)] }));
+    parcels[1].coordinates[0][998] = 'a\u0000' as never;
+    const body = { parcels, notes: { ok: ['fine', '现场 🚜'], ['k\ud800']: ['x', '\udc00y'] }, password: 'p\u0000w', old: { new_password: '\ud800' } };
+    expect(parseWith(schema, { ...body, parcels: [parcels[0]], notes: { ok: ['fine'] }, password: 'p\u0000w' }, 'body').password).toBe('p\u0000w');
+    let err: unknown;
+    try {
+      parseWith(schema, body, 'body');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe('VALIDATION');
+    expect((err as ApiError).extra).toEqual({
+      issues: [
+        { path: 'body.parcels.1.coordinates.0.998', message: 'a NUL character (\\u0000) at position 1, which cannot be stored: remove it' },
+        { path: 'body.notes', message: 'a key with a NUL character or half of a surrogate pair' },
+        { path: 'body.notes.k\ud800.1', message: 'half of a surrogate pair (\\udc00) at position 0: not Unicode text' },
+      ],
+    });
+    expect((err as ApiError).message).toContain('body.parcels.1.coordinates.0.998: a NUL character');
   });
 });
