@@ -112,6 +112,21 @@ describe('tuban user', () => {
     expect(added.stderr).not.toContain('warning');
   });
 
+  it('refuses a password holding a NUL (a UTF-16 file piped in reads p\\0a\\0…), exit 65, adding or changing none', async () => {
+    const add = await tuban(['user', 'add', 'nul', '--role', 'lead'], 'pass\u0000word123\n');
+    expect([add.code, add.stderr.includes('USER.INVALID'), add.stderr.includes('NUL')], add.stderr).toEqual([65, true, true]);
+    expect((await tuban(['user', 'list'])).stdout).not.toContain('nul\t');
+    expect((await tuban(['user', 'add', 'nul', '--role', 'lead'])).code).toBe(0);
+    const utf16 = await tuban(['user', 'password', 'nul'], 'a new and longer pass phrase\n'.split('').join('\u0000'));
+    expect([utf16.code, utf16.stderr.includes('NUL')], utf16.stderr).toEqual([65, true]);
+    const store = await openDatabase(join(dir, 'db'));
+    try {
+      expect(await verifyPassword(PASSWORD, (await findUser(store, 'nul'))!.password_hash)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("forgets the failed sign-ins counted against an address (unthrottle), an IPv6 one by its /64, and says when there were none", async () => {
     const store = await openDatabase(join(dir, 'db'));
     try {

@@ -18,6 +18,11 @@ function scrypt(password: string, salt: Buffer, keyLen: number, opts: ScryptOpti
 export function checkPasswordPolicy(password: string): void {
   if ([...password].length < MIN_PASSWORD_LENGTH) throw new ApiError('USER.PASSWORD_TOO_SHORT', `at least ${MIN_PASSWORD_LENGTH} characters`);
   if (password.length > MAX_PASSWORD_LENGTH) throw new ApiError('USER.INVALID', `password longer than ${MAX_PASSWORD_LENGTH} characters`);
+  // No one types a NUL at the sign-in page: one piped in is a file in another encoding (UTF-16 reads
+  // p\0a\0s\0s…) or a stray byte, a password no one could sign in with. (Sign-in itself takes any:
+  // an account set so before keeps working.)
+  const nul = password.indexOf('\u0000');
+  if (nul >= 0) throw new ApiError('USER.INVALID', `the password holds a NUL character (\\u0000) at position ${nul}: is its file UTF-16? Give it as UTF-8 text`);
 }
 
 export async function hashPassword(password: string): Promise<string> {

@@ -27,6 +27,15 @@ const MAX_CLUE_KM2 = 10;
  * is 0.9 km²). A 10 km² site twice as long as wide (4.5 × 2.2 km) fits.
  */
 export const MAX_CLUE_SPAN_M = 5000;
+/**
+ * An outline (a parcel, a clue's) is drawn on the plane (lon/lat) and measured on the globe, where an
+ * edge is a great circle: the two agree on a site, not on a ring across the world (its edges bow toward
+ * the pole, past its hole: PostGIS `lwgeom_area_spher returned area < 0.0`; an edge 180° long has no
+ * one great circle). One spanning this many degrees or more, of longitude or latitude, is not one site
+ * (1° is 111 km north-south; a clue is at most 5 km across) and is refused before it is measured.
+ */
+const MAX_SITE_SPAN_DEG = 1;
+const spanOf = (dlon: number, dlat: number) => `spans ${+dlon.toFixed(3)}° of longitude and ${+dlat.toFixed(3)}° of latitude`;
 
 type Verdict = 'legal' | 'illegal' | 'other';
 
@@ -129,27 +138,33 @@ export function split(ctx: ActionContext, user: User, code: string, body: z.infe
   return runAction(ctx, user, code, 'split', async (tx) => {
     const parts = JSON.stringify(body.parcels);
     // Tolerance: half a square metre, or a millionth of the polygon, for rounding of drawn vertices.
-    const r = await tx.query<{ ord: number; valid: boolean; outside_m2: number; area_m2: number; tol: number; overlap: number | null }>(
+    const r = await tx.query<{ ord: number; valid: boolean; dlon: number; dlat: number; outside_m2: number; area_m2: number; tol: number; overlap: number | null }>(
       `WITH poly AS (SELECT geom FROM work_items WHERE code = $1),
-       parts AS (
+       drawn AS (
          SELECT t.ord::int AS ord, ST_SetSRID(ST_GeomFromGeoJSON(t.g), 4326) AS geom
          FROM jsonb_array_elements_text(
            (SELECT jsonb_agg(x::text) FROM jsonb_array_elements($2::jsonb) AS x)
          ) WITH ORDINALITY AS t(g, ord)
+       ),
+       -- Measured on the globe only when valid and one site across (MAX_SITE_SPAN_DEG): else an area
+       -- may be an error (a hole outside its shell, on the plane or on the globe).
+       parts AS (
+         SELECT d.*, v.valid, v.dlon, v.dlat, v.valid AND v.dlon < $3 AND v.dlat < $3 AS ok
+         FROM drawn d, LATERAL (SELECT ST_IsValid(d.geom) AS valid, (ST_XMax(d.geom) - ST_XMin(d.geom))::float8 AS dlon, (ST_YMax(d.geom) - ST_YMin(d.geom))::float8 AS dlat) v
        )
-       SELECT p.ord, ST_IsValid(p.geom) AS valid,
-              CASE WHEN ST_IsValid(p.geom) THEN coalesce(ST_Area(ST_Difference(p.geom, poly.geom)::geography), 0) ELSE 0 END AS outside_m2,
-              -- Read only once valid: an invalid one's area may be an error (a hole outside its shell).
-              CASE WHEN ST_IsValid(p.geom) THEN ST_Area(p.geom::geography) ELSE 0 END AS area_m2,
+       SELECT p.ord, p.valid, p.dlon, p.dlat,
+              CASE WHEN p.ok THEN coalesce(ST_Area(ST_Difference(p.geom, poly.geom)::geography), 0) ELSE 0 END AS outside_m2,
+              CASE WHEN p.ok THEN ST_Area(p.geom::geography) ELSE 0 END AS area_m2,
               greatest(0.5, ST_Area(poly.geom::geography) * 1e-6) AS tol,
               (SELECT max(ST_Area(ST_Intersection(p.geom, q.geom)::geography)) FROM parts q
-                WHERE q.ord > p.ord AND ST_IsValid(q.geom) AND ST_IsValid(p.geom) AND ST_Intersects(p.geom, q.geom)) AS overlap
+                WHERE q.ord > p.ord AND q.ok AND p.ok AND ST_Intersects(p.geom, q.geom)) AS overlap
        FROM parts p, poly ORDER BY p.ord`,
-      [code, parts],
+      [code, parts, MAX_SITE_SPAN_DEG],
     );
     if (r.rows.length === 0) throw new ApiError('SPLIT.INVALID_GEOMETRY', `${code} has no polygon to split`);
     for (const p of r.rows) {
       if (!p.valid) throw new ApiError('SPLIT.INVALID_GEOMETRY', `parcel ${p.ord}`);
+      if (p.dlon >= MAX_SITE_SPAN_DEG || p.dlat >= MAX_SITE_SPAN_DEG) throw new ApiError('SPLIT.INVALID_GEOMETRY', `parcel ${p.ord} ${spanOf(p.dlon, p.dlat)}: a parcel is part of ${code}, draw it on it`);
       if (p.area_m2 <= 0) throw new ApiError('SPLIT.INVALID_GEOMETRY', `parcel ${p.ord} has no area`);
       if (p.outside_m2 > p.tol) throw new ApiError('SPLIT.OUTSIDE', `parcel ${p.ord}: ${p.outside_m2.toFixed(1)} m² outside ${code}`, { parcel: p.ord, outside_m2: p.outside_m2 });
       if ((p.overlap ?? 0) > p.tol) throw new ApiError('SPLIT.OVERLAP', `parcel ${p.ord} overlaps a later parcel by ${p.overlap!.toFixed(1)} m²`);
@@ -467,15 +482,19 @@ export async function addClue(db: Database, deadlines: Deadlines, user: User, bo
   return db.transaction(async (tx) => {
     const geom = JSON.stringify(body.geometry);
     // Across: the box's width along its middle latitude, its height along its middle meridian, on the spheroid.
-    const v = await tx.query<{ valid: boolean; km2: number; east_west_m: number; north_south_m: number }>(
-      `SELECT ST_IsValid(g) AS valid, CASE WHEN GeometryType(g) = 'POLYGON' AND ST_IsValid(g) THEN ST_Area(g::geography) / 1e6 ELSE 0 END AS km2,
+    // Measured on the globe only when valid and one site across (MAX_SITE_SPAN_DEG): else the area may be an error.
+    const v = await tx.query<{ valid: boolean; dlon: number; dlat: number; km2: number; east_west_m: number; north_south_m: number }>(
+      `SELECT valid, dlon, dlat,
+              CASE WHEN GeometryType(g) = 'POLYGON' AND valid AND dlon < $2 AND dlat < $2 THEN ST_Area(g::geography) / 1e6 ELSE 0 END AS km2,
               ST_Distance(ST_MakePoint(ST_XMin(g), (ST_YMin(g) + ST_YMax(g)) / 2)::geography, ST_MakePoint(ST_XMax(g), (ST_YMin(g) + ST_YMax(g)) / 2)::geography)::float8 AS east_west_m,
               ST_Distance(ST_MakePoint((ST_XMin(g) + ST_XMax(g)) / 2, ST_YMin(g))::geography, ST_MakePoint((ST_XMin(g) + ST_XMax(g)) / 2, ST_YMax(g))::geography)::float8 AS north_south_m
-       FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) s`,
-      [geom],
+       FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) s,
+            LATERAL (SELECT ST_IsValid(g) AS valid, (ST_XMax(g) - ST_XMin(g))::float8 AS dlon, (ST_YMax(g) - ST_YMin(g))::float8 AS dlat) d`,
+      [geom, MAX_SITE_SPAN_DEG],
     );
-    const { valid, km2, east_west_m, north_south_m } = v.rows[0];
+    const { valid, dlon, dlat, km2, east_west_m, north_south_m } = v.rows[0];
     if (!valid) throw new ApiError('VALIDATION', 'the clue geometry is not valid');
+    if (dlon >= MAX_SITE_SPAN_DEG || dlat >= MAX_SITE_SPAN_DEG) throw new ApiError('CLUE.TOO_LARGE', `the outline ${spanOf(dlon, dlat)}: one site is at most ${MAX_CLUE_SPAN_M / 1000} km across`);
     if (km2 > MAX_CLUE_KM2) throw new ApiError('CLUE.TOO_LARGE', `the outline covers ${km2.toPrecision(3)} km²`);
     const across = east_west_m >= north_south_m ? { m: east_west_m, way: 'east-west' } : { m: north_south_m, way: 'north-south' };
     if (across.m > MAX_CLUE_SPAN_M) {
