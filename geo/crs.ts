@@ -78,7 +78,8 @@ export function crsFromWkt(wkt: string, subject?: string): string {
  * The datum of a CRS that proj4 would read without any shift to WGS84 though its ellipsoid is not
  * WGS84's (Beijing 1954, Xian 1980, Pulkovo 1942, ED50, Tokyo…, a WKT with no TOWGS84): its
  * coordinates would be taken as if they were WGS84 lon/lat on that ellipsoid, tens to hundreds of
- * metres off, where GDAL applies one of EPSG's transformations. Null for WGS84-like datums
+ * metres off true CGCS2000/WGS84 (GDAL applies EPSG's transformation where there is one, for Beijing
+ * 1954; for Xian 1980 PROJ has none, and GDAL and QGIS read it without a shift too). Null for WGS84-like datums
  * (CGCS2000, RGF93, NAD83: GRS80, within a metre) and for a datum given with its shift.
  */
 export function datumWithoutShift(crs: string): string | null {
@@ -90,8 +91,13 @@ export function datumWithoutShift(crs: string): string | null {
   }
   const PJD_NODATUM = 5;
   if (p.datum?.datum_type !== PJD_NODATUM || p.a === undefined || Math.abs(p.a - 6378137) < 1) return null;
-  const name = (p.datumName ?? p.datumCode ?? 'unnamed').replace(/_/g, ' ');
-  return `${name}${p.ellps ? ` (ellipsoid ${p.ellps})` : ''}`;
+  // Named as the definition names it ('Beijing 1954', 'Xian 1980'): proj4 lowercases a WKT1 datum's
+  // name and gives a WKT2's as its base CRS's id ('EPSG 4610').
+  const wkt = proj4Def(crs);
+  const named = (re: RegExp) => re.exec(wkt)?.[1].replace(/^D_/, '').replace(/_/g, ' ').trim() || null;
+  const name = named(/\b(?:DATUM|GEODETICDATUM|TRF)\s*\[\s*"([^"]+)"/i) ?? (p.datumName ?? p.datumCode ?? 'unnamed').replace(/_/g, ' ');
+  const ellps = named(/\b(?:SPHEROID|ELLIPSOID)\s*\[\s*"([^"]+)"/i) ?? p.ellps;
+  return `${name}${ellps ? ` (ellipsoid ${ellps})` : ''}`;
 }
 
 /** proj4 definition of a canonical CRS string. */

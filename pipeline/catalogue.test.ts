@@ -288,6 +288,63 @@ describe('catalogueTiles', () => {
     expect(right.every((i) => r.valid[i] === 1 && r.bands.blue![i] === 100 && r.bands.nir![i] === 400)).toBe(true);
   });
 
+  it('reads an alpha band over a declared nodata of 0: transparent pixels are no data still', async () => {
+    // The alpha sample was matched against the nodata too: its 0 read as NaN, and NaN !== 0 left
+    // the transparent half unmasked (valid, blue 100).
+    const d = join(root, 'alpha-nodata');
+    mkdirSync(d);
+    const n = grid.width * grid.height;
+    const alpha = Uint16Array.from({ length: n }, (_, i) => (i % grid.width < grid.width / 2 ? 0 : 255));
+    await writeGeoTiffArrays(join(d, 'warped_20261005.tif'), { grid, dtype: 'uint16', nodata: 0, bands: [band(1), band(2), band(3), band(4), alpha], alpha: true });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    const reader = await openTile(tiles[0]);
+    const r = await reader.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, ['blue', 'nir']);
+    await reader.close();
+    const left = Array.from({ length: n }, (_, i) => i).filter((i) => i % grid.width < grid.width / 2);
+    const right = Array.from({ length: n }, (_, i) => i).filter((i) => i % grid.width >= grid.width / 2);
+    expect(left.filter((i) => r.valid[i] !== 0 || !Number.isNaN(r.bands.blue![i]))).toEqual([]);
+    expect(right.every((i) => r.valid[i] === 1 && r.bands.blue![i] === 100 && r.bands.nir![i] === 400)).toBe(true);
+  });
+
+  it('reads an 8-bit 4-band file whose 4th band GDAL flagged alpha (every 4-band Byte file it creates) as blue, green, red, nir', async () => {
+    // GDAL's Create() (rasterio, a GF-2 8-bit export) writes photometric RGB with ExtraSamples alpha:
+    // taken at its word, the nir was the mask and the file "a 3-band RGB image … has no nir".
+    const d = join(root, 'alpha-bgrn8');
+    mkdirSync(d);
+    const n = grid.width * grid.height;
+    const nir = Uint8Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : 40 + (i % 50)));
+    const file = join(d, 'gf2_20261005.tif');
+    await writeGeoTiffArrays(file, { grid, dtype: 'uint8', photometric: 'rgb', alpha: true, bands: [new Uint8Array(n).fill(10), new Uint8Array(n).fill(20), new Uint8Array(n).fill(30), nir] });
+    const { tiles, rejected, warnings } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles[0].bands).toEqual({ blue: { file, sample: 0 }, green: { file, sample: 1 }, red: { file, sample: 2 }, nir: { file, sample: 3 } });
+    expect(warnings.filter((w) => w.startsWith(file))).toEqual([expect.stringMatching(/band 4 .*alpha.*read as a band/)]);
+    const reader = await openTile(tiles[0]);
+    const r = await reader.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, ['blue', 'nir']);
+    await reader.close();
+    // nir 0 is a reading, not a transparent pixel.
+    expect(Array.from({ length: n }, (_, i) => i).every((i) => r.valid[i] === 1 && r.bands.blue![i] === 10 && r.bands.nir![i] === nir[i])).toBe(true);
+  });
+
+  it('takes an 8-bit 4th band flagged alpha as the mask where it holds only 0 and 255, or where GDAL\'s ColorInterp says Alpha', async () => {
+    const d = join(root, 'alpha-rgba8');
+    mkdirSync(d);
+    const n = grid.width * grid.height;
+    const rgb = [10, 20, 30].map((v) => new Uint8Array(n).fill(v));
+    // An RGBA export: a true alpha, the file has no nir.
+    const rgba = join(d, 'rgba_20261005.tif');
+    await writeGeoTiffArrays(rgba, { grid, dtype: 'uint8', photometric: 'rgb', alpha: true, bands: [...rgb, Uint8Array.from({ length: n }, (_, i) => (i % 2 ? 255 : 0))] });
+    // An alpha of other values (a feathered edge), which the sidecar says is alpha (GDAL's PAM).
+    const pamAlpha = join(d, 'pam_20261005.tif');
+    await writeGeoTiffArrays(pamAlpha, { grid, dtype: 'uint8', photometric: 'rgb', alpha: true, bands: [...rgb, Uint8Array.from({ length: n }, (_, i) => i % 256)] });
+    writeFileSync(`${pamAlpha}.aux.xml`, '<PAMDataset><PAMRasterBand band="4"><ColorInterp>Alpha</ColorInterp></PAMRasterBand></PAMDataset>');
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles).toEqual([]);
+    expect(rejected.map((r) => [r.subject, r.error.code])).toEqual([[pamAlpha, 'TILE.BAND_MISMATCH'], [rgba, 'TILE.BAND_MISMATCH']]);
+    for (const r of rejected) expect(r.error.message).toMatch(/file has 3 bands.*a 3-band RGB image/);
+  });
+
   it('lets --tiles-date override every date, and falls back to the epoch with a warning only when asked', async () => {
     const d = join(root, 'override');
     mkdirSync(d);

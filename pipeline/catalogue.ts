@@ -459,6 +459,7 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
   // An alpha sample (gdalwarp -dstalpha) is the file's mask, not a band: counted, a 6-band file with
   // one was "7 bands, no band descriptions say which is which" and rejected.
   const spp = f.samplesPerPixel - (f.alphaSample === null ? 0 : 1);
+  if (f.alphaIgnored) warnings.push(`${f.path}: band ${f.samplesPerPixel} is flagged alpha (TIFF ExtraSamples) but read as a band: ${f.alphaIgnored}`);
   const descs = f.bandDescriptions.slice(0, spp).map((d) => d ?? '');
   const keys = descs.map((d) => d.toLowerCase().replace(/[\s_-]/g, ''));
   // Landsat stacks numbered B1…: 8/9 with thermal B10 and no B12 or B8A, 7 with thermal B6_VCID_1/2.

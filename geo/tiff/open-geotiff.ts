@@ -45,6 +45,11 @@ export interface GeoTiffFile {
    * export), else null. It is no band: a read of other samples gives NaN where it is 0 (transparent).
    */
   readonly alphaSample: number | null;
+  /**
+   * Why a sample the ExtraSamples call alpha is read as a band (an 8-bit 4-band file, whose 4th band
+   * GDAL flags alpha whatever it holds), else null.
+   */
+  readonly alphaIgnored: string | null;
   /** TIFF PhotometricInterpretation: 2 (RGB) says samples 1–3 are red, green, blue; 1 (min-is-black) says nothing. */
   readonly photometric: number;
   /** Each sample's description (GDAL's band description, e.g. 'B4' or 'red'), null where none is written. */
@@ -161,6 +166,20 @@ async function readBandDescriptions(img: GeoTIFFImage, spp: number, pam: PamSide
   // description in the `.aux.xml` sidecar; gdalinfo shows it where the file itself has none.
   for (let s = 0; s < spp; s++) out[s] ??= pam?.bands.get(s)?.description ?? null;
   return out;
+}
+
+/**
+ * GDAL's colour interpretation of `sample` where it is written beside the TIFF tags: the `.aux.xml`
+ * sidecar's `<ColorInterp>` (set on a file opened read-only), else GDAL_METADATA's
+ * `<Item name="COLORINTERP" sample="N" role="colorinterp">`; null where neither says.
+ */
+async function colorInterpOf(img: GeoTIFFImage, sample: number, pam: PamSidecar | null): Promise<string | null> {
+  const own = pam?.bands.get(sample)?.colorInterp;
+  if (own) return own;
+  if (!img.fileDirectory.hasTag('GDAL_METADATA')) return null;
+  const meta = (await img.getGDALMetadata(sample).catch(() => null)) ?? {};
+  const c = meta.COLORINTERP;
+  return typeof c === 'string' && c.trim() ? c.trim() : null;
 }
 
 /**
@@ -342,7 +361,7 @@ async function describe(
   // ExtraSamples: 1 associated, 2 unassociated alpha (GDAL writes 2 for -dstalpha / -co ALPHA=YES), last.
   const extraSamples = fd.hasTag('ExtraSamples') ? Array.from((await fd.loadValue('ExtraSamples')) as ArrayLike<number>, Number) : [];
   const lastExtra = extraSamples[extraSamples.length - 1];
-  const alphaSample = spp > 1 && (lastExtra === 1 || lastExtra === 2) ? spp - 1 : null;
+  const alphaFlagged = spp > 1 && (lastExtra === 1 || lastExtra === 2);
   const { date, acquisition: dateIsAcquisition } = await readDate(img);
   const bandDescriptions = await readBandDescriptions(img, spp, pam);
   const bandScaling = await readBandScaling(img, spp, path, pam);
@@ -583,11 +602,41 @@ async function describe(
     return 1;
   }
 
+  // GDAL's Create() flags the 4th band of every 4-band Byte file alpha (rasterio, gdal.Create, an 8-bit
+  // GF-2 BGRN export): there the flag says nothing unless GDAL's colour interpretation (the
+  // GDAL_METADATA tag's or the .aux.xml sidecar's) says Alpha too, or the band holds only 0 and 255.
+  let alphaSample: number | null = alphaFlagged ? spp - 1 : null;
+  let alphaIgnored: string | null = null;
+  if (alphaSample !== null && dtype === 'uint8' && spp === 4) {
+    const said = await colorInterpOf(img, alphaSample, pam);
+    if (said !== null ? !/^alpha$/i.test(said) : !(await onlyAlphaValues(alphaSample))) {
+      alphaIgnored = said !== null
+        ? `its colour interpretation is ${said}`
+        : 'it holds values other than 0 and 255 (GDAL flags the 4th band of every 4-band 8-bit file it creates as alpha)';
+      alphaSample = null;
+    }
+  }
+
+  /** Whether `sample` holds nothing but 0 and 255 (nodata, matched on the way, taken as its value): read strip by strip, stopping at the first other value. */
+  async function onlyAlphaValues(sample: number): Promise<boolean> {
+    const rows = Math.max(blockHeight, Math.floor((4 * 1024 ** 2) / width / blockHeight) * blockHeight);
+    for (let row = 0; row < height; row += rows) {
+      const h = Math.min(rows, height - row);
+      const [a] = await readRaw({ col: 0, row, width, height: h }, [sample]);
+      for (let i = 0; i < a.length; i++) {
+        const v = Number.isNaN(a[i]) ? nodata : a[i];
+        if (v !== 0 && v !== 255) return false;
+      }
+    }
+    return true;
+  }
+
   return {
     path,
     grid,
     samplesPerPixel: spp,
     alphaSample,
+    alphaIgnored,
     photometric: Number(fd.getValue('PhotometricInterpretation') ?? 1),
     bandDescriptions,
     bandScaling,
@@ -609,8 +658,12 @@ async function describe(
       const got = await readRaw(win, [...samples, alphaSample], [...outs, alphaOut], info);
       const alpha = got[samples.length];
       let masked = false;
+      // The alpha was matched against the nodata with the bands: a NaN there is the nodata value
+      // (0 for a file declaring nodata 0: transparent), or NaN in a float file (transparent too).
+      const nanAlpha = nodata === null ? NaN : nodata;
       for (let i = 0; i < n; i++) {
-        if (alpha[i] !== 0) continue;
+        const a = alpha[i];
+        if ((Number.isNaN(a) ? nanAlpha : a) > 0) continue;
         for (let k = 0; k < samples.length; k++) got[k][i] = NaN;
         masked = true;
       }

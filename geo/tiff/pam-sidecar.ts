@@ -2,7 +2,7 @@
  * GDAL's PAM sidecar, `X.tif.aux.xml`: where GDAL keeps what it could not write into the file itself
  * (opened read-only: `gdal_edit.py -ro`, QGIS, Python's SetScale/SetOffset/SetNoDataValue/
  * SetDescription on a read-only share). Read here: per band Scale, Offset, NoDataValue, Description
- * and default-domain Metadata items, the dataset's Metadata items and GeoTransform. GDAL itself
+ * ColorInterp and default-domain Metadata items, the dataset's Metadata items and GeoTransform. GDAL itself
  * passes over a sidecar it cannot parse and reads a garbled number as 0; here either is an error
  * naming the sidecar, since reading the file without what the sidecar says gives other radiometry.
  */
@@ -18,6 +18,8 @@ export interface PamBand {
   /** The band's declared nodata value (NaN for `nan`); null where it declares none. */
   nodata: number | null;
   description: string | null;
+  /** `<ColorInterp>` as written ('Alpha', 'Red', …): set on a file opened read-only. */
+  colorInterp: string | null;
   /** Default-domain `<MDI key="…">` items. */
   metadata: Record<string, string>;
 }
@@ -114,7 +116,7 @@ export function parsePamSidecar(xml: string, bandCount: number, tiffPath: string
     const n = Number(attr);
     if (n < 1 || n > bandCount) fail(`describes band ${n}, the file has ${bandCount} band${bandCount === 1 ? '' : 's'}`, el);
     if (out.bands.has(n - 1)) fail(`describes band ${n} twice`, el);
-    const band: PamBand = { scale: null, offset: null, nodata: null, description: null, metadata: {} };
+    const band: PamBand = { scale: null, offset: null, nodata: null, description: null, colorInterp: null, metadata: {} };
     for (const c of el.children) {
       // The first of each, as GDAL takes it.
       if (c.name === 'Scale') {
@@ -123,6 +125,7 @@ export function parsePamSidecar(xml: string, bandCount: number, tiffPath: string
       } else if (c.name === 'Offset') band.offset ??= number(c, `band ${n} Offset`, false);
       else if (c.name === 'NoDataValue') band.nodata ??= nodataOf(c, n);
       else if (c.name === 'Description') band.description ??= c.text.trim() || null;
+      else if (c.name === 'ColorInterp') band.colorInterp ??= c.text.trim() || null;
       else if (isDefaultMetadata(c)) Object.assign(band.metadata, metadata(c));
     }
     out.bands.set(n - 1, band);

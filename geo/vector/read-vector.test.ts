@@ -180,7 +180,21 @@ describe('readVectorFile', () => {
     const sq = square(117.02, 36.66);
     const base = join(dir, 'bj54');
     await writeShapefile(base, [{ geometry: gk(sq), properties: { kind: 'forest' } }], bj54(''));
-    await expectCode(readVectorFile(`${base}.shp`), 'ZONES.UNREADABLE', 'its datum, beijing 1954 (ellipsoid Krasovsky40), is not WGS84 or CGCS2000 and the file gives no shift to them');
+    await expectCode(readVectorFile(`${base}.shp`), 'ZONES.UNREADABLE', 'its datum, Beijing 1954 (ellipsoid Krasovsky 1940), is not WGS84 or CGCS2000 and the file gives no shift to them');
+    // The datum named as the file names it: it was 'xian 1980 (ellipsoid Xian80)' from ESRI's WKT, 'EPSG 4610' from WKT2.
+    const xian = join(dir, 'xian80');
+    await writeShapefile(xian, [{ geometry: gk(sq), properties: { kind: 'forest' } }],
+      'PROJCS["Xian_1980_3_Degree_GK_CM_117E",GEOGCS["GCS_Xian_1980",DATUM["D_Xian_1980",SPHEROID["Xian_1980",6378140.0,298.257]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],' +
+        'PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",117.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]');
+    await expectCode(readVectorFile(`${xian}.shp`), 'ZONES.UNREADABLE', 'its datum, Xian 1980 (ellipsoid Xian 1980), is not WGS84');
+    const xian2 = join(dir, 'xian80-wkt2');
+    const deg = 'ANGLEUNIT["degree",0.0174532925199433]';
+    await writeShapefile(xian2, [{ geometry: gk(sq), properties: { kind: 'forest' } }],
+      `PROJCRS["Xian 1980 / 3-degree Gauss-Kruger CM 117E",BASEGEOGCRS["Xian 1980",DATUM["Xian 1980",ELLIPSOID["IAG 1975",6378140,298.257,LENGTHUNIT["metre",1]]],PRIMEM["Greenwich",0,${deg}],ID["EPSG",4610]],` +
+        `CONVERSION["3-degree Gauss-Kruger CM 117E",METHOD["Transverse Mercator",ID["EPSG",9807]],PARAMETER["Latitude of natural origin",0,${deg}],PARAMETER["Longitude of natural origin",117,${deg}],` +
+        'PARAMETER["Scale factor at natural origin",1,SCALEUNIT["unity",1]],PARAMETER["False easting",500000,LENGTHUNIT["metre",1]],PARAMETER["False northing",0,LENGTHUNIT["metre",1]]],' +
+        'CS[Cartesian,2],AXIS["easting (Y)",east,ORDER[1],LENGTHUNIT["metre",1]],AXIS["northing (X)",north,ORDER[2],LENGTHUNIT["metre",1]],ID["EPSG",2383]]');
+    await expectCode(readVectorFile(`${xian2}.shp`), 'ZONES.UNREADABLE', 'its datum, Xian 1980 (ellipsoid IAG 1975), is not WGS84');
     await expect(readVectorFile(`${base}.shp`)).rejects.toThrow(`-t_srs EPSG:4490 ${base}-4490.gpkg ${base}.shp`);
     const shifted = join(dir, 'bj54-towgs84');
     await writeShapefile(shifted, [{ geometry: gk(sq), properties: { kind: 'forest' } }], bj54(',TOWGS84[15.8,-154.4,-82.3,0,0,0,0]'));

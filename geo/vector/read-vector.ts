@@ -112,8 +112,9 @@ export async function readVectorFile(path: string, opts: ReadVectorOptions = {})
       if (err instanceof TubanError && err.code.startsWith('ZONES.')) throw err;
       throw new TubanError('ZONES.UNREADABLE', `unsupported coordinate system: ${(err as Error).message}`, path, { cause: err });
     }
-    // Beijing 1954, Xian 1980…: read without a datum shift (none in the file), the layer lay 50–150 m
-    // off where QGIS or GDAL put it, silently (districts and farmland misplaced, exit 0).
+    // Beijing 1954, Xian 1980…: read without a datum shift (none in the file), the layer lay tens to
+    // hundreds of metres off true CGCS2000/WGS84, silently (districts and farmland misplaced, exit 0);
+    // for Xian 1980 GDAL and QGIS do the same (PROJ has no EPSG shift for it).
     const datum = datumWithoutShift(crs === GCJ02 ? declared ?? LONLAT : crs);
     if (datum) {
       const stem = path.replace(/\.[^./]+$/, '');

@@ -22,29 +22,35 @@ const ARC_STEP = (4 * Math.PI) / 180;
  * b and c exactly among them. Collinear points are a straight segment; a == c is the full circle through b.
  */
 function arcPoints(a: Position, b: Position, c: Position): Position[] {
-  const [x0, y0] = a;
-  const [x1, y1] = b;
-  const [x2, y2] = c;
+  // Solved relative to a, as GDAL's OGRGeometryFactory::GetCurveParameters does: from raw
+  // coordinates the squares at a zone-prefixed Gauss-Krüger easting (39 512 345: ~1.6e15) left the
+  // centre decimetres to metres off a small arc.
+  const [ox, oy] = a;
+  const x1 = b[0] - ox;
+  const y1 = b[1] - oy;
+  const x2 = c[0] - ox;
+  const y2 = c[1] - oy;
+  // The centre, relative to a.
   let cx: number;
   let cy: number;
   let ccw = true;
-  if (x0 === x2 && y0 === y2) {
-    cx = (x0 + x1) / 2;
-    cy = (y0 + y1) / 2;
+  if (x2 === 0 && y2 === 0) {
+    cx = x1 / 2;
+    cy = y1 / 2;
   } else {
-    const d = 2 * (x0 * (y1 - y2) + x1 * (y2 - y0) + x2 * (y0 - y1));
-    const scale = Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0), Math.abs(x2 - x1), Math.abs(y2 - y1));
+    // a at the origin: the circumcentre of (0, 0), (x1, y1), (x2, y2).
+    const d = 2 * (x1 * y2 - x2 * y1);
+    const scale = Math.max(Math.abs(x1), Math.abs(y1), Math.abs(x2 - x1), Math.abs(y2 - y1));
     if (!(Math.abs(d) > 1e-12 * scale * scale)) return [b, c];
-    const s0 = x0 * x0 + y0 * y0;
     const s1 = x1 * x1 + y1 * y1;
     const s2 = x2 * x2 + y2 * y2;
-    cx = (s0 * (y1 - y2) + s1 * (y2 - y0) + s2 * (y0 - y1)) / d;
-    cy = (s0 * (x2 - x1) + s1 * (x0 - x2) + s2 * (x1 - x0)) / d;
+    cx = (s1 * y2 - s2 * y1) / d;
+    cy = (s2 * x1 - s1 * x2) / d;
     // Counter-clockwise when b lies right of a → c seen from the centre: b turns left from a to c.
-    ccw = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0) >= 0;
+    ccw = x1 * y2 - y1 * x2 >= 0;
   }
-  const r = Math.hypot(x0 - cx, y0 - cy);
-  const angle = (p: Position) => Math.atan2(p[1] - cy, p[0] - cx);
+  const r = Math.hypot(cx, cy);
+  const angle = (p: Position) => Math.atan2(p[1] - oy - cy, p[0] - ox - cx);
   const out: Position[] = [];
   // Each half (a → b, b → c) in chords of at most ARC_STEP, ending on its given point.
   const span = (from: Position, to: Position) => {
@@ -54,7 +60,7 @@ function arcPoints(a: Position, b: Position, c: Position): Position[] {
     const n = Math.max(1, Math.ceil(Math.abs(sweep) / ARC_STEP));
     for (let i = 1; i < n; i++) {
       const t = t0 + (sweep * i) / n;
-      out.push([cx + r * Math.cos(t), cy + r * Math.sin(t)]);
+      out.push([ox + (cx + r * Math.cos(t)), oy + (cy + r * Math.sin(t))]);
     }
     out.push([to[0], to[1]]);
   };
