@@ -118,8 +118,8 @@ describe('catalogueTiles', () => {
     const copies = ['T50SMG (copy).tif', 'T50SMG (another copy).tif', 'T50SMG (3rd copy).tif', 'T50SMG 2.tif', 'T50SMG - copia.tif', 'T50SMG - Kopie.tif', 'T50SMG - Copie.tif', 'T50SMG(1).tif', 'T50SMG - 副本 (2).tif', 'T50SMG - Copy - Copy.tif'].map((n) => join(d, n));
     // Names that are not a copy's beside a copy of them (each pair its own imagery): a year in
     // parentheses, 'copy' inside a folder name, product names ending in numbers.
-    const real = [join(d, 'imagery (2026)', 'T50SMH.tif'), join(d, 'hand_copy_desk', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1.tif'), join(d, 'T50SMK_20261008T030549_B02_10m.tif')];
-    const realCopies = [join(d, 'imagery (2026) (1)', 'T50SMH.tif'), join(d, 'hand_copy_desk (1)', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1 (1).tif'), join(d, 'T50SMK_20261008T030549_B02_10m 2.tif')];
+    const real = [join(d, 'imagery (2026)', 'T50SMH.tif'), join(d, 'hand_copy_desk', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1.tif'), join(d, 'S2B_MSIL2A_20261008T030549_N0510_R075_T50SMK_20261008T061402.tif')];
+    const realCopies = [join(d, 'imagery (2026) (1)', 'T50SMH.tif'), join(d, 'hand_copy_desk (1)', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1 (1).tif'), join(d, 'S2B_MSIL2A_20261008T030549_N0510_R075_T50SMK_20261008T061402 2.tif')];
     for (const dir of ['imagery (2026)', 'imagery (2026) (1)', 'hand_copy_desk', 'hand_copy_desk (1)']) mkdirSync(join(d, dir), { recursive: true });
     for (const f of [original, ...copies]) await writeSeeded(f, 1);
     for (const [k, f] of real.entries()) {
@@ -205,6 +205,42 @@ describe('catalogueTiles', () => {
     expect(Object.keys(tiles[0].bands).sort()).toEqual(['blue', 'green', 'nir', 'red', 'swir1']);
     expect(tiles[0].files).toHaveLength(5); // B8A left out
     expect(tiles[0].id).not.toBe(tiles[1].id);
+  });
+
+  it('reads Sentinel-2 L2A band files named with their resolution (…_B02_10m.tif, …_B11_20m.tif), the finest copy of a band', async () => {
+    // An L2A product's bands are T31UDQ_20170829T105019_B02_10m.jp2 … (R20m: …_B11_20m.jp2): converted to
+    // GeoTIFF under their own names, each file was taken for a 1-band image and rejected as "a web-map or
+    // drone download" (exit 2). R10m and R20m converted into one folder give B02 twice: the 10 m one is read.
+    const d = join(root, 'l2a-names');
+    mkdirSync(d);
+    const coarse: Grid = { ...grid, width: 10, height: 5, transform: [500000, 20, 0, 4000000, 0, -20] };
+    const files = ['B02_10m', 'B03_10m', 'B04_10m', 'B08_10m', 'B02_20m', 'B8A_20m', 'B11_20m', 'B12_20m', 'B02_60m'];
+    for (const b of files) {
+      const g = b.endsWith('_10m') ? grid : coarse;
+      await writeGeoTiffArrays(join(d, `T31UDQ_20170829T105019_${b}.tif`), { grid: g, dtype: 'uint16', bands: [new Uint16Array(g.width * g.height).fill(500)] });
+    }
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles).toHaveLength(1);
+    expect(tiles[0].date).toBe('2017-08-29');
+    const by = Object.fromEntries(Object.entries(tiles[0].bands).map(([b, s]) => [b, s.file.slice(d.length + 1)]));
+    expect(by).toEqual({
+      blue: 'T31UDQ_20170829T105019_B02_10m.tif', green: 'T31UDQ_20170829T105019_B03_10m.tif', red: 'T31UDQ_20170829T105019_B04_10m.tif',
+      nir: 'T31UDQ_20170829T105019_B08_10m.tif', swir1: 'T31UDQ_20170829T105019_B11_20m.tif', swir2: 'T31UDQ_20170829T105019_B12_20m.tif',
+    });
+  });
+
+  it('gives per-band files lacking a band (B04 not delivered) the footprint of the files it has', async () => {
+    // Rejected before its files were opened, the tile had no footprint: not-observed.geojson left its
+    // ground out and the batch said "not observable 0.0 %" with a whole tile unread.
+    const d = join(root, 'lacks-red');
+    mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B08']) await writeGeoTiffArrays(join(d, `X_20240101_${b}.tif`), { grid, dtype: 'uint16', bands: [band(1)] });
+    await multi(join(d, 'whole_20240101.tif'), 4);
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles).toHaveLength(1);
+    expect(rejected.map((r) => [r.error.code, r.error.message.replaceAll(d, 'D')])).toEqual([['TILE.BAND_MISMATCH', 'D/X_20240101_B02.tif: per-band files D/X_20240101* lack red']]);
+    expect(rejected[0].footprint).toEqual(tiles[0].footprint);
   });
 
   it('rejects each bad input by name with its error code and keeps the good ones', async () => {

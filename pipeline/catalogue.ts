@@ -86,8 +86,11 @@ function landsatBand(name: string): { band: BandName | null; key: string } | und
   return { band: number === undefined ? null : table[number] ?? null, key: `${m[1]}_${level}` };
 }
 
-/** `…_B02.tif`, `B02.tif`, `…-B8A.tiff`: the band part of a Sentinel-2 per-band file name. */
-const S2_FILE = /(^|[_\-.])B(\d{2}|8A)\.tiff?$/i;
+/**
+ * `…_B02.tif`, `B02.tif`, `…-B8A.tiff`: the band part of a Sentinel-2 per-band file name; L2A's names
+ * carry the band's resolution (`T31UDQ_20170829T105019_B02_10m.tif`, R20m's `…_B02_20m.tif`).
+ */
+const S2_FILE = /(^|[_\-.])B(\d{2}|8A)(?:_(10|20|60)m)?\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
 
 async function walk(dir: string, out: string[], rejected: RejectedInput[], seen = new Set<string>()): Promise<void> {
@@ -368,6 +371,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   const usedByStac = new Set(stacTiles.flatMap((t) => [...t.bands.values()].map((b) => b.file)));
   const files = found.filter((f) => !isStacPath(f) && !usedByStac.has(f));
   const groups = new Map<string, Map<BandName, BandSource>>();
+  const resolutionOf = new Map<string, number>();
   const multiband: string[] = [];
   for (const f of files) {
     const landsat = landsatBand(basename(f));
@@ -387,6 +391,11 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     if (!band || !keep(band)) continue; // coastal, red-edge, water-vapour… and bands not asked for
     const key = join(dirname(f), basename(f).slice(0, m.index));
     if (!groups.has(key)) groups.set(key, new Map());
+    // An L2A product's R10m, R20m and R60m folders converted into one give B02 three times: the finest is read.
+    const metres = Number(m[3] ?? 0);
+    const had = groups.get(key)!.get(band);
+    if (had && (resolutionOf.get(had.file) ?? 0) <= metres) continue;
+    resolutionOf.set(f, metres);
     groups.get(key)!.set(band, { file: f, sample: 0 });
   }
 
@@ -397,6 +406,9 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     try {
       const missing = wanted.filter((b) => !byBand.has(b));
       if (missing.length) {
+        // The files it has still say where its ground is: without a footprint, a tile missing one band
+        // file was left out of not-observed.geojson ("not observable 0.0 %" with the tile unread).
+        await withFiles(paths, async () => undefined, grids).catch(() => undefined);
         const skipped = stac?.skipped.length ? ` (skipped: ${stac.skipped.join('; ')})` : '';
         throw new TubanError('TILE.BAND_MISMATCH', `${what} lack ${missing.join(', ')}${skipped}`, subject);
       }
