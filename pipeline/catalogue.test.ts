@@ -230,6 +230,30 @@ describe('catalogueTiles', () => {
     });
   });
 
+  it('leaves out a Sentinel-2 product\'s TCI, AOT, WVP and SCL rasters beside its band files; a TCI alone is read and refused', async () => {
+    // An L1C granule's IMG_DATA holds …_TCI.jp2 with its bands, an L2A's R10m/R20m also AOT, WVP and SCL:
+    // converted with the bands, each was read as a tile and rejected (a 1- or 3-band image), the batch
+    // exited 3 and said "not observable 80 %" over ground its bands observed.
+    const one = (g: Grid) => new Uint16Array(g.width * g.height).fill(500);
+    const l1c = join(root, 'l1c-with-tci');
+    const l2a = join(root, 'l2a-with-extras');
+    const lone = join(root, 'tci-alone');
+    for (const d of [l1c, l2a, lone]) mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B04', 'B08']) {
+      await writeGeoTiffArrays(join(l1c, `T31UDQ_20170829T105019_${b}.tif`), { grid, dtype: 'uint16', bands: [one(grid)] });
+      await writeGeoTiffArrays(join(l2a, `T31UDQ_20170829T105019_${b}_10m.tif`), { grid, dtype: 'uint16', bands: [one(grid)] });
+    }
+    const rgb = { grid, dtype: 'uint8' as const, bands: [1, 2, 3].map(() => new Uint8Array(grid.width * grid.height).fill(90)) };
+    await writeGeoTiffArrays(join(l1c, 'T31UDQ_20170829T105019_TCI.tif'), rgb);
+    await writeGeoTiffArrays(join(l2a, 'T31UDQ_20170829T105019_TCI_10m.tif'), rgb);
+    for (const x of ['AOT_10m', 'WVP_10m', 'SCL_20m']) await writeGeoTiffArrays(join(l2a, `T31UDQ_20170829T105019_${x}.tif`), { grid, dtype: 'uint16', bands: [one(grid)] });
+    await writeGeoTiffArrays(join(lone, 'T31UDQ_20170829T105019_TCI.tif'), rgb);
+    const { tiles, rejected } = await catalogueTiles([l1c, l2a, lone]);
+    expect(tiles.map((t) => [t.files.length, t.date])).toEqual([[4, '2017-08-29'], [4, '2017-08-29']]);
+    expect(rejected.map((r) => [r.subject, r.error.code])).toEqual([[join(lone, 'T31UDQ_20170829T105019_TCI.tif'), 'TILE.BAND_MISMATCH']]);
+    expect(rejected[0].error.message).toMatch(/3-band RGB image/);
+  });
+
   it('gives per-band files lacking a band (B04 not delivered) the footprint of the files it has', async () => {
     // Rejected before its files were opened, the tile had no footprint: not-observed.geojson left its
     // ground out and the batch said "not observable 0.0 %" with a whole tile unread.

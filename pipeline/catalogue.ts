@@ -91,6 +91,13 @@ function landsatBand(name: string): { band: BandName | null; key: string } | und
  * carry the band's resolution (`T31UDQ_20170829T105019_B02_10m.tif`, R20m's `…_B02_20m.tif`).
  */
 const S2_FILE = /(^|[_\-.])B(\d{2}|8A)(?:_(10|20|60)m)?\.tiff?$/i;
+/**
+ * The other rasters of a Sentinel-2 product's IMG_DATA, converted along with its bands: the true-colour
+ * preview (TCI, L1C and L2A) and L2A's aerosol, water-vapour and scene-classification layers. Beside
+ * band files of the same name they are not tiles (read as tiles, each was a rejected 1- or 3-band image:
+ * exit 3, and its footprint counted as not observed over the ground its own bands observed).
+ */
+const S2_PRODUCT_EXTRA = /(^|[_\-.])(TCI|AOT|WVP|SCL)(?:_(10|20|60)m)?\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
 
 async function walk(dir: string, out: string[], rejected: RejectedInput[], seen = new Set<string>()): Promise<void> {
@@ -373,6 +380,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   const groups = new Map<string, Map<BandName, BandSource>>();
   const resolutionOf = new Map<string, number>();
   const multiband: string[] = [];
+  const extras: { file: string; key: string }[] = [];
   for (const f of files) {
     const landsat = landsatBand(basename(f));
     if (landsat) {
@@ -384,7 +392,9 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
     const m = S2_FILE.exec(basename(f));
     if (!m) {
-      multiband.push(f);
+      const extra = S2_PRODUCT_EXTRA.exec(basename(f));
+      if (extra) extras.push({ file: f, key: join(dirname(f), basename(f).slice(0, extra.index)) });
+      else multiband.push(f);
       continue;
     }
     const band = S2_BANDS[m[2].toUpperCase()];
@@ -398,6 +408,8 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     resolutionOf.set(f, metres);
     groups.get(key)!.set(band, { file: f, sample: 0 });
   }
+  // A TCI.tif (or SCL…) with no band files beside it is what it is: a file to read, and refuse by its bands.
+  for (const { file, key } of extras) if (!groups.has(key)) multiband.push(file);
 
   const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile): Promise<void> => {
     const paths = [...new Set([...byBand.values()].map((b) => b.file))].sort();
