@@ -254,6 +254,16 @@ describe('catalogueTiles', () => {
     expect(rejected[0].error.message).toMatch(/3-band RGB image/);
   });
 
+  it('says why an L2A R20m folder (B8A, no B08) lacks nir, and what to give', async () => {
+    const d = join(root, 'r20m');
+    mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B04', 'B8A', 'B11', 'B12']) await writeGeoTiffArrays(join(d, `T31UDQ_20170829T105019_${b}_20m.tif`), { grid, dtype: 'uint16', bands: [band(1)] });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles).toEqual([]);
+    expect(rejected.map((r) => r.error.code)).toEqual(['TILE.BAND_MISMATCH']);
+    expect(rejected[0].error.message).toContain('lack nir (T31UDQ_20170829T105019_B8A_20m.tif is B8A, the narrow nir band, not read as nir: B08 is; convert the product\'s B08');
+  });
+
   it('gives per-band files lacking a band (B04 not delivered) the footprint of the files it has', async () => {
     // Rejected before its files were opened, the tile had no footprint: not-observed.geojson left its
     // ground out and the batch said "not observable 0.0 %" with a whole tile unread.

@@ -381,6 +381,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   const resolutionOf = new Map<string, number>();
   const multiband: string[] = [];
   const extras: { file: string; key: string }[] = [];
+  const narrowNir = new Map<string, string>();
   for (const f of files) {
     const landsat = landsatBand(basename(f));
     if (landsat) {
@@ -398,8 +399,9 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
       continue;
     }
     const band = S2_BANDS[m[2].toUpperCase()];
-    if (!band || !keep(band)) continue; // coastal, red-edge, water-vapour… and bands not asked for
     const key = join(dirname(f), basename(f).slice(0, m.index));
+    if (m[2].toUpperCase() === '8A') narrowNir.set(key, f);
+    if (!band || !keep(band)) continue; // coastal, red-edge, water-vapour… and bands not asked for
     if (!groups.has(key)) groups.set(key, new Map());
     // An L2A product's R10m, R20m and R60m folders converted into one give B02 three times: the finest is read.
     const metres = Number(m[3] ?? 0);
@@ -411,7 +413,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   // A TCI.tif (or SCL…) with no band files beside it is what it is: a file to read, and refuse by its bands.
   for (const { file, key } of extras) if (!groups.has(key)) multiband.push(file);
 
-  const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile): Promise<void> => {
+  const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile, b8a?: string): Promise<void> => {
     const paths = [...new Set([...byBand.values()].map((b) => b.file))].sort();
     const subject = stac?.item ?? paths[0];
     const grids: Grid[] = [];
@@ -422,7 +424,11 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
         // file was left out of not-observed.geojson ("not observable 0.0 %" with the tile unread).
         await withFiles(paths, async () => undefined, grids).catch(() => undefined);
         const skipped = stac?.skipped.length ? ` (skipped: ${stac.skipped.join('; ')})` : '';
-        throw new TubanError('TILE.BAND_MISMATCH', `${what} lack ${missing.join(', ')}${skipped}`, subject);
+        // An L2A product's R20m folder has B8A and no B08: say why the nir band there is not taken.
+        const narrow = b8a && missing.includes('nir')
+          ? ` (${basename(b8a)} is B8A, the narrow nir band, not read as nir: B08 is; convert the product's B08, in R10m for L2A, into this folder beside the other bands)`
+          : '';
+        throw new TubanError('TILE.BAND_MISMATCH', `${what} lack ${missing.join(', ')}${narrow}${skipped}`, subject);
       }
       if (stac) {
         for (const [band, src] of stac.bands) {
@@ -452,7 +458,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
   };
 
-  for (const [key, byBand] of groups) await perBandTile(byBand, `per-band files ${key}*`);
+  for (const [key, byBand] of groups) await perBandTile(byBand, `per-band files ${key}*`, undefined, narrowNir.get(key));
   for (const item of stacTiles) {
     const byBand = new Map<BandName, BandSource>([...item.bands].filter(([b]) => keep(b)).map(([b, v]) => [b, { file: v.file, sample: v.sample }]));
     await perBandTile(byBand, `STAC item ${item.id}: assets`, item);
