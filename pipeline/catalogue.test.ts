@@ -264,6 +264,16 @@ describe('catalogueTiles', () => {
     expect(rejected[0].error.message).toContain('lack nir (T31UDQ_20170829T105019_B8A_20m.tif is B8A, the narrow nir band, not read as nir: B08 is; convert the product\'s B08');
   });
 
+  it('says what to do with a 4-band file under --bands of six', async () => {
+    const d = join(root, 'four-of-six');
+    mkdirSync(d);
+    await multi(join(d, 'stack_20240101.tif'), 4);
+    const { rejected } = await catalogueTiles([d], { bands: ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'] });
+    expect(rejected.map((r) => r.error.message)).toEqual([
+      `${join(d, 'stack_20240101.tif')}: file has 4 bands, 6 named (blue, green, red, nir, swir1, swir2); --bands names bands this file does not have: leave --bands out (the bands both epochs have are used) or name only the file's 4, e.g. --bands blue,green,red,nir`,
+    ]);
+  });
+
   it('gives per-band files lacking a band (B04 not delivered) the footprint of the files it has', async () => {
     // Rejected before its files were opened, the tile had no footprint: not-observed.geojson left its
     // ground out and the batch said "not observable 0.0 %" with a whole tile unread.

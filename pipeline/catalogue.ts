@@ -521,7 +521,8 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
   if (spp < wanted.length) {
     const short = spp < DEFAULT_BANDS.length
       ? `; Tuban needs at least ${DEFAULT_BANDS.slice(0, -1).join(', ')} and nir: a ${spp}-band ${spp === 3 ? 'RGB ' : ''}image (a web-map or drone download) has no nir, without which vegetation and water changes cannot be told apart, and is not read`
-      : '';
+      // Four or five bands under a --bands of six (a 4-band stack as the prior of Sentinel-2 band files): say what to do.
+      : `; --bands names bands this file does not have: leave --bands out (the bands both epochs have are used) or name only the file's ${spp}, e.g. --bands ${wanted.slice(0, spp).join(',')}`;
     throw new TubanError('TILE.BAND_MISMATCH', `file has ${spp} bands, ${named}${short}`, f.path);
   }
   const said = descs.some(Boolean)
