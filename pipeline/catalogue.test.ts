@@ -118,8 +118,8 @@ describe('catalogueTiles', () => {
     const copies = ['T50SMG (copy).tif', 'T50SMG (another copy).tif', 'T50SMG (3rd copy).tif', 'T50SMG 2.tif', 'T50SMG - copia.tif', 'T50SMG - Kopie.tif', 'T50SMG - Copie.tif', 'T50SMG(1).tif', 'T50SMG - 副本 (2).tif', 'T50SMG - Copy - Copy.tif'].map((n) => join(d, n));
     // Names that are not a copy's beside a copy of them (each pair its own imagery): a year in
     // parentheses, 'copy' inside a folder name, product names ending in numbers.
-    const real = [join(d, 'imagery (2026)', 'T50SMH.tif'), join(d, 'hand_copy_desk', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1.tif'), join(d, 'T50SMK_20261008T030549_B02_10m.tif')];
-    const realCopies = [join(d, 'imagery (2026) (1)', 'T50SMH.tif'), join(d, 'hand_copy_desk (1)', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1 (1).tif'), join(d, 'T50SMK_20261008T030549_B02_10m 2.tif')];
+    const real = [join(d, 'imagery (2026)', 'T50SMH.tif'), join(d, 'hand_copy_desk', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1.tif'), join(d, 'S2B_MSIL2A_20261008T030549_N0510_R075_T50SMK_20261008T061402.tif')];
+    const realCopies = [join(d, 'imagery (2026) (1)', 'T50SMH.tif'), join(d, 'hand_copy_desk (1)', 'T50SMJ.tif'), join(d, 'LC08_L2SP_119038_20200105_20200113_02_T1 (1).tif'), join(d, 'S2B_MSIL2A_20261008T030549_N0510_R075_T50SMK_20261008T061402 2.tif')];
     for (const dir of ['imagery (2026)', 'imagery (2026) (1)', 'hand_copy_desk', 'hand_copy_desk (1)']) mkdirSync(join(d, dir), { recursive: true });
     for (const f of [original, ...copies]) await writeSeeded(f, 1);
     for (const [k, f] of real.entries()) {
@@ -205,6 +205,86 @@ describe('catalogueTiles', () => {
     expect(Object.keys(tiles[0].bands).sort()).toEqual(['blue', 'green', 'nir', 'red', 'swir1']);
     expect(tiles[0].files).toHaveLength(5); // B8A left out
     expect(tiles[0].id).not.toBe(tiles[1].id);
+  });
+
+  it('reads Sentinel-2 L2A band files named with their resolution (…_B02_10m.tif, …_B11_20m.tif), the finest copy of a band', async () => {
+    // An L2A product's bands are T31UDQ_20170829T105019_B02_10m.jp2 … (R20m: …_B11_20m.jp2): converted to
+    // GeoTIFF under their own names, each file was taken for a 1-band image and rejected as "a web-map or
+    // drone download" (exit 2). R10m and R20m converted into one folder give B02 twice: the 10 m one is read.
+    const d = join(root, 'l2a-names');
+    mkdirSync(d);
+    const coarse: Grid = { ...grid, width: 10, height: 5, transform: [500000, 20, 0, 4000000, 0, -20] };
+    const files = ['B02_10m', 'B03_10m', 'B04_10m', 'B08_10m', 'B02_20m', 'B8A_20m', 'B11_20m', 'B12_20m', 'B02_60m'];
+    for (const b of files) {
+      const g = b.endsWith('_10m') ? grid : coarse;
+      await writeGeoTiffArrays(join(d, `T31UDQ_20170829T105019_${b}.tif`), { grid: g, dtype: 'uint16', bands: [new Uint16Array(g.width * g.height).fill(500)] });
+    }
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(rejected).toEqual([]);
+    expect(tiles).toHaveLength(1);
+    expect(tiles[0].date).toBe('2017-08-29');
+    const by = Object.fromEntries(Object.entries(tiles[0].bands).map(([b, s]) => [b, s.file.slice(d.length + 1)]));
+    expect(by).toEqual({
+      blue: 'T31UDQ_20170829T105019_B02_10m.tif', green: 'T31UDQ_20170829T105019_B03_10m.tif', red: 'T31UDQ_20170829T105019_B04_10m.tif',
+      nir: 'T31UDQ_20170829T105019_B08_10m.tif', swir1: 'T31UDQ_20170829T105019_B11_20m.tif', swir2: 'T31UDQ_20170829T105019_B12_20m.tif',
+    });
+  });
+
+  it('leaves out a Sentinel-2 product\'s TCI, AOT, WVP and SCL rasters beside its band files; a TCI alone is read and refused', async () => {
+    // An L1C granule's IMG_DATA holds …_TCI.jp2 with its bands, an L2A's R10m/R20m also AOT, WVP and SCL:
+    // converted with the bands, each was read as a tile and rejected (a 1- or 3-band image), the batch
+    // exited 3 and said "not observable 80 %" over ground its bands observed.
+    const one = (g: Grid) => new Uint16Array(g.width * g.height).fill(500);
+    const l1c = join(root, 'l1c-with-tci');
+    const l2a = join(root, 'l2a-with-extras');
+    const lone = join(root, 'tci-alone');
+    for (const d of [l1c, l2a, lone]) mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B04', 'B08']) {
+      await writeGeoTiffArrays(join(l1c, `T31UDQ_20170829T105019_${b}.tif`), { grid, dtype: 'uint16', bands: [one(grid)] });
+      await writeGeoTiffArrays(join(l2a, `T31UDQ_20170829T105019_${b}_10m.tif`), { grid, dtype: 'uint16', bands: [one(grid)] });
+    }
+    const rgb = { grid, dtype: 'uint8' as const, bands: [1, 2, 3].map(() => new Uint8Array(grid.width * grid.height).fill(90)) };
+    await writeGeoTiffArrays(join(l1c, 'T31UDQ_20170829T105019_TCI.tif'), rgb);
+    await writeGeoTiffArrays(join(l2a, 'T31UDQ_20170829T105019_TCI_10m.tif'), rgb);
+    for (const x of ['AOT_10m', 'WVP_10m', 'SCL_20m']) await writeGeoTiffArrays(join(l2a, `T31UDQ_20170829T105019_${x}.tif`), { grid, dtype: 'uint16', bands: [one(grid)] });
+    await writeGeoTiffArrays(join(lone, 'T31UDQ_20170829T105019_TCI.tif'), rgb);
+    const { tiles, rejected } = await catalogueTiles([l1c, l2a, lone]);
+    expect(tiles.map((t) => [t.files.length, t.date])).toEqual([[4, '2017-08-29'], [4, '2017-08-29']]);
+    expect(rejected.map((r) => [r.subject, r.error.code])).toEqual([[join(lone, 'T31UDQ_20170829T105019_TCI.tif'), 'TILE.BAND_MISMATCH']]);
+    expect(rejected[0].error.message).toMatch(/3-band RGB image/);
+  });
+
+  it('says why an L2A R20m folder (B8A, no B08) lacks nir, and what to give', async () => {
+    const d = join(root, 'r20m');
+    mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B04', 'B8A', 'B11', 'B12']) await writeGeoTiffArrays(join(d, `T31UDQ_20170829T105019_${b}_20m.tif`), { grid, dtype: 'uint16', bands: [band(1)] });
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles).toEqual([]);
+    expect(rejected.map((r) => r.error.code)).toEqual(['TILE.BAND_MISMATCH']);
+    expect(rejected[0].error.message).toContain('lack nir (T31UDQ_20170829T105019_B8A_20m.tif is B8A, the narrow nir band, not read as nir: B08 is; convert the product\'s B08');
+  });
+
+  it('says what to do with a 4-band file under --bands of six', async () => {
+    const d = join(root, 'four-of-six');
+    mkdirSync(d);
+    await multi(join(d, 'stack_20240101.tif'), 4);
+    const { rejected } = await catalogueTiles([d], { bands: ['blue', 'green', 'red', 'nir', 'swir1', 'swir2'] });
+    expect(rejected.map((r) => r.error.message)).toEqual([
+      `${join(d, 'stack_20240101.tif')}: file has 4 bands, 6 named (blue, green, red, nir, swir1, swir2); --bands names bands this file does not have: leave --bands out (the bands both epochs have are used) or name only the file's 4, e.g. --bands blue,green,red,nir`,
+    ]);
+  });
+
+  it('gives per-band files lacking a band (B04 not delivered) the footprint of the files it has', async () => {
+    // Rejected before its files were opened, the tile had no footprint: not-observed.geojson left its
+    // ground out and the batch said "not observable 0.0 %" with a whole tile unread.
+    const d = join(root, 'lacks-red');
+    mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B08']) await writeGeoTiffArrays(join(d, `X_20240101_${b}.tif`), { grid, dtype: 'uint16', bands: [band(1)] });
+    await multi(join(d, 'whole_20240101.tif'), 4);
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles).toHaveLength(1);
+    expect(rejected.map((r) => [r.error.code, r.error.message.replaceAll(d, 'D')])).toEqual([['TILE.BAND_MISMATCH', 'D/X_20240101_B02.tif: per-band files D/X_20240101* lack red']]);
+    expect(rejected[0].footprint).toEqual(tiles[0].footprint);
   });
 
   it('rejects each bad input by name with its error code and keeps the good ones', async () => {

@@ -86,8 +86,18 @@ function landsatBand(name: string): { band: BandName | null; key: string } | und
   return { band: number === undefined ? null : table[number] ?? null, key: `${m[1]}_${level}` };
 }
 
-/** `…_B02.tif`, `B02.tif`, `…-B8A.tiff`: the band part of a Sentinel-2 per-band file name. */
-const S2_FILE = /(^|[_\-.])B(\d{2}|8A)\.tiff?$/i;
+/**
+ * `…_B02.tif`, `B02.tif`, `…-B8A.tiff`: the band part of a Sentinel-2 per-band file name; L2A's names
+ * carry the band's resolution (`T31UDQ_20170829T105019_B02_10m.tif`, R20m's `…_B02_20m.tif`).
+ */
+const S2_FILE = /(^|[_\-.])B(\d{2}|8A)(?:_(10|20|60)m)?\.tiff?$/i;
+/**
+ * The other rasters of a Sentinel-2 product's IMG_DATA, converted along with its bands: the true-colour
+ * preview (TCI, L1C and L2A) and L2A's aerosol, water-vapour and scene-classification layers. Beside
+ * band files of the same name they are not tiles (read as tiles, each was a rejected 1- or 3-band image:
+ * exit 3, and its footprint counted as not observed over the ground its own bands observed).
+ */
+const S2_PRODUCT_EXTRA = /(^|[_\-.])(TCI|AOT|WVP|SCL)(?:_(10|20|60)m)?\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
 
 async function walk(dir: string, out: string[], rejected: RejectedInput[], seen = new Set<string>()): Promise<void> {
@@ -368,7 +378,10 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   const usedByStac = new Set(stacTiles.flatMap((t) => [...t.bands.values()].map((b) => b.file)));
   const files = found.filter((f) => !isStacPath(f) && !usedByStac.has(f));
   const groups = new Map<string, Map<BandName, BandSource>>();
+  const resolutionOf = new Map<string, number>();
   const multiband: string[] = [];
+  const extras: { file: string; key: string }[] = [];
+  const narrowNir = new Map<string, string>();
   for (const f of files) {
     const landsat = landsatBand(basename(f));
     if (landsat) {
@@ -380,25 +393,42 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
     const m = S2_FILE.exec(basename(f));
     if (!m) {
-      multiband.push(f);
+      const extra = S2_PRODUCT_EXTRA.exec(basename(f));
+      if (extra) extras.push({ file: f, key: join(dirname(f), basename(f).slice(0, extra.index)) });
+      else multiband.push(f);
       continue;
     }
     const band = S2_BANDS[m[2].toUpperCase()];
-    if (!band || !keep(band)) continue; // coastal, red-edge, water-vapour… and bands not asked for
     const key = join(dirname(f), basename(f).slice(0, m.index));
+    if (m[2].toUpperCase() === '8A') narrowNir.set(key, f);
+    if (!band || !keep(band)) continue; // coastal, red-edge, water-vapour… and bands not asked for
     if (!groups.has(key)) groups.set(key, new Map());
+    // An L2A product's R10m, R20m and R60m folders converted into one give B02 three times: the finest is read.
+    const metres = Number(m[3] ?? 0);
+    const had = groups.get(key)!.get(band);
+    if (had && (resolutionOf.get(had.file) ?? 0) <= metres) continue;
+    resolutionOf.set(f, metres);
     groups.get(key)!.set(band, { file: f, sample: 0 });
   }
+  // A TCI.tif (or SCL…) with no band files beside it is what it is: a file to read, and refuse by its bands.
+  for (const { file, key } of extras) if (!groups.has(key)) multiband.push(file);
 
-  const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile): Promise<void> => {
+  const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile, b8a?: string): Promise<void> => {
     const paths = [...new Set([...byBand.values()].map((b) => b.file))].sort();
     const subject = stac?.item ?? paths[0];
     const grids: Grid[] = [];
     try {
       const missing = wanted.filter((b) => !byBand.has(b));
       if (missing.length) {
+        // The files it has still say where its ground is: without a footprint, a tile missing one band
+        // file was left out of not-observed.geojson ("not observable 0.0 %" with the tile unread).
+        await withFiles(paths, async () => undefined, grids).catch(() => undefined);
         const skipped = stac?.skipped.length ? ` (skipped: ${stac.skipped.join('; ')})` : '';
-        throw new TubanError('TILE.BAND_MISMATCH', `${what} lack ${missing.join(', ')}${skipped}`, subject);
+        // An L2A product's R20m folder has B8A and no B08: say why the nir band there is not taken.
+        const narrow = b8a && missing.includes('nir')
+          ? ` (${basename(b8a)} is B8A, the narrow nir band, not read as nir: B08 is; convert the product's B08, in R10m for L2A, into this folder beside the other bands)`
+          : '';
+        throw new TubanError('TILE.BAND_MISMATCH', `${what} lack ${missing.join(', ')}${narrow}${skipped}`, subject);
       }
       if (stac) {
         for (const [band, src] of stac.bands) {
@@ -428,7 +458,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
   };
 
-  for (const [key, byBand] of groups) await perBandTile(byBand, `per-band files ${key}*`);
+  for (const [key, byBand] of groups) await perBandTile(byBand, `per-band files ${key}*`, undefined, narrowNir.get(key));
   for (const item of stacTiles) {
     const byBand = new Map<BandName, BandSource>([...item.bands].filter(([b]) => keep(b)).map(([b, v]) => [b, { file: v.file, sample: v.sample }]));
     await perBandTile(byBand, `STAC item ${item.id}: assets`, item);
@@ -492,7 +522,8 @@ function multibandBands(f: GeoTiffFile, asked: BandName[] | undefined, warnings:
   if (spp < wanted.length) {
     const short = spp < DEFAULT_BANDS.length
       ? `; Tuban needs at least ${DEFAULT_BANDS.slice(0, -1).join(', ')} and nir: a ${spp}-band ${spp === 3 ? 'RGB ' : ''}image (a web-map or drone download) has no nir, without which vegetation and water changes cannot be told apart, and is not read`
-      : '';
+      // Four or five bands under a --bands of six (a 4-band stack as the prior of Sentinel-2 band files): say what to do.
+      : `; --bands names bands this file does not have: leave --bands out (the bands both epochs have are used) or name only the file's ${spp}, e.g. --bands ${wanted.slice(0, spp).join(',')}`;
     throw new TubanError('TILE.BAND_MISMATCH', `file has ${spp} bands, ${named}${short}`, f.path);
   }
   const said = descs.some(Boolean)

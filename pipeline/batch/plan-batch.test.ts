@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,20 @@ describe('planBatch bands (issue 15)', () => {
     expect(four.rejected).toEqual([]);
     expect(four.tiles.map((t) => t.bands)).toEqual([['blue', 'green', 'red', 'nir']]);
     expect(four.batchId).not.toBe(all.batchId);
+    expect([...all.warnings, ...four.warnings].filter((w) => /swir/.test(w))).toEqual([]);
+  });
+
+  it('says so when a band file one epoch has is missing in the other (B11 not delivered): the tile is read without it', async () => {
+    // The month's delivery lacked B11: the tile was scored by the 4-band model with exit 0 and no word.
+    const cur = join(root, 'lacks-b11');
+    await s2(cur, 'T50SNA_20261005');
+    rmSync(join(cur, 'T50SNA_20261005_B11.tif'));
+    const districts = join(root, 'districts.geojson');
+    const plan = await planBatch(BatchArgsSchema.parse({ epoch: '2026-10', tiles: [cur], prior: [join(root, 'pri')], zones: [districts] }));
+    expect(plan.tiles.map((t) => t.bands)).toEqual([['blue', 'green', 'red', 'nir', 'swir2']]);
+    expect(plan.warnings).toEqual([
+      `${join(cur, 'T50SNA_20261005_B02.tif')}: swir1 is missing in this tile (its prior tiles have it): read without swir1, the tile is not scored by the 6-band model, which needs swir1 and swir2 in both epochs; deliver the missing band file to use it (or pass --bands blue,green,red,nir to read four bands without this warning)`,
+    ]);
   });
 });
 

@@ -123,6 +123,16 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     // `--bands` given: only the bands named (the catalogue read no others); else every optional band both epochs have.
     const allowed = (b: BandName) => args.bands === undefined || args.bands.includes(b);
     const bands = [...REQUIRED_BANDS, ...OPTIONAL_BANDS.filter((b) => allowed(b) && has(tile, b) && priors.every((p) => has(p, b)))];
+    // A band one epoch has and the other lacks (B11 not delivered this month) is left out: the tile
+    // is then no longer scored by the 6-band model, which went unsaid with exit 0.
+    const dropped = OPTIONAL_BANDS.filter((b) => allowed(b) && !bands.includes(b) && (has(tile, b) || priors.some((p) => has(p, b))));
+    if (dropped.length > 0) {
+      const where = dropped.map((b) => (has(tile, b) ? `${b} is missing in a prior tile over it (this tile has it)` : `${b} is missing in this tile (its prior tiles have it)`));
+      warnings.push(
+        `${tile.files[0]}: ${where.join('; ')}: read without ${dropped.join(' and ')}, the tile is not scored by the 6-band model, which needs swir1 and swir2 in both epochs; ` +
+          `deliver the missing band file to use it (or pass --bands ${REQUIRED_BANDS.join(',')} to read four bands without this warning)`,
+      );
+    }
     tiles.push({ tile, priorIds: idsOf(priors), bands });
   }
   tiles.sort((a, b) => (a.tile.id < b.tile.id ? -1 : 1));

@@ -351,18 +351,24 @@ async function insertPriorGround(
 
 /**
  * Ground of rejected inputs, m², counted once. `footprintsM2`: the rejected current tiles' footprints
- * (ground no used tile covers: it adds to the not-observed area). `priorOverUsedM2`: rejected prior
- * tiles' ground outside those footprints, so over the tiles used, where it is nodata of theirs and
- * in their not-observed area already: it only says why.
+ * where no used tile lies (it adds to the not-observed area: a used tile's ground is in its own
+ * observed or not-observed area already, as where Sentinel-2 granules overlap, and two rejected files
+ * over one ground are one ground). `priorOverUsedM2`: rejected prior tiles' ground outside those
+ * footprints, so over the tiles used, where it is nodata of theirs and in their not-observed area
+ * already: it only says why.
  */
 export async function loadRejectedGround(db: Queryable, batchId: string): Promise<{ footprintsM2: number; priorOverUsedM2: number }> {
   const r = await db.query<{ footprints: number | null; prior: number | null }>(
     `WITH rejected AS (SELECT ${PRIOR_GROUND_ROW('tile_id')} AS of_prior, area_m2, geom FROM not_observed WHERE batch_id = $1 AND reason IS NOT NULL),
-          footprints AS (SELECT sum(area_m2) AS a, ST_Union(geom, $2::float8) AS g FROM rejected WHERE NOT of_prior),
+          used AS (
+            SELECT ST_Union(ST_SetSRID(ST_GeomFromGeoJSON(t.info->'tile'->>'footprint'), 4326), $2::float8) AS g FROM tiles t
+            WHERE t.batch_id = $1 AND t.role = 'current' AND t.status = 'done' AND t.info->'tile'->'footprint' IS NOT NULL
+              AND coalesce(t.info->'outcome'->>'status', 'done') = 'done'),
+          footprints AS (SELECT ST_Union(geom, $2::float8) AS g FROM rejected WHERE NOT of_prior),
           prior_ground AS (SELECT ST_Union(geom, $2::float8) AS g FROM rejected WHERE of_prior)
-     SELECT f.a::float8 AS footprints,
+     SELECT ST_Area((CASE WHEN u.g IS NULL THEN f.g ELSE ST_Difference(f.g, u.g, $2::float8) END)::geography)::float8 AS footprints,
             ST_Area((CASE WHEN f.g IS NULL THEN p.g ELSE ST_Difference(p.g, f.g, $2::float8) END)::geography)::float8 AS prior
-     FROM footprints f CROSS JOIN prior_ground p`,
+     FROM footprints f CROSS JOIN prior_ground p CROSS JOIN used u`,
     [batchId, OVERLAY_GRID],
   );
   const row = r.rows.at(0);
