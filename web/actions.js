@@ -78,6 +78,12 @@ function recheckRefusal(err) {
   return null;
 }
 
+/** What a field was drawn with (the case as recorded): a select's drawn choice, else the input's default value. */
+function drawnValue(el) {
+  if (el.tagName === 'SELECT') return [...el.options].find((o) => o.defaultSelected)?.value ?? '';
+  return el.defaultValue.trim();
+}
+
 /** A collapsed form for one workflow action. */
 function miniForm(action, label, fields, open = false) {
   return `<details class="more" id="more-${action}"${open ? ' open' : ''}><summary>${esc(label)}</summary><form class="mini verdict" data-action="${action}" data-label="${esc(label)}">${fields}<button type="submit" class="primary" id="submit-${action}">提交${esc(label)}</button></form></details>`;
@@ -286,7 +292,9 @@ export function renderActions(card) {
         if (el.type === 'checkbox') body[el.name] = el.checked;
         // A radio without a value (未定) leaves the field out: the case keeps what it had.
         else if (el.type === 'radio') el.value !== '' && (body[el.name] = el.value === 'true');
-        else if (el.value.trim() === '') continue;
+        // A 整改进度 figure the form showed as recorded, now emptied, is cleared (null): the server keeps
+        // what a report leaves out, so the mistaken fine stayed on the case under 整改进度已提交.
+        else if (el.value.trim() === '') f.dataset.action === 'rectification' && drawnValue(el) !== '' && (body[el.name] = null);
         else if (el.type === 'number') body[el.name] = Number(el.value);
         else body[el.name] = el.value.trim();
       }
