@@ -1205,6 +1205,31 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     for (const page of tabs) await page.context().close();
   });
 
+  it('a verdict on a card the lead bureau reassigned meanwhile is refused in words, and the card and the list drop what is no longer the bureau\'s', async () => {
+    const { code } = await acceptedUnjudged('last');
+    const page = await open(bureau);
+    await page.fill('#f-code', code);
+    await page.press('#f-code', 'Enter');
+    await page.waitForSelector('#verdict-form');
+    const other = Object.keys(DEFAULT_RULES.bureaus ?? {}).find((b) => b !== bureau.bureau && b !== 'township') ?? (bureau.bureau === 'water' ? 'forestry' : 'water');
+    const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: lead.name, password: lead.password } });
+    const r = await app.inject({ method: 'POST', url: `/api/polygons/${code}/reassign`, headers: { authorization: `Bearer ${session.json().token}` }, payload: { lead_bureau: other, reason: '涉及其他单位职责' } });
+    expect(r.statusCode, r.body).toBe(200);
+    await page.check('input[name=verdict][value=illegal]');
+    await page.selectOption('#violation-type', 'illegal_occupation');
+    const before = consoleErrors.length;
+    await page.click('#verdict-submit');
+    await expect.poll(() => page.textContent('#toast')).toContain('可能已改派给其他单位），您的提交未保存');
+    // The card is drawn again as the case now is: no verdict form (a co-handler's card, or none at all).
+    await expect.poll(() => page.locator('#verdict-form').count()).toBe(0);
+    await page.click('#card-back');
+    // Gone from the list, or listed as co-handled (协办) only: it is no longer the bureau's to judge.
+    await expect.poll(() => page.$$eval(`#inbox-list button.item[data-code="${code}"]`, (bs) => bs.every((b) => b.querySelector('.badge.co') !== null))).toBe(true);
+    expect((await demo.db.query<{ verdict: string | null }>('SELECT verdict FROM cases WHERE code = $1', [code])).rows[0].verdict).toBeNull();
+    for (const e of consoleErrors.splice(before)) expect(e).toMatch(/40[34]/);
+    await page.context().close();
+  });
+
   it('a session that expires while a verdict is typed: signing in again gives the same user the card with what was typed, and no one else', async () => {
     const { code } = await acceptedUnjudged('first');
     const page = await open(bureau);
