@@ -265,8 +265,11 @@ export function wireInbox() {
     const b = ev.target.closest('button.count');
     if (!b) return;
     if (b.dataset.code) return emit('open', b.dataset.code);
-    if (b.dataset.status) $('f-status').value = b.dataset.status;
-    if (b.dataset.overdue) $('f-overdue').checked = true;
+    // The list the count counts (over the 主办 filter only): its status, or 逾期, with no other filter
+    // narrowing it. Kept, an earlier 仅逾期 or priority left 已下发 67 over a list of 3, or an empty one.
+    $('f-status').value = b.dataset.status ?? '';
+    $('f-overdue').checked = Boolean(b.dataset.overdue);
+    $('f-priority').value = '';
     loadInbox();
   });
 }
