@@ -141,6 +141,8 @@ describe.skipIf(!haveBrowser)('a click on the map', () => {
       return (window as unknown as Win).tuban.mapReady && !map!.isMoving() && map!.loaded() && map!.getZoom() >= 13;
     }, null, { timeout: 60_000 });
     await page.waitForTimeout(500);
+    // It has no outline, so no area: not a site of 0 m².
+    expect(await page.textContent('#card-area')).toBe('点位线索，未画范围');
     // The open clue's marker, haloed in the selection's cyan (#22d3ee) at the point's place on the map.
     const at = await page.evaluate(() => (window as unknown as Win).tuban.map!.project([117.15, 36.75]));
     const { data, info } = await sharp(await page.locator('#map').screenshot()).raw().toBuffer({ resolveWithObject: true });
@@ -154,6 +156,7 @@ describe.skipIf(!haveBrowser)('a click on the map', () => {
     expect(cyan).toBeGreaterThan(20);
     // And a click on it opens its card (from the list, after going back).
     await page.click('#card-back');
+    expect(await page.textContent(`#inbox-list button.item[data-code="${clue}"] .meta`)).toContain('巡查发现 · 点位');
     const box = (await page.locator('#map').boundingBox())!;
     await page.mouse.click(box.x + at.x, box.y + at.y);
     await page.waitForFunction((code) => new URLSearchParams(location.search).get('case') === code, clue, { timeout: 30_000 });
