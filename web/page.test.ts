@@ -529,6 +529,12 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.textContent('#toast')).toContain('备注已提交');
     const notes = await demo.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE code = $1 AND action = 'note'`, [judged]);
     expect(notes.rows[0].n).toBe(1);
+    // So is a file uploaded meanwhile: stored, and said so (not 未能加载最新数据, which invites a second upload).
+    await page.setInputFiles('#evidence-file', [{ name: '整改通知书.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n') }]);
+    await page.click('#evidence-submit');
+    await expect.poll(() => page.textContent('#toast')).toContain('已上传 1 个文件');
+    expect(await page.textContent('#toast')).toContain('请重新加载页面');
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged])).rows[0].n).toBe(4);
     await page.unroute('**/api/inbox/counts*');
     for (const e of consoleErrors.splice(before)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
 
@@ -1227,6 +1233,9 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await expect.poll(() => page.$$eval(`#inbox-list button.item[data-code="${code}"]`, (bs) => bs.every((b) => b.querySelector('.badge.co') !== null))).toBe(true);
     expect((await demo.db.query<{ verdict: string | null }>('SELECT verdict FROM cases WHERE code = $1', [code])).rows[0].verdict).toBeNull();
     for (const e of consoleErrors.splice(before)) expect(e).toMatch(/40[34]/);
+    // Back to the bureau (issued again, unjudged), for the tests below.
+    const back = await app.inject({ method: 'POST', url: `/api/polygons/${code}/reassign`, headers: { authorization: `Bearer ${session.json().token}` }, payload: { lead_bureau: bureau.bureau, reason: '改回' } });
+    expect(back.statusCode, back.body).toBe(200);
     await page.context().close();
   });
 
