@@ -1134,6 +1134,18 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'page-print-sheet.png'), fullPage: true });
     const pdf = await page.pdf({ path: join(ARTIFACTS, 'field-sheet.pdf'), format: 'A4' });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+
+    // Drawing started far down the page (the clue form scrolled to its end) brings the map and its bar into sight.
+    await page.emulateMedia({ media: 'screen' });
+    await page.click('#card-back');
+    await page.click('#tab-clue');
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    expect(await page.evaluate(() => document.getElementById('map')!.getBoundingClientRect().top)).toBeLessThan(-40);
+    await page.tap('#clue-point');
+    await page.waitForSelector('#draw-bar:not([hidden])');
+    const inSight = () => page.evaluate(() => ['map', 'draw-bar'].map((id) => document.getElementById(id)!.getBoundingClientRect()).every((r) => r.top >= 0 && r.bottom <= window.innerHeight));
+    await expect.poll(inSight).toBe(true);
+    await page.tap('#draw-cancel');
     await page.context().close();
   });
 
