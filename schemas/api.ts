@@ -150,6 +150,10 @@ export const RETROACTIVE_FACTS = ['retroactive_doc_no', 'retroactive_area_m2', '
 /** 整改方式 that include 补办手续: 补办手续 itself and 拆补组合 (part demolished, part approved). */
 export const RETROACTIVE_METHODS: readonly string[] = ['retroactive_approval', 'combined'];
 
+/**
+ * A report of rectification progress: what it gives is added to what the case records; a field given
+ * as null is cleared (a figure reported by mistake, a 违法性质 no longer settled), one left out is kept.
+ */
 export const Rectification = z
   .object({
     method: rectificationMethodSchema,
@@ -157,36 +161,41 @@ export const Rectification = z
     case_filed: z.boolean().optional().describe('立案 (true) or not filed (false)'),
     not_filed_reason: text(500).optional().describe('不予立案说明, with case_filed false: why no case is filed (超过追诉时效, 不属本部门管辖, 违法事实不成立…)'),
     party_official: z.boolean().optional().describe('当事人含党员干部、公职人员: their case files go to the discipline commission within 30 days of the penalty decision (seeds/000 item 9)'),
-    penalty_decided_on: day.optional().describe('处罚决定日期: with party_official, starts the 30-day clock for the case files; not before case_filed_on'),
-    case_filed_on: day.optional().describe('立案时间, with case_filed true: the day the case was filed; not after today, not before the polygon was issued (or the patrol first found it)'),
+    penalty_decided_on: day.nullable().optional().describe('处罚决定日期: with party_official, starts the 30-day clock for the case files; not before case_filed_on'),
+    case_filed_on: day.nullable().optional().describe('立案时间, with case_filed true: the day the case was filed; not after today, not before the polygon was issued (or the patrol first found it)'),
     fine_amount_yuan: z
       .number()
       .min(0)
       .max(10_000_000_000)
       .refine(hasFen, 'fine_amount_yuan is yuan with at most two decimals (fen)')
+      .nullable()
       .optional()
       .describe('罚没金额 (元), with case_filed true: fines and confiscated gains of the penalty decision'),
     restored_area_m2: z
       .number()
       .min(0)
       .max(10_000_000)
+      .nullable()
       .optional()
       .describe("拆除复耕面积 (m², not 亩): the area demolished and restored to its former use; at most 1.5 × the site's monitored area"),
     court_enforcement: z.boolean().optional().describe('是否申请法院强制执行, with case_filed true: the penalty decision was sent to the people’s court for enforcement'),
-    retroactive_doc_no: text(100).optional().describe('补办手续批准文号, with method retroactive_approval or combined: the approval issued after the fact'),
+    retroactive_doc_no: text(100).nullable().optional().describe('补办手续批准文号, with method retroactive_approval or combined: the approval issued after the fact'),
     retroactive_area_m2: z
       .number()
       .min(0)
       .max(10_000_000)
+      .nullable()
       .optional()
       .describe("补办手续批准面积 (m², not 亩), with method retroactive_approval or combined: the area the retroactive approval covers; at most 1.5 × the site's monitored area"),
     retroactive_farmland_m2: z
       .number()
       .min(0)
       .max(10_000_000)
+      .nullable()
       .optional()
       .describe('补办手续其中耕地面积 (m², not 亩), with method retroactive_approval or combined: of the approved area, the cultivated land (耕地); at most retroactive_area_m2'),
     violation_nature: violationNature
+      .nullable()
       .optional()
       .describe('违法性质 (主体分类) found while the case is handled: stored with the verdict (as if sent with it), the ledger’s 违法性质'),
     note: text(2000).optional(),
@@ -196,11 +205,11 @@ export const Rectification = z
   .superRefine((b, ctx) => {
     // 立案时间, 罚没金额 and 申请法院强制执行 are facts of a filed case: stated with it, as 不予立案说明 is with its decision.
     for (const key of FILED_CASE_FACTS) {
-      if (b[key] !== undefined && b.case_filed !== true) ctx.addIssue({ code: 'custom', message: `${key} goes with case_filed true (立案)`, path: [key] });
+      if (b[key] != null && b.case_filed !== true) ctx.addIssue({ code: 'custom', message: `${key} goes with case_filed true (立案)`, path: [key] });
     }
     // 补办手续文号 and 面积 are an approval's: only a method that seeks one has them.
     for (const key of RETROACTIVE_FACTS) {
-      if (b[key] !== undefined && !RETROACTIVE_METHODS.includes(b.method)) {
+      if (b[key] != null && !RETROACTIVE_METHODS.includes(b.method)) {
         ctx.addIssue({ code: 'custom', message: `${key} goes with method retroactive_approval (补办手续) or combined (拆补组合), not ${b.method}`, path: [key] });
       }
     }

@@ -17,6 +17,9 @@ export function relation(card) {
   return { mine, coHandler: u?.role === 'bureau' && !mine, oversee: u?.role === 'lead', status: c.status ?? card.properties.status };
 }
 
+/** A refusal because the case is no longer this user's to handle (404 out of their scope, 403 no longer its lead bureau). */
+const GONE = '您已无权办理此图斑（可能已改派给其他单位），您的提交未保存；页面已显示最新状态';
+
 /**
  * POST one action, then refresh the card, the lists and the map. `refused(err)` may put a refusal in
  * the words of the form that was sent (else errorText's). The form's fields are kept on a refusal,
@@ -30,7 +33,14 @@ export async function act(code, action, body, done, refused, version) {
     const headers = version == null ? {} : { 'If-Match': `"${version}"` };
     r = await api(`/api/polygons/${encodeURIComponent(code)}/${action}`, { method: 'POST', body: body ?? {}, headers });
   } catch (err) {
-    toast(refused?.(err) ?? errorText(err), 'error');
+    // 404 / 403 to a form the card offered: the case left this user's reach since it was loaded (改派 to
+    // another bureau). The card showed it as before, form and all, and the list kept it: both are redrawn.
+    const gone = ['POLYGON.NOT_FOUND', 'CASE.NOT_LEAD'].includes(err.code);
+    toast(refused?.(err) ?? (gone ? GONE : errorText(err)), 'error');
+    if (gone) {
+      await emit('changed', code).catch(() => undefined);
+      return null;
+    }
     if (err.code === 'CASE.STALE') {
       // Show the case as it now is, with what the user had changed still in its forms (only that:
       // the rest, as the old card drew it, would send the colleague's change back unseen).
@@ -76,6 +86,12 @@ function recheckRefusal(err) {
   }
   if (err.code === 'CASE.BAD_STATE' && err.body?.due_date) return `复查期限 ${err.body.due_date} 已过，不能再调整：请录入复查判定（仍无法判定的，再次选择持续监测即设定下次复查期限）`;
   return null;
+}
+
+/** What a field was drawn with (the case as recorded): a select's drawn choice, else the input's default value. */
+function drawnValue(el) {
+  if (el.tagName === 'SELECT') return [...el.options].find((o) => o.defaultSelected)?.value ?? '';
+  return el.defaultValue.trim();
 }
 
 /** A collapsed form for one workflow action. */
@@ -286,7 +302,9 @@ export function renderActions(card) {
         if (el.type === 'checkbox') body[el.name] = el.checked;
         // A radio without a value (未定) leaves the field out: the case keeps what it had.
         else if (el.type === 'radio') el.value !== '' && (body[el.name] = el.value === 'true');
-        else if (el.value.trim() === '') continue;
+        // A 整改进度 figure the form showed as recorded, now emptied, is cleared (null): the server keeps
+        // what a report leaves out, so the mistaken fine stayed on the case under 整改进度已提交.
+        else if (el.value.trim() === '') f.dataset.action === 'rectification' && drawnValue(el) !== '' && (body[el.name] = null);
         else if (el.type === 'number') body[el.name] = Number(el.value);
         else body[el.name] = el.value.trim();
       }

@@ -2,7 +2,7 @@
 // evidence, escalations and the history. Opened from the inbox, the overdue list or the map.
 import { api, errorText } from './api.js';
 import { compareHtml, loadChips, wireSlider } from './compare.js';
-import { $, esc, fmtPct, fmtTime, lateText, m2, mu, setUrl } from './dom.js';
+import { $, esc, fmtPct, fmtTime, isPointClue, lateText, m2, mu, setUrl } from './dom.js';
 import { renderEvidence } from './evidence.js';
 import * as L from './labels.js';
 import { dropFit, select } from './map-layers.js';
@@ -92,7 +92,7 @@ function renderCard(card) {
       ${p.township_name ? `<dt>乡镇/街道</dt><dd id="card-township">${esc(p.township_name)}${p.township_code ? ` (${esc(p.township_code)})` : ''}</dd>` : ''}
       ${p.village_name ? `<dt>村</dt><dd id="card-village">${esc(p.village_name)}${p.village_code ? ` (${esc(p.village_code)})` : ''}</dd>` : ''}
       ${clue ? `<dt>发现方式</dt><dd>${esc(L.CLUE_SOURCES[p.source] ?? p.source)}</dd><dt>线索描述</dt><dd>${esc(p.description ?? '')}</dd>` : `<dt>变化类型</dt><dd>${esc(L.CHANGE_TYPES[p.change_type] ?? p.change_type ?? '')} ${esc(p.change_class ?? '')}</dd>`}
-      <dt>面积</dt><dd>${mu(p.area_mu)} 亩 (${m2(p.area_m2)} m²)</dd>
+      <dt>面积</dt><dd id="card-area">${isPointClue(p) ? '点位线索，未画范围' : `${mu(p.area_mu)} 亩 (${m2(p.area_m2)} m²)`}</dd>
       ${clue ? '' : `<dt>置信度</dt><dd>${fmtPct(p.confidence)}</dd>`}
       <dt>优先级</dt><dd>${esc(L.PRIORITY[p.priority] ?? p.priority ?? '')}${(p.priority_reasons ?? []).length ? ` — ${esc(p.priority_reasons.join('；'))}` : ''}</dd>
       <dt>办理期限</dt><dd class="${p.overdue ? 'overdue' : ''}">${esc(c.due_date ?? p.due_date ?? '—')}${p.review_overdue ? '<span id="card-review-late">（牵头局复核已逾期）</span>' : ''}${p.overdue ? `<span id="card-late">（${esc(lateText(p.days_overdue, state.deadlines?.rules?.[c.due_rule]?.kind) || '已逾期')}）</span>` : ''} <span class="muted">${esc(ruleText(c.due_rule, ''))}</span>${c.due_holidays_unknown ? `<div class="calendar-gap" id="card-calendar-gap">未载入 ${esc(c.due_holidays_unknown)} 年节假日安排，工作日按周一至周五推算，期限可能偏早</div>` : ''}</dd>

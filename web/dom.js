@@ -7,6 +7,9 @@ export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&a
 export const mu = (v) => (v == null ? '—' : Number(v).toFixed(2));
 /** m² rounded to whole square metres. */
 export const m2 = (v) => (v == null ? '—' : Math.round(Number(v)).toLocaleString('zh-CN'));
+/** A clue reported as a point: no outline, so no area (its 0 read as a site of 0 m²). */
+export const isPointClue = (p) => Boolean(p.source && p.source !== 'satellite' && !(Number(p.area_m2) > 0));
+
 export const fmtPct = (v) => (v == null ? '—' : `${(Number(v) * 100).toFixed(0)}%`);
 export const SQM_PER_MU = 10000 / 15;
 

@@ -76,6 +76,10 @@ export function draw(mode, hint) {
     $('draw-done').hidden = mode === 'point';
     $('draw-undo').hidden = mode === 'point';
     bar.hidden = false;
+    // On a phone the map sits above the list and the card, and the page scrolls as one: a 画分割线 or
+    // 在地图上点选 tapped far down the card started drawing on a map (and a bar) out of sight.
+    const at = $('map').getBoundingClientRect();
+    if (at.top < 0 || at.bottom > window.innerHeight) $('map').scrollIntoView({ block: 'nearest' });
     $('draw-done').onclick = () => finish(true);
     $('draw-cancel').onclick = () => finish(false);
     $('draw-undo').onclick = () => {

@@ -83,8 +83,10 @@ export function renderEvidence(card) {
     if (ok) {
       // A report typed in the card's forms before its photo was uploaded is not lost when the card is drawn again.
       const typed = editsBesides(null);
-      await emit('changed', p.code);
+      // Stored: a refresh that fails afterwards must not read as a failed upload (and invite a second one).
+      const stale = await emit('changed', p.code).then(() => false, () => true);
       if (state.openCode === p.code) restoreTyped(typed);
+      if (stale) return toast(`已上传 ${ok} 个文件${refused.length ? `；未上传 ${refused.length} 个：${refused.join('；')}` : ''}；但页面未能刷新，请重新加载页面查看最新状态`, 'error');
     }
     if (refused.length) toast(`${ok ? `已上传 ${ok} 个文件；` : ''}未上传 ${refused.length} 个：${refused.join('；')}`, 'error');
     else toast(`已上传 ${ok} 个文件`, 'ok');

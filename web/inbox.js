@@ -1,7 +1,7 @@
 // The inbox (filters, counts, keyset pages) and the overdue list: overdue first, then the nearest
 // deadline, over every page (the server's sort=due); or the most confident first (sort=confidence).
 import { api, download, errorText } from './api.js';
-import { $, esc, fmtPct, lateText, mu, oneClick, toast } from './dom.js';
+import { $, esc, fmtPct, isPointClue, lateText, mu, oneClick, toast } from './dom.js';
 import * as L from './labels.js';
 import { filterMap } from './map-layers.js';
 import { emit, state } from './state.js';
@@ -109,7 +109,7 @@ function renderItems(list, features, withConfidence = false, append = false) {
         <span class="code">${esc(p.code)}</span>
         <span class="status-text">${esc(L.STATUS[p.status] ?? p.status ?? '')}</span>
         <span class="badges">${coHandled ? '<span class="badge co" title="本单位为协办单位，判定由主办单位录入">协办</span>' : ''}${p.priority === 'high' ? '<span class="badge danger">高</span>' : ''}</span>
-        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${mu(p.area_mu)} 亩${lead}${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}${urged}${p.last_sighting ? ` · <b class="sighting" title="同一地块在 ${esc(p.last_sighting)} 再次监测到变化，已并入本案件">${esc(p.last_sighting)} 再次变化</b>` : ''}</span>
+        <span class="meta">${esc(p.district_name ?? '')} · ${esc(kind)} · ${isPointClue(p) ? '点位' : `${mu(p.area_mu)} 亩`}${lead}${confidence}${p.geometry_changed ? ' · <b class="overdue">图形已变</b>' : ''}${urged}${p.last_sighting ? ` · <b class="sighting" title="同一地块在 ${esc(p.last_sighting)} 再次监测到变化，已并入本案件">${esc(p.last_sighting)} 再次变化</b>` : ''}</span>
         ${due}
       </button></li>`;
     })
@@ -265,8 +265,11 @@ export function wireInbox() {
     const b = ev.target.closest('button.count');
     if (!b) return;
     if (b.dataset.code) return emit('open', b.dataset.code);
-    if (b.dataset.status) $('f-status').value = b.dataset.status;
-    if (b.dataset.overdue) $('f-overdue').checked = true;
+    // The list the count counts (over the 主办 filter only): its status, or 逾期, with no other filter
+    // narrowing it. Kept, an earlier 仅逾期 or priority left 已下发 67 over a list of 3, or an empty one.
+    $('f-status').value = b.dataset.status ?? '';
+    $('f-overdue').checked = Boolean(b.dataset.overdue);
+    $('f-priority').value = '';
     loadInbox();
   });
 }

@@ -5,6 +5,9 @@ import { polygonLayer } from './map-source.js';
 import * as L from './labels.js';
 import { emit, state } from './state.js';
 
+/** The outlines' features that are points (a clue reported as a point), drawn as markers. */
+const POINTS = ['==', ['geometry-type'], 'Point'];
+
 /** Add the polygon source (vector tiles or GeoJSON by bbox, as the server offers: map-source.js) and its layers. */
 export async function addPolygonLayers(map) {
   state.polygons = await polygonLayer(map, { api, epoch: () => state.epoch });
@@ -15,11 +18,14 @@ export async function addPolygonLayers(map) {
   const selected = ['boolean', ['feature-state', 'selected'], false];
   map.addLayer({ id: 'poly-halo', type: 'line', ...state.polygons.outlines, paint: { 'line-color': '#22d3ee', 'line-width': 8, 'line-opacity': ['case', selected, 1, 0] } });
   map.addLayer({ id: 'poly-line', type: 'line', ...state.polygons.outlines, paint: { 'line-color': color, 'line-width': ['case', selected, 3.5, 1.6] } });
+  // A clue reported as a point has no outline: the fill and line layers draw nothing of it, and from z13,
+  // where the dots end (its card opens at z15), it was nowhere on the map. A marker of its own, haloed when open.
+  map.addLayer({ id: 'poly-point', type: 'circle', ...state.polygons.outlines, minzoom: 13, filter: POINTS, paint: { 'circle-color': color, 'circle-radius': 6, 'circle-stroke-color': ['case', selected, '#22d3ee', '#ffffff'], 'circle-stroke-width': ['case', selected, 4, 1.5] } });
   // Polygons of a few hundred m² vanish below z13: a dot at each centroid keeps them findable.
   map.addLayer({ id: 'poly-dot', type: 'circle', ...state.polygons.dots, maxzoom: 13, paint: { 'circle-color': color, 'circle-radius': 4, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
   // One listener over both layers: where a dot lies on its polygon's fill, one listener per layer
   // opened the card twice (two requests, two fits). Its features come topmost first: the dot's.
-  const clickable = ['poly-dot', 'poly-fill'];
+  const clickable = ['poly-dot', 'poly-fill', 'poly-point'];
   map.on('click', clickable, (e) => emit('open', e.features[0].properties.code));
   map.on('mouseenter', clickable, () => (map.getCanvas().style.cursor = 'pointer'));
   map.on('mouseleave', clickable, () => (map.getCanvas().style.cursor = ''));
@@ -42,6 +48,7 @@ export function filterMap({ status, priority, overdue } = state.mapFilter ?? {})
   if (overdue) conds.push(['==', ['to-boolean', ['get', 'overdue']], true]);
   const filter = conds.length ? ['any', ['==', ['get', 'code'], state.selected ?? ''], ['all', ...conds]] : null;
   for (const id of ['poly-fill', 'poly-halo', 'poly-line', 'poly-dot']) state.map.setFilter(id, filter);
+  state.map.setFilter('poly-point', filter ? ['all', POINTS, filter] : POINTS);
 }
 
 /** Refresh the polygon layer: after a move (`moved`), or after a change of data or epoch. */

@@ -153,6 +153,40 @@ describe.skipIf(!haveBrowser)('违法性质 and 补办手续 on the card, in Chr
     expect(await page.inputValue(`${form} select[name=violation_nature]`)).toBe('individual');
   });
 
+  it('a figure reported by mistake and cleared in the next 整改进度 is gone from the case, not kept while the page says 已提交', async () => {
+    const form = '#more-rectification';
+    await page.fill(`${form} input[name=progress]`, '30');
+    await page.check(`${form} input[name=case_filed][value=true]`);
+    await page.fill(`${form} input[name=case_filed_on]`, '2026-11-04');
+    await page.fill(`${form} input[name=fine_amount_yuan]`, '5000');
+    await page.fill(`${form} input[name=penalty_decided_on]`, '2026-11-05');
+    await page.fill(`${form} input[name=restored_area_m2]`, '300');
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#card-rectification')).toContain('罚没 5000.00 元');
+    expect((await stored(LATER)).r).toMatchObject({ progress: 30, case_filed_on: '2026-11-04', fine_amount_yuan: 5000, penalty_decided_on: '2026-11-05', restored_area_m2: 300 });
+    // The fine was another case's, the area not measured yet, the decision not made, the 违法性质 not settled: cleared.
+    await page.click(`${form} summary`);
+    await page.fill(`${form} input[name=progress]`, '40');
+    await page.fill(`${form} input[name=fine_amount_yuan]`, '');
+    await page.fill(`${form} input[name=penalty_decided_on]`, '');
+    await page.fill(`${form} input[name=restored_area_m2]`, '');
+    await page.selectOption(`${form} select[name=violation_nature]`, '');
+    await page.click('#submit-rectification');
+    await expect.poll(() => page.textContent('#card-rectification')).toContain('完成 40%');
+    expect(await page.textContent('#toast')).toBe('整改进度已提交');
+    const { r, d } = await stored(LATER);
+    expect(r).toMatchObject({ progress: 40, case_filed: true, case_filed_on: '2026-11-04' });
+    expect(['fine_amount_yuan', 'penalty_decided_on', 'restored_area_m2'].filter((k) => k in r!)).toEqual([]);
+    expect(d).not.toHaveProperty('violation_nature');
+    expect(await page.textContent('#card-rectification')).not.toContain('罚没');
+    expect(await page.textContent('#card-rectification')).not.toContain('拆除复耕 300 m²');
+    expect(await page.textContent('#card-verdict')).not.toContain('个人违法');
+    // The next report's form starts from what is recorded: empty.
+    await page.click(`${form} summary`);
+    expect(await page.inputValue(`${form} input[name=fine_amount_yuan]`)).toBe('');
+    expect(await page.inputValue(`${form} input[name=restored_area_m2]`)).toBe('');
+  });
+
   it('asked nothing of the internet and logged no error but the missing chips’ 404', () => {
     expect(external).toEqual([]);
     // The browser's own line for each chip's 404; nothing else.

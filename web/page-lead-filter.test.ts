@@ -2,6 +2,7 @@
  * The 主办 filter governs the whole panel (stop 40's walkthrough as a bureau that co-handles most of
  * its scope): with 本单位主办 picked, the counts above the list and the 逾期 tab and its badge are of the
  * cases the bureau leads — not 全部 68 over a list of 24, nor 逾期 67 for its own 23 late cases.
+ * A count clicked lists what it counts, whatever status, priority or 仅逾期 was picked before.
  * Debian's /usr/bin/chromium through playwright-core, as web/page.test.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
-import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { addUsers, openTestDatabase, PASSWORD, polygon, square, writeBatch } from '../server/testing/fixtures.js';
 import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
 
 const code = (n: number) => `370102-202610-000${n}`;
@@ -95,6 +96,25 @@ describe.skipIf(!haveBrowser)('the 主办 filter, counts and 逾期 included', (
     expect(await page.textContent('#counts')).toContain('全部 3');
     expect(await page.textContent('#overdue-badge')).toBe('3');
     await page.unroute(own);
+  });
+
+  it('a count clicked lists what it counts: 逾期 3 lists all three late ones, whatever status was picked before', async () => {
+    await page.selectOption('#f-lead', '');
+    const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: 'nr', password: PASSWORD } });
+    const accepted = await app.inject({ method: 'POST', url: `/api/polygons/${code(1)}/accept`, headers: { authorization: `Bearer ${session.json().token}` } });
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('#inbox-list li').length === 3, null, { timeout: 60_000 });
+    await page.selectOption('#f-status', 'accepted');
+    await page.waitForFunction(() => document.querySelectorAll('#inbox-list li').length === 1);
+    await page.click('#counts button[data-overdue]');
+    expect(await page.textContent('#counts button[data-overdue]')).toBe('逾期 3');
+    await page.waitForFunction(() => document.querySelectorAll('#inbox-list li').length === 3);
+    // And a status's count after 仅逾期 and a priority: its list, all of it.
+    await page.selectOption('#f-priority', { index: 1 });
+    await page.click('#counts button[data-status="issued"]');
+    await page.waitForFunction(() => document.querySelectorAll('#inbox-list li').length === 2);
+    expect(await page.textContent('#counts button[data-status="issued"]')).toContain('2');
   });
 
   it('no console errors', () => {

@@ -2,13 +2,15 @@
  * A click on the map's polygons (Debian's /usr/bin/chromium through playwright-core, as
  * web/page.test.ts). At the month's zoom a small polygon is drawn twice, its fill and the dot at its
  * centroid: a click where both lie opens its card once (one request, one fit), not once per layer, and
- * the pointer shows over either.
+ * the pointer shows over either. A clue reported as a point, which has no outline, is drawn as a marker
+ * where its card opens (z15), and a click on it opens it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
 import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
@@ -118,6 +120,46 @@ describe.skipIf(!haveBrowser)('a click on the map', () => {
     expect(cardAsked).toHaveLength(1);
     expect(await page.evaluate(() => (window as unknown as Win).moveEnds)).toBe(1);
     expect(await page.evaluate(() => location.search)).toBe(`?epoch=2026-10&case=${NEAR}`);
+  });
+
+  it('a clue reported as a point is drawn on the map where its card opens (z15), not only as a dot below z13', async () => {
+    // Filed by the bureau itself, at a place between the two polygons (nothing else drawn there).
+    const filed = await page.evaluate(async () => {
+      const r = await fetch('/api/clues', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ source: 'patrol', district_code: '370102', geometry: { type: 'Point', coordinates: [117.15, 36.75] }, description: '巡查发现新建彩钢棚', reported_on: '2026-10-30' }),
+      });
+      return { status: r.status, body: await r.json() };
+    });
+    expect(filed.status).toBe(201);
+    const clue = filed.body.code as string;
+    await page.goto(`${base}/?epoch=2026-10&case=${clue}`);
+    await page.waitForFunction((code) => document.querySelector('#card-code')?.textContent === code && document.querySelector('#card-body .facts') !== null, clue, { timeout: 60_000 });
+    await page.waitForFunction(() => {
+      const map = (window as unknown as Win).tuban.map;
+      return (window as unknown as Win).tuban.mapReady && !map!.isMoving() && map!.loaded() && map!.getZoom() >= 13;
+    }, null, { timeout: 60_000 });
+    await page.waitForTimeout(500);
+    // It has no outline, so no area: not a site of 0 m².
+    expect(await page.textContent('#card-area')).toBe('点位线索，未画范围');
+    // The open clue's marker, haloed in the selection's cyan (#22d3ee) at the point's place on the map.
+    const at = await page.evaluate(() => (window as unknown as Win).tuban.map!.project([117.15, 36.75]));
+    const { data, info } = await sharp(await page.locator('#map').screenshot()).raw().toBuffer({ resolveWithObject: true });
+    let cyan = 0;
+    for (let y = Math.max(0, Math.round(at.y) - 15); y < Math.min(info.height, Math.round(at.y) + 15); y++) {
+      for (let x = Math.max(0, Math.round(at.x) - 15); x < Math.min(info.width, Math.round(at.x) + 15); x++) {
+        const i = (y * info.width + x) * info.channels;
+        if (Math.abs(data[i] - 0x22) < 40 && Math.abs(data[i + 1] - 0xd3) < 40 && Math.abs(data[i + 2] - 0xee) < 40) cyan++;
+      }
+    }
+    expect(cyan).toBeGreaterThan(20);
+    // And a click on it opens its card (from the list, after going back).
+    await page.click('#card-back');
+    expect(await page.textContent(`#inbox-list button.item[data-code="${clue}"] .meta`)).toContain('巡查发现 · 点位');
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    await page.waitForFunction((code) => new URLSearchParams(location.search).get('case') === code, clue, { timeout: 30_000 });
   });
 
   it('no console errors', () => {

@@ -529,6 +529,12 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     expect(await page.textContent('#toast')).toContain('备注已提交');
     const notes = await demo.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE code = $1 AND action = 'note'`, [judged]);
     expect(notes.rows[0].n).toBe(1);
+    // So is a file uploaded meanwhile: stored, and said so (not 未能加载最新数据, which invites a second upload).
+    await page.setInputFiles('#evidence-file', [{ name: '整改通知书.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n') }]);
+    await page.click('#evidence-submit');
+    await expect.poll(() => page.textContent('#toast')).toContain('已上传 1 个文件');
+    expect(await page.textContent('#toast')).toContain('请重新加载页面');
+    expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged])).rows[0].n).toBe(4);
     await page.unroute('**/api/inbox/counts*');
     for (const e of consoleErrors.splice(before)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
 
@@ -1128,6 +1134,18 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'page-print-sheet.png'), fullPage: true });
     const pdf = await page.pdf({ path: join(ARTIFACTS, 'field-sheet.pdf'), format: 'A4' });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+
+    // Drawing started far down the page (the clue form scrolled to its end) brings the map and its bar into sight.
+    await page.emulateMedia({ media: 'screen' });
+    await page.click('#card-back');
+    await page.click('#tab-clue');
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    expect(await page.evaluate(() => document.getElementById('map')!.getBoundingClientRect().top)).toBeLessThan(-40);
+    await page.tap('#clue-point');
+    await page.waitForSelector('#draw-bar:not([hidden])');
+    const inSight = () => page.evaluate(() => ['map', 'draw-bar'].map((id) => document.getElementById(id)!.getBoundingClientRect()).every((r) => r.top >= 0 && r.bottom <= window.innerHeight));
+    await expect.poll(inSight).toBe(true);
+    await page.tap('#draw-cancel');
     await page.context().close();
   });
 
@@ -1203,6 +1221,34 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     await expect.poll(() => consoleErrors.length).toBe(before + 1);
     expect(consoleErrors.splice(before)).toEqual([expect.stringContaining('409')]);
     for (const page of tabs) await page.context().close();
+  });
+
+  it('a verdict on a card the lead bureau reassigned meanwhile is refused in words, and the card and the list drop what is no longer the bureau\'s', async () => {
+    const { code } = await acceptedUnjudged('last');
+    const page = await open(bureau);
+    await page.fill('#f-code', code);
+    await page.press('#f-code', 'Enter');
+    await page.waitForSelector('#verdict-form');
+    const other = Object.keys(DEFAULT_RULES.bureaus ?? {}).find((b) => b !== bureau.bureau && b !== 'township') ?? (bureau.bureau === 'water' ? 'forestry' : 'water');
+    const session = await app.inject({ method: 'POST', url: '/api/session', payload: { name: lead.name, password: lead.password } });
+    const r = await app.inject({ method: 'POST', url: `/api/polygons/${code}/reassign`, headers: { authorization: `Bearer ${session.json().token}` }, payload: { lead_bureau: other, reason: '涉及其他单位职责' } });
+    expect(r.statusCode, r.body).toBe(200);
+    await page.check('input[name=verdict][value=illegal]');
+    await page.selectOption('#violation-type', 'illegal_occupation');
+    const before = consoleErrors.length;
+    await page.click('#verdict-submit');
+    await expect.poll(() => page.textContent('#toast')).toContain('可能已改派给其他单位），您的提交未保存');
+    // The card is drawn again as the case now is: no verdict form (a co-handler's card, or none at all).
+    await expect.poll(() => page.locator('#verdict-form').count()).toBe(0);
+    await page.click('#card-back');
+    // Gone from the list, or listed as co-handled (协办) only: it is no longer the bureau's to judge.
+    await expect.poll(() => page.$$eval(`#inbox-list button.item[data-code="${code}"]`, (bs) => bs.every((b) => b.querySelector('.badge.co') !== null))).toBe(true);
+    expect((await demo.db.query<{ verdict: string | null }>('SELECT verdict FROM cases WHERE code = $1', [code])).rows[0].verdict).toBeNull();
+    for (const e of consoleErrors.splice(before)) expect(e).toMatch(/40[34]/);
+    // Back to the bureau (issued again, unjudged), for the tests below.
+    const back = await app.inject({ method: 'POST', url: `/api/polygons/${code}/reassign`, headers: { authorization: `Bearer ${session.json().token}` }, payload: { lead_bureau: bureau.bureau, reason: '改回' } });
+    expect(back.statusCode, back.body).toBe(200);
+    await page.context().close();
   });
 
   it('a session that expires while a verdict is typed: signing in again gives the same user the card with what was typed, and no one else', async () => {

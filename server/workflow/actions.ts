@@ -205,7 +205,7 @@ async function siteAreaM2(tx: Queryable, code: string): Promise<number | null> {
 
 /** The case facts a rectification records, checked against the calendar, the case and the site (the body's schema checks their form). */
 async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, body: z.infer<typeof Rectification>, rect: Record<string, unknown>): Promise<void> {
-  if (body.case_filed_on !== undefined) {
+  if (body.case_filed_on != null) {
     if (body.case_filed_on > ctx.today()) throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is after today (${ctx.today()}): record the filing once it is done`);
     // Filed on this site: not before the polygon was issued, or the local patrol found it (a patrol's
     // find may be filed before the imagery's polygon arrives). Earlier is a mistyped year.
@@ -216,11 +216,11 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
     }
   }
   // 立案 → 调查 → 处罚决定: a decision before the filing is a slip in one of the two days.
-  if ((body.case_filed_on !== undefined || body.penalty_decided_on !== undefined) && typeof rect.case_filed_on === 'string' && typeof rect.penalty_decided_on === 'string' && rect.penalty_decided_on < rect.case_filed_on) {
+  if ((body.case_filed_on != null || body.penalty_decided_on != null) && typeof rect.case_filed_on === 'string' && typeof rect.penalty_decided_on === 'string' && rect.penalty_decided_on < rect.case_filed_on) {
     throw new ApiError('VALIDATION', `penalty_decided_on ${rect.penalty_decided_on} is before case_filed_on ${rect.case_filed_on}: a penalty is decided on a filed case`);
   }
   // 其中耕地 is a part of the approved area: checked against the area recorded with it (this body's or an earlier one's).
-  if (body.retroactive_farmland_m2 !== undefined || body.retroactive_area_m2 !== undefined) {
+  if (body.retroactive_farmland_m2 != null || body.retroactive_area_m2 != null) {
     const farmland = rect.retroactive_farmland_m2, approved = rect.retroactive_area_m2;
     if (typeof farmland === 'number' && typeof approved === 'number' && farmland > approved) {
       throw new ApiError('VALIDATION', `retroactive_farmland_m2 ${farmland} m² is more than retroactive_area_m2 ${approved} m²: the cultivated land (其中耕地) is part of the approved area`, { field: 'retroactive_farmland_m2' });
@@ -231,7 +231,7 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
   const siteM2 = async () => (measured === undefined ? (measured = await siteAreaM2(tx, c.code)) : measured);
   for (const key of ['restored_area_m2', 'retroactive_area_m2', 'retroactive_farmland_m2'] as const) {
     const m2 = body[key];
-    if (m2 === undefined) continue;
+    if (m2 == null) continue;
     const site = await siteM2();
     if (site !== null && m2 > site * RESTORED_AREA_MAX_SHARE) {
       throw new ApiError(
@@ -245,7 +245,7 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
   // so together they have the bound each has alone. Checked against the figures as recorded (this
   // body's or an earlier one's), when either is given or the method becomes 拆补组合.
   const restored = rect.restored_area_m2, approved = rect.retroactive_area_m2;
-  const touched = body.restored_area_m2 !== undefined || body.retroactive_area_m2 !== undefined || c.rectification?.method !== 'combined';
+  const touched = body.restored_area_m2 != null || body.retroactive_area_m2 != null || c.rectification?.method !== 'combined';
   if (body.method === 'combined' && touched && typeof restored === 'number' && typeof approved === 'number') {
     const site = await siteM2();
     const sum = restored + approved;
@@ -264,6 +264,9 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
     if (c.verdict !== 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is judged ${c.verdict ?? 'not yet'}; only illegal findings are rectified`);
     const { violation_nature, ...report } = body;
     const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...report, updated_on: ctx.today() };
+    // A field sent as null is cleared (the page sends it when the user empties a figure it showed): left
+    // out, it is kept, and the report said 已提交 with the mistaken fine or area still on the case.
+    for (const [key, value] of Object.entries(rect)) if (value === null) delete rect[key];
     // Progress reported after a refused closure (销号退回) is the bureau's answer to it.
     delete rect.sent_back;
     // A case filed after all (立案) no longer carries the reason it was not; one not filed after all
@@ -282,7 +285,8 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
     // 违法性质 is found while the case is handled (立案调查): kept with the verdict it qualifies, where the
     // verdict would have put it (a split polygon's case's own value stands over its parcels').
     if (violation_nature === undefined) return { set: { status: 'rectifying', rectification: rect }, detail: body };
-    return { set: { status: 'rectifying', rectification: rect, verdict_details: { ...(c.verdict_details ?? {}), violation_nature } }, detail: body };
+    const { violation_nature: _was, ...details } = c.verdict_details ?? {};
+    return { set: { status: 'rectifying', rectification: rect, verdict_details: violation_nature === null ? details : { ...details, violation_nature } }, detail: body };
   });
 }
 
