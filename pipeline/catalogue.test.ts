@@ -254,6 +254,60 @@ describe('catalogueTiles', () => {
     expect(rejected[0].error.message).toMatch(/3-band RGB image/);
   });
 
+  it('refuses an L1C and an L2A product of one granule in one folder rather than mix their bands in one tile', async () => {
+    // Both name files T31UDQ_20170829T105019_…: one group, the unsuffixed L1C file beat the L2A copy, so
+    // blue…nir came from L1C (top of atmosphere) and swir1/swir2 from L2A (surface reflectance), scored
+    // with no word.
+    const d = join(root, 'l1c-and-l2a');
+    mkdirSync(d);
+    const coarse: Grid = { ...grid, width: 10, height: 5, transform: [500000, 20, 0, 4000000, 0, -20] };
+    for (const b of ['B02', 'B03', 'B04', 'B08']) await writeGeoTiffArrays(join(d, `T31UDQ_20170829T105019_${b}.tif`), { grid, dtype: 'uint16', bands: [band(1)] });
+    for (const b of ['B02_10m', 'B03_10m', 'B04_10m', 'B08_10m', 'B11_20m', 'B12_20m']) {
+      const g = b.endsWith('_10m') ? grid : coarse;
+      await writeGeoTiffArrays(join(d, `T31UDQ_20170829T105019_${b}.tif`), { grid: g, dtype: 'uint16', bands: [new Uint16Array(g.width * g.height).fill(500)] });
+    }
+    const { tiles, rejected } = await catalogueTiles([d]);
+    expect(tiles).toEqual([]);
+    expect(rejected.map((r) => r.error.code)).toEqual(['TILE.BAND_MISMATCH']);
+    expect(rejected[0].error.message).toContain('mix the band files of two products of one granule');
+    expect(rejected[0].error.message).toContain('T31UDQ_20170829T105019_B02.tif');
+    expect(rejected[0].error.message).toContain('T31UDQ_20170829T105019_B02_10m.tif');
+    expect(rejected[0].footprint).toBeDefined();
+  });
+
+  it('reads an L2A product converted with its R10m/R20m folders as one tile', async () => {
+    // Grouped by folder, R10m was a 4-band tile (B11/B12 silently left out) and R20m was rejected
+    // with "convert B08 into this folder".
+    const img = join(root, 'l2a-folders', 'GRANULE', 'L2A_T31UDQ', 'IMG_DATA');
+    const coarse: Grid = { ...grid, width: 10, height: 5, transform: [500000, 20, 0, 4000000, 0, -20] };
+    for (const r of ['R10m', 'R20m', 'R60m']) mkdirSync(join(img, r), { recursive: true });
+    for (const b of ['B02', 'B03', 'B04', 'B08']) await writeGeoTiffArrays(join(img, 'R10m', `T31UDQ_20170829T105019_${b}_10m.tif`), { grid, dtype: 'uint16', bands: [band(1)] });
+    for (const b of ['B02', 'B03', 'B04', 'B8A', 'B11', 'B12']) await writeGeoTiffArrays(join(img, 'R20m', `T31UDQ_20170829T105019_${b}_20m.tif`), { grid: coarse, dtype: 'uint16', bands: [new Uint16Array(50).fill(500)] });
+    await writeGeoTiffArrays(join(img, 'R20m', 'T31UDQ_20170829T105019_SCL_20m.tif'), { grid: coarse, dtype: 'uint8', bands: [new Uint8Array(50).fill(4)] });
+    await writeGeoTiffArrays(join(img, 'R60m', 'T31UDQ_20170829T105019_B02_60m.tif'), { grid: coarse, dtype: 'uint16', bands: [new Uint16Array(50).fill(500)] });
+    const { tiles, rejected } = await catalogueTiles([join(root, 'l2a-folders')]);
+    expect(rejected).toEqual([]);
+    expect(tiles).toHaveLength(1);
+    const by = Object.fromEntries(Object.entries(tiles[0].bands).map(([b, s]) => [b, s.file.slice(img.length + 1)]));
+    expect(by).toEqual({
+      blue: 'R10m/T31UDQ_20170829T105019_B02_10m.tif', green: 'R10m/T31UDQ_20170829T105019_B03_10m.tif', red: 'R10m/T31UDQ_20170829T105019_B04_10m.tif',
+      nir: 'R10m/T31UDQ_20170829T105019_B08_10m.tif', swir1: 'R20m/T31UDQ_20170829T105019_B11_20m.tif', swir2: 'R20m/T31UDQ_20170829T105019_B12_20m.tif',
+    });
+  });
+
+  it('reads a file named SCL.tif, TCI.tif… beside band files when it is no product side file (not 1 band; TCI not 3 bands of 8 bits)', async () => {
+    // Skipped by its name alone, a user's own 4-band SCL.tif or TCI.tif was left out with no word.
+    const d = join(root, 'own-scl');
+    mkdirSync(d);
+    for (const b of ['B02', 'B03', 'B04', 'B08']) await writeGeoTiffArrays(join(d, `${b}.tif`), { grid, dtype: 'uint16', bands: [band(1)] });
+    await multi(join(d, 'SCL.tif'), 4, '2024-01-01');
+    await multi(join(d, 'TCI.tif'), 4, '2024-01-01');
+    await writeGeoTiffArrays(join(d, 'AOT.tif'), { grid, dtype: 'uint16', bands: [band(1)] }); // a real side file: left out
+    const { tiles, rejected } = await catalogueTiles([d], { date: '2024-01-01' });
+    expect(rejected).toEqual([]);
+    expect(tiles.map((t) => t.files.map((f) => f.slice(d.length + 1)))).toEqual([['B02.tif', 'B03.tif', 'B04.tif', 'B08.tif'], ['SCL.tif'], ['TCI.tif']]);
+  });
+
   it('says why an L2A R20m folder (B8A, no B08) lacks nir, and what to give', async () => {
     const d = join(root, 'r20m');
     mkdirSync(d);

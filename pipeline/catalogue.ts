@@ -99,6 +99,28 @@ const S2_FILE = /(^|[_\-.])B(\d{2}|8A)(?:_(10|20|60)m)?\.tiff?$/i;
  */
 const S2_PRODUCT_EXTRA = /(^|[_\-.])(TCI|AOT|WVP|SCL)(?:_(10|20|60)m)?\.tiff?$/i;
 const TIFF_FILE = /\.tiff?$/i;
+/** An L2A product's resolution folders (IMG_DATA/R10m, R20m, R60m), converted as they are: one granule's. */
+const RESOLUTION_FOLDER = /^R(10|20|60)m$/i;
+
+/** The folder a Sentinel-2 band file is grouped by: its own, less a trailing R10m/R20m/R60m (split by folder, R10m was a 4-band tile and R20m rejected). */
+function granuleDir(f: string): string {
+  const dir = dirname(f);
+  return RESOLUTION_FOLDER.test(basename(dir)) ? dirname(dir) : dir;
+}
+
+/** Whether a TCI/AOT/WVP/SCL file is the product's: 1 band (TCI: 3 bands of 8 bits). A file that cannot be opened is read, and refused by its error. */
+async function looksLikeSideFile(path: string, kind: string): Promise<boolean> {
+  try {
+    const f = await openGeoTiff(path);
+    try {
+      return kind === 'TCI' ? f.samplesPerPixel === 3 && f.dtype === 'uint8' : f.samplesPerPixel === 1;
+    } finally {
+      await f.close();
+    }
+  } catch {
+    return false;
+  }
+}
 
 async function walk(dir: string, out: string[], rejected: RejectedInput[], seen = new Set<string>()): Promise<void> {
   // A folder reached again through a link (`up -> ..`, a link to a folder already walked) adds
@@ -380,7 +402,8 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
   const groups = new Map<string, Map<BandName, BandSource>>();
   const resolutionOf = new Map<string, number>();
   const multiband: string[] = [];
-  const extras: { file: string; key: string }[] = [];
+  const extras: { file: string; key: string; kind: string }[] = [];
+  const namings = new Map<string, Map<boolean, string>>();
   const narrowNir = new Map<string, string>();
   for (const f of files) {
     const landsat = landsatBand(basename(f));
@@ -394,15 +417,19 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     const m = S2_FILE.exec(basename(f));
     if (!m) {
       const extra = S2_PRODUCT_EXTRA.exec(basename(f));
-      if (extra) extras.push({ file: f, key: join(dirname(f), basename(f).slice(0, extra.index)) });
+      if (extra) extras.push({ file: f, key: join(granuleDir(f), basename(f).slice(0, extra.index)), kind: extra[2].toUpperCase() });
       else multiband.push(f);
       continue;
     }
     const band = S2_BANDS[m[2].toUpperCase()];
-    const key = join(dirname(f), basename(f).slice(0, m.index));
+    const key = join(granuleDir(f), basename(f).slice(0, m.index));
     if (m[2].toUpperCase() === '8A') narrowNir.set(key, f);
     if (!band || !keep(band)) continue; // coastal, red-edge, water-vapour… and bands not asked for
     if (!groups.has(key)) groups.set(key, new Map());
+    // L1C names its bands …_B02.tif, L2A …_B02_10m.tif, with one granule prefix: both in one folder, the
+    // L1C file (no suffix) beat the L2A one and a tile mixed top-of-atmosphere and surface reflectance.
+    if (!namings.has(key)) namings.set(key, new Map());
+    if (!namings.get(key)!.has(m[3] === undefined)) namings.get(key)!.set(m[3] === undefined, f);
     // An L2A product's R10m, R20m and R60m folders converted into one give B02 three times: the finest is read.
     const metres = Number(m[3] ?? 0);
     const had = groups.get(key)!.get(band);
@@ -411,13 +438,28 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     groups.get(key)!.set(band, { file: f, sample: 0 });
   }
   // A TCI.tif (or SCL…) with no band files beside it is what it is: a file to read, and refuse by its bands.
-  for (const { file, key } of extras) if (!groups.has(key)) multiband.push(file);
+  // Beside band files it is left out only when it is what the product's is (1 band; TCI 3 bands of 8 bits):
+  // a user's own 4-band SCL.tif or TCI.tif was left out by its name alone, with no word.
+  for (const { file, key, kind } of extras) {
+    if (groups.has(key) && (await looksLikeSideFile(file, kind))) continue;
+    multiband.push(file);
+  }
 
-  const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile, b8a?: string): Promise<void> => {
+  const perBandTile = async (byBand: Map<BandName, BandSource>, what: string, stac?: StacTile, b8a?: string, naming?: Map<boolean, string>): Promise<void> => {
     const paths = [...new Set([...byBand.values()].map((b) => b.file))].sort();
     const subject = stac?.item ?? paths[0];
     const grids: Grid[] = [];
     try {
+      if (naming?.size === 2) {
+        await withFiles(paths, async () => undefined, grids).catch(() => undefined);
+        const [l1c, l2a] = [basename(naming.get(true)!), basename(naming.get(false)!)];
+        throw new TubanError(
+          'TILE.BAND_MISMATCH',
+          `${what} mix the band files of two products of one granule: ${l1c} (no resolution in its name: L1C, top of atmosphere) and ${l2a} (L2A, surface reflectance); ` +
+            `one tile does not mix them: keep one product's band files here and move the other's to a folder of its own (a prior and a current month read from one product level)`,
+          subject,
+        );
+      }
       const missing = wanted.filter((b) => !byBand.has(b));
       if (missing.length) {
         // The files it has still say where its ground is: without a footprint, a tile missing one band
@@ -458,7 +500,7 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     }
   };
 
-  for (const [key, byBand] of groups) await perBandTile(byBand, `per-band files ${key}*`, undefined, narrowNir.get(key));
+  for (const [key, byBand] of groups) await perBandTile(byBand, `per-band files ${key}*`, undefined, narrowNir.get(key), namings.get(key));
   for (const item of stacTiles) {
     const byBand = new Map<BandName, BandSource>([...item.bands].filter(([b]) => keep(b)).map(([b, v]) => [b, { file: v.file, sample: v.sample }]));
     await perBandTile(byBand, `STAC item ${item.id}: assets`, item);

@@ -49,6 +49,34 @@ describe('planBatch bands (issue 15)', () => {
   });
 });
 
+describe('planBatch swir with a 4-band multiband prior', () => {
+  it('says once per batch, not once per tile, that 6-band tiles over a 4-band prior are read with four bands, and what fits', async () => {
+    // ~100 tiles of a province each got "swir1 and swir2 are missing in a prior tile over it … deliver the
+    // missing band file", which cannot apply to a 4-band stack.
+    const cur = join(root, 'six-over-four');
+    mkdirSync(cur, { recursive: true });
+    for (const [k, stem] of ['T50SNA_20261005', 'T50SNB_20261005', 'T50SNC_20261005'].entries()) {
+      for (const b of ['B02', 'B03', 'B04', 'B08', 'B11', 'B12']) {
+        await writeGeoTiffArrays(join(cur, `${stem}_${b}.tif`), { grid, dtype: 'uint16', bands: [new Uint16Array(16 * 8).fill(500 + 10 * k)], nodata: 0 });
+      }
+    }
+    const pri = join(root, 'four-prior');
+    mkdirSync(pri, { recursive: true });
+    await writeGeoTiffArrays(join(pri, 'stack_20260905.tif'), { grid, dtype: 'uint16', bands: [1, 2, 3, 4].map((b) => new Uint16Array(16 * 8).fill(400 + b)), nodata: 0 });
+    const districts = join(root, 'districts-four.geojson');
+    const ring = [[117, 36.6], [117.01, 36.6], [117.01, 36.61], [117, 36.61], [117, 36.6]];
+    writeFileSync(districts, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { kind: 'district', code: '370102' }, geometry: { type: 'Polygon', coordinates: [ring] } }] }));
+    const plan = await planBatch(BatchArgsSchema.parse({ epoch: '2026-10', tiles: [cur], prior: [pri], zones: [districts] }));
+    expect(plan.rejected).toEqual([]);
+    expect(plan.tiles.map((t) => t.bands)).toEqual([0, 1, 2].map(() => ['blue', 'green', 'red', 'nir']));
+    const swir = plan.warnings.filter((w) => /swir/.test(w));
+    expect(swir).toHaveLength(1);
+    expect(swir[0]).toContain('3 tiles');
+    expect(swir[0]).toContain(join(pri, 'stack_20260905.tif'));
+    expect(swir[0]).not.toContain('deliver the missing band file');
+  });
+});
+
 describe('planBatch dates: a prior is earlier imagery, a tile is not from after its month', () => {
   const dir = join(root, 'dates');
   const districts = join(dir, 'districts.geojson');

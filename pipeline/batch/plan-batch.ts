@@ -80,6 +80,8 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
   const rejected: RejectedInput[] = [...cur.rejected, ...pri.rejected].map(({ footprint: _, ...r }) => r);
   const warnings = [...cur.warnings, ...pri.warnings];
   const tiles: TilePlan[] = [];
+  // Tiles read without swir because their priors are multiband files lacking it: one warning for all.
+  const [stackTiles, stackPriors, stackDropped]: [string[], string[], BandName[]] = [[], [], []];
   for (const tile of cur.tiles) {
     const reject = (err: TubanError) => {
       rejected.push({ subject: tile.files[0], error: err.toJSON() });
@@ -126,7 +128,14 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
     // A band one epoch has and the other lacks (B11 not delivered this month) is left out: the tile
     // is then no longer scored by the 6-band model, which went unsaid with exit 0.
     const dropped = OPTIONAL_BANDS.filter((b) => allowed(b) && !bands.includes(b) && (has(tile, b) || priors.some((p) => has(p, b))));
-    if (dropped.length > 0) {
+    // Under a multiband prior lacking them (a 4-band stack), no band file can be delivered: said once
+    // per batch below (per tile, ~100 warnings in a province, each saying "deliver the missing band file").
+    const stackLacks = (p: TileInfo) => new Set(Object.values(p.bands).map((s) => s.file)).size === 1 && dropped.some((b) => !has(p, b));
+    if (dropped.length > 0 && dropped.every((b) => has(tile, b)) && priors.filter((p) => dropped.some((b) => !has(p, b))).every(stackLacks)) {
+      for (const p of priors.filter(stackLacks)) if (!stackPriors.includes(p.files[0])) stackPriors.push(p.files[0]);
+      for (const b of dropped) if (!stackDropped.includes(b)) stackDropped.push(b);
+      stackTiles.push(tile.files[0]);
+    } else if (dropped.length > 0) {
       const where = dropped.map((b) => (has(tile, b) ? `${b} is missing in a prior tile over it (this tile has it)` : `${b} is missing in this tile (its prior tiles have it)`));
       warnings.push(
         `${tile.files[0]}: ${where.join('; ')}: read without ${dropped.join(' and ')}, the tile is not scored by the 6-band model, which needs swir1 and swir2 in both epochs; ` +
@@ -134,6 +143,17 @@ export async function planBatch(args: BatchArgs, loadZones?: ZoneLoader): Promis
       );
     }
     tiles.push({ tile, priorIds: idsOf(priors), bands });
+  }
+  if (stackTiles.length > 0) {
+    const list = (xs: string[]) => (xs.length <= 3 ? xs.join(', ') : `${xs.slice(0, 3).join(', ')} and ${xs.length - 3} more`);
+    const lacking = OPTIONAL_BANDS.filter((b) => stackDropped.includes(b));
+    warnings.push(
+      `${stackTiles.length} tile${stackTiles.length === 1 ? '' : 's'} (${list(stackTiles)}) have ${lacking.join(' and ')} but their prior ` +
+        `${stackPriors.length === 1 ? 'file' : 'files'} (${list(stackPriors)}) ${stackPriors.length === 1 ? 'is a multiband file' : 'are multiband files'} without them: ` +
+        `read with the bands both epochs have, these tiles are not scored by the 6-band model, which needs swir1 and swir2 in both epochs. ` +
+        `To use it, give a prior with ${[...REQUIRED_BANDS, ...OPTIONAL_BANDS].join(', ')} (a 6-band stack, its bands in that order or described, or Sentinel-2 band files); ` +
+        `else pass --bands ${REQUIRED_BANDS.join(',')} to read four bands without this warning`,
+    );
   }
   tiles.sort((a, b) => (a.tile.id < b.tile.id ? -1 : 1));
   const batchId = batchIdFor(

@@ -549,3 +549,46 @@ describe('writeRejectedPriorGround', () => {
     expect(await rows('b-tile-prior')).toEqual([]);
   });
 });
+
+describe('loadRejectedGround', () => {
+  const box = (w: number, e: number): Polygon => ({ type: 'Polygon', coordinates: [[[w, 36], [e, 36], [e, 36.05], [w, 36.05], [w, 36]]] });
+  const put = async (batch: string, key: string, reason: string | null, g: Polygon) =>
+    db.query(`INSERT INTO not_observed (batch_id, tile_id, area_m2, geom, reason, file) VALUES ($1, $2, $3, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($4), 4326)), $5, $6)`, [batch, key, areaM2(g), JSON.stringify(g), reason, key]);
+  const used = async (batch: string, id: string, g: Polygon) =>
+    db.query(`INSERT INTO tiles (batch_id, tile_id, role, info, status) VALUES ($1, $2, 'current', $3::jsonb, 'done')`, [batch, id, JSON.stringify({ tile: { footprint: g } })]);
+
+  it("counts a rejected prior's ground over the strip where a rejected current tile overlaps a used one as over the used tile", async () => {
+    // Used U: 120.0–120.1; rejected current R: 120.05–120.15 (its 120.1–120.15 half counted); the rejected
+    // prior's ground the 120.05–120.1 strip, under U. Subtracting all of R's footprint, it was 0.
+    await upsertBatch(db, { id: 'b-rej-ground', epoch: '2026-10', params: {} });
+    await used('b-rej-ground', 'u1', box(120, 120.1));
+    await put('b-rej-ground', 'r1', 'TILE.DATE_MISMATCH', box(120.05, 120.15));
+    await put('b-rej-ground', 'prior:/prior/p.tif', 'TILE.UNREADABLE', box(120.05, 120.1));
+    const ground = await loadRejectedGround(db, 'b-rej-ground');
+    expect(ground.footprintsM2 / areaM2(box(120.1, 120.15))).toBeCloseTo(1, 3);
+    expect(ground.priorOverUsedM2 / areaM2(box(120.05, 120.1))).toBeCloseTo(1, 3);
+  });
+
+  it('without a used tile subtracts the whole rejected footprint; without rejected current tiles keeps the whole prior ground', async () => {
+    await upsertBatch(db, { id: 'b-rej-nouse', epoch: '2026-10', params: {} });
+    await put('b-rej-nouse', 'r1', 'TILE.DATE_MISMATCH', box(120.05, 120.15));
+    await put('b-rej-nouse', 'prior:/prior/p.tif', 'TILE.UNREADABLE', box(120.0, 120.1));
+    const a = await loadRejectedGround(db, 'b-rej-nouse');
+    expect(a.footprintsM2 / areaM2(box(120.05, 120.15))).toBeCloseTo(1, 3);
+    expect(a.priorOverUsedM2 / areaM2(box(120.0, 120.05))).toBeCloseTo(1, 3);
+    await upsertBatch(db, { id: 'b-rej-nocur', epoch: '2026-10', params: {} });
+    await used('b-rej-nocur', 'u1', box(120, 120.1));
+    await put('b-rej-nocur', 'prior:/prior/p.tif', 'TILE.UNREADABLE', box(120.05, 120.1));
+    const b = await loadRejectedGround(db, 'b-rej-nocur');
+    expect(b.footprintsM2).toBe(0);
+    expect(b.priorOverUsedM2 / areaM2(box(120.05, 120.1))).toBeCloseTo(1, 3);
+    // R wholly under U: nothing of R counted, the prior's ground all over U.
+    await upsertBatch(db, { id: 'b-rej-under', epoch: '2026-10', params: {} });
+    await used('b-rej-under', 'u1', box(120, 120.1));
+    await put('b-rej-under', 'r1', 'TILE.DATE_MISMATCH', box(120.02, 120.08));
+    await put('b-rej-under', 'prior:/prior/p.tif', 'TILE.UNREADABLE', box(120.05, 120.1));
+    const c = await loadRejectedGround(db, 'b-rej-under');
+    expect(c.footprintsM2).toBeCloseTo(0, 0);
+    expect(c.priorOverUsedM2 / areaM2(box(120.05, 120.1))).toBeCloseTo(1, 3);
+  });
+});

@@ -353,8 +353,8 @@ async function insertPriorGround(
  * Ground of rejected inputs, m², counted once. `footprintsM2`: the rejected current tiles' footprints
  * where no used tile lies (it adds to the not-observed area: a used tile's ground is in its own
  * observed or not-observed area already, as where Sentinel-2 granules overlap, and two rejected files
- * over one ground are one ground). `priorOverUsedM2`: rejected prior tiles' ground outside those
- * footprints, so over the tiles used, where it is nodata of theirs and in their not-observed area
+ * over one ground are one ground). `priorOverUsedM2`: rejected prior tiles' ground outside the
+ * footprints so counted, so over the tiles used, where it is nodata of theirs and in their not-observed area
  * already: it only says why.
  */
 export async function loadRejectedGround(db: Queryable, batchId: string): Promise<{ footprintsM2: number; priorOverUsedM2: number }> {
@@ -365,10 +365,13 @@ export async function loadRejectedGround(db: Queryable, batchId: string): Promis
             WHERE t.batch_id = $1 AND t.role = 'current' AND t.status = 'done' AND t.info->'tile'->'footprint' IS NOT NULL
               AND coalesce(t.info->'outcome'->>'status', 'done') = 'done'),
           footprints AS (SELECT ST_Union(geom, $2::float8) AS g FROM rejected WHERE NOT of_prior),
-          prior_ground AS (SELECT ST_Union(geom, $2::float8) AS g FROM rejected WHERE of_prior)
-     SELECT ST_Area((CASE WHEN u.g IS NULL THEN f.g ELSE ST_Difference(f.g, u.g, $2::float8) END)::geography)::float8 AS footprints,
-            ST_Area((CASE WHEN f.g IS NULL THEN p.g ELSE ST_Difference(p.g, f.g, $2::float8) END)::geography)::float8 AS prior
-     FROM footprints f CROSS JOIN prior_ground p CROSS JOIN used u`,
+          prior_ground AS (SELECT ST_Union(geom, $2::float8) AS g FROM rejected WHERE of_prior),
+          -- The footprints counted: where no used tile lies. The prior's ground is measured outside these
+          -- (subtracting all of f, a prior's ground where a rejected tile overlaps a used one was lost).
+          counted AS (SELECT CASE WHEN u.g IS NULL OR f.g IS NULL THEN f.g ELSE ST_Difference(f.g, u.g, $2::float8) END AS g FROM footprints f CROSS JOIN used u)
+     SELECT ST_Area(c.g::geography)::float8 AS footprints,
+            ST_Area((CASE WHEN c.g IS NULL OR ST_IsEmpty(c.g) THEN p.g ELSE ST_Difference(p.g, c.g, $2::float8) END)::geography)::float8 AS prior
+     FROM counted c CROSS JOIN prior_ground p`,
     [batchId, OVERLAY_GRID],
   );
   const row = r.rows.at(0);
