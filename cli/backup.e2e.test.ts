@@ -130,6 +130,30 @@ describe('tuban backup and tuban restore', () => {
     expect(existsSync(join(dir, 'data3'))).toBe(false);
   }, 300_000);
 
+  it('refuses a backup cut short or damaged (a table file truncated, missing or not NDJSON, manifest.json cut, an evidence file lost) in one line naming the file, creating nothing', async () => {
+    const bk = join(dir, 'bk-cut');
+    expect((await runCli(['backup', '--db', join(dir, 'db'), '--data', dataDir, '--out', bk])).code).toBe(0);
+    const photo = join('evidence', sha256.slice(0, 2), sha256);
+    const damages: [string, (copy: string) => Promise<void>, RegExp][] = [
+      ['truncated', async (c) => { const f = join(c, 'tables', 'polygons.ndjson.gz'); const b = await readFile(f); await writeFile(f, b.subarray(0, b.length >> 1)); }, /tables\/polygons\.ndjson\.gz: .*the backup is damaged or cut short/],
+      ['missing', (c) => rm(join(c, 'tables', 'users.ndjson.gz')), /tables\/users\.ndjson\.gz is missing: the backup is damaged or cut short/],
+      ['not-json', async (c) => { const { gzipSync } = await import('node:zlib'); await writeFile(join(c, 'tables', 'users.ndjson.gz'), gzipSync('{"id": 1, "name": "chi\n')); }, /tables\/users\.ndjson\.gz: line 1 is not a JSON object: the backup is damaged/],
+      ['manifest', async (c) => { const f = join(c, 'manifest.json'); const t = await readFile(f, 'utf8'); await writeFile(f, t.slice(0, 300)); }, /manifest\.json is not valid JSON .*: the backup is damaged or cut short/],
+      ['evidence', (c) => rm(join(c, photo)), new RegExp(`${photo.replace(/\//g, '\\/')} is missing.*: the backup is damaged or cut short`)],
+    ];
+    for (const [name, damage, message] of damages) {
+      const copy = join(dir, `bk-cut-${name}`);
+      await cp(bk, copy, { recursive: true });
+      await damage(copy);
+      const target = join(dir, `db-cut-${name}`);
+      const r = await runCli(['restore', '--from', copy, '--db', target, '--data', join(dir, `data-cut-${name}`)]);
+      expect([name, r.code]).toEqual([name, 1]);
+      expect(r.stderr, name).toMatch(/^tuban: BACKUP\.INVALID: [^\n]*\n$/);
+      expect(r.stderr, name).toMatch(message);
+      expect([name, existsSync(target), existsSync(join(dir, `data-cut-${name}`))]).toEqual([name, false, false]);
+    }
+  }, 300_000);
+
   it("refuses a --data that holds none of the evidence the database names (the default .tuban/data beside tuban serve's own: exit 0, a backup without a photo); one that lacks some writes the backup and exits 1, naming them", async () => {
     // The worked month's database with a second evidence row whose file is lost from --data.
     const lostDb = join(dir, 'db-lost');
