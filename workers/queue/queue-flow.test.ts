@@ -148,6 +148,29 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
     }
   });
 
+  it('runs afresh a batch the queue finished but the database does not hold as finalised (restored from an earlier backup), and only then', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    const ws = workers(1, ref);
+    const finalised = async () => (await rows(`select 1 from finalised where batch_id = $1`, [batchId])).length > 0;
+    try {
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b'], ...ref, finalised });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+      // Enqueued again while the database holds it finalised: nothing runs again.
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b'], ...ref, finalised });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+      expect(await rows(`select runs from finalised where batch_id = $1`, [batchId])).toEqual([{ runs: 1 }]);
+      // The database restored from a backup taken before the batch finished; Redis kept its completed jobs.
+      await pool.query(`delete from finalised where batch_id = $1`, [batchId]);
+      await pool.query(`delete from tile_results where batch_id = $1`, [batchId]);
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b'], ...ref, finalised });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+      expect(await rows(`select tiles, runs from finalised where batch_id = $1`, [batchId])).toEqual([{ tiles: 2, runs: 1 }]);
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
   it('says the batch vanished, and how to run it again, when the queue loses it while it is followed', async () => {
     const ref = target();
     const batchId = uniqueName('b');
