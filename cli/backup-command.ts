@@ -9,6 +9,7 @@ import { copyFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promise
 import { dirname, join, resolve } from 'node:path';
 import { config } from '../pipeline/config.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
+import { atPath } from '../pipeline/place-error.js';
 import { BACKUP_FORMAT, backupLines, dumpDatabase, restoreDatabase, verifyBackup, type BackupManifest } from '../pipeline/store/backup.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { TubanError } from '../schemas/errors.js';
@@ -80,7 +81,7 @@ export async function backupCommand(flags: Flags): Promise<number> {
     return 1;
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
-    throw err;
+    throw atPath(err, out, '; nothing was written (the partial backup is removed)');
   } finally {
     await db.close();
   }

@@ -6,6 +6,7 @@
  * restores into PostgreSQL where the test servers run (a city moving off the embedded default).
  * Needs `npm run build` first (npm test does it).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -151,6 +152,26 @@ describe('tuban backup and tuban restore', () => {
       expect(r.stderr, name).toMatch(/^tuban: BACKUP\.INVALID: [^\n]*\n$/);
       expect(r.stderr, name).toMatch(message);
       expect([name, existsSync(target), existsSync(join(dir, `data-cut-${name}`))]).toEqual([name, false, false]);
+    }
+  }, 300_000);
+
+  it('a backup onto a full disk (a small tmpfs, where the test may mount one) names the folder in one line and leaves nothing', async (ctx) => {
+    const small = join(dir, 'small');
+    await mkdir(small);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', small], { stdio: 'pipe' });
+    } catch (err) {
+      ctx.skip(`cannot mount a tmpfs here: ${(err as Error).message.split('\n')[0]}`);
+      return;
+    }
+    try {
+      const bk = join(small, 'bk');
+      const r = await runCli(['backup', '--db', join(dir, 'db'), '--data', dataDir, '--out', bk]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^tuban: ${bk.replace(/[/.-]/g, '\\$&')}: ENOSPC: no space left on device, write; nothing was written \\(the partial backup is removed\\)\n$`));
+      expect(await readdir(small)).toEqual([]);
+    } finally {
+      execFileSync('umount', ['-l', small], { stdio: 'pipe' });
     }
   }, 300_000);
 

@@ -6,6 +6,7 @@
  * lon/lat degrees (CGCS2000/WGS84). Written as CSV (UTF-8 with BOM, RFC 4180) here and as XLSX by ledger-xlsx.ts.
  */
 import { rename, unlink, writeFile } from 'node:fs/promises';
+import { atPath } from '../place-error.js';
 import type { MultiPolygon, Point, Polygon } from 'geojson';
 import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
@@ -259,7 +260,7 @@ export async function atomicWrite(path: string, data: string | Buffer | Uint8Arr
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw err;
+    throw atPath(err, path, `; ${path} was not replaced`);
   }
 }
 
