@@ -22,7 +22,7 @@ import {
   type TemplateEntry,
   type TemplateLog,
 } from './database-template.js';
-import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from './directory-lock.js';
+import { acquireDirectoryLock, ServerShares, type DirectoryLock, type LockOptions } from './directory-lock.js';
 import { migrate } from './migrations.js';
 import { makeDirectory } from '../make-directory.js';
 import { openPgliteThread } from './pglite-thread.js';
@@ -191,7 +191,11 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
     }
   }
   // Before anything touches the directory, initdb of a fresh one (or the template copy) included.
-  const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await acquireDirectoryLock(target, lockOrOptions);
+  const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await lockOrServer(target, lockOrOptions, opts);
+  if (lock && 'kind' in lock) {
+    log('info', `${target} is open in a running tuban serve; using its database through ${socketPathFor(target)}`);
+    return lock;
+  }
   if (opts.thread) {
     // PGlite starts and answers on its own thread; this one keeps the lock (released by close).
     const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
@@ -205,6 +209,28 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
     throw err;
   }
   return pgliteDatabase(lite, lock);
+}
+
+/**
+ * The directory's lock; or, for a command that may go through a server, the server's database once
+ * a server that held the lock while it started shares it on its socket (--wait-db waited for a lock
+ * a server never gives back, and failed DB.LOCKED though the server was up seconds later).
+ */
+export async function lockOrServer(target: string, lockOptions: LockOptions, opts: Pick<OpenOptions, 'viaServer' | 'schema'> = {}): Promise<DirectoryLock | Database> {
+  if (opts.viaServer === false || opts.schema) return acquireDirectoryLock(target, lockOptions);
+  const socket = socketPathFor(target);
+  let options: LockOptions = { ...lockOptions, serverShares: () => existsSync(socket) };
+  for (;;) {
+    try {
+      return await acquireDirectoryLock(target, options);
+    } catch (err) {
+      if (!(err instanceof ServerShares)) throw err;
+      const shared = await connectSharedDatabase(target);
+      if (shared) return shared;
+      // A socket that does not answer (the server stopping): wait out what is left as before.
+      options = { ...lockOptions, waitSeconds: err.remainingMs / 1000 };
+    }
+  }
 }
 
 /** PGlite's module, loaded on first use: a process that opens it on its own thread never loads it itself. */
