@@ -136,7 +136,8 @@ export async function restoreCommand(flags: Flags): Promise<number> {
     let files = 0;
     for (const sha of hashes) {
       const to = evidenceFile(dataDir, sha);
-      if (existsSync(to)) continue;
+      // One already there is kept only if it is the file (a --data whose disk failed holds damaged ones).
+      if (existsSync(to) && createHash('sha256').update(await readFile(to)).digest('hex') === sha) continue;
       // A --data made here is owner only, as tuban serve makes it.
       await makeDirectory(dirname(to), 0o700);
       // Beside, then renamed: a copy cut short (a full disk) never sits under the file's hash.

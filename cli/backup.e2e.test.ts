@@ -131,6 +131,18 @@ describe('tuban backup and tuban restore', () => {
     expect(existsSync(join(dir, 'data3'))).toBe(false);
   }, 300_000);
 
+  it('replaces an evidence file already in --data whose content does not match its hash (restoring after a disk failure)', async () => {
+    const bk = join(dir, 'bk');
+    const data = join(dir, 'data-damaged');
+    const photo = join(data, 'evidence', sha256.slice(0, 2), sha256);
+    await mkdir(join(data, 'evidence', sha256.slice(0, 2)), { recursive: true });
+    await writeFile(photo, 'not the photo');
+    const r = await runCli(['restore', '--from', bk, '--db', join(dir, 'db-damaged-data'), '--data', data]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('1 evidence files into');
+    expect(await readFile(photo)).toEqual(await readFile(join(dataDir, 'evidence', sha256.slice(0, 2), sha256)));
+  }, 300_000);
+
   it('refuses a backup cut short or damaged (a table file truncated, missing or not NDJSON, manifest.json cut, an evidence file lost) in one line naming the file, creating nothing', async () => {
     const bk = join(dir, 'bk-cut');
     expect((await runCli(['backup', '--db', join(dir, 'db'), '--data', dataDir, '--out', bk])).code).toBe(0);
