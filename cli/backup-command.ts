@@ -4,14 +4,13 @@
  * beside its final name and renamed when whole, so a folder that exists is a whole backup.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { config } from '../pipeline/config.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
-import { BACKUP_FORMAT, dumpDatabase, restoreDatabase, type BackupManifest } from '../pipeline/store/backup.js';
+import { atPath } from '../pipeline/place-error.js';
+import { BACKUP_FORMAT, backupLines, dumpDatabase, restoreDatabase, verifyBackup, type BackupManifest } from '../pipeline/store/backup.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
 import { TubanError } from '../schemas/errors.js';
 import { bool, one, UsageError, type Flags } from './args.js';
@@ -82,7 +81,7 @@ export async function backupCommand(flags: Flags): Promise<number> {
     return 1;
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
-    throw err;
+    throw atPath(err, out, '; nothing was written (the partial backup is removed)');
   } finally {
     await db.close();
   }
@@ -93,9 +92,7 @@ const rowCount = (m: BackupManifest) => m.tables.reduce((a, t) => a + t.rows, 0)
 /** The distinct sha256 of the backup's evidence rows. */
 async function evidenceHashes(dir: string): Promise<string[]> {
   const out = new Set<string>();
-  for await (const line of createInterface({ input: createReadStream(join(dir, 'tables', 'evidence.ndjson.gz')).pipe(createGunzip()), crlfDelay: Infinity })) {
-    if (line) out.add((JSON.parse(line) as { sha256: string }).sha256);
-  }
+  for await (const line of backupLines(dir, 'tables/evidence.ndjson.gz')) out.add((JSON.parse(line) as { sha256: string }).sha256);
   return [...out].sort();
 }
 
@@ -105,9 +102,27 @@ export async function restoreCommand(flags: Flags): Promise<number> {
   const from = resolve(fromFlag);
   const manifest = await readManifest(from);
   const dataDir = resolve(one(flags, 'data', config().dataDir)!);
+  // The whole backup is read before any database is opened (and a new one made): a table file cut
+  // short, missing or not NDJSON is refused here, naming it.
+  await verifyBackup(from, manifest);
   // Every evidence file is checked against its hash before anything is restored: a damaged photo is
-  // a damaged backup, like a table whose row count is off.
-  const hashes = (await evidenceHashes(from).catch(() => [])).filter((sha) => existsSync(evidenceFile(from, sha)));
+  // a damaged backup, like a table whose row count is off. One the manifest counts as copied that is
+  // not there is one too (a copy of the backup cut short); those it lists missing, or a --no-evidence
+  // backup's, are not in it by design. (A backup older than the manifest's evidence entry: what is there.)
+  const said = (manifest as { evidence?: { missing?: string[]; notCopied?: number } }).evidence;
+  const named = manifest.tables.some((t) => t.name === 'evidence') ? await evidenceHashes(from) : [];
+  if (said && !said.notCopied) {
+    const notInIt = new Set(said.missing ?? []);
+    const lost = named.filter((sha) => !notInIt.has(sha) && !existsSync(evidenceFile(from, sha)));
+    if (lost.length) {
+      throw new TubanError(
+        'BACKUP.INVALID',
+        `evidence/${lost[0].slice(0, 2)}/${lost[0]} is missing${lost.length > 1 ? ` (and ${lost.length - 1} more evidence files)` : ''}, though manifest.json counts it as copied: the backup is damaged or cut short`,
+        from,
+      );
+    }
+  }
+  const hashes = named.filter((sha) => existsSync(evidenceFile(from, sha)));
   for (const sha of hashes) {
     if (createHash('sha256').update(await readFile(evidenceFile(from, sha))).digest('hex') !== sha) {
       throw new TubanError('BACKUP.INVALID', `evidence/${sha.slice(0, 2)}/${sha}: its content does not match its hash; the backup is damaged`, from);
@@ -121,7 +136,8 @@ export async function restoreCommand(flags: Flags): Promise<number> {
     let files = 0;
     for (const sha of hashes) {
       const to = evidenceFile(dataDir, sha);
-      if (existsSync(to)) continue;
+      // One already there is kept only if it is the file (a --data whose disk failed holds damaged ones).
+      if (existsSync(to) && createHash('sha256').update(await readFile(to)).digest('hex') === sha) continue;
       // A --data made here is owner only, as tuban serve makes it.
       await makeDirectory(dirname(to), 0o700);
       // Beside, then renamed: a copy cut short (a full disk) never sits under the file's hash.
@@ -143,7 +159,13 @@ export async function restoreCommand(flags: Flags): Promise<number> {
 async function readManifest(dir: string): Promise<BackupManifest> {
   const path = join(dir, 'manifest.json');
   if (!(await stat(path).catch(() => null))?.isFile()) throw new UsageError(`--from ${dir}: no manifest.json there; give the folder tuban backup wrote`, 'restore');
-  const m = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
+  let m: BackupManifest;
+  try {
+    m = JSON.parse(await readFile(path, 'utf8')) as BackupManifest;
+  } catch (err) {
+    throw new TubanError('BACKUP.INVALID', `manifest.json is not valid JSON (${(err as Error).message}): the backup is damaged or cut short`, dir);
+  }
+  if (!m || typeof m !== 'object') throw new UsageError(`--from ${dir}: manifest.json is not a Tuban backup's`, 'restore');
   if (m.format !== BACKUP_FORMAT || m.formatVersion !== 1 || !Array.isArray(m.tables)) throw new UsageError(`--from ${dir}: manifest.json is not a Tuban backup's (format ${String(m.format)})`, 'restore');
   return m;
 }

@@ -6,6 +6,7 @@
  * restores into PostgreSQL where the test servers run (a city moving off the embedded default).
  * Needs `npm run build` first (npm test does it).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -128,6 +129,62 @@ describe('tuban backup and tuban restore', () => {
     expect(r.stderr).toMatch(new RegExp(`^tuban: BACKUP.INVALID: .*bk-damaged: evidence/${sha256.slice(0, 2)}/${sha256}: its content does not match its hash; the backup is damaged\n$`));
     expect(existsSync(join(dir, 'db3'))).toBe(false);
     expect(existsSync(join(dir, 'data3'))).toBe(false);
+  }, 300_000);
+
+  it('replaces an evidence file already in --data whose content does not match its hash (restoring after a disk failure)', async () => {
+    const bk = join(dir, 'bk');
+    const data = join(dir, 'data-damaged');
+    const photo = join(data, 'evidence', sha256.slice(0, 2), sha256);
+    await mkdir(join(data, 'evidence', sha256.slice(0, 2)), { recursive: true });
+    await writeFile(photo, 'not the photo');
+    const r = await runCli(['restore', '--from', bk, '--db', join(dir, 'db-damaged-data'), '--data', data]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('1 evidence files into');
+    expect(await readFile(photo)).toEqual(await readFile(join(dataDir, 'evidence', sha256.slice(0, 2), sha256)));
+  }, 300_000);
+
+  it('refuses a backup cut short or damaged (a table file truncated, missing or not NDJSON, manifest.json cut, an evidence file lost) in one line naming the file, creating nothing', async () => {
+    const bk = join(dir, 'bk-cut');
+    expect((await runCli(['backup', '--db', join(dir, 'db'), '--data', dataDir, '--out', bk])).code).toBe(0);
+    const photo = join('evidence', sha256.slice(0, 2), sha256);
+    const damages: [string, (copy: string) => Promise<void>, RegExp][] = [
+      ['truncated', async (c) => { const f = join(c, 'tables', 'polygons.ndjson.gz'); const b = await readFile(f); await writeFile(f, b.subarray(0, b.length >> 1)); }, /tables\/polygons\.ndjson\.gz: .*the backup is damaged or cut short/],
+      ['missing', (c) => rm(join(c, 'tables', 'users.ndjson.gz')), /tables\/users\.ndjson\.gz is missing: the backup is damaged or cut short/],
+      ['not-json', async (c) => { const { gzipSync } = await import('node:zlib'); await writeFile(join(c, 'tables', 'users.ndjson.gz'), gzipSync('{"id": 1, "name": "chi\n')); }, /tables\/users\.ndjson\.gz: line 1 is not a JSON object: the backup is damaged/],
+      ['manifest', async (c) => { const f = join(c, 'manifest.json'); const t = await readFile(f, 'utf8'); await writeFile(f, t.slice(0, 300)); }, /manifest\.json is not valid JSON .*: the backup is damaged or cut short/],
+      ['evidence', (c) => rm(join(c, photo)), new RegExp(`${photo.replace(/\//g, '\\/')} is missing.*: the backup is damaged or cut short`)],
+    ];
+    for (const [name, damage, message] of damages) {
+      const copy = join(dir, `bk-cut-${name}`);
+      await cp(bk, copy, { recursive: true });
+      await damage(copy);
+      const target = join(dir, `db-cut-${name}`);
+      const r = await runCli(['restore', '--from', copy, '--db', target, '--data', join(dir, `data-cut-${name}`)]);
+      expect([name, r.code]).toEqual([name, 1]);
+      expect(r.stderr, name).toMatch(/^tuban: BACKUP\.INVALID: [^\n]*\n$/);
+      expect(r.stderr, name).toMatch(message);
+      expect([name, existsSync(target), existsSync(join(dir, `data-cut-${name}`))]).toEqual([name, false, false]);
+    }
+  }, 300_000);
+
+  it('a backup onto a full disk (a small tmpfs, where the test may mount one) names the folder in one line and leaves nothing', async (ctx) => {
+    const small = join(dir, 'small');
+    await mkdir(small);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', small], { stdio: 'pipe' });
+    } catch (err) {
+      ctx.skip(`cannot mount a tmpfs here: ${(err as Error).message.split('\n')[0]}`);
+      return;
+    }
+    try {
+      const bk = join(small, 'bk');
+      const r = await runCli(['backup', '--db', join(dir, 'db'), '--data', dataDir, '--out', bk]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^tuban: ${bk.replace(/[/.-]/g, '\\$&')}: ENOSPC: no space left on device, write; nothing was written \\(the partial backup is removed\\)\n$`));
+      expect(await readdir(small)).toEqual([]);
+    } finally {
+      execFileSync('umount', ['-l', small], { stdio: 'pipe' });
+    }
   }, 300_000);
 
   it("refuses a --data that holds none of the evidence the database names (the default .tuban/data beside tuban serve's own: exit 0, a backup without a photo); one that lacks some writes the backup and exits 1, naming them", async () => {

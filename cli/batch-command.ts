@@ -16,7 +16,7 @@ import { planForRun, runBatch, type PlannedBatch } from '../pipeline/batch/run-b
 import { createLogger } from '../pipeline/log.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { migrate } from '../pipeline/store/migrations.js';
-import { openDatabase } from '../pipeline/store/open-database.js';
+import { lockOrServer, openDatabase } from '../pipeline/store/open-database.js';
 import { connectSharedDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
 import { tierUpWasmForOneBatch } from '../pipeline/store/wasm-tiering.js';
 import { deferredDatabase } from '../pipeline/store/deferred-database.js';
@@ -26,7 +26,7 @@ import { createProgress } from './progress.js';
 import { parseZoneSpec, parseZonesCrs } from './zone-specs.js';
 import { dbTarget } from './db-target.js';
 import { checkQueueTarget } from './queue-settings.js';
-import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from '../pipeline/store/directory-lock.js';
+import { type DirectoryLock, type LockOptions } from '../pipeline/store/directory-lock.js';
 import type { Database } from '../pipeline/store/queryable.js';
 import { isEmbeddedTarget, lockOptionsFromFlags } from './db-lock.js';
 import { ZONE_FILE_REJECTED } from '../pipeline/zones.js';
@@ -163,14 +163,18 @@ export async function planAndTakeDatabase(
 ): Promise<{ planned: PlannedBatch; lock?: DirectoryLock; viaServer: Database | null; plannedBeforeWait?: PlannedBatch }> {
   const first = await planForRun(args);
   const embedded = isEmbeddedTarget(target);
-  const viaServer = embedded ? await connectSharedDatabase(target) : null;
-  const lock = embedded && !viaServer ? await acquireDirectoryLock(target, lockOptions) : undefined;
-  if (!lock?.waited) return { planned: first, lock, viaServer };
+  const shared = embedded ? await connectSharedDatabase(target) : null;
+  // A server still starting when this began (its lock taken, its socket not yet made): --wait-db
+  // waits for its socket too, and the batch then goes through it (it waited: planned again).
+  const taken = embedded && !shared ? await lockOrServer(target, lockOptions) : undefined;
+  const lock = taken && !('kind' in taken) ? taken : undefined;
+  const viaServer = shared ?? (taken && 'kind' in taken ? taken : null);
+  if (!lock?.waited && !(taken && 'kind' in taken)) return { planned: first, lock, viaServer };
   try {
     return { planned: await planForRun(args), lock, viaServer, plannedBeforeWait: first };
   } catch (e) {
     // Inputs gone during the wait: the same refusal as before one, and the directory left to others.
-    await lock.release();
+    await Promise.all([lock?.release(), viaServer?.close()]);
     throw e;
   }
 }

@@ -10,6 +10,7 @@ import { assertRedisAnswers } from '../workers/queue/redis-answers.js';
 import type { BatchArgs } from '../pipeline/batch/batch-args.js';
 import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../pipeline/batch/run-batch.js';
+import { loadBatch } from '../pipeline/store/repository.js';
 import { UsageError } from './args.js';
 import { need, QUEUE_NEEDS_POSTGRES } from './queue-settings.js';
 
@@ -18,7 +19,10 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
   const redis = need('REDIS_URL');
   await assertRedisAnswers(redis);
   const plan = await planAndStore(opts.db, args, opts.log, opts.planned?.plan);
-  await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan) });
+  // A flow Redis kept as completed while the database lost the batch's finalise (restored from a
+  // backup taken before it finished) runs afresh; it answered 'has not been finalised', with a stack.
+  const finalised = async () => (await loadBatch(opts.db, plan.batchId))?.status === 'done';
+  await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan), finalised });
   opts.log.info({ batchId: plan.batchId }, 'batch enqueued');
   await followBatch(
     redis,

@@ -4,7 +4,7 @@
  * bounds, gpkg_geometry_columns, one feature table per layer with `fid` + typed columns and
  * GeoPackage geometry blobs with XY envelopes. Geometries must be lon/lat EPSG:4326.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import type { MultiPolygon, Point, Polygon } from 'geojson';
 import { polygonBounds, writeGpkgBlob } from './wkb.js';
 import { quoteIdent, sqlJs } from './sqlite.js';
@@ -73,8 +73,14 @@ function sqlValue(v: unknown, t: ColumnType): string | number | null {
 export async function writeGeoPackage(path: string, layers: GpkgLayer[]): Promise<void> {
   const bytes = await encodeGeoPackage(layers);
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (err) {
+    // A failed write (a full disk) leaves no partial file taking the space.
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** The bytes of a GeoPackage holding `layers` (for downloads that never touch the disk). */

@@ -3,7 +3,7 @@
  * (here a name taken by a directory; a full disk takes the same path) leaves the previous run's
  * files as they were and no temporary file behind, and the error names the folder and the cause.
  */
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,22 @@ describe('writeOutputs', () => {
       message: expect.stringContaining(`${join(out, 'ledger.xlsx')} is a directory`),
     });
     expect(await readFile(join(out, 'polygons.geojson'), 'utf8')).toBe(before);
+    expect((await readdir(out)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a full disk (ENOSPC) replaces none and leaves no partly written file taking the space', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'tuban-out-'));
+    dirs.push(out);
+    const rules = await loadRuleTable();
+    await writeOutputs(out, [samplePolygon()], report(), rules, empty);
+    const before = await readFile(join(out, 'ledger.csv'), 'utf8');
+    // The ledger's file, staged beside its name, lands on a device that is full: each write is ENOSPC.
+    await symlink('/dev/full', join(out, `.ledger.csv.tmp.${process.pid}.tmp`));
+    await expect(writeOutputs(out, [samplePolygon({ code: '370102-202610-0008' })], report(), rules, empty)).rejects.toMatchObject({
+      code: 'OUTPUT.WRITE_FAILED',
+      message: expect.stringContaining('ENOSPC'),
+    });
+    expect(await readFile(join(out, 'ledger.csv'), 'utf8')).toBe(before);
     expect((await readdir(out)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../iso-date.js';
-import { LEDGER_COLUMNS, LEDGER_VERIFICATION_COLUMNS, ledgerRows, writeLedgerCsv, type LedgerClue } from './ledger.js';
+import { atomicWrite, LEDGER_COLUMNS, LEDGER_VERIFICATION_COLUMNS, ledgerRows, writeLedgerCsv, type LedgerClue } from './ledger.js';
 import { undetermined, type LedgerDisposition } from './ledger-disposition.js';
 import { columnName, ledgerXlsxBytes, writeLedgerXlsx } from './ledger-xlsx.js';
 import { sampleBureauName, samplePolygon } from '../../fixtures/sample-polygon.js';
@@ -220,5 +220,19 @@ describe('ledger writers', () => {
     expect(ws.getCell('A1').value).toBe('T <&>');
     expect(ws.getRow(3).getCell(LEDGER_COLUMNS.indexOf('发现依据说明') + 1).value).toBe('<b>a & b</b> "q" x；第二行\t制表');
     expect(columnName(1) + columnName(26) + columnName(27) + columnName(52) + columnName(703)).toBe('AZAAAZAAA');
+  });
+});
+
+describe('atomicWrite on a full disk', () => {
+  it('names the file it could not write (tuban ledger printed a bare ENOSPC with a stack) and leaves no partial file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-ledger-full-'));
+    const path = join(dir, 'ledger-2026-10.csv');
+    // The staged file lands on a device that is full: each write is ENOSPC.
+    await symlink('/dev/full', `${path}.${process.pid}.tmp`);
+    const err = (await atomicWrite(path, 'x'.repeat(1000)).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(err).toBeInstanceOf(Error);
+    expect([err.code, err.path]).toEqual(['ENOSPC', path]);
+    expect(err.message).toBe(`${path}: ENOSPC: no space left on device, write; ${path} was not replaced`);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

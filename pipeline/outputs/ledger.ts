@@ -5,7 +5,8 @@
  * 未核查 until the workflow records a verdict). Areas in 亩 (1 亩 = 10000/15 m²) unless a header says 平方米; coordinates are
  * lon/lat degrees (CGCS2000/WGS84). Written as CSV (UTF-8 with BOM, RFC 4180) here and as XLSX by ledger-xlsx.ts.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { atPath } from '../place-error.js';
 import type { MultiPolygon, Point, Polygon } from 'geojson';
 import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon } from '../../schemas/polygon.js';
@@ -248,11 +249,19 @@ export function ledgerRows(polys: MonitoringPolygon[], ctx: LedgerContext, dispo
   return rows;
 }
 
-/** Written beside `path` and renamed over it: a crash never leaves half a file. */
+/**
+ * Written beside `path` and renamed over it: a crash never leaves half a file. A write that fails
+ * (a full disk) removes what it wrote, so no partial file is left taking the space.
+ */
 export async function atomicWrite(path: string, data: string | Buffer | Uint8Array): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw atPath(err, path, `; ${path} was not replaced`);
+  }
 }
 
 /** CSV with a UTF-8 BOM (Excel otherwise guesses GBK and garbles Chinese), CRLF line ends, RFC 4180 quoting. */

@@ -3,7 +3,7 @@
  * metre level), coordinates rounded to 1e-7° (≈ 1 cm, below any imagery's resolution), outer rings
  * counter-clockwise and holes clockwise, snake_case properties for GIS tools and bureaus' systems.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import type { Feature, FeatureCollection, Polygon, Position } from 'geojson';
 import { ringArea } from '../../geo/kernels/ring.js';
 import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
@@ -84,6 +84,12 @@ export function polygonFeature(p: MonitoringPolygon, bureauName: (id: BureauId) 
 export async function writePolygonsGeoJson(path: string, polys: MonitoringPolygon[], bureauName: (id: BureauId) => string): Promise<void> {
   const fc: FeatureCollection<Polygon, PolygonProperties> = { type: 'FeatureCollection', features: polys.map((p) => polygonFeature(p, bureauName)) };
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(fc));
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, JSON.stringify(fc));
+    await rename(tmp, path);
+  } catch (err) {
+    // A failed write (a full disk) leaves no partial file taking the space.
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }

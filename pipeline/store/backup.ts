@@ -134,6 +134,55 @@ async function occupied(q: Queryable, tables: readonly BackupTable[]): Promise<s
   return out;
 }
 
+const damaged = (dir: string, message: string) => new TubanError('BACKUP.INVALID', `${message}: the backup is damaged or cut short`, dir);
+
+/**
+ * The non-empty lines of one of the backup's gzipped NDJSON files (`tables/<name>.ndjson.gz`): a file
+ * missing, cut short (a copy to another disk interrupted) or not gzip is BACKUP.INVALID naming it, not
+ * a zlib error with a stack, or an unhandled stream error that ends the process.
+ */
+export async function* backupLines(dir: string, file: string): AsyncGenerator<string> {
+  const gunzip = createGunzip();
+  const input = createReadStream(join(dir, file));
+  input.on('error', (err) => gunzip.destroy(err));
+  input.pipe(gunzip);
+  try {
+    for await (const line of createInterface({ input: gunzip, crlfDelay: Infinity })) if (line !== '') yield line;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw damaged(dir, `${file} is missing`);
+    throw damaged(dir, `${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads the whole backup before a restore touches any database: the manifest's shape, and each table
+ * file whole, a JSON object per line, as many rows as the manifest says. A backup cut short is then
+ * refused before a new embedded directory is made or a PostgreSQL database migrated.
+ */
+export async function verifyBackup(dir: string, manifest: BackupManifest): Promise<void> {
+  const ok =
+    Number.isInteger(manifest.schemaVersion) &&
+    manifest.tables.every(
+      (t) => t && typeof t.name === 'string' && /^[a-z_][a-z0-9_]*$/.test(t.name) && Array.isArray(t.columns) && t.columns.every((c) => typeof c === 'string') && Number.isInteger(t.rows) && t.rows >= 0,
+    );
+  if (!ok) throw new TubanError('BACKUP.INVALID', 'manifest.json does not describe its tables as tuban backup writes them (name, columns, rows): the backup is damaged', dir);
+  for (const t of manifest.tables) {
+    const file = `tables/${t.name}.ndjson.gz`;
+    let rows = 0;
+    for await (const line of backupLines(dir, file)) {
+      rows++;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch {
+        row = null;
+      }
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new TubanError('BACKUP.INVALID', `${file}: line ${rows} is not a JSON object: the backup is damaged`, dir);
+    }
+    if (rows !== t.rows) throw new TubanError('BACKUP.INVALID', `${file} holds ${rows} rows, the manifest says ${t.rows}: the backup is damaged`, dir);
+  }
+}
+
 /** Restores the backup in `dir` (manifest already read) into `db`, which must hold no Tuban data. */
 export async function restoreDatabase(db: Database, dir: string, manifest: BackupManifest): Promise<void> {
   const latest = Math.max(...MIGRATIONS.map((m) => m.version));
@@ -160,9 +209,7 @@ export async function restoreDatabase(db: Database, dir: string, manifest: Backu
         rows += batch.length;
         batch = [];
       };
-      const input = createInterface({ input: createReadStream(join(dir, 'tables', `${t.name}.ndjson.gz`)).pipe(createGunzip()), crlfDelay: Infinity });
-      for await (const line of input) {
-        if (line === '') continue;
+      for await (const line of backupLines(dir, `tables/${t.name}.ndjson.gz`)) {
         batch.push(line);
         if (batch.length >= ROWS_PER_INSERT) await flush();
       }

@@ -60,6 +60,22 @@ export interface LockOptions {
   onTakeover?: (message: string, stale: LockHolder) => void;
   /** Poll interval while waiting, ms (default 250). */
   pollMs?: number;
+  /**
+   * For a command that can go through a running `tuban serve` (openDatabase): while a server holds
+   * the lock, whether it now shares the database on its socket. True ends the wait with
+   * `ServerShares`, so the caller connects there instead of waiting for a lock a server never gives
+   * back (a server still starting when the command began: its socket comes seconds after its lock).
+   */
+  serverShares?: () => boolean;
+}
+
+/** Thrown by `acquireDirectoryLock` when `serverShares` says the holding server now shares the database. */
+export class ServerShares extends Error {
+  readonly remainingMs: number;
+  constructor(remainingMs: number) {
+    super('the server holding the directory now shares it on its socket');
+    this.remainingMs = remainingMs;
+  }
 }
 
 /** The lock file for a database directory: beside it, `<dir>.lock`. */
@@ -99,6 +115,7 @@ export async function acquireDirectoryLock(dir: string, opts: LockOptions = {}):
     }
     const who = current === 'unreadable' ? `an unreadable lock file ${path}` : describe(current);
     const remaining = deadline - Date.now();
+    if (waited && current !== 'unreadable' && current.role === 'server' && opts.serverShares?.()) throw new ServerShares(Math.max(0, remaining));
     if (remaining <= 0) {
       const waited = waitMs > 0 ? `, still after waiting ${Math.round(waitMs / 1000)} s` : '';
       const advice = current !== 'unreadable' && current.role === 'server' ? serverAdvice(dir, mine.role) : 'Wait for it to finish, pass --wait-db <seconds> to wait for it';
@@ -127,7 +144,7 @@ function serverAdvice(dir: string, mine: LockRole): string {
   if (mine === 'server') return 'A second tuban serve on one directory is refused, and a server holds it until it is stopped: stop that server first, or use its page (it already serves this database)';
   const socket = socketPathFor(dir);
   // With the socket there, the command is one that needs the directory to itself (backup restore).
-  const why = existsSync(socket) ? 'this command needs the directory to itself' : `it could not make its socket ${socket} (its log says why)`;
+  const why = existsSync(socket) ? 'this command needs the directory to itself' : `it could not make its socket ${socket} (its log says why), or has not yet (a server starting makes it within seconds: --wait-db <seconds> waits for it)`;
   return (
     `A server holds it until it is stopped and shares it with tuban batch, user, ledger, report and migrate only through its socket; ${why}: ` +
     'stop it (systemctl stop, or Ctrl-C where it runs), run this, then start it again'

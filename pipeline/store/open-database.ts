@@ -3,7 +3,9 @@
  * or a PostgreSQL + PostGIS server through a `pg` Pool when given a postgres:// URL. Both satisfy
  * `Database`, so every query is written once.
  */
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
 import { redactUrl, urlDatabase } from '../redact-url.js';
@@ -20,7 +22,7 @@ import {
   type TemplateEntry,
   type TemplateLog,
 } from './database-template.js';
-import { acquireDirectoryLock, type DirectoryLock, type LockOptions } from './directory-lock.js';
+import { acquireDirectoryLock, ServerShares, type DirectoryLock, type LockOptions } from './directory-lock.js';
 import { migrate } from './migrations.js';
 import { makeDirectory } from '../make-directory.js';
 import { openPgliteThread } from './pglite-thread.js';
@@ -189,7 +191,11 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
     }
   }
   // Before anything touches the directory, initdb of a fresh one (or the template copy) included.
-  const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await acquireDirectoryLock(target, lockOrOptions);
+  const lock = isMemory ? null : 'release' in lockOrOptions ? lockOrOptions : await lockOrServer(target, lockOrOptions, opts);
+  if (lock && 'kind' in lock) {
+    log('info', `${target} is open in a running tuban serve; using its database through ${socketPathFor(target)}`);
+    return lock;
+  }
   if (opts.thread) {
     // PGlite starts and answers on its own thread; this one keeps the lock (released by close).
     const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
@@ -203,6 +209,28 @@ async function openEmbedded(target: string, opts: OpenOptions): Promise<Database
     throw err;
   }
   return pgliteDatabase(lite, lock);
+}
+
+/**
+ * The directory's lock; or, for a command that may go through a server, the server's database once
+ * a server that held the lock while it started shares it on its socket (--wait-db waited for a lock
+ * a server never gives back, and failed DB.LOCKED though the server was up seconds later).
+ */
+export async function lockOrServer(target: string, lockOptions: LockOptions, opts: Pick<OpenOptions, 'viaServer' | 'schema'> = {}): Promise<DirectoryLock | Database> {
+  if (opts.viaServer === false || opts.schema) return acquireDirectoryLock(target, lockOptions);
+  const socket = socketPathFor(target);
+  let options: LockOptions = { ...lockOptions, serverShares: () => existsSync(socket) };
+  for (;;) {
+    try {
+      return await acquireDirectoryLock(target, options);
+    } catch (err) {
+      if (!(err instanceof ServerShares)) throw err;
+      const shared = await connectSharedDatabase(target);
+      if (shared) return shared;
+      // A socket that does not answer (the server stopping): wait out what is left as before.
+      options = { ...lockOptions, waitSeconds: err.remainingMs / 1000 };
+    }
+  }
 }
 
 /** PGlite's module, loaded on first use: a process that opens it on its own thread never loads it itself. */
@@ -227,12 +255,25 @@ export async function startEmbedded(target: string, opts: Pick<OpenOptions, 'tem
  */
 async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateCache' | 'schema'>, log: TemplateLog): Promise<PGlite> {
   const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
-  if (root && !opts.schema && (await isFreshDirectory(target))) {
+  const existed = existsSync(target);
+  const fresh = await isFreshDirectory(target);
+  // A fresh directory that could not be made a database (a full disk) is taken back to what it was,
+  // so the next start meets a fresh directory again, not half a PostgreSQL data directory.
+  const undo = async () => {
+    if (!existed) await rm(target, { recursive: true, force: true });
+    else for (const name of await readdir(target).catch(() => [] as string[])) await rm(join(target, name), { recursive: true, force: true });
+  };
+  if (root && !opts.schema && fresh) {
     const template = await ensureTemplate(root, buildTemplateData, log);
     if (template) {
-      const lite = await startFromTemplate(template, target).catch((err: Error) => err);
-      if (!(lite instanceof Error)) return lite;
-      log('warn', `database template ${template.dir} did not give a working database (${lite.message}); discarded, initialising ${target} directly`);
+      const lite = await startFromTemplate(template, target).catch((err: unknown) => ({ failed: placeError(err, target) }));
+      if (!('failed' in lite)) return lite;
+      // The target's disk (full, read-only, not ours), not the template: keep the template for the next.
+      if (isPlace(lite.failed)) {
+        await undo();
+        throw lite.failed;
+      }
+      log('warn', `database template ${template.dir} did not give a working database (${(lite.failed as Error).message}); discarded, initialising ${target} directly`);
       await discard(template.dir);
       await rm(target, { recursive: true, force: true });
     }
@@ -242,7 +283,40 @@ async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateC
   // An existing directory starts with the trimmed PostGIS bundle when the template cache has it.
   const template = root ? await findTemplate(root) : null;
   const { PGlite } = await pglite();
-  return PGlite.create(target, { extensions: { postgis: postgisExtension(template?.bundle) } });
+  try {
+    return await PGlite.create(target, { extensions: { postgis: postgisExtension(template?.bundle) } });
+  } catch (err) {
+    if (fresh) await undo();
+    throw placeError(err, target);
+  }
+}
+
+/**
+ * WASI errno numbers of Emscripten's `FS.ErrnoError`, what PGlite throws (not an Error: the CLI
+ * printed `tuban: [object Object]`) when the machine refuses a file of its directory.
+ */
+const WASI_ERRNO: Record<number, [code: string, text: string]> = {
+  2: ['EACCES', 'permission denied'],
+  19: ['EDQUOT', 'disk quota exceeded'],
+  29: ['EIO', 'i/o error'],
+  51: ['ENOSPC', 'no space left on device'],
+  63: ['EPERM', 'operation not permitted'],
+  69: ['EROFS', 'read-only file system'],
+};
+const PLACE_CODES = new Set(['EACCES', 'EDQUOT', 'EIO', 'ENOSPC', 'EPERM', 'EROFS']);
+const isPlace = (err: unknown) => err instanceof Error && PLACE_CODES.has(String((err as NodeJS.ErrnoException).code));
+
+/** PGlite's ErrnoError as a Node error naming the directory (code ENOSPC, …); anything else as it is. */
+function placeError(err: unknown, target: string): unknown {
+  if (err instanceof Error || err === null || typeof err !== 'object') return err;
+  const errno = (err as { errno?: unknown }).errno;
+  const known = typeof errno === 'number' ? WASI_ERRNO[errno] : undefined;
+  const e = new Error(
+    `${target}: ${known ? `${known[0]}: ${known[1]}` : `file system error ${String(errno)}`}: the embedded database could not be written there`,
+  ) as NodeJS.ErrnoException;
+  if (known) e.code = known[0];
+  e.path = target;
+  return e;
 }
 
 async function startFromTemplate(template: TemplateEntry, target: string): Promise<PGlite> {

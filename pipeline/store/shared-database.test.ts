@@ -95,6 +95,28 @@ describe('a database shared on a socket', () => {
     await expect(openDatabase(dir, { templateCache: null, viaServer: false })).rejects.toMatchObject({ code: 'DB.LOCKED' });
   });
 
+  it('with --wait-db, goes through a server that was still starting (its lock taken, its socket not yet made) once it shares', async () => {
+    const starting = join(root, 'starting');
+    // tuban serve between taking the lock and listening on its socket (opening, migrating: seconds).
+    const serverLock = await acquireDirectoryLock(starting, { role: 'server' });
+    let late: SharedDatabase | undefined;
+    try {
+      const t0 = Date.now();
+      const opening = openDatabase(starting, { templateCache: null, lock: { waitSeconds: 20, pollMs: 50 } });
+      setTimeout(() => void shareDatabase(server, starting).then((s) => (late = s)), 500);
+      const db = await opening;
+      try {
+        expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(2);
+        expect(Date.now() - t0).toBeLessThan(10_000);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await late?.close();
+      await serverLock.release();
+    }
+  });
+
   it('finds nobody at a missing socket or a dead holder’s socket file', async () => {
     expect(await connectSharedDatabase(join(root, 'nobody'))).toBeNull();
     await writeFile(socketPathFor(join(root, 'dead')), '');

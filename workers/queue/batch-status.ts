@@ -114,6 +114,12 @@ export async function batchStatus(
       const unfinished = read.progress.tilesTotal - read.progress.tilesDone + 1; // and the finalise job
       status.warnings = [...(watch.workers?.length === 0 ? [noWorkerLine(queueName, prefix, unfinished)] : []), ...watch.stalled.map((s) => s.message)];
     }
+    if (read.progress.state === 'completed' && record && record.status !== 'done') {
+      // Redis kept the finished flow; the database is not the one it ran on (restored from an earlier backup).
+      status.warnings.push(
+        `the queue finished batch ${batchId}, but this database holds it ${String(record.status)}, not finalised (restored from a backup taken before it finished, or another database on the same Redis and queue prefix): run the same tuban batch --queue again, and it runs afresh`,
+      );
+    }
     return { ...status, record };
   } finally {
     await queue.close();

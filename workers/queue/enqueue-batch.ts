@@ -16,6 +16,12 @@ export interface EnqueueBatchOptions {
   attempts?: number;
   /** First exponential-backoff delay in ms (then 2×, 4×, …). Default 2000. */
   backoffMs?: number;
+  /**
+   * Whether the database holds the batch as finalised. Asked only when the queue holds its finalise
+   * job as completed: false there means the database is not the one the batch ran on (restored from
+   * a backup taken before it finished), and the batch is run afresh instead of answered as done.
+   */
+  finalised?: () => Promise<boolean>;
 }
 
 /** Job id of a batch's finalise (parent) job. */
@@ -35,7 +41,8 @@ export function tileJobId(batchId: string, tileId: string): string {
  * re-enqueueing a finished batch is a no-op as well. A batch whose finalise job failed for good
  * (a tile that failed with a `fail` code, retries spent while the database was away) is removed
  * with its tile jobs and enqueued afresh: the ids being fixed, it would otherwise answer every
- * later run with its old failure, and the only way out was deleting its keys in Redis by hand.
+ * later run with its old failure, and the only way out was deleting its keys in Redis by hand. So is
+ * a completed one the database does not hold as finalised (`opts.finalised`).
  */
 export async function enqueueBatch(connection: QueueTarget['connection'], opts: EnqueueBatchOptions): Promise<string> {
   const { connection: conn, queueName, prefix } = resolveTarget({ connection, queueName: opts.queueName, queuePrefix: opts.queuePrefix });
@@ -61,7 +68,7 @@ export async function enqueueBatch(connection: QueueTarget['connection'], opts: 
     };
   });
   const data: JobPayload<'batch.finalise'> = { batchId: opts.batchId };
-  await removeFailedFlow(conn, queueName, prefix, finaliseJobId(opts.batchId));
+  await removeFinishedFlow(conn, queueName, prefix, finaliseJobId(opts.batchId), opts.finalised);
   const producer = new FlowProducer({ connection: conn, prefix });
   try {
     const node = await producer.add({
@@ -78,11 +85,23 @@ export async function enqueueBatch(connection: QueueTarget['connection'], opts: 
   }
 }
 
-/** Remove a failed finalise job and every tile job under it (done or failed: they all run again). */
-async function removeFailedFlow(connection: ConnectionOptions, queueName: string, prefix: string, parentId: string): Promise<void> {
+/**
+ * Remove a failed finalise job and every tile job under it (done or failed: they all run again); and
+ * a completed one the database does not hold as finalised. The finalise job records the batch done
+ * in the database before BullMQ marks it completed, and the queue's state is read first, so a batch
+ * finishing meanwhile (a second `tuban batch --queue` of it) is not taken for one the database lost.
+ */
+async function removeFinishedFlow(
+  connection: ConnectionOptions,
+  queueName: string,
+  prefix: string,
+  parentId: string,
+  finalised: (() => Promise<boolean>) | undefined,
+): Promise<void> {
   const queue = new Queue(queueName, { connection, prefix });
   try {
-    if ((await queue.getJobState(parentId)) === 'failed') await queue.remove(parentId, { removeChildren: true });
+    const state = await queue.getJobState(parentId);
+    if (state === 'failed' || (state === 'completed' && finalised && !(await finalised()))) await queue.remove(parentId, { removeChildren: true });
   } finally {
     await queue.close();
   }

@@ -148,6 +148,35 @@ describe.runIf(servers)('queue flow (PostgreSQL + Redis)', () => {
     }
   });
 
+  it('runs afresh a batch the queue finished but the database does not hold as finalised (restored from an earlier backup), and only then', async () => {
+    const ref = target();
+    const batchId = uniqueName('b');
+    const ws = workers(1, ref);
+    const finalised = async () => (await rows(`select 1 from finalised where batch_id = $1`, [batchId])).length > 0;
+    try {
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b'], ...ref, finalised });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+      // Enqueued again while the database holds it finalised: nothing runs again.
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b'], ...ref, finalised });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+      expect(await rows(`select runs from finalised where batch_id = $1`, [batchId])).toEqual([{ runs: 1 }]);
+      // The database restored from a backup taken before the batch finished; Redis kept its completed jobs.
+      await pool.query(`delete from finalised where batch_id = $1`, [batchId]);
+      await pool.query(`delete from tile_results where batch_id = $1`, [batchId]);
+      // tuban status says so, and what to do (the planner's batches table, as the restore left it).
+      await pool.query(`create table if not exists batches (id text primary key, epoch text, status text, created_at timestamptz default now(), finished_at timestamptz, report jsonb)`);
+      await pool.query(`insert into batches (id, epoch, status) values ($1, '2026-10', 'planned')`, [batchId]);
+      const said = await batchStatus(redisUrl, pool, batchId, ref);
+      expect(said?.state).toBe('completed');
+      expect(said?.warnings).toEqual([expect.stringMatching(new RegExp(`^the queue finished batch ${batchId}, but this database holds it planned, not finalised .*run the same tuban batch --queue again`))]);
+      await enqueueBatch(redisUrl, { batchId, tileIds: ['a', 'b'], ...ref, finalised });
+      expect(await followBatch(redisUrl, batchId, () => {}, { ...ref, pollMs: 100 })).toEqual({ tiles: 2 });
+      expect(await rows(`select tiles, runs from finalised where batch_id = $1`, [batchId])).toEqual([{ tiles: 2, runs: 1 }]);
+    } finally {
+      await Promise.all(ws.map((w) => w.close()));
+    }
+  });
+
   it('says the batch vanished, and how to run it again, when the queue loses it while it is followed', async () => {
     const ref = target();
     const batchId = uniqueName('b');
