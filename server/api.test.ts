@@ -225,9 +225,9 @@ describe('state machine', () => {
     expect(v.json().case.verdict_details.patrol_found_on).toBe('2026-10-20');
     expect(v.json().case).toMatchObject({ status: 'verified', verdict: 'illegal', due_rule: 'rectification' });
     await refused('nr', 'close', { reason: '未整改' }, 'CASE.VERDICT_MISMATCH');
-    expect((await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true, party_official: true, penalty_decided_on: '2026-11-10' })).json().case).toMatchObject({
+    expect((await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true, party_official: true, penalty_decided_on: '2026-11-03' })).json().case).toMatchObject({
       status: 'rectifying',
-      rectification: { progress: 50, files_due: '2026-12-10' },
+      rectification: { progress: 50, files_due: '2026-12-03' },
     });
     // 不予立案 carries its 不予立案说明; a reason beside a filed case is refused, and filing later drops it.
     const reasonWhenFiled = await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true, not_filed_reason: '超过追诉时效' });
@@ -237,7 +237,7 @@ describe('state machine', () => {
       not_filed_reason: '超过追诉时效',
     });
     const filedAfterAll = (await go('nr', 'rectification', { method: 'demolish_restore', progress: 50, case_filed: true })).json().case.rectification;
-    expect([filedAfterAll.case_filed, 'not_filed_reason' in filedAfterAll, filedAfterAll.files_due]).toEqual([true, false, '2026-12-10']);
+    expect([filedAfterAll.case_filed, 'not_filed_reason' in filedAfterAll, filedAfterAll.files_due]).toEqual([true, false, '2026-12-03']);
     await refused('nr', 'close', { reason: '已拆除' }, 'CASE.BAD_STATE');
     await refused('nr', 'request-reassignment', { reason: '不是我们的' }, 'CASE.BAD_STATE');
     await go('nr', 'rectification', { method: 'demolish_restore', progress: 100 });

@@ -164,6 +164,7 @@ function rectificationRefusal(err) {
   if (err.code !== 'VALIDATION') return null;
   if (/case_filed_on \S+ is after today/.test(err.message)) return '立案日期不能晚于今天';
   if (/case_filed_on \S+ is before/.test(err.message)) return '立案日期早于图斑下发（或巡查首次发现）日期，请核对年份';
+  if (/penalty_decided_on \S+ is after today/.test(err.message)) return '处罚决定日期不能晚于今天';
   if (/penalty_decided_on \S+ is before case_filed_on/.test(err.message)) return '处罚决定日期不能早于立案日期';
   if (/restored_area_m2 \S+ m² \+ retroactive_area_m2 \S+ m² = \S+ m² is more than/.test(err.message)) {
     return `拆除复耕面积与补办手续批准面积之和超过图斑监测面积的 1.5 倍${err.body.max_m2 != null ? `（最多 ${err.body.max_m2} 平方米）` : ''}：拆补组合中拆除部分与补办部分同属一个地块，请核对面积`;
@@ -211,7 +212,7 @@ export function renderActions(card) {
          <label>完成比例（%） <input name="progress" type="number" min="0" max="100" step="1" required value="${esc(r.progress ?? '')}"></label>
          ${filingFields(r)}
          <label class="check"><input type="checkbox" name="party_official"${r.party_official ? ' checked' : ''}> 当事人含党员干部、公职人员（处罚决定后30日内向纪委监委移送案卷）</label>
-         <label>处罚决定日期 <input name="penalty_decided_on" type="date" value="${esc(r.penalty_decided_on ?? '')}"></label>
+         <label>处罚决定日期 <input name="penalty_decided_on" type="date" max="${chinaToday()}" value="${esc(r.penalty_decided_on ?? '')}"></label>
          <label>拆除复耕面积（平方米） <input name="restored_area_m2" type="number" min="0" step="0.01" value="${esc(r.restored_area_m2 ?? '')}"></label>
          ${retroactiveFields(r)}
          <label>违法性质 <select name="violation_nature"><option value="">未定</option>${options(L.VIOLATION_NATURES, c.verdict_details?.violation_nature)}</select></label>

@@ -135,7 +135,8 @@ export async function loadCounts() {
   }
   if (c.overdue) parts.push(`<button type="button" class="count danger" data-overdue="1">逾期 <b>${c.overdue}</b></button>`);
   // The lead bureau's own late reviews (closures past the 5th of the next month): not the bureaus' overdue.
-  if (c.review_overdue) parts.push(`<button type="button" class="count danger" data-status="closed" id="count-review-late">复核逾期 <b>${c.review_overdue}</b></button>`);
+  // A label, not a button: no filter lists the late reviews alone (已销号's list has them all, each marked 复核逾期).
+  if (c.review_overdue) parts.push(`<span class="count danger" id="count-review-late" title="已销号列表中标注“复核逾期”的图斑">复核逾期 <b>${c.review_overdue}</b></span>`);
   // Cases whose polygon a re-run no longer finds: not on the map or in the list, so named here.
   if (c.vanished?.length) parts.push(`<span class="count warn">复跑后未再检出：${c.vanished.map((code) => `<button type="button" class="count link" data-code="${esc(code)}">${esc(code)}</button>`).join(' ')}</span>`);
   $('counts').innerHTML = parts.join('');

@@ -159,6 +159,10 @@ describe.skipIf(!haveBrowser)('违法性质 and 补办手续 on the card, in Chr
     await page.check(`${form} input[name=case_filed][value=true]`);
     await page.fill(`${form} input[name=case_filed_on]`, '2026-11-04');
     await page.fill(`${form} input[name=fine_amount_yuan]`, '5000');
+    // The day of the decision is today at the latest (the server refuses a day to come: its 纪委 clock would start late).
+    // (The browser's own today, as 立案日期's.)
+    const today = await page.getAttribute(`${form} input[name=case_filed_on]`, 'max');
+    expect([today, await page.getAttribute(`${form} input[name=penalty_decided_on]`, 'max')]).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\d$/), today]);
     await page.fill(`${form} input[name=penalty_decided_on]`, '2026-11-05');
     await page.fill(`${form} input[name=restored_area_m2]`, '300');
     await page.click('#submit-rectification');

@@ -36,7 +36,7 @@ describe.skipIf(!haveBrowser)('the 主办 filter, counts and 逾期 included', (
       polygon(code(2), '2026-10', square(117.06, 36.65), { leadBureau: 'forestry', coBureaus: ['natural_resources'] }),
       polygon(code(3), '2026-10', square(117.07, 36.65), { leadBureau: 'forestry', coBureaus: ['natural_resources'] }),
     ], '2026-10-28');
-    await addUsers(db, [['nr', 'bureau', 'natural_resources']]);
+    await addUsers(db, [['nr', 'bureau', 'natural_resources'], ['chief', 'lead']]);
     ({ app, base, browser, page } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'lead-filter-page-secret-lead-filter-1', now }));
     await openSignedIn(page, base, '/?epoch=2026-10', 'nr', consoleErrors);
     await page.waitForSelector('#inbox-list li', { timeout: 120_000 });
@@ -115,6 +115,20 @@ describe.skipIf(!haveBrowser)('the 主办 filter, counts and 逾期 included', (
     await page.click('#counts button[data-status="issued"]');
     await page.waitForFunction(() => document.querySelectorAll('#inbox-list li').length === 2);
     expect(await page.textContent('#counts button[data-status="issued"]')).toContain('2');
+  });
+
+  it("the lead's 复核逾期 n is a label, not a count that lists: no list holds the late reviews alone", async () => {
+    // Two closures awaiting review, one past its 5th-of-the-month review day.
+    await db.query(`UPDATE cases SET status = 'closed', due_rule = 'monthly_report', due_date = CASE code WHEN $1 THEN '2026-11-01'::date ELSE '2026-12-05'::date END WHERE code IN ($1, $2)`, [code(1), code(2)]);
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+    const lp = await context.newPage();
+    await openSignedIn(lp, base, '/?epoch=2026-10', 'chief', consoleErrors);
+    await lp.waitForSelector('#count-review-late', { timeout: 60_000 });
+    expect(await lp.textContent('#count-review-late')).toBe('复核逾期 1');
+    // Not a button (it listed both closures, 已销号 2's list, under 复核逾期 1); 已销号 2 still lists its two.
+    expect(await lp.$eval('#count-review-late', (e) => [e.tagName, e.closest('button')])).toEqual(['SPAN', null]);
+    expect(await lp.textContent('#counts button[data-status="closed"]')).toContain('2');
+    await context.close();
   });
 
   it('no console errors', () => {

@@ -215,6 +215,10 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
       throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is before ${earliest === c.issued_on ? `the case was issued (${earliest})` : `the patrol first found the site (${earliest})`}`);
     }
   }
+  // A penalty decided on a day to come starts its 30-day 纪委 case-file clock late (or never): recorded once made.
+  if (body.penalty_decided_on != null && body.penalty_decided_on > ctx.today()) {
+    throw new ApiError('VALIDATION', `penalty_decided_on ${body.penalty_decided_on} is after today (${ctx.today()}): record the penalty decision once it is made`, { field: 'penalty_decided_on' });
+  }
   // 立案 → 调查 → 处罚决定: a decision before the filing is a slip in one of the two days.
   if ((body.case_filed_on != null || body.penalty_decided_on != null) && typeof rect.case_filed_on === 'string' && typeof rect.penalty_decided_on === 'string' && rect.penalty_decided_on < rect.case_filed_on) {
     throw new ApiError('VALIDATION', `penalty_decided_on ${rect.penalty_decided_on} is before case_filed_on ${rect.case_filed_on}: a penalty is decided on a filed case`);
@@ -259,6 +263,12 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
   }
 }
 
+/** A handover of the case to the discipline commission dated on or after its recorded penalty decision (what meets the penalty_files clock). */
+async function filesHandedOver(tx: Queryable, c: CaseRow): Promise<boolean> {
+  const r = await tx.query(`SELECT 1 FROM handovers WHERE code = $1 AND recipient = 'discipline' AND handed_on >= $2::date LIMIT 1`, [c.code, c.rectification?.penalty_decided_on ?? null]);
+  return r.rows.length > 0;
+}
+
 export function rectify(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Rectification>) {
   return runAction(ctx, user, code, 'rectification', async (tx, c) => {
     if (c.verdict !== 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is judged ${c.verdict ?? 'not yet'}; only illegal findings are rectified`);
@@ -282,6 +292,13 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
     if (rect.party_official === true && typeof rect.penalty_decided_on === 'string') {
       rect.files_due = applyRule(ctx.deadlines.rules.penalty_files, rect.penalty_decided_on, ctx.deadlines.calendar);
     } else delete rect.files_due;
+    // The case files' day passed with no handover to the commission: the sweep escalates it, and a report
+    // that drops the clock (the decision's day cleared, 党员/公职人员 unticked) would end it with no trace
+    // but the history. The handover is recorded first (POST …/hand-over), then the facts corrected.
+    const due = c.rectification?.files_due;
+    if (typeof due === 'string' && due < ctx.today() && rect.files_due === undefined && !(await filesHandedOver(tx, c))) {
+      throw new ApiError('CASE.BAD_STATE', `${code}: the case files of the penalty decided on ${String(c.rectification?.penalty_decided_on)} were due at the discipline commission on ${due}; record the handover (移交纪委) before clearing penalty_decided_on or party_official`, { field: 'penalty_decided_on', files_due: due });
+    }
     // 违法性质 is found while the case is handled (立案调查): kept with the verdict it qualifies, where the
     // verdict would have put it (a split polygon's case's own value stands over its parcels').
     if (violation_nature === undefined) return { set: { status: 'rectifying', rectification: rect }, detail: body };
