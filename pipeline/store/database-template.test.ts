@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PGlite } from '@electric-sql/pglite';
 import { TubanError } from '../../schemas/errors.js';
-import { ensureTemplate, findTemplate, templateKey, templateMigrationVersion, type TemplateLog } from './database-template.js';
+import { ensureTemplate, findTemplate, isFreshDirectory, templateKey, templateMigrationVersion, type TemplateLog } from './database-template.js';
 import { migrate, MIGRATIONS } from './migrations.js';
 import { openDatabase } from './open-database.js';
 import { postgisExtension } from './postgis-bundle.js';
@@ -23,6 +23,18 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('a fresh directory', () => {
+  it('is one that does not exist or is empty, never one that cannot be looked at (a failed start there removes nothing)', async () => {
+    const base = await mkdtemp(join(dir, 'fresh-'));
+    expect(await isFreshDirectory(join(base, 'missing'))).toBe(true);
+    expect(await isFreshDirectory(base)).toBe(true);
+    await writeFile(join(base, 'file'), 'x');
+    expect(await isFreshDirectory(base)).toBe(false);
+    // Below a file: ENOTDIR, as EIO on a flaky mount, is not "nothing there".
+    expect(await isFreshDirectory(join(base, 'file', 'db'))).toBe(false);
+  });
 });
 
 function recorder(): { log: TemplateLog; lines: string[] } {

@@ -204,9 +204,14 @@ async function copyTree(src: string, dst: string): Promise<void> {
   );
 }
 
-/** True when `dir` does not exist or is an empty directory: a database would be initialised there. */
+/**
+ * True when `dir` does not exist or is an empty directory: a database would be initialised there.
+ * A path that cannot be looked at (EIO on a flaky mount, EACCES, ENOTDIR) is not fresh: a failed
+ * start there must not take back (remove) what it could not see.
+ */
 export async function isFreshDirectory(dir: string): Promise<boolean> {
-  const st = await stat(dir).catch(() => null);
-  if (!st) return true;
+  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : 'unknown'));
+  if (st === null) return true;
+  if (st === 'unknown') return false;
   return st.isDirectory() && (await readdir(dir)).length === 0;
 }

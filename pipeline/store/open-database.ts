@@ -4,7 +4,7 @@
  * `Database`, so every query is written once.
  */
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
@@ -227,8 +227,9 @@ export async function lockOrServer(target: string, lockOptions: LockOptions, opt
       if (!(err instanceof ServerShares)) throw err;
       const shared = await connectSharedDatabase(target);
       if (shared) return shared;
-      // A socket that does not answer (the server stopping): wait out what is left as before.
-      options = { ...lockOptions, waitSeconds: err.remainingMs / 1000 };
+      // A socket that does not answer: a server stopping, or the file a killed server left while its
+      // successor starts (it replaces the file once it shares). Look again each poll for what is left.
+      options = { ...options, waitSeconds: err.remainingMs / 1000 };
     }
   }
 }
@@ -255,7 +256,8 @@ export async function startEmbedded(target: string, opts: Pick<OpenOptions, 'tem
  */
 async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateCache' | 'schema'>, log: TemplateLog): Promise<PGlite> {
   const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
-  const existed = existsSync(target);
+  // Existing unless stat says there is nothing (existsSync is false on any error, EIO included).
+  const existed = await stat(target).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOENT');
   const fresh = await isFreshDirectory(target);
   // A fresh directory that could not be made a database (a full disk) is taken back to what it was,
   // so the next start meets a fresh directory again, not half a PostgreSQL data directory.

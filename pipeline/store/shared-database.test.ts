@@ -117,6 +117,27 @@ describe('a database shared on a socket', () => {
     }
   });
 
+  it('with --wait-db, goes through a restarted server still starting beside the socket file its killed predecessor left', async () => {
+    const restarted = join(root, 'restarted');
+    // The killed server's socket file: nobody answers there until the new server replaces it.
+    await writeFile(socketPathFor(restarted), '');
+    const serverLock = await acquireDirectoryLock(restarted, { role: 'server' });
+    let late: SharedDatabase | undefined;
+    try {
+      const opening = openDatabase(restarted, { templateCache: null, lock: { waitSeconds: 20, pollMs: 50 } });
+      setTimeout(() => void shareDatabase(server, restarted).then((s) => (late = s)), 500);
+      const db = await opening;
+      try {
+        expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM t')).rows[0].n).toBe(2);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await late?.close();
+      await serverLock.release();
+    }
+  });
+
   it('finds nobody at a missing socket or a dead holder’s socket file', async () => {
     expect(await connectSharedDatabase(join(root, 'nobody'))).toBeNull();
     await writeFile(socketPathFor(join(root, 'dead')), '');
