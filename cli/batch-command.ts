@@ -17,6 +17,7 @@ import { createLogger } from '../pipeline/log.js';
 import { makeDirectory } from '../pipeline/make-directory.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { lockOrServer, openDatabase } from '../pipeline/store/open-database.js';
+import { redactUrl } from '../pipeline/redact-url.js';
 import { connectSharedDatabase, socketPathFor } from '../pipeline/store/shared-database.js';
 import { tierUpWasmForOneBatch } from '../pipeline/store/wasm-tiering.js';
 import { deferredDatabase } from '../pipeline/store/deferred-database.js';
@@ -219,7 +220,7 @@ export async function batchCommand(flags: Flags): Promise<number> {
   try {
     const result = bool(flags, 'queue')
       ? // Loaded only for --queue: BullMQ and its Redis client are ~0.3 s of start-up an embedded run never uses.
-        await (await import('./queue-commands.js')).runQueuedBatch(args, { db, log, out, onProgress: progress.update, planned })
+        await (await import('./queue-commands.js')).runQueuedBatch(args, { db, log, out, onProgress: progress.update, planned, databaseUrl: redactUrl(target) })
       : await runBatch(args, { db, log, out, onProgress: progress.update, planned });
     progress.done(`batch ${result.report.batchId} finished`);
     logFindings(result.report, log);

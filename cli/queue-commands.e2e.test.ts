@@ -105,6 +105,47 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
     expect(await Promise.all(exits)).toEqual([0, 0]);
   });
 
+  it('refuses, naming both databases, a batch --queue whose DATABASE_URL is not the workers\' (and runs nothing again on theirs)', async () => {
+    const ownQueue = { ...queueEnv, TUBAN_QUEUE_NAME: uniqueName('q'), TUBAN_QUEUE_PREFIX: uniqueName('p') };
+    const workersDb = await databaseUrl('cli_workers_db');
+    const otherDb = await databaseUrl('cli_other_db');
+    const env = { ...ownQueue, DATABASE_URL: workersDb, REDIS_URL: servers!.redisUrl };
+    const w = spawn(process.execPath, [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    workers.push(w);
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      w.stderr!.on('data', (d: Buffer) => {
+        log += d.toString();
+        if (log.includes('worker started')) resolve();
+      });
+      w.once('exit', (code) => reject(new Error(`tuban worker exited (${code}) before starting: ${log}`)));
+    });
+    try {
+      const first = await tuban([...batchArgs(join(dir, 'out-workers-db')), '--queue'], env);
+      expect(first.code, first.stderr).toBe(3);
+      const finalised = () => log.split('batch.finalise done').length - 1;
+      const tilesRun = () => log.split('tile.detect done').length - 1;
+      expect(finalised()).toBe(1);
+      const tiles = tilesRun();
+      // The same batch from a command given another database: every run refuses, and the workers' database keeps its batch as it is.
+      for (let run = 0; run < 2; run++) {
+        const wrong = await tuban([...batchArgs(join(dir, 'out-other-db')), '--queue'], { ...env, DATABASE_URL: otherDb });
+        expect(wrong.code, wrong.stderr).toBe(64);
+        expect(wrong.stderr).toContain('tuban: DB.SETUP:');
+        expect(wrong.stderr).toContain(new URL(otherDb).searchParams.get('options')!.split('=').at(-1)!.split(',')[0]);
+        expect(wrong.stderr).toContain(new URL(workersDb).searchParams.get('options')!.split('=').at(-1)!.split(',')[0]);
+        expect(wrong.stderr).toContain('same DATABASE_URL');
+        expect(wrong.stderr).not.toMatch(/\n\s+at /);
+      }
+      expect(finalised()).toBe(1);
+      expect(tilesRun()).toBe(tiles);
+    } finally {
+      const exited = new Promise((resolve) => w.once('exit', resolve));
+      w.kill('SIGTERM');
+      await exited;
+    }
+  }, 180_000);
+
   it('says in one line that Redis does not answer, for tuban status and batch --queue, instead of hanging with a stack trace each second', async () => {
     // A port nothing listens on: Redis stopped, or a REDIS_URL with the wrong port.
     const { createServer } = await import('node:net');

@@ -11,10 +11,12 @@ import type { BatchArgs } from '../pipeline/batch/batch-args.js';
 import { loadRuleTable } from '../pipeline/route/load-rule-table.js';
 import { exportBatch, planAndStore, type RunOptions, type RunResult } from '../pipeline/batch/run-batch.js';
 import { loadBatch } from '../pipeline/store/repository.js';
+import { databaseIdentity } from '../pipeline/store/database-identity.js';
 import { UsageError } from './args.js';
 import { need, QUEUE_NEEDS_POSTGRES } from './queue-settings.js';
 
-export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise<RunResult> {
+/** `databaseUrl`: the database's URL, its password hidden, for a worker on another to name. */
+export async function runQueuedBatch(args: BatchArgs, opts: RunOptions & { databaseUrl: string }): Promise<RunResult> {
   if (opts.db.kind !== 'postgres') throw new UsageError(QUEUE_NEEDS_POSTGRES);
   const redis = need('REDIS_URL');
   await assertRedisAnswers(redis);
@@ -22,7 +24,10 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions): Promise
   // A flow Redis kept as completed while the database lost the batch's finalise (restored from a
   // backup taken before it finished) runs afresh; it answered 'has not been finalised', with a stack.
   const finalised = async () => (await loadBatch(opts.db, plan.batchId))?.status === 'done';
-  await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan), finalised });
+  // Every job carries the database it was planned in: a worker given another DATABASE_URL refuses it
+  // (DB.SETUP, naming both) rather than run it, afresh at each command, on a database this one never reads.
+  const from = { ...(await databaseIdentity(opts.db)), url: opts.databaseUrl };
+  await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan), finalised, from });
   opts.log.info({ batchId: plan.batchId }, 'batch enqueued');
   await followBatch(
     redis,

@@ -8,6 +8,7 @@ import { config } from '../pipeline/config.js';
 import { createLogger } from '../pipeline/log.js';
 import { migrate } from '../pipeline/store/migrations.js';
 import { openDatabase } from '../pipeline/store/open-database.js';
+import { databaseIdentity } from '../pipeline/store/database-identity.js';
 import { redactUrl } from '../pipeline/redact-url.js';
 import { UsageError, logLevel, one, type Flags } from './args.js';
 import { need } from './queue-settings.js';
@@ -27,6 +28,7 @@ export async function workerCommand(flags: Flags, settingWarnings: readonly Sett
   let stopped = false;
   try {
     await migrate(db);
+    const identity = await databaseIdentity(db);
     // startWorker logs `worker started` with its queue, Redis and this database (passwords hidden).
     const handle = startWorker({
       connection: need('REDIS_URL'),
@@ -34,6 +36,7 @@ export async function workerCommand(flags: Flags, settingWarnings: readonly Sett
       concurrency,
       log,
       describeDatabase: redactUrl(databaseUrl),
+      database: { ...identity, url: redactUrl(databaseUrl) },
     });
     // startWorker closes on SIGTERM/SIGINT and aborts its signal; we exit once it has closed.
     await new Promise<void>((resolve) => handle.signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -450,27 +450,13 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     const subject = stac?.item ?? paths[0];
     const grids: Grid[] = [];
     try {
-      if (naming?.size === 2) {
+      const refusal = bandRefusal();
+      if (refusal) {
+        // The files it has still say where its ground is: without a footprint, a tile refused before it
+        // was read (a band file missing, two products mixed) was left out of not-observed.geojson
+        // ("not observable 0.0 %" with the tile unread).
         await withFiles(paths, async () => undefined, grids).catch(() => undefined);
-        const [l1c, l2a] = [basename(naming.get(true)!), basename(naming.get(false)!)];
-        throw new TubanError(
-          'TILE.BAND_MISMATCH',
-          `${what} mix the band files of two products of one granule: ${l1c} (no resolution in its name: L1C, top of atmosphere) and ${l2a} (L2A, surface reflectance); ` +
-            `one tile does not mix them: keep one product's band files here and move the other's to a folder of its own (a prior and a current month read from one product level)`,
-          subject,
-        );
-      }
-      const missing = wanted.filter((b) => !byBand.has(b));
-      if (missing.length) {
-        // The files it has still say where its ground is: without a footprint, a tile missing one band
-        // file was left out of not-observed.geojson ("not observable 0.0 %" with the tile unread).
-        await withFiles(paths, async () => undefined, grids).catch(() => undefined);
-        const skipped = stac?.skipped.length ? ` (skipped: ${stac.skipped.join('; ')})` : '';
-        // An L2A product's R20m folder has B8A and no B08: say why the nir band there is not taken.
-        const narrow = b8a && missing.includes('nir')
-          ? ` (${basename(b8a)} is B8A, the narrow nir band, not read as nir: B08 is; convert the product's B08, in R10m for L2A, into this folder beside the other bands)`
-          : '';
-        throw new TubanError('TILE.BAND_MISMATCH', `${what} lack ${missing.join(', ')}${narrow}${skipped}`, subject);
+        throw refusal;
       }
       if (stac) {
         for (const [band, src] of stac.bands) {
@@ -497,6 +483,27 @@ export async function catalogueTiles(inputs: string[], opts: CatalogueOptions = 
     } catch (err) {
       const e = asTubanError(err, subject);
       rejected.push({ subject: stac ? subject : e.subject ?? subject, error: e.toJSON(), ...footprintOf(grids) });
+    }
+
+    /** Why the files cannot be one tile, before any is read: two products' band files mixed, or a band missing. */
+    function bandRefusal(): TubanError | undefined {
+      if (naming?.size === 2) {
+        const [l1c, l2a] = [basename(naming.get(true)!), basename(naming.get(false)!)];
+        return new TubanError(
+          'TILE.BAND_MISMATCH',
+          `${what} mix the band files of two products of one granule: ${l1c} (no resolution in its name: L1C, top of atmosphere) and ${l2a} (L2A, surface reflectance); ` +
+            `one tile does not mix them: keep one product's band files here and move the other's to a folder of its own (a prior and a current month read from one product level)`,
+          subject,
+        );
+      }
+      const missing = wanted.filter((b) => !byBand.has(b));
+      if (missing.length === 0) return undefined;
+      const skipped = stac?.skipped.length ? ` (skipped: ${stac.skipped.join('; ')})` : '';
+      // An L2A product's R20m folder has B8A and no B08: say why the nir band there is not taken.
+      const narrow = b8a && missing.includes('nir')
+        ? ` (${basename(b8a)} is B8A, the narrow nir band, not read as nir: B08 is; convert the product's B08, in R10m for L2A, into this folder beside the other bands)`
+        : '';
+      return new TubanError('TILE.BAND_MISMATCH', `${what} lack ${missing.join(', ')}${narrow}${skipped}`, subject);
     }
   };
 

@@ -37,7 +37,7 @@ export type ErrorCode =
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'DB.TOO_NEW' // the database was upgraded by a later Tuban: refused, never written
-  | 'DB.SETUP' // the PostgreSQL server refuses the database as set up: none of that name, a role or password it does not take, no PostGIS
+  | 'DB.SETUP' // the PostgreSQL server refuses the database as set up: none of that name, a role or password it does not take, no PostGIS; a queued job from another database than its worker's
   | 'BATCH.CANNOT_REPLACE' // --replaces names no finished batch of the month
   | 'BATCH.TILES_FAILED' // a queued batch's tile job(s) failed for good (retries spent, or a fail code): not finalised
   | 'BACKUP.INVALID' // a backup that cannot be restored here (damaged, newer than this Tuban, a database not empty)

@@ -6,11 +6,17 @@
  */
 import { z } from 'zod';
 
+/**
+ * The database the batch was enqueued from (pipeline/store/database-identity.ts) and its URL without
+ * the password: a worker runs only the jobs of its own database. Absent from jobs an earlier Tuban enqueued.
+ */
+const EnqueuedFrom = z.object({ system: z.string().nullable(), database: z.string(), schema: z.string(), url: z.string() });
+
 export const JobPayloads = {
   /** Detect change on one current-epoch tile against the prior mosaic; stores detections. */
-  'tile.detect': z.object({ batchId: z.string(), tileId: z.string() }),
+  'tile.detect': z.object({ batchId: z.string(), tileId: z.string(), from: EnqueuedFrom.optional() }),
   /** After every tile: de-duplicate seams, route, code, store polygons, compile the ledger. */
-  'batch.finalise': z.object({ batchId: z.string() }),
+  'batch.finalise': z.object({ batchId: z.string(), from: EnqueuedFrom.optional() }),
 } as const;
 
 export type JobName = keyof typeof JobPayloads;
@@ -29,6 +35,6 @@ export type JobHandlers = {
 };
 
 /** Deterministic job id: the same batch and tile always map to the same job (no duplicates on re-enqueue). */
-export function jobId<N extends JobName>(name: N, payload: JobPayload<N>): string {
-  return [name, ...Object.values(payload)].join('~'); // BullMQ rejects ':' in custom ids
+export function jobId<N extends JobName>(name: N, payload: Pick<JobPayload<N>, 'batchId'> & { tileId?: string }): string {
+  return [name, payload.batchId, ...(payload.tileId === undefined ? [] : [payload.tileId])].join('~'); // BullMQ rejects ':' in custom ids
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,17 @@ describe('writePolygonsGeoJson', () => {
     expect(fc.crs).toBeUndefined(); // RFC 7946 has no crs member
     expect(fc.features.map((f: { properties: { code: string } }) => f.properties.code)).toEqual(['370102-202610-0007', '370103-202610-0001']);
     expect(fc.features[1].properties.previous_code).toBe('370103-202609-0004');
+  });
+
+  it('on a full disk names the file it could not write, as atomicWrite does, and leaves no partial file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-out-full-'));
+    const path = join(dir, 'polygons.geojson');
+    // The staged file lands on a device that is full: each write is ENOSPC.
+    await symlink('/dev/full', `${path}.${process.pid}.tmp`);
+    const err = (await writePolygonsGeoJson(path, [poly()], bureauName).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect([err.code, err.path]).toEqual(['ENOSPC', path]);
+    expect(err.message).toBe(`${path}: ENOSPC: no space left on device, write; ${path} was not replaced`);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 

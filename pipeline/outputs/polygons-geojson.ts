@@ -3,9 +3,9 @@
  * metre level), coordinates rounded to 1e-7° (≈ 1 cm, below any imagery's resolution), outer rings
  * counter-clockwise and holes clockwise, snake_case properties for GIS tools and bureaus' systems.
  */
-import { rename, unlink, writeFile } from 'node:fs/promises';
 import type { Feature, FeatureCollection, Polygon, Position } from 'geojson';
 import { ringArea } from '../../geo/kernels/ring.js';
+import { atomicWrite } from './ledger.js';
 import type { BureauId, ZoneKind } from '../../schemas/vocabulary.js';
 import type { MonitoringPolygon, Overlap, PolygonProperties } from '../../schemas/polygon.js';
 
@@ -83,13 +83,5 @@ export function polygonFeature(p: MonitoringPolygon, bureauName: (id: BureauId) 
 /** Write polygons as one FeatureCollection (atomically: a reader never sees half a file). */
 export async function writePolygonsGeoJson(path: string, polys: MonitoringPolygon[], bureauName: (id: BureauId) => string): Promise<void> {
   const fc: FeatureCollection<Polygon, PolygonProperties> = { type: 'FeatureCollection', features: polys.map((p) => polygonFeature(p, bureauName)) };
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, JSON.stringify(fc));
-    await rename(tmp, path);
-  } catch (err) {
-    // A failed write (a full disk) leaves no partial file taking the space.
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await atomicWrite(path, JSON.stringify(fc));
 }

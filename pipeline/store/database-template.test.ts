@@ -5,7 +5,7 @@
  * Each describe uses its own cache directory, so nothing here touches the user's cache.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -197,5 +197,75 @@ describe('building the template', () => {
     const meta = JSON.parse(await readFile(join(a!.dir, 'template.json'), 'utf8')) as { key: string; migration: number };
     expect(meta).toMatchObject({ key: templateKey(), migration: templateMigrationVersion() });
     expect((await readdir(join(cache, 'db-template'))).sort()).toEqual([templateKey()]);
+  });
+});
+
+describe('an existing empty directory', () => {
+  let cache: string;
+  beforeAll(async () => {
+    cache = join(dir, 'cache-existing');
+    const seed = await openDatabase(join(dir, 'existing-seed'), { templateCache: cache });
+    await seed.close();
+  });
+
+  /** An empty directory as an administrator makes one (its own mode: a group that reads the backups). */
+  async function given(name: string): Promise<{ path: string; ino: number }> {
+    const path = join(dir, name);
+    await mkdir(path, { mode: 0o750 });
+    await chmod(path, 0o750);
+    return { path, ino: (await stat(path)).ino };
+  }
+
+  it('is made a database in place from the template: never removed or replaced, its mode kept', async () => {
+    const { path, ino } = await given('existing-ok');
+    const rec = recorder();
+    const db = await openDatabase(path, { templateCache: cache, log: rec.log });
+    try {
+      expect(rec.lines).toEqual([]);
+      expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgis'`)).rows[0].n).toBe(1);
+    } finally {
+      await db.close();
+    }
+    const st = await stat(path);
+    expect(st.ino).toBe(ino);
+    expect(st.mode & 0o777).toBe(0o750);
+    expect((await readdir(path)).filter((n) => n.startsWith('.tuban'))).toEqual([]);
+    expect(existsSync(`${path}.copying`)).toBe(false);
+  });
+
+  it('is kept, not removed, when the template gives no working database: emptied and initialised directly', async () => {
+    const entry = (await findTemplate(cache))!;
+    const lite = await PGlite.create(entry.data, { extensions: { postgis: postgisExtension(entry.bundle) } });
+    await lite.query('DELETE FROM schema_migrations');
+    await lite.query('CHECKPOINT');
+    await lite.close();
+    const { path, ino } = await given('existing-stale');
+    const rec = recorder();
+    const db = await openDatabase(path, { templateCache: cache, log: rec.log });
+    try {
+      expect(rec.lines.find((l) => l.startsWith('warn:'))).toMatch(/did not give a working database .*discarded, initialising .* directly/);
+      expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
+    } finally {
+      await db.close();
+    }
+    const st = await stat(path);
+    expect(st.ino).toBe(ino);
+    expect(st.mode & 0o777).toBe(0o750);
+  });
+
+  it('left half copied by a crash is copied again at the next start, not taken for a database', async () => {
+    const { path, ino } = await given('existing-crashed');
+    // What a copy killed before its last file leaves: the staging folder, and some files moved up.
+    await mkdir(join(path, '.tuban-template-copy', 'base'), { recursive: true });
+    await mkdir(join(path, 'global'));
+    await writeFile(join(path, 'global', 'pg_control'), 'half');
+    const db = await openDatabase(path, { templateCache: cache });
+    try {
+      expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'postgis'`)).rows[0].n).toBe(1);
+    } finally {
+      await db.close();
+    }
+    expect((await stat(path)).ino).toBe(ino);
+    expect(await readdir(path)).not.toContain('.tuban-template-copy');
   });
 });

@@ -177,11 +177,23 @@ async function removeOtherEntries(root: string, key: string): Promise<void> {
 }
 
 /**
- * Copy the template's data directory to `target` (which must not exist or be empty), atomically:
- * into a sibling first, renamed into place when complete, so a crash mid-copy leaves no half
- * database for the next start to trip on. Files are cloned where the file system can (copy on write).
+ * Where a copy into an existing directory is staged, inside it: a directory holding it is a copy not
+ * finished (a crash), never a database, and is copied again (`isFreshDirectory`).
+ */
+export const STAGING = '.tuban-template-copy';
+/** Moved out of staging last: a directory that has it and no staging holds the whole copy. */
+const LAST = 'PG_VERSION';
+
+/**
+ * Copy the template's data directory to `target` (which must not exist or be empty), so that a
+ * crash mid-copy leaves no half database for the next start to trip on. A target that does not exist
+ * is copied into a sibling first and renamed into place when complete. One that exists (an empty
+ * directory the user made, perhaps a mount point) is never removed or replaced: the copy is staged
+ * inside it and its entries moved up, `PG_VERSION` last, then the staging removed. Files are cloned
+ * where the file system can (copy on write).
  */
 export async function copyTemplateData(template: TemplateEntry, target: string): Promise<void> {
+  if (await stat(target).then((st) => st.isDirectory(), () => false)) return copyInto(template, target);
   const tmp = `${target.replace(/[\\/]+$/, '')}.copying`;
   // The caller holds the target's directory lock: a leftover sibling is from a crashed copy.
   await rm(tmp, { recursive: true, force: true });
@@ -189,11 +201,21 @@ export async function copyTemplateData(template: TemplateEntry, target: string):
     // Owner only, as initdb makes a PostgreSQL data directory: it holds password hashes and every case.
     await makeDirectory(tmp, 0o700);
     await copyTree(template.data, tmp);
-    // rename(2) replaces an empty directory, so a target created empty beforehand is fine.
     await rename(tmp, target);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Copy into an existing directory, fresh (`isFreshDirectory`): what a crashed copy left there goes first. */
+async function copyInto(template: TemplateEntry, target: string): Promise<void> {
+  for (const name of await readdir(target)) await rm(join(target, name), { recursive: true, force: true });
+  const staging = join(target, STAGING);
+  await makeDirectory(staging, 0o700);
+  await copyTree(template.data, staging);
+  const names = (await readdir(staging)).sort((a, b) => Number(a === LAST) - Number(b === LAST));
+  for (const name of names) await rename(join(staging, name), join(target, name));
+  await rm(staging, { recursive: true, force: true });
 }
 
 async function copyTree(src: string, dst: string): Promise<void> {
@@ -205,13 +227,16 @@ async function copyTree(src: string, dst: string): Promise<void> {
 }
 
 /**
- * True when `dir` does not exist or is an empty directory: a database would be initialised there.
- * A path that cannot be looked at (EIO on a flaky mount, EACCES, ENOTDIR) is not fresh: a failed
- * start there must not take back (remove) what it could not see.
+ * True when `dir` does not exist or is an empty directory: a database would be initialised there; or
+ * holds a template copy a crash left unfinished (its STAGING folder). A path that cannot be looked at
+ * (EIO on a flaky mount, EACCES, ENOTDIR) is not fresh: a failed start there must not take back
+ * (remove) what it could not see.
  */
 export async function isFreshDirectory(dir: string): Promise<boolean> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : 'unknown'));
   if (st === null) return true;
   if (st === 'unknown') return false;
-  return st.isDirectory() && (await readdir(dir)).length === 0;
+  if (!st.isDirectory()) return false;
+  const names = await readdir(dir);
+  return names.length === 0 || names.includes(STAGING);
 }

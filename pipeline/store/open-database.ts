@@ -260,7 +260,8 @@ async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateC
   const existed = await stat(target).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOENT');
   const fresh = await isFreshDirectory(target);
   // A fresh directory that could not be made a database (a full disk) is taken back to what it was,
-  // so the next start meets a fresh directory again, not half a PostgreSQL data directory.
+  // so the next start meets a fresh directory again, not half a PostgreSQL data directory. Only what
+  // this start made goes: a directory that was there (empty) is emptied, never removed.
   const undo = async () => {
     if (!existed) await rm(target, { recursive: true, force: true });
     else for (const name of await readdir(target).catch(() => [] as string[])) await rm(join(target, name), { recursive: true, force: true });
@@ -277,7 +278,7 @@ async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateC
       }
       log('warn', `database template ${template.dir} did not give a working database (${(lite.failed as Error).message}); discarded, initialising ${target} directly`);
       await discard(template.dir);
-      await rm(target, { recursive: true, force: true });
+      await undo();
     }
   }
   // Owner only (a directory that exists keeps its mode): it holds password hashes and every case.

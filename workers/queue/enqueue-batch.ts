@@ -5,6 +5,7 @@
  */
 import { FlowProducer, Queue, type ConnectionOptions, type FlowJobNode, type JobsOptions } from 'bullmq';
 import { jobId, type JobPayload } from '../../schemas/jobs.js';
+import type { DatabaseIdentity } from '../../pipeline/store/database-identity.js';
 import { resolveTarget, type QueueTarget } from './connection.js';
 
 export interface EnqueueBatchOptions {
@@ -22,6 +23,11 @@ export interface EnqueueBatchOptions {
    * a backup taken before it finished), and the batch is run afresh instead of answered as done.
    */
   finalised?: () => Promise<boolean>;
+  /**
+   * The database the batch is planned in, and its URL without the password: carried by every job, so
+   * a worker on another database refuses it (start-worker.ts) instead of running it on its own.
+   */
+  from?: DatabaseIdentity & { url: string };
 }
 
 /** Job id of a batch's finalise (parent) job. */
@@ -51,7 +57,7 @@ export async function enqueueBatch(connection: QueueTarget['connection'], opts: 
     backoff: { type: 'exponential', delay: opts.backoffMs ?? 2000 },
   };
   const children: FlowJobNode[] = [...new Set(opts.tileIds)].map((tileId) => {
-    const data: JobPayload<'tile.detect'> = { batchId: opts.batchId, tileId };
+    const data: JobPayload<'tile.detect'> = { batchId: opts.batchId, tileId, ...(opts.from ? { from: opts.from } : {}) };
     return {
       name: 'tile.detect',
       queueName,
@@ -67,7 +73,7 @@ export async function enqueueBatch(connection: QueueTarget['connection'], opts: 
       },
     };
   });
-  const data: JobPayload<'batch.finalise'> = { batchId: opts.batchId };
+  const data: JobPayload<'batch.finalise'> = { batchId: opts.batchId, ...(opts.from ? { from: opts.from } : {}) };
   await removeFinishedFlow(conn, queueName, prefix, finaliseJobId(opts.batchId), opts.finalised);
   const producer = new FlowProducer({ connection: conn, prefix });
   try {

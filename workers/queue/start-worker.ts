@@ -25,6 +25,7 @@ import { redisOutageLog } from './redis-outage-log.js';
 import { LOCK_DURATION_MS, MAX_STALLED_COUNT, STALLED_INTERVAL_MS } from './worker-defaults.js';
 import { settledWithin } from './settled-within.js';
 import { oneQuestionOptions } from './redis-answers.js';
+import { describeIdentity, sameDatabase, type DatabaseIdentity } from '../../pipeline/store/database-identity.js';
 
 export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
@@ -63,6 +64,11 @@ export interface StartWorkerOptions {
   redisReminderMs?: number;
   /** The database the handlers use, its password hidden, for the `worker started` line. */
   describeDatabase?: string;
+  /**
+   * The database the handlers use and its URL without the password: a job enqueued from another
+   * (`tuban batch --queue` given another DATABASE_URL) is refused, naming both, and nothing of it runs.
+   */
+  database?: DatabaseIdentity & { url: string };
 }
 
 export interface WorkerHandle {
@@ -127,6 +133,22 @@ async function checkChildFailures(job: Job, batchId: string, queue: Worker): Pro
   );
 }
 
+/**
+ * A job enqueued from another database than this worker's is refused (DB.SETUP, not retried): run
+ * here, it would plan nothing the command planned and finalise a batch the command never reads back;
+ * a batch the queue held completed was run afresh on the workers' database at every command.
+ */
+function checkSameDatabase(payload: { batchId: string; from?: DatabaseIdentity & { url: string } }, own: (DatabaseIdentity & { url: string }) | undefined): void {
+  const from = payload.from;
+  if (!from || !own || sameDatabase(from, own)) return;
+  throw new TubanError(
+    'DB.SETUP',
+    `enqueued from the database ${from.url} (${describeIdentity(from)}), but the tuban worker runs on ${own.url} (${describeIdentity(own)}): ` +
+      'nothing of it was run. Give tuban batch --queue and every tuban worker the same DATABASE_URL, then run the same tuban batch --queue again',
+    `batch ${payload.batchId}`,
+  );
+}
+
 /** `tile T (job J): CODE: message (N attempts)`, from a child's job key (`prefix:queue:tile.detect~batch~tile`). */
 async function describeTileFailure(queue: Worker, key: string, err: TubanError): Promise<string> {
   const id = key.slice(key.lastIndexOf(':') + 1);
@@ -185,6 +207,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
       signal: shutdown.signal,
     };
     try {
+      checkSameDatabase(parsed.data, opts.database);
       if (name === 'batch.finalise') await checkChildFailures(job, (parsed.data as { batchId: string }).batchId, worker);
       const result = await handlers[name](parsed.data, ctx);
       jobLog.info({ ms: Date.now() - started }, `${name} done`);
