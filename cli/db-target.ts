@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { config } from '../pipeline/config.js';
+import { followLinks } from '../pipeline/store/follow-links.js';
 import { one, UsageError, type Flags } from './args.js';
 import type { CommandName } from './commands.js';
 
@@ -10,7 +11,8 @@ export const DEFAULT_DB_DIR = '.tuban/db';
 export function dbTarget(flags: Flags): string {
   const t = one(flags, 'db') ?? config().databaseUrl ?? DEFAULT_DB_DIR;
   if (/^postgres(ql)?:\/\//.test(t)) return t;
-  const dir = resolve(t);
+  // Where the directory is, links followed: its lock and a server's socket beside it are then one for every name of it.
+  const dir = followLinks(resolve(t));
   // An embedded database is a directory: a file there is a slip (say, the .lock or a dump).
   if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) throw new UsageError(`--db ${dir} is an existing file; give the embedded database's directory (it is created when missing) or a postgres:// URL`);
   return dir;

@@ -5,7 +5,7 @@
  * Each describe uses its own cache directory, so nothing here touches the user's cache.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -267,5 +267,48 @@ describe('an existing empty directory', () => {
     }
     expect((await stat(path)).ino).toBe(ino);
     expect(await readdir(path)).not.toContain('.tuban-template-copy');
+  });
+});
+
+describe('a directory named through a symbolic link', () => {
+  let cache: string;
+  beforeAll(async () => {
+    cache = join(dir, 'cache-linked');
+    const seed = await openDatabase(join(dir, 'linked-seed'), { templateCache: cache });
+    await seed.close();
+  });
+
+  it('is opened where the link leads (fresh, existing, or not made yet), the link kept, and one lock for both names', async () => {
+    // /data/tuban → /mnt/disk1/tuban, as servers mount their disks: PGlite failed on it ("file system error 20").
+    const real = join(dir, 'linked-real');
+    const link = join(dir, 'linked-link');
+    await mkdir(real);
+    await symlink(real, link);
+    const rec = recorder();
+    const db = await openDatabase(link, { templateCache: cache, log: rec.log });
+    try {
+      expect(rec.lines).toEqual([]);
+      await db.query('CREATE TABLE through_link (v int)');
+      await db.query('INSERT INTO through_link VALUES (7)');
+      // The directory is held whichever name the next command is given.
+      await expect(openDatabase(real, { templateCache: cache })).rejects.toMatchObject({ code: 'DB.LOCKED' });
+    } finally {
+      await db.close();
+    }
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(real, 'PG_VERSION'))).toBe(true);
+    const again = await openDatabase(real, { templateCache: cache });
+    try {
+      expect((await again.query<{ v: number }>('SELECT v FROM through_link')).rows).toEqual([{ v: 7 }]);
+    } finally {
+      await again.close();
+    }
+    // A link to a directory not made yet: made where the link leads.
+    const later = join(dir, 'linked-later');
+    await symlink(later, join(dir, 'linked-later-link'));
+    const made = await openDatabase(join(dir, 'linked-later-link'), { templateCache: cache });
+    await made.close();
+    expect((await lstat(join(dir, 'linked-later-link'))).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(later, 'PG_VERSION'))).toBe(true);
   });
 });

@@ -23,6 +23,7 @@ import {
   type TemplateLog,
 } from './database-template.js';
 import { acquireDirectoryLock, ServerShares, type DirectoryLock, type LockOptions } from './directory-lock.js';
+import { followLinks } from './follow-links.js';
 import { migrate } from './migrations.js';
 import { makeDirectory } from '../make-directory.js';
 import { openPgliteThread } from './pglite-thread.js';
@@ -178,8 +179,9 @@ async function ensurePostgis(db: Database): Promise<void> {
   }
 }
 
-async function openEmbedded(target: string, opts: OpenOptions): Promise<Database> {
-  const isMemory = target === 'memory://' || target.startsWith('memory://');
+async function openEmbedded(given: string, opts: OpenOptions): Promise<Database> {
+  const isMemory = given === 'memory://' || given.startsWith('memory://');
+  const target = isMemory ? given : followLinks(given);
   const lockOrOptions = opts.lock ?? {};
   const log = opts.log ?? defaultLog;
   // A running `tuban serve` holds the directory and answers for it (`shared-database.ts`).
