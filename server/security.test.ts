@@ -252,6 +252,32 @@ describe('responses a browser keeps', () => {
   });
 });
 
+describe('answers that name no caching of their own', () => {
+  it("are kept by no cache (a shared proxy, the disk of an office PC two bureaus share): the card, the list, counts, accounts, errors and the sign-in's token", async () => {
+    const auth = (user: string) => t.token(user).then((token) => ({ authorization: `Bearer ${token}` }));
+    for (const [user, url] of [
+      ['nr', `/api/polygons/${CODE}`],
+      ['nr', '/api/polygons?view=list'],
+      ['nr', '/api/polygons?epoch=2026-10'],
+      ['nr', '/api/inbox/counts'],
+      ['nr', '/api/me'],
+      ['nr', '/api/months'],
+      ['nr', '/api/districts'],
+      ['root', '/api/users'],
+      ['nr', '/api/polygons/370102-202610-0999'],
+      ['nr', '/api/no-such-route'],
+    ] as const) {
+      const r = await t.app.inject({ method: 'GET', url, headers: { ...(await auth(user)), 'accept-encoding': 'gzip' } });
+      expect([url, r.headers['cache-control']]).toEqual([url, 'private, no-store']);
+    }
+    const session = await signIn('nr', PASSWORD, '10.9.9.9');
+    expect([session.statusCode, session.headers['cache-control']]).toEqual([200, 'private, no-store']);
+    // Those that say their own keep it: the map layer revalidates, the health check is no-store.
+    expect((await t.app.inject({ method: 'GET', url: '/api/polygons.geojson', headers: await auth('nr') })).headers['cache-control']).toBe('private, no-cache');
+    expect((await t.app.inject({ method: 'GET', url: '/api/health' })).headers['cache-control']).toBe('no-store');
+  });
+});
+
 describe('a request the HTTP parser refuses', () => {
   it('gets the API error shape and what to do (raw Chinese in the URL), not a bare "Client Error"', async () => {
     const { connect } = await import('node:net');
