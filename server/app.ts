@@ -274,7 +274,7 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     for (const t of stopTimers) clearTimeout(t);
   });
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', async (req, reply, payload) => {
     if (stopping) reply.header('connection', 'close');
     // Evidence and page files are served with their own types; browsers must not guess others.
     reply.header('x-content-type-options', 'nosniff');
@@ -283,6 +283,11 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     // The page's URL names a case and a month: a link out of it does not send them (its own requests do,
     // so the cross-origin check's Referer stays).
     reply.header('referrer-policy', 'same-origin');
+    // An API answer that says nothing of caching (the card, the list, counts, accounts, an error, the
+    // sign-in's token) is one user's scope: kept by no cache, neither a shared proxy (the page signs in
+    // by cookie, which RFC 9111 does not keep a shared cache from storing) nor the disk of an office
+    // PC that two bureaus share. Those that say their own (the map, tiles, chips, evidence) keep it.
+    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-store');
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
     return payload;
   });

@@ -41,7 +41,7 @@ describe('an evidence file missing from --data', () => {
     expect(r.statusCode).toBe(500);
     expect(r.headers['content-type']).toMatch(/^application\/json/);
     expect(r.headers['content-disposition']).toBeUndefined();
-    expect(r.headers['cache-control']).toBeUndefined();
+    expect(r.headers['cache-control']).toBe('private, no-store'); // not the file's year-long immutable one
     expect(r.json()).toMatchObject({ code: 'EVIDENCE.FILE_MISSING', message: expect.stringContaining(`evidence ${id} of ${CODE}`) });
     expect(r.body).not.toContain(t.dataDir); // the server's paths are for its log, not the client
 

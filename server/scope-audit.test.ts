@@ -126,3 +126,26 @@ describe('a sighting outside the caller\'s scope, and evidence of another case',
     expect(other.statusCode).toBe(404);
   });
 });
+
+describe('a later polygon of a site issued to another bureau (the site grown into its remit)', () => {
+  it('names the earlier polygon in its construction stage (往期图斑编号 is the batch\'s), but not that polygon\'s area where the caller may not see it', async () => {
+    // MAR: natural resources' (9000 m²); APR: the site again, grown, routed to forestry: its own case, stage 2.
+    const MAR = '370102-202703-0001';
+    const APR = '370102-202704-0001';
+    await writeBatch(db, 'b-2027-03', '2027-03', [polygon(MAR, '2027-03', square(117.5, 36.6), { areaM2: 9000 })], '2027-04-01');
+    await writeBatch(db, 'b-2027-04', '2027-04', [polygon(APR, '2027-04', square(117.5, 36.6, 0.0012), { areaM2: 12345, previousCode: MAR, leadBureau: 'forestry' })], '2027-05-01');
+    expect((await call('chief', '/api/sweep', {})).statusCode).toBe(200);
+    expect((await call('forest', `/api/polygons/${MAR}`)).statusCode).toBe(404);
+    const card = (await call('forest', `/api/polygons/${APR}`)).json();
+    expect(card.previous_case).toBeNull();
+    const stage = card.escalations.filter((e: { kind: string }) => e.kind === 'construction_stage');
+    expect(stage.map((e: { level: number }) => e.level)).toEqual([2]);
+    expect(stage[0].reason).toContain(MAR);
+    expect(stage[0].reason).not.toMatch(/9000/);
+    // Who sees the earlier polygon (its bureau, the lead bureau) reads the growth in full.
+    for (const user of ['chief']) {
+      const full = (await call(user, `/api/polygons/${APR}`)).json().escalations.find((e: { kind: string }) => e.kind === 'construction_stage');
+      expect(full.reason, user).toBe(`往期图斑 ${MAR} 再次出现并扩大 (9000 → 12345 m²)`);
+    }
+  });
+});

@@ -252,6 +252,62 @@ describe('responses a browser keeps', () => {
   });
 });
 
+describe('answers that name no caching of their own', () => {
+  it("are kept by no cache (a shared proxy, the disk of an office PC two bureaus share): the card, the list, counts, accounts, errors and the sign-in's token", async () => {
+    const auth = (user: string) => t.token(user).then((token) => ({ authorization: `Bearer ${token}` }));
+    for (const [user, url] of [
+      ['nr', `/api/polygons/${CODE}`],
+      ['nr', '/api/polygons?view=list'],
+      ['nr', '/api/polygons?epoch=2026-10'],
+      ['nr', '/api/inbox/counts'],
+      ['nr', '/api/me'],
+      ['nr', '/api/months'],
+      ['nr', '/api/districts'],
+      ['root', '/api/users'],
+      ['nr', '/api/polygons/370102-202610-0999'],
+      ['nr', '/api/no-such-route'],
+    ] as const) {
+      const r = await t.app.inject({ method: 'GET', url, headers: { ...(await auth(user)), 'accept-encoding': 'gzip' } });
+      expect([url, r.headers['cache-control']]).toEqual([url, 'private, no-store']);
+    }
+    const session = await signIn('nr', PASSWORD, '10.9.9.9');
+    expect([session.statusCode, session.headers['cache-control']]).toEqual([200, 'private, no-store']);
+    // Those that say their own keep it: the map layer revalidates, the health check is no-store.
+    expect((await t.app.inject({ method: 'GET', url: '/api/polygons.geojson', headers: await auth('nr') })).headers['cache-control']).toBe('private, no-cache');
+    expect((await t.app.inject({ method: 'GET', url: '/api/health' })).headers['cache-control']).toBe('no-store');
+  });
+});
+
+describe('a body or query made to be refused at length', () => {
+  it('is refused in a few lines, without signing in too: raw bytes to a JSON route, a hundred thousand unknown fields or parameters', async () => {
+    // Raw bytes (a content type only evidence takes) were read as an object of a million fields, each
+    // one named back: 1 MB to the sign-in took 17 s of the server's one thread and answered 146 MB.
+    const raw = await t.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(1_000_000, 0x41) });
+    expect([raw.statusCode, raw.json().code]).toEqual([415, 'BODY.UNSUPPORTED_TYPE']);
+    expect(raw.json().message).toMatch(/application\/json/);
+    expect(raw.rawPayload.length).toBeLessThan(2000);
+    const notes = await t.app.inject({
+      method: 'POST',
+      url: `/api/polygons/${CODE}/notes`,
+      headers: { authorization: `Bearer ${await t.token('nr')}`, 'content-type': 'image/jpeg' },
+      payload: Buffer.from('{"text":"现场"}'),
+    });
+    expect([notes.statusCode, notes.json().code]).toEqual([415, 'BODY.UNSUPPORTED_TYPE']);
+    // A JSON object of 100 000 unknown fields (1 MB): the first few named, the rest counted.
+    const fields = '{' + Array.from({ length: 100_000 }, (_, i) => `"k${i}":1`).join(',') + '}';
+    const many = await t.app.inject({ method: 'POST', url: '/api/session', headers: { 'content-type': 'application/json' }, payload: fields });
+    expect([many.statusCode, many.json().code]).toEqual([400, 'VALIDATION']);
+    expect(many.json().message).toContain("body.k0: unknown field 'k0'");
+    expect(many.json().message).toMatch(/and 9998\d more$/);
+    expect(many.rawPayload.length).toBeLessThan(10_000);
+    const query = '/api/polygons?' + Array.from({ length: 3000 }, (_, i) => `q${i}=1`).join('&');
+    const params = await t.app.inject({ method: 'GET', url: query, headers: { authorization: `Bearer ${await t.token('nr')}` } });
+    expect([params.statusCode, params.json().code]).toEqual([400, 'VALIDATION']);
+    expect(params.json().message).toMatch(/and 29\d\d more$/);
+    expect(params.rawPayload.length).toBeLessThan(10_000);
+  });
+});
+
 describe('a request the HTTP parser refuses', () => {
   it('gets the API error shape and what to do (raw Chinese in the URL), not a bare "Client Error"', async () => {
     const { connect } = await import('node:net');

@@ -368,6 +368,10 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
   // A sighting's row in the history of the case it joined or left names that polygon: only where the
   // caller may see it (a co-handling bureau of the case may not).
   const sightingSeen = scopePredicate(user, params, 's');
+  // A construction stage climbed from an earlier polygon (case-store.ts: '往期图斑 <code> 再次出现并扩大
+  // (<its m²> → <this m²> m²)') names it, as the batch's 往期图斑编号 does, but gives its area only where
+  // the caller may see it (its card): the later polygon may be another bureau's or district's.
+  const earlierSeen = scopePredicate(user, params, 'p');
   const properties = propertySql((alias) => scopePredicate(user, params, alias), daysOverdueSql(deadlines, params));
   const r = await q.query<Row & { case: CaseRow; history: unknown[]; evidence: unknown[]; parcels: unknown[]; escalations: unknown[]; handovers: unknown[] }>(
     `SELECT ${properties}, ST_AsGeoJSON(w.geom, 7) AS geometry,
@@ -380,7 +384,11 @@ export async function polygonCard(q: Queryable, user: User, code: string, today:
        (SELECT coalesce(json_agg(x ORDER BY x.idx), '[]'::json) FROM (
           SELECT idx, area_m2, area_mu, verdict, verdict_details, ST_AsGeoJSON(geom, 7)::json AS geometry FROM parcels WHERE code = c.code) x) AS parcels,
        (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json) FROM (
-          SELECT id::int AS id, kind, rule, level, due_date::text AS due_date, reason, created_by, created_at::text AS created_at FROM escalations WHERE code = c.code) x) AS escalations,
+          SELECT e.id::int AS id, e.kind, e.rule, e.level, e.due_date::text AS due_date,
+                 CASE WHEN e.kind = 'construction_stage' AND e.reason LIKE '往期图斑 %'
+                        AND NOT EXISTS (SELECT 1 FROM cases p WHERE p.code = split_part(e.reason, ' ', 2) AND ${earlierSeen})
+                      THEN regexp_replace(e.reason, ' \\([0-9]+ → [0-9]+ m²\\)$', '') ELSE e.reason END AS reason,
+                 e.created_by, e.created_at::text AS created_at FROM escalations e WHERE e.code = c.code) x) AS escalations,
        (SELECT coalesce(json_agg(x ORDER BY x.id), '[]'::json) FROM (
           SELECT id::int AS id, recipient AS "to", handed_on::text AS handed_on, reference, note, created_by FROM handovers WHERE code = c.code) x) AS handovers
      FROM cases c LEFT JOIN LATERAL (SELECT * FROM work_items w WHERE w.code = c.code LIMIT 1) w ON true ${URGED_SQL}
