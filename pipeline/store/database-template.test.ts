@@ -270,6 +270,34 @@ describe('an existing empty directory', () => {
   });
 });
 
+describe('a copy killed half way, then a start without the template', () => {
+  it('is made a database afresh, and a database beside a staging folder is never emptied by a later start with the template', async () => {
+    const cache = join(dir, 'cache-existing');
+    // Killed mid-copy (Ctrl-C in the longest step), then started with the template off (TUBAN_DB_TEMPLATE=off, a cache not writable).
+    const path = join(dir, 'crashed-then-initdb');
+    await mkdir(join(path, '.tuban-template-copy', 'base'), { recursive: true });
+    await mkdir(join(path, 'global'));
+    await writeFile(join(path, 'global', 'pg_control'), 'half');
+    const first = await openDatabase(path, { templateCache: null });
+    try {
+      await first.query('CREATE TABLE precious (v int)');
+      await first.query('INSERT INTO precious VALUES (1)');
+    } finally {
+      await first.close();
+    }
+    expect(await readdir(path)).not.toContain('.tuban-template-copy');
+    // A database whose staging folder outlived its copy (killed after PG_VERSION was moved up): a database.
+    await mkdir(join(path, '.tuban-template-copy'));
+    const again = await openDatabase(path, { templateCache: cache });
+    try {
+      expect((await again.query<{ v: number }>('SELECT v FROM precious')).rows).toEqual([{ v: 1 }]);
+    } finally {
+      await again.close();
+    }
+    expect(await readdir(path)).not.toContain('.tuban-template-copy');
+  });
+});
+
 describe('a directory named through a symbolic link', () => {
   let cache: string;
   beforeAll(async () => {

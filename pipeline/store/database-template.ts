@@ -177,8 +177,8 @@ async function removeOtherEntries(root: string, key: string): Promise<void> {
 }
 
 /**
- * Where a copy into an existing directory is staged, inside it: a directory holding it is a copy not
- * finished (a crash), never a database, and is copied again (`isFreshDirectory`).
+ * Where a copy into an existing directory is staged, inside it: a directory holding it and no
+ * PG_VERSION is a copy not finished (a crash), never a database (`settleUnfinishedCopy`).
  */
 export const STAGING = '.tuban-template-copy';
 /** Moved out of staging last: a directory that has it and no staging holds the whole copy. */
@@ -207,9 +207,8 @@ export async function copyTemplateData(template: TemplateEntry, target: string):
   }
 }
 
-/** Copy into an existing directory, fresh (`isFreshDirectory`): what a crashed copy left there goes first. */
+/** Copy into an existing directory, fresh (`isFreshDirectory`, after `settleUnfinishedCopy`). */
 async function copyInto(template: TemplateEntry, target: string): Promise<void> {
-  for (const name of await readdir(target)) await rm(join(target, name), { recursive: true, force: true });
   const staging = join(target, STAGING);
   await makeDirectory(staging, 0o700);
   await copyTree(template.data, staging);
@@ -227,16 +226,30 @@ async function copyTree(src: string, dst: string): Promise<void> {
 }
 
 /**
- * True when `dir` does not exist or is an empty directory: a database would be initialised there; or
- * holds a template copy a crash left unfinished (its STAGING folder). A path that cannot be looked at
- * (EIO on a flaky mount, EACCES, ENOTDIR) is not fresh: a failed start there must not take back
- * (remove) what it could not see.
+ * What a copy into `dir` killed half way left (`copyInto`), settled before anything looks at `dir`:
+ * without PG_VERSION (moved up last) the copy never finished and the directory is emptied, the
+ * staging folder last (so a crash meanwhile still leaves it marked); with it, the copy finished but
+ * for removing the staging folder, which goes. A database opened without the template (initdb beside
+ * a leftover staging folder) has PG_VERSION too: it is never emptied, the next start with the
+ * template included.
+ */
+export async function settleUnfinishedCopy(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  if (!names.includes(STAGING)) return;
+  if (!names.includes(LAST)) {
+    for (const name of names.filter((n) => n !== STAGING)) await rm(join(dir, name), { recursive: true, force: true });
+  }
+  await rm(join(dir, STAGING), { recursive: true, force: true });
+}
+
+/**
+ * True when `dir` does not exist or is an empty directory: a database would be initialised there. A
+ * path that cannot be looked at (EIO on a flaky mount, EACCES, ENOTDIR) is not fresh: a failed start
+ * there must not take back (remove) what it could not see.
  */
 export async function isFreshDirectory(dir: string): Promise<boolean> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : 'unknown'));
   if (st === null) return true;
   if (st === 'unknown') return false;
-  if (!st.isDirectory()) return false;
-  const names = await readdir(dir);
-  return names.length === 0 || names.includes(STAGING);
+  return st.isDirectory() && (await readdir(dir)).length === 0;
 }

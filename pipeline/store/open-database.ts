@@ -17,6 +17,7 @@ import {
   ensureTemplate,
   findTemplate,
   isFreshDirectory,
+  settleUnfinishedCopy,
   templateCacheRoot,
   templateMigrationVersion,
   type TemplateEntry,
@@ -260,6 +261,7 @@ async function startDirectory(target: string, opts: Pick<OpenOptions, 'templateC
   const root = opts.templateCache === undefined ? templateCacheRoot() : opts.templateCache;
   // Existing unless stat says there is nothing (existsSync is false on any error, EIO included).
   const existed = await stat(target).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOENT');
+  if (existed) await settleUnfinishedCopy(target);
   const fresh = await isFreshDirectory(target);
   // A fresh directory that could not be made a database (a full disk) is taken back to what it was,
   // so the next start meets a fresh directory again, not half a PostgreSQL data directory. Only what
