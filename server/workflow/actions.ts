@@ -409,8 +409,12 @@ export function handOver(ctx: ActionContext, user: User, code: string, body: z.i
   return runAction(ctx, user, code, 'hand_over', async (tx, c) => {
     const on = body.handed_on ?? ctx.today();
     if (on > ctx.today()) throw new ApiError('VALIDATION', `handed_on ${on} is after today (${ctx.today()}): record a handover once it is done`);
-    // A mistyped year (2025 for 2026) is no handover of this case: it was not there to hand over.
-    if (on < c.issued_on) throw new ApiError('VALIDATION', `handed_on ${on} is before the case was issued (${c.issued_on})`);
+    // A mistyped year (2025 for 2026) is no handover of this case: it was not there to hand over. A
+    // clue was there from the day it was reported, which may precede its registration (issued_on).
+    const reported = (await tx.query<{ d: string }>('SELECT reported_on::text AS d FROM clues WHERE code = $1', [c.code])).rows[0]?.d;
+    if (reported !== undefined && reported < c.issued_on) {
+      if (on < reported) throw new ApiError('VALIDATION', `handed_on ${on} is before the clue was reported (${reported})`);
+    } else if (on < c.issued_on) throw new ApiError('VALIDATION', `handed_on ${on} is before the case was issued (${c.issued_on})`);
     const r = await tx.query<{ id: number }>(
       'INSERT INTO handovers (code, recipient, handed_on, reference, note, created_by) VALUES ($1, $2, $3::date, $4, $5, $6) RETURNING id::int AS id',
       [code, body.to, on, body.reference ?? null, body.note ?? null, user.name],
