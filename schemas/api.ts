@@ -162,7 +162,7 @@ export const Rectification = z
     not_filed_reason: text(500).optional().describe('不予立案说明, with case_filed false: why no case is filed (超过追诉时效, 不属本部门管辖, 违法事实不成立…)'),
     party_official: z.boolean().optional().describe('当事人含党员干部、公职人员: their case files go to the discipline commission within 30 days of the penalty decision (seeds/000 item 9)'),
     penalty_decided_on: day.nullable().optional().describe('处罚决定日期: with party_official, starts the 30-day clock for the case files; not before case_filed_on'),
-    case_filed_on: day.nullable().optional().describe('立案时间, with case_filed true: the day the case was filed; not after today, not before the polygon was issued (or the patrol first found it)'),
+    case_filed_on: day.nullable().optional().describe('立案时间, with case_filed true: the day the case was filed; not after today, not before the polygon was issued (or the patrol first found it, or a clue was reported)'),
     fine_amount_yuan: z
       .number()
       .min(0)

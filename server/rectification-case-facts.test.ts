@@ -96,6 +96,18 @@ describe('a rectification’s case facts', () => {
     expect(r.json().case.rectification.case_filed_on).toBe('2026-10-25');
   });
 
+  it('date a case filed on a clue from the day it was reported, which may precede its registration (last month’s call entered this month)', async () => {
+    // Reported by hotline on 28 October, registered (issued) on 12 November: filed on 1 November in between.
+    const late = (await ok('d102', '/api/clues', { source: 'hotline', district_code: '370102', geometry: { type: 'Point', coordinates: [117.12, 36.65] }, description: '12345 举报 挖土', reported_on: '2026-10-28' })).json().code;
+    await ok('nr', `/api/polygons/${late}/accept`);
+    await ok('nr', `/api/polygons/${late}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation' });
+    const early = await rectify(late, { case_filed: true, case_filed_on: '2026-10-27' });
+    expect([early.statusCode, early.json().message]).toEqual([400, expect.stringMatching(/before the clue was reported \(2026-10-28\)/)]);
+    const r = await rectify(late, { case_filed: true, case_filed_on: '2026-11-01' });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json().case.rectification.case_filed_on).toBe('2026-11-01');
+  });
+
   it('are stored, answered on the card, and kept by a later report that leaves them out', async () => {
     const first = await rectify(FILED, { case_filed: true, case_filed_on: '2026-11-05', penalty_decided_on: '2026-11-10', fine_amount_yuan: 12345.6, restored_area_m2: 8000, court_enforcement: true });
     expect(first.statusCode, first.body).toBe(200);

@@ -61,3 +61,19 @@ describe('a violation not rectified in time', () => {
     expect(await escalations(HANDED, 'handover')).toEqual([]);
   });
 });
+
+describe('a hand-over of a clue', () => {
+  it('may be dated from the day the clue was reported, before it was registered (last month’s call entered this month), not earlier', async () => {
+    await addUsers(db, [['d102', 'district', '370102']]);
+    t.setToday('2027-01-06');
+    // A hotline call of 30 December, handed to the police on 2 January, registered on 6 January.
+    const r = await t.request('d102', '/api/clues', { source: 'hotline', district_code: '370102', geometry: { type: 'Point', coordinates: [117.1, 36.65] }, description: '12345 举报 夜间挖土', reported_on: '2026-12-30' });
+    expect(r.statusCode, r.body).toBe(201);
+    const clue = r.json().code;
+    const early = await t.request('chief', `/api/polygons/${clue}/hand-over`, { to: 'police', handed_on: '2026-12-29' });
+    expect([early.statusCode, early.json().message]).toEqual([400, expect.stringMatching(/before the clue was reported \(2026-12-30\)/)]);
+    const done = await t.request('chief', `/api/polygons/${clue}/hand-over`, { to: 'police', handed_on: '2027-01-02' });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.json().result).toMatchObject({ to: 'police', handed_on: '2027-01-02' });
+  });
+});

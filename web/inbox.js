@@ -21,9 +21,9 @@ export function triageOrder(a, b) {
 }
 
 /** Query string with the month and the given parameters (empty ones left out). */
-export function query(extra) {
+export function query(extra, { everyMonth = false } = {}) {
   const p = new URLSearchParams();
-  if (state.epoch) p.set('epoch', state.epoch);
+  if (state.epoch && !everyMonth) p.set('epoch', state.epoch);
   for (const [k, v] of Object.entries(extra)) if (v !== '' && v != null) p.set(k, v);
   return p.toString();
 }
@@ -140,12 +140,13 @@ export async function loadCounts() {
   // Cases whose polygon a re-run no longer finds: not on the map or in the list, so named here.
   if (c.vanished?.length) parts.push(`<span class="count warn">复跑后未再检出：${c.vanished.map((code) => `<button type="button" class="count link" data-code="${esc(code)}">${esc(code)}</button>`).join(' ')}</span>`);
   $('counts').innerHTML = parts.join('');
-  const badge = $('overdue-badge');
-  badge.textContent = c.overdue ?? 0;
-  badge.hidden = !c.overdue;
 }
 
-/** The overdue list, in keyset pages like the inbox (加载更多): the badge counts them all. */
+/**
+ * The overdue list, in keyset pages like the inbox (加载更多): the badge counts them all. Of every month,
+ * not the one shown: a month's cases fall due at its end, when the next month's batch arrives and is
+ * the month shown, and last month's late cases are the ones to act on (and escalate).
+ */
 const overdueLoad = { n: 0, busy: false };
 
 export async function loadOverdue(more = false) {
@@ -154,12 +155,21 @@ export async function loadOverdue(more = false) {
   const load = ++overdueLoad.n;
   overdueLoad.busy = true;
   let fc;
+  let counts = null;
   try {
-    fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', ...leadFilter(), cursor: more ? state.overdueCursor : '' })}`);
+    [fc, counts] = await Promise.all([
+      api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', ...leadFilter(), cursor: more ? state.overdueCursor : '' }, { everyMonth: true })}`),
+      more ? null : api(`/api/inbox/counts?${query(leadFilter(), { everyMonth: true })}`),
+    ]);
   } finally {
     if (load === overdueLoad.n) overdueLoad.busy = false;
   }
   if (load !== overdueLoad.n) return;
+  if (counts) {
+    const badge = $('overdue-badge');
+    badge.textContent = counts.overdue ?? 0;
+    badge.hidden = !counts.overdue;
+  }
   const items = [...(more ? state.overdueItems : []), ...fc.features].sort(triageOrder);
   state.overdueItems = items;
   state.overdueCursor = fc.next_cursor ?? null;

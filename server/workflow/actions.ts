@@ -208,11 +208,14 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
   if (body.case_filed_on != null) {
     if (body.case_filed_on > ctx.today()) throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is after today (${ctx.today()}): record the filing once it is done`);
     // Filed on this site: not before the polygon was issued, or the local patrol found it (a patrol's
-    // find may be filed before the imagery's polygon arrives). Earlier is a mistyped year.
+    // find may be filed before the imagery's polygon arrives), or a clue was reported (a call of the
+    // 30th registered on the 2nd: issued then, filed in between). Earlier is a mistyped year.
     const patrol = c.verdict_details?.patrol_found_on;
-    const earliest = typeof patrol === 'string' && patrol < c.issued_on ? patrol : c.issued_on;
+    const reported = (await tx.query<{ d: string }>('SELECT reported_on::text AS d FROM clues WHERE code = $1', [c.code])).rows[0]?.d;
+    const floors: [string, string][] = [[c.issued_on, 'the case was issued'], [typeof patrol === 'string' ? patrol : '', 'the patrol first found the site'], [reported ?? '', 'the clue was reported']];
+    const [earliest, what] = floors.filter(([d]) => d !== '').reduce((a, b) => (b[0] < a[0] ? b : a));
     if (body.case_filed_on < earliest) {
-      throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is before ${earliest === c.issued_on ? `the case was issued (${earliest})` : `the patrol first found the site (${earliest})`}`);
+      throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is before ${what} (${earliest})`);
     }
   }
   // A penalty decided on a day to come starts its 30-day 纪委 case-file clock late (or never): recorded once made.
@@ -406,8 +409,12 @@ export function handOver(ctx: ActionContext, user: User, code: string, body: z.i
   return runAction(ctx, user, code, 'hand_over', async (tx, c) => {
     const on = body.handed_on ?? ctx.today();
     if (on > ctx.today()) throw new ApiError('VALIDATION', `handed_on ${on} is after today (${ctx.today()}): record a handover once it is done`);
-    // A mistyped year (2025 for 2026) is no handover of this case: it was not there to hand over.
-    if (on < c.issued_on) throw new ApiError('VALIDATION', `handed_on ${on} is before the case was issued (${c.issued_on})`);
+    // A mistyped year (2025 for 2026) is no handover of this case: it was not there to hand over. A
+    // clue was there from the day it was reported, which may precede its registration (issued_on).
+    const reported = (await tx.query<{ d: string }>('SELECT reported_on::text AS d FROM clues WHERE code = $1', [c.code])).rows[0]?.d;
+    if (reported !== undefined && reported < c.issued_on) {
+      if (on < reported) throw new ApiError('VALIDATION', `handed_on ${on} is before the clue was reported (${reported})`);
+    } else if (on < c.issued_on) throw new ApiError('VALIDATION', `handed_on ${on} is before the case was issued (${c.issued_on})`);
     const r = await tx.query<{ id: number }>(
       'INSERT INTO handovers (code, recipient, handed_on, reference, note, created_by) VALUES ($1, $2, $3::date, $4, $5, $6) RETURNING id::int AS id',
       [code, body.to, on, body.reference ?? null, body.note ?? null, user.name],

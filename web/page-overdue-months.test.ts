@@ -1,0 +1,73 @@
+/**
+ * The 逾期 tab and its badge across months: last month's cases fall due at its end, just when the next
+ * month's batch arrives and the page shows that month. Their lateness is what the lead bureau escalates
+ * and the bureau must act on, so the tab lists every month's overdue cases (in the caller's scope and
+ * 主办 filter), not only the month selected, whose own cases are not due yet (the badge said 0).
+ * Debian's /usr/bin/chromium through playwright-core, as web/page.test.ts.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../pipeline/store/queryable.js';
+import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
+
+const OCT_1 = '370102-202610-0001';
+const OCT_2 = '370102-202610-0002';
+const NOV = '370102-202611-0001';
+
+describe.skipIf(!haveBrowser)('the 逾期 tab over every month', () => {
+  let dir: string;
+  let db: Database;
+  let app: FastifyInstance;
+  let base: string;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+  // October's cases were due on 2026-11-30; November's batch (issued 2026-12-01) is due 2026-12-31.
+  const now = new Date('2026-12-03T02:00:00Z');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tuban-overdue-months-page-'));
+    db = await openTestDatabase();
+    await writeBatch(db, 'b-2026-10', '2026-10', [polygon(OCT_1, '2026-10', square(117.05, 36.65)), polygon(OCT_2, '2026-10', square(117.06, 36.65))], '2026-11-02');
+    await writeBatch(db, 'b-2026-11', '2026-11', [polygon(NOV, '2026-11', square(117.07, 36.65))], '2026-12-01');
+    await addUsers(db, [['nr', 'bureau', 'natural_resources']]);
+    ({ app, base, browser, page } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'overdue-months-page-secret-overdue-1', now }));
+    await openSignedIn(page, base, '/?epoch=2026-11', 'nr', consoleErrors);
+    await page.waitForSelector('#inbox-list li', { timeout: 120_000 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("on November's page, October's two late cases are in the 逾期 badge and list", async () => {
+    expect(await page.textContent('#inbox-list')).toContain(NOV);
+    await page.waitForFunction(() => document.querySelector('#overdue-badge')?.textContent === '2', null, { timeout: 30_000 });
+    expect(await page.isHidden('#overdue-badge')).toBe(false);
+    await page.click('#tab-overdue');
+    await page.waitForFunction(() => document.querySelectorAll('#overdue-list li').length === 2, null, { timeout: 30_000 });
+    const list = await page.textContent('#overdue-list');
+    expect(list).toContain(OCT_1);
+    expect(list).toContain(OCT_2);
+    expect(list).not.toContain(NOV);
+  });
+
+  it('a late case of another month opens its card from the list', async () => {
+    await page.click(`#overdue-list button.item[data-code="${OCT_1}"]`);
+    await page.waitForFunction((code) => document.querySelector('#card-code')?.textContent === code && !document.querySelector('#view-card')?.hidden, OCT_1, { timeout: 30_000 });
+    await page.waitForFunction(() => /逾期/.test(document.querySelector('#card-body')?.textContent ?? ''), null, { timeout: 30_000 });
+  });
+
+  it('no console errors', () => {
+    // 404s: the fixtures' polygons have no imagery chips.
+    expect(consoleErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+  });
+});
