@@ -287,7 +287,9 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
     // sign-in's token) is one user's scope: kept by no cache, neither a shared proxy (the page signs in
     // by cookie, which RFC 9111 does not keep a shared cache from storing) nor the disk of an office
     // PC that two bureaus share. Those that say their own (the map, tiles, chips, evidence) keep it.
-    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-store');
+    // The route's own path where one matched: the router decodes `/%61pi/me` to /api/me, the raw URL does not.
+    const api = req.url.startsWith('/api/') || req.routeOptions.url?.startsWith('/api/') === true;
+    if (api && !reply.hasHeader('cache-control')) reply.header('cache-control', 'private, no-store');
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
     return payload;
   });
