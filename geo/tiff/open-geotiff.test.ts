@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { fromFile, writeArrayBuffer } from 'geotiff';
 import { openGeoTiff } from './open-geotiff.js';
 import { writeGeoTiff, writeGeoTiffArrays } from './write-geotiff.js';
@@ -271,22 +272,35 @@ describe('openGeoTiff on damaged files (issue 15)', () => {
  * the layout of `gdal_translate -co TILED=NO -co ENDIANNESS=BIG`. With `rows` ≥ ~250 the strip
  * offset and byte-count arrays lie more than 1 KiB past the IFD, so geotiff.js defers reading them.
  */
-function bigEndianStriped(grid: Grid, bands: Uint16Array[]): Buffer {
+function bigEndianStriped(grid: Grid, bands: Uint16Array[], opts: { deflatePredictor2?: boolean } = {}): Buffer {
   const { width, height } = grid;
   const spp = bands.length;
   const tags: Array<{ id: number; type: 3 | 4 | 12; values: number[] }> = [];
   const rowBytes = width * spp * 2;
+  // Each strip (one row) as stored: plain, or horizontally differenced (predictor 2, modulo 2^16,
+  // in big-endian samples as libtiff writes them) and deflated (`-co COMPRESS=DEFLATE -co PREDICTOR=2`).
+  const strips = Array.from({ length: height }, (_, r) => {
+    const row = Buffer.alloc(rowBytes);
+    for (let c = 0, at = 0; c < width; c++) {
+      for (let b = 0; b < spp; b++) {
+        const v = bands[b][r * width + c];
+        at = row.writeUInt16BE(opts.deflatePredictor2 && c > 0 ? (v - bands[b][r * width + c - 1]) & 0xffff : v, at);
+      }
+    }
+    return opts.deflatePredictor2 ? deflateSync(row) : row;
+  });
   const tagList = (offsets: number[]) => [
     { id: 256, type: 4 as const, values: [width] },
     { id: 257, type: 4 as const, values: [height] },
     { id: 258, type: 3 as const, values: Array(spp).fill(16) },
-    { id: 259, type: 3 as const, values: [1] },
+    { id: 259, type: 3 as const, values: [opts.deflatePredictor2 ? 8 : 1] },
     { id: 262, type: 3 as const, values: [1] },
     { id: 273, type: 4 as const, values: offsets },
     { id: 277, type: 3 as const, values: [spp] },
     { id: 278, type: 4 as const, values: [1] },
-    { id: 279, type: 4 as const, values: Array(height).fill(rowBytes) },
+    { id: 279, type: 4 as const, values: strips.map((s) => s.length) },
     { id: 284, type: 3 as const, values: [1] },
+    ...(opts.deflatePredictor2 ? [{ id: 317, type: 3 as const, values: [2] }] : []),
     { id: 338, type: 3 as const, values: Array(spp - 1).fill(0) },
     { id: 339, type: 3 as const, values: Array(spp).fill(1) },
     { id: 33550, type: 12 as const, values: [grid.transform[1], -grid.transform[5], 0] },
@@ -299,8 +313,9 @@ function bigEndianStriped(grid: Grid, bands: Uint16Array[]): Buffer {
   const ifdBytes = 2 + probe.length * 12 + 4;
   const extra = probe.reduce((s, t) => s + (size(t) > 4 ? size(t) : 0), 0);
   const pixelsAt = 8 + ifdBytes + extra;
-  tags.push(...tagList(Array.from({ length: height }, (_, r) => pixelsAt + r * rowBytes)));
-  const buf = Buffer.alloc(pixelsAt + height * rowBytes);
+  const stripAt = strips.reduce<number[]>((at, s, r) => (at.push(r === 0 ? pixelsAt : at[r - 1] + strips[r - 1].length), at), []);
+  tags.push(...tagList(stripAt));
+  const buf = Buffer.alloc(pixelsAt + strips.reduce((n, s) => n + s.length, 0));
   buf.write('MM', 0, 'latin1');
   buf.writeUInt16BE(42, 2);
   buf.writeUInt32BE(8, 4);
@@ -322,9 +337,7 @@ function bigEndianStriped(grid: Grid, bands: Uint16Array[]): Buffer {
     if (!inline) extraAt = at;
   });
   buf.writeUInt32BE(0, 8 + ifdBytes - 4);
-  for (let r = 0, at = pixelsAt; r < height; r++) {
-    for (let c = 0; c < width; c++) for (let b = 0; b < spp; b++) at = buf.writeUInt16BE(bands[b][r * width + c], at);
-  }
+  strips.forEach((strip, r) => strip.copy(buf, stripAt[r]));
   return buf;
 }
 
@@ -342,6 +355,19 @@ describe('openGeoTiff on big-endian files', () => {
       expect(b3[(r - 250) * 30 + (c - 3)]).toBe(bands[3][r * grid.width + c]);
       expect(b0[(r - 250) * 30 + (c - 3)]).toBe(bands[0][r * grid.width + c]);
     }
+    await f.close();
+  });
+  it('reads a big-endian deflate file with the horizontal predictor (was read as other counts: geotiff.js undid the predictor on little-endian samples)', async () => {
+    const path = join(dir, 'big-endian-predictor.tif');
+    const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+    const bands = randomBands(grid.width * grid.height, 4, 9);
+    writeFileSync(path, bigEndianStriped(grid, bands, { deflatePredictor2: true }));
+    const f = await openGeoTiff(path);
+    expect([f.dtype, f.samplesPerPixel]).toEqual(['uint16', 4]);
+    const got = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [0, 1, 2, 3]);
+    for (let b = 0; b < 4; b++) expect(Array.from(got[b])).toEqual(Array.from(bands[b]));
+    const part = await f.readWindow({ col: 7, row: 11, width: 20, height: 9 }, [2]);
+    expect(part[0][3 * 20 + 5]).toBe(bands[2][14 * grid.width + 12]);
     await f.close();
   });
 });

@@ -7,7 +7,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { fromFile } from 'geotiff';
+import { fromFile, getDecoder } from 'geotiff';
 type GeoTiffHandle = Awaited<ReturnType<typeof fromFile>>;
 type GeoTIFFImage = Awaited<ReturnType<GeoTiffHandle['getImage']>>;
 import type { GeoTransform, Grid, Window } from '../raster.js';
@@ -99,6 +99,23 @@ export interface BandScaling {
 export interface ReadInfo {
   /** Set by the read: false when no pixel of the output is NaN (no nodata, no NaN, nothing outside the raster). */
   nan?: boolean;
+}
+
+/**
+ * Undo TIFF horizontal differencing (predictor 2) in place on big-endian samples of `bytes` bytes
+ * (2, 4 or 8), rows of `width` pixels of `stride` samples; modulo 2^bits, so signed data too.
+ */
+function undoPredictor2BigEndian(buf: ArrayBufferLike, width: number, stride: number, bytes: number): void {
+  const view = new DataView(buf);
+  const rowBytes = width * stride * bytes;
+  const step = stride * bytes;
+  for (let base = 0; base + rowBytes <= buf.byteLength; base += rowBytes) {
+    for (let at = base + step; at < base + rowBytes; at += bytes) {
+      if (bytes === 2) view.setUint16(at, view.getUint16(at) + view.getUint16(at - step));
+      else if (bytes === 4) view.setUint32(at, view.getUint32(at) + view.getUint32(at - step));
+      else view.setBigUint64(at, view.getBigUint64(at) + view.getBigUint64(at - step));
+    }
+  }
 }
 
 /** Files opened in this process, numbered: the key of their decoded chunks in the inflate workers. */
@@ -578,10 +595,29 @@ async function describe(
     return nan;
   }
 
+  // geotiff.js 3.0.5 undoes the horizontal predictor on the samples as little-endian whatever the
+  // file's byte order, so a big-endian 16/32/64-bit file with PREDICTOR=2 (`-co ENDIANNESS=BIG`) read
+  // as other counts. There its decoder only decompresses, and the predictor is undone here.
+  const bigEndianPredictor = !tiff.littleEndian && predictor === 2 && bits > 8;
+  const pool = bigEndianPredictor
+    ? {
+        bindParameters(method: number, params: { predictor: number }) {
+          const decoder = getDecoder(method, { ...params, predictor: 1 } as Parameters<typeof getDecoder>[1]);
+          return {
+            decode: async (slice: ArrayBuffer) => {
+              const raw = await (await decoder).decode(slice);
+              undoPredictor2BigEndian(raw, blockWidth, planar === 2 ? 1 : spp, bps);
+              return raw;
+            },
+          };
+        },
+      }
+    : undefined;
+
   async function readSlow(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<number> {
     let data: ArrayLike<number>[];
     try {
-      data = (await img.readRasters({ window: [x0, y0, x1, y1], samples, interleave: false })) as unknown as ArrayLike<number>[];
+      data = (await img.readRasters({ window: [x0, y0, x1, y1], samples, interleave: false, ...(pool ? { pool: pool as never } : {}) })) as unknown as ArrayLike<number>[];
     } catch (err) {
       throw unreadable(path, `cannot decode pixels (${err instanceof Error ? err.message : String(err)})`, err);
     }
