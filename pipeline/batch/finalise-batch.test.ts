@@ -159,3 +159,31 @@ describe('finaliseDetections with a 村/社区 (village) layer', () => {
     expect(none.polygons.every((p) => p.villageCode === null && p.villageName === null)).toBe(true);
   });
 });
+
+describe('finaliseDetections with district codes that collide', () => {
+  const detections = [det('t', 0, square(117.01, 36.01), 0.8), det('t', 1, square(117.11, 36.01), 0.8)];
+
+  it('warns where one code names two districts (a code typed twice): their polygons share one code, serials and bureau', async () => {
+    const r = await finaliseWithZones({
+      districts: [
+        feature({ kind: 'district', code: '370112', name: '历城区' }, square(117, 36, 0.1)),
+        feature({ kind: 'district', code: '370112', name: '章丘区' }, square(117.1, 36, 0.1)),
+      ],
+    }, detections);
+    expect(r.polygons.map((p) => [p.districtCode, p.districtName]).sort()).toEqual([['370112', '历城区'], ['370112', '章丘区']]);
+    expect(r.warnings.filter((w) => w.includes('370112'))).toEqual([
+      'district code 370112 names 2 districts (历城区, 章丘区 in districts.geojson): their polygons share the code, its serials and its bureau; correct the code of the wrong one and re-run the batch',
+    ]);
+  });
+
+  it('says nothing of one district in several features, or named in one of them only', async () => {
+    const r = await finaliseWithZones({
+      districts: [
+        feature({ kind: 'district', code: '370112', name: '历城区' }, square(117, 36, 0.1)),
+        feature({ kind: 'district', code: '370112', name: ' 历城区' }, square(117.1, 36, 0.1)),
+        feature({ kind: 'district', code: '370112' }, square(117.2, 36, 0.1)),
+      ],
+    }, detections);
+    expect(r.warnings.filter((w) => w.includes('370112'))).toEqual([]);
+  });
+});

@@ -4,6 +4,7 @@
  * polygons in one transaction. Pure decisions live in pipeline/route and pipeline/codes; this file
  * only sequences them.
  */
+import { basename } from 'node:path';
 import { booleanIntersects } from '@turf/boolean-intersects';
 import { centroid as turfCentroid } from '@turf/centroid';
 import Flatbush from 'flatbush';
@@ -67,7 +68,36 @@ export async function loadBatchZones(args: BatchArgs, load: ZoneLoader = loadZon
     rejected.push(...lu.rejected);
     landUse = new ZoneIndex(lu.parcels);
   }
-  return { zones: new ZoneIndex(zonesLoaded.zones), landUse, rejected, repaired: zonesLoaded.repaired, warnings: zonesLoaded.warnings };
+  const warnings = [...zonesLoaded.warnings, ...districtCodeCollisions(zonesLoaded.zones)];
+  return { zones: new ZoneIndex(zonesLoaded.zones), landUse, rejected, repaired: zonesLoaded.repaired, warnings };
+}
+
+/**
+ * One code given to districts of different names (a code typed twice, two files that disagree):
+ * the polygons of both take that code, its serials and its bureau, each named by its own feature,
+ * and the district table shows one name. Said, as no polygon is wrong on its own.
+ */
+function districtCodeCollisions(zones: readonly Zone[]): string[] {
+  const byCode = new Map<string, Map<string, Set<string>>>();
+  for (const z of zones) {
+    const name = z.name?.trim();
+    if (z.kind !== 'district' || !z.code || !name) continue;
+    const names = byCode.get(z.code) ?? new Map<string, Set<string>>();
+    byCode.set(z.code, names);
+    const files = names.get(name) ?? new Set<string>();
+    names.set(name, files);
+    files.add(basename(z.source));
+  }
+  const out: string[] = [];
+  for (const [code, names] of byCode) {
+    if (names.size < 2) continue;
+    const files = new Set([...names.values()].flatMap((f) => [...f]));
+    const where = files.size === 1
+      ? `${[...names.keys()].join(', ')} in ${[...files][0]}`
+      : [...names].map(([name, f]) => `${name} in ${[...f].join(', ')}`).join('; ');
+    out.push(`district code ${code} names ${names.size} districts (${where}): their polygons share the code, its serials and its bureau; correct the code of the wrong one and re-run the batch`);
+  }
+  return out;
 }
 
 /** The overlay of one detection with the batch's zones (`overlayPolygon`). */
