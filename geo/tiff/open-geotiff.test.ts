@@ -371,3 +371,62 @@ describe('openGeoTiff on big-endian files', () => {
     await f.close();
   });
 });
+
+/**
+ * `tiff` (little-endian, one IFD) with GDAL's internal mask appended, as `GDAL_TIFF_INTERNAL_MASK=YES`
+ * or a COG writes it: a second IFD of NewSubfileType 4 (mask), 1 bit, photometric 4, one strip of
+ * rows packed most significant bit first; `mask` holds 0 (no data) or 1 per pixel.
+ */
+function withInternalMask(tiff: Buffer, width: number, height: number, mask: Uint8Array): Buffer {
+  const rowBytes = Math.ceil(width / 8);
+  const bits = Buffer.alloc(rowBytes * height);
+  for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) if (mask[r * width + c]) bits[r * rowBytes + (c >> 3)] |= 0x80 >> (c & 7);
+  const pixelsAt = tiff.length + (tiff.length % 2);
+  const ifdAt = pixelsAt + bits.length + ((pixelsAt + bits.length) % 2);
+  const tags: [number, number, number][] = [
+    [254, 4, 4], [256, 4, width], [257, 4, height], [258, 3, 1], [259, 3, 1], [262, 3, 4],
+    [273, 4, pixelsAt], [277, 3, 1], [278, 4, height], [279, 4, bits.length],
+  ];
+  const ifd = Buffer.alloc(2 + tags.length * 12 + 4);
+  ifd.writeUInt16LE(tags.length, 0);
+  tags.forEach(([id, type, value], k) => {
+    ifd.writeUInt16LE(id, 2 + k * 12);
+    ifd.writeUInt16LE(type, 4 + k * 12);
+    ifd.writeUInt32LE(1, 6 + k * 12);
+    if (type === 3) ifd.writeUInt16LE(value, 10 + k * 12);
+    else ifd.writeUInt32LE(value, 10 + k * 12);
+  });
+  const out = Buffer.concat([tiff, Buffer.alloc(pixelsAt - tiff.length), bits, Buffer.alloc(ifdAt - pixelsAt - bits.length), ifd]);
+  // Link the first IFD to the mask's.
+  const first = out.readUInt32LE(4);
+  out.writeUInt32LE(ifdAt, first + 2 + out.readUInt16LE(first) * 12);
+  return out;
+}
+
+describe('openGeoTiff on a file with an internal mask', () => {
+  it("reads where GDAL's internal mask is 0 as no data (was read as imagery: whatever the masked pixels hold)", async () => {
+    const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+    const bands = randomBands(grid.width * grid.height, 4, 11);
+    const plain = join(dir, 'unmasked.tif');
+    await writeGeoTiffArrays(plain, { grid, dtype: 'uint16', bands, compression: 'none' });
+    const mask = new Uint8Array(grid.width * grid.height).fill(1);
+    for (let r = 5; r < 20; r++) for (let c = 10; c < 33; c++) mask[r * grid.width + c] = 0;
+    const path = join(dir, 'masked.tif');
+    writeFileSync(path, withInternalMask(readFileSync(plain), grid.width, grid.height, mask));
+    const f = await openGeoTiff(path);
+    const info: { nan?: boolean } = {};
+    const got = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [0, 3], undefined, info);
+    for (let i = 0; i < mask.length; i++) {
+      if (mask[i]) expect([got[0][i], got[1][i]]).toEqual([bands[0][i], bands[3][i]]);
+      else expect([got[0][i], got[1][i]]).toEqual([NaN, NaN]);
+    }
+    expect(info.nan).toBe(true);
+    // A window reaching past the raster: NaN outside it, the mask inside.
+    const edge = await f.readWindow({ col: 30, row: 18, width: 15, height: 4 }, [1]);
+    expect(edge[0][0]).toBeNaN(); // (30, 18): masked
+    expect(edge[0][3]).toBe(bands[1][18 * grid.width + 33]); // (33, 18): clear
+    expect(edge[0][12]).toBeNaN(); // (42, 18): outside
+    expect(edge[0][2 * 15 + 0]).toBe(bands[1][20 * grid.width + 30]); // (30, 20): clear
+    await f.close();
+  });
+});

@@ -342,6 +342,22 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
   }
 }
 
+/**
+ * GDAL's internal mask of the image (`GDAL_TIFF_INTERNAL_MASK`, a COG's mask, `gdalwarp`/`gdal_translate`
+ * of a masked source): an IFD of NewSubfileType 4 (mask, not an overview's) of the image's size,
+ * where 0 is no data. GDAL reads the pixels there as nodata, whatever they hold (a JPEG COG's
+ * masked pixels are anything). Null where the file has none.
+ */
+async function internalMask(tiff: GeoTiffHandle, width: number, height: number): Promise<GeoTIFFImage | null> {
+  const count = await tiff.getImageCount();
+  for (let i = 1; i < count; i++) {
+    const m = await tiff.getImage(i);
+    const type = Number(m.fileDirectory.getValue('NewSubfileType') ?? 0);
+    if ((type & 4) !== 0 && (type & 1) === 0 && m.getWidth() === width && m.getHeight() === height) return m;
+  }
+  return null;
+}
+
 async function describe(
   path: string,
   fileSize: number,
@@ -366,6 +382,7 @@ async function describe(
   const crs = readCrs(geoKeys, path);
   const transform = readTransform(img, geoKeys ?? {}, path);
   const grid: Grid = { width, height, transform, crs };
+  const maskImage = await internalMask(tiff, width, height);
   // The grid is known from here, but not where a sidecar puts the file elsewhere: that rejection
   // has no ground to name.
   const pam = await readPamSidecar(path, spp).catch((e: unknown) => {
@@ -685,29 +702,61 @@ async function describe(
     blockHeight,
     chunks: { offsets, counts },
     async readWindow(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
-      if (alphaSample === null || samples.length === 0 || samples.includes(alphaSample)) return readRaw(win, samples, into, info);
-      // Transparent pixels are no data: read the alpha with the bands and blank them there.
-      const n = win.width * win.height;
-      const outs = into ? into.slice(0, samples.length) : samples.map(() => new Float32Array(n));
-      // Shared like the outputs where they are, so the inflate workers still decode in place.
-      const alphaOut = outs[0].buffer instanceof SharedArrayBuffer ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
-      const got = await readRaw(win, [...samples, alphaSample], [...outs, alphaOut], info);
-      const alpha = got[samples.length];
-      let masked = false;
-      // The alpha was matched against the nodata with the bands: a NaN there is the nodata value
-      // (0 for a file declaring nodata 0: transparent), or NaN in a float file (transparent too).
-      const nanAlpha = nodata === null ? NaN : nodata;
-      for (let i = 0; i < n; i++) {
-        const a = alpha[i];
-        if ((Number.isNaN(a) ? nanAlpha : a) > 0) continue;
-        for (let k = 0; k < samples.length; k++) got[k][i] = NaN;
-        masked = true;
-      }
-      if (info && masked) info.nan = true;
-      return got.slice(0, samples.length);
+      const got = await readAlpha(win, samples, into, info);
+      if (maskImage && samples.length > 0) await applyMask(maskImage, win, got, info);
+      return got;
     },
     close,
   };
+
+  /** Blank, in `planes` (the window `win`), the pixels GDAL's internal mask says are no data (0). */
+  async function applyMask(mask: GeoTIFFImage, win: Window, planes: Float32Array[], info?: ReadInfo): Promise<void> {
+    const x0 = Math.max(0, win.col);
+    const y0 = Math.max(0, win.row);
+    const x1 = Math.min(width, win.col + win.width);
+    const y1 = Math.min(height, win.row + win.height);
+    if (x1 <= x0 || y1 <= y0) return;
+    let m: ArrayLike<number>;
+    try {
+      [m] = (await mask.readRasters({ window: [x0, y0, x1, y1], samples: [0], interleave: false })) as unknown as ArrayLike<number>[];
+    } catch (err) {
+      throw unreadable(path, `cannot decode its internal mask (${err instanceof Error ? err.message : String(err)})`, err);
+    }
+    const w = x1 - x0;
+    let masked = false;
+    for (let r = 0; r < y1 - y0; r++) {
+      const o = (y0 - win.row + r) * win.width + (x0 - win.col);
+      for (let c = 0; c < w; c++) {
+        if (m[r * w + c] !== 0) continue;
+        for (const p of planes) p[o + c] = NaN;
+        masked = true;
+      }
+    }
+    if (info && masked) info.nan = true;
+  }
+
+  async function readAlpha(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
+    if (alphaSample === null || samples.length === 0 || samples.includes(alphaSample)) return readRaw(win, samples, into, info);
+    // Transparent pixels are no data: read the alpha with the bands and blank them there.
+    const n = win.width * win.height;
+    const outs = into ? into.slice(0, samples.length) : samples.map(() => new Float32Array(n));
+    // Shared like the outputs where they are, so the inflate workers still decode in place.
+    const alphaOut = outs[0].buffer instanceof SharedArrayBuffer ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
+    const got = await readRaw(win, [...samples, alphaSample], [...outs, alphaOut], info);
+    const alpha = got[samples.length];
+    let masked = false;
+    // The alpha was matched against the nodata with the bands: a NaN there is the nodata value
+    // (0 for a file declaring nodata 0: transparent), or NaN in a float file (transparent too).
+    const nanAlpha = nodata === null ? NaN : nodata;
+    for (let i = 0; i < n; i++) {
+      const a = alpha[i];
+      if ((Number.isNaN(a) ? nanAlpha : a) > 0) continue;
+      for (let k = 0; k < samples.length; k++) got[k][i] = NaN;
+      masked = true;
+    }
+    if (info && masked) info.nan = true;
+    return got.slice(0, samples.length);
+  }
 
   async function readRaw(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
     if (closed) throw new TubanError('INTERNAL', 'readWindow after close', path);
