@@ -430,3 +430,19 @@ describe('openGeoTiff on a file with an internal mask', () => {
     await f.close();
   });
 });
+
+describe('openGeoTiff on a file with a .msk mask beside it', () => {
+  it("reads where GDAL's external mask (X.tif.msk, GDAL_TIFF_INTERNAL_MASK=NO) is 0 as no data (was ignored)", async () => {
+    const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+    const bands = randomBands(grid.width * grid.height, 4, 12);
+    const path = join(dir, 'ext-masked.tif');
+    await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands });
+    const mask = new Uint8Array(grid.width * grid.height).fill(255);
+    for (let r = 3; r < 12; r++) for (let c = 4; c < 21; c++) mask[r * grid.width + c] = 0;
+    await writeGeoTiffArrays(`${path}.msk`, { grid, dtype: 'uint8', bands: [mask] });
+    const f = await openGeoTiff(path);
+    const got = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [2]);
+    for (let i = 0; i < mask.length; i++) expect(got[0][i]).toEqual(mask[i] ? bands[2][i] : NaN);
+    await f.close();
+  });
+});

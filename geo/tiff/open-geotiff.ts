@@ -5,7 +5,9 @@
  * native inflate (../shared/bench/MEASUREMENTS.md §7). Other compressions fall back to
  * geotiff.js `readRasters({ window })`.
  */
+import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { fromFile, getDecoder } from 'geotiff';
 type GeoTiffHandle = Awaited<ReturnType<typeof fromFile>>;
@@ -358,6 +360,27 @@ async function internalMask(tiff: GeoTiffHandle, width: number, height: number):
   return null;
 }
 
+/**
+ * GDAL's external mask `<path>.msk` (written where GDAL_TIFF_INTERNAL_MASK=NO), read as GDAL does
+ * where the file has no internal one: its first image, of the file's size. Null where there is none.
+ */
+async function externalMask(path: string, width: number, height: number): Promise<{ file: GeoTiffHandle; image: GeoTIFFImage } | null> {
+  const mskPath = `${path}.msk`;
+  if (!existsSync(mskPath)) return null;
+  let file: GeoTiffHandle | null = null;
+  try {
+    file = await fromFile(mskPath);
+    const image = await file.getImage(0);
+    if (image.getWidth() !== width || image.getHeight() !== height) {
+      throw new Error(`it is ${image.getWidth()}×${image.getHeight()}, the image ${width}×${height}`);
+    }
+    return { file, image };
+  } catch (err) {
+    if (file) await Promise.resolve(file.close()).catch(() => undefined);
+    throw unreadable(path, `its mask ${basename(mskPath)} cannot be read (${err instanceof Error ? err.message : String(err)}): remove it, or write it again with GDAL`, err);
+  }
+}
+
 async function describe(
   path: string,
   fileSize: number,
@@ -382,7 +405,6 @@ async function describe(
   const crs = readCrs(geoKeys, path);
   const transform = readTransform(img, geoKeys ?? {}, path);
   const grid: Grid = { width, height, transform, crs };
-  const maskImage = await internalMask(tiff, width, height);
   // The grid is known from here, but not where a sidecar puts the file elsewhere: that rejection
   // has no ground to name.
   const pam = await readPamSidecar(path, spp).catch((e: unknown) => {
@@ -684,6 +706,11 @@ async function describe(
     return true;
   }
 
+  // Last of the checks: nothing after it throws, so an external mask's handle is always closed by close().
+  const ownMask = await internalMask(tiff, width, height);
+  const outerMask = ownMask ? null : await externalMask(path, width, height);
+  const maskImage = ownMask ?? outerMask?.image ?? null;
+
   return {
     path,
     grid,
@@ -720,7 +747,7 @@ async function describe(
     try {
       [m] = (await mask.readRasters({ window: [x0, y0, x1, y1], samples: [0], interleave: false })) as unknown as ArrayLike<number>[];
     } catch (err) {
-      throw unreadable(path, `cannot decode its internal mask (${err instanceof Error ? err.message : String(err)})`, err);
+      throw unreadable(path, `cannot decode its ${outerMask ? `mask ${basename(path)}.msk` : 'internal mask'} (${err instanceof Error ? err.message : String(err)})`, err);
     }
     const w = x1 - x0;
     let masked = false;
@@ -800,6 +827,7 @@ async function describe(
     handle = null;
     if (h) await (await h).close();
     await Promise.resolve(tiff.close()).catch(() => undefined);
+    if (outerMask) await Promise.resolve(outerMask.file.close()).catch(() => undefined);
   }
 }
 
