@@ -34,6 +34,17 @@ describe('dropSeamDuplicates', () => {
     expect(two).toEqual(one);
   });
 
+  it('keeps a change one tile saw whole over the part of it a neighbour saw at its edge, however confident that part', () => {
+    // Found on Landsat Taizhou cut in two overlapping tiles: tile E saw a 3.3 km² change reaching
+    // into the overlap strip, tile W the 5 ha of it inside its own edge; the 5 ha was more confident,
+    // and the 3.3 km² (labelled change in the reference) went, exit 0.
+    const whole = det('tileE', 0, { type: 'Polygon', coordinates: [[[117, 36.5], [117.02, 36.5], [117.02, 36.51], [117, 36.51], [117, 36.5]]] }, 0.6);
+    const part = det('tileW', 0, square(117, 36.5, 0.002), 0.9);
+    const elsewhere = det('tileW', 1, square(116.9, 36.5), 0.5);
+    expect(dropSeamDuplicates([part, whole, elsewhere]).map((k) => `${k.tileId}#${k.index}`)).toEqual(['tileE#0', 'tileW#1']);
+    expect(dropSeamDuplicates([elsewhere, whole, part]).map((k) => `${k.tileId}#${k.index}`)).toEqual(['tileE#0', 'tileW#1']);
+  });
+
   it('breaks confidence ties by tile id', () => {
     const x = det('tileB', 0, square(118, 36), 0.8);
     const y = det('tileA', 5, square(118, 36), 0.8);
