@@ -83,9 +83,9 @@ function encodeChunk(layout: Layout, bands: Values[], samples: number[], x0: num
   let bytes = new Uint8Array(vals.buffer);
   const n = cw * k;
   if (predictor === 2) {
-    const u = bps === 1 ? bytes : new Uint16Array(vals.buffer);
-    const mask = bps === 1 ? 0xff : 0xffff;
-    for (let y = 0; y < ch; y++) for (let i = y * n + n - 1; i >= y * n + k; i--) u[i] = (u[i] - u[i - k]) & mask;
+    // On the samples' bit patterns, floats' too (libtiff's horizontal differencing of 32-bit words).
+    const u = bps === 1 ? bytes : bps === 2 ? new Uint16Array(vals.buffer) : new Uint32Array(vals.buffer);
+    for (let y = 0; y < ch; y++) for (let i = y * n + n - 1; i >= y * n + k; i--) u[i] = u[i] - u[i - k];
   } else if (predictor === 3) {
     const out = new Uint8Array(bytes.length);
     const rowBytes = n * bps;
@@ -192,6 +192,7 @@ const LAYOUTS: Array<[string, Layout]> = [
   ['uint8 × 3, predictor 2, no nodata', { width: 61, height: 33, spp: 3, dtype: 'uint8', predictor: 2, planar: 1, tile: [16, 16], compression: 8 }],
   ['uint16 × 3 planar, predictor 2', { width: 70, height: 39, spp: 3, dtype: 'uint16', predictor: 2, planar: 2, tile: [48, 20], compression: 8, nodata: 0 }],
   ['float32 × 2, predictor 3, NaNs and nodata', { width: 66, height: 35, spp: 2, dtype: 'float32', predictor: 3, planar: 1, tile: [24, 24], compression: 8, nodata: -1 }],
+  ['float32 × 2, predictor 2 (GDAL writes it for floats too), nodata', { width: 52, height: 30, spp: 2, dtype: 'float32', predictor: 2, planar: 1, tile: [24, 16], compression: 8, nodata: -9999 }],
   ['float64 × 1, predictor 3, strips', { width: 47, height: 29, spp: 1, dtype: 'float64', predictor: 3, planar: 1, rowsPerStrip: 6, compression: 8 }],
   ['uint16 × 2, uncompressed', { width: 58, height: 31, spp: 2, dtype: 'uint16', predictor: 1, planar: 1, tile: [32, 32], compression: 1, nodata: 0 }],
   ['float32 × 3, predictor 1', { width: 44, height: 27, spp: 3, dtype: 'float32', predictor: 1, planar: 1, tile: [16, 32], compression: 8 }],

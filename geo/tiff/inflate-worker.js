@@ -209,9 +209,12 @@ function rawChunk(job) {
     throw new Error(`chunk holds ${bytes.byteLength} bytes, expected ${need}`);
   }
   if (predictor === 3) bytes = undoPredictor3(bytes, chunkWidth, chunkRows, spp, bps);
-  if (predictor === 2 && sampleFormat !== 3 && !fusedInt(job)) {
-    // Differencing wraps modulo 2^bits, so the unsigned view is right for signed data too.
-    undoPredictor2(typedView(bytes, bps, 1), chunkWidth * spp, chunkRows, spp);
+  if (predictor === 2 && !fusedInt(job)) {
+    // Differencing wraps modulo 2^bits, so the unsigned view is right for signed data too, and for
+    // floats, whose bit patterns libtiff differences as words (GDAL writes PREDICTOR=2 on Float32).
+    if (bytes.byteOffset % bps !== 0) bytes = new Uint8Array(bytes); // the view must be of the bytes returned
+    const words = bps === 8 ? new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 3) : typedView(bytes, bps, 1);
+    undoPredictor2(words, chunkWidth * spp, chunkRows, spp);
   }
   return bytes;
 }

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { fromFile, writeArrayBuffer } from 'geotiff';
 import { openGeoTiff } from './open-geotiff.js';
 import { writeGeoTiff, writeGeoTiffArrays } from './write-geotiff.js';
@@ -271,22 +272,35 @@ describe('openGeoTiff on damaged files (issue 15)', () => {
  * the layout of `gdal_translate -co TILED=NO -co ENDIANNESS=BIG`. With `rows` ≥ ~250 the strip
  * offset and byte-count arrays lie more than 1 KiB past the IFD, so geotiff.js defers reading them.
  */
-function bigEndianStriped(grid: Grid, bands: Uint16Array[]): Buffer {
+function bigEndianStriped(grid: Grid, bands: Uint16Array[], opts: { deflatePredictor2?: boolean } = {}): Buffer {
   const { width, height } = grid;
   const spp = bands.length;
   const tags: Array<{ id: number; type: 3 | 4 | 12; values: number[] }> = [];
   const rowBytes = width * spp * 2;
+  // Each strip (one row) as stored: plain, or horizontally differenced (predictor 2, modulo 2^16,
+  // in big-endian samples as libtiff writes them) and deflated (`-co COMPRESS=DEFLATE -co PREDICTOR=2`).
+  const strips = Array.from({ length: height }, (_, r) => {
+    const row = Buffer.alloc(rowBytes);
+    for (let c = 0, at = 0; c < width; c++) {
+      for (let b = 0; b < spp; b++) {
+        const v = bands[b][r * width + c];
+        at = row.writeUInt16BE(opts.deflatePredictor2 && c > 0 ? (v - bands[b][r * width + c - 1]) & 0xffff : v, at);
+      }
+    }
+    return opts.deflatePredictor2 ? deflateSync(row) : row;
+  });
   const tagList = (offsets: number[]) => [
     { id: 256, type: 4 as const, values: [width] },
     { id: 257, type: 4 as const, values: [height] },
     { id: 258, type: 3 as const, values: Array(spp).fill(16) },
-    { id: 259, type: 3 as const, values: [1] },
+    { id: 259, type: 3 as const, values: [opts.deflatePredictor2 ? 8 : 1] },
     { id: 262, type: 3 as const, values: [1] },
     { id: 273, type: 4 as const, values: offsets },
     { id: 277, type: 3 as const, values: [spp] },
     { id: 278, type: 4 as const, values: [1] },
-    { id: 279, type: 4 as const, values: Array(height).fill(rowBytes) },
+    { id: 279, type: 4 as const, values: strips.map((s) => s.length) },
     { id: 284, type: 3 as const, values: [1] },
+    ...(opts.deflatePredictor2 ? [{ id: 317, type: 3 as const, values: [2] }] : []),
     { id: 338, type: 3 as const, values: Array(spp - 1).fill(0) },
     { id: 339, type: 3 as const, values: Array(spp).fill(1) },
     { id: 33550, type: 12 as const, values: [grid.transform[1], -grid.transform[5], 0] },
@@ -299,8 +313,9 @@ function bigEndianStriped(grid: Grid, bands: Uint16Array[]): Buffer {
   const ifdBytes = 2 + probe.length * 12 + 4;
   const extra = probe.reduce((s, t) => s + (size(t) > 4 ? size(t) : 0), 0);
   const pixelsAt = 8 + ifdBytes + extra;
-  tags.push(...tagList(Array.from({ length: height }, (_, r) => pixelsAt + r * rowBytes)));
-  const buf = Buffer.alloc(pixelsAt + height * rowBytes);
+  const stripAt = strips.reduce<number[]>((at, s, r) => (at.push(r === 0 ? pixelsAt : at[r - 1] + strips[r - 1].length), at), []);
+  tags.push(...tagList(stripAt));
+  const buf = Buffer.alloc(pixelsAt + strips.reduce((n, s) => n + s.length, 0));
   buf.write('MM', 0, 'latin1');
   buf.writeUInt16BE(42, 2);
   buf.writeUInt32BE(8, 4);
@@ -322,9 +337,7 @@ function bigEndianStriped(grid: Grid, bands: Uint16Array[]): Buffer {
     if (!inline) extraAt = at;
   });
   buf.writeUInt32BE(0, 8 + ifdBytes - 4);
-  for (let r = 0, at = pixelsAt; r < height; r++) {
-    for (let c = 0; c < width; c++) for (let b = 0; b < spp; b++) at = buf.writeUInt16BE(bands[b][r * width + c], at);
-  }
+  strips.forEach((strip, r) => strip.copy(buf, stripAt[r]));
   return buf;
 }
 
@@ -342,6 +355,94 @@ describe('openGeoTiff on big-endian files', () => {
       expect(b3[(r - 250) * 30 + (c - 3)]).toBe(bands[3][r * grid.width + c]);
       expect(b0[(r - 250) * 30 + (c - 3)]).toBe(bands[0][r * grid.width + c]);
     }
+    await f.close();
+  });
+  it('reads a big-endian deflate file with the horizontal predictor (was read as other counts: geotiff.js undid the predictor on little-endian samples)', async () => {
+    const path = join(dir, 'big-endian-predictor.tif');
+    const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+    const bands = randomBands(grid.width * grid.height, 4, 9);
+    writeFileSync(path, bigEndianStriped(grid, bands, { deflatePredictor2: true }));
+    const f = await openGeoTiff(path);
+    expect([f.dtype, f.samplesPerPixel]).toEqual(['uint16', 4]);
+    const got = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [0, 1, 2, 3]);
+    for (let b = 0; b < 4; b++) expect(Array.from(got[b])).toEqual(Array.from(bands[b]));
+    const part = await f.readWindow({ col: 7, row: 11, width: 20, height: 9 }, [2]);
+    expect(part[0][3 * 20 + 5]).toBe(bands[2][14 * grid.width + 12]);
+    await f.close();
+  });
+});
+
+/**
+ * `tiff` (little-endian, one IFD) with GDAL's internal mask appended, as `GDAL_TIFF_INTERNAL_MASK=YES`
+ * or a COG writes it: a second IFD of NewSubfileType 4 (mask), 1 bit, photometric 4, one strip of
+ * rows packed most significant bit first; `mask` holds 0 (no data) or 1 per pixel.
+ */
+function withInternalMask(tiff: Buffer, width: number, height: number, mask: Uint8Array): Buffer {
+  const rowBytes = Math.ceil(width / 8);
+  const bits = Buffer.alloc(rowBytes * height);
+  for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) if (mask[r * width + c]) bits[r * rowBytes + (c >> 3)] |= 0x80 >> (c & 7);
+  const pixelsAt = tiff.length + (tiff.length % 2);
+  const ifdAt = pixelsAt + bits.length + ((pixelsAt + bits.length) % 2);
+  const tags: [number, number, number][] = [
+    [254, 4, 4], [256, 4, width], [257, 4, height], [258, 3, 1], [259, 3, 1], [262, 3, 4],
+    [273, 4, pixelsAt], [277, 3, 1], [278, 4, height], [279, 4, bits.length],
+  ];
+  const ifd = Buffer.alloc(2 + tags.length * 12 + 4);
+  ifd.writeUInt16LE(tags.length, 0);
+  tags.forEach(([id, type, value], k) => {
+    ifd.writeUInt16LE(id, 2 + k * 12);
+    ifd.writeUInt16LE(type, 4 + k * 12);
+    ifd.writeUInt32LE(1, 6 + k * 12);
+    if (type === 3) ifd.writeUInt16LE(value, 10 + k * 12);
+    else ifd.writeUInt32LE(value, 10 + k * 12);
+  });
+  const out = Buffer.concat([tiff, Buffer.alloc(pixelsAt - tiff.length), bits, Buffer.alloc(ifdAt - pixelsAt - bits.length), ifd]);
+  // Link the first IFD to the mask's.
+  const first = out.readUInt32LE(4);
+  out.writeUInt32LE(ifdAt, first + 2 + out.readUInt16LE(first) * 12);
+  return out;
+}
+
+describe('openGeoTiff on a file with an internal mask', () => {
+  it("reads where GDAL's internal mask is 0 as no data (was read as imagery: whatever the masked pixels hold)", async () => {
+    const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+    const bands = randomBands(grid.width * grid.height, 4, 11);
+    const plain = join(dir, 'unmasked.tif');
+    await writeGeoTiffArrays(plain, { grid, dtype: 'uint16', bands, compression: 'none' });
+    const mask = new Uint8Array(grid.width * grid.height).fill(1);
+    for (let r = 5; r < 20; r++) for (let c = 10; c < 33; c++) mask[r * grid.width + c] = 0;
+    const path = join(dir, 'masked.tif');
+    writeFileSync(path, withInternalMask(readFileSync(plain), grid.width, grid.height, mask));
+    const f = await openGeoTiff(path);
+    const info: { nan?: boolean } = {};
+    const got = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [0, 3], undefined, info);
+    for (let i = 0; i < mask.length; i++) {
+      if (mask[i]) expect([got[0][i], got[1][i]]).toEqual([bands[0][i], bands[3][i]]);
+      else expect([got[0][i], got[1][i]]).toEqual([NaN, NaN]);
+    }
+    expect(info.nan).toBe(true);
+    // A window reaching past the raster: NaN outside it, the mask inside.
+    const edge = await f.readWindow({ col: 30, row: 18, width: 15, height: 4 }, [1]);
+    expect(edge[0][0]).toBeNaN(); // (30, 18): masked
+    expect(edge[0][3]).toBe(bands[1][18 * grid.width + 33]); // (33, 18): clear
+    expect(edge[0][12]).toBeNaN(); // (42, 18): outside
+    expect(edge[0][2 * 15 + 0]).toBe(bands[1][20 * grid.width + 30]); // (30, 20): clear
+    await f.close();
+  });
+});
+
+describe('openGeoTiff on a file with a .msk mask beside it', () => {
+  it("reads where GDAL's external mask (X.tif.msk, GDAL_TIFF_INTERNAL_MASK=NO) is 0 as no data (was ignored)", async () => {
+    const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+    const bands = randomBands(grid.width * grid.height, 4, 12);
+    const path = join(dir, 'ext-masked.tif');
+    await writeGeoTiffArrays(path, { grid, dtype: 'uint16', bands });
+    const mask = new Uint8Array(grid.width * grid.height).fill(255);
+    for (let r = 3; r < 12; r++) for (let c = 4; c < 21; c++) mask[r * grid.width + c] = 0;
+    await writeGeoTiffArrays(`${path}.msk`, { grid, dtype: 'uint8', bands: [mask] });
+    const f = await openGeoTiff(path);
+    const got = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [2]);
+    for (let i = 0; i < mask.length; i++) expect(got[0][i]).toEqual(mask[i] ? bands[2][i] : NaN);
     await f.close();
   });
 });

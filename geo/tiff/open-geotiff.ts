@@ -5,9 +5,11 @@
  * native inflate (../shared/bench/MEASUREMENTS.md §7). Other compressions fall back to
  * geotiff.js `readRasters({ window })`.
  */
+import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
-import { fromFile } from 'geotiff';
+import { fromFile, getDecoder } from 'geotiff';
 type GeoTiffHandle = Awaited<ReturnType<typeof fromFile>>;
 type GeoTIFFImage = Awaited<ReturnType<GeoTiffHandle['getImage']>>;
 import type { GeoTransform, Grid, Window } from '../raster.js';
@@ -99,6 +101,23 @@ export interface BandScaling {
 export interface ReadInfo {
   /** Set by the read: false when no pixel of the output is NaN (no nodata, no NaN, nothing outside the raster). */
   nan?: boolean;
+}
+
+/**
+ * Undo TIFF horizontal differencing (predictor 2) in place on big-endian samples of `bytes` bytes
+ * (2, 4 or 8), rows of `width` pixels of `stride` samples; modulo 2^bits, so signed data too.
+ */
+function undoPredictor2BigEndian(buf: ArrayBufferLike, width: number, stride: number, bytes: number): void {
+  const view = new DataView(buf);
+  const rowBytes = width * stride * bytes;
+  const step = stride * bytes;
+  for (let base = 0; base + rowBytes <= buf.byteLength; base += rowBytes) {
+    for (let at = base + step; at < base + rowBytes; at += bytes) {
+      if (bytes === 2) view.setUint16(at, view.getUint16(at) + view.getUint16(at - step));
+      else if (bytes === 4) view.setUint32(at, view.getUint32(at) + view.getUint32(at - step));
+      else view.setBigUint64(at, view.getBigUint64(at) + view.getBigUint64(at - step));
+    }
+  }
 }
 
 /** Files opened in this process, numbered: the key of their decoded chunks in the inflate workers. */
@@ -322,6 +341,43 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
     await Promise.resolve(tiff.close()).catch(() => undefined);
     if (err instanceof TubanError) throw err;
     throw unreadable(path, `corrupt TIFF header (${err instanceof Error ? err.message : String(err)})`, err);
+  }
+}
+
+/**
+ * GDAL's internal mask of the image (`GDAL_TIFF_INTERNAL_MASK`, a COG's mask, `gdalwarp`/`gdal_translate`
+ * of a masked source): an IFD of NewSubfileType 4 (mask, not an overview's) of the image's size,
+ * where 0 is no data. GDAL reads the pixels there as nodata, whatever they hold (a JPEG COG's
+ * masked pixels are anything). Null where the file has none.
+ */
+async function internalMask(tiff: GeoTiffHandle, width: number, height: number): Promise<GeoTIFFImage | null> {
+  const count = await tiff.getImageCount();
+  for (let i = 1; i < count; i++) {
+    const m = await tiff.getImage(i);
+    const type = Number(m.fileDirectory.getValue('NewSubfileType') ?? 0);
+    if ((type & 4) !== 0 && (type & 1) === 0 && m.getWidth() === width && m.getHeight() === height) return m;
+  }
+  return null;
+}
+
+/**
+ * GDAL's external mask `<path>.msk` (written where GDAL_TIFF_INTERNAL_MASK=NO), read as GDAL does
+ * where the file has no internal one: its first image, of the file's size. Null where there is none.
+ */
+async function externalMask(path: string, width: number, height: number): Promise<{ file: GeoTiffHandle; image: GeoTIFFImage } | null> {
+  const mskPath = `${path}.msk`;
+  if (!existsSync(mskPath)) return null;
+  let file: GeoTiffHandle | null = null;
+  try {
+    file = await fromFile(mskPath);
+    const image = await file.getImage(0);
+    if (image.getWidth() !== width || image.getHeight() !== height) {
+      throw new Error(`it is ${image.getWidth()}×${image.getHeight()}, the image ${width}×${height}`);
+    }
+    return { file, image };
+  } catch (err) {
+    if (file) await Promise.resolve(file.close()).catch(() => undefined);
+    throw unreadable(path, `its mask ${basename(mskPath)} cannot be read (${err instanceof Error ? err.message : String(err)}): remove it, or write it again with GDAL`, err);
   }
 }
 
@@ -578,10 +634,29 @@ async function describe(
     return nan;
   }
 
+  // geotiff.js 3.0.5 undoes the horizontal predictor on the samples as little-endian whatever the
+  // file's byte order, so a big-endian 16/32/64-bit file with PREDICTOR=2 (`-co ENDIANNESS=BIG`) read
+  // as other counts. There its decoder only decompresses, and the predictor is undone here.
+  const bigEndianPredictor = !tiff.littleEndian && predictor === 2 && bits > 8;
+  const pool = bigEndianPredictor
+    ? {
+        bindParameters(method: number, params: { predictor: number }) {
+          const decoder = getDecoder(method, { ...params, predictor: 1 } as Parameters<typeof getDecoder>[1]);
+          return {
+            decode: async (slice: ArrayBuffer) => {
+              const raw = await (await decoder).decode(slice);
+              undoPredictor2BigEndian(raw, blockWidth, planar === 2 ? 1 : spp, bps);
+              return raw;
+            },
+          };
+        },
+      }
+    : undefined;
+
   async function readSlow(x0: number, y0: number, x1: number, y1: number, win: Window, samples: number[], out: Float32Array[]): Promise<number> {
     let data: ArrayLike<number>[];
     try {
-      data = (await img.readRasters({ window: [x0, y0, x1, y1], samples, interleave: false })) as unknown as ArrayLike<number>[];
+      data = (await img.readRasters({ window: [x0, y0, x1, y1], samples, interleave: false, ...(pool ? { pool: pool as never } : {}) })) as unknown as ArrayLike<number>[];
     } catch (err) {
       throw unreadable(path, `cannot decode pixels (${err instanceof Error ? err.message : String(err)})`, err);
     }
@@ -631,6 +706,11 @@ async function describe(
     return true;
   }
 
+  // Last of the checks: nothing after it throws, so an external mask's handle is always closed by close().
+  const ownMask = await internalMask(tiff, width, height);
+  const outerMask = ownMask ? null : await externalMask(path, width, height);
+  const maskImage = ownMask ?? outerMask?.image ?? null;
+
   return {
     path,
     grid,
@@ -649,29 +729,61 @@ async function describe(
     blockHeight,
     chunks: { offsets, counts },
     async readWindow(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
-      if (alphaSample === null || samples.length === 0 || samples.includes(alphaSample)) return readRaw(win, samples, into, info);
-      // Transparent pixels are no data: read the alpha with the bands and blank them there.
-      const n = win.width * win.height;
-      const outs = into ? into.slice(0, samples.length) : samples.map(() => new Float32Array(n));
-      // Shared like the outputs where they are, so the inflate workers still decode in place.
-      const alphaOut = outs[0].buffer instanceof SharedArrayBuffer ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
-      const got = await readRaw(win, [...samples, alphaSample], [...outs, alphaOut], info);
-      const alpha = got[samples.length];
-      let masked = false;
-      // The alpha was matched against the nodata with the bands: a NaN there is the nodata value
-      // (0 for a file declaring nodata 0: transparent), or NaN in a float file (transparent too).
-      const nanAlpha = nodata === null ? NaN : nodata;
-      for (let i = 0; i < n; i++) {
-        const a = alpha[i];
-        if ((Number.isNaN(a) ? nanAlpha : a) > 0) continue;
-        for (let k = 0; k < samples.length; k++) got[k][i] = NaN;
-        masked = true;
-      }
-      if (info && masked) info.nan = true;
-      return got.slice(0, samples.length);
+      const got = await readAlpha(win, samples, into, info);
+      if (maskImage && samples.length > 0) await applyMask(maskImage, win, got, info);
+      return got;
     },
     close,
   };
+
+  /** Blank, in `planes` (the window `win`), the pixels GDAL's internal mask says are no data (0). */
+  async function applyMask(mask: GeoTIFFImage, win: Window, planes: Float32Array[], info?: ReadInfo): Promise<void> {
+    const x0 = Math.max(0, win.col);
+    const y0 = Math.max(0, win.row);
+    const x1 = Math.min(width, win.col + win.width);
+    const y1 = Math.min(height, win.row + win.height);
+    if (x1 <= x0 || y1 <= y0) return;
+    let m: ArrayLike<number>;
+    try {
+      [m] = (await mask.readRasters({ window: [x0, y0, x1, y1], samples: [0], interleave: false })) as unknown as ArrayLike<number>[];
+    } catch (err) {
+      throw unreadable(path, `cannot decode its ${outerMask ? `mask ${basename(path)}.msk` : 'internal mask'} (${err instanceof Error ? err.message : String(err)})`, err);
+    }
+    const w = x1 - x0;
+    let masked = false;
+    for (let r = 0; r < y1 - y0; r++) {
+      const o = (y0 - win.row + r) * win.width + (x0 - win.col);
+      for (let c = 0; c < w; c++) {
+        if (m[r * w + c] !== 0) continue;
+        for (const p of planes) p[o + c] = NaN;
+        masked = true;
+      }
+    }
+    if (info && masked) info.nan = true;
+  }
+
+  async function readAlpha(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
+    if (alphaSample === null || samples.length === 0 || samples.includes(alphaSample)) return readRaw(win, samples, into, info);
+    // Transparent pixels are no data: read the alpha with the bands and blank them there.
+    const n = win.width * win.height;
+    const outs = into ? into.slice(0, samples.length) : samples.map(() => new Float32Array(n));
+    // Shared like the outputs where they are, so the inflate workers still decode in place.
+    const alphaOut = outs[0].buffer instanceof SharedArrayBuffer ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
+    const got = await readRaw(win, [...samples, alphaSample], [...outs, alphaOut], info);
+    const alpha = got[samples.length];
+    let masked = false;
+    // The alpha was matched against the nodata with the bands: a NaN there is the nodata value
+    // (0 for a file declaring nodata 0: transparent), or NaN in a float file (transparent too).
+    const nanAlpha = nodata === null ? NaN : nodata;
+    for (let i = 0; i < n; i++) {
+      const a = alpha[i];
+      if ((Number.isNaN(a) ? nanAlpha : a) > 0) continue;
+      for (let k = 0; k < samples.length; k++) got[k][i] = NaN;
+      masked = true;
+    }
+    if (info && masked) info.nan = true;
+    return got.slice(0, samples.length);
+  }
 
   async function readRaw(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]> {
     if (closed) throw new TubanError('INTERNAL', 'readWindow after close', path);
@@ -715,6 +827,7 @@ async function describe(
     handle = null;
     if (h) await (await h).close();
     await Promise.resolve(tiff.close()).catch(() => undefined);
+    if (outerMask) await Promise.resolve(outerMask.file.close()).catch(() => undefined);
   }
 }
 

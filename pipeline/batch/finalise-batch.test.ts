@@ -34,6 +34,17 @@ describe('dropSeamDuplicates', () => {
     expect(two).toEqual(one);
   });
 
+  it('keeps a change one tile saw whole over the part of it a neighbour saw at its edge, however confident that part', () => {
+    // Found on Landsat Taizhou cut in two overlapping tiles: tile E saw a 3.3 km² change reaching
+    // into the overlap strip, tile W the 5 ha of it inside its own edge; the 5 ha was more confident,
+    // and the 3.3 km² (labelled change in the reference) went, exit 0.
+    const whole = det('tileE', 0, { type: 'Polygon', coordinates: [[[117, 36.5], [117.02, 36.5], [117.02, 36.51], [117, 36.51], [117, 36.5]]] }, 0.6);
+    const part = det('tileW', 0, square(117, 36.5, 0.002), 0.9);
+    const elsewhere = det('tileW', 1, square(116.9, 36.5), 0.5);
+    expect(dropSeamDuplicates([part, whole, elsewhere]).map((k) => `${k.tileId}#${k.index}`)).toEqual(['tileE#0', 'tileW#1']);
+    expect(dropSeamDuplicates([elsewhere, whole, part]).map((k) => `${k.tileId}#${k.index}`)).toEqual(['tileE#0', 'tileW#1']);
+  });
+
   it('breaks confidence ties by tile id', () => {
     const x = det('tileB', 0, square(118, 36), 0.8);
     const y = det('tileA', 5, square(118, 36), 0.8);
@@ -157,5 +168,33 @@ describe('finaliseDetections with a 村/社区 (village) layer', () => {
     expect(none.villageLayer).toBe(false);
     expect(none.villages).toEqual([]);
     expect(none.polygons.every((p) => p.villageCode === null && p.villageName === null)).toBe(true);
+  });
+});
+
+describe('finaliseDetections with district codes that collide', () => {
+  const detections = [det('t', 0, square(117.01, 36.01), 0.8), det('t', 1, square(117.11, 36.01), 0.8)];
+
+  it('warns where one code names two districts (a code typed twice): their polygons share one code, serials and bureau', async () => {
+    const r = await finaliseWithZones({
+      districts: [
+        feature({ kind: 'district', code: '370112', name: '历城区' }, square(117, 36, 0.1)),
+        feature({ kind: 'district', code: '370112', name: '章丘区' }, square(117.1, 36, 0.1)),
+      ],
+    }, detections);
+    expect(r.polygons.map((p) => [p.districtCode, p.districtName]).sort()).toEqual([['370112', '历城区'], ['370112', '章丘区']]);
+    expect(r.warnings.filter((w) => w.includes('370112'))).toEqual([
+      'district code 370112 names 2 districts (历城区, 章丘区 in districts.geojson): their polygons share the code, its serials and its bureau; correct the code of the wrong one and re-run the batch',
+    ]);
+  });
+
+  it('says nothing of one district in several features, or named in one of them only', async () => {
+    const r = await finaliseWithZones({
+      districts: [
+        feature({ kind: 'district', code: '370112', name: '历城区' }, square(117, 36, 0.1)),
+        feature({ kind: 'district', code: '370112', name: ' 历城区' }, square(117.1, 36, 0.1)),
+        feature({ kind: 'district', code: '370112' }, square(117.2, 36, 0.1)),
+      ],
+    }, detections);
+    expect(r.warnings.filter((w) => w.includes('370112'))).toEqual([]);
   });
 });

@@ -4,10 +4,13 @@
  * polygons in one transaction. Pure decisions live in pipeline/route and pipeline/codes; this file
  * only sequences them.
  */
+import { basename } from 'node:path';
 import { booleanIntersects } from '@turf/boolean-intersects';
 import { centroid as turfCentroid } from '@turf/centroid';
 import Flatbush from 'flatbush';
-import type { Polygon } from 'geojson';
+import type { MultiPolygon, Polygon } from 'geojson';
+import { featureCollection, polygon as turfPolygon } from '@turf/helpers';
+import { intersect } from '@turf/intersect';
 import type { RuleTable } from '../../schemas/rule-table.js';
 import { assignCodes } from '../codes.js';
 import { CHANGE_CLASS, SQM_PER_MU } from '../../schemas/vocabulary.js';
@@ -67,7 +70,36 @@ export async function loadBatchZones(args: BatchArgs, load: ZoneLoader = loadZon
     rejected.push(...lu.rejected);
     landUse = new ZoneIndex(lu.parcels);
   }
-  return { zones: new ZoneIndex(zonesLoaded.zones), landUse, rejected, repaired: zonesLoaded.repaired, warnings: zonesLoaded.warnings };
+  const warnings = [...zonesLoaded.warnings, ...districtCodeCollisions(zonesLoaded.zones)];
+  return { zones: new ZoneIndex(zonesLoaded.zones), landUse, rejected, repaired: zonesLoaded.repaired, warnings };
+}
+
+/**
+ * One code given to districts of different names (a code typed twice, two files that disagree):
+ * the polygons of both take that code, its serials and its bureau, each named by its own feature,
+ * and the district table shows one name. Said, as no polygon is wrong on its own.
+ */
+function districtCodeCollisions(zones: readonly Zone[]): string[] {
+  const byCode = new Map<string, Map<string, Set<string>>>();
+  for (const z of zones) {
+    const name = z.name?.trim();
+    if (z.kind !== 'district' || !z.code || !name) continue;
+    const names = byCode.get(z.code) ?? new Map<string, Set<string>>();
+    byCode.set(z.code, names);
+    const files = names.get(name) ?? new Set<string>();
+    names.set(name, files);
+    files.add(basename(z.source));
+  }
+  const out: string[] = [];
+  for (const [code, names] of byCode) {
+    if (names.size < 2) continue;
+    const files = new Set([...names.values()].flatMap((f) => [...f]));
+    const where = files.size === 1
+      ? `${[...names.keys()].join(', ')} in ${[...files][0]}`
+      : [...names].map(([name, f]) => `${name} in ${[...f].join(', ')}`).join('; ');
+    out.push(`district code ${code} names ${names.size} districts (${where}): their polygons share the code, its serials and its bureau; correct the code of the wrong one and re-run the batch`);
+  }
+  return out;
 }
 
 /** The overlay of one detection with the batch's zones (`overlayPolygon`). */
@@ -218,8 +250,12 @@ export function adminUnitOutlines(zones: BatchZones, kind: 'township' | 'village
 
 /**
  * Tiles of one epoch overlap (Sentinel-2 granules share ~10 km), so one change can be detected
- * twice. Keep the most confident of any overlapping pair from different tiles; ties go to the
- * smaller tile id, so the choice does not depend on the order tiles finished.
+ * twice. Keep the most confident of any overlapping pair from different tiles where the pair is
+ * one change (a quarter of the less confident lies in the other); ties go to the smaller tile id,
+ * so the choice does not depend on the order tiles finished. A change reaching out of the overlap
+ * strip is seen whole by one tile only, its neighbour seeing the part inside its own edge: of
+ * those kept, one lying mostly (half) in a larger one from another tile is that part and goes,
+ * however confident (it used to win, and the whole change went: 3.3 km² on Taizhou).
  */
 export function dropSeamDuplicates(detections: Detection[]): Detection[] {
   if (detections.length === 0) return [];
@@ -240,12 +276,43 @@ export function dropSeamDuplicates(detections: Detection[]): Detection[] {
     const b = boxes[i];
     const dup = index
       .search(b[0], b[1], b[2], b[3])
-      .some((j) => kept[j] === 1 && detections[j].tileId !== d.tileId && booleanIntersects(detections[j].geometry, d.geometry));
+      .some((j) => kept[j] === 1 && detections[j].tileId !== d.tileId && booleanIntersects(detections[j].geometry, d.geometry) && shareWithin(d, detections[j]) >= 0.25);
     if (!dup) kept[i] = 1;
   }
+  // Decided on the first pass's set, so the result does not depend on the order here either.
+  const part = detections.map((d, i) => {
+    if (kept[i] !== 1) return false;
+    const b = boxes[i];
+    return index
+      .search(b[0], b[1], b[2], b[3])
+      .some((j) => kept[j] === 1 && detections[j].tileId !== d.tileId && planarArea(detections[j].geometry) > planarArea(d.geometry) && booleanIntersects(detections[j].geometry, d.geometry) && shareWithin(d, detections[j]) >= 0.5);
+  });
   return detections
-    .filter((_, i) => kept[i] === 1)
+    .filter((_, i) => kept[i] === 1 && !part[i])
     .sort((a, b) => (a.tileId < b.tileId ? -1 : a.tileId > b.tileId ? 1 : a.index - b.index));
+}
+
+/** The share of `d`'s area inside `other` (in degrees², a ratio over a few km); 1 where the intersection cannot be computed (as before shares were asked). */
+function shareWithin(d: Detection, other: Detection): number {
+  try {
+    const x = intersect(featureCollection([turfPolygon(d.geometry.coordinates), turfPolygon(other.geometry.coordinates)]));
+    if (!x) return 0;
+    const own = planarArea(d.geometry);
+    return own > 0 ? planarArea(x.geometry) / own : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** Shoelace area of a polygon or multipolygon, holes subtracted, in its coordinates' units². */
+function planarArea(g: Polygon | MultiPolygon): number {
+  const ring = (r: number[][]) => {
+    let a = 0;
+    for (let k = 0, m = r.length - 1; k < r.length; m = k++) a += (r[m][0] + r[k][0]) * (r[m][1] - r[k][1]);
+    return Math.abs(a) / 2;
+  };
+  const poly = (p: number[][][]) => p.reduce((sum, r, k) => sum + (k === 0 ? ring(r) : -ring(r)), 0);
+  return g.type === 'Polygon' ? poly(g.coordinates) : g.coordinates.reduce((sum, p) => sum + poly(p), 0);
 }
 
 function latestDate(dates: string[]): string {

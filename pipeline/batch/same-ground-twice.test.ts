@@ -6,7 +6,7 @@
  * The batch now says so, naming the other batch, in its report's warnings (and so its summary),
  * and `--replaces` that batch makes the new one take its place, its codes included.
  */
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -70,5 +70,27 @@ describe('a second batch of the same month over the same ground from other tile 
     const month = await db.query<{ code: string; batch_id: string }>('SELECT code, batch_id FROM polygons WHERE epoch = $1 ORDER BY code', [scene.epoch]);
     expect(month.rows.map((r) => r.code)).toEqual(firstCodes);
     expect(new Set(month.rows.map((r) => r.batch_id))).toEqual(new Set([third.plan.batchId]));
+  }, 240_000);
+
+  it('names the tile file re-prepared, not the first of the other batch (a tile the two share)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-same-ground-one-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const scene = await generateScene({ dir, size: 256, seed: 7, tilesPerSide: 2 });
+    const files = (await readdir(scene.currentDir)).filter((n) => n.endsWith('.tif')).sort();
+    expect(files.length).toBe(4);
+    const db = await openDatabase('memory://');
+    cleanup.push(() => db.close());
+    await migrate(db);
+    const log = pino({ level: 'silent' });
+    const run = (out: string) =>
+      runBatch(BatchArgsSchema.parse({ epoch: scene.epoch, tiles: [scene.currentDir], prior: [scene.priorDir], zones: [scene.zonesPath] }), { db, log, out: join(dir, out) });
+    const first = await run('first');
+    // The last tile is delivered again under another name (a COG copy): the other three are the same files.
+    const last = files[files.length - 1];
+    await rename(join(scene.currentDir, last), join(scene.currentDir, `cog_${last}`));
+    const second = await run('second');
+    const warning = second.report.warnings.find((w) => /already holds/.test(w));
+    expect(warning).toContain(first.plan.batchId);
+    expect(warning).toContain(`(tiles such as ${join(scene.currentDir, last)})`);
   }, 240_000);
 });

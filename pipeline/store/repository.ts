@@ -640,9 +640,12 @@ export async function sitesHeldByOtherBatches(db: Queryable, batchId: string, ep
   if (!others.rows[0].any) return [];
   const r = await db.query<{ batch_id: string; n: number; file: string | null }>(
     `SELECT o.batch_id, o.n,
-       (SELECT t.info->'tile'->'files'->>0 FROM tiles t WHERE t.batch_id = o.batch_id AND t.role = 'current' ORDER BY t.tile_id LIMIT 1) AS file
+       (SELECT t.info->'tile'->'files'->>0 FROM tiles t WHERE t.batch_id = o.batch_id AND t.role = 'current'
+        ORDER BY t.tile_id = o.tile_id DESC, t.tile_id LIMIT 1) AS file
      FROM (
-       SELECT p.batch_id, count(DISTINCT q.code)::int AS n
+       -- The tile most of its polygons there came from: its first tile by id may be one both batches
+       -- share (superseded there), not the one delivered again.
+       SELECT p.batch_id, count(DISTINCT q.code)::int AS n, mode() WITHIN GROUP (ORDER BY p.tile_id) AS tile_id
        FROM polygons q JOIN polygons p
          ON p.epoch = q.epoch AND p.batch_id <> q.batch_id AND ST_Intersects(p.geom, q.geom) AND NOT ST_Touches(p.geom, q.geom)
        WHERE q.batch_id = $1 AND q.epoch = $2
