@@ -45,6 +45,24 @@ describe('dropSeamDuplicates', () => {
     expect(dropSeamDuplicates([elsewhere, whole, part]).map((k) => `${k.tileId}#${k.index}`)).toEqual(['tileE#0', 'tileW#1']);
   });
 
+  it('keeps the whole whatever share of it the neighbour saw, and a part straddling two changes removes neither', () => {
+    const rect = (x0: number, y0: number, x1: number, y1: number): Polygon => ({ type: 'Polygon', coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] });
+    const codes = (ds: Detection[]) => dropSeamDuplicates(ds).map((k) => `${k.tileId}#${k.index}`);
+    // The neighbour saw 40 % of it, more confidently: the whole stays, not the 40 %.
+    const whole = det('tileE', 0, rect(117, 36.5, 117.02, 36.51), 0.6);
+    const left = det('tileW', 0, rect(117, 36.5, 117.008, 36.51), 0.9);
+    expect(codes([whole, left])).toEqual(['tileE#0']);
+    // Tile E saw two changes, Z and X; tile W one outline across both, mostly in Z: Z and X stay, X's ground is not lost.
+    const z = det('tileE', 1, rect(117, 36.6, 117.02, 36.61), 0.6);
+    const x = det('tileE', 2, rect(117.0205, 36.6, 117.026, 36.604), 0.5);
+    const y = det('tileW', 1, rect(117.015, 36.6, 117.024, 36.604), 0.9);
+    expect(codes([z, x, y])).toEqual(['tileE#1', 'tileE#2']);
+    expect(codes([y, x, z])).toEqual(['tileE#1', 'tileE#2']);
+    // Both tiles saw it whole (areas within a few per cent): the more confident, as before.
+    const again = det('tileW', 2, rect(117, 36.5, 117.0201, 36.5101), 0.7);
+    expect(codes([whole, again])).toEqual(['tileW#2']);
+  });
+
   it('breaks confidence ties by tile id', () => {
     const x = det('tileB', 0, square(118, 36), 0.8);
     const y = det('tileA', 5, square(118, 36), 0.8);
