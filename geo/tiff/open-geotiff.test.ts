@@ -431,6 +431,33 @@ describe('openGeoTiff on a file with an internal mask', () => {
   });
 });
 
+describe('openGeoTiff on a file whose chain of image directories is broken past the first', () => {
+  it('reads its first image as before (the look for an internal mask refused the tile: corrupt TIFF header)', async () => {
+    const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };
+    const bands = randomBands(grid.width * grid.height, 4, 12);
+    const plain = join(dir, 'chain-plain.tif');
+    await writeGeoTiffArrays(plain, { grid, dtype: 'uint16', bands, compression: 'none' });
+    // The first IFD's "next" link leads to a directory of a field type no TIFF has (99): GDAL reads
+    // the file, and Tuban did, until it looked for a mask there.
+    const bad = Buffer.alloc(2 + 12 + 4);
+    bad.writeUInt16LE(1, 0);
+    bad.writeUInt16LE(256, 2);
+    bad.writeUInt16LE(99, 4);
+    bad.writeUInt32LE(1, 6);
+    const plainBytes = readFileSync(plain);
+    const at = plainBytes.length + (plainBytes.length % 2);
+    const out = Buffer.concat([plainBytes, Buffer.alloc(at - plainBytes.length), bad]);
+    const first = out.readUInt32LE(4);
+    out.writeUInt32LE(at, first + 2 + out.readUInt16LE(first) * 12);
+    const path = join(dir, 'chain-broken.tif');
+    writeFileSync(path, out);
+    const f = await openGeoTiff(path);
+    const got = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [2]);
+    expect(Array.from(got[0])).toEqual(Array.from(bands[2]));
+    await f.close();
+  });
+});
+
 describe('openGeoTiff on a file with a .msk mask beside it', () => {
   it("reads where GDAL's external mask (X.tif.msk, GDAL_TIFF_INTERNAL_MASK=NO) is 0 as no data (was ignored)", async () => {
     const grid: Grid = { width: 40, height: 30, crs: 'EPSG:32650', transform: [500000, 10, 0, 4000000, 0, -10] };

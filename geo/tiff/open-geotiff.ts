@@ -351,13 +351,14 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
  * masked pixels are anything). Null where the file has none.
  */
 async function internalMask(tiff: GeoTiffHandle, width: number, height: number): Promise<GeoTIFFImage | null> {
-  const count = await tiff.getImageCount();
-  for (let i = 1; i < count; i++) {
-    const m = await tiff.getImage(i);
+  for (let i = 1; ; i++) {
+    // The directories after the first, up to one that cannot be read: a broken link past the first
+    // image (which GDAL reads past too) leaves the file without a mask, not refused.
+    const m = await tiff.getImage(i).catch(() => null);
+    if (!m) return null;
     const type = Number(m.fileDirectory.getValue('NewSubfileType') ?? 0);
     if ((type & 4) !== 0 && (type & 1) === 0 && m.getWidth() === width && m.getHeight() === height) return m;
   }
-  return null;
 }
 
 /**

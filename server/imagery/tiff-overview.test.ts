@@ -10,12 +10,14 @@ import { TileSource } from './tile-source.js';
  * 3 uint16 samples, uncompressed, one strip per image, UTM 50N. The full image holds 1000 + x,
  * the overview a constant 7777 — so a reader that returns 7777 read the overview, not the image.
  */
-function tiffWithOverview(size: number, ovSize: number): Buffer {
+function tiffWithOverview(size: number, ovSize: number, maskSize?: number): Buffer {
   const SHORT = 3, LONG = 4, DOUBLE = 12;
   type Tag = [id: number, type: number, values: number[]];
   const images = [
     { w: size, h: size, sub: 0, value: (x: number) => 1000 + x },
     { w: ovSize, h: ovSize, sub: 1, value: () => 7777 },
+    // A directory of NewSubfileType 4 (a mask, as GDAL's internal mask or a COG's), 5555 throughout.
+    ...(maskSize ? [{ w: maskSize, h: maskSize, sub: 4, value: () => 5555 }] : []),
   ];
   const chunks: Buffer[] = [];
   let offset = 8;
@@ -72,13 +74,13 @@ function tiffWithOverview(size: number, ovSize: number): Buffer {
     });
     ifdOffsets.push(put(entries));
   }
-  // Chain the IFDs: header → IFD0 → IFD1 → 0.
+  // Chain the IFDs: header → IFD0 → IFD1 (→ IFD2) → 0.
   const file = Buffer.concat(chunks);
   const header = Buffer.from([0x49, 0x49, 42, 0, 0, 0, 0, 0]);
   header.writeUInt32LE(ifdOffsets[0], 4);
   const whole = Buffer.concat([header, file]);
   const nextOf = (ifdAt: number, n: number) => ifdAt + 2 + n * 12;
-  whole.writeUInt32LE(ifdOffsets[1], nextOf(ifdOffsets[0], ifds[0].length));
+  for (let k = 0; k + 1 < ifdOffsets.length; k++) whole.writeUInt32LE(ifdOffsets[k + 1], nextOf(ifdOffsets[k], ifds[k].length));
   return whole;
 }
 
@@ -118,5 +120,29 @@ describe('internal TIFF overviews', () => {
     expect(ov.fromFile).toBe(false);
     expect(ov.bands[0][0]).toBeCloseTo(1000.5, 5); // mean of x = 0 and 1
     await src.close();
+  });
+});
+
+describe('a mask directory among the overviews', () => {
+  it('is never read as an overview (its 0/1 were drawn as the red band)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-ovr-mask-'));
+    try {
+      const path = join(dir, 'S2_20261008_mask.tif');
+      await writeFile(path, tiffWithOverview(64, 16, 32));
+      const grid = { width: 64, height: 64, crs: 'EPSG:32650', transform: [500000, 10, 0, 4060000, 0, -10] as const };
+      const info: TileInfo = {
+        id: 'mask', files: [path], grid, date: '2026-10-08', dtype: 'uint16', nodata: null,
+        bands: { blue: { file: path, sample: 0 }, green: { file: path, sample: 1 }, red: { file: path, sample: 2 } },
+        footprint: { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36], [117.01, 36.01], [117, 36.01], [117, 36]]] },
+      };
+      // 32 px wide: only the mask's directory is that fine among the reduced ones; the full image is decimated instead.
+      const src = new TileSource(info, { maxOverviewSide: 32 });
+      const ov = await src.overview();
+      expect(ov.fromFile).toBe(false);
+      expect(ov.bands[0][0]).toBeCloseTo(1000.5, 5);
+      await src.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,6 +29,8 @@ export async function readTiffOverview(info: TileInfo, bands: readonly BandName[
       let best: Image | null = null;
       for (let i = 1; i < count; i++) {
         const img = await tiff.getImage(i);
+        // A mask's directory (GDAL's internal mask, a COG's) is no overview: its 0/1 were drawn as a band.
+        if ((Number(img.fileDirectory.getValue('NewSubfileType') ?? 0) & 4) !== 0) continue;
         if (img.getWidth() >= ow && img.getHeight() >= oh && (!best || img.getWidth() < best.getWidth())) best = img;
       }
       if (!best) return null;
