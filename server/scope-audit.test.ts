@@ -22,6 +22,7 @@ beforeAll(async () => {
     ['nr', 'bureau', 'natural_resources'],
     ['forest', 'bureau', 'forestry'],
     ['chief', 'lead'],
+    ['d102', 'district', '370102'],
   ]);
   t = await testApp(db);
   await writeBatch(db, 'b-2027-05', '2027-05', [polygon(MAY, '2027-05', square(117.3, 36.6), { areaM2: 9000, coBureaus: ['forestry'] })], '2027-06-01');
@@ -142,8 +143,8 @@ describe('a later polygon of a site issued to another bureau (the site grown int
     expect(stage.map((e: { level: number }) => e.level)).toEqual([2]);
     expect(stage[0].reason).toContain(MAR);
     expect(stage[0].reason).not.toMatch(/9000/);
-    // Who sees the earlier polygon (its bureau, the lead bureau) reads the growth in full.
-    for (const user of ['chief']) {
+    // Who sees the earlier polygon and the later one (the lead bureau, their district) reads the growth in full.
+    for (const user of ['chief', 'd102']) {
       const full = (await call(user, `/api/polygons/${APR}`)).json().escalations.find((e: { kind: string }) => e.kind === 'construction_stage');
       expect(full.reason, user).toBe(`往期图斑 ${MAR} 再次出现并扩大 (9000 → 12345 m²)`);
     }
