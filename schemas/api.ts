@@ -199,6 +199,9 @@ export const Rectification = z
       .optional()
       .describe('违法性质 (主体分类) found while the case is handled: stored with the verdict (as if sent with it), the ledger’s 违法性质'),
     note: text(2000).optional(),
+    files_clock_correction: text(500)
+      .optional()
+      .describe('更正原因: why a 纪委 case-file clock already passed with no handover recorded (files_due) is dropped — party_official ticked or penalty_decided_on given by mistake; required with such a report, refused otherwise; kept in the history, not on the case'),
   })
   .strict()
   .refine((b) => b.not_filed_reason === undefined || b.case_filed === false, { message: 'not_filed_reason (不予立案说明) goes with case_filed false', path: ['not_filed_reason'] })

@@ -606,6 +606,9 @@ export async function buildApp(given: AppOptions): Promise<FastifyInstance> {
             // 持续监测's re-check dates the page offers: a verdict's today (where one may be given), and how far the current one may move.
             recheck_window: allowedFrom('verdict', c.status) ? verdictRecheckWindow(opts.deadlines, today()) : null,
             recheck_latest: c.status === 'monitoring' ? await recheckLatest(opts.db, opts.deadlines, c) : null,
+            // The 纪委 case files' day (rectification.files_due) passed with no handover recorded: a report
+            // dropping that clock needs files_clock_correction (the page asks for the reason then).
+            files_overdue: typeof c.rectification?.files_due === 'string' && c.rectification.files_due < today() && !(await A.filesHandedOver(opts.db, c)),
           },
           ...details,
           chips: { before: `${base}/chips/before.png`, after: `${base}/chips/after.png`, before_date: p.before_date, after_date: p.after_date },

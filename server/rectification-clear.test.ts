@@ -133,4 +133,46 @@ describe('the penalty decision’s day and its 纪委 case-file clock', () => {
     const r = await rectify(HANDED, { penalty_decided_on: null });
     expect(r.statusCode, r.body).toBe(200);
   });
+
+  it('is dropped past its day with the reason the tick or the date was a mistake (files_clock_correction), kept in the history; the escalation stays', async () => {
+    const before = await stored(OFFICIAL);
+    expect(before.r).toMatchObject({ party_official: true, files_due: '2026-12-12' });
+    // The card says so (the page asks for the reason then); not where the files were handed over.
+    expect((await t.request('nr', `/api/polygons/${OFFICIAL}`)).json().case.files_overdue).toBe(true);
+    expect((await t.request('nr', `/api/polygons/${CLEARED}`)).json().case.files_overdue).toBe(false);
+    // Without a reason the refusal names both ways out.
+    const refused = await rectify(OFFICIAL, { party_official: false });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().message).toMatch(/if the files were handed over, record the handover.*if party_official or penalty_decided_on was a mistake, give the reason in files_clock_correction/);
+    // An empty reason, or one with a report that drops no passed clock, is refused (400 naming it) and changes nothing.
+    for (const [code, body] of [
+      [OFFICIAL, { party_official: false, files_clock_correction: '  ' }],
+      [OFFICIAL, { progress: 60, files_clock_correction: '当事人非党员，误勾选' }],
+      [CLEARED, { party_official: false, files_clock_correction: '当事人非党员，误勾选' }],
+      [HANDED, { party_official: false, files_clock_correction: '当事人非党员，误勾选' }],
+    ] as const) {
+      const was = await stored(code);
+      const r = await rectify(code, body);
+      expect([code, JSON.stringify(body), r.statusCode, r.json().code], r.body).toEqual([code, JSON.stringify(body), 400, 'VALIDATION']);
+      expect(r.body).toContain('files_clock_correction');
+      expect(await stored(code)).toEqual(was);
+    }
+    const levelBefore = (await db.query<{ l: number }>('SELECT escalation_level AS l FROM cases WHERE code = $1', [OFFICIAL])).rows[0].l;
+    const r = await rectify(OFFICIAL, { party_official: false, files_clock_correction: '当事人非党员，误勾选' });
+    expect(r.statusCode, r.body).toBe(200);
+    const rect = (await stored(OFFICIAL)).r!;
+    expect([rect.party_official, 'files_due' in rect, 'files_clock_correction' in rect, rect.penalty_decided_on]).toEqual([false, false, false, '2026-11-12']);
+    // The reason and the clock it dropped are in the history the card shows.
+    const card = (await t.request('chief', `/api/polygons/${OFFICIAL}`)).json();
+    const last = card.history.at(-1);
+    expect([last.action, last.actor, last.after.files_clock_correction, last.after.files_due_dropped]).toEqual(['rectification', 'nr', '当事人非党员，误勾选', '2026-12-12']);
+    expect(card.case.files_overdue).toBe(false);
+    // The sweep's escalation is history: kept as it was, and not made again.
+    await ok('chief', '/api/sweep');
+    const again = (await t.request('chief', `/api/polygons/${OFFICIAL}`)).json();
+    expect(again.escalations.filter((e: { rule: string }) => e.rule === 'penalty_files')).toHaveLength(1);
+    expect((await db.query<{ l: number }>('SELECT escalation_level AS l FROM cases WHERE code = $1', [OFFICIAL])).rows[0].l).toBe(levelBefore);
+    // The clock gone, a later report needs no reason (and takes none).
+    expect((await rectify(OFFICIAL, { progress: 70 })).statusCode).toBe(200);
+  });
 });

@@ -159,8 +159,41 @@ function wireRetroactiveFields(box) {
   show();
 }
 
+/**
+ * The 纪委 case files' day (案卷移交期限) passed with no handover recorded (the card's files_overdue):
+ * unticking 党员/公职人员 or clearing 处罚决定日期 drops that clock, which the server takes only with the
+ * reason it was a mistake (files_clock_correction, kept in the history); files handed over are recorded
+ * as a 移送 instead. Shown, required and sent only when the form drops the clock.
+ */
+function filesCorrectionField(c) {
+  if (!c.files_overdue) return '';
+  return `<div id="files-correction" hidden>
+           <p class="muted hint">案卷移交纪委期限 ${esc(c.rectification?.files_due ?? '')} 已过且未登记移交：如案卷已移交纪委，请由牵头局在「移送」中登记；如勾选党员/公职人员或处罚决定日期有误，请填写更正原因（记入办理记录）。</p>
+           <label>更正原因（移交纪委期限已过） <textarea name="files_clock_correction" rows="2" required maxlength="500" disabled></textarea></label>
+         </div>`;
+}
+
+function wireFilesCorrection(box) {
+  const field = box?.querySelector('#files-correction');
+  if (!field) return;
+  const official = box.querySelector('input[name=party_official]');
+  const decided = box.querySelector('input[name=penalty_decided_on]');
+  const why = field.querySelector('textarea');
+  const show = () => {
+    field.hidden = official.checked && decided.value !== '';
+    why.disabled = field.hidden;
+  };
+  for (const el of [official, decided]) for (const type of ['change', 'input']) el.addEventListener(type, show);
+  show();
+}
+
 /** A rectification's dates or area the server refused (400), in words; the form's own limits catch most before. */
 function rectificationRefusal(err) {
+  // The 纪委 case files' day passed (the card was loaded before it, or a colleague's handover was undone).
+  if (err.code === 'CASE.BAD_STATE' && /files_clock_correction/.test(err.message)) {
+    return `案卷移交纪委期限${err.body?.files_due ? ` ${err.body.files_due}` : ''} 已过且未登记移交：如案卷已移交，请由牵头局先登记移送；如勾选党员/公职人员或处罚决定日期有误，请刷新页面后填写更正原因`;
+  }
+  if (/files_clock_correction goes with/.test(err.message)) return '移交纪委期限未过或已登记移交，无需填写更正原因；请刷新页面后重新提交';
   if (err.code !== 'VALIDATION') return null;
   if (/case_filed_on \S+ is after today/.test(err.message)) return '立案日期不能晚于今天';
   if (/case_filed_on \S+ is before/.test(err.message)) return '立案日期早于图斑下发（或巡查首次发现）日期，请核对年份';
@@ -213,6 +246,7 @@ export function renderActions(card) {
          ${filingFields(r)}
          <label class="check"><input type="checkbox" name="party_official"${r.party_official ? ' checked' : ''}> 当事人含党员干部、公职人员（处罚决定后30日内向纪委监委移送案卷）</label>
          <label>处罚决定日期 <input name="penalty_decided_on" type="date" max="${chinaToday()}" value="${esc(r.penalty_decided_on ?? '')}"></label>
+         ${filesCorrectionField(c)}
          <label>拆除复耕面积（平方米） <input name="restored_area_m2" type="number" min="0" step="0.01" value="${esc(r.restored_area_m2 ?? '')}"></label>
          ${retroactiveFields(r)}
          <label>违法性质 <select name="violation_nature"><option value="">未定</option>${options(L.VIOLATION_NATURES, c.verdict_details?.violation_nature)}</select></label>
@@ -315,6 +349,7 @@ export function renderActions(card) {
   }
   wireFilingFields($('more-rectification'));
   wireRetroactiveFields($('more-rectification'));
+  wireFilesCorrection($('more-rectification'));
   const vf = $('verdict-form');
   // A parcel chosen in the verdict form (修改判定 of a split polygon) brings its verdict as recorded; not in a 复查判定, judged afresh.
   const recorded = status === 'monitoring' ? null : card.parcels;

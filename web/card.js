@@ -283,6 +283,8 @@ function historyDetail(h) {
   if (h.action === 'recheck_date') bits.push(`复查期限 ${a.recheck_from ?? '—'} → ${a.recheck_on}`);
   else if (a.recheck_on) bits.push(`复查期限 ${a.recheck_on}`);
   if (a.merged_into) bits.push(`并入 ${a.merged_into}`);
+  // A 纪委 case-file clock past its day dropped as a mistake (党员/公职人员 or 处罚决定日期 corrected): the reason given.
+  if (a.files_clock_correction) bits.push(`撤销案卷移交纪委期限${a.files_due_dropped ? ` ${a.files_due_dropped}` : ''}（更正原因：${a.files_clock_correction}）`);
   // 移送: to whom, on which day, under which 文号 (the history said only 移送).
   if (h.action === 'urge' && a.respond_by) bits.push(`限 ${a.respond_by} 前办理`);
   if (h.action === 'hand_over') bits.push(...[a.to && `移送${L.HANDOVER_RECIPIENTS[a.to] ?? a.to}`, a.handed_on, a.reference, a.note].filter(Boolean));

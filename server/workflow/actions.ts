@@ -267,7 +267,7 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
 }
 
 /** A handover of the case to the discipline commission dated on or after its recorded penalty decision (what meets the penalty_files clock). */
-async function filesHandedOver(tx: Queryable, c: CaseRow): Promise<boolean> {
+export async function filesHandedOver(tx: Queryable, c: CaseRow): Promise<boolean> {
   const r = await tx.query(`SELECT 1 FROM handovers WHERE code = $1 AND recipient = 'discipline' AND handed_on >= $2::date LIMIT 1`, [c.code, c.rectification?.penalty_decided_on ?? null]);
   return r.rows.length > 0;
 }
@@ -275,7 +275,7 @@ async function filesHandedOver(tx: Queryable, c: CaseRow): Promise<boolean> {
 export function rectify(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Rectification>) {
   return runAction(ctx, user, code, 'rectification', async (tx, c) => {
     if (c.verdict !== 'illegal') throw new ApiError('CASE.VERDICT_MISMATCH', `${code} is judged ${c.verdict ?? 'not yet'}; only illegal findings are rectified`);
-    const { violation_nature, ...report } = body;
+    const { violation_nature, files_clock_correction: correction, ...report } = body;
     const rect: Record<string, unknown> = { ...(c.rectification ?? {}), ...report, updated_on: ctx.today() };
     // A field sent as null is cleared (the page sends it when the user empties a figure it showed): left
     // out, it is kept, and the report said 已提交 with the mistaken fine or area still on the case.
@@ -296,17 +296,28 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
       rect.files_due = applyRule(ctx.deadlines.rules.penalty_files, rect.penalty_decided_on, ctx.deadlines.calendar);
     } else delete rect.files_due;
     // The case files' day passed with no handover to the commission: the sweep escalates it, and a report
-    // that drops the clock (the decision's day cleared, 党员/公职人员 unticked) would end it with no trace
-    // but the history. The handover is recorded first (POST …/hand-over), then the facts corrected.
+    // that drops the clock (the decision's day cleared, 党员/公职人员 unticked) would end it silently. Handed
+    // over, the handover is recorded first (POST …/hand-over); ticked or dated by mistake, the report says
+    // why (files_clock_correction), kept in the history with the day it dropped. The sweep's escalation
+    // already recorded stays: the history is not rewritten.
     const due = c.rectification?.files_due;
-    if (typeof due === 'string' && due < ctx.today() && rect.files_due === undefined && !(await filesHandedOver(tx, c))) {
-      throw new ApiError('CASE.BAD_STATE', `${code}: the case files of the penalty decided on ${String(c.rectification?.penalty_decided_on)} were due at the discipline commission on ${due}; record the handover (移交纪委) before clearing penalty_decided_on or party_official`, { field: 'penalty_decided_on', files_due: due });
+    const dropsPassedClock = typeof due === 'string' && due < ctx.today() && rect.files_due === undefined && !(await filesHandedOver(tx, c));
+    if (dropsPassedClock && correction === undefined) {
+      throw new ApiError(
+        'CASE.BAD_STATE',
+        `${code}: the case files of the penalty decided on ${String(c.rectification?.penalty_decided_on)} were due at the discipline commission on ${due}; before clearing penalty_decided_on or party_official: if the files were handed over, record the handover (移交纪委) first; if party_official or penalty_decided_on was a mistake, give the reason in files_clock_correction`,
+        { field: 'penalty_decided_on', files_due: due },
+      );
     }
+    if (!dropsPassedClock && correction !== undefined) {
+      throw new ApiError('VALIDATION', `files_clock_correction goes with a report that drops a case-file clock (files_due) already passed with no handover to the discipline commission; ${code}'s report drops none`, { field: 'files_clock_correction' });
+    }
+    const detail = dropsPassedClock ? { ...body, files_due_dropped: due } : body;
     // 违法性质 is found while the case is handled (立案调查): kept with the verdict it qualifies, where the
     // verdict would have put it (a split polygon's case's own value stands over its parcels').
-    if (violation_nature === undefined) return { set: { status: 'rectifying', rectification: rect }, detail: body };
+    if (violation_nature === undefined) return { set: { status: 'rectifying', rectification: rect }, detail };
     const { violation_nature: _was, ...details } = c.verdict_details ?? {};
-    return { set: { status: 'rectifying', rectification: rect, verdict_details: violation_nature === null ? details : { ...details, violation_nature } }, detail: body };
+    return { set: { status: 'rectifying', rectification: rect, verdict_details: violation_nature === null ? details : { ...details, violation_nature } }, detail };
   });
 }
 
