@@ -66,6 +66,29 @@ describe.skipIf(!haveBrowser)('the 逾期 tab over every month', () => {
     await page.waitForFunction(() => /逾期/.test(document.querySelector('#card-body')?.textContent ?? ''), null, { timeout: 30_000 });
   });
 
+  it("the page goes to the opened case's month: selector, URL, and the map draws and highlights it", async () => {
+    // Opened on November's page, October's case was flown to over November's imagery and polygons: its
+    // outline not on the map, nothing highlighted (splitting it meant drawing across an outline not shown).
+    await expect.poll(() => page.inputValue('#epoch'), { timeout: 30_000 }).toBe('2026-10');
+    const url = new URL(page.url());
+    expect(url.searchParams.get('epoch')).toBe('2026-10');
+    expect(url.searchParams.get('case')).toBe(OCT_1);
+    // The card stays open.
+    expect(await page.isHidden('#view-card')).toBe(false);
+    expect(await page.textContent('#card-code')).toBe(OCT_1);
+    type Map = { querySourceFeatures(s: string): { properties: { code: string } }[]; getFeatureState(f: object): { selected?: boolean } };
+    const onMap = () =>
+      page.evaluate((code) => {
+        const t = (window as unknown as { tuban: { map: Map; epoch: string } }).tuban;
+        const codes = new Set(t.map.querySourceFeatures('polygons').map((f) => f.properties.code));
+        return { epoch: t.epoch, drawn: codes.has(code), selected: t.map.getFeatureState({ source: 'polygons', id: code }).selected === true };
+      }, OCT_1);
+    await expect.poll(onMap, { timeout: 30_000 }).toEqual({ epoch: '2026-10', drawn: true, selected: true });
+    // Back from the card: October's inbox, as the selector says.
+    await page.click('#card-back');
+    await page.waitForFunction((code) => !!document.querySelector(`#inbox-list button.item[data-code="${code}"]`), OCT_2, { timeout: 30_000 });
+  });
+
   it('no console errors', () => {
     // 404s: the fixtures' polygons have no imagery chips.
     expect(consoleErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);
