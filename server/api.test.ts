@@ -738,16 +738,18 @@ describe('a deadline past the holiday calendar', () => {
     const rectify = (body: object) => call('nr', 'POST', `/api/polygons/${clueCode}/rectification`, { method: 'fine', progress: 10, ...body });
     const filesOverdue = async () =>
       (await call('chief', 'GET', `/api/polygons/${clueCode}`)).json().escalations.filter((e: { kind: string; rule: string }) => e.kind === 'overdue' && e.rule === 'penalty_files');
-    // No official among the parties: a penalty decision starts no clock.
-    expect((await rectify({ party_official: false, penalty_decided_on: '2026-12-01' })).json().case.rectification.files_due).toBeUndefined();
+    // No official among the parties: a penalty decision starts no clock. (Decided on the clue's day, 21
+    // December: not before anything was known of the site.)
+    expect((await rectify({ party_official: false, penalty_decided_on: '2026-12-21' })).json().case.rectification.files_due).toBeUndefined();
     const official = (await rectify({ party_official: true })).json().case.rectification;
-    expect([official.penalty_decided_on, official.files_due]).toEqual(['2026-12-01', '2026-12-31']);
+    expect([official.penalty_decided_on, official.files_due]).toEqual(['2026-12-21', '2027-01-20']);
+    t.setToday('2027-01-21');
     await call('chief', 'POST', '/api/sweep', {});
     await call('chief', 'POST', '/api/sweep', {});
-    expect((await filesOverdue()).map((e: { due_date: string }) => e.due_date)).toEqual(['2026-12-31']);
+    expect((await filesOverdue()).map((e: { due_date: string }) => e.due_date)).toEqual(['2027-01-20']);
     // Handed to the commission after the decision: a later decision's clock is met by it.
-    expect((await call('chief', 'POST', `/api/polygons/${clueCode}/hand-over`, { to: 'discipline', handed_on: '2027-01-06' })).statusCode).toBe(200);
-    expect((await rectify({ penalty_decided_on: '2026-12-02' })).json().case.rectification.files_due).toBe('2027-01-01');
+    expect((await call('chief', 'POST', `/api/polygons/${clueCode}/hand-over`, { to: 'discipline', handed_on: '2027-01-21' })).statusCode).toBe(200);
+    expect((await rectify({ penalty_decided_on: '2026-12-22' })).json().case.rectification.files_due).toBe('2027-01-21');
     await call('chief', 'POST', '/api/sweep', {});
     expect(await filesOverdue()).toHaveLength(1);
   });

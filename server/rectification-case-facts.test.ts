@@ -67,6 +67,9 @@ describe('a rectification’s case facts', () => {
       // Filed on a day to come, or before the polygon was issued (a mistyped year).
       [{ case_filed: true, case_filed_on: '2026-11-13' }, /case_filed_on 2026-11-13 is after today \(2026-11-12\)/],
       [{ case_filed: true, case_filed_on: '2025-11-05' }, /case_filed_on 2025-11-05 is before .*2026-11-02/],
+      // Without a 立案时间, a penalty decided before the polygon was issued (a mistyped year: it started the
+      // 30-day 纪委 case-file clock overdue).
+      [{ case_filed: true, penalty_decided_on: '2025-11-05' }, /penalty_decided_on 2025-11-05 is before the case was issued \(2026-11-02\)/],
       // The penalty is decided on a filed case: not before it was filed.
       [{ case_filed: true, case_filed_on: '2026-11-06', penalty_decided_on: '2026-11-05' }, /penalty_decided_on 2026-11-05 is before case_filed_on 2026-11-06/],
       // Yuan with fen at most, not negative; not a string.

@@ -11,6 +11,7 @@ import { addUsers, openTestDatabase, polygon, square, testApp, writeBatch, type 
 
 const LATE = '370102-202610-0001';
 const HANDED = '370102-202610-0002';
+const PATROL_FIRST = '370102-202610-0003';
 
 let db: Database;
 let t: TestApp;
@@ -25,7 +26,7 @@ const escalations = async (code: string, rule: string) =>
 
 beforeAll(async () => {
   db = await openTestDatabase();
-  await writeBatch(db, 'b-2026-10', '2026-10', [polygon(LATE, '2026-10', square(117.0, 36.6)), polygon(HANDED, '2026-10', square(117.01, 36.6))], '2026-11-02');
+  await writeBatch(db, 'b-2026-10', '2026-10', [polygon(LATE, '2026-10', square(117.0, 36.6)), polygon(HANDED, '2026-10', square(117.01, 36.6)), polygon(PATROL_FIRST, '2026-10', square(117.02, 36.6))], '2026-11-02');
   await addUsers(db, [['chief', 'lead'], ['nr', 'bureau', 'natural_resources']]);
   t = await testApp(db);
 }, 120_000);
@@ -75,5 +76,22 @@ describe('a hand-over of a clue', () => {
     const done = await t.request('chief', `/api/polygons/${clue}/hand-over`, { to: 'police', handed_on: '2027-01-02' });
     expect(done.statusCode, done.body).toBe(200);
     expect(done.json().result).toMatchObject({ to: 'police', handed_on: '2027-01-02' });
+  });
+});
+
+describe('a hand-over of a case the local patrol found first', () => {
+  it('may be dated from the patrol’s find, before the polygon was issued (as its 立案时间 may), not earlier', async () => {
+    // Found by the patrol on 20 October, filed on 25 October, handed to the police on 28 October; the
+    // imagery's polygon was issued on 2 November. The hand-over was refused as before the issue.
+    t.setToday('2026-11-03');
+    await ok('nr', `/api/polygons/${PATROL_FIRST}/accept`);
+    await ok('nr', `/api/polygons/${PATROL_FIRST}/verdict`, { verdict: 'illegal', violation_type: 'illegal_occupation', patrol_found_on: '2026-10-20' });
+    await ok('nr', `/api/polygons/${PATROL_FIRST}/rectification`, { method: 'demolish_restore', progress: 10, case_filed: true, case_filed_on: '2026-10-25' });
+    t.setToday('2026-11-05');
+    const done = await t.request('chief', `/api/polygons/${PATROL_FIRST}/hand-over`, { to: 'police', handed_on: '2026-10-28' });
+    expect(done.statusCode, done.body).toBe(200);
+    expect(done.json().result).toMatchObject({ to: 'police', handed_on: '2026-10-28' });
+    const early = await t.request('chief', `/api/polygons/${PATROL_FIRST}/hand-over`, { to: 'discipline', handed_on: '2026-10-19' });
+    expect([early.statusCode, early.json().message]).toEqual([400, expect.stringMatching(/handed_on 2026-10-19 is before the patrol first found the site \(2026-10-20\)/)]);
   });
 });

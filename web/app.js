@@ -126,15 +126,19 @@ on('changed', async (code) => {
   await Promise.all([code && state.openCode === code ? openCard(code, { refit: false }) : null, refresh()]);
 });
 
-/** Show another month: its imagery, inbox, counts and map (the selector's choice, or a clue filed in another month). */
-async function showMonth(month) {
+/**
+ * Show another month: its imagery, inbox, counts and map (the selector's choice, a clue filed in another
+ * month, or `keep`: the card of another month's case being opened, which stays open and is fitted to).
+ */
+async function showMonth(month, { keep = null } = {}) {
   linkedCase = null;
   state.epoch = month;
+  if (![...$('epoch').options].some((o) => o.value === month)) await loadMonths();
   $('epoch').value = month;
-  setUrl({ epoch: state.epoch, case: null });
-  closeCard();
+  setUrl({ epoch: state.epoch, case: keep });
+  if (!keep) closeCard();
   setImagery(state.side);
-  fitToEpoch();
+  if (!keep) fitToEpoch();
   await refresh();
 }
 on('month', showMonth);

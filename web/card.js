@@ -56,6 +56,12 @@ export async function openCard(code, { refit = true } = {}) {
     return;
   }
   if (state.openCode !== code) return;
+  // A case of another month (a late one from the 逾期 tab, a 往期图斑 link): the page goes to its month,
+  // this card kept open. Left on the month shown, its outline was not on the map (the polygon layer holds
+  // one month), nor highlighted, over another month's imagery. Not waited for: the month's lists and
+  // map load behind the card.
+  const month = card.properties?.epoch;
+  if (refit && month && month !== state.epoch) emit('month', month, { keep: code });
   state.card = card;
   renderCard(card);
   $('view-card').scrollTop = scroll;

@@ -126,8 +126,14 @@ const countsLoad = { n: 0 };
 
 export async function loadCounts() {
   const load = ++countsLoad.n;
-  const c = await api(`/api/inbox/counts?${query(leadFilter())}`);
+  // The month's counts, and every month's for what is late whatever month it is of (a month's cases fall
+  // due as the next month is shown): the 逾期 badge and the lead's 复核逾期 (last month's closures are
+  // reviewed by the 5th, on the new month's page).
+  const [c, every] = await Promise.all([api(`/api/inbox/counts?${query(leadFilter())}`), api(`/api/inbox/counts?${query(leadFilter(), { everyMonth: true })}`)]);
   if (load !== countsLoad.n) return;
+  const badge = $('overdue-badge');
+  badge.textContent = every.overdue ?? 0;
+  badge.hidden = !every.overdue;
   const parts = [`<span class="count">全部 <b>${c.total ?? 0}</b></span>`];
   for (const [id, label] of Object.entries(L.STATUS)) {
     const n = c.by_status?.[id] ?? 0;
@@ -136,14 +142,14 @@ export async function loadCounts() {
   if (c.overdue) parts.push(`<button type="button" class="count danger" data-overdue="1">逾期 <b>${c.overdue}</b></button>`);
   // The lead bureau's own late reviews (closures past the 5th of the next month): not the bureaus' overdue.
   // A label, not a button: no filter lists the late reviews alone (已销号's list has them all, each marked 复核逾期).
-  if (c.review_overdue) parts.push(`<span class="count danger" id="count-review-late" title="已销号列表中标注“复核逾期”的图斑">复核逾期 <b>${c.review_overdue}</b></span>`);
+  if (every.review_overdue) parts.push(`<span class="count danger" id="count-review-late" title="各月已销号列表中标注“复核逾期”的图斑">复核逾期 <b>${every.review_overdue}</b></span>`);
   // Cases whose polygon a re-run no longer finds: not on the map or in the list, so named here.
   if (c.vanished?.length) parts.push(`<span class="count warn">复跑后未再检出：${c.vanished.map((code) => `<button type="button" class="count link" data-code="${esc(code)}">${esc(code)}</button>`).join(' ')}</span>`);
   $('counts').innerHTML = parts.join('');
 }
 
 /**
- * The overdue list, in keyset pages like the inbox (加载更多): the badge counts them all. Of every month,
+ * The overdue list, in keyset pages like the inbox (加载更多): the badge (loadCounts) counts them all. Of every month,
  * not the one shown: a month's cases fall due at its end, when the next month's batch arrives and is
  * the month shown, and last month's late cases are the ones to act on (and escalate).
  */
@@ -155,21 +161,12 @@ export async function loadOverdue(more = false) {
   const load = ++overdueLoad.n;
   overdueLoad.busy = true;
   let fc;
-  let counts = null;
   try {
-    [fc, counts] = await Promise.all([
-      api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', ...leadFilter(), cursor: more ? state.overdueCursor : '' }, { everyMonth: true })}`),
-      more ? null : api(`/api/inbox/counts?${query(leadFilter(), { everyMonth: true })}`),
-    ]);
+    fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', ...leadFilter(), cursor: more ? state.overdueCursor : '' }, { everyMonth: true })}`);
   } finally {
     if (load === overdueLoad.n) overdueLoad.busy = false;
   }
   if (load !== overdueLoad.n) return;
-  if (counts) {
-    const badge = $('overdue-badge');
-    badge.textContent = counts.overdue ?? 0;
-    badge.hidden = !counts.overdue;
-  }
   const items = [...(more ? state.overdueItems : []), ...fc.features].sort(triageOrder);
   state.overdueItems = items;
   state.overdueCursor = fc.next_cursor ?? null;

@@ -17,6 +17,8 @@ import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.
 
 const OCT_1 = '370102-202610-0001';
 const OCT_2 = '370102-202610-0002';
+/** Closed by the bureau, its review by the lead bureau late (due 2026-12-01): 复核逾期, not 逾期. */
+const OCT_CLOSED = '370102-202610-0003';
 const NOV = '370102-202611-0001';
 
 describe.skipIf(!haveBrowser)('the 逾期 tab over every month', () => {
@@ -33,11 +35,16 @@ describe.skipIf(!haveBrowser)('the 逾期 tab over every month', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tuban-overdue-months-page-'));
     db = await openTestDatabase();
-    await writeBatch(db, 'b-2026-10', '2026-10', [polygon(OCT_1, '2026-10', square(117.05, 36.65)), polygon(OCT_2, '2026-10', square(117.06, 36.65))], '2026-11-02');
+    await writeBatch(db, 'b-2026-10', '2026-10', [polygon(OCT_1, '2026-10', square(117.05, 36.65)), polygon(OCT_2, '2026-10', square(117.06, 36.65)), polygon(OCT_CLOSED, '2026-10', square(117.08, 36.65))], '2026-11-02');
     await writeBatch(db, 'b-2026-11', '2026-11', [polygon(NOV, '2026-11', square(117.07, 36.65))], '2026-12-01');
-    await addUsers(db, [['nr', 'bureau', 'natural_resources']]);
+    await addUsers(db, [['nr', 'bureau', 'natural_resources'], ['chief', 'lead']]);
     ({ app, base, browser, page } = await servePage(db, { dataDir: join(dir, 'data'), secret: 'overdue-months-page-secret-overdue-1', now }));
     await openSignedIn(page, base, '/?epoch=2026-11', 'nr', consoleErrors);
+    await page.waitForSelector('#inbox-list li', { timeout: 120_000 });
+    // The server made the cases for the first request: the third is closed, awaiting the lead's review since 1 December.
+    const closed = await db.query<{ code: string }>(`UPDATE cases SET status = 'closed', due_rule = 'monthly_report', due_date = '2026-12-01' WHERE code = $1 RETURNING code`, [OCT_CLOSED]);
+    expect(closed.rows).toHaveLength(1);
+    await page.reload();
     await page.waitForSelector('#inbox-list li', { timeout: 120_000 });
   }, 180_000);
 
@@ -64,6 +71,46 @@ describe.skipIf(!haveBrowser)('the 逾期 tab over every month', () => {
     await page.click(`#overdue-list button.item[data-code="${OCT_1}"]`);
     await page.waitForFunction((code) => document.querySelector('#card-code')?.textContent === code && !document.querySelector('#view-card')?.hidden, OCT_1, { timeout: 30_000 });
     await page.waitForFunction(() => /逾期/.test(document.querySelector('#card-body')?.textContent ?? ''), null, { timeout: 30_000 });
+  });
+
+  it("the page goes to the opened case's month: selector, URL, and the map draws and highlights it", async () => {
+    // Opened on November's page, October's case was flown to over November's imagery and polygons: its
+    // outline not on the map, nothing highlighted (splitting it meant drawing across an outline not shown).
+    await expect.poll(() => page.inputValue('#epoch'), { timeout: 30_000 }).toBe('2026-10');
+    const url = new URL(page.url());
+    expect(url.searchParams.get('epoch')).toBe('2026-10');
+    expect(url.searchParams.get('case')).toBe(OCT_1);
+    // The card stays open.
+    expect(await page.isHidden('#view-card')).toBe(false);
+    expect(await page.textContent('#card-code')).toBe(OCT_1);
+    type Map = { querySourceFeatures(s: string): { properties: { code: string } }[]; getFeatureState(f: object): { selected?: boolean } };
+    const onMap = () =>
+      page.evaluate((code) => {
+        const t = (window as unknown as { tuban: { map: Map; epoch: string } }).tuban;
+        const codes = new Set(t.map.querySourceFeatures('polygons').map((f) => f.properties.code));
+        return { epoch: t.epoch, drawn: codes.has(code), selected: t.map.getFeatureState({ source: 'polygons', id: code }).selected === true };
+      }, OCT_1);
+    await expect.poll(onMap, { timeout: 30_000 }).toEqual({ epoch: '2026-10', drawn: true, selected: true });
+    // Back from the card: October's inbox, as the selector says.
+    await page.click('#card-back');
+    await page.waitForFunction((code) => !!document.querySelector(`#inbox-list button.item[data-code="${code}"]`), OCT_2, { timeout: 30_000 });
+  });
+
+  it("the lead's 复核逾期 counts every month's late reviews, as the badge does; the rest of the counts row is the month's", async () => {
+    // On November's page it said nothing of October's closure whose review was due on 1 December.
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'zh-CN' });
+    const lp = await context.newPage();
+    await openSignedIn(lp, base, '/?epoch=2026-11', 'chief', consoleErrors);
+    await lp.waitForSelector('#inbox-list li', { timeout: 60_000 });
+    await lp.waitForFunction(() => document.querySelector('#overdue-badge')?.textContent === '2', null, { timeout: 30_000 });
+    await lp.waitForSelector('#count-review-late', { timeout: 30_000 });
+    expect(await lp.textContent('#count-review-late')).toBe('复核逾期 1');
+    // The month's: November's one polygon, none of it late.
+    const counts = await lp.textContent('#counts');
+    expect(counts).toContain('全部 1');
+    expect(await lp.$('#counts button[data-overdue]')).toBeNull();
+    expect(await lp.$('#counts button[data-status="closed"]')).toBeNull();
+    await context.close();
   });
 
   it('no console errors', () => {

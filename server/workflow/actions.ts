@@ -203,17 +203,24 @@ async function siteAreaM2(tx: Queryable, code: string): Promise<number | null> {
   return m2 !== null && m2 > 0 ? m2 : null;
 }
 
+/**
+ * The first day anything was known of a case's site, and what made it known: the earliest of the day
+ * the polygon was issued, the local patrol first found it (巡查首次发现时间: a patrol's find may be filed,
+ * or handed over, before the imagery's polygon arrives) and a clue was reported (a call of the 30th
+ * registered on the 2nd). A case filed or handed over, or a penalty decided, before then is a mistyped year.
+ */
+async function siteKnownSince(tx: Queryable, c: CaseRow): Promise<[string, string]> {
+  const patrol = c.verdict_details?.patrol_found_on;
+  const reported = (await tx.query<{ d: string }>('SELECT reported_on::text AS d FROM clues WHERE code = $1', [c.code])).rows[0]?.d;
+  const floors: [string, string][] = [[c.issued_on, 'the case was issued'], [typeof patrol === 'string' ? patrol : '', 'the patrol first found the site'], [reported ?? '', 'the clue was reported']];
+  return floors.filter(([d]) => d !== '').reduce((a, b) => (b[0] < a[0] ? b : a));
+}
+
 /** The case facts a rectification records, checked against the calendar, the case and the site (the body's schema checks their form). */
 async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, body: z.infer<typeof Rectification>, rect: Record<string, unknown>): Promise<void> {
   if (body.case_filed_on != null) {
     if (body.case_filed_on > ctx.today()) throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is after today (${ctx.today()}): record the filing once it is done`);
-    // Filed on this site: not before the polygon was issued, or the local patrol found it (a patrol's
-    // find may be filed before the imagery's polygon arrives), or a clue was reported (a call of the
-    // 30th registered on the 2nd: issued then, filed in between). Earlier is a mistyped year.
-    const patrol = c.verdict_details?.patrol_found_on;
-    const reported = (await tx.query<{ d: string }>('SELECT reported_on::text AS d FROM clues WHERE code = $1', [c.code])).rows[0]?.d;
-    const floors: [string, string][] = [[c.issued_on, 'the case was issued'], [typeof patrol === 'string' ? patrol : '', 'the patrol first found the site'], [reported ?? '', 'the clue was reported']];
-    const [earliest, what] = floors.filter(([d]) => d !== '').reduce((a, b) => (b[0] < a[0] ? b : a));
+    const [earliest, what] = await siteKnownSince(tx, c);
     if (body.case_filed_on < earliest) {
       throw new ApiError('VALIDATION', `case_filed_on ${body.case_filed_on} is before ${what} (${earliest})`);
     }
@@ -221,6 +228,14 @@ async function checkCaseFacts(tx: Queryable, ctx: ActionContext, c: CaseRow, bod
   // A penalty decided on a day to come starts its 30-day 纪委 case-file clock late (or never): recorded once made.
   if (body.penalty_decided_on != null && body.penalty_decided_on > ctx.today()) {
     throw new ApiError('VALIDATION', `penalty_decided_on ${body.penalty_decided_on} is after today (${ctx.today()}): record the penalty decision once it is made`, { field: 'penalty_decided_on' });
+  }
+  // Nor before anything was known of the site, where no 立案时间 bounds it below (checked after it
+  // below): a mistyped year started the 纪委 clock overdue.
+  if (body.penalty_decided_on != null && typeof rect.case_filed_on !== 'string') {
+    const [earliest, what] = await siteKnownSince(tx, c);
+    if (body.penalty_decided_on < earliest) {
+      throw new ApiError('VALIDATION', `penalty_decided_on ${body.penalty_decided_on} is before ${what} (${earliest})`, { field: 'penalty_decided_on' });
+    }
   }
   // 立案 → 调查 → 处罚决定: a decision before the filing is a slip in one of the two days.
   if ((body.case_filed_on != null || body.penalty_decided_on != null) && typeof rect.case_filed_on === 'string' && typeof rect.penalty_decided_on === 'string' && rect.penalty_decided_on < rect.case_filed_on) {
@@ -420,12 +435,10 @@ export function handOver(ctx: ActionContext, user: User, code: string, body: z.i
   return runAction(ctx, user, code, 'hand_over', async (tx, c) => {
     const on = body.handed_on ?? ctx.today();
     if (on > ctx.today()) throw new ApiError('VALIDATION', `handed_on ${on} is after today (${ctx.today()}): record a handover once it is done`);
-    // A mistyped year (2025 for 2026) is no handover of this case: it was not there to hand over. A
-    // clue was there from the day it was reported, which may precede its registration (issued_on).
-    const reported = (await tx.query<{ d: string }>('SELECT reported_on::text AS d FROM clues WHERE code = $1', [c.code])).rows[0]?.d;
-    if (reported !== undefined && reported < c.issued_on) {
-      if (on < reported) throw new ApiError('VALIDATION', `handed_on ${on} is before the clue was reported (${reported})`);
-    } else if (on < c.issued_on) throw new ApiError('VALIDATION', `handed_on ${on} is before the case was issued (${c.issued_on})`);
+    // A mistyped year (2025 for 2026) is no handover of this case: it was not there to hand over. It was
+    // there from the first day it was known (a patrol's find, a clue's report may precede the issue).
+    const [earliest, what] = await siteKnownSince(tx, c);
+    if (on < earliest) throw new ApiError('VALIDATION', `handed_on ${on} is before ${what} (${earliest})`);
     const r = await tx.query<{ id: number }>(
       'INSERT INTO handovers (code, recipient, handed_on, reference, note, created_by) VALUES ($1, $2, $3::date, $4, $5, $6) RETURNING id::int AS id',
       [code, body.to, on, body.reference ?? null, body.note ?? null, user.name],
