@@ -121,9 +121,14 @@ async function refresh() {
   if (state.user?.role === 'lead' && activeView() === 'ledger') loadLedger();
 }
 
-// After any write: the card (if still open), the lists, the counts and the map.
+// After any write: the card (if still open), the lists, the counts and the map. Each is waited for,
+// failed or not, before a failure is passed on: the caller then tells the user and gives back what they
+// had typed, which a card still being drawn again would empty a moment later (a failed list refresh
+// answered at once with Promise.all).
 on('changed', async (code) => {
-  await Promise.all([code && state.openCode === code ? openCard(code, { refit: false }) : null, refresh()]);
+  const done = await Promise.allSettled([code && state.openCode === code ? openCard(code, { refit: false }) : null, refresh()]);
+  const failed = done.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 });
 
 /**

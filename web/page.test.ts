@@ -540,20 +540,31 @@ describe.skipIf(!haveBrowser)('the page in Chromium', () => {
     // A note saved while the lists cannot be refreshed (the network drops the counts): the page says
     // it was saved and that the page is stale, not 操作失败 (which invites saving it twice).
     await page.route('**/api/inbox/counts*', (route) => route.abort());
+    // The card drawn again slowly (a loaded server): the page says how the save went once the card is
+    // drawn, so what the user does next (choosing a file) is not emptied by the redraw a moment later.
+    const slowCard = new RegExp(`/api/polygons/${judged}$`);
+    let cardsDrawn = 0;
+    await page.route(slowCard, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+      cardsDrawn++;
+    });
     await page.click('#more-notes summary');
     await page.fill('#more-notes textarea[name=text]', '已约谈当事人，限期自行拆除');
     await page.click('#submit-notes');
-    await expect.poll(() => page.textContent('#toast')).toContain('请重新加载页面');
+    await expect.poll(() => page.textContent('#toast'), { timeout: 10_000 }).toContain('请重新加载页面');
     expect(await page.textContent('#toast')).toContain('备注已提交');
+    expect(cardsDrawn).toBe(1);
     const notes = await demo.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE code = $1 AND action = 'note'`, [judged]);
     expect(notes.rows[0].n).toBe(1);
     // So is a file uploaded meanwhile: stored, and said so (not 未能加载最新数据, which invites a second upload).
     await page.setInputFiles('#evidence-file', [{ name: '整改通知书.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n') }]);
     await page.click('#evidence-submit');
-    await expect.poll(() => page.textContent('#toast')).toContain('已上传 1 个文件');
+    await expect.poll(() => page.textContent('#toast'), { timeout: 10_000 }).toContain('已上传 1 个文件');
     expect(await page.textContent('#toast')).toContain('请重新加载页面');
     expect((await demo.db.query<{ n: number }>('SELECT count(*)::int AS n FROM evidence WHERE code = $1', [judged])).rows[0].n).toBe(4);
     await page.unroute('**/api/inbox/counts*');
+    await page.unroute(slowCard);
     for (const e of await settledErrors(before)) expect(e).toMatch(/ERR_FAILED|Failed to fetch/);
 
     // Rectification to 100 %, no case filed (不予立案, with its reason), then close (销号).
