@@ -146,3 +146,37 @@ describe('a mask directory among the overviews', () => {
     }
   });
 });
+
+describe('a broken directory link past the overviews', () => {
+  it('leaves the overviews before it in use (the map failed on a file the batch reads)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-ovr-chain-'));
+    try {
+      const good = tiffWithOverview(64, 16);
+      // The overview's "next" link leads to a directory of a field type no TIFF has (99).
+      const bad = Buffer.alloc(2 + 12 + 4);
+      bad.writeUInt16LE(1, 0);
+      bad.writeUInt16LE(256, 2);
+      bad.writeUInt16LE(99, 4);
+      bad.writeUInt32LE(1, 6);
+      const at = good.length + (good.length % 2);
+      const file = Buffer.concat([good, Buffer.alloc(at - good.length), bad]);
+      const ifd0 = file.readUInt32LE(4);
+      const ifd1 = file.readUInt32LE(ifd0 + 2 + file.readUInt16LE(ifd0) * 12);
+      file.writeUInt32LE(at, ifd1 + 2 + file.readUInt16LE(ifd1) * 12);
+      const path = join(dir, 'S2_20261008_chain.tif');
+      await writeFile(path, file);
+      const grid = { width: 64, height: 64, crs: 'EPSG:32650', transform: [500000, 10, 0, 4060000, 0, -10] as const };
+      const info: TileInfo = {
+        id: 'chain', files: [path], grid, date: '2026-10-08', dtype: 'uint16', nodata: null,
+        bands: { blue: { file: path, sample: 0 }, green: { file: path, sample: 1 }, red: { file: path, sample: 2 } },
+        footprint: { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36], [117.01, 36.01], [117, 36.01], [117, 36]]] },
+      };
+      const src = new TileSource(info, { maxOverviewSide: 16 });
+      const ov = await src.overview();
+      expect([ov.fromFile, ov.bands[0][0]]).toEqual([true, 7777]);
+      await src.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

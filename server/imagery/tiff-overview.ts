@@ -24,11 +24,13 @@ export async function readTiffOverview(info: TileInfo, bands: readonly BandName[
       if (!src) return null;
       let tiff = opened.get(src.file);
       if (!tiff) opened.set(src.file, (tiff = await fromFile(src.file)));
-      const count = await tiff.getImageCount();
-      // The coarsest reduced image still at least as wide as the target (images after the first, narrowing).
+      // The coarsest reduced image still at least as wide as the target (images after the first, narrowing),
+      // up to a directory that cannot be read: a broken link past the first image is a file without overviews,
+      // as the batch reads it (open-geotiff.ts), not a map that fails.
       let best: Image | null = null;
-      for (let i = 1; i < count; i++) {
-        const img = await tiff.getImage(i);
+      for (let i = 1; ; i++) {
+        const img = await tiff.getImage(i).catch(() => null);
+        if (!img) break;
         // A mask's directory (GDAL's internal mask, a COG's) is no overview: its 0/1 were drawn as a band.
         if ((Number(img.fileDirectory.getValue('NewSubfileType') ?? 0) & 4) !== 0) continue;
         if (img.getWidth() >= ow && img.getHeight() >= oh && (!best || img.getWidth() < best.getWidth())) best = img;
