@@ -144,6 +144,11 @@ describe('the penalty decision’s day and its 纪委 case-file clock', () => {
     const refused = await rectify(OFFICIAL, { party_official: false });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().message).toMatch(/if the files were handed over, record the handover.*if party_official or penalty_decided_on was a mistake, give the reason in files_clock_correction/);
+    // Re-dating the decision moves the passed day as surely: the same refusal, nothing changed.
+    const was = await stored(OFFICIAL);
+    const redated = await rectify(OFFICIAL, { penalty_decided_on: '2026-11-20' });
+    expect([redated.statusCode, redated.json().code]).toEqual([409, 'CASE.BAD_STATE']);
+    expect(await stored(OFFICIAL)).toEqual(was);
     // An empty reason, or one with a report that drops no passed clock, is refused (400 naming it) and changes nothing.
     for (const [code, body] of [
       [OFFICIAL, { party_official: false, files_clock_correction: '  ' }],

@@ -180,7 +180,8 @@ function wireFilesCorrection(box) {
   const decided = box.querySelector('input[name=penalty_decided_on]');
   const why = field.querySelector('textarea');
   const show = () => {
-    field.hidden = official.checked && decided.value !== '';
+    // Unticked, cleared or re-dated (the recorded day is the input's default): each ends the passed clock.
+    field.hidden = official.checked && decided.value !== '' && decided.value === decided.defaultValue;
     why.disabled = field.hidden;
   };
   for (const el of [official, decided]) for (const type of ['change', 'input']) el.addEventListener(type, show);

@@ -316,7 +316,10 @@ export function rectify(ctx: ActionContext, user: User, code: string, body: z.in
     // why (files_clock_correction), kept in the history with the day it dropped. The sweep's escalation
     // already recorded stays: the history is not rewritten.
     const due = c.rectification?.files_due;
-    const dropsPassedClock = typeof due === 'string' && due < ctx.today() && rect.files_due === undefined && !(await filesHandedOver(tx, c));
+    // Re-dating the decision moves the day as surely as clearing it drops it: either ends the passed clock
+    // (the decision's day compared, not the due day, which a rule or calendar changed since may move).
+    const moved = rect.files_due === undefined || rect.penalty_decided_on !== c.rectification?.penalty_decided_on;
+    const dropsPassedClock = typeof due === 'string' && due < ctx.today() && moved && !(await filesHandedOver(tx, c));
     if (dropsPassedClock && correction === undefined) {
       throw new ApiError(
         'CASE.BAD_STATE',
