@@ -63,6 +63,21 @@ describe('dropSeamDuplicates', () => {
     expect(codes([whole, again])).toEqual(['tileW#2']);
   });
 
+  it('keeps both of two that only touch or overlap by a sliver, and a part whose whole lost to another detection', () => {
+    const rect = (x0: number, y0: number, x1: number, y1: number): Polygon => ({ type: 'Polygon', coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]] });
+    const codes = (ds: Detection[]) => dropSeamDuplicates(ds).map((k) => `${k.tileId}#${k.index}`);
+    // Neighbouring changes, one in each tile: sharing an edge, or 5 % of each.
+    expect(codes([det('tileE', 0, rect(117, 36.5, 117.01, 36.51), 0.6), det('tileW', 0, rect(117.01, 36.5, 117.02, 36.51), 0.9)])).toEqual(['tileE#0', 'tileW#0']);
+    expect(codes([det('tileE', 0, rect(117, 36.5, 117.01, 36.51), 0.6), det('tileW', 0, rect(117.0095, 36.5, 117.0195, 36.51), 0.9)])).toEqual(['tileE#0', 'tileW#0']);
+    // j (t1) saw a change whole, i (t2) a part of it; k (t2), more confident, overlaps j elsewhere and wins
+    // over it: i is t2's view of that ground and stays.
+    const j = det('t1', 0, rect(117, 36.6, 117.01, 36.61), 0.6);
+    const i = det('t2', 0, rect(117, 36.6, 117.002, 36.61), 0.7);
+    const k = det('t2', 1, rect(117.003, 36.6, 117.012, 36.61), 0.9);
+    expect(codes([j, i, k])).toEqual(['t2#0', 't2#1']);
+    expect(codes([k, j, i])).toEqual(['t2#0', 't2#1']);
+  });
+
   it('breaks confidence ties by tile id', () => {
     const x = det('tileB', 0, square(118, 36), 0.8);
     const y = det('tileA', 5, square(118, 36), 0.8);

@@ -258,7 +258,9 @@ export function adminUnitOutlines(zones: BatchZones, kind: 'township' | 'village
  *    and the whole change went: 3.3 km² on Landsat Taizhou). Decided largest first, against wholes
  *    that are not parts themselves: a part straddling two changes of its neighbour removes neither.
  * 2. Of the rest, overlapping detections from different tiles are one change seen twice: the most
- *    confident stays; ties go to the smaller tile id.
+ *    confident stays; ties go to the smaller tile id. Two that only touch, or overlap by a sliver, are
+ *    both kept.
+ * 3. A part whose wholes all lost in 2 is weighed as in 2 after all: its ground is no one else's.
  */
 export function dropSeamDuplicates(detections: Detection[]): Detection[] {
   if (detections.length === 0) return [];
@@ -274,19 +276,26 @@ export function dropSeamDuplicates(detections: Detection[]): Detection[] {
     const [da, db] = [detections[a], detections[b]];
     return da.tileId < db.tileId ? -1 : da.tileId > db.tileId ? 1 : da.index - db.index;
   };
-  // 1. Parts of a change another tile saw whole. (A share that cannot be computed makes no part.)
-  const part = new Uint8Array(n);
+  // 1. Parts of a change another tile saw whole, and those wholes. (A share that cannot be computed makes no part.)
+  const wholesOf = new Map<number, number[]>();
   const bySize = detections.map((_, i) => i).sort((a, b) => areas[b] - areas[a] || byTile(a, b));
   for (const i of bySize) {
-    if (neighbours(i).some((j) => part[j] === 0 && areas[j] >= PART_OF_LARGER * areas[i] && within(i, j) >= 0.5)) part[i] = 1;
+    const wholes = neighbours(i).filter((j) => !wholesOf.has(j) && areas[j] >= PART_OF_LARGER * areas[i] && within(i, j) >= 0.5);
+    if (wholes.length > 0) wholesOf.set(i, wholes);
   }
-  // 2. One change seen twice: the more confident.
+  // 2. One change seen twice: the more confident. Not two that only touch or overlap by a sliver: their
+  // boxes' overlap (an upper bound of the share, no intersection computed) under a quarter of the less
+  // confident keeps both.
   const kept = new Uint8Array(n);
+  const sameChange = (i: number, j: number) => !(shareBound(boxes, areas, i, j) < 0.25) && booleanIntersects(detections[j].geometry, detections[i].geometry);
   const byConfidence = detections.map((_, i) => i).sort((a, b) => detections[b].confidence - detections[a].confidence || byTile(a, b));
-  for (const i of byConfidence) {
-    if (part[i] === 1) continue;
-    if (!neighbours(i).some((j) => kept[j] === 1 && booleanIntersects(detections[j].geometry, detections[i].geometry))) kept[i] = 1;
-  }
+  const keep = (i: number) => {
+    if (!neighbours(i).some((j) => kept[j] === 1 && sameChange(i, j))) kept[i] = 1;
+  };
+  for (const i of byConfidence) if (!wholesOf.has(i)) keep(i);
+  // 3. A part whose wholes all lost to a more confident detection of theirs is its tile's only view of
+  // that ground: it is weighed as in 2 against what is kept.
+  for (const i of byConfidence) if (wholesOf.get(i)?.every((j) => kept[j] === 0)) keep(i);
   return detections
     .filter((_, i) => kept[i] === 1)
     .sort((a, b) => (a.tileId < b.tileId ? -1 : a.tileId > b.tileId ? 1 : a.index - b.index));
@@ -304,6 +313,13 @@ const PART_OF_LARGER = 1.25;
  * overlap and j's area, and by whether they meet at all: turf's intersect costs ~100× booleanIntersects
  * (1000 seam pairs of 50-vertex outlines: 3.3 s where the bound and booleanIntersects take ~0.1 s).
  */
+/** An upper bound of the share of i's area inside j's: their boxes' overlap, or j's area, over i's (NaN for an empty i). */
+function shareBound(boxes: number[][], areas: number[], i: number, j: number): number {
+  const [a, b] = [boxes[i], boxes[j]];
+  const boxOverlap = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) * Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  return areas[i] > 0 ? Math.min(boxOverlap, areas[j]) / areas[i] : NaN;
+}
+
 function shareWithin(detections: Detection[], boxes: number[][], areas: number[]): (i: number, j: number) => number {
   const known = new Map<number, number>();
   const n = detections.length;
@@ -316,12 +332,9 @@ function shareWithin(detections: Detection[], boxes: number[][], areas: number[]
     return share;
   };
   function exactShare(i: number, j: number): number {
-    const [a, b] = [boxes[i], boxes[j]];
-    const boxOverlap = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) * Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-    if (!(areas[i] > 0)) return NaN;
     // An upper bound under a half answers rule 1's question.
-    const bound = Math.min(boxOverlap, areas[j]) / areas[i];
-    if (bound < 0.5) return bound;
+    const bound = shareBound(boxes, areas, i, j);
+    if (!(bound >= 0.5)) return bound;
     const [di, dj] = [detections[i].geometry, detections[j].geometry];
     try {
       if (!booleanIntersects(di, dj)) return 0;
