@@ -83,12 +83,18 @@ describe.skipIf(!haveBrowser)('the 逾期 tab over every month', () => {
     // The card stays open.
     expect(await page.isHidden('#view-card')).toBe(false);
     expect(await page.textContent('#card-code')).toBe(OCT_1);
-    type Map = { querySourceFeatures(s: string): { properties: { code: string } }[]; getFeatureState(f: object): { selected?: boolean } };
+    type Map = {
+      getLayer(id: string): { sourceLayer?: string } | undefined;
+      querySourceFeatures(s: string, o?: object): { properties: { code: string } }[];
+      getFeatureState(f: object): { selected?: boolean };
+    };
+    // The polygons come as GeoJSON (embedded) or as vector tiles (PostgreSQL), whose features are asked by their source layer.
     const onMap = () =>
       page.evaluate((code) => {
         const t = (window as unknown as { tuban: { map: Map; epoch: string } }).tuban;
-        const codes = new Set(t.map.querySourceFeatures('polygons').map((f) => f.properties.code));
-        return { epoch: t.epoch, drawn: codes.has(code), selected: t.map.getFeatureState({ source: 'polygons', id: code }).selected === true };
+        const sourceLayer = t.map.getLayer('poly-fill')?.sourceLayer;
+        const codes = new Set(t.map.querySourceFeatures('polygons', sourceLayer ? { sourceLayer } : undefined).map((f) => f.properties.code));
+        return { epoch: t.epoch, drawn: codes.has(code), selected: t.map.getFeatureState({ source: 'polygons', ...(sourceLayer ? { sourceLayer } : {}), id: code }).selected === true };
       }, OCT_1);
     await expect.poll(onMap, { timeout: 30_000 }).toEqual({ epoch: '2026-10', drawn: true, selected: true });
     // Back from the card: October's inbox, as the selector says.
