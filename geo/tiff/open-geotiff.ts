@@ -17,6 +17,7 @@ import { normaliseCrs } from '../crs.js';
 import { TubanError } from '../../schemas/errors.js';
 import { CACHE_MISS, sharedInflatePool } from './inflate-pool.js';
 import { checkTiffHeader } from './tiff-header.js';
+import { tiffDirectories } from './image-directories.js';
 import { pamSidecarError, readPamSidecar } from './pam-sidecar.js';
 import { checkSidecarGeoreferencing } from './sidecar-georeferencing.js';
 import type { PamSidecar } from './pam-sidecar.js';
@@ -348,17 +349,13 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
  * GDAL's internal mask of the image (`GDAL_TIFF_INTERNAL_MASK`, a COG's mask, `gdalwarp`/`gdal_translate`
  * of a masked source): an IFD of NewSubfileType 4 (mask, not an overview's) of the image's size,
  * where 0 is no data. GDAL reads the pixels there as nodata, whatever they hold (a JPEG COG's
- * masked pixels are anything). Null where the file has none.
+ * masked pixels are anything). Null where the file has none, or where its chain of directories
+ * breaks before one (see image-directories.ts); an I/O error on the way refuses the tile.
  */
-async function internalMask(tiff: GeoTiffHandle, width: number, height: number): Promise<GeoTIFFImage | null> {
-  for (let i = 1; ; i++) {
-    // The directories after the first, up to one that cannot be read: a broken link past the first
-    // image (which GDAL reads past too) leaves the file without a mask, not refused.
-    const m = await tiff.getImage(i).catch(() => null);
-    if (!m) return null;
-    const type = Number(m.fileDirectory.getValue('NewSubfileType') ?? 0);
-    if ((type & 4) !== 0 && (type & 1) === 0 && m.getWidth() === width && m.getHeight() === height) return m;
-  }
+async function internalMask(tiff: GeoTiffHandle, path: string, width: number, height: number): Promise<GeoTIFFImage | null> {
+  const { directories } = await tiffDirectories(tiff, path);
+  const mask = directories.find((d) => d.index > 0 && d.kind === 'mask' && d.image.getWidth() === width && d.image.getHeight() === height);
+  return mask?.image ?? null;
 }
 
 /**
@@ -708,7 +705,7 @@ async function describe(
   }
 
   // Last of the checks: nothing after it throws, so an external mask's handle is always closed by close().
-  const ownMask = await internalMask(tiff, width, height);
+  const ownMask = await internalMask(tiff, path, width, height);
   const outerMask = ownMask ? null : await externalMask(path, width, height);
   const maskImage = ownMask ?? outerMask?.image ?? null;
 

@@ -8,6 +8,7 @@
 import { fromFile } from 'geotiff';
 import type { TileInfo } from '../../geo/tile-reader.js';
 import type { BandName } from '../../geo/raster.js';
+import { tiffDirectories } from '../../geo/tiff/image-directories.js';
 
 type Image = Awaited<ReturnType<Awaited<ReturnType<typeof fromFile>>['getImage']>>;
 
@@ -24,15 +25,13 @@ export async function readTiffOverview(info: TileInfo, bands: readonly BandName[
       if (!src) return null;
       let tiff = opened.get(src.file);
       if (!tiff) opened.set(src.file, (tiff = await fromFile(src.file)));
-      // The coarsest reduced image still at least as wide as the target (images after the first, narrowing),
-      // up to a directory that cannot be read: a broken link past the first image is a file without overviews,
-      // as the batch reads it (open-geotiff.ts), not a map that fails.
+      // The coarsest image after the first still at least as wide as the target, up to a directory that
+      // cannot be parsed: a broken link past the first image is a file without overviews, as the batch
+      // reads it (open-geotiff.ts), not a map that fails. A mask's directory (GDAL's internal mask, a
+      // COG's) is no overview: its 0/1 were drawn as a band. An I/O error on the way refuses the file.
       let best: Image | null = null;
-      for (let i = 1; ; i++) {
-        const img = await tiff.getImage(i).catch(() => null);
-        if (!img) break;
-        // A mask's directory (GDAL's internal mask, a COG's) is no overview: its 0/1 were drawn as a band.
-        if ((Number(img.fileDirectory.getValue('NewSubfileType') ?? 0) & 4) !== 0) continue;
+      for (const { index, kind, image: img } of (await tiffDirectories(tiff, src.file)).directories) {
+        if (index === 0 || kind === 'mask' || kind === 'overview-mask') continue;
         if (img.getWidth() >= ow && img.getHeight() >= oh && (!best || img.getWidth() < best.getWidth())) best = img;
       }
       if (!best) return null;
