@@ -104,6 +104,24 @@ describe('tiffDirectories', () => {
     await f.close();
   });
 
+  it("ends where a directory's link leads back to an earlier one (a loop GDAL reads as the end; the walk never returned)", async () => {
+    const { path, bytes } = await tiffWith('loop.tif', [{ sub: 4, w: 16, h: 12 }, { sub: 1, w: 8, h: 6 }]);
+    // The overview's link back to the mask's directory: mask, overview, mask, … for ever.
+    const maskAt = bytes.readUInt32LE(bytes.readUInt32LE(4) + 2 + bytes.readUInt16LE(bytes.readUInt32LE(4)) * 12);
+    const link = lastLink(bytes);
+    bytes.writeUInt32LE(maskAt, link);
+    writeFileSync(path, bytes);
+    expect(await walk(path)).toEqual({ kinds: [['image', 16], ['mask', 16], ['overview', 8]], brokenAt: 3 });
+    // And to the first directory: the mask is still found, the tile read with it.
+    bytes.writeUInt32LE(bytes.readUInt32LE(4), link);
+    writeFileSync(path, bytes);
+    expect(await walk(path)).toEqual({ kinds: [['image', 16], ['mask', 16], ['overview', 8]], brokenAt: 3 });
+    const f = await openGeoTiff(path);
+    const [got] = await f.readWindow({ col: 0, row: 0, width: grid.width, height: grid.height }, [0]);
+    expect(Array.from(new Set(got))).toEqual([300]);
+    await f.close();
+  });
+
   it('refuses the file by name where a directory past the first fails with an I/O error (was read as one with no mask)', async () => {
     const { path } = await tiffWith('io.tif', [{ sub: 4, w: 16, h: 12 }]);
     const tiff = await fromFile(path);

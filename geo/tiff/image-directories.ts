@@ -65,7 +65,17 @@ export function directoryReadFailure(err: unknown): 'malformed' | 'io' {
  */
 export async function tiffDirectories(tiff: GeoTiffHandle, path: string): Promise<TiffDirectories> {
   const directories: TiffDirectory[] = [];
+  // Where each directory read so far lies: a "next" link back to one of them is a loop (GDAL: "IFD
+  // looping … treating directory N as last directory"), which geotiff.js would follow for ever.
+  const seen = new Set<number>([tiff.firstIFDOffset]);
   for (let index = 0; ; index++) {
+    if (index > 0) {
+      const next = directories[index - 1].image.fileDirectory.nextIFDByteOffset;
+      if (next !== 0 && seen.has(next)) {
+        return { directories, brokenAt: { index, error: new Error(`directory ${index} links back to an earlier one (a loop)`) } };
+      }
+      seen.add(next);
+    }
     let image: GeoTIFFImage;
     let type: number;
     try {

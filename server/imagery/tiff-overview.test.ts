@@ -10,14 +10,15 @@ import { TileSource } from './tile-source.js';
  * 3 uint16 samples, uncompressed, one strip per image, UTM 50N. The full image holds 1000 + x,
  * the overview a constant 7777 — so a reader that returns 7777 read the overview, not the image.
  */
-function tiffWithOverview(size: number, ovSize: number, maskSize?: number): Buffer {
+function tiffWithOverview(size: number, ovSize: number, extra?: { size: number; sub: number }): Buffer {
   const SHORT = 3, LONG = 4, DOUBLE = 12;
   type Tag = [id: number, type: number, values: number[]];
   const images = [
     { w: size, h: size, sub: 0, value: (x: number) => 1000 + x },
     { w: ovSize, h: ovSize, sub: 1, value: () => 7777 },
-    // A directory of NewSubfileType 4 (a mask, as GDAL's internal mask or a COG's), 5555 throughout.
-    ...(maskSize ? [{ w: maskSize, h: maskSize, sub: 4, value: () => 5555 }] : []),
+    // A third directory, 5555 throughout: NewSubfileType 4 (a mask, as GDAL's internal mask or a COG's)
+    // or 0 (another page of a multi-page file).
+    ...(extra ? [{ w: extra.size, h: extra.size, sub: extra.sub, value: () => 5555 }] : []),
   ];
   const chunks: Buffer[] = [];
   let offset = 8;
@@ -128,7 +129,7 @@ describe('a mask directory among the overviews', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tuban-ovr-mask-'));
     try {
       const path = join(dir, 'S2_20261008_mask.tif');
-      await writeFile(path, tiffWithOverview(64, 16, 32));
+      await writeFile(path, tiffWithOverview(64, 16, { size: 32, sub: 4 }));
       const grid = { width: 64, height: 64, crs: 'EPSG:32650', transform: [500000, 10, 0, 4060000, 0, -10] as const };
       const info: TileInfo = {
         id: 'mask', files: [path], grid, date: '2026-10-08', dtype: 'uint16', nodata: null,
@@ -136,6 +137,29 @@ describe('a mask directory among the overviews', () => {
         footprint: { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36], [117.01, 36.01], [117, 36.01], [117, 36]]] },
       };
       // 32 px wide: only the mask's directory is that fine among the reduced ones; the full image is decimated instead.
+      const src = new TileSource(info, { maxOverviewSide: 32 });
+      const ov = await src.overview();
+      expect(ov.fromFile).toBe(false);
+      expect(ov.bands[0][0]).toBeCloseTo(1000.5, 5);
+      await src.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('another page of a multi-page file', () => {
+  it('is no overview of the first (its pixels were drawn for the first page\'s)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tuban-ovr-page-'));
+    try {
+      const path = join(dir, 'S2_20261008_pages.tif');
+      await writeFile(path, tiffWithOverview(64, 16, { size: 32, sub: 0 }));
+      const grid = { width: 64, height: 64, crs: 'EPSG:32650', transform: [500000, 10, 0, 4060000, 0, -10] as const };
+      const info: TileInfo = {
+        id: 'pages', files: [path], grid, date: '2026-10-08', dtype: 'uint16', nodata: null,
+        bands: { blue: { file: path, sample: 0 }, green: { file: path, sample: 1 }, red: { file: path, sample: 2 } },
+        footprint: { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36], [117.01, 36.01], [117, 36.01], [117, 36]]] },
+      };
       const src = new TileSource(info, { maxOverviewSide: 32 });
       const ov = await src.overview();
       expect(ov.fromFile).toBe(false);

@@ -25,13 +25,14 @@ export async function readTiffOverview(info: TileInfo, bands: readonly BandName[
       if (!src) return null;
       let tiff = opened.get(src.file);
       if (!tiff) opened.set(src.file, (tiff = await fromFile(src.file)));
-      // The coarsest image after the first still at least as wide as the target, up to a directory that
-      // cannot be parsed: a broken link past the first image is a file without overviews, as the batch
-      // reads it (open-geotiff.ts), not a map that fails. A mask's directory (GDAL's internal mask, a
-      // COG's) is no overview: its 0/1 were drawn as a band. An I/O error on the way refuses the file.
+      // The coarsest reduced-resolution image still at least as wide as the target, up to a directory
+      // that cannot be parsed: a broken link past the first image is a file without overviews, as the
+      // batch reads it (open-geotiff.ts), not a map that fails. A mask's directory (GDAL's internal
+      // mask, a COG's) is no overview (its 0/1 were drawn as a band), nor is another full-size page of
+      // a multi-page file. An I/O error on the way refuses the file.
       let best: Image | null = null;
       for (const { index, kind, image: img } of (await tiffDirectories(tiff, src.file)).directories) {
-        if (index === 0 || kind === 'mask' || kind === 'overview-mask') continue;
+        if (index === 0 || kind !== 'overview') continue;
         if (img.getWidth() >= ow && img.getHeight() >= oh && (!best || img.getWidth() < best.getWidth())) best = img;
       }
       if (!best) return null;
