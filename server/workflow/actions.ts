@@ -6,7 +6,7 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import { FILED_CASE_FACTS, RETROACTIVE_FACTS, RETROACTIVE_METHODS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type RecheckDate, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
+import { FILED_CASE_FACTS, MAX_ESCALATION_LEVEL, RETROACTIVE_FACTS, RETROACTIVE_METHODS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type RecheckDate, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
 import { applyRule, recheckWindow, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
@@ -450,7 +450,8 @@ export function review(ctx: ActionContext, user: User, code: string, body: z.inf
 
 export function escalate(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Escalate>) {
   return runAction(ctx, user, code, 'escalate', async (tx, c) => {
-    const level = body.level ?? c.escalation_level + 1;
+    // One above the case's, at most the top (the form's 1–5): a case at 5 escalated again stays at 5, recorded.
+    const level = body.level ?? Math.min(MAX_ESCALATION_LEVEL, c.escalation_level + 1);
     const handover = applyRule(ctx.deadlines.rules.handover, ctx.today(), ctx.deadlines.calendar);
     const r = await tx.query<{ id: number }>(
       `INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by) VALUES ($1, 'manual', 'handover', $2, $3::date, $4, $5) RETURNING id::int AS id`,
