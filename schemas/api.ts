@@ -222,7 +222,13 @@ export const Close = z.object({ reason: text(2000), rectified: z.boolean().optio
 export const RequestReassignment = z.object({ reason: text(2000), suggested_bureau: bureau.optional() }).strict();
 export const Reassign = z.object({ lead_bureau: bureau, co_bureaus: z.array(bureau).max(9).optional(), reason: text(2000) }).strict();
 export const Review = z.object({ approve: z.boolean(), comment: text(2000).optional() }).strict();
-export const Escalate = z.object({ reason: text(2000), level: z.number().int().min(1).max(5).optional() }).strict();
+/**
+ * The top escalation level: the 移交/升级 form's 1–5, and Haikou's construction-stage ladder (seeds/004
+ * 第四条 (一)–(五), village group up to the district's 责任倒查), which has no rung above. A case late
+ * again at the top stays there, each missed deadline still recorded (case-store.ts escalateOverdue).
+ */
+export const MAX_ESCALATION_LEVEL = 5;
+export const Escalate = z.object({ reason: text(2000), level: z.number().int().min(1).max(MAX_ESCALATION_LEVEL).optional() }).strict();
 export const HandOver = z
   .object({
     to: handoverRecipientSchema.describe('discipline (纪委监委) or police (公安机关)'),

@@ -6,7 +6,7 @@
 import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, type User } from '../access/roles.js';
 import type { z } from 'zod';
-import { FILED_CASE_FACTS, RETROACTIVE_FACTS, RETROACTIVE_METHODS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type RecheckDate, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
+import { FILED_CASE_FACTS, MAX_ESCALATION_LEVEL, RETROACTIVE_FACTS, RETROACTIVE_METHODS, type Clue, type Close, type ConfirmGeometry, type Escalate, type HandOver, type Note, type Reassign, type RecheckDate, type Rectification, type RequestReassignment, type Review, type Separate, type Split, type Urge, type VerdictBody, type Withdraw } from '../../schemas/api.js';
 import { applyRule, recheckWindow, type Deadlines } from '../deadlines/rules.js';
 import { ApiError } from '../errors.js';
 import { addDays } from '../../pipeline/iso-date.js';
@@ -85,12 +85,39 @@ export async function acceptMany(ctx: ActionContext, user: User, codes: readonly
   return { accepted, refused };
 }
 
+/**
+ * 巡查首次发现时间 is not before the 前时相 (before_date) of the site's first polygon (this one, or the
+ * earliest of the 往期图斑编号 chain it continues): the earlier image in which the site showed no change
+ * (RESEARCH.md §3.1). A patrol cannot have found the site before it was there; a day before is a
+ * mistyped year, which lowered the floor 立案时间, 移送 and 处罚决定日期 are held to (siteKnownSince) and
+ * made the ledger's 是否发现不及时 否. A clue has no image and no such floor.
+ */
+async function checkPatrolFloor(tx: Queryable, code: string, patrol: string): Promise<void> {
+  const r = await tx.query<{ code: string; before: string }>(
+    `WITH RECURSIVE site(code, previous_code, before_date, depth) AS (
+       SELECT code, previous_code, before_date, 0 FROM work_items WHERE code = $1 AND before_date IS NOT NULL
+       UNION
+       SELECT p.code, p.previous_code, p.before_date, s.depth + 1 FROM site s JOIN polygons p ON p.code = s.previous_code WHERE s.depth < 240
+     ) SELECT code, before_date::text AS before FROM site ORDER BY before_date, depth DESC LIMIT 1`,
+    [code],
+  );
+  const first = r.rows[0];
+  if (first && patrol < first.before) {
+    throw new ApiError(
+      'VALIDATION',
+      `patrol_found_on ${patrol} is before 前时相 ${first.before} of ${first.code}, the earlier image of the site, which showed no change there: a patrol cannot have found the site before it was there (巡查首次发现时间不得早于前时相)`,
+      { field: 'patrol_found_on', earliest: first.before },
+    );
+  }
+}
+
 export function recordVerdict(ctx: ActionContext, user: User, code: string, body: VerdictBody) {
   return runAction(ctx, user, code, 'verdict', async (tx, c) => {
     // A patrol's find is a fact already past: a later day is a slip (the page's date field says the same).
     if (body.verdict === 'illegal' && body.patrol_found_on && body.patrol_found_on > ctx.today()) {
       throw new ApiError('VALIDATION', `patrol_found_on ${body.patrol_found_on} is after today (${ctx.today()})`);
     }
+    if (body.verdict === 'illegal' && body.patrol_found_on) await checkPatrolFloor(tx, code, body.patrol_found_on);
     // The re-check date is the case's due date, not a verdict detail: moving it later changes no verdict.
     const { verdict, parcel, recheck_on, ...details } = body;
     // 持续监测's re-check: the rule's date, or the bureau's within the window of today (recheck-date.ts).
@@ -423,7 +450,8 @@ export function review(ctx: ActionContext, user: User, code: string, body: z.inf
 
 export function escalate(ctx: ActionContext, user: User, code: string, body: z.infer<typeof Escalate>) {
   return runAction(ctx, user, code, 'escalate', async (tx, c) => {
-    const level = body.level ?? c.escalation_level + 1;
+    // One above the case's, at most the top (the form's 1–5): a case at 5 escalated again stays at 5, recorded.
+    const level = body.level ?? Math.min(MAX_ESCALATION_LEVEL, c.escalation_level + 1);
     const handover = applyRule(ctx.deadlines.rules.handover, ctx.today(), ctx.deadlines.calendar);
     const r = await tx.query<{ id: number }>(
       `INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by) VALUES ($1, 'manual', 'handover', $2, $3::date, $4, $5) RETURNING id::int AS id`,

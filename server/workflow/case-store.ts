@@ -9,6 +9,7 @@ import type { Database, Queryable } from '../../pipeline/store/queryable.js';
 import { can, scopePredicate, type User } from '../access/roles.js';
 import type { DeadlineRuleId, Deadlines } from '../deadlines/rules.js';
 import { applyRule, dueFor } from '../deadlines/rules.js';
+import { MAX_ESCALATION_LEVEL } from '../../schemas/api.js';
 import { ApiError } from '../errors.js';
 import { retriedTransaction } from './retried-transaction.js';
 import { ACTIONS, allowedFrom, NOT_LATE_SQL, type ActionName } from './state-machine.js';
@@ -451,7 +452,10 @@ export async function runAction(
 /**
  * One `overdue` escalation per row of `due` (code, due_rule, due_date, escalation_level; `params` its
  * parameters) not escalated yet, each one level above the last: a case late on two counts in one pass
- * climbs two, as it would in two passes. Raises the case's level and audits each step.
+ * climbs two, as it would in two passes. Raises the case's level and audits each step. The level stops
+ * at the top (MAX_ESCALATION_LEVEL, the manual form's 5): a case late again there gets its escalation
+ * at the top all the same, its reason saying 已达最高级别…仍逾期 and its history row `at_top_level`, so
+ * each deadline it misses is still on record (and the hand-over to the commission still falls due).
  *
  * The cases are locked first, in code order, and read after (the next statement's snapshot): the
  * steps start from the level as committed, so an escalation by hand committed while the sweep waited
@@ -467,11 +471,17 @@ async function escalateOverdue(tx: Queryable, due: string, params: unknown[]): P
   const codes = `$${params.length + 1}::text[]`;
   const r = await tx.query<{ n: number }>(
     `WITH due AS (
-       SELECT p.code, p.due_rule, p.due_date, p.escalation_level + row_number() OVER (PARTITION BY p.code ORDER BY p.due_rule, p.due_date) AS level
+       SELECT p.code, p.due_rule, p.due_date, p.escalation_level, p.escalation_level + row_number() OVER (PARTITION BY p.code ORDER BY p.due_rule, p.due_date) AS step
        FROM (${pending}) p WHERE p.code = ANY(${codes})
+     ), capped AS (
+       -- At the top already: recorded at it, saying the case is still late there.
+       SELECT code, due_rule, due_date, least(step, ${MAX_ESCALATION_LEVEL}) AS level, step > ${MAX_ESCALATION_LEVEL} AS at_top,
+              CASE WHEN step - 1 = escalation_level THEN escalation_level ELSE least(step - 1, ${MAX_ESCALATION_LEVEL}) END AS was
+       FROM due
      ), ins AS (
        INSERT INTO escalations (code, kind, rule, level, due_date, reason, created_by)
-       SELECT code, 'overdue', due_rule, level, due_date, '期限已过，截止 ' || due_date::text, 'system' FROM due
+       SELECT code, 'overdue', due_rule, level, due_date,
+              '期限已过，截止 ' || due_date::text || CASE WHEN at_top THEN '；已达最高级别（${MAX_ESCALATION_LEVEL} 级），仍逾期' ELSE '' END, 'system' FROM capped
        ON CONFLICT DO NOTHING
        RETURNING code, level, rule, due_date
      ), upd AS (
@@ -480,9 +490,9 @@ async function escalateOverdue(tx: Queryable, due: string, params: unknown[]): P
        RETURNING c.code
      ), audit AS (
        INSERT INTO audit_log (actor, action, code, before, after)
-       SELECT 'system', 'escalate.overdue', code, jsonb_build_object('escalation_level', level - 1),
-              jsonb_build_object('escalation_level', level, 'rule', rule, 'due_date', due_date)
-       FROM ins ORDER BY code, level
+       SELECT 'system', 'escalate.overdue', i.code, jsonb_build_object('escalation_level', x.was),
+              jsonb_build_object('escalation_level', i.level, 'rule', i.rule, 'due_date', i.due_date) || CASE WHEN x.at_top THEN jsonb_build_object('at_top_level', true) ELSE '{}'::jsonb END
+       FROM ins i JOIN capped x ON x.code = i.code AND x.due_rule = i.rule AND x.due_date = i.due_date ORDER BY i.code, i.level, i.rule, i.due_date
      ) SELECT count(*)::int AS n FROM ins`,
     [...params, locked.rows.map((x) => x.code)],
   );
@@ -571,7 +581,7 @@ export async function sweepDeadlines(db: Database, today: string, deadlines: Dea
       const r = await tx.query<{ n: number }>(
         `WITH cand AS (
            SELECT w.code, w.previous_code, w.area_m2, p.area_m2 AS prev_m2,
-                  least(5, coalesce((SELECT max(e.level) FROM escalations e WHERE e.code = p.code AND e.kind = 'construction_stage'), 1) + 1) AS level
+                  least(${MAX_ESCALATION_LEVEL}, coalesce((SELECT max(e.level) FROM escalations e WHERE e.code = p.code AND e.kind = 'construction_stage'), 1) + 1) AS level
            FROM work_items w JOIN work_items p ON p.code = w.previous_code JOIN cases c ON c.code = w.code
            WHERE w.epoch = $1 AND w.area_m2 > p.area_m2
              AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.code = w.code AND e.kind = 'construction_stage')
