@@ -55,6 +55,20 @@ describe('巡查首次发现时间', () => {
     expect(await stored(FIRST)).toMatchObject({ status: 'verified', verdict: 'illegal' });
   });
 
+  it("is bounded by the batch's earliest earlier image where it had several (the site's pixels may be the older one's)", async () => {
+    const OLDER = '370102-202610-0003';
+    await writeBatch(db, 'b-2026-10b', '2026-10', [polygon(OLDER, '2026-10', square(117.02, 36.6))], '2026-11-02');
+    await db.query(
+      `INSERT INTO tiles (batch_id, tile_id, role, info) VALUES
+         ('b-2026-10b', 'p1', 'prior', '{"date": "2026-09-03"}'), ('b-2026-10b', 'p2', 'prior', '{"date": "2026-08-20"}')`,
+    );
+    expect((await t.request('nr', `/api/polygons/${OLDER}/accept`, {})).statusCode).toBe(200);
+    const early = await verdict(OLDER, '2026-08-19');
+    expect([early.statusCode, early.json().earliest]).toEqual([400, '2026-08-20']);
+    // Found between the two earlier images: a fact the latest image's date alone refused.
+    expect((await verdict(OLDER, '2026-08-25')).statusCode).toBe(200);
+  });
+
   it('of a site seen again is bounded by the first polygon’s 前时相, not its own', async () => {
     expect((await stored(LATER)).status).toBe('accepted'); // issued on its own, not merged into forestry's case
     const early = await verdict(LATER, '2026-09-01');

@@ -88,7 +88,7 @@ export async function acceptMany(ctx: ActionContext, user: User, codes: readonly
 /**
  * 巡查首次发现时间 is not before the 前时相 (before_date) of the site's first polygon (this one, or the
  * earliest of the 往期图斑编号 chain it continues): the earlier image in which the site showed no change
- * (RESEARCH.md §3.1). A patrol cannot have found the site before it was there; a day before is a
+ * (RESEARCH.md §3.1), or the earliest earlier image of that polygon's batch where it had several. A patrol cannot have found the site before it was there; a day before is a
  * mistyped year, which lowered the floor 立案时间, 移送 and 处罚决定日期 are held to (siteKnownSince) and
  * made the ledger's 是否发现不及时 否. A clue has no image and no such floor.
  */
@@ -98,7 +98,14 @@ async function checkPatrolFloor(tx: Queryable, code: string, patrol: string): Pr
        SELECT code, previous_code, before_date, 0 FROM work_items WHERE code = $1 AND before_date IS NOT NULL
        UNION
        SELECT p.code, p.previous_code, p.before_date, s.depth + 1 FROM site s JOIN polygons p ON p.code = s.previous_code WHERE s.depth < 240
-     ) SELECT code, before_date::text AS before FROM site ORDER BY before_date, depth DESC LIMIT 1`,
+     ), first AS (SELECT code, before_date FROM site ORDER BY before_date, depth DESC LIMIT 1)
+     -- The batch's earliest earlier image where it had several: the site's pixels may be an older one's
+     -- where the latest (before_date) saw nothing there (a cloud, the edge of its swath).
+     SELECT f.code, least(f.before_date, (
+         SELECT min((t.info->>'date')::date) FROM tiles t JOIN polygons q ON q.batch_id = t.batch_id
+         WHERE q.code = f.code AND t.role = 'prior' AND t.info->>'date' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+       ))::text AS before
+     FROM first f`,
     [code],
   );
   const first = r.rows[0];
