@@ -140,7 +140,9 @@ async function showMonth(month, { keep = null } = {}) {
   state.epoch = month;
   if (![...$('epoch').options].some((o) => o.value === month)) await loadMonths();
   $('epoch').value = month;
-  setUrl({ epoch: state.epoch, case: keep });
+  // The card kept may have been closed (or another opened) while the months loaded: the URL names the
+  // card open now, not the one kept (put back, a reload opened the card the user had closed).
+  setUrl({ epoch: state.epoch, case: keep ? state.openCode : null });
   if (!keep) closeCard();
   setImagery(state.side);
   if (!keep) fitToEpoch();
