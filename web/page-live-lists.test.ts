@@ -3,6 +3,7 @@
  * playwright-core): a bureau's inbox left open follows what a colleague of the bureau (another browser,
  * another account) does to its cases, with nobody touching the first page: the list is asked again
  * while it is in view, keeping the item with the focus, and never while the user types in a field.
+ * And the card's before/after slider: Esc and B work from it, as from the page.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,31 @@ describe.skipIf(!haveBrowser)('an open list follows a colleague, in Chromium', (
     await page.focus(`#inbox-list button.item[data-code="${THIRD}"]`);
     await expect.poll(() => statusIn(page, SECOND), { timeout: 15_000 }).toBe('核查中');
     expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.code)).toBe(THIRD);
+  });
+
+  it('Esc and B work from the card’s before/after slider', async () => {
+    await page.click(`#inbox-list button.item[data-code="${THIRD}"]`);
+    await page.waitForSelector('#compare-range', { timeout: 30_000 });
+    await page.focus('#compare-range');
+    const side = () => page.evaluate(() => (window as unknown as { tuban: { side: string } }).tuban.side);
+    expect(await side()).toBe('after');
+    // The arrows are the slider's.
+    await page.keyboard.press('ArrowRight');
+    expect(await page.inputValue('#compare-range')).toBe('51');
+    await page.keyboard.press('b');
+    expect(await side()).toBe('before');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#view-card', { state: 'hidden', timeout: 10_000 });
+    expect(await page.isVisible(`#inbox-list button.item[data-code="${THIRD}"]`)).toBe(true);
+    // In a text field they are typed: B is a letter of 编号, Esc leaves the card shown.
+    await page.click(`#inbox-list button.item[data-code="${THIRD}"]`);
+    await page.waitForSelector('#compare-range', { timeout: 30_000 });
+    if (!(await page.isVisible('#more-notes textarea'))) await page.click('#more-notes summary');
+    await page.focus('#more-notes textarea');
+    await page.keyboard.press('b');
+    await page.keyboard.press('Escape');
+    expect(await side()).toBe('before');
+    expect(await page.isHidden('#view-card')).toBe(false);
   });
 
   it('no console errors', () => {
