@@ -163,11 +163,15 @@ function wireRetroactiveFields(box) {
  * The 纪委 case files' day (案卷移交期限) passed with no handover recorded (the card's files_overdue):
  * unticking 党员/公职人员 or clearing 处罚决定日期 drops that clock, which the server takes only with the
  * reason it was a mistake (files_clock_correction, kept in the history); files handed over are recorded
- * as a 移送 instead. Shown, required and sent only when the form drops the clock.
+ * as a 移送 instead. Shown, required and sent only when the form drops the clock. Drawn for any day not
+ * handed over: one still ahead when the card was loaded may have passed by the time the form is edited
+ * (wireFilesCorrection asks today's date then; the server refused the form with no field to answer it).
  */
-function filesCorrectionField(c) {
-  if (!c.files_overdue) return '';
-  return `<div id="files-correction" hidden>
+function filesCorrectionField(c, handovers) {
+  const r = c.rectification ?? {};
+  const handed = (handovers ?? []).some((h) => h.to === 'discipline' && h.handed_on >= (r.penalty_decided_on ?? ''));
+  if (!c.files_overdue && (typeof r.files_due !== 'string' || handed)) return '';
+  return `<div id="files-correction" data-due="${esc(r.files_due ?? '')}"${c.files_overdue ? ' data-overdue' : ''} hidden>
            <p class="muted hint">案卷移交纪委期限 ${esc(c.rectification?.files_due ?? '')} 已过且未登记移交：如案卷已移交纪委，请由牵头局在「移送」中登记；如勾选党员/公职人员或处罚决定日期有误，请填写更正原因（记入办理记录）。</p>
            <label>更正原因（移交纪委期限已过） <textarea name="files_clock_correction" rows="2" required maxlength="500" disabled></textarea></label>
          </div>`;
@@ -180,11 +184,15 @@ function wireFilesCorrection(box) {
   const decided = box.querySelector('input[name=penalty_decided_on]');
   const why = field.querySelector('textarea');
   const show = () => {
+    // Passed by the server's today when the card was loaded, or by today's now (midnight came since).
+    const passed = field.dataset.overdue !== undefined || field.dataset.due < chinaToday();
     // Unticked, cleared or re-dated (the recorded day is the input's default): each ends the passed clock.
-    field.hidden = official.checked && decided.value !== '' && decided.value === decided.defaultValue;
+    field.hidden = !passed || (official.checked && decided.value !== '' && decided.value === decided.defaultValue);
     why.disabled = field.hidden;
   };
   for (const el of [official, decided]) for (const type of ['change', 'input']) el.addEventListener(type, show);
+  // Asked again as the form is sent (before the browser checks it): the day may have passed since the last edit.
+  box.querySelector('button[type=submit]')?.addEventListener('click', show);
   show();
 }
 
@@ -247,7 +255,7 @@ export function renderActions(card) {
          ${filingFields(r)}
          <label class="check"><input type="checkbox" name="party_official"${r.party_official ? ' checked' : ''}> 当事人含党员干部、公职人员（处罚决定后30日内向纪委监委移送案卷）</label>
          <label>处罚决定日期 <input name="penalty_decided_on" type="date" max="${chinaToday()}" value="${esc(r.penalty_decided_on ?? '')}"></label>
-         ${filesCorrectionField(c)}
+         ${filesCorrectionField(c, card.handovers)}
          <label>拆除复耕面积（平方米） <input name="restored_area_m2" type="number" min="0" step="0.01" value="${esc(r.restored_area_m2 ?? '')}"></label>
          ${retroactiveFields(r)}
          <label>违法性质 <select name="violation_nature"><option value="">未定</option>${options(L.VIOLATION_NATURES, c.verdict_details?.violation_nature)}</select></label>

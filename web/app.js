@@ -116,10 +116,40 @@ const nextPaint = () =>
     setTimeout(resolve, 250);
   });
 
+/** When the lists were last asked (a write's refresh, a month shown, the poll below). */
+let listsAsked = Date.now();
+
 async function refresh() {
+  listsAsked = Date.now();
   await Promise.all([loadInbox(), loadCounts(), loadOverdue(), loadMapData()]);
   if (state.user?.role === 'lead' && activeView() === 'ledger') loadLedger();
 }
+
+/**
+ * The list shown follows colleagues' work (a co-bureau's verdict, the lead bureau's review or 改派):
+ * asked again every `state.listPollMs` while the page is in view, a list shown and the user not typing
+ * (the focus in a field, a drawing, a card open: none is redrawn under them). The list keeps the pages
+ * read (加载更多), where it was scrolled to and the item with the focus; the map and counts follow.
+ * Before, an open list showed a case as the user had loaded it until they did something themselves.
+ */
+async function pollLists() {
+  const view = activeView();
+  const typing = document.activeElement?.closest?.('input:not([type=range]), select, textarea, [contenteditable]');
+  if (document.visibilityState !== 'visible' || !state.epoch || !['inbox', 'overdue'].includes(view) || $('app').hidden || state.openCode || state.drawing || typing) return;
+  listsAsked = Date.now();
+  const shown = $(`view-${view}`);
+  const scroll = shown.scrollTop;
+  const focused = document.activeElement?.closest?.('button.item')?.dataset.code;
+  await Promise.all([loadInbox(false, { whole: true }), loadCounts(), loadOverdue(false, { whole: true }), loadMapData()]);
+  // Another view or a card taken meanwhile is the user's: left as it is; so is a focus put elsewhere.
+  if (activeView() !== view || state.openCode) return;
+  shown.scrollTop = scroll;
+  if (focused && document.activeElement === document.body) shown.querySelector(`button.item[data-code="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+}
+setInterval(() => {
+  // A poll that fails (the network, the server) is tried again at the next; the user is not told every 30 s.
+  if (state.user && state.user.role !== 'admin' && Date.now() - listsAsked >= state.listPollMs) pollLists().catch(() => undefined);
+}, 1000);
 
 // After any write: the card (if still open), the lists, the counts and the map. Each is waited for,
 // failed or not, before a failure is passed on: the caller then tells the user and gives back what they
@@ -140,7 +170,9 @@ async function showMonth(month, { keep = null } = {}) {
   state.epoch = month;
   if (![...$('epoch').options].some((o) => o.value === month)) await loadMonths();
   $('epoch').value = month;
-  setUrl({ epoch: state.epoch, case: keep });
+  // The card kept may have been closed (or another opened) while the months loaded: the URL names the
+  // card open now, not the one kept (put back, a reload opened the card the user had closed).
+  setUrl({ epoch: state.epoch, case: keep ? state.openCode : null });
   if (!keep) closeCard();
   setImagery(state.side);
   if (!keep) fitToEpoch();

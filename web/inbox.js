@@ -35,22 +35,23 @@ export function query(extra, { everyMonth = false } = {}) {
  */
 const inboxLoad = { n: 0, busy: false };
 
-export async function loadInbox(more = false) {
+/** `whole`: the list again as far as it was read (加载更多's pages too), not its first page only (a refresh behind the user's back). */
+export async function loadInbox(more = false, { whole = false } = {}) {
   if (more && inboxLoad.busy) return;
   const load = ++inboxLoad.n;
   inboxLoad.busy = true;
   try {
-    await loadInboxPage(more, load);
+    await loadInboxPage(more, load, whole ? Math.max(PAGE, state.items.length) : PAGE);
   } finally {
     if (load === inboxLoad.n) inboxLoad.busy = false;
   }
 }
 
-async function loadInboxPage(more, load) {
+async function loadInboxPage(more, load, limit) {
   const list = $('inbox-list');
   list.setAttribute('aria-busy', 'true');
   const byConfidence = $('f-sort').value === 'confidence';
-  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit: PAGE, view: 'list' };
+  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit, view: 'list' };
   // Keyset pages from the server (next_cursor), in its order over every page: overdue first, then the
   // nearest deadline (sort=due), or the most confident; each page is then put in triage order, which
   // also puts high priority first among equal deadlines. 加载更多 appends the next page below: the
@@ -155,14 +156,15 @@ export async function loadCounts() {
  */
 const overdueLoad = { n: 0, busy: false };
 
-export async function loadOverdue(more = false) {
+export async function loadOverdue(more = false, { whole = false } = {}) {
   // As the inbox's (inboxLoad): no 加载更多 while a load is on its way, and a page of an earlier load is dropped.
   if (more && overdueLoad.busy) return;
+  const limit = whole ? Math.max(PAGE, state.overdueItems.length) : PAGE;
   const load = ++overdueLoad.n;
   overdueLoad.busy = true;
   let fc;
   try {
-    fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: PAGE, view: 'list', ...leadFilter(), cursor: more ? state.overdueCursor : '' }, { everyMonth: true })}`);
+    fc = await api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit, view: 'list', ...leadFilter(), cursor: more ? state.overdueCursor : '' }, { everyMonth: true })}`);
   } finally {
     if (load === overdueLoad.n) overdueLoad.busy = false;
   }

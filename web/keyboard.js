@@ -6,7 +6,11 @@ import { state } from './state.js';
 
 export function wireKeyboard() {
   document.addEventListener('keydown', (ev) => {
-    if (ev.target.closest('input, select, textarea') || ev.ctrlKey || ev.metaKey || ev.altKey || $('app').hidden || state.drawing) return;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || $('app').hidden || state.drawing) return;
+    // Typing is the field's; a slider (the card's before/after <input type=range>) takes only the arrows,
+    // so Esc and B work from it as from the page (they did nothing once the slider had been used).
+    const field = ev.target.closest('input, select, textarea');
+    if (field && !(field.type === 'range' && ['Escape', 'b', 'B'].includes(ev.key))) return;
     if (ev.key === 'Escape') return closeCard();
     if (ev.key === 'b' || ev.key === 'B') return setImagery(state.side === 'after' ? 'before' : 'after');
     if (state.openCode) return;

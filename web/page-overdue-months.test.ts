@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../pipeline/store/queryable.js';
-import { addUsers, openTestDatabase, polygon, square, writeBatch } from '../server/testing/fixtures.js';
+import { addUsers, openTestDatabase, PASSWORD, polygon, square, writeBatch } from '../server/testing/fixtures.js';
 import { haveBrowser, openSignedIn, servePage } from '../server/testing/browser.js';
 
 const OCT_1 = '370102-202610-0001';
@@ -20,6 +20,8 @@ const OCT_2 = '370102-202610-0002';
 /** Closed by the bureau, its review by the lead bureau late (due 2026-12-01): 复核逾期, not 逾期. */
 const OCT_CLOSED = '370102-202610-0003';
 const NOV = '370102-202611-0001';
+/** Issued after the page loaded: its month is not in the selector yet. */
+const SEP = '370102-202609-0001';
 
 describe.skipIf(!haveBrowser)('the 逾期 tab over every month', () => {
   let dir: string;
@@ -117,6 +119,39 @@ describe.skipIf(!haveBrowser)('the 逾期 tab over every month', () => {
     expect(await lp.$('#counts button[data-overdue]')).toBeNull();
     expect(await lp.$('#counts button[data-status="closed"]')).toBeNull();
     await context.close();
+  });
+
+  it("a card closed while its month loads stays closed: the month switch puts no case back in the URL", async () => {
+    // A month the selector does not offer yet (its batch arrived after the page loaded): opening its
+    // case asks the months again before the switch goes on. The user closed the card meanwhile; the
+    // switch then put ?case= back (a reload opened the card they had closed).
+    await writeBatch(db, 'b-2026-09', '2026-09', [polygon(SEP, '2026-09', square(117.09, 36.65))], '2026-10-02');
+    const token = (await app.inject({ method: 'POST', url: '/api/session', payload: { name: 'chief', password: PASSWORD } })).json().token as string;
+    expect((await app.inject({ method: 'POST', url: '/api/sweep', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    expect(await page.$('#epoch option[value="2026-09"]')).toBeNull();
+    let asked!: () => void;
+    const monthsAsked = new Promise<void>((resolve) => (asked = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/months', async (route) => {
+      asked();
+      await released;
+      await route.continue();
+    });
+    await page.click('#tab-inbox');
+    await page.fill('#f-code', SEP);
+    await page.press('#f-code', 'Enter');
+    await monthsAsked;
+    await page.waitForFunction((code) => document.querySelector('#card-code')?.textContent === code && !!document.querySelector('#card-body .facts'), SEP, { timeout: 30_000 });
+    await page.click('#card-back');
+    expect(new URL(page.url()).searchParams.get('case')).toBeNull();
+    release();
+    await expect.poll(() => page.inputValue('#epoch'), { timeout: 30_000 }).toBe('2026-09');
+    await page.waitForFunction((code) => !!document.querySelector(`#inbox-list button.item[data-code="${code}"]`), SEP, { timeout: 30_000 });
+    await page.unroute('**/api/months');
+    const url = new URL(page.url());
+    expect([url.searchParams.get('epoch'), url.searchParams.get('case')]).toEqual(['2026-09', null]);
+    expect(await page.isHidden('#view-card')).toBe(true);
   });
 
   it('no console errors', () => {

@@ -21,6 +21,8 @@ export const state = {
   mapReady: false,
   /** The drawing in progress on the map (draw.js), or null. */
   drawing: null,
+  /** How often the lists shown are asked again for colleagues' changes (app.js); a test shortens it. */
+  listPollMs: 30_000,
 };
 // Exposed for the browser test and for debugging in the console.
 window.tuban = state;
