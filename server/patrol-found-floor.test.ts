@@ -58,10 +58,12 @@ describe('巡查首次发现时间', () => {
   it("is bounded by the batch's earliest earlier image where it had several (the site's pixels may be the older one's)", async () => {
     const OLDER = '370102-202610-0003';
     await writeBatch(db, 'b-2026-10b', '2026-10', [polygon(OLDER, '2026-10', square(117.02, 36.6))], '2026-11-02');
+    // As a batch stores them: the plan's priors, and the tile's outcome naming those it was compared with
+    // (p3 lies elsewhere: its date is no floor for this tile).
     await db.query(
-      `INSERT INTO tiles (batch_id, tile_id, role, info) VALUES
-         ('b-2026-10b', 'p1', 'prior', '{"date": "2026-09-03"}'), ('b-2026-10b', 'p2', 'prior', '{"date": "2026-08-20"}')`,
+      `UPDATE batches SET plan = '{"prior": [{"id": "p1", "date": "2026-09-03"}, {"id": "p2", "date": "2026-08-20"}, {"id": "p3", "date": "2026-06-01"}]}' WHERE id = 'b-2026-10b'`,
     );
+    await db.query(`INSERT INTO tiles (batch_id, tile_id, role, info) VALUES ('b-2026-10b', 't1', 'current', '{"outcome": {"comparedWith": ["p1", "p2"]}}')`);
     expect((await t.request('nr', `/api/polygons/${OLDER}/accept`, {})).statusCode).toBe(200);
     const early = await verdict(OLDER, '2026-08-19');
     expect([early.statusCode, early.json().earliest]).toEqual([400, '2026-08-20']);

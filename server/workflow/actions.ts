@@ -88,7 +88,7 @@ export async function acceptMany(ctx: ActionContext, user: User, codes: readonly
 /**
  * 巡查首次发现时间 is not before the 前时相 (before_date) of the site's first polygon (this one, or the
  * earliest of the 往期图斑编号 chain it continues): the earlier image in which the site showed no change
- * (RESEARCH.md §3.1), or the earliest earlier image of that polygon's batch where it had several. A patrol cannot have found the site before it was there; a day before is a
+ * (RESEARCH.md §3.1), or the earliest earlier image its tile was compared with where it had several. A patrol cannot have found the site before it was there; a day before is a
  * mistyped year, which lowered the floor 立案时间, 移送 and 处罚决定日期 are held to (siteKnownSince) and
  * made the ledger's 是否发现不及时 否. A clue has no image and no such floor.
  */
@@ -99,11 +99,16 @@ async function checkPatrolFloor(tx: Queryable, code: string, patrol: string): Pr
        UNION
        SELECT p.code, p.previous_code, p.before_date, s.depth + 1 FROM site s JOIN polygons p ON p.code = s.previous_code WHERE s.depth < 240
      ), first AS (SELECT code, before_date FROM site ORDER BY before_date, depth DESC LIMIT 1)
-     -- The batch's earliest earlier image where it had several: the site's pixels may be an older one's
-     -- where the latest (before_date) saw nothing there (a cloud, the edge of its swath).
+     -- The earliest earlier image its tile was compared with, where it had several (the plan's priors its
+     -- outcome's comparedWith names; all the batch's where the outcome does not say): the site's pixels
+     -- may be an older one's where the latest (before_date) saw nothing there (a cloud, a swath's edge).
      SELECT f.code, least(f.before_date, (
-         SELECT min((t.info->>'date')::date) FROM tiles t JOIN polygons q ON q.batch_id = t.batch_id
-         WHERE q.code = f.code AND t.role = 'prior' AND t.info->>'date' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+         SELECT min((pr->>'date')::date)
+         FROM polygons q JOIN batches b ON b.id = q.batch_id
+         LEFT JOIN tiles t ON t.batch_id = q.batch_id AND t.tile_id = q.tile_id
+         CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(b.plan->'prior') = 'array' THEN b.plan->'prior' ELSE '[]'::jsonb END) pr
+         WHERE q.code = f.code AND pr->>'date' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
+           AND (jsonb_typeof(t.info->'outcome'->'comparedWith') IS DISTINCT FROM 'array' OR t.info->'outcome'->'comparedWith' ? (pr->>'id'))
        ))::text AS before
      FROM first f`,
     [code],
