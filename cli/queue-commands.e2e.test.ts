@@ -105,11 +105,8 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
     expect(await Promise.all(exits)).toEqual([0, 0]);
   });
 
-  it('refuses, naming both databases, a batch --queue whose DATABASE_URL is not the workers\' (and runs nothing again on theirs)', async () => {
-    const ownQueue = { ...queueEnv, TUBAN_QUEUE_NAME: uniqueName('q'), TUBAN_QUEUE_PREFIX: uniqueName('p') };
-    const workersDb = await databaseUrl('cli_workers_db');
-    const otherDb = await databaseUrl('cli_other_db');
-    const env = { ...ownQueue, DATABASE_URL: workersDb, REDIS_URL: servers!.redisUrl };
+  /** A `tuban worker` on `env`, started; `log()` is its standard error so far. */
+  async function startWorkerProcess(env: Record<string, string>): Promise<{ w: ChildProcess; log: () => string; stop: () => Promise<unknown> }> {
     const w = spawn(process.execPath, [CLI, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     workers.push(w);
     let log = '';
@@ -120,11 +117,28 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
       });
       w.once('exit', (code) => reject(new Error(`tuban worker exited (${code}) before starting: ${log}`)));
     });
+    const exited = new Promise((resolve) => (w.exitCode !== null || w.signalCode !== null ? resolve(undefined) : w.once('exit', resolve)));
+    return { w, log: () => log, stop: () => (w.kill('SIGTERM'), exited) };
+  }
+
+  it('refuses, naming both databases, a batch --queue whose DATABASE_URL is not the workers\' (and runs nothing again on theirs, nor after it is corrected)', async () => {
+    const ownQueue = { ...queueEnv, TUBAN_QUEUE_NAME: uniqueName('q'), TUBAN_QUEUE_PREFIX: uniqueName('p') };
+    const workersDb = await databaseUrl('cli_workers_db');
+    const otherDb = await databaseUrl('cli_other_db');
+    const schemaOf = (url: string) => new URL(url).searchParams.get('options')!.split('=').at(-1)!.split(',')[0];
+    const env = { ...ownQueue, DATABASE_URL: workersDb, REDIS_URL: servers!.redisUrl };
+    const worker = await startWorkerProcess(env);
+    let moved: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
     try {
+      // A batch the queue does not hold yet, from another database: the worker refuses its jobs.
+      const before = await tuban([...batchArgs(join(dir, 'out-before')), '--queue'], { ...env, DATABASE_URL: await databaseUrl('cli_before_db') });
+      expect(before.code, before.stderr).toBe(64);
+      expect(before.stderr).toContain('tuban: DB.SETUP:');
+      expect(before.stderr).toContain('but the tuban worker runs on');
       const first = await tuban([...batchArgs(join(dir, 'out-workers-db')), '--queue'], env);
       expect(first.code, first.stderr).toBe(3);
-      const finalised = () => log.split('batch.finalise done').length - 1;
-      const tilesRun = () => log.split('tile.detect done').length - 1;
+      const finalised = (log = worker.log()) => log.split('batch.finalise done').length - 1;
+      const tilesRun = () => worker.log().split('tile.detect done').length - 1;
       expect(finalised()).toBe(1);
       const tiles = tilesRun();
       // The same batch from a command given another database: every run refuses, and the workers' database keeps its batch as it is.
@@ -132,17 +146,32 @@ describe.runIf(servers)('tuban worker / batch --queue / status against real serv
         const wrong = await tuban([...batchArgs(join(dir, 'out-other-db')), '--queue'], { ...env, DATABASE_URL: otherDb });
         expect(wrong.code, wrong.stderr).toBe(64);
         expect(wrong.stderr).toContain('tuban: DB.SETUP:');
-        expect(wrong.stderr).toContain(new URL(otherDb).searchParams.get('options')!.split('=').at(-1)!.split(',')[0]);
-        expect(wrong.stderr).toContain(new URL(workersDb).searchParams.get('options')!.split('=').at(-1)!.split(',')[0]);
+        expect(wrong.stderr).toContain('Redis holds it finished');
+        expect(wrong.stderr).toContain(schemaOf(otherDb));
+        expect(wrong.stderr).toContain(schemaOf(workersDb));
         expect(wrong.stderr).toContain('same DATABASE_URL');
         expect(wrong.stderr).not.toMatch(/\n\s+at /);
       }
       expect(finalised()).toBe(1);
       expect(tilesRun()).toBe(tiles);
+      // Refused before anything was written: the other database holds no batch.
+      expect((await admin.query(`select count(*)::int as n from ${schemaOf(otherDb)}.batches`)).rows).toEqual([{ n: 0 }]);
+      // The corrected command finds the finished run in Redis: nothing run again, the same outputs.
+      const corrected = await tuban([...batchArgs(join(dir, 'out-workers-db-again')), '--queue'], env);
+      expect(corrected.code, corrected.stderr).toBe(3);
+      expect(finalised()).toBe(1);
+      expect(tilesRun()).toBe(tiles);
+      expect(await comparableOutputs(join(dir, 'out-workers-db-again'))).toEqual(await comparableOutputs(join(dir, 'out-workers-db')));
+
+      // The deployment moved to the other database, its worker with it: the batch runs there.
+      await worker.stop();
+      moved = await startWorkerProcess({ ...env, DATABASE_URL: otherDb });
+      const there = await tuban([...batchArgs(join(dir, 'out-moved')), '--queue'], { ...env, DATABASE_URL: otherDb });
+      expect(there.code, there.stderr).toBe(3);
+      expect(finalised(moved.log())).toBe(1);
     } finally {
-      const exited = new Promise((resolve) => w.once('exit', resolve));
-      w.kill('SIGTERM');
-      await exited;
+      await worker.stop();
+      await moved?.stop();
     }
   }, 180_000);
 

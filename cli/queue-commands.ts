@@ -3,8 +3,8 @@
  * follows it, then writes the same outputs as the embedded run. `tuban worker` (worker-command.ts)
  * runs the handlers on any machine; `tuban status` (status-command.ts) asks.
  */
-import { enqueueBatch } from '../workers/queue/enqueue-batch.js';
-import { largestFirst } from '../pipeline/batch/plan-batch.js';
+import { assertQueuedFromSameDatabase, enqueueBatch } from '../workers/queue/enqueue-batch.js';
+import { largestFirst, planBatch } from '../pipeline/batch/plan-batch.js';
 import { followBatch } from '../workers/queue/follow-batch.js';
 import { assertRedisAnswers } from '../workers/queue/redis-answers.js';
 import type { BatchArgs } from '../pipeline/batch/batch-args.js';
@@ -20,13 +20,16 @@ export async function runQueuedBatch(args: BatchArgs, opts: RunOptions & { datab
   if (opts.db.kind !== 'postgres') throw new UsageError(QUEUE_NEEDS_POSTGRES);
   const redis = need('REDIS_URL');
   await assertRedisAnswers(redis);
-  const plan = await planAndStore(opts.db, args, opts.log, opts.planned?.plan);
-  // A flow Redis kept as completed while the database lost the batch's finalise (restored from a
-  // backup taken before it finished) runs afresh; it answered 'has not been finalised', with a stack.
-  const finalised = async () => (await loadBatch(opts.db, plan.batchId))?.status === 'done';
   // Every job carries the database it was planned in: a worker given another DATABASE_URL refuses it
   // (DB.SETUP, naming both) rather than run it, afresh at each command, on a database this one never reads.
   const from = { ...(await databaseIdentity(opts.db)), url: opts.databaseUrl };
+  const planned = opts.planned?.plan ?? (await planBatch(args));
+  // A batch the queue holds from another database is refused before this database or Redis is written.
+  await assertQueuedFromSameDatabase(redis, { batchId: planned.batchId, from });
+  const plan = await planAndStore(opts.db, args, opts.log, planned);
+  // A flow Redis kept as completed while the database lost the batch's finalise (restored from a
+  // backup taken before it finished) runs afresh; it answered 'has not been finalised', with a stack.
+  const finalised = async () => (await loadBatch(opts.db, plan.batchId))?.status === 'done';
   await enqueueBatch(redis, { batchId: plan.batchId, tileIds: largestFirst(plan), finalised, from });
   opts.log.info({ batchId: plan.batchId }, 'batch enqueued');
   await followBatch(

@@ -8,9 +8,10 @@ import { z } from 'zod';
 
 /**
  * The database the batch was enqueued from (pipeline/store/database-identity.ts) and its URL without
- * the password: a worker runs only the jobs of its own database. Absent from jobs an earlier Tuban enqueued.
+ * the password: a worker runs only the jobs of its own database. Absent from jobs an earlier Tuban enqueued
+ * (and `id` from those of a Tuban before migration 22).
  */
-const EnqueuedFrom = z.object({ system: z.string().nullable(), database: z.string(), schema: z.string(), url: z.string() });
+const EnqueuedFrom = z.object({ system: z.string().nullable(), id: z.string().nullable().default(null), database: z.string(), schema: z.string(), url: z.string() });
 
 export const JobPayloads = {
   /** Detect change on one current-epoch tile against the prior mosaic; stores detections. */

@@ -40,10 +40,11 @@ export interface BackupManifest {
 }
 
 /**
- * Not backed up: the migrations' own record (the restore migrates) and the sign-in throttle's
- * failures (a window of minutes, nothing to keep).
+ * Not backed up: the migrations' own record (the restore migrates), the sign-in throttle's
+ * failures (a window of minutes, nothing to keep) and the database's id (database-identity.ts: the
+ * database restored into keeps its own, which its migrations wrote).
  */
-const SKIPPED = new Set(['schema_migrations', 'sign_in_failures']);
+const SKIPPED = new Set(['schema_migrations', 'sign_in_failures', 'database_identity']);
 
 const ROWS_PER_FETCH = 2000;
 const ROWS_PER_INSERT = 1000;

@@ -557,6 +557,19 @@ ALTER TABLE tiles ADD COLUMN stored_at timestamptz;
 UPDATE tiles SET stored_at = (info->>'storedAt')::timestamptz, info = info - 'storedAt' WHERE jsonb_typeof(info) = 'object' AND info ? 'storedAt';
 `,
   },
+  {
+    version: 22,
+    name: 'database_identity: an id of the database, for tuban batch --queue and tuban worker to tell two databases of the same name apart',
+    // The cluster's system_identifier is read by pg_control_system(), which managed services refuse
+    // ordinary roles: two clusters each with database tuban, schema public passed as one (database-identity.ts).
+    sql: `
+CREATE TABLE database_identity (id uuid NOT NULL);
+CREATE UNIQUE INDEX database_identity_one_row ON database_identity ((true));
+`,
+    dataFix: `
+INSERT INTO database_identity (id) SELECT gen_random_uuid() WHERE NOT EXISTS (SELECT 1 FROM database_identity);
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */

@@ -4,9 +4,11 @@
  * child has finished, which is exactly the "after every tile" the finaliser needs.
  */
 import { FlowProducer, Queue, type ConnectionOptions, type FlowJobNode, type JobsOptions } from 'bullmq';
-import { jobId, type JobPayload } from '../../schemas/jobs.js';
-import type { DatabaseIdentity } from '../../pipeline/store/database-identity.js';
+import { JobPayloads, jobId, type JobPayload } from '../../schemas/jobs.js';
+import { TubanError } from '../../schemas/errors.js';
+import { describeIdentity, sameDatabase, type DatabaseIdentity } from '../../pipeline/store/database-identity.js';
 import { resolveTarget, type QueueTarget } from './connection.js';
+import { workerDatabases } from './worker-databases.js';
 
 export interface EnqueueBatchOptions {
   batchId: string;
@@ -74,6 +76,7 @@ export async function enqueueBatch(connection: QueueTarget['connection'], opts: 
     };
   });
   const data: JobPayload<'batch.finalise'> = { batchId: opts.batchId, ...(opts.from ? { from: opts.from } : {}) };
+  if (opts.from) await assertQueuedFromSameDatabase(connection, { ...opts, from: opts.from });
   await removeFinishedFlow(conn, queueName, prefix, finaliseJobId(opts.batchId), opts.finalised);
   const producer = new FlowProducer({ connection: conn, prefix });
   try {
@@ -88,6 +91,44 @@ export async function enqueueBatch(connection: QueueTarget['connection'], opts: 
     return node.job.id ?? finaliseJobId(opts.batchId);
   } finally {
     await producer.close();
+  }
+}
+
+/**
+ * Refuses (DB.SETUP, naming both databases) a batch Redis holds finished, or still running, that was
+ * enqueued from another database than `from`, while no connected worker runs on `from`'s, before
+ * anything in Redis changes: such a command has the workers' database wrong, and the flow it would
+ * drop (its database does not hold the batch finalised) is the workers' finished run, which the
+ * corrected command then ran once more. With a worker on `from`'s database (the deployment moved, or
+ * a restore), the flow goes as before. A failed flow is no one's to keep: it is removed and enqueued
+ * afresh from `from` (a run the workers refused for coming from another database ends so). A flow
+ * an earlier Tuban enqueued says no database.
+ */
+export async function assertQueuedFromSameDatabase(
+  connection: QueueTarget['connection'],
+  opts: { batchId: string; queueName?: string; queuePrefix?: string; from: DatabaseIdentity & { url: string } },
+): Promise<void> {
+  const { connection: conn, queueName, prefix } = resolveTarget({ connection, queueName: opts.queueName, queuePrefix: opts.queuePrefix });
+  const queue = new Queue(queueName, { connection: conn, prefix });
+  try {
+    const job = await queue.getJob(finaliseJobId(opts.batchId));
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'failed' || state === 'unknown') return;
+    const parsed = JobPayloads['batch.finalise'].safeParse(job.data);
+    const held = parsed.success ? parsed.data.from : undefined;
+    if (!held || sameDatabase(held, opts.from)) return;
+    // The deployment moved to this database (a new server, a restore): its workers run on it too.
+    if ((await workerDatabases(queue)).some((w) => sameDatabase(w, opts.from))) return;
+    throw new TubanError(
+      'DB.SETUP',
+      `Redis holds it ${state === 'completed' ? 'finished' : `still running (${state})`}, enqueued from the database ${held.url} (${describeIdentity(held)}), ` +
+        `but this tuban batch --queue runs on ${opts.from.url} (${describeIdentity(opts.from)}), which no tuban worker connected to the queue runs on: nothing of it was stored or changed. ` +
+        'Give tuban batch --queue the same DATABASE_URL as the tuban workers (moved to this database for good: start its tuban workers first, then run the same tuban batch --queue again)',
+      `batch ${opts.batchId}`,
+    );
+  } finally {
+    await queue.close();
   }
 }
 

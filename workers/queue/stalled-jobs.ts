@@ -10,6 +10,7 @@
  */
 import type { Job, Queue } from 'bullmq';
 import { finaliseJobId } from './enqueue-batch.js';
+import { connectedWorkers } from './worker-databases.js';
 import { MAX_STALLED_COUNT, STALLED_INTERVAL_MS } from './worker-defaults.js';
 
 export interface StalledJob {
@@ -58,20 +59,6 @@ async function lockTtl(queue: Queue, jobId: string): Promise<number | undefined>
   // The default Redis backend's client is ioredis behind a proxy that passes PTTL through.
   const client = await (queue.getBackend() as unknown as { client?: Promise<{ pttl?(key: string): Promise<number> }> }).client;
   return typeof client?.pttl === 'function' ? client.pttl(queue.toKey(`${jobId}:lock`)) : undefined;
-}
-
-/** Names of the workers connected to `queue`, or undefined when Redis refuses CLIENT LIST. */
-async function connectedWorkers(queue: Queue): Promise<string[] | undefined> {
-  try {
-    const clients = (await queue.getWorkers()) as { rawname?: string }[];
-    // A refused CLIENT LIST comes back as one made-up entry without a raw name.
-    if (clients.some((c) => c.rawname === undefined)) return undefined;
-    // The name follows the queue's own client name (BullMQ's getWorkers() matches on it), which may hold ':w:' itself.
-    const named = `${queue.getBackend().clientName()}:w:`;
-    return clients.map((c) => (c.rawname!.startsWith(named) ? c.rawname!.slice(named.length) : ''));
-  } catch {
-    return undefined;
-  }
 }
 
 const runOf = (job: Job) => `${job.id}@${job.processedOn}`;

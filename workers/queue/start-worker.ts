@@ -26,6 +26,7 @@ import { LOCK_DURATION_MS, MAX_STALLED_COUNT, STALLED_INTERVAL_MS } from './work
 import { settledWithin } from './settled-within.js';
 import { oneQuestionOptions } from './redis-answers.js';
 import { describeIdentity, sameDatabase, type DatabaseIdentity } from '../../pipeline/store/database-identity.js';
+import { announceDatabase, withdrawDatabase } from './worker-databases.js';
 
 export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
@@ -231,11 +232,12 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
     }
   };
 
+  const workerName = `${hostname()}:${process.pid}`;
   const worker = new Worker(queueName, processor, {
     connection,
     prefix,
     concurrency: opts.concurrency ?? 1,
-    name: `${hostname()}:${process.pid}`,
+    name: workerName,
     lockDuration: opts.lockDurationMs ?? LOCK_DURATION_MS,
     stalledInterval: opts.stalledIntervalMs ?? STALLED_INTERVAL_MS,
     maxStalledCount: opts.maxStalledCount ?? MAX_STALLED_COUNT,
@@ -256,6 +258,16 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
     backend.prependListener('close', () => closing || outage.lost('connection closed'));
     backend.on('ready', () => outage.back());
   }
+  // Said in Redis for tuban batch --queue, which refuses a batch from another database before it changes anything (worker-databases.ts).
+  const database = opts.database;
+  const announce = () => {
+    if (!database || closing) return;
+    announceDatabase(worker, workerName, database).catch((err: unknown) => {
+      if (!outage.down && !closing) log.warn({ err: (err as Error).message }, "could not say this worker's database in Redis");
+    });
+  };
+  announce();
+  if (typeof backend.on === 'function') backend.on('ready', announce);
   // Without a listener an 'error' event (Redis gone) would crash the process; ioredis reconnects.
   // While Redis is away every reconnect try is an error: the outage log speaks for them.
   worker.on('error', (err) => outage.down || closing || log.warn({ err: err.message }, 'worker error'));
@@ -272,6 +284,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
       closing ??= (async () => {
         for (const s of CLOSE_SIGNALS) process.off(s, onSignal);
         shutdown.abort(new TubanError('QUEUE.TRANSIENT', 'worker shutting down'));
+        if (database) void withdrawDatabase(worker, workerName).catch(() => undefined);
         const timeoutMs = opts.closeTimeoutMs ?? WORKER_CLOSE_TIMEOUT_MS;
         const jobTimeoutMs = Math.max(timeoutMs, opts.jobCloseTimeoutMs ?? JOB_CLOSE_TIMEOUT_MS);
         const t0 = Date.now();
