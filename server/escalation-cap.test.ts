@@ -68,3 +68,17 @@ describe('an escalation at the top level (5)', () => {
     expect((await ok('nr', '/api/polygons?overdue=true')).json().features.map((f: { properties: { code: string } }) => f.properties.code)).toEqual([LATE]);
   });
 });
+
+describe('a case a sweep before the cap raised past 5', () => {
+  it('is brought to 5 by the upgrade (migration 23), its escalations kept as given', async () => {
+    const { migrate } = await import('../pipeline/store/migrations.js');
+    await db.query('UPDATE cases SET escalation_level = 7 WHERE code = $1', [LATE]);
+    const rows = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM escalations WHERE code = $1', [LATE])).rows[0].n;
+    const before = await rows();
+    // As a database of the release before: migration 23 not applied yet.
+    await db.query('DELETE FROM schema_migrations WHERE version = 23');
+    expect(await migrate(db)).toEqual([23]);
+    expect((await db.query<{ l: number }>('SELECT escalation_level AS l FROM cases WHERE code = $1', [LATE])).rows[0].l).toBe(5);
+    expect(await rows()).toBe(before);
+  });
+});

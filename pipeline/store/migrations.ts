@@ -570,6 +570,16 @@ CREATE UNIQUE INDEX database_identity_one_row ON database_identity ((true));
 INSERT INTO database_identity (id) SELECT gen_random_uuid() WHERE NOT EXISTS (SELECT 1 FROM database_identity);
 `,
   },
+  {
+    version: 23,
+    name: 'escalation levels at most 5, the top of the form and of the ladder',
+    // Sweeps before the cap climbed past 5 (6, 7, 8 … on a case late month after month); its
+    // escalations keep the levels they were given, the case shows the top.
+    sql: '',
+    dataFix: `
+UPDATE cases SET escalation_level = 5 WHERE escalation_level > 5;
+`,
+  },
 ];
 
 /** Arbitrary fixed key for the migration advisory lock (one migrator at a time per database). */
