@@ -1,7 +1,7 @@
 /**
  * Which database a session is in, for `tuban batch --queue` and `tuban worker` to check they share
  * one: the database's own id (a random UUID migration 22 stores in `database_identity`, readable by
- * any role that reads Tuban's tables), the cluster (PostgreSQL's `system_identifier`, set once by
+ * a role granted it: new tables need a GRANT where grants are given per table), the cluster (PostgreSQL's `system_identifier`, set once by
  * initdb, where `pg_control_system()` is allowed: managed services revoke it from ordinary roles),
  * the database's name and the schema Tuban's tables are in (a DATABASE_URL may choose one by
  * `search_path`). Read from the server, not the URL, so two spellings of one database agree.

@@ -123,7 +123,7 @@ export async function assertQueuedFromSameDatabase(
     throw new TubanError(
       'DB.SETUP',
       `Redis holds it ${state === 'completed' ? 'finished' : `still running (${state})`}, enqueued from the database ${held.url} (${describeIdentity(held)}), ` +
-        `but this tuban batch --queue runs on ${opts.from.url} (${describeIdentity(opts.from)}), which no tuban worker connected to the queue runs on: nothing of it was stored or changed. ` +
+        `but this tuban batch --queue runs on ${opts.from.url} (${describeIdentity(opts.from)}), which no running tuban worker says it runs on: the batch was not stored there and nothing in Redis was changed. ` +
         'Give tuban batch --queue the same DATABASE_URL as the tuban workers (moved to this database for good: start its tuban workers first, then run the same tuban batch --queue again)',
       `batch ${opts.batchId}`,
     );

@@ -26,7 +26,7 @@ import { LOCK_DURATION_MS, MAX_STALLED_COUNT, STALLED_INTERVAL_MS } from './work
 import { settledWithin } from './settled-within.js';
 import { oneQuestionOptions } from './redis-answers.js';
 import { describeIdentity, sameDatabase, type DatabaseIdentity } from '../../pipeline/store/database-identity.js';
-import { announceDatabase, withdrawDatabase } from './worker-databases.js';
+import { ANNOUNCE_EVERY_MS, announceDatabase, withdrawDatabase } from './worker-databases.js';
 
 export interface StartWorkerOptions {
   /** A `redis://` URL or BullMQ connection options. */
@@ -268,6 +268,9 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
   };
   announce();
   if (typeof backend.on === 'function') backend.on('ready', announce);
+  // Again while it runs: an entry not written again lapses (a worker killed never withdraws it).
+  const announcing = database ? setInterval(announce, ANNOUNCE_EVERY_MS) : undefined;
+  announcing?.unref();
   // Without a listener an 'error' event (Redis gone) would crash the process; ioredis reconnects.
   // While Redis is away every reconnect try is an error: the outage log speaks for them.
   worker.on('error', (err) => outage.down || closing || log.warn({ err: err.message }, 'worker error'));
@@ -284,6 +287,7 @@ export function startWorker(opts: StartWorkerOptions): WorkerHandle {
       closing ??= (async () => {
         for (const s of CLOSE_SIGNALS) process.off(s, onSignal);
         shutdown.abort(new TubanError('QUEUE.TRANSIENT', 'worker shutting down'));
+        clearInterval(announcing);
         if (database) void withdrawDatabase(worker, workerName).catch(() => undefined);
         const timeoutMs = opts.closeTimeoutMs ?? WORKER_CLOSE_TIMEOUT_MS;
         const jobTimeoutMs = Math.max(timeoutMs, opts.jobCloseTimeoutMs ?? JOB_CLOSE_TIMEOUT_MS);
