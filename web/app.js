@@ -5,7 +5,7 @@ import { api } from './api.js';
 import { closeCard, openCard, wireCard } from './card.js';
 import { renderClueForm } from './clue-form.js';
 import { $, setUrl, toast } from './dom.js';
-import { loadCounts, loadInbox, loadOverdue, setLeadFilter, wireInbox } from './inbox.js';
+import { listsBusy, listsChanged, loadCounts, loadInbox, loadOverdue, setLeadFilter, wireInbox } from './inbox.js';
 import { wireKeyboard } from './keyboard.js';
 import * as L from './labels.js';
 import { fitToEpoch, initMap, setImagery, wireImagerySwitch } from './map.js';
@@ -116,31 +116,33 @@ const nextPaint = () =>
     setTimeout(resolve, 250);
   });
 
-/** When the lists were last asked (a write's refresh, a month shown, the poll below). */
-let listsAsked = Date.now();
-
 async function refresh() {
-  listsAsked = Date.now();
   await Promise.all([loadInbox(), loadCounts(), loadOverdue(), loadMapData()]);
   if (state.user?.role === 'lead' && activeView() === 'ledger') loadLedger();
 }
 
 /**
  * The list shown follows colleagues' work (a co-bureau's verdict, the lead bureau's review or 改派):
- * asked again every `state.listPollMs` while the page is in view, a list shown and the user not typing
- * (the focus in a field, a drawing, a card open: none is redrawn under them). The list keeps the pages
- * read (加载更多), where it was scrolled to and the item with the focus; the map and counts follow.
+ * asked again every `state.listPollMs` after the inbox was last asked, while the page is in view, a list
+ * shown, no list on its way (加载更多, a filter) and the user not typing (the focus in a text field, a
+ * drawing, a card open: none is redrawn under them). Redrawn only where the answer differs from what is
+ * shown; it keeps the pages read (加载更多, up to the server's 10 000), where it was scrolled to and the
+ * item with the focus; the map and counts follow.
  * Before, an open list showed a case as the user had loaded it until they did something themselves.
  */
 async function pollLists() {
   const view = activeView();
-  const typing = document.activeElement?.closest?.('input:not([type=range]), select, textarea, [contenteditable]');
-  if (document.visibilityState !== 'visible' || !state.epoch || !['inbox', 'overdue'].includes(view) || $('app').hidden || state.openCode || state.drawing || typing) return;
-  listsAsked = Date.now();
+  // Typing: a text field (a filter's select or checkbox is no typing: the list follows them).
+  const typing = () => document.activeElement?.closest?.('input:not([type=range]):not([type=checkbox]):not([type=radio]), textarea, [contenteditable]');
+  const away = () => document.visibilityState !== 'visible' || !state.epoch || !['inbox', 'overdue'].includes(activeView()) || $('app').hidden || state.openCode || state.drawing || typing() || listsBusy();
+  if (away()) return;
+  state.listsAskedAt = Date.now();
+  // Asked first, redrawn only where they changed: nothing is rebuilt under the user for nothing.
+  if (!(await listsChanged()) || away() || activeView() !== view) return;
   const shown = $(`view-${view}`);
   const scroll = shown.scrollTop;
   const focused = document.activeElement?.closest?.('button.item')?.dataset.code;
-  await Promise.all([loadInbox(false, { whole: true }), loadCounts(), loadOverdue(false, { whole: true }), loadMapData()]);
+  await Promise.all([loadInbox(false, { whole: true }), loadOverdue(false, { whole: true }), loadCounts(), loadMapData()]);
   // Another view or a card taken meanwhile is the user's: left as it is; so is a focus put elsewhere.
   if (activeView() !== view || state.openCode) return;
   shown.scrollTop = scroll;
@@ -148,7 +150,7 @@ async function pollLists() {
 }
 setInterval(() => {
   // A poll that fails (the network, the server) is tried again at the next; the user is not told every 30 s.
-  if (state.user && state.user.role !== 'admin' && Date.now() - listsAsked >= state.listPollMs) pollLists().catch(() => undefined);
+  if (state.user && state.user.role !== 'admin' && Date.now() - state.listsAskedAt >= state.listPollMs) pollLists().catch(() => undefined);
 }, 1000);
 
 // After any write: the card (if still open), the lists, the counts and the map. Each is waited for,

@@ -38,10 +38,11 @@ const inboxLoad = { n: 0, busy: false };
 /** `whole`: the list again as far as it was read (加载更多's pages too), not its first page only (a refresh behind the user's back). */
 export async function loadInbox(more = false, { whole = false } = {}) {
   if (more && inboxLoad.busy) return;
+  state.listsAskedAt = Date.now();
   const load = ++inboxLoad.n;
   inboxLoad.busy = true;
   try {
-    await loadInboxPage(more, load, whole ? Math.max(PAGE, state.items.length) : PAGE);
+    await loadInboxPage(more, load, whole ? wholeLimit(state.items) : PAGE);
   } finally {
     if (load === inboxLoad.n) inboxLoad.busy = false;
   }
@@ -51,7 +52,7 @@ async function loadInboxPage(more, load, limit) {
   const list = $('inbox-list');
   list.setAttribute('aria-busy', 'true');
   const byConfidence = $('f-sort').value === 'confidence';
-  const filters = { status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit, view: 'list' };
+  const filters = inboxFilters(limit);
   // Keyset pages from the server (next_cursor), in its order over every page: overdue first, then the
   // nearest deadline (sort=due), or the most confident; each page is then put in triage order, which
   // also puts high priority first among equal deadlines. 加载更多 appends the next page below: the
@@ -149,6 +150,33 @@ export async function loadCounts() {
   $('counts').innerHTML = parts.join('');
 }
 
+/** The inbox's query as its filters say, `limit` items from the first. */
+const inboxFilters = (limit) => ({ status: $('f-status').value, priority: $('f-priority').value, overdue: $('f-overdue').checked ? 'true' : '', sort: $('f-sort').value, lead_bureau: $('f-lead').value, limit, view: 'list' });
+
+/** As many items as a list holds (加载更多's pages too), at most the server's 10 000 a request. */
+const wholeLimit = (items) => Math.min(10_000, Math.max(PAGE, items.length));
+
+/** Whether a list (or a page of it) is on its way: a poll then leaves the lists alone. */
+export const listsBusy = () => inboxLoad.busy || overdueLoad.busy;
+
+/** What a list shows of its items, for telling whether it would look any different. */
+const shown = (features) =>
+  JSON.stringify(features.map((f) => f.properties).sort((a, b) => (a.code < b.code ? -1 : a.code > b.code ? 1 : 0)));
+
+/**
+ * Whether the inbox or the overdue list, asked again as far as each was read, differs from what they
+ * show (a colleague's verdict, the lead's review, a case fallen due): a poll redraws only then, so a
+ * list is not rebuilt under the user every 30 s for nothing.
+ */
+export async function listsChanged() {
+  const asked = [api(`/api/polygons?${query(inboxFilters(wholeLimit(state.items)))}`)];
+  if (state.overdueItems) {
+    asked.push(api(`/api/polygons?${query({ overdue: 'true', sort: 'due', limit: wholeLimit(state.overdueItems), view: 'list', ...leadFilter() }, { everyMonth: true })}`));
+  }
+  const [inbox, overdue] = await Promise.all(asked);
+  return shown(inbox.features) !== shown(state.items) || (overdue !== undefined && shown(overdue.features) !== shown(state.overdueItems));
+}
+
 /**
  * The overdue list, in keyset pages like the inbox (加载更多): the badge (loadCounts) counts them all. Of every month,
  * not the one shown: a month's cases fall due at its end, when the next month's batch arrives and is
@@ -159,7 +187,7 @@ const overdueLoad = { n: 0, busy: false };
 export async function loadOverdue(more = false, { whole = false } = {}) {
   // As the inbox's (inboxLoad): no 加载更多 while a load is on its way, and a page of an earlier load is dropped.
   if (more && overdueLoad.busy) return;
-  const limit = whole ? Math.max(PAGE, state.overdueItems.length) : PAGE;
+  const limit = whole ? wholeLimit(state.overdueItems) : PAGE;
   const load = ++overdueLoad.n;
   overdueLoad.busy = true;
   let fc;

@@ -62,9 +62,21 @@ describe.skipIf(!haveBrowser)('an open list follows a colleague, in Chromium', (
     await colleague.click('#card-back');
   }
 
-  it("a colleague's 签收 shows in the open list by itself; the item with the focus keeps it", async () => {
+  it('an unchanged list is asked again but not rebuilt (nothing redrawn under the user for nothing)', async () => {
     // Asked again every second here (30 s on the page), for the test's sake.
     await page.evaluate(() => ((window as unknown as { tuban: { listPollMs: number } }).tuban.listPollMs = 1000));
+    const asked: string[] = [];
+    const onRequest = (r: { url(): string }) => new URL(r.url()).pathname === '/api/polygons' && asked.push(r.url());
+    page.on('request', onRequest);
+    await page.evaluate((code) => document.querySelector(`#inbox-list button.item[data-code="${code}"]`)!.setAttribute('data-mark', 'kept'), FIRST);
+    await page.waitForTimeout(3500);
+    page.off('request', onRequest);
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    // The same node: a redraw would have built a new one without the mark.
+    expect(await page.getAttribute(`#inbox-list button.item[data-code="${FIRST}"]`, 'data-mark')).toBe('kept');
+  });
+
+  it("a colleague's 签收 shows in the open list by itself; the item with the focus keeps it", async () => {
     expect(await statusIn(page, FIRST)).toBe('已下发');
     await page.focus(`#inbox-list button.item[data-code="${SECOND}"]`);
     await accept(FIRST);

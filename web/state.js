@@ -23,6 +23,8 @@ export const state = {
   drawing: null,
   /** How often the lists shown are asked again for colleagues' changes (app.js); a test shortens it. */
   listPollMs: 30_000,
+  /** When the inbox was last asked (the first view, a filter, a write's refresh, a poll). */
+  listsAskedAt: Date.now(),
 };
 // Exposed for the browser test and for debugging in the console.
 window.tuban = state;
