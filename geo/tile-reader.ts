@@ -52,6 +52,15 @@ export interface TileReader {
    */
   readWindow(win: Window, bands: BandName[], reuse?: Raster): Promise<Raster>;
   /**
+   * Bands over the whole tile from its files' internal overviews (the coarsest at least
+   * `minWidth`×`minHeight`), with the rules of `readWindow`: nodata, alpha and GDAL's masks, the
+   * fill of files declaring no nodata, the declared scale/offset. The raster's grid is the tile's
+   * extent at the overview's size. Null where some band's file has none that applies (see
+   * GeoTiffFile.readOverview), lies on another grid than the tile, or the files' sizes differ:
+   * read the full image then.
+   */
+  readOverview(minWidth: number, minHeight: number, bands: BandName[]): Promise<Raster | null>;
+  /**
    * The one value of each band where every valid pixel read so far held it (at least `minPixels`
    * read): a file that is not imagery (one-value-watch.ts); null for imagery.
    */
@@ -209,21 +218,48 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
           }
         }),
       );
-      // Files that declare no nodata value still carry fill: exporters write 0 in every band outside
-      // the imaged area. Reflectance is never 0 in every band at once, so such a pixel is no data
-      // (a 200-row zero strip counted as observed skewed the epoch fit and lost polygons elsewhere).
-      if (!declaresNodata && zeroFillToNaN(outs)) maybeNaN = true;
-      // After the fill test, which reads the file's own counts; nothing to do (no pass) without a declared scaling.
-      for (const [band, scaling] of scaled) applyScaling(band, scaling);
-      // Band by band, so each pass streams through one array.
-      const valid = raster.valid.fill(1);
-      if (maybeNaN) {
-        for (const band of outs) {
-          for (let i = 0; i < band.length; i++) if (band[i] !== band[i]) valid[i] = 0;
-        }
-      }
-      watch.see(win, bands, outs, valid);
+      finishRead(outs, raster.valid, declaresNodata, scaled, maybeNaN);
+      watch.see(win, bands, outs, raster.valid);
       return raster;
+    },
+    async readOverview(minWidth: number, minHeight: number, bands: BandName[]): Promise<Raster | null> {
+      if (closed) throw new TubanError('INTERNAL', 'readOverview after close', info.id);
+      const outs: Float32Array[] = [];
+      let size: [number, number] | null = null;
+      let declaresNodata = false;
+      const scaled: [Float32Array, BandScaling][] = [];
+      const byFile = new Map<string, number[]>();
+      bands.forEach((b, k) => {
+        const src = info.bands[b];
+        if (!src) throw new TubanError('TILE.BAND_MISMATCH', `tile has no ${b} band`, info.files[0] ?? info.id);
+        byFile.set(src.file, [...(byFile.get(src.file) ?? []), k]);
+      });
+      for (const [path, ks] of byFile) {
+        const file = await fileFor(path);
+        const g = file.grid;
+        const shift = g.crs === info.grid.crs ? integerShift(info.grid.transform, g.transform) : null;
+        if (!shift || shift[0] !== 0 || shift[1] !== 0 || g.width !== info.grid.width || g.height !== info.grid.height) return null;
+        const samples = ks.map((k) => info.bands[bands[k]]!.sample);
+        const r = await file.readOverview(minWidth, minHeight, samples);
+        if (!r || (size && (size[0] !== r.width || size[1] !== r.height))) return null;
+        size = [r.width, r.height];
+        if (file.nodata !== null) declaresNodata = true;
+        ks.forEach((k, j) => {
+          outs[k] = r.planes[j];
+          const scaling = file.bandScaling[samples[j]];
+          if (scaling) scaled.push([r.planes[j], scaling]);
+        });
+      }
+      if (!size) return null;
+      const [w, h] = size;
+      const valid = new Uint8Array(w * h);
+      finishRead(outs, valid, declaresNodata, scaled, true);
+      const record: Partial<Record<BandName, Float32Array>> = {};
+      bands.forEach((b, k) => (record[b] = outs[k]));
+      const [t0, t1, t2, t3, t4, t5] = info.grid.transform;
+      const sx = info.grid.width / w;
+      const sy = info.grid.height / h;
+      return { width: w, height: h, crs: info.grid.crs, transform: [t0, t1 * sx, t2 * sy, t3, t4 * sx, t5 * sy], bands: record, valid };
     },
     oneValueBands: (minPixels) => watch.oneValue(minPixels),
     async close(): Promise<void> {
@@ -232,6 +268,27 @@ export async function openTile(info: TileInfo, opts: TileReaderOptions = {}): Pr
       await closeOpened(files.values());
     },
   };
+}
+
+/**
+ * What every read of a tile's bands does once the files' samples are in `outs` (nodata, alpha and
+ * masked pixels NaN): the fill of files declaring no nodata, the declared scalings, and `valid`.
+ * `maybeNaN` false: the decoder saw no NaN, so no scan for them.
+ */
+function finishRead(outs: Float32Array[], valid: Uint8Array, declaresNodata: boolean, scaled: [Float32Array, BandScaling][], maybeNaN: boolean): void {
+  // Files that declare no nodata value still carry fill: exporters write 0 in every band outside
+  // the imaged area. Reflectance is never 0 in every band at once, so such a pixel is no data
+  // (a 200-row zero strip counted as observed skewed the epoch fit and lost polygons elsewhere).
+  if (!declaresNodata && zeroFillToNaN(outs)) maybeNaN = true;
+  // After the fill test, which reads the file's own counts; nothing to do (no pass) without a declared scaling.
+  for (const [band, scaling] of scaled) applyScaling(band, scaling);
+  // Band by band, so each pass streams through one array.
+  valid.fill(1);
+  if (maybeNaN) {
+    for (const band of outs) {
+      for (let i = 0; i < band.length; i++) if (band[i] !== band[i]) valid[i] = 0;
+    }
+  }
 }
 
 /**

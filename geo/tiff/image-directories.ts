@@ -1,7 +1,7 @@
 /**
  * The image directories (IFDs) of a TIFF, walked once and classified by their NewSubfileType:
- * what the batch's look for GDAL's internal mask (open-geotiff.ts) and the map's look for an
- * internal overview (server/imagery/tiff-overview.ts) both read.
+ * what open-geotiff.ts reads to find GDAL's internal mask, and an internal overview with its mask
+ * for the map's low zooms (GeoTiffFile.readOverview).
  *
  * The walk ends at the last directory, or at the first one after the first that cannot be parsed
  * (a broken "next" link, a field type no TIFF has, an offset past the end of the file): GDAL reads

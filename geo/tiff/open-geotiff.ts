@@ -18,6 +18,7 @@ import { TubanError } from '../../schemas/errors.js';
 import { CACHE_MISS, sharedInflatePool } from './inflate-pool.js';
 import { checkTiffHeader } from './tiff-header.js';
 import { tiffDirectories } from './image-directories.js';
+import type { TiffDirectory } from './image-directories.js';
 import { pamSidecarError, readPamSidecar } from './pam-sidecar.js';
 import { checkSidecarGeoreferencing } from './sidecar-georeferencing.js';
 import type { PamSidecar } from './pam-sidecar.js';
@@ -89,6 +90,16 @@ export interface GeoTiffFile {
    * memory instead of paying first-touch page faults (≈ 1 s per GiB) on every strip.
    */
   readWindow(win: Window, samples: number[], into?: Float32Array[], info?: ReadInfo): Promise<Float32Array[]>;
+  /**
+   * The listed samples of the coarsest of the file's internal overviews (gdaladdo's, a COG's) at least
+   * `minWidth`×`minHeight`, read as `readWindow` reads the full image: NaN where the nodata value is,
+   * where the alpha is 0, and where GDAL's mask says no data — the overview's own mask (an internal
+   * one's overview, or one in the `.msk` file), so an overview without one is not used where the
+   * image is masked. Null where no overview qualifies, the one that does would take more than the
+   * cap on one read, or it cannot be decoded: the full image is then read instead. Like `readWindow`,
+   * neither scaled nor told fill from 0 (geo/tile-reader.ts does both).
+   */
+  readOverview(minWidth: number, minHeight: number, samples: number[]): Promise<{ width: number; height: number; planes: Float32Array[] } | null>;
   close(): Promise<void>;
 }
 
@@ -352,8 +363,7 @@ export async function openGeoTiff(path: string, opts: OpenGeoTiffOptions = {}): 
  * masked pixels are anything). Null where the file has none, or where its chain of directories
  * breaks before one (see image-directories.ts); an I/O error on the way refuses the tile.
  */
-async function internalMask(tiff: GeoTiffHandle, path: string, width: number, height: number): Promise<GeoTIFFImage | null> {
-  const { directories } = await tiffDirectories(tiff, path);
+function internalMask(directories: readonly TiffDirectory[], width: number, height: number): GeoTIFFImage | null {
   const mask = directories.find((d) => d.index > 0 && d.kind === 'mask' && d.image.getWidth() === width && d.image.getHeight() === height);
   return mask?.image ?? null;
 }
@@ -705,9 +715,11 @@ async function describe(
   }
 
   // Last of the checks: nothing after it throws, so an external mask's handle is always closed by close().
-  const ownMask = await internalMask(tiff, path, width, height);
+  const { directories } = await tiffDirectories(tiff, path);
+  const ownMask = internalMask(directories, width, height);
   const outerMask = ownMask ? null : await externalMask(path, width, height);
   const maskImage = ownMask ?? outerMask?.image ?? null;
+  let outerMaskDirs: Promise<TiffDirectory[]> | null = null;
 
   return {
     path,
@@ -731,8 +743,74 @@ async function describe(
       if (maskImage && samples.length > 0) await applyMask(maskImage, win, got, info);
       return got;
     },
+    readOverview,
     close,
   };
+
+  async function readOverview(minWidth: number, minHeight: number, samples: number[]): Promise<{ width: number; height: number; planes: Float32Array[] } | null> {
+    if (closed) throw new TubanError('INTERNAL', 'readOverview after close', path);
+    for (const s of samples) {
+      if (!Number.isInteger(s) || s < 0 || s >= spp) throw new TubanError('TILE.BAND_MISMATCH', `sample ${s} requested, file has ${spp}`, path);
+    }
+    // geotiff.js undoes a big-endian file's predictor wrongly (above): the full image's read corrects it, an overview's would not.
+    if (bigEndianPredictor || samples.length === 0) return null;
+    const candidates = directories
+      .filter(({ index, kind, image: o }) => index > 0 && kind === 'overview' && o.getWidth() >= minWidth && o.getHeight() >= minHeight && sameSamples(o))
+      .sort((a, b) => a.image.getWidth() - b.image.getWidth());
+    for (const { image: o } of candidates) {
+      const w = o.getWidth();
+      const h = o.getHeight();
+      // The coarsest first: past the cap on one read, so is every other (the full image is read in strips then).
+      if (w * h * 4 * (samples.length + 1) > maxBytes) return null;
+      let mask: GeoTIFFImage | null = null;
+      if (maskImage) {
+        const masks = ownMask ? directories.filter((d) => d.kind === 'overview-mask') : await outerMaskOverviews();
+        mask = masks.find((d) => d.image.getWidth() === w && d.image.getHeight() === h)?.image ?? null;
+        // Without the mask at this size the no-data pixels are unknown here.
+        if (!mask) continue;
+      }
+      const withAlpha = alphaSample !== null && !samples.includes(alphaSample);
+      let data: ArrayLike<number>[];
+      let m: ArrayLike<number> | null = null;
+      try {
+        data = (await o.readRasters({ samples: withAlpha ? [...samples, alphaSample!] : samples, interleave: false })) as unknown as ArrayLike<number>[];
+        if (mask) [m] = (await mask.readRasters({ samples: [0], interleave: false })) as unknown as ArrayLike<number>[];
+      } catch {
+        // An overview geotiff.js cannot decode (a sparse one, a broken one): the full image is read instead, as the batch reads it.
+        return null;
+      }
+      const n = w * h;
+      const nd = nodata === null ? null : dtype === 'float32' ? Math.fround(nodata) : nodata;
+      const planes = data.map((src) => {
+        const dst = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          const v = src[i];
+          dst[i] = v === nd ? NaN : v;
+        }
+        return dst;
+      });
+      if (withAlpha) blankTransparent(planes.slice(0, samples.length), planes[samples.length], nodata);
+      if (m) {
+        for (let i = 0; i < n; i++) if (m[i] === 0) for (let k = 0; k < samples.length; k++) planes[k][i] = NaN;
+      }
+      return { width: w, height: h, planes: planes.slice(0, samples.length) };
+    }
+    return null;
+  }
+
+  /** An overview laid out as the image is: the same samples, of the same type. */
+  function sameSamples(o: GeoTIFFImage): boolean {
+    if (o.getSamplesPerPixel() !== spp) return false;
+    for (let s = 0; s < spp; s++) if (o.getBitsPerSample(s) !== bits || o.getSampleFormat(s) !== sampleFormat) return false;
+    return true;
+  }
+
+  /** The reduced-resolution images of the external mask (`gdaladdo X.tif.msk`), walked once. */
+  async function outerMaskOverviews(): Promise<TiffDirectory[]> {
+    if (!outerMask) return [];
+    outerMaskDirs ??= tiffDirectories(outerMask.file, `${path}.msk`).then((d) => d.directories.filter((x) => x.index > 0 && (x.kind === 'overview' || x.kind === 'overview-mask')));
+    return outerMaskDirs;
+  }
 
   /** Blank, in `planes` (the window `win`), the pixels GDAL's internal mask says are no data (0). */
   async function applyMask(mask: GeoTIFFImage, win: Window, planes: Float32Array[], info?: ReadInfo): Promise<void> {
@@ -768,17 +846,7 @@ async function describe(
     // Shared like the outputs where they are, so the inflate workers still decode in place.
     const alphaOut = outs[0].buffer instanceof SharedArrayBuffer ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
     const got = await readRaw(win, [...samples, alphaSample], [...outs, alphaOut], info);
-    const alpha = got[samples.length];
-    let masked = false;
-    // The alpha was matched against the nodata with the bands: a NaN there is the nodata value
-    // (0 for a file declaring nodata 0: transparent), or NaN in a float file (transparent too).
-    const nanAlpha = nodata === null ? NaN : nodata;
-    for (let i = 0; i < n; i++) {
-      const a = alpha[i];
-      if ((Number.isNaN(a) ? nanAlpha : a) > 0) continue;
-      for (let k = 0; k < samples.length; k++) got[k][i] = NaN;
-      masked = true;
-    }
+    const masked = blankTransparent(got.slice(0, samples.length), got[samples.length], nodata);
     if (info && masked) info.nan = true;
     return got.slice(0, samples.length);
   }
@@ -827,6 +895,23 @@ async function describe(
     await Promise.resolve(tiff.close()).catch(() => undefined);
     if (outerMask) await Promise.resolve(outerMask.file.close()).catch(() => undefined);
   }
+}
+
+/**
+ * Set `planes` to NaN where `alpha` (read with them, the nodata value matched to NaN) is transparent
+ * (0 or less); whether any pixel was. A NaN alpha is the nodata value (0 for a file declaring nodata
+ * 0: transparent), or NaN in a float file (transparent too).
+ */
+function blankTransparent(planes: Float32Array[], alpha: Float32Array, nodata: number | null): boolean {
+  const nanAlpha = nodata === null ? NaN : nodata;
+  let masked = false;
+  for (let i = 0; i < alpha.length; i++) {
+    const a = alpha[i];
+    if ((Number.isNaN(a) ? nanAlpha : a) > 0) continue;
+    for (let k = 0; k < planes.length; k++) planes[k][i] = NaN;
+    masked = true;
+  }
+  return masked;
 }
 
 /**

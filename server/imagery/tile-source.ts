@@ -16,7 +16,7 @@ import { coarseMapBounds, gridCoarseMap, warpBilinear } from '../../geo/warp.js'
 import type { CoarseMap } from '../../geo/warp.js';
 import type { TileInfo } from '../../geo/tile-reader.js';
 import { percentileStretch } from './stretch.js';
-import { readTiffOverview } from './tiff-overview.js';
+import { resampleOverview } from './tiff-overview.js';
 import type { RgbStretch } from './stretch.js';
 
 export const RGB: readonly BandName[] = ['red', 'green', 'blue'];
@@ -191,11 +191,12 @@ export class TileSource {
     const n = ow * oh;
     const bands: [Float32Array, Float32Array, Float32Array] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
     const valid = new Uint8Array(n);
-    const native = f > 1 ? await readTiffOverview(this.info, RGB, ow, oh) : null;
-    if (native) {
+    const own = f > 1 ? await reader.readOverview(ow, oh, [...RGB]) : null;
+    if (own) {
       // The file's own overview: no pass over the full image.
-      native.forEach((b, k) => bands[k].set(b));
-      for (let i = 0; i < n; i++) valid[i] = bands[0][i] === bands[0][i] && bands[1][i] === bands[1][i] && bands[2][i] === bands[2][i] ? 1 : 0;
+      const r = resampleOverview(own, RGB, ow, oh);
+      r.bands.forEach((b, k) => bands[k].set(b));
+      valid.set(r.valid);
     } else if (f === 1) {
       const r = await reader.readWindow({ col: 0, row: 0, width, height }, [...RGB]);
       RGB.forEach((b, k) => bands[k].set(r.bands[b]!));
@@ -258,7 +259,7 @@ export class TileSource {
     const s = bands.map((b) => percentileStretch(b, valid));
     const stretch = s[0] && s[1] && s[2] ? ([s[0], s[1], s[2]] as const) : null;
     const grid: Grid = { width: ow, height: oh, crs, transform: [transform[0], transform[1] * f, transform[2] * f, transform[3], transform[4] * f, transform[5] * f] };
-    return { grid, factor: f, bands, valid, stretch, fromFile: native !== null, buildSeconds: (performance.now() - t0) / 1000 };
+    return { grid, factor: f, bands, valid, stretch, fromFile: own !== null, buildSeconds: (performance.now() - t0) / 1000 };
   }
 
   /**
