@@ -37,6 +37,7 @@ export type ErrorCode =
   | 'DB.TRANSIENT' // connection dropped, serialisation failure: retry
   | 'DB.LOCKED' // the embedded database directory is held by another process
   | 'DB.TOO_NEW' // the database was upgraded by a later Tuban: refused, never written
+  | 'DB.SERVER_OLDER' // an earlier Tuban's tuban serve holds the embedded database: not upgraded under it
   | 'DB.SETUP' // the PostgreSQL server refuses the database as set up: none of that name, a role or password it does not take, no PostGIS; a queued job from another database than its worker's
   | 'BATCH.CANNOT_REPLACE' // --replaces names no finished batch of the month
   | 'BATCH.TILES_FAILED' // a queued batch's tile job(s) failed for good (retries spent, or a fail code): not finalised
@@ -80,6 +81,7 @@ export const DISPOSITION: Record<ErrorCode, Disposition> = {
   'DB.TRANSIENT': 'retry',
   'DB.LOCKED': 'fail',
   'DB.TOO_NEW': 'fail',
+  'DB.SERVER_OLDER': 'fail',
   'DB.SETUP': 'fail',
   'BATCH.CANNOT_REPLACE': 'fail',
   'BATCH.TILES_FAILED': 'fail',

@@ -596,7 +596,9 @@ function statements(sql: string): string[] {
  * Apply pending migrations in version order, all in one transaction under a transaction-scoped
  * advisory lock (PGlite supports `pg_advisory_xact_lock`; it is a single session anyway), recording
  * each in `schema_migrations`. Idempotent: a second run applies nothing. Returns the versions applied.
- * A database with a version this code does not know is refused (`DB.TOO_NEW`), unchanged.
+ * A database with a version this code does not know is refused (`DB.TOO_NEW`), unchanged; so is one
+ * with migrations to apply that a running `tuban serve` shares (`DB.SERVER_OLDER`): that server is of
+ * an earlier Tuban (a server migrates before it shares), and would go on serving tables it does not know.
  */
 export async function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
@@ -618,9 +620,15 @@ export async function migrate(db: Database, migrations: readonly Migration[] = M
     if (newest > known) {
       throw new TubanError('DB.TOO_NEW', `the database is at schema version ${newest}, newer than this Tuban's ${known}: a later Tuban upgraded it; run that version or a later one (nothing was changed)`);
     }
+    const pending = sorted.filter((m) => !done.has(m.version));
+    if (pending.length > 0 && db.servedBy) {
+      throw new TubanError(
+        'DB.SERVER_OLDER',
+        `the database is open in a running tuban serve of an earlier Tuban (${db.servedBy}), at schema version ${newest}; this Tuban's is ${known}. Upgrading it under that server would leave it serving tables it does not know: stop that server, then run this version's tuban migrate (or start this version's tuban serve, which upgrades it first) (nothing was changed)`,
+      );
+    }
     const applied: number[] = [];
-    for (const m of sorted) {
-      if (done.has(m.version)) continue;
+    for (const m of pending) {
       for (const stmt of [...statements(m.sql), ...statements(m.dataFix ?? '')]) await tx.query(stmt);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m.version);

@@ -16,6 +16,11 @@ export interface Database extends Queryable {
   close(): Promise<void>;
   /** 'pglite' (embedded, persisted in a directory) or 'postgres' (server URL). */
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * The socket of the running `tuban serve` whose embedded database this is (`shared-database.ts`);
+   * absent where this process opened the database itself.
+   */
+  readonly servedBy?: string;
   /** A PostgreSQL server's pool, as it is now (the health check's view of this process's sessions); absent elsewhere. */
   connections?(): PoolConnections;
 }

@@ -113,8 +113,9 @@ export async function connectSharedDatabase(dir: string): Promise<Database | nul
   socket.on('error', (err) => calls.failAll(new Error(`the connection to tuban serve's database (${path}) failed: ${err.message}`, { cause: err })));
   socket.on('close', () => calls.failAll(new Error(`tuban serve stopped while this command used its database (${path})`)));
   const call = <T>(c: DatabaseCall): Promise<T> => calls.call<T>(c);
-  return callingDatabase(call, async () => {
+  const db = callingDatabase(call, async () => {
     calls.failAll(new Error('the database is closed'));
     await new Promise<void>((r) => socket.end(() => r()));
   });
+  return { ...db, servedBy: path };
 }
