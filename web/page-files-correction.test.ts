@@ -135,9 +135,11 @@ describe.skipIf(!haveBrowser)('a 纪委 case-file clock past its day, dropped as
     // The card said the files' day was still ahead (files_overdue false): the form drew no 更正原因, and
     // the server refused the unticked box after midnight, its refusal asking to reload the page.
     // 23:50 in China on the 14th, on the server and on this computer; signed in afresh (a session lasts 12 hours).
+    // The page left first: its lists' poll, seeing the clock jump, would ask with the expired session.
+    await page.evaluate(() => sessionStorage.clear());
+    await page.goto('about:blank');
     served.now = new Date('2026-12-14T15:50:00Z');
     await page.clock.setFixedTime(served.now);
-    await page.evaluate(() => sessionStorage.clear());
     await page.goto(`${base}/?epoch=2026-10`);
     await page.fill('#login-name', 'nr');
     await page.fill('#login-password', PASSWORD);
