@@ -204,3 +204,16 @@ describe('a broken directory link past the overviews', () => {
     }
   });
 });
+
+describe('an overview onto a grid the tile is no whole number of pixels of', () => {
+  it('keeps each output pixel on the columns it covers (it was stretched: up to ~¾ pixel off at the east edge)', async () => {
+    const { resampleOverview } = await import('./tiff-overview.js');
+    // A 10 px wide tile at factor 4: output pixels over columns 0–3, 4–7 and 8–9; its file's overview is
+    // 5 px wide (each of its pixels two of the tile's), holding its own column number.
+    const sw = 5;
+    const src = { width: sw, height: 1, crs: 'EPSG:32650', transform: [0, 20, 0, 0, 0, -20] as [number, number, number, number, number, number], bands: { red: Float32Array.from({ length: sw }, (_, x) => x) }, valid: new Uint8Array(sw).fill(1) };
+    const r = resampleOverview(src, ['red'], { ow: 3, oh: 1, factor: 4, width: 10, height: 1 });
+    expect(Array.from(r.bands[0])).toEqual([0.5, 2.5, 4]);
+    expect(Array.from(r.valid)).toEqual([1, 1, 1]);
+  });
+});

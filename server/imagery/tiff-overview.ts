@@ -14,19 +14,27 @@ import type { BandName, Raster } from '../../geo/raster.js';
  * it covers that are valid in every band (as the full image's decimation averages), NaN and not
  * valid where none is.
  */
-export function resampleOverview(src: Raster, bands: readonly BandName[], ow: number, oh: number): { bands: Float32Array[]; valid: Uint8Array } {
+export function resampleOverview(
+  src: Raster,
+  bands: readonly BandName[],
+  grid: { ow: number; oh: number; factor: number; width: number; height: number },
+): { bands: Float32Array[]; valid: Uint8Array } {
+  const { ow, oh, factor: f, width, height } = grid;
   const { width: sw, height: sh, valid: sv } = src;
   const ins = bands.map((b) => src.bands[b]!);
   const outs = bands.map(() => new Float32Array(ow * oh));
   const valid = new Uint8Array(ow * oh);
   const sums = new Float64Array(bands.length);
-  const sx = sw / ow;
-  const sy = sh / oh;
+  // Output pixel ox covers the tile's columns [ox·f, (ox+1)·f), the last one cut at the tile's edge: where
+  // the tile is no whole number of f, mapping ow pixels onto the source's sw stretched them (up to ~¾
+  // of a pixel off at the east and south edges: the COG driver rounds overview sizes down).
+  const sx = (sw / width) * f;
+  const sy = (sh / height) * f;
   for (let oy = 0; oy < oh; oy++) {
-    const y0 = Math.floor(oy * sy);
+    const y0 = Math.min(sh - 1, Math.floor(oy * sy));
     const y1 = Math.max(y0 + 1, Math.min(sh, Math.floor((oy + 1) * sy)));
     for (let ox = 0; ox < ow; ox++) {
-      const x0 = Math.floor(ox * sx);
+      const x0 = Math.min(sw - 1, Math.floor(ox * sx));
       const x1 = Math.max(x0 + 1, Math.min(sw, Math.floor((ox + 1) * sx)));
       sums.fill(0);
       let n = 0;

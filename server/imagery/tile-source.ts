@@ -194,7 +194,7 @@ export class TileSource {
     const own = f > 1 ? await reader.readOverview(ow, oh, [...RGB]) : null;
     if (own) {
       // The file's own overview: no pass over the full image.
-      const r = resampleOverview(own, RGB, ow, oh);
+      const r = resampleOverview(own, RGB, { ow, oh, factor: f, width, height });
       r.bands.forEach((b, k) => bands[k].set(b));
       valid.set(r.valid);
     } else if (f === 1) {
