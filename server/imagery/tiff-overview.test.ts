@@ -124,50 +124,43 @@ describe('internal TIFF overviews', () => {
   });
 });
 
+/** The 32 px overview of a 64 px file whose third directory is `extra` (16 px reduced image before it). */
+async function overviewBeside(name: string, extra: { size: number; sub: number }) {
+  const dir = await mkdtemp(join(tmpdir(), 'tuban-ovr-third-'));
+  try {
+    const path = join(dir, `S2_20261008_${name}.tif`);
+    await writeFile(path, tiffWithOverview(64, 16, extra));
+    const grid = { width: 64, height: 64, crs: 'EPSG:32650', transform: [500000, 10, 0, 4060000, 0, -10] as const };
+    const info: TileInfo = {
+      id: name, files: [path], grid, date: '2026-10-08', dtype: 'uint16', nodata: null,
+      bands: { blue: { file: path, sample: 0 }, green: { file: path, sample: 1 }, red: { file: path, sample: 2 } },
+      footprint: { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36], [117.01, 36.01], [117, 36.01], [117, 36]]] },
+    };
+    const src = new TileSource(info, { maxOverviewSide: 32 });
+    try {
+      return await src.overview();
+    } finally {
+      await src.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('a mask directory among the overviews', () => {
   it('is never read as an overview (its 0/1 were drawn as the red band)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tuban-ovr-mask-'));
-    try {
-      const path = join(dir, 'S2_20261008_mask.tif');
-      await writeFile(path, tiffWithOverview(64, 16, { size: 32, sub: 4 }));
-      const grid = { width: 64, height: 64, crs: 'EPSG:32650', transform: [500000, 10, 0, 4060000, 0, -10] as const };
-      const info: TileInfo = {
-        id: 'mask', files: [path], grid, date: '2026-10-08', dtype: 'uint16', nodata: null,
-        bands: { blue: { file: path, sample: 0 }, green: { file: path, sample: 1 }, red: { file: path, sample: 2 } },
-        footprint: { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36], [117.01, 36.01], [117, 36.01], [117, 36]]] },
-      };
-      // 32 px wide: only the mask's directory is that fine among the reduced ones; the full image is decimated instead.
-      const src = new TileSource(info, { maxOverviewSide: 32 });
-      const ov = await src.overview();
-      expect(ov.fromFile).toBe(false);
-      expect(ov.bands[0][0]).toBeCloseTo(1000.5, 5);
-      await src.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    // 32 px wide: only the mask's directory is that fine among the reduced ones; the full image is decimated instead.
+    const ov = await overviewBeside('mask', { size: 32, sub: 4 });
+    expect(ov.fromFile).toBe(false);
+    expect(ov.bands[0][0]).toBeCloseTo(1000.5, 5);
   });
 });
 
 describe('another page of a multi-page file', () => {
   it('is no overview of the first (its pixels were drawn for the first page\'s)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tuban-ovr-page-'));
-    try {
-      const path = join(dir, 'S2_20261008_pages.tif');
-      await writeFile(path, tiffWithOverview(64, 16, { size: 32, sub: 0 }));
-      const grid = { width: 64, height: 64, crs: 'EPSG:32650', transform: [500000, 10, 0, 4060000, 0, -10] as const };
-      const info: TileInfo = {
-        id: 'pages', files: [path], grid, date: '2026-10-08', dtype: 'uint16', nodata: null,
-        bands: { blue: { file: path, sample: 0 }, green: { file: path, sample: 1 }, red: { file: path, sample: 2 } },
-        footprint: { type: 'Polygon', coordinates: [[[117, 36], [117.01, 36], [117.01, 36.01], [117, 36.01], [117, 36]]] },
-      };
-      const src = new TileSource(info, { maxOverviewSide: 32 });
-      const ov = await src.overview();
-      expect(ov.fromFile).toBe(false);
-      expect(ov.bands[0][0]).toBeCloseTo(1000.5, 5);
-      await src.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const ov = await overviewBeside('pages', { size: 32, sub: 0 });
+    expect(ov.fromFile).toBe(false);
+    expect(ov.bands[0][0]).toBeCloseTo(1000.5, 5);
   });
 });
 
